@@ -1,0 +1,3 @@
+"""grader: automated grading of deep-learning-theory homework."""
+
+__version__ = "0.1.0"

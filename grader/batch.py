@@ -1,0 +1,111 @@
+"""Grading a folder of submission folders, writing each report as soon as it is done.
+
+Finished reports are written atomically one by one and ``grades.csv`` is
+rewritten (atomically) after each student, so a crash mid-batch loses at most
+the submission being graded.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from grader.engine import grade
+from grader.files import safe_filename, write_atomic
+from grader.loader import Submission, is_submission_folder, load_submission
+from grader.report import Report
+from grader.reporters import REPORTERS
+from grader.spec import ProblemSet
+
+
+def submission_folders(root: Path) -> list[Path]:
+    """Subfolders of ``root`` that are submissions, in name order (hidden ones skipped)."""
+    return sorted(
+        (child for child in root.iterdir() if child.is_dir() and not child.name.startswith((".", "_"))),
+        key=lambda p: p.name,
+    )
+
+
+def grade_folder(spec: ProblemSet, folder: Path) -> Report:
+    return grade(spec, load_submission(folder))
+
+
+def _failed_report(spec: ProblemSet, folder: Path, reason: str) -> Report:
+    submission = Submission(student=folder.name, folder=str(folder), load_error=reason)
+    return grade(spec, submission)
+
+
+def grade_all(
+    spec: ProblemSet, folders: list[Path], jobs: int = 1
+) -> Iterator[Report]:
+    """Reports in folder order with ``jobs == 1``; in completion order otherwise."""
+    if jobs <= 1:
+        for folder in folders:
+            yield grade_folder(spec, folder)
+        return
+    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(grade_folder, spec, folder): folder for folder in folders}
+        for future in concurrent.futures.as_completed(futures):
+            folder = futures[future]
+            try:
+                yield future.result()
+            except Exception as exc:  # a worker died: that student gets an error row
+                yield _failed_report(spec, folder, f"grading crashed ({type(exc).__name__}: {exc})")
+
+
+class ReportWriter:
+    """Writes ``<student>.json``, ``<student>.md`` and ``grades.csv`` under ``out``."""
+
+    def __init__(self, out: Path, show_expected: bool = False):
+        self.out = out
+        self.show_expected = show_expected
+        self.reports: list[Report] = []
+        self._names: dict[str, str] = {}
+
+    def add(self, report: Report) -> None:
+        self.reports.append(report)
+        name = self._file_stem(report)
+        for fmt, suffix in (("json", ".json"), ("markdown", ".md")):
+            text = REPORTERS[fmt].render(report, show_expected=self.show_expected)
+            write_atomic(self.out / f"{name}{suffix}", text)
+        self.write_gradebook()
+
+    def write_gradebook(self) -> None:
+        ordered = sorted(self.reports, key=lambda r: (r.student, r.folder or ""))
+        write_atomic(self.out / "grades.csv", REPORTERS["csv"].render_batch(ordered))
+
+    def _file_stem(self, report: Report) -> str:
+        key = report.folder or report.student
+        if key not in self._names:
+            stem = safe_filename(report.student)
+            taken = set(self._names.values())
+            if stem in taken:  # two folders claim the same student id
+                stem = safe_filename(f"{report.student}-{Path(key).name}")
+            self._names[key] = stem
+        return self._names[key]
+
+
+def run_batch(
+    spec: ProblemSet,
+    folders: list[Path],
+    out: Path | None,
+    jobs: int = 1,
+    show_expected: bool = False,
+    on_report: Callable[[Report], None] | None = None,
+) -> list[Report]:
+    writer = ReportWriter(out, show_expected) if out else None
+    reports: list[Report] = []
+    for report in grade_all(spec, folders, jobs):
+        reports.append(report)
+        if writer:
+            writer.add(report)
+        if on_report:
+            on_report(report)
+    order = {str(folder): i for i, folder in enumerate(folders)}
+    reports.sort(key=lambda r: order.get(r.folder or "", len(order)))
+    return reports
+
+
+def has_submissions(root: Path) -> bool:
+    return is_submission_folder(root) or bool(submission_folders(root))

@@ -1,0 +1,26 @@
+"""One module per answer type, each a ``check(part, answer) -> Verdict`` function,
+gathered in one explicit registry.
+
+A checker only states what is wrong. It may raise :class:`grader.verdict.AnswerError`
+(the answer cannot be read: status ``invalid``, with a caret) or
+:class:`grader.verdict.CheckUndecided` (it cannot decide: status ``error``);
+the engine adds ids, points, mistakes, time limits and crash isolation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from grader.checkers import array, choice, number, shape, text
+from grader.verdict import Verdict
+
+Checker = Callable[[Any, Any], Verdict]
+
+CHECKERS: dict[str, Checker] = {
+    "number": number.check,
+    "array": array.check,
+    "shape": shape.check,
+    "choice": choice.check,
+    "text": text.check,
+}

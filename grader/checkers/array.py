@@ -1,0 +1,140 @@
+"""``array``: same shape, then every entry within tolerance.
+
+A 1-D list, a row and a column vector are the same vector unless the part says
+``strict_shape: true``. Students may write a YAML list, ``[1, 2]``,
+``[m, 0]^T`` or a ``\\begin{bmatrix}..\\end{bmatrix}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from grader.mathlang import ast
+from grader.numbers import Number, close, read_number, show, strip_math_delimiters
+from grader.spec import ArrayPart
+from grader.verdict import AnswerError, CheckUndecided, Verdict
+
+MAX_ENTRIES = 10_000
+
+
+@dataclass(frozen=True)
+class Grid:
+    shape: tuple[int, ...]
+    entries: tuple[Number, ...]  # row-major
+
+    def squeezed(self) -> Grid:
+        """Drop length-1 axes of a vector: (1, 3) and (3, 1) become (3,)."""
+        kept = tuple(n for n in self.shape if n != 1)
+        if len(kept) <= 1:
+            return Grid(kept or (1,), self.entries)
+        return self
+
+
+def check(part: ArrayPart, answer: Any) -> Verdict:
+    try:
+        expected = read_grid(part.answer)
+    except AnswerError as exc:
+        raise CheckUndecided(f"the reference answer is not an array of numbers: {exc.message}") from None
+    received = read_grid(answer)
+    if not part.strict_shape:
+        expected, received = expected.squeezed(), received.squeezed()
+    if received.shape != expected.shape:
+        return Verdict.incorrect(
+            f"your array has shape {describe_shape(received.shape)}; "
+            f"the expected shape is {describe_shape(expected.shape)}"
+        )
+    wrong = [
+        i for i, (r, e) in enumerate(zip(received.entries, expected.entries))
+        if not close(r, e, part.rtol, part.atol)
+    ]
+    if not wrong:
+        return Verdict.correct()
+    first = wrong[0]
+    where = describe_index(first, received.shape)
+    return Verdict.incorrect(
+        f"{len(wrong)} of {len(expected.entries)} entries differ; "
+        f"{where} is {show(received.entries[first])}, which is not right"
+    )
+
+
+def describe_shape(shape: tuple[int, ...]) -> str:
+    if len(shape) == 1:
+        return f"{shape[0]} (a vector)"
+    return " x ".join(str(n) for n in shape)
+
+
+def describe_index(flat: int, shape: tuple[int, ...]) -> str:
+    """``entry 3`` or ``entry (2, 1)``, 1-based as students count."""
+    index = []
+    for size in reversed(shape):
+        index.append(flat % size + 1)
+        flat //= size
+    index.reverse()
+    if len(index) == 1:
+        return f"entry {index[0]}"
+    return f"entry ({', '.join(map(str, index))})"
+
+
+def read_grid(value: Any) -> Grid:
+    if isinstance(value, str):
+        value = _nested_from_text(value)
+    shape = _shape_of(value)
+    flat: list[Any] = []
+    _flatten(value, flat)
+    if len(flat) > MAX_ENTRIES:
+        raise AnswerError(f"array too large ({len(flat)} entries; at most {MAX_ENTRIES})")
+    return Grid(shape, tuple(_entry(item) for item in flat))
+
+
+def _entry(item: Any) -> Number:
+    if isinstance(item, ast.Node):
+        from grader.mathlang.evaluate import constant_value
+
+        return constant_value(item)
+    return read_number(item)
+
+
+def _shape_of(value: Any) -> tuple[int, ...]:
+    if not isinstance(value, list):
+        return ()
+    if not value:
+        raise AnswerError("the array is empty")
+    inner = [_shape_of(item) for item in value]
+    if any(shape != inner[0] for shape in inner):
+        lengths = ", ".join(str(s[0]) if s else "1" for s in inner)
+        raise AnswerError(f"rows have different lengths ({lengths}); an array must be rectangular")
+    return (len(value), *inner[0])
+
+
+def _flatten(value: Any, out: list[Any]) -> None:
+    if isinstance(value, list):
+        for item in value:
+            _flatten(item, out)
+    else:
+        out.append(value)
+
+
+def _nested_from_text(text: str) -> Any:
+    """``[1, 2]``, ``[m, 0]^T``, ``\\begin{bmatrix}..`` -> nested lists of tree nodes."""
+    from grader.mathlang.parser import parse
+
+    node = parse(strip_math_delimiters(text.strip()))
+    return _nested_from_node(node, text)
+
+
+def _nested_from_node(node: ast.Node, text: str) -> Any:
+    match node:
+        case ast.Transpose(operand=inner):
+            nested = _nested_from_node(inner, text)
+            if not isinstance(nested, list):
+                return nested
+            if not nested or not isinstance(nested[0], list):  # 1-D list^T: a column
+                return [[item] for item in nested]
+            return [list(col) for col in zip(*nested)]
+        case ast.ListLit(items=items) | ast.TupleLit(items=items):
+            return [_nested_from_node(item, text) for item in items]
+        case ast.Matrix(rows=rows):
+            return [[_nested_from_node(item, text) for item in row] for row in rows]
+        case _:
+            return node

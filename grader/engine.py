@@ -1,0 +1,146 @@
+"""The pure core: ``grade(spec, submission) -> Report``. No files, no click.
+
+The engine looks up each part's checker, enforces the time limit, turns
+exceptions into verdicts (an unreadable answer is ``invalid`` with a caret, an
+undecidable one ``error`` with why, a crash ``error`` too, never a stopped
+batch), matches known mistakes, and adds ids, points and context.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import traceback
+from typing import Any
+
+from grader.checkers import CHECKERS
+from grader.loader import Submission
+from grader.report import PartResult, Report
+from grader.spec import ProblemSet, Question
+from grader.timelimit import CheckTimeout, run_with_time_limit
+from grader.verdict import AnswerError, CheckUndecided, Status, Verdict
+
+MAX_ANSWER_CHARS = 20_000  # refused before any parsing
+RECEIVED_PREVIEW_CHARS = 500
+
+
+def is_blank(answer: Any) -> bool:
+    return answer is None or (isinstance(answer, str) and not answer.strip())
+
+
+def check_part(part: Any, answer: Any, *, time_limit: float | None = None) -> Verdict:
+    """The verdict for one answer to one part, with known mistakes applied."""
+    if is_blank(answer):
+        return Verdict.missing()
+    if part.type == "text":
+        return _run_checker(part, answer)
+    if _answer_size(answer) > MAX_ANSWER_CHARS:
+        return Verdict.invalid(f"answer is too long (over {MAX_ANSWER_CHARS:,} characters); not read")
+    seconds = part.time_limit if time_limit is None else time_limit
+    try:
+        return run_with_time_limit(lambda: _verdict_with_mistakes(part, answer), seconds)
+    except CheckTimeout as exc:
+        return Verdict.error(f"{exc}; the answer could not be decided, a TA should look at it")
+
+
+def _verdict_with_mistakes(part: Any, answer: Any) -> Verdict:
+    verdict = _run_checker(part, answer)
+    if verdict.status not in (Status.INCORRECT, Status.PARTIAL) or not part.mistakes:
+        return verdict
+    for mistake in part.mistakes:
+        as_reference = part.model_copy(update={"answer": mistake.answer, "mistakes": ()})
+        if _run_checker(as_reference, answer).status is Status.CORRECT:
+            return Verdict.partial(mistake.score, mistake.feedback, mistake=True)
+    return verdict
+
+
+def _run_checker(part: Any, answer: Any) -> Verdict:
+    checker = CHECKERS.get(part.type)
+    if checker is None:
+        return Verdict.error(f"answer type {part.type!r} cannot be graded by this version of grader")
+    try:
+        return checker(part, answer)
+    except AnswerError as exc:
+        return Verdict.invalid(exc.render())
+    except CheckUndecided as exc:
+        return Verdict.error(f"could not decide: {exc}")
+    except CheckTimeout:
+        raise
+    except RecursionError:
+        return Verdict.invalid("answer is nested too deeply to read")
+    except Exception as exc:  # a crash in one part must not stop the others
+        return Verdict.error(
+            f"internal error while checking ({type(exc).__name__}: {exc}); a TA should look at it",
+            traceback=traceback.format_exc(limit=8),
+        )
+
+
+def _answer_size(answer: Any) -> int:
+    if isinstance(answer, str):
+        return len(answer)
+    try:
+        return len(json.dumps(answer, default=str))
+    except (TypeError, ValueError):
+        return MAX_ANSWER_CHARS + 1
+
+
+def grade(spec: ProblemSet, submission: Submission) -> Report:
+    """Grade every part of ``spec`` for one submission."""
+    report = Report(
+        assignment=spec.assignment,
+        student=submission.student,
+        parts=[],
+        warnings=list(submission.warnings),
+        folder=submission.folder,
+        error=submission.load_error,
+    )
+    for part_id, question, part in spec.iter_parts():
+        if submission.load_error:
+            verdict = Verdict(Status.MISSING, 0.0, "not graded: the answers file could not be read")
+        else:
+            verdict = check_part(part, submission.answers.get(part_id))
+        report.parts.append(_result(part_id, question, part, verdict, submission.answers.get(part_id)))
+    if not submission.load_error:
+        report.warnings.extend(unmatched_answer_warnings(spec, submission.answers))
+    return report
+
+
+def _result(part_id: str, question: Question, part: Any, verdict: Verdict, answer: Any) -> PartResult:
+    return PartResult(
+        id=part_id,
+        status=verdict.status,
+        score=round(verdict.score * part.points, 6),
+        max_score=part.points,
+        feedback=verdict.feedback,
+        type=part.type,
+        prompt=part.prompt or question.prompt,
+        received=None if is_blank(answer) else preview(answer),
+        expected=None if part.answer is None else preview(part.answer),
+        note=part.note,
+        details=dict(verdict.details),
+    )
+
+
+def preview(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    if len(text) > RECEIVED_PREVIEW_CHARS:
+        return text[:RECEIVED_PREVIEW_CHARS] + "…"
+    return text
+
+
+def unmatched_answer_warnings(spec: ProblemSet, answers: dict[str, Any]) -> list[str]:
+    """Answers whose key matches no part: reported, never silently dropped."""
+    known = [part_id for part_id, _, _ in spec.iter_parts()]
+    questions = {q.id: q for q in spec.questions}
+    warnings = []
+    for key in answers:
+        if key in known:
+            continue
+        if key in questions and not questions[key].single:
+            parts = ", ".join(f"{key}.{p.id}" for p in questions[key].parts)
+            warnings.append(f"answer '{key}' is not graded: question {key} has parts {parts}; answer each")
+            continue
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        warnings.append(f"answer '{key}' matches no part of {spec.assignment} and is not graded{hint}")
+    return warnings

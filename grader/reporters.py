@@ -1,0 +1,224 @@
+"""Reporters: one protocol, one registry that also feeds ``--format``.
+
+Each reporter renders one student's report (``render``) and a batch
+(``render_batch``) as text. The CLI decides where the text goes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from typing import Protocol
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from grader.report import PartResult, Report, points_value
+from grader.verdict import Status
+
+STATUS_STYLE = {
+    Status.CORRECT: "green",
+    Status.PARTIAL: "yellow",
+    Status.INCORRECT: "red",
+    Status.MISSING: "dim",
+    Status.INVALID: "magenta",
+    Status.MANUAL: "cyan",
+    Status.ERROR: "bold red",
+}
+
+
+class Reporter(Protocol):
+    def render(self, report: Report, *, show_expected: bool = False, color: bool = False) -> str: ...
+
+    def render_batch(
+        self, reports: Sequence[Report], *, show_expected: bool = False, color: bool = False
+    ) -> str: ...
+
+
+def _points(value: float) -> str:
+    return str(points_value(value))
+
+
+def _console(color: bool, width: int = 120) -> Console:
+    return Console(file=io.StringIO(), force_terminal=color, no_color=not color, width=width,
+                   color_system="standard" if color else None, highlight=False)
+
+
+class TableReporter:
+    """A terminal table, one row per part (or per student for a batch)."""
+
+    def render(self, report: Report, *, show_expected: bool = False, color: bool = False) -> str:
+        table = Table(title=_title(report), box=box.SIMPLE_HEAVY, title_justify="left")
+        table.add_column("part", no_wrap=True)
+        table.add_column("status", no_wrap=True)
+        table.add_column("score", justify="right", no_wrap=True)
+        if show_expected:
+            table.add_column("expected", overflow="fold")
+        table.add_column("feedback", overflow="fold")
+        for part in report.parts:
+            row = [
+                part.id,
+                Text(part.status.value, style=STATUS_STYLE[part.status]),
+                f"{_points(part.score)}/{_points(part.max_score)}",
+            ]
+            if show_expected:
+                row.append(part.expected or "")
+            row.append(part.feedback)
+            table.add_row(*row)
+        console = _console(color)
+        console.print(table)
+        for line in _footer(report):
+            console.print(line, highlight=False)
+        return _trimmed(console)
+
+    def render_batch(
+        self, reports: Sequence[Report], *, show_expected: bool = False, color: bool = False
+    ) -> str:
+        if not reports:
+            return "no submissions graded\n"
+        table = Table(title=f"{reports[0].assignment}: {len(reports)} submissions",
+                      box=box.SIMPLE_HEAVY, title_justify="left")
+        table.add_column("student", no_wrap=True)
+        table.add_column("score", justify="right", no_wrap=True)
+        for status in Status:
+            table.add_column(status.value, justify="right", style=STATUS_STYLE[status])
+        table.add_column("notes", overflow="fold")
+        for report in reports:
+            counts = report.counts()
+            notes = report.error or ("; ".join(report.warnings) if report.warnings else "")
+            table.add_row(
+                report.student,
+                f"{_points(report.score)}/{_points(report.max_score)}",
+                *[str(counts[s.value] or "") for s in Status],
+                notes,
+            )
+        console = _console(color)
+        console.print(table)
+        return _trimmed(console)
+
+
+def _trimmed(console: Console) -> str:
+    """The rendered text without the padding rich adds to fill the console width."""
+    text: str = console.file.getvalue()  # type: ignore[attr-defined]
+    return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
+
+
+def _title(report: Report) -> str:
+    return f"{report.assignment} · {report.student}: {_points(report.score)}/{_points(report.max_score)}"
+
+
+def _footer(report: Report) -> list[str]:
+    lines = []
+    if report.pending:
+        lines.append(f"{_points(report.pending)} points await grading by a TA")
+    if report.error:
+        lines.append(f"error: {report.error}")
+    lines.extend(f"warning: {w}" for w in report.warnings)
+    return lines
+
+
+class JsonReporter:
+    """The contract's JSON report (section 7); a batch is a list of reports."""
+
+    def render(self, report: Report, *, show_expected: bool = False, color: bool = False) -> str:
+        return json.dumps(report.to_dict(show_expected), indent=2, ensure_ascii=False) + "\n"
+
+    def render_batch(
+        self, reports: Sequence[Report], *, show_expected: bool = False, color: bool = False
+    ) -> str:
+        data = [r.to_dict(show_expected) for r in reports]
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+class MarkdownReporter:
+    """A feedback page a student can read."""
+
+    def render(self, report: Report, *, show_expected: bool = False, color: bool = False) -> str:
+        out = [f"# {report.assignment}: feedback for {report.student}", ""]
+        out.append(f"**Score: {_points(report.score)} / {_points(report.max_score)}**")
+        if report.pending:
+            out.append(f"({_points(report.pending)} points await grading by a TA)")
+        out.append("")
+        if report.error:
+            out += [f"> **Your answers file could not be read:** {report.error}", ""]
+        for warning in report.warnings:
+            out += [f"> Warning: {warning}", ""]
+        out += ["| part | status | score |", "|---|---|---|"]
+        for part in report.parts:
+            out.append(f"| {part.id} | {part.status.value} | {_points(part.score)}/{_points(part.max_score)} |")
+        out.append("")
+        for part in report.parts:
+            if part.status is Status.CORRECT and not part.feedback:
+                continue
+            out += _markdown_part(part, show_expected)
+        return "\n".join(out).rstrip() + "\n"
+
+    def render_batch(
+        self, reports: Sequence[Report], *, show_expected: bool = False, color: bool = False
+    ) -> str:
+        return "\n---\n\n".join(self.render(r, show_expected=show_expected) for r in reports)
+
+
+def _markdown_part(part: PartResult, show_expected: bool) -> list[str]:
+    out = [f"## {part.id} — {part.status.value} ({_points(part.score)}/{_points(part.max_score)})", ""]
+    if part.prompt:
+        out += [f"*{part.prompt.strip()}*", ""]
+    if part.received:
+        out += ["You wrote:", "", _fenced(part.received), ""]
+    if part.feedback:
+        out += [_fenced(part.feedback) if "\n" in part.feedback else part.feedback, ""]
+    if show_expected and part.expected:
+        out += ["Expected:", "", _fenced(part.expected), ""]
+    if part.note:
+        out += [f"Note: {part.note}", ""]
+    plot = part.details.get("plot")
+    if isinstance(plot, str):
+        out += [f"![your network against the target]({plot})", ""]
+    return out
+
+
+def _fenced(text: str) -> str:
+    fence = "```"
+    while fence in text:
+        fence += "`"
+    return f"{fence}\n{text}\n{fence}"
+
+
+class CsvReporter:
+    """A gradebook: one row per student, one column per part, a points-possible row."""
+
+    def render(self, report: Report, *, show_expected: bool = False, color: bool = False) -> str:
+        return self.render_batch([report])
+
+    def render_batch(
+        self, reports: Sequence[Report], *, show_expected: bool = False, color: bool = False
+    ) -> str:
+        if not reports:
+            return ""
+        part_ids = [p.id for p in reports[0].parts]
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["student", *part_ids, "total", "pending", "error"])
+        first = reports[0]
+        writer.writerow(["points possible", *[_points(p.max_score) for p in first.parts],
+                         _points(first.max_score), "", ""])
+        for report in reports:
+            by_id = {p.id: p for p in report.parts}
+            cells = [
+                "" if by_id[i].status is Status.MANUAL else _points(by_id[i].score) for i in part_ids
+            ]
+            writer.writerow([report.student, *cells, _points(report.score),
+                             _points(report.pending) if report.pending else "", report.error or ""])
+        return buffer.getvalue()
+
+
+REPORTERS: dict[str, Reporter] = {
+    "table": TableReporter(),
+    "json": JsonReporter(),
+    "markdown": MarkdownReporter(),
+    "csv": CsvReporter(),
+}

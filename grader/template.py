@@ -1,0 +1,77 @@
+"""A blank ``answers.yaml`` for students, each part's prompt as a comment."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from typing import Any
+
+from grader.spec import ProblemSet
+
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+
+_HINTS = {
+    "number": "a number: 131072, 2^17, \\frac{1}{2}",
+    "array": "a list: [1, 2, 3], or '\\begin{bmatrix} 1 & 2 \\end{bmatrix}'",
+    "shape": "dimensions: 24 x 24 x 128",
+    "expression": "a formula, LaTeX or plain text, in single quotes",
+    "complexity": "a bound: 'Theta(n^2 d)', '\\Theta(n^2 d)' or 'O(n log n)'",
+    "text": "your explanation (use | for several lines); graded by a TA",
+}
+
+
+def render_template(spec: ProblemSet) -> str:
+    lines = [f"# {spec.assignment}" + (f": {spec.title}" if spec.title else "")]
+    lines += [
+        "# Write each answer after its colon; a part left empty counts as missing.",
+        "# Put LaTeX in single quotes: q1: '\\frac{1}{2}' (double quotes treat \\f as an escape).",
+        "student: ",
+        "answers:",
+    ]
+    for question in spec.questions:
+        heading = f"  # --- {question.id}" + (f": {question.title}" if question.title else "")
+        lines.append(heading)
+        if question.prompt and not question.single:
+            lines += _comment(question.prompt, "  # ")
+        for part in question.parts:
+            address = question.id if question.single else f"{question.id}.{part.id}"
+            points = f"{part.points:g} point" + ("" if part.points == 1 else "s")
+            lines.append(f"  # {address} ({part.type}, {points})")
+            if part.prompt:
+                lines += _comment(part.prompt, "  #   ")
+            hint = _hint(part)
+            if hint:
+                lines.append(f"  #   answer with {hint}")
+            lines.append(f"  {_key(address)}:")
+    return "\n".join(lines) + "\n"
+
+
+def _hint(part: Any) -> str:
+    if part.type == "choice":
+        options = "; ".join(f"{k} = {v}" if str(v).lower() != str(k).lower() else str(k)
+                            for k, v in part.options.items())
+        many = isinstance(part.answer, tuple)
+        return ("a list of all options that apply: " if many else "one option: ") + options
+    if part.type == "constraint":
+        return "{" + ", ".join(f"{name}: ..." for name in part.fields) + "}"
+    if part.type == "network":
+        params = ", ".join(f"{name}: [...]" for name in part.params)
+        return "{" + params + "}, or impossible if no such weights exist"
+    if part.type == "expression" and isinstance(part.answer, dict):
+        return "{" + ", ".join(f"{name}: ..." for name in part.answer) + "}"
+    return _HINTS.get(part.type, "")
+
+
+def _comment(text: str, prefix: str) -> list[str]:
+    out = []
+    for paragraph in text.strip().splitlines():
+        wrapped = textwrap.wrap(paragraph, width=88 - len(prefix)) or [""]
+        out += [prefix + line for line in wrapped]
+    return out
+
+
+def _key(address: str) -> str:
+    """Quote ids YAML would read as numbers (``1.10``) or booleans."""
+    if _PLAIN_KEY.match(address) and address.lower() not in ("true", "false", "null", "yes", "no", "on", "off"):
+        return address
+    return "'" + address.replace("'", "''") + "'"

@@ -1,0 +1,42 @@
+"""Self-test of a problem set: every reference answer must grade correct, and
+every listed mistake must be recognised and get its declared score."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from grader.engine import check_part
+from grader.spec import ProblemSet
+from grader.verdict import Status
+
+
+def validate_problem_set(spec: ProblemSet) -> list[str]:
+    """Human-readable problems; empty when the set is sound."""
+    problems: list[str] = []
+    for part_id, _, part in spec.iter_parts():
+        problems.extend(f"{part_id}: {message}" for message in _part_problems(part))
+    return problems
+
+
+def _part_problems(part: Any) -> list[str]:
+    if part.type == "text":
+        return []
+    problems = []
+    verdict = check_part(part, part.answer)
+    if verdict.status is not Status.CORRECT:
+        problems.append(f"the reference answer grades {verdict.status}: {_one_line(verdict.feedback)}")
+    for number, mistake in enumerate(part.mistakes, start=1):
+        got = check_part(part, mistake.answer)
+        if got.status is Status.CORRECT:
+            problems.append(f"mistake {number} grades correct: it is equivalent to the reference answer")
+        elif not got.details.get("mistake") or abs(got.score - mistake.score) > 1e-9:
+            problems.append(
+                f"mistake {number} is not recognised (it grades {got.status}, score {got.score:g}): "
+                f"{_one_line(got.feedback)}"
+            )
+    return problems
+
+
+def _one_line(text: str) -> str:
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return first if len(first) < 200 else first[:200] + "…"

@@ -1,0 +1,142 @@
+"""End-to-end runs of the grader command (click's CliRunner)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import yaml
+from click.testing import CliRunner
+
+from grader.cli import main
+
+FIXTURES = Path(__file__).parent / "fixtures"
+BASICS = str(FIXTURES / "basics.yaml")
+CLASS = FIXTURES / "class"
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_grade_one_submission_as_a_table() -> None:
+    code, out, _ = run("grade", str(CLASS / "alice"), "-p", BASICS)
+    assert code == 0
+    assert "basics · alice: 6/9" in out
+    assert "3 points await grading by a TA" in out
+    assert "correct" in out and "manual" in out
+
+
+def test_json_report_follows_the_contract() -> None:
+    code, out, _ = run("grade", str(CLASS / "bob"), "-p", BASICS, "--format", "json")
+    assert code == 0
+    report = json.loads(out)
+    assert set(report) >= {"assignment", "student", "score", "max_score", "parts"}
+    assert (report["assignment"], report["student"], report["max_score"]) == ("basics", "bob", 9)
+    parts = {p["id"]: p for p in report["parts"]}
+    assert set(parts["conv.full"]) >= {"id", "status", "score", "max_score", "feedback"}
+    assert parts["conv.full"]["status"] == "incorrect"
+    assert "correlation" in parts["conv.full"]["feedback"]
+    assert parts["conv.shape"]["status"] == "missing"
+    assert parts["params"] == {**parts["params"], "status": "correct", "score": 2}
+    assert "expected" not in parts["params"]
+    assert any("'extra'" in w for w in report["warnings"])
+
+
+def test_show_expected_adds_the_reference() -> None:
+    _, out, _ = run("grade", str(CLASS / "bob"), "-p", BASICS, "-f", "json", "--show-expected")
+    parts = {p["id"]: p for p in json.loads(out)["parts"]}
+    assert parts["params"]["expected"] == "131072"
+
+
+def test_markdown_feedback_page() -> None:
+    code, out, _ = run("grade", str(CLASS / "bob"), "-p", BASICS, "--format", "markdown")
+    assert code == 0
+    assert out.startswith("# basics: feedback for bob")
+    assert "## conv.full — incorrect" in out and "correlation" in out
+
+
+def test_batch_writes_reports_and_gradebook(tmp_path: Path) -> None:
+    out_dir = tmp_path / "reports"
+    code, out, err = run("grade", str(CLASS), "-p", BASICS, "--out", str(out_dir))
+    assert code == 0, err
+    assert {p.name for p in out_dir.iterdir()} == {
+        "alice.json", "alice.md", "bob.json", "bob.md", "carol.json", "carol.md",
+        "dave.json", "dave.md", "grades.csv",
+    }
+    rows = list(csv.reader((out_dir / "grades.csv").open()))
+    assert rows[0] == ["student", "conv.full", "conv.shape", "params", "kind", "proof", "total", "pending", "error"]
+    assert rows[1][:7] == ["points possible", "2", "1", "2", "1", "3", "9"]
+    by_student = {row[0]: row for row in rows[2:]}
+    assert by_student["alice"][1:8] == ["2", "1", "2", "1", "", "6", "3"]
+    assert by_student["dave"][6] == "1"
+    assert "not valid YAML" in by_student["carol"][8]
+    assert json.loads((out_dir / "carol.json").read_text())["error"].startswith("answers.yaml")
+    assert "alice" in out and "carol" in out
+
+
+def test_batch_in_parallel_gives_the_same_gradebook(tmp_path: Path) -> None:
+    run("grade", str(CLASS), "-p", BASICS, "--out", str(tmp_path / "serial"))
+    code, _, _ = run("grade", str(CLASS), "-p", BASICS, "--out", str(tmp_path / "parallel"), "--jobs", "2")
+    assert code == 0
+    serial = (tmp_path / "serial" / "grades.csv").read_text()
+    assert (tmp_path / "parallel" / "grades.csv").read_text() == serial
+
+
+def test_fail_under() -> None:
+    assert run("grade", str(CLASS / "alice"), "-p", BASICS, "--fail-under", "6")[0] == 0
+    assert run("grade", str(CLASS / "alice"), "-p", BASICS, "--fail-under", "7")[0] == 1
+    assert run("grade", str(CLASS / "alice"), "-p", BASICS, "--fail-under", "70%")[0] == 1
+    assert run("grade", str(CLASS), "-p", BASICS, "--fail-under", "50%")[0] == 1
+
+
+def test_empty_folder_is_a_usage_error(tmp_path: Path) -> None:
+    code, _, err = run("grade", str(tmp_path), "-p", BASICS)
+    assert code == 2 and "holds no submissions" in err
+
+
+def test_bad_problem_file_exits_2_with_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("assignment: a1\nquestions:\n  - id: q1\n    type: number\n    answr: 3\n")
+    code, _, err = run("grade", str(CLASS / "alice"), "-p", str(bad))
+    assert code == 2 and f"{bad}:5:" in err and "answr" in err
+    code, _, err = run("validate", str(bad))
+    assert code == 2 and f"{bad}:5:" in err
+
+
+def test_validate_self_tests_reference_answers(tmp_path: Path) -> None:
+    code, out, _ = run("validate", BASICS)
+    assert code == 0 and "ok (5 parts, 9 points" in out
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        "assignment: a1\nquestions:\n"
+        "  - id: q1\n    type: choice\n    options: {A: x, B: y}\n    answer: A\n"
+        "    mistakes:\n      - {answer: A, feedback: same as the answer}\n"
+        "  - id: q2\n    type: number\n    answer: ten\n"
+    )
+    code, _, err = run("validate", str(broken))
+    assert code == 2
+    assert "q1: mistake 1 grades correct" in err
+    assert "q2: the reference answer grades error" in err and "not a number" in err
+
+
+def test_template_lists_every_part_with_its_prompt() -> None:
+    code, out, _ = run("template", "-p", BASICS)
+    assert code == 0
+    data = yaml.safe_load(out)
+    assert list(data["answers"]) == ["conv.full", "conv.shape", "params", "kind", "proof"]
+    assert all(value is None for value in data["answers"].values())
+    assert "# conv.full (array, 2 points)" in out and "kernel flipped" in out
+    assert "B = piecewise-linear" in out
+
+
+def test_template_answers_grade_as_all_missing(tmp_path: Path) -> None:
+    _, out, _ = run("template", "-p", BASICS)
+    folder = tmp_path / "new"
+    folder.mkdir()
+    (folder / "answers.yaml").write_text(out)
+    code, report, _ = run("grade", str(folder), "-p", BASICS, "-f", "json")
+    assert code == 0
+    assert {p["status"] for p in json.loads(report)["parts"]} == {"missing"}
