@@ -16,7 +16,12 @@ ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
 ASSIGNMENT_PATTERN = re.compile(r"^[a-z0-9_-]+$")
 
 DEFAULT_RTOL = 1e-6
-DEFAULT_ATOL = 1e-9
+# Numbers and arrays are compared relatively by default: an absolute tolerance would
+# make 2^-99 equal 2^-98. A TA who wants one (answers near 0) sets atol.
+DEFAULT_ATOL = 0.0
+# Formula checkers scale atol by the typical magnitude of the values they compare,
+# which absorbs floating-point cancellation near zeros without swallowing differences.
+DEFAULT_FORMULA_ATOL = 1e-9
 DEFAULT_TIME_LIMIT = 10.0  # seconds per part check
 
 Scalar = Union[int, float, str]
@@ -109,6 +114,7 @@ def _domain_from_word(value: Any) -> Any:
 
 class ExpressionPart(PartBase):
     type: Literal["expression"]
+    atol: float = Field(DEFAULT_FORMULA_ATOL, ge=0)
     answer: Any  # a formula, an equation, or a mapping of named formulas
     symbols: dict[str, SymbolDomain] = {}
     arrays: dict[str, tuple[Union[int, str], ...]] = {}
@@ -164,6 +170,7 @@ class ConstraintPart(PartBase):
 
 class NetworkPart(PartBase):
     type: Literal["network"]
+    atol: float = Field(DEFAULT_FORMULA_ATOL, ge=0)
     input: Union[str, tuple[str, ...]] = "x"
     params: dict[str, tuple[Union[int, str], ...]]
     model: str

@@ -1,0 +1,152 @@
+"""Property tests of the math-language parser: whatever the text, parse() returns a
+tree or raises ParseError/LimitError (never another exception), points inside the
+text, renders its error, and finishes quickly."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from grader.mathlang import ast
+from grader.mathlang.errors import LimitError, MathError, ParseError
+from grader.mathlang.lexer import words
+from grader.mathlang.parser import MODES, dump, parse
+
+TIME_BOUND = 1.0  # seconds per parse, generous: a typical answer takes well under a millisecond
+
+FUZZ = settings(
+    max_examples=1500,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+
+LATEX_TOKENS = words(
+    r"\frac { } ( ) [ ] \left( \right) \left[ \right] \left\{ \right\} \left| \right| \bigl( \Big) "
+    r"^ _ ' x y n d W S e T 2 10 0.5 1e3 .5 \sqrt \sqrt[3] | || \| \lVert \rVert \lfloor \rfloor \lceil "
+    r"\begin{bmatrix} \end{bmatrix} \begin{pmatrix} \end{pmatrix} \begin{cases} \end{cases} "
+    r"\begin{array}{cc} \end{array} \begin{aligned} & \\ \cdot \times \odot \otimes - + * / ** @ . "
+    r"= \le \ge \neq < > , ; \mathbf{ \text{ \operatorname{ \mathrm{ \mathrm{e} \mathbb{R} \mathbb{1} "
+    r"\mathbb{E} \top ^T ^\top ^{T} ^{(2)} \max \min \exp \log \ln \{ \} \in if and or not otherwise "
+    r"true \quad \qquad \, \; \! ~ $ $$ \( \) \alpha \lambda \eta \Theta \sigma \varepsilon \pi \infty "
+    r"\hat \hat{ \bar{ \foo \ldots ... \sum \partial \to ᵀ ² ⁻ √ × · ≤ ∞ α → … relu softmax_{row} "
+    r"piecewise( diag( O( nd xy 9^9^9^9 12345678901234567890123456789012345 1e999 \\ \displaystyle"
+)
+
+
+def _check(text: str, **options: Any) -> ast.Node | None:
+    """Parse and check the contract: a Node, or a MathError pointing inside the text."""
+    start = time.perf_counter()
+    try:
+        tree = parse(text, **options)
+    except (ParseError, LimitError) as error:
+        assert error.text == text
+        assert error.position is not None and 0 <= error.position <= len(text)
+        assert error.message
+        error.render()
+        tree = None
+    assert time.perf_counter() - start < TIME_BOUND, text
+    if tree is not None:
+        assert isinstance(tree, ast.Node)
+        dump(tree)
+    return tree
+
+
+OPTIONS = st.fixed_dictionaries(
+    {},
+    optional={
+        "symbols": st.sampled_from([(), ("x", "y"), ("n", "d", "h"), ("e", "T", "x"), ("W", "x", "nd")]),
+        "functions": st.sampled_from([(), ("S",), ("H", "Theta", "sigma")]),
+        "mode": st.sampled_from(MODES),
+    },
+)
+
+
+@FUZZ
+@given(text=st.text(max_size=120), options=OPTIONS)
+def test_any_text(text: str, options: dict[str, Any]) -> None:
+    _check(text, **options)
+
+
+@FUZZ
+@given(
+    tokens=st.lists(st.sampled_from(LATEX_TOKENS), max_size=40),
+    joiner=st.sampled_from(["", " "]),
+    options=OPTIONS,
+)
+def test_latex_token_soup(tokens: list[str], joiner: str, options: dict[str, Any]) -> None:
+    _check(joiner.join(tokens), **options)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    unit=st.sampled_from(["(", "{", "[", "\\left(", "\\frac{", "\\sqrt{", "|", "\\|", "-", "x^", "\\exp "]),
+    count=st.integers(min_value=0, max_value=400),
+)
+def test_deep_nesting_is_refused_not_crashed(unit: str, count: int) -> None:
+    closers = {"(": ")", "{": "}", "[": "]", "\\left(": "\\right)", "\\frac{": "}{2}", "\\sqrt{": "}"}
+    closers |= {"|": "|", "\\|": "\\|", "-": "", "x^": "", "\\exp ": ""}
+    _check(unit * count + "x" + closers[unit] * count)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    filler=st.sampled_from(["x", "1", "x+", "(x)", "\\alpha ", "[1,", "&", "ab"]), size=st.integers(1, 3000)
+)
+def test_long_inputs_finish_quickly(filler: str, size: int) -> None:
+    _check(filler * size)
+
+
+# -- well-formed input always parses -------------------------------------------------------
+
+ATOMS = st.sampled_from(["x", "y", "2", "0.5", "\\alpha", "W", "n", "\\pi", "e"])
+
+
+def _combine(parts: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    binary = st.tuples(parts, st.sampled_from([" + ", " - ", "*", " \\cdot ", "/"]), parts).map(
+        lambda t: f"({t[0]}{t[1]}{t[2]})"
+    )
+    return st.one_of(
+        binary,
+        st.tuples(parts, parts).map(lambda t: f"({t[0]} ({t[1]}))"),  # implicit product
+        parts.map(lambda p: f"-{p}"),
+        parts.map(lambda p: f"({p})^2"),  # towers of three exponents are refused
+        parts.map(lambda p: f"\\frac{{{p}}}{{2}}"),
+        parts.map(lambda p: f"\\sqrt{{{p}}}"),
+        parts.map(lambda p: f"max(0, {p})"),
+        parts.map(lambda p: f"| {p} |"),  # "||" is a norm bar, so nested bars need a space
+        st.tuples(parts, parts).map(lambda t: f"[{t[0]}, {t[1]}]^T"),
+    )
+
+
+FORMULAS = st.recursive(ATOMS, _combine, max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(formula=FORMULAS)
+def test_well_formed_formulas_parse_deterministically(formula: str) -> None:
+    first = parse(formula)
+    again = parse(formula)
+    assert first == again
+    assert dump(first) == dump(again)
+    for node in ast.walk(first):
+        assert 0 <= node.pos < len(formula)
+
+
+@settings(max_examples=200, deadline=None)
+@given(formula=FORMULAS, wrapper=st.sampled_from(["${}$", "$${}$$", "\\({}\\)", "\\[{}\\]", " {} ", "{}."]))
+def test_math_delimiters_do_not_change_the_tree(formula: str, wrapper: str) -> None:
+    assert dump(parse(wrapper.format(formula))) == dump(parse(formula))
+
+
+@settings(max_examples=200, deadline=None)
+@given(formula=FORMULAS)
+def test_errors_never_escape_on_truncation(formula: str) -> None:
+    """Every prefix of a formula is either a formula or a clean error."""
+    for end in range(0, len(formula), max(1, len(formula) // 8)):
+        try:
+            parse(formula[:end])
+        except MathError as error:
+            assert error.position is not None and 0 <= error.position <= end

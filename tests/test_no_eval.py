@@ -1,0 +1,151 @@
+"""No module of grader may run text as code: an AST scan (not a regex) of every
+grader/**/*.py for eval, exec, compile, __import__, sympify, parse_expr,
+parse_latex, yaml.load without a safe Loader, yaml.unsafe_load and pickle.load(s).
+
+Building sympy objects directly (``sympy.Symbol``, ``sympy.Integer``...) is fine;
+``re.compile`` is fine (only the builtin ``compile`` is refused).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "grader"
+
+BUILTINS = frozenset({"eval", "exec", "compile", "__import__"})
+TEXT_TO_CODE = frozenset({"sympify", "parse_expr", "parse_latex"})  # as a name or an attribute
+SAFE_LOADERS = frozenset({"SafeLoader", "CSafeLoader", "BaseLoader", "CBaseLoader"})
+
+
+def _dotted(node: ast.expr) -> str:
+    """``yaml.load`` for an Attribute chain, the id for a Name, "" otherwise."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        inner = _dotted(node.value)
+        return f"{inner}.{node.attr}" if inner else node.attr
+    return ""
+
+
+def _safe_loader_classes(tree: ast.Module) -> frozenset[str]:
+    """SAFE_LOADERS plus the classes of this module that derive from one of them."""
+    safe = set(SAFE_LOADERS)
+    classes = [node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)]
+    changed = True
+    while changed:
+        changed = False
+        for cls in classes:
+            if cls.name not in safe and any(_dotted(b).rsplit(".", 1)[-1] in safe for b in cls.bases):
+                safe.add(cls.name)
+                changed = True
+    return frozenset(safe)
+
+
+def _has_safe_loader(call: ast.Call, safe: frozenset[str]) -> bool:
+    loaders = [kw.value for kw in call.keywords if kw.arg == "Loader"]
+    if len(call.args) >= 2:
+        loaders.append(call.args[1])
+    return any(_dotted(loader).rsplit(".", 1)[-1] in safe for loader in loaders)
+
+
+def _call_problem(call: ast.Call, safe: frozenset[str]) -> str | None:
+    name = _dotted(call.func)
+    last = name.rsplit(".", 1)[-1]
+    if isinstance(call.func, ast.Name) and name in BUILTINS:
+        return f"{name}()"
+    if name in {f"builtins.{b}" for b in BUILTINS}:
+        return f"{name}()"
+    if last in TEXT_TO_CODE:
+        return f"{name}()"
+    if name.endswith("yaml.load"):
+        return None if _has_safe_loader(call, safe) else "yaml.load() without SafeLoader"
+    if name.endswith("yaml.unsafe_load") or name.endswith("yaml.full_load"):
+        return f"{name}()"
+    if name.endswith("pickle.load") or name.endswith("pickle.loads"):
+        return f"{name}()"
+    return None
+
+
+def _import_problem(node: ast.ImportFrom) -> str | None:
+    for alias in node.names:
+        if alias.name in TEXT_TO_CODE or alias.name in BUILTINS:
+            return f"from {node.module} import {alias.name}"
+        if node.module in ("pickle", "yaml") and alias.name in ("load", "loads", "unsafe_load"):
+            return f"from {node.module} import {alias.name}"
+    return None
+
+
+def find_problems(source: str, filename: str = "<source>") -> list[str]:
+    """Every forbidden call or import in ``source`` as ``file:line: what``."""
+    problems = []
+    tree = ast.parse(source, filename)
+    safe = _safe_loader_classes(tree)
+    for node in ast.walk(tree):
+        problem = None
+        if isinstance(node, ast.Call):
+            problem = _call_problem(node, safe)
+        elif isinstance(node, ast.ImportFrom):
+            problem = _import_problem(node)
+        if problem:
+            problems.append(f"{filename}:{getattr(node, 'lineno', 0)}: {problem}")
+    return problems
+
+
+def _package_files() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def test_package_files_are_found() -> None:
+    assert (PACKAGE / "mathlang" / "parser.py") in _package_files()
+
+
+@pytest.mark.parametrize("path", _package_files(), ids=lambda p: str(p.relative_to(PACKAGE.parent)))
+def test_no_text_is_run_as_code(path: Path) -> None:
+    assert find_problems(path.read_text(encoding="utf-8"), str(path)) == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "eval(text)",
+        "exec(code)",
+        "compile(src, 'f', 'eval')",
+        "__import__('os')",
+        "builtins.eval(x)",
+        "sympy.sympify(answer)",
+        "sp.parse_expr(answer)",
+        "from sympy.parsing.latex import parse_latex",
+        "from sympy import sympify as s",
+        "sympify(answer)",
+        "yaml.load(stream)",
+        "yaml.load(stream, Loader=yaml.FullLoader)",
+        "class L(yaml.Loader): pass\nyaml.load(stream, Loader=L)",
+        "yaml.unsafe_load(stream)",
+        "pickle.loads(blob)",
+        "pickle.load(handle)",
+        "from pickle import loads",
+    ],
+)
+def test_scanner_catches(source: str) -> None:
+    assert find_problems(source)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "re.compile(r'x+')",
+        "sympy.Symbol('x'); sympy.Integer(3); sympy.Rational(1, 2)",
+        "yaml.load(stream, Loader=yaml.SafeLoader)",
+        "yaml.load(stream, yaml.CSafeLoader)",
+        "yaml.safe_load(stream)",
+        "class L(yaml.SafeLoader): pass\nclass M(L): pass\nyaml.load(stream, Loader=M)",
+        "ast.literal_eval('1')",
+        "expr.evalf()",
+        "json.loads(text)",
+    ],
+)
+def test_scanner_allows(source: str) -> None:
+    assert find_problems(source) == []
