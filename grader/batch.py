@@ -36,9 +36,7 @@ def _failed_report(spec: ProblemSet, folder: Path, reason: str) -> Report:
     return grade(spec, submission)
 
 
-def grade_all(
-    spec: ProblemSet, folders: list[Path], jobs: int = 1
-) -> Iterator[Report]:
+def grade_all(spec: ProblemSet, folders: list[Path], jobs: int = 1) -> Iterator[Report]:
     """Reports in folder order with ``jobs == 1``; in completion order otherwise."""
     if jobs <= 1:
         for folder in folders:

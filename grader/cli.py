@@ -46,7 +46,9 @@ class Threshold(click.ParamType):
 
     name = "points-or-percent"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[float, bool]:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[float, bool]:
         text = str(value).strip()
         is_percent = text.endswith("%")
         try:
@@ -73,7 +75,9 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("problem_files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "problem_files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 def validate(problem_files: tuple[Path, ...]) -> None:
     """Check problem files and self-test every reference answer and listed mistake."""
     failed = False
@@ -91,24 +95,48 @@ def validate(problem_files: tuple[Path, ...]) -> None:
             failed = True
         else:
             count = len(spec.iter_parts())
-            click.echo(f"{path}: ok ({count} parts, {spec.max_score:g} points; every reference answer grades correct)")
+            click.echo(
+                f"{path}: ok ({count} parts, {spec.max_score:g} points; "
+                "every reference answer grades correct)"
+            )
     if failed:
         sys.exit(EXIT_USAGE)
 
 
 @main.command(name="grade")
 @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("-p", "--problems", "problem_file", required=True,
-              type=click.Path(exists=True, path_type=Path),
-              help="The problem set (YAML), or a folder of them: then PATH holds one folder of "
-                   "submissions per problem set, named like its file.")
-@click.option("-f", "--format", "fmt", type=click.Choice(sorted(REPORTERS)), default="table", show_default=True)
-@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Write <student>.json, <student>.md and grades.csv here.")
-@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Grade this many submissions at once (batch only).")
-@click.option("--fail-under", type=Threshold(), default=None,
-              help="Exit 1 if a score is below this many points, or this percentage (60%).")
+@click.option(
+    "-p",
+    "--problems",
+    "problem_file",
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="The problem set (YAML), or a folder of them: then PATH holds one folder of "
+    "submissions per problem set, named like its file.",
+)
+@click.option(
+    "-f", "--format", "fmt", type=click.Choice(sorted(REPORTERS)), default="table", show_default=True
+)
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write <student>.json, <student>.md and grades.csv here.",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Grade this many submissions at once (batch only).",
+)
+@click.option(
+    "--fail-under",
+    type=Threshold(),
+    default=None,
+    help="Exit 1 if a score is below this many points, or this percentage (60%).",
+)
 @click.option("--show-expected", is_flag=True, help="Include the reference answers in the output.")
 @click.option("--color/--no-color", default=None, help="Colour the table (default: when a terminal).")
 def grade_command(
@@ -140,7 +168,12 @@ class GradeOptions:
 
 def _grade_assignment(path: Path, spec: ProblemSet, options: GradeOptions) -> int:
     reporter = REPORTERS[options.fmt]
-    out, show_expected, color, fail_under = options.out, options.show_expected, options.color, options.fail_under
+    out, show_expected, color, fail_under = (
+        options.out,
+        options.show_expected,
+        options.color,
+        options.fail_under,
+    )
     if is_submission_folder(path):
         report = grade(spec, load_submission(path))
         if out:
@@ -150,7 +183,10 @@ def _grade_assignment(path: Path, spec: ProblemSet, options: GradeOptions) -> in
         click.echo(reporter.render(report, show_expected=show_expected, color=color), nl=False)
         return EXIT_BELOW_THRESHOLD if _below(report, fail_under) else 0
     if not has_submissions(path):
-        click.echo(f"error: {path} holds no submissions (no answers.yaml/answers.json in it or in its subfolders)", err=True)
+        click.echo(
+            f"error: {path} holds no submissions (no answers.yaml/answers.json in it or in its subfolders)",
+            err=True,
+        )
         return EXIT_USAGE
     folders = submission_folders(path)
     reports = _run_with_progress(spec, folders, out, options.jobs, show_expected)
@@ -179,7 +215,9 @@ def _grade_course(path: Path, problem_dir: Path, options: GradeOptions) -> int:
             continue
         folder = next((f for f in (path / problem_file.stem, path / spec.assignment) if f.is_dir()), None)
         if folder is None:
-            click.echo(f"{problem_file.name}: no submissions (looked for {path / problem_file.stem})", err=True)
+            click.echo(
+                f"{problem_file.name}: no submissions (looked for {path / problem_file.stem})", err=True
+            )
             continue
         out = options.out / problem_file.stem if options.out else None
         codes.append(_grade_assignment(folder, spec, replace(options, out=out)))
@@ -195,15 +233,23 @@ def _run_with_progress(
     columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("grading", total=len(folders))
-        return run_batch(spec, folders, out, jobs, show_expected,
-                         on_report=lambda _: progress.advance(task))
+        return run_batch(spec, folders, out, jobs, show_expected, on_report=lambda _: progress.advance(task))
 
 
 @main.command()
-@click.option("-p", "--problems", "problem_file", required=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the template here instead of printing it.")
+@click.option(
+    "-p",
+    "--problems",
+    "problem_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the template here instead of printing it.",
+)
 def template(problem_file: Path, output: Path | None) -> None:
     """Print a blank answers.yaml for students, with each part's prompt as a comment."""
     spec = _load_spec(problem_file)

@@ -110,8 +110,15 @@ def _problems_from(exc: ValidationError, positions: dict[Any, Position]) -> list
 
 
 _UNION_TAGS = {
-    "number", "array", "shape", "expression", "complexity", "choice", "constraint",
-    "network", "text",
+    "number",
+    "array",
+    "shape",
+    "expression",
+    "complexity",
+    "choice",
+    "constraint",
+    "network",
+    "text",
 }
 
 
@@ -179,7 +186,9 @@ def load_submission(folder: Path | str) -> Submission:
     submission.source = str(answers_file)
     others = [name for name in ANSWER_FILES if (folder / name).is_file() and name != answers_file.name]
     if others:
-        submission.warnings.append(f"several answers files; graded {answers_file.name}, ignored {', '.join(others)}")
+        submission.warnings.append(
+            f"several answers files; graded {answers_file.name}, ignored {', '.join(others)}"
+        )
     try:
         text = read_text(answers_file, MAX_ANSWERS_FILE_BYTES)
         data = _parse_answers_text(text, answers_file.suffix)
@@ -209,13 +218,17 @@ def _fill_submission(submission: Submission, data: Any, filename: str) -> None:
         submission.load_error = f"{filename} is empty"
         return
     if not isinstance(data, dict):
-        submission.load_error = f"{filename} must be a mapping with 'answers'; it holds a {type(data).__name__}"
+        submission.load_error = (
+            f"{filename} must be a mapping with 'answers'; it holds a {type(data).__name__}"
+        )
         return
     if "answers" in data:
         answers = data["answers"]
         extra = sorted(str(k) for k in data if k not in ("answers", "student"))
         if extra:
-            submission.warnings.append(f"{filename}: keys {extra} are not used (only 'student' and 'answers' are)")
+            submission.warnings.append(
+                f"{filename}: keys {extra} are not used (only 'student' and 'answers' are)"
+            )
     else:  # a flat mapping of part ids, written without the 'answers:' level
         answers = {k: v for k, v in data.items() if k != "student"}
         submission.warnings.append(f"{filename} has no 'answers:' key; read its top-level keys as answers")

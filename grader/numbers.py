@@ -66,7 +66,11 @@ def _read_plain(text: str) -> Number | None:
 def strip_math_delimiters(text: str) -> str:
     """``$x$``, ``$$x$$``, ``\\(x\\)``, ``\\[x\\]`` -> ``x``."""
     for opening, closing in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")):
-        if text.startswith(opening) and text.endswith(closing) and len(text) > len(opening) + len(closing) - 1:
+        if (
+            text.startswith(opening)
+            and text.endswith(closing)
+            and len(text) > len(opening) + len(closing) - 1
+        ):
             return text[len(opening) : len(text) - len(closing)].strip()
     return text
 

@@ -44,8 +44,14 @@ def _points(value: float) -> str:
 
 
 def _console(color: bool, width: int = 120) -> Console:
-    return Console(file=io.StringIO(), force_terminal=color, no_color=not color, width=width,
-                   color_system="standard" if color else None, highlight=False)
+    return Console(
+        file=io.StringIO(),
+        force_terminal=color,
+        no_color=not color,
+        width=width,
+        color_system="standard" if color else None,
+        highlight=False,
+    )
 
 
 class TableReporter:
@@ -60,7 +66,7 @@ class TableReporter:
             table.add_column("expected", overflow="fold")
         table.add_column("feedback", overflow="fold")
         for part in report.parts:
-            row = [
+            row: list[str | Text] = [
                 part.id,
                 Text(part.status.value, style=STATUS_STYLE[part.status]),
                 f"{_points(part.score)}/{_points(part.max_score)}",
@@ -80,8 +86,11 @@ class TableReporter:
     ) -> str:
         if not reports:
             return "no submissions graded\n"
-        table = Table(title=f"{reports[0].assignment}: {len(reports)} submissions",
-                      box=box.SIMPLE_HEAVY, title_justify="left")
+        table = Table(
+            title=f"{reports[0].assignment}: {len(reports)} submissions",
+            box=box.SIMPLE_HEAVY,
+            title_justify="left",
+        )
         table.add_column("student", no_wrap=True)
         table.add_column("score", justify="right", no_wrap=True)
         for status in Status:
@@ -149,7 +158,9 @@ class MarkdownReporter:
             out += [f"> Warning: {warning}", ""]
         out += ["| part | status | score |", "|---|---|---|"]
         for part in report.parts:
-            out.append(f"| {part.id} | {part.status.value} | {_points(part.score)}/{_points(part.max_score)} |")
+            out.append(
+                f"| {part.id} | {part.status.value} | {_points(part.score)}/{_points(part.max_score)} |"
+            )
         out.append("")
         for part in report.parts:
             if part.status is Status.CORRECT and not part.feedback:
@@ -204,15 +215,27 @@ class CsvReporter:
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["student", *part_ids, "total", "pending", "error"])
         first = reports[0]
-        writer.writerow(["points possible", *[_points(p.max_score) for p in first.parts],
-                         _points(first.max_score), "", ""])
+        writer.writerow(
+            [
+                "points possible",
+                *[_points(p.max_score) for p in first.parts],
+                _points(first.max_score),
+                "",
+                "",
+            ]
+        )
         for report in reports:
             by_id = {p.id: p for p in report.parts}
-            cells = [
-                "" if by_id[i].status is Status.MANUAL else _points(by_id[i].score) for i in part_ids
-            ]
-            writer.writerow([report.student, *cells, _points(report.score),
-                             _points(report.pending) if report.pending else "", report.error or ""])
+            cells = ["" if by_id[i].status is Status.MANUAL else _points(by_id[i].score) for i in part_ids]
+            writer.writerow(
+                [
+                    report.student,
+                    *cells,
+                    _points(report.score),
+                    _points(report.pending) if report.pending else "",
+                    report.error or "",
+                ]
+            )
         return buffer.getvalue()
 
 

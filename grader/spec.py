@@ -8,7 +8,7 @@ its file and line, not a silently ignored setting. A question without
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -24,7 +24,7 @@ DEFAULT_ATOL = 0.0
 DEFAULT_FORMULA_ATOL = 1e-9
 DEFAULT_TIME_LIMIT = 10.0  # seconds per part check
 
-Scalar = Union[int, float, str]
+Scalar = int | float | str
 
 
 class Strict(BaseModel):
@@ -112,12 +112,21 @@ def _domain_from_word(value: Any) -> Any:
     return value
 
 
+def _symbols_from_yaml(value: Any) -> Any:
+    """``[x, y]`` (all real) or ``{x: real, n: {integer: true}}``."""
+    if isinstance(value, list):
+        return {str(name): {} for name in value}
+    if isinstance(value, dict):
+        return {str(k): _domain_from_word(v) for k, v in value.items()}
+    return value
+
+
 class ExpressionPart(PartBase):
     type: Literal["expression"]
     atol: float = Field(DEFAULT_FORMULA_ATOL, ge=0)
     answer: Any  # a formula, an equation, or a mapping of named formulas
     symbols: dict[str, SymbolDomain] = {}
-    arrays: dict[str, tuple[Union[int, str], ...]] = {}
+    arrays: dict[str, tuple[int | str, ...]] = {}
     functions: dict[str, str] = {}
     let: dict[str, str] = {}
     # Symbols a student may use but that are not part of the identity (none by default).
@@ -126,11 +135,7 @@ class ExpressionPart(PartBase):
     @field_validator("symbols", mode="before")
     @classmethod
     def _symbol_words(cls, value: Any) -> Any:
-        if isinstance(value, list):  # [x, y] means all real
-            return {str(name): {} for name in value}
-        if isinstance(value, dict):
-            return {str(k): _domain_from_word(v) for k, v in value.items()}
-        return value
+        return _symbols_from_yaml(value)
 
 
 class ComplexityPart(PartBase):
@@ -145,7 +150,7 @@ class ComplexityPart(PartBase):
 class ChoicePart(PartBase):
     type: Literal["choice"]
     options: dict[str, str]
-    answer: Union[str, tuple[str, ...]]
+    answer: str | tuple[str, ...]
     # select-all: "partial" gives (right picks - wrong picks) / right keys, at least 0
     scoring: Literal["partial", "all_or_nothing"] = "partial"
 
@@ -171,11 +176,11 @@ class ConstraintPart(PartBase):
 class NetworkPart(PartBase):
     type: Literal["network"]
     atol: float = Field(DEFAULT_FORMULA_ATOL, ge=0)
-    input: Union[str, tuple[str, ...]] = "x"
-    params: dict[str, tuple[Union[int, str], ...]]
+    input: str | tuple[str, ...] = "x"
+    params: dict[str, tuple[int | str, ...]]
     model: str
     target: str | None = None
-    domain: Union[Literal["all"], tuple[float, float]] = "all"
+    domain: Literal["all"] | tuple[float, float] = "all"
     mode: Literal["exact", "approx", "classify"] = "exact"
     epsilon: float | None = Field(None, gt=0)
     positive_when: str | None = None
@@ -186,7 +191,7 @@ class NetworkPart(PartBase):
     @field_validator("symbols", mode="before")
     @classmethod
     def _symbol_words(cls, value: Any) -> Any:
-        return ExpressionPart._symbol_words(value)  # type: ignore[operator]
+        return _symbols_from_yaml(value)
 
     @model_validator(mode="after")
     def _mode_fields(self) -> NetworkPart:
@@ -207,17 +212,15 @@ class TextPart(PartBase):
 
 
 Part = Annotated[
-    Union[
-        NumberPart,
-        ArrayPart,
-        ShapePart,
-        ExpressionPart,
-        ComplexityPart,
-        ChoicePart,
-        ConstraintPart,
-        NetworkPart,
-        TextPart,
-    ],
+    NumberPart
+    | ArrayPart
+    | ShapePart
+    | ExpressionPart
+    | ComplexityPart
+    | ChoicePart
+    | ConstraintPart
+    | NetworkPart
+    | TextPart,
     Field(discriminator="type"),
 ]
 

@@ -48,8 +48,9 @@ def render_template(spec: ProblemSet) -> str:
 
 def _hint(part: Any) -> str:
     if part.type == "choice":
-        options = "; ".join(f"{k} = {v}" if str(v).lower() != str(k).lower() else str(k)
-                            for k, v in part.options.items())
+        options = "; ".join(
+            f"{k} = {v}" if str(v).lower() != str(k).lower() else str(k) for k, v in part.options.items()
+        )
         many = isinstance(part.answer, tuple)
         return ("a list of all options that apply: " if many else "one option: ") + options
     if part.type == "constraint":
@@ -72,6 +73,14 @@ def _comment(text: str, prefix: str) -> list[str]:
 
 def _key(address: str) -> str:
     """Quote ids YAML would read as numbers (``1.10``) or booleans."""
-    if _PLAIN_KEY.match(address) and address.lower() not in ("true", "false", "null", "yes", "no", "on", "off"):
+    if _PLAIN_KEY.match(address) and address.lower() not in (
+        "true",
+        "false",
+        "null",
+        "yes",
+        "no",
+        "on",
+        "off",
+    ):
         return address
     return "'" + address.replace("'", "''") + "'"

@@ -8,10 +8,10 @@ with points, ids and context.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     CORRECT = "correct"
     PARTIAL = "partial"
     INCORRECT = "incorrect"

@@ -109,18 +109,18 @@ def _construct(node: Node, path: Path, positions: dict[Path, Position], source: 
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 raise _error_at(key_node, "merge keys (<<) are not supported")
-            key = _construct(key_node, path + ("<key>",), {}, source)
+            key = _construct(key_node, (*path, "<key>"), {}, source)
             if isinstance(key, (list, dict)):
                 raise _error_at(key_node, "a key must be a plain value")
             if isinstance(key, (bool, int, float)):  # ids such as 1, 1.10, true: keep the text written
                 key = key_node.value
             if key in result:
                 raise _error_at(key_node, f"duplicate key {key!r}")
-            result[key] = _construct(value_node, path + (key,), positions, source)
+            result[key] = _construct(value_node, (*path, key), positions, source)
         return result
     if isinstance(node, SequenceNode):
         items = enumerate(node.value)
-        return [_construct(item, path + (i,), positions, source) for i, item in items]
+        return [_construct(item, (*path, i), positions, source) for i, item in items]
     assert isinstance(node, ScalarNode)
     value = source.scalars.construct_object(node)
     if isinstance(value, str) and node.style == '"':
@@ -158,7 +158,7 @@ def locate(positions: dict[Path, Position], loc: Path) -> Position | None:
     best: Position | None = positions.get(())
     current: Path = ()
     for step in loc:
-        candidate = current + (step,)
+        candidate = (*current, step)
         if candidate in positions:
             current = candidate
             best = positions[candidate]

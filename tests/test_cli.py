@@ -63,11 +63,28 @@ def test_batch_writes_reports_and_gradebook(tmp_path: Path) -> None:
     code, out, err = run("grade", str(CLASS), "-p", BASICS, "--out", str(out_dir))
     assert code == 0, err
     assert {p.name for p in out_dir.iterdir()} == {
-        "alice.json", "alice.md", "bob.json", "bob.md", "carol.json", "carol.md",
-        "dave.json", "dave.md", "grades.csv",
+        "alice.json",
+        "alice.md",
+        "bob.json",
+        "bob.md",
+        "carol.json",
+        "carol.md",
+        "dave.json",
+        "dave.md",
+        "grades.csv",
     }
     rows = list(csv.reader((out_dir / "grades.csv").open()))
-    assert rows[0] == ["student", "conv.full", "conv.shape", "params", "kind", "proof", "total", "pending", "error"]
+    assert rows[0] == [
+        "student",
+        "conv.full",
+        "conv.shape",
+        "params",
+        "kind",
+        "proof",
+        "total",
+        "pending",
+        "error",
+    ]
     assert rows[1][:7] == ["points possible", "2", "1", "2", "1", "3", "9"]
     by_student = {row[0]: row for row in rows[2:]}
     assert by_student["alice"][1:8] == ["2", "1", "2", "1", "", "6", "3"]

@@ -29,9 +29,7 @@ def _cases() -> list[tuple[Path, Path]]:
     return cases
 
 
-@pytest.mark.parametrize(
-    ("problem_file", "student"), _cases(), ids=lambda p: p.stem if p.suffix else p.name
-)
+@pytest.mark.parametrize(("problem_file", "student"), _cases(), ids=lambda p: p.stem if p.suffix else p.name)
 def test_golden_report(problem_file: Path, student: Path) -> None:
     result = CliRunner().invoke(main, ["grade", str(student), "-p", str(problem_file), "-f", "json"])
     assert result.exit_code == 0, result.output

@@ -114,7 +114,7 @@ def test_binary_file(tmp_path: Path) -> None:
 def test_non_utf8_file(tmp_path: Path) -> None:
     path = tmp_path / "a1.yaml"
     path.write_bytes("assignment: a1\ntitle: caf\u00e9\n".encode("latin-1"))
-    with pytest.raises(ProblemFileError, match="UTF-8.*line 2"):
+    with pytest.raises(ProblemFileError, match=r"UTF-8.*line 2"):
         load_problem_set(path)
 
 

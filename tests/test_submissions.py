@@ -10,7 +10,8 @@ from grader.verdict import Status
 
 SPEC = parse_problem_set(
     "assignment: a1\nquestions:\n"
-    "  - id: q1\n    parts:\n      - {id: a, type: number, answer: 2}\n      - {id: b, type: number, answer: 3}\n"
+    "  - id: q1\n    parts:\n"
+    "      - {id: a, type: number, answer: 2}\n      - {id: b, type: number, answer: 3}\n"
     "  - {id: q2, type: array, answer: [1, 2]}\n"
 )
 

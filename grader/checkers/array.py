@@ -45,7 +45,8 @@ def check(part: ArrayPart, answer: Any) -> Verdict:
             f"the expected shape is {describe_shape(expected.shape)}"
         )
     wrong = [
-        i for i, (r, e) in enumerate(zip(received.entries, expected.entries))
+        i
+        for i, (r, e) in enumerate(zip(received.entries, expected.entries, strict=False))
         if not close(r, e, part.rtol, part.atol)
     ]
     if not wrong:
@@ -131,7 +132,7 @@ def _nested_from_node(node: ast.Node, text: str) -> Any:
                 return nested
             if not nested or not isinstance(nested[0], list):  # 1-D list^T: a column
                 return [[item] for item in nested]
-            return [list(col) for col in zip(*nested)]
+            return [list(col) for col in zip(*nested, strict=False)]
         case ast.ListLit(items=items) | ast.TupleLit(items=items):
             return [_nested_from_node(item, text) for item in items]
         case ast.Matrix(rows=rows):

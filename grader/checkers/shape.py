@@ -33,7 +33,7 @@ def check(part: ShapePart, answer: Any) -> Verdict:
         )
     if sorted(map(str, received)) == sorted(map(str, expected)):
         return Verdict.incorrect(f"{show_shape(received)} has the right dimensions in the wrong order")
-    wrong = [i + 1 for i, (r, e) in enumerate(zip(received, expected)) if r != e]
+    wrong = [i + 1 for i, (r, e) in enumerate(zip(received, expected, strict=False)) if r != e]
     which = ", ".join(map(str, wrong))
     return Verdict.incorrect(f"{show_shape(received)}: dimension {which} is not right")
 

@@ -11,6 +11,7 @@ Nothing here runs anything: evaluators walk these nodes with an allow-list.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -172,7 +173,7 @@ class Member(Node):
     space: Node
 
 
-def walk(node: Node):  # type: ignore[no-untyped-def]
+def walk(node: Node) -> Iterator[Node]:
     """Every node of the tree, depth first (parents before children)."""
     stack: list[Node] = [node]
     while stack:

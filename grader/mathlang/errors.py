@@ -9,18 +9,14 @@ from grader.verdict import AnswerError
 class MathError(AnswerError):
     """Base class: something in a formula could not be read or used."""
 
-    def __init__(
-        self, message: str, text: str | None = None, position: int | None = None, hint: str = ""
-    ):
+    def __init__(self, message: str, text: str | None = None, position: int | None = None, hint: str = ""):
         super().__init__(message, text, position)
         self.hint = hint
 
     def render(self) -> str:
         rendered = super().render()
         if self.position is not None and self.text is not None:
-            rendered = f"{self.message} (at character {self.position + 1})\n" + rendered.split(
-                "\n", 1
-            )[1]
+            rendered = f"{self.message} (at character {self.position + 1})\n" + rendered.split("\n", 1)[1]
         return f"{rendered}\n{self.hint}" if self.hint else rendered
 
 
