@@ -13,7 +13,7 @@ import json
 import traceback
 from typing import Any
 
-from grader.checkers import CHECKERS
+from grader.checkers import CHECKERS, MISTAKE_MATCHERS
 from grader.loader import Submission
 from grader.report import PartResult, Report
 from grader.spec import ProblemSet, Question
@@ -48,10 +48,17 @@ def _verdict_with_mistakes(part: Any, answer: Any) -> Verdict:
     if verdict.status not in (Status.INCORRECT, Status.PARTIAL) or not part.mistakes:
         return verdict
     for mistake in part.mistakes:
-        as_reference = part.model_copy(update={"answer": mistake.answer, "mistakes": ()})
-        if _run_checker(as_reference, answer).status is Status.CORRECT:
+        if _gives_mistake(part, mistake.answer, answer):
             return Verdict.partial(mistake.score, mistake.feedback, mistake=True)
     return verdict
+
+
+def _gives_mistake(part: Any, listed: Any, answer: Any) -> bool:
+    matcher = MISTAKE_MATCHERS.get(part.type)
+    if matcher is not None:
+        return matcher(part, listed, answer)
+    as_reference = part.model_copy(update={"answer": listed, "mistakes": ()})
+    return _run_checker(as_reference, answer).status is Status.CORRECT
 
 
 def _run_checker(part: Any, answer: Any) -> Verdict:

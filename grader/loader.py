@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from grader.spec import ProblemSet
+from grader.spec import PART_TYPES, ProblemSet
 from grader.yamlio import Position, YamlError, load_with_positions, locate
 
 ANSWER_FILES = ("answers.yaml", "answers.yml", "answers.json")
@@ -109,17 +109,7 @@ def _problems_from(exc: ValidationError, positions: dict[Any, Position]) -> list
     return problems
 
 
-_UNION_TAGS = {
-    "number",
-    "array",
-    "shape",
-    "expression",
-    "complexity",
-    "choice",
-    "constraint",
-    "network",
-    "text",
-}
+_UNION_TAGS = set(PART_TYPES)  # pydantic names the union branch in error locations
 
 
 def _readable_loc(loc: tuple[Any, ...]) -> str:

@@ -1,0 +1,699 @@
+"""Asymptotic classes of expressions in positive, growing symbols.
+
+An expression becomes a :class:`Poly`: a sum of terms ``c * n^a1 d^a2 ... *
+log(n)^l1 log(d)^l2 ...`` with rational exponents. Its class (Θ) is the set
+of terms no other term dominates; constants are dropped.
+
+Dominance, for symbols that all grow (``x_j = e^{t_j}``, every ``t_j`` large):
+a term ``x^b log(x)^m`` is O(the others) when some convex combination ``λ`` of
+their exponent vectors is at least ``b`` in every coordinate, and in each
+coordinate where it is not strictly more, the combined log exponents are at
+least ``m``. Assumptions ``x^p <= x^q`` (``d <= n``) restrict the directions
+``t`` to the cone ``(p - q) . t <= 0``, which lets a combination trade exponent
+along ``p - q``. The test is a tiny exact linear program (:mod:`grader.exact_lp`).
+
+When a term lies exactly on the hull's boundary and only log factors could
+break the tie across several symbols, the test cannot decide; that is
+reported (:class:`grader.verdict.CheckUndecided`), never guessed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from fractions import Fraction
+from functools import cache, lru_cache
+from itertools import combinations
+
+from grader.exact_lp import Row, Unbounded, maximize
+from grader.mathlang import ast
+from grader.mathlang.errors import EvalError
+from grader.verdict import CheckUndecided
+
+ZERO = Fraction(0)
+ONE = Fraction(1)
+MAX_TERMS = 300  # an expansion past this many terms is simplified to its class instead
+MAX_PRODUCT_PAIRS = 200_000  # a product past this many term pairs is refused
+
+
+@dataclass(frozen=True, order=True)
+class Monomial:
+    """``prod x_j^powers[j] * prod log(x_j)^logs[j]`` over the space's symbols, in order."""
+
+    powers: tuple[Fraction, ...]
+    logs: tuple[Fraction, ...]
+
+    def __mul__(self, other: Monomial) -> Monomial:
+        return Monomial(
+            tuple(a + b for a, b in zip(self.powers, other.powers, strict=True)),
+            tuple(a + b for a, b in zip(self.logs, other.logs, strict=True)),
+        )
+
+    def __pow__(self, exponent: Fraction) -> Monomial:
+        return Monomial(tuple(a * exponent for a in self.powers), tuple(a * exponent for a in self.logs))
+
+    @property
+    def is_constant(self) -> bool:
+        return not any(self.powers) and not any(self.logs)
+
+
+class NotPositive(CheckUndecided):
+    """The expression is zero or negative for some large values: not a growth rate."""
+
+
+class Dominance(Enum):
+    NONE = "not dominated"
+    WEAK = "dominated"  # O(others)
+    STRICT = "strictly dominated"  # o(others)
+    UNDECIDED = "undecided"
+
+
+@dataclass(frozen=True)
+class Poly:
+    """A finite sum of monomials with rational coefficients.
+
+    ``exact`` is False once a step kept only the class (``sqrt(n^2 + d^2)`` ->
+    ``n + d``): coefficients are then representative, and a cancellation
+    between terms of opposite signs cannot be trusted.
+    """
+
+    terms: tuple[tuple[Monomial, Fraction], ...]
+    exact: bool = True
+
+    @staticmethod
+    def build(pairs: Iterable[tuple[Monomial, Fraction]], exact: bool) -> Poly:
+        merged: dict[Monomial, Fraction] = {}
+        for monomial, coefficient in pairs:
+            previous = merged.get(monomial)
+            if previous is None:
+                merged[monomial] = coefficient
+                continue
+            if not exact and (previous > 0) != (coefficient > 0):
+                raise CheckUndecided(
+                    "terms of opposite signs meet after a simplification (a root, log, max or "
+                    "division by a sum); their difference cannot be trusted"
+                )
+            merged[monomial] = previous + coefficient
+        return Poly(tuple(sorted((m, c) for m, c in merged.items() if c != 0)), exact)
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+    def __add__(self, other: Poly) -> Poly:
+        return Poly.build(self.terms + other.terms, self.exact and other.exact)
+
+    def __neg__(self) -> Poly:
+        return Poly(tuple((m, -c) for m, c in self.terms), self.exact)
+
+    def __sub__(self, other: Poly) -> Poly:
+        return self + (-other)
+
+    def __mul__(self, other: Poly) -> Poly:
+        if len(self) * len(other) > MAX_PRODUCT_PAIRS:
+            raise CheckUndecided("the expression expands to too many terms")
+        pairs = [(a * b, c * d) for a, c in self.terms for b, d in other.terms]
+        return Poly.build(pairs, self.exact and other.exact)
+
+    def inexact(self) -> Poly:
+        return Poly(self.terms, False)
+
+    def constant_value(self) -> Fraction | None:
+        """The value when the poly is a constant (zero included), else None."""
+        if not self.terms:
+            return ZERO
+        if len(self.terms) == 1 and self.terms[0][0].is_constant:
+            return self.terms[0][1]
+        return None
+
+
+class Space:
+    """The symbols of a part and the cone its assumptions cut out."""
+
+    def __init__(self, symbols: Sequence[str], cone: Sequence[tuple[Fraction, ...]] = ()):
+        self.symbols = tuple(symbols)
+        self.cone = tuple(cone)
+        self.zero = Monomial((ZERO,) * len(self.symbols), (ZERO,) * len(self.symbols))
+
+    # -- building blocks ------------------------------------------------------
+
+    def constant(self, value: Fraction, exact: bool = True) -> Poly:
+        return Poly.build([(self.zero, value)], exact)
+
+    def symbol(self, name: str) -> Poly:
+        return self.term(self.power_monomial(name))
+
+    def term(self, monomial: Monomial, coefficient: Fraction = ONE, exact: bool = True) -> Poly:
+        return Poly.build([(monomial, coefficient)], exact)
+
+    def power_monomial(self, name: str) -> Monomial:
+        index = self.symbols.index(name)
+        unit = tuple(ONE if i == index else ZERO for i in range(len(self.symbols)))
+        return Monomial(unit, self.zero.logs)
+
+    def log_monomial(self, index: int) -> Monomial:
+        unit = tuple(ONE if i == index else ZERO for i in range(len(self.symbols)))
+        return Monomial(self.zero.powers, unit)
+
+    # -- classes --------------------------------------------------------------
+
+    def dominance(self, term: Monomial, others: Sequence[Monomial]) -> Dominance:
+        others = tuple(sorted(set(others)))
+        if not others:
+            return Dominance.NONE
+        return _dominance(term, others, self.cone)
+
+    def classify(self, poly: Poly, what: str = "the expression") -> tuple[Monomial, ...]:
+        """The terms that set the class of ``poly``: positive, none dominated by the rest.
+
+        Negative terms must be strictly dominated (``n^2 - n`` is Θ(n^2));
+        otherwise the class cannot be read off the terms.
+        """
+        positive = [m for m, c in poly.terms if c > 0]
+        negative = [m for m, c in poly.terms if c < 0]
+        if not positive:
+            raise NotPositive(f"{what} is not positive for large values of its symbols")
+        kept = self.essential(positive)
+        for monomial in negative:
+            dominance = self.dominance(monomial, kept)
+            if dominance is Dominance.NONE:
+                raise NotPositive(
+                    f"{what} becomes negative for large values: the subtracted term "
+                    f"{self.show(monomial)} outgrows {self.show_sum(kept)}"
+                )
+            if dominance is not Dominance.STRICT:
+                raise CheckUndecided(
+                    f"the subtracted term {self.show(monomial)} is not negligible next to "
+                    f"{self.show_sum(kept)}, so the class of {what} cannot be read off its terms"
+                )
+        return tuple(sorted(kept, key=self.display_key))
+
+    def essential(self, monomials: Sequence[Monomial]) -> list[Monomial]:
+        """Drop every term dominated by the remaining ones.
+
+        Terms are tested against a growing set of candidates (seeded with the
+        largest term in each symbol) rather than against all others: a term
+        dominated by some of the terms is dominated by all of them, and the
+        programs stay small for long expansions such as ``(n + m + d)^40``.
+        """
+        ordered = sorted(set(monomials), key=self.display_key)
+        candidates: list[Monomial] = []
+        for j in range(len(self.symbols)):
+            top = max(ordered, key=lambda m: (m.powers[j], m.logs[j], sum(m.powers), sum(m.logs)))
+            if top not in candidates:
+                candidates.append(top)
+        for monomial in ordered:
+            if monomial not in candidates and not self._covered(monomial, candidates):
+                candidates.append(monomial)
+        kept = sorted(candidates, key=self.display_key, reverse=True)  # small ones leave first
+        for monomial in list(kept):
+            others = [m for m in kept if m != monomial]
+            if others and self._covered(monomial, others):
+                kept.remove(monomial)
+        return kept
+
+    def _covered(self, monomial: Monomial, others: Sequence[Monomial]) -> bool:
+        if any(_componentwise_le(monomial, o) for o in others):
+            return True
+        return self.dominance(monomial, others) in (Dominance.WEAK, Dominance.STRICT)
+
+    def dominated_by(self, monomial: Monomial, others: Sequence[Monomial]) -> bool:
+        """Whether ``monomial`` is O(sum of ``others``); CheckUndecided when that cannot be told."""
+        result = self.dominance(monomial, others)
+        if result is Dominance.UNDECIDED:
+            raise CheckUndecided(
+                f"{self.show(monomial)} sits on the boundary of {self.show_sum(others)} and only "
+                "log factors could break the tie between several symbols; a TA should compare these"
+            )
+        return result is not Dominance.NONE
+
+    # -- display --------------------------------------------------------------
+
+    def display_key(self, monomial: Monomial) -> tuple[object, ...]:
+        """Sort key: largest total degree first, then by symbol order."""
+        return (
+            -sum(monomial.powers),
+            tuple(-p for p in monomial.powers),
+            -sum(monomial.logs),
+            tuple(-p for p in monomial.logs),
+        )
+
+    def show(self, monomial: Monomial) -> str:
+        parts = [_power_text(name, p) for name, p in zip(self.symbols, monomial.powers, strict=True) if p]
+        parts += [_log_text(name, p) for name, p in zip(self.symbols, monomial.logs, strict=True) if p]
+        return " ".join(parts) if parts else "1"
+
+    def show_sum(self, monomials: Iterable[Monomial]) -> str:
+        ordered = sorted(monomials, key=self.display_key)
+        return " + ".join(self.show(m) for m in ordered) if ordered else "0"
+
+
+def _componentwise_le(small: Monomial, large: Monomial) -> bool:
+    return all(a <= b for a, b in zip(small.powers, large.powers, strict=True)) and all(
+        a <= b for a, b in zip(small.logs, large.logs, strict=True)
+    )
+
+
+def _power_text(name: str, power: Fraction) -> str:
+    if power == 1:
+        return name
+    if power.denominator == 1 and power > 0:
+        return f"{name}^{power}"
+    return f"{name}^({power})"
+
+
+def _log_text(name: str, power: Fraction) -> str:
+    if power == 1:
+        return f"log {name}"
+    if power.denominator == 1 and power > 0:
+        return f"log^{power} {name}"
+    return f"log^({power}) {name}"
+
+
+# -- the dominance test ------------------------------------------------------
+
+
+@lru_cache(maxsize=65536)
+def _dominance(
+    term: Monomial, others: tuple[Monomial, ...], cone: tuple[tuple[Fraction, ...], ...]
+) -> Dominance:
+    dims = len(term.powers)
+    # Coordinates where the logs of the others might fall short of the term's.
+    deficit = [j for j in range(dims) if term.logs[j] > min(o.logs[j] for o in others)]
+    if deficit and _solve(term, others, cone, slack=(), log_checked=()) is None:
+        return Dominance.NONE  # not even the powers are covered
+    weak = False
+    for size in range(len(deficit) + 1):
+        for slack in combinations(deficit, size):
+            checked = tuple(j for j in deficit if j not in slack)
+            value = _solve(term, others, cone, slack=slack, log_checked=checked)
+            if value is None:
+                continue
+            if value > 0:
+                return Dominance.STRICT
+            if not slack:
+                weak = True
+    if weak:
+        return Dominance.WEAK
+    if not deficit or _ray_certificate(term, others, cone):
+        return Dominance.NONE
+    return Dominance.UNDECIDED
+
+
+def _ray_certificate(
+    term: Monomial, others: tuple[Monomial, ...], cone: tuple[tuple[Fraction, ...], ...]
+) -> bool:
+    """A direction ``t`` (symbols along it grow, the rest stay put) on which the term ties
+    the largest power of the others but has more log factors: then it is not dominated."""
+    for t in _directions(len(term.powers)):
+        if any(_dot(row, t) > 0 for row in cone):
+            continue
+        if _growth(term, t) > max(_growth(o, t) for o in others):
+            return True
+    return False
+
+
+def _dot(row: Sequence[Fraction], t: Sequence[int]) -> Fraction:
+    return sum((c * x for c, x in zip(row, t, strict=True)), ZERO)
+
+
+def _growth(monomial: Monomial, t: Sequence[int]) -> tuple[Fraction, Fraction]:
+    """How fast a term grows along direction ``t``: (power rate, log factors)."""
+    logs = sum((power for power, x in zip(monomial.logs, t, strict=True) if x), ZERO)
+    return _dot(monomial.powers, t), logs
+
+
+@lru_cache(maxsize=16)
+def _directions(dims: int) -> tuple[tuple[int, ...], ...]:
+    """Small non-zero directions in the positive orthant: {0,1,2}^dims (or {0,1}^dims when large)."""
+    values = (0, 1, 2) if dims <= 4 else (0, 1)
+    found: list[tuple[int, ...]] = [()]
+    for _ in range(dims):
+        found = [(*prefix, v) for prefix in found for v in values]
+    return tuple(t for t in found if any(t))
+
+
+def _solve(
+    term: Monomial,
+    others: tuple[Monomial, ...],
+    cone: tuple[tuple[Fraction, ...], ...],
+    slack: tuple[int, ...],
+    log_checked: tuple[int, ...],
+) -> Fraction | None:
+    """One linear program over ``λ`` (weights of the others, summing to 1), ``μ``
+    (multipliers of the assumptions) and ``η``:
+
+    * power coordinates: ``Σ λ_i a_i + Σ μ_r c_r >= b`` (``+ η`` where ``slack``);
+    * log coordinates in ``log_checked``: ``Σ λ_i l_i >= m``.
+
+    With ``slack`` it maximizes ``η`` (capped at 1); without, the total surplus,
+    positive exactly when the term is strictly dominated. None when infeasible.
+    """
+    n, r, dims = len(others), len(cone), len(term.powers)
+    width = n + r + 1
+
+    def row(lam: Sequence[Fraction], mu: Sequence[Fraction], eta_coefficient: Fraction) -> list[Fraction]:
+        return [*lam, *mu, eta_coefficient]
+
+    rows = [Row(tuple(row([ONE] * n, [ZERO] * r, ZERO)), "=", ONE)]
+    objective = [ZERO] * width
+    for j in range(dims):
+        lam = [o.powers[j] for o in others]
+        mu = [c[j] for c in cone]
+        rows.append(Row(tuple(row(lam, mu, Fraction(-1) if j in slack else ZERO)), ">=", term.powers[j]))
+        if not slack:
+            for i, value in enumerate(lam + mu):
+                objective[i] += value
+    for j in log_checked:
+        rows.append(Row(tuple(row([o.logs[j] for o in others], [ZERO] * r, ZERO)), ">=", term.logs[j]))
+    if slack:
+        rows.append(Row(tuple(row([ZERO] * n, [ZERO] * r, ONE)), "<=", ONE))
+        objective = [ZERO] * (width - 1) + [ONE]
+        offset = ZERO
+    else:
+        for j in range(dims):
+            for i, o in enumerate(others):
+                objective[i] += o.logs[j]
+        offset = sum(term.powers, ZERO) + sum(term.logs, ZERO)
+    try:
+        best = maximize(objective, rows)
+    except Unbounded:
+        return ONE
+    return None if best is None else best - offset
+
+
+# -- formula trees to terms ---------------------------------------------------
+
+BOUNDS = ("Theta", "O", "Omega")
+PRODUCTS = ("implicit", "star", "cdot", "times", "dot")
+MAX_EXPANDED_POWER = 64
+_NAMED_CONSTANTS = {"pi": Fraction(355, 113), "e": Fraction(193, 71)}  # representative only
+
+
+@dataclass
+class Reading:
+    """What :class:`TermReader` found: the sum, and the bounds it was wrapped in."""
+
+    poly: Poly
+    bounds: list[tuple[str, int]]
+
+
+class TermReader:
+    """Turns a formula tree into a :class:`Poly` over a :class:`Space`.
+
+    Unknown names and constructs that are not part of a complexity are
+    :class:`grader.mathlang.errors.EvalError` (the answer is unreadable, with a caret);
+    constructs outside the term algebra (``2^n``, ``log log n``) are
+    :class:`grader.verdict.CheckUndecided`.
+    """
+
+    def __init__(self, space: Space, text: str | None = None):
+        self.space = space
+        self.text = text
+        self.bounds: list[tuple[str, int]] = []
+
+    def read(self, node: ast.Node) -> Reading:
+        self.bounds = []
+        return Reading(self.poly(node), list(self.bounds))
+
+    def error(self, message: str, node: ast.Node) -> EvalError:
+        return EvalError(message, self.text, node.pos if self.text is not None else None)
+
+    def poly(self, node: ast.Node) -> Poly:
+        match node:
+            case ast.Num(value=value):
+                return self.space.constant(value)
+            case ast.Const(name=name) if name in _NAMED_CONSTANTS:
+                return self.space.constant(_NAMED_CONSTANTS[name], exact=False)
+            case ast.Sym(name=name):
+                return self.symbol(name, node)
+            case ast.Neg(operand=operand):
+                return -self.poly(operand)
+            case ast.BinOp(op="+", left=left, right=right):
+                return self.poly(left) + self.poly(right)
+            case ast.BinOp(op="-", left=left, right=right):
+                return self.poly(left) - self.poly(right)
+            case ast.BinOp(op=op) if op in PRODUCTS:
+                return self.product(_factors(node))
+            case ast.BinOp(op="/", left=left, right=right):
+                return self.divide(self.poly(left), self.poly(right), right)
+            case ast.BinOp(op="^", left=left, right=right):
+                return self.power(self.poly(left), self.exponent(right), left)
+            case ast.Call(name=name, args=args):
+                return self.call(name, args, node)
+        raise self.error(f"{_describe(node)} has no place in a complexity", node)
+
+    def product(self, factors: list[ast.Node]) -> Poly:
+        """A product chain; a bare ``log`` (``n log n``, ``\\log^2 n``, ``\\log_2 n``, ``lg n``)
+        or bound name (``theta(n)``) applies to the factor right after it, as in LaTeX."""
+        result = self.space.constant(ONE)
+        i = 0
+        while i < len(factors):
+            factor = factors[i]
+            operator = self.prefix_operator(factor)
+            if operator is None:
+                result = result * self.poly(factor)
+                i += 1
+                continue
+            if i + 1 == len(factors):
+                raise self.error(f"{operator[0]} needs an argument", factor)
+            name, exponent = operator
+            argument = factors[i + 1]
+            if name in BOUNDS:
+                self.bounds.append((name, factor.pos))
+                value = self.poly(argument)
+            else:
+                value = self.power(self.log(self.poly(argument)), exponent, factor)
+            result = result * value
+            i += 2
+        return result
+
+    def prefix_operator(self, node: ast.Node) -> tuple[str, Fraction] | None:
+        """(``log`` or a bound, exponent) when ``node`` is a bare log/bound name, maybe ``^k``."""
+        exponent = ONE
+        if isinstance(node, ast.BinOp) and node.op == "^" and isinstance(node.left, ast.Sym):
+            if _prefix_name(node.left.name, self.space.symbols) != "log":
+                return None
+            exponent = self.exponent(node.right)
+            node = node.left
+        if not isinstance(node, ast.Sym):
+            return None
+        name = _prefix_name(node.name, self.space.symbols)
+        return None if name is None else (name, exponent)
+
+    def symbol(self, name: str, node: ast.Node) -> Poly:
+        if name in self.space.symbols:
+            return self.space.symbol(name)
+        if _prefix_name(name, self.space.symbols):
+            raise self.error(f"{name} needs an argument", node)
+        pieces = _split_name(name, self.space.symbols)
+        if pieces is None:
+            declared = ", ".join(self.space.symbols) or "none"
+            raise self.error(f"unknown symbol {name!r}: the symbols of this part are {declared}", node)
+        result = self.space.constant(ONE)
+        for piece in pieces:
+            result = result * self.space.symbol(piece)
+        return result
+
+    def exponent(self, node: ast.Node) -> Fraction:
+        value = self.poly(node)
+        constant = value.constant_value()
+        if constant is None:
+            raise CheckUndecided(
+                "an exponent that depends on the symbols (exponential growth) is not supported"
+            )
+        if not value.exact:
+            raise CheckUndecided("an irrational exponent is not supported")
+        return constant
+
+    def power(self, base: Poly, exponent: Fraction, node: ast.Node) -> Poly:
+        if exponent == 0:
+            return self.space.constant(ONE)
+        if len(base) == 0:
+            if exponent < 0:
+                raise self.error("division by zero", node)
+            return base
+        if len(base) == 1:
+            monomial, coefficient = base.terms[0]
+            value = _rational_power(coefficient, exponent)
+            if value is None and coefficient < 0:
+                raise CheckUndecided(f"a negative number to the power {exponent} is not real")
+            exact = base.exact and value is not None
+            return self.space.term(monomial**exponent, value if value is not None else ONE, exact)
+        if exponent.denominator == 1 and 0 < exponent <= MAX_EXPANDED_POWER:
+            expanded = _integer_power(base, int(exponent), self.space.constant(ONE))
+            if expanded is not None:
+                return expanded
+        leading = self.space.classify(base, "the base of a power")
+        if exponent < 0 and len(leading) > 1:
+            raise CheckUndecided(
+                f"1/({self.space.show_sum(leading)}) is not a sum of terms; write the dominant term instead"
+            )
+        return Poly.build(((m**exponent, ONE) for m in leading), exact=False)
+
+    def divide(self, numerator: Poly, denominator: Poly, node: ast.Node) -> Poly:
+        if len(denominator) == 0:
+            raise self.error("division by zero", node)
+        if len(denominator) == 1:
+            return numerator * self.power(denominator, Fraction(-1), node)
+        leading = self.space.classify(denominator, "a denominator")
+        if len(leading) > 1:
+            raise CheckUndecided(f"dividing by {self.space.show_sum(leading)} does not give a sum of terms")
+        return numerator * self.space.term(leading[0] ** Fraction(-1), ONE, exact=False)
+
+    def call(self, name: str, args: tuple[ast.Node, ...], node: ast.Node) -> Poly:
+        if name in BOUNDS:
+            if len(args) != 1:
+                raise self.error(f"{name}(...) takes one expression", node)
+            self.bounds.append((name, node.pos))
+            return self.poly(args[0])
+        if name == "sqrt" and len(args) == 1:
+            return self.power(self.poly(args[0]), Fraction(1, 2), node)
+        if name == "root" and len(args) == 2:
+            return self.power(self.poly(args[0]), 1 / self.exponent(args[1]), node)
+        if name in ("log", "ln", "lg", "log2") and len(args) in (1, 2):
+            return self.log(self.poly(args[0]))
+        if name in ("max", "min") and len(args) >= 1:
+            return self.extremum(name, [self.poly(a) for a in args])
+        if name in ("abs", "floor", "ceil") and len(args) == 1:
+            return self.rounded(name, self.poly(args[0]))
+        if name == "exp":
+            raise CheckUndecided("exponential growth (exp) is not supported")
+        raise self.error(f"function {name!r} has no place in a complexity", node)
+
+    def log(self, argument: Poly) -> Poly:
+        constant = argument.constant_value()
+        if constant is not None:
+            if constant <= 0:
+                raise CheckUndecided("log of a constant that is not positive")
+            sign = ZERO if constant == 1 else (ONE if constant > 1 else -ONE)
+            return self.space.constant(sign, exact=constant == 1)
+        leading = self.space.classify(argument, "the argument of log")
+        if any(p < 0 for m in leading for p in m.powers):
+            raise CheckUndecided(f"log({self.space.show_sum(leading)}) has no definite sign")
+        support = [j for j in range(len(self.space.symbols)) if any(m.powers[j] > 0 for m in leading)]
+        if not support:
+            raise CheckUndecided("iterated logarithms (log log n) are not supported")
+        single = len(argument) == 1 and argument.exact and argument.terms[0][1] == 1
+        if single and not any(argument.terms[0][0].logs):
+            powers = argument.terms[0][0].powers
+            return Poly.build(((self.space.log_monomial(j), powers[j]) for j in support), exact=True)
+        return Poly.build(((self.space.log_monomial(j), ONE) for j in support), exact=False)
+
+    def extremum(self, name: str, values: list[Poly]) -> Poly:
+        classes = [self.space.classify(v, f"an argument of {name}") for v in values]
+        if name == "max":
+            return Poly.build(((m, ONE) for leading in classes for m in leading), exact=False)
+        for candidate in classes:  # min: the argument every other one dominates
+            if all(all(self.space.dominated_by(m, other) for m in candidate) for other in classes):
+                return Poly.build(((m, ONE) for m in candidate), exact=False)
+        raise CheckUndecided("min(...) of arguments that are not comparable is not a sum of terms")
+
+    def rounded(self, name: str, argument: Poly) -> Poly:
+        constant = argument.constant_value()
+        if constant is not None and argument.exact:
+            if name == "abs":
+                return self.space.constant(abs(constant))
+            return self.space.constant(
+                Fraction(math.floor(constant) if name == "floor" else math.ceil(constant))
+            )
+        leading = self.space.classify(argument, f"the argument of {name}")
+        if name != "abs" and self.space.dominance(self.space.zero, list(leading)) is not Dominance.STRICT:
+            raise CheckUndecided(f"{name} of a quantity that does not grow is not supported")
+        return argument if name == "abs" else argument.inexact()
+
+
+def _integer_power(base: Poly, exponent: int, one: Poly) -> Poly | None:
+    """``base ** exponent`` expanded, or None when it would be too large."""
+    if math.comb(len(base) + exponent - 1, exponent) > MAX_TERMS:
+        return None
+    result = one
+    for _ in range(exponent):  # one factor at a time keeps every product small
+        result = result * base
+    return result
+
+
+def _rational_power(value: Fraction, exponent: Fraction) -> Fraction | None:
+    """``value ** exponent`` when it is rational, else None."""
+    if exponent.denominator == 1:
+        if value == 0 and exponent < 0:
+            return None
+        return value ** int(exponent)
+    if value < 0:
+        return None
+    root = exponent.denominator
+    numerator, denominator = _exact_root(value.numerator, root), _exact_root(value.denominator, root)
+    if numerator is None or denominator is None:
+        return None
+    return Fraction(numerator, denominator) ** exponent.numerator
+
+
+def _exact_root(value: int, degree: int) -> int | None:
+    if value.bit_length() > 4096:
+        return None
+    guess = round(value ** (1 / degree)) if value < 2**1000 else math.isqrt(value) if degree == 2 else None
+    if guess is None:
+        return None
+    for candidate in (guess - 1, guess, guess + 1):
+        if candidate >= 0 and candidate**degree == value:
+            return candidate
+    return None
+
+
+def _split_name(name: str, symbols: Sequence[str]) -> list[str] | None:
+    """``nmd`` -> [n, m, d] when every piece is a declared symbol (longest names first)."""
+    if not name or not symbols:
+        return None
+    ordered = sorted(symbols, key=len, reverse=True)
+
+    @cache
+    def split(start: int) -> tuple[str, ...] | None:
+        if start == len(name):
+            return ()
+        for symbol in ordered:
+            if name.startswith(symbol, start):
+                rest = split(start + len(symbol))
+                if rest is not None:
+                    return (symbol, *rest)
+        return None
+
+    found = split(0)
+    return None if found is None or len(found) < 2 else list(found)
+
+
+def _factors(node: ast.Node) -> list[ast.Node]:
+    """The operands of a chain of scalar products, left to right."""
+    if isinstance(node, ast.BinOp) and node.op in PRODUCTS:
+        return _factors(node.left) + _factors(node.right)
+    return [node]
+
+
+_BOUND_NAMES = {"Theta": "Theta", "theta": "Theta", "O": "O", "Omega": "Omega"}
+
+
+def _prefix_name(name: str, symbols: Sequence[str]) -> str | None:
+    """``log`` for log-like names (log, ln, lg, log2, log_2, log_b), the bound for bound names."""
+    if name in symbols:
+        return None
+    if name in ("log", "ln", "lg", "log2") or name.startswith("log_"):
+        return "log"
+    return _BOUND_NAMES.get(name)
+
+
+def _describe(node: ast.Node) -> str:
+    names = {
+        "Relation": "a comparison",
+        "Logic": "a logical connective",
+        "TupleLit": "a tuple",
+        "ListLit": "a list",
+        "Matrix": "a matrix",
+        "Transpose": "a transpose",
+        "Index": "an index",
+        "Const": "this constant",
+        "Piecewise": "a piecewise expression",
+        "Space": "a space",
+        "Member": "a membership",
+        "Prime": "a prime",
+    }
+    return names.get(type(node).__name__, f"a {type(node).__name__}")

@@ -1,0 +1,209 @@
+"""``complexity``: Θ / O / Ω of an expression in positive, growing symbols.
+
+The answer and the reference become sums of terms (:mod:`grader.asymptotics`);
+two answers are the same class when each one's dominant terms are dominated by
+the other's, so constants, lower-order terms and expanded or factored forms do
+not matter: ``O(2n^2 d + n d^2 + n^2)`` is ``Θ(n^2 d + n d^2)``.
+
+* A bare expression (``n^2 d + n d^2``) is read as Θ of it.
+* Against a Θ reference, an ``O(...)`` or ``Ω(...)`` of the right class is
+  accepted when ``accept_big_o`` (the default); a strictly larger O is "an upper
+  bound but not tight".
+* Assumptions (``d <= n``, ``d <= n^2``) relate two monomials; with ``d <= n``,
+  ``n^2 d + n d^2`` is Θ(n^2 d).
+* A symbol the part does not declare (``\\Theta(d^w + nd)``) makes the answer
+  invalid, with a caret under it. A subtracted term that is not negligible, or a
+  tie only log factors could break, is reported as undecided (status ``error``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+from typing import Any
+
+from grader.asymptotics import Monomial, NotPositive, Space, TermReader
+from grader.mathlang import ast
+from grader.mathlang.errors import MathError
+from grader.numbers import strip_math_delimiters
+from grader.spec import ComplexityPart
+from grader.verdict import AnswerError, CheckUndecided, Verdict
+
+SIGN = {"Theta": "Θ", "O": "O", "Omega": "Ω"}
+_UPPER, _LOWER = "O", "Omega"
+
+
+@dataclass(frozen=True)
+class Complexity:
+    """A bound kind and the terms that set the class, dominant first."""
+
+    kind: str  # Theta | O | Omega
+    terms: tuple[Monomial, ...]
+    written: bool = True  # False for a bare expression, read as Θ
+
+
+@dataclass(frozen=True)
+class Setting:
+    space: Space
+    reference: Complexity
+
+
+def check(part: ComplexityPart, answer: Any) -> Verdict:
+    setting = _setting(part.answer, tuple(part.symbols), tuple(part.assumptions))
+    text = _answer_text(answer)
+    try:
+        student = read_complexity(parse_complexity(text, setting.space.symbols), setting.space, text)
+    except NotPositive as exc:
+        return Verdict.incorrect(f"not a growth rate: {exc}")
+    return judge(student, setting.reference, setting.space, part.accept_big_o)
+
+
+# -- reading ---------------------------------------------------------------------
+
+
+def parse_complexity(text: str, symbols: tuple[str, ...]) -> ast.Node:
+    from grader.mathlang.parser import parse
+
+    return parse(text, symbols=symbols, mode="complexity")
+
+
+def read_complexity(tree: ast.Node, space: Space, text: str | None = None) -> Complexity:
+    """The class of a parsed answer; ``T(n) = Θ(..)`` keeps the side holding the bound."""
+    tree = _bound_side(tree)
+    reading = TermReader(space, text).read(tree)
+    kinds = {kind for kind, _ in reading.bounds}
+    if len(kinds) > 1:
+        shown = " and ".join(SIGN[k] for k in sorted(kinds))
+        raise CheckUndecided(f"the answer mixes {shown} bounds")
+    kind = kinds.pop() if kinds else "Theta"
+    terms = space.classify(reading.poly, "the answer")
+    return Complexity(kind, terms, written=bool(reading.bounds))
+
+
+def _bound_side(tree: ast.Node) -> ast.Node:
+    """``T(n) = Θ(n^2)`` or a chain ``Θ(a) + Θ(b) = Θ(a + b)``: the last side with a bound."""
+    if not isinstance(tree, ast.Relation) or tree.op != "=":
+        return tree
+    sides = [tree.right, tree.left]
+    for side in sides:
+        if any(isinstance(n, ast.Call) and n.name in SIGN for n in ast.walk(side)):
+            return _bound_side(side)
+    return tree
+
+
+def _answer_text(answer: Any) -> str:
+    if isinstance(answer, bool) or not isinstance(answer, (str, int, float, Fraction)):
+        raise AnswerError(f"expected a complexity such as Θ(n^2 d), got a {type(answer).__name__}")
+    return strip_math_delimiters(str(answer).strip())
+
+
+@lru_cache(maxsize=256)
+def _setting(reference: str, symbols: tuple[str, ...], assumptions: tuple[str, ...]) -> Setting:
+    """The part's space (symbols, assumption cone) and its reference class; spec errors are ValueError."""
+    text = strip_math_delimiters(str(reference).strip())
+    tree = _spec_tree(text, symbols, "reference answer")
+    if not symbols:
+        symbols = tuple(sorted(ast.free_names(tree)))
+    space = Space(symbols)
+    cone = tuple(row for a in assumptions for row in _assumption_rows(a, space))
+    space = Space(symbols, cone)
+    try:
+        return Setting(space, read_complexity(tree, space, text))
+    except (AnswerError, CheckUndecided) as exc:
+        raise ValueError(f"problem spec: reference answer {reference!r}: {_message(exc)}") from exc
+
+
+def _spec_tree(text: str, symbols: tuple[str, ...], what: str) -> ast.Node:
+    try:
+        return parse_complexity(text, symbols)
+    except MathError as exc:
+        raise ValueError(f"problem spec: {what} {text!r} cannot be read: {exc.render()}") from exc
+
+
+def _assumption_rows(text: str, space: Space) -> list[tuple[Fraction, ...]]:
+    """``d <= n`` -> the row ``c`` of ``c . t <= 0`` (exponents of d minus those of n)."""
+    tree = _spec_tree(text, space.symbols, "assumption")
+    relations = tree.operands if isinstance(tree, ast.Logic) and tree.op == "and" else (tree,)
+    rows: list[tuple[Fraction, ...]] = []
+    for relation in relations:
+        if not isinstance(relation, ast.Relation) or relation.op == "!=":
+            raise ValueError(f"problem spec: assumption {text!r} must compare two terms (d <= n)")
+        small, large = _single_term(relation.left, space, text), _single_term(relation.right, space, text)
+        if relation.op in (">", ">="):
+            small, large = large, small
+        pairs = [(small, large), (large, small)] if relation.op == "=" else [(small, large)]
+        for low, high in pairs:
+            row = tuple(a - b for a, b in zip(low.powers, high.powers, strict=True))
+            if all(x <= 0 for x in row):
+                continue  # always true for growing symbols (1 <= n, d <= d n)
+            if all(x >= 0 for x in row):
+                raise ValueError(f"problem spec: assumption {text!r} would stop a symbol from growing")
+            rows.append(row)
+    return rows
+
+
+def _single_term(node: ast.Node, space: Space, text: str) -> Monomial:
+    try:
+        terms = space.classify(TermReader(space, text).read(node).poly, "an assumption side")
+    except (AnswerError, CheckUndecided) as exc:
+        raise ValueError(f"problem spec: assumption {text!r}: {_message(exc)}") from exc
+    if len(terms) != 1 or any(terms[0].logs):
+        raise ValueError(f"problem spec: assumption {text!r} must compare single terms without logs")
+    return terms[0]
+
+
+def _message(exc: Exception) -> str:
+    return exc.render() if isinstance(exc, AnswerError) else str(exc)
+
+
+# -- judging -----------------------------------------------------------------------
+
+
+def judge(student: Complexity, reference: Complexity, space: Space, accept_big_o: bool = True) -> Verdict:
+    missing = [t for t in reference.terms if not space.dominated_by(t, student.terms)]
+    extra = [t for t in student.terms if not space.dominated_by(t, reference.terms)]
+    shown, expected = show(student, space), show(reference, space)
+    details: dict[str, object] = {"student_class": shown, "reference_class": expected}
+    same = not missing and not extra
+    kind, wanted = student.kind, reference.kind
+    if kind != "Theta" and wanted != "Theta" and kind != wanted:
+        return Verdict.incorrect(
+            f"{shown} is {_bound_word(kind)}; the question asks for {expected}",
+            **details,
+        )
+    if same:
+        if kind == wanted or kind == "Theta":
+            return Verdict.correct("", **details)
+        if accept_big_o:
+            return Verdict.correct(f"accepted; the tight statement is {expected}", **details)
+        return Verdict.incorrect(
+            f"{shown} is only {_bound_word(kind)}; the question asks for {expected}", **details
+        )
+    if kind == _UPPER and not missing:
+        return Verdict.incorrect(f"{shown} is an upper bound but not tight; expected {expected}", **details)
+    if kind == _LOWER and not extra:
+        return Verdict.incorrect(f"{shown} is a lower bound but not tight; expected {expected}", **details)
+    difference = _difference(missing, extra, space)
+    if kind == _UPPER:
+        return Verdict.incorrect(f"{shown} is not an upper bound of {expected}: {difference}", **details)
+    if kind == _LOWER:
+        return Verdict.incorrect(f"{shown} is not a lower bound of {expected}: {difference}", **details)
+    return Verdict.incorrect(f"{shown} is not {expected}: {difference}", **details)
+
+
+def _bound_word(kind: str) -> str:
+    return {"O": "an upper bound (O)", "Omega": "a lower bound (Ω)", "Theta": "a tight bound (Θ)"}[kind]
+
+
+def _difference(missing: list[Monomial], extra: list[Monomial], space: Space) -> str:
+    parts = []
+    if missing:
+        parts.append("missing " + ", ".join(space.show(t) for t in missing))
+    if extra:
+        parts.append("extra " + ", ".join(space.show(t) for t in extra))
+    return "; ".join(parts)
+
+
+def show(complexity: Complexity, space: Space) -> str:
+    return f"{SIGN[complexity.kind]}({space.show_sum(complexity.terms)})"

@@ -1,0 +1,149 @@
+"""A small exact linear-programming solver over Fractions (two-phase simplex, Bland's rule).
+
+Used by :mod:`grader.asymptotics` to decide whether one term lies in the
+down-closure of the convex hull of others. Those programs are tiny (a few
+dozen variables, a dozen rows) and their answers sit exactly on boundaries
+(``n d`` is on the segment between ``n^2`` and ``d^2``), so exact arithmetic is
+used instead of a floating-point solver with tolerances.
+
+All variables are non-negative. Bland's rule guarantees termination.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Literal
+
+Sense = Literal["<=", ">=", "="]
+ZERO = Fraction(0)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One constraint ``coefficients . x  (sense)  rhs``."""
+
+    coefficients: tuple[Fraction, ...]
+    sense: Sense
+    rhs: Fraction
+
+
+class Unbounded(Exception):
+    """The objective can grow without limit."""
+
+
+def maximize(objective: Sequence[Fraction], rows: Sequence[Row]) -> Fraction | None:
+    """The maximum of ``objective . x`` over ``x >= 0`` meeting ``rows``; None when infeasible.
+
+    Raises :class:`Unbounded` when the maximum is infinite.
+    """
+    width = len(objective)
+    tableau, basis, artificial = _standard_form(width, rows)
+    columns = len(tableau[0]) - 1 if tableau else width
+    phase1 = [Fraction(-1) if j in artificial else ZERO for j in range(columns)]
+    if artificial:
+        best = _simplex(tableau, basis, phase1, allowed=set(range(columns)))
+        if best < 0:
+            return None
+        _drive_out(tableau, basis, artificial)
+    allowed = set(range(columns)) - artificial
+    cost = list(objective) + [ZERO] * (columns - width)
+    return _simplex(tableau, basis, cost, allowed=allowed)
+
+
+def _standard_form(width: int, rows: Sequence[Row]) -> tuple[list[list[Fraction]], list[int], set[int]]:
+    """Equalities with slack, surplus and artificial columns; rhs made non-negative."""
+    normalized: list[tuple[list[Fraction], Sense, Fraction]] = []
+    for row in rows:
+        coefficients, sense, rhs = list(row.coefficients), row.sense, row.rhs
+        if rhs < 0:
+            coefficients = [-c for c in coefficients]
+            rhs = -rhs
+            sense = {"<=": ">=", ">=": "<=", "=": "="}[sense]  # type: ignore[assignment]
+        normalized.append((coefficients, sense, rhs))
+    extra = sum(2 if sense == ">=" else 1 for _, sense, _ in normalized)
+    tableau: list[list[Fraction]] = []
+    basis: list[int] = []
+    artificial: set[int] = set()
+    next_column = width
+    for coefficients, sense, rhs in normalized:
+        line = coefficients + [ZERO] * extra + [rhs]
+        if sense == "<=":
+            line[next_column] = Fraction(1)
+            basis.append(next_column)
+            next_column += 1
+        else:
+            if sense == ">=":
+                line[next_column] = Fraction(-1)
+                next_column += 1
+            line[next_column] = Fraction(1)
+            basis.append(next_column)
+            artificial.add(next_column)
+            next_column += 1
+        tableau.append(line)
+    return tableau, basis, artificial
+
+
+def _simplex(
+    tableau: list[list[Fraction]], basis: list[int], cost: list[Fraction], allowed: set[int]
+) -> Fraction:
+    """Maximize ``cost . x`` from the current basic feasible solution, in place."""
+    while True:
+        entering = _entering_column(tableau, basis, cost, allowed)
+        if entering is None:
+            return sum((cost[b] * tableau[i][-1] for i, b in enumerate(basis)), ZERO)
+        leaving = _leaving_row(tableau, basis, entering)
+        if leaving is None:
+            raise Unbounded
+        _pivot(tableau, basis, leaving, entering)
+
+
+def _entering_column(
+    tableau: list[list[Fraction]], basis: list[int], cost: list[Fraction], allowed: set[int]
+) -> int | None:
+    in_basis = set(basis)
+    for j in sorted(allowed):  # Bland: the lowest index with a positive reduced cost
+        if j in in_basis:
+            continue
+        reduced = cost[j] - sum((cost[b] * tableau[i][j] for i, b in enumerate(basis)), ZERO)
+        if reduced > 0:
+            return j
+    return None
+
+
+def _leaving_row(tableau: list[list[Fraction]], basis: list[int], column: int) -> int | None:
+    best: tuple[Fraction, int, int] | None = None
+    for i, line in enumerate(tableau):
+        if line[column] > 0:
+            key = (line[-1] / line[column], basis[i], i)
+            if best is None or key < best:
+                best = key
+    return None if best is None else best[2]
+
+
+def _pivot(tableau: list[list[Fraction]], basis: list[int], row: int, column: int) -> None:
+    pivot_line = tableau[row]
+    factor = pivot_line[column]
+    tableau[row] = pivot_line = [value / factor for value in pivot_line]
+    for i, line in enumerate(tableau):
+        if i != row and line[column] != 0:
+            scale = line[column]
+            tableau[i] = [a - scale * b for a, b in zip(line, pivot_line, strict=True)]
+    basis[row] = column
+
+
+def _drive_out(tableau: list[list[Fraction]], basis: list[int], artificial: set[int]) -> None:
+    """After phase 1, pivot zero-valued artificials out of the basis (or drop redundant rows)."""
+    i = 0
+    while i < len(tableau):
+        if basis[i] not in artificial:
+            i += 1
+            continue
+        column = next((j for j, v in enumerate(tableau[i][:-1]) if v != 0 and j not in artificial), None)
+        if column is None:
+            del tableau[i]
+            del basis[i]
+            continue
+        _pivot(tableau, basis, i, column)
+        i += 1
