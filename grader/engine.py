@@ -49,7 +49,10 @@ def _verdict_with_mistakes(part: Any, answer: Any) -> Verdict:
         return verdict
     for mistake in part.mistakes:
         if _gives_mistake(part, mistake.answer, answer):
-            return Verdict.partial(mistake.score, mistake.feedback, mistake=True)
+            feedback = mistake.feedback.strip()
+            if verdict.details.get("witness"):  # keep the checker's witness next to the TA's words
+                feedback = f"{feedback} ({verdict.feedback})"
+            return Verdict.partial(mistake.score, feedback, mistake=True, **verdict.details)
     return verdict
 
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from grader.checkers import array, choice, number, shape, text
+from grader.checkers import array, choice, complexity, constraint, expression, network, number, shape, text
 from grader.verdict import Verdict
 
 Checker = Callable[[Any, Any], Verdict]
+# (part, listed mistake answer, student answer) -> does the student give that mistake?
+MistakeMatcher = Callable[[Any, Any, Any], bool]
 
 CHECKERS: dict[str, Checker] = {
     "number": number.check,
@@ -23,4 +25,16 @@ CHECKERS: dict[str, Checker] = {
     "shape": shape.check,
     "choice": choice.check,
     "text": text.check,
+    "expression": expression.check,
+    "complexity": complexity.check,
+    "constraint": constraint.check,
+    "network": network.check,
+}
+
+# How a known mistake is recognised where grading the student's answer against the
+# mistake (the default) cannot tell: constraints are judged by predicates, networks
+# against a target.
+MISTAKE_MATCHERS: dict[str, MistakeMatcher] = {
+    "constraint": constraint.same_answer,
+    "network": network.same_answer,
 }

@@ -1,0 +1,343 @@
+"""The `network` checker (grader/checkers/network.py): seeds 000 and 002, methods,
+details, shapes, speed and plots. Verdict tables are in tests/cases/network.yaml."""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+import time
+from fractions import Fraction as F
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import TypeAdapter
+
+from grader.checkers import CHECKERS, network
+from grader.engine import check_part, grade
+from grader.loader import load_problem_set, load_submission
+from grader.networks.build import IMPOSSIBLE, Weights, compile_part, is_impossible, read_answer
+from grader.spec import NetworkPart, Part
+from grader.validate import validate_problem_set
+from grader.verdict import AnswerError, Status
+
+ROOT = Path(__file__).resolve().parent.parent
+PART: TypeAdapter[Any] = TypeAdapter(Part)
+
+
+def _problem(name: str) -> dict[str, Any]:
+    spec = load_problem_set(ROOT / "problems" / f"{name}.yaml")
+    return {pid: part for pid, _, part in spec.iter_parts()}
+
+
+def _part(**fields: Any) -> NetworkPart:
+    part = PART.validate_python({"id": "p", "type": "network", **fields})
+    assert isinstance(part, NetworkPart)
+    return part
+
+
+A0 = _problem("attention-approximation")
+A2 = _problem("approximation-backprop-cifar")
+
+
+def test_registered() -> None:
+    assert CHECKERS["network"] is network.check
+
+
+# ---- the seeds, through the engine ---------------------------------------------------------------
+
+
+def _statuses(problem: str, folder: str) -> dict[str, Status]:
+    spec = load_problem_set(ROOT / "problems" / f"{problem}.yaml")
+    report = grade(spec, load_submission(ROOT / "submissions" / problem / folder))
+    return {p.id: p.status for p in report.parts if p.type == "network"}
+
+
+def test_seed_000() -> None:
+    got = _statuses("attention-approximation", "seed-000")
+    assert got == {
+        "approx.linear": Status.INCORRECT,
+        "approx.square_interval_weights": Status.MISSING,
+        "approx.square_all_reals": Status.CORRECT,
+        "approx.identity": Status.INCORRECT,
+        "approx.piecewise": Status.INVALID,
+    }
+
+
+def test_seed_000_feedback() -> None:
+    linear = A0["approx.linear"]
+    first = check_part(linear, {"w0": "[m, 0]^T", "b0": "[b, 0]^T", "w1": "[1, 0]^T"})
+    assert first.details.get("mistake") is True
+    assert "at x = -1 (m = 1, b = 0) your network gives 0, the target -1" in first.feedback
+    second = check_part(linear, {"w0": "[1, 1]^T", "b0": "[0, 0]^T", "w1": "[m, 0]^T"})
+    assert second.status is Status.INCORRECT
+    assert second.feedback == "at x = 0 (m = 0, b = 1) your network gives 0, the target 1"
+    assert second.details["witness"] == {
+        "point": {"x": "0"},
+        "network": "0",
+        "target": "1",
+        "symbols": {"m": "0", "b": "1"},
+    }
+    identity = check_part(A0["approx.identity"], "impossible")
+    assert identity.status is Status.INCORRECT and "such weights exist" in identity.feedback
+    piecewise = check_part(
+        A0["approx.piecewise"],
+        load_submission(ROOT / "submissions/attention-approximation/seed-000").answers["approx.piecewise"],
+    )
+    assert piecewise.status is Status.INVALID
+    assert "expected values for w0, b0 and w1" in piecewise.feedback
+
+
+def test_seed_000_second_attempt() -> None:
+    got = _statuses("attention-approximation", "seed-000-second-attempt")
+    assert got["approx.linear"] is Status.INCORRECT
+
+
+def test_seed_002() -> None:
+    got = _statuses("approximation-backprop-cifar", "seed-002")
+    assert got == {"q7.or": Status.CORRECT, "q7.xor": Status.CORRECT}
+
+
+@pytest.mark.parametrize("name", ["attention-approximation", "approximation-backprop-cifar"])
+def test_problem_files_validate(name: str) -> None:
+    spec = load_problem_set(ROOT / "problems" / f"{name}.yaml")
+    network_ids = {pid for pid, _, part in spec.iter_parts() if part.type == "network"}
+    problems = [p for p in validate_problem_set(spec) if p.split(":")[0] in network_ids]
+    assert problems == []
+
+
+# ---- methods and details ------------------------------------------------------------------------
+
+
+def test_exact_method_and_plot_data() -> None:
+    part = A0["approx.piecewise"]
+    verdict = network.check(part, {"w0": [1, 1, 1], "b0": [2, 0, -2], "w1": [3, -6, 2]})
+    assert verdict.status is Status.INCORRECT
+    assert verdict.details["exact"] is True
+    assert "every breakpoint" in str(verdict.details["method"])
+    plot = verdict.details["plot_data"]
+    assert isinstance(plot, dict) and plot["kind"] == "curve"
+    lo, hi = plot["window"]
+    assert lo <= -2 and hi >= 2 and plot["witness"] is not None
+    assert [2.0, 0.0] in plot["target"]  # the target's knot at x = 2
+
+
+def test_non_piecewise_target_uses_compare_expr() -> None:
+    verdict = network.check(A0["approx.square_all_reals"], {"w0": [1, -1], "w1": [1, 1]})
+    assert verdict.details["exact"] is True
+    assert "witness" in str(verdict.details["method"])
+    assert verdict.details["witness"] == {"point": {"x": "2"}, "network": "2", "target": "4"}
+
+
+def test_approx_details() -> None:
+    part = A0["approx.square_interval_weights"]
+    verdict = network.check(part, part.answer)
+    assert verdict.status is Status.CORRECT
+    assert verdict.details["largest_error"] == pytest.approx(1 / 256)
+    assert verdict.details["epsilon"] == pytest.approx(0.01)
+    assert verdict.details["exact"] is True
+
+
+def test_epsilon_is_the_decimal_written() -> None:
+    # the float 0.01 is slightly above 1/100: an error of exactly 1/100 must still fail
+    part = _part(
+        params={"w0": ["d"], "b0": ["d"], "w1": ["d"]},
+        model="w1 . relu(w0*x + b0)",
+        target="x^2",
+        domain=[0, 1],
+        mode="approx",
+        epsilon=0.01,
+        answer="impossible",
+    )
+    five = {
+        "w0": [1] * 5,
+        "b0": [0, "-1/5", "-2/5", "-3/5", "-4/5"],
+        "w1": ["1/5", "2/5", "2/5", "2/5", "2/5"],
+    }
+    assert network.check(part, five).status is Status.INCORRECT
+
+
+def test_sampled_is_said() -> None:
+    part = _part(params={"a": [1]}, model="a*sigmoid(x)", target="sigmoid(x)", answer={"a": 1})
+    verdict = network.check(part, {"a": 1})
+    assert verdict.status is Status.CORRECT and verdict.details["exact"] is False
+    assert "sampling" in verdict.feedback and "far points" in str(verdict.details["method"])
+
+
+def test_several_inputs_exact_mode() -> None:
+    part = _part(
+        input=["x1", "x2"],
+        params={"W": [2, 2], "v": [1, 2]},
+        model="v relu(W [x1, x2])",
+        target="relu(x1) + relu(x2)",
+        answer={"W": [[1, 0], [0, 1]], "v": [[1, 1]]},
+    )
+    good = network.check(part, {"W": [[0, 1], [1, 0]], "v": [1, 1]})
+    assert good.status is Status.CORRECT and "lines" in str(good.details["method"])
+    bad = network.check(part, {"W": [[1, 0], [0, 1]], "v": [[1, 2]]})
+    assert bad.status is Status.INCORRECT
+    assert bad.feedback == "at (x1, x2) = (0, 1) your network gives 2, the target 1"
+
+
+def test_several_inputs_smooth_classifier_is_sampled() -> None:
+    part = _part(
+        input=["x1", "x2"],
+        params={"w": [2]},
+        model="tanh(w . [x1, x2])",
+        mode="classify",
+        positive_when="x1 + x2 > 0",
+        answer={"w": [1, 1]},
+    )
+    good = network.check(part, {"w": [2, 2]})
+    assert good.status is Status.CORRECT and good.details["exact"] is False
+    bad = network.check(part, {"w": [1, 2]})
+    assert bad.status is Status.INCORRECT and "x1 + x2 > 0" in bad.feedback
+
+
+def test_symbol_domains_are_respected() -> None:
+    # |a x| = a |x| only for a >= 0: with a positive the identity holds
+    part = _part(
+        params={"w0": [2], "w1": [2]},
+        model="w1 . relu(w0*x)",
+        symbols={"a": "positive"},
+        target="a*abs(x)",
+        answer={"w0": ["a", "-a"], "w1": [1, 1]},
+    )
+    assert network.check(part, {"w0": ["a", "-a"], "w1": [1, 1]}).status is Status.CORRECT
+    free = _part(
+        params={"w0": [2], "w1": [2]},
+        model="w1 . relu(w0*x)",
+        symbols={"a": "real"},
+        target="a*abs(x)",
+        answer={"w0": ["a", "-a"], "w1": [1, 1]},
+    )
+    verdict = network.check(free, {"w0": ["a", "-a"], "w1": [1, 1]})
+    assert verdict.status is Status.INCORRECT and "a = -1" in verdict.feedback
+
+
+def test_undefined_weights_at_a_draw_are_skipped() -> None:
+    part = _part(
+        params={"w0": [2], "w1": [2]},
+        model="w1 . relu(w0*x)",
+        symbols={"m": "nonzero"},
+        target="x",
+        answer={"w0": ["m", "-m"], "w1": ["1/m", "-1/m"]},
+    )
+    assert network.check(part, {"w0": ["m", "-m"], "w1": ["1/m", "-1/m"]}).status is Status.CORRECT
+
+
+# ---- reading answers ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "impossible",
+        "IMPOSSIBLE",
+        "Impossible.",
+        "impossible: no such weights",
+        "$\\text{Impossible}$",
+        "No such weights exist.",
+    ],
+)
+def test_impossible_words(text: str) -> None:
+    assert is_impossible(text)
+
+
+@pytest.mark.parametrize("text", ["possible", "not impossible", "[1, -1]", "w0 = [1, 1]"])
+def test_not_impossible(text: str) -> None:
+    assert not is_impossible(text)
+
+
+def test_shapes_rows_columns_and_scalars() -> None:
+    part = _part(
+        params={"W": [1, 3], "c": [1], "v": [3], "k": []},
+        model="W v + c + k",
+        target="x",
+        answer="impossible",
+    )
+    comp = compile_part(part)
+    got = read_answer(comp, {"W": [1, 2, 3], "c": 5, "v": [[1], [2], [3]], "k": [7]})
+    assert isinstance(got, Weights)
+    assert got.arrays["W"].shape == (1, 3) and got.arrays["c"].shape == (1,)
+    assert got.arrays["v"].shape == (3,) and got.arrays["k"].shape == ()
+    assert not got.inexact and not got.symbolic
+    assert read_answer(comp, "impossible") is IMPOSSIBLE
+    with pytest.raises(
+        AnswerError, match=r"W is a 2×2 matrix \(4 entries\); this part asks for a 1×3 matrix"
+    ):
+        read_answer(comp, {"W": [[1, 2], [3, 4]], "c": 5, "v": [1, 2, 3], "k": 1})
+
+
+def test_exact_decimals_and_key_spellings() -> None:
+    comp = compile_part(A0["approx.identity"])
+    got = read_answer(comp, {"w_0": "[0.5, -0.5]", "W1": [2, -2]})
+    assert isinstance(got, Weights) and got.inexact
+    assert list(got.exact({})["w0"]) == [F(1, 2), F(-1, 2)]
+
+
+def test_errors_point_at_the_answer() -> None:
+    comp = compile_part(A0["approx.linear"])
+    with pytest.raises(AnswerError) as info:
+        read_answer(comp, {"w0": "[m, -m]", "b0": "[b, -b]", "w1": "[1, -q]"})
+    assert info.value.text == "[1, -q]" and info.value.position == 5
+
+
+# ---- speed --------------------------------------------------------------------------------------
+
+
+def _mean_ms(part: NetworkPart, answer: Any, n: int = 20) -> float:
+    network.check(part, answer)
+    start = time.perf_counter()
+    for _ in range(n):
+        network.check(part, answer)
+    return (time.perf_counter() - start) / n * 1000
+
+
+def test_three_units_take_milliseconds() -> None:
+    part = A0["approx.piecewise"]
+    assert _mean_ms(part, part.answer) < 20
+
+
+def test_hundred_units_exact() -> None:
+    part = _part(
+        params={"w0": ["d"], "b0": ["d"], "w1": ["d"]},
+        model="w1 . relu(w0*x + b0)",
+        target="abs(x)",
+        answer={"w0": [1, -1], "b0": [0, 0], "w1": [1, 1]},
+    )
+    rng = random.Random(3)
+    w0: list[Any] = [1, -1]
+    b0: list[Any] = [0, 0]
+    w1: list[Any] = [1, 1]
+    for _ in range(49):  # 49 pairs of units that cancel, at random rational kinks
+        t, s = F(rng.randint(-999, 999), rng.randint(1, 40)), F(rng.randint(1, 9), rng.randint(1, 9))
+        w0 += [str(s), str(s)]
+        b0 += [str(-s * t), str(-s * t)]
+        w1 += ["1/3", "-1/3"]
+    answer = {"w0": w0, "b0": b0, "w1": w1}
+    assert network.check(part, answer).status is Status.CORRECT
+    assert _mean_ms(part, answer, 5) < 200
+
+
+# ---- plots --------------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None, reason="matplotlib not installed")
+def test_plot_network(tmp_path: Path) -> None:
+    from grader.networks.plot import plot_network
+
+    out = plot_network(
+        A0["approx.linear"], {"w0": "[m, 0]^T", "b0": "[b, 0]^T", "w1": "[1, 0]^T"}, tmp_path / "linear.png"
+    )
+    assert out is not None and out.read_bytes()[:4] == b"\x89PNG"
+    xor = A2["q7.xor"]
+    assert plot_network(xor, xor.answer, tmp_path / "xor.png") is not None
+    assert plot_network(A0["approx.piecewise"], "a paragraph", tmp_path / "none.png") is None
+
+
+def test_check_writes_no_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    network.check(A0["approx.square_interval_weights"], A0["approx.square_interval_weights"].answer)
+    network.check(A2["q7.xor"], A2["q7.xor"].answer)
+    assert list(tmp_path.iterdir()) == []
