@@ -17,6 +17,10 @@ from grader.loader import Submission, is_submission_folder, load_submission
 from grader.report import Report
 from grader.reporters import REPORTERS
 from grader.spec import ProblemSet
+from grader.verdict import Status
+
+
+PLOTTED = (Status.INCORRECT, Status.PARTIAL)
 
 
 def submission_folders(root: Path) -> list[Path]:
@@ -53,21 +57,40 @@ def grade_all(spec: ProblemSet, folders: list[Path], jobs: int = 1) -> Iterator[
 
 
 class ReportWriter:
-    """Writes ``<student>.json``, ``<student>.md`` and ``grades.csv`` under ``out``."""
+    """Writes ``<student>.json``, ``<student>.md`` and ``grades.csv`` under ``out``;
+    with the problem set, also a plot of each wrong network for the feedback page."""
 
-    def __init__(self, out: Path, show_expected: bool = False):
+    def __init__(self, out: Path, show_expected: bool = False, spec: ProblemSet | None = None):
         self.out = out
         self.show_expected = show_expected
+        self.spec = spec
         self.reports: list[Report] = []
         self._names: dict[str, str] = {}
 
     def add(self, report: Report) -> None:
         self.reports.append(report)
         name = self._file_stem(report)
+        if self.spec is not None:
+            self._plot_networks(report, name)
         for fmt, suffix in (("json", ".json"), ("markdown", ".md")):
             text = REPORTERS[fmt].render(report, show_expected=self.show_expected)
             write_atomic(self.out / f"{name}{suffix}", text)
         self.write_gradebook()
+
+    def _plot_networks(self, report: Report, name: str) -> None:
+        """``<student>-<part>.png`` for every network part that is not right."""
+        assert self.spec is not None
+        wanted = {r.id: r for r in report.parts if r.type == "network" and r.status in PLOTTED}
+        if not wanted or not report.folder:
+            return
+        from grader.networks.plot import plot_network
+
+        answers = load_submission(report.folder).answers
+        for part_id, _, part in self.spec.iter_parts():
+            if part_id in wanted:
+                filename = f"{name}-{safe_filename(part_id)}.png"
+                if plot_network(part, answers.get(part_id), self.out / filename) is not None:
+                    wanted[part_id].details["plot"] = filename
 
     def write_gradebook(self) -> None:
         ordered = sorted(self.reports, key=lambda r: (r.student, r.folder or ""))
@@ -92,7 +115,7 @@ def run_batch(
     show_expected: bool = False,
     on_report: Callable[[Report], None] | None = None,
 ) -> list[Report]:
-    writer = ReportWriter(out, show_expected) if out else None
+    writer = ReportWriter(out, show_expected, spec) if out else None
     reports: list[Report] = []
     for report in grade_all(spec, folders, jobs):
         reports.append(report)

@@ -179,7 +179,7 @@ def _grade_assignment(path: Path, spec: ProblemSet, options: GradeOptions) -> in
         if out:
             from grader.batch import ReportWriter
 
-            ReportWriter(out, show_expected).add(report)
+            ReportWriter(out, show_expected, spec).add(report)
         click.echo(reporter.render(report, show_expected=show_expected, color=color), nl=False)
         return EXIT_BELOW_THRESHOLD if _below(report, fail_under) else 0
     if not has_submissions(path):

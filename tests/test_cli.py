@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -157,3 +158,17 @@ def test_template_answers_grade_as_all_missing(tmp_path: Path) -> None:
     code, report, _ = run("grade", str(folder), "-p", BASICS, "-f", "json")
     assert code == 0
     assert {p["status"] for p in json.loads(report)["parts"]} == {"missing"}
+
+
+def test_feedback_page_plots_a_wrong_network(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    root = Path(__file__).parent.parent
+    problems = root / "problems" / "attention-approximation.yaml"
+    student = root / "submissions" / "attention-approximation" / "seed-000"
+    code, _, _ = run("grade", str(student), "-p", str(problems), "--out", str(tmp_path))
+    assert code == 0
+    plot = tmp_path / "seed-000-approx.linear.png"
+    assert plot.read_bytes().startswith(b"\x89PNG")
+    assert "![your network against the target](seed-000-approx.linear.png)" in (
+        tmp_path / "seed-000.md"
+    ).read_text()

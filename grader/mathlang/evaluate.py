@@ -179,12 +179,16 @@ def _number_text(v: Fraction | float) -> str:
 
 
 def _one_constant(node: ast.Node) -> Fraction | float:
+    if isinstance(node, ast.Relation | ast.Logic):
+        raise EvalError("expected a number, not a comparison or condition", position=node.pos)
     try:
         value = evaluate_exact(node, {})
     except NotExactError:
         result = evaluate(node, {})
         if result.shape != ():
             raise EvalError("expected a number, not an array", position=node.pos) from None
+        if result.dtype == np.bool_:
+            raise EvalError("expected a number, not a condition", position=node.pos) from None
         return float(result)
     if isinstance(value, np.ndarray):
         raise EvalError("expected a number, not an array", position=node.pos)
