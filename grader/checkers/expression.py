@@ -34,7 +34,6 @@ nonzero constant factor, or (one side isolating ``s = g``) the other holding at
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -138,48 +137,10 @@ class Prepared:
     def parse(self, text: str, extra: tuple[str, ...] = ()) -> ast.Node:
         from grader.mathlang.parser import parse
 
-        node = parse(text, symbols=self.names + extra, functions=self.function_names)
-        return declared_subscripts(node, self.names + extra)
+        return parse(text, symbols=self.names + extra, functions=self.function_names)
 
 
 _PREPARED: dict[str, Prepared] = {}
-
-
-def declared_subscripts(node: ast.Node, names: tuple[str, ...]) -> ast.Node:
-    """``Delta_{t-1}`` parsed as an entry of ``Delta`` becomes the symbol ``Delta_{t-1}``
-    when the part declares a symbol of that name."""
-    subscripted = {_squeeze(n): n for n in names if "_" in n}
-    if not subscripted or not any(isinstance(n, ast.Index) for n in ast.walk(node)):
-        return node
-    return _rebuild(node, subscripted)
-
-
-def _squeeze(name: str) -> str:
-    return "".join(name.split()).replace("{", "").replace("}", "")
-
-
-def _rebuild(node: ast.Node, subscripted: dict[str, str]) -> ast.Node:
-    if isinstance(node, ast.Index) and isinstance(node.operand, ast.Sym):
-        inner = ",".join(show(i) for i in node.indices)
-        name = subscripted.get(_squeeze(f"{node.operand.name}_{inner}"))
-        if name is not None:
-            return ast.Sym(node.pos, name)
-    changes: dict[str, Any] = {}
-    for f in dataclasses.fields(node):
-        value = getattr(node, f.name)
-        new = _rebuild_value(value, subscripted)
-        if new is not value:
-            changes[f.name] = new
-    return dataclasses.replace(node, **changes) if changes else node
-
-
-def _rebuild_value(value: Any, subscripted: dict[str, str]) -> Any:
-    if isinstance(value, ast.Node):
-        return _rebuild(value, subscripted)
-    if isinstance(value, tuple) and value and isinstance(value[0], ast.Node | tuple):
-        items = tuple(_rebuild_value(v, subscripted) for v in value)
-        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
-    return value
 
 
 def prepare(part: ExpressionPart) -> Prepared:
@@ -210,7 +171,7 @@ def _prepare(part: ExpressionPart, key: str) -> Prepared:
     let_nodes: list[tuple[str, ast.Node]] = []
     for name, text in lets.items():
         node = _spec_call(
-            lambda t=text: declared_subscripts(parse(str(t), symbols=names, functions=fnames), names),
+            lambda t=text: parse(str(t), symbols=names, functions=fnames),
             f"let {name}",
         )
         let_nodes.append((str(name), node))

@@ -651,9 +651,6 @@ def _apply_elementwise(fdef: FunctionDef, arg: Val, env: Env) -> Val:
 
 
 def _index(node: ast.Index, env: Env) -> Val:
-    named = _subscripted_name(node, env)
-    if named is not None:
-        return named
     base = evaluate_val(node.operand, env)
     if base.is_scalar():
         raise EvalError(f"{show(node.operand)} is a scalar; it has no entries", position=node.pos)
@@ -675,22 +672,6 @@ def _index(node: ast.Index, env: Env) -> Val:
     arr = np.broadcast_to(arr, (batch, *arr.shape[1:]))
     picks = [np.broadcast_to(p, (batch,)) for p in picks]
     return Val(arr[(rows, *picks)])
-
-
-def _subscripted_name(node: ast.Index, env: Env) -> Val | None:
-    """``Delta_{t-1}`` where the part declares a symbol of that very name (not an entry of Delta)."""
-    if not isinstance(node.operand, ast.Sym) or node.operand.name in env.values:
-        return None
-    inner = ",".join(show(i) for i in node.indices)
-    wanted = _squeeze(f"{node.operand.name}_{inner}")
-    for name, val in env.values.items():
-        if "_" in name and _squeeze(name) == wanted:
-            return val
-    return None
-
-
-def _squeeze(name: str) -> str:
-    return "".join(name.split()).replace("{", "").replace("}", "")
 
 
 def _index_values(ix: Val, size: int, node: ast.Node) -> np.ndarray:

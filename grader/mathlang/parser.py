@@ -947,8 +947,9 @@ class _Parser:
         if depth != 0:
             return None
         inner = "".join(self.text[toks[j].end : toks[k].pos].split())
-        candidate = f"{name}_{{{inner}}}"
-        return (candidate, k + 1) if candidate in self.symbols else None
+        declared = {"".join(s.split()): s for s in self.symbols if "_{" in s}
+        candidate = declared.get(f"{name}_{{{inner}}}")
+        return (candidate, k + 1) if candidate is not None else None
 
     def _is_element(self, name: str, label: str) -> bool:
         return (
