@@ -25,7 +25,10 @@ RECEIVED_PREVIEW_CHARS = 500
 
 
 def is_blank(answer: Any) -> bool:
-    return answer is None or (isinstance(answer, str) and not answer.strip())
+    """No answer: nothing, blank text, or an empty list or mapping."""
+    if isinstance(answer, str):
+        return not answer.strip()
+    return answer is None or (isinstance(answer, list | dict) and not answer)
 
 
 def check_part(part: Any, answer: Any, *, time_limit: float | None = None) -> Verdict:

@@ -63,6 +63,8 @@ def read_choices(options: dict[str, str], answer: Any, allow_many: bool) -> set[
     else:
         raise AnswerError(f"expected an option such as {next(iter(options))}, got a {type(answer).__name__}")
     keys = [_match_or_fail(options, item) for item in items]
+    if not keys:
+        raise AnswerError("no option chosen")
     if len(keys) > 1 and not allow_many:
         raise AnswerError(f"choose one option; you gave {len(keys)}")
     return set(keys)
