@@ -19,7 +19,6 @@ from grader.reporters import REPORTERS
 from grader.spec import ProblemSet
 from grader.verdict import Status
 
-
 PLOTTED = (Status.INCORRECT, Status.PARTIAL)
 
 

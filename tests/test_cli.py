@@ -169,6 +169,7 @@ def test_feedback_page_plots_a_wrong_network(tmp_path: Path) -> None:
     assert code == 0
     plot = tmp_path / "seed-000-approx.linear.png"
     assert plot.read_bytes().startswith(b"\x89PNG")
-    assert "![your network against the target](seed-000-approx.linear.png)" in (
-        tmp_path / "seed-000.md"
-    ).read_text()
+    assert (
+        "![your network against the target](seed-000-approx.linear.png)"
+        in (tmp_path / "seed-000.md").read_text()
+    )
