@@ -173,7 +173,8 @@ def test_several_inputs_exact_mode() -> None:
         answer={"W": [[1, 0], [0, 1]], "v": [[1, 1]]},
     )
     good = network.check(part, {"W": [[0, 1], [1, 0]], "v": [1, 1]})
-    assert good.status is Status.CORRECT and "lines" in str(good.details["method"])
+    assert good.status is Status.CORRECT and good.details["exact"] is True
+    assert "activation regions" in str(good.details["method"]) and "sampling" not in good.feedback
     bad = network.check(part, {"W": [[1, 0], [0, 1]], "v": [[1, 2]]})
     assert bad.status is Status.INCORRECT
     assert bad.feedback == "at (x1, x2) = (0, 1) your network gives 2, the target 1"
@@ -341,3 +342,21 @@ def test_check_writes_no_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     network.check(A0["approx.square_interval_weights"], A0["approx.square_interval_weights"].answer)
     network.check(A2["q7.xor"], A2["q7.xor"].answer)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_several_inputs_exact_mode_catches_a_far_region() -> None:
+    part = _part(
+        input=["x1", "x2"],
+        params={"W": [3, 2], "b": [3], "v": [1, 3]},
+        model="v relu(W [x1, x2] + b)",
+        target="relu(x1) + relu(x2)",
+        answer={"W": [[1, 0], [0, 1], [0, 0]], "b": [0, 0, 0], "v": [[1, 1, 0]]},
+    )
+    # a third unit that switches on only where x1 + x2 > 10^6, with a tiny weight
+    trap = {"W": [[1, 0], [0, 1], [1, 1]], "b": [0, 0, "-10^6"], "v": [[1, 1, "1/10^9"]]}
+    verdict = network.check(part, trap)
+    assert verdict.status is Status.INCORRECT and verdict.details["exact"] is True
+    point = verdict.details["witness"]["point"]
+    assert sum(float(value) for value in point.values()) > 10**6
+    permuted = {"W": [[0, 1], [1, 0], [1, 1]], "b": [0, 0, "-10^6"], "v": [[1, 1, 0]]}
+    assert network.check(part, permuted).status is Status.CORRECT

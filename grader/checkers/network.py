@@ -21,9 +21,16 @@ How each mode is decided (``details["method"]`` names the one used, and
   largest error is strictly below ``epsilon`` (read as the decimal written:
   0.01 is 1/100).
 * ``classify``: one input: the set where the network is positive, exactly,
-  against the predicate's set. Several inputs: region probes of the first
-  layer plus the predicate's boundaries (linear relations, the affine factors
-  of products such as ``x1*x2 < 0``), then exact sign checks along lines.
+  against the predicate's set. Several inputs, a piecewise-linear network
+  (relu, leaky_relu, abs, max, min, affine layers, concat) and a predicate made
+  of linear relations and products of affine factors (``x1*x2 < 0``) under
+  and/or/not: decided exactly by walking every realised activation region
+  (:mod:`grader.networks.regions_exact`; the method says "exact: N activation
+  regions"). Otherwise, or past the walk's cap on regions
+  (``regions_exact.MAX_REGIONS``) or its share of the time limit
+  (``REGION_WALK_SHARE``): region probes of the first layer plus the
+  predicate's boundaries, then exact sign checks along lines (sampling; the
+  method says why the walk was not used).
 
 A reference ``impossible`` makes a student's ``impossible`` correct and
 weights incorrect with a witness; weights that meet the target anyway are
@@ -36,6 +43,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -92,6 +100,7 @@ from grader.verdict import AnswerError, CheckUndecided, Verdict
 SYMBOL_DRAWS = 40  # exact decisions per draw
 SAMPLED_DRAWS = 8  # draws of the symbols for sampled or sympy checks
 PLOT_POINTS = 201
+REGION_WALK_SHARE = 0.3  # of the part's time limit; past it the region walk gives way to sampling
 YOUR = "your network"
 
 
@@ -675,10 +684,61 @@ def _sample_box(
 
 
 def _exact_several(comp: Compiled, weights: Weights, side: Side) -> Outcome:
+    decided = _exact_several_regions(comp, weights, side) if not weights.inexact else "decimal weights"
+    if isinstance(decided, Outcome):
+        return decided
     try:
-        return _exact_several_probes(comp, weights, side)
+        sampled = _exact_several_probes(comp, weights, side)
     except NotExactError:
         return _sampled_equal(comp, weights, side, "values that are not rational (smooth activations)")
+    sampled.method += f" (not decided exactly: {decided})"
+    return sampled
+
+
+def _exact_several_regions(comp: Compiled, weights: Weights, side: Side) -> Outcome | str:
+    """Decided exactly by walking the activation regions of the network and the
+    target together (both piecewise linear); else the reason it could not be."""
+    from grader.networks import regions_exact as rx
+
+    dim = len(comp.inputs)
+    draws = symbol_plan(comp, SAMPLED_DRAWS)
+    deadline = time.monotonic() + REGION_WALK_SHARE * comp.part.time_limit
+    regions = 0
+    for values in draws:
+        wv = weights.exact(values)
+
+        def model_fn(xs: list[Any], wv: Any = wv, values: Any = values) -> Any:
+            return model_exact(comp, wv, values, dict(zip(comp.inputs, xs, strict=True)))
+
+        def target_fn(xs: list[Any], values: Any = values) -> Any:
+            return side.at(values, dict(zip(comp.inputs, xs, strict=True)))
+
+        try:
+            result = rx.decide_equal(
+                dim,
+                model_fn,
+                target_fn,
+                box=comp.domain,
+                max_regions=rx.MAX_REGIONS - regions,
+                deadline=deadline,
+            )
+        except rx.TooManyRegions as err:
+            return f"the region walk stopped: {err}"
+        except (rx.NotAffine, NotExactError, NotPiecewiseLinear, NonLinearError) as err:
+            return f"the network or target is not piecewise linear in a way the region walk handles ({err})"
+        except (EvalError, ZeroDivisionError) as err:
+            return f"the exact evaluation failed ({err})"
+        regions += result.regions
+        if not result.equal:
+            w = result.witness
+            assert w is not None
+            outcome = _several_witness(comp, w.point, w.model_value, w.target_value, values, side)
+            outcome.method = f"exact: activation region walk ({regions} regions visited)"
+            return outcome
+    method = f"exact: {regions} activation regions"
+    if comp.symbols:
+        method += f" over {len(draws)} draws of {join_names(list(comp.symbols))}"
+    return Outcome(True, "", method, True, {"regions": regions})
 
 
 def _exact_several_probes(comp: Compiled, weights: Weights, side: Side) -> Outcome:
@@ -950,6 +1010,81 @@ def _classify_one(comp: Compiled, weights: Weights, side: Side) -> Outcome:
 
 
 def _classify_several(comp: Compiled, weights: Weights, side: Side) -> Outcome:
+    decided = _classify_regions(comp, weights, side)
+    if isinstance(decided, Outcome):
+        return decided
+    sampled = _classify_probes(comp, weights, side)
+    sampled.method += f" (not decided exactly: {decided})"
+    return sampled
+
+
+def _classify_regions(comp: Compiled, weights: Weights, side: Side) -> Outcome | str:
+    """Decided exactly by walking the activation regions (piecewise-linear networks and
+    polyhedral conditions); else the reason it could not be, as text."""
+    from grader.networks import regions_exact as rx
+
+    dim = len(comp.inputs)
+    draws = symbol_plan(comp, SAMPLED_DRAWS)
+    deadline = time.monotonic() + REGION_WALK_SHARE * comp.part.time_limit
+    cap = rx.MAX_REGIONS
+    regions = 0
+    for values in draws:
+        wv = weights.exact(values)
+
+        def at(xs: list[Any], node: Any, values: Any = values) -> Any:
+            point = dict(zip(comp.inputs, xs, strict=True))
+            return scalar(exact_value(comp, node, {**values, **point}), "positive_when")
+
+        def model_fn(xs: list[Any], wv: Any = wv, values: Any = values) -> Any:
+            return model_exact(comp, wv, values, dict(zip(comp.inputs, xs, strict=True)))
+
+        def condition(xs: list[Any], values: Any = values, at: Any = at) -> tuple[Any, Any]:
+            if isinstance(side, NetworkSide):
+                other = rx.as_aff(side.at(values, dict(zip(comp.inputs, xs, strict=True))), dim)
+                return [((-other, "<"),)], [((other, "<="),)]
+            if not isinstance(side, PredicateSide):
+                raise rx.NotPolyhedral("no condition")
+            return rx.condition_cells(side.node, lambda node: at(xs, node))
+
+        try:
+            result = rx.decide_classify(
+                dim, model_fn, condition, box=comp.domain, max_regions=cap - regions, deadline=deadline
+            )
+        except rx.NotPolyhedral as err:
+            return f"the condition is not a union of polyhedra ({err})"
+        except rx.TooManyRegions as err:
+            return f"the region walk stopped: {err}"
+        except (rx.NotAffine, NotExactError, NotPiecewiseLinear, NonLinearError) as err:
+            return f"the network is not piecewise linear in a way the region walk handles ({err})"
+        except (EvalError, ZeroDivisionError) as err:
+            return f"the exact evaluation failed ({err})"
+        regions += result.regions
+        if not result.holds:
+            w = result.witness
+            assert w is not None
+            point = dict(zip(comp.inputs, w.point, strict=True))
+            value = model_exact(comp, wv, values, point)  # the evaluator's own value, as a check
+            truth = side.truth_at(values, point)
+            if _positive(value) == truth or as_num(value) != w.model_value:
+                return "the region walk's witness did not check out"
+            text = _classify_text(comp, w.point, value, truth, side, values)
+            details = {
+                "witness": {
+                    "point": dict(zip(comp.inputs, map(fmt, w.point), strict=True)),
+                    "network": fmt(value),
+                    "condition": truth,
+                },
+                "plot_data": _plot_2d(comp, w.point),
+            }
+            method = f"exact: activation region walk ({regions} regions visited)"
+            return Outcome(False, text, method, True, details)
+    method = f"exact: {regions} activation regions"
+    if comp.symbols:
+        method += f" over {len(draws)} draws of {join_names(list(comp.symbols))}"
+    return Outcome(True, "", method, True, {"plot_data": _plot_2d(comp, None), "regions": regions})
+
+
+def _classify_probes(comp: Compiled, weights: Weights, side: Side) -> Outcome:
     dim = len(comp.inputs)
     total = 0
     lines_checked = 0

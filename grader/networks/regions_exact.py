@@ -1,0 +1,907 @@
+"""Several inputs, decided exactly: walk the activation regions of a piecewise-linear network.
+
+The network is evaluated by the ordinary exact evaluator with inputs that are
+:class:`Aff` objects, affine forms ``c . x + d`` with Fraction coefficients.
+Affine layers and ``concat`` work on them unchanged; each ``relu``,
+``leaky_relu``, ``abs``, ``max`` and ``min`` of a form that is not constant
+asks the walk which side of its kink the current region is on (``z >= 0`` or
+``z <= 0``; for ``max(a, b)`` the sign of ``a - b``). So one evaluation follows
+one activation pattern, and within it every pre-activation and the output are
+affine in x.
+
+The walk (:func:`decide_classify`) is depth-first with replay: a pattern's
+prefix of decisions is replayed from the start, and at a new decision two exact
+LPs (:mod:`grader.exact_lp`) tell whether the current region (a closed
+polyhedron ``A x <= b``) has points with ``z > 0`` and points with ``z < 0``.
+Only when both exist does the walk branch (into the closed halves); when one
+side is empty the other side is the whole region and no constraint is added;
+when z is identically 0 on the region both formulas agree and one is taken.
+So only realised patterns are visited, every visited region is full-dimensional
+(when the domain is), and the closed regions cover the domain. The activations
+are continuous, so on a closed region the network equals the region's affine
+formula everywhere, kinks included.
+
+``positive_when`` is split into polyhedral cells the same way: linear
+relations under ``and``/``or``/``not`` and products of affine factors compared
+with 0 (``x1*x2 < 0`` is ``(x1 > 0 and x2 < 0) or (x1 < 0 and x2 > 0)``) become
+a union of cells for the condition and one for its negation, each cell a
+conjunction of ``a . x < b``, ``a . x <= b`` and ``a . x = b``. Anything else
+raises :class:`NotPolyhedral` (the caller samples instead).
+
+Strict inequalities need no epsilon: a system with strict rows ``a . x < b``
+has a solution iff the LP "maximise t subject to a . x + t <= b for the strict
+rows, the other rows as they are, 0 <= t <= 1" is feasible with t > 0. On each
+region R with output m and each cell C of the condition it is decided whether
+some x in R and C has m(x) <= 0 (the condition holds, the network is not
+positive), and for each cell D of the negation whether some x in R and D has
+m(x) > 0. A witness is made simple coordinate by coordinate (the simplest
+rational in the exact range of each coordinate over the solution set).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from grader.exact_lp import Row, Unbounded, _drive_out, _simplex, _standard_form
+from grader.mathlang import ast
+from grader.networks.intervals import Interval, simplest_in, simplicity_key
+
+MAX_REGIONS = 20_000  # activation patterns visited before giving up (the caller samples then)
+MAX_CELLS = 512  # cells of a condition
+MAX_FACTORS = 8  # affine factors of one product
+MAX_FAILURES = 16  # failing (region, cell) pairs collected before picking the simplest witness
+
+ZERO = Fraction(0)
+ONE = Fraction(1)
+
+Point = tuple[Fraction, ...]
+
+
+class NotAffine(Exception):
+    """The formula is not piecewise linear in a way the walk handles (x1*x2, heaviside of x)."""
+
+
+class NotPolyhedral(Exception):
+    """The condition is not a finite union of polyhedral cells the walk understands."""
+
+
+class TooManyRegions(Exception):
+    """The walk went past its cap on activation patterns or its time budget."""
+
+
+# ---- affine forms ------------------------------------------------------------------------------
+
+
+def _number(v: Any) -> Fraction | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, Fraction):
+        return v
+    if isinstance(v, int):
+        return Fraction(v)
+    if isinstance(v, float):
+        if v != v or v in (float("inf"), float("-inf")):
+            raise NotAffine("a weight that is not a finite number")
+        return Fraction(v)  # the exact binary value
+    if isinstance(v, np.integer):
+        return Fraction(int(v))
+    if isinstance(v, np.floating):
+        return _number(float(v))
+    return None
+
+
+class Aff:
+    """``coef . x + const`` with exact coefficients; activations ask ``walk`` for a side."""
+
+    __slots__ = ("coef", "const", "walk")
+
+    def __init__(self, coef: tuple[Fraction, ...], const: Fraction, walk: _Walk | None = None):
+        self.coef = coef
+        self.const = const
+        self.walk = walk
+
+    @staticmethod
+    def variable(i: int, dim: int, walk: _Walk | None = None) -> Aff:
+        return Aff(tuple(ONE if j == i else ZERO for j in range(dim)), ZERO, walk)
+
+    def is_constant(self) -> bool:
+        return not any(self.coef)
+
+    def constant_value(self) -> Fraction:
+        if not self.is_constant():
+            raise NotAffine("not a constant")
+        return self.const
+
+    def at(self, p: Sequence[Fraction]) -> Fraction:
+        return sum((c * v for c, v in zip(self.coef, p, strict=True)), self.const)
+
+    def _lift(self, other: Any) -> Aff | None:
+        if isinstance(other, Aff):
+            return other
+        n = _number(other)
+        if n is None:
+            return None
+        return Aff(tuple(ZERO for _ in self.coef), n, self.walk)
+
+    def _new(self, coef: tuple[Fraction, ...], const: Fraction, other: Any = None) -> Aff:
+        walk = self.walk if self.walk is not None else getattr(other, "walk", None)
+        return Aff(coef, const, walk)
+
+    def __add__(self, other: Any) -> Any:
+        o = self._lift(other)
+        if o is None:
+            return NotImplemented
+        coef = tuple(a + b for a, b in zip(self.coef, o.coef, strict=True))
+        return self._new(coef, self.const + o.const, o)
+
+    __radd__ = __add__
+
+    def __neg__(self) -> Aff:
+        return self._new(tuple(-a for a in self.coef), -self.const)
+
+    def __pos__(self) -> Aff:
+        return self
+
+    def __sub__(self, other: Any) -> Any:
+        o = self._lift(other)
+        if o is None:
+            return NotImplemented
+        return self + (-o)
+
+    def __rsub__(self, other: Any) -> Any:
+        o = self._lift(other)
+        if o is None:
+            return NotImplemented
+        return o + (-self)
+
+    def scale(self, k: Fraction) -> Aff:
+        return self._new(tuple(a * k for a in self.coef), self.const * k)
+
+    def __mul__(self, other: Any) -> Any:
+        o = self._lift(other)
+        if o is None:
+            return NotImplemented
+        if o.is_constant():
+            return self.scale(o.const)
+        if self.is_constant():
+            k = self.const
+            return self._new(tuple(a * k for a in o.coef), o.const * k, o)
+        raise NotAffine("a product of two functions of the input")
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other: Any) -> Any:
+        o = self._lift(other)
+        if o is None:
+            return NotImplemented
+        if not o.is_constant():
+            raise NotAffine("a division by a function of the input")
+        if o.const == 0:
+            raise ZeroDivisionError("division by zero")
+        return self.scale(1 / o.const)
+
+    def __rtruediv__(self, other: Any) -> Any:
+        o = self._lift(other)
+        if o is None:
+            return NotImplemented
+        return o / self
+
+    def __pow__(self, k: Any) -> Any:
+        n = _number(k.constant_value() if isinstance(k, Aff) else k)
+        if n is None or n.denominator != 1:
+            raise NotAffine("a power of a function of the input")
+        if self.is_constant():
+            return self._new(self.coef, self.const ** int(n))
+        if n == 1:
+            return self
+        if n == 0:
+            return self._new(tuple(ZERO for _ in self.coef), ONE)
+        raise NotAffine("a power of a function of the input")
+
+    def _cmp(self, other: Any) -> Fraction:
+        o = self._lift(other)
+        if o is None:
+            raise NotAffine("a comparison with a value that is not a number")
+        d = self - o
+        if not d.is_constant():
+            raise NotAffine("a condition on the input inside the network")
+        return d.const
+
+    def __lt__(self, other: Any) -> bool:
+        return self._cmp(other) < 0
+
+    def __le__(self, other: Any) -> bool:
+        return self._cmp(other) <= 0
+
+    def __gt__(self, other: Any) -> bool:
+        return self._cmp(other) > 0
+
+    def __ge__(self, other: Any) -> bool:
+        return self._cmp(other) >= 0
+
+    def __eq__(self, other: object) -> bool:
+        o = self._lift(other)
+        return o is not None and self.coef == o.coef and self.const == o.const
+
+    def __hash__(self) -> int:
+        return hash((self.coef, self.const))
+
+    def __repr__(self) -> str:
+        return f"Aff({[str(c) for c in self.coef]}, {self.const})"
+
+    # activations -------------------------------------------------------------------------------
+
+    def _side(self, z: Aff) -> int:
+        if z.is_constant():
+            return 1 if z.const >= 0 else -1
+        if self.walk is None:
+            raise NotAffine("an activation of the input outside the walk")
+        return self.walk.decide(z)
+
+    def relu(self) -> Aff:
+        return self if self._side(self) > 0 else self.scale(ZERO)
+
+    def leaky_relu(self, alpha: Any) -> Aff:
+        a = _number(alpha.constant_value() if isinstance(alpha, Aff) else alpha)
+        if a is None:
+            raise NotAffine("leaky_relu with a slope that is not a number")
+        return self if self._side(self) > 0 else self.scale(a)
+
+    def __abs__(self) -> Aff:
+        return self if self._side(self) > 0 else -self
+
+    def maximum(self, other: Any) -> Aff:
+        o = self._lift(other)
+        if o is None:
+            raise NotAffine("max with a value that is not a number")
+        return self if self._side(self - o) > 0 else o
+
+    def minimum(self, other: Any) -> Aff:
+        o = self._lift(other)
+        if o is None:
+            raise NotAffine("min with a value that is not a number")
+        return self if self._side(o - self) > 0 else o
+
+    def heaviside(self, h0: Any = Fraction(1, 2)) -> Any:
+        c = self._cmp(0)  # a step of the input is not continuous: not handled
+        at_zero = _number(h0.constant_value() if isinstance(h0, Aff) else h0)
+        if c == 0 and at_zero is None:
+            raise NotAffine("heaviside with a value at 0 that is not a number")
+        return self._new(self.coef, ONE if c > 0 else ZERO if c < 0 else at_zero or ZERO)
+
+    def sign(self) -> Aff:
+        c = self._cmp(0)
+        return self._new(self.coef, Fraction((c > 0) - (c < 0)))
+
+
+def as_aff(value: Any, dim: int) -> Aff:
+    """A scalar output as an affine form (NotAffine for anything else)."""
+    if isinstance(value, Aff):
+        return value
+    n = _number(value)
+    if n is None:
+        raise NotAffine(f"the output is not a number ({type(value).__name__})")
+    return Aff(tuple(ZERO for _ in range(dim)), n)
+
+
+# ---- cells: conjunctions of affine atoms -------------------------------------------------------
+
+# An atom (f, kind) is the relation ``f(x) kind 0`` with kind "<", "<=" or "=".
+Atom = tuple[Aff, str]
+Cell = tuple[Atom, ...]
+Cells = list[Cell]
+
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "!=": "!="}
+_NEGATE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "=": "!=", "!=": "="}
+
+
+def _compare(a: Fraction, op: str) -> bool:
+    return {
+        "<": a < 0,
+        "<=": a <= 0,
+        ">": a > 0,
+        ">=": a >= 0,
+        "=": a == 0,
+        "!=": a != 0,
+    }[op]
+
+
+def _atom_cells(f: Aff, op: str) -> Cells:
+    """The cells of ``f op 0`` for an affine f."""
+    if f.is_constant():
+        return [()] if _compare(f.const, op) else []
+    match op:
+        case "<":
+            return [((f, "<"),)]
+        case "<=":
+            return [((f, "<="),)]
+        case ">":
+            return [((-f, "<"),)]
+        case ">=":
+            return [((-f, "<="),)]
+        case "=":
+            return [((f, "="),)]
+    return [((f, "<"),), ((-f, "<"),)]  # !=
+
+
+def product_cells(c: Fraction, factors: Sequence[Aff], op: str) -> Cells:
+    """The cells of ``c * f1 * ... * fk  op  0`` for affine factors (sign patterns)."""
+    fs = []
+    for f in factors:
+        if f.is_constant():
+            c *= f.const
+        else:
+            fs.append(f)
+    if c == 0 or not fs:
+        return [()] if _compare(c, op) else []
+    if c < 0:
+        op = _FLIP[op]
+    if len(fs) == 1:
+        return _atom_cells(fs[0], op)
+    if len(fs) > MAX_FACTORS:
+        raise NotPolyhedral(f"a product of {len(fs)} factors")
+    if op == "=":
+        return [((f, "="),) for f in fs]
+    if op == "!=":
+        return product_cells(ONE, fs, "<") + product_cells(ONE, fs, ">")
+    want = -1 if op in ("<", "<=") else 1
+    strict = op in ("<", ">")
+    out: Cells = []
+    for signs in itertools.product((1, -1), repeat=len(fs)):
+        if _prod(signs) != want:
+            continue
+        # s f > 0 is (-s f) < 0; s f >= 0 is (-s f) <= 0
+        kind = "<" if strict else "<="
+        out.append(tuple((f.scale(Fraction(-s)), kind) for s, f in zip(signs, fs, strict=True)))
+    return out
+
+
+def _prod(signs: Sequence[int]) -> int:
+    out = 1
+    for s in signs:
+        out *= s
+    return out
+
+
+def _and(a: Cells, b: Cells) -> Cells:
+    out = [x + y for x in a for y in b]
+    if len(out) > MAX_CELLS:
+        raise NotPolyhedral(f"the condition splits into more than {MAX_CELLS} cells")
+    return out
+
+
+def _or(a: Cells, b: Cells) -> Cells:
+    out = a + b
+    if len(out) > MAX_CELLS:
+        raise NotPolyhedral(f"the condition splits into more than {MAX_CELLS} cells")
+    return out
+
+
+Evaluate = Callable[[ast.Node], Any]
+
+
+def condition_cells(node: ast.Node, evaluate: Evaluate) -> tuple[Cells, Cells]:
+    """The cells where the condition holds and where it does not.
+
+    ``evaluate(sub)`` is a sub-formula's value with the inputs as :class:`Aff`
+    (raising :class:`NotAffine` for a product of two functions of the input).
+    """
+    return _cells(node, evaluate, True), _cells(node, evaluate, False)
+
+
+def _cells(node: ast.Node, evaluate: Evaluate, holds: bool) -> Cells:
+    match node:
+        case ast.Const(name="true" | "otherwise"):
+            return [()] if holds else []
+        case ast.Const(name="false"):
+            return [] if holds else [()]
+        case ast.Logic(op="not", operands=ops):
+            return _cells(ops[0], evaluate, not holds)
+        case ast.Logic(op="and" | "or", operands=ops):
+            conj = (node.op == "and") == holds
+            out: Cells = [()] if conj else []
+            for o in ops:
+                sub = _cells(o, evaluate, holds)
+                out = _and(out, sub) if conj else _or(out, sub)
+            return out
+        case ast.Relation(op=op, left=left, right=right):
+            return _relation_cells(op if holds else _NEGATE[op], left, right, evaluate)
+    value = _try(evaluate, node)
+    if isinstance(value, bool):
+        return [()] if value == holds else []
+    raise NotPolyhedral("a condition that is not made of relations")
+
+
+def _try(evaluate: Evaluate, node: ast.Node) -> Any:
+    try:
+        value = evaluate(node)
+    except NotAffine:
+        return None
+    if isinstance(value, np.ndarray):
+        if value.size != 1:
+            raise NotPolyhedral("a condition on a vector")
+        value = value.reshape(-1)[0]
+    if isinstance(value, np.generic):
+        value = value.item()
+    return value
+
+
+def _affine(value: Any) -> Aff | Fraction | None:
+    if isinstance(value, Aff):
+        return value
+    return _number(value)
+
+
+def _relation_cells(op: str, left: ast.Node, right: ast.Node, evaluate: Evaluate) -> Cells:
+    lv, rv = _affine(_try(evaluate, left)), _affine(_try(evaluate, right))
+    if lv is not None and rv is not None:
+        diff = lv - rv
+        if isinstance(diff, Fraction):
+            return [()] if _compare(diff, op) else []
+        return _atom_cells(diff, op)
+    if rv is not None and _is_zero(rv):
+        c, fs = _factors(left, evaluate, 0)
+    elif lv is not None and _is_zero(lv):
+        c, fs = _factors(right, evaluate, 0)
+        op = _FLIP[op]
+    else:
+        raise NotPolyhedral("a relation between functions of the input that are not linear")
+    return product_cells(c, fs, op)
+
+
+def _is_zero(v: Aff | Fraction) -> bool:
+    return (v.is_constant() and v.const == 0) if isinstance(v, Aff) else v == 0
+
+
+def _factors(node: ast.Node, evaluate: Evaluate, depth: int) -> tuple[Fraction, list[Aff]]:
+    """``node`` as c * f1 * ... * fk with affine f (NotPolyhedral otherwise)."""
+    if depth > 12:
+        raise NotPolyhedral("a product nested too deeply")
+    value = _affine(_try(evaluate, node))
+    if isinstance(value, Fraction):
+        return value, []
+    if isinstance(value, Aff):
+        return ONE, [value]
+    match node:
+        case ast.BinOp(op=op, left=a, right=b) if op in ast.PRODUCT_KINDS:
+            ca, fa = _factors(a, evaluate, depth + 1)
+            cb, fb = _factors(b, evaluate, depth + 1)
+            return ca * cb, fa + fb
+        case ast.BinOp(op="/", left=a, right=b):
+            d = _affine(_try(evaluate, b))
+            if isinstance(d, Aff) and d.is_constant():
+                d = d.const
+            if not isinstance(d, Fraction) or d == 0:
+                raise NotPolyhedral("a division by a function of the input")
+            ca, fa = _factors(a, evaluate, depth + 1)
+            return ca / d, fa
+        case ast.BinOp(op="^", left=a, right=b):
+            k = _affine(_try(evaluate, b))
+            if isinstance(k, Aff) and k.is_constant():
+                k = k.const
+            if not isinstance(k, Fraction) or k.denominator != 1 or not 0 <= k <= MAX_FACTORS:
+                raise NotPolyhedral("a power that is not a small whole number")
+            ca, fa = _factors(a, evaluate, depth + 1)
+            return ca ** int(k), fa * int(k)
+        case ast.Neg(operand=o):
+            c, fs = _factors(o, evaluate, depth + 1)
+            return -c, fs
+    raise NotPolyhedral("a function of the input that is not a product of linear factors")
+
+
+def holds_at(cells: Cells, p: Sequence[Fraction]) -> bool:
+    return any(all(_compare(f.at(p), kind) for f, kind in cell) for cell in cells)
+
+
+# ---- exact LPs over free variables -------------------------------------------------------------
+
+# A linear row (a, b): a . x <= b (or < b, or = b, by the list it is in).
+Lin = tuple[tuple[Fraction, ...], Fraction]
+
+
+@dataclass
+class System:
+    """``le``: a . x <= b; ``lt``: a . x < b; ``eq``: a . x = b."""
+
+    le: list[Lin]
+    lt: list[Lin]
+    eq: list[Lin]
+
+    def with_rows(self, le: Sequence[Lin] = (), lt: Sequence[Lin] = (), eq: Sequence[Lin] = ()) -> System:
+        return System([*self.le, *le], [*self.lt, *lt], [*self.eq, *eq])
+
+    def contains(self, p: Sequence[Fraction]) -> bool:
+        def dot(a: Sequence[Fraction]) -> Fraction:
+            return sum((x * y for x, y in zip(a, p, strict=True)), ZERO)
+
+        return (
+            all(dot(a) <= b for a, b in self.le)
+            and all(dot(a) < b for a, b in self.lt)
+            and all(dot(a) == b for a, b in self.eq)
+        )
+
+
+def _row(f: Aff) -> Lin:
+    """``f kind 0`` as a row: f.coef . x kind -f.const."""
+    return (f.coef, -f.const)
+
+
+def add_atoms(sys: System, atoms: Sequence[Atom]) -> System:
+    le: list[Lin] = []
+    lt: list[Lin] = []
+    eq: list[Lin] = []
+    for f, kind in atoms:
+        {"<=": le, "<": lt, "=": eq}[kind].append(_row(f))
+    return sys.with_rows(le, lt, eq)
+
+
+class _LP:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def solve(
+        self,
+        dim: int,
+        sys: System,
+        objective: Sequence[Fraction] | None = None,
+        origin: Point | None = None,
+    ) -> tuple[Fraction, Point] | None:
+        """With ``objective``: its maximum over the closure of ``sys`` and a maximiser
+        (Unbounded when infinite). Without: a point of ``sys`` itself (strict rows
+        strict) as (t, x) with t > 0, or None when there is none. ``origin`` (a point
+        meeting most rows) only speeds it up: x = origin + d, fewer negative sides."""
+        self.count += 1
+        strict = objective is None
+        o = origin if origin is not None else tuple(ZERO for _ in range(dim))
+
+        def coeffs(a: Sequence[Fraction], t: Fraction) -> tuple[Fraction, ...]:
+            return (*a, *(-v for v in a), *((t,) if strict else ()))
+
+        def rhs(a: Sequence[Fraction], b: Fraction) -> Fraction:
+            return b - sum((x * y for x, y in zip(a, o, strict=True)), ZERO)
+
+        rows = [Row(coeffs(a, ZERO), "<=", rhs(a, b)) for a, b in sys.le]
+        rows += [Row(coeffs(a, ONE if strict else ZERO), "<=", rhs(a, b)) for a, b in sys.lt]
+        rows += [Row(coeffs(a, ZERO), "=", rhs(a, b)) for a, b in sys.eq]
+        if strict:
+            rows.append(Row(coeffs([ZERO] * dim, ONE), "<=", ONE))
+            cost = [ZERO] * (2 * dim) + [ONE]
+        else:
+            assert objective is not None
+            cost = [*objective, *(-v for v in objective)]
+        found = _maximize(cost, rows)
+        if found is None:
+            return None
+        value, y = found
+        x = tuple(o[i] + y[i] - y[dim + i] for i in range(dim))
+        if strict and sys.lt and value <= 0:
+            return None
+        if not strict:
+            assert objective is not None
+            value += sum((c * v for c, v in zip(objective, o, strict=True)), ZERO)
+        return value, x
+
+
+def _maximize(objective: Sequence[Fraction], rows: Sequence[Row]) -> tuple[Fraction, list[Fraction]] | None:
+    """:func:`grader.exact_lp.maximize` that also returns a maximiser (x >= 0)."""
+    width = len(objective)
+    if not rows:
+        if any(c > 0 for c in objective):
+            raise Unbounded
+        return ZERO, [ZERO] * width
+    tableau, basis, artificial = _standard_form(width, rows)
+    columns = len(tableau[0]) - 1
+    if artificial:
+        phase1 = [Fraction(-1) if j in artificial else ZERO for j in range(columns)]
+        if _simplex(tableau, basis, phase1, allowed=set(range(columns))) < 0:
+            return None
+        _drive_out(tableau, basis, artificial)
+    cost = list(objective) + [ZERO] * (columns - width)
+    value = _simplex(tableau, basis, cost, allowed=set(range(columns)) - artificial)
+    x = [ZERO] * width
+    for i, b in enumerate(basis):
+        if b < width:
+            x[b] = tableau[i][-1]
+    return value, x
+
+
+# ---- the walk ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A point where (model > 0) differs from the condition."""
+
+    point: Point
+    model_value: Fraction
+    holds: bool  # whether the condition holds there
+
+
+@dataclass(frozen=True)
+class WalkResult:
+    holds: bool
+    witness: Failure | None
+    regions: int
+    lps: int
+
+
+Model = Callable[[list[Aff]], Any]
+Condition = Callable[[list[Aff]], tuple[Cells, Cells]]
+
+
+class _Walk:
+    def __init__(self, dim: int, base: System, max_regions: int, deadline: float | None):
+        self.dim = dim
+        self.base = base
+        self.max_regions = max_regions
+        self.deadline = deadline
+        self.lp = _LP()
+        # the current run
+        self.decisions: list[tuple[int, bool]] = []
+        self.pos = 0
+        self.sys = base
+        self.point: Point = ()
+        self.pending: list[tuple[list[tuple[int, bool]], Point]] = []
+
+    def start(self, decisions: list[tuple[int, bool]], point: Point) -> list[Aff]:
+        self.decisions = list(decisions)
+        self.pos = 0
+        self.sys = self.base
+        self.point = point
+        return [Aff.variable(i, self.dim, self) for i in range(self.dim)]
+
+    def _constrain(self, z: Aff, side: int) -> None:
+        # side * z >= 0  is  (-side z) <= 0
+        self.sys = self.sys.with_rows(le=[_row(z.scale(Fraction(-side)))])
+
+    def decide(self, z: Aff) -> int:
+        if self.pos < len(self.decisions):
+            side, constrained = self.decisions[self.pos]
+            self.pos += 1
+            if constrained:
+                self._constrain(z, side)
+            return side
+        self._check_budget()
+        v = z.at(self.point)
+        up = self.point if v > 0 else self._find(z, 1)
+        down = self.point if v < 0 else self._find(z, -1)
+        if up is not None and down is not None:
+            side, other = (-1, up) if v < 0 else (1, down)
+            self.pending.append(([*self.decisions, (-side, True)], other if v != 0 else self.point))
+            self.decisions.append((side, True))
+            self._constrain(z, side)
+        else:
+            side = -1 if up is None and down is not None else 1
+            self.decisions.append((side, False))
+        self.pos += 1
+        return side
+
+    def _find(self, z: Aff, side: int) -> Point | None:
+        """A point of the current region with side * z > 0 (here side * z <= 0 at the
+        current point). One phase-2 simplex: with x = point + d every right-hand side
+        is >= 0, and capping side * z at 1 keeps the maximum finite."""
+        f = z.scale(Fraction(side))
+        p = self.point
+        start = f.at(p)
+
+        def shifted(a: tuple[Fraction, ...], b: Fraction) -> Row:
+            at_p = sum((x * y for x, y in zip(a, p, strict=True)), ZERO)
+            return Row((*a, *(-v for v in a)), "<=", b - at_p)
+
+        rows = [shifted(a, b) for a, b in self.sys.le]
+        rows.append(Row((*f.coef, *(-v for v in f.coef)), "<=", ONE - start))
+        self.lp.count += 1
+        found = _maximize([*f.coef, *(-v for v in f.coef)], rows)
+        assert found is not None  # d = 0 is feasible
+        value, y = found
+        if start + value <= 0:
+            return None
+        return tuple(x + y[i] - y[self.dim + i] for i, x in enumerate(p))
+
+    def _check_budget(self) -> None:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise TooManyRegions("its time budget ran out")
+
+    def feasible(self, sys: System) -> bool:
+        if sys.contains(self.point):
+            return True
+        return self.lp.solve(self.dim, sys, origin=self.point) is not None
+
+
+def _box(dim: int, box: tuple[Fraction, Fraction] | None) -> tuple[System, Point]:
+    if box is None:
+        return System([], [], []), tuple(ZERO for _ in range(dim))
+    lo, hi = box
+    le: list[Lin] = []
+    for i in range(dim):
+        e = tuple(ONE if j == i else ZERO for j in range(dim))
+        le += [(e, hi), (tuple(-v for v in e), -lo)]
+    mid = (lo + hi) / 2
+    return System(le, [], []), tuple(mid for _ in range(dim))
+
+
+def decide_classify(
+    dim: int,
+    model: Model,
+    condition: Condition,
+    *,
+    box: tuple[Fraction, Fraction] | None = None,
+    max_regions: int | None = None,
+    deadline: float | None = None,
+) -> WalkResult:
+    """Whether ``model(x) > 0`` exactly where the condition holds, over R^dim (or the box
+    ``[lo, hi]^dim``), deciding every activation region exactly.
+
+    ``model(xs)`` evaluates the network at the :class:`Aff` inputs ``xs``;
+    ``condition(xs)`` returns the cells where the condition holds and where it
+    does not (:func:`condition_cells`; it may evaluate networks too). Raises
+    :class:`NotAffine`, :class:`NotPolyhedral` or :class:`TooManyRegions`.
+    """
+    cap = MAX_REGIONS if max_regions is None else max_regions
+    base, start = _box(dim, box)
+    walk = _Walk(dim, base, cap, deadline)
+    walk.pending = [([], start)]
+    regions = 0
+    failures: list[System] = []
+    outputs: list[Aff] = []
+    while walk.pending and len(failures) < MAX_FAILURES:
+        decisions, point = walk.pending.pop()
+        regions += 1
+        if regions > cap:
+            raise TooManyRegions(f"more than {cap} activation regions")
+        xs = walk.start(decisions, point)
+        m = as_aff(model(xs), dim)
+        true_cells, false_cells = condition(xs)
+        region = walk.sys
+        for cell in true_cells:  # the condition holds: the network must be positive
+            sys = add_atoms(region, (*cell, (m, "<=")))
+            if walk.feasible(sys):
+                failures.append(sys)
+                outputs.append(m)
+        for cell in false_cells:  # it does not: the network must not be positive
+            sys = add_atoms(region, (*cell, (-m, "<")))
+            if walk.feasible(sys):
+                failures.append(sys)
+                outputs.append(m)
+    if not failures:
+        return WalkResult(True, None, regions, walk.lp.count)
+    best: Failure | None = None
+    for sys, m in zip(failures, outputs, strict=True):
+        for order in (range(dim), reversed(range(dim))):
+            p = simple_point(dim, sys, list(order), walk.lp)
+            value = m.at(p)
+            candidate = Failure(p, value, not value > 0)
+            if best is None or _point_key(p) < _point_key(best.point):
+                best = candidate
+    assert best is not None
+    return WalkResult(False, best, regions, walk.lp.count)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A point where the two functions differ, with both values."""
+
+    point: Point
+    model_value: Fraction
+    target_value: Fraction
+
+
+@dataclass(frozen=True)
+class EqualResult:
+    equal: bool
+    witness: Difference | None
+    regions: int
+    lps: int
+
+
+def decide_equal(
+    dim: int,
+    model: Model,
+    target: Model,
+    *,
+    box: tuple[Fraction, Fraction] | None = None,
+    max_regions: int | None = None,
+    deadline: float | None = None,
+) -> EqualResult:
+    """Whether two piecewise-linear functions (both walked together) are equal on R^dim
+    (or the box). Every visited region is full-dimensional, so on a region the two
+    affine formulas agree iff their coefficients do; otherwise a simple point of the
+    region where they differ is the witness."""
+    cap = MAX_REGIONS if max_regions is None else max_regions
+    base, start = _box(dim, box)
+    walk = _Walk(dim, base, cap, deadline)
+    walk.pending = [([], start)]
+    regions = 0
+    best: Difference | None = None
+    while walk.pending:
+        decisions, point = walk.pending.pop()
+        regions += 1
+        if regions > cap:
+            raise TooManyRegions(f"more than {cap} activation regions")
+        xs = walk.start(decisions, point)
+        m = as_aff(model(xs), dim)
+        t = as_aff(target(xs), dim)
+        d = m - t
+        if d.is_constant() and d.const == 0:
+            continue
+        for f in (d, -d):  # a point of the region with d < 0, or with d > 0
+            sys = add_atoms(walk.sys, ((f, "<"),))
+            if walk.feasible(sys):
+                p = simple_point(dim, sys, range(dim), walk.lp)
+                found = Difference(p, m.at(p), t.at(p))
+                if best is None or _point_key(p) < _point_key(best.point):
+                    best = found
+        if best is not None and regions >= MAX_FAILURES:
+            break
+    if best is None:
+        return EqualResult(True, None, regions, walk.lp.count)
+    return EqualResult(False, best, regions, walk.lp.count)
+
+
+def _point_key(p: Point) -> tuple[int, Fraction, Fraction, Point]:
+    return (max(v.denominator for v in p), max(abs(v) for v in p), sum((abs(v) for v in p), ZERO), p)
+
+
+def simple_point(dim: int, sys: System, order: Sequence[int], lp: _LP | None = None) -> Point:
+    """A simple point of the (non-empty) system: each coordinate in turn the simplest
+    value it can take given the ones already fixed."""
+    lp = lp or _LP()
+    fixed: dict[int, Fraction] = {}
+    for i in order:
+        e = tuple(ONE if j == i else ZERO for j in range(dim))
+        lo = _bound(lp, dim, sys, tuple(-v for v in e))
+        hi = _bound(lp, dim, sys, e)
+        lo = None if lo is None else -lo
+        candidates: list[Fraction] = []
+        if lo is not None and hi is not None and lo == hi:
+            candidates = [lo]
+        else:
+            candidates = [simplest_in(Interval.open(lo, hi))]
+            candidates += [v for v in (lo, hi) if v is not None]
+            candidates.sort(key=simplicity_key)
+        for v in candidates:
+            trial = sys.with_rows(eq=[(e, v)])
+            if lp.solve(dim, trial) is not None:
+                sys = trial
+                fixed[i] = v
+                break
+        else:  # pragma: no cover - the open range always works
+            raise AssertionError("no value of a coordinate fits")
+    return tuple(fixed[i] for i in range(dim))
+
+
+def _bound(lp: _LP, dim: int, sys: System, objective: tuple[Fraction, ...]) -> Fraction | None:
+    try:
+        found = lp.solve(dim, sys, objective)
+    except Unbounded:
+        return None
+    assert found is not None
+    return found[0]
+
+
+__all__ = [
+    "MAX_REGIONS",
+    "Aff",
+    "Difference",
+    "EqualResult",
+    "Failure",
+    "NotAffine",
+    "NotPolyhedral",
+    "System",
+    "TooManyRegions",
+    "WalkResult",
+    "as_aff",
+    "condition_cells",
+    "decide_classify",
+    "decide_equal",
+    "holds_at",
+    "product_cells",
+    "simple_point",
+]

@@ -1,0 +1,369 @@
+"""Several inputs decided exactly by walking activation regions (grader/networks/regions_exact.py)."""
+
+from __future__ import annotations
+
+import time
+from fractions import Fraction as F
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import TypeAdapter
+
+from grader.checkers import network
+from grader.loader import load_problem_set
+from grader.mathlang.parser import parse
+from grader.networks import regions_exact as rx
+from grader.networks.build import compile_part, read_answer
+from grader.networks.regions_exact import Aff
+from grader.spec import NetworkPart, Part
+from grader.verdict import Status
+
+ROOT = Path(__file__).resolve().parent.parent
+PART: TypeAdapter[Any] = TypeAdapter(Part)
+A2 = {
+    pid: part
+    for pid, _, part in load_problem_set(ROOT / "problems" / "approximation-backprop-cifar.yaml").iter_parts()
+}
+
+
+def _witness(verdict: Any) -> Any:
+    return verdict.details["witness"]
+
+
+def _part(**fields: Any) -> NetworkPart:
+    part = PART.validate_python({"id": "p", "type": "network", **fields})
+    assert isinstance(part, NetworkPart)
+    return part
+
+
+XOR = {
+    "W1": [[-1, 0], [0, 1], [1, 0], [0, -1]],
+    "b1": [0, 0, 0, 0],
+    "W2": [[1, -1, 0, 0], [0, 0, 1, -1]],
+    "b2": [0, 0],
+    "W3": [[1, 0, 1, 0, -1, -1]],
+    "b3": [0],
+}
+
+
+# ---- seed 002 through the checker ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pid", ["q7.or", "q7.xor"])
+def test_seed_002_decided_exactly(pid: str) -> None:
+    part = A2[pid]
+    started = time.perf_counter()
+    verdict = network.check(part, part.answer)
+    assert time.perf_counter() - started < 2
+    assert verdict.status is Status.CORRECT
+    assert verdict.details["exact"] is True
+    assert "not a proof" not in verdict.feedback and "sampling" not in verdict.feedback
+    assert str(verdict.details["method"]).startswith("exact: ")
+    assert "activation regions" in str(verdict.details["method"])
+
+
+def test_seed_002_xor_mistakes_have_simple_witnesses() -> None:
+    part = A2["q7.xor"]
+    dropped = network.check(part, {**XOR, "W3": [[1, 0, 1, 0, -1, 0]]})
+    assert dropped.status is Status.INCORRECT and dropped.details["exact"] is True
+    assert dropped.feedback == "at (x1, x2) = (1, 0) your network gives 1 > 0, but x1*x2 < 0 does not hold"
+    assert dropped.details["witness"] == {"point": {"x1": "1", "x2": "0"}, "network": "1", "condition": False}
+    flipped = network.check(part, {**XOR, "W3": [[-1, 0, -1, 0, 1, 1]]})
+    assert flipped.status is Status.INCORRECT and "holds" in flipped.feedback
+
+
+def test_seed_002_or_wrong_bias() -> None:
+    part = A2["q7.or"]
+    verdict = network.check(part, {"W1": [[1, 0], [0, 1]], "b1": [0, 0], "W2": [[1, 1]], "b2": [1]})
+    assert verdict.status is Status.INCORRECT
+    assert (
+        verdict.feedback
+        == "at (x1, x2) = (0, 0) your network gives 1 > 0, but x1 > 0 or x2 > 0 does not hold"
+    )
+
+
+# ---- a failure confined to a sliver far from every probe point ------------------------------
+
+S = "relu(W1 [x1, x2] + b1)"
+SLIVER = _part(
+    input=["x1", "x2"],
+    params={
+        "W1": [4, 2],
+        "b1": [4],
+        "W2": [2, 4],
+        "b2": [2],
+        "W3": [1, 6],
+        "b3": [1],
+        "W4": [3, 4],
+        "b4": [3],
+        "u": [3],
+        "c": [],
+        "a": [],
+    },
+    # XOR plus a third-layer unit a relu(c - u . relu(W4 s + b4)); its kinks are not
+    # first-layer hyperplanes, so the region probes do not see them
+    model=f"W3 concat({S}, relu(W2 {S} + b2)) + b3 + a relu(c - u . relu(W4 {S} + b4))",
+    mode="classify",
+    positive_when="x1*x2 < 0",
+    answer={**XOR, "W4": [[0] * 4] * 3, "b4": [0] * 3, "u": [0] * 3, "c": 0, "a": 0},
+)
+# relu(1/100 - relu(50 - x1) - relu(71 - x2) - relu(x1 + x2 - 121)) in the first quadrant:
+# positive only in a triangle of size about 1/100 around (50, 71), where x1*x2 < 0 fails
+BROKEN = {
+    **XOR,
+    "W4": [[0, 0, -1, 0], [0, -1, 0, 0], [0, 1, 1, 0]],
+    "b4": [50, 71, -121],
+    "u": [1, 1, 1],
+    "c": "1/100",
+    "a": 1000,
+}
+
+
+def test_sliver_is_missed_by_probes_and_caught_exactly() -> None:
+    comp = compile_part(SLIVER)
+    weights = read_answer(comp, BROKEN)
+    assert not isinstance(weights, type(None))
+    side = network.reference_side(comp)
+    probes = network._classify_probes(comp, weights, side)  # type: ignore[arg-type]
+    assert probes.holds and probes.exact is False  # sampling misses the sliver
+    verdict = network.check(SLIVER, BROKEN)
+    assert verdict.status is Status.INCORRECT and verdict.details["exact"] is True
+    witness: Any = verdict.details["witness"]
+    x1, x2 = (F(witness["point"][k]) for k in ("x1", "x2"))
+    assert abs(x1 - 50) + abs(x2 - 71) < F(1, 50)  # inside the sliver
+    assert F(witness["network"]) > 0 and witness["condition"] is False
+    assert verdict.feedback == "at (x1, x2) = (50, 71) your network gives 10 > 0, but x1*x2 < 0 does not hold"
+
+
+def test_sliver_unit_switched_off_is_correct() -> None:
+    verdict = network.check(SLIVER, {**BROKEN, "a": 0})
+    assert verdict.status is Status.CORRECT and verdict.details["exact"] is True
+
+
+# ---- strictness on boundaries ----------------------------------------------------------------
+
+ABS_X1 = {"W": [[1, 0], [-1, 0]], "v": [1, 1], "c": 0}  # |x1|
+ONE_LAYER = {
+    "input": ["x1", "x2"],
+    "params": {"W": [2, 2], "v": [2], "c": []},
+    "model": "v . relu(W [x1, x2]) + c",
+    "answer": ABS_X1,
+}
+X1 = {"W": [[1, 0], [-1, 0]], "v": [1, -1], "c": 0}  # x1
+RELU_X1 = {"W": [[1, 0], [0, 0]], "v": [1, 0], "c": 0}  # relu(x1)
+
+
+def test_zero_on_the_axis_where_the_condition_fails_is_fine() -> None:
+    part = _part(**ONE_LAYER, mode="classify", positive_when="x1 < 0 or x1 > 0")
+    verdict = network.check(part, ABS_X1)
+    assert verdict.status is Status.CORRECT and verdict.details["exact"] is True
+    strict = _part(**ONE_LAYER, mode="classify", positive_when="x1 > 0")
+    assert network.check(strict, RELU_X1).status is Status.CORRECT
+    assert network.check(strict, X1).status is Status.CORRECT
+
+
+def test_positive_on_the_axis_where_the_condition_fails_is_caught() -> None:
+    part = _part(**ONE_LAYER, mode="classify", positive_when="x1 < 0 or x1 > 0")
+    verdict = network.check(part, {**ABS_X1, "c": "1/2"})  # wrong only on the line x1 = 0
+    assert verdict.status is Status.INCORRECT and verdict.details["exact"] is True
+    assert verdict.details["witness"] == {
+        "point": {"x1": "0", "x2": "0"},
+        "network": "1/2",
+        "condition": False,
+    }
+
+
+def test_zero_where_a_closed_condition_holds_is_caught() -> None:
+    part = _part(**ONE_LAYER, mode="classify", positive_when="x1 >= 0")
+    verdict = network.check(part, X1)
+    assert verdict.status is Status.INCORRECT
+    assert verdict.feedback == "at (x1, x2) = (0, 0) your network gives 0 <= 0, but x1 >= 0 holds"
+    not_equal = _part(**ONE_LAYER, mode="classify", positive_when="x1 != 0")
+    assert network.check(not_equal, ABS_X1).status is Status.CORRECT
+
+
+def test_xor_zero_on_both_axes() -> None:
+    # the seed XOR net is 0 on both axes, where x1*x2 < 0 fails: correct only if the
+    # boundaries are handled strictly; a net positive on an axis is caught there
+    assert network.check(A2["q7.xor"], XOR).status is Status.CORRECT
+    axis = network.check(A2["q7.xor"], {**XOR, "W2": [[0] * 4] * 2, "W3": [[1, 0, 1, 0, 0, 0]]})
+    assert axis.status is Status.INCORRECT and axis.details["exact"] is True
+    assert _witness(axis)["condition"] is False
+
+
+# ---- fallbacks -------------------------------------------------------------------------------
+
+
+def test_condition_that_is_not_polyhedral_is_sampled() -> None:
+    part = _part(**ONE_LAYER, mode="classify", positive_when="x1^2 + x2^2 > 0")
+    verdict = network.check(part, ABS_X1)
+    assert verdict.status is Status.INCORRECT  # |x1| is 0 at (0, 1)
+    good = _part(**ONE_LAYER, mode="classify", positive_when="x1^2 + x2^2 + 1 > 0")
+    verdict = network.check(good, {"W": [[0, 0], [0, 0]], "v": [0, 0], "c": 1})
+    assert verdict.status is Status.CORRECT and verdict.details["exact"] is False
+    assert "checked by sampling (not a proof)" in verdict.feedback
+    assert "not decided exactly: the condition is not a union of polyhedra" in str(verdict.details["method"])
+
+
+def test_region_cap_falls_back_to_sampling(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rx, "MAX_REGIONS", 2)
+    verdict = network.check(A2["q7.xor"], XOR)
+    assert verdict.status is Status.CORRECT and verdict.details["exact"] is False
+    assert "checked by sampling (not a proof)" in verdict.feedback
+    method = str(verdict.details["method"])
+    assert "probe points" in method and "more than 2 activation regions" in method
+
+
+def test_time_budget_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(network, "REGION_WALK_SHARE", 0.0)
+    verdict = network.check(A2["q7.xor"], XOR)
+    assert verdict.status is Status.CORRECT and verdict.details["exact"] is False
+    assert "time budget" in str(verdict.details["method"])
+
+
+def test_smooth_and_step_activations_are_not_walked() -> None:
+    base = {
+        "input": ["x1", "x2"],
+        "params": {"w": [2]},
+        "mode": "classify",
+        "positive_when": "x1 + x2 > 0",
+        "answer": {"w": [1, 1]},
+    }
+    smooth = network.check(_part(**base, model="tanh(w . [x1, x2])"), {"w": [1, 1]})
+    assert smooth.status is Status.CORRECT and smooth.details["exact"] is False
+    step = network.check(_part(**base, model="heaviside(w . [x1, x2], 0) - 1/2"), {"w": [1, 1]})
+    assert step.details["exact"] is False
+    assert "not piecewise linear in a way the region walk handles" in str(step.details["method"])
+
+
+# ---- other activations, domains, symbols, mistakes --------------------------------------------
+
+
+def test_abs_max_min_leaky() -> None:
+    base = {"input": ["x1", "x2"], "params": {"a": []}, "mode": "classify", "answer": {"a": 0}}
+    cases = [
+        ("abs(x1) + abs(x2) - a", "abs(x1) + abs(x2) > 1", 1, True),
+        ("max(x1, x2) - a", "x1 > 0 or x2 > 0", 0, True),
+        ("min(x1, x2) + a", "x1 > 0 and x2 > 0", 0, True),
+        ("leaky_relu(x1, 1/10) + a relu(x2)", "x1 > 0 or (x1 <= 0 and x2 > 0)", 0, False),
+        ("leaky_relu(x1, 1/10) + a relu(x2)", "x1 > 0 or (x1 <= 0 and 10 x2 + x1 > 0)", 1, True),
+    ]
+    for model, condition, a, ok in cases:
+        verdict = network.check(_part(**base, model=model, positive_when=condition), {"a": a})
+        assert verdict.details["exact"] is True, (model, verdict.details["method"])
+        assert (verdict.status is Status.CORRECT) == ok, (model, condition, verdict.feedback)
+
+
+def test_bounded_domain() -> None:
+    part = _part(**ONE_LAYER, domain=[0, 1], mode="classify", positive_when="x1 > 0")
+    verdict = network.check(part, RELU_X1)
+    assert verdict.status is Status.CORRECT and verdict.details["exact"] is True
+    shifted = network.check(part, {**RELU_X1, "c": "-1/2"})
+    assert shifted.status is Status.INCORRECT
+    x1 = F(_witness(shifted)["point"]["x1"])
+    assert 0 < x1 <= F(1, 2)
+
+
+def test_symbols_per_draw() -> None:
+    part = _part(
+        input=["x1", "x2"],
+        params={"w": [2]},
+        symbols={"m": "positive"},
+        model="relu(w . [x1, x2])",
+        mode="classify",
+        positive_when="m x1 + x2 > 0",
+        answer={"w": ["m", 1]},
+    )
+    verdict = network.check(part, {"w": ["m", 1]})
+    assert verdict.status is Status.CORRECT and verdict.details["exact"] is True
+    assert "draws of m" in str(verdict.details["method"])
+    assert network.check(part, {"w": [1, 1]}).status is Status.INCORRECT
+
+
+def test_mistakes_are_matched_exactly() -> None:
+    part = A2["q7.xor"]
+    same = {**XOR, "W1": [[-2, 0], [0, 2], [2, 0], [0, -2]], "W3": [[1, 0, 1, 0, -1, -1]]}
+    assert network.same_answer(part, XOR, same)
+    assert not network.same_answer(part, XOR, {**XOR, "W3": [[1, 0, 1, 0, -1, 0]]})
+
+
+# ---- the module on its own --------------------------------------------------------------------
+
+
+def _xs(n: int = 2) -> list[Aff]:
+    return [Aff.variable(i, n) for i in range(n)]
+
+
+def _cells(text: str) -> tuple[rx.Cells, rx.Cells]:
+    node = parse(text, symbols=("x1", "x2"))
+    xs = _xs()
+
+    def evaluate(sub: Any) -> Any:
+        from grader.mathlang.evaluate import evaluate_exact
+
+        return evaluate_exact(sub, {"x1": xs[0], "x2": xs[1]})
+
+    return rx.condition_cells(node, evaluate)
+
+
+def test_product_cells() -> None:
+    yes, no = _cells("x1*x2 < 0")
+    assert len(yes) == 2 and len(no) == 2
+    for p, want in [((1, -1), True), ((-2, 3), True), ((1, 0), False), ((0, 0), False), ((2, 2), False)]:
+        q = tuple(F(v) for v in p)
+        assert rx.holds_at(yes, q) is want and rx.holds_at(no, q) is not want
+    yes, no = _cells("-2 (x1 - 1) x2^2 >= 0")
+    for p in [(0, 0), (1, 5), (2, 0), (2, 1), (-3, 1)]:
+        q = tuple(F(v) for v in p)
+        want = -2 * (q[0] - 1) * q[1] ** 2 >= 0
+        assert rx.holds_at(yes, q) is want and rx.holds_at(no, q) is not want
+    with pytest.raises(rx.NotPolyhedral):
+        _cells("x1*x2 < 1")
+    with pytest.raises(rx.NotPolyhedral):
+        _cells("x1^2 + x2 > 0")
+
+
+def test_strict_feasibility_without_epsilon() -> None:
+    lp = rx._LP()
+    e1 = (F(1), F(0))
+    # x1 <= 0 and x1 >= 0 is a line; x1 < 0 and x1 >= 0 is empty
+    closed = rx.System([(e1, F(0)), ((F(-1), F(0)), F(0))], [], [])
+    assert lp.solve(2, closed) is not None
+    strict = rx.System([((F(-1), F(0)), F(0))], [(e1, F(0))], [])
+    assert lp.solve(2, strict) is None
+    thin = rx.System([((F(-1), F(0)), F(0))], [(e1, F(1, 10**9))], [])
+    found = lp.solve(2, thin)
+    assert found is not None and 0 <= found[1][0] < F(1, 10**9)
+    assert rx.simple_point(2, thin, [0, 1]) == (F(0), F(0))
+
+
+def test_walk_counts_only_realised_patterns() -> None:
+    def model(xs: list[Aff]) -> Any:
+        # 3 parallel kinks: 4 regions of the plane, not 2^3 patterns
+        return sum((abs(xs[0] - k) for k in (0, 1, 2)), F(0)) - 3
+
+    result = rx.decide_classify(2, model, lambda xs: ([((-(model(xs)), "<"),)], [((model(xs), "<="),)]))
+    assert result.holds and result.regions == 4
+    with pytest.raises(rx.TooManyRegions):
+        rx.decide_classify(2, model, lambda xs: ([], [()]), max_regions=3)
+    with pytest.raises(rx.TooManyRegions):
+        rx.decide_classify(2, model, lambda xs: ([], [()]), deadline=time.monotonic() - 1)
+
+
+def test_decide_equal() -> None:
+    def relu_sum(xs: list[Aff]) -> Any:
+        return xs[0].relu() + xs[1].relu()
+
+    def via_abs(xs: list[Aff]) -> Any:
+        return (xs[0] + abs(xs[0]) + xs[1] + abs(xs[1])) / 2
+
+    result = rx.decide_equal(2, relu_sum, via_abs)
+    assert result.equal and result.regions >= 4
+
+    def off(xs: list[Aff]) -> Any:
+        return via_abs(xs) + (xs[0] - 7).relu() * F(1, 1000)
+
+    result = rx.decide_equal(2, relu_sum, off)
+    assert not result.equal and result.witness is not None
+    assert result.witness.point[0] > 7 and result.witness.model_value != result.witness.target_value
