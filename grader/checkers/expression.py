@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from grader.cache import PartCache
 from grader.mathlang import ast
 from grader.mathlang.builtins import MP, inner_product_hint, mp_from
 from grader.mathlang.context import MAX_DIM, MAX_ELEMENTS, Env, FunctionDef, Val, describe, show
@@ -140,22 +141,9 @@ class Prepared:
         return parse(text, symbols=self.names + extra, functions=self.function_names)
 
 
-_PREPARED: dict[str, Prepared] = {}
-
-
 def prepare(part: ExpressionPart) -> Prepared:
     """The part's parsed reference, functions, lets and sampling plan (cached)."""
-    key = part.model_dump_json(
-        include={"answer", "symbols", "arrays", "functions", "let", "constants", "rtol", "atol"}
-    )
-    found = _PREPARED.get(key)
-    if found is not None:
-        return found
-    prepared = _prepare(part, key)
-    if len(_PREPARED) >= PREPARED_CACHE_SIZE:
-        _PREPARED.pop(next(iter(_PREPARED)))
-    _PREPARED[key] = prepared
-    return prepared
+    return _PREPARED.get(part)
 
 
 def _prepare(part: ExpressionPart, key: str) -> Prepared:
@@ -1110,3 +1098,10 @@ def check(part: ExpressionPart, answer: Any) -> Verdict:
     if outcome.equal:
         return Verdict.correct("", method=outcome.method, points=outcome.points)
     return Verdict.incorrect(outcome.feedback, method=outcome.method or "numeric")
+
+
+_PREPARED: PartCache[Prepared] = PartCache(
+    ("answer", "symbols", "arrays", "functions", "let", "constants", "rtol", "atol"),
+    _prepare,
+    PREPARED_CACHE_SIZE,
+)

@@ -47,7 +47,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -713,8 +714,9 @@ def _exact_several_regions(comp: Compiled, weights: Weights, side: Side) -> Outc
         def target_fn(xs: list[Any], values: Any = values) -> Any:
             return side.at(values, dict(zip(comp.inputs, xs, strict=True)))
 
-        try:
-            result = rx.decide_equal(
+        result = _region_walk(
+            partial(
+                rx.decide_equal,
                 dim,
                 model_fn,
                 target_fn,
@@ -722,12 +724,9 @@ def _exact_several_regions(comp: Compiled, weights: Weights, side: Side) -> Outc
                 max_regions=rx.MAX_REGIONS - regions,
                 deadline=deadline,
             )
-        except rx.TooManyRegions as err:
-            return f"the region walk stopped: {err}"
-        except (rx.NotAffine, NotExactError, NotPiecewiseLinear, NonLinearError) as err:
-            return f"the network or target is not piecewise linear in a way the region walk handles ({err})"
-        except (EvalError, ZeroDivisionError) as err:
-            return f"the exact evaluation failed ({err})"
+        )
+        if isinstance(result, str):
+            return result
         regions += result.regions
         if not result.equal:
             w = result.witness
@@ -1009,6 +1008,25 @@ def _classify_one(comp: Compiled, weights: Weights, side: Side) -> Outcome:
     return Outcome(True, "", method, True)
 
 
+W = TypeVar("W")
+
+
+def _region_walk(walk: Callable[[], W]) -> W | str:
+    """The walk's result, or why the region walk cannot decide (then the caller samples)."""
+    from grader.networks import regions_exact as rx
+
+    try:
+        return walk()
+    except rx.NotPolyhedral as err:
+        return f"the condition is not a union of polyhedra ({err})"
+    except rx.TooManyRegions as err:
+        return f"the region walk stopped: {err}"
+    except (rx.NotAffine, NotExactError, NotPiecewiseLinear, NonLinearError) as err:
+        return f"the network is not piecewise linear in a way the region walk handles ({err})"
+    except (EvalError, ZeroDivisionError) as err:
+        return f"the exact evaluation failed ({err})"
+
+
 def _classify_several(comp: Compiled, weights: Weights, side: Side) -> Outcome:
     decided = _classify_regions(comp, weights, side)
     if isinstance(decided, Outcome):
@@ -1046,18 +1064,20 @@ def _classify_regions(comp: Compiled, weights: Weights, side: Side) -> Outcome |
                 raise rx.NotPolyhedral("no condition")
             return rx.condition_cells(side.node, lambda node: at(xs, node))
 
-        try:
-            result = rx.decide_classify(
-                dim, model_fn, condition, box=comp.domain, max_regions=cap - regions, deadline=deadline
+        outcome = _region_walk(
+            partial(
+                rx.decide_classify,
+                dim,
+                model_fn,
+                condition,
+                box=comp.domain,
+                max_regions=cap - regions,
+                deadline=deadline,
             )
-        except rx.NotPolyhedral as err:
-            return f"the condition is not a union of polyhedra ({err})"
-        except rx.TooManyRegions as err:
-            return f"the region walk stopped: {err}"
-        except (rx.NotAffine, NotExactError, NotPiecewiseLinear, NonLinearError) as err:
-            return f"the network is not piecewise linear in a way the region walk handles ({err})"
-        except (EvalError, ZeroDivisionError) as err:
-            return f"the exact evaluation failed ({err})"
+        )
+        if isinstance(outcome, str):
+            return outcome
+        result = outcome
         regions += result.regions
         if not result.holds:
             w = result.witness

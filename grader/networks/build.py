@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from grader.cache import PartCache
 from grader.mathlang import ast
 from grader.mathlang.context import FunctionDef, Val
 from grader.mathlang.errors import EvalError, MathError, ShapeError
@@ -95,33 +96,9 @@ class Compiled:
         return join_names(self.param_names)
 
 
-_COMPILED: dict[str, Compiled] = {}
-
-
 def compile_part(part: NetworkPart) -> Compiled:
     """The parsed part (cached by its text); CheckUndecided when the part itself is broken."""
-    key = part.model_dump_json(
-        include={
-            "input",
-            "params",
-            "model",
-            "target",
-            "domain",
-            "mode",
-            "epsilon",
-            "positive_when",
-            "symbols",
-            "functions",
-        }
-    )
-    found = _COMPILED.get(key)
-    if found is not None:
-        return found
-    compiled = _compile(part, key)
-    if len(_COMPILED) >= CACHE_SIZE:
-        _COMPILED.pop(next(iter(_COMPILED)))
-    _COMPILED[key] = compiled
-    return compiled
+    return _COMPILED.get(part)
 
 
 def _compile(part: NetworkPart, key: str) -> Compiled:
@@ -934,3 +911,21 @@ def _factor_planes(comp: Compiled, node: ast.Node, values: Mapping[str, Any], de
         case ast.Call(args=args):
             return [p for a in args for p in _factor_planes(comp, a, values, depth + 1)]
     return []
+
+
+_COMPILED: PartCache[Compiled] = PartCache(
+    (
+        "input",
+        "params",
+        "model",
+        "target",
+        "domain",
+        "mode",
+        "epsilon",
+        "positive_when",
+        "symbols",
+        "functions",
+    ),
+    _compile,
+    CACHE_SIZE,
+)
