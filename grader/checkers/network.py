@@ -172,18 +172,22 @@ def same_answer(part: NetworkPart, listed: Any, answer: Any) -> bool:
 
 class Side:
     """What the student's network is compared with: the part's target (or
-    predicate), or another network (a known mistake)."""
+    predicate), or another network (a known mistake). A side supports only the
+    comparisons that make sense for it; asking for another is reported as undecided."""
 
     name = "the target"
+
+    def _unsupported(self, what: str) -> CheckUndecided:
+        return CheckUndecided(f"{self.name} cannot be compared by {what} in this mode")
 
     def pl(self, symvals: Mapping[str, Any]) -> PL:
         raise NotPiecewiseLinear("no exact form")
 
     def at(self, symvals: Mapping[str, Any], point: Mapping[str, Any]) -> Any:
-        raise NotImplementedError
+        raise self._unsupported("its value at a point")
 
     def floats(self, symvals: Mapping[str, Any], points: Mapping[str, np.ndarray]) -> np.ndarray:
-        raise NotImplementedError
+        raise self._unsupported("sampled values")
 
     def sympy(self) -> Any:
         return None
@@ -196,10 +200,10 @@ class Side:
         raise NotPiecewiseLinear("no exact form")
 
     def truth_at(self, symvals: Mapping[str, Any], point: Mapping[str, Any]) -> bool:
-        raise NotImplementedError
+        raise self._unsupported("where it holds")
 
     def truth_floats(self, symvals: Mapping[str, Any], points: Mapping[str, np.ndarray]) -> np.ndarray:
-        raise NotImplementedError
+        raise self._unsupported("where it holds (sampled)")
 
 
 class FormulaSide(Side):
