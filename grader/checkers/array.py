@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from grader.mathlang import ast
+from grader.nested import flatten, nested_shape
 from grader.numbers import Number, close, read_number, show, strip_math_delimiters
 from grader.spec import ArrayPart
 from grader.verdict import AnswerError, CheckUndecided, Verdict
@@ -80,9 +81,8 @@ def describe_index(flat: int, shape: tuple[int, ...]) -> str:
 def read_grid(value: Any) -> Grid:
     if isinstance(value, str):
         value = _nested_from_text(value)
-    shape = _shape_of(value)
-    flat: list[Any] = []
-    _flatten(value, flat)
+    shape = nested_shape(value)
+    flat = flatten(value)
     if len(flat) > MAX_ENTRIES:
         raise AnswerError(f"array too large ({len(flat)} entries; at most {MAX_ENTRIES})")
     return Grid(shape, tuple(_entry(item) for item in flat))
@@ -94,26 +94,6 @@ def _entry(item: Any) -> Number:
 
         return constant_value(item)
     return read_number(item)
-
-
-def _shape_of(value: Any) -> tuple[int, ...]:
-    if not isinstance(value, list):
-        return ()
-    if not value:
-        raise AnswerError("the array is empty")
-    inner = [_shape_of(item) for item in value]
-    if any(shape != inner[0] for shape in inner):
-        lengths = ", ".join(str(s[0]) if s else "1" for s in inner)
-        raise AnswerError(f"rows have different lengths ({lengths}); an array must be rectangular")
-    return (len(value), *inner[0])
-
-
-def _flatten(value: Any, out: list[Any]) -> None:
-    if isinstance(value, list):
-        for item in value:
-            _flatten(item, out)
-    else:
-        out.append(value)
 
 
 def _nested_from_text(text: str) -> Any:

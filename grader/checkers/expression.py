@@ -917,7 +917,7 @@ def _unique_solution(prep: Prepared, equation: ast.Relation, name: str, solution
         return None
     try:
         found = sympy.solve(expr, target, dict=False)
-    except (NotImplementedError, ValueError, TypeError):
+    except (NotImplementedError, ValueError, TypeError):  # sympy's "cannot solve this": undecided
         return None
     if not isinstance(found, list) or not found:
         return None

@@ -43,6 +43,7 @@ from grader.mathlang.evaluate import (
     evaluate_exact,
     function_names,
 )
+from grader.nested import flatten, nested_shape
 from grader.networks.intervals import Region, as_num
 from grader.networks.pl import PL, NonLinearError, piecewise, where
 from grader.numbers import strip_math_delimiters
@@ -389,9 +390,8 @@ def read_weights(comp: Compiled, mapping: Mapping[Any, Any]) -> Weights:
     flags = {"symbolic": False, "inexact": False}
     for name, declared in comp.params:
         nested = _nested(comp, name, given[name], flags)
-        shape = _shape_of(nested, name)
-        flat: list[Any] = []
-        _flatten(nested, flat)
+        shape = nested_shape(nested, name)
+        flat = flatten(nested)
         if len(flat) > MAX_ENTRIES:
             raise AnswerError(f"{name} has {len(flat)} entries; at most {MAX_ENTRIES} are read")
         target_shape = _fit(name, shape, declared, dims, origin)
@@ -486,23 +486,6 @@ def _leaf(comp: Compiled, name: str, node: ast.Node, text: str, flags: dict[str,
         if not np.isfinite(value):
             raise AnswerError(f"{name}: an entry is not a finite number", text or None, node.pos)
     return value
-
-
-def _shape_of(value: Any, name: str) -> tuple[int, ...]:
-    if not isinstance(value, list):
-        return ()
-    inner = [_shape_of(v, name) for v in value]
-    if any(s != inner[0] for s in inner):
-        raise AnswerError(f"{name}: the rows have different lengths; a matrix must be rectangular")
-    return (len(value), *inner[0])
-
-
-def _flatten(value: Any, out: list[Any]) -> None:
-    if isinstance(value, list):
-        for v in value:
-            _flatten(v, out)
-    else:
-        out.append(value)
 
 
 def describe_shape(shape: Sequence[int | str]) -> str:
