@@ -26,10 +26,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from grader import asymptotics
-from grader.checkers import complexity, constraint
+from grader.core.verdict import AnswerError, CheckUndecided
 from grader.spec import ComplexityPart, ConstraintPart
-from grader.verdict import AnswerError, CheckUndecided
+from grader.types import constraint
+from grader.types.complexity import asymptotics
+from grader.types.complexity import check as complexity
 
 
 def cpart(answer: str, symbols: list[str], **extra: Any) -> ComplexityPart:

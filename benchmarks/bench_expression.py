@@ -20,9 +20,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from grader.checkers.expression import check
+from grader.core.verdict import Status
 from grader.spec import ExpressionPart
-from grader.verdict import Status
+from grader.types.expression.check import check
 
 
 def part(**fields: Any) -> ExpressionPart:

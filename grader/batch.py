@@ -11,13 +11,13 @@ import concurrent.futures
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from grader.core.files import safe_filename, write_atomic
+from grader.core.report import Report
+from grader.core.verdict import Status
 from grader.engine import grade
-from grader.files import safe_filename, write_atomic
-from grader.loader import Submission, is_submission_folder, load_submission
-from grader.report import Report
-from grader.reporters import REPORTERS
+from grader.loading import Submission, is_submission_folder, load_submission
+from grader.reporting.reporters import REPORTERS
 from grader.spec import ProblemSet
-from grader.verdict import Status
 
 PLOTTED = (Status.INCORRECT, Status.PARTIAL)
 
@@ -82,7 +82,7 @@ class ReportWriter:
         wanted = {r.id: r for r in report.parts if r.type == "network" and r.status in PLOTTED}
         if not wanted or not report.folder:
             return
-        from grader.networks.plot import plot_network
+        from grader.reporting.plots import plot_network
 
         answers = load_submission(report.folder).answers
         for part_id, _, part in self.spec.iter_parts():

@@ -17,13 +17,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from grader import __version__
 from grader.batch import has_submissions, run_batch, submission_folders
+from grader.core.report import Report
 from grader.engine import grade
-from grader.loader import ProblemFileError, is_submission_folder, load_problem_set, load_submission
-from grader.report import Report
-from grader.reporters import REPORTERS
+from grader.loading import ProblemFileError, is_submission_folder, load_problem_set, load_submission
+from grader.reporting.reporters import REPORTERS
+from grader.reporting.template import render_template
+from grader.selftest import validate_problem_set
 from grader.spec import ProblemSet
-from grader.template import render_template
-from grader.validate import validate_problem_set
 
 EXIT_BELOW_THRESHOLD = 1
 EXIT_USAGE = 2
@@ -255,7 +255,7 @@ def template(problem_file: Path, output: Path | None) -> None:
     spec = _load_spec(problem_file)
     text = render_template(spec)
     if output:
-        from grader.files import write_atomic
+        from grader.core.files import write_atomic
 
         write_atomic(output, text)
         click.echo(f"wrote {output}", err=True)

@@ -13,12 +13,12 @@ import json
 import traceback
 from typing import Any
 
-from grader.checkers import CHECKERS, MISTAKE_MATCHERS
-from grader.loader import Submission
-from grader.report import PartResult, Report
+from grader.core.report import PartResult, Report
+from grader.core.timelimit import CheckTimeout, run_with_time_limit
+from grader.core.verdict import AnswerError, CheckUndecided, Status, Verdict
+from grader.loading import Submission
 from grader.spec import ProblemSet, Question
-from grader.timelimit import CheckTimeout, run_with_time_limit
-from grader.verdict import AnswerError, CheckUndecided, Status, Verdict
+from grader.types import CHECKERS, MISTAKE_MATCHERS
 
 MAX_ANSWER_CHARS = 20_000  # refused before any parsing
 RECEIVED_PREVIEW_CHARS = 500

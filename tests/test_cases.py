@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
+from grader.core.yamlio import load_with_positions
 from grader.engine import check_part
 from grader.spec import Part
-from grader.yamlio import load_with_positions
 
 CASES = Path(__file__).parent / "cases"
 PART = TypeAdapter(Part)

@@ -15,13 +15,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grader.asymptotics import Dominance, Monomial, Space, TermReader
-from grader.checkers import complexity
-from grader.exact_lp import Row, Sense, Unbounded, maximize
+from grader.core.verdict import CheckUndecided, Status
+from grader.exact.lp import Row, Sense, Unbounded, maximize
 from grader.mathlang import ast
 from grader.mathlang.errors import EvalError
 from grader.spec import ComplexityPart
-from grader.verdict import CheckUndecided, Status
+from grader.types.complexity import check as complexity
+from grader.types.complexity.asymptotics import Dominance, Monomial, Space, TermReader
 
 F = Fraction
 

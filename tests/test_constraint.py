@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grader.checkers import constraint
+from grader.core.verdict import AnswerError, Status
 from grader.engine import check_part
 from grader.spec import ConstraintPart
-from grader.verdict import AnswerError, Status
+from grader.types import constraint
 
 F = Fraction
 FIELDS = ("k", "s", "p", "d")

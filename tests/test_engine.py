@@ -9,11 +9,11 @@ import pytest
 from pydantic import TypeAdapter
 
 from grader import engine
-from grader.checkers import CHECKERS
+from grader.core.timelimit import CheckTimeout, run_with_time_limit
+from grader.core.verdict import Status, Verdict
 from grader.engine import check_part
 from grader.spec import Part
-from grader.timelimit import CheckTimeout, run_with_time_limit
-from grader.verdict import Status, Verdict
+from grader.types import CHECKERS
 
 PART = TypeAdapter(Part)
 
@@ -90,7 +90,7 @@ def test_oversized_answer_is_refused_before_any_work(fake_checker: Any) -> None:
 
 
 def test_text_parts_are_manual_with_points_pending() -> None:
-    from grader.loader import Submission, parse_problem_set
+    from grader.loading import Submission, parse_problem_set
 
     spec = parse_problem_set("assignment: a\nquestions:\n  - {id: q1, type: text, points: 4}\n")
     report = engine.grade(spec, Submission("s", "s", {"q1": "a proof"}))

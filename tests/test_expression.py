@@ -6,11 +6,12 @@ from typing import Any
 
 import pytest
 
-from grader.checkers import CHECKERS, expression
-from grader.checkers.expression import check, prepare
+from grader.core.verdict import CheckUndecided, Status
 from grader.mathlang.errors import EvalError, ParseError
 from grader.spec import ExpressionPart
-from grader.verdict import CheckUndecided, Status
+from grader.types import CHECKERS
+from grader.types.expression import check as expression
+from grader.types.expression.check import check, prepare
 
 N26 = {"n": {"integer": True, "min": 2, "max": 6}}
 

@@ -10,9 +10,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from grader.core.verdict import Status
 from grader.engine import check_part
-from grader.loader import load_problem_set
-from grader.verdict import Status
+from grader.loading import load_problem_set
 
 ROOT = Path(__file__).parent.parent
 PARTS = [

@@ -13,13 +13,14 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
-from grader.checkers import CHECKERS, network
+from grader.core.verdict import AnswerError, Status
 from grader.engine import check_part, grade
-from grader.loader import load_problem_set, load_submission
-from grader.networks.build import IMPOSSIBLE, Weights, compile_part, is_impossible, read_answer
+from grader.loading import load_problem_set, load_submission
+from grader.selftest import validate_problem_set
 from grader.spec import NetworkPart, Part
-from grader.validate import validate_problem_set
-from grader.verdict import AnswerError, Status
+from grader.types import CHECKERS
+from grader.types.network import check as network
+from grader.types.network.compile import IMPOSSIBLE, Weights, compile_part, is_impossible, read_answer
 
 ROOT = Path(__file__).resolve().parent.parent
 PART: TypeAdapter[Any] = TypeAdapter(Part)
@@ -326,7 +327,7 @@ def test_hundred_units_exact() -> None:
 
 @pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None, reason="matplotlib not installed")
 def test_plot_network(tmp_path: Path) -> None:
-    from grader.networks.plot import plot_network
+    from grader.reporting.plots import plot_network
 
     out = plot_network(
         A0["approx.linear"], {"w0": "[m, 0]^T", "b0": "[b, 0]^T", "w1": "[1, 0]^T"}, tmp_path / "linear.png"

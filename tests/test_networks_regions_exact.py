@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
-from grader.checkers import network
-from grader.loader import load_problem_set
+from grader.core.verdict import Status
+from grader.loading import load_problem_set
 from grader.mathlang.parser import parse
 from grader.networks import regions_exact as rx
-from grader.networks.build import compile_part, read_answer
 from grader.networks.regions_exact import Aff
 from grader.spec import NetworkPart, Part
-from grader.verdict import Status
+from grader.types.network import check as network
+from grader.types.network.compile import compile_part, read_answer
 
 ROOT = Path(__file__).resolve().parent.parent
 PART: TypeAdapter[Any] = TypeAdapter(Part)

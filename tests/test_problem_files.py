@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.loader import ProblemFileError, load_problem_set, parse_problem_set
+from grader.loading import ProblemFileError, load_problem_set, parse_problem_set
 
 GOOD_PART = "    type: number\n    answer: 3\n"
 

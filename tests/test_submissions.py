@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from grader.core.verdict import Status
 from grader.engine import grade
-from grader.loader import load_submission, parse_problem_set
-from grader.verdict import Status
+from grader.loading import load_submission, parse_problem_set
 
 SPEC = parse_problem_set(
     "assignment: a1\nquestions:\n"

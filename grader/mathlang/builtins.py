@@ -1,6 +1,6 @@
 """Built-in functions and the per-backend arithmetic of the evaluator.
 
-Every function here takes and returns :class:`~grader.mathlang.context.Val`
+Every function here takes and returns :class:`~grader.mathlang.values.Val`
 (batched arrays). Element-wise functions have three implementations: numpy
 (``float``), exact (``Fraction``, or elements with their own ``relu``/
 ``heaviside``/``maximum``... methods such as ``PL``) and mpmath (``mp``).
@@ -19,8 +19,8 @@ import numpy as np
 from mpmath.ctx_mp import MPContext
 
 from grader.mathlang import ast
-from grader.mathlang.context import MAX_DIM, MAX_ELEMENTS, Env, Val, describe
 from grader.mathlang.errors import EvalError, LimitError, ShapeError
+from grader.mathlang.values import MAX_DIM, MAX_ELEMENTS, Env, Val, describe
 
 MP = MPContext()
 MP.dps = 40
@@ -504,7 +504,7 @@ def _scalar_hint(node: ast.Node | None) -> str:
 
 def inner_product_hint(u: ast.Node, v: ast.Node, whole: ast.Node) -> str:
     """``u^T v`` is a scalar; the outer product is ``u v^T``."""
-    from grader.mathlang.context import show_operand
+    from grader.mathlang.values import show_operand
 
     outer_text = f"{show_operand(u)} {show_operand(v)}^T"
     return f"`{_show(whole)}` is a scalar (an inner product); the outer product is {outer_text}"
@@ -526,7 +526,7 @@ def _both_sides(env: Env, what: str, lv: Val, rv: Val, node: ast.Node) -> str:
 
 
 def _show(node: ast.Node) -> str:
-    from grader.mathlang.context import show
+    from grader.mathlang.values import show
 
     return show(node)
 

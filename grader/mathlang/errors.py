@@ -3,7 +3,7 @@ so the student sees a caret under the offending character."""
 
 from __future__ import annotations
 
-from grader.verdict import AnswerError
+from grader.core.verdict import AnswerError
 
 
 class MathError(AnswerError):

@@ -1,7 +1,7 @@
 """The formula evaluator: walks a tree of :mod:`grader.mathlang.ast` with an allow-list.
 
 One walk evaluates a formula at B points at once (every value carries a leading
-batch axis, see :class:`~grader.mathlang.context.Val`), in one of three
+batch axis, see :class:`~grader.mathlang.values.Val`), in one of three
 backends: ``float`` (numpy float64), ``exact`` (``Fraction``, or elements with
 their own operators and ``relu``/``heaviside``/``maximum``... methods, such as
 ``PL``) and ``mp`` (mpmath, 40 digits).
@@ -66,8 +66,8 @@ from grader.mathlang.builtins import (
     to_2d,
     transpose,
 )
-from grader.mathlang.context import Env, FunctionDef, Val, describe, show, show_operand
 from grader.mathlang.errors import EvalError, MathError
+from grader.mathlang.values import Env, FunctionDef, Val, describe, show, show_operand
 
 __all__ = [
     "BUILTIN_NAMES",

@@ -15,7 +15,7 @@ import sympy
 
 from grader.mathlang import ast
 from grader.mathlang.builtins import ALIASES
-from grader.mathlang.context import FunctionDef
+from grader.mathlang.values import FunctionDef
 from grader.spec import SymbolDomain
 
 MAX_EXPONENT = 64  # |k| of integer powers handed to sympy

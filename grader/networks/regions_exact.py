@@ -11,7 +11,7 @@ affine in x.
 
 The walk (:func:`decide_classify`) is depth-first with replay: a pattern's
 prefix of decisions is replayed from the start, and at a new decision two exact
-LPs (:mod:`grader.exact_lp`) tell whether the current region (a closed
+LPs (:mod:`grader.exact.lp`) tell whether the current region (a closed
 polyhedron ``A x <= b``) has points with ``z > 0`` and points with ``z < 0``.
 Only when both exist does the walk branch (into the closed halves); when one
 side is empty the other side is the whole region and no constraint is added;
@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.exact_lp import Row, Unbounded, _drive_out, _simplex, _standard_form
+from grader.exact.lp import Row, Unbounded, _drive_out, _simplex, _standard_form
 from grader.mathlang import ast
 from grader.networks.intervals import Interval, simplest_in, simplicity_key
 
@@ -590,7 +590,7 @@ class _LP:
 
 
 def _maximize(objective: Sequence[Fraction], rows: Sequence[Row]) -> tuple[Fraction, list[Fraction]] | None:
-    """:func:`grader.exact_lp.maximize` that also returns a maximiser (x >= 0)."""
+    """:func:`grader.exact.lp.maximize` that also returns a maximiser (x >= 0)."""
     width = len(objective)
     if not rows:
         if any(c > 0 for c in objective):

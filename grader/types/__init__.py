@@ -1,9 +1,9 @@
 """One module per answer type, each a ``check(part, answer) -> Verdict`` function,
 gathered in one explicit registry.
 
-A checker only states what is wrong. It may raise :class:`grader.verdict.AnswerError`
+A checker only states what is wrong. It may raise :class:`grader.core.verdict.AnswerError`
 (the answer cannot be read: status ``invalid``, with a caret) or
-:class:`grader.verdict.CheckUndecided` (it cannot decide: status ``error``);
+:class:`grader.core.verdict.CheckUndecided` (it cannot decide: status ``error``);
 the engine adds ids, points, mistakes, time limits and crash isolation.
 """
 
@@ -12,8 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from grader.checkers import array, choice, complexity, constraint, expression, network, number, shape, text
-from grader.verdict import Verdict
+from grader.core.verdict import Verdict
+from grader.types import array, choice, constraint, number, shape, text
+from grader.types.complexity import check as complexity
+from grader.types.expression import check as expression
+from grader.types.network import check as network
 
 Checker = Callable[[Any, Any], Verdict]
 # (part, listed mistake answer, student answer) -> does the student give that mistake?

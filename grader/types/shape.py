@@ -11,10 +11,10 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
+from grader.core.numeric import strip_math_delimiters
+from grader.core.verdict import AnswerError, CheckUndecided, Verdict
 from grader.mathlang import ast
-from grader.numbers import strip_math_delimiters
 from grader.spec import ShapePart
-from grader.verdict import AnswerError, CheckUndecided, Verdict
 
 Dim = int | str
 

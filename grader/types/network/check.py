@@ -52,6 +52,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from grader.core.verdict import AnswerError, CheckUndecided, Verdict
 from grader.mathlang.errors import EvalError, MathError, ShapeError
 from grader.mathlang.evaluate import NotExactError
 from grader.networks import (
@@ -62,7 +63,17 @@ from grader.networks import (
     max_error,
     symbol_draws,
 )
-from grader.networks.build import (
+from grader.networks.intervals import Interval, Region, as_num, exact
+from grader.networks.pl import NonLinearError
+from grader.networks.regions import (
+    check_classify,
+    check_classify_lines,
+    point_key,
+    probe_lines,
+    probe_points,
+)
+from grader.spec import NetworkPart, SymbolDomain
+from grader.types.network.compile import (
     Compiled,
     Impossible,
     NotPiecewiseLinear,
@@ -86,17 +97,6 @@ from grader.networks.build import (
     region_of,
     scalar,
 )
-from grader.networks.intervals import Interval, Region, as_num, exact
-from grader.networks.pl import NonLinearError
-from grader.networks.regions import (
-    check_classify,
-    check_classify_lines,
-    point_key,
-    probe_lines,
-    probe_points,
-)
-from grader.spec import NetworkPart, SymbolDomain
-from grader.verdict import AnswerError, CheckUndecided, Verdict
 
 SYMBOL_DRAWS = 40  # exact decisions per draw
 SAMPLED_DRAWS = 8  # draws of the symbols for sampled or sympy checks

@@ -14,7 +14,7 @@ import re
 from fractions import Fraction
 from typing import Any
 
-from grader.verdict import AnswerError
+from grader.core.verdict import AnswerError
 
 Number = Fraction | float
 

@@ -20,8 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from grader.core.verdict import AnswerError, CheckUndecided
 from grader.mathlang.errors import MathError
-from grader.networks.build import (
+from grader.spec import NetworkPart
+from grader.types.network.compile import (
     Compiled,
     Impossible,
     Weights,
@@ -30,8 +32,6 @@ from grader.networks.build import (
     model_floats,
     read_answer,
 )
-from grader.spec import NetworkPart
-from grader.verdict import AnswerError, CheckUndecided
 
 GRID_1D = 801
 GRID_2D = 201
@@ -43,7 +43,7 @@ def plot_network(part: NetworkPart, answer: Any, path: str | Path) -> Path | Non
         from matplotlib.figure import Figure
     except ImportError:
         return None
-    from grader.checkers import network
+    from grader.types.network import check as network
 
     try:
         comp = compile_part(part)
@@ -86,7 +86,7 @@ def _symbol_values(comp: Compiled, witness: dict[str, Any]) -> dict[str, Fractio
             return {k: Fraction(str(v)) for k, v in shown.items()}
         except ValueError:
             pass
-    from grader.checkers.network import symbol_plan
+    from grader.types.network.check import symbol_plan
 
     draws = symbol_plan(comp)
     return next((d for d in draws if all(v != 0 for v in d.values())), draws[0])

@@ -1,6 +1,6 @@
 """``complexity``: Θ / O / Ω of an expression in positive, growing symbols.
 
-The answer and the reference become sums of terms (:mod:`grader.asymptotics`);
+The answer and the reference become sums of terms (:mod:`grader.types.complexity.asymptotics`);
 two answers are the same class when each one's dominant terms are dominated by
 the other's, so constants, lower-order terms and expanded or factored forms do
 not matter: ``O(2n^2 d + n d^2 + n^2)`` is ``Θ(n^2 d + n d^2)``.
@@ -23,12 +23,12 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
-from grader.asymptotics import Monomial, NotPositive, Space, TermReader
+from grader.core.numeric import strip_math_delimiters
+from grader.core.verdict import AnswerError, CheckUndecided, Verdict
 from grader.mathlang import ast
 from grader.mathlang.errors import MathError
-from grader.numbers import strip_math_delimiters
 from grader.spec import ComplexityPart
-from grader.verdict import AnswerError, CheckUndecided, Verdict
+from grader.types.complexity.asymptotics import Monomial, NotPositive, Space, TermReader
 
 SIGN = {"Theta": "Θ", "O": "O", "Omega": "Ω"}
 _UPPER, _LOWER = "O", "Omega"

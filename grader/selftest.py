@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from grader.core.verdict import Status
 from grader.engine import check_part
 from grader.spec import ProblemSet
-from grader.verdict import Status
 
 
 def validate_problem_set(spec: ProblemSet) -> list[str]:

@@ -10,11 +10,11 @@ their exponent vectors is at least ``b`` in every coordinate, and in each
 coordinate where it is not strictly more, the combined log exponents are at
 least ``m``. Assumptions ``x^p <= x^q`` (``d <= n``) restrict the directions
 ``t`` to the cone ``(p - q) . t <= 0``, which lets a combination trade exponent
-along ``p - q``. The test is a tiny exact linear program (:mod:`grader.exact_lp`).
+along ``p - q``. The test is a tiny exact linear program (:mod:`grader.exact.lp`).
 
 When a term lies exactly on the hull's boundary and only log factors could
 break the tie across several symbols, the test cannot decide; that is
-reported (:class:`grader.verdict.CheckUndecided`), never guessed.
+reported (:class:`grader.core.verdict.CheckUndecided`), never guessed.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from fractions import Fraction
 from functools import cache, lru_cache
 from itertools import combinations
 
-from grader.exact_lp import Row, Unbounded, maximize
+from grader.core.verdict import CheckUndecided
+from grader.exact.lp import Row, Unbounded, maximize
 from grader.mathlang import ast
 from grader.mathlang.errors import EvalError
-from grader.verdict import CheckUndecided
 
 ZERO = Fraction(0)
 ONE = Fraction(1)
@@ -405,7 +405,7 @@ class TermReader:
     Unknown names and constructs that are not part of a complexity are
     :class:`grader.mathlang.errors.EvalError` (the answer is unreadable, with a caret);
     constructs outside the term algebra (``2^n``, ``log log n``) are
-    :class:`grader.verdict.CheckUndecided`.
+    :class:`grader.core.verdict.CheckUndecided`.
     """
 
     def __init__(self, space: Space, text: str | None = None):

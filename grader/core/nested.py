@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from grader.verdict import AnswerError
+from grader.core.verdict import AnswerError
 
 
 def nested_shape(value: Any, what: str = "the array") -> tuple[int, ...]:

@@ -26,13 +26,13 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
+from grader.core.numeric import show as show_number
+from grader.core.numeric import strip_math_delimiters
+from grader.core.verdict import AnswerError, Verdict
 from grader.mathlang import ast
-from grader.mathlang.context import show as show_node
 from grader.mathlang.errors import EvalError, MathError
-from grader.numbers import show as show_number
-from grader.numbers import strip_math_delimiters
+from grader.mathlang.values import show as show_node
 from grader.spec import ConstraintPart
-from grader.verdict import AnswerError, Verdict
 
 Value = Fraction
 _UNDEFINED = "cannot evaluate "

@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from grader.report import PartResult, Report, points_value
-from grader.verdict import Status
+from grader.core.report import PartResult, Report, points_value
+from grader.core.verdict import Status
 
 STATUS_STYLE = {
     Status.CORRECT: "green",

@@ -1,7 +1,7 @@
 """What a checker says about one answer: a status, a score fraction and feedback.
 
 Checkers return a :class:`Verdict` whose ``score`` is a fraction of the part's
-points (0..1). The engine turns it into a :class:`grader.report.PartResult`
+points (0..1). The engine turns it into a :class:`grader.core.report.PartResult`
 with points, ids and context.
 """
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from grader.core.verdict import AnswerError, Verdict
 from grader.spec import ChoicePart
-from grader.verdict import AnswerError, Verdict
 
 _LEADING_KEY = re.compile(r"^\s*[\(\[]?\s*([A-Za-z0-9]{1,12})\s*[\)\].:]", re.S)
 _SPLIT = re.compile(r"\s*(?:,|;|\band\b|&|\+)\s*", re.I)

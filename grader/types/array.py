@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from grader.core.nested import flatten, nested_shape
+from grader.core.numeric import Number, close, read_number, show, strip_math_delimiters
+from grader.core.verdict import AnswerError, CheckUndecided, Verdict
 from grader.mathlang import ast
-from grader.nested import flatten, nested_shape
-from grader.numbers import Number, close, read_number, show, strip_math_delimiters
 from grader.spec import ArrayPart
-from grader.verdict import AnswerError, CheckUndecided, Verdict
 
 MAX_ENTRIES = 10_000
 

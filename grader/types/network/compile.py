@@ -31,9 +31,11 @@ from typing import Any
 
 import numpy as np
 
-from grader.cache import PartCache
+from grader.core.cache import PartCache
+from grader.core.nested import flatten, nested_shape
+from grader.core.numeric import strip_math_delimiters
+from grader.core.verdict import AnswerError, CheckUndecided
 from grader.mathlang import ast
-from grader.mathlang.context import FunctionDef, Val
 from grader.mathlang.errors import EvalError, MathError, ShapeError
 from grader.mathlang.evaluate import (
     NotExactError,
@@ -43,12 +45,10 @@ from grader.mathlang.evaluate import (
     evaluate_exact,
     function_names,
 )
-from grader.nested import flatten, nested_shape
+from grader.mathlang.values import FunctionDef, Val
 from grader.networks.intervals import Region, as_num
 from grader.networks.pl import PL, NonLinearError, piecewise, where
-from grader.numbers import strip_math_delimiters
 from grader.spec import NetworkPart, SymbolDomain
-from grader.verdict import AnswerError, CheckUndecided
 
 MAX_ENTRIES = 10_000  # per param
 CACHE_SIZE = 128

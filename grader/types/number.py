@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from grader.numbers import close, read_number, show
+from grader.core.numeric import close, read_number, show
+from grader.core.verdict import AnswerError, CheckUndecided, Verdict
 from grader.spec import NumberPart
-from grader.verdict import AnswerError, CheckUndecided, Verdict
 
 
 def check(part: NumberPart, answer: Any) -> Verdict:

@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from grader.core.yamlio import Position, YamlError, load_with_positions, locate
 from grader.spec import PART_TYPES, ProblemSet
-from grader.yamlio import Position, YamlError, load_with_positions, locate
 
 ANSWER_FILES = ("answers.yaml", "answers.yml", "answers.json")
 MAX_PROBLEM_FILE_BYTES = 2_000_000

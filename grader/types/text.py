@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from grader.core.verdict import Verdict
 from grader.spec import TextPart
-from grader.verdict import Verdict
 
 
 def check(part: TextPart, answer: Any) -> Verdict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from grader.verdict import Status
+from grader.core.verdict import Status
 
 
 @dataclass

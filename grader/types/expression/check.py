@@ -42,10 +42,10 @@ from typing import Any
 
 import numpy as np
 
-from grader.cache import PartCache
+from grader.core.cache import PartCache
+from grader.core.verdict import AnswerError, CheckUndecided, Verdict
 from grader.mathlang import ast
 from grader.mathlang.builtins import MP, inner_product_hint, mp_from
-from grader.mathlang.context import MAX_DIM, MAX_ELEMENTS, Env, FunctionDef, Val, describe, show
 from grader.mathlang.errors import EvalError, MathError, ParseError, ShapeError
 from grader.mathlang.evaluate import (
     NotExactError,
@@ -62,8 +62,8 @@ from grader.mathlang.sampling import (
     seed_for,
     size_sets,
 )
+from grader.mathlang.values import MAX_DIM, MAX_ELEMENTS, Env, FunctionDef, Val, describe, show
 from grader.spec import ExpressionPart, SymbolDomain
-from grader.verdict import AnswerError, CheckUndecided, Verdict
 
 SCALAR_BATCH = 128
 SCALAR_MIN_POINTS = 64
