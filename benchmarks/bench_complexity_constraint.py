@@ -30,7 +30,7 @@ from grader.core.verdict import AnswerError, CheckUndecided
 from grader.spec import ComplexityPart, ConstraintPart
 from grader.types import constraint
 from grader.types.complexity import asymptotics
-from grader.types.complexity import check as complexity
+from grader.types.complexity import checker as complexity
 
 
 def cpart(answer: str, symbols: list[str], **extra: Any) -> ComplexityPart:

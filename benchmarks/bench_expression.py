@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from grader.core.verdict import Status
 from grader.spec import ExpressionPart
-from grader.types.expression.check import check
+from grader.types.expression.checker import check
 
 
 def part(**fields: Any) -> ExpressionPart:

@@ -13,9 +13,10 @@ from pathlib import Path
 
 from grader.core.files import safe_filename, write_atomic
 from grader.core.report import Report
+from grader.core.submission import Submission
 from grader.core.verdict import Status
 from grader.engine import grade
-from grader.loading import Submission, is_submission_folder, load_submission
+from grader.loading import is_submission_folder, load_submission
 from grader.reporting.reporters import REPORTERS
 from grader.spec import ProblemSet
 

@@ -13,12 +13,13 @@ import json
 import traceback
 from typing import Any
 
+from grader.core.parts import PartBase
 from grader.core.report import PartResult, Report
+from grader.core.submission import Submission
 from grader.core.timelimit import CheckTimeout, run_with_time_limit
 from grader.core.verdict import AnswerError, CheckUndecided, Status, Verdict
-from grader.loading import Submission
 from grader.spec import ProblemSet, Question
-from grader.types import CHECKERS, MISTAKE_MATCHERS
+from grader.types import ANSWER_TYPES
 
 MAX_ANSWER_CHARS = 20_000  # refused before any parsing
 RECEIVED_PREVIEW_CHARS = 500
@@ -31,11 +32,11 @@ def is_blank(answer: Any) -> bool:
     return answer is None or (isinstance(answer, list | dict) and not answer)
 
 
-def check_part(part: Any, answer: Any, *, time_limit: float | None = None) -> Verdict:
+def check_part(part: PartBase, answer: Any, *, time_limit: float | None = None) -> Verdict:
     """The verdict for one answer to one part, with known mistakes applied."""
     if is_blank(answer):
         return Verdict.missing()
-    if part.type == "text":
+    if not is_auto_graded(part):
         return _run_checker(part, answer)
     if _answer_size(answer) > MAX_ANSWER_CHARS:
         return Verdict.invalid(f"answer is too long (over {MAX_ANSWER_CHARS:,} characters); not read")
@@ -46,7 +47,12 @@ def check_part(part: Any, answer: Any, *, time_limit: float | None = None) -> Ve
         return Verdict.error(f"{exc}; the answer could not be decided, a TA should look at it")
 
 
-def _verdict_with_mistakes(part: Any, answer: Any) -> Verdict:
+def is_auto_graded(part: PartBase) -> bool:
+    answer_type = ANSWER_TYPES.get(part.type)
+    return answer_type is None or answer_type.auto_graded
+
+
+def _verdict_with_mistakes(part: PartBase, answer: Any) -> Verdict:
     verdict = _run_checker(part, answer)
     if verdict.status not in (Status.INCORRECT, Status.PARTIAL) or not part.mistakes:
         return verdict
@@ -59,20 +65,20 @@ def _verdict_with_mistakes(part: Any, answer: Any) -> Verdict:
     return verdict
 
 
-def _gives_mistake(part: Any, listed: Any, answer: Any) -> bool:
-    matcher = MISTAKE_MATCHERS.get(part.type)
-    if matcher is not None:
-        return matcher(part, listed, answer)
+def _gives_mistake(part: PartBase, listed: Any, answer: Any) -> bool:
+    answer_type = ANSWER_TYPES.get(part.type)
+    if answer_type is not None and answer_type.same_mistake is not None:
+        return answer_type.same_mistake(part, listed, answer)
     as_reference = part.model_copy(update={"answer": listed, "mistakes": ()})
     return _run_checker(as_reference, answer).status is Status.CORRECT
 
 
-def _run_checker(part: Any, answer: Any) -> Verdict:
-    checker = CHECKERS.get(part.type)
-    if checker is None:
+def _run_checker(part: PartBase, answer: Any) -> Verdict:
+    answer_type = ANSWER_TYPES.get(part.type)
+    if answer_type is None:
         return Verdict.error(f"answer type {part.type!r} cannot be graded by this version of grader")
     try:
-        return checker(part, answer)
+        return answer_type.check(part, answer)
     except AnswerError as exc:
         return Verdict.invalid(exc.render())
     except CheckUndecided as exc:
@@ -118,7 +124,7 @@ def grade(spec: ProblemSet, submission: Submission) -> Report:
     return report
 
 
-def _result(part_id: str, question: Question, part: Any, verdict: Verdict, answer: Any) -> PartResult:
+def _result(part_id: str, question: Question, part: PartBase, verdict: Verdict, answer: Any) -> PartResult:
     return PartResult(
         id=part_id,
         status=verdict.status,

@@ -8,12 +8,13 @@ carries a ``load_error`` so the report shows one clear row and the batch goes on
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from grader.core.submission import Submission
 from grader.core.yamlio import Position, YamlError, load_with_positions, locate
 from grader.spec import PART_TYPES, ProblemSet
 
@@ -23,7 +24,9 @@ MAX_ANSWERS_FILE_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)
-class Problem:
+class Diagnostic:
+    """One thing wrong in a problem file, and where (1-based line and column)."""
+
     line: int | None
     column: int | None
     message: str
@@ -32,7 +35,7 @@ class Problem:
 class ProblemFileError(Exception):
     """A problem file that cannot be used, with every problem found and where."""
 
-    def __init__(self, path: Path | str, problems: list[Problem]):
+    def __init__(self, path: Path | str, problems: list[Diagnostic]):
         self.path = str(path)
         self.problems = problems
         super().__init__(self.render())
@@ -70,9 +73,9 @@ def load_problem_set(path: Path | str) -> ProblemSet:
     try:
         text = read_text(path, MAX_PROBLEM_FILE_BYTES)
     except OSError as exc:
-        raise ProblemFileError(path, [Problem(None, None, f"cannot read: {exc.strerror}")]) from None
+        raise ProblemFileError(path, [Diagnostic(None, None, f"cannot read: {exc.strerror}")]) from None
     except ValueError as exc:
-        raise ProblemFileError(path, [Problem(None, None, str(exc))]) from None
+        raise ProblemFileError(path, [Diagnostic(None, None, str(exc))]) from None
     return parse_problem_set(text, path)
 
 
@@ -80,19 +83,19 @@ def parse_problem_set(text: str, path: Path | str = "<problem set>") -> ProblemS
     try:
         data, positions = load_with_positions(text)
     except YamlError as exc:
-        raise ProblemFileError(path, [Problem(exc.line, exc.column, exc.message)]) from None
+        raise ProblemFileError(path, [Diagnostic(exc.line, exc.column, exc.message)]) from None
     if not isinstance(data, dict):
         kind = "empty" if data is None else f"a {type(data).__name__}"
         message = f"a problem set must be a mapping with assignment and questions; this file is {kind}"
-        raise ProblemFileError(path, [Problem(1, 1, message)])
+        raise ProblemFileError(path, [Diagnostic(1, 1, message)])
     try:
         return ProblemSet.model_validate(data)
     except ValidationError as exc:
         raise ProblemFileError(path, _problems_from(exc, positions)) from None
 
 
-def _problems_from(exc: ValidationError, positions: dict[Any, Position]) -> list[Problem]:
-    problems: list[Problem] = []
+def _problems_from(exc: ValidationError, positions: dict[Any, Position]) -> list[Diagnostic]:
+    problems: list[Diagnostic] = []
     seen: set[tuple[Any, ...]] = set()
     for error in exc.errors(include_url=False):
         loc = tuple(error["loc"])
@@ -105,7 +108,7 @@ def _problems_from(exc: ValidationError, positions: dict[Any, Position]) -> list
         seen.add(key)
         line = position.line if position else None
         column = position.column if position else None
-        problems.append(Problem(line, column, f"{readable}: {message}" if readable else message))
+        problems.append(Diagnostic(line, column, f"{readable}: {message}" if readable else message))
     return problems
 
 
@@ -141,17 +144,6 @@ def _readable_message(error: Any) -> str:
 
 # ---------------------------------------------------------------------------
 # Submissions
-
-
-@dataclass
-class Submission:
-    student: str
-    folder: str
-    answers: dict[str, Any] = field(default_factory=dict)
-    source: str | None = None
-    # The answers file could not be read at all: one clear error row for the student.
-    load_error: str | None = None
-    warnings: list[str] = field(default_factory=list)
 
 
 def find_answers_file(folder: Path) -> Path | None:

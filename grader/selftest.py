@@ -3,10 +3,9 @@ every listed mistake must be recognised and get its declared score."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from grader.core.parts import PartBase
 from grader.core.verdict import Status
-from grader.engine import check_part
+from grader.engine import check_part, is_auto_graded
 from grader.spec import ProblemSet
 
 
@@ -18,8 +17,8 @@ def validate_problem_set(spec: ProblemSet) -> list[str]:
     return problems
 
 
-def _part_problems(part: Any) -> list[str]:
-    if part.type == "text":
+def _part_problems(part: PartBase) -> list[str]:
+    if not is_auto_graded(part):
         return []
     problems = []
     verdict = check_part(part, part.answer)

@@ -1,46 +1,26 @@
 """Problem-set models (contract section 1): what a TA writes in ``problems/*.yaml``.
 
-Every model forbids unknown keys, so a typo in a problem file is an error with
-its file and line, not a silently ignored setting. A question without
-``parts`` is itself one part, addressed by the question id alone.
+A problem set holds questions, a question holds parts, and each part is one of
+the answer types of :data:`grader.types.ANSWER_TYPES`: the union a part is read
+with is derived from that registry. Every model forbids unknown keys. A question
+without ``parts`` is itself one part, addressed by the question id alone.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
+from grader.core.parts import ID_PATTERN, PartBase, Strict
+from grader.types import ANSWER_TYPES
+
 ASSIGNMENT_PATTERN = re.compile(r"^[a-z0-9_-]+$")
-
-DEFAULT_RTOL = 1e-6
-# Numbers and arrays are compared relatively by default: an absolute tolerance would
-# make 2^-99 equal 2^-98. A TA who wants one (answers near 0) sets atol.
-DEFAULT_ATOL = 0.0
-# Formula checkers scale atol by the typical magnitude of the values they compare,
-# which absorbs floating-point cancellation near zeros without swallowing differences.
-DEFAULT_FORMULA_ATOL = 1e-9
-DEFAULT_TIME_LIMIT = 10.0  # seconds per part check
-
-Scalar = int | float | str
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True, frozen=True)
-
-
-class Mistake(Strict):
-    """A known wrong answer: a student answer that matches it gets this feedback and score."""
-
-    answer: Any
-    feedback: str
-    score: float = Field(0.0, ge=0.0, le=1.0, description="fraction of the part's points")
 
 
 class Defaults(Strict):
-    """Settings inherited by every part unless the part sets its own."""
+    """Settings inherited by every part that has the field, unless the part sets its own."""
 
     rtol: float | None = Field(None, ge=0)
     atol: float | None = Field(None, ge=0)
@@ -49,194 +29,11 @@ class Defaults(Strict):
     strict_shape: bool | None = None
 
 
-class PartBase(Strict):
-    id: str
-    points: float = Field(1.0, ge=0)
-    prompt: str | None = None
-    title: str | None = None
-    mistakes: tuple[Mistake, ...] = ()
-    rtol: float = Field(DEFAULT_RTOL, ge=0)
-    atol: float = Field(DEFAULT_ATOL, ge=0)
-    time_limit: float = Field(DEFAULT_TIME_LIMIT, gt=0)
-    # A TA's note shown in reports next to the verdict (why a verdict is arguable, etc.).
-    note: str | None = None
+PART_TYPES = tuple(ANSWER_TYPES)
+PART_MODELS = tuple(answer_type.part for answer_type in ANSWER_TYPES.values())
+Part = Annotated[Union[PART_MODELS], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
 
-    @field_validator("id")
-    @classmethod
-    def _id_shape(cls, value: str) -> str:
-        if not ID_PATTERN.match(value):
-            raise ValueError(f"part id {value!r} may only hold letters, digits, - and _")
-        return value
-
-
-class NumberPart(PartBase):
-    type: Literal["number"]
-    answer: Scalar
-
-
-class ArrayPart(PartBase):
-    type: Literal["array"]
-    answer: Any
-    strict_shape: bool = False
-
-
-class ShapePart(PartBase):
-    type: Literal["shape"]
-    answer: Any
-
-
-class SymbolDomain(Strict):
-    """A symbol's admissible values: ``real`` (default), ``positive``, ``nonzero``,
-    ``integer`` with optional ``min``/``max``, or an ``interval`` (open at both ends
-    unless ``closed``)."""
-
-    real: bool = True
-    positive: bool = False
-    nonnegative: bool = False
-    nonzero: bool = False
-    integer: bool = False
-    min: float | None = None
-    max: float | None = None
-    interval: tuple[float, float] | None = None
-
-
-def _domain_from_word(value: Any) -> Any:
-    """``x: real`` / ``delta: positive`` are short for ``{real: true}`` / ``{positive: true}``."""
-    words = {"real", "positive", "nonnegative", "nonzero", "integer"}
-    if isinstance(value, str):
-        if value not in words:
-            raise ValueError(f"unknown symbol domain {value!r}; use one of {sorted(words)}")
-        return {value: True}
-    if value is None:
-        return {}
-    return value
-
-
-def _symbols_from_yaml(value: Any) -> Any:
-    """``[x, y]`` (all real) or ``{x: real, n: {integer: true}}``."""
-    if isinstance(value, list):
-        return {str(name): {} for name in value}
-    if isinstance(value, dict):
-        return {str(k): _domain_from_word(v) for k, v in value.items()}
-    return value
-
-
-class ExpressionPart(PartBase):
-    type: Literal["expression"]
-    atol: float = Field(DEFAULT_FORMULA_ATOL, ge=0)
-    answer: Any  # a formula, an equation, or a mapping of named formulas
-    symbols: dict[str, SymbolDomain] = {}
-    arrays: dict[str, tuple[int | str, ...]] = {}
-    functions: dict[str, str] = {}
-    let: dict[str, str] = {}
-    # Symbols a student may use but that are not part of the identity (none by default).
-    constants: dict[str, float] = {}
-
-    @field_validator("symbols", mode="before")
-    @classmethod
-    def _symbol_words(cls, value: Any) -> Any:
-        return _symbols_from_yaml(value)
-
-
-class ComplexityPart(PartBase):
-    type: Literal["complexity"]
-    answer: str
-    symbols: tuple[str, ...] = ()
-    assumptions: tuple[str, ...] = ()
-    # A student's O(...) (an upper bound) against a reference Theta(...).
-    accept_big_o: bool = True
-
-
-class ChoicePart(PartBase):
-    type: Literal["choice"]
-    options: dict[str, str]
-    answer: str | tuple[str, ...]
-    # select-all: "partial" gives (right picks - wrong picks) / right keys, at least 0
-    scoring: Literal["partial", "all_or_nothing"] = "partial"
-
-    @model_validator(mode="after")
-    def _answer_is_an_option(self) -> ChoicePart:
-        keys = [self.answer] if isinstance(self.answer, str) else list(self.answer)
-        unknown = [k for k in keys if k not in self.options]
-        if unknown:
-            raise ValueError(f"answer {unknown} is not among the options {list(self.options)}")
-        return self
-
-
-class ConstraintPart(PartBase):
-    type: Literal["constraint"]
-    fields: tuple[str, ...]
-    given: dict[str, Scalar] = {}
-    require: tuple[str, ...]
-    answer: dict[str, Scalar]
-    # Fields are whole numbers unless the TA says otherwise (kernel sizes, strides...).
-    integer_fields: bool = True
-
-
-class NetworkPart(PartBase):
-    type: Literal["network"]
-    atol: float = Field(DEFAULT_FORMULA_ATOL, ge=0)
-    input: str | tuple[str, ...] = "x"
-    params: dict[str, tuple[int | str, ...]]
-    model: str
-    target: str | None = None
-    domain: Literal["all"] | tuple[float, float] = "all"
-    mode: Literal["exact", "approx", "classify"] = "exact"
-    epsilon: float | None = Field(None, gt=0)
-    positive_when: str | None = None
-    symbols: dict[str, SymbolDomain] = {}
-    functions: dict[str, str] = {}
-    answer: Any  # a mapping of params, or "impossible"
-
-    @field_validator("symbols", mode="before")
-    @classmethod
-    def _symbol_words(cls, value: Any) -> Any:
-        return _symbols_from_yaml(value)
-
-    @model_validator(mode="after")
-    def _mode_fields(self) -> NetworkPart:
-        if self.mode == "approx" and self.epsilon is None:
-            raise ValueError("mode approx needs epsilon")
-        if self.mode == "approx" and self.domain == "all":
-            raise ValueError("mode approx needs a bounded domain [a, b]")
-        if self.mode == "classify" and not self.positive_when:
-            raise ValueError("mode classify needs positive_when")
-        if self.mode != "classify" and self.target is None:
-            raise ValueError(f"mode {self.mode} needs a target")
-        return self
-
-
-class TextPart(PartBase):
-    type: Literal["text"]
-    answer: str | None = None  # a model answer for the TA
-
-
-Part = Annotated[
-    NumberPart
-    | ArrayPart
-    | ShapePart
-    | ExpressionPart
-    | ComplexityPart
-    | ChoicePart
-    | ConstraintPart
-    | NetworkPart
-    | TextPart,
-    Field(discriminator="type"),
-]
-
-PART_TYPES = (
-    "number",
-    "array",
-    "shape",
-    "expression",
-    "complexity",
-    "choice",
-    "constraint",
-    "network",
-    "text",
-)
-
-_PART_FIELDS_INHERITED = ("rtol", "atol", "points", "time_limit", "strict_shape")
+_PART_FIELDS_INHERITED = tuple(Defaults.model_fields)
 
 
 class Question(Strict):
@@ -321,7 +118,7 @@ class ProblemSet(Strict):
             seen.add(question.id)
         return self
 
-    def iter_parts(self) -> list[tuple[str, Question, Any]]:
+    def iter_parts(self) -> list[tuple[str, Question, PartBase]]:
         """(address, question, part) for every part, in file order."""
         return [(address(q, p), q, p) for q in self.questions for p in q.parts]
 
@@ -331,17 +128,17 @@ class ProblemSet(Strict):
 
 
 def _with_defaults(part: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
-    part_type = part.get("type")
+    answer_type = ANSWER_TYPES.get(str(part.get("type")))
     merged = dict(part)
     for key, value in defaults.items():
         if value is None or key in merged:
             continue
-        if key == "strict_shape" and part_type != "array":
-            continue
+        if answer_type is not None and key not in answer_type.part.model_fields:
+            continue  # strict_shape is for arrays only
         merged[key] = value
     return merged
 
 
-def address(question: Question, part: Any) -> str:
+def address(question: Question, part: PartBase) -> str:
     """``q6.full``, or ``q7`` for a question that is itself one part."""
     return question.id if question.single else f"{question.id}.{part.id}"

@@ -19,8 +19,8 @@ from grader.core.verdict import CheckUndecided, Status
 from grader.exact.lp import Row, Sense, Unbounded, maximize
 from grader.mathlang import ast
 from grader.mathlang.errors import EvalError
-from grader.spec import ComplexityPart
-from grader.types.complexity import check as complexity
+from grader.types.complexity import ComplexityPart
+from grader.types.complexity import checker as complexity
 from grader.types.complexity.asymptotics import Dominance, Monomial, Space, TermReader
 
 F = Fraction

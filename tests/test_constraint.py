@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from grader.core.verdict import AnswerError, Status
 from grader.engine import check_part
-from grader.spec import ConstraintPart
 from grader.types import constraint
+from grader.types.constraint import ConstraintPart
 
 F = Fraction
 FIELDS = ("k", "s", "p", "d")

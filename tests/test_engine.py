@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -13,7 +14,7 @@ from grader.core.timelimit import CheckTimeout, run_with_time_limit
 from grader.core.verdict import Status, Verdict
 from grader.engine import check_part
 from grader.spec import Part
-from grader.types import CHECKERS
+from grader.types import ANSWER_TYPES
 
 PART = TypeAdapter(Part)
 
@@ -25,7 +26,8 @@ def _part(**fields: Any) -> Any:
 @pytest.fixture
 def fake_checker(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     def install(behaviour: Any) -> None:
-        monkeypatch.setitem(CHECKERS, "number", behaviour)
+        fake = dataclasses.replace(ANSWER_TYPES["number"], check=behaviour)
+        monkeypatch.setitem(ANSWER_TYPES, "number", fake)
 
     return install
 

@@ -8,10 +8,10 @@ import pytest
 
 from grader.core.verdict import CheckUndecided, Status
 from grader.mathlang.errors import EvalError, ParseError
-from grader.spec import ExpressionPart
-from grader.types import CHECKERS
-from grader.types.expression import check as expression
-from grader.types.expression.check import check, prepare
+from grader.types import ANSWER_TYPES
+from grader.types.expression import ExpressionPart
+from grader.types.expression import checker as expression
+from grader.types.expression.checker import check, prepare
 
 N26 = {"n": {"integer": True, "min": 2, "max": 6}}
 
@@ -41,7 +41,7 @@ MOMENTUM = part(
 
 
 def test_registered() -> None:
-    assert CHECKERS["expression"] is check
+    assert ANSWER_TYPES["expression"].check is check
 
 
 @pytest.mark.parametrize("answer", ["x * H(x)", "x * (1 - H(-x))", r"\max\{0, x\}", "g(x) = x H(x)"])

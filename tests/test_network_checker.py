@@ -17,9 +17,10 @@ from grader.core.verdict import AnswerError, Status
 from grader.engine import check_part, grade
 from grader.loading import load_problem_set, load_submission
 from grader.selftest import validate_problem_set
-from grader.spec import NetworkPart, Part
-from grader.types import CHECKERS
-from grader.types.network import check as network
+from grader.spec import Part
+from grader.types import ANSWER_TYPES
+from grader.types.network import NetworkPart
+from grader.types.network import checker as network
 from grader.types.network.compile import IMPOSSIBLE, Weights, compile_part, is_impossible, read_answer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +43,7 @@ A2 = _problem("approximation-backprop-cifar")
 
 
 def test_registered() -> None:
-    assert CHECKERS["network"] is network.check
+    assert ANSWER_TYPES["network"].check is network.check
 
 
 # ---- the seeds, through the engine ---------------------------------------------------------------

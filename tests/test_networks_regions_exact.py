@@ -15,8 +15,9 @@ from grader.loading import load_problem_set
 from grader.mathlang.parser import parse
 from grader.networks import regions_exact as rx
 from grader.networks.regions_exact import Aff
-from grader.spec import NetworkPart, Part
-from grader.types.network import check as network
+from grader.spec import Part
+from grader.types.network import NetworkPart
+from grader.types.network import checker as network
 from grader.types.network.compile import compile_part, read_answer
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,6 +1,6 @@
 """Seeded sample points for equivalence checks.
 
-Scalar symbols are drawn from their :class:`~grader.spec.SymbolDomain`: mixed
+Scalar symbols are drawn from their :class:`~grader.mathlang.domains.SymbolDomain`: mixed
 magnitudes (1e-3..1e3) of both signs, moderate values, and "special" values
 (0, ±1, ±1/2, ±2...) so conventions at kinks (H(0)) and removable
 singularities (x^2/x at 0) are exercised; integers in their range (with the
@@ -19,7 +19,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from grader.spec import SymbolDomain
+from grader.mathlang.domains import SymbolDomain
 
 MAX_INSTANCE_DIM = 8  # symbolic dims are tried at sizes up to this
 SPECIALS = np.array([0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -2.0, 3.0, -3.0, 0.1, -0.1, 10.0, -10.0])

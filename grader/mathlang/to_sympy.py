@@ -15,8 +15,8 @@ import sympy
 
 from grader.mathlang import ast
 from grader.mathlang.builtins import ALIASES
+from grader.mathlang.domains import SymbolDomain
 from grader.mathlang.values import FunctionDef
-from grader.spec import SymbolDomain
 
 MAX_EXPONENT = 64  # |k| of integer powers handed to sympy
 MAX_NODES = 400

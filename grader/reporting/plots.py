@@ -22,7 +22,6 @@ import numpy as np
 
 from grader.core.verdict import AnswerError, CheckUndecided
 from grader.mathlang.errors import MathError
-from grader.spec import NetworkPart
 from grader.types.network.compile import (
     Compiled,
     Impossible,
@@ -32,6 +31,7 @@ from grader.types.network.compile import (
     model_floats,
     read_answer,
 )
+from grader.types.network.part import NetworkPart
 
 GRID_1D = 801
 GRID_2D = 201
@@ -43,12 +43,12 @@ def plot_network(part: NetworkPart, answer: Any, path: str | Path) -> Path | Non
         from matplotlib.figure import Figure
     except ImportError:
         return None
-    from grader.types.network import check as network
+    from grader.types.network.checker import check as network_check
 
     try:
         comp = compile_part(part)
         student = read_answer(comp, answer)
-        verdict = network.check(part, answer)
+        verdict = network_check(part, answer)
     except (AnswerError, CheckUndecided):
         return None
     weights = None if isinstance(student, Impossible) else student
@@ -86,7 +86,7 @@ def _symbol_values(comp: Compiled, witness: dict[str, Any]) -> dict[str, Fractio
             return {k: Fraction(str(v)) for k, v in shown.items()}
         except ValueError:
             pass
-    from grader.types.network.check import symbol_plan
+    from grader.types.network.checker import symbol_plan
 
     draws = symbol_plan(comp)
     return next((d for d in draws if all(v != 0 for v in d.values())), draws[0])

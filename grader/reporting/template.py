@@ -4,21 +4,12 @@ from __future__ import annotations
 
 import re
 import textwrap
-from typing import Any
 
+from grader.core.parts import PartBase
 from grader.spec import ProblemSet
+from grader.types import ANSWER_TYPES
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-
-_HINTS = {
-    "number": "a number: 131072, 2^17, \\frac{1}{2}",
-    "array": "a list: [1, 2, 3], or '\\begin{bmatrix} 1 & 2 \\end{bmatrix}'",
-    "shape": "dimensions: 24 x 24 x 128",
-    "expression": "a formula, LaTeX or plain text, in single quotes",
-    "complexity": "a bound: 'Theta(n^2 d)', '\\Theta(n^2 d)' or 'O(n log n)'",
-    "text": "your explanation (use | for several lines); graded by a TA",
-}
-
 
 def render_template(spec: ProblemSet) -> str:
     lines = [f"# {spec.assignment}" + (f": {spec.title}" if spec.title else "")]
@@ -46,21 +37,9 @@ def render_template(spec: ProblemSet) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _hint(part: Any) -> str:
-    if part.type == "choice":
-        options = "; ".join(
-            f"{k} = {v}" if str(v).lower() != str(k).lower() else str(k) for k, v in part.options.items()
-        )
-        many = isinstance(part.answer, tuple)
-        return ("a list of all options that apply: " if many else "one option: ") + options
-    if part.type == "constraint":
-        return "{" + ", ".join(f"{name}: ..." for name in part.fields) + "}"
-    if part.type == "network":
-        params = ", ".join(f"{name}: [...]" for name in part.params)
-        return "{" + params + "}, or impossible if no such weights exist"
-    if part.type == "expression" and isinstance(part.answer, dict):
-        return "{" + ", ".join(f"{name}: ..." for name in part.answer) + "}"
-    return _HINTS.get(part.type, "")
+def _hint(part: PartBase) -> str:
+    answer_type = ANSWER_TYPES.get(part.type)
+    return answer_type.hint(part) if answer_type else ""
 
 
 def _comment(text: str, prefix: str) -> list[str]:

@@ -8,15 +8,22 @@ A 1-D list, a row and a column vector are the same vector unless the part says
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from grader.core.nested import flatten, nested_shape
 from grader.core.numeric import Number, close, read_number, show, strip_math_delimiters
+from grader.core.parts import PartBase
 from grader.core.verdict import AnswerError, CheckUndecided, Verdict
 from grader.mathlang import ast
-from grader.spec import ArrayPart
+from grader.types.base import AnswerType, fixed_hint
 
 MAX_ENTRIES = 10_000
+
+
+class ArrayPart(PartBase):
+    type: Literal["array"]
+    answer: Any
+    strict_shape: bool = False
 
 
 @dataclass(frozen=True)
@@ -119,3 +126,11 @@ def _nested_from_node(node: ast.Node, text: str) -> Any:
             return [[_nested_from_node(item, text) for item in row] for row in rows]
         case _:
             return node
+
+
+ANSWER_TYPE = AnswerType(
+    name="array",
+    part=ArrayPart,
+    check=check,
+    hint=fixed_hint("a list: [1, 2, 3], or '\\begin{bmatrix} 1 & 2 \\end{bmatrix}'"),
+)

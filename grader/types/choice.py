@@ -8,13 +8,32 @@ match case-insensitively when that is unambiguous.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import model_validator
+
+from grader.core.parts import PartBase
 from grader.core.verdict import AnswerError, Verdict
-from grader.spec import ChoicePart
+from grader.types.base import AnswerType
 
 _LEADING_KEY = re.compile(r"^\s*[\(\[]?\s*([A-Za-z0-9]{1,12})\s*[\)\].:]", re.S)
 _SPLIT = re.compile(r"\s*(?:,|;|\band\b|&|\+)\s*", re.I)
+
+
+class ChoicePart(PartBase):
+    type: Literal["choice"]
+    options: dict[str, str]
+    answer: str | tuple[str, ...]
+    # select-all: "partial" gives (right picks - wrong picks) / right keys, at least 0
+    scoring: Literal["partial", "all_or_nothing"] = "partial"
+
+    @model_validator(mode="after")
+    def _answer_is_an_option(self) -> ChoicePart:
+        keys = [self.answer] if isinstance(self.answer, str) else list(self.answer)
+        unknown = [k for k in keys if k not in self.options]
+        if unknown:
+            raise ValueError(f"answer {unknown} is not among the options {list(self.options)}")
+        return self
 
 
 def check(part: ChoicePart, answer: Any) -> Verdict:
@@ -118,3 +137,14 @@ def _by_text_prefix(options: dict[str, str], text: str) -> str | None:
 
 def _norm(text: str) -> str:
     return re.sub(r"[\s\-_]+", " ", text.strip().lower()).strip(" .")
+
+
+def template_hint(part: ChoicePart) -> str:
+    options = "; ".join(
+        f"{k} = {v}" if str(v).lower() != str(k).lower() else str(k) for k, v in part.options.items()
+    )
+    many = isinstance(part.answer, tuple)
+    return ("a list of all options that apply: " if many else "one option: ") + options
+
+
+ANSWER_TYPE = AnswerType(name="choice", part=ChoicePart, check=check, hint=template_hint)

@@ -24,18 +24,31 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field
 
 from grader.core.numeric import show as show_number
 from grader.core.numeric import strip_math_delimiters
+from grader.core.parts import PartBase, Scalar
 from grader.core.verdict import AnswerError, Verdict
 from grader.mathlang import ast
 from grader.mathlang.errors import EvalError, MathError
 from grader.mathlang.values import show as show_node
-from grader.spec import ConstraintPart
+from grader.types.base import AnswerType
 
 Value = Fraction
 _UNDEFINED = "cannot evaluate "
+
+
+class ConstraintPart(PartBase):
+    type: Literal["constraint"]
+    fields: tuple[str, ...]
+    given: dict[str, Scalar] = Field(default_factory=dict)
+    require: tuple[str, ...]
+    answer: dict[str, Scalar]
+    # Fields are whole numbers unless the TA says otherwise (kernel sizes, strides...).
+    integer_fields: bool = True
 
 
 @dataclass(frozen=True)
@@ -333,3 +346,12 @@ def _explain(tree: ast.Node, values: dict[str, Value], text: str | None = None) 
 
 def _shown(value: Any) -> str:
     return show_number(value) if isinstance(value, Fraction) else str(value)
+
+
+def template_hint(part: ConstraintPart) -> str:
+    return "{" + ", ".join(f"{name}: ..." for name in part.fields) + "}"
+
+
+ANSWER_TYPE = AnswerType(
+    name="constraint", part=ConstraintPart, check=check, hint=template_hint, same_mistake=same_answer
+)

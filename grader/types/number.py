@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from grader.core.numeric import close, read_number, show
+from grader.core.parts import PartBase, Scalar
 from grader.core.verdict import AnswerError, CheckUndecided, Verdict
-from grader.spec import NumberPart
+from grader.types.base import AnswerType, fixed_hint
+
+
+class NumberPart(PartBase):
+    type: Literal["number"]
+    answer: Scalar
 
 
 def check(part: NumberPart, answer: Any) -> Verdict:
@@ -20,3 +26,11 @@ def check(part: NumberPart, answer: Any) -> Verdict:
     if expected != 0 and close(-received, expected, part.rtol, part.atol):
         return Verdict.incorrect(f"{show(received)} has the wrong sign")
     return Verdict.incorrect(f"{show(received)} is not the expected value")
+
+
+ANSWER_TYPE = AnswerType(
+    name="number",
+    part=NumberPart,
+    check=check,
+    hint=fixed_hint("a number: 131072, 2^17, \\frac{1}{2}"),
+)

@@ -9,14 +9,20 @@ numeric ones by value.
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any
+from typing import Any, Literal
 
 from grader.core.numeric import strip_math_delimiters
+from grader.core.parts import PartBase
 from grader.core.verdict import AnswerError, CheckUndecided, Verdict
 from grader.mathlang import ast
-from grader.spec import ShapePart
+from grader.types.base import AnswerType, fixed_hint
 
 Dim = int | str
+
+
+class ShapePart(PartBase):
+    type: Literal["shape"]
+    answer: Any
 
 
 def check(part: ShapePart, answer: Any) -> Verdict:
@@ -93,3 +99,11 @@ def _positive(value: int) -> int:
     if value < 0:
         raise AnswerError(f"a dimension cannot be negative ({value})")
     return value
+
+
+ANSWER_TYPE = AnswerType(
+    name="shape",
+    part=ShapePart,
+    check=check,
+    hint=fixed_hint("dimensions: 24 x 24 x 128"),
+)

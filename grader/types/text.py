@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
+from grader.core.parts import PartBase
 from grader.core.verdict import Verdict
-from grader.spec import TextPart
+from grader.types.base import AnswerType, fixed_hint
+
+
+class TextPart(PartBase):
+    type: Literal["text"]
+    answer: str | None = None  # a model answer for the TA
 
 
 def check(part: TextPart, answer: Any) -> Verdict:
     words = len(str(answer).split())
     return Verdict.manual(f"graded by a TA ({words} words received)")
+
+
+ANSWER_TYPE = AnswerType(
+    name="text",
+    part=TextPart,
+    check=check,
+    hint=fixed_hint("your explanation (use | for several lines); graded by a TA"),
+    auto_graded=False,
+)

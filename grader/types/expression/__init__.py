@@ -1,0 +1,18 @@
+"""``expression``: formulas, equations and mappings of formulas, scalar or matrix."""
+
+from __future__ import annotations
+
+from grader.types.base import AnswerType
+from grader.types.expression.checker import check
+from grader.types.expression.part import ExpressionPart
+
+
+def template_hint(part: ExpressionPart) -> str:
+    if isinstance(part.answer, dict):
+        return "{" + ", ".join(f"{name}: ..." for name in part.answer) + "}"
+    return "a formula, LaTeX or plain text, in single quotes"
+
+
+ANSWER_TYPE = AnswerType(name="expression", part=ExpressionPart, check=check, hint=template_hint)
+
+__all__ = ["ANSWER_TYPE", "ExpressionPart", "check"]

@@ -36,6 +36,7 @@ from grader.core.nested import flatten, nested_shape
 from grader.core.numeric import strip_math_delimiters
 from grader.core.verdict import AnswerError, CheckUndecided
 from grader.mathlang import ast
+from grader.mathlang.domains import SymbolDomain
 from grader.mathlang.errors import EvalError, MathError, ShapeError
 from grader.mathlang.evaluate import (
     NotExactError,
@@ -48,7 +49,7 @@ from grader.mathlang.evaluate import (
 from grader.mathlang.values import FunctionDef, Val
 from grader.networks.intervals import Region, as_num
 from grader.networks.pl import PL, NonLinearError, piecewise, where
-from grader.spec import NetworkPart, SymbolDomain
+from grader.types.network.part import NetworkPart
 
 MAX_ENTRIES = 10_000  # per param
 CACHE_SIZE = 128

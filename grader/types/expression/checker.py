@@ -46,6 +46,7 @@ from grader.core.cache import PartCache
 from grader.core.verdict import AnswerError, CheckUndecided, Verdict
 from grader.mathlang import ast
 from grader.mathlang.builtins import MP, inner_product_hint, mp_from
+from grader.mathlang.domains import SymbolDomain
 from grader.mathlang.errors import EvalError, MathError, ParseError, ShapeError
 from grader.mathlang.evaluate import (
     NotExactError,
@@ -63,7 +64,7 @@ from grader.mathlang.sampling import (
     size_sets,
 )
 from grader.mathlang.values import MAX_DIM, MAX_ELEMENTS, Env, FunctionDef, Val, describe, show
-from grader.spec import ExpressionPart, SymbolDomain
+from grader.types.expression.part import ExpressionPart
 
 SCALAR_BATCH = 128
 SCALAR_MIN_POINTS = 64

@@ -53,6 +53,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from grader.core.verdict import AnswerError, CheckUndecided, Verdict
+from grader.mathlang.domains import SymbolDomain
 from grader.mathlang.errors import EvalError, MathError, ShapeError
 from grader.mathlang.evaluate import NotExactError
 from grader.networks import (
@@ -72,7 +73,6 @@ from grader.networks.regions import (
     probe_lines,
     probe_points,
 )
-from grader.spec import NetworkPart, SymbolDomain
 from grader.types.network.compile import (
     Compiled,
     Impossible,
@@ -97,6 +97,7 @@ from grader.types.network.compile import (
     region_of,
     scalar,
 )
+from grader.types.network.part import NetworkPart
 
 SYMBOL_DRAWS = 40  # exact decisions per draw
 SAMPLED_DRAWS = 8  # draws of the symbols for sampled or sympy checks

@@ -27,8 +27,8 @@ from grader.core.numeric import strip_math_delimiters
 from grader.core.verdict import AnswerError, CheckUndecided, Verdict
 from grader.mathlang import ast
 from grader.mathlang.errors import MathError
-from grader.spec import ComplexityPart
 from grader.types.complexity.asymptotics import Monomial, NotPositive, Space, TermReader
+from grader.types.complexity.part import ComplexityPart
 
 SIGN = {"Theta": "Θ", "O": "O", "Omega": "Ω"}
 _UPPER, _LOWER = "O", "Omega"
