@@ -19,6 +19,7 @@ from grader.engine import grade
 from grader.loading import is_submission_folder, load_submission
 from grader.reporting.reporters import REPORTERS
 from grader.spec import ProblemSet
+from grader.types.network import NetworkPart
 
 PLOTTED = (Status.INCORRECT, Status.PARTIAL)
 
@@ -87,7 +88,7 @@ class ReportWriter:
 
         answers = load_submission(report.folder).answers
         for part_id, _, part in self.spec.iter_parts():
-            if part_id in wanted:
+            if part_id in wanted and isinstance(part, NetworkPart):
                 filename = f"{name}-{safe_filename(part_id)}.png"
                 if plot_network(part, answers.get(part_id), self.out / filename) is not None:
                     wanted[part_id].details["plot"] = filename

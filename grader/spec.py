@@ -9,7 +9,7 @@ without ``parts`` is itself one part, addressed by the question id alone.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Union
+from typing import TYPE_CHECKING, Annotated, Any, Union
 
 from pydantic import Field, field_validator, model_validator
 
@@ -31,7 +31,10 @@ class Defaults(Strict):
 
 PART_TYPES = tuple(ANSWER_TYPES)
 PART_MODELS = tuple(answer_type.part for answer_type in ANSWER_TYPES.values())
-Part = Annotated[Union[PART_MODELS], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
+if TYPE_CHECKING:  # every part model is a PartBase; the union below is for pydantic
+    Part = PartBase
+else:
+    Part = Annotated[Union[PART_MODELS], Field(discriminator="type")]  # noqa: UP007
 
 _PART_FIELDS_INHERITED = tuple(Defaults.model_fields)
 

@@ -10,6 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from grader.mathlang.errors import ReadError, caret_excerpt
+
+__all__ = ["AnswerError", "CheckUndecided", "Status", "Verdict", "caret_excerpt"]
+
 
 class Status(StrEnum):
     CORRECT = "correct"
@@ -65,40 +69,10 @@ class Verdict:
         return cls(Status.MISSING, 0.0, "no answer given")
 
 
-class AnswerError(Exception):
-    """An answer (or a part of it) cannot be read: the checker turns it into ``invalid``.
-
-    ``position`` is a character offset into ``text`` when known, so the report can
-    draw a caret under the offending character.
-    """
-
-    def __init__(self, message: str, text: str | None = None, position: int | None = None):
-        super().__init__(message)
-        self.message = message
-        self.text = text
-        self.position = position
-
-    def render(self) -> str:
-        if self.text is None or self.position is None:
-            return self.message
-        return f"{self.message}\n{caret_excerpt(self.text, self.position)}"
+# Every unreadable answer is one class, whether a formula or a list failed to read.
+# It is defined by the math language, which may import nothing else of grader.
+AnswerError = ReadError
 
 
 class CheckUndecided(Exception):
     """The checker cannot decide with confidence: reported as status ``error`` with why."""
-
-
-def caret_excerpt(text: str, position: int, width: int = 72) -> str:
-    """The line of ``text`` holding ``position``, with a caret under that character."""
-    position = max(0, min(position, len(text)))
-    line_start = text.rfind("\n", 0, position) + 1
-    line_end = text.find("\n", position)
-    if line_end == -1:
-        line_end = len(text)
-    line = text[line_start:line_end]
-    column = position - line_start
-    if len(line) > width:  # keep the caret visible in a long answer
-        start = max(0, min(column - width // 2, len(line) - width))
-        line = ("…" if start > 0 else "") + line[start : start + width]
-        column = column - start + (1 if start > 0 else 0)
-    return f"    {line}\n    {' ' * column}^"

@@ -3,10 +3,27 @@ so the student sees a caret under the offending character."""
 
 from __future__ import annotations
 
-from grader.core.verdict import AnswerError
+
+class ReadError(Exception):
+    """An answer (or a part of it) cannot be read: a checker turns it into status ``invalid``.
+
+    ``position`` is a character offset into ``text`` when known, so the report can
+    draw a caret under the offending character.
+    """
+
+    def __init__(self, message: str, text: str | None = None, position: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.text = text
+        self.position = position
+
+    def render(self) -> str:
+        if self.text is None or self.position is None:
+            return self.message
+        return f"{self.message}\n{caret_excerpt(self.text, self.position)}"
 
 
-class MathError(AnswerError):
+class MathError(ReadError):
     """Base class: something in a formula could not be read or used."""
 
     def __init__(self, message: str, text: str | None = None, position: int | None = None, hint: str = ""):
@@ -35,3 +52,19 @@ class EvalError(MathError):
 
 class ShapeError(EvalError):
     """Shapes do not fit: ``W x`` with W n-by-n and x an m-vector."""
+
+
+def caret_excerpt(text: str, position: int, width: int = 72) -> str:
+    """The line of ``text`` holding ``position``, with a caret under that character."""
+    position = max(0, min(position, len(text)))
+    line_start = text.rfind("\n", 0, position) + 1
+    line_end = text.find("\n", position)
+    if line_end == -1:
+        line_end = len(text)
+    line = text[line_start:line_end]
+    column = position - line_start
+    if len(line) > width:  # keep the caret visible in a long answer
+        start = max(0, min(column - width // 2, len(line) - width))
+        line = ("…" if start > 0 else "") + line[start : start + width]
+        column = column - start + (1 if start > 0 else 0)
+    return f"    {line}\n    {' ' * column}^"

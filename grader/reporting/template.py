@@ -11,6 +11,7 @@ from grader.types import ANSWER_TYPES
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
+
 def render_template(spec: ProblemSet) -> str:
     lines = [f"# {spec.assignment}" + (f": {spec.title}" if spec.title else "")]
     lines += [

@@ -1,0 +1,124 @@
+"""The package's layers, read from its imports: a lower layer never imports a higher one.
+
+docs/architecture.md draws the same layers. Imports inside functions count too,
+so a dependency cannot hide from this test.
+"""
+
+from __future__ import annotations
+
+import ast
+import typing
+from pathlib import Path
+
+import pytest
+
+from grader import spec
+from grader.types import ANSWER_TYPES
+from grader.types.base import AnswerType
+
+PACKAGE = Path(__file__).parent.parent / "grader"
+
+# Lowest first. A module may import its own layer and the layers below it.
+LAYERS: list[tuple[str, ...]] = [
+    ("grader.exact",),
+    ("grader.mathlang",),
+    ("grader.networks",),
+    ("grader.core",),
+    ("grader.types",),
+    ("grader.spec", "grader.loading", "grader.engine", "grader.selftest"),
+    ("grader.reporting",),
+    ("grader.batch",),
+    ("grader.cli", "grader.__main__"),
+]
+# The math language and the piecewise-linear mathematics know nothing of grading.
+ISOLATED = {
+    "grader.exact": {"grader.exact"},
+    "grader.mathlang": {"grader.mathlang", "grader.exact"},
+    "grader.networks": {"grader.networks", "grader.exact", "grader.mathlang"},
+}
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _layer(module: str) -> int | None:
+    for index, prefixes in enumerate(LAYERS):
+        if any(module == p or module.startswith(p + ".") for p in prefixes):
+            return index
+    return None
+
+
+def _grader_imports(path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "grader":
+                found += [(node.lineno, f"grader.{alias.name}") for alias in node.names]
+            elif node.module.startswith("grader."):
+                found.append((node.lineno, node.module))
+        elif isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names if a.name.startswith("grader.")]
+    return found
+
+
+MODULES = sorted(PACKAGE.rglob("*.py"))
+
+
+def test_every_module_is_in_a_layer() -> None:
+    unplaced = [
+        _module_name(p) for p in MODULES if _module_name(p) != "grader" and _layer(_module_name(p)) is None
+    ]
+    assert unplaced == [], f"add these modules to a layer in LAYERS and docs/architecture.md: {unplaced}"
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: _module_name(p))
+def test_no_import_reaches_up(path: Path) -> None:
+    module = _module_name(path)
+    own = _layer(module)
+    if own is None:
+        return
+    upward = [
+        f"line {line}: {target}"
+        for line, target in _grader_imports(path)
+        if target != "grader" and (_layer(target) or 0) > own
+    ]
+    assert upward == [], f"{module} (layer {own}) imports a higher layer: {upward}"
+
+
+@pytest.mark.parametrize("package", sorted(ISOLATED))
+def test_pure_layers_import_nothing_else_of_grader(package: str) -> None:
+    allowed = ISOLATED[package]
+    for path in MODULES:
+        module = _module_name(path)
+        if not (module == package or module.startswith(package + ".")):
+            continue
+        for line, target in _grader_imports(path):
+            assert any(target == a or target.startswith(a + ".") for a in allowed), (
+                f"{module}:{line} imports {target}; {package} may only import {sorted(allowed)}"
+            )
+
+
+def test_one_registry_names_every_answer_type() -> None:
+    type_modules = {
+        p.stem if p.name != "__init__.py" else p.parent.name
+        for p in (PACKAGE / "types").iterdir()
+        if (p.suffix == ".py" and p.stem not in ("__init__", "base")) or (p / "__init__.py").exists()
+    }
+    assert type_modules == set(ANSWER_TYPES), "every module in grader/types/ is one registered answer type"
+    assert tuple(ANSWER_TYPES) == spec.PART_TYPES
+    for name, answer_type in ANSWER_TYPES.items():
+        assert isinstance(answer_type, AnswerType)
+        assert answer_type.name == name
+        literal = typing.get_args(answer_type.part.model_fields["type"].annotation)
+        assert literal == (name,), f"{answer_type.part.__name__}.type must be Literal[{name!r}]"
+        assert callable(answer_type.check) and callable(answer_type.hint)
+
+
+def test_the_problem_file_schema_is_the_registry() -> None:
+    union = typing.get_args(typing.get_args(spec.Part)[0])
+    assert set(union) == {t.part for t in ANSWER_TYPES.values()}
