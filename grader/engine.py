@@ -8,6 +8,7 @@ batch), matches known mistakes, and adds ids, points and context.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import traceback
@@ -59,9 +60,12 @@ def _verdict_with_mistakes(part: PartBase, answer: Any) -> Verdict:
     for mistake in part.mistakes:
         if _gives_mistake(part, mistake.answer, answer):
             feedback = mistake.feedback.strip()
-            if verdict.details.get("witness"):  # keep the checker's witness next to the TA's words
+            if verdict.witness or verdict.details.get("witness"):  # keep the checker's witness
                 feedback = f"{feedback} ({verdict.feedback})"
-            return Verdict.partial(mistake.score, feedback, mistake=True, **verdict.details)
+            matched = Verdict.partial(mistake.score, feedback)
+            return dataclasses.replace(
+                verdict, status=matched.status, score=matched.score, feedback=feedback, mistake=True
+            )
     return verdict
 
 
@@ -136,6 +140,11 @@ def _result(part_id: str, question: Question, part: PartBase, verdict: Verdict, 
         received=None if is_blank(answer) else preview(answer),
         expected=None if part.answer is None else preview(part.answer),
         note=part.note,
+        decision=verdict.decision,
+        witness=verdict.witness,
+        reading=verdict.reading,
+        plot=verdict.plot,
+        mistake=verdict.mistake,
         details=dict(verdict.details),
     )
 

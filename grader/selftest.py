@@ -28,7 +28,7 @@ def _part_problems(part: PartBase) -> list[str]:
         got = check_part(part, mistake.answer)
         if got.status is Status.CORRECT:
             problems.append(f"mistake {number} grades correct: it is equivalent to the reference answer")
-        elif not got.details.get("mistake") or abs(got.score - mistake.score) > 1e-9:
+        elif not got.mistake or abs(got.score - mistake.score) > 1e-9:
             problems.append(
                 f"mistake {number} is not recognised (it grades {got.status}, score {got.score:g}): "
                 f"{_one_line(got.feedback)}"

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grader.core.verdict import CheckUndecided, Status
+from grader.core.verdict import CheckUndecided, Reading, Status
 from grader.exact.lp import Row, Sense, Unbounded, maximize
 from grader.mathlang import ast
 from grader.mathlang.errors import EvalError
@@ -290,7 +290,7 @@ def test_big_o_upper_bound_not_tight() -> None:
 
 def test_details_carry_both_classes() -> None:
     verdict = complexity.check(part("Theta(n*m*d)", ["n", "m", "d"]), r"\Theta(nmd)")
-    assert verdict.details == {"student_class": "Θ(n m d)", "reference_class": "Θ(n m d)"}
+    assert verdict.reading == Reading(received="Θ(n m d)", expected="Θ(n m d)")
 
 
 @pytest.mark.parametrize(

@@ -69,7 +69,7 @@ def test_seed_000() -> None:
 def test_seed_000_feedback() -> None:
     linear = A0["approx.linear"]
     first = check_part(linear, {"w0": "[m, 0]^T", "b0": "[b, 0]^T", "w1": "[1, 0]^T"})
-    assert first.details.get("mistake") is True
+    assert first.mistake is True
     assert "at x = -1 (m = 1, b = 0) your network gives 0, the target -1" in first.feedback
     second = check_part(linear, {"w0": "[1, 1]^T", "b0": "[0, 0]^T", "w1": "[m, 0]^T"})
     assert second.status is Status.INCORRECT

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from grader.core.verdict import Status
+from grader.core.verdict import Decision, Reading, Status, Witness
 
 
 @dataclass
@@ -20,6 +20,11 @@ class PartResult:
     received: str | None = None
     expected: str | None = None
     note: str | None = None
+    decision: Decision | None = None
+    witness: Witness | None = None
+    reading: Reading | None = None
+    plot: Any = None  # the checker's plot data (a wrong network), drawn by reporters
+    mistake: bool = False
     details: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -7,12 +7,25 @@ with points, ids and context.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any, TypedDict
+
+from typing_extensions import Unpack
 
 from grader.mathlang.errors import ReadError, caret_excerpt
 
-__all__ = ["AnswerError", "CheckUndecided", "Status", "Verdict", "caret_excerpt"]
+__all__ = [
+    "AnswerError",
+    "CheckUndecided",
+    "Decision",
+    "Reading",
+    "Status",
+    "Verdict",
+    "Witness",
+    "caret_excerpt",
+]
 
 
 class Status(StrEnum):
@@ -29,44 +42,89 @@ class Status(StrEnum):
 
 
 @dataclass(frozen=True)
+class Decision:
+    """How a verdict was reached: decided exactly or proved, or probed/sampled."""
+
+    method: str  # "exact: every breakpoint and the slopes beyond them", "agreed at 256 probes ..."
+    exact: bool = True
+    probes: int | None = None  # points compared, when the answer was probed
+    largest_error: float | None = None  # approx networks: the largest |network - target| found
+
+
+@dataclass(frozen=True)
+class Witness:
+    """A point where the answer and the reference differ, with both values there."""
+
+    point: Mapping[str, str]  # input name -> value, as shown to the student
+    received: str | None = None  # the answer's value at the point
+    expected: str | None = None  # the reference's value at the point
+    condition: bool | None = None  # classify parts: does the condition hold at the point
+    symbols: Mapping[str, str] = field(default_factory=dict)  # draws of declared constants
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How grader read the answer and the reference, in plain notation (``Θ(n m d)``)."""
+
+    received: str
+    expected: str
+
+
+class Extras(TypedDict, total=False):
+    decision: Decision
+    witness: Witness
+    reading: Reading
+    plot: Any  # a picture's data, made by the checker that can compute it
+    mistake: bool
+    traceback: str
+    details: dict[str, object]
+
+
+@dataclass(frozen=True)
 class Verdict:
     status: Status
     score: float = 0.0
     feedback: str = ""
-    # Free-form details a reporter may show (witness points, method used, plot data).
+    decision: Decision | None = None
+    witness: Witness | None = None
+    reading: Reading | None = None
+    plot: Any = None
+    mistake: bool = False  # the answer is one of the part's listed mistakes
+    traceback: str | None = None  # an internal error's traceback, for the TA
+    # Legacy free-form details, still used by the network checker while it moves to the typed ones.
     details: dict[str, object] = field(default_factory=dict)
 
     @classmethod
-    def correct(cls, feedback: str = "", **details: object) -> Verdict:
-        return cls(Status.CORRECT, 1.0, feedback, dict(details))
+    def correct(cls, feedback: str = "", **extras: Unpack[Extras]) -> Verdict:
+        return cls(Status.CORRECT, 1.0, feedback, **extras)
 
     @classmethod
-    def incorrect(cls, feedback: str, **details: object) -> Verdict:
-        return cls(Status.INCORRECT, 0.0, feedback, dict(details))
+    def incorrect(cls, feedback: str, **extras: Unpack[Extras]) -> Verdict:
+        return cls(Status.INCORRECT, 0.0, feedback, **extras)
 
     @classmethod
-    def partial(cls, score: float, feedback: str, **details: object) -> Verdict:
+    def partial(cls, score: float, feedback: str, **extras: Unpack[Extras]) -> Verdict:
         if score >= 1.0:
-            return cls(Status.CORRECT, 1.0, feedback, dict(details))
+            return cls(Status.CORRECT, 1.0, feedback, **extras)
         if score <= 0.0:
-            return cls(Status.INCORRECT, 0.0, feedback, dict(details))
-        return cls(Status.PARTIAL, score, feedback, dict(details))
+            return cls(Status.INCORRECT, 0.0, feedback, **extras)
+        return cls(Status.PARTIAL, score, feedback, **extras)
 
     @classmethod
-    def invalid(cls, feedback: str, **details: object) -> Verdict:
-        return cls(Status.INVALID, 0.0, feedback, dict(details))
+    def invalid(cls, feedback: str, **extras: Unpack[Extras]) -> Verdict:
+        return cls(Status.INVALID, 0.0, feedback, **extras)
 
     @classmethod
-    def error(cls, feedback: str, **details: object) -> Verdict:
-        return cls(Status.ERROR, 0.0, feedback, dict(details))
+    def error(cls, feedback: str, **extras: Unpack[Extras]) -> Verdict:
+        return cls(Status.ERROR, 0.0, feedback, **extras)
 
     @classmethod
-    def manual(cls, feedback: str = "graded by hand", **details: object) -> Verdict:
-        return cls(Status.MANUAL, 0.0, feedback, dict(details))
+    def manual(cls, feedback: str = "graded by hand") -> Verdict:
+        return cls(Status.MANUAL, 0.0, feedback)
 
     @classmethod
-    def missing(cls) -> Verdict:
-        return cls(Status.MISSING, 0.0, "no answer given")
+    def missing(cls, feedback: str = "no answer given") -> Verdict:
+        return cls(Status.MISSING, 0.0, feedback)
 
 
 # Every unreadable answer is one class, whether a formula or a list failed to read.

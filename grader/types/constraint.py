@@ -19,6 +19,7 @@ values of both sides.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -83,7 +84,7 @@ def check(part: ConstraintPart, answer: Any) -> Verdict:
     if assignment.unknown:
         note = f"ignored {', '.join(assignment.unknown)}: not one of {', '.join(setting.fields)}"
         feedback = f"{verdict.feedback}; {note}" if verdict.feedback else note
-        return Verdict(verdict.status, verdict.score, feedback, verdict.details)
+        return dataclasses.replace(verdict, feedback=feedback)
     return verdict
 
 

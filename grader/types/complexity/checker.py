@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from grader.core.numeric import strip_math_delimiters
-from grader.core.verdict import AnswerError, CheckUndecided, Verdict
+from grader.core.verdict import AnswerError, CheckUndecided, Reading, Verdict
 from grader.mathlang import ast
 from grader.mathlang.errors import MathError
 from grader.types.complexity.asymptotics import Monomial, NotPositive, Space, TermReader
@@ -164,32 +164,38 @@ def judge(student: Complexity, reference: Complexity, space: Space, accept_big_o
     missing = [t for t in reference.terms if not space.dominated_by(t, student.terms)]
     extra = [t for t in student.terms if not space.dominated_by(t, reference.terms)]
     shown, expected = show(student, space), show(reference, space)
-    details: dict[str, object] = {"student_class": shown, "reference_class": expected}
+    reading = Reading(received=shown, expected=expected)
     same = not missing and not extra
     kind, wanted = student.kind, reference.kind
     if kind != "Theta" and wanted != "Theta" and kind != wanted:
         return Verdict.incorrect(
             f"{shown} is {_bound_word(kind)}; the question asks for {expected}",
-            **details,
+            reading=reading,
         )
     if same:
         if kind == wanted or kind == "Theta":
-            return Verdict.correct("", **details)
+            return Verdict.correct("", reading=reading)
         if accept_big_o:
-            return Verdict.correct(f"accepted; the tight statement is {expected}", **details)
+            return Verdict.correct(f"accepted; the tight statement is {expected}", reading=reading)
         return Verdict.incorrect(
-            f"{shown} is only {_bound_word(kind)}; the question asks for {expected}", **details
+            f"{shown} is only {_bound_word(kind)}; the question asks for {expected}", reading=reading
         )
     if kind == _UPPER and not missing:
-        return Verdict.incorrect(f"{shown} is an upper bound but not tight; expected {expected}", **details)
+        return Verdict.incorrect(
+            f"{shown} is an upper bound but not tight; expected {expected}", reading=reading
+        )
     if kind == _LOWER and not extra:
-        return Verdict.incorrect(f"{shown} is a lower bound but not tight; expected {expected}", **details)
+        return Verdict.incorrect(
+            f"{shown} is a lower bound but not tight; expected {expected}", reading=reading
+        )
     difference = _difference(missing, extra, space)
     if kind == _UPPER:
-        return Verdict.incorrect(f"{shown} is not an upper bound of {expected}: {difference}", **details)
+        return Verdict.incorrect(
+            f"{shown} is not an upper bound of {expected}: {difference}", reading=reading
+        )
     if kind == _LOWER:
-        return Verdict.incorrect(f"{shown} is not a lower bound of {expected}: {difference}", **details)
-    return Verdict.incorrect(f"{shown} is not {expected}: {difference}", **details)
+        return Verdict.incorrect(f"{shown} is not a lower bound of {expected}: {difference}", reading=reading)
+    return Verdict.incorrect(f"{shown} is not {expected}: {difference}", reading=reading)
 
 
 def _bound_word(kind: str) -> str:

@@ -24,7 +24,7 @@ How a formula is decided:
 5. Scalar formulas: sympy (built node by node, no text parsing) confirms
    ``simplify(ref - answer) == 0`` when the numeric evidence is thin (few
    defined points, or float noise had to be settled); the method is in
-   ``details["method"]``.
+   the verdict's ``decision``.
 
 Equations are equivalent when they have the same solutions: the same isolated
 symbol with equivalent right-hand sides, or ``lhs - rhs`` equal up to a
@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from grader.core.cache import PartCache
-from grader.core.verdict import AnswerError, CheckUndecided, Verdict
+from grader.core.verdict import AnswerError, CheckUndecided, Decision, Verdict
 from grader.mathlang import ast
 from grader.mathlang.builtins import MP, inner_product_hint, mp_from
 from grader.mathlang.domains import SymbolDomain
@@ -1040,7 +1040,8 @@ def check_fields(prep: Prepared, ref: FieldMap, answer: Any) -> Verdict:
     if extra:
         lines.append("not asked for: " + ", ".join(extra))
     score = right / len(ref.fields)
-    return Verdict.partial(score, "\n".join(lines), method=methods)
+    method = "; ".join(f"{name}: {how}" for name, how in methods.items())
+    return Verdict.partial(score, "\n".join(lines), decision=Decision(method, exact=False))
 
 
 FieldEntry = tuple[ast.Node, str] | AnswerError
@@ -1097,8 +1098,11 @@ def check(part: ExpressionPart, answer: Any) -> Verdict:
         return check_fields(prep, prep.ref, answer)
     outcome = check_single(prep, prep.ref, answer)
     if outcome.equal:
-        return Verdict.correct("", method=outcome.method, points=outcome.points)
-    return Verdict.incorrect(outcome.feedback, method=outcome.method or "numeric")
+        decision = Decision(
+            outcome.method, exact="symbolic: sympy simplifies" in outcome.method, probes=outcome.points
+        )
+        return Verdict.correct("", decision=decision)
+    return Verdict.incorrect(outcome.feedback, decision=Decision(outcome.method or "numeric"))
 
 
 _PREPARED: PartCache[Prepared] = PartCache(

@@ -52,7 +52,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from grader.core.verdict import AnswerError, CheckUndecided, Verdict
+from grader.core.verdict import AnswerError, CheckUndecided, Decision, Verdict
 from grader.mathlang.domains import SymbolDomain
 from grader.mathlang.errors import EvalError, MathError, ShapeError
 from grader.mathlang.evaluate import NotExactError
@@ -126,13 +126,14 @@ def check(part: NetworkPart, answer: Any) -> Verdict:
     student = read_answer(comp, answer)
     if isinstance(student, Impossible):
         if reference_impossible:
-            return Verdict.correct("right: no such weights exist", method="reference answer")
+            return Verdict.correct("right: no such weights exist", decision=Decision("reference answer"))
         return Verdict.incorrect(
             "such weights exist: the network can meet the target; look for a construction",
-            method="reference answer",
+            decision=Decision("reference answer"),
         )
     outcome = decide(comp, student, reference_side(comp))
     details = {"method": outcome.method, "exact": outcome.exact, **outcome.details}
+    decision = Decision(outcome.method, exact=outcome.exact)
     if outcome.holds:
         if reference_impossible:
             raise CheckUndecided(
@@ -140,11 +141,11 @@ def check(part: NetworkPart, answer: Any) -> Verdict:
                 f"({outcome.method}); the reference must be wrong, a TA should look at it"
             )
         note = "" if outcome.exact else f"checked by sampling (not a proof): {outcome.method}"
-        return Verdict.correct(_join(outcome.witness, note), **details)
+        return Verdict.correct(_join(outcome.witness, note), decision=decision, details=details)
     feedback = outcome.witness
     if reference_impossible:
         feedback = f"no such weights exist: {feedback}"
-    return Verdict.incorrect(feedback, **details)
+    return Verdict.incorrect(feedback, decision=decision, details=details)
 
 
 def _join(*parts: str) -> str:
