@@ -10,8 +10,9 @@ from grader.core.verdict import CheckUndecided, Status
 from grader.mathlang.errors import EvalError, ParseError
 from grader.types import ANSWER_TYPES
 from grader.types.expression import ExpressionPart
-from grader.types.expression import checker as expression
-from grader.types.expression.checker import check, prepare
+from grader.types.expression import symbolic
+from grader.types.expression.checker import check
+from grader.types.expression.prepare import clear_prepared, prepare
 
 N26 = {"n": {"integer": True, "min": 2, "max": 6}}
 
@@ -200,13 +201,13 @@ def test_oversized_arrays_are_refused() -> None:
 
 def test_verdicts_are_reproducible() -> None:
     first = check(JACOBIAN, "- S(x) S(x)^T")
-    expression._PREPARED.clear()
+    clear_prepared()
     second = check(JACOBIAN, "- S(x) S(x)^T")
     assert first == second
 
 
 def test_reference_is_parsed_once_per_part() -> None:
-    expression._PREPARED.clear()
+    clear_prepared()
     check(RELU, "x H(x)")
     prepared = prepare(RELU)
     check(RELU, "relu(x)")
@@ -214,7 +215,7 @@ def test_reference_is_parsed_once_per_part() -> None:
 
 
 def test_symbolic_confirmation_always(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(expression, "SYMBOLIC_MODE", "always")
+    monkeypatch.setattr(symbolic, "SYMBOLIC_MODE", "always")
     decay = part(symbols={"x": "real", "y": "real"}, answer="(x + y)^2")
     verdict = check(decay, "x^2 + 2 x y + y^2")
     assert verdict.status is Status.CORRECT

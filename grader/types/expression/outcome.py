@@ -1,0 +1,28 @@
+"""What comparing two formulas found, and what is being compared."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from grader.mathlang import ast
+
+
+@dataclass
+class Outcome:
+    equal: bool
+    feedback: str = ""
+    points: int = 0
+    method: str = ""
+    rechecked: int = 0
+
+
+@dataclass
+class Sides:
+    """What is compared: the reference side and the student's, with their texts."""
+
+    ref: ast.Node
+    ans: ast.Node
+    text: str
+    overrides: dict[str, ast.Node] = field(default_factory=dict)
+    label: str = ""  # "lambda" when comparing the right-hand sides of lambda = ...
+    ref_is_student: bool = False  # both sides come from the student (an equation's two sides)

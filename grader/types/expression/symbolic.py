@@ -1,0 +1,49 @@
+"""Symbolic confirmation with sympy, built node by node from our own tree (no text parsing)."""
+
+from __future__ import annotations
+
+from grader.mathlang import ast
+from grader.types.expression.outcome import Outcome, Sides
+from grader.types.expression.prepare import SCALAR_MIN_POINTS, Prepared
+
+# "auto": sympy only when numerics are thin; "always": every scalar formula; "never".
+SYMBOLIC_MODE = "auto"
+
+
+SYMBOLIC_MAX_OPS = 40
+
+
+def _symbolic_confirmation(prep: Prepared, sides: Sides, outcome: Outcome) -> Outcome:
+    if prep.is_matrix or SYMBOLIC_MODE == "never" or sides.overrides:
+        return outcome
+    thin = outcome.points < SCALAR_MIN_POINTS + 16 or outcome.rechecked > 0
+    if SYMBOLIC_MODE == "auto" and not thin:
+        return outcome
+    verdict = symbolic_equal(prep, sides.ref, sides.ans)
+    if verdict:
+        outcome.method += "; symbolic: sympy simplifies the difference to 0"
+    elif verdict is None:
+        outcome.method += "; symbolic: not decided"
+    return outcome
+
+
+def symbolic_equal(prep: Prepared, ref: ast.Node, ans: ast.Node) -> bool | None:
+    """True when sympy shows ref - ans == 0; None when it cannot tell."""
+    import sympy
+
+    from grader.mathlang.to_sympy import Unsupported, to_sympy
+
+    lets = dict(prep.lets)
+    try:
+        a = to_sympy(ref, domains=prep.part.symbols, functions=prep.functions, lets=lets)
+        b = to_sympy(ans, domains=prep.part.symbols, functions=prep.functions, lets=lets)
+    except Unsupported:
+        return None
+    diff = a - b
+    if diff == 0:
+        return True
+    if sympy.count_ops(diff) > SYMBOLIC_MAX_OPS or diff.has(sympy.Heaviside, sympy.Piecewise):
+        return None
+    if sympy.simplify(diff) == 0:
+        return True
+    return None
