@@ -9,8 +9,7 @@ import pytest
 from grader.core.verdict import CheckUndecided, Status
 from grader.mathlang.errors import EvalError, ParseError
 from grader.types import ANSWER_TYPES
-from grader.types.expression import ExpressionPart
-from grader.types.expression import symbolic
+from grader.types.expression import ExpressionPart, symbolic
 from grader.types.expression.checker import check
 from grader.types.expression.prepare import clear_prepared, prepare
 
