@@ -27,10 +27,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from grader.core.verdict import AnswerError, CheckUndecided
-from grader.spec import ComplexityPart, ConstraintPart
 from grader.types import constraint
-from grader.types.complexity import asymptotics
+from grader.types.complexity import ComplexityPart, asymptotics
 from grader.types.complexity import checker as complexity
+from grader.types.constraint import ConstraintPart
 
 
 def cpart(answer: str, symbols: list[str], **extra: Any) -> ComplexityPart:

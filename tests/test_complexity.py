@@ -63,9 +63,12 @@ def part(answer: str, symbols: list[str], **extra: object) -> ComplexityPart:
     return ComplexityPart(id="p", type="complexity", answer=answer, symbols=tuple(symbols), **extra)
 
 
-def monomial(powers: tuple[int, ...], logs: tuple[int, ...] | None = None) -> Monomial:
+def monomial(
+    powers: tuple[int, ...], logs: tuple[int, ...] | None = None, loglogs: tuple[int, ...] | None = None
+) -> Monomial:
     logs = logs if logs is not None else (0,) * len(powers)
-    return Monomial(tuple(F(p) for p in powers), tuple(F(x) for x in logs))
+    loglogs = tuple(F(x) for x in loglogs) if loglogs and any(loglogs) else ()
+    return Monomial(tuple(F(p) for p in powers), tuple(F(x) for x in logs), loglogs)
 
 
 N, D = sym("n"), sym("d")
@@ -144,10 +147,33 @@ def test_lp_matches_scipy_on_random_programs() -> None:
         (monomial((1, 1), (1, 0)), [monomial((1, 2))], Dominance.NONE),  # n d log n vs n d^2
         # n d / (n^2 log n + d^2) <= 1 / (2 sqrt(log n)): strictly smaller
         (monomial((1, 1)), [monomial((2, 0), (1, 0)), monomial((0, 2))], Dominance.STRICT),
+        # log log factors: they count only where powers and logs tie
+        (monomial((1, 0), None, (1, 0)), [monomial((1, 0))], Dominance.NONE),  # n log log n vs n
+        (monomial((1, 0)), [monomial((1, 0), None, (1, 0))], Dominance.WEAK),  # n vs n log log n
+        (monomial((1, 0), None, (1, 0)), [monomial((1, 0), (1, 0))], Dominance.STRICT),  # vs n log n
+        (monomial((1, 0), None, (2, 0)), [monomial((1, 0), None, (2, 0))], Dominance.WEAK),
+        (monomial((2, 0)), [monomial((1, 0), None, (5, 0))], Dominance.NONE),  # n^2 vs n (log log n)^5
+        (monomial((1, 0), None, (0, 1)), [monomial((1, 0), None, (1, 0))], Dominance.NONE),
+        (monomial((1, 1), None, (1, 0)), [monomial((2, 0)), monomial((0, 2))], Dominance.NONE),  # n = d
     ],
 )
 def test_dominance(term: Monomial, others: list[Monomial], expected: Dominance) -> None:
     assert ND.dominance(term, others) is expected
+
+
+@pytest.mark.parametrize(
+    ("term", "others", "expected"),
+    [
+        (monomial((1,), (0,), (1,)), [monomial((1,))], Dominance.NONE),
+        (monomial((1,)), [monomial((1,), (0,), (1,))], Dominance.STRICT),
+        (monomial((1,), (1,), (0,)), [monomial((1,), (0,), (3,))], Dominance.NONE),
+        (monomial((0,), (0,), (1,)), [monomial((0,), (1,))], Dominance.STRICT),  # log log n vs log n
+    ],
+)
+def test_log_log_factors_order_one_symbol(
+    term: Monomial, others: list[Monomial], expected: Dominance
+) -> None:
+    assert Space(["n"]).dominance(term, others) is expected
 
 
 def test_a_log_tie_across_symbols_is_undecided_not_guessed() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import numpy as np
@@ -10,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from grader.mathlang import ast
-from grader.mathlang.errors import EvalError, ShapeError
+from grader.mathlang.builtins import BUILTINS
+from grader.mathlang.errors import EvalError, LimitError, ShapeError
 from grader.mathlang.evaluate import (
     NotExactError,
     compile_functions,
@@ -20,7 +22,8 @@ from grader.mathlang.evaluate import (
     evaluate_val,
     make_env,
 )
-from grader.mathlang.parser import parse
+from grader.mathlang.names import FUNCTIONS
+from grader.mathlang.parser import BUILTIN_FUNCTIONS, parse
 from grader.networks.pl import PL
 
 F = Fraction
@@ -150,8 +153,52 @@ def test_ones_vector_when_declared() -> None:
     a = np.array([[1.0, 2.0], [3.0, 4.0]])
     assert evaluate(p(r"A \mathbf{1}"), {"A": a, "1": np.ones(2)}).tolist() == [3, 7]
     assert evaluate(p(r"\mathbb{1}^T A"), {"A": a, "1": np.ones(2)}).tolist() == [[4, 6]]
-    # not declared: the number 1
-    assert evaluate(p(r"A \mathbf{1}"), {"A": a}).tolist() == a.tolist()
+    # the plain number 1 is the ones vector only where the part declares it
+    assert evaluate(p("A 1"), {"A": a}).tolist() == a.tolist()
+    assert evaluate(p("A 1"), {"A": a, "1": np.ones(2)}).tolist() == [3, 7]
+    # in an outer product it is the vector as declared
+    s = np.array([0.2, 0.3, 0.5])
+    declared = {"s": s, "I": np.eye(3), "1": np.ones(3)}
+    assert np.allclose(evaluate(parse("diag(s)(I - 1 s^T)", symbols=("s", "I")), declared), SOFTMAX_JACOBIAN)
+    assert np.allclose(evaluate(parse("(I - s 1^T) diag(s)", symbols=("s", "I")), declared), SOFTMAX_JACOBIAN)
+
+
+SOFTMAX_JACOBIAN = np.array([[0.16, -0.06, -0.1], [-0.06, 0.21, -0.15], [-0.1, -0.15, 0.25]])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        r"diag(s)(I - \mathbf{1} s^T)",
+        r"(I - s \mathbf{1}^\top) diag(s)",
+        r"\operatorname{diag}(s) (I - \mathbb{1} s^{T})",
+        r"diag(s) - diag(s) \boldsymbol{1} s^T",
+    ],
+)
+def test_an_undeclared_ones_vector_takes_its_length_from_the_other_shapes(text: str) -> None:
+    s = np.array([0.2, 0.3, 0.5])
+    values = {"s": s, "I": np.eye(3), "A": np.ones((2, 2))}  # sizes 2 and 3: only 3 fits
+    out = evaluate(parse(text, symbols=("s", "I", "A")), values)
+    assert np.allclose(out, SOFTMAX_JACOBIAN)
+
+
+def test_an_undeclared_ones_vector_in_sums_and_products() -> None:
+    a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    assert evaluate(p(r"A \mathbf{1}"), {"A": a}).tolist() == [3, 7]
+    assert evaluate(p(r"\mathbf{1}^\top A"), {"A": a}).tolist() == [[4, 6]]
+    assert float(evaluate(p(r"\mathbf{1}^T x"), {"x": np.array([1.0, 2.0, 4.0])})) == 7
+    assert evaluate_exact(p(r"A \mathbf{1}"), {"A": [[F(1, 2), 1], [0, 3]]}).tolist() == [F(3, 2), 3]
+    assert float(evaluate(p(r"\mathbf{1}"), {})) == 1  # no array anywhere: the number 1
+
+
+def test_an_undeclared_ones_vector_whose_length_no_shape_fixes_is_refused() -> None:
+    values = {"s": np.array([1.0, 2.0]), "A": np.ones((3, 3))}
+    with pytest.raises(ShapeError, match="length of the ones vector"):
+        evaluate(parse(r"\mathbf{1} s^T", symbols=("s", "A")), values)
+    with pytest.raises(ShapeError, match="length of the ones vector"):
+        evaluate(parse(r"\mathbf{1}^T \mathbf{1}", symbols=("s", "A")), values)
+    with pytest.raises(ShapeError, match="cannot subtract"):
+        evaluate(parse(r"A - \mathbf{1} s^T", symbols=("s", "A")), values)
 
 
 # ---- functions ----------------------------------------------------------------------
@@ -243,6 +290,96 @@ def test_float_undefined_points_are_nan() -> None:
     assert np.isnan(evaluate(p("log(x)"), {"x": xs}, batch=3)[:2]).all()
     assert np.isnan(evaluate(p("1/x"), {"x": xs}, batch=3)[1])
     assert np.isnan(evaluate(p("sqrt(x)"), {"x": xs}, batch=3)[0])
+
+
+# name, a point where it is defined, its value there (from the standard library), points where it is not
+TRIG = [
+    ("sin", 0.7, math.sin(0.7), []),
+    ("tan", 0.7, math.tan(0.7), []),
+    ("sec", 0.7, 1 / math.cos(0.7), []),
+    ("csc", 0.7, 1 / math.sin(0.7), [0.0]),
+    ("cot", 0.7, 1 / math.tan(0.7), [0.0]),
+    ("asin", 0.3, math.asin(0.3), [1.5, -2.0]),
+    ("acos", 0.3, math.acos(0.3), [1.5]),
+    ("atan", 3.0, math.atan(3.0), []),
+    ("sinh", 1.5, math.sinh(1.5), []),
+    ("cosh", 1.5, math.cosh(1.5), []),
+    ("tanh", 1.5, math.tanh(1.5), []),
+    ("sech", 1.5, 1 / math.cosh(1.5), []),
+    ("csch", 1.5, 1 / math.sinh(1.5), [0.0]),
+    ("coth", 1.5, 1 / math.tanh(1.5), [0.0]),
+    ("asinh", -2.0, math.asinh(-2.0), []),
+    ("acosh", 2.0, math.acosh(2.0), [0.5, -3.0]),
+    ("atanh", 0.5, math.atanh(0.5), [1.0, -1.0, 2.0]),
+]
+
+
+@pytest.mark.parametrize(("name", "at", "value", "undefined"), TRIG, ids=[row[0] for row in TRIG])
+def test_trigonometric_and_hyperbolic_functions_in_every_backend(
+    name: str, at: float, value: float, undefined: list[float]
+) -> None:
+    tree = parse(f"{name}(x)")
+    assert float(evaluate(tree, {"x": at})) == pytest.approx(value, rel=1e-12)
+    assert float(evaluate_val(tree, make_env("mp", {"x": at})).a[0]) == pytest.approx(value, rel=1e-12)
+    for point in undefined:
+        assert np.isnan(evaluate(tree, {"x": point}))
+        assert np.isnan(float(evaluate_val(tree, make_env("mp", {"x": point})).a[0]))
+        with pytest.raises(EvalError, match="not defined") as refused:
+            evaluate_exact(tree, {"x": F(point)})
+        assert not isinstance(refused.value, NotExactError)
+    with pytest.raises(NotExactError):
+        evaluate_exact(tree, {"x": F(at)})
+
+
+def test_the_latex_spellings_of_the_functions_and_their_powers() -> None:
+    x = 0.4
+    cases = {
+        r"\tanh^2(x)": math.tanh(x) ** 2,
+        r"\tanh^{2} x": math.tanh(x) ** 2,
+        r"\sin^2 x + \cos^2 x": 1.0,
+        r"\cosh x - \sinh x": math.exp(-x),
+        r"\arcsin x": math.asin(x),
+        r"\sin^{-1} x": math.asin(x),
+        r"\tan^{-1}(x)": math.atan(x),
+        r"\sec^2 x - \tan^2 x": 1.0,
+        r"\operatorname{sgn}(x)": 1.0,
+        "arctanh(x)": math.atanh(x),
+        r"\coth x - \operatorname{cosech}(x)": math.tanh(x / 2),
+        "cosec(x) sin(x)": 1.0,
+    }
+    for text, expected in cases.items():
+        assert float(evaluate(parse(text), {"x": x})) == pytest.approx(expected, rel=1e-12), text
+    assert evaluate_exact(parse(r"\cosh(x) + \arctan x + \sec^2 x"), {"x": 0}) == 2
+    assert evaluate_exact(parse(r"\arccos x + acosh(y)"), {"x": 1, "y": 1}) == 0
+
+
+def test_every_builtin_name_is_a_call_that_evaluates_or_is_refused_with_a_reason() -> None:
+    arguments = {1: "(x)", 2: "(x, 2)"}
+    for name, arity in FUNCTIONS.items():
+        tree = parse(f"{name}{arguments[min(arity.least, 2)]}")
+        assert isinstance(tree, ast.Call) and tree.name == name, name
+        try:
+            evaluate(tree, {"x": 2.0})
+        except EvalError as err:  # a size, a matrix or a vector is needed: said so
+            assert err.message, name
+    assert frozenset(FUNCTIONS) | {"piecewise"} == BUILTIN_FUNCTIONS
+    assert set(BUILTINS) == set(FUNCTIONS)
+
+
+def test_sign_ones_zeros_and_transpose_read_as_calls_everywhere() -> None:
+    assert evaluate(parse("sign(x)"), {"x": -3.0}) == -1
+    assert evaluate(parse("ones(2) + zeros(2)"), {}).tolist() == [1, 1]
+    assert evaluate(parse("transpose([1, 2]) [3, 4]"), {}).tolist() == 11
+    assert evaluate_exact(parse("sgn(x)"), {"x": F(-1, 3)}) == -1
+
+
+def test_a_large_exponent_is_refused_by_the_size_of_its_result_not_by_itself() -> None:
+    tree = parse("(x - a)^{6000}")
+    assert evaluate_exact(tree, {"x": F(3, 2), "a": F(1, 2)}) == 1
+    assert evaluate_exact(tree, {"x": F(1, 2), "a": F(1, 2)}) == 0
+    assert evaluate_exact(tree, {"x": F(0), "a": F(1)}) == 1
+    with pytest.raises(LimitError, match="too large"):
+        evaluate_exact(tree, {"x": F(3), "a": F(1, 2)})  # 2.5^6000 has 2,388 digits
 
 
 def test_mp_backend_has_no_overflow() -> None:

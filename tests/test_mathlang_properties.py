@@ -5,6 +5,7 @@ text, renders its error, and finishes quickly."""
 from __future__ import annotations
 
 import time
+from fractions import Fraction
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -12,7 +13,9 @@ from hypothesis import strategies as st
 
 from grader.mathlang import ast
 from grader.mathlang.errors import LimitError, MathError, ParseError
+from grader.mathlang.evaluate import constant_value
 from grader.mathlang.lexer import words
+from grader.mathlang.limits import MAX_VALUE_DIGITS
 from grader.mathlang.parser import MODES, dump, parse
 
 TIME_BOUND = 1.0  # seconds per parse, generous: a typical answer takes well under a millisecond
@@ -150,3 +153,40 @@ def test_errors_never_escape_on_truncation(formula: str) -> None:
             parse(formula[:end])
         except MathError as error:
             assert error.position is not None and 0 <= error.position <= end
+
+
+# -- evaluating what parses: numbers stay within the size bound, never a crash ------------
+
+NUMBER_ATOMS = st.sampled_from(["2", "9", "10", "0.5", "1e300", "1e-300", "999", "2^{999}", "\\pi", "e", "0"])
+
+
+def _grow(parts: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    return st.one_of(
+        st.tuples(parts, st.sampled_from(["*", "+", "-", "/", " \\cdot "]), parts).map(
+            lambda t: f"({''.join(t)})"
+        ),
+        st.tuples(parts, st.sampled_from(["2", "20", "999", "-40", "1/2", "4096"])).map(
+            lambda t: f"({t[0]})^{{{t[1]}}}"
+        ),
+        parts.map(lambda p: f"exp({p})"),
+        parts.map(lambda p: f"abs({p})"),
+        parts.map(lambda p: f"\\frac{{1}}{{{p}}}"),
+    )
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(formula=st.recursive(NUMBER_ATOMS, _grow, max_leaves=8))
+def test_constants_are_bounded_or_refused(formula: str) -> None:
+    """Whatever a formula builds (towers of powers, exponentials of exponentials), its value is
+    an exact number of at most MAX_VALUE_DIGITS digits, a float, or a clean MathError."""
+    start = time.perf_counter()
+    try:
+        value = constant_value(parse(formula))
+    except MathError as error:
+        assert error.message
+        value = None
+    assert time.perf_counter() - start < TIME_BOUND, formula
+    if isinstance(value, Fraction):
+        bits = MAX_VALUE_DIGITS * 3.33 + 8
+        assert value.numerator.bit_length() < bits and value.denominator.bit_length() < bits
+        str(value)  # printable: Python refuses to print integers past 4,300 digits

@@ -11,9 +11,10 @@ Nothing here runs anything: evaluators walk these nodes with an allow-list.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -183,29 +184,31 @@ def walk(node: Node) -> Iterator[Node]:
 
 
 def children(node: Node) -> tuple[Node, ...]:
-    match node:
-        case Neg(operand=o) | Transpose(operand=o) | Prime(operand=o):
-            return (o,)
-        case BinOp(left=a, right=b) | Relation(left=a, right=b):
-            return (a, b)
-        case Call(args=args):
-            return args
-        case Index(operand=o, indices=ix):
-            return (o, *ix)
-        case ListLit(items=items) | TupleLit(items=items):
-            return items
-        case Matrix(rows=rows):
-            return tuple(item for row in rows for item in row)
-        case Logic(operands=ops):
-            return ops
-        case Piecewise(cases=cases):
-            return tuple(part for case in cases for part in case)
-        case Space(dims=dims):
-            return dims
-        case Member(element=e, space=s):
-            return (s,) if e is None else (e, s)
-        case _:
-            return ()
+    """The direct sub-trees of ``node``, in source order."""
+    found = _CHILDREN.get(type(node))
+    return found(node) if found is not None else ()
+
+
+def _member_children(node: Member) -> tuple[Node, ...]:
+    return (node.space,) if node.element is None else (node.element, node.space)
+
+
+_CHILDREN: dict[type, Callable[[Any], tuple[Node, ...]]] = {
+    Neg: lambda n: (n.operand,),
+    Transpose: lambda n: (n.operand,),
+    Prime: lambda n: (n.operand,),
+    BinOp: lambda n: (n.left, n.right),
+    Relation: lambda n: (n.left, n.right),
+    Call: lambda n: n.args,
+    Index: lambda n: (n.operand, *n.indices),
+    ListLit: lambda n: n.items,
+    TupleLit: lambda n: n.items,
+    Matrix: lambda n: tuple(item for row in n.rows for item in row),
+    Logic: lambda n: n.operands,
+    Piecewise: lambda n: tuple(part for case in n.cases for part in case),
+    Space: lambda n: n.dims,
+    Member: _member_children,
+}
 
 
 def free_names(node: Node) -> set[str]:

@@ -54,6 +54,10 @@ class ShapeError(EvalError):
     """Shapes do not fit: ``W x`` with W n-by-n and x an m-vector."""
 
 
+class NotExactError(EvalError):
+    """Exact evaluation met a function whose value is not a rational number (exp, sqrt(2)...)."""
+
+
 def caret_excerpt(text: str, position: int, width: int = 72) -> str:
     """The line of ``text`` holding ``position``, with a caret under that character."""
     position = max(0, min(position, len(text)))

@@ -18,9 +18,11 @@ Conventions (contract section 3):
   which is a :class:`ShapeError` naming both shapes and the sub-formula.
 * ``A^{-1}`` and ``inv(A)`` invert, ``A^k`` is a matrix power for a square
   matrix and element-wise for vectors; ``^T`` and ``'`` transpose.
-* ``1`` in a matrix product (``A 1``, ``1^T A``) is the ones vector of the
-  matching size when the values hold the name ``"1"`` (a part enables it with
-  ``let: {"1": ones(n)}``); elsewhere it is the number 1.
+* ``\\mathbf{1}`` (``\\mathbb{1}``) is the ones vector: in a matrix product (``A 1``,
+  ``1^T A``) as long as the other side needs; where a part declares none, as long
+  as the formula's other shapes need (of the sizes its values have, the one that
+  fits; refused where several fit with different values). A plain ``1`` is the ones
+  vector only where the values hold the name ``"1"`` (``let: {"1": ones(n)}``).
 * A declared function is an alias of a built-in (``S: softmax``) or a formula
   in one parameter (``Theta: "heaviside(x, 0)"``), applied element-wise to arrays.
 * ``heaviside(x)`` is 1/2 at 0 unless a second argument says otherwise.
@@ -36,6 +38,7 @@ negative one) are nan in the ``float`` and ``mp`` backends and an
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any
@@ -43,30 +46,24 @@ from typing import Any
 import numpy as np
 
 from grader.mathlang import ast
-from grader.mathlang.builtins import (
-    ALIASES,
-    BUILTIN_NAMES,
-    BUILTINS,
-    MP,
-    Builtin,
-    NotExactError,
-    apply_binary,
+from grader.mathlang.arithmetic import MP, apply_binary, lift, mp_from, obj_array, omap
+from grader.mathlang.builtins import BUILTINS, Builtin
+from grader.mathlang.errors import EvalError, MathError, NotExactError, ShapeError
+from grader.mathlang.limits import check_numbers, number_size_error
+from grader.mathlang.linalg import matmul_arrays, matrix_power
+from grader.mathlang.names import ALIASES, BUILTIN_NAMES
+from grader.mathlang.parser import parse
+from grader.mathlang.shapes import (
+    MATRIX_PRODUCTS,
     bcast,
     check_size,
     elementwise_pair,
     flat_vector,
-    lift,
-    matmul_arrays,
-    matrix_power,
-    mp_from,
-    obj_array,
-    omap,
     outer,
     shape_error,
     to_2d,
     transpose,
 )
-from grader.mathlang.errors import EvalError, MathError
 from grader.mathlang.values import Env, FunctionDef, Val, describe, show, show_operand
 
 __all__ = [
@@ -85,7 +82,6 @@ __all__ = [
 ]
 
 MAX_CALL_DEPTH = 16
-MATRIX_PRODUCTS = frozenset({"implicit", "cdot", "dot", "matmul", "times"})
 ELEMENTWISE_PRODUCTS = frozenset({"star", "odot"})
 
 
@@ -189,6 +185,8 @@ def _one_constant(node: ast.Node) -> Fraction | float:
             raise EvalError("expected a number, not an array", position=node.pos) from None
         if result.dtype == np.bool_:
             raise EvalError("expected a number, not a condition", position=node.pos) from None
+        if np.isinf(result):
+            _refuse_beyond_floats(node)
         return float(result)
     if isinstance(value, np.ndarray):
         raise EvalError("expected a number, not an array", position=node.pos)
@@ -197,6 +195,15 @@ def _one_constant(node: ast.Node) -> Fraction | float:
     if isinstance(value, int):
         return Fraction(value)
     return value
+
+
+def _refuse_beyond_floats(node: ast.Node) -> None:
+    """A constant past the float range: say how large it is (from 40-digit arithmetic,
+    whose size is bounded too), or that it is infinite."""
+    value = evaluate_val(node, make_env("mp", {})).a[0]
+    if MP.isinf(value) or MP.isnan(value):
+        return
+    raise number_size_error(float(MP.log10(abs(value))), position=node.pos)
 
 
 def make_env(
@@ -308,8 +315,6 @@ def _compile_one(name: str, text: str, known: tuple[str, ...], declared: tuple[s
         return FunctionDef(name, alias=text, text=text)
     if text in ALIASES:
         return FunctionDef(name, alias=ALIASES[text], text=text)
-    from grader.mathlang.parser import parse
-
     symbols = tuple(sorted(set(known) | {"x"}))
     body = parse(text, symbols=symbols, functions=function_names(declared, known))
     free = ast.free_names(body)
@@ -335,11 +340,74 @@ def _pick_param(free: set[str], known: set[str]) -> str | None:
 
 def evaluate_val(node: ast.Node, env: Env) -> Val:
     """Evaluate ``node`` in ``env`` (the float backend expects np.errstate(all="ignore"))."""
+    if "1" not in env.values and _mentions_ones(node):
+        return _with_inferred_ones(node, env)
+    return _value(node, env)
+
+
+_MENTIONS_ONES: dict[int, tuple[ast.Node, bool]] = {}  # id -> (the tree, kept alive; the answer)
+
+
+def _mentions_ones(node: ast.Node) -> bool:
+    """Whether the tree writes the ones vector (``\\mathbf{1}``); remembered per tree, as the
+    same parsed formula is evaluated again and again."""
+    known = _MENTIONS_ONES.get(id(node))
+    if known is not None and known[0] is node:
+        return known[1]
+    if len(_MENTIONS_ONES) > 4096:
+        _MENTIONS_ONES.clear()
+    found = any(isinstance(n, ast.Sym) and n.name == "1" for n in ast.walk(node))
+    _MENTIONS_ONES[id(node)] = (node, found)
+    return found
+
+
+def _with_inferred_ones(node: ast.Node, env: Env) -> Val:
+    """A ones vector the part does not declare (``\\mathbf{1}``) is as long as the formula's
+    shapes need: of the sizes the values have, the one with which they fit. Where no
+    value is an array it is the number 1; where several lengths fit and give different
+    values, the formula does not say which one it means."""
+    sizes = sorted({size for val in env.values.values() for size in val.shape} | set(env.dim_names))
+    if not sizes:
+        return _value(node, replace(env, values={**env.values, "1": Val(lift(env, 1))}))
+    fits: list[tuple[Env, Val]] = []
+    refusal: ShapeError | None = None
+    for size in sizes:
+        sized = replace(env, values={**env.values, "1": _ones(env, size, row=False)})
+        try:
+            fits.append((sized, _value(node, sized)))
+        except ShapeError as err:
+            refusal = refusal or err
+    if not fits:
+        assert refusal is not None
+        raise refusal
+    if any(not _same_value(val, fits[0][1]) for _, val in fits[1:]):
+        raise ShapeError(
+            "the length of the ones vector 1 cannot be told from this formula",
+            position=node.pos,
+            hint='several lengths fit; the part can declare it with let: {"1": ones(n)}',
+        )
+    if env.trace is not None and len(fits) > 1:
+        _value(node, fits[0][0])  # the trace of the evaluation that is kept
+    return fits[0][1]
+
+
+def _same_value(a: Val, b: Val) -> bool:
+    if a.shape != b.shape or a.row != b.row:
+        return False
+    left, right = np.broadcast_arrays(a.a, b.a)
+    if left.dtype == object or right.dtype == object:
+        return bool(np.all(left == right))
+    return bool(np.array_equal(left, right, equal_nan=True))
+
+
+def _value(node: ast.Node, env: Env) -> Val:
     handler = _DISPATCH.get(type(node))
     if handler is None:
         raise EvalError(f"{_kind_name(node)} cannot be evaluated here", position=node.pos)
     try:
         val = handler(node, env)
+        if env.backend != "float" and isinstance(node, _BUILDS_NUMBERS):
+            check_numbers(val.a.flat)
     except MathError as err:
         if err.position is None:
             err.position = node.pos
@@ -347,6 +415,10 @@ def evaluate_val(node: ast.Node, env: Env) -> Val:
     if env.trace is not None:
         env.trace[id(node)] = val
     return val
+
+
+# Nodes whose value can be larger than their operands' (exact and mp values are bounded).
+_BUILDS_NUMBERS = (ast.BinOp, ast.Call)
 
 
 def _kind_name(node: ast.Node) -> str:
@@ -391,7 +463,7 @@ def _sym(node: ast.Sym, env: Env) -> Val:
 
 
 def _neg(node: ast.Neg, env: Env) -> Val:
-    v = evaluate_val(node.operand, env)
+    v = _value(node.operand, env)
     return Val(-v.a, v.row)
 
 
@@ -399,8 +471,8 @@ def _binop(node: ast.BinOp, env: Env) -> Val:
     op = node.op
     if op in MATRIX_PRODUCTS and (_is_one(node.left) or _is_one(node.right)):
         return _product_with_ones(node, env)
-    left = evaluate_val(node.left, env)
-    right = evaluate_val(node.right, env)
+    left = _value(node.left, env)
+    right = _value(node.right, env)
     if op == "+" or op == "-":
         what = "cannot add {l} and {r}" if op == "+" else "cannot subtract {r} from {l}"
         la, ra, row = elementwise_pair(env, left, right, node, what, False)
@@ -429,18 +501,17 @@ def product(env: Env, kind: str, left: Val, right: Val, node: ast.Node) -> Val:
 
 def _matrix_product(env: Env, kind: str, left: Val, right: Val, node: ast.Node) -> Val:
     if left.ndim > 2 or right.ndim > 2:
-        raise shape_error(env, f"cannot multiply {_operands(env, node, left, right)}", node)
+        raise shape_error(f"cannot multiply {_operands(env, node, left, right)}", node)
     if left.is_vector() and right.is_vector():
         if kind in ("dot", "cdot") and left.shape == right.shape:
             return Val(np.sum(left.a * right.a, axis=1))
         raise shape_error(
-            env, f"cannot multiply {_operands(env, node, left, right)}", node, hint=_vector_hint(node)
+            f"cannot multiply {_operands(env, node, left, right)}", node, hint=_vector_hint(node)
         )
     l2, r2 = to_2d(left), to_2d(right)
     if l2.shape[-1] != r2.shape[-2]:
         names = env.dim_names
         raise shape_error(
-            env,
             f"cannot multiply {_operands(env, node, left, right)}: the left has "
             f"{_count(l2.shape[-1], 'column', names)}, the right {_count(r2.shape[-2], 'row', names)}",
             node,
@@ -488,22 +559,32 @@ def _is_one(node: ast.Node) -> bool:
 
 
 def _product_with_ones(node: ast.BinOp, env: Env) -> Val:
-    """``A 1`` / ``1^T A`` with the ones vector, when the part declares ``1``."""
+    """``A 1`` / ``1^T A``: the ones vector as long as the other side needs, when the part
+    declares ``1`` (or a formula writes ``\\mathbf{1}``); in an outer product (``1 s^T``,
+    ``s 1^T``) it is the vector as declared."""
     if "1" not in env.values:
-        return product(env, node.op, evaluate_val(node.left, env), evaluate_val(node.right, env), node)
+        return product(env, node.op, _value(node.left, env), _value(node.right, env), node)
     if _is_one(node.right) and not _is_one(node.left):
-        left = evaluate_val(node.left, env)
+        left = _value(node.left, env)
         if left.is_scalar():
-            return product(env, node.op, left, evaluate_val(node.right, env), node)
-        n = to_2d(left).shape[-1] if not left.is_vector() else 1
-        right = _ones(env, n, isinstance(node.right, ast.Transpose))
+            return product(env, node.op, left, _value(node.right, env), node)
+        if left.is_vector():  # s 1^T
+            return product(env, node.op, left, _declared_ones(env, node.right), node)
+        right = _ones(env, to_2d(left).shape[-1], isinstance(node.right, ast.Transpose))
         return product(env, node.op, left, right, node)
-    right = evaluate_val(node.right, env)
+    right = _value(node.right, env)
     if right.is_scalar():
-        return product(env, node.op, evaluate_val(node.left, env), right, node)
-    n = right.shape[0]
-    left = _ones(env, n, isinstance(node.left, ast.Transpose))
+        return product(env, node.op, _value(node.left, env), right, node)
+    if right.row:  # 1 s^T
+        return product(env, node.op, _declared_ones(env, node.left), right, node)
+    left = _ones(env, right.shape[0], isinstance(node.left, ast.Transpose))
     return product(env, node.op, left, right, node)
+
+
+def _declared_ones(env: Env, node: ast.Node) -> Val:
+    """The ones vector as declared, for ``1`` or ``1^T`` written as a number or a bold 1."""
+    ones = env.values["1"]
+    return transpose(env, ones, node) if isinstance(node, ast.Transpose) else ones
 
 
 def _ones(env: Env, n: int, row: bool) -> Val:
@@ -518,13 +599,12 @@ def _divide(node: ast.BinOp, left: Val, right: Val, env: Env) -> Val:
     names = env.dim_names
     if right.is_matrix() and not right.row:
         raise shape_error(
-            env,
             f"cannot divide {describe(left, names)} by {describe(right, names)}",
             node,
             hint=f"to use an inverse write inv({show(node.right)}) or ({show(node.right)})^{{-1}}",
         )
     if left.is_matrix() and not left.row and not right.is_scalar():
-        raise shape_error(env, f"cannot divide {describe(left, names)} by {describe(right, names)}", node)
+        raise shape_error(f"cannot divide {describe(left, names)} by {describe(right, names)}", node)
     la, ra, row = elementwise_pair(env, left, right, node, "cannot divide {l} by {r}", True)
     if env.backend == "float":
         with np.errstate(all="ignore"):
@@ -536,14 +616,14 @@ def _divide(node: ast.BinOp, left: Val, right: Val, env: Env) -> Val:
 def _power(node: ast.BinOp, base: Val, exponent: Val, env: Env) -> Val:
     names = env.dim_names
     if not exponent.is_scalar():
-        raise shape_error(env, f"an exponent must be a scalar, not {describe(exponent, names)}", node)
+        raise shape_error(f"an exponent must be a scalar, not {describe(exponent, names)}", node)
     if base.is_matrix() and not base.row:
         if base.shape[0] != base.shape[1]:
-            raise shape_error(env, f"only a square matrix has powers, not {describe(base, names)}", node)
+            raise shape_error(f"only a square matrix has powers, not {describe(base, names)}", node)
         k = _integer_exponent(exponent, node)
         return Val(matrix_power(env, base.a, k, node))
     if base.row:
-        raise shape_error(env, "a row vector has no powers", node)
+        raise shape_error("a row vector has no powers", node)
     ea = bcast(exponent.a, base.ndim)
     ba = base.a
     if env.backend != "float":
@@ -559,13 +639,13 @@ def _integer_exponent(exponent: Val, node: ast.Node) -> int:
 
 
 def _transpose(node: ast.Transpose, env: Env) -> Val:
-    return transpose(env, evaluate_val(node.operand, env), node)
+    return transpose(env, _value(node.operand, env), node)
 
 
 def _prime(node: ast.Prime, env: Env) -> Val:
     if isinstance(node.operand, ast.Sym) and node.operand.name + "'" in env.values:
         return env.values[node.operand.name + "'"]
-    v = evaluate_val(node.operand, env)
+    v = _value(node.operand, env)
     if v.is_scalar():
         raise EvalError(
             f"{show(node.operand)}' : a prime on a scalar is not something this part can evaluate",
@@ -590,7 +670,7 @@ def _call(node: ast.Call, env: Env) -> Val:
             position=node.pos,
         )
     _check_arity(node, name, builtin)
-    args = [evaluate_val(a, env) for a in node.args]
+    args = [_value(a, env) for a in node.args]
     return builtin.impl(env, node, args)
 
 
@@ -610,7 +690,7 @@ def _call_formula(node: ast.Call, fdef: FunctionDef, env: Env) -> Val:
         raise EvalError(f"{node.name} takes 1 argument, got {len(node.args)}", position=node.pos)
     if env.depth >= MAX_CALL_DEPTH:
         raise EvalError(f"{node.name}: functions call each other too deeply", position=node.pos)
-    arg = evaluate_val(node.args[0], env)
+    arg = _value(node.args[0], env)
     assert fdef.body is not None and fdef.param is not None
     try:
         return _apply_elementwise(fdef, arg, env)
@@ -632,7 +712,7 @@ def _apply_elementwise(fdef: FunctionDef, arg: Val, env: Env) -> Val:
     )
     if arg.is_scalar():
         sub.values[fdef.param] = arg
-        return evaluate_val(fdef.body, sub)
+        return _value(fdef.body, sub)
     count = int(np.prod(arg.shape))
     batch = arg.a.shape[0]
     sub.values[fdef.param] = Val(arg.a.reshape(batch * count))
@@ -640,18 +720,18 @@ def _apply_elementwise(fdef: FunctionDef, arg: Val, env: Env) -> Val:
         other = env.values.get(name)
         if other is not None:
             if not other.is_scalar():
-                raise shape_error(env, f"{fdef.name} uses the array {name}; apply it to scalars", fdef.body)
+                raise shape_error(f"{fdef.name} uses the array {name}; apply it to scalars", fdef.body)
             sub.values[name] = Val(np.repeat(np.broadcast_to(other.a, (batch,)), count))
     sub.batch = batch * count
-    out = evaluate_val(fdef.body, sub)
+    out = _value(fdef.body, sub)
     if not out.is_scalar():
-        raise shape_error(env, f"{fdef.name} must give a scalar for each entry", fdef.body)
+        raise shape_error(f"{fdef.name} must give a scalar for each entry", fdef.body)
     flat = np.broadcast_to(out.a, (batch * count,))
     return Val(flat.reshape(arg.a.shape), arg.row)
 
 
 def _index(node: ast.Index, env: Env) -> Val:
-    base = evaluate_val(node.operand, env)
+    base = _value(node.operand, env)
     if base.is_scalar():
         raise EvalError(f"{show(node.operand)} is a scalar; it has no entries", position=node.pos)
     arr = base.a
@@ -659,13 +739,13 @@ def _index(node: ast.Index, env: Env) -> Val:
         arr = arr[:, 0, :]
     logical = arr.shape[1:]
     if len(node.indices) > len(logical):
-        raise shape_error(env, f"too many indices for {describe(base, env.dim_names)}", node)
+        raise shape_error(f"too many indices for {describe(base, env.dim_names)}", node)
     batch = max(arr.shape[0], *(1,))
     picks: list[np.ndarray] = []
     for axis, ix_node in enumerate(node.indices):
-        ix = evaluate_val(ix_node, env)
+        ix = _value(ix_node, env)
         if not ix.is_scalar():
-            raise shape_error(env, "an index must be a scalar", ix_node)
+            raise shape_error("an index must be a scalar", ix_node)
         picks.append(_index_values(ix, logical[axis], ix_node))
         batch = max(batch, ix.a.shape[0])
     rows = np.arange(batch)
@@ -685,7 +765,7 @@ def _index_values(ix: Val, size: int, node: ast.Node) -> np.ndarray:
 def _list(node: ast.ListLit, env: Env) -> Val:
     if not node.items:
         raise EvalError("an empty list", position=node.pos)
-    items = [evaluate_val(i, env) for i in node.items]
+    items = [_value(i, env) for i in node.items]
     if all(v.is_scalar() for v in items):
         return _stack(env, [v.a for v in items], axis=1, pos=node.pos)
     if all(isinstance(i, ast.ListLit) for i in node.items) and all(v.is_vector() for v in items):
@@ -698,12 +778,12 @@ def _list(node: ast.ListLit, env: Env) -> Val:
     if all(v.row for v in items):
         _same_length(env, items, node)
         return _stack(env, [v.a[:, 0, :] for v in items], axis=1, pos=node.pos)  # rows
-    raise shape_error(env, "a list must hold numbers, or vectors of one length", node)
+    raise shape_error("a list must hold numbers, or vectors of one length", node)
 
 
 def _same_length(env: Env, items: list[Val], node: ast.Node) -> None:
     if len({v.a.shape[-1] for v in items}) != 1:
-        raise shape_error(env, "the rows of a matrix must have the same length", node)
+        raise shape_error("the rows of a matrix must have the same length", node)
 
 
 def _stack(env: Env, arrays: list[np.ndarray], axis: int, pos: int) -> Val:
@@ -715,9 +795,9 @@ def _stack(env: Env, arrays: list[np.ndarray], axis: int, pos: int) -> Val:
 
 
 def _matrix(node: ast.Matrix, env: Env) -> Val:
-    rows = [[evaluate_val(item, env) for item in row] for row in node.rows]
+    rows = [[_value(item, env) for item in row] for row in node.rows]
     if len({len(r) for r in rows}) != 1:
-        raise shape_error(env, "the rows of a matrix must have the same number of entries", node)
+        raise shape_error("the rows of a matrix must have the same number of entries", node)
     if all(v.is_scalar() for r in rows for v in r):
         stacked = [_stack(env, [v.a for v in r], axis=1, pos=node.pos).a for r in rows]
         out = _stack(env, stacked, axis=1, pos=node.pos)
@@ -734,12 +814,12 @@ def _block_matrix(node: ast.Matrix, rows: list[list[Val]], env: Env) -> Val:
         batch = max(b.shape[0] for b in blocks)
         blocks = [np.broadcast_to(b, (batch, *b.shape[1:])) for b in blocks]
         if len({b.shape[1] for b in blocks}) != 1:
-            raise shape_error(env, "the blocks of a matrix row must have the same height", node)
+            raise shape_error("the blocks of a matrix row must have the same height", node)
         block_rows.append(np.concatenate(blocks, axis=2))
     batch = max(b.shape[0] for b in block_rows)
     block_rows = [np.broadcast_to(b, (batch, *b.shape[1:])) for b in block_rows]
     if len({b.shape[2] for b in block_rows}) != 1:
-        raise shape_error(env, "the block rows of a matrix must have the same width", node)
+        raise shape_error("the block rows of a matrix must have the same width", node)
     out = np.concatenate(block_rows, axis=1)
     check_size(out.shape[1:], node.pos)
     return Val(out)
@@ -764,8 +844,8 @@ _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
 
 
 def _relation(node: ast.Relation, env: Env) -> Val:
-    left = evaluate_val(node.left, env)
-    right = evaluate_val(node.right, env)
+    left = _value(node.left, env)
+    right = _value(node.right, env)
     la, ra, row = elementwise_pair(env, left, right, node, "cannot compare", True)
     compare = _COMPARE.get(node.op)
     if compare is None:
@@ -791,7 +871,7 @@ def _logic(node: ast.Logic, env: Env) -> Val:
 
 
 def _condition(node: ast.Node, env: Env) -> np.ndarray:
-    v = evaluate_val(node, env)
+    v = _value(node, env)
     if v.a.dtype != bool:
         raise EvalError(f"{show(node)} is not a condition", position=node.pos)
     return v.a
@@ -802,13 +882,13 @@ def _piecewise(node: ast.Piecewise, env: Env) -> Val:
         for value, cond in node.cases:
             c = _condition(cond, env)
             if c.size and bool(np.all(c)):
-                return evaluate_val(value, env)
+                return _value(value, env)
         raise EvalError("no case of the piecewise formula applies here", position=node.pos)
     conds = [_condition(c, env) for _, c in node.cases]
-    vals = [evaluate_val(v, env) for v, _ in node.cases]
+    vals = [_value(v, env) for v, _ in node.cases]
     shape = vals[0].shape
     if any(v.shape != shape for v in vals):
-        raise shape_error(env, "the cases of a piecewise formula have different shapes", node)
+        raise shape_error("the cases of a piecewise formula have different shapes", node)
     nd = len(shape)
     if env.backend == "float":
         out: np.ndarray = np.full((1, *shape), np.nan)
@@ -822,7 +902,7 @@ def _piecewise(node: ast.Piecewise, env: Env) -> Val:
 
 def _tuple(node: ast.TupleLit, env: Env) -> Val:
     if len(node.items) == 1:
-        return evaluate_val(node.items[0], env)
+        return _value(node.items[0], env)
     raise EvalError("a list of several formulas cannot be evaluated as one value", position=node.pos)
 
 

@@ -33,10 +33,12 @@ declared symbols and is the parser's job.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import NamedTuple
 
 from grader.mathlang.errors import LimitError, ParseError
 from grader.mathlang.limits import DEFAULT_LIMITS, Limits
+from grader.mathlang.names import SPELLINGS
 
 # Token flags.
 WHOLE = 1  # a word that is never split into letters (LaTeX command, \text word)
@@ -61,6 +63,8 @@ _NUM_RE = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _CMD_RE = re.compile(r"[A-Za-z]+")
 _ENV_RE = re.compile(r"\s*\{\s*([A-Za-z]+\*?)\s*\}")
 _SPACE_RE = re.compile(r"\s*")
+_BOLD_ONE = re.compile(r"\{\s*1\s*\}|1(?![0-9.])")
+_BOLD = frozenset({"mathbf", "boldsymbol", "bm", "pmb", "vec"})
 _ROW_SPACING_RE = re.compile(r"\s*\[\s*-?[0-9]*\.?[0-9]+\s*(?:pt|em|ex|mm|cm|in|mu|bp|pc)\s*\]")
 
 _LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -108,8 +112,9 @@ for _name in GREEK_NAMES:
     _COMMANDS[_name] = ("greek", _name)
 for _name, _canon in _GREEK_VARIANTS.items():
     _COMMANDS[_name] = ("greek", _canon)
-_table("fn", "exp log sin cos tan tanh max min det")
-_COMMANDS["ln"] = ("fn", "log")
+_table("fn", "exp log sin cos tan sec csc cot sinh cosh tanh sech csch coth max min det")
+for _name, _canon in SPELLINGS.items():  # \ln, \arcsin, \sgn...
+    _COMMANDS[_name] = ("fn", _canon)
 _table("tok", "cdot bullet", "cdot")
 _table("tok", "times", "times")
 _table("tok", "odot circ", "odot")
@@ -159,7 +164,7 @@ _table("deco", "hat widehat", "hat")
 _table("deco", "bar overline", "bar")
 _table("deco", "tilde widetilde", "tilde")
 _table("deco", "dot", "dot")
-_table("bb", "mathbb")
+_table("bb", "mathbb mathds mathbbm")
 _table("begin", "begin")
 _table("end", "end")
 _table("not", "not")
@@ -175,11 +180,7 @@ _table(
 )
 _table("unsupported", "approx sim simeq cong equiv propto pm mp gg ll doteq", _HINT_APPROX)
 _table("unsupported", "subset subseteq supset supseteq cup cap setminus emptyset varnothing", _HINT_SET)
-_table(
-    "unsupported",
-    "sinh cosh coth arctan arcsin arccos cot sec csc sgn binom choose",
-    _HINT_FUNCTION,
-)
+_table("unsupported", "binom choose", _HINT_FUNCTION)
 
 # unicode character -> (action, argument), same actions as commands
 _UNICODE: dict[str, tuple[str, str]] = {
@@ -461,48 +462,47 @@ class _Lexer:
         return self._act(action[0], action[1], i, j, "\\" + name)
 
     def _act(self, action: str, arg: str, i: int, j: int, written: str) -> int:
-        if action == "tok":
-            self._emit(arg, written, i, j)
-        elif action == "greek":
-            self._emit("ident", arg, i, j, WHOLE)
-        elif action == "fn":
-            self._emit("ident", arg, i, j, WHOLE | CMD)
-        elif action == "const":
-            self._emit("const", arg, i, j)
-        elif action == "space":
-            self.spaced = True
-        elif action == "leftright":
-            k = self._skip_space(j)
-            return k + 1 if self.text.startswith(".", k) else j
-        elif action in ("font", "text", "opname", "mathrm"):
-            return self._font(action, i, j)
-        elif action == "deco":
-            return self._decoration(arg, i, j)
-        elif action == "bb":
-            return self._blackboard(i, j)
-        elif action == "bbchar":
-            self._emit("bb", arg, i, j)
-        elif action == "begin" or action == "end":
-            return self._environment(action, i, j)
-        elif action == "not":
-            return self._negated(i, j)
-        elif action == "rowsep":
-            self._emit(arg, written, i, j)
-            match = _ROW_SPACING_RE.match(self.text, j)  # \\[2pt]
-            return match.end() if match is not None else j
-        elif action == "dots":
+        """Do what a command or character stands for; the position after it."""
+        emitted = _EMITTED.get(action)
+        if emitted is not None:
+            kind, flags = emitted
+            if kind is None:  # "tok": the token kind is the argument
+                self._emit(arg, written, i, j, flags)
+            else:
+                self._emit(kind, arg, i, j, flags)
+            return j
+        handler = _ACTIONS.get(action)
+        return handler(self, action, arg, i, j, written) if handler is not None else j  # "skip"
+
+    def _spacing(self, action: str, arg: str, i: int, j: int, written: str) -> int:
+        self.spaced = True
+        return j
+
+    def _left_right(self, action: str, arg: str, i: int, j: int, written: str) -> int:
+        k = self._skip_space(j)
+        return k + 1 if self.text.startswith(".", k) else j
+
+    def _row_separator(self, action: str, arg: str, i: int, j: int, written: str) -> int:
+        self._emit(arg, written, i, j)
+        match = _ROW_SPACING_RE.match(self.text, j)  # \\[2pt]
+        return match.end() if match is not None else j
+
+    def _refused(self, action: str, arg: str, i: int, j: int, written: str) -> int:
+        if action == "dots":
             raise self._error(f"'{written}' cannot be graded", i, "write the formula without dots")
-        elif action == "unsupported":
-            raise self._error(f"{written} is not supported", i, arg)
-        return j  # "skip"
+        raise self._error(f"{written} is not supported", i, arg)
 
     def _skip_space(self, j: int) -> int:
         match = _SPACE_RE.match(self.text, j)
         return match.end() if match is not None else j
 
-    def _font(self, action: str, i: int, j: int) -> int:
+    def _font(self, action: str, i: int, j: int, name: str = "") -> int:
         text = self.text
         k = self._skip_space(j)
+        ones = _BOLD_ONE.match(text, k) if name in _BOLD else None
+        if ones is not None:  # \mathbf{1}: the ones vector, as \mathbb{1}
+            self._emit("bb", "1", i, ones.end())
+            return ones.end()
         if action == "opname" and text.startswith("*", k):
             k = self._skip_space(k + 1)
         if action == "mathrm" and text[k : k + 3] == "{e}":
@@ -575,3 +575,29 @@ class _Lexer:
             self._emit("!=", "\\not=", i, k + 1)
             return k + 1
         raise self._error("\\not is only understood as \\not=", i, "write \\neq")
+
+
+# action -> (token kind, or None when the argument is the kind; flags)
+_EMITTED: dict[str, tuple[str | None, int]] = {
+    "tok": (None, 0),
+    "greek": ("ident", WHOLE),
+    "fn": ("ident", WHOLE | CMD),
+    "const": ("const", 0),
+    "bbchar": ("bb", 0),
+}
+_ACTIONS: dict[str, Callable[[_Lexer, str, str, int, int, str], int]] = {
+    "space": _Lexer._spacing,
+    "leftright": _Lexer._left_right,
+    "rowsep": _Lexer._row_separator,
+    "dots": _Lexer._refused,
+    "unsupported": _Lexer._refused,
+    **dict.fromkeys(
+        ("font", "text", "opname", "mathrm"),
+        lambda lexer, action, arg, i, j, written: lexer._font(action, i, j, arg),
+    ),
+    "deco": lambda lexer, action, arg, i, j, written: lexer._decoration(arg, i, j),
+    "bb": lambda lexer, action, arg, i, j, written: lexer._blackboard(i, j),
+    "begin": lambda lexer, action, arg, i, j, written: lexer._environment(action, i, j),
+    "end": lambda lexer, action, arg, i, j, written: lexer._environment(action, i, j),
+    "not": lambda lexer, action, arg, i, j, written: lexer._negated(i, j),
+}

@@ -51,8 +51,8 @@ Names
 * ``\pi`` / ``pi`` -> Const("pi"), ``\infty`` -> Const("inf"), ``\mathrm{e}`` ->
   Const("e"), ``true``/``otherwise`` -> Const("true"); ``e^{x}`` ->
   ``Call("exp", x)`` unless ``e`` is a declared symbol; a lone ``e`` is Sym("e").
-* ``\mathbb{1}`` (a vector of ones, length from context) -> Sym("1");
-  ``\mathbf{1}`` is just the number 1.
+* ``\mathbb{1}``, ``\mathbf{1}``, ``\boldsymbol{1}`` (a vector of ones, its length
+  from the other shapes, see :mod:`.evaluate`) -> Sym("1"); a plain ``1`` is the number.
 
 Functions
 ---------
@@ -62,6 +62,9 @@ Functions
 (``\max\{0, x\}``). LaTeX operator names (``\exp \log \ln \sin \max``...) take
 a bare argument too: ``\log x^2`` = ``log(x^2)``, ``\log 2x`` = ``log(2) x``.
 ``relu softmax diag sigmoid`` match case-insensitively (``\mathrm{ReLU}``).
+The names come from :mod:`.names` (the one list; ``ln``, ``\arcsin``, ``sgn``... are
+other spellings). A power of a function is the power of its value: ``\tanh^2(x)``,
+``\sin^{2} x`` -> ``(tanh x)^2``; ``\sin^{-1} x`` is ``asin x``.
 ``\sqrt[n]{x}`` -> ``Call("root", (x, n))``; ``|x|`` -> abs, ``\|x\|`` ->
 norm, ``\|x\|_2`` -> ``norm(x, 2)``, ``\lfloor x \rfloor`` -> floor.
 ``piecewise((v1, c1), (v2, c2))`` and ``\begin{cases}`` -> Piecewise.
@@ -70,8 +73,9 @@ Modes
 -----
 ``complexity`` adds ``Theta O Omega`` as functions. ``shape`` returns a
 TupleLit of dimensions: ``24 x 24 x 128``, ``64×7×7``, ``1 \times k``,
-``(24, 24, 128)``, ``[1, k]``, ``\mathbb{R}^{1 \times k}``; there ``x``, ``×``,
-``\times`` and ``,`` separate dimensions.
+``(24, 24, 128)``, ``[1, k]``, ``\mathbb{R}^{1 \times k}``,
+``W_2 \in \mathbb{R}^{1 \times k}`` (the name is not a dimension); there ``x``,
+``by``, ``×``, ``\times`` and ``,`` separate dimensions.
 
 Odds and ends: a final ``.`` or ``,`` (end of a sentence) is ignored; inside
 ``[..]`` LaTeX spacing separates items (``[1 \quad 1]``); two numbers in a row
@@ -86,6 +90,7 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from fractions import Fraction
+from typing import Any
 
 from grader.mathlang.ast import (
     BinOp,
@@ -121,21 +126,15 @@ from grader.mathlang.lexer import (
     words,
 )
 from grader.mathlang.limits import DEFAULT_LIMITS, Limits, check_length
+from grader.mathlang.names import CASELESS, FUNCTIONS, INVERSES, SPECIAL_FORMS, SPELLINGS
 
 __all__ = ["BOUND_FUNCTIONS", "BUILTIN_FUNCTIONS", "MODES", "dump", "parse"]
 
 MODES = ("expr", "complexity", "shape")
 
-BUILTIN_FUNCTIONS = frozenset(
-    words(
-        "exp log sqrt abs max min floor ceil sin cos tan tanh sigmoid relu softplus heaviside softmax "
-        "softmax_row softmax_col diag norm sum trace outer eye inv det mod piecewise concat leaky_relu "
-        "identity root"
-    )
-)
+BUILTIN_FUNCTIONS = frozenset(FUNCTIONS) | SPECIAL_FORMS
 BOUND_FUNCTIONS = frozenset({"Theta", "O", "Omega"})
-_FUNCTION_ALIASES = {name: name for name in BUILTIN_FUNCTIONS} | {"ln": "log"}
-_CASELESS = frozenset({"relu", "softmax", "softmax_row", "softmax_col", "diag", "sigmoid", "leaky_relu"})
+_FUNCTION_ALIASES = {name: name for name in BUILTIN_FUNCTIONS} | SPELLINGS
 
 _KEYWORDS = {"and": "and", "or": "or", "not": "not", "if": "if", "for": "if", "when": "if", "where": "if"}
 _CONST_WORDS = {
@@ -176,6 +175,7 @@ _CASES_ENVS = frozenset({"cases", "dcases", "rcases"})
 _X_PIECES = re.compile(r"x|[0-9]+|[^x0-9]+")
 _LETTERS_DIGITS = re.compile(r"([A-Za-z]+)([0-9]+)")
 _MAX_SPLIT_WORD = 64
+_DIM_WORDS = frozenset({"x", "by"})  # separate dimensions in shapes: 24 x 24, k by d
 _MAX_SUBSCRIPT_TOKENS = 4
 
 
@@ -313,6 +313,10 @@ def _magnitude(node: Node, depth: int = 0) -> float | None:
     right = _magnitude(node.right, depth + 1)
     if left is None or right is None:
         return None
+    return _combined_magnitude(node, left, right)
+
+
+def _combined_magnitude(node: BinOp, left: float, right: float) -> float | None:
     if node.op in ("+", "-"):
         return left + right
     if node.op == "/":
@@ -501,7 +505,7 @@ class _Parser:
             out.append(tok._replace(kind=_KEYWORDS[word]))
         elif word in _CONST_WORDS:
             out.append(Tok("const", _CONST_WORDS[word], tok.pos, tok.end, tok.flags))
-        elif self.shape and word == "x":
+        elif self.shape and word in _DIM_WORDS:
             out.append(tok._replace(kind="times"))
         elif len(word) == 1 or tok.flags & WHOLE or self._known_word(word):
             out.append(tok)
@@ -571,7 +575,7 @@ class _Parser:
         if canonical is not None:
             return canonical
         lower = name.lower()
-        if lower in _CASELESS:
+        if lower in CASELESS:
             return lower
         return name if flags & OPNAME else None
 
@@ -604,7 +608,7 @@ class _Parser:
             return self.abs_depth == 0
         if kind == "||":
             return self.norm_depth == 0
-        if kind == "ident" and self.shape and tok.value == "x" and "x" not in self.symbols:
+        if kind == "ident" and self.shape and tok.value in _DIM_WORDS and tok.value not in self.symbols:
             return False
         if (
             kind == "num"
@@ -776,13 +780,12 @@ class _Parser:
         return self._power()
 
     def _check_power(self, start: int, base: Node, exponent: Node) -> None:
+        """A power of literals whose value is too large to write (``2^{10^4}``) is refused here;
+        a power of a formula with symbols (``(x - a)^{6000}``) is bounded by the size of the
+        values it builds when evaluated, not by its exponent."""
         size = _magnitude(exponent)
         if size is None:
             return
-        if size > self.limits.max_exponent:
-            raise self._too_large(
-                start, "exponent too large", f"exponents above {self.limits.max_exponent} are not accepted"
-            )
         base_size = _magnitude(base)
         if (
             base_size is not None
@@ -995,6 +998,15 @@ class _Parser:
         function = self._function_name(name, tok.flags)
         if function is None:
             return Sym(tok.pos, self._declared_spelling(name))
+        if self.toks[self.i].kind == "^":
+            powered = self._function_power(tok, function)
+            if powered is not None:
+                return powered
+        applied = self._applied(tok, function)
+        return applied if applied is not None else Sym(tok.pos, name)
+
+    def _applied(self, tok: Tok, function: str) -> Node | None:
+        """``f(x)``, ``\\max\\{0, x\\}``, or ``\\log x`` (a LaTeX operator takes a bare argument)."""
         nxt = self.toks[self.i]
         if nxt.kind in ("(", "\\{", "{"):
             return self._call(tok, function, nxt)
@@ -1003,7 +1015,49 @@ class _Parser:
             argument = self._signed_power()
             self.depth -= 1
             return Call(tok.pos, function, (argument,))
-        return Sym(tok.pos, name)
+        return None
+
+    def _function_power(self, tok: Tok, function: str) -> Node | None:
+        """``\\tanh^2(x)``, ``\\sin^{2} x``: the power of the value; ``\\sin^{-1} x`` is ``asin x``.
+        None (nothing consumed) when what follows the ``^`` is not a whole number and an argument."""
+        caret = self.i
+        exponent = self._integer_exponent(caret + 1)
+        if exponent is None:
+            return None
+        value, count = exponent
+        self.i = caret + 1 + count
+        if value == -1:
+            inverse = INVERSES.get(function)
+            if inverse is None:
+                raise self._error(
+                    f"{self._show(tok)}^{{-1}} is ambiguous",
+                    tok.pos,
+                    f"write 1/{function}(x) for the reciprocal",
+                )
+            function = inverse
+        applied = self._applied(tok, function)
+        if applied is None or value == 0:
+            self.i = caret
+            return None
+        if value == -1:
+            return applied
+        return BinOp(tok.pos, "^", applied, Num(self.toks[caret + 1].pos, Fraction(value)))
+
+    def _integer_exponent(self, j: int) -> tuple[int, int] | None:
+        """A whole-number exponent at token ``j``: ``2``, ``{2}``, ``-1``, ``{-1}``, as (value, tokens)."""
+        toks = self.toks
+        braced = toks[j].kind == "{"
+        k = j + 1 if braced else j
+        sign = -1 if toks[k].kind == "-" else 1
+        k += toks[k].kind == "-"
+        if toks[k].kind != "num" or not toks[k].value.isdigit() or len(toks[k].value) > 3:
+            return None
+        k += 1
+        if braced:
+            if toks[k].kind != "}":
+                return None
+            k += 1
+        return sign * int(toks[k - 1 - braced].value), k - j
 
     def _call(self, tok: Tok, function: str, opener: Tok) -> Node:
         args = self._items(opener)
@@ -1179,26 +1233,63 @@ class _Parser:
     def _is_dim_separator(self, tok: Tok) -> bool:
         if tok.kind == "times" or tok.kind == ",":
             return True
-        return tok.kind == "ident" and tok.value == "x" and "x" not in self.symbols
+        return tok.kind == "ident" and tok.value in _DIM_WORDS and tok.value not in self.symbols
 
     def _shape(self) -> Node:
         toks = self.toks
+        self._skip_named_membership()
         first = toks[self.i]
-        if first.kind == "in":
-            self.i += 1
-            first = toks[self.i]
         if first.kind in ("(", "[") and self._closer_index(self.i) == len(toks) - 2:
             self.i += 1
             saved = self._open(first)
             dims = self._dims()
             self._close(saved)
             self._expect(_CLOSERS[first.kind], first)
-        elif first.kind == "bb" and first.value == "R":
+        elif self._is_real_space(first):
             dims = list(self._space(first).dims)
         else:
             dims = self._dims()
         self._expect_end()
         return TupleLit(first.pos, tuple(dims))
+
+    def _is_real_space(self, tok: Tok) -> bool:
+        """``\\mathbb{R}``, ``ℝ``, or a plain ``R^..`` when R is not a declared name."""
+        if tok.kind == "bb":
+            return tok.value == "R"
+        if tok.kind != "ident" or tok.value != "R" or "R" in self.symbols:
+            return False
+        return self.toks[self.i + 1].kind == "^"
+
+    def _skip_named_membership(self) -> None:
+        """``\\in \\mathbb{R}^{..}`` or ``W_2 \\in \\mathbb{R}^{1 \\times k}``: the dims are the space's."""
+        toks = self.toks
+        if toks[self.i].kind == "in":
+            self.i += 1
+            return
+        at_top = [k for k, tok in enumerate(toks) if tok.kind == "in" and self._depth_at(k) == 0]
+        if not at_top or toks[self.i].kind not in ("ident", "times"):
+            return
+        if toks[self.i].kind == "times":  # ``x \\in ..``: the name x, read as a separator in shapes
+            self.i += 1
+        else:
+            self._postfix()
+        self._expect_kind("in")
+
+    def _depth_at(self, index: int) -> int:
+        """How many groups are open just before token ``index``."""
+        depth = 0
+        for tok in self.toks[:index]:
+            if tok.kind in _CLOSERS:
+                depth += 1
+            elif tok.kind in _OPENER_OF:
+                depth -= 1
+        return depth
+
+    def _expect_kind(self, kind: str) -> None:
+        tok = self.toks[self.i]
+        if tok.kind != kind:
+            raise self._unexpected(tok, f"'{_SHOWN.get(kind, kind)}'")
+        self.i += 1
 
     def _closer_index(self, j: int) -> int:
         depth = 0
@@ -1324,44 +1415,36 @@ def dump(node: Node) -> str:
     (``*`` star, ``imp`` implicit, ``@`` matmul, ``cdot`` ``times`` ``dot`` ``odot``
     ``otimes``); calls as ``(call name args..)``.
     """
-    match node:
-        case Num(value=value, is_float=is_float):
-            return f"{value}{'f' if is_float else ''}"
-        case Sym(name=name):
-            return name if not name[:1].isdigit() else f"${name}"
-        case Const(name=name):
-            return f":{name}"
-        case Neg(operand=operand):
-            return f"(neg {dump(operand)})"
-        case BinOp(op=op, left=left, right=right):
-            return f"({_DUMP_OPS.get(op, op)} {dump(left)} {dump(right)})"
-        case Transpose(operand=operand):
-            return f"(T {dump(operand)})"
-        case Prime(operand=operand):
-            return f"(prime {dump(operand)})"
-        case Call(name=name, args=args):
-            return _sexpr("call " + name, args)
-        case Index(operand=operand, indices=indices):
-            return _sexpr("index", (operand, *indices))
-        case ListLit(items=items):
-            return "[" + " ".join(dump(item) for item in items) + "]"
-        case TupleLit(items=items):
-            return _sexpr("tuple", items)
-        case Matrix(rows=rows):
-            return "(matrix " + " ".join("[" + " ".join(map(dump, row)) + "]" for row in rows) + ")"
-        case Relation(op=op, left=left, right=right):
-            return f"({op} {dump(left)} {dump(right)})"
-        case Logic(op=op, operands=operands):
-            return _sexpr(op, operands)
-        case Piecewise(cases=cases):
-            return "(piecewise " + " ".join(f"({dump(v)} {dump(c)})" for v, c in cases) + ")"
-        case Space(dims=dims):
-            return _sexpr("R", dims)
-        case Member(element=element, space=space):
-            return f"(in {'_' if element is None else dump(element)} {dump(space)})"
-    return f"<{type(node).__name__}>"
+    shown = _DUMPERS.get(type(node))
+    return shown(node) if shown is not None else f"<{type(node).__name__}>"
 
 
 def _sexpr(head: str, items: Iterable[Node]) -> str:
     parts = [dump(item) for item in items]
     return f"({head}{' ' if parts else ''}{' '.join(parts)})"
+
+
+def _dump_member(node: Member) -> str:
+    element = "_" if node.element is None else dump(node.element)
+    return f"(in {element} {dump(node.space)})"
+
+
+_DUMPERS: dict[type, Callable[[Any], str]] = {
+    Num: lambda n: f"{n.value}{'f' if n.is_float else ''}",
+    Sym: lambda n: n.name if not n.name[:1].isdigit() else f"${n.name}",
+    Const: lambda n: f":{n.name}",
+    Neg: lambda n: f"(neg {dump(n.operand)})",
+    BinOp: lambda n: f"({_DUMP_OPS.get(n.op, n.op)} {dump(n.left)} {dump(n.right)})",
+    Transpose: lambda n: f"(T {dump(n.operand)})",
+    Prime: lambda n: f"(prime {dump(n.operand)})",
+    Call: lambda n: _sexpr("call " + n.name, n.args),
+    Index: lambda n: _sexpr("index", (n.operand, *n.indices)),
+    ListLit: lambda n: "[" + " ".join(dump(item) for item in n.items) + "]",
+    TupleLit: lambda n: _sexpr("tuple", n.items),
+    Matrix: lambda n: "(matrix " + " ".join("[" + " ".join(map(dump, row)) + "]" for row in n.rows) + ")",
+    Relation: lambda n: f"({n.op} {dump(n.left)} {dump(n.right)})",
+    Logic: lambda n: _sexpr(n.op, n.operands),
+    Piecewise: lambda n: "(piecewise " + " ".join(f"({dump(v)} {dump(c)})" for v, c in n.cases) + ")",
+    Space: lambda n: _sexpr("R", n.dims),
+    Member: _dump_member,
+}

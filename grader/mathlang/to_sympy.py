@@ -14,8 +14,8 @@ from typing import Any
 import sympy
 
 from grader.mathlang import ast
-from grader.mathlang.builtins import ALIASES
 from grader.mathlang.domains import SymbolDomain
+from grader.mathlang.names import ALIASES
 from grader.mathlang.values import FunctionDef
 
 MAX_EXPONENT = 64  # |k| of integer powers handed to sympy
@@ -70,48 +70,42 @@ class _Converter:
         self.depth = 0
 
     def go(self, node: ast.Node, scope: dict[str, Any]) -> Any:
-        match node:
-            case ast.Num(value=v):
-                return sympy.Rational(v.numerator, v.denominator)
-            case ast.Sym(name=name):
-                return self.symbol(name, scope)
-            case ast.Const(name="pi"):
-                return sympy.pi
-            case ast.Const(name="e"):
-                return sympy.E
-            case ast.Const(name="inf"):
-                return sympy.oo
-            case ast.Const(name="true" | "otherwise"):
-                return sympy.true
-            case ast.Neg(operand=o):
-                return sympy.Mul(sympy.Integer(-1), self.go(o, scope))
-            case ast.BinOp(op="+", left=a, right=b):
-                return sympy.Add(self.go(a, scope), self.go(b, scope))
-            case ast.BinOp(op="-", left=a, right=b):
-                return sympy.Add(self.go(a, scope), sympy.Mul(sympy.Integer(-1), self.go(b, scope)))
-            case ast.BinOp(op="/", left=a, right=b):
-                return sympy.Mul(self.go(a, scope), sympy.Pow(self.go(b, scope), sympy.Integer(-1)))
-            case ast.BinOp(op="^", left=a, right=b):
-                return self.power(self.go(a, scope), self.go(b, scope))
-            case ast.BinOp(op=op, left=a, right=b) if op in ast.PRODUCT_KINDS and op != "otimes":
-                return sympy.Mul(self.go(a, scope), self.go(b, scope))
-            case ast.Transpose(operand=o):
-                return self.go(o, scope)  # scalars only
-            case ast.Call(name=name, args=args):
-                return self.call(name, args, scope)
-            case ast.Relation(op=op, left=a, right=b):
-                return _RELATIONS[op](self.go(a, scope), self.go(b, scope))
-            case ast.Logic(op="and", operands=ops):
-                return sympy.And(*(self.go(o, scope) for o in ops))
-            case ast.Logic(op="or", operands=ops):
-                return sympy.Or(*(self.go(o, scope) for o in ops))
-            case ast.Logic(op="not", operands=ops):
-                return sympy.Not(self.go(ops[0], scope))
-            case ast.Piecewise(cases=cases):
-                pairs = [(self.go(v, scope), self.go(c, scope)) for v, c in cases]
-                return sympy.Piecewise(*pairs)
-            case _:
-                raise Unsupported(f"{type(node).__name__} is not supported symbolically")
+        translate = _TRANSLATIONS.get(type(node))
+        if translate is None:
+            raise Unsupported(f"{type(node).__name__} is not supported symbolically")
+        return translate(self, node, scope)
+
+    def number(self, node: ast.Num, scope: dict[str, Any]) -> Any:
+        return sympy.Rational(node.value.numerator, node.value.denominator)
+
+    def constant(self, node: ast.Const, scope: dict[str, Any]) -> Any:
+        value = _CONSTANTS.get(node.name)
+        if value is None:
+            raise Unsupported(f"the constant {node.name} is not supported symbolically")
+        return value
+
+    def binop(self, node: ast.BinOp, scope: dict[str, Any]) -> Any:
+        op, a, b = node.op, self.go(node.left, scope), self.go(node.right, scope)
+        if op == "+":
+            return sympy.Add(a, b)
+        if op == "-":
+            return sympy.Add(a, sympy.Mul(sympy.Integer(-1), b))
+        if op == "/":
+            return sympy.Mul(a, sympy.Pow(b, sympy.Integer(-1)))
+        if op == "^":
+            return self.power(a, b)
+        if op in ast.PRODUCT_KINDS and op != "otimes":
+            return sympy.Mul(a, b)
+        raise Unsupported(f"the operation {op} is not supported symbolically")
+
+    def logic(self, node: ast.Logic, scope: dict[str, Any]) -> Any:
+        operands = [self.go(o, scope) for o in node.operands]
+        if node.op == "not":
+            return sympy.Not(operands[0])
+        return (sympy.And if node.op == "and" else sympy.Or)(*operands)
+
+    def piecewise(self, node: ast.Piecewise, scope: dict[str, Any]) -> Any:
+        return sympy.Piecewise(*[(self.go(v, scope), self.go(c, scope)) for v, c in node.cases])
 
     def symbol(self, name: str, scope: dict[str, Any]) -> Any:
         if name in scope:
@@ -147,6 +141,30 @@ class _Converter:
             raise Unsupported(f"{name} is not supported symbolically")
         values = [self.go(a, scope) for a in args]
         return builder(values)
+
+
+_CONSTANTS: dict[str, Any] = {
+    "pi": sympy.pi,
+    "e": sympy.E,
+    "inf": sympy.oo,
+    "true": sympy.true,
+    "otherwise": sympy.true,
+}
+
+_TRANSLATIONS: dict[type, Callable[[_Converter, Any, dict[str, Any]], Any]] = {
+    ast.Num: _Converter.number,
+    ast.Sym: lambda conv, node, scope: conv.symbol(node.name, scope),
+    ast.Const: _Converter.constant,
+    ast.Neg: lambda conv, node, scope: sympy.Mul(sympy.Integer(-1), conv.go(node.operand, scope)),
+    ast.BinOp: _Converter.binop,
+    ast.Transpose: lambda conv, node, scope: conv.go(node.operand, scope),  # scalars only
+    ast.Call: lambda conv, node, scope: conv.call(node.name, node.args, scope),
+    ast.Relation: lambda conv, node, scope: _RELATIONS[node.op](
+        conv.go(node.left, scope), conv.go(node.right, scope)
+    ),
+    ast.Logic: _Converter.logic,
+    ast.Piecewise: _Converter.piecewise,
+}
 
 
 def _one(fn: Callable[[Any], Any]) -> Callable[[list[Any]], Any]:
@@ -213,7 +231,21 @@ _FUNCTIONS: dict[str, Callable[[list[Any]], Any]] = {
     "sin": _one(sympy.sin),
     "cos": _one(sympy.cos),
     "tan": _one(sympy.tan),
+    "sec": _one(sympy.sec),
+    "csc": _one(sympy.csc),
+    "cot": _one(sympy.cot),
+    "asin": _one(sympy.asin),
+    "acos": _one(sympy.acos),
+    "atan": _one(sympy.atan),
+    "sinh": _one(sympy.sinh),
+    "cosh": _one(sympy.cosh),
     "tanh": _one(sympy.tanh),
+    "sech": _one(sympy.sech),
+    "csch": _one(sympy.csch),
+    "coth": _one(sympy.coth),
+    "asinh": _one(sympy.asinh),
+    "acosh": _one(sympy.acosh),
+    "atanh": _one(sympy.atanh),
     "sigmoid": _one(lambda v: 1 / (1 + sympy.exp(-v))),
     "relu": _one(lambda v: sympy.Max(0, v)),
     "softplus": _one(lambda v: sympy.log(1 + sympy.exp(v))),

@@ -17,13 +17,15 @@ Three backends share the tree walk:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
 from grader.mathlang import ast
+from grader.mathlang.wording import value_kind
 
 BackendName = Literal["float", "exact", "mp"]
 
@@ -99,25 +101,9 @@ class Env:
         return tuple(sorted(k for k in self.values if k != "1"))
 
 
-def dim_text(size: int, names: dict[int, str]) -> str:
-    return names.get(size, str(size))
-
-
 def describe(val: Val, names: dict[int, str] | None = None) -> str:
     """``scalar``, ``n-vector``, ``row vector (1×n)``, ``n×m matrix``."""
-    return describe_shape(val.shape, val.row, names or {})
-
-
-def describe_shape(shape: tuple[int, ...], row: bool, names: dict[int, str]) -> str:
-    if not shape:
-        return "scalar"
-    dims = [dim_text(s, names) for s in shape]
-    if len(shape) == 1:
-        return f"{dims[0]}-vector"
-    if row and len(shape) == 2:
-        return f"row vector (1×{dims[1]})"
-    kind = "matrix" if len(shape) == 2 else "array"
-    return f"{'×'.join(dims)} {kind}"
+    return value_kind(val.shape, val.row, names)
 
 
 # ---- a plain-text printer for sub-formulas in messages --------------------------
@@ -127,7 +113,7 @@ _PREC = {"+": 1, "-": 1, "/": 2, "^": 4}
 
 def show(node: ast.Node) -> str:
     """The formula as plain text (for messages; not necessarily the student's spelling)."""
-    return _show(node, 0)
+    return _show(node)
 
 
 def show_operand(node: ast.Node) -> str:
@@ -160,50 +146,53 @@ _PRODUCT_TEXT = {
 
 
 def _wrap(node: ast.Node, level: int) -> str:
-    text = _show(node, level)
+    text = _show(node)
     return f"({text})" if _prec(node) < level else text
 
 
-def _show(node: ast.Node, level: int) -> str:
-    match node:
-        case ast.Num(value=v):
-            return _num_text(v)
-        case ast.Sym(name=n) | ast.Const(name=n):
-            return n
-        case ast.Neg(operand=o):
-            return "-" + _wrap(o, 2)
-        case ast.BinOp(op="^", left=a, right=b):
-            return f"{_wrap(a, 5)}^{_wrap(b, 5)}"
-        case ast.BinOp(op=op, left=a, right=b) if op in ("+", "-"):
-            return f"{_wrap(a, 1)} {op} {_wrap(b, 2)}"
-        case ast.BinOp(op="/", left=a, right=b):
-            return f"{_wrap(a, 2)}/{_wrap(b, 3)}"
-        case ast.BinOp(op=op, left=a, right=b):
-            return f"{_wrap(a, 2)}{_PRODUCT_TEXT.get(op, '*')}{_wrap(b, 3)}"
-        case ast.Transpose(operand=o):
-            return f"{_wrap(o, 5)}^T"
-        case ast.Prime(operand=o):
-            return f"{_wrap(o, 5)}'"
-        case ast.Call(name=n, args=args):
-            return f"{n}({', '.join(_show(a, 0) for a in args)})"
-        case ast.Index(operand=o, indices=ix):
-            inner = ",".join(_show(i, 0) for i in ix)
-            return f"{_wrap(o, 5)}_{{{inner}}}"
-        case ast.ListLit(items=items) | ast.TupleLit(items=items):
-            return "[" + ", ".join(_show(i, 0) for i in items) + "]"
-        case ast.Matrix(rows=rows):
-            return "[" + "; ".join(", ".join(_show(i, 0) for i in r) for r in rows) + "]"
-        case ast.Relation(op=op, left=a, right=b):
-            return f"{_show(a, 1)} {op} {_show(b, 1)}"
-        case ast.Logic(op="not", operands=ops):
-            return "not " + _wrap(ops[0], 5)
-        case ast.Logic(op=op, operands=ops):
-            return f" {op} ".join(_wrap(o, 1) for o in ops)
-        case ast.Piecewise(cases=cases):
-            inner = ", ".join(f"({_show(v, 0)}, {_show(c, 0)})" for v, c in cases)
-            return f"piecewise({inner})"
-        case _:
-            return type(node).__name__
+def _show(node: ast.Node) -> str:
+    shown = _SHOWN.get(type(node))
+    return shown(node) if shown is not None else type(node).__name__
+
+
+def _show_binop(node: ast.BinOp) -> str:
+    a, b, op = node.left, node.right, node.op
+    if op == "^":
+        return f"{_wrap(a, 5)}^{_wrap(b, 5)}"
+    if op in ("+", "-"):
+        return f"{_wrap(a, 1)} {op} {_wrap(b, 2)}"
+    if op == "/":
+        return f"{_wrap(a, 2)}/{_wrap(b, 3)}"
+    return f"{_wrap(a, 2)}{_PRODUCT_TEXT.get(op, '*')}{_wrap(b, 3)}"
+
+
+def _show_logic(node: ast.Logic) -> str:
+    if node.op == "not":
+        return "not " + _wrap(node.operands[0], 5)
+    return f" {node.op} ".join(_wrap(o, 1) for o in node.operands)
+
+
+def _show_items(items: tuple[ast.Node, ...]) -> str:
+    return ", ".join(_show(item) for item in items)
+
+
+_SHOWN: dict[type, Callable[[Any], str]] = {
+    ast.Num: lambda n: _num_text(n.value),
+    ast.Sym: lambda n: n.name,
+    ast.Const: lambda n: n.name,
+    ast.Neg: lambda n: "-" + _wrap(n.operand, 2),
+    ast.BinOp: _show_binop,
+    ast.Transpose: lambda n: f"{_wrap(n.operand, 5)}^T",
+    ast.Prime: lambda n: f"{_wrap(n.operand, 5)}'",
+    ast.Call: lambda n: f"{n.name}({_show_items(n.args)})",
+    ast.Index: lambda n: f"{_wrap(n.operand, 5)}_{{{','.join(_show(i) for i in n.indices)}}}",
+    ast.ListLit: lambda n: f"[{_show_items(n.items)}]",
+    ast.TupleLit: lambda n: f"[{_show_items(n.items)}]",
+    ast.Matrix: lambda n: "[" + "; ".join(_show_items(row) for row in n.rows) + "]",
+    ast.Relation: lambda n: f"{_show(n.left)} {n.op} {_show(n.right)}",
+    ast.Logic: _show_logic,
+    ast.Piecewise: lambda n: "piecewise(" + ", ".join(f"({_show(v)}, {_show(c)})" for v, c in n.cases) + ")",
+}
 
 
 def _num_text(v: Fraction) -> str:

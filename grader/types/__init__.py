@@ -9,13 +9,25 @@ module here and one line below.
 
 from __future__ import annotations
 
-from grader.types import array, choice, complexity, constraint, expression, network, number, shape, text
+from grader.types import (
+    array,
+    choice,
+    complexity,
+    constraint,
+    expression,
+    interval,
+    network,
+    number,
+    shape,
+    text,
+)
 from grader.types.base import AnswerType
 
 ANSWER_TYPES: dict[str, AnswerType] = {
     "number": number.ANSWER_TYPE,
     "array": array.ANSWER_TYPE,
     "shape": shape.ANSWER_TYPE,
+    "interval": interval.ANSWER_TYPE,
     "expression": expression.ANSWER_TYPE,
     "complexity": complexity.ANSWER_TYPE,
     "choice": choice.ANSWER_TYPE,

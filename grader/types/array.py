@@ -11,10 +11,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from grader.core.nested import flatten, nested_shape
-from grader.core.numeric import Number, close, read_number, show, strip_math_delimiters
+from grader.core.numeric import WrittenNumber, close, read_written_number, show, strip_math_delimiters
 from grader.core.parts import PartBase
 from grader.core.verdict import AnswerError, CheckUndecided, Verdict
 from grader.mathlang import ast
+from grader.mathlang.evaluate import constant_value
+from grader.mathlang.parser import parse
+from grader.mathlang.wording import dims_text
 from grader.types.base import AnswerType, fixed_hint
 
 MAX_ENTRIES = 10_000
@@ -29,7 +32,7 @@ class ArrayPart(PartBase):
 @dataclass(frozen=True)
 class Grid:
     shape: tuple[int, ...]
-    entries: tuple[Number, ...]  # row-major
+    entries: tuple[WrittenNumber, ...]  # row-major
 
     def squeezed(self) -> Grid:
         """Drop length-1 axes of a vector: (1, 3) and (3, 1) become (3,)."""
@@ -49,28 +52,22 @@ def check(part: ArrayPart, answer: Any) -> Verdict:
         expected, received = expected.squeezed(), received.squeezed()
     if received.shape != expected.shape:
         return Verdict.incorrect(
-            f"your array has shape {describe_shape(received.shape)}; "
-            f"the expected shape is {describe_shape(expected.shape)}"
+            f"your array has shape {dims_text(received.shape)}; "
+            f"the expected shape is {dims_text(expected.shape)}"
         )
     wrong = [
         i
         for i, (r, e) in enumerate(zip(received.entries, expected.entries, strict=False))
-        if not close(r, e, part.rtol, part.atol)
+        if not close(r.value, e.value, part.rtol, part.atol)
     ]
     if not wrong:
         return Verdict.correct()
-    first = wrong[0]
-    where = describe_index(first, received.shape)
+    first = received.entries[wrong[0]]
+    where = describe_index(wrong[0], received.shape)
     return Verdict.incorrect(
         f"{len(wrong)} of {len(expected.entries)} entries differ; "
-        f"{where} is {show(received.entries[first])}, which is not right"
+        f"{where} is {show(first.value, first.decimal)}, which is not right"
     )
-
-
-def describe_shape(shape: tuple[int, ...]) -> str:
-    if len(shape) == 1:
-        return f"{shape[0]} (a vector)"
-    return " x ".join(str(n) for n in shape)
 
 
 def describe_index(flat: int, shape: tuple[int, ...]) -> str:
@@ -95,18 +92,15 @@ def read_grid(value: Any) -> Grid:
     return Grid(shape, tuple(_entry(item) for item in flat))
 
 
-def _entry(item: Any) -> Number:
+def _entry(item: Any) -> WrittenNumber:
     if isinstance(item, ast.Node):
-        from grader.mathlang.evaluate import constant_value
-
-        return constant_value(item)
-    return read_number(item)
+        decimal = any(isinstance(node, ast.Num) and node.is_float for node in ast.walk(item))
+        return WrittenNumber(constant_value(item), decimal)
+    return read_written_number(item)
 
 
 def _nested_from_text(text: str) -> Any:
     """``[1, 2]``, ``[m, 0]^T``, ``\\begin{bmatrix}..`` -> nested lists of tree nodes."""
-    from grader.mathlang.parser import parse
-
     node = parse(strip_math_delimiters(text.strip()))
     return _nested_from_node(node, text)
 

@@ -1,8 +1,12 @@
 """``choice``: one option key, or a list of keys for select-all.
 
 Students write the key (``B``), ``(B)``, ``(B) piecewise-linear``, ``B)``, the
-option's text, ``yes``/``no``, or for select-all a list or ``A, C``. Keys
-match case-insensitively when that is unambiguous.
+option's text (typeset or not: ``\\theta_{small}`` for ``theta_small``),
+``yes``/``no``, or for select-all a list or ``A, C``. Keys match
+case-insensitively when that is unambiguous. A single choice may be followed by a
+reason (``Yes, it is possible``, ``No, because ...``, ``(B) since ...``), but an
+answer that names two different options (``yes or no``, ``(B), not (C)``, ``C, D``)
+is never read as one of them: it cannot be read.
 """
 
 from __future__ import annotations
@@ -18,6 +22,13 @@ from grader.types.base import AnswerType
 
 _LEADING_KEY = re.compile(r"^\s*[\(\[]?\s*([A-Za-z0-9]{1,12})\s*[\)\].:]", re.S)
 _SPLIT = re.compile(r"\s*(?:,|;|\band\b|&|\+)\s*", re.I)
+# A reason after a short key: ``B because ...``, ``B since ...``
+_REASON = re.compile(r"\s+(?:because|since|as|so|given|due|for|from|by|which|it)\b", re.I)
+# Another option joined to the first: ``yes or no``, ``A and B``, ``Yes/No``, ``B, not C``, ``C, D``
+_JOINED = re.compile(r"(?:\s*(?:[,;/&+]|\bor\b|\band\b|\bnor\b|\bnot\b|\bvs\b\.?|\bversus\b))+\s*", re.I)
+_TYPESETTING = re.compile(
+    r"\\(?:mathrm|mathbf|mathit|mathsf|boldsymbol|bm|text|textbf|textit|textrm|operatorname|left|right)\s*"
+)
 
 
 class ChoicePart(PartBase):
@@ -77,7 +88,7 @@ def read_choices(options: dict[str, str], answer: Any, allow_many: bool) -> set[
         items = [str(item) for item in answer]
     elif isinstance(answer, str):
         items = [answer]
-        if allow_many and _match_one(options, answer) is None:
+        if allow_many and _names_one_option(options, answer) is None:
             items = [piece for piece in _SPLIT.split(answer) if piece.strip()]
     else:
         raise AnswerError(f"expected an option such as {next(iter(options))}, got a {type(answer).__name__}")
@@ -87,6 +98,17 @@ def read_choices(options: dict[str, str], answer: Any, allow_many: bool) -> set[
     if len(keys) > 1 and not allow_many:
         raise AnswerError(f"choose one option; you gave {len(keys)}")
     return set(keys)
+
+
+class TwoOptions(AnswerError):
+    """The answer names two different options where one is asked for."""
+
+
+def _names_one_option(options: dict[str, str], text: str) -> str | None:
+    try:
+        return _match_one(options, text)
+    except TwoOptions:
+        return None
 
 
 def _match_or_fail(options: dict[str, str], text: str) -> str:
@@ -99,17 +121,21 @@ def _match_or_fail(options: dict[str, str], text: str) -> str:
 
 
 def _match_one(options: dict[str, str], text: str) -> str | None:
-    cleaned = text.strip().strip("$").strip()
+    """The option ``text`` names: the whole of it, or its start followed by a reason
+    (``Yes, it is possible``, ``(B) since ...``). TwoOptions when it names another one too."""
+    cleaned = _plain(text)
     for candidate in _candidates(cleaned):
         key = _key_for(options, candidate)
         if key is not None:
             return key
-    leading = _LEADING_KEY.match(cleaned)
-    if leading:  # "(B) piecewise-linear", "D) exponential in l, because ..."
-        key = _key_for(options, leading.group(1))
-        if key is not None:
-            return key
-    return _by_text_prefix(options, cleaned)
+    leading = _leading_option(options, cleaned)
+    if leading is None:
+        return None
+    key, reason = leading
+    other = _other_option(options, key, reason)
+    if other is not None:
+        raise TwoOptions(f"your answer names two options, {key} and {other}: give one")
+    return key
 
 
 def _candidates(text: str) -> list[str]:
@@ -129,14 +155,80 @@ def _key_for(options: dict[str, str], text: str) -> str | None:
     return None
 
 
-def _by_text_prefix(options: dict[str, str], text: str) -> str | None:
-    norm = _norm(text)
-    hits = [k for k, v in options.items() if _norm(v) and norm.startswith(_norm(v) + " ")]
-    return hits[0] if len(hits) == 1 else None
+def _leading_option(options: dict[str, str], text: str) -> tuple[str, str] | None:
+    """(key, the rest) when ``text`` starts with one option: ``(B) ...``, ``D) ...``,
+    ``B. ...``, ``No, ...``, an option's text and more, ``B because ...``."""
+    marked = _LEADING_KEY.match(text)
+    if marked:
+        key = _key_for(options, marked.group(1))
+        if key is not None:
+            return key, text[marked.end() :]
+    found: list[tuple[int, str]] = []  # (length of the match, key)
+    for key, option_text in options.items():
+        for written in {key, option_text}:
+            end = _prefix_end(written, text)
+            if end is not None:
+                found.append((end, key))
+    if not found:
+        return None
+    end, key = max(found)
+    if len({k for e, k in found if e == end}) > 1:
+        return None
+    return key, text[end:]
+
+
+def _prefix_end(written: str, text: str) -> int | None:
+    """Where ``written`` (an option's key or text) ends when ``text`` starts with it and goes
+    on with a reason: a mark (``,`` ``.`` ``;`` ``:`` ``/`` ``—``), or a word after a word
+    longer than a letter or two (``No because``, not ``A ReLU``)."""
+    words = re.split(r"[\s\-_]+", _plain(written).strip())
+    if not any(words):
+        return None
+    pattern = r"[\s\-_]+".join(re.escape(word) for word in words if word)
+    match = re.match(rf"({pattern})(?=\s*([,.;:/!—–)]|\s+\w|$))", text, re.I)
+    if match is None:
+        return None
+    after = text[match.end() :]
+    short_key = len(match.group(1)) <= 2
+    if short_key and not re.match(r"\s*[,.;:/!—–)]", after) and not _REASON.match(after):
+        return None  # "A ReLU network ..." starts with an article, not with option A
+    return match.end()
+
+
+def _other_option(options: dict[str, str], key: str, reason: str) -> str | None:
+    """Another option the reason names: ``or no``, ``/No``, ``and (C)``, ``option C``, ``(C)``."""
+    joined = _JOINED.match(reason)
+    rest = reason[joined.end() :] if joined else None
+    for other in (k for k in options if k != key):
+        if rest is not None and _starts_with(options, other, rest):
+            return other
+        if re.search(_named(other), reason, re.I):
+            return other
+    return None
+
+
+def _starts_with(options: dict[str, str], key: str, text: str) -> bool:
+    if _key_for(options, text.strip(" ()[].")) == key:
+        return True
+    return any(_prefix_end(written, text) is not None for written in (key, options[key]))
+
+
+def _named(key: str) -> str:
+    """``(C)``, ``[C]``, ``option C``, ``answer C``: an option named as one."""
+    k = re.escape(key)
+    return rf"\(\s*{k}\s*\)|\[\s*{k}\s*\]|\b(?:option|answer|choice)\s+{k}\b"
+
+
+def _plain(text: str) -> str:
+    """The answer without math typesetting: ``$\\theta_{small}$`` -> ``theta_small``."""
+    text = text.strip().replace("$", "")
+    text = _TYPESETTING.sub("", text)
+    text = re.sub(r"\\([A-Za-z]+)", r"\1", text)  # \theta -> theta
+    return text.replace("{", "").replace("}", "").strip()
 
 
 def _norm(text: str) -> str:
-    return re.sub(r"[\s\-_]+", " ", text.strip().lower()).strip(" .")
+    return re.sub(r"[\s\-_]+", " ", _plain(text).lower()).strip(" .")
 
 
 def template_hint(part: ChoicePart) -> str:

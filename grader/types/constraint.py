@@ -20,7 +20,6 @@ values of both sides.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -29,12 +28,14 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from grader.core.numeric import read_number_text, read_written_number, strip_math_delimiters
 from grader.core.numeric import show as show_number
-from grader.core.numeric import strip_math_delimiters
 from grader.core.parts import PartBase, Scalar
 from grader.core.verdict import AnswerError, Verdict
 from grader.mathlang import ast
 from grader.mathlang.errors import EvalError, MathError
+from grader.mathlang.evaluate import constant_value, evaluate_exact
+from grader.mathlang.parser import parse
 from grader.mathlang.values import show as show_node
 from grader.types.base import AnswerType
 
@@ -133,8 +134,6 @@ def _setting(
 
 
 def _spec_predicate(text: str, fields: tuple[str, ...]) -> ast.Node:
-    from grader.mathlang.parser import parse
-
     try:
         tree = parse(text, symbols=fields)
     except MathError as exc:
@@ -193,31 +192,27 @@ def _from_mapping(answer: Mapping[Any, Any], fields: tuple[str, ...]) -> Assignm
 
 
 def read_value(value: Any) -> Value:
-    """An exact value from a YAML scalar or a formula without symbols (``2^3``)."""
+    """An exact value from a YAML scalar or a formula without symbols (``2^3``); a decimal
+    is the number written (``0.1`` is 1/10)."""
     if isinstance(value, bool) or value is None:
         raise AnswerError(f"expected a number, got {value!r}")
-    if isinstance(value, int):
-        return Fraction(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise AnswerError(f"expected a finite number, got {value}")
-        return Fraction(repr(value))  # 0.1 as written, not its binary approximation
     if isinstance(value, Fraction):
         return value
     if not isinstance(value, str):
-        raise AnswerError(f"expected a number, got a {type(value).__name__}")
-    from grader.mathlang.parser import parse
-
+        return Fraction(read_written_number(value).value)  # ints and floats are read exactly
     text = strip_math_delimiters(value.strip())
     if not text:
         raise AnswerError("expected a number, got nothing")
-    tree = parse(text)
-    return _constant(tree, text)
+    try:
+        number = read_number_text(text).value
+    except MathError as exc:
+        raise _with_text(exc, text) from exc
+    if not isinstance(number, Fraction):
+        raise EvalError(f"{text} is not a rational number", text, 0)
+    return number
 
 
 def _constant(node: ast.Node, text: str) -> Value:
-    from grader.mathlang.evaluate import constant_value
-
     try:
         value = constant_value(node)
     except MathError as exc:
@@ -228,8 +223,6 @@ def _constant(node: ast.Node, text: str) -> Value:
 
 
 def _from_text(answer: str, fields: tuple[str, ...]) -> Assignment:
-    from grader.mathlang.parser import parse
-
     text = _separators(strip_math_delimiters(answer.strip()))
     tree = parse(text, symbols=fields)
     values: dict[str, Value] = {}
@@ -325,15 +318,11 @@ def _failure(predicate: Predicate, values: dict[str, Value]) -> str | None:
 
 
 def _holds(tree: ast.Node, values: dict[str, Value]) -> bool:
-    from grader.mathlang.evaluate import evaluate_exact
-
     return bool(evaluate_exact(tree, values))
 
 
 def _explain(tree: ast.Node, values: dict[str, Value], text: str | None = None) -> str:
     """The first failing comparison inside ``tree``, with both sides' values."""
-    from grader.mathlang.evaluate import evaluate_exact
-
     if isinstance(tree, ast.Logic) and tree.op == "and":
         for operand in tree.operands:
             if not _holds(operand, values):

@@ -1,10 +1,14 @@
-"""``number``: a single value, within the part's rtol/atol."""
+"""``number``: a single value, within the part's rtol/atol.
+
+Students may give the value as an approximation (``\\approx 0.0349``): it is the
+number after the sign, compared within the part's tolerance.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from grader.core.numeric import close, read_number, show
+from grader.core.numeric import close, read_number, read_written_number, show
 from grader.core.parts import PartBase, Scalar
 from grader.core.verdict import AnswerError, CheckUndecided, Verdict
 from grader.types.base import AnswerType, fixed_hint
@@ -20,12 +24,13 @@ def check(part: NumberPart, answer: Any) -> Verdict:
         expected = read_number(part.answer)
     except AnswerError as exc:
         raise CheckUndecided(f"the reference answer is not a number: {exc.message}") from None
-    received = read_number(answer)
-    if close(received, expected, part.rtol, part.atol):
+    received = read_written_number(answer)
+    if close(received.value, expected, part.rtol, part.atol):
         return Verdict.correct()
-    if expected != 0 and close(-received, expected, part.rtol, part.atol):
-        return Verdict.incorrect(f"{show(received)} has the wrong sign")
-    return Verdict.incorrect(f"{show(received)} is not the expected value")
+    shown = show(received.value, received.decimal)
+    if expected != 0 and close(-received.value, expected, part.rtol, part.atol):
+        return Verdict.incorrect(f"{shown} has the wrong sign")
+    return Verdict.incorrect(f"{shown} is not the expected value")
 
 
 ANSWER_TYPE = AnswerType(

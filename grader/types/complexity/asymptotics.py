@@ -40,23 +40,46 @@ MAX_PRODUCT_PAIRS = 200_000  # a product past this many term pairs is refused
 
 @dataclass(frozen=True, order=True)
 class Monomial:
-    """``prod x_j^powers[j] * prod log(x_j)^logs[j]`` over the space's symbols, in order."""
+    """``prod x_j^powers[j] * prod log(x_j)^logs[j] * prod log(log(x_j))^loglogs[j]``
+    over the space's symbols, in order. ``loglogs`` is empty when every one is 0 (the
+    common case, kept cheap: long expansions multiply many monomials)."""
 
     powers: tuple[Fraction, ...]
     logs: tuple[Fraction, ...]
+    loglogs: tuple[Fraction, ...] = ()
 
     def __mul__(self, other: Monomial) -> Monomial:
         return Monomial(
             tuple(a + b for a, b in zip(self.powers, other.powers, strict=True)),
             tuple(a + b for a, b in zip(self.logs, other.logs, strict=True)),
+            _loglog_sum(self.loglogs, other.loglogs),
         )
 
     def __pow__(self, exponent: Fraction) -> Monomial:
-        return Monomial(tuple(a * exponent for a in self.powers), tuple(a * exponent for a in self.logs))
+        loglogs = tuple(a * exponent for a in self.loglogs)
+        return Monomial(
+            tuple(a * exponent for a in self.powers),
+            tuple(a * exponent for a in self.logs),
+            loglogs if any(loglogs) else (),
+        )
+
+    def loglog_powers(self) -> tuple[Fraction, ...]:
+        """``loglogs`` with one entry per symbol."""
+        return self.loglogs or tuple(ZERO for _ in self.powers)
 
     @property
     def is_constant(self) -> bool:
-        return not any(self.powers) and not any(self.logs)
+        return not any(self.powers) and not any(self.logs) and not any(self.loglogs)
+
+    def without_loglogs(self) -> Monomial:
+        return Monomial(self.powers, self.logs)
+
+
+def _loglog_sum(a: tuple[Fraction, ...], b: tuple[Fraction, ...]) -> tuple[Fraction, ...]:
+    if not a or not b:
+        return a or b
+    total = tuple(x + y for x, y in zip(a, b, strict=True))
+    return total if any(total) else ()
 
 
 class NotPositive(CheckUndecided):
@@ -148,13 +171,16 @@ class Space:
         return Poly.build([(monomial, coefficient)], exact)
 
     def power_monomial(self, name: str) -> Monomial:
-        index = self.symbols.index(name)
-        unit = tuple(ONE if i == index else ZERO for i in range(len(self.symbols)))
-        return Monomial(unit, self.zero.logs)
+        return Monomial(self._unit(self.symbols.index(name)), self.zero.logs)
 
     def log_monomial(self, index: int) -> Monomial:
-        unit = tuple(ONE if i == index else ZERO for i in range(len(self.symbols)))
-        return Monomial(self.zero.powers, unit)
+        return Monomial(self.zero.powers, self._unit(index))
+
+    def loglog_monomial(self, index: int) -> Monomial:
+        return Monomial(self.zero.powers, self.zero.logs, self._unit(index))
+
+    def _unit(self, index: int) -> tuple[Fraction, ...]:
+        return tuple(ONE if i == index else ZERO for i in range(len(self.symbols)))
 
     # -- classes --------------------------------------------------------------
 
@@ -237,11 +263,15 @@ class Space:
             tuple(-p for p in monomial.powers),
             -sum(monomial.logs),
             tuple(-p for p in monomial.logs),
+            -sum(monomial.loglogs),
+            tuple(-p for p in monomial.loglog_powers()),
         )
 
     def show(self, monomial: Monomial) -> str:
         parts = [_power_text(name, p) for name, p in zip(self.symbols, monomial.powers, strict=True) if p]
         parts += [_log_text(name, p) for name, p in zip(self.symbols, monomial.logs, strict=True) if p]
+        loglogs = zip(self.symbols, monomial.loglog_powers(), strict=True)
+        parts += [_loglog_text(name, p) for name, p in loglogs if p]
         return " ".join(parts) if parts else "1"
 
     def show_sum(self, monomials: Iterable[Monomial]) -> str:
@@ -250,9 +280,12 @@ class Space:
 
 
 def _componentwise_le(small: Monomial, large: Monomial) -> bool:
-    return all(a <= b for a, b in zip(small.powers, large.powers, strict=True)) and all(
-        a <= b for a, b in zip(small.logs, large.logs, strict=True)
+    pairs = (
+        (small.powers, large.powers),
+        (small.logs, large.logs),
+        (small.loglog_powers(), large.loglog_powers()),
     )
+    return all(a <= b for mine, theirs in pairs for a, b in zip(mine, theirs, strict=True))
 
 
 def _power_text(name: str, power: Fraction) -> str:
@@ -261,6 +294,14 @@ def _power_text(name: str, power: Fraction) -> str:
     if power.denominator == 1 and power > 0:
         return f"{name}^{power}"
     return f"{name}^({power})"
+
+
+def _loglog_text(name: str, power: Fraction) -> str:
+    if power == 1:
+        return f"log log {name}"
+    if power.denominator == 1 and power > 0:
+        return f"(log log {name})^{power}"
+    return f"(log log {name})^({power})"
 
 
 def _log_text(name: str, power: Fraction) -> str:
@@ -276,6 +317,25 @@ def _log_text(name: str, power: Fraction) -> str:
 
 @lru_cache(maxsize=65536)
 def _dominance(
+    term: Monomial, others: tuple[Monomial, ...], cone: tuple[tuple[Fraction, ...], ...]
+) -> Dominance:
+    if not any(term.loglogs) and not any(any(o.loglogs) for o in others):
+        return _power_log_dominance(term, others, cone)
+    if len(term.powers) == 1:  # one symbol: terms are ordered by power, then logs, then log logs
+        best = max((o.powers, o.logs, o.loglog_powers()) for o in others)
+        mine = (term.powers, term.logs, term.loglog_powers())
+        return Dominance.STRICT if best > mine else Dominance.WEAK if best == mine else Dominance.NONE
+    bare = tuple(sorted({o.without_loglogs() for o in others}))
+    found = _power_log_dominance(term.without_loglogs(), bare, cone)
+    # A gap in powers or logs is never closed by log log factors; a tie is where they count.
+    if found is not Dominance.WEAK or any(_componentwise_le(term, o) for o in others):
+        return found
+    if not any(term.loglogs):
+        return Dominance.WEAK
+    return Dominance.NONE if _ray_certificate(term, others, cone) else Dominance.UNDECIDED
+
+
+def _power_log_dominance(
     term: Monomial, others: tuple[Monomial, ...], cone: tuple[tuple[Fraction, ...], ...]
 ) -> Dominance:
     dims = len(term.powers)
@@ -305,7 +365,8 @@ def _ray_certificate(
     term: Monomial, others: tuple[Monomial, ...], cone: tuple[tuple[Fraction, ...], ...]
 ) -> bool:
     """A direction ``t`` (symbols along it grow, the rest stay put) on which the term ties
-    the largest power of the others but has more log factors: then it is not dominated."""
+    the largest power of the others but has more log (or log log) factors: then it is not
+    dominated."""
     for t in _directions(len(term.powers)):
         if any(_dot(row, t) > 0 for row in cone):
             continue
@@ -318,10 +379,11 @@ def _dot(row: Sequence[Fraction], t: Sequence[int]) -> Fraction:
     return sum((c * x for c, x in zip(row, t, strict=True)), ZERO)
 
 
-def _growth(monomial: Monomial, t: Sequence[int]) -> tuple[Fraction, Fraction]:
-    """How fast a term grows along direction ``t``: (power rate, log factors)."""
+def _growth(monomial: Monomial, t: Sequence[int]) -> tuple[Fraction, Fraction, Fraction]:
+    """How fast a term grows along direction ``t``: (power rate, log factors, log log factors)."""
     logs = sum((power for power, x in zip(monomial.logs, t, strict=True) if x), ZERO)
-    return _dot(monomial.powers, t), logs
+    loglogs = sum((power for power, x in zip(monomial.loglog_powers(), t, strict=True) if x), ZERO)
+    return _dot(monomial.powers, t), logs, loglogs
 
 
 @lru_cache(maxsize=16)
@@ -421,53 +483,63 @@ class TermReader:
         return EvalError(message, self.text, node.pos if self.text is not None else None)
 
     def poly(self, node: ast.Node) -> Poly:
-        match node:
-            case ast.Num(value=value):
-                return self.space.constant(value)
-            case ast.Const(name=name) if name in _NAMED_CONSTANTS:
-                return self.space.constant(_NAMED_CONSTANTS[name], exact=False)
-            case ast.Sym(name=name):
-                return self.symbol(name, node)
-            case ast.Neg(operand=operand):
-                return -self.poly(operand)
-            case ast.BinOp(op="+", left=left, right=right):
-                return self.poly(left) + self.poly(right)
-            case ast.BinOp(op="-", left=left, right=right):
-                return self.poly(left) - self.poly(right)
-            case ast.BinOp(op=op) if op in PRODUCTS:
-                return self.product(_factors(node))
-            case ast.BinOp(op="/", left=left, right=right):
-                return self.divide(self.poly(left), self.poly(right), right)
-            case ast.BinOp(op="^", left=left, right=right):
-                return self.power(self.poly(left), self.exponent(right), left)
-            case ast.Call(name=name, args=args):
-                return self.call(name, args, node)
+        if isinstance(node, ast.Num):
+            return self.space.constant(node.value)
+        if isinstance(node, ast.Const) and node.name in _NAMED_CONSTANTS:
+            return self.space.constant(_NAMED_CONSTANTS[node.name], exact=False)
+        if isinstance(node, ast.Sym):
+            return self.symbol(node.name, node)
+        if isinstance(node, ast.Neg):
+            return -self.poly(node.operand)
+        if isinstance(node, ast.BinOp):
+            return self.binop(node)
+        if isinstance(node, ast.Call):
+            return self.call(node.name, node.args, node)
+        raise self.error(f"{_describe(node)} has no place in a complexity", node)
+
+    def binop(self, node: ast.BinOp) -> Poly:
+        op, left, right = node.op, node.left, node.right
+        if op in PRODUCTS:
+            return self.product(_factors(node))
+        if op == "+":
+            return self.poly(left) + self.poly(right)
+        if op == "-":
+            return self.poly(left) - self.poly(right)
+        if op == "/":
+            return self.divide(self.poly(left), self.poly(right), right)
+        if op == "^":
+            return self.power(self.poly(left), self.exponent(right), left)
         raise self.error(f"{_describe(node)} has no place in a complexity", node)
 
     def product(self, factors: list[ast.Node]) -> Poly:
-        """A product chain; a bare ``log`` (``n log n``, ``\\log^2 n``, ``\\log_2 n``, ``lg n``)
-        or bound name (``theta(n)``) applies to the factor right after it, as in LaTeX."""
+        """A product chain; a bare ``log`` (``n log n``, ``\\log^2 n``, ``\\log_2 n``, ``lg n``,
+        ``log log n``) or bound name (``theta(n)``) applies to the factor right after it, as in LaTeX."""
         result = self.space.constant(ONE)
         i = 0
         while i < len(factors):
-            factor = factors[i]
-            operator = self.prefix_operator(factor)
-            if operator is None:
-                result = result * self.poly(factor)
-                i += 1
-                continue
-            if i + 1 == len(factors):
-                raise self.error(f"{operator[0]} needs an argument", factor)
-            name, exponent = operator
-            argument = factors[i + 1]
-            if name in BOUNDS:
-                self.bounds.append((name, factor.pos))
-                value = self.poly(argument)
-            else:
-                value = self.power(self.log(self.poly(argument)), exponent, factor)
+            value, i = self.factor_at(factors, i)
             result = result * value
-            i += 2
         return result
+
+    def factor_at(self, factors: list[ast.Node], i: int) -> tuple[Poly, int]:
+        """The value of the factor at ``i``, with what a prefix operator there applies to,
+        and the index of the next factor."""
+        factor = factors[i]
+        operator = self.prefix_operator(factor)
+        if operator is None:
+            return self.poly(factor), i + 1
+        if i + 1 == len(factors):
+            raise self.error(f"{operator[0]} needs an argument", factor)
+        name, exponent = operator
+        if name in BOUNDS:
+            self.bounds.append((name, factor.pos))
+            return self.poly(factors[i + 1]), i + 2
+        if self.prefix_operator(factors[i + 1]) is None:
+            logged, after = self.log_of(factors[i + 1]), i + 2
+        else:  # log log n
+            argument, after = self.factor_at(factors, i + 1)
+            logged = self.log(argument)
+        return self.power(logged, exponent, factor), after
 
     def prefix_operator(self, node: ast.Node) -> tuple[str, Fraction] | None:
         """(``log`` or a bound, exponent) when ``node`` is a bare log/bound name, maybe ``^k``."""
@@ -553,7 +625,7 @@ class TermReader:
         if name == "root" and len(args) == 2:
             return self.power(self.poly(args[0]), 1 / self.exponent(args[1]), node)
         if name in ("log", "ln", "lg", "log2") and len(args) in (1, 2):
-            return self.log(self.poly(args[0]))
+            return self.log_of(args[0])
         if name in ("max", "min") and len(args) >= 1:
             return self.extremum(name, [self.poly(a) for a in args])
         if name in ("abs", "floor", "ceil") and len(args) == 1:
@@ -561,6 +633,14 @@ class TermReader:
         if name == "exp":
             raise CheckUndecided("exponential growth (exp) is not supported")
         raise self.error(f"function {name!r} has no place in a complexity", node)
+
+    def log_of(self, node: ast.Node) -> Poly:
+        """``log`` of a formula; ``log(a^b) = b log a`` also where ``b`` grows (``log(n^n)``)."""
+        if isinstance(node, ast.BinOp) and node.op == "^":
+            exponent = self.poly(node.right)
+            if exponent.constant_value() is None:
+                return exponent * self.log(self.poly(node.left))
+        return self.log(self.poly(node))
 
     def log(self, argument: Poly) -> Poly:
         constant = argument.constant_value()
@@ -574,12 +654,24 @@ class TermReader:
             raise CheckUndecided(f"log({self.space.show_sum(leading)}) has no definite sign")
         support = [j for j in range(len(self.space.symbols)) if any(m.powers[j] > 0 for m in leading)]
         if not support:
-            raise CheckUndecided("iterated logarithms (log log n) are not supported")
+            return self.iterated_log(argument, leading)
         single = len(argument) == 1 and argument.exact and argument.terms[0][1] == 1
-        if single and not any(argument.terms[0][0].logs):
+        if single and not any(argument.terms[0][0].logs) and not any(argument.terms[0][0].loglogs):
             powers = argument.terms[0][0].powers
             return Poly.build(((self.space.log_monomial(j), powers[j]) for j in support), exact=True)
         return Poly.build(((self.space.log_monomial(j), ONE) for j in support), exact=False)
+
+    def iterated_log(self, argument: Poly, leading: tuple[Monomial, ...]) -> Poly:
+        """``log`` of a sum of log factors (``log log n``, ``log(log^2 n + log m)``)."""
+        symbols = range(len(self.space.symbols))
+        if any(any(m.loglogs) or any(p < 0 for p in m.logs) for m in leading):
+            raise CheckUndecided("logarithms iterated three times (log log log n) are not supported")
+        support = [j for j in symbols if any(m.logs[j] > 0 for m in leading)]
+        single = len(argument) == 1 and argument.exact and argument.terms[0][1] == 1
+        if single:
+            logs = argument.terms[0][0].logs
+            return Poly.build(((self.space.loglog_monomial(j), logs[j]) for j in support), exact=True)
+        return Poly.build(((self.space.loglog_monomial(j), ONE) for j in support), exact=False)
 
     def extremum(self, name: str, values: list[Poly]) -> Poly:
         classes = [self.space.classify(v, f"an argument of {name}") for v in values]

@@ -27,6 +27,7 @@ from grader.core.numeric import strip_math_delimiters
 from grader.core.verdict import AnswerError, CheckUndecided, Reading, Verdict
 from grader.mathlang import ast
 from grader.mathlang.errors import MathError
+from grader.mathlang.parser import parse
 from grader.types.complexity.asymptotics import Monomial, NotPositive, Space, TermReader
 from grader.types.complexity.part import ComplexityPart
 
@@ -63,8 +64,6 @@ def check(part: ComplexityPart, answer: Any) -> Verdict:
 
 
 def parse_complexity(text: str, symbols: tuple[str, ...]) -> ast.Node:
-    from grader.mathlang.parser import parse
-
     return parse(text, symbols=symbols, mode="complexity")
 
 
@@ -148,7 +147,7 @@ def _single_term(node: ast.Node, space: Space, text: str) -> Monomial:
         terms = space.classify(TermReader(space, text).read(node).poly, "an assumption side")
     except (AnswerError, CheckUndecided) as exc:
         raise ValueError(f"problem spec: assumption {text!r}: {_message(exc)}") from exc
-    if len(terms) != 1 or any(terms[0].logs):
+    if len(terms) != 1 or any(terms[0].logs) or any(terms[0].loglogs):
         raise ValueError(f"problem spec: assumption {text!r} must compare single terms without logs")
     return terms[0]
 
