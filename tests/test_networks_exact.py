@@ -15,7 +15,7 @@ import sympy
 
 from grader.networks import (
     PL,
-    Difference,
+    DifferingPoint,
     compare,
     compare_expr,
     decide_for_all,
@@ -66,7 +66,7 @@ def test_piecewise_mirrored_permuted_scaled_answers() -> None:
 
 def test_piecewise_missing_last_unit() -> None:
     diff = compare(net([1, 1, 1], [2, 0, -2], [3, -6, 0]), TARGET)
-    assert diff == Difference(F(3), F(-3), F(0))
+    assert diff == DifferingPoint(F(3), F(-3), F(0))
     assert diff is not None and diff.describe() == "at x = 3 the network gives -3, the target 0"
 
 
@@ -99,8 +99,8 @@ def test_compare_on_an_interval() -> None:
     assert compare(model, TARGET, (-5, 2)) is None
     diff = compare(model, TARGET)
     assert diff is not None and diff.x == 3
-    assert compare(model, TARGET, (F(5, 2), F(14, 5))) == Difference(F(5, 2), F(-3, 2), F(0))
-    assert compare(model, TARGET, (F(5, 2), 3)) == Difference(F(3), F(-3), F(0))
+    assert compare(model, TARGET, (F(5, 2), F(14, 5))) == DifferingPoint(F(5, 2), F(-3, 2), F(0))
+    assert compare(model, TARGET, (F(5, 2), 3)) == DifferingPoint(F(3), F(-3), F(0))
 
 
 def test_tolerance_for_float_weights() -> None:

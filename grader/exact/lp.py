@@ -38,18 +38,34 @@ def maximize(objective: Sequence[Fraction], rows: Sequence[Row]) -> Fraction | N
 
     Raises :class:`Unbounded` when the maximum is infinite.
     """
+    found = maximize_with_point(objective, rows)
+    return None if found is None else found[0]
+
+
+def maximize_with_point(
+    objective: Sequence[Fraction], rows: Sequence[Row]
+) -> tuple[Fraction, list[Fraction]] | None:
+    """The maximum of ``objective . x`` over ``x >= 0`` meeting ``rows`` and a point where it
+    is reached; None when infeasible. Raises :class:`Unbounded` when the maximum is infinite."""
     width = len(objective)
+    if not rows:
+        if any(c > 0 for c in objective):
+            raise Unbounded
+        return ZERO, [ZERO] * width
     tableau, basis, artificial = _standard_form(width, rows)
-    columns = len(tableau[0]) - 1 if tableau else width
-    phase1 = [Fraction(-1) if j in artificial else ZERO for j in range(columns)]
+    columns = len(tableau[0]) - 1
     if artificial:
-        best = _simplex(tableau, basis, phase1, allowed=set(range(columns)))
-        if best < 0:
+        phase1 = [Fraction(-1) if j in artificial else ZERO for j in range(columns)]
+        if _simplex(tableau, basis, phase1, allowed=set(range(columns))) < 0:
             return None
         _drive_out(tableau, basis, artificial)
-    allowed = set(range(columns)) - artificial
     cost = list(objective) + [ZERO] * (columns - width)
-    return _simplex(tableau, basis, cost, allowed=allowed)
+    value = _simplex(tableau, basis, cost, allowed=set(range(columns)) - artificial)
+    point = [ZERO] * width
+    for i, b in enumerate(basis):
+        if b < width:
+            point[b] = tableau[i][-1]
+    return value, point
 
 
 def _standard_form(width: int, rows: Sequence[Row]) -> tuple[list[list[Fraction]], list[int], set[int]]:

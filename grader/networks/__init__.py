@@ -6,13 +6,16 @@
   witness) and ``decide_for_all`` (symbolic weights, decided per seeded draw).
 * :mod:`.sym` - sympy targets: ``pl_from_sympy``, ``compare_expr``.
 * :mod:`.approx` - ``max_error`` on a bounded interval.
+* :mod:`.kinks` - the difference of two sums of units without merging them
+  (what makes ``compare`` fast for networks of thousands of units).
 * :mod:`.regions` - several inputs: probe points / lines and classification
-  checks (sampling, not exact).
+  checks (sampling, not exact); :mod:`.regions_exact` - several inputs, exact.
 """
 
 from grader.networks.approx import ApproxResult, max_error
-from grader.networks.exact import Difference, ForAllResult, compare, decide_for_all, symbol_draws
+from grader.networks.exact import DifferingPoint, ForAllResult, compare, decide_for_all, symbol_draws
 from grader.networks.intervals import Interval, Region, simplest_in
+from grader.networks.kinks import paused_collection
 from grader.networks.pl import (
     PL,
     DomainError,
@@ -43,7 +46,7 @@ __all__ = [
     "ApproxResult",
     "ClassifyResult",
     "ClassifyWitness",
-    "Difference",
+    "DifferingPoint",
     "DomainError",
     "ExprDecision",
     "ForAllResult",
@@ -62,6 +65,7 @@ __all__ = [
     "maximum",
     "minimum",
     "one_hidden_layer",
+    "paused_collection",
     "piecewise",
     "pl_from_sympy",
     "pl_sum",

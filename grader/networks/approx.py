@@ -29,9 +29,10 @@ from typing import Any
 
 import numpy as np
 import sympy
+from sympy.calculus.util import continuous_domain
 
 from grader.networks.intervals import Interval, Num, abs_num, as_interval, as_num, fmt_num
-from grader.networks.pl import PL, NonLinearError, _as_pl
+from grader.networks.pl import PL, NonLinearError, to_pl
 from grader.networks.sym import pl_from_sympy, to_sympy_number
 
 _NOT_SMOOTH = (
@@ -109,9 +110,9 @@ def max_error(
     if iv.lo is None or iv.hi is None:
         raise ValueError("approximation needs a bounded interval [a, b]")
     iv = Interval.closed(iv.lo, iv.hi)
-    model = _as_pl(model)
+    model = to_pl(model)
     if isinstance(target, PL) or _is_number(target):
-        return _exact_pl(model, _as_pl(target), iv, "exact piecewise-linear comparison")
+        return _exact_pl(model, to_pl(target), iv, "exact piecewise-linear comparison")
     if isinstance(target, sympy.Basic):
         return _sympy_target(model, target, iv, x, time_budget, samples)
     if callable(target):
@@ -201,7 +202,7 @@ def _sympy_target(
             continue
         affine = to_sympy_number(a) * xs + to_sympy_number(c)
         for p, side in ((left, "+"), (r, "-")):
-            attained = model._at(p) == a * p + c
+            attained = model.value_at(p) == a * p + c
             cands.append(_point(target, xs, p, affine.subs(xs, to_sympy_number(p)), "" if attained else side))
         for z in roots:
             cands.append(_point(target, xs, z, affine.subs(xs, z)))
@@ -253,8 +254,6 @@ def _discontinuity(
     target: sympy.Basic, xs: sympy.Symbol, lo: sympy.Expr, hi: sympy.Expr, deadline: float
 ) -> ApproxResult | None:
     """An infinite-error result when the target is not continuous on [lo, hi]."""
-    from sympy.calculus.util import continuous_domain
-
     whole = sympy.Interval(lo, hi)
     dom = _with_timeout(lambda: continuous_domain(target, xs, whole), deadline)
     if dom is None or whole.is_subset(dom):

@@ -21,17 +21,23 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from grader.networks.intervals import as_interval, as_num, fmt_num
-from grader.networks.pl import PL, NonLinearError, _as_pl
+from grader.networks.kinks import difference
+from grader.networks.pl import PL, NonLinearError, to_pl
 
 
 @dataclass(frozen=True)
-class Difference:
-    """A witness: an input where model and target differ, with both values."""
+class DifferingPoint:
+    """A witness: an input where model and target differ, with both values there."""
 
     x: object  # a number, or a tuple of numbers for vector input
     model_value: object
     target_value: object
-    assignment: Mapping[str, object] = field(default_factory=dict)
+    assignment: Mapping[str, object] = field(default_factory=dict)  # the symbols' values
+
+    @property
+    def point(self) -> tuple[object, ...]:
+        """The input as a tuple (one entry per input)."""
+        return self.x if isinstance(self.x, tuple) else (self.x,)
 
     def describe(self, model_name: str = "the network", target_name: str = "the target") -> str:
         """``at x = -1 (m = 1, b = 0) the network gives 0, the target -1``."""
@@ -52,7 +58,7 @@ class Difference:
 
 def compare(
     model: object, target: object, domain: object = None, *, atol: object = 0, rtol: object = 0
-) -> Difference | None:
+) -> DifferingPoint | None:
     """Decide exactly whether ``model == target`` everywhere on ``domain``.
 
     ``model``/``target`` are PLs or numbers; ``domain`` is None/"all" (all
@@ -66,18 +72,38 @@ def compare(
     exactly from the pieces, so it is a decision over the whole domain (an
     end slope off by 1e-16 does differ by more than atol far enough out).
     """
-    m, t = _as_pl(model), _as_pl(target)
-    d = m - t
+    m, t = to_pl(model), to_pl(target)
     a_tol, r_tol = as_num(atol), as_num(rtol)
+    iv = as_interval(domain)
+    d = _fast_difference(m, t) if iv.lo is None and iv.hi is None else None
+    if d is not None and _is_zero(d):
+        return None
+    exact_d = d is not None
+    if d is None:
+        d = m - t
     if a_tol == 0 and r_tol == 0:
         bad = d.region("!=")
     else:
         bound = abs(t) * r_tol + a_tol if r_tol else PL.constant(a_tol)
         bad = (d - bound).region(">") | (-d - bound).region(">")
-    x = (bad & as_interval(domain)).simplest()
+    x = (bad & iv).simplest()
     if x is None:
         return None
-    return Difference(x, m(x), t(x))
+    if exact_d and len(m.terms()) > len(t.terms()):  # m(x) would merge the larger sum
+        tv = t(x)
+        return DifferingPoint(x, tv + d(x), tv)
+    mv = m(x)
+    return DifferingPoint(x, mv, mv - d(x) if exact_d else t(x))
+
+
+def _fast_difference(m: PL, t: PL) -> PL | None:
+    """m - t by cancelling the units' kinks (:mod:`.kinks`) when either is a pending sum
+    or unit; None when that does not apply (then m - t is merged the usual way)."""
+    return difference(m, t) if m.is_pending or t.is_pending else None
+
+
+def _is_zero(d: PL) -> bool:
+    return not d.breakpoints and d.slopes[0] == 0 and d.intercepts[0] == 0
 
 
 @dataclass(frozen=True)
@@ -85,7 +111,7 @@ class ForAllResult:
     """The outcome of :func:`decide_for_all`."""
 
     holds: bool
-    witness: Difference | None
+    witness: DifferingPoint | None
     draws: int
     skipped: int
     method: str
@@ -191,7 +217,7 @@ def decide_for_all(
         diff = compare(model, target, domain, atol=atol, rtol=rtol)
         if diff is not None:
             method = f"exact piecewise-linear comparison; draw {checked} of the values of {what}"
-            witness = Difference(diff.x, diff.model_value, diff.target_value, dict(values))
+            witness = DifferingPoint(diff.x, diff.model_value, diff.target_value, dict(values))
             return ForAllResult(False, witness, checked, skipped, method)
     if checked == 0:
         raise ValueError(f"no admissible values of {what} among {len(plan)} draws")

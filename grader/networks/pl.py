@@ -14,10 +14,14 @@ Fractions or PLs, so PL works with Python's operators on both sides
 the methods ``relu``, ``__abs__``, ``heaviside``, ``maximum``, ``minimum`` and
 ``leaky_relu``. Multiplying two non-constant PLs raises ``NonLinearError``.
 
-Sums are lazy: ``f + g`` records the two terms and the first use merges every
-term of a chain of sums in one sort of all breakpoints and one sweep that
-accumulates slope changes (O(K log K) for K breakpoints), so ``w1 @ relu(..)``
-with thousands of units does not cost K^2.
+Units are lazy: ``relu``, ``abs`` and ``leaky_relu`` of an affine function
+keep the unit unevaluated (a :class:`Hinge`, ``w * g(a x + c)``), scaling one
+only changes its weight, and ``f + g`` records the two terms. The first use
+that needs the pieces merges every term of a chain of sums in one sort of all
+breakpoints and one sweep that accumulates slope changes (O(K log K) for K
+breakpoints), so ``w1 @ relu(..)`` with thousands of units does not cost K^2;
+:func:`grader.networks.kinks.difference` compares two such sums without
+building either (see there).
 """
 
 from __future__ import annotations
@@ -26,9 +30,11 @@ import bisect
 import operator
 from collections.abc import Callable, Iterable, Sequence
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
-from grader.networks.intervals import Interval, Num, Region, abs_num, as_num, fmt_num
+import numpy as np
+
+from grader.networks.intervals import Interval, Num, Region, abs_num, as_interval, as_num, fmt_num
 
 ZERO = Fraction(0)
 ONE = Fraction(1)
@@ -72,6 +78,43 @@ def _sort_events(events: list[Triple]) -> None:
         events.sort(key=lambda e: e[0])
 
 
+_TUPLE_NEW = tuple.__new__  # builds a Hinge without the Python-level NamedTuple constructor
+
+
+def _times(x: Num, k: Num) -> Num:
+    return x * k if x else x
+
+
+class Hinge(NamedTuple):
+    """A unit ``weight * g(slope * x + intercept)`` where g(z) is ``left * z`` for z < 0
+    and ``right * z`` for z > 0 (relu: 0 and 1; abs: -1 and 1; leaky_relu: alpha and 1).
+    Its one kink is at x = -intercept / slope (slope is not 0), where it is 0."""
+
+    weight: Num
+    slope: Num
+    intercept: Num
+    left: Num
+    right: Num
+
+    def scaled(self, k: Num) -> Hinge:
+        weight = k if self.weight is ONE else self.weight * k
+        return _TUPLE_NEW(Hinge, (weight, self.slope, self.intercept, self.left, self.right))
+
+    def pieces(self) -> tuple[tuple[Num], tuple[Num, Num], tuple[Num, Num], tuple[Num]]:
+        """Breakpoints, slopes, intercepts and values, as a materialised PL has them."""
+        a, c, w = self.slope, self.intercept, self.weight
+        t = -c / a
+
+        def piece(m: Num) -> tuple[Num, Num]:
+            if m == 0:
+                return ZERO, ZERO
+            ma, mc = (a, c) if m == 1 else (m * a, m * c)
+            return _times(ma, w), _times(mc, w)
+
+        lo, hi = (piece(self.left), piece(self.right)) if a > 0 else (piece(self.right), piece(self.left))
+        return (t,), (lo[0], hi[0]), (lo[1], hi[1]), (ZERO,)
+
+
 class PL:
     """An exact piecewise-linear function of one real variable (immutable).
 
@@ -80,15 +123,21 @@ class PL:
     ``slopes``/``intercepts`` have one more entry than ``breakpoints``.
     """
 
-    __slots__ = ("_a", "_b", "_c", "_hi", "_lo", "_parts", "_v")
+    __slots__ = ("_a", "_b", "_c", "_count", "_hi", "_hinge", "_lo", "_parts", "_v")
 
+    # Immutable once built: only construction and materialisation (which fills in the
+    # pieces of a lazy value without changing the function) write these.
     _b: tuple[Num, ...]
     _a: tuple[Num, ...]
     _c: tuple[Num, ...]
     _v: tuple[Num, ...]
     _lo: Num | None
     _hi: Num | None
-    _parts: tuple[PL, PL] | None
+    # A pending sum: its terms are _parts[:_count]. Sums built one term at a time share
+    # one list, each node seeing its own prefix, so adding a term costs O(1).
+    _parts: list[PL] | None
+    _count: int
+    _hinge: Hinge | None  # a pending unit
 
     def __init__(
         self,
@@ -114,6 +163,7 @@ class PL:
         dom = _domain_interval(domain)
         self._set(b, a, c, v, dom.lo, dom.hi)
         self._parts = None
+        self._hinge = None
         self._finish()
 
     # ---- construction -------------------------------------------------------
@@ -127,18 +177,12 @@ class PL:
         lo: Num | None,
         hi: Num | None,
     ) -> None:
-        object.__setattr__(self, "_b", b)
-        object.__setattr__(self, "_a", a)
-        object.__setattr__(self, "_c", c)
-        object.__setattr__(self, "_v", v)
-        object.__setattr__(self, "_lo", lo)
-        object.__setattr__(self, "_hi", hi)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        if name == "_parts":
-            object.__setattr__(self, name, value)
-            return
-        raise AttributeError("PL is immutable")
+        self._b = b
+        self._a = a
+        self._c = c
+        self._v = v
+        self._lo = lo
+        self._hi = hi
 
     @classmethod
     def _new(
@@ -153,6 +197,28 @@ class PL:
         self = object.__new__(cls)
         self._set(tuple(b), tuple(a), tuple(c), tuple(v), lo, hi)
         self._parts = None
+        self._hinge = None
+        return self
+
+    @classmethod
+    def _affine(cls, a: Num, c: Num, lo: Num | None, hi: Num | None) -> PL:
+        self = object.__new__(cls)
+        self._b = self._v = ()
+        self._a = (a,)
+        self._c = (c,)
+        self._lo = lo
+        self._hi = hi
+        self._parts = None
+        self._hinge = None
+        return self
+
+    @classmethod
+    def _unit(cls, hinge: Hinge, lo: Num | None, hi: Num | None) -> PL:
+        self = object.__new__(cls)
+        self._lo = lo
+        self._hi = hi
+        self._parts = None
+        self._hinge = hinge
         return self
 
     @classmethod
@@ -183,9 +249,9 @@ class PL:
         no default an uncovered point raises ``ValueError``. Exact.
         """
         items = list(cases)
-        vals = [_as_pl(v) for v, _ in items]
+        vals = [to_pl(v) for v, _ in items]
         conds = [Region.of(c) for _, c in items]
-        fallback = None if default is None else _as_pl(default)
+        fallback = None if default is None else to_pl(default)
         everyone = vals + ([fallback] if fallback is not None else [])
         lo, hi = _common_domain(everyone)
         points: set[Num] = {e for e in (lo, hi) if e is not None}
@@ -214,31 +280,56 @@ class PL:
             c.append(ci)
             if i < len(bps):
                 t = bps[i]
-                v.append(pick(t)._at(t) if _in_domain(t, lo, hi) else ZERO)
+                v.append(pick(t).value_at(t) if _in_domain(t, lo, hi) else ZERO)
         return cls._new(bps, a, c, v, lo, hi)._finish()
 
     # ---- laziness -----------------------------------------------------------
 
     def _m(self) -> PL:
-        """Self, materialised (a pending sum is merged now)."""
-        if self._parts is not None:
+        """Self, materialised (a pending sum or unit is merged now)."""
+        if self._parts is not None or self._hinge is not None:
             self._materialise()
         return self
 
     def _materialise(self) -> None:
-        leaves: list[PL] = []
-        stack: list[PL] = list(self._parts or ())
-        while stack:
-            node = stack.pop()
-            if node._parts is not None:
-                stack.extend(node._parts)
-            else:
-                leaves.append(node)
-        b, a, c, v = _sweep(leaves)
+        b, a, c, v = _sweep(self.terms())
         self._set(tuple(b), tuple(a), tuple(c), tuple(v), self._lo, self._hi)
         self._parts = None
+        self._hinge = None
         if self._lo is not None or self._hi is not None:
             self._clip()
+
+    def terms(self) -> list[PL]:
+        """The terms of a pending sum, without merging them (``[self]`` for anything else)."""
+        if self._parts is None:
+            return [self]
+        return self._parts[: self._count]
+
+    @property
+    def hinge(self) -> Hinge | None:
+        """The unit ``w * g(a x + c)`` when this is one not yet evaluated, else None."""
+        return self._hinge
+
+    def knot_estimates(self) -> list[float]:
+        """Where the function may bend, as floats, without merging a pending sum: every
+        breakpoint of every term (some may cancel in the sum). For drawing."""
+        out: list[float] = []
+        for term in self.terms():
+            if term._hinge is not None:
+                out.append(-float(term._hinge.intercept) / float(term._hinge.slope))
+            else:
+                out.extend(float(t) for t in term._m()._b)
+        return out
+
+    @property
+    def bounded(self) -> bool:
+        """Whether the domain has an end (most functions here live on all of R)."""
+        return self._lo is not None or self._hi is not None
+
+    @property
+    def is_pending(self) -> bool:
+        """Whether this is a sum or a unit whose pieces have not been computed yet."""
+        return self._parts is not None or self._hinge is not None
 
     # ---- inspection ---------------------------------------------------------
 
@@ -287,10 +378,17 @@ class PL:
     def __call__(self, x: object) -> Num:
         """The exact value at x."""
         xv = as_num(x)
-        m = self._m()
-        if not _in_domain(xv, m._lo, m._hi):
+        if not _in_domain(xv, self._lo, self._hi):
             raise DomainError(f"x = {fmt_num(xv)} is outside the domain {self.domain}")
-        return m._at(xv)
+        return self.value_at(xv)
+
+    def value_at(self, x: Num) -> Num:
+        """The value at x without the domain check (the edge pieces extend past the domain)."""
+        m = self._m()
+        i = bisect.bisect_left(m._b, x)
+        if i < len(m._b) and m._b[i] == x:
+            return m._v[i]
+        return m._a[i] * x + m._c[i]
 
     def limit(self, x: object, side: str) -> Num:
         """One-sided limit at x: ``side`` is ``"-"`` (from the left) or ``"+"``."""
@@ -312,7 +410,7 @@ class PL:
 
     def equals(self, other: object) -> bool:
         """Exact equality as functions on the common domain."""
-        o = _as_pl(other)
+        o = to_pl(other)
         if isinstance(other, PL) and other.domain != self.domain:
             return False
         d = (self - o)._m()
@@ -358,11 +456,19 @@ class PL:
         )
 
     def _scale(self, k: Num) -> PL:
-        if k == 0:
+        if not k:
             return PL._new((), (ZERO,), (k * ZERO,), (), self._lo, self._hi)
+        if self._hinge is not None:
+            return PL._unit(self._hinge.scaled(k), self._lo, self._hi)
+        if self._parts is None and not self._b:  # affine: w0 * x
+            a, c = self._a[0], self._c[0]
+            return PL._affine(k if a is ONE else a * k if a else a, c * k if c else c, self._lo, self._hi)
         return self._map(lambda x: x * k if x else x)
 
     def _shift(self, k: Num) -> PL:
+        if self._parts is None and self._hinge is None and not self._b:  # affine: w0 * x + b0
+            c = self._c[0]
+            return PL._affine(self._a[0], c + k if c else k, self._lo, self._hi)
         m = self._m()
         return PL._new(m._b, m._a, [x + k for x in m._c], [x + k for x in m._v], m._lo, m._hi)
 
@@ -370,16 +476,18 @@ class PL:
         if isinstance(other, PL):
             return _lazy_sum(self, other)
         try:
-            k = as_num(other)
+            k = other if type(other) is Fraction else as_num(other)
         except TypeError:
             return NotImplemented
-        if self._parts is not None:
+        if self._parts is not None or self._hinge is not None:
             return _lazy_sum(self, PL.constant(k))
         return self._shift(k)
 
     __radd__ = __add__
 
     def __neg__(self) -> PL:
+        if self._hinge is not None:
+            return PL._unit(self._hinge.scaled(-ONE), self._lo, self._hi)
         return self._map(lambda x: -x)
 
     def __pos__(self) -> PL:
@@ -402,6 +510,8 @@ class PL:
         return (-self) + k
 
     def __mul__(self, other: object) -> PL:
+        if type(other) is Fraction or type(other) is int:  # the common case, first
+            return self._scale(other)
         if isinstance(other, PL):
             if other.is_constant():
                 return self._scale(other.constant_value())._with_domain_of(other)
@@ -514,11 +624,23 @@ class PL:
                 nv.append(scalar(m._v[i]))
         return PL._new(nb, na, nc, nv, m._lo, m._hi)._finish()
 
+    def _as_unit(self, left: Num, right: Num) -> PL | None:
+        """g(self) kept unevaluated, for an affine self that is not constant."""
+        if self._parts is not None or self._hinge is not None or self._b or not self._a[0]:
+            return None
+        return PL._unit(_TUPLE_NEW(Hinge, (ONE, self._a[0], self._c[0], left, right)), self._lo, self._hi)
+
     def relu(self) -> PL:
         """max(self, 0), exact."""
+        unit = self._as_unit(ZERO, ONE)
+        if unit is not None:
+            return unit
         return self._compose(lambda a, c: (a, c), lambda a, c: (ZERO, ZERO), ZERO, _relu_num)
 
     def __abs__(self) -> PL:
+        unit = self._as_unit(-ONE, ONE)
+        if unit is not None:
+            return unit
         return self._compose(lambda a, c: (a, c), lambda a, c: (-a, -c), ZERO, abs_num)
 
     def abs(self) -> PL:
@@ -540,18 +662,21 @@ class PL:
     def leaky_relu(self, alpha: object = Fraction(1, 100)) -> PL:
         """self where self > 0, alpha*self where self < 0."""
         k = as_num(alpha)
+        unit = self._as_unit(k, ONE)
+        if unit is not None:
+            return unit
         return self._compose(
             lambda a, c: (a, c), lambda a, c: (k * a, k * c), ZERO, lambda x: x if x > 0 else k * x
         )
 
     def maximum(self, other: object) -> PL:
         """max(self, other) pointwise, exact (other + relu(self - other))."""
-        o = _as_pl(other)
+        o = to_pl(other)
         return (o + (self - o).relu())._m()._finish()
 
     def minimum(self, other: object) -> PL:
         """min(self, other) pointwise, exact (self - relu(self - other))."""
-        o = _as_pl(other)
+        o = to_pl(other)
         return (self - (self - o).relu())._m()._finish()
 
     # ---- domain and normal form ---------------------------------------------
@@ -600,7 +725,7 @@ class PL:
             return
         b, a, c, v = self._b, self._a, self._c, self._v
         if lo is not None and lo == hi:
-            value = self._at(lo)
+            value = self.value_at(lo)
             self._set((), (ZERO,), (value,), (), lo, hi)
             return
         i = 0 if lo is None else bisect.bisect_right(b, lo)
@@ -617,14 +742,6 @@ class PL:
             na.append(na[-1])
             nc.append(nc[-1])
         self._set(tuple(nb), tuple(na), tuple(nc), tuple(nv), lo, hi)
-
-    def _at(self, x: Num) -> Num:
-        """Value at x, without the domain check."""
-        m = self._m()
-        i = bisect.bisect_left(m._b, x)
-        if i < len(m._b) and m._b[i] == x:
-            return m._v[i]
-        return m._a[i] * x + m._c[i]
 
     # ---- conditions ---------------------------------------------------------
 
@@ -669,25 +786,35 @@ def _add(x: Num, y: Num) -> Num:
 
 
 def _sweep(leaves: list[PL]) -> tuple[list[Num], list[Num], list[Num], list[Num]]:
-    """Merge a sum of PLs in one pass: sort all breakpoints, accumulate changes.
+    """Merge a sum of PLs in one pass: sort all breakpoints, accumulate changes."""
+    slope, icpt, events = changes(leaves)
+    _sort_events(events)
+    return _accumulate(slope, icpt, events)
 
-    Each breakpoint t of a term gives an event (t, slope change, intercept
-    change, value at t minus the left limit); events at equal t are added.
-    Zero tests skip Fraction arithmetic on the many zero pieces of ReLU units.
-    """
+
+def changes(terms: Sequence[PL]) -> tuple[Num, Num, list[Triple]]:
+    """The sum of ``terms`` as the slope and intercept of its leftmost piece and one
+    event per breakpoint of a term: (t, slope change, intercept change, value at t
+    minus the left limit). Zero tests skip arithmetic on the zero pieces of units."""
     slope: Num = ZERO
     icpt: Num = ZERO
     events: list[Triple] = []
     add = events.append
-    for f in leaves:
-        a, c, v = f._a, f._c, f._v
+    for f in terms:
+        b, a, c, v = f._hinge.pieces() if f._hinge is not None else (f._m()._b, f._a, f._c, f._v)
         slope += a[0]
         icpt += c[0]
-        for i, t in enumerate(f._b):
+        for i, t in enumerate(b):
             ai, ci = a[i], c[i]
             left = _add(ai * t, ci) if ai else ci
             add((t, _sub(a[i + 1], ai), _sub(c[i + 1], ci), _sub(v[i], left)))
-    _sort_events(events)
+    return slope, icpt, events
+
+
+def _accumulate(
+    slope: Num, icpt: Num, events: list[Triple]
+) -> tuple[list[Num], list[Num], list[Num], list[Num]]:
+    """Pieces from the leftmost piece and events sorted by t (events at equal t are added)."""
     out_b: list[Num] = []
     out_a: list[Num] = [slope]
     out_c: list[Num] = [icpt]
@@ -712,10 +839,29 @@ def _sweep(leaves: list[PL]) -> tuple[list[Num], list[Num], list[Num], list[Num]
     return out_b, out_a, out_c, out_v
 
 
+def from_changes(slope: Num, intercept: Num, events: list[Triple]) -> PL:
+    """The function on all of R with this leftmost piece and these events (see :func:`changes`)."""
+    events = sorted(events, key=lambda e: e[0])
+    b, a, c, v = _accumulate(slope, intercept, events)
+    return PL._new(b, a, c, v)
+
+
 def _lazy_sum(f: PL, g: PL) -> PL:
-    lo, hi = _common_domain([f, g])
-    node = PL._new((), (ZERO,), (ZERO,), (), lo, hi)
-    node._parts = (f, g)
+    if f._lo is None and f._hi is None and g._lo is None and g._hi is None:
+        lo = hi = None
+    else:
+        lo, hi = _common_domain([f, g])
+    terms = [f] if f._parts is None else f._parts if len(f._parts) == f._count else f._parts[: f._count]
+    if g._parts is not None:
+        terms.extend(g._parts[: g._count])
+    else:
+        terms.append(g)
+    node = object.__new__(PL)
+    node._lo = lo
+    node._hi = hi
+    node._hinge = None
+    node._parts = terms
+    node._count = len(terms)
     return node
 
 
@@ -737,8 +883,6 @@ def _in_domain(x: Num, lo: Num | None, hi: Num | None) -> bool:
 
 
 def _domain_interval(domain: object) -> Interval:
-    from grader.networks.intervals import as_interval
-
     iv = as_interval(domain)
     if (iv.lo is not None and not iv.lo_closed) or (iv.hi is not None and not iv.hi_closed):
         raise ValueError("a PL domain is a closed interval [a, b] (ends may be infinite)")
@@ -758,7 +902,8 @@ def _common_domain(fs: Sequence[PL]) -> tuple[Num | None, Num | None]:
     return iv.lo, iv.hi
 
 
-def _as_pl(value: object) -> PL:
+def to_pl(value: object) -> PL:
+    """A PL as it is, a number as a constant function."""
     if isinstance(value, PL):
         return value
     return PL.constant(as_num(value))
@@ -776,13 +921,9 @@ def _heaviside_num(x: Num, h0: Num) -> Num:
 
 
 def _elementwise(fn: Callable[..., object], v: object, *args: object) -> object:
-    import numpy as np
-
     if isinstance(v, np.ndarray):
-        out = np.empty(v.shape, dtype=object)
-        for idx, item in np.ndenumerate(v):
-            out[idx] = fn(item, *args)
-        return out
+        each = fn if not args else lambda item: fn(item, *args)
+        return np.asarray(np.frompyfunc(each, 1, 1)(v), dtype=object)
     return fn(v, *args)
 
 
@@ -852,7 +993,7 @@ def where(op: str, left: object, right: object) -> Region:
     Region is everything or nothing. ``-2 <= x <= 0`` is
     ``where("<=", -2, x) & where("<=", x, 0)``.
     """
-    d = _as_pl(left) - _as_pl(right) if isinstance(left, PL) or isinstance(right, PL) else None
+    d = to_pl(left) - to_pl(right) if isinstance(left, PL) or isinstance(right, PL) else None
     if d is None:
         return Region.all() if _OPS[op](as_num(left), as_num(right)) else Region.empty()
     return d.region(op)
@@ -882,7 +1023,7 @@ def pl_sum(terms: Iterable[object]) -> PL:
     total: object = ZERO
     for t in terms:
         total = total + t  # type: ignore[operator]
-    return _as_pl(total)._m()
+    return to_pl(total)._m()
 
 
 def one_hidden_layer(

@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.exact.lp import Row, Unbounded, _drive_out, _simplex, _standard_form
+from grader.exact.lp import Row, Unbounded, maximize_with_point
 from grader.mathlang import ast
 from grader.networks.intervals import Interval, simplest_in, simplicity_key
 
@@ -576,7 +576,7 @@ class _LP:
         else:
             assert objective is not None
             cost = [*objective, *(-v for v in objective)]
-        found = _maximize(cost, rows)
+        found = maximize_with_point(cost, rows)
         if found is None:
             return None
         value, y = found
@@ -587,29 +587,6 @@ class _LP:
             assert objective is not None
             value += sum((c * v for c, v in zip(objective, o, strict=True)), ZERO)
         return value, x
-
-
-def _maximize(objective: Sequence[Fraction], rows: Sequence[Row]) -> tuple[Fraction, list[Fraction]] | None:
-    """:func:`grader.exact.lp.maximize` that also returns a maximiser (x >= 0)."""
-    width = len(objective)
-    if not rows:
-        if any(c > 0 for c in objective):
-            raise Unbounded
-        return ZERO, [ZERO] * width
-    tableau, basis, artificial = _standard_form(width, rows)
-    columns = len(tableau[0]) - 1
-    if artificial:
-        phase1 = [Fraction(-1) if j in artificial else ZERO for j in range(columns)]
-        if _simplex(tableau, basis, phase1, allowed=set(range(columns))) < 0:
-            return None
-        _drive_out(tableau, basis, artificial)
-    cost = list(objective) + [ZERO] * (columns - width)
-    value = _simplex(tableau, basis, cost, allowed=set(range(columns)) - artificial)
-    x = [ZERO] * width
-    for i, b in enumerate(basis):
-        if b < width:
-            x[b] = tableau[i][-1]
-    return value, x
 
 
 # ---- the walk ----------------------------------------------------------------------------------
@@ -698,7 +675,7 @@ class _Walk:
         rows = [shifted(a, b) for a, b in self.sys.le]
         rows.append(Row((*f.coef, *(-v for v in f.coef)), "<=", ONE - start))
         self.lp.count += 1
-        found = _maximize([*f.coef, *(-v for v in f.coef)], rows)
+        found = maximize_with_point([*f.coef, *(-v for v in f.coef)], rows)
         assert found is not None  # d = 0 is feasible
         value, y = found
         if start + value <= 0:
@@ -785,8 +762,8 @@ def decide_classify(
 
 
 @dataclass(frozen=True)
-class Difference:
-    """A point where the two functions differ, with both values."""
+class DifferingInputs:
+    """A point of several inputs where the two functions differ, with both values there."""
 
     point: Point
     model_value: Fraction
@@ -796,7 +773,7 @@ class Difference:
 @dataclass(frozen=True)
 class EqualResult:
     equal: bool
-    witness: Difference | None
+    witness: DifferingInputs | None
     regions: int
     lps: int
 
@@ -809,17 +786,22 @@ def decide_equal(
     box: tuple[Fraction, Fraction] | None = None,
     max_regions: int | None = None,
     deadline: float | None = None,
+    tolerance: tuple[Fraction, Fraction] = (ZERO, ZERO),
 ) -> EqualResult:
     """Whether two piecewise-linear functions (both walked together) are equal on R^dim
     (or the box). Every visited region is full-dimensional, so on a region the two
     affine formulas agree iff their coefficients do; otherwise a simple point of the
-    region where they differ is the witness."""
+    region where they differ is the witness.
+
+    With ``tolerance = (atol, rtol)`` they count as equal where
+    |model - target| <= atol + rtol |target|; on a region both are affine, so the
+    points past it are found exactly too, on each side of target = 0."""
     cap = MAX_REGIONS if max_regions is None else max_regions
     base, start = _box(dim, box)
     walk = _Walk(dim, base, cap, deadline)
     walk.pending = [([], start)]
     regions = 0
-    best: Difference | None = None
+    best: DifferingInputs | None = None
     while walk.pending:
         decisions, point = walk.pending.pop()
         regions += 1
@@ -831,11 +813,10 @@ def decide_equal(
         d = m - t
         if d.is_constant() and d.const == 0:
             continue
-        for f in (d, -d):  # a point of the region with d < 0, or with d > 0
-            sys = add_atoms(walk.sys, ((f, "<"),))
+        for sys in _beyond(walk.sys, d, t, tolerance):
             if walk.feasible(sys):
                 p = simple_point(dim, sys, range(dim), walk.lp)
-                found = Difference(p, m.at(p), t.at(p))
+                found = DifferingInputs(p, m.at(p), t.at(p))
                 if best is None or _point_key(p) < _point_key(best.point):
                     best = found
         if best is not None and regions >= MAX_FAILURES:
@@ -843,6 +824,21 @@ def decide_equal(
     if best is None:
         return EqualResult(True, None, regions, walk.lp.count)
     return EqualResult(False, best, regions, walk.lp.count)
+
+
+def _beyond(region: System, d: Aff, t: Aff, tolerance: tuple[Fraction, Fraction]) -> list[System]:
+    """The parts of the region where |d| > atol + rtol |t|: d < 0 or d > 0 without a
+    tolerance; else, on each side s of t = 0, s' d - rtol s t - atol > 0 for s' = +-1."""
+    atol, rtol = tolerance
+    if not (atol or rtol):
+        return [add_atoms(region, ((f, "<"),)) for f in (d, -d)]
+    out = []
+    for s in (ONE, -ONE):
+        side = (t.scale(-s), "<=")  # s t >= 0
+        for f in (d, -d):
+            excess = f - t.scale(rtol * s) - atol
+            out.append(add_atoms(region, (side, (-excess, "<"))))
+    return out
 
 
 def _point_key(p: Point) -> tuple[int, Fraction, Fraction, Point]:
@@ -889,7 +885,7 @@ def _bound(lp: _LP, dim: int, sys: System, objective: tuple[Fraction, ...]) -> F
 __all__ = [
     "MAX_REGIONS",
     "Aff",
-    "Difference",
+    "DifferingInputs",
     "EqualResult",
     "Failure",
     "NotAffine",

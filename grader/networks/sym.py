@@ -21,7 +21,7 @@ from fractions import Fraction
 
 import sympy
 
-from grader.networks.exact import Difference, compare
+from grader.networks.exact import DifferingPoint, compare
 from grader.networks.intervals import Interval, Num, Region, as_interval, exact, simplest_in, simplicity_key
 from grader.networks.pl import PL, NonLinearError, maximum, minimum, where
 
@@ -139,7 +139,7 @@ class ExprDecision:
     """The outcome of :func:`compare_expr`."""
 
     equal: bool
-    witness: Difference | None
+    witness: DifferingPoint | None
     exact: bool
     method: str
 
@@ -189,18 +189,17 @@ def compare_expr(
 def _compare_nonlinear(
     model: PL, target: sympy.Basic, x: sympy.Symbol, dom: Interval, tries: int
 ) -> ExprDecision:
-    found: list[Difference] = []
+    found: list[DifferingPoint] = []
     undecided = 0
-    m = model._m()
     full = dom.intersect(model.domain)
     if full is None:
         raise ValueError("the domain and the model's domain do not meet")
-    for t in m.breakpoints:
+    for t in model.breakpoints:
         if t in full:
             d = _check_point(model, target, x, t)
             if d is not None:
                 found.append(d)
-    for lo, hi, a, c in m.pieces():
+    for lo, hi, a, c in model.pieces():
         piece = Interval.open(lo, hi).intersect(full)
         if piece is None:
             continue
@@ -222,17 +221,17 @@ def _compare_nonlinear(
     return ExprDecision(True, None, True, "symbolic: the target simplifies to each affine piece")
 
 
-def _check_point(model: PL, target: sympy.Basic, x: sympy.Symbol, t: Num) -> Difference | None:
+def _check_point(model: PL, target: sympy.Basic, x: sympy.Symbol, t: Num) -> DifferingPoint | None:
     mv = model(t)
     tv = target.subs(x, to_sympy_number(t))
     if _nonzero(tv - to_sympy_number(mv)):
-        return Difference(t, mv, tv)
+        return DifferingPoint(t, mv, tv)
     return None
 
 
 def _check_piece(
     model: PL, target: sympy.Basic, x: sympy.Symbol, piece: Interval, a: Num, c: Num, tries: int
-) -> tuple[Difference | None, bool]:
+) -> tuple[DifferingPoint | None, bool]:
     """(first-simplest witness, decided) for one affine piece."""
     affine = to_sympy_number(a) * x + to_sympy_number(c)
     g = target - affine
@@ -242,5 +241,5 @@ def _check_piece(
             hits.append(p)
     if hits:
         p = min(hits, key=simplicity_key)
-        return Difference(p, model(p), target.subs(x, to_sympy_number(p))), True
+        return DifferingPoint(p, model(p), target.subs(x, to_sympy_number(p))), True
     return None, sympy.simplify(g) == 0

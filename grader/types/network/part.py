@@ -6,20 +6,27 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from grader.core.parts import DEFAULT_FORMULA_ATOL, PartBase
+from grader.core.parts import (
+    DEFAULT_FORMULA_ATOL,
+    AbsoluteTolerance,
+    NetworkShape,
+    PartBase,
+    PositiveSetting,
+    SettingInterval,
+)
 from grader.mathlang.domains import SymbolDomain, symbols_from_yaml
 
 
 class NetworkPart(PartBase):
     type: Literal["network"]
-    atol: float = Field(DEFAULT_FORMULA_ATOL, ge=0)
+    atol: AbsoluteTolerance = DEFAULT_FORMULA_ATOL
     input: str | tuple[str, ...] = "x"
-    params: dict[str, tuple[int | str, ...]]
+    params: dict[str, NetworkShape]
     model: str
     target: str | None = None
-    domain: Literal["all"] | tuple[float, float] = "all"
+    domain: Literal["all"] | SettingInterval = "all"
     mode: Literal["exact", "approx", "classify"] = "exact"
-    epsilon: float | None = Field(None, gt=0)
+    epsilon: PositiveSetting | None = None
     positive_when: str | None = None
     symbols: dict[str, SymbolDomain] = Field(default_factory=dict)
     functions: dict[str, str] = Field(default_factory=dict)

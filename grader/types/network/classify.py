@@ -1,0 +1,195 @@
+"""``mode: classify``: the network is positive exactly where ``positive_when`` holds.
+
+* One input: the set where the network is positive, exactly, against the
+  condition's set.
+* Several inputs, a piecewise-linear network (relu, leaky_relu, abs, max, min,
+  affine layers, concat) and a condition made of linear relations and products
+  of affine factors (``x1*x2 < 0``) under and/or/not: decided exactly by walking
+  every realised activation region (:mod:`grader.networks.regions_exact`; the
+  method says "exact: N activation regions"). Otherwise, or past the walk's cap
+  on regions (``regions_exact.MAX_REGIONS``) or its share of the time limit
+  (:data:`.walk.REGION_WALK_SHARE`): region probes of the first layer plus the
+  condition's boundaries, then exact sign checks along lines (sampling; the
+  method says why the walk was not used).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from fractions import Fraction
+from functools import partial
+from typing import Any
+
+from grader.mathlang.evaluate import NotExactError
+from grader.networks import regions_exact as rx
+from grader.networks.intervals import Interval, as_num
+from grader.networks.regions import check_classify, check_classify_lines, probe_lines, probe_points
+from grader.types.network.comparison import Comparison, Mismatch
+from grader.types.network.compile import Compiled, NotPiecewiseLinear
+from grader.types.network.evaluation import exact_value, model_exact, model_pl, scalar
+from grader.types.network.feedback import join_names
+from grader.types.network.planes import first_layer
+from grader.types.network.sampled import sampled_classify
+from grader.types.network.sides import NetworkSide, PredicateSide, Side, positive
+from grader.types.network.symbols import SAMPLED_DRAWS, symbol_plan
+from grader.types.network.walk import walk_deadline, walk_or_reason
+from grader.types.network.weights import Weights
+
+
+def decide_classify(comp: Compiled, weights: Weights, side: Side) -> Comparison:
+    if comp.one_input:
+        try:
+            return _one_input(comp, weights, side)
+        except NotPiecewiseLinear:
+            return sampled_classify(comp, weights, side, "not piecewise linear")
+    decided = _regions(comp, weights, side)
+    if isinstance(decided, Comparison):
+        return decided
+    sampled = _probes(comp, weights, side)
+    sampled.method += f" (not decided exactly: {decided})"
+    return sampled
+
+
+def _wrong_sign(
+    comp: Compiled, side: Side, found: Mismatch, method: str, *, exact: bool = True
+) -> Comparison:
+    assert found.condition is not None
+    text = found.sign_text(comp.inputs, side.holds_text(found.condition))
+    return Comparison(False, text, method, exact, found)
+
+
+def _one_input(comp: Compiled, weights: Weights, side: Side) -> Comparison:
+    dom = Interval.closed(*comp.domain) if comp.domain else Interval.all()
+    for values in symbol_plan(comp):
+        model = model_pl(comp, weights.exact(values), values)
+        positive_set = model.region(">") & dom
+        truth = side.truth_region(values) & dom
+        bad = (positive_set - truth) | (truth - positive_set)
+        x = bad.simplest()
+        if x is not None:
+            found = Mismatch((x,), model(x), values, condition=x in truth)
+            method = "exact: the set where the network is positive against the condition's"
+            return _wrong_sign(comp, side, found, method)
+    method = "exact: the set where the network is positive equals the condition's"
+    if comp.symbols:
+        method += " for each draw of the symbols"
+    return Comparison(True, "", method, True)
+
+
+def _condition(comp: Compiled, side: Side, values: Mapping[str, Any]) -> rx.Condition:
+    """The cells where the side holds and where it does not, at the walk's inputs."""
+    dim = len(comp.inputs)
+
+    def cells(xs: list[Any]) -> tuple[rx.Cells, rx.Cells]:
+        point = dict(zip(comp.inputs, xs, strict=True))
+        if isinstance(side, NetworkSide):
+            other = rx.as_aff(side.at(values, point), dim)
+            return [((-other, "<"),)], [((other, "<="),)]
+        if not isinstance(side, PredicateSide):
+            raise rx.NotPolyhedral("no condition")
+
+        def at(node: Any) -> Any:
+            return scalar(exact_value(comp, node, {**values, **point}), "positive_when")
+
+        return rx.condition_cells(side.node, at)
+
+    return cells
+
+
+def _regions(comp: Compiled, weights: Weights, side: Side) -> Comparison | str:
+    """Decided exactly by walking the activation regions (piecewise-linear networks and
+    polyhedral conditions); else the reason it could not be, as text."""
+    draws = symbol_plan(comp, SAMPLED_DRAWS)
+    deadline = walk_deadline(comp)
+    regions = 0
+    for values in draws:
+        wv = weights.exact(values)
+
+        def model_fn(xs: list[Any], wv: Any = wv, values: Any = values) -> Any:
+            return model_exact(comp, wv, values, dict(zip(comp.inputs, xs, strict=True)))
+
+        walk = partial(
+            rx.decide_classify,
+            len(comp.inputs),
+            model_fn,
+            _condition(comp, side, values),
+            box=comp.domain,
+            max_regions=rx.MAX_REGIONS - regions,
+            deadline=deadline,
+        )
+        result = walk_or_reason(walk)
+        if isinstance(result, str):
+            return result
+        regions += result.regions
+        if not result.holds:
+            found = _checked_witness(comp, side, (wv, values), result.witness)
+            if found is None:
+                return "the region walk's witness did not check out"
+            return _wrong_sign(
+                comp, side, found, f"exact: activation region walk ({regions} regions visited)"
+            )
+    method = f"exact: {regions} activation regions"
+    if comp.symbols:
+        method += f" over {len(draws)} draws of {join_names(list(comp.symbols))}"
+    return Comparison(True, "", method, True)
+
+
+def _checked_witness(
+    comp: Compiled, side: Side, draw: tuple[Any, Mapping[str, Any]], failure: rx.Failure | None
+) -> Mismatch | None:
+    """The walk's witness, evaluated again by the evaluator as a check (None if it fails)."""
+    assert failure is not None
+    wv, values = draw
+    point = dict(zip(comp.inputs, failure.point, strict=True))
+    value = model_exact(comp, wv, values, point)
+    truth = side.truth_at(values, point)
+    if positive(value) == truth or as_num(value) != failure.model_value:
+        return None
+    return Mismatch(tuple(failure.point), value, values, condition=truth)
+
+
+def _probes(comp: Compiled, weights: Weights, side: Side) -> Comparison:
+    dim = len(comp.inputs)
+    total = 0
+    lines_checked = 0
+    for values in symbol_plan(comp, SAMPLED_DRAWS):
+        wv = weights.exact(values)
+        net_planes = first_layer(comp, wv, values)
+        boundary = side.planes(values)
+        W = [list(w) for w, _ in net_planes]
+        b = [c for _, c in net_planes]
+        extra_W = [list(w) for w, _ in boundary]
+        extra_b = [c for _, c in boundary]
+        pts = probe_points(W, b, dim, comp.seed, extra_W=extra_W, extra_b=extra_b)
+        if comp.domain is not None:
+            pts = [p for p in pts if all(comp.domain[0] <= v <= comp.domain[1] for v in p)]
+
+        def model_fn(p: Sequence[Any], wv: Any = wv, values: Any = values) -> Any:
+            return model_exact(comp, wv, values, dict(zip(comp.inputs, p, strict=True)))
+
+        def truth_fn(p: Sequence[Fraction], values: Any = values) -> bool:
+            return side.truth_at(values, dict(zip(comp.inputs, p, strict=True)))
+
+        try:
+            result = check_classify(model_fn, truth_fn, pts)
+        except NotExactError:
+            return sampled_classify(comp, weights, side, "values that are not rational (smooth activations)")
+        total += result.checked
+        if result.holds and comp.domain is None:
+            lines = probe_lines(W, b, dim, comp.seed, extra_W=extra_W, extra_b=extra_b)
+            try:
+                result = check_classify_lines(model_fn, truth_fn, lines, boundary=boundary)
+                lines_checked += len(lines)
+            except NotPiecewiseLinear:
+                pass
+        if not result.holds:
+            w = result.witness
+            assert w is not None
+            found = Mismatch(tuple(w.point), w.model_value, values, condition=w.predicate_value)
+            return _wrong_sign(comp, side, found, result.method)
+    method = (
+        f"exact signs at {total} probe points of the first layer's regions and the condition's boundaries"
+    )
+    if lines_checked:
+        method += f", and exactly along {lines_checked} lines"
+    return Comparison(True, "", method, False)

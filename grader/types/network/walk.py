@@ -1,0 +1,35 @@
+"""Running an exact activation-region walk, or saying why it cannot decide."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from grader.mathlang.errors import EvalError
+from grader.mathlang.evaluate import NotExactError
+from grader.networks import regions_exact as rx
+from grader.networks.pl import NonLinearError
+from grader.types.network.compile import Compiled, NotPiecewiseLinear
+
+REGION_WALK_SHARE = 0.3  # of the part's time limit; past it the region walk gives way to sampling
+
+W = TypeVar("W")
+
+
+def walk_deadline(comp: Compiled) -> float:
+    return time.monotonic() + REGION_WALK_SHARE * comp.part.time_limit
+
+
+def walk_or_reason(walk: Callable[[], W]) -> W | str:
+    """The walk's result, or why the region walk cannot decide (then the caller samples)."""
+    try:
+        return walk()
+    except rx.NotPolyhedral as err:
+        return f"the condition is not a union of polyhedra ({err})"
+    except rx.TooManyRegions as err:
+        return f"the region walk stopped: {err}"
+    except (rx.NotAffine, NotExactError, NotPiecewiseLinear, NonLinearError) as err:
+        return f"the network is not piecewise linear in a way the region walk handles ({err})"
+    except (EvalError, ZeroDivisionError) as err:
+        return f"the exact evaluation failed ({err})"
