@@ -5,7 +5,8 @@
 Scalar answers are drawn from the seeds' styles (relu via Heaviside, weight
 decay, momentum, bias correction, sigmoid/tanh, conv output size), right and
 wrong, each made unique by random spacing so every check parses afresh.
-Targets: scalar median < 1 ms and p99 < 50 ms; matrix median < 20 ms.
+Targets: scalar median < 1 ms and p99 < 50 ms; matrix median < 20 ms; the exact decision
+of a one-variable piecewise-linear formula with 1,000 breakpoints under 50 ms.
 """
 
 from __future__ import annotations
@@ -15,14 +16,18 @@ import random
 import statistics
 import sys
 import time
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from grader.core.verdict import Status
-from grader.spec import ExpressionPart
+from grader.mathlang import ast
+from grader.types.expression import ExpressionPart, exactpl
 from grader.types.expression.checker import check
+from grader.types.expression.outcome import Sides
+from grader.types.expression.prepare import prepare
 
 
 def part(**fields: Any) -> ExpressionPart:
@@ -189,6 +194,33 @@ def summary(label: str, times: list[float], statuses: dict[str, int]) -> None:
     )
 
 
+def relu_sum(offsets: list[int]) -> ast.Node:
+    """relu(x - k) summed over the offsets, as a balanced tree (the parser caps nesting)."""
+    terms: list[ast.Node] = [
+        ast.Call(0, "relu", (ast.BinOp(0, "-", ast.Sym(0, "x"), ast.Num(0, Fraction(k))),)) for k in offsets
+    ]
+    while len(terms) > 1:
+        pairs = [terms[i : i + 2] for i in range(0, len(terms), 2)]
+        terms = [ast.BinOp(0, "+", *pair) if len(pair) == 2 else pair[0] for pair in pairs]
+    return terms[0]
+
+
+def piecewise_linear(breakpoints: int, repeats: int = 5) -> None:
+    """The exact decision of two one-variable piecewise-linear formulas with this many breakpoints."""
+    reference = relu_sum(list(range(breakpoints)))
+    same, different = relu_sum(list(reversed(range(breakpoints)))), relu_sum([*range(breakpoints - 1), 10**6])
+    prepared = prepare(part(symbols={"x": "real"}, answer="x"))
+    for label, answer in (("equal", same), ("different", different)):
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            outcome = exactpl.decide(prepared, Sides(reference, answer, ""))
+            times.append(time.perf_counter() - start)
+            assert outcome is not None and outcome.equal == (label == "equal")
+        median = 1000 * statistics.median(times)
+        print(f"piecewise linear, {breakpoints} breakpoints, {label}: median {median:.1f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scalar", type=int, default=3000)
@@ -198,6 +230,7 @@ def main() -> None:
     rng = random.Random(args.seed)
     summary("scalar", *run(SCALAR, args.scalar, rng))
     summary("matrix", *run(MATRIX, args.matrix, rng))
+    piecewise_linear(1000)
 
 
 if __name__ == "__main__":

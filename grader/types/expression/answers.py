@@ -11,6 +11,13 @@ from grader.mathlang.errors import EvalError, ParseError
 from grader.mathlang.values import show
 from grader.types.expression.compare import compare
 from grader.types.expression.equations import compare_equations
+from grader.types.expression.intervals import (
+    IntervalForm,
+    as_interval,
+    compare_intervals,
+    compare_items,
+    read_interval,
+)
 from grader.types.expression.outcome import Outcome, Sides
 from grader.types.expression.prepare import Equation, FieldMap, Formula, Prepared, _text_of
 
@@ -43,11 +50,23 @@ def _parse_answer(prep: Prepared, answer: Any, extra: tuple[str, ...] = ()) -> t
     return prep.parse(text, extra), text
 
 
-def check_single(prep: Prepared, ref: Formula | Equation, answer: Any) -> Outcome:
+def check_single(prep: Prepared, ref: Formula | Equation | IntervalForm, answer: Any) -> Outcome:
+    if isinstance(ref, IntervalForm):
+        return check_interval(prep, ref, answer)
     if isinstance(answer, dict):
         return _single_from_mapping(prep, ref, answer)
     node, text = _parse_answer(prep, answer)
     return compare_forms(prep, ref, node, text)
+
+
+def check_interval(prep: Prepared, ref: IntervalForm, answer: Any) -> Outcome:
+    text = _text_of(answer)
+    interval = read_interval(text, prep.parse)
+    if interval is None:
+        interval = as_interval(prep.parse(text))
+    if interval is None:
+        return Outcome(False, f"expected an interval such as {ref.ends().replace(', ', 'a, b')}")
+    return compare_intervals(ref, interval, lambda r, a: compare(prep, Sides(r, a, text)))
 
 
 def compare_forms(prep: Prepared, ref: Formula | Equation, node: ast.Node, text: str) -> Outcome:
@@ -56,6 +75,8 @@ def compare_forms(prep: Prepared, ref: Formula | Equation, node: ast.Node, text:
     if isinstance(ref, Formula):
         if isinstance(node, ast.Relation) and node.op == "=":
             node = strip_label(node, prep)
+        if isinstance(ref.node, ast.TupleLit) and isinstance(node, ast.TupleLit):
+            return compare_items(ref.node.items, node.items, lambda r, a: compare(prep, Sides(r, a, text)))
         if isinstance(node, ast.Relation | ast.Logic | ast.TupleLit):
             return Outcome(False, "expected a formula, not a condition or a list")
         return compare(prep, Sides(ref.node, node, text))

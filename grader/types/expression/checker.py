@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from grader.core.verdict import Decision, Verdict
+from grader.core.verdict import CheckUndecided, Decision, Verdict
 from grader.types.expression.answers import check_fields, check_single
 from grader.types.expression.part import ExpressionPart
 from grader.types.expression.prepare import FieldMap, prepare
@@ -49,9 +49,11 @@ def check(part: ExpressionPart, answer: Any) -> Verdict:
     if isinstance(prep.ref, FieldMap):
         return check_fields(prep, prep.ref, answer)
     outcome = check_single(prep, prep.ref, answer)
-    if outcome.equal:
-        decision = Decision(
-            outcome.method, exact="symbolic: sympy simplifies" in outcome.method, probes=outcome.points
+    if not outcome.equal:
+        return Verdict.incorrect(outcome.feedback, decision=Decision(outcome.method or "numeric", exact=True))
+    if part.proof == "required" and not outcome.decided:
+        raise CheckUndecided(
+            f"equal at every probe, not proved ({outcome.method}); this part requires a proof"
         )
-        return Verdict.correct("", decision=decision)
-    return Verdict.incorrect(outcome.feedback, decision=Decision(outcome.method or "numeric"))
+    decision = Decision(outcome.method, exact=outcome.decided, probes=outcome.points or None)
+    return Verdict.correct("", decision=decision)

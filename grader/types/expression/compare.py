@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+from collections.abc import Iterator
 from fractions import Fraction
 from typing import Any
 
@@ -10,74 +10,144 @@ import numpy as np
 
 from grader.core.verdict import CheckUndecided
 from grader.mathlang import ast
-from grader.mathlang.builtins import MP
-from grader.mathlang.errors import EvalError
+from grader.mathlang.arithmetic import MP
+from grader.mathlang.errors import EvalError, LimitError, MathError
 from grader.mathlang.evaluate import (
-    NotExactError,
     evaluate_exact,
     evaluate_val,
 )
 from grader.mathlang.values import Val
-from grader.types.expression.feedback import _fmt_exact, _niceness, _shape_mismatch, _witness, canonical
+from grader.types.expression import exactpl
+from grader.types.expression.feedback import _fmt, _fmt_exact, _niceness, _shape_mismatch, _witness, canonical
 from grader.types.expression.outcome import Outcome, Sides
 from grader.types.expression.prepare import (
+    DENSER_ROUNDS,
     MATRIX_MIN_POINTS,
     SCALAR_MIN_POINTS,
+    STUDENT_BATCH,
+    Batch,
     Prepared,
     StudentShapeError,
+    batch_at,
     batch_indices,
+    denser_probes,
     get_batch,
     mp_env,
+    mp_env_at,
     reference_value,
+    student_probes,
     student_value,
 )
 from grader.types.expression.symbolic import _symbolic_confirmation
 
-MAX_RECHECKS = 12  # points re-evaluated with mpmath per batch
+MAX_RECHECKS = 16  # doubtful points settled at 40 digits, per batch
+UNDEFINED_RECHECKS = 6  # points where both sides overflow or have no value in floats, re-checked
+ISOLATION_OFFSETS = (1e-6, -1e-6, 3e-6, -3e-6)  # relative moves that tell an isolated hole from a region
 
 
 def compare(prep: Prepared, sides: Sides) -> Outcome:
-    """Numeric (and where useful symbolic) equivalence of two formulas."""
+    """Equivalence of two formulas: exact for constants, else probed (and where useful, proved)."""
     if not ast.free_names(sides.ref) and not ast.free_names(sides.ans) and not sides.overrides:
-        constant = _compare_constants(prep, sides)
+        constant = _compare_constants(prep, sides) or _compare_constants_mp(prep, sides)
         if constant is not None:
             return constant
-    points = 0
-    rechecked = 0
+    decided = exactpl.decide(prep, sides)
+    if decided is not None:
+        return decided
+    with student_probes(prep, sides):
+        try:
+            found = _probe(prep, sides)
+        except StudentShapeError as err:
+            return Outcome(False, err.message)
+    if not found.equal:
+        return found
+    return _symbolic_confirmation(prep, sides, found)
+
+
+def _probe(prep: Prepared, sides: Sides) -> Outcome:
+    points = rechecked = 0
     minimum = MATRIX_MIN_POINTS if prep.is_matrix else SCALAR_MIN_POINTS
     done: dict[int, tuple[Val, Val]] = {}
-    try:
-        if prep.is_matrix:  # shapes first, at the naming sizes
-            done[0] = _both(prep, sides, 0)
-            mismatch = _shape_mismatch(prep, sides, *done[0], 0)
-            if mismatch:
-                return Outcome(False, mismatch)
-        for bi in _batch_order(prep):
-            ref, ans = done.pop(bi) if bi in done else _both(prep, sides, bi)
-            mismatch = _shape_mismatch(prep, sides, ref, ans, bi)
-            if mismatch:
-                return Outcome(False, mismatch)
-            result = _compare_batch(prep, sides, ref, ans, bi)
-            if result.feedback:
-                return result
-            points += result.points
-            rechecked += result.rechecked
-            if not prep.is_matrix and points >= minimum:
-                break
-    except StudentShapeError as err:
-        return Outcome(False, err.message)
+    if prep.is_matrix:  # shapes first, at the naming sizes
+        done[0] = _both(prep, sides, 0)
+        mismatch = _shape_mismatch(prep, sides, *done[0], 0)
+        if mismatch:
+            return Outcome(False, mismatch)
+    for bi in _batch_order(prep):
+        ref, ans = done.pop(bi) if bi in done else _both(prep, sides, bi)
+        mismatch = _shape_mismatch(prep, sides, ref, ans, bi)
+        if mismatch:
+            return Outcome(False, mismatch)
+        result = _compare_batch(prep, sides, ref, ans, bi)
+        if result.feedback:
+            return result
+        points += result.points
+        rechecked += result.rechecked
+        if not prep.is_matrix and points >= minimum and bi >= 0:
+            break
+    if points < minimum and not prep.is_matrix:
+        return _probe_denser(prep, sides, points, rechecked, minimum)
     if points < minimum:
-        raise CheckUndecided(
-            f"only {points} sample points where the expected formula is defined "
-            f"(need {minimum}); check the symbols' domains"
-        )
-    method = f"numeric: {points} points"
+        _raise_size_error(sides)
+        raise CheckUndecided(_too_few(prep, points, minimum))
+    return Outcome(True, "", points, _method(prep, points, rechecked), rechecked)
+
+
+def _raise_size_error(sides: Sides) -> None:
+    """The answer could not be compared because its values are too large to compute
+    (exp(exp(exp(exp(100)))) x): that is the student's to fix, status invalid."""
+    student_errors = [err for err in sides.size_errors if err.text == sides.text]
+    if student_errors:
+        raise student_errors[0]
+
+
+def _probe_denser(prep: Prepared, sides: Sides, points: int, rechecked: int, minimum: int) -> Outcome:
+    """Too few probes where the reference has a value (log(x - 10^6) has none below a
+    million): more points around those it has, before giving up."""
+    for round_ in range(DENSER_ROUNDS):
+        with denser_probes(prep, sides, round_) as bi:
+            if bi is None:
+                break
+            ref, ans = _both(prep, sides, bi)
+            result = _compare_batch(prep, sides, ref, ans, bi)
+        if result.feedback:
+            return result
+        points += result.points
+        rechecked += result.rechecked
+        if points >= minimum:
+            return Outcome(True, "", points, _method(prep, points, rechecked), rechecked)
+    _raise_size_error(sides)
+    raise CheckUndecided(_too_few(prep, points, minimum))
+
+
+def _too_few(prep: Prepared, points: int, minimum: int) -> str:
+    domains = ", ".join(
+        f"{name}: {domain.model_dump(exclude_defaults=True) or 'real'}"
+        for name, domain in prep.scalars.items()
+    )
+    return (
+        f"the expected formula has a value at only {points} of the probe points (at least {minimum} are "
+        f"needed to compare); the symbols' domains ({domains or 'none declared'}) may be wider than "
+        "where the formula is defined: declare them as the question means them"
+    )
+
+
+def _method(prep: Prepared, points: int, rechecked: int) -> str:
     if prep.is_matrix:
-        method += f" at sizes {_plan_text(prep)}"
+        method = f"numeric: agreed at {points} points at sizes {_plan_text(prep)}"
+    else:
+        method = f"numeric: agreed at {points} probes{_magnitudes(prep)}"
     if rechecked:
         method += f", {rechecked} re-checked at 40 digits"
-    outcome = Outcome(True, "", points, method, rechecked)
-    return _symbolic_confirmation(prep, sides, outcome)
+    return method
+
+
+def _magnitudes(prep: Prepared) -> str:
+    batch = get_batch(prep, 0)
+    sizes = [abs(v) for name in prep.scalars for v in batch.raw.get(name, np.zeros(0)).tolist() if v != 0]
+    if not sizes:
+        return ""
+    return f" from {min(sizes):.0e} to {max(sizes):.0e} in magnitude".replace("e-0", "e-").replace("e+0", "e")
 
 
 def _both(prep: Prepared, sides: Sides, bi: int) -> tuple[Val, Val]:
@@ -87,11 +157,14 @@ def _both(prep: Prepared, sides: Sides, bi: int) -> tuple[Val, Val]:
 
 
 def _batch_order(prep: Prepared) -> list[int]:
-    """Scalar parts: batches in order; matrix parts: the smallest sizes first (nicer witnesses)."""
+    """Scalar parts: the aimed probes, those aimed at the student's formula, then random
+    batches; matrix parts: the smallest sizes first (nicer witnesses)."""
     indices = list(batch_indices(prep))
     if not prep.is_matrix:
-        return indices
-    return sorted(indices, key=lambda i: (sum(prep.size_plan[i].values()), i))
+        return [0, STUDENT_BATCH, *indices[1:]] if STUDENT_BATCH in prep.batches else indices
+    plan = len(prep.size_plan)
+    sized = sorted(indices[:plan], key=lambda i: (sum(prep.size_plan[i].values()), i))
+    return sized + indices[plan:]
 
 
 def _ref_or_student(prep: Prepared, sides: Sides, bi: int) -> Val:
@@ -108,99 +181,181 @@ def _plan_text(prep: Prepared) -> str:
 
 
 def _compare_constants(prep: Prepared, sides: Sides) -> Outcome | None:
+    """Two rational constants, compared exactly with the part's tolerance."""
     try:
         ref = evaluate_exact(sides.ref, {}, functions=prep.functions)
         ans = evaluate_exact(sides.ans, {}, functions=prep.functions)
-    except NotExactError:
-        return None
-    except EvalError:
+    except EvalError:  # not rational (sqrt(2), pi): compared at 40 digits instead
         return None
     if not isinstance(ref, Fraction) or not isinstance(ans, Fraction):
         return None
-    if _has_float(sides.ans) or _has_float(sides.ref):
+    method = "exact: rational values"
+    if abs(ans - ref) <= Fraction(prep.part.atol) + Fraction(prep.part.rtol) * abs(ref):
+        return Outcome(True, "", 0, method)
+    return Outcome(False, f"your value is {_fmt_exact(ans)}, the expected {_fmt_exact(ref)}", 0, method)
+
+
+def _compare_constants_mp(prep: Prepared, sides: Sides) -> Outcome | None:
+    """Two constants that are not both rational (pi, sqrt(2)), compared at 40 digits."""
+    if prep.is_matrix or prep.lets:
         return None
-    if ref == ans:
-        return Outcome(True, "", 1, "exact")
-    return Outcome(False, f"your value is {_fmt_exact(ans)}, the expected {_fmt_exact(ref)}", 1, "exact")
-
-
-def _has_float(node: ast.Node) -> bool:
-    return any(isinstance(n, ast.Num) and n.is_float for n in ast.walk(node))
+    batch = batch_at(prep, {}, 1)
+    try:
+        values = list(_mp_values(prep, sides, batch, np.array([0])))
+    except LimitError:
+        return None
+    _, r, a = values[0]
+    kind = _mp_point(r, a, prep.part.rtol, prep.part.atol)
+    method = "numeric: both values at 40 digits"
+    if kind == "same":
+        return Outcome(True, "", 0, method)
+    if kind == "differ" and len(r) == 1:
+        return Outcome(False, f"your value is {_fmt(a[0])}, the expected {_fmt(r[0])}", 0, method)
+    return None
 
 
 def _compare_batch(prep: Prepared, sides: Sides, ref: Val, ans: Val, bi: int) -> Outcome:
+    """Floats decide where both sides are finite and close (|a - r| <= atol + rtol |r|, entry by
+    entry); every other point is doubtful and settled at 40 digits."""
     batch = get_batch(prep, bi)
     shape, r = canonical(ref)
     _, a = canonical(ans)
-    size = batch.size
-    r = np.broadcast_to(r, (size, r.shape[1]))
-    a = np.broadcast_to(a, (size, a.shape[1]))
+    r = np.broadcast_to(r, (batch.size, r.shape[1]))
+    a = np.broadcast_to(a, (batch.size, a.shape[1]))
     with np.errstate(all="ignore"):
         ref_ok = np.all(np.isfinite(r), axis=1)
         ans_ok = np.all(np.isfinite(a), axis=1)
-        scale = _scale(r[ref_ok])
-        close = _close(r, a, prep.part.rtol, prep.part.atol * scale)
+        close = _close(r, a, prep.part.rtol, prep.part.atol)
     good = ref_ok & ans_ok & close
-    bad = np.flatnonzero(ref_ok & ~good)
+    differ = np.flatnonzero(ref_ok & ans_ok & ~close)
+    one_undefined = np.flatnonzero(ref_ok ^ ans_ok)
+    both_undefined = np.flatnonzero(~ref_ok & ~ans_ok)
+    doubtful = [
+        *_nicest(prep, batch, differ, MAX_RECHECKS),
+        *_nicest(prep, batch, one_undefined, MAX_RECHECKS),
+        *_spread(prep, batch, both_undefined, UNDEFINED_RECHECKS),
+    ]
     points = int(good.sum())
-    if not len(bad):
+    if not doubtful:
         return Outcome(True, points=points)
-    return _recheck(prep, sides, bi, bad, points, scale, shape)
+    return _recheck(prep, sides, bi, np.array(doubtful), points, shape)
 
 
-def _scale(r: np.ndarray) -> float:
-    if not len(r):
-        return 1.0
-    typical = float(np.median(np.sqrt(np.mean(r * r, axis=1))))
-    return typical if typical > 0 and math.isfinite(typical) else 1.0
+def _nicest(prep: Prepared, batch: Batch, indices: np.ndarray, count: int) -> list[int]:
+    return sorted(indices.tolist(), key=lambda i: _niceness(prep, batch, i))[:count]
+
+
+def _spread(prep: Prepared, batch: Batch, indices: np.ndarray, count: int) -> list[int]:
+    """Points where floats failed on both sides: the largest inputs first (overflow suspects),
+    then points spread over the rest."""
+    if len(indices) <= count:
+        return indices.tolist()
+    size = np.zeros(len(indices))
+    for name in prep.scalars:
+        column = batch.raw[name]
+        if column.shape[0] > 1:
+            size = np.maximum(size, np.abs(column[indices]))
+    by_size = indices[np.argsort(-size, kind="stable")].tolist()
+    half = count // 2
+    rest = by_size[half:]
+    step = max(1, len(rest) // (count - half))
+    return by_size[:half] + rest[::step][: count - half]
 
 
 def _close(r: np.ndarray, a: np.ndarray, rtol: float, atol: float) -> np.ndarray:
-    if r.shape[1] == 1:
-        r1, a1 = r[:, 0], a[:, 0]
-        return np.abs(r1 - a1) <= rtol * np.maximum(np.abs(r1), np.abs(a1)) + atol
-    diff = np.sqrt(np.sum((r - a) ** 2, axis=1))
-    size = np.maximum(np.sqrt(np.sum(r * r, axis=1)), np.sqrt(np.sum(a * a, axis=1)))
-    return diff <= rtol * size + atol * math.sqrt(r.shape[1])
+    """The contract's rule, point by point and entry by entry: |a - r| <= atol + rtol |r|."""
+    return np.all(np.abs(a - r) <= atol + rtol * np.abs(r), axis=1)
 
 
 def _recheck(
-    prep: Prepared, sides: Sides, bi: int, bad: np.ndarray, points: int, scale: float, shape: tuple[int, ...]
+    prep: Prepared, sides: Sides, bi: int, chosen: np.ndarray, points: int, shape: tuple[int, ...]
 ) -> Outcome:
-    """Settle doubtful points with mpmath; a confirmed one is the witness."""
+    """Settle doubtful points with mpmath; a confirmed difference is the witness."""
     batch = get_batch(prep, bi)
-    order = sorted(bad.tolist(), key=lambda i: _niceness(prep, batch, i))
-    chosen = np.array(order[:MAX_RECHECKS])
+    agreed = 0
+    for i, r, a in _high_precision(prep, sides, batch, chosen):
+        kind = _mp_point(r, a, prep.part.rtol, prep.part.atol)
+        if kind in ("undefined", "no reference") and _isolated(prep, sides, batch, i, kind):
+            continue
+        if kind == "both undefined":
+            continue
+        if kind == "same":
+            agreed += 1
+            continue
+        if kind == "no reference" and sides.ref_is_student:
+            continue
+        return Outcome(False, _witness(prep, sides, batch, i, r, a, kind, shape), points)
+    # every doubtful point re-checked was float noise, or has no value on both sides, or is a
+    # removable hole; points past the re-check budget are not counted as agreement
+    return Outcome(True, points=points + agreed, rechecked=len(chosen))
+
+
+def _high_precision(
+    prep: Prepared, sides: Sides, batch: Batch, chosen: np.ndarray
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """(point, reference values, answer values) at 40 digits. A point where a value is past
+    what can be computed (exp(exp(x)) at x = 1e9) is left out: it decides nothing."""
+    try:
+        yield from _mp_values(prep, sides, batch, chosen)
+        return
+    except LimitError:
+        pass
+    for i in chosen.tolist():
+        try:
+            yield from _mp_values(prep, sides, batch, np.array([i]))
+        except LimitError as err:
+            sides.size_errors.append(err)
+
+
+def _mp_values(
+    prep: Prepared, sides: Sides, batch: Batch, chosen: np.ndarray
+) -> list[tuple[int, np.ndarray, np.ndarray]]:
     env = mp_env(prep, batch, chosen, sides.overrides)
-    ref_mp = evaluate_val(sides.ref, env)
-    ans_mp = evaluate_val(sides.ans, env)
-    _, r = canonical(ref_mp)
-    _, a = canonical(ans_mp)
+    _, r = canonical(evaluate_val(sides.ref, env))
+    try:
+        _, a = canonical(evaluate_val(sides.ans, env))
+    except LimitError as err:
+        err.text = sides.text
+        raise
     r = np.broadcast_to(r, (len(chosen), r.shape[1]))
     a = np.broadcast_to(a, (len(chosen), a.shape[1]))
-    spurious = 0
-    for k, i in enumerate(chosen):
-        verdict = _mp_point(r[k], a[k], prep.part.rtol, prep.part.atol * scale)
-        if verdict == "drop":
-            continue
-        if verdict == "same":
-            spurious += 1
-            continue
-        witness = _witness(prep, sides, batch, int(i), r[k], a[k], verdict, shape)
-        return Outcome(False, witness, points)
-    # every re-checked point was float noise: the others are taken to be too
-    unchecked = len(bad) - len(chosen)
-    return Outcome(True, points=points + spurious + max(unchecked, 0), rechecked=len(chosen))
+    return [(i, r[k], a[k]) for k, i in enumerate(chosen.tolist())]
 
 
 def _mp_point(r: np.ndarray, a: np.ndarray, rtol: float, atol: float) -> str:
-    if not all(_mp_finite(v) for v in r):
-        return "drop"
-    if not all(_mp_finite(v) for v in a):
+    ref_ok = all(_mp_finite(v) for v in r)
+    ans_ok = all(_mp_finite(v) for v in a)
+    if not ref_ok:
+        return "no reference" if ans_ok else "both undefined"
+    if not ans_ok:
         return "undefined"
-    diff = MP.sqrt(sum(((x - y) ** 2 for x, y in zip(r, a, strict=True)), MP.zero))
-    size = max(MP.sqrt(sum((x * x for x in r), MP.zero)), MP.sqrt(sum((y * y for y in a), MP.zero)))
-    return "same" if diff <= rtol * size + atol * math.sqrt(len(r)) else "differ"
+    same = all(abs(y - x) <= atol + rtol * abs(x) for x, y in zip(r, a, strict=True))
+    return "same" if same else "differ"
+
+
+def _isolated(prep: Prepared, sides: Sides, batch: Batch, i: int, kind: str) -> bool:
+    """Is the formula that has no value at point ``i`` defined just beside it (a removable
+    hole such as x = 2 in |x^2 - 4| / (|x - 2| |x + 2|)), rather than on a whole region?"""
+    movable = [name for name, domain in prep.scalars.items() if not domain.integer and name in batch.raw]
+    if not movable:
+        return False
+    node = sides.ans if kind == "undefined" else sides.ref
+    raw = {
+        name: (arr if arr.shape[0] == 1 else arr[[i] * len(ISOLATION_OFFSETS)])
+        for name, arr in batch.raw.items()
+    }
+    for name in movable:
+        if raw[name].shape[0] == 1:
+            continue
+        base = raw[name].astype(float)
+        raw[name] = base + np.array(ISOLATION_OFFSETS) * np.maximum(np.abs(base), 1e-3)
+    env = mp_env_at(prep, raw, len(ISOLATION_OFFSETS), batch.dim_names, sides.overrides)
+    try:
+        _, values = canonical(evaluate_val(node, env))
+    except MathError:
+        return False
+    defined = sum(all(_mp_finite(v) for v in row) for row in values)
+    return defined >= len(ISOLATION_OFFSETS) - 1
 
 
 def _mp_finite(v: Any) -> bool:

@@ -9,7 +9,7 @@ from grader.mathlang.evaluate import (
     evaluate_val,
 )
 from grader.mathlang.values import Env, show
-from grader.types.expression.compare import _close, _scale, compare
+from grader.types.expression.compare import _close, compare
 from grader.types.expression.feedback import _fmt, _value_text, canonical, point_text
 from grader.types.expression.outcome import Outcome, Sides
 from grader.types.expression.prepare import (
@@ -24,6 +24,7 @@ from grader.types.expression.prepare import (
     reference_value,
     student_value,
 )
+from grader.types.expression.solutions import Equation, compare_solution_sets, identity_outcome
 from grader.types.expression.symbolic import SYMBOLIC_MAX_OPS
 
 
@@ -32,6 +33,27 @@ def compare_equations(prep: Prepared, ref: ast.Relation, ans: ast.Relation, text
     ans_iso = isolated(ans)
     if ref_iso and ans_iso and ref_iso[0] == ans_iso[0]:
         return compare(prep, Sides(ref_iso[1], ans_iso[1], text, label=ref_iso[0]))
+    if prep.is_matrix:
+        return _matrix_equations(prep, ref, ans, text, ref_iso, ans_iso)
+    reference, answer = Equation(ref, show(ref), True), Equation(ans, text, False)
+    decided = identity_outcome(prep, reference, answer)
+    if decided is not None:
+        return decided
+    ratio = _ratio_test(prep, ref, ans, text)
+    if ratio.equal:
+        return ratio
+    label = f"{ref_iso[0]} = {show(ref_iso[1])}" if ref_iso else ""
+    return compare_solution_sets(prep, reference, answer, label)
+
+
+def _matrix_equations(
+    prep: Prepared,
+    ref: ast.Relation,
+    ans: ast.Relation,
+    text: str,
+    ref_iso: tuple[str, ast.Node] | None,
+    ans_iso: tuple[str, ast.Node] | None,
+) -> Outcome:
     ratio = _ratio_test(prep, ref, ans, text)
     if ratio.equal:
         return ratio
@@ -70,8 +92,10 @@ def _ratio_test(prep: Prepared, ref: ast.Relation, ans: ast.Relation, text: str)
         size = get_batch(prep, bi).size
         rr, aa = np.broadcast_to(rr, (size, rr.shape[1])), np.broadcast_to(aa, (size, aa.shape[1]))
         with np.errstate(all="ignore"):
-            ok = np.all(np.isfinite(rr), axis=1) & np.all(np.isfinite(aa), axis=1)
-            ok &= np.all(np.abs(rr) > 1e-9 * (1 + np.abs(aa)), axis=1)
+            ref_defined, ans_defined = np.all(np.isfinite(rr), axis=1), np.all(np.isfinite(aa), axis=1)
+            if np.any(ref_defined != ans_defined):  # defined on different points: the solution sets decide
+                return Outcome(False, "your equation is not equivalent to the expected one")
+            ok = ref_defined & ans_defined & np.all(np.abs(rr) > 1e-9 * (1 + np.abs(aa)), axis=1)
             ratios.append((aa[ok] / rr[ok]).reshape(-1))
     values = np.concatenate(ratios) if ratios else np.array([])
     minimum = MATRIX_MIN_POINTS if prep.is_matrix else SCALAR_MIN_POINTS
@@ -137,7 +161,7 @@ def _holds_with(prep: Prepared, ref: ast.Relation, name: str, solution: ast.Node
         a = np.broadcast_to(a, (batch.size, a.shape[1]))
         with np.errstate(all="ignore"):
             ok = np.all(np.isfinite(r), axis=1) & np.all(np.isfinite(a), axis=1)
-            close = _close(r, a, prep.part.rtol * 10, prep.part.atol * _scale(r[ok]))
+            close = _close(r, a, prep.part.rtol * 10, prep.part.atol)
         bad = np.flatnonzero(ok & ~close)
         if len(bad):
             i = int(bad[0])

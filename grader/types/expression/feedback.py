@@ -9,13 +9,15 @@ from typing import Any
 import numpy as np
 
 from grader.mathlang import ast
-from grader.mathlang.builtins import MP, inner_product_hint
+from grader.mathlang.arithmetic import MP
 from grader.mathlang.evaluate import (
     evaluate_val,
 )
+from grader.mathlang.shapes import inner_product_hint
 from grader.mathlang.values import Val, describe, show
+from grader.mathlang.wording import with_article
 from grader.types.expression.outcome import Sides
-from grader.types.expression.prepare import Batch, Prepared, _sized, float_env, get_batch
+from grader.types.expression.prepare import Batch, Prepared, _sized, float_env, get_batch, relevant_names
 
 
 def _fmt_exact(v: Fraction) -> str:
@@ -44,16 +46,10 @@ def _shape_mismatch(prep: Prepared, sides: Sides, ref: Val, ans: Val, bi: int) -
     if ref_shape == ans_shape:
         return ""
     names = get_batch(prep, bi).dim_names
-    yours, expected = _article(describe(ans, names)), _article(describe(ref, names))
+    yours, expected = with_article(describe(ans, names)), with_article(describe(ref, names))
     message = f"your formula is {yours}; the expected answer is {expected}"
     hint = _shape_hint(prep, sides, bi, ref)
     return _sized(prep, get_batch(prep, bi), bi, message + (f". {hint}" if hint else ""))
-
-
-def _article(text: str) -> str:
-    if text.startswith(("scalar", "row")):
-        return "a " + text
-    return ("an " if text[:1] in "aefhilmnorsx8" else "a ") + text
 
 
 def _shape_hint(prep: Prepared, sides: Sides, bi: int, ref: Val) -> str:
@@ -103,24 +99,6 @@ def _niceness(prep: Prepared, batch: Batch, i: int) -> tuple[int, int]:
     return (sum(batch.sizes.values()), total)
 
 
-def relevant_names(prep: Prepared, nodes: list[ast.Node]) -> set[str]:
-    """The inputs a formula depends on (through lets and spec functions)."""
-    lets = dict(prep.lets)
-    seen: set[str] = set()
-    stack = [name for node in nodes for name in ast.free_names(node)]
-    for fdef in prep.functions.values():
-        if fdef.body is not None:
-            stack.extend(ast.free_names(fdef.body) - {fdef.param or ""})
-    while stack:
-        name = stack.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        if name in lets:
-            stack.extend(ast.free_names(lets[name]))
-    return seen
-
-
 def point_text(prep: Prepared, batch: Batch, i: int, names: set[str] | None = None) -> str:
     """``x = -0.5, y = 2`` or ``n = 2, W = [[..]], x = [..]`` (only the inputs in ``names``)."""
     parts = []
@@ -157,6 +135,11 @@ def _witness(
         return f"at {where} its sides are {_value_text(r, shape)} and {_value_text(a, shape)}"
     if kind == "undefined":
         return f"at {where} your formula is undefined; the expected value is {label}{_value_text(r, shape)}"
+    if kind == "no reference":
+        return (
+            f"at {where} the expected formula has no real value, but yours gives "
+            f"{label}{_value_text(a, shape)}; the two are not defined on the same values"
+        )
     if len(r) > 9:
         k = int(np.argmax([abs(x - y) for x, y in zip(r, a, strict=True)]))
         entry = ", ".join(str(j + 1) for j in np.unravel_index(k, shape))

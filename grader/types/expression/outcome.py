@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from grader.mathlang import ast
+from grader.mathlang.errors import LimitError
 
 
 @dataclass
@@ -14,6 +15,14 @@ class Outcome:
     points: int = 0
     method: str = ""
     rechecked: int = 0
+
+    @property
+    def decided(self) -> bool:
+        """Shown equal exactly or proved, not only probed."""
+        return (
+            self.method.startswith(("decided exactly", "exact", "proved"))
+            or "symbolic: sympy simplifies" in self.method
+        )
 
 
 @dataclass
@@ -26,3 +35,5 @@ class Sides:
     overrides: dict[str, ast.Node] = field(default_factory=dict)
     label: str = ""  # "lambda" when comparing the right-hand sides of lambda = ...
     ref_is_student: bool = False  # both sides come from the student (an equation's two sides)
+    # values of the answer too large to compute at some probes (kept to explain a failure)
+    size_errors: list[LimitError] = field(default_factory=list)

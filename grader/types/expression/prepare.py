@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -14,7 +15,7 @@ import numpy as np
 from grader.core.cache import PartCache
 from grader.core.verdict import AnswerError, CheckUndecided
 from grader.mathlang import ast
-from grader.mathlang.builtins import mp_from
+from grader.mathlang.arithmetic import mp_from
 from grader.mathlang.domains import SymbolDomain
 from grader.mathlang.errors import EvalError, MathError, ShapeError
 from grader.mathlang.evaluate import (
@@ -22,6 +23,7 @@ from grader.mathlang.evaluate import (
     evaluate_val,
     function_names,
 )
+from grader.mathlang.sampling import bounds as sampling_bounds
 from grader.mathlang.sampling import (
     dim_range,
     draw_array,
@@ -31,6 +33,9 @@ from grader.mathlang.sampling import (
     size_sets,
 )
 from grader.mathlang.values import MAX_DIM, MAX_ELEMENTS, Env, FunctionDef, Val
+from grader.types.expression import probes
+from grader.types.expression.intervals import IntervalForm, read_interval
+from grader.types.expression.outcome import Sides
 from grader.types.expression.part import ExpressionPart
 
 SCALAR_BATCH = 128
@@ -40,6 +45,9 @@ SCALAR_MIN_POINTS = 64
 
 
 SCALAR_MAX_BATCHES = 4
+# Matrix parts: after the size plan, the first sizes again with every entry scaled, so a
+# difference that needs large or tiny values (relu(W x - 1000)) is reached.
+MATRIX_SCALES = (1e3, 1e-3, 1e6)
 
 
 MATRIX_BATCH = 16
@@ -52,6 +60,11 @@ MATRIX_SIZE_SETS = 4
 
 
 PREPARED_CACHE_SIZE = 256
+STUDENT_BATCH = -1  # the probes aimed at one student's formula
+DENSER_BATCH = -2  # more probes around the few where the reference has a value
+DENSER_ROUNDS = 3
+REFERENCE_CACHE_SIZE = 512
+DENSER_SIZE = 256  # reference values kept per part (batches x derived formulas)
 
 
 @dataclass(frozen=True)
@@ -72,7 +85,7 @@ class FieldMap:
     fields: dict[str, Formula | Equation]
 
 
-Form = Formula | Equation | FieldMap
+Form = Formula | Equation | FieldMap | IntervalForm
 
 
 @dataclass
@@ -164,7 +177,9 @@ def _spec_call(fn: Any, what: str) -> Any:
 def _reference_form(prep: Prepared, answer: Any) -> Form:
     if isinstance(answer, dict):
         return FieldMap({str(k): _single_form(prep.parse(_text_of(v))) for k, v in answer.items()})
-    return _single_form(prep.parse(_text_of(answer)))
+    text = _text_of(answer)
+    interval = read_interval(text, prep.parse)
+    return interval if interval is not None else _single_form(prep.parse(text))
 
 
 def _single_form(node: ast.Node) -> Formula | Equation:
@@ -215,8 +230,10 @@ def _size_plan(prep: Prepared) -> list[dict[str, int]]:
 
 
 def batch_indices(prep: Prepared) -> Iterator[int]:
-    count = len(prep.size_plan) if prep.dims or prep.is_matrix else SCALAR_MAX_BATCHES
-    yield from range(count)
+    if prep.dims or prep.is_matrix:
+        yield from range(len(prep.size_plan) + len(MATRIX_SCALES))
+        return
+    yield from range(SCALAR_MAX_BATCHES)
 
 
 def get_batch(prep: Prepared, index: int) -> Batch:
@@ -228,9 +245,14 @@ def get_batch(prep: Prepared, index: int) -> Batch:
 
 
 def _make_batch(prep: Prepared, index: int) -> Batch:
+    if index == 0 and not prep.is_matrix and prep.scalars:
+        return aimed_batch(prep, [node for node in _reference_nodes(prep)], np.random.default_rng(prep.seed))
     rng = np.random.default_rng([prep.seed, index])
     matrix = prep.is_matrix
-    sizes = prep.size_plan[index] if matrix else {}
+    plan = len(prep.size_plan)
+    # past the size plan: the first sizes again, with every value scaled far from 1
+    scale = MATRIX_SCALES[index - plan] if matrix and index >= plan else 1.0
+    sizes = prep.size_plan[index if index < plan else 0] if matrix else {}
     count = MATRIX_BATCH if matrix else SCALAR_BATCH
     if matrix and not prep.dims:
         count = MATRIX_BATCH * MATRIX_SIZE_SETS
@@ -244,35 +266,192 @@ def _make_batch(prep: Prepared, index: int) -> Batch:
         raw[name] = drawn
     for name, size in sizes.items():
         raw[name] = np.array([float(size)])
-    for name, value in prep.part.constants.items():
-        raw[name] = np.array([float(value)])
     for name, shape in prep.part.arrays.items():
         concrete = tuple(sizes[d] if isinstance(d, str) and not _is_number(d) else int(d) for d in shape)
-        raw[name] = draw_array(concrete, count, rng)
-    dim_names = naming(sizes)
+        raw[name] = draw_array(concrete, count, rng) * scale
+    for name, domain in prep.scalars.items():
+        if scale != 1.0 and not domain.integer and sampling_bounds(domain) == (None, None):
+            raw[name] = raw[name] * scale
+    return batch_at(prep, raw, count, sizes)
+
+
+def batch_at(
+    prep: Prepared, raw: dict[str, np.ndarray], count: int, sizes: dict[str, int] | None = None
+) -> Batch:
+    """A batch of ``count`` points with these input values (constants and lets added)."""
+    raw = dict(raw)
+    for name, value in prep.part.constants.items():
+        raw[name] = np.array([float(value)])
+    dim_names = naming(sizes or {})
     values = {name: Val(arr) for name, arr in raw.items()}
     env = Env("float", count, values, prep.functions, dim_names, prep.known)
     with np.errstate(all="ignore"):
         for name, node in prep.lets:
             values[name] = _spec_call(lambda n=node: evaluate_val(n, env), f"let {name}")
-    return Batch(count, sizes, raw, values, dim_names)
+    return Batch(count, dict(sizes or {}), raw, values, dim_names)
+
+
+def _reference_nodes(prep: Prepared) -> list[ast.Node]:
+    """The reference's formulas with everything they draw on (lets, spec functions)."""
+    ref = prep.ref
+    forms = list(ref.fields.values()) if isinstance(ref, FieldMap) else [ref]
+    nodes: list[ast.Node] = []
+    for form in forms:
+        nodes += [form.low, form.high] if isinstance(form, IntervalForm) else [form.node]
+    nodes += [node for _, node in prep.lets]
+    nodes += [fdef.body for fdef in prep.functions.values() if fdef.body is not None]
+    return nodes
+
+
+def aimed_batch(prep: Prepared, nodes: list[ast.Node], rng: np.random.Generator, base: bool = True) -> Batch:
+    """Probe points aimed at these formulas' scales, constants and kinks (see probes.py)."""
+    constants = probes.constant_values(probes.formula_constants(nodes))
+    kinks = probes.kink_arguments(nodes)
+    candidates: dict[str, list[float]] = {}
+    for name, domain in prep.scalars.items():
+        values = probes.base_values() + probes.random_values(rng, probes.RANDOM_PER_SYMBOL) if base else []
+        values += constants
+        values += probes.around(
+            kink_roots(prep, kinks, name, probes.admissible(values or probes.base_values(), domain))
+        )
+        candidates[name] = probes.admissible(values, domain) or probes.admissible(
+            probes.base_values(), domain
+        )
+    raw = probes.combine(candidates, rng)
+    count = len(next(iter(raw.values())))
+    return batch_at(prep, raw, count)
+
+
+def kink_roots(prep: Prepared, arguments: list[ast.Node], name: str, grid: list[float]) -> list[float]:
+    """Where a kink argument that depends on ``name`` alone changes sign, found on the grid."""
+    free = [arg for arg in arguments if ast.free_names(arg) == {name}]
+    if not free or not grid:
+        return []
+    xs = np.unique(np.array(grid, dtype=float))
+    env = Env("float", len(xs), {name: Val(xs)}, prep.functions, {}, prep.known)
+    roots: list[float] = []
+    for arg in free:
+        try:
+            with np.errstate(all="ignore"):
+                ys = evaluate_val(arg, env).a
+        except MathError:
+            continue
+        if ys.ndim != 1:
+            continue
+        roots += _sign_changes(arg, name, xs, ys, prep)
+    return roots
+
+
+def _sign_changes(arg: ast.Node, name: str, xs: np.ndarray, ys: np.ndarray, prep: Prepared) -> list[float]:
+    roots = xs[ys == 0].tolist()
+    finite = np.isfinite(ys)
+    change = np.flatnonzero(finite[:-1] & finite[1:] & (np.sign(ys[:-1]) * np.sign(ys[1:]) < 0))
+    lo, hi = xs[change].copy(), xs[change + 1].copy()
+    y_lo = ys[change].copy()
+    for _ in range(60):  # bisection, every bracket at once
+        mid = (lo + hi) / 2
+        env = Env("float", len(mid), {name: Val(mid)}, prep.functions, {}, prep.known)
+        with np.errstate(all="ignore"):
+            y_mid = evaluate_val(arg, env).a
+        left = np.sign(y_mid) == np.sign(y_lo)
+        lo = np.where(left, mid, lo)
+        y_lo = np.where(left, y_mid, y_lo)
+        hi = np.where(left, hi, mid)
+    return roots + ((lo + hi) / 2).tolist()
+
+
+@contextmanager
+def denser_probes(prep: Prepared, sides: Sides, round_: int) -> Iterator[int | None]:
+    """A batch of points near the probes where the reference has a value (index DENSER_BATCH
+    while comparing; None when the reference has a value at no probe at all)."""
+    seeds = _defined_points(prep, sides)
+    if not seeds or not prep.scalars:
+        yield None
+        return
+    rng = np.random.default_rng([prep.seed, 7, round_])
+    picks = rng.integers(0, len(seeds), DENSER_SIZE)
+    raw: dict[str, np.ndarray] = {}
+    for name, domain in prep.scalars.items():
+        base = np.array([seeds[i][name] for i in picks])
+        spread = 10.0 ** rng.uniform(-0.3 * (round_ + 1), 0.3 * (round_ + 1), DENSER_SIZE)
+        moved = np.where(
+            rng.random(DENSER_SIZE) < 0.5, base * spread, base + rng.normal(0, 1e-3, DENSER_SIZE)
+        )
+        raw[name] = np.array(probes.admissible(moved.tolist(), domain) or base.tolist())[:DENSER_SIZE]
+    count = min(len(v) for v in raw.values())
+    prep.batches[DENSER_BATCH] = batch_at(prep, {k: v[:count] for k, v in raw.items()}, count)
+    try:
+        yield DENSER_BATCH
+    finally:
+        prep.batches.pop(DENSER_BATCH, None)
+
+
+def _defined_points(prep: Prepared, sides: Sides) -> list[dict[str, float]]:
+    found: list[dict[str, float]] = []
+    for bi in [i for i in prep.batches if i >= 0]:
+        batch = prep.batches[bi]
+        with np.errstate(all="ignore"):
+            value = reference_value(prep, sides.ref, bi, sides.overrides).a
+        defined = np.all(np.isfinite(value.reshape(batch.size, -1)), axis=1)
+        for i in np.flatnonzero(defined)[:64].tolist():
+            found.append(
+                {n: float(batch.raw[n][0 if batch.raw[n].shape[0] == 1 else i]) for n in prep.scalars}
+            )
+    return found
+
+
+def _at(column: np.ndarray, i: int) -> float:
+    return float(column[0] if column.shape[0] == 1 else column[i])
 
 
 def mp_env(prep: Prepared, batch: Batch, idx: np.ndarray, overrides: Mapping[str, ast.Node]) -> Env:
     """The points ``idx`` of a batch, re-evaluated with mpmath (lets and overrides included)."""
+    raw = {name: (arr if arr.shape[0] == 1 else arr[idx]) for name, arr in batch.raw.items()}
+    return mp_env_at(prep, raw, len(idx), batch.dim_names, overrides)
+
+
+def mp_env_at(
+    prep: Prepared,
+    raw: Mapping[str, np.ndarray],
+    count: int,
+    dim_names: dict[int, str],
+    overrides: Mapping[str, ast.Node],
+) -> Env:
+    """An mpmath environment at these input values (lets and overrides evaluated on it)."""
     values: dict[str, Val] = {}
-    for name, arr in batch.raw.items():
-        picked = arr if arr.shape[0] == 1 else arr[idx]
+    for name, picked in raw.items():
         obj = np.empty(picked.shape, dtype=object)
         for pos in np.ndindex(*picked.shape):
             obj[pos] = mp_from(float(picked[pos]))
         values[name] = Val(obj)
-    env = Env("mp", len(idx), values, prep.functions, batch.dim_names, prep.known)
+    env = Env("mp", count, values, prep.functions, dim_names, prep.known)
     for name, node in prep.lets:
         values[name] = evaluate_val(node, env)
     for name, node in overrides.items():
         values[name] = evaluate_val(node, env)
     return env
+
+
+@contextmanager
+def student_probes(prep: Prepared, sides: Sides) -> Iterator[None]:
+    """While comparing, a batch aimed at the constants and kinks of the student's formula
+    that the reference does not have (index STUDENT_BATCH, never cached)."""
+    if prep.is_matrix or not prep.scalars or sides.ref_is_student:
+        yield
+        return
+    known = set(probes.formula_constants(_reference_nodes(prep)))
+    constants = [c for c in probes.formula_constants([sides.ans]) if c not in known]
+    kinks = probes.kink_arguments([sides.ans])
+    if not constants and not kinks:
+        yield
+        return
+    prep.batches[STUDENT_BATCH] = aimed_batch(
+        prep, [sides.ans], np.random.default_rng(prep.seed + 1), base=False
+    )
+    try:
+        yield
+    finally:
+        prep.batches.pop(STUDENT_BATCH, None)
 
 
 def float_env(prep: Prepared, batch: Batch, overrides: Mapping[str, ast.Node], bi: int) -> Env:
@@ -289,16 +468,23 @@ def reference_value(prep: Prepared, node: ast.Node, bi: int, overrides: Mapping[
     """The reference side at batch ``bi`` (cached; an error here is the spec's fault).
 
     The cache holds the nodes themselves too, so an id is never reused while cached."""
+    if bi < 0:  # batches aimed at one student or one formula: not cached
+        return _reference_at(prep, node, bi, overrides)
     key = (id(node), bi, ",".join(f"{k}:{id(v)}" for k, v in overrides.items()))
     found = prep.cache.get(key)
     if found is not None and found[0] is node and all(found[1].get(k) is v for k, v in overrides.items()):
         return found[2]
-    batch = get_batch(prep, bi)
-    env = float_env(prep, batch, overrides, bi)
-    with np.errstate(all="ignore"):
-        value = _spec_call(lambda: evaluate_val(node, env), "answer")
+    value = _reference_at(prep, node, bi, overrides)
+    if len(prep.cache) >= REFERENCE_CACHE_SIZE:
+        prep.cache.clear()
     prep.cache[key] = (node, dict(overrides), value)
     return value
+
+
+def _reference_at(prep: Prepared, node: ast.Node, bi: int, overrides: Mapping[str, ast.Node]) -> Val:
+    env = float_env(prep, get_batch(prep, bi), overrides, bi)
+    with np.errstate(all="ignore"):
+        return _spec_call(lambda: evaluate_val(node, env), "answer")
 
 
 class StudentShapeError(Exception):
@@ -352,3 +538,27 @@ _PREPARED: PartCache[Prepared] = PartCache(
 def clear_prepared() -> None:
     """Forget every prepared part (tests; a long-running process that reloads problem sets)."""
     _PREPARED.clear()
+
+
+def relevant_names(prep: Prepared, nodes: list[ast.Node]) -> set[str]:
+    """The inputs a formula depends on (through lets and spec functions)."""
+    lets = dict(prep.lets)
+    seen: set[str] = set()
+    stack = [name for node in nodes for name in ast.free_names(node)]
+    for fdef in prep.functions.values():
+        if fdef.body is not None:
+            stack.extend(ast.free_names(fdef.body) - {fdef.param or ""})
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in lets:
+            stack.extend(ast.free_names(lets[name]))
+    return seen
+
+
+def relevant_scalars(prep: Prepared, nodes: list[ast.Node]) -> list[str]:
+    """The scalar symbols the formulas depend on, in declaration order."""
+    names = relevant_names(prep, nodes)
+    return [name for name in prep.scalars if name in names]

@@ -11,15 +11,17 @@ SYMBOLIC_MODE = "auto"
 
 
 SYMBOLIC_MAX_OPS = 40
+PROOF_MAX_OPS = 200  # when a part requires a proof, sympy gets a larger formula to simplify
 
 
 def _symbolic_confirmation(prep: Prepared, sides: Sides, outcome: Outcome) -> Outcome:
     if prep.is_matrix or SYMBOLIC_MODE == "never" or sides.overrides:
         return outcome
+    required = prep.part.proof == "required"
     thin = outcome.points < SCALAR_MIN_POINTS + 16 or outcome.rechecked > 0
-    if SYMBOLIC_MODE == "auto" and not thin:
+    if SYMBOLIC_MODE == "auto" and not thin and not required:
         return outcome
-    verdict = symbolic_equal(prep, sides.ref, sides.ans)
+    verdict = symbolic_equal(prep, sides.ref, sides.ans, PROOF_MAX_OPS if required else SYMBOLIC_MAX_OPS)
     if verdict:
         outcome.method += "; symbolic: sympy simplifies the difference to 0"
     elif verdict is None:
@@ -27,9 +29,11 @@ def _symbolic_confirmation(prep: Prepared, sides: Sides, outcome: Outcome) -> Ou
     return outcome
 
 
-def symbolic_equal(prep: Prepared, ref: ast.Node, ans: ast.Node) -> bool | None:
+def symbolic_equal(
+    prep: Prepared, ref: ast.Node, ans: ast.Node, max_ops: int = SYMBOLIC_MAX_OPS
+) -> bool | None:
     """True when sympy shows ref - ans == 0; None when it cannot tell."""
-    import sympy
+    import sympy  # only here: importing sympy costs a third of a second that most runs never need
 
     from grader.mathlang.to_sympy import Unsupported, to_sympy
 
@@ -42,8 +46,10 @@ def symbolic_equal(prep: Prepared, ref: ast.Node, ans: ast.Node) -> bool | None:
     diff = a - b
     if diff == 0:
         return True
-    if sympy.count_ops(diff) > SYMBOLIC_MAX_OPS or diff.has(sympy.Heaviside, sympy.Piecewise):
+    if sympy.count_ops(diff) > max_ops or diff.has(sympy.Heaviside, sympy.Piecewise):
         return None
     if sympy.simplify(diff) == 0:
+        return True
+    if max_ops > SYMBOLIC_MAX_OPS and sympy.simplify(diff.rewrite(sympy.exp)) == 0:
         return True
     return None
