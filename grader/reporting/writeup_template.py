@@ -1,0 +1,176 @@
+"""Write-up skeletons for students: every part's prompt and an empty marked answer, in LaTeX,
+Markdown or a Jupyter notebook (``grader template --format latex|markdown|ipynb``).
+
+An empty mark is a missing answer, so a skeleton graded as it is gives every part
+``missing``; a student fills in the marks and hands in the write-up itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import nbformat
+from nbformat.v4 import new_markdown_cell, new_notebook
+
+from grader.core.parts import PartBase
+from grader.spec import ProblemSet, Question
+from grader.types import ANSWER_TYPES
+from grader.writeups.latex import grader_sty
+
+WRITEUP_FORMATS = ("latex", "markdown", "ipynb")
+# The file name each skeleton is meant to be saved as (grader reads main.tex first).
+SKELETON_FILES = {"latex": "main.tex", "markdown": "answers.md", "ipynb": "answers.ipynb"}
+
+_LATEX_SPECIALS = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "$": r"\$",
+    "&": r"\&",
+    "#": r"\#",
+    "^": r"\^{}",
+    "_": r"\_",
+    "%": r"\%",
+    "~": r"\~{}",
+}
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One part of the problem set, as a skeleton shows it."""
+
+    address: str  # q6.full, or q7 for a question without parts
+    question: Question
+    part: PartBase
+    first_of_question: bool
+
+    @property
+    def heading(self) -> str:
+        points = f"{self.part.points:g} point" + ("" if self.part.points == 1 else "s")
+        return f"{self.address} ({self.part.type}, {points})"
+
+    @property
+    def hint(self) -> str:
+        answer_type = ANSWER_TYPES.get(self.part.type)
+        return answer_type.hint(self.part) if answer_type else ""
+
+
+def _entries(spec: ProblemSet) -> Iterator[_Entry]:
+    for question in spec.questions:
+        for index, part in enumerate(question.parts):
+            address = question.id if question.single else f"{question.id}.{part.id}"
+            yield _Entry(address, question, part, index == 0)
+
+
+def _question_heading(question: Question) -> str:
+    return question.id + (f": {question.title}" if question.title else "")
+
+
+def render_writeup_template(spec: ProblemSet, fmt: str) -> str:
+    """The skeleton of a write-up in ``fmt`` (one of WRITEUP_FORMATS)."""
+    renderers = {"latex": _latex, "markdown": _markdown, "ipynb": _notebook}
+    if fmt not in renderers:
+        raise ValueError(f"unknown write-up format {fmt!r}; use one of {', '.join(WRITEUP_FORMATS)}")
+    return renderers[fmt](spec)
+
+
+def latex_escape(text: str) -> str:
+    """Plain text as LaTeX typesets it literally."""
+    return "".join(_LATEX_SPECIALS.get(char, char) for char in text)
+
+
+def _latex(spec: ProblemSet) -> str:
+    title = spec.title or spec.assignment
+    lines = [
+        f"% {spec.assignment}: a write-up for grader. Write each answer inside its mark:",
+        "%   \\answer{q6.full}{$[1, 2, 5, 8, 6, 8]$}, or \\begin{answer}{q6.full} ... \\end{answer}.",
+        "% grader reads the marked answers as typed (math delimiters and % comments left out);",
+        "% everything else is yours. A mark left empty is a missing answer.",
+        "% The filecontents block writes grader.sty beside this file the first time LaTeX runs.",
+        "\\begin{filecontents*}[overwrite]{grader.sty}",
+        grader_sty().rstrip("\n"),
+        "\\end{filecontents*}",
+        "\\documentclass[11pt]{article}",
+        "\\usepackage[T1]{fontenc}",
+        "\\usepackage{amsmath,amssymb}",
+        "\\usepackage{grader}",
+        "",
+        f"\\title{{{latex_escape(title)}}}",
+        "\\author{}",
+        "\\date{}",
+        "",
+        "\\begin{document}",
+        "\\maketitle",
+    ]
+    for entry in _entries(spec):
+        if entry.first_of_question:
+            lines += ["", f"\\section*{{{latex_escape(_question_heading(entry.question))}}}"]
+            if entry.question.prompt and not entry.question.single:
+                lines += [latex_escape(entry.question.prompt.strip())]
+        lines += ["", f"\\subsection*{{{latex_escape(entry.heading)}}}"]
+        if entry.part.prompt or (entry.question.single and entry.question.prompt):
+            lines.append(latex_escape((entry.part.prompt or entry.question.prompt or "").strip()))
+        if entry.hint:
+            lines.append(f"% answer with {entry.hint}")
+        lines += [f"\\begin{{answer}}{{{entry.address}}}", "", "\\end{answer}"]
+    lines += ["", "\\end{document}"]
+    return "\n".join(lines) + "\n"
+
+
+def _markdown(spec: ProblemSet) -> str:
+    lines = [
+        f"<!-- {spec.assignment}: a write-up for grader. Write each answer after its",
+        '"Answer <part id>:" mark, on the same line or in the lines right below it (up to the',
+        "next blank line); math goes in $...$ or $$...$$. A fenced block ```answer <part id>",
+        "marks an answer too. grader reads only the marked answers; a mark left empty is a",
+        "missing answer. -->",
+        "",
+        f"# {spec.title or spec.assignment}",
+    ]
+    for entry in _entries(spec):
+        if entry.first_of_question:
+            lines += ["", f"## {_question_heading(entry.question)}"]
+            if entry.question.prompt and not entry.question.single:
+                lines += ["", entry.question.prompt.strip()]
+        lines += ["", f"### {entry.heading}", ""]
+        prompt = entry.part.prompt or (entry.question.prompt if entry.question.single else None)
+        if prompt:
+            lines += [prompt.strip(), ""]
+        if entry.hint:
+            lines += [f"Hint: `{entry.hint}`", ""]
+        lines.append(f"Answer {entry.address}:")
+    return "\n".join(lines) + "\n"
+
+
+def _notebook(spec: ProblemSet) -> str:
+    cells = [
+        new_markdown_cell(
+            f"# {spec.title or spec.assignment}\n\n"
+            "A write-up for grader: each answer goes in the Markdown cell tagged `answer:<part id>`"
+            " below its part (math in `$...$`), or in a code cell whose last line is"
+            " `answer_<part id, with _ for .> = <a string, number, list or dict>`."
+            " grader reads the marked answers and never runs a cell; an empty answer cell is a"
+            " missing answer."
+        )
+    ]
+    for entry in _entries(spec):
+        if entry.first_of_question:
+            intro = (
+                entry.question.prompt.strip() if entry.question.prompt and not entry.question.single else ""
+            )
+            cells.append(
+                new_markdown_cell(
+                    f"## {_question_heading(entry.question)}" + (f"\n\n{intro}" if intro else "")
+                )
+            )
+        prompt = entry.part.prompt or (entry.question.prompt if entry.question.single else None)
+        text = f"### {entry.heading}" + (f"\n\n{prompt.strip()}" if prompt else "")
+        if entry.hint:
+            text += f"\n\nHint: `{entry.hint}`"
+        cells.append(new_markdown_cell(text))
+        cells.append(new_markdown_cell("", metadata={"tags": [f"answer:{entry.address}"]}))
+    for number, cell in enumerate(cells, start=1):
+        cell["id"] = f"cell-{number}"
+    notebook = new_notebook(cells=cells, metadata={"grader": {"assignment": spec.assignment}})
+    return str(nbformat.writes(notebook)) + "\n"

@@ -1,0 +1,95 @@
+"""Answers read straight from a student's write-up: LaTeX, Markdown or a Jupyter notebook.
+
+Each format has its reader (:mod:`latex`, :mod:`markdown`, :mod:`notebook`); each gives
+the answers it finds marked, with the file, line and column of each mark. Together they
+give the same answers mapping an ``answers.yaml`` gives, plus where every answer came
+from. Nothing in a write-up is run, and nothing outside the submission folder is read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from grader.core.submission import Submission
+from grader.core.textfiles import read_text
+from grader.writeups import latex, markdown, notebook
+from grader.writeups.common import (
+    MAX_NOTEBOOK_BYTES,
+    MAX_WRITEUP_FILE_BYTES,
+    Extraction,
+    SubmissionFolder,
+    Writeup,
+    gather,
+)
+
+__all__ = [
+    "WRITEUP_SUFFIXES",
+    "Writeup",
+    "fill_from_writeup",
+    "ignored_writeup_warning",
+    "read_writeup",
+    "writeup_files",
+]
+
+# suffix -> (quick look for a marker, the folder's reader, the largest file read)
+_FORMATS: dict[str, tuple[Callable[[str], bool], Callable[[Path], Extraction], int]] = {
+    ".tex": (latex.has_marker, latex.read_latex, MAX_WRITEUP_FILE_BYTES),
+    ".md": (markdown.has_marker, markdown.read_markdown, MAX_WRITEUP_FILE_BYTES),
+    ".ipynb": (notebook.has_marker, notebook.read_notebooks, MAX_NOTEBOOK_BYTES),
+}
+WRITEUP_SUFFIXES = tuple(_FORMATS)
+
+
+def writeup_files(folder: Path) -> list[Path]:
+    """The folder's ``.tex``, ``.md`` and ``.ipynb`` files that seem to mark answers (a
+    ``README.md`` without marks is no write-up). Only a quick look: nothing is parsed."""
+    submission = SubmissionFolder.of(folder)
+    found = []
+    for suffix, (has_marker, _, limit) in _FORMATS.items():
+        for path in submission.files(suffix):
+            try:
+                text = read_text(path, limit)
+            except (OSError, ValueError):
+                if suffix != ".md":  # an unreadable main.tex is a write-up the report explains
+                    found.append(path)
+                continue
+            if has_marker(text):
+                found.append(path)
+    return found
+
+
+def read_writeup(folder: Path) -> Writeup:
+    """Every answer the folder's write-up marks, by part id; a part marked twice keeps its last."""
+    extraction = Extraction()
+    for suffix, (_, read, _) in _FORMATS.items():
+        if any(True for _ in folder.glob(f"*{suffix}")):
+            extraction.extend(read(folder))
+    return gather(extraction)
+
+
+def fill_from_writeup(submission: Submission, folder: Path) -> None:
+    """Give ``submission`` the answers, positions and warnings of the folder's write-up."""
+    writeup = read_writeup(folder)
+    submission.answers = writeup.answers
+    submission.positions = writeup.positions
+    submission.source = writeup.files[0] if writeup.files else None
+    submission.warnings += writeup.warnings
+    if writeup.files:
+        count = f"{len(writeup.answers)} marked answer" + ("" if len(writeup.answers) == 1 else "s")
+        submission.warnings.append(f"graded the write-up: {count} read from {', '.join(writeup.files)}")
+    else:
+        names = ", ".join(path.name for path in writeup_files(folder))
+        submission.warnings.append(f"no marked answer found in the write-up ({names})")
+
+
+def ignored_writeup_warning(answers_file: Path, folder: Path) -> str | None:
+    """When a folder holds an answers file and a write-up, the answers file is graded: say so."""
+    ignored = writeup_files(folder)
+    if not ignored:
+        return None
+    names = ", ".join(path.name for path in ignored)
+    return (
+        f"{answers_file.name} is graded; the write-up {names} is not read "
+        f"(an answers file wins over a write-up: remove {answers_file.name} to grade the write-up)"
+    )

@@ -1,0 +1,151 @@
+"""What every write-up reader gives: the answers it found marked, each with where it was marked,
+and warnings that name the file and line of anything it could not take."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grader.core.submission import SourcePosition
+
+MAX_WRITEUP_FILE_BYTES = 1_000_000  # as for answers files
+# A notebook keeps its outputs (plots as base64 images); they count, but are never read.
+MAX_NOTEBOOK_BYTES = 20_000_000
+MAX_WRITEUP_FILES = 64  # LaTeX files read for one submission, \input files included
+
+_PART_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One answer marked in a write-up."""
+
+    part_id: str
+    answer: Any
+    position: SourcePosition
+
+
+@dataclass
+class Extraction:
+    """What one reader found, in reading order."""
+
+    marks: list[Mark] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def add(self, part_id: str, answer: Any, position: SourcePosition) -> None:
+        self.marks.append(Mark(part_id, answer, position))
+
+    def warn(self, where: SourcePosition | str, message: str) -> None:
+        self.warnings.append(f"{where}: {message}")
+
+    def extend(self, other: Extraction) -> None:
+        self.marks += other.marks
+        self.warnings += other.warnings
+
+
+@dataclass
+class Writeup:
+    """A write-up read as an answers file is: answers by part id, and where each was marked."""
+
+    answers: dict[str, Any]
+    positions: dict[str, SourcePosition]
+    warnings: list[str]
+    files: list[str]  # the files answers were read from, relative to the submission folder
+
+
+def gather(extraction: Extraction) -> Writeup:
+    """The answers by part id; a part marked twice keeps its last answer, with a warning."""
+    answers: dict[str, Any] = {}
+    positions: dict[str, SourcePosition] = {}
+    warnings = list(extraction.warnings)
+    for mark in extraction.marks:
+        if mark.part_id in positions:
+            warnings.append(
+                f"part {mark.part_id} is marked twice: {positions[mark.part_id]} and {mark.position}; "
+                "the last one is graded"
+            )
+            del answers[mark.part_id]  # the answer takes the place of its last mark
+        answers[mark.part_id] = mark.answer
+        positions[mark.part_id] = mark.position
+    files = list(dict.fromkeys(mark.position.file for mark in extraction.marks))
+    return Writeup(answers, positions, warnings, files)
+
+
+def id_problem(part_id: str) -> str | None:
+    """Why ``part_id`` cannot name a part, or None when it can."""
+    if not part_id:
+        return "the part id is missing"
+    if not _PART_ID.fullmatch(part_id):
+        return f"{part_id!r} is not a part id (letters, digits, '.', '_' and '-', as in q6.full)"
+    return None
+
+
+@dataclass(frozen=True)
+class SubmissionFolder:
+    """The folder a write-up is read from: nothing outside it is ever read."""
+
+    shown: Path  # as the submission path names it; files are named from it
+    resolved: Path  # symbolic links followed
+
+    @classmethod
+    def of(cls, folder: Path) -> SubmissionFolder:
+        return cls(folder, folder.resolve())
+
+    def name(self, resolved_path: Path) -> str:
+        """How reports name a file of the folder: ``submissions/alice/main.tex``."""
+        return str(self.shown / resolved_path.relative_to(self.resolved))
+
+    def inside(self, path: Path) -> Path | None:
+        """``path`` with symbolic links followed, when it stays inside the folder."""
+        try:
+            resolved = path.resolve()
+        except (OSError, RuntimeError):  # a loop of symbolic links
+            return None
+        return resolved if resolved.is_relative_to(self.resolved) else None
+
+    def files(self, suffix: str) -> list[Path]:
+        """The folder's own ``*suffix`` files that stay inside it, resolved, in name order."""
+        found = (self.inside(path) for path in sorted(self.shown.glob(f"*{suffix}")))
+        return [path for path in found if path is not None and path.is_file()]
+
+    def escaping(self, suffix: str) -> list[Path]:
+        """The folder's ``*suffix`` entries that link outside it (never read)."""
+        return [path for path in sorted(self.shown.glob(f"*{suffix}")) if self.inside(path) is None]
+
+
+def strip_math_delimiters(text: str) -> str:
+    """Markdown math read as the LaTeX inside: ``$x$`` and ``$$x$$`` lose their dollars; ``\\_``
+    (Markdown's escape against emphasis) is ``_``; every other backslash pair (``\\$``) is kept."""
+    out: list[str] = []
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if char == "\\" and index + 1 < len(text):
+            pair = text[index : index + 2]
+            out.append("_" if pair == "\\_" else pair)
+            index += 2
+            continue
+        if char != "$":
+            out.append(char)
+        index += 1
+    return "".join(out)
+
+
+def opens_math(text: str) -> bool:
+    """Does ``text`` leave a ``$`` math span open (an odd number of unescaped dollars)?"""
+    dollars = 0
+    index = 0
+    while index < len(text):
+        if text[index] == "\\":
+            index += 2
+            continue
+        dollars += text[index] == "$"
+        index += 1
+    return dollars % 2 == 1
+
+
+def one_line(text: str) -> str:
+    """Every run of white space, line breaks included, as one space (as LaTeX reads it)."""
+    return " ".join(text.split())

@@ -1,0 +1,371 @@
+r"""Answers marked in LaTeX: ``\answer{q6.full}{...}`` and ``\begin{answer}{q3.jacobian} ... \end{answer}``.
+
+grader reads ``main.tex``, or every ``.tex`` file of the folder when there is none, and
+follows ``\input``/``\include`` to files inside the submission folder only. pylatexenc
+parses the source into nodes, so braces nest as LaTeX nests them; an answer is its
+source text as typed, less ``%`` comments and the ``$``/``\[``/``\(`` delimiters of
+math (an escaped ``\%`` or ``\$`` stays). Nothing is run: no macro is expanded.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from pylatexenc import latexwalker as lw
+from pylatexenc.macrospec import (
+    EnvironmentSpec,
+    LatexContextDb,
+    MacroSpec,
+    MacroStandardArgsParser,
+    ParsedMacroArgs,
+)
+
+from grader.core.submission import SourcePosition
+from grader.core.textfiles import read_text
+from grader.writeups.common import (
+    MAX_WRITEUP_FILE_BYTES,
+    MAX_WRITEUP_FILES,
+    Extraction,
+    SubmissionFolder,
+    id_problem,
+    one_line,
+)
+
+MAIN_FILE = "main.tex"
+MAX_INPUT_DEPTH = 16
+# All .tex files of one submission together; parsing a megabyte of LaTeX takes seconds.
+MAX_LATEX_CHARACTERS = 2_000_000
+INPUT_MACROS = ("input", "include")
+# Their contents are not the document: a package written out by filecontents, verbatim code.
+SKIPPED_ENVIRONMENTS = frozenset(
+    {"filecontents", "filecontents*", "verbatim", "verbatim*", "lstlisting", "minted", "comment"}
+)
+# Macros that define \answer rather than use it: their arguments are not read.
+DEFINING_MACROS = frozenset(
+    {
+        "def",
+        "gdef",
+        "edef",
+        "xdef",
+        "let",
+        "newcommand",
+        "renewcommand",
+        "providecommand",
+        "newenvironment",
+        "renewenvironment",
+        "NewDocumentCommand",
+        "RenewDocumentCommand",
+        "DeclareDocumentCommand",
+        "NewDocumentEnvironment",
+        "RenewDocumentEnvironment",
+    }
+)
+MATH_ENVIRONMENTS = frozenset({"equation", "equation*", "displaymath", "math"})
+_END_ANSWER = re.compile(r"\\end\s*\{answer\}\Z")
+_MARKER_HINT = re.compile(r"\\answer\b|\\begin\s*\{answer\}")
+
+
+def grader_sty() -> str:
+    """The LaTeX package that typesets marked answers, shipped with grader."""
+    return resources.files("grader.writeups").joinpath("grader.sty").read_text(encoding="utf-8")
+
+
+def has_marker(text: str) -> bool:
+    """A quick look, before any parsing: might this LaTeX source mark an answer?"""
+    return _MARKER_HINT.search(text) is not None
+
+
+class _BracedArguments(MacroStandardArgsParser):
+    r"""Arguments in braces only: ``\answer{q9}`` followed by ``\begin{answer}`` takes one
+    argument (and is reported), instead of swallowing the next command as LaTeX would."""
+
+    def parse_args(
+        self, w: lw.LatexWalker, pos: int, parsing_state: lw.ParsingState | None = None
+    ) -> tuple[ParsedMacroArgs, int, int]:
+        arguments: list[lw.LatexNode] = []
+        cursor = pos
+        for _ in self.argspec:
+            try:
+                token = w.get_token(cursor, parsing_state=parsing_state)
+            except lw.LatexWalkerEndOfStream:
+                break
+            if token.tok != "brace_open":
+                break
+            node, start, length = w.get_latex_expression(cursor, parsing_state=parsing_state)
+            arguments.append(node)
+            cursor = start + length
+        return ParsedMacroArgs(argspec=self.argspec[: len(arguments)], argnlist=arguments), pos, cursor - pos
+
+
+def _latex_context() -> LatexContextDb:
+    context = lw.get_default_latex_context_db()
+    context.add_context_category(
+        "grader",
+        prepend=True,
+        macros=[
+            MacroSpec("answer", args_parser=_BracedArguments("{{")),
+            *(MacroSpec(name, args_parser=_BracedArguments("{")) for name in INPUT_MACROS),
+        ],
+        environments=[EnvironmentSpec("answer", args_parser=_BracedArguments("{"))],
+    )
+    return context
+
+
+_CONTEXT = _latex_context()
+
+
+@dataclass
+class _Document:
+    """One parsed ``.tex`` file."""
+
+    name: str  # as the submission path names it: submissions/alice/main.tex
+    text: str
+    walker: lw.LatexWalker
+
+    def position(self, pos: int) -> SourcePosition:
+        line, column = self.walker.pos_to_lineno_colno(pos)
+        return SourcePosition(self.name, line, column + 1)
+
+    def answer_text(self, start: int, end: int, nodes: list[lw.LatexNode | None]) -> str:
+        """The source between ``start`` and ``end`` as typed, less comments and math delimiters."""
+        out, cursor = [], start
+        for cut_start, cut_end, replacement in sorted(_cuts(self.text, nodes)):
+            if cut_start >= cursor:
+                out += [self.text[cursor:cut_start], replacement]
+                cursor = cut_end
+        out.append(self.text[cursor:end])
+        return one_line("".join(out))
+
+
+@dataclass
+class _Reader:
+    folder: SubmissionFolder
+    found: Extraction = field(default_factory=Extraction)
+    visited: set[Path] = field(default_factory=set)
+    characters_read: int = 0
+
+    def read_file(self, path: Path, depth: int) -> None:
+        name = self.folder.name(path)
+        if len(self.visited) >= MAX_WRITEUP_FILES:
+            self.found.warn(name, f"not read: a write-up may have at most {MAX_WRITEUP_FILES} .tex files")
+            return
+        self.visited.add(path)
+        try:
+            text = read_text(path, MAX_WRITEUP_FILE_BYTES)
+        except (OSError, ValueError) as exc:
+            self.found.warn(name, f"not read: {getattr(exc, 'strerror', None) or exc}")
+            return
+        self.characters_read += len(text)
+        if self.characters_read > MAX_LATEX_CHARACTERS:
+            self.found.warn(
+                name, f"not read: the write-up's .tex files pass {MAX_LATEX_CHARACTERS:,} characters"
+            )
+            return
+        try:
+            self.walk(*self._parse(name, text), depth)
+        except RecursionError:
+            self.found.warn(name, "not read: braces or environments nest too deeply")
+        except lw.LatexWalkerError as exc:  # the tolerant parse gave up too
+            self.found.warn(name, f"not read: the LaTeX cannot be parsed ({exc})")
+
+    def _parse(self, name: str, text: str) -> tuple[_Document, list[lw.LatexNode | None]]:
+        """The file's nodes; after a LaTeX error, a warning and the nodes a tolerant parse finds."""
+        walker = lw.LatexWalker(text, latex_context=_CONTEXT, tolerant_parsing=False)
+        try:
+            return _Document(name, text, walker), walker.get_latex_nodes()[0]
+        except lw.LatexWalkerParseError as exc:
+            where = f"{name}:{exc.lineno}:{(exc.colno or 0) + 1}" if exc.lineno else name
+            self.found.warn(where, f"the LaTeX cannot be read here ({exc.msg}); answers may be missed")
+        walker = lw.LatexWalker(text, latex_context=_CONTEXT, tolerant_parsing=True)
+        return _Document(name, text, walker), walker.get_latex_nodes()[0]
+
+    def walk(self, document: _Document, nodes: list[lw.LatexNode | None], depth: int) -> None:
+        previous: lw.LatexNode | None = None
+        for node in nodes:
+            if node is None:
+                continue
+            if _is_macro(node, "answer") and not _is_macro(previous, *DEFINING_MACROS):
+                self._inline_answer(document, node)
+            elif _is_macro(node, *INPUT_MACROS):
+                self._follow(document, node, depth)
+            elif _is_environment(node, "answer"):
+                self._block_answer(document, node)
+            elif not _is_skipped(node):
+                self.walk(document, _children(node), depth)
+            previous = node
+
+    def _inline_answer(self, document: _Document, node: lw.LatexMacroNode) -> None:
+        position = document.position(node.pos)
+        arguments = _arguments(node)
+        if len(arguments) != 2 or not all(isinstance(a, lw.LatexGroupNode) for a in arguments):
+            self.found.warn(position, r"\answer needs two arguments in braces: \answer{q6.full}{...}")
+            return
+        id_group, body = arguments
+        part_id = self._part_id(document, id_group, position)
+        if part_id is not None:
+            start, end = _inside(body)
+            self.found.add(part_id, document.answer_text(start, end, body.nodelist), position)
+
+    def _block_answer(self, document: _Document, node: lw.LatexEnvironmentNode) -> None:
+        position = document.position(node.pos)
+        arguments = _arguments(node)
+        if len(arguments) != 1 or not isinstance(arguments[0], lw.LatexGroupNode):
+            self.found.warn(
+                position, r"\begin{answer} needs the part id in braces: \begin{answer}{q3.jacobian}"
+            )
+            return
+        node_end = node.pos + node.len
+        body_end = document.text.rfind("\\end", node.pos, node_end)
+        if body_end < 0 or not _END_ANSWER.match(document.text, body_end, node_end):
+            self.found.warn(
+                position, r"\begin{answer} is never closed by \end{answer}; the answer is not read"
+            )
+            return
+        part_id = self._part_id(document, arguments[0], position)
+        if part_id is not None:
+            body_start = arguments[0].pos + arguments[0].len
+            self.found.add(part_id, document.answer_text(body_start, body_end, node.nodelist), position)
+
+    def _part_id(self, document: _Document, group: lw.LatexGroupNode, position: SourcePosition) -> str | None:
+        start, end = _inside(group)
+        part_id = document.text[start:end].strip().replace("\\_", "_")
+        problem = id_problem(part_id)
+        if problem:
+            self.found.warn(position, f"answer not read: {problem}")
+            return None
+        return part_id
+
+    def _follow(self, document: _Document, node: lw.LatexMacroNode, depth: int) -> None:
+        position = document.position(node.pos)
+        arguments = _arguments(node)
+        if not arguments or not isinstance(arguments[0], lw.LatexGroupNode):
+            self.found.warn(
+                position, f"\\{node.macroname} without braces is not followed; write \\input{{file}}"
+            )
+            return
+        start, end = _inside(arguments[0])
+        name = document.text[start:end].strip()
+        target, refusal = _resolve_input(self.folder, name)
+        if refusal:
+            self.found.warn(position, f"\\{node.macroname}{{{name}}} is not read: {refusal}")
+        elif target is not None and target not in self.visited:
+            if depth >= MAX_INPUT_DEPTH:
+                self.found.warn(position, f"\\{node.macroname}{{{name}}} is not read: inputs nest too deeply")
+            else:
+                self.read_file(target, depth + 1)
+
+
+def read_latex(folder: Path) -> Extraction:
+    """Every answer marked in the folder's LaTeX, in reading order (``\\input`` files where input)."""
+    reader = _Reader(SubmissionFolder.of(folder))
+    for path in reader.folder.escaping(".tex"):
+        reader.found.warn(str(path), "not read: it links outside the submission folder")
+    main = reader.folder.inside(folder / MAIN_FILE)
+    roots = [main] if main is not None and main.is_file() else reader.folder.files(".tex")
+    for root in roots:
+        if root not in reader.visited:
+            reader.read_file(root, 0)
+    _warn_unread(reader)
+    return reader.found
+
+
+def _warn_unread(reader: _Reader) -> None:
+    """A ``.tex`` file with marks that ``main.tex`` never inputs is named, not silently dropped."""
+    for path in reader.folder.files(".tex"):
+        if path in reader.visited:
+            continue
+        try:
+            text = read_text(path, MAX_WRITEUP_FILE_BYTES)
+        except (OSError, ValueError):
+            continue
+        if has_marker(text):
+            reader.found.warn(
+                reader.folder.name(path), f"marks answers but is not read: {MAIN_FILE} does not \\input it"
+            )
+
+
+def _resolve_input(folder: SubmissionFolder, name: str) -> tuple[Path | None, str | None]:
+    r"""The file ``\input{name}`` reads, or why it is refused. Files that are not ``.tex``
+    (``\input{plot.pgf}``) hold no answers and are skipped without a word."""
+    if not name:
+        return None, "no file is named"
+    relative = Path(name if Path(name).suffix else f"{name}.tex")
+    if relative.suffix != ".tex":
+        return None, None
+    if relative.is_absolute():
+        return None, "it is outside the submission folder"
+    resolved = folder.inside(folder.resolved / relative)
+    if resolved is None:
+        return None, "it is outside the submission folder"
+    if not resolved.is_file():
+        return None, "there is no such file in the submission folder"
+    return resolved, None
+
+
+def _cuts(text: str, nodes: list[lw.LatexNode | None]) -> list[tuple[int, int, str]]:
+    """Source spans an answer reads otherwise (start, end, what it reads): comments and the
+    delimiters around math as nothing, ``\\_`` as ``_`` (LaTeX's way to type an underscore)."""
+    cuts: list[tuple[int, int, str]] = []
+    for node in nodes:
+        if node is None:
+            continue
+        if isinstance(node, lw.LatexCommentNode):
+            cuts.append((node.pos, node.pos + node.len, ""))
+            continue
+        if _is_macro(node, "_"):
+            cuts.append((node.pos, node.pos + len("\\_"), "_"))
+        elif isinstance(node, lw.LatexMathNode):
+            opening, closing = node.delimiters
+            end = node.pos + node.len
+            cuts.append((node.pos, node.pos + len(opening), ""))
+            if text.startswith(closing, end - len(closing)):
+                cuts.append((end - len(closing), end, ""))
+        elif isinstance(node, lw.LatexEnvironmentNode) and node.environmentname in MATH_ENVIRONMENTS:
+            cuts += _environment_markers(text, node)
+        cuts += _cuts(text, _children(node))
+    return cuts
+
+
+def _environment_markers(text: str, node: lw.LatexEnvironmentNode) -> list[tuple[int, int, str]]:
+    end = node.pos + node.len
+    begin_end = text.find("}", node.pos, end) + 1
+    end_start = text.rfind("\\end", node.pos, end)
+    if begin_end <= 0 or end_start < begin_end:
+        return []
+    return [(node.pos, begin_end, ""), (end_start, end, "")]
+
+
+def _children(node: lw.LatexNode) -> list[lw.LatexNode | None]:
+    children: list[lw.LatexNode | None] = list(_arguments(node))
+    if isinstance(node, lw.LatexGroupNode | lw.LatexEnvironmentNode | lw.LatexMathNode):
+        children += node.nodelist
+    return children
+
+
+def _arguments(node: lw.LatexNode) -> list[lw.LatexNode]:
+    parsed = getattr(node, "nodeargd", None)
+    if parsed is None or not parsed.argnlist:
+        return []
+    return [argument for argument in parsed.argnlist if argument is not None]
+
+
+def _inside(group: lw.LatexGroupNode) -> tuple[int, int]:
+    opening, closing = group.delimiters
+    return group.pos + len(opening), group.pos + group.len - len(closing)
+
+
+def _is_macro(node: lw.LatexNode | None, *names: str) -> bool:
+    return isinstance(node, lw.LatexMacroNode) and node.macroname in names
+
+
+def _is_environment(node: lw.LatexNode, name: str) -> bool:
+    return isinstance(node, lw.LatexEnvironmentNode) and node.environmentname == name
+
+
+def _is_skipped(node: lw.LatexNode) -> bool:
+    if isinstance(node, lw.LatexEnvironmentNode):
+        return node.environmentname in SKIPPED_ENVIRONMENTS
+    return isinstance(node, lw.LatexCommentNode) or _is_macro(node, *DEFINING_MACROS)

@@ -1,0 +1,154 @@
+"""Answers marked in Markdown: a fenced block whose info string is ``answer q6.full``, or a
+line ``Answer q6.full: $[1, 2, 5, 8, 6, 8]$``.
+
+markdown-it-py finds the blocks, so a marker inside a code block or an indented code
+block is not one. The answer is its source as typed: math inside ``$...$`` or
+``$$...$$`` is read as the LaTeX it is (the dollars dropped, an escaped ``\\$`` kept).
+A line marker's answer runs from its colon to the end of its paragraph (the next blank
+line), or to the next marker line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from grader.core.submission import SourcePosition
+from grader.core.textfiles import read_text
+from grader.writeups.common import (
+    MAX_WRITEUP_FILE_BYTES,
+    Extraction,
+    SubmissionFolder,
+    id_problem,
+    one_line,
+    opens_math,
+    strip_math_delimiters,
+)
+
+_PARSER = MarkdownIt("commonmark")
+# "Answer q6.full: ...", also in bold: "**Answer q6.full:** ..." or "**Answer q6.full**: ..."
+_LINE_MARKER = re.compile(
+    r"(?:\*\*)?answer[ \t]+(?P<id>[^\s:*]+)[ \t]*(?:\*\*)?[ \t]*:(?:\*\*)?[ \t]*(?P<rest>.*)", re.IGNORECASE
+)
+# "Answer q6.full $...$" or "Answer q6.full" alone: a marker that forgot its colon.
+_COLONLESS_MARKER = re.compile(
+    r"(?:\*\*)?answer[ \t]+(?P<id>[A-Za-z0-9_.\-]*[0-9.][A-Za-z0-9_.\-]*)(?:\*\*)?[ \t]*(?:\$.*)?",
+    re.IGNORECASE,
+)
+_MARKER_HINT = re.compile(
+    r"^[ \t>*-]*(?:```|~~~)[ \t]*answer\b|^[ \t>*-]*(?:\*\*)?answer[ \t]+\S", re.I | re.M
+)
+
+
+def has_marker(text: str) -> bool:
+    """A quick look, before any parsing: might this Markdown mark an answer?"""
+    return _MARKER_HINT.search(text) is not None
+
+
+def read_markdown(folder: Path) -> Extraction:
+    """Every answer marked in the folder's ``.md`` files, file by file in name order."""
+    found = Extraction()
+    submission = SubmissionFolder.of(folder)
+    for path in submission.escaping(".md"):
+        found.warn(str(path), "not read: it links outside the submission folder")
+    for path in submission.files(".md"):
+        try:
+            text = read_text(path, MAX_WRITEUP_FILE_BYTES)
+        except (OSError, ValueError) as exc:
+            found.warn(submission.name(path), f"not read: {getattr(exc, 'strerror', None) or exc}")
+            continue
+        found.extend(extract_markdown(text, submission.name(path)))
+    return found
+
+
+def extract_markdown(text: str, file: str, cell: int | None = None) -> Extraction:
+    """The answers marked in one Markdown text (a file, or a notebook's Markdown cell)."""
+    found = Extraction()
+    source_lines = text.splitlines()
+    for token in _PARSER.parse(text):
+        if token.map is None:
+            continue
+        if token.type == "fence" and token.info.split()[:1] and token.info.split()[0].lower() == "answer":
+            _fenced_answer(found, token, _Where(file, source_lines, cell))
+        elif token.type == "inline":
+            _line_answers(found, token, _Where(file, source_lines, cell))
+    return found
+
+
+@dataclass(frozen=True)
+class _Where:
+    file: str
+    source_lines: list[str]
+    cell: int | None
+
+    def position(self, line_index: int, text: str) -> SourcePosition:
+        """Line ``line_index`` (from 0), at the column where ``text`` starts on it."""
+        source = self.source_lines[line_index] if line_index < len(self.source_lines) else ""
+        column = source.find(text.strip()[:40]) + 1 if text.strip() else 1
+        return SourcePosition(self.file, line_index + 1, max(column, 1), cell=self.cell)
+
+
+def _fenced_answer(found: Extraction, token: Token, where: _Where) -> None:
+    assert token.map is not None
+    position = where.position(token.map[0], token.markup)
+    words = token.info.split()
+    if len(words) != 2:
+        found.warn(position, "an answer block names one part after 'answer': ```answer q6.full")
+        return
+    part_id = words[1].replace("\\_", "_")
+    problem = id_problem(part_id)
+    if problem:
+        found.warn(position, f"answer not read: {problem}")
+        return
+    found.add(part_id, strip_math_delimiters(token.content).strip(), position)
+
+
+@dataclass
+class _OpenAnswer:
+    part_id: str
+    position: SourcePosition
+    lines: list[str] = field(default_factory=list)
+
+    def close(self, found: Extraction) -> None:
+        text = "\n".join(self.lines)
+        if opens_math(text):
+            found.warn(self.position, f"answer {self.part_id}: a $ opens math that is never closed")
+        found.add(self.part_id, one_line(strip_math_delimiters(text)), self.position)
+
+
+def _line_answers(found: Extraction, token: Token, where: _Where) -> None:
+    """Each marker line of a paragraph opens an answer that runs to the next marker or the
+    paragraph's end (Markdown wraps a paragraph's lines as it likes)."""
+    assert token.map is not None
+    current: _OpenAnswer | None = None
+    for offset, line in enumerate(token.content.split("\n")):
+        position = where.position(token.map[0] + offset, line)
+        marker = _LINE_MARKER.fullmatch(line.strip())
+        colonless = marker is None and _COLONLESS_MARKER.fullmatch(line.strip()) is not None
+        if marker is None and not colonless:
+            if current is not None:
+                current.lines.append(line)
+            continue
+        if current is not None:
+            current.close(found)
+        current = _open(found, marker, position) if marker is not None else None
+        if colonless:
+            found.warn(
+                position, "this looks like an answer marker without its colon: write 'Answer q6.full: ...'"
+            )
+    if current is not None:
+        current.close(found)
+
+
+def _open(found: Extraction, marker: re.Match[str], position: SourcePosition) -> _OpenAnswer | None:
+    part_id = marker["id"].replace("\\_", "_")
+    problem = id_problem(part_id)
+    if problem:
+        found.warn(position, f"answer not read: {problem}")
+        return None
+    rest = marker["rest"].strip()
+    return _OpenAnswer(part_id, position, [rest] if rest else [])

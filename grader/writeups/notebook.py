@@ -1,0 +1,205 @@
+"""Answers marked in Jupyter notebooks, read with nbformat; no cell is ever run.
+
+- A Markdown or raw cell tagged ``answer:q6.full`` (cell metadata tags, as nbgrader and
+  otter use them) is the answer to that part; a cell with several such tags answers
+  each of those parts. Markdown math in ``$...$`` is read as the LaTeX inside.
+- A code cell whose last line assigns ``answer_q6_full = ...`` answers the part whose
+  id reads ``q6_full`` with ``.`` and ``-`` as ``_``. The value is read from Python's
+  syntax tree, never run: only a string, a number, or a list or mapping of them is taken.
+- Other Markdown cells are read like a Markdown write-up (fenced ``answer`` blocks and
+  ``Answer q6.full:`` lines).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from grader.core.submission import SourcePosition
+from grader.core.textfiles import read_text
+from grader.writeups.common import (
+    MAX_NOTEBOOK_BYTES,
+    Extraction,
+    SubmissionFolder,
+    id_problem,
+    one_line,
+    strip_math_delimiters,
+)
+from grader.writeups.markdown import extract_markdown
+
+TAG_PREFIX = "answer:"
+VARIABLE_PREFIX = "answer_"
+MAX_LITERAL_DEPTH = 8
+_MAGIC_LINE = re.compile(r"^[ \t]*[%!]")  # IPython magics and shell lines: not Python
+_MARKER_HINT = re.compile(r'"answer:|\banswer_\w+\s*=|(?:```|~~~)\s*answer\b|\banswer\s+\S+\s*:', re.I)
+
+
+class NotLiteralError(ValueError):
+    """A value grader would have to run to know."""
+
+
+def has_marker(text: str) -> bool:
+    """A quick look, before any parsing: might this notebook mark an answer?"""
+    return _MARKER_HINT.search(text) is not None
+
+
+def read_notebooks(folder: Path) -> Extraction:
+    """Every answer marked in the folder's notebooks, file by file, cell by cell."""
+    found = Extraction()
+    submission = SubmissionFolder.of(folder)
+    for path in submission.escaping(".ipynb"):
+        found.warn(str(path), "not read: it links outside the submission folder")
+    for path in submission.files(".ipynb"):
+        name = submission.name(path)
+        cells = _cells(found, path, name)
+        for number, cell in enumerate(cells, start=1):
+            if isinstance(cell, dict):
+                _read_cell(found, cell, name, number)
+    return found
+
+
+def _cells(found: Extraction, path: Path, name: str) -> list[Any]:
+    try:
+        text = read_text(path, MAX_NOTEBOOK_BYTES)
+    except (OSError, ValueError) as exc:
+        found.warn(name, f"not read: {getattr(exc, 'strerror', None) or exc}")
+        return []
+    invalid: dict[str, Any] = {}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # nbformat warns about ids it adds
+            notebook = nbformat.reads(text, as_version=4, capture_validation_error=invalid)
+    except Exception as exc:  # a hostile file may upset nbformat in any way; the student gets a warning
+        found.warn(name, f"not read: not a Jupyter notebook ({type(exc).__name__}: {str(exc)[:200]})")
+        return []
+    if invalid.get("ValidationError") is not None:
+        found.warn(name, "is not a valid notebook; its cells are read as far as they can be")
+    cells = notebook.get("cells") if isinstance(notebook, dict) else None
+    return cells if isinstance(cells, list) else []
+
+
+def _read_cell(found: Extraction, cell: dict[str, Any], file: str, number: int) -> None:
+    source = cell.get("source")
+    source = source if isinstance(source, str) else ""
+    kind = cell.get("cell_type")
+    part_ids = _tagged_ids(found, cell, SourcePosition(file, 1, cell=number))
+    if kind == "code":
+        _code_answer(found, source, part_ids, file, number)
+    elif part_ids:
+        answer = one_line(strip_math_delimiters(source)) if kind == "markdown" else source.strip()
+        for part_id in part_ids:
+            found.add(part_id, answer, SourcePosition(file, 1, cell=number))
+    elif kind == "markdown":
+        found.extend(extract_markdown(source, file, cell=number))
+
+
+def _tagged_ids(found: Extraction, cell: dict[str, Any], position: SourcePosition) -> list[str]:
+    metadata = cell.get("metadata")
+    tags = metadata.get("tags") if isinstance(metadata, dict) else None
+    if not isinstance(tags, list):
+        return []
+    part_ids = []
+    for tag in tags:
+        if not isinstance(tag, str):
+            continue
+        if tag.strip().lower() == "answer":
+            found.warn(position, f"tag {tag!r} names no part: tag the cell answer:q6.full")
+        if not tag.lower().startswith(TAG_PREFIX):
+            continue
+        part_id = tag[len(TAG_PREFIX) :].strip()
+        problem = id_problem(part_id)
+        if problem:
+            found.warn(position, f"tag {tag!r} is not read: {problem}")
+        else:
+            part_ids.append(part_id)
+    return part_ids
+
+
+def _code_answer(found: Extraction, source: str, part_ids: list[str], file: str, number: int) -> None:
+    """The literal a code cell's last line assigns: to the tagged parts, or to the part its name names."""
+    tree = _python_tree(source)
+    if tree is None:
+        if part_ids or VARIABLE_PREFIX in source:
+            found.warn(
+                SourcePosition(file, 1, cell=number), "the code cannot be read as Python; no answer taken"
+            )
+        return
+    last = tree.body[-1] if tree.body else None
+    for statement in tree.body[:-1]:
+        name = _assigned_name(statement)
+        if name and name.startswith(VARIABLE_PREFIX):
+            position = SourcePosition(file, statement.lineno, statement.col_offset + 1, cell=number)
+            found.warn(position, f"{name} is not on the cell's last line, where grader reads answers")
+    name = _assigned_name(last) if last is not None else None
+    if last is not None and name is not None and (part_ids or name.startswith(VARIABLE_PREFIX)):
+        _take_assignment(found, last, name, part_ids, SourcePosition(file, last.lineno, 1, cell=number))
+    elif part_ids:
+        found.warn(
+            SourcePosition(file, 1, cell=number),
+            f"a code cell tagged answer:{part_ids[0]} must end by assigning the answer "
+            "(answer = <a value>); nothing taken",
+        )
+
+
+def _take_assignment(
+    found: Extraction, statement: ast.stmt, name: str, part_ids: list[str], position: SourcePosition
+) -> None:
+    value_node = statement.value if isinstance(statement, ast.Assign | ast.AnnAssign) else None
+    try:
+        value = literal(value_node)
+    except NotLiteralError as exc:
+        found.warn(position, f"{name} is not read: {exc}; grader never runs code")
+        return
+    if part_ids:
+        for part_id in part_ids:
+            found.add(part_id, value, position)
+        return
+    key = name[len(VARIABLE_PREFIX) :]
+    problem = id_problem(key)
+    if problem:
+        found.warn(position, f"{name} is not read: {problem}")
+        return
+    found.add(key, value, SourcePosition(position.file, position.line, 1, cell=position.cell, variable=name))
+
+
+def _python_tree(source: str) -> ast.Module | None:
+    """The cell's syntax tree (parsed, never compiled or run), magics blanked out; None if unreadable."""
+    lines = ["" if _MAGIC_LINE.match(line) else line for line in source.split("\n")]
+    try:
+        return ast.parse("\n".join(lines))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def _assigned_name(statement: ast.stmt) -> str | None:
+    if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+        target = statement.targets[0]
+    elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+        target = statement.target
+    else:
+        return None
+    return target.id if isinstance(target, ast.Name) else None
+
+
+def literal(node: ast.expr | None, depth: int = 0) -> Any:
+    """A string, a number, or a list or mapping of them, read from a syntax tree; anything else
+    (a name, a call, an operation) raises NotLiteralError."""
+    if depth > MAX_LITERAL_DEPTH:
+        raise NotLiteralError("it nests too deeply")
+    if isinstance(node, ast.Constant) and type(node.value) in (str, int, float):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        number = literal(node.operand, depth + 1)
+        if type(number) in (int, float):
+            return -number if isinstance(node.op, ast.USub) else number
+    if isinstance(node, ast.List | ast.Tuple):
+        return [literal(item, depth + 1) for item in node.elts]
+    if isinstance(node, ast.Dict) and all(isinstance(key, ast.Constant) for key in node.keys):
+        pairs = zip(node.keys, node.values, strict=True)
+        return {str(literal(key, depth + 1)): literal(value, depth + 1) for key, value in pairs}
+    raise NotLiteralError("only a string, a number, or a list or mapping of them is read")

@@ -1,0 +1,189 @@
+"""Grading a folder that holds a write-up: what the student and the TA see in the report,
+and the write-up skeletons ``grader template --format latex|markdown|ipynb`` writes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from click.testing import CliRunner
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from grader.cli import main
+from grader.core.verdict import Status
+from grader.engine import grade
+from grader.loading import is_submission_folder, load_problem_set, load_submission, parse_problem_set
+from grader.writeups import read_writeup
+
+ROOT = Path(__file__).parent.parent
+SPEC = parse_problem_set(
+    "assignment: a1\nquestions:\n"
+    "  - id: q1\n    parts:\n"
+    "      - {id: a, type: number, answer: 2}\n      - {id: b_c, type: number, answer: 3}\n"
+    "  - {id: q2, type: array, answer: [1, 2]}\n"
+)
+
+
+def _write(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text, encoding="utf-8")
+    return folder / name
+
+
+def test_a_latex_writeup_is_graded(tmp_path: Path) -> None:
+    _write(tmp_path, "main.tex", "\\answer{q1.a}{$\\frac{4}{2}$}\n\\answer{q2}{$[1, 3]$}\n")
+    assert is_submission_folder(tmp_path)
+    report = grade(SPEC, load_submission(tmp_path))
+    assert [p.status for p in report.parts] == [Status.CORRECT, Status.MISSING, Status.INCORRECT]
+    assert report.warnings == [f"graded the write-up: 2 marked answers read from {tmp_path / 'main.tex'}"]
+
+
+def test_the_answers_file_wins_and_the_report_says_so(tmp_path: Path) -> None:
+    _write(tmp_path, "answers.yaml", "answers: {q1.a: 2}\n")
+    _write(tmp_path, "main.tex", "\\answer{q1.a}{5}\n")
+    report = grade(SPEC, load_submission(tmp_path))
+    assert report.parts[0].status is Status.CORRECT
+    assert any(
+        "answers.yaml is graded; the write-up main.tex is not read" in warning for warning in report.warnings
+    )
+
+
+def test_an_unknown_marked_id_is_warned_with_its_file_and_line(tmp_path: Path) -> None:
+    _write(tmp_path, "hw.md", "# HW\n\nAnswer q1.aa: 2\n")
+    report = grade(SPEC, load_submission(tmp_path))
+    expected = f"{tmp_path / 'hw.md'}:3:1: answer 'q1.aa' matches no part of a1 and is not graded"
+    assert any(
+        warning.startswith(expected) and "did you mean 'q1.a'" in warning for warning in report.warnings
+    )
+
+
+def test_a_part_marked_twice_is_graded_by_its_last_mark(tmp_path: Path) -> None:
+    _write(tmp_path, "main.tex", "\\answer{q1.a}{5}\n\\answer{q1.a}{2}\n")
+    report = grade(SPEC, load_submission(tmp_path))
+    assert report.parts[0].status is Status.CORRECT
+    main_tex = tmp_path / "main.tex"
+    assert (
+        f"part q1.a is marked twice: {main_tex}:1:1 and {main_tex}:2:1; the last one is graded"
+        in report.warnings
+    )
+
+
+def test_notebook_variables_name_parts_with_dots_and_underscores(tmp_path: Path) -> None:
+    notebook = new_notebook(
+        cells=[
+            new_code_cell("answer_q1_a = 2"),
+            new_code_cell("answer_q1_b_c = '3'"),
+            new_code_cell("answer_q2 = [1, 2]"),
+            new_code_cell("answer_q7 = 1"),
+        ]
+    )
+    for number, cell in enumerate(notebook.cells):
+        cell["id"] = f"c{number}"
+    nbformat.write(notebook, str(tmp_path / "hw.ipynb"))
+    report = grade(SPEC, load_submission(tmp_path))
+    assert [p.status for p in report.parts] == [Status.CORRECT] * 3
+    unmatched = [w for w in report.warnings if "matches no part" in w]
+    assert unmatched == [
+        f"{tmp_path / 'hw.ipynb'} cell 4, line 1 (answer_q7): "
+        "answer 'q7' matches no part of a1 and is not graded"
+    ]
+
+
+def test_a_variable_and_a_tag_for_one_part_are_a_part_marked_twice(tmp_path: Path) -> None:
+    notebook = new_notebook(
+        cells=[new_markdown_cell("5", metadata={"tags": ["answer:q1.a"]}), new_code_cell("answer_q1_a = 2")]
+    )
+    for number, cell in enumerate(notebook.cells):
+        cell["id"] = f"c{number}"
+    nbformat.write(notebook, str(tmp_path / "hw.ipynb"))
+    report = grade(SPEC, load_submission(tmp_path))
+    assert report.parts[0].status is Status.CORRECT
+    assert any(w.startswith("part q1.a is marked twice") for w in report.warnings)
+
+
+def test_a_folder_with_only_unmarked_files_is_no_submission(tmp_path: Path) -> None:
+    _write(tmp_path, "README.md", "# Notes\n")
+    _write(tmp_path, "notes.tex", "\\section{Notes}\n")
+    assert not is_submission_folder(tmp_path)
+    report = grade(SPEC, load_submission(tmp_path))
+    assert report.error is not None and "no answers file" in report.error and ".tex" in report.error
+
+
+def test_grade_command_on_a_writeup_folder_lists_where_answers_came_from(tmp_path: Path) -> None:
+    folder = tmp_path / "alice"
+    _write(folder, "main.tex", "\\answer{q1.a}{2}\n\\answer{q9}{1}\n\\answer{q2}\n")
+    problems = _write(
+        tmp_path,
+        "a1.yaml",
+        "assignment: a1\nquestions:\n  - {id: q1, parts: [{id: a, type: number, answer: 2}]}\n",
+    )
+    result = CliRunner().invoke(main, ["grade", str(folder), "-p", str(problems), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["student"] == "alice" and report["score"] == 1
+    warnings = "\n".join(report["warnings"])
+    main_tex = folder / "main.tex"
+    assert f"graded the write-up: 2 marked answers read from {main_tex}" in warnings
+    assert f"{main_tex}:2:1: answer 'q9' matches no part" in warnings
+    assert f"{main_tex}:3:1: \\answer needs two arguments in braces" in warnings
+
+
+def test_a_batch_grades_writeup_folders_beside_answers_files(tmp_path: Path) -> None:
+    _write(tmp_path / "class" / "alice", "answers.yaml", "answers: {q1.a: 2}\n")
+    _write(tmp_path / "class" / "bob", "main.tex", "\\answer{q1.a}{2}\n")
+    problems = _write(
+        tmp_path,
+        "a1.yaml",
+        "assignment: a1\nquestions:\n  - {id: q1, parts: [{id: a, type: number, answer: 2}]}\n",
+    )
+    out = tmp_path / "reports"
+    result = CliRunner().invoke(
+        main, ["grade", str(tmp_path / "class"), "-p", str(problems), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    for student in ("alice", "bob"):
+        assert json.loads((out / f"{student}.json").read_text())["score"] == 1
+
+
+# ---------------------------------------------------------------------------
+# Skeletons
+
+
+@pytest.mark.parametrize(
+    ("fmt", "filename"), [("latex", "main.tex"), ("markdown", "answers.md"), ("ipynb", "answers.ipynb")]
+)
+def test_a_skeleton_marks_every_part_empty(fmt: str, filename: str, tmp_path: Path) -> None:
+    problem_file = ROOT / "problems" / "activations-softmax-conv.yaml"
+    spec = load_problem_set(problem_file)
+    folder = tmp_path / "student"
+    folder.mkdir()
+    result = CliRunner().invoke(
+        main, ["template", "-p", str(problem_file), "--format", fmt, "-o", str(folder / filename)]
+    )
+    assert result.exit_code == 0, result.output
+    writeup = read_writeup(folder)
+    part_ids = [part_id for part_id, _, _ in spec.iter_parts()]
+    assert list(writeup.answers) == part_ids
+    assert set(writeup.answers.values()) == {""} and writeup.warnings == []
+    text = (folder / filename).read_text()
+    assert "Full convolution of [1, 2, 3, 4] with [1, 0, 2]" in text  # the prompts are there
+    report = grade(spec, load_submission(folder))
+    assert {p.status for p in report.parts} == {Status.MISSING}
+
+
+def test_the_default_template_is_still_the_answers_file() -> None:
+    problem_file = ROOT / "problems" / "activations-softmax-conv.yaml"
+    result = CliRunner().invoke(main, ["template", "-p", str(problem_file)])
+    assert result.exit_code == 0 and "answers:" in result.stdout and "q6.full:" in result.stdout
+
+
+def test_the_latex_skeleton_carries_grader_sty() -> None:
+    problem_file = ROOT / "problems" / "mfdnn-hw3.yaml"
+    result = CliRunner().invoke(main, ["template", "-p", str(problem_file), "-f", "latex"])
+    assert result.exit_code == 0
+    assert "\\begin{filecontents*}[overwrite]{grader.sty}" in result.stdout
+    assert (
+        "\\usepackage{grader}" in result.stdout and "\\begin{answer}{q5.softplus_derivative}" in result.stdout
+    )
