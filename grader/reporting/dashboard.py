@@ -1,0 +1,328 @@
+"""``index.html``: the class dashboard of a batch, for TAs.
+
+The score histogram; per part the mean score and the share of each verdict,
+parts with many ``error`` verdicts flagged for review, a difficulty chart, and
+the most common wrong answers grouped by what they mean (with the feedback
+they got and links to the students' pages); a table of students that sorts
+when a header is clicked (a small inline script; the table reads without it).
+
+The numbers come from :mod:`grader.reporting.stats`, shared with ``grader stats``.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from html import escape
+
+from grader.core.files import safe_filename
+from grader.core.report import Report, points_value
+from grader.core.verdict import Status
+from grader.reporting.answers import ReadContext, read_context, read_received, shown_text
+from grader.reporting.charts import difficulty_svg, histogram_svg
+from grader.reporting.html import CSS, PageContext, answer_math, page, points_text, status_badge
+from grader.reporting.stats import AnswerGroup, BatchStats, PartStats, batch_stats
+from grader.spec import ProblemSet
+
+# Links to students shown per wrong answer before "and N more".
+SHOWN_STUDENTS = 12
+
+DASHBOARD_CSS = """
+body { max-width: 75rem; }
+.facts { display: flex; flex-wrap: wrap; gap: .5rem 1.5rem; margin: .5rem 0 1rem; padding: 0;
+  list-style: none; }
+.facts li strong { font-size: 1.3rem; display: block; }
+figure.chart img, figure.chart svg { max-width: 100%; height: auto; }
+table.data { border-collapse: collapse; width: 100%; margin: .75rem 0; font-variant-numeric: tabular-nums; }
+table.data th, table.data td { border-bottom: 1px solid var(--line); padding: .3rem .55rem; text-align: left;
+  vertical-align: top; }
+table.data th.num, table.data td.num { text-align: right; }
+table.data thead th { background: var(--panel); position: sticky; top: 0; white-space: nowrap; }
+table.data caption { text-align: left; padding: .25rem 0; }
+table.data th button { font: inherit; font-weight: 600; border: 0; background: none; padding: 0;
+  cursor: pointer; color: var(--ink); text-align: inherit; }
+table.data th button::after { content: " ↕"; color: var(--muted); }
+table.data th[aria-sort=ascending] button::after { content: " ↑"; }
+table.data th[aria-sort=descending] button::after { content: " ↓"; }
+tr.review td { background: #fff8c5; }
+.wrong { margin: 1rem 0 1.5rem; }
+.wrong h3 { display: block; margin: 1.25rem 0 .25rem; }
+.wrong ol { padding-left: 1.5rem; }
+.group-head { margin-bottom: .3rem; }
+.table-scroll { overflow-x: auto; }
+table.data { font-size: .92rem; }
+table.data td.num { white-space: nowrap; }
+.wrong li { margin: .6rem 0; padding: .5rem .75rem; border: 1px solid var(--line); border-radius: 6px; }
+.count { font-weight: 700; }
+.students a { margin-right: .45rem; }
+details summary { cursor: pointer; color: var(--link); }
+"""
+
+# Sorts a table when a column header is clicked: numbers by data-value, text by its content.
+SORT_SCRIPT = """
+for (const table of document.querySelectorAll("table.sortable")) {
+  const heads = Array.from(table.tHead.rows[0].cells);
+  heads.forEach((th, column) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = th.textContent;
+    th.textContent = "";
+    th.appendChild(button);
+    button.addEventListener("click", () => {
+      const down = th.getAttribute("aria-sort") === "ascending";
+      heads.forEach((h) => h.removeAttribute("aria-sort"));
+      th.setAttribute("aria-sort", down ? "descending" : "ascending");
+      const body = table.tBodies[0];
+      const key = (row) => {
+        const cell = row.cells[column];
+        const value = cell.dataset.value;
+        return value === undefined ? cell.textContent.trim().toLowerCase() : Number(value);
+      };
+      const rows = Array.from(body.rows);
+      rows.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0) * (down ? -1 : 1));
+      body.append(...rows);
+    });
+  });
+}
+"""
+
+
+def render_dashboard(
+    reports: Sequence[Report],
+    *,
+    spec: ProblemSet | None = None,
+    pages: Sequence[str | None] | None = None,
+    stats: BatchStats | None = None,
+) -> str:
+    """The dashboard of one assignment's reports. ``pages[i]`` is the page of
+    ``reports[i]`` (default ``<student>.html``); ``spec`` lets answers be read with
+    each part's names."""
+    context = PageContext.of(spec)
+    numbers = stats or batch_stats(reports, context.parts)
+    links = list(pages) if pages is not None else [safe_filename(r.student) + ".html" for r in reports]
+    title = spec.title if spec is not None and spec.title else numbers.assignment
+    body = [
+        _header(numbers, title),
+        _histogram(numbers),
+        _parts(numbers),
+        _wrong_answers(numbers, reports, links, context),
+        _students(reports, links),
+    ]
+    return page(f"{numbers.assignment}: class dashboard", "\n".join(body), css=_css(), script=SORT_SCRIPT)
+
+
+def _css() -> str:
+    return CSS + DASHBOARD_CSS
+
+
+def _header(stats: BatchStats, title: str) -> str:
+    mean_share = stats.mean_score / stats.max_score if stats.max_score else 0.0
+    facts = [
+        ("students", str(stats.students)),
+        ("mean score", f"{stats.mean_score:.1f} / {points_value(stats.max_score)} ({mean_share:.0%})"),
+        ("median score", f"{points_value(round(stats.median_score, 2))}"),
+    ]
+    if stats.pending:
+        facts.append(("points graded by hand", str(points_value(stats.pending))))
+    if stats.unreadable:
+        facts.append(("unreadable submissions", str(len(stats.unreadable))))
+    items = "".join(f"<li><strong>{escape(v)}</strong>{escape(k)}</li>" for k, v in facts)
+    return (
+        f"<header><p class='muted'>{escape(stats.assignment)}</p>"
+        f"<h1>Class dashboard: {escape(title)}</h1><ul class='facts'>{items}</ul></header>"
+    )
+
+
+def _histogram(stats: BatchStats) -> str:
+    svg = histogram_svg(stats.scores, stats.max_score)
+    source = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+    alt = f"Histogram of the scores of {stats.students} students, out of {points_value(stats.max_score)}"
+    return (
+        "<section aria-labelledby='scores'><h2 id='scores'>Scores</h2>"
+        f"<figure class='chart'><img id='histogram' src='{source}' alt='{escape(alt)}' "
+        "width='640' height='280'>"
+        "<figcaption class='muted'>Students per score range.</figcaption></figure></section>"
+    )
+
+
+# ---- parts ---------------------------------------------------------------------------------
+
+_PART_COLUMNS = (
+    ("correct", Status.CORRECT),
+    ("partial", Status.PARTIAL),
+    ("incorrect", Status.INCORRECT),
+    ("missing", Status.MISSING),
+    ("unreadable", Status.INVALID),
+    ("error", Status.ERROR),
+    ("by hand", Status.MANUAL),
+)
+
+
+def _parts(stats: BatchStats) -> str:
+    review = [p for p in stats.parts if p.needs_review]
+    out = ["<section aria-labelledby='parts'><h2 id='parts'>Parts</h2>"]
+    if review:
+        items = "".join(
+            f"<li>{_part_link(p)}: {p.counts.get('error', 0)} of "
+            f"{p.submissions} verdicts are errors (grader could not decide)</li>"
+            for p in review
+        )
+        out.append(
+            f"<div class='alert' role='note'><strong>⚠ Review these parts:</strong><ul>{items}</ul></div>"
+        )
+    out.append(
+        f"<figure class='chart'>{difficulty_svg(stats.parts)}"
+        "<figcaption class='muted'>Share of each verdict per part; the mean score on the right.</figcaption>"
+        "</figure>"
+    )
+    out.append(_parts_table(stats.parts))
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _parts_table(parts: Sequence[PartStats]) -> str:
+    heads = "".join(f"<th scope='col' class='num'>{name}</th>" for name, _ in _PART_COLUMNS)
+    rows = []
+    for part in parts:
+        cells = "".join(
+            f"<td class='num' data-value='{part.share(status):.4f}'>{part.share(status):.0%}</td>"
+            for _, status in _PART_COLUMNS
+        )
+        flag = "⚠ review" if part.needs_review else ""
+        rows.append(
+            f"<tr{' class=review' if part.needs_review else ''}><td>{_part_link(part)}</td>"
+            f"<td>{escape(part.type)}</td>"
+            f"<td class='num' data-value='{part.mean_fraction:.4f}'>{_mean_text(part)}</td>{cells}"
+            f"<td>{flag}</td></tr>"
+        )
+    return (
+        "<div class='table-scroll'><table class='data sortable' id='parts-table'>"
+        "<caption class='muted'>Per part: the mean score, and the share of students with each verdict "
+        "(unreadable: the answer could not be read).</caption><thead><tr>"
+        "<th scope='col'>part</th>"
+        f"<th scope='col'>type</th><th scope='col' class='num'>mean score</th>{heads}"
+        "<th scope='col'>flag</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>"
+    )
+
+
+def _part_link(part: PartStats) -> str:
+    """The part's id, linked to its wrong answers when it has some."""
+    if not part.wrong_answers:
+        return escape(part.id)
+    return f"<a href='#wrong-{escape(part.id)}' title='its most common wrong answers'>{escape(part.id)}</a>"
+
+
+def _mean_text(part: PartStats) -> str:
+    if part.share(Status.MANUAL) == 1:
+        return f"by hand / {points_value(part.max_score)}"
+    return f"{part.mean_score:.2f} / {points_value(part.max_score)}"
+
+
+# ---- wrong answers -------------------------------------------------------------------------
+
+
+def _wrong_answers(
+    stats: BatchStats, reports: Sequence[Report], links: Sequence[str | None], context: PageContext
+) -> str:
+    out = [
+        "<section aria-labelledby='wrong' class='wrong'><h2 id='wrong'>Most common wrong answers</h2>",
+        "<p class='muted'>Answers that are equal as formulas count as one; the most common spelling "
+        "is shown first.</p>",
+    ]
+    for part in stats.parts:
+        if not part.wrong_answers:
+            continue
+        out.append(f"<h3 id='wrong-{escape(part.id)}'>{escape(part.id)}</h3>")
+        items = [_group(g, part, reports, links, context) for g in part.wrong_answers]
+        out.append("<ol>" + "".join(items) + "</ol>")
+    clean = [escape(p.id) for p in stats.parts if not p.wrong_answers]
+    if clean:
+        out.append(f"<p class='muted'>No wrong answers to {', '.join(clean)}.</p>")
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _group(
+    group: AnswerGroup,
+    part: PartStats,
+    reports: Sequence[Report],
+    links: Sequence[str | None],
+    context: PageContext,
+) -> str:
+    students = "student" if group.count == 1 else "students"
+    badges = " ".join(status_badge(Status(s)) for s in group.statuses)
+    lines = [
+        f"<li><div class='group-head'><span class='count'>{group.count} {students}</span> {badges}</div>",
+        _group_answer(group, read_context(context.parts.get(part.id), part.type)),
+    ]
+    lines.extend(_feedback_given(text) for text in group.feedback)
+    lines.append(_student_links(group.members, reports, links))
+    return "".join(lines) + "</li>"
+
+
+def _group_answer(group: AnswerGroup, context: ReadContext | None) -> str:
+    """The answer as grader read it beside its most common spelling, and the other spellings."""
+    answer = read_received(group.answer, context)
+    math = answer_math(answer) if answer is not None else None
+    written = f"<code>{escape(shown_text(group.answer))}</code>"
+    others = group.spellings[1:]
+    if others:
+        spelled = ", ".join(f"<code>{escape(s)}</code>" for s in others[:5])
+        written += f"<div class='muted'>also written {spelled}{' …' if len(others) > 5 else ''}</div>"
+    if math is None:
+        return f"<div class='answer single'><div><span class='caption'>written</span>{written}</div></div>"
+    return (
+        f"<div class='answer'><div><span class='caption'>grader read</span>{math}</div>"
+        f"<div><span class='caption'>written</span>{written}</div></div>"
+    )
+
+
+def _feedback_given(text: str) -> str:
+    if "\n" in text:
+        return f"<div>Feedback given:<pre>{escape(text)}</pre></div>"
+    return f"<div>Feedback given: {escape(text)}</div>"
+
+
+def _student_links(members: Sequence[int], reports: Sequence[Report], links: Sequence[str | None]) -> str:
+    anchors = [_student_link(reports[i].student, links[i]) for i in members]
+    first, rest = anchors[:SHOWN_STUDENTS], anchors[SHOWN_STUDENTS:]
+    out = "<div class='students'>Students: " + " ".join(first)
+    if rest:
+        out += f"<details><summary>and {len(rest)} more</summary>{' '.join(rest)}</details>"
+    return out + "</div>"
+
+
+def _student_link(name: str, link: str | None) -> str:
+    if not link:
+        return f"<span>{escape(name)}</span>"
+    return f"<a href='{escape(link)}'>{escape(name)}</a>"
+
+
+# ---- students ------------------------------------------------------------------------------
+
+
+def _students(reports: Sequence[Report], links: Sequence[str | None]) -> str:
+    heads = "".join(f"<th scope='col' class='num'>{s.value}</th>" for s in Status)
+    rows = [_student_row(report, link) for report, link in zip(reports, links, strict=True)]
+    return (
+        "<section aria-labelledby='students'><h2 id='students'>Students</h2>"
+        "<p class='muted'>Click a column header to sort.</p>"
+        "<div class='table-scroll'><table class='data sortable' id='students-table'><thead><tr>"
+        "<th scope='col'>student</th>"
+        f"<th scope='col' class='num'>score</th><th scope='col' class='num'>%</th>{heads}"
+        "<th scope='col'>notes</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></div></section>"
+    )
+
+
+def _student_row(report: Report, link: str | None) -> str:
+    share = report.score / report.max_score if report.max_score else 0.0
+    counts = report.counts()
+    cells = "".join(
+        f"<td class='num' data-value='{counts[s.value]}'>{counts[s.value] or ''}</td>" for s in Status
+    )
+    notes = report.error or "; ".join(report.warnings)
+    return (
+        f"<tr><td>{_student_link(report.student, link)}</td>"
+        f"<td class='num' data-value='{report.score}'>{points_text(report.score, report.max_score)}</td>"
+        f"<td class='num' data-value='{share:.4f}'>{share:.0%}</td>{cells}<td>{escape(notes)}</td></tr>"
+    )

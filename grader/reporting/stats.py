@@ -1,0 +1,252 @@
+"""Class statistics of a batch of reports: what the dashboard and ``grader stats`` show.
+
+Pure: reports in, numbers and groups out (no files, no terminal). Per part: the
+mean score, the share of each status, the most common wrong answers grouped by
+what they mean (:mod:`grader.reporting.grouping`), and a flag when many
+verdicts are ``error`` (a TA should look at the part).
+
+``report_from_dict`` reads back a ``<student>.json`` report (contract section 7)
+for ``grader stats``.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from grader.core.parts import PartBase
+from grader.core.report import PartResult, Report, points_value
+from grader.core.verdict import Status
+from grader.reporting.answers import read_context, read_received
+from grader.reporting.grouping import meaning_key, normalised_text
+
+# Statuses whose answers are listed as wrong answers.
+WRONG = (Status.INCORRECT, Status.PARTIAL)
+# Only this many distinct spellings per part are read as formulas; rarer ones are grouped by text.
+MAX_READ_ANSWERS = 50
+# Wrong-answer groups kept per part.
+MAX_GROUPS = 5
+# Feedback messages kept per group.
+MAX_FEEDBACK = 3
+# A part is flagged for review when at least this share of its verdicts are errors.
+REVIEW_ERROR_SHARE = 0.1
+
+# (answers' received texts, the part or None, the part's type or "") -> one meaning key per text
+KeyAnswers = Callable[[Sequence[str], PartBase | None, str], list[str]]
+
+
+@dataclass(frozen=True)
+class AnswerGroup:
+    """Wrong answers that mean the same, most common spelling first."""
+
+    answer: str
+    count: int
+    members: tuple[int, ...]  # indices of the reports that gave it
+    spellings: tuple[str, ...]
+    feedback: tuple[str, ...]
+    statuses: tuple[str, ...]
+
+    def to_dict(self, reports: Sequence[Report]) -> dict[str, Any]:
+        return {
+            "answer": self.answer,
+            "count": self.count,
+            "students": [reports[i].student for i in self.members],
+            "spellings": list(self.spellings),
+            "feedback": list(self.feedback),
+            "statuses": list(self.statuses),
+        }
+
+
+@dataclass(frozen=True)
+class PartStats:
+    id: str
+    type: str
+    max_score: float
+    submissions: int
+    mean_score: float
+    counts: Mapping[str, int]
+    wrong_answers: tuple[AnswerGroup, ...] = ()
+
+    def share(self, status: Status | str) -> float:
+        """The fraction of submissions with this status (0 when there are none)."""
+        return self.counts.get(str(status), 0) / self.submissions if self.submissions else 0.0
+
+    @property
+    def mean_fraction(self) -> float:
+        return self.mean_score / self.max_score if self.max_score else 0.0
+
+    @property
+    def needs_review(self) -> bool:
+        errors = self.counts.get(Status.ERROR.value, 0)
+        return errors > 0 and errors >= REVIEW_ERROR_SHARE * self.submissions
+
+    def to_dict(self, reports: Sequence[Report]) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "max_score": points_value(self.max_score),
+            "submissions": self.submissions,
+            "mean_score": round(self.mean_score, 4),
+            "correct": round(self.share(Status.CORRECT), 4),
+            "missing": round(self.share(Status.MISSING), 4),
+            "invalid": round(self.share(Status.INVALID), 4),
+            "error": round(self.share(Status.ERROR), 4),
+            "counts": dict(self.counts),
+            "needs_review": self.needs_review,
+            "wrong_answers": [group.to_dict(reports) for group in self.wrong_answers],
+        }
+
+
+@dataclass(frozen=True)
+class BatchStats:
+    assignment: str
+    max_score: float
+    scores: tuple[float, ...]
+    parts: tuple[PartStats, ...]
+    pending: float = 0.0
+    unreadable: tuple[int, ...] = field(default=())  # reports whose answers file could not be read
+
+    @property
+    def students(self) -> int:
+        return len(self.scores)
+
+    @property
+    def mean_score(self) -> float:
+        return statistics.fmean(self.scores) if self.scores else 0.0
+
+    @property
+    def median_score(self) -> float:
+        return statistics.median(self.scores) if self.scores else 0.0
+
+    def to_dict(self, reports: Sequence[Report]) -> dict[str, Any]:
+        return {
+            "assignment": self.assignment,
+            "students": self.students,
+            "max_score": points_value(self.max_score),
+            "mean_score": round(self.mean_score, 4),
+            "median_score": points_value(self.median_score),
+            "unreadable_submissions": [reports[i].student for i in self.unreadable],
+            "parts": [part.to_dict(reports) for part in self.parts],
+        }
+
+
+def batch_stats(
+    reports: Sequence[Report],
+    parts: Mapping[str, PartBase] | None = None,
+    key_answers: KeyAnswers | None = None,
+) -> BatchStats:
+    """Statistics of one assignment's reports; ``parts`` (by id) lets answers be read
+    with each part's names, as grader reads them."""
+    keys = key_answers or key_by_meaning
+    order = _part_order(reports)
+    part_stats = tuple(_part_stats(part_id, reports, (parts or {}).get(part_id), keys) for part_id in order)
+    return BatchStats(
+        assignment=reports[0].assignment if reports else "",
+        max_score=max((r.max_score for r in reports), default=0.0),
+        scores=tuple(r.score for r in reports),
+        parts=part_stats,
+        pending=max((r.pending for r in reports), default=0.0),
+        unreadable=tuple(i for i, r in enumerate(reports) if r.error),
+    )
+
+
+def _part_order(reports: Sequence[Report]) -> list[str]:
+    seen: dict[str, None] = {}
+    for report in reports:
+        seen.update(dict.fromkeys(p.id for p in report.parts))
+    return list(seen)
+
+
+def _part_stats(
+    part_id: str, reports: Sequence[Report], part: PartBase | None, keys: KeyAnswers
+) -> PartStats:
+    results = [(i, r) for i, report in enumerate(reports) for r in report.parts if r.id == part_id]
+    counts = Counter(r.status.value for _, r in results)
+    type_name = part.type if part is not None else next((r.type for _, r in results if r.type), "")
+    return PartStats(
+        id=part_id,
+        type=type_name,
+        max_score=max((r.max_score for _, r in results), default=0.0),
+        submissions=len(results),
+        mean_score=statistics.fmean(r.score for _, r in results) if results else 0.0,
+        counts={status.value: counts.get(status.value, 0) for status in Status},
+        wrong_answers=wrong_answer_groups(results, part, type_name, keys),
+    )
+
+
+def wrong_answer_groups(
+    results: Sequence[tuple[int, PartResult]], part: PartBase | None, type_name: str, keys: KeyAnswers
+) -> tuple[AnswerGroup, ...]:
+    """The most common wrong answers to one part, grouped by meaning, largest first."""
+    wrong = [(i, r) for i, r in results if r.status in WRONG and r.received is not None]
+    if not wrong:
+        return ()
+    texts = [r.received or "" for _, r in wrong]
+    distinct = _distinct(texts)
+    key_of_text = dict(zip(distinct, keys(distinct, part, type_name), strict=True))
+    grouped: dict[str, list[tuple[int, PartResult]]] = {}
+    for index, result in wrong:
+        grouped.setdefault(key_of_text[result.received or ""], []).append((index, result))
+    ordered = sorted(grouped.values(), key=lambda members: (-len(members), members[0][0]))
+    return tuple(_group(members) for members in ordered[:MAX_GROUPS])
+
+
+def _distinct(texts: Sequence[str]) -> list[str]:
+    """Distinct texts, the most common first."""
+    return [text for text, _ in Counter(texts).most_common()]
+
+
+def _group(members: list[tuple[int, PartResult]]) -> AnswerGroup:
+    spellings = Counter(r.received or "" for _, r in members).most_common()
+    feedback = Counter(r.feedback for _, r in members if r.feedback).most_common(MAX_FEEDBACK)
+    statuses = Counter(r.status.value for _, r in members).most_common()
+    return AnswerGroup(
+        answer=spellings[0][0],
+        count=len(members),
+        members=tuple(i for i, _ in members),
+        spellings=tuple(text for text, _ in spellings),
+        feedback=tuple(text for text, _ in feedback),
+        statuses=tuple(status for status, _ in statuses),
+    )
+
+
+def key_by_meaning(texts: Sequence[str], part: PartBase | None, type_name: str = "") -> list[str]:
+    """Meaning keys for the first MAX_READ_ANSWERS texts (the most common); text keys after."""
+    context = read_context(part, type_name)
+    keys = []
+    for rank, text in enumerate(texts):
+        answer = read_received(text, context) if rank < MAX_READ_ANSWERS else None
+        keys.append(meaning_key(answer, part) if answer is not None else "text:" + normalised_text(text))
+    return keys
+
+
+# ---- reading reports back ----------------------------------------------------------
+
+
+def report_from_dict(data: Mapping[str, Any]) -> Report:
+    """A report from its JSON form (contract section 7); raises ValueError when it is not one."""
+    try:
+        parts = [_part_from_dict(p) for p in data["parts"]]
+        return Report(
+            assignment=str(data["assignment"]),
+            student=str(data["student"]),
+            parts=parts,
+            warnings=[str(w) for w in data.get("warnings", [])],
+            error=data.get("error"),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"not a grader report ({type(exc).__name__}: {exc})") from None
+
+
+def _part_from_dict(data: Mapping[str, Any]) -> PartResult:
+    return PartResult(
+        id=str(data["id"]),
+        status=Status(data["status"]),
+        score=float(data["score"]),
+        max_score=float(data["max_score"]),
+        feedback=str(data.get("feedback", "")),
+        received=data.get("received"),
+        expected=data.get("expected"),
+    )

@@ -1,0 +1,108 @@
+"""``grader stats reports/``: the dashboard's per-part statistics in a terminal, or as JSON.
+
+Reads the ``<student>.json`` reports of a folder (and of its subfolders, as
+``grade -p problems/ --out`` writes one per problem set), groups them by
+assignment, and renders :func:`grader.reporting.stats.batch_stats` as rich
+tables or JSON.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from grader.core.report import Report, points_value
+from grader.core.verdict import Status
+from grader.reporting.answers import shown_text
+from grader.reporting.stats import BatchStats, report_from_dict
+
+SHOWN_ANSWER_CHARS = 60
+STATUS_COLUMNS = tuple((status.value, status) for status in Status)
+
+
+@dataclass
+class ReportFolder:
+    """The reports found under a folder, by assignment, and the files that were not reports."""
+
+    by_assignment: dict[str, list[Report]] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+
+def load_reports(folder: Path) -> ReportFolder:
+    """Every ``*.json`` report in ``folder`` and its direct subfolders, by assignment."""
+    found = ReportFolder()
+    for path in sorted([*folder.glob("*.json"), *folder.glob("*/*.json")]):
+        try:
+            report = report_from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError, ValueError, AttributeError) as exc:
+            found.skipped.append(f"{path}: {exc}")
+            continue
+        report.folder = str(path.with_suffix(""))
+        found.by_assignment.setdefault(report.assignment, []).append(report)
+    return found
+
+
+def stats_json(batches: Sequence[tuple[BatchStats, Sequence[Report]]]) -> str:
+    data = [stats.to_dict(reports) for stats, reports in batches]
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def stats_tables(stats: BatchStats, *, color: bool = False, width: int = 120) -> str:
+    """The per-part table and the most common wrong answers, as text."""
+    console = Console(
+        file=io.StringIO(), force_terminal=color, no_color=not color, width=width, highlight=False
+    )
+    mean = f"{stats.mean_score:.1f}/{points_value(stats.max_score)}"
+    console.print(
+        f"{stats.assignment}: {stats.students} students, mean {mean}, median {stats.median_score:g}"
+    )
+    console.print(_parts_table(stats))
+    wrong = _wrong_table(stats)
+    if wrong.row_count:
+        console.print(wrong)
+    review = [p.id for p in stats.parts if p.needs_review]
+    if review:
+        console.print(f"review: many verdicts are errors in {', '.join(review)}", style="bold red")
+    text: str = console.file.getvalue()  # type: ignore[attr-defined]
+    return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
+
+
+def _parts_table(stats: BatchStats) -> Table:
+    title = "per part: mean score, and the share of students with each verdict"
+    table = Table(box=box.SIMPLE_HEAVY, title=title, title_justify="left")
+    table.add_column("part", no_wrap=True)
+    table.add_column("mean", justify="right", no_wrap=True)
+    for name, _ in STATUS_COLUMNS:
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("flag", no_wrap=True)
+    for part in stats.parts:
+        table.add_row(
+            part.id,
+            f"{part.mean_score:.2f}/{points_value(part.max_score)}",
+            *[f"{part.share(status):.0%}" for _, status in STATUS_COLUMNS],
+            Text("⚠", style="bold red") if part.needs_review else "",
+        )
+    return table
+
+
+def _wrong_table(stats: BatchStats) -> Table:
+    table = Table(box=box.SIMPLE_HEAVY, title="most common wrong answers", title_justify="left")
+    table.add_column("part", no_wrap=True)
+    table.add_column("students", justify="right")
+    table.add_column("answer", overflow="fold")
+    table.add_column("feedback", overflow="fold")
+    for part in stats.parts:
+        for group in part.wrong_answers:
+            answer = shown_text(group.answer).replace("\n", "; ")
+            if len(answer) > SHOWN_ANSWER_CHARS:
+                answer = answer[: SHOWN_ANSWER_CHARS - 1] + "…"
+            table.add_row(part.id, str(group.count), answer, group.feedback[0] if group.feedback else "")
+    return table

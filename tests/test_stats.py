@@ -1,0 +1,253 @@
+"""Class statistics: shares of verdicts, mean scores, review flags, and wrong answers grouped
+by what they mean; ``grader stats`` prints them from a folder of reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from grader.cli import main
+from grader.core.report import PartResult, Report
+from grader.core.verdict import Status
+from grader.reporting import stats as stats_module
+from grader.reporting.stats import batch_stats, report_from_dict
+from grader.types.choice import ChoicePart
+from grader.types.expression.part import ExpressionPart
+
+
+def result(part_id: str, status: str, score: float = 0.0, **extra: Any) -> PartResult:
+    extra.setdefault("max_score", 2.0)
+    return PartResult(id=part_id, status=Status(status), score=score, **extra)
+
+
+def class_of(*answers: tuple[str, str | None, str], part_id: str = "d", kind: str = "") -> list[Report]:
+    """One report per (status, received, feedback), all answering one part."""
+    return [
+        Report(
+            "a1",
+            f"s{i}",
+            [
+                result(
+                    part_id,
+                    status,
+                    2.0 if status == "correct" else 0.0,
+                    received=received,
+                    feedback=fb,
+                    type=kind,
+                )
+            ],
+        )
+        for i, (status, received, fb) in enumerate(answers)
+    ]
+
+
+def groups(reports: list[Report], part: Any = None) -> list[tuple[int, str, tuple[str, ...]]]:
+    parts = {"d": part} if part is not None else None
+    part_stats = batch_stats(reports, parts).parts[0]
+    return [(g.count, g.answer, g.spellings) for g in part_stats.wrong_answers]
+
+
+def test_shares_and_mean_score_per_part() -> None:
+    reports = class_of(
+        ("correct", "1", ""),
+        ("correct", "1", ""),
+        ("incorrect", "2", "no"),
+        ("missing", None, "no answer given"),
+    )
+    part = batch_stats(reports).parts[0]
+    assert part.submissions == 4 and part.mean_score == 1.0 and part.mean_fraction == 0.5
+    assert part.share(Status.CORRECT) == 0.5
+    assert part.share(Status.MISSING) == 0.25
+    assert part.share(Status.INVALID) == 0.0
+    assert part.counts["incorrect"] == 1
+
+
+def test_batch_scores_mean_and_median() -> None:
+    reports = [Report("a1", name, [result("p", "correct", s)]) for name, s in (("a", 2), ("b", 0), ("c", 1))]
+    numbers = batch_stats(reports)
+    assert numbers.students == 3 and numbers.scores == (2, 0, 1)
+    assert numbers.mean_score == 1.0 and numbers.median_score == 1
+    assert numbers.max_score == 2
+
+
+def test_equal_formulas_are_one_wrong_answer() -> None:
+    reports = class_of(
+        ("incorrect", r"\sigma(x)(1-\sigma(x))", "at x = 3 your formula gives 0.045"),
+        ("incorrect", "sigmoid(x)*(1 - sigmoid(x))", "at x = 3 your formula gives 0.045"),
+        ("incorrect", "sigma(x) - sigma(x)^2", "at x = 1 your formula gives 0.19"),
+        ("incorrect", r"\sigma(x)(1+\sigma(x))", "at x = 3 your formula gives 1.0"),
+        ("correct", "sigma(x)", ""),
+    )
+    found = groups(reports)
+    assert [count for count, _, _ in found] == [3, 1]
+    assert found[0][1] == r"\sigma(x)(1-\sigma(x))"  # the most common spelling (first seen on a tie)
+    assert set(found[0][2]) == {
+        r"\sigma(x)(1-\sigma(x))",
+        "sigmoid(x)*(1 - sigmoid(x))",
+        "sigma(x) - sigma(x)^2",
+    }
+
+
+def test_groups_keep_the_feedback_and_the_students() -> None:
+    reports = class_of(
+        ("incorrect", "x^2", "at x = -1 it gives 1"),
+        ("partial", "x*x", "close"),
+        ("incorrect", "x^3", "at x = 2 it gives 8"),
+    )
+    numbers = batch_stats(reports)
+    first = numbers.parts[0].wrong_answers[0]
+    assert first.count == 2 and first.members == (0, 1)
+    assert set(first.feedback) == {"at x = -1 it gives 1", "close"}
+    assert set(first.statuses) == {"incorrect", "partial"}
+    assert first.to_dict(reports)["students"] == ["s0", "s1"]
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [("x^2", "x^3"), ("sqrt(x^2)", "x"), ("1/2x", r"\frac{1}{2}x"), ("log(x)", "log(-x)")],
+)
+def test_different_formulas_stay_apart(one: str, other: str) -> None:
+    reports = class_of(("incorrect", one, ""), ("incorrect", other, ""))
+    assert [count for count, _, _ in groups(reports)] == [1, 1]
+
+
+def test_numbers_are_grouped_by_value() -> None:
+    reports = class_of(("incorrect", "131072", ""), ("incorrect", "2^17", ""), ("incorrect", "1.31072e5", ""))
+    assert [count for count, _, _ in groups(reports)] == [3]
+
+
+def test_a_parts_declared_names_are_used_to_read_answers() -> None:
+    part = ExpressionPart(type="expression", id="d", answer="n d^2", symbols={"n": {}, "d": {}})
+    reports = class_of(("incorrect", "nd", ""), ("incorrect", "n d", ""), ("incorrect", "d*n", ""))
+    assert [count for count, _, _ in groups(reports, part)] == [3]
+
+
+def test_matrix_answers_are_compared_at_the_checkers_points() -> None:
+    part = ExpressionPart(
+        type="expression",
+        id="d",
+        answer="diag(S(x)) - S(x) S(x)^T",
+        symbols={"n": {"integer": True, "min": 2, "max": 5}},
+        arrays={"x": ("n",)},
+        functions={"S": "softmax"},
+    )
+    reports = class_of(
+        ("incorrect", r"S(x) S(x)^\top - \text{diag}(S(x))", ""),
+        ("incorrect", "-(diag(S(x)) - S(x) S(x)^T)", ""),
+        ("incorrect", "diag(S(x))", ""),
+    )
+    assert [count for count, _, _ in groups(reports, part)] == [2, 1]
+
+
+def test_text_answers_are_grouped_by_normalised_text() -> None:
+    part = ChoicePart(type="choice", id="d", options={"A": "linear", "B": "smooth"}, answer="A")
+    reports = class_of(("incorrect", "B", ""), ("incorrect", " b.", ""), ("incorrect", "smooth", ""))
+    assert [count for count, _, _ in groups(reports, part)] == [2, 1]
+
+
+def test_only_the_most_common_answers_are_read_as_formulas(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stats_module, "MAX_READ_ANSWERS", 1)
+    reports = class_of(("incorrect", "2^17", ""), ("incorrect", "2^17", ""), ("incorrect", "131072", ""))
+    assert [count for count, _, _ in groups(reports)] == [2, 1]  # 131072 was not read: text only
+
+
+def test_at_most_five_groups_largest_first() -> None:
+    reports = class_of(*[("incorrect", f"x^{k}", "") for k in range(2, 10)], ("incorrect", "x^9", ""))
+    found = groups(reports)
+    assert len(found) == stats_module.MAX_GROUPS and found[0][:2] == (2, "x^9")
+
+
+def test_many_errors_flag_a_part_for_review() -> None:
+    reports = class_of(*[("correct", "1", "")] * 9, ("error", "1", "time limit"))
+    assert batch_stats(reports).parts[0].needs_review
+    assert not batch_stats(class_of(*[("correct", "1", "")] * 10)).parts[0].needs_review
+
+
+def test_unreadable_submissions_are_counted() -> None:
+    reports = class_of(("missing", None, ""), ("correct", "1", ""))
+    reports[0].error = "answers.yaml is not valid YAML"
+    assert batch_stats(reports).unreadable == (0,)
+
+
+def test_a_report_reads_back_from_its_json() -> None:
+    report = Report(
+        "a1", "alice", [result("d", "partial", 1.0, received="x", feedback="close", type="expression")]
+    )
+    back = report_from_dict(json.loads(json.dumps(report.to_dict(show_expected=True))))
+    assert back.student == "alice" and back.parts[0].status is Status.PARTIAL
+    assert back.parts[0].received == "x" and back.score == 1.0
+    with pytest.raises(ValueError, match="not a grader report"):
+        report_from_dict({"student": "x"})
+
+
+def test_stats_to_json_has_the_dashboards_numbers() -> None:
+    reports = class_of(("incorrect", "x^2", "no"), ("correct", "x", ""))
+    data = json.loads(json.dumps(batch_stats(reports).to_dict(reports)))
+    part = data["parts"][0]
+    assert part["id"] == "d" and part["correct"] == 0.5 and part["mean_score"] == 1.0
+    assert part["wrong_answers"][0] == {
+        "answer": "x^2",
+        "count": 1,
+        "students": ["s0"],
+        "spellings": ["x^2"],
+        "feedback": ["no"],
+        "statuses": ["incorrect"],
+    }
+
+
+# ---- grader stats ---------------------------------------------------------------------------
+
+
+def write_reports(folder: Path, reports: list[Report]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for report in reports:
+        (folder / f"{report.student}.json").write_text(json.dumps(report.to_dict()))
+
+
+def test_grader_stats_prints_a_table_per_assignment(tmp_path: Path) -> None:
+    reports = class_of(
+        ("incorrect", "sigmoid(x)^2", "at x = 0 it gives 0.25"), ("incorrect", "sigma(x)^2", "")
+    )
+    write_reports(tmp_path / "a1", reports)
+    (tmp_path / "a1" / "notes.json").write_text("[1, 2]")
+    run = CliRunner().invoke(main, ["stats", str(tmp_path), "--no-color"])
+    assert run.exit_code == 0, run.output
+    assert "a1: 2 students" in run.output
+    assert "100%" in run.output and "sigmoid(x)^2" in run.output and "at x = 0 it gives 0.25" in run.output
+
+
+def test_grader_stats_json_for_scripts(tmp_path: Path) -> None:
+    write_reports(tmp_path, class_of(("incorrect", "x^2", ""), ("correct", "x", "")))
+    run = CliRunner().invoke(main, ["stats", str(tmp_path), "--json"])
+    assert run.exit_code == 0, run.output
+    data = json.loads(run.stdout)
+    assert data[0]["assignment"] == "a1" and data[0]["students"] == 2
+    assert data[0]["parts"][0]["wrong_answers"][0]["count"] == 1
+
+
+def test_grader_stats_on_a_folder_without_reports(tmp_path: Path) -> None:
+    run = CliRunner().invoke(main, ["stats", str(tmp_path)])
+    assert run.exit_code == 2 and "no grader reports" in run.output
+
+
+def test_a_formulas_name_does_not_split_a_group() -> None:
+    part = ExpressionPart(
+        type="expression",
+        id="d",
+        answer="x*H(x)",
+        symbols={"x": "real"},
+        functions={"H": "heaviside(x, 1/2)"},
+    )
+    reports = class_of(("incorrect", "g(x) = x * H(-x)", ""), ("incorrect", "x H(-x)", ""))
+    assert [count for count, _, _ in groups(reports, part)] == [2]
+
+
+def test_intervals_are_grouped_by_their_ends() -> None:
+    reports = class_of(
+        ("incorrect", "[0, 1/2)", ""), ("incorrect", "[0, 0.5)", ""), ("incorrect", "(0, 0.5]", "")
+    )
+    assert [count for count, _, _ in groups(reports)] == [2, 1]
