@@ -1,0 +1,238 @@
+"""Gradescope: the autograder's ``results.json``, and the zip a TA uploads.
+
+``--format gradescope`` writes the results file Gradescope's autograder harness
+reads (its "Autograder Specifications"): a top-level ``score``, and one test per
+part with ``name``, ``score``, ``max_score``, ``status``, Markdown ``output`` and
+``visibility``. Parts a TA marked ``visible: true`` are shown at once; the others
+after the grades are published. Hand-graded parts are listed with no points
+(Gradescope grades them as manual questions), so the autograder score is the
+auto-graded points.
+
+:func:`build_bundle` writes ``autograder.zip``: ``setup.sh`` installs grader from
+the source bundled with it (PyPI is the only network access it needs, for
+grader's dependencies), ``run_autograder`` grades ``/autograder/submission``
+into ``/autograder/results/results.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import stat
+import tomllib
+import zipfile
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import grader
+from grader.core.report import PartResult, Report, points_value
+from grader.core.verdict import Status
+from grader.reporting.exports import auto_graded_max, fenced, hand_graded
+
+VISIBLE_NOW = "visible"  # parts marked ``visible: true``
+VISIBLE_LATER = "after_published"
+ROOT_VARIABLE = "GRADER_AUTOGRADER_ROOT"  # the test points this at a fake /autograder tree
+
+
+class GradescopeReporter:
+    """Gradescope's ``results.json``; a batch is a list of them."""
+
+    def render(self, report: Report, *, show_expected: bool = False, color: bool = False) -> str:
+        return json.dumps(results(report, show_expected), indent=2, ensure_ascii=False) + "\n"
+
+    def render_batch(
+        self, reports: Sequence[Report], *, show_expected: bool = False, color: bool = False
+    ) -> str:
+        data = [results(report, show_expected) for report in reports]
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def results(report: Report, show_expected: bool = False) -> dict[str, Any]:
+    """The ``results.json`` of one report."""
+    data: dict[str, Any] = {
+        "score": points_value(report.score),
+        "tests": [_test(part, show_expected) for part in report.parts],
+        "extra_data": {
+            "assignment": report.assignment,
+            "student": report.student,
+            "max_score": points_value(auto_graded_max(report)),
+            "pending": points_value(report.pending),
+        },
+    }
+    overview = _overview(report)
+    if overview:
+        data["output"] = overview
+        data["output_format"] = "md"
+    return data
+
+
+def _test(part: PartResult, show_expected: bool) -> dict[str, Any]:
+    manual = hand_graded(part)
+    test: dict[str, Any] = {
+        "name": part.id,
+        "score": points_value(part.score),
+        "max_score": 0 if manual else points_value(part.max_score),
+        "output": part_output(part, show_expected),
+        "output_format": "md",
+        "visibility": VISIBLE_NOW if part.visible else VISIBLE_LATER,
+    }
+    if not manual:  # a hand-graded part has no autograder verdict yet
+        test["status"] = "passed" if part.status is Status.CORRECT else "failed"
+    return test
+
+
+def part_output(part: PartResult, show_expected: bool = False) -> str:
+    """What a student reads under one test: the verdict, their answer, the feedback."""
+    if hand_graded(part):
+        return f"Graded by hand by a TA ({points_value(part.max_score)} points, not in the autograder score)."
+    lines = [f"**{part.status.value}** ({points_value(part.score)}/{points_value(part.max_score)})", ""]
+    if part.received:
+        lines += ["Your answer:", "", fenced(part.received), ""]
+    if part.feedback:
+        lines += [fenced(part.feedback) if "\n" in part.feedback else part.feedback, ""]
+    if show_expected and part.expected:
+        lines += ["Expected:", "", fenced(part.expected), ""]
+    if part.note:
+        lines += [f"Note: {part.note}", ""]
+    return "\n".join(lines).strip()
+
+
+def _overview(report: Report) -> str:
+    lines = []
+    if report.error:
+        lines.append(f"**Your answers file could not be read:** {report.error}")
+    lines += [f"Warning: {warning}" for warning in report.warnings]
+    if report.pending:
+        lines.append(f"{points_value(report.pending)} points are graded by hand by a TA.")
+    return "\n\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# The autograder zip
+
+# Placeholders: @PROBLEMS@ (the problem file's name in the bundle), @ROOT_VARIABLE@.
+SETUP_SH = r"""#!/usr/bin/env bash
+# Gradescope runs this once, when it builds the autograder image: grader and its
+# dependencies (from PyPI) go into their own virtual environment.
+set -euo pipefail
+cd "$(dirname "$0")"
+PYTHON=""
+for candidate in python3.13 python3.12 python3.11 python3; do
+    if command -v "$candidate" >/dev/null \
+        && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+        PYTHON="$candidate"; break
+    fi
+done
+if [ -z "$PYTHON" ]; then
+    apt-get update -qq && apt-get install -y -qq python3.11 python3.11-venv
+    PYTHON=python3.11
+fi
+"$PYTHON" -m venv /autograder/grader-venv
+/autograder/grader-venv/bin/python -m pip install --quiet --upgrade pip
+/autograder/grader-venv/bin/python -m pip install --quiet ./grader-src
+/autograder/grader-venv/bin/grader validate "problems/@PROBLEMS@"
+"""
+
+RUN_AUTOGRADER = r"""#!/usr/bin/env bash
+# Gradescope runs this for every submission: grade it, write results/results.json.
+set -uo pipefail
+ROOT="${@ROOT_VARIABLE@:-/autograder}"
+BIN="$ROOT/grader-venv/bin"
+GRADER="$BIN/grader"; PYTHON="$BIN/python"
+[ -x "$GRADER" ] || GRADER=grader
+[ -x "$PYTHON" ] || PYTHON=python3
+mkdir -p "$ROOT/results"
+RESULTS="$ROOT/results/results.json"
+STDERR="$ROOT/results/grader-stderr.txt"
+"$GRADER" grade "$ROOT/submission" -p "$ROOT/source/problems/@PROBLEMS@" \
+    --format gradescope > "$RESULTS.tmp" 2> "$STDERR"
+CODE=$?
+if [ "$CODE" -le 1 ] && [ -s "$RESULTS.tmp" ]; then
+    mv "$RESULTS.tmp" "$RESULTS"
+else
+    # grader could not grade at all (no answers file found, ...): tell the student why.
+    "$PYTHON" - "$STDERR" "$RESULTS" <<'PYTHON'
+import json, sys
+reason = open(sys.argv[1], encoding="utf-8", errors="replace").read().strip() or "grader failed"
+results = {"score": 0, "output": "Your submission could not be graded:\n\n" + reason, "tests": []}
+json.dump(results, open(sys.argv[2], "w", encoding="utf-8"), indent=2)
+PYTHON
+    rm -f "$RESULTS.tmp"
+fi
+cat "$STDERR" >&2
+exit 0
+"""
+
+
+PYPROJECT = """[build-system]
+requires = ["setuptools>=68", "wheel"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "grader"
+version = "@VERSION@"
+requires-python = ">=3.11"
+dependencies = @DEPENDENCIES@
+
+[project.scripts]
+grader = "grader.cli:main"
+
+[tool.setuptools.packages.find]
+include = ["grader*"]
+
+[tool.setuptools.package-data]
+"*" = ["*"]
+"""
+EXECUTABLE = ("setup.sh", "run_autograder")
+
+
+def build_bundle(problem_file: Path, output: Path) -> list[str]:
+    """Write the autograder zip for one problem set; returns the names it holds, in order."""
+    name = bundle_problem_name(problem_file)
+    files: dict[str, str | bytes] = {
+        "setup.sh": SETUP_SH.replace("@PROBLEMS@", name),
+        "run_autograder": RUN_AUTOGRADER.replace("@PROBLEMS@", name).replace(
+            "@ROOT_VARIABLE@", ROOT_VARIABLE
+        ),
+        f"problems/{name}": problem_file.read_bytes(),
+        "grader-src/pyproject.toml": PYPROJECT.replace("@VERSION@", grader.__version__).replace(
+            "@DEPENDENCIES@", json.dumps(dependencies())
+        ),
+        **_package_files(),
+    }
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        for member, content in files.items():
+            info = zipfile.ZipInfo(member, date_time=(2024, 1, 1, 0, 0, 0))
+            mode = 0o755 if member in EXECUTABLE else 0o644
+            info.external_attr = (stat.S_IFREG | mode) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            bundle.writestr(info, content)
+    return list(files)
+
+
+def _package_files() -> dict[str, bytes]:
+    """grader's own source, as installed here, under ``grader-src/grader/``."""
+    package = Path(grader.__file__).parent
+    return {
+        f"grader-src/grader/{path.relative_to(package).as_posix()}": path.read_bytes()
+        for path in sorted(package.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo")
+    }
+
+
+def dependencies() -> list[str]:
+    """grader's requirements: from this checkout's pyproject.toml, else the installed metadata."""
+    pyproject = Path(grader.__file__).parent.parent / "pyproject.toml"
+    if pyproject.is_file():
+        project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
+        if project.get("name") == "grader":
+            return list(project.get("dependencies", []))
+    return [r for r in metadata.requires("grader") or [] if "extra ==" not in r]
+
+
+def bundle_problem_name(problem_file: Path) -> str:
+    """The problem file's name as the bundle stores it (letters, digits, ., -, _: safe in a script)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", problem_file.name)

@@ -1,0 +1,196 @@
+"""Gradebook CSVs that Canvas and Moodle import, with a roster mapping folders to students.
+
+A roster is a CSV with a ``folder`` column (the submission folder's name, or the
+``student:`` name of the answers file) and the LMS identity of each student.
+Headers are matched without case, spaces or underscores, so a Canvas gradebook
+export with a ``folder`` column added works as is:
+
+* Canvas: ``Student`` (or ``name``), ``ID``, ``SIS User ID``, ``SIS Login ID``, ``Section``;
+* Moodle: ``email``, ``idnumber`` or ``username`` (the first one present is the identifier).
+
+A graded student the roster does not know keeps a row (identity cells empty) and is
+listed by :meth:`RosterReporter.unmatched`; nobody is dropped. The grade is the
+auto-graded points: points that wait for a TA are not in it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.core.report import Report
+from grader.reporting.exports import auto_graded_max, points
+
+CANVAS_IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
+# Moodle's own names for the user fields its grade import can match on, best first.
+MOODLE_IDENTIFIERS = (("email", "Email address"), ("idnumber", "ID number"), ("username", "Username"))
+MAX_ROSTER_BYTES = 5_000_000
+
+
+class RosterError(ValueError):
+    """A roster file that cannot be used, with why."""
+
+
+@dataclass(frozen=True)
+class Roster:
+    """Rows of the roster CSV by folder name, each a mapping of normalised header -> value."""
+
+    rows: dict[str, dict[str, str]] = field(default_factory=dict)
+    columns: tuple[str, ...] = ()
+
+    def find(self, report: Report) -> dict[str, str] | None:
+        folder = Path(report.folder).name if report.folder else None
+        for key in (folder, report.student):
+            if key is not None and key in self.rows:
+                return self.rows[key]
+        return None
+
+
+def header_key(name: str) -> str:
+    """``SIS User ID`` -> ``sisuserid``: how roster headers are compared."""
+    return re.sub(r"[\s_\-]+", "", name.strip().lower())
+
+
+def load_roster(path: Path) -> Roster:
+    """Read a roster CSV; RosterError names what is wrong."""
+    if path.stat().st_size > MAX_ROSTER_BYTES:
+        raise RosterError(f"{path}: roster is too large (over {MAX_ROSTER_BYTES:,} bytes)")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise RosterError(f"{path}: roster is not UTF-8 text") from None
+    reader = csv.DictReader(io.StringIO(text))
+    columns = tuple(header_key(h) for h in reader.fieldnames or ())
+    if "folder" not in columns:
+        raise RosterError(f"{path}: roster needs a 'folder' column naming each student's submission folder")
+    rows: dict[str, dict[str, str]] = {}
+    for line, row in enumerate(reader, start=2):
+        values = {header_key(k): (v or "").strip() for k, v in row.items() if k is not None}
+        folder = values.get("folder", "")
+        if not folder:
+            continue
+        if folder in rows:
+            raise RosterError(f"{path}:{line}: folder {folder!r} appears twice in the roster")
+        rows[folder] = values
+    return Roster(rows, columns)
+
+
+class RosterReporter:
+    """A gradebook export that maps each report to a roster row."""
+
+    def __init__(self, roster: Roster | None = None):
+        self.roster = roster
+
+    def with_roster(self, roster: Roster) -> RosterReporter:
+        return type(self)(roster)
+
+    def unmatched(self, reports: Sequence[Report]) -> list[str]:
+        """Graded students the roster does not name (all of them without a roster)."""
+        return [_name(r) for r in reports if self.roster is None or self.roster.find(r) is None]
+
+    def notices(self, reports: Sequence[Report]) -> list[str]:
+        """What a TA must know before importing: who is not matched, what the grade counts."""
+        if self.roster is None:
+            out = ["no --roster: the identity columns are empty; give one to match students to the LMS"]
+        else:
+            out = [
+                f"not in the roster (kept, with empty identity cells): {name}"
+                for name in self.unmatched(reports)
+            ]
+            graded = {key for r in reports for key in (_folder(r), r.student)}
+            out += [
+                f"in the roster but not graded: {folder}"
+                for folder in self.roster.rows
+                if folder not in graded
+            ]
+        pending = sum(1 for r in reports if r.pending)
+        if pending:
+            out.append(
+                f"{pending} student(s) have hand-graded points pending; the exported grade is the "
+                "auto-graded points only"
+            )
+        return out
+
+    def render(self, report: Report, *, show_expected: bool = False, color: bool = False) -> str:
+        return self.render_batch([report])
+
+    def render_batch(
+        self, reports: Sequence[Report], *, show_expected: bool = False, color: bool = False
+    ) -> str:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        for row in self.rows(reports):
+            writer.writerow(row)
+        return buffer.getvalue()
+
+    def rows(self, reports: Sequence[Report]) -> list[list[str]]:
+        raise NotImplementedError
+
+    def _identity(self, report: Report) -> dict[str, str]:
+        return (self.roster.find(report) if self.roster else None) or {}
+
+
+class CanvasReporter(RosterReporter):
+    """Canvas's gradebook import: ``Student, ID, SIS User ID, SIS Login ID, Section, <assignment>``."""
+
+    def rows(self, reports: Sequence[Report]) -> list[list[str]]:
+        if not reports:
+            return [[*CANVAS_IDENTITY]]
+        assignment = reports[0].assignment
+        possible = points(auto_graded_max(reports[0]))
+        rows = [[*CANVAS_IDENTITY, assignment], ["Points Possible", "", "", "", "", possible]]
+        for report in reports:
+            person = self._identity(report)
+            rows.append(
+                [
+                    person.get("student") or person.get("name") or _name(report),
+                    person.get("id", ""),
+                    person.get("sisuserid", ""),
+                    person.get("sisloginid", ""),
+                    person.get("section", ""),
+                    points(report.score),
+                ]
+            )
+        return rows
+
+
+class MoodleReporter(RosterReporter):
+    """Moodle's grade import: an identifier column (email, ID number or username) and the grade."""
+
+    def rows(self, reports: Sequence[Report]) -> list[list[str]]:
+        key, label = self.identifier()
+        assignment = reports[0].assignment if reports else "grade"
+        rows = [[label, "Full name", assignment]]
+        for report in reports:
+            person = self._identity(report)
+            name = person.get("name") or person.get("student") or _name(report)
+            identifier = person.get(key) or (_folder(report) if key == "folder" else "")
+            rows.append([identifier, name, points(report.score)])
+        return rows
+
+    def notices(self, reports: Sequence[Report]) -> list[str]:
+        out = super().notices(reports)
+        if self.roster is not None and self.identifier()[0] == "folder":
+            out.insert(0, "the roster has no email, idnumber or username column for Moodle to match users on")
+        return out
+
+    def identifier(self) -> tuple[str, str]:
+        """The roster column Moodle matches users on, and Moodle's name for it."""
+        columns = self.roster.columns if self.roster else ()
+        for key, label in MOODLE_IDENTIFIERS:
+            if key in columns:
+                return key, label
+        return "folder", "Folder"
+
+
+def _name(report: Report) -> str:
+    folder = _folder(report)
+    return report.student if not folder or folder == report.student else f"{report.student} ({folder})"
+
+
+def _folder(report: Report) -> str:
+    return Path(report.folder).name if report.folder else ""

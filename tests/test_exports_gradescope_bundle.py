@@ -1,0 +1,104 @@
+"""``grader gradescope-bundle``: the zip a TA uploads, run as Gradescope runs it against a fake
+``/autograder`` tree (its root comes from GRADER_AUTOGRADER_ROOT)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from grader.cli import main
+from grader.reporting.gradescope import ROOT_VARIABLE
+
+ROOT = Path(__file__).parent.parent
+PROBLEMS = ROOT / "problems" / "attention-approximation.yaml"
+STUDENT = ROOT / "submissions" / "attention-approximation" / "seed-000"
+SCHEMA = json.loads((Path(__file__).parent / "schemas" / "gradescope-results.schema.json").read_text())
+
+# Where pip put the grader command: beside this Python, else on PATH.
+SEARCH_PATH = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+GRADER = shutil.which("grader", path=SEARCH_PATH)
+
+pytestmark = [
+    pytest.mark.skipif(shutil.which("bash") is None, reason="run_autograder is a bash script"),
+    pytest.mark.skipif(GRADER is None, reason="the grader command is not installed"),
+]
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    output = tmp_path_factory.mktemp("bundle") / "autograder.zip"
+    result = CliRunner().invoke(main, ["gradescope-bundle", "-p", str(PROBLEMS), "-o", str(output)])
+    assert result.exit_code == 0, result.output
+    assert "worth 16 points" in result.stderr  # 29 points, 13 of them graded by hand
+    return output
+
+
+def autograder_tree(bundle: Path, root: Path, submission: Path | None) -> Path:
+    """``/autograder`` as Gradescope lays it out: source/ is the unzipped bundle."""
+    with zipfile.ZipFile(bundle) as archive:
+        archive.extractall(root / "source")
+        for info in archive.infolist():  # zipfile does not restore permissions
+            mode = (info.external_attr >> 16) & 0o777
+            if mode:
+                (root / "source" / info.filename).chmod(mode)
+    shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
+    (root / "submission").mkdir()
+    if submission is not None:
+        shutil.copytree(submission, root / "submission", dirs_exist_ok=True)
+    return root
+
+
+def run_autograder(root: Path) -> dict[str, object]:
+    env = {**os.environ, ROOT_VARIABLE: str(root), "PATH": SEARCH_PATH}
+    completed = subprocess.run([str(root / "run_autograder")], env=env, cwd=root, timeout=300, check=False)
+    assert completed.returncode == 0
+    results: dict[str, object] = json.loads((root / "results" / "results.json").read_text())
+    jsonschema.validate(results, SCHEMA, cls=jsonschema.Draft202012Validator)
+    return results
+
+
+def test_the_bundle_holds_what_gradescope_needs(bundle: Path) -> None:
+    with zipfile.ZipFile(bundle) as archive:
+        names = archive.namelist()
+        modes = {info.filename: (info.external_attr >> 16) for info in archive.infolist()}
+        pyproject = archive.read("grader-src/pyproject.toml").decode()
+    assert names[:3] == ["setup.sh", "run_autograder", f"problems/{PROBLEMS.name}"]
+    assert modes["setup.sh"] & stat.S_IXUSR and modes["run_autograder"] & stat.S_IXUSR
+    assert "grader-src/grader/cli.py" in names and not any("__pycache__" in n for n in names)
+    assert 'name = "grader"' in pyproject and "pydantic" in pyproject
+
+
+def test_run_autograder_grades_the_submission_into_results_json(bundle: Path, tmp_path: Path) -> None:
+    results = run_autograder(autograder_tree(bundle, tmp_path, STUDENT))
+    direct = [str(GRADER), "grade", str(STUDENT), "-p", str(PROBLEMS)]
+    expected = subprocess.run([*direct, "-f", "gradescope"], capture_output=True, text=True, check=False)
+    assert results == json.loads(expected.stdout)
+    tests = {t["name"]: t for t in results["tests"]}  # type: ignore[attr-defined]
+    assert tests["approx.linear"]["status"] == "failed" and tests["approx.linear"]["max_score"] == 3
+    assert results["score"] == 5
+
+
+def test_run_autograder_explains_a_submission_it_cannot_grade(bundle: Path, tmp_path: Path) -> None:
+    results = run_autograder(autograder_tree(bundle, tmp_path, None))
+    assert results["score"] == 0 and results["tests"] == []
+    assert "could not be graded" in str(results["output"]) and "holds no submissions" in str(
+        results["output"]
+    )
+
+
+def test_a_bad_problem_set_is_refused_before_bundling(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("assignment: a1\nquestions:\n  - id: q1\n    type: number\n    answer: ten\n")
+    result = CliRunner().invoke(main, ["gradescope-bundle", "-p", str(bad), "-o", str(tmp_path / "a.zip")])
+    assert result.exit_code == 2 and "reference answer" in result.stderr
+    assert not (tmp_path / "a.zip").exists()
