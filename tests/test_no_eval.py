@@ -1,6 +1,7 @@
 """No module of grader may run text as code: an AST scan (not a regex) of every
 grader/**/*.py for eval, exec, compile, __import__, sympify, parse_expr,
-parse_latex, yaml.load without a safe Loader, yaml.unsafe_load and pickle.load(s).
+parse_latex, yaml.load without a safe Loader, yaml.unsafe_load, pickle.load(s),
+marshal.loads, and a shell (os.system, os.popen, subprocess with shell=True).
 
 Building sympy objects directly (``sympy.Symbol``, ``sympy.Integer``...) is fine;
 ``re.compile`` is fine (only the builtin ``compile`` is refused).
@@ -64,9 +65,18 @@ def _call_problem(call: ast.Call, safe: frozenset[str]) -> str | None:
         return None if _has_safe_loader(call, safe) else "yaml.load() without SafeLoader"
     if name.endswith("yaml.unsafe_load") or name.endswith("yaml.full_load"):
         return f"{name}()"
-    if name.endswith("pickle.load") or name.endswith("pickle.loads"):
+    if name.endswith(("pickle.load", "pickle.loads", "marshal.load", "marshal.loads")):
         return f"{name}()"
+    if name in ("os.system", "os.popen") or _runs_a_shell(call):
+        return f"{name}() through a shell"
     return None
+
+
+def _runs_a_shell(call: ast.Call) -> bool:
+    return any(
+        kw.arg == "shell" and not (isinstance(kw.value, ast.Constant) and kw.value.value is False)
+        for kw in call.keywords
+    )
 
 
 def _import_problem(node: ast.ImportFrom) -> str | None:
@@ -127,6 +137,10 @@ def test_no_text_is_run_as_code(path: Path) -> None:
         "pickle.loads(blob)",
         "pickle.load(handle)",
         "from pickle import loads",
+        "marshal.loads(blob)",
+        "os.system(command)",
+        "os.popen(command)",
+        "subprocess.run(command, shell=True)",
     ],
 )
 def test_scanner_catches(source: str) -> None:
@@ -145,6 +159,8 @@ def test_scanner_catches(source: str) -> None:
         "ast.literal_eval('1')",
         "expr.evalf()",
         "json.loads(text)",
+        "subprocess.run([sys.executable, '-m', 'pip', 'wheel', '.'], check=True)",
+        "subprocess.run(command, shell=False)",
     ],
 )
 def test_scanner_allows(source: str) -> None:
