@@ -12,21 +12,52 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from grader import __version__
-from grader.batch import has_submissions, run_batch, submission_folders
+from grader.batch import (
+    CHANGES,
+    GRADEBOOK,
+    STORE_FILE,
+    BatchOptions,
+    BatchResult,
+    VerdictStore,
+    grade_one_in_process,
+    remove_store,
+    run_batch,
+    submission_folders,
+)
+from grader.batch.cluster import executor_for
+from grader.batch.executors import ExecutorLost
+from grader.batch.progress import batch_progress
 from grader.core.report import Report
+from grader.core.verdict import Status
 from grader.engine import grade
-from grader.loading import ProblemFileError, is_submission_folder, load_problem_set, load_submission
-from grader.reporting.reporters import REPORTERS
+from grader.loading import (
+    ANSWER_FILES,
+    ProblemFileError,
+    is_submission_folder,
+    load_problem_set,
+    load_submission,
+)
+from grader.reporting.check import check_result, render_check
+from grader.reporting.lms import RosterError, RosterReporter, load_roster
+from grader.reporting.reporters import REPORTERS, Reporter
+from grader.reporting.schema import (
+    ANSWERS_SCHEMA_BESIDE_TEMPLATE,
+    ANSWERS_SCHEMA_FILE,
+    PROBLEM_SET_SCHEMA_FILE,
+    answers_schema,
+    problem_set_schema,
+)
+from grader.reporting.schema import dump as schema_text
 from grader.reporting.template import render_template
+from grader.reporting.writeup_template import WRITEUP_FORMATS, render_writeup_template
 from grader.selftest import validate_problem_set
 from grader.spec import ProblemSet
 
 EXIT_BELOW_THRESHOLD = 1
 EXIT_USAGE = 2
+MAX_LISTED = 20  # students listed by name in a message about a batch
 
 
 def _load_spec(path: Path) -> ProblemSet:
@@ -61,11 +92,42 @@ class Threshold(click.ParamType):
 
 
 def _below(report: Report, threshold: tuple[float, bool] | None) -> bool:
+    """Below ``--fail-under``, counting auto-graded points only: points that wait for a TA
+    are out of both the score and the maximum."""
     if threshold is None:
         return False
+    return report.score < _limit(report, threshold) - 1e-9
+
+
+def _limit(report: Report, threshold: tuple[float, bool]) -> float:
     number, is_percent = threshold
-    limit = number / 100 * report.max_score if is_percent else number
-    return report.score < limit - 1e-9
+    return number / 100 * (report.max_score - report.pending) if is_percent else number
+
+
+def _below_message(report: Report, threshold: tuple[float, bool]) -> str:
+    """Why a report is below ``--fail-under``: the score, the threshold, what was counted."""
+    number, is_percent = threshold
+    counted = report.max_score - report.pending
+    share = f" ({100 * report.score / counted:.1f}%)" if counted else ""
+    wanted = f"{number:g}% ({_limit(report, threshold):g} points)" if is_percent else f"{number:g} points"
+    text = (
+        f"{report.student}: below --fail-under: {report.score:g} of {counted:g} auto-graded points"
+        f"{share}, under {wanted}"
+    )
+    if report.pending:
+        text += f"; {report.pending:g} hand-graded points are pending and counted on neither side"
+    return text
+
+
+def _threshold_code(reports: list[Report], threshold: tuple[float, bool] | None) -> int:
+    if threshold is None:
+        return 0
+    below = [r for r in reports if _below(r, threshold)]
+    for report in below[:MAX_LISTED]:
+        click.echo(_below_message(report, threshold), err=True)
+    if len(below) > MAX_LISTED:
+        click.echo(f"... and {len(below) - MAX_LISTED} more below --fail-under", err=True)
+    return EXIT_BELOW_THRESHOLD if below else 0
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -99,6 +161,9 @@ def validate(problem_files: tuple[Path, ...]) -> None:
                 f"{path}: ok ({count} parts, {spec.max_score:g} points; "
                 "every reference answer grades correct)"
             )
+        for part_id, _, part in spec.iter_parts():
+            if part.ta_note:
+                click.echo(f"{path}: {part_id}: TA note (never shown to students): {part.ta_note.strip()}")
     if failed:
         sys.exit(EXIT_USAGE)
 
@@ -121,36 +186,50 @@ def validate(problem_files: tuple[Path, ...]) -> None:
     "-o",
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Write <student>.json, <student>.md and grades.csv here.",
+    help="Write <student>.json, <student>.md, grades.csv and changes.csv here.",
 )
 @click.option(
     "-j",
     "--jobs",
-    type=click.IntRange(1, 64),
+    type=click.IntRange(1, 256),
     default=1,
     show_default=True,
     help="Grade this many submissions at once (batch only).",
 )
+@click.option(
+    "--executor",
+    envvar="GRADER_EXECUTOR",
+    default="local",
+    show_default=True,
+    help="Where a batch is graded: local (a process pool), dask (a Dask cluster on this "
+    "machine) or dask://HOST:PORT (an existing Dask scheduler). Env: GRADER_EXECUTOR.",
+)
+@click.option(
+    "--cache",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=f"The verdict store (default: {STORE_FILE} in --out).",
+)
+@click.option("--no-cache", is_flag=True, help="Regrade everything; neither read nor write the store.")
+@click.option("--diff", "show_diff", is_flag=True, help="List the students whose score changed.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress and no summary line.")
 @click.option(
     "--fail-under",
     type=Threshold(),
     default=None,
     help="Exit 1 if a score is below this many points, or this percentage (60%).",
 )
+@click.option(
+    "--roster",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A roster CSV with a 'folder' column, matching students to LMS identities "
+    "(--format canvas or moodle).",
+)
 @click.option("--show-expected", is_flag=True, help="Include the reference answers in the output.")
 @click.option("--color/--no-color", default=None, help="Colour the table (default: when a terminal).")
-def grade_command(
-    path: Path,
-    problem_file: Path,
-    fmt: str,
-    out: Path | None,
-    jobs: int,
-    fail_under: tuple[float, bool] | None,
-    show_expected: bool,
-    color: bool | None,
-) -> None:
+def grade_command(path: Path, problem_file: Path, **settings: Any) -> None:
     """Grade one submission folder, or every submission folder under PATH."""
-    options = GradeOptions(fmt, out, jobs, fail_under, show_expected, _color(color))
+    settings["color"] = _color(settings["color"])
+    options = GradeOptions(**settings)
     if problem_file.is_dir():
         sys.exit(_grade_course(path, problem_file, options))
     sys.exit(_grade_assignment(path, _load_spec(problem_file), options))
@@ -161,39 +240,169 @@ class GradeOptions:
     fmt: str
     out: Path | None
     jobs: int
+    executor: str
+    cache: Path | None
+    no_cache: bool
+    show_diff: bool
+    quiet: bool
     fail_under: tuple[float, bool] | None
+    roster: Path | None
     show_expected: bool
     color: bool
 
+    def batch(self) -> BatchOptions:
+        return BatchOptions(
+            out=self.out,
+            jobs=self.jobs,
+            show_expected=self.show_expected,
+            cache=self.cache,
+            use_cache=not self.no_cache,
+        )
+
+
+def _reporter(options: GradeOptions) -> Reporter | None:
+    """The reporter of ``--format``, given the ``--roster`` when there is one; None after
+    saying why it cannot be used."""
+    reporter = REPORTERS[options.fmt]
+    if options.roster is None:
+        return reporter
+    if not isinstance(reporter, RosterReporter):
+        click.echo(f"error: --roster is for the LMS formats, not --format {options.fmt}", err=True)
+        return None
+    try:
+        return reporter.with_roster(load_roster(options.roster))
+    except RosterError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return None
+
 
 def _grade_assignment(path: Path, spec: ProblemSet, options: GradeOptions) -> int:
-    reporter = REPORTERS[options.fmt]
-    out, show_expected, color, fail_under = (
-        options.out,
-        options.show_expected,
-        options.color,
-        options.fail_under,
-    )
+    reporter = _reporter(options)
+    if reporter is None:
+        return EXIT_USAGE
     if is_submission_folder(path):
-        report = grade(spec, load_submission(path))
-        if out:
-            from grader.batch import ReportWriter
-
-            ReportWriter(out, show_expected, spec).add(report)
-        click.echo(reporter.render(report, show_expected=show_expected, color=color), nl=False)
-        return EXIT_BELOW_THRESHOLD if _below(report, fail_under) else 0
-    if not has_submissions(path):
+        return _grade_one(path, spec, reporter, options)
+    folders = submission_folders(path) if path.is_dir() else []
+    if not folders:
         click.echo(
             f"error: {path} holds no submissions (no answers.yaml/answers.json in it or in its subfolders)",
             err=True,
         )
         return EXIT_USAGE
-    folders = submission_folders(path)
-    reports = _run_with_progress(spec, folders, out, options.jobs, show_expected)
-    click.echo(reporter.render_batch(reports, show_expected=show_expected, color=color), nl=False)
-    if out:
-        click.echo(f"wrote {len(reports)} reports and grades.csv to {out}", err=True)
-    return EXIT_BELOW_THRESHOLD if any(_below(r, fail_under) for r in reports) else 0
+    result = _run_class(spec, path, folders, options)
+    if result is None:
+        return EXIT_USAGE
+    rendered = reporter.render_batch(result.reports, show_expected=options.show_expected, color=options.color)
+    click.echo(rendered, nl=False)
+    _export_notices(reporter, result.reports)
+    if options.show_diff:
+        click.echo(_diff_text(result), nl=False)
+    _summary(path, spec, result, options)
+    if _graded_nothing(result.reports):
+        click.echo(_nothing_graded_message(path, spec, result.reports), err=True)
+        return EXIT_USAGE
+    return _threshold_code(result.reports, options.fail_under)
+
+
+def _grade_one(path: Path, spec: ProblemSet, reporter: Reporter, options: GradeOptions) -> int:
+    report = grade_one_in_process(spec, path, options.batch()).reports[0]
+    click.echo(reporter.render(report, show_expected=options.show_expected, color=options.color), nl=False)
+    _export_notices(reporter, [report])
+    problem = _unusable(report)
+    if problem:
+        click.echo(problem, err=True)
+        return EXIT_USAGE
+    return _threshold_code([report], options.fail_under)
+
+
+def _export_notices(reporter: Reporter, reports: list[Report]) -> None:
+    """What a TA must know before importing a gradebook export (who the roster missed)."""
+    if isinstance(reporter, RosterReporter):
+        for notice in reporter.notices(reports):
+            click.echo(f"note: {notice}", err=True)
+
+
+def _unusable(report: Report) -> str | None:
+    """Why one submission's report grades nothing: its answers file could not be read, or
+    no answer matches a part (the wrong problem set?)."""
+    if report.error:
+        return (
+            f"error: {report.folder}: the answers file could not be read ({report.error}); "
+            "every part is invalid"
+        )
+    answered = any(p.status is not Status.MISSING for p in report.parts)
+    if not answered and any("matches no part" in w for w in report.warnings):
+        return (
+            f"error: {report.folder}: no answer matches a part of {report.assignment} "
+            "(is -p the right problem set?)"
+        )
+    return None
+
+
+def _run_class(
+    spec: ProblemSet, path: Path, folders: list[Path], options: GradeOptions
+) -> BatchResult | None:
+    try:
+        batch = replace(options.batch(), executor=executor_for(options.executor, options.jobs))
+    except ValueError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return None
+    try:
+        with batch_progress(options.quiet) as on_progress:
+            return run_batch(spec, path, folders, batch, on_progress)
+    except ExecutorLost as exc:
+        click.echo(
+            f"error: {exc}; every report finished so far is written, and running the same "
+            "command again goes on from there",
+            err=True,
+        )
+        return None
+
+
+def _summary(path: Path, spec: ProblemSet, result: BatchResult, options: GradeOptions) -> None:
+    if options.quiet:
+        return
+    stored = len(result.reports) - result.regraded
+    line = (
+        f"{spec.assignment}: {len(result.reports)} students, {result.with_errors} with errors "
+        f"({result.regraded} graded, {stored} unchanged from the store, {result.seconds:.1f} s)"
+    )
+    if options.out:
+        line += f"; reports, {GRADEBOOK} and {CHANGES} in {options.out}"
+    click.echo(line, err=True)
+    for name, folders in sorted(result.clashes.items()):
+        click.echo(
+            f"warning: {len(folders)} folders give the student name {name!r}: {', '.join(folders)} "
+            "(each is its own student; flagged in grades.csv)",
+            err=True,
+        )
+    if result.changes and not options.show_diff:
+        click.echo(f"{len(result.changes)} scores changed since the last run (--diff lists them)", err=True)
+    if result.removed_temporaries:
+        click.echo(f"removed {len(result.removed_temporaries)} files left by an interrupted run", err=True)
+
+
+def _diff_text(result: BatchResult) -> str:
+    if not result.changes:
+        return "no score changed since the last run\n"
+    lines = [f"{len(result.changes)} scores changed:"]
+    lines += [f"  {change.describe()}" for change in result.changes]
+    return "\n".join(lines) + "\n"
+
+
+def _graded_nothing(reports: list[Report]) -> bool:
+    """No submission was read, or none answered any part (the wrong problem set?)."""
+    return all(r.error or all(p.status is Status.MISSING for p in r.parts) for r in reports)
+
+
+def _nothing_graded_message(path: Path, spec: ProblemSet, reports: list[Report]) -> str:
+    unreadable = sum(1 for r in reports if r.error)
+    unanswered = len(reports) - unreadable
+    return (
+        f"error: graded nothing in {path}: {len(reports)} submission folders, {unreadable} without "
+        f"a readable answers file ({', '.join(ANSWER_FILES)}), {unanswered} answering no part of "
+        f"{spec.assignment} (is -p the right problem set?)"
+    )
 
 
 def _grade_course(path: Path, problem_dir: Path, options: GradeOptions) -> int:
@@ -220,20 +429,43 @@ def _grade_course(path: Path, problem_dir: Path, options: GradeOptions) -> int:
             )
             continue
         out = options.out / problem_file.stem if options.out else None
-        codes.append(_grade_assignment(folder, spec, replace(options, out=out)))
-    return max(codes, default=0)
+        cache = options.cache.with_suffix(f".{problem_file.stem}.sqlite3") if options.cache else None
+        codes.append(_grade_assignment(folder, spec, replace(options, out=out, cache=cache)))
+    if not codes:
+        message = f"error: graded nothing: no folder of {path} is named like a problem set in {problem_dir}"
+        click.echo(message, err=True)
+        return EXIT_USAGE
+    return max(codes)
 
 
-def _run_with_progress(
-    spec: ProblemSet, folders: list[Path], out: Path | None, jobs: int, show_expected: bool
-) -> list[Report]:
-    console = Console(stderr=True)
-    if not console.is_terminal:
-        return run_batch(spec, folders, out, jobs, show_expected)
-    columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task("grading", total=len(folders))
-        return run_batch(spec, folders, out, jobs, show_expected, on_report=lambda _: progress.advance(task))
+@main.group()
+def cache() -> None:
+    """The verdict store that lets a re-run regrade only what changed."""
+
+
+@cache.command(name="clear")
+@click.argument("out", type=click.Path(path_type=Path))
+def cache_clear(out: Path) -> None:
+    """Forget every stored verdict: OUT is the --out folder of a batch, or a --cache file."""
+    target = out / STORE_FILE if out.is_dir() else out
+    if remove_store(target):
+        click.echo(f"removed the verdict store {target}", err=True)
+    else:
+        click.echo(f"no verdict store at {target}", err=True)
+
+
+@cache.command(name="info")
+@click.argument("out", type=click.Path(exists=True, path_type=Path))
+def cache_info(out: Path) -> None:
+    """How many verdicts and submissions the store in OUT (or the --cache file OUT) holds."""
+    target = out / STORE_FILE if out.is_dir() else out
+    if not target.is_file():
+        click.echo(f"no verdict store at {target}", err=True)
+        sys.exit(EXIT_USAGE)
+    store = VerdictStore(target)
+    verdicts, submissions = store.counts()
+    store.close()
+    click.echo(f"{target}: {verdicts} verdicts, {submissions} submissions, {target.stat().st_size:,} bytes")
 
 
 @main.command()
@@ -250,17 +482,173 @@ def _run_with_progress(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the template here instead of printing it.",
 )
-def template(problem_file: Path, output: Path | None) -> None:
-    """Print a blank answers.yaml for students, with each part's prompt as a comment."""
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["yaml", *WRITEUP_FORMATS]),
+    default="yaml",
+    show_default=True,
+    help="A blank answers.yaml, or a write-up skeleton (main.tex, a Markdown file, a notebook) "
+    "with every part's prompt and an empty marked answer.",
+)
+def template(problem_file: Path, output: Path | None, fmt: str) -> None:
+    """Print a blank answers.yaml (or a write-up skeleton) for students, with each part's prompt."""
     spec = _load_spec(problem_file)
-    text = render_template(spec)
+    text = render_template(spec) if fmt == "yaml" else render_writeup_template(spec, fmt)
     if output:
         from grader.core.files import write_atomic
 
         write_atomic(output, text)
         click.echo(f"wrote {output}", err=True)
+        if fmt == "yaml":  # the file its first line names, for editor completion of part ids
+            schema_file = output.parent / ANSWERS_SCHEMA_BESIDE_TEMPLATE
+            write_atomic(schema_file, schema_text(answers_schema(spec)))
+            click.echo(f"wrote {schema_file}", err=True)
     else:
         click.echo(text, nl=False)
+
+
+@main.command()
+@click.argument("path", default=".", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "-p",
+    "--problems",
+    "problem_file",
+    required=True,
+    envvar="GRADER_PROBLEMS",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The problem set your course ships (a path). Env: GRADER_PROBLEMS.",
+)
+@click.option("--color/--no-color", default=None, help="Colour the output (default: when a terminal).")
+def check(path: Path, problem_file: Path, color: bool | None) -> None:
+    """Show how grader reads the answers in PATH (default: here) before you hand them in.
+
+    For every part: your answer written back in plain math and LaTeX, what cannot be
+    read (with a caret), what is unanswered, answer keys that match no part. Verdicts
+    only for parts the TA made visible. Exit 1 when something cannot be read."""
+    spec = _load_spec(problem_file)
+    if not is_submission_folder(path):
+        expected = ", ".join(ANSWER_FILES)
+        click.echo(f"error: no answers in {path} (expected {expected} or a write-up)", err=True)
+        sys.exit(EXIT_USAGE)
+    submission = load_submission(path)
+    result = check_result(spec, submission, grade(spec, submission))
+    click.echo(render_check(result, color=_color(color)), nl=False)
+    sys.exit(1 if result.unreadable else 0)
+
+
+@main.command()
+@click.option("--answers", is_flag=True, help="The schema of answers files instead of problem files.")
+@click.option(
+    "-p",
+    "--problems",
+    "problem_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="With --answers: the answers schema of this problem set (its part ids, completed by editors).",
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write it here.")
+@click.option(
+    "--write",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    help=f"Write {PROBLEM_SET_SCHEMA_FILE} and {ANSWERS_SCHEMA_FILE} into this folder "
+    "(how schemas/ is made).",
+)
+def schema(answers: bool, problem_file: Path | None, output: Path | None, folder: Path | None) -> None:
+    """Print the JSON Schema of problem files (or of answers files, with --answers)."""
+    from grader.core.files import write_atomic
+
+    if folder is not None:
+        write_atomic(folder / PROBLEM_SET_SCHEMA_FILE, schema_text(problem_set_schema()))
+        write_atomic(folder / ANSWERS_SCHEMA_FILE, schema_text(answers_schema()))
+        click.echo(f"wrote {folder / PROBLEM_SET_SCHEMA_FILE} and {folder / ANSWERS_SCHEMA_FILE}", err=True)
+        return
+    if problem_file is not None and not answers:
+        click.echo("error: -p is for --answers (the problem-set schema is the same for every set)", err=True)
+        sys.exit(EXIT_USAGE)
+    spec = _load_spec(problem_file) if problem_file else None
+    text = schema_text(answers_schema(spec) if answers else problem_set_schema())
+    if output:
+        write_atomic(output, text)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command(name="gradescope-bundle")
+@click.option(
+    "-p",
+    "--problems",
+    "problem_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option(
+    "-o",
+    "--output",
+    default="autograder.zip",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+)
+def gradescope_bundle(problem_file: Path, output: Path) -> None:
+    """Build the autograder zip of a Gradescope programming assignment for one problem set."""
+    from grader.reporting.gradescope import build_bundle
+
+    spec = _load_spec(problem_file)
+    problems = validate_problem_set(spec)
+    for problem in problems:
+        click.echo(f"{problem_file}: {problem}", err=True)
+    if problems:
+        sys.exit(EXIT_USAGE)
+    names = build_bundle(problem_file, output)
+    auto = spec.max_score - sum(p.points for _, _, p in spec.iter_parts() if p.type == "text")
+    click.echo(
+        f"wrote {output} ({len(names)} files). Upload it as the autograder of a Gradescope programming "
+        f"assignment worth {auto:g} points (hand-graded parts are separate questions).",
+        err=True,
+    )
+
+
+@main.command(name="stats")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "-p",
+    "--problems",
+    "problem_file",
+    type=click.Path(exists=True, path_type=Path),
+    help="The problem set (or a folder of them): answers are then read with each part's names.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON, for scripts.")
+@click.option("--color/--no-color", default=None, help="Colour the tables (default: when a terminal).")
+def stats_command(folder: Path, problem_file: Path | None, as_json: bool, color: bool | None) -> None:
+    """Per-part statistics of the <student>.json reports in FOLDER (and its subfolders):
+    mean score, share of each verdict, the most common wrong answers grouped by meaning."""
+    from grader.reporting.stats import batch_stats
+    from grader.reporting.stats_report import load_reports, stats_json, stats_tables
+
+    found = load_reports(folder)
+    for skipped in found.skipped:
+        click.echo(f"skipped {skipped}", err=True)
+    if not found.by_assignment:
+        click.echo(f"error: {folder} holds no grader reports (<student>.json)", err=True)
+        sys.exit(EXIT_USAGE)
+    parts = _parts_by_assignment(problem_file) if problem_file else {}
+    batches = [
+        (batch_stats(reports, parts.get(assignment)), reports)
+        for assignment, reports in sorted(found.by_assignment.items())
+    ]
+    if as_json:
+        click.echo(stats_json(batches), nl=False)
+        return
+    for numbers, _ in batches:
+        click.echo(stats_tables(numbers, color=_color(color)), nl=False)
+
+
+def _parts_by_assignment(problem_file: Path) -> dict[str, dict[str, Any]]:
+    files = sorted(problem_file.glob("*.y*ml")) if problem_file.is_dir() else [problem_file]
+    specs = [_load_spec(path) for path in files]
+    return {spec.assignment: {pid: part for pid, _, part in spec.iter_parts()} for spec in specs}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,15 +12,18 @@ import dataclasses
 import difflib
 import json
 import traceback
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from grader.core.parts import PartBase
 from grader.core.report import PartResult, Report
-from grader.core.submission import Submission
+from grader.core.submission import SourcePosition, Submission
 from grader.core.timelimit import CheckTimeout, run_with_time_limit
 from grader.core.verdict import AnswerError, CheckUndecided, Status, Verdict
 from grader.spec import ProblemSet, Question
 from grader.types import ANSWER_TYPES
+
+PartCheck = Callable[[PartBase, Any], Verdict]
 
 MAX_ANSWER_CHARS = 20_000  # refused before any parsing
 RECEIVED_PREVIEW_CHARS = 500
@@ -60,7 +63,7 @@ def _verdict_with_mistakes(part: PartBase, answer: Any) -> Verdict:
     for mistake in part.mistakes:
         if _gives_mistake(part, mistake.answer, answer):
             feedback = mistake.feedback.strip()
-            if verdict.witness or verdict.details.get("witness"):  # keep the checker's witness
+            if verdict.witness:  # keep the checker's witness
                 feedback = f"{feedback} ({verdict.feedback})"
             matched = Verdict.partial(mistake.score, feedback)
             return dataclasses.replace(
@@ -107,8 +110,10 @@ def _answer_size(answer: Any) -> int:
         return MAX_ANSWER_CHARS + 1
 
 
-def grade(spec: ProblemSet, submission: Submission) -> Report:
-    """Grade every part of ``spec`` for one submission."""
+def grade(spec: ProblemSet, submission: Submission, check: PartCheck = check_part) -> Report:
+    """Grade every part of ``spec`` for one submission; ``check`` decides one answer
+    (the batch passes one that reuses stored verdicts and bounds memory)."""
+    submission = submission.matched_to(part_id for part_id, _, _ in spec.iter_parts())
     report = Report(
         assignment=spec.assignment,
         student=submission.student,
@@ -116,16 +121,26 @@ def grade(spec: ProblemSet, submission: Submission) -> Report:
         warnings=list(submission.warnings),
         folder=submission.folder,
         error=submission.load_error,
+        positions=dict(submission.positions),
+        error_position=submission.error_position,
     )
     for part_id, question, part in spec.iter_parts():
         if submission.load_error:
-            verdict = Verdict(Status.MISSING, 0.0, "not graded: the answers file could not be read")
+            verdict = _unread_verdict(submission)
         else:
-            verdict = check_part(part, submission.answers.get(part_id))
+            verdict = check(part, submission.answers.get(part_id))
         report.parts.append(_result(part_id, question, part, verdict, submission.answers.get(part_id)))
     if not submission.load_error:
-        report.warnings.extend(unmatched_answer_warnings(spec, submission.answers))
+        report.warnings.extend(unmatched_answer_warnings(spec, submission.answers, submission.positions))
     return report
+
+
+def _unread_verdict(submission: Submission) -> Verdict:
+    """Every part of a submission whose answers could not be read: invalid, with why
+    (missing only when no answers file was handed in at all)."""
+    if submission.source is None:
+        return Verdict.missing(f"not graded: {submission.load_error}")
+    return Verdict.invalid(f"not graded: the answers file could not be read ({submission.load_error})")
 
 
 def _result(part_id: str, question: Question, part: PartBase, verdict: Verdict, answer: Any) -> PartResult:
@@ -145,7 +160,7 @@ def _result(part_id: str, question: Question, part: PartBase, verdict: Verdict, 
         reading=verdict.reading,
         plot=verdict.plot,
         mistake=verdict.mistake,
-        details=dict(verdict.details),
+        visible=part.visible,
     )
 
 
@@ -156,19 +171,25 @@ def preview(value: Any) -> str:
     return text
 
 
-def unmatched_answer_warnings(spec: ProblemSet, answers: dict[str, Any]) -> list[str]:
-    """Answers whose key matches no part: reported, never silently dropped."""
+def unmatched_answer_warnings(
+    spec: ProblemSet, answers: dict[str, Any], positions: Mapping[str, SourcePosition] | None = None
+) -> list[str]:
+    """Answers whose key matches no part: reported, never silently dropped; with the file and
+    line where the answer was written, when known."""
     known = [part_id for part_id, _, _ in spec.iter_parts()]
     questions = {q.id: q for q in spec.questions}
     warnings = []
     for key in answers:
         if key in known:
             continue
+        where = f"{positions[key]}: " if positions and key in positions else ""
         if key in questions and not questions[key].single:
             parts = ", ".join(f"{key}.{p.id}" for p in questions[key].parts)
-            warnings.append(f"answer '{key}' is not graded: question {key} has parts {parts}; answer each")
+            warnings.append(
+                f"{where}answer '{key}' is not graded: question {key} has parts {parts}; answer each"
+            )
             continue
         close = difflib.get_close_matches(key, known, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
-        warnings.append(f"answer '{key}' matches no part of {spec.assignment} and is not graded{hint}")
+        warnings.append(f"{where}answer '{key}' matches no part of {spec.assignment} and is not graded{hint}")
     return warnings

@@ -7,20 +7,38 @@ carries a ``load_error`` so the report shows one clear row and the batch goes on
 
 from __future__ import annotations
 
+import bisect
 import json
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from grader.core.submission import Submission
-from grader.core.yamlio import Position, YamlError, load_with_positions, locate
+from grader.core.submission import SourcePosition, Submission
+from grader.core.textfiles import read_text
+from grader.core.yamlio import (
+    ANSWERS_FILE,
+    MAX_NESTING,
+    Position,
+    TypedString,
+    YamlError,
+    load_with_positions,
+    locate,
+)
+from grader.mathlang.limits import MAX_VALUE_DIGITS, limit_from_environment
 from grader.spec import PART_TYPES, ProblemSet
+from grader.writeups import WRITEUP_SUFFIXES, fill_from_writeup, ignored_writeup_warning, writeup_files
 
 ANSWER_FILES = ("answers.yaml", "answers.yml", "answers.json")
-MAX_PROBLEM_FILE_BYTES = 2_000_000
-MAX_ANSWERS_FILE_BYTES = 1_000_000
+MAX_PROBLEM_FILE_BYTES = limit_from_environment(
+    "GRADER_MAX_PROBLEM_FILE_BYTES", 2_000_000, 1_000, 100_000_000
+)
+MAX_ANSWERS_FILE_BYTES = limit_from_environment(
+    "GRADER_MAX_ANSWERS_FILE_BYTES", 1_000_000, 1_000, 100_000_000
+)
 
 
 @dataclass(frozen=True)
@@ -52,22 +70,6 @@ class ProblemFileError(Exception):
         return "\n".join(lines)
 
 
-def read_text(path: Path, limit: int) -> str:
-    """The file as UTF-8 text; ValueError with a plain reason otherwise."""
-    size = path.stat().st_size
-    if size > limit:
-        raise ValueError(f"file is too large ({size:,} bytes; the limit is {limit:,})")
-    raw = path.read_bytes()
-    if b"\x00" in raw:
-        raise ValueError("file is binary, not text")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ValueError(f"file is not UTF-8 text (byte {exc.start + 1}, line {line})") from None
-    return text
-
-
 def load_problem_set(path: Path | str) -> ProblemSet:
     path = Path(path)
     try:
@@ -97,7 +99,7 @@ def parse_problem_set(text: str, path: Path | str = "<problem set>") -> ProblemS
 def _problems_from(exc: ValidationError, positions: dict[Any, Position]) -> list[Diagnostic]:
     problems: list[Diagnostic] = []
     seen: set[tuple[Any, ...]] = set()
-    for error in exc.errors(include_url=False):
+    for error in _without_union_noise(exc.errors(include_url=False)):
         loc = tuple(error["loc"])
         position = locate(positions, loc)
         readable = _readable_loc(loc)
@@ -113,6 +115,22 @@ def _problems_from(exc: ValidationError, positions: dict[Any, Position]) -> list
 
 
 _UNION_TAGS = set(PART_TYPES)  # pydantic names the union branch in error locations
+_UNION_STEPS = ("function-", "tagged-union", "literal[")
+
+
+def _is_union_step(step: Any) -> bool:
+    return step in _UNION_TAGS or str(step).startswith(_UNION_STEPS)
+
+
+def _without_union_noise(errors: list[Any]) -> list[Any]:
+    """``domain: [1, 0]`` fails both ``all`` and ``[a, b]``: keep only the error that says
+    what is wrong with the value written, not that it is not the word ``all``."""
+
+    def field(error: Any) -> tuple[Any, ...]:
+        return tuple(step for step in error["loc"] if not _is_union_step(step))
+
+    explained = {field(error) for error in errors if error.get("type") != "literal_error"}
+    return [e for e in errors if e.get("type") != "literal_error" or field(e) not in explained]
 
 
 def _readable_loc(loc: tuple[Any, ...]) -> str:
@@ -121,7 +139,7 @@ def _readable_loc(loc: tuple[Any, ...]) -> str:
     for step in loc:
         if isinstance(step, int):
             out += f"[{step}]"
-        elif step in _UNION_TAGS or str(step).startswith(("function-", "tagged-union")):
+        elif _is_union_step(step):
             continue
         else:
             out += f".{step}" if out else str(step)
@@ -147,15 +165,18 @@ def _readable_message(error: Any) -> str:
 
 
 def find_answers_file(folder: Path) -> Path | None:
+    """The answers file of a submission folder; a link counts even when it leads nowhere
+    readable, so the report can say why it is not graded."""
     for name in ANSWER_FILES:
         candidate = folder / name
-        if candidate.is_file():
+        if candidate.exists() or candidate.is_symlink():
             return candidate
     return None
 
 
 def is_submission_folder(folder: Path) -> bool:
-    return find_answers_file(folder) is not None
+    """A folder with an answers file, or a write-up (.tex, .md, .ipynb) that marks answers."""
+    return find_answers_file(folder) is not None or bool(writeup_files(folder))
 
 
 def load_submission(folder: Path | str) -> Submission:
@@ -163,36 +184,120 @@ def load_submission(folder: Path | str) -> Submission:
     submission = Submission(student=folder.name, folder=str(folder))
     answers_file = find_answers_file(folder)
     if answers_file is None:
-        submission.load_error = f"no answers file in {folder} (expected one of {', '.join(ANSWER_FILES)})"
+        if writeup_files(folder):
+            fill_from_writeup(submission, folder)
+            return submission
+        submission.load_error = (
+            f"no answers file in {folder} (expected one of {', '.join(ANSWER_FILES)}, "
+            f"or a write-up marking its answers: {', '.join(WRITEUP_SUFFIXES)})"
+        )
         return submission
     submission.source = str(answers_file)
+    refusal = _not_a_file_of(answers_file, folder)
+    if refusal:
+        submission.load_error = refusal
+        return submission
     others = [name for name in ANSWER_FILES if (folder / name).is_file() and name != answers_file.name]
     if others:
         submission.warnings.append(
             f"several answers files; graded {answers_file.name}, ignored {', '.join(others)}"
         )
+    ignored_writeup = ignored_writeup_warning(answers_file, folder)
+    if ignored_writeup:
+        submission.warnings.append(ignored_writeup)
     try:
         text = read_text(answers_file, MAX_ANSWERS_FILE_BYTES)
-        data = _parse_answers_text(text, answers_file.suffix)
     except (OSError, ValueError) as exc:
         submission.load_error = f"{answers_file.name}: {exc}"
         return submission
-    _fill_submission(submission, data, answers_file.name)
+    read_answers_text(submission, text, answers_file)
     return submission
 
 
-def _parse_answers_text(text: str, suffix: str) -> Any:
-    if suffix == ".json":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+def read_answers_text(submission: Submission, text: str, answers_file: Path) -> None:
+    """Fill ``submission`` from the text of its answers file (YAML, or JSON by its suffix).
+    A file that cannot be read becomes the submission's ``load_error``, never an exception."""
     try:
-        data, _ = load_with_positions(text)
+        data = _parse_answers_text(text, answers_file.suffix, submission)
+    except ValueError as exc:
+        submission.load_error = f"{answers_file.name}: {exc}"
+        if isinstance(exc, UnreadableAnswers) and exc.line:
+            submission.error_position = SourcePosition(str(answers_file), exc.line, exc.column or 1)
+        return
+    _fill_submission(submission, data, answers_file.name)
+    if answers_file.suffix == ".json":
+        submission.positions = _json_positions(text, submission.answers, str(answers_file))
+
+
+class UnreadableAnswers(ValueError):
+    """An answers file that is not valid YAML or JSON, with where it stops being readable."""
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None):
+        super().__init__(message)
+        self.line = line
+        self.column = column
+
+
+def _parse_answers_text(text: str, suffix: str, submission: Submission) -> Any:
+    if suffix == ".json":
+        return load_answers_json(text)
+    typed: list[TypedString] = []
+    try:
+        data, positions = load_with_positions(text, typed, limits=ANSWERS_FILE)
     except YamlError as exc:
         where = f" (line {exc.line}, column {exc.column})" if exc.line else ""
-        raise ValueError(f"{exc.message}{where}") from None
+        raise UnreadableAnswers(f"{exc.message}{where}", exc.line, exc.column) from None
+    submission.warnings.extend(_typed_latex_warning(note) for note in typed)
+    source = submission.source or ""
+    answers_level = ("answers",) if isinstance(data, dict) and "answers" in data else ()
+    for path, position in positions.items():
+        if len(path) == len(answers_level) + 1 and path[:-1] == answers_level:
+            submission.positions[str(path[-1])] = SourcePosition(source, position.line, position.column)
     return data
+
+
+def _typed_latex_warning(note: TypedString) -> str:
+    single_quoted = "'" + note.value.replace("'", "''") + "'"
+    return (
+        f'line {note.line}: "{note.value}" is in double quotes, where YAML reads a backslash as an '
+        f"escape; it was read as typed. Put LaTeX in single quotes: {single_quoted}"
+    )
+
+
+def _json_positions(text: str, answers: dict[str, Any], source: str) -> dict[str, SourcePosition]:
+    """The line of each answer's key in a JSON answers file (JSON keeps no positions): the
+    first place the key is written as a key, found in one pass over the text."""
+    line_starts = [0, *(match.end() for match in re.finditer("\n", text))]
+    positions: dict[str, SourcePosition] = {}
+    for start, end in _json_strings(text):
+        if not _JSON_COLON.match(text, end):
+            continue
+        key = json.loads(text[start:end])
+        if key in answers and key not in positions:
+            line = bisect.bisect_right(line_starts, start)
+            positions[key] = SourcePosition(source, line, start - line_starts[line - 1] + 1)
+    return positions
+
+
+_JSON_QUOTE_OR_ESCAPE = re.compile(r'["\\]')
+_JSON_COLON = re.compile(r"\s*:")
+
+
+def _json_strings(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of every string of a JSON text, quotes included, in one pass."""
+    start: int | None = None
+    escaped_at = -1
+    for match in _JSON_QUOTE_OR_ESCAPE.finditer(text):
+        at = match.start()
+        if at == escaped_at or (start is None and match.group() == "\\"):
+            continue
+        if match.group() == "\\":
+            escaped_at = at + 1
+        elif start is None:
+            start = at
+        else:
+            yield start, at + 1
+            start = None
 
 
 def _fill_submission(submission: Submission, data: Any, filename: str) -> None:
@@ -223,3 +328,79 @@ def _fill_submission(submission: Submission, data: Any, filename: str) -> None:
     if student is not None and str(student).strip():
         submission.student = str(student).strip()
     submission.answers = {str(k): v for k, v in answers.items()}
+
+
+# ---------------------------------------------------------------------------
+# Limits on answers files: what a student controls is read within bounds.
+
+
+def _not_a_file_of(answers_file: Path, folder: Path) -> str | None:
+    """Why an answers file is not read: a link out of its own submission folder (to another
+    student's answers, or anywhere else on the machine), a link that leads nowhere, or not
+    a regular file (a pipe would block the batch for ever). None when it is fine."""
+    try:
+        target = answers_file.resolve(strict=True)
+        home = folder.resolve(strict=True)
+    except (OSError, RuntimeError):  # a loop of links, or a link that vanished
+        return f"{answers_file.name} is a link that cannot be followed; it is not graded"
+    if not target.is_relative_to(home):
+        return (
+            f"{answers_file.name} is a link to a file outside this submission folder ({target}); "
+            "it is not graded: hand in your own answers file"
+        )
+    if not target.is_file():
+        return f"{answers_file.name} is not a regular file; it is not graded"
+    return None
+
+
+def load_answers_json(text: str) -> Any:
+    """A JSON answers file, nesting checked before parsing, duplicate keys refused and
+    integers past the number-size limit kept as the text written."""
+    _check_json_nesting(text, MAX_NESTING)
+    try:
+        return json.loads(text, object_pairs_hook=_without_duplicates, parse_int=_json_integer)
+    except json.JSONDecodeError as exc:
+        where = f"(line {exc.lineno}, column {exc.colno})"
+        raise UnreadableAnswers(f"not valid JSON: {exc.msg} {where}", exc.lineno, exc.colno) from None
+
+
+def _without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise UnreadableAnswers(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _json_integer(text: str) -> int | str:
+    return int(text) if len(text) <= MAX_VALUE_DIGITS else text
+
+
+_JSON_STRUCTURE = re.compile(r'[\[\]{}"\\]')
+
+
+def _check_json_nesting(text: str, limit: int) -> None:
+    """Refuse JSON nested deeper than ``limit`` (with its line), in one pass over the
+    brackets, quotes and backslashes; strings are skipped."""
+    if text.count("[") + text.count("{") <= limit:
+        return
+    depth, in_string, escaped_at = 0, False, -1
+    for match in _JSON_STRUCTURE.finditer(text):
+        at, char = match.start(), match.group()
+        if at == escaped_at:
+            continue
+        if in_string:
+            escaped_at = at + 1 if char == "\\" else escaped_at
+            in_string = char != '"'
+        elif char == '"':
+            in_string = True
+        elif char in "]}":
+            depth -= 1
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                line = text.count("\n", 0, at) + 1
+                column = at - text.rfind("\n", 0, at)
+                message = f"nested deeper than {limit} levels (line {line}, column {column})"
+                raise UnreadableAnswers(message, line, column)

@@ -4,7 +4,7 @@ every listed mistake must be recognised and get its declared score."""
 from __future__ import annotations
 
 from grader.core.parts import PartBase
-from grader.core.verdict import Status
+from grader.core.verdict import Status, Verdict
 from grader.engine import check_part, is_auto_graded
 from grader.spec import ProblemSet
 
@@ -22,11 +22,17 @@ def _part_problems(part: PartBase) -> list[str]:
         return []
     problems = []
     verdict = check_part(part, part.answer)
+    definition = _definition_mistake(verdict)
+    if definition:
+        return [f"this part cannot be graded: {definition}"]
     if verdict.status is not Status.CORRECT:
         problems.append(f"the reference answer grades {verdict.status}: {_one_line(verdict.feedback)}")
     for number, mistake in enumerate(part.mistakes, start=1):
         got = check_part(part, mistake.answer)
-        if got.status is Status.CORRECT:
+        definition = _definition_mistake(got)
+        if definition:
+            problems.append(f"mistake {number} cannot be used: {definition}")
+        elif got.status is Status.CORRECT:
             problems.append(f"mistake {number} grades correct: it is equivalent to the reference answer")
         elif not got.mistake or abs(got.score - mistake.score) > 1e-9:
             problems.append(
@@ -34,6 +40,21 @@ def _part_problems(part: PartBase) -> list[str]:
                 f"{_one_line(got.feedback)}"
             )
     return problems
+
+
+# Checkers report a mistake in a part's definition (a ``require`` that cannot be read, a
+# reference in undeclared symbols) as a ValueError with this prefix; the engine keeps its
+# traceback. Shown to the TA as what it is, a problem-file mistake, not an internal error.
+_DEFINITION_MISTAKE = "ValueError: problem spec: "
+
+
+def _definition_mistake(verdict: Verdict) -> str | None:
+    if verdict.traceback is None:
+        return None
+    at = verdict.traceback.rfind("\n" + _DEFINITION_MISTAKE)
+    if at < 0:
+        return None
+    return _one_line(verdict.traceback[at + 1 + len(_DEFINITION_MISTAKE) :])
 
 
 def _one_line(text: str) -> str:

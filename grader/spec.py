@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING, Annotated, Any, Union
 
 from pydantic import Field, field_validator, model_validator
 
-from grader.core.parts import ID_PATTERN, PartBase, Strict
+from grader.core.parts import (
+    ID_PATTERN,
+    MEMORY_LIMIT_RANGE,
+    AbsoluteTolerance,
+    PartBase,
+    Points,
+    RelativeTolerance,
+    Seconds,
+    Strict,
+)
 from grader.types import ANSWER_TYPES
 
 ASSIGNMENT_PATTERN = re.compile(r"^[a-z0-9_-]+$")
@@ -22,10 +31,11 @@ ASSIGNMENT_PATTERN = re.compile(r"^[a-z0-9_-]+$")
 class Defaults(Strict):
     """Settings inherited by every part that has the field, unless the part sets its own."""
 
-    rtol: float | None = Field(None, ge=0)
-    atol: float | None = Field(None, ge=0)
-    points: float | None = Field(None, ge=0)
-    time_limit: float | None = Field(None, gt=0)
+    rtol: RelativeTolerance | None = None
+    atol: AbsoluteTolerance | None = None
+    points: Points | None = None
+    time_limit: Seconds | None = None
+    memory_limit: int | None = Field(None, ge=MEMORY_LIMIT_RANGE[0], le=MEMORY_LIMIT_RANGE[1])
     strict_shape: bool | None = None
 
 

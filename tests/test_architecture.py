@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("grader.networks",),
     ("grader.core",),
     ("grader.types",),
-    ("grader.spec", "grader.loading", "grader.engine", "grader.selftest"),
+    ("grader.spec", "grader.loading", "grader.writeups", "grader.engine", "grader.selftest"),
     ("grader.reporting",),
     ("grader.batch",),
     ("grader.cli", "grader.__main__"),

@@ -55,7 +55,8 @@ def test_invalid_yaml_gives_one_clear_error(tmp_path: Path) -> None:
     folder = _folder(tmp_path, "eve", "answers:\n  q1.a: [1, 2\n  q1.b: 3\n")
     report = grade(SPEC, load_submission(folder))
     assert report.error is not None and "not valid YAML" in report.error and "line" in report.error
-    assert all(p.status is Status.MISSING for p in report.parts)
+    # every part is invalid, with the reason: not "missing", which would say nothing was handed in
+    assert all(p.status is Status.INVALID and "not valid YAML" in p.feedback for p in report.parts)
 
 
 def test_binary_and_non_utf8_files(tmp_path: Path) -> None:

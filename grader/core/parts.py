@@ -8,10 +8,14 @@ problem file is an error with its file and line, not a silently ignored setting.
 
 from __future__ import annotations
 
+import math
 import re
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from grader.mathlang.domains import dimension_problems
+from grader.mathlang.values import MAX_DIM
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -23,8 +27,80 @@ DEFAULT_ATOL = 0.0
 # which absorbs floating-point cancellation near zeros without swallowing differences.
 DEFAULT_FORMULA_ATOL = 1e-9
 DEFAULT_TIME_LIMIT = 10.0  # seconds per part check
+DEFAULT_MEMORY_LIMIT = 1024  # MiB a check may allocate, on top of what its process already holds
+MEMORY_LIMIT_RANGE = (64, 65536)  # MiB
 
 Scalar = int | float | str
+
+# Ranges of the numeric settings of a problem file: a value outside one is refused with
+# its file, line and column, so no check ever meets a time limit of 1e300 s or an atol of nan.
+MAX_POINTS = 10_000
+MAX_TIME_LIMIT = 600.0  # seconds per part check
+MAX_SETTING_MAGNITUDE = 1e12  # absolute tolerances, domain ends, epsilon, constants
+Points = Annotated[float, Field(ge=0, le=MAX_POINTS, allow_inf_nan=False)]
+RelativeTolerance = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+AbsoluteTolerance = Annotated[float, Field(ge=0, le=MAX_SETTING_MAGNITUDE, allow_inf_nan=False)]
+Seconds = Annotated[float, Field(gt=0, le=MAX_TIME_LIMIT, allow_inf_nan=False)]
+SettingNumber = Annotated[
+    float, Field(ge=-MAX_SETTING_MAGNITUDE, le=MAX_SETTING_MAGNITUDE, allow_inf_nan=False)
+]
+PositiveSetting = Annotated[float, Field(gt=0, le=MAX_SETTING_MAGNITUDE, allow_inf_nan=False)]
+MAX_NETWORK_WIDTH = 100_000  # one dimension of a network parameter
+MAX_NETWORK_ENTRIES = 1_000_000  # entries of one network parameter
+
+
+_DIMENSION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _fixed_sizes(shape: tuple[int | str, ...]) -> list[int]:
+    """The whole-number dimensions of a shape; a dimension is that or a symbol's name."""
+    sizes = []
+    for dim in shape:
+        text = str(dim).strip()
+        if isinstance(dim, int) or text.lstrip("-").isdigit():
+            sizes.append(int(dim))
+        elif not _DIMENSION_NAME.match(text):
+            raise ValueError(f"a dimension is a whole number or a symbol's name, not {text!r}")
+    return sizes
+
+
+def _array_dims_in_range(shape: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    for size in _fixed_sizes(shape):
+        if not 1 <= size <= MAX_DIM:
+            raise ValueError(f"a dimension is from 1 to {MAX_DIM}, not {size}")
+    return shape
+
+
+def _dims_declared(arrays: dict[str, tuple[int | str, ...]], info: ValidationInfo) -> Any:
+    symbols = info.data.get("symbols")
+    problems = dimension_problems(arrays, symbols, MAX_DIM) if symbols is not None else []
+    if problems:
+        raise ValueError("; ".join(problems))
+    return arrays
+
+
+def _network_dims_in_range(shape: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    sizes = _fixed_sizes(shape)
+    for size in sizes:
+        if not 1 <= size <= MAX_NETWORK_WIDTH:
+            raise ValueError(f"a dimension is from 1 to {MAX_NETWORK_WIDTH:,}, not {size:,}")
+    if math.prod(sizes) > MAX_NETWORK_ENTRIES:
+        raise ValueError(f"{math.prod(sizes):,} entries is past the limit of {MAX_NETWORK_ENTRIES:,}")
+    return shape
+
+
+def _increasing(pair: tuple[float, float]) -> tuple[float, float]:
+    if not pair[0] < pair[1]:
+        raise ValueError(f"[{pair[0]:g}, {pair[1]:g}] is empty: give the lower end first")
+    return pair
+
+
+ArrayShapes = Annotated[
+    dict[str, Annotated[tuple[int | str, ...], AfterValidator(_array_dims_in_range)]],
+    AfterValidator(_dims_declared),
+]
+NetworkShape = Annotated[tuple[int | str, ...], AfterValidator(_network_dims_in_range)]
+SettingInterval = Annotated[tuple[SettingNumber, SettingNumber], AfterValidator(_increasing)]
 
 
 class Strict(BaseModel):
@@ -36,21 +112,30 @@ class Mistake(Strict):
 
     answer: Any
     feedback: str
-    score: float = Field(0.0, ge=0.0, le=1.0, description="fraction of the part's points")
+    score: float = Field(
+        0.0, ge=0.0, le=1.0, allow_inf_nan=False, description="fraction of the part's points"
+    )
 
 
 class PartBase(Strict):
     type: str
     id: str
-    points: float = Field(1.0, ge=0)
+    points: Points = 1.0
     prompt: str | None = None
     title: str | None = None
     mistakes: tuple[Mistake, ...] = ()
-    rtol: float = Field(DEFAULT_RTOL, ge=0)
-    atol: float = Field(DEFAULT_ATOL, ge=0)
-    time_limit: float = Field(DEFAULT_TIME_LIMIT, gt=0)
-    # A TA's note shown in reports next to the verdict (why a verdict is arguable, etc.).
+    rtol: RelativeTolerance = DEFAULT_RTOL
+    atol: AbsoluteTolerance = DEFAULT_ATOL
+    time_limit: Seconds = DEFAULT_TIME_LIMIT
+    memory_limit: int = Field(
+        DEFAULT_MEMORY_LIMIT, ge=MEMORY_LIMIT_RANGE[0], le=MEMORY_LIMIT_RANGE[1], description="MiB"
+    )
+    # Shown to students in reports next to the verdict (why a verdict is arguable, etc.).
     note: str | None = None
+    # For TAs only (how to grade by hand, known OCR slips): never in a student-facing output.
+    ta_note: str | None = None
+    # True: ``grader check`` shows students this part's verdict before the deadline.
+    visible: bool = False
     answer: Any = None
 
     @field_validator("id")

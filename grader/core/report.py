@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from grader.core.plotdata import PlotData
+from grader.core.submission import SourcePosition
 from grader.core.verdict import Decision, Reading, Status, Witness
 
 
@@ -23,9 +25,11 @@ class PartResult:
     decision: Decision | None = None
     witness: Witness | None = None
     reading: Reading | None = None
-    plot: Any = None  # the checker's plot data (a wrong network), drawn by reporters
+    plot: PlotData | None = None  # the checker's plot data (a wrong network), drawn by reporters
+    plot_file: str | None = None  # the file the picture was written to, next to the reports
     mistake: bool = False
     details: dict[str, Any] = field(default_factory=dict)
+    visible: bool = False  # the TA shows this part's verdict to students before the deadline
 
     @property
     def pending(self) -> float:
@@ -56,8 +60,11 @@ class Report:
     parts: list[PartResult]
     warnings: list[str] = field(default_factory=list)
     folder: str | None = None
-    # The answers file could not be read: every part is reported missing, with this reason.
+    # The answers file could not be read: every part is reported invalid, with this reason.
     error: str | None = None
+    # Where each answer and the unreadable spot were written (for CI annotations; not in the JSON).
+    positions: dict[str, SourcePosition] = field(default_factory=dict)
+    error_position: SourcePosition | None = None
 
     @property
     def score(self) -> float:

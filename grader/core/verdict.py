@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from typing_extensions import Unpack
 
+from grader.core.plotdata import PlotData
 from grader.mathlang.errors import ReadError, caret_excerpt
 
 __all__ = [
@@ -74,10 +75,9 @@ class Extras(TypedDict, total=False):
     decision: Decision
     witness: Witness
     reading: Reading
-    plot: Any  # a picture's data, made by the checker that can compute it
+    plot: PlotData  # a picture's data, made by the checker that can compute it
     mistake: bool
     traceback: str
-    details: dict[str, object]
 
 
 @dataclass(frozen=True)
@@ -88,11 +88,9 @@ class Verdict:
     decision: Decision | None = None
     witness: Witness | None = None
     reading: Reading | None = None
-    plot: Any = None
+    plot: PlotData | None = None  # a picture's data (a wrong network), drawn by reporters
     mistake: bool = False  # the answer is one of the part's listed mistakes
     traceback: str | None = None  # an internal error's traceback, for the TA
-    # Legacy free-form details, still used by the network checker while it moves to the typed ones.
-    details: dict[str, object] = field(default_factory=dict)
 
     @classmethod
     def correct(cls, feedback: str = "", **extras: Unpack[Extras]) -> Verdict:

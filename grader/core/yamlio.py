@@ -14,11 +14,21 @@ validation error can name the line the TA has to fix.
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
+from yaml.events import (
+    AliasEvent,
+    CollectionEndEvent,
+    CollectionStartEvent,
+    NodeEvent,
+    ScalarEvent,
+)
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from grader.mathlang.limits import MAX_VALUE_DIGITS, limit_from_environment
 
 Path = tuple[Any, ...]
 
@@ -47,7 +57,12 @@ class Position:
     column: int
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml's parser is about five times faster than the pure-Python one and gives the same
+# positions (line, column, character index); the pure-Python one is the fallback.
+_LoaderBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_LoaderBase):  # type: ignore[valid-type,misc]
     """SafeLoader with YAML 1.2 core-schema booleans, ints and floats."""
 
 
@@ -71,14 +86,19 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:int", _INT_12, list("-+01234567
 _Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_12, list("-+0123456789."))
 
 
-def load_with_positions(text: str) -> tuple[Any, dict[Path, Position]]:
-    """Parse one YAML document; raise :class:`YamlError` with a line on any problem."""
+def load_with_positions(
+    text: str, notes: list[TypedString] | None = None, limits: StructureLimits | None = None
+) -> tuple[Any, dict[Path, Position]]:
+    """Parse one YAML document; raise :class:`YamlError` with a line on any problem.
+
+    ``notes``, when given, receives every double-quoted string that was read as typed
+    (LaTeX such as ``"\\sigma(x)"``), so the reader can suggest single quotes.
+    ``limits`` bound nesting and aliases (:data:`PROBLEM_FILE` when not given), checked
+    before anything is built.
+    """
     try:
-        loader = _Loader(text)
-        try:
-            root = loader.get_single_node()
-        finally:
-            loader.dispose()
+        check_structure(text, PROBLEM_FILE if limits is None else limits)
+        root = _single_node(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "not valid YAML"
@@ -90,20 +110,89 @@ def load_with_positions(text: str) -> tuple[Any, dict[Path, Position]]:
     if root is None:
         return None, {}
     positions: dict[Path, Position] = {}
-    data = _construct(root, (), positions, _Source(text))
+    try:
+        data = _construct(root, (), positions, _Source(text, notes))
+    except yaml.MarkedYAMLError as exc:  # a value its tag cannot be built from
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        raise YamlError(f"not valid YAML: {exc.problem or exc.context}", line, column) from None
     return data, positions
 
 
-class _Source:
-    """The text being read and a scalar constructor for it."""
+def _single_node(text: str) -> Node | None:
+    try:
+        return _compose(_Loader, text)
+    except yaml.MarkedYAMLError as exc:
+        if "escape" not in str(exc.problem) and "hexdecimal" not in str(exc.problem):
+            raise
+    # LaTeX in double quotes with an escape YAML does not know ("\sigma", "\left("):
+    # read again with a scanner that keeps such escapes as typed.
+    return _compose(_TypedEscapesLoader, text)
 
-    def __init__(self, text: str):
+
+def _compose(loader_class: type[yaml.SafeLoader], text: str) -> Node | None:
+    loader = loader_class(text)
+    try:
+        node: Node | None = loader.get_single_node()
+        return node
+    finally:
+        loader.dispose()
+
+
+@dataclass(frozen=True)
+class TypedString:
+    """A double-quoted string whose backslashes were kept as typed, and its line."""
+
+    line: int
+    value: str
+
+
+class _KeptEscapes(dict[str, str]):
+    """The scanner's escape table, keeping every escape YAML does not know as typed
+    (``\\s`` stays ``\\s``, ``\\xi`` stays ``\\xi``); the known ones decode as usual and
+    are read as typed afterwards, when the whole string is (see :func:`_as_typed`)."""
+
+    _HEX_DIGITS: ClassVar[dict[str, int]] = {"x": 2, "u": 4, "U": 8}
+
+    def __init__(self, loader: yaml.SafeLoader):
+        super().__init__(loader.ESCAPE_REPLACEMENTS)
+        self.loader = loader
+
+    def __contains__(self, ch: object) -> bool:
+        if not isinstance(ch, str) or ch in "\0\r\n\x85\u2028\u2029":
+            return False
+        if ch in self._HEX_DIGITS:  # a real \xNN / \uNNNN escape is YAML's to decode
+            count = self._HEX_DIGITS[ch]
+            return not all(self.loader.peek(k + 1) in string.hexdigits for k in range(count))
+        return True
+
+    def __getitem__(self, ch: str) -> str:
+        return super().__getitem__(ch) if dict.__contains__(self, ch) else "\\" + ch
+
+
+class _TypedEscapesLoader(yaml.SafeLoader):
+    """The pure-Python loader, whose scanner keeps unknown escapes (for the rare file that has them)."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self.ESCAPE_REPLACEMENTS = _KeptEscapes(self)  # type: ignore[misc]  # per loader, on purpose
+
+
+_TypedEscapesLoader.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+
+
+class _Source:
+    """The text being read, a scalar constructor for it, and where to note strings read as typed."""
+
+    def __init__(self, text: str, notes: list[TypedString] | None = None):
         self.text = text
         self.scalars = yaml.constructor.SafeConstructor()
+        self.notes = notes
 
 
 def _construct(node: Node, path: Path, positions: dict[Path, Position], source: _Source) -> Any:
     positions[path] = Position(node.start_mark.line + 1, node.start_mark.column + 1)
+    refuse_unknown_tag(node)
     if isinstance(node, MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
@@ -122,26 +211,31 @@ def _construct(node: Node, path: Path, positions: dict[Path, Position], source: 
         items = enumerate(node.value)
         return [_construct(item, (*path, i), positions, source) for i, item in items]
     assert isinstance(node, ScalarNode)
-    value = source.scalars.construct_object(node)
+    value = construct_scalar(source.scalars, node)
     if isinstance(value, str) and node.style == '"':
-        value = _raw_double_quoted(node, source.text, value)
+        value = _as_typed(node, source, value)
     return value
 
 
-_CONTROL_ESCAPES = {"\t": "t", "\x0c": "f", "\x08": "b", "\x0b": "v", "\x07": "a", "\r": "r"}
+# An escape in a double-quoted string: \\, \", a hex escape, or any other character.
+_ESCAPE = re.compile(r'\\(?:[\\"/ ]|x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|(.))', re.S)
+_QUOTED_ESCAPE = re.compile(r'\\([\\"])')
 
 
-def _raw_double_quoted(node: ScalarNode, text: str, decoded: str) -> str:
-    """LaTeX typed inside double quotes: ``"\\frac{1}{2}"`` decodes ``\\f`` as a form feed
-    and ``"\\theta"`` as a tab. When decoding produced such control characters, take the
-    characters the student typed instead (undoing only ``\\\\`` and ``\\"``)."""
-    if not any(ch in decoded for ch in _CONTROL_ESCAPES) and "\n" not in decoded:
-        return decoded
-    start, end = node.start_mark.index, node.end_mark.index
-    raw = text[start + 1 : end - 1]
+def _as_typed(node: ScalarNode, source: _Source, decoded: str) -> str:
+    """LaTeX typed inside double quotes: ``"\\frac{1}{2}"`` decodes ``\\f`` as a form feed,
+    ``"\\theta"`` as a tab, ``"\\eta"`` as an escape character. When the string holds such
+    an escape, take the characters the student typed instead (undoing only ``\\\\`` and
+    ``\\"``), and note its line."""
+    raw = source.text[node.start_mark.index + 1 : node.end_mark.index - 1]
     if "\n" in raw:  # a folded multi-line string: keep YAML's reading
         return decoded
-    return raw.replace('\\"', '"').replace("\\\\", "\\")
+    if not any(match.group(1) for match in _ESCAPE.finditer(raw)):
+        return decoded
+    typed = _QUOTED_ESCAPE.sub(r"\1", raw)
+    if source.notes is not None:
+        source.notes.append(TypedString(node.start_mark.line + 1, typed))
+    return typed
 
 
 def _error_at(node: Node, message: str) -> YamlError:
@@ -163,3 +257,135 @@ def locate(positions: dict[Path, Position], loc: Path) -> Position | None:
             current = candidate
             best = positions[candidate]
     return best
+
+
+# ---- limits: nesting, anchors and aliases, tags, integer size -----------------------
+#
+# Checked on the parser's event stream before anything is composed, so a 1 KB file
+# nested 10,000 levels deep or a "billion laughs" of aliases costs one error message,
+# not a RecursionError or minutes of expansion.
+
+
+@dataclass(frozen=True)
+class StructureLimits:
+    """What a YAML file may hold beyond plain values."""
+
+    max_depth: int  # nested mappings and lists
+    anchors: bool  # may the file use anchors and aliases (&name, *name)
+    max_alias_values: int  # values that expanding its aliases may add
+
+
+MAX_NESTING = limit_from_environment("GRADER_MAX_NESTING", 64, 8, 100)
+MAX_ALIAS_VALUES = limit_from_environment("GRADER_MAX_ALIAS_VALUES", 10_000, 0, 1_000_000)
+PROBLEM_FILE = StructureLimits(MAX_NESTING, anchors=True, max_alias_values=MAX_ALIAS_VALUES)
+ANSWERS_FILE = StructureLimits(MAX_NESTING, anchors=False, max_alias_values=0)
+
+
+def check_structure(text: str, limits: StructureLimits) -> None:
+    """Raise :class:`YamlError` (with a line) when ``text`` nests deeper than allowed, uses
+    anchors where they are refused, has an alias inside its own anchor, or expands past
+    the alias budget. Text that is not valid YAML passes: the reader reports where."""
+    for loader_class in (_Loader, _TypedEscapesLoader):  # LaTeX escapes need the second
+        try:
+            _scan_events(loader_class(text), limits)
+            return
+        except yaml.MarkedYAMLError:
+            continue
+
+
+def _scan_events(loader: yaml.SafeLoader, limits: StructureLimits) -> None:
+    scan = _EventScan(limits)
+    try:
+        while loader.check_event():
+            scan.take(loader.get_event())
+    finally:
+        loader.dispose()
+
+
+class _EventScan:
+    """Depth and expanded size of the nodes read so far, and the size of each anchor."""
+
+    def __init__(self, limits: StructureLimits):
+        self.limits = limits
+        self.open: list[list[Any]] = []  # [anchor, values so far] of each open collection
+        self.anchor_sizes: dict[str, int] = {}
+        self.alias_values = 0
+
+    def take(self, event: yaml.Event) -> None:
+        if isinstance(event, NodeEvent) and event.anchor is not None:
+            self._check_anchor(event)
+        if isinstance(event, CollectionStartEvent):
+            self.open.append([event.anchor, 1])
+            if len(self.open) > self.limits.max_depth:
+                raise _event_error(event, f"nested deeper than {self.limits.max_depth} levels")
+        elif isinstance(event, CollectionEndEvent) and self.open:
+            anchor, size = self.open.pop()
+            self._close(anchor, size)
+        elif isinstance(event, ScalarEvent):
+            self._close(event.anchor, 1)
+        elif isinstance(event, AliasEvent):
+            self._alias(event)
+
+    def _check_anchor(self, event: NodeEvent) -> None:
+        if not self.limits.anchors:
+            raise _event_error(
+                event,
+                "anchors and aliases (&name, *name) are not accepted in an answers file; "
+                "write each answer out in full",
+            )
+
+    def _close(self, anchor: str | None, size: int) -> None:
+        if anchor is not None:
+            self.anchor_sizes[anchor] = size
+        if self.open:
+            self.open[-1][1] += size
+
+    def _alias(self, event: AliasEvent) -> None:
+        self._check_anchor(event)
+        if any(anchor == event.anchor for anchor, _ in self.open):
+            raise _event_error(event, f"alias *{event.anchor} is inside the value it names")
+        size = self.anchor_sizes.get(str(event.anchor), 1)
+        self.alias_values += size
+        if self.alias_values > self.limits.max_alias_values:
+            raise _event_error(
+                event,
+                f"aliases expand this file past {self.limits.max_alias_values:,} values "
+                "(GRADER_MAX_ALIAS_VALUES sets the limit)",
+            )
+        self._close(None, size)
+
+
+def _event_error(event: yaml.Event, message: str) -> YamlError:
+    mark = event.start_mark
+    return YamlError(message, mark.line + 1, mark.column + 1) if mark else YamlError(message)
+
+
+_CORE_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "seq", "map")
+)
+_INT_TAG = "tag:yaml.org,2002:int"
+
+
+def refuse_unknown_tag(node: Node) -> None:
+    """Only plain values, lists and mappings: ``!!python/object/apply:os.system``,
+    ``!!binary``, ``!!set`` or a custom ``!tag`` are refused where they are written."""
+    if node.tag not in _CORE_TAGS and node.tag != "tag:yaml.org,2002:merge":
+        shown = node.tag.replace("tag:yaml.org,2002:", "!!")
+        raise _error_at(node, f"the YAML tag {shown} is not accepted; write the value without it")
+
+
+def construct_scalar(constructor: yaml.constructor.SafeConstructor, node: ScalarNode) -> Any:
+    """The value of a scalar; an integer of more than MAX_VALUE_DIGITS digits stays the
+    text written (Python would refuse to read it), a value its tag cannot be read as is
+    a :class:`YamlError`."""
+    if node.tag == _INT_TAG and len(node.value) > MAX_VALUE_DIGITS:
+        return node.value
+    try:
+        return constructor.construct_object(node)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        shown = node.tag.replace("tag:yaml.org,2002:", "")
+        raise _error_at(node, f"{_preview(node.value)} cannot be read as {shown}") from None
+
+
+def _preview(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:40] + "…")

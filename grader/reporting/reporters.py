@@ -19,6 +19,11 @@ from rich.text import Text
 
 from grader.core.report import PartResult, Report, points_value
 from grader.core.verdict import Status
+from grader.reporting.github import GithubReporter
+from grader.reporting.gradescope import GradescopeReporter
+from grader.reporting.html import HtmlReporter
+from grader.reporting.junit import JunitReporter
+from grader.reporting.lms import CanvasReporter, MoodleReporter
 
 STATUS_STYLE = {
     Status.CORRECT: "green",
@@ -147,15 +152,15 @@ class MarkdownReporter:
     """A feedback page a student can read."""
 
     def render(self, report: Report, *, show_expected: bool = False, color: bool = False) -> str:
-        out = [f"# {report.assignment}: feedback for {report.student}", ""]
+        out = [f"# {report.assignment}: feedback for {_inline(report.student)}", ""]
         out.append(f"**Score: {_points(report.score)} / {_points(report.max_score)}**")
         if report.pending:
             out.append(f"({_points(report.pending)} points await grading by a TA)")
         out.append("")
         if report.error:
-            out += [f"> **Your answers file could not be read:** {report.error}", ""]
+            out += [f"> **Your answers file could not be read:** {_inline(report.error)}", ""]
         for warning in report.warnings:
-            out += [f"> Warning: {warning}", ""]
+            out += [f"> Warning: {_inline(warning)}", ""]
         out += ["| part | status | score |", "|---|---|---|"]
         for part in report.parts:
             out.append(
@@ -181,15 +186,20 @@ def _markdown_part(part: PartResult, show_expected: bool) -> list[str]:
     if part.received:
         out += ["You wrote:", "", _fenced(part.received), ""]
     if part.feedback:
-        out += [_fenced(part.feedback) if "\n" in part.feedback else part.feedback, ""]
+        out += [_fenced(part.feedback) if "\n" in part.feedback else _inline(part.feedback), ""]
     if show_expected and part.expected:
         out += ["Expected:", "", _fenced(part.expected), ""]
     if part.note:
         out += [f"Note: {part.note}", ""]
-    plot = part.details.get("plot")
-    if isinstance(plot, str):
-        out += [f"![your network against the target]({plot})", ""]
+    if part.plot_file:
+        out += [f"![your network against the target]({part.plot_file})", ""]
     return out
+
+
+def _inline(text: str) -> str:
+    """Student text on a Markdown line: HTML-special characters as entities, so a viewer
+    that renders HTML inside Markdown shows ``<script>`` instead of running it."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _fenced(text: str) -> str:
@@ -213,30 +223,49 @@ class CsvReporter:
         part_ids = [p.id for p in reports[0].parts]
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["student", *part_ids, "total", "pending", "error"])
+        writer.writerow(["student", "folder", *part_ids, "total", "pending", "error", "flags"])
         first = reports[0]
         writer.writerow(
             [
                 "points possible",
+                "",
                 *[_points(p.max_score) for p in first.parts],
                 _points(first.max_score),
                 "",
                 "",
+                "",
             ]
         )
+        flags = name_clashes([(r.student, r.folder or "") for r in reports])
         for report in reports:
             by_id = {p.id: p for p in report.parts}
             cells = ["" if by_id[i].status is Status.MANUAL else _points(by_id[i].score) for i in part_ids]
             writer.writerow(
                 [
                     report.student,
+                    report.folder or "",
                     *cells,
                     _points(report.score),
                     _points(report.pending) if report.pending else "",
                     report.error or "",
+                    flags.get(report.folder or "", ""),
                 ]
             )
         return buffer.getvalue()
+
+
+def name_clashes(students: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """For (student name, folder) pairs: a flag for each folder whose student name another
+    folder also gives (a student is their folder; the name is only shown)."""
+    folders_by_name: dict[str, list[str]] = {}
+    for name, folder in students:
+        folders_by_name.setdefault(name, []).append(folder)
+    flags = {}
+    for name, folders in folders_by_name.items():
+        for folder in folders if len(folders) > 1 else ():
+            others = ", ".join(f for f in sorted(folders) if f != folder)
+            flags[folder] = f"name {name!r} also given by folder {others}"
+    return flags
 
 
 REPORTERS: dict[str, Reporter] = {
@@ -244,4 +273,10 @@ REPORTERS: dict[str, Reporter] = {
     "json": JsonReporter(),
     "markdown": MarkdownReporter(),
     "csv": CsvReporter(),
+    "github": GithubReporter(),
+    "gradescope": GradescopeReporter(),
+    "canvas": CanvasReporter(),
+    "moodle": MoodleReporter(),
+    "junit": JunitReporter(),
+    "html": HtmlReporter(),
 }

@@ -6,6 +6,7 @@ import re
 import textwrap
 
 from grader.core.parts import PartBase
+from grader.reporting.schema import ANSWERS_SCHEMA_BESIDE_TEMPLATE, SCHEMA_COMMENT
 from grader.spec import ProblemSet
 from grader.types import ANSWER_TYPES
 
@@ -13,10 +14,14 @@ _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
 
 def render_template(spec: ProblemSet) -> str:
-    lines = [f"# {spec.assignment}" + (f": {spec.title}" if spec.title else "")]
+    lines = [
+        SCHEMA_COMMENT + ANSWERS_SCHEMA_BESIDE_TEMPLATE,
+        f"# {spec.assignment}" + (f": {spec.title}" if spec.title else ""),
+    ]
     lines += [
         "# Write each answer after its colon; a part left empty counts as missing.",
         "# Put LaTeX in single quotes: q1: '\\frac{1}{2}' (double quotes treat \\f as an escape).",
+        "# Before handing in, `grader check -p <problem set>` shows how grader reads each answer.",
         "student: ",
         "answers:",
     ]

@@ -1,0 +1,162 @@
+"""Batch grading figures: cold run, re-run, re-run after one part is edited, jobs 1 vs 2, memory.
+
+    python benchmarks/bench_batch.py [--sizes 100,500,2000] [--jobs 2] [--repeat 1] [--keep DIR]
+
+For each size it builds the synthetic class (benchmarks/make_class.py, seeded),
+then times the ``grader grade CLASS -p SET --out OUT -q`` command in a fresh
+process, as a TA runs it:
+
+* cold: an empty --out, ``--jobs N`` (plots included);
+* re-run: the same command again, nothing changed (answered from the verdict store);
+* one part edited: a tolerance of one part changed in the problem set, then re-run;
+* ``--jobs 1`` cold, for sheets/s at 1 and N jobs and their ratio;
+* peak memory: the largest resident set of any process of a run (the command or a
+  worker), from ``resource.getrusage(RUSAGE_CHILDREN)`` of a wrapper process.
+
+With --repeat R every timed run is done R times and the fastest is shown (the
+machine is shared: the fastest run is the one least disturbed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from make_class import dump_yaml, make_class  # noqa: E402
+
+from grader.core.yamlio import load_with_positions  # noqa: E402
+
+# Runs one command and prints its wall time, and the CPU time and largest resident set
+# of its process tree, as JSON.
+_MEASURE = """
+import json, resource, subprocess, sys, time
+started = time.perf_counter()
+code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
+wall = time.perf_counter() - started
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"code": code, "wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
+                  "peak_mib": usage.ru_maxrss / 1024}))
+"""
+
+
+def measure(command: list[str]) -> dict[str, float]:
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *command], capture_output=True, text=True, check=True
+    )
+    figures: dict[str, float] = json.loads(done.stdout)
+    if figures["code"] not in (0, 1):
+        raise SystemExit(f"{' '.join(command)} exited {figures['code']}")
+    return figures
+
+
+def grade_command(problem_file: Path, class_folder: Path, out: Path, jobs: int) -> list[str]:
+    return [
+        sys.executable, "-m", "grader.cli", "grade", str(class_folder), "-p", str(problem_file),
+        "--out", str(out), "--jobs", str(jobs), "-q",
+    ]  # fmt: skip
+
+
+def fastest(command: list[str], repeat: int, before: object = None) -> dict[str, float]:
+    """The fastest of ``repeat`` runs; ``before`` (a callable) resets the state each time."""
+    runs = []
+    for _ in range(repeat):
+        if callable(before):
+            before()
+        runs.append(measure(command))
+    return min(runs, key=lambda r: r["wall"])
+
+
+def edit_one_part(problem_file: Path) -> None:
+    """A TA loosens the tolerance of one part (the first number part)."""
+    data = load_with_positions(problem_file.read_text())[0]
+    for question in data["questions"]:
+        for part in question.get("parts", [question]):
+            if part.get("type") == "number":
+                part["rtol"] = 0.01
+                problem_file.write_text(dump_yaml(data))
+                return
+    raise SystemExit("the synthetic problem set has no number part to edit")
+
+
+def bench_size(sheets: int, jobs: int, repeat: int, work: Path) -> dict[str, float]:
+    problem_file, class_folder = make_class(work / f"class-{sheets}", sheets, seed=sheets)
+    out = work / f"out-{sheets}"
+
+    def clear() -> None:
+        shutil.rmtree(out, ignore_errors=True)
+
+    cold = fastest(grade_command(problem_file, class_folder, out, jobs), repeat, clear)
+    rerun = fastest(grade_command(problem_file, class_folder, out, jobs), repeat)
+    edit_one_part(problem_file)
+    edited = measure(grade_command(problem_file, class_folder, out, jobs))
+    single = fastest(grade_command(problem_file, class_folder, work / f"out1-{sheets}", 1), repeat,
+                     lambda: shutil.rmtree(work / f"out1-{sheets}", ignore_errors=True))  # fmt: skip
+    return {
+        "sheets": sheets,
+        "cold": cold["wall"],
+        "cold_cpu": cold["cpu"],
+        "rerun": rerun["wall"],
+        "rerun_cpu": rerun["cpu"],
+        "edited": edited["wall"],
+        "edited_cpu": edited["cpu"],
+        "per_s_1": sheets / single["wall"],
+        "per_s_n": sheets / cold["wall"],
+        "peak_mib": max(cold["peak_mib"], single["peak_mib"], rerun["peak_mib"]),
+    }
+
+
+def machine() -> str:
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, load average {load:.1f} at the start"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="100,500,2000", help="class sizes, comma-separated")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--keep", type=Path, help="build the classes here and keep them")
+    args = parser.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="grader-bench-"))
+    print(machine())
+    header = (
+        f"{'sheets':>7} {'cold':>15} {'re-run':>15} {'1 part edited':>15} "
+        f"{'sheets/s j1':>12} {f'sheets/s j{args.jobs}':>12} {'ratio':>6} {'peak MiB':>9}"
+    )
+    print(header)
+    print(f"{'':>7} {'wall / cpu':>15} {'wall / cpu':>15} {'wall / cpu':>15}")
+    started = time.perf_counter()
+    try:
+        for size in (int(s) for s in args.sizes.split(",")):
+            r = bench_size(size, args.jobs, args.repeat, work)
+            print(
+                f"{r['sheets']:>7} {r['cold']:>6.1f}s/{r['cold_cpu']:>6.1f}s "
+                f"{r['rerun']:>6.2f}s/{r['rerun_cpu']:>6.2f}s "
+                f"{r['edited']:>6.1f}s/{r['edited_cpu']:>6.1f}s {r['per_s_1']:>12.1f} {r['per_s_n']:>12.1f} "
+                f"{r['per_s_n'] / r['per_s_1']:>6.2f} {r['peak_mib']:>9.0f}",
+                flush=True,
+            )
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+    print(f"(benchmark took {time.perf_counter() - started:.0f} s; cpu: of all processes of a run)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,220 @@
+"""A synthetic class for batch benchmarks and tests: one problem set, many answer sheets.
+
+    python benchmarks/make_class.py OUT --sheets 500 [--seed 1] [--parts 45]
+
+writes ``OUT/problem-set.yaml`` (auto-graded parts of every shipped problem set,
+taken in turn from each, question ids prefixed by their set) and
+``OUT/class/<student>/answers.yaml``. Each answer is drawn, seeded, from: the
+reference answer, the shipped submissions' answers, the listed mistakes, a wrong
+variant of the reference (a number or a network weight changed), a hostile
+string (towers, deep nesting, injection text, huge input) or nothing. A few
+sheets are unreadable, a few are JSON, and a few give another student's name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from grader.core.yamlio import load_with_positions
+from grader.types import ANSWER_TYPES
+
+ROOT = Path(__file__).resolve().parent.parent
+HOSTILE = [
+    "9^9^9^9",
+    "(" * 300 + "x" + ")" * 300,
+    "\\frac{" * 80 + "1" + "}" * 80,
+    "x" * 6000,
+    "__import__('os').system('touch /tmp/pwned')",
+    "${{ secrets.TOKEN }} {{7*7}} \\input{/etc/passwd}",
+    "\\begin{bmatrix}" + " & ".join(["1"] * 70) + "\\end{bmatrix}",
+    "1e999999",
+    "exp(exp(exp(exp(100))))",
+]
+CHOICES = ("reference", "shipped", "mistake", "wrong", "hostile", "missing")
+WEIGHTS = (35, 20, 12, 15, 6, 12)
+
+
+class _Dumper(yaml.SafeDumper):
+    """Strings single-quoted (no escapes, so LaTeX stays as typed) or as literal blocks."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else "'"
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def dump_yaml(data: Any) -> str:
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+
+
+def _read(path: Path) -> Any:
+    return load_with_positions(path.read_text(encoding="utf-8"))[0]
+
+
+def _prefixed_parts(path: Path, tag: str) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(address in the shipped set, question without parts, part) of every auto-graded part."""
+    data = _read(path)
+    defaults = data.get("defaults") or {}
+    found = []
+    for question in data["questions"]:
+        parts = question.get("parts")
+        shell = {k: v for k, v in question.items() if k != "parts"}
+        shell["id"] = f"{tag}{question['id']}"
+        for part in parts if parts is not None else [question]:
+            answer_type = ANSWER_TYPES[part["type"]]
+            if not answer_type.auto_graded:
+                continue
+            merged = dict(part)
+            for key, value in defaults.items():
+                if key in answer_type.part.model_fields and key not in merged:
+                    merged[key] = value
+            address = question["id"] if parts is None else f"{question['id']}.{part['id']}"
+            found.append((address, shell if parts is not None else {}, merged))
+    return found
+
+
+def build_problem_set(parts_wanted: int) -> tuple[dict[str, Any], dict[str, tuple[str, str]]]:
+    """The synthetic problem set, and for each of its addresses the (set, address) it came from."""
+    pools = []
+    for index, path in enumerate(sorted((ROOT / "problems").glob("*.yaml"))):
+        pools.append((path.stem, f"s{index}_", _prefixed_parts(path, f"s{index}_")))
+    questions: dict[str, dict[str, Any]] = {}
+    origin: dict[str, tuple[str, str]] = {}
+    taken = 0
+    while taken < parts_wanted and any(pool for _, _, pool in pools):
+        for stem, tag, pool in pools:
+            if not pool or taken >= parts_wanted:
+                continue
+            address, shell, part = pool.pop(0)
+            if shell:  # a part of a question with parts
+                question = questions.setdefault(shell["id"], {**shell, "parts": []})
+                question["parts"].append(part)
+                origin[f"{shell['id']}.{part['id']}"] = (stem, address)
+            else:  # a question that is itself one part
+                single = {**part, "id": f"{tag}{part['id']}"}
+                questions[single["id"]] = single
+                origin[single["id"]] = (stem, address)
+            taken += 1
+    problem_set = {
+        "assignment": "synthetic-class",
+        "title": "A synthetic class",
+        "questions": list(questions.values()),
+    }
+    return problem_set, origin
+
+
+def shipped_answers() -> dict[tuple[str, str], list[Any]]:
+    """Every answer of every shipped submission, by (problem set, address)."""
+    found: dict[tuple[str, str], list[Any]] = {}
+    for path in sorted((ROOT / "submissions").glob("*/*/answers.yaml")):
+        data = _read(path)
+        answers = data.get("answers", {}) if isinstance(data, dict) else {}
+        for address, answer in (answers or {}).items():
+            found.setdefault((path.parent.parent.name, str(address)), []).append(answer)
+    return found
+
+
+def _wrong(reference: Any, rng: random.Random) -> Any:
+    """The reference with one number changed (a weight of a network, an entry, a count)."""
+    if isinstance(reference, bool) or reference is None:
+        return "none of these"
+    if isinstance(reference, int | float):
+        return reference + rng.choice((1, -1, 2, 10))
+    if isinstance(reference, list) and reference:
+        changed = copy.deepcopy(reference)
+        index = rng.randrange(len(changed))
+        changed[index] = _wrong(changed[index], rng)
+        return changed
+    if isinstance(reference, dict) and reference:
+        changed = copy.deepcopy(reference)
+        key = rng.choice(sorted(changed, key=str))
+        changed[key] = _wrong(changed[key], rng)
+        return changed
+    text = str(reference)
+    return f"{text} + 1" if rng.random() < 0.5 else f"2*({text})"
+
+
+def draw_answer(part: dict[str, Any], shipped: list[Any], rng: random.Random) -> Any:
+    choice = rng.choices(CHOICES, WEIGHTS)[0]
+    reference = part.get("answer")
+    mistakes = [m["answer"] for m in part.get("mistakes") or []]
+    if choice == "shipped" and shipped:
+        return copy.deepcopy(rng.choice(shipped))
+    if choice == "mistake" and mistakes:
+        return copy.deepcopy(rng.choice(mistakes))
+    if choice == "wrong":
+        return _wrong(reference, rng)
+    if choice == "hostile":
+        return rng.choice(HOSTILE)
+    if choice == "missing":
+        return None
+    return copy.deepcopy(reference)
+
+
+def _parts_by_address(problem_set: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    found = {}
+    for question in problem_set["questions"]:
+        if "parts" in question:
+            found.update({f"{question['id']}.{p['id']}": p for p in question["parts"]})
+        else:
+            found[question["id"]] = question
+    return found
+
+
+def write_sheet(folder: Path, student: str, answers: dict[str, Any], rng: random.Random) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    roll = rng.random()
+    if roll < 0.02:
+        (folder / "answers.yaml").write_text(f"student: {student}\nanswers:\n  - [unclosed\n")
+    elif roll < 0.05:
+        (folder / "answers.json").write_text(json.dumps({"student": student, "answers": answers}))
+    else:
+        (folder / "answers.yaml").write_text(dump_yaml({"student": student, "answers": answers}))
+
+
+def make_class(out: Path, sheets: int, seed: int = 1, parts: int = 45) -> tuple[Path, Path]:
+    """Write the problem set and the class; (problem set path, class folder)."""
+    rng = random.Random(seed)
+    problem_set, origin = build_problem_set(parts)
+    out.mkdir(parents=True, exist_ok=True)
+    problem_file = out / "problem-set.yaml"
+    problem_file.write_text(dump_yaml(problem_set))
+    shipped = shipped_answers()
+    by_address = _parts_by_address(problem_set)
+    for number in range(sheets):
+        folder = f"student-{number:05d}"
+        student = folder if rng.random() > 0.01 else f"student-{rng.randrange(max(number, 1)):05d}"
+        answers = {}
+        for address, part in by_address.items():
+            answer = draw_answer(part, shipped.get(origin[address], []), rng)
+            if answer is not None:
+                answers[address] = answer
+        write_sheet(out / "class" / folder, student, answers, rng)
+    return problem_file, out / "class"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--sheets", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--parts", type=int, default=45)
+    args = parser.parse_args()
+    problem_file, class_folder = make_class(args.out, args.sheets, args.seed, args.parts)
+    print(f"wrote {problem_file} and {args.sheets} sheets in {class_folder}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""Verdicts and reports as stored blobs: pickles read back by an unpickler that only builds
+grader's own data classes and plain values, whatever the file holds; and a read-only view of a
+verdict store for the workers on the same machine."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import io
+import pickle
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+
+def dumps(value: Any) -> bytes:
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+_SAFE_GLOBALS = {
+    ("copyreg", "_reconstructor"),
+    ("builtins", "object"),
+    ("builtins", "set"),
+    ("builtins", "frozenset"),
+    ("builtins", "complex"),
+    ("fractions", "Fraction"),
+    ("numpy", "dtype"),
+    ("numpy", "ndarray"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "scalar"),
+}
+
+
+class _GraderUnpickler(pickle.Unpickler):
+    """Builds grader's classes and plain values only, whatever the file holds."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _SAFE_GLOBALS:
+            return super().find_class(module, name)
+        if module.startswith("grader."):
+            found = super().find_class(module, name)
+            # Data classes and enums only: no function, no class whose constructor acts.
+            if isinstance(found, type) and (dataclasses.is_dataclass(found) or issubclass(found, enum.Enum)):
+                return found
+        raise pickle.UnpicklingError(f"{module}.{name} is not stored by grader")
+
+
+def loads(blob: bytes) -> Any:
+    """The stored value, or None when it cannot be read back (another grader wrote it)."""
+    try:
+        return _GraderUnpickler(io.BytesIO(blob)).load()
+    except Exception:
+        return None
+
+
+class StoredVerdicts:
+    """Read-only lookups in a verdict store by (part digest, answer digest), for a worker:
+    what another worker (or an earlier run) decided is not decided again."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self._db: sqlite3.Connection | None = None
+        self._unreadable = False
+
+    def get(self, part: str, answer: str) -> Any:
+        """The stored verdict, or None (none stored, or the store cannot be read here)."""
+        if self._unreadable:
+            return None
+        try:
+            if self._db is None:  # opened in the worker process, after it was forked
+                self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=1)
+            row = self._db.execute(
+                "SELECT verdict FROM verdicts WHERE part = ? AND answer = ?", (part, answer)
+            ).fetchone()
+        except sqlite3.Error:  # not on this machine (a Dask worker elsewhere), or not there yet
+            self._unreadable = self._db is None
+            return None
+        return None if row is None else loads(row[0])

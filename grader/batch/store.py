@@ -1,0 +1,201 @@
+"""The verdict store: an SQLite file that lets a re-run regrade only what changed.
+
+Two tables, both keyed by content:
+
+* ``verdicts``: (part digest, answer digest) -> verdict. The part digest covers
+  every field of the part as graded (the problem set's defaults merged in) and
+  grader's code version, so editing any field of a part, or upgrading grader,
+  can never serve an old verdict. Only verdicts a re-run would reproduce are
+  stored (no time limit, memory limit or crash).
+* ``submissions``: folder -> what its last grading read and wrote: the digest
+  of the folder's files, the digest of the problem set, each answer's digest,
+  the report, and a digest of every file written. A re-run whose folder and
+  problem set are unchanged and whose files are intact on disk sends nothing to
+  a worker; a submission whose finished row is here survives an interrupted run.
+
+Blobs are pickles read back with an unpickler that only builds grader's own
+classes and plain values.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.metadata
+import json
+import platform
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import grader
+from grader.batch.blobs import dumps as _dumps
+from grader.batch.blobs import loads as _loads
+from grader.batch.worker import Graded, VerdictKey
+from grader.core.report import Report
+from grader.core.verdict import Verdict
+
+STORE_FILE = ".grader-store.sqlite3"
+SCHEMA_VERSION = "2"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS verdicts (
+    part TEXT NOT NULL, answer TEXT NOT NULL, verdict BLOB NOT NULL, PRIMARY KEY (part, answer)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS submissions (
+    folder TEXT PRIMARY KEY, source TEXT NOT NULL, problem_set TEXT NOT NULL,
+    answers TEXT NOT NULL, artefacts TEXT NOT NULL, made_from TEXT NOT NULL, report BLOB NOT NULL
+);
+"""
+
+
+# Packages whose code writes files but never decides a verdict.
+NOT_DECIDING = ("batch", "cli.py", "reporting")
+
+
+@functools.cache
+def code_version(deciding_only: bool = False) -> str:
+    """grader's version and a digest of its source and of the libraries its checks use:
+    all of it (what a report is made from), or only the code that decides verdicts."""
+    digest = hashlib.sha256(f"{grader.__version__} {platform.python_version()}".encode())
+    for name in ("numpy", "sympy", "mpmath", "pydantic", "pyyaml"):
+        try:
+            digest.update(f" {name} {importlib.metadata.version(name)}".encode())
+        except importlib.metadata.PackageNotFoundError:
+            digest.update(f" {name} -".encode())
+    root = Path(grader.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root)
+        if deciding_only and relative.parts[0] in NOT_DECIDING:
+            continue
+        digest.update(relative.as_posix().encode())
+        digest.update(path.read_bytes())
+    return f"{grader.__version__}+{digest.hexdigest()[:16]}"
+
+
+@dataclass(frozen=True)
+class StoredSubmission:
+    folder: str
+    source: str  # digest of the folder's files
+    problem_set: str  # digest of the problem set, the rendering options and the file stem
+    answers: dict[str, str]  # part address -> answer digest
+    artefacts: dict[str, str]  # file name -> digest of its content
+    made_from: str  # digest of the report the files were made from
+    report: Report
+
+
+def content_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+class VerdictStore:
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        if self.meta("schema") != SCHEMA_VERSION:  # new, or written by another grader: start anew
+            self.clear()
+
+    def meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def clear(self) -> None:
+        with self._transaction():
+            for table in ("verdicts", "submissions", "meta"):
+                self._db.execute(f"DROP TABLE IF EXISTS {table}")
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+            self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+
+    def counts(self) -> tuple[int, int]:
+        """(stored verdicts, stored submissions)."""
+        verdicts = self._db.execute("SELECT count(*) FROM verdicts").fetchone()[0]
+        submissions = self._db.execute("SELECT count(*) FROM submissions").fetchone()[0]
+        return int(verdicts), int(submissions)
+
+    def submissions(self) -> dict[str, StoredSubmission]:
+        rows = self._db.execute(
+            "SELECT folder, source, problem_set, answers, artefacts, made_from, report FROM submissions"
+        )
+        found = {}
+        for folder, source, problem_set, answers, artefacts, made_from, report in rows:
+            loaded = _loads(report)
+            if isinstance(loaded, Report):
+                found[folder] = StoredSubmission(
+                    folder, source, problem_set, json.loads(answers), json.loads(artefacts), made_from, loaded
+                )
+        return found
+
+    def verdicts(self, keys: Sequence[VerdictKey]) -> dict[VerdictKey, Verdict]:
+        """The stored verdicts among ``keys`` (one primary-key lookup each)."""
+        found: dict[VerdictKey, Verdict] = {}
+        query = "SELECT verdict FROM verdicts WHERE part = ? AND answer = ?"
+        for key in keys:
+            row = self._db.execute(query, key).fetchone()
+            verdict = None if row is None else _loads(row[0])
+            if isinstance(verdict, Verdict):
+                found[key] = verdict
+        return found
+
+    def save(self, finished: Iterable[tuple[Graded, str, str, dict[str, str]]]) -> None:
+        """Store each (graded, source digest, problem-set digest, artefact digests) in one transaction."""
+        with self._transaction():
+            for graded, source, problem_set, artefacts in finished:
+                self._save_one(graded, source, problem_set, artefacts)
+
+    def _save_one(self, graded: Graded, source: str, problem_set: str, artefacts: dict[str, str]) -> None:
+        if graded.failed:
+            self._db.execute("DELETE FROM submissions WHERE folder = ?", (graded.task.key,))
+            return
+        if not graded.settled:  # keep its answers' digests, but never serve the report as it is
+            source = ""
+        self._db.executemany(
+            "INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?)",
+            [(part, answer, _dumps(verdict)) for (part, answer), verdict in graded.fresh.items()],
+        )
+        self._db.execute(
+            "INSERT OR REPLACE INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                graded.task.key,
+                source,
+                problem_set,
+                json.dumps(graded.answers, sort_keys=True),
+                json.dumps(artefacts, sort_keys=True),
+                graded.made_from,
+                _dumps(graded.report),
+            ),
+        )
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: object, value: object, traceback: object) -> None:
+        self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+def remove_store(path: Path) -> bool:
+    """Delete the store file and SQLite's companions; True if there was one."""
+    existed = path.exists()
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return existed

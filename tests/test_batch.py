@@ -1,0 +1,520 @@
+"""Batch runs: workers that die, the verdict store, identity, merged gradebooks, resume."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import os
+import shutil
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from pydantic import TypeAdapter
+
+from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders
+from grader.batch import limits as batch_limits
+from grader.batch.executors import InProcessExecutor
+from grader.batch.store import STORE_FILE, VerdictStore
+from grader.cli import main
+from grader.core.verdict import Status, Verdict
+from grader.core.yamlio import load_with_positions
+from grader.loading import load_problem_set
+from grader.spec import Part, ProblemSet
+from grader.types import ANSWER_TYPES
+
+FIXTURES = Path(__file__).parent / "fixtures"
+BASICS = FIXTURES / "basics.yaml"
+CLASS = FIXTURES / "class"
+NUMBER_PART = "params"  # the number part of basics.yaml
+
+
+def make_class(root: Path, answers: dict[str, str]) -> Path:
+    """A class folder with one answers.yaml per student (folder name -> file text)."""
+    for folder, text in answers.items():
+        (root / folder).mkdir(parents=True)
+        (root / folder / "answers.yaml").write_text(text)
+    return root
+
+
+def sheet(params: str, student: str | None = None) -> str:
+    head = f"student: {student}\n" if student else ""
+    return head + f"answers:\n  conv.full: [1, 2, 5, 8, 6, 8]\n  params: {params}\n  kind: B\n"
+
+
+def run(spec: ProblemSet, root: Path, out: Path | None, **options: Any) -> Any:
+    batch = BatchOptions(out=out, **options)
+    return run_batch(spec, root, submission_folders(root), batch)
+
+
+def rows(path: Path) -> dict[str, dict[str, str]]:
+    """grades.csv rows by folder."""
+    with path.open(newline="") as stream:
+        return {row["folder"]: row for row in csv.DictReader(stream) if row["student"] != "points possible"}
+
+
+def patch_check(monkeypatch: pytest.MonkeyPatch, type_name: str, check: Callable[..., Verdict]) -> None:
+    """Replace one answer type's checker; forked pool workers inherit the replacement."""
+    monkeypatch.setitem(ANSWER_TYPES, type_name, dataclasses.replace(ANSWER_TYPES[type_name], check=check))
+
+
+class CallCounter:
+    """Counts the checks that really ran, across every answer type (in this process)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch):
+        self.calls: list[tuple[str, Any]] = []
+        for name, answer_type in list(ANSWER_TYPES.items()):
+            patch_check(monkeypatch, name, self._wrap(answer_type.check))
+
+    def _wrap(self, check: Callable[..., Verdict]) -> Callable[..., Verdict]:
+        def counted(part: Any, answer: Any) -> Verdict:
+            self.calls.append((part.id, answer))
+            return check(part, answer)
+
+        return counted
+
+    def take(self) -> list[tuple[str, Any]]:
+        calls, self.calls = self.calls, []
+        return calls
+
+
+@pytest.fixture
+def spec() -> ProblemSet:
+    return load_problem_set(BASICS)
+
+
+# ---------------------------------------------------------------------------
+# Workers that die, hang or allocate too much
+
+
+def _kill_own_worker(part: Any, answer: Any) -> Verdict:
+    if str(answer) == "666":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return Verdict.correct()
+
+
+def test_a_killed_worker_costs_one_error_row_and_the_class_goes_on(
+    tmp_path: Path, spec: ProblemSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    patch_check(monkeypatch, "number", _kill_own_worker)
+    students = {f"s{i:02d}": sheet("666" if i == 4 else "131072") for i in range(10)}
+    root = make_class(tmp_path / "class", students)
+    result = run(spec, root, tmp_path / "out", executor=LocalExecutor(2), chunk_size=3)
+    by_folder = {r.folder: r for r in result.reports}
+    assert sorted(by_folder) == sorted(students)
+    dead = by_folder["s04"]
+    assert dead.error is not None and "SIGKILL" in dead.error
+    assert {p.status for p in dead.parts} == {Status.ERROR}
+    for folder, report in by_folder.items():
+        if folder != "s04":
+            assert report.error is None and report.score == 5, folder
+    assert result.failed == 1
+    assert "SIGKILL" in rows(tmp_path / "out" / "grades.csv")["s04"]["error"]
+    assert (tmp_path / "out" / "s04.json").exists()
+
+
+def _hang_in_compiled_code(part: Any, answer: Any) -> Verdict:
+    """Spins with the time limit's alarm ignored, as a check stuck inside C code never sees it."""
+    signal.signal(signal.SIGALRM, signal.SIG_IGN)
+    while str(answer) == "777":
+        pass
+    return Verdict.correct()
+
+
+def test_a_check_hung_in_compiled_code_is_stopped_by_the_watchdog(
+    tmp_path: Path, spec: ProblemSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    patch_check(monkeypatch, "number", _hang_in_compiled_code)
+    monkeypatch.setattr(batch_limits, "GRACE_SECONDS", 0.5)
+    fast = spec.model_copy(
+        update={"questions": tuple(_with_limits(q, time_limit=0.2) for q in spec.questions)}
+    )
+    root = make_class(tmp_path / "class", {"hangs": sheet("777"), "fine": sheet("131072")})
+    started = time.monotonic()
+    result = run(fast, root, None, executor=LocalExecutor(1))
+    assert time.monotonic() - started < 20
+    by_folder = {r.folder: r for r in result.reports}
+    assert "time limit" in (by_folder["hangs"].error or "")
+    assert by_folder["fine"].error is None and by_folder["fine"].score == 5
+
+
+def _with_limits(question: Any, **limits: Any) -> Any:
+    return question.model_copy(update={"parts": tuple(p.model_copy(update=limits) for p in question.parts)})
+
+
+def _allocate(part: Any, answer: Any) -> Verdict:
+    hoard = bytearray(256 << 20)  # 256 MiB
+    return Verdict.correct(f"held {len(hoard)} bytes")
+
+
+@pytest.mark.parametrize(
+    "executor", [InProcessExecutor, lambda: LocalExecutor(1)], ids=["in-process", "pool"]
+)
+def test_a_check_past_its_memory_limit_is_an_error_for_that_part(
+    tmp_path: Path, spec: ProblemSet, monkeypatch: pytest.MonkeyPatch, executor: Callable[[], Any]
+) -> None:
+    patch_check(monkeypatch, "number", _allocate)
+    small = spec.model_copy(
+        update={"questions": tuple(_with_limits(q, memory_limit=64) for q in spec.questions)}
+    )
+    root = make_class(tmp_path / "class", {"greedy": sheet("1")})
+    report = run(small, root, None, executor=executor()).reports[0]
+    part = next(p for p in report.parts if p.id == NUMBER_PART)
+    assert part.status is Status.ERROR and "64 MiB" in part.feedback and "memory_limit" in part.feedback
+    assert next(p for p in report.parts if p.id == "conv.full").status is Status.CORRECT
+    roomy = run(spec, root, None, executor=executor()).reports[0]
+    assert next(p for p in roomy.parts if p.id == NUMBER_PART).status is Status.CORRECT
+
+
+# ---------------------------------------------------------------------------
+# The verdict store
+
+
+def test_a_rerun_with_nothing_changed_grades_and_writes_nothing(
+    tmp_path: Path, spec: ProblemSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = shutil.copytree(CLASS, tmp_path / "class")
+    out = tmp_path / "out"
+    counter = CallCounter(monkeypatch)
+    first = run(spec, root, out, executor=InProcessExecutor())
+    assert counter.take() and first.regraded == 4
+    written = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    second = run(spec, root, out, executor=InProcessExecutor())
+    assert counter.take() == [] and second.regraded == 0
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == written
+    assert [r.score for r in second.reports] == [r.score for r in first.reports]
+
+
+def test_after_a_part_is_edited_only_that_part_is_regraded(
+    tmp_path: Path, spec: ProblemSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_class(tmp_path / "class", {f"s{i}": sheet(str(131072 + i * 50)) for i in range(4)})
+    out = tmp_path / "out"
+    run(spec, root, out, executor=InProcessExecutor())
+    counter = CallCounter(monkeypatch)
+    looser = spec.model_copy(
+        update={
+            "questions": tuple(
+                _with_limits(q, rtol=1e-3) if q.id == NUMBER_PART else q for q in spec.questions
+            )
+        }
+    )
+    result = run(looser, root, out, executor=InProcessExecutor())
+    assert sorted(counter.take()) == sorted((NUMBER_PART, 131072 + i * 50) for i in range(4))
+    # 131072 * 1e-3 = 131: s0..s2 are now within tolerance, s3 (+150) is not.
+    moved = {change.folder: change for change in result.changes}
+    assert sorted(moved) == ["s1", "s2"]
+    assert moved["s1"].moved == ((NUMBER_PART, "0", "2"),) and moved["s1"].new_total == "5"
+    changes = (out / "changes.csv").read_text()
+    assert "s1" in changes and "s3" not in changes
+
+
+def test_after_a_student_changes_one_answer_only_that_answer_is_rechecked(
+    tmp_path: Path, spec: ProblemSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_class(tmp_path / "class", {"a": sheet("1"), "b": sheet("2")})
+    out = tmp_path / "out"
+    run(spec, root, out, executor=InProcessExecutor())
+    (root / "b" / "answers.yaml").write_text(sheet("131072"))
+    counter = CallCounter(monkeypatch)
+    result = run(spec, root, out, executor=InProcessExecutor())
+    assert counter.take() == [(NUMBER_PART, 131072)]
+    assert result.regraded == 1
+    assert rows(out / "grades.csv")["b"]["total"] == "5"
+
+
+def _example_parts() -> dict[str, tuple[ProblemSet, Any]]:
+    """For every answer type, a one-part problem set taken from the shipped library."""
+    examples: dict[str, tuple[ProblemSet, Any]] = {}
+    for path in sorted((Path(__file__).parent.parent / "problems").glob("*.yaml")):
+        library = load_problem_set(path)
+        for question in library.questions:
+            for part in question.parts:
+                if part.type not in examples:
+                    one = question.model_copy(update={"parts": (part,)})
+                    examples[part.type] = (library.model_copy(update={"questions": (one,)}), part)
+    for type_name in sorted(ANSWER_TYPES.keys() - examples.keys()):  # no shipped problem uses it yet
+        cases = Path(__file__).parent / "cases" / f"{type_name}.yaml"
+        groups, _ = load_with_positions(cases.read_text(encoding="utf-8"))
+        part = TypeAdapter(Part).validate_python({"id": "p", **groups[0]["spec"]})
+        library, _ = next(iter(examples.values()))
+        one = library.questions[0].model_copy(update={"parts": (part,)})
+        examples[type_name] = (library.model_copy(update={"questions": (one,)}), part)
+    return examples
+
+
+EXAMPLES = _example_parts()
+FIELD_CASES = [
+    (type_name, field)
+    for type_name, answer_type in ANSWER_TYPES.items()
+    for field in answer_type.part.model_fields
+]
+
+
+def _changed(value: Any, field: str) -> Any:
+    """Another value for a field: enough to change what the part says, whatever its type."""
+    if field == "type":
+        return "text" if value != "text" else "number"
+    by_kind: list[tuple[Any, Callable[[Any], Any]]] = [
+        (bool, lambda v: not v),
+        (int | float, lambda v: v * 2 + 1),
+        (str, lambda v: v + " (edited)"),
+        (tuple | list, lambda v: (*v, v[0]) if v else ("x",)),
+        (dict, lambda v: {**v, "edited": "1"}),
+    ]
+    change = next((change for kind, change in by_kind if isinstance(value, kind)), lambda v: "edited")
+    return change(value)
+
+
+def test_every_answer_type_has_an_example_for_the_stale_verdict_test() -> None:
+    assert set(EXAMPLES) == set(ANSWER_TYPES)
+
+
+@pytest.mark.filterwarnings("ignore:Pydantic serializer warnings")  # a part given another type
+@pytest.mark.parametrize(("type_name", "field"), FIELD_CASES, ids=[f"{t}.{f}" for t, f in FIELD_CASES])
+def test_the_store_never_serves_a_verdict_after_any_field_of_a_part_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, type_name: str, field: str
+) -> None:
+    library, part = EXAMPLES[type_name]
+    question = library.questions[0]
+    answer = part.answer if part.answer is not None else "an answer"
+    root = tmp_path / "class"
+    (root / "s").mkdir(parents=True)
+    (root / "s" / "answers.json").write_text(_json_answers(library, answer))
+    cache = tmp_path / "store.sqlite3"
+    counter = CallCounter(monkeypatch)
+    run(library, root, None, cache=cache, executor=InProcessExecutor())
+    assert counter.take(), "the first run checks the answer"
+    run(library, root, None, cache=cache, executor=InProcessExecutor())
+    assert counter.take() == [], "an unchanged part is served from the store"
+    edited = part.model_copy(update={field: _changed(getattr(part, field), field)})
+    assert edited.model_dump_json() != part.model_dump_json()
+    edited_set = library.model_copy(update={"questions": (question.model_copy(update={"parts": (edited,)}),)})
+    (root / "s" / "answers.json").write_text(_json_answers(edited_set, answer))  # the id may have moved
+    if not _auto_graded(edited):
+        run(edited_set, root, None, cache=cache, executor=InProcessExecutor())
+        return  # a text part is never checked, stored or not
+    run(edited_set, root, None, cache=cache, executor=InProcessExecutor())
+    assert counter.take(), f"changing {field} must regrade"
+
+
+def _auto_graded(part: Any) -> bool:
+    answer_type = ANSWER_TYPES.get(part.type)
+    return answer_type is not None and answer_type.auto_graded
+
+
+def _json_answers(library: ProblemSet, answer: Any) -> str:
+    import json
+
+    address = library.iter_parts()[0][0]
+    return json.dumps({"answers": {address: answer}})
+
+
+def test_errors_from_limits_are_not_stored(
+    tmp_path: Path, spec: ProblemSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = []
+
+    def slow(part: Any, answer: Any) -> Verdict:
+        calls.append(answer)
+        time.sleep(1)
+        return Verdict.correct()
+
+    patch_check(monkeypatch, "number", slow)
+    quick = spec.model_copy(
+        update={"questions": tuple(_with_limits(q, time_limit=0.1) for q in spec.questions)}
+    )
+    root = make_class(tmp_path / "class", {"a": sheet("1")})
+    for _ in range(2):
+        report = run(quick, root, None, cache=tmp_path / "s.sqlite3", executor=InProcessExecutor()).reports[0]
+        assert next(p for p in report.parts if p.id == NUMBER_PART).status is Status.ERROR
+    assert len(calls) == 2
+
+
+def test_the_store_only_unpickles_grader_values(tmp_path: Path) -> None:
+    import pickle
+
+    class Exploit:
+        def __reduce__(self) -> tuple[Any, ...]:
+            return (os.system, ("touch " + str(tmp_path / "pwned"),))
+
+    store = VerdictStore(tmp_path / "s.sqlite3")
+    store._db.execute("INSERT INTO verdicts VALUES ('p', 'a', ?)", (pickle.dumps(Exploit()),))
+    assert store.verdicts([("p", "a")]) == {}
+    assert not (tmp_path / "pwned").exists()
+    store.close()
+
+
+def test_no_cache_writes_no_store_and_cache_clear_removes_it(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    runner = CliRunner()
+    result = runner.invoke(main, ["grade", str(CLASS), "-p", str(BASICS), "--out", str(out), "--no-cache"])
+    assert result.exit_code == 0 and not (out / STORE_FILE).exists()
+    runner.invoke(main, ["grade", str(CLASS), "-p", str(BASICS), "--out", str(out)])
+    assert (out / STORE_FILE).exists()
+    info = runner.invoke(main, ["cache", "info", str(out)])
+    assert "4 submissions" in info.stdout
+    assert runner.invoke(main, ["cache", "clear", str(out)]).exit_code == 0
+    assert not (out / STORE_FILE).exists()
+
+
+# ---------------------------------------------------------------------------
+# Identity and the gradebook
+
+
+def test_two_folders_giving_one_name_are_two_students_flagged(tmp_path: Path) -> None:
+    root = make_class(
+        tmp_path / "class",
+        {"alice": sheet("131072", "alice"), "alice-2": sheet("1", "alice"), "bob": sheet("1")},
+    )
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["grade", str(root), "-p", str(BASICS), "--out", str(out)])
+    assert result.exit_code == 0
+    assert "2 folders give the student name 'alice': alice, alice-2" in result.stderr
+    book = rows(out / "grades.csv")
+    assert (book["alice"]["student"], book["alice-2"]["student"]) == ("alice", "alice")
+    assert (book["alice"]["total"], book["alice-2"]["total"]) == ("5", "3")
+    assert "alice-2" in book["alice"]["flags"] and "alice" in book["alice-2"]["flags"]
+    assert book["bob"]["flags"] == ""
+    assert (out / "alice.json").exists() and (out / "alice-2.json").exists()
+
+
+def test_grading_one_folder_replaces_its_row_and_keeps_the_others(tmp_path: Path) -> None:
+    root = shutil.copytree(CLASS, tmp_path / "class")
+    out = tmp_path / "out"
+    runner = CliRunner()
+    runner.invoke(main, ["grade", str(root), "-p", str(BASICS), "--out", str(out)])
+    before = rows(out / "grades.csv")
+    (root / "bob" / "answers.yaml").write_text(sheet("131072"))
+    result = runner.invoke(main, ["grade", str(root / "bob"), "-p", str(BASICS), "--out", str(out)])
+    assert result.exit_code == 0
+    after = rows(out / "grades.csv")
+    assert sorted(after) == sorted(before) == ["alice", "bob", "carol", "dave"]
+    assert {k: v for k, v in after.items() if k != "bob"} == {k: v for k, v in before.items() if k != "bob"}
+    assert (before["bob"]["total"], after["bob"]["total"]) == ("2", "5")
+    assert "bob" in (out / "changes.csv").read_text()
+
+
+def test_grades_csv_keeps_rows_of_an_older_gradebook_without_a_folder_column(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "grades.csv").write_text(
+        "student,conv.full,conv.shape,params,kind,proof,total,pending,error\n"
+        "points possible,2,1,2,1,3,9,,\nzoe,2,1,2,1,,6,3,\n"
+    )
+    result = CliRunner().invoke(main, ["grade", str(CLASS / "alice"), "-p", str(BASICS), "--out", str(out)])
+    assert result.exit_code == 0
+    book = rows(out / "grades.csv")
+    assert sorted(book) == ["alice", "zoe"] and book["zoe"]["total"] == "6"
+
+
+def test_diff_lists_changed_scores(tmp_path: Path) -> None:
+    root = make_class(tmp_path / "class", {"a": sheet("1"), "b": sheet("2")})
+    out = tmp_path / "out"
+    runner = CliRunner()
+    runner.invoke(main, ["grade", str(root), "-p", str(BASICS), "--out", str(out)])
+    (root / "a" / "answers.yaml").write_text(sheet("131072"))
+    result = runner.invoke(main, ["grade", str(root), "-p", str(BASICS), "--out", str(out), "--diff"])
+    assert "1 scores changed:" in result.stdout
+    assert "a (a): 3 → 5 [params: 0 → 2]" in result.stdout
+
+
+# ---------------------------------------------------------------------------
+# Exit codes, temporaries, determinism
+
+
+def test_a_class_with_nothing_gradable_exits_2_saying_what_was_looked_for(tmp_path: Path) -> None:
+    root = make_class(tmp_path / "class", {"a": "answers: [1, 2", "b": "{{{"})
+    result = CliRunner().invoke(main, ["grade", str(root), "-p", str(BASICS)])
+    assert result.exit_code == 2
+    assert "graded nothing" in result.stderr and "2 without a readable answers file" in result.stderr
+    wrong = make_class(tmp_path / "other", {"a": "answers:\n  q9.z: 3\n"})
+    result = CliRunner().invoke(main, ["grade", str(wrong), "-p", str(BASICS)])
+    assert result.exit_code == 2 and "right problem set" in result.stderr
+
+
+def test_the_summary_line_counts_students_and_errors(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["grade", str(CLASS), "-p", str(BASICS), "--out", str(tmp_path)])
+    assert "basics: 4 students, 1 with errors" in result.stderr
+    quiet = CliRunner().invoke(main, ["grade", str(CLASS), "-p", str(BASICS), "--out", str(tmp_path), "-q"])
+    assert quiet.stderr == ""
+
+
+def test_leftover_temporary_files_are_removed(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    leftover = out / ".alice.json.k3j_9x2a.tmp"
+    leftover.write_text("{half")
+    keep = out / "notes.tmp"
+    keep.write_text("a TA's file")
+    result = CliRunner().invoke(main, ["grade", str(CLASS), "-p", str(BASICS), "--out", str(out)])
+    assert not leftover.exists() and keep.exists()
+    assert "removed 1 files left by an interrupted run" in result.stderr
+
+
+def test_reports_are_byte_identical_across_job_counts(tmp_path: Path) -> None:
+    root = Path(__file__).parent.parent
+    problems = root / "problems" / "attention-approximation.yaml"
+    folder = root / "submissions" / "attention-approximation"
+    outputs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"jobs{jobs}"
+        args = ["grade", str(folder), "-p", str(problems), "--out", str(out), "--jobs", jobs, "--no-cache"]
+        assert CliRunner().invoke(main, args).exit_code == 0
+        outputs.append({p.name: p.read_bytes() for p in sorted(out.iterdir())})
+    assert outputs[0] == outputs[1]
+    assert {"grades.csv", "seed-000.json", "seed-000.md"} <= set(outputs[0])
+
+
+def test_progress_in_a_log_is_a_plain_line_every_few_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from grader.batch import progress
+
+    stream = io.StringIO()
+    now = [0.0]
+    monkeypatch.setattr(progress, "clock", lambda: now[0])
+    with progress.batch_progress(quiet=False, stream=stream) as update:
+        assert update is not None
+        for seconds, done in ((0, 0), (1, 10), (6, 20), (7, 30), (13, 40)):
+            now[0] = seconds
+            update(done, 100)
+    lines = stream.getvalue().splitlines()
+    assert lines == [
+        "grading: 20/100 (3.3 sheets/s, about 24 s left)",
+        "grading: 40/100 (3.1 sheets/s, about 20 s left)",
+    ]
+    with progress.batch_progress(quiet=True) as update:
+        assert update is None
+
+
+def test_an_unknown_executor_from_the_environment_is_a_usage_error() -> None:
+    result = CliRunner().invoke(
+        main, ["grade", str(CLASS), "-p", str(BASICS)], env={"GRADER_EXECUTOR": "spark"}
+    )
+    assert result.exit_code == 2 and "unknown executor 'spark'" in result.stderr
+
+
+def test_a_part_edit_that_changes_no_report_rewrites_no_file(
+    tmp_path: Path, spec: ProblemSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_class(tmp_path / "class", {"a": sheet("131072"), "b": sheet("7")})
+    out = tmp_path / "out"
+    run(spec, root, out, executor=InProcessExecutor())
+    written = {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.suffix in (".json", ".md", ".html")}
+    counter = CallCounter(monkeypatch)
+    tighter = spec.model_copy(
+        update={
+            "questions": tuple(
+                _with_limits(q, rtol=1e-9) if q.id == NUMBER_PART else q for q in spec.questions
+            )
+        }
+    )
+    result = run(tighter, root, out, executor=InProcessExecutor())
+    assert sorted(counter.take()) == [(NUMBER_PART, 7), (NUMBER_PART, 131072)]  # that part, regraded
+    assert result.regraded == 2 and result.changes == []
+    assert {name: (out / name).stat().st_mtime_ns for name in written} == written
