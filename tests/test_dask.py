@@ -150,3 +150,94 @@ def test_without_distributed_the_message_says_what_to_install(monkeypatch: pytes
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(ValueError, match=r'pip install "grader\[dask\]"'):
         executor_for("dask://sched:8786", 1)
+
+
+class _KillerPlugin(distributed.WorkerPlugin):
+    """In every worker: the number type's check kills its own process for the answer 666."""
+
+    def setup(self, worker: object) -> None:
+        import dataclasses
+
+        from grader.types import ANSWER_TYPES
+
+        ANSWER_TYPES["number"] = dataclasses.replace(ANSWER_TYPES["number"], check=_kill_for_666)
+
+
+def _kill_for_666(part: object, answer: object) -> object:
+    from grader.core.verdict import Verdict
+
+    if str(answer) == "666":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return Verdict.correct()
+
+
+def test_a_submission_that_kills_its_worker_gets_an_error_row_after_one_retry(tmp_path: Path) -> None:
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    basics = ROOT / "tests" / "fixtures" / "basics.yaml"
+    root = tmp_path / "class"
+    for number in range(6):
+        (root / f"s{number}").mkdir(parents=True)
+        answer = "666" if number == 2 else "131072"
+        (root / f"s{number}" / "answers.yaml").write_text(f"answers:\n  params: {answer}\n")
+    spec = load_problem_set(basics)
+    with _start_cluster() as local_cluster, distributed.Client(local_cluster) as client:
+        client.register_plugin(_KillerPlugin(), name="killer")
+        options = BatchOptions(
+            out=tmp_path / "out", executor=DaskExecutor(local_cluster.scheduler_address), chunk_size=3
+        )
+        result = run_batch(spec, root, submission_folders(root), options)
+    by_folder = {r.folder: r for r in result.reports}
+    assert sorted(by_folder) == [f"s{n}" for n in range(6)]
+    assert result.failed == 1 and "died twice" in (by_folder["s2"].error or "")
+    assert all(by_folder[f"s{n}"].error is None and by_folder[f"s{n}"].score == 2 for n in (0, 1, 3, 4, 5))
+
+
+class _SlowPlugin(distributed.WorkerPlugin):
+    """In every worker: the number check takes 3 s for the answer 777."""
+
+    def setup(self, worker: object) -> None:
+        import dataclasses
+
+        from grader.types import ANSWER_TYPES
+
+        ANSWER_TYPES["number"] = dataclasses.replace(ANSWER_TYPES["number"], check=_slow_for_777)
+
+
+def _slow_for_777(part: object, answer: object) -> object:
+    import time
+
+    from grader.core.verdict import Verdict
+
+    if str(answer) == "777":
+        time.sleep(3)
+    return Verdict.correct()
+
+
+def test_the_time_limit_of_a_check_holds_on_dask_workers(tmp_path: Path) -> None:
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    spec = load_problem_set(ROOT / "tests" / "fixtures" / "basics.yaml")
+    quick = spec.model_copy(
+        update={
+            "questions": tuple(
+                q.model_copy(
+                    update={"parts": tuple(p.model_copy(update={"time_limit": 0.5}) for p in q.parts)}
+                )
+                for q in spec.questions
+            )
+        }
+    )
+    root = tmp_path / "class"
+    for folder, answer in (("slow", "777"), ("fine", "131072")):
+        (root / folder).mkdir(parents=True)
+        (root / folder / "answers.yaml").write_text(f"answers:\n  params: {answer}\n")
+    with _start_cluster() as local_cluster, distributed.Client(local_cluster) as client:
+        client.register_plugin(_SlowPlugin(), name="slow")
+        options = BatchOptions(executor=DaskExecutor(local_cluster.scheduler_address), chunk_size=1)
+        result = run_batch(quick, root, submission_folders(root), options)
+    verdicts = {r.folder: next(p for p in r.parts if p.id == "params") for r in result.reports}
+    assert verdicts["slow"].status == "error" and "longer than 0.5 s" in verdicts["slow"].feedback
+    assert verdicts["fine"].status == "correct"

@@ -278,3 +278,9 @@ def test_a_pipe_as_answers_file_does_not_block(tmp_path: Path) -> None:
     os.mkfifo(folder / "pipe")
     (folder / "answers.yaml").symlink_to("pipe")
     assert "not a regular file" in (load_submission(folder).load_error or "")
+
+
+def test_scalars_that_only_look_numeric_stay_text() -> None:
+    """Found by the fuzz: "._" matched the float pattern and then failed to read as one."""
+    data, _ = load_with_positions("answers: {'._': 1, q1: ._, q2: 1_000, q3: 1e-3}")
+    assert data == {"answers": {"._": 1, "q1": "._", "q2": "1_000", "q3": 0.001}}

@@ -68,7 +68,7 @@ def sample_report(student: str = "alice") -> Report:
             part("q3.proof", Status.MANUAL, received="By induction on n.", type="text"),
             part("q4", Status.MISSING, feedback="no answer given", type="number"),
             part("net", Status.INCORRECT, received='{"w0": "[1, 1]", "b0": "[0, 0]"}', type="network",
-                 feedback="at x = -1 your network gives 0, the target -1", details={"plot": "alice-net.png"}),
+                 feedback="at x = -1 your network gives 0, the target -1", plot_file="alice-net.png"),
             part("net2", Status.INCORRECT, received="impossible", type="network", feedback="weights exist"),
         ],
     )  # fmt: skip
@@ -153,7 +153,7 @@ def hostile_report() -> Report:
         HOSTILE,
         [
             part(HOSTILE, Status.INCORRECT, received=HOSTILE, feedback=HOSTILE, prompt=HOSTILE, note=HOSTILE,
-                 expected=HOSTILE, type="expression", details={"plot": "x' onerror='alert(1)"},
+                 expected=HOSTILE, type="expression", plot_file="x' onerror='alert(1)",
                  witness=Witness(point={HOSTILE: HOSTILE}, received=HOSTILE)),
             part("q2", Status.INCORRECT, received="x < y > z & </math><script>", type="expression"),
         ],

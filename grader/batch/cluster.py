@@ -28,6 +28,7 @@ from grader.batch.worker import Graded, WorkerSetup, failed_report, grade_chunk_
 
 INSTALL_HINT = 'pip install "grader[dask]"'
 CONNECT_TIMEOUT = "10s"
+WORKER_BASELINE_MIB = 1024  # a Dask worker process with grader loaded, before any check
 
 
 def executor_for(name: str, jobs: int) -> LocalExecutor | DaskExecutor:
@@ -57,7 +58,10 @@ class DaskExecutor:
     def grade(self, setup: WorkerSetup, chunks: Iterable[Chunk]) -> Iterator[list[Graded]]:
         from grader.batch.cluster_worker import ProblemSetPlugin
 
-        with self._client() as client:
+        # A Dask worker runs Dask's own threads beside the check: its memory is watched by its
+        # nanny (the cluster's memory limit per worker), not capped around each check.
+        setup = replace(setup, cap_memory=False)
+        with self._client(setup) as client:
             key = f"grader-{_setup_digest(setup)}-{uuid.uuid4().hex[:8]}"
             _call(client, client.register_plugin, ProblemSetPlugin(key, setup), name=key)
             try:
@@ -69,7 +73,7 @@ class DaskExecutor:
                     client.unregister_worker_plugin(key)
 
     @contextlib.contextmanager
-    def _client(self) -> Iterator[Any]:
+    def _client(self, setup: WorkerSetup) -> Iterator[Any]:
         import dask
         from distributed import Client, LocalCluster
 
@@ -77,7 +81,11 @@ class DaskExecutor:
         with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
             if self.address is None:
                 cluster = LocalCluster(
-                    n_workers=self.workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+                    n_workers=self.workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=":0",
+                    memory_limit=f"{WORKER_BASELINE_MIB + _largest_memory_limit(setup)}MiB",
                 )
                 with cluster, Client(cluster) as client:
                     yield client
@@ -164,6 +172,10 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, KilledWorker):
         return "the Dask workers grading it died twice (killed, out of memory, or a check hung in C code)"
     return f"grading it failed on a Dask worker ({type(exc).__name__}: {exc})"
+
+
+def _largest_memory_limit(setup: WorkerSetup) -> int:
+    return max((part.memory_limit for _, _, part in setup.spec.iter_parts()), default=0)
 
 
 def _setup_digest(setup: WorkerSetup) -> str:

@@ -85,9 +85,18 @@ class LocalExecutor:
         from pebble import ProcessPool
 
         budget = submission_budget(setup.spec)
-        with ProcessPool(max_workers=self.jobs, initializer=install, initargs=(setup,)) as pool:
+        pool = ProcessPool(max_workers=self.jobs, initializer=install, initargs=(setup,))
+        finished = False
+        try:
             window = _Window(pool, budget, in_flight=self.jobs * 3)
             yield from window.run(iter(chunks), setup)
+            finished = True
+        finally:
+            if finished:
+                pool.close()
+            else:  # Ctrl-C or an error: the chunks still running are not waited for
+                pool.stop()
+            pool.join()
 
 
 class _Window:

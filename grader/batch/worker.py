@@ -11,6 +11,7 @@ only writes what comes back.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -32,6 +33,7 @@ from grader.core.verdict import Status, Verdict
 from grader.engine import check_part, grade
 from grader.loading import load_submission
 from grader.reporting.html import render_student_page
+from grader.reporting.plots import render_plot_svg
 from grader.reporting.reporters import REPORTERS
 from grader.spec import ProblemSet
 
@@ -90,6 +92,7 @@ class WorkerSetup:
     rendering: str = ""  # grader's whole code version: part of what a student's files are made from
     watchdog: bool = True  # stop the process when a check hangs in C code (pool workers only)
     store: str | None = None  # the verdict store's path, read by workers that can reach it
+    cap_memory: bool = True  # each check's memory_limit as a cap on the process (see CheckLimits)
 
 
 class Prepared:
@@ -101,7 +104,7 @@ class Prepared:
             id(part): (address, part_digest(part, setup.version))
             for address, _, part in setup.spec.iter_parts()
         }
-        self.watchdog = Watchdog() if setup.watchdog else None
+        self.limits = CheckLimits(Watchdog() if setup.watchdog else None, setup.cap_memory)
         self.memo: dict[VerdictKey, Verdict] = {}
         self.stored = StoredVerdicts(setup.store) if setup.store else None
 
@@ -165,9 +168,7 @@ def grade_task(prepared: Prepared, task: SubmissionTask) -> Graded:
     report.folder = task.key
     made_from = report_digest(report, task.stem, prepared.setup)
     kept = made_from == task.rendered  # a part was edited, but this student's report is the same
-    artefacts = (
-        {} if kept else render_artefacts(report, task.stem, prepared.setup.show_expected, spec, submission)
-    )
+    artefacts = {} if kept else render_artefacts(report, task.stem, prepared.setup.show_expected, spec)
     for part in report.parts:
         part.plot = None  # drawn already; the parent keeps reports light
     graded = Graded(task, report, artefacts, check.answers, check.fresh, settled=check.settled)
@@ -245,7 +246,7 @@ class StoredOrChecked:
         answer_key = answer_digest(answer)
         if answer_key is None:
             self.settled = False
-            return limited_check(part, answer, self.prepared.watchdog)[0]
+            return limited_check(part, answer, self.prepared.limits)[0]
         self.answers[address] = answer_key
         key = (part_key, answer_key)
         stored = self.prior.get(key)
@@ -256,7 +257,7 @@ class StoredOrChecked:
         known = self.prepared.known(key)
         if known is not None:
             return known
-        verdict, deterministic = limited_check(part, answer, self.prepared.watchdog)
+        verdict, deterministic = limited_check(part, answer, self.prepared.limits)
         if deterministic:
             self.fresh[key] = verdict
             self.prepared.remember(key, verdict)
@@ -265,17 +266,25 @@ class StoredOrChecked:
         return verdict
 
 
-def limited_check(part: PartBase, answer: Any, watchdog: Watchdog | None = None) -> tuple[Verdict, bool]:
+@dataclass(frozen=True)
+class CheckLimits:
+    """How a process bounds a check besides its time limit."""
+
+    watchdog: Watchdog | None = None  # ends this process if the check hangs in C code
+    # Cap this process's address space around the check; only where no other thread of the
+    # process allocates meanwhile (not in a Dask worker, whose memory its nanny watches).
+    cap_memory: bool = True
+
+
+def limited_check(part: PartBase, answer: Any, limits: CheckLimits = CheckLimits()) -> tuple[Verdict, bool]:
     """The verdict under the part's time and memory limits, and whether a re-run would give
     the same one: not when a limit stopped the check (an internal error is kept: grader's
     code version is part of every stored verdict's key, so a fix regrades it)."""
     started = time.monotonic()
-    with memory_limit(part.memory_limit):
-        if watchdog is None:
-            verdict = check_part(part, answer)
-        else:
-            with watchdog.guard(part.time_limit):
-                verdict = check_part(part, answer)
+    memory = memory_limit(part.memory_limit) if limits.cap_memory else contextlib.nullcontext()
+    guard = limits.watchdog.guard(part.time_limit) if limits.watchdog else contextlib.nullcontext()
+    with memory, guard:
+        verdict = check_part(part, answer)
     if verdict.status is not Status.ERROR:
         return verdict, True
     if "MemoryError" in (verdict.traceback or ""):
@@ -319,11 +328,9 @@ def _digest(text: str) -> str:
 # A student's files
 
 
-def render_artefacts(
-    report: Report, stem: str, show_expected: bool, spec: ProblemSet, submission: Submission
-) -> dict[str, bytes]:
+def render_artefacts(report: Report, stem: str, show_expected: bool, spec: ProblemSet) -> dict[str, bytes]:
     """``<stem>.json``, ``<stem>.md`` and a plot per wrong network, by file name."""
-    artefacts = _plots(report, stem, spec, submission)
+    artefacts = _plots(report, stem)
     artefacts.update(report_files(report, stem, show_expected, spec))
     return artefacts
 
@@ -340,50 +347,18 @@ def report_files(
     return files
 
 
-def _plots(report: Report, stem: str, spec: ProblemSet, submission: Submission) -> dict[str, bytes]:
-    wanted = [p for p in report.parts if p.status in PLOTTED and p.type == "network"]
-    if not wanted:
-        return {}
-    from grader.reporting import plots
-
-    render_svg = getattr(plots, "render_plot_svg", None)
-    parts = {address: part for address, _, part in spec.iter_parts()}
+def _plots(report: Report, stem: str) -> dict[str, bytes]:
+    """An SVG of each wrong network, drawn from the plot data its verdict carries."""
     artefacts: dict[str, bytes] = {}
-    for result in wanted:
-        if render_svg is not None:
-            name, data = _svg_plot(render_svg, result, stem)
-        else:
-            name, data = _png_plot(plots, result, stem, parts[result.id], submission)
-        if data is not None:
-            artefacts[name] = data
-            _attach_plot(result, name)
+    for result in report.parts:
+        if result.status not in PLOTTED or result.plot is None:
+            continue
+        svg = render_plot_svg(result.plot)
+        if svg:
+            name = f"{stem}-{safe_filename(result.id)}.svg"
+            artefacts[name] = svg.encode("utf-8")
+            result.plot_file = name  # the Markdown and HTML pages link the file
     return artefacts
-
-
-def _svg_plot(render_svg: Any, result: PartResult, stem: str) -> tuple[str, bytes | None]:
-    name = f"{stem}-{safe_filename(result.id)}.svg"
-    if result.plot is None:
-        return name, None
-    svg = render_svg(result.plot)
-    return name, svg.encode("utf-8") if svg else None
-
-
-def _png_plot(
-    plots: Any, result: PartResult, stem: str, part: PartBase, submission: Submission
-) -> tuple[str, bytes | None]:
-    """The matplotlib drawing, until plots are drawn from the verdict's plot data."""
-    name = f"{stem}-{safe_filename(result.id)}.png"
-    with tempfile.TemporaryDirectory(prefix="grader-plot-") as scratch:
-        path = plots.plot_network(part, submission.answers.get(result.id), Path(scratch) / name)
-        return name, None if path is None else Path(path).read_bytes()
-
-
-def _attach_plot(result: PartResult, name: str) -> None:
-    """Tell the Markdown page which file shows this part's plot."""
-    if hasattr(result, "plot_file"):
-        result.plot_file = name
-    else:
-        result.details["plot"] = name
 
 
 def failed_report(spec: ProblemSet, task: SubmissionTask, reason: str, show_expected: bool) -> Graded:

@@ -28,7 +28,6 @@ class PartResult:
     plot: PlotData | None = None  # the checker's plot data (a wrong network), drawn by reporters
     plot_file: str | None = None  # the file the picture was written to, next to the reports
     mistake: bool = False
-    details: dict[str, Any] = field(default_factory=dict)
     visible: bool = False  # the TA shows this part's verdict to students before the deadline
 
     @property

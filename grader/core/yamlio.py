@@ -32,14 +32,13 @@ from grader.mathlang.limits import MAX_VALUE_DIGITS, limit_from_environment
 
 Path = tuple[Any, ...]
 
+# The YAML 1.2 core schema: digits only (no underscores: "._" and "1_" stay text).
 _FLOAT_12 = re.compile(
-    r"""^[-+]?(?:(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
-    |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
-    |[0-9][0-9_]*[eE][-+]?[0-9]+
-    |\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$""",
+    r"""^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$
+    |^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$""",
     re.X,
 )
-_INT_12 = re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$")
+_INT_12 = re.compile(r"^[-+]?[0-9]+$")
 _BOOL_12 = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
 
 

@@ -353,10 +353,7 @@ def _feedback(result: PartResult) -> str:
 
 
 def _witness(result: PartResult) -> str:
-    if result.witness is not None:
-        rows = _witness_rows(result.witness, result.type)
-    else:
-        rows = _legacy_witness(result.details)
+    rows = _witness_rows(result.witness, result.type) if result.witness is not None else []
     if not rows:
         return ""
     cells = "".join(f"<tr><th scope='row'>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
@@ -380,22 +377,6 @@ def _witness_rows(witness: Witness, type_name: str) -> list[tuple[str, str]]:
     return rows
 
 
-def _legacy_witness(details: dict[str, Any]) -> list[tuple[str, str]]:
-    """The network checker's witness while it still uses free-form details."""
-    witness = details.get("witness")
-    if not isinstance(witness, dict):
-        return []
-    rows = []
-    if isinstance(witness.get("point"), dict):
-        rows.append(("at", _assignments(witness["point"])))
-    if isinstance(witness.get("symbols"), dict) and witness["symbols"]:
-        rows.append(("with", _assignments(witness["symbols"])))
-    for key, label in (("network", "your network gives"), ("target", "the target is")):
-        if key in witness:
-            rows.append((label, str(witness[key])))
-    return rows
-
-
 def _assignments(values: Any) -> str:
     return ", ".join(f"{k} = {v}" for k, v in dict(values).items())
 
@@ -405,7 +386,7 @@ def _plot(result: PartResult) -> str:
     inline from the verdict's plot data; or why there is none."""
     data = result.plot if isinstance(result.plot, CurvePlot | PlanePlot) else None
     alt = describe_plot(data) if data is not None else "Your network against the target."
-    image = getattr(result, "plot_file", None) or result.details.get("plot")
+    image = result.plot_file
     if isinstance(image, str) and image:
         return _figure(image, alt)
     if data is not None:
