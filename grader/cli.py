@@ -29,6 +29,7 @@ from grader.batch import (
 from grader.batch.cluster import executor_for
 from grader.batch.executors import ExecutorLost
 from grader.batch.progress import batch_progress
+from grader.core.files import write_atomic
 from grader.core.report import Report
 from grader.core.verdict import Status
 from grader.engine import grade
@@ -40,6 +41,7 @@ from grader.loading import (
     load_submission,
 )
 from grader.reporting.check import check_result, render_check
+from grader.reporting.gradescope import build_bundle
 from grader.reporting.lms import RosterError, RosterReporter, load_roster
 from grader.reporting.reporters import REPORTERS, Reporter
 from grader.reporting.schema import (
@@ -50,6 +52,8 @@ from grader.reporting.schema import (
     problem_set_schema,
 )
 from grader.reporting.schema import dump as schema_text
+from grader.reporting.stats import batch_stats
+from grader.reporting.stats_report import load_reports, stats_json, stats_tables
 from grader.reporting.template import render_template
 from grader.reporting.writeup_template import WRITEUP_FORMATS, render_writeup_template
 from grader.selftest import validate_problem_set
@@ -497,8 +501,6 @@ def template(problem_file: Path, output: Path | None, fmt: str) -> None:
     spec = _load_spec(problem_file)
     text = render_template(spec) if fmt == "yaml" else render_writeup_template(spec, fmt)
     if output:
-        from grader.core.files import write_atomic
-
         write_atomic(output, text)
         click.echo(f"wrote {output}", err=True)
         if fmt == "yaml":  # the file its first line names, for editor completion of part ids
@@ -557,7 +559,6 @@ def check(path: Path, problem_file: Path, color: bool | None) -> None:
 )
 def schema(answers: bool, problem_file: Path | None, output: Path | None, folder: Path | None) -> None:
     """Print the JSON Schema of problem files (or of answers files, with --answers)."""
-    from grader.core.files import write_atomic
 
     if folder is not None:
         write_atomic(folder / PROBLEM_SET_SCHEMA_FILE, schema_text(problem_set_schema()))
@@ -593,7 +594,6 @@ def schema(answers: bool, problem_file: Path | None, output: Path | None, folder
 )
 def gradescope_bundle(problem_file: Path, output: Path) -> None:
     """Build the autograder zip of a Gradescope programming assignment for one problem set."""
-    from grader.reporting.gradescope import build_bundle
 
     spec = _load_spec(problem_file)
     problems = validate_problem_set(spec)
@@ -624,8 +624,6 @@ def gradescope_bundle(problem_file: Path, output: Path) -> None:
 def stats_command(folder: Path, problem_file: Path | None, as_json: bool, color: bool | None) -> None:
     """Per-part statistics of the <student>.json reports in FOLDER (and its subfolders):
     mean score, share of each verdict, the most common wrong answers grouped by meaning."""
-    from grader.reporting.stats import batch_stats
-    from grader.reporting.stats_report import load_reports, stats_json, stats_tables
 
     found = load_reports(folder)
     for skipped in found.skipped:

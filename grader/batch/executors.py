@@ -18,6 +18,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import Protocol
 
+from pebble import ProcessExpired, ProcessPool
+
 from grader.batch.limits import EXIT_CHECK_HUNG, grace
 from grader.batch.worker import (
     Graded,
@@ -58,8 +60,6 @@ def submission_budget(spec: ProblemSet) -> float:
 
 def failure_reason(exc: BaseException, budget: float) -> str:
     """What happened to a worker, as a TA reads it in the error row."""
-    from pebble import ProcessExpired
-
     if isinstance(exc, ProcessExpired):
         code = exc.exitcode
         if code == EXIT_CHECK_HUNG:
@@ -82,8 +82,6 @@ class LocalExecutor:
         self.jobs = jobs
 
     def grade(self, setup: WorkerSetup, chunks: Iterable[Chunk]) -> Iterator[list[Graded]]:
-        from pebble import ProcessPool
-
         budget = submission_budget(setup.spec)
         pool = ProcessPool(max_workers=self.jobs, initializer=install, initargs=(setup,))
         finished = False

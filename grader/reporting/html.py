@@ -422,6 +422,6 @@ class HtmlReporter:
     def render_batch(
         self, reports: Sequence[Report], *, show_expected: bool = False, color: bool = False
     ) -> str:
-        from grader.reporting.dashboard import render_dashboard
+        from grader.reporting.dashboard import render_dashboard  # here: dashboard imports this module
 
         return render_dashboard(reports)

@@ -175,6 +175,8 @@ def _holds_with(prep: Prepared, ref: ast.Relation, name: str, solution: ast.Node
 
 def _unique_solution(prep: Prepared, equation: ast.Relation, name: str, solution: ast.Node) -> bool | None:
     """Does ``equation`` have ``solution`` as its only solution for ``name``? (sympy; None: unknown)"""
+    # sympy (and the translation, which imports it) only here: it costs a third of a second
+    # to import, and most runs never reach a symbolic step
     import sympy
 
     from grader.mathlang.to_sympy import Unsupported, symbol_for, to_sympy

@@ -23,6 +23,7 @@ from grader.mathlang.evaluate import (
     evaluate_val,
     function_names,
 )
+from grader.mathlang.parser import parse
 from grader.mathlang.sampling import bounds as sampling_bounds
 from grader.mathlang.sampling import (
     dim_range,
@@ -122,8 +123,6 @@ class Prepared:
         return bool(self.part.arrays)
 
     def parse(self, text: str, extra: tuple[str, ...] = ()) -> ast.Node:
-        from grader.mathlang.parser import parse
-
         return parse(text, symbols=self.names + extra, functions=self.function_names)
 
 
@@ -140,7 +139,6 @@ def _prepare(part: ExpressionPart, key: str) -> Prepared:
     known = tuple(n for n in dict.fromkeys([*base, *(k for k in lets if k != "1")]))
     functions = _spec_call(lambda: compile_functions(part.functions, names), "functions")
     fnames = function_names(part.functions, names)
-    from grader.mathlang.parser import parse
 
     let_nodes: list[tuple[str, ast.Node]] = []
     for name, text in lets.items():

@@ -33,7 +33,9 @@ def symbolic_equal(
     prep: Prepared, ref: ast.Node, ans: ast.Node, max_ops: int = SYMBOLIC_MAX_OPS
 ) -> bool | None:
     """True when sympy shows ref - ans == 0; None when it cannot tell."""
-    import sympy  # only here: importing sympy costs a third of a second that most runs never need
+    # sympy (and the translation, which imports it) only here: it costs a third of a second
+    # to import, and most runs never reach a symbolic step
+    import sympy
 
     from grader.mathlang.to_sympy import Unsupported, to_sympy
 
