@@ -94,13 +94,13 @@ def _num(node: ast.Num) -> str:
     if value.denominator == 1:
         return f"{sign}{value.numerator}"
     if node.is_float:
-        decimal = _decimal(value)
+        decimal = decimal_text(value)
         if decimal is not None:
             return sign + decimal
     return rf"{sign}\frac{{{value.numerator}}}{{{value.denominator}}}"
 
 
-def _decimal(value: Fraction) -> str | None:
+def decimal_text(value: Fraction) -> str | None:
     """``0.125`` for 1/8; None when the decimal does not end soon."""
     denominator = value.denominator
     for prime in (2, 5):

@@ -22,14 +22,12 @@ from grader.core.verdict import AnswerError, CheckUndecided, Verdict
 from grader.mathlang import ast
 from grader.mathlang.errors import MathError
 from grader.mathlang.evaluate import constant_value
+from grader.mathlang.intervals import CLOSERS, OPENERS, SIZING, split_top_level
 from grader.mathlang.parser import parse
 from grader.types.base import AnswerType, fixed_hint
 
-_SIZING = re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|big|Big)(?![A-Za-z])\s*")
 _MEMBER = re.compile(r"^\s*[A-Za-z\\{}_0-9]{1,20}?\s*(?:\\in|∈)\s*")
 _INFINITY = re.compile(r"^([+-]?)\s*(?:\\infty|∞|inf|infty|infinity|oo)$")
-_BRACKETS = {"[": True, "(": False, "]": False}  # opening bracket -> the end is closed
-_CLOSERS = {"]": True, ")": False, "[": False}
 
 
 @dataclass(frozen=True)
@@ -113,11 +111,11 @@ def read_interval(value: Any) -> Interval:
     """An interval from text: brackets (``[0, 1)``) or inequalities (``0 <= x < 1``)."""
     if not isinstance(value, str):
         raise AnswerError(f"expected an interval such as [0, 1), got a {type(value).__name__}")
-    text = _SIZING.sub("", strip_math_delimiters(value.strip()))
+    text = SIZING.sub("", strip_math_delimiters(value.strip()))
     text = _MEMBER.sub("", text, count=1).strip()
     if not text:
         raise AnswerError("expected an interval such as [0, 1), got nothing")
-    if text[0] in _BRACKETS and text[-1] in _CLOSERS:
+    if text[0] in OPENERS and text[-1] in CLOSERS:
         interval = _from_brackets(text)
     else:
         interval = _from_inequalities(text)
@@ -127,29 +125,14 @@ def read_interval(value: Any) -> Interval:
 
 def _from_brackets(text: str) -> Interval:
     inner = text[1:-1]
-    pieces = _top_level_split(inner)
+    pieces = split_top_level(inner, ",;")
     if len(pieces) != 2:
         raise AnswerError(
             f"an interval has two ends separated by a comma, not {len(pieces)}: write [0, 1)", text, 0
         )
-    low = _end(pieces[0], _BRACKETS[text[0]])
-    high = _end(pieces[1], _CLOSERS[text[-1]])
+    low = _end(pieces[0], OPENERS[text[0]])
+    high = _end(pieces[1], CLOSERS[text[-1]])
     return Interval(low, high)
-
-
-def _top_level_split(text: str) -> list[str]:
-    """``text`` cut at the commas (or semicolons) outside any brackets."""
-    pieces, depth, start = [], 0, 0
-    for i, char in enumerate(text):
-        if char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-        elif char in ",;" and depth == 0:
-            pieces.append(text[start:i])
-            start = i + 1
-    pieces.append(text[start:])
-    return [piece.strip() for piece in pieces]
 
 
 def _end(text: str, closed: bool) -> End:

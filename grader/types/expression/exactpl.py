@@ -19,6 +19,7 @@ from typing import Any
 from grader.mathlang import ast
 from grader.mathlang.errors import MathError
 from grader.mathlang.evaluate import evaluate_exact
+from grader.mathlang.render import decimal_text
 from grader.mathlang.sampling import bounds
 from grader.networks import PL, Interval, compare
 from grader.networks import regions_exact as rx
@@ -168,20 +169,13 @@ def _witness_text(sides: Sides, found: ExactDifference) -> str:
 
 
 def _show(value: Fraction) -> str:
+    """``3``, ``-0.125``, ``1/3``; a long fraction as a 6-digit decimal."""
     value = Fraction(value)
     if value.denominator == 1:
         return str(value.numerator)
+    decimal = decimal_text(abs(value)) if len(str(value.denominator)) <= 6 else None
+    if decimal is not None:
+        return ("-" if value < 0 else "") + decimal
     if len(str(value.denominator)) <= 6:
-        decimal = _terminating(value)
-        return decimal if decimal is not None else f"{value.numerator}/{value.denominator}"
+        return f"{value.numerator}/{value.denominator}"
     return f"{float(value):.6g}"
-
-
-def _terminating(value: Fraction) -> str | None:
-    denominator = value.denominator
-    for prime in (2, 5):
-        while denominator % prime == 0:
-            denominator //= prime
-    if denominator != 1:
-        return None
-    return f"{float(value):.12g}"

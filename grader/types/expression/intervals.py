@@ -16,11 +16,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from grader.mathlang import ast
+from grader.mathlang.intervals import CLOSERS, OPENERS, SIZING, split_top_level
 from grader.types.expression.outcome import Outcome
 
-OPENERS = {"[": True, "(": False, "]": False}
-CLOSERS = {"]": True, ")": False, "[": False}
-_DROP = ("\\left", "\\right", "\\lbrack", "\\rbrack", "$")
+_DROP = ("\\lbrack", "\\rbrack", "$")
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,7 @@ class IntervalForm:
 def read_interval(text: str, parse: Callable[[str], ast.Node]) -> IntervalForm | None:
     """The interval written in ``text``, or None when the text is not one (no error: the
     caller reads it as a formula instead). ``]0, 1]`` is accepted for (0, 1]."""
-    clean = text.strip()
+    clean = SIZING.sub("", text.strip())
     for word in _DROP:
         clean = clean.replace(word, "")
     clean = clean.strip()
@@ -45,24 +44,10 @@ def read_interval(text: str, parse: Callable[[str], ast.Node]) -> IntervalForm |
         return None
     if (clean[0], clean[-1]) in (("(", ")"), ("[", "]")):
         return None  # a tuple or a list (a closed interval reads alike): left to the parser
-    parts = _top_level_split(clean[1:-1])
+    parts = split_top_level(clean[1:-1])
     if len(parts) != 2 or not all(p.strip() for p in parts):
         return None
     return IntervalForm(parse(parts[0]), parse(parts[1]), OPENERS[clean[0]], CLOSERS[clean[-1]])
-
-
-def _top_level_split(text: str) -> list[str]:
-    parts, depth, start = [], 0, 0
-    for i, char in enumerate(text):
-        if char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-        elif char == "," and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    parts.append(text[start:])
-    return parts
 
 
 def as_interval(node: ast.Node) -> IntervalForm | None:
