@@ -30,7 +30,13 @@ from grader.core.yamlio import (
 )
 from grader.mathlang.limits import MAX_VALUE_DIGITS, limit_from_environment
 from grader.spec import PART_TYPES, ProblemSet
-from grader.writeups import WRITEUP_SUFFIXES, fill_from_writeup, ignored_writeup_warning, writeup_files
+from grader.writeups import (
+    WRITEUP_SUFFIXES,
+    escaping_writeups,
+    fill_from_writeup,
+    ignored_writeup_warning,
+    writeup_files,
+)
 
 ANSWER_FILES = ("answers.yaml", "answers.yml", "answers.json")
 MAX_PROBLEM_FILE_BYTES = limit_from_environment(
@@ -186,6 +192,14 @@ def load_submission(folder: Path | str) -> Submission:
     if answers_file is None:
         if writeup_files(folder):
             fill_from_writeup(submission, folder)
+            return submission
+        outside = escaping_writeups(folder)
+        if outside:
+            names = ", ".join(path.name for path in outside)
+            submission.load_error = (
+                f"{names}: a link to a file outside this submission folder (another student's work?); "
+                "not read: hand in your own file"
+            )
             return submission
         submission.load_error = (
             f"no answers file in {folder} (expected one of {', '.join(ANSWER_FILES)}, "

@@ -187,3 +187,17 @@ def test_the_latex_skeleton_carries_grader_sty() -> None:
     assert (
         "\\usepackage{grader}" in result.stdout and "\\begin{answer}{q5.softplus_derivative}" in result.stdout
     )
+
+
+def test_a_writeup_linking_out_of_the_folder_is_refused_with_a_reason(tmp_path: Path) -> None:
+    """A main.tex that is a link to a classmate's write-up is not read, and the report says why."""
+    classmate = tmp_path / "class" / "bob"
+    classmate.mkdir(parents=True)
+    (classmate / "main.tex").write_text("\\answer{q1}{42}\n")
+    alice = tmp_path / "class" / "alice"
+    alice.mkdir()
+    (alice / "main.tex").symlink_to(classmate / "main.tex")
+    submission = load_submission(alice)
+    assert submission.answers == {}
+    assert submission.load_error is not None
+    assert "main.tex: a link to a file outside this submission folder" in submission.load_error

@@ -26,6 +26,7 @@ from grader.writeups.common import (
 __all__ = [
     "WRITEUP_SUFFIXES",
     "Writeup",
+    "escaping_writeups",
     "fill_from_writeup",
     "ignored_writeup_warning",
     "read_writeup",
@@ -57,6 +58,12 @@ def writeup_files(folder: Path) -> list[Path]:
             if has_marker(text):
                 found.append(path)
     return found
+
+
+def escaping_writeups(folder: Path) -> list[Path]:
+    """Write-ups in the folder that are links to files outside it (never read)."""
+    submission = SubmissionFolder.of(folder)
+    return [path for suffix in _FORMATS for path in submission.escaping(suffix)]
 
 
 def read_writeup(folder: Path) -> Writeup:
