@@ -51,9 +51,9 @@ def check(part: ExpressionPart, answer: Any) -> Verdict:
     outcome = check_single(prep, prep.ref, answer)
     if not outcome.equal:
         return Verdict.incorrect(outcome.feedback, decision=Decision(outcome.method or "numeric", exact=True))
-    if part.proof == "required" and not outcome.decided:
+    if part.proof == "required" and not outcome.exact:
         raise CheckUndecided(
             f"equal at every probe, not proved ({outcome.method}); this part requires a proof"
         )
-    decision = Decision(outcome.method, exact=outcome.decided, probes=outcome.points or None)
+    decision = Decision(outcome.method, exact=outcome.exact, probes=outcome.points or None)
     return Verdict.correct("", decision=decision)

@@ -29,15 +29,10 @@ from grader.types.expression.prepare import Prepared, relevant_names
 MAX_VARIABLES = 6
 MAX_REGIONS = 4_000
 METHOD_ONE = "decided exactly: piecewise linear, every breakpoint and the slopes beyond the outermost ones"
-# What evaluating a formula on symbolic inputs raises when the formula is not piecewise linear.
-NOT_PIECEWISE_LINEAR = (
-    MathError,
-    ValueError,
-    TypeError,
-    ArithmeticError,
-    AttributeError,
-    NotImplementedError,
-)
+# What evaluating a formula on symbolic inputs raises when it is not piecewise linear:
+# NotExactError (exp, sqrt), EvalError (floor), NonLinearError (x*x, a ValueError), a
+# TypeError from a built-in with no piecewise-linear form (mod), a division by zero.
+NOT_PIECEWISE_LINEAR = (MathError, ValueError, TypeError, ZeroDivisionError)
 
 
 @dataclass(frozen=True)
@@ -108,15 +103,14 @@ def _decide_one(prep: Prepared, sides: Sides, name: str) -> Outcome | None:
         return None
     exact = compare(ans, ref, domain)  # equality without tolerance first: the cheap, common case
     if exact is None:
-        return Outcome(True, "", 0, METHOD_ONE)
+        return Outcome(True, "", 0, METHOD_ONE, exact=True)
     if not _within_tolerance(prep, _difference(name, exact)):
         return Outcome(False, _witness_text(sides, _difference(name, exact)), 0, METHOD_ONE)
     atol, rtol = Fraction(prep.part.atol), Fraction(prep.part.rtol)
     beyond = compare(ans, ref, domain, atol=atol, rtol=rtol)
     if beyond is None:
-        return Outcome(
-            True, "", 0, METHOD_ONE + f" (equal within atol {prep.part.atol:g}, rtol {prep.part.rtol:g})"
-        )
+        within = f" (equal within atol {prep.part.atol:g}, rtol {prep.part.rtol:g})"
+        return Outcome(True, "", 0, METHOD_ONE + within, exact=True)
     return Outcome(False, _witness_text(sides, _difference(name, beyond)), 0, METHOD_ONE)
 
 
@@ -141,7 +135,7 @@ def _decide_several(prep: Prepared, sides: Sides, names: Sequence[str]) -> Outco
     result = rx.decide_equal(len(names), side(sides.ans), side(sides.ref), max_regions=MAX_REGIONS)
     method = f"decided exactly: piecewise linear, compared on each of {result.regions} linear regions"
     if result.equal:
-        return Outcome(True, "", 0, method)
+        return Outcome(True, "", 0, method, exact=True)
     w = result.witness
     assert w is not None
     found = ExactDifference(dict(zip(names, w.point, strict=True)), w.model_value, w.target_value)

@@ -90,22 +90,20 @@ def compare_items(
     """Item by item; an infinite item equals only the same infinity."""
     if len(reference) != len(answer):
         return Outcome(False, f"your answer has {len(answer)} items; the expected one has {len(reference)}")
-    points, methods = 0, []
-    for k, (ref, ans) in enumerate(zip(reference, answer, strict=True)):
-        name = names[k] if k < len(names) else f"item {k + 1}"
-        found = _compare_item(ref, ans, same)
-        if not found.equal:
-            return Outcome(False, f"{name}: {found.feedback}")
-        points += found.points
-        methods.append(found.method)
-    return Outcome(True, "", points, "; ".join(m for m in methods if m) or "each item compared")
+    found = [_compare_item(ref, ans, same) for ref, ans in zip(reference, answer, strict=True)]
+    for k, item in enumerate(found):
+        if not item.equal:
+            name = names[k] if k < len(names) else f"item {k + 1}"
+            return Outcome(False, f"{name}: {item.feedback}")
+    method = "; ".join(item.method for item in found if item.method) or "each item compared"
+    return Outcome(True, "", sum(item.points for item in found), method, exact=all(i.exact for i in found))
 
 
 def _compare_item(ref: ast.Node, ans: ast.Node, same: CompareItems) -> Outcome:
     ref_inf, ans_inf = infinity_sign(ref), infinity_sign(ans)
     if ref_inf or ans_inf:
         if ref_inf == ans_inf:
-            return Outcome(True, "", 0, "exact: the same infinity")
+            return Outcome(True, "", 0, "exact: the same infinity", exact=True)
         return Outcome(
             False, "infinite on one side only" if not (ref_inf and ans_inf) else "the other infinity"
         )

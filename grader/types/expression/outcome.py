@@ -15,14 +15,7 @@ class Outcome:
     points: int = 0
     method: str = ""
     rechecked: int = 0
-
-    @property
-    def decided(self) -> bool:
-        """Shown equal exactly or proved, not only probed."""
-        return (
-            self.method.startswith(("decided exactly", "exact", "proved"))
-            or "symbolic: sympy simplifies" in self.method
-        )
+    exact: bool = False  # shown equal exactly or proved, not only probed
 
 
 @dataclass

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -121,6 +122,12 @@ class Prepared:
     @property
     def is_matrix(self) -> bool:
         return bool(self.part.arrays)
+
+    @cached_property
+    def reference_constants(self) -> frozenset[float]:
+        """The constants the reference writes (with its lets and functions); a student's
+        other constants get probes of their own."""
+        return frozenset(probes.formula_constants(_reference_nodes(self)))
 
     def parse(self, text: str, extra: tuple[str, ...] = ()) -> ast.Node:
         return parse(text, symbols=self.names + extra, functions=self.function_names)
@@ -437,8 +444,7 @@ def student_probes(prep: Prepared, sides: Sides) -> Iterator[None]:
     if prep.is_matrix or not prep.scalars or sides.ref_is_student:
         yield
         return
-    known = set(probes.formula_constants(_reference_nodes(prep)))
-    constants = [c for c in probes.formula_constants([sides.ans]) if c not in known]
+    constants = [c for c in probes.formula_constants([sides.ans]) if c not in prep.reference_constants]
     kinks = probes.kink_arguments([sides.ans])
     if not constants and not kinks:
         yield

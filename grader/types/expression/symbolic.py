@@ -24,6 +24,7 @@ def _symbolic_confirmation(prep: Prepared, sides: Sides, outcome: Outcome) -> Ou
     verdict = symbolic_equal(prep, sides.ref, sides.ans, PROOF_MAX_OPS if required else SYMBOLIC_MAX_OPS)
     if verdict:
         outcome.method += "; symbolic: sympy simplifies the difference to 0"
+        outcome.exact = True
     elif verdict is None:
         outcome.method += "; symbolic: not decided"
     return outcome
