@@ -7,9 +7,10 @@ bad problem file (with file and line).
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -32,7 +33,7 @@ from grader.batch.progress import batch_progress
 from grader.core.files import write_atomic
 from grader.core.report import Report
 from grader.core.verdict import Status
-from grader.engine import grade
+from grader.engine import grade, is_auto_graded
 from grader.loading import (
     ANSWER_FILES,
     ProblemFileError,
@@ -62,6 +63,26 @@ from grader.spec import ProblemSet
 EXIT_BELOW_THRESHOLD = 1
 EXIT_USAGE = 2
 MAX_LISTED = 20  # students listed by name in a message about a batch
+
+
+# -p as the commands that read one problem file take it
+_PROBLEM_FILE = click.option(
+    "-p",
+    "--problems",
+    "problem_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+
+
+FC = TypeVar("FC", bound=Callable[..., Any])  # a click command function
+
+
+def _color_option(what: str) -> Callable[[FC], FC]:
+    """``--color/--no-color``: colour ``what`` (default: when stdout is a terminal)."""
+    return click.option(
+        "--color/--no-color", default=None, help=f"Colour the {what} (default: when a terminal)."
+    )
 
 
 def _load_spec(path: Path) -> ProblemSet:
@@ -229,7 +250,7 @@ def validate(problem_files: tuple[Path, ...]) -> None:
     "(--format canvas or moodle).",
 )
 @click.option("--show-expected", is_flag=True, help="Include the reference answers in the output.")
-@click.option("--color/--no-color", default=None, help="Colour the table (default: when a terminal).")
+@_color_option("table")
 def grade_command(path: Path, problem_file: Path, **settings: Any) -> None:
     """Grade one submission folder, or every submission folder under PATH."""
     settings["color"] = _color(settings["color"])
@@ -473,13 +494,7 @@ def cache_info(out: Path) -> None:
 
 
 @main.command()
-@click.option(
-    "-p",
-    "--problems",
-    "problem_file",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-)
+@_PROBLEM_FILE
 @click.option(
     "-o",
     "--output",
@@ -522,7 +537,7 @@ def template(problem_file: Path, output: Path | None, fmt: str) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="The problem set your course ships (a path). Env: GRADER_PROBLEMS.",
 )
-@click.option("--color/--no-color", default=None, help="Colour the output (default: when a terminal).")
+@_color_option("output")
 def check(path: Path, problem_file: Path, color: bool | None) -> None:
     """Show how grader reads the answers in PATH (default: here) before you hand them in.
 
@@ -578,13 +593,7 @@ def schema(answers: bool, problem_file: Path | None, output: Path | None, folder
 
 
 @main.command(name="gradescope-bundle")
-@click.option(
-    "-p",
-    "--problems",
-    "problem_file",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-)
+@_PROBLEM_FILE
 @click.option(
     "-o",
     "--output",
@@ -602,7 +611,7 @@ def gradescope_bundle(problem_file: Path, output: Path) -> None:
     if problems:
         sys.exit(EXIT_USAGE)
     names = build_bundle(problem_file, output)
-    auto = spec.max_score - sum(p.points for _, _, p in spec.iter_parts() if p.type == "text")
+    auto = sum(p.points for _, _, p in spec.iter_parts() if is_auto_graded(p))
     click.echo(
         f"wrote {output} ({len(names)} files). Upload it as the autograder of a Gradescope programming "
         f"assignment worth {auto:g} points (hand-graded parts are separate questions).",
@@ -620,7 +629,7 @@ def gradescope_bundle(problem_file: Path, output: Path) -> None:
     help="The problem set (or a folder of them): answers are then read with each part's names.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON, for scripts.")
-@click.option("--color/--no-color", default=None, help="Colour the tables (default: when a terminal).")
+@_color_option("tables")
 def stats_command(folder: Path, problem_file: Path | None, as_json: bool, color: bool | None) -> None:
     """Per-part statistics of the <student>.json reports in FOLDER (and its subfolders):
     mean score, share of each verdict, the most common wrong answers grouped by meaning."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,9 +44,8 @@ class Roster:
     columns: tuple[str, ...] = ()
 
     def find(self, report: Report) -> dict[str, str] | None:
-        folder = Path(report.folder).name if report.folder else None
-        for key in (folder, report.student):
-            if key is not None and key in self.rows:
+        for key in (_folder(report), report.student):
+            if key and key in self.rows:
                 return self.rows[key]
         return None
 
@@ -79,7 +79,7 @@ def load_roster(path: Path) -> Roster:
     return Roster(rows, columns)
 
 
-class RosterReporter:
+class RosterReporter(ABC):
     """A gradebook export that maps each report to a roster row."""
 
     def __init__(self, roster: Roster | None = None):
@@ -127,8 +127,9 @@ class RosterReporter:
             writer.writerow(row)
         return buffer.getvalue()
 
+    @abstractmethod
     def rows(self, reports: Sequence[Report]) -> list[list[str]]:
-        raise NotImplementedError
+        """The gradebook's rows, its header first."""
 
     def _identity(self, report: Report) -> dict[str, str]:
         return (self.roster.find(report) if self.roster else None) or {}

@@ -40,6 +40,15 @@ class Extraction:
     def warn(self, where: SourcePosition | str, message: str) -> None:
         self.warnings.append(f"{where}: {message}")
 
+    def not_read(self, where: SourcePosition | str, error: OSError | ValueError) -> None:
+        """A file that could not be read, with why (an OS error's own words when it has them)."""
+        self.warn(where, f"not read: {getattr(error, 'strerror', None) or error}")
+
+    def warn_escaping(self, folder: SubmissionFolder, suffix: str) -> None:
+        """Name the folder's ``*suffix`` entries that link outside it (never read)."""
+        for path in folder.escaping(suffix):
+            self.warn(str(path), "not read: it links outside the submission folder")
+
     def extend(self, other: Extraction) -> None:
         self.marks += other.marks
         self.warnings += other.warnings

@@ -156,7 +156,7 @@ class _Reader:
         try:
             text = read_text(path, MAX_WRITEUP_FILE_BYTES)
         except (OSError, ValueError) as exc:
-            self.found.warn(name, f"not read: {getattr(exc, 'strerror', None) or exc}")
+            self.found.not_read(name, exc)
             return
         self.characters_read += len(text)
         if self.characters_read > MAX_LATEX_CHARACTERS:
@@ -261,8 +261,7 @@ class _Reader:
 def read_latex(folder: Path) -> Extraction:
     """Every answer marked in the folder's LaTeX, in reading order (``\\input`` files where input)."""
     reader = _Reader(SubmissionFolder.of(folder))
-    for path in reader.folder.escaping(".tex"):
-        reader.found.warn(str(path), "not read: it links outside the submission folder")
+    reader.found.warn_escaping(reader.folder, ".tex")
     main = reader.folder.inside(folder / MAIN_FILE)
     roots = [main] if main is not None and main.is_file() else reader.folder.files(".tex")
     for root in roots:

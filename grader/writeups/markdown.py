@@ -53,13 +53,12 @@ def read_markdown(folder: Path) -> Extraction:
     """Every answer marked in the folder's ``.md`` files, file by file in name order."""
     found = Extraction()
     submission = SubmissionFolder.of(folder)
-    for path in submission.escaping(".md"):
-        found.warn(str(path), "not read: it links outside the submission folder")
+    found.warn_escaping(submission, ".md")
     for path in submission.files(".md"):
         try:
             text = read_text(path, MAX_WRITEUP_FILE_BYTES)
         except (OSError, ValueError) as exc:
-            found.warn(submission.name(path), f"not read: {getattr(exc, 'strerror', None) or exc}")
+            found.not_read(submission.name(path), exc)
             continue
         found.extend(extract_markdown(text, submission.name(path)))
     return found

@@ -52,8 +52,7 @@ def read_notebooks(folder: Path) -> Extraction:
     """Every answer marked in the folder's notebooks, file by file, cell by cell."""
     found = Extraction()
     submission = SubmissionFolder.of(folder)
-    for path in submission.escaping(".ipynb"):
-        found.warn(str(path), "not read: it links outside the submission folder")
+    found.warn_escaping(submission, ".ipynb")
     for path in submission.files(".ipynb"):
         name = submission.name(path)
         cells = _cells(found, path, name)
@@ -67,7 +66,7 @@ def _cells(found: Extraction, path: Path, name: str) -> list[Any]:
     try:
         text = read_text(path, MAX_NOTEBOOK_BYTES)
     except (OSError, ValueError) as exc:
-        found.warn(name, f"not read: {getattr(exc, 'strerror', None) or exc}")
+        found.not_read(name, exc)
         return []
     invalid: dict[str, Any] = {}
     try:
