@@ -22,9 +22,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from grader.batch.executors import Chunk, ExecutorLost, LocalExecutor
+from grader.batch.executors import Chunk, ChunkWindow, ExecutorLost, LocalExecutor
 from grader.batch.plan import ship_folder
-from grader.batch.worker import Graded, WorkerSetup, failed_report, grade_chunk_for
+from grader.batch.worker import Graded, WorkerSetup, grade_chunk_for
 
 INSTALL_HINT = 'pip install "grader[dask]"'
 CONNECT_TIMEOUT = "10s"
@@ -98,38 +98,25 @@ class DaskExecutor:
                 yield client
 
 
-class _DaskWindow:
+class _DaskWindow(ChunkWindow):
+    """Chunks as Dask tasks, each carrying its submissions' files."""
+
     def __init__(self, client: Any, key: str, setup: WorkerSetup, in_flight: int):
         from distributed import as_completed
 
+        super().__init__(setup, in_flight)
         self.client = client
         self.key = key
-        self.setup = setup
-        self.in_flight = in_flight
-        self.pending: dict[Any, Chunk] = {}
-        self.retries: list[Chunk] = []
         self.done = as_completed()
 
-    def _submit(self, chunk: Chunk) -> None:
+    def _submit(self, chunk: Chunk) -> Any:
         with_files = [replace(task, files=ship_folder(Path(task.folder))) for task in chunk]
         future = _call(self.client, self.client.submit, grade_chunk_for, self.key, with_files, pure=False)
-        self.pending[future] = chunk
         self.done.add(future)
+        return future
 
-    def _fill(self, chunks: Iterator[Chunk]) -> None:
-        while len(self.pending) < self.in_flight:
-            chunk = self.retries.pop() if self.retries else next(chunks, None)
-            if chunk is None:
-                return
-            self._submit(chunk)
-
-    def run(self, chunks: Iterator[Chunk]) -> Iterator[list[Graded]]:
-        self._fill(chunks)
-        while self.pending:
-            future = next(self.done)
-            chunk = self.pending.pop(future)
-            yield from self._outcome(future, chunk)
-            self._fill(chunks)
+    def _completed(self) -> Iterable[Any]:
+        return [next(self.done)]
 
     def _outcome(self, future: Any, chunk: Chunk) -> Iterator[list[Graded]]:
         try:
@@ -141,11 +128,8 @@ class _DaskWindow:
         # The client's own tasks (without the files they carried) go with the results.
         yield [replace(g, task=task) for g, task in zip(graded, chunk, strict=True)]
 
-    def _after_failure(self, chunk: Chunk, exc: BaseException) -> Iterator[list[Graded]]:
-        if len(chunk) > 1:  # find the submission that fails: each on its own
-            self.retries.extend([task] for task in reversed(chunk))
-            return
-        yield [failed_report(self.setup.spec, chunk[0], _reason(exc), self.setup.show_expected)]
+    def _reason(self, exc: BaseException) -> str:
+        return _reason(exc)
 
 
 def _call(client: Any, function: Any, *args: Any, **kwargs: Any) -> Any:

@@ -16,7 +16,7 @@ import concurrent.futures
 import signal
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from pebble import ProcessExpired, ProcessPool
 
@@ -86,8 +86,8 @@ class LocalExecutor:
         pool = ProcessPool(max_workers=self.jobs, initializer=install, initargs=(setup,))
         finished = False
         try:
-            window = _Window(pool, budget, in_flight=self.jobs * 3)
-            yield from window.run(iter(chunks), setup)
+            window = _Window(pool, setup, budget, in_flight=self.jobs * 3)
+            yield from window.run(iter(chunks))
             finished = True
         finally:
             if finished:
@@ -97,42 +97,70 @@ class LocalExecutor:
             pool.join()
 
 
-class _Window:
-    """Keeps a few chunks in flight per worker (so memory stays flat) and retries failures."""
+class ChunkWindow:
+    """Keeps a few chunks in flight per worker (so memory stays flat) and retries failures:
+    a failed chunk one submission at a time, a submission that fails on its own as an
+    error row. An executor says how a chunk is sent (``_submit``), which futures are
+    done (``_completed``) and what a failure was (``_reason``)."""
 
-    def __init__(self, pool: object, budget: float, in_flight: int):
-        self.pool = pool
-        self.budget = budget
+    def __init__(self, setup: WorkerSetup, in_flight: int):
+        self.setup = setup
         self.in_flight = in_flight
-        self.pending: dict[concurrent.futures.Future[list[Graded]], Chunk] = {}
+        self.pending: dict[Any, Chunk] = {}
         self.retries: list[Chunk] = []
 
-    def _submit(self, chunk: Chunk) -> None:
-        future = self.pool.schedule(grade_chunk, args=(chunk,), timeout=self.budget * len(chunk))  # type: ignore[attr-defined]
-        self.pending[future] = chunk
+    def _submit(self, chunk: Chunk) -> Any:
+        """Send the chunk; its future."""
+        raise NotImplementedError
+
+    def _completed(self) -> Iterable[Any]:
+        """Wait for some pending futures to finish; those."""
+        raise NotImplementedError
+
+    def _reason(self, exc: BaseException) -> str:
+        raise NotImplementedError
 
     def _fill(self, chunks: Iterator[Chunk]) -> None:
         while len(self.pending) < self.in_flight:
             chunk = self.retries.pop() if self.retries else next(chunks, None)
             if chunk is None:
                 return
-            self._submit(chunk)
+            self.pending[self._submit(chunk)] = chunk
 
-    def run(self, chunks: Iterator[Chunk], setup: WorkerSetup) -> Iterator[list[Graded]]:
+    def run(self, chunks: Iterator[Chunk]) -> Iterator[list[Graded]]:
         self._fill(chunks)
         while self.pending:
-            done, _ = concurrent.futures.wait(self.pending, return_when=concurrent.futures.FIRST_COMPLETED)
-            for future in done:
-                chunk = self.pending.pop(future)
-                try:
-                    yield future.result()
-                except Exception as exc:
-                    yield from self._after_failure(chunk, exc, setup)
+            for future in self._completed():
+                yield from self._outcome(future, self.pending.pop(future))
             self._fill(chunks)
 
-    def _after_failure(self, chunk: Chunk, exc: BaseException, setup: WorkerSetup) -> Iterator[list[Graded]]:
+    def _outcome(self, future: Any, chunk: Chunk) -> Iterator[list[Graded]]:
+        try:
+            yield future.result()
+        except Exception as exc:
+            yield from self._after_failure(chunk, exc)
+
+    def _after_failure(self, chunk: Chunk, exc: BaseException) -> Iterator[list[Graded]]:
         if len(chunk) > 1:  # find the submission that fails: each on its own
             self.retries.extend([task] for task in reversed(chunk))
             return
-        reason = failure_reason(exc, self.budget)
-        yield [failed_report(setup.spec, chunk[0], reason, setup.show_expected)]
+        yield [failed_report(self.setup.spec, chunk[0], self._reason(exc), self.setup.show_expected)]
+
+
+class _Window(ChunkWindow):
+    """Chunks on a pebble process pool, each stopped past its time budget."""
+
+    def __init__(self, pool: object, setup: WorkerSetup, budget: float, in_flight: int):
+        super().__init__(setup, in_flight)
+        self.pool = pool
+        self.budget = budget
+
+    def _submit(self, chunk: Chunk) -> Any:
+        return self.pool.schedule(grade_chunk, args=(chunk,), timeout=self.budget * len(chunk))  # type: ignore[attr-defined]
+
+    def _completed(self) -> Iterable[Any]:
+        done, _ = concurrent.futures.wait(self.pending, return_when=concurrent.futures.FIRST_COMPLETED)
+        return done
+
+    def _reason(self, exc: BaseException) -> str:
+        return failure_reason(exc, self.budget)

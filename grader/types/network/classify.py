@@ -15,8 +15,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from fractions import Fraction
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
@@ -32,7 +31,7 @@ from grader.types.network.planes import first_layer
 from grader.types.network.sampled import sampled_classify
 from grader.types.network.sides import NetworkSide, PredicateSide, Side, positive
 from grader.types.network.symbols import SAMPLED_DRAWS, symbol_plan
-from grader.types.network.walk import walk_deadline, walk_or_reason
+from grader.types.network.walk import on_inputs, walk_deadline, walk_or_reason
 from grader.types.network.weights import Weights
 
 
@@ -104,14 +103,10 @@ def _regions(comp: Compiled, weights: Weights, side: Side) -> Comparison | str:
     regions = 0
     for values in draws:
         wv = weights.exact(values)
-
-        def model_fn(xs: list[Any], wv: Any = wv, values: Any = values) -> Any:
-            return model_exact(comp, wv, values, dict(zip(comp.inputs, xs, strict=True)))
-
         walk = partial(
             rx.decide_classify,
             len(comp.inputs),
-            model_fn,
+            on_inputs(comp, partial(model_exact, comp, wv, values)),
             _condition(comp, side, values),
             box=comp.domain,
             max_regions=rx.MAX_REGIONS - regions,
@@ -163,12 +158,8 @@ def _probes(comp: Compiled, weights: Weights, side: Side) -> Comparison:
         pts = probe_points(W, b, dim, comp.seed, extra_W=extra_W, extra_b=extra_b)
         if comp.domain is not None:
             pts = [p for p in pts if all(comp.domain[0] <= v <= comp.domain[1] for v in p)]
-
-        def model_fn(p: Sequence[Any], wv: Any = wv, values: Any = values) -> Any:
-            return model_exact(comp, wv, values, dict(zip(comp.inputs, p, strict=True)))
-
-        def truth_fn(p: Sequence[Fraction], values: Any = values) -> bool:
-            return side.truth_at(values, dict(zip(comp.inputs, p, strict=True)))
+        model_fn = on_inputs(comp, partial(model_exact, comp, wv, values))
+        truth_fn = on_inputs(comp, partial(side.truth_at, values))
 
         try:
             result = check_classify(model_fn, truth_fn, pts)

@@ -22,7 +22,7 @@ too (the difference and the target are piecewise linear).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import partial
@@ -48,7 +48,7 @@ from grader.types.network.planes import first_layer
 from grader.types.network.sampled import sampled_equal
 from grader.types.network.sides import Side
 from grader.types.network.symbols import SAMPLED_DRAWS, symbol_plan
-from grader.types.network.walk import walk_deadline, walk_or_reason
+from grader.types.network.walk import on_inputs, walk_deadline, walk_or_reason
 from grader.types.network.weights import Weights
 
 ZERO = Fraction(0)
@@ -207,13 +207,6 @@ def _several(comp: Compiled, weights: Weights, side: Side) -> Comparison:
     return sampled
 
 
-def _on_inputs(comp: Compiled, fn: Callable[[dict[str, Any]], Any]) -> Callable[[Sequence[Any]], Any]:
-    def at(xs: Sequence[Any]) -> Any:
-        return fn(dict(zip(comp.inputs, xs, strict=True)))
-
-    return at
-
-
 def _several_regions(comp: Compiled, weights: Weights, side: Side) -> Comparison | str:
     """Decided exactly by walking the activation regions of the network and the
     target together (both piecewise linear); else the reason it could not be."""
@@ -223,8 +216,8 @@ def _several_regions(comp: Compiled, weights: Weights, side: Side) -> Comparison
     regions = 0
     for values in draws:
         wv = weights.exact(values)
-        model_fn = _on_inputs(comp, partial(model_exact, comp, wv, values))
-        target_fn = _on_inputs(comp, partial(side.at, values))
+        model_fn = on_inputs(comp, partial(model_exact, comp, wv, values))
+        target_fn = on_inputs(comp, partial(side.at, values))
         walk = partial(
             rx.decide_equal,
             len(comp.inputs),

@@ -4,7 +4,7 @@ exact tools cannot handle): a verdict reached here says it was sampled."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -85,6 +85,21 @@ def _points(
     return sample_box(comp, weights, symvals, rng)
 
 
+def _dense_points(
+    comp: Compiled, weights: Weights, symvals: Mapping[str, Any], rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """approx (a bounded domain): a dense grid and the kinks in it; several inputs as :func:`sample_box`."""
+    if not comp.one_input:
+        return sample_box(comp, weights, symvals, rng)
+    assert comp.domain is not None
+    a, b = float(comp.domain[0]), float(comp.domain[1])
+    kinks = [k for k in kinks_1d(comp, weights, symvals) if a <= k <= b]
+    return {comp.inputs[0]: np.concatenate([np.linspace(a, b, 20001), kinks])}
+
+
+PointsFor = Callable[[Compiled, Weights, Mapping[str, Any], np.random.Generator], dict[str, np.ndarray]]
+
+
 def _close(network: np.ndarray, target: np.ndarray, comp: Compiled) -> np.ndarray:
     """|network - target| <= atol + rtol |target|, with a floor for float rounding."""
     rtol = max(comp.part.rtol, FLOAT_FLOOR)
@@ -97,13 +112,21 @@ def _at(points: Mapping[str, np.ndarray], comp: Compiled, i: int) -> tuple[float
     return tuple(float(points[n][i]) for n in comp.inputs)
 
 
-def sampled_equal(comp: Compiled, weights: Weights, side: Side, why: str) -> Comparison:
+def _draws(
+    comp: Compiled, weights: Weights, points_for: PointsFor = _points
+) -> Iterator[tuple[dict[str, Any], dict[str, float], dict[str, np.ndarray], np.ndarray]]:
+    """Per seeded draw of the symbols: the draw, its float values, the sample points
+    (``points_for``) and the network's values there."""
     rng = np.random.default_rng(comp.seed)
-    total = 0
     for values in symbol_plan(comp, SAMPLED_DRAWS):
         fvals = {k: float(v) for k, v in values.items()}
-        points = _points(comp, weights, values, rng)
-        m = model_floats(comp, weights.floats(values), fvals, points)
+        points = points_for(comp, weights, values, rng)
+        yield values, fvals, points, model_floats(comp, weights.floats(values), fvals, points)
+
+
+def sampled_equal(comp: Compiled, weights: Weights, side: Side, why: str) -> Comparison:
+    total = 0
+    for values, fvals, points, m in _draws(comp, weights):
         t = side.floats(fvals, points)
         defined = np.isfinite(t)
         bad = defined & ~_close(m, t, comp)
@@ -112,24 +135,17 @@ def sampled_equal(comp: Compiled, weights: Weights, side: Side, why: str) -> Com
             i = int(np.argmax(bad))
             found = Mismatch(_at(points, comp, i), m[i], values, expected=t[i])
             return differs(comp.inputs, side.name, found, f"float sampling ({why})", exact=False)
+    if total == 0:  # nothing was compared: no verdict
+        raise CheckUndecided(f"{side.name} is undefined at every sampled point ({why})")
     method = f"float sampling at {total} points, far points up to 1e9 included ({why})"
     return Comparison(True, "", method, False)
 
 
 def sampled_approx(comp: Compiled, weights: Weights, side: Side, why: str) -> Comparison:
     assert comp.domain is not None and comp.epsilon is not None
-    rng = np.random.default_rng(comp.seed)
     eps = float(comp.epsilon)
     worst: tuple[float, Mismatch] | None = None
-    for values in symbol_plan(comp, SAMPLED_DRAWS):
-        fvals = {k: float(v) for k, v in values.items()}
-        if comp.one_input:
-            a, b = float(comp.domain[0]), float(comp.domain[1])
-            kinks = [k for k in kinks_1d(comp, weights, values) if a <= k <= b]
-            points = {comp.inputs[0]: np.concatenate([np.linspace(a, b, 20001), kinks])}
-        else:
-            points = sample_box(comp, weights, values, rng)
-        m = model_floats(comp, weights.floats(values), fvals, points)
+    for values, fvals, points, m in _draws(comp, weights, _dense_points):
         t = side.floats(fvals, points)
         err = np.abs(m - t)
         err[np.isnan(t) & np.isnan(m)] = 0.0
@@ -153,12 +169,8 @@ def sampled_approx(comp: Compiled, weights: Weights, side: Side, why: str) -> Co
 
 
 def sampled_classify(comp: Compiled, weights: Weights, side: Side, why: str) -> Comparison:
-    rng = np.random.default_rng(comp.seed)
     total = 0
-    for values in symbol_plan(comp, SAMPLED_DRAWS):
-        fvals = {k: float(v) for k, v in values.items()}
-        points = _points(comp, weights, values, rng)
-        m = model_floats(comp, weights.floats(values), fvals, points)
+    for values, fvals, points, m in _draws(comp, weights):
         truth = side.truth_floats(fvals, points)
         bad = (m > 0) != truth
         total += len(m)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from grader.mathlang.errors import EvalError
 from grader.mathlang.evaluate import NotExactError
@@ -15,6 +15,15 @@ from grader.types.network.compile import Compiled, NotPiecewiseLinear
 REGION_WALK_SHARE = 0.3  # of the part's time limit; past it the region walk gives way to sampling
 
 W = TypeVar("W")
+
+
+def on_inputs(comp: Compiled, fn: Callable[[dict[str, Any]], Any]) -> Callable[[Sequence[Any]], Any]:
+    """``fn`` of a point given as the inputs' values in order (as the walks and probes pass it)."""
+
+    def at(xs: Sequence[Any]) -> Any:
+        return fn(dict(zip(comp.inputs, xs, strict=True)))
+
+    return at
 
 
 def walk_deadline(comp: Compiled) -> float:
