@@ -15,8 +15,8 @@ from pydantic import Field, field_validator, model_validator
 
 from grader.core.parts import (
     ID_PATTERN,
-    MEMORY_LIMIT_RANGE,
     AbsoluteTolerance,
+    MemoryLimit,
     PartBase,
     Points,
     RelativeTolerance,
@@ -35,7 +35,7 @@ class Defaults(Strict):
     atol: AbsoluteTolerance | None = None
     points: Points | None = None
     time_limit: Seconds | None = None
-    memory_limit: int | None = Field(None, ge=MEMORY_LIMIT_RANGE[0], le=MEMORY_LIMIT_RANGE[1])
+    memory_limit: MemoryLimit | None = None
     strict_shape: bool | None = None
 
 

@@ -45,6 +45,7 @@ SettingNumber = Annotated[
     float, Field(ge=-MAX_SETTING_MAGNITUDE, le=MAX_SETTING_MAGNITUDE, allow_inf_nan=False)
 ]
 PositiveSetting = Annotated[float, Field(gt=0, le=MAX_SETTING_MAGNITUDE, allow_inf_nan=False)]
+MemoryLimit = Annotated[int, Field(ge=MEMORY_LIMIT_RANGE[0], le=MEMORY_LIMIT_RANGE[1])]  # MiB
 MAX_NETWORK_WIDTH = 100_000  # one dimension of a network parameter
 MAX_NETWORK_ENTRIES = 1_000_000  # entries of one network parameter
 
@@ -127,9 +128,7 @@ class PartBase(Strict):
     rtol: RelativeTolerance = DEFAULT_RTOL
     atol: AbsoluteTolerance = DEFAULT_ATOL
     time_limit: Seconds = DEFAULT_TIME_LIMIT
-    memory_limit: int = Field(
-        DEFAULT_MEMORY_LIMIT, ge=MEMORY_LIMIT_RANGE[0], le=MEMORY_LIMIT_RANGE[1], description="MiB"
-    )
+    memory_limit: MemoryLimit = Field(DEFAULT_MEMORY_LIMIT, description="MiB")
     # Shown to students in reports next to the verdict (why a verdict is arguable, etc.).
     note: str | None = None
     # For TAs only (how to grade by hand, known OCR slips): never in a student-facing output.

@@ -7,10 +7,10 @@ with points, ids and context.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TypedDict
+from typing import Any, TypedDict, TypeVar
 
 from typing_extensions import Unpack
 
@@ -26,6 +26,7 @@ __all__ = [
     "Verdict",
     "Witness",
     "caret_excerpt",
+    "read_reference",
 ]
 
 
@@ -132,3 +133,16 @@ AnswerError = ReadError
 
 class CheckUndecided(Exception):
     """The checker cannot decide with confidence: reported as status ``error`` with why."""
+
+
+_Read = TypeVar("_Read")
+
+
+def read_reference(read: Callable[[Any], _Read], reference: Any, failure: str) -> _Read:
+    """Read a part's reference answer as a student's would be read. A reference that
+    cannot be read is the part's fault, not the student's: :class:`CheckUndecided`
+    with ``failure`` and the reason."""
+    try:
+        return read(reference)
+    except AnswerError as exc:
+        raise CheckUndecided(f"{failure}: {exc.message}") from None

@@ -85,20 +85,21 @@ def omap(fn: Callable[..., Any], *arrays: np.ndarray) -> np.ndarray:
     return np.asarray(result, dtype=object)
 
 
-def zeros_like_backend(env: Env, shape: tuple[int, ...]) -> np.ndarray:
+def _filled(env: Env, shape: tuple[int, ...], value: int) -> np.ndarray:
+    """An array of ``value`` (0 or 1) in the backend's number kind."""
     if env.backend == "float":
-        return np.zeros(shape)
+        return np.full(shape, float(value))
     out = np.empty(shape, dtype=object)
-    out.fill(MP.zero if env.backend == "mp" else ZERO)
+    out.fill(MP.mpf(value) if env.backend == "mp" else Fraction(value))
     return out
+
+
+def zeros_like_backend(env: Env, shape: tuple[int, ...]) -> np.ndarray:
+    return _filled(env, shape, 0)
 
 
 def ones_like_backend(env: Env, shape: tuple[int, ...]) -> np.ndarray:
-    if env.backend == "float":
-        return np.ones(shape)
-    out = np.empty(shape, dtype=object)
-    out.fill(MP.one if env.backend == "mp" else ONE)
-    return out
+    return _filled(env, shape, 1)
 
 
 # ---- exact element functions ---------------------------------------------------

@@ -91,19 +91,25 @@ MAX_VALUE_DIGITS = limit_from_environment(MAX_VALUE_DIGITS_VARIABLE, DEFAULT_MAX
 # exp(exp(exp(100))) would need an exponent of 10^(10^42) digits). Equivalence checks
 # probe formulas up to |x| = 1e9, where exp(x) is about 10^(4.3e8).
 MAX_APPROXIMATE_LOG10 = 1e12
+_EXACT_HINT = f"numbers are graded up to {MAX_VALUE_DIGITS:,} digits"
+_APPROXIMATE_HINT = f"numbers are graded up to about 10^(10^{round(math.log10(MAX_APPROXIMATE_LOG10))})"
 
 
-def number_size_error(log10_magnitude: float, position: int | None = None) -> LimitError:
-    """The refusal of a number whose absolute value is about ``10^log10_magnitude``."""
+def number_size_error(
+    log10_magnitude: float, position: int | None = None, *, hint: str = _EXACT_HINT
+) -> LimitError:
+    """The refusal of a number whose absolute value is about ``10^log10_magnitude``
+    (``hint`` names the bound that refused it: by default the exact one)."""
     if log10_magnitude < 0:
         what = f"too close to zero to grade exactly: about 10^-{_power_text(-log10_magnitude)}"
     else:
         what = f"too large to grade: about 10^{_power_text(log10_magnitude)}"
-    return LimitError(
-        f"this number is {what}",
-        position=position,
-        hint=f"numbers are graded up to {MAX_VALUE_DIGITS:,} digits",
-    )
+    return LimitError(f"this number is {what}", position=position, hint=hint)
+
+
+def _approximate_size_error(log10_magnitude: float) -> LimitError:
+    """The refusal of a high-precision number past ``10^MAX_APPROXIMATE_LOG10``."""
+    return number_size_error(log10_magnitude, hint=_APPROXIMATE_HINT)
 
 
 def _power_text(exponent: float) -> str:
@@ -138,7 +144,7 @@ def _fraction_size_error(numerator: int, denominator: int) -> LimitError:
         digits = max(_log10_int(numerator), _log10_int(denominator))
         return LimitError(
             f"this number has too many digits to grade exactly (about {round(digits):,})",
-            hint=f"numbers are graded up to {MAX_VALUE_DIGITS:,} digits",
+            hint=_EXACT_HINT,
         )
     return number_size_error(log10_value)
 
@@ -166,13 +172,13 @@ def check_exact_power(base: Fraction, exponent: int) -> None:
         digits = abs(exponent) * max(_log10_int(numerator), _log10_int(denominator))
         raise LimitError(
             f"this number has too many digits to grade exactly (about {round(digits):,})",
-            hint=f"numbers are graded up to {MAX_VALUE_DIGITS:,} digits",
+            hint=_EXACT_HINT,
         )
     raise number_size_error(log10_value)
 
 
 def check_approximate_number(value: Any) -> None:
-    """Refuse an mpmath number larger than about ``10^MAX_VALUE_DIGITS`` (tiny ones pass:
+    """Refuse an mpmath number larger than about ``10^MAX_APPROXIMATE_LOG10`` (tiny ones pass:
     a high-precision value near zero costs nothing)."""
     parts = getattr(value, "_mpf_", None)
     if parts is None:
@@ -182,7 +188,7 @@ def check_approximate_number(value: Any) -> None:
         return
     log2_magnitude = exponent + bit_count
     if log2_magnitude * _LOG10_2 > MAX_APPROXIMATE_LOG10:
-        raise number_size_error(log2_magnitude * _LOG10_2)
+        raise _approximate_size_error(log2_magnitude * _LOG10_2)
 
 
 def check_numbers(values: Iterable[Any]) -> None:
@@ -203,14 +209,14 @@ def check_numbers(values: Iterable[Any]) -> None:
 def check_exponential(argument: float) -> None:
     """Refuse a high-precision ``exp(argument)`` before forming it when it would be past the bound."""
     if argument / _LN_10 > MAX_APPROXIMATE_LOG10:
-        raise number_size_error(float(argument / _LN_10))
+        raise _approximate_size_error(float(argument / _LN_10))
 
 
 def check_power_magnitude(log10_base: float, exponent: float) -> None:
     """Refuse a high-precision ``base ** exponent`` (|base| = 10^log10_base) past the bound."""
     log10_value = log10_base * exponent
     if log10_value > MAX_APPROXIMATE_LOG10:
-        raise number_size_error(float(log10_value))
+        raise _approximate_size_error(float(log10_value))
 
 
 def check_decimal_literal(mantissa: str, exponent: int) -> None:

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from grader.core.nested import flatten, nested_shape
 from grader.core.numeric import WrittenNumber, close, read_written_number, show, strip_math_delimiters
 from grader.core.parts import PartBase
-from grader.core.verdict import AnswerError, CheckUndecided, Verdict
+from grader.core.verdict import AnswerError, Verdict, read_reference
 from grader.mathlang import ast
 from grader.mathlang.evaluate import constant_value
 from grader.mathlang.parser import parse
@@ -43,10 +43,7 @@ class Grid:
 
 
 def check(part: ArrayPart, answer: Any) -> Verdict:
-    try:
-        expected = read_grid(part.answer)
-    except AnswerError as exc:
-        raise CheckUndecided(f"the reference answer is not an array of numbers: {exc.message}") from None
+    expected = read_reference(read_grid, part.answer, "the reference answer is not an array of numbers")
     received = read_grid(answer)
     if not part.strict_shape:
         expected, received = expected.squeezed(), received.squeezed()

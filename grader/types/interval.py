@@ -18,7 +18,7 @@ from pydantic import model_validator
 
 from grader.core.numeric import Number, close, read_written_number, show, strip_math_delimiters
 from grader.core.parts import PartBase
-from grader.core.verdict import AnswerError, CheckUndecided, Verdict
+from grader.core.verdict import AnswerError, Verdict, read_reference
 from grader.mathlang import ast
 from grader.mathlang.errors import MathError
 from grader.mathlang.evaluate import constant_value
@@ -71,10 +71,7 @@ class IntervalPart(PartBase):
 
 
 def check(part: IntervalPart, answer: Any) -> Verdict:
-    try:
-        expected = read_interval(part.answer)
-    except AnswerError as exc:
-        raise CheckUndecided(f"the reference interval cannot be read: {exc.message}") from None
+    expected = read_reference(read_interval, part.answer, "the reference interval cannot be read")
     received = read_interval(answer)
     problems = [
         problem

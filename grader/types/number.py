@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from grader.core.numeric import close, read_number, read_written_number, show
 from grader.core.parts import PartBase, Scalar
-from grader.core.verdict import AnswerError, CheckUndecided, Verdict
+from grader.core.verdict import Verdict, read_reference
 from grader.types.base import AnswerType, fixed_hint
 
 
@@ -20,10 +20,7 @@ class NumberPart(PartBase):
 
 
 def check(part: NumberPart, answer: Any) -> Verdict:
-    try:
-        expected = read_number(part.answer)
-    except AnswerError as exc:
-        raise CheckUndecided(f"the reference answer is not a number: {exc.message}") from None
+    expected = read_reference(read_number, part.answer, "the reference answer is not a number")
     received = read_written_number(answer)
     if close(received.value, expected, part.rtol, part.atol):
         return Verdict.correct()

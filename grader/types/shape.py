@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from grader.core.numeric import strip_math_delimiters
 from grader.core.parts import PartBase
-from grader.core.verdict import AnswerError, CheckUndecided, Verdict, caret_excerpt
+from grader.core.verdict import AnswerError, Verdict, caret_excerpt, read_reference
 from grader.mathlang import ast
 from grader.mathlang.evaluate import constant_value
 from grader.mathlang.parser import dump, parse
@@ -46,10 +46,7 @@ class ShapePart(PartBase):
 
 
 def check(part: ShapePart, answer: Any) -> Verdict:
-    try:
-        expected = read_shape(part.answer)
-    except AnswerError as exc:
-        raise CheckUndecided(f"the reference shape cannot be read: {exc.message}") from None
+    expected = read_reference(read_shape, part.answer, "the reference shape cannot be read")
     received = read_shape(answer)
     if received == expected:
         return Verdict.correct()

@@ -288,28 +288,25 @@ def _componentwise_le(small: Monomial, large: Monomial) -> bool:
     return all(a <= b for mine, theirs in pairs for a, b in zip(mine, theirs, strict=True))
 
 
-def _power_text(name: str, power: Fraction) -> str:
+def _exponent_text(power: Fraction) -> str:
+    """``^p`` as written after a base: nothing for 1, parentheses unless a positive integer."""
     if power == 1:
-        return name
+        return ""
     if power.denominator == 1 and power > 0:
-        return f"{name}^{power}"
-    return f"{name}^({power})"
+        return f"^{power}"
+    return f"^({power})"
+
+
+def _power_text(name: str, power: Fraction) -> str:
+    return f"{name}{_exponent_text(power)}"
 
 
 def _loglog_text(name: str, power: Fraction) -> str:
-    if power == 1:
-        return f"log log {name}"
-    if power.denominator == 1 and power > 0:
-        return f"(log log {name})^{power}"
-    return f"(log log {name})^({power})"
+    return f"log log {name}" if power == 1 else f"(log log {name}){_exponent_text(power)}"
 
 
 def _log_text(name: str, power: Fraction) -> str:
-    if power == 1:
-        return f"log {name}"
-    if power.denominator == 1 and power > 0:
-        return f"log^{power} {name}"
-    return f"log^({power}) {name}"
+    return f"log{_exponent_text(power)} {name}"
 
 
 # -- the dominance test ------------------------------------------------------
