@@ -1,6 +1,6 @@
 """Batch grading figures: cold run, re-run, re-run after one part is edited, jobs 1 vs 2, memory.
 
-    python benchmarks/bench_batch.py [--sizes 100,500,2000] [--jobs 2] [--repeat 1] [--keep DIR]
+    python benchmarks/bench_batch.py [--sizes 100,500,2000] [--jobs 2] [--repeat 1] [--keep DIR] [--variety]
 
 For each size it builds the synthetic class (benchmarks/make_class.py, seeded),
 then times the ``grader grade CLASS -p SET --out OUT -q`` command in a fresh
@@ -89,8 +89,8 @@ def edit_one_part(problem_file: Path) -> None:
     raise SystemExit("the synthetic problem set has no number part to edit")
 
 
-def bench_size(sheets: int, jobs: int, repeat: int, work: Path) -> dict[str, float]:
-    problem_file, class_folder = make_class(work / f"class-{sheets}", sheets, seed=sheets)
+def bench_size(sheets: int, jobs: int, repeat: int, work: Path, variety: bool = False) -> dict[str, float]:
+    problem_file, class_folder = make_class(work / f"class-{sheets}", sheets, seed=sheets, variety=variety)
     out = work / f"out-{sheets}"
 
     def clear() -> None:
@@ -132,6 +132,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--keep", type=Path, help="build the classes here and keep them")
+    parser.add_argument(
+        "--variety", action="store_true", help="a class that repeats little (make_class.py --variety)"
+    )
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="grader-bench-"))
     print(machine())
@@ -144,7 +147,7 @@ def main() -> None:
     started = time.perf_counter()
     try:
         for size in (int(s) for s in args.sizes.split(",")):
-            r = bench_size(size, args.jobs, args.repeat, work)
+            r = bench_size(size, args.jobs, args.repeat, work, args.variety)
             print(
                 f"{r['sheets']:>7} {r['cold']:>6.1f}s/{r['cold_cpu']:>6.1f}s "
                 f"{r['rerun']:>6.2f}s/{r['rerun_cpu']:>6.2f}s "

@@ -1,14 +1,21 @@
 """A synthetic class for batch benchmarks and tests: one problem set, many answer sheets.
 
-    python benchmarks/make_class.py OUT --sheets 500 [--seed 1] [--parts 45]
+    python benchmarks/make_class.py OUT --sheets 500 [--seed 1] [--parts 45] [--variety]
 
-writes ``OUT/problem-set.yaml`` (auto-graded parts of every shipped problem set,
-taken in turn from each, question ids prefixed by their set) and
+writes ``OUT/problem-set.yaml`` (auto-graded parts of every shipped problem set but
+code parts, which have their own benchmark, taken in turn from each, question ids
+prefixed by their set) and
 ``OUT/class/<student>/answers.yaml``. Each answer is drawn, seeded, from: the
 reference answer, the shipped submissions' answers, the listed mistakes, a wrong
 variant of the reference (a number or a network weight changed), a hostile
 string (towers, deep nesting, injection text, huge input) or nothing. A few
 sheets are unreadable, a few are JSON, and a few give another student's name.
+
+With ``--variety`` each student writes afresh, as a real class does: a right
+formula restated (scaled and divided back by a number of their own, bracketed,
+in LaTeX or plain notation), every number of a wrong answer (a weight, an entry,
+a count) drawn anew, so that most (part, answer) pairs are distinct: the script
+prints the share. The shipped synthetic class repeats far more than a real one.
 """
 
 from __future__ import annotations
@@ -39,6 +46,9 @@ HOSTILE = [
 ]
 CHOICES = ("reference", "shipped", "mistake", "wrong", "hostile", "missing")
 WEIGHTS = (35, 20, 12, 15, 6, 12)
+# With --variety: fewer answers copied from the shipped ones, more written afresh.
+VARIETY_WEIGHTS = (45, 5, 6, 32, 3, 9)
+WRITTEN_AFRESH = ("expression", "number", "network", "array", "shape", "complexity")
 
 
 class _Dumper(yaml.SafeDumper):
@@ -72,8 +82,8 @@ def _prefixed_parts(path: Path, tag: str) -> list[tuple[str, dict[str, Any], dic
         shell["id"] = f"{tag}{question['id']}"
         for part in parts if parts is not None else [question]:
             answer_type = ANSWER_TYPES[part["type"]]
-            if not answer_type.auto_graded:
-                continue
+            if not answer_type.auto_graded or part["type"] == "code":
+                continue  # hand-graded, or code run in a sandbox (benchmarks/bench_code.py)
             merged = dict(part)
             for key, value in defaults.items():
                 if key in answer_type.part.model_fields and key not in merged:
@@ -144,8 +154,66 @@ def _wrong(reference: Any, rng: random.Random) -> Any:
     return f"{text} + 1" if rng.random() < 0.5 else f"2*({text})"
 
 
-def draw_answer(part: dict[str, Any], shipped: list[Any], rng: random.Random) -> Any:
-    choice = rng.choices(CHOICES, WEIGHTS)[0]
+def _fresh_wrong(reference: Any, rng: random.Random) -> Any:
+    """A wrong answer with every number of the reference moved by an amount of its own."""
+    if isinstance(reference, bool) or reference is None:
+        return "none of these"
+    if isinstance(reference, int):
+        return reference + rng.randint(1, 10_000)
+    if isinstance(reference, float):
+        return round(reference + rng.uniform(0.5, 100), 6)
+    if isinstance(reference, list):
+        return [_fresh_wrong(item, rng) for item in reference] or [rng.randint(1, 99)]
+    if isinstance(reference, dict):
+        return {key: _fresh_wrong(value, rng) for key, value in reference.items()}
+    return f"{rng.randint(2, 999)}*({reference}) + {rng.randint(1, 999)}"
+
+
+NOTATIONS = (
+    "{k}*({r})/{k}",
+    "\\frac{{{k}\\left({r}\\right)}}{{{k}}}",
+    "({r}) + {k} - {k}",
+    "(({r}))*{k}/{k}",
+)
+
+
+def _complexity_afresh(reference: str, wrong: bool, rng: random.Random) -> str:
+    """``Theta(n^2 d)`` with a constant of the student's own (the same class), or with a
+    larger term of their own (another class)."""
+    head, bracket, inner = reference.partition("(")
+    if not bracket or not inner.endswith(")"):
+        return reference
+    inner = inner[:-1]
+    if wrong:
+        return f"{head}({inner} + n^{rng.randint(5, 60)})"
+    return f"{head}({rng.randint(2, 999)} ({inner}))"
+
+
+def _restated(reference: Any, rng: random.Random) -> Any:
+    """The reference as a student writes it: the same value, in a form of their own."""
+    if isinstance(reference, bool) or reference is None:
+        return reference
+    if isinstance(reference, int):
+        return rng.choice((reference, float(reference), str(reference)))
+    if isinstance(reference, float):
+        return rng.choice((reference, repr(reference), f"{reference:.12g}"))
+    if isinstance(reference, list):
+        return [_restated(item, rng) for item in reference]
+    if isinstance(reference, dict):
+        return {key: _restated(value, rng) for key, value in reference.items()}
+    text = str(reference)
+    if any(mark in text for mark in ("=", "<", ">", "[", "{", ",", ";")) or len(text) > 200:
+        return text  # an equation, a set or a matrix: written as given
+    return rng.choice(NOTATIONS).format(k=rng.randint(2, 999), r=text)
+
+
+def draw_answer(part: dict[str, Any], shipped: list[Any], rng: random.Random, variety: bool = False) -> Any:
+    choice = rng.choices(CHOICES, VARIETY_WEIGHTS if variety else WEIGHTS)[0]
+    if variety and choice in ("wrong", "reference") and part.get("type") in WRITTEN_AFRESH:
+        reference = part.get("answer")
+        if part["type"] == "complexity":
+            return _complexity_afresh(str(reference), choice == "wrong", rng)
+        return _fresh_wrong(reference, rng) if choice == "wrong" else _restated(reference, rng)
     reference = part.get("answer")
     mistakes = [m["answer"] for m in part.get("mistakes") or []]
     if choice == "shipped" and shipped:
@@ -182,7 +250,9 @@ def write_sheet(folder: Path, student: str, answers: dict[str, Any], rng: random
         (folder / "answers.yaml").write_text(dump_yaml({"student": student, "answers": answers}))
 
 
-def make_class(out: Path, sheets: int, seed: int = 1, parts: int = 45) -> tuple[Path, Path]:
+def make_class(
+    out: Path, sheets: int, seed: int = 1, parts: int = 45, variety: bool = False
+) -> tuple[Path, Path]:
     """Write the problem set and the class; (problem set path, class folder)."""
     rng = random.Random(seed)
     problem_set, origin = build_problem_set(parts)
@@ -191,15 +261,20 @@ def make_class(out: Path, sheets: int, seed: int = 1, parts: int = 45) -> tuple[
     problem_file.write_text(dump_yaml(problem_set))
     shipped = shipped_answers()
     by_address = _parts_by_address(problem_set)
+    pairs: set[str] = set()
+    given = 0
     for number in range(sheets):
         folder = f"student-{number:05d}"
         student = folder if rng.random() > 0.01 else f"student-{rng.randrange(max(number, 1)):05d}"
         answers = {}
         for address, part in by_address.items():
-            answer = draw_answer(part, shipped.get(origin[address], []), rng)
+            answer = draw_answer(part, shipped.get(origin[address], []), rng, variety)
             if answer is not None:
                 answers[address] = answer
+                pairs.add(f"{address}\0{json.dumps(answer, sort_keys=True)}")
+                given += 1
         write_sheet(out / "class" / folder, student, answers, rng)
+    make_class.distinct_share = len(pairs) / max(given, 1)  # type: ignore[attr-defined]
     return problem_file, out / "class"
 
 
@@ -211,9 +286,14 @@ def main() -> None:
     parser.add_argument("--sheets", type=int, default=500)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--parts", type=int, default=45)
+    parser.add_argument("--variety", action="store_true", help="each student writes afresh (see above)")
     args = parser.parse_args()
-    problem_file, class_folder = make_class(args.out, args.sheets, args.seed, args.parts)
-    print(f"wrote {problem_file} and {args.sheets} sheets in {class_folder}")
+    problem_file, class_folder = make_class(args.out, args.sheets, args.seed, args.parts, args.variety)
+    share = make_class.distinct_share  # type: ignore[attr-defined]
+    print(
+        f"wrote {problem_file} and {args.sheets} sheets in {class_folder}; "
+        f"{share:.0%} of the (part, answer) pairs given are distinct"
+    )
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
 """The ``grader`` command: a thin shell over the pure core (contract section 6).
 
 Exit codes: 0 graded, 1 graded but below ``--fail-under``, 2 bad usage or a
-bad problem file (with file and line).
+bad problem file (with file and line), 3 the Dask cluster could not grade (no
+worker, a worker running another grader, the scheduler lost; resumable).
 """
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -29,19 +31,27 @@ from grader.batch import (
 )
 from grader.batch.cluster import executor_for
 from grader.batch.executors import ExecutorLost
+from grader.batch.hand import HAND_REVIEW, HandOutcome, finish_hand_grades
+from grader.batch.plan import skipped_folders
 from grader.batch.progress import batch_progress
+from grader.batch.storage import storage_failure
+from grader.batch.worker import CheckLimits, SubmissionTask, read_within_limits, reading_limits
 from grader.core.files import write_atomic
 from grader.core.report import Report
 from grader.core.verdict import Status
 from grader.engine import grade, is_auto_graded
+from grader.hand import HandBook, load_hand_grades
+from grader.hand.book import HAND_GRADES_SCHEMA_FILE, hand_grades_schema
 from grader.loading import (
-    ANSWER_FILES,
+    SUBMISSION_FORMS,
     ProblemFileError,
     is_submission_folder,
     load_problem_set,
-    load_submission,
+    no_submission_message,
 )
+from grader.mathlang.wording import counted
 from grader.reporting.check import check_result, render_check
+from grader.reporting.escape import terminal_output, workflow_text
 from grader.reporting.gradescope import build_bundle
 from grader.reporting.lms import RosterError, RosterReporter, load_roster
 from grader.reporting.reporters import REPORTERS, Reporter
@@ -49,8 +59,10 @@ from grader.reporting.schema import (
     ANSWERS_SCHEMA_BESIDE_TEMPLATE,
     ANSWERS_SCHEMA_FILE,
     PROBLEM_SET_SCHEMA_FILE,
+    REPORT_SCHEMA_FILE,
     answers_schema,
     problem_set_schema,
+    report_schema,
 )
 from grader.reporting.schema import dump as schema_text
 from grader.reporting.stats import batch_stats
@@ -58,10 +70,14 @@ from grader.reporting.stats_report import load_reports, stats_json, stats_tables
 from grader.reporting.template import render_template
 from grader.reporting.writeup_template import WRITEUP_FORMATS, render_writeup_template
 from grader.selftest import validate_problem_set
+from grader.service.commands import remote_check_options, run_remote_check, serve_command, users_group
 from grader.spec import ProblemSet
+from grader.types.code.sandbox import allow_unsafe_run_code
 
 EXIT_BELOW_THRESHOLD = 1
 EXIT_USAGE = 2
+EXIT_STORAGE = 3  # --out or the verdict store cannot be written or read (disk full, read-only, damaged)
+EXIT_EXECUTOR = 4  # the cluster failed: no worker, a refused worker, the scheduler lost
 MAX_LISTED = 20  # students listed by name in a message about a batch
 
 
@@ -83,6 +99,21 @@ def _color_option(what: str) -> Callable[[FC], FC]:
     return click.option(
         "--color/--no-color", default=None, help=f"Colour the {what} (default: when a terminal)."
     )
+
+
+def _allow_unsafe(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        allow_unsafe_run_code()
+
+
+# Code parts run only in the sandbox; where there is none, this lets a TA run them anyway.
+_UNSAFE_RUN_CODE = click.option(
+    "--unsafe-run-code",
+    is_flag=True,
+    expose_value=False,
+    callback=_allow_unsafe,
+    help="Run code answers without a sandbox where bubblewrap is missing (trusted code only).",
+)
 
 
 def _load_spec(path: Path) -> ProblemSet:
@@ -136,8 +167,8 @@ def _below_message(report: Report, threshold: tuple[float, bool]) -> str:
     share = f" ({100 * report.score / counted:.1f}%)" if counted else ""
     wanted = f"{number:g}% ({_limit(report, threshold):g} points)" if is_percent else f"{number:g} points"
     text = (
-        f"{report.student}: below --fail-under: {report.score:g} of {counted:g} auto-graded points"
-        f"{share}, under {wanted}"
+        f"{workflow_text(report.student)}: below --fail-under: {report.score:g} of {counted:g} "
+        f"auto-graded points{share}, under {wanted}"
     )
     if report.pending:
         text += f"; {report.pending:g} hand-graded points are pending and counted on neither side"
@@ -165,6 +196,7 @@ def main() -> None:
 @click.argument(
     "problem_files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
+@_UNSAFE_RUN_CODE
 def validate(problem_files: tuple[Path, ...]) -> None:
     """Check problem files and self-test every reference answer and listed mistake."""
     failed = False
@@ -183,7 +215,7 @@ def validate(problem_files: tuple[Path, ...]) -> None:
         else:
             count = len(spec.iter_parts())
             click.echo(
-                f"{path}: ok ({count} parts, {spec.max_score:g} points; "
+                f"{path}: ok ({counted(count, 'part')}, {counted(spec.max_score, 'point')}; "
                 "every reference answer grades correct)"
             )
         for part_id, _, part in spec.iter_parts():
@@ -205,7 +237,13 @@ def validate(problem_files: tuple[Path, ...]) -> None:
     "submissions per problem set, named like its file.",
 )
 @click.option(
-    "-f", "--format", "fmt", type=click.Choice(sorted(REPORTERS)), default="table", show_default=True
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(REPORTERS)),
+    default=None,
+    help="How results are printed [default: table; for a class with --out, nothing: the files are "
+    "the results, and --format table prints the table too].",
 )
 @click.option(
     "-o",
@@ -249,13 +287,30 @@ def validate(problem_files: tuple[Path, ...]) -> None:
     help="A roster CSV with a 'folder' column, matching students to LMS identities "
     "(--format canvas or moodle).",
 )
+@click.option(
+    "--canvas-id",
+    help="The Canvas assignment's id (the number in its address): the column becomes "
+    "'<assignment> (<id>)', so Canvas fills that assignment instead of creating one.",
+)
 @click.option("--show-expected", is_flag=True, help="Include the reference answers in the output.")
+@click.option(
+    "--hand",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A hand-grades file (YAML): TAs' grades of proofs and overrides, counted in every "
+    "report; grader pins each new grade to the answer it was given for (docs/formats.md).",
+)
 @_color_option("table")
+@_UNSAFE_RUN_CODE
 def grade_command(path: Path, problem_file: Path, **settings: Any) -> None:
     """Grade one submission folder, or every submission folder under PATH."""
     settings["color"] = _color(settings["color"])
+    settings["format_asked"] = settings["fmt"] is not None
+    settings["fmt"] = settings["fmt"] or "table"
     options = GradeOptions(**settings)
     if problem_file.is_dir():
+        if options.hand:
+            click.echo("error: --hand is for one problem set; grade each with its own file", err=True)
+            sys.exit(EXIT_USAGE)
         sys.exit(_grade_course(path, problem_file, options))
     sys.exit(_grade_assignment(path, _load_spec(problem_file), options))
 
@@ -274,6 +329,17 @@ class GradeOptions:
     roster: Path | None
     show_expected: bool
     color: bool
+    canvas_id: str | None = None
+    hand: Path | None = None
+    hand_grades: HandBook | None = None  # the --hand file, read against the problem set
+    format_asked: bool = True  # --format was given
+
+    def prints_class_table(self) -> bool:
+        """The terminal table of a class: never with -q; with --out only when asked for (a
+        table of thousands of rows costs seconds and the files hold it all)."""
+        if self.fmt != "table":
+            return True
+        return not self.quiet and (self.out is None or self.format_asked)
 
     def batch(self) -> BatchOptions:
         return BatchOptions(
@@ -282,6 +348,8 @@ class GradeOptions:
             show_expected=self.show_expected,
             cache=self.cache,
             use_cache=not self.no_cache,
+            on_wait=lambda message: click.echo(message, err=True),
+            hand=self.hand_grades.by_folder() if self.hand_grades else {},
         )
 
 
@@ -289,6 +357,11 @@ def _reporter(options: GradeOptions) -> Reporter | None:
     """The reporter of ``--format``, given the ``--roster`` when there is one; None after
     saying why it cannot be used."""
     reporter = REPORTERS[options.fmt]
+    if options.canvas_id is not None:
+        if options.fmt != "canvas":
+            click.echo(f"error: --canvas-id is for --format canvas, not --format {options.fmt}", err=True)
+            return None
+        reporter = reporter.with_assignment_id(options.canvas_id)  # type: ignore[attr-defined]
     if options.roster is None:
         return reporter
     if not isinstance(reporter, RosterReporter):
@@ -305,21 +378,38 @@ def _grade_assignment(path: Path, spec: ProblemSet, options: GradeOptions) -> in
     reporter = _reporter(options)
     if reporter is None:
         return EXIT_USAGE
+    if options.hand is not None:
+        try:
+            options = replace(options, hand_grades=load_hand_grades(options.hand, spec))
+        except ProblemFileError as exc:
+            click.echo(exc.render(), err=True)
+            return EXIT_USAGE
     if is_submission_folder(path):
         return _grade_one(path, spec, reporter, options)
     folders = submission_folders(path) if path.is_dir() else []
+    skipped = skipped_folders(path) if path.is_dir() else []
+    if skipped and not options.quiet:
+        names = workflow_text(", ".join(folder.name for folder in skipped[:MAX_LISTED]))
+        more = f" and {len(skipped) - MAX_LISTED} more" if len(skipped) > MAX_LISTED else ""
+        click.echo(
+            f"note: skipped {len(skipped)} folders whose names start with '.' or '_': {names}{more}", err=True
+        )
     if not folders:
         click.echo(
-            f"error: {path} holds no submissions (no answers.yaml/answers.json in it or in its subfolders)",
+            f"error: {path} holds no submissions, in it or in its subfolders: {no_submission_message(path)}",
             err=True,
         )
         return EXIT_USAGE
     result = _run_class(spec, path, folders, options)
     if result is None:
         return EXIT_USAGE
-    rendered = reporter.render_batch(result.reports, show_expected=options.show_expected, color=options.color)
-    click.echo(rendered, nl=False)
+    if options.prints_class_table():
+        rendered = reporter.render_batch(
+            result.reports, show_expected=options.show_expected, color=options.color
+        )
+        click.echo(rendered, nl=False)
     _export_notices(reporter, result.reports)
+    _hand_notices(options, result.reports, whole_class=True)
     if options.show_diff:
         click.echo(_diff_text(result), nl=False)
     _summary(path, spec, result, options)
@@ -330,9 +420,16 @@ def _grade_assignment(path: Path, spec: ProblemSet, options: GradeOptions) -> in
 
 
 def _grade_one(path: Path, spec: ProblemSet, reporter: Reporter, options: GradeOptions) -> int:
-    report = grade_one_in_process(spec, path, options.batch()).reports[0]
+    try:
+        result = grade_one_in_process(spec, path, options.batch())
+    except (OSError, sqlite3.Error) as exc:
+        click.echo(storage_failure(exc, options.out, options.batch().store_path()), err=True)
+        return EXIT_STORAGE
+    _untrusted_store_warning(result)
+    report = result.reports[0]
     click.echo(reporter.render(report, show_expected=options.show_expected, color=options.color), nl=False)
     _export_notices(reporter, [report])
+    _hand_notices(options, [report], whole_class=False)
     problem = _unusable(report)
     if problem:
         click.echo(problem, err=True)
@@ -344,7 +441,36 @@ def _export_notices(reporter: Reporter, reports: list[Report]) -> None:
     """What a TA must know before importing a gradebook export (who the roster missed)."""
     if isinstance(reporter, RosterReporter):
         for notice in reporter.notices(reports):
-            click.echo(f"note: {notice}", err=True)
+            click.echo(f"note: {workflow_text(notice)}", err=True)
+
+
+def _hand_notices(options: GradeOptions, reports: list[Report], *, whole_class: bool) -> None:
+    """Pin the new hand grades; list those to review and those naming no folder graded."""
+    if options.hand_grades is None:
+        return
+    outcome = finish_hand_grades(options.hand_grades, reports, whole_class=whole_class, out=options.out)
+    for line in hand_notice_lines(outcome, options.hand_grades.path):
+        click.echo(line, err=True)
+
+
+def hand_notice_lines(outcome: HandOutcome, path: str) -> list[str]:
+    lines = []
+    if outcome.pinned:
+        lines.append(f"pinned {outcome.pinned} hand grades in {path} to the answers they were given for")
+    if outcome.pin_skipped:
+        lines.append(f"warning: {outcome.pin_skipped}")
+    if outcome.review:
+        lines.append(
+            f"{len(outcome.review)} hand grades to review (kept and counted; {HAND_REVIEW} in --out):"
+        )
+        lines += [
+            f"  {item.student} ({item.folder}) {item.part}: {item.why}"
+            for item in outcome.review[:MAX_LISTED]
+        ]
+    if outcome.unmatched:
+        names = ", ".join(outcome.unmatched[:MAX_LISTED])
+        lines.append(f"warning: {path} grades folders that were not graded now: {names}")
+    return lines
 
 
 def _unusable(report: Report) -> str | None:
@@ -352,13 +478,14 @@ def _unusable(report: Report) -> str | None:
     no answer matches a part (the wrong problem set?)."""
     if report.error:
         return (
-            f"error: {report.folder}: the answers file could not be read ({report.error}); "
+            f"error: {workflow_text(report.folder or '')}: the answers file could not be read "
+            f"({workflow_text(report.error)}); "
             "every part is invalid"
         )
     answered = any(p.status is not Status.MISSING for p in report.parts)
     if not answered and any("matches no part" in w for w in report.warnings):
         return (
-            f"error: {report.folder}: no answer matches a part of {report.assignment} "
+            f"error: {workflow_text(report.folder or '')}: no answer matches a part of {report.assignment} "
             "(is -p the right problem set?)"
         )
     return None
@@ -374,17 +501,35 @@ def _run_class(
         return None
     try:
         with batch_progress(options.quiet) as on_progress:
-            return run_batch(spec, path, folders, batch, on_progress)
+            result = run_batch(spec, path, folders, batch, on_progress)
+        sharing = getattr(batch.executor, "sharing", "")
+        if sharing and not options.quiet:
+            click.echo(f"verdict sharing across the cluster's machines: {sharing}", err=True)
+        return result
     except ExecutorLost as exc:
         click.echo(
             f"error: {exc}; every report finished so far is written, and running the same "
             "command again goes on from there",
             err=True,
         )
-        return None
+        sys.exit(EXIT_EXECUTOR)
+    except (OSError, sqlite3.Error) as exc:
+        click.echo(storage_failure(exc, options.out, batch.store_path()), err=True)
+        sys.exit(EXIT_STORAGE)
+
+
+def _untrusted_store_warning(result: BatchResult) -> None:
+    """Said even with --quiet: someone may have edited the store."""
+    if result.untrusted:
+        click.echo(
+            f"warning: {result.untrusted} entries of the verdict store failed their integrity check "
+            "(edited, or sealed with another key); they were not used: what they held was regraded",
+            err=True,
+        )
 
 
 def _summary(path: Path, spec: ProblemSet, result: BatchResult, options: GradeOptions) -> None:
+    _untrusted_store_warning(result)
     if options.quiet:
         return
     stored = len(result.reports) - result.regraded
@@ -397,7 +542,8 @@ def _summary(path: Path, spec: ProblemSet, result: BatchResult, options: GradeOp
     click.echo(line, err=True)
     for name, folders in sorted(result.clashes.items()):
         click.echo(
-            f"warning: {len(folders)} folders give the student name {name!r}: {', '.join(folders)} "
+            f"warning: {len(folders)} folders give the student name {workflow_text(repr(name))}: "
+            f"{workflow_text(', '.join(folders))} "
             "(each is its own student; flagged in grades.csv)",
             err=True,
         )
@@ -411,7 +557,7 @@ def _diff_text(result: BatchResult) -> str:
     if not result.changes:
         return "no score changed since the last run\n"
     lines = [f"{len(result.changes)} scores changed:"]
-    lines += [f"  {change.describe()}" for change in result.changes]
+    lines += [f"  {workflow_text(change.describe())}" for change in result.changes]
     return "\n".join(lines) + "\n"
 
 
@@ -425,7 +571,7 @@ def _nothing_graded_message(path: Path, spec: ProblemSet, reports: list[Report])
     unanswered = len(reports) - unreadable
     return (
         f"error: graded nothing in {path}: {len(reports)} submission folders, {unreadable} without "
-        f"a readable answers file ({', '.join(ANSWER_FILES)}), {unanswered} answering no part of "
+        f"a readable answers file or write-up ({SUBMISSION_FORMS}), {unanswered} answering no part of "
         f"{spec.assignment} (is -p the right problem set?)"
     )
 
@@ -461,6 +607,10 @@ def _grade_course(path: Path, problem_dir: Path, options: GradeOptions) -> int:
         click.echo(message, err=True)
         return EXIT_USAGE
     return max(codes)
+
+
+main.add_command(serve_command)
+main.add_command(users_group)
 
 
 @main.group()
@@ -532,24 +682,31 @@ def template(problem_file: Path, output: Path | None, fmt: str) -> None:
     "-p",
     "--problems",
     "problem_file",
-    required=True,
     envvar="GRADER_PROBLEMS",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="The problem set your course ships (a path). Env: GRADER_PROBLEMS.",
 )
+@remote_check_options
 @_color_option("output")
-def check(path: Path, problem_file: Path, color: bool | None) -> None:
+def check(path: Path, problem_file: Path | None, color: bool | None, **remote: Any) -> None:
     """Show how grader reads the answers in PATH (default: here) before you hand them in.
 
     For every part: your answer written back in plain math and LaTeX, what cannot be
     read (with a caret), what is unanswered, answer keys that match no part. Verdicts
-    only for parts the TA made visible. Exit 1 when something cannot be read."""
+    only for parts the TA made visible. Exit 1 when something cannot be read.
+    With --server and --token, the course's grading service checks them (no problem file)."""
+    if remote["server"]:
+        run_remote_check(path, **remote)
+    if problem_file is None:
+        raise click.UsageError(
+            "give the problem set (-p FILE), or a grading service (--server URL --token T)"
+        )
     spec = _load_spec(problem_file)
     if not is_submission_folder(path):
-        expected = ", ".join(ANSWER_FILES)
-        click.echo(f"error: no answers in {path} (expected {expected} or a write-up)", err=True)
+        click.echo(f"error: no answers in {path}: {no_submission_message(path)}", err=True)
         sys.exit(EXIT_USAGE)
-    submission = load_submission(path)
+    task = SubmissionTask(key=str(path), folder=str(path), stem="", digest="")
+    submission = read_within_limits(task, CheckLimits(), *reading_limits(spec))  # as a batch reads it
     result = check_result(spec, submission, grade(spec, submission))
     click.echo(render_check(result, color=_color(color)), nl=False)
     sys.exit(1 if result.unreadable else 0)
@@ -557,6 +714,7 @@ def check(path: Path, problem_file: Path, color: bool | None) -> None:
 
 @main.command()
 @click.option("--answers", is_flag=True, help="The schema of answers files instead of problem files.")
+@click.option("--hand", "hand_grades", is_flag=True, help="The schema of hand-grades files (--hand).")
 @click.option(
     "-p",
     "--problems",
@@ -572,13 +730,21 @@ def check(path: Path, problem_file: Path, color: bool | None) -> None:
     help=f"Write {PROBLEM_SET_SCHEMA_FILE} and {ANSWERS_SCHEMA_FILE} into this folder "
     "(how schemas/ is made).",
 )
-def schema(answers: bool, problem_file: Path | None, output: Path | None, folder: Path | None) -> None:
+def schema(
+    answers: bool, hand_grades: bool, problem_file: Path | None, output: Path | None, folder: Path | None
+) -> None:
     """Print the JSON Schema of problem files (or of answers files, with --answers)."""
 
     if folder is not None:
         write_atomic(folder / PROBLEM_SET_SCHEMA_FILE, schema_text(problem_set_schema()))
         write_atomic(folder / ANSWERS_SCHEMA_FILE, schema_text(answers_schema()))
-        click.echo(f"wrote {folder / PROBLEM_SET_SCHEMA_FILE} and {folder / ANSWERS_SCHEMA_FILE}", err=True)
+        write_atomic(folder / HAND_GRADES_SCHEMA_FILE, schema_text(hand_grades_schema()))
+        write_atomic(folder / REPORT_SCHEMA_FILE, schema_text(report_schema()))
+        written = (PROBLEM_SET_SCHEMA_FILE, ANSWERS_SCHEMA_FILE, HAND_GRADES_SCHEMA_FILE, REPORT_SCHEMA_FILE)
+        click.echo("wrote " + ", ".join(str(folder / name) for name in written), err=True)
+        return
+    if hand_grades:
+        click.echo(schema_text(hand_grades_schema()), nl=False)
         return
     if problem_file is not None and not answers:
         click.echo("error: -p is for --answers (the problem-set schema is the same for every set)", err=True)
@@ -614,7 +780,7 @@ def gradescope_bundle(problem_file: Path, output: Path) -> None:
     auto = sum(p.points for _, _, p in spec.iter_parts() if is_auto_graded(p))
     click.echo(
         f"wrote {output} ({len(names)} files). Upload it as the autograder of a Gradescope programming "
-        f"assignment worth {auto:g} points (hand-graded parts are separate questions).",
+        f"assignment worth {counted(auto, 'point')} (hand-graded parts are separate questions).",
         err=True,
     )
 
@@ -648,14 +814,21 @@ def stats_command(folder: Path, problem_file: Path | None, as_json: bool, color:
     if as_json:
         click.echo(stats_json(batches), nl=False)
         return
-    for numbers, _ in batches:
-        click.echo(stats_tables(numbers, color=_color(color)), nl=False)
+    for numbers, reports in batches:
+        names = [r.student for r in reports]
+        tables = stats_tables(numbers, color=_color(color), students=names)
+        click.echo(terminal_output(tables, _color(color)), nl=False)
 
 
 def _parts_by_assignment(problem_file: Path) -> dict[str, dict[str, Any]]:
     files = sorted(problem_file.glob("*.y*ml")) if problem_file.is_dir() else [problem_file]
     specs = [_load_spec(path) for path in files]
     return {spec.assignment: {pid: part for pid, _, part in spec.iter_parts()} for spec in specs}
+
+
+from grader.cli_hand import hand as hand_commands  # noqa: E402  (a command group of its own module)
+
+main.add_command(hand_commands)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,12 +16,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from grader.core.parts import PartBase
-from grader.core.report import PartResult, Report
-from grader.core.submission import SourcePosition, Submission
+from grader.core.report import DECIDED, PartResult, Report
+from grader.core.submission import MAX_WARNINGS, SourcePosition, Submission, bounded_warnings
 from grader.core.timelimit import CheckTimeout, run_with_time_limit
-from grader.core.verdict import AnswerError, CheckUndecided, Status, Verdict
+from grader.core.verdict import AnswerError, CheckUndecided, Decision, Status, Verdict
 from grader.spec import ProblemSet, Question
 from grader.types import ANSWER_TYPES
+from grader.types.base import AnswerType
 
 PartCheck = Callable[[PartBase, Any], Verdict]
 
@@ -44,11 +45,30 @@ def check_part(part: PartBase, answer: Any, *, time_limit: float | None = None) 
         return _run_checker(part, answer)
     if _answer_size(answer) > MAX_ANSWER_CHARS:
         return Verdict.invalid(f"answer is too long (over {MAX_ANSWER_CHARS:,} characters); not read")
-    seconds = part.time_limit if time_limit is None else time_limit
+    seconds = time_budget(part) if time_limit is None else time_limit
     try:
         return run_with_time_limit(lambda: _verdict_with_mistakes(part, answer), seconds)
     except CheckTimeout as exc:
-        return Verdict.error(f"{exc}; the answer could not be decided, a TA should look at it")
+        # A CPU-time limit is reached again by the same check: the store may keep that verdict
+        # (keyed by the part, limit included). A wall-clock stop depends on the machine's load.
+        message = f"{exc}; the answer could not be decided, a TA should look at it"
+        if exc.clock == "cpu":
+            return Verdict.error(message, time_limit=exc.seconds)
+        return Verdict.error(message)
+
+
+def time_budget(part: PartBase) -> float:
+    """Seconds one check of this part may take: its time_limit, or what its type needs."""
+    answer_type = ANSWER_TYPES.get(part.type)
+    if answer_type is not None and answer_type.time_budget is not None:
+        return answer_type.time_budget(part)
+    return part.time_limit
+
+
+def error_is_settled(part: PartBase) -> bool:
+    """May an ``error`` verdict for this part be stored and served again (see AnswerType)?"""
+    answer_type = ANSWER_TYPES.get(part.type)
+    return answer_type is None or answer_type.errors_are_settled
 
 
 def is_auto_graded(part: PartBase) -> bool:
@@ -72,6 +92,15 @@ def _verdict_with_mistakes(part: PartBase, answer: Any) -> Verdict:
     return verdict
 
 
+def same_answer(part: PartBase, one: Any, other: Any) -> bool:
+    """``other`` is shown equal to ``one`` by the part's checker (``one`` taken as the
+    reference, under the part's time limit), as a listed mistake is matched."""
+    try:
+        return run_with_time_limit(lambda: _gives_mistake(part, one, other), part.time_limit)
+    except CheckTimeout:
+        return False
+
+
 def _gives_mistake(part: PartBase, listed: Any, answer: Any) -> bool:
     answer_type = ANSWER_TYPES.get(part.type)
     if answer_type is not None and answer_type.same_mistake is not None:
@@ -85,7 +114,7 @@ def _run_checker(part: PartBase, answer: Any) -> Verdict:
     if answer_type is None:
         return Verdict.error(f"answer type {part.type!r} cannot be graded by this version of grader")
     try:
-        return answer_type.check(part, answer)
+        return _with_decision(answer_type, answer_type.check(part, answer))
     except AnswerError as exc:
         return Verdict.invalid(exc.render())
     except CheckUndecided as exc:
@@ -99,6 +128,14 @@ def _run_checker(part: PartBase, answer: Any) -> Verdict:
             f"internal error while checking ({type(exc).__name__}: {exc}); a TA should look at it",
             traceback=traceback.format_exc(limit=8),
         )
+
+
+def _with_decision(answer_type: AnswerType, verdict: Verdict) -> Verdict:
+    """A verdict that states no decision gets its type's (the certificate in the report)."""
+    if verdict.decision is not None or answer_type.decided is None or verdict.status not in DECIDED:
+        return verdict
+    decided = Decision(f"{answer_type.decided.value} comparison", certificate=answer_type.decided)
+    return dataclasses.replace(verdict, decision=decided)
 
 
 def _answer_size(answer: Any) -> int:
@@ -120,10 +157,14 @@ def grade(spec: ProblemSet, submission: Submission, check: PartCheck = check_par
         parts=[],
         warnings=list(submission.warnings),
         folder=submission.folder,
+        notes=list(submission.notes),
+        warning_positions=dict(submission.warning_positions),
         error=submission.load_error,
         positions=dict(submission.positions),
         error_position=submission.error_position,
     )
+    if not submission.load_error:
+        prepare_checks(spec, submission.answers)
     for part_id, question, part in spec.iter_parts():
         if submission.load_error:
             verdict = _unread_verdict(submission)
@@ -132,7 +173,31 @@ def grade(spec: ProblemSet, submission: Submission, check: PartCheck = check_par
         report.parts.append(_result(part_id, question, part, verdict, submission.answers.get(part_id)))
     if not submission.load_error:
         report.warnings.extend(unmatched_answer_warnings(spec, submission.answers, submission.positions))
+    report.warnings = bounded_warnings(report.warnings)
     return report
+
+
+def prepare_checks(spec: ProblemSet, answers: Mapping[str, Any]) -> None:
+    """Work an answer type does once for all its parts of one submission (code: one sandbox).
+    A failure here is no verdict: each check then does its own work and reports."""
+    pairs: dict[str, list[tuple[PartBase, Any]]] = {}
+    for part_id, _, part in spec.iter_parts():
+        answer_type = ANSWER_TYPES.get(part.type)
+        answer = answers.get(part_id)
+        if (
+            answer_type is not None
+            and answer_type.prepare is not None
+            and not is_blank(answer)
+            and _answer_size(answer) <= MAX_ANSWER_CHARS
+        ):
+            pairs.setdefault(part.type, []).append((part, answer))
+    for name, found in pairs.items():
+        prepare = ANSWER_TYPES[name].prepare
+        try:
+            if prepare is not None:
+                prepare(found)
+        except Exception:
+            pass
 
 
 def _unread_verdict(submission: Submission) -> Verdict:
@@ -178,9 +243,13 @@ def unmatched_answer_warnings(
     line where the answer was written, when known."""
     known = [part_id for part_id, _, _ in spec.iter_parts()]
     questions = {q.id: q for q in spec.questions}
-    warnings = []
+    warnings: list[str] = []
+    unmatched = 0
     for key in answers:
         if key in known:
+            continue
+        unmatched += 1
+        if len(warnings) >= MAX_WARNINGS:  # counted, not described (difflib is slow)
             continue
         where = f"{positions[key]}: " if positions and key in positions else ""
         if key in questions and not questions[key].single:
@@ -192,4 +261,4 @@ def unmatched_answer_warnings(
         close = difflib.get_close_matches(key, known, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         warnings.append(f"{where}answer '{key}' matches no part of {spec.assignment} and is not graded{hint}")
-    return warnings
+    return bounded_warnings(warnings, unmatched - len(warnings))

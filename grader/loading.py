@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from grader.core.submission import SourcePosition, Submission
-from grader.core.textfiles import read_text
+from grader.core.textfiles import read_text, shown_name, without_surrogates
 from grader.core.yamlio import (
     ANSWERS_FILE,
     MAX_NESTING,
@@ -96,10 +96,68 @@ def parse_problem_set(text: str, path: Path | str = "<problem set>") -> ProblemS
         kind = "empty" if data is None else f"a {type(data).__name__}"
         message = f"a problem set must be a mapping with assignment and questions; this file is {kind}"
         raise ProblemFileError(path, [Diagnostic(1, 1, message)])
+    _read_source_files(data, path, positions)
     try:
         return ProblemSet.model_validate(data)
     except ValidationError as exc:
         raise ProblemFileError(path, _problems_from(exc, positions)) from None
+
+
+_SOURCE_FIELDS = ("answer", "given", "harness")
+
+
+def _read_source_files(data: dict[str, Any], path: Path | str, positions: dict[Any, Position]) -> None:
+    """A code part's reference, scaffold or harness may be a file beside the problem file,
+    ``answer: {file: linear_ref.py}``: read here, so the part holds the text it runs."""
+    questions = data.get("questions")
+    if not isinstance(questions, list):
+        return
+    for q_index, question in enumerate(questions):
+        parts = question.get("parts") if isinstance(question, dict) else None
+        where: list[tuple[tuple[Any, ...], Any]] = (
+            [(("questions", q_index, "parts", p_index), part) for p_index, part in enumerate(parts)]
+            if isinstance(parts, list)
+            else [(("questions", q_index), question)]
+        )
+        for loc, part in where:
+            if isinstance(part, dict) and part.get("type") == "code":
+                _read_part_sources(part, loc, path, positions)
+
+
+def _read_part_sources(
+    part: dict[str, Any], loc: tuple[Any, ...], path: Path | str, positions: dict[Any, Position]
+) -> None:
+    slots: list[tuple[dict[str, Any], str, tuple[Any, ...]]] = [
+        (part, key, (*loc, key)) for key in _SOURCE_FIELDS
+    ]
+    mistakes = part.get("mistakes")
+    if isinstance(mistakes, list):
+        slots += [
+            (m, "answer", (*loc, "mistakes", i, "answer"))
+            for i, m in enumerate(mistakes)
+            if isinstance(m, dict)
+        ]
+    for holder, key, field_loc in slots:
+        value = holder.get(key)
+        if not (isinstance(value, dict) and set(value) == {"file"} and isinstance(value["file"], str)):
+            continue
+        relative = Path(value["file"])
+        try:
+            if relative.is_absolute() or ".." in relative.parts:
+                raise ValueError("name a file beside the problem file, without '..'")
+            holder[key] = read_text(Path(path).parent / relative, MAX_PROBLEM_FILE_BYTES)
+        except (OSError, ValueError) as exc:
+            position = locate(positions, field_loc)
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            message = f"{_readable_loc(field_loc)}: {value['file']} cannot be read: {reason}"
+            raise ProblemFileError(
+                path,
+                [
+                    Diagnostic(
+                        position.line if position else None, position.column if position else None, message
+                    )
+                ],
+            ) from None
 
 
 def _problems_from(exc: ValidationError, positions: dict[Any, Position]) -> list[Diagnostic]:
@@ -180,14 +238,64 @@ def find_answers_file(folder: Path) -> Path | None:
     return None
 
 
+# Every form grader reads, as messages name them.
+SUBMISSION_FORMS = (
+    f"an answers file ({', '.join(ANSWER_FILES)}) or a write-up that marks its answers "
+    "(LaTeX .tex, Markdown .md, Jupyter .ipynb)"
+)
+
+
+def no_submission_message(folder: Path) -> str:
+    """What grader looked for in a folder it found nothing to grade in, and what it saw there
+    instead (a PDF, a write-up without marks), in words a student can act on."""
+    message = f"grader reads {SUBMISSION_FORMS}"
+    try:
+        names = sorted(p.name for p in folder.iterdir() if p.is_file())
+    except OSError:
+        return message
+    pdfs = [name for name in names if name.lower().endswith(".pdf")]
+    if pdfs:
+        message += f"; {', '.join(pdfs[:3])}: a PDF cannot be graded, hand in its source (.tex) or a notebook"
+    unmarked = [name for name in names if name.endswith(WRITEUP_SUFFIXES)]
+    if unmarked:
+        message += (
+            f"; {', '.join(unmarked[:3])} marks no answer (\\answer{{<part id>}}{{...}}, "
+            "'Answer <part id>:', a cell tagged answer:<part id>; see grader template)"
+        )
+    return message
+
+
 def is_submission_folder(folder: Path) -> bool:
     """A folder with an answers file, or a write-up (.tex, .md, .ipynb) that marks answers."""
     return find_answers_file(folder) is not None or bool(writeup_files(folder))
 
 
+def named_folder(folder: Path) -> Path:
+    """The folder with a name: ``.`` (``grader grade .`` in CI) is the repository's folder."""
+    return folder.resolve() if folder.name in ("", ".", "..") else folder
+
+
 def load_submission(folder: Path | str) -> Submission:
-    folder = Path(folder)
-    submission = Submission(student=folder.name, folder=str(folder))
+    """The folder's answers as read; student text cleaned of what no report can hold (lone
+    surrogates; control characters in the shown name). Never raises for a bad file."""
+    submission = _read_submission(Path(folder))
+    submission.student = shown_name(submission.student) or named_folder(Path(folder)).name
+    submission.answers = without_surrogates(submission.answers)
+    submission.warnings = without_surrogates(submission.warnings)
+    if submission.load_error:
+        submission.load_error = without_surrogates(submission.load_error)
+    return submission
+
+
+def _read_submission(folder: Path) -> Submission:
+    submission = Submission(student=named_folder(folder).name, folder=str(folder))
+    if folder.is_symlink():
+        submission.source = str(folder)
+        submission.load_error = (
+            f"this submission folder is a link (to {_link_target(folder)}), not a folder of its own: "
+            "it is not graded (a student hands in their own folder, never a link to another's)"
+        )
+        return submission
     answers_file = find_answers_file(folder)
     if answers_file is None:
         if writeup_files(folder):
@@ -225,6 +333,7 @@ def load_submission(folder: Path | str) -> Submission:
         submission.load_error = f"{answers_file.name}: {exc}"
         return submission
     read_answers_text(submission, text, answers_file)
+    read_code_files(submission, folder)
     return submission
 
 
@@ -261,8 +370,11 @@ def _parse_answers_text(text: str, suffix: str, submission: Submission) -> Any:
     except YamlError as exc:
         where = f" (line {exc.line}, column {exc.column})" if exc.line else ""
         raise UnreadableAnswers(f"{exc.message}{where}", exc.line, exc.column) from None
-    submission.warnings.extend(_typed_latex_warning(note) for note in typed)
     source = submission.source or ""
+    for note in typed:
+        warning = _typed_latex_warning(note)
+        submission.warnings.append(warning)
+        submission.warning_positions[warning] = SourcePosition(source, note.line)
     answers_level = ("answers",) if isinstance(data, dict) and "answers" in data else ()
     for path, position in positions.items():
         if len(path) == len(answers_level) + 1 and path[:-1] == answers_level:
@@ -344,6 +456,47 @@ def _fill_submission(submission: Submission, data: Any, filename: str) -> None:
     submission.answers = {str(k): v for k, v in answers.items()}
 
 
+MAX_CODE_FILE_BYTES = 100_000
+
+
+def read_code_files(submission: Submission, folder: Path) -> None:
+    """Answers written ``{file: layers.py}`` (code kept in a file of the submission folder)
+    become that file's text, with the file as their position. A file that cannot be read
+    (outside the folder, a link out of it, missing, too large) stays ``{file, error}``,
+    which the code checker reports as unreadable."""
+    for key, answer in list(submission.answers.items()):
+        if not (isinstance(answer, dict) and set(answer) == {"file"} and isinstance(answer["file"], str)):
+            continue
+        name = answer["file"]
+        try:
+            path = _code_file(folder, name)
+            submission.answers[key] = read_text(path, MAX_CODE_FILE_BYTES)
+        except (OSError, ValueError) as exc:
+            submission.answers[key] = {"file": name, "error": str(exc)}
+            continue
+        submission.positions[key] = SourcePosition(str(path), 1, 1)
+
+
+def _code_file(folder: Path, name: str) -> Path:
+    relative = Path(name)
+    if relative.is_absolute() or ".." in relative.parts or relative.suffix != ".py":
+        raise ValueError("a code file is a .py file inside the submission folder, named relative to it")
+    path = folder / relative
+    refusal = _not_a_file_of(path, folder) if path.exists() or path.is_symlink() else None
+    if refusal:
+        raise ValueError(refusal)
+    if not path.exists():
+        raise ValueError(f"there is no {name} in the submission folder")
+    return path
+
+
+def _link_target(link: Path) -> str:
+    try:
+        return str(link.readlink())
+    except OSError:
+        return "somewhere that cannot be read"
+
+
 # ---------------------------------------------------------------------------
 # Limits on answers files: what a student controls is read within bounds.
 
@@ -359,7 +512,7 @@ def _not_a_file_of(answers_file: Path, folder: Path) -> str | None:
         return f"{answers_file.name} is a link that cannot be followed; it is not graded"
     if not target.is_relative_to(home):
         return (
-            f"{answers_file.name} is a link to a file outside this submission folder ({target}); "
+            f"{answers_file.name} is a link to a file outside this submission folder; "
             "it is not graded: hand in your own answers file"
         )
     if not target.is_file():

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from grader.core.parts import PartBase
 from grader.core.verdict import Status, Verdict
-from grader.engine import check_part, is_auto_graded
+from grader.engine import check_part, is_auto_graded, prepare_checks
 from grader.spec import ProblemSet
 
 
 def validate_problem_set(spec: ProblemSet) -> list[str]:
     """Human-readable problems; empty when the set is sound."""
     problems: list[str] = []
+    prepare_checks(spec, {part_id: part.answer for part_id, _, part in spec.iter_parts()})
     for part_id, _, part in spec.iter_parts():
         problems.extend(f"{part_id}: {message}" for message in _part_problems(part))
     return problems

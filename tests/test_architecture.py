@@ -25,10 +25,11 @@ LAYERS: list[tuple[str, ...]] = [
     ("grader.networks",),
     ("grader.core",),
     ("grader.types",),
-    ("grader.spec", "grader.loading", "grader.writeups", "grader.engine", "grader.selftest"),
+    ("grader.spec", "grader.loading", "grader.writeups", "grader.engine", "grader.selftest", "grader.hand"),
     ("grader.reporting",),
     ("grader.batch",),
-    ("grader.cli", "grader.__main__"),
+    ("grader.service",),
+    ("grader.cli", "grader.cli_hand", "grader.__main__"),
 ]
 # The math language and the piecewise-linear mathematics know nothing of grading.
 ISOLATED = {
@@ -122,3 +123,18 @@ def test_one_registry_names_every_answer_type() -> None:
 def test_the_problem_file_schema_is_the_registry() -> None:
     union = typing.get_args(typing.get_args(spec.Part)[0])
     assert set(union) == {t.part for t in ANSWER_TYPES.values()}
+
+
+def test_only_the_app_knows_the_lti_package() -> None:
+    """LTI is a set of modules beside the service: the service's own modules never call it,
+    so the service runs the same without a platform registered (only app.py installs it)."""
+    outside = [
+        f"{_module_name(path)}:{line}"
+        for path in MODULES
+        if _module_name(path).startswith("grader.service.")
+        and not _module_name(path).startswith("grader.service.lti")
+        and _module_name(path) != "grader.service.app"
+        for line, module in _grader_imports(path)
+        if module == "grader.service.lti" or module.startswith("grader.service.lti.")
+    ]
+    assert outside == []

@@ -19,8 +19,10 @@ from pydantic import TypeAdapter
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders
 from grader.batch import limits as batch_limits
 from grader.batch.executors import InProcessExecutor
+from grader.batch.integrity import seal
 from grader.batch.store import STORE_FILE, VerdictStore
 from grader.cli import main
+from grader.core import timelimit
 from grader.core.verdict import Status, Verdict
 from grader.core.yamlio import load_with_positions
 from grader.loading import load_problem_set
@@ -118,8 +120,9 @@ def test_a_killed_worker_costs_one_error_row_and_the_class_goes_on(
 
 
 def _hang_in_compiled_code(part: Any, answer: Any) -> Verdict:
-    """Spins with the time limit's alarm ignored, as a check stuck inside C code never sees it."""
+    """Spins with the time limit's signals ignored, as a check stuck inside C code never sees them."""
     signal.signal(signal.SIGALRM, signal.SIG_IGN)
+    signal.signal(signal.SIGPROF, signal.SIG_IGN)
     while str(answer) == "777":
         pass
     return Verdict.correct()
@@ -314,9 +317,11 @@ def _json_answers(library: ProblemSet, answer: Any) -> str:
     return json.dumps({"answers": {address: answer}})
 
 
-def test_errors_from_limits_are_not_stored(
+def test_a_wall_clock_stop_is_not_stored(
     tmp_path: Path, spec: ProblemSet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(timelimit, "WALL_FACTOR", 1.0)
+    monkeypatch.setattr(timelimit, "WALL_GRACE_SECONDS", 0.1)
     calls = []
 
     def slow(part: Any, answer: Any) -> Verdict:
@@ -331,8 +336,42 @@ def test_errors_from_limits_are_not_stored(
     root = make_class(tmp_path / "class", {"a": sheet("1")})
     for _ in range(2):
         report = run(quick, root, None, cache=tmp_path / "s.sqlite3", executor=InProcessExecutor()).reports[0]
-        assert next(p for p in report.parts if p.id == NUMBER_PART).status is Status.ERROR
+        part = next(p for p in report.parts if p.id == NUMBER_PART)
+        assert part.status is Status.ERROR and "wall clock" in part.feedback
     assert len(calls) == 2
+
+
+def test_a_cpu_time_limit_reached_is_remembered_until_the_limit_is_raised(
+    tmp_path: Path, spec: ProblemSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = []
+
+    def costly(part: Any, answer: Any) -> Verdict:
+        calls.append(part.time_limit)
+        end = time.process_time() + 0.5
+        while time.process_time() < end:
+            pass
+        return Verdict.correct()
+
+    patch_check(monkeypatch, "number", costly)
+
+    def limited(seconds: float) -> ProblemSet:
+        return spec.model_copy(
+            update={"questions": tuple(_with_limits(q, time_limit=seconds) for q in spec.questions)}
+        )
+
+    root = make_class(tmp_path / "class", {"a": sheet("1")})
+
+    def number_part(seconds: float) -> Any:
+        result = run(limited(seconds), root, None, cache=tmp_path / "s.sqlite3", executor=InProcessExecutor())
+        return next(p for p in result.reports[0].parts if p.id == NUMBER_PART)
+
+    for _ in range(2):
+        part = number_part(0.2)
+        assert part.status is Status.ERROR and "0.2 s of CPU time" in part.feedback
+    assert calls == [0.2]  # the unchanged re-run did not spend the limit again
+    assert number_part(5).status is Status.CORRECT  # a raised limit regrades it
+    assert calls == [0.2, 5]
 
 
 def test_the_store_only_unpickles_grader_values(tmp_path: Path) -> None:
@@ -343,7 +382,8 @@ def test_the_store_only_unpickles_grader_values(tmp_path: Path) -> None:
             return (os.system, ("touch " + str(tmp_path / "pwned"),))
 
     store = VerdictStore(tmp_path / "s.sqlite3")
-    store._db.execute("INSERT INTO verdicts VALUES ('p', 'a', ?)", (pickle.dumps(Exploit()),))
+    blob = pickle.dumps(Exploit())  # sealed with the store's own key: the unpickler must refuse it
+    store._db.execute("INSERT INTO verdicts VALUES ('p', 'a', ?, ?)", (blob, seal(store.key, "p", "a", blob)))
     assert store.verdicts([("p", "a")]) == {}
     assert not (tmp_path / "pwned").exists()
     store.close()
@@ -441,7 +481,7 @@ def test_the_summary_line_counts_students_and_errors(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["grade", str(CLASS), "-p", str(BASICS), "--out", str(tmp_path)])
     assert "basics: 4 students, 1 with errors" in result.stderr
     quiet = CliRunner().invoke(main, ["grade", str(CLASS), "-p", str(BASICS), "--out", str(tmp_path), "-q"])
-    assert quiet.stderr == ""
+    assert quiet.stderr == "" and quiet.stdout == ""  # no table either
 
 
 def test_leftover_temporary_files_are_removed(tmp_path: Path) -> None:

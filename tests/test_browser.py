@@ -147,8 +147,9 @@ def test_every_student_page_renders_in_chromium(reports: Path, browser: Chromium
 
 def test_a_wrong_network_shows_its_plot(reports: Path, browser: Chromium) -> None:
     page = browser.open(reports / "attention-approximation" / "seed-000.html")
-    images = "Array.from(document.querySelectorAll('#part-approx\\\\.linear figure img'))"
-    plots = page.evaluate(f"{images}.map((i) => i.naturalWidth)")
+    # the plot is inline SVG in the page (one self-contained file), drawn with a real size
+    plots_in = "Array.from(document.querySelectorAll('#part-approx\\\\.linear figure svg'))"
+    plots = page.evaluate(f"{plots_in}.map((svg) => svg.getBoundingClientRect().width)")
     assert plots and plots[0] > 0
     no_plot = page.evaluate("document.querySelector('#part-approx\\\\.identity').innerText")
     assert "No plot of this network" in no_plot

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from code_support import skip_unless_code_runs
 from pydantic import TypeAdapter
 
 from grader.core.yamlio import load_with_positions
@@ -29,6 +30,7 @@ def _load_cases() -> list[Any]:
 
 @pytest.mark.parametrize(("spec", "test"), _load_cases())
 def test_case(spec: dict[str, Any], test: dict[str, Any]) -> None:
+    skip_unless_code_runs(spec)
     part = PART.validate_python({"id": "p", **spec})
     verdict = check_part(part, test["answer"])
     assert verdict.status.value == test["status"], verdict.feedback
@@ -36,3 +38,6 @@ def test_case(spec: dict[str, Any], test: dict[str, Any]) -> None:
         assert verdict.score == pytest.approx(test["score"]), verdict.feedback
     if "feedback" in test:
         assert test["feedback"].lower() in verdict.feedback.lower(), verdict.feedback
+    if "certificate" in test:
+        assert verdict.decision is not None, verdict.feedback
+        assert verdict.decision.kind.value == test["certificate"], verdict.decision.method

@@ -252,6 +252,6 @@ def test_the_action_runs_grader_with_its_inputs() -> None:
 
 def test_the_workflow_a_ta_copies_uses_the_action() -> None:
     workflow = yaml.safe_load((ROOT / "docs" / "github-workflow.yml").read_text())
-    steps = workflow["jobs"]["grade"]["steps"]
+    steps = workflow["jobs"]["run-autograding-tests"]["steps"]
     (grading,) = [step for step in steps if "with" in step and "problems" in step["with"]]
     assert grading["with"]["format"] == "github"

@@ -1,27 +1,48 @@
-"""Grading on a Dask cluster (LocalCluster, 2 worker processes): the same files as a local run,
-a killed worker loses nothing, a lost scheduler leaves every finished report written."""
+"""Grading on a real Dask cluster: a ``dask scheduler`` and ``dask worker`` processes on loopback,
+started as a TA starts them. The same files as a local run (limits, links, directories, large
+PDFs included); a mixed cluster, a missing worker and a lost scheduler each end the run with one
+line and exit code 4; a killed worker loses nothing; a worker joining late takes work.
+
+The worker processes run with ``tests/cluster_hooks`` on PYTHONPATH: its sitecustomize makes the
+``number`` check misbehave for a few answers (see there), in the workers' check processes only.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import importlib.util
 import os
 import signal
+import socket
+import subprocess
 import sys
-import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 distributed = pytest.importorskip("distributed")
 
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders  # noqa: E402
 from grader.batch.cluster import DaskExecutor, executor_for  # noqa: E402
 from grader.batch.executors import ExecutorLost  # noqa: E402
+from grader.batch.plan import ship_folder  # noqa: E402
 from grader.batch.store import STORE_FILE  # noqa: E402
+from grader.cli import main  # noqa: E402
+from grader.core.verdict import Verdict  # noqa: E402
 from grader.loading import load_problem_set  # noqa: E402
+from grader.mathlang import limits as math_limits  # noqa: E402
+from grader.spec import ProblemSet  # noqa: E402
+from grader.types import ANSWER_TYPES  # noqa: E402
 
 ROOT = Path(__file__).parent.parent
+HOOKS = Path(__file__).parent / "cluster_hooks"
+BASICS = ROOT / "tests" / "fixtures" / "basics.yaml"
+EXIT_EXECUTOR = 4
 
 
 def _make_class_module():  # type: ignore[no-untyped-def]
@@ -32,19 +53,76 @@ def _make_class_module():  # type: ignore[no-untyped-def]
     return module
 
 
-def _start_cluster() -> distributed.LocalCluster:
-    import dask
+class Cluster:
+    """A ``dask scheduler`` process and ``dask worker`` processes on 127.0.0.1."""
 
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
-        return distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=50
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.address = f"tcp://127.0.0.1:{self.port}"
+        self.scheduler = self._start(
+            "dask_scheduler", "--host", "127.0.0.1", "--port", str(self.port), "--dashboard-address", ":0"
         )
+        self.workers: list[subprocess.Popen[bytes]] = []
+
+    def _start(self, command: str, *args: str, hooks: str = "") -> subprocess.Popen[bytes]:
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(HOOKS), os.environ.get("PYTHONPATH")])),
+            "GRADER_TEST_WORKER_HOOKS": hooks,
+            "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1",
+        }
+        log = (self.tmp / f"{command}-{time.monotonic_ns()}.log").open("wb")
+        return subprocess.Popen(
+            [sys.executable, "-m", f"distributed.cli.{command}", *args], env=env, stdout=log, stderr=log
+        )
+
+    def add_worker(self, hooks: str = "checks", wait: bool = True) -> subprocess.Popen[bytes]:
+        worker = self._start(
+            "dask_worker",
+            self.address,
+            "--nthreads",
+            "1",
+            "--no-dashboard",
+            "--name",
+            f"w{len(self.workers)}",
+            hooks=hooks,
+        )
+        self.workers.append(worker)
+        if wait:
+            with distributed.Client(self.address, timeout="30s") as client:
+                client.wait_for_workers(len(self.workers), timeout=60)
+        return worker
+
+    def stop(self) -> None:
+        for process in [*self.workers, self.scheduler]:
+            if process.poll() is None:
+                process.terminate()
+        for process in [*self.workers, self.scheduler]:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@contextlib.contextmanager
+def started_cluster(tmp: Path, workers: int) -> Iterator[Cluster]:
+    cluster = Cluster(tmp)
+    try:
+        for _ in range(workers):
+            cluster.add_worker()
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[distributed.LocalCluster]:
-    with _start_cluster() as started:
-        yield started
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    with started_cluster(tmp_path_factory.mktemp("cluster"), workers=2) as running:
+        yield running
 
 
 def files_written(out: Path) -> dict[str, bytes]:
@@ -52,90 +130,260 @@ def files_written(out: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(out.iterdir()) if not p.name.startswith(STORE_FILE)}
 
 
-def grade_both_ways(problem_file: Path, root: Path, tmp_path: Path, address: str) -> tuple[dict, dict]:
-    spec = load_problem_set(problem_file)
+def grade_both_ways(spec: ProblemSet, root: Path, tmp_path: Path, address: str) -> tuple[dict, dict]:
     folders = submission_folders(root)
     local, dask = tmp_path / "local", tmp_path / "dask"
     run_batch(spec, root, folders, BatchOptions(out=local, executor=LocalExecutor(2)))
-    result = run_batch(
-        spec, root, folders, BatchOptions(out=dask, executor=DaskExecutor(address), chunk_size=4)
-    )
-    assert result.failed == 0
+    run_batch(spec, root, folders, BatchOptions(out=dask, executor=DaskExecutor(address), chunk_size=4))
     return files_written(local), files_written(dask)
 
 
-@pytest.mark.parametrize(
-    "problem_set",
-    sorted(p.stem for p in (ROOT / "problems").glob("*.yaml") if (ROOT / "submissions" / p.stem).is_dir()),
-)
-def test_shipped_submissions_graded_on_dask_are_byte_identical(
-    cluster: distributed.LocalCluster, tmp_path: Path, problem_set: str
+# ---------------------------------------------------------------------------
+# The same reports as a local run
+
+
+def test_shipped_submissions_and_a_synthetic_class_are_byte_identical_on_dask(
+    cluster: Cluster, tmp_path: Path
 ) -> None:
-    problem_file = ROOT / "problems" / f"{problem_set}.yaml"
-    local, dask = grade_both_ways(
-        problem_file, ROOT / "submissions" / problem_set, tmp_path, cluster.scheduler_address
+    for problem_file in sorted((ROOT / "problems").glob("*.yaml")):
+        root = ROOT / "submissions" / problem_file.stem
+        if root.is_dir():
+            local, dask = grade_both_ways(
+                load_problem_set(problem_file), root, tmp_path / problem_file.stem, cluster.address
+            )
+            assert {"grades.csv", "changes.csv", "index.html"} <= set(local)
+            assert dask == local, problem_file.stem
+    problem_file, root = _make_class_module().make_class(tmp_path / "synthetic", 60, seed=7, parts=24)
+    # Roomy time limits: on a loaded machine a hostile answer near its limit could land on either side.
+    roomy = _with_limits(load_problem_set(problem_file), time_limit=60)
+    local, dask = grade_both_ways(roomy, root, tmp_path / "synthetic-out", cluster.address)
+    assert len([name for name in local if name.endswith(".json")]) == 60
+    assert dask == local
+
+
+def _misbehaving_check(part: Any, answer: Any) -> Verdict:
+    """What tests/cluster_hooks does in the workers, done here for the local run."""
+    sys.path.insert(0, str(HOOKS))
+    try:
+        import sitecustomize  # the hooks module, imported by name from its folder
+    finally:
+        sys.path.remove(str(HOOKS))
+    return sitecustomize._misbehaving_check(part, answer)  # type: ignore[no-any-return]
+
+
+def _with_limits(spec: ProblemSet, **limits: Any) -> ProblemSet:
+    return spec.model_copy(
+        update={
+            "questions": tuple(
+                q.model_copy(update={"parts": tuple(p.model_copy(update=limits) for p in q.parts)})
+                for q in spec.questions
+            )
+        }
     )
-    assert {"grades.csv", "changes.csv", "index.html"} <= set(local)
-    assert dask == local
 
 
-def test_a_synthetic_class_of_200_sheets_on_dask_is_byte_identical(
-    cluster: distributed.LocalCluster, tmp_path: Path
+def _sheet(params: str) -> str:
+    return f"answers:\n  conv.full: [1, 2, 5, 8, 6, 8]\n  params: {params}\n  kind: B\n"
+
+
+def test_slow_hungry_and_crashing_checks_give_the_local_verdicts_on_dask(
+    cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    problem_file, root = _make_class_module().make_class(tmp_path / "synthetic", 200, seed=7, parts=24)
-    local, dask = grade_both_ways(problem_file, root, tmp_path, cluster.scheduler_address)
-    assert len([name for name in local if name.endswith(".json")]) == 200
+    """Checks on workers run in processes under the part's time and memory limits: a slow check
+    is an error at its limit and takes no time from the next; one past its memory limit is an
+    error; one that kills its process costs its submission one error row."""
+    monkeypatch.setitem(
+        ANSWER_TYPES, "number", dataclasses.replace(ANSWER_TYPES["number"], check=_misbehaving_check)
+    )
+    spec = _with_limits(load_problem_set(BASICS), time_limit=0.5, memory_limit=64)
+    root = tmp_path / "class"
+    answers = {"slow-1": "777", "slow-2": "777", "hog": "888", "killer": "666"}
+    answers |= {f"fine-{n}": "131072" for n in range(6)}
+    for folder, params in answers.items():
+        (root / folder).mkdir(parents=True)
+        (root / folder / "answers.yaml").write_text(_sheet(params))
+    local, dask = grade_both_ways(spec, root, tmp_path, cluster.address)
     assert dask == local
+    grades = dask["grades.csv"].decode()
+    assert (
+        "more than 0.5 s of CPU time" in dask["slow-1.json"].decode()
+        and "more than 0.5 s of CPU time" in dask["slow-2.json"].decode()
+    )
+    assert "64 MiB" in dask["hog.json"].decode()
+    assert "SIGKILL" in dask["killer.json"].decode()
+    assert all(f"fine-{n},fine-{n},2,0,2,1,0,5," in grades for n in range(6))
 
 
-def test_a_killed_dask_worker_loses_no_submission(tmp_path: Path) -> None:
-    problem_file, root = _make_class_module().make_class(tmp_path / "synthetic", 60, seed=3, parts=24)
+def _links_and_directories(root: Path) -> None:
+    """Folders whose answers file is a link (in, out, nowhere, a loop) or a directory, one with a
+    write-up and a large PDF, and one with a link to a write-up in a hidden folder."""
+    sheet = _sheet("131072")
+    (root / "bob").mkdir(parents=True)
+    (root / "bob" / "answers.yaml").write_text(sheet)
+    (root / "to-classmate").mkdir()
+    (root / "to-classmate" / "answers.yaml").symlink_to("../bob/answers.yaml")
+    (root / "to-etc").mkdir()
+    (root / "to-etc" / "answers.yaml").symlink_to("/etc/passwd")
+    (root / "dangling").mkdir()
+    (root / "dangling" / "answers.yaml").symlink_to("nowhere.yaml")
+    (root / "loop").mkdir()
+    (root / "loop" / "answers.yaml").symlink_to("answers.yaml")
+    (root / "a-directory" / "answers.yaml").mkdir(parents=True)
+    (root / "inside").mkdir()
+    (root / "inside" / ".drafts").mkdir()
+    (root / "inside" / ".drafts" / "final.yaml").write_text(sheet)
+    (root / "inside" / "answers.yaml").symlink_to(".drafts/final.yaml")
+    (root / "with-pdf").mkdir()
+    (root / "with-pdf" / "scan.pdf").write_bytes(os.urandom(4 << 20))
+    (root / "with-pdf" / "main.md").write_text("# HW\n\n<!-- answer: params -->\n$131072$\n")
+
+
+def test_links_directories_and_a_large_pdf_read_as_locally_and_no_path_of_this_machine_travels(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    root = tmp_path / "class"
+    _links_and_directories(root)
+    shipped = ship_folder(root / "with-pdf")
+    assert sum(len(f.data) for f in shipped) < 10_000  # the PDF travels as its name and size
+    spec = load_problem_set(BASICS)
+    local, dask = grade_both_ways(spec, root.resolve(), tmp_path, cluster.address)
+    assert dask == local
+    errors = {name: data.decode() for name, data in dask.items() if name.endswith(".json")}
+    assert "outside this submission folder" in errors["to-classmate.json"]
+    assert "outside this submission folder" in errors["to-etc.json"]
+    assert "cannot be followed" in errors["dangling.json"] and "cannot be followed" in errors["loop.json"]
+    assert "not a regular file" in errors["a-directory.json"]
+    assert '"error"' not in errors["inside.json"]
+    for name, data in dask.items():
+        assert str(tmp_path) not in data.decode(errors="replace"), name
+
+
+def test_grader_max_limits_are_shipped_to_workers_and_key_the_verdicts(
+    cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GRADER_MAX_NUMBER_DIGITS=20 on the TA's machine: the workers refuse a 25-digit answer as
+    the TA's machine does, whatever their own environment, and the store keeps the two apart."""
+    spec = load_problem_set(BASICS)
+    root = tmp_path / "class"
+    (root / "big").mkdir(parents=True)
+    (root / "big" / "answers.yaml").write_text(_sheet("1" + "0" * 24))
+    out = tmp_path / "out"
+    default = run_batch(
+        spec, root, submission_folders(root), BatchOptions(out=out, executor=DaskExecutor(cluster.address))
+    )
+    monkeypatch.setitem(math_limits.LIMITS_IN_FORCE, "GRADER_MAX_NUMBER_DIGITS", 20)
+    monkeypatch.setattr(math_limits, "MAX_VALUE_DIGITS", 20)
+    small = run_batch(
+        spec, root, submission_folders(root), BatchOptions(out=out, executor=DaskExecutor(cluster.address))
+    )
+    assert small.regraded == 1  # the stored report was made under other limits
+    before = next(p for p in default.reports[0].parts if p.id == "params")
+    after = next(p for p in small.reports[0].parts if p.id == "params")
+    assert before.status == "incorrect" and after.status == "invalid"
+    assert "20 digits" in after.feedback
+
+
+# ---------------------------------------------------------------------------
+# A cluster that cannot grade: one line, exit code 4
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> Any:
+    return CliRunner().invoke(main, list(args), env=env)
+
+
+def test_a_missing_worker_and_a_worker_running_another_grader_end_the_run_with_exit_4(tmp_path: Path) -> None:
+    root = tmp_path / "class"
+    (root / "alice").mkdir(parents=True)
+    (root / "alice" / "answers.yaml").write_text(_sheet("131072"))
+    cluster = Cluster(tmp_path)
+    try:
+        command = [
+            "grade",
+            str(root),
+            "-p",
+            str(BASICS),
+            "--out",
+            str(tmp_path / "out"),
+            "--executor",
+            cluster.address,
+        ]
+        nobody = _cli(*command, env={"GRADER_DASK_WAIT": "2"})
+        assert nobody.exit_code == EXIT_EXECUTOR, nobody.output
+        assert "no Dask worker connected" in nobody.output and "Traceback" not in nobody.output
+        cluster.add_worker(hooks="other-version")
+        mixed = _cli(*command)
+        assert mixed.exit_code == EXIT_EXECUTOR, mixed.output
+        assert "runs grader 0.0.1+other" in mixed.output and "tcp://127.0.0.1:" in mixed.output
+        assert not (tmp_path / "out" / "alice.json").exists()
+    finally:
+        cluster.stop()
+
+
+def test_a_late_worker_takes_work_a_killed_one_loses_nothing_and_a_lost_scheduler_is_resumable(
+    tmp_path: Path,
+) -> None:
+    problem_file, root = _make_class_module().make_class(tmp_path / "synthetic", 100, seed=5, parts=12)
     spec = load_problem_set(problem_file)
-    with _start_cluster() as local_cluster, distributed.Client(local_cluster) as client:
-        victims = list(client.run(os.getpid).values())
+    with started_cluster(tmp_path, workers=1) as running, distributed.Client(running.address) as client:
+        client.get_task_stream(start=time.time())  # the scheduler records tasks from now on
+        started_at = time.time()
+
+        def add_a_worker(done: int, total: int) -> None:
+            if done >= 4 and len(running.workers) == 1:
+                running.add_worker()  # the run waits until it is connected: chunks are left for it
+
+        out = tmp_path / "out"
+        result = run_batch(
+            spec,
+            root,
+            submission_folders(root),
+            BatchOptions(out=out, executor=DaskExecutor(running.address), chunk_size=4),
+            add_a_worker,
+        )
+        assert result.failed == 0 and len(list(out.glob("*.json"))) == 100
+        workers = {task["worker"] for task in client.get_task_stream(start=started_at)}
+        assert len(workers) == 2  # the late worker graded chunks too
+
+        # Kill a worker process mid-run (its nanny starts another): its chunks are retried elsewhere.
+        victim = next(iter(client.run(os.getpid).values()))
         killed: list[int] = []
 
-        def kill_one_worker(done: int, total: int) -> None:
+        def kill_a_worker(done: int, total: int) -> None:
             if done >= 4 and not killed:
-                killed.append(victims[0])
-                os.kill(victims[0], signal.SIGKILL)
+                killed.append(victim)
+                os.kill(victim, signal.SIGKILL)
 
-        options = BatchOptions(
-            out=tmp_path / "out", executor=DaskExecutor(local_cluster.scheduler_address), chunk_size=2
+        again = run_batch(
+            spec,
+            root,
+            submission_folders(root)[:40],
+            BatchOptions(out=tmp_path / "again", executor=DaskExecutor(running.address), chunk_size=2),
+            kill_a_worker,
         )
-        result = run_batch(spec, root, submission_folders(root), options, kill_one_worker)
-    assert killed
-    assert sorted(r.folder for r in result.reports) == sorted(p.name for p in root.iterdir())
-    assert all((tmp_path / "out" / f"{r.folder}.json").exists() for r in result.reports)
-    assert result.failed == 0  # the chunks on the killed worker were retried elsewhere
+        assert killed and again.failed == 0 and len(list((tmp_path / "again").glob("*.json"))) == 40
 
+        # Lose the scheduler mid-run: every finished report is written; a local run goes on.
+        def stop_the_scheduler(done: int, total: int) -> None:
+            if done >= 6 and running.scheduler.poll() is None:
+                running.scheduler.send_signal(signal.SIGKILL)
 
-def test_a_lost_scheduler_ends_the_run_with_finished_reports_written(tmp_path: Path) -> None:
-    problem_file, root = _make_class_module().make_class(tmp_path / "synthetic", 80, seed=5, parts=24)
-    spec = load_problem_set(problem_file)
-    out = tmp_path / "out"
-    local_cluster = _start_cluster()
-    closing: list[threading.Thread] = []
-
-    def stop_the_scheduler(done: int, total: int) -> None:
-        if done >= 6 and not closing:
-            closing.append(threading.Thread(target=local_cluster.close))
-            closing[0].start()
-
-    options = BatchOptions(out=out, executor=DaskExecutor(local_cluster.scheduler_address), chunk_size=2)
-    with pytest.raises(ExecutorLost, match="lost the connection to the Dask scheduler"):
-        run_batch(spec, root, submission_folders(root), options, stop_the_scheduler)
-    closing[0].join()
-    finished = sorted(p.stem for p in out.glob("*.json"))
+        lost = tmp_path / "lost"
+        with pytest.raises(ExecutorLost, match="lost the connection to the Dask scheduler"):
+            run_batch(
+                spec,
+                root,
+                submission_folders(root)[:40],
+                BatchOptions(out=lost, executor=DaskExecutor(running.address), chunk_size=2),
+                stop_the_scheduler,
+            )
+    finished = sorted(p.stem for p in lost.glob("*.json"))
     assert len(finished) >= 6
-    rows = (out / "grades.csv").read_text().splitlines()
+    rows = (lost / "grades.csv").read_text().splitlines()
     assert {row.split(",")[1] for row in rows[2:]} == set(finished)
     resumed = run_batch(
-        spec, root, submission_folders(root), BatchOptions(out=out, executor=LocalExecutor(2))
+        spec, root, submission_folders(root)[:40], BatchOptions(out=lost, executor=LocalExecutor(2))
     )
-    # Finished students come from the store (unless a verdict of theirs may change on a re-run).
-    assert resumed.regraded < 80
-    assert len(list(out.glob("*.json"))) == 80
+    assert resumed.regraded < 40 and len(list(lost.glob("*.json"))) == 40
 
 
 def test_executor_names() -> None:
@@ -148,96 +396,5 @@ def test_executor_names() -> None:
 
 def test_without_distributed_the_message_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "distributed", None)
-    with pytest.raises(ValueError, match=r'pip install "grader\[dask\]"'):
+    with pytest.raises(ValueError, match=r'pip install "dl-theory-grader\[dask\]"'):
         executor_for("dask://sched:8786", 1)
-
-
-class _KillerPlugin(distributed.WorkerPlugin):
-    """In every worker: the number type's check kills its own process for the answer 666."""
-
-    def setup(self, worker: object) -> None:
-        import dataclasses
-
-        from grader.types import ANSWER_TYPES
-
-        ANSWER_TYPES["number"] = dataclasses.replace(ANSWER_TYPES["number"], check=_kill_for_666)
-
-
-def _kill_for_666(part: object, answer: object) -> object:
-    from grader.core.verdict import Verdict
-
-    if str(answer) == "666":
-        os.kill(os.getpid(), signal.SIGKILL)
-    return Verdict.correct()
-
-
-def test_a_submission_that_kills_its_worker_gets_an_error_row_after_one_retry(tmp_path: Path) -> None:
-    import cloudpickle
-
-    cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    basics = ROOT / "tests" / "fixtures" / "basics.yaml"
-    root = tmp_path / "class"
-    for number in range(6):
-        (root / f"s{number}").mkdir(parents=True)
-        answer = "666" if number == 2 else "131072"
-        (root / f"s{number}" / "answers.yaml").write_text(f"answers:\n  params: {answer}\n")
-    spec = load_problem_set(basics)
-    with _start_cluster() as local_cluster, distributed.Client(local_cluster) as client:
-        client.register_plugin(_KillerPlugin(), name="killer")
-        options = BatchOptions(
-            out=tmp_path / "out", executor=DaskExecutor(local_cluster.scheduler_address), chunk_size=3
-        )
-        result = run_batch(spec, root, submission_folders(root), options)
-    by_folder = {r.folder: r for r in result.reports}
-    assert sorted(by_folder) == [f"s{n}" for n in range(6)]
-    assert result.failed == 1 and "died twice" in (by_folder["s2"].error or "")
-    assert all(by_folder[f"s{n}"].error is None and by_folder[f"s{n}"].score == 2 for n in (0, 1, 3, 4, 5))
-
-
-class _SlowPlugin(distributed.WorkerPlugin):
-    """In every worker: the number check takes 3 s for the answer 777."""
-
-    def setup(self, worker: object) -> None:
-        import dataclasses
-
-        from grader.types import ANSWER_TYPES
-
-        ANSWER_TYPES["number"] = dataclasses.replace(ANSWER_TYPES["number"], check=_slow_for_777)
-
-
-def _slow_for_777(part: object, answer: object) -> object:
-    import time
-
-    from grader.core.verdict import Verdict
-
-    if str(answer) == "777":
-        time.sleep(3)
-    return Verdict.correct()
-
-
-def test_the_time_limit_of_a_check_holds_on_dask_workers(tmp_path: Path) -> None:
-    import cloudpickle
-
-    cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    spec = load_problem_set(ROOT / "tests" / "fixtures" / "basics.yaml")
-    quick = spec.model_copy(
-        update={
-            "questions": tuple(
-                q.model_copy(
-                    update={"parts": tuple(p.model_copy(update={"time_limit": 0.5}) for p in q.parts)}
-                )
-                for q in spec.questions
-            )
-        }
-    )
-    root = tmp_path / "class"
-    for folder, answer in (("slow", "777"), ("fine", "131072")):
-        (root / folder).mkdir(parents=True)
-        (root / folder / "answers.yaml").write_text(f"answers:\n  params: {answer}\n")
-    with _start_cluster() as local_cluster, distributed.Client(local_cluster) as client:
-        client.register_plugin(_SlowPlugin(), name="slow")
-        options = BatchOptions(executor=DaskExecutor(local_cluster.scheduler_address), chunk_size=1)
-        result = run_batch(quick, root, submission_folders(root), options)
-    verdicts = {r.folder: next(p for p in r.parts if p.id == "params") for r in result.reports}
-    assert verdicts["slow"].status == "error" and "longer than 0.5 s" in verdicts["slow"].feedback
-    assert verdicts["fine"].status == "correct"

@@ -18,10 +18,11 @@ import jsonschema
 import pytest
 import xmlschema
 from click.testing import CliRunner
+from code_support import skip_unless_problem_set_runs
 
 from grader.cli import main
 from grader.core.report import Report
-from grader.engine import grade
+from grader.hand import grade_with_hand, load_hand_grades
 from grader.loading import load_problem_set, load_submission
 from grader.reporting.lms import load_roster
 from grader.reporting.reporters import REPORTERS
@@ -65,9 +66,13 @@ _REPORTS: dict[tuple[str, str], Report] = {}
 
 def shipped_report(problem_set: str, student: str) -> Report:
     """One shipped submission graded once for all formats (paths relative to the repository)."""
+    skip_unless_problem_set_runs(f"problems/{problem_set}.yaml")
     if (problem_set, student) not in _REPORTS:
         spec = load_problem_set(f"problems/{problem_set}.yaml")
-        _REPORTS[problem_set, student] = grade(spec, load_submission(f"submissions/{problem_set}/{student}"))
+        hand = Path(f"submissions/{problem_set}/hand.yaml")  # the TAs' grades of the text parts
+        grades = load_hand_grades(hand, spec).by_folder().get(student, ()) if hand.exists() else ()
+        submission = load_submission(f"submissions/{problem_set}/{student}")
+        _REPORTS[problem_set, student] = grade_with_hand(spec, submission, grades)
     return _REPORTS[problem_set, student]
 
 
@@ -99,7 +104,9 @@ def test_gradescope_results_follow_the_published_format(problem_set: str, studen
     report = shipped_report(problem_set, student)
     results = json.loads(REPORTERS["gradescope"].render(report))
     jsonschema.validate(results, GRADESCOPE_SCHEMA, cls=jsonschema.Draft202012Validator)
-    assert [t["name"] for t in results["tests"]] == [p.id for p in report.parts]
+    # a 0/0 test would show as passed: a proof is a test once a TA graded it (hand.yaml)
+    counted = [p.id for p in report.parts if p.type != "text" or p.hand is not None]
+    assert [t["name"] for t in results["tests"]] == counted
     assert results["score"] == pytest.approx(sum(t["score"] for t in results["tests"]))
     assert all(t["output_format"] == "md" for t in results["tests"])
 
@@ -132,11 +139,12 @@ def test_a_batch_is_one_junit_file_and_a_list_of_gradescope_results() -> None:
         jsonschema.validate(one, GRADESCOPE_SCHEMA, cls=jsonschema.Draft202012Validator)
 
 
-def test_gradescope_hand_graded_parts_carry_no_autograder_points() -> None:
+def test_gradescope_hand_graded_parts_are_no_passed_tests() -> None:
     _, out, _ = run("grade", "tests/fixtures/class/alice", "-p", BASICS, "-f", "gradescope")
-    tests = {t["name"]: t for t in json.loads(out)["tests"]}
-    assert tests["proof"]["max_score"] == 0 and "status" not in tests["proof"]
-    assert "graded by hand" in tests["proof"]["output"].lower()
+    results = json.loads(out)
+    tests = {t["name"]: t for t in results["tests"]}
+    assert "proof" not in tests  # Gradescope shows a 0/0 test as passed before a TA graded it
+    assert "Graded by hand by a TA, not in the autograder score: proof (3 points)" in results["output"]
     assert tests["params"]["status"] == "passed" and tests["params"]["max_score"] == 2
 
 
@@ -155,7 +163,7 @@ def test_github_annotations_point_at_the_line_of_each_wrong_answer(tmp_path: Pat
         assert properties["file"] == "tests/fixtures/class/bob/answers.yaml"
         part_id = properties["title"].split("%3A")[0]
         assert answers[int(properties["line"]) - 1].strip().startswith(f"{part_id}:")
-    assert lines[-1] == "Points 2/9"
+    assert lines[-1] == "::notice title=Autograding complete::Points 2/9"  # what GitHub Classroom reads
     page = summary.read_text()
     assert "**Score: 2 / 9**" in page and "| conv.full | incorrect | 0/2 |" in page
 
@@ -163,7 +171,7 @@ def test_github_annotations_point_at_the_line_of_each_wrong_answer(tmp_path: Pat
 def test_github_annotation_of_an_unreadable_answers_file_is_at_its_line() -> None:
     code, out, err = run("grade", "tests/fixtures/class/carol", "-p", BASICS, "-f", "github")
     assert out.startswith("::error file=tests/fixtures/class/carol/answers.yaml,line=3,")
-    assert "not valid YAML" in out and out.rstrip().endswith("Points 0/9")
+    assert "not valid YAML" in out and out.rstrip().endswith("::Points 0/9")
     assert code == 2 and "could not be read" in err
 
 
@@ -174,7 +182,7 @@ def test_canvas_gradebook_maps_folders_to_students_with_the_roster() -> None:
     assert code == 0
     rows = list(csv.reader(io.StringIO(out)))
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "basics"]
-    assert rows[1] == ["Points Possible", "", "", "", "", "6"]  # the 3 points of proof are a TA's
+    assert rows[1] == ["Points Possible", "", "", "", "", "9"]  # the whole assignment, proof included
     by_name = {row[0]: row for row in rows[2:]}
     assert by_name["Alice Martin"] == ["Alice Martin", "101", "s101", "amartin", "Section 1", "6"]
     assert by_name["Bob Li"][1:] == ["102", "s102", "bli", "Section 2", "2"]
@@ -191,7 +199,8 @@ def test_moodle_gradebook_has_an_identifier_column_and_a_grade() -> None:
     rows = list(csv.reader(io.StringIO(out)))
     assert rows[0] == ["Email address", "Full name", "basics"]
     assert ["alice@example.edu", "Alice Martin", "6"] in rows
-    assert ["", "dave", "1"] in rows and "dave" in err
+    assert not any(row[0] == "" for row in rows)  # Moodle would book it to the row above
+    assert "not in the roster (no row written: enter this grade in Moodle by hand): dave" in err
 
 
 def test_roster_is_only_for_gradebooks_and_must_name_folders(tmp_path: Path) -> None:

@@ -9,7 +9,9 @@ import shutil
 import stat
 import subprocess
 import sys
+import tomllib
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import jsonschema
@@ -75,7 +77,29 @@ def test_the_bundle_holds_what_gradescope_needs(bundle: Path) -> None:
     assert names[:3] == ["setup.sh", "run_autograder", f"problems/{PROBLEMS.name}"]
     assert modes["setup.sh"] & stat.S_IXUSR and modes["run_autograder"] & stat.S_IXUSR
     assert "grader-src/grader/cli.py" in names and not any("__pycache__" in n for n in names)
-    assert 'name = "grader"' in pyproject and "pydantic" in pyproject
+    assert 'name = "dl-theory-grader"' in pyproject  # "grader" on PyPI is another project
+    pins = tomllib.loads(pyproject)["project"]["dependencies"]
+    assert f"pydantic=={metadata.version('pydantic')}" in pins  # the versions the TA checked with
+    assert all("==" in pin for pin in pins)
+
+
+def test_an_upload_with_the_answers_in_a_subfolder_is_one_results_object(
+    bundle: Path, tmp_path: Path
+) -> None:
+    upload = tmp_path / "upload"
+    shutil.copytree(STUDENT, upload / "hw2")
+    (upload / "__MACOSX" / "hw2").mkdir(parents=True)  # what a Mac's zip adds
+    results = run_autograder(autograder_tree(bundle, tmp_path / "ag", upload))
+    assert isinstance(results, dict) and results["score"] == 5
+    assert {t["name"] for t in results["tests"]} >= {"approx.linear"}  # type: ignore[attr-defined]
+
+
+def test_an_upload_with_two_answer_folders_is_told_to_upload_one(bundle: Path, tmp_path: Path) -> None:
+    upload = tmp_path / "upload"
+    shutil.copytree(STUDENT, upload / "hw1")
+    shutil.copytree(STUDENT, upload / "hw2")
+    results = run_autograder(autograder_tree(bundle, tmp_path / "ag", upload))
+    assert results["score"] == 0 and "hw1, hw2" in str(results["output"])
 
 
 def test_run_autograder_grades_the_submission_into_results_json(bundle: Path, tmp_path: Path) -> None:

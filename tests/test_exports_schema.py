@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from grader.cli import main
 from grader.core.yamlio import load_with_positions
 from grader.loading import load_problem_set, parse_problem_set
-from grader.reporting.schema import answers_schema, dump, problem_set_schema
+from grader.reporting.schema import answers_schema, dump, problem_set_schema, report_schema
 
 ROOT = Path(__file__).parent.parent
 SCHEMAS = ROOT / "schemas"
@@ -36,6 +36,30 @@ def test_shipped_schemas_are_up_to_date() -> None:
     """Regenerate with ``grader schema --write schemas/`` after changing a part model."""
     assert (SCHEMAS / "problem-set.json").read_text() == dump(problem_set_schema())
     assert (SCHEMAS / "answers.json").read_text() == dump(answers_schema())
+    assert (SCHEMAS / "report.json").read_text() == dump(report_schema())
+
+
+def test_every_golden_report_fits_the_report_schema() -> None:
+    """The JSON report with its certificates (docs/formats.md, section 7)."""
+    validator = jsonschema.Draft202012Validator(report_schema())
+    goldens = sorted((ROOT / "tests" / "golden").glob("*/*.json"))
+    checked = 0
+    for path in goldens:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        for report in data if isinstance(data, list) else [data]:
+            if isinstance(report, dict) and "parts" in report:
+                validator.validate(report)
+                checked += 1
+    assert checked >= 6
+    kinds = {
+        part["certificate"]["kind"]
+        for path in goldens
+        for report in [json.loads(path.read_text(encoding="utf-8"))]
+        if isinstance(report, dict) and "parts" in report
+        for part in report["parts"]
+        if "certificate" in part
+    }
+    assert {"exact", "probes", "interval bound"} <= kinds
 
 
 def test_the_schema_command_prints_the_shipped_schemas() -> None:

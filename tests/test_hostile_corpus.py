@@ -5,23 +5,28 @@ and every broken problem file is refused with its line and column."""
 
 from __future__ import annotations
 
+import csv
 import importlib
+import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from grader.batch.plan import report_stem
 from grader.core.parts import DEFAULT_TIME_LIMIT
 
 sys.path.insert(0, str(Path(__file__).parent / "hostile"))
-from make_corpus import GOOD_ANSWERS, PROBLEM_SET, Corpus, make_corpus
+from make_corpus import GOOD_ANSWERS, PROBLEM_SET, Corpus, make_corpus, remove_deep_folders
 
 ROOT = Path(__file__).parent.parent
 PROBE_CLI = [sys.executable, "-m", "tests.hostile.probe_cli"]
@@ -70,7 +75,7 @@ def time_bound(problems: Path, students: int, jobs: int) -> float:
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def graded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("hostile")
     corpus = make_corpus(root / "corpus", pool=pool_has_landed())
     out = root / "reports"
@@ -83,7 +88,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     existed = traversal.exists()
     started = time.monotonic()
     run = grade(corpus.klass, problems, out, jobs=2, timeout=bound)
-    return {
+    yield {
         "corpus": corpus,
         "run": run,
         "out": out,
@@ -92,10 +97,11 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "leftover": leftover,
         "traversal": (traversal, existed),
     }
+    remove_deep_folders(corpus.root)
 
 
 def _report(out: Path, student: str) -> dict[str, Any]:
-    return json.loads((out / f"{student}.json").read_text(encoding="utf-8"))
+    return json.loads((out / f"{report_stem(student)}.json").read_text(encoding="utf-8"))
 
 
 def test_the_batch_finishes_without_a_traceback(graded: dict[str, Any]) -> None:
@@ -107,7 +113,9 @@ def test_the_batch_finishes_without_a_traceback(graded: dict[str, Any]) -> None:
 
 def test_every_student_has_a_report(graded: dict[str, Any]) -> None:
     corpus: Corpus = graded["corpus"]
-    missing = [s.name for s in corpus.students if not (graded["out"] / f"{s.name}.json").is_file()]
+    missing = [
+        s.name for s in corpus.students if not (graded["out"] / f"{report_stem(s.name)}.json").is_file()
+    ]
     assert missing == []
     rows = (graded["out"] / "grades.csv").read_text(encoding="utf-8").splitlines()
     assert len(rows) >= len(corpus.students)
@@ -242,3 +250,83 @@ def test_a_pipe_in_a_submission_folder_does_not_block_the_batch(tmp_path: Path) 
     assert run.returncode in (0, 1), run.stderr[-2000:]
     assert "not a regular file" in _report(out, "pipe-answers")["error"]
     assert _report(out, "pipe-beside")["score"] == _report(out, "good")["score"] > 0
+
+
+# ---- issue 28: nothing a student wrote reaches a TA's tools as a command ---------------
+
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def test_no_output_holds_a_control_character(graded: dict[str, Any]) -> None:
+    run = graded["run"]
+    assert not CONTROL.search(run.stdout + run.stderr)
+    dirty = [
+        path.name
+        for path in sorted(graded["out"].iterdir())
+        if path.suffix in (".csv", ".md", ".html", ".json", ".svg")
+        and CONTROL.search(path.read_text(encoding="utf-8"))
+    ]
+    assert dirty == []
+
+
+def test_no_gradebook_cell_is_a_formula(graded: dict[str, Any]) -> None:
+    for name in ("grades.csv", "changes.csv"):
+        rows = csv.reader(io.StringIO((graded["out"] / name).read_text(encoding="utf-8")))
+        cells = [cell for row in rows for cell in row]
+        assert not [cell for cell in cells if cell.startswith(FORMULA_START)], name
+    gradebook = (graded["out"] / "grades.csv").read_text(encoding="utf-8")
+    assert "'=HYPERLINK" in gradebook and "'+1+cmd" in gradebook and "'@SUM" in gradebook
+
+
+def test_folders_named_like_batch_files_keep_the_batch_files(graded: dict[str, Any]) -> None:
+    out: Path = graded["out"]
+    assert "Class dashboard" in (out / "index.html").read_text(encoding="utf-8")
+    assert (out / "changes.csv").read_text(encoding="utf-8").startswith("student,folder,old total")
+    for name in ("index", "grades", "changes", "Index"):
+        reports = [p for p in out.glob(f"{name}-*.json") if p.stem.count("-") == 1]
+        assert len(reports) == 1, name
+
+
+def test_warnings_are_bounded_and_counted(graded: dict[str, Any]) -> None:
+    for name in ("unknown-keys", "notebook-tag-repeated"):
+        warnings = _report(graded["out"], name)["warnings"]
+        assert len(warnings) <= 101 and warnings[-1].endswith("more warnings not shown"), name
+    assert _report(graded["out"], "notebook-tag-repeated")["score"] > 0
+
+
+def test_round_three_students_are_graded(graded: dict[str, Any]) -> None:
+    good = _report(graded["out"], "good")["score"]
+    assert _report(graded["out"], "deep-folders")["score"] == good
+    surrogate = {p["id"]: p for p in _report(graded["out"], "answer-surrogate")["parts"]}
+    assert surrogate["q1"]["status"] == "invalid" and surrogate["q2"]["status"] == "correct"
+    verb = _report(graded["out"], "writeup-verb-at-end")
+    assert any("cannot be parsed" in w for w in verb["warnings"])
+
+
+def test_no_workflow_command_comes_from_a_student(graded: dict[str, Any], tmp_path: Path) -> None:
+    corpus: Corpus = graded["corpus"]
+    for name in ("name-workflow", "name-terminal", "name-markdown"):
+        command = [*PROBE_CLI, "grade", str(corpus.klass / name), "-p", str(corpus.root / "hostile.yaml")]
+        command += ["--format", "github", "--fail-under", "100%"]
+        run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+        assert "Traceback" not in run.stderr
+        lines = (run.stdout + run.stderr).splitlines()
+        forged = [line for line in lines if line.startswith(("::stop-commands", "::error::forged"))]
+        assert forged == []
+        points = [line for line in lines if re.search(r"Points \d+/\d+", line)]
+        # grader's own line, as GitHub Classroom's reporter reads it; never a student's
+        assert len(points) == 1, points
+        assert re.fullmatch(r"::notice title=Autograding complete::Points \d+/\d+", points[0]), points
+        assert not CONTROL.search(run.stdout + run.stderr)
+
+
+def test_a_complexity_exponent_too_large_is_invalid(graded: dict[str, Any]) -> None:
+    parts = {part["id"]: part for part in _report(graded["out"], "too-large-17")["parts"]}
+    assert parts["q5"]["status"] == "invalid" and "too large to grade" in parts["q5"]["feedback"]
+
+
+def test_a_submission_folder_that_is_a_link_is_refused(graded: dict[str, Any]) -> None:
+    report = _report(graded["out"], "folder-link-to-classmate")
+    assert "this submission folder is a link" in report["error"]
+    assert report["score"] == 0

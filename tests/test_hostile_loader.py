@@ -284,3 +284,11 @@ def test_scalars_that_only_look_numeric_stay_text() -> None:
     """Found by the fuzz: "._" matched the float pattern and then failed to read as one."""
     data, _ = load_with_positions("answers: {'._': 1, q1: ._, q2: 1_000, q3: 1e-3}")
     assert data == {"answers": {"._": 1, "q1": "._", "q2": "1_000", "q3": 0.001}}
+
+
+def test_integers_are_decimal_as_yaml_1_2_reads_them_and_keys_keep_their_spelling() -> None:
+    # Found by the fuzz: YAML 1.1's octal reading refused 0123456789 as a value, so a
+    # well-formed answers file lost every answer.
+    data, _ = load_with_positions("q1: 0123456789\nq2: -007\n'0123': x\n0456: y\n", limits=ANSWERS_FILE)
+    assert data["q1"] == 123456789 and data["q2"] == -7
+    assert data["0123"] == "x" and "0456" in data

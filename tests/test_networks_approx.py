@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction as F
+from typing import Any
 
 import sympy
 
@@ -93,3 +94,48 @@ def test_callable_target_is_sampled() -> None:
 def test_discontinuous_target_has_infinite_error() -> None:
     r = max_error(PL.constant(0), 1 / (X - sympy.Rational(1, 2)), (0, 1))
     assert r.error == sympy.oo
+
+
+def _chord_interpolant(f: Any, knots: list[F]) -> PL:
+    """The piecewise-linear interpolant of f at the knots, as a PL (rational values close to f's)."""
+    values = [F(str(sympy.N(f(sympy.Rational(k.numerator, k.denominator)), 20))) for k in knots]
+    slopes = [(values[i + 1] - values[i]) / (knots[i + 1] - knots[i]) for i in range(len(knots) - 1)]
+    model = PL.constant(values[0]) + slopes[0] * (x - knots[0])
+    for i in range(1, len(slopes)):
+        model = model + (slopes[i] - slopes[i - 1]) * (x - knots[i]).relu()
+    return model
+
+
+def test_exp_target_is_bounded_by_interval_arithmetic() -> None:
+    knots = [F(k, 4) for k in range(5)]
+    model = _chord_interpolant(sympy.exp, knots)
+    r = max_error(model, sympy.exp(X), (0, 1))
+    assert r.bound is not None and r.certified and not r.exact
+    lower, upper = r.bound
+    assert upper is not None and upper - lower < F(1, 10**8)
+    grid = [i / 20000 for i in range(20001)]
+    sampled = max(abs(math.exp(v) - float(model(F(v)))) for v in grid)
+    assert float(lower) - 1e-7 <= sampled <= float(upper)  # a grid never beats the proved bound
+    assert "interval bound" in r.method
+    assert r.below(F(3, 100)) and not r.below(F(1, 100))
+
+
+def test_a_bound_that_straddles_epsilon_is_undecided() -> None:
+    from grader.networks.approx import ApproxResult, ApproxUndecided
+
+    r = ApproxResult(0.5, 0, 0, 0, False, "interval bound", bound=(F(49, 100), F(51, 100)))
+    assert r.below(F(52, 100)) and not r.below(F(49, 100))
+    try:
+        r.below(F(1, 2))
+    except ApproxUndecided as exc:
+        assert "between 0.49 and 0.51" in str(exc)
+    else:
+        raise AssertionError("a straddling bound decided")
+
+
+def test_sin_target_bound_holds_the_exact_maximum() -> None:
+    model = one_hidden_layer([1], [0], [math.sin(1)])
+    r = max_error(model, sympy.sin(X), (0, 1))
+    exact_value = math.sin(math.acos(math.sin(1))) - math.sin(1) * math.acos(math.sin(1))
+    assert r.bound is not None
+    assert float(r.bound[0]) - 1e-15 <= exact_value <= float(r.bound[1]) + 1e-15

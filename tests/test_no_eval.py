@@ -5,6 +5,11 @@ marshal.loads, and a shell (os.system, os.popen, subprocess with shell=True).
 
 Building sympy objects directly (``sympy.Symbol``, ``sympy.Integer``...) is fine;
 ``re.compile`` is fine (only the builtin ``compile`` is refused).
+
+Student code runs in exactly one place: ``grader/types/code/runner.py``, a script started
+inside the sandbox and never imported. It alone may compile and exec; no other module
+imports it, starts a process, or forks, except ``grader/types/code/sandbox.py``, which
+starts the runner (under bubblewrap unless the TA passed ``--unsafe-run-code``).
 """
 
 from __future__ import annotations
@@ -104,17 +109,66 @@ def find_problems(source: str, filename: str = "<source>") -> list[str]:
     return problems
 
 
+RUNNER = PACKAGE / "types" / "code" / "runner.py"
+SANDBOX = PACKAGE / "types" / "code" / "sandbox.py"
+# What the runner may do, and nothing more: compile and exec the part's scaffold, the student's
+# code and the harness, and import a framework by its fixed name.
+RUNNER_ALLOWED = {"exec()": 2, "compile()": 2, "__import__()": 1}
+# Starting a program or forking (grader's own worker pools, multiprocessing, run grader's code only).
+PROCESS_CALLS = ("subprocess.", "os.fork", "os.exec", "os.spawn", "os.posix_spawn", "pty.")
+
+
 def _package_files() -> list[Path]:
     return sorted(PACKAGE.rglob("*.py"))
 
 
+def _checked_files() -> list[Path]:
+    return [path for path in _package_files() if path != RUNNER]
+
+
 def test_package_files_are_found() -> None:
     assert (PACKAGE / "mathlang" / "parser.py") in _package_files()
+    assert RUNNER in _package_files() and SANDBOX in _package_files()
+
+
+@pytest.mark.parametrize("path", _checked_files(), ids=lambda p: str(p.relative_to(PACKAGE.parent)))
+def test_no_text_is_run_as_code(path: Path) -> None:
+    assert find_problems(path.read_text(encoding="utf-8"), str(path)) == []
+
+
+def test_the_runner_runs_code_only_where_it_must() -> None:
+    found: dict[str, int] = {}
+    for problem in find_problems(RUNNER.read_text(encoding="utf-8")):
+        what = problem.rsplit(": ", 1)[1]
+        found[what] = found.get(what, 0) + 1
+    assert found == RUNNER_ALLOWED
+
+
+def _imported_modules(tree: ast.Module) -> set[str]:
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names |= {node.module, *(f"{node.module}.{alias.name}" for alias in node.names)}
+    return names
 
 
 @pytest.mark.parametrize("path", _package_files(), ids=lambda p: str(p.relative_to(PACKAGE.parent)))
-def test_no_text_is_run_as_code(path: Path) -> None:
-    assert find_problems(path.read_text(encoding="utf-8"), str(path)) == []
+def test_only_the_sandbox_starts_processes(path: Path) -> None:
+    """No module imports the runner; only the sandbox module starts a process, and only the
+    runner (inside the sandbox) forks."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    assert "grader.types.code.runner" not in _imported_modules(tree)
+    calls = {_dotted(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    starting = sorted(call for call in calls if call.startswith(PROCESS_CALLS))
+    if path == SANDBOX:
+        assert starting == ["subprocess.Popen", "subprocess.run"]
+    elif path == RUNNER:
+        assert starting == ["os.fork"]
+    else:
+        assert starting == [], f"{path.name} starts a process: {starting}"
+        assert "subprocess" not in _imported_modules(tree)
 
 
 @pytest.mark.parametrize(

@@ -37,7 +37,8 @@ def test_a_latex_writeup_is_graded(tmp_path: Path) -> None:
     assert is_submission_folder(tmp_path)
     report = grade(SPEC, load_submission(tmp_path))
     assert [p.status for p in report.parts] == [Status.CORRECT, Status.MISSING, Status.INCORRECT]
-    assert report.warnings == [f"graded the write-up: 2 marked answers read from {tmp_path / 'main.tex'}"]
+    assert report.notes == [f"graded the write-up: 2 marked answers read from {tmp_path / 'main.tex'}"]
+    assert report.warnings == []  # information, not a problem
 
 
 def test_the_answers_file_wins_and_the_report_says_so(tmp_path: Path) -> None:
@@ -125,7 +126,7 @@ def test_grade_command_on_a_writeup_folder_lists_where_answers_came_from(tmp_pat
     assert report["student"] == "alice" and report["score"] == 1
     warnings = "\n".join(report["warnings"])
     main_tex = folder / "main.tex"
-    assert f"graded the write-up: 2 marked answers read from {main_tex}" in warnings
+    assert report["notes"] == [f"graded the write-up: 2 marked answers read from {main_tex}"]
     assert f"{main_tex}:2:1: answer 'q9' matches no part" in warnings
     assert f"{main_tex}:3:1: \\answer needs two arguments in braces" in warnings
 

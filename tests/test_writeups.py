@@ -362,7 +362,8 @@ def test_code_is_never_run(tmp_path: Path) -> None:
         new_code_cell("print('no answer here')", metadata=_tags("answer:q5")),
     )
     writeup = read_writeup(tmp_path)
-    assert writeup.answers == {} and not marker.exists()
+    # a tagged cell that assigns no value is code, kept as text for a code part's sandbox
+    assert writeup.answers == {"q5": "print('no answer here')"} and not marker.exists()
     nb = tmp_path / "hw.ipynb"
     assert writeup.warnings == [
         f"{nb} cell 1, line 2: answer_q1 is not read: only a string, a number, or a list or mapping "
@@ -371,9 +372,25 @@ def test_code_is_never_run(tmp_path: Path) -> None:
         f"{nb} cell 2, line 2: answer_q3 is not read: only a string, a number, or a list or mapping "
         "of them is read; grader never runs code",
         f"{nb} cell 3, line 1: the code cannot be read as Python; no answer taken",
-        f"{nb} cell 4, line 1: a code cell tagged answer:q5 must end by assigning the answer "
-        "(answer = <a value>); nothing taken",
     ]
+
+
+def test_a_tagged_code_cell_is_a_code_answer(tmp_path: Path) -> None:
+    body = "%time\nself.weight.grad = dLdout.T @ self.inputs[0]\nreturn dLdout @ self.weight"
+    function = "import torch\n\ndef evaluate(model, loader):\n    return 1.0"
+    _notebook(
+        tmp_path,
+        new_code_cell(body, metadata=_tags("answer:q10.linear_backward")),
+        new_code_cell(function, metadata=_tags("answer:q11.evaluate")),
+        new_code_cell("def helper():\n    pass\nanswer = [1, 2]", metadata=_tags("answer:q6")),
+    )
+    writeup = read_writeup(tmp_path)
+    assert writeup.answers == {
+        "q10.linear_backward": "\nself.weight.grad = dLdout.T @ self.inputs[0]\nreturn dLdout @ self.weight",
+        "q11.evaluate": function,
+        "q6": [1, 2],  # a cell that ends by assigning a value still gives that value
+    }
+    assert str(writeup.positions["q11.evaluate"]) == f"{tmp_path / 'hw.ipynb'} cell 2, line 1"
 
 
 def test_untagged_markdown_cells_are_read_as_markdown(tmp_path: Path) -> None:

@@ -12,6 +12,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from grader.batch.integrity import intact, store_key
+
 
 def dumps(value: Any) -> bytes:
     return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
@@ -63,6 +65,7 @@ class StoredVerdicts:
         self.path = Path(path)
         self._db: sqlite3.Connection | None = None
         self._unreadable = False
+        self._key: bytes | None = None  # the store's key (read where the store is read)
 
     def get(self, part: str, answer: str) -> Any:
         """The stored verdict, or None (none stored, or the store cannot be read here)."""
@@ -71,10 +74,13 @@ class StoredVerdicts:
         try:
             if self._db is None:  # opened in the worker process, after it was forked
                 self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=1)
+                self._key = store_key()
             row = self._db.execute(
-                "SELECT verdict FROM verdicts WHERE part = ? AND answer = ?", (part, answer)
+                "SELECT verdict, mac FROM verdicts WHERE part = ? AND answer = ?", (part, answer)
             ).fetchone()
         except sqlite3.Error:  # not on this machine (a Dask worker elsewhere), or not there yet
             self._unreadable = self._db is None
             return None
-        return None if row is None else loads(row[0])
+        if row is None or self._key is None or not intact(self._key, row[1], part, answer, row[0]):
+            return None  # absent, or not sealed by this store's key: decided anew
+        return loads(row[0])

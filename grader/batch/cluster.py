@@ -1,21 +1,29 @@
-"""Grading on a Dask cluster: the same chunks, workers and files as a local run.
+"""Grading on a Dask cluster: the same chunks, limits and files as a local run.
 
 ``--executor dask`` starts a ``LocalCluster`` on this machine; ``--executor
-dask://HOST:PORT`` connects to a running scheduler. The problem set reaches every
-worker once (a worker plugin, so restarted workers get it too); each chunk
-carries its submissions' files (workers need grader installed, nothing else: no
-shared disk); results come back to this process, which writes everything as a
-local run does. A task whose worker dies is retried once by Dask; a chunk that
-still fails is retried one submission at a time, and a submission that fails on
-its own gets an error row. A lost scheduler ends the run with
-:class:`~grader.batch.executors.ExecutorLost`, after every finished report was
-written.
+dask://HOST:PORT`` connects to a running scheduler. Before anything is sent, the
+command waits for a worker (:data:`WAIT_VARIABLE` seconds at most) and compares
+every worker's grader (deciding code and rendering code) with its own; a worker
+that differs, or that cannot import grader, is refused by name. The run's set-up
+(the problem set, the ``GRADER_MAX_*`` limits) reaches every worker once through
+a worker plugin, which also starts the worker's check pool
+(:mod:`.cluster_worker`): each check runs under the same CPU-time and memory
+limits as in a local run. Each chunk carries the files its readers open (not a
+PDF beside them); a chunk heavier than :data:`SCATTER_BYTES` goes straight to a
+worker instead of through the scheduler. How many chunks are in flight follows
+the workers connected now. A task whose Dask worker dies is retried once by
+Dask; a chunk that still fails is retried one submission at a time, and a
+submission that fails on its own gets an error row. A lost scheduler ends the
+run with :class:`~grader.batch.executors.ExecutorLost`, after every finished
+report was written.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
@@ -23,12 +31,17 @@ from pathlib import Path
 from typing import Any
 
 from grader.batch.executors import Chunk, ChunkWindow, ExecutorLost, LocalExecutor
+from grader.batch.limits import verdict_version
 from grader.batch.plan import ship_folder
-from grader.batch.worker import Graded, WorkerSetup, grade_chunk_for
+from grader.batch.worker import Graded, WorkerRefused, WorkerSetup
 
-INSTALL_HINT = 'pip install "grader[dask]"'
+INSTALL_HINT = 'pip install "dl-theory-grader[dask]"'
 CONNECT_TIMEOUT = "10s"
 WORKER_BASELINE_MIB = 1024  # a Dask worker process with grader loaded, before any check
+WAIT_VARIABLE = "GRADER_DASK_WAIT"  # seconds to wait for a first worker (and for any, mid-run)
+DEFAULT_WAIT_SECONDS = 60.0
+SCATTER_BYTES = 256 << 10  # a chunk carrying more goes to a worker directly, not in the task graph
+RECOUNT_SECONDS = 1.0  # how often the workers connected are counted
 
 
 def executor_for(name: str, jobs: int) -> LocalExecutor | DaskExecutor:
@@ -47,33 +60,41 @@ def executor_for(name: str, jobs: int) -> LocalExecutor | DaskExecutor:
     return DaskExecutor(address, workers=jobs)
 
 
+def wait_seconds() -> float:
+    try:
+        return max(0.0, float(os.environ.get(WAIT_VARIABLE, DEFAULT_WAIT_SECONDS)))
+    except ValueError:
+        return DEFAULT_WAIT_SECONDS
+
+
 class DaskExecutor:
-    """Chunks as Dask tasks, at most a few in flight per worker."""
+    """Chunks as Dask tasks, a few in flight per worker thread connected."""
 
     def __init__(self, address: str | None = None, workers: int = 2, chunks_per_worker: int = 3):
         self.address = address
         self.workers = workers
         self.chunks_per_worker = chunks_per_worker
+        self.parallelism = workers  # worker threads connected (known once connected)
+        self.sharing: str = ""  # whether workers read the verdict store, as a TA reads it
 
     def grade(self, setup: WorkerSetup, chunks: Iterable[Chunk]) -> Iterator[list[Graded]]:
         from grader.batch.cluster_worker import ProblemSetPlugin
 
-        # A Dask worker runs Dask's own threads beside the check: its memory is watched by its
-        # nanny (the cluster's memory limit per worker), not capped around each check.
-        setup = replace(setup, cap_memory=False)
-        with self._client(setup) as client:
+        with self._client() as client:
+            self.parallelism = _wait_for_workers(client, self.address or "the LocalCluster")
+            _refuse_other_graders(client, setup)
             key = f"grader-{_setup_digest(setup)}-{uuid.uuid4().hex[:8]}"
-            _call(client, client.register_plugin, ProblemSetPlugin(key, setup), name=key)
+            _register(client, ProblemSetPlugin(key, setup), key)
             try:
-                workers = max(1, len(_call(client, client.scheduler_info).get("workers", {})))
-                window = _DaskWindow(client, key, setup, workers * self.chunks_per_worker)
+                self.sharing = _sharing(client, setup)
+                window = _DaskWindow(client, key, setup, self.chunks_per_worker)
                 yield from window.run(iter(chunks))
             finally:
                 with contextlib.suppress(Exception):
                     client.unregister_worker_plugin(key)
 
     @contextlib.contextmanager
-    def _client(self, setup: WorkerSetup) -> Iterator[Any]:
+    def _client(self) -> Iterator[Any]:
         import dask
         from distributed import Client, LocalCluster
 
@@ -85,7 +106,7 @@ class DaskExecutor:
                     threads_per_worker=1,
                     processes=True,
                     dashboard_address=":0",
-                    memory_limit=f"{WORKER_BASELINE_MIB + _largest_memory_limit(setup)}MiB",
+                    memory_limit=f"{WORKER_BASELINE_MIB}MiB",
                 )
                 with cluster, Client(cluster) as client:
                     yield client
@@ -98,29 +119,124 @@ class DaskExecutor:
                 yield client
 
 
+def _wait_for_workers(client: Any, where: str) -> int:
+    """Worker threads connected, once there is one; ExecutorLost after the wait."""
+    seconds = wait_seconds()
+    try:
+        _call(client, client.wait_for_workers, 1, timeout=seconds)
+    except TimeoutError:
+        raise ExecutorLost(
+            f"no Dask worker connected to {where} within {seconds:g} s ({WAIT_VARIABLE} sets the wait): "
+            f"start one with `dask worker {where} --nthreads 1`"
+        ) from None
+    return max(1, sum(_call(client, client.nthreads).values()))
+
+
+def _refuse_other_graders(client: Any, setup: WorkerSetup) -> None:
+    """ExecutorLost naming every worker that cannot import grader or runs another one."""
+    from grader.batch.cluster_worker import versions_here
+
+    problems = []
+    answers = _call(client, client.run, versions_here, on_error="return")
+    for address, answer in sorted(answers.items()):
+        if isinstance(answer, BaseException):
+            problems.append(
+                f"Dask worker {address} cannot run grader ({type(answer).__name__}: {answer}): "
+                f"{INSTALL_HINT} there"
+            )
+            continue
+        deciding, rendering = answer
+        if verdict_version(deciding, setup.limits) != setup.version or rendering != setup.rendering:
+            theirs = deciding if verdict_version(deciding, setup.limits) != setup.version else rendering
+            problems.append(
+                f"Dask worker {address} runs grader {theirs}, not {setup.rendering} as this command does"
+            )
+    if problems:
+        raise ExecutorLost("; ".join(problems) + " (install the same grader on every worker, or stop those)")
+
+
+def _register(client: Any, plugin: Any, key: str) -> None:
+    try:
+        _call(client, client.register_plugin, plugin, name=key)
+    except ExecutorLost:
+        raise
+    except Exception as exc:
+        raise ExecutorLost(
+            f"a Dask worker could not take grader's set-up ({type(exc).__name__}: {exc})"
+        ) from None
+
+
+def _sharing(client: Any, setup: WorkerSetup) -> str:
+    """Whether every worker can read the verdict store (a shared path): said in the summary."""
+    if setup.store is None:
+        return "off (no verdict store)"
+    readable = _call(client, client.run, os.access, setup.store, os.R_OK, on_error="return")
+    reached = sum(1 for answer in readable.values() if answer is True)
+    if reached == len(readable):
+        return f"on: every worker reads {setup.store}"
+    return (
+        f"off on {len(readable) - reached} of {len(readable)} workers: {setup.store} is not on a path "
+        "they can read (each worker still shares what it decides within the run)"
+    )
+
+
 class _DaskWindow(ChunkWindow):
-    """Chunks as Dask tasks, each carrying its submissions' files."""
+    """Chunks as Dask tasks; in flight: a few per worker thread connected now."""
 
-    def __init__(self, client: Any, key: str, setup: WorkerSetup, in_flight: int):
-        from distributed import as_completed
-
-        super().__init__(setup, in_flight)
+    def __init__(self, client: Any, key: str, setup: WorkerSetup, per_thread: int):
+        super().__init__(setup, per_thread)
         self.client = client
         self.key = key
-        self.done = as_completed()
+        self.per_thread = per_thread
+        self.counted = 0.0
+        self.without_workers_since: float | None = None
+        self._recount()
+
+    def _recount(self) -> None:
+        threads = sum(_call(self.client, self.client.nthreads).values())
+        self.in_flight = max(1, threads) * self.per_thread
+        self.counted = time.monotonic()
+        if threads:
+            self.without_workers_since = None
+            return
+        now = time.monotonic()
+        self.without_workers_since = self.without_workers_since or now
+        if now - self.without_workers_since > wait_seconds():
+            raise ExecutorLost(f"every Dask worker left, and none joined within {wait_seconds():g} s")
 
     def _submit(self, chunk: Chunk) -> Any:
+        from grader.batch.cluster_worker import grade_chunk_on_worker
+
         with_files = [replace(task, files=ship_folder(Path(task.folder))) for task in chunk]
-        future = _call(self.client, self.client.submit, grade_chunk_for, self.key, with_files, pure=False)
-        self.done.add(future)
-        return future
+        payload: Any = with_files
+        if sum(len(f.data) for task in with_files for f in task.files or ()) > SCATTER_BYTES:
+            [payload] = _call(self.client, self.client.scatter, [with_files], hash=False, direct=True)
+        return _call(self.client, self.client.submit, grade_chunk_on_worker, self.key, payload, pure=False)
 
     def _completed(self) -> Iterable[Any]:
-        return [next(self.done)]
+        from distributed import wait
+
+        while True:
+            if time.monotonic() - self.counted > RECOUNT_SECONDS:
+                self._recount()
+            try:
+                done, _ = _call(
+                    self.client,
+                    wait,
+                    list(self.pending),
+                    timeout=RECOUNT_SECONDS,
+                    return_when="FIRST_COMPLETED",
+                )
+            except TimeoutError:
+                continue
+            if done:
+                return done
 
     def _outcome(self, future: Any, chunk: Chunk) -> Iterator[list[Graded]]:
         try:
             graded: list[Graded] = future.result()
+        except WorkerRefused as exc:
+            raise ExecutorLost(str(exc)) from None
         except BaseException as exc:
             _raise_if_lost(self.client, exc)
             yield from self._after_failure(chunk, exc)
@@ -154,12 +270,11 @@ def _reason(exc: BaseException) -> str:
     from distributed import KilledWorker
 
     if isinstance(exc, KilledWorker):
-        return "the Dask workers grading it died twice (killed, out of memory, or a check hung in C code)"
+        return (
+            f"the Dask workers grading it died {exc.allowed_failures + 1} times "
+            "(killed, or out of the memory their nanny allows)"
+        )
     return f"grading it failed on a Dask worker ({type(exc).__name__}: {exc})"
-
-
-def _largest_memory_limit(setup: WorkerSetup) -> int:
-    return max((part.memory_limit for _, _, part in setup.spec.iter_parts()), default=0)
 
 
 def _setup_digest(setup: WorkerSetup) -> str:

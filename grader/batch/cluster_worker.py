@@ -1,26 +1,102 @@
 """What a Dask worker runs for grader (imported only where Dask's distributed is installed).
 
-The problem set reaches each worker once, through a worker plugin registered on
+The run's set-up reaches each worker once, through a worker plugin registered on
 the scheduler: a worker that joins later, or that the nanny restarts after a
-crash, gets it too (scattered data would be lost with the worker that held it).
+crash, gets it too. The plugin first checks that the worker runs the driver's
+grader (code and rendering) under the driver's ``GRADER_MAX_*`` limits, then
+starts a process pool of as many processes as the worker has threads, exactly
+the pool a local run uses: each check runs in a process of its own under its
+CPU-time limit, its memory limit and the watchdog, and a process that dies or
+hangs is replaced while its submission is retried alone. A Dask task only hands
+its chunk to that pool and waits, so Dask's own threads never share a process
+with a check.
 """
 
 from __future__ import annotations
 
-from distributed import Worker, WorkerPlugin
+import multiprocessing
+import threading
+from dataclasses import dataclass, replace
 
-from grader.batch.worker import WorkerSetup, forget, install_as
+from distributed import Worker, WorkerPlugin
+from pebble import ProcessPool
+
+from grader.batch.executors import Chunk, PoolWindow, submission_budget
+from grader.batch.limits import export_limits
+from grader.batch.worker import Graded, WorkerRefused, WorkerSetup, install, refusal
+
+
+@dataclass
+class _Installed:
+    setup: WorkerSetup
+    pool: ProcessPool | None  # None when the worker is refused
+    refused: str | None = None
+    chunks: int = 0  # chunks this worker graded for the run
+
+
+_INSTALLED: dict[str, _Installed] = {}
+_LOCK = threading.Lock()
 
 
 class ProblemSetPlugin(WorkerPlugin):
-    """Installs one run's worker setup under ``key`` in every worker process."""
+    """Installs one run's set-up under ``key`` in every worker process, with its check pool."""
 
     def __init__(self, key: str, setup: WorkerSetup):
         self.key = key
         self.setup_to_install = setup
 
     def setup(self, worker: Worker) -> None:
-        install_as(self.key, self.setup_to_install)
+        setup = self.setup_to_install
+        export_limits(setup.limits)  # before the check processes start: they read them on import
+        refused = refusal(setup, f"Dask worker {worker.address}")
+        if refused is not None:
+            _INSTALLED[self.key] = _Installed(setup, None, refused)
+            return
+        # Dask's nanny starts its workers as daemonic processes, which multiprocessing forbids to
+        # have children; the pool's processes end with the plugin (teardown) or when this worker
+        # dies (their task pipe closes).
+        multiprocessing.current_process()._config["daemon"] = False  # type: ignore[attr-defined]
+        processes = max(1, int(worker.state.nthreads))
+        pool = ProcessPool(
+            max_workers=processes,
+            initializer=install,
+            initargs=(replace(setup, cap_memory=True, watchdog=True),),
+            # A fresh interpreter: the limits are read from the environment exported above.
+            context=multiprocessing.get_context("spawn"),
+        )
+        _INSTALLED[self.key] = _Installed(setup, pool)
 
     def teardown(self, worker: Worker) -> None:
-        forget(self.key)
+        installed = _INSTALLED.pop(self.key, None)
+        if installed is not None and installed.pool is not None:
+            installed.pool.stop()
+            installed.pool.join()
+
+
+def grade_chunk_on_worker(key: str, tasks: Chunk) -> list[Graded]:
+    """A Dask task: grade the chunk on this worker's check pool, in the chunk's order."""
+    installed = _INSTALLED.get(key)
+    if installed is None:
+        raise RuntimeError(f"no grader set-up {key} was installed on this Dask worker")
+    if installed.pool is None:
+        raise WorkerRefused(installed.refused)
+    window = PoolWindow(installed.pool, installed.setup, submission_budget(installed.setup.spec), in_flight=1)
+    graded = [g for group in window.run(iter([tasks])) for g in group]
+    order = {task.key: index for index, task in enumerate(tasks)}
+    graded.sort(key=lambda g: order[g.task.key])
+    with _LOCK:
+        installed.chunks += 1
+    return graded
+
+
+def chunks_graded(key: str) -> int:
+    """How many chunks of run ``key`` this worker graded (for tests and the benchmark)."""
+    installed = _INSTALLED.get(key)
+    return 0 if installed is None else installed.chunks
+
+
+def versions_here() -> tuple[str, str]:
+    """This worker's grader: (deciding code, whole code), as the driver compares them."""
+    from grader.batch.store import code_version
+
+    return code_version(deciding_only=True), code_version()

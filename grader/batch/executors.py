@@ -13,6 +13,7 @@ of the class goes on. :class:`LocalExecutor` is a process pool on this machine
 from __future__ import annotations
 
 import concurrent.futures
+import multiprocessing
 import signal
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
@@ -25,6 +26,7 @@ from grader.batch.worker import (
     Graded,
     Prepared,
     SubmissionTask,
+    WorkerRefused,
     WorkerSetup,
     failed_report,
     grade_chunk,
@@ -48,7 +50,7 @@ class InProcessExecutor:
     """Grades in this process, one submission after another (no watchdog: it would end us)."""
 
     def grade(self, setup: WorkerSetup, chunks: Iterable[Chunk]) -> Iterator[list[Graded]]:
-        prepared = Prepared(replace(setup, watchdog=False))
+        prepared = Prepared(replace(setup, watchdog=False, within_class=False))
         for chunk in chunks:
             yield [grade_task(prepared, task) for task in chunk]
 
@@ -78,15 +80,20 @@ class LocalExecutor:
     """A pool of ``jobs`` worker processes on this machine; the problem set goes to each
     worker once, through the pool's initializer."""
 
-    def __init__(self, jobs: int):
+    def __init__(self, jobs: int, context: Any = None):
         self.jobs = jobs
+        # How workers start (a multiprocessing context); a threaded caller such as the service
+        # passes forkserver, since forking a process with other threads running is unsafe.
+        self.context = context or multiprocessing
 
     def grade(self, setup: WorkerSetup, chunks: Iterable[Chunk]) -> Iterator[list[Graded]]:
         budget = submission_budget(setup.spec)
-        pool = ProcessPool(max_workers=self.jobs, initializer=install, initargs=(setup,))
+        pool = ProcessPool(
+            max_workers=self.jobs, initializer=install, initargs=(setup,), context=self.context
+        )
         finished = False
         try:
-            window = _Window(pool, setup, budget, in_flight=self.jobs * 3)
+            window = PoolWindow(pool, setup, budget, in_flight=self.jobs * 3)
             yield from window.run(iter(chunks))
             finished = True
         finally:
@@ -137,6 +144,8 @@ class ChunkWindow:
     def _outcome(self, future: Any, chunk: Chunk) -> Iterator[list[Graded]]:
         try:
             yield future.result()
+        except WorkerRefused:  # not the submission's fault: no retry
+            raise
         except Exception as exc:
             yield from self._after_failure(chunk, exc)
 
@@ -147,7 +156,7 @@ class ChunkWindow:
         yield [failed_report(self.setup.spec, chunk[0], self._reason(exc), self.setup.show_expected)]
 
 
-class _Window(ChunkWindow):
+class PoolWindow(ChunkWindow):
     """Chunks on a pebble process pool, each stopped past its time budget."""
 
     def __init__(self, pool: object, setup: WorkerSetup, budget: float, in_flight: int):

@@ -1,6 +1,6 @@
 """Limits a worker puts around each check: memory, and a watchdog for hangs in compiled code.
 
-The engine's time limit interrupts a check with ``SIGALRM``, which Python only
+The engine's CPU-time limit interrupts a check with a signal or an exception, which Python only
 delivers between bytecodes: a check stuck inside C code (a huge integer power,
 a BLAS call) never sees it. The watchdog ends such a worker process with
 :data:`EXIT_CHECK_HUNG`, and the batch reports the submission it was grading.
@@ -12,10 +12,13 @@ machine: allocations past it raise ``MemoryError`` inside the check.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import threading
 import time
 from collections.abc import Iterator
+
+from grader.core.timelimit import wall_backstop
 
 try:
     import resource
@@ -55,10 +58,11 @@ def memory_limit(mebibytes: int) -> Iterator[None]:
 
 
 class Watchdog:
-    """Ends this process when a check runs far past its time limit (a hang in C code)."""
+    """Ends this process when a check runs far past its time limit (a hang in C code): past
+    twice its CPU-time limit in CPU time (plus a grace), or past :func:`grace` in wall-clock time."""
 
     def __init__(self, poll_seconds: float = 0.25):
-        self._deadline: float | None = None
+        self._deadlines: tuple[float, float] | None = None  # (process CPU time, monotonic)
         self._lock = threading.Lock()
         self._poll = poll_seconds
         threading.Thread(target=self._watch, name="grader-watchdog", daemon=True).start()
@@ -67,19 +71,24 @@ class Watchdog:
     def guard(self, seconds: float) -> Iterator[None]:
         """Arm for one check of ``seconds``; its own limit gets the first chance to stop it."""
         with self._lock:
-            self._deadline = time.monotonic() + grace(seconds)
+            self._deadlines = (
+                time.process_time() + 2 * seconds + GRACE_SECONDS,
+                time.monotonic() + grace(seconds),
+            )
         try:
             yield
         finally:
             with self._lock:
-                self._deadline = None
+                self._deadlines = None
 
     def _watch(self) -> None:
         while True:
             time.sleep(self._poll)
             with self._lock:
-                deadline = self._deadline
-            if deadline is not None and time.monotonic() > deadline:
+                deadlines = self._deadlines
+            if deadlines is not None and (
+                time.process_time() > deadlines[0] or time.monotonic() > deadlines[1]
+            ):
                 os._exit(EXIT_CHECK_HUNG)
 
 
@@ -87,5 +96,39 @@ GRACE_SECONDS = 5.0
 
 
 def grace(seconds: float) -> float:
-    """How long a check of limit ``seconds`` may run before its worker is stopped."""
-    return 2 * seconds + GRACE_SECONDS
+    """Wall-clock seconds a check of CPU-time limit ``seconds`` may take before its worker is
+    stopped: twice the check's own wall-clock backstop, plus a grace."""
+    return 2 * wall_backstop(seconds) + GRACE_SECONDS
+
+
+# ---------------------------------------------------------------------------
+# Limits a TA sets with GRADER_MAX_* environment variables
+
+
+Limits = tuple[tuple[str, int], ...]  # (variable, value) in name order
+
+
+def limits_in_force() -> Limits:
+    """Every ``GRADER_MAX_*`` limit as this process reads it (set when grader was imported)."""
+    import grader.core.yamlio
+    import grader.loading  # noqa: F401
+    from grader.mathlang.limits import LIMITS_IN_FORCE
+
+    return tuple(sorted(LIMITS_IN_FORCE.items()))
+
+
+def limits_text(limits: Limits) -> str:
+    return ", ".join(f"{name}={value}" for name, value in limits) or "none"
+
+
+def verdict_version(code: str, limits: Limits) -> str:
+    """What a stored verdict is keyed by besides the part and the answer: the deciding code and
+    the limits it ran under (a larger GRADER_MAX_NUMBER_DIGITS may decide what a smaller refused)."""
+    digest = hashlib.sha256(limits_text(limits).encode()).hexdigest()[:12]
+    return f"{code}+limits-{digest}"
+
+
+def export_limits(limits: Limits) -> None:
+    """Set the limits in this process's environment, for the processes it starts from now on."""
+    for name, value in limits:
+        os.environ[name] = str(value)

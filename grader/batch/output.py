@@ -20,6 +20,8 @@ from grader.batch.worker import Graded
 from grader.core.files import write_atomic, write_if_changed
 from grader.core.report import Report
 from grader.reporting.dashboard import render_dashboard
+from grader.reporting.escape import csv_cell
+from grader.reporting.handmarks import HAND_REVIEW_FLAG
 from grader.reporting.reporters import REPORTERS, name_clashes
 from grader.spec import ProblemSet
 
@@ -30,6 +32,7 @@ DASHBOARD = "index.html"
 # compares scores with it, not with the half-updated grades.csv.
 PREVIOUS_GRADEBOOK = ".grades-before-run.csv"
 FIXED_COLUMNS = ("student", "folder")
+BATCH_FILES = frozenset({GRADEBOOK, CHANGES, DASHBOARD, PREVIOUS_GRADEBOOK})
 
 
 @dataclass(frozen=True)
@@ -59,9 +62,8 @@ def parse_gradebook(text: str) -> Gradebook | None:
 def render_gradebook(book: Gradebook) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(book.header)
-    writer.writerow(book.points)
-    writer.writerows(book.rows)
+    for row in (book.header, book.points, *book.rows):
+        writer.writerow([csv_cell(cell) for cell in row])
     return buffer.getvalue()
 
 
@@ -100,12 +102,18 @@ class OutputFolder:
             return None
 
     def intact(self, artefacts: dict[str, str]) -> bool:
-        """Every file a stored grading wrote is still there, unchanged."""
+        """Every file a stored grading wrote is still there, unchanged: the same size, time
+        and inode as recorded when written (a file touched since is read and its content
+        compared)."""
         if not artefacts:
             return False
-        for name, digest in artefacts.items():
+        for name, record in artefacts.items():
+            digest, _, written = record.partition(" ")
+            path = self.path / name
             try:
-                if content_digest((self.path / name).read_bytes()) != digest:
+                if written and written == _file_identity(path):
+                    continue
+                if content_digest(path.read_bytes()) != digest:
                     return False
             except OSError:
                 return False
@@ -116,9 +124,9 @@ class OutputFolder:
         (a plot of a part now right). The digest of every file, by name."""
         for name, data in graded.artefacts.items():
             write_if_changed(self.path / name, data, durable=False)  # digests are checked on re-runs
-        for name in set(earlier) - set(graded.artefacts):
+        for name in set(earlier) - set(graded.artefacts) - BATCH_FILES:
             (self.path / name).unlink(missing_ok=True)
-        return {name: content_digest(data) for name, data in graded.artefacts.items()}
+        return {name: _record(self.path / name, data) for name, data in graded.artefacts.items()}
 
     def write_gradebook(self, reports: Sequence[Report]) -> Gradebook | None:
         book = merged_gradebook(self.before, reports)
@@ -143,11 +151,25 @@ class OutputFolder:
         return changes
 
 
+def _file_identity(path: Path) -> str:
+    info = path.stat()
+    return f"{info.st_size} {info.st_mtime_ns} {info.st_ino}"
+
+
+def _record(path: Path, data: bytes) -> str:
+    """What the store keeps of a file written: its content's digest, and its size, time and
+    inode on disk (a re-run trusts those before reading the file)."""
+    try:
+        return f"{content_digest(data)} {_file_identity(path)}"
+    except OSError:
+        return content_digest(data)
+
+
 def merged_gradebook(before: Gradebook | None, reports: Sequence[Report]) -> Gradebook | None:
     """This run's rows, plus the earlier rows of every folder it did not grade."""
     if not reports:
         return before
-    ordered = sorted(reports, key=lambda r: (r.student, r.folder or ""))
+    ordered = sorted(reports, key=lambda r: (r.student.casefold(), r.student, r.folder or ""))
     fresh = parse_gradebook(REPORTERS["csv"].render_batch(ordered))
     if fresh is None:
         return before
@@ -157,7 +179,8 @@ def merged_gradebook(before: Gradebook | None, reports: Sequence[Report]) -> Gra
         for key, row in before.by_folder().items():
             if key not in graded:
                 kept.append(_remapped(row, before.header, fresh.header))
-    rows = sorted([*fresh.rows, *kept], key=lambda row: (row[0], row[1]))
+    # as a person reads a list of names: "bob" between "Alice" and "Carol"
+    rows = sorted([*fresh.rows, *kept], key=lambda row: (row[0].casefold(), row[0], row[1]))
     return Gradebook(fresh.header, fresh.points, _with_clashes(rows, fresh.header))
 
 
@@ -175,7 +198,13 @@ def _with_clashes(rows: list[list[str]], header: list[str]) -> list[list[str]]:
         return rows
     index = header.index("flags")
     flags = name_clashes([(row[0], row[1]) for row in rows])
-    return [[*row[:index], flags.get(row[1], ""), *row[index + 1 :]] for row in rows]
+    return [[*row[:index], _flags(flags.get(row[1], ""), row[index]), *row[index + 1 :]] for row in rows]
+
+
+def _flags(clash: str, written: str) -> str:
+    """The name-clash flag recomputed, the row's other flags (hand grades to review) kept."""
+    kept = [flag for flag in written.split("; ") if flag.startswith(HAND_REVIEW_FLAG)]
+    return "; ".join(flag for flag in (clash, *kept) if flag)
 
 
 def score_changes(before: Gradebook | None, after: Gradebook) -> list[ScoreChange]:
@@ -208,5 +237,6 @@ def render_changes(changes: Sequence[ScoreChange]) -> str:
     writer.writerow(["student", "folder", "old total", "new total", "parts that moved"])
     for change in changes:
         moved = "; ".join(f"{part}: {old or '-'} -> {new or '-'}" for part, old, new in change.moved)
-        writer.writerow([change.student, change.folder, change.old_total, change.new_total, moved])
+        cells = [change.student, change.folder, change.old_total, change.new_total, moved]
+        writer.writerow([csv_cell(cell) for cell in cells])
     return buffer.getvalue()

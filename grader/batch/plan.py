@@ -11,18 +11,26 @@ from __future__ import annotations
 
 import hashlib
 import os
+import posixpath
 import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from grader.batch.worker import ShippedFile, SubmissionTask
+from grader.batch.worker import NOWHERE, ShippedFile, SubmissionTask
 from grader.core.files import safe_filename
-from grader.loading import is_submission_folder
+from grader.loading import ANSWER_FILES, is_submission_folder
+from grader.writeups import WRITEUP_SUFFIXES
 
 # Files larger than this are told apart by size and modification time, not content:
 # no reader accepts them, and hashing one must not cost a batch seconds.
 CONTENT_DIGEST_LIMIT = 8 << 20
 MAX_FILES = 2_000  # per submission folder; past this only names, sizes and times count
+MAX_DEPTH = 32  # folder levels walked in a submission folder
+
+
+# Stems whose report files would take the name of a file the batch writes itself
+# (index.html, grades.csv, changes.csv) or read like one: such a folder's stem gets a digest.
+RESERVED_STEMS = frozenset({"index", "grades", "changes", "grades.csv", "changes.csv", "index.html"})
 
 
 def submission_folders(root: Path) -> list[Path]:
@@ -33,14 +41,27 @@ def submission_folders(root: Path) -> list[Path]:
     )
 
 
+def skipped_folders(root: Path) -> list[Path]:
+    """Subfolders of ``root`` a batch does not grade: names starting with ``.`` or ``_``."""
+    return sorted(
+        (child for child in root.iterdir() if child.is_dir() and child.name.startswith((".", "_"))),
+        key=lambda p: p.name,
+    )
+
+
 def has_submissions(root: Path) -> bool:
     return is_submission_folder(root) or bool(submission_folders(root))
 
 
-def folder_key(folder: Path, root: Path) -> str:
-    """The student's identity: the folder relative to the class, with / separators."""
+def folder_key(folder: Path, root: Path, resolved_root: Path | None = None) -> str:
+    """The student's identity: the folder relative to the class, with / separators (links
+    not followed: a folder that is a link to a classmate's is still its own student)."""
     try:
-        return folder.resolve().relative_to(root.resolve()).as_posix()
+        return folder.absolute().relative_to(root.absolute()).as_posix()
+    except ValueError:
+        pass
+    try:
+        return folder.resolve().relative_to(resolved_root or root.resolve()).as_posix()
     except ValueError:
         return folder.name
 
@@ -49,7 +70,7 @@ def report_stem(key: str) -> str:
     """File name stem of a student's reports: the folder's name when it is a safe file
     name, else a safe version of it plus a digest (so two folders never share a stem)."""
     stem = safe_filename(key)
-    if stem == key:
+    if stem == key and stem.lower() not in RESERVED_STEMS:
         return stem
     return f"{stem}-{hashlib.sha256(key.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
 
@@ -57,29 +78,58 @@ def report_stem(key: str) -> str:
 def plan(root: Path, folders: list[Path]) -> list[SubmissionTask]:
     """One task per folder (the folder's files digested now), in the given order."""
     tasks = []
+    resolved_root = root.resolve()
     for folder in folders:
-        key = folder_key(folder, root)
+        key = folder_key(folder, root, resolved_root)
         tasks.append(SubmissionTask(key, str(folder), report_stem(key), folder_digest(folder)))
     return tasks
 
 
 def folder_files(folder: Path) -> Iterator[tuple[str, Path]]:
-    """(path relative to the folder, path) of every file in it, sorted; hidden folders skipped."""
-    found = []
-    for current, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        base = Path(current)
-        found += [(base / name).relative_to(folder).as_posix() for name in files]
+    """(path relative to the folder, path) of every file in it, hidden folders included
+    (a write-up may ``\\input`` from one), sorted; at most :data:`MAX_FILES` files and
+    :data:`MAX_DEPTH` levels (a walk that stops early is told by :func:`folder_listing`)."""
+    yield from folder_listing(folder)[0]
+
+
+def folder_listing(folder: Path) -> tuple[list[tuple[str, Path]], bool]:
+    """The files of :func:`folder_files`, and whether that is all of them. The walk is a
+    loop, not a recursion: a folder of a thousand nested folders costs one row, not the batch."""
+    found: list[str] = []
+    complete = True
+    pending: list[tuple[Path, int]] = [(folder, 0)]
+    while pending:
+        current, depth = pending.pop()
+        try:
+            entries = sorted(os.scandir(current), key=lambda entry: entry.name)
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                is_folder = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_folder = False
+            if not is_folder:
+                found.append(Path(entry.path).relative_to(folder).as_posix())
+            elif depth + 1 < MAX_DEPTH:
+                pending.append((Path(entry.path), depth + 1))
+            else:
+                complete = False
         if len(found) > MAX_FILES:
+            complete = False
             break
-    for relative in sorted(found):
-        yield relative, folder / relative
+    return [(relative, folder / relative) for relative in sorted(found)], complete
 
 
 def folder_digest(folder: Path) -> str:
-    """Digest of the folder's name and of the name, size and content of every file in it."""
+    """Digest of the folder's name and of the name, size and content of every file in it.
+    A folder too large to list in full is never taken from the store: its digest is new
+    every time (a reader might open a file the listing did not reach)."""
     digest = hashlib.sha256(folder.name.encode("utf-8", "surrogatepass"))
-    for count, (relative, path) in enumerate(folder_files(folder)):
+    files, complete = folder_listing(folder)
+    if not complete:
+        digest.update(b"incomplete " + os.urandom(16))
+    for count, (relative, path) in enumerate(files):
         digest.update(b"\0" + relative.encode("utf-8", "surrogatepass") + b"\0")
         digest.update(_file_fingerprint(path, with_content=count < MAX_FILES))
     return digest.hexdigest()[:32]
@@ -101,19 +151,80 @@ def _file_fingerprint(path: Path, with_content: bool) -> bytes:
 
 
 def ship_folder(folder: Path, limit: int = CONTENT_DIGEST_LIMIT) -> tuple[ShippedFile, ...]:
-    """The folder's files as bytes, for a worker on another machine (at most ``limit`` bytes
-    of each: no reader accepts a larger file, and the worker recreates its size)."""
-    shipped = []
-    for relative, path in folder_files(folder):
-        try:
-            info = path.lstat()
-            if stat.S_ISLNK(info.st_mode):  # a link stays a link: the reader judges where it leads
-                shipped.append(ShippedFile(relative, b"", 0, link=os.readlink(path)))
-            elif stat.S_ISFIFO(info.st_mode):
-                shipped.append(ShippedFile(relative, b"", 0, fifo=True))
-            elif stat.S_ISREG(info.st_mode):
-                with path.open("rb") as stream:
-                    shipped.append(ShippedFile(relative, stream.read(limit), info.st_size))
-        except OSError:
-            continue
-    return tuple(shipped)
+    """The folder as a worker on another machine must see it to read it as this machine does:
+    the content of the files a reader opens (answers files, write-ups: at most ``limit`` bytes
+    each, as no reader accepts more), only the name and size of every other file (a 4 MB PDF
+    travels as a few bytes), every directory, and every link as it resolves *here*: inside
+    the folder (to its target, which travels too), out of it, or nowhere."""
+    if folder.is_symlink():  # a link to another folder is refused, never read (see loading)
+        return ()
+    home = folder.resolve()
+    entries: dict[str, ShippedFile] = {}
+    wanted: set[str] = set()  # files whose content travels
+    for relative, path, info in _folder_entries(folder):
+        if stat.S_ISLNK(info.st_mode):
+            link = _shipped_link(relative, path, home)
+            entries[relative] = link
+            if link.link is not None and not link.outside:
+                wanted.add(posixpath.normpath(posixpath.join(posixpath.dirname(relative), link.link)))
+        elif stat.S_ISDIR(info.st_mode):
+            entries[relative] = ShippedFile(relative, b"", 0, directory=True)
+        elif stat.S_ISFIFO(info.st_mode):
+            entries[relative] = ShippedFile(relative, b"", 0, fifo=True)
+        elif stat.S_ISREG(info.st_mode):
+            entries[relative] = ShippedFile(relative, b"", info.st_size)
+            if is_read_by_readers(relative):
+                wanted.add(relative)
+    for relative in sorted(wanted):
+        _with_content(entries, folder, relative, home, limit)
+    return tuple(entries[name] for name in sorted(entries))
+
+
+def is_read_by_readers(relative: str) -> bool:
+    """Might a reader open this file: an answers file, or a write-up (LaTeX inputs anywhere)?"""
+    return relative in ANSWER_FILES or relative.endswith(WRITEUP_SUFFIXES)
+
+
+def _folder_entries(folder: Path) -> Iterator[tuple[str, Path, os.stat_result]]:
+    """(relative path, path, lstat) of every entry under ``folder``, links not followed."""
+    count = 0
+    for current, dirs, files in os.walk(folder):
+        base = Path(current)
+        for name in sorted(dirs) + sorted(files):
+            path = base / name
+            try:
+                info = path.lstat()
+            except OSError:
+                continue
+            count += 1
+            if count > MAX_FILES:
+                return
+            yield path.relative_to(folder).as_posix(), path, info
+
+
+def _shipped_link(relative: str, path: Path, home: Path) -> ShippedFile:
+    """A link as it resolves on this machine: to a path inside the folder, out of it, or nowhere."""
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError):  # leads nowhere, or a loop
+        return ShippedFile(relative, b"", 0, link=NOWHERE)
+    if not target.is_relative_to(home):
+        return ShippedFile(relative, b"", 0, link="", outside=True)
+    inside = target.relative_to(home).as_posix()
+    return ShippedFile(
+        relative, b"", 0, link=posixpath.relpath(inside or ".", posixpath.dirname(relative) or ".")
+    )
+
+
+def _with_content(
+    entries: dict[str, ShippedFile], folder: Path, relative: str, home: Path, limit: int
+) -> None:
+    """Give the entry ``relative`` its content (a link's target may be hidden from the walk)."""
+    path = folder / relative
+    try:
+        if not path.resolve().is_relative_to(home) or path.is_symlink() or not path.is_file():
+            return
+        with path.open("rb") as stream:
+            entries[relative] = ShippedFile(relative, stream.read(limit), path.stat().st_size)
+    except OSError:
+        return

@@ -9,13 +9,18 @@ every few seconds and at the end, never once per student.
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
 import hashlib
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from grader.batch.executors import Chunk, Executor, ExecutorLost, InProcessExecutor, LocalExecutor
+from grader.batch.limits import limits_in_force, limits_text, verdict_version
+from grader.batch.lock import output_lock
 from grader.batch.output import OutputFolder, ScoreChange
 from grader.batch.plan import plan
 from grader.batch.store import STORE_FILE, StoredSubmission, VerdictStore, code_version
@@ -23,10 +28,14 @@ from grader.batch.worker import Graded, SubmissionTask, VerdictKey, WorkerSetup,
 from grader.core.files import remove_stale_temporaries
 from grader.core.report import Report
 from grader.core.verdict import Status
+from grader.hand import HandGrade, grades_digest
+from grader.loading import named_folder
 from grader.reporting.reporters import name_clashes
 from grader.spec import ProblemSet
 
 GRADEBOOK_EVERY_SECONDS = 10.0
+WRITER_THREADS = 4  # threads writing students' files while the next results come in
+WRITING_CHUNKS = 8  # chunks received but not yet written, at most
 Progress = Callable[[int, int], None]  # (submissions done, submissions in the class)
 
 
@@ -39,6 +48,8 @@ class BatchOptions:
     use_cache: bool = True
     executor: Executor | None = None  # default: a pool of ``jobs`` processes
     chunk_size: int | None = None
+    on_wait: Callable[[str], None] | None = None  # told when another run holds --out
+    hand: Mapping[str, tuple[HandGrade, ...]] = field(default_factory=dict)  # folder -> TAs' grades
 
     def store_path(self) -> Path | None:
         if not self.use_cache:
@@ -56,6 +67,7 @@ class BatchResult:
     changes: list[ScoreChange] = field(default_factory=list)
     clashes: dict[str, list[str]] = field(default_factory=dict)  # student name -> folders
     removed_temporaries: list[Path] = field(default_factory=list)
+    untrusted: int = 0  # store entries that failed their integrity check (regraded)
     seconds: float = 0.0
 
     @property
@@ -71,20 +83,23 @@ def run_batch(
     on_progress: Progress | None = None,
 ) -> BatchResult:
     started = time.monotonic()
-    store_path = options.store_path()
-    store = VerdictStore(store_path) if store_path is not None else None
-    try:
-        run = _Run(spec, options, store)
-        result = run.execute(plan(root, folders), on_progress)
-    finally:
-        if store is not None:
-            store.close()
+    with output_lock(options.out, options.on_wait):
+        store_path = options.store_path()
+        store = VerdictStore(store_path) if store_path is not None else None
+        try:
+            run = _Run(spec, options, store)
+            result = run.execute(plan(root, folders), on_progress)
+            result.untrusted = store.rejected if store is not None else 0
+        finally:
+            if store is not None:
+                store.close()
     result.seconds = time.monotonic() - started
     return result
 
 
 def grade_one_in_process(spec: ProblemSet, folder: Path, options: BatchOptions) -> BatchResult:
     """One submission folder, graded in this process (its class is its parent folder)."""
+    folder = named_folder(folder)
     return run_batch(spec, folder.parent, [folder], replace(options, executor=InProcessExecutor()))
 
 
@@ -93,7 +108,8 @@ class _Run:
         self.spec = spec
         self.options = options
         self.store = store
-        self.version = code_version(deciding_only=True)  # verdicts
+        limits = limits_in_force()  # GRADER_MAX_*: shipped to every worker, part of every key
+        self.version = verdict_version(code_version(deciding_only=True), limits)  # verdicts
         rendering = code_version()  # reports: any change of grader's code makes them anew
         store_path = options.store_path()
         self.setup = WorkerSetup(
@@ -102,8 +118,13 @@ class _Run:
             self.version,
             rendering,
             store=str(store_path) if store_path else None,
+            limits=limits,
+            hand=options.hand,
         )
-        self.problem_digest = _digest(f"{rendering}\n{options.show_expected}\n{spec.model_dump_json()}")
+        self.hand_digests = {folder: grades_digest(grades) for folder, grades in options.hand.items()}
+        self.problem_digest = _digest(
+            f"{rendering}\n{limits_text(limits)}\n{options.show_expected}\n{spec.model_dump_json()}"
+        )
         self.part_digests = {
             address: part_digest(part, self.version) for address, _, part in spec.iter_parts()
         }
@@ -111,9 +132,16 @@ class _Run:
         self.output = OutputFolder(options.out) if options.out else None
         self.reports: dict[str, Report] = {}
         self.last_gradebook = time.monotonic()
+        self.gradebook_every = GRADEBOOK_EVERY_SECONDS
+        # Chunks received, with the writes of their students' files (stored once written).
+        self.writing: collections.deque[tuple[list[Graded], list[concurrent.futures.Future[dict[str, str]]]]]
+        self.writing = collections.deque()
+        self.storing: collections.deque[concurrent.futures.Future[None]] = collections.deque()
+        self.store_lock = threading.Lock()
 
     def problem_set_key(self, task: SubmissionTask) -> str:
-        return _digest(f"{self.problem_digest}\n{task.stem}")
+        hand = self.hand_digests.get(task.key)  # a changed hand grade makes the report anew
+        return _digest(f"{self.problem_digest}\n{task.stem}" + (f"\nhand {hand}" if hand else ""))
 
     def execute(self, tasks: list[SubmissionTask], on_progress: Progress | None) -> BatchResult:
         result = BatchResult(reports=[])
@@ -137,10 +165,20 @@ class _Run:
     ) -> None:
         executor = self.options.executor or LocalExecutor(self.options.jobs)
         try:
-            for chunk in executor.grade(self.setup, self._chunks(todo)):
-                self._finish_chunk(chunk, result)
-                if on_progress:
-                    on_progress(len(self.reports), total)
+            with (
+                concurrent.futures.ThreadPoolExecutor(WRITER_THREADS, "grader-writer") as self.writers,
+                concurrent.futures.ThreadPoolExecutor(1, "grader-store") as self.storer,
+            ):
+                try:
+                    for chunk in executor.grade(self.setup, self._chunks(todo, executor)):
+                        self.writing.append(
+                            (chunk, [self.writers.submit(self._write_files, g) for g in chunk])
+                        )
+                        self._store_written(result, wait=len(self.writing) > WRITING_CHUNKS)
+                        if on_progress:
+                            on_progress(len(self.reports), total)
+                finally:  # what was received is written and stored, even when the run stops
+                    self._store_written(result, wait=True, every=True)
         except ExecutorLost:
             if self.output is not None:  # every finished student is written; the run is resumable
                 self.output.write_gradebook(list(self.reports.values()))
@@ -169,8 +207,10 @@ class _Run:
         self.reports[task.key] = record.report
         return True
 
-    def _chunks(self, todo: list[SubmissionTask]) -> Iterator[Chunk]:
-        size = self.options.chunk_size or _chunk_size(len(todo), self.options.jobs)
+    def _chunks(self, todo: list[SubmissionTask], executor: Executor) -> Iterator[Chunk]:
+        # Sized when the executor asks for the first chunk: a cluster knows its workers by then.
+        workers = getattr(executor, "parallelism", self.options.jobs)
+        size = self.options.chunk_size or _chunk_size(len(todo), workers)
         for start in range(0, len(todo), size):
             yield [self._with_prior(task) for task in todo[start : start + size]]
 
@@ -186,26 +226,50 @@ class _Run:
             if address in self.part_digests
         ]
         intact = self.output is not None and self.output.intact(record.artefacts)
-        return replace(task, prior=self.store.verdicts(keys), rendered=record.made_from if intact else None)
+        with self.store_lock:
+            prior = self.store.verdicts(keys)
+        return replace(task, prior=prior, rendered=record.made_from if intact else None)
 
-    def _finish_chunk(self, chunk: list[Graded], result: BatchResult) -> None:
+    def _store_written(self, result: BatchResult, wait: bool, every: bool = False) -> None:
+        """Store the chunks whose files are on disk, oldest first, in one transaction: while
+        the threads write, the next results come in (``wait``: the oldest chunk at least;
+        ``every``: all of them)."""
         finished = []
-        for graded in chunk:
-            key = graded.task.key
-            earlier = self.records.get(key)
-            digests = {}
-            if graded.kept_files and earlier is not None:
-                digests = earlier.artefacts
-            elif self.output is not None:
-                digests = self.output.write_student(graded, earlier.artefacts if earlier else ())
-            finished.append((graded, graded.task.digest, self.problem_set_key(graded.task), digests))
-            self.reports[key] = graded.report
-            result.failed += graded.failed
-        if self.store is not None:
-            self.store.save(finished)
-        if self.output is not None and time.monotonic() - self.last_gradebook > GRADEBOOK_EVERY_SECONDS:
+        while self.writing:
+            chunk, writes = self.writing[0]
+            if not (wait or every) and not all(write.done() for write in writes):
+                break
+            written = [write.result() for write in writes]
+            self.writing.popleft()
+            wait = False
+            for graded, digests in zip(chunk, written, strict=True):
+                finished.append((graded, graded.task.digest, self.problem_set_key(graded.task), digests))
+                self.reports[graded.task.key] = graded.report
+                result.failed += graded.failed
+        if finished and self.store is not None:
+            # One thread stores, in order (SQLite waits on the disk, pickling overlaps the rest).
+            self.storing.append(self.storer.submit(self._save, finished))
+        while self.storing and (self.storing[0].done() or every or len(self.storing) > WRITING_CHUNKS):
+            self.storing.popleft().result()
+        if self.output is not None and time.monotonic() - self.last_gradebook > self.gradebook_every:
+            started = time.monotonic()
             self.output.write_gradebook(list(self.reports.values()))
             self.last_gradebook = time.monotonic()
+            # A large class's gradebook takes seconds to rebuild: never more than a tenth of the run.
+            self.gradebook_every = max(GRADEBOOK_EVERY_SECONDS, 10 * (self.last_gradebook - started))
+
+    def _save(self, finished: list[tuple[Graded, str, str, dict[str, str]]]) -> None:
+        assert self.store is not None
+        with self.store_lock:  # the store's one connection: never two threads at once
+            self.store.save(finished)
+
+    def _write_files(self, graded: Graded) -> dict[str, str]:
+        earlier = self.records.get(graded.task.key)
+        if graded.kept_files and earlier is not None:
+            return earlier.artefacts
+        if self.output is None:
+            return {}
+        return self.output.write_student(graded, earlier.artefacts if earlier else ())
 
 
 def _chunk_size(count: int, jobs: int) -> int:

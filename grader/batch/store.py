@@ -6,7 +6,8 @@ Two tables, both keyed by content:
   every field of the part as graded (the problem set's defaults merged in) and
   grader's code version, so editing any field of a part, or upgrading grader,
   can never serve an old verdict. Only verdicts a re-run would reproduce are
-  stored (no time limit, memory limit or crash).
+  stored: not a wall-clock stop, a memory limit or a crash; a CPU-time limit
+  reached is (the part digest holds the limit, so raising it regrades).
 * ``submissions``: folder -> what its last grading read and wrote: the digest
   of the folder's files, the digest of the problem set, each answer's digest,
   the report, and a digest of every file written. A re-run whose folder and
@@ -32,20 +33,23 @@ from pathlib import Path
 import grader
 from grader.batch.blobs import dumps as _dumps
 from grader.batch.blobs import loads as _loads
+from grader.batch.integrity import intact, seal, store_key
 from grader.batch.worker import Graded, VerdictKey
 from grader.core.report import Report
 from grader.core.verdict import Verdict
 
 STORE_FILE = ".grader-store.sqlite3"
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS verdicts (
-    part TEXT NOT NULL, answer TEXT NOT NULL, verdict BLOB NOT NULL, PRIMARY KEY (part, answer)
+    part TEXT NOT NULL, answer TEXT NOT NULL, verdict BLOB NOT NULL, mac TEXT NOT NULL,
+    PRIMARY KEY (part, answer)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS submissions (
     folder TEXT PRIMARY KEY, source TEXT NOT NULL, problem_set TEXT NOT NULL,
-    answers TEXT NOT NULL, artefacts TEXT NOT NULL, made_from TEXT NOT NULL, report BLOB NOT NULL
+    answers TEXT NOT NULL, artefacts TEXT NOT NULL, made_from TEXT NOT NULL, report BLOB NOT NULL,
+    mac TEXT NOT NULL
 );
 """
 
@@ -80,7 +84,7 @@ class StoredSubmission:
     source: str  # digest of the folder's files
     problem_set: str  # digest of the problem set, the rendering options and the file stem
     answers: dict[str, str]  # part address -> answer digest
-    artefacts: dict[str, str]  # file name -> digest of its content
+    artefacts: dict[str, str]  # file name -> digest of its content, then its size, time and inode
     made_from: str  # digest of the report the files were made from
     report: Report
 
@@ -90,13 +94,20 @@ def content_digest(data: bytes) -> str:
 
 
 class VerdictStore:
-    def __init__(self, path: Path | str):
+    """The store; every entry sealed with a keyed MAC (see integrity), checked on every read:
+    an entry that fails is never served (its submission or verdict is regraded) and counted
+    in ``rejected``."""
+
+    def __init__(self, path: Path | str, key: bytes | None = None):
         self.path = Path(path)
+        self.key = store_key() if key is None else key
+        self.rejected = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        self._saved: set[VerdictKey] = set()  # verdicts this process stored
         if self.meta("schema") != SCHEMA_VERSION:  # new, or written by another grader: start anew
             self.clear()
 
@@ -108,6 +119,7 @@ class VerdictStore:
         self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def clear(self) -> None:
+        self._saved = set()
         with self._transaction():
             for table in ("verdicts", "submissions", "meta"):
                 self._db.execute(f"DROP TABLE IF EXISTS {table}")
@@ -124,10 +136,13 @@ class VerdictStore:
 
     def submissions(self) -> dict[str, StoredSubmission]:
         rows = self._db.execute(
-            "SELECT folder, source, problem_set, answers, artefacts, made_from, report FROM submissions"
+            "SELECT folder, source, problem_set, answers, artefacts, made_from, report, mac FROM submissions"
         )
         found = {}
-        for folder, source, problem_set, answers, artefacts, made_from, report in rows:
+        for folder, source, problem_set, answers, artefacts, made_from, report, mac in rows:
+            if not intact(self.key, mac, folder, source, problem_set, answers, artefacts, made_from, report):
+                self.rejected += 1
+                continue
             loaded = _loads(report)
             if isinstance(loaded, Report):
                 found[folder] = StoredSubmission(
@@ -138,9 +153,12 @@ class VerdictStore:
     def verdicts(self, keys: Sequence[VerdictKey]) -> dict[VerdictKey, Verdict]:
         """The stored verdicts among ``keys`` (one primary-key lookup each)."""
         found: dict[VerdictKey, Verdict] = {}
-        query = "SELECT verdict FROM verdicts WHERE part = ? AND answer = ?"
+        query = "SELECT verdict, mac FROM verdicts WHERE part = ? AND answer = ?"
         for key in keys:
             row = self._db.execute(query, key).fetchone()
+            if row is not None and not intact(self.key, row[1], *key, row[0]):
+                self.rejected += 1
+                row = None
             verdict = None if row is None else _loads(row[0])
             if isinstance(verdict, Verdict):
                 found[key] = verdict
@@ -148,31 +166,43 @@ class VerdictStore:
 
     def save(self, finished: Iterable[tuple[Graded, str, str, dict[str, str]]]) -> None:
         """Store each (graded, source digest, problem-set digest, artefact digests) in one transaction."""
+        saved: set[VerdictKey] = set()
         with self._transaction():
             for graded, source, problem_set, artefacts in finished:
-                self._save_one(graded, source, problem_set, artefacts)
+                self._save_one(graded, source, problem_set, artefacts, saved)
+        self._saved |= saved
 
-    def _save_one(self, graded: Graded, source: str, problem_set: str, artefacts: dict[str, str]) -> None:
+    def _save_one(
+        self, graded: Graded, source: str, problem_set: str, artefacts: dict[str, str], saved: set[VerdictKey]
+    ) -> None:
         if graded.failed:
             self._db.execute("DELETE FROM submissions WHERE folder = ?", (graded.task.key,))
             return
         if not graded.settled:  # keep its answers' digests, but never serve the report as it is
             source = ""
+        # A verdict is keyed by its content: one stored by this process already is not written again.
+        fresh = {
+            key: verdict
+            for key, verdict in graded.fresh.items()
+            if key not in self._saved and key not in saved
+        }
+        verdicts = [(part, answer, _dumps(verdict)) for (part, answer), verdict in fresh.items()]
         self._db.executemany(
-            "INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?)",
-            [(part, answer, _dumps(verdict)) for (part, answer), verdict in graded.fresh.items()],
+            "INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?)",
+            [(*row, seal(self.key, *row)) for row in verdicts],
         )
+        row = (
+            graded.task.key,
+            source,
+            problem_set,
+            json.dumps(graded.answers, sort_keys=True),
+            json.dumps(artefacts, sort_keys=True),
+            graded.made_from,
+            _dumps(graded.report),
+        )
+        saved.update(fresh)
         self._db.execute(
-            "INSERT OR REPLACE INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                graded.task.key,
-                source,
-                problem_set,
-                json.dumps(graded.answers, sort_keys=True),
-                json.dumps(artefacts, sort_keys=True),
-                graded.made_from,
-                _dumps(graded.report),
-            ),
+            "INSERT OR REPLACE INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (*row, seal(self.key, *row))
         )
 
     def _transaction(self) -> _Transaction:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import json
 import os
 import tempfile
 import time
@@ -24,13 +23,16 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from grader.batch.blobs import StoredVerdicts
-from grader.batch.limits import Watchdog, memory_limit
+from grader.batch.limits import Limits, Watchdog, limits_in_force, limits_text, memory_limit, verdict_version
+from grader.core.digests import answer_digest
 from grader.core.files import safe_filename
 from grader.core.parts import PartBase
 from grader.core.report import PartResult, Report
 from grader.core.submission import Submission
+from grader.core.timelimit import CheckTimeout, run_with_time_limit
 from grader.core.verdict import Status, Verdict
-from grader.engine import check_part, grade
+from grader.engine import check_part, error_is_settled, grade, time_budget
+from grader.hand import HandGrade, apply_hand_grades
 from grader.loading import load_submission
 from grader.reporting.html import render_student_page
 from grader.reporting.plots import render_plot_svg
@@ -41,6 +43,7 @@ PLOTTED = (Status.INCORRECT, Status.PARTIAL)
 # Verdicts a worker keeps for the students after: a class gives the same answer many times.
 MEMO_SIZE = 5_000
 VerdictKey = tuple[str, str]  # (part digest, answer digest)
+READING_SECONDS = 5.0  # the least CPU time a submission's files get to be read
 
 
 @dataclass(frozen=True)
@@ -50,8 +53,10 @@ class ShippedFile:
     path: str  # relative to the submission folder, with / separators
     data: bytes  # the whole file, or its first bytes when it is larger than any reader accepts
     size: int  # its size on disk
-    link: str | None = None  # a symbolic link, to this target
+    link: str | None = None  # a symbolic link, to this path (relative to the link's folder)
+    outside: bool = False  # a link out of the submission folder
     fifo: bool = False  # a named pipe
+    directory: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,40 @@ class WorkerSetup:
     watchdog: bool = True  # stop the process when a check hangs in C code (pool workers only)
     store: str | None = None  # the verdict store's path, read by workers that can reach it
     cap_memory: bool = True  # each check's memory_limit as a cap on the process (see CheckLimits)
+    limits: Limits = ()  # the GRADER_MAX_* limits the run grades under (part of ``version``)
+    within_class: bool = True  # files named from the class folder (see read_submission)
+    hand: Mapping[str, tuple[HandGrade, ...]] = field(default_factory=dict)  # folder -> TAs' grades
+
+
+class WorkerRefused(RuntimeError):
+    """A worker that must not grade this run: another grader, or other limits."""
+
+
+def refusal(setup: WorkerSetup, where: str) -> str | None:
+    """Why the process ``where`` must not grade with ``setup`` (it runs another grader), or None."""
+    from grader.batch.store import code_version  # the store imports this module
+
+    deciding = verdict_version(code_version(deciding_only=True), setup.limits)
+    rendering = code_version()
+    if deciding != setup.version:
+        return (
+            f"{where} runs grader {deciding}, not {setup.version} as this command does: "
+            "install the same grader there"
+        )
+    if rendering != setup.rendering:
+        return (
+            f"{where} renders reports with grader {rendering}, not {setup.rendering} as this command does: "
+            "install the same grader there"
+        )
+    return None
+
+
+def limits_refusal(setup: WorkerSetup, where: str) -> str | None:
+    """Why the process ``where`` must not grade with ``setup`` (it reads other GRADER_MAX_* limits)."""
+    limits = limits_in_force()
+    if not setup.limits or limits == setup.limits:
+        return None
+    return f"{where} grades under {limits_text(limits)}, not {limits_text(setup.limits)} as this command does"
 
 
 class Prepared:
@@ -104,6 +143,7 @@ class Prepared:
             id(part): (address, part_digest(part, setup.version))
             for address, _, part in setup.spec.iter_parts()
         }
+        self.parts = {address: part for address, _, part in setup.spec.iter_parts()}
         self.limits = CheckLimits(Watchdog() if setup.watchdog else None, setup.cap_memory)
         self.memo: dict[VerdictKey, Verdict] = {}
         self.stored = StoredVerdicts(setup.store) if setup.store else None
@@ -137,35 +177,22 @@ def grade_chunk(tasks: list[SubmissionTask]) -> list[Graded]:
     """Grade a chunk with the installed setup (the pool's task function)."""
     if _PREPARED is None:
         raise RuntimeError("no problem set was installed in this worker (the pool's initializer installs it)")
+    refused = limits_refusal(_PREPARED.setup, f"the check process {os.getpid()}")
+    if refused:
+        raise WorkerRefused(refused)
     return [grade_task(_PREPARED, task) for task in tasks]
-
-
-# Setups installed by key (Dask workers: one per run, through a worker plugin).
-_BY_KEY: dict[str, Prepared] = {}
-
-
-def install_as(key: str, setup: WorkerSetup) -> None:
-    _BY_KEY[key] = Prepared(setup)
-
-
-def forget(key: str) -> None:
-    _BY_KEY.pop(key, None)
-
-
-def grade_chunk_for(key: str, tasks: list[SubmissionTask]) -> list[Graded]:
-    """Grade a chunk with the setup installed under ``key`` in this worker."""
-    prepared = _BY_KEY.get(key)
-    if prepared is None:
-        raise RuntimeError(f"no problem set {key} was installed in this worker")
-    return [grade_task(prepared, task) for task in tasks]
 
 
 def grade_task(prepared: Prepared, task: SubmissionTask) -> Graded:
     spec = prepared.setup.spec
-    submission = read_submission(task)
+    submission = read_within_limits(
+        task, prepared.limits, *reading_limits(spec), within_class=prepared.setup.within_class
+    )
     check = StoredOrChecked(prepared, task.prior)
     report = grade(spec, submission, check=check)
     report.folder = task.key
+    if task.key in prepared.setup.hand:
+        apply_hand_grades(report, prepared.setup.hand[task.key], prepared.parts, check.answers)
     made_from = report_digest(report, task.stem, prepared.setup)
     kept = made_from == task.rendered  # a part was edited, but this student's report is the same
     artefacts = {} if kept else render_artefacts(report, task.stem, prepared.setup.show_expected, spec)
@@ -182,15 +209,49 @@ def report_digest(report: Report, stem: str, setup: WorkerSetup) -> str:
     return _digest(f"{setup.rendering}\n{setup.show_expected}\n{stem}\n{report!r}")
 
 
-def read_submission(task: SubmissionTask) -> Submission:
+def reading_limits(spec: ProblemSet) -> tuple[float, int]:
+    """(seconds, MiB) for reading a submission: the largest limits a check of it may have, and
+    at least :data:`READING_SECONDS` (a 1 MB answers file takes a second of CPU time to read)."""
+    parts = [part for _, _, part in spec.iter_parts()]
+    seconds = max([READING_SECONDS, *(part.time_limit for part in parts)])
+    return seconds, max(part.memory_limit for part in parts)
+
+
+def read_within_limits(
+    task: SubmissionTask, limits: CheckLimits, seconds: float, mebibytes: int, within_class: bool = True
+) -> Submission:
+    """The submission as read, under the same time and memory limits as a check: a write-up
+    that takes a minute or gigabytes to read is one row saying so, never a stuck batch."""
+    memory = memory_limit(mebibytes) if limits.cap_memory else contextlib.nullcontext()
+    try:  # CPU time: readers are Python code, which a signal interrupts (no watchdog needed)
+        with memory:
+            return run_with_time_limit(lambda: read_submission(task, within_class), seconds)
+    except CheckTimeout:
+        reason = f"reading the submission took more than {seconds:g} s of CPU time and was stopped"
+    except MemoryError:
+        reason = f"reading the submission needed more than {mebibytes} MiB of memory and was stopped"
+    return Submission(
+        student=PurePosixPath(task.key).name, folder=task.key, source=task.folder, load_error=reason
+    )
+
+
+def read_submission(task: SubmissionTask, within_class: bool = True) -> Submission:
+    """The submission as the driver's machine reads it, wherever this worker is. In a class
+    run, files are named from the class folder when the TA named it by an absolute path
+    (a report shown to a student carries no path of the TA's machine)."""
+    shown = task.folder
+    if within_class and Path(task.folder).is_absolute():
+        shown = task.key
     if task.files is None:
         submission = load_submission(task.folder)
+        if shown != task.folder:
+            submission = _relocated(submission, task.folder, shown)
     else:
         with tempfile.TemporaryDirectory(prefix="grader-") as scratch:
-            folder = Path(scratch) / PurePosixPath(task.key).name
+            folder = Path(scratch) / "class" / PurePosixPath(task.key).name
             _materialise(folder, task.files)
             # Messages name the folder where it was read: name the student's instead.
-            submission = _relocated(load_submission(folder), str(folder), task.folder)
+            submission = _relocated(load_submission(folder), str(folder), shown)
     submission.folder = task.key
     return submission
 
@@ -212,22 +273,32 @@ def _relocated(value: Any, scratch: str, folder: str) -> Any:
     return value
 
 
+NOWHERE = ".grader-nowhere"  # what a link that leads nowhere (or loops) leads to on a worker
+
+
 def _materialise(folder: Path, files: tuple[ShippedFile, ...]) -> None:
+    """Recreate a shipped folder: what leaves it on the driver's machine leaves it here."""
     folder.mkdir(parents=True)
+    outside = folder.parent / ".outside-the-submission"
+    outside.touch()
     for shipped in files:
         relative = PurePosixPath(shipped.path)
         if relative.is_absolute() or ".." in relative.parts:
             continue
         target = folder.joinpath(*relative.parts)
         target.parent.mkdir(parents=True, exist_ok=True)
-        if shipped.link is not None:
+        if shipped.directory:
+            target.mkdir(exist_ok=True)
+        elif shipped.outside:
+            os.symlink(outside, target)
+        elif shipped.link is not None:
             os.symlink(shipped.link, target)
         elif shipped.fifo:
             os.mkfifo(target)
         else:
             with target.open("wb") as stream:
                 stream.write(shipped.data)
-                if shipped.size > len(shipped.data):  # too large to read anyway: same size, sparse
+                if shipped.size > len(shipped.data):  # not read by any reader: same size, sparse
                     stream.truncate(shipped.size)
 
 
@@ -278,15 +349,19 @@ class CheckLimits:
 
 def limited_check(part: PartBase, answer: Any, limits: CheckLimits = CheckLimits()) -> tuple[Verdict, bool]:
     """The verdict under the part's time and memory limits, and whether a re-run would give
-    the same one: not when a limit stopped the check (an internal error is kept: grader's
-    code version is part of every stored verdict's key, so a fix regrades it)."""
+    the same one: not when the memory limit or the wall clock stopped the check. A CPU-time
+    limit reached is kept (the limit is in the part's key, so raising it regrades), and so is
+    an internal error (grader's code version is part of every stored verdict's key, so a fix
+    regrades it)."""
     started = time.monotonic()
     memory = memory_limit(part.memory_limit) if limits.cap_memory else contextlib.nullcontext()
-    guard = limits.watchdog.guard(part.time_limit) if limits.watchdog else contextlib.nullcontext()
+    guard = limits.watchdog.guard(time_budget(part)) if limits.watchdog else contextlib.nullcontext()
     with memory, guard:
         verdict = check_part(part, answer)
-    if verdict.status is not Status.ERROR:
-        return verdict, True
+    if verdict.status is not Status.ERROR or verdict.time_limit is not None:
+        return verdict, True  # a CPU-time limit reached is remembered, with the limit in the key
+    if not error_is_settled(part):
+        return verdict, False
     if "MemoryError" in (verdict.traceback or ""):
         message = (
             f"the check needed more than {part.memory_limit} MiB of memory (memory_limit) "
@@ -305,19 +380,6 @@ def check_in_process(part: PartBase, answer: Any) -> Verdict:
 def part_digest(part: PartBase, version: str) -> str:
     """Digest of every field of the part (defaults merged in) and of grader's code."""
     return _digest(f"{version}\n{type(part).__name__}\n{part.model_dump_json()}")
-
-
-def answer_digest(answer: Any) -> str | None:
-    """Digest of the answer as read (types kept: 1, 1.0 and "1" differ), or None if unreadable."""
-    try:
-        text = json.dumps(answer, ensure_ascii=False, allow_nan=True, default=_unserialisable)
-    except (TypeError, ValueError, RecursionError):
-        return None
-    return _digest(text)
-
-
-def _unserialisable(value: Any) -> Any:
-    raise TypeError(f"{type(value).__name__} is not an answer value")
 
 
 def _digest(text: str) -> str:
@@ -353,12 +415,29 @@ def _plots(report: Report, stem: str) -> dict[str, bytes]:
     for result in report.parts:
         if result.status not in PLOTTED or result.plot is None:
             continue
-        svg = render_plot_svg(result.plot)
+        svg = _svg_of(result.plot)
         if svg:
             name = f"{stem}-{safe_filename(result.id)}.svg"
             artefacts[name] = svg.encode("utf-8")
             result.plot_file = name  # the Markdown and HTML pages link the file
     return artefacts
+
+
+# Plots drawn lately, by the identity of their data (held, so an id is never another's): students
+# who gave the same wrong answer share its verdict, and so its plot.
+_SVGS: dict[int, tuple[Any, str]] = {}
+MAX_SVGS = 500
+
+
+def _svg_of(plot: Any) -> str:
+    drawn = _SVGS.get(id(plot))
+    if drawn is not None and drawn[0] is plot:
+        return drawn[1]
+    svg = render_plot_svg(plot)
+    if len(_SVGS) >= MAX_SVGS:
+        _SVGS.clear()
+    _SVGS[id(plot)] = (plot, svg)
+    return svg
 
 
 def failed_report(spec: ProblemSet, task: SubmissionTask, reason: str, show_expected: bool) -> Graded:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tempfile
@@ -11,16 +12,20 @@ from pathlib import Path
 _TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
 
 
-def write_atomic(path: Path | str, content: str | bytes, durable: bool = True) -> None:
+def write_atomic(
+    path: Path | str, content: str | bytes, durable: bool = True, mode: int | None = None
+) -> None:
     """Write ``content`` to ``path`` through a temporary file and an atomic rename: a crash
     or a kill never leaves a half-written file. ``durable`` also waits for the disk (fsync),
     so a power cut cannot either; a batch skips that for its many student files, whose
-    digests it checks on the next run instead."""
+    digests it checks on the next run instead. ``mode``: the file's permissions (0600 for a
+    secret); by default those of a file written in place (0644 under the usual umask)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = content.encode("utf-8") if isinstance(content, str) else content
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(handle, _mode_for(path) if mode is None else mode)  # mkstemp's 0600 hides reports
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
@@ -30,6 +35,22 @@ def write_atomic(path: Path | str, content: str | bytes, durable: bool = True) -
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _mode_for(path: Path) -> int:
+    """The mode a file written in place would get: the file's own when it exists, else
+    0666 less the umask (0644 under the usual 022)."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+@functools.cache
+def _umask() -> int:
+    current = os.umask(0o022)  # reading the umask sets it: put it back at once
+    os.umask(current)
+    return current
 
 
 def write_if_changed(path: Path | str, content: str | bytes, durable: bool = True) -> bool:

@@ -118,6 +118,22 @@ class Mistake(Strict):
     )
 
 
+class RubricItem(Strict):
+    """One item of a part's rubric: points a TA adds (positive) or takes off (negative) by
+    applying it to an answer graded by hand."""
+
+    id: str
+    points: Annotated[float, Field(ge=-MAX_POINTS, le=MAX_POINTS, allow_inf_nan=False)]
+    text: str
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, value: str) -> str:
+        if not ID_PATTERN.match(value):
+            raise ValueError(f"rubric item id {value!r} may only hold letters, digits, - and _")
+        return value
+
+
 class PartBase(Strict):
     type: str
     id: str
@@ -135,6 +151,8 @@ class PartBase(Strict):
     ta_note: str | None = None
     # True: ``grader check`` shows students this part's verdict before the deadline.
     visible: bool = False
+    # Items a TA applies when grading by hand (proofs, or an override): see docs/formats.md.
+    rubric: tuple[RubricItem, ...] = ()
     answer: Any = None
 
     @field_validator("id")
@@ -143,3 +161,17 @@ class PartBase(Strict):
         if not ID_PATTERN.match(value):
             raise ValueError(f"part id {value!r} may only hold letters, digits, - and _")
         return value
+
+    @field_validator("rubric")
+    @classmethod
+    def _rubric_ids_unique(cls, items: tuple[RubricItem, ...]) -> tuple[RubricItem, ...]:
+        ids = [item.id for item in items]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"rubric item ids must be unique: {', '.join(repeated)} repeated")
+        return items
+
+    def rubric_start(self) -> float:
+        """Where a grade from rubric items starts: full points when the rubric takes points
+        off (it has a negative item), else nothing."""
+        return self.points if any(item.points < 0 for item in self.rubric) else 0.0

@@ -9,6 +9,69 @@ from grader.core.plotdata import PlotData
 from grader.core.submission import SourcePosition
 from grader.core.verdict import Decision, Reading, Status, Witness
 
+# The statuses whose verdict says how it was decided (its certificate).
+DECIDED = frozenset({Status.CORRECT, Status.PARTIAL, Status.INCORRECT})
+
+
+@dataclass(frozen=True)
+class RubricMark:
+    """A rubric item a TA applied to an answer, with its points as the problem file now says."""
+
+    id: str
+    points: float
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class HandMark:
+    """A TA's grade of one part (a proof graded by hand, or an override of an automatic
+    verdict), as it applies to the answer in this report."""
+
+    by: str
+    points: float
+    comment: str = ""
+    rubric: tuple[RubricMark, ...] = ()
+    reason: str | None = None  # why an automatic verdict is overridden
+    at: str | None = None  # when it was given (ISO 8601), when known
+    auto_status: Status | None = None  # the automatic verdict an override replaces
+    auto_score: float | None = None
+    auto_feedback: str = ""
+    answer: str | None = None  # digest of the answer it now applies to (for pinning)
+    # The part's result before the TA's grade (a text part's "manual" too), to take it back.
+    base_status: Status | None = None
+    base_score: float = 0.0
+    base_feedback: str = ""
+    stale: bool = False  # the student's answer changed since it was graded: to review
+    auto_changed: bool = False  # the automatic verdict under the override changed: to review
+
+    @property
+    def overrides(self) -> bool:
+        return self.auto_status is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"by": self.by, "points": points_value(self.points)}
+        if self.comment:
+            data["comment"] = self.comment
+        if self.rubric:
+            data["rubric"] = [
+                {"id": item.id, "points": points_value(item.points), "text": item.text}
+                for item in self.rubric
+            ]
+        if self.reason:
+            data["reason"] = self.reason
+        if self.at:
+            data["at"] = self.at
+        if self.auto_status is not None:
+            data["overrides"] = {
+                "status": self.auto_status.value,
+                "score": points_value(self.auto_score or 0),
+            }
+        if self.stale:
+            data["stale"] = True
+        if self.auto_changed:
+            data["auto_changed"] = True
+        return data
+
 
 @dataclass
 class PartResult:
@@ -29,6 +92,14 @@ class PartResult:
     plot_file: str | None = None  # the file the picture was written to, next to the reports
     mistake: bool = False
     visible: bool = False  # the TA shows this part's verdict to students before the deadline
+    hand: HandMark | None = None  # graded (or overridden) by a TA
+
+    @property
+    def auto_status(self) -> Status:
+        """The automatic verdict's status, under a TA's override if there is one."""
+        if self.hand is not None and self.hand.auto_status is not None:
+            return self.hand.auto_status
+        return self.status
 
     @property
     def pending(self) -> float:
@@ -45,10 +116,14 @@ class PartResult:
         }
         if self.received is not None:
             data["received"] = self.received
+        if self.decision is not None and self.status in DECIDED:
+            data["certificate"] = self.decision.to_dict()
         if show_expected and self.expected is not None:
             data["expected"] = self.expected
         if self.pending:
             data["pending"] = points_value(self.pending)
+        if self.hand is not None:
+            data["hand"] = self.hand.to_dict()
         return data
 
 
@@ -59,11 +134,13 @@ class Report:
     parts: list[PartResult]
     warnings: list[str] = field(default_factory=list)
     folder: str | None = None
+    notes: list[str] = field(default_factory=list)  # information, not a problem: the write-up read
     # The answers file could not be read: every part is reported invalid, with this reason.
     error: str | None = None
     # Where each answer and the unreadable spot were written (for CI annotations; not in the JSON).
     positions: dict[str, SourcePosition] = field(default_factory=dict)
     error_position: SourcePosition | None = None
+    warning_positions: dict[str, SourcePosition] = field(default_factory=dict)  # by warning text
 
     @property
     def score(self) -> float:
@@ -95,6 +172,8 @@ class Report:
             data["pending"] = points_value(self.pending)
         if self.warnings:
             data["warnings"] = list(self.warnings)
+        if self.notes:
+            data["notes"] = list(self.notes)
         if self.error:
             data["error"] = self.error
         return data

@@ -9,6 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 _NOT_IN_PYTHON_NAMES = re.compile(r"[^0-9A-Za-z_]")
+# Warnings kept for one submission: the first ones, then how many more there were. One
+# student's file with a million unknown keys must not make a million lines of reports.
+MAX_WARNINGS = 100
+_MORE_WARNINGS = re.compile(r"^\.\.\. and ([\d,]+) more warnings? not shown$")
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,10 @@ class Submission:
     # The answers file could not be read at all: one clear error row for the student.
     load_error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    # What grader did that is worth knowing but is no problem (the write-up it read).
+    notes: list[str] = field(default_factory=list)
+    # Where a warning's cause was written (a double-quoted LaTeX string), by the warning's text.
+    warning_positions: dict[str, SourcePosition] = field(default_factory=dict)
     # Where each answer (by its key in the answers file) was written, for annotations.
     positions: dict[str, SourcePosition] = field(default_factory=dict)
     # Where the answers file stopped being readable, when it is known.
@@ -72,3 +80,20 @@ class Submission:
             if position is not None:
                 positions[part_id] = position
         return dataclasses.replace(self, answers=answers, positions=positions, warnings=warnings)
+
+
+def bounded_warnings(warnings: list[str], more: int = 0) -> list[str]:
+    """The first :data:`MAX_WARNINGS` of ``warnings``, then one line counting the rest (and
+    ``more`` already dropped); a count line already in the list is added in, not repeated."""
+    kept: list[str] = []
+    for warning in warnings:
+        counted = _MORE_WARNINGS.match(warning)
+        if counted:
+            more += int(counted.group(1).replace(",", ""))
+        elif len(kept) < MAX_WARNINGS:
+            kept.append(warning)
+        else:
+            more += 1
+    if more:
+        kept.append(f"... and {more:,} more warning{'s' if more > 1 else ''} not shown")
+    return kept

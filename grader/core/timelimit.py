@@ -1,73 +1,220 @@
-"""Run a call under a wall-clock limit.
+"""Run a call under a CPU-time limit.
 
-In the main thread of a process (the CLI, and each worker of a ``--jobs`` pool)
-the limit is enforced with ``SIGALRM``: the check is interrupted and reported
-as status ``error``. Elsewhere (a thread, a platform without ``setitimer``) the
-call runs in a daemon thread and is abandoned when the limit passes; its
-result is never used.
+The limit counts the CPU time the check uses, not wall-clock time: on a loaded
+machine a check that needs 4 s of CPU finishes under a 10 s limit however long
+it waits for a core. A wall-clock backstop (:func:`wall_backstop`: several times
+the limit) still stops a check that waits instead of computing.
+
+* In the main thread of a process (the CLI, each worker of a ``--jobs`` pool)
+  timers deliver signals: ``ITIMER_PROF`` (the process's CPU time) and
+  ``ITIMER_REAL`` (the backstop); the handler raises :class:`CheckTimeout`.
+* In any other thread (the service's request threads, a Dask worker) the check
+  still runs in the calling thread; one monitor thread per process reads that
+  thread's own CPU clock and, past the limit, raises :class:`CheckTimeout` in it
+  (``PyThreadState_SetAsyncExc``). The check itself stops: no thread is left
+  running abandoned work.
+
+Both are delivered between bytecodes. A check stuck inside one call into C code
+(a huge integer power) is ended by the batch watchdog (:mod:`grader.batch.limits`).
 """
 
 from __future__ import annotations
 
+import ctypes
 import signal
 import threading
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from dataclasses import dataclass, field
+from typing import Literal, TypeVar
 
 T = TypeVar("T")
+Clock = Literal["cpu", "wall"]
+
+WALL_FACTOR = 4.0  # the backstop: this many times the CPU limit of wall-clock time...
+WALL_GRACE_SECONDS = 5.0  # ...plus this
+_POLL_SECONDS = 0.01
+_REFIRE_SECONDS = 0.2  # a check that swallowed the stop is stopped again
 
 
 class CheckTimeout(Exception):
     """A check ran past its time limit. Deliberately not a TimeoutError subclass
     (that is an OSError), so library code that catches OSError cannot swallow it."""
 
-    def __init__(self, seconds: float):
-        super().__init__(f"the check took longer than {seconds:g} s and was stopped")
+    def __init__(self, seconds: float, clock: Clock = "cpu"):
+        if clock == "cpu":
+            message = f"the check used more than {seconds:g} s of CPU time and was stopped"
+        else:
+            message = (
+                f"the check waited more than {wall_backstop(seconds):g} s (wall clock) "
+                f"under a {seconds:g} s CPU-time limit and was stopped"
+            )
+        super().__init__(message)
         self.seconds = seconds
+        self.clock = clock
+
+
+def wall_backstop(seconds: float) -> float:
+    """Wall-clock seconds after which a check under a ``seconds`` CPU limit is stopped anyway."""
+    return WALL_FACTOR * seconds + WALL_GRACE_SECONDS
 
 
 def run_with_time_limit(call: Callable[[], T], seconds: float) -> T:
-    if _can_use_alarm():
-        return _run_with_alarm(call, seconds)
-    return _run_in_thread(call, seconds)
+    if hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread():
+        return _run_with_timers(call, seconds)
+    return _run_watched(call, seconds)
 
 
-def _can_use_alarm() -> bool:
-    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+# -- the main thread: signals ---------------------------------------------------------
 
 
-def _run_with_alarm(call: Callable[[], T], seconds: float) -> T:
-    def on_alarm(signum: int, frame: object) -> None:
-        raise CheckTimeout(seconds)
+def _run_with_timers(call: Callable[[], T], seconds: float) -> T:
+    # The timers repeat: a stop swallowed on its way out (a gc callback, a reader's broad
+    # ``except``) is raised again, and a call that returns after a stop still timed out.
+    state = _TimerState()
 
-    previous_handler = signal.signal(signal.SIGALRM, on_alarm)
-    previous_delay, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
-    started = time.monotonic()
+    def on_cpu(signum: int, frame: object) -> None:
+        state.stop("cpu", seconds)
+
+    def on_wall(signum: int, frame: object) -> None:
+        state.stop("wall", seconds)
+
+    previous_cpu = signal.signal(signal.SIGPROF, on_cpu)
+    previous_wall = signal.signal(signal.SIGALRM, on_wall)
+    outer_cpu, _ = signal.setitimer(signal.ITIMER_PROF, seconds, _REFIRE_SECONDS)
+    outer_wall, _ = signal.setitimer(signal.ITIMER_REAL, wall_backstop(seconds), _REFIRE_SECONDS)
+    cpu_started, wall_started = time.process_time(), time.monotonic()
     try:
-        return call()
+        result = call()
     finally:
+        state.armed = False  # first: a stop that arrives from here on is ignored
+        signal.setitimer(signal.ITIMER_PROF, 0)
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous_handler)
-        if previous_delay:  # an outer limit was running: give back what is left of it
-            remaining = previous_delay - (time.monotonic() - started)
-            signal.setitimer(signal.ITIMER_REAL, max(remaining, 1e-3))
+        signal.signal(signal.SIGPROF, previous_cpu)
+        signal.signal(signal.SIGALRM, previous_wall)
+        # An outer limit was running: give back what is left of it.
+        if outer_cpu:
+            left = outer_cpu - (time.process_time() - cpu_started)
+            signal.setitimer(signal.ITIMER_PROF, max(left, 1e-3), _REFIRE_SECONDS)
+        if outer_wall:
+            left = outer_wall - (time.monotonic() - wall_started)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3), _REFIRE_SECONDS)
+    if state.fired is not None:  # the call caught the stop and went on: it still ran out
+        raise CheckTimeout(seconds, state.fired)
+    return result
 
 
-def _run_in_thread(call: Callable[[], T], seconds: float) -> T:
-    outcome: dict[str, object] = {}
+@dataclass
+class _TimerState:
+    armed: bool = True
+    fired: Clock | None = None
 
-    def target() -> None:
+    def stop(self, clock: Clock, seconds: float) -> None:
+        if not self.armed:
+            return
+        self.fired = self.fired or clock
+        raise CheckTimeout(seconds, self.fired)
+
+
+# -- other threads: a monitor that stops the check in its own thread ------------------
+
+
+class _Stop(BaseException):
+    """Raised inside a watched thread by the monitor. A BaseException, so that a check's
+    ``except Exception`` cannot swallow it; turned into CheckTimeout where the watch began."""
+
+
+@dataclass(eq=False)
+class _Watch:
+    seconds: float
+    ident: int = field(default_factory=threading.get_ident)
+    cpu_clock: int | None = None
+    cpu_started: float = 0.0
+    wall_started: float = field(default_factory=time.monotonic)
+    fired: Clock | None = None
+    last_fired: float = 0.0
+
+    def __post_init__(self) -> None:
         try:
-            outcome["value"] = call()
-        except BaseException as exc:  # handed back to the caller below
-            outcome["error"] = exc
+            self.cpu_clock = time.pthread_getcpuclockid(self.ident)
+            self.cpu_started = time.clock_gettime(self.cpu_clock)
+        except (AttributeError, OSError):  # no per-thread CPU clock here: wall clock only
+            self.cpu_clock = None
 
-    worker = threading.Thread(target=target, daemon=True)
-    worker.start()
-    worker.join(seconds)
-    if worker.is_alive():
-        raise CheckTimeout(seconds)
-    if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]
-    return outcome["value"]  # type: ignore[return-value]
+    def expired(self, now: float) -> Clock | None:
+        if self.cpu_clock is not None:
+            try:
+                if time.clock_gettime(self.cpu_clock) - self.cpu_started > self.seconds:
+                    return "cpu"
+            except OSError:  # the thread is gone
+                return None
+            limit = wall_backstop(self.seconds)
+        else:
+            limit = self.seconds
+        return "wall" if now - self.wall_started > limit else None
+
+
+class _Monitor:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._work = threading.Condition(self._lock)
+        self._watches: set[_Watch] = set()
+        self._thread: threading.Thread | None = None
+
+    def add(self, watch: _Watch) -> None:
+        with self._lock:
+            self._watches.add(watch)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="grader-time-limit", daemon=True)
+                self._thread.start()
+            self._work.notify()
+
+    def remove(self, watch: _Watch) -> bool:
+        """Stop watching; True when the watch fired (an exception may still be pending)."""
+        with self._lock:
+            self._watches.discard(watch)
+            return watch.fired is not None
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while not self._watches:
+                    self._work.wait()
+                now = time.monotonic()
+                for watch in self._watches:
+                    reason = watch.expired(now)
+                    if reason is not None and (
+                        watch.fired is None or now - watch.last_fired > _REFIRE_SECONDS
+                    ):
+                        watch.fired = watch.fired or reason
+                        watch.last_fired = now
+                        _raise_in(watch.ident, _Stop)
+            time.sleep(_POLL_SECONDS)
+
+
+_MONITOR = _Monitor()
+
+
+def _raise_in(ident: int, exception: type[BaseException] | None) -> None:
+    """Raise ``exception`` in thread ``ident`` at its next bytecode (None: cancel a pending one)."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(ident), ctypes.py_object(exception) if exception is not None else None
+    )
+
+
+def _run_watched(call: Callable[[], T], seconds: float) -> T:
+    watch = _Watch(seconds)
+    _MONITOR.add(watch)
+    try:
+        try:
+            result = call()
+        finally:
+            if _MONITOR.remove(watch):
+                _raise_in(watch.ident, None)
+    except _Stop:
+        if watch.fired is None:  # an outer limit's stop: let it reach its own watch
+            raise
+        raise CheckTimeout(seconds, watch.fired) from None
+    if watch.fired is not None:  # the call caught the stop and went on: it still ran out
+        raise CheckTimeout(seconds, watch.fired)
+    return result

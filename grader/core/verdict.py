@@ -19,6 +19,7 @@ from grader.mathlang.errors import ReadError, caret_excerpt
 
 __all__ = [
     "AnswerError",
+    "Certificate",
     "CheckUndecided",
     "Decision",
     "Reading",
@@ -43,14 +44,66 @@ class Status(StrEnum):
         return self.value
 
 
+class Certificate(StrEnum):
+    """What kind of evidence a ``correct`` or ``incorrect`` rests on, strongest first.
+
+    Every kind but ``probes`` is a certificate: the claim holds on the whole domain
+    (or, for an ``incorrect``, at a witness whose values are known exactly or with a
+    proven error bound). ``probes`` means the two sides agreed at the points compared
+    (``Decision.probes`` of them, of the classes in ``Decision.probe_classes``)."""
+
+    EXACT = "exact"  # rational or exact algebraic arithmetic
+    PROVED = "proved"  # a symbolic proof: the difference simplifies to 0
+    PIECEWISE_LINEAR = "piecewise-linear decision"  # every linear region compared exactly
+    INTERVAL_BOUND = "interval bound"  # validated numerics (ball arithmetic) over the whole domain
+    PROBES = "probes"  # compared at sample points only
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def certified(self) -> bool:
+        return self is not Certificate.PROBES
+
+
 @dataclass(frozen=True)
 class Decision:
-    """How a verdict was reached: decided exactly or proved, or probed/sampled."""
+    """How a verdict was reached: its certificate kind, and the method in words."""
 
     method: str  # "exact: every breakpoint and the slopes beyond them", "agreed at 256 probes ..."
     exact: bool = True
     probes: int | None = None  # points compared, when the answer was probed
     largest_error: float | None = None  # approx networks: the largest |network - target| found
+    certificate: Certificate | None = None  # None: not stated by the checker (derived from ``exact``)
+    probe_classes: tuple[str, ...] = ()  # with probes: the kinds of points ("scales", "kinks", ...)
+
+    @property
+    def kind(self) -> Certificate:
+        """The certificate kind; a checker that states none gets ``exact`` or ``probes``."""
+        if self.certificate is not None:
+            return self.certificate
+        return Certificate.EXACT if self.exact else Certificate.PROBES
+
+    @property
+    def certified(self) -> bool:
+        return self.kind.certified
+
+    def describe(self) -> str:
+        """The certificate in a few words: ``probes: 256 points (scales, constants, kinks)``."""
+        if self.kind is not Certificate.PROBES:
+            return self.kind.value
+        count = f"{self.probes} points" if self.probes else "sample points"
+        classes = f" ({', '.join(self.probe_classes)})" if self.probe_classes else ""
+        return f"probes: {count}{classes}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The certificate as the JSON report carries it (docs/formats.md, section 7)."""
+        data: dict[str, Any] = {"kind": self.kind.value, "method": self.method}
+        if self.probes:
+            data["points"] = self.probes
+        if self.probe_classes:
+            data["classes"] = list(self.probe_classes)
+        return data
 
 
 @dataclass(frozen=True)
@@ -79,6 +132,7 @@ class Extras(TypedDict, total=False):
     plot: PlotData  # a picture's data, made by the checker that can compute it
     mistake: bool
     traceback: str
+    time_limit: float
 
 
 @dataclass(frozen=True)
@@ -92,6 +146,7 @@ class Verdict:
     plot: PlotData | None = None  # a picture's data (a wrong network), drawn by reporters
     mistake: bool = False  # the answer is one of the part's listed mistakes
     traceback: str | None = None  # an internal error's traceback, for the TA
+    time_limit: float | None = None  # the CPU-time limit (s) the check ran out of, if it did
 
     @classmethod
     def correct(cls, feedback: str = "", **extras: Unpack[Extras]) -> Verdict:

@@ -180,12 +180,23 @@ class _TypedEscapesLoader(yaml.SafeLoader):
 _TypedEscapesLoader.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
 
 
+class _ScalarConstructor(yaml.constructor.SafeConstructor):
+    """Scalars as the YAML 1.2 core schema reads them: an integer is decimal, so ``0123`` is
+    123 (YAML 1.1 read a leading 0 as octal and refused ``0129``)."""
+
+    def construct_yaml_int(self, node: ScalarNode) -> int:
+        return int(str(self.construct_scalar(node)), 10)
+
+
+_ScalarConstructor.add_constructor("tag:yaml.org,2002:int", _ScalarConstructor.construct_yaml_int)  # type: ignore[type-var]
+
+
 class _Source:
     """The text being read, a scalar constructor for it, and where to note strings read as typed."""
 
     def __init__(self, text: str, notes: list[TypedString] | None = None):
         self.text = text
-        self.scalars = yaml.constructor.SafeConstructor()
+        self.scalars = _ScalarConstructor()
         self.notes = notes
 
 

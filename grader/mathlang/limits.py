@@ -73,6 +73,11 @@ _LOG10_2 = math.log10(2)
 _LN_10 = math.log(10)
 
 
+# Every limit read from the environment, as this process reads it: a batch ships these to its
+# workers and keys its stored verdicts by them (grader.batch.limits).
+LIMITS_IN_FORCE: dict[str, int] = {}
+
+
 def limit_from_environment(variable: str, default: int, lowest: int, highest: int) -> int:
     """A limit a TA may set with an environment variable, kept within [lowest, highest];
     the default when the variable is unset or not a whole number."""
@@ -81,7 +86,8 @@ def limit_from_environment(variable: str, default: int, lowest: int, highest: in
         value = int(text) if text else default
     except ValueError:
         value = default
-    return min(max(value, lowest), highest)
+    LIMITS_IN_FORCE[variable] = min(max(value, lowest), highest)
+    return LIMITS_IN_FORCE[variable]
 
 
 # Python prints integers of up to 4,300 digits.

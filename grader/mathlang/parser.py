@@ -874,6 +874,10 @@ class _Parser:
 
     def _ident(self, tok: Tok) -> Node:
         self.i += 1
+        based = self._log_with_base(tok, tok.value)
+        return based if based is not None else self._name(tok)
+
+    def _name(self, tok: Tok) -> Node:
         name = tok.value
         index: tuple[Node, ...] | None = None
         transpose = False
@@ -913,6 +917,24 @@ class _Parser:
         if index is not None:
             node = Index(tok.pos, node, index)
         return Transpose(tok.pos, node) if transpose else node
+
+    def _log_with_base(self, tok: Tok, name: str) -> Node | None:
+        """``\\log_{10}(x)``, ``\\log_2 x``, ``log_b(x)``: the logarithm to that base, ``log(x, b)``
+        (unless the part declares a symbol ``log_...``). None (nothing consumed) otherwise."""
+        if name != "log" or self.toks[self.i].kind != "_" or self.exponent_atom:
+            return None
+        if any(symbol.startswith("log_") for symbol in self.symbols):
+            return None
+        start = self.i
+        base = self._subscript()
+        if len(base) != 1:
+            self.i = start
+            return None
+        applied = self._applied(tok, "log")
+        if not isinstance(applied, Call) or len(applied.args) != 1:
+            self.i = start
+            return None
+        return Call(tok.pos, "log", (applied.args[0], base[0]))
 
     def _simple_subscript(self, j: int) -> tuple[str, int] | None:
         """A subscript that is part of a name: ``_0``, ``_i``, ``_{ij}``, ``_{small}``."""

@@ -35,7 +35,7 @@ LOOSE, SUM, PRODUCT, UNARY, POWER, ATOM = range(6)
 
 PRODUCT_LATEX = {
     "implicit": " ",
-    "star": r" \cdot ",
+    "star": " * ",  # element-wise, as written: \cdot would read as a matrix product
     "cdot": r" \cdot ",
     "times": r" \times ",
     "dot": r" \cdot ",

@@ -142,6 +142,44 @@ def draw_array(shape: tuple[int, ...], count: int, rng: np.random.Generator) -> 
     return np.where(use_ints, ints, normal)
 
 
+DEGENERATE_KINDS = 6
+
+
+def degenerate_array(shape: tuple[int, ...], count: int, rng: np.random.Generator, which: int) -> np.ndarray:
+    """``count`` degenerate arrays of ``shape``, where a formula of several inputs meets its
+    edge cases (a pre-activation ``W x`` that is exactly 0): zeros, ones, the identity (a unit
+    vector), a first row (entry) of zeros, minus ones and small integers; ``which`` (the input's
+    place) staggers the kinds so that one input is degenerate while another is not."""
+    out = np.empty((count, *shape))
+    for k in range(count):
+        kind = (k * (which + 1) + which) % DEGENERATE_KINDS
+        if kind == 0:
+            out[k] = 0.0
+        elif kind == 1:
+            out[k] = 1.0
+        elif kind == 2:
+            out[k] = _identity_like(shape)
+        elif kind == 3:
+            out[k] = rng.integers(-3, 4, shape).astype(float)
+            out[k].reshape(-1)[: shape[-1] if len(shape) > 1 else 1] = 0.0
+        elif kind == 4:
+            out[k] = -1.0
+        else:
+            out[k] = rng.integers(-2, 3, shape).astype(float)
+    return out
+
+
+def _identity_like(shape: tuple[int, ...]) -> np.ndarray:
+    if len(shape) < 2:
+        unit = np.zeros(shape)
+        unit.reshape(-1)[:1] = 1.0
+        return unit
+    eye = np.zeros(shape)
+    for i in range(min(shape[-2], shape[-1])):
+        eye[..., i, i] = 1.0
+    return eye
+
+
 def dim_range(domain: SymbolDomain | None) -> tuple[int, int]:
     """Sizes a symbolic dim is tried at: its integer range, capped at MAX_INSTANCE_DIM."""
     if domain is None:

@@ -117,7 +117,11 @@ class _Converter:
         return symbol_for(name, self.domains.get(name))
 
     def power(self, base: Any, exponent: Any) -> Any:
-        if exponent.is_Integer and abs(int(exponent)) > MAX_EXPONENT:
+        if (
+            exponent.is_Integer
+            and abs(int(exponent)) > MAX_EXPONENT
+            and not _small_number_power(base, exponent)
+        ):
             raise Unsupported("exponent too large for symbolic checking")
         return sympy.Pow(base, exponent)
 
@@ -264,3 +268,14 @@ _RELATIONS: dict[str, Callable[[Any, Any], Any]] = {
     ">": sympy.Gt,
     ">=": sympy.Ge,
 }
+
+
+MAX_NUMBER_POWER_BITS = 1 << 14
+
+
+def _small_number_power(base: Any, exponent: Any) -> bool:
+    """A rational number to an integer power whose exact value stays small (2^70)."""
+    if not base.is_Rational:
+        return False
+    bits = max(abs(int(base.p)).bit_length(), int(base.q).bit_length())
+    return bits * abs(int(exponent)) <= MAX_NUMBER_POWER_BITS

@@ -7,6 +7,7 @@
 * :func:`shape_with_article` names a declared shape with its article, a number
   being ``a number``: ``a 3-vector``, ``a 2×3 matrix``.
 * :func:`dims_text` lists dimensions as an array answer shows them: ``3 (a vector)``, ``2 x 3``.
+* :func:`counted` puts a count before a noun: ``1 part``, ``2 parts``, ``1.5 points``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ def article(text: str) -> str:
     else:
         vowel = word[0].lower() in "aeiou"
     return "an" if vowel else "a"
+
+
+def counted(count: float, noun: str) -> str:
+    """``1 part``, ``3 parts``, ``0 points``, ``2.5 points``: the noun in the number the count asks."""
+    return f"{count:g} {noun}" if count == 1 else f"{count:g} {noun}s"
 
 
 def with_article(text: str) -> str:

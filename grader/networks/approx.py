@@ -6,21 +6,24 @@ target(x) - (a x + c) lie at the piece's ends or where target'(x) = a.
 
 * every breakpoint of the model in [lo, hi] (its value there),
 * both ends of every piece (the one-sided limits, so a jump is not missed),
-* the roots of target'(x) = a inside each piece: exact real roots for
-  polynomial targets, ``sympy.solveset`` otherwise, within a time budget,
+* the roots of target'(x) = a inside each piece, for polynomial targets
+  (exact real roots),
 
 and reports the largest error exactly (a sympy number) with where it occurs.
-Where solving fails or times out, or the target is not smooth (Abs, Max,
-floor... that are not piecewise linear) or is a plain Python callable, that
-piece is sampled densely and refined by golden-section search: the result
-then says ``exact=False`` and names the method. A piecewise-linear target
-(a PL, or a sympy expression that converts to one) is handled exactly.
+Any other target that ball arithmetic evaluates (``exp``, ``sin``, ``log``,
+``tanh``, roots, ``Abs``...) is bounded by branch and bound
+(:mod:`grader.networks.bounds`): the result holds a certified enclosure
+``bound = (lower, upper)`` of the largest error, narrowed until it is tight.
+What neither handles (a plain Python callable, ``floor``...) is sampled
+densely and refined by golden-section search: the result then says
+``exact=False`` and names the method. A piecewise-linear target (a PL, or a
+sympy expression that converts to one) is handled exactly. Nothing runs in a
+background thread: a time limit around the call stops it.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,21 +34,11 @@ import numpy as np
 import sympy
 from sympy.calculus.util import continuous_domain
 
+from grader.mathlang.enclosures import NoEnclosure
+from grader.networks.bounds import Piece, bound_max_error
 from grader.networks.intervals import Interval, Num, abs_num, as_interval, as_num, fmt_num
 from grader.networks.pl import PL, NonLinearError, to_pl
 from grader.networks.sym import pl_from_sympy, to_sympy_number
-
-_NOT_SMOOTH = (
-    sympy.Abs,
-    sympy.Max,
-    sympy.Min,
-    sympy.Piecewise,
-    sympy.Heaviside,
-    sympy.sign,
-    sympy.floor,
-    sympy.ceiling,
-    sympy.frac,
-)
 
 
 @dataclass(frozen=True)
@@ -64,10 +57,28 @@ class ApproxResult:
     exact: bool
     method: str
     side: str = ""
+    bound: tuple[Fraction, Fraction | None] | None = None  # certified (lower, upper) of the error
+
+    @property
+    def certified(self) -> bool:
+        """The error is exact, or enclosed by a proof."""
+        return self.exact or self.bound is not None
 
     def below(self, epsilon: object) -> bool:
-        """error < epsilon, decided exactly when the error is exact."""
+        """error < epsilon, decided exactly when the error is exact, by the enclosure when it is
+        bounded (:class:`ApproxUndecided` when epsilon falls inside it)."""
         eps = as_num(epsilon)
+        if self.bound is not None:
+            lower, upper = self.bound
+            if upper is not None and upper < eps:
+                return True
+            if lower >= eps:
+                return False
+            shown = "unbounded" if upper is None else f"{float(upper):.6g}"
+            raise ApproxUndecided(
+                f"the largest error lies between {float(lower):.6g} and {shown}; "
+                f"that does not decide whether it is below {float(eps):g}"
+            )
         if isinstance(self.error, (Fraction, float)):
             return bool(self.error < eps)
         return bool(self.error < to_sympy_number(eps))
@@ -80,6 +91,10 @@ class ApproxResult:
             f"max |network - target| = {fmt_num(self.error)} at {where} "
             f"(network {fmt_num(self.model_value)}, target {fmt_num(self.target_value)}; {self.method})"
         )
+
+
+class ApproxUndecided(ValueError):
+    """The enclosure of the largest error holds epsilon: neither below nor above is proved."""
 
 
 @dataclass
@@ -105,6 +120,7 @@ def max_error(
 
     ``target`` is a sympy expression in ``x`` (``x`` may be omitted when it is
     the only free symbol), a PL or number, or a callable float -> float.
+    ``time_budget`` (seconds; 0: sample at once) caps the search, checked between steps.
     """
     iv = as_interval(interval)
     if iv.lo is None or iv.hi is None:
@@ -168,7 +184,12 @@ def _free_symbol(target: sympy.Basic, x: sympy.Symbol | None) -> sympy.Symbol:
 
 
 def _sympy_target(
-    model: PL, target: sympy.Basic, iv: Interval, x: sympy.Symbol | None, budget: float, samples: int
+    model: PL,
+    target: sympy.Basic,
+    iv: Interval,
+    x: sympy.Symbol | None,
+    budget: float,
+    samples: int,
 ) -> ApproxResult:
     xs = _free_symbol(target, x)
     try:
@@ -179,13 +200,26 @@ def _sympy_target(
         return _exact_pl(model, tpl, iv, "exact piecewise-linear comparison")
     deadline = time.monotonic() + budget
     assert iv.lo is not None and iv.hi is not None
+    polynomial = target.is_polynomial(xs)
+    if budget > 0 and not polynomial:
+        gap = _discontinuity(target, xs, to_sympy_number(iv.lo), to_sympy_number(iv.hi))
+        if gap is not None:
+            return gap
+        try:
+            return _bounded(model, target, xs, iv, deadline)
+        except NoEnclosure:
+            pass
+    return _critical_or_sampled(model, target, xs, iv, deadline if polynomial else None, samples)
+
+
+def _critical_or_sampled(
+    model: PL, target: sympy.Basic, xs: sympy.Symbol, iv: Interval, deadline: float | None, samples: int
+) -> ApproxResult:
+    """Exact at breakpoints and at the critical points of a polynomial target (before the
+    deadline); pieces without them are sampled."""
+    assert iv.lo is not None and iv.hi is not None
     width = iv.hi - iv.lo
-    lo, hi = to_sympy_number(iv.lo), to_sympy_number(iv.hi)
-    gap = _discontinuity(target, xs, lo, hi, deadline)
-    if gap is not None:
-        return gap
-    smooth = not target.has(*_NOT_SMOOTH)
-    deriv = sympy.diff(target, xs) if smooth else None
+    deriv = sympy.diff(target, xs) if deadline is not None else None
     fn = sympy.lambdify(xs, target, modules="numpy")
     cands: list[_Cand] = []
     sampled = 0
@@ -194,8 +228,8 @@ def _sympy_target(
             cands.append(_point(target, xs, t, model(t)))
     for left, r, a, c in _segments(model, iv):
         roots = None
-        if deriv is not None and time.monotonic() < deadline:
-            roots = _critical_points(deriv - to_sympy_number(a), xs, left, r, deadline)
+        if deriv is not None and deadline is not None and time.monotonic() < deadline:
+            roots = _critical_points(deriv - to_sympy_number(a), xs, left, r)
         if roots is None:
             sampled += 1
             cands.append(_sample_piece(fn, left, r, a, c, samples * float((r - left) / width)))
@@ -210,7 +244,7 @@ def _sympy_target(
     if sampled:
         method = (
             f"exact at breakpoints and critical points; {sampled} piece(s) sampled "
-            "and refined by golden-section search (solving failed or the target is not smooth)"
+            "and refined by golden-section search (the target could not be bounded by ball arithmetic)"
         )
         return ApproxResult(
             float(best.key), best.x, best.model_value, best.target_value, False, method, best.side
@@ -218,6 +252,30 @@ def _sympy_target(
     method = "exact: breakpoints, piece ends and the roots of target'(x) = slope on each piece"
     error = sympy.nsimplify(best.error) if isinstance(best.error, sympy.Float) else best.error
     return ApproxResult(error, best.x, best.model_value, best.target_value, True, method, best.side)
+
+
+def _bounded(model: PL, target: sympy.Basic, xs: sympy.Symbol, iv: Interval, deadline: float) -> ApproxResult:
+    pieces = [
+        Piece(Fraction(lo), Fraction(hi), Fraction(a), Fraction(c)) for lo, hi, a, c in _segments(model, iv)
+    ]
+    found = bound_max_error(target, xs, pieces, deadline)
+    piece = next(p for p in pieces if p.left <= found.x <= p.right)
+    if found.upper is None:
+        method = f"interval bound: the error could not be bounded (ball arithmetic on {found.boxes} boxes)"
+    else:
+        method = (
+            f"interval bound: max |network - target| <= {float(found.upper):.9g}, reached to within "
+            f"{float(found.upper - found.lower):.1e} (ball arithmetic on {found.boxes} boxes)"
+        )
+    return ApproxResult(
+        float(found.lower if found.upper is None else (found.lower + found.upper) / 2),
+        float(found.x),
+        float(piece.slope * found.x + piece.offset),
+        float(found.target_value),
+        False,
+        method,
+        bound=(found.lower, found.upper),
+    )
 
 
 def _point(target: sympy.Basic, xs: sympy.Symbol, p: Any, model_value: Any, side: str = "") -> _Cand:
@@ -234,49 +292,31 @@ def _as_float(v: sympy.Expr) -> float:
         return math.inf
 
 
-def _with_timeout(fn: Callable[[], Any], deadline: float) -> Any:
-    """fn() in a daemon thread; None when it fails or passes the deadline."""
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["value"] = fn()
-        except Exception:  # any failure means "fall back"
-            box["error"] = True
-
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    worker.join(max(0.0, deadline - time.monotonic()))
-    return box.get("value")
-
-
 def _discontinuity(
-    target: sympy.Basic, xs: sympy.Symbol, lo: sympy.Expr, hi: sympy.Expr, deadline: float
+    target: sympy.Basic, xs: sympy.Symbol, lo: sympy.Expr, hi: sympy.Expr
 ) -> ApproxResult | None:
     """An infinite-error result when the target is not continuous on [lo, hi]."""
     whole = sympy.Interval(lo, hi)
-    dom = _with_timeout(lambda: continuous_domain(target, xs, whole), deadline)
-    if dom is None or whole.is_subset(dom):
+    try:
+        dom = continuous_domain(target, xs, whole)
+    except (NotImplementedError, ValueError, TypeError):
+        return None  # unknown: the enclosure will be unbounded there if it is not continuous
+    if whole.is_subset(dom):
         return None
     bad = whole - dom
     p = bad.inf if bad.inf.is_finite else lo
     return ApproxResult(sympy.oo, p, None, None, True, f"the target is not continuous on {whole} (at {bad})")
 
 
-def _critical_points(h: sympy.Expr, xs: sympy.Symbol, left: Num, r: Num, deadline: float) -> list[Any] | None:
-    """Roots of h in the open (left, r), exactly; None if they cannot be found in time."""
+def _critical_points(h: sympy.Expr, xs: sympy.Symbol, left: Num, r: Num) -> list[Any] | None:
+    """Roots of the polynomial h in the open (left, r), exactly; None if h is not one."""
     lo, hi = to_sympy_number(left), to_sympy_number(r)
     h = sympy.expand(h)
     if h == 0:
         return []
-    if h.is_polynomial(xs):
-        roots = _with_timeout(lambda: sympy.Poly(h, xs).real_roots(), deadline)
-        if roots is not None:
-            return _inside(list(roots), lo, hi)
-    found = _with_timeout(lambda: sympy.solveset(h, xs, sympy.Interval.open(lo, hi)), deadline)
-    if found is None:
+    if not h.is_polynomial(xs):
         return None
-    return _solution_points(found, lo, hi)
+    return _inside(list(sympy.Poly(h, xs).real_roots()), lo, hi)
 
 
 def _inside(points: list[Any], lo: sympy.Expr, hi: sympy.Expr) -> list[Any] | None:
@@ -290,24 +330,6 @@ def _inside(points: list[Any], lo: sympy.Expr, hi: sympy.Expr) -> list[Any] | No
         if inside is sympy.true:
             out.append(p)
     return out
-
-
-def _solution_points(found: sympy.Set, lo: sympy.Expr, hi: sympy.Expr) -> list[Any] | None:
-    if found is sympy.S.EmptySet:
-        return []
-    if isinstance(found, sympy.FiniteSet):
-        return _inside(list(found), lo, hi)
-    if isinstance(found, sympy.Interval):  # the error is constant there: its ends suffice
-        return _inside([found.inf, found.sup], lo, hi) or []
-    if isinstance(found, sympy.Union):
-        out: list[Any] = []
-        for part in found.args:
-            pts = _solution_points(part, lo, hi)
-            if pts is None:
-                return None
-            out += pts
-        return out
-    return None  # ConditionSet, ImageSet...: fall back to sampling
 
 
 def _golden_max(f: Callable[[float], float], a: float, b: float, steps: int = 80) -> tuple[float, float]:

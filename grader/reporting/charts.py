@@ -11,10 +11,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from html import escape
 
 from grader.core.report import points_value
 from grader.core.verdict import Status
+from grader.reporting.escape import html_text as escape
 from grader.reporting.stats import PartStats
 
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -135,7 +135,7 @@ def difficulty_svg(parts: Sequence[PartStats], *, ident: str = "difficulty") -> 
         y = top + i * row
         body.append(_text(label_w - 8, y + 14, _shorten(part.id), "end"))
         body.append(_stack(part, label_w, y, bar_w, row - 6))
-        mean = "graded by hand" if part.share(Status.MANUAL) == 1 else f"mean {part.mean_fraction:.0%}"
+        mean = "graded by hand" if part.by_hand else f"mean {part.mean_fraction:.0%}"
         mean += " ⚠ review" if part.needs_review else ""
         body.append(_text(label_w + bar_w + 8, y + 14, mean, "start"))
     description = "; ".join(

@@ -17,6 +17,7 @@ import click
 from grader.core.report import PartResult, Report, points_value
 from grader.core.submission import SourcePosition, Submission
 from grader.core.verdict import Status
+from grader.reporting.escape import terminal_output
 from grader.reporting.readback import AnswerReading, read_back
 from grader.spec import ProblemSet
 
@@ -68,7 +69,7 @@ def render_check(result: CheckResult, *, color: bool = False) -> str:
             lines += _part_lines(part, color)
     lines += [_style(f"warning: {w}", color, fg="yellow") for w in report.warnings]
     lines += ["", _summary(result)]
-    return "\n".join(lines) + "\n"
+    return terminal_output("\n".join(lines) + "\n", color)
 
 
 def _part_lines(part: PartCheck, color: bool) -> list[str]:

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from html import escape
 
 from grader.core.files import safe_filename
 from grader.core.report import Report, points_value
 from grader.core.verdict import Status
 from grader.reporting.answers import ReadContext, read_context, read_received, shown_text
 from grader.reporting.charts import difficulty_svg, histogram_svg
+from grader.reporting.escape import html_text as escape
 from grader.reporting.html import CSS, PageContext, answer_math, page, points_text, status_badge
 from grader.reporting.stats import AnswerGroup, BatchStats, PartStats, batch_stats
 from grader.spec import ProblemSet
@@ -124,6 +124,13 @@ def _header(stats: BatchStats, title: str) -> str:
     ]
     if stats.pending:
         facts.append(("points graded by hand", str(points_value(stats.pending))))
+    graded = sum(p.hand_graded for p in stats.parts)
+    waiting = sum(p.to_grade for p in stats.parts)
+    if graded or waiting:
+        facts.append(("answers graded by hand", f"{graded} of {graded + waiting}"))
+    unreadable_answers = sum(len(p.unreadable) for p in stats.parts)
+    if unreadable_answers:
+        facts.append(("unreadable answers", str(unreadable_answers)))
     if stats.unreadable:
         facts.append(("unreadable submissions", str(len(stats.unreadable))))
     items = "".join(f"<li><strong>{escape(v)}</strong>{escape(k)}</li>" for k, v in facts)
@@ -213,7 +220,7 @@ def _part_link(part: PartStats) -> str:
 
 
 def _mean_text(part: PartStats) -> str:
-    if part.share(Status.MANUAL) == 1:
+    if part.by_hand:
         return f"by hand / {points_value(part.max_score)}"
     return f"{part.mean_score:.2f} / {points_value(part.max_score)}"
 
@@ -226,8 +233,9 @@ def _wrong_answers(
 ) -> str:
     out = [
         "<section aria-labelledby='wrong' class='wrong'><h2 id='wrong'>Most common wrong answers</h2>",
-        "<p class='muted'>Answers that are equal as formulas count as one; the most common spelling "
-        "is shown first.</p>",
+        "<p class='muted'>Per part, the answers grader could not read come first: a right answer "
+        "written in a form grader does not read hides there. Answers that are equal as formulas "
+        "count as one; the most common spelling is shown first.</p>",
     ]
     for part in stats.parts:
         if not part.wrong_answers:

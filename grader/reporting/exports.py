@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from grader.core.report import PartResult, Report, points_value
+from grader.reporting.escape import plain_text
 from grader.types import ANSWER_TYPES
 
 
@@ -12,19 +13,21 @@ def points(value: float) -> str:
 
 
 def hand_graded(part: PartResult) -> bool:
-    """A part a TA grades by hand (a proof, an essay), answered or not."""
+    """A part that waits for a TA: one graded by hand (a proof, an essay), answered or not,
+    that no TA has graded yet."""
     answer_type = ANSWER_TYPES.get(part.type)
-    return answer_type is not None and not answer_type.auto_graded
+    return answer_type is not None and not answer_type.auto_graded and part.hand is None
 
 
 def auto_graded_max(report: Report) -> float:
-    """The points grader itself awards: the same for every student of a problem set."""
+    """The points counted in a report's score: every part but those waiting for a TA."""
     return round(sum(p.max_score for p in report.parts if not hand_graded(p)), 6)
 
 
 def fenced(text: str) -> str:
-    """A Markdown code block that no backtick run inside ``text`` can close."""
+    """A Markdown code block that no backtick run inside ``text`` can close (control
+    characters shown as symbols)."""
     fence = "```"
     while fence in text:
         fence += "`"
-    return f"{fence}\n{text}\n{fence}"
+    return f"{fence}\n{plain_text(text, keep_newlines=True)}\n{fence}"

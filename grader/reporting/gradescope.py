@@ -4,8 +4,9 @@
 reads (its "Autograder Specifications"): a top-level ``score``, and one test per
 part with ``name``, ``score``, ``max_score``, ``status``, Markdown ``output`` and
 ``visibility``. Parts a TA marked ``visible: true`` are shown at once; the others
-after the grades are published. Hand-graded parts are listed with no points
-(Gradescope grades them as manual questions), so the autograder score is the
+after the grades are published. Hand-graded parts are not tests (Gradescope would
+show a 0/0 test as passed before anyone graded it): the overview names them, and
+Gradescope grades them as manual questions, so the autograder score is the
 auto-graded points.
 
 :func:`build_bundle` writes ``autograder.zip``: ``setup.sh`` installs grader from
@@ -19,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 import stat
+import sys
 import tomllib
 import zipfile
 from collections.abc import Sequence
@@ -29,31 +31,36 @@ from typing import Any
 import grader
 from grader.core.report import PartResult, Report, points_value
 from grader.core.verdict import Status
+from grader.loading import is_submission_folder
+from grader.mathlang.wording import counted
+from grader.reporting.escape import json_text, markdown_text
 from grader.reporting.exports import auto_graded_max, fenced, hand_graded
+from grader.reporting.handmarks import hand_markdown
 
 VISIBLE_NOW = "visible"  # parts marked ``visible: true``
 VISIBLE_LATER = "after_published"
 ROOT_VARIABLE = "GRADER_AUTOGRADER_ROOT"  # the test points this at a fake /autograder tree
+MAX_UPLOAD_DEPTH = 3  # how deep in an upload the answers are looked for
 
 
 class GradescopeReporter:
     """Gradescope's ``results.json``; a batch is a list of them."""
 
     def render(self, report: Report, *, show_expected: bool = False, color: bool = False) -> str:
-        return json.dumps(results(report, show_expected), indent=2, ensure_ascii=False) + "\n"
+        return json_text(json.dumps(results(report, show_expected), indent=2, ensure_ascii=False)) + "\n"
 
     def render_batch(
         self, reports: Sequence[Report], *, show_expected: bool = False, color: bool = False
     ) -> str:
         data = [results(report, show_expected) for report in reports]
-        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        return json_text(json.dumps(data, indent=2, ensure_ascii=False)) + "\n"
 
 
 def results(report: Report, show_expected: bool = False) -> dict[str, Any]:
     """The ``results.json`` of one report."""
     data: dict[str, Any] = {
         "score": points_value(report.score),
-        "tests": [_test(part, show_expected) for part in report.parts],
+        "tests": [_test(part, show_expected) for part in report.parts if not hand_graded(part)],
         "extra_data": {
             "assignment": report.assignment,
             "student": report.student,
@@ -69,29 +76,26 @@ def results(report: Report, show_expected: bool = False) -> dict[str, Any]:
 
 
 def _test(part: PartResult, show_expected: bool) -> dict[str, Any]:
-    manual = hand_graded(part)
-    test: dict[str, Any] = {
+    return {
         "name": part.id,
         "score": points_value(part.score),
-        "max_score": 0 if manual else points_value(part.max_score),
+        "max_score": points_value(part.max_score),
+        "status": "passed" if part.status is Status.CORRECT else "failed",
         "output": part_output(part, show_expected),
         "output_format": "md",
         "visibility": VISIBLE_NOW if part.visible else VISIBLE_LATER,
     }
-    if not manual:  # a hand-graded part has no autograder verdict yet
-        test["status"] = "passed" if part.status is Status.CORRECT else "failed"
-    return test
 
 
 def part_output(part: PartResult, show_expected: bool = False) -> str:
     """What a student reads under one test: the verdict, their answer, the feedback."""
-    if hand_graded(part):
-        return f"Graded by hand by a TA ({points_value(part.max_score)} points, not in the autograder score)."
     lines = [f"**{part.status.value}** ({points_value(part.score)}/{points_value(part.max_score)})", ""]
     if part.received:
         lines += ["Your answer:", "", fenced(part.received), ""]
-    if part.feedback:
-        lines += [fenced(part.feedback) if "\n" in part.feedback else part.feedback, ""]
+    if part.hand is not None:
+        lines += hand_markdown(part.hand, markdown_text)
+    elif part.feedback:
+        lines += [fenced(part.feedback) if "\n" in part.feedback else markdown_text(part.feedback), ""]
     if show_expected and part.expected:
         lines += ["Expected:", "", fenced(part.expected), ""]
     if part.note:
@@ -102,10 +106,15 @@ def part_output(part: PartResult, show_expected: bool = False) -> str:
 def _overview(report: Report) -> str:
     lines = []
     if report.error:
-        lines.append(f"**Your answers file could not be read:** {report.error}")
-    lines += [f"Warning: {warning}" for warning in report.warnings]
-    if report.pending:
-        lines.append(f"{points_value(report.pending)} points are graded by hand by a TA.")
+        lines.append(f"**Your answers file could not be read:** {markdown_text(report.error)}")
+    lines += [f"Warning: {markdown_text(warning)}" for warning in report.warnings]
+    lines += [markdown_text(note) for note in report.notes]
+    by_hand = [part for part in report.parts if hand_graded(part)]
+    if by_hand:
+        listed = ", ".join(
+            f"{markdown_text(part.id)} ({counted(part.max_score, 'point')})" for part in by_hand
+        )
+        lines.append(f"Graded by hand by a TA, not in the autograder score: {listed}.")
     return "\n\n".join(lines)
 
 
@@ -146,9 +155,15 @@ GRADER="$BIN/grader"; PYTHON="$BIN/python"
 mkdir -p "$ROOT/results"
 RESULTS="$ROOT/results/results.json"
 STDERR="$ROOT/results/grader-stderr.txt"
-"$GRADER" grade "$ROOT/submission" -p "$ROOT/source/problems/@PROBLEMS@" \
-    --format gradescope > "$RESULTS.tmp" 2> "$STDERR"
-CODE=$?
+# The folder that holds the answers: the upload itself, or the one folder in it that does
+# (a student who zipped hw2/answers.yaml).
+if SUBMISSION=$("$PYTHON" -m grader.reporting.gradescope "$ROOT/submission" 2> "$STDERR"); then
+    "$GRADER" grade "$SUBMISSION" -p "$ROOT/source/problems/@PROBLEMS@" \
+        --format gradescope > "$RESULTS.tmp" 2> "$STDERR"
+    CODE=$?
+else
+    CODE=2
+fi
 if [ "$CODE" -le 1 ] && [ -s "$RESULTS.tmp" ]; then
     mv "$RESULTS.tmp" "$RESULTS"
 else
@@ -171,7 +186,7 @@ requires = ["setuptools>=68", "wheel"]
 build-backend = "setuptools.build_meta"
 
 [project]
-name = "grader"
+name = "@DISTRIBUTION@"
 version = "@VERSION@"
 requires-python = ">=3.11"
 dependencies = @DEPENDENCIES@
@@ -197,9 +212,9 @@ def build_bundle(problem_file: Path, output: Path) -> list[str]:
             "@ROOT_VARIABLE@", ROOT_VARIABLE
         ),
         f"problems/{name}": problem_file.read_bytes(),
-        "grader-src/pyproject.toml": PYPROJECT.replace("@VERSION@", grader.__version__).replace(
-            "@DEPENDENCIES@", json.dumps(dependencies())
-        ),
+        "grader-src/pyproject.toml": PYPROJECT.replace("@VERSION@", grader.__version__)
+        .replace("@DISTRIBUTION@", grader.DISTRIBUTION)
+        .replace("@DEPENDENCIES@", json.dumps(pinned(dependencies()))),
         **_package_files(),
     }
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -228,11 +243,62 @@ def dependencies() -> list[str]:
     pyproject = Path(grader.__file__).parent.parent / "pyproject.toml"
     if pyproject.is_file():
         project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
-        if project.get("name") == "grader":
+        if project.get("name") == grader.DISTRIBUTION:
             return list(project.get("dependencies", []))
-    return [r for r in metadata.requires("grader") or [] if "extra ==" not in r]
+    return [r for r in metadata.requires(grader.DISTRIBUTION) or [] if "extra ==" not in r]
+
+
+def pinned(requirements: list[str]) -> list[str]:
+    """Each requirement at the version installed here, the one the TA's runs were checked
+    with (``numpy>=1.26`` -> ``numpy==2.1.3``), so a Gradescope image built later grades alike."""
+    out = []
+    for requirement in requirements:
+        name = re.match(r"[A-Za-z0-9._-]+", requirement)
+        try:
+            out.append(f"{name.group()}=={metadata.version(name.group())}" if name else requirement)
+        except metadata.PackageNotFoundError:
+            out.append(requirement)
+    return out
+
+
+def find_submission(upload: Path) -> Path:
+    """The folder of an upload that holds the answers: the upload itself, else the one
+    folder nearest to its top that does (hidden folders and ``__MACOSX`` skipped).
+    ValueError when several do at the same depth."""
+    level = [upload]
+    for _ in range(MAX_UPLOAD_DEPTH + 1):
+        found = [folder for folder in level if is_submission_folder(folder)]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            names = ", ".join(folder.relative_to(upload).as_posix() for folder in found)
+            raise ValueError(f"several folders of your upload hold answers ({names}): upload one")
+        level = [child for folder in level for child in _subfolders(folder)]
+    return upload
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    return sorted(
+        child
+        for child in folder.iterdir()
+        if child.is_dir() and not child.is_symlink() and not child.name.startswith((".", "_"))
+    )
 
 
 def bundle_problem_name(problem_file: Path) -> str:
     """The problem file's name as the bundle stores it (letters, digits, ., -, _: safe in a script)."""
     return re.sub(r"[^A-Za-z0-9._-]", "_", problem_file.name)
+
+
+def _print_submission_folder(arguments: list[str]) -> int:
+    """``python -m grader.reporting.gradescope UPLOAD``: run_autograder's way to find the answers."""
+    try:
+        print(find_submission(Path(arguments[0])))
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_print_submission_folder(sys.argv[1:]))

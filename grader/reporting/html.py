@@ -15,19 +15,21 @@ a mistake in escaping could not run a student's ``<script>``.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from html import escape
 from typing import Any
 
 from grader.core.parts import PartBase
 from grader.core.plotdata import CurvePlot, PlanePlot
-from grader.core.report import PartResult, Report, points_value
+from grader.core.report import DECIDED, PartResult, Report, points_value
 from grader.core.verdict import Status, Witness
 from grader.mathlang import ast
 from grader.mathlang.render import to_text
 from grader.reporting.answers import ReadAnswer, graded_side, read_context, read_received, shown_text
+from grader.reporting.escape import html_text as escape
+from grader.reporting.handmarks import hand_html
 from grader.reporting.mathml import interval_mathml, to_mathml
 from grader.reporting.plots import describe_plot, render_plot_svg
 from grader.reporting.readback import read_back
@@ -95,6 +97,8 @@ mtable.cases mtd { text-align: left; padding-right: 1em; }
 .status-manual { color: #0550ae; background: #ddf4ff; }
 .status-error { color: #ffffff; background: #82071e; }
 .feedback { margin: .5rem 0; }
+.ta-grade { margin: .5rem 0; padding: .25rem .75rem; border-left: 3px solid #0550ae; }
+.ta-grade .override, .ta-grade .review { font-style: italic; }
 .witness { margin: .5rem 0; }
 .witness table { border-collapse: collapse; }
 .witness th, .witness td { text-align: left; padding: .1rem .8rem .1rem 0; }
@@ -117,20 +121,51 @@ table.summary td.num, table.summary th.num { text-align: right; font-variant-num
 
 @dataclass(frozen=True)
 class PageContext:
-    """What the page knows beyond the report: the problem set's parts and question titles."""
+    """What the page knows beyond the report: the problem set's parts and question titles,
+    and the answers already rendered for them (a class gives the same answer many times)."""
 
     parts: dict[str, PartBase]
     titles: dict[str, str]
     question_prompts: dict[str, str]
+    readings: dict[tuple[str, ...], str] = dataclasses.field(default_factory=dict, compare=False)
 
     @classmethod
     def of(cls, spec: ProblemSet | None) -> PageContext:
         if spec is None:
             return cls({}, {}, {})
+        for known, context in _CONTEXTS:
+            if known is spec:
+                return context
         parts = {part_id: part for part_id, _, part in spec.iter_parts()}
         titles = {q.id: q.title for q in spec.questions if q.title}
         prompts = {q.id: q.prompt.strip() for q in spec.questions if not q.single and q.prompt}
-        return cls(parts, titles, prompts)
+        context = cls(parts, titles, prompts)
+        _CONTEXTS.insert(0, (spec, context))  # the spec is held: its id is never another's
+        del _CONTEXTS[_KEPT_CONTEXTS:]
+        return context
+
+    def your_answer(self, result: PartResult) -> str:
+        """The "you wrote / grader read" block, rendered once per distinct reading."""
+        key = (
+            result.id,
+            result.type or "",
+            str(result.status is Status.INVALID),
+            str(bool(result.feedback)),
+            type(result.received).__name__,
+            repr(result.received),
+        )
+        block = self.readings.get(key)
+        if block is None:
+            block = _your_answer(result, self.parts.get(result.id))
+            if len(self.readings) >= _KEPT_READINGS:
+                self.readings.clear()
+            self.readings[key] = block
+        return block
+
+
+_CONTEXTS: list[tuple[ProblemSet, PageContext]] = []  # the problem sets pages were made for lately
+_KEPT_CONTEXTS = 4
+_KEPT_READINGS = 20_000
 
 
 # ---- the page shell ---------------------------------------------------------------------
@@ -211,6 +246,7 @@ def _header(report: Report) -> str:
             f"{_text(report.error)}</p>"
         )
     lines.extend(f"<p class='warning'><strong>Warning:</strong> {escape(w)}</p>" for w in report.warnings)
+    lines.extend(f"<p class='muted'>{escape(note)}</p>" for note in report.notes)
     lines.append("</header>")
     return "\n".join(lines)
 
@@ -250,12 +286,13 @@ def _question(question: str, results: list[PartResult], context: PageContext, sh
         out.append(f"<p class='prompt'>{_text(prompt)}</p>")
     for result in results:
         own_prompt = result.prompt if result.prompt and result.prompt.strip() != prompt else None
-        out.append(_part(result, context.parts.get(result.id), show_expected, own_prompt))
+        out.append(_part(result, context, show_expected, own_prompt))
     out.append("</section>")
     return "\n".join(out)
 
 
-def _part(result: PartResult, part: PartBase | None, show_expected: bool, prompt: str | None) -> str:
+def _part(result: PartResult, context: PageContext, show_expected: bool, prompt: str | None) -> str:
+    part = context.parts.get(result.id)
     out = [
         f"<article class='part' id='{_anchor(result.id)}'>",
         f"<h3><span class='part-id'>{escape(result.id)}</span>{status_badge(result.status)}"
@@ -263,9 +300,10 @@ def _part(result: PartResult, part: PartBase | None, show_expected: bool, prompt
     ]
     if prompt:
         out.append(f"<p class='prompt'>{_text(prompt.strip())}</p>")
-    out.append(_your_answer(result, part))
+    out.append(context.your_answer(result))
     out.append(_feedback(result))
     out.append(_witness(result))
+    out.append(_decided(result))
     out.append(_plot(result))
     if show_expected and result.expected is not None:
         out.append(_expected(result, part))
@@ -344,12 +382,21 @@ def _expected(result: PartResult, part: PartBase | None) -> str:
 
 
 def _feedback(result: PartResult) -> str:
+    if result.hand is not None:
+        return hand_html(result.hand)
     text = result.feedback.strip()
     if not text:
         return ""
     if "\n" in text:  # a caret excerpt: its columns matter
         return f"<pre class='feedback'>{escape(text)}</pre>"
     return f"<p class='feedback'>{_text(text)}</p>"
+
+
+def _decided(result: PartResult) -> str:
+    if result.decision is None or result.status not in DECIDED:
+        return ""
+    how = escape(result.decision.describe())
+    return f"<p class='decided muted'><span class='label'>Decided by:</span> {how}</p>"
 
 
 def _witness(result: PartResult) -> str:
@@ -382,16 +429,15 @@ def _assignments(values: Any) -> str:
 
 
 def _plot(result: PartResult) -> str:
-    """The picture of a wrong network: the file written next to the page, else drawn
-    inline from the verdict's plot data; or why there is none."""
+    """The picture of a wrong network: drawn in the page (SVG) from the verdict's plot data, so
+    the page alone keeps it; else the file written next to the page; or why there is none."""
     data = result.plot if isinstance(result.plot, CurvePlot | PlanePlot) else None
-    alt = describe_plot(data) if data is not None else "Your network against the target."
+    if data is not None:
+        description = describe_plot(data)
+        return f"<figure>{render_plot_svg(data)}<figcaption>{escape(description)}</figcaption></figure>"
     image = result.plot_file
     if isinstance(image, str) and image:
-        return _figure(image, alt)
-    if data is not None:
-        svg = render_plot_svg(data)
-        return _figure("data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode(), alt)
+        return _figure(image, "Your network against the target.")
     if result.type != "network" or result.status not in PLOTTED:
         return ""
     return f"<p class='muted'>No plot of this network: {escape(_why_no_plot(result))}.</p>"

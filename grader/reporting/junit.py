@@ -11,16 +11,14 @@ decide is an ``<error>``; a hand-graded part is ``<skipped>``. Scores are
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from grader.core.report import PartResult, Report, points_value
 from grader.core.verdict import Status
+from grader.reporting.escape import xml_text
 
 FAILED = (Status.INCORRECT, Status.PARTIAL, Status.MISSING, Status.INVALID)
-# Characters XML 1.0 cannot hold, even escaped (student text may contain them).
-_NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 class JunitReporter:
@@ -100,4 +98,4 @@ def _body(part: PartResult, show_expected: bool) -> str:
 
 
 def _xml(text: str) -> str:
-    return _NOT_XML.sub("\ufffd", text)
+    return xml_text(text)

@@ -8,9 +8,14 @@ export with a ``folder`` column added works as is:
 * Canvas: ``Student`` (or ``name``), ``ID``, ``SIS User ID``, ``SIS Login ID``, ``Section``;
 * Moodle: ``email``, ``idnumber`` or ``username`` (the first one present is the identifier).
 
-A graded student the roster does not know keeps a row (identity cells empty) and is
-listed by :meth:`RosterReporter.unmatched`; nobody is dropped. The grade is the
-auto-graded points: points that wait for a TA are not in it.
+A graded student the roster does not know keeps a Canvas row (identity cells empty)
+and is listed by :meth:`RosterReporter.unmatched`. Moodle gets no row without an
+identifier (its importer would book it to the student of the row before, or stop
+when it is the first): such students are listed instead. The grade is the
+auto-graded points: points that wait for a TA are not in it. Canvas's column is
+``Title (assignment id)`` (the roster's own header when it is a Canvas gradebook
+export, or ``--canvas-id``), so Canvas fills the existing assignment, with the
+assignment's full points as ``Points Possible``.
 """
 
 from __future__ import annotations
@@ -24,12 +29,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.core.report import Report
-from grader.reporting.exports import auto_graded_max, points
+from grader.reporting.escape import csv_cell
+from grader.reporting.exports import points
 
 CANVAS_IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 # Moodle's own names for the user fields its grade import can match on, best first.
 MOODLE_IDENTIFIERS = (("email", "Email address"), ("idnumber", "ID number"), ("username", "Username"))
 MAX_ROSTER_BYTES = 5_000_000
+CANVAS_COLUMN = re.compile(r"^(.*\S)\s*\((\d+)\)$")  # an assignment column of Canvas: Title (id)
 
 
 class RosterError(ValueError):
@@ -42,6 +49,7 @@ class Roster:
 
     rows: dict[str, dict[str, str]] = field(default_factory=dict)
     columns: tuple[str, ...] = ()
+    headers: tuple[str, ...] = ()  # as written: Canvas's ``Homework 3 (12345)``
 
     def find(self, report: Report) -> dict[str, str] | None:
         for key in (_folder(report), report.student):
@@ -76,17 +84,23 @@ def load_roster(path: Path) -> Roster:
         if folder in rows:
             raise RosterError(f"{path}:{line}: folder {folder!r} appears twice in the roster")
         rows[folder] = values
-    return Roster(rows, columns)
+    return Roster(rows, columns, tuple(h.strip() for h in reader.fieldnames or ()))
 
 
 class RosterReporter(ABC):
     """A gradebook export that maps each report to a roster row."""
 
-    def __init__(self, roster: Roster | None = None):
+    UNMATCHED = "not in the roster (kept, with empty identity cells)"
+
+    def __init__(self, roster: Roster | None = None, assignment_id: str | None = None):
         self.roster = roster
+        self.assignment_id = assignment_id  # the LMS's id of the assignment (--canvas-id)
 
     def with_roster(self, roster: Roster) -> RosterReporter:
-        return type(self)(roster)
+        return type(self)(roster, self.assignment_id)
+
+    def with_assignment_id(self, assignment_id: str) -> RosterReporter:
+        return type(self)(self.roster, assignment_id)
 
     def unmatched(self, reports: Sequence[Report]) -> list[str]:
         """Graded students the roster does not name (all of them without a roster)."""
@@ -97,10 +111,7 @@ class RosterReporter(ABC):
         if self.roster is None:
             out = ["no --roster: the identity columns are empty; give one to match students to the LMS"]
         else:
-            out = [
-                f"not in the roster (kept, with empty identity cells): {name}"
-                for name in self.unmatched(reports)
-            ]
+            out = [f"{self.UNMATCHED}: {name}" for name in self.unmatched(reports)]
             graded = {key for r in reports for key in (_folder(r), r.student)}
             out += [
                 f"in the roster but not graded: {folder}"
@@ -111,7 +122,7 @@ class RosterReporter(ABC):
         if pending:
             out.append(
                 f"{pending} student(s) have hand-graded points pending; the exported grade is the "
-                "auto-graded points only"
+                "auto-graded points and the hand grades given so far"
             )
         return out
 
@@ -124,7 +135,7 @@ class RosterReporter(ABC):
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         for row in self.rows(reports):
-            writer.writerow(row)
+            writer.writerow([csv_cell(cell) for cell in row])
         return buffer.getvalue()
 
     @abstractmethod
@@ -141,9 +152,9 @@ class CanvasReporter(RosterReporter):
     def rows(self, reports: Sequence[Report]) -> list[list[str]]:
         if not reports:
             return [[*CANVAS_IDENTITY]]
-        assignment = reports[0].assignment
-        possible = points(auto_graded_max(reports[0]))
-        rows = [[*CANVAS_IDENTITY, assignment], ["Points Possible", "", "", "", "", possible]]
+        column = self.column(reports[0].assignment) or reports[0].assignment
+        possible = points(reports[0].max_score)  # the whole assignment, hand-graded points included
+        rows = [[*CANVAS_IDENTITY, column], ["Points Possible", "", "", "", "", possible]]
         for report in reports:
             person = self._identity(report)
             rows.append(
@@ -158,25 +169,62 @@ class CanvasReporter(RosterReporter):
             )
         return rows
 
+    def column(self, assignment: str) -> str | None:
+        """``Title (id)``, the header Canvas matches to an existing assignment by its id: the
+        roster's (a Canvas export) for ``--canvas-id`` or for a title like the assignment's,
+        else ``assignment (id)`` with ``--canvas-id``; None when nothing gives the id."""
+        headers = self.roster.headers if self.roster else ()
+        ids = {match.group(2): header for header in headers if (match := CANVAS_COLUMN.match(header))}
+        if self.assignment_id:
+            return ids.get(self.assignment_id, f"{assignment} ({self.assignment_id})")
+        titles = {header: CANVAS_COLUMN.sub(r"\1", header) for header in ids.values()}
+        named = [header for header, title in titles.items() if header_key(title) == header_key(assignment)]
+        return named[0] if len(named) == 1 else None
+
+    def notices(self, reports: Sequence[Report]) -> list[str]:
+        out = super().notices(reports)
+        if reports and self.column(reports[0].assignment) is None:
+            out.insert(
+                0,
+                f"the column is named {reports[0].assignment!r}, so Canvas will create a new assignment: "
+                "give --canvas-id (the number in the assignment's address) or a roster exported from "
+                "Canvas's gradebook to fill the existing one",
+            )
+        return out
+
 
 class MoodleReporter(RosterReporter):
     """Moodle's grade import: an identifier column (email, ID number or username) and the grade."""
 
+    UNMATCHED = "not in the roster (no row written: enter this grade in Moodle by hand)"
+
     def rows(self, reports: Sequence[Report]) -> list[list[str]]:
-        key, label = self.identifier()
+        label = self.identifier()[1]
         assignment = reports[0].assignment if reports else "grade"
         rows = [[label, "Full name", assignment]]
         for report in reports:
+            identifier = self._identifier(report)
+            if not identifier:  # Moodle would book the row to the student above, or stop
+                continue
             person = self._identity(report)
             name = person.get("name") or person.get("student") or _name(report)
-            identifier = person.get(key) or (_folder(report) if key == "folder" else "")
             rows.append([identifier, name, points(report.score)])
         return rows
+
+    def _identifier(self, report: Report) -> str:
+        key = self.identifier()[0]
+        return self._identity(report).get(key) or (_folder(report) if key == "folder" else "")
 
     def notices(self, reports: Sequence[Report]) -> list[str]:
         out = super().notices(reports)
         if self.roster is not None and self.identifier()[0] == "folder":
             out.insert(0, "the roster has no email, idnumber or username column for Moodle to match users on")
+        label = self.identifier()[1]
+        out += [
+            f"no {label} in the roster (no row written: enter this grade in Moodle by hand): {_name(r)}"
+            for r in reports
+            if self.roster is not None and self.roster.find(r) is not None and not self._identifier(r)
+        ]
         return out
 
     def identifier(self) -> tuple[str, str]:

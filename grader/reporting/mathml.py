@@ -18,11 +18,11 @@ import re
 from collections.abc import Callable, Iterable
 from decimal import Decimal, localcontext
 from fractions import Fraction
-from html import escape
 from typing import Any
 
 from grader.mathlang import ast
 from grader.mathlang.parser import dump
+from grader.reporting.escape import html_text as escape
 
 MATHML_NS = "http://www.w3.org/1998/Math/MathML"
 

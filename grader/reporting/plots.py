@@ -22,9 +22,9 @@ import itertools
 import math
 import zlib
 from collections.abc import Iterable, Sequence
-from html import escape
 
 from grader.core.plotdata import CurvePlot, PlanePlot, PlotData
+from grader.reporting.escape import html_text as escape
 
 WIDTH, HEIGHT = 720, 420
 LEFT, RIGHT, TOP, BOTTOM = 64, 250, 44, 48  # the legend is in the right margin

@@ -17,10 +17,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from grader.core.report import PartResult, Report, points_value
+from grader.core.report import DECIDED, PartResult, Report, points_value
 from grader.core.verdict import Status
+from grader.reporting.escape import csv_cell, json_text, markdown_text, terminal_text
+from grader.reporting.exports import fenced
 from grader.reporting.github import GithubReporter
 from grader.reporting.gradescope import GradescopeReporter
+from grader.reporting.handmarks import hand_flags, hand_markdown
 from grader.reporting.html import HtmlReporter
 from grader.reporting.junit import JunitReporter
 from grader.reporting.lms import CanvasReporter, MoodleReporter
@@ -77,13 +80,13 @@ class TableReporter:
                 f"{_points(part.score)}/{_points(part.max_score)}",
             ]
             if show_expected:
-                row.append(part.expected or "")
-            row.append(part.feedback)
+                row.append(_shown(part.expected or ""))
+            row.append(_shown(part.feedback))
             table.add_row(*row)
         console = _console(color)
         console.print(table)
         for line in _footer(report):
-            console.print(line, highlight=False)
+            console.print(_shown(line), highlight=False)
         return _trimmed(console)
 
     def render_batch(
@@ -105,14 +108,19 @@ class TableReporter:
             counts = report.counts()
             notes = report.error or ("; ".join(report.warnings) if report.warnings else "")
             table.add_row(
-                report.student,
+                _shown(report.student),
                 f"{_points(report.score)}/{_points(report.max_score)}",
                 *[str(counts[s.value] or "") for s in Status],
-                notes,
+                _shown(notes),
             )
         console = _console(color)
         console.print(table)
         return _trimmed(console)
+
+
+def _shown(text: str) -> Text:
+    """Student text in a terminal table: no escape sequence, and never read as rich markup."""
+    return Text(terminal_text(text))
 
 
 def _trimmed(console: Console) -> str:
@@ -122,7 +130,8 @@ def _trimmed(console: Console) -> str:
 
 
 def _title(report: Report) -> str:
-    return f"{report.assignment} · {report.student}: {_points(report.score)}/{_points(report.max_score)}"
+    student = terminal_text(report.student, keep_newlines=False)
+    return f"{report.assignment} · {student}: {_points(report.score)}/{_points(report.max_score)}"
 
 
 def _footer(report: Report) -> list[str]:
@@ -132,6 +141,7 @@ def _footer(report: Report) -> list[str]:
     if report.error:
         lines.append(f"error: {report.error}")
     lines.extend(f"warning: {w}" for w in report.warnings)
+    lines.extend(f"note: {note}" for note in report.notes)
     return lines
 
 
@@ -139,13 +149,13 @@ class JsonReporter:
     """The contract's JSON report (section 7); a batch is a list of reports."""
 
     def render(self, report: Report, *, show_expected: bool = False, color: bool = False) -> str:
-        return json.dumps(report.to_dict(show_expected), indent=2, ensure_ascii=False) + "\n"
+        return json_text(json.dumps(report.to_dict(show_expected), indent=2, ensure_ascii=False)) + "\n"
 
     def render_batch(
         self, reports: Sequence[Report], *, show_expected: bool = False, color: bool = False
     ) -> str:
         data = [r.to_dict(show_expected) for r in reports]
-        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        return json_text(json.dumps(data, indent=2, ensure_ascii=False)) + "\n"
 
 
 class MarkdownReporter:
@@ -161,6 +171,7 @@ class MarkdownReporter:
             out += [f"> **Your answers file could not be read:** {_inline(report.error)}", ""]
         for warning in report.warnings:
             out += [f"> Warning: {_inline(warning)}", ""]
+        out += [f"Note: {_inline(note)}\n" for note in report.notes]
         out += ["| part | status | score |", "|---|---|---|"]
         for part in report.parts:
             out.append(
@@ -184,11 +195,15 @@ def _markdown_part(part: PartResult, show_expected: bool) -> list[str]:
     if part.prompt:
         out += [f"*{part.prompt.strip()}*", ""]
     if part.received:
-        out += ["You wrote:", "", _fenced(part.received), ""]
-    if part.feedback:
-        out += [_fenced(part.feedback) if "\n" in part.feedback else _inline(part.feedback), ""]
+        out += ["You wrote:", "", fenced(part.received), ""]
+    if part.hand is not None:
+        out += hand_markdown(part.hand, _inline)
+    elif part.feedback:
+        out += [fenced(part.feedback) if "\n" in part.feedback else _inline(part.feedback), ""]
+    if part.decision is not None and part.status in DECIDED:
+        out += [f"Decided by: {_inline(part.decision.describe())}", ""]
     if show_expected and part.expected:
-        out += ["Expected:", "", _fenced(part.expected), ""]
+        out += ["Expected:", "", fenced(part.expected), ""]
     if part.note:
         out += [f"Note: {part.note}", ""]
     if part.plot_file:
@@ -197,16 +212,8 @@ def _markdown_part(part: PartResult, show_expected: bool) -> list[str]:
 
 
 def _inline(text: str) -> str:
-    """Student text on a Markdown line: HTML-special characters as entities, so a viewer
-    that renders HTML inside Markdown shows ``<script>`` instead of running it."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _fenced(text: str) -> str:
-    fence = "```"
-    while fence in text:
-        fence += "`"
-    return f"{fence}\n{text}\n{fence}"
+    """Student text on a Markdown line: no tag, link or table cell opens (see escape)."""
+    return markdown_text(text)
 
 
 class CsvReporter:
@@ -240,17 +247,15 @@ class CsvReporter:
         for report in reports:
             by_id = {p.id: p for p in report.parts}
             cells = ["" if by_id[i].status is Status.MANUAL else _points(by_id[i].score) for i in part_ids]
-            writer.writerow(
-                [
-                    report.student,
-                    report.folder or "",
-                    *cells,
-                    _points(report.score),
-                    _points(report.pending) if report.pending else "",
-                    report.error or "",
-                    flags.get(report.folder or "", ""),
-                ]
+            text = (
+                report.student,
+                report.folder or "",
+                report.error or "",
+                "; ".join(f for f in (flags.get(report.folder or "", ""), hand_flags(report)) if f),
             )
+            student, folder, error, flag = (csv_cell(cell) for cell in text)
+            pending = _points(report.pending) if report.pending else ""
+            writer.writerow([student, folder, *cells, _points(report.score), pending, error, flag])
         return buffer.getvalue()
 
 

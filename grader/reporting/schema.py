@@ -17,6 +17,7 @@ import copy
 import json
 from typing import Any
 
+from grader.core.verdict import Certificate, Status
 from grader.mathlang.domains import DOMAIN_WORDS
 from grader.spec import ProblemSet
 
@@ -154,6 +155,62 @@ def _answer_property(question_prompt: str | None, part: Any) -> dict[str, Any]:
     description = f"{part.type}, {points}" + (f": {prompt}" if prompt else "")
     shapes = ANSWER_SHAPES.get(part.type, ["string", "number", "array", "object", "boolean"])
     return {"type": [*shapes, "null"], "description": description}
+
+
+REPORT_SCHEMA_FILE = "report.json"
+
+
+def report_schema() -> dict[str, Any]:
+    """The JSON report of one submission (docs/formats.md, section 7), with each part's
+    certificate: how its verdict was decided."""
+    certificate = {
+        "type": "object",
+        "description": "How the verdict was decided; every kind but probes is a certificate.",
+        "required": ["kind", "method"],
+        "properties": {
+            "kind": {"enum": [kind.value for kind in Certificate]},
+            "method": {"type": "string", "description": "The decision in words."},
+            "points": {"type": "integer", "minimum": 1, "description": "Points compared (probes)."},
+            "classes": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Kinds of probe points.",
+            },
+        },
+        "additionalProperties": False,
+    }
+    number = {"type": "number"}
+    part = {
+        "type": "object",
+        "required": ["id", "status", "score", "max_score", "feedback"],
+        "properties": {
+            "id": {"type": "string"},
+            "status": {"enum": [status.value for status in Status]},
+            "score": number,
+            "max_score": number,
+            "feedback": {"type": "string"},
+            "received": {"type": "string"},
+            "expected": {"type": "string"},
+            "pending": number,
+            "certificate": certificate,
+        },
+    }
+    return {
+        "$schema": DRAFT,
+        "title": "grader report",
+        "type": "object",
+        "required": ["assignment", "student", "score", "max_score", "parts"],
+        "properties": {
+            "assignment": {"type": "string"},
+            "student": {"type": "string"},
+            "score": number,
+            "max_score": number,
+            "pending": number,
+            "parts": {"type": "array", "items": part},
+            "warnings": {"type": "array", "items": {"type": "string"}},
+            "error": {"type": "string"},
+        },
+    }
 
 
 def dump(schema: dict[str, Any]) -> str:

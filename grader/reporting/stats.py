@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from grader.core.parts import PartBase
-from grader.core.report import PartResult, Report, points_value
+from grader.core.report import HandMark, PartResult, Report, points_value
 from grader.core.verdict import Status
 from grader.reporting.answers import read_context, read_received
 from grader.reporting.grouping import meaning_key, normalised_text
 
-# Statuses whose answers are listed as wrong answers.
-WRONG = (Status.INCORRECT, Status.PARTIAL)
+# Statuses whose answers are listed as wrong answers; unreadable ones first (a right
+# answer written in a form grader cannot read hides there).
+WRONG = (Status.INVALID, Status.INCORRECT, Status.PARTIAL)
 # Only this many distinct spellings per part are read as formulas; rarer ones are grouped by text.
 MAX_READ_ANSWERS = 50
 # Wrong-answer groups kept per part.
@@ -69,6 +70,10 @@ class PartStats:
     mean_score: float
     counts: Mapping[str, int]
     wrong_answers: tuple[AnswerGroup, ...] = ()
+    hand_graded: int = 0  # answers a TA graded (or whose verdict a TA overrode)
+    to_grade: int = 0  # answers waiting for a TA
+    hand_to_review: int = 0  # hand grades kept but flagged (the answer or the verdict changed)
+    unreadable: tuple[int, ...] = ()  # reports whose answer could not be read (before any override)
 
     def share(self, status: Status | str) -> float:
         """The fraction of submissions with this status (0 when there are none)."""
@@ -77,6 +82,12 @@ class PartStats:
     @property
     def mean_fraction(self) -> float:
         return self.mean_score / self.max_score if self.max_score else 0.0
+
+    @property
+    def by_hand(self) -> bool:
+        """Graded by a TA: every answer waits for one (or is missing), so no mean is shown."""
+        manual = self.counts.get(Status.MANUAL.value, 0)
+        return manual > 0 and manual + self.counts.get(Status.MISSING.value, 0) == self.submissions
 
     @property
     def needs_review(self) -> bool:
@@ -96,6 +107,10 @@ class PartStats:
             "counts": dict(self.counts),
             "needs_review": self.needs_review,
             "wrong_answers": [group.to_dict(reports) for group in self.wrong_answers],
+            "hand_graded": self.hand_graded,
+            "to_grade": self.to_grade,
+            "hand_to_review": self.hand_to_review,
+            "unreadable": [reports[i].student for i in self.unreadable],
         }
 
 
@@ -173,13 +188,20 @@ def _part_stats(
         mean_score=statistics.fmean(r.score for _, r in results) if results else 0.0,
         counts={status.value: counts.get(status.value, 0) for status in Status},
         wrong_answers=wrong_answer_groups(results, part, type_name, keys),
+        hand_graded=sum(1 for _, r in results if r.hand is not None),
+        to_grade=counts.get(Status.MANUAL.value, 0),
+        hand_to_review=sum(
+            1 for _, r in results if r.hand is not None and (r.hand.stale or r.hand.auto_changed)
+        ),
+        unreadable=tuple(i for i, r in results if r.auto_status is Status.INVALID),
     )
 
 
 def wrong_answer_groups(
     results: Sequence[tuple[int, PartResult]], part: PartBase | None, type_name: str, keys: KeyAnswers
 ) -> tuple[AnswerGroup, ...]:
-    """The most common wrong answers to one part, grouped by meaning, largest first."""
+    """The most common unreadable answers to one part, then its most common wrong ones,
+    grouped by meaning, largest first."""
     wrong = [(i, r) for i, r in results if r.status in WRONG and r.received is not None]
     if not wrong:
         return ()
@@ -190,7 +212,9 @@ def wrong_answer_groups(
     for index, result in wrong:
         grouped.setdefault(key_of_text[result.received or ""], []).append((index, result))
     ordered = sorted(grouped.values(), key=lambda members: (-len(members), members[0][0]))
-    return tuple(_group(members) for members in ordered[:MAX_GROUPS])
+    unreadable = [m for m in ordered if any(r.status is Status.INVALID for _, r in m)]
+    readable = [m for m in ordered if not any(r.status is Status.INVALID for _, r in m)]
+    return tuple(_group(members) for members in unreadable[:MAX_GROUPS] + readable[:MAX_GROUPS])
 
 
 def _distinct(texts: Sequence[str]) -> list[str]:
@@ -249,4 +273,24 @@ def _part_from_dict(data: Mapping[str, Any]) -> PartResult:
         feedback=str(data.get("feedback", "")),
         received=data.get("received"),
         expected=data.get("expected"),
+        hand=_hand_from_dict(data["hand"]) if isinstance(data.get("hand"), Mapping) else None,
+    )
+
+
+def _to_review(result: PartResult) -> bool:
+    return result.hand is not None and (result.hand.stale or result.hand.auto_changed)
+
+
+def _hand_from_dict(data: Mapping[str, Any]) -> HandMark:
+    """What a report's ``hand`` says (contract section 7), as far as statistics need it."""
+    overrides = data.get("overrides")
+    return HandMark(
+        by=str(data.get("by", "")),
+        points=float(data.get("points", 0)),
+        comment=str(data.get("comment", "")),
+        reason=data.get("reason"),
+        auto_status=Status(overrides["status"]) if isinstance(overrides, Mapping) else None,
+        auto_score=float(overrides.get("score", 0)) if isinstance(overrides, Mapping) else None,
+        stale=bool(data.get("stale", False)),
+        auto_changed=bool(data.get("auto_changed", False)),
     )

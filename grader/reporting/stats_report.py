@@ -22,6 +22,7 @@ from rich.text import Text
 from grader.core.report import Report, points_value
 from grader.core.verdict import Status
 from grader.reporting.answers import shown_text
+from grader.reporting.escape import json_text
 from grader.reporting.stats import BatchStats, report_from_dict
 
 SHOWN_ANSWER_CHARS = 60
@@ -52,10 +53,12 @@ def load_reports(folder: Path) -> ReportFolder:
 
 def stats_json(batches: Sequence[tuple[BatchStats, Sequence[Report]]]) -> str:
     data = [stats.to_dict(reports) for stats, reports in batches]
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return json_text(json.dumps(data, indent=2, ensure_ascii=False)) + "\n"
 
 
-def stats_tables(stats: BatchStats, *, color: bool = False, width: int = 120) -> str:
+def stats_tables(
+    stats: BatchStats, *, color: bool = False, width: int = 120, students: Sequence[str] = ()
+) -> str:
     """The per-part table and the most common wrong answers, as text."""
     console = Console(
         file=io.StringIO(), force_terminal=color, no_color=not color, width=width, highlight=False
@@ -68,11 +71,33 @@ def stats_tables(stats: BatchStats, *, color: bool = False, width: int = 120) ->
     wrong = _wrong_table(stats)
     if wrong.row_count:
         console.print(wrong)
+    for line in progress_lines(stats, students):
+        console.print(line)
     review = [p.id for p in stats.parts if p.needs_review]
     if review:
         console.print(f"review: many verdicts are errors in {', '.join(review)}", style="bold red")
     text: str = console.file.getvalue()  # type: ignore[attr-defined]
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
+
+
+def progress_lines(stats: BatchStats, students: Sequence[str] = ()) -> list[str]:
+    """Hand grading per part (graded, waiting, to review) and the unreadable answers."""
+    lines = []
+    hand = [p for p in stats.parts if p.hand_graded or p.to_grade]
+    if hand:
+        graded = sum(p.hand_graded for p in hand)
+        waiting = sum(p.to_grade for p in hand)
+        lines.append(f"hand grading: {graded} graded, {waiting} to grade")
+        for part in hand:
+            line = f"  {part.id}: {part.hand_graded} graded, {part.to_grade} to grade"
+            if part.hand_to_review:
+                line += f", {part.hand_to_review} to review"
+            lines.append(line)
+    for part in stats.parts:
+        if part.unreadable:
+            names = ", ".join(students[i] if i < len(students) else str(i) for i in part.unreadable)
+            lines.append(f"unreadable answers to {part.id} ({len(part.unreadable)}): {names}")
+    return lines
 
 
 def _parts_table(stats: BatchStats) -> Table:
@@ -84,9 +109,10 @@ def _parts_table(stats: BatchStats) -> Table:
         table.add_column(name, justify="right", no_wrap=True)
     table.add_column("flag", no_wrap=True)
     for part in stats.parts:
+        mean = "by hand" if part.by_hand else f"{part.mean_score:.2f}"
         table.add_row(
             part.id,
-            f"{part.mean_score:.2f}/{points_value(part.max_score)}",
+            f"{mean}/{points_value(part.max_score)}",
             *[f"{part.share(status):.0%}" for _, status in STATUS_COLUMNS],
             Text("⚠", style="bold red") if part.needs_review else "",
         )
@@ -94,8 +120,10 @@ def _parts_table(stats: BatchStats) -> Table:
 
 
 def _wrong_table(stats: BatchStats) -> Table:
-    table = Table(box=box.SIMPLE_HEAVY, title="most common wrong answers", title_justify="left")
+    title = "most common wrong answers (unreadable ones first: a right answer may hide there)"
+    table = Table(box=box.SIMPLE_HEAVY, title=title, title_justify="left")
     table.add_column("part", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
     table.add_column("students", justify="right")
     table.add_column("answer", overflow="fold")
     table.add_column("feedback", overflow="fold")
@@ -104,5 +132,6 @@ def _wrong_table(stats: BatchStats) -> Table:
             answer = shown_text(group.answer).replace("\n", "; ")
             if len(answer) > SHOWN_ANSWER_CHARS:
                 answer = answer[: SHOWN_ANSWER_CHARS - 1] + "…"
-            table.add_row(part.id, str(group.count), answer, group.feedback[0] if group.feedback else "")
+            feedback = group.feedback[0] if group.feedback else ""
+            table.add_row(part.id, "/".join(group.statuses), str(group.count), answer, feedback)
     return table

@@ -21,6 +21,7 @@ def render_template(spec: ProblemSet) -> str:
     lines += [
         "# Write each answer after its colon; a part left empty counts as missing.",
         "# Put LaTeX in single quotes: q1: '\\frac{1}{2}' (double quotes treat \\f as an escape).",
+        "# Several lines: write | after the colon, then the lines below it, indented.",
         "# Before handing in, `grader check -p <problem set>` shows how grader reads each answer.",
         "student: ",
         "answers:",

@@ -7,6 +7,7 @@ An empty mark is a missing answer, so a skeleton graded as it is gives every par
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -16,11 +17,18 @@ from nbformat.v4 import new_markdown_cell, new_notebook
 from grader.core.parts import PartBase
 from grader.spec import ProblemSet, Question
 from grader.types import ANSWER_TYPES
+from grader.types.choice import ChoicePart
 from grader.writeups.latex import grader_sty
 
 WRITEUP_FORMATS = ("latex", "markdown", "ipynb")
 # The file name each skeleton is meant to be saved as (grader reads main.tex first).
 SKELETON_FILES = {"latex": "main.tex", "markdown": "answers.md", "ipynb": "answers.ipynb"}
+
+# Jupyter opens a notebook with a kernelspec without asking which kernel to start.
+NOTEBOOK_KERNEL = {
+    "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+    "language_info": {"name": "python"},
+}
 
 _LATEX_SPECIALS = {
     "\\": r"\textbackslash{}",
@@ -84,7 +92,7 @@ def _latex(spec: ProblemSet) -> str:
     title = spec.title or spec.assignment
     lines = [
         f"% {spec.assignment}: a write-up for grader. Write each answer inside its mark:",
-        "%   \\answer{q6.full}{$[1, 2, 5, 8, 6, 8]$}, or \\begin{answer}{q6.full} ... \\end{answer}.",
+        "%   \\answer{<part id>}{$[4, 0, -1]$}, or \\begin{answer}{<part id>} ... \\end{answer}.",
         "% grader reads the marked answers as typed (math delimiters and % comments left out);",
         "% everything else is yours. A mark left empty is a missing answer.",
         "% The filecontents block writes grader.sty beside this file the first time LaTeX runs.",
@@ -110,12 +118,43 @@ def _latex(spec: ProblemSet) -> str:
                 lines += [latex_escape(entry.question.prompt.strip())]
         lines += ["", f"\\subsection*{{{latex_escape(entry.heading)}}}"]
         if entry.part.prompt or (entry.question.single and entry.question.prompt):
-            lines.append(latex_escape((entry.part.prompt or entry.question.prompt or "").strip()))
+            lines.append(latex_prose((entry.part.prompt or entry.question.prompt or "").strip()))
+        lines += _latex_options(entry.part)
         if entry.hint:
-            lines.append(f"% answer with {entry.hint}")
-        lines += [f"\\begin{{answer}}{{{entry.address}}}", "", "\\end{answer}"]
+            lines += ["", f"\\noindent\\textit{{Answer with {latex_escape(entry.hint)}.}}"]
+        lines += [
+            "",
+            "\\paragraph{Your answer}",  # set apart from the prompt
+            f"\\begin{{answer}}{{{entry.address}}}",
+            "",
+            "\\end{answer}",
+        ]
     lines += ["", "\\end{document}"]
     return "\n".join(lines) + "\n"
+
+
+def latex_prose(text: str) -> str:
+    """A TA's prompt as LaTeX: its ``$...$`` math typeset as written, the rest escaped."""
+    pieces = re.split(r"(\$[^$]+\$)", text)
+    return "".join(
+        piece if piece.startswith("$") and len(piece) > 1 else latex_escape(piece) for piece in pieces
+    )
+
+
+def _latex_options(part: PartBase) -> list[str]:
+    """A choice part's options, listed where the student reads the question."""
+    if not isinstance(part, ChoicePart):
+        return []
+    items = [
+        f"  \\item[({latex_escape(key)})] {latex_prose(str(text))}" for key, text in part.options.items()
+    ]
+    return ["\\begin{itemize}", *items, "\\end{itemize}"]
+
+
+def _markdown_options(part: PartBase) -> list[str]:
+    if not isinstance(part, ChoicePart):
+        return []
+    return [f"- ({key}) {text}" for key, text in part.options.items()] + [""]
 
 
 def _markdown(spec: ProblemSet) -> str:
@@ -137,8 +176,9 @@ def _markdown(spec: ProblemSet) -> str:
         prompt = entry.part.prompt or (entry.question.prompt if entry.question.single else None)
         if prompt:
             lines += [prompt.strip(), ""]
+        lines += _markdown_options(entry.part)
         if entry.hint:
-            lines += [f"Hint: `{entry.hint}`", ""]
+            lines += [f"*Answer with* `{entry.hint}`", ""]
         lines.append(f"Answer {entry.address}:")
     return "\n".join(lines) + "\n"
 
@@ -166,11 +206,16 @@ def _notebook(spec: ProblemSet) -> str:
             )
         prompt = entry.part.prompt or (entry.question.prompt if entry.question.single else None)
         text = f"### {entry.heading}" + (f"\n\n{prompt.strip()}" if prompt else "")
+        options = _markdown_options(entry.part)
+        if options:
+            text += "\n\n" + "\n".join(options).rstrip()
         if entry.hint:
-            text += f"\n\nHint: `{entry.hint}`"
+            text += f"\n\n*Answer with* `{entry.hint}`"
         cells.append(new_markdown_cell(text))
         cells.append(new_markdown_cell("", metadata={"tags": [f"answer:{entry.address}"]}))
     for number, cell in enumerate(cells, start=1):
         cell["id"] = f"cell-{number}"
-    notebook = new_notebook(cells=cells, metadata={"grader": {"assignment": spec.assignment}})
+    notebook = new_notebook(
+        cells=cells, metadata={"grader": {"assignment": spec.assignment}, **NOTEBOOK_KERNEL}
+    )
     return str(nbformat.writes(notebook)) + "\n"

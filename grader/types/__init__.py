@@ -12,6 +12,7 @@ from __future__ import annotations
 from grader.types import (
     array,
     choice,
+    code,
     complexity,
     constraint,
     expression,
@@ -33,6 +34,7 @@ ANSWER_TYPES: dict[str, AnswerType] = {
     "choice": choice.ANSWER_TYPE,
     "constraint": constraint.ANSWER_TYPE,
     "network": network.ANSWER_TYPE,
+    "code": code.ANSWER_TYPE,
     "text": text.ANSWER_TYPE,
 }
 

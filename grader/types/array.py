@@ -13,12 +13,12 @@ from typing import Any, Literal
 from grader.core.nested import flatten, nested_shape
 from grader.core.numeric import WrittenNumber, close, read_written_number, show, strip_math_delimiters
 from grader.core.parts import PartBase
-from grader.core.verdict import AnswerError, Verdict, read_reference
+from grader.core.verdict import AnswerError, Certificate, Verdict, read_reference
 from grader.mathlang import ast
 from grader.mathlang.evaluate import constant_value
 from grader.mathlang.parser import parse
 from grader.mathlang.wording import dims_text
-from grader.types.base import AnswerType, fixed_hint
+from grader.types.base import AnswerType, example_hint
 
 MAX_ENTRIES = 10_000
 
@@ -119,9 +119,13 @@ def _nested_from_node(node: ast.Node, text: str) -> Any:
             return node
 
 
+ARRAY_EXAMPLES = ("[4, 0, -1]", r"\begin{bmatrix} 4 & 0 \end{bmatrix}")
+
 ANSWER_TYPE = AnswerType(
     name="array",
     part=ArrayPart,
     check=check,
-    hint=fixed_hint("a list: [1, 2, 3], or '\\begin{bmatrix} 1 & 2 \\end{bmatrix}'"),
+    hint=example_hint("a list", ARRAY_EXAMPLES),
+    examples=ARRAY_EXAMPLES,
+    decided=Certificate.EXACT,
 )

@@ -9,12 +9,12 @@ derived from that registry.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from grader.core.parts import PartBase
-from grader.core.verdict import Verdict
+from grader.core.verdict import Certificate, Verdict
 
 # A checker only states what is wrong. It may raise AnswerError (the answer cannot
 # be read: status invalid, with a caret) or CheckUndecided (it cannot decide:
@@ -24,6 +24,9 @@ Checker = Callable[[Any, Any], Verdict]
 MistakeMatcher = Callable[[Any, Any, Any], bool]
 # part -> the "answer with ..." line of the blank answers template
 TemplateHint = Callable[[Any], str]
+# (part, answer) pairs of one submission, of one type -> None: work done once for them all
+# (code: one sandbox runs every code part) before their checks, which then find it done.
+Preparation = Callable[[Sequence[tuple[Any, Any]]], None]
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,27 @@ class AnswerType:
     same_mistake: MistakeMatcher | None = None
     # False for answers a TA grades by hand: no time limit, no size limit, no self-test.
     auto_graded: bool = True
+    prepare: Preparation | None = None
+    # part -> seconds the engine allows one check, when that is not the part's time_limit
+    # (code: the sandbox stops the code at time_limit; starting it takes time of its own).
+    time_budget: Callable[[Any], float] | None = None
+    # False when an ``error`` verdict depends on the machine rather than the answer (code: no
+    # sandbox, PyTorch missing, a run stopped at its time limit): never stored for re-use.
+    errors_are_settled: bool = True
+    # The example answers the hint shows: forms only, never a shipped part's answer
+    # (tests/test_first_week.py grades each against every shipped part of the type).
+    examples: tuple[str, ...] = ()
+    # How a verdict of this type that states no decision of its own was reached (the
+    # certificate in the report): ``exact`` for answers read and compared exactly.
+    decided: Certificate | None = None
 
 
 def fixed_hint(text: str) -> TemplateHint:
     return lambda part: text
+
+
+def example_hint(kind: str, examples: tuple[str, ...]) -> TemplateHint:
+    """``kind: e1, e2 or e3``: the same for every part, in words that fit every template
+    (answers.yaml, LaTeX, Markdown, a notebook)."""
+    shown = ", ".join(examples[:-1]) + f" or {examples[-1]}" if len(examples) > 1 else examples[0]
+    return fixed_hint(f"{kind}: {shown}")

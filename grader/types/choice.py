@@ -17,15 +17,21 @@ from typing import Any, Literal
 from pydantic import model_validator
 
 from grader.core.parts import PartBase
-from grader.core.verdict import AnswerError, Verdict
+from grader.core.verdict import AnswerError, Certificate, Verdict
 from grader.types.base import AnswerType
 
 _LEADING_KEY = re.compile(r"^\s*[\(\[]?\s*([A-Za-z0-9]{1,12})\s*[\)\].:]", re.S)
-_SPLIT = re.compile(r"\s*(?:,|;|\band\b|&|\+)\s*", re.I)
+# The words of a select-all answer: what lies between separators (``,`` ``;`` ``&`` ``+``
+# ``/`` ``and`` and spaces); an option's text of several words is matched across them.
+_WORD = re.compile(r"[^\s,;&+/]+")
+_MAX_WORDS = 400
+# Words that make a list of options mean something else: ``not A``, ``A or B``, ``all except C``
+_DOUBT = frozenset({"not", "or", "except", "but", "without", "neither", "nor"})
 # A reason after a short key: ``B because ...``, ``B since ...``
 _REASON = re.compile(r"\s+(?:because|since|as|so|given|due|for|from|by|which|it)\b", re.I)
 # Another option joined to the first: ``yes or no``, ``A and B``, ``Yes/No``, ``B, not C``, ``C, D``
 _JOINED = re.compile(r"(?:\s*(?:[,;/&+]|\bor\b|\band\b|\bnor\b|\bnot\b|\bvs\b\.?|\bversus\b))+\s*", re.I)
+_AND = re.compile(r"\s+and\s+\S", re.I)  # ``B and D``: a key joined to the next one
 _TYPESETTING = re.compile(
     r"\\(?:mathrm|mathbf|mathit|mathsf|boldsymbol|bm|text|textbf|textit|textrm|operatorname|left|right)\s*"
 )
@@ -50,20 +56,31 @@ class ChoicePart(PartBase):
 def check(part: ChoicePart, answer: Any) -> Verdict:
     expected = {part.answer} if isinstance(part.answer, str) else set(part.answer)
     select_all = not isinstance(part.answer, str)
-    chosen = read_choices(part.options, answer, allow_many=select_all)
+    chosen, unread = _read(part.options, answer, allow_many=select_all)
+    note = _unread_note(part.options, chosen, unread)
     if chosen == expected:
-        return Verdict.correct()
+        return Verdict.correct(note)
     if not select_all:
         (key,) = chosen
         return Verdict.incorrect(f"you chose {describe(part.options, key)}")
-    return _select_all_verdict(part, chosen, expected)
+    return _select_all_verdict(part, chosen, expected, note)
 
 
-def _select_all_verdict(part: ChoicePart, chosen: set[str], expected: set[str]) -> Verdict:
+def _unread_note(options: dict[str, str], chosen: set[str], unread: list[str]) -> str:
+    """Words of a select-all answer that name no option: said, so nothing is lost silently."""
+    if not unread:
+        return ""
+    keys = ", ".join(k for k in options if k in chosen)
+    words = " ".join(unread)
+    shown = words if len(words) <= 60 else words[:60] + "…"
+    return f"read as {keys}; not read: {shown!r}"
+
+
+def _select_all_verdict(part: ChoicePart, chosen: set[str], expected: set[str], note: str = "") -> Verdict:
     right = chosen & expected
     wrong = chosen - expected
     missed = expected - chosen
-    parts = []
+    parts = [note] if note else []
     if wrong:
         parts.append(f"{len(wrong)} of your choices should not be selected")
     if missed:
@@ -80,44 +97,95 @@ def describe(options: dict[str, str], key: str) -> str:
 
 
 def read_choices(options: dict[str, str], answer: Any, allow_many: bool) -> set[str]:
+    """The option keys an answer names (AnswerError when it cannot be read)."""
+    return _read(options, answer, allow_many)[0]
+
+
+def _read(options: dict[str, str], answer: Any, allow_many: bool) -> tuple[set[str], list[str]]:
+    """(the keys chosen, the words of a select-all answer that name no option)."""
     if isinstance(answer, bool):  # YAML true/false for a yes/no question
         answer = "yes" if answer else "no"
     if isinstance(answer, (int, float)):
         answer = str(answer)
-    if isinstance(answer, list):
+    if isinstance(answer, (list, tuple)):  # a YAML list, or a part's own select-all reference
         items = [str(item) for item in answer]
     elif isinstance(answer, str):
         items = [answer]
-        if allow_many and _names_one_option(options, answer) is None:
-            items = [piece for piece in _SPLIT.split(answer) if piece.strip()]
     else:
         raise AnswerError(f"expected an option such as {next(iter(options))}, got a {type(answer).__name__}")
-    keys = [_match_or_fail(options, item) for item in items]
+    keys: list[str] = []
+    unread: list[str] = []
+    for item in items:
+        if allow_many:
+            found, missed = _read_many(options, item)
+            keys += found
+            unread += missed
+        else:
+            keys.append(_match_or_fail(options, item))
     if not keys:
         raise AnswerError("no option chosen")
     if len(keys) > 1 and not allow_many:
         raise AnswerError(f"choose one option; you gave {len(keys)}")
-    return set(keys)
+    return set(keys), unread
+
+
+def _read_many(options: dict[str, str], text: str) -> tuple[list[str], list[str]]:
+    """The options a select-all answer lists, in every form students use (``A, B and D``,
+    ``A,B & D``, ``A; D``, ``A B D``, ``(A) relu, (D) leaky relu``, the options' texts), and
+    the words that name none. An answer that names one option whole is that option."""
+    whole = _exact_option(options, text)
+    if whole is not None:
+        return [whole], []
+    words = [(m.start(), m.end()) for m in _WORD.finditer(text) if m.group().lower() != "and"]
+    if not words:
+        return [], []
+    if len(words) > _MAX_WORDS:
+        raise AnswerError(f"too long to read as a list of options ({len(words)} words)")
+    longest = max(len(_WORD.findall(written)) for k, v in options.items() for written in (k, v)) + 1
+    keys: list[str] = []
+    unread: list[str] = []
+    start = 0
+    while start < len(words):
+        for end in range(min(len(words), start + longest), start, -1):
+            span = text[words[start][0] : words[end - 1][1]]
+            key = next(
+                (k for c in _candidates(_plain(span)) if (k := _key_for(options, c)) is not None), None
+            )
+            if key is not None:
+                keys.append(key)
+                start = end
+                break
+        else:
+            unread.append(text[words[start][0] : words[start][1]])
+            start += 1
+    if not keys:
+        raise AnswerError(_unreadable(options, text))
+    doubt = [word for word in unread if word.strip("()[].,").lower() in _DOUBT]
+    if doubt:
+        raise AnswerError(f"{doubt[0]!r} leaves it open which options you choose: list the ones that apply")
+    return keys, unread
 
 
 class TwoOptions(AnswerError):
     """The answer names two different options where one is asked for."""
 
 
-def _names_one_option(options: dict[str, str], text: str) -> str | None:
-    try:
-        return _match_one(options, text)
-    except TwoOptions:
-        return None
-
-
 def _match_or_fail(options: dict[str, str], text: str) -> str:
     key = _match_one(options, text)
     if key is None:
-        listing = ", ".join(describe(options, k) for k in options)
-        shown = text if len(text) <= 60 else text[:60] + "…"
-        raise AnswerError(f"could not tell which option {shown!r} means; the options are {listing}")
+        raise AnswerError(_unreadable(options, text))
     return key
+
+
+def _exact_option(options: dict[str, str], text: str) -> str | None:
+    """The option ``text`` is, whole: its key or its text (``(B)``, ``$\\theta_{small}$``)."""
+    return next((k for c in _candidates(_plain(text)) if (k := _key_for(options, c)) is not None), None)
+
+
+def _unreadable(options: dict[str, str], text: str) -> str:
+    listing = ", ".join(describe(options, k) for k in options)
+    shown = text if len(text) <= 60 else text[:60] + "…"
+    return f"could not tell which option {shown!r} means; the options are {listing}"
 
 
 def _match_one(options: dict[str, str], text: str) -> str | None:
@@ -185,12 +253,17 @@ def _prefix_end(written: str, text: str) -> int | None:
     if not any(words):
         return None
     pattern = r"[\s\-_]+".join(re.escape(word) for word in words if word)
-    match = re.match(rf"({pattern})(?=\s*([,.;:/!—–)]|\s+\w|$))", text, re.I)
+    match = re.match(rf"({pattern})(?=\s*([,.;:/!—–)&+]|\s+\w|$))", text, re.I)
     if match is None:
         return None
     after = text[match.end() :]
     short_key = len(match.group(1)) <= 2
-    if short_key and not re.match(r"\s*[,.;:/!—–)]", after) and not _REASON.match(after):
+    if (
+        short_key
+        and not re.match(r"\s*[,.;:/!—–)&+]", after)
+        and not _REASON.match(after)
+        and not _AND.match(after)
+    ):
         return None  # "A ReLU network ..." starts with an article, not with option A
     return match.end()
 
@@ -239,4 +312,6 @@ def template_hint(part: ChoicePart) -> str:
     return ("a list of all options that apply: " if many else "one option: ") + options
 
 
-ANSWER_TYPE = AnswerType(name="choice", part=ChoicePart, check=check, hint=template_hint)
+ANSWER_TYPE = AnswerType(
+    name="choice", part=ChoicePart, check=check, hint=template_hint, decided=Certificate.EXACT
+)

@@ -31,7 +31,7 @@ from pydantic import Field
 from grader.core.numeric import read_number_text, read_written_number, strip_math_delimiters
 from grader.core.numeric import show as show_number
 from grader.core.parts import PartBase, Scalar
-from grader.core.verdict import AnswerError, Verdict
+from grader.core.verdict import AnswerError, Certificate, Verdict
 from grader.mathlang import ast
 from grader.mathlang.errors import EvalError, MathError
 from grader.mathlang.evaluate import constant_value, evaluate_exact
@@ -343,5 +343,10 @@ def template_hint(part: ConstraintPart) -> str:
 
 
 ANSWER_TYPE = AnswerType(
-    name="constraint", part=ConstraintPart, check=check, hint=template_hint, same_mistake=same_answer
+    name="constraint",
+    part=ConstraintPart,
+    check=check,
+    hint=template_hint,
+    same_mistake=same_answer,
+    decided=Certificate.EXACT,
 )

@@ -18,13 +18,13 @@ from pydantic import model_validator
 
 from grader.core.numeric import Number, close, read_written_number, show, strip_math_delimiters
 from grader.core.parts import PartBase
-from grader.core.verdict import AnswerError, Verdict, read_reference
+from grader.core.verdict import AnswerError, Certificate, Verdict, read_reference
 from grader.mathlang import ast
 from grader.mathlang.errors import MathError
 from grader.mathlang.evaluate import constant_value
 from grader.mathlang.intervals import CLOSERS, OPENERS, SIZING, split_top_level
 from grader.mathlang.parser import parse
-from grader.types.base import AnswerType, fixed_hint
+from grader.types.base import AnswerType, example_hint
 
 _MEMBER = re.compile(r"^\s*[A-Za-z\\{}_0-9]{1,20}?\s*(?:\\in|∈)\s*")
 _INFINITY = re.compile(r"^([+-]?)\s*(?:\\infty|∞|inf|infty|infinity|oo)$")
@@ -199,9 +199,13 @@ def _open_if_infinite(end: End) -> End:
     return End(end.value, False, end.decimal) if end.infinite else end
 
 
+INTERVAL_EXAMPLES = ("[2, 5)", r"(3, \infty)", "2 <= x < 5")
+
 ANSWER_TYPE = AnswerType(
     name="interval",
     part=IntervalPart,
     check=check,
-    hint=fixed_hint("an interval: [0, 1), (1, \\infty) or 0 <= x < 1"),
+    hint=example_hint("an interval", INTERVAL_EXAMPLES),
+    examples=INTERVAL_EXAMPLES,
+    decided=Certificate.EXACT,
 )

@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 from grader.core.numeric import close, read_number, read_written_number, show
 from grader.core.parts import PartBase, Scalar
-from grader.core.verdict import Verdict, read_reference
-from grader.types.base import AnswerType, fixed_hint
+from grader.core.verdict import Certificate, Verdict, read_reference
+from grader.types.base import AnswerType, example_hint
 
 
 class NumberPart(PartBase):
@@ -30,9 +30,13 @@ def check(part: NumberPart, answer: Any) -> Verdict:
     return Verdict.incorrect(f"{shown} is not the expected value")
 
 
+NUMBER_EXAMPLES = ("42", "2^10", r"\frac{3}{4}")
+
 ANSWER_TYPE = AnswerType(
     name="number",
     part=NumberPart,
     check=check,
-    hint=fixed_hint("a number: 131072, 2^17, \\frac{1}{2}"),
+    hint=example_hint("a number", NUMBER_EXAMPLES),
+    examples=NUMBER_EXAMPLES,
+    decided=Certificate.EXACT,
 )

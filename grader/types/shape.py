@@ -16,11 +16,11 @@ from typing import Any, Literal
 
 from grader.core.numeric import strip_math_delimiters
 from grader.core.parts import PartBase
-from grader.core.verdict import AnswerError, Verdict, caret_excerpt, read_reference
+from grader.core.verdict import AnswerError, Certificate, Verdict, caret_excerpt, read_reference
 from grader.mathlang import ast
 from grader.mathlang.evaluate import constant_value
 from grader.mathlang.parser import dump, parse
-from grader.types.base import AnswerType, fixed_hint
+from grader.types.base import AnswerType, example_hint
 
 # What may trail a dimension in its own text: a separator or a closing bracket.
 _TRAILERS = (",", "×", "\\times", "x", "by", ")", "]", "}", "$")
@@ -147,9 +147,13 @@ def _size(value: int) -> Dim:
     return Dim(value, str(value))
 
 
+SHAPE_EXAMPLES = ("3 x 5 x 7", "(3, 5, 7)")
+
 ANSWER_TYPE = AnswerType(
     name="shape",
     part=ShapePart,
     check=check,
-    hint=fixed_hint("dimensions: 24 x 24 x 128"),
+    hint=example_hint("dimensions", SHAPE_EXAMPLES),
+    examples=SHAPE_EXAMPLES,
+    decided=Certificate.EXACT,
 )

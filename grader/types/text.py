@@ -23,6 +23,6 @@ ANSWER_TYPE = AnswerType(
     name="text",
     part=TextPart,
     check=check,
-    hint=fixed_hint("your explanation (use | for several lines); graded by a TA"),
+    hint=fixed_hint("your explanation, graded by a TA"),
     auto_graded=False,
 )

@@ -55,7 +55,7 @@ def writeup_files(folder: Path) -> list[Path]:
                 if suffix != ".md":  # an unreadable main.tex is a write-up the report explains
                     found.append(path)
                 continue
-            if has_marker(text):
+            if has_marker(text) or (suffix == ".tex" and latex.inputs_marker(path, folder)):
                 found.append(path)
     return found
 
@@ -84,7 +84,7 @@ def fill_from_writeup(submission: Submission, folder: Path) -> None:
     submission.warnings += writeup.warnings
     if writeup.files:
         count = f"{len(writeup.answers)} marked answer" + ("" if len(writeup.answers) == 1 else "s")
-        submission.warnings.append(f"graded the write-up: {count} read from {', '.join(writeup.files)}")
+        submission.notes.append(f"graded the write-up: {count} read from {', '.join(writeup.files)}")
     else:
         names = ", ".join(path.name for path in writeup_files(folder))
         submission.warnings.append(f"no marked answer found in the write-up ({names})")

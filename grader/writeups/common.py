@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.core.submission import SourcePosition
+from grader.core.submission import MAX_WARNINGS, SourcePosition, bounded_warnings
 
 MAX_WRITEUP_FILE_BYTES = 1_000_000  # as for answers files
 # A notebook keeps its outputs (plots as base64 images); they count, but are never read.
@@ -33,12 +33,16 @@ class Extraction:
 
     marks: list[Mark] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    dropped: int = 0  # warnings past MAX_WARNINGS, counted, not kept
 
     def add(self, part_id: str, answer: Any, position: SourcePosition) -> None:
         self.marks.append(Mark(part_id, answer, position))
 
     def warn(self, where: SourcePosition | str, message: str) -> None:
-        self.warnings.append(f"{where}: {message}")
+        if len(self.warnings) < MAX_WARNINGS:
+            self.warnings.append(f"{where}: {message}")
+        else:
+            self.dropped += 1
 
     def not_read(self, where: SourcePosition | str, error: OSError | ValueError) -> None:
         """A file that could not be read, with why (an OS error's own words when it has them)."""
@@ -51,7 +55,7 @@ class Extraction:
 
     def extend(self, other: Extraction) -> None:
         self.marks += other.marks
-        self.warnings += other.warnings
+        self.warnings = bounded_warnings(self.warnings + other.warnings, other.dropped)
 
 
 @dataclass
@@ -69,17 +73,21 @@ def gather(extraction: Extraction) -> Writeup:
     answers: dict[str, Any] = {}
     positions: dict[str, SourcePosition] = {}
     warnings = list(extraction.warnings)
+    dropped = extraction.dropped
     for mark in extraction.marks:
-        if mark.part_id in positions:
+        if mark.part_id in positions and len(warnings) >= MAX_WARNINGS:
+            dropped += 1
+        elif mark.part_id in positions:
             warnings.append(
                 f"part {mark.part_id} is marked twice: {positions[mark.part_id]} and {mark.position}; "
                 "the last one is graded"
             )
+        if mark.part_id in positions:
             del answers[mark.part_id]  # the answer takes the place of its last mark
         answers[mark.part_id] = mark.answer
         positions[mark.part_id] = mark.position
     files = list(dict.fromkeys(mark.position.file for mark in extraction.marks))
-    return Writeup(answers, positions, warnings, files)
+    return Writeup(answers, positions, bounded_warnings(warnings, dropped), files)
 
 
 def id_problem(part_id: str) -> str | None:

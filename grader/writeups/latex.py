@@ -78,6 +78,38 @@ def has_marker(text: str) -> bool:
     return _MARKER_HINT.search(text) is not None
 
 
+_INPUT_HINT = re.compile(r"\\(?:input|include)\s*\{([^{}]*)\}")
+
+
+def inputs_marker(path: Path, folder: Path) -> bool:
+    r"""A quick look: does a ``.tex`` file ``\input`` (or ``\include``), directly or through
+    other inputs, a file of its submission folder that marks an answer? (A ``main.tex``
+    holding only ``\input{answers/q1}`` is a write-up.) Nothing is parsed."""
+    submission = SubmissionFolder.of(folder)
+    pending, seen = [path], {path}
+    while pending and len(seen) <= MAX_WRITEUP_FILES:
+        try:
+            text = read_text(pending.pop(), MAX_WRITEUP_FILE_BYTES)
+        except (OSError, ValueError):
+            continue
+        for name in _INPUT_HINT.findall(text):
+            target, _ = _resolve_input(submission, name.strip())
+            if target is None or target in seen:
+                continue
+            seen.add(target)
+            try:
+                if has_marker(read_text(target, MAX_WRITEUP_FILE_BYTES)):
+                    return True
+            except (OSError, ValueError):
+                continue
+            pending.append(target)
+    return False
+
+
+# What pylatexenc raises, besides its own errors, on input it was not written for.
+_PARSER_SLIPS = (IndexError, KeyError, ValueError, TypeError, AttributeError)
+
+
 class _BracedArguments(MacroStandardArgsParser):
     r"""Arguments in braces only: ``\answer{q9}`` followed by ``\begin{answer}`` takes one
     argument (and is reported), instead of swallowing the next command as LaTeX would."""
@@ -170,6 +202,8 @@ class _Reader:
             self.found.warn(name, "not read: braces or environments nest too deeply")
         except lw.LatexWalkerError as exc:  # the tolerant parse gave up too
             self.found.warn(name, f"not read: the LaTeX cannot be parsed ({exc})")
+        except _PARSER_SLIPS as exc:  # pylatexenc reads past the end (``\\verb`` last)
+            self.found.warn(name, f"not read: the LaTeX cannot be parsed ({type(exc).__name__})")
 
     def _parse(self, name: str, text: str) -> tuple[_Document, list[lw.LatexNode | None]]:
         """The file's nodes; after a LaTeX error, a warning and the nodes a tolerant parse finds."""

@@ -6,6 +6,9 @@
 - A code cell whose last line assigns ``answer_q6_full = ...`` answers the part whose
   id reads ``q6_full`` with ``.`` and ``-`` as ``_``. The value is read from Python's
   syntax tree, never run: only a string, a number, or a list or mapping of them is taken.
+- A code cell tagged ``answer:q10.backward`` that does not end by assigning such a value
+  is code: its source (magics blanked) is the answer to a ``code`` part, which runs it in
+  the sandbox, never here.
 - Other Markdown cells are read like a Markdown write-up (fenced ``answer`` blocks and
   ``Answer q6.full:`` lines).
 """
@@ -35,6 +38,10 @@ from grader.writeups.markdown import extract_markdown
 TAG_PREFIX = "answer:"
 VARIABLE_PREFIX = "answer_"
 MAX_LITERAL_DEPTH = 8
+# Values in one code cell (counted by their separators, before parsing: Python's parser
+# takes about 500 bytes of memory per list element, so 10 million would take gigabytes).
+MAX_LITERAL_ELEMENTS = 100_000
+_ELEMENT_SEPARATORS = re.compile(r"[,;\n]")
 _MAGIC_LINE = re.compile(r"^[ \t]*[%!]")  # IPython magics and shell lines: not Python
 _MARKER_HINT = re.compile(r'"answer:|\banswer_\w+\s*=|(?:```|~~~)\s*answer\b|\banswer\s+\S+\s*:', re.I)
 
@@ -121,7 +128,15 @@ def _tagged_ids(found: Extraction, cell: dict[str, Any], position: SourcePositio
 
 def _code_answer(found: Extraction, source: str, part_ids: list[str], file: str, number: int) -> None:
     """The literal a code cell's last line assigns: to the tagged parts, or to the part its name names."""
-    tree = _python_tree(source)
+    elements = len(_ELEMENT_SEPARATORS.findall(source))
+    if elements > MAX_LITERAL_ELEMENTS and (part_ids or VARIABLE_PREFIX in source):
+        found.warn(
+            SourcePosition(file, 1, cell=number),
+            f"the code cell is too large to read (about {elements:,} values; the limit is "
+            f"{MAX_LITERAL_ELEMENTS:,}); no answer taken",
+        )
+        return
+    tree = _python_tree(source) if elements <= MAX_LITERAL_ELEMENTS else None
     if tree is None:
         if part_ids or VARIABLE_PREFIX in source:
             found.warn(
@@ -135,14 +150,11 @@ def _code_answer(found: Extraction, source: str, part_ids: list[str], file: str,
             position = SourcePosition(file, statement.lineno, statement.col_offset + 1, cell=number)
             found.warn(position, f"{name} is not on the cell's last line, where grader reads answers")
     name = _assigned_name(last) if last is not None else None
-    if last is not None and name is not None and (part_ids or name.startswith(VARIABLE_PREFIX)):
+    if part_ids and not _assigns_literal(last):
+        for part_id in part_ids:  # the cell is code: the answer to a code part, run in its sandbox
+            found.add(part_id, _without_magics(source), SourcePosition(file, 1, cell=number))
+    elif last is not None and name is not None and (part_ids or name.startswith(VARIABLE_PREFIX)):
         _take_assignment(found, last, name, part_ids, SourcePosition(file, last.lineno, 1, cell=number))
-    elif part_ids:
-        found.warn(
-            SourcePosition(file, 1, cell=number),
-            f"a code cell tagged answer:{part_ids[0]} must end by assigning the answer "
-            "(answer = <a value>); nothing taken",
-        )
 
 
 def _take_assignment(
@@ -164,6 +176,21 @@ def _take_assignment(
         found.warn(position, f"{name} is not read: {problem}")
         return
     found.add(key, value, SourcePosition(position.file, position.line, 1, cell=position.cell, variable=name))
+
+
+def _assigns_literal(statement: ast.stmt | None) -> bool:
+    """Does the cell end by assigning a value grader can read (``answer = [1, 2]``)?"""
+    if statement is None or _assigned_name(statement) is None:
+        return False
+    try:
+        literal(statement.value if isinstance(statement, ast.Assign | ast.AnnAssign) else None)
+    except NotLiteralError:
+        return False
+    return True
+
+
+def _without_magics(source: str) -> str:
+    return "\n".join("" if _MAGIC_LINE.match(line) else line for line in source.split("\n")).rstrip()
 
 
 def _python_tree(source: str) -> ast.Module | None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -356,6 +357,7 @@ def numbers_too_large() -> list[str]:
         "x^{1000}^{1000}",
         "(x+1)^{4096}",
         "n!^{n!}",
+        "O(n^{abs(2^{999})^{20}})",
     ]
 
 
@@ -479,6 +481,74 @@ def structured_answers() -> list[tuple[str, str, dict[Any, Any]]]:
             },
         ),
     ]
+
+
+# ---- issue 28: folder shapes, names and write-ups that ended or spoiled a batch ------
+
+DEEP_FOLDERS = 1000  # nested folders in one submission (os.walk recursed past Python's limit)
+ROUND_THREE_NAMES = {
+    "name-carriage-return": "bob\rx",
+    "name-workflow": "bob\n::stop-commands::pause\n::error::forged\nPoints 102/102",
+    "name-terminal": "\x1b]52;c;aGVsbG8=\x07\x1b]0;owned\x07\x1b[2J\x9b31meve\x7f",
+    "name-formula": '=HYPERLINK("https://evil.example","grade")',
+    "name-formula-plus": "+1+cmd|' /C calc'!A0",
+    "name-formula-at": "@SUM(1+1)*cmd|' /C calc'!A0",
+    "name-formula-tab": "\t=1+1",
+    "name-markdown": "| a | b |\n|---|---|\n[click](javascript:alert(1)) <img src=x onerror=alert(1)>",
+    "name-xml": "a\x00b]]><x>&amp;\ufffe",
+    "name-bidi": "\u202eevil\u202c",
+}
+
+
+def round_three(corpus: Corpus) -> None:
+    """Issue 28: names with control characters, workflow commands, formulas, terminal
+    escapes; lone surrogates; folders named like the batch's own files; nested folders;
+    ``\\verb`` at the end of a write-up; warnings by the ten thousand."""
+    for name, value in ROUND_THREE_NAMES.items():  # JSON carries any character as written
+        document = {"student": value, "answers": {**GOOD_ANSWERS, "q9": value, "q1": value}}
+        corpus.add(Student(name, f"student: {value[:40]!r}"), "answers.json", json.dumps(document))
+    surrogate = {"student": "sur\ud800", "answers": {**GOOD_ANSWERS, "q1": "1\ud800", "q4.scalar": "\udfff"}}
+    corpus.add(
+        Student("answer-surrogate", "lone surrogates in answers"), "answers.json", json.dumps(surrogate)
+    )
+    for name in ("index", "grades", "changes", "Index"):  # would be index.html, grades.csv, ...
+        corpus.answers(Student(name, f"a folder named {name!r}, like a file the batch writes"), GOOD_ANSWERS)
+    deep = Student("deep-folders", f"{DEEP_FOLDERS} nested folders beside the answers")
+    corpus.answers(deep, GOOD_ANSWERS)
+    level = corpus.folder(deep.name)
+    for _ in range(DEEP_FOLDERS):
+        level = level / "d"
+        level.mkdir()
+    corpus.add(
+        Student("writeup-verb-at-end", "\\verb as the last characters of main.tex"),
+        "main.tex",
+        "\\answer{q1}{$2^{17}$}\n\\verb",
+    )
+    tagged = {"cell_type": "markdown", "metadata": {"tags": ["answer:q6"]}, "source": ["B"]}
+    notebook = {"cells": [tagged] * 20_000, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    corpus.add(
+        Student("notebook-tag-repeated", "one answer tag on 20,000 cells"),
+        "homework.ipynb",
+        json.dumps(notebook),
+    )
+    (corpus.klass / "folder-link-to-classmate").symlink_to("good")  # a second "good"
+    corpus.students.append(
+        Student(
+            "folder-link-to-classmate", "a submission folder that is a link to a classmate's", unreadable=True
+        )
+    )
+    unknown = {f"u{i}": i for i in range(60_000)}
+    corpus.answers(Student("unknown-keys", "60,000 unknown answer keys"), {**GOOD_ANSWERS, **unknown})
+
+
+def remove_deep_folders(corpus_root: Path) -> None:
+    """Remove the nested folders level by level (shutil.rmtree recurses, in Python 3.11)."""
+    level = corpus_root / "class" / "deep-folders"
+    while (level / "d").is_dir():
+        level = level / "d"
+    while level.name == "d":
+        level.rmdir()
+        level = level.parent
 
 
 def pool_cases(corpus: Corpus) -> None:
@@ -628,6 +698,7 @@ def make_corpus(root: Path, pool: bool = False) -> Corpus:
     hostile_answers(corpus)
     unreadable_files(corpus)
     link_cases(corpus)
+    round_three(corpus)
     if pool:
         pool_cases(corpus)
     problem_files(corpus)
@@ -655,7 +726,13 @@ def main() -> None:
     )
     args = parser.parse_args()
     corpus = make_corpus(args.out, pool=args.pool_cases)
-    size = sum(f.stat().st_blocks * 512 for f in args.out.rglob("*") if f.is_file() and not f.is_symlink())
+    size, pending = 0, [args.out]
+    while pending:  # a loop: the corpus nests folders deeper than a recursion may go
+        for entry in os.scandir(pending.pop()):
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(Path(entry.path))
+            elif entry.is_file(follow_symlinks=False):
+                size += entry.stat(follow_symlinks=False).st_blocks * 512
     print(
         f"wrote {len(corpus.students)} submissions and {len(corpus.problem_files)} problem files "
         f"to {args.out} ({size / 1e6:.1f} MB on disk)"

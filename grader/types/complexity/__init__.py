@@ -1,14 +1,17 @@
 """``complexity``: the same dominant terms, decided by exact hull dominance."""
 
-from grader.types.base import AnswerType, fixed_hint
+from grader.types.base import AnswerType, example_hint
 from grader.types.complexity.checker import check
 from grader.types.complexity.part import ComplexityPart
+
+COMPLEXITY_EXAMPLES = ("Theta(k^3 m)", r"\Theta(k^3 m)", "O(m log m)")
 
 ANSWER_TYPE = AnswerType(
     name="complexity",
     part=ComplexityPart,
     check=check,
-    hint=fixed_hint("a bound: 'Theta(n^2 d)', '\\Theta(n^2 d)' or 'O(n log n)'"),
+    hint=example_hint("a bound", COMPLEXITY_EXAMPLES),
+    examples=COMPLEXITY_EXAMPLES,
 )
 
 __all__ = ["ANSWER_TYPE", "ComplexityPart", "check"]

@@ -20,17 +20,20 @@ reported (:class:`grader.core.verdict.CheckUndecided`), never guessed.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from fractions import Fraction
 from functools import cache, lru_cache
-from itertools import combinations
+from itertools import combinations, permutations, product
+
+import sympy
 
 from grader.core.verdict import CheckUndecided
 from grader.exact.lp import Row, Unbounded, maximize
 from grader.mathlang import ast
 from grader.mathlang.errors import EvalError
+from grader.types.complexity.constants import ONE_REAL, Real
 
 ZERO = Fraction(0)
 ONE = Fraction(1)
@@ -40,27 +43,34 @@ MAX_PRODUCT_PAIRS = 200_000  # a product past this many term pairs is refused
 
 @dataclass(frozen=True, order=True)
 class Monomial:
-    """``prod x_j^powers[j] * prod log(x_j)^logs[j] * prod log(log(x_j))^loglogs[j]``
-    over the space's symbols, in order. ``loglogs`` is empty when every one is 0 (the
-    common case, kept cheap: long expansions multiply many monomials)."""
+    """``prod x_j^powers[j] * prod log(x_j)^logs[j] * prod log(log(x_j))^loglogs[j]
+    * exp(sum c * inner)`` over the space's symbols, in order. ``loglogs`` is empty
+    when every one is 0 (the common case, kept cheap: long expansions multiply many
+    monomials). ``growth`` is the exponential part, ``(inner, c)`` pairs with exact
+    constants ``c`` (:class:`Real`): ``2^n`` is ``exp(log(2) n)``, ``n^{log_2 3}`` is
+    ``exp((log 3 / log 2) log n)``; what folds into rational powers never stays there."""
 
     powers: tuple[Fraction, ...]
     logs: tuple[Fraction, ...]
     loglogs: tuple[Fraction, ...] = ()
+    growth: tuple[tuple[Monomial, Real], ...] = ()
 
     def __mul__(self, other: Monomial) -> Monomial:
         return Monomial(
             tuple(a + b for a, b in zip(self.powers, other.powers, strict=True)),
             tuple(a + b for a, b in zip(self.logs, other.logs, strict=True)),
             _loglog_sum(self.loglogs, other.loglogs),
+            _growth_sum(self.growth, other.growth) if self.growth or other.growth else (),
         )
 
     def __pow__(self, exponent: Fraction) -> Monomial:
         loglogs = tuple(a * exponent for a in self.loglogs)
+        scale = Real(Fraction(exponent))
         return Monomial(
             tuple(a * exponent for a in self.powers),
             tuple(a * exponent for a in self.logs),
             loglogs if any(loglogs) else (),
+            tuple((inner, c * scale) for inner, c in self.growth) if exponent else (),
         )
 
     def loglog_powers(self) -> tuple[Fraction, ...]:
@@ -69,10 +79,22 @@ class Monomial:
 
     @property
     def is_constant(self) -> bool:
-        return not any(self.powers) and not any(self.logs) and not any(self.loglogs)
+        return not any(self.powers) and not any(self.logs) and not any(self.loglogs) and not self.growth
 
     def without_loglogs(self) -> Monomial:
-        return Monomial(self.powers, self.logs)
+        return Monomial(self.powers, self.logs, (), self.growth)
+
+    def without_growth(self) -> Monomial:
+        return Monomial(self.powers, self.logs, self.loglogs)
+
+
+def _growth_sum(
+    a: tuple[tuple[Monomial, Real], ...], b: tuple[tuple[Monomial, Real], ...]
+) -> tuple[tuple[Monomial, Real], ...]:
+    total: dict[Monomial, Real] = dict(a)
+    for inner, c in b:
+        total[inner] = total[inner] + c if inner in total else c
+    return tuple(sorted((m, c) for m, c in total.items() if not c.is_zero))
 
 
 def _loglog_sum(a: tuple[Fraction, ...], b: tuple[Fraction, ...]) -> tuple[Fraction, ...]:
@@ -179,6 +201,40 @@ class Space:
     def loglog_monomial(self, index: int) -> Monomial:
         return Monomial(self.zero.powers, self.zero.logs, self._unit(index))
 
+    def from_log(self, log_value: Mapping[Monomial, Real]) -> Monomial:
+        """The monomial ``exp(log_value)`` (constant factors dropped), in normal form: rational
+        multiples of ``log x_j`` and ``log log x_j`` become powers and logs, bounded parts
+        (``1 / log n``) go, and the rest is the exponential part."""
+        dims = len(self.symbols)
+        powers, logs = [ZERO] * dims, [ZERO] * dims
+        growth: dict[Monomial, Real] = {}
+        for inner, c in log_value.items():
+            if c.is_zero or inner.is_constant:
+                continue
+            if inner.growth:
+                raise CheckUndecided(
+                    "an exponential inside an exponent (double exponential) is not supported"
+                )
+            r = c.rational
+            unit = self._log_unit(inner)
+            if r is not None and unit is not None:
+                (powers if unit[0] == "log" else logs)[unit[1]] += r
+                continue
+            if self.dominance(inner, [self.zero]) in (Dominance.WEAK, Dominance.STRICT):
+                continue  # exp of a bounded quantity: a bounded factor, away from 0
+            growth[inner] = growth[inner] + c if inner in growth else c
+        kept = tuple(sorted((m, c) for m, c in growth.items() if not c.is_zero))
+        return Monomial(tuple(powers), tuple(logs), (), kept)
+
+    def _log_unit(self, inner: Monomial) -> tuple[str, int] | None:
+        """("log", j) for ``log x_j``, ("loglog", j) for ``log log x_j``, else None."""
+        for j in range(len(self.symbols)):
+            if inner == self.log_monomial(j):
+                return ("log", j)
+            if inner == self.loglog_monomial(j):
+                return ("loglog", j)
+        return None
+
     def _unit(self, index: int) -> tuple[Fraction, ...]:
         return tuple(ONE if i == index else ZERO for i in range(len(self.symbols)))
 
@@ -259,6 +315,8 @@ class Space:
     def display_key(self, monomial: Monomial) -> tuple[object, ...]:
         """Sort key: largest total degree first, then by symbol order."""
         return (
+            not monomial.growth,  # exponential parts first
+            tuple(c for _, c in monomial.growth),
             -sum(monomial.powers),
             tuple(-p for p in monomial.powers),
             -sum(monomial.logs),
@@ -272,7 +330,20 @@ class Space:
         parts += [_log_text(name, p) for name, p in zip(self.symbols, monomial.logs, strict=True) if p]
         loglogs = zip(self.symbols, monomial.loglog_powers(), strict=True)
         parts += [_loglog_text(name, p) for name, p in loglogs if p]
+        parts += [self._growth_text(inner, c) for inner, c in monomial.growth]
         return " ".join(parts) if parts else "1"
+
+    def _growth_text(self, inner: Monomial, c: Real) -> str:
+        """``2^(n)`` for ``exp(log(2) n)``, ``n^(log(3)/log(2))``, else ``exp(c inner)``."""
+        for j, name in enumerate(self.symbols):
+            if inner == self.log_monomial(j):
+                return f"{name}^({c})"
+        coefficient, rest = c.expr().as_coeff_Mul()
+        shown = self.show(inner)
+        if isinstance(rest, sympy.log) and rest.args[0].is_Integer:
+            scale = "" if coefficient == 1 else f"{coefficient} "
+            return f"{rest.args[0]}^({scale}{shown})"
+        return f"exp({c} {shown})"
 
     def show_sum(self, monomials: Iterable[Monomial]) -> str:
         ordered = sorted(monomials, key=self.display_key)
@@ -280,6 +351,8 @@ class Space:
 
 
 def _componentwise_le(small: Monomial, large: Monomial) -> bool:
+    if small.growth != large.growth:
+        return False
     pairs = (
         (small.powers, large.powers),
         (small.logs, large.logs),
@@ -314,6 +387,21 @@ def _log_text(name: str, power: Fraction) -> str:
 
 @lru_cache(maxsize=65536)
 def _dominance(
+    term: Monomial, others: tuple[Monomial, ...], cone: tuple[tuple[Fraction, ...], ...]
+) -> Dominance:
+    found = _polylog_dominance(term, others, cone) if not _has_growth(term, others) else None
+    if found is None:
+        found = _growth_dominance(term, others, cone)
+    if found is Dominance.UNDECIDED and _ordered_cone_dominance(term, others, cone):
+        return Dominance.WEAK
+    return found
+
+
+def _has_growth(term: Monomial, others: Sequence[Monomial]) -> bool:
+    return bool(term.growth) or any(o.growth for o in others)
+
+
+def _polylog_dominance(
     term: Monomial, others: tuple[Monomial, ...], cone: tuple[tuple[Fraction, ...], ...]
 ) -> Dominance:
     if not any(term.loglogs) and not any(any(o.loglogs) for o in others):
@@ -442,11 +530,272 @@ def _solve(
     return None if best is None else best - offset
 
 
+# -- exponential parts ---------------------------------------------------------
+
+# A key of a full log: an inner monomial, or ("lll", j) for log log log x_j.
+LogKey = Monomial | tuple[str, int]
+
+
+def _full_log(monomial: Monomial) -> dict[LogKey, Real]:
+    """``log`` of the monomial as a sum of keys with exact coefficients (constants dropped)."""
+    dims = len(monomial.powers)
+    zeros = (ZERO,) * dims
+    total: dict[LogKey, Real] = {}
+
+    def add(key: LogKey, c: Real) -> None:
+        total[key] = total[key] + c if key in total else c
+
+    for inner, c in monomial.growth:
+        add(inner, c)
+    for j in range(dims):
+        unit = tuple(ONE if i == j else ZERO for i in range(dims))
+        if monomial.powers[j]:
+            add(Monomial(zeros, unit), Real(monomial.powers[j]))
+        if monomial.logs[j]:
+            add(Monomial(zeros, zeros, unit), Real(monomial.logs[j]))
+        if monomial.loglog_powers()[j]:
+            add(("lll", j), Real(monomial.loglog_powers()[j]))
+    return {k: c for k, c in total.items() if not c.is_zero}
+
+
+def _key_support(key: LogKey) -> set[int]:
+    if isinstance(key, tuple):
+        return {key[1]}
+    vectors = (key.powers, key.logs, key.loglog_powers())
+    return {j for v in vectors for j, p in enumerate(v) if p}
+
+
+def _key_rate(key: LogKey, growing: set[int]) -> tuple[Fraction, Fraction, Fraction, Fraction]:
+    """How fast a key grows when the symbols in ``growing`` all equal one x (others fixed):
+    (power, log, log log, log log log) of x."""
+    if isinstance(key, tuple):
+        return (ZERO, ZERO, ZERO, ONE if key[1] in growing else ZERO)
+    return (
+        sum((key.powers[j] for j in growing), ZERO),
+        sum((key.logs[j] for j in growing), ZERO),
+        sum((key.loglog_powers()[j] for j in growing), ZERO),
+        ZERO,
+    )
+
+
+def _one_variable_sign(difference: dict[LogKey, Real], growing: set[int]) -> int:
+    """The sign of a sum of keys as x grows (0 when it stays bounded); every key's support
+    lies inside ``growing`` or outside it (those are constants)."""
+    rates: dict[tuple[Fraction, ...], Real] = {}
+    for key, c in difference.items():
+        if not _key_support(key) <= growing:
+            continue
+        rate = _key_rate(key, growing)
+        rates[rate] = rates[rate] + c if rate in rates else c
+    growing_rates = sorted((r for r, c in rates.items() if r > (ZERO,) * 4 and not c.is_zero), reverse=True)
+    return rates[growing_rates[0]].sign() if growing_rates else 0
+
+
+def _log_difference(a: Monomial, b: Monomial) -> dict[LogKey, Real]:
+    """``log a - log b``."""
+    total = dict(_full_log(a))
+    for key, c in _full_log(b).items():
+        total[key] = total[key] + (-c) if key in total else -c
+    return {k: c for k, c in total.items() if not c.is_zero}
+
+
+def _growth_dominance(
+    term: Monomial, others: tuple[Monomial, ...], cone: tuple[tuple[Fraction, ...], ...]
+) -> Dominance:
+    """Dominance where a term has an exponential part: exact for one symbol (growth rates are
+    totally ordered: compare the leading key of the difference of logs); for several, a
+    certificate either way or undecided."""
+    dims = len(term.powers)
+    if dims == 1:
+        signs = [_one_variable_sign(_log_difference(o, term), {0}) for o in others]
+        if any(s > 0 for s in signs):
+            return Dominance.STRICT
+        return Dominance.WEAK if any(s == 0 for s in signs) else Dominance.NONE
+    same = tuple(o.without_growth() for o in others if o.growth == term.growth)
+    if same:  # a common exponential factor: compare what multiplies it
+        found = _dominance(term.without_growth(), same, cone)
+        if found in (Dominance.WEAK, Dominance.STRICT):
+            return found
+    zero = Monomial((ZERO,) * dims, (ZERO,) * dims)
+    for other in others:  # log other - log term bounded below: every subtracted key is O(1)
+        difference = _log_difference(other, term)
+        negatives = [k for k, c in difference.items() if c.sign() < 0]
+        if all(
+            isinstance(k, Monomial) and _dominance(k, (zero,), cone) is not Dominance.NONE for k in negatives
+        ):
+            return Dominance.WEAK
+    for growing in _growing_sets(dims, cone):
+        keys = set(_full_log(term)).union(*(_full_log(o) for o in others))
+        if any(_key_support(k) & growing and not _key_support(k) <= growing for k in keys):
+            continue
+        if all(_one_variable_sign(_log_difference(o, term), growing) < 0 for o in others):
+            return Dominance.NONE
+    return Dominance.UNDECIDED
+
+
+def _growing_sets(dims: int, cone: tuple[tuple[Fraction, ...], ...]) -> list[set[int]]:
+    """Sets of symbols that may grow together (equal) while the rest stay fixed."""
+    found = []
+    for t in product((0, 1), repeat=dims):
+        if any(t) and all(_dot(row, t) <= 0 for row in cone):
+            found.append({j for j in range(dims) if t[j]})
+    return found
+
+
+# -- ties that only log factors decide, in ordered cones --------------------------
+
+
+def _ordered_cone_dominance(
+    term: Monomial, others: tuple[Monomial, ...], cone: tuple[tuple[Fraction, ...], ...]
+) -> bool:
+    """Whether ``term`` is O(others) in every ordering of the symbols that carry logs.
+
+    In the cone where ``t_1 >= t_2 >= ... >= t_m`` (``x_j = e^{t_j}``) the logs
+    ``s_j = log t_j`` follow the same order and their gaps ``s_i - s_{i+1}`` are at most
+    ``(t_i - t_{i+1}) / t_m``. A convex combination ``λ`` of the others proves the term
+    dominated when its power gap ``P`` is non-negative on the cone, and each log gap
+    whose combined coefficient is negative (and the lowest ``s_m`` when their sum is)
+    is paid for by ``P`` growing along that gap. Each condition is a small exact linear
+    program; this settles ``k log n`` against ``n log k`` with ``k <= n`` and
+    ``n log d`` against ``n log n + d log d``.
+    """
+    if _has_growth(term, others):
+        return False
+    dims = len(term.powers)
+    carriers = [j for j in range(dims) if any(m.logs[j] or m.loglog_powers()[j] for m in (term, *others))]
+    if not carriers or len(carriers) > 4:
+        return False
+    with_loglogs = any(any(m.loglogs) for m in (term, *others))
+    options = ("tie", "strict", "paid") if with_loglogs else ("tie", "paid")
+    for order in permutations(carriers):
+        if not cone and any(_ordered_cone_single(term, o, order) for o in others):
+            continue
+        # One other term often suffices in a cone; its programs are much smaller.
+        groups = ([(o,) for o in others] if cone else []) + ([others] if len(others) > 1 or cone else [])
+        if not any(
+            _ordered_cone_program(term, group, cone, order, choice)
+            for group in groups
+            for choice in product(options, repeat=len(order))
+        ):
+            return False
+    return True
+
+
+def _ordered_cone_single(term: Monomial, other: Monomial, order: tuple[int, ...]) -> bool:
+    """The programs of :func:`_ordered_cone_dominance` for one other term and no assumptions,
+    in closed form: a linear form is non-negative on ``t_1 >= ... >= t_m >= 0`` (other symbols
+    free) exactly when its prefix sums along the order are, and it grows along a gap exactly
+    when the prefix sum there is positive."""
+    dims = len(term.powers)
+    gap = [a - b for a, b in zip(other.powers, term.powers, strict=True)]
+    if any(gap[j] < 0 for j in range(dims) if j not in order):
+        return False
+    log_gap = [a - b for a, b in zip(other.logs, term.logs, strict=True)]
+    loglog_gap = [a - b for a, b in zip(other.loglog_powers(), term.loglog_powers(), strict=True)]
+    p = q = r = ZERO
+    for j in order:
+        p, q, r = p + gap[j], q + log_gap[j], r + loglog_gap[j]
+        if p < 0:
+            return False
+        if not (p > 0 or q > 0 or (q == 0 and r >= 0)):
+            return False
+    return True
+
+
+def _ordered_cone_program(
+    term: Monomial,
+    others: tuple[Monomial, ...],
+    cone: tuple[tuple[Fraction, ...], ...],
+    order: tuple[int, ...],
+    choice: tuple[str, ...],
+) -> bool:
+    """One choice per log gap (and for the lowest log): ``tie`` (the combined log and log log
+    coefficients are non-negative), ``strict`` (the log coefficient is positive) or ``paid``
+    (the power gap grows along that gap); variables: λ, η, κ, z, then Farkas multipliers."""
+    program = _ConeProgram(term, others, cone, order)
+    return program.solve(choice)
+
+
+class _ConeProgram:
+    def __init__(
+        self,
+        term: Monomial,
+        others: tuple[Monomial, ...],
+        cone: tuple[tuple[Fraction, ...], ...],
+        order: tuple[int, ...],
+    ):
+        self.term, self.others, self.cone, self.order = term, others, cone, order
+        dims, m = len(term.powers), len(order)
+        self.steps = [
+            tuple(ONE if j == order[i] else -ONE if j == order[i + 1] else ZERO for j in range(dims))
+            for i in range(m - 1)
+        ]
+        self.lowest = tuple(ONE if j == order[-1] else ZERO for j in range(dims))
+        n = len(others)
+        self.eta, self.kappa, self.z = n, n + 1, n + 2
+        self.rows: list[Row] = []
+        self.width = 0
+
+    def row(self, entries: dict[int, Fraction], sense: str, rhs: Fraction) -> None:
+        coefficients = [ZERO] * self.width
+        for index, value in entries.items():
+            coefficients[index] += value
+        self.rows.append(Row(tuple(coefficients), sense, rhs))  # type: ignore[arg-type]
+
+    def solve(self, choice: tuple[str, ...]) -> bool:
+        n, m = len(self.others), len(self.order)
+        paid = [self.steps[i] if i < m - 1 else self.lowest for i, c in enumerate(choice) if c == "paid"]
+        gaps: list[tuple[Fraction, ...] | None] = [None, *paid]
+        block = len(self.cone) + len(self.steps)
+        self.width = n + 3 + block * len(gaps)
+        self.rows = []
+        self.row({i: ONE for i in range(n)}, "=", ONE)
+        for b, gap in enumerate(gaps):
+            self.nonnegative_on_cone(n + 3 + b * block, gap)
+        for i, option in enumerate(choice):
+            if option != "paid":
+                self.log_gap(self.order[: i + 1], strict=option == "strict")
+        needs = ([self.eta] if "strict" in choice else []) + ([self.kappa] if "paid" in choice else [])
+        for index in needs:
+            self.row({self.z: ONE, index: -ONE}, "<=", ZERO)
+        self.row({self.z: ONE}, "<=", ONE)
+        objective = [ZERO] * self.width
+        objective[self.z] = ONE
+        try:
+            best = maximize(objective, self.rows)
+        except Unbounded:
+            return True
+        return best is not None and (best > 0 or not needs)
+
+    def nonnegative_on_cone(self, base: int, gap: tuple[Fraction, ...] | None) -> None:
+        """Σ λ_i a_i - a_term - κ gap = ω - Σ μ_r c_r + Σ ν_h step_h with ω, μ, ν >= 0 (Farkas)."""
+        r = len(self.cone)
+        for j in range(len(self.term.powers)):
+            entries = {i: o.powers[j] for i, o in enumerate(self.others)}
+            if gap is not None and gap[j]:
+                entries[self.kappa] = -gap[j]
+            for k, c in enumerate(self.cone):
+                entries[base + k] = c[j]
+            for k, step in enumerate(self.steps):
+                entries[base + r + k] = -step[j]
+            self.row(entries, ">=", self.term.powers[j])
+
+    def log_gap(self, prefix: tuple[int, ...], strict: bool) -> None:
+        levels = [lambda m: m.logs] if strict else [lambda m: m.logs, Monomial.loglog_powers]
+        for level in levels:
+            entries = {i: sum((level(o)[j] for j in prefix), ZERO) for i, o in enumerate(self.others)}
+            if strict:
+                entries[self.eta] = -ONE
+            self.row(entries, ">=", sum((level(self.term)[j] for j in prefix), ZERO))
+
+
 # -- formula trees to terms ---------------------------------------------------
 
 BOUNDS = ("Theta", "O", "Omega")
 PRODUCTS = ("implicit", "star", "cdot", "times", "dot")
 MAX_EXPANDED_POWER = 64
+DOUBLE_EXPONENTIAL = "an exponential inside an exponent (double exponential) is not supported"
+PRUNE_AT = 24  # a product of positive sums longer than this keeps only its dominant terms
 _NAMED_CONSTANTS = {"pi": Fraction(355, 113), "e": Fraction(193, 71)}  # representative only
 
 
@@ -467,14 +816,31 @@ class TermReader:
     :class:`grader.core.verdict.CheckUndecided`.
     """
 
-    def __init__(self, space: Space, text: str | None = None):
+    def __init__(self, space: Space, text: str | None = None, plain_log_base: Real = ONE_REAL):
         self.space = space
         self.text = text
         self.bounds: list[tuple[str, int]] = []
+        self.plain_log_base = plain_log_base  # ln of the base a bare ``log`` has in an exponent
+        self.plain_log_seen = False  # a bare log was read where its base matters
 
     def read(self, node: ast.Node) -> Reading:
         self.bounds = []
-        return Reading(self.poly(node), list(self.bounds))
+        poly = self.poly(node)
+        # 2^{log n} is n for log_2 but n^{0.69} for ln: decided only when both bases agree.
+        if self.plain_log_seen and self.plain_log_base == ONE_REAL:
+            other = TermReader(self.space, self.text, Real.log(Fraction(2))).read(node).poly
+            try:
+                same = self.space.classify(poly) == self.space.classify(other)
+            except CheckUndecided:
+                same = False
+            if not same:
+                raise CheckUndecided(
+                    "the class depends on the base of a log in an exponent; write log_2, ln or log_b"
+                )
+        return Reading(poly, list(self.bounds))
+
+    def exact(self) -> ExactReader:
+        return ExactReader(self)
 
     def error(self, message: str, node: ast.Node) -> EvalError:
         return EvalError(message, self.text, node.pos if self.text is not None else None)
@@ -505,7 +871,7 @@ class TermReader:
         if op == "/":
             return self.divide(self.poly(left), self.poly(right), right)
         if op == "^":
-            return self.power(self.poly(left), self.exponent(right), left)
+            return self.raised(left, right)
         raise self.error(f"{_describe(node)} has no place in a complexity", node)
 
     def product(self, factors: list[ast.Node]) -> Poly:
@@ -515,8 +881,17 @@ class TermReader:
         i = 0
         while i < len(factors):
             value, i = self.factor_at(factors, i)
-            result = result * value
+            result = self.pruned(result * value)
         return result
+
+    def pruned(self, poly: Poly) -> Poly:
+        """A long sum of positive terms cut to its dominant terms: the class of a product
+        is that of the products of the factors' dominant terms, so big products of powers
+        (``(n + m + d)^{10} (n log n + m log m + d log d)^{10}``) stay small."""
+        if len(poly) <= PRUNE_AT or any(c < 0 for _, c in poly.terms):
+            return poly
+        kept = self.space.essential([m for m, _ in poly.terms])
+        return Poly.build(((m, ONE) for m in kept), exact=False)
 
     def factor_at(self, factors: list[ast.Node], i: int) -> tuple[Poly, int]:
         """The value of the factor at ``i``, with what a prefix operator there applies to,
@@ -531,6 +906,9 @@ class TermReader:
         if name in BOUNDS:
             self.bounds.append((name, factor.pos))
             return self.poly(factors[i + 1]), i + 2
+        if name == "sqrt":
+            argument, after = self.factor_at(factors, i + 1)
+            return self.power(argument, Fraction(1, 2), factor), after
         if self.prefix_operator(factors[i + 1]) is None:
             logged, after = self.log_of(factors[i + 1]), i + 2
         else:  # log log n
@@ -565,6 +943,50 @@ class TermReader:
             result = result * self.space.symbol(piece)
         return result
 
+    def raised(self, base: ast.Node, exponent: ast.Node) -> Poly:
+        """``base^exponent``: a rational exponent as before; an irrational one (``log_2 3``) or
+        one that grows (``2^n``, ``n^{1/log n}``, ``4^{log_2 n}``) through the exact log of the
+        power, whose normal form folds back to rational powers where it can (``n^2``)."""
+        try:
+            rational = self.exponent(exponent)
+        except CheckUndecided:
+            rational = None
+        if rational is not None:
+            return self.power(self.poly(base), rational, base)
+        value = self.exact().value(exponent)
+        constant = _constant_of(value)
+        if constant is not None and constant.rational is not None:
+            return self.power(self.poly(base), constant.rational, base)
+        poly = self.poly(base)
+        if constant is not None:
+            return self.irrational_power(poly, constant)
+        fixed = poly.constant_value()
+        if not poly.exact or len(poly) != 1 or (fixed is not None and fixed <= 0) or poly.terms[0][1] <= 0:
+            raise CheckUndecided(
+                "a sum (or a number that is not positive) raised to a power that grows is not "
+                "supported; write the dominant term, or an exponential of one term"
+            )
+        monomial, coefficient = poly.terms[0]
+        log_base = self.exact().log_of_term(monomial, Real(coefficient))
+        return self.space.term(self.space.from_log(_lmul(value, log_base)), ONE, exact=False)
+
+    def irrational_power(self, base: Poly, exponent: Real) -> Poly:
+        fixed = base.constant_value()
+        if fixed is not None:
+            if fixed <= 0:
+                raise CheckUndecided("a number that is not positive to an irrational power")
+            return self.space.constant(ONE, exact=False)
+        leading = self.space.classify(base, "the base of a power")
+        if exponent.sign() < 0 and len(leading) > 1:
+            raise CheckUndecided(
+                f"1/({self.space.show_sum(leading)}) is not a sum of terms; write the dominant term instead"
+            )
+        exact = self.exact()
+        return Poly.build(
+            ((self.space.from_log(_lscale(exact.log_of_term(m, ONE_REAL), exponent)), ONE) for m in leading),
+            exact=False,
+        )
+
     def exponent(self, node: ast.Node) -> Fraction:
         value = self.poly(node)
         constant = value.constant_value()
@@ -591,7 +1013,7 @@ class TermReader:
             exact = base.exact and value is not None
             return self.space.term(monomial**exponent, value if value is not None else ONE, exact)
         if exponent.denominator == 1 and 0 < exponent <= MAX_EXPANDED_POWER:
-            expanded = _integer_power(base, int(exponent), self.space.constant(ONE))
+            expanded = _integer_power(base, int(exponent), self.space.constant(ONE), self.pruned)
             if expanded is not None:
                 return expanded
         leading = self.space.classify(base, "the base of a power")
@@ -627,8 +1049,8 @@ class TermReader:
             return self.extremum(name, [self.poly(a) for a in args])
         if name in ("abs", "floor", "ceil") and len(args) == 1:
             return self.rounded(name, self.poly(args[0]))
-        if name == "exp":
-            raise CheckUndecided("exponential growth (exp) is not supported")
+        if name == "exp" and len(args) == 1:
+            return self.space.term(self.space.from_log(self.exact().value(args[0])), ONE, exact=False)
         raise self.error(f"function {name!r} has no place in a complexity", node)
 
     def log_of(self, node: ast.Node) -> Poly:
@@ -647,6 +1069,8 @@ class TermReader:
             sign = ZERO if constant == 1 else (ONE if constant > 1 else -ONE)
             return self.space.constant(sign, exact=constant == 1)
         leading = self.space.classify(argument, "the argument of log")
+        if any(m.growth for m in leading):
+            return self.log_of_growth(leading)
         if any(p < 0 for m in leading for p in m.powers):
             raise CheckUndecided(f"log({self.space.show_sum(leading)}) has no definite sign")
         support = [j for j in range(len(self.space.symbols)) if any(m.powers[j] > 0 for m in leading)]
@@ -657,6 +1081,14 @@ class TermReader:
             powers = argument.terms[0][0].powers
             return Poly.build(((self.space.log_monomial(j), powers[j]) for j in support), exact=True)
         return Poly.build(((self.space.log_monomial(j), ONE) for j in support), exact=False)
+
+    def log_of_growth(self, leading: tuple[Monomial, ...]) -> Poly:
+        """``log`` of a term with an exponential part: its exact log, read as a class."""
+        if len(leading) > 1:
+            raise CheckUndecided(f"log({self.space.show_sum(leading)}) of several exponential terms")
+        value = self.exact().log_of_term(leading[0], ONE_REAL)
+        terms = [(m, Fraction(c.sign())) for m, c in value.items() if not m.is_constant]
+        return Poly.build(terms, exact=False)
 
     def iterated_log(self, argument: Poly, leading: tuple[Monomial, ...]) -> Poly:
         """``log`` of a sum of log factors (``log log n``, ``log(log^2 n + log m)``)."""
@@ -693,13 +1125,16 @@ class TermReader:
         return argument if name == "abs" else argument.inexact()
 
 
-def _integer_power(base: Poly, exponent: int, one: Poly) -> Poly | None:
-    """``base ** exponent`` expanded, or None when it would be too large."""
-    if math.comb(len(base) + exponent - 1, exponent) > MAX_TERMS:
+def _integer_power(base: Poly, exponent: int, one: Poly, pruned: Callable[[Poly], Poly]) -> Poly | None:
+    """``base ** exponent`` expanded, or None when it would be too large. A sum of positive
+    terms is expanded only while short: past that, its power's class is the sum of its dominant
+    terms' powers, which the caller takes."""
+    size = math.comb(len(base) + exponent - 1, exponent)
+    if size > MAX_TERMS or (size > PRUNE_AT and all(c > 0 for _, c in base.terms)):
         return None
     result = one
     for _ in range(exponent):  # one factor at a time keeps every product small
-        result = result * base
+        result = pruned(result * base)
     return result
 
 
@@ -767,6 +1202,8 @@ def _prefix_name(name: str, symbols: Sequence[str]) -> str | None:
         return None
     if name in ("log", "ln", "lg", "log2") or name.startswith("log_"):
         return "log"
+    if name == "sqrt":
+        return "sqrt"
     return _BOUND_NAMES.get(name)
 
 
@@ -786,3 +1223,212 @@ def _describe(node: ast.Node) -> str:
         "Prime": "a prime",
     }
     return names.get(type(node).__name__, f"a {type(node).__name__}")
+
+
+# -- exact values of exponents ---------------------------------------------------
+
+# The exact log of a growth rate: inner monomials (``n``, ``log n``, ``log log n``) with
+# exact coefficients; the constant monomial holds the constant.
+LogValue = dict[Monomial, Real]
+
+
+def _lclean(value: LogValue) -> LogValue:
+    return {m: c for m, c in value.items() if not c.is_zero}
+
+
+def _ladd(a: LogValue, b: LogValue) -> LogValue:
+    total = dict(a)
+    for m, c in b.items():
+        total[m] = total[m] + c if m in total else c
+    return _lclean(total)
+
+
+def _lscale(a: LogValue, factor: Real) -> LogValue:
+    return _lclean({m: c * factor for m, c in a.items()})
+
+
+def _lmul(a: LogValue, b: LogValue) -> LogValue:
+    total: LogValue = {}
+    for m1, c1 in a.items():
+        for m2, c2 in b.items():
+            m, c = m1 * m2, c1 * c2
+            total[m] = total[m] + c if m in total else c
+    return _lclean(total)
+
+
+def _constant_of(value: LogValue) -> Real | None:
+    """The value when it is a constant, else None."""
+    if all(m.is_constant for m in value):
+        return next(iter(value.values()), Real(ZERO))
+    return None
+
+
+def _log_base(name: str) -> Real | None:
+    """``ln`` of the base a log name states (``log_2``, ``lg``, ``ln``); None for a bare ``log``."""
+    if name in ("ln", "log_e"):
+        return ONE_REAL
+    if name in ("lg", "log2"):
+        return Real.log(Fraction(2))
+    if name.startswith("log_") and name[4:].isdigit() and int(name[4:]) > 1:
+        return Real.log(Fraction(int(name[4:])))
+    if name == "log":
+        return None
+    raise CheckUndecided(f"the base of {name} is not a number; in an exponent the base matters")
+
+
+class ExactReader:
+    """The exact value of an exponent, as a :data:`LogValue` (``log_2 n`` is
+    ``(1 / log 2) log n``); anything whose value is only known up to its class (a log
+    of a sum, a max) is :class:`CheckUndecided` here, since an exponent's constants count."""
+
+    def __init__(self, reader: TermReader):
+        self.reader = reader
+        self.space = reader.space
+
+    def constant(self, value: Real) -> LogValue:
+        return _lclean({self.space.zero: value})
+
+    def value(self, node: ast.Node) -> LogValue:
+        if isinstance(node, ast.Num):
+            return self.constant(Real(node.value))
+        if isinstance(node, ast.Const) and node.name in ("e", "pi"):
+            return self.constant(Real.of(sympy.E if node.name == "e" else sympy.pi))
+        if isinstance(node, ast.Sym):
+            return self.from_poly(self.reader.symbol(node.name, node))
+        if isinstance(node, ast.Neg):
+            return _lscale(self.value(node.operand), Real(-ONE))
+        if isinstance(node, ast.BinOp):
+            if node.op in PRODUCTS:
+                return self.product(_factors(node))
+            if node.op in ("+", "-"):
+                right = self.value(node.right)
+                return _ladd(self.value(node.left), right if node.op == "+" else _lscale(right, Real(-ONE)))
+            if node.op == "/":
+                return _lmul(self.value(node.left), self.inverse(self.value(node.right)))
+            if node.op == "^":
+                return self.power(self.value(node.left), self.value(node.right))
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        raise CheckUndecided(f"{_describe(node)} in an exponent is not supported")
+
+    def from_poly(self, poly: Poly) -> LogValue:
+        if not poly.exact:
+            raise CheckUndecided("an exponent known only up to its class (its constants count)")
+        return _lclean({m: Real(c) for m, c in poly.terms})
+
+    def product(self, factors: list[ast.Node]) -> LogValue:
+        result = self.constant(ONE_REAL)
+        i = 0
+        while i < len(factors):
+            value, i = self.factor_at(factors, i)
+            result = _lmul(result, value)
+        return result
+
+    def factor_at(self, factors: list[ast.Node], i: int) -> tuple[LogValue, int]:
+        """The factor at ``i`` with what a prefix operator there (``log_2 n``, ``sqrt n``,
+        ``log log n``) applies to, and the index after it."""
+        factor = factors[i]
+        operator = self.reader.prefix_operator(factor)
+        if operator is None:
+            return self.value(factor), i + 1
+        name, exponent = operator
+        if name in BOUNDS:
+            raise CheckUndecided(f"{name}(...) inside an exponent is not supported")
+        if i + 1 == len(factors):
+            raise self.reader.error(f"{name} needs an argument", factor)
+        argument, after = self.factor_at(factors, i + 1)
+        if name == "sqrt":
+            return self.power(argument, self.constant(Real(Fraction(1, 2)))), after
+        head = factor.left if isinstance(factor, ast.BinOp) else factor
+        assert isinstance(head, ast.Sym)
+        logged = self.log(argument, _log_base(head.name))
+        return self.power(logged, self.constant(Real(exponent))), after
+
+    def call(self, node: ast.Call) -> LogValue:
+        name, args = node.name, node.args
+        if name in ("log", "ln", "lg", "log2") and len(args) in (1, 2):
+            if len(args) == 2:
+                base = _constant_of(self.value(args[1]))
+                if base is None or base.sign() <= 0:
+                    raise CheckUndecided("the base of a log in an exponent must be a positive number")
+                return self.log(self.value(args[0]), self.log_constant(base))
+            return self.log(self.value(args[0]), _log_base(self.written_name(node)))
+        if name.startswith("log_") and len(args) == 1:
+            return self.log(self.value(args[0]), _log_base(name))
+        if name == "sqrt" and len(args) == 1:
+            return self.power(self.value(args[0]), self.constant(Real(Fraction(1, 2))))
+        if name == "exp" and len(args) == 1:
+            inner = self.value(args[0])
+            monomial = self.space.from_log(inner)
+            if monomial.growth:
+                raise CheckUndecided(
+                    "an exponential inside an exponent (double exponential) is not supported"
+                )
+            constant = inner.get(self.space.zero, Real(ZERO))
+            return {monomial: Real.of(sympy.exp(constant.expr()))}
+        raise CheckUndecided(f"{name}(...) in an exponent is not supported")
+
+    def written_name(self, node: ast.Call) -> str:
+        """``ln`` where the text says ``\\ln`` (the math language reads it as ``log``)."""
+        text = self.reader.text
+        if node.name == "log" and text is not None and text.startswith(("\\ln", "ln"), node.pos):
+            return "ln"
+        return node.name
+
+    def log_constant(self, value: Real) -> Real:
+        if value.rational is not None:
+            return Real.log(value.rational)
+        return Real.of(sympy.expand_log(sympy.log(value.expr()), force=True))
+
+    def log(self, argument: LogValue, base: Real | None) -> LogValue:
+        if base is None:
+            self.reader.plain_log_seen = True
+            base = self.reader.plain_log_base
+        if len(argument) != 1:
+            raise CheckUndecided("the log of a sum in an exponent is known only up to its class")
+        ((monomial, coefficient),) = argument.items()
+        return _lscale(self.log_of_term(monomial, coefficient), base.inverse())
+
+    def log_of_term(self, monomial: Monomial, coefficient: Real) -> LogValue:
+        """``ln(coefficient * monomial)`` exactly."""
+        if coefficient.sign() <= 0:
+            raise CheckUndecided("the log of a quantity that is not positive")
+        if any(monomial.loglogs):
+            raise CheckUndecided("log log log factors in an exponent are not supported")
+        value: LogValue = self.constant(self.log_constant(coefficient))
+        for j in range(len(self.space.symbols)):
+            if monomial.powers[j]:
+                value = _ladd(value, {self.space.log_monomial(j): Real(monomial.powers[j])})
+            if monomial.logs[j]:
+                value = _ladd(value, {self.space.loglog_monomial(j): Real(monomial.logs[j])})
+        return _ladd(value, dict(monomial.growth))
+
+    def inverse(self, value: LogValue) -> LogValue:
+        if len(value) != 1:
+            raise CheckUndecided("division by a sum in an exponent is not supported")
+        ((monomial, coefficient),) = value.items()
+        if monomial.growth:
+            raise CheckUndecided("an exponential inside an exponent is not supported")
+        return {monomial ** Fraction(-1): coefficient.inverse()}
+
+    def power(self, base: LogValue, exponent: LogValue) -> LogValue:
+        constant = _constant_of(exponent)
+        if constant is None or constant.rational is None:
+            raise CheckUndecided(
+                "a power inside an exponent must have a rational exponent "
+                "(double exponential growth is not supported)"
+            )
+        q = constant.rational
+        if q.denominator == 1 and 0 <= q <= 8 and len(base) > 1:
+            result = self.constant(ONE_REAL)
+            for _ in range(int(q)):
+                result = _lmul(result, base)
+            return result
+        if not base:
+            if q <= 0:
+                raise CheckUndecided("division by zero in an exponent")
+            return {}
+        if len(base) != 1:
+            raise CheckUndecided("a sum to a fractional power inside an exponent is not supported")
+        ((monomial, coefficient),) = base.items()
+        return {monomial**q: coefficient.power(q)}

@@ -18,20 +18,29 @@ not matter: ``O(2n^2 d + n d^2 + n^2)`` is ``Θ(n^2 d + n d^2)``.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
 from grader.core.numeric import strip_math_delimiters
-from grader.core.verdict import AnswerError, CheckUndecided, Reading, Verdict
+from grader.core.verdict import AnswerError, Certificate, CheckUndecided, Decision, Reading, Verdict
 from grader.mathlang import ast
 from grader.mathlang.errors import MathError
+from grader.mathlang.limits import check_exact_number
 from grader.mathlang.parser import parse
 from grader.types.complexity.asymptotics import Monomial, NotPositive, Space, TermReader
 from grader.types.complexity.part import ComplexityPart
 
 SIGN = {"Theta": "Θ", "O": "O", "Omega": "Ω"}
+# Every verdict of this type is decided exactly: terms in a normal form, dominance by exact
+# linear programs over rational exponents, exact constants' signs separated by ball arithmetic.
+DECIDED = Decision(
+    "exact: dominant terms of both classes compared (normal form of growth rates, "
+    "exact linear programs over the exponents)",
+    certificate=Certificate.EXACT,
+)
 _UPPER, _LOWER = "O", "Omega"
 
 
@@ -56,8 +65,19 @@ def check(part: ComplexityPart, answer: Any) -> Verdict:
     try:
         student = read_complexity(parse_complexity(text, setting.space.symbols), setting.space, text)
     except NotPositive as exc:
-        return Verdict.incorrect(f"not a growth rate: {exc}")
+        return Verdict.incorrect(f"not a growth rate: {exc}", decision=DECIDED)
+    _check_exponent_sizes(student)
     return judge(student, setting.reference, setting.space, part.accept_big_o)
+
+
+def _check_exponent_sizes(complexity: Complexity) -> None:
+    """Refuse (invalid, as anywhere else) an exponent past the number-size limit:
+    ``n^{abs(2^{999})^{20}}`` has an exponent of 6,015 digits, too large to grade."""
+    for term in complexity.terms:
+        exact_constants = (c.rational for _, c in term.growth)
+        for exponent in (*term.powers, *term.logs, *term.loglogs, *exact_constants):
+            if exponent is not None:
+                check_exact_number(exponent)
 
 
 # -- reading ---------------------------------------------------------------------
@@ -160,6 +180,11 @@ def _message(exc: Exception) -> str:
 
 
 def judge(student: Complexity, reference: Complexity, space: Space, accept_big_o: bool = True) -> Verdict:
+    """The verdict, with its certificate: every one of them is decided exactly."""
+    return dataclasses.replace(_judge(student, reference, space, accept_big_o), decision=DECIDED)
+
+
+def _judge(student: Complexity, reference: Complexity, space: Space, accept_big_o: bool) -> Verdict:
     missing = [t for t in reference.terms if not space.dominated_by(t, student.terms)]
     extra = [t for t in student.terms if not space.dominated_by(t, reference.terms)]
     shown, expected = show(student, space), show(reference, space)

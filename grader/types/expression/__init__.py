@@ -10,7 +10,7 @@ from grader.types.expression.part import ExpressionPart
 def template_hint(part: ExpressionPart) -> str:
     if isinstance(part.answer, dict):
         return "{" + ", ".join(f"{name}: ..." for name in part.answer) + "}"
-    return "a formula, LaTeX or plain text, in single quotes"
+    return "a formula, in LaTeX or plain text"
 
 
 ANSWER_TYPE = AnswerType(name="expression", part=ExpressionPart, check=check, hint=template_hint)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from grader.core.verdict import AnswerError, Decision, Verdict
+from grader.core.verdict import AnswerError, Certificate, CheckUndecided, Decision, Verdict
 from grader.mathlang import ast
 from grader.mathlang.errors import EvalError, ParseError
 from grader.mathlang.values import show
@@ -18,7 +18,8 @@ from grader.types.expression.intervals import (
     compare_items,
     read_interval,
 )
-from grader.types.expression.outcome import Outcome, Sides
+from grader.types.expression.notation import decimal_comma_hint, read_with_notation
+from grader.types.expression.outcome import Outcome, Sides, weakest
 from grader.types.expression.prepare import Equation, FieldMap, Formula, Prepared, _text_of
 
 
@@ -55,8 +56,15 @@ def check_single(prep: Prepared, ref: Formula | Equation | IntervalForm, answer:
         return check_interval(prep, ref, answer)
     if isinstance(answer, dict):
         return _single_from_mapping(prep, ref, answer)
-    node, text = _parse_answer(prep, answer)
-    return compare_forms(prep, ref, node, text)
+    text = _text_of(answer)
+    if isinstance(ref, Formula) and not isinstance(ref.node, ast.TupleLit):
+        hint = decimal_comma_hint(text)
+        if hint is not None:
+            raise AnswerError(hint)
+    read = read_with_notation(text, prep.parse, frozenset(prep.names))
+    outcome = compare_forms(prep, ref, read.node, read.text)
+    outcome.note = read.note
+    return outcome
 
 
 def check_interval(prep: Prepared, ref: IntervalForm, answer: Any) -> Outcome:
@@ -78,7 +86,9 @@ def compare_forms(prep: Prepared, ref: Formula | Equation, node: ast.Node, text:
         if isinstance(ref.node, ast.TupleLit) and isinstance(node, ast.TupleLit):
             return compare_items(ref.node.items, node.items, lambda r, a: compare(prep, Sides(r, a, text)))
         if isinstance(node, ast.Relation | ast.Logic | ast.TupleLit):
-            return Outcome(False, "expected a formula, not a condition or a list")
+            return Outcome(
+                False, "expected a formula, not a condition or a list", certificate=Certificate.EXACT
+            )
         return compare(prep, Sides(ref.node, node, text))
     if isinstance(node, ast.Relation) and node.op == "=":
         return compare_equations(prep, ref.node, node, text)
@@ -120,6 +130,7 @@ def check_fields(prep: Prepared, ref: FieldMap, answer: Any) -> Verdict:
     lines: list[str] = []
     right = 0
     methods: dict[str, str] = {}
+    kinds: list[Certificate] = []
     unreadable: list[AnswerError] = []
     for name, form in ref.fields.items():
         if name not in given:
@@ -138,6 +149,12 @@ def check_fields(prep: Prepared, ref: FieldMap, answer: Any) -> Verdict:
             lines.append(err.render())
             continue
         methods[name] = outcome.method
+        kinds.append(outcome.kind)
+        if outcome.equal and prep.part.proof == "required" and not outcome.exact:
+            raise CheckUndecided(
+                f"{name}: equal at every probe, not proved ({outcome.method}); this part requires "
+                "a certificate for every field"
+            )
         if outcome.equal:
             right += 1
         else:
@@ -149,7 +166,9 @@ def check_fields(prep: Prepared, ref: FieldMap, answer: Any) -> Verdict:
         lines.append("not asked for: " + ", ".join(extra))
     score = right / len(ref.fields)
     method = "; ".join(f"{name}: {how}" for name, how in methods.items())
-    return Verdict.partial(score, "\n".join(lines), decision=Decision(method, exact=False))
+    kind = weakest(kinds)
+    decision = Decision(method, exact=kind.certified, certificate=kind)
+    return Verdict.partial(score, "\n".join(lines), decision=decision)
 
 
 FieldEntry = tuple[ast.Node, str] | AnswerError

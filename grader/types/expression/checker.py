@@ -49,11 +49,22 @@ def check(part: ExpressionPart, answer: Any) -> Verdict:
     if isinstance(prep.ref, FieldMap):
         return check_fields(prep, prep.ref, answer)
     outcome = check_single(prep, prep.ref, answer)
+    decision = Decision(
+        outcome.method or "numeric",
+        exact=outcome.exact,
+        probes=outcome.points or None,
+        certificate=outcome.kind,
+        probe_classes=outcome.probe_classes,
+    )
     if not outcome.equal:
-        return Verdict.incorrect(outcome.feedback, decision=Decision(outcome.method or "numeric", exact=True))
+        return Verdict.incorrect(_joined(outcome.note, outcome.feedback), decision=decision)
     if part.proof == "required" and not outcome.exact:
         raise CheckUndecided(
-            f"equal at every probe, not proved ({outcome.method}); this part requires a proof"
+            f"equal at every probe, not proved ({outcome.method}); this part requires a certificate: "
+            "an exact, symbolic, piecewise-linear or interval-bound decision"
         )
-    decision = Decision(outcome.method, exact=outcome.exact, probes=outcome.points or None)
-    return Verdict.correct("", decision=decision)
+    return Verdict.correct(outcome.note, decision=decision)
+
+
+def _joined(*lines: str) -> str:
+    return "\n".join(line for line in lines if line)

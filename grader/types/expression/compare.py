@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.core.verdict import CheckUndecided
+from grader.core.verdict import Certificate, CheckUndecided
 from grader.mathlang import ast
 from grader.mathlang.arithmetic import MP
 from grader.mathlang.errors import EvalError, LimitError, MathError
@@ -16,8 +16,9 @@ from grader.mathlang.evaluate import (
     evaluate_exact,
     evaluate_val,
 )
-from grader.mathlang.values import Val
-from grader.types.expression import exactpl
+from grader.mathlang.values import Val, describe
+from grader.mathlang.wording import with_article
+from grader.types.expression import exactpl, validated
 from grader.types.expression.feedback import _fmt, _fmt_exact, _niceness, _shape_mismatch, _witness, canonical
 from grader.types.expression.outcome import Outcome, Sides
 from grader.types.expression.prepare import (
@@ -38,8 +39,10 @@ from grader.types.expression.prepare import (
     student_probes,
     student_value,
 )
-from grader.types.expression.symbolic import _symbolic_confirmation
+from grader.types.expression.symbolic import PROOF_MAX_OPS, _symbolic_confirmation, symbolic_equal
 
+TIGHT_CHECKS = 8  # points where floats agree, checked in balls when the tolerance is finer than floats
+SIZE_ERRORS_ENOUGH = 12  # points too large to compute, after which a formula is not tried further
 MAX_RECHECKS = 16  # doubtful points settled first at 40 digits, the simplest (witness) ones
 RECHECK_CHUNK = 64  # the other doubtful points, settled as many at a time
 UNDEFINED_RECHECKS = 6  # points where both sides overflow or have no value in floats, re-checked
@@ -49,7 +52,7 @@ ISOLATION_OFFSETS = (1e-6, -1e-6, 3e-6, -3e-6)  # relative moves that tell an is
 def compare(prep: Prepared, sides: Sides) -> Outcome:
     """Equivalence of two formulas: exact for constants, else probed (and where useful, proved)."""
     if not ast.free_names(sides.ref) and not ast.free_names(sides.ans) and not sides.overrides:
-        constant = _compare_constants(prep, sides) or _compare_constants_mp(prep, sides)
+        constant = _compare_constants(prep, sides) or _settle_constants(prep, sides)
         if constant is not None:
             return constant
     decided = exactpl.decide(prep, sides)
@@ -62,7 +65,44 @@ def compare(prep: Prepared, sides: Sides) -> Outcome:
             return Outcome(False, err.message)
     if not found.equal:
         return found
-    return _symbolic_confirmation(prep, sides, found)
+    found = _symbolic_confirmation(prep, sides, found)
+    if not found.exact:
+        bounded = validated.bound_on_domain(prep, sides)
+        if bounded is not None:
+            bounded.method = f"{found.method}; {bounded.method}"
+            return bounded
+    if not found.exact and validated.tight_tolerance(prep) and not sides.ref_is_student:
+        raise CheckUndecided(
+            f"the tolerance (rtol {prep.part.rtol:g}, atol {prep.part.atol:g}) is finer than floats "
+            f"resolve, and the two formulas were not shown equal exactly ({found.method})"
+        )
+    return found
+
+
+def _settle_constants(prep: Prepared, sides: Sides) -> Outcome | None:
+    """Two constants that are not both rational: ball arithmetic, then a symbolic zero of the
+    difference; at 40 digits only where the tolerance is coarser than that resolves."""
+    settled, found = validated.settle_constants(prep, sides)
+    if settled is not None:
+        return settled
+    proved = (
+        found is validated.Found.UNKNOWN  # not too large for balls: sympy may try
+        and not prep.is_matrix
+        and symbolic_equal(prep, sides.ref, sides.ans, PROOF_MAX_OPS)
+    )
+    if proved:
+        method = "proved: sympy simplifies the difference to 0"
+        return Outcome(True, "", 0, method, certificate=Certificate.PROVED)
+    if validated.tight_tolerance(prep):
+        if found is validated.Found.UNCOVERED:  # too large for balls: 40 digits may still refute
+            fallback = _compare_constants_mp(prep, sides)
+            if fallback is not None and not fallback.equal:
+                return fallback
+        raise CheckUndecided(
+            f"the two values could not be separated or shown equal at {validated.PRECISIONS[-1]} bits, "
+            f"and the tolerance (rtol {prep.part.rtol:g}, atol {prep.part.atol:g}) needs an exact decision"
+        )
+    return _compare_constants_mp(prep, sides)
 
 
 def _probe(prep: Prepared, sides: Sides) -> Outcome:
@@ -73,25 +113,54 @@ def _probe(prep: Prepared, sides: Sides) -> Outcome:
         done[0] = _both(prep, sides, 0)
         mismatch = _shape_mismatch(prep, sides, *done[0], 0)
         if mismatch:
-            return Outcome(False, mismatch)
+            return Outcome(False, mismatch, certificate=Certificate.EXACT)
     for bi in _batch_order(prep):
         ref, ans = done.pop(bi) if bi in done else _both(prep, sides, bi)
         mismatch = _shape_mismatch(prep, sides, ref, ans, bi)
         if mismatch:
-            return Outcome(False, mismatch)
+            return Outcome(False, mismatch, certificate=Certificate.EXACT)
         result = _compare_batch(prep, sides, ref, ans, bi)
         if result.feedback:
             return result
         points += result.points
         rechecked += result.rechecked
-        if not prep.is_matrix and points >= minimum and bi >= 0:
+        student_next = bi == 0 and STUDENT_BATCH in prep.batches  # the answer's own probes still to come
+        if not prep.is_matrix and points >= minimum and not student_next:
             break
     if points < minimum and not prep.is_matrix:
         return _probe_denser(prep, sides, points, rechecked, minimum)
     if points < minimum:
         _raise_size_error(sides)
         raise CheckUndecided(_too_few(prep, points, minimum))
-    return Outcome(True, "", points, _method(prep, points, rechecked), rechecked)
+    return _agreed(prep, points, rechecked)
+
+
+def _agreed(prep: Prepared, points: int, rechecked: int) -> Outcome:
+    return Outcome(
+        True, "", points, _method(prep, points, rechecked), rechecked, probe_classes=_classes(prep)
+    )
+
+
+def _classes(prep: Prepared) -> tuple[str, ...]:
+    """The kinds of probe points compared (the certificate of a probed verdict)."""
+    if prep.is_matrix:
+        return (
+            "random entries at several sizes",
+            "entries scaled by 1e-3 to 1e6",
+            "degenerate inputs (zeros, ones, identities, rows of zeros)",
+        )
+    found = [
+        "scales 1e-9 to 1e9",
+        "written and computed constants",
+        "kinks",
+        "extremes of feature arguments",
+        "zeros and extremes of the reference",
+        "domain ends",
+        "random",
+    ]
+    if STUDENT_BATCH in prep.batches:
+        found.append("the answer's own constants and kinks")
+    return tuple(found)
 
 
 def _raise_size_error(sides: Sides) -> None:
@@ -116,7 +185,7 @@ def _probe_denser(prep: Prepared, sides: Sides, points: int, rechecked: int, min
         points += result.points
         rechecked += result.rechecked
         if points >= minimum:
-            return Outcome(True, "", points, _method(prep, points, rechecked), rechecked)
+            return _agreed(prep, points, rechecked)
     _raise_size_error(sides)
     raise CheckUndecided(_too_few(prep, points, minimum))
 
@@ -192,8 +261,19 @@ def _compare_constants(prep: Prepared, sides: Sides) -> Outcome | None:
         return None
     method = "exact: rational values"
     if abs(ans - ref) <= Fraction(prep.part.atol) + Fraction(prep.part.rtol) * abs(ref):
-        return Outcome(True, "", 0, method, exact=True)
-    return Outcome(False, f"your value is {_fmt_exact(ans)}, the expected {_fmt_exact(ref)}", 0, method)
+        return Outcome(True, "", 0, method, certificate=Certificate.EXACT)
+    return Outcome(
+        False,
+        "your value is {}, the expected {}".format(*_exact_pair(ans, ref)),
+        0,
+        method,
+        certificate=Certificate.EXACT,
+    )
+
+
+def _exact_pair(ans: Fraction, ref: Fraction) -> tuple[str, str]:
+    shown = _fmt_exact(ans), _fmt_exact(ref)
+    return shown if shown[0] != shown[1] else validated.distinct_values(ans, ref)
 
 
 def _compare_constants_mp(prep: Prepared, sides: Sides) -> Outcome | None:
@@ -201,9 +281,14 @@ def _compare_constants_mp(prep: Prepared, sides: Sides) -> Outcome | None:
     if prep.is_matrix or prep.lets:
         return None
     batch = batch_at(prep, {}, 1)
+    mismatch = _constant_shapes(prep, sides, batch)
+    if mismatch:
+        return Outcome(False, mismatch, certificate=Certificate.EXACT)
     try:
         values = list(_mp_values(prep, sides, batch, np.array([0])))
-    except LimitError:
+    except LimitError as err:
+        if err.text == sides.text:  # the answer's value is too large to compute: invalid
+            raise
         return None
     _, r, a = values[0]
     kind = _mp_point(r, a, prep.part.rtol, prep.part.atol)
@@ -213,6 +298,19 @@ def _compare_constants_mp(prep: Prepared, sides: Sides) -> Outcome | None:
     if kind == "differ" and len(r) == 1:
         return Outcome(False, f"your value is {_fmt(a[0])}, the expected {_fmt(r[0])}", 0, method)
     return None
+
+
+def _constant_shapes(prep: Prepared, sides: Sides, batch: Batch) -> str:
+    """Two symbol-free values of different shapes (``[1, 2, 3]`` against ``[1, 2]``)."""
+    env = mp_env(prep, batch, np.array([0]), {})
+    try:
+        ref, ans = evaluate_val(sides.ref, env), evaluate_val(sides.ans, env)
+    except MathError:
+        return ""
+    if canonical(ref)[0] == canonical(ans)[0]:
+        return ""
+    yours, expected = with_article(describe(ans)), with_article(describe(ref))
+    return f"your answer is {yours}; the expected answer is {expected}"
 
 
 def _compare_batch(prep: Prepared, sides: Sides, ref: Val, ans: Val, bi: int) -> Outcome:
@@ -239,12 +337,32 @@ def _compare_batch(prep: Prepared, sides: Sides, ref: Val, ans: Val, bi: int) ->
     chunks = [first + _spread(prep, batch, both_undefined, UNDEFINED_RECHECKS)]
     chunks += [rest[i : i + RECHECK_CHUNK] for i in range(0, len(rest), RECHECK_CHUNK)]
     rechecked = 0
+    if validated.tight_tolerance(prep) and not prep.is_matrix:
+        hidden = _hidden_difference(prep, sides, batch, np.flatnonzero(good), shape, points)
+        if hidden is not None:
+            return hidden
     for chunk in (c for c in chunks if c):
         found = _recheck(prep, sides, bi, np.array(chunk), points, shape)
         if not found.equal:
             return found
         points, rechecked = found.points, rechecked + found.rechecked
     return Outcome(True, points=points, rechecked=rechecked)
+
+
+def _hidden_difference(
+    prep: Prepared, sides: Sides, batch: Batch, agreed: np.ndarray, shape: tuple[int, ...], points: int
+) -> Outcome | None:
+    """With a tolerance finer than floats resolve, points where floats agree are checked in
+    balls too (x + 10^-40 is not x when the tolerance is 0): a proved difference is a witness."""
+    for i in _nicest(prep, batch, agreed, TIGHT_CHECKS):
+        found, _, _ = validated.confirm_point(prep, sides, _point(prep, batch, i))
+        if found is not validated.Found.DIFFER:
+            continue
+        _, r, a = _mp_values(prep, sides, batch, np.array([i]))[0]
+        method = "interval bound: a point where the two differ, proved in ball arithmetic"
+        witness = _witness(prep, sides, batch, i, r, a, "differ", shape)
+        return Outcome(False, witness, points, method, certificate=Certificate.INTERVAL_BOUND)
+    return None
 
 
 def _nicest(prep: Prepared, batch: Batch, indices: np.ndarray, count: int) -> list[int]:
@@ -290,10 +408,31 @@ def _recheck(
             continue
         if kind == "no reference" and sides.ref_is_student:
             continue
-        return Outcome(False, _witness(prep, sides, batch, i, r, a, kind, shape), points)
+        certificate = None
+        if kind == "differ" and not prep.is_matrix:
+            found, _, _ = validated.confirm_point(prep, sides, _point(prep, batch, i))
+            if found in (validated.Found.SAME, validated.Found.UNKNOWN):
+                agreed += found is validated.Found.SAME  # float noise; unsettled points do not count
+                continue
+            if found is validated.Found.DIFFER:
+                certificate = Certificate.INTERVAL_BOUND
+        witness = _witness(prep, sides, batch, i, r, a, kind, shape)
+        if certificate is not None:
+            method = "interval bound: a point where the two differ, proved in ball arithmetic"
+            return Outcome(False, witness, points, method, certificate=certificate)
+        method = "numeric: a probe where the two differ, confirmed at 40 digits"
+        return Outcome(False, witness, points, method, probe_classes=("a witness re-checked at 40 digits",))
     # every doubtful point re-checked was float noise, or has no value on both sides, or is a
     # removable hole
     return Outcome(True, points=points + agreed, rechecked=len(chosen))
+
+
+def _point(prep: Prepared, batch: Batch, i: int) -> dict[str, float]:
+    return {
+        name: float(column[0] if column.shape[0] == 1 else column[i])
+        for name, column in batch.raw.items()
+        if name in prep.scalars
+    }
 
 
 def _high_precision(
@@ -306,11 +445,15 @@ def _high_precision(
         return
     except LimitError:
         pass
+    computed = 0
     for i in chosen.tolist():
         try:
             yield from _mp_values(prep, sides, batch, np.array([i]))
+            computed += 1
         except LimitError as err:
             sides.size_errors.append(err)
+            if computed == 0 and len(sides.size_errors) >= SIZE_ERRORS_ENOUGH:
+                return  # too large everywhere tried (exp(exp(exp(exp(100))))): no use trying on
 
 
 def _mp_values(

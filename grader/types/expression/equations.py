@@ -12,6 +12,7 @@ from grader.mathlang.values import Env, show
 from grader.types.expression.compare import _close, compare
 from grader.types.expression.feedback import _fmt, _value_text, canonical, point_text
 from grader.types.expression.outcome import Outcome, Sides
+from grader.types.expression.polynomial import polynomial_outcome
 from grader.types.expression.prepare import (
     MATRIX_MIN_POINTS,
     SCALAR_MIN_POINTS,
@@ -42,6 +43,9 @@ def compare_equations(prep: Prepared, ref: ast.Relation, ans: ast.Relation, text
     ratio = _ratio_test(prep, ref, ans, text)
     if ratio.equal:
         return ratio
+    exact = polynomial_outcome(prep, ref, ans)
+    if exact is not None:
+        return exact
     label = f"{ref_iso[0]} = {show(ref_iso[1])}" if ref_iso else ""
     return compare_solution_sets(prep, reference, answer, label)
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from grader.core.verdict import Certificate
 from grader.mathlang import ast
 from grader.mathlang.errors import MathError
 from grader.mathlang.evaluate import evaluate_exact
@@ -103,15 +104,27 @@ def _decide_one(prep: Prepared, sides: Sides, name: str) -> Outcome | None:
         return None
     exact = compare(ans, ref, domain)  # equality without tolerance first: the cheap, common case
     if exact is None:
-        return Outcome(True, "", 0, METHOD_ONE, exact=True)
+        return Outcome(True, "", 0, METHOD_ONE, certificate=Certificate.PIECEWISE_LINEAR)
     if not _within_tolerance(prep, _difference(name, exact)):
-        return Outcome(False, _witness_text(sides, _difference(name, exact)), 0, METHOD_ONE)
+        return Outcome(
+            False,
+            _witness_text(sides, _difference(name, exact)),
+            0,
+            METHOD_ONE,
+            certificate=Certificate.PIECEWISE_LINEAR,
+        )
     atol, rtol = Fraction(prep.part.atol), Fraction(prep.part.rtol)
     beyond = compare(ans, ref, domain, atol=atol, rtol=rtol)
     if beyond is None:
         within = f" (equal within atol {prep.part.atol:g}, rtol {prep.part.rtol:g})"
-        return Outcome(True, "", 0, METHOD_ONE + within, exact=True)
-    return Outcome(False, _witness_text(sides, _difference(name, beyond)), 0, METHOD_ONE)
+        return Outcome(True, "", 0, METHOD_ONE + within, certificate=Certificate.PIECEWISE_LINEAR)
+    return Outcome(
+        False,
+        _witness_text(sides, _difference(name, beyond)),
+        0,
+        METHOD_ONE,
+        certificate=Certificate.PIECEWISE_LINEAR,
+    )
 
 
 def _difference(name: str, diff: Any) -> ExactDifference:
@@ -135,13 +148,13 @@ def _decide_several(prep: Prepared, sides: Sides, names: Sequence[str]) -> Outco
     result = rx.decide_equal(len(names), side(sides.ans), side(sides.ref), max_regions=MAX_REGIONS)
     method = f"decided exactly: piecewise linear, compared on each of {result.regions} linear regions"
     if result.equal:
-        return Outcome(True, "", 0, method, exact=True)
+        return Outcome(True, "", 0, method, certificate=Certificate.PIECEWISE_LINEAR)
     w = result.witness
     assert w is not None
     found = ExactDifference(dict(zip(names, w.point, strict=True)), w.model_value, w.target_value)
     if _within_tolerance(prep, found):
         return None  # differs, but within the part's tolerance there: the probes decide
-    return Outcome(False, _witness_text(sides, found), 0, method)
+    return Outcome(False, _witness_text(sides, found), 0, method, certificate=Certificate.PIECEWISE_LINEAR)
 
 
 def _fraction(value: Any) -> Fraction:

@@ -25,7 +25,10 @@ def _fmt_exact(v: Fraction) -> str:
         return str(v.numerator)
     if max(v.numerator.bit_length(), v.denominator.bit_length()) < 50:
         return f"{v.numerator}/{v.denominator}"
-    return _fmt(float(v))
+    try:
+        return _fmt(float(v))
+    except OverflowError:  # past a float's range (2^1500): six digits at high precision
+        return str(MP.nstr(MP.mpf(v.numerator) / v.denominator, 6))
 
 
 def canonical(val: Val) -> tuple[tuple[int, ...], np.ndarray]:

@@ -15,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from grader.core.verdict import Certificate
 from grader.mathlang import ast
 from grader.mathlang.intervals import CLOSERS, OPENERS, SIZING, split_top_level
-from grader.types.expression.outcome import Outcome
+from grader.types.expression.outcome import Outcome, weakest
 
 _DROP = ("\\lbrack", "\\rbrack", "$")
 
@@ -89,21 +90,27 @@ def compare_items(
 ) -> Outcome:
     """Item by item; an infinite item equals only the same infinity."""
     if len(reference) != len(answer):
-        return Outcome(False, f"your answer has {len(answer)} items; the expected one has {len(reference)}")
+        return Outcome(
+            False,
+            f"your answer has {len(answer)} items; the expected one has {len(reference)}",
+            certificate=Certificate.EXACT,
+        )
     found = [_compare_item(ref, ans, same) for ref, ans in zip(reference, answer, strict=True)]
     for k, item in enumerate(found):
         if not item.equal:
             name = names[k] if k < len(names) else f"item {k + 1}"
             return Outcome(False, f"{name}: {item.feedback}")
     method = "; ".join(item.method for item in found if item.method) or "each item compared"
-    return Outcome(True, "", sum(item.points for item in found), method, exact=all(i.exact for i in found))
+    return Outcome(
+        True, "", sum(item.points for item in found), method, certificate=weakest([i.kind for i in found])
+    )
 
 
 def _compare_item(ref: ast.Node, ans: ast.Node, same: CompareItems) -> Outcome:
     ref_inf, ans_inf = infinity_sign(ref), infinity_sign(ans)
     if ref_inf or ans_inf:
         if ref_inf == ans_inf:
-            return Outcome(True, "", 0, "exact: the same infinity", exact=True)
+            return Outcome(True, "", 0, "exact: the same infinity", certificate=Certificate.EXACT)
         return Outcome(
             False, "infinite on one side only" if not (ref_inf and ans_inf) else "the other infinity"
         )

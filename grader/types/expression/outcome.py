@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from grader.core.verdict import Certificate
 from grader.mathlang import ast
 from grader.mathlang.errors import LimitError
 
@@ -15,7 +16,27 @@ class Outcome:
     points: int = 0
     method: str = ""
     rechecked: int = 0
-    exact: bool = False  # shown equal exactly or proved, not only probed
+    # How it was decided; None: at probe points (numeric evidence only).
+    certificate: Certificate | None = None
+    probe_classes: tuple[str, ...] = ()
+    note: str = ""  # what of the answer was not graded (words after the formula)
+
+    @property
+    def kind(self) -> Certificate:
+        if self.certificate is not None:
+            return self.certificate
+        return Certificate.PROBES
+
+    @property
+    def exact(self) -> bool:
+        """Shown equal (or different) exactly, proved or bounded, not only probed."""
+        return self.kind.certified
+
+
+def weakest(certificates: list[Certificate]) -> Certificate:
+    """The weakest of several certificates (items of a list each decided on their own)."""
+    order = list(Certificate)
+    return max(certificates, key=order.index, default=Certificate.EXACT)
 
 
 @dataclass

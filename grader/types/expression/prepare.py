@@ -3,6 +3,7 @@ sample batches (cached per part), and evaluating either side on a batch."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -24,9 +25,11 @@ from grader.mathlang.evaluate import (
     evaluate_val,
     function_names,
 )
+from grader.mathlang.limits import DEFAULT_LIMITS
 from grader.mathlang.parser import parse
 from grader.mathlang.sampling import bounds as sampling_bounds
 from grader.mathlang.sampling import (
+    degenerate_array,
     dim_range,
     draw_array,
     draw_scalars,
@@ -41,6 +44,7 @@ from grader.types.expression.outcome import Sides
 from grader.types.expression.part import ExpressionPart
 
 SCALAR_BATCH = 128
+REFERENCE_LIMITS = dataclasses.replace(DEFAULT_LIMITS, max_number_digits=100)
 
 
 SCALAR_MIN_POINTS = 64
@@ -132,6 +136,11 @@ class Prepared:
     def parse(self, text: str, extra: tuple[str, ...] = ()) -> ast.Node:
         return parse(text, symbols=self.names + extra, functions=self.function_names)
 
+    def parse_reference(self, text: str) -> ast.Node:
+        """The TA's reference: as a student's answer, with longer number literals (a value
+        to 32 digits against ``rtol: 1e-25``)."""
+        return parse(text, symbols=self.names, functions=self.function_names, limits=REFERENCE_LIMITS)
+
 
 def prepare(part: ExpressionPart) -> Prepared:
     """The part's parsed reference, functions, lets and sampling plan (cached)."""
@@ -181,10 +190,10 @@ def _spec_call(fn: Any, what: str) -> Any:
 
 def _reference_form(prep: Prepared, answer: Any) -> Form:
     if isinstance(answer, dict):
-        return FieldMap({str(k): _single_form(prep.parse(_text_of(v))) for k, v in answer.items()})
+        return FieldMap({str(k): _single_form(prep.parse_reference(_text_of(v))) for k, v in answer.items()})
     text = _text_of(answer)
-    interval = read_interval(text, prep.parse)
-    return interval if interval is not None else _single_form(prep.parse(text))
+    interval = read_interval(text, prep.parse_reference)
+    return interval if interval is not None else _single_form(prep.parse_reference(text))
 
 
 def _single_form(node: ast.Node) -> Formula | Equation:
@@ -235,8 +244,8 @@ def _size_plan(prep: Prepared) -> list[dict[str, int]]:
 
 
 def batch_indices(prep: Prepared) -> Iterator[int]:
-    if prep.dims or prep.is_matrix:
-        yield from range(len(prep.size_plan) + len(MATRIX_SCALES))
+    if prep.dims or prep.is_matrix:  # the size plan, scaled entries, then degenerate inputs
+        yield from range(len(prep.size_plan) + len(MATRIX_SCALES) + 1)
         return
     yield from range(SCALAR_MAX_BATCHES)
 
@@ -252,6 +261,8 @@ def get_batch(prep: Prepared, index: int) -> Batch:
 def _make_batch(prep: Prepared, index: int) -> Batch:
     if index == 0 and not prep.is_matrix and prep.scalars:
         return aimed_batch(prep, [node for node in _reference_nodes(prep)], np.random.default_rng(prep.seed))
+    if prep.is_matrix and index == len(prep.size_plan) + len(MATRIX_SCALES):
+        return _degenerate_batch(prep, np.random.default_rng([prep.seed, index]))
     rng = np.random.default_rng([prep.seed, index])
     matrix = prep.is_matrix
     plan = len(prep.size_plan)
@@ -277,6 +288,22 @@ def _make_batch(prep: Prepared, index: int) -> Batch:
     for name, domain in prep.scalars.items():
         if scale != 1.0 and not domain.integer and sampling_bounds(domain) == (None, None):
             raw[name] = raw[name] * scale
+    return batch_at(prep, raw, count, sizes)
+
+
+def _degenerate_batch(prep: Prepared, rng: np.random.Generator) -> Batch:
+    """Matrix parts: degenerate inputs at the first sizes (zeros, ones, identities, rows of
+    zeros), where a formula's kinks meet (a step of ``W x`` at exactly 0)."""
+    sizes = prep.size_plan[0]
+    count = MATRIX_BATCH * 2
+    raw: dict[str, np.ndarray] = {}
+    for name, domain in prep.scalars.items():
+        raw[name] = draw_scalars(domain, count, rng)
+    for name, size in sizes.items():
+        raw[name] = np.array([float(size)])
+    for which, (name, shape) in enumerate(prep.part.arrays.items()):
+        concrete = tuple(sizes[d] if isinstance(d, str) and not _is_number(d) else int(d) for d in shape)
+        raw[name] = degenerate_array(concrete, count, rng, which)
     return batch_at(prep, raw, count, sizes)
 
 
@@ -312,13 +339,17 @@ def aimed_batch(prep: Prepared, nodes: list[ast.Node], rng: np.random.Generator,
     """Probe points aimed at these formulas' scales, constants and kinks (see probes.py)."""
     constants = probes.constant_values(probes.formula_constants(nodes))
     kinks = probes.kink_arguments(nodes)
+    features = probes.feature_arguments(nodes)
+    if base:  # the reference's own zeros and extremes: where |r| is smallest the rule is strictest
+        values_of = [n for n in nodes if not isinstance(n, ast.Relation | ast.Logic | ast.TupleLit)]
+        kinks, features = [*kinks, *values_of], [*features, *values_of]
     candidates: dict[str, list[float]] = {}
     for name, domain in prep.scalars.items():
         values = probes.base_values() + probes.random_values(rng, probes.RANDOM_PER_SYMBOL) if base else []
         values += constants
-        values += probes.around(
-            kink_roots(prep, kinks, name, probes.admissible(values or probes.base_values(), domain))
-        )
+        grid = probes.admissible(values or probes.base_values(), domain)
+        values += probes.around(kink_roots(prep, kinks, name, grid))
+        values += probes.around(feature_extremes(prep, features, name, grid))
         candidates[name] = probes.admissible(values, domain) or probes.admissible(
             probes.base_values(), domain
         )
@@ -341,10 +372,67 @@ def kink_roots(prep: Prepared, arguments: list[ast.Node], name: str, grid: list[
                 ys = evaluate_val(arg, env).a
         except MathError:
             continue
-        if ys.ndim != 1:
+        if ys.ndim != 1 or ys.dtype.kind != "f":
             continue
         roots += _sign_changes(arg, name, xs, ys, prep)
     return roots
+
+
+MAX_EXTREMES = 32  # extremes of feature arguments kept per symbol
+GOLDEN_STEPS = 90
+
+
+def feature_extremes(prep: Prepared, arguments: list[ast.Node], name: str, grid: list[float]) -> list[float]:
+    """Where an argument that depends on ``name`` alone peaks or dips between grid points,
+    refined by golden-section search (every bracket of an argument at once)."""
+    free = [arg for arg in arguments if ast.free_names(arg) == {name}]
+    xs = np.unique(np.array(grid, dtype=float))
+    if not free or len(xs) < 3:
+        return []
+    found: list[float] = []
+    for arg in free:
+        ys = _at_points(prep, arg, name, xs)
+        if ys is None:
+            continue
+        left, mid, right = ys[:-2], ys[1:-1], ys[2:]
+        with np.errstate(invalid="ignore"):
+            peak = (mid > left) & (mid >= right)
+            dip = (mid < left) & (mid <= right)
+        idx = np.flatnonzero(np.isfinite(left) & np.isfinite(mid) & np.isfinite(right) & (peak | dip)) + 1
+        if not len(idx):
+            continue
+        found += _golden(prep, arg, name, xs[idx - 1], xs[idx + 1], peak[idx - 1]).tolist()
+        if len(found) >= MAX_EXTREMES:
+            break
+    return [x for x in found[:MAX_EXTREMES] if math.isfinite(x)]
+
+
+def _at_points(prep: Prepared, node: ast.Node, name: str, xs: np.ndarray) -> np.ndarray | None:
+    env = Env("float", len(xs), {name: Val(xs)}, prep.functions, {}, prep.known)
+    try:
+        with np.errstate(all="ignore"):
+            ys = evaluate_val(node, env).a
+    except MathError:
+        return None
+    if ys.dtype.kind not in "fi" or not (ys.ndim == 1 or ys.size == 1):
+        return None
+    return np.asarray(np.broadcast_to(ys, (len(xs),)), dtype=float)
+
+
+def _golden(
+    prep: Prepared, node: ast.Node, name: str, lo: np.ndarray, hi: np.ndarray, maximise: np.ndarray
+) -> np.ndarray:
+    ratio = (math.sqrt(5) - 1) / 2
+    lo, hi = lo.copy(), hi.copy()
+    for _ in range(GOLDEN_STEPS):
+        a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
+        fa, fb = _at_points(prep, node, name, a), _at_points(prep, node, name, b)
+        if fa is None or fb is None:
+            break
+        with np.errstate(invalid="ignore"):
+            keep_left = np.where(maximise, fa > fb, fa < fb)
+        lo, hi = np.where(keep_left, lo, a), np.where(keep_left, b, hi)
+    return (lo + hi) / 2
 
 
 def _sign_changes(arg: ast.Node, name: str, xs: np.ndarray, ys: np.ndarray, prep: Prepared) -> list[float]:

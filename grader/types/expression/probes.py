@@ -7,9 +7,14 @@ chosen from the formulas themselves and from the symbol's domain:
 - every scale from 1e-9 to 1e9, both signs, and 0;
 - every constant ``c`` written in either formula (or its lets and functions),
   with ``-c``, ``sqrt(|c|)``, ``1/c`` and points just beside each;
+- the values of constant sub-formulas (``7 * 11.1``), treated as written constants;
 - the kinks of ``relu``/``max``/``min``/``abs``/``heaviside``/``sign``/``floor``/
   ``ceil`` whose argument depends on one symbol (the argument's roots, found
   on the probe grid), and points just beside them;
+- the extremes of every argument of an exponential, a squashing or a kink function
+  (a bump ``exp(-(x - c)^2)`` peaks where its argument does), and, for the
+  reference, its own zeros and the extremes of its value (where ``|r|`` is smallest,
+  the tolerance rule is strictest), refined by bisection and golden-section search;
 - the domain's ends (interval endpoints, integer-range edges) and points just inside;
 - seeded random values of every magnitude.
 
@@ -29,7 +34,10 @@ import numpy as np
 
 from grader.mathlang import ast
 from grader.mathlang.domains import SymbolDomain
+from grader.mathlang.errors import MathError
+from grader.mathlang.evaluate import evaluate_val
 from grader.mathlang.sampling import bounds, integer_range
+from grader.mathlang.values import Env
 
 SCALES = tuple(10.0**k for k in range(-9, 10))
 SMALL_VALUES = (0.5, 1.5, 2.0, 3.0, 0.1, 0.25, 7.0)
@@ -37,11 +45,13 @@ NEAR = 1e-3  # relative (and absolute, near 0) offset of the points beside a con
 MAX_CONSTANTS = 24  # constants per formula pair that get their own probes
 MAX_POINTS = 640  # probe points of a part with several symbols
 RANDOM_PER_SYMBOL = 24
+SMOOTH_FEATURES = frozenset({"exp", "sigmoid", "tanh", "softplus", "sech", "cosh"})
 KINK_FUNCTIONS = frozenset({"relu", "max", "min", "abs", "heaviside", "sign", "floor", "ceil", "leaky_relu"})
 
 
 def formula_constants(nodes: Iterable[ast.Node]) -> list[float]:
-    """The nonzero numbers written in the formulas, largest magnitude first."""
+    """The nonzero numbers written in the formulas and the values of their constant
+    sub-formulas (``7 * 11.1`` places a feature at 77.7), largest magnitude first."""
     found: set[float] = set()
     for node in nodes:
         for sub in ast.walk(node):
@@ -49,8 +59,43 @@ def formula_constants(nodes: Iterable[ast.Node]) -> list[float]:
                 found.add(_as_float(sub.value))
             elif isinstance(sub, ast.BinOp) and sub.op == "^":
                 found.update(_power_constant(sub))
+        found.update(folded_constants(node))
     finite = [c for c in found if math.isfinite(c) and c != 0]
     return sorted(finite, key=lambda c: -abs(c))[:MAX_CONSTANTS]
+
+
+def folded_constants(node: ast.Node) -> list[float]:
+    """The values of the largest sub-formulas without symbols (``3 * 7``, ``4321 / 1000``,
+    ``\\sqrt{2} \\pi``), computed in floats; one pass over the tree."""
+    order = list(ast.walk(node))
+    symbolic: set[int] = set()
+    for sub in reversed(order):  # children before parents
+        if isinstance(sub, ast.Sym) or any(id(child) in symbolic for child in ast.children(sub)):
+            symbolic.add(id(sub))
+    values: list[float] = []
+    stack = [node]
+    while stack and len(values) < MAX_CONSTANTS:
+        sub = stack.pop()
+        if id(sub) not in symbolic and isinstance(sub, ast.BinOp | ast.Neg | ast.Call):
+            value = _float_value(sub)
+            if value is not None:
+                values.append(value)
+            continue
+        stack.extend(ast.children(sub))
+    return values
+
+
+def _float_value(node: ast.Node) -> float | None:
+    env = Env("float", 1, {}, {}, {}, ())
+    try:
+        with np.errstate(all="ignore"):
+            value = evaluate_val(node, env)
+    except MathError:
+        return None
+    if not value.is_scalar():
+        return None
+    number = float(np.asarray(value.a, dtype=float).reshape(-1)[0])
+    return number if math.isfinite(number) and number != 0 else None
 
 
 def _power_constant(node: ast.BinOp) -> set[float]:
@@ -73,6 +118,19 @@ def _as_float(value: Fraction) -> float:
         return float(value)
     except OverflowError:
         return math.inf
+
+
+def feature_arguments(nodes: Iterable[ast.Node]) -> list[ast.Node]:
+    """Arguments whose extremes place a feature: of exponentials, squashing functions and kink
+    functions (``-(x - 77.7)^2`` in a bump ``exp(-(x - 77.7)^2)`` peaks at 77.7)."""
+    found = kink_arguments(nodes)
+    for node in nodes:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Call) and sub.name in SMOOTH_FEATURES and len(sub.args) == 1:
+                found.append(sub.args[0])
+            elif isinstance(sub, ast.BinOp) and sub.op == "^" and isinstance(sub.left, ast.Const):
+                found.append(sub.right)  # e^{...}
+    return found
 
 
 def kink_arguments(nodes: Iterable[ast.Node]) -> list[ast.Node]:

@@ -26,7 +26,7 @@ from grader.mathlang import ast
 from grader.mathlang.arithmetic import MP
 from grader.mathlang.errors import EvalError, LimitError, MathError
 from grader.mathlang.evaluate import evaluate_val
-from grader.mathlang.values import Env, show
+from grader.mathlang.values import Env, Val, show
 from grader.types.expression.feedback import _fmt
 from grader.types.expression.outcome import Outcome
 from grader.types.expression.prepare import Prepared, batch_at, get_batch, mp_env_at, relevant_scalars
@@ -105,7 +105,7 @@ def compare_solution_sets(prep: Prepared, ref: Equation, ans: Equation, label: s
     names = relevant_scalars(prep, [ref.node, ans.node])
     for source, other in ((ref, ans), (ans, ref)):
         points = solution_points(prep, source, names)
-        failure = _first_failure(prep, points, other)
+        failure = _first_failure(prep, points, other, source)
         if failure is not None:
             return Outcome(False, _failure_text(prep, source, other, points, failure, label))
         checked += points.count
@@ -334,7 +334,7 @@ class Failure:
     undefined: bool
 
 
-def _first_failure(prep: Prepared, points: Points, other: Equation) -> Failure | None:
+def _first_failure(prep: Prepared, points: Points, other: Equation, source: Equation) -> Failure | None:
     if points.count == 0:
         return None
     values = batch_at(prep, dict(points.columns), points.count).values
@@ -347,11 +347,56 @@ def _first_failure(prep: Prepared, points: Points, other: Equation) -> Failure |
         precise = _holds_precisely(prep, points, other, i)
         if precise is True:
             continue
+        polished = _polished(prep, points, source, i)
+        if polished is not None and _holds_precisely(prep, polished, other, 0) is True:
+            continue  # a float root beside the true one (a flat, double root): confirmed at 40 digits
         undefined = precise is None
         if undefined and _isolated_hole(prep, points, other, i):
             continue
         return Failure(i, float(left[i]), float(right[i]), undefined)
     return None
+
+
+POLISH_WINDOW = 1e-6  # relative half-width of the window a float root is polished in
+POLISH_ABSOLUTE = 1e-6  # and absolute, near 0
+POLISH_STEPS = 160
+
+
+def _polished(prep: Prepared, points: Points, source: Equation, i: int) -> Points | None:
+    """The root of one unknown found in floats, moved at 40 digits to where |lhs - rhs| is least
+    nearby (golden-section search): float noise makes roots beside a double root."""
+    if len(points.columns) != 1:
+        return None
+    name, column = next(iter(points.columns.items()))
+    x = MP.mpf(float(column[i]))
+    width = max(POLISH_WINDOW * abs(x), MP.mpf(POLISH_ABSOLUTE))
+    lo, hi = x - width, x + width
+    ratio = (MP.sqrt(5) - 1) / 2
+    try:
+        for _ in range(POLISH_STEPS):
+            a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
+            if _size_at(prep, source, name, a) < _size_at(prep, source, name, b):
+                hi = b
+            else:
+                lo = a
+    except (EvalError, LimitError, TypeError):
+        return None
+    return Points({name: np.array([float((lo + hi) / 2)])})
+
+
+def _size_at(prep: Prepared, eq: Equation, name: str, value: Any) -> Any:
+    """|lhs - rhs| at 40 digits with ``name`` at an mpmath value (inf where undefined)."""
+    cell = np.empty(1, dtype=object)
+    cell[0] = value
+    values = {name: Val(cell)}
+    env = Env("mp", 1, values, prep.functions, {}, prep.known)
+    for let_name, node in prep.lets:
+        values[let_name] = evaluate_val(node, env)
+    left = evaluate_val(eq.node.left, env).a.reshape(-1)[0]
+    right = evaluate_val(eq.node.right, env).a.reshape(-1)[0]
+    if not (MP.isfinite(left) and MP.isfinite(right)):
+        return MP.inf
+    return abs(left - right)
 
 
 def _holds_precisely(prep: Prepared, points: Points, other: Equation, i: int) -> bool | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from grader.core.verdict import Certificate
 from grader.mathlang import ast
 from grader.types.expression.outcome import Outcome, Sides
 from grader.types.expression.prepare import SCALAR_MIN_POINTS, Prepared
@@ -24,7 +25,7 @@ def _symbolic_confirmation(prep: Prepared, sides: Sides, outcome: Outcome) -> Ou
     verdict = symbolic_equal(prep, sides.ref, sides.ans, PROOF_MAX_OPS if required else SYMBOLIC_MAX_OPS)
     if verdict:
         outcome.method += "; symbolic: sympy simplifies the difference to 0"
-        outcome.exact = True
+        outcome.certificate = Certificate.PROVED
     elif verdict is None:
         outcome.method += "; symbolic: not decided"
     return outcome

@@ -1,7 +1,8 @@
 """``mode: approx``: the largest |network - target| on the bounded domain is below epsilon.
 
 Decided by :func:`grader.networks.max_error` (exact at breakpoints and at the
-critical points of the target); correct when the largest error is strictly
+critical points of a polynomial target; any other smooth target by a certified
+interval bound of the error on every linear piece); correct when the largest error is strictly
 below ``epsilon``, read as the decimal written (0.01 is 1/100). Several inputs,
 or a network that is not piecewise linear: float sampling (:mod:`.sampled`).
 """
@@ -14,8 +15,10 @@ from typing import Any
 
 import sympy
 
+from grader.core.verdict import CheckUndecided
 from grader.mathlang.to_sympy import symbol_for
 from grader.networks import PL, ApproxResult, max_error
+from grader.networks.approx import ApproxUndecided
 from grader.types.network.comparison import Comparison, Mismatch
 from grader.types.network.compile import Compiled, NotPiecewiseLinear
 from grader.types.network.evaluation import model_pl
@@ -55,15 +58,18 @@ def decide_approx(comp: Compiled, weights: Weights, side: Side) -> Comparison:
             target = expr.subs(
                 {subs_syms[k]: sympy.Rational(v.numerator, v.denominator) for k, v in values.items()}
             )
-        found = _Largest(
-            max_error(model, target, comp.domain, x if not isinstance(target, PL) else None), values
-        )
-        if not found.result.below(comp.epsilon):
-            return _told(comp, side, found, holds=False, exact=found.result.exact)
+        result = max_error(model, target, comp.domain, x if not isinstance(target, PL) else None)
+        found = _Largest(result, values)
+        try:
+            holds = found.result.below(comp.epsilon)
+        except ApproxUndecided as exc:
+            raise CheckUndecided(str(exc)) from None
+        if not holds:
+            return _told(comp, side, found, holds=False, exact=found.result.certified)
         if worst is None or error_float(found.result.error) > error_float(worst.result.error):
             worst = found
     assert worst is not None
-    return _told(comp, side, worst, holds=True, exact=worst.result.exact)
+    return _told(comp, side, worst, holds=True, exact=worst.result.certified)
 
 
 def _told(comp: Compiled, side: Side, found: _Largest, *, holds: bool, exact: bool) -> Comparison:
@@ -85,4 +91,5 @@ def _told(comp: Compiled, side: Side, found: _Largest, *, holds: bool, exact: bo
     mismatch = None
     if result.model_value is not None:
         mismatch = Mismatch((result.x,), result.model_value, found.draw, expected=result.target_value)
-    return Comparison(holds, text, result.method, bool(exact), mismatch, error_float(result.error))
+    bounded = result.bound is not None
+    return Comparison(holds, text, result.method, bool(exact), mismatch, error_float(result.error), bounded)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from grader.core.verdict import AnswerError, CheckUndecided, Decision, Status, Verdict
+from grader.core.verdict import AnswerError, Certificate, CheckUndecided, Decision, Status, Verdict
 from grader.networks import paused_collection
 from grader.types.network.approx import decide_approx
 from grader.types.network.classify import decide_classify
@@ -50,7 +50,10 @@ def _check(part: NetworkPart, answer: Any) -> Verdict:
         )
     side = reference_side(comp)
     found = decide(comp, student, side)
-    decision = Decision(found.method, exact=found.exact, largest_error=found.largest_error)
+    kind = Certificate.PIECEWISE_LINEAR if found.exact else Certificate.PROBES
+    if found.bounded:
+        kind = Certificate.INTERVAL_BOUND
+    decision = Decision(found.method, exact=found.exact, largest_error=found.largest_error, certificate=kind)
     if found.holds:
         if reference_impossible:
             raise CheckUndecided(

@@ -58,6 +58,7 @@ class Comparison:
     exact: bool
     mismatch: Mismatch | None = None
     largest_error: float | None = None  # approx: the largest |network - target| found
+    bounded: bool = False  # approx: the error is enclosed by interval arithmetic (a proof)
 
 
 def differs(

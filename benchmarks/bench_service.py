@@ -1,0 +1,159 @@
+"""The grading service under load: many clients hand in at once over real HTTP.
+
+    python benchmarks/bench_service.py [--submissions 500] [--clients 50] [--workers 2] [--db URL]
+
+Builds the synthetic class of benchmarks/make_class.py (seeded: reference answers,
+shipped answers, listed mistakes, wrong variants, hostile strings, unreadable
+sheets), starts ``grader serve`` on a free loopback port with a fresh SQLite
+database (or ``--db``), and has ``--clients`` threads post the sheets (each client a
+student with a token, taking sheets in turn). Prints:
+
+* upload latency: POST to 202, p50 / p99 / max (what a student waits for);
+* upload to verdict: a job's finish time minus its submission's, p50 / p99 / max,
+  read from the service's own database;
+* throughput: submissions graded per second, first upload to last verdict.
+
+Unreadable sheets are refused at upload (422) and counted separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from make_class import make_class
+from service_server import Course, Server
+from sqlalchemy import select
+
+from grader.service.accounts import add_user
+from grader.service.db import Database, Job, JobStatus, Submission
+from grader.service.service import Service
+from grader.service.settings import Settings
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def course_with_students(
+    folder: Path, db_url: str | None, clients: int, sheets: int
+) -> tuple[Course, list[Path]]:
+    problem_file, class_folder = make_class(folder / "class-source", sheets)
+    (folder / "course" / "problems").mkdir(parents=True)
+    (folder / "course" / "problems" / "bench.yaml").write_text(problem_file.read_text())
+    course = Course(folder / "course", db_url)
+    service = Service(Settings(course_dir=course.folder, db_url=db_url), start_workers=False)
+    with service.db.session() as db:
+        for number in range(clients):
+            _, course.tokens[f"client-{number:03d}"] = add_user(db, f"client-{number:03d}", "student")
+    service.db.dispose()
+    sheets_found = sorted(p for p in class_folder.glob("*/answers.*"))
+    return course, sheets_found
+
+
+def run_clients(server: Server, course: Course, sheets: list[Path], clients: int) -> tuple[list[float], int]:
+    latencies: list[float] = []
+    refused = 0
+    lock = threading.Lock()
+    names = sorted(course.tokens)[:clients] if clients else []
+    names = [n for n in names if n.startswith("client-")]
+    assignment = "synthetic-class"  # the assignment id make_class writes
+
+    def client(index: int) -> None:
+        nonlocal refused
+        with server.client(token=course.tokens[names[index]]) as http:
+            for sheet in sheets[index :: len(names)]:
+                started = time.perf_counter()
+                response = http.post(
+                    f"/api/v1/assignments/{assignment}/submissions",
+                    files={"file": (sheet.name, sheet.read_bytes())},
+                )
+                elapsed = time.perf_counter() - started
+                with lock:
+                    if response.status_code == 202:
+                        latencies.append(elapsed)
+                    elif response.status_code == 422:
+                        refused += 1
+                    else:
+                        raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(len(names))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, refused
+
+
+def wait_all_graded(db: Database, expected: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with db.session() as session:
+            done = len(session.scalars(select(Job.id).where(Job.status == JobStatus.DONE)).all())
+        if done >= expected:
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"only {done} of {expected} graded after {timeout:.0f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--submissions", type=int, default=500)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--db", default=None, help="a database URL (default: SQLite in the course folder)")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="grader-bench-service-") as scratch:
+        course, sheets = course_with_students(Path(scratch), args.db, args.clients, args.submissions)
+        server = Server(course, args.workers, "--rate-limit", "100000")
+        try:
+            started = time.perf_counter()
+            latencies, refused = run_clients(server, course, sheets, args.clients)
+            uploaded = time.perf_counter() - started
+            db = Database(Settings(course_dir=course.folder, db_url=args.db).database_url)
+            wait_all_graded(db, len(latencies), timeout=1800)
+            with db.session() as session:
+                rows = session.execute(
+                    select(Submission.created_at, Job.finished_at).join(
+                        Job, Job.submission_id == Submission.id
+                    )
+                ).all()
+            db.dispose()
+        finally:
+            server.stop()
+    to_verdict = [(finished - created).total_seconds() for created, finished in rows]
+    first = min(created for created, _ in rows)
+    last = max(finished for _, finished in rows)
+    wall = (last - first).total_seconds()
+    machine = f"{platform.python_version()}, {os.cpu_count()} CPUs"
+    print(f"grader service benchmark: {machine}, --workers {args.workers}")
+    accepted = len(latencies)
+    print(f"  {accepted} submissions accepted, {refused} refused as unreadable (422), {args.clients} clients")
+    p50, p99 = percentile(latencies, 0.5) * 1000, percentile(latencies, 0.99) * 1000
+    print(
+        f"  upload latency  p50 {p50:.0f} ms  p99 {p99:.0f} ms"
+        f"  max {max(latencies) * 1000:.0f} ms  (all uploads in {uploaded:.1f} s)"
+    )
+    print(
+        f"  upload->verdict p50 {percentile(to_verdict, 0.5):.1f} s  p99 {percentile(to_verdict, 0.99):.1f} s"
+        f"  max {max(to_verdict):.1f} s  (mean {statistics.mean(to_verdict):.1f} s)"
+    )
+    print(f"  throughput      {len(rows) / wall:.1f} submissions/s: {len(rows)} graded in {wall:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

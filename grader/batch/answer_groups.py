@@ -1,0 +1,181 @@
+"""A part's answers across a class, in groups a TA grades at once.
+
+Auto-graded parts are grouped by proven meaning: every right answer is one group
+(the checker showed each equal to the reference: ``σ(x)(1-σ(x))``,
+``e^{-x}/(1+e^{-x})^2`` and ``\\sigma(x)\\sigma(-x)``), and wrong answers that
+agree at grader's sample points (:func:`grader.reporting.grouping.meaning_key`)
+are one group only once the checker shows each equal to the group's first answer
+(:func:`grader.engine.same_answer`); an answer it cannot show equal starts its
+own group. Unreadable (``invalid``) answers come first, grouped by their text:
+that is where a right answer can hide. ``text`` parts are grouped by normalised
+text, the largest group first and the answers no one else gave after.
+
+Each wrong group says which known slip of the reference it is, when it is one
+(:mod:`grader.hand.misconceptions`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from grader.core.parts import PartBase
+from grader.core.report import PartResult
+from grader.core.verdict import Status
+from grader.engine import is_auto_graded, same_answer
+from grader.hand.misconceptions import Misconception, identify, mistakes_snippet
+from grader.reporting.grouping import normalised_text
+from grader.reporting.stats import key_by_meaning
+
+WRONG = (Status.INCORRECT, Status.PARTIAL)
+# Order of the kinds of group on a TA's page.
+KIND_ORDER = ("invalid", "wrong", "error", "text", "correct", "single", "missing")
+# Groups of wrong answers with different sample values a spelling is proven against.
+MAX_PROOFS_PER_SPELLING = 12
+
+
+@dataclass(frozen=True)
+class GivenAnswer:
+    """One student's answer to the part, with its verdict (hand grade included)."""
+
+    folder: str
+    student: str
+    result: PartResult
+    answer: Any  # as handed in (None when blank)
+
+
+@dataclass
+class AnswerGroup:
+    kind: str  # one of KIND_ORDER
+    answer: str  # the group's first answer, as shown
+    members: list[GivenAnswer] = field(default_factory=list)
+    proven: bool = True  # every member shown equal to the first (or the same text)
+    misconception: Misconception | None = None
+
+    @property
+    def id(self) -> str:
+        """Stable while the group's first answer and kind stay: what a TA's grade names."""
+        return hashlib.sha256(f"{self.kind}\n{self.answer}".encode()).hexdigest()[:12]
+
+    @property
+    def graded(self) -> int:
+        return sum(1 for m in self.members if m.result.hand is not None)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "kind": self.kind,
+            "answer": self.answer,
+            "count": len(self.members),
+            "graded": self.graded,
+            "students": [m.folder for m in self.members],
+        }
+        if self.misconception is not None:
+            data["misconception"] = self.misconception.name
+            data["as_reference"] = self.misconception.answer
+        return data
+
+
+def answer_groups(part: PartBase, answers: Sequence[GivenAnswer], *, mine: bool = True) -> list[AnswerGroup]:
+    """The groups of one part's answers, in the order a TA should grade them. ``mine``:
+    look for the known slip of each wrong group."""
+    blank = [a for a in answers if a.result.status is Status.MISSING]
+    given = [a for a in answers if a.result.status is not Status.MISSING]
+    if not is_auto_graded(part):
+        groups = _text_groups(given)
+    else:
+        groups = _by_text("invalid", [a for a in given if a.result.auto_status is Status.INVALID])
+        groups += _wrong_groups(part, [a for a in given if a.result.auto_status in WRONG])
+        groups += _by_text("error", [a for a in given if a.result.auto_status is Status.ERROR])
+        right = [a for a in given if a.result.auto_status is Status.CORRECT]
+        if right:
+            groups.append(AnswerGroup("correct", _shown(right[0]), right))
+        if mine:
+            for group in groups:
+                if group.kind == "wrong":
+                    group.misconception = identify(part, group.members[0].answer)
+    if blank:
+        groups.append(AnswerGroup("missing", "", blank))
+    return sorted(groups, key=lambda g: (KIND_ORDER.index(g.kind), -len(g.members)))
+
+
+def _shown(given: GivenAnswer) -> str:
+    if isinstance(given.answer, str):
+        return given.answer
+    return given.result.received or json.dumps(given.answer, default=str)
+
+
+def _by_text(kind: str, answers: Sequence[GivenAnswer]) -> list[AnswerGroup]:
+    groups: dict[str, AnswerGroup] = {}
+    for given in answers:
+        key = normalised_text(_shown(given))
+        if key not in groups:
+            groups[key] = AnswerGroup(kind, _shown(given))
+        groups[key].members.append(given)
+    return list(groups.values())
+
+
+def _text_groups(answers: Sequence[GivenAnswer]) -> list[AnswerGroup]:
+    groups = _by_text("text", answers)
+    for group in groups:
+        if len(group.members) == 1:
+            group.kind = "single"
+    return groups
+
+
+def _wrong_groups(part: PartBase, answers: Sequence[GivenAnswer]) -> list[AnswerGroup]:
+    """Wrong answers by meaning: spellings with the same sample values first, then any two
+    groups the checker shows equal (sample values rounded apart can still be one formula).
+    A spelling joins a group only once the checker proves it equal to the group's first."""
+    spellings = _by_text("wrong", answers)
+    if not spellings:
+        return []
+    keys = key_by_meaning([g.answer for g in spellings], part, part.type)
+    candidates: dict[str, list[AnswerGroup]] = {}
+    for group, key in zip(spellings, keys, strict=True):
+        candidates.setdefault(key, []).append(group)
+    groups: list[AnswerGroup] = []
+    for same_values in candidates.values():
+        groups += _proven_groups(part, same_values, len(same_values))
+    groups.sort(key=lambda g: -len(g.members))
+    return _proven_groups(part, groups, MAX_PROOFS_PER_SPELLING)
+
+
+def _proven_groups(part: PartBase, spellings: Sequence[AnswerGroup], tries: int) -> list[AnswerGroup]:
+    """``spellings`` merged where the checker shows one equal to an earlier group's first
+    answer (trying at most ``tries`` earlier groups, the largest first)."""
+    proven: list[AnswerGroup] = []
+    for spelling in spellings:
+        first = spelling.members[0].answer
+        home = next((g for g in proven[:tries] if _same(part, g.members[0].answer, first)), None)
+        if home is None:
+            proven.append(spelling)
+        else:
+            home.members.extend(spelling.members)
+    return proven
+
+
+def _same(part: PartBase, one: Any, other: Any) -> bool:
+    try:
+        return same_answer(part, one, other)
+    except Exception:  # a checker that fails on the pair proves nothing
+        return False
+
+
+def mistakes_entry(part_id: str, group: AnswerGroup, points: float) -> str | None:
+    """A wrong group as a ``mistakes:`` entry for the problem file (the group's answer, the
+    TAs' most common comment or its known slip, the share of points they gave), or None
+    when there is nothing to say about it yet."""
+    if group.kind != "wrong":
+        return None
+    marks = [m.result.hand for m in group.members if m.result.hand is not None]
+    comment = Counter(m.comment for m in marks if m.comment).most_common(1)
+    feedback = comment[0][0] if comment else (group.misconception.name if group.misconception else "")
+    if not feedback:
+        return None
+    score = marks[0].points / points if marks and points else 0.0
+    return mistakes_snippet(part_id, group.members[0].answer, feedback, score)

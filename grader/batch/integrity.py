@@ -1,0 +1,67 @@
+"""The verdict store is evidence, not trust: every entry carries a keyed MAC.
+
+The key lives outside the store and outside ``--out`` (``~/.config/grader/store.key``,
+or the file ``$GRADER_STORE_KEY`` names), made on first use, readable by its owner
+only. Someone who can edit the store but not read the key cannot forge an entry: an
+entry edited to say ``correct``, copied from another store, or written under another
+key fails its check, is never served, and is regraded; the run says how many.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+KEY_VARIABLE = "GRADER_STORE_KEY"
+KEY_BYTES = 32
+
+
+def key_path() -> Path:
+    named = os.environ.get(KEY_VARIABLE)
+    if named:
+        return Path(named)
+    config = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return config / "grader" / "store.key"
+
+
+@functools.cache
+def _key_at(path: Path) -> bytes:
+    try:
+        key = path.read_bytes()
+        if len(key) >= KEY_BYTES:
+            return key
+    except OSError:
+        pass
+    key = secrets.token_bytes(KEY_BYTES)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as stream:
+            stream.write(key)
+    except FileExistsError:  # another process made it first: use theirs
+        return path.read_bytes()
+    except OSError:  # nowhere to keep a key: this run's own, so nothing stored is trusted later
+        pass
+    return key
+
+
+def store_key() -> bytes:
+    """The key of this user's verdict stores (made on first use)."""
+    return _key_at(key_path())
+
+
+def seal(key: bytes, *fields: str | bytes) -> str:
+    """HMAC-SHA256 of the fields (each length-prefixed, so no two lists of fields collide)."""
+    mac = hmac.new(key, digestmod=hashlib.sha256)
+    for value in fields:
+        data = value.encode("utf-8", "surrogatepass") if isinstance(value, str) else value
+        mac.update(len(data).to_bytes(8, "big") + data)
+    return mac.hexdigest()
+
+
+def intact(key: bytes, mac: str, *fields: str | bytes) -> bool:
+    return hmac.compare_digest(seal(key, *fields), mac or "")

@@ -1,0 +1,191 @@
+"""``grader hand``: grading by question, for TAs who grade by hand.
+
+``grader hand groups`` lists each part's answers in groups graded at once
+(unreadable ones first, then wrong ones by proven meaning with the known slip
+each is, then the rest), with the hand-grading progress, and offers each wrong
+group a TA commented on as a ``mistakes:`` entry for next year's problem file.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from grader.batch import BatchOptions, run_batch, submission_folders
+from grader.batch.answer_groups import AnswerGroup, GivenAnswer, answer_groups, mistakes_entry
+from grader.core.report import Report, points_value
+from grader.hand import load_hand_grades
+from grader.loading import ProblemFileError, load_problem_set, load_submission
+from grader.spec import ProblemSet
+
+EXIT_USAGE = 2
+SHOWN_CHARS = 70
+SHOWN_STUDENTS = 6
+
+
+@click.group(name="hand")
+def hand() -> None:
+    """Grade by question: answer groups, misconceptions, hand-grading progress."""
+
+
+@hand.command(name="groups")
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "-p",
+    "--problems",
+    "problem_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option("--part", "part_ids", multiple=True, help="Only this part (repeat for several).")
+@click.option(
+    "--hand",
+    "hand_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The hand grades so far.",
+)
+@click.option("--cache", type=click.Path(dir_okay=False, path_type=Path), help="A verdict store to reuse.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=1, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="The groups as JSON, for scripts.")
+@click.option(
+    "--mistakes", is_flag=True, help="Print a mistakes: entry for each wrong group a TA commented on."
+)
+def groups_command(
+    path: Path,
+    problem_file: Path,
+    part_ids: tuple[str, ...],
+    hand_file: Path | None,
+    cache: Path | None,
+    jobs: int,
+    as_json: bool,
+    mistakes: bool,
+) -> None:
+    """Each part's answers in PATH (a class folder) in groups a TA grades at once."""
+    try:
+        spec = load_problem_set(problem_file)
+        book = load_hand_grades(hand_file, spec) if hand_file else None
+    except ProblemFileError as exc:
+        click.echo(exc.render(), err=True)
+        sys.exit(EXIT_USAGE)
+    parts = {address: part for address, _, part in spec.iter_parts()}
+    unknown = [p for p in part_ids if p not in parts]
+    if unknown:
+        click.echo(
+            f"error: {spec.assignment} has no part {', '.join(unknown)} ({', '.join(parts)})", err=True
+        )
+        sys.exit(EXIT_USAGE)
+    folders = submission_folders(path)
+    if not folders:
+        click.echo(f"error: {path} holds no submissions", err=True)
+        sys.exit(EXIT_USAGE)
+    options = BatchOptions(
+        jobs=jobs, cache=cache, use_cache=cache is not None, hand=book.by_folder() if book else {}
+    )
+    reports = run_batch(spec, path, folders, options).reports
+    by_part = class_groups(spec, path, folders, reports, part_ids or tuple(parts))
+    if as_json:
+        data = {pid: [g.to_dict() for g in groups] for pid, groups in by_part.items()}
+        click.echo(json.dumps({"assignment": spec.assignment, "parts": data}, indent=2, ensure_ascii=False))
+        return
+    for part_id, groups in by_part.items():
+        click.echo(render_groups(spec, part_id, groups))
+        if mistakes:
+            for snippet in group_mistakes(part_id, groups, parts[part_id].points):
+                click.echo(snippet)
+
+
+def class_groups(
+    spec: ProblemSet, root: Path, folders: list[Path], reports: list[Report], part_ids: tuple[str, ...]
+) -> dict[str, list[AnswerGroup]]:
+    """The answer groups of each part, from the class's reports and answers as handed in."""
+    parts = {address: part for address, _, part in spec.iter_parts()}
+    answers = {}
+    for folder in folders:
+        submission = load_submission(folder)
+        matched = submission.matched_to(parts)
+        answers[folder.relative_to(root).as_posix()] = {} if submission.load_error else matched.answers
+    found = {}
+    for part_id in part_ids:
+        given = [
+            GivenAnswer(r.folder or "", r.student, result, answers.get(r.folder or "", {}).get(part_id))
+            for r in reports
+            for result in r.parts
+            if result.id == part_id
+        ]
+        found[part_id] = answer_groups(parts[part_id], given)
+    return found
+
+
+def render_groups(spec: ProblemSet, part_id: str, groups: list[AnswerGroup]) -> str:
+    part = next(p for a, _, p in spec.iter_parts() if a == part_id)
+    answered = sum(len(g.members) for g in groups if g.kind != "missing")
+    graded = sum(g.graded for g in groups if g.kind != "missing")
+    lines = [
+        f"{part_id} ({part.type}, {points_value(part.points)} points): {answered} answers in "
+        f"{sum(1 for g in groups if g.kind != 'missing')} groups, {graded} graded by hand"
+    ]
+    for group in groups:
+        shown = group.answer.replace("\n", " ")
+        if len(shown) > SHOWN_CHARS:
+            shown = shown[: SHOWN_CHARS - 1] + "…"
+        students = ", ".join(m.folder for m in group.members[:SHOWN_STUDENTS])
+        if len(group.members) > SHOWN_STUDENTS:
+            students += f", … ({len(group.members) - SHOWN_STUDENTS} more)"
+        line = f"  [{group.id}] {group.kind:<8} {len(group.members):>4} × {shown or '(no answer)'}"
+        if group.graded:
+            line += f"  ({group.graded} graded)"
+        lines.append(line)
+        if group.misconception is not None:
+            lines.append(
+                f"      known slip: {group.misconception.name} (the reference {group.misconception.answer})"
+            )
+        lines.append(f"      {students}")
+    return "\n".join(lines) + "\n"
+
+
+def group_mistakes(part_id: str, groups: list[AnswerGroup], points: float) -> list[str]:
+    """A ``mistakes:`` entry per wrong group a TA graded with a comment, or with a known slip."""
+    return [text for group in groups if (text := mistakes_entry(part_id, group, points))]
+
+
+@hand.command(name="export")
+@click.argument("course_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-a", "--assignment", required=True, help="The assignment's name (its problem file's).")
+@click.option("--db", "db_url", help="Database URL (default: SQLite in COURSE_DIR/.grader-service/).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write it here.")
+def export_command(course_dir: Path, assignment: str, db_url: str | None, output: Path | None) -> None:
+    """The grading service's hand grades of ASSIGNMENT, as a file ``grader grade --hand`` reads."""
+    from sqlalchemy import select
+
+    from grader.core.files import write_atomic
+    from grader.service.db import Assignment, Database, migrate
+    from grader.service.hand import export_grades, grades_yaml
+    from grader.service.settings import Settings
+
+    settings = Settings(course_dir=course_dir, db_url=db_url)
+    if db_url is None and not (settings.data_dir / "grader.sqlite3").exists():
+        click.echo(f"error: no grading service database in {settings.data_dir} (give --db)", err=True)
+        sys.exit(EXIT_USAGE)
+    migrate(settings.database_url)
+    database = Database(settings.database_url)
+    try:
+        with database.session() as db:
+            found = db.scalar(select(Assignment).where(Assignment.name == assignment))
+            if found is None:
+                names = ", ".join(db.scalars(select(Assignment.name))) or "none"
+                click.echo(
+                    f"error: no assignment {assignment!r} in the service (assignments: {names})", err=True
+                )
+                sys.exit(EXIT_USAGE)
+            grades = export_grades(db, found.id)
+    finally:
+        database.dispose()
+    text = grades_yaml(grades, assignment)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    write_atomic(output, text)
+    click.echo(f"wrote {len(grades)} hand grades of {assignment} to {output}", err=True)

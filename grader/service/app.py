@@ -1,0 +1,177 @@
+"""The ASGI app: ``create_app(settings)`` -> FastAPI, with the API, the pages, health,
+metrics, security headers on every response and errors as JSON."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from html import escape
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+import grader
+from grader.reporting.html import page
+from grader.service import metrics, queue
+from grader.service.api import router as api_router
+from grader.service.errors import ApiError
+from grader.service.hand import router as hand_router
+from grader.service.lti.routes import install as install_lti
+from grader.service.pages import PAGE_CSS, html
+from grader.service.pages import router as pages_router
+from grader.service.service import Service
+from grader.service.settings import Settings
+
+log = logging.getLogger("grader.service")
+access_log = logging.getLogger("grader.service.access")
+
+CSP = "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"  # pages set their own
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+
+class BodyLimit:
+    """Refuses (413) a request body past ``limit`` bytes while it is being received, whatever
+    its Content-Length says (a chunked upload has none)."""
+
+    def __init__(self, app: ASGIApp, limit: int):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise ApiError(413, f"the request body is over the limit of {self.limit:,} bytes")
+            return message
+
+        await self.app(scope, limited, send)
+
+
+def error_response(request: Request, error: ApiError) -> Response:
+    """JSON for the API; for a browser on a page, the same message as a page (and the log-in
+    page for a 401)."""
+    wants_page = not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+    if not wants_page:
+        return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+    if error.status == 401:
+        return RedirectResponse("/login", status_code=303)
+    body = f"<h1>{error.status}</h1><p class='alert'>{escape(error.message)}</p><p><a href='/'>Back</a></p>"
+    response = html(page(f"grader: {error.status}", body, css=PAGE_CSS), status=error.status)
+    response.headers.update(error.headers)
+    return response
+
+
+def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
+    service = Service(settings, start_workers=start_workers)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        service.start()
+        log.info(json.dumps({"event": "started", "course": str(settings.course_dir)}))
+        try:
+            yield
+        finally:
+            service.stop()  # finishes the jobs in hand or puts them back
+            log.info(json.dumps({"event": "stopped"}))
+
+    app = FastAPI(
+        title="grader",
+        version=grader.__version__,
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    app.include_router(api_router)
+    app.include_router(pages_router)
+    app.include_router(hand_router)  # hand grades: the API and the TA's page of a part
+    install_lti(app, settings)  # LTI 1.3: /lti/jwks.json, /lti/login, /lti/launch (docs/lms.md)
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> Response:
+        return error_response(request, exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = "no such page or endpoint" if exc.status_code == 404 else str(exc.detail)
+        return error_response(request, ApiError(exc.status_code, message))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(
+            f"{'.'.join(str(x) for x in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()
+        )
+        return JSONResponse(ApiError(422, f"the request is not valid: {problems}").body(), status_code=422)
+
+    @app.middleware("http")
+    async def headers_and_log(request: Request, call_next: Any) -> Response:
+        started = time.monotonic()
+        try:
+            response: Response = await call_next(request)
+        except ApiError as exc:  # raised by the body limit, below the exception handlers
+            response = error_response(request, exc)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        metrics.REQUESTS.labels(path, str(response.status_code)).inc()
+        access_log.info(
+            json.dumps(
+                {
+                    "method": request.method,
+                    "route": path,
+                    "status": response.status_code,
+                    "ms": round((time.monotonic() - started) * 1000, 1),
+                }
+            )
+        )
+        return response
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(status_code=204)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, Any]:
+        with service.db.session() as db:
+            jobs = queue.counts(db)
+        return {
+            "status": "ok",
+            "version": grader.__version__,
+            "queued": jobs["queued"],
+            "grading": jobs["grading"],
+        }
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics_page() -> Response:
+        with service.db.session() as db:
+            jobs = queue.counts(db)
+        return PlainTextResponse(
+            metrics.exposition(jobs["queued"], jobs["grading"]), media_type="text/plain; version=0.0.4"
+        )
+
+    # the whole body, a multipart envelope included, stays under twice the upload limit
+    app.add_middleware(BodyLimit, limit=2 * settings.max_upload_bytes + 64 * 1024)
+    return app

@@ -1,0 +1,150 @@
+"""Who is asking: bearer tokens (API), password log-in with a session cookie and CSRF
+tokens (pages), and the one place where a route says which roles may call it.
+
+Passwords are hashed with argon2; tokens and session cookies are 256 random bits
+kept as SHA-256 digests. A route declares ``user: User = Depends(allow(Role.TA))``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from fastapi import Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from grader.service.db import ApiToken, Role, User, WebSession, utcnow
+from grader.service.errors import ApiError
+
+SESSION_COOKIE = "grader_session"
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(stored: str | None, password: str) -> bool:
+    if not stored:
+        _hasher.hash(password)  # the same time whether or not the user has a password
+        return False
+    try:
+        return _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def issue_token(db: Session, user: User, label: str = "") -> str:
+    """A new bearer token for ``user``; the plain token is returned once and never stored."""
+    token = new_secret()
+    db.add(ApiToken(user_id=user.id, token_hash=digest(token), label=label))
+    return token
+
+
+def user_for_token(db: Session, token: str) -> User | None:
+    row = db.scalar(
+        select(ApiToken).where(ApiToken.token_hash == digest(token), ApiToken.revoked_at.is_(None))
+    )
+    return None if row is None else db.get(User, row.user_id)
+
+
+def start_session(db: Session, user: User, hours: float) -> str:
+    cookie = new_secret()
+    expires = utcnow() + dt.timedelta(hours=hours)
+    db.add(
+        WebSession(user_id=user.id, session_hash=digest(cookie), csrf_token=new_secret(), expires_at=expires)
+    )
+    return cookie
+
+
+def session_for_cookie(db: Session, cookie: str) -> WebSession | None:
+    row = db.scalar(select(WebSession).where(WebSession.session_hash == digest(cookie)))
+    if row is None or row.expires_at <= utcnow():
+        return None
+    return row
+
+
+def end_session(db: Session, cookie: str) -> None:
+    row = db.scalar(select(WebSession).where(WebSession.session_hash == digest(cookie)))
+    if row is not None:
+        row.expires_at = utcnow()
+
+
+def csrf_ok(session: WebSession, sent: str | None) -> bool:
+    return bool(sent) and hmac.compare_digest(session.csrf_token, sent or "")
+
+
+def bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def authenticate(request: Request) -> User | None:
+    """The user behind the request's bearer token or session cookie (cached on the request);
+    a token past its rate limit is refused with 429."""
+    if hasattr(request.state, "user"):
+        return request.state.user
+    service = request.app.state.service
+    user: User | None = None
+    request.state.web_session = None
+    token = bearer(request)
+    with service.db.session() as db:
+        if token is not None:
+            wait = service.limiter.retry_after(digest(token))
+            if wait is not None:
+                error = ApiError(429, f"too many requests with this token; try again in {wait:.0f} s")
+                error.headers["Retry-After"] = str(max(1, round(wait)))
+                raise error
+            user = user_for_token(db, token)
+        elif cookie := request.cookies.get(SESSION_COOKIE):
+            web_session = session_for_cookie(db, cookie)
+            if web_session is not None:
+                user = db.get(User, web_session.user_id)
+                request.state.web_session = web_session
+    request.state.user = user
+    return user
+
+
+def allow(*roles: str) -> Callable[[Request], User]:
+    """A dependency: the authenticated user (bearer token, else session cookie), who must
+    hold one of ``roles`` (an admin holds every role). 401 when nobody is logged in, 403
+    for another role. Every route names its roles here, and only here."""
+    wanted = roles or Role.ALL
+
+    def dependency(request: Request) -> User:
+        user = authenticate(request)
+        if user is None:
+            if bearer(request) is not None:
+                raise ApiError(
+                    401, "the bearer token is not valid (revoked, mistyped or from another server)"
+                )
+            raise ApiError(401, "log in first: send 'Authorization: Bearer TOKEN' or log in on /login")
+        if user.role not in wanted and user.role != Role.ADMIN:
+            raise ApiError(
+                403, f"this needs the role {' or '.join(wanted)}; you are logged in as a {user.role}"
+            )
+        return user
+
+    dependency.roles = wanted  # type: ignore[attr-defined]  # read by the route-walking test
+    return dependency
+
+
+def is_staff(user: User) -> bool:
+    return user.role in (Role.TA, Role.ADMIN)

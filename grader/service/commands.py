@@ -1,0 +1,130 @@
+"""The service's commands: ``grader serve`` and ``grader users``. Heavy imports (FastAPI,
+SQLAlchemy, uvicorn) happen inside them, so other commands start as fast as before."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+SHIPPED = Path(__file__).resolve().parent.parent.parent  # the repository: problems/, submissions/
+
+
+@click.command(name="serve")
+@click.argument("course_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--db", "db_url", help="Database URL (default: SQLite in COURSE_DIR/.grader-service/).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int, help="0 picks a free port.")
+@click.option(
+    "--workers", default=2, show_default=True, type=click.IntRange(0, 256), help="Grading processes."
+)
+@click.option("--executor", help="dask://HOST:PORT grades on a Dask cluster instead of local processes.")
+@click.option(
+    "--max-upload",
+    "max_upload_bytes",
+    default=1 << 20,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Bytes per upload.",
+)
+@click.option(
+    "--rate-limit",
+    default=120,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Requests per token per minute.",
+)
+@click.option("--secure-cookies", is_flag=True, help="Mark cookies Secure (behind TLS).")
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="A throw-away course from the shipped problems, a TA and one student per submission.",
+)
+@click.option(
+    "--credentials",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --demo: write the TA's and students' credentials here as JSON.",
+)
+def serve_command(course_dir: Path | None, demo: bool, credentials: Path | None, **options: Any) -> None:
+    """Run the grading service for the course in COURSE_DIR (problems/*.yaml, course.yaml).
+
+    Students hand in over HTTP (/api/v1) or the web pages; grading runs in WORKERS
+    processes; problem files are re-read when they change."""
+    from grader.service.server import free_port, serve, serve_demo
+    from grader.service.settings import Settings
+
+    if demo:
+        serve_demo(course_dir or SHIPPED, options["host"], options["port"], credentials, click.echo)
+        return
+    if course_dir is None:
+        raise click.UsageError("give the COURSE_DIR (a folder with problems/*.yaml), or --demo")
+    if not (course_dir / "problems").is_dir():
+        click.echo(f"error: {course_dir} has no problems/ folder (one problem file per assignment)", err=True)
+        sys.exit(2)
+    host, port = options.pop("host"), options.pop("port")
+    settings = Settings(course_dir=course_dir, **options)
+    serve(settings, host, port or free_port(host))
+
+
+def remote_check_options(command: Any) -> Any:
+    """``grader check``'s options for a grading service."""
+    for option in reversed(
+        [
+            click.option(
+                "--server", envvar="GRADER_SERVER", help="The course's grading service. Env: GRADER_SERVER."
+            ),
+            click.option("--token", envvar="GRADER_TOKEN", help="Your token for it. Env: GRADER_TOKEN."),
+            click.option(
+                "--assignment", envvar="GRADER_ASSIGNMENT", help="Which assignment (when it has several)."
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def run_remote_check(path: Path, server: str, token: str | None, assignment: str | None) -> None:
+    """Print the service's check of PATH and exit as ``grader check`` does (1: unreadable)."""
+    from grader.service.client import RemoteCheckError, check_remote
+
+    if not token:
+        raise click.UsageError("--server needs --token (or GRADER_TOKEN): the token your course gave you")
+    try:
+        result = check_remote(path, server, token, assignment)
+    except RemoteCheckError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    click.echo(result.text, nl=not result.text.endswith("\n"))
+    sys.exit(1 if result.unreadable else 0)
+
+
+@click.group(name="users")
+def users_group() -> None:
+    """Add users to a course served by `grader serve`."""
+
+
+@users_group.command(name="add")
+@click.argument("course_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("name")
+@click.option("--role", type=click.Choice(["student", "ta", "admin"]), default="student", show_default=True)
+@click.option("--password", is_flag=True, help="Ask for a password (for the web pages).")
+@click.option("--db", "db_url", help="Database URL (default: SQLite in COURSE_DIR/.grader-service/).")
+def users_add(course_dir: Path, name: str, role: str, password: bool, db_url: str | None) -> None:
+    """Add user NAME and print their bearer token (shown once)."""
+    from grader.service.accounts import AccountError, add_user
+    from grader.service.service import Service
+    from grader.service.settings import Settings
+
+    secret = click.prompt("password", hide_input=True, confirmation_prompt=True) if password else None
+    service = Service(Settings(course_dir=course_dir, db_url=db_url), start_workers=False)
+    try:
+        with service.db.session() as db:
+            _, token = add_user(db, name, role, secret)
+    except AccountError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    finally:
+        service.db.dispose()
+    click.echo(token)

@@ -1,0 +1,96 @@
+"""What a student hands in, read with the CLI's own loader before it is stored.
+
+An upload is an answers file (``answers.yaml``/``.yml``/``.json``) or a write-up
+(``.tex``, ``.md``, ``.ipynb``), or answers sent as JSON. It is put in a scratch
+submission folder under its canonical name and read by ``grader.loading`` with the
+same hostile-input limits as ``grader grade``; a file that cannot be read is
+refused (422) with the line and caret ``grader check`` prints.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from grader.core.report import Report
+from grader.core.submission import Submission
+from grader.loading import load_submission
+from grader.reporting.check import CheckResult, render_check
+from grader.service.errors import ApiError
+
+# Upload suffix -> the file name it is graded under.
+CANONICAL_NAMES = {
+    ".yaml": "answers.yaml",
+    ".yml": "answers.yaml",
+    ".json": "answers.json",
+    ".tex": "main.tex",
+    ".md": "answers.md",
+    ".ipynb": "answers.ipynb",
+}
+
+
+def canonical_name(filename: str) -> str:
+    suffix = PurePosixPath(filename or "").suffix.lower()
+    name = CANONICAL_NAMES.get(suffix)
+    if name is None:
+        kinds = ", ".join(sorted(CANONICAL_NAMES))
+        raise ApiError(
+            422, f"a {suffix or 'file without suffix'} file cannot be graded; send one of: {kinds}"
+        )
+    return name
+
+
+def answers_as_file(answers: Any) -> tuple[str, bytes]:
+    """JSON ``{"answers": {...}}`` as the answers.json it stands for."""
+    if not isinstance(answers, dict):
+        raise ApiError(422, "'answers' must be a mapping from part id to answer")
+    return "answers.json", json.dumps({"answers": answers}, ensure_ascii=False).encode("utf-8")
+
+
+def answers_text_file(text: str) -> tuple[str, bytes]:
+    """Answers pasted in the hand-in form, as the answers.yaml they are."""
+    return "answers.yaml", text.replace("\r\n", "\n").encode("utf-8")
+
+
+@contextmanager
+def scratch_folder(filename: str, content: bytes, student: str) -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="grader-upload-") as scratch:
+        folder = Path(scratch) / student
+        folder.mkdir()
+        (folder / filename).write_bytes(content)
+        yield folder
+
+
+def read_upload(filename: str, content: bytes, student: str, assignment: str) -> Submission:
+    """The submission as grader reads it; 422 with the CLI's caret when it cannot be read."""
+    with scratch_folder(filename, content, student) as folder:
+        submission = load_submission(folder)
+        if submission.load_error:
+            raise unreadable(submission, assignment)
+    return submission
+
+
+def unreadable(submission: Submission, assignment: str) -> ApiError:
+    """The 422 for a file that cannot be read (call while its scratch folder exists: the
+    caret quotes its line)."""
+    report = Report(
+        assignment,
+        submission.student,
+        [],
+        error=submission.load_error,
+        error_position=submission.error_position,
+    )
+    text = render_check(CheckResult(report, []))
+    where = submission.error_position
+    message = (submission.load_error or "").replace(str(Path(submission.folder)) + "/", "")
+    return ApiError(
+        422,
+        f"the file cannot be read: {message}",
+        line=where.line if where else None,
+        column=where.column if where else None,
+        detail=text.replace(str(Path(submission.folder)) + "/", ""),
+    )

@@ -1,0 +1,87 @@
+"""OAuth2 client credentials for the LTI Advantage services (AGS, NRPS): the tool proves
+who it is with a JWT signed by its own key (RFC 7523 ``client_assertion``, as the LTI
+security framework asks) and gets a bearer token for the scopes it needs, cached until
+shortly before it expires."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from typing import Any
+
+import httpx
+from joserfc import jwt
+from joserfc.jwk import RSAKey
+
+from grader.service.lti.registration import Platform
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+SCOPE_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
+SCOPE_RESULT = "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly"
+SCOPE_SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+SCOPE_ROSTER = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
+EARLY_SECONDS = 60  # a cached token is renewed this long before it expires
+
+
+class TokenError(RuntimeError):
+    """The platform gave no token (down, or refused): the caller retries later."""
+
+
+def client_assertion(platform: Platform, key: RSAKey) -> str:
+    now = int(time.time())
+    claims = {
+        "iss": platform.client_id,
+        "sub": platform.client_id,
+        "aud": str(platform.token_url),
+        "iat": now,
+        "exp": now + 300,
+        "jti": secrets.token_urlsafe(24),
+    }
+    return jwt.encode({"alg": "RS256", "kid": key.kid, "typ": "JWT"}, claims, key)
+
+
+class AccessTokens:
+    """Bearer tokens per (platform, scopes), fetched with the client-credentials grant."""
+
+    def __init__(self, key: RSAKey):
+        self.key = key
+        self._cache: dict[tuple[str, str, str], tuple[float, str]] = {}
+        self._lock = threading.Lock()
+
+    def token(self, platform: Platform, scopes: tuple[str, ...]) -> str:
+        scope = " ".join(sorted(set(scopes)))
+        cache_key = (platform.issuer, platform.client_id, scope)
+        with self._lock:
+            cached = self._cache.get(cache_key)
+        if cached and cached[0] - EARLY_SECONDS > time.monotonic():
+            return cached[1]
+        body = self._request(platform, scope)
+        expires = time.monotonic() + float(body.get("expires_in") or 3600)
+        with self._lock:
+            self._cache[cache_key] = (expires, str(body["access_token"]))
+        return str(body["access_token"])
+
+    def _request(self, platform: Platform, scope: str) -> dict[str, Any]:
+        form = {
+            "grant_type": "client_credentials",
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": client_assertion(platform, self.key),
+            "scope": scope,
+        }
+        try:
+            response = httpx.post(str(platform.token_url), data=form, timeout=15)
+        except httpx.HTTPError as error:
+            raise TokenError(f"the platform's token endpoint did not answer: {error}") from error
+        if response.status_code != 200:
+            raise TokenError(f"the platform refused a token ({response.status_code}): {response.text[:300]}")
+        try:
+            body: dict[str, Any] = response.json()
+        except ValueError as error:
+            raise TokenError("the platform's token answer is not JSON") from error
+        if not isinstance(body, dict) or not body.get("access_token"):
+            raise TokenError("the platform's token answer has no access_token")
+        granted = set(str(body.get("scope") or scope).split())
+        if not set(scope.split()) <= granted:
+            raise TokenError(f"the platform granted only {sorted(granted)}; the tool asked for {scope}")
+        return body

@@ -1,0 +1,52 @@
+"""Platform registrations: ``COURSE_DIR/lti.yaml`` lists the LMSs (issuer, client id, the
+OIDC auth, token and JWKS URLs, deployment ids) this course accepts launches from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
+
+CONFIG_FILE = "lti.yaml"
+
+
+class LtiConfigError(ValueError):
+    pass
+
+
+class Platform(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = ""
+    issuer: str = Field(min_length=1)
+    client_id: str = Field(min_length=1)
+    auth_url: HttpUrl  # the platform's OIDC authorization endpoint
+    token_url: HttpUrl  # OAuth2 token endpoint (AGS, NRPS)
+    jwks_url: HttpUrl  # the platform's public keys
+    deployment_ids: tuple[str, ...] = Field(min_length=1)
+
+
+class LtiConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    platforms: tuple[Platform, ...] = ()
+
+    def find(self, issuer: str, client_id: str | None = None) -> Platform | None:
+        """The registration of ``issuer`` (and ``client_id`` when the platform sends one)."""
+        for platform in self.platforms:
+            if platform.issuer == issuer and (client_id is None or platform.client_id == client_id):
+                return platform
+        return None
+
+
+def load(course_dir: Path) -> LtiConfig:
+    """The course's registrations; none (LTI off) when there is no ``lti.yaml``."""
+    path = course_dir / CONFIG_FILE
+    if not path.exists():
+        return LtiConfig()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return LtiConfig.model_validate(data)
+    except (yaml.YAMLError, ValidationError) as error:
+        raise LtiConfigError(f"{path}: {error}") from error

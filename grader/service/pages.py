@@ -1,0 +1,403 @@
+"""Server-rendered pages, in the report pages' own style: no JavaScript needed, no CDN, a
+strict Content-Security-Policy (only the page's own stylesheet, by hash), a CSRF token
+in every form, everything a student wrote escaped.
+
+Students: log in (password, or a token link), see assignments and deadlines, hand in
+a file or pasted answers, see the feedback page of each version. TAs: the class
+dashboard (refreshed every few seconds), any student's pages, the queue.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+from html import escape
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from grader.reporting.dashboard import DASHBOARD_CSS, SORT_SCRIPT, render_dashboard
+from grader.reporting.html import CSS, page, render_student_page
+from grader.service import queue
+from grader.service.api import (
+    assignment_named,
+    audit,
+    counted_rows,
+    service_of,
+    store_submission,
+    stored_report,
+    submission_for,
+    submission_state,
+)
+from grader.service.auth import (
+    SESSION_COOKIE,
+    allow,
+    authenticate,
+    csrf_ok,
+    end_session,
+    is_staff,
+    start_session,
+    user_for_token,
+    verify_password,
+)
+from grader.service.course import LoadedAssignment
+from grader.service.db import Role, Submission, User, utcnow
+from grader.service.errors import ApiError
+from grader.service.intake import answers_text_file, canonical_name
+from grader.service.visibility import student_report
+
+router = APIRouter(include_in_schema=False)
+PageUser = Annotated[User, Depends(allow(Role.STUDENT, Role.TA))]
+PageStaff = Annotated[User, Depends(allow(Role.TA))]
+LIVE_SECONDS = 5  # the TA's pages and a queued submission's page reload themselves this often
+
+SERVICE_CSS = """
+nav.top { display: flex; gap: 1rem; align-items: center; border-bottom: 1px solid var(--line);
+  padding: .4rem 0; margin-bottom: 1rem; }
+nav.top .who { margin-left: auto; color: var(--muted); }
+form.inline { display: inline; }
+form.stack { display: grid; gap: .5rem; max-width: 40rem; margin: .75rem 0; }
+label { font-weight: 600; }
+input[type=text], input[type=password], textarea { font: inherit; padding: .3rem .4rem;
+  border: 1px solid var(--line); border-radius: 6px; width: 100%; }
+textarea { font-family: ui-monospace, monospace; min-height: 10rem; }
+button { font: inherit; padding: .3rem .9rem; border: 1px solid var(--line); border-radius: 6px;
+  background: var(--panel); cursor: pointer; }
+.late { color: #9a6700; font-weight: 600; }
+"""
+PAGE_CSS = CSS + SERVICE_CSS
+
+
+def _hash(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+def html(document: str, css: str = PAGE_CSS, script: str = "", status: int = 200) -> HTMLResponse:
+    """The page, with a Content-Security-Policy header that allows its stylesheet (and
+    script) by hash, and nothing else."""
+    policy = f"default-src 'none'; img-src 'self' data:; style-src {_hash(css)}"
+    if script:
+        policy += f"; script-src {_hash(script)}"
+    policy += "; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    return HTMLResponse(document, status_code=status, headers={"Content-Security-Policy": policy})
+
+
+def csrf_field(request: Request) -> str:
+    session = getattr(request.state, "web_session", None)
+    token = session.csrf_token if session is not None else ""
+    return f"<input type='hidden' name='csrf' value='{escape(token)}'>"
+
+
+def check_csrf(request: Request, sent: str | None) -> None:
+    session = getattr(request.state, "web_session", None)
+    if session is None or not csrf_ok(session, sent):
+        raise ApiError(403, "the form's CSRF token is missing or stale: reload the page and send it again")
+
+
+def nav(request: Request, user: User | None) -> str:
+    links = ["<a href='/'>Assignments</a>"]
+    if user is not None and is_staff(user):
+        links.append("<a href='/ta'>Class</a>")
+    if user is not None:
+        links.append(f"<span class='who'>{escape(user.name)} ({escape(user.role)})</span>")
+        links.append(
+            f"<form class='inline' method='post' action='/logout'>{csrf_field(request)}"
+            "<button type='submit'>Log out</button></form>"
+        )
+    return f"<nav class='top'>{''.join(links)}</nav>"
+
+
+def refreshing(document: str, seconds: int | None) -> str:
+    """The page reloads itself every ``seconds`` (live without JavaScript)."""
+    if not seconds:
+        return document
+    return document.replace("<head>\n", f"<head>\n<meta http-equiv='refresh' content='{seconds}'>\n", 1)
+
+
+def shell(request: Request, user: User | None, title: str, body: str, refresh: int | None = None) -> Response:
+    return html(refreshing(page(title, nav(request, user) + body, css=PAGE_CSS), refresh))
+
+
+def submissions_of(db: Session, user_id: int) -> tuple[list[Submission], dict[int, str]]:
+    """A user's submissions, oldest first, and each one's state (queued, grading, graded)."""
+    rows = list(db.scalars(select(Submission).where(Submission.user_id == user_id).order_by(Submission.id)))
+    return rows, {s.id: submission_state(db, s)[0] for s in rows}
+
+
+def when(moment: dt.datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "none"
+
+
+# ---- logging in ---------------------------------------------------------------------------
+
+
+def login_form(request: Request, message: str = "", token: str = "") -> HTMLResponse:
+    alert = f"<p class='alert'>{escape(message)}</p>" if message else ""
+    token_form = (
+        "<h2>Log in with your link</h2><form class='stack' method='post' action='/login'>"
+        f"<input type='hidden' name='token' value='{escape(token)}'>"
+        "<button type='submit'>Log in</button></form>"
+        if token
+        else ""
+    )
+    body = (
+        f"<h1>grader: log in</h1>{alert}{token_form}"
+        "<form class='stack' method='post' action='/login'>"
+        "<label for='user'>User</label><input type='text' id='user' name='user' autocomplete='username'>"
+        "<label for='password'>Password</label>"
+        "<input type='password' id='password' name='password' autocomplete='current-password'>"
+        "<button type='submit'>Log in</button></form>"
+    )
+    response = html(page("grader: log in", body, css=PAGE_CSS), status=401 if message else 200)
+    return response
+
+
+@router.get("/login")
+def login_page(request: Request, token: str = "") -> Response:
+    return login_form(request, token=token)
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    user: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    token: Annotated[str, Form()] = "",
+) -> Response:
+    """A password or a token; a new session (its cookie HttpOnly, SameSite=Lax, Secure behind TLS).
+    A session can only be started by a form this server rendered: the browser's SameSite
+    cookie and the session's own CSRF token protect every form after it."""
+    service = service_of(request)
+    with service.db.session() as db:
+        found: User | None = None
+        if token:
+            found = user_for_token(db, token)
+        elif user:
+            candidate = db.scalar(select(User).where(User.name == user))
+            found = (
+                candidate
+                if verify_password(candidate.password_hash if candidate else None, password)
+                else None
+            )
+        if found is None:
+            return login_form(
+                request, "That user and password (or link) do not match an account of this course."
+            )
+        cookie = start_session(db, found, service.settings.session_hours)
+        audit(db, found, "login", method="token" if token else "password")
+    response = RedirectResponse("/ta" if found.role != Role.STUDENT else "/", status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        httponly=True,
+        samesite="lax",
+        secure=service.settings.secure_cookies,
+        max_age=int(service.settings.session_hours * 3600),
+        path="/",
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, user: PageUser, csrf: Annotated[str, Form()] = "") -> Response:
+    check_csrf(request, csrf)
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    with service_of(request).db.session() as db:
+        end_session(db, cookie)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# ---- students -----------------------------------------------------------------------------
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    user = authenticate(request)
+    if user is None:
+        return RedirectResponse("/login", status_code=303)
+    service = service_of(request)
+    with service.db.session() as db:
+        mine, states = submissions_of(db, user.id)
+    sections = [
+        _assignment_section(request, a, [s for s in mine if s.assignment_id == a.id], states)
+        for a in service.course.all()
+    ]
+    return shell(request, user, "grader: assignments", "<h1>Assignments</h1>" + "".join(sections))
+
+
+def _assignment_section(
+    request: Request,
+    assignment: LoadedAssignment,
+    mine: list[Submission],
+    states: dict[int, str],
+    hand_in: bool = True,
+) -> str:
+    title = escape(assignment.spec.title or assignment.name)
+    rows = "".join(
+        f"<tr><td><a href='/submissions/{s.id}'>version {s.version}</a></td><td>{when(s.created_at)}</td>"
+        f"<td>{escape(states[s.id])}</td><td>{'<span class=late>late</span>' if s.late else ''}</td></tr>"
+        for s in reversed(mine)
+    )
+    table = (
+        "<table class='summary'><thead><tr><th>Version</th><th>Handed in</th><th>Status</th><th></th></tr>"
+        f"</thead><tbody>{rows}</tbody></table>"
+        if rows
+        else "<p class='muted'>Nothing handed in yet.</p>"
+    )
+    name = escape(assignment.name)
+    form = (
+        f"<form class='stack' method='post' action='/assignments/{name}/submit' "
+        "enctype='multipart/form-data'>"
+        f"{csrf_field(request)}"
+        f"<label for='file-{name}'>Answers file or write-up (.yaml, .json, .tex, .md, .ipynb)</label>"
+        f"<input type='file' id='file-{name}' name='file'>"
+        f"<label for='text-{name}'>or paste your answers.yaml</label>"
+        f"<textarea id='text-{name}' name='text'></textarea>"
+        "<button type='submit'>Hand in</button></form>"
+        if hand_in
+        else ""
+    )
+    return (
+        f"<section class='part' id='assignment-{name}'><h2>{title}</h2>"
+        f"<p class='muted'>{name} · due {when(assignment.due)}"
+        f" · feedback released {when(assignment.release or assignment.due)}</p>{table}{form}</section>"
+    )
+
+
+@router.post("/assignments/{assignment}/submit")
+async def submit_form(
+    assignment: str,
+    request: Request,
+    user: PageUser,
+    csrf: Annotated[str, Form()] = "",
+    text: Annotated[str, Form()] = "",
+    file: UploadFile | None = None,
+) -> Response:
+    check_csrf(request, csrf)
+    loaded = assignment_named(request, assignment)
+    limit = service_of(request).settings.max_upload_bytes
+    if file is not None and file.filename:
+        content = await file.read(limit + 1)
+        filename = canonical_name(file.filename)
+    elif text.strip():
+        filename, content = answers_text_file(text)
+    else:
+        raise ApiError(422, "choose a file or paste your answers")
+    if len(content) > limit:
+        raise ApiError(413, f"the file is over the limit of {limit:,} bytes")
+    submission = await run_in_threadpool(store_submission, request, user, loaded, filename, content)
+    return RedirectResponse(f"/submissions/{submission.id}", status_code=303)
+
+
+@router.get("/submissions/{submission_id}")
+def submission_page(submission_id: int, request: Request, user: PageUser) -> Response:
+    service = service_of(request)
+    with service.db.session() as db:
+        submission = submission_for(db, submission_id, user)
+        status, verdict = submission_state(db, submission)
+        author = db.get(User, submission.user_id)
+    loaded = service.course.by_id(submission.assignment_id)
+    if verdict is None or loaded is None:
+        body = (
+            f"<h1>Version {submission.version}: {escape(status)}</h1>"
+            f"<p>Handed in {when(submission.created_at)}. "
+            "This page reloads itself until the verdict is in.</p>"
+        )
+        return shell(request, user, "grader: waiting for the verdict", body, refresh=2)
+    report = stored_report(verdict)
+    report.student = author.name if author else report.student
+    if is_staff(user):
+        document = render_student_page(report, show_expected=True, spec=loaded.spec)
+    else:
+        limited, hidden = student_report(report, loaded, utcnow())
+        document = render_student_page(limited, show_expected=False, spec=loaded.spec)
+        if hidden:
+            note = (
+                f"<p class='warning'>{len(hidden)} more part(s) are graded and shown after the release on "
+                f"{when(loaded.release or loaded.due)}.</p>"
+            )
+            document = document.replace("</header>", "</header>" + note, 1)
+    late = "<p class='late'>Handed in after the deadline.</p>" if submission.late else ""
+    document = document.replace("<body>\n", "<body>\n" + nav(request, user) + late, 1)
+    return html(document, css=CSS)  # the report page's own stylesheet
+
+
+# ---- TAs ----------------------------------------------------------------------------------
+
+
+@router.get("/ta")
+def ta_home(request: Request, user: PageStaff) -> Response:
+    service = service_of(request)
+    with service.db.session() as db:
+        jobs = queue.counts(db)
+        counts = {
+            a.name: db.scalar(select(func.count()).where(Submission.assignment_id == a.id)) or 0
+            for a in service.course.all()
+        }
+    rows = "".join(
+        f"<tr><td><a href='/ta/assignments/{escape(a.name)}'>{escape(a.spec.title or a.name)}</a></td>"
+        f"<td>{when(a.due)}</td><td>{when(a.release or a.due)}</td>"
+        f"<td>{counts[a.name]}</td>"
+        f"<td><a href='/api/v1/assignments/{escape(a.name)}/export?format=csv'>CSV</a></td></tr>"
+        for a in service.course.all()
+    )
+    body = (
+        "<h1>Class</h1>"
+        f"<p id='queue'>Queue: {jobs['queued']} waiting, {jobs['grading']} grading, {jobs['done']} done.</p>"
+        "<table class='summary'><thead><tr><th>Assignment</th><th>Due</th><th>Release</th>"
+        f"<th>Submissions</th><th>Export</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+    return shell(request, user, "grader: class", body, refresh=LIVE_SECONDS * 2)
+
+
+@router.get("/ta/assignments/{assignment}")
+def ta_dashboard(assignment: str, request: Request, user: PageStaff) -> Response:
+    loaded = assignment_named(request, assignment)
+    rows = counted_rows(request, loaded)
+    if not rows:
+        return shell(
+            request,
+            user,
+            f"{loaded.name}: class dashboard",
+            f"<h1>{escape(loaded.name)}</h1><p>No verdicts yet.</p>",
+            refresh=LIVE_SECONDS,
+        )
+    reports = [report for _, report in rows]
+    links = [f"/submissions/{submission.id}" for submission, _ in rows]
+    document = render_dashboard(reports, spec=loaded.spec, pages=links)
+    document = refreshing(document, LIVE_SECONDS * 6)
+    document = document.replace("<body>\n", "<body>\n" + nav(request, user), 1)
+    return html(document, css=CSS + DASHBOARD_CSS, script=SORT_SCRIPT)
+
+
+@router.get("/ta/students/{student}")
+def ta_student(student: str, request: Request, user: PageStaff) -> Response:
+    service = service_of(request)
+    with service.db.session() as db:
+        author = db.scalar(select(User).where(User.name == student))
+        if author is None:
+            raise ApiError(404, f"no student {student!r}")
+        rows, states = submissions_of(db, author.id)
+    sections = [
+        _assignment_section(request, a, [s for s in rows if s.assignment_id == a.id], states, hand_in=False)
+        for a in service.course.all()
+    ]
+    return shell(request, user, f"grader: {student}", f"<h1>{escape(student)}</h1>" + "".join(sections))
+
+
+@router.post("/ta/submissions/{submission_id}/regrade")
+def ta_regrade(
+    submission_id: int, request: Request, user: PageStaff, csrf: Annotated[str, Form()] = ""
+) -> Response:
+    check_csrf(request, csrf)
+    with service_of(request).db.session() as db:
+        submission = submission_for(db, submission_id, user)
+        queue.enqueue(db, submission.id, kind="regrade")
+    return RedirectResponse(f"/submissions/{submission_id}", status_code=303)

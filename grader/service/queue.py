@@ -1,0 +1,77 @@
+"""The job queue, in the database: a submission is a ``jobs`` row until a worker has
+graded it. Every step is one conditional UPDATE, so two workers (or two servers on
+one PostgreSQL) never take the same job, and a verdict is written in the same
+transaction that marks its job done, by the worker that holds it: each job yields
+exactly one verdict, whatever restarts happen.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from grader.service.db import Job, JobStatus, utcnow
+
+
+def enqueue(db: Session, submission_id: int, kind: str = "grade") -> Job:
+    job = Job(submission_id=submission_id, kind=kind, status=JobStatus.QUEUED)
+    db.add(job)
+    db.flush()
+    return job
+
+
+def claim(db: Session, owner: str, limit: int) -> list[Job]:
+    """Up to ``limit`` queued jobs, oldest first, now held by ``owner``."""
+    candidates = db.scalars(
+        select(Job.id).where(Job.status == JobStatus.QUEUED).order_by(Job.id).limit(limit)
+    ).all()
+    claimed = []
+    for job_id in candidates:
+        result = db.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.QUEUED)
+            .values(status=JobStatus.GRADING, owner=owner, claimed_at=utcnow(), attempts=Job.attempts + 1)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            claimed.append(job_id)
+    db.commit()
+    return list(db.scalars(select(Job).where(Job.id.in_(claimed)).order_by(Job.id)).all())
+
+
+def mark_done(db: Session, job_id: int, owner: str, seconds: float) -> bool:
+    """Mark the job done if ``owner`` still holds it; False when it does not (the caller
+    then writes no verdict)."""
+    result = db.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.GRADING, Job.owner == owner)
+        .values(status=JobStatus.DONE, finished_at=utcnow(), seconds=seconds)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def release(db: Session, owner: str, job_ids: list[int] | None = None) -> int:
+    """Put back ``owner``'s jobs in hand (all of them, or those listed) for another worker."""
+    statement = update(Job).where(Job.status == JobStatus.GRADING, Job.owner == owner)
+    if job_ids is not None:
+        statement = statement.where(Job.id.in_(job_ids))
+    result = db.execute(statement.values(status=JobStatus.QUEUED, owner=None, claimed_at=None))
+    db.commit()
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def requeue_abandoned(db: Session, owner: str) -> int:
+    """At start-up: jobs held by a server that is gone (killed mid-grading) go back in the queue."""
+    result = db.execute(
+        update(Job)
+        .where(Job.status == JobStatus.GRADING, Job.owner != owner)
+        .values(status=JobStatus.QUEUED, owner=None, claimed_at=None)
+    )
+    db.commit()
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def counts(db: Session) -> dict[str, int]:
+    rows = db.execute(select(Job.status, func.count()).group_by(Job.status)).all()
+    found = {status: 0 for status in (JobStatus.QUEUED, JobStatus.GRADING, JobStatus.DONE)}
+    found.update({status: int(count) for status, count in rows})
+    return found

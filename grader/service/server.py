@@ -1,0 +1,101 @@
+"""``grader serve``: uvicorn over :func:`grader.service.app.create_app`; ``--demo`` sets up a
+course from the shipped problems and submissions with a TA and one student per
+submission."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import shutil
+import signal
+import socket
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from grader.batch import submission_folders
+from grader.core.files import write_atomic
+from grader.service.accounts import add_user
+from grader.service.app import create_app
+from grader.service.service import Service
+from grader.service.settings import Settings
+
+
+def configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+
+def serve(settings: Settings, host: str, port: int, on_ready: Any = None) -> None:
+    configure_logging()
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,  # the app logs every request as JSON
+        proxy_headers=True,
+        timeout_graceful_shutdown=30,
+    )
+    server = uvicorn.Server(config)
+    if on_ready is not None:
+        on_ready()
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again: end as a
+    # normal exit then, so that callers' clean-up (the demo's temporary course) runs.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    server.run()
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def demo_course(shipped: Path, target: Path) -> dict[str, Any]:
+    """A course folder in ``target`` with the shipped problem files, a TA and one student
+    per shipped submission folder; their credentials."""
+    shutil.copytree(shipped / "problems", target / "problems")
+    service = Service(Settings(course_dir=target), start_workers=False)
+    password = secrets.token_urlsafe(12)
+    credentials: dict[str, Any] = {"students": {}}
+    with service.db.session() as db:
+        _, token = add_user(db, "ta", "ta", password)
+        credentials["ta"] = {"user": "ta", "password": password, "token": token}
+        names = sorted(
+            {
+                folder.name
+                for root in submission_folders(shipped / "submissions")
+                for folder in submission_folders(root)
+            }
+        )
+        for name in names:
+            _, token = add_user(db, name, "student")
+            credentials["students"][name] = {"token": token}
+    service.db.dispose()
+    return credentials
+
+
+def serve_demo(shipped: Path, host: str, port: int, credentials_file: Path | None, echo: Any) -> None:
+    target = Path(tempfile.mkdtemp(prefix="grader-demo-"))
+    try:
+        credentials = demo_course(shipped, target)
+        port = port or free_port(host)
+        url = f"http://{host}:{port}"
+        credentials["url"] = url
+        if credentials_file is not None:
+            write_atomic(credentials_file, json.dumps(credentials, indent=2) + "\n", mode=0o600)  # passwords
+        echo(f"grader demo course at {url}/  (data in {target})")
+        echo(f"TA log-in: user 'ta', password {credentials['ta']['password']!r}")
+        if credentials_file is not None:
+            echo(f"credentials of the TA and {len(credentials['students'])} students: {credentials_file}")
+        serve(Settings(course_dir=target, workers=2), host, port)
+    finally:
+        shutil.rmtree(target, ignore_errors=True)

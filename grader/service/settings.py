@@ -1,0 +1,43 @@
+"""How one ``grader serve`` runs: where the course is, which database, how many workers, limits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DATA_DIR = ".grader-service"  # inside COURSE_DIR: the SQLite database and the verdict store
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    course_dir: Path
+    course_name: str = "course"
+    db_url: str | None = None  # default: SQLite in COURSE_DIR/.grader-service/
+    workers: int = Field(default=2, ge=0)  # grading processes; 0 grades in the server's own thread
+    executor: str | None = None  # dask://host:port for a Dask cluster
+    max_upload_bytes: int = Field(default=1 << 20, ge=1)
+    rate_limit: int = Field(default=120, ge=1)  # requests per token per rate_window
+    rate_window: float = Field(default=60.0, gt=0)
+    session_hours: float = Field(default=12.0, gt=0)
+    secure_cookies: bool = False  # set behind TLS (--secure-cookies, or a https:// --public-url)
+    poll_seconds: float = Field(default=0.2, gt=0)  # how often idle workers look for jobs
+    reload_seconds: float = Field(default=2.0, gt=0)  # how often problem files are re-read
+    batch_size: int = Field(default=16, ge=1)  # jobs claimed at once
+
+    @property
+    def data_dir(self) -> Path:
+        return self.course_dir / DATA_DIR
+
+    @property
+    def database_url(self) -> str:
+        url = self.db_url or f"sqlite:///{(self.data_dir / 'grader.sqlite3').resolve()}"
+        for plain in ("postgresql://", "postgres://"):  # psycopg 3 is the driver we ship
+            if url.startswith(plain):
+                url = "postgresql+psycopg://" + url[len(plain) :]
+        return url
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_dir / "verdicts.sqlite3"

@@ -1,0 +1,197 @@
+"""Grading workers: a thread that takes jobs from the queue and grades them with the
+batch's executors (the local worker pool, or Dask), through the shared verdict
+store, so an answer given by many students is decided once.
+
+Each job is a :class:`grader.batch.worker.SubmissionTask` whose files travel with
+it, exactly as a batch ships a folder to a remote worker; what comes back is a
+``Graded`` whose report becomes the job's verdict row, written in the transaction
+that marks the job done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import multiprocessing
+import multiprocessing.context
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+from sqlalchemy.orm import Session
+
+from grader.batch import InProcessExecutor, LocalExecutor, VerdictStore
+from grader.batch.blobs import dumps
+from grader.batch.cluster import executor_for
+from grader.batch.executors import Executor
+from grader.batch.store import code_version
+from grader.batch.worker import Graded, ShippedFile, SubmissionTask, WorkerSetup
+from grader.service import metrics, queue
+from grader.service.course import CourseState
+from grader.service.db import Database, Job, Submission, User, VerdictRow
+from grader.service.hand import hand_graded_report
+from grader.service.settings import Settings
+from grader.spec import ProblemSet
+
+log = logging.getLogger("grader.service")
+
+
+def make_executor(settings: Settings) -> Executor:
+    if settings.executor:
+        return executor_for(settings.executor, max(settings.workers, 1))
+    if settings.workers == 0:
+        return InProcessExecutor()
+    return LocalExecutor(settings.workers, context=worker_context())
+
+
+def worker_context() -> multiprocessing.context.BaseContext:
+    """Worker processes forked from a single-threaded fork server that has grader's checking
+    code loaded: the server's own threads (HTTP, grading loop) are never forked."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["grader.batch.worker", "grader.batch.executors"])
+    return context
+
+
+def one_task(folder: str, filename: str, content: bytes, key: str | None = None) -> SubmissionTask:
+    """A submission of one file, shipped to the worker as a batch ships a folder."""
+    files = (ShippedFile(filename, content, len(content)),)
+    digest = hashlib.sha256(content).hexdigest()
+    return SubmissionTask(key or folder, folder, "submission", digest, files=files)
+
+
+def submission_task(submission: Submission, user_name: str, job_id: int) -> SubmissionTask:
+    return one_task(user_name, submission.filename, submission.content, key=f"{submission.id}#{job_id}")
+
+
+@dataclass
+class Group:
+    spec: ProblemSet
+    items: list[tuple[Job, SubmissionTask]]
+
+
+class GradingWorkers:
+    """The thread that grades queued jobs until :meth:`stop`."""
+
+    def __init__(self, settings: Settings, db: Database, course: CourseState):
+        self.settings = settings
+        self.db = db
+        self.course = course
+        self.owner = f"{uuid.uuid4().hex[:12]}"
+        self.executor = make_executor(settings)
+        self.version = code_version(deciding_only=True)
+        self.rendering = code_version()
+        self.store = VerdictStore(settings.store_path)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.in_hand: set[int] = set()
+
+    def start(self) -> None:
+        with self.db.session() as db:
+            back = queue.requeue_abandoned(db, self.owner)
+        if back:
+            log.info("re-queued %d job(s) left in hand by a server that stopped", back)
+        self._thread = threading.Thread(target=self._run, name="grader-workers", daemon=True)
+        self._thread.start()
+
+    def stop(self, grace: float = 30.0) -> None:
+        """Stop taking jobs, let the chunk in hand finish for up to ``grace`` seconds, and
+        put back what is still unfinished."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(grace)
+        with self.db.session() as db:
+            back = queue.release(db, self.owner)
+        if back:
+            log.info("shutdown: %d job(s) in hand put back in the queue", back)
+        self.store.close()
+
+    def _run(self) -> None:
+        last_sync = 0.0
+        while not self._stop.is_set():
+            try:
+                if time.monotonic() - last_sync > self.settings.reload_seconds:
+                    self.course.sync()
+                    last_sync = time.monotonic()
+                if not self.work_once():
+                    self._stop.wait(self.settings.poll_seconds)
+            except Exception:  # a database hiccup must not end grading for good
+                log.exception("grading loop error; retrying")
+                self._stop.wait(1.0)
+
+    def work_once(self) -> bool:
+        """Claim a batch of jobs and grade it; False when the queue was empty."""
+        with self.db.session() as db:
+            jobs = queue.claim(db, self.owner, self.settings.batch_size)
+            if not jobs:
+                return False
+            self.in_hand = {job.id for job in jobs}
+            groups = self._groups(db, jobs)
+        try:
+            for problem_hash, group in groups.items():
+                self._grade_group(problem_hash, group)
+        finally:
+            if self.in_hand:  # stopped or failed mid-way: another worker takes them
+                with self.db.session() as db:
+                    queue.release(db, self.owner, sorted(self.in_hand))
+                self.in_hand = set()
+        return True
+
+    def _groups(self, db: Session, jobs: list[Job]) -> dict[str, Group]:
+        """The claimed jobs by the problem file they are graded with now."""
+        groups: dict[str, Group] = {}
+        for job in jobs:
+            submission = db.get(Submission, job.submission_id)
+            loaded = self.course.by_id(submission.assignment_id) if submission else None
+            user = db.get(User, submission.user_id) if submission else None
+            if loaded is None or submission is None or user is None:  # the problem file is gone: it waits
+                continue
+            groups.setdefault(loaded.problem_hash, Group(loaded.spec, []))
+            groups[loaded.problem_hash].items.append((job, submission_task(submission, user.name, job.id)))
+        return groups
+
+    def _grade_group(self, problem_hash: str, group: Group) -> None:
+        spec, items = group.spec, group.items
+        setup = WorkerSetup(spec, False, self.version, self.rendering, store=str(self.settings.store_path))
+        jobs_by_key = {task.key: job for job, task in items}
+        started = {job.id: time.monotonic() for job, _ in items}
+
+        def chunks() -> Iterator[list[SubmissionTask]]:
+            for _job, task in items:
+                if self._stop.is_set():
+                    return
+                yield [task]
+
+        for chunk in self.executor.grade(setup, chunks()):
+            for graded in chunk:
+                job = jobs_by_key[graded.task.key]
+                self._finish(job, graded, problem_hash, time.monotonic() - started[job.id])
+
+    def _finish(self, job: Job, graded: Graded, problem_hash: str, seconds: float) -> None:
+        report = graded.report
+        report.folder = None
+        report.student = graded.task.folder
+        with self.db.session() as db:
+            report = hand_graded_report(db, self.course, job.submission_id, report)  # TAs' grades kept
+            if not queue.mark_done(db, job.id, self.owner, seconds):
+                log.warning("job %d was taken back from this worker; its verdict is not written", job.id)
+                db.rollback()
+                self.in_hand.discard(job.id)
+                return
+            db.add(
+                VerdictRow(
+                    submission_id=job.submission_id,
+                    job_id=job.id,
+                    problem_hash=problem_hash,
+                    score=report.score,
+                    max_score=report.max_score,
+                    report=dumps(report),
+                )
+            )
+        self.in_hand.discard(job.id)
+        if not graded.failed:
+            # One store row per submission (not per job): the verdicts are what is shared.
+            keyed = replace(graded, task=replace(graded.task, key=f"service/{job.submission_id}"))
+            self.store.save([(keyed, graded.task.digest, problem_hash, {})])
+        metrics.graded(seconds, failed=graded.failed)

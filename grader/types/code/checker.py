@@ -1,0 +1,67 @@
+"""``check(part, answer)`` for code: run the answer and the reference on the same inputs, compare.
+
+The student's code and the reference each run in the sandbox (the reference once per
+process, the submission's code parts together: see :mod:`runs`); the comparison is
+here, outside, on the plain arrays that came back.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+from grader.core.verdict import CheckUndecided, Verdict
+from grader.types.code import compare, runs
+from grader.types.code.part import CodePart
+from grader.types.code.sandbox import NoSandbox, isolation
+from grader.types.code.source import program
+from grader.types.code.trials import draw_trials
+
+
+def check(part: CodePart, answer: Any) -> Verdict:
+    code = program(part, answer)
+    _require_sandbox(part)
+    trials = draw_trials(part)
+    reference = _reference_result(part)
+    student_job = runs.build_job(part, code)
+    student = runs.results([student_job]).get(student_job["id"], {})
+    if "result" not in student or not isinstance(student["result"], dict):
+        return compare.ending(student, part)
+    result = compare.shift_lines(student["result"], code)
+    return compare.compare(part, result, reference, trials)
+
+
+def _require_sandbox(part: CodePart) -> None:
+    if part.framework == "torch" and importlib.util.find_spec("torch") is None:
+        raise CheckUndecided(
+            'this part needs PyTorch, which is not installed (pip install "dl-theory-grader[torch]")'
+        )
+    try:
+        isolation()
+    except NoSandbox as exc:
+        raise CheckUndecided(f"{exc} (a TA may grade code unsandboxed with --unsafe-run-code)") from None
+
+
+def _reference_result(part: CodePart) -> dict[str, Any]:
+    """The reference's outputs; its listed mistakes run in the same sandbox, for later."""
+    jobs = [runs.reference_job(part, part.answer)]
+    jobs += [runs.reference_job(part, mistake.answer) for mistake in part.mistakes]
+    reference = runs.results(jobs).get(jobs[0]["id"], {})
+    failure = compare.reference_failure(reference, "the reference")
+    if failure:
+        raise ValueError(f"problem spec: {failure}")
+    result: dict[str, Any] = reference["result"]
+    return result
+
+
+def same_mistake(part: CodePart, listed: Any, answer: Any) -> bool:
+    """Does the answer behave as the listed buggy reference does: the same outputs on every
+    trial, or the same exception on the same trial after the same outputs before it?"""
+    _require_sandbox(part)
+    mistake_job = runs.reference_job(part, listed)
+    student_job = runs.build_job(part, program(part, answer))
+    found = runs.results([mistake_job, student_job])
+    mistake, student = found.get(mistake_job["id"], {}), found.get(student_job["id"], {})
+    if not isinstance(mistake.get("result"), dict) or not isinstance(student.get("result"), dict):
+        return False
+    return compare.behaves_alike(part, student["result"], mistake["result"])

@@ -1,0 +1,356 @@
+"""The one place grader runs student code: a script run inside the sandbox, never imported.
+
+It reads one request (JSON) on standard input: the import paths, the frameworks to
+import, and jobs (a part's code, its entry point, its trials' inputs as plain
+arrays). It imports numpy (and PyTorch when a job needs it) once, then runs each job
+in a forked child: resource limits set, root dropped to an unprivileged user when it
+runs as root, standard streams closed, its own process group, stopped at the job's
+time limit. Each child hands back its outputs as JSON (dtype, shape, numbers) on a
+pipe; this process writes one JSON line per job to its standard output. Nothing here
+imports grader, and nothing that comes back is ever unpickled by anyone.
+
+Student code can do anything inside its child; the worst it can do to the others is
+kill this process, which ends the sandbox: the caller sees which job was running
+(the ``start`` line before its result) and runs the jobs after it in a fresh sandbox.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import json
+import os
+import resource
+import select
+import signal
+import sys
+import time
+import types
+from typing import Any
+
+MAX_REQUEST_BYTES = 256 << 20
+MAX_RESULT_BYTES = 8 << 20  # what one job may hand back
+MAX_OUTPUT_ENTRIES = 1_000_000
+MAX_MESSAGE_CHARS = 400
+NOBODY = 65534  # the user jobs run as, unless the request names one
+ANSWER_FILE = "<answer>"
+
+
+def main() -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)  # a cap grader's worker had: each job sets its own
+    resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+    request = json.loads(sys.stdin.buffer.read(MAX_REQUEST_BYTES))
+    results = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    _silence_standard_streams()
+    sys.path[:0] = request["paths"]
+    frameworks = _import_frameworks(request["frameworks"])
+    for job in request["jobs"]:
+        _write(results, {"start": job["id"]})
+        outcome = _run_in_child(job, frameworks)
+        _write(results, {"job": job["id"], **outcome})
+        if request.get("own_pid_namespace"):
+            _end_strays()
+
+
+def _write(stream: Any, record: dict[str, Any]) -> None:
+    stream.write(json.dumps(record, allow_nan=True) + "\n")
+    stream.flush()
+
+
+def _silence_standard_streams() -> None:
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+
+
+def _import_frameworks(names: list[str]) -> dict[str, Any]:
+    modules: dict[str, Any] = {}
+    for name in names:
+        try:
+            modules[name] = __import__(name)  # a framework by its fixed name, never a student's text
+        except ImportError:
+            modules[name] = None
+    return modules
+
+
+# ---------------------------------------------------------------------------
+# The parent side: one child per job, watched and ended.
+
+
+def _run_in_child(job: dict[str, Any], frameworks: dict[str, Any]) -> dict[str, Any]:
+    if frameworks.get(job["framework"]) is None:
+        return {"unavailable": job["framework"]}
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        os.close(read_end)
+        _child(job, frameworks, write_end)
+    os.close(write_end)
+    # CPU time is limited to time_limit (RLIMIT_CPU); wall-clock time, for code that waits, to
+    # twice that: a loaded machine does not stop honest code that merely waited for a core.
+    deadline = time.monotonic() + 2 * job["time_limit"] + 1
+    data, overflow, status = _collect(pid, read_end, deadline)
+    os.close(read_end)
+    _kill_group(pid)
+    if status is None:  # still running: killed with its group just now
+        os.waitpid(pid, 0)
+    if overflow:
+        return {"killed": "output"}
+    if status is None:
+        return {"killed": "time"}
+    if os.WIFSIGNALED(status):
+        return {"killed": _signal_reason(os.WTERMSIG(status))}
+    try:
+        result = json.loads(data)
+    except ValueError:
+        return {"exited": os.WEXITSTATUS(status)}
+    return {"result": result} if isinstance(result, dict) else {"exited": os.WEXITSTATUS(status)}
+
+
+def _collect(pid: int, fd: int, deadline: float) -> tuple[bytes, bool, int | None]:
+    """What the child wrote, whether it wrote too much, and its exit status (None: still
+    running at the deadline). Reading stops when the child has exited, even if a process
+    it started still holds the pipe open."""
+    chunks: list[bytes] = []
+    size = 0
+    status: int | None = None
+    while True:
+        left = deadline - time.monotonic()
+        if status is None:
+            finished, code = os.waitpid(pid, os.WNOHANG)
+            status = code if finished else None
+        if left <= 0 and status is None:
+            return b"".join(chunks), False, None
+        ready, _, _ = select.select([fd], [], [], 0 if status is not None else min(max(left, 0), 0.05))
+        if not ready:
+            if status is not None:
+                return b"".join(chunks), False, status
+            continue
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            return b"".join(chunks), False, status if status is not None else _status_by(pid, deadline)
+        size += len(chunk)
+        if size > MAX_RESULT_BYTES:
+            return b"", True, status
+        chunks.append(chunk)
+
+
+def _status_by(pid: int, deadline: float) -> int | None:
+    """The child's exit status once it ends, or None if it still runs at the deadline."""
+    while True:
+        finished, status = os.waitpid(pid, os.WNOHANG)
+        if finished:
+            return status
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.002)
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(OSError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def _end_strays() -> None:
+    """Every process of the sandbox but this one and its init: what a job left running.
+    Only ever inside the sandbox's own PID namespace, where /proc lists nothing else."""
+    if os.getpid() > 16:  # not in a fresh PID namespace (bubblewrap starts us as pid 2)
+        return
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) not in (1, me):
+            with contextlib.suppress(OSError):
+                os.kill(int(entry), signal.SIGKILL)
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+    except ChildProcessError:
+        pass
+
+
+def _signal_reason(number: int) -> str:
+    if number == signal.SIGXCPU:
+        return "cpu"
+    if number == signal.SIGXFSZ:
+        return "file size"
+    try:
+        return f"signal {signal.Signals(number).name}"
+    except ValueError:
+        return f"signal {number}"
+
+
+# ---------------------------------------------------------------------------
+# The child: limits, then the student's code.
+
+
+def _child(job: dict[str, Any], frameworks: dict[str, Any], write_end: int) -> None:
+    try:
+        os.closerange(3, write_end)  # the runner's own streams: this process writes only its result
+        os.closerange(write_end + 1, 1 << 16)
+        os.setsid()
+        _limit(job)
+        _drop_root(job.get("uid", NOBODY))
+        outcome = _run_job(job, frameworks)
+        payload = json.dumps(outcome, allow_nan=True).encode("utf-8")
+        _write_all(write_end, payload)
+        os._exit(0)
+    except BaseException:
+        os._exit(70)
+
+
+def _write_all(fd: int, payload: bytes) -> None:
+    view = memoryview(payload)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _address_space() -> int:
+    with open("/proc/self/statm", "rb") as stream:
+        return int(stream.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _limit(job: dict[str, Any]) -> None:
+    cpu = int(job["time_limit"]) + 1
+    memory = _address_space() + job["memory_mb"] * (1 << 20)
+    for limit, value in (
+        (resource.RLIMIT_CPU, cpu),
+        (resource.RLIMIT_AS, memory),
+        (resource.RLIMIT_FSIZE, job["file_size_mb"] * (1 << 20)),
+        (resource.RLIMIT_NPROC, job["processes"]),
+        (resource.RLIMIT_CORE, 0),
+        (resource.RLIMIT_NOFILE, 256),
+    ):
+        _, hard = resource.getrlimit(limit)
+        capped = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        # CPU: SIGXCPU at the soft limit, SIGKILL a second later for code that catches it
+        ceiling = capped + 1 if limit == resource.RLIMIT_CPU else capped
+        resource.setrlimit(limit, (capped, ceiling if hard == resource.RLIM_INFINITY else min(ceiling, hard)))
+
+
+def _drop_root(uid: int) -> None:
+    if os.getuid() == 0:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+    try:  # no gaining privileges back through a set-uid file
+        import ctypes
+
+        ctypes.CDLL(None).prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
+    except (OSError, AttributeError):
+        pass
+
+
+def _run_job(job: dict[str, Any], frameworks: dict[str, Any]) -> dict[str, Any]:
+    namespace: dict[str, Any] = {"__name__": "answer", "__builtins__": __builtins__}
+    for source in job["sources"]:
+        try:
+            exec(compile(source["text"], source["file"], "exec"), namespace)  # the sandbox's purpose
+        except BaseException as exc:
+            return {"trials": [], "error": _describe(exc, None, job)}
+    for class_name, method in job["attach"]:
+        target = namespace.get(class_name)
+        if isinstance(target, type) and callable(namespace.get(method)):
+            setattr(target, method, namespace[method])
+    call = _harness(job, namespace)
+    outputs: list[dict[str, Any]] = []
+    for number, trial in enumerate(job["trials"]):
+        try:
+            inputs = {name: _decode(value, job["framework"], frameworks) for name, value in trial.items()}
+            returned = call(inputs)
+            outputs.append(_encode_outputs(returned, frameworks))
+        except BaseException as exc:
+            return {"trials": outputs, "error": _describe(exc, number, job)}
+    return {"trials": outputs}
+
+
+def _harness(job: dict[str, Any], namespace: dict[str, Any]) -> Any:
+    impl = types.SimpleNamespace(**{k: v for k, v in namespace.items() if not k.startswith("__")})
+    if job["harness"]:
+        scope: dict[str, Any] = {"__name__": "harness"}
+        exec(compile(job["harness"], "<harness>", "exec"), scope)
+        run = scope["run"]
+        accepted = set(inspect.signature(run).parameters)
+        return lambda inputs: run(impl, **{k: v for k, v in inputs.items() if k in accepted})
+    entry = job["entry"]
+    order = job["argument_order"]
+
+    def call(inputs: dict[str, Any]) -> Any:
+        function = namespace.get(entry)
+        if function is None:
+            raise NameError(f"name '{entry}' is not defined")
+        return function(*(inputs[name] for name in order))
+
+    return call
+
+
+def _decode(value: Any, framework: str, frameworks: dict[str, Any]) -> Any:
+    if not isinstance(value, dict):
+        return value  # a size: a plain int
+    numpy = frameworks["numpy"]
+    array = numpy.array(value["data"], dtype=value["dtype"]).reshape(value["shape"])
+    if framework == "torch":
+        return frameworks["torch"].from_numpy(array.copy())
+    return array
+
+
+def _encode_outputs(returned: Any, frameworks: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(returned, dict):
+        items = [(str(name), value) for name, value in returned.items()]
+    elif isinstance(returned, tuple | list) and returned and not _is_number(returned[0]):
+        items = [(f"output {i}", value) for i, value in enumerate(returned, start=1)]
+    else:
+        items = [("output", returned)]
+    return {name: _encode(value, frameworks) for name, value in items}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | bool)
+
+
+def _encode(value: Any, frameworks: dict[str, Any]) -> Any:
+    if value is None:
+        return None
+    numpy = frameworks["numpy"]
+    torch = frameworks.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    array = numpy.asarray(value)
+    if array.dtype.kind not in "biuf":
+        return {"unsupported": f"{type(value).__name__} of dtype {array.dtype}"}
+    if array.size > MAX_OUTPUT_ENTRIES:
+        return {"unsupported": f"an array of {array.size} entries"}
+    kind = "float64" if array.dtype.kind == "f" else "int64"
+    return {"dtype": kind, "shape": list(array.shape), "data": array.astype(kind).ravel().tolist()}
+
+
+def _describe(exc: BaseException, trial: int | None, job: dict[str, Any]) -> dict[str, Any]:
+    line, where = None, None
+    frame_line = None
+    traceback = exc.__traceback__
+    while traceback is not None:
+        filename = traceback.tb_frame.f_code.co_filename
+        if filename in (ANSWER_FILE, "<given>", "<harness>"):
+            where, frame_line = filename, traceback.tb_lineno
+            if filename == ANSWER_FILE:
+                line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    if isinstance(exc, SyntaxError) and exc.filename == ANSWER_FILE:
+        line, where = exc.lineno, ANSWER_FILE
+    try:
+        message = str(exc)[:MAX_MESSAGE_CHARS]
+    except BaseException:
+        message = ""
+    return {
+        "trial": trial,
+        "type": type(exc).__name__[:100],
+        "message": message,
+        "line": line,
+        "where": where,
+        "where_line": frame_line,
+        "memory": isinstance(exc, MemoryError),
+    }
+
+
+if __name__ == "__main__":
+    main()

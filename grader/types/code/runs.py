@@ -1,0 +1,163 @@
+"""Jobs for the runner, run in as few sandboxes as possible and remembered by what they are.
+
+A job is everything the runner needs to run one program on one part's trials: the
+code, the scaffold, the harness, the inputs, the limits. Its key is the digest of
+that whole description (with the runner's own digest and how code is isolated),
+so two jobs share a result only when they would run the very same thing.
+
+References (and the buggy references of listed mistakes) and students never share a
+sandbox: a student's code never sees the reference. A submission's code parts run
+together in one sandbox (:func:`prepare`, called by the engine before its parts
+are checked); a check then finds its result here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from grader.types.code.part import CodePart
+from grader.types.code.sandbox import RUNNER, NoSandbox, isolation, run_runner, site_directories
+from grader.types.code.source import Program, program
+from grader.types.code.trials import draw_trials
+
+FILE_SIZE_MB = 16  # the largest file a job may write (in its private /tmp)
+PROCESSES = 32  # processes a job's user may have (as root: all sandboxes' jobs together)
+STARTUP_SECONDS = {"numpy": 20.0, "torch": 40.0}  # a loaded machine starting Python and importing
+CACHE_SIZE = 4096
+
+
+def startup_seconds(frameworks: Iterable[str]) -> float:
+    """What starting a sandbox that imports these frameworks may take, on a loaded machine."""
+    return max(STARTUP_SECONDS.get(name, max(STARTUP_SECONDS.values())) for name in frameworks)
+
+
+def job_seconds(time_limit: float) -> float:
+    """The longest a job may run: its wall-clock limit in the runner, and a second to spare."""
+    return 2 * time_limit + 2
+
+
+_RUNNER_DIGEST = hashlib.sha256(RUNNER.read_bytes()).hexdigest()[:16]
+
+Job = dict[str, Any]
+Record = dict[str, Any]
+
+_CACHE: OrderedDict[str, Record] = OrderedDict()
+# Results a re-run might not give (a job stopped at its time limit): kept for the checks
+# of the submission being graded, never reused after.
+_RECENT: dict[str, Record] = {}
+
+
+def build_job(part: CodePart, code: Program) -> Job:
+    trials = draw_trials(part)
+    job: Job = {
+        "framework": part.framework,
+        "sources": [
+            {"file": "<given>", "text": part.given},
+            {"file": "<answer>", "text": code.text},
+        ],
+        "attach": [list(pair) for pair in code.attach],
+        "harness": part.harness,
+        "entry": part.entry_name,
+        "argument_order": list(part.inputs),
+        "trials": [trial.as_data() for trial in trials],
+        "time_limit": part.time_limit,
+        "memory_mb": part.memory_limit,
+        "file_size_mb": FILE_SIZE_MB,
+        "processes": PROCESSES,
+    }
+    job["id"] = _key(job)
+    return job
+
+
+def _key(job: Job) -> str:
+    text = json.dumps(job, sort_keys=True, allow_nan=True)
+    return hashlib.sha256(f"{_RUNNER_DIGEST}\n{isolation()}\n{text}".encode()).hexdigest()[:32]
+
+
+def reference_job(part: CodePart, reference: Any) -> Job:
+    return build_job(part, program(part, reference, reference=True))
+
+
+def results(jobs: Sequence[Job]) -> dict[str, Record]:
+    """Each job's record, by id: remembered, or run now (all the missing ones in one sandbox,
+    a fresh one for those after a job that ended the sandbox)."""
+    found = {job["id"]: _known(job["id"]) for job in jobs}
+    pending = _unique(job for job in jobs if found[job["id"]] is None)
+    while pending:
+        records = _run_once(pending)
+        for job in pending:
+            if job["id"] in records:
+                _remember(job["id"], records[job["id"]])
+                found[job["id"]] = records[job["id"]]
+        if not any(job["id"] in records for job in pending):  # never loop on a sandbox that gives nothing
+            for job in pending:
+                found[job["id"]] = {"job": job["id"], "lost": "the sandbox gave no result"}
+            break
+        pending = [job for job in pending if job["id"] not in records]
+    return {key: record for key, record in found.items() if record is not None}
+
+
+def _known(key: str) -> Record | None:
+    record = _CACHE.get(key)
+    if record is not None:
+        _CACHE.move_to_end(key)
+        return record
+    return _RECENT.get(key)
+
+
+def _unique(jobs: Iterable[Job]) -> list[Job]:
+    return list({job["id"]: job for job in jobs}.values())
+
+
+def _remember(key: str, record: Record) -> None:
+    if record.get("killed") in ("time", "cpu") or "lost" in record:
+        _RECENT[key] = record
+        return
+    _CACHE[key] = record
+    if len(_CACHE) > CACHE_SIZE:
+        _CACHE.popitem(last=False)
+
+
+def _run_once(jobs: list[Job]) -> dict[str, Record]:
+    """One sandbox for ``jobs``: the records it gave, plus a ``lost`` record for the job it was
+    running when it ended early (so the jobs after it run again, in a fresh sandbox)."""
+    frameworks = sorted({"numpy", *(job["framework"] for job in jobs)})
+    wall = startup_seconds(frameworks) + sum(job_seconds(job["time_limit"]) for job in jobs)
+    request = {"paths": site_directories(), "frameworks": frameworks, "jobs": jobs}
+    output = run_runner(request, wall)
+    records = {r["job"]: r for r in output.records if isinstance(r.get("job"), str)}
+    started = [r["start"] for r in output.records if isinstance(r.get("start"), str)]
+    unfinished = [key for key in started if key not in records]
+    if unfinished:
+        reason = "wall clock" if output.timed_out else "sandbox ended"
+        records[unfinished[0]] = {"job": unfinished[0], "lost": reason}
+    elif not records:  # the sandbox did not start a single job
+        detail = output.diagnostics or f"exit status {output.returncode}"
+        for job in jobs:
+            records[job["id"]] = {"job": job["id"], "lost": f"the sandbox could not start ({detail})"}
+    return records
+
+
+def prepare(pairs: Sequence[tuple[CodePart, Any]]) -> None:
+    """Run every reference and every answer of one submission's code parts: references in one
+    sandbox (once per process), the answers together in another."""
+    _RECENT.clear()
+    try:
+        isolation()
+    except NoSandbox:
+        return
+    references: list[Job] = []
+    answers: list[Job] = []
+    for part, answer in pairs:
+        try:
+            references.append(reference_job(part, part.answer))
+            references.extend(reference_job(part, mistake.answer) for mistake in part.mistakes)
+            answers.append(build_job(part, program(part, answer)))
+        except Exception:  # the part's own check reports what is wrong
+            continue
+    results(references)
+    results(answers)

@@ -1,0 +1,309 @@
+"""Validated numerics for scalar formulas: ball arithmetic (python-flint's arb) that proves.
+
+- :func:`settle_constants`: two formulas without symbols, decided by balls at rising
+  precision (a ball of ``|a - r|`` wholly inside or outside the tolerance is a proof),
+  else by a symbolic zero of the difference; with a tolerance finer than the balls
+  can separate, undecided, never correct.
+- :func:`confirm_point`: a point where floats (or 40 digits) say the two differ is a
+  witness only when balls prove it; a point they prove equal agrees, and a point they
+  cannot settle does not count against the answer.
+- :func:`bound_on_domain`: branch and bound over a bounded box of one or two symbols;
+  every box either satisfies ``|a - r| <= atol + rtol |r|`` in balls or is split (300
+  boxes and 50 ms at most; 4,000 boxes and 0.5 s when the part requires a proof).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from enum import Enum
+from fractions import Fraction
+from typing import Any
+
+from flint import arb
+
+from grader.core.verdict import Certificate
+from grader.mathlang.balls import UNARY, NotBallError, ball, ball_value, integer_power, odd_root, precision
+from grader.mathlang.sampling import bounds
+from grader.types.expression.outcome import Outcome, Sides
+from grader.types.expression.prepare import Prepared, relevant_scalars
+from grader.types.expression.symbolic import PROOF_MAX_OPS
+
+PRECISIONS = (64, 256, 1024, 4096)  # bits, tried in turn until the balls decide
+SHOWN_PRECISION = 256  # bits of the values a witness shows
+BOUND_BOXES = 300  # boxes a branch and bound may evaluate (a certificate is a bonus)
+BOUND_SECONDS = 0.05
+PROOF_BOXES = 4000  # and when the part requires a proof
+PROOF_SECONDS = 0.5
+# Tolerances below what float64 resolves: a float comparison cannot decide them.
+FLOAT_RESOLUTION = 1e-14
+
+
+class Found(Enum):
+    SAME = "same"
+    DIFFER = "differ"
+    UNKNOWN = "unknown"  # the balls could not settle it at the highest precision
+    UNCOVERED = "uncovered"  # the formula has parts balls do not cover (arrays, piecewise)
+
+
+def tight_tolerance(prep: Prepared) -> bool:
+    """The tolerance is 0 or finer than floats resolve: equal floats prove nothing."""
+    return prep.part.rtol < FLOAT_RESOLUTION and prep.part.atol < 1e-300
+
+
+def _verdict(r: arb, a: arb, rtol: float, atol: float) -> Found:
+    if not (r.is_finite() and a.is_finite()):
+        return Found.UNKNOWN
+    gap = abs(a - r)
+    allowed = ball(atol) + ball(rtol) * abs(r)
+    if gap <= allowed:
+        return Found.SAME
+    if gap > allowed:
+        return Found.DIFFER
+    return Found.UNKNOWN
+
+
+def _balls(prep: Prepared, sides: Sides, point: Mapping[str, float]) -> tuple[arb, arb]:
+    lets = {**dict(prep.lets), **sides.overrides}
+    values = {name: ball(v) for name, v in point.items() if name not in sides.overrides}
+    for name, value in prep.part.constants.items():
+        values[name] = ball(float(value))
+    r = ball_value(sides.ref, values, prep.functions, lets)
+    a = ball_value(sides.ans, values, prep.functions, lets)
+    return r, a
+
+
+def confirm_point(prep: Prepared, sides: Sides, point: Mapping[str, float]) -> tuple[Found, arb, arb]:
+    """Whether the two sides differ at ``point``, proved in balls (UNKNOWN: not settled)."""
+    r = a = arb.nan()
+    for bits in PRECISIONS:
+        with precision(bits):
+            try:
+                r, a = _balls(prep, sides, point)
+            except NotBallError:
+                return Found.UNCOVERED, r, a
+            except (ZeroDivisionError, ValueError, OverflowError):
+                return Found.UNKNOWN, r, a
+            found = _verdict(r, a, prep.part.rtol, prep.part.atol)
+            if found is Found.DIFFER and bits < SHOWN_PRECISION:
+                with precision(SHOWN_PRECISION):  # the values shown to the student, to their last digit
+                    r, a = _balls(prep, sides, point)
+        if found is not Found.UNKNOWN:
+            return found, r, a
+    return Found.UNKNOWN, r, a
+
+
+def settle_constants(prep: Prepared, sides: Sides) -> tuple[Outcome | None, Found]:
+    """Two symbol-free formulas decided in balls (the outcome), or why not (UNKNOWN: the balls
+    could not separate them; UNCOVERED: balls do not cover them, or the values are too large)."""
+    found, r, a = confirm_point(prep, sides, {})
+    method = "interval bound: both values in ball arithmetic"
+    if found is Found.SAME:
+        return Outcome(True, "", 0, method, certificate=Certificate.INTERVAL_BOUND), found
+    if found is Found.DIFFER:
+        yours, theirs = distinct_values(a, r)
+        feedback = f"your value is {yours}, the expected {theirs}"
+        return Outcome(False, feedback, 0, method, certificate=Certificate.INTERVAL_BOUND), found
+    return None, found
+
+
+def distinct_values(answer: arb | Fraction, expected: arb | Fraction) -> tuple[str, str]:
+    """The two values with as many digits as it takes to tell them apart (6 to 60); an exact
+    integer as itself, an exact rational without trailing zeros."""
+    with precision(512):
+        a, r = _as_ball(answer), _as_ball(expected)
+        for digits in (6, 12, 20, 30, 45, 60):
+            if _digits(a, digits) != _digits(r, digits):
+                break
+        return _shown(answer, a, digits), _shown(expected, r, digits)
+
+
+def _shown(value: arb | Fraction, as_ball: arb, digits: int) -> str:
+    if isinstance(value, Fraction) and value.denominator == 1 and abs(value) < 10**15:
+        return str(value.numerator)
+    integer = value.unique_fmpz() if isinstance(value, arb) and value.is_exact() else None
+    if integer is not None and abs(int(integer)) < 10**15:
+        return str(int(integer))
+    text = _digits(as_ball, digits)
+    if isinstance(value, Fraction) and "." in text and "e" not in text:  # 2.000001, not 2.00000100
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def _as_ball(value: arb | Fraction) -> arb:
+    return value if isinstance(value, arb) else ball(value)
+
+
+def _digits(value: arb, digits: int) -> str:
+    if value.rel_accuracy_bits() < 10:  # a wide ball (sin of a huge argument): its range
+        low, high = (end.str(3, radius=False).strip("[]") for end in (value.lower(), value.upper()))
+        return f"between {low} and {high}"
+    return value.mid().str(digits, radius=False).strip("[]")
+
+
+def bound_on_domain(prep: Prepared, sides: Sides, difference: Any = None) -> Outcome | None:
+    """Branch and bound on a bounded domain of one or two symbols: a certificate that
+    ``|a - r| <= atol + rtol |r|`` everywhere on it, or None (not bounded within budget).
+
+    ``difference`` (``a - r`` simplified by sympy) is bounded instead of subtracting the two
+    balls; a part that requires a proof simplifies it first."""
+    if prep.is_matrix or sides.overrides or sides.ref_is_student:
+        return None
+    names = relevant_scalars(prep, [sides.ref, sides.ans])
+    if not 1 <= len(names) <= 2:
+        return None
+    box: list[tuple[float, float]] = []
+    for name in names:
+        domain = prep.scalars[name]
+        if domain.integer:
+            return None
+        lo, hi = bounds(domain)
+        if lo is None or hi is None:
+            return None
+        box.append((float(lo), float(hi)))
+    if difference is None and prep.part.proof == "required":
+        difference = simplified_difference(prep, sides)
+    return _branch_and_bound(prep, sides, names, box, difference)
+
+
+def simplified_difference(prep: Prepared, sides: Sides) -> Any:
+    """``answer - reference`` simplified by sympy (so that cancellation does not widen the
+    balls), or None when it cannot be had cheaply."""
+    import sympy
+
+    from grader.mathlang.to_sympy import Unsupported, to_sympy
+
+    lets = dict(prep.lets)
+    try:
+        a = to_sympy(sides.ans, domains=prep.part.symbols, functions=prep.functions, lets=lets)
+        r = to_sympy(sides.ref, domains=prep.part.symbols, functions=prep.functions, lets=lets)
+    except Unsupported:
+        return None
+    difference = a - r
+    if sympy.count_ops(difference) > PROOF_MAX_OPS:
+        return None
+    try:
+        return sympy.simplify(difference)
+    except Exception:  # sympy's own failures: no simplified form, the plain difference is bounded
+        return None
+
+
+def sympy_ball(expr: Any, values: Mapping[str, arb]) -> arb:
+    """A sympy expression (from our own translation) in ball arithmetic."""
+    atom = _sympy_atom(expr, values)
+    if atom is not None:
+        return atom
+    args = [sympy_ball(arg, values) for arg in expr.args] if not expr.is_Pow else []
+    if expr.is_Add:
+        return _fold(args, lambda x, y: x + y)
+    if expr.is_Mul:
+        return _fold(args, lambda x, y: x * y)
+    if expr.is_Pow:
+        return _sympy_power(expr, values)
+    name = {"Abs": "abs", "Heaviside": "heaviside", "Max": "max", "Min": "min"}.get(
+        type(expr).__name__, type(expr).__name__
+    )
+    if len(args) == 1 and name in UNARY:
+        return UNARY[name](args[0])
+    if name in ("max", "min") and args:
+        return _fold(args, (lambda x, y: x.max(y)) if name == "max" else (lambda x, y: x.min(y)))
+    raise NotBallError(f"{name} is not covered by ball arithmetic")
+
+
+def _sympy_atom(expr: Any, values: Mapping[str, arb]) -> arb | None:
+    import sympy
+
+    if expr.is_Symbol:
+        if expr.name not in values:
+            raise NotBallError(f"no ball for {expr.name}")
+        return values[expr.name]
+    if expr.is_Rational:
+        return ball(Fraction(int(expr.p), int(expr.q)))
+    if expr.is_Float:
+        return ball(float(expr))
+    if expr is sympy.pi:
+        return arb.pi()
+    if expr is sympy.E:
+        return arb.const_e()
+    return None
+
+
+def _fold(values: list[arb], combine: Any) -> arb:
+    total = values[0]
+    for value in values[1:]:
+        total = combine(total, value)
+    return total
+
+
+def _sympy_power(expr: Any, values: Mapping[str, arb]) -> arb:
+    base = sympy_ball(expr.base, values)
+    exponent = expr.exp
+    if exponent.is_Integer:
+        return integer_power(base, int(exponent))
+    if exponent.is_Rational:
+        p, q = int(exponent.p), int(exponent.q)
+        if q % 2:
+            return integer_power(odd_root(base, q), p)
+        return integer_power(base.root(q), p) if base >= 0 else arb.nan()
+    power = sympy_ball(exponent, values)
+    return (power * base.log()).exp() if base > 0 else arb.nan()
+
+
+def _branch_and_bound(
+    prep: Prepared,
+    sides: Sides,
+    names: Sequence[str],
+    start: list[tuple[float, float]],
+    difference: Any,
+) -> Outcome | None:
+    rtol, atol = prep.part.rtol, prep.part.atol
+    required = prep.part.proof == "required"
+    budget = PROOF_BOXES if required else BOUND_BOXES
+    lets = {**dict(prep.lets)}
+    constants = {name: ball(float(v)) for name, v in prep.part.constants.items()}
+    stack = [start]
+    boxes = 0
+    deadline = time.monotonic() + (PROOF_SECONDS if required else BOUND_SECONDS)
+    with precision(64):
+        while stack:
+            box = stack.pop()
+            boxes += 1
+            if boxes > budget or time.monotonic() > deadline:
+                return None
+            values = {name: _interval(lo, hi) for name, (lo, hi) in zip(names, box, strict=True)}
+            try:
+                r = ball_value(sides.ref, {**values, **constants}, prep.functions, lets)
+                gap = (
+                    sympy_ball(difference, {**values, **constants})
+                    if difference is not None
+                    else ball_value(sides.ans, {**values, **constants}, prep.functions, lets) - r
+                )
+            except NotBallError:
+                return None
+            except (ZeroDivisionError, ValueError, OverflowError):
+                gap = arb.nan()
+                r = arb.nan()
+            if gap.is_finite() and r.is_finite() and abs(gap) <= ball(atol) + ball(rtol) * abs(r):
+                continue
+            halves = _halves(box)
+            if not halves:  # a box floats cannot split further: not bounded
+                return None
+            stack.extend(halves)
+    method = f"interval bound: |difference| within the tolerance on {boxes} boxes covering the domain"
+    return Outcome(True, "", boxes, method, certificate=Certificate.INTERVAL_BOUND)
+
+
+def _interval(lo: float, hi: float) -> arb:
+    return ball(lo).union(ball(hi))
+
+
+def _halves(box: list[tuple[float, float]]) -> list[list[tuple[float, float]]]:
+    widest = max(range(len(box)), key=lambda k: box[k][1] - box[k][0])
+    lo, hi = box[widest]
+    mid = (lo + hi) / 2
+    if not lo < mid < hi:
+        return []
+    left, right = list(box), list(box)
+    left[widest] = (lo, mid)
+    right[widest] = (mid, hi)
+    return [left, right]

@@ -1,0 +1,51 @@
+"""Test hooks for the processes of a real Dask cluster started by tests/test_dask.py.
+
+Its folder is put on PYTHONPATH only for the ``dask worker`` processes those tests start
+(and so for the check processes each worker spawns). ``GRADER_TEST_WORKER_HOOKS`` says
+what to change:
+
+* ``checks``: the ``number`` type's check misbehaves for three answers, as a slow, a
+  memory-hungry and a crashing check would (777 spins for 3 s of CPU time, 888 takes 256 MiB, 666 kills
+  its own process); every other answer is checked as usual.
+* ``other-version``: this process reports another grader version.
+"""
+
+from __future__ import annotations
+
+import os
+
+_HOOKS = os.environ.get("GRADER_TEST_WORKER_HOOKS", "")
+
+
+def _misbehaving_check(part: object, answer: object) -> object:
+    import signal
+    import time
+
+    from grader.core.verdict import Verdict
+
+    if str(answer) == "777":  # 3 s of CPU time, however loaded the machine is
+        until = time.process_time() + 3
+        while time.process_time() < until:
+            pass
+    if str(answer) == "888":
+        hoard = bytearray(256 << 20)
+        return Verdict.correct(f"held {len(hoard)} bytes")
+    if str(answer) == "666":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if str(answer) == "777":
+        return Verdict.correct()
+    from grader.types import number
+
+    return number.check(part, answer)  # type: ignore[arg-type]
+
+
+if _HOOKS == "checks":
+    import dataclasses
+
+    from grader.types import ANSWER_TYPES
+
+    ANSWER_TYPES["number"] = dataclasses.replace(ANSWER_TYPES["number"], check=_misbehaving_check)
+elif _HOOKS == "other-version":
+    import grader.batch.store
+
+    grader.batch.store.code_version = lambda deciding_only=False: "0.0.1+other"  # type: ignore[assignment]

@@ -1,0 +1,150 @@
+"""A real ``grader serve`` for the service tests: a course folder, its users, and the server
+as a child process (uvicorn on a free loopback port), talked to over HTTP with httpx."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from grader.service.accounts import add_user
+from grader.service.server import free_port
+from grader.service.service import Service
+from grader.service.settings import Settings
+
+ROOT = Path(__file__).parent.parent
+SEEDS = ROOT / "submissions"
+STARTUP_SECONDS = 60.0
+TA_PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Course:
+    folder: Path
+    db_url: str | None
+    tokens: dict[str, str] = field(default_factory=dict)  # user -> bearer token
+    passwords: dict[str, str] = field(default_factory=dict)
+
+
+def make_course(
+    folder: Path,
+    db_url: str | None,
+    students: tuple[str, ...] = ("alice", "bob"),
+    problems: tuple[str, ...] = ("activations-softmax-conv",),
+    course_yaml: str | None = None,
+) -> Course:
+    (folder / "problems").mkdir(parents=True)
+    for name in problems:
+        shutil.copy(ROOT / "problems" / f"{name}.yaml", folder / "problems")
+    if course_yaml is not None:
+        (folder / "course.yaml").write_text(course_yaml)
+    course = Course(folder, db_url)
+    service = Service(Settings(course_dir=folder, db_url=db_url), start_workers=False)
+    with service.db.session() as db:
+        _, course.tokens["ta"] = add_user(db, "ta", "ta", TA_PASSWORD)
+        course.passwords["ta"] = TA_PASSWORD
+        for name in students:
+            _, course.tokens[name] = add_user(db, name, "student", f"{name}-password")
+            course.passwords[name] = f"{name}-password"
+    service.db.dispose()
+    return course
+
+
+class Server:
+    """``grader serve`` in a child process; :meth:`stop` sends SIGTERM, :meth:`kill` SIGKILL."""
+
+    def __init__(self, course: Course, workers: int = 1, *extra: str):
+        self.course = course
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = course.folder / f"server-{self.port}.log"
+        command = [
+            sys.executable,
+            "-c",
+            "from grader.cli import main; main()",
+            "serve",
+            str(course.folder),
+            "--port",
+            str(self.port),
+            "--workers",
+            str(workers),
+            *(("--db", course.db_url) if course.db_url else ()),
+            *extra,
+        ]
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"grader serve exited ({self.process.returncode}):\n{self.log.read_text()}"
+                )
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.kill()
+        raise RuntimeError(f"grader serve did not answer in {STARTUP_SECONDS} s:\n{self.log.read_text()}")
+
+    def client(self, user: str | None = None, token: str | None = None) -> httpx.Client:
+        token = token or (self.course.tokens[user] if user else None)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+    def stop(self, timeout: float = 60) -> int:
+        """SIGTERM to the server (as systemd stops it); its exit code (uvicorn ends a graceful
+        shutdown with 143, 128 + SIGTERM)."""
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        return int(self.process.returncode or 0)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(30)
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def wait_graded(client: httpx.Client, submission_id: int, timeout: float = 120) -> dict:  # type: ignore[type-arg]
+    """Poll the submission as a client should: backing off, and waiting when told to (429)."""
+    deadline = time.monotonic() + timeout
+    pause = 0.1
+    while time.monotonic() < deadline:
+        response = client.get(f"/api/v1/submissions/{submission_id}")
+        if response.status_code == 429:
+            time.sleep(float(response.headers["retry-after"]))
+            continue
+        response.raise_for_status()
+        body = response.json()
+        if body["status"] == "graded":
+            return body  # type: ignore[no-any-return]
+        time.sleep(pause)
+        pause = min(pause * 1.5, 1.0)
+    raise AssertionError(f"submission {submission_id} not graded in {timeout} s")
+
+
+def seed_file(assignment: str, seed: str) -> bytes:
+    return (SEEDS / assignment / seed / "answers.yaml").read_bytes()

@@ -1,0 +1,235 @@
+"""The service over real HTTP (uvicorn on a free loopback port), on SQLite and PostgreSQL:
+hand in, poll, verdicts, every error a client can meet, what a student may see."""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from httpx import Response
+from service_server import ROOT, Server, make_course, seed_file, wait_graded
+
+from grader.cli import main
+
+ASSIGNMENT = "a1-activations-conv"
+SEEDS = "activations-softmax-conv"
+
+# A problem set whose reference answers are easy to find in a response, one part visible
+# before the release, and a TA's mistake text that quotes the reference.
+VISIBILITY_PROBLEMS = textwrap.dedent(
+    """\
+    assignment: vis
+    title: Visibility
+    questions:
+      - id: q1
+        type: number
+        answer: 3.14159
+        visible: true
+        mistakes:
+          - {answer: 6.28318, feedback: "You doubled it; the answer is 3.14159"}
+      - id: q2
+        type: expression
+        answer: "z**2 + 3*z + 17"
+        symbols: {z: real}
+      - id: q3
+        type: array
+        answer: [[11, 12], [13, 14]]
+    """
+)
+FUTURE = "2999-01-01T00:00:00Z"
+PAST = "2000-01-01T00:00:00Z"
+
+
+@pytest.fixture
+def server(tmp_path: Path, db_url: str | None):  # type: ignore[no-untyped-def]
+    course = make_course(tmp_path / "course", db_url)
+    with Server(course) as running:
+        yield running
+
+
+def submit(client: httpx.Client, assignment: str, content: bytes, name: str = "answers.yaml") -> Response:
+    return client.post(f"/api/v1/assignments/{assignment}/submissions", files={"file": (name, content)})
+
+
+def test_submit_then_poll_gives_the_verdict(server: Server) -> None:
+    with server.client("alice") as alice:
+        response = submit(alice, ASSIGNMENT, seed_file(SEEDS, "seed-001"))
+        assert response.status_code == 202, response.text
+        body = response.json()
+        assert body["status"] == "queued" and body["version"] == 1
+        assert response.headers["location"] == f"/api/v1/submissions/{body['id']}"
+        graded = wait_graded(alice, body["id"])
+        again = submit(alice, ASSIGNMENT, seed_file(SEEDS, "seed-001")).json()
+        assert again["version"] == 2  # every version is kept
+        assert wait_graded(alice, again["id"])["report"] == graded["report"]
+        history = alice.get("/api/v1/me/submissions").json()["submissions"]
+    assert [s["version"] for s in history] == [1, 2]
+    report = graded["report"]
+    assert report["assignment"] == ASSIGNMENT and report["student"] == "alice"
+    statuses = {part["id"]: part["status"] for part in report["parts"]}
+    assert statuses["q6.full"] == "correct"
+    assert statuses["q8.3b"] == "incorrect"
+    assert statuses["q1.derivative"] == "manual"
+    assert all("expected" not in part for part in report["parts"])
+
+
+def test_answers_as_json_and_the_ta_sees_the_reference(server: Server) -> None:
+    with server.client("bob") as bob:
+        response = bob.post(
+            f"/api/v1/assignments/{ASSIGNMENT}/submissions",
+            json={"answers": {"q6.full": "[1, 2, 5, 8, 6, 8]", "q7.output_size": 99}},
+        )
+        assert response.status_code == 202, response.text
+        submission = response.json()["id"]
+        report = wait_graded(bob, submission)["report"]
+    parts = {p["id"]: p for p in report["parts"]}
+    assert parts["q6.full"]["status"] == "correct"
+    assert parts["q7.output_size"]["status"] == "incorrect"
+    assert parts["q2.softmax_jacobian"]["status"] == "missing"
+    with server.client("ta") as ta:
+        full = ta.get(f"/api/v1/submissions/{submission}").json()["report"]
+    assert {p["id"]: p.get("expected") for p in full["parts"]}["q7.output_size"] == "73728"
+
+
+def test_errors_say_what_to_do(server: Server) -> None:
+    with server.client() as anonymous:
+        response = submit(anonymous, ASSIGNMENT, b"answers: {}\n")
+        assert response.status_code == 401
+        assert "Bearer" in response.json()["error"]["message"]
+    with server.client(token="not-a-token") as stranger:
+        response = stranger.get("/api/v1/assignments")
+        assert response.status_code == 401 and "not valid" in response.json()["error"]["message"]
+    with server.client("alice") as alice, server.client("bob") as bob:
+        mine = submit(alice, ASSIGNMENT, seed_file(SEEDS, "seed-001")).json()["id"]
+        response = bob.get(f"/api/v1/submissions/{mine}")
+        assert response.status_code == 403 and "another student" in response.json()["error"]["message"]
+        assert bob.get("/api/v1/submissions/999999").status_code == 404
+        response = submit(bob, "no-such-assignment", b"answers: {}\n")
+        assert response.status_code == 404 and ASSIGNMENT in response.json()["error"]["message"]
+        assert bob.get(f"/api/v1/assignments/{ASSIGNMENT}/export").status_code == 403
+        big = b"answers:\n  q1: '" + b"x" * (2 << 20) + b"'\n"
+        response = submit(bob, ASSIGNMENT, big)
+        assert response.status_code == 413 and "limit" in response.json()["error"]["message"]
+        response = submit(bob, ASSIGNMENT, b"answers:\n  q6.full: [1, 2\n  q7: 3\n")
+        assert response.status_code == 422
+        error = response.json()["error"]
+        assert error["line"] == 3 and "^" in error["detail"], error
+        assert "answers.yaml" in error["message"] and "/tmp" not in json.dumps(error)
+        response = submit(bob, ASSIGNMENT, b"\x00\x01", name="answers.exe")
+        assert response.status_code == 422 and ".yaml" in response.json()["error"]["message"]
+        # nothing refused was stored
+        assert [s["id"] for s in bob.get("/api/v1/me/submissions").json()["submissions"]] == []
+
+
+def test_rate_limit_per_token(tmp_path: Path) -> None:
+    course = make_course(tmp_path / "course", None)
+    with Server(course, 1, "--rate-limit", "5") as running, running.client("alice") as alice:
+        codes = [alice.get("/api/v1/assignments").status_code for _ in range(8)]
+        assert codes[:5] == [200] * 5 and codes[5:] == [429] * 3
+        response = alice.get("/api/v1/assignments")
+        assert int(response.headers["retry-after"]) >= 1
+        assert "try again" in response.json()["error"]["message"]
+        with running.client("bob") as bob:  # per token: bob is not slowed by alice
+            assert bob.get("/api/v1/assignments").status_code == 200
+
+
+def reference_strings(ta_report: dict, sent: bytes) -> list[str]:  # type: ignore[type-arg]
+    """Every reference answer in the TA's view that the student did not type themselves."""
+    found = [p["expected"] for p in ta_report["parts"] if p.get("expected")]
+    return [r for r in found if len(r) >= 4 and r.encode() not in sent]
+
+
+def visibility_course(tmp_path: Path, db_url: str | None, release: str):  # type: ignore[no-untyped-def]
+    course_yaml = f"assignments:\n  vis: {{due: '{PAST}', release: '{release}'}}\n"
+    course = make_course(tmp_path / "course", db_url, problems=(), course_yaml=course_yaml)
+    (course.folder / "problems" / "vis.yaml").write_text(VISIBILITY_PROBLEMS)
+    return course
+
+
+@pytest.mark.parametrize("release", [FUTURE, PAST], ids=["before-release", "after-release"])
+def test_a_student_never_sees_a_reference_answer(tmp_path: Path, db_url: str | None, release: str) -> None:
+    course = visibility_course(tmp_path, db_url, release)
+    sent = b"answers:\n  q1: 6.28318\n  q2: 'z**2 + 3*z + 16'\n  q3: [[11, 12], [13, 15]]\n"
+    with Server(course) as running, running.client("alice") as alice, running.client("ta") as ta:
+        submission = submit(alice, "vis", sent).json()["id"]
+        seen = [wait_graded(alice, submission)]
+        seen.append(alice.get("/api/v1/me/submissions").json())
+        checked = alice.post("/api/v1/assignments/vis/check", files={"file": ("answers.yaml", sent)})
+        assert checked.status_code == 200, checked.text
+        seen.append(checked.json())
+        ta_view = wait_graded(ta, submission)["report"]
+        login = httpx.post(f"{running.url}/login", data={"user": "alice", "password": "alice-password"})
+        cookies = {"grader_session": login.cookies["grader_session"]}
+        page = httpx.get(f"{running.url}/submissions/{submission}", cookies=cookies).text
+    references = reference_strings(ta_view, sent)
+    assert {"3.14159", "[[11, 12], [13, 14]]"} <= set(references), references
+    texts = [json.dumps(body) for body in seen] + [page]
+    for text in texts:
+        for reference in references:
+            assert reference not in text and reference.replace(" ", "") not in text.replace(" ", "")
+    report = seen[0]["report"]
+    parts = {p["id"]: p for p in report["parts"]}
+    if release == FUTURE:  # only the visible part carries a verdict; the rest say when
+        assert set(parts) == {"q1"} and report["hidden_parts"] == ["q2", "q3"]
+        assert report["hidden_until"].startswith("2999-01-01")
+        assert seen[0]["late"] is True
+    else:
+        assert set(parts) == {"q1", "q2", "q3"} and "hidden_parts" not in report
+        assert parts["q3"]["status"] == "incorrect" and "(2, 2)" in parts["q3"]["feedback"]
+    assert parts["q1"]["status"] == "incorrect"  # the TA's listed mistake, its text withheld
+    assert "withheld" in parts["q1"]["feedback"]
+    assert ta_view["parts"][0]["feedback"] == "You doubled it; the answer is 3.14159"
+
+
+def test_grader_check_against_the_server_needs_no_problem_file(server: Server, tmp_path: Path) -> None:
+    folder = tmp_path / "repo"
+    folder.mkdir()
+    (folder / "answers.yaml").write_bytes(seed_file(SEEDS, "seed-001"))
+    token = server.course.tokens["alice"]
+    remote = ["check", str(folder), "--server", server.url, "--token", token, "--assignment", ASSIGNMENT]
+    run = CliRunner().invoke(main, remote)
+    assert run.exit_code == 0, run.output
+    local = CliRunner().invoke(main, ["check", str(folder), "-p", str(ROOT / "problems" / f"{SEEDS}.yaml")])
+    assert run.output.splitlines()[0] == f"{ASSIGNMENT} · alice"
+    assert run.output.splitlines()[1:] == local.output.splitlines()[1:]  # the same check, the key kept
+    assert "q2.softmax_jacobian" in run.output and "read as" in run.output
+    (folder / "answers.yaml").write_text("answers:\n  q6.full: [1, 2\n  q7: 3\n")
+    run = CliRunner().invoke(main, remote)
+    assert run.exit_code == 1 and "^" in run.output, run.output
+    run = CliRunner().invoke(main, [*remote[:-4], "--token", "wrong"])
+    assert run.exit_code == 2 and "401" in run.output
+    with server.client("alice") as alice:  # nothing was stored
+        assert alice.get("/api/v1/me/submissions").json()["submissions"] == []
+
+
+def test_forms_need_their_csrf_token_and_nothing_a_student_sends_runs(server: Server) -> None:
+    login = httpx.post(f"{server.url}/login", data={"user": "alice", "password": "alice-password"})
+    assert login.status_code == 303
+    set_cookie = login.headers["set-cookie"].lower()
+    assert "httponly" in set_cookie and "samesite=lax" in set_cookie
+    with httpx.Client(base_url=server.url, cookies=login.cookies, timeout=30) as browser:
+        home = browser.get("/", headers={"accept": "text/html"})
+        assert "content-security-policy" in home.headers and "unsafe-inline" not in home.text
+        token = re.search(r"name='csrf' value='([^']+)'", home.text)
+        assert token is not None
+        hostile = 'answers:\n  q6.full: "<script>alert(1)</script>"\n  q7.params: "<img src=x onerror=1>"\n'
+        form = {"text": hostile}
+        refused = browser.post(
+            f"/assignments/{ASSIGNMENT}/submit", data=form, headers={"accept": "text/html"}
+        )
+        assert refused.status_code == 403 and "CSRF" in refused.text
+        sent = browser.post(f"/assignments/{ASSIGNMENT}/submit", data={**form, "csrf": token.group(1)})
+        assert sent.status_code == 303
+        submission = int(sent.headers["location"].rsplit("/", 1)[1])
+    with server.client("alice") as alice:
+        wait_graded(alice, submission)
+    with httpx.Client(base_url=server.url, cookies=login.cookies, timeout=30) as browser:
+        page = browser.get(f"/submissions/{submission}").text
+    assert "<script>alert" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert httpx.get(f"{server.url}/login?token=whatever").status_code == 200  # a GET never logs in

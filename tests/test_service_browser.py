@@ -1,0 +1,107 @@
+"""The service's pages in headless Chromium: a student logs in, uploads an answers file
+through the form and reads the feedback page; a TA logs in and sees the class dashboard.
+No page needs JavaScript (the forms are submitted as a browser submits them), and the
+console stays clean under the pages' Content-Security-Policy.
+
+Chromium is Debian's ``chromium`` package; without it these tests are skipped, saying so.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from chromium import BrowserError, Chromium, Page, chromium_path
+from service_server import SEEDS, Server, make_course
+
+pytestmark = pytest.mark.skipif(
+    chromium_path() is None,
+    reason="chromium is not installed: apt-get install chromium (.ci/run installs it)",
+)
+ANSWERS = SEEDS / "activations-softmax-conv" / "seed-001" / "answers.yaml"
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    course = make_course(tmp_path / "course", None, students=("seed-001",))
+    with Server(course) as running:
+        yield running
+
+
+def wait_for(page: Page, expression: str, timeout: float = 120) -> object:
+    """Poll until ``expression`` is truthy in the page (across reloads and navigations)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = page.evaluate(expression)
+        except BrowserError:
+            value = None  # navigating: the old document is gone
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(
+        f"{expression!r} never held; the page says: {page.evaluate('document.body.innerText')}"
+    )
+
+
+def submit_form(page: Page, selector: str) -> None:
+    """Submit a form as a click on its button does, and wait for the next page."""
+    page.evaluate("window.__old = true")
+    page.evaluate(f"document.querySelector({selector!r}).requestSubmit()")
+    wait_for(page, "window.__old === undefined && document.readyState === 'complete'")
+
+
+def log_in(browser: Chromium, server: Server, user: str, password: str) -> Page:
+    page = browser.open(f"{server.url}/login")
+    page.evaluate(
+        f"document.querySelector('#user').value = {user!r};"
+        f"document.querySelector('#password').value = {password!r}"
+    )
+    submit_form(page, "form.stack")
+    return page
+
+
+def set_file(page: Page, selector: str, path: Path) -> None:
+    root = page.send("DOM.getDocument")["root"]["nodeId"]
+    node = page.send("DOM.querySelector", nodeId=root, selector=selector)["nodeId"]
+    page.send("DOM.setFileInputFiles", files=[str(path)], nodeId=node)
+
+
+def test_a_student_hands_in_through_the_form_and_reads_the_feedback(server: Server, tmp_path: Path) -> None:
+    with Chromium(width=1200, height=900) as browser:
+        page = log_in(browser, server, "seed-001", "seed-001-password")
+        assert page.evaluate("location.pathname") == "/"
+        assert "Assignments" in page.evaluate("document.querySelector('h1').textContent")
+        assert page.evaluate("document.cookie") == ""  # the session cookie is HttpOnly
+        set_file(page, "#file-a1-activations-conv", ANSWERS)
+        submit_form(page, "form[action='/assignments/a1-activations-conv/submit']")
+        assert page.evaluate("location.pathname").startswith("/submissions/")
+        wait_for(page, "document.querySelectorAll('article.part').length > 0")  # reloads until graded
+        text = page.evaluate("document.body.innerText")
+        assert "q6.full" in text and "correct" in text and "seed-001" in text
+        assert page.evaluate("document.querySelectorAll('math').length") > 0  # formulas as MathML
+        page.screenshot(tmp_path / "student-feedback.png")
+        assert page.errors == [], page.errors  # no script error, no CSP report
+        page = browser.open(f"{server.url}/")
+        assert page.evaluate("document.querySelectorAll('table.summary tbody tr').length") == 1
+
+
+def test_a_ta_sees_the_class_dashboard(server: Server, tmp_path: Path) -> None:
+    with server.client("seed-001") as student:
+        submitted = student.post(
+            "/api/v1/assignments/a1-activations-conv/submissions",
+            files={"file": ("answers.yaml", ANSWERS.read_bytes())},
+        ).json()["id"]
+    with Chromium(width=1200, height=900) as browser:
+        page = log_in(browser, server, "ta", server.course.passwords["ta"])
+        assert page.evaluate("location.pathname") == "/ta"
+        assert "Queue:" in page.evaluate("document.querySelector('#queue').textContent")
+        page = browser.open(f"{server.url}/ta/assignments/a1-activations-conv")
+        wait_for(page, "document.querySelector('#students-table') !== null")  # reloads until graded
+        assert page.evaluate("document.querySelector('#histogram').complete")
+        link = page.evaluate("document.querySelector('#students-table a').getAttribute('href')")
+        assert link == f"/submissions/{submitted}"
+        page.screenshot(tmp_path / "ta-dashboard.png")
+        assert page.errors == [], page.errors

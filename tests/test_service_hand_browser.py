@@ -1,0 +1,106 @@
+"""In a real browser: a TA logs in, grades a group of answers on the TA page of a part, and
+the points show on a student's page and in the Canvas export (headless Chromium; skipped
+without it)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from pathlib import Path
+
+import pytest
+from chromium import Chromium, Page, chromium_path
+from service_server import TA_PASSWORD, Server, make_course, seed_file, wait_graded
+
+ASSIGNMENT = "a1-activations-conv"
+PART = "q1.derivative"
+SEED = seed_file("activations-softmax-conv", "seed-001")
+
+pytestmark = pytest.mark.skipif(
+    chromium_path() is None,
+    reason="chromium is not installed (apt-get install chromium; .ci/run installs it)",
+)
+
+
+def _wait_for(page: Page, condition: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if page.evaluate(f"document.readyState === 'complete' && ({condition})"):
+                return
+        except Exception:  # the page is between two documents
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"the page never met {condition!r}; it shows {page.evaluate('location.href')}")
+
+
+def _go(page: Page, url: str) -> None:
+    page.send("Page.navigate", url=url)
+    _wait_for(page, f"location.href === {json.dumps(url)}")
+
+
+def test_a_ta_grades_a_group_on_the_page_and_the_student_sees_the_points(tmp_path: Path) -> None:
+    course = make_course(tmp_path / "course", None, students=("alice", "bob"))
+    with Server(course) as server:
+        ids = {}
+        for name in ("alice", "bob"):
+            with server.client(name) as client:
+                response = client.post(
+                    f"/api/v1/assignments/{ASSIGNMENT}/submissions", files={"file": ("answers.yaml", SEED)}
+                )
+                ids[name] = response.json()["id"]
+                wait_graded(client, ids[name])
+        with Chromium() as browser:
+            page = browser.open(f"{server.url}/login")
+            page.evaluate(
+                f"document.getElementById('user').value = 'ta';"
+                f"document.getElementById('password').value = {json.dumps(TA_PASSWORD)};"
+                "document.getElementById('password').form.submit(); true"
+            )
+            _wait_for(page, "location.pathname === '/ta'")
+            part_page = f"{server.url}/ta/assignments/{ASSIGNMENT}/parts/{PART}"
+            _go(page, part_page)
+            assert page.evaluate("document.querySelectorAll('section.group').length") >= 1
+            assert "0 of 2 answers graded by hand" in page.evaluate(
+                "document.getElementById('progress').textContent"
+            )
+            page.evaluate(
+                "const form = document.querySelector('section.group form');"
+                "form.querySelector('input[name=points]').value = '3';"
+                "form.querySelector('textarea[name=comment]').value = 'Correct, but justify x = 0.';"
+                "form.submit(); true"
+            )
+            _wait_for(
+                page,
+                "document.getElementById('progress') !== null && "
+                "document.getElementById('progress').textContent.startsWith('2 of 2')",
+            )
+            assert page.errors == [], page.errors
+            page.screenshot(tmp_path / "ta-part.png")
+
+            # the student's page, in the student's own browser session
+            student = browser.open(f"{server.url}/login")
+            student.send("Network.enable")
+            student.send("Network.clearBrowserCookies")
+            student.evaluate(
+                "document.getElementById('user').value = 'alice';"
+                "document.getElementById('password').value = 'alice-password';"
+                "document.getElementById('password').form.submit(); true"
+            )
+            _wait_for(student, "location.pathname === '/'")
+            _go(student, f"{server.url}/submissions/{ids['alice']}")
+            text = student.evaluate(f"document.getElementById({json.dumps('part-' + PART)}).textContent")
+            assert "3/4" in text.replace(" ", "") or "3 / 4" in text
+            assert "Comment from the TA (ta)" in text and "Correct, but justify x = 0." in text
+            student.screenshot(tmp_path / "student-page.png")
+
+        with server.client("ta") as ta:
+            canvas = ta.get(f"/api/v1/assignments/{ASSIGNMENT}/export", params={"format": "canvas"}).text
+        rows = list(csv.reader(io.StringIO(canvas)))
+        assert rows[1][-1] != "" and {row[0] for row in rows[2:]} == {"alice", "bob"}
+        with server.client("alice") as alice:
+            report = alice.get(f"/api/v1/submissions/{ids['alice']}").json()["report"]
+        assert {row[0]: row[-1] for row in rows[2:]}["alice"] == str(report["score"]).removesuffix(".0")
+        assert next(p for p in report["parts"] if p["id"] == PART)["score"] == 3

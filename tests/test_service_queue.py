@@ -1,0 +1,227 @@
+"""The service's queue and operations over real HTTP: a server killed or stopped mid-queue
+grades every job exactly once after a restart; problem files re-read; deadlines; exports;
+health and metrics; every route checks its roles."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+from service_server import ROOT, Server, make_course, seed_file, wait_graded
+from sqlalchemy import func, select
+
+from grader.service import api, pages
+from grader.service.db import Database, Job, VerdictRow
+from grader.service.settings import Settings
+
+ASSIGNMENT = "a1-activations-conv"
+SEEDS = "activations-softmax-conv"
+
+
+def database(course_folder: Path, db_url: str | None) -> Database:
+    return Database(Settings(course_dir=course_folder, db_url=db_url).database_url)
+
+
+def submit_many(server: Server, count: int) -> list[int]:
+    ids = []
+    with server.client("alice") as alice, server.client("bob") as bob:
+        for index in range(count):
+            client = alice if index % 2 else bob
+            answers = {
+                "q6.full": f"[1, 2, 5, 8, 6, {index}]",
+                "q7.output_size": index,
+                "q3.two_class": "x_1 - x_2",
+            }
+            response = client.post(f"/api/v1/assignments/{ASSIGNMENT}/submissions", json={"answers": answers})
+            assert response.status_code == 202, response.text
+            ids.append(response.json()["id"])
+    return ids
+
+
+def graded_count(db: Database) -> int:
+    with db.session() as session:
+        return int(session.scalar(select(func.count()).select_from(VerdictRow)) or 0)
+
+
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
+def test_a_restart_mid_queue_grades_every_job_exactly_once(
+    tmp_path: Path, db_url: str | None, how: str
+) -> None:
+    course = make_course(tmp_path / "course", db_url)
+    db = database(course.folder, db_url)
+    server = Server(course, 1)
+    # four claims' worth (a worker claims 16 jobs at once, and a graceful stop finishes the
+    # ones in hand): jobs are still queued when the server stops, however fast it grades
+    ids = submit_many(server, 64)
+    deadline = time.monotonic() + 120
+    while graded_count(db) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if how == "SIGKILL":
+        server.kill()  # jobs in hand stay 'grading' in the database until the next start
+    else:
+        assert server.stop() in (0, 143)  # graceful: the jobs in hand are finished or put back
+        assert '"event": "stopped"' in server.log.read_text()
+        with db.session() as session:
+            assert session.scalar(select(func.count()).where(Job.status == "grading")) == 0
+    stopped_with = graded_count(db)
+    assert stopped_with < len(ids), "the queue was empty before the stop: nothing was tested"
+    with Server(course, 2) as again, again.client("ta") as ta:
+        for submission in ids:
+            wait_graded(ta, submission)
+    with db.session() as session:
+        jobs = session.scalars(select(Job)).all()
+        verdicts = session.scalars(select(VerdictRow)).all()
+    db.dispose()
+    assert len(jobs) == len(ids) and all(job.status == "done" for job in jobs)
+    assert sorted(v.submission_id for v in verdicts) == sorted(ids)  # one verdict per submission
+    assert sorted(v.job_id for v in verdicts) == sorted(job.id for job in jobs)  # and per job
+
+
+def test_problem_file_edits_regrade_and_students_see_the_new_verdict(tmp_path: Path) -> None:
+    course = make_course(tmp_path / "course", None)
+    answers = {"q7.output_size": 73729}
+    with Server(course) as server, server.client("alice") as alice:
+        submission = alice.post(
+            f"/api/v1/assignments/{ASSIGNMENT}/submissions", json={"answers": answers}
+        ).json()["id"]
+        first = wait_graded(alice, submission)
+        part = next(p for p in first["report"]["parts"] if p["id"] == "q7.output_size")
+        assert part["status"] == "incorrect" and first["current"] is True
+        problem = course.folder / "problems" / f"{SEEDS}.yaml"
+        text = problem.read_text()
+        assert "answer: 73728" in text
+        problem.write_text(text.replace("answer: 73728", "answer: 73729"))  # the TA fixes the key
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            now = wait_graded(alice, submission)
+            part = next(p for p in now["report"]["parts"] if p["id"] == "q7.output_size")
+            if part["status"] == "correct":
+                break
+            time.sleep(0.3)
+        assert part["status"] == "correct" and now["current"] is True
+        broken = course.folder / "problems" / "broken.yaml"
+        broken.write_text("assignment: broken\nquestions: [\n")  # refused, logged; the rest serves on
+        time.sleep(3)
+        assert alice.get("/api/v1/assignments").status_code == 200
+    log = server.log.read_text()
+    assert "broken.yaml" in log and "problem file not loaded" in log
+
+
+def test_deadlines_late_versions_and_exports(tmp_path: Path) -> None:
+    course_yaml = "assignments:\n  a1-activations-conv: {due: '2000-01-01T00:00:00Z'}\n"
+    course = make_course(tmp_path / "course", None, course_yaml=course_yaml)
+    with Server(course) as server, server.client("alice") as alice, server.client("ta") as ta:
+        first = alice.post(
+            f"/api/v1/assignments/{ASSIGNMENT}/submissions",
+            files={"file": ("answers.yaml", seed_file(SEEDS, "seed-001"))},
+        ).json()
+        assert first["late"] is True
+        wait_graded(alice, first["id"])
+        listing = ta.get(f"/api/v1/assignments/{ASSIGNMENT}/submissions").json()["submissions"]
+        assert [(s["student"], s["late"], s["status"]) for s in listing] == [("alice", True, "graded")]
+        history = ta.get("/api/v1/students/alice/submissions").json()
+        assert history["submissions"][0]["report"]["parts"][0]["expected"]
+        regrade = ta.post(f"/api/v1/submissions/{first['id']}/regrade")
+        assert regrade.status_code == 202
+        for fmt in ("csv", "canvas", "moodle", "junit", "gradescope", "json", "markdown"):
+            response = ta.get(f"/api/v1/assignments/{ASSIGNMENT}/export", params={"format": fmt})
+            assert response.status_code == 200, (fmt, response.text)
+            assert "alice" in response.text or fmt == "gradescope", fmt
+            assert "attachment" in response.headers["content-disposition"]
+        assert ta.get(f"/api/v1/assignments/{ASSIGNMENT}/export", params={"format": "pdf"}).status_code == 422
+
+
+def test_health_and_metrics(tmp_path: Path) -> None:
+    course = make_course(tmp_path / "course", None)
+    with Server(course) as server, server.client("ta") as ta:
+        wait_graded(ta, submit_many(server, 1)[0])
+        health = httpx.get(f"{server.url}/healthz").json()
+        assert health["status"] == "ok" and health["queued"] == 0
+        text = httpx.get(f"{server.url}/metrics").text
+        assert re.search(r"^grader_queue_length 0\.0$", text, re.M)
+        assert re.search(r"^grader_graded_total [1-9]", text, re.M)
+        assert "grader_grading_seconds_bucket" in text
+        openapi = httpx.get(f"{server.url}/api/v1/openapi.json").json()
+        assert "/api/v1/assignments/{assignment}/submissions" in openapi["paths"]
+
+
+def _roles(route: APIRoute) -> tuple[str, ...] | None:
+    for dependency in route.dependant.dependencies:
+        roles = getattr(dependency.call, "roles", None)
+        if roles is not None:
+            return tuple(roles)
+    return None
+
+
+PUBLIC = {"/login", "/"}  # the log-in page, and the home page that sends strangers to it
+
+
+def test_every_route_checks_its_roles(tmp_path: Path) -> None:
+    """Walk every API and page route as a stranger, a student and a TA."""
+    course = make_course(tmp_path / "course", None)
+    routes = [r for r in [*api.router.routes, *pages.router.routes] if isinstance(r, APIRoute)]
+    assert len(routes) >= 15
+    with Server(course) as server:
+        submission = submit_many(server, 1)[0]
+        values = {"assignment": ASSIGNMENT, "submission_id": str(submission), "student": "bob"}
+        for route in routes:
+            path = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], route.path)
+            roles = _roles(route)
+            if route.path in PUBLIC:
+                assert roles is None
+                continue
+            assert roles, f"{route.path} declares no roles"
+            for method in route.methods:
+                for who, token in (("stranger", None), ("student", "bob"), ("ta", "ta")):
+                    with server.client(token) as client:
+                        status = client.request(method, path).status_code
+                    if who == "stranger":
+                        assert status == 401, (method, path, who, status)
+                    elif who == "student" and "student" not in roles:
+                        assert status == 403, (method, path, who, status)
+                    else:  # may call it: anything but a refusal of who they are
+                        assert status not in (401, 429), (method, path, who, status)
+                        if status == 403:  # bob's own data is his; a form wants its CSRF token
+                            assert path.startswith(f"/submissions/{submission}") or method == "POST"
+
+
+def test_the_demo_starts_a_course_with_credentials(tmp_path: Path) -> None:
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    from grader.service.server import free_port
+
+    port, credentials = free_port(), tmp_path / "demo.json"
+    command = [sys.executable, "-c", "from grader.cli import main; main()", "serve", "--demo"]
+    process = subprocess.Popen(
+        [*command, "--port", str(port), "--credentials", str(credentials)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        data = json.loads(credentials.read_text())
+        assert data["ta"]["user"] == "ta" and data["ta"]["password"] and data["ta"]["token"]
+        assert {"seed-001", "seed-004"} <= set(data["students"])
+        token = data["students"]["seed-001"]["token"]
+        listing = httpx.get(f"{data['url']}/api/v1/assignments", headers={"Authorization": f"Bearer {token}"})
+        assert len(listing.json()["assignments"]) == len(list((ROOT / "problems").glob("*.yaml")))
+        login = httpx.post(f"{data['url']}/login", data={"user": "ta", "password": data["ta"]["password"]})
+        assert login.status_code == 303 and login.headers["location"] == "/ta"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=60)
+    assert f"http://127.0.0.1:{port}" in output
