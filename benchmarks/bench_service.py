@@ -1,12 +1,15 @@
 """The grading service under load: many clients hand in at once over real HTTP.
 
-    python benchmarks/bench_service.py [--submissions 500] [--clients 50] [--workers 2] [--db URL]
+    python benchmarks/bench_service.py [--submissions 500] [--clients 50] [--workers 2] [--rate R] [--db URL]
 
 Builds the synthetic class of benchmarks/make_class.py (seeded: reference answers,
 shipped answers, listed mistakes, wrong variants, hostile strings, unreadable
 sheets), starts ``grader serve`` on a free loopback port with a fresh SQLite
 database (or ``--db``), and has ``--clients`` threads post the sheets (each client a
-student with a token, taking sheets in turn). Prints:
+student with a token, taking sheets in turn): each client posts its next sheet as soon
+as the last is answered, or, with ``--rate``, the sheets arrive at that many per second
+whatever the server's speed (a closed loop's latency is clients / throughput by Little's
+law; an open loop's is what a student handing in at that load waits). Prints:
 
 * upload latency: POST to 202, p50 / p99 / max (what a student waits for);
 * upload to verdict: a job's finish time minus its submission's, p50 / p99 / max,
@@ -62,7 +65,12 @@ def course_with_students(
     return course, sheets_found
 
 
-def run_clients(server: Server, course: Course, sheets: list[Path], clients: int) -> tuple[list[float], int]:
+def run_clients(
+    server: Server, course: Course, sheets: list[Path], clients: int, rate: float | None = None
+) -> tuple[list[float], int]:
+    """Post every sheet; each client posts its next sheet as soon as the last is answered
+    (closed loop), or, with ``rate``, sheet i at i / rate seconds (open loop: students
+    handing in at that rate, whatever the server's speed)."""
     latencies: list[float] = []
     refused = 0
     lock = threading.Lock()
@@ -73,7 +81,10 @@ def run_clients(server: Server, course: Course, sheets: list[Path], clients: int
     def client(index: int) -> None:
         nonlocal refused
         with server.client(token=course.tokens[names[index]]) as http:
-            for sheet in sheets[index :: len(names)]:
+            for number in range(index, len(sheets), len(names)):
+                sheet = sheets[number]
+                if rate:
+                    time.sleep(max(0.0, begin + number / rate - time.perf_counter()))
                 started = time.perf_counter()
                 response = http.post(
                     f"/api/v1/assignments/{assignment}/submissions",
@@ -88,6 +99,7 @@ def run_clients(server: Server, course: Course, sheets: list[Path], clients: int
                     else:
                         raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
 
+    begin = time.perf_counter()
     threads = [threading.Thread(target=client, args=(i,)) for i in range(len(names))]
     for thread in threads:
         thread.start()
@@ -114,6 +126,12 @@ def main() -> None:
     parser.add_argument("--submissions", type=int, default=500)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="open loop: hand-ins per second (default: closed loop)",
+    )
     parser.add_argument("--db", default=None, help="a database URL (default: SQLite in the course folder)")
     args = parser.parse_args()
 
@@ -122,7 +140,7 @@ def main() -> None:
         server = Server(course, args.workers, "--rate-limit", "100000")
         try:
             started = time.perf_counter()
-            latencies, refused = run_clients(server, course, sheets, args.clients)
+            latencies, refused = run_clients(server, course, sheets, args.clients, args.rate)
             uploaded = time.perf_counter() - started
             db = Database(Settings(course_dir=course.folder, db_url=args.db).database_url)
             wait_all_graded(db, len(latencies), timeout=1800)
@@ -140,7 +158,8 @@ def main() -> None:
     last = max(finished for _, finished in rows)
     wall = (last - first).total_seconds()
     machine = f"{platform.python_version()}, {os.cpu_count()} CPUs"
-    print(f"grader service benchmark: {machine}, --workers {args.workers}")
+    loop = f"open loop, {args.rate:g} hand-ins/s" if args.rate else "closed loop"
+    print(f"grader service benchmark: {machine}, --workers {args.workers}, {loop}")
     accepted = len(latencies)
     print(f"  {accepted} submissions accepted, {refused} refused as unreadable (422), {args.clients} clients")
     p50, p99 = percentile(latencies, 0.5) * 1000, percentile(latencies, 0.99) * 1000

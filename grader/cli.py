@@ -534,7 +534,7 @@ def _summary(path: Path, spec: ProblemSet, result: BatchResult, options: GradeOp
         return
     stored = len(result.reports) - result.regraded
     line = (
-        f"{spec.assignment}: {len(result.reports)} students, {result.with_errors} with errors "
+        f"{spec.assignment}: {counted(len(result.reports), 'student')}, {result.with_errors} with errors "
         f"({result.regraded} graded, {stored} unchanged from the store, {result.seconds:.1f} s)"
     )
     if options.out:
@@ -611,6 +611,37 @@ def _grade_course(path: Path, problem_dir: Path, options: GradeOptions) -> int:
 
 main.add_command(serve_command)
 main.add_command(users_group)
+
+
+@main.group(name="lti")
+def lti_group() -> None:
+    """The course's LTI 1.3 tool (docs/lms.md)."""
+
+
+@lti_group.command(name="rotate-key")
+@click.argument("course_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--grace-days",
+    default=7.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="How long the previous keys stay published (0: drop them now, e.g. after a leak).",
+)
+def lti_rotate_key(course_dir: Path, grace_days: float) -> None:
+    """Make a new signing key for the LTI tool of COURSE_DIR and print its kid.
+
+    A running server signs with it at once and publishes the previous keys at
+    /lti/jwks.json until their grace ends, so what they signed still verifies."""
+    from grader.service.lti.keys import rotate  # the LTI package: known to the app and here only
+    from grader.service.settings import Settings
+
+    if not (course_dir / "problems").is_dir():
+        click.echo(f"error: {course_dir} has no problems/ folder: is it the course folder?", err=True)
+        sys.exit(2)
+    ring = rotate(Settings(course_dir=course_dir).data_dir, grace_days)
+    for key in ring.keys[1:]:
+        click.echo(f"previous key {key.kid} published until {key.expires:%Y-%m-%d %H:%M UTC}", err=True)
+    click.echo(ring.current.kid)
 
 
 @main.group()

@@ -60,9 +60,9 @@ def make_course(
 class Server:
     """``grader serve`` in a child process; :meth:`stop` sends SIGTERM, :meth:`kill` SIGKILL."""
 
-    def __init__(self, course: Course, workers: int = 1, *extra: str):
+    def __init__(self, course: Course, workers: int = 1, *extra: str, port: int | None = None):
         self.course = course
-        self.port = free_port()
+        self.port = port or free_port()  # a restart may take the port of the server before
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = course.folder / f"server-{self.port}.log"
         command = [

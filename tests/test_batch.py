@@ -558,3 +558,44 @@ def test_a_part_edit_that_changes_no_report_rewrites_no_file(
     assert sorted(counter.take()) == [(NUMBER_PART, 7), (NUMBER_PART, 131072)]  # that part, regraded
     assert result.regraded == 2 and result.changes == []
     assert {name: (out / name).stat().st_mtime_ns for name in written} == written
+
+
+# ---- a standing pool (the service's executor) ------------------------------------------
+
+
+def _pool_children() -> set[int]:
+    import multiprocessing
+
+    return {child.pid for child in multiprocessing.active_children() if child.pid is not None}
+
+
+def _niceness(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process niceness from /proc")
+def test_a_standing_pool_keeps_its_workers_between_calls_and_yields_the_cpu(tmp_path: Path) -> None:
+    from grader.batch.executors import StandingExecutor
+    from grader.batch.store import code_version
+    from grader.batch.worker import SubmissionTask, WorkerSetup
+
+    spec = load_problem_set(BASICS)
+    folder = make_class(tmp_path / "class", {"ann": sheet("131072"), "bob": sheet("5")})
+    tasks = [SubmissionTask(name, str(folder / name), name, "") for name in ("ann", "bob")]
+    setup = WorkerSetup(spec, False, code_version(deciding_only=True), watchdog=False)
+    executor = StandingExecutor(1, nice=5)
+    before = _pool_children()
+    try:
+        first = {g.task.key: g.report.score for chunk in executor.grade(setup, [[tasks[0]]]) for g in chunk}
+        workers = _pool_children() - before
+        assert len(workers) == 1 and all(_niceness(pid) >= 5 for pid in workers)
+        both = executor.grade(setup, [[tasks[0]], [tasks[1]]])
+        again = {g.task.key: g.report.score for chunk in both for g in chunk}
+        assert _pool_children() - before == workers  # the same worker, its problem set prepared once
+        assert again["ann"] == first["ann"] and again["bob"] == first["ann"] - 2  # params: 2 points
+        edited = dataclasses.replace(setup)  # a new version of the problem file: new workers
+        list(executor.grade(edited, [[tasks[0]]]))
+        assert len(_pool_children() - before) == 2
+    finally:
+        executor.close()
+    assert _pool_children() - before == set()

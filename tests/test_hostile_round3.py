@@ -232,6 +232,7 @@ def test_junit_markdown_and_gradescope_hold_student_text_safely(tmp_path: Path, 
             assert not CONTROL.search(text.replace("\\u0000", "")), fmt
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # a stop dropped in gc
 def test_reading_a_submission_is_bounded_by_a_cpu_time_limit(
     tmp_path: Path, problems: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,37 +1,98 @@
 """LTI 1.3 over real HTTP: a test LMS (tests/lti_platform.py) launches students and TAs
 into a real ``grader serve``; forged, expired, replayed, wrong-audience, wrong-nonce and
-unknown-deployment tokens are refused."""
+unknown-deployment tokens are refused. LTI Advantage end to end: a TA deep-links an
+assignment, students' scores reach its gradebook column (pending while a text part waits
+for a TA, in full once graded by hand), survive an LMS that is down and a server restart,
+and the LMS roster names the students in the Canvas export."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import csv
+import datetime as dt
+import io
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import httpx
 import pytest
-from joserfc.jwk import RSAKey
-from sqlalchemy import inspect, select
+from click.testing import CliRunner
+from fastapi import FastAPI
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet, RSAKey
+from sqlalchemy import inspect, select, update
 
-from grader.service.db import Database, migrate
-from grader.service.lti.keys import tool_key
+from grader.batch.blobs import dumps
+from grader.cli import main
+from grader.core.files import write_atomic
+from grader.core.report import PartResult, Report
+from grader.core.verdict import Status
+from grader.service.accounts import add_user
+from grader.service.course import CourseState
+from grader.service.db import Database, Submission, VerdictRow, migrate, utcnow
+from grader.service.lti import scores
+from grader.service.lti.keys import KEY_FILE, PRIVATE_MEMBERS, ToolKeys, tool_key
 from grader.service.lti.launch import role_of
-from grader.service.lti.models import LtiLink
-from grader.service.lti.oauth import SCOPE_LINEITEM, SCOPE_ROSTER, SCOPE_SCORE, AccessTokens, TokenError
+from grader.service.lti.models import LtiLineItem, LtiLink, LtiMember, LtiScore, LtiUser
+from grader.service.lti.oauth import (
+    ASSERTION_TYPE,
+    SCOPE_LINEITEM,
+    SCOPE_ROSTER,
+    SCOPE_SCORE,
+    AccessTokens,
+    TokenError,
+    client_assertion,
+)
+from grader.service.lti.passback import Passback
 from grader.service.lti.registration import LtiConfigError, load
+from grader.service.lti.routes import install
 from grader.service.settings import Settings
+from tests.chromium import BrowserError, Chromium, Page, chromium_path
 from tests.lti_platform import (
     CLIENT_ID,
+    DEEP_LINK_DATA,
+    DL_CLAIM,
     INSTRUCTOR,
     LEARNER,
     TEACHING_ASSISTANT,
     AutoPostForm,
+    LmsUser,
+    PageForms,
     Platform,
 )
-from tests.service_server import Server, make_course
+from tests.service_server import Server, make_course, wait_graded
 
 ASSIGNMENT = "a1-activations-conv"
+QUIZ = "lti-quiz"  # 3 points decided automatically, 2 for a TA to grade
+QUIZ_FILE = """\
+assignment: lti-quiz
+title: A short quiz on ReLU
+questions:
+  - id: q1
+    title: ReLU and the step function
+    parts:
+      - id: formula
+        type: expression
+        points: 3
+        prompt: Write g(x) = max{0, x} using H(x).
+        symbols: {x: real}
+        functions: {H: "heaviside(x, 1/2)"}
+        answer: x*H(x)
+      - id: proof
+        type: text
+        points: 2
+        prompt: Why has g no derivative at 0?
+        answer: Its one-sided derivatives at 0 are 0 and 1.
+"""
+RIGHT = "answers:\n  q1.formula: x*H(x)\n  q1.proof: The slopes on either side of 0 differ.\n"
+WRONG = "answers:\n  q1.formula: x*H(-x)\n  q1.proof: It has a kink.\n"
+T = TypeVar("T")
 
 
 @dataclass
@@ -49,11 +110,13 @@ def lms(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lms]:
     platform.start()
     course = make_course(tmp_path_factory.mktemp("lti") / "course", None)
     (course.folder / "lti.yaml").write_text(platform.lti_yaml())
+    (course.folder / "problems" / "lti-quiz.yaml").write_text(QUIZ_FILE)
+    lms = Lms(platform, Server(course, 0))
     try:
-        with Server(course, 0) as server:
-            platform.tool_jwks_url = f"{server.url}/lti/jwks.json"
-            yield Lms(platform, server)
+        platform.tool_jwks_url = f"{lms.server.url}/lti/jwks.json"
+        yield lms
     finally:
+        lms.server.stop()  # the one running now: a test may have restarted it
         platform.stop()
 
 
@@ -65,6 +128,8 @@ def clean_platform(lms: Lms) -> Iterator[None]:
     lms.platform.target_link_uri = "http://tool/lti/launch"
     lms.platform.allowed_scopes.clear()
     lms.platform.down = False
+    lms.platform.deep_linking = False
+    lms.platform.link, lms.platform.course, lms.platform.announce_lineitem = "link-1", 1, True
 
 
 def authorize(lms: Lms, hint: str, browser: httpx.Client) -> AutoPostForm:
@@ -271,4 +336,466 @@ def test_the_lti_tables_are_made_on_sqlite_and_postgresql(tmp_path: Path, db_url
         tables = set(inspect(database.engine).get_table_names())
     finally:
         database.dispose()
-    assert {"lti_login_states", "lti_users", "lti_links"} <= tables
+    assert {
+        "lti_login_states",
+        "lti_users",
+        "lti_links",
+        "lti_line_items",
+        "lti_members",
+        "lti_scores",
+    } <= tables
+
+
+# ---- LTI Advantage: deep linking, grade passback, the roster ---------------------------------
+
+
+def eventually(check: Callable[[], T | None], what: str, timeout: float = 90) -> T:
+    """Poll ``check`` until it gives something, backing off; fail naming ``what``."""
+    deadline, pause = time.monotonic() + timeout, 0.05
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(pause)
+        pause = min(pause * 1.5, 0.5)
+    raise AssertionError(f"{what}: not seen in {timeout} s")
+
+
+def deep_link(lms: Lms, hint: str, assignment: str) -> str:
+    """A TA adds the tool in the LMS and picks ``assignment``; the id of the link made."""
+    before = set(lms.platform.links)
+    lms.platform.deep_linking = True
+    try:
+        with browser(lms) as client:
+            picker = launch(lms, hint, client)
+            assert picker.status_code == 200, picker.text
+            action, fields = PageForms(picker.text).with_field("assignment", assignment)
+            back = client.post(action, data=fields)
+            assert back.status_code == 200, back.text
+    finally:
+        lms.platform.deep_linking = False
+    ((action, fields),) = PageForms(back.text).forms
+    assert action == f"{lms.platform.url}/deep_link_return"
+    answer = httpx.post(action, data=fields)  # what the browser's form post does
+    assert answer.status_code == 200, answer.text
+    (made,) = set(lms.platform.links) - before
+    return made
+
+
+def hand_in(client: httpx.Client, assignment: str, answers: str) -> int:
+    """A student pastes answers in the hand-in form of their home page; the submission id."""
+    home = client.get("/")
+    action, fields = next(
+        f for f in PageForms(home.text).forms if f[0] == f"/assignments/{assignment}/submit"
+    )
+    response = client.post(action, data={**fields, "text": answers})
+    assert response.status_code == 303, response.text
+    submission_id = int(response.headers["location"].rsplit("/", 1)[1])
+    wait_graded(client, submission_id)
+    return submission_id
+
+
+def student(lms: Lms, hint: str, sourcedid: str | None = None) -> tuple[LmsUser, httpx.Client]:
+    """A new LMS student who opens the platform's current link: their browser, signed in."""
+    user = lms.platform.add_user(hint, [LEARNER], sourcedid)
+    client = browser(lms)
+    response = launch(lms, hint, client)
+    assert response.status_code == 303, response.text
+    return user, client
+
+
+def test_a_ta_deep_links_an_assignment_and_the_lms_makes_its_column(lms: Lms) -> None:
+    lms.platform.deep_linking = True
+    with browser(lms) as client:
+        picker = launch(lms, "dave", client)
+    assert picker.status_code == 200, picker.text
+    assert "A short quiz on ReLU" in picker.text and "Activation functions" in picker.text
+    policy = picker.headers["content-security-policy"]
+    assert f"frame-ancestors {lms.platform.url}" in policy  # the LMS may show it in its frame
+    assert "unsafe-inline" not in policy and "script-src" not in policy
+    lms.platform.deep_linking = False
+
+    link = lms.platform.links[deep_link(lms, "dave", QUIZ)]
+    assert link.custom == {"assignment": QUIZ} and link.title == "A short quiz on ReLU"
+    column = lms.platform.line_items[str(link.lineitem)]
+    assert column["resourceId"] == QUIZ and column["label"] == "A short quiz on ReLU"
+    assert column["scoreMaximum"] == 5  # the problem set's points
+    response = lms.platform.deep_link_responses[-1]
+    assert response[DL_CLAIM + "data"] == DEEP_LINK_DATA  # echoed, as the platform sent it
+    (item,) = response[DL_CLAIM + "content_items"]
+    assert item["url"] == f"{lms.server.url}/lti/launch"
+
+
+def test_the_auto_submitting_form_keeps_the_csp(lms: Lms) -> None:
+    lms.platform.deep_linking = True
+    with browser(lms) as client:
+        picker = launch(lms, "erin", client)
+        action, fields = PageForms(picker.text).with_field("assignment", QUIZ)
+        back = client.post(action, data=fields)
+    policy = back.headers["content-security-policy"]
+    assert f"form-action 'self' {lms.platform.url}" in policy  # only to the LMS's own return URL
+    assert "script-src 'sha256-" in policy and "unsafe-inline" not in policy
+    assert "<button type='submit'>" in back.text  # works without scripts too
+    forged = httpx.post(f"{lms.server.url}/lti/deep-link", data={**fields, "state": fields["state"][:-4]})
+    assert forged.status_code == 403 and "stale or was not made here" in forged.text
+
+
+def test_a_student_cannot_deep_link(lms: Lms) -> None:
+    lms.platform.deep_linking = True
+    responses = len(lms.platform.deep_link_responses)
+    with browser(lms) as client:
+        response = launch(lms, "carol", client)
+    assert response.status_code == 403
+    assert "only instructors and TAs" in response.text
+    assert len(lms.platform.deep_link_responses) == responses
+
+
+def test_a_score_reaches_the_column_and_follows_the_hand_grade(lms: Lms) -> None:
+    lms.platform.allowed_scopes.update({SCOPE_SCORE})
+    lms.platform.link = deep_link(lms, "dave", QUIZ)
+    column = lms.platform.links[lms.platform.link].lineitem
+    frank, client = student(lms, "frank")
+    with closing(client):
+        hand_in(client, QUIZ, RIGHT)
+    ((lineitem, first),) = eventually(lambda: lms.platform.scores_of(frank), "frank's score in the LMS")
+    assert lineitem == column
+    assert (first["scoreGiven"], first["scoreMaximum"]) == (3, 5)  # the proof waits for a TA
+    assert (first["gradingProgress"], first["activityProgress"]) == ("PendingManual", "Submitted")
+
+    with lms.server.client("ta") as ta:
+        graded = ta.put(f"/api/v1/assignments/{QUIZ}/hand/frank/q1.proof", json={"points": 2, "version": 0})
+        assert graded.status_code == 200, graded.text
+    second = eventually(lambda: lms.platform.scores_of(frank)[1:], "frank's score after the hand grade")
+    ((lineitem, score),) = second
+    assert lineitem == column and (score["scoreGiven"], score["gradingProgress"]) == (5, "FullyGraded")
+    assert score["timestamp"] > first["timestamp"]
+
+
+def test_a_column_is_found_or_made_when_the_link_names_none(lms: Lms) -> None:
+    """Moodle-style links announce only the line items' container: the tool looks for the
+    assignment's column by resourceId, and makes it once when there is none."""
+    lms.platform.allowed_scopes.update({SCOPE_SCORE, SCOPE_LINEITEM})
+    lms.platform.custom["assignment"] = QUIZ
+    lms.platform.link, lms.platform.course, lms.platform.announce_lineitem = "link-9", 2, False
+    existing = lms.platform.add_line_item(3, {"label": "Quiz", "scoreMaximum": 5, "resourceId": QUIZ})
+    for hint, course in (("gina", 2), ("hank", 2), ("iris", 3)):
+        lms.platform.course = course
+        user, client = student(lms, hint)
+        with closing(client):
+            hand_in(client, QUIZ, RIGHT)
+        eventually(lambda user=user: lms.platform.scores_of(user), f"{hint}'s score")
+    made = [i for i in lms.platform.line_items.values() if i["course"] == 2 and i.get("resourceId") == QUIZ]
+    assert len(made) == 1 and made[0]["label"] == "A short quiz on ReLU"  # made once, then reused
+    by_user = {score["userId"]: lineitem for lineitem, score in lms.platform.scores}
+    users = lms.platform.users
+    assert by_user[users["gina"].sub] == by_user[users["hank"].sub] == made[0]["id"]
+    assert by_user[users["iris"].sub] == existing["id"]  # found by its resourceId
+
+
+def test_no_score_is_lost_while_the_lms_is_down_even_across_a_restart(lms: Lms) -> None:
+    lms.platform.allowed_scopes.update({SCOPE_SCORE})
+    lms.platform.link = deep_link(lms, "dave", QUIZ)
+    ivan, client = student(lms, "ivan")
+    lms.platform.down = True
+    with closing(client):
+        hand_in(client, QUIZ, RIGHT)
+        eventually(lambda: lms.platform.refused, "a refused post")
+        hand_in(client, QUIZ, WRONG)  # a later version: its score replaces the one not posted
+    course, port = lms.server.course, lms.server.port
+    lms.server.stop()
+    refused = lms.platform.refused
+    lms.server = Server(course, 0, port=port)
+    eventually(lambda: lms.platform.refused > refused, "the restarted server trying again")
+    assert lms.platform.scores_of(ivan) == []
+    lms.platform.down = False
+    ((_, score),) = eventually(lambda: lms.platform.scores_of(ivan), "ivan's score once the LMS is back")
+    assert (score["scoreGiven"], score["scoreMaximum"]) == (0, 5)  # the later version's
+    with lms.server.client("ta") as ta:  # nothing else waits: the earlier score was replaced
+        eventually(lambda: "0 score(s) waiting" in _lms_page(ta), "an empty outbox")
+    assert len(lms.platform.scores_of(ivan)) == 1
+
+
+def _lms_page(ta: httpx.Client) -> str:
+    page = ta.get("/ta/lms")
+    assert page.status_code == 200, page.text
+    return page.text
+
+
+def test_the_lms_roster_names_students_in_the_canvas_export(lms: Lms) -> None:
+    lms.platform.allowed_scopes.add(SCOPE_ROSTER)
+    lms.platform.custom["assignment"] = QUIZ
+    lms.platform.add_user("alice", [LEARNER], "s1111111")  # in the LMS; hands in with her token
+    _, client = student(lms, "jack", "s7654321")
+    with closing(client):
+        hand_in(client, QUIZ, RIGHT)
+    with lms.server.client("alice") as alice:
+        response = alice.post(
+            f"/api/v1/assignments/{QUIZ}/submissions", json={"answers": {"q1.formula": "x"}}
+        )
+        wait_graded(alice, response.json()["id"])
+    csv_roster = lms.server.course.folder / "roster.csv"
+    csv_roster.write_text("folder,name,sis user id\njack,Jack From The CSV,x1\n")
+    requests = lms.platform.roster_requests
+    with httpx.Client(base_url=lms.server.url, timeout=30) as ta:  # the TA's browser
+        ta.post("/login", data={"user": "ta", "password": lms.server.course.passwords["ta"]})
+        before = ta.get(f"/api/v1/assignments/{QUIZ}/export", params={"format": "canvas"}).text
+        assert "Jack From The CSV" in before  # no LMS roster yet: roster.csv
+        assert "/ta/lms" in ta.get("/ta").text
+        page = ta.get("/ta/lms")
+        action, fields = next(f for f in PageForms(page.text).forms if f[0] == "/ta/lms/roster")
+        fetched = ta.post(action, data=fields, follow_redirects=True)
+        assert fetched.status_code == 200 and "members" in fetched.text, fetched.text
+        export = ta.get(f"/api/v1/assignments/{QUIZ}/export", params={"format": "canvas"})
+    assert lms.platform.roster_requests - requests >= 2  # both pages of each course
+    rows = {row["Student"]: row for row in csv.DictReader(io.StringIO(export.text))}
+    assert rows["Jack Example"]["SIS User ID"] == "s7654321" and rows["Jack Example"][QUIZ] == "3"
+    assert rows["Alice Example"]["SIS User ID"] == "s1111111"  # matched by her e-mail's name
+    assert "Jack From The CSV" not in export.text  # the LMS's roster replaces roster.csv
+
+
+def _evaluate(page: Page, expression: str) -> Any:
+    try:
+        return page.evaluate(expression)
+    except BrowserError:  # between two pages
+        return None
+
+
+@pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed: apt-get install chromium")
+def test_deep_linking_in_a_real_browser(lms: Lms, tmp_path: Path) -> None:
+    """Headless Chromium goes through the LMS's login, the picker and the form that goes back
+    to the LMS by itself: the pages' CSP allows all of it, and reports no violation."""
+    lms.platform.deep_linking = True
+    responses = len(lms.platform.deep_link_responses)
+    login = {"iss": lms.platform.issuer, "login_hint": "dave", "client_id": CLIENT_ID}
+    with Chromium() as chrome:
+        page = chrome.open(f"{lms.server.url}/lti/login?{urlencode(login)}")
+        picker = f"[...document.forms].find(f => f.assignment && f.assignment.value === '{QUIZ}')"
+        eventually(lambda: _evaluate(page, f"{picker} !== undefined"), "the picker in the browser")
+        page.screenshot(tmp_path / "picker.png")
+        page.evaluate(f"{picker}.requestSubmit()")
+        eventually(lambda: len(lms.platform.deep_link_responses) > responses, "the link back in the LMS")
+        eventually(lambda: "was added" in str(_evaluate(page, "document.body.innerText")), "the LMS's page")
+        assert page.errors == []
+
+
+def _graded(database: Database, user_id: int, assignment_id: int, version: int, points: float) -> None:
+    """A version handed in and its verdict, written as the grading workers write one."""
+    parts = [
+        PartResult("q1.formula", Status.CORRECT if points else Status.INCORRECT, points, 3.0),
+        PartResult("q1.proof", Status.MANUAL, 0.0, 2.0),
+    ]
+    report = Report(QUIZ, "otto", parts)
+    with database.session() as db:
+        submission = Submission(
+            assignment_id=assignment_id,
+            user_id=user_id,
+            version=version,
+            filename="answers.yaml",
+            content=RIGHT.encode(),
+            content_hash="-",
+        )
+        db.add(submission)
+        db.flush()
+        db.add(
+            VerdictRow(
+                submission_id=submission.id,
+                problem_hash="-",
+                score=points,
+                max_score=5.0,
+                report=dumps(report),
+            )
+        )
+
+
+def test_the_outbox_on_sqlite_and_postgresql(lms: Lms, tmp_path: Path, db_url: str | None) -> None:
+    """The outbox's queries on both databases: a score is queued in the verdict's own
+    transaction, a later one supersedes it, a refused post waits with its error, and the
+    newest score is posted once the LMS answers."""
+    url = db_url or f"sqlite:///{tmp_path / 'grader.sqlite3'}"
+    migrate(url)
+    database = Database(url)
+    scores.install(database.sessions)
+    folder = lms.server.course.folder
+    course = CourseState(database, folder, "course")
+    course.sync(force=True)
+    otto = lms.platform.add_user("otto", [LEARNER])
+    with database.session() as db:
+        user, _ = add_user(db, "otto", "student")
+        db.add(LtiUser(issuer=lms.platform.issuer, subject=otto.sub, user_id=user.id))
+        db.add(LtiMember(issuer=lms.platform.issuer, context_id="course-1", subject=otto.sub))
+        db.add(
+            LtiLineItem(
+                issuer=lms.platform.issuer,
+                client_id=CLIENT_ID,
+                deployment_id="deployment-1",
+                context_id="course-1",
+                assignment=QUIZ,
+                lineitem_url=f"{lms.platform.url}/courses/1/lineitems/1",
+                scopes=[SCOPE_SCORE],
+            )
+        )
+        user_id = user.id
+    quiz = course.get(QUIZ)
+    assert quiz is not None
+    passback = Passback(database, load(folder), course, AccessTokens(tool_key(folder / ".grader-service")))
+    lms.platform.allowed_scopes.add(SCOPE_SCORE)
+    try:
+        _graded(database, user_id, quiz.id, 1, 3.0)
+        lms.platform.down = True
+        assert passback.deliver_due() == 0
+        _graded(database, user_id, quiz.id, 2, 0.0)
+        with database.session() as db:
+            first, second = db.scalars(select(LtiScore).order_by(LtiScore.id)).all()
+            assert first.attempts == 1 and "503" in str(first.last_error) and first.next_attempt_at > utcnow()
+            assert (second.score_given, second.grading_progress) == (0.0, "PendingManual")
+            db.execute(update(LtiScore).values(next_attempt_at=utcnow()))  # as if the wait were over
+        lms.platform.down = False
+        assert passback.deliver_due() == 1
+    finally:
+        passback.stop()
+        database.dispose()
+    ((_, score),) = lms.platform.scores_of(otto)
+    assert (score["scoreGiven"], score["scoreMaximum"], score["gradingProgress"]) == (0, 5, "PendingManual")
+    database = Database(url)
+    try:
+        with database.session() as db:
+            statuses = [row.status for row in db.scalars(select(LtiScore).order_by(LtiScore.id))]
+    finally:
+        database.dispose()
+    assert statuses == ["superseded", "delivered"]
+
+
+# ---- the tool's own key: rotation ----------------------------------------------------------------
+
+
+def rotate_key(folder: Path, *options: str) -> str:
+    """``grader lti rotate-key``, run next to the running server as a TA would; the new kid."""
+    result = CliRunner().invoke(main, ["lti", "rotate-key", str(folder), *options])
+    assert result.exit_code == 0, result.output
+    return result.stdout.strip()
+
+
+def served_kids(lms: Lms) -> list[str]:
+    """The kids of the running server's JWKS, which never holds a private member."""
+    served = httpx.get(f"{lms.server.url}/lti/jwks.json").json()["keys"]
+    assert all(key["kty"] == "RSA" and not PRIVATE_MEMBERS & set(key) for key in served)
+    return [key["kid"] for key in served]
+
+
+def assertion_form(token: str) -> dict[str, str]:
+    """A client-credentials request with ``token`` as it reaches the LMS's token endpoint."""
+    return {
+        "grant_type": "client_credentials",
+        "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": token,
+    }
+
+
+def key_file_private(folder: Path) -> bool:
+    return (folder / ".grader-service" / KEY_FILE).stat().st_mode & 0o777 == 0o600
+
+
+def test_a_rotated_key_signs_at_once_and_the_old_one_verifies_in_its_grace(lms: Lms) -> None:
+    """``grader lti rotate-key`` next to a running server: the next deep-linking response and
+    client assertion carry the new kid and verify; the JWKS has both keys; a pick started
+    and a JWT signed before the rotation still verify."""
+    folder = lms.server.course.folder
+    old = tool_key(folder / ".grader-service")
+    assert served_kids(lms)[0] == old.kid
+    (platform,) = load(folder).platforms
+    early = client_assertion(platform, old)  # signed before the rotation
+    lms.platform.allowed_scopes.add(SCOPE_SCORE)
+    lms.platform.deep_linking = True
+    before = set(lms.platform.links)
+    with browser(lms) as client:
+        picker = launch(lms, "dave", client)  # the TA opens the list before the rotation ...
+        new = rotate_key(folder)
+        action, fields = PageForms(picker.text).with_field("assignment", QUIZ)
+        back = client.post(action, data=fields)  # ... and picks after it
+    assert back.status_code == 200, back.text
+    assert new != old.kid and served_kids(lms)[:2] == [new, old.kid]
+    ((action, fields),) = PageForms(back.text).forms
+    assert httpx.post(action, data=fields).status_code == 200
+    assert lms.platform.signed_by[-1] == new  # the response: the new key, and it verified
+    assert lms.platform.check_client_assertion(assertion_form(early)) == ""  # the old key, in grace
+    assert key_file_private(folder)
+
+    (lms.platform.link,) = set(lms.platform.links) - before
+    lms.platform.deep_linking = False
+    lms.platform.tokens.clear()  # the LMS revokes its tokens: the server must ask for a new one
+    kate, client = student(lms, "kate")
+    with closing(client):
+        hand_in(client, QUIZ, RIGHT)
+    eventually(lambda: lms.platform.scores_of(kate), "kate's score, with a token got after the rotation")
+    assert lms.platform.signed_by[-1] == new  # the running server's client assertion
+
+
+def test_after_the_grace_the_old_key_is_gone(lms: Lms) -> None:
+    folder = lms.server.course.folder
+    old = tool_key(folder / ".grader-service")
+    (platform,) = load(folder).platforms
+    late = client_assertion(platform, old)
+    new = rotate_key(folder, "--grace-days", "0")  # as after a leak: no grace
+    assert served_kids(lms) == [new]
+    assert "signature" in lms.platform.check_client_assertion(assertion_form(late))
+    deep_link(lms, "dave", QUIZ)
+    assert lms.platform.signed_by[-1] == new
+    assert key_file_private(folder)
+
+
+def test_the_one_key_file_of_before_still_loads(tmp_path: Path) -> None:
+    before = RSAKey.generate_key(2048, auto_kid=True)
+    path = tmp_path / KEY_FILE
+    path.write_text(json.dumps(before.as_dict(private=True)))
+    path.chmod(0o600)
+    keys = ToolKeys(tmp_path)
+    assert keys.current().kid == before.thumbprint()  # kept as the current key
+    signed = jwt.encode({"alg": "RS256", "kid": before.kid}, {"sub": "x"}, before)
+    assert jwt.decode(signed, KeySet.import_key_set(keys.public_jwks()), algorithms=["RS256"])  # type: ignore[arg-type]
+    ring = keys.rotate()
+    assert [key.kid for key in ring.keys] == [ring.current.kid, before.kid]
+    stored = json.loads(path.read_text())
+    assert stored["format"] == 2 and [entry["kid"] for entry in stored["keys"]] == [
+        ring.current.kid,
+        before.kid,
+    ]
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert not list(tmp_path.glob("*.tmp"))  # written through a temporary file, renamed
+
+
+def _rewrite(path: Path, change: Any) -> None:
+    """Change the stored key set as time would (creation times, the end of a grace)."""
+    stored = json.loads(path.read_text())
+    change(stored["keys"])
+    write_atomic(path, json.dumps(stored), mode=0o600)
+
+
+def _ago(days: float) -> str:
+    return (dt.datetime.now(dt.UTC) - dt.timedelta(days=days)).isoformat()
+
+
+def test_a_key_whose_grace_ended_leaves_the_jwks(tmp_path: Path) -> None:
+    keys = ToolKeys(tmp_path)
+    first = keys.current()
+    signed = jwt.encode({"alg": "RS256", "kid": first.kid}, {"sub": "x"}, first)
+    second = keys.rotate().current
+    assert [key["kid"] for key in keys.public_jwks()["keys"]] == [second.kid, first.kid]
+    _rewrite(tmp_path / KEY_FILE, lambda stored: stored[1].update(expires=_ago(1 / 86400)))
+    assert [key["kid"] for key in keys.public_jwks()["keys"]] == [second.kid]
+    with pytest.raises(JoseError):
+        jwt.decode(signed, keys.verification_keys(), algorithms=["RS256"])
+
+
+def test_the_service_rotates_a_key_older_than_lti_key_days(tmp_path: Path) -> None:
+    data = tmp_path / ".grader-service"
+    old = ToolKeys(data).current()
+    _rewrite(data / KEY_FILE, lambda stored: stored[0].update(created=_ago(31)))
+    app = FastAPI()
+    install(app, Settings(course_dir=tmp_path, lti_key_days=30))  # at start-up
+    kids = [key["kid"] for key in app.state.lti.tool_keys.public_jwks()["keys"]]  # what /lti/jwks.json serves
+    assert len(kids) == 2 and kids[1] == old.kid
+    assert ToolKeys(data, 30).current().kid == kids[0]  # another server just after: no second rotation
+    _rewrite(data / KEY_FILE, lambda stored: stored[0].update(created=_ago(30)))
+    signing = app.state.lti.tokens.key()  # while running: the next assertion signs with a new key
+    assert signing.kid not in kids
+    assert [key.kid for key in ToolKeys(data).ring().keys] == [signing.kid, *kids]

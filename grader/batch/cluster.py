@@ -93,6 +93,9 @@ class DaskExecutor:
                 with contextlib.suppress(Exception):
                     client.unregister_worker_plugin(key)
 
+    def close(self) -> None:
+        """Each call of :meth:`grade` has its own connection: nothing is kept."""
+
     @contextlib.contextmanager
     def _client(self) -> Iterator[Any]:
         import dask

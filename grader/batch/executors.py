@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import concurrent.futures
 import multiprocessing
+import os
 import signal
+import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from pebble import ProcessExpired, ProcessPool
@@ -45,6 +47,9 @@ class ExecutorLost(RuntimeError):
 class Executor(Protocol):
     def grade(self, setup: WorkerSetup, chunks: Iterable[Chunk]) -> Iterator[list[Graded]]: ...
 
+    def close(self) -> None:
+        """Let go of what the executor kept between calls of :meth:`grade` (the service stops)."""
+
 
 class InProcessExecutor:
     """Grades in this process, one submission after another (no watchdog: it would end us)."""
@@ -53,6 +58,9 @@ class InProcessExecutor:
         prepared = Prepared(replace(setup, watchdog=False, within_class=False))
         for chunk in chunks:
             yield [grade_task(prepared, task) for task in chunk]
+
+    def close(self) -> None:
+        """Nothing is kept between calls."""
 
 
 def submission_budget(spec: ProblemSet) -> float:
@@ -88,9 +96,7 @@ class LocalExecutor:
 
     def grade(self, setup: WorkerSetup, chunks: Iterable[Chunk]) -> Iterator[list[Graded]]:
         budget = submission_budget(setup.spec)
-        pool = ProcessPool(
-            max_workers=self.jobs, initializer=install, initargs=(setup,), context=self.context
-        )
+        pool = self._new_pool(setup)
         finished = False
         try:
             window = PoolWindow(pool, setup, budget, in_flight=self.jobs * 3)
@@ -102,6 +108,91 @@ class LocalExecutor:
             else:  # Ctrl-C or an error: the chunks still running are not waited for
                 pool.stop()
             pool.join()
+
+    def _new_pool(self, setup: WorkerSetup, nice: int = 0) -> ProcessPool:
+        return ProcessPool(
+            max_workers=self.jobs, initializer=install_niced, initargs=(setup, nice), context=self.context
+        )
+
+    def close(self) -> None:
+        """Nothing outlives a call of :meth:`grade` here."""
+
+
+def install_niced(setup: WorkerSetup, nice: int) -> None:
+    """Pool initializer: lower this worker's CPU priority by ``nice``, then install the setup."""
+    if nice:
+        os.nice(nice)
+    install(setup)
+
+
+@dataclass(eq=False)
+class _StandingPool:
+    setup: WorkerSetup
+    pool: ProcessPool
+    users: int = 0
+    retired: bool = False
+
+
+class StandingExecutor(LocalExecutor):
+    """A local pool that outlives each call of :meth:`grade`, for a caller that grades all
+    term long (the service): the workers, and the problem set each has prepared, are kept
+    for the next call with the same setup object, for the ``keep`` setups used last.
+
+    ``nice`` lowers the workers' CPU priority, so that a server's requests are answered
+    first while a queue is graded. Several threads may grade at once (the grading loop and
+    a student's check): each call has its own window of chunks on the shared pool, and a
+    call that stops early cancels only its own chunks."""
+
+    def __init__(self, jobs: int, context: Any = None, nice: int = 0, keep: int = 2):
+        super().__init__(jobs, context)
+        self.nice = nice
+        self.keep = keep
+        self._standing: list[_StandingPool] = []  # the one used last, last
+        self._lock = threading.Lock()
+
+    def grade(self, setup: WorkerSetup, chunks: Iterable[Chunk]) -> Iterator[list[Graded]]:
+        entry = self._enter(setup)
+        window = PoolWindow(entry.pool, setup, submission_budget(setup.spec), in_flight=self.jobs * 3)
+        finished = False
+        try:
+            yield from window.run(iter(chunks))
+            finished = True
+        finally:
+            if not finished:  # stopped mid-way: this call's chunks in flight are not waited for
+                for future in window.pending:
+                    future.cancel()
+            self._leave(entry)
+
+    def _enter(self, setup: WorkerSetup) -> _StandingPool:
+        with self._lock:
+            entry = next((e for e in self._standing if e.setup is setup and e.pool.active), None)
+            if entry is None:
+                entry = _StandingPool(setup, self._new_pool(setup, self.nice))
+            else:
+                self._standing.remove(entry)
+            self._standing.append(entry)
+            entry.users += 1
+            for old in self._standing[: -self.keep]:
+                self._standing.remove(old)
+                old.retired = True
+                if old.users == 0:
+                    old.pool.close()
+            return entry
+
+    def _leave(self, entry: _StandingPool) -> None:
+        with self._lock:
+            entry.users -= 1
+            if entry.retired and entry.users == 0:
+                entry.pool.close()
+
+    def close(self) -> None:
+        """Stop every kept pool; call when no grading is under way."""
+        with self._lock:
+            standing, self._standing = self._standing, []
+        for entry in standing:
+            entry.pool.close()
+        for entry in standing:
+            entry.pool.join()
 
 
 class ChunkWindow:

@@ -19,6 +19,7 @@ from rich.text import Text
 
 from grader.core.report import DECIDED, PartResult, Report, points_value
 from grader.core.verdict import Status
+from grader.mathlang.wording import counted
 from grader.reporting.escape import csv_cell, json_text, markdown_text, terminal_text
 from grader.reporting.exports import fenced
 from grader.reporting.github import GithubReporter
@@ -95,7 +96,7 @@ class TableReporter:
         if not reports:
             return "no submissions graded\n"
         table = Table(
-            title=f"{reports[0].assignment}: {len(reports)} submissions",
+            title=f"{reports[0].assignment}: {counted(len(reports), 'submission')}",
             box=box.SIMPLE_HEAVY,
             title_justify="left",
         )

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from grader.batch.blobs import loads
 from grader.core.report import Report
-from grader.reporting.lms import RosterError, RosterReporter, load_roster
+from grader.reporting.lms import Roster, RosterError, RosterReporter, load_roster
 from grader.reporting.reporters import REPORTERS
 from grader.service import metrics, queue
 from grader.service.auth import allow, is_staff
@@ -312,18 +312,28 @@ def counted_rows(request: Request, assignment: LoadedAssignment) -> list[tuple[S
         return counted
 
 
+def export_roster(request: Request) -> Roster | None:
+    """The roster the Canvas and Moodle exports match students with: the LMS's own when the
+    app has one (LTI's roster service, once a TA fetched it), else ``COURSE_DIR/roster.csv``."""
+    provider = getattr(request.app.state, "lms_roster", None)
+    roster: Roster | None = provider() if provider is not None else None
+    roster_file = service_of(request).settings.course_dir / "roster.csv"
+    if roster is not None or not roster_file.exists():
+        return roster
+    try:
+        return load_roster(roster_file)
+    except RosterError as exc:
+        raise ApiError(422, f"roster.csv: {exc}") from None
+
+
 @router.get("/assignments/{assignment}/export")
 def export(assignment: str, request: Request, user: Staff, format: str = "csv") -> PlainTextResponse:
     loaded = assignment_named(request, assignment)
     if format not in EXPORT_FORMATS:
         raise ApiError(422, f"unknown format {format!r}; use one of {', '.join(EXPORT_FORMATS)}")
     reporter = REPORTERS[format]
-    roster_file = service_of(request).settings.course_dir / "roster.csv"
-    if isinstance(reporter, RosterReporter) and roster_file.exists():
-        try:
-            reporter = reporter.with_roster(load_roster(roster_file))
-        except RosterError as exc:
-            raise ApiError(422, f"roster.csv: {exc}") from None
+    if isinstance(reporter, RosterReporter) and (roster := export_roster(request)) is not None:
+        reporter = reporter.with_roster(roster)
     text = reporter.render_batch([report for _, report in counted_rows(request, loaded)], show_expected=False)
     media = {"json": "application/json", "junit": "application/xml", "markdown": "text/markdown"}
     suffix = {"junit": "xml", "gradescope": "json", "canvas": "csv", "moodle": "csv", "markdown": "md"}

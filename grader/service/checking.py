@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from grader.batch.worker import WorkerSetup
 from grader.core.report import points_value
 from grader.core.verdict import Status
 from grader.loading import load_submission
@@ -33,9 +32,7 @@ def run_check(
         submission = load_submission(folder)
         if submission.load_error:
             raise unreadable(submission, assignment.name)
-    setup = WorkerSetup(
-        spec, False, workers.version, workers.rendering, store=str(workers.settings.store_path)
-    )
+    setup = workers.setup_for(assignment.problem_hash, spec)
     report = next(iter(workers.executor.grade(setup, [[one_task(student, filename, content)]])))[0].report
     report.student = student
     limited = dataclasses.replace(report, parts=[student_part(p) for p in report.parts])

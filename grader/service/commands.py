@@ -38,6 +38,11 @@ SHIPPED = Path(__file__).resolve().parent.parent.parent  # the repository: probl
 )
 @click.option("--secure-cookies", is_flag=True, help="Mark cookies Secure (behind TLS).")
 @click.option(
+    "--lti-key-days",
+    type=click.FloatRange(0, min_open=True),
+    help="Rotate the LTI tool's signing key when it is this many days old (docs/lms.md).",
+)
+@click.option(
     "--demo",
     is_flag=True,
     help="A throw-away course from the shipped problems, a TA and one student per submission.",

@@ -34,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import QueuePool
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -195,8 +195,14 @@ class AuditEntry(Base):
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        # Connections are kept (each new one costs its PRAGMAs); SQLite allows one writer at
+        # a time however many there are, and waits up to ``timeout`` for it.
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, poolclass=NullPool
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            poolclass=QueuePool,
+            pool_size=8,
+            max_overflow=24,
         )
 
         @event.listens_for(engine, "connect")

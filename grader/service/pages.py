@@ -348,11 +348,15 @@ def ta_home(request: Request, user: PageStaff) -> Response:
         f"<td><a href='/api/v1/assignments/{escape(a.name)}/export?format=csv'>CSV</a></td></tr>"
         for a in service.course.all()
     )
+    extra = "".join(  # pages an installed part adds (LTI: grade passback and the LMS roster)
+        f"<p><a href='{escape(href)}'>{escape(label)}</a></p>"
+        for href, label in getattr(request.app.state, "ta_links", ())
+    )
     body = (
         "<h1>Class</h1>"
         f"<p id='queue'>Queue: {jobs['queued']} waiting, {jobs['grading']} grading, {jobs['done']} done.</p>"
         "<table class='summary'><thead><tr><th>Assignment</th><th>Due</th><th>Release</th>"
-        f"<th>Submissions</th><th>Export</th></tr></thead><tbody>{rows}</tbody></table>"
+        f"<th>Submissions</th><th>Export</th></tr></thead><tbody>{rows}</tbody></table>{extra}"
     )
     return shell(request, user, "grader: class", body, refresh=LIVE_SECONDS * 2)
 

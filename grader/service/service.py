@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict, deque
+from typing import Protocol
 
 from grader.service.course import CourseState
 from grader.service.db import Database, migrate
@@ -34,6 +35,14 @@ class RateLimiter:
             return None
 
 
+class Companion(Protocol):
+    """Background work that runs while the service does (LTI's grade passback)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 class Service:
     def __init__(self, settings: Settings, start_workers: bool = True):
         self.settings = settings
@@ -45,12 +54,17 @@ class Service:
         self.limiter = RateLimiter(settings.rate_limit, settings.rate_window)
         self.workers = GradingWorkers(settings, self.db, self.course)
         self.start_workers = start_workers
+        self.companions: list[Companion] = []  # started and stopped with the workers
         self.started = time.time()
 
     def start(self) -> None:
         if self.start_workers:
             self.workers.start()
+            for companion in self.companions:
+                companion.start()
 
     def stop(self) -> None:
         self.workers.stop()
+        for companion in self.companions:
+            companion.stop()
         self.db.dispose()

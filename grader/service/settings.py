@@ -25,6 +25,7 @@ class Settings(BaseModel):
     poll_seconds: float = Field(default=0.2, gt=0)  # how often idle workers look for jobs
     reload_seconds: float = Field(default=2.0, gt=0)  # how often problem files are re-read
     batch_size: int = Field(default=16, ge=1)  # jobs claimed at once
+    lti_key_days: float | None = Field(default=None, gt=0)  # rotate the LTI tool key when this old
 
     @property
     def data_dir(self) -> Path:

@@ -22,10 +22,10 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
-from grader.batch import InProcessExecutor, LocalExecutor, VerdictStore
+from grader.batch import InProcessExecutor, VerdictStore
 from grader.batch.blobs import dumps
 from grader.batch.cluster import executor_for
-from grader.batch.executors import Executor
+from grader.batch.executors import Executor, StandingExecutor
 from grader.batch.store import code_version
 from grader.batch.worker import Graded, ShippedFile, SubmissionTask, WorkerSetup
 from grader.service import metrics, queue
@@ -38,12 +38,17 @@ from grader.spec import ProblemSet
 log = logging.getLogger("grader.service")
 
 
+WORKER_NICENESS = 10  # grading yields the CPU to the server's requests
+
+
 def make_executor(settings: Settings) -> Executor:
+    """Where the service grades: a standing local pool (its workers, and the problem set each
+    has prepared, kept from one claimed batch to the next), in-process, or a cluster."""
     if settings.executor:
         return executor_for(settings.executor, max(settings.workers, 1))
     if settings.workers == 0:
         return InProcessExecutor()
-    return LocalExecutor(settings.workers, context=worker_context())
+    return StandingExecutor(settings.workers, context=worker_context(), nice=WORKER_NICENESS)
 
 
 def worker_context() -> multiprocessing.context.BaseContext:
@@ -86,6 +91,22 @@ class GradingWorkers:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.in_hand: set[int] = set()
+        self._setups: dict[str, WorkerSetup] = {}  # by problem-file hash: one per version kept
+        self._setups_lock = threading.Lock()
+
+    def setup_for(self, problem_hash: str, spec: ProblemSet) -> WorkerSetup:
+        """The worker setup of a problem-file version; the same object each time, so that a
+        standing pool's workers, which prepared it once, grade with it again."""
+        with self._setups_lock:
+            setup = self._setups.get(problem_hash)
+            if setup is None:
+                setup = WorkerSetup(
+                    spec, False, self.version, self.rendering, store=str(self.settings.store_path)
+                )
+                if len(self._setups) >= 16:  # old versions of edited problem files
+                    self._setups.pop(next(iter(self._setups)))
+                self._setups[problem_hash] = setup
+            return setup
 
     def start(self) -> None:
         with self.db.session() as db:
@@ -105,6 +126,7 @@ class GradingWorkers:
             back = queue.release(db, self.owner)
         if back:
             log.info("shutdown: %d job(s) in hand put back in the queue", back)
+        self.executor.close()
         self.store.close()
 
     def _run(self) -> None:
@@ -152,8 +174,8 @@ class GradingWorkers:
         return groups
 
     def _grade_group(self, problem_hash: str, group: Group) -> None:
-        spec, items = group.spec, group.items
-        setup = WorkerSetup(spec, False, self.version, self.rendering, store=str(self.settings.store_path))
+        items = group.items
+        setup = self.setup_for(problem_hash, group.spec)
         jobs_by_key = {task.key: job for job, task in items}
         started = {job.id: time.monotonic() for job, _ in items}
 

@@ -1,6 +1,8 @@
 """LTI 1.3 core: the OIDC third-party login initiation and the validation of the launch's
 ``id_token`` (signature against the platform's JWKS, issuer, audience, expiry, nonce used
-once, deployment id, message type and version), then the LMS user as a service user."""
+once, deployment id, message type and version), then the LMS user as a service user. A
+launch is a resource link (a student or TA opens an assignment) or a deep-linking request
+(a TA picks the assignment a new link opens, :mod:`grader.service.lti.deep_linking`)."""
 
 from __future__ import annotations
 
@@ -28,6 +30,9 @@ from grader.service.lti.registration import LtiConfig, Platform
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
+DL_SETTINGS_CLAIM = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+RESOURCE_LINK = "LtiResourceLinkRequest"
+DEEP_LINKING = "LtiDeepLinkingRequest"  # a TA picks what the link opens (docs/lms.md)
 LOGIN_SECONDS = 600  # how long a login initiation waits for its launch
 LEEWAY_SECONDS = 60  # clock skew allowed on exp and iat
 JWKS_SECONDS = 300  # how long a platform's keys are cached (refetched at once for a new kid)
@@ -160,12 +165,24 @@ def _check_claims(claims: dict[str, Any], platform: Platform, nonce: str) -> Non
     deployment = claims.get(CLAIM + "deployment_id")
     if deployment not in platform.deployment_ids:
         raise LaunchError(f"the deployment {deployment!r} is not registered for this platform")
+    _check_message(claims)
+
+
+def _check_message(claims: dict[str, Any]) -> None:
     if claims.get(CLAIM + "version") != "1.3.0":
         raise LaunchError("the launch is not LTI 1.3.0")
-    if claims.get(CLAIM + "message_type") != "LtiResourceLinkRequest":
-        raise LaunchError(f"unsupported LTI message {claims.get(CLAIM + 'message_type')!r}")
+    message = claims.get(CLAIM + "message_type")
+    if message not in (RESOURCE_LINK, DEEP_LINKING):
+        raise LaunchError(f"unsupported LTI message {message!r}")
     if not claims.get("sub"):
         raise LaunchError("the launch has no user (sub); anonymous launches are not supported")
+    settings = claims.get(DL_SETTINGS_CLAIM)
+    if message == DEEP_LINKING and not (isinstance(settings, dict) and settings.get("deep_link_return_url")):
+        raise LaunchError("the deep-linking request has no deep_link_return_url")
+
+
+def is_deep_linking(claims: dict[str, Any]) -> bool:
+    return claims.get(CLAIM + "message_type") == DEEP_LINKING
 
 
 def role_of(claims: dict[str, Any]) -> str:

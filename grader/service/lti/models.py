@@ -1,11 +1,13 @@
-"""The LTI tables (migration 0003_lti): login states with their single-use nonces, and the
-link from an LMS user (issuer, subject) to a service user."""
+"""The LTI tables: login states with their single-use nonces and the link from an LMS user
+(issuer, subject) to a service user (migration 0003_lti); resource links (0004_lti_links);
+and for LTI Advantage (0005_lti_advantage) the line items scores go to, the members of each
+LMS course, and the outbox of scores waiting to be posted."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from grader.service.db import Base, UTCDateTime, utcnow
@@ -54,3 +56,75 @@ class LtiLink(Base):
     ags_scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
     memberships_url: Mapped[str | None] = mapped_column(String(1000))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LtiLineItem(Base):
+    """Where one assignment's scores go in one LMS course (platform, context): the AGS
+    endpoints its launches announce, and the line item (the gradebook column) once known,
+    given by the link (a deep-linked one carries it) or found or made by the tool."""
+
+    __tablename__ = "lti_line_items"
+    __table_args__ = (UniqueConstraint("issuer", "client_id", "context_id", "assignment"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(500))
+    client_id: Mapped[str] = mapped_column(String(200))
+    deployment_id: Mapped[str] = mapped_column(String(255))
+    context_id: Mapped[str] = mapped_column(String(255))
+    assignment: Mapped[str] = mapped_column(String(100))
+    lineitems_url: Mapped[str | None] = mapped_column(String(1000))
+    lineitem_url: Mapped[str | None] = mapped_column(String(1000))
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LtiMember(Base):
+    """A member of an LMS course: seen in a launch, or listed by the platform's roster
+    (Names and Role Provisioning; ``synced_at`` is set then). ``subject`` is the LMS user
+    id (the ``sub`` of their launches); ``sourcedid`` the student number, where given."""
+
+    __tablename__ = "lti_members"
+    __table_args__ = (UniqueConstraint("issuer", "context_id", "subject"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(500))
+    context_id: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(300))
+    email: Mapped[str | None] = mapped_column(String(320))
+    sourcedid: Mapped[str | None] = mapped_column(String(255))
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(20), default="Active")
+    synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ScoreStatus:
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    SUPERSEDED = "superseded"  # a later score of the same line item and user was made
+
+
+class LtiScore(Base):
+    """The grade-passback outbox: one score for one line item and LMS user, written in the
+    transaction of the verdict (or hand grade) it comes from, and posted by the passback
+    thread with retries. ``created_at`` is the score's AGS timestamp."""
+
+    __tablename__ = "lti_scores"
+    __table_args__ = (
+        Index("ix_lti_scores_due", "status", "next_attempt_at"),
+        Index("ix_lti_scores_target", "line_item_id", "subject"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_item_id: Mapped[int] = mapped_column(ForeignKey("lti_line_items.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
+    subject: Mapped[str] = mapped_column(String(255))
+    score_given: Mapped[float] = mapped_column(Float)
+    score_maximum: Mapped[float] = mapped_column(Float)
+    activity_progress: Mapped[str] = mapped_column(String(20))
+    grading_progress: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default=ScoreStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -42,10 +43,12 @@ def client_assertion(platform: Platform, key: RSAKey) -> str:
 
 
 class AccessTokens:
-    """Bearer tokens per (platform, scopes), fetched with the client-credentials grant."""
+    """Bearer tokens per (platform, scopes), fetched with the client-credentials grant.
+    ``key`` signs the assertions: a key, or what gives the current one (``ToolKeys.current``,
+    so that a rotated key signs the next assertion)."""
 
-    def __init__(self, key: RSAKey):
-        self.key = key
+    def __init__(self, key: RSAKey | Callable[[], RSAKey]):
+        self._key = key
         self._cache: dict[tuple[str, str, str], tuple[float, str]] = {}
         self._lock = threading.Lock()
 
@@ -62,11 +65,20 @@ class AccessTokens:
             self._cache[cache_key] = (expires, str(body["access_token"]))
         return str(body["access_token"])
 
+    def key(self) -> RSAKey:
+        return self._key if isinstance(self._key, RSAKey) else self._key()
+
+    def forget(self, platform: Platform) -> None:
+        """Drop the platform's cached tokens (it refused one: revoked, or expired early)."""
+        with self._lock:
+            for key in [key for key in self._cache if key[:2] == (platform.issuer, platform.client_id)]:
+                del self._cache[key]
+
     def _request(self, platform: Platform, scope: str) -> dict[str, Any]:
         form = {
             "grant_type": "client_credentials",
             "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": client_assertion(platform, self.key),
+            "client_assertion": client_assertion(platform, self.key()),
             "scope": scope,
         }
         try:

@@ -1,6 +1,8 @@
-"""The LTI router: the tool's JWKS, the OIDC login initiation and the launch. These routes
-are public by nature (the platform's signed ``id_token`` is the credential); every page
-they lead to checks roles as usual."""
+"""The LTI router: the tool's JWKS, the OIDC login initiation, the launch (a resource link,
+or a TA's deep-linking request) and the deep-linking pick. These routes are public by
+nature (the platform's signed ``id_token``, or the tool's own signed pick token, is the
+credential); every page they lead to checks roles as usual. :func:`install` also wires
+grade passback and the roster (docs/lms.md)."""
 
 from __future__ import annotations
 
@@ -12,40 +14,69 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from grader.reporting.lms import Roster
 from grader.service.auth import SESSION_COOKIE, start_session
-from grader.service.db import AuditEntry, Role, utcnow
+from grader.service.db import AuditEntry, Role, User, utcnow
 from grader.service.errors import ApiError
-from grader.service.lti import keys
+from grader.service.lti import deep_linking, keys, scores
+from grader.service.lti.courses import record_line_item, record_member
 from grader.service.lti.launch import (
     LaunchError,
     PlatformKeys,
     assignment_of,
+    is_deep_linking,
     record_link,
+    role_of,
     service_user,
     start_login,
     validate_launch,
 )
 from grader.service.lti.models import LtiLoginState
-from grader.service.lti.registration import LtiConfig, load
+from grader.service.lti.oauth import AccessTokens
+from grader.service.lti.passback import Passback
+from grader.service.lti.registration import LtiConfig, Platform, load
+from grader.service.lti.roster import lms_roster
+from grader.service.lti.staff import router as staff_router
 from grader.service.settings import Settings
 
 log = logging.getLogger("grader.service.lti")
 router = APIRouter(prefix="/lti", include_in_schema=False)
-PUBLIC_PATHS = ("/lti/jwks.json", "/lti/login", "/lti/launch")  # no session: the platform signs
+# public: the platform signs the launch, the tool its own pick token
+PUBLIC_PATHS = ("/lti/jwks.json", "/lti/login", "/lti/launch", "/lti/deep-link")
 
 
 @dataclass
 class LtiState:
     config: LtiConfig
+    tokens: AccessTokens
+    tool_keys: keys.ToolKeys
     platform_keys: PlatformKeys = field(default_factory=PlatformKeys)
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    """Reads ``lti.yaml`` (a bad file stops the start, saying where) and adds the router."""
-    app.state.lti = LtiState(load(settings.course_dir))
-    keys.tool_key(settings.data_dir)  # made at start-up, so the JWKS is stable from the first request
+    """Reads ``lti.yaml`` (a bad file stops the start, saying where) and adds the routers.
+    With a platform registered: scores are queued with every verdict, posted by a thread
+    that runs with the grading workers, and the exports take the LMS's roster."""
+    config = load(settings.course_dir)
+    tool_keys = keys.ToolKeys(settings.data_dir, settings.lti_key_days)
+    tool_keys.current()  # made (or rotated when due) at start-up: the JWKS is stable from the first request
+    app.state.lti = LtiState(config, AccessTokens(tool_keys.current), tool_keys)
     app.include_router(router)
+    app.include_router(staff_router)
+    if not config.platforms:
+        return
+    service = app.state.service
+    scores.install(service.db.sessions)
+    service.companions.append(Passback(service.db, config, service.course, app.state.lti.tokens))
+
+    def roster() -> Roster | None:
+        with service.db.session() as db:
+            return lms_roster(db)
+
+    app.state.lms_roster = roster  # read by the Canvas and Moodle exports (api.export_roster)
+    app.state.ta_links = [("/ta/lms", "LMS: grade passback and roster")]  # shown on /ta
 
 
 def _lti(request: Request) -> LtiState:
@@ -58,8 +89,8 @@ def _lti(request: Request) -> LtiState:
 @router.get("/jwks.json")
 def jwks(request: Request) -> Response:
     """The tool's public keys: the "public keyset URL" of the tool's registration."""
-    settings: Settings = request.app.state.service.settings
-    return JSONResponse(keys.public_jwks(settings.data_dir), headers={"Cache-Control": "max-age=300"})
+    tool_keys: keys.ToolKeys = request.app.state.lti.tool_keys
+    return JSONResponse(tool_keys.public_jwks(), headers={"Cache-Control": "max-age=300"})
 
 
 @router.api_route("/login", methods=["GET", "POST"])
@@ -83,17 +114,18 @@ def launch(
     request: Request, id_token: Annotated[str, Form()] = "", state: Annotated[str, Form()] = ""
 ) -> Response:
     """The platform's form post: validates the id_token, signs the user in, and opens their
-    page for the assignment (a TA's dashboard of it, a student's hand-in section)."""
+    page for the assignment (a TA's dashboard of it, a student's hand-in section). A
+    deep-linking request shows a TA the assignments to pick from instead."""
     lti = _lti(request)
     service = request.app.state.service
     try:
         with service.db.session() as db:
             claims = validate_launch(db, lti.config, lti.platform_keys, id_token, state)
+            platform = _platform(lti, claims)
+            if is_deep_linking(claims):
+                return _deep_linking(request, db, claims, platform)
             user = service_user(db, claims)
-            audience = claims["aud"] if isinstance(claims["aud"], str) else claims.get("azp")
-            platform = lti.config.find(str(claims["iss"]), str(audience))
-            if platform is not None:
-                record_link(db, claims, platform)
+            _record(db, claims, platform, user, service)
             cookie = start_session(db, user, service.settings.session_hours)
             assignment = assignment_of(claims)
             db.add(AuditEntry(user_id=user.id, action="lti_launch", detail={"assignment": assignment}))
@@ -119,6 +151,59 @@ def launch(
         path="/",
     )
     return response
+
+
+def _platform(lti: LtiState, claims: dict[str, Any]) -> Platform:
+    audience = claims["aud"] if isinstance(claims["aud"], str) else claims.get("azp")
+    platform = lti.config.find(str(claims["iss"]), str(audience))
+    if platform is None:
+        raise LaunchError("the platform of this launch is not registered")
+    return platform
+
+
+def _record(db: Session, claims: dict[str, Any], platform: Platform, user: User, service: Any) -> None:
+    """The link, where the assignment's scores go, and the user as a member of the LMS
+    course; a student's score already made goes to a line item that has none of theirs."""
+    record_link(db, claims, platform)
+    item = record_line_item(db, claims, platform)
+    record_member(db, claims)
+    loaded = service.course.get(item.assignment) if item is not None else None
+    if loaded is not None and user.role == Role.STUDENT:
+        scores.queue_current_score(db, user.id, loaded.id)
+
+
+def _deep_linking(request: Request, db: Session, claims: dict[str, Any], platform: Platform) -> Response:
+    """A TA adding the tool in the LMS: the assignments to pick from. Students may not."""
+    if role_of(claims) == Role.STUDENT:
+        raise LaunchError("only instructors and TAs can add grader's assignments to the course")
+    wanted = deep_linking.request_of(claims, platform)
+    user = service_user(db, claims)
+    db.add(AuditEntry(user_id=user.id, action="lti_deep_link", detail={"return_url": wanted.return_url}))
+    service = request.app.state.service
+    key = _lti(request).tool_keys.current()
+    log.info(json.dumps({"event": "lti_deep_link", "user": user.name}))
+    return deep_linking.picker_page(wanted, deep_linking.state_token(key, wanted), service.course.all())
+
+
+@router.post("/deep-link")
+def deep_link(
+    request: Request, state: Annotated[str, Form()] = "", assignment: Annotated[str, Form()] = ""
+) -> Response:
+    """The TA's pick: the form that takes the signed deep-linking response to the LMS."""
+    tool_keys = _lti(request).tool_keys
+    service = request.app.state.service
+    try:
+        wanted = deep_linking.read_state(tool_keys.verification_keys(), state)
+    except LaunchError as error:
+        raise ApiError(403, str(error)) from error
+    loaded = service.course.get(assignment)
+    if loaded is None:
+        raise ApiError(404, f"no assignment {assignment!r} in this course")
+    token = deep_linking.response_token(
+        tool_keys.current(), wanted, loaded, str(request.url_for("lti_launch"))
+    )
+    log.info(json.dumps({"event": "lti_deep_link_response", "assignment": loaded.name}))
+    return deep_linking.return_page(wanted, token, loaded)
 
 
 def _consume_state(service: Any, state: str) -> None:

@@ -1,0 +1,154 @@
+"""Grade passback, the writing half: every new verdict row of a student's counted version
+(the grading workers write one per grading, the hand-grading code one per change of a hand
+grade, for every version of the student) puts the student's score in the ``lti_scores``
+outbox of each LMS course the student is in and the assignment has a line item in, inside
+the transaction that writes the verdict: both are stored, or neither.
+:mod:`grader.service.lti.passback` posts them.
+
+The service's own modules know nothing of this: :func:`install` listens to the database's
+sessions (SQLAlchemy's ``before_flush``), so every writer of a verdict is covered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from grader.batch.blobs import loads
+from grader.core.report import Report
+from grader.core.verdict import Status
+from grader.service.db import Assignment, Submission, VerdictRow, utcnow
+from grader.service.lti.models import LtiLineItem, LtiMember, LtiScore, LtiUser
+
+log = logging.getLogger("grader.service.lti")
+FULLY_GRADED, PENDING_MANUAL = "FullyGraded", "PendingManual"
+SUBMITTED, COMPLETED = "Submitted", "Completed"
+
+
+def install(sessions: sessionmaker[Session]) -> None:
+    """Queue scores with every verdict written through ``sessions`` (the service's database)."""
+    event.listen(sessions, "before_flush", _before_flush)
+
+
+def _before_flush(db: Session, _context: Any, _instances: Any) -> None:
+    verdicts = [row for row in db.new if isinstance(row, VerdictRow)]
+    if not verdicts:
+        return
+    with db.no_autoflush:
+        for verdict in verdicts:
+            try:
+                queue_scores(db, verdict)
+            except SQLAlchemyError:
+                raise  # the transaction fails whole: no verdict without its scores
+            except Exception:  # a bug here must not stop grading: say so loudly
+                log.exception("the LMS score of submission %s was not queued", verdict.submission_id)
+
+
+def queue_scores(db: Session, verdict: VerdictRow) -> int:
+    """Outbox rows for ``verdict`` when it is of its student's counted version; how many."""
+    submission = db.get(Submission, verdict.submission_id)
+    if submission is None:
+        return 0
+    if counted_submission(db, submission.assignment_id, submission.user_id) != submission.id:
+        return 0
+    return add_scores(db, submission, verdict.report)
+
+
+def add_scores(db: Session, submission: Submission, report_blob: bytes, only_new: bool = False) -> int:
+    """An outbox row per line item and LMS user the submission's student has (with
+    ``only_new``, only for those without any score yet); how many."""
+    assignment = db.get(Assignment, submission.assignment_id)
+    found = targets(db, submission.user_id, assignment.name) if assignment is not None else []
+    if only_new:
+        found = [(item, subject) for item, subject in found if not _has_score(db, item, subject)]
+    report = loads(report_blob) if found else None  # most students of most courses: no LMS
+    if assignment is None or not isinstance(report, Report):
+        return 0
+    for item, subject in found:
+        db.add(score_row(item, subject, submission, report, assignment.due))
+    return len(found)
+
+
+def _has_score(db: Session, item: LtiLineItem, subject: str) -> bool:
+    found = db.scalar(
+        select(LtiScore.id).where(LtiScore.line_item_id == item.id, LtiScore.subject == subject).limit(1)
+    )
+    return found is not None
+
+
+def counted_submission(db: Session, assignment_id: int, user_id: int) -> int | None:
+    """The version that counts: the last one before the deadline, the last one when all are
+    late (the rule of the gradebook, ``grader.service.api.counted_rows``)."""
+    rows = db.execute(
+        select(Submission.id, Submission.late)
+        .where(Submission.assignment_id == assignment_id, Submission.user_id == user_id)
+        .order_by(Submission.version)
+    ).all()
+    chosen: tuple[int, bool] | None = None
+    for submission_id, late in rows:
+        if chosen is None or not late or chosen[1]:
+            chosen = (submission_id, late)
+    return chosen[0] if chosen else None
+
+
+def targets(db: Session, user_id: int, assignment: str) -> list[tuple[LtiLineItem, str]]:
+    """(line item, LMS user id) for each LMS course the user is in that links ``assignment``."""
+    rows = db.execute(
+        select(LtiLineItem, LtiUser.subject)
+        .join(LtiUser, LtiUser.issuer == LtiLineItem.issuer)
+        .join(
+            LtiMember,
+            (LtiMember.issuer == LtiLineItem.issuer)
+            & (LtiMember.context_id == LtiLineItem.context_id)
+            & (LtiMember.subject == LtiUser.subject),
+        )
+        .where(LtiUser.user_id == user_id, LtiLineItem.assignment == assignment)
+        .order_by(LtiLineItem.id)
+    ).all()
+    return [(item, subject) for item, subject in rows]
+
+
+def score_row(
+    item: LtiLineItem, subject: str, submission: Submission, report: Report, due: dt.datetime | None
+) -> LtiScore:
+    """The AGS score: the points given (automatic and by hand), waiting for a TA while a part
+    is still to be graded by hand (or could not be graded automatically)."""
+    waiting = report.pending > 0 or any(part.status is Status.ERROR for part in report.parts)
+    now = utcnow()
+    return LtiScore(
+        line_item_id=item.id,
+        user_id=submission.user_id,
+        submission_id=submission.id,
+        subject=subject,
+        score_given=report.score,
+        score_maximum=report.max_score,
+        activity_progress=COMPLETED if due is not None and now >= due else SUBMITTED,
+        grading_progress=PENDING_MANUAL if waiting else FULLY_GRADED,
+        next_attempt_at=now,
+        created_at=now,
+    )
+
+
+def queue_current_score(db: Session, user_id: int, assignment_id: int) -> int:
+    """On a student's launch: their present score, to the line items that have none of
+    theirs yet (graded before the LMS announced where scores go)."""
+    submission_id = counted_submission(db, assignment_id, user_id)
+    verdict = (
+        db.scalar(
+            select(VerdictRow)
+            .where(VerdictRow.submission_id == submission_id)
+            .order_by(VerdictRow.id.desc())
+            .limit(1)
+        )
+        if submission_id is not None
+        else None
+    )
+    submission = db.get(Submission, submission_id) if verdict is not None else None
+    if verdict is None or submission is None:
+        return 0
+    return add_scores(db, submission, verdict.report, only_new=True)
