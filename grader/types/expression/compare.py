@@ -19,7 +19,14 @@ from grader.mathlang.evaluate import (
 from grader.mathlang.values import Val, describe
 from grader.mathlang.wording import with_article
 from grader.types.expression import exactpl, validated
-from grader.types.expression.feedback import _fmt, _fmt_exact, _niceness, _shape_mismatch, _witness, canonical
+from grader.types.expression.feedback import (
+    _fmt,
+    _fmt_exact,
+    _shape_mismatch,
+    _witness,
+    canonical,
+    printed_length,
+)
 from grader.types.expression.outcome import Outcome, Sides
 from grader.types.expression.prepare import (
     DENSER_ROUNDS,
@@ -213,11 +220,17 @@ def _method(prep: Prepared, points: int, rechecked: int) -> str:
 
 
 def _magnitudes(prep: Prepared) -> str:
-    batch = get_batch(prep, 0)
-    sizes = [abs(v) for name in prep.scalars for v in batch.raw.get(name, np.zeros(0)).tolist() if v != 0]
-    if not sizes:
-        return ""
-    return f" from {min(sizes):.0e} to {max(sizes):.0e} in magnitude".replace("e-0", "e-").replace("e+0", "e")
+    """`` from 1e-9 to 1e9 in magnitude``: the probes' range (a part's, worked out once)."""
+    if prep.magnitudes is None:
+        batch = get_batch(prep, 0)
+        columns = [np.abs(np.ravel(batch.raw[name])) for name in prep.scalars if name in batch.raw]
+        sizes = np.concatenate(columns) if columns else np.zeros(0)
+        sizes = sizes[sizes != 0]
+        text = ""
+        if sizes.size:
+            text = f" from {sizes.min():.0e} to {sizes.max():.0e} in magnitude"
+        prep.magnitudes = text.replace("e-0", "e-").replace("e+0", "e")
+    return prep.magnitudes
 
 
 def _both(prep: Prepared, sides: Sides, bi: int) -> tuple[Val, Val]:
@@ -333,7 +346,8 @@ def _compare_batch(prep: Prepared, sides: Sides, ref: Val, ans: Val, bi: int) ->
     # Every doubtful point is settled, the simplest first (the witness a student reads); where
     # floats fail on both sides (an overflow) a spread sample decides.
     first = _nicest(prep, batch, differ, MAX_RECHECKS) + _nicest(prep, batch, one_undefined, MAX_RECHECKS)
-    rest = np.setdiff1d(np.concatenate([differ, one_undefined]), first).tolist()
+    doubtful = np.concatenate([differ, one_undefined])
+    rest = np.setdiff1d(doubtful, first).tolist() if len(doubtful) > len(first) else []
     chunks = [first + _spread(prep, batch, both_undefined, UNDEFINED_RECHECKS)]
     chunks += [rest[i : i + RECHECK_CHUNK] for i in range(0, len(rest), RECHECK_CHUNK)]
     rechecked = 0
@@ -366,7 +380,11 @@ def _hidden_difference(
 
 
 def _nicest(prep: Prepared, batch: Batch, indices: np.ndarray, count: int) -> list[int]:
-    return sorted(indices.tolist(), key=lambda i: _niceness(prep, batch, i))[:count]
+    """The ``count`` points among ``indices`` that print shortest (ties: in order)."""
+    if len(indices) == 0:
+        return []
+    lengths = np.fromiter((printed_length(batch, i) for i in indices.tolist()), dtype=np.int64)
+    return indices[np.argsort(lengths, kind="stable")[:count]].tolist()
 
 
 def _spread(prep: Prepared, batch: Batch, indices: np.ndarray, count: int) -> list[int]:

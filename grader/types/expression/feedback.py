@@ -94,12 +94,16 @@ def _fmt_array(values: np.ndarray) -> str:
     return "[" + ", ".join(_fmt_array(row) for row in values) + "]"
 
 
-def _niceness(prep: Prepared, batch: Batch, i: int) -> tuple[int, int]:
-    total = 0
-    for arr in batch.raw.values():
-        value = arr[0] if arr.shape[0] == 1 else arr[i]
-        total += len(_fmt_array(value)) if np.ndim(value) else len(_fmt(value))
-    return (sum(batch.sizes.values()), total)
+def printed_length(batch: Batch, i: int) -> int:
+    """How many characters point ``i``'s inputs print as (remembered on the batch)."""
+    known = batch.printed.get(i)
+    if known is None:
+        known = 0
+        for arr in batch.raw.values():
+            value = arr[0] if arr.shape[0] == 1 else arr[i]
+            known += len(_fmt_array(value)) if np.ndim(value) else len(_fmt(value))
+        batch.printed[i] = known
+    return known
 
 
 def point_text(prep: Prepared, batch: Batch, i: int, names: set[str] | None = None) -> str:

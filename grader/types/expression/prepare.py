@@ -104,6 +104,9 @@ class Batch:
     raw: dict[str, np.ndarray]
     values: dict[str, Val]
     dim_names: dict[int, str]
+    # point -> characters its inputs print as (the shortest is the witness a student reads),
+    # filled as points are ranked: a part's own batches rank each point once
+    printed: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -120,6 +123,7 @@ class Prepared:
     seed: int
     size_plan: list[dict[str, int]] = field(default_factory=list)
     batches: dict[int, Batch] = field(default_factory=dict)
+    magnitudes: str | None = None  # the probes' range in words, once worked out (compare._magnitudes)
     cache: dict[tuple[int, int, str], tuple[ast.Node, dict[str, ast.Node], Val]] = field(default_factory=dict)
     derived: dict[int, tuple[ast.Node, ast.Node]] = field(default_factory=dict)
 
