@@ -29,7 +29,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("grader.reporting",),
     ("grader.batch",),
     ("grader.service",),
-    ("grader.cli", "grader.cli_hand", "grader.__main__"),
+    ("grader.cli", "grader.cli_commands", "grader.cli_hand", "grader.__main__"),
 ]
 # The math language and the piecewise-linear mathematics know nothing of grading.
 ISOLATED = {

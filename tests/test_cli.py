@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
+import click
 import pytest
 import yaml
 from click.testing import CliRunner
 
+from grader import cli
 from grader.cli import main
 
 # A file left open is a test bug: CPython says so (ResourceWarning) when it is collected.
@@ -193,3 +197,37 @@ def test_feedback_page_plots_a_wrong_network(tmp_path: Path) -> None:
         "![your network against the target](seed-000-approx.linear.svg)"
         in (tmp_path / "seed-000.md").read_text()
     )
+
+
+def test_grader_help_lists_every_command_with_its_own_help() -> None:
+    from grader import cli_commands
+
+    full = cli_commands.main
+    context = click.Context(full)
+    commands = {name: full.get_command(context, name) for name in full.list_commands(context)}
+    assert {name: command.get_short_help_str(limit=1000) for name, command in commands.items()} == (
+        cli.COMMANDS
+    )
+    listed = CliRunner().invoke(main, ["--help"]).output
+    assert all(name in listed for name in commands)
+
+
+def test_grader_help_and_version_load_no_command() -> None:
+    """`grader --help` answers at once: the commands (the engine, numpy, sympy) load only to run."""
+    probe = (
+        "import sys; from grader.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = ('grader.cli_commands', 'grader.engine', 'numpy', 'sympy')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert shown.strip().endswith("[]"), shown
+    version = subprocess.run(
+        [sys.executable, "-m", "grader.cli", "--version"], capture_output=True, text=True
+    )
+    assert version.returncode == 0 and "grader, version" in version.stdout
+
+
+def test_an_unknown_command_is_refused_as_before() -> None:
+    result = CliRunner().invoke(main, ["grdae"])
+    assert result.exit_code == 2 and "No such command 'grdae'" in result.output
