@@ -15,12 +15,13 @@ from collections.abc import Callable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from fastapi import Request
+from fastapi import Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grader.service.db import ApiToken, Role, User, WebSession, utcnow
 from grader.service.errors import ApiError
+from grader.service.settings import Settings
 
 SESSION_COOKIE = "grader_session"
 _hasher = PasswordHasher()
@@ -69,6 +70,19 @@ def start_session(db: Session, user: User, hours: float) -> str:
         WebSession(user_id=user.id, session_hash=digest(cookie), csrf_token=new_secret(), expires_at=expires)
     )
     return cookie
+
+
+def set_session_cookie(response: Response, cookie: str, settings: Settings) -> None:
+    """The session cookie a log-in (password, token link or LTI launch) hands the browser."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        max_age=int(settings.session_hours * 3600),
+        path="/",
+    )
 
 
 def session_for_cookie(db: Session, cookie: str) -> WebSession | None:

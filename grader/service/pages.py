@@ -41,6 +41,7 @@ from grader.service.auth import (
     csrf_ok,
     end_session,
     is_staff,
+    set_session_cookie,
     start_session,
     user_for_token,
     verify_password,
@@ -191,15 +192,7 @@ def login(
         cookie = start_session(db, found, service.settings.session_hours)
         audit(db, found, "login", method="token" if token else "password")
     response = RedirectResponse("/ta" if found.role != Role.STUDENT else "/", status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        cookie,
-        httponly=True,
-        samesite="lax",
-        secure=service.settings.secure_cookies,
-        max_age=int(service.settings.session_hours * 3600),
-        path="/",
-    )
+    set_session_cookie(response, cookie, service.settings)
     return response
 
 

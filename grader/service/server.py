@@ -10,6 +10,7 @@ import secrets
 import shutil
 import signal
 import socket
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,15 @@ def configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
 
+# How long a thread may hold the GIL while another waits for it (Python's default: 5 ms).
+# A request waits that long after each database call when the grading loop is busy in
+# Python; a request makes a dozen such calls.
+SWITCH_INTERVAL_SECONDS = 0.0005
+
+
 def serve(settings: Settings, host: str, port: int, on_ready: Any = None) -> None:
     configure_logging()
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     app = create_app(settings)
     config = uvicorn.Config(
         app,

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grader.reporting.lms import Roster
-from grader.service.auth import SESSION_COOKIE, start_session
+from grader.service.auth import set_session_cookie, start_session
 from grader.service.db import AuditEntry, Role, User, utcnow
 from grader.service.errors import ApiError
 from grader.service.lti import deep_linking, keys, scores
@@ -141,15 +141,7 @@ def launch(
         target = f"/ta/assignments/{assignment}" if known else "/ta"
     log.info(json.dumps({"event": "lti_launch", "user": name, "role": role, "assignment": assignment}))
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        cookie,
-        httponly=True,
-        samesite="lax",
-        secure=service.settings.secure_cookies,
-        max_age=int(service.settings.session_hours * 3600),
-        path="/",
-    )
+    set_session_cookie(response, cookie, service.settings)
     return response
 
 
