@@ -69,6 +69,14 @@ def set_file(page: Page, selector: str, path: Path) -> None:
     page.send("DOM.setFileInputFiles", files=[str(path)], nodeId=node)
 
 
+# The navigation bar is one row over every page: the name and "Log out" beside the links.
+NAV_IN_ONE_ROW = (
+    "(() => { const nav = document.querySelector('nav.top'); const first = nav.firstElementChild;"
+    " const last = nav.lastElementChild; return getComputedStyle(nav).display === 'flex'"
+    " && Math.abs(first.getBoundingClientRect().top - last.getBoundingClientRect().top) < 12; })()"
+)
+
+
 def test_a_student_hands_in_through_the_form_and_reads_the_feedback(server: Server, tmp_path: Path) -> None:
     with Chromium(width=1200, height=900) as browser:
         page = log_in(browser, server, "seed-001", "seed-001-password")
@@ -82,6 +90,7 @@ def test_a_student_hands_in_through_the_form_and_reads_the_feedback(server: Serv
         text = page.evaluate("document.body.innerText")
         assert "q6.full" in text and "correct" in text and "seed-001" in text
         assert page.evaluate("document.querySelectorAll('math').length") > 0  # formulas as MathML
+        assert page.evaluate(NAV_IN_ONE_ROW)  # the report page's own stylesheet lays it out too
         page.screenshot(tmp_path / "student-feedback.png")
         assert page.errors == [], page.errors  # no script error, no CSP report
         page = browser.open(f"{server.url}/")
@@ -103,5 +112,6 @@ def test_a_ta_sees_the_class_dashboard(server: Server, tmp_path: Path) -> None:
         assert page.evaluate("document.querySelector('#histogram').complete")
         link = page.evaluate("document.querySelector('#students-table a').getAttribute('href')")
         assert link == f"/submissions/{submitted}"
+        assert page.evaluate(NAV_IN_ONE_ROW)
         page.screenshot(tmp_path / "ta-dashboard.png")
         assert page.errors == [], page.errors

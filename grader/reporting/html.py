@@ -116,6 +116,11 @@ table.summary td.num, table.summary th.num { text-align: right; font-variant-num
 .answer.single { grid-template-columns: 1fr; }
 @media (max-width: 40rem) { .answer { grid-template-columns: 1fr; } }
 @media print { .part { break-inside: avoid; } }
+/* the grading service shows these pages under its navigation bar */
+nav.top { display: flex; gap: 1rem; align-items: center; border-bottom: 1px solid var(--line);
+  padding: .4rem 0; margin-bottom: 1rem; }
+nav.top .who { margin-left: auto; color: var(--muted); }
+form.inline { display: inline; }
 """
 
 

@@ -58,10 +58,6 @@ PageStaff = Annotated[User, Depends(allow(Role.TA))]
 LIVE_SECONDS = 5  # the TA's pages and a queued submission's page reload themselves this often
 
 SERVICE_CSS = """
-nav.top { display: flex; gap: 1rem; align-items: center; border-bottom: 1px solid var(--line);
-  padding: .4rem 0; margin-bottom: 1rem; }
-nav.top .who { margin-left: auto; color: var(--muted); }
-form.inline { display: inline; }
 form.stack { display: grid; gap: .5rem; max-width: 40rem; margin: .75rem 0; }
 label { font-weight: 600; }
 input[type=text], input[type=password], textarea { font: inherit; padding: .3rem .4rem;
@@ -132,6 +128,14 @@ def submissions_of(db: Session, user_id: int) -> tuple[list[Submission], dict[in
 
 def when(moment: dt.datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "none"
+
+
+def deadline_text(assignment: LoadedAssignment) -> str:
+    """``due 2026-12-01 17:00 UTC · all feedback from ...``, in words a student reads."""
+    due = f"due {when(assignment.due)}" if assignment.due else "no deadline"
+    release = assignment.release or assignment.due
+    shown = f"all feedback from {when(release)}" if release else "all feedback as soon as it is graded"
+    return f"{due} · {shown}"
 
 
 # ---- logging in ---------------------------------------------------------------------------
@@ -259,8 +263,7 @@ def _assignment_section(
     )
     return (
         f"<section class='part' id='assignment-{name}'><h2>{title}</h2>"
-        f"<p class='muted'>{name} · due {when(assignment.due)}"
-        f" · feedback released {when(assignment.release or assignment.due)}</p>{table}{form}</section>"
+        f"<p class='muted'>{name} · {deadline_text(assignment)}</p>{table}{form}</section>"
     )
 
 
