@@ -115,3 +115,9 @@ def test_a_ta_sees_the_class_dashboard(server: Server, tmp_path: Path) -> None:
         assert page.evaluate(NAV_IN_ONE_ROW)
         page.screenshot(tmp_path / "ta-dashboard.png")
         assert page.errors == [], page.errors
+        # hand grading is reached from the dashboard, not only by typing its address
+        parts = page.evaluate("document.querySelector(\"a[href$='/parts']\").getAttribute('href')")
+        assert parts == "/ta/assignments/a1-activations-conv/parts"
+        page = browser.open(server.url + parts)
+        assert "q6.full" in page.evaluate("document.body.innerText")
+        assert page.errors == [], page.errors

@@ -44,6 +44,7 @@ from grader.hand import HandGrade, answer_digests, apply_hand_grades, without_ha
 from grader.hand.apply import auto_pin
 from grader.hand.book import entry_problems
 from grader.loading import load_submission
+from grader.mathlang.wording import counted
 from grader.reporting.escape import csv_cell
 from grader.service.api import latest_verdict
 from grader.service.auth import allow
@@ -663,8 +664,9 @@ def ta_part_page(assignment: str, part: str, request: Request, user: Staff, mess
     body = [
         f"<h1>{escape(loaded.name)} · {escape(part)}</h1>",
         f"<p class='prompt'>{escape(spec_part.prompt or '')}</p>",
-        f"<p id='progress'>{graded} of {total} answers graded by hand, in {len(answered)} groups "
-        f"({escape(spec_part.type)}, {points_value(spec_part.points)} points).</p>",
+        f"<p id='progress'>{graded} of {counted(total, 'answer')} graded by hand, in "
+        f"{counted(len(answered), 'group')} ({escape(spec_part.type)}, "
+        f"{counted(spec_part.points, 'point')}).</p>",
     ]
     if message:
         body.append(f"<p class='warning' role='alert'>{escape(message)}</p>")
@@ -676,6 +678,10 @@ def ta_part_page(assignment: str, part: str, request: Request, user: Staff, mess
 def _to_review(mark: HandMark | None) -> bool:
     """The answer, or the verdict under an override, changed since the TA graded it."""
     return mark is not None and (mark.stale or mark.auto_changed)
+
+
+def _grade_button(answers: int) -> str:
+    return "Grade this answer" if answers == 1 else f"Grade these {answers}"
 
 
 def _group_section(
@@ -700,7 +706,7 @@ def _group_section(
     )
     out = [
         f"<section class='group' id='group-{group.id}'>",
-        f"<h2>{escape(group.kind)} · {len(group.members)} answer(s)</h2>",
+        f"<h2>{escape(group.kind)} · {counted(len(group.members), 'answer')}</h2>",
         f"<pre class='answer'>{escape(group.answer) or '(no answer)'}</pre>",
         slip,
         f"<ul>{members}</ul>",
@@ -727,7 +733,7 @@ def _group_section(
         f"<label>Points (of {points_value(part.points)}) "
         "<input type='text' name='points' inputmode='decimal'></label>"
         f"{rubric}<label>Comment to the students <textarea name='comment'></textarea></label>{reason}"
-        f"<button type='submit'>Grade these {len(group.members)}</button></form>"
+        f"<button type='submit'>{_grade_button(len(group.members))}</button></form>"
     )
     out.append("</section>")
     return "\n".join(piece for piece in out if piece)

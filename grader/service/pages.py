@@ -58,6 +58,7 @@ PageStaff = Annotated[User, Depends(allow(Role.TA))]
 LIVE_SECONDS = 5  # the TA's pages and a queued submission's page reload themselves this often
 
 SERVICE_CSS = """
+pre.answer { white-space: pre-wrap; overflow-wrap: anywhere; }
 form.stack { display: grid; gap: .5rem; max-width: 40rem; margin: .75rem 0; }
 label { font-weight: 600; }
 input[type=text], input[type=password], textarea { font: inherit; padding: .3rem .4rem;
@@ -341,6 +342,7 @@ def ta_home(request: Request, user: PageStaff) -> Response:
         f"<tr><td><a href='/ta/assignments/{escape(a.name)}'>{escape(a.spec.title or a.name)}</a></td>"
         f"<td>{when(a.due)}</td><td>{when(a.release or a.due)}</td>"
         f"<td>{counts[a.name]}</td>"
+        f"<td><a href='/ta/assignments/{escape(a.name)}/parts'>by question</a></td>"
         f"<td><a href='/api/v1/assignments/{escape(a.name)}/export?format=csv'>CSV</a></td></tr>"
         for a in service.course.all()
     )
@@ -352,7 +354,7 @@ def ta_home(request: Request, user: PageStaff) -> Response:
         "<h1>Class</h1>"
         f"<p id='queue'>Queue: {jobs['queued']} waiting, {jobs['grading']} grading, {jobs['done']} done.</p>"
         "<table class='summary'><thead><tr><th>Assignment</th><th>Due</th><th>Release</th>"
-        f"<th>Submissions</th><th>Export</th></tr></thead><tbody>{rows}</tbody></table>{extra}"
+        f"<th>Submissions</th><th>Grading</th><th>Export</th></tr></thead><tbody>{rows}</tbody></table>{extra}"
     )
     return shell(request, user, "grader: class", body, refresh=LIVE_SECONDS * 2)
 
@@ -366,14 +368,19 @@ def ta_dashboard(assignment: str, request: Request, user: PageStaff) -> Response
             request,
             user,
             f"{loaded.name}: class dashboard",
-            f"<h1>{escape(loaded.name)}</h1><p>No verdicts yet.</p>",
+            f"<h1>{escape(loaded.name)}</h1><p>No verdicts yet.</p>"
+            f"<p><a href='/ta/assignments/{escape(loaded.name)}/parts'>Grade by question</a></p>",
             refresh=LIVE_SECONDS,
         )
     reports = [report for _, report in rows]
     links = [f"/submissions/{submission.id}" for submission, _ in rows]
     document = render_dashboard(reports, spec=loaded.spec, pages=links)
     document = refreshing(document, LIVE_SECONDS * 6)
-    document = document.replace("<body>\n", "<body>\n" + nav(request, user), 1)
+    grading = (
+        f"<p><a href='/ta/assignments/{escape(loaded.name)}/parts'>Grade by question</a>: "
+        "answer groups, rubrics and the parts waiting for a TA.</p>"
+    )
+    document = document.replace("<body>\n", "<body>\n" + nav(request, user) + grading, 1)
     return html(document, css=CSS + DASHBOARD_CSS, script=SORT_SCRIPT)
 
 
