@@ -396,3 +396,14 @@ def test_a_reference_in_a_file_beside_the_problem_file(tmp_path: Path) -> None:
     assert "questions[0].mistakes[0].answer: missing.py cannot be read: No such file or directory" in (
         raised.value.render()
     )
+
+
+def test_a_code_part_that_would_run_nothing_is_refused() -> None:
+    """No case and no trial: every answer would be 'correct' without having run."""
+    text = (
+        "assignment: empty\nquestions:\n  - id: square\n    type: code\n    entry: square\n"
+        '    inputs: {x: {shape: [3]}}\n    trials: 0\n    answer: "def square(x):\\n    return x * x\\n"\n'
+    )
+    with pytest.raises(ProblemFileError) as raised:
+        parse_problem_set(text)
+    assert "give at least one case or trial" in raised.value.render()

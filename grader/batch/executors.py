@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import signal
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -195,7 +196,7 @@ class StandingExecutor(LocalExecutor):
             entry.pool.join()
 
 
-class ChunkWindow:
+class ChunkWindow(ABC):
     """Keeps a few chunks in flight per worker (so memory stays flat) and retries failures:
     a failed chunk one submission at a time, a submission that fails on its own as an
     error row. An executor says how a chunk is sent (``_submit``), which futures are
@@ -207,16 +208,17 @@ class ChunkWindow:
         self.pending: dict[Any, Chunk] = {}
         self.retries: list[Chunk] = []
 
+    @abstractmethod
     def _submit(self, chunk: Chunk) -> Any:
         """Send the chunk; its future."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _completed(self) -> Iterable[Any]:
         """Wait for some pending futures to finish; those."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _reason(self, exc: BaseException) -> str:
-        raise NotImplementedError
+        """What a failure was, as a TA reads it in the error row."""
 
     def _fill(self, chunks: Iterator[Chunk]) -> None:
         while len(self.pending) < self.in_flight:

@@ -103,6 +103,8 @@ class CodePart(PartBase):
             raise ValueError(f"entry {self.entry} is a method: give a harness that calls it")
         if not self.inputs and self.trials and not self.cases:
             raise ValueError("declare the inputs the code is called with")
+        if not self.trials and not self.cases:  # nothing compared would be 'correct' on nothing
+            raise ValueError("give at least one case or trial: with none, no answer is ever run")
         return self
 
     @property
