@@ -4,11 +4,14 @@ health and metrics; every route checks its roles."""
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import time
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from fastapi.routing import APIRoute
 from service_server import ROOT, Server, make_course, seed_file, wait_graded
@@ -79,6 +82,76 @@ def test_a_restart_mid_queue_grades_every_job_exactly_once(
     assert len(jobs) == len(ids) and all(job.status == "done" for job in jobs)
     assert sorted(v.submission_id for v in verdicts) == sorted(ids)  # one verdict per submission
     assert sorted(v.job_id for v in verdicts) == sorted(job.id for job in jobs)  # and per job
+
+
+def grading_process(server: Server) -> psutil.Process:
+    """The server's grading process (started by multiprocessing's spawn; the check runner's
+    fork server is the other kind of child)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for child in psutil.Process(server.process.pid).children():
+            if "spawn_main" in " ".join(child.cmdline()):
+                return child
+        time.sleep(0.1)
+    raise AssertionError("the server started no grading process")
+
+
+def assert_graded_once(db: Database, ids: list[int]) -> None:
+    with db.session() as session:
+        jobs = session.scalars(select(Job)).all()
+        verdicts = session.scalars(select(VerdictRow)).all()
+    assert len(jobs) == len(ids) and all(job.status == "done" for job in jobs)
+    assert sorted(v.submission_id for v in verdicts) == sorted(ids)
+
+
+def test_grading_runs_in_its_own_process_and_a_killed_one_is_replaced(tmp_path: Path) -> None:
+    course = make_course(tmp_path / "course", None)
+    db = database(course.folder, None)
+    with Server(course, 1) as server, server.client("ta") as ta:
+        grading = grading_process(server)
+        assert grading.pid != server.process.pid
+        ids = submit_many(server, 48)
+        deadline = time.monotonic() + 120
+        while graded_count(db) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        pool = grading.children(recursive=True)  # its fork server and grading workers
+        assert pool, "the grading process has no workers"
+        grading.kill()  # mid-queue: its jobs in hand stay 'grading' until the next one starts
+        for submission in ids:
+            wait_graded(ta, submission)
+        replacement = grading_process(server)
+        assert replacement.pid != grading.pid
+        _gone, alive = psutil.wait_procs(pool, timeout=30)
+        assert not alive, f"workers of the killed grading process still run: {alive}"
+        text = httpx.get(f"{server.url}/metrics").text
+        assert re.search(r"^grader_grading_process_starts_total 2\.0$", text, re.M), text
+    assert_graded_once(db, ids)
+    assert f"grading process {grading.pid} ended" in server.log.read_text()
+    db.dispose()
+
+
+def test_a_server_killed_alone_takes_its_grading_process_with_it(tmp_path: Path) -> None:
+    course = make_course(tmp_path / "course", None)
+    db = database(course.folder, None)
+    server = Server(course, 1)
+    grading = grading_process(server)
+    ids = submit_many(server, 48)
+    deadline = time.monotonic() + 120
+    while graded_count(db) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    family = [grading, *grading.children(recursive=True)]
+    os.kill(server.process.pid, signal.SIGKILL)  # the server only, not its process group
+    server.process.wait(30)
+    _gone, alive = psutil.wait_procs(family, timeout=60)
+    assert not alive, f"the grading process outlived its server: {alive}"
+    with db.session() as session:  # it put back what it held
+        assert session.scalar(select(func.count()).where(Job.status == "grading")) == 0
+    assert graded_count(db) < len(ids), "the queue was empty before the kill: nothing was tested"
+    with Server(course, 1) as again, again.client("ta") as ta:
+        for submission in ids:
+            wait_graded(ta, submission)
+    assert_graded_once(db, ids)
+    db.dispose()
 
 
 def test_problem_file_edits_regrade_and_students_see_the_new_verdict(tmp_path: Path) -> None:

@@ -204,6 +204,9 @@ def submission_json(
     }
     if verdict is None or loaded is None:
         return data
+    if verdict.problem_hash != loaded.problem_hash:  # graded since a problem-file edit this process missed?
+        service.course.refresh()
+        loaded = service.course.by_id(submission.assignment_id) or loaded
     report = stored_report(verdict)
     data["graded_at"] = verdict.created_at.isoformat()
     data["current"] = verdict.problem_hash == loaded.problem_hash
@@ -236,7 +239,7 @@ async def check(assignment: str, request: Request, user: AnyUser) -> dict[str, A
     loaded = assignment_named(request, assignment)
     filename, content = await read_body(request)
     service = service_of(request)
-    return await run_in_threadpool(run_check, service.workers, loaded, user.name, filename, content)
+    return await run_in_threadpool(run_check, service.checks, loaded, user.name, filename, content)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,32 +8,58 @@ with the verdicts of ``visible`` parts only, each as a student may see it.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+import threading
+from typing import Any
 
+from grader.batch.executors import Executor
 from grader.core.report import points_value
 from grader.core.verdict import Status
 from grader.loading import load_submission
 from grader.reporting.check import check_result, render_check
 from grader.service.course import LoadedAssignment
+from grader.service.executing import WorkerSetups, make_executor, one_task
 from grader.service.intake import scratch_folder, unreadable
+from grader.service.settings import Settings
 from grader.service.visibility import student_part
 
-if TYPE_CHECKING:
-    from grader.service.workers import GradingWorkers
+CHECK_NICENESS = 5  # below the server's requests, above the grading queue's workers
+
+
+class CheckRunner:
+    """Grades the checks of the server's requests: one standing worker process (under every
+    limit a batch has), started on the first check, so a check never waits behind the
+    grading queue; in-process with ``--workers 0``, on the cluster with ``--executor``."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings.model_copy(update={"workers": min(settings.workers, 1)})
+        self.setups = WorkerSetups(settings)
+        self._executor: Executor | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def executor(self) -> Executor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = make_executor(self.settings, nice=CHECK_NICENESS)
+            return self._executor
+
+    def close(self) -> None:
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.close()
 
 
 def run_check(
-    workers: GradingWorkers, assignment: LoadedAssignment, student: str, filename: str, content: bytes
+    checks: CheckRunner, assignment: LoadedAssignment, student: str, filename: str, content: bytes
 ) -> dict[str, Any]:
-    from grader.service.workers import one_task
-
     spec = assignment.spec
     with scratch_folder(filename, content, student) as folder:
         submission = load_submission(folder)
         if submission.load_error:
             raise unreadable(submission, assignment.name)
-    setup = workers.setup_for(assignment.problem_hash, spec)
-    report = next(iter(workers.executor.grade(setup, [[one_task(student, filename, content)]])))[0].report
+    setup = checks.setups.setup_for(assignment.problem_hash, spec)
+    report = next(iter(checks.executor.grade(setup, [[one_task(student, filename, content)]])))[0].report
     report.student = student
     limited = dataclasses.replace(report, parts=[student_part(p) for p in report.parts])
     result = check_result(spec, submission, limited)

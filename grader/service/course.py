@@ -91,6 +91,7 @@ class CourseState:
         self._by_name: dict[str, LoadedAssignment] = {}
         self._by_hash: dict[str, ProblemSet] = {}
         self._seen: dict[Path, tuple[int, int]] = {}
+        self._db_stamp: tuple[tuple[Any, ...], ...] = ()
         self.course_id = 0
 
     def get(self, name: str) -> LoadedAssignment | None:
@@ -118,6 +119,24 @@ class CourseState:
                 changed = [name for path in files if (name := self._sync_file(db, path, config))]
             self._load_all()
             return changed
+
+    def refresh(self) -> None:
+        """Take the assignments as the database has them now, without reading the folder:
+        for a process that serves pages while another one keeps the course in step. One
+        small query when nothing changed."""
+        with self._lock:
+            with self.db.session() as db:
+                stamp = tuple(
+                    tuple(row)
+                    for row in db.execute(
+                        select(Assignment.id, Assignment.problem_hash, Assignment.updated_at)
+                        .where(Assignment.course_id == self.course_id)
+                        .order_by(Assignment.id)
+                    )
+                )
+            if stamp != self._db_stamp:
+                self._db_stamp = stamp
+                self._load_all()
 
     def _course(self, db: Session, name: str) -> Course:
         course = db.scalar(select(Course).order_by(Course.id))

@@ -30,8 +30,8 @@ def configure_logging() -> None:
 
 
 # How long a thread may hold the GIL while another waits for it (Python's default: 5 ms).
-# A request waits that long after each database call when the grading loop is busy in
-# Python; a request makes a dozen such calls.
+# A request waits that long after each database call when another request's thread is
+# busy in Python (rendering a page, reading an upload); a request makes a dozen such calls.
 SWITCH_INTERVAL_SECONDS = 0.0005
 
 

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import defaultdict, deque
 from typing import Protocol
 
+from grader.service.checking import CheckRunner
 from grader.service.course import CourseState
 from grader.service.db import Database, migrate
+from grader.service.grading_process import GradingProcess
 from grader.service.settings import Settings
 from grader.service.workers import GradingWorkers
+
+log = logging.getLogger("grader.service")
+
+REFRESH_SECONDS = 0.5  # how often the server looks for assignments the grading process changed
 
 
 class RateLimiter:
@@ -43,7 +50,38 @@ class Companion(Protocol):
     def stop(self) -> None: ...
 
 
+class CourseRefresh:
+    """Keeps the server's view of the assignments in step with the database, where the
+    grading process writes what it reads from the course folder."""
+
+    def __init__(self, course: CourseState, seconds: float):
+        self.course = course
+        self.seconds = seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="grader-course-refresh", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.seconds):
+            try:
+                self.course.refresh()
+            except Exception:  # a database hiccup: the next round tries again
+                log.exception("the course could not be refreshed from the database")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+
 class Service:
+    """With grading workers (``--workers N`` or ``--executor``), the grading loop runs in a
+    process of its own (:mod:`grader.service.grading_process`); with ``--workers 0`` it is a
+    thread of the server that grades in-process."""
+
     def __init__(self, settings: Settings, start_workers: bool = True):
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -52,19 +90,26 @@ class Service:
         self.course = CourseState(self.db, settings.course_dir, settings.course_name)
         self.course.sync(force=True)
         self.limiter = RateLimiter(settings.rate_limit, settings.rate_window)
-        self.workers = GradingWorkers(settings, self.db, self.course)
+        self.checks = CheckRunner(settings)
+        self.grading: Companion
+        self.companions: list[Companion] = []  # started and stopped with the grading
+        if settings.workers == 0 and not settings.executor:
+            self.grading = GradingWorkers(settings, self.db, self.course)
+        else:
+            self.grading = GradingProcess(settings)
+            self.companions.append(CourseRefresh(self.course, REFRESH_SECONDS))
         self.start_workers = start_workers
-        self.companions: list[Companion] = []  # started and stopped with the workers
         self.started = time.time()
 
     def start(self) -> None:
         if self.start_workers:
-            self.workers.start()
+            self.grading.start()
             for companion in self.companions:
                 companion.start()
 
     def stop(self) -> None:
-        self.workers.stop()
+        self.grading.stop()
         for companion in self.companions:
             companion.stop()
+        self.checks.close()
         self.db.dispose()

@@ -10,60 +10,27 @@ that marks the job done.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import multiprocessing
-import multiprocessing.context
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
-from grader.batch import InProcessExecutor, VerdictStore
+from grader.batch import VerdictStore
 from grader.batch.blobs import dumps
-from grader.batch.cluster import executor_for
-from grader.batch.executors import Executor, StandingExecutor
-from grader.batch.store import code_version
-from grader.batch.worker import Graded, ShippedFile, SubmissionTask, WorkerSetup
+from grader.batch.worker import Graded, SubmissionTask
 from grader.service import metrics, queue
 from grader.service.course import CourseState
 from grader.service.db import Database, Job, Submission, User, VerdictRow
+from grader.service.executing import WorkerSetups, make_executor, one_task
 from grader.service.hand import hand_graded_report
 from grader.service.settings import Settings
 from grader.spec import ProblemSet
 
 log = logging.getLogger("grader.service")
-
-
-WORKER_NICENESS = 10  # grading yields the CPU to the server's requests
-
-
-def make_executor(settings: Settings) -> Executor:
-    """Where the service grades: a standing local pool (its workers, and the problem set each
-    has prepared, kept from one claimed batch to the next), in-process, or a cluster."""
-    if settings.executor:
-        return executor_for(settings.executor, max(settings.workers, 1))
-    if settings.workers == 0:
-        return InProcessExecutor()
-    return StandingExecutor(settings.workers, context=worker_context(), nice=WORKER_NICENESS)
-
-
-def worker_context() -> multiprocessing.context.BaseContext:
-    """Worker processes forked from a single-threaded fork server that has grader's checking
-    code loaded: the server's own threads (HTTP, grading loop) are never forked."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["grader.batch.worker", "grader.batch.executors"])
-    return context
-
-
-def one_task(folder: str, filename: str, content: bytes, key: str | None = None) -> SubmissionTask:
-    """A submission of one file, shipped to the worker as a batch ships a folder."""
-    files = (ShippedFile(filename, content, len(content)),)
-    digest = hashlib.sha256(content).hexdigest()
-    return SubmissionTask(key or folder, folder, "submission", digest, files=files)
 
 
 def submission_task(submission: Submission, user_name: str, job_id: int) -> SubmissionTask:
@@ -77,36 +44,28 @@ class Group:
 
 
 class GradingWorkers:
-    """The thread that grades queued jobs until :meth:`stop`."""
+    """The loop that grades queued jobs, on a thread of its own, until :meth:`stop`; it also
+    keeps the course in step with its folder (a problem-file edit queues the regrades).
+    ``on_graded(seconds, failed)`` is told of each verdict (the metrics)."""
 
-    def __init__(self, settings: Settings, db: Database, course: CourseState):
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        course: CourseState,
+        on_graded: Callable[[float, bool], None] = metrics.graded,
+    ):
         self.settings = settings
         self.db = db
         self.course = course
+        self.on_graded = on_graded
         self.owner = f"{uuid.uuid4().hex[:12]}"
         self.executor = make_executor(settings)
-        self.version = code_version(deciding_only=True)
-        self.rendering = code_version()
+        self.setups = WorkerSetups(settings)
         self.store = VerdictStore(settings.store_path)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.in_hand: set[int] = set()
-        self._setups: dict[str, WorkerSetup] = {}  # by problem-file hash: one per version kept
-        self._setups_lock = threading.Lock()
-
-    def setup_for(self, problem_hash: str, spec: ProblemSet) -> WorkerSetup:
-        """The worker setup of a problem-file version; the same object each time, so that a
-        standing pool's workers, which prepared it once, grade with it again."""
-        with self._setups_lock:
-            setup = self._setups.get(problem_hash)
-            if setup is None:
-                setup = WorkerSetup(
-                    spec, False, self.version, self.rendering, store=str(self.settings.store_path)
-                )
-                if len(self._setups) >= 16:  # old versions of edited problem files
-                    self._setups.pop(next(iter(self._setups)))
-                self._setups[problem_hash] = setup
-            return setup
 
     def start(self) -> None:
         with self.db.session() as db:
@@ -175,7 +134,7 @@ class GradingWorkers:
 
     def _grade_group(self, problem_hash: str, group: Group) -> None:
         items = group.items
-        setup = self.setup_for(problem_hash, group.spec)
+        setup = self.setups.setup_for(problem_hash, group.spec)
         jobs_by_key = {task.key: job for job, task in items}
         started = {job.id: time.monotonic() for job, _ in items}
 
@@ -216,4 +175,4 @@ class GradingWorkers:
             # One store row per submission (not per job): the verdicts are what is shared.
             keyed = replace(graded, task=replace(graded.task, key=f"service/{job.submission_id}"))
             self.store.save([(keyed, graded.task.digest, problem_hash, {})])
-        metrics.graded(seconds, failed=graded.failed)
+        self.on_graded(seconds, graded.failed)

@@ -1,0 +1,69 @@
+"""Where the service's grading runs: the executor (a standing local pool, in-process, or a
+Dask cluster), the worker setup of each problem-file version, and a submission as the
+task a batch would ship."""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import multiprocessing.context
+import threading
+
+from grader.batch import InProcessExecutor
+from grader.batch.cluster import executor_for
+from grader.batch.executors import Executor, StandingExecutor
+from grader.batch.store import code_version
+from grader.batch.worker import ShippedFile, SubmissionTask, WorkerSetup
+from grader.service.settings import Settings
+from grader.spec import ProblemSet
+
+WORKER_NICENESS = 10  # grading yields the CPU to the server's requests
+
+
+def make_executor(settings: Settings, nice: int = WORKER_NICENESS) -> Executor:
+    """Where the service grades: a standing local pool (its workers, and the problem set each
+    has prepared, kept from one claimed batch to the next), in-process, or a cluster."""
+    if settings.executor:
+        return executor_for(settings.executor, max(settings.workers, 1))
+    if settings.workers == 0:
+        return InProcessExecutor()
+    return StandingExecutor(settings.workers, context=worker_context(), nice=nice)
+
+
+def worker_context() -> multiprocessing.context.BaseContext:
+    """Worker processes forked from a single-threaded fork server that has grader's checking
+    code loaded: the server's own threads (HTTP, grading loop) are never forked."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["grader.batch.worker", "grader.batch.executors"])
+    return context
+
+
+def one_task(folder: str, filename: str, content: bytes, key: str | None = None) -> SubmissionTask:
+    """A submission of one file, shipped to the worker as a batch ships a folder."""
+    files = (ShippedFile(filename, content, len(content)),)
+    digest = hashlib.sha256(content).hexdigest()
+    return SubmissionTask(key or folder, folder, "submission", digest, files=files)
+
+
+class WorkerSetups:
+    """The worker setup of each problem-file version; the same object each time, so that a
+    standing pool's workers, which prepared it once, grade with it again."""
+
+    KEPT = 16  # old versions of edited problem files are dropped beyond this
+
+    def __init__(self, settings: Settings):
+        self.store = str(settings.store_path)
+        self.version = code_version(deciding_only=True)
+        self.rendering = code_version()
+        self._setups: dict[str, WorkerSetup] = {}  # by problem-file hash
+        self._lock = threading.Lock()
+
+    def setup_for(self, problem_hash: str, spec: ProblemSet) -> WorkerSetup:
+        with self._lock:
+            setup = self._setups.get(problem_hash)
+            if setup is None:
+                setup = WorkerSetup(spec, False, self.version, self.rendering, store=self.store)
+                if len(self._setups) >= self.KEPT:
+                    self._setups.pop(next(iter(self._setups)))
+                self._setups[problem_hash] = setup
+            return setup
