@@ -105,11 +105,14 @@ class Server:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
-    def stop(self, timeout: float = 60) -> int:
-        """SIGTERM to the server (as systemd stops it); its exit code (uvicorn ends a graceful
-        shutdown with 143, 128 + SIGTERM)."""
+    def stop(self, timeout: float = 60, group: bool = False) -> int:
+        """SIGTERM to the server, or with ``group`` to all its processes (as systemd stops a
+        service); its exit code (uvicorn ends a graceful shutdown with 143, 128 + SIGTERM)."""
         if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
+            if group:
+                os.killpg(self.process.pid, signal.SIGTERM)
+            else:
+                os.kill(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:

@@ -50,7 +50,7 @@ def graded_count(db: Database) -> int:
         return int(session.scalar(select(func.count()).select_from(VerdictRow)) or 0)
 
 
-@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM", "SIGTERM to the group"])
 def test_a_restart_mid_queue_grades_every_job_exactly_once(
     tmp_path: Path, db_url: str | None, how: str
 ) -> None:
@@ -63,11 +63,15 @@ def test_a_restart_mid_queue_grades_every_job_exactly_once(
     deadline = time.monotonic() + 120
     while graded_count(db) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
+    grading = grading_process(server)
+    family = [grading, *grading.children(recursive=True)]
     if how == "SIGKILL":
         server.kill()  # jobs in hand stay 'grading' in the database until the next start
-    else:
-        assert server.stop() in (0, 143)  # graceful: the jobs in hand are finished or put back
+    else:  # graceful (the group: as systemd stops a service): jobs in hand finished or put back
+        assert server.stop(timeout=60, group=how.endswith("group")) in (0, 143), server.log.read_text()
         assert '"event": "stopped"' in server.log.read_text()
+        _gone, alive = psutil.wait_procs(family, timeout=30)
+        assert not alive, f"processes of the server outlived it: {alive}"
         with db.session() as session:
             assert session.scalar(select(func.count()).where(Job.status == "grading")) == 0
     stopped_with = graded_count(db)

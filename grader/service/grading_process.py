@@ -4,10 +4,10 @@ no longer hold the lock a request thread waits for.
 
 The server starts one :class:`GradingProcess`; the child builds its own database
 connections, course state and worker pool, and runs :class:`GradingWorkers` until it is
-told to stop (the server's shutdown), until its parent is gone (a server killed with
-SIGKILL: the jobs in hand go back to the queue, so the next server grades them), or until
-SIGTERM. If the child dies, the server starts another one. Each verdict's grading time
-travels back to the server's Prometheus metrics over a queue.
+told to stop (the server's shutdown) or until its parent is gone (a server killed with
+SIGKILL: the jobs in hand go back to the queue, so the next server grades them); SIGTERM
+and SIGINT are the server's to act on. If the child dies, the server starts another one.
+Each verdict's grading time travels back to the server's Prometheus metrics over a queue.
 """
 
 from __future__ import annotations
@@ -138,8 +138,11 @@ def run_grading_loop(
     from grader.service.server import configure_logging  # the server's module imports this one
 
     configure_logging()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the server decides
-    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    # Ctrl-C and systemd's SIGTERM reach the whole process group: the server, which gets them
+    # too, decides when this process stops (a handler here could not touch ``stop``, whose
+    # lock the interrupted wait may hold).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     os.nice(LOOP_NICENESS)
     graded.cancel_join_thread()  # never wait at exit for a server that no longer reads
 

@@ -51,9 +51,11 @@ def serve(settings: Settings, host: str, port: int, on_ready: Any = None) -> Non
     server = uvicorn.Server(config)
     if on_ready is not None:
         on_ready()
-    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again: end as a
-    # normal exit then, so that callers' clean-up (the demo's temporary course) runs.
+    # uvicorn shuts down gracefully on SIGTERM and Ctrl-C, then raises the signal again: end
+    # as a normal exit then (no "Aborted!"), so that callers' clean-up (the demo's temporary
+    # course) runs.
     signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGINT, _exit_on_signal)
     server.run()
 
 
