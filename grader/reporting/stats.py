@@ -155,8 +155,11 @@ def batch_stats(
     """Statistics of one assignment's reports; ``parts`` (by id) lets answers be read
     with each part's names, as grader reads them."""
     keys = key_answers or key_by_meaning
-    order = _part_order(reports)
-    part_stats = tuple(_part_stats(part_id, reports, (parts or {}).get(part_id), keys) for part_id in order)
+    by_part = _results_by_part(reports)  # in the order parts first appear
+    part_stats = tuple(
+        _part_stats(part_id, results, (parts or {}).get(part_id), keys)
+        for part_id, results in by_part.items()
+    )
     return BatchStats(
         assignment=reports[0].assignment if reports else "",
         max_score=max((r.max_score for r in reports), default=0.0),
@@ -167,17 +170,18 @@ def batch_stats(
     )
 
 
-def _part_order(reports: Sequence[Report]) -> list[str]:
-    seen: dict[str, None] = {}
-    for report in reports:
-        seen.update(dict.fromkeys(p.id for p in report.parts))
-    return list(seen)
+def _results_by_part(reports: Sequence[Report]) -> dict[str, list[tuple[int, PartResult]]]:
+    """Each part's results, with the index of their report, in one pass over the reports."""
+    by_part: dict[str, list[tuple[int, PartResult]]] = {}
+    for index, report in enumerate(reports):
+        for result in report.parts:
+            by_part.setdefault(result.id, []).append((index, result))
+    return by_part
 
 
 def _part_stats(
-    part_id: str, reports: Sequence[Report], part: PartBase | None, keys: KeyAnswers
+    part_id: str, results: Sequence[tuple[int, PartResult]], part: PartBase | None, keys: KeyAnswers
 ) -> PartStats:
-    results = [(i, r) for i, report in enumerate(reports) for r in report.parts if r.id == part_id]
     counts = Counter(r.status.value for _, r in results)
     type_name = part.type if part is not None else next((r.type for _, r in results if r.type), "")
     return PartStats(
