@@ -3,6 +3,7 @@ does: the same bytes either way, and a run stopped mid-way keeps every finished 
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
@@ -132,3 +133,18 @@ def test_a_worker_writes_only_where_it_reads_the_runs_token(tmp_path: Path) -> N
     assert reachable_output(str(tmp_path / "elsewhere"), token) is None
     unmark_output(tmp_path)
     assert reachable_output(str(tmp_path), token) is None
+
+
+def test_the_reports_a_run_keeps_are_out_of_the_collectors_way_until_it_ends(
+    synthetic: tuple[ProblemSet, Path], tmp_path: Path
+) -> None:
+    frozen: list[int] = []
+    run_batch(
+        synthetic[0],
+        synthetic[1],
+        submission_folders(synthetic[1]),
+        BatchOptions(out=tmp_path / "out", executor=InProcessExecutor(), chunk_size=4),
+        lambda done, total: frozen.append(gc.get_freeze_count()),
+    )
+    assert frozen[-1] > frozen[0] > 0, "the plan, then each chunk received, frozen as it comes"
+    assert gc.get_freeze_count() == 0, "given back to the collector at the end of the run"

@@ -8,13 +8,17 @@ every few seconds and at the end, never once per student.
 
 Workers that see ``--out`` write their students' files and pickle what the store
 keeps (see grader.batch.studentfiles): the driver then only stores and keeps each
-report.
+report. It keeps every report until the end of the run, millions of objects for a
+large class: they are moved out of the garbage collector's way as they come
+(``gc.freeze``), or its full collections would walk them all again and again.
 """
 
 from __future__ import annotations
 
 import collections
 import concurrent.futures
+import contextlib
+import gc
 import hashlib
 import threading
 import time
@@ -90,7 +94,7 @@ def run_batch(
     on_progress: Progress | None = None,
 ) -> BatchResult:
     started = time.monotonic()
-    with output_lock(options.out, options.on_wait):
+    with output_lock(options.out, options.on_wait), _long_lived_objects():
         store_path = options.store_path()
         store = VerdictStore(store_path) if store_path is not None else None
         try:
@@ -104,6 +108,15 @@ def run_batch(
                 store.close()
     result.seconds = time.monotonic() - started
     return result
+
+
+@contextlib.contextmanager
+def _long_lived_objects() -> Iterator[None]:
+    """A run's objects (frozen by the run as it keeps them) go back to the collector at its end."""
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def grade_one_in_process(spec: ProblemSet, folder: Path, options: BatchOptions) -> BatchResult:
@@ -159,6 +172,7 @@ class _Run:
 
     def execute(self, tasks: list[SubmissionTask], on_progress: Progress | None) -> BatchResult:
         result = BatchResult(reports=[])
+        gc.freeze()  # the plan and the store's records, kept all run long
         if self.options.out is not None:
             result.removed_temporaries = remove_stale_temporaries(self.options.out)
         todo = [task for task in tasks if not self._from_store(task)]
@@ -186,6 +200,7 @@ class _Run:
                 try:
                     for chunk in executor.grade(self.setup, self._chunks(todo, executor)):
                         self.writing.append((chunk, [self._files_of(g) for g in chunk]))
+                        gc.freeze()  # these reports are kept to the end (freezing costs nothing)
                         self._store_written(result, wait=len(self.writing) > WRITING_CHUNKS)
                         if on_progress:
                             on_progress(len(self.reports), total)
