@@ -182,22 +182,36 @@ def _results_by_part(reports: Sequence[Report]) -> dict[str, list[tuple[int, Par
 def _part_stats(
     part_id: str, results: Sequence[tuple[int, PartResult]], part: PartBase | None, keys: KeyAnswers
 ) -> PartStats:
-    counts = Counter(r.status.value for _, r in results)
+    counts: Counter[Status] = Counter()
+    scores: list[float] = []
+    best: float | None = None
+    hand_graded = hand_to_review = 0
+    unreadable: list[int] = []
+    for index, result in results:  # one pass: a class of thousands has a result per student here
+        counts[result.status] += 1
+        scores.append(result.score)
+        if best is None or result.max_score > best:
+            best = result.max_score
+        hand = result.hand
+        if hand is not None:
+            hand_graded += 1
+            if hand.stale or hand.auto_changed:
+                hand_to_review += 1
+        if result.auto_status is Status.INVALID:
+            unreadable.append(index)
     type_name = part.type if part is not None else next((r.type for _, r in results if r.type), "")
     return PartStats(
         id=part_id,
         type=type_name,
-        max_score=max((r.max_score for _, r in results), default=0.0),
+        max_score=0.0 if best is None else best,
         submissions=len(results),
-        mean_score=statistics.fmean(r.score for _, r in results) if results else 0.0,
-        counts={status.value: counts.get(status.value, 0) for status in Status},
+        mean_score=statistics.fmean(scores) if results else 0.0,
+        counts={status.value: counts.get(status, 0) for status in Status},
         wrong_answers=wrong_answer_groups(results, part, type_name, keys),
-        hand_graded=sum(1 for _, r in results if r.hand is not None),
-        to_grade=counts.get(Status.MANUAL.value, 0),
-        hand_to_review=sum(
-            1 for _, r in results if r.hand is not None and (r.hand.stale or r.hand.auto_changed)
-        ),
-        unreadable=tuple(i for i, r in results if r.auto_status is Status.INVALID),
+        hand_graded=hand_graded,
+        to_grade=counts.get(Status.MANUAL, 0),
+        hand_to_review=hand_to_review,
+        unreadable=tuple(unreadable),
     )
 
 
