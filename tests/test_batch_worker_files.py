@@ -14,9 +14,11 @@ import pytest
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders
 from grader.batch.executors import Chunk, InProcessExecutor
 from grader.batch.lock import LOCK_FILE
+from grader.batch.plan import ship_folder
 from grader.batch.store import STORE_FILE, VerdictStore
 from grader.batch.studentfiles import OUT_MARKER, mark_output, reachable_output, unmark_output
-from grader.batch.worker import Graded, WorkerSetup
+from grader.batch.worker import Graded, Prepared, SubmissionTask, WorkerSetup, grade_task
+from grader.core.verdict import Verdict
 from grader.loading import load_problem_set
 from grader.spec import ProblemSet
 
@@ -148,3 +150,15 @@ def test_the_reports_a_run_keeps_are_out_of_the_collectors_way_until_it_ends(
     )
     assert frozen[-1] > frozen[0] > 0, "the plan, then each chunk received, frozen as it comes"
     assert gc.get_freeze_count() == 0, "given back to the collector at the end of the run"
+
+
+def test_a_result_goes_back_without_the_verdicts_and_files_sent_to_its_worker(
+    synthetic: tuple[ProblemSet, Path],
+) -> None:
+    spec, root = synthetic
+    folder = submission_folders(root)[0]
+    prior = {("a part's digest", "an answer's digest"): Verdict.error("stored before")}
+    task = SubmissionTask(folder.name, str(folder), folder.name, "digest", prior, files=ship_folder(folder))
+    graded = grade_task(Prepared(WorkerSetup(spec, False, "version", watchdog=False)), task)
+    assert graded.task == replace(task, prior={}, files=None)
+    assert graded.report.parts and graded.artefacts, "graded, the files' bytes sent back (no --out)"

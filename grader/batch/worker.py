@@ -219,7 +219,9 @@ def grade_task(prepared: Prepared, task: SubmissionTask) -> Graded:
     artefacts = {} if kept else render_artefacts(report, task.stem, prepared.setup.show_expected, spec)
     for part in report.parts:
         part.plot = None  # drawn already; the parent keeps reports light
-    graded = Graded(task, report, artefacts, check.answers, check.fresh, settled=check.settled)
+    # The task goes back without what came with it for the worker alone (verdicts, shipped files).
+    light = replace(task, prior={}, files=None)
+    graded = Graded(light, report, artefacts, check.answers, check.fresh, settled=check.settled)
     graded.made_from, graded.kept_files = made_from, kept
     if prepared.output is not None and not kept:
         write_here(prepared.output, graded)
