@@ -193,11 +193,14 @@ def _part_stats(
         if best is None or result.max_score > best:
             best = result.max_score
         hand = result.hand
+        automatic = result.status  # result.auto_status, inline
         if hand is not None:
             hand_graded += 1
             if hand.stale or hand.auto_changed:
                 hand_to_review += 1
-        if result.auto_status is Status.INVALID:
+            if hand.auto_status is not None:
+                automatic = hand.auto_status
+        if automatic is Status.INVALID:
             unreadable.append(index)
     type_name = part.type if part is not None else next((r.type for _, r in results if r.type), "")
     return PartStats(
