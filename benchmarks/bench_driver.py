@@ -10,9 +10,9 @@ more machines gain nothing. This benchmark grades a template class of
 writes its students' files, with a verdict store), then runs the batch driver over
 a class of ``--sheets`` folders with a fake executor that hands back copies of
 those results as fast as the driver asks, in chunks of 16 (what 50,000 sheets on
-320 worker threads get). Each copy is unpickled from what the template's worker
+320 worker threads get). Each copy is unpickled from a chunk the template's worker
 sent, as a process pool or Dask unpickles results in the driver, then renamed for
-its student: what is measured is the driver alone, in three phases: before it
+its students: what is measured is the driver alone, in three phases: before it
 asks for the first chunk (planning: each folder digested, the store read), its
 intake (from the first chunk asked to the last received: unpickling, storing,
 grades.csv every few seconds), and the end (the last store transaction, the
@@ -20,7 +20,7 @@ final grades.csv, the dashboard). Only the intake overlaps the workers' grading.
 
 A worker's rate (sheets/s per core) is the template run's: one worker process
 grading, rendering, writing its students' files and pickling the store's blobs,
-from its first chunk of 4 back to its last (its start-up not counted). From the
+from its first chunk of 16 back to its last (its start-up not counted). From the
 phases and that rate it estimates the time of a class of 50,000 sheets on 1 and on
 20 machines of 16 cores as
 
@@ -67,6 +67,7 @@ class _Recording:
 
     def __init__(self) -> None:
         self.graded: list[Graded] = []
+        self.chunks: list[list[Graded]] = []  # as they came back
         self.inner = LocalExecutor(1)
         self.received: list[tuple[float, int]] = []  # (time, sheets in the chunk)
 
@@ -74,6 +75,7 @@ class _Recording:
         for chunk in self.inner.grade(setup, chunks):
             self.received.append((time.perf_counter(), len(chunk)))
             self.graded.extend(chunk)
+            self.chunks.append(chunk)
             yield chunk
 
     def rate(self) -> float:
@@ -84,15 +86,13 @@ class _Recording:
 
 
 class FakeWorkers:
-    """Hands back template results for each chunk at once, as the driver receives them
-    (unpickled from a chunk of results pickled as one, as a worker sends them), renamed for
-    their students."""
+    """Hands back a template chunk for each chunk at once, as the driver receives it
+    (unpickled from the chunk the template's worker sent, pickled again as one: the values
+    the worker's results shared, such as a part's prompt, are shared again), renamed for
+    its students."""
 
-    def __init__(self, template: list[Graded], chunk_size: int):
-        self.template = [
-            pickle.dumps([template[(start + i) % len(template)] for i in range(chunk_size)], protocol=5)
-            for start in range(0, len(template), chunk_size)
-        ]
+    def __init__(self, template: list[list[Graded]], chunk_size: int):
+        self.template = [pickle.dumps(chunk, protocol=5) for chunk in template if len(chunk) == chunk_size]
         self.parallelism = 320  # a cluster of 20 machines of 16 cores, for the chunk size
         self.asked = self.done = 0.0
 
@@ -139,6 +139,8 @@ def main() -> None:
         "--out", type=Path, default=None, help="where the driver writes (default: a temp dir)"
     )
     args = parser.parse_args()
+    if args.template < 2 * CHUNK:
+        parser.error(f"--template: at least {2 * CHUNK} sheets (two chunks, for the worker's rate)")
     work = Path(tempfile.mkdtemp(prefix="grader-bench-driver-"))
     try:
         problem_file, template_root = make_class(work / "template", args.template, seed=11, parts=45)
@@ -146,7 +148,7 @@ def main() -> None:
         recording = _Recording()
         run_batch(
             spec, template_root, submission_folders(template_root),
-            BatchOptions(out=work / "template-out", executor=recording, chunk_size=4),
+            BatchOptions(out=work / "template-out", executor=recording, chunk_size=CHUNK),
         )  # fmt: skip
         per_core = recording.rate()
         assert all(g.written is not None and g.blobs is not None for g in recording.graded)
@@ -158,7 +160,7 @@ def main() -> None:
             (folder / "answers.yaml").write_text(f"answers: {{}}\n# {number}\n")
         out = args.out or work / "out"
         shutil.rmtree(out, ignore_errors=True)
-        fake = FakeWorkers(recording.graded, CHUNK)
+        fake = FakeWorkers(recording.chunks, CHUNK)
         load = " ".join(f"{value:.2f}" for value in os.getloadavg())
         started = time.perf_counter()
         result = run_batch(
