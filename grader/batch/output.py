@@ -15,7 +15,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.batch.store import content_digest
+from grader.batch.studentfiles import (
+    CHANGES,
+    DASHBOARD,
+    GRADEBOOK,
+    PREVIOUS_GRADEBOOK,
+    content_digest,
+    file_identity,
+    write_student_files,
+)
 from grader.batch.worker import Graded
 from grader.core.files import write_atomic, write_if_changed
 from grader.core.report import Report
@@ -25,14 +33,7 @@ from grader.reporting.handmarks import HAND_REVIEW_FLAG
 from grader.reporting.reporters import REPORTERS, name_clashes
 from grader.spec import ProblemSet
 
-GRADEBOOK = "grades.csv"
-CHANGES = "changes.csv"
-DASHBOARD = "index.html"
-# The gradebook as it was before a run that has not finished yet: a resumed run
-# compares scores with it, not with the half-updated grades.csv.
-PREVIOUS_GRADEBOOK = ".grades-before-run.csv"
 FIXED_COLUMNS = ("student", "folder")
-BATCH_FILES = frozenset({GRADEBOOK, CHANGES, DASHBOARD, PREVIOUS_GRADEBOOK})
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ class OutputFolder:
             digest, _, written = record.partition(" ")
             path = self.path / name
             try:
-                if written and written == _file_identity(path):
+                if written and written == file_identity(path):
                     continue
                 if content_digest(path.read_bytes()) != digest:
                     return False
@@ -121,12 +122,8 @@ class OutputFolder:
 
     def write_student(self, graded: Graded, earlier: Iterable[str] = ()) -> dict[str, str]:
         """Write a student's files (those that changed); remove files of theirs no longer made
-        (a plot of a part now right). The digest of every file, by name."""
-        for name, data in graded.artefacts.items():
-            write_if_changed(self.path / name, data, durable=False)  # digests are checked on re-runs
-        for name in set(earlier) - set(graded.artefacts) - BATCH_FILES:
-            (self.path / name).unlink(missing_ok=True)
-        return {name: _record(self.path / name, data) for name, data in graded.artefacts.items()}
+        (a plot of a part now right). The record of every file, by name."""
+        return write_student_files(self.path, graded.artefacts, earlier)
 
     def write_gradebook(self, reports: Sequence[Report]) -> Gradebook | None:
         book = merged_gradebook(self.before, reports)
@@ -149,20 +146,6 @@ class OutputFolder:
         write_if_changed(self.path / CHANGES, render_changes(changes))
         (self.path / PREVIOUS_GRADEBOOK).unlink(missing_ok=True)
         return changes
-
-
-def _file_identity(path: Path) -> str:
-    info = path.stat()
-    return f"{info.st_size} {info.st_mtime_ns} {info.st_ino}"
-
-
-def _record(path: Path, data: bytes) -> str:
-    """What the store keeps of a file written: its content's digest, and its size, time and
-    inode on disk (a re-run trusts those before reading the file)."""
-    try:
-        return f"{content_digest(data)} {_file_identity(path)}"
-    except OSError:
-        return content_digest(data)
 
 
 def merged_gradebook(before: Gradebook | None, reports: Sequence[Report]) -> Gradebook | None:

@@ -5,12 +5,20 @@ Each finished chunk is written (student files, then one store transaction), so a
 run stopped at any point (Ctrl-C, SIGKILL, a crash) keeps every finished
 student, and the next run picks up where it stopped. ``grades.csv`` is written
 every few seconds and at the end, never once per student.
+
+Workers that see ``--out`` write their students' files and pickle what the store
+keeps (see grader.batch.studentfiles): the driver then only stores and keeps each
+report. It keeps every report until the end of the run, millions of objects for a
+large class: they are moved out of the garbage collector's way as they come
+(``gc.freeze``), or its full collections would walk them all again and again.
 """
 
 from __future__ import annotations
 
 import collections
 import concurrent.futures
+import contextlib
+import gc
 import hashlib
 import threading
 import time
@@ -24,6 +32,7 @@ from grader.batch.lock import output_lock
 from grader.batch.output import OutputFolder, ScoreChange
 from grader.batch.plan import plan
 from grader.batch.store import STORE_FILE, StoredSubmission, VerdictStore, code_version
+from grader.batch.studentfiles import mark_output, unmark_output
 from grader.batch.worker import Graded, SubmissionTask, VerdictKey, WorkerSetup, part_digest
 from grader.core.files import remove_stale_temporaries
 from grader.core.report import Report
@@ -37,6 +46,8 @@ GRADEBOOK_EVERY_SECONDS = 10.0
 WRITER_THREADS = 4  # threads writing students' files while the next results come in
 WRITING_CHUNKS = 8  # chunks received but not yet written, at most
 Progress = Callable[[int, int], None]  # (submissions done, submissions in the class)
+# A student's file records (by name): as a worker wrote them, or as a writer thread will.
+Written = dict[str, str] | concurrent.futures.Future[dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -83,7 +94,7 @@ def run_batch(
     on_progress: Progress | None = None,
 ) -> BatchResult:
     started = time.monotonic()
-    with output_lock(options.out, options.on_wait):
+    with output_lock(options.out, options.on_wait), _long_lived_objects():
         store_path = options.store_path()
         store = VerdictStore(store_path) if store_path is not None else None
         try:
@@ -91,10 +102,21 @@ def run_batch(
             result = run.execute(plan(root, folders), on_progress)
             result.untrusted = store.rejected if store is not None else 0
         finally:
+            if options.out is not None:
+                unmark_output(options.out)
             if store is not None:
                 store.close()
     result.seconds = time.monotonic() - started
     return result
+
+
+@contextlib.contextmanager
+def _long_lived_objects() -> Iterator[None]:
+    """A run's objects (frozen by the run as it keeps them) go back to the collector at its end."""
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def grade_one_in_process(spec: ProblemSet, folder: Path, options: BatchOptions) -> BatchResult:
@@ -112,6 +134,9 @@ class _Run:
         self.version = verdict_version(code_version(deciding_only=True), limits)  # verdicts
         rendering = code_version()  # reports: any change of grader's code makes them anew
         store_path = options.store_path()
+        self.output = OutputFolder(options.out) if options.out else None
+        # Workers that see --out (and this run's token in it) write their students' files.
+        token = mark_output(options.out) if options.out else ""
         self.setup = WorkerSetup(
             spec,
             options.show_expected,
@@ -120,6 +145,9 @@ class _Run:
             store=str(store_path) if store_path else None,
             limits=limits,
             hand=options.hand,
+            out=str(options.out.absolute()) if options.out else None,
+            out_token=token,
+            store_blobs=store is not None,  # the workers pickle what the store keeps
         )
         self.hand_digests = {folder: grades_digest(grades) for folder, grades in options.hand.items()}
         self.problem_digest = _digest(
@@ -129,12 +157,11 @@ class _Run:
             address: part_digest(part, self.version) for address, _, part in spec.iter_parts()
         }
         self.records: dict[str, StoredSubmission] = store.submissions() if store else {}
-        self.output = OutputFolder(options.out) if options.out else None
         self.reports: dict[str, Report] = {}
         self.last_gradebook = time.monotonic()
         self.gradebook_every = GRADEBOOK_EVERY_SECONDS
         # Chunks received, with the writes of their students' files (stored once written).
-        self.writing: collections.deque[tuple[list[Graded], list[concurrent.futures.Future[dict[str, str]]]]]
+        self.writing: collections.deque[tuple[list[Graded], list[Written]]]
         self.writing = collections.deque()
         self.storing: collections.deque[concurrent.futures.Future[None]] = collections.deque()
         self.store_lock = threading.Lock()
@@ -145,6 +172,7 @@ class _Run:
 
     def execute(self, tasks: list[SubmissionTask], on_progress: Progress | None) -> BatchResult:
         result = BatchResult(reports=[])
+        gc.freeze()  # the plan and the store's records, kept all run long
         if self.options.out is not None:
             result.removed_temporaries = remove_stale_temporaries(self.options.out)
         todo = [task for task in tasks if not self._from_store(task)]
@@ -171,9 +199,8 @@ class _Run:
             ):
                 try:
                     for chunk in executor.grade(self.setup, self._chunks(todo, executor)):
-                        self.writing.append(
-                            (chunk, [self.writers.submit(self._write_files, g) for g in chunk])
-                        )
+                        self.writing.append((chunk, [self._files_of(g) for g in chunk]))
+                        gc.freeze()  # these reports are kept to the end (freezing costs nothing)
                         self._store_written(result, wait=len(self.writing) > WRITING_CHUNKS)
                         if on_progress:
                             on_progress(len(self.reports), total)
@@ -228,7 +255,9 @@ class _Run:
         intact = self.output is not None and self.output.intact(record.artefacts)
         with self.store_lock:
             prior = self.store.verdicts(keys)
-        return replace(task, prior=prior, rendered=record.made_from if intact else None)
+        return replace(
+            task, prior=prior, rendered=record.made_from if intact else None, earlier=tuple(record.artefacts)
+        )
 
     def _store_written(self, result: BatchResult, wait: bool, every: bool = False) -> None:
         """Store the chunks whose files are on disk, oldest first, in one transaction: while
@@ -237,9 +266,9 @@ class _Run:
         finished = []
         while self.writing:
             chunk, writes = self.writing[0]
-            if not (wait or every) and not all(write.done() for write in writes):
+            if not (wait or every) and not all(isinstance(w, dict) or w.done() for w in writes):
                 break
-            written = [write.result() for write in writes]
+            written = [w if isinstance(w, dict) else w.result() for w in writes]
             self.writing.popleft()
             wait = False
             for graded, digests in zip(chunk, written, strict=True):
@@ -262,6 +291,12 @@ class _Run:
         assert self.store is not None
         with self.store_lock:  # the store's one connection: never two threads at once
             self.store.save(finished)
+
+    def _files_of(self, graded: Graded) -> Written:
+        """The records of the student's files: written by the worker already, or being written here."""
+        if graded.written is None:
+            return self.writers.submit(self._write_files, graded)
+        return graded.written
 
     def _write_files(self, graded: Graded) -> dict[str, str]:
         earlier = self.records.get(graded.task.key)

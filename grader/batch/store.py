@@ -34,6 +34,7 @@ import grader
 from grader.batch.blobs import dumps as _dumps
 from grader.batch.blobs import loads as _loads
 from grader.batch.integrity import intact, seal, store_key
+from grader.batch.studentfiles import content_digest as content_digest  # where it was
 from grader.batch.worker import Graded, VerdictKey
 from grader.core.report import Report
 from grader.core.verdict import Verdict
@@ -87,10 +88,6 @@ class StoredSubmission:
     artefacts: dict[str, str]  # file name -> digest of its content, then its size, time and inode
     made_from: str  # digest of the report the files were made from
     report: Report
-
-
-def content_digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()[:32]
 
 
 class VerdictStore:
@@ -181,12 +178,13 @@ class VerdictStore:
         if not graded.settled:  # keep its answers' digests, but never serve the report as it is
             source = ""
         # A verdict is keyed by its content: one stored by this process already is not written again.
+        blobs = graded.blobs
         fresh = {
             key: verdict
-            for key, verdict in graded.fresh.items()
+            for key, verdict in (blobs.verdicts if blobs else graded.fresh).items()
             if key not in self._saved and key not in saved
         }
-        verdicts = [(part, answer, _dumps(verdict)) for (part, answer), verdict in fresh.items()]
+        verdicts = [(part, answer, _blob(verdict)) for (part, answer), verdict in fresh.items()]
         self._db.executemany(
             "INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?)",
             [(*row, seal(self.key, *row)) for row in verdicts],
@@ -198,7 +196,7 @@ class VerdictStore:
             json.dumps(graded.answers, sort_keys=True),
             json.dumps(artefacts, sort_keys=True),
             graded.made_from,
-            _dumps(graded.report),
+            blobs.report if blobs else _dumps(graded.report),
         )
         saved.update(fresh)
         self._db.execute(
@@ -221,6 +219,11 @@ class _Transaction:
 
     def __exit__(self, kind: object, value: object, traceback: object) -> None:
         self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+def _blob(value: Verdict | bytes) -> bytes:
+    """A verdict pickled (a worker may have done it)."""
+    return value if isinstance(value, bytes) else _dumps(value)
 
 
 def remove_store(path: Path) -> bool:

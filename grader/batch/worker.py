@@ -5,8 +5,9 @@ initializer, or a Dask worker's first task) and then chunks of
 :class:`SubmissionTask`. For each submission it reads the answers once, grades
 every part (reusing the verdicts the batch found in its store for the same part
 definition and the same answer), and renders the student's files: the JSON
-report, the Markdown page and a plot of each wrong network. The parent process
-only writes what comes back.
+report, the Markdown page and a plot of each wrong network. A worker that sees the
+run's output folder writes them there itself (see grader.batch.studentfiles) and
+sends back their records; otherwise it sends their bytes and the parent writes them.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from grader.batch.blobs import StoredVerdicts
+from grader.batch.blobs import StoredVerdicts, dumps
 from grader.batch.limits import Limits, Watchdog, limits_in_force, limits_text, memory_limit, verdict_version
+from grader.batch.studentfiles import reachable_output, write_student_files
 from grader.core.digests import answer_digest
 from grader.core.files import safe_filename
 from grader.core.parts import PartBase
@@ -69,6 +71,16 @@ class SubmissionTask:
     files: tuple[ShippedFile, ...] | None = None  # the folder itself, for workers elsewhere
     # What the student's files on disk were made from (see report_digest): equal, they are kept.
     rendered: str | None = None
+    earlier: tuple[str, ...] = ()  # the files the student's last grading wrote (by name)
+
+
+@dataclass(frozen=True)
+class StoreBlobs:
+    """What the verdict store keeps of a graded submission, pickled by the worker that graded
+    it: the driver seals and inserts them without pickling anything."""
+
+    report: bytes
+    verdicts: dict[VerdictKey, bytes]  # the fresh verdicts (``Graded.fresh`` is then empty)
 
 
 @dataclass
@@ -85,6 +97,9 @@ class Graded:
     settled: bool = True
     made_from: str = ""  # report_digest of the report the files show
     kept_files: bool = False  # the files on disk show this very report: nothing to write
+    # The worker wrote the files itself (``artefacts`` is then empty): each one's record.
+    written: dict[str, str] | None = None
+    blobs: StoreBlobs | None = None  # the store's blobs, when the worker made them
 
 
 @dataclass(frozen=True)
@@ -101,6 +116,11 @@ class WorkerSetup:
     limits: Limits = ()  # the GRADER_MAX_* limits the run grades under (part of ``version``)
     within_class: bool = True  # files named from the class folder (see read_submission)
     hand: Mapping[str, tuple[HandGrade, ...]] = field(default_factory=dict)  # folder -> TAs' grades
+    # The run's output folder and its marker's token: a worker that reads the token there
+    # writes its students' files itself (see grader.batch.studentfiles).
+    out: str | None = None
+    out_token: str = ""
+    store_blobs: bool = False  # pickle the report and fresh verdicts for the store (see StoreBlobs)
 
 
 class WorkerRefused(RuntimeError):
@@ -147,6 +167,7 @@ class Prepared:
         self.limits = CheckLimits(Watchdog() if setup.watchdog else None, setup.cap_memory)
         self.memo: dict[VerdictKey, Verdict] = {}
         self.stored = StoredVerdicts(setup.store) if setup.store else None
+        self.output = reachable_output(setup.out, setup.out_token)  # None: the driver writes
 
     def known(self, key: VerdictKey) -> Verdict | None:
         """A verdict for this part and answer decided before: by this worker, or in the store."""
@@ -198,9 +219,26 @@ def grade_task(prepared: Prepared, task: SubmissionTask) -> Graded:
     artefacts = {} if kept else render_artefacts(report, task.stem, prepared.setup.show_expected, spec)
     for part in report.parts:
         part.plot = None  # drawn already; the parent keeps reports light
-    graded = Graded(task, report, artefacts, check.answers, check.fresh, settled=check.settled)
+    # The task goes back without what came with it for the worker alone (verdicts, shipped files).
+    light = replace(task, prior={}, files=None)
+    graded = Graded(light, report, artefacts, check.answers, check.fresh, settled=check.settled)
     graded.made_from, graded.kept_files = made_from, kept
+    if prepared.output is not None and not kept:
+        write_here(prepared.output, graded)
+    if prepared.setup.store_blobs:
+        graded.blobs = StoreBlobs(dumps(report), {key: dumps(v) for key, v in graded.fresh.items()})
+        graded.fresh = {}
     return graded
+
+
+def write_here(out: Path, graded: Graded) -> None:
+    """Write the student's files in ``out`` from this worker, and keep only their records;
+    if that fails (a full disk), the bytes go to the driver, which writes them or says why not."""
+    try:
+        graded.written = write_student_files(out, graded.artefacts, graded.task.earlier)
+    except OSError:
+        return
+    graded.artefacts = {}
 
 
 def report_digest(report: Report, stem: str, setup: WorkerSetup) -> str:

@@ -323,7 +323,8 @@ def _students(reports: Sequence[Report], links: Sequence[str | None]) -> str:
 
 
 def _student_row(report: Report, link: str | None) -> str:
-    share = report.score / report.max_score if report.max_score else 0.0
+    score, max_score = report.score, report.max_score  # each a sum over the parts
+    share = score / max_score if max_score else 0.0
     counts = report.counts()
     cells = "".join(
         f"<td class='num' data-value='{counts[s.value]}'>{counts[s.value] or ''}</td>" for s in Status
@@ -331,6 +332,6 @@ def _student_row(report: Report, link: str | None) -> str:
     notes = report.error or "; ".join(report.warnings)
     return (
         f"<tr><td>{_student_link(report.student, link)}</td>"
-        f"<td class='num' data-value='{report.score}'>{points_text(report.score, report.max_score)}</td>"
+        f"<td class='num' data-value='{score}'>{points_text(score, max_score)}</td>"
         f"<td class='num' data-value='{share:.4f}'>{share:.0%}</td>{cells}<td>{escape(notes)}</td></tr>"
     )

@@ -155,8 +155,11 @@ def batch_stats(
     """Statistics of one assignment's reports; ``parts`` (by id) lets answers be read
     with each part's names, as grader reads them."""
     keys = key_answers or key_by_meaning
-    order = _part_order(reports)
-    part_stats = tuple(_part_stats(part_id, reports, (parts or {}).get(part_id), keys) for part_id in order)
+    by_part = _results_by_part(reports)  # in the order parts first appear
+    part_stats = tuple(
+        _part_stats(part_id, results, (parts or {}).get(part_id), keys)
+        for part_id, results in by_part.items()
+    )
     return BatchStats(
         assignment=reports[0].assignment if reports else "",
         max_score=max((r.max_score for r in reports), default=0.0),
@@ -167,33 +170,51 @@ def batch_stats(
     )
 
 
-def _part_order(reports: Sequence[Report]) -> list[str]:
-    seen: dict[str, None] = {}
-    for report in reports:
-        seen.update(dict.fromkeys(p.id for p in report.parts))
-    return list(seen)
+def _results_by_part(reports: Sequence[Report]) -> dict[str, list[tuple[int, PartResult]]]:
+    """Each part's results, with the index of their report, in one pass over the reports."""
+    by_part: dict[str, list[tuple[int, PartResult]]] = {}
+    for index, report in enumerate(reports):
+        for result in report.parts:
+            by_part.setdefault(result.id, []).append((index, result))
+    return by_part
 
 
 def _part_stats(
-    part_id: str, reports: Sequence[Report], part: PartBase | None, keys: KeyAnswers
+    part_id: str, results: Sequence[tuple[int, PartResult]], part: PartBase | None, keys: KeyAnswers
 ) -> PartStats:
-    results = [(i, r) for i, report in enumerate(reports) for r in report.parts if r.id == part_id]
-    counts = Counter(r.status.value for _, r in results)
+    counts: Counter[Status] = Counter()
+    scores: list[float] = []
+    best: float | None = None
+    hand_graded = hand_to_review = 0
+    unreadable: list[int] = []
+    for index, result in results:  # one pass: a class of thousands has a result per student here
+        counts[result.status] += 1
+        scores.append(result.score)
+        if best is None or result.max_score > best:
+            best = result.max_score
+        hand = result.hand
+        automatic = result.status  # result.auto_status, inline
+        if hand is not None:
+            hand_graded += 1
+            if hand.stale or hand.auto_changed:
+                hand_to_review += 1
+            if hand.auto_status is not None:
+                automatic = hand.auto_status
+        if automatic is Status.INVALID:
+            unreadable.append(index)
     type_name = part.type if part is not None else next((r.type for _, r in results if r.type), "")
     return PartStats(
         id=part_id,
         type=type_name,
-        max_score=max((r.max_score for _, r in results), default=0.0),
+        max_score=0.0 if best is None else best,
         submissions=len(results),
-        mean_score=statistics.fmean(r.score for _, r in results) if results else 0.0,
-        counts={status.value: counts.get(status.value, 0) for status in Status},
+        mean_score=statistics.fmean(scores) if results else 0.0,
+        counts={status.value: counts.get(status, 0) for status in Status},
         wrong_answers=wrong_answer_groups(results, part, type_name, keys),
-        hand_graded=sum(1 for _, r in results if r.hand is not None),
-        to_grade=counts.get(Status.MANUAL.value, 0),
-        hand_to_review=sum(
-            1 for _, r in results if r.hand is not None and (r.hand.stale or r.hand.auto_changed)
-        ),
-        unreadable=tuple(i for i, r in results if r.auto_status is Status.INVALID),
+        hand_graded=hand_graded,
+        to_grade=counts.get(Status.MANUAL, 0),
+        hand_to_review=hand_to_review,
+        unreadable=tuple(unreadable),
     )
 
 
