@@ -27,7 +27,6 @@ from typing import Any
 from grader.core.verdict import AnswerError
 from grader.mathlang import ast
 from grader.mathlang.errors import MathError
-from grader.mathlang.evaluate import constant_value
 from grader.mathlang.limits import check_decimal_literal
 from grader.mathlang.parser import parse
 
@@ -98,6 +97,8 @@ def _read_one(text: str) -> WrittenNumber:
     plain = read_plain_number(text)
     if plain is not None:
         return plain
+    from grader.mathlang.evaluate import constant_value  # numpy: only for a formula
+
     tree = parse(text)
     decimal = any(isinstance(node, ast.Num) and node.is_float for node in ast.walk(tree))
     return WrittenNumber(constant_value(tree), decimal)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from grader.core.deferred import loaded
 from grader.core.parts import PartBase
 from grader.core.verdict import Certificate, Verdict
 
@@ -54,6 +55,12 @@ class AnswerType:
     # How a verdict of this type that states no decision of its own was reached (the
     # certificate in the report): ``exact`` for answers read and compared exactly.
     decided: Certificate | None = None
+
+    def load(self) -> None:
+        """Import what deciding an answer of this type needs (its deferred functions)."""
+        for function in (self.check, self.same_mistake, self.prepare):
+            if function is not None:
+                loaded(function)
 
 
 def fixed_hint(text: str) -> TemplateHint:
