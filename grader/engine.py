@@ -177,8 +177,7 @@ def grade(spec: ProblemSet, submission: Submission, check: PartCheck = check_par
         error_position=submission.error_position,
     )
     if not submission.load_error:
-        for name in {part.type for part_id, _, part in spec.iter_parts() if part_id in submission.answers}:
-            load_checker(name)  # here, not under the limits the batch puts around each check
+        load_checkers(spec, submission.answers)
         prepare_checks(spec, submission.answers)
     for part_id, question, part in spec.iter_parts():
         if submission.load_error:
@@ -190,6 +189,14 @@ def grade(spec: ProblemSet, submission: Submission, check: PartCheck = check_par
         report.warnings.extend(unmatched_answer_warnings(spec, submission.answers, submission.positions))
     report.warnings = bounded_warnings(report.warnings)
     return report
+
+
+def load_checkers(spec: ProblemSet, answers: Mapping[str, Any]) -> None:
+    """Import the checkers the answers given need before any is checked: here, not under the
+    time and memory limits the batch puts around each check."""
+    answered = {part.type for part_id, _, part in spec.iter_parts() if not is_blank(answers.get(part_id))}
+    for name in answered:
+        load_checker(name)
 
 
 def prepare_checks(spec: ProblemSet, answers: Mapping[str, Any]) -> None:
