@@ -31,6 +31,9 @@ from grader.mathlang.limits import check_decimal_literal
 from grader.mathlang.parser import parse
 
 Number = Fraction | float
+# What reading a number written as a formula imports on first use (numpy, mpmath): the answer
+# types that read numbers list it in their ``loads``, so the engine imports it before a check.
+EVALUATOR = "grader.mathlang.evaluate"
 
 _PLAIN = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:(?:,|\\,|\u2009|\u202f| )\d{3})+(?:\.\d+)?$")

@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from grader.core.nested import flatten, nested_shape
-from grader.core.numeric import WrittenNumber, close, read_written_number, show, strip_math_delimiters
+from grader.core.numeric import (
+    EVALUATOR,
+    WrittenNumber,
+    close,
+    read_written_number,
+    show,
+    strip_math_delimiters,
+)
 from grader.core.parts import PartBase
 from grader.core.verdict import AnswerError, Certificate, Verdict, read_reference
 from grader.mathlang import ast
@@ -129,4 +136,5 @@ ANSWER_TYPE = AnswerType(
     hint=example_hint("a list", ARRAY_EXAMPLES),
     examples=ARRAY_EXAMPLES,
     decided=Certificate.EXACT,
+    loads=(EVALUATOR,),
 )

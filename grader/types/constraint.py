@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from grader.core.numeric import read_number_text, read_written_number, strip_math_delimiters
+from grader.core.numeric import EVALUATOR, read_number_text, read_written_number, strip_math_delimiters
 from grader.core.numeric import show as show_number
 from grader.core.parts import PartBase, Scalar
 from grader.core.verdict import AnswerError, Certificate, Verdict
@@ -355,4 +355,5 @@ ANSWER_TYPE = AnswerType(
     hint=template_hint,
     same_mistake=same_answer,
     decided=Certificate.EXACT,
+    loads=(EVALUATOR,),
 )

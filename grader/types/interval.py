@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import model_validator
 
-from grader.core.numeric import Number, close, read_written_number, show, strip_math_delimiters
+from grader.core.numeric import EVALUATOR, Number, close, read_written_number, show, strip_math_delimiters
 from grader.core.parts import PartBase
 from grader.core.verdict import AnswerError, Certificate, Verdict, read_reference
 from grader.mathlang import ast
@@ -209,4 +209,5 @@ ANSWER_TYPE = AnswerType(
     hint=example_hint("an interval", INTERVAL_EXAMPLES),
     examples=INTERVAL_EXAMPLES,
     decided=Certificate.EXACT,
+    loads=(EVALUATOR,),
 )

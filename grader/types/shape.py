@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Literal
 
-from grader.core.numeric import strip_math_delimiters
+from grader.core.numeric import EVALUATOR, strip_math_delimiters
 from grader.core.parts import PartBase
 from grader.core.verdict import AnswerError, Certificate, Verdict, caret_excerpt, read_reference
 from grader.mathlang import ast
@@ -157,4 +157,5 @@ ANSWER_TYPE = AnswerType(
     hint=example_hint("dimensions", SHAPE_EXAMPLES),
     examples=SHAPE_EXAMPLES,
     decided=Certificate.EXACT,
+    loads=(EVALUATOR,),
 )

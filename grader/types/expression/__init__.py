@@ -18,6 +18,8 @@ ANSWER_TYPE = AnswerType(
     part=ExpressionPart,
     check=deferred("grader.types.expression.checker", "check"),
     hint=template_hint,
+    # sympy, imported by the checks that prove two formulas equal (symbolic, equations, polynomial)
+    loads=("grader.mathlang.to_sympy",),
 )
 
 __all__ = ["ANSWER_TYPE", "ExpressionPart"]
