@@ -12,35 +12,17 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from grader import __version__
-from grader.batch import (
-    CHANGES,
-    GRADEBOOK,
-    STORE_FILE,
-    BatchOptions,
-    BatchResult,
-    VerdictStore,
-    grade_one_in_process,
-    remove_store,
-    run_batch,
-    submission_folders,
-)
-from grader.batch.cluster import executor_for
-from grader.batch.executors import ExecutorLost
-from grader.batch.hand import HAND_REVIEW, HandOutcome, finish_hand_grades
-from grader.batch.plan import skipped_folders
-from grader.batch.progress import batch_progress
-from grader.batch.storage import storage_failure
+from grader.batch.store import STORE_FILE, VerdictStore, remove_store
 from grader.batch.worker import CheckLimits, SubmissionTask, read_within_limits, reading_limits
 from grader.core.files import write_atomic
 from grader.core.report import Report
 from grader.core.verdict import Status
 from grader.engine import grade, is_auto_graded
-from grader.hand import HandBook, load_hand_grades
 from grader.hand.book import HAND_GRADES_SCHEMA_FILE, hand_grades_schema
 from grader.loading import (
     SUBMISSION_FORMS,
@@ -53,8 +35,7 @@ from grader.mathlang.wording import counted
 from grader.reporting.check import check_result, render_check
 from grader.reporting.escape import terminal_output, workflow_text
 from grader.reporting.gradescope import build_bundle
-from grader.reporting.lms import RosterError, RosterReporter, load_roster
-from grader.reporting.reporters import REPORTERS, Reporter
+from grader.reporting.reporters import REPORTERS
 from grader.reporting.schema import (
     ANSWERS_SCHEMA_BESIDE_TEMPLATE,
     ANSWERS_SCHEMA_FILE,
@@ -65,14 +46,19 @@ from grader.reporting.schema import (
     report_schema,
 )
 from grader.reporting.schema import dump as schema_text
-from grader.reporting.stats import batch_stats
-from grader.reporting.stats_report import load_reports, stats_json, stats_tables
 from grader.reporting.template import render_template
 from grader.reporting.writeup_template import WRITEUP_FORMATS, render_writeup_template
-from grader.selftest import validate_problem_set
 from grader.service.commands import remote_check_options, run_remote_check, serve_command, users_group
-from grader.spec import ProblemSet
-from grader.types.code.sandbox import allow_unsafe_run_code
+
+if TYPE_CHECKING:
+    from grader.batch import BatchOptions, BatchResult
+    from grader.batch.hand import HandOutcome
+    from grader.hand import HandBook
+    from grader.reporting.reporters import Reporter
+    from grader.spec import ProblemSet
+
+# The machinery of one command (the batch driver and its executors, the statistics, the
+# self-test) is imported by the function that runs it, so the other commands start without it.
 
 EXIT_BELOW_THRESHOLD = 1
 EXIT_USAGE = 2
@@ -103,6 +89,8 @@ def _color_option(what: str) -> Callable[[FC], FC]:
 
 def _allow_unsafe(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     if value:
+        from grader.types.code.sandbox import allow_unsafe_run_code
+
         allow_unsafe_run_code()
 
 
@@ -199,6 +187,8 @@ def main() -> None:
 @_UNSAFE_RUN_CODE
 def validate(problem_files: tuple[Path, ...]) -> None:
     """Check problem files and self-test every reference answer and listed mistake."""
+    from grader.selftest import validate_problem_set
+
     failed = False
     for path in problem_files:
         try:
@@ -342,6 +332,8 @@ class GradeOptions:
         return not self.quiet and (self.out is None or self.format_asked)
 
     def batch(self) -> BatchOptions:
+        from grader.batch import BatchOptions
+
         return BatchOptions(
             out=self.out,
             jobs=self.jobs,
@@ -356,6 +348,8 @@ class GradeOptions:
 def _reporter(options: GradeOptions) -> Reporter | None:
     """The reporter of ``--format``, given the ``--roster`` when there is one; None after
     saying why it cannot be used."""
+    from grader.reporting.lms import RosterError, RosterReporter, load_roster
+
     reporter = REPORTERS[options.fmt]
     if options.canvas_id is not None:
         if options.fmt != "canvas":
@@ -375,6 +369,10 @@ def _reporter(options: GradeOptions) -> Reporter | None:
 
 
 def _grade_assignment(path: Path, spec: ProblemSet, options: GradeOptions) -> int:
+    from grader.batch import submission_folders
+    from grader.batch.plan import skipped_folders
+    from grader.hand import load_hand_grades
+
     reporter = _reporter(options)
     if reporter is None:
         return EXIT_USAGE
@@ -420,6 +418,9 @@ def _grade_assignment(path: Path, spec: ProblemSet, options: GradeOptions) -> in
 
 
 def _grade_one(path: Path, spec: ProblemSet, reporter: Reporter, options: GradeOptions) -> int:
+    from grader.batch import grade_one_in_process
+    from grader.batch.storage import storage_failure
+
     try:
         result = grade_one_in_process(spec, path, options.batch())
     except (OSError, sqlite3.Error) as exc:
@@ -439,6 +440,8 @@ def _grade_one(path: Path, spec: ProblemSet, reporter: Reporter, options: GradeO
 
 def _export_notices(reporter: Reporter, reports: list[Report]) -> None:
     """What a TA must know before importing a gradebook export (who the roster missed)."""
+    from grader.reporting.lms import RosterReporter
+
     if isinstance(reporter, RosterReporter):
         for notice in reporter.notices(reports):
             click.echo(f"note: {workflow_text(notice)}", err=True)
@@ -448,12 +451,16 @@ def _hand_notices(options: GradeOptions, reports: list[Report], *, whole_class: 
     """Pin the new hand grades; list those to review and those naming no folder graded."""
     if options.hand_grades is None:
         return
+    from grader.batch.hand import finish_hand_grades
+
     outcome = finish_hand_grades(options.hand_grades, reports, whole_class=whole_class, out=options.out)
     for line in hand_notice_lines(outcome, options.hand_grades.path):
         click.echo(line, err=True)
 
 
 def hand_notice_lines(outcome: HandOutcome, path: str) -> list[str]:
+    from grader.batch.hand import HAND_REVIEW
+
     lines = []
     if outcome.pinned:
         lines.append(f"pinned {outcome.pinned} hand grades in {path} to the answers they were given for")
@@ -494,6 +501,12 @@ def _unusable(report: Report) -> str | None:
 def _run_class(
     spec: ProblemSet, path: Path, folders: list[Path], options: GradeOptions
 ) -> BatchResult | None:
+    from grader.batch import run_batch
+    from grader.batch.cluster import executor_for
+    from grader.batch.executors import ExecutorLost
+    from grader.batch.progress import batch_progress
+    from grader.batch.storage import storage_failure
+
     try:
         batch = replace(options.batch(), executor=executor_for(options.executor, options.jobs))
     except ValueError as exc:
@@ -529,6 +542,8 @@ def _untrusted_store_warning(result: BatchResult) -> None:
 
 
 def _summary(path: Path, spec: ProblemSet, result: BatchResult, options: GradeOptions) -> None:
+    from grader.batch import CHANGES, GRADEBOOK
+
     _untrusted_store_warning(result)
     if options.quiet:
         return
@@ -800,6 +815,7 @@ def schema(
 )
 def gradescope_bundle(problem_file: Path, output: Path) -> None:
     """Build the autograder zip of a Gradescope programming assignment for one problem set."""
+    from grader.selftest import validate_problem_set
 
     spec = _load_spec(problem_file)
     problems = validate_problem_set(spec)
@@ -830,6 +846,8 @@ def gradescope_bundle(problem_file: Path, output: Path) -> None:
 def stats_command(folder: Path, problem_file: Path | None, as_json: bool, color: bool | None) -> None:
     """Per-part statistics of the <student>.json reports in FOLDER (and its subfolders):
     mean score, share of each verdict, the most common wrong answers grouped by meaning."""
+    from grader.reporting.stats import batch_stats
+    from grader.reporting.stats_report import load_reports, stats_json, stats_tables
 
     found = load_reports(folder)
     for skipped in found.skipped:

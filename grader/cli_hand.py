@@ -11,15 +11,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from grader.batch import BatchOptions, run_batch, submission_folders
-from grader.batch.answer_groups import AnswerGroup, GivenAnswer, answer_groups, mistakes_entry
 from grader.core.report import Report, points_value
 from grader.hand import load_hand_grades
 from grader.loading import ProblemFileError, load_problem_set, load_submission
 from grader.spec import ProblemSet
+
+if TYPE_CHECKING:
+    from grader.batch.answer_groups import AnswerGroup
 
 EXIT_USAGE = 2
 SHOWN_CHARS = 70
@@ -64,6 +66,8 @@ def groups_command(
     mistakes: bool,
 ) -> None:
     """Each part's answers in PATH (a class folder) in groups a TA grades at once."""
+    from grader.batch import BatchOptions, run_batch, submission_folders
+
     try:
         spec = load_problem_set(problem_file)
         book = load_hand_grades(hand_file, spec) if hand_file else None
@@ -101,6 +105,8 @@ def class_groups(
     spec: ProblemSet, root: Path, folders: list[Path], reports: list[Report], part_ids: tuple[str, ...]
 ) -> dict[str, list[AnswerGroup]]:
     """The answer groups of each part, from the class's reports and answers as handed in."""
+    from grader.batch.answer_groups import GivenAnswer, answer_groups
+
     parts = {address: part for address, _, part in spec.iter_parts()}
     answers = {}
     for folder in folders:
@@ -148,6 +154,8 @@ def render_groups(spec: ProblemSet, part_id: str, groups: list[AnswerGroup]) -> 
 
 def group_mistakes(part_id: str, groups: list[AnswerGroup], points: float) -> list[str]:
     """A ``mistakes:`` entry per wrong group a TA graded with a comment, or with a known slip."""
+    from grader.batch.answer_groups import mistakes_entry
+
     return [text for group in groups if (text := mistakes_entry(part_id, group, points))]
 
 

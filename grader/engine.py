@@ -8,6 +8,7 @@ batch), matches known mistakes, and adds ids, points and context.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import json
@@ -41,6 +42,7 @@ def check_part(part: PartBase, answer: Any, *, time_limit: float | None = None) 
     """The verdict for one answer to one part, with known mistakes applied."""
     if is_blank(answer):
         return Verdict.missing()
+    load_checker(part.type)
     if not is_auto_graded(part):
         return _run_checker(part, answer)
     if _answer_size(answer) > MAX_ANSWER_CHARS:
@@ -55,6 +57,16 @@ def check_part(part: PartBase, answer: Any, *, time_limit: float | None = None) 
         if exc.clock == "cpu":
             return Verdict.error(message, time_limit=exc.seconds)
         return Verdict.error(message)
+
+
+def load_checker(type_name: str) -> None:
+    """Import the checker of an answer type (numpy, sympy...: up to a second and tens of MiB)
+    before a check runs, so that no answer's time or memory limit pays for it. A checker
+    that cannot be imported is left to the check, whose verdict then says why."""
+    answer_type = ANSWER_TYPES.get(type_name)
+    if answer_type is not None:
+        with contextlib.suppress(Exception):
+            answer_type.load()
 
 
 def time_budget(part: PartBase) -> float:
@@ -95,6 +107,7 @@ def _verdict_with_mistakes(part: PartBase, answer: Any) -> Verdict:
 def same_answer(part: PartBase, one: Any, other: Any) -> bool:
     """``other`` is shown equal to ``one`` by the part's checker (``one`` taken as the
     reference, under the part's time limit), as a listed mistake is matched."""
+    load_checker(part.type)
     try:
         return run_with_time_limit(lambda: _gives_mistake(part, one, other), part.time_limit)
     except CheckTimeout:
@@ -164,6 +177,7 @@ def grade(spec: ProblemSet, submission: Submission, check: PartCheck = check_par
         error_position=submission.error_position,
     )
     if not submission.load_error:
+        load_checkers(spec, submission.answers)
         prepare_checks(spec, submission.answers)
     for part_id, question, part in spec.iter_parts():
         if submission.load_error:
@@ -175,6 +189,14 @@ def grade(spec: ProblemSet, submission: Submission, check: PartCheck = check_par
         report.warnings.extend(unmatched_answer_warnings(spec, submission.answers, submission.positions))
     report.warnings = bounded_warnings(report.warnings)
     return report
+
+
+def load_checkers(spec: ProblemSet, answers: Mapping[str, Any]) -> None:
+    """Import the checkers the answers given need before any is checked: here, not under the
+    time and memory limits the batch puts around each check."""
+    answered = {part.type for part_id, _, part in spec.iter_parts() if not is_blank(answers.get(part_id))}
+    for name in answered:
+        load_checker(name)
 
 
 def prepare_checks(spec: ProblemSet, answers: Mapping[str, Any]) -> None:

@@ -118,6 +118,7 @@ def test_one_registry_names_every_answer_type() -> None:
         literal = typing.get_args(answer_type.part.model_fields["type"].annotation)
         assert literal == (name,), f"{answer_type.part.__name__}.type must be Literal[{name!r}]"
         assert callable(answer_type.check) and callable(answer_type.hint)
+        answer_type.load()  # every checker it names, and every module it loads, can be imported
 
 
 def test_the_problem_file_schema_is_the_registry() -> None:

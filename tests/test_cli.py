@@ -228,6 +228,80 @@ def test_grader_help_and_version_load_no_command() -> None:
     assert version.returncode == 0 and "grader, version" in version.stdout
 
 
+# What a command never needs to read a problem set, a submission or the verdict store: the
+# checkers' libraries, the write-up parsers, the worker pool and the terminal tables.
+LAZY_MODULES = (
+    "sympy",
+    "numpy",
+    "mpmath",
+    "flint",
+    "scipy",
+    "torch",
+    "nbformat",
+    "jsonschema",
+    "pylatexenc",
+    "markdown_it",
+    "pebble",
+    "rich",
+)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _loaded_by(script: str, *args: str) -> tuple[list[str], str]:
+    """Which of LAZY_MODULES a fresh interpreter holds after ``script`` (given ``args``), and
+    what it printed before."""
+    probe = f"{script}\nimport sys\nprint(sorted(m for m in {LAZY_MODULES!r} if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, check=True)
+    *printed, loaded = done.stdout.rstrip("\n").split("\n")
+    return json.loads(loaded.replace("'", '"')), "\n".join(printed)
+
+
+_RUN_CLI = (
+    "import sys\nfrom grader.cli import main\n"
+    "try:\n    main(sys.argv[1:])\nexcept SystemExit as stop:\n    print('exit', stop.code)"
+)
+
+
+def test_reading_problem_sets_and_submissions_loads_no_checker() -> None:
+    """Start-up: the commands, every shipped problem set and every shipped submission are read
+    without numpy, sympy, the write-up parsers... (a checker imports them when it first checks)."""
+    script = (
+        "from pathlib import Path\nimport grader.cli_commands\n"
+        "from grader.loading import load_problem_set, load_submission\n"
+        f"root = Path({str(ROOT)!r})\n"
+        "sets = [load_problem_set(p) for p in sorted((root / 'problems').glob('*.yaml'))]\n"
+        "folders = [load_submission(f) for f in sorted((root / 'submissions').glob('*/*')) if f.is_dir()]\n"
+        "print(len(sets), len(folders))"
+    )
+    loaded, printed = _loaded_by(script)
+    sets, folders = map(int, printed.split())
+    assert sets >= 5 and folders >= 5
+    assert loaded == []
+
+
+def test_check_of_plain_answers_loads_only_what_its_types_need() -> None:
+    """`grader check` reads, grades and prints numbers, arrays, shapes, an option and text with
+    the evaluator their types load (numpy, for an answer written as a formula), and nothing else:
+    no sympy, no python-flint, no write-up parser, no worker pool, no terminal table."""
+    loaded, printed = _loaded_by(_RUN_CLI, "check", str(CLASS / "alice"), "-p", BASICS)
+    assert "conv.full" in printed and printed.endswith("exit 0")
+    assert set(loaded) <= {"numpy", "mpmath"}
+
+
+def test_an_unchanged_rerun_loads_no_checker_and_starts_no_worker(tmp_path: Path) -> None:
+    """The second run of a class finds every submission in the verdict store: it plans, compares
+    and stops, importing no checker's library and no worker pool."""
+    out = tmp_path / "out"
+    args = ("grade", str(CLASS), "-p", BASICS, "--out", str(out), "--jobs", "2", "-q")
+    loaded, printed = _loaded_by(_RUN_CLI, *args)
+    assert printed.endswith("exit 0") and "pebble" in loaded  # the first run grades, in worker processes
+    written = {path: path.stat().st_mtime_ns for path in out.rglob("*") if path.is_file()}
+    loaded, printed = _loaded_by(_RUN_CLI, *args)
+    assert printed.endswith("exit 0")
+    assert loaded == []
+    assert {path: path.stat().st_mtime_ns for path in out.rglob("*") if path.is_file()} == written
+
+
 def test_an_unknown_command_is_refused_as_before() -> None:
     result = CliRunner().invoke(main, ["grdae"])
     assert result.exit_code == 2 and "No such command 'grdae'" in result.output

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import gc
+import json
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -236,3 +241,51 @@ def test_the_json_report_says_how_each_verdict_was_decided() -> None:
         assert certificates["q2"]["points"] >= 64 and certificates["q2"]["classes"]
     assert certificates["q3"] == {"kind": "exact", "method": "exact comparison"}
     assert certificates["q4"] is None  # graded by hand: nothing decided yet
+
+
+# Checks every answer of one type's tables (tests/cases/) after the engine loaded that type's
+# checker, and prints the libraries a check imported that loading did not.
+_IMPORTED_BY_CHECKS = """
+import json, sys
+from pathlib import Path
+from pydantic import TypeAdapter
+from grader.core.yamlio import load_with_positions
+from grader.engine import check_part, load_checker
+from grader.spec import Part
+
+HEAVY = {"sympy", "numpy", "mpmath", "flint", "scipy", "torch", "nbformat", "pylatexenc", "markdown_it"}
+type_name, cases = sys.argv[1], Path(sys.argv[2])
+part_of = TypeAdapter(Part)
+tests = []
+for path in sorted(cases.glob("*.yaml")):
+    groups, _ = load_with_positions(path.read_text(encoding="utf-8"))
+    for group in groups:
+        if group["spec"].get("type") == type_name:
+            tests += [(group["spec"], test["answer"]) for test in group["tests"]]
+load_checker(type_name)
+before = {name.split(".")[0] for name in sys.modules}
+for spec, answer in tests:
+    check_part(part_of.validate_python({"id": "p", **spec}), answer)
+print(json.dumps([len(tests), sorted({name.split(".")[0] for name in sys.modules} - before & HEAVY)]))
+"""
+
+
+def test_a_check_imports_no_library_its_type_did_not_load() -> None:
+    """A type's checker is imported when first needed, with every library its checks import
+    inside functions (``AnswerType.loads``): the engine does that before a check starts, so
+    no import (numpy reserves 100 MiB, sympy takes a second) runs under a check's limits.
+    One fresh interpreter per type; ``code`` runs its answers in a sandbox process."""
+    cases = Path(__file__).parent / "cases"
+
+    def imported(name: str) -> list[Any]:
+        command = [sys.executable, "-c", _IMPORTED_BY_CHECKS, name, str(cases)]
+        found: list[Any] = json.loads(
+            subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        )
+        return found
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        names = [name for name in ANSWER_TYPES if name != "code"]
+        found = dict(zip(names, pool.map(imported, names), strict=True))
+    assert all(count > 0 for count, _ in found.values()), found
+    assert {name: libraries for name, (_, libraries) in found.items() if libraries} == {}

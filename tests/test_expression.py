@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from grader.core.deferred import loaded
 from grader.core.verdict import CheckUndecided, Status
 from grader.mathlang.errors import EvalError, ParseError
 from grader.types import ANSWER_TYPES
@@ -42,7 +43,7 @@ MOMENTUM = part(
 
 
 def test_registered() -> None:
-    assert ANSWER_TYPES["expression"].check is check
+    assert loaded(ANSWER_TYPES["expression"].check) is check  # named, imported when first used
 
 
 @pytest.mark.parametrize("answer", ["x * H(x)", "x * (1 - H(-x))", r"\max\{0, x\}", "g(x) = x H(x)"])

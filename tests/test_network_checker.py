@@ -13,6 +13,7 @@ from xml.etree import ElementTree
 import pytest
 from pydantic import TypeAdapter
 
+from grader.core.deferred import loaded
 from grader.core.plotdata import CurvePlot, PlanePlot
 from grader.core.verdict import AnswerError, Status, Witness
 from grader.engine import check_part, grade
@@ -46,7 +47,7 @@ A2 = _problem("approximation-backprop-cifar")
 
 
 def test_registered() -> None:
-    assert ANSWER_TYPES["network"].check is network.check
+    assert loaded(ANSWER_TYPES["network"].check) is network.check  # named, imported when first used
 
 
 # ---- the seeds, through the engine ---------------------------------------------------------------

@@ -20,9 +20,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
-
-from pebble import ProcessExpired, ProcessPool
+from typing import TYPE_CHECKING, Any, Protocol
 
 from grader.batch.limits import EXIT_CHECK_HUNG, grace
 from grader.batch.worker import (
@@ -37,6 +35,9 @@ from grader.batch.worker import (
     install,
 )
 from grader.spec import ProblemSet
+
+if TYPE_CHECKING:
+    from pebble import ProcessPool
 
 Chunk = list[SubmissionTask]
 
@@ -71,6 +72,8 @@ def submission_budget(spec: ProblemSet) -> float:
 
 def failure_reason(exc: BaseException, budget: float) -> str:
     """What happened to a worker, as a TA reads it in the error row."""
+    from pebble import ProcessExpired  # pebble: imported when a pool is used, not to plan a batch
+
     if isinstance(exc, ProcessExpired):
         code = exc.exitcode
         if code == EXIT_CHECK_HUNG:
@@ -111,6 +114,8 @@ class LocalExecutor:
             pool.join()
 
     def _new_pool(self, setup: WorkerSetup, nice: int = 0) -> ProcessPool:
+        from pebble import ProcessPool
+
         return ProcessPool(
             max_workers=self.jobs, initializer=install_niced, initargs=(setup, nice), context=self.context
         )

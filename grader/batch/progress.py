@@ -6,12 +6,12 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
-from typing import TextIO
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from typing import TYPE_CHECKING, TextIO
 
 from grader.batch.runner import Progress as OnProgress
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 LOG_EVERY_SECONDS = 5.0
 clock = time.monotonic
@@ -38,6 +38,9 @@ def batch_progress(quiet: bool, stream: TextIO | None = None) -> Iterator[OnProg
     if quiet:
         yield None
         return
+    from rich.console import Console  # rich: imported when there is progress to show
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     console = Console(file=stream, stderr=stream is None)
     if not console.is_terminal:
         yield _log_lines(console)

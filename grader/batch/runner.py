@@ -25,8 +25,8 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from grader.batch.executors import Chunk, Executor, ExecutorLost, InProcessExecutor, LocalExecutor
 from grader.batch.limits import limits_in_force, limits_text, verdict_version
 from grader.batch.lock import output_lock
 from grader.batch.output import OutputFolder, ScoreChange
@@ -41,6 +41,9 @@ from grader.hand import HandGrade, grades_digest
 from grader.loading import named_folder
 from grader.reporting.reporters import name_clashes
 from grader.spec import ProblemSet
+
+if TYPE_CHECKING:
+    from grader.batch.executors import Chunk, Executor
 
 GRADEBOOK_EVERY_SECONDS = 10.0
 WRITER_THREADS = 4  # threads writing students' files while the next results come in
@@ -121,6 +124,8 @@ def _long_lived_objects() -> Iterator[None]:
 
 def grade_one_in_process(spec: ProblemSet, folder: Path, options: BatchOptions) -> BatchResult:
     """One submission folder, graded in this process (its class is its parent folder)."""
+    from grader.batch.executors import InProcessExecutor
+
     folder = named_folder(folder)
     return run_batch(spec, folder.parent, [folder], replace(options, executor=InProcessExecutor()))
 
@@ -191,6 +196,9 @@ class _Run:
     def _grade(
         self, todo: list[SubmissionTask], result: BatchResult, total: int, on_progress: Progress | None
     ) -> None:
+        # Only here: an unchanged re-run grades nothing and needs no executor (pebble, processes).
+        from grader.batch.executors import ExecutorLost, LocalExecutor
+
         executor = self.options.executor or LocalExecutor(self.options.jobs)
         try:
             with (

@@ -27,11 +27,13 @@ from typing import Any
 from grader.core.verdict import AnswerError
 from grader.mathlang import ast
 from grader.mathlang.errors import MathError
-from grader.mathlang.evaluate import constant_value
 from grader.mathlang.limits import check_decimal_literal
 from grader.mathlang.parser import parse
 
 Number = Fraction | float
+# What reading a number written as a formula imports on first use (numpy, mpmath): the answer
+# types that read numbers list it in their ``loads``, so the engine imports it before a check.
+EVALUATOR = "grader.mathlang.evaluate"
 
 _PLAIN = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:(?:,|\\,|\u2009|\u202f| )\d{3})+(?:\.\d+)?$")
@@ -98,6 +100,8 @@ def _read_one(text: str) -> WrittenNumber:
     plain = read_plain_number(text)
     if plain is not None:
         return plain
+    from grader.mathlang.evaluate import constant_value  # numpy: only for a formula
+
     tree = parse(text)
     decimal = any(isinstance(node, ast.Num) and node.is_float for node in ast.walk(tree))
     return WrittenNumber(constant_value(tree), decimal)

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from grader.mathlang.domains import dimension_problems
-from grader.mathlang.values import MAX_DIM
+from grader.mathlang.limits import MAX_DIM
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
 

@@ -51,7 +51,7 @@ from grader.mathlang.builtins import BUILTINS, Builtin
 from grader.mathlang.errors import EvalError, MathError, NotExactError, ShapeError
 from grader.mathlang.limits import check_numbers, number_size_error
 from grader.mathlang.linalg import matmul_arrays, matrix_power
-from grader.mathlang.names import ALIASES, BUILTIN_NAMES
+from grader.mathlang.names import ALIASES, BUILTIN_NAMES, function_names
 from grader.mathlang.parser import parse
 from grader.mathlang.shapes import (
     MATRIX_PRODUCTS,
@@ -236,14 +236,6 @@ def make_env(
         dim_names=dict(dim_names or {}),
         known=tuple(known) if known is not None else None,
     )
-
-
-def function_names(declared: Iterable[str] = (), symbols: Iterable[str] = ()) -> tuple[str, ...]:
-    """Every function name a part understands: built-ins, its own, and the aliases
-    (``sigma``, ``ReLU``, ``H``...) that are not among its ``symbols``."""
-    taken = set(symbols)
-    aliases = {a for a in ALIASES if a not in taken}
-    return tuple(sorted(set(BUILTIN_NAMES) | aliases | set(declared)))
 
 
 def compile_functions(declarations: Mapping[str, str], known: Iterable[str] = ()) -> dict[str, FunctionDef]:

@@ -18,6 +18,9 @@ from typing import Any
 
 from grader.mathlang.errors import LimitError
 
+MAX_DIM = 64  # largest size of one axis of any array value
+MAX_ELEMENTS = 4096  # largest number of entries of one array value (per point)
+
 
 @dataclass(frozen=True)
 class Limits:

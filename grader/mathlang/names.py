@@ -8,6 +8,7 @@ covers the scalar ones. This module holds no numeric code, so the parser stays l
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -133,3 +134,11 @@ INVERSES: dict[str, str] = {
 }
 
 BUILTIN_NAMES: tuple[str, ...] = tuple(sorted(FUNCTIONS))
+
+
+def function_names(declared: Iterable[str] = (), symbols: Iterable[str] = ()) -> tuple[str, ...]:
+    """Every function name a part understands: built-ins, its own, and the aliases
+    (``sigma``, ``ReLU``, ``H``...) that are not among its ``symbols``."""
+    taken = set(symbols)
+    aliases = {a for a in ALIASES if a not in taken}
+    return tuple(sorted(set(BUILTIN_NAMES) | aliases | set(declared)))

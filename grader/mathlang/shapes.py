@@ -13,7 +13,8 @@ import numpy as np
 
 from grader.mathlang import ast
 from grader.mathlang.errors import EvalError, LimitError, ShapeError
-from grader.mathlang.values import MAX_DIM, MAX_ELEMENTS, Env, Val, describe, show, show_operand
+from grader.mathlang.limits import MAX_DIM, MAX_ELEMENTS
+from grader.mathlang.values import Env, Val, describe, show, show_operand
 
 MATRIX_PRODUCTS = frozenset({"implicit", "cdot", "dot", "matmul", "times"})
 

@@ -20,17 +20,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Literal
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Literal
 
 from grader.mathlang import ast
 from grader.mathlang.wording import value_kind
 
-BackendName = Literal["float", "exact", "mp"]
+if TYPE_CHECKING:
+    import numpy as np
 
-MAX_DIM = 64  # largest size of one axis of any array value
-MAX_ELEMENTS = 4096  # largest number of entries of one array value (per point)
+BackendName = Literal["float", "exact", "mp"]
 
 
 class Val:

@@ -12,34 +12,89 @@
   checks (sampling, not exact); :mod:`.regions_exact` - several inputs, exact.
 """
 
-from grader.networks.approx import ApproxResult, max_error
-from grader.networks.exact import DifferingPoint, ForAllResult, compare, decide_for_all, symbol_draws
-from grader.networks.intervals import Interval, Region, simplest_in
-from grader.networks.kinks import paused_collection
-from grader.networks.pl import (
-    PL,
-    DomainError,
-    NonLinearError,
-    absolute,
-    heaviside,
-    leaky_relu,
-    maximum,
-    minimum,
-    one_hidden_layer,
-    piecewise,
-    pl_sum,
-    relu,
-    where,
-)
-from grader.networks.regions import (
-    ClassifyResult,
-    ClassifyWitness,
-    check_classify,
-    check_classify_lines,
-    probe_lines,
-    probe_points,
-)
-from grader.networks.sym import ExprDecision, compare_expr, pl_from_sympy
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from grader.networks.approx import ApproxResult, max_error
+    from grader.networks.exact import DifferingPoint, ForAllResult, compare, decide_for_all, symbol_draws
+    from grader.networks.intervals import Interval, Region, simplest_in
+    from grader.networks.kinks import paused_collection
+    from grader.networks.pl import (
+        PL,
+        DomainError,
+        NonLinearError,
+        absolute,
+        heaviside,
+        leaky_relu,
+        maximum,
+        minimum,
+        one_hidden_layer,
+        piecewise,
+        pl_sum,
+        relu,
+        where,
+    )
+    from grader.networks.regions import (
+        ClassifyResult,
+        ClassifyWitness,
+        check_classify,
+        check_classify_lines,
+        probe_lines,
+        probe_points,
+    )
+    from grader.networks.sym import ExprDecision, compare_expr, pl_from_sympy
+
+# name -> the module of this package that defines it. The modules are imported when a name is
+# first used: numpy for the piecewise-linear core, sympy and python-flint only for the targets
+# and error bounds that need them (importing grader.networks.pl does not load sympy).
+_WHERE = {
+    "ApproxResult": "approx",
+    "max_error": "approx",
+    "DifferingPoint": "exact",
+    "ForAllResult": "exact",
+    "compare": "exact",
+    "decide_for_all": "exact",
+    "symbol_draws": "exact",
+    "Interval": "intervals",
+    "Region": "intervals",
+    "simplest_in": "intervals",
+    "paused_collection": "kinks",
+    "PL": "pl",
+    "DomainError": "pl",
+    "NonLinearError": "pl",
+    "absolute": "pl",
+    "heaviside": "pl",
+    "leaky_relu": "pl",
+    "maximum": "pl",
+    "minimum": "pl",
+    "one_hidden_layer": "pl",
+    "piecewise": "pl",
+    "pl_sum": "pl",
+    "relu": "pl",
+    "where": "pl",
+    "ClassifyResult": "regions",
+    "ClassifyWitness": "regions",
+    "check_classify": "regions",
+    "check_classify_lines": "regions",
+    "probe_lines": "regions",
+    "probe_points": "regions",
+    "ExprDecision": "sym",
+    "compare_expr": "sym",
+    "pl_from_sympy": "sym",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "PL",

@@ -21,14 +21,12 @@ from grader.core.parts import PartBase
 from grader.core.verdict import CheckUndecided
 from grader.mathlang import ast
 from grader.mathlang.errors import MathError
-from grader.mathlang.evaluate import function_names
 from grader.mathlang.lexer import GREEK_NAMES
+from grader.mathlang.names import function_names
 from grader.mathlang.parser import parse
 from grader.reporting.readback import declared_names
-from grader.types.expression.answers import strip_label
 from grader.types.expression.intervals import IntervalForm, read_interval
 from grader.types.expression.part import ExpressionPart
-from grader.types.expression.prepare import Formula, prepare
 
 # Answers to these types are prose or an option, never shown as formulas.
 TEXT_TYPES = frozenset({"text", "choice"})
@@ -182,6 +180,9 @@ def graded_side(tree: ast.Node, part: PartBase | None) -> tuple[ast.Node, bool]:
     label. Returns (the graded tree, whether a label was set aside)."""
     if not (isinstance(part, ExpressionPart) and isinstance(tree, ast.Relation) and tree.op == "="):
         return tree, False
+    from grader.types.expression.answers import strip_label  # the checker's own reading: numpy, sympy
+    from grader.types.expression.prepare import Formula, prepare
+
     try:
         prepared = prepare(part)
     except (CheckUndecided, MathError):

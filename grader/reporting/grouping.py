@@ -17,20 +17,22 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from grader.core.parts import PartBase
 from grader.core.verdict import CheckUndecided
 from grader.mathlang import ast
 from grader.mathlang.domains import SymbolDomain
 from grader.mathlang.errors import MathError
-from grader.mathlang.evaluate import evaluate
 from grader.mathlang.render import to_text
-from grader.mathlang.sampling import draw_scalars, seed_for
 from grader.reporting.answers import ReadAnswer, graded_side
 from grader.types.expression.part import ExpressionPart
-from grader.types.expression.prepare import StudentShapeError, prepare, student_value
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# Evaluating at sample points (numpy, the expression checker's preparation) is imported by
+# the functions below when an answer is first keyed: reading reports does not need it.
 
 SAMPLE_POINTS = 24
 SIGNIFICANT_DIGITS = 8
@@ -60,6 +62,10 @@ def normalised_text(text: str) -> str:
 
 
 def _values(tree: ast.Node, text: str, part: PartBase | None) -> str | None:
+    import numpy as np
+
+    from grader.types.expression.prepare import StudentShapeError
+
     try:
         with np.errstate(all="ignore"):
             if isinstance(part, ExpressionPart):
@@ -71,6 +77,10 @@ def _values(tree: ast.Node, text: str, part: PartBase | None) -> str | None:
 
 def _checker_values(tree: ast.Node, text: str, part: ExpressionPart) -> np.ndarray:
     """The answer at the expression checker's first batch of points."""
+    import numpy as np
+
+    from grader.types.expression.prepare import prepare, student_value
+
     prepared = prepare(part)
     tree, _ = graded_side(tree, part)  # g(x) = x H(x): keyed by the formula, as it is graded
     if isinstance(tree, ast.Relation) and tree.op == "=" and isinstance(tree.left, ast.Sym):
@@ -80,6 +90,11 @@ def _checker_values(tree: ast.Node, text: str, part: ExpressionPart) -> np.ndarr
 
 
 def _sampled_values(tree: ast.Node, part: PartBase | None) -> np.ndarray:
+    import numpy as np
+
+    from grader.mathlang.evaluate import evaluate
+    from grader.mathlang.sampling import draw_scalars, seed_for
+
     domains: Mapping[str, SymbolDomain] = getattr(part, "symbols", None) or {}
     if not isinstance(domains, Mapping):
         domains = {}
@@ -97,6 +112,8 @@ def _sampled_values(tree: ast.Node, part: PartBase | None) -> np.ndarray:
 
 def _fingerprint(values: np.ndarray) -> str | None:
     """A short digest of the rounded values; None when they say nothing (undefined everywhere)."""
+    import numpy as np
+
     if values.size == 0 or not np.isfinite(values).any():
         return None
     shape = "x".join(str(n) for n in values.shape[1:])

@@ -22,7 +22,7 @@ from grader.core.parts import PartBase
 from grader.core.verdict import AnswerError
 from grader.mathlang import ast
 from grader.mathlang.errors import MathError
-from grader.mathlang.evaluate import function_names
+from grader.mathlang.names import function_names
 from grader.mathlang.parser import parse
 from grader.mathlang.render import to_latex, to_text
 from grader.types.choice import ChoicePart, describe, read_choices

@@ -10,12 +10,7 @@ import csv
 import io
 import json
 from collections.abc import Sequence
-from typing import Protocol
-
-from rich import box
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Protocol
 
 from grader.core.report import DECIDED, PartResult, Report, points_value
 from grader.core.verdict import Status
@@ -28,6 +23,10 @@ from grader.reporting.handmarks import hand_flags, hand_markdown
 from grader.reporting.html import HtmlReporter
 from grader.reporting.junit import JunitReporter
 from grader.reporting.lms import CanvasReporter, MoodleReporter
+
+if TYPE_CHECKING:  # rich draws the terminal tables: imported when one is drawn
+    from rich.console import Console
+    from rich.text import Text
 
 STATUS_STYLE = {
     Status.CORRECT: "green",
@@ -53,6 +52,8 @@ def _points(value: float) -> str:
 
 
 def _console(color: bool, width: int = 120) -> Console:
+    from rich.console import Console
+
     return Console(
         file=io.StringIO(),
         force_terminal=color,
@@ -67,6 +68,10 @@ class TableReporter:
     """A terminal table, one row per part (or per student for a batch)."""
 
     def render(self, report: Report, *, show_expected: bool = False, color: bool = False) -> str:
+        from rich import box
+        from rich.table import Table
+        from rich.text import Text
+
         table = Table(title=_title(report), box=box.SIMPLE_HEAVY, title_justify="left")
         table.add_column("part", no_wrap=True)
         table.add_column("status", no_wrap=True)
@@ -95,6 +100,9 @@ class TableReporter:
     ) -> str:
         if not reports:
             return "no submissions graded\n"
+        from rich import box
+        from rich.table import Table
+
         table = Table(
             title=f"{reports[0].assignment}: {counted(len(reports), 'submission')}",
             box=box.SIMPLE_HEAVY,
@@ -121,6 +129,8 @@ class TableReporter:
 
 def _shown(text: str) -> Text:
     """Student text in a terminal table: no escape sequence, and never read as rich markup."""
+    from rich.text import Text
+
     return Text(terminal_text(text))
 
 

@@ -11,14 +11,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import nbformat
-from nbformat.v4 import new_markdown_cell, new_notebook
-
 from grader.core.parts import PartBase
 from grader.spec import ProblemSet, Question
 from grader.types import ANSWER_TYPES
 from grader.types.choice import ChoicePart
-from grader.writeups.latex import grader_sty
+from grader.writeups.latex_files import grader_sty
 
 WRITEUP_FORMATS = ("latex", "markdown", "ipynb")
 # The file name each skeleton is meant to be saved as (grader reads main.tex first).
@@ -184,6 +181,9 @@ def _markdown(spec: ProblemSet) -> str:
 
 
 def _notebook(spec: ProblemSet) -> str:
+    import nbformat  # with jsonschema: only for this template
+    from nbformat.v4 import new_markdown_cell, new_notebook
+
     cells = [
         new_markdown_cell(
             f"# {spec.title or spec.assignment}\n\n"

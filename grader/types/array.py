@@ -11,11 +11,17 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from grader.core.nested import flatten, nested_shape
-from grader.core.numeric import WrittenNumber, close, read_written_number, show, strip_math_delimiters
+from grader.core.numeric import (
+    EVALUATOR,
+    WrittenNumber,
+    close,
+    read_written_number,
+    show,
+    strip_math_delimiters,
+)
 from grader.core.parts import PartBase
 from grader.core.verdict import AnswerError, Certificate, Verdict, read_reference
 from grader.mathlang import ast
-from grader.mathlang.evaluate import constant_value
 from grader.mathlang.parser import parse
 from grader.mathlang.wording import dims_text
 from grader.types.base import AnswerType, example_hint
@@ -91,6 +97,8 @@ def read_grid(value: Any) -> Grid:
 
 def _entry(item: Any) -> WrittenNumber:
     if isinstance(item, ast.Node):
+        from grader.mathlang.evaluate import constant_value  # numpy: imported when a formula is read
+
         decimal = any(isinstance(node, ast.Num) and node.is_float for node in ast.walk(item))
         return WrittenNumber(constant_value(item), decimal)
     return read_written_number(item)
@@ -128,4 +136,5 @@ ANSWER_TYPE = AnswerType(
     hint=example_hint("a list", ARRAY_EXAMPLES),
     examples=ARRAY_EXAMPLES,
     decided=Certificate.EXACT,
+    loads=(EVALUATOR,),
 )

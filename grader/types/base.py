@@ -9,10 +9,12 @@ derived from that registry.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from grader.core.deferred import loaded
 from grader.core.parts import PartBase
 from grader.core.verdict import Certificate, Verdict
 
@@ -54,6 +56,20 @@ class AnswerType:
     # How a verdict of this type that states no decision of its own was reached (the
     # certificate in the report): ``exact`` for answers read and compared exactly.
     decided: Certificate | None = None
+    # Modules a check imports inside a function on first use (numpy to evaluate a formula,
+    # sympy to prove two formulas equal): :meth:`load` imports them with the checker, so that
+    # an import never runs under a check's time or memory limit (numpy alone reserves over
+    # 100 MiB of address space) and never makes a verdict depend on what was imported before.
+    loads: tuple[str, ...] = ()
+
+    def load(self) -> None:
+        """Import everything deciding an answer of this type needs: its deferred functions
+        and the modules its checks import on first use."""
+        for function in (self.check, self.same_mistake, self.prepare):
+            if function is not None:
+                loaded(function)
+        for module in self.loads:
+            importlib.import_module(module)
 
 
 def fixed_hint(text: str) -> TemplateHint:

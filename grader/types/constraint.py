@@ -28,15 +28,13 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from grader.core.numeric import read_number_text, read_written_number, strip_math_delimiters
+from grader.core.numeric import EVALUATOR, read_number_text, read_written_number, strip_math_delimiters
 from grader.core.numeric import show as show_number
 from grader.core.parts import PartBase, Scalar
 from grader.core.verdict import AnswerError, Certificate, Verdict
 from grader.mathlang import ast
 from grader.mathlang.errors import EvalError, MathError
-from grader.mathlang.evaluate import constant_value, evaluate_exact
 from grader.mathlang.parser import parse
-from grader.mathlang.values import show as show_node
 from grader.types.base import AnswerType
 
 Value = Fraction
@@ -213,6 +211,9 @@ def read_value(value: Any) -> Value:
 
 
 def _constant(node: ast.Node, text: str) -> Value:
+    from grader.mathlang.evaluate import constant_value  # numpy: imported when a formula is read
+    from grader.mathlang.values import show as show_node
+
     try:
         value = constant_value(node)
     except MathError as exc:
@@ -318,11 +319,16 @@ def _failure(predicate: Predicate, values: dict[str, Value]) -> str | None:
 
 
 def _holds(tree: ast.Node, values: dict[str, Value]) -> bool:
+    from grader.mathlang.evaluate import evaluate_exact  # numpy: imported when a predicate is judged
+
     return bool(evaluate_exact(tree, values))
 
 
 def _explain(tree: ast.Node, values: dict[str, Value], text: str | None = None) -> str:
     """The first failing comparison inside ``tree``, with both sides' values."""
+    from grader.mathlang.evaluate import evaluate_exact
+    from grader.mathlang.values import show as show_node
+
     if isinstance(tree, ast.Logic) and tree.op == "and":
         for operand in tree.operands:
             if not _holds(operand, values):
@@ -349,4 +355,5 @@ ANSWER_TYPE = AnswerType(
     hint=template_hint,
     same_mistake=same_answer,
     decided=Certificate.EXACT,
+    loads=(EVALUATOR,),
 )

@@ -16,12 +16,11 @@ from typing import Any, Literal
 
 from pydantic import model_validator
 
-from grader.core.numeric import Number, close, read_written_number, show, strip_math_delimiters
+from grader.core.numeric import EVALUATOR, Number, close, read_written_number, show, strip_math_delimiters
 from grader.core.parts import PartBase
 from grader.core.verdict import AnswerError, Certificate, Verdict, read_reference
 from grader.mathlang import ast
 from grader.mathlang.errors import MathError
-from grader.mathlang.evaluate import constant_value
 from grader.mathlang.intervals import CLOSERS, OPENERS, SIZING, split_top_level
 from grader.mathlang.parser import parse
 from grader.types.base import AnswerType, example_hint
@@ -174,6 +173,8 @@ def _bound(relation: ast.Relation, text: str) -> tuple[End, bool]:
         raise AnswerError("compare the variable with numbers: 0 <= x < 1", text, other.pos)
     left_is_smaller = relation.op in ("<", "<=")
     name_is_smaller = left_is_smaller == name_on_left
+    from grader.mathlang.evaluate import constant_value  # numpy: imported when a formula is read
+
     try:
         value = constant_value(other)
     except MathError as exc:
@@ -208,4 +209,5 @@ ANSWER_TYPE = AnswerType(
     hint=example_hint("an interval", INTERVAL_EXAMPLES),
     examples=INTERVAL_EXAMPLES,
     decided=Certificate.EXACT,
+    loads=(EVALUATOR,),
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from grader.core.numeric import close, read_number, read_written_number, show
+from grader.core.numeric import EVALUATOR, close, read_number, read_written_number, show
 from grader.core.parts import PartBase, Scalar
 from grader.core.verdict import Certificate, Verdict, read_reference
 from grader.types.base import AnswerType, example_hint
@@ -39,4 +39,5 @@ ANSWER_TYPE = AnswerType(
     hint=example_hint("a number", NUMBER_EXAMPLES),
     examples=NUMBER_EXAMPLES,
     decided=Certificate.EXACT,
+    loads=(EVALUATOR,),
 )

@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Literal
 
-from grader.core.numeric import strip_math_delimiters
+from grader.core.numeric import EVALUATOR, strip_math_delimiters
 from grader.core.parts import PartBase
 from grader.core.verdict import AnswerError, Certificate, Verdict, caret_excerpt, read_reference
 from grader.mathlang import ast
-from grader.mathlang.evaluate import constant_value
 from grader.mathlang.parser import dump, parse
 from grader.types.base import AnswerType, example_hint
 
@@ -116,6 +115,8 @@ def _dim_from_node(node: ast.Node, text: str, end: int) -> Dim:
     if isinstance(node, ast.Sym):
         return Dim(node.name, node.name)
     if not ast.free_names(node):
+        from grader.mathlang.evaluate import constant_value  # numpy: imported when a formula is read
+
         value = constant_value(node)
         if isinstance(value, Fraction) and value.denominator == 1:
             return _size(int(value))
@@ -156,4 +157,5 @@ ANSWER_TYPE = AnswerType(
     hint=example_hint("dimensions", SHAPE_EXAMPLES),
     examples=SHAPE_EXAMPLES,
     decided=Certificate.EXACT,
+    loads=(EVALUATOR,),
 )

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from grader.core.deferred import deferred
 from grader.core.submission import Submission
 from grader.core.textfiles import read_text
-from grader.writeups import latex, markdown, notebook
+from grader.writeups import latex_files, markdown, notebook
 from grader.writeups.common import (
     MAX_NOTEBOOK_BYTES,
     MAX_WRITEUP_FILE_BYTES,
@@ -33,9 +34,10 @@ __all__ = [
     "writeup_files",
 ]
 
-# suffix -> (quick look for a marker, the folder's reader, the largest file read)
+# suffix -> (quick look for a marker, the folder's reader, the largest file read). A reader
+# and its parser (pylatexenc, markdown-it-py, nbformat) are imported when a write-up is read.
 _FORMATS: dict[str, tuple[Callable[[str], bool], Callable[[Path], Extraction], int]] = {
-    ".tex": (latex.has_marker, latex.read_latex, MAX_WRITEUP_FILE_BYTES),
+    ".tex": (latex_files.has_marker, deferred("grader.writeups.latex", "read_latex"), MAX_WRITEUP_FILE_BYTES),
     ".md": (markdown.has_marker, markdown.read_markdown, MAX_WRITEUP_FILE_BYTES),
     ".ipynb": (notebook.has_marker, notebook.read_notebooks, MAX_NOTEBOOK_BYTES),
 }
@@ -55,7 +57,7 @@ def writeup_files(folder: Path) -> list[Path]:
                 if suffix != ".md":  # an unreadable main.tex is a write-up the report explains
                     found.append(path)
                 continue
-            if has_marker(text) or (suffix == ".tex" and latex.inputs_marker(path, folder)):
+            if has_marker(text) or (suffix == ".tex" and latex_files.inputs_marker(path, folder)):
                 found.append(path)
     return found
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 from pylatexenc import latexwalker as lw
@@ -33,6 +32,9 @@ from grader.writeups.common import (
     id_problem,
     one_line,
 )
+from grader.writeups.latex_files import grader_sty as grader_sty
+from grader.writeups.latex_files import has_marker as has_marker
+from grader.writeups.latex_files import resolve_input
 
 MAIN_FILE = "main.tex"
 MAX_INPUT_DEPTH = 16
@@ -65,45 +67,6 @@ DEFINING_MACROS = frozenset(
 )
 MATH_ENVIRONMENTS = frozenset({"equation", "equation*", "displaymath", "math"})
 _END_ANSWER = re.compile(r"\\end\s*\{answer\}\Z")
-_MARKER_HINT = re.compile(r"\\answer\b|\\begin\s*\{answer\}")
-
-
-def grader_sty() -> str:
-    """The LaTeX package that typesets marked answers, shipped with grader."""
-    return resources.files("grader.writeups").joinpath("grader.sty").read_text(encoding="utf-8")
-
-
-def has_marker(text: str) -> bool:
-    """A quick look, before any parsing: might this LaTeX source mark an answer?"""
-    return _MARKER_HINT.search(text) is not None
-
-
-_INPUT_HINT = re.compile(r"\\(?:input|include)\s*\{([^{}]*)\}")
-
-
-def inputs_marker(path: Path, folder: Path) -> bool:
-    r"""A quick look: does a ``.tex`` file ``\input`` (or ``\include``), directly or through
-    other inputs, a file of its submission folder that marks an answer? (A ``main.tex``
-    holding only ``\input{answers/q1}`` is a write-up.) Nothing is parsed."""
-    submission = SubmissionFolder.of(folder)
-    pending, seen = [path], {path}
-    while pending and len(seen) <= MAX_WRITEUP_FILES:
-        try:
-            text = read_text(pending.pop(), MAX_WRITEUP_FILE_BYTES)
-        except (OSError, ValueError):
-            continue
-        for name in _INPUT_HINT.findall(text):
-            target, _ = _resolve_input(submission, name.strip())
-            if target is None or target in seen:
-                continue
-            seen.add(target)
-            try:
-                if has_marker(read_text(target, MAX_WRITEUP_FILE_BYTES)):
-                    return True
-            except (OSError, ValueError):
-                continue
-            pending.append(target)
-    return False
 
 
 # What pylatexenc raises, besides its own errors, on input it was not written for.
@@ -282,7 +245,7 @@ class _Reader:
             return
         start, end = _inside(arguments[0])
         name = document.text[start:end].strip()
-        target, refusal = _resolve_input(self.folder, name)
+        target, refusal = resolve_input(self.folder, name)
         if refusal:
             self.found.warn(position, f"\\{node.macroname}{{{name}}} is not read: {refusal}")
         elif target is not None and target not in self.visited:
@@ -318,24 +281,6 @@ def _warn_unread(reader: _Reader) -> None:
             reader.found.warn(
                 reader.folder.name(path), f"marks answers but is not read: {MAIN_FILE} does not \\input it"
             )
-
-
-def _resolve_input(folder: SubmissionFolder, name: str) -> tuple[Path | None, str | None]:
-    r"""The file ``\input{name}`` reads, or why it is refused. Files that are not ``.tex``
-    (``\input{plot.pgf}``) hold no answers and are skipped without a word."""
-    if not name:
-        return None, "no file is named"
-    relative = Path(name if Path(name).suffix else f"{name}.tex")
-    if relative.suffix != ".tex":
-        return None, None
-    if relative.is_absolute():
-        return None, "it is outside the submission folder"
-    resolved = folder.inside(folder.resolved / relative)
-    if resolved is None:
-        return None, "it is outside the submission folder"
-    if not resolved.is_file():
-        return None, "there is no such file in the submission folder"
-    return resolved, None
 
 
 def _cuts(text: str, nodes: list[lw.LatexNode | None]) -> list[tuple[int, int, str]]:

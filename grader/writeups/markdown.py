@@ -10,12 +10,11 @@ line), or to the next marker line.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
+from typing import TYPE_CHECKING
 
 from grader.core.submission import SourcePosition
 from grader.core.textfiles import read_text
@@ -29,7 +28,10 @@ from grader.writeups.common import (
     strip_math_delimiters,
 )
 
-_PARSER = MarkdownIt("commonmark")
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
+
 # "Answer q6.full: ...", also in bold: "**Answer q6.full:** ..." or "**Answer q6.full**: ..."
 _LINE_MARKER = re.compile(
     r"(?:\*\*)?answer[ \t]+(?P<id>[^\s:*]+)[ \t]*(?:\*\*)?[ \t]*:(?:\*\*)?[ \t]*(?P<rest>.*)", re.IGNORECASE
@@ -42,6 +44,14 @@ _COLONLESS_MARKER = re.compile(
 _MARKER_HINT = re.compile(
     r"^[ \t>*-]*(?:```|~~~)[ \t]*answer\b|^[ \t>*-]*(?:\*\*)?answer[ \t]+\S", re.I | re.M
 )
+
+
+@functools.cache
+def _parser() -> MarkdownIt:
+    """The CommonMark parser, made when a write-up is first read (markdown-it-py)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark")
 
 
 def has_marker(text: str) -> bool:
@@ -68,7 +78,7 @@ def extract_markdown(text: str, file: str, cell: int | None = None) -> Extractio
     """The answers marked in one Markdown text (a file, or a notebook's Markdown cell)."""
     found = Extraction()
     source_lines = text.splitlines()
-    for token in _PARSER.parse(text):
+    for token in _parser().parse(text):
         if token.map is None:
             continue
         if token.type == "fence" and token.info.split()[:1] and token.info.split()[0].lower() == "answer":

@@ -21,8 +21,6 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 from grader.core.submission import SourcePosition
 from grader.core.textfiles import read_text
 from grader.writeups.common import (
@@ -79,6 +77,8 @@ def _cells(found: Extraction, path: Path, name: str) -> list[Any]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # nbformat warns about ids it adds
+            import nbformat  # with jsonschema: imported when a notebook is read
+
             notebook = nbformat.reads(text, as_version=4, capture_validation_error=invalid)
     except Exception as exc:  # a hostile file may upset nbformat in any way; the student gets a warning
         found.warn(name, f"not read: not a Jupyter notebook ({type(exc).__name__}: {str(exc)[:200]})")

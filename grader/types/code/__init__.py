@@ -6,10 +6,9 @@ runs, :mod:`compare` for the feedback.
 
 from __future__ import annotations
 
+from grader.core.deferred import deferred
 from grader.types.base import AnswerType
-from grader.types.code.checker import check, same_mistake
 from grader.types.code.part import CodePart
-from grader.types.code.runs import job_seconds, prepare, startup_seconds
 
 
 def _hint(part: CodePart) -> str:
@@ -21,16 +20,18 @@ def _hint(part: CodePart) -> str:
 
 def _time_budget(part: CodePart) -> float:
     """A check may run the reference and the answer, each with its start-up."""
+    from grader.types.code.runs import job_seconds, startup_seconds
+
     return 2 * (job_seconds(part.time_limit) + startup_seconds([part.framework]))
 
 
 ANSWER_TYPE = AnswerType(
     name="code",
     part=CodePart,
-    check=check,
+    check=deferred("grader.types.code.checker", "check"),
     hint=_hint,
-    prepare=prepare,
-    same_mistake=same_mistake,
+    prepare=deferred("grader.types.code.runs", "prepare"),
+    same_mistake=deferred("grader.types.code.checker", "same_mistake"),
     time_budget=_time_budget,
     errors_are_settled=False,
 )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from grader.core.deferred import deferred
 from grader.types.base import AnswerType
-from grader.types.expression.checker import check
 from grader.types.expression.part import ExpressionPart
 
 
@@ -13,6 +13,13 @@ def template_hint(part: ExpressionPart) -> str:
     return "a formula, in LaTeX or plain text"
 
 
-ANSWER_TYPE = AnswerType(name="expression", part=ExpressionPart, check=check, hint=template_hint)
+ANSWER_TYPE = AnswerType(
+    name="expression",
+    part=ExpressionPart,
+    check=deferred("grader.types.expression.checker", "check"),
+    hint=template_hint,
+    # sympy, imported by the checks that prove two formulas equal (symbolic, equations, polynomial)
+    loads=("grader.mathlang.to_sympy",),
+)
 
-__all__ = ["ANSWER_TYPE", "ExpressionPart", "check"]
+__all__ = ["ANSWER_TYPE", "ExpressionPart"]

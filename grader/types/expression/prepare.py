@@ -25,7 +25,7 @@ from grader.mathlang.evaluate import (
     evaluate_val,
     function_names,
 )
-from grader.mathlang.limits import DEFAULT_LIMITS
+from grader.mathlang.limits import DEFAULT_LIMITS, MAX_DIM, MAX_ELEMENTS
 from grader.mathlang.parser import parse
 from grader.mathlang.sampling import bounds as sampling_bounds
 from grader.mathlang.sampling import (
@@ -37,7 +37,7 @@ from grader.mathlang.sampling import (
     seed_for,
     size_sets,
 )
-from grader.mathlang.values import MAX_DIM, MAX_ELEMENTS, Env, FunctionDef, Val
+from grader.mathlang.values import Env, FunctionDef, Val
 from grader.types.expression import probes
 from grader.types.expression.intervals import IntervalForm, read_interval
 from grader.types.expression.outcome import Sides

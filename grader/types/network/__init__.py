@@ -21,8 +21,8 @@ The piecewise-linear mathematics itself is :mod:`grader.networks`.
 
 from __future__ import annotations
 
+from grader.core.deferred import deferred
 from grader.types.base import AnswerType
-from grader.types.network.checker import check, same_answer
 from grader.types.network.part import NetworkPart
 
 
@@ -32,7 +32,11 @@ def template_hint(part: NetworkPart) -> str:
 
 
 ANSWER_TYPE = AnswerType(
-    name="network", part=NetworkPart, check=check, hint=template_hint, same_mistake=same_answer
+    name="network",
+    part=NetworkPart,
+    check=deferred("grader.types.network.checker", "check"),
+    hint=template_hint,
+    same_mistake=deferred("grader.types.network.checker", "same_answer"),
 )
 
-__all__ = ["ANSWER_TYPE", "NetworkPart", "check"]
+__all__ = ["ANSWER_TYPE", "NetworkPart"]
