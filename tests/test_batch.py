@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import gc
 import os
 import shutil
 import signal
@@ -190,6 +191,25 @@ def test_a_rerun_with_nothing_changed_grades_and_writes_nothing(
     assert counter.take() == [] and second.regraded == 0
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == written
     assert [r.score for r in second.reports] == [r.score for r in first.reports]
+
+
+def test_a_run_in_process_leaves_no_file_open(tmp_path: Path, spec: ProblemSet) -> None:
+    """The service (``--workers 0``) and tests grade in-process run after run: the store's
+    connections are closed by the run, not left to the garbage collector."""
+    root = make_class(tmp_path / "class", {"s1": sheet("131072")})
+    out = tmp_path / "out"
+    run(spec, root, out, executor=InProcessExecutor())  # the store exists: the next runs read it
+    gc.collect()
+    gc.disable()
+    try:
+        before = len(os.listdir("/proc/self/fd"))
+        for attempt in range(3):  # a changed answer each time: graded, the store looked up
+            (root / "s1" / "answers.yaml").write_text(sheet(str(131073 + attempt)))
+            assert run(spec, root, out, executor=InProcessExecutor()).regraded == 1
+        after = len(os.listdir("/proc/self/fd"))
+    finally:
+        gc.enable()
+    assert after == before
 
 
 def test_after_a_part_is_edited_only_that_part_is_regraded(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -407,3 +408,30 @@ def test_a_code_part_that_would_run_nothing_is_refused() -> None:
     with pytest.raises(ProblemFileError) as raised:
         parse_problem_set(text)
     assert "give at least one case or trial" in raised.value.render()
+
+
+@needs_sandbox
+def test_code_is_graded_in_a_process_that_holds_over_a_thousand_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long-running grader (the service's grading process, a test run) may hold descriptors
+    numbered past 1024, where select() refuses to wait on the sandbox's output."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"this machine allows {hard} open files; the test needs 1,200")
+    resource.setrlimit(
+        resource.RLIMIT_NOFILE, (max(soft, 1200) if soft != resource.RLIM_INFINITY else soft, hard)
+    )
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        monkeypatch.setattr(runs, "_CACHE", OrderedDict())  # the references run now, past fd 1024
+        answers = {"total": "def total(x):\n    return x.sum()  # mine"}
+        report = grade(parse_problem_set(NUMPY_SET), load_submission(_submission(tmp_path, "fay", answers)))
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    total = next(part for part in report.parts if part.id == "total")
+    assert total.status is Status.CORRECT, total.feedback

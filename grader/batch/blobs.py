@@ -67,6 +67,11 @@ class StoredVerdicts:
         self._unreadable = False
         self._key: bytes | None = None  # the store's key (read where the store is read)
 
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
     def get(self, part: str, answer: str) -> Any:
         """The stored verdict, or None (none stored, or the store cannot be read here)."""
         if self._unreadable:

@@ -34,6 +34,7 @@ from grader.batch.worker import (
     grade_task,
     install,
 )
+from grader.engine import load_checker
 from grader.spec import ProblemSet
 
 if TYPE_CHECKING:
@@ -58,8 +59,11 @@ class InProcessExecutor:
 
     def grade(self, setup: WorkerSetup, chunks: Iterable[Chunk]) -> Iterator[list[Graded]]:
         prepared = Prepared(replace(setup, watchdog=False, within_class=False))
-        for chunk in chunks:
-            yield [grade_task(prepared, task) for task in chunk]
+        try:
+            for chunk in chunks:
+                yield [grade_task(prepared, task) for task in chunk]
+        finally:
+            prepared.close()
 
     def close(self) -> None:
         """Nothing is kept between calls."""
@@ -116,6 +120,9 @@ class LocalExecutor:
     def _new_pool(self, setup: WorkerSetup, nice: int = 0) -> ProcessPool:
         from pebble import ProcessPool
 
+        if self.context.get_start_method() == "fork":  # workers inherit the checkers imported here
+            for part_type in {part.type for _, _, part in setup.spec.iter_parts()}:
+                load_checker(part_type)
         return ProcessPool(
             max_workers=self.jobs, initializer=install_niced, initargs=(setup, nice), context=self.context
         )

@@ -169,6 +169,12 @@ class Prepared:
         self.stored = StoredVerdicts(setup.store) if setup.store else None
         self.output = reachable_output(setup.out, setup.out_token)  # None: the driver writes
 
+    def close(self) -> None:
+        """Let go of the store's connection (a worker process's ends with it; an in-process
+        grader's must not wait for the garbage collector)."""
+        if self.stored is not None:
+            self.stored.close()
+
     def known(self, key: VerdictKey) -> Verdict | None:
         """A verdict for this part and answer decided before: by this worker, or in the store."""
         found = self.memo.get(key)

@@ -7,20 +7,21 @@ connections, course state and worker pool, and runs :class:`GradingWorkers` unti
 told to stop (the server's shutdown) or until its parent is gone (a server killed with
 SIGKILL: the jobs in hand go back to the queue, so the next server grades them); SIGTERM
 and SIGINT are the server's to act on. If the child dies, the server starts another one.
-Each verdict's grading time travels back to the server's Prometheus metrics over a queue.
+Each verdict's grading time travels back to the server's Prometheus metrics over a pipe.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import multiprocessing.context
 import os
-import queue as queue_module
 import signal
 import threading
 import time
-from typing import Any
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
 
 from grader.service import metrics
 from grader.service.course import CourseState
@@ -40,22 +41,30 @@ def _context() -> multiprocessing.context.SpawnContext:
     return multiprocessing.get_context("spawn")
 
 
+@dataclass
+class _Child:
+    """One grading process and its two pipes. Pipes, not a shared Event or Queue: a child
+    killed while holding such an object's lock would leave it held for good."""
+
+    process: multiprocessing.context.SpawnProcess
+    control: Connection  # the server writes "stop"; closed when the server dies
+    graded: Connection  # (seconds, failed) of each verdict, from the child
+    graded_open: bool = True
+
+
 class GradingProcess:
     """Starts, watches and stops the grading child; the server's side of it."""
 
     def __init__(self, settings: Settings, grace: float = 30.0):
         self.settings = settings
         self.grace = grace
-        context = _context()
-        self._stop = context.Event()
-        self._graded: multiprocessing.Queue[tuple[float, bool]] = context.Queue()
-        self._process: multiprocessing.context.SpawnProcess | None = None
+        self._child: _Child | None = None
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
 
     @property
     def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
+        return self._child.process.pid if self._child is not None else None
 
     def start(self) -> None:
         self._spawn()
@@ -63,58 +72,73 @@ class GradingProcess:
         self._watcher.start()
 
     def _spawn(self) -> None:
-        process = _context().Process(
+        context = _context()
+        control_reader, control_writer = context.Pipe(duplex=False)
+        graded_reader, graded_writer = context.Pipe(duplex=False)
+        process = context.Process(
             target=run_grading_loop,
-            args=(self.settings, self._stop, self._graded, os.getpid(), self.grace),
+            args=(self.settings, control_reader, graded_writer, os.getpid(), self.grace),
             name="grader-grading",
         )
         process.start()
-        self._process = process
+        control_reader.close()  # the child's ends: only the child holds them now
+        graded_writer.close()
+        self._child = _Child(process, control_writer, graded_reader)
         metrics.GRADING_PROCESS_STARTS.inc()
         log.info("grading process %d started", process.pid)
 
     def _watch(self) -> None:
         """Feeds the metrics and starts a new child when one dies while the server runs."""
         while not self._stopping.is_set():
-            self._drain(timeout=0.5)
-            process = self._process
-            if process is not None and not process.is_alive() and not self._stopping.is_set():
-                log.error(
-                    "grading process %d ended (exit code %s); starting another in %.0f s",
-                    process.pid,
-                    process.exitcode,
-                    RESTART_PAUSE_SECONDS,
-                )
-                if self._stopping.wait(RESTART_PAUSE_SECONDS):
-                    return
-                self._spawn()
-
-    def _drain(self, timeout: float) -> None:
-        try:
-            seconds, failed = self._graded.get(timeout=timeout)
-        except queue_module.Empty:
-            return
-        metrics.graded(seconds, failed)
-        while True:
-            try:
-                seconds, failed = self._graded.get_nowait()
-            except queue_module.Empty:
+            child = self._child
+            if child is None:
                 return
-            metrics.graded(seconds, failed)
+            self._drain(child, timeout=0.5)
+            if child.process.is_alive() or self._stopping.is_set():
+                continue
+            self._drain(child, timeout=0)
+            log.error(
+                "grading process %d ended (exit code %s); starting another in %.0f s",
+                child.process.pid,
+                child.process.exitcode,
+                RESTART_PAUSE_SECONDS,
+            )
+            child.control.close()
+            child.graded.close()
+            if self._stopping.wait(RESTART_PAUSE_SECONDS):
+                return
+            self._spawn()
+
+    @staticmethod
+    def _drain(child: _Child, timeout: float) -> None:
+        """Count the verdicts the child reported; waits up to ``timeout`` for a first one."""
+        if not child.graded_open:
+            time.sleep(timeout)
+            return
+        try:
+            ready = child.graded.poll(timeout)
+            while ready:
+                seconds, failed = child.graded.recv()
+                metrics.graded(seconds, failed)
+                ready = child.graded.poll(0)
+        except (EOFError, OSError):  # the child is gone
+            child.graded_open = False
 
     def stop(self) -> None:
         """Tell the child to stop: it lets the chunk in hand finish (up to the grace time)
         and puts back what is unfinished; past that, it is ended."""
         self._stopping.set()
-        self._stop.set()
         if self._watcher is not None:
             self._watcher.join()
-        process = self._process
-        if process is None:
+        child = self._child
+        if child is None:
             return
+        with contextlib.suppress(OSError):  # already gone
+            child.control.send("stop")
+        process = child.process
         deadline = time.monotonic() + self.grace + 10
         while process.is_alive() and time.monotonic() < deadline:
-            self._drain(timeout=0.1)
+            self._drain(child, timeout=0.1)
             process.join(0.1)
         if process.is_alive():
             log.error("grading process %d did not stop in time; ending it", process.pid)
@@ -123,31 +147,28 @@ class GradingProcess:
             if process.is_alive():
                 process.kill()
                 process.join()
-        self._drain(timeout=0)
-        self._graded.close()
+        self._drain(child, timeout=0)
+        child.control.close()
+        child.graded.close()
 
 
 def run_grading_loop(
-    settings: Settings,
-    stop: Any,
-    graded: multiprocessing.Queue[tuple[float, bool]],
-    parent_pid: int,
-    grace: float,
+    settings: Settings, control: Connection, graded: Connection, parent_pid: int, grace: float
 ) -> None:
-    """The child: grade until told to stop or orphaned."""
+    """The child: grade until the server says stop, or is gone (its end of ``control``
+    closes with it; the parent check covers a server whose pipe outlives it)."""
     from grader.service.server import configure_logging  # the server's module imports this one
 
     configure_logging()
     # Ctrl-C and systemd's SIGTERM reach the whole process group: the server, which gets them
-    # too, decides when this process stops (a handler here could not touch ``stop``, whose
-    # lock the interrupted wait may hold).
+    # too, decides when this process stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     os.nice(LOOP_NICENESS)
-    graded.cancel_join_thread()  # never wait at exit for a server that no longer reads
 
     def report(seconds: float, failed: bool) -> None:
-        graded.put((seconds, failed))
+        with contextlib.suppress(OSError):  # a server that is gone reads no metrics
+            graded.send((seconds, failed))
 
     db = Database(settings.database_url)
     course = CourseState(db, settings.course_dir, settings.course_name)
@@ -155,10 +176,21 @@ def run_grading_loop(
     workers = GradingWorkers(settings, db, course, on_graded=report)
     workers.start()
     try:
-        while not stop.wait(PARENT_CHECK_SECONDS):
-            if os.getppid() != parent_pid:
-                log.warning("the server (process %d) is gone; putting back the jobs in hand", parent_pid)
-                break
+        if not _told_to_stop(control, parent_pid):
+            log.warning("the server (process %d) is gone; putting back the jobs in hand", parent_pid)
     finally:
         workers.stop(grace)
         db.dispose()
+        graded.close()
+
+
+def _told_to_stop(control: Connection, parent_pid: int) -> bool:
+    """Wait until the server says stop (True) or is gone (False)."""
+    while not control.poll(PARENT_CHECK_SECONDS):
+        if os.getppid() != parent_pid:
+            return False
+    try:
+        control.recv()
+    except (EOFError, OSError):
+        return False
+    return True
