@@ -34,6 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+import httpx
 from make_class import make_class
 from service_server import Course, Server
 from sqlalchemy import select
@@ -65,6 +66,10 @@ def course_with_students(
     return course, sheets_found
 
 
+SLOWEST: list[tuple[float, float]] = []  # (latency, seconds since the first upload)
+SETTLING_SECONDS = 2.0
+
+
 def run_clients(
     server: Server, course: Course, sheets: list[Path], clients: int, rate: float | None = None
 ) -> tuple[list[float], int]:
@@ -78,26 +83,33 @@ def run_clients(
     names = [n for n in names if n.startswith("client-")]
     assignment = "synthetic-class"  # the assignment id make_class writes
 
+    # Every client made (an httpx client loads its TLS settings: milliseconds of this process's
+    # CPU each) and connected before the first hand-in, so that the clock measures the server.
+    https = [server.client(token=course.tokens[name]) for name in names]
+    for http in https:
+        http.get("/healthz")
+
     def client(index: int) -> None:
         nonlocal refused
-        with server.client(token=course.tokens[names[index]]) as http:
-            for number in range(index, len(sheets), len(names)):
-                sheet = sheets[number]
-                if rate:
-                    time.sleep(max(0.0, begin + number / rate - time.perf_counter()))
-                started = time.perf_counter()
-                response = http.post(
-                    f"/api/v1/assignments/{assignment}/submissions",
-                    files={"file": (sheet.name, sheet.read_bytes())},
-                )
-                elapsed = time.perf_counter() - started
-                with lock:
-                    if response.status_code == 202:
-                        latencies.append(elapsed)
-                    elif response.status_code == 422:
-                        refused += 1
-                    else:
-                        raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
+        http = https[index]
+        for number in range(index, len(sheets), len(names)):
+            sheet = sheets[number]
+            if rate:
+                time.sleep(max(0.0, begin + number / rate - time.perf_counter()))
+            started = time.perf_counter()
+            response = http.post(
+                f"/api/v1/assignments/{assignment}/submissions",
+                files={"file": (sheet.name, sheet.read_bytes())},
+            )
+            elapsed = time.perf_counter() - started
+            with lock:
+                if response.status_code == 202:
+                    latencies.append(elapsed)
+                    SLOWEST.append((elapsed, started - begin))
+                elif response.status_code == 422:
+                    refused += 1
+                else:
+                    raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
 
     begin = time.perf_counter()
     threads = [threading.Thread(target=client, args=(i,)) for i in range(len(names))]
@@ -105,7 +117,18 @@ def run_clients(
         thread.start()
     for thread in threads:
         thread.join()
+    for http in https:
+        http.close()
     return latencies, refused
+
+
+def wait_workers_ready(server: Server, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if httpx.get(f"{server.url}/healthz").json()["workers"] == "ready":
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"the grading workers were not ready after {timeout:.0f} s")
 
 
 def wait_all_graded(db: Database, expected: int, timeout: float) -> None:
@@ -139,6 +162,7 @@ def main() -> None:
         course, sheets = course_with_students(Path(scratch), args.db, args.clients, args.submissions)
         server = Server(course, args.workers, "--rate-limit", "100000")
         try:
+            wait_workers_ready(server)  # a server that runs for the term: its workers are up
             started = time.perf_counter()
             latencies, refused = run_clients(server, course, sheets, args.clients, args.rate)
             uploaded = time.perf_counter() - started
@@ -172,6 +196,16 @@ def main() -> None:
         f"  max {max(to_verdict):.1f} s  (mean {statistics.mean(to_verdict):.1f} s)"
     )
     print(f"  throughput      {len(rows) / wall:.1f} submissions/s: {len(rows)} graded in {wall:.1f} s")
+    worst = sorted(SLOWEST)[-5:][::-1]
+    slowest = ", ".join(f"{latency * 1000:.0f} ms at {at:.1f} s" for latency, at in worst)
+    print(f"  slowest uploads {slowest} (after the first upload)")
+    settled = [latency for latency, at in SLOWEST if at >= SETTLING_SECONDS]
+    if settled:
+        p50, p99 = percentile(settled, 0.5) * 1000, percentile(settled, 0.99) * 1000
+        print(
+            f"  after the first {SETTLING_SECONDS:g} s of hand-ins:"
+            f" upload p50 {p50:.0f} ms  p99 {p99:.0f} ms  max {max(settled) * 1000:.0f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -221,6 +221,7 @@ def test_health_and_metrics(tmp_path: Path) -> None:
         wait_graded(ta, submit_many(server, 1)[0])
         health = httpx.get(f"{server.url}/healthz").json()
         assert health["status"] == "ok" and health["queued"] == 0
+        assert health["workers"] == "ready"  # it graded a submission: its workers are up
         text = httpx.get(f"{server.url}/metrics").text
         assert re.search(r"^grader_queue_length 0\.0$", text, re.M)
         assert re.search(r"^grader_graded_total [1-9]", text, re.M)

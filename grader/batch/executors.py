@@ -122,7 +122,7 @@ class LocalExecutor:
 
         if self.context.get_start_method() == "fork":  # workers inherit the checkers imported here
             for part_type in {part.type for _, _, part in setup.spec.iter_parts()}:
-                load_checker(part_type)
+                load_checker(part_type)  # (each worker's initializer then finds them loaded)
         return ProcessPool(
             max_workers=self.jobs, initializer=install_niced, initargs=(setup, nice), context=self.context
         )
@@ -132,10 +132,13 @@ class LocalExecutor:
 
 
 def install_niced(setup: WorkerSetup, nice: int) -> None:
-    """Pool initializer: lower this worker's CPU priority by ``nice``, then install the setup."""
+    """Pool initializer: lower this worker's CPU priority by ``nice``, install the setup and
+    import the checkers its parts need (a forked worker has them already)."""
     if nice:
         os.nice(nice)
     install(setup)
+    for part_type in {part.type for _, _, part in setup.spec.iter_parts()}:
+        load_checker(part_type)
 
 
 @dataclass(eq=False)

@@ -162,6 +162,7 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
             "version": grader.__version__,
             "queued": jobs["queued"],
             "grading": jobs["grading"],
+            "workers": "ready" if service.grading.ready.is_set() else "starting",
         }
 
     @app.get("/metrics", include_in_schema=False)

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
-from grader.service import metrics
+from grader.service import grading_child, metrics
 from grader.service.course import CourseState
 from grader.service.db import Database
 from grader.service.settings import Settings
@@ -31,9 +31,9 @@ from grader.service.workers import GradingWorkers
 
 log = logging.getLogger("grader.service")
 
-LOOP_NICENESS = 5  # the loop's own work (verdict rows, the store) yields to requests
 PARENT_CHECK_SECONDS = 0.5
 RESTART_PAUSE_SECONDS = 2.0  # after the child died, before another is started
+READY = "ready"  # the child's message once its workers are warmed up
 
 
 def _context() -> multiprocessing.context.SpawnContext:
@@ -61,6 +61,7 @@ class GradingProcess:
         self._child: _Child | None = None
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
+        self.ready = threading.Event()  # the grading process has its workers warmed up
 
     @property
     def pid(self) -> int | None:
@@ -76,7 +77,7 @@ class GradingProcess:
         control_reader, control_writer = context.Pipe(duplex=False)
         graded_reader, graded_writer = context.Pipe(duplex=False)
         process = context.Process(
-            target=run_grading_loop,
+            target=grading_child.main,  # niced first, then run_grading_loop
             args=(self.settings, control_reader, graded_writer, os.getpid(), self.grace),
             name="grader-grading",
         )
@@ -105,22 +106,26 @@ class GradingProcess:
             )
             child.control.close()
             child.graded.close()
+            self.ready.clear()
             if self._stopping.wait(RESTART_PAUSE_SECONDS):
                 return
             self._spawn()
 
-    @staticmethod
-    def _drain(child: _Child, timeout: float) -> None:
+    def _drain(self, child: _Child, timeout: float) -> None:
         """Count the verdicts the child reported; waits up to ``timeout`` for a first one."""
         if not child.graded_open:
             time.sleep(timeout)
             return
         try:
-            ready = child.graded.poll(timeout)
-            while ready:
-                seconds, failed = child.graded.recv()
-                metrics.graded(seconds, failed)
-                ready = child.graded.poll(0)
+            waiting = child.graded.poll(timeout)
+            while waiting:
+                message = child.graded.recv()
+                if message == READY:
+                    self.ready.set()
+                else:
+                    seconds, failed = message
+                    metrics.graded(seconds, failed)
+                waiting = child.graded.poll(0)
         except (EOFError, OSError):  # the child is gone
             child.graded_open = False
 
@@ -164,16 +169,21 @@ def run_grading_loop(
     # too, decides when this process stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    os.nice(LOOP_NICENESS)
 
-    def report(seconds: float, failed: bool) -> None:
+    def tell(message: object) -> None:
         with contextlib.suppress(OSError):  # a server that is gone reads no metrics
-            graded.send((seconds, failed))
+            graded.send(message)
 
     db = Database(settings.database_url)
     course = CourseState(db, settings.course_dir, settings.course_name)
     course.sync(force=True)
-    workers = GradingWorkers(settings, db, course, on_graded=report)
+    workers = GradingWorkers(
+        settings,
+        db,
+        course,
+        on_graded=lambda seconds, failed: tell((seconds, failed)),
+        on_ready=lambda: tell(READY),
+    )
     workers.start()
     try:
         if not _told_to_stop(control, parent_pid):

@@ -42,6 +42,16 @@ class RateLimiter:
             return None
 
 
+class Grading(Protocol):
+    """The grading loop, in a process of its own or in a thread."""
+
+    ready: threading.Event  # its workers started and warmed up
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 class Companion(Protocol):
     """Background work that runs while the service does (LTI's grade passback)."""
 
@@ -86,14 +96,16 @@ class Service:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         migrate(settings.database_url)
-        self.db = Database(settings.database_url)
+        in_process = settings.workers == 0 and not settings.executor
+        # with a grading process, that process's commits checkpoint the log, not requests'
+        self.db = Database(settings.database_url, checkpoints=in_process or not start_workers)
         self.course = CourseState(self.db, settings.course_dir, settings.course_name)
         self.course.sync(force=True)
         self.limiter = RateLimiter(settings.rate_limit, settings.rate_window)
         self.checks = CheckRunner(settings)
-        self.grading: Companion
+        self.grading: Grading
         self.companions: list[Companion] = []  # started and stopped with the grading
-        if settings.workers == 0 and not settings.executor:
+        if in_process:
             self.grading = GradingWorkers(settings, self.db, self.course)
         else:
             self.grading = GradingProcess(settings)

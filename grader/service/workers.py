@@ -32,6 +32,8 @@ from grader.spec import ProblemSet
 
 log = logging.getLogger("grader.service")
 
+WARM_ASSIGNMENTS = 2  # a standing pool keeps the setups of two problem files
+
 
 def submission_task(submission: Submission, user_name: str, job_id: int) -> SubmissionTask:
     return one_task(user_name, submission.filename, submission.content, key=f"{submission.id}#{job_id}")
@@ -54,11 +56,14 @@ class GradingWorkers:
         db: Database,
         course: CourseState,
         on_graded: Callable[[float, bool], None] = metrics.graded,
+        on_ready: Callable[[], None] | None = None,
     ):
         self.settings = settings
         self.db = db
         self.course = course
         self.on_graded = on_graded
+        self.on_ready = on_ready
+        self.ready = threading.Event()  # workers started and warmed up
         self.owner = f"{uuid.uuid4().hex[:12]}"
         self.executor = make_executor(settings)
         self.setups = WorkerSetups(settings)
@@ -88,7 +93,28 @@ class GradingWorkers:
         self.executor.close()
         self.store.close()
 
+    def _warm_up(self) -> None:
+        """Grade a blank sheet of the newest assignments (as many as a standing pool keeps
+        prepared): the workers start and import their checkers now, not when the first
+        hand-ins of a deadline rush arrive."""
+        newest = sorted(self.course.all(), key=lambda loaded: loaded.id)[-WARM_ASSIGNMENTS:]
+        for loaded in newest:
+            if self._stop.is_set():
+                return
+            setup = self.setups.setup_for(loaded.problem_hash, loaded.spec)
+            try:
+                for _ in self.executor.grade(
+                    setup, [[one_task("warm-up", "answers.yaml", b"answers: {}\n")]]
+                ):
+                    pass
+            except Exception:  # grading will say what is wrong
+                log.exception("warming up the workers for %s failed", loaded.name)
+
     def _run(self) -> None:
+        self._warm_up()
+        self.ready.set()
+        if self.on_ready is not None:
+            self.on_ready()
         last_sync = 0.0
         while not self._stop.is_set():
             try:
@@ -155,6 +181,7 @@ class GradingWorkers:
         report.student = graded.task.folder
         with self.db.session() as db:
             report = hand_graded_report(db, self.course, job.submission_id, report)  # TAs' grades kept
+            pickled = dumps(report)  # before the write lock is taken: a request may be waiting for it
             if not queue.mark_done(db, job.id, self.owner, seconds):
                 log.warning("job %d was taken back from this worker; its verdict is not written", job.id)
                 db.rollback()
@@ -167,7 +194,7 @@ class GradingWorkers:
                     problem_hash=problem_hash,
                     score=report.score,
                     max_score=report.max_score,
-                    report=dumps(report),
+                    report=pickled,
                 )
             )
         self.in_hand.discard(job.id)
