@@ -66,17 +66,17 @@ def course_with_students(
     return course, sheets_found
 
 
-SLOWEST: list[tuple[float, float]] = []  # (latency, seconds since the first upload)
 SETTLING_SECONDS = 2.0
 
 
 def run_clients(
     server: Server, course: Course, sheets: list[Path], clients: int, rate: float | None = None
-) -> tuple[list[float], int]:
+) -> tuple[list[tuple[float, float]], int]:
     """Post every sheet; each client posts its next sheet as soon as the last is answered
     (closed loop), or, with ``rate``, sheet i at i / rate seconds (open loop: students
-    handing in at that rate, whatever the server's speed)."""
-    latencies: list[float] = []
+    handing in at that rate, whatever the server's speed). Each accepted upload's latency
+    and when it started, in seconds after the first."""
+    uploads: list[tuple[float, float]] = []
     refused = 0
     lock = threading.Lock()
     names = sorted(course.tokens)[:clients] if clients else []
@@ -104,8 +104,7 @@ def run_clients(
             elapsed = time.perf_counter() - started
             with lock:
                 if response.status_code == 202:
-                    latencies.append(elapsed)
-                    SLOWEST.append((elapsed, started - begin))
+                    uploads.append((elapsed, started - begin))
                 elif response.status_code == 422:
                     refused += 1
                 else:
@@ -119,7 +118,7 @@ def run_clients(
         thread.join()
     for http in https:
         http.close()
-    return latencies, refused
+    return uploads, refused
 
 
 def wait_workers_ready(server: Server, timeout: float = 120) -> None:
@@ -164,7 +163,8 @@ def main() -> None:
         try:
             wait_workers_ready(server)  # a server that runs for the term: its workers are up
             started = time.perf_counter()
-            latencies, refused = run_clients(server, course, sheets, args.clients, args.rate)
+            uploads, refused = run_clients(server, course, sheets, args.clients, args.rate)
+            latencies = [latency for latency, _ in uploads]
             uploaded = time.perf_counter() - started
             db = Database(Settings(course_dir=course.folder, db_url=args.db).database_url)
             wait_all_graded(db, len(latencies), timeout=1800)
@@ -196,10 +196,10 @@ def main() -> None:
         f"  max {max(to_verdict):.1f} s  (mean {statistics.mean(to_verdict):.1f} s)"
     )
     print(f"  throughput      {len(rows) / wall:.1f} submissions/s: {len(rows)} graded in {wall:.1f} s")
-    worst = sorted(SLOWEST)[-5:][::-1]
+    worst = sorted(uploads)[-5:][::-1]
     slowest = ", ".join(f"{latency * 1000:.0f} ms at {at:.1f} s" for latency, at in worst)
     print(f"  slowest uploads {slowest} (after the first upload)")
-    settled = [latency for latency, at in SLOWEST if at >= SETTLING_SECONDS]
+    settled = [latency for latency, at in uploads if at >= SETTLING_SECONDS]
     if settled:
         p50, p99 = percentile(settled, 0.5) * 1000, percentile(settled, 0.99) * 1000
         print(

@@ -191,10 +191,15 @@ def grade(spec: ProblemSet, submission: Submission, check: PartCheck = check_par
     return report
 
 
-def load_checkers(spec: ProblemSet, answers: Mapping[str, Any]) -> None:
-    """Import the checkers the answers given need before any is checked: here, not under the
-    time and memory limits the batch puts around each check."""
-    answered = {part.type for part_id, _, part in spec.iter_parts() if not is_blank(answers.get(part_id))}
+def load_checkers(spec: ProblemSet, answers: Mapping[str, Any] | None = None) -> None:
+    """Import the checkers the answers given need (all the problem set's, without ``answers``)
+    before any is checked: here, not under the time and memory limits the batch puts around
+    each check."""
+    answered = {
+        part.type
+        for part_id, _, part in spec.iter_parts()
+        if answers is None or not is_blank(answers.get(part_id))
+    }
     for name in answered:
         load_checker(name)
 

@@ -34,7 +34,7 @@ from grader.batch.worker import (
     grade_task,
     install,
 )
-from grader.engine import load_checker
+from grader.engine import load_checkers
 from grader.spec import ProblemSet
 
 if TYPE_CHECKING:
@@ -121,8 +121,7 @@ class LocalExecutor:
         from pebble import ProcessPool
 
         if self.context.get_start_method() == "fork":  # workers inherit the checkers imported here
-            for part_type in {part.type for _, _, part in setup.spec.iter_parts()}:
-                load_checker(part_type)  # (each worker's initializer then finds them loaded)
+            load_checkers(setup.spec)
         return ProcessPool(
             max_workers=self.jobs, initializer=install_niced, initargs=(setup, nice), context=self.context
         )
@@ -137,8 +136,7 @@ def install_niced(setup: WorkerSetup, nice: int) -> None:
     if nice:
         os.nice(nice)
     install(setup)
-    for part_type in {part.type for _, _, part in setup.spec.iter_parts()}:
-        load_checker(part_type)
+    load_checkers(setup.spec)
 
 
 @dataclass(eq=False)
