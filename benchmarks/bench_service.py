@@ -1,17 +1,27 @@
 """The grading service under load: many clients hand in at once over real HTTP.
 
-    python benchmarks/bench_service.py [--submissions 500] [--clients 50] [--workers 2] [--rate R] [--db URL]
+    python benchmarks/bench_service.py [--submissions 500] [--clients 50] [--workers 2]
+                                       [--burst | --rate R] [--poll SECONDS] [--db URL]
 
 Builds the synthetic class of benchmarks/make_class.py (seeded: reference answers,
 shipped answers, listed mistakes, wrong variants, hostile strings, unreadable
 sheets), starts ``grader serve`` on a free loopback port with a fresh SQLite
 database (or ``--db``), and has ``--clients`` threads post the sheets (each client a
-student with a token, taking sheets in turn): each client posts its next sheet as soon
-as the last is answered, or, with ``--rate``, the sheets arrive at that many per second
-whatever the server's speed (a closed loop's latency is clients / throughput by Little's
-law; an open loop's is what a student handing in at that load waits). Prints:
+student with a token, taking sheets in turn). How they post:
 
-* upload latency: POST to 202, p50 / p99 / max (what a student waits for);
+* by default, as students do: a client hands in a sheet, asks for its verdict every
+  ``--poll`` seconds (the waiting page reloads every 2 s) until it is graded, and then
+  hands in its next sheet, so 50 clients keep up to 50 sheets in the queue;
+* ``--burst``: each client posts its next sheet as soon as the last upload is answered,
+  never waiting for a verdict: a test of the server's capacity, not a load students
+  make (by Little's law the upload latency is then clients / upload throughput);
+* ``--rate R``: sheet i arrives at i / R seconds whatever the server's speed (an open
+  loop: what a student handing in at that load waits).
+
+Prints:
+
+* upload latency: POST to 202, p50 / p99 / max (what a student waits for), and the
+  latency of the verdict polls;
 * upload to verdict: a job's finish time minus its submission's, p50 / p99 / max,
   read from the service's own database;
 * throughput: submissions graded per second, first upload to last verdict.
@@ -69,56 +79,97 @@ def course_with_students(
 SETTLING_SECONDS = 2.0
 
 
-def run_clients(
-    server: Server, course: Course, sheets: list[Path], clients: int, rate: float | None = None
-) -> tuple[list[tuple[float, float]], int]:
-    """Post every sheet; each client posts its next sheet as soon as the last is answered
-    (closed loop), or, with ``rate``, sheet i at i / rate seconds (open loop: students
-    handing in at that rate, whatever the server's speed). Each accepted upload's latency
-    and when it started, in seconds after the first."""
-    uploads: list[tuple[float, float]] = []
-    refused = 0
-    lock = threading.Lock()
-    names = sorted(course.tokens)[:clients] if clients else []
-    names = [n for n in names if n.startswith("client-")]
-    assignment = "synthetic-class"  # the assignment id make_class writes
+ASSIGNMENT = "synthetic-class"  # the assignment id make_class writes
 
+
+class Load:
+    """What the clients measure: each accepted upload's (latency, start) in seconds after
+    the first, each poll's latency, and the sheets refused as unreadable."""
+
+    def __init__(self) -> None:
+        self.uploads: list[tuple[float, float]] = []
+        self.polls: list[float] = []
+        self.refused = 0
+        self.lock = threading.Lock()
+        self.begin = time.perf_counter()
+
+    def upload(self, response: httpx.Response, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        with self.lock:
+            if response.status_code == 202:
+                self.uploads.append((elapsed, started - self.begin))
+            elif response.status_code == 422:
+                self.refused += 1
+            else:
+                raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
+
+    def poll(self, started: float) -> None:
+        with self.lock:
+            self.polls.append(time.perf_counter() - started)
+
+
+class Client:
+    """One student: posts the sheets it is given, paced by ``rate`` (sheets a second over
+    all clients) or waiting for each verdict (asking every ``poll`` seconds), or neither."""
+
+    def __init__(self, http: httpx.Client, load: Load, rate: float | None, poll: float | None):
+        self.http, self.load, self.rate, self.poll = http, load, rate, poll
+
+    def hand_in(self, sheets: list[tuple[int, Path]]) -> None:
+        for number, sheet in sheets:
+            if self.rate:
+                time.sleep(max(0.0, self.load.begin + number / self.rate - time.perf_counter()))
+            started = time.perf_counter()
+            response = self.http.post(
+                f"/api/v1/assignments/{ASSIGNMENT}/submissions",
+                files={"file": (sheet.name, sheet.read_bytes())},
+            )
+            self.load.upload(response, started)
+            if self.poll and response.status_code == 202:
+                self.wait_for_verdict(response.json()["url"], self.poll)
+
+    def wait_for_verdict(self, url: str, interval: float) -> None:
+        while True:
+            time.sleep(interval)
+            started = time.perf_counter()
+            status = self.http.get(url).json()["status"]
+            self.load.poll(started)
+            if status == "graded":
+                return
+
+
+def run_clients(
+    server: Server,
+    course: Course,
+    sheets: list[Path],
+    clients: int,
+    rate: float | None = None,
+    poll: float | None = None,
+) -> Load:
+    """Post every sheet, each client taking sheets in turn: with ``poll``, a client waits for
+    each verdict (asking every ``poll`` seconds) before its next sheet; with ``rate``, sheet
+    i is posted at i / rate seconds; with neither, as soon as the last upload is answered."""
+    names = [n for n in sorted(course.tokens) if n.startswith("client-")][:clients]
     # Every client made (an httpx client loads its TLS settings: milliseconds of this process's
     # CPU each) and connected before the first hand-in, so that the clock measures the server.
     https = [server.client(token=course.tokens[name]) for name in names]
     for http in https:
         http.get("/healthz")
-
-    def client(index: int) -> None:
-        nonlocal refused
-        http = https[index]
-        for number in range(index, len(sheets), len(names)):
-            sheet = sheets[number]
-            if rate:
-                time.sleep(max(0.0, begin + number / rate - time.perf_counter()))
-            started = time.perf_counter()
-            response = http.post(
-                f"/api/v1/assignments/{assignment}/submissions",
-                files={"file": (sheet.name, sheet.read_bytes())},
-            )
-            elapsed = time.perf_counter() - started
-            with lock:
-                if response.status_code == 202:
-                    uploads.append((elapsed, started - begin))
-                elif response.status_code == 422:
-                    refused += 1
-                else:
-                    raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
-
-    begin = time.perf_counter()
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(len(names))]
+    load = Load()
+    threads = [
+        threading.Thread(
+            target=Client(http, load, rate, poll).hand_in,
+            args=([(n, sheets[n]) for n in range(index, len(sheets), len(names))],),
+        )
+        for index, http in enumerate(https)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     for http in https:
         http.close()
-    return uploads, refused
+    return load
 
 
 def wait_workers_ready(server: Server, timeout: float = 120) -> None:
@@ -148,11 +199,18 @@ def main() -> None:
     parser.add_argument("--submissions", type=int, default=500)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2)
+    loads = parser.add_mutually_exclusive_group()
+    loads.add_argument("--rate", type=float, default=None, help="open loop: hand-ins per second")
+    loads.add_argument(
+        "--burst",
+        action="store_true",
+        help="each client posts again as soon as its upload is answered, never waiting for a verdict",
+    )
     parser.add_argument(
-        "--rate",
+        "--poll",
         type=float,
-        default=None,
-        help="open loop: hand-ins per second (default: closed loop)",
+        default=1.0,
+        help="seconds between a client's verdict polls (default 1; the waiting page reloads every 2)",
     )
     parser.add_argument("--db", default=None, help="a database URL (default: SQLite in the course folder)")
     args = parser.parse_args()
@@ -163,26 +221,36 @@ def main() -> None:
         try:
             wait_workers_ready(server)  # a server that runs for the term: its workers are up
             started = time.perf_counter()
-            uploads, refused = run_clients(server, course, sheets, args.clients, args.rate)
+            students = not args.rate and not args.burst
+            load = run_clients(
+                server, course, sheets, args.clients, args.rate, args.poll if students else None
+            )
+            uploads, refused = load.uploads, load.refused
             latencies = [latency for latency, _ in uploads]
             uploaded = time.perf_counter() - started
             db = Database(Settings(course_dir=course.folder, db_url=args.db).database_url)
             wait_all_graded(db, len(latencies), timeout=1800)
             with db.session() as session:
                 rows = session.execute(
-                    select(Submission.created_at, Job.finished_at).join(
+                    select(Submission.created_at, Job.finished_at, Job.claimed_at).join(
                         Job, Job.submission_id == Submission.id
                     )
                 ).all()
             db.dispose()
         finally:
             server.stop()
-    to_verdict = [(finished - created).total_seconds() for created, finished in rows]
-    first = min(created for created, _ in rows)
-    last = max(finished for _, finished in rows)
+    to_verdict = [(finished - created).total_seconds() for created, finished, _ in rows]
+    in_queue = [(claimed - created).total_seconds() for created, _, claimed in rows]
+    first = min(created for created, _, _ in rows)
+    last = max(finished for _, finished, _ in rows)
     wall = (last - first).total_seconds()
     machine = f"{platform.python_version()}, {os.cpu_count()} CPUs"
-    loop = f"open loop, {args.rate:g} hand-ins/s" if args.rate else "closed loop"
+    if args.rate:
+        loop = f"open loop, {args.rate:g} hand-ins/s"
+    elif args.burst:
+        loop = "burst: closed loop, no client waits for a verdict"
+    else:
+        loop = f"students: a client waits for each verdict (polls every {args.poll:g} s)"
     print(f"grader service benchmark: {machine}, --workers {args.workers}, {loop}")
     accepted = len(latencies)
     print(f"  {accepted} submissions accepted, {refused} refused as unreadable (422), {args.clients} clients")
@@ -191,9 +259,16 @@ def main() -> None:
         f"  upload latency  p50 {p50:.0f} ms  p99 {p99:.0f} ms"
         f"  max {max(latencies) * 1000:.0f} ms  (all uploads in {uploaded:.1f} s)"
     )
+    if load.polls:
+        p50, p99 = percentile(load.polls, 0.5) * 1000, percentile(load.polls, 0.99) * 1000
+        print(f"  verdict polls   p50 {p50:.0f} ms  p99 {p99:.0f} ms  ({len(load.polls)} polls)")
     print(
         f"  upload->verdict p50 {percentile(to_verdict, 0.5):.1f} s  p99 {percentile(to_verdict, 0.99):.1f} s"
         f"  max {max(to_verdict):.1f} s  (mean {statistics.mean(to_verdict):.1f} s)"
+    )
+    print(
+        f"  of which queued p50 {percentile(in_queue, 0.5):.2f} s  p99 {percentile(in_queue, 0.99):.2f} s"
+        "  (upload to a worker's claim)"
     )
     print(f"  throughput      {len(rows) / wall:.1f} submissions/s: {len(rows)} graded in {wall:.1f} s")
     worst = sorted(uploads)[-5:][::-1]

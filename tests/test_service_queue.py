@@ -137,6 +137,27 @@ def test_grading_runs_in_its_own_process_and_a_killed_one_is_replaced(tmp_path: 
     db.dispose()
 
 
+def test_hand_ins_and_regrades_wake_idle_workers(tmp_path: Path) -> None:
+    """Idle workers look for jobs once a minute here (as for jobs from another server on the
+    same database): a hand-in and a TA's regrade on this server are graded at once."""
+    course = make_course(tmp_path / "course", None)
+    with Server(course, 1, "--poll-seconds", "600") as server, server.client("ta") as ta:
+        deadline = time.monotonic() + 120
+        while httpx.get(f"{server.url}/healthz").json()["workers"] != "ready":
+            assert time.monotonic() < deadline, "the workers never warmed up"
+            time.sleep(0.1)
+        time.sleep(1.0)  # the loop has found the queue empty and waits
+        (submission,) = submit_many(server, 1)
+        first = wait_graded(ta, submission, timeout=60)
+        time.sleep(1.0)
+        response = ta.post(f"/api/v1/submissions/{submission}/regrade")
+        assert response.status_code == 202, response.text
+        deadline = time.monotonic() + 60
+        while ta.get(f"/api/v1/submissions/{submission}").json()["graded_at"] == first["graded_at"]:
+            assert time.monotonic() < deadline, "the regrade waited for the next poll"
+            time.sleep(0.1)
+
+
 def test_a_server_killed_alone_takes_its_grading_process_with_it(tmp_path: Path) -> None:
     course = make_course(tmp_path / "course", None)
     db = database(course.folder, None)

@@ -122,6 +122,7 @@ def store_submission(
                     raise
         queue.enqueue(db, submission.id)
         audit(db, user, "submit", assignment=assignment.name, submission=submission.id, version=version)
+    service.jobs_queued()
     metrics.SUBMISSIONS.inc()
     return submission
 
@@ -286,7 +287,9 @@ def regrade(submission_id: int, request: Request, user: Staff) -> dict[str, Any]
         submission = submission_for(db, submission_id, user)
         job = queue.enqueue(db, submission.id, kind="regrade")
         audit(db, user, "regrade", submission=submission.id)
-        return {"id": submission.id, "job": job.id, "status": JobStatus.QUEUED}
+        answer = {"id": submission.id, "job": job.id, "status": JobStatus.QUEUED}
+    service_of(request).jobs_queued()
+    return answer
 
 
 def counted_rows(request: Request, assignment: LoadedAssignment) -> list[tuple[Submission, Report]]:

@@ -38,6 +38,14 @@ SHIPPED = Path(__file__).resolve().parent.parent.parent  # the repository: probl
 )
 @click.option("--secure-cookies", is_flag=True, help="Mark cookies Secure (behind TLS).")
 @click.option(
+    "--poll-seconds",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="How often idle workers look for jobs queued by another server on the same database "
+    "(this server's own hand-ins are graded at once).",
+)
+@click.option(
     "--lti-key-days",
     type=click.FloatRange(0, min_open=True),
     help="Rotate the LTI tool's signing key when it is this many days old (docs/lms.md).",

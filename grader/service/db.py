@@ -32,9 +32,11 @@ from sqlalchemy import (
     create_engine,
     event,
 )
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import QueuePool
+
+from grader.service.writer_turns import TurnTakingConnection, WriterTurn, before_write, lock_path
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -198,11 +200,12 @@ def make_engine(url: str, checkpoints: bool = True) -> Engine:
     into the database (a checkpoint syncs the file to disk, tens of milliseconds a request
     would wait for); another process that writes often (the grading process) does it."""
     if url.startswith("sqlite"):
+        database = make_url(url).database
         # Connections are kept (each new one costs its PRAGMAs); SQLite allows one writer at
         # a time however many there are, and waits up to ``timeout`` for it.
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": 30},
+            connect_args={"check_same_thread": False, "timeout": 30, "factory": TurnTakingConnection},
             poolclass=QueuePool,
             pool_size=8,
             max_overflow=24,
@@ -217,6 +220,12 @@ def make_engine(url: str, checkpoints: bool = True) -> Engine:
             if not checkpoints:
                 cursor.execute("PRAGMA wal_autocheckpoint=0")
             cursor.close()
+            if database and database != ":memory:":
+                connection.turn = WriterTurn(lock_path(database))
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _take_turn(_connection, cursor, statement, _parameters, _context, _executemany):
+            before_write(cursor.connection, statement)
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import multiprocessing.connection
 import multiprocessing.context
 import os
 import signal
@@ -49,6 +50,7 @@ class _Child:
     process: multiprocessing.context.SpawnProcess
     control: Connection  # the server writes "stop"; closed when the server dies
     graded: Connection  # (seconds, failed) of each verdict, from the child
+    nudges: Connection  # a byte for "jobs were queued", written raw and never blocking
     graded_open: bool = True
 
 
@@ -76,15 +78,17 @@ class GradingProcess:
         context = _context()
         control_reader, control_writer = context.Pipe(duplex=False)
         graded_reader, graded_writer = context.Pipe(duplex=False)
+        nudge_reader, nudge_writer = context.Pipe(duplex=False)
         process = context.Process(
             target=grading_child.main,  # niced first, then run_grading_loop
-            args=(self.settings, control_reader, graded_writer, os.getpid(), self.grace),
+            args=(self.settings, control_reader, graded_writer, nudge_reader, os.getpid(), self.grace),
             name="grader-grading",
         )
         process.start()
-        control_reader.close()  # the child's ends: only the child holds them now
-        graded_writer.close()
-        self._child = _Child(process, control_writer, graded_reader)
+        for childs_end in (control_reader, graded_writer, nudge_reader):  # only the child holds them now
+            childs_end.close()
+        os.set_blocking(nudge_writer.fileno(), False)  # a request never waits on a full pipe
+        self._child = _Child(process, control_writer, graded_reader, nudge_writer)
         metrics.GRADING_PROCESS_STARTS.inc()
         log.info("grading process %d started", process.pid)
 
@@ -104,8 +108,7 @@ class GradingProcess:
                 child.process.exitcode,
                 RESTART_PAUSE_SECONDS,
             )
-            child.control.close()
-            child.graded.close()
+            self._close_pipes(child)
             self.ready.clear()
             if self._stopping.wait(RESTART_PAUSE_SECONDS):
                 return
@@ -153,12 +156,30 @@ class GradingProcess:
                 process.kill()
                 process.join()
         self._drain(child, timeout=0)
-        child.control.close()
-        child.graded.close()
+        self._close_pipes(child)
+
+    def nudge(self) -> None:
+        """Jobs were queued: one byte down the nudge pipe wakes the child's loop. A full pipe
+        (the child is busy) already holds a nudge; a child that is gone has none to read."""
+        child = self._child
+        if child is None:
+            return
+        with contextlib.suppress(OSError):  # BlockingIOError (full), BrokenPipeError (gone), closed
+            os.write(child.nudges.fileno(), b"!")
+
+    @staticmethod
+    def _close_pipes(child: _Child) -> None:
+        for pipe in (child.control, child.graded, child.nudges):
+            pipe.close()
 
 
 def run_grading_loop(
-    settings: Settings, control: Connection, graded: Connection, parent_pid: int, grace: float
+    settings: Settings,
+    control: Connection,
+    graded: Connection,
+    nudges: Connection,
+    parent_pid: int,
+    grace: float,
 ) -> None:
     """The child: grade until the server says stop, or is gone (its end of ``control``
     closes with it; the parent check covers a server whose pipe outlives it)."""
@@ -186,7 +207,7 @@ def run_grading_loop(
     )
     workers.start()
     try:
-        if not _told_to_stop(control, parent_pid):
+        if not _told_to_stop(control, nudges, workers, parent_pid):
             log.warning("the server (process %d) is gone; putting back the jobs in hand", parent_pid)
     finally:
         workers.stop(grace)
@@ -194,9 +215,16 @@ def run_grading_loop(
         graded.close()
 
 
-def _told_to_stop(control: Connection, parent_pid: int) -> bool:
-    """Wait until the server says stop (True) or is gone (False)."""
-    while not control.poll(PARENT_CHECK_SECONDS):
+def _told_to_stop(control: Connection, nudges: Connection, workers: GradingWorkers, parent_pid: int) -> bool:
+    """Pass the server's nudges on to the workers until the server says stop (True) or is
+    gone (False)."""
+    watched: list[Connection] = [control, nudges]
+    while control not in multiprocessing.connection.wait(watched, PARENT_CHECK_SECONDS):
+        if nudges in watched and nudges.poll(0):
+            if os.read(nudges.fileno(), 4096):
+                workers.nudge()
+            else:  # the server closed its end
+                watched.remove(nudges)
         if os.getppid() != parent_pid:
             return False
     try:

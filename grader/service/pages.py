@@ -407,4 +407,5 @@ def ta_regrade(
     with service_of(request).db.session() as db:
         submission = submission_for(db, submission_id, user)
         queue.enqueue(db, submission.id, kind="regrade")
+    service_of(request).jobs_queued()
     return RedirectResponse(f"/submissions/{submission_id}", status_code=303)

@@ -51,6 +51,9 @@ class Grading(Protocol):
 
     def stop(self) -> None: ...
 
+    def nudge(self) -> None:
+        """Jobs were queued: look now, not at the next poll."""
+
 
 class Companion(Protocol):
     """Background work that runs while the service does (LTI's grade passback)."""
@@ -118,6 +121,11 @@ class Service:
             self.grading.start()
             for companion in self.companions:
                 companion.start()
+
+    def jobs_queued(self) -> None:
+        """Called after a commit that queued jobs: the grading loop claims them at once."""
+        if self.start_workers:
+            self.grading.nudge()
 
     def stop(self) -> None:
         self.grading.stop()

@@ -22,7 +22,9 @@ class Settings(BaseModel):
     rate_window: float = Field(default=60.0, gt=0)
     session_hours: float = Field(default=12.0, gt=0)
     secure_cookies: bool = False  # set behind TLS (--secure-cookies, or a https:// --public-url)
-    poll_seconds: float = Field(default=0.2, gt=0)  # how often idle workers look for jobs
+    # How often idle workers look for jobs no nudge announced (queued by another server on the
+    # same database); this server's own hand-ins and regrades wake them at once.
+    poll_seconds: float = Field(default=1.0, gt=0)
     reload_seconds: float = Field(default=2.0, gt=0)  # how often problem files are re-read
     batch_size: int = Field(default=16, ge=1)  # jobs claimed at once
     lti_key_days: float | None = Field(default=None, gt=0)  # rotate the LTI tool key when this old

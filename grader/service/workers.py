@@ -23,7 +23,7 @@ from grader.batch import VerdictStore
 from grader.batch.blobs import dumps
 from grader.batch.worker import Graded, SubmissionTask
 from grader.service import metrics, queue
-from grader.service.course import CourseState
+from grader.service.course import CourseState, LoadedAssignment
 from grader.service.db import Database, Job, Submission, User, VerdictRow
 from grader.service.executing import WorkerSetups, make_executor, one_task
 from grader.service.hand import hand_graded_report
@@ -69,8 +69,17 @@ class GradingWorkers:
         self.setups = WorkerSetups(settings)
         self.store = VerdictStore(settings.store_path)
         self._stop = threading.Event()
+        self._wake = threading.Event()  # jobs were queued, or stop: look now
         self._thread: threading.Thread | None = None
         self.in_hand: set[int] = set()
+        self._claimed: dict[str, Group] = {}  # claimed while grading another problem file
+        self._synced_at = 0.0  # when the course folder was last read
+
+    def nudge(self) -> None:
+        self._wake.set()
+
+    def _sync_due(self) -> bool:
+        return time.monotonic() - self._synced_at > self.settings.reload_seconds
 
     def start(self) -> None:
         with self.db.session() as db:
@@ -84,6 +93,7 @@ class GradingWorkers:
         """Stop taking jobs, let the chunk in hand finish for up to ``grace`` seconds, and
         put back what is still unfinished."""
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(grace)
         with self.db.session() as db:
@@ -115,60 +125,75 @@ class GradingWorkers:
         self.ready.set()
         if self.on_ready is not None:
             self.on_ready()
-        last_sync = 0.0
         while not self._stop.is_set():
             try:
-                if time.monotonic() - last_sync > self.settings.reload_seconds:
+                if self._sync_due():
                     self.course.sync()
-                    last_sync = time.monotonic()
+                    self._synced_at = time.monotonic()
+                self._wake.clear()  # a nudge from now on is seen by the wait below
                 if not self.work_once():
-                    self._stop.wait(self.settings.poll_seconds)
+                    self._wake.wait(self.settings.poll_seconds)
             except Exception:  # a database hiccup must not end grading for good
                 log.exception("grading loop error; retrying")
                 self._stop.wait(1.0)
 
     def work_once(self) -> bool:
-        """Claim a batch of jobs and grade it; False when the queue was empty."""
-        with self.db.session() as db:
-            jobs = queue.claim(db, self.owner, self.settings.batch_size)
-            if not jobs:
-                return False
-            self.in_hand = {job.id for job in jobs}
-            groups = self._groups(db, jobs)
+        """Claim jobs and grade them, claiming more as the workers free up, until the queue
+        is empty; False when it was empty to begin with."""
+        self._claim()
+        if not self._claimed:
+            return False
         try:
-            for problem_hash, group in groups.items():
-                self._grade_group(problem_hash, group)
+            while self._claimed and not self._stop.is_set():
+                problem_hash = next(iter(self._claimed))
+                self._grade_group(problem_hash, self._claimed.pop(problem_hash))
         finally:
+            self._claimed.clear()
             if self.in_hand:  # stopped or failed mid-way: another worker takes them
                 with self.db.session() as db:
                     queue.release(db, self.owner, sorted(self.in_hand))
                 self.in_hand = set()
         return True
 
-    def _groups(self, db: Session, jobs: list[Job]) -> dict[str, Group]:
-        """The claimed jobs by the problem file they are graded with now."""
-        groups: dict[str, Group] = {}
+    def _claim(self) -> None:
+        """Claim up to a batch of queued jobs into :attr:`_claimed`, by problem file."""
+        with self.db.session() as db:
+            jobs = queue.claim(db, self.owner, self.settings.batch_size)
+            self.in_hand |= {job.id for job in jobs}
+            for job, loaded, task in self._tasks(db, jobs):
+                group = self._claimed.setdefault(loaded.problem_hash, Group(loaded.spec, []))
+                group.items.append((job, task))
+
+    def _tasks(self, db: Session, jobs: list[Job]) -> Iterator[tuple[Job, LoadedAssignment, SubmissionTask]]:
+        """Each claimed job with the problem file it is graded with now, and its task."""
         for job in jobs:
             submission = db.get(Submission, job.submission_id)
             loaded = self.course.by_id(submission.assignment_id) if submission else None
             user = db.get(User, submission.user_id) if submission else None
             if loaded is None or submission is None or user is None:  # the problem file is gone: it waits
                 continue
-            groups.setdefault(loaded.problem_hash, Group(loaded.spec, []))
-            groups[loaded.problem_hash].items.append((job, submission_task(submission, user.name, job.id)))
-        return groups
+            yield job, loaded, submission_task(submission, user.name, job.id)
 
     def _grade_group(self, problem_hash: str, group: Group) -> None:
-        items = group.items
+        """Grade a group's jobs; when they are all handed to the workers, claim more, and
+        hand on those of the same problem file (the workers never wait for a batch to end)."""
         setup = self.setups.setup_for(problem_hash, group.spec)
-        jobs_by_key = {task.key: job for job, task in items}
-        started = {job.id: time.monotonic() for job, _ in items}
+        jobs_by_key: dict[str, Job] = {}
+        started: dict[int, float] = {}
 
         def chunks() -> Iterator[list[SubmissionTask]]:
-            for _job, task in items:
-                if self._stop.is_set():
+            items = group.items
+            while items:
+                for job, task in items:
+                    if self._stop.is_set():
+                        return
+                    jobs_by_key[task.key] = job
+                    started[job.id] = time.monotonic()
+                    yield [task]
+                if self._claimed or self._sync_due():  # another problem file's jobs wait, or an edit may
                     return
-                yield [task]
+                self._claim()
+                items = self._claimed.pop(problem_hash, Group(group.spec, [])).items
 
         for chunk in self.executor.grade(setup, chunks()):
             for graded in chunk:
