@@ -11,7 +11,9 @@ student with a token, taking sheets in turn). How they post:
 
 * by default, as students do: a client hands in a sheet, asks for its verdict every
   ``--poll`` seconds (the waiting page reloads every 2 s) until it is graded, and then
-  hands in its next sheet, so 50 clients keep up to 50 sheets in the queue;
+  hands in its next sheet, so 50 clients keep up to 50 sheets in the queue; the clients
+  make their first hand-in at random moments of the first ``--ramp`` seconds (default 1:
+  a deadline rush of 50 students in one second);
 * ``--burst``: each client posts its next sheet as soon as the last upload is answered,
   never waiting for a verdict: a test of the server's capacity, not a load students
   make (by Little's law the upload latency is then clients / upload throughput);
@@ -34,6 +36,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import random
 import statistics
 import sys
 import tempfile
@@ -112,10 +115,13 @@ class Client:
     """One student: posts the sheets it is given, paced by ``rate`` (sheets a second over
     all clients) or waiting for each verdict (asking every ``poll`` seconds), or neither."""
 
-    def __init__(self, http: httpx.Client, load: Load, rate: float | None, poll: float | None):
-        self.http, self.load, self.rate, self.poll = http, load, rate, poll
+    def __init__(
+        self, http: httpx.Client, load: Load, rate: float | None, poll: float | None, start: float = 0.0
+    ):
+        self.http, self.load, self.rate, self.poll, self.start = http, load, rate, poll, start
 
     def hand_in(self, sheets: list[tuple[int, Path]]) -> None:
+        time.sleep(max(0.0, self.load.begin + self.start - time.perf_counter()))
         for number, sheet in sheets:
             if self.rate:
                 time.sleep(max(0.0, self.load.begin + number / self.rate - time.perf_counter()))
@@ -145,10 +151,12 @@ def run_clients(
     clients: int,
     rate: float | None = None,
     poll: float | None = None,
+    ramp: float = 0.0,
 ) -> Load:
     """Post every sheet, each client taking sheets in turn: with ``poll``, a client waits for
     each verdict (asking every ``poll`` seconds) before its next sheet; with ``rate``, sheet
-    i is posted at i / rate seconds; with neither, as soon as the last upload is answered."""
+    i is posted at i / rate seconds; with neither, as soon as the last upload is answered.
+    With ``ramp``, each client starts at a random moment of the first ``ramp`` seconds."""
     names = [n for n in sorted(course.tokens) if n.startswith("client-")][:clients]
     # Every client made (an httpx client loads its TLS settings: milliseconds of this process's
     # CPU each) and connected before the first hand-in, so that the clock measures the server.
@@ -156,9 +164,10 @@ def run_clients(
     for http in https:
         http.get("/healthz")
     load = Load()
+    starts = random.Random(0)
     threads = [
         threading.Thread(
-            target=Client(http, load, rate, poll).hand_in,
+            target=Client(http, load, rate, poll, starts.uniform(0, ramp)).hand_in,
             args=([(n, sheets[n]) for n in range(index, len(sheets), len(names))],),
         )
         for index, http in enumerate(https)
@@ -212,6 +221,12 @@ def main() -> None:
         default=1.0,
         help="seconds between a client's verdict polls (default 1; the waiting page reloads every 2)",
     )
+    parser.add_argument(
+        "--ramp",
+        type=float,
+        default=1.0,
+        help="students: the clients' first hand-ins spread over this many seconds (default 1)",
+    )
     parser.add_argument("--db", default=None, help="a database URL (default: SQLite in the course folder)")
     args = parser.parse_args()
 
@@ -223,7 +238,13 @@ def main() -> None:
             started = time.perf_counter()
             students = not args.rate and not args.burst
             load = run_clients(
-                server, course, sheets, args.clients, args.rate, args.poll if students else None
+                server,
+                course,
+                sheets,
+                args.clients,
+                args.rate,
+                args.poll if students else None,
+                args.ramp if students else 0.0,
             )
             uploads, refused = load.uploads, load.refused
             latencies = [latency for latency, _ in uploads]
@@ -250,7 +271,10 @@ def main() -> None:
     elif args.burst:
         loop = "burst: closed loop, no client waits for a verdict"
     else:
-        loop = f"students: a client waits for each verdict (polls every {args.poll:g} s)"
+        loop = (
+            f"students: a client waits for each verdict (polls every {args.poll:g} s),"
+            f" first hand-ins over {args.ramp:g} s"
+        )
     print(f"grader service benchmark: {machine}, --workers {args.workers}, {loop}")
     accepted = len(latencies)
     print(f"  {accepted} submissions accepted, {refused} refused as unreadable (422), {args.clients} clients")

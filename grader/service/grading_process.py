@@ -13,6 +13,7 @@ Each verdict's grading time travels back to the server's Prometheus metrics over
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -206,6 +207,8 @@ def run_grading_loop(
         on_ready=lambda: tell(READY),
     )
     workers.start()
+    gc.collect()  # the course, the setups, the imports: out of the collector's sight for good
+    gc.freeze()
     try:
         if not _told_to_stop(control, nudges, workers, parent_pid):
             log.warning("the server (process %d) is gone; putting back the jobs in hand", parent_pid)
