@@ -141,19 +141,18 @@ class GradingWorkers:
         """Claim jobs and grade them, claiming more as the workers free up, until the queue
         is empty; False when it was empty to begin with."""
         self._claim()
-        if not self._claimed:
-            return False
         try:
+            found = bool(self._claimed)  # jobs whose problem file is gone wait, put back below
             while self._claimed and not self._stop.is_set():
                 problem_hash = next(iter(self._claimed))
                 self._grade_group(problem_hash, self._claimed.pop(problem_hash))
+            return found
         finally:
             self._claimed.clear()
             if self.in_hand:  # stopped or failed mid-way: another worker takes them
                 with self.db.session() as db:
                     queue.release(db, self.owner, sorted(self.in_hand))
                 self.in_hand = set()
-        return True
 
     def _claim(self) -> None:
         """Claim up to a batch of queued jobs into :attr:`_claimed`, by problem file."""
