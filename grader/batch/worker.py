@@ -31,12 +31,13 @@ from grader.batch.reading import (  # where a batch's tasks and their reading we
     reading_limits,
 )
 from grader.batch.studentfiles import reachable_output, write_student_files
+from grader.core.deferred import with_imports
 from grader.core.digests import answer_digest
 from grader.core.files import safe_filename
 from grader.core.parts import PartBase
 from grader.core.report import PartResult, Report
 from grader.core.verdict import Status, Verdict
-from grader.engine import check_part, error_is_settled, grade, time_budget
+from grader.engine import check_part_once, error_is_settled, grade, time_budget
 from grader.hand import HandGrade, apply_hand_grades
 from grader.reporting.html import render_student_page
 from grader.reporting.plots import render_plot_svg
@@ -271,11 +272,16 @@ def limited_check(part: PartBase, answer: Any, limits: CheckLimits = NO_LIMITS) 
     limit reached is kept (the limit is in the part's key, so raising it regrades), and so is
     an internal error (grader's code version is part of every stored verdict's key, so a fix
     regrades it)."""
+    return with_imports(lambda: _limited_check_once(part, answer, limits))
+
+
+def _limited_check_once(part: PartBase, answer: Any, limits: CheckLimits) -> tuple[Verdict, bool]:
+    """One check under the limits; a module it needs is imported by the caller, outside them."""
     started = time.monotonic()
     memory = memory_limit(part.memory_limit) if limits.cap_memory else contextlib.nullcontext()
     guard = limits.watchdog.guard(time_budget(part)) if limits.watchdog else contextlib.nullcontext()
     with memory, guard:
-        verdict = check_part(part, answer)
+        verdict = check_part_once(part, answer)
     if verdict.status is not Status.ERROR or verdict.time_limit is not None:
         return verdict, True  # a CPU-time limit reached is remembered, with the limit in the key
     if not error_is_settled(part):
