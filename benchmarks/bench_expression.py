@@ -22,6 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import grader.mathlang.to_sympy  # noqa: F401  (the engine imports it before a symbolic step)
 from grader.core.verdict import Status
 from grader.mathlang import ast
 from grader.types.expression import ExpressionPart, exactpl

@@ -7,7 +7,6 @@ worker, a worker running another grader, the scheduler lost; resumable).
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -17,13 +16,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from grader import __version__
-from grader.batch.store import STORE_FILE, VerdictStore, remove_store
-from grader.batch.worker import CheckLimits, SubmissionTask, read_within_limits, reading_limits
+from grader.batch.reading import CheckLimits, SubmissionTask, read_within_limits, reading_limits
+from grader.batch.studentfiles import STORE_FILE
 from grader.core.files import write_atomic
-from grader.core.report import Report
 from grader.core.verdict import Status
 from grader.engine import grade, is_auto_graded
-from grader.hand.book import HAND_GRADES_SCHEMA_FILE, hand_grades_schema
 from grader.loading import (
     SUBMISSION_FORMS,
     ProblemFileError,
@@ -34,8 +31,6 @@ from grader.loading import (
 from grader.mathlang.wording import counted
 from grader.reporting.check import check_result, render_check
 from grader.reporting.escape import terminal_output, workflow_text
-from grader.reporting.gradescope import build_bundle
-from grader.reporting.reporters import REPORTERS
 from grader.reporting.schema import (
     ANSWERS_SCHEMA_BESIDE_TEMPLATE,
     ANSWERS_SCHEMA_FILE,
@@ -53,12 +48,18 @@ from grader.service.commands import remote_check_options, run_remote_check, serv
 if TYPE_CHECKING:
     from grader.batch import BatchOptions, BatchResult
     from grader.batch.hand import HandOutcome
+    from grader.core.report import Report
     from grader.hand import HandBook
     from grader.reporting.reporters import Reporter
     from grader.spec import ProblemSet
 
-# The machinery of one command (the batch driver and its executors, the statistics, the
-# self-test) is imported by the function that runs it, so the other commands start without it.
+# The machinery of one command (the batch driver and its executors, the verdict store, the
+# reporters, the statistics, the self-test) is imported by the function that runs it, so the
+# other commands start without it: `grader check` loads what reading a problem set, a
+# submission and printing the check need (tests/test_cli.py keeps it so).
+
+# The names of --format: the keys of grader.reporting.reporters.REPORTERS (a test keeps them equal).
+FORMATS = ("canvas", "csv", "github", "gradescope", "html", "json", "junit", "markdown", "moodle", "table")
 
 EXIT_BELOW_THRESHOLD = 1
 EXIT_USAGE = 2
@@ -230,7 +231,7 @@ def validate(problem_files: tuple[Path, ...]) -> None:
     "-f",
     "--format",
     "fmt",
-    type=click.Choice(sorted(REPORTERS)),
+    type=click.Choice(FORMATS),
     default=None,
     help="How results are printed [default: table; for a class with --out, nothing: the files are "
     "the results, and --format table prints the table too].",
@@ -349,6 +350,7 @@ def _reporter(options: GradeOptions) -> Reporter | None:
     """The reporter of ``--format``, given the ``--roster`` when there is one; None after
     saying why it cannot be used."""
     from grader.reporting.lms import RosterError, RosterReporter, load_roster
+    from grader.reporting.reporters import REPORTERS
 
     reporter = REPORTERS[options.fmt]
     if options.canvas_id is not None:
@@ -418,6 +420,8 @@ def _grade_assignment(path: Path, spec: ProblemSet, options: GradeOptions) -> in
 
 
 def _grade_one(path: Path, spec: ProblemSet, reporter: Reporter, options: GradeOptions) -> int:
+    import sqlite3
+
     from grader.batch import grade_one_in_process
     from grader.batch.storage import storage_failure
 
@@ -501,6 +505,8 @@ def _unusable(report: Report) -> str | None:
 def _run_class(
     spec: ProblemSet, path: Path, folders: list[Path], options: GradeOptions
 ) -> BatchResult | None:
+    import sqlite3
+
     from grader.batch import run_batch
     from grader.batch.cluster import executor_for
     from grader.batch.executors import ExecutorLost
@@ -668,6 +674,8 @@ def cache() -> None:
 @click.argument("out", type=click.Path(path_type=Path))
 def cache_clear(out: Path) -> None:
     """Forget every stored verdict: OUT is the --out folder of a batch, or a --cache file."""
+    from grader.batch.store import remove_store
+
     target = out / STORE_FILE if out.is_dir() else out
     if remove_store(target):
         click.echo(f"removed the verdict store {target}", err=True)
@@ -679,6 +687,8 @@ def cache_clear(out: Path) -> None:
 @click.argument("out", type=click.Path(exists=True, path_type=Path))
 def cache_info(out: Path) -> None:
     """How many verdicts and submissions the store in OUT (or the --cache file OUT) holds."""
+    from grader.batch.store import VerdictStore
+
     target = out / STORE_FILE if out.is_dir() else out
     if not target.is_file():
         click.echo(f"no verdict store at {target}", err=True)
@@ -780,6 +790,7 @@ def schema(
     answers: bool, hand_grades: bool, problem_file: Path | None, output: Path | None, folder: Path | None
 ) -> None:
     """Print the JSON Schema of problem files (or of answers files, with --answers)."""
+    from grader.hand.book import HAND_GRADES_SCHEMA_FILE, hand_grades_schema
 
     if folder is not None:
         write_atomic(folder / PROBLEM_SET_SCHEMA_FILE, schema_text(problem_set_schema()))
@@ -815,6 +826,7 @@ def schema(
 )
 def gradescope_bundle(problem_file: Path, output: Path) -> None:
     """Build the autograder zip of a Gradescope programming assignment for one problem set."""
+    from grader.reporting.gradescope import build_bundle
     from grader.selftest import validate_problem_set
 
     spec = _load_spec(problem_file)

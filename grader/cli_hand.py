@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 import click
 
 from grader.core.report import Report, points_value
-from grader.hand import load_hand_grades
 from grader.loading import ProblemFileError, load_problem_set, load_submission
 from grader.spec import ProblemSet
 
@@ -67,6 +66,7 @@ def groups_command(
 ) -> None:
     """Each part's answers in PATH (a class folder) in groups a TA grades at once."""
     from grader.batch import BatchOptions, run_batch, submission_folders
+    from grader.hand import load_hand_grades
 
     try:
         spec = load_problem_set(problem_file)

@@ -16,6 +16,7 @@ import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from grader.core.deferred import with_imports
 from grader.core.parts import PartBase
 from grader.core.report import DECIDED, PartResult, Report
 from grader.core.submission import MAX_WARNINGS, SourcePosition, Submission, bounded_warnings
@@ -39,7 +40,14 @@ def is_blank(answer: Any) -> bool:
 
 
 def check_part(part: PartBase, answer: Any, *, time_limit: float | None = None) -> Verdict:
-    """The verdict for one answer to one part, with known mistakes applied."""
+    """The verdict for one answer to one part, with known mistakes applied (and the modules
+    the check turns out to need imported outside its time limit: see :func:`with_imports`)."""
+    return with_imports(lambda: check_part_once(part, answer, time_limit=time_limit))
+
+
+def check_part_once(part: PartBase, answer: Any, *, time_limit: float | None = None) -> Verdict:
+    """:func:`check_part`, raising :class:`NotImported` when the check needs a module not
+    imported yet (for a caller that puts limits of its own around it)."""
     if is_blank(answer):
         return Verdict.missing()
     load_checker(part.type)
@@ -108,6 +116,10 @@ def same_answer(part: PartBase, one: Any, other: Any) -> bool:
     """``other`` is shown equal to ``one`` by the part's checker (``one`` taken as the
     reference, under the part's time limit), as a listed mistake is matched."""
     load_checker(part.type)
+    return with_imports(lambda: _same_answer_once(part, one, other))
+
+
+def _same_answer_once(part: PartBase, one: Any, other: Any) -> bool:
     try:
         return run_with_time_limit(lambda: _gives_mistake(part, one, other), part.time_limit)
     except CheckTimeout:

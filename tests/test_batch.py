@@ -596,8 +596,9 @@ def _niceness(pid: int) -> int:
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process niceness from /proc")
 def test_a_standing_pool_keeps_its_workers_between_calls_and_yields_the_cpu(tmp_path: Path) -> None:
     from grader.batch.executors import StandingExecutor
+    from grader.batch.reading import SubmissionTask
     from grader.batch.store import code_version
-    from grader.batch.worker import SubmissionTask, WorkerSetup
+    from grader.batch.worker import WorkerSetup
 
     spec = load_problem_set(BASICS)
     folder = make_class(tmp_path / "class", {"ann": sheet("131072"), "bob": sheet("5")})

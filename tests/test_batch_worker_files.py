@@ -15,9 +15,10 @@ from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_fold
 from grader.batch.executors import Chunk, InProcessExecutor
 from grader.batch.lock import LOCK_FILE
 from grader.batch.plan import ship_folder
+from grader.batch.reading import SubmissionTask
 from grader.batch.store import STORE_FILE, VerdictStore
 from grader.batch.studentfiles import OUT_MARKER, mark_output, reachable_output, unmark_output
-from grader.batch.worker import Graded, Prepared, SubmissionTask, WorkerSetup, grade_task
+from grader.batch.worker import Graded, Prepared, WorkerSetup, grade_task
 from grader.core.verdict import Verdict
 from grader.loading import load_problem_set
 from grader.spec import ProblemSet

@@ -288,6 +288,55 @@ def test_check_of_plain_answers_loads_only_what_its_types_need() -> None:
     assert set(loaded) <= {"numpy", "mpmath"}
 
 
+# What `grader check` has not imported when it starts checking: the batch's machinery (worker,
+# verdict store, hand grades), the reporters and their renderers, besides LAZY_MODULES.
+NOT_FOR_CHECK = (
+    "grader.batch.store",
+    "grader.batch.worker",
+    "grader.hand",
+    "grader.reporting.reporters",
+    "grader.reporting.html",
+    "grader.reporting.plots",
+    "grader.reporting.gradescope",
+    "sqlite3",
+    *LAZY_MODULES,
+)
+SEED = ROOT / "submissions" / "activations-softmax-conv" / "seed-001"
+SEED_PROBLEMS = ROOT / "problems" / "activations-softmax-conv.yaml"
+
+
+def test_check_starts_checking_without_the_batch_or_the_reporters() -> None:
+    """Start-up of `grader check` (issue 27): until the engine grades, it has read the problem set
+    and the submission and imported none of NOT_FOR_CHECK."""
+    probe = (
+        "import sys\nimport grader.engine\n"
+        "def stop(spec, submission, *args, **kwargs):\n"
+        f"    print(len(submission.answers), sorted(m for m in {NOT_FOR_CHECK!r} if m in sys.modules))\n"
+        "    raise SystemExit(0)\n"
+        "grader.engine.grade = stop\n" + _RUN_CLI
+    )
+    args = ("check", str(SEED), "-p", str(SEED_PROBLEMS))
+    done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, check=True)
+    answers, loaded = done.stdout.split(" ", 1)
+    assert int(answers) > 20
+    assert loaded.strip().split("\n")[0] == "[]"
+
+
+def test_check_of_the_seed_imports_no_sympy() -> None:
+    """Its formulas are decided by numbers, exactly or in ball arithmetic: no check reaches a
+    symbolic step, so sympy (a third of a second) is never imported."""
+    loaded, printed = _loaded_by(_RUN_CLI, "check", str(SEED), "-p", str(SEED_PROBLEMS))
+    assert "q2.softmax_jacobian" in printed and printed.endswith("exit 0")
+    assert "sympy" not in loaded and "numpy" in loaded
+
+
+def test_format_names_are_the_reporters() -> None:
+    from grader.cli_commands import FORMATS
+    from grader.reporting.reporters import REPORTERS
+
+    assert tuple(sorted(REPORTERS)) == FORMATS
+
+
 def test_an_unchanged_rerun_loads_no_checker_and_starts_no_worker(tmp_path: Path) -> None:
     """The second run of a class finds every submission in the verdict store: it plans, compares
     and stops, importing no checker's library and no worker pool."""

@@ -7,6 +7,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+# The checker is called here without the engine, which imports sympy when a check first reaches
+# a symbolic step (grader.core.deferred.needs): imported here, as the engine would.
+import grader.mathlang.to_sympy  # noqa: F401
 from grader.core.deferred import loaded
 from grader.core.verdict import CheckUndecided, Status
 from grader.mathlang.errors import EvalError, ParseError

@@ -23,10 +23,10 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from grader.batch.limits import EXIT_CHECK_HUNG, grace
+from grader.batch.reading import SubmissionTask
 from grader.batch.worker import (
     Graded,
     Prepared,
-    SubmissionTask,
     WorkerRefused,
     WorkerSetup,
     failed_report,

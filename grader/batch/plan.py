@@ -16,7 +16,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from grader.batch.worker import NOWHERE, ShippedFile, SubmissionTask
+from grader.batch.reading import NOWHERE, ShippedFile, SubmissionTask
 from grader.core.files import safe_filename
 from grader.loading import ANSWER_FILES, is_submission_folder
 from grader.writeups import WRITEUP_SUFFIXES

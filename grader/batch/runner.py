@@ -31,9 +31,10 @@ from grader.batch.limits import limits_in_force, limits_text, verdict_version
 from grader.batch.lock import output_lock
 from grader.batch.output import OutputFolder, ScoreChange
 from grader.batch.plan import plan
+from grader.batch.reading import SubmissionTask, VerdictKey
 from grader.batch.store import STORE_FILE, StoredSubmission, VerdictStore, code_version
 from grader.batch.studentfiles import mark_output, unmark_output
-from grader.batch.worker import Graded, SubmissionTask, VerdictKey, WorkerSetup, part_digest
+from grader.batch.worker import Graded, WorkerSetup, part_digest
 from grader.core.files import remove_stale_temporaries
 from grader.core.report import Report
 from grader.core.verdict import Status

@@ -34,12 +34,13 @@ import grader
 from grader.batch.blobs import dumps as _dumps
 from grader.batch.blobs import loads as _loads
 from grader.batch.integrity import intact, seal, store_key
+from grader.batch.reading import VerdictKey
+from grader.batch.studentfiles import STORE_FILE as STORE_FILE  # where it was
 from grader.batch.studentfiles import content_digest as content_digest  # where it was
-from grader.batch.worker import Graded, VerdictKey
+from grader.batch.worker import Graded
 from grader.core.report import Report
 from grader.core.verdict import Verdict
 
-STORE_FILE = ".grader-store.sqlite3"
 SCHEMA_VERSION = "3"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

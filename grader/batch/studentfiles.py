@@ -22,6 +22,7 @@ from pathlib import Path
 from grader.core.files import write_atomic, write_if_changed
 
 OUT_MARKER = ".grader-run"  # in --out while a run writes there: the run's token
+STORE_FILE = ".grader-store.sqlite3"  # the verdict store (grader.batch.store) in --out
 GRADEBOOK = "grades.csv"
 CHANGES = "changes.csv"
 DASHBOARD = "index.html"

@@ -10,9 +10,13 @@ before a check runs, so an import never counts against an answer's time or memor
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class Deferred:
@@ -45,3 +49,39 @@ def deferred(module: str, name: str) -> Callable[..., Any]:
 def loaded(function: Callable[..., Any]) -> Callable[..., Any]:
     """The function itself: imported now when it was :func:`deferred`."""
     return function.load() if isinstance(function, Deferred) else function
+
+
+class NotImported(BaseException):
+    """A check reached a step that needs a module no check has imported yet (sympy, for a
+    formula the numbers cannot decide). The engine imports it outside the check's time and
+    memory limits and runs the check again from the start (:func:`with_imports`): the
+    verdict is the one the check gives with the module imported before it, and a check that
+    never reaches such a step never pays for the import. A BaseException, so that a check's
+    ``except Exception`` cannot take it for a failure of the step."""
+
+    def __init__(self, module: str):
+        super().__init__(module)
+        self.module = module
+
+
+_UNIMPORTABLE: set[str] = set()
+
+
+def needs(module: str) -> None:
+    """Go on only with ``module`` imported: else raise :class:`NotImported`. A module that
+    could not be imported is left to the check's own ``import``, whose error it reports."""
+    if module not in sys.modules and module not in _UNIMPORTABLE:
+        raise NotImported(module)
+
+
+def with_imports(check: Callable[[], T]) -> T:
+    """``check()``, run again after importing each module it turned out to need (see
+    :func:`needs`); call it where no time or memory limit is in force."""
+    while True:
+        try:
+            return check()
+        except NotImported as missing:
+            with contextlib.suppress(Exception):
+                importlib.import_module(missing.module)
+            if missing.module not in sys.modules:  # the check's own import says why
+                _UNIMPORTABLE.add(missing.module)

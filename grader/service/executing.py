@@ -12,8 +12,9 @@ import threading
 from grader.batch import InProcessExecutor
 from grader.batch.cluster import executor_for
 from grader.batch.executors import Executor, StandingExecutor
+from grader.batch.reading import ShippedFile, SubmissionTask
 from grader.batch.store import code_version
-from grader.batch.worker import ShippedFile, SubmissionTask, WorkerSetup
+from grader.batch.worker import WorkerSetup
 from grader.service.settings import Settings
 from grader.spec import ProblemSet
 

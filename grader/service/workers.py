@@ -2,7 +2,7 @@
 batch's executors (the local worker pool, or Dask), through the shared verdict
 store, so an answer given by many students is decided once.
 
-Each job is a :class:`grader.batch.worker.SubmissionTask` whose files travel with
+Each job is a :class:`grader.batch.reading.SubmissionTask` whose files travel with
 it, exactly as a batch ships a folder to a remote worker; what comes back is a
 ``Graded`` whose report becomes the job's verdict row, written in the transaction
 that marks the job done.
@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 
 from grader.batch import VerdictStore
 from grader.batch.blobs import dumps
-from grader.batch.worker import Graded, SubmissionTask
+from grader.batch.reading import SubmissionTask
+from grader.batch.worker import Graded
 from grader.service import metrics, queue
 from grader.service.course import CourseState, LoadedAssignment
 from grader.service.db import Database, Job, Submission, User, VerdictRow

@@ -18,8 +18,10 @@ ANSWER_TYPE = AnswerType(
     part=ExpressionPart,
     check=deferred("grader.types.expression.checker", "check"),
     hint=template_hint,
-    # sympy, imported by the checks that prove two formulas equal (symbolic, equations, polynomial)
-    loads=("grader.mathlang.to_sympy",),
+    # sympy is not among what it loads: the steps that prove two formulas equal with it
+    # (symbolic, equations, polynomial, a simplified difference) say so when they are reached
+    # (grader.core.deferred.needs), most checks never are, and sympy is a third of a second
+    # to import.
 )
 
 __all__ = ["ANSWER_TYPE", "ExpressionPart"]

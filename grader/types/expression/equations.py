@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from grader.core.deferred import needs
 from grader.mathlang import ast
 from grader.mathlang.evaluate import (
     evaluate_val,
@@ -26,7 +27,7 @@ from grader.types.expression.prepare import (
     student_value,
 )
 from grader.types.expression.solutions import Equation, compare_solution_sets, identity_outcome
-from grader.types.expression.symbolic import SYMBOLIC_MAX_OPS
+from grader.types.expression.symbolic import SYMBOLIC_MAX_OPS, SYMPY
 
 
 def compare_equations(prep: Prepared, ref: ast.Relation, ans: ast.Relation, text: str) -> Outcome:
@@ -181,6 +182,7 @@ def _unique_solution(prep: Prepared, equation: ast.Relation, name: str, solution
     """Does ``equation`` have ``solution`` as its only solution for ``name``? (sympy; None: unknown)"""
     # sympy (and the translation, which imports it) only here: it costs a third of a second
     # to import, and most runs never reach a symbolic step
+    needs(SYMPY)  # imported outside the limits, and the check run again, when it is not yet
     import sympy
 
     from grader.mathlang.to_sympy import Unsupported, symbol_for, to_sympy

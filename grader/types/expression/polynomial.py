@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from grader.core.deferred import needs
 from grader.core.verdict import Certificate
 from grader.mathlang import ast
 from grader.mathlang.domains import SymbolDomain
@@ -18,6 +19,7 @@ from grader.mathlang.sampling import bounds
 from grader.types.expression.feedback import _fmt
 from grader.types.expression.outcome import Outcome
 from grader.types.expression.prepare import Prepared, relevant_scalars
+from grader.types.expression.symbolic import SYMPY
 
 MAX_DEGREE = 64
 
@@ -47,6 +49,7 @@ def polynomial_outcome(prep: Prepared, ref: ast.Relation, ans: ast.Relation) -> 
 
 
 def _real_roots(prep: Prepared, rel: ast.Relation, name: str) -> list[Any] | None:
+    needs(SYMPY)  # imported outside the limits, and the check run again, when it is not yet
     import sympy
 
     from grader.mathlang.to_sympy import Unsupported, symbol_for, to_sympy

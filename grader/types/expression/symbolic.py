@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from grader.core.deferred import needs
 from grader.core.verdict import Certificate
 from grader.mathlang import ast
 from grader.types.expression.outcome import Outcome, Sides
 from grader.types.expression.prepare import SCALAR_MIN_POINTS, Prepared
+
+# What a symbolic step needs: sympy and the translation into it (see needs).
+SYMPY = "grader.mathlang.to_sympy"
 
 # "auto": sympy only when numerics are thin; "always": every scalar formula; "never".
 SYMBOLIC_MODE = "auto"
@@ -37,6 +41,7 @@ def symbolic_equal(
     """True when sympy shows ref - ans == 0; None when it cannot tell."""
     # sympy (and the translation, which imports it) only here: it costs a third of a second
     # to import, and most runs never reach a symbolic step
+    needs(SYMPY)  # imported outside the limits, and the check run again, when it is not yet
     import sympy
 
     from grader.mathlang.to_sympy import Unsupported, to_sympy

@@ -22,12 +22,13 @@ from typing import Any
 
 from flint import arb
 
+from grader.core.deferred import needs
 from grader.core.verdict import Certificate
 from grader.mathlang.balls import UNARY, NotBallError, ball, ball_value, integer_power, odd_root, precision
 from grader.mathlang.sampling import bounds
 from grader.types.expression.outcome import Outcome, Sides
 from grader.types.expression.prepare import Prepared, relevant_scalars
-from grader.types.expression.symbolic import PROOF_MAX_OPS
+from grader.types.expression.symbolic import PROOF_MAX_OPS, SYMPY
 
 PRECISIONS = (64, 256, 1024, 4096)  # bits, tried in turn until the balls decide
 SHOWN_PRECISION = 256  # bits of the values a witness shows
@@ -169,6 +170,7 @@ def bound_on_domain(prep: Prepared, sides: Sides, difference: Any = None) -> Out
 def simplified_difference(prep: Prepared, sides: Sides) -> Any:
     """``answer - reference`` simplified by sympy (so that cancellation does not widen the
     balls), or None when it cannot be had cheaply."""
+    needs(SYMPY)  # imported outside the limits, and the check run again, when it is not yet
     import sympy
 
     from grader.mathlang.to_sympy import Unsupported, to_sympy
