@@ -20,6 +20,7 @@ PACKAGE = Path(__file__).parent.parent / "grader"
 
 # Lowest first. A module may import its own layer and the layers below it.
 LAYERS: list[tuple[str, ...]] = [
+    ("grader.clock",),
     ("grader.exact",),
     ("grader.mathlang",),
     ("grader.networks",),
@@ -32,10 +33,12 @@ LAYERS: list[tuple[str, ...]] = [
     ("grader.cli", "grader.cli_commands", "grader.cli_hand", "grader.__main__"),
 ]
 # The math language and the piecewise-linear mathematics know nothing of grading.
+# (grader.clock: the deadlines inside a check, and the count of those that passed.)
 ISOLATED = {
-    "grader.exact": {"grader.exact"},
-    "grader.mathlang": {"grader.mathlang", "grader.exact"},
-    "grader.networks": {"grader.networks", "grader.exact", "grader.mathlang"},
+    "grader.clock": {"grader.clock"},
+    "grader.exact": {"grader.exact", "grader.clock"},
+    "grader.mathlang": {"grader.mathlang", "grader.exact", "grader.clock"},
+    "grader.networks": {"grader.networks", "grader.exact", "grader.mathlang", "grader.clock"},
 }
 
 

@@ -411,3 +411,31 @@ def test_several_inputs_exact_mode_catches_a_far_region() -> None:
     assert sum(float(value) for value in verdict.witness.point.values()) > 10**6
     permuted = {"W": [[0, 1], [1, 0], [1, 1]], "b": [0, 0, "-10^6"], "v": [[1, 1, 0]]}
     assert network.check(part, permuted).status is Status.CORRECT
+
+
+TWO_INPUTS = {
+    "id": "p",
+    "type": "network",
+    "input": ["x1", "x2"],
+    "params": {"W": [2, 2], "v": [1, 2]},
+    "model": "v relu(W [x1, x2])",
+    "target": "relu(x1) + relu(x2)",
+    "rtol": 0.01,
+    "answer": {"W": [[1, 0], [0, 1]], "v": [[1, 1]]},
+}
+
+
+def test_a_verdict_reached_after_a_deadline_passed_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The region walk stops at a share of the time limit, which a loaded machine reaches
+    sooner: what the check decides then (by sampling) is not stored as the answer's verdict."""
+    from grader.batch.worker import limited_check
+    from grader.types.network import walk
+
+    part = TypeAdapter(Part).validate_python(TWO_INPUTS)
+    answer = {"W": [[1, 0], [0, 1]], "v": [[1.005, 0.995]]}
+    verdict, kept = limited_check(part, answer)
+    assert verdict.status is Status.CORRECT and verdict.decision and verdict.decision.exact and kept
+    monkeypatch.setattr(walk, "REGION_WALK_SHARE", 0.0)  # as if the machine were very slow
+    verdict, kept = limited_check(part, answer)
+    assert verdict.decision and not verdict.decision.exact, verdict.decision
+    assert not kept, "a verdict the clock decided would be stored and served again"

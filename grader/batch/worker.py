@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from grader import clock
 from grader.batch.blobs import StoredVerdicts, dumps
 from grader.batch.limits import Limits, Watchdog, limits_in_force, limits_text, memory_limit, verdict_version
 from grader.batch.reading import (  # where a batch's tasks and their reading were defined first
@@ -268,7 +269,8 @@ NO_LIMITS = CheckLimits()  # a check bounded by its time limit alone
 
 def limited_check(part: PartBase, answer: Any, limits: CheckLimits = NO_LIMITS) -> tuple[Verdict, bool]:
     """The verdict under the part's time and memory limits, and whether a re-run would give
-    the same one: not when the memory limit or the wall clock stopped the check. A CPU-time
+    the same one: not when the memory limit or the wall clock stopped the check, nor when a
+    step of it stopped at a deadline (:mod:`grader.clock`). A CPU-time
     limit reached is kept (the limit is in the part's key, so raising it regrades), and so is
     an internal error (grader's code version is part of every stored verdict's key, so a fix
     regrades it)."""
@@ -277,11 +279,13 @@ def limited_check(part: PartBase, answer: Any, limits: CheckLimits = NO_LIMITS) 
 
 def _limited_check_once(part: PartBase, answer: Any, limits: CheckLimits) -> tuple[Verdict, bool]:
     """One check under the limits; a module it needs is imported by the caller, outside them."""
-    started = time.monotonic()
+    started, cuts_before = time.monotonic(), clock.cuts()
     memory = memory_limit(part.memory_limit) if limits.cap_memory else contextlib.nullcontext()
     guard = limits.watchdog.guard(time_budget(part)) if limits.watchdog else contextlib.nullcontext()
     with memory, guard:
         verdict = check_part_once(part, answer)
+    if clock.cuts() != cuts_before:  # a step stopped at a deadline: another run may decide otherwise
+        return verdict, False
     if verdict.status is not Status.ERROR or verdict.time_limit is not None:
         return verdict, True  # a CPU-time limit reached is remembered, with the limit in the key
     if not error_is_settled(part):

@@ -24,7 +24,6 @@ background thread: a time limit around the call stops it.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -34,6 +33,7 @@ import numpy as np
 import sympy
 from sympy.calculus.util import continuous_domain
 
+from grader.clock import deadline_in, past
 from grader.mathlang.enclosures import NoEnclosure
 from grader.networks.bounds import Piece, bound_max_error
 from grader.networks.intervals import Interval, Num, abs_num, as_interval, as_num, fmt_num
@@ -198,7 +198,7 @@ def _sympy_target(
         pass
     else:
         return _exact_pl(model, tpl, iv, "exact piecewise-linear comparison")
-    deadline = time.monotonic() + budget
+    deadline = deadline_in(budget)
     assert iv.lo is not None and iv.hi is not None
     polynomial = target.is_polynomial(xs)
     if budget > 0 and not polynomial:
@@ -228,7 +228,7 @@ def _critical_or_sampled(
             cands.append(_point(target, xs, t, model(t)))
     for left, r, a, c in _segments(model, iv):
         roots = None
-        if deriv is not None and deadline is not None and time.monotonic() < deadline:
+        if deriv is not None and deadline is not None and not past(deadline):
             roots = _critical_points(deriv - to_sympy_number(a), xs, left, r)
         if roots is None:
             sampled += 1

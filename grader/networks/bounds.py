@@ -13,13 +13,13 @@ stated point.
 from __future__ import annotations
 
 import heapq
-import time
 from dataclasses import dataclass
 from fractions import Fraction
 
 import flint
 import sympy
 
+from grader.clock import past
 from grader.mathlang.enclosures import NoEnclosure, arb_of, enclose, precision
 
 MAX_BOXES = 20_000
@@ -136,7 +136,7 @@ def _search(bounder: _Bounder, pieces: list[Piece], deadline: float | None) -> E
         if upper is not None and upper - best <= ABSOLUTE_TOLERANCE + RELATIVE_TOLERANCE * upper:
             settled = True
             break
-        if counter >= MAX_BOXES or (deadline is not None and time.monotonic() > deadline):
+        if counter >= MAX_BOXES or past(deadline):
             break
         heapq.heappop(heap)
         middle = (left + right) / 2

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from grader.clock import deadline_in
 from grader.mathlang.errors import EvalError
 from grader.mathlang.evaluate import NotExactError
 from grader.networks import regions_exact as rx
@@ -27,7 +27,7 @@ def on_inputs(comp: Compiled, fn: Callable[[dict[str, Any]], Any]) -> Callable[[
 
 
 def walk_deadline(comp: Compiled) -> float:
-    return time.monotonic() + REGION_WALK_SHARE * comp.part.time_limit
+    return deadline_in(REGION_WALK_SHARE * comp.part.time_limit)
 
 
 def walk_or_reason(walk: Callable[[], W]) -> W | str:
