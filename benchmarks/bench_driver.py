@@ -110,22 +110,25 @@ def _renamed(model: Graded, task: object) -> Graded:
     new = task.stem  # type: ignore[attr-defined]
     artefacts = {new + name[len(old) :]: data for name, data in model.artefacts.items()}
     written = {new + name[len(old) :]: r for name, r in model.written.items()} if model.written else None
-    report = replace(model.report, folder=task.key, student=task.key)  # type: ignore[attr-defined]
-    return replace(model, task=task, report=report, artefacts=artefacts, written=written)  # type: ignore[arg-type]
+    # The row the driver reads names the student; the store's blobs still name the template's.
+    row = replace(model.summary(), folder=task.key, student=task.key)  # type: ignore[attr-defined]
+    return replace(model, task=task, row=row, artefacts=artefacts, written=written)  # type: ignore[arg-type]
 
 
 def worker_side_seconds(template: list[Graded], written: Path, scratch: Path) -> float:
     """Seconds per sheet a worker spends on what the driver used to do: writing the student's
-    files (the template's, anew) and pickling the store's blobs."""
+    files (the template's, anew) and pickling the store's blobs (the report, the fresh
+    verdicts, the summary row)."""
     scratch.mkdir()
     files = [{name: (written / name).read_bytes() for name in g.written or ()} for g in template]
     verdicts = [
         {k: pickle.loads(v) for k, v in g.blobs.verdicts.items()} if g.blobs else {} for g in template
     ]
+    reports = [pickle.loads(g.blobs.report) for g in template if g.blobs]
     started = time.perf_counter()
-    for graded, artefacts, fresh in zip(template, files, verdicts, strict=True):
+    for graded, report, artefacts, fresh in zip(template, reports, files, verdicts, strict=True):
         write_student_files(scratch, artefacts)
-        StoreBlobs(dumps(graded.report), {key: dumps(v) for key, v in fresh.items()})
+        StoreBlobs(dumps(report), {key: dumps(v) for key, v in fresh.items()}, dumps(graded.summary()))
     return (time.perf_counter() - started) / len(template)
 
 
