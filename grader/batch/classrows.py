@@ -17,7 +17,7 @@ from grader.batch.output import GradebookRows
 from grader.batch.store import VerdictStore
 from grader.batch.worker import SubmissionTask
 from grader.core.report import Report
-from grader.core.summary import SheetRow
+from grader.core.summary import SheetRow, summary_row
 from grader.reporting.dashboard import student_row
 from grader.reporting.stats import ClassTally
 
@@ -61,9 +61,10 @@ class ReportReader:
     """Whole reports, by folder: those a run kept (no store, or a failed submission's), the
     others read from the verdict store."""
 
-    def __init__(self, kept: Mapping[str, Report], store: Path | None):
+    def __init__(self, kept: Mapping[str, Report], store: Path | None, rows: Mapping[str, SheetRow]):
         self.kept = kept
         self.store = store
+        self.rows = rows  # the run's: a stored report read back must still be the one they summarise
 
     def read(self, keys: Sequence[str]) -> list[Report]:
         missing = [key for key in keys if key not in self.kept]
@@ -80,10 +81,12 @@ class ReportReader:
             found = {key: store.report(key) for key in keys}
         finally:
             store.close()
-        lost = [key for key, report in found.items() if report is None]
+        lost = [
+            key for key, report in found.items() if report is None or summary_row(report) != self.rows[key]
+        ]
         if lost:
             raise RuntimeError(
-                f"the verdict store {self.store} no longer holds the report of {lost[0]} "
+                f"the verdict store {self.store} no longer holds this run's report of {lost[0]} "
                 "(changed by another run?): grade again"
             )
         return {key: report for key, report in found.items() if report is not None}

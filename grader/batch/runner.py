@@ -204,7 +204,7 @@ class _Run:
         if todo:  # an unchanged re-run starts no worker (and no cluster)
             self._grade(todo, result, len(tasks), on_progress)
         result.rows = self.rows.ordered([task.key for task in tasks])
-        result.reader = ReportReader(self.kept, self.options.store_path())
+        result.reader = ReportReader(self.kept, self.options.store_path(), self.rows.rows)
         result.regraded = len(todo)
         result.clashes = _clashes(result.rows)
         if self.output is not None:
