@@ -177,7 +177,7 @@ def main() -> None:
             BatchOptions(out=out, executor=fake, chunk_size=CHUNK),
         )
         driver_seconds = time.perf_counter() - started
-        assert len(result.reports) == args.sheets
+        assert len(result.rows) == args.sheets
         before, intake = fake.asked - started, fake.done - fake.asked
         after = driver_seconds - before - intake
         intake_rate = args.sheets / intake
@@ -196,8 +196,8 @@ def main() -> None:
         )
         print(
             f"driver intake: {intake_rate:.0f} sheets/s (unpickling rows, storing them, each row's "
-            f"grades.csv line and dashboard tally, grades.csv every few seconds): the limit past {intake_rate / per_core:.0f} worker cores at "
-            f"{per_core:.1f} sheets/s each"
+            "grades.csv line and dashboard tally, grades.csv every few seconds): the limit past "
+            f"{intake_rate / per_core:.0f} worker cores at {per_core:.1f} sheets/s each"
         )
         sheets = 50_000
         serial = (before + after) * sheets / args.sheets
