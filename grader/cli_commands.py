@@ -8,7 +8,7 @@ worker, a worker running another grader, the scheduler lost; resumable).
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -19,6 +19,8 @@ from grader import __version__
 from grader.batch.reading import CheckLimits, SubmissionTask, read_within_limits, reading_limits
 from grader.batch.studentfiles import STORE_FILE
 from grader.core.files import write_atomic
+from grader.core.report import Report
+from grader.core.summary import SheetRow
 from grader.core.verdict import Status
 from grader.engine import grade, is_auto_graded
 from grader.loading import (
@@ -136,7 +138,7 @@ class Threshold(click.ParamType):
         return number, is_percent
 
 
-def _below(report: Report, threshold: tuple[float, bool] | None) -> bool:
+def _below(report: Report | SheetRow, threshold: tuple[float, bool] | None) -> bool:
     """Below ``--fail-under``, counting auto-graded points only: points that wait for a TA
     are out of both the score and the maximum."""
     if threshold is None:
@@ -144,12 +146,12 @@ def _below(report: Report, threshold: tuple[float, bool] | None) -> bool:
     return report.score < _limit(report, threshold) - 1e-9
 
 
-def _limit(report: Report, threshold: tuple[float, bool]) -> float:
+def _limit(report: Report | SheetRow, threshold: tuple[float, bool]) -> float:
     number, is_percent = threshold
     return number / 100 * (report.max_score - report.pending) if is_percent else number
 
 
-def _below_message(report: Report, threshold: tuple[float, bool]) -> str:
+def _below_message(report: Report | SheetRow, threshold: tuple[float, bool]) -> str:
     """Why a report is below ``--fail-under``: the score, the threshold, what was counted."""
     number, is_percent = threshold
     counted = report.max_score - report.pending
@@ -164,7 +166,7 @@ def _below_message(report: Report, threshold: tuple[float, bool]) -> str:
     return text
 
 
-def _threshold_code(reports: list[Report], threshold: tuple[float, bool] | None) -> int:
+def _threshold_code(reports: Sequence[Report | SheetRow], threshold: tuple[float, bool] | None) -> int:
     if threshold is None:
         return 0
     below = [r for r in reports if _below(r, threshold)]
@@ -408,15 +410,14 @@ def _grade_assignment(path: Path, spec: ProblemSet, options: GradeOptions) -> in
             result.reports, show_expected=options.show_expected, color=options.color
         )
         click.echo(rendered, nl=False)
-    _export_notices(reporter, result.reports)
-    _hand_notices(options, result.reports, whole_class=True)
+    _class_notices(reporter, options, result)
     if options.show_diff:
         click.echo(_diff_text(result), nl=False)
     _summary(path, spec, result, options)
-    if _graded_nothing(result.reports):
-        click.echo(_nothing_graded_message(path, spec, result.reports), err=True)
+    if _graded_nothing(result.rows):
+        click.echo(_nothing_graded_message(path, spec, result.rows), err=True)
         return EXIT_USAGE
-    return _threshold_code(result.reports, options.fail_under)
+    return _threshold_code(result.rows, options.fail_under)
 
 
 def _grade_one(path: Path, spec: ProblemSet, reporter: Reporter, options: GradeOptions) -> int:
@@ -440,6 +441,17 @@ def _grade_one(path: Path, spec: ProblemSet, reporter: Reporter, options: GradeO
         click.echo(problem, err=True)
         return EXIT_USAGE
     return _threshold_code([report], options.fail_under)
+
+
+def _class_notices(reporter: Reporter, options: GradeOptions, result: BatchResult) -> None:
+    """The export's and the hand grades' notices: only they read the whole reports (from the
+    verdict store), and only when there is something to say of them."""
+    from grader.reporting.lms import RosterReporter
+
+    if isinstance(reporter, RosterReporter):
+        _export_notices(reporter, result.reports)
+    if options.hand_grades is not None:
+        _hand_notices(options, result.reports, whole_class=True)
 
 
 def _export_notices(reporter: Reporter, reports: list[Report]) -> None:
@@ -553,9 +565,9 @@ def _summary(path: Path, spec: ProblemSet, result: BatchResult, options: GradeOp
     _untrusted_store_warning(result)
     if options.quiet:
         return
-    stored = len(result.reports) - result.regraded
+    stored = len(result.rows) - result.regraded
     line = (
-        f"{spec.assignment}: {counted(len(result.reports), 'student')}, {result.with_errors} with errors "
+        f"{spec.assignment}: {counted(len(result.rows), 'student')}, {result.with_errors} with errors "
         f"({result.regraded} graded, {stored} unchanged from the store, {result.seconds:.1f} s)"
     )
     if options.out:
@@ -582,12 +594,12 @@ def _diff_text(result: BatchResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _graded_nothing(reports: list[Report]) -> bool:
+def _graded_nothing(rows: list[SheetRow]) -> bool:
     """No submission was read, or none answered any part (the wrong problem set?)."""
-    return all(r.error or all(p.status is Status.MISSING for p in r.parts) for r in reports)
+    return all(row.answers_nothing for row in rows)
 
 
-def _nothing_graded_message(path: Path, spec: ProblemSet, reports: list[Report]) -> str:
+def _nothing_graded_message(path: Path, spec: ProblemSet, reports: list[SheetRow]) -> str:
     unreadable = sum(1 for r in reports if r.error)
     unanswered = len(reports) - unreadable
     return (

@@ -302,13 +302,13 @@ def test_grader_max_limits_are_shipped_to_workers_and_key_the_verdicts(
     default = run_batch(
         spec, root, submission_folders(root), BatchOptions(out=out, executor=DaskExecutor(cluster.address))
     )
+    before = next(p for p in default.reports[0].parts if p.id == "params")  # read before the next run
     monkeypatch.setitem(math_limits.LIMITS_IN_FORCE, "GRADER_MAX_NUMBER_DIGITS", 20)
     monkeypatch.setattr(math_limits, "MAX_VALUE_DIGITS", 20)
     small = run_batch(
         spec, root, submission_folders(root), BatchOptions(out=out, executor=DaskExecutor(cluster.address))
     )
     assert small.regraded == 1  # the stored report was made under other limits
-    before = next(p for p in default.reports[0].parts if p.id == "params")
     after = next(p for p in small.reports[0].parts if p.id == "params")
     assert before.status == "incorrect" and after.status == "invalid"
     assert "20 digits" in after.feedback

@@ -58,7 +58,7 @@ class InProcessExecutor:
     """Grades in this process, one submission after another (no watchdog: it would end us)."""
 
     def grade(self, setup: WorkerSetup, chunks: Iterable[Chunk]) -> Iterator[list[Graded]]:
-        prepared = Prepared(replace(setup, watchdog=False, within_class=False))
+        prepared = Prepared(replace(setup, watchdog=False, within_class=False, rows_only=False))
         try:
             for chunk in chunks:
                 yield [grade_task(prepared, task) for task in chunk]

@@ -27,10 +27,12 @@ from grader.batch.studentfiles import (
 from grader.batch.worker import Graded
 from grader.core.files import write_atomic, write_if_changed
 from grader.core.report import Report
-from grader.reporting.dashboard import render_dashboard
+from grader.core.summary import RowMaker, SheetRow
+from grader.reporting.dashboard import class_dashboard
 from grader.reporting.escape import csv_cell
 from grader.reporting.handmarks import HAND_REVIEW_FLAG
-from grader.reporting.reporters import REPORTERS, name_clashes
+from grader.reporting.reporters import gradebook_cells, gradebook_header, gradebook_points, name_clashes
+from grader.reporting.stats import ClassTally
 from grader.spec import ProblemSet
 
 FIXED_COLUMNS = ("student", "folder")
@@ -125,24 +127,28 @@ class OutputFolder:
         (a plot of a part now right). The record of every file, by name."""
         return write_student_files(self.path, graded.artefacts, earlier)
 
-    def write_gradebook(self, reports: Sequence[Report]) -> Gradebook | None:
-        book = merged_gradebook(self.before, reports)
-        if book is not None:
-            write_if_changed(self.path / GRADEBOOK, render_gradebook(book))
-        return book
+    def write_gradebook(self, rows: GradebookRows) -> _Merged | None:
+        """``grades.csv``: this run's rows and the earlier rows of the folders it did not grade."""
+        merged = rows.merged(self.before)
+        if merged is not None:
+            write_if_changed(self.path / GRADEBOOK, merged.text())
+        return merged
 
     def has_dashboard(self) -> bool:
         return (self.path / DASHBOARD).is_file()
 
-    def write_dashboard(self, reports: Sequence[Report], spec: ProblemSet, stems: Sequence[str]) -> None:
-        """``index.html``: the class dashboard of this run's reports, linking ``<stem>.html``."""
+    def write_dashboard(
+        self, tally: ClassTally, spec: ProblemSet, stems: Sequence[str], students: Sequence[str]
+    ) -> None:
+        """``index.html``: the class dashboard of this run's rows, linking ``<stem>.html``
+        (``students``: each one's row of the students' table)."""
         pages = [f"{stem}.html" for stem in stems]
-        write_if_changed(self.path / DASHBOARD, render_dashboard(reports, spec=spec, pages=pages))
+        write_if_changed(self.path / DASHBOARD, class_dashboard(tally, pages, students, spec=spec))
 
-    def finish(self, reports: Sequence[Report]) -> list[ScoreChange]:
+    def finish(self, rows: GradebookRows) -> list[ScoreChange]:
         """The final gradebook and changes.csv; the run is then complete."""
-        book = self.write_gradebook(reports)
-        changes = score_changes(self.before, book) if book is not None else []
+        merged = self.write_gradebook(rows)
+        changes = score_changes(self.before, merged.book()) if merged is not None and self.before else []
         write_if_changed(self.path / CHANGES, render_changes(changes))
         (self.path / PREVIOUS_GRADEBOOK).unlink(missing_ok=True)
         return changes
@@ -150,21 +156,124 @@ class OutputFolder:
 
 def merged_gradebook(before: Gradebook | None, reports: Sequence[Report]) -> Gradebook | None:
     """This run's rows, plus the earlier rows of every folder it did not grade."""
-    if not reports:
-        return before
-    ordered = sorted(reports, key=lambda r: (r.student.casefold(), r.student, r.folder or ""))
-    fresh = parse_gradebook(REPORTERS["csv"].render_batch(ordered))
-    if fresh is None:
-        return before
-    graded = fresh.by_folder()
-    kept = []
-    if before is not None:
-        for key, row in before.by_folder().items():
-            if key not in graded:
-                kept.append(_remapped(row, before.header, fresh.header))
-    # as a person reads a list of names: "bob" between "Alice" and "Carol"
-    rows = sorted([*fresh.rows, *kept], key=lambda row: (row[0].casefold(), row[0], row[1]))
-    return Gradebook(fresh.header, fresh.points, _with_clashes(rows, fresh.header))
+    rows = GradebookRows()
+    maker = RowMaker()
+    for report in reports:
+        rows.add(maker.row(report))
+    merged = rows.merged(before)
+    return None if merged is None else merged.book()
+
+
+@dataclass
+class _BookRow:
+    """A student's row of the gradebook, made once: its cells and its line as written when
+    no other folder gives the student's name (``line``: rendered on first use)."""
+
+    row: SheetRow
+    order: tuple[str, str, str]  # how the gradebook sorts it
+    line: str = ""
+
+
+class GradebookRows:
+    """``grades.csv`` built up from summary rows: each row's line is made once, when it comes
+    (or when first written); a gradebook is then a sort and a join. What it writes is what
+    the CSV reporter's rows merged with the earlier gradebook give (:func:`merged_gradebook`)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, _BookRow] = {}  # by folder
+
+    def add(self, row: SheetRow, line: bool = True) -> None:
+        """Take a row (in place of the folder's earlier one); ``line``: make its line now."""
+        student, folder = csv_cell(row.student), csv_cell(row.folder or "")
+        entry = _BookRow(row, (student.casefold(), student, folder))
+        if line:
+            entry.line = _csv_line(_final_cells(row, row.ids, {}, {}))
+        self.rows[row.folder or ""] = entry
+
+    def merged(self, before: Gradebook | None) -> _Merged | None:
+        """This run's rows, plus the earlier rows of every folder it did not grade."""
+        if not self.rows:
+            return None if before is None else _Merged(before, [], [], {})  # as it was
+        entries = list(self.rows.values())
+        first = min(entries, key=lambda e: (e.row.student.casefold(), e.row.student, e.row.folder or "")).row
+        header, points = gradebook_header(first), gradebook_points(first)
+        graded = {entry.order[2] for entry in entries}
+        kept = []
+        if before is not None:
+            for key, old in before.by_folder().items():
+                if key not in graded:
+                    kept.append(_remapped(old, before.header, header))
+        everyone = [(e.order[1], e.order[2]) for e in entries] + [(row[0], row[1]) for row in kept]
+        clashes = name_clashes(everyone)
+        fresh_clashes = (
+            name_clashes([(e.row.student, e.row.folder or "") for e in entries]) if clashes else {}
+        )
+        lines = [(entry.order, self._line(entry, first.ids, clashes, fresh_clashes)) for entry in entries]
+        flags = header.index("flags")
+        for row in kept:
+            row[flags] = _flags(clashes.get(row[1], ""), row[flags])
+            lines.append(((row[0].casefold(), row[0], row[1]), _csv_line([csv_cell(cell) for cell in row])))
+        lines.sort(key=lambda item: item[0])
+        merged = _Merged(Gradebook(header, points, []), [line for _, line in lines], kept, clashes)
+        merged.rows, merged.part_ids, merged.fresh_clashes = self, first.ids, fresh_clashes
+        return merged
+
+    @staticmethod
+    def _line(
+        entry: _BookRow, part_ids: tuple[str, ...], clashes: dict[str, str], fresh_clashes: dict[str, str]
+    ) -> str:
+        clash = clashes.get(entry.order[2])
+        if clash is None and entry.line and entry.row.ids == part_ids:
+            return entry.line
+        line = _csv_line(_final_cells(entry.row, part_ids, fresh_clashes, clashes))
+        if clash is None and entry.row.ids == part_ids:
+            entry.line = line
+        return line
+
+
+def _final_cells(
+    row: SheetRow, part_ids: Sequence[str], fresh_clashes: dict[str, str], clashes: dict[str, str]
+) -> list[str]:
+    """A row's cells as the gradebook writes them: the CSV reporter's, the flags recomputed
+    over every row."""
+    cells = gradebook_cells(row, part_ids, fresh_clashes.get(row.folder or "", ""))
+    cells[-1] = csv_cell(_flags(clashes.get(cells[1], ""), cells[-1]))
+    return cells
+
+
+def _csv_line(cells: Sequence[str]) -> str:
+    """A gradebook line of spreadsheet-safe cells (see render_gradebook): the cells of
+    :func:`_final_cells` are (their text cells made so, the others numbers, which
+    :func:`csv_cell` leaves alone)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(cells)
+    return buffer.getvalue()
+
+
+class _Merged:
+    """A merged gradebook: its text, and (read back) its rows."""
+
+    def __init__(self, book: Gradebook, lines: list[str], kept: list[list[str]], clashes: dict[str, str]):
+        self._book, self.lines, self.kept, self.clashes = book, lines, kept, clashes
+        self.rows: GradebookRows | None = None  # None: nothing graded, the earlier gradebook as it was
+        self.part_ids: tuple[str, ...] = ()
+        self.fresh_clashes: dict[str, str] = {}
+
+    def text(self) -> str:
+        if self.rows is None:
+            return render_gradebook(self._book)
+        head = render_gradebook(Gradebook(self._book.header, self._book.points, []))
+        return head + "".join(self.lines)
+
+    def book(self) -> Gradebook:
+        if self.rows is None:
+            return self._book
+        fresh = [
+            _final_cells(e.row, self.part_ids, self.fresh_clashes, self.clashes)
+            for e in self.rows.rows.values()
+        ]
+        rows = sorted([*fresh, *self.kept], key=lambda row: (row[0].casefold(), row[0], row[1]))
+        return Gradebook(self._book.header, self._book.points, rows)
 
 
 def _remapped(row: list[str], old_header: list[str], new_header: list[str]) -> list[str]:
@@ -173,15 +282,6 @@ def _remapped(row: list[str], old_header: list[str], new_header: list[str]) -> l
     if "folder" not in cells:  # a gradebook written before folders were a column
         cells["folder"] = cells.get("student", "")
     return [cells.get(name, "") for name in new_header]
-
-
-def _with_clashes(rows: list[list[str]], header: list[str]) -> list[list[str]]:
-    """Recompute the flags column over every row (names shared by several folders)."""
-    if "flags" not in header:
-        return rows
-    index = header.index("flags")
-    flags = name_clashes([(row[0], row[1]) for row in rows])
-    return [[*row[:index], _flags(flags.get(row[1], ""), row[index]), *row[index + 1 :]] for row in rows]
 
 
 def _flags(clash: str, written: str) -> str:

@@ -7,10 +7,13 @@ student, and the next run picks up where it stopped. ``grades.csv`` is written
 every few seconds and at the end, never once per student.
 
 Workers that see ``--out`` write their students' files and pickle what the store
-keeps (see grader.batch.studentfiles): the driver then only stores and keeps each
-report. It keeps every report until the end of the run, millions of objects for a
-large class: they are moved out of the garbage collector's way as they come
-(``gc.freeze``), or its full collections would walk them all again and again.
+keeps (see grader.batch.studentfiles); with a store, they send the driver each
+sheet's summary row (grader.core.summary) instead of its report: the driver stores
+the blobs, builds ``grades.csv`` and the dashboard from the rows as they come
+(grader.batch.classrows), and reads a whole report back from the store only where one
+is asked for (``BatchResult.reports``). What it keeps until the end of the run is
+moved out of the garbage collector's way as it comes (``gc.freeze``), or its full
+collections would walk it all again and again.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from grader.batch.classrows import ClassRows, ReportReader
 from grader.batch.limits import limits_in_force, limits_text, verdict_version
 from grader.batch.lock import output_lock
 from grader.batch.output import OutputFolder, ScoreChange
@@ -37,7 +41,7 @@ from grader.batch.studentfiles import mark_output, unmark_output
 from grader.batch.worker import Graded, WorkerSetup, part_digest
 from grader.core.files import remove_stale_temporaries
 from grader.core.report import Report
-from grader.core.verdict import Status
+from grader.core.summary import SheetRow
 from grader.hand import HandGrade, grades_digest
 from grader.loading import named_folder
 from grader.reporting.reporters import name_clashes
@@ -76,7 +80,7 @@ class BatchOptions:
 
 @dataclass
 class BatchResult:
-    reports: list[Report]  # in the order of the folders given
+    rows: list[SheetRow]  # each sheet's summary row, in the order of the folders given
     regraded: int = 0  # submissions sent to a worker
     failed: int = 0  # submissions whose worker died or was stopped
     changes: list[ScoreChange] = field(default_factory=list)
@@ -84,10 +88,21 @@ class BatchResult:
     removed_temporaries: list[Path] = field(default_factory=list)
     untrusted: int = 0  # store entries that failed their integrity check (regraded)
     seconds: float = 0.0
+    reader: ReportReader | None = field(default=None, repr=False)
+    _reports: list[Report] | None = field(default=None, repr=False)
+
+    @property
+    def reports(self) -> list[Report]:
+        """The whole reports, in the order of the folders given: read (from the verdict store)
+        on first use."""
+        if self._reports is None:
+            keys = [row.folder or "" for row in self.rows]
+            self._reports = self.reader.read(keys) if self.reader is not None else []
+        return self._reports
 
     @property
     def with_errors(self) -> int:
-        return sum(1 for r in self.reports if r.error or any(p.status is Status.ERROR for p in r.parts))
+        return sum(1 for row in self.rows if row.has_errors)
 
 
 def run_batch(
@@ -154,6 +169,7 @@ class _Run:
             out=str(options.out.absolute()) if options.out else None,
             out_token=token,
             store_blobs=store is not None,  # the workers pickle what the store keeps
+            rows_only=store is not None,  # and send rows: the store keeps the reports
         )
         self.hand_digests = {folder: grades_digest(grades) for folder, grades in options.hand.items()}
         self.problem_digest = _digest(
@@ -163,7 +179,8 @@ class _Run:
             address: part_digest(part, self.version) for address, _, part in spec.iter_parts()
         }
         self.records: dict[str, StoredSubmission] = store.submissions() if store else {}
-        self.reports: dict[str, Report] = {}
+        self.kept: dict[str, Report] = {}  # the reports received whole (no store, failed submissions)
+        self.rows = ClassRows([])
         self.last_gradebook = time.monotonic()
         self.gradebook_every = GRADEBOOK_EVERY_SECONDS
         # Chunks received, with the writes of their students' files (stored once written).
@@ -177,21 +194,23 @@ class _Run:
         return _digest(f"{self.problem_digest}\n{task.stem}" + (f"\nhand {hand}" if hand else ""))
 
     def execute(self, tasks: list[SubmissionTask], on_progress: Progress | None) -> BatchResult:
-        result = BatchResult(reports=[])
+        result = BatchResult(rows=[])
+        self.rows = ClassRows(tasks)
         gc.freeze()  # the plan and the store's records, kept all run long
         if self.options.out is not None:
             result.removed_temporaries = remove_stale_temporaries(self.options.out)
         todo = [task for task in tasks if not self._from_store(task)]
         if on_progress:
-            on_progress(len(self.reports), len(tasks))
+            on_progress(len(self.rows.rows), len(tasks))
         if todo:  # an unchanged re-run starts no worker (and no cluster)
             self._grade(todo, result, len(tasks), on_progress)
-        result.reports = [self.reports[task.key] for task in tasks]
+        result.rows = self.rows.ordered([task.key for task in tasks])
+        result.reader = ReportReader(self.kept, self.options.store_path(), self.rows.rows)
         result.regraded = len(todo)
-        result.clashes = _clashes(result.reports)
+        result.clashes = _clashes(result.rows)
         if self.output is not None:
-            result.changes = self.output.finish(result.reports)
-            self._write_dashboard(tasks, result.reports)
+            result.changes = self.output.finish(self.rows.gradebook)
+            self._write_dashboard(tasks)
         return result
 
     def _grade(
@@ -212,15 +231,15 @@ class _Run:
                         gc.freeze()  # these reports are kept to the end (freezing costs nothing)
                         self._store_written(result, wait=len(self.writing) > WRITING_CHUNKS)
                         if on_progress:
-                            on_progress(len(self.reports), total)
+                            on_progress(len(self.rows.rows), total)
                 finally:  # what was received is written and stored, even when the run stops
                     self._store_written(result, wait=True, every=True)
         except ExecutorLost:
             if self.output is not None:  # every finished student is written; the run is resumable
-                self.output.write_gradebook(list(self.reports.values()))
+                self.output.write_gradebook(self.rows.gradebook)
             raise
 
-    def _write_dashboard(self, tasks: list[SubmissionTask], reports: list[Report]) -> None:
+    def _write_dashboard(self, tasks: list[SubmissionTask]) -> None:
         """The class dashboard, unless the one on disk was made from exactly these submissions."""
         assert self.output is not None
         made_from = _digest(self.problem_digest + "".join(f"\n{t.key} {t.digest} {t.stem}" for t in tasks))
@@ -230,7 +249,8 @@ class _Run:
             and self.output.has_dashboard()
         ):
             return
-        self.output.write_dashboard(reports, self.spec, [task.stem for task in tasks])
+        tally, students = self.rows.dashboard()
+        self.output.write_dashboard(tally, self.spec, [task.stem for task in tasks], students)
         if self.store is not None:
             self.store.set_meta("dashboard", made_from)
 
@@ -240,7 +260,7 @@ class _Run:
             return False
         if self.output is not None and not self.output.intact(record.artefacts):
             return False
-        self.reports[task.key] = record.report
+        self.rows.add(task.key, record.row, now=False)
         return True
 
     def _chunks(self, todo: list[SubmissionTask], executor: Executor) -> Iterator[Chunk]:
@@ -282,7 +302,9 @@ class _Run:
             wait = False
             for graded, digests in zip(chunk, written, strict=True):
                 finished.append((graded, graded.task.digest, self.problem_set_key(graded.task), digests))
-                self.reports[graded.task.key] = graded.report
+                self.rows.add(graded.task.key, graded.summary(), now=True)
+                if graded.report is not None:  # not in the store (none, or a failed submission's)
+                    self.kept[graded.task.key] = graded.report
                 result.failed += graded.failed
         if finished and self.store is not None:
             # One thread stores, in order (SQLite waits on the disk, pickling overlaps the rest).
@@ -291,7 +313,7 @@ class _Run:
             self.storing.popleft().result()
         if self.output is not None and time.monotonic() - self.last_gradebook > self.gradebook_every:
             started = time.monotonic()
-            self.output.write_gradebook(list(self.reports.values()))
+            self.output.write_gradebook(self.rows.gradebook)
             self.last_gradebook = time.monotonic()
             # A large class's gradebook takes seconds to rebuild: never more than a tenth of the run.
             self.gradebook_every = max(GRADEBOOK_EVERY_SECONDS, 10 * (self.last_gradebook - started))
@@ -321,12 +343,12 @@ def _chunk_size(count: int, jobs: int) -> int:
     return max(1, min(16, count // (jobs * 6)))
 
 
-def _clashes(reports: list[Report]) -> dict[str, list[str]]:
-    flags = name_clashes([(r.student, r.folder or "") for r in reports])
+def _clashes(rows: list[SheetRow]) -> dict[str, list[str]]:
+    flags = name_clashes([(r.student, r.folder or "") for r in rows])
     clashes: dict[str, list[str]] = {}
-    for report in reports:
-        if (report.folder or "") in flags:
-            clashes.setdefault(report.student, []).append(report.folder or "")
+    for row in rows:
+        if (row.folder or "") in flags:
+            clashes.setdefault(row.student, []).append(row.folder or "")
     return clashes
 
 

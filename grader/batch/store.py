@@ -10,7 +10,9 @@ Two tables, both keyed by content:
   reached is (the part digest holds the limit, so raising it regrades).
 * ``submissions``: folder -> what its last grading read and wrote: the digest
   of the folder's files, the digest of the problem set, each answer's digest,
-  the report, and a digest of every file written. A re-run whose folder and
+  the report, its summary row (grader.core.summary: what grades.csv and the
+  dashboard read), and a digest of every file written. A run reads the rows; a
+  report is read only where a whole one is wanted (:meth:`VerdictStore.report`). A re-run whose folder and
   problem set are unchanged and whose files are intact on disk sends nothing to
   a worker; a submission whose finished row is here survives an interrupted run.
 
@@ -39,9 +41,11 @@ from grader.batch.studentfiles import STORE_FILE as STORE_FILE  # where it was
 from grader.batch.studentfiles import content_digest as content_digest  # where it was
 from grader.batch.worker import Graded
 from grader.core.report import Report
+from grader.core.summary import SheetRow, summary_row
 from grader.core.verdict import Verdict
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
+ROWLESS_SCHEMA = "3"  # submissions without their summary rows: migrated, verdicts kept
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS verdicts (
@@ -51,10 +55,13 @@ CREATE TABLE IF NOT EXISTS verdicts (
 CREATE TABLE IF NOT EXISTS submissions (
     folder TEXT PRIMARY KEY, source TEXT NOT NULL, problem_set TEXT NOT NULL,
     answers TEXT NOT NULL, artefacts TEXT NOT NULL, made_from TEXT NOT NULL, report BLOB NOT NULL,
-    mac TEXT NOT NULL
+    mac TEXT NOT NULL, row BLOB NOT NULL DEFAULT x'', report_digest TEXT NOT NULL DEFAULT ''
 );
 """
 
+
+# A submission's sealed columns but its report (covered by the report's digest), as selected.
+_SEALED = "source, problem_set, answers, artefacts, made_from, mac, row, report_digest"
 
 # Packages whose code writes files but never decides a verdict.
 NOT_DECIDING = ("batch", "cli.py", "reporting")
@@ -88,7 +95,7 @@ class StoredSubmission:
     answers: dict[str, str]  # part address -> answer digest
     artefacts: dict[str, str]  # file name -> digest of its content, then its size, time and inode
     made_from: str  # digest of the report the files were made from
-    report: Report
+    row: SheetRow  # the report's summary row (the report itself: VerdictStore.report)
 
 
 class VerdictStore:
@@ -106,7 +113,10 @@ class VerdictStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         self._saved: set[VerdictKey] = set()  # verdicts this process stored
-        if self.meta("schema") != SCHEMA_VERSION:  # new, or written by another grader: start anew
+        schema = self.meta("schema")
+        if schema == ROWLESS_SCHEMA:
+            self._add_rows()
+        elif schema != SCHEMA_VERSION:  # new, or written by another grader: start anew
             self.clear()
 
     def meta(self, key: str) -> str | None:
@@ -133,20 +143,68 @@ class VerdictStore:
         return int(verdicts), int(submissions)
 
     def submissions(self) -> dict[str, StoredSubmission]:
-        rows = self._db.execute(
-            "SELECT folder, source, problem_set, answers, artefacts, made_from, report, mac FROM submissions"
-        )
+        """Every stored submission's record and summary row (not its report)."""
+        rows = self._db.execute(f"SELECT folder, {_SEALED} FROM submissions")
         found = {}
-        for folder, source, problem_set, answers, artefacts, made_from, report, mac in rows:
-            if not intact(self.key, mac, folder, source, problem_set, answers, artefacts, made_from, report):
+        for folder, source, problem_set, answers, artefacts, made_from, mac, row, digest in rows:
+            sealed = (folder, source, problem_set, answers, artefacts, made_from, digest, row)
+            if not intact(self.key, mac, *sealed):
                 self.rejected += 1
                 continue
-            loaded = _loads(report)
-            if isinstance(loaded, Report):
+            loaded = _loads(row)
+            if isinstance(loaded, SheetRow):
                 found[folder] = StoredSubmission(
                     folder, source, problem_set, json.loads(answers), json.loads(artefacts), made_from, loaded
                 )
         return found
+
+    def report(self, folder: str) -> Report | None:
+        """The stored report of a submission folder (None: none, or not intact)."""
+        found = self._db.execute(
+            f"SELECT {_SEALED}, report FROM submissions WHERE folder = ?", (folder,)
+        ).fetchone()
+        if found is None:
+            return None
+        source, problem_set, answers, artefacts, made_from, mac, row, digest, report = found
+        sealed = (folder, source, problem_set, answers, artefacts, made_from, digest, row)
+        if not intact(self.key, mac, *sealed) or _report_digest(report) != digest:
+            self.rejected += 1
+            return None
+        loaded = _loads(report)
+        return loaded if isinstance(loaded, Report) else None
+
+    def _add_rows(self) -> None:
+        """Migrate a store of schema 3: each intact submission gets its summary row (read from
+        its report) and a new seal; one that fails its check is dropped (regraded). Every
+        verdict is kept."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("ALTER TABLE submissions ADD COLUMN row BLOB NOT NULL DEFAULT x''")
+            self._db.execute("ALTER TABLE submissions ADD COLUMN report_digest TEXT NOT NULL DEFAULT ''")
+            old = self._db.execute(
+                "SELECT folder, source, problem_set, answers, artefacts, made_from, report, mac "
+                "FROM submissions"
+            ).fetchall()
+            for *fields, mac in old:
+                self._migrate_one(fields, mac)
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _migrate_one(self, fields: list[str | bytes], mac: str) -> None:
+        folder, blob = fields[0], fields[6]
+        report = _loads(blob) if isinstance(blob, bytes) and intact(self.key, mac, *fields) else None
+        if not isinstance(report, Report):
+            self._db.execute("DELETE FROM submissions WHERE folder = ?", (folder,))
+            return
+        row, digest = _dumps(summary_row(report)), _report_digest(blob)
+        mac = seal(self.key, *fields[:6], digest, row)
+        self._db.execute(
+            "UPDATE submissions SET row = ?, report_digest = ?, mac = ? WHERE folder = ?",
+            (row, digest, mac, folder),
+        )
 
     def verdicts(self, keys: Sequence[VerdictKey]) -> dict[VerdictKey, Verdict]:
         """The stored verdicts among ``keys`` (one primary-key lookup each)."""
@@ -190,18 +248,23 @@ class VerdictStore:
             "INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?)",
             [(*row, seal(self.key, *row)) for row in verdicts],
         )
-        row = (
+        report = blobs.report if blobs else _dumps(graded.whole_report())
+        row = blobs.row if blobs and blobs.row else _dumps(graded.summary())
+        fields = (
             graded.task.key,
             source,
             problem_set,
             json.dumps(graded.answers, sort_keys=True),
             json.dumps(artefacts, sort_keys=True),
             graded.made_from,
-            blobs.report if blobs else _dumps(graded.report),
         )
         saved.update(fresh)
+        digest = _report_digest(report)
+        mac = seal(self.key, *fields, digest, row)
         self._db.execute(
-            "INSERT OR REPLACE INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (*row, seal(self.key, *row))
+            "INSERT OR REPLACE INTO submissions (folder, source, problem_set, answers, artefacts, made_from, "
+            "report, mac, row, report_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*fields, report, mac, row, digest),
         )
 
     def _transaction(self) -> _Transaction:
@@ -220,6 +283,12 @@ class _Transaction:
 
     def __exit__(self, kind: object, value: object, traceback: object) -> None:
         self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+def _report_digest(report: str | bytes) -> str:
+    """What a submission's seal covers of its report: its SHA-256, kept beside it (a run
+    that reads rows only never reads a report's bytes)."""
+    return hashlib.sha256(report if isinstance(report, bytes) else report.encode()).hexdigest()
 
 
 def _blob(value: Verdict | bytes) -> bytes:

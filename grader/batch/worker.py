@@ -37,6 +37,7 @@ from grader.core.digests import answer_digest
 from grader.core.files import safe_filename
 from grader.core.parts import PartBase
 from grader.core.report import PartResult, Report
+from grader.core.summary import RowMaker, SheetRow, summary_row
 from grader.core.verdict import Status, Verdict
 from grader.engine import check_part_once, error_is_settled, grade, time_budget
 from grader.hand import HandGrade, apply_hand_grades
@@ -57,6 +58,7 @@ class StoreBlobs:
 
     report: bytes
     verdicts: dict[VerdictKey, bytes]  # the fresh verdicts (``Graded.fresh`` is then empty)
+    row: bytes = b""  # the summary row (``Graded.row``)
 
 
 @dataclass
@@ -64,7 +66,7 @@ class Graded:
     """One graded submission: its report, its files, and what the verdict store may keep."""
 
     task: SubmissionTask
-    report: Report
+    report: Report | None  # None when the setup asks for rows only: the store's blob holds it
     artefacts: dict[str, bytes]
     answers: dict[str, str] = field(default_factory=dict)  # part address -> answer digest
     fresh: dict[VerdictKey, Verdict] = field(default_factory=dict)  # verdicts worth storing
@@ -76,6 +78,20 @@ class Graded:
     # The worker wrote the files itself (``artefacts`` is then empty): each one's record.
     written: dict[str, str] | None = None
     blobs: StoreBlobs | None = None  # the store's blobs, when the worker made them
+    row: SheetRow | None = None  # what grades.csv and the dashboard read of the report
+
+    def summary(self) -> SheetRow:
+        """The report's summary row (made by the worker, or here from the report)."""
+        if self.row is None:
+            assert self.report is not None, "a graded submission has a report or a row"
+            self.row = summary_row(self.report)
+        return self.row
+
+    def whole_report(self) -> Report:
+        """The report, when this result carries it (not in a rows-only run)."""
+        if self.report is None:
+            raise ValueError(f"{self.task.key}: the result carries the summary row, not the report")
+        return self.report
 
 
 @dataclass(frozen=True)
@@ -97,6 +113,8 @@ class WorkerSetup:
     out: str | None = None
     out_token: str = ""
     store_blobs: bool = False  # pickle the report and fresh verdicts for the store (see StoreBlobs)
+    # Send the driver the summary row and the store's blobs, not the report (with store_blobs).
+    rows_only: bool = False
 
 
 class WorkerRefused(RuntimeError):
@@ -144,6 +162,7 @@ class Prepared:
         self.memo: dict[VerdictKey, Verdict] = {}
         self.stored = StoredVerdicts(setup.store) if setup.store else None
         self.output = reachable_output(setup.out, setup.out_token)  # None: the driver writes
+        self.rows = RowMaker()  # a chunk's rows share their parts' ids, types and maxima
 
     def close(self) -> None:
         """Let go of the store's connection (a worker process's ends with it; an in-process
@@ -207,9 +226,13 @@ def grade_task(prepared: Prepared, task: SubmissionTask) -> Graded:
     graded.made_from, graded.kept_files = made_from, kept
     if prepared.output is not None and not kept:
         write_here(prepared.output, graded)
+    graded.row = prepared.rows.row(report)
     if prepared.setup.store_blobs:
-        graded.blobs = StoreBlobs(dumps(report), {key: dumps(v) for key, v in graded.fresh.items()})
+        verdicts = {key: dumps(v) for key, v in graded.fresh.items()}
+        graded.blobs = StoreBlobs(dumps(report), verdicts, dumps(graded.row))
         graded.fresh = {}
+        if prepared.setup.rows_only:
+            graded.report = None  # the driver reads the row; the store keeps the report
     return graded
 
 

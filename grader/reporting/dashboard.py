@@ -16,12 +16,13 @@ from collections.abc import Sequence
 
 from grader.core.files import safe_filename
 from grader.core.report import Report, points_value
+from grader.core.summary import RowMaker, SheetRow
 from grader.core.verdict import Status
 from grader.reporting.answers import ReadContext, read_context, read_received, shown_text
 from grader.reporting.charts import difficulty_svg, histogram_svg
 from grader.reporting.escape import html_text as escape
 from grader.reporting.html import CSS, PageContext, answer_math, page, points_text, status_badge
-from grader.reporting.stats import AnswerGroup, BatchStats, PartStats, batch_stats
+from grader.reporting.stats import AnswerGroup, BatchStats, ClassTally, PartStats
 from grader.spec import ProblemSet
 
 # Links to students shown per wrong answer before "and N more".
@@ -97,16 +98,36 @@ def render_dashboard(
     """The dashboard of one assignment's reports. ``pages[i]`` is the page of
     ``reports[i]`` (default ``<student>.html``); ``spec`` lets answers be read with
     each part's names."""
-    context = PageContext.of(spec)
-    numbers = stats or batch_stats(reports, context.parts)
+    maker = RowMaker()
+    tally = ClassTally()
+    for index, report in enumerate(reports):
+        tally.add(index, maker.row(report))
     links = list(pages) if pages is not None else [safe_filename(r.student) + ".html" for r in reports]
+    rows = tally.ordered()
+    students = [student_row(row, link) for row, link in zip(rows, links, strict=True)]
+    return class_dashboard(tally, links, students, spec=spec, stats=stats)
+
+
+def class_dashboard(
+    tally: ClassTally,
+    links: Sequence[str | None],
+    students: Sequence[str],
+    *,
+    spec: ProblemSet | None = None,
+    stats: BatchStats | None = None,
+) -> str:
+    """The dashboard of a class's summary rows (``tally``): ``links[i]`` is the page of its
+    ``i``-th student, ``students[i]`` their row of the students' table (:func:`student_row`)."""
+    context = PageContext.of(spec)
+    numbers = stats or tally.stats(context.parts)
+    names = [row.student for row in tally.ordered()]
     title = spec.title if spec is not None and spec.title else numbers.assignment
     body = [
         _header(numbers, title),
         _histogram(numbers),
         _parts(numbers),
-        _wrong_answers(numbers, reports, links, context),
-        _students(reports, links),
+        _wrong_answers(numbers, _Anchors(names, links), context),
+        _students(students),
     ]
     return page(f"{numbers.assignment}: class dashboard", "\n".join(body), css=_css(), script=SORT_SCRIPT)
 
@@ -228,9 +249,21 @@ def _mean_text(part: PartStats) -> str:
 # ---- wrong answers -------------------------------------------------------------------------
 
 
-def _wrong_answers(
-    stats: BatchStats, reports: Sequence[Report], links: Sequence[str | None], context: PageContext
-) -> str:
+class _Anchors:
+    """Each student's link, made once (a student is in a group of most parts)."""
+
+    def __init__(self, names: Sequence[str], links: Sequence[str | None]):
+        self.names, self.links = names, links
+        self.made: dict[int, str] = {}
+
+    def __getitem__(self, index: int) -> str:
+        anchor = self.made.get(index)
+        if anchor is None:
+            anchor = self.made[index] = _student_link(self.names[index], self.links[index])
+        return anchor
+
+
+def _wrong_answers(stats: BatchStats, anchors: _Anchors, context: PageContext) -> str:
     out = [
         "<section aria-labelledby='wrong' class='wrong'><h2 id='wrong'>Most common wrong answers</h2>",
         "<p class='muted'>Per part, the answers grader could not read come first: a right answer "
@@ -241,7 +274,7 @@ def _wrong_answers(
         if not part.wrong_answers:
             continue
         out.append(f"<h3 id='wrong-{escape(part.id)}'>{escape(part.id)}</h3>")
-        items = [_group(g, part, reports, links, context) for g in part.wrong_answers]
+        items = [_group(g, part, anchors, context) for g in part.wrong_answers]
         out.append("<ol>" + "".join(items) + "</ol>")
     clean = [escape(p.id) for p in stats.parts if not p.wrong_answers]
     if clean:
@@ -253,8 +286,7 @@ def _wrong_answers(
 def _group(
     group: AnswerGroup,
     part: PartStats,
-    reports: Sequence[Report],
-    links: Sequence[str | None],
+    anchors: _Anchors,
     context: PageContext,
 ) -> str:
     students = "student" if group.count == 1 else "students"
@@ -264,7 +296,7 @@ def _group(
         _group_answer(group, read_context(context.parts.get(part.id), part.type)),
     ]
     lines.extend(_feedback_given(text) for text in group.feedback)
-    lines.append(_student_links(group.members, reports, links))
+    lines.append(_student_links(group.members, anchors))
     return "".join(lines) + "</li>"
 
 
@@ -291,9 +323,9 @@ def _feedback_given(text: str) -> str:
     return f"<div>Feedback given: {escape(text)}</div>"
 
 
-def _student_links(members: Sequence[int], reports: Sequence[Report], links: Sequence[str | None]) -> str:
-    anchors = [_student_link(reports[i].student, links[i]) for i in members]
-    first, rest = anchors[:SHOWN_STUDENTS], anchors[SHOWN_STUDENTS:]
+def _student_links(members: Sequence[int], anchors: _Anchors) -> str:
+    shown = [anchors[i] for i in members]
+    first, rest = shown[:SHOWN_STUDENTS], shown[SHOWN_STUDENTS:]
     out = "<div class='students'>Students: " + " ".join(first)
     if rest:
         out += f"<details><summary>and {len(rest)} more</summary>{' '.join(rest)}</details>"
@@ -309,9 +341,8 @@ def _student_link(name: str, link: str | None) -> str:
 # ---- students ------------------------------------------------------------------------------
 
 
-def _students(reports: Sequence[Report], links: Sequence[str | None]) -> str:
+def _students(rows: Sequence[str]) -> str:
     heads = "".join(f"<th scope='col' class='num'>{s.value}</th>" for s in Status)
-    rows = [_student_row(report, link) for report, link in zip(reports, links, strict=True)]
     return (
         "<section aria-labelledby='students'><h2 id='students'>Students</h2>"
         "<p class='muted'>Click a column header to sort.</p>"
@@ -322,16 +353,17 @@ def _students(reports: Sequence[Report], links: Sequence[str | None]) -> str:
     )
 
 
-def _student_row(report: Report, link: str | None) -> str:
-    score, max_score = report.score, report.max_score  # each a sum over the parts
+def student_row(row: SheetRow, link: str | None) -> str:
+    """A student's row of the students' table."""
+    score, max_score = row.score, row.max_score  # each a sum over the parts
     share = score / max_score if max_score else 0.0
-    counts = report.counts()
+    counts = row.counts()
     cells = "".join(
         f"<td class='num' data-value='{counts[s.value]}'>{counts[s.value] or ''}</td>" for s in Status
     )
-    notes = report.error or "; ".join(report.warnings)
+    notes = row.error or "; ".join(row.warnings)
     return (
-        f"<tr><td>{_student_link(report.student, link)}</td>"
+        f"<tr><td>{_student_link(row.student, link)}</td>"
         f"<td class='num' data-value='{score}'>{points_text(score, max_score)}</td>"
         f"<td class='num' data-value='{share:.4f}'>{share:.0%}</td>{cells}<td>{escape(notes)}</td></tr>"
     )

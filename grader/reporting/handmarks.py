@@ -3,10 +3,11 @@ items applied, and for an override the automatic verdict it replaced and why."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from grader.core.report import HandMark, Report, points_value
+from grader.core.summary import HandNote, SheetRow
 from grader.reporting.escape import html_text as escape
 
 HAND_REVIEW_FLAG = "hand grade to review"
@@ -83,12 +84,16 @@ def _signed(value: float) -> str:
     return f"+{shown}" if value >= 0 else str(shown)
 
 
-def hand_flags(report: Report) -> str:
+def hand_flags(report: Report | SheetRow) -> str:
     """The gradebook's flag for hand grades to review: ``hand grade to review: q3 (answer changed)``."""
+    if isinstance(report, SheetRow):
+        graded: Iterable[tuple[str, HandMark | HandNote]] = report.hand_notes()
+    else:
+        graded = ((part.id, part.hand) for part in report.parts if part.hand is not None)
     items = []
-    for part in report.parts:
-        if part.hand is not None and part.hand.stale:
-            items.append(f"{part.id} (answer changed)")
-        if part.hand is not None and part.hand.auto_changed:
-            items.append(f"{part.id} (automatic verdict changed)")
+    for part_id, hand in graded:
+        if hand.stale:
+            items.append(f"{part_id} (answer changed)")
+        if hand.auto_changed:
+            items.append(f"{part_id} (automatic verdict changed)")
     return f"{HAND_REVIEW_FLAG}: {', '.join(items)}" if items else ""

@@ -7,12 +7,14 @@ Each reporter renders one student's report (``render``) and a batch
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from grader.core.report import DECIDED, PartResult, Report, points_value
+from grader.core.summary import RowMaker, SheetRow
 from grader.core.verdict import Status
 from grader.mathlang.wording import counted
 from grader.reporting.escape import csv_cell, json_text, markdown_text, terminal_text
@@ -47,7 +49,9 @@ class Reporter(Protocol):
     ) -> str: ...
 
 
+@functools.lru_cache(maxsize=4096)
 def _points(value: float) -> str:
+    """7.0 -> ``7`` (remembered: a gradebook shows the same few points thousands of times)."""
     return str(points_value(value))
 
 
@@ -238,36 +242,50 @@ class CsvReporter:
     ) -> str:
         if not reports:
             return ""
-        part_ids = [p.id for p in reports[0].parts]
+        maker = RowMaker()
+        rows = [maker.row(report) for report in reports]
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["student", "folder", *part_ids, "total", "pending", "error", "flags"])
-        first = reports[0]
-        writer.writerow(
-            [
-                "points possible",
-                "",
-                *[_points(p.max_score) for p in first.parts],
-                _points(first.max_score),
-                "",
-                "",
-                "",
-            ]
-        )
-        flags = name_clashes([(r.student, r.folder or "") for r in reports])
-        for report in reports:
-            by_id = {p.id: p for p in report.parts}
-            cells = ["" if by_id[i].status is Status.MANUAL else _points(by_id[i].score) for i in part_ids]
-            text = (
-                report.student,
-                report.folder or "",
-                report.error or "",
-                "; ".join(f for f in (flags.get(report.folder or "", ""), hand_flags(report)) if f),
-            )
-            student, folder, error, flag = (csv_cell(cell) for cell in text)
-            pending = _points(report.pending) if report.pending else ""
-            writer.writerow([student, folder, *cells, _points(report.score), pending, error, flag])
+        writer.writerow(gradebook_header(rows[0]))
+        writer.writerow(gradebook_points(rows[0]))
+        flags = name_clashes([(r.student, r.folder or "") for r in rows])
+        for row in rows:
+            writer.writerow(gradebook_cells(row, rows[0].ids, flags.get(row.folder or "", "")))
         return buffer.getvalue()
+
+
+def gradebook_header(first: SheetRow) -> list[str]:
+    """The gradebook's header: the parts of its first row."""
+    return ["student", "folder", *first.ids, "total", "pending", "error", "flags"]
+
+
+def gradebook_points(first: SheetRow) -> list[str]:
+    """The gradebook's points-possible row, from its first row."""
+    return [
+        "points possible",
+        "",
+        *[_points(m) for m in first.max_scores],
+        _points(first.max_score),
+        "",
+        "",
+        "",
+    ]
+
+
+def gradebook_cells(row: SheetRow, part_ids: Sequence[str], clash: str) -> list[str]:
+    """A student's row of the gradebook: the points of each of ``part_ids`` (empty for a part a
+    TA grades), the total, the pending points, the error, and the flags (``clash``: a name
+    another folder gives too)."""
+    if row.ids == part_ids:
+        pairs: Iterable[tuple[Status, float]] = zip(row.statuses, row.scores, strict=True)
+    else:
+        by_id = dict(zip(row.ids, zip(row.statuses, row.scores, strict=True), strict=True))
+        pairs = (by_id[part_id] for part_id in part_ids)
+    cells = ["" if status is Status.MANUAL else _points(score) for status, score in pairs]
+    flag = "; ".join(f for f in (clash, hand_flags(row)) if f)
+    pending = _points(row.pending) if row.pending else ""
+    student, folder, error = csv_cell(row.student), csv_cell(row.folder or ""), csv_cell(row.error or "")
+    return [student, folder, *cells, _points(row.score), pending, error, csv_cell(flag)]
 
 
 def name_clashes(students: Sequence[tuple[str, str]]) -> dict[str, str]:

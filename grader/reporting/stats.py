@@ -15,17 +15,17 @@ import statistics
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from grader.core.parts import PartBase
 from grader.core.report import HandMark, PartResult, Report, points_value
+from grader.core.summary import WRONG, PartNote, RowMaker, SheetRow
 from grader.core.verdict import Status
 from grader.reporting.answers import read_context, read_received
 from grader.reporting.grouping import meaning_key, normalised_text
 
-# Statuses whose answers are listed as wrong answers; unreadable ones first (a right
-# answer written in a form grader cannot read hides there).
-WRONG = (Status.INVALID, Status.INCORRECT, Status.PARTIAL)
+# WRONG (grader.core.summary): statuses whose answers are listed as wrong answers; unreadable
+# ones first (a right answer written in a form grader cannot read hides there).
 # Only this many distinct spellings per part are read as formulas; rarer ones are grouped by text.
 MAX_READ_ANSWERS = 50
 # Wrong-answer groups kept per part.
@@ -154,72 +154,156 @@ def batch_stats(
 ) -> BatchStats:
     """Statistics of one assignment's reports; ``parts`` (by id) lets answers be read
     with each part's names, as grader reads them."""
-    keys = key_answers or key_by_meaning
-    by_part = _results_by_part(reports)  # in the order parts first appear
-    part_stats = tuple(
-        _part_stats(part_id, results, (parts or {}).get(part_id), keys)
-        for part_id, results in by_part.items()
-    )
-    return BatchStats(
-        assignment=reports[0].assignment if reports else "",
-        max_score=max((r.max_score for r in reports), default=0.0),
-        scores=tuple(r.score for r in reports),
-        parts=part_stats,
-        pending=max((r.pending for r in reports), default=0.0),
-        unreadable=tuple(i for i, r in enumerate(reports) if r.error),
-    )
-
-
-def _results_by_part(reports: Sequence[Report]) -> dict[str, list[tuple[int, PartResult]]]:
-    """Each part's results, with the index of their report, in one pass over the reports."""
-    by_part: dict[str, list[tuple[int, PartResult]]] = {}
+    tally = ClassTally()
+    maker = RowMaker()
     for index, report in enumerate(reports):
-        for result in report.parts:
-            by_part.setdefault(result.id, []).append((index, result))
-    return by_part
+        tally.add(index, maker.row(report))
+    return tally.stats(parts, key_answers)
 
 
-def _part_stats(
-    part_id: str, results: Sequence[tuple[int, PartResult]], part: PartBase | None, keys: KeyAnswers
-) -> PartStats:
-    counts: Counter[Status] = Counter()
-    scores: list[float] = []
-    best: float | None = None
-    hand_graded = hand_to_review = 0
-    unreadable: list[int] = []
-    for index, result in results:  # one pass: a class of thousands has a result per student here
-        counts[result.status] += 1
-        scores.append(result.score)
-        if best is None or result.max_score > best:
-            best = result.max_score
-        hand = result.hand
-        automatic = result.status  # result.auto_status, inline
+class WrongAnswer(NamedTuple):
+    """A wrong or unreadable answer to a part, as the wrong-answer groups read it."""
+
+    status: Status
+    received: str | None
+    feedback: str
+
+
+@dataclass
+class _NotedPart:
+    """What a part's noted results (wrong answers, TAs' grades) add up to so far."""
+
+    hand_graded: int = 0
+    hand_to_review: int = 0
+    unreadable: list[int] = field(default_factory=list)
+    wrong: list[tuple[int, WrongAnswer]] = field(default_factory=list)
+
+    def add(self, index: int, status: Status, note: PartNote) -> None:
+        hand = note.hand
+        automatic = status
         if hand is not None:
-            hand_graded += 1
+            self.hand_graded += 1
             if hand.stale or hand.auto_changed:
-                hand_to_review += 1
+                self.hand_to_review += 1
             if hand.auto_status is not None:
                 automatic = hand.auto_status
         if automatic is Status.INVALID:
-            unreadable.append(index)
-    type_name = part.type if part is not None else next((r.type for _, r in results if r.type), "")
-    return PartStats(
-        id=part_id,
-        type=type_name,
-        max_score=0.0 if best is None else best,
-        submissions=len(results),
-        mean_score=statistics.fmean(scores) if results else 0.0,
-        counts={status.value: counts.get(status, 0) for status in Status},
-        wrong_answers=wrong_answer_groups(results, part, type_name, keys),
-        hand_graded=hand_graded,
-        to_grade=counts.get(Status.MANUAL, 0),
-        hand_to_review=hand_to_review,
-        unreadable=tuple(unreadable),
-    )
+            self.unreadable.append(index)
+        if status in WRONG and note.received is not None:
+            self.wrong.append((index, WrongAnswer(status, note.received, note.feedback)))
+
+
+class ClassTally:
+    """A class's statistics built up from its summary rows as they come, in any order: the
+    rows' wrong answers and TAs' grades are tallied as each is added, the columns (statuses,
+    points) at the end. Index ``i`` is the ``i``-th sheet of the class (the order of the
+    dashboard's students); every index from 0 is added once before :meth:`stats`."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, SheetRow] = {}
+        self._noted: dict[str, _NotedPart] = {}
+
+    def __contains__(self, index: int) -> bool:
+        return index in self.rows
+
+    def add(self, index: int, row: SheetRow) -> None:
+        self.rows[index] = row
+        ids, statuses = row.ids, row.statuses
+        for position, note in row.notes.items():
+            part_id = ids[position]
+            noted = self._noted.get(part_id)
+            if noted is None:
+                noted = self._noted[part_id] = _NotedPart()
+            noted.add(index, statuses[position], note)
+
+    def ordered(self) -> list[SheetRow]:
+        return [self.rows[index] for index in range(len(self.rows))]
+
+    def stats(
+        self, parts: Mapping[str, PartBase] | None = None, key_answers: KeyAnswers | None = None
+    ) -> BatchStats:
+        keys = key_answers or key_by_meaning
+        rows = self.ordered()
+        columns = _columns(rows)  # in the order parts first appear
+        part_stats = tuple(
+            self._part_stats(part_id, column, rows, (parts or {}).get(part_id), keys)
+            for part_id, column in columns.items()
+        )
+        return BatchStats(
+            assignment=rows[0].assignment if rows else "",
+            max_score=max((r.max_score for r in rows), default=0.0),
+            scores=tuple(r.score for r in rows),
+            parts=part_stats,
+            pending=max((r.pending for r in rows), default=0.0),
+            unreadable=tuple(i for i, r in enumerate(rows) if r.error),
+        )
+
+    def _part_stats(
+        self, part_id: str, column: _Column, rows: Sequence[SheetRow], part: PartBase | None, keys: KeyAnswers
+    ) -> PartStats:
+        counts = Counter(column.statuses)
+        noted = self._noted.get(part_id, _NotedPart())
+        type_name = part.type if part is not None else column.first_type(rows, part_id)
+        wrong = sorted(noted.wrong, key=lambda item: item[0])
+        return PartStats(
+            id=part_id,
+            type=type_name,
+            max_score=max(column.max_scores, default=0.0),
+            submissions=len(column.statuses),
+            mean_score=statistics.fmean(column.scores) if column.statuses else 0.0,
+            counts={status.value: counts.get(status, 0) for status in Status},
+            wrong_answers=wrong_answer_groups(wrong, part, type_name, keys),
+            hand_graded=noted.hand_graded,
+            to_grade=counts.get(Status.MANUAL, 0),
+            hand_to_review=noted.hand_to_review,
+            unreadable=tuple(sorted(noted.unreadable)),
+        )
+
+
+@dataclass
+class _Column:
+    """One part's statuses and points over the class (in no particular order)."""
+
+    statuses: list[Status] = field(default_factory=list)
+    scores: list[float] = field(default_factory=list)
+    max_scores: list[float] = field(default_factory=list)
+
+    def first_type(self, rows: Sequence[SheetRow], part_id: str) -> str:
+        """The part's type as the first row that names one gives it."""
+        for row in rows:
+            if part_id in row.ids:
+                found = row.types[row.ids.index(part_id)]
+                if found:
+                    return found
+        return ""
+
+
+def _columns(rows: Sequence[SheetRow]) -> dict[str, _Column]:
+    """Each part's column, the parts in the order they first appear. Rows with the same parts
+    (in a class, all of them) are read a column at a time."""
+    groups: dict[tuple[str, ...], list[SheetRow]] = {}
+    last: tuple[str, ...] | None = None
+    group: list[SheetRow] = []
+    for row in rows:
+        if row.ids is not last:  # the rows of a chunk share their ids
+            last = row.ids
+            group = groups.setdefault(last, [])
+        group.append(row)
+    columns: dict[str, _Column] = {}
+    for ids, members in groups.items():
+        statuses = zip(*(row.statuses for row in members), strict=True)
+        scores = zip(*(row.scores for row in members), strict=True)
+        maxima = zip(*(row.max_scores for row in members), strict=True)
+        for part_id, status, score, best in zip(ids, statuses, scores, maxima, strict=True):
+            column = columns.setdefault(part_id, _Column())
+            column.statuses.extend(status)
+            column.scores.extend(score)
+            column.max_scores.extend(best)
+    return columns
 
 
 def wrong_answer_groups(
-    results: Sequence[tuple[int, PartResult]], part: PartBase | None, type_name: str, keys: KeyAnswers
+    results: Sequence[tuple[int, WrongAnswer]], part: PartBase | None, type_name: str, keys: KeyAnswers
 ) -> tuple[AnswerGroup, ...]:
     """The most common unreadable answers to one part, then its most common wrong ones,
     grouped by meaning, largest first."""
@@ -229,7 +313,7 @@ def wrong_answer_groups(
     texts = [r.received or "" for _, r in wrong]
     distinct = _distinct(texts)
     key_of_text = dict(zip(distinct, keys(distinct, part, type_name), strict=True))
-    grouped: dict[str, list[tuple[int, PartResult]]] = {}
+    grouped: dict[str, list[tuple[int, WrongAnswer]]] = {}
     for index, result in wrong:
         grouped.setdefault(key_of_text[result.received or ""], []).append((index, result))
     ordered = sorted(grouped.values(), key=lambda members: (-len(members), members[0][0]))
@@ -243,7 +327,7 @@ def _distinct(texts: Sequence[str]) -> list[str]:
     return [text for text, _ in Counter(texts).most_common()]
 
 
-def _group(members: list[tuple[int, PartResult]]) -> AnswerGroup:
+def _group(members: list[tuple[int, WrongAnswer]]) -> AnswerGroup:
     spellings = Counter(r.received or "" for _, r in members).most_common()
     feedback = Counter(r.feedback for _, r in members if r.feedback).most_common(MAX_FEEDBACK)
     statuses = Counter(r.status.value for _, r in members).most_common()

@@ -59,7 +59,8 @@ def run_check(
         if submission.load_error:
             raise unreadable(submission, assignment.name)
     setup = checks.setups.setup_for(assignment.problem_hash, spec)
-    report = next(iter(checks.executor.grade(setup, [[one_task(student, filename, content)]])))[0].report
+    graded = next(iter(checks.executor.grade(setup, [[one_task(student, filename, content)]])))[0]
+    report = graded.whole_report()
     report.student = student
     limited = dataclasses.replace(report, parts=[student_part(p) for p in report.parts])
     result = check_result(spec, submission, limited)

@@ -201,7 +201,7 @@ class GradingWorkers:
                 self._finish(job, graded, problem_hash, time.monotonic() - started[job.id])
 
     def _finish(self, job: Job, graded: Graded, problem_hash: str, seconds: float) -> None:
-        report = graded.report
+        report = graded.whole_report()
         report.folder = None
         report.student = graded.task.folder
         with self.db.session() as db:

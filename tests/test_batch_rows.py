@@ -1,0 +1,178 @@
+"""A class run builds grades.csv and the dashboard from each sheet's summary row, never from
+the whole reports: what it writes is what the reports give, byte for byte, and a store
+written before rows existed is migrated without losing a verdict."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import yaml
+
+from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders
+from grader.batch.executors import Chunk
+from grader.batch.integrity import seal
+from grader.batch.output import merged_gradebook, parse_gradebook, render_gradebook
+from grader.batch.store import STORE_FILE, VerdictStore
+from grader.batch.worker import Graded, WorkerSetup, failed_report
+from grader.core.report import PartResult, Report
+from grader.core.summary import summary_row
+from grader.core.verdict import Status, Verdict
+from grader.hand import load_hand_grades
+from grader.loading import load_problem_set
+from grader.reporting.dashboard import render_dashboard
+
+PROBLEMS = """\
+assignment: rows-demo
+title: Rows demo
+questions:
+  - id: q1
+    type: expression
+    symbols: {x: real}
+    answer: "2*x"
+    points: 2
+  - id: q2
+    type: text
+    points: 4
+  - id: q3
+    type: expression
+    symbols: {x: real}
+    answer: "x**2"
+    points: 3
+"""
+
+ANSWERS = {
+    "alice": {"q1": "x + x", "q2": "A proof.", "q3": "x*x"},
+    "bob": {"q1": "2x +", "q2": "Another proof.", "q3": "x^3"},
+    "carol": {"q1": "3*x", "q2": "Trivial.", "q3": "x**2 + 0"},
+    "dave": {"q1": "(((", "q3": "2*x"},
+    "erin": {},
+    "fred": {"q1": "3*x", "q3": "x^3"},
+}
+
+HAND = """\
+- {student: alice, part: q2, points: 4, by: ta-kim}
+- {student: bob, part: q1, points: 2, reason: "a slip", by: ta-lee}
+- {student: bob, part: q2, points: 1.5, by: ta-lee}
+"""
+
+
+def _course(tmp_path: Path) -> tuple[Path, Path, Path]:
+    problem_file = tmp_path / "rows-demo.yaml"
+    problem_file.write_text(PROBLEMS, encoding="utf-8")
+    root = tmp_path / "class"
+    for student, given in ANSWERS.items():
+        (root / student).mkdir(parents=True)
+        (root / student / "answers.yaml").write_text(yaml.safe_dump(given), encoding="utf-8")
+    (root / "gina").mkdir()
+    (root / "gina" / "answers.yaml").write_text("q1: [unclosed\n", encoding="utf-8")
+    (root / "same-name").mkdir()  # gives the name of another folder: flagged in grades.csv
+    (root / "same-name" / "answers.yaml").write_text("student: alice\nq1: 2*x\n", encoding="utf-8")
+    hand = tmp_path / "hand.yaml"
+    hand.write_text(HAND, encoding="utf-8")
+    return problem_file, root, hand
+
+
+class _FailingOne:
+    """A pool whose worker for ``fred`` dies: his row is an error row made by the driver."""
+
+    def __init__(self) -> None:
+        self.inner = LocalExecutor(2)
+
+    def grade(self, setup: WorkerSetup, chunks: Iterable[Chunk]) -> Iterator[list[Graded]]:
+        for chunk in self.inner.grade(setup, chunks):
+            yield [
+                failed_report(setup.spec, g.task, "the worker was killed", False)
+                if g.task.key == "fred"
+                else g
+                for g in chunk
+            ]
+
+    def close(self) -> None:
+        """Nothing kept."""
+
+
+def test_grades_csv_and_the_dashboard_from_rows_are_those_the_reports_give(tmp_path: Path) -> None:
+    problem_file, root, hand_file = _course(tmp_path)
+    spec = load_problem_set(problem_file)
+    hand = load_hand_grades(hand_file, spec).by_folder()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "grades.csv").write_text("student,folder,q1,total,flags\npoints possible,,2,9,\nzed,gone,1,1,\n")
+    options = BatchOptions(out=out, executor=_FailingOne(), chunk_size=1, hand=hand)
+    result = run_batch(spec, root, submission_folders(root), options)
+
+    reports = result.reports  # read back from the store: the run itself read rows only
+    statuses = {p.status for r in reports for p in r.parts}
+    assert {Status.CORRECT, Status.INCORRECT, Status.MISSING, Status.INVALID, Status.MANUAL} <= statuses
+    assert Status.ERROR in statuses and any(r.error for r in reports)
+    assert any(p.hand is not None and p.hand.overrides for r in reports for p in r.parts)
+    assert [summary_row(r) for r in reports] == result.rows
+
+    pages = [f"{r.folder}.html" for r in reports]
+    assert (out / "index.html").read_text() == render_dashboard(reports, spec=spec, pages=pages)
+    before = parse_gradebook("student,folder,q1,total,flags\npoints possible,,2,9,\nzed,gone,1,1,\n")
+    book = merged_gradebook(before, reports)
+    assert book is not None
+    written = (out / "grades.csv").read_text()
+    assert written == render_gradebook(book)
+    assert "zed,gone," in written and "name 'alice' also given by folder" in written
+
+    again = run_batch(spec, root, submission_folders(root), BatchOptions(out=out, hand=hand))
+    assert again.regraded == 1, "only the failed submission is graded again"
+    unchanged = [line for line in written.splitlines() if not line.startswith("fred,")]
+    assert [
+        line for line in (out / "grades.csv").read_text().splitlines() if not line.startswith("fred,")
+    ] == (unchanged), "the stored rows give the same lines"
+
+
+def test_a_store_written_before_rows_keeps_its_verdicts_and_gets_rows(tmp_path: Path) -> None:
+    path = tmp_path / STORE_FILE
+    VerdictStore(path).close()  # the key and the file
+    store = VerdictStore(path)
+    key = store.key
+    store.close()
+    report = Report("demo", "ann", [PartResult("q1", Status.INCORRECT, 0.0, 2.0, "no", received="3*x")])
+    verdict = Verdict.error("stored before")
+    db = sqlite3.connect(path)
+    db.executescript(
+        "DROP TABLE submissions; DROP TABLE verdicts;"
+        "CREATE TABLE verdicts (part TEXT NOT NULL, answer TEXT NOT NULL, verdict BLOB NOT NULL,"
+        " mac TEXT NOT NULL, PRIMARY KEY (part, answer)) WITHOUT ROWID;"
+        "CREATE TABLE submissions (folder TEXT PRIMARY KEY, source TEXT NOT NULL, problem_set TEXT NOT NULL,"
+        " answers TEXT NOT NULL, artefacts TEXT NOT NULL, made_from TEXT NOT NULL, report BLOB NOT NULL,"
+        " mac TEXT NOT NULL);"
+        "UPDATE meta SET value = '3' WHERE key = 'schema';"
+    )
+    from grader.batch.blobs import dumps
+
+    blob = dumps(verdict)
+    db.execute("INSERT INTO verdicts VALUES (?, ?, ?, ?)", ("p", "a", blob, seal(key, "p", "a", blob)))
+    for folder, mac_key in (("ann", key), ("edited", b"another key")):
+        fields = (
+            folder,
+            "src",
+            "ps",
+            json.dumps({"q1": "a"}),
+            json.dumps({"ann.json": "d"}),
+            "made",
+            dumps(report),
+        )
+        db.execute(
+            "INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (*fields, seal(mac_key, *fields))
+        )
+    db.commit()
+    db.close()
+
+    store = VerdictStore(path)
+    try:
+        assert store.meta("schema") == "4"
+        assert store.verdicts([("p", "a")]) == {("p", "a"): verdict}, "every verdict kept"
+        stored = store.submissions()
+        assert set(stored) == {"ann"}, "an entry that fails its check is dropped (regraded)"
+        assert stored["ann"].row == summary_row(report) and stored["ann"].artefacts == {"ann.json": "d"}
+        assert store.report("ann") == report
+    finally:
+        store.close()
