@@ -34,6 +34,7 @@ Unreadable sheets are refused at upload (422) and counted separately.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import random
@@ -181,6 +182,20 @@ def run_clients(
     return load
 
 
+UPLOAD_ROUTE = "/api/v1/assignments/{assignment}/submissions"
+
+
+def server_times(log: Path) -> list[float]:
+    """Seconds the server took for each accepted upload, from its access log (from reading
+    the request to the response: the client's own time and the network are not in it)."""
+    times = []
+    for line in log.read_text(errors="replace").splitlines():
+        if UPLOAD_ROUTE in line and '"status": 202' in line:
+            entry = json.loads(line[line.index("{") :])
+            times.append(entry["ms"] / 1000)
+    return times
+
+
 def wait_workers_ready(server: Server, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -260,6 +275,7 @@ def main() -> None:
             db.dispose()
         finally:
             server.stop()
+        served = server_times(server.log)
     to_verdict = [(finished - created).total_seconds() for created, finished, _ in rows]
     in_queue = [(claimed - created).total_seconds() for created, _, claimed in rows]
     first = min(created for created, _, _ in rows)
@@ -283,6 +299,12 @@ def main() -> None:
         f"  upload latency  p50 {p50:.0f} ms  p99 {p99:.0f} ms"
         f"  max {max(latencies) * 1000:.0f} ms  (all uploads in {uploaded:.1f} s)"
     )
+    if served:
+        p50, p99 = percentile(served, 0.5) * 1000, percentile(served, 0.99) * 1000
+        print(
+            f"  in the server   p50 {p50:.0f} ms  p99 {p99:.0f} ms  max {max(served) * 1000:.0f} ms"
+            "  (its access log: the upload from request to response)"
+        )
     if load.polls:
         p50, p99 = percentile(load.polls, 0.5) * 1000, percentile(load.polls, 0.99) * 1000
         print(f"  verdict polls   p50 {p50:.0f} ms  p99 {p99:.0f} ms  ({len(load.polls)} polls)")

@@ -255,5 +255,12 @@ class Database:
                 session.rollback()
                 raise
 
+    def checkpoint(self) -> None:
+        """Copy SQLite's write-ahead log back into the database file, waiting for no reader or
+        writer (PASSIVE); for a process whose connections leave it to this call."""
+        if self.engine.url.get_backend_name() == "sqlite":
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
     def dispose(self) -> None:
         self.engine.dispose()

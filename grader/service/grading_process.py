@@ -196,7 +196,9 @@ def run_grading_loop(
         with contextlib.suppress(OSError):  # a server that is gone reads no metrics
             graded.send(message)
 
-    db = Database(settings.database_url)
+    # checkpoints outside any write (GradingWorkers.checkpoint), not inside a commit that holds
+    # the writers' turn while it syncs the file to disk
+    db = Database(settings.database_url, checkpoints=False)
     course = CourseState(db, settings.course_dir, settings.course_name)
     course.sync(force=True)
     workers = GradingWorkers(
@@ -205,6 +207,7 @@ def run_grading_loop(
         course,
         on_graded=lambda seconds, failed: tell((seconds, failed)),
         on_ready=lambda: tell(READY),
+        checkpoints=True,
     )
     workers.start()
     gc.collect()  # the course, the setups, the imports: out of the collector's sight for good

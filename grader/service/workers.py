@@ -33,6 +33,7 @@ from grader.spec import ProblemSet
 
 log = logging.getLogger("grader.service")
 
+CHECKPOINT_SECONDS = 2.0
 WARM_ASSIGNMENTS = 2  # a standing pool keeps the setups of two problem files
 
 
@@ -58,6 +59,7 @@ class GradingWorkers:
         course: CourseState,
         on_graded: Callable[[float, bool], None] = metrics.graded,
         on_ready: Callable[[], None] | None = None,
+        checkpoints: bool = False,
     ):
         self.settings = settings
         self.db = db
@@ -75,9 +77,18 @@ class GradingWorkers:
         self.in_hand: set[int] = set()
         self._claimed: dict[str, Group] = {}  # claimed while grading another problem file
         self._synced_at = 0.0  # when the course folder was last read
+        # With ``checkpoints``, this loop checkpoints SQLite's log every few seconds, outside
+        # any write: the database's connections (the server's and its own) never do.
+        self.checkpoints = checkpoints
+        self._checkpointed_at = time.monotonic()
 
     def nudge(self) -> None:
         self._wake.set()
+
+    def _checkpoint(self) -> None:
+        if self.checkpoints and time.monotonic() - self._checkpointed_at > CHECKPOINT_SECONDS:
+            self.db.checkpoint()
+            self._checkpointed_at = time.monotonic()
 
     def _sync_due(self) -> bool:
         return time.monotonic() - self._synced_at > self.settings.reload_seconds
@@ -132,6 +143,7 @@ class GradingWorkers:
                     self.course.sync()
                     self._synced_at = time.monotonic()
                 self._wake.clear()  # a nudge from now on is seen by the wait below
+                self._checkpoint()
                 if not self.work_once():
                     self._wake.wait(self.settings.poll_seconds)
             except Exception:  # a database hiccup must not end grading for good
@@ -228,3 +240,4 @@ class GradingWorkers:
             keyed = replace(graded, task=replace(graded.task, key=f"service/{job.submission_id}"))
             self.store.save([(keyed, graded.task.digest, problem_hash, {})])
         self.on_graded(seconds, graded.failed)
+        self._checkpoint()
