@@ -21,20 +21,20 @@ def enqueue(db: Session, submission_id: int, kind: str = "grade") -> Job:
 
 
 def claim(db: Session, owner: str, limit: int) -> list[Job]:
-    """Up to ``limit`` queued jobs, oldest first, now held by ``owner``."""
-    candidates = db.scalars(
-        select(Job.id).where(Job.status == JobStatus.QUEUED).order_by(Job.id).limit(limit)
+    """Up to ``limit`` queued jobs, oldest first, now held by ``owner``. One conditional
+    UPDATE: a job another worker took in the meantime is not taken again, and the
+    database's write lock is held for one statement, not one per job."""
+    oldest = select(Job.id).where(Job.status == JobStatus.QUEUED).order_by(Job.id).limit(limit)
+    claimed = db.scalars(
+        update(Job)
+        .where(Job.id.in_(oldest.scalar_subquery()), Job.status == JobStatus.QUEUED)
+        .values(status=JobStatus.GRADING, owner=owner, claimed_at=utcnow(), attempts=Job.attempts + 1)
+        .returning(Job.id)
+        .execution_options(synchronize_session=False)
     ).all()
-    claimed = []
-    for job_id in candidates:
-        result = db.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status == JobStatus.QUEUED)
-            .values(status=JobStatus.GRADING, owner=owner, claimed_at=utcnow(), attempts=Job.attempts + 1)
-        )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            claimed.append(job_id)
     db.commit()
+    if not claimed:
+        return []
     return list(db.scalars(select(Job).where(Job.id.in_(claimed)).order_by(Job.id)).all())
 
 
