@@ -5,10 +5,11 @@ and tries again after 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100 ms, so under
 contention (uploads in several threads, the grading process writing verdicts) a
 write that waits behind another's 2 ms transaction can sleep 100 ms and more. Each
 connection here first takes a turn on ``<database>.writers``: an ``flock`` shared by
-every process and thread that opens the database through :func:`taking_turns`, tried
-every fraction of a millisecond. SQLite's own locking still decides what is safe: a
-turn that cannot be had within ``WAIT_SECONDS`` (a writer stopped in a debugger) is
-skipped, and the write waits on SQLite's busy timeout as before.
+every process that opens the database, tried every fraction of a millisecond by one
+thread of each process at a time (the others wait on a lock of the process). SQLite's
+own locking still decides what is safe: a turn that cannot be had within
+``WAIT_SECONDS`` (a writer stopped in a debugger) is skipped, and the write waits on
+SQLite's busy timeout as before.
 
 A turn starts where pysqlite starts a transaction (before the first INSERT, UPDATE,
 DELETE or REPLACE of a connection not in one) and ends with its commit or rollback.
@@ -34,14 +35,20 @@ LONGEST_PAUSE_SECONDS = 0.002
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 _turns_held = Counter[int]()  # thread id -> turns it holds (on any connection)
+_process_locks: dict[str, threading.Lock] = {}  # lock file -> the queue of this process's writers
 _turns_lock = threading.Lock()
 
 
 class WriterTurn:
-    """One connection's claim on the lock file of its database."""
+    """One connection's claim on the lock file of its database. The threads of a process
+    queue on a lock of the process first, blocking without the interpreter lock, so that
+    only one thread at a time tries the lock file: waiting writers do not take turns at
+    the interpreter lock the writer in hand needs to finish."""
 
     def __init__(self, lock_path: str):
         self.descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        with _turns_lock:
+            self.in_process = _process_locks.setdefault(lock_path, threading.Lock())
         self.holder: int | None = None
 
     def take(self) -> None:
@@ -51,13 +58,17 @@ class WriterTurn:
         with _turns_lock:
             if _turns_held[me]:  # this thread writes on another connection: waiting would wait on itself
                 return
-        if self._wait_for_lock():
-            with _turns_lock:
-                _turns_held[me] += 1
-            self.holder = me
-
-    def _wait_for_lock(self) -> bool:
         deadline = time.monotonic() + WAIT_SECONDS
+        if not self.in_process.acquire(timeout=WAIT_SECONDS):
+            return
+        if not self._wait_for_file(deadline):
+            self.in_process.release()
+            return
+        with _turns_lock:
+            _turns_held[me] += 1
+        self.holder = me
+
+    def _wait_for_file(self, deadline: float) -> bool:
         pause = FIRST_PAUSE_SECONDS
         while True:
             try:
@@ -76,6 +87,7 @@ class WriterTurn:
         with _turns_lock:
             _turns_held[self.holder] -= 1
         self.holder = None
+        self.in_process.release()
 
     def close(self) -> None:
         self.give_back()
