@@ -13,7 +13,6 @@ of the class goes on. :class:`LocalExecutor` is a process pool on this machine
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import multiprocessing
 import os
 import signal
@@ -118,42 +117,26 @@ class LocalExecutor:
                 pool.stop()
             pool.join()
 
-    def _new_pool(self, setup: WorkerSetup, nice: int = 0, background: bool = False) -> ProcessPool:
+    def _new_pool(self, setup: WorkerSetup, nice: int = 0) -> ProcessPool:
         from pebble import ProcessPool
 
         if self.context.get_start_method() == "fork":  # workers inherit the checkers imported here
             load_checkers(setup.spec)
         return ProcessPool(
-            max_workers=self.jobs,
-            initializer=install_niced,
-            initargs=(setup, nice, background),
-            context=self.context,
+            max_workers=self.jobs, initializer=install_niced, initargs=(setup, nice), context=self.context
         )
 
     def close(self) -> None:
         """Nothing outlives a call of :meth:`grade` here."""
 
 
-def install_niced(setup: WorkerSetup, nice: int, background: bool = False) -> None:
-    """Pool initializer: lower this worker's CPU priority by ``nice`` (and, with
-    ``background``, to Linux's idle class), install the setup and import the checkers its
-    parts need (a forked worker has them already)."""
-    lower_priority(nice, background)
-    install(setup)
-    load_checkers(setup.spec)
-
-
-def lower_priority(nice: int, background: bool) -> None:
-    """``background``: the idle scheduling class, where a process runs only on a core no
-    other process wants and yields it the moment one wakes up. Nice alone is not enough for
-    a web server beside busy workers: under Linux's scheduler a waking request thread may
-    wait a niced worker's time slice (milliseconds) at each of the dozen wake-ups of a
-    request."""
+def install_niced(setup: WorkerSetup, nice: int) -> None:
+    """Pool initializer: lower this worker's CPU priority by ``nice``, install the setup and
+    import the checkers its parts need (a forked worker has them already)."""
     if nice:
         os.nice(nice)
-    if background and hasattr(os, "SCHED_IDLE"):
-        with contextlib.suppress(OSError):  # not allowed here: nice is what is left
-            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    install(setup)
+    load_checkers(setup.spec)
 
 
 @dataclass(eq=False)
@@ -169,18 +152,14 @@ class StandingExecutor(LocalExecutor):
     term long (the service): the workers, and the problem set each has prepared, are kept
     for the next call with the same setup object, for the ``keep`` setups used last.
 
-    ``nice`` lowers the workers' CPU priority, and ``background`` puts them in the idle
-    scheduling class (:func:`lower_priority`), so that a server's requests are answered
+    ``nice`` lowers the workers' CPU priority, so that a server's requests are answered
     first while a queue is graded. Several threads may grade at once (the grading loop and
     a student's check): each call has its own window of chunks on the shared pool, and a
     call that stops early cancels only its own chunks."""
 
-    def __init__(
-        self, jobs: int, context: Any = None, nice: int = 0, keep: int = 2, background: bool = False
-    ):
+    def __init__(self, jobs: int, context: Any = None, nice: int = 0, keep: int = 2):
         super().__init__(jobs, context)
         self.nice = nice
-        self.background = background
         self.keep = keep
         self._standing: list[_StandingPool] = []  # the one used last, last
         self._lock = threading.Lock()
@@ -202,7 +181,7 @@ class StandingExecutor(LocalExecutor):
         with self._lock:
             entry = next((e for e in self._standing if e.setup is setup and e.pool.active), None)
             if entry is None:
-                entry = _StandingPool(setup, self._new_pool(setup, self.nice, self.background))
+                entry = _StandingPool(setup, self._new_pool(setup, self.nice))
             else:
                 self._standing.remove(entry)
             self._standing.append(entry)

@@ -40,7 +40,7 @@ class CheckRunner:
     def executor(self) -> Executor:
         with self._lock:
             if self._executor is None:
-                self._executor = make_executor(self.settings, nice=CHECK_NICENESS, background=False)
+                self._executor = make_executor(self.settings, nice=CHECK_NICENESS)
             return self._executor
 
     def close(self) -> None:

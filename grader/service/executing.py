@@ -18,19 +18,17 @@ from grader.batch.worker import WorkerSetup
 from grader.service.settings import Settings
 from grader.spec import ProblemSet
 
-# Grading yields the CPU to the server's requests: its workers are niced and, on Linux, in
-# the idle scheduling class (batch.executors.lower_priority); a student's check is niced only.
-WORKER_NICENESS = 10
+WORKER_NICENESS = 10  # grading yields the CPU to the server's requests
 
 
-def make_executor(settings: Settings, nice: int = WORKER_NICENESS, background: bool = True) -> Executor:
+def make_executor(settings: Settings, nice: int = WORKER_NICENESS) -> Executor:
     """Where the service grades: a standing local pool (its workers, and the problem set each
     has prepared, kept from one claimed batch to the next), in-process, or a cluster."""
     if settings.executor:
         return executor_for(settings.executor, max(settings.workers, 1))
     if settings.workers == 0:
         return InProcessExecutor()
-    return StandingExecutor(settings.workers, context=worker_context(), nice=nice, background=background)
+    return StandingExecutor(settings.workers, context=worker_context(), nice=nice)
 
 
 def worker_context() -> multiprocessing.context.BaseContext:
