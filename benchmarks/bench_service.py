@@ -242,15 +242,20 @@ def main() -> None:
         default=1.0,
         help="students: the clients' first hand-ins spread over this many seconds (default 1)",
     )
+    parser.add_argument(
+        "--request-threads", type=int, default=None, help="the server's --request-threads (default: its own)"
+    )
     parser.add_argument("--db", default=None, help="a database URL (default: SQLite in the course folder)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="grader-bench-service-") as scratch:
         course, sheets = course_with_students(Path(scratch), args.db, args.clients, args.submissions)
-        server = Server(course, args.workers, "--rate-limit", "100000")
+        threads = ("--request-threads", str(args.request_threads)) if args.request_threads else ()
+        server = Server(course, args.workers, "--rate-limit", "100000", *threads)
         try:
             wait_workers_ready(server)  # a server that runs for the term: its workers are up
             started = time.perf_counter()
+            clients_cpu = time.process_time()
             students = not args.rate and not args.burst
             load = run_clients(
                 server,
@@ -264,6 +269,7 @@ def main() -> None:
             uploads, refused = load.uploads, load.refused
             latencies = [latency for latency, _ in uploads]
             uploaded = time.perf_counter() - started
+            clients_cpu = time.process_time() - clients_cpu
             db = Database(Settings(course_dir=course.folder, db_url=args.db).database_url)
             wait_all_graded(db, len(latencies), timeout=1800)
             with db.session() as session:
@@ -317,6 +323,11 @@ def main() -> None:
         "  (upload to a worker's claim)"
     )
     print(f"  throughput      {len(rows) / wall:.1f} submissions/s: {len(rows)} graded in {wall:.1f} s")
+    print(
+        f"  the clients     {clients_cpu:.1f} s of CPU in this process"
+        f" ({clients_cpu / uploaded:.0%} of a core while they posted),"
+        " taken from the server's cores as students' own machines would not"
+    )
     worst = sorted(uploads)[-5:][::-1]
     slowest = ", ".join(f"{latency * 1000:.0f} ms at {at:.1f} s" for latency, at in worst)
     print(f"  slowest uploads {slowest} (after the first upload)")

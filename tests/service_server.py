@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import psutil
 
 from grader.service.accounts import add_user
 from grader.service.server import free_port
@@ -118,6 +119,24 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.kill()
         return int(self.process.returncode or 0)
+
+    def outliving(self, timeout: float = 30) -> list[str]:
+        """The processes of the server's group (its grading process, fork servers, workers)
+        still running ``timeout`` seconds after it stopped: pid, parent and command line."""
+        deadline = time.monotonic() + timeout
+        while True:
+            alive = []
+            for process in psutil.process_iter(["pid", "ppid", "cmdline", "status"]):
+                try:
+                    in_group = os.getpgid(process.pid) == self.process.pid
+                except OSError:
+                    continue
+                if in_group and process.info["status"] != psutil.STATUS_ZOMBIE:
+                    command = " ".join(process.info["cmdline"] or [])[:200]
+                    alive.append(f"{process.pid} (parent {process.info['ppid']}): {command}")
+            if not alive or time.monotonic() > deadline:
+                return alive
+            time.sleep(0.2)
 
     def kill(self) -> None:
         if self.process.poll() is None:

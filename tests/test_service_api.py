@@ -13,8 +13,11 @@ import pytest
 from click.testing import CliRunner
 from httpx import Response
 from service_server import ROOT, Server, make_course, seed_file, wait_graded
+from sqlalchemy import select
 
 from grader.cli import main
+from grader.service.db import AuditEntry, Database, Submission
+from grader.service.settings import Settings
 
 ASSIGNMENT = "a1-activations-conv"
 SEEDS = "activations-softmax-conv"
@@ -69,6 +72,17 @@ def test_submit_then_poll_gives_the_verdict(server: Server) -> None:
         assert wait_graded(alice, again["id"])["report"] == graded["report"]
         history = alice.get("/api/v1/me/submissions").json()["submissions"]
     assert [s["version"] for s in history] == [1, 2]
+    db = Database(Settings(course_dir=server.course.folder, db_url=server.course.db_url).database_url)
+    with db.session() as session:  # kept as sent, and the audit log says who handed in what
+        kept = session.scalars(select(Submission.content).order_by(Submission.id)).all()
+        audit = session.execute(select(AuditEntry.action, AuditEntry.detail).order_by(AuditEntry.id)).all()
+    db.dispose()
+    assert kept == [seed_file(SEEDS, "seed-001")] * 2
+    submits = [detail for action, detail in audit if action == "submit"]
+    assert submits == [
+        {"assignment": ASSIGNMENT, "submission": body["id"], "version": 1},
+        {"assignment": ASSIGNMENT, "submission": again["id"], "version": 2},
+    ]
     report = graded["report"]
     assert report["assignment"] == ASSIGNMENT and report["student"] == "alice"
     statuses = {part["id"]: part["status"] for part in report["parts"]}

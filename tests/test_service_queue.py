@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -63,15 +64,13 @@ def test_a_restart_mid_queue_grades_every_job_exactly_once(
     deadline = time.monotonic() + 120
     while graded_count(db) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
-    grading = grading_process(server)
-    family = [grading, *grading.children(recursive=True)]
     if how == "SIGKILL":
         server.kill()  # jobs in hand stay 'grading' in the database until the next start
     else:  # graceful (the group: as systemd stops a service): jobs in hand finished or put back
         assert server.stop(timeout=60, group=how.endswith("group")) in (0, 143), server.log.read_text()
         assert '"event": "stopped"' in server.log.read_text()
-        _gone, alive = psutil.wait_procs(family, timeout=30)
-        assert not alive, f"processes of the server outlived it: {alive}"
+        outliving = server.outliving(timeout=30)
+        assert not outliving, f"processes of the server outlived it: {outliving}"
         with db.session() as session:
             assert session.scalar(select(func.count()).where(Job.status == "grading")) == 0
     stopped_with = graded_count(db)
@@ -156,6 +155,33 @@ def test_hand_ins_and_regrades_wake_idle_workers(tmp_path: Path) -> None:
         while ta.get(f"/api/v1/submissions/{submission}").json()["graded_at"] == first["graded_at"]:
             assert time.monotonic() < deadline, "the regrade waited for the next poll"
             time.sleep(0.1)
+
+
+def test_a_single_request_thread_serves_concurrent_hand_ins_and_polls(tmp_path: Path) -> None:
+    """``--request-threads 1``: every route's blocking work shares one thread, and none waits
+    on another for it (a route holding the thread while it asks for a second one would hang)."""
+    course = make_course(tmp_path / "course", None)
+    with Server(course, 1, "--request-threads", "1") as server, server.client("ta") as ta:
+        answers = {"q7.output_size": 3, "q3.two_class": "x_1 - x_2"}
+
+        def hand_in_and_poll(name: str) -> list[int]:
+            with server.client(name) as student:
+                handed = []
+                for _ in range(3):
+                    response = student.post(
+                        f"/api/v1/assignments/{ASSIGNMENT}/submissions", json={"answers": answers}
+                    )
+                    assert response.status_code == 202, response.text
+                    handed.append(response.json()["id"])
+                    assert student.get(f"/api/v1/submissions/{handed[-1]}").status_code == 200
+                    assert student.get("/api/v1/me/submissions").status_code == 200
+                return handed
+
+        with ThreadPoolExecutor(8) as pool:
+            handed = [i for ids in pool.map(hand_in_and_poll, ["alice", "bob"] * 4) for i in ids]
+        assert len(set(handed)) == 24
+        for submission in handed:
+            assert wait_graded(ta, submission, timeout=120)["status"] == "graded"
 
 
 def test_a_server_killed_alone_takes_its_grading_process_with_it(tmp_path: Path) -> None:

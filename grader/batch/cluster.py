@@ -93,7 +93,7 @@ class DaskExecutor:
                 with contextlib.suppress(Exception):
                     client.unregister_worker_plugin(key)
 
-    def close(self) -> None:
+    def close(self, wait: float | None = None) -> None:
         """Each call of :meth:`grade` has its own connection: nothing is kept."""
 
     @contextlib.contextmanager

@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -50,8 +51,9 @@ class ExecutorLost(RuntimeError):
 class Executor(Protocol):
     def grade(self, setup: WorkerSetup, chunks: Iterable[Chunk]) -> Iterator[list[Graded]]: ...
 
-    def close(self) -> None:
-        """Let go of what the executor kept between calls of :meth:`grade` (the service stops)."""
+    def close(self, wait: float | None = None) -> None:
+        """Let go of what the executor kept between calls of :meth:`grade` (the service
+        stops); work still running may finish for up to ``wait`` seconds."""
 
 
 class InProcessExecutor:
@@ -65,7 +67,7 @@ class InProcessExecutor:
         finally:
             prepared.close()
 
-    def close(self) -> None:
+    def close(self, wait: float | None = None) -> None:
         """Nothing is kept between calls."""
 
 
@@ -126,7 +128,7 @@ class LocalExecutor:
             max_workers=self.jobs, initializer=install_niced, initargs=(setup, nice), context=self.context
         )
 
-    def close(self) -> None:
+    def close(self, wait: float | None = None) -> None:
         """Nothing outlives a call of :meth:`grade` here."""
 
 
@@ -150,7 +152,8 @@ class _StandingPool:
 class StandingExecutor(LocalExecutor):
     """A local pool that outlives each call of :meth:`grade`, for a caller that grades all
     term long (the service): the workers, and the problem set each has prepared, are kept
-    for the next call with the same setup object, for the ``keep`` setups used last.
+    for the next call with the same setup object, for the ``keep`` setups used last; an
+    older pool's workers end as soon as its last call leaves it.
 
     ``nice`` lowers the workers' CPU priority, so that a server's requests are answered
     first while a queue is graded. Several threads may grade at once (the grading loop and
@@ -162,6 +165,8 @@ class StandingExecutor(LocalExecutor):
         self.nice = nice
         self.keep = keep
         self._standing: list[_StandingPool] = []  # the one used last, last
+        self._running: set[ProcessPool] = set()  # every pool not yet ended, kept or retired
+        self._closed = False
         self._lock = threading.Lock()
 
     def grade(self, setup: WorkerSetup, chunks: Iterable[Chunk]) -> Iterator[list[Graded]]:
@@ -179,34 +184,56 @@ class StandingExecutor(LocalExecutor):
 
     def _enter(self, setup: WorkerSetup) -> _StandingPool:
         with self._lock:
+            if self._closed:  # a grading thread that outlived close() starts no new workers
+                raise ExecutorLost("the grading workers are stopping")
             entry = next((e for e in self._standing if e.setup is setup and e.pool.active), None)
             if entry is None:
                 entry = _StandingPool(setup, self._new_pool(setup, self.nice))
+                self._running.add(entry.pool)
             else:
                 self._standing.remove(entry)
             self._standing.append(entry)
             entry.users += 1
+            idle = []
             for old in self._standing[: -self.keep]:
                 self._standing.remove(old)
                 old.retired = True
                 if old.users == 0:
-                    old.pool.close()
-            return entry
+                    idle.append(old.pool)
+        self._end(idle)
+        return entry
 
     def _leave(self, entry: _StandingPool) -> None:
         with self._lock:
             entry.users -= 1
-            if entry.retired and entry.users == 0:
-                entry.pool.close()
+            idle = [entry.pool] if entry.retired and entry.users == 0 else []
+        self._end(idle)
 
-    def close(self) -> None:
-        """Stop every kept pool; call when no grading is under way."""
+    def _end(self, pools: list[ProcessPool], wait: float | None = None) -> None:
+        """End each pool's workers, once: the chunks running may finish for up to ``wait``
+        seconds (None: however long they take), then the workers are stopped."""
         with self._lock:
-            standing, self._standing = self._standing, []
-        for entry in standing:
-            entry.pool.close()
-        for entry in standing:
-            entry.pool.join()
+            pools = [pool for pool in pools if pool in self._running]
+            self._running.difference_update(pools)
+        for pool in pools:
+            pool.close()
+        deadline = None if wait is None else time.monotonic() + wait
+        for pool in pools:
+            try:
+                pool.join(None if deadline is None else max(deadline - time.monotonic(), 0.0))
+            except TimeoutError:
+                pool.stop()
+                pool.join()
+
+    def close(self, wait: float | None = None) -> None:
+        """End every pool, kept or still in use, and start no other: the chunks running may
+        finish for up to ``wait`` seconds, then their workers are stopped (their calls of
+        :meth:`grade` see the chunks fail)."""
+        with self._lock:
+            self._closed = True
+            self._standing = []
+            pools = list(self._running)
+        self._end(pools, wait)
 
 
 class ChunkWindow(ABC):

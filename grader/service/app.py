@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from html import escape
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
@@ -107,7 +108,7 @@ class HeadersAndLog:
     @staticmethod
     def _log(scope: Scope, status: int, started: float) -> None:
         path = getattr(scope.get("route"), "path", "unmatched")
-        metrics.REQUESTS.labels(path, str(status)).inc()
+        metrics.request_served(path, status)
         access_log.info(
             json.dumps(
                 {
@@ -139,6 +140,8 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # sync routes and run_in_threadpool share anyio's default limiter (40 threads)
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         service.start()
         # What is alive now (modules, the app, the course) lives as long as the server: out of
         # the collector's sight, a full collection takes about 1 ms instead of 100 to 200 ms

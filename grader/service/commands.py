@@ -46,6 +46,13 @@ SHIPPED = Path(__file__).resolve().parent.parent.parent  # the repository: probl
     "(this server's own hand-ins are graded at once).",
 )
 @click.option(
+    "--request-threads",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 1024),
+    help="Threads for requests' database and file work (more help a distant PostgreSQL).",
+)
+@click.option(
     "--lti-key-days",
     type=click.FloatRange(0, min_open=True),
     help="Rotate the LTI tool's signing key when it is this many days old (docs/lms.md).",

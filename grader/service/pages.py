@@ -33,6 +33,7 @@ from grader.service.api import (
     stored_report,
     submission_for,
     submission_state,
+    submissions_where,
 )
 from grader.service.auth import (
     SESSION_COOKIE,
@@ -123,7 +124,7 @@ def shell(request: Request, user: User | None, title: str, body: str, refresh: i
 
 def submissions_of(db: Session, user_id: int) -> tuple[list[Submission], dict[int, str]]:
     """A user's submissions, oldest first, and each one's state (queued, grading, graded)."""
-    rows = list(db.scalars(select(Submission).where(Submission.user_id == user_id).order_by(Submission.id)))
+    rows = submissions_where(db, Submission.user_id == user_id)
     return rows, {s.id: submission_state(db, s)[0] for s in rows}
 
 

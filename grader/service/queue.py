@@ -7,17 +7,22 @@ exactly one verdict, whatever restarts happen.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from grader.service.db import Job, JobStatus, utcnow
 
+_ADD_JOB = insert(Job).returning(Job.id)
 
-def enqueue(db: Session, submission_id: int, kind: str = "grade") -> Job:
-    job = Job(submission_id=submission_id, kind=kind, status=JobStatus.QUEUED)
-    db.add(job)
-    db.flush()
-    return job
+
+def enqueue(db: Session | Connection, submission_id: int, kind: str = "grade") -> int:
+    """Queue a job for the submission (in the caller's transaction); its id."""
+    return int(
+        db.execute(
+            _ADD_JOB, {"submission_id": submission_id, "kind": kind, "status": JobStatus.QUEUED}
+        ).scalar_one()
+    )
 
 
 def claim(db: Session, owner: str, limit: int) -> list[Job]:

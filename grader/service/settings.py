@@ -27,6 +27,10 @@ class Settings(BaseModel):
     poll_seconds: float = Field(default=1.0, gt=0)
     reload_seconds: float = Field(default=2.0, gt=0)  # how often problem files are re-read
     batch_size: int = Field(default=16, ge=1)  # jobs claimed at once
+    # Threads that run requests' blocking work (database, reading uploads). The interpreter runs
+    # one at a time: a few threads serve a burst in arrival order, forty share it and all
+    # finish late, and the writer in hand waits for the interpreter between statements.
+    request_threads: int = Field(default=8, ge=1)
     lti_key_days: float | None = Field(default=None, gt=0)  # rotate the LTI tool key when this old
 
     @property

@@ -112,7 +112,11 @@ class GradingWorkers:
             back = queue.release(db, self.owner)
         if back:
             log.info("shutdown: %d job(s) in hand put back in the queue", back)
-        self.executor.close()
+        # A chunk still running past the grace is stopped with its workers; its jobs are back
+        # in the queue, so what it would have written is refused (queue.mark_done).
+        self.executor.close(wait=0.0 if self._thread is not None and self._thread.is_alive() else None)
+        if self._thread is not None:
+            self._thread.join(grace)
         self.store.close()
 
     def _warm_up(self) -> None:
