@@ -3,23 +3,28 @@
     python benchmarks/bench_driver.py [--sheets 20000] [--template 200] [--out DIR]
 
 On a cluster the driver receives every graded sheet, stores its verdicts and keeps
-``grades.csv`` current; the workers write each student's files, pickle what the
-store keeps and send a summary row of each sheet instead of its report (when they
-see ``--out``). If the driver is slower than the workers,
-more machines gain nothing. This benchmark grades a template class of
-``--template`` synthetic sheets once (for real, on one local worker process that
-writes its students' files, with a verdict store), then runs the batch driver over
-a class of ``--sheets`` folders with a fake executor that hands back copies of
-those results as fast as the driver asks, in chunks of 16 (what 50,000 sheets on
-320 worker threads get). Each copy is unpickled from a chunk the template's worker
-sent, as a process pool or Dask unpickles results in the driver, then its rows
-renamed for its students (the store's blobs keep the template's names): what is
-measured is the driver alone, in three phases: before it asks for the first chunk
-(planning: each folder digested, the store read), its intake (from the first chunk
-asked to the last received: unpickling, storing, each row's grades.csv line and
-dashboard tally, grades.csv every few seconds), and the end (the last store
-transaction, the final grades.csv, the dashboard). Only the intake overlaps the
-workers' grading; the renaming is counted in it (against the driver).
+``grades.csv`` current; the workers write each student's files, pickle and digest what
+the store keeps and send a summary row of each sheet (with its ``grades.csv`` line and
+its row of the dashboard's students' table) instead of its report (when they see
+``--out``). If the driver is slower than the workers, more machines gain nothing. This
+benchmark grades a template class of ``--template`` synthetic sheets once (for real, on
+one local worker process that writes its students' files, with a verdict store), then
+runs the batch driver over a class of ``--sheets`` folders with a fake executor that
+hands back copies of those results as fast as the driver asks, in chunks of 16 (what
+50,000 sheets on 320 worker threads get). The copies are made before the driver runs:
+the template's results renamed for each student (the store's blobs keep the template's
+names) and pickled a chunk at a time, as the template's worker sent them; while the
+driver runs, each chunk is only unpickled, as a process pool or Dask unpickles results
+in the driver. (Until 2026-11-24 the renaming was done while the driver ran and counted
+against it: no driver renames anything, and with the worker-made lines it had become a
+fifth of the intake.) What is measured is the driver alone, in three phases: before it
+asks for the first chunk (listing the class, the store read; each folder's digest is
+taken as its chunk is sent), its intake (from the first chunk asked to the last
+received: digesting folders, unpickling, handing the store's entries to the writer
+process, each row's dashboard tally, grades.csv every few seconds), and the end (the
+writer's last transactions, the final grades.csv, the dashboard). Only the intake
+overlaps the workers' grading. The driver's second core serves the store's writer
+process (a driver's machine has more than one core).
 
 A worker's rate (sheets/s per core) is the template run's: one worker process
 grading, rendering, writing its students' files and pickling the store's blobs,
@@ -29,16 +34,22 @@ phases and that rate it estimates the time of a class of 50,000 sheets on 1 and 
 
     serial + max(50000 / (cores x rate), 50000 / intake rate)
 
-where serial is the time before and after the intake, scaled to 50,000 sheets
-(as if both were linear in the class: the dashboard's reading of the most common
-wrong answers is not, so this overstates the end), and prints the speed-up. The estimate assumes
+where serial is the time before and after the intake, scaled to 50,000 sheets as if
+both were linear in the class (``--sheets 50000`` measures them, with no scaling, and
+needs about 3 GB of memory for the prepared chunks; on 2026-11-24 the end of 50,000
+sheets took six to nine times that of 5,000: the dashboard's statistics, tables and
+grades.csv grow with the class), and prints the speed-up. The estimate assumes
 workers scale linearly (they share nothing but the scheduler and the file server)
-and that the driver's machine is as fast as this one.
+and that the driver's machine is as fast as this one. It does not count what a Dask
+executor adds in the driver for each chunk (shipping each folder's files, the
+scheduler's messages): a cluster whose workers do not share the class's disk costs the
+driver more than this.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import pickle
 import platform
@@ -58,9 +69,15 @@ from make_class import make_class  # noqa: E402
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders  # noqa: E402
 from grader.batch.blobs import dumps  # noqa: E402
 from grader.batch.executors import Chunk  # noqa: E402
+from grader.batch.output import _csv_line, sheet_line  # noqa: E402
+from grader.batch.plan import plan  # noqa: E402
+from grader.batch.reading import SubmissionTask  # noqa: E402
 from grader.batch.studentfiles import write_student_files  # noqa: E402
 from grader.batch.worker import Graded, StoreBlobs, WorkerSetup  # noqa: E402
+from grader.core.summary import SheetRow  # noqa: E402
 from grader.loading import load_problem_set  # noqa: E402
+from grader.reporting.dashboard import _student_link, student_row  # noqa: E402
+from grader.reporting.escape import csv_cell  # noqa: E402
 
 CHUNK = 16  # sheets a chunk: what 50,000 sheets on 320 worker threads get
 
@@ -90,33 +107,92 @@ class _Recording:
 
 
 class FakeWorkers:
-    """Hands back a template chunk for each chunk at once, as the driver receives it
-    (unpickled from the chunk the template's worker sent, pickled again as one: the values
-    the worker's results shared, such as a part's prompt, are shared again), renamed for
-    its students."""
+    """Hands back each chunk's results at once, as the driver receives them: unpickled from
+    what a worker sent. The results are the template's (pickled again as one chunk, as the
+    template's worker sent them: the values its results shared, such as a part's prompt, are
+    shared again) renamed for the students of the class, made and pickled before the run
+    (:meth:`prepare`): the driver never renames anything, so the benchmark does not either
+    while it measures."""
 
     def __init__(self, template: list[list[Graded]], chunk_size: int):
-        self.template = [pickle.dumps(chunk, protocol=5) for chunk in template if len(chunk) == chunk_size]
+        self.template = [chunk for chunk in template if len(chunk) == chunk_size]
+        self.chunk_size = chunk_size
         self.parallelism = 320  # a cluster of 20 machines of 16 cores, for the chunk size
         self.asked = self.done = 0.0
+        self.sent: list[bytes] = []  # each chunk's results, pickled, in the order the driver sends them
+        self.keys: list[str] = []  # each chunk's first student
+
+    def prepare(self, tasks: list[SubmissionTask]) -> None:
+        """Each chunk's results for the class's tasks (planned as the driver plans them), pickled."""
+        shared = [pickle.dumps(chunk, protocol=5) for chunk in self.template]
+        swaps = [_swaps(pickle.loads(chunk)) for chunk in shared]
+        for count, start in enumerate(range(0, len(tasks), self.chunk_size)):
+            chunk = tasks[start : start + self.chunk_size]
+            models = pickle.loads(shared[count % len(shared)])  # sharing what the worker's chunk shared
+            flags = swaps[count % len(shared)]
+            renamed = [_renamed(m, task, swap) for m, task, swap in zip(models, chunk, flags, strict=False)]
+            self.sent.append(pickle.dumps(renamed, protocol=5))
+            self.keys.append(chunk[0].key)
 
     def grade(self, setup: WorkerSetup, chunks: Iterable[Chunk]) -> Iterator[list[Graded]]:
         self.asked = time.perf_counter()  # the driver asks for its first chunk
         for count, chunk in enumerate(chunks):
-            models = pickle.loads(self.template[count % len(self.template)])
-            yield [_renamed(model, task) for model, task in zip(models, chunk, strict=False)]
+            assert chunk[0].key == self.keys[count], "the driver sends the class in its order"
+            yield pickle.loads(self.sent[count])
         self.done = time.perf_counter()  # the driver has taken in the last chunk
 
 
-def _renamed(model: Graded, task: object) -> Graded:
+def _renamed(model: Graded, task: SubmissionTask, swap: bool) -> Graded:
     """The result for another student (the store's pickled report still names the template's)."""
     old = model.task.stem
-    new = task.stem  # type: ignore[attr-defined]
+    new = task.stem
     artefacts = {new + name[len(old) :]: data for name, data in model.artefacts.items()}
     written = {new + name[len(old) :]: r for name, r in model.written.items()} if model.written else None
+    blobs = model.blobs
+    if blobs is not None and blobs.files:  # the records of its files as the worker sends them
+        blobs = replace(blobs, files=blobs.files.replace(f'"{old}', f'"{new}'))
     # The row the driver reads names the student; the store's blobs still name the template's.
-    row = replace(model.summary(), folder=task.key, student=task.key)  # type: ignore[attr-defined]
-    return replace(model, task=task, row=row, artefacts=artefacts, written=written)  # type: ignore[arg-type]
+    row = replace(model.summary(), folder=task.key, student=task.key)
+    lines = model.lines
+    if lines is not None:  # the row's grades.csv line and students' table row, as its worker makes them
+        lines = _renamed_lines(model, row, task) if swap else _made(row, task)
+    return replace(model, task=task, row=row, artefacts=artefacts, written=written, blobs=blobs, lines=lines)
+
+
+def _made(row: SheetRow, task: SubmissionTask) -> tuple[str, str]:
+    return sheet_line(row), student_row(row, f"{task.stem}.html")
+
+
+def _renamed_lines(model: Graded, row: SheetRow, task: SubmissionTask) -> tuple[str, str]:
+    """The worker's lines of ``model`` for the student of ``task``, by replacing the names they
+    show (checked for each template sheet by :func:`_check_swaps`; else made anew)."""
+    assert model.lines is not None and model.row is not None
+    line, html = model.lines
+    old_prefix = _csv_prefix(model.row.student, model.row.folder or "")
+    new_prefix = _csv_prefix(row.student, row.folder or "")
+    old_link = f"<td>{_student_link(model.row.student, f'{model.task.stem}.html')}</td>"
+    new_link = f"<td>{_student_link(row.student, f'{task.stem}.html')}</td>"
+    return new_prefix + line[len(old_prefix) :], html.replace(old_link, new_link, 1)
+
+
+def _csv_prefix(student: str, folder: str) -> str:
+    return _csv_line([csv_cell(student), csv_cell(folder), ""])[:-1]  # "student,folder,"
+
+
+def _swaps(models: list[Graded]) -> list[bool]:
+    """Whether replacing the names in each template result's lines gives what its worker would
+    make for another student (a probe); where it does not, the benchmark makes them anew
+    (counted in the intake)."""
+    probe = SubmissionTask("student-999999", "/nowhere", "student-999999", "")
+    swaps = []
+    for model in models:
+        if model.lines is None or model.row is None:
+            swaps.append(False)
+            continue
+        row = replace(model.row, folder=probe.key, student=probe.key)
+        right = model.lines == _made(model.row, model.task)
+        swaps.append(right and _renamed_lines(model, row, probe) == _made(row, probe))
+    return swaps
 
 
 def worker_side_seconds(template: list[Graded], written: Path, scratch: Path) -> float:
@@ -168,6 +244,9 @@ def main() -> None:
         out = args.out or work / "out"
         shutil.rmtree(out, ignore_errors=True)
         fake = FakeWorkers(recording.chunks, CHUNK)
+        # The results a worker would send for each student (a task as the worker returns it).
+        fake.prepare(plan(root, submission_folders(root)))
+        gc.collect()
         load = " ".join(f"{value:.2f}" for value in os.getloadavg())
         started = time.perf_counter()
         result = run_batch(
@@ -190,25 +269,33 @@ def main() -> None:
         )
         print(
             f"driver with fake workers: {args.sheets} sheets in {driver_seconds:.1f} s "
-            f"= {args.sheets / driver_seconds:.0f} sheets/s overall: {before:.1f} s before its first chunk "
-            f"(planning, the store read), {intake:.1f} s taking them in, {after:.1f} s at the end "
-            "(the last store transaction, grades.csv, the dashboard)"
+            f"= {args.sheets / driver_seconds:.0f} sheets/s overall: {before:.2f} s before its first chunk "
+            f"(listing the class, the store read), {intake:.1f} s taking them in, {after:.2f} s at the end "
+            "(the store writer's last transactions, grades.csv, the dashboard)"
         )
         print(
-            f"driver intake: {intake_rate:.0f} sheets/s (unpickling rows, storing them, each row's "
-            "grades.csv line and dashboard tally, grades.csv every few seconds): the limit past "
-            f"{intake_rate / per_core:.0f} worker cores at {per_core:.1f} sheets/s each"
+            f"driver intake: {intake_rate:.0f} sheets/s (digesting each folder as it is sent, unpickling "
+            "results, handing the store's entries to its writer process, each row's dashboard tally, "
+            "grades.csv every few seconds; the results renamed for each student before the run, not "
+            f"during it): the limit past {intake_rate / per_core:.0f} worker cores at {per_core:.1f} "
+            "sheets/s each"
         )
         sheets = 50_000
         serial = (before + after) * sheets / args.sheets
+        scaled = (
+            "measured, not scaled"
+            if args.sheets == sheets
+            else f"x {sheets / args.sheets:g}, as if linear in the class"
+        )
         one = serial + max(sheets / (16 * per_core), sheets / intake_rate)
         twenty = serial + max(sheets / (320 * per_core), sheets / intake_rate)
         print(
             f"estimate, 50,000 sheets: 1 machine of 16 cores {one:.0f} s, 20 machines {twenty:.0f} s: "
             f"x{one / twenty:.1f}, as serial + max(50000 / (cores x {per_core:.1f}), "
             f"50000 / {intake_rate:.0f}) "
-            f"with serial = {serial:.0f} s (before and after the intake, x {sheets / args.sheets:g})"
+            f"with serial = {serial:.1f} s (before and after the intake, {scaled})"
         )
+        print(f"x12 {'reached' if one / twenty >= 12 else 'not reached'}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

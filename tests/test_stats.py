@@ -251,3 +251,77 @@ def test_intervals_are_grouped_by_their_ends() -> None:
         ("incorrect", "[0, 1/2)", ""), ("incorrect", "[0, 0.5)", ""), ("incorrect", "(0, 0.5]", "")
     )
     assert [count for count, _, _ in groups(reports)] == [2, 1]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_tally_by_text_gives_the_groups_of_every_answer(seed: int) -> None:
+    """The dashboard groups the wrong answers a class run tallied by their text as rows came
+    (stats_module.tallied_groups): exactly the groups wrong_answer_groups makes of every
+    answer in sheet order, ties, unreadable answers, feedback and merged spellings included."""
+    import random
+
+    from grader.reporting.stats import WrongAnswer, tallied_groups, wrong_answer_groups
+
+    rng = random.Random(seed)
+    spellings = [f"answer {n}" for n in range(rng.randint(1, 30))]
+    feedbacks = ["", "close", "off by one", "a sign", "x"]
+    sheets = rng.sample(range(400), rng.randint(1, 200))  # distinct indices, in arrival order
+    answers = [
+        (
+            index,
+            WrongAnswer(
+                rng.choice([Status.INCORRECT, Status.PARTIAL, Status.INVALID, Status.INCORRECT]),
+                rng.choice(spellings[: rng.randint(1, len(spellings))]),
+                rng.choice(feedbacks),
+            ),
+        )
+        for index in sheets
+    ]
+    merge = rng.randint(1, 7)
+
+    def keys(texts: Any, part: Any, type_name: str) -> list[str]:  # spellings merged by meaning
+        return [f"k{int(text.split()[1]) % merge}" for text in texts]
+
+    by_text: dict[str, list[tuple[int, WrongAnswer]]] = {}
+    invalid = set()
+    for index, answer in answers:  # as rows come, in any order
+        assert answer.received is not None
+        by_text.setdefault(answer.received, []).append((index, answer))
+        if answer.status is Status.INVALID:
+            invalid.add(answer.received)
+    in_order = sorted(answers, key=lambda item: item[0])
+    expected = _groups_as_first_written(in_order, keys)
+    assert wrong_answer_groups(in_order, None, "expression", keys) == expected
+    assert tallied_groups(by_text, invalid, None, "expression", keys) == expected
+
+
+def _groups_as_first_written(wrong: list[tuple[int, Any]], keys: Any) -> tuple[Any, ...]:
+    """The wrong-answer groups as grader made them before the class tally (an oracle)."""
+    from collections import Counter
+
+    from grader.reporting.stats import MAX_FEEDBACK, MAX_GROUPS, AnswerGroup
+
+    distinct = [text for text, _ in Counter(r.received for _, r in wrong).most_common()]
+    key_of_text = dict(zip(distinct, keys(distinct, None, "expression"), strict=True))
+    grouped: dict[str, list[tuple[int, Any]]] = {}
+    for index, result in wrong:
+        grouped.setdefault(key_of_text[result.received], []).append((index, result))
+    ordered = sorted(grouped.values(), key=lambda members: (-len(members), members[0][0]))
+    unreadable = [m for m in ordered if any(r.status is Status.INVALID for _, r in m)]
+    readable = [m for m in ordered if not any(r.status is Status.INVALID for _, r in m)]
+    groups = []
+    for members in unreadable[:MAX_GROUPS] + readable[:MAX_GROUPS]:
+        spellings = Counter(r.received or "" for _, r in members).most_common()
+        feedback = Counter(r.feedback for _, r in members if r.feedback).most_common(MAX_FEEDBACK)
+        statuses = Counter(r.status.value for _, r in members).most_common()
+        groups.append(
+            AnswerGroup(
+                answer=spellings[0][0],
+                count=len(members),
+                members=tuple(i for i, _ in members),
+                spellings=tuple(text for text, _ in spellings),
+                feedback=tuple(text for text, _ in feedback),
+                statuses=tuple(status for status, _ in statuses),
+            )
+        )
+    return tuple(groups)

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import hashlib
 import io
+import json
 import pickle
 import sqlite3
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,17 @@ from grader.batch.integrity import intact, store_key
 
 def dumps(value: Any) -> bytes:
     return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def blob_digest(blob: bytes | str) -> str:
+    """What a stored submission's seal covers of its report blob: its SHA-256 (kept beside it,
+    so a run that reads rows only never reads a report's bytes)."""
+    return hashlib.sha256(blob if isinstance(blob, bytes) else blob.encode()).hexdigest()
+
+
+def records_text(records: Mapping[str, str]) -> str:
+    """A submission's answer digests or file records (by name) as the store keeps them."""
+    return json.dumps(records, sort_keys=True)
 
 
 _SAFE_GLOBALS = {
@@ -52,9 +66,15 @@ class _GraderUnpickler(pickle.Unpickler):
 def loads(blob: bytes) -> Any:
     """The stored value, or None when it cannot be read back (another grader wrote it)."""
     try:
-        return _GraderUnpickler(io.BytesIO(blob)).load()
+        return read_back(blob)
     except Exception:
         return None
+
+
+def read_back(blob: bytes) -> Any:
+    """The value, built by the same unpickler (grader's data classes and plain values only);
+    a blob it cannot build raises instead of reading as None."""
+    return _GraderUnpickler(io.BytesIO(blob)).load()
 
 
 class StoredVerdicts:

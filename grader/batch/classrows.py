@@ -33,19 +33,20 @@ class ClassRows:
         self.tally = ClassTally()
         self.students: dict[int, str] = {}  # each sheet's row of the dashboard's students' table
 
-    def add(self, key: str, row: SheetRow, now: bool) -> None:
+    def add(self, key: str, row: SheetRow, now: bool, lines: tuple[str, str] | None = None) -> None:
         """Keep the folder's row; ``now``: tally it and make its lines at once (a row from a
-        worker, taken in while the workers grade), else when they are needed."""
+        worker, taken in while the workers grade), else when they are needed. ``lines``:
+        its grades.csv line and students' table row, made by the worker (grader.batch.worker.Graded)."""
         self.rows[key] = row
-        self.gradebook.add(row, line=now)
+        self.gradebook.add(row, line=now, made=lines[0] if lines else None)
         if now:
-            self._tally(key, row)
+            self._tally(key, row, lines[1] if lines else None)
 
-    def _tally(self, key: str, row: SheetRow) -> None:
+    def _tally(self, key: str, row: SheetRow, student: str | None = None) -> None:
         index = self.index[key]
         if index not in self.tally:
             self.tally.add(index, row)
-            self.students[index] = student_row(row, f"{self.stems[index]}.html")
+            self.students[index] = student or student_row(row, f"{self.stems[index]}.html")
 
     def ordered(self, keys: Sequence[str]) -> list[SheetRow]:
         return [self.rows[key] for key in keys]

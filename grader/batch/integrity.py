@@ -10,7 +10,6 @@ key fails its check, is never served, and is regraded; the run says how many.
 from __future__ import annotations
 
 import functools
-import hashlib
 import hmac
 import os
 import secrets
@@ -56,11 +55,11 @@ def store_key() -> bytes:
 
 def seal(key: bytes, *fields: str | bytes) -> str:
     """HMAC-SHA256 of the fields (each length-prefixed, so no two lists of fields collide)."""
-    mac = hmac.new(key, digestmod=hashlib.sha256)
+    message: list[bytes] = []
     for value in fields:
         data = value.encode("utf-8", "surrogatepass") if isinstance(value, str) else value
-        mac.update(len(data).to_bytes(8, "big") + data)
-    return mac.hexdigest()
+        message += (len(data).to_bytes(8, "big"), data)
+    return hmac.digest(key, b"".join(message), "sha256").hex()  # one call: the same MAC, sooner
 
 
 def intact(key: bytes, mac: str, *fields: str | bytes) -> bool:

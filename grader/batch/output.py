@@ -14,6 +14,7 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grader.batch.studentfiles import (
     CHANGES,
@@ -24,7 +25,6 @@ from grader.batch.studentfiles import (
     file_identity,
     write_student_files,
 )
-from grader.batch.worker import Graded
 from grader.core.files import write_atomic, write_if_changed
 from grader.core.report import Report
 from grader.core.summary import RowMaker, SheetRow
@@ -34,6 +34,9 @@ from grader.reporting.handmarks import HAND_REVIEW_FLAG
 from grader.reporting.reporters import gradebook_cells, gradebook_header, gradebook_points, name_clashes
 from grader.reporting.stats import ClassTally
 from grader.spec import ProblemSet
+
+if TYPE_CHECKING:
+    from grader.batch.worker import Graded  # which makes each sheet's line (sheet_line)
 
 FIXED_COLUMNS = ("student", "folder")
 
@@ -182,12 +185,15 @@ class GradebookRows:
     def __init__(self) -> None:
         self.rows: dict[str, _BookRow] = {}  # by folder
 
-    def add(self, row: SheetRow, line: bool = True) -> None:
-        """Take a row (in place of the folder's earlier one); ``line``: make its line now."""
+    def add(self, row: SheetRow, line: bool = True, made: str | None = None) -> None:
+        """Take a row (in place of the folder's earlier one); ``line``: make its line now
+        (``made``: the row's :func:`sheet_line`, made by the worker that graded it)."""
         student, folder = csv_cell(row.student), csv_cell(row.folder or "")
         entry = _BookRow(row, (student.casefold(), student, folder))
-        if line:
-            entry.line = _csv_line(_final_cells(row, row.ids, {}, {}))
+        if made is not None:
+            entry.line = made
+        elif line:
+            entry.line = sheet_line(row)
         self.rows[row.folder or ""] = entry
 
     def merged(self, before: Gradebook | None) -> _Merged | None:
@@ -229,6 +235,12 @@ class GradebookRows:
         if clash is None and entry.row.ids == part_ids:
             entry.line = line
         return line
+
+
+def sheet_line(row: SheetRow) -> str:
+    """The row's line of ``grades.csv`` when no other folder gives its student's name (and
+    the class's parts are the row's): what a worker sends beside the row."""
+    return _csv_line(_final_cells(row, row.ids, {}, {}))
 
 
 def _final_cells(

@@ -14,6 +14,7 @@ import os
 import posixpath
 import stat
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from grader.batch.reading import NOWHERE, ShippedFile, SubmissionTask
@@ -75,14 +76,28 @@ def report_stem(key: str) -> str:
     return f"{stem}-{hashlib.sha256(key.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
 
 
-def plan(root: Path, folders: list[Path]) -> list[SubmissionTask]:
-    """One task per folder (the folder's files digested now), in the given order."""
+def plan(root: Path, folders: list[Path], digests: bool = True) -> list[SubmissionTask]:
+    """One task per folder, in the given order, its files digested now (``digests``), or
+    later: its digest is then empty until :func:`digested` gives it one."""
     tasks = []
     resolved_root = root.resolve()
+    inside = "" if str(root) in (".", "/") else f"{root}/"  # a folder named from the class folder
     for folder in folders:
-        key = folder_key(folder, root, resolved_root)
-        tasks.append(SubmissionTask(key, str(folder), report_stem(key), folder_digest(folder)))
+        where = str(folder)
+        name = where[len(inside) :] if inside and where.startswith(inside) else ""
+        # The folder's key as folder_key gives it, without asking the file system (the usual case).
+        key = (
+            name
+            if name and "/" not in name and name not in (".", "..")
+            else folder_key(folder, root, resolved_root)
+        )
+        tasks.append(SubmissionTask(key, where, report_stem(key), folder_digest(folder) if digests else ""))
     return tasks
+
+
+def digested(task: SubmissionTask) -> SubmissionTask:
+    """The task with its folder's digest (computed now if the plan left it for later)."""
+    return task if task.digest else replace(task, digest=folder_digest(Path(task.folder)))
 
 
 def folder_files(folder: Path) -> Iterator[tuple[str, Path]]:
@@ -95,11 +110,18 @@ def folder_files(folder: Path) -> Iterator[tuple[str, Path]]:
 def folder_listing(folder: Path) -> tuple[list[tuple[str, Path]], bool]:
     """The files of :func:`folder_files`, and whether that is all of them. The walk is a
     loop, not a recursion: a folder of a thousand nested folders costs one row, not the batch."""
+    found, complete = _listing(str(folder))
+    return [(relative, folder / relative) for relative in found], complete
+
+
+def _listing(folder: str) -> tuple[list[str], bool]:
+    """The sorted relative paths (``/``-separated) of the files of :func:`folder_listing`, and
+    whether that is all of them; strings all through (a class's planning walks every folder)."""
     found: list[str] = []
     complete = True
-    pending: list[tuple[Path, int]] = [(folder, 0)]
+    pending: list[tuple[str, str, int]] = [(folder, "", 0)]  # (folder, its relative path + "/", depth)
     while pending:
-        current, depth = pending.pop()
+        current, prefix, depth = pending.pop()
         try:
             entries = sorted(os.scandir(current), key=lambda entry: entry.name)
         except OSError:
@@ -110,15 +132,16 @@ def folder_listing(folder: Path) -> tuple[list[tuple[str, Path]], bool]:
             except OSError:
                 is_folder = False
             if not is_folder:
-                found.append(Path(entry.path).relative_to(folder).as_posix())
+                found.append(prefix + entry.name)
             elif depth + 1 < MAX_DEPTH:
-                pending.append((Path(entry.path), depth + 1))
+                pending.append((entry.path, f"{prefix}{entry.name}/", depth + 1))
             else:
                 complete = False
         if len(found) > MAX_FILES:
             complete = False
             break
-    return [(relative, folder / relative) for relative in sorted(found)], complete
+    found.sort()
+    return found, complete
 
 
 def folder_digest(folder: Path) -> str:
@@ -126,25 +149,27 @@ def folder_digest(folder: Path) -> str:
     A folder too large to list in full is never taken from the store: its digest is new
     every time (a reader might open a file the listing did not reach)."""
     digest = hashlib.sha256(folder.name.encode("utf-8", "surrogatepass"))
-    files, complete = folder_listing(folder)
+    where = str(folder)
+    files, complete = _listing(where)
     if not complete:
         digest.update(b"incomplete " + os.urandom(16))
-    for count, (relative, path) in enumerate(files):
+    for count, relative in enumerate(files):
         digest.update(b"\0" + relative.encode("utf-8", "surrogatepass") + b"\0")
-        digest.update(_file_fingerprint(path, with_content=count < MAX_FILES))
+        digest.update(_file_fingerprint(os.path.join(where, relative), with_content=count < MAX_FILES))
     return digest.hexdigest()[:32]
 
 
-def _file_fingerprint(path: Path, with_content: bool) -> bytes:
+def _file_fingerprint(path: str, with_content: bool) -> bytes:
     """What a file is, never opening anything but a regular file (a pipe would block)."""
     try:
-        info = path.lstat()
+        info = os.lstat(path)
         if stat.S_ISLNK(info.st_mode):
             return b"link " + os.readlink(path).encode("utf-8", "surrogatepass")
         if not stat.S_ISREG(info.st_mode):
             return f"special {stat.S_IFMT(info.st_mode):o}".encode()
         if with_content and info.st_size <= CONTENT_DIGEST_LIMIT:
-            return f"{info.st_size} ".encode() + hashlib.sha256(path.read_bytes()).digest()
+            with open(path, "rb") as stream:
+                return f"{info.st_size} ".encode() + hashlib.sha256(stream.read()).digest()
         return f"{info.st_size} {info.st_mtime_ns}".encode()
     except OSError as exc:
         return f"unreadable {exc.errno}".encode()

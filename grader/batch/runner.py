@@ -23,6 +23,7 @@ import concurrent.futures
 import contextlib
 import gc
 import hashlib
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -34,9 +35,17 @@ from grader.batch.classrows import ClassRows, ReportReader
 from grader.batch.limits import limits_in_force, limits_text, verdict_version
 from grader.batch.lock import output_lock
 from grader.batch.output import OutputFolder, ScoreChange
-from grader.batch.plan import plan
+from grader.batch.plan import digested, plan
 from grader.batch.reading import SubmissionTask, VerdictKey
-from grader.batch.store import STORE_FILE, StoredSubmission, VerdictStore, code_version
+from grader.batch.store import (
+    CLASS_PAGE_BYTES,
+    STORE_FILE,
+    Finished,
+    StoredSubmission,
+    VerdictStore,
+    code_version,
+)
+from grader.batch.storewriter import StoreWriter
 from grader.batch.studentfiles import mark_output, unmark_output
 from grader.batch.worker import Graded, WorkerSetup, part_digest
 from grader.core.files import remove_stale_temporaries
@@ -53,6 +62,8 @@ if TYPE_CHECKING:
 GRADEBOOK_EVERY_SECONDS = 10.0
 WRITER_THREADS = 4  # threads writing students' files while the next results come in
 WRITING_CHUNKS = 8  # chunks received but not yet written, at most
+# A run grading this many submissions stores them from a process of its own (see storewriter).
+STORE_PROCESS_FROM = 200
 Progress = Callable[[int, int], None]  # (submissions done, submissions in the class)
 # A student's file records (by name): as a worker wrote them, or as a writer thread will.
 Written = dict[str, str] | concurrent.futures.Future[dict[str, str]]
@@ -115,10 +126,11 @@ def run_batch(
     started = time.monotonic()
     with output_lock(options.out, options.on_wait), _long_lived_objects():
         store_path = options.store_path()
-        store = VerdictStore(store_path) if store_path is not None else None
+        store = VerdictStore(store_path, page_bytes=CLASS_PAGE_BYTES) if store_path is not None else None
         try:
             run = _Run(spec, options, store)
-            result = run.execute(plan(root, folders), on_progress)
+            # Folders are digested as they are sent (see _Run.execute): the first chunk goes at once.
+            result = run.execute(plan(root, folders, digests=False), on_progress)
             result.untrusted = store.rejected if store is not None else 0
         finally:
             if options.out is not None:
@@ -188,6 +200,8 @@ class _Run:
         self.writing = collections.deque()
         self.storing: collections.deque[concurrent.futures.Future[None]] = collections.deque()
         self.store_lock = threading.Lock()
+        self.writer: StoreWriter | None = None  # the process that stores, in a large run
+        self.digests: dict[str, SubmissionTask] = {}  # the tasks sent, digested as they went
 
     def problem_set_key(self, task: SubmissionTask) -> str:
         hand = self.hand_digests.get(task.key)  # a changed hand grade makes the report anew
@@ -199,6 +213,10 @@ class _Run:
         gc.freeze()  # the plan and the store's records, kept all run long
         if self.options.out is not None:
             result.removed_temporaries = remove_stale_temporaries(self.options.out)
+        # A folder the store holds is digested now, to compare; any other is graded whatever
+        # its digest, which is taken as its chunk is sent (before a worker reads it, so a
+        # folder changed meanwhile is graded again next run), while the first chunks are graded.
+        tasks = [digested(task) if task.key in self.records else task for task in tasks]
         todo = [task for task in tasks if not self._from_store(task)]
         if on_progress:
             on_progress(len(self.rows.rows), len(tasks))
@@ -210,7 +228,7 @@ class _Run:
         result.clashes = _clashes(result.rows)
         if self.output is not None:
             result.changes = self.output.finish(self.rows.gradebook)
-            self._write_dashboard(tasks)
+            self._write_dashboard([self.digests.get(task.key, task) for task in tasks])
         return result
 
     def _grade(
@@ -220,11 +238,13 @@ class _Run:
         from grader.batch.executors import ExecutorLost, LocalExecutor
 
         executor = self.options.executor or LocalExecutor(self.options.jobs)
+        self.writer = self._store_writer(len(todo))
         try:
             with (
                 concurrent.futures.ThreadPoolExecutor(WRITER_THREADS, "grader-writer") as self.writers,
                 concurrent.futures.ThreadPoolExecutor(1, "grader-store") as self.storer,
             ):
+                stopped = True
                 try:
                     for chunk in executor.grade(self.setup, self._chunks(todo, executor)):
                         self.writing.append((chunk, [self._files_of(g) for g in chunk]))
@@ -232,8 +252,12 @@ class _Run:
                         self._store_written(result, wait=len(self.writing) > WRITING_CHUNKS)
                         if on_progress:
                             on_progress(len(self.rows.rows), total)
+                    stopped = False
                 finally:  # what was received is written and stored, even when the run stops
-                    self._store_written(result, wait=True, every=True)
+                    try:
+                        self._store_written(result, wait=True, every=True)
+                    finally:
+                        self._close_writer(stopped)
         except ExecutorLost:
             if self.output is not None:  # every finished student is written; the run is resumable
                 self.output.write_gradebook(self.rows.gradebook)
@@ -268,7 +292,9 @@ class _Run:
         workers = getattr(executor, "parallelism", self.options.jobs)
         size = self.options.chunk_size or _chunk_size(len(todo), workers)
         for start in range(0, len(todo), size):
-            yield [self._with_prior(task) for task in todo[start : start + size]]
+            chunk = [digested(task) for task in todo[start : start + size]]
+            self.digests.update((task.key, task) for task in chunk)
+            yield [self._with_prior(task) for task in chunk]
 
     def _with_prior(self, task: SubmissionTask) -> SubmissionTask:
         """The task with the stored verdicts of its unchanged answers to unchanged parts, and
@@ -301,12 +327,17 @@ class _Run:
             self.writing.popleft()
             wait = False
             for graded, digests in zip(chunk, written, strict=True):
-                finished.append((graded, graded.task.digest, self.problem_set_key(graded.task), digests))
-                self.rows.add(graded.task.key, graded.summary(), now=True)
+                records: dict[str, str] | str = digests
+                if graded.written is not None and graded.blobs is not None and graded.blobs.files:
+                    records = graded.blobs.files  # the worker wrote them: their records as stored
+                finished.append((graded, graded.task.digest, self.problem_set_key(graded.task), records))
+                self.rows.add(graded.task.key, graded.summary(), now=True, lines=graded.lines)
                 if graded.report is not None:  # not in the store (none, or a failed submission's)
                     self.kept[graded.task.key] = graded.report
                 result.failed += graded.failed
-        if finished and self.store is not None:
+        if finished and self.store is not None and self.writer is not None:
+            self.writer.send(self.store.batch_of(finished))  # the writer process stores, in order
+        elif finished and self.store is not None:
             # One thread stores, in order (SQLite waits on the disk, pickling overlaps the rest).
             self.storing.append(self.storer.submit(self._save, finished))
         while self.storing and (self.storing[0].done() or every or len(self.storing) > WRITING_CHUNKS):
@@ -318,7 +349,30 @@ class _Run:
             # A large class's gradebook takes seconds to rebuild: never more than a tenth of the run.
             self.gradebook_every = max(GRADEBOOK_EVERY_SECONDS, 10 * (self.last_gradebook - started))
 
-    def _save(self, finished: list[tuple[Graded, str, str, dict[str, str]]]) -> None:
+    def _store_writer(self, count: int) -> StoreWriter | None:
+        """A process that writes the store while this one takes in results, for a run that
+        grades at least :data:`STORE_PROCESS_FROM` submissions (else a thread of this process
+        stores: starting a process costs more than a few submissions' storing)."""
+        path = self.options.store_path()
+        if self.store is None or path is None or count < STORE_PROCESS_FROM or not sys.executable:
+            return None
+        try:
+            return StoreWriter(path, self.store.key)
+        except OSError:  # no process to be had: this one stores
+            return None
+
+    def _close_writer(self, stopped: bool) -> None:
+        """Wait until the writer process has stored every chunk it was sent (``stopped``: the
+        run is ending on an error of its own, which is not hidden by the writer's)."""
+        writer, self.writer = self.writer, None
+        if writer is None:
+            return
+        if stopped:
+            writer.abandon()
+        else:
+            writer.close()
+
+    def _save(self, finished: list[Finished]) -> None:
         assert self.store is not None
         with self.store_lock:  # the store's one connection: never two threads at once
             self.store.save(finished)

@@ -33,10 +33,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grader
+from grader.batch.blobs import blob_digest, records_text
 from grader.batch.blobs import dumps as _dumps
 from grader.batch.blobs import loads as _loads
 from grader.batch.integrity import intact, seal, store_key
 from grader.batch.reading import VerdictKey
+from grader.batch.storewriter import StoreBatch, SubmissionFields, write_batch
 from grader.batch.studentfiles import STORE_FILE as STORE_FILE  # where it was
 from grader.batch.studentfiles import content_digest as content_digest  # where it was
 from grader.batch.worker import Graded
@@ -44,6 +46,11 @@ from grader.core.report import Report
 from grader.core.summary import SheetRow, summary_row
 from grader.core.verdict import Verdict
 
+# A submission's entry is about 27 KB (its report, its row): in pages of 64 KiB most fit one page,
+# where pages of 4 KiB (SQLite's default) chain eight, and a class is stored in half the time.
+# Only a new store of a class run is made so (an existing file keeps its pages; the contents are
+# the same either way); the service, which stores one submission a transaction, keeps 4 KiB.
+CLASS_PAGE_BYTES = 65536
 SCHEMA_VERSION = "4"
 ROWLESS_SCHEMA = "3"  # submissions without their summary rows: migrated, verdicts kept
 _SCHEMA = """
@@ -98,17 +105,25 @@ class StoredSubmission:
     row: SheetRow  # the report's summary row (the report itself: VerdictStore.report)
 
 
+# (graded, source digest, problem-set digest, file records: by name, or as the store keeps them)
+Finished = tuple[Graded, str, str, dict[str, str] | str]
+
+
 class VerdictStore:
     """The store; every entry sealed with a keyed MAC (see integrity), checked on every read:
     an entry that fails is never served (its submission or verdict is regraded) and counted
     in ``rejected``."""
 
-    def __init__(self, path: Path | str, key: bytes | None = None):
+    def __init__(self, path: Path | str, key: bytes | None = None, page_bytes: int = 0):
+        """Open (or make) the store at ``path``; ``page_bytes``: the page size of a new file
+        (a class run's: :data:`CLASS_PAGE_BYTES`; else SQLite's default)."""
         self.path = Path(path)
         self.key = store_key() if key is None else key
         self.rejected = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        if page_bytes and self._db.execute("PRAGMA page_count").fetchone()[0] == 0:  # a new file
+            self._db.execute(f"PRAGMA page_size = {int(page_bytes)}")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -220,52 +235,39 @@ class VerdictStore:
                 found[key] = verdict
         return found
 
-    def save(self, finished: Iterable[tuple[Graded, str, str, dict[str, str]]]) -> None:
-        """Store each (graded, source digest, problem-set digest, artefact digests) in one transaction."""
-        saved: set[VerdictKey] = set()
-        with self._transaction():
-            for graded, source, problem_set, artefacts in finished:
-                self._save_one(graded, source, problem_set, artefacts, saved)
-        self._saved |= saved
+    def save(self, finished: Iterable[Finished]) -> None:
+        """Store each (graded, source digest, problem-set digest, file records) in one transaction."""
+        write_batch(self._db, self.key, self._saved, self.batch_of(finished))
 
-    def _save_one(
-        self, graded: Graded, source: str, problem_set: str, artefacts: dict[str, str], saved: set[VerdictKey]
-    ) -> None:
-        if graded.failed:
-            self._db.execute("DELETE FROM submissions WHERE folder = ?", (graded.task.key,))
-            return
+    def batch_of(self, finished: Iterable[Finished]) -> StoreBatch:
+        """What the store keeps of each (graded, source digest, problem-set digest, file records:
+        a dict, or as the store keeps them, records_text), to seal and insert (write_batch)."""
+        failed: list[str] = []
+        verdicts: list[tuple[str, str, bytes]] = []
+        submissions: list[SubmissionFields] = []
+        for graded, source, problem_set, artefacts in finished:
+            if graded.failed:
+                failed.append(graded.task.key)
+                continue
+            blobs = graded.blobs
+            fresh = blobs.verdicts if blobs else graded.fresh
+            verdicts += [(part, answer, _blob(verdict)) for (part, answer), verdict in fresh.items()]
+            submissions.append(self._submission(graded, source, problem_set, artefacts))
+        return failed, verdicts, submissions
+
+    def _submission(
+        self, graded: Graded, source: str, problem_set: str, artefacts: dict[str, str] | str
+    ) -> SubmissionFields:
+        """The submission's entry (its blobs pickled and digested by the worker, or here), unsealed."""
         if not graded.settled:  # keep its answers' digests, but never serve the report as it is
             source = ""
-        # A verdict is keyed by its content: one stored by this process already is not written again.
         blobs = graded.blobs
-        fresh = {
-            key: verdict
-            for key, verdict in (blobs.verdicts if blobs else graded.fresh).items()
-            if key not in self._saved and key not in saved
-        }
-        verdicts = [(part, answer, _blob(verdict)) for (part, answer), verdict in fresh.items()]
-        self._db.executemany(
-            "INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?)",
-            [(*row, seal(self.key, *row)) for row in verdicts],
-        )
         report = blobs.report if blobs else _dumps(graded.whole_report())
         row = blobs.row if blobs and blobs.row else _dumps(graded.summary())
-        fields = (
-            graded.task.key,
-            source,
-            problem_set,
-            json.dumps(graded.answers, sort_keys=True),
-            json.dumps(artefacts, sort_keys=True),
-            graded.made_from,
-        )
-        saved.update(fresh)
-        digest = _report_digest(report)
-        mac = seal(self.key, *fields, digest, row)
-        self._db.execute(
-            "INSERT OR REPLACE INTO submissions (folder, source, problem_set, answers, artefacts, made_from, "
-            "report, mac, row, report_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (*fields, report, mac, row, digest),
-        )
+        answers = blobs.answers if blobs and blobs.answers else records_text(graded.answers)
+        files = artefacts if isinstance(artefacts, str) else records_text(artefacts)
+        digest = blobs.digest if blobs and blobs.digest else _report_digest(report)
+        return (graded.task.key, source, problem_set, answers, files, graded.made_from, report, row, digest)
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
@@ -285,10 +287,7 @@ class _Transaction:
         self.db.execute("COMMIT" if kind is None else "ROLLBACK")
 
 
-def _report_digest(report: str | bytes) -> str:
-    """What a submission's seal covers of its report: its SHA-256, kept beside it (a run
-    that reads rows only never reads a report's bytes)."""
-    return hashlib.sha256(report if isinstance(report, bytes) else report.encode()).hexdigest()
+_report_digest = blob_digest  # where it was
 
 
 def _blob(value: Verdict | bytes) -> bytes:

@@ -22,8 +22,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from grader import clock
-from grader.batch.blobs import StoredVerdicts, dumps
+from grader.batch.blobs import StoredVerdicts, blob_digest, dumps, records_text
 from grader.batch.limits import Limits, Watchdog, limits_in_force, limits_text, memory_limit, verdict_version
+from grader.batch.output import sheet_line
 from grader.batch.reading import (  # where a batch's tasks and their reading were defined first
     CheckLimits,
     SubmissionTask,
@@ -41,6 +42,7 @@ from grader.core.summary import RowMaker, SheetRow, summary_row
 from grader.core.verdict import Status, Verdict
 from grader.engine import check_part_once, error_is_settled, grade, time_budget
 from grader.hand import HandGrade, apply_hand_grades
+from grader.reporting.dashboard import student_row
 from grader.reporting.html import render_student_page
 from grader.reporting.plots import render_plot_svg
 from grader.reporting.reporters import REPORTERS
@@ -59,6 +61,12 @@ class StoreBlobs:
     report: bytes
     verdicts: dict[VerdictKey, bytes]  # the fresh verdicts (``Graded.fresh`` is then empty)
     row: bytes = b""  # the summary row (``Graded.row``)
+    # What the driver would otherwise compute on its one thread for each sheet: the report's
+    # digest (grader.batch.blobs.blob_digest), ``Graded.answers`` and, when the worker wrote
+    # the student's files, ``Graded.written`` as the store keeps them (records_text).
+    digest: str = ""
+    answers: str = ""
+    files: str = ""
 
 
 @dataclass
@@ -79,6 +87,9 @@ class Graded:
     written: dict[str, str] | None = None
     blobs: StoreBlobs | None = None  # the store's blobs, when the worker made them
     row: SheetRow | None = None  # what grades.csv and the dashboard read of the report
+    # The row's grades.csv line (grader.batch.output.sheet_line) and its row of the dashboard's
+    # students' table (grader.reporting.dashboard.student_row), made by the worker in a class run.
+    lines: tuple[str, str] | None = None
 
     def summary(self) -> SheetRow:
         """The report's summary row (made by the worker, or here from the report)."""
@@ -227,10 +238,17 @@ def grade_task(prepared: Prepared, task: SubmissionTask) -> Graded:
     if prepared.output is not None and not kept:
         write_here(prepared.output, graded)
     graded.row = prepared.rows.row(report)
+    if prepared.setup.rows_only:  # what the driver makes of the row, made here (the workers scale)
+        graded.lines = (sheet_line(graded.row), student_row(graded.row, f"{task.stem}.html"))
     if prepared.setup.store_blobs:
         verdicts = {key: dumps(v) for key, v in graded.fresh.items()}
-        graded.blobs = StoreBlobs(dumps(report), verdicts, dumps(graded.row))
+        blob = dumps(report)
+        files = records_text(graded.written) if graded.written is not None else ""
+        graded.blobs = StoreBlobs(
+            blob, verdicts, dumps(graded.row), blob_digest(blob), records_text(graded.answers), files
+        )
         graded.fresh = {}
+        graded.answers = {}  # the driver stores them as the blobs carry them
         if prepared.setup.rows_only:
             graded.report = None  # the driver reads the row; the store keeps the report
     return graded

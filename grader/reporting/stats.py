@@ -15,6 +15,8 @@ import statistics
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
+from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
 
 from grader.core.parts import PartBase
@@ -176,7 +178,10 @@ class _NotedPart:
     hand_graded: int = 0
     hand_to_review: int = 0
     unreadable: list[int] = field(default_factory=list)
-    wrong: list[tuple[int, WrongAnswer]] = field(default_factory=list)
+    # The wrong answers by their text, each with its sheet's index, as they came; and the
+    # texts given as an unreadable answer. The end groups distinct texts, not every answer.
+    by_text: dict[str, list[tuple[int, WrongAnswer]]] = field(default_factory=dict)
+    invalid: set[str] = field(default_factory=set)
 
     def add(self, index: int, status: Status, note: PartNote) -> None:
         hand = note.hand
@@ -189,8 +194,16 @@ class _NotedPart:
                 automatic = hand.auto_status
         if automatic is Status.INVALID:
             self.unreadable.append(index)
-        if status in WRONG and note.received is not None:
-            self.wrong.append((index, WrongAnswer(status, note.received, note.feedback)))
+        received = note.received
+        if status in WRONG and received is not None:
+            entry = (index, WrongAnswer(status, received, note.feedback))
+            given = self.by_text.get(received)
+            if given is None:
+                self.by_text[received] = [entry]
+            else:
+                given.append(entry)
+            if status is Status.INVALID:
+                self.invalid.add(received)
 
 
 class ClassTally:
@@ -241,10 +254,9 @@ class ClassTally:
     def _part_stats(
         self, part_id: str, column: _Column, rows: Sequence[SheetRow], part: PartBase | None, keys: KeyAnswers
     ) -> PartStats:
-        counts = Counter(column.statuses)
+        counts = {status: column.statuses.count(status) for status in Status}  # by identity: no hashing
         noted = self._noted.get(part_id, _NotedPart())
         type_name = part.type if part is not None else column.first_type(rows, part_id)
-        wrong = sorted(noted.wrong, key=lambda item: item[0])
         return PartStats(
             id=part_id,
             type=type_name,
@@ -252,7 +264,7 @@ class ClassTally:
             submissions=len(column.statuses),
             mean_score=statistics.fmean(column.scores) if column.statuses else 0.0,
             counts={status.value: counts.get(status, 0) for status in Status},
-            wrong_answers=wrong_answer_groups(wrong, part, type_name, keys),
+            wrong_answers=tallied_groups(noted.by_text, noted.invalid, part, type_name, keys),
             hand_graded=noted.hand_graded,
             to_grade=counts.get(Status.MANUAL, 0),
             hand_to_review=noted.hand_to_review,
@@ -322,19 +334,56 @@ def wrong_answer_groups(
     return tuple(_group(members) for members in unreadable[:MAX_GROUPS] + readable[:MAX_GROUPS])
 
 
+def tallied_groups(
+    by_text: Mapping[str, list[tuple[int, WrongAnswer]]],
+    invalid: set[str],
+    part: PartBase | None,
+    type_name: str,
+    keys: KeyAnswers,
+) -> tuple[AnswerGroup, ...]:
+    """:func:`wrong_answer_groups` of the wrong answers tallied by their text (``by_text``: each
+    text's (sheet index, answer), the indices distinct; ``invalid``: the texts some sheet gave
+    as an unreadable answer): the same groups, reading each answer only for the groups shown.
+    Texts are ranked as there (most given first, then by the first sheet that gave them), and
+    so are groups."""
+    if not by_text:
+        return ()
+    first = {text: min(given, key=itemgetter(0))[0] for text, given in by_text.items()}
+    distinct = sorted(by_text, key=lambda text: (-len(by_text[text]), first[text]))
+    grouped: dict[str, list[str]] = {}
+    for text, key in zip(distinct, keys(distinct, part, type_name), strict=True):
+        grouped.setdefault(key, []).append(text)
+    sized = [
+        (sum(len(by_text[text]) for text in texts), min(first[text] for text in texts), texts)
+        for texts in grouped.values()
+    ]
+    ordered = sorted(sized, key=lambda group: (-group[0], group[1]))
+    unreadable = [texts for _, _, texts in ordered if any(text in invalid for text in texts)]
+    readable = [texts for _, _, texts in ordered if not any(text in invalid for text in texts)]
+    return tuple(
+        _group(sorted(chain.from_iterable(by_text[text] for text in texts), key=itemgetter(0)))
+        for texts in unreadable[:MAX_GROUPS] + readable[:MAX_GROUPS]
+    )
+
+
 def _distinct(texts: Sequence[str]) -> list[str]:
     """Distinct texts, the most common first."""
     return [text for text, _ in Counter(texts).most_common()]
 
 
 def _group(members: list[tuple[int, WrongAnswer]]) -> AnswerGroup:
-    spellings = Counter(r.received or "" for _, r in members).most_common()
-    feedback = Counter(r.feedback for _, r in members if r.feedback).most_common(MAX_FEEDBACK)
-    statuses = Counter(r.status.value for _, r in members).most_common()
+    # Counted in C (a group may hold a good part of a large class's answers); each Counter
+    # keeps its values in the members' order, which breaks ties as the members' order does.
+    answers = list(map(itemgetter(1), members))
+    spellings = Counter(map(itemgetter(1), answers)).most_common()  # received: never None here
+    given = Counter(map(itemgetter(2), answers))
+    given.pop("", None)  # no feedback
+    feedback = given.most_common(MAX_FEEDBACK)
+    statuses = Counter(map(attrgetter("_value_"), map(itemgetter(0), answers))).most_common()
     return AnswerGroup(
         answer=spellings[0][0],
         count=len(members),
-        members=tuple(i for i, _ in members),
+        members=tuple(map(itemgetter(0), members)),
         spellings=tuple(text for text, _ in spellings),
         feedback=tuple(text for text, _ in feedback),
         statuses=tuple(status for status, _ in statuses),

@@ -1,0 +1,225 @@
+"""Writing finished submissions into the verdict store: in the driver, or in a process of its own.
+
+What the store keeps of a chunk of finished submissions is a :data:`StoreBatch` of plain
+strings and bytes (the workers pickled and digested the blobs, see
+grader.batch.worker.StoreBlobs); :func:`write_batch` seals each entry with the store's key
+and inserts the batch in one transaction. A large class run hands its batches to a
+:class:`StoreWriter`: a process that only writes (``python -m grader.batch.storewriter``,
+which imports sqlite3 and the seal, nothing else), so that sealing and SQLite's writing of
+about 27 KB a sheet take none of the driver's time while it takes in the next results
+(a thread of the driver would share its interpreter lock: the driver took in half as many
+sheets a second).
+
+The writer is the store's only writer while it runs (the driver reads). It writes the
+batches in the order sent. It never stops half-way through what it received: it runs in a
+session of its own (Ctrl-C at the terminal stops the driver only) and ignores SIGINT and
+SIGTERM; when the driver ends, stopped or killed, its input ends, and it writes every batch
+it has read, then exits: a batch it was sent in full is stored, so the driver's crash loses
+no finished submission. A failure to write (a full disk) ends it; the driver then says why,
+as for its own writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import queue
+import signal
+import sqlite3
+import struct
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import IO, Any
+
+from grader.batch.blobs import read_back
+from grader.batch.integrity import seal
+
+# (folder, source, problem set, answers, artefacts, made_from, report, row, report digest)
+SubmissionFields = tuple[str, str, str, str, str, str, bytes, bytes, str]
+VerdictFields = tuple[str, str, bytes]  # (part digest, answer digest, pickled verdict)
+# (folders whose grading failed: their entry removed, verdicts, submissions)
+StoreBatch = tuple[list[str], list[VerdictFields], list[SubmissionFields]]
+
+_HEADER = struct.Struct(">Q")
+BACKLOG = 16  # batches read but not yet written, at most (then the driver's writes wait)
+BUSY_SECONDS = 60.0  # another process holding the store's write lock
+
+
+def connect(path: Path | str) -> sqlite3.Connection:
+    """A connection to the store as every writer of it opens one."""
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_SECONDS)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    return db
+
+
+def write_batch(db: sqlite3.Connection, key: bytes, saved: set[tuple[str, str]], batch: StoreBatch) -> None:
+    """Seal and insert a batch in one transaction. A verdict is keyed by its content: one this
+    writer stored already (``saved``, updated once the batch is committed) is not written again."""
+    failed, verdicts, submissions = batch
+    fresh: set[tuple[str, str]] = set()
+    sealed_verdicts = []
+    for part, answer, blob in verdicts:
+        if (part, answer) in saved or (part, answer) in fresh:
+            continue
+        fresh.add((part, answer))
+        sealed_verdicts.append((part, answer, blob, seal(key, part, answer, blob)))
+    rows = [
+        (folder, source, problem_set, answers, artefacts, made_from, report, mac, row, digest)
+        for folder, source, problem_set, answers, artefacts, made_from, report, row, digest in submissions
+        for mac in (seal(key, folder, source, problem_set, answers, artefacts, made_from, digest, row),)
+    ]
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        # A folder is in one of the lists at most once in a run (each is graded once).
+        db.executemany("DELETE FROM submissions WHERE folder = ?", [(folder,) for folder in failed])
+        db.executemany("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?)", sealed_verdicts)
+        db.executemany(
+            "INSERT OR REPLACE INTO submissions (folder, source, problem_set, answers, artefacts, "
+            "made_from, report, mac, row, report_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+    saved |= fresh
+
+
+class StoreWriterFailed(sqlite3.OperationalError):
+    """The store's writer process could not write (its message says why) or ended."""
+
+
+class StoreWriter:
+    """The driver's side of a writer process: :meth:`send` a batch (it returns once the
+    process has read it, or at once when the pipe has room), :meth:`close` waits until
+    every batch sent is written."""
+
+    def __init__(self, path: Path, key: bytes):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "grader.batch.storewriter", str(path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            # Out of the driver's process group: Ctrl-C at the terminal stops the driver, whose
+            # input ends, and the writer ends once it has written what it read.
+            start_new_session=True,
+        )
+        assert self.process.stdin is not None
+        self._input: IO[bytes] = self.process.stdin
+        with contextlib.suppress(AttributeError, OSError):  # a larger pipe: a chunk's batch fits
+            import fcntl
+
+            fcntl.fcntl(self._input.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
+        self.failure: StoreWriterFailed | None = None  # what stopped the writer, once known
+        self._send_frame(key)
+
+    def send(self, batch: StoreBatch) -> None:
+        self._send_frame(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def _send_frame(self, data: bytes) -> None:
+        if self.failure is not None:
+            raise self.failure
+        try:
+            self._input.write(_HEADER.pack(len(data)))
+            self._input.write(data)
+            self._input.flush()
+        except (BrokenPipeError, ValueError):
+            self._raise_failure()
+
+    def close(self) -> None:
+        """Wait until every batch sent is written; raise what stopped the writer, if anything did."""
+        if self.failure is None:
+            told, error = self._finish()
+            if self.process.returncode != 0:
+                self.failure = _failure(told, error, self.process.returncode)
+        if self.failure is not None:
+            raise self.failure
+
+    def abandon(self) -> None:
+        """The run stops on an error of its own: the writer still writes what it was sent."""
+        if self.failure is None:
+            self._finish()
+
+    def _finish(self) -> tuple[bytes, bytes]:
+        """Close the writer's input (it writes what it read, then ends), wait for it; what it said."""
+        try:
+            told, error = self.process.communicate()
+        except (BrokenPipeError, ValueError, OSError):
+            self.process.wait()
+            told, error = b"", b""
+        return told or b"", error or b""
+
+    def _raise_failure(self) -> None:
+        if self.failure is None:
+            told, error = self._finish()
+            self.failure = _failure(told, error, self.process.returncode)
+        raise self.failure
+
+
+def _failure(told: bytes, error: bytes, code: int | None) -> StoreWriterFailed:
+    """What stopped the writer: its own message (SQLite's), or how it ended."""
+    message = told.decode("utf-8", "replace").strip()
+    if message:
+        return StoreWriterFailed(message)
+    lines = error.decode("utf-8", "replace").strip().splitlines()
+    how = lines[-1] if lines else f"exit code {code}"
+    return StoreWriterFailed(f"the process writing the verdict store ended ({how})")
+
+
+def _read_exactly(stream: IO[bytes], size: int) -> bytes | None:
+    data = bytearray()
+    while len(data) < size:
+        piece = stream.read(size - len(data))
+        if not piece:
+            return None
+        data += piece
+    return bytes(data)
+
+
+def _read_frame(stream: IO[bytes]) -> bytes | None:
+    header = _read_exactly(stream, _HEADER.size)
+    if header is None:
+        return None
+    return _read_exactly(stream, _HEADER.unpack(header)[0])
+
+
+def _reader(stream: IO[bytes], batches: queue.Queue[Any]) -> None:
+    """Read batches as they come (so the driver never waits for a transaction), then None."""
+    try:
+        while (frame := _read_frame(stream)) is not None:
+            batches.put(read_back(frame))  # plain values only, as the store's blobs are read
+    finally:
+        batches.put(None)
+
+
+def main(path: str) -> int:
+    # Stopped with the driver (Ctrl-C reaches the whole process group) or on its own, the
+    # writer still writes what it has read: it ends when its input does.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    stream = sys.stdin.buffer
+    key = _read_frame(stream)
+    if key is None:
+        return 0
+    batches: queue.Queue[Any] = queue.Queue(BACKLOG)
+    threading.Thread(target=_reader, args=(stream, batches), daemon=True).start()
+    db = connect(path)
+    saved: set[tuple[str, str]] = set()
+    try:
+        while (batch := batches.get()) is not None:
+            write_batch(db, key, saved, batch)
+    except sqlite3.Error as exc:
+        sys.stdout.write(str(exc))  # the driver's message reads it (a full disk, a read-only store)
+        sys.stdout.flush()
+        os._exit(1)  # the reader thread may be blocked reading: no clean exit to wait for
+    finally:
+        db.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

@@ -1,0 +1,208 @@
+"""A large class run stores what it takes in from a process of its own (grader.batch.storewriter):
+the store it leaves is the one the driver's own thread leaves, entry for entry; the writer
+stores every batch it was sent even when the driver is killed or Ctrl-C stops it; a writer
+that cannot write stops the run with its reason."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders
+from grader.batch import runner as batch_runner
+from grader.batch.blobs import blob_digest, loads
+from grader.batch.store import STORE_FILE, VerdictStore
+from grader.batch.storewriter import StoreWriter, StoreWriterFailed
+from grader.loading import load_problem_set
+
+PROBLEMS = """\
+assignment: writer-demo
+title: Writer demo
+questions:
+  - id: q1
+    type: expression
+    symbols: {x: real}
+    answer: "2*x"
+    points: 2
+  - id: q2
+    type: text
+    points: 4
+  - id: q3
+    type: expression
+    symbols: {x: real}
+    answer: "x**2"
+    points: 3
+"""
+
+GIVEN = [
+    {"q1": "x + x", "q2": "A proof.", "q3": "x*x"},
+    {"q1": "2x +", "q2": "Another proof.", "q3": "x^3"},
+    {"q1": "3*x", "q3": "x**2 + 0"},
+    {},
+]
+
+
+def _class(tmp_path: Path, sheets: int = 24) -> tuple[Path, Path]:
+    problem_file = tmp_path / "writer-demo.yaml"
+    problem_file.write_text(PROBLEMS, encoding="utf-8")
+    root = tmp_path / "class"
+    for number in range(sheets):
+        folder = root / f"s{number:03d}"
+        folder.mkdir(parents=True)
+        (folder / "answers.yaml").write_text(yaml.safe_dump(GIVEN[number % len(GIVEN)]), encoding="utf-8")
+    return problem_file, root
+
+
+def _stored(out: Path) -> tuple[dict[str, tuple[object, ...]], dict[tuple[str, str], bytes]]:
+    """Every stored submission's columns (its files' records by content digest only: a file's
+    time and inode differ between two runs; its report unpickled: how a worker's pickle shares
+    equal values depends on what that worker graded before) and every stored verdict."""
+    db = sqlite3.connect(out / STORE_FILE)
+    try:
+        submissions = {}
+        for folder, source, problem_set, answers, artefacts, made_from, report, row, digest in db.execute(
+            "SELECT folder, source, problem_set, answers, artefacts, made_from, report, row, report_digest "
+            "FROM submissions"
+        ):
+            records = {name: record.split(" ")[0] for name, record in yaml.safe_load(artefacts).items()}
+            assert digest == blob_digest(report)
+            submissions[folder] = (source, problem_set, answers, records, made_from, loads(report), row)
+        chosen = db.execute("SELECT part, answer, verdict FROM verdicts")
+        verdicts = {(part, answer): blob for part, answer, blob in chosen}
+    finally:
+        db.close()
+    return submissions, verdicts
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(out.iterdir()) if not p.name.startswith(STORE_FILE)}
+
+
+def test_the_writer_process_stores_what_the_drivers_thread_stores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    problem_file, root = _class(tmp_path)
+    spec = load_problem_set(problem_file)
+    outs = {}
+    for name, threshold in (("thread", 10**9), ("process", 1)):
+        monkeypatch.setattr(batch_runner, "STORE_PROCESS_FROM", threshold)
+        started = []
+        real = batch_runner.StoreWriter
+
+        def counted(*args: object, real: type = real, started: list[object] = started) -> object:
+            started.append(args)
+            return real(*args)
+
+        monkeypatch.setattr(batch_runner, "StoreWriter", counted)
+        out = tmp_path / name
+        result = run_batch(
+            spec,
+            root,
+            submission_folders(root),
+            BatchOptions(out=out, executor=LocalExecutor(2), chunk_size=3),
+        )
+        assert result.regraded == 24
+        assert len(started) == (1 if name == "process" else 0)
+        outs[name] = out
+    assert _files(outs["process"]) == _files(outs["thread"]), "reports, grades.csv, dashboard: the same bytes"
+    assert _stored(outs["process"]) == _stored(outs["thread"]), "the same entries in the store"
+    again = run_batch(spec, root, submission_folders(root), BatchOptions(out=outs["process"]))
+    assert again.regraded == 0 and again.untrusted == 0, "every entry the writer sealed is trusted"
+
+
+DRIVER = """
+import os, signal, sys, time
+from pathlib import Path
+from grader.batch.store import VerdictStore
+from grader.batch.blobs import dumps
+from grader.batch.storewriter import StoreWriter
+from grader.core.report import Report
+from grader.core.summary import summary_row
+
+path, how = Path(sys.argv[1]), sys.argv[2]
+store = VerdictStore(path)
+writer = StoreWriter(path, store.key)
+report = b"r" * 20_000
+row = dumps(summary_row(Report("demo", "ann", [])))
+for chunk in range(40):
+    verdicts = [(f"part{chunk}", f"answer{n}", b"v" * 500) for n in range(4)]
+    submissions = [
+        (f"s{chunk:03d}-{n}", "src", "ps", "{}", "{}", "made", report, row, "digest") for n in range(16)
+    ]
+    writer.send(([], verdicts, submissions))
+print(writer.process.pid, flush=True)
+if how == "kill":
+    os.kill(os.getpid(), signal.SIGKILL)
+os.killpg(os.getpgid(0), signal.SIGINT)  # Ctrl-C: the driver and its writer alike
+time.sleep(30)
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return True
+    return state in ("Z", "X")
+
+
+@pytest.mark.parametrize("how", ["kill", "interrupt"])
+def test_the_writer_stores_every_batch_it_was_sent_when_the_driver_stops(tmp_path: Path, how: str) -> None:
+    path = tmp_path / STORE_FILE
+    script = tmp_path / "driver.py"
+    script.write_text(textwrap.dedent(DRIVER), encoding="utf-8")
+    driver = subprocess.run(
+        [sys.executable, str(script), str(path), how],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        start_new_session=True,
+    )
+    assert driver.returncode != 0, "the driver was stopped"
+    writer = int(driver.stdout.split()[0])
+    deadline = time.monotonic() + 60
+    while not _gone(writer) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _gone(writer), "the writer ends once it has written what it read"
+    store = VerdictStore(path)
+    try:
+        assert store.counts() == (160, 640), "every verdict and every submission sent is stored"
+        assert len(store.submissions()) == 640 and store.rejected == 0, "each one sealed"
+    finally:
+        store.close()
+
+
+def test_a_writer_that_cannot_write_says_why(tmp_path: Path) -> None:
+    path = tmp_path / STORE_FILE
+    store = VerdictStore(path)
+    db = sqlite3.connect(path)
+    db.execute("DROP TABLE submissions")
+    db.commit()
+    db.close()
+    writer = StoreWriter(path, store.key)
+    writer.send(([], [], [("s1", "src", "ps", "{}", "{}", "made", b"r", b"w", "d")]))
+    with pytest.raises(StoreWriterFailed, match="no such table: submissions"):
+        for _ in range(200):  # the writer stops at the first batch: sending fails, or closing says so
+            writer.send(([], [], []))
+            time.sleep(0.005)
+        writer.close()
+    store.close()
+    assert isinstance(StoreWriterFailed("x"), sqlite3.Error), "reported as a store failure (storage_failure)"
+
+
+def test_a_run_stopped_by_its_own_error_still_has_what_it_sent_stored(tmp_path: Path) -> None:
+    path = tmp_path / STORE_FILE
+    store = VerdictStore(path)
+    writer = StoreWriter(path, store.key)
+    writer.send(([], [], [("s1", "src", "ps", "{}", "{}", "made", b"r", b"w", "d")]))
+    writer.abandon()  # raises nothing of the writer's: the run's own error is the one raised
+    assert writer.process.returncode == 0
+    assert store.counts() == (0, 1)
+    store.close()
