@@ -580,6 +580,33 @@ def test_a_part_edit_that_changes_no_report_rewrites_no_file(
     assert {name: (out / name).stat().st_mtime_ns for name in written} == written
 
 
+def test_a_title_edit_remakes_the_pages_that_show_it_and_nothing_else(
+    tmp_path: Path, spec: ProblemSet
+) -> None:
+    """No verdict moves, but the page shows the question's new title (a page is made from
+    the report and from what the problem file says around it)."""
+    root = make_class(tmp_path / "class", {"a": sheet("131072"), "b": sheet("7")})
+    out = tmp_path / "out"
+    run(spec, root, out, executor=InProcessExecutor())
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.suffix in (".json", ".md", ".html")}
+    titled = spec.model_copy(
+        update={
+            "questions": tuple(
+                q.model_copy(update={"title": "Convolution <by hand>"}) if q.id == "conv" else q
+                for q in spec.questions
+            )
+        }
+    )
+    run(titled, root, out, executor=InProcessExecutor())
+    after = {p.name: p.read_bytes() for p in out.iterdir() if p.suffix in (".json", ".md", ".html")}
+    assert {name for name in before if after[name] != before[name]} == {"a.html", "b.html"}
+    for name in ("a.html", "b.html"):
+        assert b"Question conv: Convolution &lt;by hand&gt;" in after[name]
+    fresh = tmp_path / "fresh"
+    run(titled, root, fresh, executor=InProcessExecutor())
+    assert all((fresh / name).read_bytes() == after[name] for name in after)
+
+
 # ---- a standing pool (the service's executor) ------------------------------------------
 
 
@@ -619,4 +646,32 @@ def test_a_standing_pool_keeps_its_workers_between_calls_and_yields_the_cpu(tmp_
         assert len(_pool_children() - before) == 2
     finally:
         executor.close()
+    assert _pool_children() - before == set()
+
+
+def test_a_standing_pool_ends_older_workers_at_once_and_none_start_after_close(tmp_path: Path) -> None:
+    """A service edits problem files all term: each retired pool's workers end as soon as it
+    is idle (not when the server stops), and a grading thread that outlives close() starts no
+    new workers that would outlive the server."""
+    from grader.batch.executors import ExecutorLost, StandingExecutor
+    from grader.batch.reading import SubmissionTask
+    from grader.batch.store import code_version
+    from grader.batch.worker import WorkerSetup
+
+    spec = load_problem_set(BASICS)
+    folder = make_class(tmp_path / "class", {"ann": sheet("131072")})
+    task = SubmissionTask("ann", str(folder / "ann"), "ann", "")
+    setup = WorkerSetup(spec, False, code_version(deciding_only=True), watchdog=False)
+    executor = StandingExecutor(1, keep=1)
+    before = _pool_children()
+    try:
+        for _ in range(3):  # three versions of the problem file, one after another
+            edited = dataclasses.replace(setup)
+            assert [g.report.score for chunk in executor.grade(edited, [[task]]) for g in chunk]
+            assert len(_pool_children() - before) == 1  # the previous version's worker is gone
+    finally:
+        executor.close(wait=0.0)
+    assert _pool_children() - before == set()
+    with pytest.raises(ExecutorLost, match="stopping"):
+        list(executor.grade(setup, [[task]]))
     assert _pool_children() - before == set()

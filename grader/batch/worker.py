@@ -43,7 +43,7 @@ from grader.core.verdict import Status, Verdict
 from grader.engine import check_part_once, error_is_settled, grade, time_budget
 from grader.hand import HandGrade, apply_hand_grades
 from grader.reporting.dashboard import student_row
-from grader.reporting.html import render_student_page
+from grader.reporting.html import page_inputs, render_student_page
 from grader.reporting.plots import render_plot_svg
 from grader.reporting.reporters import REPORTERS
 from grader.spec import ProblemSet
@@ -266,8 +266,10 @@ def write_here(out: Path, graded: Graded) -> None:
 
 def report_digest(report: Report, stem: str, setup: WorkerSetup) -> str:
     """Digest of everything a student's files are made from: the report (plot data included),
-    the file stem, the rendering options and grader's code."""
-    return _digest(f"{setup.rendering}\n{setup.show_expected}\n{stem}\n{report!r}")
+    what the page shows from the problem set (a question's title, an answer read with its
+    part's names), the file stem, the rendering options and grader's code."""
+    shown = page_inputs(report, setup.show_expected, setup.spec)
+    return _digest(f"{setup.rendering}\n{setup.show_expected}\n{stem}\n{report!r}\n{shown}")
 
 
 class StoredOrChecked:

@@ -234,6 +234,22 @@ def render_student_page(
     return page(title, "\n".join(body))
 
 
+def page_inputs(report: Report, show_expected: bool, spec: ProblemSet | None) -> str:
+    """What the feedback page shows from the problem set besides the report: each question's
+    title and prompt, each answer as read with its part's names and reference (and the
+    expected answer so read). With the report, everything the page is made from; a batch
+    keeps a student's page only while both are unchanged."""
+    context = PageContext.of(spec)
+    shown = []
+    for question, results in _by_question(report.parts):
+        shown += [context.titles.get(question, ""), context.question_prompts.get(question, "")]
+        for result in results:
+            shown.append(context.your_answer(result))
+            if show_expected and result.expected is not None:
+                shown.append(_expected(result, context.parts.get(result.id)))
+    return "\x1f".join(shown)
+
+
 def _header(report: Report) -> str:
     share = report.score / report.max_score if report.max_score else 0.0
     lines = [
