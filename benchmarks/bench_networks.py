@@ -19,7 +19,13 @@ reading the weights, evaluating the model, deciding): the target ``|x|`` and an
 answer of ``|x|`` plus pairs of units that cancel at random kinks, written as
 fractions (``"7/3"``), right, and wrong by one unit.
 
-Run: ``python benchmarks/bench_networks.py [--quick]``
+Then a ``classify`` part of eight inputs and ten units (issue 27: decided in under
+1 s): ``x1 > 0 or ... or x8 > 0`` as ``W2 relu(W1 x + b1) + b2``; the whole check of
+the reference, of the reference with its units reordered and scaled, and of seeded
+wrong answers (one weight or bias of the reference changed, kept when the checker
+finds it wrong), with how each was decided (probe points or the region walk).
+
+Run: ``python benchmarks/bench_networks.py [--quick] [--only classify]``
 """
 
 from __future__ import annotations
@@ -38,6 +44,9 @@ import numpy as np
 from pydantic import TypeAdapter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from test_network_checker import eight_input_or  # the part its tests decide, timed here
 
 from grader.networks import PL, compare, paused_collection, relu
 from grader.spec import Part
@@ -137,18 +146,84 @@ def run_check(units: int, repeats: int) -> None:
         report(f"{units:>6} units  check    {label}", timed(lambda a=answer: network.check(part, a), repeats))
 
 
+def _one_weight_changed(answer: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    changed = {
+        name: [list(row) if isinstance(row, list) else row for row in value] for name, value in answer.items()
+    }
+    name = rng.choice(sorted(changed))
+    rows = changed[name]
+    i = rng.randrange(len(rows))
+    delta = rng.choice((-2, -1, 1, 2))
+    if isinstance(rows[i], list):
+        rows[i][rng.randrange(len(rows[i]))] += delta
+    else:
+        rows[i] += delta
+    return changed
+
+
+def run_classify(wrong_answers: int) -> None:
+    """Whole checks of the eight-input classify part: right answers, and wrong ones."""
+    part, answer = eight_input_or()
+    order = [9, 8, *range(8)]  # the units reordered, and every unit scaled by 3 (same signs)
+    reordered = {
+        "W1": [[3 * v for v in answer["W1"][u]] for u in order],
+        "b1": [0] * 10,
+        "W2": [[answer["W2"][0][u] for u in order]],
+        "b2": [0],
+    }
+    rng = random.Random(27)
+    found: dict[str, list[float]] = {}
+    wrong = 0
+    for label, candidate in [("right: the reference", answer), ("right: reordered and scaled", reordered)]:
+        started = time.perf_counter()
+        verdict = network.check(part, candidate)
+        elapsed = time.perf_counter() - started
+        assert verdict.status.value == "correct", verdict.feedback
+        method = verdict.decision.method if verdict.decision else ""
+        print(f"8 inputs, 10 units  {label:<28} {elapsed * 1e3:9.0f} ms   ({method[:90]})")
+    while wrong < wrong_answers:
+        candidate = _one_weight_changed(answer, rng)
+        started = time.perf_counter()
+        verdict = network.check(part, candidate)
+        elapsed = time.perf_counter() - started
+        if verdict.status.value != "incorrect":
+            continue  # the change kept the classifier right (a cancelling unit's weight)
+        wrong += 1
+        method = verdict.decision.method if verdict.decision else ""
+        by = (
+            "probe points"
+            if "probe points" in method
+            else "region walk"
+            if "region walk" in method
+            else method
+        )
+        found.setdefault(by, []).append(elapsed)
+    every = [t for times in found.values() for t in times]
+    report(f"8 inputs, 10 units  {wrong} wrong answers", every)
+    print(
+        f"{'':<20}max {max(every) * 1e3:.0f} ms; decided by "
+        + ", ".join(
+            f"{by}: {len(times)} (median {statistics.median(times) * 1e3:.0f} ms)"
+            for by, times in found.items()
+        )
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    parser.add_argument("--only", choices=("classify",), help="only the eight-input classify part")
     args = parser.parse_args()
     plan = {3: 300, 100: 100, 10_000: 15}
     if args.quick:
         plan = {3: 30, 100: 10, 10_000: 3}
-    for kind in ("Fraction", "float"):
+    if args.only is None:
+        for kind in ("Fraction", "float"):
+            for n, repeats in plan.items():
+                run(n, kind, repeats)
         for n, repeats in plan.items():
-            run(n, kind, repeats)
-    for n, repeats in plan.items():
-        run_check(n, max(3, repeats // 10))
+            run_check(n, max(3, repeats // 10))
+    run_classify(5 if args.quick else 20)
 
 
 if __name__ == "__main__":

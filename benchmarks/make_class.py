@@ -12,10 +12,14 @@ string (towers, deep nesting, injection text, huge input) or nothing. A few
 sheets are unreadable, a few are JSON, and a few give another student's name.
 
 With ``--variety`` each student writes afresh, as a real class does: a right
-formula restated (scaled and divided back by a number of their own, bracketed,
-in LaTeX or plain notation), every number of a wrong answer (a weight, an entry,
-a count) drawn anew, so that most (part, answer) pairs are distinct: the script
-prints the share. The shipped synthetic class repeats far more than a real one.
+answer restated (a formula scaled and divided back by a number of their own,
+bracketed, in LaTeX or plain notation; a number as written or as a product of
+their own), a listed mistake or a classmate's answer restated the same way,
+every number of a wrong answer (a weight, an entry, a count, the size of a
+hostile string) drawn anew, so that most (part, answer) pairs are distinct: the
+script prints the share. Only the answers that cannot be written another way
+repeat (an option of a choice part, a blank). The shipped synthetic class
+repeats far more than a real one.
 """
 
 from __future__ import annotations
@@ -48,7 +52,10 @@ CHOICES = ("reference", "shipped", "mistake", "wrong", "hostile", "missing")
 WEIGHTS = (35, 20, 12, 15, 6, 12)
 # With --variety: fewer answers copied from the shipped ones, more written afresh.
 VARIETY_WEIGHTS = (45, 5, 6, 32, 3, 9)
-WRITTEN_AFRESH = ("expression", "number", "network", "array", "shape", "complexity")
+WRITTEN_AFRESH = ("expression", "number", "network", "array", "shape", "complexity", "constraint")
+# A student's own numbers (the factor a formula is restated with, a wrong weight) are drawn
+# from this many values: a class of thousands rarely draws the same one twice.
+OWN_NUMBERS = 100_000
 
 
 class _Dumper(yaml.SafeDumper):
@@ -159,14 +166,14 @@ def _fresh_wrong(reference: Any, rng: random.Random) -> Any:
     if isinstance(reference, bool) or reference is None:
         return "none of these"
     if isinstance(reference, int):
-        return reference + rng.randint(1, 10_000)
+        return reference + rng.randint(1, OWN_NUMBERS)
     if isinstance(reference, float):
         return round(reference + rng.uniform(0.5, 100), 6)
     if isinstance(reference, list):
         return [_fresh_wrong(item, rng) for item in reference] or [rng.randint(1, 99)]
     if isinstance(reference, dict):
         return {key: _fresh_wrong(value, rng) for key, value in reference.items()}
-    return f"{rng.randint(2, 999)}*({reference}) + {rng.randint(1, 999)}"
+    return f"{rng.randint(2, OWN_NUMBERS)}*({reference}) + {rng.randint(1, OWN_NUMBERS)}"
 
 
 NOTATIONS = (
@@ -185,8 +192,8 @@ def _complexity_afresh(reference: str, wrong: bool, rng: random.Random) -> str:
         return reference
     inner = inner[:-1]
     if wrong:
-        return f"{head}({inner} + n^{rng.randint(5, 60)})"
-    return f"{head}({rng.randint(2, 999)} ({inner}))"
+        return f"{head}({inner} + {rng.randint(2, 999)} n^{rng.randint(5, 60)})"
+    return f"{head}({rng.randint(2, OWN_NUMBERS)} ({inner}))"
 
 
 def _restated(reference: Any, rng: random.Random) -> Any:
@@ -194,7 +201,8 @@ def _restated(reference: Any, rng: random.Random) -> Any:
     if isinstance(reference, bool) or reference is None:
         return reference
     if isinstance(reference, int):
-        return rng.choice((reference, float(reference), str(reference)))
+        k = rng.randint(2, OWN_NUMBERS)
+        return rng.choice((reference, float(reference), str(reference), f"{k}*{reference}/{k}"))
     if isinstance(reference, float):
         return rng.choice((reference, repr(reference), f"{reference:.12g}"))
     if isinstance(reference, list):
@@ -204,16 +212,56 @@ def _restated(reference: Any, rng: random.Random) -> Any:
     text = str(reference)
     if any(mark in text for mark in ("=", "<", ">", "[", "{", ",", ";")) or len(text) > 200:
         return text  # an equation, a set or a matrix: written as given
-    return rng.choice(NOTATIONS).format(k=rng.randint(2, 999), r=text)
+    return rng.choice(NOTATIONS).format(k=rng.randint(2, OWN_NUMBERS), r=text)
+
+
+def _hostile_afresh(rng: random.Random) -> str:
+    """A hostile string of the kinds of HOSTILE, its sizes and numbers drawn anew."""
+    depth = rng.randint(200, 400)
+    return rng.choice(
+        (
+            "^".join(str(rng.randint(2, 99)) for _ in range(4)),
+            "(" * depth + "x" + ")" * depth,
+            "\\frac{" * (depth // 4) + "1" + "}" * (depth // 4),
+            "x" * rng.randint(5_000, 7_000),
+            f"__import__('os').system('touch /tmp/pwned-{rng.randint(1, OWN_NUMBERS)}')",
+            "${{ secrets.TOKEN }} {{" + f"{rng.randint(2, 99)}*{rng.randint(2, 99)}"
+            "}} \\input{/etc/passwd}",
+            "\\begin{bmatrix}" + " & ".join(["1"] * rng.randint(60, 90)) + "\\end{bmatrix}",
+            f"1e{rng.randint(100_000, 9_999_999)}",
+            f"exp(exp(exp(exp({rng.randint(50, OWN_NUMBERS)}))))",
+        )
+    )
+
+
+def _written_afresh(choice: str, part: dict[str, Any], shipped: list[Any], rng: random.Random) -> Any:
+    """With --variety, the answer of kind ``choice`` as the student writes it; None when the
+    kind is not one a student writes in their own way (then it is drawn as without --variety)."""
+    reference = part.get("answer")
+    mistakes = [m["answer"] for m in part.get("mistakes") or []]
+    if choice == "hostile":
+        return _hostile_afresh(rng)
+    if part.get("type") not in WRITTEN_AFRESH:
+        return None
+    if choice in ("wrong", "reference") and part["type"] == "complexity":
+        return _complexity_afresh(str(reference), choice == "wrong", rng)
+    if choice == "wrong":
+        return _fresh_wrong(reference, rng)
+    if choice == "reference":
+        return _restated(reference, rng)
+    if choice == "mistake" and mistakes:  # the same mistake, in the student's own writing
+        return _restated(copy.deepcopy(rng.choice(mistakes)), rng)
+    if choice == "shipped" and shipped:  # a classmate's answer, restated
+        return _restated(copy.deepcopy(rng.choice(shipped)), rng)
+    return None
 
 
 def draw_answer(part: dict[str, Any], shipped: list[Any], rng: random.Random, variety: bool = False) -> Any:
     choice = rng.choices(CHOICES, VARIETY_WEIGHTS if variety else WEIGHTS)[0]
-    if variety and choice in ("wrong", "reference") and part.get("type") in WRITTEN_AFRESH:
-        reference = part.get("answer")
-        if part["type"] == "complexity":
-            return _complexity_afresh(str(reference), choice == "wrong", rng)
-        return _fresh_wrong(reference, rng) if choice == "wrong" else _restated(reference, rng)
+    if variety and choice != "missing":
+        afresh = _written_afresh(choice, part, shipped, rng)
+        if afresh is not None:
+            return afresh
     reference = part.get("answer")
     mistakes = [m["answer"] for m in part.get("mistakes") or []]
     if choice == "shipped" and shipped:

@@ -19,8 +19,6 @@ from grader import __version__
 from grader.batch.reading import CheckLimits, SubmissionTask, read_within_limits, reading_limits
 from grader.batch.studentfiles import STORE_FILE
 from grader.core.files import write_atomic
-from grader.core.report import Report
-from grader.core.summary import SheetRow
 from grader.core.verdict import Status
 from grader.engine import grade, is_auto_graded
 from grader.loading import (
@@ -31,7 +29,6 @@ from grader.loading import (
     no_submission_message,
 )
 from grader.mathlang.wording import counted
-from grader.reporting.check import check_result, render_check
 from grader.reporting.escape import terminal_output, workflow_text
 from grader.reporting.schema import (
     ANSWERS_SCHEMA_BESIDE_TEMPLATE,
@@ -51,6 +48,7 @@ if TYPE_CHECKING:
     from grader.batch import BatchOptions, BatchResult
     from grader.batch.hand import HandOutcome
     from grader.core.report import Report
+    from grader.core.summary import SheetRow
     from grader.hand import HandBook
     from grader.reporting.reporters import Reporter
     from grader.spec import ProblemSet
@@ -775,7 +773,10 @@ def check(path: Path, problem_file: Path | None, color: bool | None, **remote: A
         sys.exit(EXIT_USAGE)
     task = SubmissionTask(key=str(path), folder=str(path), stem="", digest="")
     submission = read_within_limits(task, CheckLimits(), *reading_limits(spec))  # as a batch reads it
-    result = check_result(spec, submission, grade(spec, submission))
+    verdicts = grade(spec, submission)
+    from grader.reporting.check import check_result, render_check  # once checked: sooner at work
+
+    result = check_result(spec, submission, verdicts)
     click.echo(render_check(result, color=_color(color)), nl=False)
     sys.exit(1 if result.unreadable else 0)
 

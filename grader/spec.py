@@ -11,7 +11,15 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Annotated, Any, Union
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import (
+    Field,
+    GetJsonSchemaHandler,
+    PlainValidator,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from grader.core.parts import (
     ID_PATTERN,
@@ -41,10 +49,54 @@ class Defaults(Strict):
 
 PART_TYPES = tuple(ANSWER_TYPES)
 PART_MODELS = tuple(answer_type.part for answer_type in ANSWER_TYPES.values())
-if TYPE_CHECKING:  # every part model is a PartBase; the union below is for pydantic
+PART_MODEL_OF_TYPE = {name: answer_type.part for name, answer_type in ANSWER_TYPES.items()}
+_EXPECTED_TAGS = ", ".join(repr(name) for name in PART_TYPES)
+
+
+def _part_of_its_type(value: Any) -> PartBase:
+    """A part read as the model its ``type`` names, as pydantic's union tagged by ``type``
+    reads it (the same errors), but only that model is ever built: the part models defer
+    building their validators (``Strict``), so reading a problem file builds those of the
+    types it uses, not all eleven (``grader check`` starts sooner)."""
+    if isinstance(value, dict):
+        if "type" not in value:
+            raise PydanticCustomError(
+                "union_tag_not_found",
+                "Unable to extract tag using discriminator {discriminator}",
+                {"discriminator": "'type'"},
+            )
+        tag = value["type"]
+    elif isinstance(value, PartBase):
+        tag = value.type
+    else:
+        raise PydanticCustomError(
+            "model_attributes_type", "Input should be a valid dictionary or object to extract fields from"
+        )
+    model = PART_MODEL_OF_TYPE.get(tag) if isinstance(tag, str) else None
+    if model is None:
+        raise PydanticCustomError(
+            "union_tag_invalid",
+            "Input tag '{tag}' found using {discriminator} does not match any of the expected tags:"
+            " {expected_tags}",
+            {"discriminator": "'type'", "tag": str(tag), "expected_tags": _EXPECTED_TAGS},
+        )
+    return model.model_validate(value)
+
+
+class _TaggedUnionJsonSchema:
+    """The JSON schema of a part (grader.reporting.schema): pydantic's union of the part
+    models tagged by ``type``, built only when a JSON schema is asked for."""
+
+    def __get_pydantic_json_schema__(self, schema: Any, handler: GetJsonSchemaHandler) -> Any:
+        return handler(TypeAdapter(PART_UNION).core_schema)
+
+
+if TYPE_CHECKING:  # every part model is a PartBase
     Part = PartBase
+    PART_UNION: Any = PartBase
 else:
-    Part = Annotated[Union[PART_MODELS], Field(discriminator="type")]  # noqa: UP007
+    PART_UNION = Annotated[Union[PART_MODELS], Field(discriminator="type")]  # noqa: UP007
+    Part = Annotated[Any, PlainValidator(_part_of_its_type), _TaggedUnionJsonSchema()]
 
 _PART_FIELDS_INHERITED = tuple(Defaults.model_fields)
 

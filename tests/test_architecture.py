@@ -125,8 +125,11 @@ def test_one_registry_names_every_answer_type() -> None:
 
 
 def test_the_problem_file_schema_is_the_registry() -> None:
-    union = typing.get_args(typing.get_args(spec.Part)[0])
+    """A part is read as the model its type names (spec.PART_MODEL_OF_TYPE), and the JSON schema
+    is the union of the same models tagged by type (spec.PART_UNION): both are the registry."""
+    union = typing.get_args(typing.get_args(spec.PART_UNION)[0])
     assert set(union) == {t.part for t in ANSWER_TYPES.values()}
+    assert {name: t.part for name, t in ANSWER_TYPES.items()} == spec.PART_MODEL_OF_TYPE
 
 
 def test_only_the_app_knows_the_lti_package() -> None:

@@ -289,15 +289,23 @@ def test_check_of_plain_answers_loads_only_what_its_types_need() -> None:
 
 
 # What `grader check` has not imported when it starts checking: the batch's machinery (worker,
-# verdict store, hand grades), the reporters and their renderers, besides LAZY_MODULES.
+# verdict store, hand grades, summary rows, digests), the reporters and their renderers (its own
+# page of answers read back too: it is printed once checked), the write-up formats (a folder
+# with an answers file holds none), besides LAZY_MODULES.
 NOT_FOR_CHECK = (
     "grader.batch.store",
     "grader.batch.worker",
+    "grader.core.summary",
     "grader.hand",
+    "grader.reporting.check",
+    "grader.reporting.readback",
     "grader.reporting.reporters",
     "grader.reporting.html",
     "grader.reporting.plots",
     "grader.reporting.gradescope",
+    "grader.writeups.markdown",
+    "grader.writeups.notebook",
+    "hashlib",
     "sqlite3",
     *LAZY_MODULES,
 )

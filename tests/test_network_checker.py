@@ -439,3 +439,44 @@ def test_a_verdict_reached_after_a_deadline_passed_is_not_kept(monkeypatch: pyte
     verdict, kept = limited_check(part, answer)
     assert verdict.decision and not verdict.decision.exact, verdict.decision
     assert not kept, "a verdict the clock decided would be stored and served again"
+
+
+def eight_input_or() -> tuple[NetworkPart, dict[str, Any]]:
+    """``x1 > 0 or ... or x8 > 0`` as W2 relu(W1 x + b1) + b2 with 10 units (two cancel)."""
+    xs = [f"x{i}" for i in range(1, 9)]
+    unit = [[int(j == i) for j in range(8)] for i in range(8)]
+    both = [1, 1, 0, 0, 0, 0, 0, 0]
+    answer = {"W1": [*unit, both, both], "b1": [0] * 10, "W2": [[1] * 8 + [1, -1]], "b2": [0]}
+    part = PART.validate_python(
+        {
+            "id": "p",
+            "type": "network",
+            "input": xs,
+            "params": {"W1": [10, 8], "b1": [10], "W2": [1, 10], "b2": [1]},
+            "model": f"W2 relu(W1 [{', '.join(xs)}] + b1) + b2",
+            "mode": "classify",
+            "positive_when": " or ".join(f"{x} > 0" for x in xs),
+            "answer": answer,
+        }
+    )
+    return part, answer
+
+
+def test_many_inputs_wrong_classifier_is_found_by_probe_points_before_the_walk() -> None:
+    """Eight inputs and ten units may make 10^5 activation regions: the probe points go first
+    (issue 27), and a point of wrong sign decides, exactly, without walking the regions."""
+    part, answer = eight_input_or()
+    wrong = {**answer, "b2": [-1]}  # negative everywhere near 0: x = (1/2, 0, ..., 0) is wrong
+    verdict = network.check(part, wrong)
+    assert verdict.status is Status.INCORRECT
+    assert verdict.decision is not None and verdict.decision.exact is True
+    assert "probe points" in verdict.decision.method and "region walk" not in verdict.decision.method
+
+
+def test_few_inputs_wrong_classifier_is_still_found_by_the_walk() -> None:
+    """Two inputs and four units make a handful of regions: the exact walk goes first."""
+    part = _problem("approximation-backprop-cifar")["q7.xor"]
+    wrong = {**part.answer, "b3": [-1]}
+    verdict = network.check(part, wrong)
+    assert verdict.status is Status.INCORRECT
+    assert verdict.decision is not None and "region walk" in verdict.decision.method

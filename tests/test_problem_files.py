@@ -271,3 +271,37 @@ def test_a_definition_only_grading_can_find_wrong_is_named_not_an_internal_error
     problems = validate_problem_set(spec)
     assert any(says in problem for problem in problems), problems
     assert not any("internal error" in problem for problem in problems)
+
+
+@pytest.mark.parametrize(
+    ("part", "expected"),
+    [
+        ("      - {id: a, answer: 3}\n", "a1.yaml:5:9: questions[0].parts[0]: every part needs a 'type'"),
+        ("      - {id: a, type: [number], answer: 3}\n", "unknown type ['number']; use one of"),
+        ("      - just a string\n", "questions[0].parts[0]: Input should be a valid dictionary or object"),
+        (
+            "      - {id: a, type: number, answr: 3}\n",
+            "a1.yaml:5:38: questions[0].parts[0].answr: unknown key",
+        ),
+    ],
+)
+def test_a_part_is_read_as_the_type_it_names(part: str, expected: str) -> None:
+    """Each part is read by the model of its own type only (grader.spec), with the errors of a
+    union tagged by ``type``: a missing, unknown or unreadable type, a key of no type."""
+    text = "assignment: a1\nquestions:\n  - id: q1\n    parts:\n" + part
+    assert expected in _error(text).render()
+
+
+def test_reading_a_problem_set_builds_only_the_part_models_of_its_types() -> None:
+    """Start-up (issue 27): the part models build their validators on first use, so a problem
+    set of number parts builds the number part's, and no other type's."""
+    import subprocess
+    import sys
+
+    probe = (
+        "from grader.loading import parse_problem_set\nfrom grader.types import ANSWER_TYPES\n"
+        "parse_problem_set('assignment: a1\\nquestions:\\n  - {id: q1, type: number, answer: 3}\\n')\n"
+        "print(sorted(n for n, t in ANSWER_TYPES.items() if t.part.__pydantic_complete__))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "['number']"

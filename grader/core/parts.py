@@ -105,7 +105,9 @@ SettingInterval = Annotated[tuple[SettingNumber, SettingNumber], AfterValidator(
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True, frozen=True)
+    # defer_build: a model builds its validator when first used, so a problem file builds
+    # the part models of the types it uses only (grader.spec).
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True, frozen=True, defer_build=True)
 
 
 class Mistake(Strict):

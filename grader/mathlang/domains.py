@@ -35,7 +35,7 @@ class SymbolDomain(BaseModel):
     ``integer`` with optional ``min``/``max``, or an ``interval`` (open at both ends
     unless ``closed``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     real: bool = True
     positive: bool = False

@@ -14,7 +14,6 @@ from pathlib import Path
 from grader.core.deferred import deferred
 from grader.core.submission import Submission
 from grader.core.textfiles import read_text
-from grader.writeups import latex_files, markdown, notebook
 from grader.writeups.common import (
     MAX_NOTEBOOK_BYTES,
     MAX_WRITEUP_FILE_BYTES,
@@ -34,13 +33,27 @@ __all__ = [
     "writeup_files",
 ]
 
-# suffix -> (quick look for a marker, the folder's reader, the largest file read). A reader
+# suffix -> (quick look for a marker, the folder's reader, the largest file read). A format's
+# module is imported when a folder holds a file of its kind (reading answers.yaml needs none); a reader
 # and its parser (pylatexenc, markdown-it-py, nbformat) are imported when a write-up is read.
 _FORMATS: dict[str, tuple[Callable[[str], bool], Callable[[Path], Extraction], int]] = {
-    ".tex": (latex_files.has_marker, deferred("grader.writeups.latex", "read_latex"), MAX_WRITEUP_FILE_BYTES),
-    ".md": (markdown.has_marker, markdown.read_markdown, MAX_WRITEUP_FILE_BYTES),
-    ".ipynb": (notebook.has_marker, notebook.read_notebooks, MAX_NOTEBOOK_BYTES),
+    ".tex": (
+        deferred("grader.writeups.latex_files", "has_marker"),
+        deferred("grader.writeups.latex", "read_latex"),
+        MAX_WRITEUP_FILE_BYTES,
+    ),
+    ".md": (
+        deferred("grader.writeups.markdown", "has_marker"),
+        deferred("grader.writeups.markdown", "read_markdown"),
+        MAX_WRITEUP_FILE_BYTES,
+    ),
+    ".ipynb": (
+        deferred("grader.writeups.notebook", "has_marker"),
+        deferred("grader.writeups.notebook", "read_notebooks"),
+        MAX_NOTEBOOK_BYTES,
+    ),
 }
+_INPUTS_MARKER = deferred("grader.writeups.latex_files", "inputs_marker")
 WRITEUP_SUFFIXES = tuple(_FORMATS)
 
 
@@ -57,7 +70,7 @@ def writeup_files(folder: Path) -> list[Path]:
                 if suffix != ".md":  # an unreadable main.tex is a write-up the report explains
                     found.append(path)
                 continue
-            if has_marker(text) or (suffix == ".tex" and latex_files.inputs_marker(path, folder)):
+            if has_marker(text) or (suffix == ".tex" and _INPUTS_MARKER(path, folder)):
                 found.append(path)
     return found
 

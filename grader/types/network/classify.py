@@ -11,18 +11,33 @@
   (:data:`.walk.REGION_WALK_SHARE`): region probes of the first layer plus the
   condition's boundaries, then exact sign checks along lines (sampling; the
   method says why the walk was not used).
+* When the first layer's planes and the condition's boundaries may cut the inputs into
+  many regions (more than :data:`PROBE_FIRST_REGIONS`: eight inputs and ten units can
+  make some 10^5), the walk takes seconds (an exact linear program per region): the
+  probe points go first, and a point where the network's sign is wrong decides at once
+  (exactly: the sign is evaluated in rational arithmetic). Most wrong answers end there;
+  the rest, and right answers, go on to the walk.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
+from grader.mathlang.errors import MathError
 from grader.mathlang.evaluate import NotExactError
 from grader.networks import regions_exact as rx
 from grader.networks.intervals import Interval, as_num
-from grader.networks.regions import check_classify, check_classify_lines, probe_lines, probe_points
+from grader.networks.pl import NonLinearError
+from grader.networks.regions import (
+    ClassifyResult,
+    check_classify,
+    check_classify_lines,
+    probe_lines,
+    probe_points,
+)
 from grader.types.network.comparison import Comparison, Mismatch
 from grader.types.network.compile import Compiled, NotPiecewiseLinear
 from grader.types.network.evaluation import exact_value, model_exact, model_pl, scalar
@@ -34,6 +49,10 @@ from grader.types.network.symbols import SAMPLED_DRAWS, symbol_plan
 from grader.types.network.walk import on_inputs, walk_deadline, walk_or_reason
 from grader.types.network.weights import Weights
 
+# Past this many regions (a bound from the planes' count: see _regions_bound) the probe
+# points are tried before the exact walk.
+PROBE_FIRST_REGIONS = 1_000
+
 
 def decide_classify(comp: Compiled, weights: Weights, side: Side) -> Comparison:
     if comp.one_input:
@@ -41,10 +60,13 @@ def decide_classify(comp: Compiled, weights: Weights, side: Side) -> Comparison:
             return _one_input(comp, weights, side)
         except NotPiecewiseLinear:
             return sampled_classify(comp, weights, side, "not piecewise linear")
+    early = _probed_first(comp, weights, side)
+    if isinstance(early, Comparison):
+        return early
     decided = _regions(comp, weights, side)
     if isinstance(decided, Comparison):
         return decided
-    sampled = _probes(comp, weights, side)
+    sampled = _probes(comp, weights, side, held=early)
     sampled.method += f" (not decided exactly: {decided})"
     return sampled
 
@@ -143,11 +165,71 @@ def _checked_witness(
     return Mismatch(tuple(failure.point), value, values, condition=truth)
 
 
-def _probes(comp: Compiled, weights: Weights, side: Side) -> Comparison:
+def _regions_bound(planes: int, dim: int) -> int:
+    """The most regions ``planes`` hyperplanes cut ``dim``-dimensional space into."""
+    return sum(math.comb(planes, i) for i in range(min(planes, dim) + 1))
+
+
+def _probed_first(comp: Compiled, weights: Weights, side: Side) -> Comparison | list[int] | None:
+    """When the walk could be long (see the module doc), the probe points of every draw: a
+    wrong sign at one decides; else the points checked in each draw (the probes after the
+    walk do not check them again). None when the walk goes first."""
+    dim = len(comp.inputs)
+    held: list[int] = []
+    try:
+        for draw, values in enumerate(symbol_plan(comp, SAMPLED_DRAWS)):
+            wv = weights.exact(values)
+            count = len(first_layer(comp, wv, values)) + len(side.planes(values))
+            if draw == 0 and _regions_bound(count, dim) <= PROBE_FIRST_REGIONS:
+                return None
+            result = _point_probes(comp, side, wv, values)
+            if not result.holds:
+                return _probe_mismatch(comp, side, result, values)
+            held.append(result.checked)
+    except (NotExactError, NotPiecewiseLinear, NonLinearError, MathError, ZeroDivisionError):
+        return None  # the walk, then the probes, say what cannot be evaluated
+    return held
+
+
+def _point_probes(
+    comp: Compiled, side: Side, wv: Mapping[str, Any], values: Mapping[str, Any]
+) -> ClassifyResult:
+    """Exact signs at the probe points of the first layer's regions and the condition's boundaries."""
+    net_planes = first_layer(comp, wv, values)
+    boundary = side.planes(values)
+    W = [list(w) for w, _ in net_planes]
+    b = [c for _, c in net_planes]
+    pts = probe_points(
+        W,
+        b,
+        len(comp.inputs),
+        comp.seed,
+        extra_W=[list(w) for w, _ in boundary],
+        extra_b=[c for _, c in boundary],
+    )
+    if comp.domain is not None:
+        pts = [p for p in pts if all(comp.domain[0] <= v <= comp.domain[1] for v in p)]
+    model_fn = on_inputs(comp, partial(model_exact, comp, wv, values))
+    truth_fn = on_inputs(comp, partial(side.truth_at, values))
+    return check_classify(model_fn, truth_fn, pts)
+
+
+def _probe_mismatch(
+    comp: Compiled, side: Side, result: ClassifyResult, values: Mapping[str, Any]
+) -> Comparison:
+    w = result.witness
+    assert w is not None
+    found = Mismatch(tuple(w.point), w.model_value, values, condition=w.predicate_value)
+    return _wrong_sign(comp, side, found, result.method)
+
+
+def _probes(comp: Compiled, weights: Weights, side: Side, held: list[int] | None = None) -> Comparison:
+    """Exact signs at the probe points, then along lines; ``held``: the points of each draw
+    already checked before the walk (:func:`_probed_first`), not checked again."""
     dim = len(comp.inputs)
     total = 0
     lines_checked = 0
-    for values in symbol_plan(comp, SAMPLED_DRAWS):
+    for draw, values in enumerate(symbol_plan(comp, SAMPLED_DRAWS)):
         wv = weights.exact(values)
         net_planes = first_layer(comp, wv, values)
         boundary = side.planes(values)
@@ -155,16 +237,20 @@ def _probes(comp: Compiled, weights: Weights, side: Side) -> Comparison:
         b = [c for _, c in net_planes]
         extra_W = [list(w) for w, _ in boundary]
         extra_b = [c for _, c in boundary]
-        pts = probe_points(W, b, dim, comp.seed, extra_W=extra_W, extra_b=extra_b)
-        if comp.domain is not None:
-            pts = [p for p in pts if all(comp.domain[0] <= v <= comp.domain[1] for v in p)]
         model_fn = on_inputs(comp, partial(model_exact, comp, wv, values))
         truth_fn = on_inputs(comp, partial(side.truth_at, values))
-
-        try:
-            result = check_classify(model_fn, truth_fn, pts)
-        except NotExactError:
-            return sampled_classify(comp, weights, side, "values that are not rational (smooth activations)")
+        if held is not None:
+            result = ClassifyResult(True, None, held[draw], "")
+        else:
+            pts = probe_points(W, b, dim, comp.seed, extra_W=extra_W, extra_b=extra_b)
+            if comp.domain is not None:
+                pts = [p for p in pts if all(comp.domain[0] <= v <= comp.domain[1] for v in p)]
+            try:
+                result = check_classify(model_fn, truth_fn, pts)
+            except NotExactError:
+                return sampled_classify(
+                    comp, weights, side, "values that are not rational (smooth activations)"
+                )
         total += result.checked
         if result.holds and comp.domain is None:
             lines = probe_lines(W, b, dim, comp.seed, extra_W=extra_W, extra_b=extra_b)
