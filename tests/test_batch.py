@@ -607,6 +607,26 @@ def test_a_title_edit_remakes_the_pages_that_show_it_and_nothing_else(
     assert all((fresh / name).read_bytes() == after[name] for name in after)
 
 
+def test_a_class_runs_workers_read_the_wrong_answers_for_the_dashboard(
+    tmp_path: Path, spec: ProblemSet
+) -> None:
+    """The wrong-answer groups' reading of each answer is done by the workers, in parallel:
+    the rows carry each wrong answer's meaning key, as the dashboard would read it."""
+    from grader.reporting.stats import meaning_of
+
+    root = make_class(tmp_path / "class", {"a": sheet("131072"), "b": sheet("7"), "c": sheet("2**17 + 1")})
+    result = run(spec, root, tmp_path / "out", executor=LocalExecutor(1))
+    params = load_problem_set(BASICS).questions[1].parts[0]
+    noted = {
+        note.received: note.meaning
+        for row in result.rows
+        for position, note in row.notes.items()
+        if row.ids[position] == NUMBER_PART
+    }
+    assert set(noted) == {"7", "2**17 + 1"}
+    assert noted == {text: meaning_of(text, params, "number") for text in noted}
+
+
 # ---- a standing pool (the service's executor) ------------------------------------------
 
 

@@ -92,6 +92,41 @@ def test_equal_formulas_are_one_wrong_answer() -> None:
     }
 
 
+def test_meanings_read_by_the_workers_give_the_same_groups_and_no_reading_after(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A class run's workers read each wrong answer's meaning (in parallel) and the rows carry
+    it: the groups are those the dashboard makes reading the answers itself, and it reads none."""
+    from grader.core.summary import RowMaker
+    from grader.reporting.stats import ClassTally, meaning_of
+
+    reports = class_of(
+        ("incorrect", r"\sigma(x)(1-\sigma(x))", "at x = 3 your formula gives 0.045"),
+        ("incorrect", "sigmoid(x)*(1 - sigmoid(x))", "at x = 3 your formula gives 0.045"),
+        ("incorrect", "sigma(x) - sigma(x)^2", "at x = 1 your formula gives 0.19"),
+        ("incorrect", r"\sigma(x)(1+\sigma(x))", "at x = 3 your formula gives 1.0"),
+        ("partial", "[0, 1/2)", ""),
+        ("invalid", "sigma(x", "unreadable"),
+        ("correct", "sigma(x)", ""),
+    )
+
+    def tally(maker: RowMaker) -> Any:
+        classwide = ClassTally()
+        for index, report in enumerate(reports):
+            classwide.add(index, maker.row(report))
+        return classwide
+
+    read_alone = tally(RowMaker()).stats()
+    with_meanings = tally(RowMaker(lambda part_id, kind, text: meaning_of(text, None, kind)))
+
+    def no_reading(*args: Any) -> Any:
+        raise AssertionError("the dashboard read an answer the workers had read")
+
+    monkeypatch.setattr(stats_module, "read_received", no_reading)
+    assert with_meanings.stats() == read_alone
+    assert [group.count for group in read_alone.parts[0].wrong_answers] == [1, 3, 1, 1]
+
+
 def test_groups_keep_the_feedback_and_the_students() -> None:
     reports = class_of(
         ("incorrect", "x^2", "at x = -1 it gives 1"),

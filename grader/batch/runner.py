@@ -51,6 +51,7 @@ from grader.batch.worker import Graded, WorkerSetup, part_digest
 from grader.core.files import remove_stale_temporaries
 from grader.core.report import Report
 from grader.core.summary import SheetRow
+from grader.core.verdict import Verdict
 from grader.hand import HandGrade, grades_digest
 from grader.loading import named_folder
 from grader.reporting.reporters import name_clashes
@@ -64,6 +65,9 @@ WRITER_THREADS = 4  # threads writing students' files while the next results com
 WRITING_CHUNKS = 8  # chunks received but not yet written, at most
 # A run grading this many submissions stores them from a process of its own (see storewriter).
 STORE_PROCESS_FROM = 200
+# Stored verdicts a run keeps once read: a class gives the same answer many times, and a re-run
+# after an edit reads every unchanged one again (a verdict is about 1 KB).
+VERDICTS_KEPT = 50_000
 Progress = Callable[[int, int], None]  # (submissions done, submissions in the class)
 # A student's file records (by name): as a worker wrote them, or as a writer thread will.
 Written = dict[str, str] | concurrent.futures.Future[dict[str, str]]
@@ -200,6 +204,7 @@ class _Run:
         self.writing = collections.deque()
         self.storing: collections.deque[concurrent.futures.Future[None]] = collections.deque()
         self.store_lock = threading.Lock()
+        self.verdicts_read: dict[VerdictKey, Verdict] = {}  # see _stored_verdicts
         self.writer: StoreWriter | None = None  # the process that stores, in a large run
         self.digests: dict[str, SubmissionTask] = {}  # the tasks sent, digested as they went
 
@@ -308,11 +313,24 @@ class _Run:
             if address in self.part_digests
         ]
         intact = self.output is not None and self.output.intact(record.artefacts)
-        with self.store_lock:
-            prior = self.store.verdicts(keys)
+        prior = self._stored_verdicts(keys)
         return replace(
             task, prior=prior, rendered=record.made_from if intact else None, earlier=tuple(record.artefacts)
         )
+
+    def _stored_verdicts(self, keys: list[VerdictKey]) -> dict[VerdictKey, Verdict]:
+        """The stored verdicts among ``keys``, each read from the store once a run (a key not
+        found is asked again: a worker may have stored its verdict since)."""
+        assert self.store is not None
+        read = self.verdicts_read
+        with self.store_lock:
+            unread = [key for key in keys if key not in read]
+            if unread:
+                if len(read) + len(unread) > VERDICTS_KEPT:
+                    read.clear()
+                    unread = keys
+                read.update(self.store.verdicts(unread))
+            return {key: read[key] for key in keys if key in read}
 
     def _store_written(self, result: BatchResult, wait: bool, every: bool = False) -> None:
         """Store the chunks whose files are on disk, oldest first, in one transaction: while

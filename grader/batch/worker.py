@@ -46,6 +46,7 @@ from grader.reporting.dashboard import student_row
 from grader.reporting.html import page_inputs, render_student_page
 from grader.reporting.plots import render_plot_svg
 from grader.reporting.reporters import REPORTERS
+from grader.reporting.stats import meaning_of
 from grader.spec import ProblemSet
 
 PLOTTED = (Status.INCORRECT, Status.PARTIAL)
@@ -173,13 +174,26 @@ class Prepared:
         self.memo: dict[VerdictKey, Verdict] = {}
         self.stored = StoredVerdicts(setup.store) if setup.store else None
         self.output = reachable_output(setup.out, setup.out_token)  # None: the driver writes
-        self.rows = RowMaker()  # a chunk's rows share their parts' ids, types and maxima
+        # A chunk's rows share their parts' ids, types and maxima; a class run's rows carry each
+        # wrong answer's meaning key, read here (in parallel) for the wrong-answer groups.
+        self.rows = RowMaker(self.meaning if setup.rows_only else None)
+        self.meanings: dict[tuple[str, str], str] = {}
 
     def close(self) -> None:
         """Let go of the store's connection (a worker process's ends with it; an in-process
         grader's must not wait for the garbage collector)."""
         if self.stored is not None:
             self.stored.close()
+
+    def meaning(self, part_id: str, type_name: str, text: str) -> str:
+        """A wrong answer's meaning key, read once per part and text by this worker."""
+        found = self.meanings.get((part_id, text))
+        if found is None:
+            if len(self.meanings) >= MEMO_SIZE:
+                self.meanings.clear()
+            found = meaning_of(text, self.parts.get(part_id), type_name)
+            self.meanings[(part_id, text)] = found
+        return found
 
     def known(self, key: VerdictKey) -> Verdict | None:
         """A verdict for this part and answer decided before: by this worker, or in the store."""

@@ -15,7 +15,7 @@ Python code of its own, and a chunk's rows share their parts' ids and types.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
@@ -44,6 +44,10 @@ class PartNote:
     received: str | None
     feedback: str
     hand: HandNote | None
+    # The wrong answer's meaning key (grader.reporting.grouping), when the worker that graded
+    # it read it for the class's wrong-answer groups; None: the groups read it themselves. It
+    # follows from the answer: two notes of the same answer are equal with or without it.
+    meaning: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -125,8 +129,9 @@ class RowMaker:
     """Makes rows; the rows it makes share equal tuples of ids, types and maxima, so a chunk
     of them pickles each once."""
 
-    def __init__(self) -> None:
+    def __init__(self, meaning: Callable[[str, str, str], str | None] | None = None) -> None:
         self._shared: dict[tuple[object, ...], tuple[object, ...]] = {}
+        self.meaning = meaning  # (part id, type, wrong answer) -> its meaning key, if given
 
     def row(self, report: Report) -> SheetRow:
         parts = report.parts
@@ -136,8 +141,11 @@ class RowMaker:
             wrong = part.status in WRONG
             if wrong or hand is not None:
                 noted = None if hand is None else HandNote(hand.stale, hand.auto_changed, hand.auto_status)
+                meaning = None
+                if wrong and part.received is not None and self.meaning is not None:
+                    meaning = self.meaning(part.id, part.type, part.received)
                 notes[index] = PartNote(
-                    part.received if wrong else None, part.feedback if wrong else "", noted
+                    part.received if wrong else None, part.feedback if wrong else "", noted, meaning
                 )
         return SheetRow(
             report.assignment,

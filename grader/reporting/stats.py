@@ -11,6 +11,7 @@ for ``grader stats``.
 
 from __future__ import annotations
 
+import functools
 import statistics
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -182,6 +183,7 @@ class _NotedPart:
     # texts given as an unreadable answer. The end groups distinct texts, not every answer.
     by_text: dict[str, list[tuple[int, WrongAnswer]]] = field(default_factory=dict)
     invalid: set[str] = field(default_factory=set)
+    meanings: dict[str, str] = field(default_factory=dict)  # texts' meaning keys, read by workers
 
     def add(self, index: int, status: Status, note: PartNote) -> None:
         hand = note.hand
@@ -200,6 +202,8 @@ class _NotedPart:
             given = self.by_text.get(received)
             if given is None:
                 self.by_text[received] = [entry]
+                if note.meaning is not None:
+                    self.meanings[received] = note.meaning
             else:
                 given.append(entry)
             if status is Status.INVALID:
@@ -257,6 +261,8 @@ class ClassTally:
         counts = {status: column.statuses.count(status) for status in Status}  # by identity: no hashing
         noted = self._noted.get(part_id, _NotedPart())
         type_name = part.type if part is not None else column.first_type(rows, part_id)
+        if keys is key_by_meaning and noted.meanings:  # the workers read these answers already
+            keys = functools.partial(key_by_meaning, known=noted.meanings)
         return PartStats(
             id=part_id,
             type=type_name,
@@ -390,14 +396,26 @@ def _group(members: list[tuple[int, WrongAnswer]]) -> AnswerGroup:
     )
 
 
-def key_by_meaning(texts: Sequence[str], part: PartBase | None, type_name: str = "") -> list[str]:
-    """Meaning keys for the first MAX_READ_ANSWERS texts (the most common); text keys after."""
+def key_by_meaning(
+    texts: Sequence[str], part: PartBase | None, type_name: str = "", known: Mapping[str, str] | None = None
+) -> list[str]:
+    """Meaning keys for the first MAX_READ_ANSWERS texts (the most common); text keys after.
+    ``known``: keys already read (by :func:`meaning_of`, in the workers), by text."""
     context = read_context(part, type_name)
     keys = []
     for rank, text in enumerate(texts):
-        answer = read_received(text, context) if rank < MAX_READ_ANSWERS else None
-        keys.append(meaning_key(answer, part) if answer is not None else "text:" + normalised_text(text))
+        key = known.get(text) if known is not None and rank < MAX_READ_ANSWERS else None
+        if key is None:
+            answer = read_received(text, context) if rank < MAX_READ_ANSWERS else None
+            key = meaning_key(answer, part) if answer is not None else "text:" + normalised_text(text)
+        keys.append(key)
     return keys
+
+
+def meaning_of(text: str, part: PartBase | None, type_name: str = "") -> str:
+    """The meaning key :func:`key_by_meaning` gives a text it reads."""
+    answer = read_received(text, read_context(part, type_name))
+    return meaning_key(answer, part) if answer is not None else "text:" + normalised_text(text)
 
 
 # ---- reading reports back ----------------------------------------------------------
