@@ -49,11 +49,24 @@ def maximize_with_point(
 ) -> tuple[Fraction, list[Fraction]] | None:
     """The maximum of ``objective . x`` over ``x >= 0`` meeting ``rows`` and a point where it
     is reached; None when infeasible. Raises :class:`Unbounded` when the maximum is infinite."""
+    found = maximize_q(
+        [_q(c) for c in objective],
+        [([_q(c) for c in row.coefficients], row.sense, _q(row.rhs)) for row in rows],
+    )
+    if found is None:
+        return None
+    value, point = found
+    return _fraction(value), [_fraction(v) for v in point]
+
+
+def maximize_q(objective: Sequence[Q], rows: Sequence[QRow]) -> tuple[Q, list[Q]] | None:
+    """:func:`maximize_with_point` in FLINT's rationals (``fmpq``), for callers that compute in
+    them already: each row is (coefficients, sense, rhs)."""
     width = len(objective)
     if not rows:
         if any(c > 0 for c in objective):
             raise Unbounded
-        return ZERO, [ZERO] * width
+        return Q_ZERO, [Q_ZERO] * width
     tableau, basis, artificial = _standard_form(width, rows)
     columns = len(tableau[0]) - 1
     if artificial:
@@ -61,13 +74,13 @@ def maximize_with_point(
         if _simplex(tableau, basis, phase1, allowed=set(range(columns))) < 0:
             return None
         _drive_out(tableau, basis, artificial)
-    cost = [_q(c) for c in objective] + [Q_ZERO] * (columns - width)
+    cost = [*objective, *[Q_ZERO] * (columns - width)]
     value = _simplex(tableau, basis, cost, allowed=set(range(columns)) - artificial)
-    point = [ZERO] * width
+    point = [Q_ZERO] * width
     for i, b in enumerate(basis):
         if b < width:
-            point[b] = _fraction(tableau[i][-1])
-    return _fraction(value), point
+            point[b] = tableau[i][-1]
+    return value, point
 
 
 # The simplex computes in FLINT's rationals (exact, as Fraction, and about eight times faster);
@@ -75,6 +88,7 @@ def maximize_with_point(
 Q = Any  # flint.fmpq, which has no type hints
 Q_ZERO = fmpq(0)
 Q_ONE = fmpq(1)
+QRow = tuple[Sequence[Q], Sense, Q]
 
 
 def _q(value: Fraction) -> Q:
@@ -85,11 +99,11 @@ def _fraction(value: Q) -> Fraction:
     return Fraction(int(value.p), int(value.q))
 
 
-def _standard_form(width: int, rows: Sequence[Row]) -> tuple[list[list[Q]], list[int], set[int]]:
+def _standard_form(width: int, rows: Sequence[QRow]) -> tuple[list[list[Q]], list[int], set[int]]:
     """Equalities with slack, surplus and artificial columns; rhs made non-negative."""
     normalized: list[tuple[list[Q], Sense, Q]] = []
-    for row in rows:
-        coefficients, sense, rhs = [_q(c) for c in row.coefficients], row.sense, _q(row.rhs)
+    for row_coefficients, sense, rhs in rows:
+        coefficients = list(row_coefficients)
         if rhs < 0:
             coefficients = [-c for c in coefficients]
             rhs = -rhs

@@ -47,9 +47,10 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
+from flint import fmpq
 
 from grader.clock import past
-from grader.exact.lp import Row, Unbounded, maximize_with_point
+from grader.exact.lp import Q, QRow, Unbounded, maximize_q
 from grader.mathlang import ast
 from grader.networks.intervals import Interval, simplest_in, simplicity_key
 
@@ -58,10 +59,34 @@ MAX_CELLS = 512  # cells of a condition
 MAX_FACTORS = 8  # affine factors of one product
 MAX_FAILURES = 16  # failing (region, cell) pairs collected before picking the simplest witness
 
-ZERO = Fraction(0)
-ONE = Fraction(1)
+# Inside the walk every number is one of FLINT's rationals (fmpq: exact, as Fraction, and about
+# ten times faster); what comes out (witnesses, simple points) is Fraction. Mind that an fmpq
+# never equals a Fraction (fmpq(1) == Fraction(1) is False): numbers are converted on the way in.
+ZERO = fmpq(0)
+ONE = fmpq(1)
+HALF = fmpq(1, 2)
 
 Point = tuple[Fraction, ...]
+QPoint = tuple[Q, ...]
+
+
+def _fraction(v: Q) -> Fraction:
+    return Fraction(int(v.p), int(v.q))
+
+
+def _fractions(p: Sequence[Q]) -> Point:
+    return tuple(_fraction(v) for v in p)
+
+
+def _qs(p: Sequence[Any]) -> QPoint:
+    return tuple(v if type(v) is fmpq else _q(v) for v in p)
+
+
+def _q(v: Any) -> Q:
+    n = _number(v)
+    if n is None:
+        raise NotAffine(f"not a number ({type(v).__name__})")
+    return n
 
 
 class NotAffine(Exception):
@@ -79,30 +104,33 @@ class TooManyRegions(Exception):
 # ---- affine forms ------------------------------------------------------------------------------
 
 
-def _number(v: Any) -> Fraction | None:
+def _number(v: Any) -> Q | None:
+    if type(v) is fmpq:
+        return v
     if isinstance(v, bool):
         return None
     if isinstance(v, Fraction):
-        return v
+        return fmpq(v.numerator, v.denominator)
     if isinstance(v, int):
-        return Fraction(v)
+        return fmpq(v)
     if isinstance(v, float):
         if v != v or v in (float("inf"), float("-inf")):
             raise NotAffine("a weight that is not a finite number")
-        return Fraction(v)  # the exact binary value
+        exact = Fraction(v)  # the exact binary value
+        return fmpq(exact.numerator, exact.denominator)
     if isinstance(v, np.integer):
-        return Fraction(int(v))
+        return fmpq(int(v))
     if isinstance(v, np.floating):
         return _number(float(v))
     return None
 
 
 class Aff:
-    """``coef . x + const`` with exact coefficients; activations ask ``walk`` for a side."""
+    """``coef . x + const`` with exact coefficients (fmpq); activations ask ``walk`` for a side."""
 
     __slots__ = ("coef", "const", "walk")
 
-    def __init__(self, coef: tuple[Fraction, ...], const: Fraction, walk: _Walk | None = None):
+    def __init__(self, coef: tuple[Q, ...], const: Q, walk: _Walk | None = None):
         self.coef = coef
         self.const = const
         self.walk = walk
@@ -114,13 +142,14 @@ class Aff:
     def is_constant(self) -> bool:
         return not any(self.coef)
 
-    def constant_value(self) -> Fraction:
+    def constant_value(self) -> Q:
         if not self.is_constant():
             raise NotAffine("not a constant")
         return self.const
 
-    def at(self, p: Sequence[Fraction]) -> Fraction:
-        return sum((c * v for c, v in zip(self.coef, p, strict=True)), self.const)
+    def at(self, p: Sequence[Any]) -> Q:
+        """The value at a point of fmpq (or of Fraction, converted)."""
+        return sum((c * v for c, v in zip(self.coef, _qs(p), strict=True)), self.const)
 
     def _lift(self, other: Any) -> Aff | None:
         if isinstance(other, Aff):
@@ -130,7 +159,7 @@ class Aff:
             return None
         return Aff(tuple(ZERO for _ in self.coef), n, self.walk)
 
-    def _new(self, coef: tuple[Fraction, ...], const: Fraction, other: Any = None) -> Aff:
+    def _new(self, coef: tuple[Q, ...], const: Q, other: Any = None) -> Aff:
         walk = self.walk if self.walk is not None else getattr(other, "walk", None)
         return Aff(coef, const, walk)
 
@@ -161,7 +190,7 @@ class Aff:
             return NotImplemented
         return o + (-self)
 
-    def scale(self, k: Fraction) -> Aff:
+    def scale(self, k: Q) -> Aff:
         return self._new(tuple(a * k for a in self.coef), self.const * k)
 
     def __mul__(self, other: Any) -> Any:
@@ -195,7 +224,7 @@ class Aff:
 
     def __pow__(self, k: Any) -> Any:
         n = _number(k.constant_value() if isinstance(k, Aff) else k)
-        if n is None or n.denominator != 1:
+        if n is None or n.q != 1:
             raise NotAffine("a power of a function of the input")
         if self.is_constant():
             return self._new(self.coef, self.const ** int(n))
@@ -205,7 +234,7 @@ class Aff:
             return self._new(tuple(ZERO for _ in self.coef), ONE)
         raise NotAffine("a power of a function of the input")
 
-    def _cmp(self, other: Any) -> Fraction:
+    def _cmp(self, other: Any) -> Q:
         o = self._lift(other)
         if o is None:
             raise NotAffine("a comparison with a value that is not a number")
@@ -269,7 +298,7 @@ class Aff:
             raise NotAffine("min with a value that is not a number")
         return self if self._side(o - self) > 0 else o
 
-    def heaviside(self, h0: Any = Fraction(1, 2)) -> Any:
+    def heaviside(self, h0: Any = HALF) -> Any:
         c = self._cmp(0)  # a step of the input is not continuous: not handled
         at_zero = _number(h0.constant_value() if isinstance(h0, Aff) else h0)
         if c == 0 and at_zero is None:
@@ -278,7 +307,7 @@ class Aff:
 
     def sign(self) -> Aff:
         c = self._cmp(0)
-        return self._new(self.coef, Fraction((c > 0) - (c < 0)))
+        return self._new(self.coef, fmpq((c > 0) - (c < 0)))
 
 
 def as_aff(value: Any, dim: int) -> Aff:
@@ -302,7 +331,7 @@ _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "!=": "!="}
 _NEGATE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "=": "!=", "!=": "="}
 
 
-def _compare(a: Fraction, op: str) -> bool:
+def _compare(a: Q, op: str) -> bool:
     return {
         "<": a < 0,
         "<=": a <= 0,
@@ -331,8 +360,9 @@ def _atom_cells(f: Aff, op: str) -> Cells:
     return [((f, "<"),), ((-f, "<"),)]  # !=
 
 
-def product_cells(c: Fraction, factors: Sequence[Aff], op: str) -> Cells:
+def product_cells(c: Any, factors: Sequence[Aff], op: str) -> Cells:
     """The cells of ``c * f1 * ... * fk  op  0`` for affine factors (sign patterns)."""
+    c = _q(c)
     fs = []
     for f in factors:
         if f.is_constant():
@@ -359,7 +389,7 @@ def product_cells(c: Fraction, factors: Sequence[Aff], op: str) -> Cells:
             continue
         # s f > 0 is (-s f) < 0; s f >= 0 is (-s f) <= 0
         kind = "<" if strict else "<="
-        out.append(tuple((f.scale(Fraction(-s)), kind) for s, f in zip(signs, fs, strict=True)))
+        out.append(tuple((f.scale(fmpq(-s)), kind) for s, f in zip(signs, fs, strict=True)))
     return out
 
 
@@ -433,7 +463,7 @@ def _try(evaluate: Evaluate, node: ast.Node) -> Any:
     return value
 
 
-def _affine(value: Any) -> Aff | Fraction | None:
+def _affine(value: Any) -> Aff | Q | None:
     if isinstance(value, Aff):
         return value
     return _number(value)
@@ -443,7 +473,7 @@ def _relation_cells(op: str, left: ast.Node, right: ast.Node, evaluate: Evaluate
     lv, rv = _affine(_try(evaluate, left)), _affine(_try(evaluate, right))
     if lv is not None and rv is not None:
         diff = lv - rv
-        if isinstance(diff, Fraction):
+        if not isinstance(diff, Aff):
             return [()] if _compare(diff, op) else []
         return _atom_cells(diff, op)
     if rv is not None and _is_zero(rv):
@@ -456,16 +486,16 @@ def _relation_cells(op: str, left: ast.Node, right: ast.Node, evaluate: Evaluate
     return product_cells(c, fs, op)
 
 
-def _is_zero(v: Aff | Fraction) -> bool:
+def _is_zero(v: Aff | Q) -> bool:
     return (v.is_constant() and v.const == 0) if isinstance(v, Aff) else v == 0
 
 
-def _factors(node: ast.Node, evaluate: Evaluate, depth: int) -> tuple[Fraction, list[Aff]]:
+def _factors(node: ast.Node, evaluate: Evaluate, depth: int) -> tuple[Q, list[Aff]]:
     """``node`` as c * f1 * ... * fk with affine f (NotPolyhedral otherwise)."""
     if depth > 12:
         raise NotPolyhedral("a product nested too deeply")
     value = _affine(_try(evaluate, node))
-    if isinstance(value, Fraction):
+    if value is not None and not isinstance(value, Aff):
         return value, []
     if isinstance(value, Aff):
         return ONE, [value]
@@ -478,7 +508,7 @@ def _factors(node: ast.Node, evaluate: Evaluate, depth: int) -> tuple[Fraction, 
             d = _affine(_try(evaluate, b))
             if isinstance(d, Aff) and d.is_constant():
                 d = d.const
-            if not isinstance(d, Fraction) or d == 0:
+            if d is None or isinstance(d, Aff) or d == 0:
                 raise NotPolyhedral("a division by a function of the input")
             ca, fa = _factors(a, evaluate, depth + 1)
             return ca / d, fa
@@ -486,7 +516,7 @@ def _factors(node: ast.Node, evaluate: Evaluate, depth: int) -> tuple[Fraction, 
             k = _affine(_try(evaluate, b))
             if isinstance(k, Aff) and k.is_constant():
                 k = k.const
-            if not isinstance(k, Fraction) or k.denominator != 1 or not 0 <= k <= MAX_FACTORS:
+            if k is None or isinstance(k, Aff) or k.q != 1 or not 0 <= k <= MAX_FACTORS:
                 raise NotPolyhedral("a power that is not a small whole number")
             ca, fa = _factors(a, evaluate, depth + 1)
             return ca ** int(k), fa * int(k)
@@ -496,30 +526,50 @@ def _factors(node: ast.Node, evaluate: Evaluate, depth: int) -> tuple[Fraction, 
     raise NotPolyhedral("a function of the input that is not a product of linear factors")
 
 
-def holds_at(cells: Cells, p: Sequence[Fraction]) -> bool:
-    return any(all(_compare(f.at(p), kind) for f, kind in cell) for cell in cells)
+def holds_at(cells: Cells, p: Sequence[Any]) -> bool:
+    q = _qs(p)
+    return any(all(_compare(f.at(q), kind) for f, kind in cell) for cell in cells)
 
 
 # ---- exact LPs over free variables -------------------------------------------------------------
 
-# A linear row (a, b): a . x <= b (or < b, or = b, by the list it is in).
-Lin = tuple[tuple[Fraction, ...], Fraction]
+# A linear row (a, b): a . x <= b (or < b, or = b, by the list it is in); fmpq inside.
+Lin = tuple[tuple[Any, ...], Any]
+
+
+def _lin(row: Lin) -> Lin:
+    a, b = row
+    return (_qs(a), _q(b))
 
 
 @dataclass
 class System:
-    """``le``: a . x <= b; ``lt``: a . x < b; ``eq``: a . x = b."""
+    """``le``: a . x <= b; ``lt``: a . x < b; ``eq``: a . x = b (numbers made fmpq)."""
 
     le: list[Lin]
     lt: list[Lin]
     eq: list[Lin]
 
-    def with_rows(self, le: Sequence[Lin] = (), lt: Sequence[Lin] = (), eq: Sequence[Lin] = ()) -> System:
-        return System([*self.le, *le], [*self.lt, *lt], [*self.eq, *eq])
+    def __post_init__(self) -> None:
+        self.le = [_lin(r) for r in self.le]
+        self.lt = [_lin(r) for r in self.lt]
+        self.eq = [_lin(r) for r in self.eq]
 
-    def contains(self, p: Sequence[Fraction]) -> bool:
-        def dot(a: Sequence[Fraction]) -> Fraction:
-            return sum((x * y for x, y in zip(a, p, strict=True)), ZERO)
+    @classmethod
+    def _of(cls, le: list[Lin], lt: list[Lin], eq: list[Lin]) -> System:
+        """A system of rows already in fmpq (no conversion)."""
+        out = object.__new__(cls)
+        out.le, out.lt, out.eq = le, lt, eq
+        return out
+
+    def with_rows(self, le: Sequence[Lin] = (), lt: Sequence[Lin] = (), eq: Sequence[Lin] = ()) -> System:
+        return System._of([*self.le, *map(_lin, le)], [*self.lt, *map(_lin, lt)], [*self.eq, *map(_lin, eq)])
+
+    def contains(self, p: Sequence[Any]) -> bool:
+        q = _qs(p)
+
+        def dot(a: Sequence[Q]) -> Q:
+            return sum((x * y for x, y in zip(a, q, strict=True)), ZERO)
 
         return (
             all(dot(a) <= b for a, b in self.le)
@@ -539,7 +589,11 @@ def add_atoms(sys: System, atoms: Sequence[Atom]) -> System:
     eq: list[Lin] = []
     for f, kind in atoms:
         {"<=": le, "<": lt, "=": eq}[kind].append(_row(f))
-    return sys.with_rows(le, lt, eq)
+    return System._of([*sys.le, *le], [*sys.lt, *lt], [*sys.eq, *eq])
+
+
+def _dot(a: Sequence[Q], p: Sequence[Q]) -> Q:
+    return sum((x * y for x, y in zip(a, p, strict=True)), ZERO)
 
 
 class _LP:
@@ -550,33 +604,39 @@ class _LP:
         self,
         dim: int,
         sys: System,
-        objective: Sequence[Fraction] | None = None,
-        origin: Point | None = None,
+        objective: Sequence[Any] | None = None,
+        origin: Sequence[Any] | None = None,
     ) -> tuple[Fraction, Point] | None:
         """With ``objective``: its maximum over the closure of ``sys`` and a maximiser
         (Unbounded when infinite). Without: a point of ``sys`` itself (strict rows
         strict) as (t, x) with t > 0, or None when there is none. ``origin`` (a point
         meeting most rows) only speeds it up: x = origin + d, fewer negative sides."""
+        found = self.solve_q(dim, sys, None if objective is None else _qs(objective), origin)
+        return None if found is None else (_fraction(found[0]), _fractions(found[1]))
+
+    def solve_q(
+        self, dim: int, sys: System, objective: QPoint | None = None, origin: Sequence[Any] | None = None
+    ) -> tuple[Q, QPoint] | None:
+        """:meth:`solve` in fmpq."""
         self.count += 1
         strict = objective is None
-        o = origin if origin is not None else tuple(ZERO for _ in range(dim))
+        o = _qs(origin) if origin is not None else tuple(ZERO for _ in range(dim))
+        t_strict = (ONE,) if strict else ()
+        t_closed = (ZERO,) if strict else ()
 
-        def coeffs(a: Sequence[Fraction], t: Fraction) -> tuple[Fraction, ...]:
-            return (*a, *(-v for v in a), *((t,) if strict else ()))
+        def row(a: Sequence[Q], b: Q, sense: Any, t: tuple[Q, ...]) -> QRow:
+            return ((*a, *(-v for v in a), *t), sense, b - _dot(a, o))
 
-        def rhs(a: Sequence[Fraction], b: Fraction) -> Fraction:
-            return b - sum((x * y for x, y in zip(a, o, strict=True)), ZERO)
-
-        rows = [Row(coeffs(a, ZERO), "<=", rhs(a, b)) for a, b in sys.le]
-        rows += [Row(coeffs(a, ONE if strict else ZERO), "<=", rhs(a, b)) for a, b in sys.lt]
-        rows += [Row(coeffs(a, ZERO), "=", rhs(a, b)) for a, b in sys.eq]
+        rows = [row(a, b, "<=", t_closed) for a, b in sys.le]
+        rows += [row(a, b, "<=", t_strict) for a, b in sys.lt]
+        rows += [row(a, b, "=", t_closed) for a, b in sys.eq]
         if strict:
-            rows.append(Row(coeffs([ZERO] * dim, ONE), "<=", ONE))
-            cost = [ZERO] * (2 * dim) + [ONE]
+            rows.append(((*(ZERO for _ in range(2 * dim)), ONE), "<=", ONE))
+            cost: list[Q] = [ZERO] * (2 * dim) + [ONE]
         else:
             assert objective is not None
             cost = [*objective, *(-v for v in objective)]
-        found = maximize_with_point(cost, rows)
+        found = maximize_q(cost, rows)
         if found is None:
             return None
         value, y = found
@@ -585,7 +645,7 @@ class _LP:
             return None
         if not strict:
             assert objective is not None
-            value += sum((c * v for c, v in zip(objective, o, strict=True)), ZERO)
+            value += _dot(objective, o)
         return value, x
 
 
@@ -624,10 +684,10 @@ class _Walk:
         self.decisions: list[tuple[int, bool]] = []
         self.pos = 0
         self.sys = base
-        self.point: Point = ()
-        self.pending: list[tuple[list[tuple[int, bool]], Point]] = []
+        self.point: QPoint = ()
+        self.pending: list[tuple[list[tuple[int, bool]], QPoint]] = []
 
-    def start(self, decisions: list[tuple[int, bool]], point: Point) -> list[Aff]:
+    def start(self, decisions: list[tuple[int, bool]], point: QPoint) -> list[Aff]:
         self.decisions = list(decisions)
         self.pos = 0
         self.sys = self.base
@@ -636,7 +696,7 @@ class _Walk:
 
     def _constrain(self, z: Aff, side: int) -> None:
         # side * z >= 0  is  (-side z) <= 0
-        self.sys = self.sys.with_rows(le=[_row(z.scale(Fraction(-side)))])
+        self.sys = System._of([*self.sys.le, _row(z.scale(fmpq(-side)))], self.sys.lt, self.sys.eq)
 
     def decide(self, z: Aff) -> int:
         if self.pos < len(self.decisions):
@@ -660,22 +720,21 @@ class _Walk:
         self.pos += 1
         return side
 
-    def _find(self, z: Aff, side: int) -> Point | None:
+    def _find(self, z: Aff, side: int) -> QPoint | None:
         """A point of the current region with side * z > 0 (here side * z <= 0 at the
         current point). One phase-2 simplex: with x = point + d every right-hand side
         is >= 0, and capping side * z at 1 keeps the maximum finite."""
-        f = z.scale(Fraction(side))
+        f = z.scale(fmpq(side))
         p = self.point
         start = f.at(p)
 
-        def shifted(a: tuple[Fraction, ...], b: Fraction) -> Row:
-            at_p = sum((x * y for x, y in zip(a, p, strict=True)), ZERO)
-            return Row((*a, *(-v for v in a)), "<=", b - at_p)
+        def shifted(a: tuple[Q, ...], b: Q) -> QRow:
+            return ((*a, *(-v for v in a)), "<=", b - _dot(a, p))
 
         rows = [shifted(a, b) for a, b in self.sys.le]
-        rows.append(Row((*f.coef, *(-v for v in f.coef)), "<=", ONE - start))
+        rows.append(((*f.coef, *(-v for v in f.coef)), "<=", ONE - start))
         self.lp.count += 1
-        found = maximize_with_point([*f.coef, *(-v for v in f.coef)], rows)
+        found = maximize_q([*f.coef, *(-v for v in f.coef)], rows)
         assert found is not None  # d = 0 is feasible
         value, y = found
         if start + value <= 0:
@@ -689,13 +748,13 @@ class _Walk:
     def feasible(self, sys: System) -> bool:
         if sys.contains(self.point):
             return True
-        return self.lp.solve(self.dim, sys, origin=self.point) is not None
+        return self.lp.solve_q(self.dim, sys, origin=self.point) is not None
 
 
-def _box(dim: int, box: tuple[Fraction, Fraction] | None) -> tuple[System, Point]:
+def _box(dim: int, box: tuple[Fraction, Fraction] | None) -> tuple[System, QPoint]:
     if box is None:
         return System([], [], []), tuple(ZERO for _ in range(dim))
-    lo, hi = box
+    lo, hi = _q(box[0]), _q(box[1])
     le: list[Lin] = []
     for i in range(dim):
         e = tuple(ONE if j == i else ZERO for j in range(dim))
@@ -753,7 +812,7 @@ def decide_classify(
     for sys, m in zip(failures, outputs, strict=True):
         for order in (range(dim), reversed(range(dim))):
             p = simple_point(dim, sys, list(order), walk.lp)
-            value = m.at(p)
+            value = _fraction(m.at(p))
             candidate = Failure(p, value, not value > 0)
             if best is None or _point_key(p) < _point_key(best.point):
                 best = candidate
@@ -786,7 +845,7 @@ def decide_equal(
     box: tuple[Fraction, Fraction] | None = None,
     max_regions: int | None = None,
     deadline: float | None = None,
-    tolerance: tuple[Fraction, Fraction] = (ZERO, ZERO),
+    tolerance: tuple[Fraction, Fraction] = (Fraction(0), Fraction(0)),
 ) -> EqualResult:
     """Whether two piecewise-linear functions (both walked together) are equal on R^dim
     (or the box). Every visited region is full-dimensional, so on a region the two
@@ -816,7 +875,7 @@ def decide_equal(
         for sys in _beyond(walk.sys, d, t, tolerance):
             if walk.feasible(sys):
                 p = simple_point(dim, sys, range(dim), walk.lp)
-                found = DifferingInputs(p, m.at(p), t.at(p))
+                found = DifferingInputs(p, _fraction(m.at(p)), _fraction(t.at(p)))
                 if best is None or _point_key(p) < _point_key(best.point):
                     best = found
         if best is not None and regions >= MAX_FAILURES:
@@ -829,7 +888,7 @@ def decide_equal(
 def _beyond(region: System, d: Aff, t: Aff, tolerance: tuple[Fraction, Fraction]) -> list[System]:
     """The parts of the region where |d| > atol + rtol |t|: d < 0 or d > 0 without a
     tolerance; else, on each side s of t = 0, s' d - rtol s t - atol > 0 for s' = +-1."""
-    atol, rtol = tolerance
+    atol, rtol = _q(tolerance[0]), _q(tolerance[1])
     if not (atol or rtol):
         return [add_atoms(region, ((f, "<"),)) for f in (d, -d)]
     out = []
@@ -842,7 +901,7 @@ def _beyond(region: System, d: Aff, t: Aff, tolerance: tuple[Fraction, Fraction]
 
 
 def _point_key(p: Point) -> tuple[int, Fraction, Fraction, Point]:
-    return (max(v.denominator for v in p), max(abs(v) for v in p), sum((abs(v) for v in p), ZERO), p)
+    return (max(v.denominator for v in p), max(abs(v) for v in p), sum((abs(v) for v in p), Fraction(0)), p)
 
 
 def simple_point(dim: int, sys: System, order: Sequence[int], lp: _LP | None = None) -> Point:
@@ -851,7 +910,7 @@ def simple_point(dim: int, sys: System, order: Sequence[int], lp: _LP | None = N
     lp = lp or _LP()
     fixed: dict[int, Fraction] = {}
     for i in order:
-        e = tuple(ONE if j == i else ZERO for j in range(dim))
+        e = tuple(Fraction(int(j == i)) for j in range(dim))
         lo = _bound(lp, dim, sys, tuple(-v for v in e))
         hi = _bound(lp, dim, sys, e)
         lo = None if lo is None else -lo
