@@ -649,6 +649,151 @@ class _LP:
         return value, x
 
 
+# ---- cheap exact screens before a linear program -----------------------------------------------
+
+Direction = tuple[tuple[Any, Any], ...]
+End = tuple[Q, bool] | None  # a bound on one coordinate and whether it is strict; None: none
+
+
+def _direction(a: Sequence[Q]) -> tuple[Direction, Direction, Q] | None:
+    """``a`` scaled so that its first non-zero entry is +-1, the same for ``-a``, and that
+    scale (None for a = 0). As numerators and denominators: an fmpq's hash is slow."""
+    for v in a:
+        if v:
+            s = abs(v)
+            scaled = [x / s for x in a]
+            return tuple((x.p, x.q) for x in scaled), tuple((-x.p, x.q) for x in scaled), s
+    return None
+
+
+def _axis(a: Sequence[Q]) -> int | None:
+    """The coordinate of a row with exactly one non-zero coefficient."""
+    found = None
+    for j, v in enumerate(a):
+        if v:
+            if found is not None:
+                return None
+            found = j
+    return found
+
+
+def _tighter(old: End, new: End, upper: bool) -> End:
+    if old is None:
+        return new
+    assert new is not None
+    if new[0] == old[0]:
+        return (new[0], new[1] or old[1])
+    return new if (new[0] < old[0]) == upper else old
+
+
+class _Bounds:
+    """What the current region's rows ``a . x <= b`` show cheaply, to rule out a system
+    before a linear program; every "no point" it gives is a Farkas certificate of two or
+    a few rows, so it is exact.
+
+    * Two rows: the tightest bound on each direction; ``c . x < d`` is impossible when a
+      row bounds ``-c . x`` so that ``c . x >= d`` (their sum reads 0 < 0).
+    * A box: the bounds of the rows on one coordinate (``x3 >= 0``, the kinks of units fed
+      by one input); a row is impossible when its least value over the box is past it.
+    """
+
+    __slots__ = ("hi", "lo", "upper")
+
+    def __init__(self, dim: int, rows: Sequence[Lin] = ()) -> None:
+        self.upper: dict[Direction, Q] = {}
+        self.lo: list[End] = [None] * dim
+        self.hi: list[End] = [None] * dim
+        for a, b in rows:
+            self.add(a, b)
+
+    def copy(self) -> _Bounds:
+        out = _Bounds(0)
+        out.upper, out.lo, out.hi = dict(self.upper), list(self.lo), list(self.hi)
+        return out
+
+    def add(self, a: Sequence[Q], b: Q) -> None:
+        """The region's row ``a . x <= b``."""
+        found = _direction(a)
+        if found is None:
+            return
+        key, _, scale = found
+        bound = b / scale
+        old = self.upper.get(key)
+        if old is None or bound < old:
+            self.upper[key] = bound
+        _narrow(self.lo, self.hi, a, b, "<=")
+
+    def excludes_atoms(self, atoms: Sequence[Atom]) -> bool:
+        """Whether no point of the region meets every atom ``f kind 0``."""
+        rows = [(f.coef, -f.const, kind) for f, kind in atoms]
+        if any(self._opposed(a, b, kind) for a, b, kind in rows):
+            return True
+        lo, hi = list(self.lo), list(self.hi)
+        for a, b, kind in rows:
+            _narrow(lo, hi, a, b, kind)
+        if any(_empty(low, high) for low, high in zip(lo, hi, strict=True)):
+            return True
+        return any(_past(lo, hi, a, b, kind) for a, b, kind in rows)
+
+    def _opposed(self, a: Sequence[Q], b: Q, kind: str) -> bool:
+        """Whether a single row of the region rules out ``a . x  kind  b``."""
+        if kind == "=":
+            return self._opposed(a, b, "<=") or self._opposed(tuple(-v for v in a), -b, "<=")
+        found = _direction(a)
+        if found is None:
+            return b < 0 or (b == 0 and kind == "<")
+        _, opposite, scale = found
+        other = self.upper.get(opposite)
+        if other is None:
+            return False
+        least = -other  # (a / scale) . x >= least on the region
+        bound = b / scale
+        return bound < least or (bound == least and kind == "<")
+
+
+def _narrow(lo: list[End], hi: list[End], a: Sequence[Q], b: Q, kind: str) -> None:
+    """Tighten the box by ``a . x  kind  b`` when it bears on one coordinate."""
+    j = _axis(a)
+    if j is None:
+        return
+    bound: End = (b / a[j], kind == "<")
+    if kind == "=" or a[j] > 0:
+        hi[j] = _tighter(hi[j], bound, upper=True)
+    if kind == "=" or a[j] < 0:
+        lo[j] = _tighter(lo[j], bound, upper=False)
+
+
+def _empty(low: End, high: End) -> bool:
+    if low is None or high is None:
+        return False
+    return low[0] > high[0] or (low[0] == high[0] and (low[1] or high[1]))
+
+
+def _least(lo: list[End], hi: list[End], a: Sequence[Q]) -> End:
+    """The infimum of ``a . x`` over the box and whether it is not reached (None: -inf)."""
+    total, strict = ZERO, False
+    for c, low, high in zip(a, lo, hi, strict=True):
+        if not c:
+            continue
+        end = low if c > 0 else high
+        if end is None:
+            return None
+        total += c * end[0]
+        strict = strict or end[1]
+    return total, strict
+
+
+def _past(lo: list[End], hi: list[End], a: Sequence[Q], b: Q, kind: str) -> bool:
+    """Whether no point of the box meets ``a . x  kind  b``."""
+    if kind == "=":
+        return _past(lo, hi, a, b, "<=") or _past(lo, hi, tuple(-v for v in a), -b, "<=")
+    least = _least(lo, hi, a)
+    if least is None:
+        return False
+    value, strict = least
+    return value > b or (value == b and (strict or kind == "<"))
+
+
 # ---- the walk ----------------------------------------------------------------------------------
 
 
@@ -683,7 +828,10 @@ class _Walk:
         # the current run
         self.decisions: list[tuple[int, bool]] = []
         self.pos = 0
+        self.asked = 0  # sides asked for (decide), replayed or new
         self.sys = base
+        self.base_bounds = _Bounds(dim, base.le)
+        self.bounds = self.base_bounds.copy()  # of the current region's rows
         self.point: QPoint = ()
         self.pending: list[tuple[list[tuple[int, bool]], QPoint]] = []
 
@@ -691,14 +839,18 @@ class _Walk:
         self.decisions = list(decisions)
         self.pos = 0
         self.sys = self.base
+        self.bounds = self.base_bounds.copy()
         self.point = point
         return [Aff.variable(i, self.dim, self) for i in range(self.dim)]
 
     def _constrain(self, z: Aff, side: int) -> None:
         # side * z >= 0  is  (-side z) <= 0
-        self.sys = System._of([*self.sys.le, _row(z.scale(fmpq(-side)))], self.sys.lt, self.sys.eq)
+        a, b = _row(z.scale(fmpq(-side)))
+        self.sys = System._of([*self.sys.le, (a, b)], self.sys.lt, self.sys.eq)
+        self.bounds.add(a, b)
 
     def decide(self, z: Aff) -> int:
+        self.asked += 1
         if self.pos < len(self.decisions):
             side, constrained = self.decisions[self.pos]
             self.pos += 1
@@ -725,6 +877,8 @@ class _Walk:
         current point). One phase-2 simplex: with x = point + d every right-hand side
         is >= 0, and capping side * z at 1 keeps the maximum finite."""
         f = z.scale(fmpq(side))
+        if self.bounds.excludes_atoms(((-f, "<"),)):  # f > 0 nowhere
+            return None
         p = self.point
         start = f.at(p)
 
@@ -745,7 +899,10 @@ class _Walk:
         if past(self.deadline):
             raise TooManyRegions("its time budget ran out")
 
-    def feasible(self, sys: System) -> bool:
+    def feasible(self, sys: System, atoms: Sequence[Atom] = ()) -> bool:
+        """Whether ``sys`` (the current region with ``atoms`` added) has a point."""
+        if self.bounds.excludes_atoms(atoms):
+            return False
         if sys.contains(self.point):
             return True
         return self.lp.solve_q(self.dim, sys, origin=self.point) is not None
@@ -785,8 +942,8 @@ def decide_classify(
     walk = _Walk(dim, base, cap, deadline)
     walk.pending = [([], start)]
     regions = 0
-    failures: list[System] = []
-    outputs: list[Aff] = []
+    failures: list[tuple[System, Aff]] = []
+    cells = _CellsOnce(walk, condition)
     while walk.pending and len(failures) < MAX_FAILURES:
         decisions, point = walk.pending.pop()
         regions += 1
@@ -794,22 +951,17 @@ def decide_classify(
             raise TooManyRegions(f"more than {cap} activation regions")
         xs = walk.start(decisions, point)
         m = as_aff(model(xs), dim)
-        true_cells, false_cells = condition(xs)
-        region = walk.sys
-        for cell in true_cells:  # the condition holds: the network must be positive
-            sys = add_atoms(region, (*cell, (m, "<=")))
-            if walk.feasible(sys):
-                failures.append(sys)
-                outputs.append(m)
-        for cell in false_cells:  # it does not: the network must not be positive
-            sys = add_atoms(region, (*cell, (-m, "<")))
-            if walk.feasible(sys):
-                failures.append(sys)
-                outputs.append(m)
+        true_cells, false_cells = cells(xs)
+        checks = [(*cell, (m, "<=")) for cell in true_cells]  # the condition holds: m must be > 0
+        checks += [(*cell, (-m, "<")) for cell in false_cells]  # it does not: m must not be > 0
+        for atoms in checks:
+            sys = add_atoms(walk.sys, atoms)
+            if walk.feasible(sys, atoms):
+                failures.append((sys, m))
     if not failures:
         return WalkResult(True, None, regions, walk.lp.count)
     best: Failure | None = None
-    for sys, m in zip(failures, outputs, strict=True):
+    for sys, m in failures:
         for order in (range(dim), reversed(range(dim))):
             p = simple_point(dim, sys, list(order), walk.lp)
             value = _fraction(m.at(p))
@@ -818,6 +970,26 @@ def decide_classify(
                 best = candidate
     assert best is not None
     return WalkResult(False, best, regions, walk.lp.count)
+
+
+class _CellsOnce:
+    """The condition's cells in the current region; computed once when the condition asked
+    the walk for no side (no activation of the input in it): then they are the same in
+    every region, as the inputs are the same affine forms."""
+
+    def __init__(self, walk: _Walk, condition: Condition) -> None:
+        self.walk = walk
+        self.condition = condition
+        self.fixed: tuple[Cells, Cells] | None = None
+
+    def __call__(self, xs: list[Aff]) -> tuple[Cells, Cells]:
+        if self.fixed is not None:
+            return self.fixed
+        asked = self.walk.asked
+        found = self.condition(xs)
+        if self.walk.asked == asked:
+            self.fixed = found
+        return found
 
 
 @dataclass(frozen=True)
