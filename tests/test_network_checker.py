@@ -22,7 +22,7 @@ from grader.reporting.plots import render_plot_svg
 from grader.selftest import validate_problem_set
 from grader.spec import Part
 from grader.types import ANSWER_TYPES
-from grader.types.network import NetworkPart
+from grader.types.network import NetworkPart, classify
 from grader.types.network import checker as network
 from grader.types.network.compile import compile_part
 from grader.types.network.weights import IMPOSSIBLE, Weights, is_impossible, read_answer
@@ -471,6 +471,51 @@ def test_many_inputs_wrong_classifier_is_found_by_probe_points_before_the_walk()
     assert verdict.status is Status.INCORRECT
     assert verdict.decision is not None and verdict.decision.exact is True
     assert "probe points" in verdict.decision.method and "region walk" not in verdict.decision.method
+
+
+def test_many_inputs_right_classifier_is_proved_by_the_region_walk() -> None:
+    """A right answer of the eight-input part is decided exactly (issue 27): the walk visits its
+    384 regions within its share of the time limit, so no probe lines are needed."""
+    part, answer = eight_input_or()
+    verdict = network.check(part, answer)
+    assert verdict.status is Status.CORRECT
+    assert verdict.decision is not None and verdict.decision.exact is True
+    assert verdict.decision.method == "exact: 384 activation regions"
+    assert "sampling" not in verdict.feedback
+
+
+def _changed(answer: dict[str, Any], name: str, row: int, column: int | None, value: int) -> dict[str, Any]:
+    changed = {key: [list(r) if isinstance(r, list) else r for r in rows] for key, rows in answer.items()}
+    if column is None:
+        changed[name][row] = value
+    else:
+        changed[name][row][column] = value
+    return changed
+
+
+@pytest.mark.parametrize(
+    ("change", "decided_by"),
+    [
+        (("b1", 8, None, -1), "exact evaluation at 16 probe points"),  # past the first 5 points
+        (("W1", 7, 0, 1), "exact: activation region walk"),  # relu(x1 + x8): no probe point shows it
+    ],
+)
+def test_many_inputs_first_probes_then_the_walk_give_the_verdict_of_all_probes_first(
+    monkeypatch: pytest.MonkeyPatch, change: tuple[str, int, int | None, int], decided_by: str
+) -> None:
+    """The first probe points, the walk's pass to a wrong sign, the rest of the points, then the
+    whole walk: the same verdict, witness and count of points as when every point went first."""
+    part, answer = eight_input_or()
+    wrong = _changed(answer, *change)
+    monkeypatch.setattr(classify, "PROBE_FIRST_POINTS", 10**9)
+    all_first = network.check(part, wrong)
+    monkeypatch.setattr(classify, "PROBE_FIRST_POINTS", 5)
+    few_first = network.check(part, wrong)
+    assert all_first.status is few_first.status is Status.INCORRECT
+    assert all_first.decision is not None and few_first.decision is not None
+    assert few_first.decision.method == all_first.decision.method
+    assert few_first.decision.method.startswith(decided_by)
+    assert (few_first.feedback, few_first.witness) == (all_first.feedback, all_first.witness)
 
 
 def test_few_inputs_wrong_classifier_is_still_found_by_the_walk() -> None:

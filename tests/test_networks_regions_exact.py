@@ -6,8 +6,11 @@ import time
 from fractions import Fraction as F
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
 from grader.core.verdict import Status, Witness
@@ -380,3 +383,112 @@ def test_decide_equal_within_a_tolerance() -> None:
     assert not absolute.equal and absolute.witness is not None
     w = absolute.witness
     assert abs(w.model_value - w.target_value) > F(1, 2) and w.point[0] > 507
+
+
+# ---- the cheap screens before each linear program ---------------------------------------------
+
+
+def _rows(*rows: tuple[tuple[int, ...], int]) -> list[rx.Lin]:
+    return [(tuple(F(v) for v in a), F(b)) for a, b in rows]
+
+
+def _atom(coef: tuple[int, ...], const: int, kind: str) -> rx.Atom:
+    """``coef . x + const  kind  0``."""
+    xs = [Aff.variable(i, len(coef)) for i in range(len(coef))]
+    return (rx.as_aff(sum((c * x for c, x in zip(coef, xs, strict=True)), F(const)), len(coef)), kind)
+
+
+def _no_point(dim: int, region: list[rx.Lin], atoms: list[rx.Atom]) -> bool:
+    return rx._LP().solve(dim, rx.add_atoms(rx.System(region, [], []), atoms)) is None
+
+
+@pytest.mark.parametrize(
+    ("atoms", "excluded"),
+    [
+        ([_atom((1, 0), 0, "<=")], False),  # x1 <= 0 meets x1 >= 0 at x1 = 0
+        ([_atom((1, 0), 0, "<")], True),  # x1 < 0 does not: the two rows sum to 0 < 0
+        ([_atom((1, 0), 0, "=")], False),
+        ([_atom((1, 1), 0, "<=")], False),  # x1 + x2 <= 0 at the origin
+        ([_atom((1, 1), 0, "<")], True),  # the least of x1 + x2 over the box x >= 0 is 0, reached
+        ([_atom((-1, 0), 0, "<"), _atom((1, 1), 0, "<=")], True),  # x1 > 0: then x1 + x2 > 0
+        ([_atom((-1, 0), 0, "<"), _atom((1, -1), 0, "<=")], False),  # x1 > 0, x2 >= x1: a point
+        ([_atom((0, 0), 1, "<=")], True),  # 1 <= 0
+        ([_atom((0, 0), 0, "<=")], False),
+    ],
+)
+def test_screens_rule_out_only_empty_systems(atoms: list[rx.Atom], excluded: bool) -> None:
+    """The region x1 >= 0, x2 >= 0: the screens say "no point" exactly when a row or two prove
+    it (strict and closed rows told apart); the exact simplex agrees wherever they do."""
+    region = _rows(((-1, 0), 0), ((0, -1), 0))
+    bounds = rx._Bounds(2, rx.System(region, [], []).le)
+    assert bounds.excludes_atoms(atoms) is excluded
+    if excluded:
+        assert _no_point(2, region, atoms)
+
+
+_COEF = st.integers(-2, 2)
+
+
+@st.composite
+def _screened(draw: st.DrawFn) -> tuple[int, list[rx.Lin], list[rx.Atom]]:
+    dim = draw(st.integers(1, 3))
+    vector = st.tuples(*[_COEF] * dim)
+    region = [(tuple(F(v) for v in a), F(b)) for a, b in draw(st.lists(st.tuples(vector, _COEF), max_size=5))]
+    kinds = st.sampled_from(["<", "<=", "="])
+    raw = draw(st.lists(st.tuples(vector, _COEF, kinds), min_size=1, max_size=3))
+    return dim, region, [_atom(a, c, kind) for a, c, kind in raw]
+
+
+@given(_screened())
+@settings(max_examples=300, deadline=None)
+def test_what_the_screens_rule_out_has_no_point(case: tuple[int, list[rx.Lin], list[rx.Atom]]) -> None:
+    dim, region, atoms = case
+    if not rx._LP().solve(dim, rx.System(region, [], [])):
+        return  # the region is meant to have points (the walk's do)
+    if rx._Bounds(dim, rx.System(region, [], []).le).excludes_atoms(atoms):
+        assert _no_point(dim, region, atoms)
+
+
+@st.composite
+def _classifiers(draw: st.DrawFn) -> tuple[int, Any, Any, Any]:
+    """A random small ReLU net, a condition 'some a . x + c + k relu(e . x) > 0', maybe a box."""
+    dim = draw(st.integers(2, 3))
+    vector = st.lists(_COEF, min_size=dim, max_size=dim)
+    units = draw(st.lists(st.tuples(vector, _COEF, _COEF), min_size=1, max_size=4))
+    out = draw(_COEF)
+    atoms = draw(st.lists(st.tuples(vector, _COEF), min_size=1, max_size=2))
+    kink = draw(st.tuples(_COEF, vector))  # k relu(e . x) in the condition: it asks the walk for sides
+    box = draw(st.sampled_from([None, (F(-2), F(3))]))
+
+    def model(xs: list[Aff]) -> Any:
+        total: Any = F(out)
+        for w, b, v in units:
+            total = total + v * (sum((c * x for c, x in zip(w, xs, strict=True)), F(0)) + b).relu()
+        return total
+
+    def condition(xs: list[Aff]) -> tuple[rx.Cells, rx.Cells]:
+        k, e = kink
+        bent = k * sum((c * x for c, x in zip(e, xs, strict=True)), F(0)).relu()
+        fs = [sum((c * x for c, x in zip(a, xs, strict=True)), F(b)) + bent for a, b in atoms]
+        fs = [f if isinstance(f, Aff) else rx.as_aff(f, dim) for f in fs]
+        return [((-f, "<"),) for f in fs], [tuple((f, "<=") for f in fs)]
+
+    return dim, model, condition, box
+
+
+@given(_classifiers())
+@settings(max_examples=60, deadline=None)
+def test_the_walk_decides_the_same_with_and_without_its_screens(case: tuple[int, Any, Any, Any]) -> None:
+    """The screens (two rows, the box, a step along a plane's normal) only spare programs: the
+    regions visited, the verdict and the witness are those of the exact simplex alone."""
+    dim, model, condition, box = case
+    screened = rx.decide_classify(dim, model, condition, box=box)
+    with (
+        patch.object(rx._Bounds, "excludes_atoms", return_value=False),
+        patch.object(rx._Walk, "_along_normal", return_value=False),
+    ):
+        plain = rx.decide_classify(dim, model, condition, box=box)
+    assert (screened.holds, screened.witness, screened.regions) == (plain.holds, plain.witness, plain.regions)
+    assert screened.lps <= plain.lps
+    first = rx.decide_classify(dim, model, condition, box=box, first_failure=True)
+    assert first.holds == plain.holds and first.witness is None

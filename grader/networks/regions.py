@@ -284,13 +284,15 @@ def check_classify(
     model_fn: Callable[[Point], object],
     predicate_fn: Callable[[Point], bool],
     points: Iterable[Point],
+    already: int = 0,
 ) -> ClassifyResult:
     """The first point where (model(x) > 0) != predicate(x); sampling, not a proof.
 
     ``model_fn`` gets a tuple of Fractions and returns a number (exact when the
-    weights are rational); ``predicate_fn`` returns a bool.
+    weights are rational); ``predicate_fn`` returns a bool. ``already``: points of the
+    same list checked before these (counted in the result).
     """
-    checked = 0
+    checked = already
     for p in points:
         checked += 1
         value = model_fn(p)

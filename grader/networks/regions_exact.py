@@ -157,18 +157,23 @@ class Aff:
         n = _number(other)
         if n is None:
             return None
-        return Aff(tuple(ZERO for _ in self.coef), n, self.walk)
+        return Aff(_zeros(len(self.coef)), n, self.walk)
 
     def _new(self, coef: tuple[Q, ...], const: Q, other: Any = None) -> Aff:
         walk = self.walk if self.walk is not None else getattr(other, "walk", None)
         return Aff(coef, const, walk)
 
     def __add__(self, other: Any) -> Any:
-        o = self._lift(other)
-        if o is None:
-            return NotImplemented
-        coef = tuple(a + b for a, b in zip(self.coef, o.coef, strict=True))
-        return self._new(coef, self.const + o.const, o)
+        if not isinstance(other, Aff):
+            n = _number(other)
+            return NotImplemented if n is None else Aff(self.coef, self.const + n, self.walk)
+        if other.coef is _zeros(len(self.coef)):  # a weight of 0 times an input (most of a sparse layer)
+            coef = self.coef
+        elif self.coef is _zeros(len(self.coef)):
+            coef = other.coef
+        else:
+            coef = tuple(a + b for a, b in zip(self.coef, other.coef, strict=True))
+        return self._new(coef, self.const + other.const, other)
 
     __radd__ = __add__
 
@@ -191,12 +196,15 @@ class Aff:
         return o + (-self)
 
     def scale(self, k: Q) -> Aff:
+        if not k:
+            return self._new(_zeros(len(self.coef)), ZERO)
         return self._new(tuple(a * k for a in self.coef), self.const * k)
 
     def __mul__(self, other: Any) -> Any:
-        o = self._lift(other)
-        if o is None:
-            return NotImplemented
+        if not isinstance(other, Aff):
+            n = _number(other)
+            return NotImplemented if n is None else self.scale(n)
+        o = other
         if o.is_constant():
             return self.scale(o.const)
         if self.is_constant():
@@ -310,6 +318,17 @@ class Aff:
         return self._new(self.coef, fmpq((c > 0) - (c < 0)))
 
 
+_ZEROS: dict[int, tuple[Q, ...]] = {}
+
+
+def _zeros(dim: int) -> tuple[Q, ...]:
+    """The one tuple of ``dim`` zeros (so that adding it is seen by identity)."""
+    found = _ZEROS.get(dim)
+    if found is None:
+        found = _ZEROS[dim] = (ZERO,) * dim
+    return found
+
+
 def as_aff(value: Any, dim: int) -> Aff:
     """A scalar output as an affine form (NotAffine for anything else)."""
     if isinstance(value, Aff):
@@ -317,7 +336,7 @@ def as_aff(value: Any, dim: int) -> Aff:
     n = _number(value)
     if n is None:
         raise NotAffine(f"the output is not a number ({type(value).__name__})")
-    return Aff(tuple(ZERO for _ in range(dim)), n)
+    return Aff(_zeros(dim), n)
 
 
 # ---- cells: conjunctions of affine atoms -------------------------------------------------------
@@ -859,18 +878,41 @@ class _Walk:
             return side
         self._check_budget()
         v = z.at(self.point)
-        up = self.point if v > 0 else self._find(z, 1)
-        down = self.point if v < 0 else self._find(z, -1)
-        if up is not None and down is not None:
-            side, other = (-1, up) if v < 0 else (1, down)
-            self.pending.append(([*self.decisions, (-side, True)], other if v != 0 else self.point))
+        other: QPoint | None = self.point
+        if v == 0:  # both sides are looked for; the points found are not kept
+            up, down = self._exists(z, 1), self._exists(z, -1)
+        else:  # the other side's point (the simplex's) starts that side's walk
+            other = self._find(z, -1 if v > 0 else 1)
+            up, down = (True, other is not None) if v > 0 else (other is not None, True)
+        if up and down:
+            assert other is not None
+            side = -1 if v < 0 else 1
+            self.pending.append(([*self.decisions, (-side, True)], other))
             self.decisions.append((side, True))
             self._constrain(z, side)
         else:
-            side = -1 if up is None and down is not None else 1
+            side = -1 if down and not up else 1
             self.decisions.append((side, False))
         self.pos += 1
         return side
+
+    def _exists(self, z: Aff, side: int) -> bool:
+        """Whether the current region has a point with side * z > 0 (z = 0 at the current
+        point): the screens, a step from the point along the plane's normal, or the simplex."""
+        f = z.scale(fmpq(side))
+        if self.bounds.excludes_atoms(((-f, "<"),)):
+            return False
+        return self._along_normal(f) or self._find(z, side) is not None
+
+    def _along_normal(self, f: Aff) -> bool:
+        """Whether p + t u meets every row of the region for some t > 0, with u = f's
+        coefficients (then f > 0 there, as f(p) = 0 and f grows along u): exact, no program."""
+        p, u = self.point, f.coef
+        for a, b in self.sys.le:
+            rate = _dot(a, u)
+            if rate > 0 and b - _dot(a, p) <= 0:  # the row is tight at p and u leaves it
+                return False
+        return True
 
     def _find(self, z: Aff, side: int) -> QPoint | None:
         """A point of the current region with side * z > 0 (here side * z <= 0 at the
@@ -928,9 +970,11 @@ def decide_classify(
     box: tuple[Fraction, Fraction] | None = None,
     max_regions: int | None = None,
     deadline: float | None = None,
+    first_failure: bool = False,
 ) -> WalkResult:
     """Whether ``model(x) > 0`` exactly where the condition holds, over R^dim (or the box
-    ``[lo, hi]^dim``), deciding every activation region exactly.
+    ``[lo, hi]^dim``), deciding every activation region exactly. With ``first_failure``
+    the walk stops at the first point of wrong sign it proves to exist, without a witness.
 
     ``model(xs)`` evaluates the network at the :class:`Aff` inputs ``xs``;
     ``condition(xs)`` returns the cells where the condition holds and where it
@@ -944,7 +988,8 @@ def decide_classify(
     regions = 0
     failures: list[tuple[System, Aff]] = []
     cells = _CellsOnce(walk, condition)
-    while walk.pending and len(failures) < MAX_FAILURES:
+    enough = 1 if first_failure else MAX_FAILURES
+    while walk.pending and len(failures) < enough:
         decisions, point = walk.pending.pop()
         regions += 1
         if regions > cap:
@@ -958,8 +1003,8 @@ def decide_classify(
             sys = add_atoms(walk.sys, atoms)
             if walk.feasible(sys, atoms):
                 failures.append((sys, m))
-    if not failures:
-        return WalkResult(True, None, regions, walk.lp.count)
+    if not failures or first_failure:
+        return WalkResult(not failures, None, regions, walk.lp.count)
     best: Failure | None = None
     for sys, m in failures:
         for order in (range(dim), reversed(range(dim))):

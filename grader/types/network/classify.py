@@ -15,8 +15,11 @@
   many regions (more than :data:`PROBE_FIRST_REGIONS`: eight inputs and ten units can
   make some 10^5), the walk takes seconds (an exact linear program per region): the
   probe points go first, and a point where the network's sign is wrong decides at once
-  (exactly: the sign is evaluated in rational arithmetic). Most wrong answers end there;
-  the rest, and right answers, go on to the walk.
+  (exactly: the sign is evaluated in rational arithmetic). Most wrong answers end there
+  within the first :data:`PROBE_FIRST_POINTS` points: those go first, then a pass of the
+  walk that stops at the first region where the sign is wrong (a right answer ends there,
+  proved), then the rest of the probe points, then the whole walk for its witness. The
+  points are checked in the same order as when all went first, so the verdict is the same.
 """
 
 from __future__ import annotations
@@ -52,6 +55,11 @@ from grader.types.network.weights import Weights
 # Past this many regions (a bound from the planes' count: see _regions_bound) the probe
 # points are tried before the exact walk.
 PROBE_FIRST_REGIONS = 1_000
+# Of those probe points, the first this many (of the first draw) go before the walk's first pass.
+PROBE_FIRST_POINTS = 128
+
+Points = dict[int, list[Any]]  # the probe points of each draw, made once a check
+FAILS = "the region walk found a region where the sign is wrong"
 
 
 def decide_classify(comp: Compiled, weights: Weights, side: Side) -> Comparison:
@@ -60,15 +68,37 @@ def decide_classify(comp: Compiled, weights: Weights, side: Side) -> Comparison:
             return _one_input(comp, weights, side)
         except NotPiecewiseLinear:
             return sampled_classify(comp, weights, side, "not piecewise linear")
-    early = _probed_first(comp, weights, side)
+    points: Points = {}
+    early = _probed_first(comp, weights, side, points, stop=PROBE_FIRST_POINTS)
     if isinstance(early, Comparison):
         return early
-    decided = _regions(comp, weights, side)
+    if early is None:
+        decided = _regions(comp, weights, side)
+    else:
+        found = _first_pass_then_probes(comp, weights, side, points)
+        if isinstance(found, Comparison):
+            return found
+        decided, early = found
     if isinstance(decided, Comparison):
         return decided
     sampled = _probes(comp, weights, side, held=early)
     sampled.method += f" (not decided exactly: {decided})"
     return sampled
+
+
+def _first_pass_then_probes(
+    comp: Compiled, weights: Weights, side: Side, points: Points
+) -> Comparison | tuple[Comparison | str, list[int] | None]:
+    """After the first probe points: the walk's pass to the first wrong sign (a right answer
+    is proved there), the rest of the probe points, then the whole walk for a witness; else
+    the walk's result or why it cannot decide, and the probe points checked in each draw."""
+    first = _regions(comp, weights, side, first_failure=True)
+    if isinstance(first, Comparison):
+        return first
+    rest = _probed_first(comp, weights, side, points, start=PROBE_FIRST_POINTS)
+    if isinstance(rest, Comparison):
+        return rest
+    return (_regions(comp, weights, side) if first == FAILS else first), rest
 
 
 def _wrong_sign(
@@ -117,9 +147,10 @@ def _condition(comp: Compiled, side: Side, values: Mapping[str, Any]) -> rx.Cond
     return cells
 
 
-def _regions(comp: Compiled, weights: Weights, side: Side) -> Comparison | str:
+def _regions(comp: Compiled, weights: Weights, side: Side, first_failure: bool = False) -> Comparison | str:
     """Decided exactly by walking the activation regions (piecewise-linear networks and
-    polyhedral conditions); else the reason it could not be, as text."""
+    polyhedral conditions); else the reason it could not be, as text. With ``first_failure``
+    the walk stops where it proves a wrong sign, and that gives ``FAILS`` (no witness)."""
     draws = symbol_plan(comp, SAMPLED_DRAWS)
     deadline = walk_deadline(comp)
     regions = 0
@@ -133,11 +164,14 @@ def _regions(comp: Compiled, weights: Weights, side: Side) -> Comparison | str:
             box=comp.domain,
             max_regions=rx.MAX_REGIONS - regions,
             deadline=deadline,
+            first_failure=first_failure,
         )
         result = walk_or_reason(walk)
         if isinstance(result, str):
             return result
         regions += result.regions
+        if not result.holds and first_failure:
+            return FAILS
         if not result.holds:
             found = _checked_witness(comp, side, (wv, values), result.witness)
             if found is None:
@@ -170,19 +204,29 @@ def _regions_bound(planes: int, dim: int) -> int:
     return sum(math.comb(planes, i) for i in range(min(planes, dim) + 1))
 
 
-def _probed_first(comp: Compiled, weights: Weights, side: Side) -> Comparison | list[int] | None:
+def _probed_first(
+    comp: Compiled, weights: Weights, side: Side, points: Points, *, start: int = 0, stop: int | None = None
+) -> Comparison | list[int] | None:
     """When the walk could be long (see the module doc), the probe points of every draw: a
     wrong sign at one decides; else the points checked in each draw (the probes after the
-    walk do not check them again). None when the walk goes first."""
+    walk do not check them again). None when the walk goes first. ``stop``: only the first
+    ``stop`` points of the first draw; ``start``: the first draw's first ``start`` points
+    were checked already. ``points`` keeps the points made, by draw."""
     dim = len(comp.inputs)
     held: list[int] = []
     try:
         for draw, values in enumerate(symbol_plan(comp, SAMPLED_DRAWS)):
+            if draw > 0 and stop is not None:
+                break
             wv = weights.exact(values)
             count = len(first_layer(comp, wv, values)) + len(side.planes(values))
             if draw == 0 and _regions_bound(count, dim) <= PROBE_FIRST_REGIONS:
                 return None
-            result = _point_probes(comp, side, wv, values)
+            pts = points.get(draw)
+            if pts is None:
+                pts = points[draw] = _probe_points(comp, side, wv, values)
+            skip = min(start, len(pts)) if draw == 0 else 0
+            result = _point_probes(comp, side, wv, values, pts[skip:stop], skip)
             if not result.holds:
                 return _probe_mismatch(comp, side, result, values)
             held.append(result.checked)
@@ -192,9 +236,16 @@ def _probed_first(comp: Compiled, weights: Weights, side: Side) -> Comparison | 
 
 
 def _point_probes(
-    comp: Compiled, side: Side, wv: Mapping[str, Any], values: Mapping[str, Any]
+    comp: Compiled, side: Side, wv: Mapping[str, Any], values: Mapping[str, Any], pts: list[Any], already: int
 ) -> ClassifyResult:
-    """Exact signs at the probe points of the first layer's regions and the condition's boundaries."""
+    """Exact signs at these probe points (``already``: the points of the list before them)."""
+    model_fn = on_inputs(comp, partial(model_exact, comp, wv, values))
+    truth_fn = on_inputs(comp, partial(side.truth_at, values))
+    return check_classify(model_fn, truth_fn, pts, already)
+
+
+def _probe_points(comp: Compiled, side: Side, wv: Mapping[str, Any], values: Mapping[str, Any]) -> list[Any]:
+    """The probe points of the first layer's regions and the condition's boundaries."""
     net_planes = first_layer(comp, wv, values)
     boundary = side.planes(values)
     W = [list(w) for w, _ in net_planes]
@@ -209,9 +260,7 @@ def _point_probes(
     )
     if comp.domain is not None:
         pts = [p for p in pts if all(comp.domain[0] <= v <= comp.domain[1] for v in p)]
-    model_fn = on_inputs(comp, partial(model_exact, comp, wv, values))
-    truth_fn = on_inputs(comp, partial(side.truth_at, values))
-    return check_classify(model_fn, truth_fn, pts)
+    return pts
 
 
 def _probe_mismatch(
