@@ -492,3 +492,30 @@ def test_the_walk_decides_the_same_with_and_without_its_screens(case: tuple[int,
     assert screened.lps <= plain.lps
     first = rx.decide_classify(dim, model, condition, box=box, first_failure=True)
     assert first.holds == plain.holds and first.witness is None
+
+
+def test_a_side_blocked_at_the_point_is_not_walked_into() -> None:
+    """Three kinks through the origin (x1 + x2, x1 - x2, x1) make 6 regions of the plane: in the
+    cone x1 + x2 <= 0, x1 - x2 <= 0 the side x1 > 0 is empty, though nothing along x1's normal
+    shows it at once (a row of the cone blocks that step; the exact simplex decides)."""
+
+    def model(xs: list[Aff]) -> Any:
+        x1, x2 = xs
+        return (x1 + x2).relu() + (x1 - x2).relu() + x1.relu() - 1
+
+    result = rx.decide_classify(2, model, lambda xs: ([((-(model(xs)), "<"),)], [((model(xs), "<="),)]))
+    assert result.holds and result.regions == 6
+
+
+def test_a_condition_with_a_kink_is_split_again_in_every_region() -> None:
+    """``x2 > relu(x1)`` asks the walk for the side of x1: its cells are made in each region
+    (kept only for a condition that asks for no side)."""
+
+    def condition(xs: list[Aff]) -> tuple[rx.Cells, rx.Cells]:
+        f = xs[1] - xs[0].relu()
+        return [((-f, "<"),)], [((f, "<="),)]
+
+    right = rx.decide_classify(2, lambda xs: xs[1] - xs[0].relu(), condition)
+    assert right.holds and right.regions == 2
+    wrong = rx.decide_classify(2, lambda xs: xs[1] - xs[0], condition)  # wrong where x1 < 0
+    assert not wrong.holds and wrong.witness is not None and wrong.witness.point[0] < 0
