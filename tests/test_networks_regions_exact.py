@@ -519,3 +519,25 @@ def test_a_condition_with_a_kink_is_split_again_in_every_region() -> None:
     assert right.holds and right.regions == 2
     wrong = rx.decide_classify(2, lambda xs: xs[1] - xs[0], condition)  # wrong where x1 < 0
     assert not wrong.holds and wrong.witness is not None and wrong.witness.point[0] < 0
+
+
+@given(_classifiers(), st.sampled_from([(F(0), F(0)), (F(1, 2), F(0)), (F(0), F(1, 10))]))
+@settings(max_examples=40, deadline=None)
+def test_equality_walk_decides_the_same_with_and_without_its_screens(
+    case: tuple[int, Any, Any, Any], tolerance: tuple[F, F]
+) -> None:
+    """The net against itself with one unit's output weight moved by 1: the same regions,
+    verdict and witness with the screens as with the exact simplex alone."""
+    dim, model, _, box = case
+
+    def moved(xs: list[Aff]) -> Any:
+        return model(xs) + xs[0].relu()
+
+    screened = rx.decide_equal(dim, model, moved, box=box, tolerance=tolerance)
+    with (
+        patch.object(rx._Bounds, "excludes_atoms", return_value=False),
+        patch.object(rx._Walk, "_along_normal", return_value=False),
+    ):
+        plain = rx.decide_equal(dim, model, moved, box=box, tolerance=tolerance)
+    assert (screened.equal, screened.witness, screened.regions) == (plain.equal, plain.witness, plain.regions)
+    assert screened.lps <= plain.lps

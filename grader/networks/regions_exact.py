@@ -1089,8 +1089,9 @@ def decide_equal(
         d = m - t
         if d.is_constant() and d.const == 0:
             continue
-        for sys in _beyond(walk.sys, d, t, tolerance):
-            if walk.feasible(sys):
+        for atoms in _beyond(d, t, tolerance):
+            sys = add_atoms(walk.sys, atoms)
+            if walk.feasible(sys, atoms):
                 p = simple_point(dim, sys, range(dim), walk.lp)
                 found = DifferingInputs(p, _fraction(m.at(p)), _fraction(t.at(p)))
                 if best is None or _point_key(p) < _point_key(best.point):
@@ -1102,18 +1103,18 @@ def decide_equal(
     return EqualResult(False, best, regions, walk.lp.count)
 
 
-def _beyond(region: System, d: Aff, t: Aff, tolerance: tuple[Fraction, Fraction]) -> list[System]:
-    """The parts of the region where |d| > atol + rtol |t|: d < 0 or d > 0 without a
-    tolerance; else, on each side s of t = 0, s' d - rtol s t - atol > 0 for s' = +-1."""
+def _beyond(d: Aff, t: Aff, tolerance: tuple[Fraction, Fraction]) -> list[tuple[Atom, ...]]:
+    """The atoms of the parts of a region where |d| > atol + rtol |t|: d < 0 or d > 0 without
+    a tolerance; else, on each side s of t = 0, s' d - rtol s t - atol > 0 for s' = +-1."""
     atol, rtol = _q(tolerance[0]), _q(tolerance[1])
     if not (atol or rtol):
-        return [add_atoms(region, ((f, "<"),)) for f in (d, -d)]
-    out = []
+        return [((f, "<"),) for f in (d, -d)]
+    out: list[tuple[Atom, ...]] = []
     for s in (ONE, -ONE):
         side = (t.scale(-s), "<=")  # s t >= 0
         for f in (d, -d):
             excess = f - t.scale(rtol * s) - atol
-            out.append(add_atoms(region, (side, (-excess, "<"))))
+            out.append((side, (-excess, "<")))
     return out
 
 
