@@ -490,8 +490,10 @@ def test_the_walk_decides_the_same_with_and_without_its_screens(case: tuple[int,
         plain = rx.decide_classify(dim, model, condition, box=box)
     assert (screened.holds, screened.witness, screened.regions) == (plain.holds, plain.witness, plain.regions)
     assert screened.lps <= plain.lps
-    first = rx.decide_classify(dim, model, condition, box=box, first_failure=True)
-    assert first.holds == plain.holds and first.witness is None
+    unmade = rx.decide_classify(dim, model, condition, box=box, witness=False)
+    assert unmade.holds == plain.holds and unmade.witness is None and unmade.regions == plain.regions
+    if not unmade.holds:
+        assert rx.simplest_failure(dim, unmade.failures) == plain.witness
 
 
 def test_a_side_blocked_at_the_point_is_not_walked_into() -> None:

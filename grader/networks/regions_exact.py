@@ -831,6 +831,7 @@ class WalkResult:
     witness: Failure | None
     regions: int
     lps: int
+    failures: tuple[tuple[System, Aff], ...] = ()  # without a witness asked for: the failing parts
 
 
 Model = Callable[[list[Aff]], Any]
@@ -970,11 +971,12 @@ def decide_classify(
     box: tuple[Fraction, Fraction] | None = None,
     max_regions: int | None = None,
     deadline: float | None = None,
-    first_failure: bool = False,
+    witness: bool = True,
 ) -> WalkResult:
     """Whether ``model(x) > 0`` exactly where the condition holds, over R^dim (or the box
-    ``[lo, hi]^dim``), deciding every activation region exactly. With ``first_failure``
-    the walk stops at the first point of wrong sign it proves to exist, without a witness.
+    ``[lo, hi]^dim``), deciding every activation region exactly. Without ``witness`` the
+    failing parts found are returned as they are (:func:`simplest_failure` makes the
+    witness from them when it is wanted).
 
     ``model(xs)`` evaluates the network at the :class:`Aff` inputs ``xs``;
     ``condition(xs)`` returns the cells where the condition holds and where it
@@ -988,8 +990,7 @@ def decide_classify(
     regions = 0
     failures: list[tuple[System, Aff]] = []
     cells = _CellsOnce(walk, condition)
-    enough = 1 if first_failure else MAX_FAILURES
-    while walk.pending and len(failures) < enough:
+    while walk.pending and len(failures) < MAX_FAILURES:
         decisions, point = walk.pending.pop()
         regions += 1
         if regions > cap:
@@ -1003,18 +1004,24 @@ def decide_classify(
             sys = add_atoms(walk.sys, atoms)
             if walk.feasible(sys, atoms):
                 failures.append((sys, m))
-    if not failures or first_failure:
-        return WalkResult(not failures, None, regions, walk.lp.count)
+    if not failures or not witness:
+        return WalkResult(not failures, None, regions, walk.lp.count, tuple(failures))
+    best = simplest_failure(dim, failures, walk.lp)
+    return WalkResult(False, best, regions, walk.lp.count)
+
+
+def simplest_failure(dim: int, failures: Sequence[tuple[System, Aff]], lp: _LP | None = None) -> Failure:
+    """The simplest witness of the failing parts (a system and the network's affine form on it)."""
     best: Failure | None = None
     for sys, m in failures:
         for order in (range(dim), reversed(range(dim))):
-            p = simple_point(dim, sys, list(order), walk.lp)
+            p = simple_point(dim, sys, list(order), lp)
             value = _fraction(m.at(p))
             candidate = Failure(p, value, not value > 0)
             if best is None or _point_key(p) < _point_key(best.point):
                 best = candidate
     assert best is not None
-    return WalkResult(False, best, regions, walk.lp.count)
+    return best
 
 
 class _CellsOnce:
@@ -1177,4 +1184,5 @@ __all__ = [
     "holds_at",
     "product_cells",
     "simple_point",
+    "simplest_failure",
 ]

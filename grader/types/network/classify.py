@@ -16,16 +16,16 @@
   make some 10^5), the walk takes seconds (an exact linear program per region): the
   probe points go first, and a point where the network's sign is wrong decides at once
   (exactly: the sign is evaluated in rational arithmetic). Most wrong answers end there
-  within the first :data:`PROBE_FIRST_POINTS` points: those go first, then a pass of the
-  walk that stops at the first region where the sign is wrong (a right answer ends there,
-  proved), then the rest of the probe points, then the whole walk for its witness. The
-  points are checked in the same order as when all went first, so the verdict is the same.
+  within the first :data:`PROBE_FIRST_POINTS` points: those go first, then the walk with
+  its witness left unmade (a right answer ends there, proved), then the rest of the probe
+  points, then the walk's witness. The points are checked in the same order as when all
+  went first, so the verdict is the same.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
@@ -59,7 +59,7 @@ PROBE_FIRST_REGIONS = 1_000
 PROBE_FIRST_POINTS = 128
 
 Points = dict[int, list[Any]]  # the probe points of each draw, made once a check
-FAILS = "the region walk found a region where the sign is wrong"
+Later = Callable[[], Comparison | str]  # a wrong sign the walk proved, its witness made when called
 
 
 def decide_classify(comp: Compiled, weights: Weights, side: Side) -> Comparison:
@@ -89,16 +89,16 @@ def decide_classify(comp: Compiled, weights: Weights, side: Side) -> Comparison:
 def _first_pass_then_probes(
     comp: Compiled, weights: Weights, side: Side, points: Points
 ) -> Comparison | tuple[Comparison | str, list[int] | None]:
-    """After the first probe points: the walk's pass to the first wrong sign (a right answer
-    is proved there), the rest of the probe points, then the whole walk for a witness; else
-    the walk's result or why it cannot decide, and the probe points checked in each draw."""
-    first = _regions(comp, weights, side, first_failure=True)
+    """After the first probe points: the walk, its witness left unmade (a right answer is
+    proved there), the rest of the probe points, then the walk's witness; else the walk's
+    result or why it cannot decide, and the probe points checked in each draw."""
+    first = _walk(comp, weights, side, witness=False)
     if isinstance(first, Comparison):
         return first
     rest = _probed_first(comp, weights, side, points, start=PROBE_FIRST_POINTS)
     if isinstance(rest, Comparison):
         return rest
-    return (_regions(comp, weights, side) if first == FAILS else first), rest
+    return (first if isinstance(first, str) else first()), rest
 
 
 def _wrong_sign(
@@ -147,10 +147,15 @@ def _condition(comp: Compiled, side: Side, values: Mapping[str, Any]) -> rx.Cond
     return cells
 
 
-def _regions(comp: Compiled, weights: Weights, side: Side, first_failure: bool = False) -> Comparison | str:
+def _regions(comp: Compiled, weights: Weights, side: Side) -> Comparison | str:
     """Decided exactly by walking the activation regions (piecewise-linear networks and
-    polyhedral conditions); else the reason it could not be, as text. With ``first_failure``
-    the walk stops where it proves a wrong sign, and that gives ``FAILS`` (no witness)."""
+    polyhedral conditions); else the reason it could not be, as text."""
+    found = _walk(comp, weights, side, witness=True)
+    return found if isinstance(found, Comparison | str) else found()
+
+
+def _walk(comp: Compiled, weights: Weights, side: Side, *, witness: bool) -> Comparison | str | Later:
+    """:func:`_regions`; without ``witness``, a wrong sign gives the call that makes it."""
     draws = symbol_plan(comp, SAMPLED_DRAWS)
     deadline = walk_deadline(comp)
     regions = 0
@@ -164,25 +169,29 @@ def _regions(comp: Compiled, weights: Weights, side: Side, first_failure: bool =
             box=comp.domain,
             max_regions=rx.MAX_REGIONS - regions,
             deadline=deadline,
-            first_failure=first_failure,
+            witness=witness,
         )
         result = walk_or_reason(walk)
         if isinstance(result, str):
             return result
         regions += result.regions
-        if not result.holds and first_failure:
-            return FAILS
         if not result.holds:
-            found = _checked_witness(comp, side, (wv, values), result.witness)
-            if found is None:
-                return "the region walk's witness did not check out"
-            return _wrong_sign(
-                comp, side, found, f"exact: activation region walk ({regions} regions visited)"
-            )
+            later = partial(_walk_mismatch, comp, side, (wv, values), result, regions)
+            return later if not witness else later()
     method = f"exact: {regions} activation regions"
     if comp.symbols:
         method += f" over {len(draws)} draws of {join_names(list(comp.symbols))}"
     return Comparison(True, "", method, True)
+
+
+def _walk_mismatch(
+    comp: Compiled, side: Side, draw: tuple[Any, Mapping[str, Any]], result: rx.WalkResult, regions: int
+) -> Comparison | str:
+    failure = result.witness or rx.simplest_failure(len(comp.inputs), result.failures)
+    found = _checked_witness(comp, side, draw, failure)
+    if found is None:
+        return "the region walk's witness did not check out"
+    return _wrong_sign(comp, side, found, f"exact: activation region walk ({regions} regions visited)")
 
 
 def _checked_witness(
