@@ -53,6 +53,7 @@ import gc
 import os
 import pickle
 import platform
+import resource
 import shutil
 import sys
 import tempfile
@@ -67,7 +68,7 @@ sys.path.insert(0, str(HERE))
 from make_class import make_class  # noqa: E402
 
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders  # noqa: E402
-from grader.batch.blobs import dumps  # noqa: E402
+from grader.batch.blobs import dumps, packed, read_back  # noqa: E402
 from grader.batch.executors import Chunk  # noqa: E402
 from grader.batch.output import _csv_line, sheet_line  # noqa: E402
 from grader.batch.plan import plan  # noqa: E402
@@ -119,6 +120,7 @@ class FakeWorkers:
         self.chunk_size = chunk_size
         self.parallelism = 320  # a cluster of 20 machines of 16 cores, for the chunk size
         self.asked = self.done = 0.0
+        self.asked_cpu = self.done_cpu = 0.0  # the driver's CPU time (all its threads) then
         self.sent: list[bytes] = []  # each chunk's results, pickled, in the order the driver sends them
         self.keys: list[str] = []  # each chunk's first student
 
@@ -135,11 +137,11 @@ class FakeWorkers:
             self.keys.append(chunk[0].key)
 
     def grade(self, setup: WorkerSetup, chunks: Iterable[Chunk]) -> Iterator[list[Graded]]:
-        self.asked = time.perf_counter()  # the driver asks for its first chunk
+        self.asked, self.asked_cpu = time.perf_counter(), time.process_time()  # it asks for its first chunk
         for count, chunk in enumerate(chunks):
             assert chunk[0].key == self.keys[count], "the driver sends the class in its order"
             yield pickle.loads(self.sent[count])
-        self.done = time.perf_counter()  # the driver has taken in the last chunk
+        self.done, self.done_cpu = time.perf_counter(), time.process_time()  # it took in the last chunk
 
 
 def _renamed(model: Graded, task: SubmissionTask, swap: bool) -> Graded:
@@ -204,12 +206,18 @@ def worker_side_seconds(template: list[Graded], written: Path, scratch: Path) ->
     verdicts = [
         {k: pickle.loads(v) for k, v in g.blobs.verdicts.items()} if g.blobs else {} for g in template
     ]
-    reports = [pickle.loads(g.blobs.report) for g in template if g.blobs]
+    reports = [read_back(g.blobs.report) for g in template if g.blobs]
     started = time.perf_counter()
     for graded, report, artefacts, fresh in zip(template, reports, files, verdicts, strict=True):
         write_student_files(scratch, artefacts)
-        StoreBlobs(dumps(report), {key: dumps(v) for key, v in fresh.items()}, dumps(graded.summary()))
+        StoreBlobs(packed(report), {key: dumps(v) for key, v in fresh.items()}, dumps(graded.summary()))
     return (time.perf_counter() - started) / len(template)
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user and system) of this process's children that have ended."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -248,14 +256,16 @@ def main() -> None:
         fake.prepare(plan(root, submission_folders(root)))
         gc.collect()
         load = " ".join(f"{value:.2f}" for value in os.getloadavg())
-        started = time.perf_counter()
+        children = _children_cpu()
+        started, started_cpu = time.perf_counter(), time.process_time()
         result = run_batch(
             spec,
             root,
             submission_folders(root),
             BatchOptions(out=out, executor=fake, chunk_size=CHUNK),
         )
-        driver_seconds = time.perf_counter() - started
+        driver_seconds, driver_cpu = time.perf_counter() - started, time.process_time() - started_cpu
+        writer_cpu = _children_cpu() - children  # the store's writer process, ended with the run
         assert len(result.rows) == args.sheets
         before, intake = fake.asked - started, fake.done - fake.asked
         after = driver_seconds - before - intake
@@ -279,6 +289,14 @@ def main() -> None:
             "grades.csv every few seconds; the results renamed for each student before the run, not "
             f"during it): the limit past {intake_rate / per_core:.0f} worker cores at {per_core:.1f} "
             "sheets/s each"
+        )
+        before_cpu, intake_cpu = fake.asked_cpu - started_cpu, fake.done_cpu - fake.asked_cpu
+        after_cpu = driver_cpu - before_cpu - intake_cpu
+        print(
+            f"CPU time: the driver {driver_cpu:.2f} s ({before_cpu:.2f} s before its first chunk, "
+            f"{intake_cpu:.2f} s taking them in = {intake_cpu / args.sheets * 1e6:.0f} us a sheet, "
+            f"{after_cpu:.2f} s at the end); the store's writer process {writer_cpu:.2f} s "
+            f"= {writer_cpu / args.sheets * 1e6:.0f} us a sheet"
         )
         sheets = 50_000
         serial = (before + after) * sheets / args.sheets
