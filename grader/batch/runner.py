@@ -154,6 +154,18 @@ def _long_lived_objects() -> Iterator[None]:
         gc.unfreeze()
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No garbage collection while the block runs (the collector runs again after it, if it was on)."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
 def grade_one_in_process(spec: ProblemSet, folder: Path, options: BatchOptions) -> BatchResult:
     """One submission folder, graded in this process (its class is its parent folder)."""
     from grader.batch.executors import InProcessExecutor
@@ -247,8 +259,9 @@ class _Run:
         result.clashes = _clashes(result.rows)
         if self.output is None:
             return None
-        result.changes = self.output.finish(self.rows.gradebook)
-        return self._write_dashboard([self.digests.get(task.key, task) for task in tasks])
+        with _collector_paused():  # the end makes many containers, few cycles (0.14 s of 50,000 sheets)
+            result.changes = self.output.finish(self.rows.gradebook)
+            return self._write_dashboard([self.digests.get(task.key, task) for task in tasks])
 
     def _grade(
         self, todo: list[SubmissionTask], result: BatchResult, total: int, on_progress: Progress | None
