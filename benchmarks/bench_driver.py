@@ -18,12 +18,14 @@ driver runs, each chunk is only unpickled, as a process pool or Dask unpickles r
 in the driver. (Until 2026-11-24 the renaming was done while the driver ran and counted
 against it: no driver renames anything, and with the worker-made lines it had become a
 fifth of the intake.) What is measured is the driver alone, in three phases: before it
-asks for the first chunk (listing the class, the store read; each folder's digest is
-taken as its chunk is sent), its intake (from the first chunk asked to the last
-received: digesting folders, unpickling, handing the store's entries to the writer
-process, each row's dashboard tally, grades.csv every few seconds), and the end (the
-writer's last transactions, the final grades.csv, the dashboard). Only the intake
-overlaps the workers' grading. The driver's second core serves the store's writer
+asks for the first chunk (listing the class, the store read), its intake (from the
+first chunk asked to the last received: unpickling, handing the store's entries to the
+writer process, each row's dashboard tally, grades.csv every few seconds), and the end
+(the final grades.csv and the dashboard, made while the writer stores its last batches,
+then waiting for it). Only the intake overlaps the workers' grading. Since 2026-11-24 a
+worker digests each folder it reads (the driver did, as its chunk was sent): the fake
+results carry the digests made before the run, as a worker sends them, and the template's
+worker rate includes its digesting. The driver's second core serves the store's writer
 process (a driver's machine has more than one core).
 
 A worker's rate (sheets/s per core) is the template run's: one worker process
@@ -47,18 +49,19 @@ driver more than this.
 
 Since 2026-11-24 it also gives the same estimate from CPU time, because the development
 machine is shared (load averages of 6 to 10 on its 2 cores while these figures were taken):
-wall time there measures the other work as much as the driver, and a worker core's wall
-rate moved from 8 to 40 sheets/s between runs of the same code. From CPU time: a worker
-core's rate is the template worker's sheets per second of its own CPU time (user and system,
-read from /proc from its first chunk back to its last); the intake rate is the sheets over
-the larger of the driver's CPU time while it takes them in (all its threads) and the store's
-writer process's CPU time (the whole run: it ends with it), so each is assumed to have a core
-of its own; the serial part is the driver's CPU time before its first chunk and after its
-last, scaled as above. It leaves out what is not CPU: waiting on the disk (the writer's
-commits and checkpoints, the files written at the end: an idle machine shows that as the
-gap between the two estimates) and the cores the driver's machine needs (three busy
-processes: driver, writer, and the end's files). It is a bound from measured rates, like
-the wall one, not a measurement of a cluster; "x12 reached" needs both estimates past 12.
+wall time there measures the other work as much as the driver, and a worker core's wall rate
+moved from 8 to 40 sheets/s between runs of the same code. From CPU time: a worker core's
+rate is the template worker's sheets per second of its own CPU time (user and system, read
+from /proc from its first chunk back to its last); the intake rate is the sheets over the
+larger of the driver's CPU time while it takes them in (all its threads) and the store's
+writer process's CPU time (the whole run: it ends with it; its start, about 0.06 s,
+included), so each is assumed to have a core of its own; the serial part is the driver's CPU
+time before its first chunk and after its last, scaled as above. It leaves out what is not
+CPU: waiting on the disk (the writer's commits and checkpoints, the files written at the
+end: an idle machine shows that as the gap between the two estimates) and the cores the
+driver's machine needs (three busy processes: driver, writer, and the end's files). It is a
+bound from measured rates, like the wall one, not a measurement of a cluster; "x12 reached"
+needs both estimates past 12.
 """
 
 from __future__ import annotations
@@ -325,11 +328,11 @@ def main() -> None:
             f"driver with fake workers: {args.sheets} sheets in {driver_seconds:.1f} s "
             f"= {args.sheets / driver_seconds:.0f} sheets/s overall: {before:.2f} s before its first chunk "
             f"(listing the class, the store read), {intake:.1f} s taking them in, {after:.2f} s at the end "
-            "(the store writer's last transactions, grades.csv, the dashboard)"
+            "(grades.csv and the dashboard while the writer stores its last batches, then waiting for it)"
         )
         print(
-            f"driver intake: {intake_rate:.0f} sheets/s (digesting each folder as it is sent, unpickling "
-            "results, handing the store's entries to its writer process, each row's dashboard tally, "
+            f"driver intake: {intake_rate:.0f} sheets/s (unpickling results (each folder digested by its "
+            "worker), handing the store's entries to its writer process, each row's dashboard tally, "
             "grades.csv every few seconds; the results renamed for each student before the run, not "
             f"during it): the limit past {intake_rate / per_core:.0f} worker cores at {per_core:.1f} "
             "sheets/s each"
