@@ -245,7 +245,9 @@ def test_a_verdict_decided_by_several_workers_is_sent_to_be_stored_once(tmp_path
         task = SubmissionTask("s1", str(tmp_path / "s1"), "s1", "digest")
         shared, own = ("part", "answer"), ("part", "other")
         batches = [
-            store.batch_of([(Graded(task, Report("demo", "s1", []), {}, fresh=fresh), "src", "ps", {})])
+            store.batch_of(
+                [(Graded(task, Report("demo", "s1", []), {}, fresh=fresh), "src", "ps", {})], once=True
+            )
             for fresh in ({shared: Verdict.correct()}, {shared: Verdict.correct(), own: Verdict.correct()})
         ]
     finally:

@@ -381,7 +381,7 @@ class _Run:
                     self.kept[graded.task.key] = graded.report
                 result.failed += graded.failed
         if finished and self.store is not None and self.writer is not None:
-            self.writer.send(self.store.batch_of(finished))  # the writer process stores, in order
+            self.writer.send(self.store.batch_of(finished, once=True))  # the writer process stores, in order
         elif finished and self.store is not None:
             # One thread stores, in order (SQLite waits on the disk, pickling overlaps the rest).
             self.storing.append(self.storer.submit(self._save, finished))

@@ -128,8 +128,8 @@ class VerdictStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         self._saved: set[VerdictKey] = set()  # verdicts this process stored
-        # Verdicts this process put in a batch to store (in order: a batch that fails to be
-        # stored stops the run): a verdict many workers decided is sent to be stored once.
+        # Verdicts this process put in a batch for a writer process (see batch_of): a verdict
+        # many workers decided is sent to be stored once.
         self._batched: set[VerdictKey] = set()
         schema = self.meta("schema")
         if schema == ROWLESS_SCHEMA:
@@ -242,11 +242,14 @@ class VerdictStore:
         """Store each (graded, source digest, problem-set digest, file records) in one transaction."""
         write_batch(self._db, self.key, self._saved, self.batch_of(finished))
 
-    def batch_of(self, finished: Iterable[Finished]) -> StoreBatch:
+    def batch_of(self, finished: Iterable[Finished], once: bool = False) -> StoreBatch:
         """What the store keeps of each (graded, source digest, problem-set digest, file records:
-        a dict, or as the store keeps them, records_text), to seal and insert (write_batch)."""
+        a dict, or as the store keeps them, records_text), to seal and insert (write_batch).
+        ``once``: leave out the verdicts an earlier batch of this store carried (for batches of
+        which one that fails to be stored stops the run: a writer process's)."""
         failed: list[str] = []
         verdicts: list[tuple[str, str, bytes]] = []
+        batched = self._batched if once else set()
         submissions: list[SubmissionFields] = []
         for graded, source, problem_set, artefacts in finished:
             if graded.failed:
@@ -254,13 +257,13 @@ class VerdictStore:
                 continue
             blobs = graded.blobs
             fresh = blobs.verdicts if blobs else graded.fresh
-            batched = self._batched
             verdicts += [
                 (part, answer, _blob(verdict))
                 for (part, answer), verdict in fresh.items()
                 if (part, answer) not in batched
             ]
-            batched.update(fresh)
+            if once:
+                batched.update(fresh)
             submissions.append(self._submission(graded, source, problem_set, artefacts))
         return failed, verdicts, submissions
 
