@@ -18,12 +18,14 @@ driver runs, each chunk is only unpickled, as a process pool or Dask unpickles r
 in the driver. (Until 2026-11-24 the renaming was done while the driver ran and counted
 against it: no driver renames anything, and with the worker-made lines it had become a
 fifth of the intake.) What is measured is the driver alone, in three phases: before it
-asks for the first chunk (listing the class, the store read; each folder's digest is
-taken as its chunk is sent), its intake (from the first chunk asked to the last
-received: digesting folders, unpickling, handing the store's entries to the writer
-process, each row's dashboard tally, grades.csv every few seconds), and the end (the
-writer's last transactions, the final grades.csv, the dashboard). Only the intake
-overlaps the workers' grading. The driver's second core serves the store's writer
+asks for the first chunk (listing the class, the store read), its intake (from the
+first chunk asked to the last received: unpickling, handing the store's entries to the
+writer process, each row's dashboard tally, grades.csv every few seconds), and the end
+(the final grades.csv and the dashboard, made while the writer stores its last batches,
+then waiting for it). Only the intake overlaps the workers' grading. Since 2026-11-24 a
+worker digests each folder it reads (the driver did, as its chunk was sent): the fake
+results carry the digests made before the run, as a worker sends them, and the template's
+worker rate includes its digesting. The driver's second core serves the store's writer
 process (a driver's machine has more than one core).
 
 A worker's rate (sheets/s per core) is the template run's: one worker process
@@ -44,6 +46,22 @@ and that the driver's machine is as fast as this one. It does not count what a D
 executor adds in the driver for each chunk (shipping each folder's files, the
 scheduler's messages): a cluster whose workers do not share the class's disk costs the
 driver more than this.
+
+Since 2026-11-24 it also gives the same estimate from CPU time, because the development
+machine is shared (load averages of 6 to 10 on its 2 cores while these figures were taken):
+wall time there measures the other work as much as the driver, and a worker core's wall rate
+moved from 8 to 40 sheets/s between runs of the same code. From CPU time: a worker core's
+rate is the template worker's sheets per second of its own CPU time (user and system, read
+from /proc from its first chunk back to its last); the intake rate is the sheets over the
+larger of the driver's CPU time while it takes them in (all its threads) and the store's
+writer process's CPU time (the whole run: it ends with it; its start, about 0.06 s,
+included), so each is assumed to have a core of its own; the serial part is the driver's CPU
+time before its first chunk and after its last, scaled as above. It leaves out what is not
+CPU: waiting on the disk (the writer's commits and checkpoints, the files written at the
+end: an idle machine shows that as the gap between the two estimates) and the cores the
+driver's machine needs (three busy processes: driver, writer, and the end's files). It is a
+bound from measured rates, like the wall one, not a measurement of a cluster; "x12 reached"
+needs both estimates past 12.
 """
 
 from __future__ import annotations
@@ -53,6 +71,7 @@ import gc
 import os
 import pickle
 import platform
+import resource
 import shutil
 import sys
 import tempfile
@@ -67,7 +86,7 @@ sys.path.insert(0, str(HERE))
 from make_class import make_class  # noqa: E402
 
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders  # noqa: E402
-from grader.batch.blobs import dumps  # noqa: E402
+from grader.batch.blobs import dumps, packed, read_back  # noqa: E402
 from grader.batch.executors import Chunk  # noqa: E402
 from grader.batch.output import _csv_line, sheet_line  # noqa: E402
 from grader.batch.plan import plan  # noqa: E402
@@ -91,10 +110,12 @@ class _Recording:
         self.chunks: list[list[Graded]] = []  # as they came back
         self.inner = LocalExecutor(1)
         self.received: list[tuple[float, int]] = []  # (time, sheets in the chunk)
+        self.worker_cpu: list[float] = []  # the worker's CPU time when each chunk came back
 
     def grade(self, setup: WorkerSetup, chunks: Iterable[Chunk]) -> Iterator[list[Graded]]:
         for chunk in self.inner.grade(setup, chunks):
             self.received.append((time.perf_counter(), len(chunk)))
+            self.worker_cpu.append(_living_children_cpu())
             self.graded.extend(chunk)
             self.chunks.append(chunk)
             yield chunk
@@ -104,6 +125,10 @@ class _Recording:
         start-up, imports and first chunk not counted, as a long run amortises them)."""
         (first, _), (last, _) = self.received[0], self.received[-1]
         return sum(count for _, count in self.received[1:]) / (last - first)
+
+    def cpu_rate(self) -> float:
+        """Sheets a second of the worker's CPU time, over the same chunks as :meth:`rate`."""
+        return sum(count for _, count in self.received[1:]) / (self.worker_cpu[-1] - self.worker_cpu[0])
 
 
 class FakeWorkers:
@@ -119,6 +144,7 @@ class FakeWorkers:
         self.chunk_size = chunk_size
         self.parallelism = 320  # a cluster of 20 machines of 16 cores, for the chunk size
         self.asked = self.done = 0.0
+        self.asked_cpu = self.done_cpu = 0.0  # the driver's CPU time (all its threads) then
         self.sent: list[bytes] = []  # each chunk's results, pickled, in the order the driver sends them
         self.keys: list[str] = []  # each chunk's first student
 
@@ -135,11 +161,11 @@ class FakeWorkers:
             self.keys.append(chunk[0].key)
 
     def grade(self, setup: WorkerSetup, chunks: Iterable[Chunk]) -> Iterator[list[Graded]]:
-        self.asked = time.perf_counter()  # the driver asks for its first chunk
+        self.asked, self.asked_cpu = time.perf_counter(), time.process_time()  # it asks for its first chunk
         for count, chunk in enumerate(chunks):
             assert chunk[0].key == self.keys[count], "the driver sends the class in its order"
             yield pickle.loads(self.sent[count])
-        self.done = time.perf_counter()  # the driver has taken in the last chunk
+        self.done, self.done_cpu = time.perf_counter(), time.process_time()  # it took in the last chunk
 
 
 def _renamed(model: Graded, task: SubmissionTask, swap: bool) -> Graded:
@@ -204,12 +230,41 @@ def worker_side_seconds(template: list[Graded], written: Path, scratch: Path) ->
     verdicts = [
         {k: pickle.loads(v) for k, v in g.blobs.verdicts.items()} if g.blobs else {} for g in template
     ]
-    reports = [pickle.loads(g.blobs.report) for g in template if g.blobs]
+    reports = [read_back(g.blobs.report) for g in template if g.blobs]
     started = time.perf_counter()
     for graded, report, artefacts, fresh in zip(template, reports, files, verdicts, strict=True):
         write_student_files(scratch, artefacts)
-        StoreBlobs(dumps(report), {key: dumps(v) for key, v in fresh.items()}, dumps(graded.summary()))
+        StoreBlobs(packed(report), {key: dumps(v) for key, v in fresh.items()}, dumps(graded.summary()))
     return (time.perf_counter() - started) / len(template)
+
+
+def _estimate(serial: float, per_core: float, intake: float, sheets: int = 50_000) -> tuple[float, float]:
+    """Seconds for ``sheets`` on 1 and on 20 machines of 16 cores: the serial part, then the
+    workers or the driver's intake, whichever is slower."""
+    one = serial + max(sheets / (16 * per_core), sheets / intake)
+    twenty = serial + max(sheets / (320 * per_core), sheets / intake)
+    return one, twenty
+
+
+def _living_children_cpu() -> float:
+    """CPU seconds (user and system) so far of this process's living children (the pool's worker)."""
+    total, me = 0, str(os.getpid())
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == me:  # its parent; then utime and stime, fields 14 and 15 of proc(5)
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user and system) of this process's children that have ended."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -248,14 +303,16 @@ def main() -> None:
         fake.prepare(plan(root, submission_folders(root)))
         gc.collect()
         load = " ".join(f"{value:.2f}" for value in os.getloadavg())
-        started = time.perf_counter()
+        children = _children_cpu()
+        started, started_cpu = time.perf_counter(), time.process_time()
         result = run_batch(
             spec,
             root,
             submission_folders(root),
             BatchOptions(out=out, executor=fake, chunk_size=CHUNK),
         )
-        driver_seconds = time.perf_counter() - started
+        driver_seconds, driver_cpu = time.perf_counter() - started, time.process_time() - started_cpu
+        writer_cpu = _children_cpu() - children  # the store's writer process, ended with the run
         assert len(result.rows) == args.sheets
         before, intake = fake.asked - started, fake.done - fake.asked
         after = driver_seconds - before - intake
@@ -271,14 +328,22 @@ def main() -> None:
             f"driver with fake workers: {args.sheets} sheets in {driver_seconds:.1f} s "
             f"= {args.sheets / driver_seconds:.0f} sheets/s overall: {before:.2f} s before its first chunk "
             f"(listing the class, the store read), {intake:.1f} s taking them in, {after:.2f} s at the end "
-            "(the store writer's last transactions, grades.csv, the dashboard)"
+            "(grades.csv and the dashboard while the writer stores its last batches, then waiting for it)"
         )
         print(
-            f"driver intake: {intake_rate:.0f} sheets/s (digesting each folder as it is sent, unpickling "
-            "results, handing the store's entries to its writer process, each row's dashboard tally, "
+            f"driver intake: {intake_rate:.0f} sheets/s (unpickling results (each folder digested by its "
+            "worker), handing the store's entries to its writer process, each row's dashboard tally, "
             "grades.csv every few seconds; the results renamed for each student before the run, not "
             f"during it): the limit past {intake_rate / per_core:.0f} worker cores at {per_core:.1f} "
             "sheets/s each"
+        )
+        before_cpu, intake_cpu = fake.asked_cpu - started_cpu, fake.done_cpu - fake.asked_cpu
+        after_cpu = driver_cpu - before_cpu - intake_cpu
+        print(
+            f"CPU time: the driver {driver_cpu:.2f} s ({before_cpu:.2f} s before its first chunk, "
+            f"{intake_cpu:.2f} s taking them in = {intake_cpu / args.sheets * 1e6:.0f} us a sheet, "
+            f"{after_cpu:.2f} s at the end); the store's writer process {writer_cpu:.2f} s "
+            f"= {writer_cpu / args.sheets * 1e6:.0f} us a sheet"
         )
         sheets = 50_000
         serial = (before + after) * sheets / args.sheets
@@ -287,15 +352,25 @@ def main() -> None:
             if args.sheets == sheets
             else f"x {sheets / args.sheets:g}, as if linear in the class"
         )
-        one = serial + max(sheets / (16 * per_core), sheets / intake_rate)
-        twenty = serial + max(sheets / (320 * per_core), sheets / intake_rate)
+        one, twenty = _estimate(serial, per_core, intake_rate)
         print(
-            f"estimate, 50,000 sheets: 1 machine of 16 cores {one:.0f} s, 20 machines {twenty:.0f} s: "
-            f"x{one / twenty:.1f}, as serial + max(50000 / (cores x {per_core:.1f}), "
+            f"estimate from wall time, 50,000 sheets: 1 machine of 16 cores {one:.0f} s, 20 machines "
+            f"{twenty:.0f} s: x{one / twenty:.1f}, as serial + max(50000 / (cores x {per_core:.1f}), "
             f"50000 / {intake_rate:.0f}) "
             f"with serial = {serial:.1f} s (before and after the intake, {scaled})"
         )
-        print(f"x12 {'reached' if one / twenty >= 12 else 'not reached'}")
+        # The same from CPU time: a worker core's, the driver's and its writer's, each on a core of its own.
+        per_core_cpu = recording.cpu_rate()
+        intake_rate_cpu = args.sheets / max(intake_cpu, writer_cpu)
+        serial_cpu = (before_cpu + after_cpu) * sheets / args.sheets
+        one_cpu, twenty_cpu = _estimate(serial_cpu, per_core_cpu, intake_rate_cpu)
+        print(
+            f"estimate from CPU time: a worker core {per_core_cpu:.1f} sheets/s of its CPU, the intake "
+            f"{intake_rate_cpu:.0f} sheets/s (the busier of the driver and its writer), serial "
+            f"{serial_cpu:.1f} s of the driver's CPU ({scaled}): 1 machine {one_cpu:.0f} s, 20 machines "
+            f"{twenty_cpu:.0f} s: x{one_cpu / twenty_cpu:.1f}"
+        )
+        print(f"x12 {'reached' if min(one / twenty, one_cpu / twenty_cpu) >= 12 else 'not reached'}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

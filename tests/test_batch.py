@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 from pydantic import TypeAdapter
 
-from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders
+from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders, worker
 from grader.batch import limits as batch_limits
 from grader.batch.executors import InProcessExecutor
 from grader.batch.integrity import seal
@@ -191,6 +191,33 @@ def test_a_rerun_with_nothing_changed_grades_and_writes_nothing(
     assert counter.take() == [] and second.regraded == 0
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == written
     assert [r.score for r in second.reports] == [r.score for r in first.reports]
+
+
+@pytest.mark.parametrize("when", ["before its worker reads it", "after its worker read it"])
+def test_a_folder_changed_while_it_is_graded_is_graded_again_next_run(
+    tmp_path: Path, spec: ProblemSet, monkeypatch: pytest.MonkeyPatch, when: str
+) -> None:
+    """The worker digests a folder before it reads it: a change at any time during its grading
+    makes the next run grade it again, never keep the report of what it read before."""
+    root = make_class(tmp_path / "class", {"s1": sheet("1"), "s2": sheet("1")})
+    out = tmp_path / "out"
+    real_read = worker.read_within_limits
+
+    def read_and_edit(task: Any, *args: Any, **kwargs: Any) -> Any:
+        if task.key == "s1" and when == "before its worker reads it":
+            (root / "s1" / "answers.yaml").write_text(sheet("131072"))
+        submission = real_read(task, *args, **kwargs)
+        if task.key == "s1" and when == "after its worker read it":
+            (root / "s1" / "answers.yaml").write_text(sheet("131072"))
+        return submission
+
+    monkeypatch.setattr(worker, "read_within_limits", read_and_edit)
+    run(spec, root, out, executor=InProcessExecutor())
+    monkeypatch.setattr(worker, "read_within_limits", real_read)
+    again = run(spec, root, out, executor=InProcessExecutor())
+    assert again.regraded == 1  # s1 alone: s2 did not change
+    assert rows(out / "grades.csv")["s1"][NUMBER_PART] == "2"  # 131072 is the right parameter count
+    assert run(spec, root, out, executor=InProcessExecutor()).regraded == 0
 
 
 def test_a_run_in_process_leaves_no_file_open(tmp_path: Path, spec: ProblemSet) -> None:

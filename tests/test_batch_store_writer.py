@@ -17,9 +17,13 @@ import yaml
 
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders
 from grader.batch import runner as batch_runner
-from grader.batch.blobs import blob_digest, loads
+from grader.batch.blobs import PACKED, blob_digest, dumps, loads
+from grader.batch.reading import SubmissionTask
 from grader.batch.store import STORE_FILE, VerdictStore
 from grader.batch.storewriter import StoreWriter, StoreWriterFailed
+from grader.batch.worker import Graded
+from grader.core.report import Report
+from grader.core.verdict import Verdict
 from grader.loading import load_problem_set
 
 PROBLEMS = """\
@@ -113,8 +117,11 @@ def test_the_writer_process_stores_what_the_drivers_thread_stores(
         outs[name] = out
     assert _files(outs["process"]) == _files(outs["thread"]), "reports, grades.csv, dashboard: the same bytes"
     assert _stored(outs["process"]) == _stored(outs["thread"]), "the same entries in the store"
+    dashboard = (outs["process"] / "index.html").stat().st_mtime_ns
     again = run_batch(spec, root, submission_folders(root), BatchOptions(out=outs["process"]))
     assert again.regraded == 0 and again.untrusted == 0, "every entry the writer sealed is trusted"
+    # The dashboard, made while the writer stored its last batches, is recorded as made from them.
+    assert (outs["process"] / "index.html").stat().st_mtime_ns == dashboard
 
 
 DRIVER = """
@@ -206,3 +213,44 @@ def test_a_run_stopped_by_its_own_error_still_has_what_it_sent_stored(tmp_path: 
     assert writer.process.returncode == 0
     assert store.counts() == (0, 1)
     store.close()
+
+
+def test_the_store_keeps_reports_compressed_and_reads_them_back_whole(tmp_path: Path) -> None:
+    """A large class's storing is bounded by the bytes it writes: each report is kept
+    compressed (a 45-part report: a third of its pickle), and read back as the report the run made."""
+    problem_file, root = _class(tmp_path)
+    spec = load_problem_set(problem_file)
+    out = tmp_path / "out"
+    result = run_batch(spec, root, submission_folders(root), BatchOptions(out=out, executor=LocalExecutor(2)))
+    db = sqlite3.connect(out / STORE_FILE)
+    try:
+        blobs = dict(db.execute("SELECT folder, report FROM submissions"))
+    finally:
+        db.close()
+    assert sorted(blobs) == sorted(row.folder for row in result.rows)
+    for folder, blob in blobs.items():
+        report = loads(blob)
+        assert report is not None and report.folder == folder
+        assert blob.startswith(PACKED) and len(blob) < len(dumps(report))
+    store = VerdictStore(out / STORE_FILE)
+    try:
+        assert [store.report(row.folder or "") for row in result.rows] == result.reports
+    finally:
+        store.close()
+
+
+def test_a_verdict_decided_by_several_workers_is_sent_to_be_stored_once(tmp_path: Path) -> None:
+    store = VerdictStore(tmp_path / STORE_FILE)
+    try:
+        task = SubmissionTask("s1", str(tmp_path / "s1"), "s1", "digest")
+        shared, own = ("part", "answer"), ("part", "other")
+        batches = [
+            store.batch_of(
+                [(Graded(task, Report("demo", "s1", []), {}, fresh=fresh), "src", "ps", {})], once=True
+            )
+            for fresh in ({shared: Verdict.correct()}, {shared: Verdict.correct(), own: Verdict.correct()})
+        ]
+    finally:
+        store.close()
+    sent = [[(part, answer) for part, answer, _ in verdicts] for _, verdicts, _ in batches]
+    assert sent == [[shared], [own]]

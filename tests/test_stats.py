@@ -74,6 +74,22 @@ def test_batch_scores_mean_and_median() -> None:
     assert numbers.max_score == 2
 
 
+def test_a_parts_points_possible_are_the_largest_any_sheet_gives_however_its_parts_are_listed() -> None:
+    """Rows with the same parts are read a group at a time, their maxima from the distinct tuples
+    (a chunk's rows share one): every row still counts."""
+    sheets = [
+        [result("p", "correct", 2.0), result("q", "incorrect", max_score=3.0)],
+        [result("q", "correct", 5.0, max_score=5.0)],
+        [result("p", "partial", 1.0, max_score=4.0), result("q", "missing", max_score=3.0)],
+        [result("p", "correct", 2.0), result("q", "incorrect", max_score=3.0)],
+    ]
+    numbers = batch_stats([Report("a1", f"s{i}", parts) for i, parts in enumerate(sheets)])
+    by_id = {part.id: part for part in numbers.parts}
+    assert by_id["p"].max_score == 4.0 and by_id["q"].max_score == 5.0
+    assert by_id["p"].submissions == 3 and by_id["q"].submissions == 4
+    assert by_id["q"].mean_score == 5.0 / 4
+
+
 def test_equal_formulas_are_one_wrong_answer() -> None:
     reports = class_of(
         ("incorrect", r"\sigma(x)(1-\sigma(x))", "at x = 3 your formula gives 0.045"),

@@ -32,7 +32,7 @@ from typing import Any
 
 from grader.batch.executors import Chunk, ChunkWindow, ExecutorLost, LocalExecutor
 from grader.batch.limits import verdict_version
-from grader.batch.plan import ship_folder
+from grader.batch.plan import digested, ship_folder
 from grader.batch.worker import Graded, WorkerRefused, WorkerSetup
 
 INSTALL_HINT = 'pip install "dl-theory-grader[dask]"'
@@ -210,7 +210,8 @@ class _DaskWindow(ChunkWindow):
     def _submit(self, chunk: Chunk) -> Any:
         from grader.batch.cluster_worker import grade_chunk_on_worker
 
-        with_files = [replace(task, files=ship_folder(Path(task.folder))) for task in chunk]
+        # Digested before it is read to be shipped: a folder changed meanwhile is graded again next run.
+        with_files = [replace(digested(task), files=ship_folder(Path(task.folder))) for task in chunk]
         payload: Any = with_files
         if sum(len(f.data) for task in with_files for f in task.files or ()) > SCATTER_BYTES:
             [payload] = _call(self.client, self.client.scatter, [with_files], hash=False, direct=True)
@@ -244,8 +245,12 @@ class _DaskWindow(ChunkWindow):
             _raise_if_lost(self.client, exc)
             yield from self._after_failure(chunk, exc)
             return
-        # The client's own tasks (without the files they carried) go with the results.
-        yield [replace(g, task=task) for g, task in zip(graded, chunk, strict=True)]
+        # The client's own tasks (without the files they carried) go with the results, with the
+        # digest each folder was shipped with.
+        yield [
+            replace(g, task=replace(task, digest=g.task.digest))
+            for g, task in zip(graded, chunk, strict=True)
+        ]
 
     def _reason(self, exc: BaseException) -> str:
         return _reason(exc)

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grader
-from grader.batch.blobs import blob_digest, records_text
+from grader.batch.blobs import blob_digest, packed, records_text
 from grader.batch.blobs import dumps as _dumps
 from grader.batch.blobs import loads as _loads
 from grader.batch.integrity import intact, seal, store_key
@@ -128,6 +128,9 @@ class VerdictStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         self._saved: set[VerdictKey] = set()  # verdicts this process stored
+        # Verdicts this process put in a batch for a writer process (see batch_of): a verdict
+        # many workers decided is sent to be stored once.
+        self._batched: set[VerdictKey] = set()
         schema = self.meta("schema")
         if schema == ROWLESS_SCHEMA:
             self._add_rows()
@@ -142,7 +145,7 @@ class VerdictStore:
         self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def clear(self) -> None:
-        self._saved = set()
+        self._saved, self._batched = set(), set()
         with self._transaction():
             for table in ("verdicts", "submissions", "meta"):
                 self._db.execute(f"DROP TABLE IF EXISTS {table}")
@@ -239,11 +242,14 @@ class VerdictStore:
         """Store each (graded, source digest, problem-set digest, file records) in one transaction."""
         write_batch(self._db, self.key, self._saved, self.batch_of(finished))
 
-    def batch_of(self, finished: Iterable[Finished]) -> StoreBatch:
+    def batch_of(self, finished: Iterable[Finished], once: bool = False) -> StoreBatch:
         """What the store keeps of each (graded, source digest, problem-set digest, file records:
-        a dict, or as the store keeps them, records_text), to seal and insert (write_batch)."""
+        a dict, or as the store keeps them, records_text), to seal and insert (write_batch).
+        ``once``: leave out the verdicts an earlier batch of this store carried (for batches of
+        which one that fails to be stored stops the run: a writer process's)."""
         failed: list[str] = []
         verdicts: list[tuple[str, str, bytes]] = []
+        batched = self._batched if once else set()
         submissions: list[SubmissionFields] = []
         for graded, source, problem_set, artefacts in finished:
             if graded.failed:
@@ -251,7 +257,13 @@ class VerdictStore:
                 continue
             blobs = graded.blobs
             fresh = blobs.verdicts if blobs else graded.fresh
-            verdicts += [(part, answer, _blob(verdict)) for (part, answer), verdict in fresh.items()]
+            verdicts += [
+                (part, answer, _blob(verdict))
+                for (part, answer), verdict in fresh.items()
+                if (part, answer) not in batched
+            ]
+            if once:
+                batched.update(fresh)
             submissions.append(self._submission(graded, source, problem_set, artefacts))
         return failed, verdicts, submissions
 
@@ -262,7 +274,7 @@ class VerdictStore:
         if not graded.settled:  # keep its answers' digests, but never serve the report as it is
             source = ""
         blobs = graded.blobs
-        report = blobs.report if blobs else _dumps(graded.whole_report())
+        report = blobs.report if blobs else packed(graded.whole_report())
         row = blobs.row if blobs and blobs.row else _dumps(graded.summary())
         answers = blobs.answers if blobs and blobs.answers else records_text(graded.answers)
         files = artefacts if isinstance(artefacts, str) else records_text(artefacts)

@@ -22,9 +22,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from grader import clock
-from grader.batch.blobs import StoredVerdicts, blob_digest, dumps, records_text
+from grader.batch.blobs import StoredVerdicts, blob_digest, dumps, packed, records_text
 from grader.batch.limits import Limits, Watchdog, limits_in_force, limits_text, memory_limit, verdict_version
 from grader.batch.output import sheet_line
+from grader.batch.plan import digested
 from grader.batch.reading import (  # where a batch's tasks and their reading were defined first
     CheckLimits,
     SubmissionTask,
@@ -232,6 +233,8 @@ def grade_chunk(tasks: list[SubmissionTask]) -> list[Graded]:
 
 def grade_task(prepared: Prepared, task: SubmissionTask) -> Graded:
     spec = prepared.setup.spec
+    if task.files is None:  # the folder is read here: digested first, so a change after is seen next run
+        task = digested(task)
     submission = read_within_limits(
         task, prepared.limits, *reading_limits(spec), within_class=prepared.setup.within_class
     )
@@ -256,7 +259,7 @@ def grade_task(prepared: Prepared, task: SubmissionTask) -> Graded:
         graded.lines = (sheet_line(graded.row), student_row(graded.row, f"{task.stem}.html"))
     if prepared.setup.store_blobs:
         verdicts = {key: dumps(v) for key, v in graded.fresh.items()}
-        blob = dumps(report)
+        blob = packed(report)
         files = records_text(graded.written) if graded.written is not None else ""
         graded.blobs = StoreBlobs(
             blob, verdicts, dumps(graded.row), blob_digest(blob), records_text(graded.answers), files

@@ -248,10 +248,10 @@ class ClassTally:
         )
         return BatchStats(
             assignment=rows[0].assignment if rows else "",
-            max_score=max((r.max_score for r in rows), default=0.0),
-            scores=tuple(r.score for r in rows),
+            max_score=max(map(attrgetter("max_score"), rows), default=0.0),
+            scores=tuple(map(attrgetter("score"), rows)),
             parts=part_stats,
-            pending=max((r.pending for r in rows), default=0.0),
+            pending=max(map(attrgetter("pending"), rows), default=0.0),
             unreadable=tuple(i for i, r in enumerate(rows) if r.error),
         )
 
@@ -280,7 +280,8 @@ class ClassTally:
 
 @dataclass
 class _Column:
-    """One part's statuses and points over the class (in no particular order)."""
+    """One part's statuses and points over the class (in no particular order), and its largest
+    points possible in each group of rows that share their parts."""
 
     statuses: list[Status] = field(default_factory=list)
     scores: list[float] = field(default_factory=list)
@@ -309,15 +310,22 @@ def _columns(rows: Sequence[SheetRow]) -> dict[str, _Column]:
         group.append(row)
     columns: dict[str, _Column] = {}
     for ids, members in groups.items():
-        statuses = zip(*(row.statuses for row in members), strict=True)
-        scores = zip(*(row.scores for row in members), strict=True)
-        maxima = zip(*(row.max_scores for row in members), strict=True)
-        for part_id, status, score, best in zip(ids, statuses, scores, maxima, strict=True):
+        statuses = zip(*map(attrgetter("statuses"), members), strict=True)
+        scores = zip(*map(attrgetter("scores"), members), strict=True)
+        for part_id, status, score, best in zip(ids, statuses, scores, _maxima(members), strict=True):
             column = columns.setdefault(part_id, _Column())
             column.statuses.extend(status)
             column.scores.extend(score)
-            column.max_scores.extend(best)
+            column.max_scores.append(best)
     return columns
+
+
+def _maxima(members: Sequence[SheetRow]) -> list[float]:
+    """Each part's largest points possible over rows with the same parts, read from their
+    distinct tuples of maxima (a chunk's rows share one): the same value, and the same first
+    one of equal values, as over every row in order."""
+    distinct = {id(row.max_scores): row.max_scores for row in members}
+    return [max(values) for values in zip(*distinct.values(), strict=True)]
 
 
 def wrong_answer_groups(
