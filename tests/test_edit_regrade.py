@@ -184,3 +184,18 @@ def test_the_verdict_only_fields_reach_no_report_and_no_page_but_through_verdict
             assert render_student_page(report, show_expected, spec=spec) == render_student_page(
                 report, show_expected, spec=other
             )
+
+
+def test_the_summary_says_how_many_sheets_the_edit_left_as_they_were(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    root = make_class(tmp_path / "class")
+    problem_file = tmp_path / "set.yaml"
+    problem_file.write_text(BASICS.read_text())
+    command = ["grade", str(root), "-p", str(problem_file), "--out", str(tmp_path / "out"), "--jobs", "2"]
+    assert "(7 graded, 0 unchanged from the store, " in CliRunner().invoke(main, command).stderr
+    problem_file.write_text(EDITS["tolerance"][0])
+    edited = CliRunner().invoke(main, command)
+    assert "(4 graded, 3 unchanged from the store (3 of them after the edit), " in edited.stderr
