@@ -33,25 +33,33 @@ def edited_basics(old: str, new: str) -> str:
 
 
 EDITS = {
-    # A looser tolerance: c and d become right. a, c and e check the three distinct answers to
-    # the edited part once; d's verdict moved; b, f and g keep their reports.
-    "tolerance": (edited_basics(PARAMS, PARAMS + "    rtol: 1.0e-4\n"), 4, 3),
-    # A listed mistake: e and f get its feedback (a, c, e check; f moved; b, d, g kept).
+    # (problem file, sheets graded, sheets kept, sheets read to check an edited part's answers)
+    # A looser tolerance: c and d become right. a, c and e are read to check the three distinct
+    # answers to the edited part once; c and d are graded; the five others keep their reports.
+    "tolerance": (edited_basics(PARAMS, PARAMS + "    rtol: 1.0e-4\n"), 2, 5, 3),
+    # A listed mistake: e and f get its feedback.
     "mistakes": (
         edited_basics(PARAMS, PARAMS + "    mistakes:\n      - answer: 7\n        feedback: Count again.\n"),
-        4,
+        2,
+        5,
         3,
     ),
-    # No verdict moves (everyone gave the same array): a checks it, the six others are kept.
+    # No verdict moves (everyone gave the same array): a is read to check it, all are kept.
     "tolerance, no verdict moves": (
         edited_basics("        type: array\n", "        type: array\n        atol: 0.5\n"),
+        0,
+        7,
         1,
-        6,
     ),
     # The report shows the reference (expected), the points and the title: every sheet anew.
-    "reference": (edited_basics("    answer: 131072\n", "    answer: 131073\n"), 7, 0),
-    "points": (edited_basics("    type: number\n    points: 2\n", "    type: number\n    points: 3\n"), 7, 0),
-    "title": (edited_basics("  - id: params\n", "  - id: params\n    title: Parameters\n"), 7, 0),
+    "reference": (edited_basics("    answer: 131072\n", "    answer: 131073\n"), 7, 0, 0),
+    "points": (
+        edited_basics("    type: number\n    points: 2\n", "    type: number\n    points: 3\n"),
+        7,
+        0,
+        0,
+    ),
+    "title": (edited_basics("  - id: params\n", "  - id: params\n    title: Parameters\n"), 7, 0, 0),
 }
 
 
@@ -88,7 +96,7 @@ def stamps(out: Path) -> dict[str, tuple[int, int]]:
 def test_an_edit_rerun_writes_what_a_cold_run_writes_and_makes_only_the_moved_sheets_anew(
     tmp_path: Path, edit: str
 ) -> None:
-    text, regraded, kept = EDITS[edit]
+    text, regraded, kept, checked = EDITS[edit]
     root = make_class(tmp_path / "class")
     out = tmp_path / "out"
     run(load_problem_set(BASICS), root, out)
@@ -106,14 +114,14 @@ def test_an_edit_rerun_writes_what_a_cold_run_writes_and_makes_only_the_moved_sh
     # What the store keeps too: each report (read by exports, hand grades) and each row.
     assert [repr(report) for report in result.reports] == [repr(report) for report in fresh.reports]
     assert result.rows == fresh.rows
-    assert (result.regraded, result.kept_after_edit) == (regraded, kept)
+    assert (result.regraded, result.kept_after_edit, result.checked) == (regraded, kept, checked)
     # A file whose content did not change was not written again.
     assert {name for name in after if stamps(out)[name] != written.get(name)} == {
         name for name in after if after[name] != before.get(name)
     }
     # The kept sheets are stored under the edited problem file: the next run grades nothing.
     again = run(edited, root, out)
-    assert (again.regraded, again.kept_after_edit) == (0, 0)
+    assert (again.regraded, again.kept_after_edit, again.checked) == (0, 0, 0)
     assert outputs(out) == after
 
 
@@ -198,4 +206,4 @@ def test_the_summary_says_how_many_sheets_the_edit_left_as_they_were(tmp_path: P
     assert "(7 graded, 0 unchanged from the store, " in CliRunner().invoke(main, command).stderr
     problem_file.write_text(EDITS["tolerance"][0])
     edited = CliRunner().invoke(main, command)
-    assert "(4 graded, 3 unchanged from the store (3 of them after the edit), " in edited.stderr
+    assert "(2 graded, 5 unchanged from the store (5 of them after the edit), " in edited.stderr

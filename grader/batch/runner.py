@@ -111,6 +111,7 @@ class BatchResult:
     rows: list[SheetRow]  # each sheet's summary row, in the order of the folders given
     regraded: int = 0  # submissions sent to a worker
     kept_after_edit: int = 0  # sheets kept as stored after a problem-file edit (grader.batch.edits)
+    checked: int = 0  # sheets read to check an edited part's answers once (not graded: no report)
     failed: int = 0  # submissions whose worker died or was stopped
     changes: list[ScoreChange] = field(default_factory=list)
     clashes: dict[str, list[str]] = field(default_factory=dict)  # student name -> folders
@@ -245,15 +246,13 @@ class _Run:
         todo, edited = self._edited(todo)
         if on_progress:
             on_progress(len(self.rows.rows), len(tasks))
-        todo, edited = self._checking_once(todo, edited)
+        result.checked = self._check_once(edited)
+        todo += self._keep_unmoved(edited, result)
         if todo:  # an unchanged re-run starts no worker (and no cluster)
             self._grade(todo, result, len(tasks), on_progress)
-        moved = self._keep_unmoved(edited, result)
-        if moved:
-            self._grade(moved, result, len(tasks), on_progress)
         result.rows = self.rows.ordered([task.key for task in tasks])
         result.reader = ReportReader(self.kept, self.options.store_path(), self.rows.rows)
-        result.regraded = len(todo) + len(moved)
+        result.regraded = len(todo)
         result.clashes = _clashes(result.rows)
         if self.output is not None:
             result.changes = self.output.finish(self.rows.gradebook)
@@ -344,17 +343,39 @@ class _Run:
             return EditedSheet(task, record.row, pairs, edited_parts(earlier, self.spec_record))
         return None
 
-    def _checking_once(
-        self, todo: list[SubmissionTask], edited: list[EditedSheet]
-    ) -> tuple[list[SubmissionTask], list[EditedSheet]]:
-        """``todo`` and the edited sheets whose grading checks each edited part's answer the
-        store has no verdict for (once across the class); the other edited sheets."""
+    def _check_once(self, edited: list[EditedSheet]) -> int:
+        """Have each edited part's answer the store has no verdict for checked once across the
+        class (the first sheet that gives it is read by a worker, which checks the edited parts
+        only), and stored; the number of sheets read so."""
         if not edited:
-            return todo, edited
+            return 0
         assert self.store is not None
-        chosen = set(checking_once(edited, set(self.store.verdict_blobs(keys_now(edited)))))
-        todo = todo + [sheet.task for index, sheet in enumerate(edited) if index in chosen]
-        return todo, [sheet for index, sheet in enumerate(edited) if index not in chosen]
+        chosen = [edited[i] for i in checking_once(edited, set(self.store.verdict_blobs(keys_now(edited))))]
+        if not chosen:
+            return 0
+        addresses = sorted({address for sheet in chosen for address in sheet.edited})
+        tasks = [sheet.task for sheet in chosen]
+        self._store_checked(replace(self.setup, check_only=tuple(addresses)), tasks)
+        return len(tasks)
+
+    def _store_checked(self, setup: WorkerSetup, tasks: list[SubmissionTask]) -> None:
+        """Have workers check ``setup.check_only``'s parts of these sheets; store the verdicts."""
+        from grader.batch.executors import LocalExecutor
+
+        assert self.store is not None
+        executor = self.options.executor or LocalExecutor(self.options.jobs)
+        workers = getattr(executor, "parallelism", self.options.jobs)
+        size = self.options.chunk_size or _chunk_size(len(tasks), workers)
+        chunks = (tasks[start : start + size] for start in range(0, len(tasks), size))
+        for chunk in executor.grade(setup, chunks):
+            verdicts = [
+                (part, answer, blob)
+                for graded in chunk
+                if not graded.failed
+                for (part, answer), blob in _verdict_blobs(graded).items()
+            ]
+            with self.store_lock:
+                self.store.save_verdicts(verdicts)
 
     def _keep_unmoved(self, edited: list[EditedSheet], result: BatchResult) -> list[SubmissionTask]:
         """Keep each edited sheet whose verdicts did not move (its stored report, row and
@@ -494,6 +515,13 @@ class _Run:
         if self.output is None:
             return {}
         return self.output.write_student(graded, earlier.artefacts if earlier else ())
+
+
+def _verdict_blobs(graded: Graded) -> dict[VerdictKey, bytes]:
+    """The fresh verdicts of a result, pickled (by the worker, or here)."""
+    if graded.blobs is not None:
+        return graded.blobs.verdicts
+    return {key: dumps(verdict) for key, verdict in graded.fresh.items()}
 
 
 def _chunk_size(count: int, jobs: int) -> int:

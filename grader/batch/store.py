@@ -235,6 +235,10 @@ class VerdictStore:
                 found[key] = verdict
         return found
 
+    def save_verdicts(self, verdicts: Iterable[tuple[str, str, bytes]]) -> None:
+        """Store (part digest, answer digest, pickled verdict) rows alone, in one transaction."""
+        write_batch(self._db, self.key, self._saved, ([], list(verdicts), []))
+
     def verdict_blobs(self, keys: Iterable[VerdictKey]) -> dict[VerdictKey, bytes]:
         """The stored verdicts among ``keys``, pickled as stored (intact ones only)."""
         found: dict[VerdictKey, bytes] = {}
