@@ -5,12 +5,14 @@ answers and each part's verdict. Most fields of a part are shown by the report o
 its pages too (points, prompts, the reference as the expected answer, the names an
 answer is read with...), but a few only decide verdicts (:data:`VERDICT_ONLY_FIELDS`:
 tolerances, listed mistakes, a check's limits). When an edit changed nothing else,
-a sheet whose folder and files are unchanged and whose verdicts of the edited parts
-are the same under the new keys (the same pickled bytes) has the same report and
-files as a cold run would make: it keeps its stored report, row and files. Its row
-loses the meaning keys of the edited parts' wrong answers (a key is read with the
-part; the dashboard reads those again). Any other edit, or a sheet whose verdicts
-cannot be compared, is graded again as before.
+the verdicts under the edited parts' new keys that the store lacks are checked first,
+once per distinct answer (a worker reads the first sheet that gives it and checks the
+edited parts only). Then a sheet whose folder and files are unchanged and whose
+verdicts of the edited parts are the same under the old and the new keys (the same
+pickled bytes) has the same report and files as a cold run would make: it keeps its
+stored report, row and files. Its row loses the meaning keys of the edited parts'
+wrong answers (a key is read with the part; the dashboard reads those again). Any
+other edit, or a sheet whose verdicts cannot be compared, is graded again as before.
 
 Which problem set a stored sheet was graded with is told by its problem-set key; the
 store keeps what it needs of the last two problem sets (:class:`SpecRecord`, sealed
