@@ -564,9 +564,11 @@ def _summary(path: Path, spec: ProblemSet, result: BatchResult, options: GradeOp
     if options.quiet:
         return
     stored = len(result.rows) - result.regraded
+    # Sheets the problem file's edit left as they were: none of their verdicts moved.
+    kept = f" ({result.kept_after_edit} of them after the edit)" if result.kept_after_edit else ""
     line = (
         f"{spec.assignment}: {counted(len(result.rows), 'student')}, {result.with_errors} with errors "
-        f"({result.regraded} graded, {stored} unchanged from the store, {result.seconds:.1f} s)"
+        f"({result.regraded} graded, {stored} unchanged from the store{kept}, {result.seconds:.1f} s)"
     )
     if options.out:
         line += f"; reports, {GRADEBOOK} and {CHANGES} in {options.out}"

@@ -603,7 +603,8 @@ def test_a_part_edit_that_changes_no_report_rewrites_no_file(
     )
     result = run(tighter, root, out, executor=InProcessExecutor())
     assert sorted(counter.take()) == [(NUMBER_PART, 7), (NUMBER_PART, 131072)]  # that part, regraded
-    assert result.regraded == 2 and result.changes == []
+    # Both sheets were read to check their answers to that part; no verdict moved: both kept.
+    assert (result.checked, result.regraded, result.kept_after_edit) == (2, 0, 2) and result.changes == []
     assert {name: (out / name).stat().st_mtime_ns for name in written} == written
 
 

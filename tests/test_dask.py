@@ -314,6 +314,40 @@ def test_grader_max_limits_are_shipped_to_workers_and_key_the_verdicts(
     assert "20 digits" in after.feedback
 
 
+def test_an_edit_rerun_on_dask_keeps_the_sheets_whose_verdicts_did_not_move(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """The re-run after a tolerance edit grades on the cluster twice (the answers the store has
+    no verdict for, then the sheets whose verdicts moved): a cold local run's files."""
+    answers = {"a": "131072", "b": "131072", "c": "131073", "d": "131073", "e": "7", "f": "7"}
+    root = tmp_path / "class"
+    for folder, params in answers.items():
+        (root / folder).mkdir(parents=True)
+        (root / folder / "answers.yaml").write_text(f"answers:\n  params: {params}\n  kind: B\n")
+    spec = load_problem_set(BASICS)
+    looser = spec.model_copy(
+        update={
+            "questions": tuple(
+                q.model_copy(update={"parts": tuple(p.model_copy(update={"rtol": 1e-4}) for p in q.parts)})
+                if q.id == "params"
+                else q
+                for q in spec.questions
+            )
+        }
+    )
+    folders, out, cold = submission_folders(root), tmp_path / "dask", tmp_path / "cold"
+    on_dask = BatchOptions(out=out, executor=DaskExecutor(cluster.address), chunk_size=1)
+    run_batch(spec, root, folders, on_dask)
+    result = run_batch(looser, root, folders, on_dask)
+    run_batch(looser, root, folders, BatchOptions(out=cold, executor=LocalExecutor(2)))
+    # a, c and e read to check the edited part's three answers; c and d graded, as they moved.
+    assert (result.checked, result.regraded, result.kept_after_edit) == (3, 2, 4)
+    since_last_run = "changes.csv"
+    assert {name: data for name, data in files_written(out).items() if name != since_last_run} == {
+        name: data for name, data in files_written(cold).items() if name != since_last_run
+    }
+
+
 # ---------------------------------------------------------------------------
 # A cluster that cannot grade: one line, exit code 4
 

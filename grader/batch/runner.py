@@ -31,7 +31,20 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from grader.batch.blobs import dumps
 from grader.batch.classrows import ClassRows, ReportReader
+from grader.batch.edits import (
+    EditedSheet,
+    SpecRecord,
+    checking_once,
+    earlier_specs,
+    edited_parts,
+    keys_now,
+    spec_view,
+    unmoved,
+    verdict_pairs,
+    without_meanings,
+)
 from grader.batch.limits import limits_in_force, limits_text, verdict_version
 from grader.batch.lock import output_lock
 from grader.batch.output import OutputFolder, ScoreChange
@@ -97,6 +110,8 @@ class BatchOptions:
 class BatchResult:
     rows: list[SheetRow]  # each sheet's summary row, in the order of the folders given
     regraded: int = 0  # submissions sent to a worker
+    kept_after_edit: int = 0  # sheets kept as stored after a problem-file edit (grader.batch.edits)
+    checked: int = 0  # sheets read to check an edited part's answers once (not graded: no report)
     failed: int = 0  # submissions whose worker died or was stopped
     changes: list[ScoreChange] = field(default_factory=list)
     clashes: dict[str, list[str]] = field(default_factory=dict)  # student name -> folders
@@ -200,12 +215,14 @@ class _Run:
             rows_only=store is not None,  # and send rows: the store keeps the reports
         )
         self.hand_digests = {folder: grades_digest(grades) for folder, grades in options.hand.items()}
-        self.problem_digest = _digest(
-            f"{rendering}\n{limits_text(limits)}\n{options.show_expected}\n{spec.model_dump_json()}"
-        )
+        head = f"{rendering}\n{limits_text(limits)}\n{options.show_expected}"
+        self.problem_digest = _digest(f"{head}\n{spec.model_dump_json()}")
         self.part_digests = {
             address: part_digest(part, self.version) for address, _, part in spec.iter_parts()
         }
+        # What an edit re-run needs of this problem set, and of the ones the store was graded with.
+        self.spec_record = SpecRecord(self.problem_digest, spec_view(spec, head), dict(self.part_digests))
+        self.earlier = earlier_specs(store, self.spec_record) if store is not None else []
         self.records: dict[str, StoredSubmission] = store.submissions() if store else {}
         self.kept: dict[str, Report] = {}  # the reports received whole (no store, failed submissions)
         self.rows = ClassRows([])
@@ -220,9 +237,12 @@ class _Run:
         self.writer: StoreWriter | None = None  # the process that stores, in a large run
         self.digests: dict[str, SubmissionTask] = {}  # the tasks graded, as their workers digested them
 
-    def problem_set_key(self, task: SubmissionTask) -> str:
+    def problem_set_key(self, task: SubmissionTask, problem_digest: str | None = None) -> str:
+        """The key of the sheet's report: this problem set's (or the one of ``problem_digest``),
+        its file stem and its hand grades."""
         hand = self.hand_digests.get(task.key)  # a changed hand grade makes the report anew
-        return _digest(f"{self.problem_digest}\n{task.stem}" + (f"\nhand {hand}" if hand else ""))
+        problem = problem_digest or self.problem_digest
+        return _digest(f"{problem}\n{task.stem}" + (f"\nhand {hand}" if hand else ""))
 
     def execute(self, tasks: list[SubmissionTask], on_progress: Progress | None) -> BatchResult:
         result = BatchResult(rows=[])
@@ -235,9 +255,12 @@ class _Run:
         # meanwhile is graded again next run).
         tasks = [digested(task) if task.key in self.records else task for task in tasks]
         todo = [task for task in tasks if not self._from_store(task)]
+        todo, edited = self._edited(todo)
         if on_progress:
             on_progress(len(self.rows.rows), len(tasks))
         try:
+            result.checked = self._check_once(edited)
+            todo += self._keep_unmoved(edited, result)
             if todo:  # an unchanged re-run starts no worker (and no cluster)
                 self._grade(todo, result, len(tasks), on_progress)
             # The end (grades.csv, the dashboard) is made while the writer stores its last batches.
@@ -317,6 +340,90 @@ class _Run:
             return False
         self.rows.add(task.key, record.row, now=False)
         return True
+
+    def _edited(self, todo: list[SubmissionTask]) -> tuple[list[SubmissionTask], list[EditedSheet]]:
+        """The tasks a worker must see, and the stored sheets graded with an earlier problem set
+        that differs from this one in verdicts only (see grader.batch.edits), their folders and
+        files unchanged."""
+        if not self.earlier:
+            return todo, []
+        others, edited = [], []
+        for task in todo:
+            sheet = self._edited_sheet(task)
+            if sheet is None:
+                others.append(task)
+            else:
+                edited.append(sheet)
+        return others, edited
+
+    def _edited_sheet(self, task: SubmissionTask) -> EditedSheet | None:
+        record = self.records.get(task.key)
+        if record is None or record.source != task.digest:
+            return None
+        for earlier in self.earlier:
+            if record.problem_set != self.problem_set_key(task, earlier.problem):
+                continue
+            pairs = verdict_pairs(record.answers, record.row, earlier, self.spec_record)
+            if pairs is None or (self.output is not None and not self.output.intact(record.artefacts)):
+                return None
+            return EditedSheet(task, record.row, pairs, edited_parts(earlier, self.spec_record))
+        return None
+
+    def _check_once(self, edited: list[EditedSheet]) -> int:
+        """Have each edited part's answer the store has no verdict for checked once across the
+        class (the first sheet that gives it is read by a worker, which checks the edited parts
+        only), and stored; the number of sheets read so."""
+        if not edited:
+            return 0
+        assert self.store is not None
+        chosen = [edited[i] for i in checking_once(edited, set(self.store.verdict_blobs(keys_now(edited))))]
+        if not chosen:
+            return 0
+        addresses = sorted({address for sheet in chosen for address in sheet.edited})
+        tasks = [sheet.task for sheet in chosen]
+        self._store_checked(replace(self.setup, check_only=tuple(addresses)), tasks)
+        return len(tasks)
+
+    def _store_checked(self, setup: WorkerSetup, tasks: list[SubmissionTask]) -> None:
+        """Have workers check ``setup.check_only``'s parts of these sheets; store the verdicts."""
+        from grader.batch.executors import LocalExecutor
+
+        assert self.store is not None
+        executor = self.options.executor or LocalExecutor(self.options.jobs)
+        workers = getattr(executor, "parallelism", self.options.jobs)
+        size = self.options.chunk_size or _chunk_size(len(tasks), workers)
+        chunks = (tasks[start : start + size] for start in range(0, len(tasks), size))
+        for chunk in executor.grade(setup, chunks):
+            verdicts = [
+                (part, answer, blob)
+                for graded in chunk
+                if not graded.failed
+                for (part, answer), blob in _verdict_blobs(graded).items()
+            ]
+            with self.store_lock:
+                self.store.save_verdicts(verdicts)
+
+    def _keep_unmoved(self, edited: list[EditedSheet], result: BatchResult) -> list[SubmissionTask]:
+        """Keep each edited sheet whose verdicts did not move (its stored report, row and
+        files, its store entry under this problem set's key); the others, to grade again."""
+        if not edited:
+            return []
+        assert self.store is not None
+        keys = {key for sheet in edited for pair in sheet.pairs for key in pair}
+        with self.store_lock:
+            blobs = self.store.verdict_blobs(keys)
+        moved, kept = [], []
+        for sheet in edited:
+            if not unmoved(sheet, blobs):
+                moved.append(sheet.task)
+                continue
+            row = without_meanings(sheet.row, sheet.edited)
+            self.rows.add(sheet.task.key, row, now=False)
+            kept.append((sheet.task.key, self.problem_set_key(sheet.task), dumps(row)))
+        with self.store_lock:
+            self.store.rekey(kept)
+        result.kept_after_edit = len(kept)
+        return moved
 
     def _chunks(self, todo: list[SubmissionTask], executor: Executor) -> Iterator[Chunk]:
         # Sized when the executor asks for the first chunk: a cluster knows its workers by then.
@@ -435,6 +542,13 @@ class _Run:
         if self.output is None:
             return {}
         return self.output.write_student(graded, earlier.artefacts if earlier else ())
+
+
+def _verdict_blobs(graded: Graded) -> dict[VerdictKey, bytes]:
+    """The fresh verdicts of a result, pickled (by the worker, or here)."""
+    if graded.blobs is not None:
+        return graded.blobs.verdicts
+    return {key: dumps(verdict) for key, verdict in graded.fresh.items()}
 
 
 def _chunk_size(count: int, jobs: int) -> int:

@@ -238,6 +238,46 @@ class VerdictStore:
                 found[key] = verdict
         return found
 
+    def save_verdicts(self, verdicts: Iterable[tuple[str, str, bytes]]) -> None:
+        """Store (part digest, answer digest, pickled verdict) rows alone, in one transaction."""
+        write_batch(self._db, self.key, self._saved, ([], list(verdicts), []))
+
+    def verdict_blobs(self, keys: Iterable[VerdictKey]) -> dict[VerdictKey, bytes]:
+        """The stored verdicts among ``keys``, pickled as stored (intact ones only)."""
+        found: dict[VerdictKey, bytes] = {}
+        query = "SELECT verdict, mac FROM verdicts WHERE part = ? AND answer = ?"
+        for key in keys:
+            row = self._db.execute(query, key).fetchone()
+            if row is None:
+                continue
+            if intact(self.key, row[1], *key, row[0]):
+                found[key] = bytes(row[0])
+            else:
+                self.rejected += 1
+        return found
+
+    def rekey(self, kept: Iterable[tuple[str, str, bytes]]) -> None:
+        """Give each (folder, problem-set digest, row) its new problem-set digest and row, and
+        a new seal, in one transaction: a sheet kept as it is after an edit of the problem
+        file (see grader.batch.edits). An entry that fails its check is left as it is."""
+        with self._transaction():
+            for folder, problem_set, row in kept:
+                self._rekey_one(folder, problem_set, row)
+
+    def _rekey_one(self, folder: str, problem_set: str, row: bytes) -> None:
+        found = self._db.execute(f"SELECT {_SEALED} FROM submissions WHERE folder = ?", (folder,)).fetchone()
+        if found is None:
+            return
+        source, old_key, answers, artefacts, made_from, mac, old_row, digest = found
+        if not intact(self.key, mac, folder, source, old_key, answers, artefacts, made_from, digest, old_row):
+            self.rejected += 1
+            return
+        mac = seal(self.key, folder, source, problem_set, answers, artefacts, made_from, digest, row)
+        self._db.execute(
+            "UPDATE submissions SET problem_set = ?, row = ?, mac = ? WHERE folder = ?",
+            (problem_set, row, mac, folder),
+        )
+
     def save(self, finished: Iterable[Finished]) -> None:
         """Store each (graded, source digest, problem-set digest, file records) in one transaction."""
         write_batch(self._db, self.key, self._saved, self.batch_of(finished))

@@ -128,6 +128,9 @@ class WorkerSetup:
     store_blobs: bool = False  # pickle the report and fresh verdicts for the store (see StoreBlobs)
     # Send the driver the summary row and the store's blobs, not the report (with store_blobs).
     rows_only: bool = False
+    # Check only these parts' answers, and send back their verdicts: no report, no files (the
+    # distinct answers of a problem file's edited parts, see grader.batch.edits).
+    check_only: tuple[str, ...] = ()
 
 
 class WorkerRefused(RuntimeError):
@@ -232,6 +235,8 @@ def grade_chunk(tasks: list[SubmissionTask]) -> list[Graded]:
 
 
 def grade_task(prepared: Prepared, task: SubmissionTask) -> Graded:
+    if prepared.setup.check_only:
+        return check_parts(prepared, task)
     spec = prepared.setup.spec
     if task.files is None:  # the folder is read here: digested first, so a change after is seen next run
         task = digested(task)
@@ -268,6 +273,26 @@ def grade_task(prepared: Prepared, task: SubmissionTask) -> Graded:
         graded.answers = {}  # the driver stores them as the blobs carry them
         if prepared.setup.rows_only:
             graded.report = None  # the driver reads the row; the store keeps the report
+    return graded
+
+
+def check_parts(prepared: Prepared, task: SubmissionTask) -> Graded:
+    """The sheet's answers to the setup's ``check_only`` parts checked (or found decided): the
+    fresh verdicts, pickled for the store with ``store_blobs``; no report, no row, no file."""
+    spec = prepared.setup.spec
+    submission = read_within_limits(
+        task, prepared.limits, *reading_limits(spec), within_class=prepared.setup.within_class
+    )
+    check = StoredOrChecked(prepared, task.prior)
+    if not submission.load_error:
+        answers = submission.matched_to(part_id for part_id, _, _ in spec.iter_parts()).answers
+        for address in prepared.setup.check_only:
+            check(prepared.parts[address], answers.get(address))
+    light = replace(task, prior={}, files=None)
+    graded = Graded(light, None, {}, check.answers, check.fresh, settled=check.settled)
+    if prepared.setup.store_blobs:
+        graded.blobs = StoreBlobs(b"", {key: dumps(v) for key, v in graded.fresh.items()})
+        graded.fresh = {}
     return graded
 
 
