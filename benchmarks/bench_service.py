@@ -38,6 +38,7 @@ Unreadable sheets are refused at upload (422) and counted separately.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -54,6 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import httpx
+import psutil
 from make_class import make_class
 from service_server import Course, Server
 from sqlalchemy import select
@@ -233,6 +235,19 @@ def wait_workers_ready(server: Server, timeout: float = 120) -> None:
     raise RuntimeError(f"the grading workers were not ready after {timeout:.0f} s")
 
 
+def cpu_seconds(server: Server) -> tuple[float, float]:
+    """CPU seconds (user and system) so far of the web server's process, and of all its
+    children (the grading process, the check runner, the fork servers and workers)."""
+    process = psutil.Process(server.process.pid)
+    own = process.cpu_times()
+    children = 0.0
+    for child in process.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            times = child.cpu_times()
+            children += times.user + times.system
+    return own.user + own.system, children
+
+
 def wait_all_graded(db: Database, expected: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -289,6 +304,7 @@ def main() -> None:
         server = Server(course, args.workers, "--rate-limit", "100000", *threads)
         try:
             wait_workers_ready(server)  # a server that runs for the term: its workers are up
+            cpu_before = cpu_seconds(server)
             started = time.perf_counter()
             clients_cpu = time.process_time()
             students = not args.rate and not args.burst
@@ -307,6 +323,8 @@ def main() -> None:
             clients_cpu = time.process_time() - clients_cpu
             db = Database(Settings(course_dir=course.folder, db_url=args.db).database_url)
             wait_all_graded(db, len(latencies), timeout=1800)
+            cpu_after = cpu_seconds(server)
+            server_cpu = (cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1])
             with db.session() as session:
                 rows = session.execute(
                     select(Submission.created_at, Job.finished_at, Job.claimed_at, Submission.id).join(
@@ -370,6 +388,10 @@ def main() -> None:
         f"  the clients     {clients_cpu:.1f} s of CPU in this process"
         f" ({clients_cpu / uploaded:.0%} of a core while they posted),"
         " taken from the server's cores as students' own machines would not"
+    )
+    print(
+        f"  CPU             {server_cpu[0]:.1f} s in the web server's process,"
+        f" {server_cpu[1]:.1f} s in its grading process and workers"
     )
     worst = sorted(uploads)[-5:][::-1]
     slowest = ", ".join(f"{latency * 1000:.0f} ms at {at:.1f} s" for latency, at in worst)
