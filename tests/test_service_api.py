@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from click.testing import CliRunner
 from httpx import Response
@@ -194,6 +195,33 @@ def test_a_stopping_server_answers_its_long_polls(tmp_path: Path) -> None:
         assert '"event": "stopped"' in server.log.read_text()
     finally:
         server.kill()
+
+
+def upload_readers(server: Server) -> list[psutil.Process]:
+    """The server's upload readers that run, as its log names them."""
+    pids = {int(pid) for pid in re.findall(r"upload reader (\d+) started", server.log.read_text())}
+    return [psutil.Process(pid) for pid in sorted(pids) if psutil.pid_exists(pid)]
+
+
+def test_uploads_are_read_off_the_server_and_a_dead_reader_is_replaced(tmp_path: Path) -> None:
+    course = make_course(tmp_path / "course", None)
+    unreadable = b"answers:\n  q6.full: [1, 2\n  q7: 3\n"
+    with Server(course, 1) as server, server.client("alice") as alice:
+        (reader,) = upload_readers(server)
+        assert reader.pid != server.process.pid and reader.ppid() != server.process.pid  # forked elsewhere
+        first = submit(alice, ASSIGNMENT, unreadable).json()["error"]
+        reader.kill()
+        reader.wait(30)
+        again = submit(alice, ASSIGNMENT, unreadable)  # read in the request, the reader replaced
+        assert again.status_code == 422 and again.json()["error"] == first and first["line"] == 3
+        (replacement,) = upload_readers(server)
+        assert replacement.pid != reader.pid
+        response = submit(alice, ASSIGNMENT, seed_file(SEEDS, "seed-001"))
+        assert response.status_code == 202, response.text
+        assert wait_graded(alice, response.json()["id"])["status"] == "graded"
+    _gone, alive = psutil.wait_procs([replacement], timeout=30)
+    assert not alive, "an upload reader outlived its server"
+    assert f"upload reader {reader.pid} ended" in server.log.read_text()
 
 
 def test_errors_say_what_to_do(server: Server) -> None:

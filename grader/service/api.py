@@ -40,7 +40,7 @@ from grader.service.db import (
     utcnow,
 )
 from grader.service.errors import ApiError
-from grader.service.intake import answers_as_file, canonical_name, read_upload
+from grader.service.intake import answers_as_file, canonical_name
 from grader.service.visibility import student_json
 from grader.service.waiting import MAX_WAIT_SECONDS, wait_for
 
@@ -114,8 +114,8 @@ def store_submission(
     request: Request, user: User, assignment: LoadedAssignment, filename: str, content: bytes
 ) -> Submission:
     """Keep a new version and queue its grading; detached, without its content."""
-    read_upload(filename, content, user.name, assignment.name)  # 422 with a caret when unreadable
     service = service_of(request)
+    service.uploads.read(filename, content, user.name, assignment.name)  # 422 with a caret when unreadable
     now = utcnow()
     fields: dict[str, Any] = {
         "assignment_id": assignment.id,

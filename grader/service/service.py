@@ -13,6 +13,7 @@ from grader.service.checking import CheckRunner
 from grader.service.course import CourseState
 from grader.service.db import Database, migrate
 from grader.service.grading_process import GradingProcess
+from grader.service.intake import UploadReader
 from grader.service.settings import Settings
 from grader.service.waiting import VerdictWaiters
 from grader.service.workers import GradingWorkers
@@ -109,6 +110,7 @@ class Service:
         self.limiter = RateLimiter(settings.rate_limit, settings.rate_window)
         self.checks = CheckRunner(settings)
         self.verdicts = VerdictWaiters()  # the long polls, woken by each verdict
+        self.uploads = UploadReader()  # reads hand-ins off the server's interpreter once started
         self.grading: Grading
         self.companions: list[Companion] = []  # started and stopped with the grading
         if in_process:
@@ -121,6 +123,7 @@ class Service:
 
     def start(self) -> None:
         if self.start_workers:
+            self.uploads.start()
             self.grading.start()
             for companion in self.companions:
                 companion.start()
@@ -135,6 +138,7 @@ class Service:
             self.grading.nudge()
 
     def stop(self) -> None:
+        self.uploads.stop()
         self.grading.stop()
         for companion in self.companions:
             companion.stop()
