@@ -1,7 +1,8 @@
 """The grading service under load: many clients hand in at once over real HTTP.
 
     python benchmarks/bench_service.py [--submissions 500] [--clients 50] [--workers 2]
-                                       [--burst | --rate R] [--poll SECONDS] [--db URL]
+                                       [--burst | --rate R] [--poll SECONDS | --wait SECONDS]
+                                       [--db URL]
 
 Builds the synthetic class of benchmarks/make_class.py (seeded: reference answers,
 shipped answers, listed mistakes, wrong variants, hostile strings, unreadable
@@ -9,11 +10,13 @@ sheets), starts ``grader serve`` on a free loopback port with a fresh SQLite
 database (or ``--db``), and has ``--clients`` threads post the sheets (each client a
 student with a token, taking sheets in turn). How they post:
 
-* by default, as students do: a client hands in a sheet, asks for its verdict every
-  ``--poll`` seconds (the waiting page reloads every 2 s) until it is graded, and then
+* by default, as students do: a client hands in a sheet, waits for its verdict and then
   hands in its next sheet, so 50 clients keep up to 50 sheets in the queue; the clients
   make their first hand-in at random moments of the first ``--ramp`` seconds (default 1:
-  a deadline rush of 50 students in one second);
+  a deadline rush of 50 students in one second). A client waits as the product's clients
+  do, with a long poll (``GET /api/v1/submissions/{id}?wait=``, ``--wait`` seconds, default
+  30, asked again until graded), or with ``--poll S`` asks every S seconds (a script
+  that polls; the waiting page reloads every 2 s);
 * ``--burst``: each client posts its next sheet as soon as the last upload is answered,
   never waiting for a verdict: a test of the server's capacity, not a load students
   make (by Little's law the upload latency is then clients / upload throughput);
@@ -23,7 +26,8 @@ student with a token, taking sheets in turn). How they post:
 Prints:
 
 * upload latency: POST to 202, p50 / p99 / max (what a student waits for), and the
-  latency of the verdict polls;
+  latency of the verdict polls (with ``--poll``);
+* verdict to student: from a verdict's commit to the moment its student's client has it;
 * upload to verdict: a job's finish time minus its submission's, p50 / p99 / max,
   read from the service's own database;
 * throughput: submissions graded per second, first upload to last verdict.
@@ -34,6 +38,7 @@ Unreadable sheets are refused at upload (422) and counted separately.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -43,12 +48,14 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import httpx
+import psutil
 from make_class import make_class
 from service_server import Course, Server
 from sqlalchemy import select
@@ -88,11 +95,14 @@ ASSIGNMENT = "synthetic-class"  # the assignment id make_class writes
 
 class Load:
     """What the clients measure: each accepted upload's (latency, start) in seconds after
-    the first, each poll's latency, and the sheets refused as unreadable."""
+    the first, each poll's latency, when each submission's verdict reached its client (epoch
+    seconds), and the sheets refused as unreadable."""
 
     def __init__(self) -> None:
         self.uploads: list[tuple[float, float]] = []
         self.polls: list[float] = []
+        self.long_polls = 0
+        self.seen: dict[int, float] = {}
         self.refused = 0
         self.lock = threading.Lock()
         self.begin = time.perf_counter()
@@ -107,19 +117,32 @@ class Load:
             else:
                 raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
 
-    def poll(self, started: float) -> None:
+    def poll(self, started: float | None) -> None:
+        """A verdict poll answered (``started``: when it was sent) or a long poll (None)."""
         with self.lock:
-            self.polls.append(time.perf_counter() - started)
+            if started is None:
+                self.long_polls += 1
+            else:
+                self.polls.append(time.perf_counter() - started)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """How a student waits for a verdict: a long poll of ``wait`` seconds asked again until
+    it is graded, or a poll every ``poll`` seconds."""
+
+    wait: float | None = None
+    poll: float | None = None
 
 
 class Client:
     """One student: posts the sheets it is given, paced by ``rate`` (sheets a second over
-    all clients) or waiting for each verdict (asking every ``poll`` seconds), or neither."""
+    all clients) or waiting for each verdict (``waiting``), or neither."""
 
     def __init__(
-        self, http: httpx.Client, load: Load, rate: float | None, poll: float | None, start: float = 0.0
+        self, http: httpx.Client, load: Load, rate: float | None, waiting: Waiting | None, start: float = 0.0
     ):
-        self.http, self.load, self.rate, self.poll, self.start = http, load, rate, poll, start
+        self.http, self.load, self.rate, self.waiting, self.start = http, load, rate, waiting, start
 
     def hand_in(self, sheets: list[tuple[int, Path]]) -> None:
         time.sleep(max(0.0, self.load.begin + self.start - time.perf_counter()))
@@ -132,16 +155,23 @@ class Client:
                 files={"file": (sheet.name, sheet.read_bytes())},
             )
             self.load.upload(response, started)
-            if self.poll and response.status_code == 202:
-                self.wait_for_verdict(response.json()["url"], self.poll)
+            if self.waiting and response.status_code == 202:
+                body = response.json()
+                self.wait_for_verdict(body["url"], self.waiting)
+                with self.load.lock:
+                    self.load.seen[body["id"]] = time.time()
 
-    def wait_for_verdict(self, url: str, interval: float) -> None:
+    def wait_for_verdict(self, url: str, waiting: Waiting) -> None:
         while True:
-            time.sleep(interval)
+            if waiting.poll:
+                time.sleep(waiting.poll)
             started = time.perf_counter()
-            status = self.http.get(url).json()["status"]
-            self.load.poll(started)
-            if status == "graded":
+            if waiting.wait:
+                answer = self.http.get(url, params={"wait": waiting.wait}, timeout=waiting.wait + 30)
+            else:
+                answer = self.http.get(url)
+            self.load.poll(None if waiting.wait else started)
+            if answer.json()["status"] == "graded":
                 return
 
 
@@ -151,12 +181,12 @@ def run_clients(
     sheets: list[Path],
     clients: int,
     rate: float | None = None,
-    poll: float | None = None,
+    waiting: Waiting | None = None,
     ramp: float = 0.0,
 ) -> Load:
-    """Post every sheet, each client taking sheets in turn: with ``poll``, a client waits for
-    each verdict (asking every ``poll`` seconds) before its next sheet; with ``rate``, sheet
-    i is posted at i / rate seconds; with neither, as soon as the last upload is answered.
+    """Post every sheet, each client taking sheets in turn: with ``waiting``, a client waits
+    for each verdict before its next sheet; with ``rate``, sheet i is posted at i / rate
+    seconds; with neither, as soon as the last upload is answered.
     With ``ramp``, each client starts at a random moment of the first ``ramp`` seconds."""
     names = [n for n in sorted(course.tokens) if n.startswith("client-")][:clients]
     # Every client made (an httpx client loads its TLS settings: milliseconds of this process's
@@ -168,7 +198,7 @@ def run_clients(
     starts = random.Random(0)
     threads = [
         threading.Thread(
-            target=Client(http, load, rate, poll, starts.uniform(0, ramp)).hand_in,
+            target=Client(http, load, rate, waiting, starts.uniform(0, ramp)).hand_in,
             args=([(n, sheets[n]) for n in range(index, len(sheets), len(names))],),
         )
         for index, http in enumerate(https)
@@ -205,6 +235,19 @@ def wait_workers_ready(server: Server, timeout: float = 120) -> None:
     raise RuntimeError(f"the grading workers were not ready after {timeout:.0f} s")
 
 
+def cpu_seconds(server: Server) -> tuple[float, float]:
+    """CPU seconds (user and system) so far of the web server's process, and of all its
+    children (the grading process, the check runner, the fork servers and workers)."""
+    process = psutil.Process(server.process.pid)
+    own = process.cpu_times()
+    children = 0.0
+    for child in process.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            times = child.cpu_times()
+            children += times.user + times.system
+    return own.user + own.system, children
+
+
 def wait_all_graded(db: Database, expected: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -230,11 +273,18 @@ def main() -> None:
         action="store_true",
         help="each client posts again as soon as its upload is answered, never waiting for a verdict",
     )
-    parser.add_argument(
+    waits = parser.add_mutually_exclusive_group()
+    waits.add_argument(
+        "--wait",
+        type=float,
+        default=30.0,
+        help="students: the long poll's ?wait= in seconds (default 30), asked again until graded",
+    )
+    waits.add_argument(
         "--poll",
         type=float,
-        default=1.0,
-        help="seconds between a client's verdict polls (default 1; the waiting page reloads every 2)",
+        default=None,
+        help="students: ask for the verdict every POLL seconds instead of a long poll (the old load: 1)",
     )
     parser.add_argument(
         "--ramp",
@@ -254,6 +304,7 @@ def main() -> None:
         server = Server(course, args.workers, "--rate-limit", "100000", *threads)
         try:
             wait_workers_ready(server)  # a server that runs for the term: its workers are up
+            cpu_before = cpu_seconds(server)
             started = time.perf_counter()
             clients_cpu = time.process_time()
             students = not args.rate and not args.burst
@@ -263,7 +314,7 @@ def main() -> None:
                 sheets,
                 args.clients,
                 args.rate,
-                args.poll if students else None,
+                (Waiting(poll=args.poll) if args.poll else Waiting(wait=args.wait)) if students else None,
                 args.ramp if students else 0.0,
             )
             uploads, refused = load.uploads, load.refused
@@ -272,9 +323,11 @@ def main() -> None:
             clients_cpu = time.process_time() - clients_cpu
             db = Database(Settings(course_dir=course.folder, db_url=args.db).database_url)
             wait_all_graded(db, len(latencies), timeout=1800)
+            cpu_after = cpu_seconds(server)
+            server_cpu = (cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1])
             with db.session() as session:
                 rows = session.execute(
-                    select(Submission.created_at, Job.finished_at, Job.claimed_at).join(
+                    select(Submission.created_at, Job.finished_at, Job.claimed_at, Submission.id).join(
                         Job, Job.submission_id == Submission.id
                     )
                 ).all()
@@ -282,10 +335,12 @@ def main() -> None:
         finally:
             server.stop()
         served = server_times(server.log)
-    to_verdict = [(finished - created).total_seconds() for created, finished, _ in rows]
-    in_queue = [(claimed - created).total_seconds() for created, _, claimed in rows]
-    first = min(created for created, _, _ in rows)
-    last = max(finished for _, finished, _ in rows)
+    to_verdict = [(finished - created).total_seconds() for created, finished, _, _ in rows]
+    in_queue = [(claimed - created).total_seconds() for created, _, claimed, _ in rows]
+    finished_at = {submission: finished.timestamp() for _, finished, _, submission in rows}
+    to_student = [seen - finished_at[submission] for submission, seen in load.seen.items()]
+    first = min(created for created, _, _, _ in rows)
+    last = max(finished for _, finished, _, _ in rows)
     wall = (last - first).total_seconds()
     machine = f"{platform.python_version()}, {os.cpu_count()} CPUs"
     if args.rate:
@@ -293,10 +348,8 @@ def main() -> None:
     elif args.burst:
         loop = "burst: closed loop, no client waits for a verdict"
     else:
-        loop = (
-            f"students: a client waits for each verdict (polls every {args.poll:g} s),"
-            f" first hand-ins over {args.ramp:g} s"
-        )
+        how = f"polls every {args.poll:g} s" if args.poll else f"long polls, ?wait={args.wait:g}"
+        loop = f"students: a client waits for each verdict ({how}), first hand-ins over {args.ramp:g} s"
     print(f"grader service benchmark: {machine}, --workers {args.workers}, {loop}")
     accepted = len(latencies)
     print(f"  {accepted} submissions accepted, {refused} refused as unreadable (422), {args.clients} clients")
@@ -314,6 +367,14 @@ def main() -> None:
     if load.polls:
         p50, p99 = percentile(load.polls, 0.5) * 1000, percentile(load.polls, 0.99) * 1000
         print(f"  verdict polls   p50 {p50:.0f} ms  p99 {p99:.0f} ms  ({len(load.polls)} polls)")
+    if load.long_polls:
+        print(f"  long polls      {load.long_polls} for {len(load.seen)} verdicts")
+    if to_student:
+        p50, p99 = percentile(to_student, 0.5) * 1000, percentile(to_student, 0.99) * 1000
+        print(
+            f"  verdict->client p50 {p50:.0f} ms  p99 {p99:.0f} ms"
+            "  (from the verdict's commit to its student's client having it)"
+        )
     print(
         f"  upload->verdict p50 {percentile(to_verdict, 0.5):.1f} s  p99 {percentile(to_verdict, 0.99):.1f} s"
         f"  max {max(to_verdict):.1f} s  (mean {statistics.mean(to_verdict):.1f} s)"
@@ -327,6 +388,10 @@ def main() -> None:
         f"  the clients     {clients_cpu:.1f} s of CPU in this process"
         f" ({clients_cpu / uploaded:.0%} of a core while they posted),"
         " taken from the server's cores as students' own machines would not"
+    )
+    print(
+        f"  CPU             {server_cpu[0]:.1f} s in the web server's process,"
+        f" {server_cpu[1]:.1f} s in its grading process and workers"
     )
     worst = sorted(uploads)[-5:][::-1]
     slowest = ", ".join(f"{latency * 1000:.0f} ms at {at:.1f} s" for latency, at in worst)

@@ -151,11 +151,14 @@ class Server:
 
 
 def wait_graded(client: httpx.Client, submission_id: int, timeout: float = 120) -> dict:  # type: ignore[type-arg]
-    """Poll the submission as a client should: backing off, and waiting when told to (429)."""
+    """Wait for the verdict as a client should: a long poll (``?wait=``) asked again while the
+    submission is not graded, waiting when told to (429)."""
     deadline = time.monotonic() + timeout
-    pause = 0.1
-    while time.monotonic() < deadline:
-        response = client.get(f"/api/v1/submissions/{submission_id}")
+    while (left := deadline - time.monotonic()) > 0:
+        wait = max(1, min(round(left), 20))
+        response = client.get(
+            f"/api/v1/submissions/{submission_id}", params={"wait": wait}, timeout=wait + 30
+        )
         if response.status_code == 429:
             time.sleep(float(response.headers["retry-after"]))
             continue
@@ -163,9 +166,26 @@ def wait_graded(client: httpx.Client, submission_id: int, timeout: float = 120) 
         body = response.json()
         if body["status"] == "graded":
             return body  # type: ignore[no-any-return]
-        time.sleep(pause)
-        pause = min(pause * 1.5, 1.0)
     raise AssertionError(f"submission {submission_id} not graded in {timeout} s")
+
+
+def grading_process(server: Server) -> psutil.Process:
+    """The server's grading process (started by multiprocessing's spawn; the check runner's
+    fork server is the other kind of child)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for child in psutil.Process(server.process.pid).children():
+            if "spawn_main" in " ".join(child.cmdline()):
+                return child
+        time.sleep(0.1)
+    raise AssertionError("the server started no grading process")
+
+
+def wait_workers_ready(server: Server, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while httpx.get(f"{server.url}/healthz").json()["workers"] != "ready":
+        assert time.monotonic() < deadline, "the workers never warmed up"
+        time.sleep(0.1)
 
 
 def seed_file(assignment: str, seed: str) -> bytes:

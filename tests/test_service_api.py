@@ -5,14 +5,28 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import textwrap
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from click.testing import CliRunner
 from httpx import Response
-from service_server import ROOT, Server, make_course, seed_file, wait_graded
+from service_server import (
+    ROOT,
+    Server,
+    grading_process,
+    make_course,
+    seed_file,
+    wait_graded,
+    wait_workers_ready,
+)
 from sqlalchemy import select
 
 from grader.cli import main
@@ -110,6 +124,106 @@ def test_answers_as_json_and_the_ta_sees_the_reference(server: Server) -> None:
     assert {p["id"]: p.get("expected") for p in full["parts"]}["q7.output_size"] == "73728"
 
 
+@contextmanager
+def grading_paused(server: Server) -> Iterator[None]:
+    """The server's grading process stopped (SIGSTOP) while inside: what is handed in stays
+    queued, as in a long queue."""
+    wait_workers_ready(server)
+    grading = grading_process(server)
+    grading.suspend()
+    try:
+        yield
+    finally:
+        grading.resume()
+
+
+def long_poll(client: httpx.Client, submission: int, wait: float) -> tuple[Response, float]:
+    """The response of ``GET /submissions/{id}?wait=`` and the seconds it took."""
+    started = time.monotonic()
+    response = client.get(f"/api/v1/submissions/{submission}", params={"wait": wait}, timeout=wait + 60)
+    return response, time.monotonic() - started
+
+
+def test_the_long_poll_answers_once_graded(server: Server) -> None:
+    with server.client("alice") as alice, server.client("bob") as bob, ThreadPoolExecutor(1) as pool:
+        with grading_paused(server):
+            submission = submit(alice, ASSIGNMENT, seed_file(SEEDS, "seed-001")).json()["id"]
+            response, took = long_poll(alice, submission, 1)  # the time is up: the state it has
+            assert response.status_code == 200 and response.json()["status"] == "queued", response.text
+            assert took >= 0.9 and "report" not in response.json()
+            response, took = long_poll(bob, submission, 30)  # the plain route's rules, at once
+            assert response.status_code == 403 and took < 15
+            with server.client(token="not-a-token") as stranger:
+                assert long_poll(stranger, submission, 30)[0].status_code == 401
+            for wait in ("-1", "31", "soon", "nan", "inf"):
+                response = alice.get(f"/api/v1/submissions/{submission}", params={"wait": wait})
+                assert response.status_code == 422 and "wait" in response.json()["error"]["message"], wait
+            waiting: Future[tuple[Response, float]] = pool.submit(long_poll, alice, submission, 30)
+            time.sleep(1.0)  # it waits while nothing grades
+            assert not waiting.done()
+        response, took = waiting.result()  # woken by the verdict, not by its timeout
+        assert response.status_code == 200 and response.json()["status"] == "graded", response.text
+        assert took < 20, f"the long poll answered after {took:.1f} s, near its timeout of 30 s"
+        assert all("expected" not in part for part in response.json()["report"]["parts"])
+        assert response.json() == alice.get(f"/api/v1/submissions/{submission}").json()
+        response, took = long_poll(alice, submission, 30)  # graded already: at once
+        assert response.json()["status"] == "graded" and took < 15
+    openapi = httpx.get(f"{server.url}/api/v1/openapi.json").json()
+    (wait_parameter,) = [
+        p
+        for p in openapi["paths"]["/api/v1/submissions/{submission_id}"]["get"]["parameters"]
+        if p["name"] == "wait"
+    ]
+    assert wait_parameter["in"] == "query" and "graded" in wait_parameter["description"]
+
+
+def test_a_stopping_server_answers_its_long_polls(tmp_path: Path) -> None:
+    course = make_course(tmp_path / "course", None)
+    server = Server(course, 1)
+    try:
+        with server.client("alice") as alice, ThreadPoolExecutor(3) as pool, grading_paused(server):
+            submission = submit(alice, ASSIGNMENT, seed_file(SEEDS, "seed-001")).json()["id"]
+            waiting = [pool.submit(long_poll, alice, submission, 30) for _ in range(3)]
+            time.sleep(1.0)
+            assert not any(poll.done() for poll in waiting)
+            server.process.send_signal(signal.SIGTERM)
+            answers = [poll.result(timeout=60) for poll in waiting]
+        for response, took in answers:  # what they had, at once: not at their timeout
+            assert response.status_code == 200 and response.json()["status"] in ("queued", "grading")
+            assert took < 20, f"a long poll held the stopping server for {took:.1f} s"
+        assert server.process.wait(60) in (0, 143)
+        assert '"event": "stopped"' in server.log.read_text()
+    finally:
+        server.kill()
+
+
+def upload_readers(server: Server) -> list[psutil.Process]:
+    """The server's upload readers that run, as its log names them."""
+    pids = {int(pid) for pid in re.findall(r"upload reader (\d+) started", server.log.read_text())}
+    return [psutil.Process(pid) for pid in sorted(pids) if psutil.pid_exists(pid)]
+
+
+def test_uploads_are_read_off_the_server_and_a_dead_reader_is_replaced(tmp_path: Path) -> None:
+    course = make_course(tmp_path / "course", None)
+    unreadable = b"answers:\n  q6.full: [1, 2\n  q7: 3\n"
+    with Server(course, 1) as server, server.client("alice") as alice:
+        (reader,) = upload_readers(server)
+        assert reader.pid != server.process.pid and reader.ppid() != server.process.pid  # forked elsewhere
+        first = submit(alice, ASSIGNMENT, unreadable).json()["error"]
+        reader.kill()
+        reader.wait(30)
+        again = submit(alice, ASSIGNMENT, unreadable)  # read in the request, the reader replaced
+        assert again.status_code == 422 and again.json()["error"] == first and first["line"] == 3
+        (replacement,) = upload_readers(server)
+        assert replacement.pid != reader.pid
+        response = submit(alice, ASSIGNMENT, seed_file(SEEDS, "seed-001"))
+        assert response.status_code == 202, response.text
+        assert wait_graded(alice, response.json()["id"])["status"] == "graded"
+    _gone, alive = psutil.wait_procs([replacement], timeout=30)
+    assert not alive, "an upload reader outlived its server"
+    assert f"upload reader {reader.pid} ended" in server.log.read_text()
+
+
 def test_errors_say_what_to_do(server: Server) -> None:
     with server.client() as anonymous:
         response = submit(anonymous, ASSIGNMENT, b"answers: {}\n")
@@ -171,7 +285,9 @@ def test_a_student_never_sees_a_reference_answer(tmp_path: Path, db_url: str | N
     sent = b"answers:\n  q1: 6.28318\n  q2: 'z**2 + 3*z + 16'\n  q3: [[11, 12], [13, 15]]\n"
     with Server(course) as running, running.client("alice") as alice, running.client("ta") as ta:
         submission = submit(alice, "vis", sent).json()["id"]
-        seen = [wait_graded(alice, submission)]
+        seen = [wait_graded(alice, submission)]  # a long poll
+        seen.append(alice.get(f"/api/v1/submissions/{submission}").json())
+        seen.append(alice.get(f"/api/v1/submissions/{submission}", params={"wait": 5}).json())
         seen.append(alice.get("/api/v1/me/submissions").json())
         checked = alice.post("/api/v1/assignments/vis/check", files={"file": ("answers.yaml", sent)})
         assert checked.status_code == 200, checked.text

@@ -15,7 +15,7 @@ import httpx
 import psutil
 import pytest
 from fastapi.routing import APIRoute
-from service_server import ROOT, Server, make_course, seed_file, wait_graded
+from service_server import ROOT, Server, grading_process, make_course, seed_file, wait_graded
 from sqlalchemy import func, select
 
 from grader.service import api, pages
@@ -85,18 +85,6 @@ def test_a_restart_mid_queue_grades_every_job_exactly_once(
     assert len(jobs) == len(ids) and all(job.status == "done" for job in jobs)
     assert sorted(v.submission_id for v in verdicts) == sorted(ids)  # one verdict per submission
     assert sorted(v.job_id for v in verdicts) == sorted(job.id for job in jobs)  # and per job
-
-
-def grading_process(server: Server) -> psutil.Process:
-    """The server's grading process (started by multiprocessing's spawn; the check runner's
-    fork server is the other kind of child)."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        for child in psutil.Process(server.process.pid).children():
-            if "spawn_main" in " ".join(child.cmdline()):
-                return child
-        time.sleep(0.1)
-    raise AssertionError("the server started no grading process")
 
 
 def assert_graded_once(db: Database, ids: list[int]) -> None:
@@ -293,6 +281,8 @@ def test_every_route_checks_its_roles(tmp_path: Path) -> None:
     course = make_course(tmp_path / "course", None)
     routes = [r for r in [*api.router.routes, *pages.router.routes] if isinstance(r, APIRoute)]
     assert len(routes) >= 15
+    long_polls = [r.path for r in routes if any(p.name == "wait" for p in r.dependant.query_params)]
+    assert long_polls == ["/api/v1/submissions/{submission_id}"]
     with Server(course) as server:
         submission = submit_many(server, 1)[0]
         values = {"assignment": ASSIGNMENT, "submission_id": str(submission), "student": "bob"}
@@ -303,10 +293,12 @@ def test_every_route_checks_its_roles(tmp_path: Path) -> None:
                 assert roles is None
                 continue
             assert roles, f"{route.path} declares no roles"
-            for method in route.methods:
+            # a route's query parameters that change what it does: the long poll's too
+            queries = [{}, *({"wait": "1"} for p in route.dependant.query_params if p.name == "wait")]
+            for method, query in [(method, query) for method in route.methods for query in queries]:
                 for who, token in (("stranger", None), ("student", "bob"), ("ta", "ta")):
                     with server.client(token) as client:
-                        status = client.request(method, path).status_code
+                        status = client.request(method, path, params=query).status_code
                     if who == "stranger":
                         assert status == 401, (method, path, who, status)
                     elif who == "student" and "student" not in roles:

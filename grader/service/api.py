@@ -12,7 +12,7 @@ import hashlib
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.engine import Connection
@@ -40,8 +40,9 @@ from grader.service.db import (
     utcnow,
 )
 from grader.service.errors import ApiError
-from grader.service.intake import answers_as_file, canonical_name, read_upload
+from grader.service.intake import answers_as_file, canonical_name
 from grader.service.visibility import student_json
+from grader.service.waiting import MAX_WAIT_SECONDS, wait_for
 
 router = APIRouter(prefix="/api/v1")
 # Who may call a route: a student or staff (own data; staff see all), or staff only.
@@ -113,8 +114,8 @@ def store_submission(
     request: Request, user: User, assignment: LoadedAssignment, filename: str, content: bytes
 ) -> Submission:
     """Keep a new version and queue its grading; detached, without its content."""
-    read_upload(filename, content, user.name, assignment.name)  # 422 with a caret when unreadable
     service = service_of(request)
+    service.uploads.read(filename, content, user.name, assignment.name)  # 422 with a caret when unreadable
     now = utcnow()
     fields: dict[str, Any] = {
         "assignment_id": assignment.id,
@@ -259,11 +260,43 @@ def submission_json(
     return data
 
 
-@router.get("/submissions/{submission_id}")
-def get_submission(submission_id: int, request: Request, user: AnyUser) -> dict[str, Any]:
+def read_submission(request: Request, submission_id: int, user: User) -> dict[str, Any]:
     with service_of(request).db.read() as db:  # what students poll: Core reads only
         submission = submission_for(db, submission_id, user)
         return submission_json(request, db, submission, user, utcnow())
+
+
+WaitSeconds = Annotated[
+    float | None,
+    Query(
+        ge=0,
+        le=MAX_WAIT_SECONDS,
+        allow_inf_nan=False,
+        description=(
+            "Long poll: hold the answer until the submission is graded, for at most this many"
+            f" seconds (0 to {MAX_WAIT_SECONDS:g}), then answer with its state as it is then."
+            " A client waiting for a verdict asks again while the status is not `graded`."
+        ),
+    ),
+]
+
+
+@router.get("/submissions/{submission_id}")
+async def get_submission(
+    submission_id: int, request: Request, user: AnyUser, wait: WaitSeconds = None
+) -> dict[str, Any]:
+    """A submission's state (`queued`, `grading`, `graded`) and, once graded, its report as the
+    caller may see it. With `?wait=SECONDS`, answers as soon as it is graded."""
+    if not wait:
+        return await run_in_threadpool(read_submission, request, submission_id, user)
+    # Waiting for the verdict before reading the state: one committed in between still wakes it.
+    # It waits in the event loop (no thread, no connection), woken by the grading process's report.
+    with service_of(request).verdicts.watch(submission_id) as graded:
+        data = await run_in_threadpool(read_submission, request, submission_id, user)
+        if data["status"] == "graded":
+            return data
+        await wait_for(graded, wait)  # graded, the time is up, or the server is stopping
+    return await run_in_threadpool(read_submission, request, submission_id, user)
 
 
 @router.get("/me/submissions")

@@ -3,6 +3,7 @@ metrics, security headers on every response and errors as JSON."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 import logging
@@ -142,6 +143,7 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # sync routes and run_in_threadpool share anyio's default limiter (40 threads)
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
+        service.verdicts.bind(asyncio.get_running_loop())  # the long polls wait in this loop
         service.start()
         # What is alive now (modules, the app, the course) lives as long as the server: out of
         # the collector's sight, a full collection takes about 1 ms instead of 100 to 200 ms
@@ -152,6 +154,7 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
         try:
             yield
         finally:
+            service.verdicts.close()
             service.stop()  # finishes the jobs in hand or puts them back
             log.info(json.dumps({"event": "stopped"}))
 

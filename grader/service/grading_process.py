@@ -7,7 +7,9 @@ connections, course state and worker pool, and runs :class:`GradingWorkers` unti
 told to stop (the server's shutdown) or until its parent is gone (a server killed with
 SIGKILL: the jobs in hand go back to the queue, so the next server grades them); SIGTERM
 and SIGINT are the server's to act on. If the child dies, the server starts another one.
-Each verdict's grading time travels back to the server's Prometheus metrics over a pipe.
+Each verdict's submission and grading time travel back to the server over a pipe, once the
+verdict is committed: for its Prometheus metrics, and to wake the requests waiting for it
+(the long poll, :mod:`grader.service.waiting`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
@@ -50,7 +53,7 @@ class _Child:
 
     process: multiprocessing.context.SpawnProcess
     control: Connection  # the server writes "stop"; closed when the server dies
-    graded: Connection  # (seconds, failed) of each verdict, from the child
+    graded: Connection  # (submission id, seconds, failed) of each committed verdict, from the child
     nudges: Connection  # a byte for "jobs were queued", written raw and never blocking
     graded_open: bool = True
 
@@ -58,9 +61,12 @@ class _Child:
 class GradingProcess:
     """Starts, watches and stops the grading child; the server's side of it."""
 
-    def __init__(self, settings: Settings, grace: float = 30.0):
+    def __init__(
+        self, settings: Settings, grace: float = 30.0, on_verdict: Callable[[int], None] | None = None
+    ):
         self.settings = settings
         self.grace = grace
+        self.on_verdict = on_verdict  # told each graded submission's id (from the watcher thread)
         self._child: _Child | None = None
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -116,7 +122,8 @@ class GradingProcess:
             self._spawn()
 
     def _drain(self, child: _Child, timeout: float) -> None:
-        """Count the verdicts the child reported; waits up to ``timeout`` for a first one."""
+        """Count the verdicts the child reported and pass them on; waits up to ``timeout`` for
+        a first one."""
         if not child.graded_open:
             time.sleep(timeout)
             return
@@ -127,8 +134,10 @@ class GradingProcess:
                 if message == READY:
                     self.ready.set()
                 else:
-                    seconds, failed = message
+                    submission_id, seconds, failed = message
                     metrics.graded(seconds, failed)
+                    if self.on_verdict is not None:
+                        self.on_verdict(submission_id)
                 waiting = child.graded.poll(0)
         except (EOFError, OSError):  # the child is gone
             child.graded_open = False
@@ -205,7 +214,7 @@ def run_grading_loop(
         settings,
         db,
         course,
-        on_graded=lambda seconds, failed: tell((seconds, failed)),
+        on_graded=lambda submission_id, seconds, failed: tell((submission_id, seconds, failed)),
         on_ready=lambda: tell(READY),
         checkpoints=True,
     )

@@ -12,6 +12,7 @@ import signal
 import socket
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,19 @@ def configure_logging() -> None:
 SWITCH_INTERVAL_SECONDS = 0.0005
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, which first answers the long polls when it shuts down: it waits for
+    the requests in flight to end, and a long poll would otherwise hold it up to its timeout."""
+
+    def __init__(self, config: uvicorn.Config, on_shutdown: Callable[[], None]):
+        super().__init__(config)
+        self.on_shutdown = on_shutdown
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.on_shutdown()
+        await super().shutdown(sockets)
+
+
 def serve(settings: Settings, host: str, port: int, on_ready: Any = None) -> None:
     configure_logging()
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
@@ -54,7 +68,7 @@ def serve(settings: Settings, host: str, port: int, on_ready: Any = None) -> Non
         proxy_headers=True,
         timeout_graceful_shutdown=30,
     )
-    server = uvicorn.Server(config)
+    server = _Server(config, on_shutdown=app.state.service.verdicts.close)
     if on_ready is not None:
         on_ready()
     # uvicorn shuts down gracefully on SIGTERM and Ctrl-C, then raises the signal again: end

@@ -8,11 +8,14 @@ import time
 from collections import defaultdict, deque
 from typing import Protocol
 
+from grader.service import metrics
 from grader.service.checking import CheckRunner
 from grader.service.course import CourseState
 from grader.service.db import Database, migrate
 from grader.service.grading_process import GradingProcess
+from grader.service.intake import UploadReader
 from grader.service.settings import Settings
+from grader.service.waiting import VerdictWaiters
 from grader.service.workers import GradingWorkers
 
 log = logging.getLogger("grader.service")
@@ -106,21 +109,28 @@ class Service:
         self.course.sync(force=True)
         self.limiter = RateLimiter(settings.rate_limit, settings.rate_window)
         self.checks = CheckRunner(settings)
+        self.verdicts = VerdictWaiters()  # the long polls, woken by each verdict
+        self.uploads = UploadReader()  # reads hand-ins off the server's interpreter once started
         self.grading: Grading
         self.companions: list[Companion] = []  # started and stopped with the grading
         if in_process:
-            self.grading = GradingWorkers(settings, self.db, self.course)
+            self.grading = GradingWorkers(settings, self.db, self.course, on_graded=self._graded)
         else:
-            self.grading = GradingProcess(settings)
+            self.grading = GradingProcess(settings, on_verdict=self.verdicts.graded)
             self.companions.append(CourseRefresh(self.course, REFRESH_SECONDS))
         self.start_workers = start_workers
         self.started = time.time()
 
     def start(self) -> None:
         if self.start_workers:
+            self.uploads.start()
             self.grading.start()
             for companion in self.companions:
                 companion.start()
+
+    def _graded(self, submission_id: int, seconds: float, failed: bool) -> None:
+        metrics.graded(seconds, failed)
+        self.verdicts.graded(submission_id)
 
     def jobs_queued(self) -> None:
         """Called after a commit that queued jobs: the grading loop claims them at once."""
@@ -128,6 +138,7 @@ class Service:
             self.grading.nudge()
 
     def stop(self) -> None:
+        self.uploads.stop()
         self.grading.stop()
         for companion in self.companions:
             companion.stop()

@@ -50,21 +50,22 @@ class Group:
 class GradingWorkers:
     """The loop that grades queued jobs, on a thread of its own, until :meth:`stop`; it also
     keeps the course in step with its folder (a problem-file edit queues the regrades).
-    ``on_graded(seconds, failed)`` is told of each verdict (the metrics)."""
+    ``on_graded(submission_id, seconds, failed)`` is told of each verdict once it is committed
+    (the metrics, and the requests waiting for it)."""
 
     def __init__(
         self,
         settings: Settings,
         db: Database,
         course: CourseState,
-        on_graded: Callable[[float, bool], None] = metrics.graded,
+        on_graded: Callable[[int, float, bool], None] | None = None,
         on_ready: Callable[[], None] | None = None,
         checkpoints: bool = False,
     ):
         self.settings = settings
         self.db = db
         self.course = course
-        self.on_graded = on_graded
+        self.on_graded = on_graded or (lambda _, seconds, failed: metrics.graded(seconds, failed))
         self.on_ready = on_ready
         self.ready = threading.Event()  # workers started and warmed up
         self.owner = f"{uuid.uuid4().hex[:12]}"
@@ -243,5 +244,5 @@ class GradingWorkers:
             # One store row per submission (not per job): the verdicts are what is shared.
             keyed = replace(graded, task=replace(graded.task, key=f"service/{job.submission_id}"))
             self.store.save([(keyed, graded.task.digest, problem_hash, {})])
-        self.on_graded(seconds, graded.failed)
+        self.on_graded(job.submission_id, seconds, graded.failed)
         self._checkpoint()
