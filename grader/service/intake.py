@@ -140,6 +140,8 @@ class _Reader:
 
 
 READER_WAIT_SECONDS = 5.0
+# The 422 of an upload whose reading ended two reader processes in a row.
+READ_STOPPED: dict[str, Any] = {"message": "this file could not be read: reading it stopped the reader twice"}
 
 
 class UploadReader:
@@ -182,14 +184,20 @@ class UploadReader:
         except queue.Empty:  # the server is stopping (or every reader has been busy that long)
             read_upload(filename, content, student, assignment)
             return
+        upload = (filename, content, student, assignment)
+        fields: dict[str, Any] | None = READ_STOPPED
         try:
-            reader.connection.send((filename, content, student, assignment))
-            fields = reader.connection.recv()
-        except (EOFError, OSError):
-            log.error("upload reader %s ended; starting another", reader.process.pid)
-            reader.connection.close()
-            reader = self._spawn()
-            fields = unreadable_fields(filename, content, student, assignment)
+            # A reader that ends under an upload is replaced and the upload read again in the new
+            # one; one that ends a second reader is refused, never read in the server itself.
+            for _ in range(2):
+                try:
+                    reader.connection.send(upload)
+                    fields = reader.connection.recv()
+                    break
+                except (EOFError, OSError):
+                    log.error("upload reader %s ended; starting another", reader.process.pid)
+                    reader.connection.close()
+                    reader = self._spawn()
         finally:
             self._idle.put(reader)
         if fields is not None:
