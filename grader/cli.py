@@ -29,6 +29,9 @@ COMMANDS: dict[str, str] = {
         "Per-part statistics of the <student>.json reports in FOLDER (and its subfolders): mean score, "
         "share of each verdict, the most common wrong answers grouped by meaning."
     ),
+    "submit": (
+        "Hand in the answers in PATH (default: here) to the course's grading service and show the verdict."
+    ),
     "template": "Print a blank answers.yaml (or a write-up skeleton) for students, with each part's prompt.",
     "users": "Add users to a course served by `grader serve`.",
     "validate": "Check problem files and self-test every reference answer and listed mistake.",

@@ -42,7 +42,13 @@ from grader.reporting.schema import (
 from grader.reporting.schema import dump as schema_text
 from grader.reporting.template import render_template
 from grader.reporting.writeup_template import WRITEUP_FORMATS, render_writeup_template
-from grader.service.commands import remote_check_options, run_remote_check, serve_command, users_group
+from grader.service.commands import (
+    remote_check_options,
+    run_remote_check,
+    serve_command,
+    submit_command,
+    users_group,
+)
 
 if TYPE_CHECKING:
     from grader.batch import BatchOptions, BatchResult
@@ -643,6 +649,7 @@ def _grade_course(path: Path, problem_dir: Path, options: GradeOptions) -> int:
 
 
 main.add_command(serve_command)
+main.add_command(submit_command)
 main.add_command(users_group)
 
 

@@ -337,6 +337,48 @@ def test_grader_check_against_the_server_needs_no_problem_file(server: Server, t
         assert alice.get("/api/v1/me/submissions").json()["submissions"] == []
 
 
+def test_grader_submit_hands_in_waits_for_the_verdict_and_shows_what_the_student_may_see(
+    server: Server, tmp_path: Path
+) -> None:
+    folder = tmp_path / "repo"
+    folder.mkdir()
+    (folder / "answers.yaml").write_bytes(seed_file(SEEDS, "seed-001"))
+    token = server.course.tokens["alice"]
+    remote = ["submit", str(folder), "--server", server.url, "--token", token, "--assignment", ASSIGNMENT]
+    with grading_paused(server):  # not graded within --wait: handed in all the same, exit 3
+        run = CliRunner().invoke(main, [*remote, "--wait", "1"])
+    assert run.exit_code == 3, run.output
+    assert run.output.splitlines()[0] == f"{ASSIGNMENT} · alice · version 1"
+    first = int(re.search(r"handed in as submission (\d+), queued", run.output).group(1))  # type: ignore[union-attr]
+    assert f"{server.url}/submissions/{first}" in run.output
+    run = CliRunner().invoke(main, remote)  # the second version, awaited
+    assert run.exit_code == 0, run.output
+    with server.client("alice") as alice:
+        assert wait_graded(alice, first)["status"] == "graded"
+        listed = alice.get("/api/v1/me/submissions").json()["submissions"]
+        second = max(s["id"] for s in listed)
+        seen = alice.get(f"/api/v1/submissions/{second}").json()
+    assert len(listed) == 2 and run.output.splitlines()[0] == f"{ASSIGNMENT} · alice · version 2"
+    report = seen["report"]
+    for part in report["parts"]:  # every part's verdict and points, as the API shows them
+        line = f"{part['status']:<9}  {part['score']:g}/{part['max_score']:g}"
+        assert re.search(rf"^  {re.escape(part['id'])} +{re.escape(line)}$", run.output, re.M), part
+    assert run.output.splitlines()[-1] == f"score {report['score']:g}/{report['max_score']:g}"
+    as_json = CliRunner().invoke(main, [*remote, "--format", "json"])
+    assert as_json.exit_code == 0 and json.loads(as_json.output)["report"]["parts"] == report["parts"]
+    # A control sequence in an answer reaches no terminal; an unreadable file is refused, not handed in.
+    (folder / "answers.yaml").write_text('answers:\n  q6.full: "\\e]0;pwned\\a\\e[2J"\n')
+    hostile = CliRunner().invoke(main, remote)
+    assert hostile.exit_code == 0 and "\x1b" not in hostile.output and "\x07" not in hostile.output
+    (folder / "answers.yaml").write_text("answers:\n  q6.full: [1, 2\n  q7: 3\n")
+    refused = CliRunner().invoke(main, remote)
+    assert refused.exit_code == 1 and "^" in refused.output, refused.output
+    with server.client("alice") as alice:
+        assert len(alice.get("/api/v1/me/submissions").json()["submissions"]) == 4
+    wrong = CliRunner().invoke(main, [*remote[:-4], "--token", "wrong"])
+    assert wrong.exit_code == 2 and "401" in wrong.output
+
+
 def test_forms_need_their_csrf_token_and_nothing_a_student_sends_runs(server: Server) -> None:
     login = httpx.post(f"{server.url}/login", data={"user": "alice", "password": "alice-password"})
     assert login.status_code == 303

@@ -1,9 +1,11 @@
-"""``grader check FOLDER --server URL --token TOKEN``: the student-side check against a
-grading service, so a student repository needs no problem file (the key stays on the
-server). The folder's answers file (or write-up) is sent to ``/api/v1/.../check``."""
+"""The student's side of a grading service, so a student repository needs no problem file
+(the key stays on the server): ``grader check FOLDER --server URL --token TOKEN`` sends the
+folder's answers file (or write-up) to ``/api/v1/.../check``; ``grader submit`` hands it in
+and waits for its verdict."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,7 @@ from typing import Any
 import httpx
 
 from grader.loading import find_answers_file
+from grader.reporting.escape import terminal_text
 from grader.writeups import writeup_files
 
 TIMEOUT = 120.0
@@ -75,3 +78,92 @@ def check_remote(folder: Path, server: str, token: str, assignment: str | None) 
     except httpx.HTTPError as exc:
         raise RemoteCheckError(f"cannot reach {server}: {exc}") from None
     return RemoteCheck(str(body["text"]), bool(body["unreadable"]))
+
+
+# ---- grader submit: hand in to the service and wait for the verdict ----------------------------
+
+# The longest wait the service grants one request (GET /submissions/{id}?wait=); longer waits
+# ask again.
+LONGEST_POLL = 30.0
+
+
+@dataclass(frozen=True)
+class RemoteSubmission:
+    """A hand-in as the service shows it to its student (``data``: GET /submissions/{id}), or
+    the service's refusal of an unreadable file (``unreadable``: its line and caret)."""
+
+    data: dict[str, Any]
+    unreadable: str | None = None
+
+    @property
+    def graded(self) -> bool:
+        return self.data.get("status") == "graded"
+
+
+def submit_remote(
+    folder: Path, server: str, token: str, assignment: str | None, wait_seconds: float
+) -> RemoteSubmission:
+    """Hand in the folder's answers file (or write-up) and wait up to ``wait_seconds`` for its
+    verdict, by the service's long poll (no request a second)."""
+    path = handed_in_file(folder)
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        with httpx.Client(base_url=server.rstrip("/"), headers=headers, timeout=TIMEOUT) as client:
+            name = _assignment(client, assignment)
+            response = client.post(
+                f"/api/v1/assignments/{name}/submissions", files={"file": (path.name, path.read_bytes())}
+            )
+            if response.status_code == 422:  # the file cannot be read: nothing was handed in
+                error = response.json().get("error", {})
+                return RemoteSubmission({}, error.get("detail") or error.get("message", ""))
+            handed_in = _json(response)
+            return RemoteSubmission(_awaited(client, int(handed_in["id"]), wait_seconds))
+    except httpx.HTTPError as exc:
+        raise RemoteCheckError(f"cannot reach {server}: {exc}") from None
+
+
+def _awaited(client: httpx.Client, submission: int, wait_seconds: float) -> dict[str, Any]:
+    deadline = time.monotonic() + max(wait_seconds, 0.0)
+    while True:
+        left = deadline - time.monotonic()
+        params = {"wait": f"{min(left, LONGEST_POLL):.1f}"} if left >= 0.1 else {}
+        data = _json(client.get(f"/api/v1/submissions/{submission}", params=params))
+        if data.get("status") == "graded" or not params:
+            return data
+
+
+def render_submission(submitted: RemoteSubmission, server: str) -> str:
+    """What ``grader submit`` prints: the hand-in, then each part's verdict as the student may
+    see it. Every text from the service is shown as plain text (no escape sequence acts)."""
+    data = submitted.data
+    head = " · ".join(
+        terminal_text(str(data.get(key)), keep_newlines=False) for key in ("assignment", "student")
+    )
+    lines = [f"{head} · version {data.get('version')}" + (" · late" if data.get("late") else "")]
+    if not submitted.graded:
+        page = f"{server.rstrip('/')}/submissions/{data.get('id')}"
+        lines.append(
+            f"handed in as submission {data.get('id')}, {data.get('status')}: its verdict will be at {page}"
+        )
+        return "\n".join(lines) + "\n"
+    report = data.get("report") or {}
+    if report.get("error"):
+        lines.append("error: " + terminal_text(str(report["error"])))
+    parts = report.get("parts", [])
+    width = max((len(str(part.get("id", ""))) for part in parts), default=0)
+    for part in parts:
+        name = terminal_text(str(part.get("id", "")), keep_newlines=False)
+        points = f"{_points(part.get('score'))}/{_points(part.get('max_score'))}"
+        lines.append(f"  {name:<{width}}  {part.get('status', ''):<9}  {points}")
+        feedback = terminal_text(str(part.get("feedback") or "")).strip()
+        lines += [f"      {line}" for line in feedback.splitlines()]
+    if report.get("note"):
+        lines.append(terminal_text(str(report["note"]), keep_newlines=False))
+    lines.append(f"score {_points(report.get('score'))}/{_points(report.get('max_score'))}")
+    return "\n".join(lines) + "\n"
+
+
+def _points(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -1,8 +1,9 @@
-"""The service's commands: ``grader serve`` and ``grader users``. Heavy imports (FastAPI,
-SQLAlchemy, uvicorn) happen inside them, so other commands start as fast as before."""
+"""The service's commands: ``grader serve``, ``grader users`` and a student's ``grader submit``.
+Heavy imports (FastAPI, SQLAlchemy, uvicorn) happen inside them, so other commands start as fast as before."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,60 @@ def run_remote_check(path: Path, server: str, token: str | None, assignment: str
         sys.exit(2)
     click.echo(result.text, nl=not result.text.endswith("\n"))
     sys.exit(1 if result.unreadable else 0)
+
+
+# grader submit's exit codes besides 0 (graded), 1 (refused: the file cannot be read), 2 (an error)
+EXIT_NOT_GRADED_YET = 3
+
+
+@click.command(name="submit")
+@click.argument("path", default=".", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@remote_check_options
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=click.FloatRange(min=0),
+    default=300,
+    show_default=True,
+    help="Wait this many seconds for the verdict (0: hand in and return).",
+)
+@click.option(
+    "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def submit_command(
+    path: Path,
+    server: str | None,
+    token: str | None,
+    assignment: str | None,
+    wait_seconds: float,
+    output_format: str,
+) -> None:
+    """Hand in the answers in PATH (default: here) to the course's grading service and show the verdict.
+
+    The answers file (or write-up) is handed in as a new version, then the verdict is awaited
+    (the service answers the moment it is graded) and shown as you may see it: parts the TA
+    made visible before the release, all of them after. Exit 0 graded, 1 the file cannot be
+    read (nothing handed in), 2 an error, 3 handed in but not graded within --wait."""
+    from grader.reporting.escape import terminal_text
+    from grader.service.client import RemoteCheckError, render_submission, submit_remote
+
+    if not server or not token:
+        raise click.UsageError(
+            "give the course service and your token: --server URL --token T (or GRADER_SERVER, GRADER_TOKEN)"
+        )
+    try:
+        submitted = submit_remote(path, server, token, assignment, wait_seconds)
+    except RemoteCheckError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    if submitted.unreadable is not None:
+        click.echo(terminal_text(submitted.unreadable), nl=not submitted.unreadable.endswith("\n"))
+        sys.exit(1)
+    if output_format == "json":
+        click.echo(json.dumps(submitted.data, indent=2, ensure_ascii=True))
+    else:
+        click.echo(render_submission(submitted, server), nl=False)
+    sys.exit(0 if submitted.graded else EXIT_NOT_GRADED_YET)
 
 
 @click.group(name="users")
