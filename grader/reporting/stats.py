@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import statistics
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from operator import attrgetter, itemgetter
@@ -35,6 +35,8 @@ MAX_READ_ANSWERS = 50
 MAX_GROUPS = 5
 # Feedback messages kept per group.
 MAX_FEEDBACK = 3
+# Rows sharing their parts taken into the columns together (a chunk's, at most this many).
+PENDING_ROWS = 64
 # A part is flagged for review when at least this share of its verdicts are errors.
 REVIEW_ERROR_SHARE = 0.1
 
@@ -219,6 +221,8 @@ class ClassTally:
     def __init__(self) -> None:
         self.rows: dict[int, SheetRow] = {}
         self._noted: dict[str, _NotedPart] = {}
+        self._groups: dict[tuple[str, ...], _Group] = {}  # by the rows' parts
+        self._pending: list[tuple[int, SheetRow]] = []  # rows sharing their ids, not yet in a group
 
     def __contains__(self, index: int) -> bool:
         return index in self.rows
@@ -226,6 +230,10 @@ class ClassTally:
     def add(self, index: int, row: SheetRow) -> None:
         self.rows[index] = row
         ids, statuses = row.ids, row.statuses
+        pending = self._pending
+        if pending and (pending[0][1].ids is not ids or len(pending) >= PENDING_ROWS):
+            self._flush()  # a chunk's rows share their ids: its columns are taken a chunk at a time
+        self._pending.append((index, row))
         for position, note in row.notes.items():
             part_id = ids[position]
             noted = self._noted.get(part_id)
@@ -241,7 +249,8 @@ class ClassTally:
     ) -> BatchStats:
         keys = key_answers or key_by_meaning
         rows = self.ordered()
-        columns = _columns(rows)  # in the order parts first appear
+        self._flush()
+        columns = _columns(self._groups.values())  # in the order parts first appear
         part_stats = tuple(
             self._part_stats(part_id, column, rows, (parts or {}).get(part_id), keys)
             for part_id, column in columns.items()
@@ -254,6 +263,16 @@ class ClassTally:
             pending=max(map(attrgetter("pending"), rows), default=0.0),
             unreadable=tuple(i for i, r in enumerate(rows) if r.error),
         )
+
+    def _flush(self) -> None:
+        """Add the pending rows (sharing their parts) to their group's columns."""
+        pending, self._pending = self._pending, []
+        if pending:
+            ids = pending[0][1].ids
+            group = self._groups.get(ids)
+            if group is None:
+                group = self._groups[ids] = _Group(ids)
+            group.add(pending)
 
     def _part_stats(
         self, part_id: str, column: _Column, rows: Sequence[SheetRow], part: PartBase | None, keys: KeyAnswers
@@ -297,35 +316,54 @@ class _Column:
         return ""
 
 
-def _columns(rows: Sequence[SheetRow]) -> dict[str, _Column]:
-    """Each part's column, the parts in the order they first appear. Rows with the same parts
-    (in a class, all of them) are read a column at a time."""
-    groups: dict[tuple[str, ...], list[SheetRow]] = {}
-    last: tuple[str, ...] | None = None
-    group: list[SheetRow] = []
-    for row in rows:
-        if row.ids is not last:  # the rows of a chunk share their ids
-            last = row.ids
-            group = groups.setdefault(last, [])
-        group.append(row)
+class _Group:
+    """The rows with the same parts, kept a column at a time as they come (a chunk at a time):
+    each chunk's statuses and points by part, and the distinct tuples of points possible, each
+    with the first sheet that gave it."""
+
+    def __init__(self, ids: tuple[str, ...]):
+        self.ids = ids
+        self.first = -1  # the group's first sheet in the class's order
+        self.statuses: list[tuple[tuple[Status, ...], ...]] = []  # per chunk, per part
+        self.scores: list[tuple[tuple[float, ...], ...]] = []
+        self.maxima: dict[int, tuple[int, tuple[float, ...]]] = {}  # by id: (first sheet, maxima)
+
+    def add(self, rows: Sequence[tuple[int, SheetRow]]) -> None:
+        members = list(map(itemgetter(1), rows))
+        self.statuses.append(tuple(zip(*map(attrgetter("statuses"), members), strict=True)))
+        self.scores.append(tuple(zip(*map(attrgetter("scores"), members), strict=True)))
+        first = min(map(itemgetter(0), rows))
+        if self.first < 0 or first < self.first:
+            self.first = first
+        maxima = self.maxima
+        for index, row in rows:
+            known = maxima.get(id(row.max_scores))
+            if known is None or index < known[0]:
+                maxima[id(row.max_scores)] = (index, row.max_scores)
+
+    def columns(self) -> Iterator[tuple[list[Status], list[float]]]:
+        """Each part's statuses and points, in the order of ``ids``."""
+        by_part = zip(zip(*self.statuses, strict=True), zip(*self.scores, strict=True), strict=True)
+        for statuses, scores in by_part:
+            yield list(chain.from_iterable(statuses)), list(chain.from_iterable(scores))
+
+    def best(self) -> list[float]:
+        """Each part's largest points possible: the same value, and the same first one of equal
+        values, as over every row in the class's order."""
+        distinct = [maxima for _, maxima in sorted(self.maxima.values(), key=itemgetter(0))]
+        return [max(values) for values in zip(*distinct, strict=True)]
+
+
+def _columns(groups: Iterable[_Group]) -> dict[str, _Column]:
+    """Each part's column, the parts in the order they first appear in the class's order."""
     columns: dict[str, _Column] = {}
-    for ids, members in groups.items():
-        statuses = zip(*map(attrgetter("statuses"), members), strict=True)
-        scores = zip(*map(attrgetter("scores"), members), strict=True)
-        for part_id, status, score, best in zip(ids, statuses, scores, _maxima(members), strict=True):
+    for group in sorted(groups, key=attrgetter("first")):
+        for part_id, (statuses, scores), best in zip(group.ids, group.columns(), group.best(), strict=True):
             column = columns.setdefault(part_id, _Column())
-            column.statuses.extend(status)
-            column.scores.extend(score)
+            column.statuses.extend(statuses)
+            column.scores.extend(scores)
             column.max_scores.append(best)
     return columns
-
-
-def _maxima(members: Sequence[SheetRow]) -> list[float]:
-    """Each part's largest points possible over rows with the same parts, read from their
-    distinct tuples of maxima (a chunk's rows share one): the same value, and the same first
-    one of equal values, as over every row in order."""
-    distinct = {id(row.max_scores): row.max_scores for row in members}
-    return [max(values) for values in zip(*distinct.values(), strict=True)]
 
 
 def wrong_answer_groups(
