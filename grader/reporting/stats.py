@@ -359,9 +359,12 @@ def _columns(groups: Iterable[_Group]) -> dict[str, _Column]:
     columns: dict[str, _Column] = {}
     for group in sorted(groups, key=attrgetter("first")):
         for part_id, (statuses, scores), best in zip(group.ids, group.columns(), group.best(), strict=True):
-            column = columns.setdefault(part_id, _Column())
-            column.statuses.extend(statuses)
-            column.scores.extend(scores)
+            column = columns.get(part_id)
+            if column is None:  # the first group to give the part: its lists, not a copy
+                column = columns[part_id] = _Column(statuses, scores, [])
+            else:
+                column.statuses.extend(statuses)
+                column.scores.extend(scores)
             column.max_scores.append(best)
     return columns
 
@@ -412,8 +415,10 @@ def tallied_groups(
     ordered = sorted(sized, key=lambda group: (-group[0], group[1]))
     unreadable = [texts for _, _, texts in ordered if any(text in invalid for text in texts)]
     readable = [texts for _, _, texts in ordered if not any(text in invalid for text in texts)]
+    # A group's texts are in the order of distinct: most given first, then the first given, as
+    # its spellings are ordered (counted over its members, ties by their order).
     return tuple(
-        _group(sorted(chain.from_iterable(by_text[text] for text in texts), key=itemgetter(0)))
+        _group(sorted(chain.from_iterable(by_text[text] for text in texts), key=itemgetter(0)), texts)
         for texts in unreadable[:MAX_GROUPS] + readable[:MAX_GROUPS]
     )
 
@@ -423,20 +428,23 @@ def _distinct(texts: Sequence[str]) -> list[str]:
     return [text for text, _ in Counter(texts).most_common()]
 
 
-def _group(members: list[tuple[int, WrongAnswer]]) -> AnswerGroup:
+def _group(members: list[tuple[int, WrongAnswer]], spelled: Sequence[str] | None = None) -> AnswerGroup:
+    """The group of ``members`` (in sheet order); ``spelled``: its texts, most common first
+    (ties by the first member that gave them), when known."""
     # Counted in C (a group may hold a good part of a large class's answers); each Counter
     # keeps its values in the members' order, which breaks ties as the members' order does.
     answers = list(map(itemgetter(1), members))
-    spellings = Counter(map(itemgetter(1), answers)).most_common()  # received: never None here
+    if spelled is None:  # received: never None here
+        spelled = [text for text, _ in Counter(map(itemgetter(1), answers)).most_common()]
     given = Counter(map(itemgetter(2), answers))
     given.pop("", None)  # no feedback
     feedback = given.most_common(MAX_FEEDBACK)
     statuses = Counter(map(attrgetter("_value_"), map(itemgetter(0), answers))).most_common()
     return AnswerGroup(
-        answer=spellings[0][0],
+        answer=spelled[0],
         count=len(members),
         members=tuple(map(itemgetter(0), members)),
-        spellings=tuple(text for text, _ in spellings),
+        spellings=tuple(spelled),
         feedback=tuple(text for text, _ in feedback),
         statuses=tuple(status for status, _ in statuses),
     )
