@@ -397,7 +397,10 @@ def _random_class(rng: Any) -> list[Report]:
                 hand = HandMark("ta", 1.0, auto_status=auto, stale=rng.random() < 0.5)
             score = rng.choice([0.0, 0.1, 1 / 3, top])
             wrong = f"x + {rng.randint(0, 4)}" if status in ("incorrect", "invalid", "partial") else None
-            parts.append(result(part_id, status, score, max_score=top, received=wrong, hand=hand))
+            feedback = rng.choice(["", "close", "a sign", "close"])
+            parts.append(
+                result(part_id, status, score, max_score=top, received=wrong, hand=hand, feedback=feedback)
+            )
         error = "could not read answers.yaml" if not parts and rng.random() < 0.5 else None
         reports.append(Report("a1", f"s{rng.randint(0, number)}", parts, error=error))
     return reports
@@ -431,7 +434,7 @@ def test_the_class_tally_taken_a_chunk_at_a_time_in_any_order_equals_the_batch(s
     import random
 
     from grader.core.summary import RowMaker
-    from grader.reporting.stats import ClassTally
+    from grader.reporting.stats import ClassTally, WrongAnswer, key_by_meaning, wrong_answer_groups
 
     rng = random.Random(seed)
     reports = _random_class(rng)
@@ -453,3 +456,11 @@ def test_the_class_tally_taken_a_chunk_at_a_time_in_any_order_equals_the_batch(s
     assert [
         (p.id, p.max_score, p.submissions, p.mean_score, dict(p.counts)) for p in incremental.parts
     ] == _columns_of_every_row(reports)
+    for part in incremental.parts:  # the groups of every wrong answer, read in sheet order
+        answers = [
+            (index, WrongAnswer(r.status, r.received, r.feedback))
+            for index, report in enumerate(reports)
+            for r in report.parts
+            if r.id == part.id
+        ]
+        assert part.wrong_answers == wrong_answer_groups(answers, None, part.type, key_by_meaning)

@@ -200,14 +200,18 @@ class _NotedPart:
             self.unreadable.append(index)
         received = note.received
         if status in WRONG and received is not None:
-            entry = (index, WrongAnswer(status, received, note.feedback))
             given = self.by_text.get(received)
             if given is None:
-                self.by_text[received] = [entry]
+                self.by_text[received] = [(index, WrongAnswer(status, received, note.feedback))]
                 if note.meaning is not None:
                     self.meanings[received] = note.meaning
             else:
-                given.append(entry)
+                # The same answer mostly gets the same verdict: share it, so the groups' counts
+                # at the end compare its texts by identity (no hashing of every answer's feedback).
+                last = given[-1][1]
+                if last.status is not status or last.feedback != note.feedback:
+                    last = WrongAnswer(status, received, note.feedback)
+                given.append((index, last))
             if status is Status.INVALID:
                 self.invalid.add(received)
 
