@@ -181,8 +181,9 @@ class _NotedPart:
     hand_graded: int = 0
     hand_to_review: int = 0
     unreadable: list[int] = field(default_factory=list)
-    # The wrong answers by their text, each with its sheet's index, as they came; and the
-    # texts given as an unreadable answer. The end groups distinct texts, not every answer.
+    # The wrong answers by their text, each with its sheet's index, as they came but the
+    # first sheet's first; and the texts given as an unreadable answer. The end groups
+    # distinct texts, not every answer.
     by_text: dict[str, list[tuple[int, WrongAnswer]]] = field(default_factory=dict)
     invalid: set[str] = field(default_factory=set)
     meanings: dict[str, str] = field(default_factory=dict)  # texts' meaning keys, read by workers
@@ -212,6 +213,8 @@ class _NotedPart:
                 if last.status is not status or last.feedback != note.feedback:
                     last = WrongAnswer(status, received, note.feedback)
                 given.append((index, last))
+                if index < given[0][0]:  # the first sheet that gave the text is kept first
+                    given[0], given[-1] = given[-1], given[0]
             if status is Status.INVALID:
                 self.invalid.add(received)
 
@@ -293,7 +296,14 @@ class ClassTally:
             submissions=len(column.statuses),
             mean_score=statistics.fmean(column.scores) if column.statuses else 0.0,
             counts={status.value: counts.get(status, 0) for status in Status},
-            wrong_answers=tallied_groups(noted.by_text, noted.invalid, part, type_name, keys),
+            wrong_answers=tallied_groups(
+                noted.by_text,
+                noted.invalid,
+                part,
+                type_name,
+                keys,
+                {t: g[0][0] for t, g in noted.by_text.items()},
+            ),
             hand_graded=noted.hand_graded,
             to_grade=counts.get(Status.MANUAL, 0),
             hand_to_review=noted.hand_to_review,
@@ -399,15 +409,18 @@ def tallied_groups(
     part: PartBase | None,
     type_name: str,
     keys: KeyAnswers,
+    first: Mapping[str, int] | None = None,
 ) -> tuple[AnswerGroup, ...]:
     """:func:`wrong_answer_groups` of the wrong answers tallied by their text (``by_text``: each
     text's (sheet index, answer), the indices distinct; ``invalid``: the texts some sheet gave
-    as an unreadable answer): the same groups, reading each answer only for the groups shown.
+    as an unreadable answer; ``first``: each text's first sheet, when known): the same groups,
+    reading each answer only for the groups shown.
     Texts are ranked as there (most given first, then by the first sheet that gave them), and
     so are groups."""
     if not by_text:
         return ()
-    first = {text: min(given, key=itemgetter(0))[0] for text, given in by_text.items()}
+    if first is None:
+        first = {text: min(given, key=itemgetter(0))[0] for text, given in by_text.items()}
     distinct = sorted(by_text, key=lambda text: (-len(by_text[text]), first[text]))
     grouped: dict[str, list[str]] = {}
     for text, key in zip(distinct, keys(distinct, part, type_name), strict=True):
