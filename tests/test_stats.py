@@ -376,3 +376,91 @@ def _groups_as_first_written(wrong: list[tuple[int, Any]], keys: Any) -> tuple[A
             )
         )
     return tuple(groups)
+
+
+def _random_class(rng: Any) -> list[Report]:
+    """A random class: parts listed in varying orders and sets, hand grades and overrides,
+    missing, unreadable and error answers, whole-sheet errors, students of the same name."""
+    from grader.core.report import HandMark
+
+    statuses = ["correct", "partial", "incorrect", "missing", "invalid", "error", "manual"]
+    layouts = [["p", "q", "r"], ["q", "p"], ["r", "p", "q", "s"], []]
+    reports = []
+    for number in range(rng.randint(1, 120)):
+        parts = []
+        for part_id in rng.choice(layouts):
+            status = rng.choice(statuses)
+            top = rng.choice([2.0, 3.0, 2.5, 1e-3])
+            hand = None
+            if rng.random() < 0.15:
+                auto = rng.choice([None, Status.INVALID, Status.INCORRECT])
+                hand = HandMark("ta", 1.0, auto_status=auto, stale=rng.random() < 0.5)
+            score = rng.choice([0.0, 0.1, 1 / 3, top])
+            wrong = f"x + {rng.randint(0, 4)}" if status in ("incorrect", "invalid", "partial") else None
+            feedback = rng.choice(["", "close", "a sign", "close"])
+            parts.append(
+                result(part_id, status, score, max_score=top, received=wrong, hand=hand, feedback=feedback)
+            )
+        error = "could not read answers.yaml" if not parts and rng.random() < 0.5 else None
+        reports.append(Report("a1", f"s{rng.randint(0, number)}", parts, error=error))
+    return reports
+
+
+def _columns_of_every_row(reports: list[Report]) -> list[tuple[str, float, int, float, dict[str, int]]]:
+    """Each part's points possible, answers, mean and counts, read from every report in order (an
+    oracle of the columns the class tally keeps as rows come)."""
+    import math
+
+    seen: dict[str, list[PartResult]] = {}
+    for report in reports:
+        for part in report.parts:
+            seen.setdefault(part.id, []).append(part)
+    return [
+        (
+            part_id,
+            max(p.max_score for p in parts),
+            len(parts),
+            math.fsum(p.score for p in parts) / len(parts),
+            {status.value: sum(p.status is status for p in parts) for status in Status},
+        )
+        for part_id, parts in seen.items()
+    ]
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_the_class_tally_taken_a_chunk_at_a_time_in_any_order_equals_the_batch(seed: int) -> None:
+    """A class run tallies rows a chunk at a time (the chunk's rows share their parts), chunks in
+    the order workers finish: the statistics equal, repr for repr, those of every row in order."""
+    import random
+
+    from grader.core.summary import RowMaker
+    from grader.reporting.stats import ClassTally, WrongAnswer, key_by_meaning, wrong_answer_groups
+
+    rng = random.Random(seed)
+    reports = _random_class(rng)
+    order = list(range(len(reports)))
+    chunks = []
+    while order:
+        size = rng.randint(1, 20)
+        chunks.append(order[:size])
+        order = order[size:]
+    rng.shuffle(chunks)
+    tally = ClassTally()
+    for chunk in chunks:
+        maker = RowMaker()  # a worker's: the chunk's rows share their tuples of ids and maxima
+        rng.shuffle(chunk)
+        for index in chunk:
+            tally.add(index, maker.row(reports[index]))
+    incremental = tally.stats()
+    assert repr(incremental) == repr(batch_stats(reports))
+    assert [
+        (p.id, p.max_score, p.submissions, p.mean_score, dict(p.counts)) for p in incremental.parts
+    ] == _columns_of_every_row(reports)
+    for part in incremental.parts:  # the groups of every wrong answer, read in sheet order
+        answers = [
+            (index, WrongAnswer(r.status, r.received, r.feedback))
+            for index, report in enumerate(reports)
+            for r in report.parts
+            if r.id == part.id
+        ]
+        assert part.wrong_answers == wrong_answer_groups(answers, None, part.type, key_by_meaning)

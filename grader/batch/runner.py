@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -557,6 +558,8 @@ def _chunk_size(count: int, jobs: int) -> int:
 
 
 def _clashes(rows: list[SheetRow]) -> dict[str, list[str]]:
+    if len(set(map(attrgetter("student"), rows))) == len(rows):  # in C: the common case, no clash
+        return {}
     flags = name_clashes([(r.student, r.folder or "") for r in rows])
     clashes: dict[str, list[str]] = {}
     for row in rows:

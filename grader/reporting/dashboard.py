@@ -256,11 +256,12 @@ class _Anchors:
         self.names, self.links = names, links
         self.made: dict[int, str] = {}
 
-    def __getitem__(self, index: int) -> str:
-        anchor = self.made.get(index)
-        if anchor is None:
-            anchor = self.made[index] = _student_link(self.names[index], self.links[index])
-        return anchor
+    def of(self, members: Sequence[int]) -> list[str]:
+        """The links of ``members``, in their order (looked up in C: a group may hold most of a class)."""
+        made = self.made
+        for index in set(members).difference(made):
+            made[index] = _student_link(self.names[index], self.links[index])
+        return list(map(made.__getitem__, members))
 
 
 def _wrong_answers(stats: BatchStats, anchors: _Anchors, context: PageContext) -> str:
@@ -324,7 +325,7 @@ def _feedback_given(text: str) -> str:
 
 
 def _student_links(members: Sequence[int], anchors: _Anchors) -> str:
-    shown = [anchors[i] for i in members]
+    shown = anchors.of(members)
     first, rest = shown[:SHOWN_STUDENTS], shown[SHOWN_STUDENTS:]
     out = "<div class='students'>Students: " + " ".join(first)
     if rest:

@@ -10,7 +10,9 @@ import csv
 import functools
 import io
 import json
+from collections import Counter
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import TYPE_CHECKING, Protocol
 
 from grader.core.report import DECIDED, PartResult, Report, points_value
@@ -291,12 +293,16 @@ def gradebook_cells(row: SheetRow, part_ids: Sequence[str], clash: str) -> list[
 def name_clashes(students: Sequence[tuple[str, str]]) -> dict[str, str]:
     """For (student name, folder) pairs: a flag for each folder whose student name another
     folder also gives (a student is their folder; the name is only shown)."""
+    given = Counter(map(itemgetter(0), students))  # in C: a class's names are nearly all distinct
+    if len(given) == len(students):
+        return {}
     folders_by_name: dict[str, list[str]] = {}
     for name, folder in students:
-        folders_by_name.setdefault(name, []).append(folder)
+        if given[name] > 1:
+            folders_by_name.setdefault(name, []).append(folder)
     flags = {}
     for name, folders in folders_by_name.items():
-        for folder in folders if len(folders) > 1 else ():
+        for folder in folders:
             others = ", ".join(f for f in sorted(folders) if f != folder)
             flags[folder] = f"name {name!r} also given by folder {others}"
     return flags

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import statistics
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from operator import attrgetter, itemgetter
@@ -35,6 +35,8 @@ MAX_READ_ANSWERS = 50
 MAX_GROUPS = 5
 # Feedback messages kept per group.
 MAX_FEEDBACK = 3
+# Rows sharing their parts taken into the columns together (a chunk's, at most this many).
+PENDING_ROWS = 64
 # A part is flagged for review when at least this share of its verdicts are errors.
 REVIEW_ERROR_SHARE = 0.1
 
@@ -179,8 +181,9 @@ class _NotedPart:
     hand_graded: int = 0
     hand_to_review: int = 0
     unreadable: list[int] = field(default_factory=list)
-    # The wrong answers by their text, each with its sheet's index, as they came; and the
-    # texts given as an unreadable answer. The end groups distinct texts, not every answer.
+    # The wrong answers by their text, each with its sheet's index, as they came but the
+    # first sheet's first; and the texts given as an unreadable answer. The end groups
+    # distinct texts, not every answer.
     by_text: dict[str, list[tuple[int, WrongAnswer]]] = field(default_factory=dict)
     invalid: set[str] = field(default_factory=set)
     meanings: dict[str, str] = field(default_factory=dict)  # texts' meaning keys, read by workers
@@ -198,14 +201,20 @@ class _NotedPart:
             self.unreadable.append(index)
         received = note.received
         if status in WRONG and received is not None:
-            entry = (index, WrongAnswer(status, received, note.feedback))
             given = self.by_text.get(received)
             if given is None:
-                self.by_text[received] = [entry]
+                self.by_text[received] = [(index, WrongAnswer(status, received, note.feedback))]
                 if note.meaning is not None:
                     self.meanings[received] = note.meaning
             else:
-                given.append(entry)
+                # The same answer mostly gets the same verdict: share it, so the groups' counts
+                # at the end compare its texts by identity (no hashing of every answer's feedback).
+                last = given[-1][1]
+                if last.status is not status or last.feedback != note.feedback:
+                    last = WrongAnswer(status, received, note.feedback)
+                given.append((index, last))
+                if index < given[0][0]:  # the first sheet that gave the text is kept first
+                    given[0], given[-1] = given[-1], given[0]
             if status is Status.INVALID:
                 self.invalid.add(received)
 
@@ -219,6 +228,8 @@ class ClassTally:
     def __init__(self) -> None:
         self.rows: dict[int, SheetRow] = {}
         self._noted: dict[str, _NotedPart] = {}
+        self._groups: dict[tuple[str, ...], _Group] = {}  # by the rows' parts
+        self._pending: list[tuple[int, SheetRow]] = []  # rows sharing their ids, not yet in a group
 
     def __contains__(self, index: int) -> bool:
         return index in self.rows
@@ -226,6 +237,10 @@ class ClassTally:
     def add(self, index: int, row: SheetRow) -> None:
         self.rows[index] = row
         ids, statuses = row.ids, row.statuses
+        pending = self._pending
+        if pending and (pending[0][1].ids is not ids or len(pending) >= PENDING_ROWS):
+            self._flush()  # a chunk's rows share their ids: its columns are taken a chunk at a time
+        self._pending.append((index, row))
         for position, note in row.notes.items():
             part_id = ids[position]
             noted = self._noted.get(part_id)
@@ -241,7 +256,8 @@ class ClassTally:
     ) -> BatchStats:
         keys = key_answers or key_by_meaning
         rows = self.ordered()
-        columns = _columns(rows)  # in the order parts first appear
+        self._flush()
+        columns = _columns(self._groups.values())  # in the order parts first appear
         part_stats = tuple(
             self._part_stats(part_id, column, rows, (parts or {}).get(part_id), keys)
             for part_id, column in columns.items()
@@ -254,6 +270,16 @@ class ClassTally:
             pending=max(map(attrgetter("pending"), rows), default=0.0),
             unreadable=tuple(i for i, r in enumerate(rows) if r.error),
         )
+
+    def _flush(self) -> None:
+        """Add the pending rows (sharing their parts) to their group's columns."""
+        pending, self._pending = self._pending, []
+        if pending:
+            ids = pending[0][1].ids
+            group = self._groups.get(ids)
+            if group is None:
+                group = self._groups[ids] = _Group(ids)
+            group.add(pending)
 
     def _part_stats(
         self, part_id: str, column: _Column, rows: Sequence[SheetRow], part: PartBase | None, keys: KeyAnswers
@@ -270,7 +296,14 @@ class ClassTally:
             submissions=len(column.statuses),
             mean_score=statistics.fmean(column.scores) if column.statuses else 0.0,
             counts={status.value: counts.get(status, 0) for status in Status},
-            wrong_answers=tallied_groups(noted.by_text, noted.invalid, part, type_name, keys),
+            wrong_answers=tallied_groups(
+                noted.by_text,
+                noted.invalid,
+                part,
+                type_name,
+                keys,
+                {t: g[0][0] for t, g in noted.by_text.items()},
+            ),
             hand_graded=noted.hand_graded,
             to_grade=counts.get(Status.MANUAL, 0),
             hand_to_review=noted.hand_to_review,
@@ -297,35 +330,57 @@ class _Column:
         return ""
 
 
-def _columns(rows: Sequence[SheetRow]) -> dict[str, _Column]:
-    """Each part's column, the parts in the order they first appear. Rows with the same parts
-    (in a class, all of them) are read a column at a time."""
-    groups: dict[tuple[str, ...], list[SheetRow]] = {}
-    last: tuple[str, ...] | None = None
-    group: list[SheetRow] = []
-    for row in rows:
-        if row.ids is not last:  # the rows of a chunk share their ids
-            last = row.ids
-            group = groups.setdefault(last, [])
-        group.append(row)
+class _Group:
+    """The rows with the same parts, kept a column at a time as they come (a chunk at a time):
+    each chunk's statuses and points by part, and the distinct tuples of points possible, each
+    with the first sheet that gave it."""
+
+    def __init__(self, ids: tuple[str, ...]):
+        self.ids = ids
+        self.first = -1  # the group's first sheet in the class's order
+        self.statuses: list[tuple[tuple[Status, ...], ...]] = []  # per chunk, per part
+        self.scores: list[tuple[tuple[float, ...], ...]] = []
+        self.maxima: dict[int, tuple[int, tuple[float, ...]]] = {}  # by id: (first sheet, maxima)
+
+    def add(self, rows: Sequence[tuple[int, SheetRow]]) -> None:
+        members = list(map(itemgetter(1), rows))
+        self.statuses.append(tuple(zip(*map(attrgetter("statuses"), members), strict=True)))
+        self.scores.append(tuple(zip(*map(attrgetter("scores"), members), strict=True)))
+        first = min(map(itemgetter(0), rows))
+        if self.first < 0 or first < self.first:
+            self.first = first
+        maxima = self.maxima
+        for index, row in rows:
+            known = maxima.get(id(row.max_scores))
+            if known is None or index < known[0]:
+                maxima[id(row.max_scores)] = (index, row.max_scores)
+
+    def columns(self) -> Iterator[tuple[list[Status], list[float]]]:
+        """Each part's statuses and points, in the order of ``ids``."""
+        by_part = zip(zip(*self.statuses, strict=True), zip(*self.scores, strict=True), strict=True)
+        for statuses, scores in by_part:
+            yield list(chain.from_iterable(statuses)), list(chain.from_iterable(scores))
+
+    def best(self) -> list[float]:
+        """Each part's largest points possible: the same value, and the same first one of equal
+        values, as over every row in the class's order."""
+        distinct = [maxima for _, maxima in sorted(self.maxima.values(), key=itemgetter(0))]
+        return [max(values) for values in zip(*distinct, strict=True)]
+
+
+def _columns(groups: Iterable[_Group]) -> dict[str, _Column]:
+    """Each part's column, the parts in the order they first appear in the class's order."""
     columns: dict[str, _Column] = {}
-    for ids, members in groups.items():
-        statuses = zip(*map(attrgetter("statuses"), members), strict=True)
-        scores = zip(*map(attrgetter("scores"), members), strict=True)
-        for part_id, status, score, best in zip(ids, statuses, scores, _maxima(members), strict=True):
-            column = columns.setdefault(part_id, _Column())
-            column.statuses.extend(status)
-            column.scores.extend(score)
+    for group in sorted(groups, key=attrgetter("first")):
+        for part_id, (statuses, scores), best in zip(group.ids, group.columns(), group.best(), strict=True):
+            column = columns.get(part_id)
+            if column is None:  # the first group to give the part: its lists, not a copy
+                column = columns[part_id] = _Column(statuses, scores, [])
+            else:
+                column.statuses.extend(statuses)
+                column.scores.extend(scores)
             column.max_scores.append(best)
     return columns
-
-
-def _maxima(members: Sequence[SheetRow]) -> list[float]:
-    """Each part's largest points possible over rows with the same parts, read from their
-    distinct tuples of maxima (a chunk's rows share one): the same value, and the same first
-    one of equal values, as over every row in order."""
-    distinct = {id(row.max_scores): row.max_scores for row in members}
-    return [max(values) for values in zip(*distinct.values(), strict=True)]
 
 
 def wrong_answer_groups(
@@ -354,15 +409,18 @@ def tallied_groups(
     part: PartBase | None,
     type_name: str,
     keys: KeyAnswers,
+    first: Mapping[str, int] | None = None,
 ) -> tuple[AnswerGroup, ...]:
     """:func:`wrong_answer_groups` of the wrong answers tallied by their text (``by_text``: each
     text's (sheet index, answer), the indices distinct; ``invalid``: the texts some sheet gave
-    as an unreadable answer): the same groups, reading each answer only for the groups shown.
+    as an unreadable answer; ``first``: each text's first sheet, when known): the same groups,
+    reading each answer only for the groups shown.
     Texts are ranked as there (most given first, then by the first sheet that gave them), and
     so are groups."""
     if not by_text:
         return ()
-    first = {text: min(given, key=itemgetter(0))[0] for text, given in by_text.items()}
+    if first is None:
+        first = {text: min(given, key=itemgetter(0))[0] for text, given in by_text.items()}
     distinct = sorted(by_text, key=lambda text: (-len(by_text[text]), first[text]))
     grouped: dict[str, list[str]] = {}
     for text, key in zip(distinct, keys(distinct, part, type_name), strict=True):
@@ -374,8 +432,10 @@ def tallied_groups(
     ordered = sorted(sized, key=lambda group: (-group[0], group[1]))
     unreadable = [texts for _, _, texts in ordered if any(text in invalid for text in texts)]
     readable = [texts for _, _, texts in ordered if not any(text in invalid for text in texts)]
+    # A group's texts are in the order of distinct: most given first, then the first given, as
+    # its spellings are ordered (counted over its members, ties by their order).
     return tuple(
-        _group(sorted(chain.from_iterable(by_text[text] for text in texts), key=itemgetter(0)))
+        _group(sorted(chain.from_iterable(by_text[text] for text in texts), key=itemgetter(0)), texts)
         for texts in unreadable[:MAX_GROUPS] + readable[:MAX_GROUPS]
     )
 
@@ -385,20 +445,23 @@ def _distinct(texts: Sequence[str]) -> list[str]:
     return [text for text, _ in Counter(texts).most_common()]
 
 
-def _group(members: list[tuple[int, WrongAnswer]]) -> AnswerGroup:
+def _group(members: list[tuple[int, WrongAnswer]], spelled: Sequence[str] | None = None) -> AnswerGroup:
+    """The group of ``members`` (in sheet order); ``spelled``: its texts, most common first
+    (ties by the first member that gave them), when known."""
     # Counted in C (a group may hold a good part of a large class's answers); each Counter
     # keeps its values in the members' order, which breaks ties as the members' order does.
     answers = list(map(itemgetter(1), members))
-    spellings = Counter(map(itemgetter(1), answers)).most_common()  # received: never None here
+    if spelled is None:  # received: never None here
+        spelled = [text for text, _ in Counter(map(itemgetter(1), answers)).most_common()]
     given = Counter(map(itemgetter(2), answers))
     given.pop("", None)  # no feedback
     feedback = given.most_common(MAX_FEEDBACK)
     statuses = Counter(map(attrgetter("_value_"), map(itemgetter(0), answers))).most_common()
     return AnswerGroup(
-        answer=spellings[0][0],
+        answer=spelled[0],
         count=len(members),
         members=tuple(map(itemgetter(0), members)),
-        spellings=tuple(text for text, _ in spellings),
+        spellings=tuple(spelled),
         feedback=tuple(text for text, _ in feedback),
         statuses=tuple(status for status, _ in statuses),
     )
