@@ -1133,15 +1133,21 @@ def simple_point(dim: int, sys: System, order: Sequence[int], lp: _LP | None = N
     """A simple point of the (non-empty) system: each coordinate in turn the simplest
     value it can take given the ones already fixed.
 
-    Whether a value fits is told by a point of the system that takes it: on the segment
-    from a known point of the system to a maximiser of the coordinate's bound (all but its
-    far end is in the system, strict rows included), checked exactly; by a linear
-    program only when no such point is at hand."""
+    0 is tried first (it is simpler than any other value: when it fits, it is the value,
+    whatever the coordinate's bounds). Whether another value fits is told by a point of
+    the system that takes it: on the segment from a known point of the system to a
+    maximiser of the coordinate's bound (all but its far end is in the system, strict rows
+    included), checked exactly; by a linear program only when no such point is at hand."""
     lp = lp or _LP()
     fixed: dict[int, Fraction] = {}
     known: Point | None = None
     for i in order:
         e = tuple(Fraction(int(j == i)) for j in range(dim))
+        at_zero = _point_at_zero(lp, dim, sys, known, i)
+        if at_zero is not None:  # 0 is the simplest value of all: no bound needed
+            sys, known = at_zero
+            fixed[i] = Fraction(0)
+            continue
         low = _bound(lp, dim, sys, tuple(-v for v in e), known)
         high = _bound(lp, dim, sys, e, known)
         lo = None if low is None else -low[0]
@@ -1167,6 +1173,18 @@ def simple_point(dim: int, sys: System, order: Sequence[int], lp: _LP | None = N
         else:  # pragma: no cover - the open range always works
             raise AssertionError("no value of a coordinate fits")
     return tuple(fixed[i] for i in range(dim))
+
+
+def _point_at_zero(
+    lp: _LP, dim: int, sys: System, known: Point | None, i: int
+) -> tuple[System, Point] | None:
+    """The system with x_i = 0 and a point of it, when it has one."""
+    e = tuple(Fraction(int(j == i)) for j in range(dim))
+    trial = sys.with_rows(eq=[(e, Fraction(0))])
+    if known is not None and known[i] == 0:
+        return trial, known
+    solved = lp.solve(dim, trial, origin=known)
+    return None if solved is None else (trial, solved[1])
 
 
 def _point_taking(
