@@ -11,6 +11,8 @@ from typing import Any
 from xml.etree import ElementTree
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
 from grader.core.deferred import loaded
@@ -25,6 +27,7 @@ from grader.types import ANSWER_TYPES
 from grader.types.network import NetworkPart, classify
 from grader.types.network import checker as network
 from grader.types.network.compile import compile_part
+from grader.types.network.sides import reference_side
 from grader.types.network.weights import IMPOSSIBLE, Weights, is_impossible, read_answer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -484,7 +487,9 @@ def test_many_inputs_right_classifier_is_proved_by_the_region_walk() -> None:
     assert "sampling" not in verdict.feedback
 
 
-def _changed(answer: dict[str, Any], name: str, row: int, column: int | None, value: int) -> dict[str, Any]:
+def _changed(
+    answer: dict[str, Any], name: str, row: int, column: int | None, value: int | str
+) -> dict[str, Any]:
     changed = {key: [list(r) if isinstance(r, list) else r for r in rows] for key, rows in answer.items()}
     if column is None:
         changed[name][row] = value
@@ -516,6 +521,83 @@ def test_many_inputs_first_probes_then_the_walk_give_the_verdict_of_all_probes_f
     assert few_first.decision.method == all_first.decision.method
     assert few_first.decision.method.startswith(decided_by)
     assert (few_first.feedback, few_first.witness) == (all_first.feedback, all_first.witness)
+
+
+def _probe_results(part: NetworkPart, answer: dict[str, Any], fmpq_allowed: bool) -> list[Any]:
+    """The probe points' result of the eight-input part (first 128, then the rest), with the
+    evaluation in FLINT's rationals allowed or not."""
+    comp = compile_part(part)
+    side = reference_side(comp)
+    student = read_answer(comp, answer)
+    assert isinstance(student, Weights)
+    wv = student.exact({})
+    pts = classify._probe_points(comp, side, wv, {})
+    saved = classify._fmpq_safe
+    try:
+        classify._fmpq_safe = (lambda c: saved(c)) if fmpq_allowed else (lambda c: False)  # type: ignore[assignment]
+        return [
+            classify._point_probes(comp, side, wv, {}, chunk, start)
+            for chunk, start in ((pts[:128], 0), (pts[128:], 128))
+        ]
+    finally:
+        classify._fmpq_safe = saved  # type: ignore[assignment]
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    st.sampled_from(["W1", "b1", "W2", "b2"]),
+    st.integers(0, 9),
+    st.integers(0, 7),
+    st.sampled_from([-2, -1, 1, 2, "1/2", "-3/7"]),
+)
+def test_probe_points_in_fmpq_give_the_results_of_fraction(
+    name: str, row: int, column: int, value: F
+) -> None:
+    """The probe points evaluated in FLINT's rationals: the same points checked, the same
+    first point of wrong sign, the same value there, as in Fraction (issue 27)."""
+    part, answer = eight_input_or()
+    rows = {"W1": 10, "b1": 10, "W2": 1, "b2": 1}[name]
+    changed = _changed(answer, name, row % rows, column if name in ("W1", "W2") else None, value)
+    if name == "W2":
+        changed = _changed(answer, name, 0, row, value)
+    assert _probe_results(part, changed, True) == _probe_results(part, changed, False)
+
+
+def test_probe_points_in_fmpq_decide_without_fraction() -> None:
+    """The fmpq evaluation itself finds that a right answer's probe points all have the right
+    sign, and a wrong answer's first point of wrong sign (the one Fraction finds)."""
+    part, answer = eight_input_or()
+    comp = compile_part(part)
+    side = reference_side(comp)
+    for weights, wrong in ((answer, False), ({**answer, "b2": [-1]}, True)):
+        student = read_answer(comp, weights)
+        assert isinstance(student, Weights)
+        wv = student.exact({})
+        pts = classify._probe_points(comp, side, wv, {})
+        fast = classify._in_fmpq(wv, {})
+        assert fast is not None
+        found = classify._fmpq_probes(comp, side, {}, fast, pts)
+        by_fraction = classify.check_classify(
+            lambda p, wv=wv: classify.model_exact(comp, wv, {}, dict(zip(comp.inputs, p, strict=True))),
+            lambda p: side.truth_at({}, dict(zip(comp.inputs, p, strict=True))),
+            pts,
+        )
+        assert by_fraction.holds is not wrong
+        assert found == (by_fraction.checked - 1 if wrong else len(pts))
+
+
+def test_probe_points_are_evaluated_in_fmpq_only_for_a_model_without_comparisons() -> None:
+    """A model of sums, products and relu is evaluated in fmpq; one with a condition or a
+    function beyond max, min, abs, relu and leaky_relu stays in Fraction (fmpq == Fraction is
+    silently False)."""
+    part, _ = eight_input_or()
+    assert classify._fmpq_safe(compile_part(part))
+    for model in (
+        "W2 heaviside(W1 [x1, x2, x3, x4, x5, x6, x7, x8] + b1, 0) + b2",
+        "W2 relu(W1 [x1, x2, x3, x4, x5, x6, x7, x8] + b1) + b2 + piecewise((1, x1 = 0), (0, true))",
+    ):
+        other = PART.validate_python({**part.model_dump(), "model": model})
+        assert not classify._fmpq_safe(compile_part(other))
 
 
 def test_few_inputs_wrong_classifier_is_still_found_by_the_walk() -> None:

@@ -1131,14 +1131,27 @@ def _point_key(p: Point) -> tuple[int, Fraction, Fraction, Point]:
 
 def simple_point(dim: int, sys: System, order: Sequence[int], lp: _LP | None = None) -> Point:
     """A simple point of the (non-empty) system: each coordinate in turn the simplest
-    value it can take given the ones already fixed."""
+    value it can take given the ones already fixed.
+
+    0 is tried first (it is simpler than any other value: when it fits, it is the value,
+    whatever the coordinate's bounds). Whether another value fits is told by a point of
+    the system that takes it: on the segment from a known point of the system to a
+    maximiser of the coordinate's bound (all but its far end is in the system, strict rows
+    included), checked exactly; by a linear program only when no such point is at hand."""
     lp = lp or _LP()
     fixed: dict[int, Fraction] = {}
+    known: Point | None = None
     for i in order:
         e = tuple(Fraction(int(j == i)) for j in range(dim))
-        lo = _bound(lp, dim, sys, tuple(-v for v in e))
-        hi = _bound(lp, dim, sys, e)
-        lo = None if lo is None else -lo
+        at_zero = _point_at_zero(lp, dim, sys, known, i)
+        if at_zero is not None:  # 0 is the simplest value of all: no bound needed
+            sys, known = at_zero
+            fixed[i] = Fraction(0)
+            continue
+        low = _bound(lp, dim, sys, tuple(-v for v in e), known)
+        high = _bound(lp, dim, sys, e, known)
+        lo = None if low is None else -low[0]
+        hi = None if high is None else high[0]
         candidates: list[Fraction] = []
         if lo is not None and hi is not None and lo == hi:
             candidates = [lo]
@@ -1146,10 +1159,15 @@ def simple_point(dim: int, sys: System, order: Sequence[int], lp: _LP | None = N
             candidates = [simplest_in(Interval.open(lo, hi))]
             candidates += [v for v in (lo, hi) if v is not None]
             candidates.sort(key=simplicity_key)
+        ends = [found[1] for found in (low, high) if found is not None]
         for v in candidates:
             trial = sys.with_rows(eq=[(e, v)])
-            if lp.solve(dim, trial) is not None:
-                sys = trial
+            point = _point_taking(trial, known, ends, i, v)
+            if point is None:
+                solved = lp.solve(dim, trial, origin=known)
+                point = None if solved is None else solved[1]
+            if point is not None:
+                sys, known = trial, point
                 fixed[i] = v
                 break
         else:  # pragma: no cover - the open range always works
@@ -1157,13 +1175,46 @@ def simple_point(dim: int, sys: System, order: Sequence[int], lp: _LP | None = N
     return tuple(fixed[i] for i in range(dim))
 
 
-def _bound(lp: _LP, dim: int, sys: System, objective: tuple[Fraction, ...]) -> Fraction | None:
+def _point_at_zero(
+    lp: _LP, dim: int, sys: System, known: Point | None, i: int
+) -> tuple[System, Point] | None:
+    """The system with x_i = 0 and a point of it, when it has one."""
+    e = tuple(Fraction(int(j == i)) for j in range(dim))
+    trial = sys.with_rows(eq=[(e, Fraction(0))])
+    if known is not None and known[i] == 0:
+        return trial, known
+    solved = lp.solve(dim, trial, origin=known)
+    return None if solved is None else (trial, solved[1])
+
+
+def _point_taking(
+    trial: System, known: Point | None, ends: Sequence[Point], i: int, v: Fraction
+) -> Point | None:
+    """A point of ``trial`` (the system with x_i = v) on a segment from ``known`` (a point
+    of the system) towards one of ``ends`` (points of its closure), or None."""
+    if known is None:
+        return None
+    for end in ends:
+        span = end[i] - known[i]
+        t = Fraction(0) if v == known[i] else (v - known[i]) / span if span else None
+        if t is not None and 0 <= t < 1:
+            point = tuple(k + t * (b - k) for k, b in zip(known, end, strict=True))
+            if trial.contains(point):
+                return point
+    return None
+
+
+def _bound(
+    lp: _LP, dim: int, sys: System, objective: tuple[Fraction, ...], origin: Point | None
+) -> tuple[Fraction, Point] | None:
+    """The maximum of ``objective`` over the closure of ``sys`` and a maximiser; None when
+    unbounded. ``origin``: a point of the system, if one is known (it only speeds it up)."""
     try:
-        found = lp.solve(dim, sys, objective)
+        found = lp.solve(dim, sys, objective, origin)
     except Unbounded:
         return None
     assert found is not None
-    return found[0]
+    return found
 
 
 __all__ = [
