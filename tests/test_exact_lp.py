@@ -63,3 +63,17 @@ def test_the_exact_simplex_agrees_with_a_floating_point_solver(seed: int) -> Non
     for row in rows:
         lhs = sum(c * x for c, x in zip(row.coefficients, point, strict=True))
         assert {"<=": lhs <= row.rhs, ">=": lhs >= row.rhs, "=": lhs == row.rhs}[row.sense]
+
+
+@pytest.mark.parametrize("width", [1, 2])
+def test_rows_that_read_0_eq_0_are_the_program_of_no_rows(width: int) -> None:
+    nothing = Row((Fraction(0),) * width, "=", Fraction(0))
+    assert maximize_with_point([Fraction(-1)] * width, [nothing]) == (0, [0] * width)
+    assert maximize_with_point([Fraction(-1)] * width, [nothing, nothing]) == (0, [0] * width)
+    with pytest.raises(Unbounded):
+        maximize_with_point([Fraction(1)] * width, [nothing])
+    cap = Row((Fraction(1),) * width, "<=", Fraction(3))  # beside a real row, the rest as before
+    assert maximize_with_point([Fraction(1)] + [Fraction(0)] * (width - 1), [nothing, cap]) == (
+        3,
+        [3] + [0] * (width - 1),
+    )

@@ -74,6 +74,8 @@ def maximize_q(objective: Sequence[Q], rows: Sequence[QRow]) -> tuple[Q, list[Q]
         if _simplex(tableau, basis, phase1, allowed=set(range(columns))) < 0:
             return None
         _drive_out(tableau, basis, artificial)
+        if not tableau:  # every row read 0 = 0: the program of no rows
+            return maximize_q(objective, [])
     cost = [*objective, *[Q_ZERO] * (columns - width)]
     value = _simplex(tableau, basis, cost, allowed=set(range(columns)) - artificial)
     point = [Q_ZERO] * width
