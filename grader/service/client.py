@@ -6,6 +6,8 @@ and waits for its verdict."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,21 +64,37 @@ def _json(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
-def check_remote(folder: Path, server: str, token: str, assignment: str | None) -> RemoteCheck:
-    path = handed_in_file(folder)
+@contextmanager
+def _service(server: str, token: str) -> Iterator[httpx.Client]:
     headers = {"Authorization": f"Bearer {token}"}
     try:
         with httpx.Client(base_url=server.rstrip("/"), headers=headers, timeout=TIMEOUT) as client:
-            name = _assignment(client, assignment)
-            response = client.post(
-                f"/api/v1/assignments/{name}/check", files={"file": (path.name, path.read_bytes())}
-            )
-            if response.status_code == 422:  # the file cannot be read: the server's caret
-                error = response.json().get("error", {})
-                return RemoteCheck(error.get("detail") or error.get("message", ""), True)
-            body = _json(response)
+            yield client
     except httpx.HTTPError as exc:
         raise RemoteCheckError(f"cannot reach {server}: {exc}") from None
+
+
+def _send_answers(
+    client: httpx.Client, path: Path, assignment: str | None, route: str
+) -> tuple[dict[str, Any], str | None]:
+    """POST the answers file to the assignment's ``route``: the answer's JSON, or (when the
+    server cannot read the file, 422) its line and caret."""
+    name = _assignment(client, assignment)
+    response = client.post(
+        f"/api/v1/assignments/{name}/{route}", files={"file": (path.name, path.read_bytes())}
+    )
+    if response.status_code == 422:
+        error = response.json().get("error", {})
+        return {}, error.get("detail") or error.get("message", "")
+    return _json(response), None
+
+
+def check_remote(folder: Path, server: str, token: str, assignment: str | None) -> RemoteCheck:
+    path = handed_in_file(folder)
+    with _service(server, token) as client:
+        body, unreadable = _send_answers(client, path, assignment, "check")
+    if unreadable is not None:  # the file cannot be read: the server's caret
+        return RemoteCheck(unreadable, True)
     return RemoteCheck(str(body["text"]), bool(body["unreadable"]))
 
 
@@ -106,20 +124,11 @@ def submit_remote(
     """Hand in the folder's answers file (or write-up) and wait up to ``wait_seconds`` for its
     verdict, by the service's long poll (no request a second)."""
     path = handed_in_file(folder)
-    headers = {"Authorization": f"Bearer {token}"}
-    try:
-        with httpx.Client(base_url=server.rstrip("/"), headers=headers, timeout=TIMEOUT) as client:
-            name = _assignment(client, assignment)
-            response = client.post(
-                f"/api/v1/assignments/{name}/submissions", files={"file": (path.name, path.read_bytes())}
-            )
-            if response.status_code == 422:  # the file cannot be read: nothing was handed in
-                error = response.json().get("error", {})
-                return RemoteSubmission({}, error.get("detail") or error.get("message", ""))
-            handed_in = _json(response)
-            return RemoteSubmission(_awaited(client, int(handed_in["id"]), wait_seconds))
-    except httpx.HTTPError as exc:
-        raise RemoteCheckError(f"cannot reach {server}: {exc}") from None
+    with _service(server, token) as client:
+        handed_in, unreadable = _send_answers(client, path, assignment, "submissions")
+        if unreadable is not None:  # nothing was handed in
+            return RemoteSubmission({}, unreadable)
+        return RemoteSubmission(_awaited(client, int(handed_in["id"]), wait_seconds))
 
 
 def _awaited(client: httpx.Client, submission: int, wait_seconds: float) -> dict[str, Any]:
