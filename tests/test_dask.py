@@ -29,7 +29,9 @@ distributed = pytest.importorskip("distributed")
 
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders  # noqa: E402
 from grader.batch.cluster import DaskExecutor, executor_for  # noqa: E402
+from grader.batch.cluster_worker import fork_server_limits  # noqa: E402
 from grader.batch.executors import ExecutorLost  # noqa: E402
+from grader.batch.limits import limits_in_force  # noqa: E402
 from grader.batch.plan import ship_folder  # noqa: E402
 from grader.batch.store import STORE_FILE  # noqa: E402
 from grader.cli import main  # noqa: E402
@@ -79,7 +81,11 @@ class Cluster:
             [sys.executable, "-m", f"distributed.cli.{command}", *args], env=env, stdout=log, stderr=log
         )
 
-    def add_worker(self, hooks: str = "checks", wait: bool = True) -> subprocess.Popen[bytes]:
+    def add_worker(
+        self, hooks: str = "checks", wait: bool = True, preload: bool = False
+    ) -> subprocess.Popen[bytes]:
+        """A worker process (``preload``: started as the README starts workers, with grader's
+        preload, which starts its check processes' fork server at once; else its first run does)."""
         worker = self._start(
             "dask_worker",
             self.address,
@@ -88,6 +94,7 @@ class Cluster:
             "--no-dashboard",
             "--name",
             f"w{len(self.workers)}",
+            *(["--preload", "grader.batch.cluster_worker"] if preload else []),
             hooks=hooks,
         )
         self.workers.append(worker)
@@ -110,10 +117,11 @@ class Cluster:
 
 @contextlib.contextmanager
 def started_cluster(tmp: Path, workers: int) -> Iterator[Cluster]:
+    """A cluster whose first worker starts with grader's preload (the others without)."""
     cluster = Cluster(tmp)
     try:
-        for _ in range(workers):
-            cluster.add_worker()
+        for number in range(workers):
+            cluster.add_worker(preload=number == 0)
         yield cluster
     finally:
         cluster.stop()
@@ -390,6 +398,9 @@ def test_a_late_worker_takes_work_a_killed_one_loses_nothing_and_a_lost_schedule
     problem_file, root = _make_class_module().make_class(tmp_path / "synthetic", 100, seed=5, parts=12)
     spec = load_problem_set(problem_file)
     with started_cluster(tmp_path, workers=1) as running, distributed.Client(running.address) as client:
+        # Started with grader's preload, the worker forks its check processes from a server that
+        # loaded grader when the worker started, under the worker's limits (before any run).
+        assert list(client.run(fork_server_limits).values()) == [limits_in_force()]
         client.get_task_stream(start=time.time())  # the scheduler records tasks from now on
         started_at = time.time()
 
@@ -408,6 +419,8 @@ def test_a_late_worker_takes_work_a_killed_one_loses_nothing_and_a_lost_schedule
         assert result.failed == 0 and len(list(out.glob("*.json"))) == 100
         workers = {task["worker"] for task in client.get_task_stream(start=started_at)}
         assert len(workers) == 2  # the late worker graded chunks too
+        # The late worker, started without the preload: its first run started its fork server.
+        assert list(client.run(fork_server_limits).values()) == [limits_in_force()] * 2
 
         # Kill a worker process mid-run (its nanny starts another): its chunks are retried elsewhere.
         victim = next(iter(client.run(os.getpid).values()))

@@ -10,19 +10,31 @@ CPU-time limit, its memory limit and the watchdog, and a process that dies or
 hangs is replaced while its submission is retried alone. A Dask task only hands
 its chunk to that pool and waits, so Dask's own threads never share a process
 with a check.
+
+The pool's processes are forked from a fork server of the worker's (never from the worker
+itself, whose threads must not be forked), which imported grader and every checker once, under
+the ``GRADER_MAX_*`` limits of the run that started it: started by the first run a worker
+serves, or when the worker starts (``dask worker --preload grader.batch.cluster_worker``, see
+:func:`dask_setup`), it serves every later run under the same limits. A run under other limits
+starts its pool's processes as fresh interpreters, which read the limits from the environment
+(a check process also refuses to grade under limits other than its run's, see
+grader.batch.worker.limits_refusal).
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.context
+import os
 import threading
 from dataclasses import dataclass, replace
 
 from distributed import Worker, WorkerPlugin
 from pebble import ProcessPool
 
+from grader.batch import fork_server
 from grader.batch.executors import Chunk, PoolWindow, submission_budget
-from grader.batch.limits import export_limits
+from grader.batch.limits import Limits, export_limits, limits_in_force
 from grader.batch.worker import Graded, WorkerRefused, WorkerSetup, install, refusal
 
 
@@ -36,6 +48,48 @@ class _Installed:
 
 _INSTALLED: dict[str, _Installed] = {}
 _LOCK = threading.Lock()
+# The limits the worker's fork server imported grader under (None: no fork server started).
+_FORK_SERVER_LIMITS: Limits | None = None
+
+
+def dask_setup(worker: Worker) -> None:
+    """``dask worker --preload grader.batch.cluster_worker``: start the fork server of the
+    worker's check processes now, under the worker's own limits, rather than in its first run."""
+    start_fork_server(limits_in_force())
+
+
+def start_fork_server(limits: Limits) -> None:
+    """Start this worker's fork server under ``limits`` (once a worker's life)."""
+    global _FORK_SERVER_LIMITS
+    if _FORK_SERVER_LIMITS is not None:
+        return
+    export_limits(limits)  # the server is a fresh interpreter: it reads them on import
+    fork_server.pass_main_module()
+    allow_children()
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([fork_server.PRELOAD])
+    # The server serves its first fork once it has imported what it preloads: wait for that
+    # here, so that a worker started with the preload is ready when it joins.
+    first = context.Process(target=os.getpid, name="grader-fork-server-ready")
+    first.start()
+    first.join()
+    _FORK_SERVER_LIMITS = limits
+
+
+def allow_children() -> None:
+    """Dask's nanny starts its workers as daemonic processes, which multiprocessing forbids to
+    have children; the pool's processes end with the plugin (teardown) or when this worker dies
+    (their task pipe closes), the fork server when this worker ends."""
+    multiprocessing.current_process()._config["daemon"] = False  # type: ignore[attr-defined]
+
+
+def check_process_context(limits: Limits) -> multiprocessing.context.BaseContext:
+    """How the check processes of a run under ``limits`` start: forked from the fork server
+    when it imported grader under these limits, else as fresh interpreters."""
+    start_fork_server(limits)
+    if limits == _FORK_SERVER_LIMITS:
+        return multiprocessing.get_context("forkserver")
+    return multiprocessing.get_context("spawn")
 
 
 class ProblemSetPlugin(WorkerPlugin):
@@ -47,22 +101,19 @@ class ProblemSetPlugin(WorkerPlugin):
 
     def setup(self, worker: Worker) -> None:
         setup = self.setup_to_install
-        export_limits(setup.limits)  # before the check processes start: they read them on import
         refused = refusal(setup, f"Dask worker {worker.address}")
         if refused is not None:
             _INSTALLED[self.key] = _Installed(setup, None, refused)
             return
-        # Dask's nanny starts its workers as daemonic processes, which multiprocessing forbids to
-        # have children; the pool's processes end with the plugin (teardown) or when this worker
-        # dies (their task pipe closes).
-        multiprocessing.current_process()._config["daemon"] = False  # type: ignore[attr-defined]
+        context = check_process_context(setup.limits)
+        export_limits(setup.limits)  # before the check processes start: fresh ones read them on import
+        allow_children()
         processes = max(1, int(worker.state.nthreads))
         pool = ProcessPool(
             max_workers=processes,
             initializer=install,
             initargs=(replace(setup, cap_memory=True, watchdog=True),),
-            # A fresh interpreter: the limits are read from the environment exported above.
-            context=multiprocessing.get_context("spawn"),
+            context=context,
         )
         _INSTALLED[self.key] = _Installed(setup, pool)
 
@@ -93,6 +144,11 @@ def chunks_graded(key: str) -> int:
     """How many chunks of run ``key`` this worker graded (for tests and the benchmark)."""
     installed = _INSTALLED.get(key)
     return 0 if installed is None else installed.chunks
+
+
+def fork_server_limits() -> Limits | None:
+    """The limits this worker's fork server imported grader under (None: not started)."""
+    return _FORK_SERVER_LIMITS
 
 
 def versions_here() -> tuple[str, str]:
