@@ -14,7 +14,7 @@ import pytest
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders
 from grader.batch.executors import Chunk, InProcessExecutor
 from grader.batch.lock import LOCK_FILE
-from grader.batch.plan import ship_folder
+from grader.batch.plan import folder_digest, reads_in_place, ship_folder
 from grader.batch.reading import SubmissionTask
 from grader.batch.store import STORE_FILE, VerdictStore
 from grader.batch.studentfiles import OUT_MARKER, mark_output, reachable_output, unmark_output
@@ -163,3 +163,28 @@ def test_a_result_goes_back_without_the_verdicts_and_files_sent_to_its_worker(
     graded = grade_task(Prepared(WorkerSetup(spec, False, "version", watchdog=False)), task)
     assert graded.task == replace(task, prior={}, files=None)
     assert graded.report.parts and graded.artefacts, "graded, the files' bytes sent back (no --out)"
+
+
+def test_a_worker_reads_a_folder_in_place_only_where_it_sees_what_the_driver_digested(
+    tmp_path: Path,
+) -> None:
+    """A Dask worker on the driver's disk reads a folder where it is; a folder that differs,
+    is missing, is a link or holds a link (which resolves against each machine's own files)
+    travels with its files instead."""
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    (folder / "answers.yaml").write_text("answers:\n  params: 3\n")
+    (folder / "scan.pdf").write_bytes(b"%PDF" + bytes(1000))
+    digest = folder_digest(folder)
+    assert reads_in_place(folder, digest)
+    assert not reads_in_place(folder, "")  # not digested by the driver
+    assert not reads_in_place(tmp_path / "bob", digest)  # not on this worker's disk
+
+    (folder / "answers.yaml").write_text("answers:\n  params: 4\n")  # another copy of the folder
+    assert not reads_in_place(folder, digest)
+
+    linked = tmp_path / "linked"
+    linked.symlink_to(folder, target_is_directory=True)
+    assert not reads_in_place(linked, folder_digest(linked))
+    (folder / "notes.md").symlink_to("/etc/hostname")
+    assert not reads_in_place(folder, folder_digest(folder))

@@ -33,6 +33,7 @@ from typing import Any
 from grader.batch.executors import Chunk, ChunkWindow, ExecutorLost, LocalExecutor
 from grader.batch.limits import verdict_version
 from grader.batch.plan import digested, ship_folder
+from grader.batch.reading import NotSeenHere
 from grader.batch.worker import Graded, WorkerRefused, WorkerSetup
 
 INSTALL_HINT = 'pip install "dl-theory-grader[dask]"'
@@ -193,6 +194,9 @@ class _DaskWindow(ChunkWindow):
         self.per_thread = per_thread
         self.counted = 0.0
         self.without_workers_since: float | None = None
+        # Chunks go without their files, read where the workers see the class's disk, until a
+        # worker sends one back (grader.batch.reading.NotSeenHere); then with their files.
+        self.in_place = True
         self._recount()
 
     def _recount(self) -> None:
@@ -210,11 +214,14 @@ class _DaskWindow(ChunkWindow):
     def _submit(self, chunk: Chunk) -> Any:
         from grader.batch.cluster_worker import grade_chunk_on_worker
 
-        # Digested before it is read to be shipped: a folder changed meanwhile is graded again next run.
-        with_files = [replace(digested(task), files=ship_folder(Path(task.folder))) for task in chunk]
-        payload: Any = with_files
-        if sum(len(f.data) for task in with_files for f in task.files or ()) > SCATTER_BYTES:
-            [payload] = _call(self.client, self.client.scatter, [with_files], hash=False, direct=True)
+        # Digested before it is read (here to be shipped, or in place by a worker that sees the same
+        # folder): a folder changed meanwhile is graded again next run.
+        tasks = [digested(task) for task in chunk]
+        if not self.in_place:
+            tasks = [replace(task, files=ship_folder(Path(task.folder))) for task in tasks]
+        payload: Any = tasks
+        if sum(len(f.data) for task in tasks for f in task.files or ()) > SCATTER_BYTES:
+            [payload] = _call(self.client, self.client.scatter, [tasks], hash=False, direct=True)
         return _call(self.client, self.client.submit, grade_chunk_on_worker, self.key, payload, pure=False)
 
     def _completed(self) -> Iterable[Any]:
@@ -238,12 +245,16 @@ class _DaskWindow(ChunkWindow):
 
     def _outcome(self, future: Any, chunk: Chunk) -> Iterator[list[Graded]]:
         try:
-            graded: list[Graded] = future.result()
+            graded: list[Graded] | NotSeenHere = future.result()
         except WorkerRefused as exc:
             raise ExecutorLost(str(exc)) from None
         except BaseException as exc:
             _raise_if_lost(self.client, exc)
             yield from self._after_failure(chunk, exc)
+            return
+        if isinstance(graded, NotSeenHere):  # a worker without the class's disk: files travel from now on
+            self.in_place = False
+            self.retries.append(chunk)
             return
         # The client's own tasks (without the files they carried) go with the results, with the
         # digest each folder was shipped with.

@@ -28,6 +28,7 @@ import multiprocessing.context
 import os
 import threading
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from distributed import Worker, WorkerPlugin
 from pebble import ProcessPool
@@ -35,6 +36,8 @@ from pebble import ProcessPool
 from grader.batch import fork_server
 from grader.batch.executors import Chunk, PoolWindow, submission_budget
 from grader.batch.limits import Limits, export_limits, limits_in_force
+from grader.batch.plan import reads_in_place
+from grader.batch.reading import NotSeenHere
 from grader.batch.worker import Graded, WorkerRefused, WorkerSetup, install, refusal
 
 
@@ -124,13 +127,18 @@ class ProblemSetPlugin(WorkerPlugin):
             installed.pool.join()
 
 
-def grade_chunk_on_worker(key: str, tasks: Chunk) -> list[Graded]:
-    """A Dask task: grade the chunk on this worker's check pool, in the chunk's order."""
+def grade_chunk_on_worker(key: str, tasks: Chunk) -> list[Graded] | NotSeenHere:
+    """A Dask task: grade the chunk on this worker's check pool, in the chunk's order. A chunk
+    sent without its files is read in place, where this worker sees each folder as the driver
+    did (see grader.batch.plan.reads_in_place); else it goes back unread."""
     installed = _INSTALLED.get(key)
     if installed is None:
         raise RuntimeError(f"no grader set-up {key} was installed on this Dask worker")
     if installed.pool is None:
         raise WorkerRefused(installed.refused)
+    for task in tasks:
+        if task.files is None and not reads_in_place(Path(task.folder), task.digest):
+            return NotSeenHere(task.key)
     window = PoolWindow(installed.pool, installed.setup, submission_budget(installed.setup.spec), in_flight=1)
     graded = [g for group in window.run(iter([tasks])) for g in group]
     order = {task.key: index for index, task in enumerate(tasks)}

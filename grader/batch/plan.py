@@ -159,6 +159,20 @@ def folder_digest(folder: Path) -> str:
     return digest.hexdigest()[:32]
 
 
+def reads_in_place(folder: Path, digest: str) -> bool:
+    """Whether a worker may read ``folder`` where it is and read what the machine that digested
+    it as ``digest`` reads: a folder, not a link, with that digest here (every file's name, size
+    and content), and no link in it (a link resolves against each machine's own files, which no
+    digest covers: such a folder travels, see :func:`ship_folder`)."""
+    if not digest or folder.is_symlink() or not folder.is_dir():
+        return False
+    where = str(folder)
+    files, complete = _listing(where)
+    if not complete or any(os.path.islink(os.path.join(where, relative)) for relative in files):
+        return False
+    return folder_digest(folder) == digest
+
+
 def _file_fingerprint(path: str, with_content: bool) -> bytes:
     """What a file is, never opening anything but a regular file (a pipe would block)."""
     try:
