@@ -509,3 +509,31 @@ def test_without_distributed_the_message_says_what_to_install(monkeypatch: pytes
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(ValueError, match=r'pip install "dl-theory-grader\[dask\]"'):
         executor_for("dask://sched:8786", 1)
+
+
+# ---------------------------------------------------------------------------
+# The service on a cluster
+
+
+def test_the_service_grades_hand_ins_on_the_cluster_from_the_file_each_one_carries(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """``grader serve --executor dask://...``: a hand-in is on no disk the workers share, so it
+    travels with its file, and the cluster grades it as the local pool does."""
+    from service_server import Server, make_course, wait_graded
+
+    assignment = "a1-activations-conv"
+    course = make_course(tmp_path / "course", None)
+    answers = {"q6.full": "[1, 2, 5, 8, 6, 8]", "q7.output_size": 99}
+    with distributed.Client(cluster.address) as client:
+        started_at = time.time()
+        client.get_task_stream(start=started_at)
+        with Server(course, 1, "--executor", cluster.address) as server, server.client("bob") as bob:
+            response = bob.post(f"/api/v1/assignments/{assignment}/submissions", json={"answers": answers})
+            assert response.status_code == 202, response.text
+            report = wait_graded(bob, response.json()["id"])["report"]
+        assert client.get_task_stream(start=started_at), "graded on the cluster"
+    statuses = {part["id"]: part["status"] for part in report["parts"]}
+    assert statuses["q6.full"] == "correct"
+    assert statuses["q7.output_size"] == "incorrect"
+    assert statuses["q2.softmax_jacobian"] == "missing"

@@ -217,8 +217,11 @@ class _DaskWindow(ChunkWindow):
         # Digested before it is read (here to be shipped, or in place by a worker that sees the same
         # folder): a folder changed meanwhile is graded again next run.
         tasks = [digested(task) for task in chunk]
-        if not self.in_place:
-            tasks = [replace(task, files=ship_folder(Path(task.folder))) for task in tasks]
+        if not self.in_place:  # a task that carries its files already (the service's) keeps them
+            tasks = [
+                task if task.files is not None else replace(task, files=ship_folder(Path(task.folder)))
+                for task in tasks
+            ]
         payload: Any = tasks
         if sum(len(f.data) for task in tasks for f in task.files or ()) > SCATTER_BYTES:
             [payload] = _call(self.client, self.client.scatter, [tasks], hash=False, direct=True)

@@ -12,6 +12,7 @@ import threading
 from grader.batch import InProcessExecutor
 from grader.batch.cluster import executor_for
 from grader.batch.executors import Executor, StandingExecutor
+from grader.batch.limits import limits_in_force, verdict_version
 from grader.batch.reading import ShippedFile, SubmissionTask
 from grader.batch.store import code_version
 from grader.batch.worker import WorkerSetup
@@ -54,7 +55,10 @@ class WorkerSetups:
 
     def __init__(self, settings: Settings):
         self.store = str(settings.store_path)
-        self.version = code_version(deciding_only=True)
+        # As a batch keys its verdicts, and as a Dask worker checks it: the deciding code and the
+        # GRADER_MAX_* limits this server grades under (shipped to every worker with the setup).
+        self.limits = limits_in_force()
+        self.version = verdict_version(code_version(deciding_only=True), self.limits)
         self.rendering = code_version()
         self._setups: dict[str, WorkerSetup] = {}  # by problem-file hash
         self._lock = threading.Lock()
@@ -63,7 +67,9 @@ class WorkerSetups:
         with self._lock:
             setup = self._setups.get(problem_hash)
             if setup is None:
-                setup = WorkerSetup(spec, False, self.version, self.rendering, store=self.store)
+                setup = WorkerSetup(
+                    spec, False, self.version, self.rendering, store=self.store, limits=self.limits
+                )
                 if len(self._setups) >= self.KEPT:
                     self._setups.pop(next(iter(self._setups)))
                 self._setups[problem_hash] = setup
