@@ -5,12 +5,14 @@ that cannot write stops the run with its reason."""
 
 from __future__ import annotations
 
+import queue
 import sqlite3
 import subprocess
 import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -20,7 +22,7 @@ from grader.batch import runner as batch_runner
 from grader.batch.blobs import PACKED, blob_digest, dumps, loads
 from grader.batch.reading import SubmissionTask
 from grader.batch.store import STORE_FILE, VerdictStore
-from grader.batch.storewriter import StoreWriter, StoreWriterFailed
+from grader.batch.storewriter import BACKLOG, StoreBatch, StoreWriter, StoreWriterFailed, _merged
 from grader.batch.worker import Graded
 from grader.core.report import Report
 from grader.core.verdict import Verdict
@@ -124,9 +126,29 @@ def test_the_writer_process_stores_what_the_drivers_thread_stores(
     assert (outs["process"] / "index.html").stat().st_mtime_ns == dashboard
 
 
+def _batch(number: int) -> StoreBatch:
+    fields = (f"s{number}", "source", "set", "{}", "{}", "", b"report", b"row", "digest")
+    return [f"failed{number}"], [(f"part{number}", "answer", b"verdict")], [fields]
+
+
+def test_the_batches_read_while_a_transaction_runs_go_in_the_next_one_and_none_is_lost() -> None:
+    batches: queue.Queue[Any] = queue.Queue(BACKLOG)
+    for number in range(3):
+        batches.put(_batch(number))
+    merged = _merged(batches)
+    assert merged is not None
+    assert merged[0] == ["failed0", "failed1", "failed2"]
+    assert [fields[0] for fields in merged[2]] == ["s0", "s1", "s2"]  # in the order sent
+    batches.put(_batch(3))
+    batches.put(None)  # the driver's input ended: the last batch is still stored
+    assert _merged(batches) == _batch(3)
+    assert _merged(batches) is None
+
+
 DRIVER = """
 import os, signal, sys, time
 from pathlib import Path
+from typing import Any
 from grader.batch.store import VerdictStore
 from grader.batch.blobs import dumps
 from grader.batch.storewriter import StoreWriter

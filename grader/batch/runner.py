@@ -32,7 +32,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from grader.batch.blobs import dumps
+from grader.batch.blobs import dumps, packed
 from grader.batch.classrows import ClassRows, ReportReader
 from grader.batch.edits import (
     EditedSheet,
@@ -420,7 +420,7 @@ class _Run:
                 continue
             row = without_meanings(sheet.row, sheet.edited)
             self.rows.add(sheet.task.key, row, now=False)
-            kept.append((sheet.task.key, self.problem_set_key(sheet.task), dumps(row)))
+            kept.append((sheet.task.key, self.problem_set_key(sheet.task), packed(row)))
         with self.store_lock:
             self.store.rekey(kept)
         result.kept_after_edit = len(kept)

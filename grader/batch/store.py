@@ -217,7 +217,7 @@ class VerdictStore:
         if not isinstance(report, Report):
             self._db.execute("DELETE FROM submissions WHERE folder = ?", (folder,))
             return
-        row, digest = _dumps(summary_row(report)), _report_digest(blob)
+        row, digest = packed(summary_row(report)), _report_digest(blob)
         mac = seal(self.key, *fields[:6], digest, row)
         self._db.execute(
             "UPDATE submissions SET row = ?, report_digest = ?, mac = ? WHERE folder = ?",
@@ -315,7 +315,7 @@ class VerdictStore:
             source = ""
         blobs = graded.blobs
         report = blobs.report if blobs else packed(graded.whole_report())
-        row = blobs.row if blobs and blobs.row else _dumps(graded.summary())
+        row = blobs.row if blobs and blobs.row else packed(graded.summary())
         answers = blobs.answers if blobs and blobs.answers else records_text(graded.answers)
         files = artefacts if isinstance(artefacts, str) else records_text(artefacts)
         digest = blobs.digest if blobs and blobs.digest else _report_digest(report)

@@ -196,6 +196,28 @@ def _reader(stream: IO[bytes], batches: queue.Queue[Any]) -> None:
         batches.put(None)
 
 
+def _merged(batches: queue.Queue[Any]) -> StoreBatch | None:
+    """The next batch, with those read since (while the last transaction ran) merged into it:
+    one transaction for them all (each commit rewrites the tables' upper pages). None at the
+    end of the input, once every batch read before it is returned."""
+    first = batches.get()
+    if first is None:
+        return None
+    failed, verdicts, submissions = (list(part) for part in first)
+    for _ in range(BACKLOG - 1):
+        try:
+            more = batches.get_nowait()
+        except queue.Empty:
+            break
+        if more is None:
+            batches.put(None)  # the end: after this batch
+            break
+        failed += more[0]
+        verdicts += more[1]
+        submissions += more[2]
+    return failed, verdicts, submissions
+
+
 def main(path: str) -> int:
     # Stopped with the driver (Ctrl-C reaches the whole process group) or on its own, the
     # writer still writes what it has read: it ends when its input does.
@@ -210,7 +232,7 @@ def main(path: str) -> int:
     db = connect(path)
     saved: set[tuple[str, str]] = set()
     try:
-        while (batch := batches.get()) is not None:
+        while (batch := _merged(batches)) is not None:
             write_batch(db, key, saved, batch)
     except sqlite3.Error as exc:
         sys.stdout.write(str(exc))  # the driver's message reads it (a full disk, a read-only store)

@@ -267,7 +267,7 @@ def grade_task(prepared: Prepared, task: SubmissionTask) -> Graded:
         blob = packed(report)
         files = records_text(graded.written) if graded.written is not None else ""
         graded.blobs = StoreBlobs(
-            blob, verdicts, dumps(graded.row), blob_digest(blob), records_text(graded.answers), files
+            blob, verdicts, packed(graded.row), blob_digest(blob), records_text(graded.answers), files
         )
         graded.fresh = {}
         graded.answers = {}  # the driver stores them as the blobs carry them
