@@ -108,9 +108,8 @@ class ProblemSetPlugin(WorkerPlugin):
         if refused is not None:
             _INSTALLED[self.key] = _Installed(setup, None, refused)
             return
-        context = check_process_context(setup.limits)
         export_limits(setup.limits)  # before the check processes start: fresh ones read them on import
-        allow_children()
+        context = check_process_context(setup.limits)  # (which lets this worker have children)
         processes = max(1, int(worker.state.nthreads))
         pool = ProcessPool(
             max_workers=processes,
@@ -138,7 +137,7 @@ def grade_chunk_on_worker(key: str, tasks: Chunk) -> list[Graded] | NotSeenHere:
         raise WorkerRefused(installed.refused)
     for task in tasks:
         if task.files is None and not reads_in_place(Path(task.folder), task.digest):
-            return NotSeenHere(task.key)
+            return NotSeenHere()
     window = PoolWindow(installed.pool, installed.setup, submission_budget(installed.setup.spec), in_flight=1)
     graded = [g for group in window.run(iter([tasks])) for g in group]
     order = {task.key: index for index, task in enumerate(tasks)}

@@ -27,6 +27,7 @@ from grader.writeups import WRITEUP_SUFFIXES
 CONTENT_DIGEST_LIMIT = 8 << 20
 MAX_FILES = 2_000  # per submission folder; past this only names, sizes and times count
 MAX_DEPTH = 32  # folder levels walked in a submission folder
+LINK_FINGERPRINT = b"link "  # how a link starts its fingerprint in a folder's digest
 
 
 # Stems whose report files would take the name of a file the batch writes itself
@@ -148,15 +149,23 @@ def folder_digest(folder: Path) -> str:
     """Digest of the folder's name and of the name, size and content of every file in it.
     A folder too large to list in full is never taken from the store: its digest is new
     every time (a reader might open a file the listing did not reach)."""
+    return _digest_and_links(folder)[0]
+
+
+def _digest_and_links(folder: Path) -> tuple[str, bool]:
+    """:func:`folder_digest`, and whether the folder holds a link (found on the same walk)."""
     digest = hashlib.sha256(folder.name.encode("utf-8", "surrogatepass"))
     where = str(folder)
     files, complete = _listing(where)
     if not complete:
         digest.update(b"incomplete " + os.urandom(16))
+    links = False
     for count, relative in enumerate(files):
+        fingerprint = _file_fingerprint(os.path.join(where, relative), with_content=count < MAX_FILES)
+        links = links or fingerprint.startswith(LINK_FINGERPRINT)
         digest.update(b"\0" + relative.encode("utf-8", "surrogatepass") + b"\0")
-        digest.update(_file_fingerprint(os.path.join(where, relative), with_content=count < MAX_FILES))
-    return digest.hexdigest()[:32]
+        digest.update(fingerprint)
+    return digest.hexdigest()[:32], links
 
 
 def reads_in_place(folder: Path, digest: str) -> bool:
@@ -166,11 +175,8 @@ def reads_in_place(folder: Path, digest: str) -> bool:
     digest covers: such a folder travels, see :func:`ship_folder`)."""
     if not digest or folder.is_symlink() or not folder.is_dir():
         return False
-    where = str(folder)
-    files, complete = _listing(where)
-    if not complete or any(os.path.islink(os.path.join(where, relative)) for relative in files):
-        return False
-    return folder_digest(folder) == digest
+    here, links = _digest_and_links(folder)  # a folder listed in part never has the same digest
+    return here == digest and not links
 
 
 def _file_fingerprint(path: str, with_content: bool) -> bytes:
@@ -178,7 +184,7 @@ def _file_fingerprint(path: str, with_content: bool) -> bytes:
     try:
         info = os.lstat(path)
         if stat.S_ISLNK(info.st_mode):
-            return b"link " + os.readlink(path).encode("utf-8", "surrogatepass")
+            return LINK_FINGERPRINT + os.readlink(path).encode("utf-8", "surrogatepass")
         if not stat.S_ISREG(info.st_mode):
             return f"special {stat.S_IFMT(info.st_mode):o}".encode()
         if with_content and info.st_size <= CONTENT_DIGEST_LIMIT:

@@ -32,10 +32,8 @@ READING_SECONDS = 5.0  # the least CPU time a submission's files get to be read
 @dataclass(frozen=True)
 class NotSeenHere:
     """A worker's answer to a chunk it was sent to read in place (no files with it): it does not
-    see ``folder`` as the driver did (another disk, another copy, links in it), so the chunk
-    must travel with its files."""
-
-    folder: str
+    see one of its folders as the driver did (another disk, another copy, links in it), so the
+    chunk must travel with its files."""
 
 
 @dataclass(frozen=True)

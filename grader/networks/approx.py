@@ -299,7 +299,7 @@ def _discontinuity(
     whole = sympy.Interval(lo, hi)
     try:
         dom = continuous_domain(target, xs, whole)
-    except (NotImplementedError, ValueError, TypeError):
+    except (NotImplementedError, ValueError, TypeError):  # sympy cannot find the domain: undecided here
         return None  # unknown: the enclosure will be unbounded there if it is not continuous
     if whole.is_subset(dom):
         return None
