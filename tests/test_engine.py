@@ -131,10 +131,15 @@ def _swallows_in_a_gc_callback() -> str:
         gc.callbacks.remove(callback)
 
 
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the dropped stop
 @pytest.mark.parametrize("where", ["main thread", "other thread"])
 @pytest.mark.parametrize("call", [_swallows_once, _swallows_in_a_gc_callback])
-def test_a_stop_that_is_swallowed_still_ends_as_a_timeout(where: str, call: Any) -> None:
+def test_a_stop_that_is_swallowed_still_ends_as_a_timeout(
+    where: str, call: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Python drops a stop raised in a gc callback and hands it to sys.unraisablehook. pytest's
+    # hook formats it, and the next stop could land inside that formatting and fail the hook
+    # itself (seen once in a full run): the dropped stops are dropped quietly here instead.
+    monkeypatch.setattr(sys, "unraisablehook", lambda unraisable: None)
     if where == "main thread":
         with pytest.raises(CheckTimeout):
             run_with_time_limit(call, 0.3)
