@@ -28,7 +28,7 @@ from grader.batch.studentfiles import (
 from grader.core.files import write_atomic, write_if_changed
 from grader.core.report import Report
 from grader.core.summary import RowMaker, SheetRow
-from grader.reporting.dashboard import class_dashboard
+from grader.reporting.dashboard import dashboard_pieces
 from grader.reporting.escape import csv_cell
 from grader.reporting.handmarks import HAND_REVIEW_FLAG
 from grader.reporting.reporters import gradebook_cells, gradebook_header, gradebook_points, name_clashes
@@ -146,7 +146,7 @@ class OutputFolder:
         """``index.html``: the class dashboard of this run's rows, linking ``<stem>.html``
         (``students``: each one's row of the students' table)."""
         pages = [f"{stem}.html" for stem in stems]
-        write_if_changed(self.path / DASHBOARD, class_dashboard(tally, pages, students, spec=spec))
+        write_if_changed(self.path / DASHBOARD, dashboard_pieces(tally, pages, students, spec=spec))
 
     def finish(self, rows: GradebookRows) -> list[ScoreChange]:
         """The final gradebook and changes.csv; the run is then complete."""

@@ -6,28 +6,32 @@ import functools
 import os
 import re
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
+
+# A file's content: text, bytes, or text in pieces (a large page, written without joining them).
+Content = str | bytes | Sequence[str]
 
 # ``.<name>.<random>.tmp``: what :func:`write_atomic` leaves behind if it is killed mid-write.
 _TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
 
 
-def write_atomic(
-    path: Path | str, content: str | bytes, durable: bool = True, mode: int | None = None
-) -> None:
+def write_atomic(path: Path | str, content: Content, durable: bool = True, mode: int | None = None) -> None:
     """Write ``content`` to ``path`` through a temporary file and an atomic rename: a crash
     or a kill never leaves a half-written file. ``durable`` also waits for the disk (fsync),
     so a power cut cannot either; a batch skips that for its many student files, whose
     digests it checks on the next run instead. ``mode``: the file's permissions (0600 for a
     secret); by default those of a file written in place (0644 under the usual umask)."""
-    path = Path(path)
+    _write_encoded(Path(path), _encoded(content), durable, mode)
+
+
+def _write_encoded(path: Path, data: list[bytes], durable: bool, mode: int | None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = content.encode("utf-8") if isinstance(content, str) else content
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(handle, _mode_for(path) if mode is None else mode)  # mkstemp's 0600 hides reports
         with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
+            stream.writelines(data)
             stream.flush()
             if durable:
                 os.fsync(stream.fileno())
@@ -53,16 +57,36 @@ def _umask() -> int:
     return current
 
 
-def write_if_changed(path: Path | str, content: str | bytes, durable: bool = True) -> bool:
+def write_if_changed(path: Path | str, content: Content, durable: bool = True) -> bool:
     """Write ``content`` atomically unless ``path`` already holds exactly it; True if written."""
     path = Path(path)
-    data = content.encode("utf-8") if isinstance(content, str) else content
+    data = _encoded(content)
     try:
-        if path.stat().st_size == len(data) and path.read_bytes() == data:
+        if path.stat().st_size == sum(map(len, data)) and _holds(path.read_bytes(), data):
             return False
     except OSError:
         pass
-    write_atomic(path, data, durable)
+    _write_encoded(path, data, durable, None)
+    return True
+
+
+def _encoded(content: Content) -> list[bytes]:
+    """The content's bytes, in its pieces: a large page is never copied whole (each copy of
+    tens of MB is as many fresh pages of memory)."""
+    if isinstance(content, bytes):
+        return [content]
+    if isinstance(content, str):
+        return [content.encode("utf-8")]
+    return [piece.encode("utf-8") for piece in content]
+
+
+def _holds(old: bytes, pieces: list[bytes]) -> bool:
+    """Whether ``old`` is the pieces joined (of the same length)."""
+    view, start = memoryview(old), 0
+    for piece in pieces:
+        if view[start : start + len(piece)] != piece:
+            return False
+        start += len(piece)
     return True
 
 

@@ -21,7 +21,7 @@ from grader.core.verdict import Status
 from grader.reporting.answers import ReadContext, read_context, read_received, shown_text
 from grader.reporting.charts import difficulty_svg, histogram_svg
 from grader.reporting.escape import html_text as escape
-from grader.reporting.html import CSS, PageContext, answer_math, page, points_text, status_badge
+from grader.reporting.html import CSS, PageContext, answer_math, page_pieces, points_text, status_badge
 from grader.reporting.stats import AnswerGroup, BatchStats, ClassTally, PartStats
 from grader.spec import ProblemSet
 
@@ -118,18 +118,35 @@ def class_dashboard(
 ) -> str:
     """The dashboard of a class's summary rows (``tally``): ``links[i]`` is the page of its
     ``i``-th student, ``students[i]`` their row of the students' table (:func:`student_row`)."""
+    return "".join(dashboard_pieces(tally, links, students, spec=spec, stats=stats))
+
+
+def dashboard_pieces(
+    tally: ClassTally,
+    links: Sequence[str | None],
+    students: Sequence[str],
+    *,
+    spec: ProblemSet | None = None,
+    stats: BatchStats | None = None,
+) -> list[str]:
+    """:func:`class_dashboard` in pieces, to write without joining them (a class of 50,000 is
+    a page of about 45 MB)."""
     context = PageContext.of(spec)
     numbers = stats or tally.stats(context.parts)
     names = [row.student for row in tally.ordered()]
     title = spec.title if spec is not None and spec.title else numbers.assignment
     body = [
         _header(numbers, title),
+        "\n",
         _histogram(numbers),
+        "\n",
         _parts(numbers),
-        _wrong_answers(numbers, _Anchors(names, links), context),
-        _students(students),
+        "\n",
+        *_wrong_answers(numbers, _Anchors(names, links), context),
+        "\n",
+        *_students(students),
     ]
-    return page(f"{numbers.assignment}: class dashboard", "\n".join(body), css=_css(), script=SORT_SCRIPT)
+    return page_pieces(f"{numbers.assignment}: class dashboard", body, css=_css(), script=SORT_SCRIPT)
 
 
 def _css() -> str:
@@ -264,24 +281,25 @@ class _Anchors:
         return list(map(made.__getitem__, members))
 
 
-def _wrong_answers(stats: BatchStats, anchors: _Anchors, context: PageContext) -> str:
+def _wrong_answers(stats: BatchStats, anchors: _Anchors, context: PageContext) -> list[str]:
+    """The section, in pieces."""
     out = [
-        "<section aria-labelledby='wrong' class='wrong'><h2 id='wrong'>Most common wrong answers</h2>",
+        "<section aria-labelledby='wrong' class='wrong'><h2 id='wrong'>Most common wrong answers</h2>\n",
         "<p class='muted'>Per part, the answers grader could not read come first: a right answer "
         "written in a form grader does not read hides there. Answers that are equal as formulas "
-        "count as one; the most common spelling is shown first.</p>",
+        "count as one; the most common spelling is shown first.</p>\n",
     ]
     for part in stats.parts:
         if not part.wrong_answers:
             continue
-        out.append(f"<h3 id='wrong-{escape(part.id)}'>{escape(part.id)}</h3>")
-        items = [_group(g, part, anchors, context) for g in part.wrong_answers]
-        out.append("<ol>" + "".join(items) + "</ol>")
+        out.append(f"<h3 id='wrong-{escape(part.id)}'>{escape(part.id)}</h3>\n<ol>")
+        out.extend(_group(g, part, anchors, context) for g in part.wrong_answers)
+        out.append("</ol>\n")
     clean = [escape(p.id) for p in stats.parts if not p.wrong_answers]
     if clean:
-        out.append(f"<p class='muted'>No wrong answers to {', '.join(clean)}.</p>")
+        out.append(f"<p class='muted'>No wrong answers to {', '.join(clean)}.</p>\n")
     out.append("</section>")
-    return "\n".join(out)
+    return out
 
 
 def _group(
@@ -342,16 +360,18 @@ def _student_link(name: str, link: str | None) -> str:
 # ---- students ------------------------------------------------------------------------------
 
 
-def _students(rows: Sequence[str]) -> str:
+def _students(rows: Sequence[str]) -> list[str]:
+    """The section, in pieces (a row each)."""
     heads = "".join(f"<th scope='col' class='num'>{s.value}</th>" for s in Status)
-    return (
+    head = (
         "<section aria-labelledby='students'><h2 id='students'>Students</h2>"
         "<p class='muted'>Click a column header to sort.</p>"
         "<div class='table-scroll'><table class='data sortable' id='students-table'><thead><tr>"
         "<th scope='col'>student</th>"
         f"<th scope='col' class='num'>score</th><th scope='col' class='num'>%</th>{heads}"
-        "<th scope='col'>notes</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></div></section>"
+        "<th scope='col'>notes</th></tr></thead><tbody>"
     )
+    return [head, *rows, "</tbody></table></div></section>"]
 
 
 def student_row(row: SheetRow, link: str | None) -> str:

@@ -182,17 +182,23 @@ def _hash(text: str) -> str:
 
 def page(title: str, body: str, *, css: str = CSS, script: str = "") -> str:
     """A complete HTML document; only this stylesheet and this script may run."""
+    return "".join(page_pieces(title, [body], css=css, script=script))
+
+
+def page_pieces(title: str, body: Sequence[str], *, css: str = CSS, script: str = "") -> list[str]:
+    """:func:`page` in pieces, its body given in pieces (a class's dashboard is tens of MB: it
+    is written without ever being one string)."""
     policy = f"default-src 'none'; img-src 'self' data: file:; style-src {_hash(css)}"
     if script:
         policy += f"; script-src {_hash(script)}"
     script_tag = f"<script>{script}</script>" if script else ""
-    return (
+    head = (
         "<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n"
         f'<meta http-equiv="Content-Security-Policy" content="{policy}">\n'
         "<meta name='viewport' content='width=device-width, initial-scale=1'>\n"
-        f"<title>{escape(title)}</title>\n<style>{css}</style>\n</head>\n"
-        f"<body>\n{body}\n{script_tag}</body>\n</html>\n"
+        f"<title>{escape(title)}</title>\n<style>{css}</style>\n</head>\n<body>\n"
     )
+    return [head, *body, f"\n{script_tag}</body>\n</html>\n"]
 
 
 def status_badge(status: Status) -> str:
