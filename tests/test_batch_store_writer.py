@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -143,6 +144,21 @@ def test_the_batches_read_while_a_transaction_runs_go_in_the_next_one_and_none_i
     batches.put(None)  # the driver's input ended: the last batch is still stored
     assert _merged(batches) == _batch(3)
     assert _merged(batches) is None
+
+
+def test_a_batch_that_comes_soon_after_goes_in_the_same_transaction_a_later_one_in_the_next() -> None:
+    batches: queue.Queue[Any] = queue.Queue(BACKLOG)
+    batches.put(_batch(0))
+    threading.Timer(0.05, batches.put, (_batch(1),)).start()  # the driver sends the next chunk
+    merged = _merged(batches, wait=2.0)
+    assert merged is not None and [fields[0] for fields in merged[2]] == ["s0", "s1"]
+
+    batches.put(_batch(2))
+    later = threading.Timer(0.3, batches.put, (_batch(3),))
+    later.start()
+    assert _merged(batches, wait=0.05) == _batch(2), "not held past its wait"
+    later.join()
+    assert _merged(batches, wait=0.05) == _batch(3)
 
 
 DRIVER = """

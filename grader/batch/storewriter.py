@@ -31,6 +31,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import IO, Any
 
@@ -46,6 +47,10 @@ StoreBatch = tuple[list[str], list[VerdictFields], list[SubmissionFields]]
 _HEADER = struct.Struct(">Q")
 BACKLOG = 16  # batches read but not yet written, at most (then the driver's writes wait)
 BUSY_SECONDS = 60.0  # another process holding the store's write lock
+# A transaction stores the batches that came within this long of its first (the driver's
+# crash loses none of them: the writer stores what it read), up to this many sheets.
+MERGE_SECONDS = 0.25
+MERGE_SUBMISSIONS = 512
 
 
 def connect(path: Path | str) -> sqlite3.Connection:
@@ -196,17 +201,20 @@ def _reader(stream: IO[bytes], batches: queue.Queue[Any]) -> None:
         batches.put(None)
 
 
-def _merged(batches: queue.Queue[Any]) -> StoreBatch | None:
-    """The next batch, with those read since (while the last transaction ran) merged into it:
-    one transaction for them all (each commit rewrites the tables' upper pages). None at the
-    end of the input, once every batch read before it is returned."""
+def _merged(batches: queue.Queue[Any], wait: float = MERGE_SECONDS) -> StoreBatch | None:
+    """The next batch, with those read since merged into it: one transaction for them all
+    (each commit rewrites the tables' upper pages and the last leaf, 64 KB each: a chunk of
+    16 sheets a transaction wrote half again as much). Batches that come within ``wait``
+    seconds of the first, up to :data:`MERGE_SUBMISSIONS` sheets, are merged. None at the end
+    of the input, once every batch read before it is returned."""
     first = batches.get()
     if first is None:
         return None
     failed, verdicts, submissions = (list(part) for part in first)
-    for _ in range(BACKLOG - 1):
+    until = time.monotonic() + wait
+    while len(submissions) + len(failed) < MERGE_SUBMISSIONS:
         try:
-            more = batches.get_nowait()
+            more = batches.get(timeout=max(0.0, until - time.monotonic()))
         except queue.Empty:
             break
         if more is None:
