@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from grader.batch.plan import skipped_folders, submission_folders
 from grader.core.verdict import Status
 from grader.engine import grade
 from grader.loading import load_submission, parse_problem_set
@@ -100,3 +101,17 @@ def test_blank_answers_are_missing(tmp_path: Path) -> None:
     folder = _folder(tmp_path, "k", "answers:\n  q1.a:\n  q1.b: '  '\n")
     report = grade(SPEC, load_submission(folder))
     assert report.parts[0].status is Status.MISSING and report.parts[1].status is Status.MISSING
+
+
+def test_a_class_is_its_folders_and_links_to_folders_in_name_order(tmp_path: Path) -> None:
+    root = tmp_path / "class"
+    for name in ("bob", "alice", "Zed", ".git", "_drafts"):
+        (root / name).mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    (root / "carol").symlink_to(tmp_path / "elsewhere")  # a link to a folder is a student
+    (root / "notes.txt").write_text("not a student")
+    (root / "file-link").symlink_to(root / "notes.txt")
+    (root / "dangling").symlink_to(tmp_path / "gone")
+
+    assert submission_folders(root) == [root / "Zed", root / "alice", root / "bob", root / "carol"]
+    assert skipped_folders(root) == [root / ".git", root / "_drafts"]

@@ -37,18 +37,23 @@ RESERVED_STEMS = frozenset({"index", "grades", "changes", "grades.csv", "changes
 
 def submission_folders(root: Path) -> list[Path]:
     """Subfolders of ``root`` that are submissions, in name order (hidden ones skipped)."""
-    return sorted(
-        (child for child in root.iterdir() if child.is_dir() and not child.name.startswith((".", "_"))),
-        key=lambda p: p.name,
-    )
+    return _subfolders(root, skipped=False)
 
 
 def skipped_folders(root: Path) -> list[Path]:
     """Subfolders of ``root`` a batch does not grade: names starting with ``.`` or ``_``."""
-    return sorted(
-        (child for child in root.iterdir() if child.is_dir() and child.name.startswith((".", "_"))),
-        key=lambda p: p.name,
-    )
+    return _subfolders(root, skipped=True)
+
+
+def _subfolders(root: Path, skipped: bool) -> list[Path]:
+    """Subfolders (links to folders too) whose names start with ``.`` or ``_`` (``skipped``) or
+    not, in name order. A directory entry says whether it is a folder: no stat of each (a
+    class of 50,000 took 0.4 s to list with one)."""
+    with os.scandir(root) as entries:
+        names = sorted(
+            entry.name for entry in entries if entry.name.startswith((".", "_")) is skipped and entry.is_dir()
+        )
+    return [root / name for name in names]
 
 
 def has_submissions(root: Path) -> bool:
