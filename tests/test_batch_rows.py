@@ -19,7 +19,7 @@ from grader.batch.output import merged_gradebook, parse_gradebook, render_gradeb
 from grader.batch.store import STORE_FILE, VerdictStore
 from grader.batch.worker import Graded, WorkerSetup, failed_report
 from grader.core.report import PartResult, Report
-from grader.core.summary import PartNote, SheetRow, summary_row
+from grader.core.summary import HandNote, PartNote, SheetRow, summary_row
 from grader.core.verdict import Status, Verdict
 from grader.hand import load_hand_grades
 from grader.loading import load_problem_set
@@ -206,8 +206,10 @@ def test_notes_are_shared_only_when_equal_in_all_they_hold() -> None:
     same = row(PartNote("x", "not right", None, meaning="form:x"))
     unread = row(PartNote("x", "not right", None))  # equal as a note, but no meaning read for it
     other = row(PartNote("x", "not right either", None, meaning="form:x"))
-    for each in (kept, same, unread, other):
+    by_hand = row(PartNote("x", "not right", HandNote(False, False, None), meaning="form:x"))
+    for each in (kept, same, unread, other, by_hand):
         shared.share(each)
     assert same.notes[0] is kept.notes[0]
+    assert by_hand.notes[0] is not kept.notes[0] and by_hand.notes[0].hand is not None
     assert unread.notes[0] is not kept.notes[0] and unread.notes[0].meaning is None
     assert other.notes[0] is not kept.notes[0] and other.notes[0].feedback == "not right either"

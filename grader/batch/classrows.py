@@ -73,16 +73,21 @@ class SharedNotes:
     """
 
     def __init__(self) -> None:
-        self.known: dict[PartNote, PartNote] = {}  # each note by itself (equal: all but its meaning)
+        # Each note by its answer and feedback: a key of strings, hashed in C (their hashes
+        # kept), not the note's own hash (a dataclass's, in Python: it took a fifth of the intake).
+        self.known: dict[tuple[str | None, str], PartNote] = {}
 
     def share(self, row: SheetRow) -> None:
         """Replace each of the row's notes by an equal one kept before (the row's own notes
         dict, received with it, is the run's to change)."""
         notes, known = row.notes, self.known
         for position, note in notes.items():
-            found = known.setdefault(note, note)
-            if found is not note and found.meaning == note.meaning:  # equal in all of it
-                notes[position] = found
+            key = (note.received, note.feedback)
+            found = known.get(key)
+            if found is None:
+                known[key] = note
+            elif found is not note and found.hand == note.hand and found.meaning == note.meaning:
+                notes[position] = found  # equal in all it holds
 
 
 class ReportReader:
