@@ -68,6 +68,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import pickle
 import platform
@@ -76,8 +77,10 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import replace
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, replace
+from operator import attrgetter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -97,6 +100,7 @@ from grader.core.summary import SheetRow  # noqa: E402
 from grader.loading import load_problem_set  # noqa: E402
 from grader.reporting.dashboard import _student_link, student_row  # noqa: E402
 from grader.reporting.escape import csv_cell  # noqa: E402
+from grader.spec import ProblemSet  # noqa: E402
 
 CHUNK = 16  # sheets a chunk: what 50,000 sheets on 320 worker threads get
 
@@ -267,12 +271,100 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+@dataclass(frozen=True)
+class DriverRun:
+    """One run of the driver over the class: its phases' wall and CPU seconds."""
+
+    before: float
+    intake: float
+    after: float
+    before_cpu: float
+    intake_cpu: float
+    after_cpu: float
+    writer_cpu: float  # the store's writer process, the whole run
+
+    @property
+    def seconds(self) -> float:
+        return self.before + self.intake + self.after
+
+    @property
+    def cpu(self) -> float:
+        """The driver's CPU time and its writer's (each on a core of its own: the busier counts)."""
+        return self.before_cpu + self.after_cpu + max(self.intake_cpu, self.writer_cpu)
+
+
+def driver_run(spec: ProblemSet, root: Path, out: Path, fake: FakeWorkers, sheets: int) -> DriverRun:
+    """The driver over the class, fed by ``fake``, writing to ``out`` (made anew)."""
+    shutil.rmtree(out, ignore_errors=True)
+    gc.collect()
+    children = _children_cpu()
+    started, started_cpu = time.perf_counter(), time.process_time()
+    result = run_batch(
+        spec,
+        root,
+        submission_folders(root),
+        BatchOptions(out=out, executor=fake, chunk_size=CHUNK),
+    )
+    driver_seconds, driver_cpu = time.perf_counter() - started, time.process_time() - started_cpu
+    writer_cpu = _children_cpu() - children  # the store's writer process, ended with the run
+    assert len(result.rows) == sheets
+    del result
+    before, intake = fake.asked - started, fake.done - fake.asked
+    before_cpu, intake_cpu = fake.asked_cpu - started_cpu, fake.done_cpu - fake.asked_cpu
+    return DriverRun(
+        before,
+        intake,
+        driver_seconds - before - intake,
+        before_cpu,
+        intake_cpu,
+        driver_cpu - before_cpu - intake_cpu,
+        writer_cpu,
+    )
+
+
+def _forked(run: Callable[..., DriverRun], *args: object) -> DriverRun:
+    """``run(*args)`` in a child process forked from this one: each run starts from the same
+    memory (this process's, the fake results prepared), not from what an earlier run freed."""
+    readable, writable = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: its figures, as JSON, then gone (no clean-up counted anywhere)
+        os.close(readable)
+        try:
+            told = json.dumps({"figures": asdict(run(*args))})
+        except BaseException:
+            told = json.dumps({"error": traceback.format_exc()})
+        with os.fdopen(writable, "w") as stream:
+            stream.write(told)
+        os._exit(0)
+    os.close(writable)
+    with os.fdopen(readable) as stream:
+        told = json.loads(stream.read() or '{"error": "the run ended without a word"}')
+    os.waitpid(child, 0)
+    if "error" in told:
+        raise RuntimeError(f"a driver run failed:\n{told['error']}")
+    return DriverRun(**told["figures"])
+
+
+def template_run(spec: ProblemSet, template_root: Path, out: Path) -> _Recording:
+    """The template class graded for real, on one local worker process, into ``out`` (made anew)."""
+    shutil.rmtree(out, ignore_errors=True)
+    recording = _Recording()
+    run_batch(
+        spec, template_root, submission_folders(template_root),
+        BatchOptions(out=out, executor=recording, chunk_size=CHUNK),
+    )  # fmt: skip
+    return recording
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--sheets", type=int, default=20_000)
     parser.add_argument("--template", type=int, default=200)
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of the template and of the driver (the fastest count)"
+    )
     parser.add_argument(
         "--out", type=Path, default=None, help="where the driver writes (default: a temp dir)"
     )
@@ -283,12 +375,10 @@ def main() -> None:
     try:
         problem_file, template_root = make_class(work / "template", args.template, seed=11, parts=45)
         spec = load_problem_set(problem_file)
-        recording = _Recording()
-        run_batch(
-            spec, template_root, submission_folders(template_root),
-            BatchOptions(out=work / "template-out", executor=recording, chunk_size=CHUNK),
-        )  # fmt: skip
-        per_core = recording.rate()
+        templates = [template_run(spec, template_root, work / "template-out") for _ in range(args.repeat)]
+        recording = templates[0]  # its results feed the fake workers
+        per_core = max(t.rate() for t in templates)
+        per_core_cpu = max(t.cpu_rate() for t in templates)
         assert all(g.written is not None and g.blobs is not None for g in recording.graded)
         moved = worker_side_seconds(recording.graded, work / "template-out", work / "rewritten")
         root = work / "class"
@@ -297,82 +387,85 @@ def main() -> None:
             folder.mkdir(parents=True)
             (folder / "answers.yaml").write_text(f"answers: {{}}\n# {number}\n")
         out = args.out or work / "out"
-        shutil.rmtree(out, ignore_errors=True)
         fake = FakeWorkers(recording.chunks, CHUNK)
         # The results a worker would send for each student (a task as the worker returns it).
         fake.prepare(plan(root, submission_folders(root)))
-        gc.collect()
         load = " ".join(f"{value:.2f}" for value in os.getloadavg())
-        children = _children_cpu()
-        started, started_cpu = time.perf_counter(), time.process_time()
-        result = run_batch(
-            spec,
-            root,
-            submission_folders(root),
-            BatchOptions(out=out, executor=fake, chunk_size=CHUNK),
-        )
-        driver_seconds, driver_cpu = time.perf_counter() - started, time.process_time() - started_cpu
-        writer_cpu = _children_cpu() - children  # the store's writer process, ended with the run
-        assert len(result.rows) == args.sheets
-        before, intake = fake.asked - started, fake.done - fake.asked
-        after = driver_seconds - before - intake
-        intake_rate = args.sheets / intake
-        print(f"machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}")
-        print(f"load average before the driver's run: {load}")
-        print(
-            f"a worker core: {per_core:.1f} sheets/s (template of {args.template}, one process, 45 parts, "
-            "once started; "
-            f"of which {moved * 1000:.1f} ms a sheet writing its files and pickling the store's blobs)"
-        )
-        print(
-            f"driver with fake workers: {args.sheets} sheets in {driver_seconds:.1f} s "
-            f"= {args.sheets / driver_seconds:.0f} sheets/s overall: {before:.2f} s before its first chunk "
-            f"(listing the class, the store read), {intake:.1f} s taking them in, {after:.2f} s at the end "
-            "(grades.csv and the dashboard while the writer stores its last batches, then waiting for it)"
-        )
-        print(
-            f"driver intake: {intake_rate:.0f} sheets/s (unpickling results (each folder digested by its "
-            "worker), handing the store's entries to its writer process, each row's dashboard tally, "
-            "grades.csv every few seconds; the results renamed for each student before the run, not "
-            f"during it): the limit past {intake_rate / per_core:.0f} worker cores at {per_core:.1f} "
-            "sheets/s each"
-        )
-        before_cpu, intake_cpu = fake.asked_cpu - started_cpu, fake.done_cpu - fake.asked_cpu
-        after_cpu = driver_cpu - before_cpu - intake_cpu
-        print(
-            f"CPU time: the driver {driver_cpu:.2f} s ({before_cpu:.2f} s before its first chunk, "
-            f"{intake_cpu:.2f} s taking them in = {intake_cpu / args.sheets * 1e6:.0f} us a sheet, "
-            f"{after_cpu:.2f} s at the end); the store's writer process {writer_cpu:.2f} s "
-            f"= {writer_cpu / args.sheets * 1e6:.0f} us a sheet"
-        )
-        sheets = 50_000
-        serial = (before + after) * sheets / args.sheets
-        scaled = (
-            "measured, not scaled"
-            if args.sheets == sheets
-            else f"x {sheets / args.sheets:g}, as if linear in the class"
-        )
-        one, twenty = _estimate(serial, per_core, intake_rate)
-        print(
-            f"estimate from wall time, 50,000 sheets: 1 machine of 16 cores {one:.0f} s, 20 machines "
-            f"{twenty:.0f} s: x{one / twenty:.1f}, as serial + max(50000 / (cores x {per_core:.1f}), "
-            f"50000 / {intake_rate:.0f}) "
-            f"with serial = {serial:.1f} s (before and after the intake, {scaled})"
-        )
-        # The same from CPU time: a worker core's, the driver's and its writer's, each on a core of its own.
-        per_core_cpu = recording.cpu_rate()
-        intake_rate_cpu = args.sheets / max(intake_cpu, writer_cpu)
-        serial_cpu = (before_cpu + after_cpu) * sheets / args.sheets
-        one_cpu, twenty_cpu = _estimate(serial_cpu, per_core_cpu, intake_rate_cpu)
-        print(
-            f"estimate from CPU time: a worker core {per_core_cpu:.1f} sheets/s of its CPU, the intake "
-            f"{intake_rate_cpu:.0f} sheets/s (the busier of the driver and its writer), serial "
-            f"{serial_cpu:.1f} s of the driver's CPU ({scaled}): 1 machine {one_cpu:.0f} s, 20 machines "
-            f"{twenty_cpu:.0f} s: x{one_cpu / twenty_cpu:.1f}"
-        )
-        print(f"x12 {'reached' if min(one / twenty, one_cpu / twenty_cpu) >= 12 else 'not reached'}")
+        runs = [_forked(driver_run, spec, root, out, fake, args.sheets) for _ in range(args.repeat)]
+        _print_figures(args, load, per_core, per_core_cpu, moved, runs)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _print_figures(
+    args: argparse.Namespace,
+    load: str,
+    per_core: float,
+    per_core_cpu: float,
+    moved: float,
+    runs: list[DriverRun],
+) -> None:
+    sheets = 50_000
+    print(f"machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}")
+    print(f"load average before the driver's runs: {load}")
+    print(
+        f"a worker core: {per_core:.1f} sheets/s (template of {args.template}, one process, 45 parts, "
+        f"once started; the fastest of {args.repeat} runs; "
+        f"of which {moved * 1000:.1f} ms a sheet writing its files and pickling the store's blobs)"
+    )
+    for number, run in enumerate(runs, 1):
+        phases = f"{run.before:.2f} + {run.intake:.1f} + {run.after:.2f}"
+        cpu_phases = f"{run.before_cpu:.2f} + {run.intake_cpu:.2f} + {run.after_cpu:.2f}"
+        print(
+            f"driver run {number}: {run.seconds:.1f} s ({phases}), CPU {cpu_phases} s, "
+            f"writer {run.writer_cpu:.2f} s"
+        )
+    wall = min(runs, key=attrgetter("seconds"))
+    intake_rate = args.sheets / wall.intake
+    print(
+        f"driver with fake workers (the fastest of {len(runs)} runs): {args.sheets} sheets in "
+        f"{wall.seconds:.1f} s = {args.sheets / wall.seconds:.0f} sheets/s overall: {wall.before:.2f} s "
+        f"before its first chunk (listing the class, the store read), {wall.intake:.1f} s taking them in, "
+        f"{wall.after:.2f} s at the end (grades.csv and the dashboard while the writer stores its last "
+        "batches, then waiting for it)"
+    )
+    print(
+        f"driver intake: {intake_rate:.0f} sheets/s (unpickling results (each folder digested by its "
+        "worker), handing the store's entries to its writer process, each row's dashboard tally, "
+        "grades.csv every few seconds; the results renamed for each student before the run, not "
+        f"during it): the limit past {intake_rate / per_core:.0f} worker cores at {per_core:.1f} "
+        "sheets/s each"
+    )
+    cpu = min(runs, key=attrgetter("cpu"))
+    print(
+        f"CPU time (the run of least): the driver {cpu.before_cpu + cpu.intake_cpu + cpu.after_cpu:.2f} s "
+        f"({cpu.before_cpu:.2f} s before its first chunk, {cpu.intake_cpu:.2f} s taking them in = "
+        f"{cpu.intake_cpu / args.sheets * 1e6:.0f} us a sheet, {cpu.after_cpu:.2f} s at the end); the "
+        f"store's writer process {cpu.writer_cpu:.2f} s = {cpu.writer_cpu / args.sheets * 1e6:.0f} us a sheet"
+    )
+    scaled = (
+        "measured, not scaled"
+        if args.sheets == sheets
+        else f"x {sheets / args.sheets:g}, as if linear in the class"
+    )
+    serial = (wall.before + wall.after) * sheets / args.sheets
+    one, twenty = _estimate(serial, per_core, intake_rate)
+    print(
+        f"estimate from wall time, 50,000 sheets: 1 machine of 16 cores {one:.0f} s, 20 machines "
+        f"{twenty:.0f} s: x{one / twenty:.1f}, as serial + max(50000 / (cores x {per_core:.1f}), "
+        f"50000 / {intake_rate:.0f}) with serial = {serial:.1f} s (before and after the intake, {scaled})"
+    )
+    # The same from CPU time: a worker core's, the driver's and its writer's, each on a core of its own.
+    intake_rate_cpu = args.sheets / max(cpu.intake_cpu, cpu.writer_cpu)
+    serial_cpu = (cpu.before_cpu + cpu.after_cpu) * sheets / args.sheets
+    one_cpu, twenty_cpu = _estimate(serial_cpu, per_core_cpu, intake_rate_cpu)
+    print(
+        f"estimate from CPU time: a worker core {per_core_cpu:.1f} sheets/s of its CPU, the intake "
+        f"{intake_rate_cpu:.0f} sheets/s (the busier of the driver and its writer), serial "
+        f"{serial_cpu:.1f} s of the driver's CPU ({scaled}): 1 machine {one_cpu:.0f} s, 20 machines "
+        f"{twenty_cpu:.0f} s: x{one_cpu / twenty_cpu:.1f}"
+    )
+    print(f"x12 {'reached' if min(one / twenty, one_cpu / twenty_cpu) >= 12 else 'not reached'}")
 
 
 if __name__ == "__main__":
