@@ -292,3 +292,23 @@ def test_a_verdict_decided_by_several_workers_is_sent_to_be_stored_once(tmp_path
         store.close()
     sent = [[(part, answer) for part, answer, _ in verdicts] for _, verdicts, _ in batches]
     assert sent == [[shared], [own]]
+
+
+def test_what_the_writer_stored_is_in_the_stores_file_when_it_ends_not_only_in_its_log(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / STORE_FILE
+    store = VerdictStore(path)  # the driver's connection stays open, as in a run
+    writer = StoreWriter(path, store.key)
+    for number in range(20):
+        writer.send(_batch(number))
+    writer.close()
+    copy = tmp_path / "copy.sqlite3"
+    copy.write_bytes(path.read_bytes())  # the file alone, without its write-ahead log
+    db = sqlite3.connect(copy)
+    try:
+        assert db.execute("SELECT COUNT(*) FROM submissions").fetchone() == (20,)
+        assert db.execute("SELECT COUNT(*) FROM verdicts").fetchone() == (20,)
+    finally:
+        db.close()
+        store.close()
