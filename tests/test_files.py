@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.core import files
 from grader.core.files import write_if_changed
 
 PAGE = ["<p>", "é", "</p>\n" * 3, ""]  # pieces, one empty, one not ASCII
@@ -34,3 +35,14 @@ def test_a_file_that_holds_the_pieces_is_left_alone_and_one_that_differs_is_repl
     assert write_if_changed(path, changed) is True
     assert path.read_text(encoding="utf-8") == "".join(changed)
     assert path.stat().st_ino != inode, "replaced through a new file (an atomic rename)"
+
+
+def test_pieces_are_encoded_in_batches_without_changing_a_byte(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(files, "ENCODED_PIECE", 4)  # batches end inside the page, and after "é"
+    path = tmp_path / "index.html"
+    pieces = ["<p>", "é", "</p>", "\n", "<p>ü", "</p>" * 3]
+    assert write_if_changed(path, pieces) is True
+    assert path.read_text(encoding="utf-8") == "".join(pieces)
+    assert write_if_changed(path, pieces) is False

@@ -11,6 +11,7 @@ from pathlib import Path
 
 # A file's content: text, bytes, or text in pieces (a large page, written without joining them).
 Content = str | bytes | Sequence[str]
+ENCODED_PIECE = 1 << 20  # characters a piece of text in pieces is encoded and written in
 
 # ``.<name>.<random>.tmp``: what :func:`write_atomic` leaves behind if it is killed mid-write.
 _TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
@@ -71,13 +72,22 @@ def write_if_changed(path: Path | str, content: Content, durable: bool = True) -
 
 
 def _encoded(content: Content) -> list[bytes]:
-    """The content's bytes, in its pieces: a large page is never copied whole (each copy of
-    tens of MB is as many fresh pages of memory)."""
+    """The content's bytes, in pieces of about :data:`ENCODED_PIECE` characters: a large page
+    is never copied whole (each copy of tens of MB is as many fresh pages of memory), nor
+    encoded and written a small piece at a time (a dashboard has a piece per student)."""
     if isinstance(content, bytes):
         return [content]
     if isinstance(content, str):
         return [content.encode("utf-8")]
-    return [piece.encode("utf-8") for piece in content]
+    encoded, batch, length = [], [], 0
+    for piece in content:
+        batch.append(piece)
+        length += len(piece)
+        if length >= ENCODED_PIECE:
+            encoded.append("".join(batch).encode("utf-8"))
+            batch, length = [], 0
+    encoded.append("".join(batch).encode("utf-8"))
+    return encoded
 
 
 def _holds(old: bytes, pieces: list[bytes]) -> bool:
