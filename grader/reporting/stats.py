@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import statistics
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
@@ -332,20 +332,21 @@ class _Column:
 
 class _Group:
     """The rows with the same parts, kept a column at a time as they come (a chunk at a time):
-    each chunk's statuses and points by part, and the distinct tuples of points possible, each
-    with the first sheet that gave it."""
+    each part's statuses and points, and the distinct tuples of points possible, each with
+    the first sheet that gave it."""
 
     def __init__(self, ids: tuple[str, ...]):
         self.ids = ids
         self.first = -1  # the group's first sheet in the class's order
-        self.statuses: list[tuple[tuple[Status, ...], ...]] = []  # per chunk, per part
-        self.scores: list[tuple[tuple[float, ...], ...]] = []
+        self.statuses: list[list[Status]] = [[] for _ in ids]  # per part, in the order rows came
+        self.scores: list[list[float]] = [[] for _ in ids]
         self.maxima: dict[int, tuple[int, tuple[float, ...]]] = {}  # by id: (first sheet, maxima)
 
     def add(self, rows: Sequence[tuple[int, SheetRow]]) -> None:
         members = list(map(itemgetter(1), rows))
-        self.statuses.append(tuple(zip(*map(attrgetter("statuses"), members), strict=True)))
-        self.scores.append(tuple(zip(*map(attrgetter("scores"), members), strict=True)))
+        # Each part's column extended by the chunk's (a loop in C: 45 parts, 3,000 chunks).
+        deque(map(list.extend, self.statuses, zip(*map(attrgetter("statuses"), members), strict=True)), 0)
+        deque(map(list.extend, self.scores, zip(*map(attrgetter("scores"), members), strict=True)), 0)
         first = min(map(itemgetter(0), rows))
         if self.first < 0 or first < self.first:
             self.first = first
@@ -356,10 +357,8 @@ class _Group:
                 maxima[id(row.max_scores)] = (index, row.max_scores)
 
     def columns(self) -> Iterator[tuple[list[Status], list[float]]]:
-        """Each part's statuses and points, in the order of ``ids``."""
-        by_part = zip(zip(*self.statuses, strict=True), zip(*self.scores, strict=True), strict=True)
-        for statuses, scores in by_part:
-            yield list(chain.from_iterable(statuses)), list(chain.from_iterable(scores))
+        """Each part's statuses and points, in the order of ``ids`` (the group's own lists)."""
+        return zip(self.statuses, self.scores, strict=True)
 
     def best(self) -> list[float]:
         """Each part's largest points possible: the same value, and the same first one of equal
@@ -374,8 +373,8 @@ def _columns(groups: Iterable[_Group]) -> dict[str, _Column]:
     for group in sorted(groups, key=attrgetter("first")):
         for part_id, (statuses, scores), best in zip(group.ids, group.columns(), group.best(), strict=True):
             column = columns.get(part_id)
-            if column is None:  # the first group to give the part: its lists, not a copy
-                column = columns[part_id] = _Column(statuses, scores, [])
+            if column is None:  # the first group to give the part: a copy of its lists (kept)
+                column = columns[part_id] = _Column(statuses.copy(), scores.copy(), [])
             else:
                 column.statuses.extend(statuses)
                 column.scores.extend(scores)
