@@ -303,6 +303,7 @@ def test_what_the_writer_stored_is_in_the_stores_file_when_it_ends_not_only_in_i
     for number in range(20):
         writer.send(_batch(number))
     writer.close()
+    assert Path(f"{path}-wal").stat().st_size == 0, "the log emptied by the writer, not left to the driver"
     copy = tmp_path / "copy.sqlite3"
     copy.write_bytes(path.read_bytes())  # the file alone, without its write-ahead log
     db = sqlite3.connect(copy)
@@ -311,4 +312,21 @@ def test_what_the_writer_stored_is_in_the_stores_file_when_it_ends_not_only_in_i
         assert db.execute("SELECT COUNT(*) FROM verdicts").fetchone() == (20,)
     finally:
         db.close()
+        store.close()
+
+
+def test_a_writer_told_no_more_batches_come_stores_them_and_ends_before_the_driver_waits(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / STORE_FILE
+    store = VerdictStore(path)
+    writer = StoreWriter(path, store.key)
+    for number in range(5):
+        writer.send(_batch(number))
+    writer.end_input()  # the driver goes on to grades.csv and the dashboard
+    writer.process.wait(timeout=60)  # the writer ends on its own, having stored them
+    writer.close()
+    try:
+        assert store.counts() == (5, 5)
+    finally:
         store.close()

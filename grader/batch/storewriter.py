@@ -50,7 +50,8 @@ BUSY_SECONDS = 60.0  # another process holding the store's write lock
 # A transaction stores the batches that came within this long of its first (the driver's
 # crash loses none of them: the writer stores what it read), up to this many sheets.
 MERGE_SECONDS = 0.25
-CHECKPOINT_SECONDS = 1.0  # see Checkpointer
+CHECKPOINT_SECONDS = 0.25  # see Checkpointer
+LAST_CHECKPOINT_WAIT_MS = 200
 MERGE_SUBMISSIONS = 512
 
 
@@ -135,6 +136,14 @@ class StoreWriter:
             self._input.flush()
         except (BrokenPipeError, ValueError):
             self._raise_failure()
+
+    def end_input(self) -> None:
+        """Say that no more batches come: the writer stores the last ones and ends, while
+        this process goes on (then :meth:`close` waits for it)."""
+        if self.failure is None and self.process.stdin is not None:
+            with contextlib.suppress(OSError):  # the writer ended already: close says why
+                self._input.close()
+            self.process.stdin = None  # communicate (in close) has no input to end
 
     def close(self) -> None:
         """Wait until every batch sent is written; raise what stopped the writer, if anything did."""
@@ -278,12 +287,17 @@ class Checkpointer:
                 return
 
     def finish(self) -> None:
-        """Stop, then copy what is left of the log (raise what stopped a checkpoint, if anything did)."""
+        """Stop, then copy what is left of the log and empty it (raise what stopped a
+        checkpoint, if anything did). Emptying it waits for the store's readers (the driver
+        between two reads) at most :data:`LAST_CHECKPOINT_WAIT_MS`; a reader still in the log
+        then keeps it, and the last connection to close empties it, as SQLite does. The log
+        of a large run is hundreds of MB: emptied here, while the driver makes the dashboard."""
         self.stopped.set()
         self.thread.join()
         if self.failure is not None:
             raise self.failure
-        self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        self.db.execute(f"PRAGMA busy_timeout = {LAST_CHECKPOINT_WAIT_MS}")
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # busy: as much as it could, no error
         self.db.close()
 
 
