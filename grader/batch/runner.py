@@ -265,7 +265,7 @@ class _Run:
             if todo:  # an unchanged re-run starts no worker (and no cluster)
                 self._grade(todo, result, len(tasks), on_progress)
             if self.writer is not None:
-                self.writer.end_input()  # it stores its last batches while the end is made
+                self.writer.end_input()
             # The end (grades.csv, the dashboard) is made while the writer stores its last batches.
             dashboard = self._finish(result, tasks, len(todo))
         except BaseException:

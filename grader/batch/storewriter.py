@@ -17,6 +17,11 @@ SIGTERM; when the driver ends, stopped or killed, its input ends, and it writes 
 it has read, then exits: a batch it was sent in full is stored, so the driver's crash loses
 no finished submission. A failure to write (a full disk) ends it; the driver then says why,
 as for its own writes.
+
+The writer copies SQLite's write-ahead log into the store's file from a thread of its own
+(:class:`Checkpointer`), never inside its commits, and empties it when it ends: the driver
+tells it when no more batches come (:meth:`StoreWriter.end_input`) and makes ``grades.csv``
+and the dashboard meanwhile.
 """
 
 from __future__ import annotations
@@ -50,9 +55,9 @@ BUSY_SECONDS = 60.0  # another process holding the store's write lock
 # A transaction stores the batches that came within this long of its first (the driver's
 # crash loses none of them: the writer stores what it read), up to this many sheets.
 MERGE_SECONDS = 0.25
-CHECKPOINT_SECONDS = 0.25  # see Checkpointer
-LAST_CHECKPOINT_WAIT_MS = 200
 MERGE_SUBMISSIONS = 512
+CHECKPOINT_SECONDS = 0.25  # see Checkpointer
+LAST_CHECKPOINT_WAIT_MS = 200  # for the store's readers, before the log is emptied
 
 
 def connect(path: Path | str) -> sqlite3.Connection:
