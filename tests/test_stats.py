@@ -453,6 +453,9 @@ def test_the_class_tally_taken_a_chunk_at_a_time_in_any_order_equals_the_batch(s
             tally.add(index, maker.row(reports[index]))
     incremental = tally.stats()
     assert repr(incremental) == repr(batch_stats(reports))
+    assert repr(tally.stats()) == repr(incremental), (
+        "asked again, the same (the tally's columns kept as they were)"
+    )
     assert [
         (p.id, p.max_score, p.submissions, p.mean_score, dict(p.counts)) for p in incremental.parts
     ] == _columns_of_every_row(reports)

@@ -284,7 +284,7 @@ class ClassTally:
     def _part_stats(
         self, part_id: str, column: _Column, rows: Sequence[SheetRow], part: PartBase | None, keys: KeyAnswers
     ) -> PartStats:
-        counts = {status: column.statuses.count(status) for status in Status}  # by identity: no hashing
+        given = Counter(column.statuses)  # one pass: a status hashes as its text, in C (hash kept)
         noted = self._noted.get(part_id, _NotedPart())
         type_name = part.type if part is not None else column.first_type(rows, part_id)
         if keys is key_by_meaning and noted.meanings:  # the workers read these answers already
@@ -295,7 +295,7 @@ class ClassTally:
             max_score=max(column.max_scores, default=0.0),
             submissions=len(column.statuses),
             mean_score=statistics.fmean(column.scores) if column.statuses else 0.0,
-            counts={status.value: counts.get(status, 0) for status in Status},
+            counts={status.value: given[status] for status in Status},
             wrong_answers=tallied_groups(
                 noted.by_text,
                 noted.invalid,
@@ -305,7 +305,7 @@ class ClassTally:
                 {t: g[0][0] for t, g in noted.by_text.items()},
             ),
             hand_graded=noted.hand_graded,
-            to_grade=counts.get(Status.MANUAL, 0),
+            to_grade=given[Status.MANUAL],
             hand_to_review=noted.hand_to_review,
             unreadable=tuple(sorted(noted.unreadable)),
         )
@@ -370,12 +370,17 @@ class _Group:
 def _columns(groups: Iterable[_Group]) -> dict[str, _Column]:
     """Each part's column, the parts in the order they first appear in the class's order."""
     columns: dict[str, _Column] = {}
+    borrowed: set[str] = set()  # parts whose column holds a group's own lists
     for group in sorted(groups, key=attrgetter("first")):
         for part_id, (statuses, scores), best in zip(group.ids, group.columns(), group.best(), strict=True):
             column = columns.get(part_id)
-            if column is None:  # the first group to give the part: a copy of its lists (kept)
-                column = columns[part_id] = _Column(statuses.copy(), scores.copy(), [])
+            if column is None:  # the first group to give the part: its lists, copied if extended
+                column = columns[part_id] = _Column(statuses, scores, [])
+                borrowed.add(part_id)
             else:
+                if part_id in borrowed:  # the group keeps its lists as they are
+                    column.statuses, column.scores = column.statuses.copy(), column.scores.copy()
+                    borrowed.discard(part_id)
                 column.statuses.extend(statuses)
                 column.scores.extend(scores)
             column.max_scores.append(best)
