@@ -460,7 +460,7 @@ def _print_figures(
     one, twenty = _estimate(serial, per_core, intake_rate)
     print(
         f"estimate from wall time, 50,000 sheets: 1 machine of 16 cores {one:.0f} s, 20 machines "
-        f"{twenty:.0f} s: x{one / twenty:.1f}, as serial + max(50000 / (cores x {per_core:.1f}), "
+        f"{twenty:.0f} s: x{one / twenty:.2f}, as serial + max(50000 / (cores x {per_core:.1f}), "
         f"50000 / {intake_rate:.0f}) with serial = {serial:.1f} s (before and after the intake, {scaled})"
     )
     # The same from CPU time: a worker core's, the driver's and its writer's, each on a core of its own.
@@ -471,7 +471,7 @@ def _print_figures(
         f"estimate from CPU time: a worker core {per_core_cpu:.1f} sheets/s of its CPU, the intake "
         f"{intake_rate_cpu:.0f} sheets/s (the busier of the driver and its writer), serial "
         f"{serial_cpu:.1f} s of the driver's CPU ({scaled}): 1 machine {one_cpu:.0f} s, 20 machines "
-        f"{twenty_cpu:.0f} s: x{one_cpu / twenty_cpu:.1f}"
+        f"{twenty_cpu:.0f} s: x{one_cpu / twenty_cpu:.2f}"
     )
     print(f"x12 {'reached' if min(one / twenty, one_cpu / twenty_cpu) >= 12 else 'not reached'}")
 
