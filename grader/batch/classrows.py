@@ -38,11 +38,10 @@ class ClassRows:
         """Keep the folder's row; ``now``: tally it and make its lines at once (a row from a
         worker, taken in while the workers grade), else when they are needed. ``lines``:
         its grades.csv line and students' table row, made by the worker (grader.batch.worker.Graded)."""
-        if now:
-            self.notes.share(row)
         self.rows[key] = row
         self.gradebook.add(row, line=now, made=lines[0] if lines else None)
         if now:
+            self.notes.share(row)  # the row's own notes dict: every holder of the row sees the shared ones
             self._tally(key, row, lines[1] if lines else None)
 
     def _tally(self, key: str, row: SheetRow, student: str | None = None) -> None:

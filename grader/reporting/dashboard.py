@@ -267,27 +267,18 @@ def _mean_text(part: PartStats) -> str:
 
 
 class _Anchors:
-    """Each student's link, made once (a student is in a group of most parts): the links of
-    the first group's members, then, once the groups have named as many students as the
-    class has, every student's at once (a list, read in C)."""
+    """Each student's link, made once for the whole class on first use (a student is in a
+    group of most parts) and read from a list in C (a group may hold most of a class)."""
 
     def __init__(self, names: Sequence[str], links: Sequence[str | None]):
         self.names, self.links = names, links
-        self.made: dict[int, str] = {}
-        self.named = 0  # members of the groups so far
         self.every: list[str] | None = None
 
     def of(self, members: Sequence[int]) -> list[str]:
-        """The links of ``members``, in their order (looked up in C: a group may hold most of a class)."""
-        self.named += len(members)
-        if self.every is None and self.named >= len(self.names):
+        """The links of ``members``, in their order."""
+        if self.every is None:
             self.every = list(map(_student_link, self.names, self.links))
-        if self.every is not None:
-            return list(map(self.every.__getitem__, members))
-        made = self.made
-        for index in set(members).difference(made):
-            made[index] = _student_link(self.names[index], self.links[index])
-        return list(map(made.__getitem__, members))
+        return list(map(self.every.__getitem__, members))
 
 
 def _wrong_answers(stats: BatchStats, anchors: _Anchors, context: PageContext) -> list[str]:
