@@ -43,9 +43,10 @@ sheets took six to nine times that of 5,000: the dashboard's statistics, tables 
 grades.csv grow with the class), and prints the speed-up. The estimate assumes
 workers scale linearly (they share nothing but the scheduler and the file server)
 and that the driver's machine is as fast as this one. It does not count what a Dask
-executor adds in the driver for each chunk (shipping each folder's files, the
-scheduler's messages): a cluster whose workers do not share the class's disk costs the
-driver more than this.
+executor adds in the driver for each chunk (digesting each folder before it is sent, which a
+worker that reads it in place compares with its own; shipping each folder's files; the
+scheduler's messages): a Dask run costs the driver more than this, and more again when its
+workers do not share the class's disk.
 
 Since 2026-11-24 it also gives the same estimate from CPU time, because the development
 machine is shared (load averages of 6 to 10 on its 2 cores while these figures were taken):
