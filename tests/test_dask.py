@@ -173,26 +173,30 @@ def test_shipped_submissions_and_a_synthetic_class_are_byte_identical_on_dask(
 def test_workers_on_the_class_s_disk_read_in_place_and_one_that_sees_another_copy_gets_the_files(
     cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """On loopback the workers share the class's disk: chunks go without their files. Where a
-    worker sees another copy of a folder (here: the driver digested it as something else), the
+    """On loopback the workers share the class's disk: chunks go without their files, and the
+    driver opens none of them (it sends each folder's fingerprint; the worker digests it). Where
+    a worker sees another copy of a folder (here: the driver saw it as something else), the
     chunk comes back unread and goes again with its files, and the run goes on shipping them:
     the same reports either way."""
     problem_file, root = _make_class_module().make_class(tmp_path / "synthetic", 60, seed=9, parts=12)
     spec = load_problem_set(problem_file)
     chunks, in_flight = 15, 2 * DaskExecutor(cluster.address).chunks_per_worker  # 60 sheets, 4 a chunk
+
+    def opened(task: Any) -> Any:
+        raise AssertionError(f"the driver read {task.folder}")
+
     with distributed.Client(cluster.address) as client:
         started_at = time.time()
         client.get_task_stream(start=started_at)
-        local, in_place = grade_both_ways(spec, root, tmp_path / "in-place", cluster.address)
+        with monkeypatch.context() as reading:
+            reading.setattr(cluster_module, "digested", opened)
+            reading.setattr(cluster_module, "ship_folder", opened)
+            local, in_place = grade_both_ways(spec, root, tmp_path / "in-place", cluster.address)
         assert in_place == local
         assert len(client.get_task_stream(start=started_at)) == chunks  # each sent once, read in place
 
-        digested = cluster_module.digested
-
-        def another_copy(task: Any) -> Any:
-            return dataclasses.replace(digested(task), digest="the driver's own copy")
-
-        monkeypatch.setattr(cluster_module, "digested", another_copy)
+        seen = cluster_module.folder_fingerprint
+        monkeypatch.setattr(cluster_module, "folder_fingerprint", lambda folder: "elsewhere " + seen(folder))
         started_at = time.time()
         _, shipped = grade_both_ways(spec, root, tmp_path / "shipped", cluster.address)
         sent = len(client.get_task_stream(start=started_at))

@@ -32,8 +32,8 @@ from typing import Any
 
 from grader.batch.executors import Chunk, ChunkWindow, ExecutorLost, LocalExecutor
 from grader.batch.limits import verdict_version
-from grader.batch.plan import digested, ship_folder
-from grader.batch.reading import NotSeenHere
+from grader.batch.plan import digested, folder_fingerprint, ship_folder
+from grader.batch.reading import NotSeenHere, SubmissionTask
 from grader.batch.worker import Graded, WorkerRefused, WorkerSetup
 
 INSTALL_HINT = 'pip install "dl-theory-grader[dask]"'
@@ -214,14 +214,10 @@ class _DaskWindow(ChunkWindow):
     def _submit(self, chunk: Chunk) -> Any:
         from grader.batch.cluster_worker import grade_chunk_on_worker
 
-        # Digested before it is read (here to be shipped, or in place by a worker that sees the same
-        # folder): a folder changed meanwhile is graded again next run.
-        tasks = [digested(task) for task in chunk]
-        if not self.in_place:  # a task that carries its files already (the service's) keeps them
-            tasks = [
-                task if task.files is not None else replace(task, files=ship_folder(Path(task.folder)))
-                for task in tasks
-            ]
+        if self.in_place:  # a worker reads the folder where it sees it as the driver does (and digests it)
+            tasks = [task if task.files is not None else _seen(task) for task in chunk]
+        else:  # digested before it is read, so a folder changed meanwhile is graded again next run
+            tasks = [task if task.files is not None else _shipped(task) for task in chunk]
         payload: Any = tasks
         if sum(len(f.data) for task in tasks for f in task.files or ()) > SCATTER_BYTES:
             [payload] = _call(self.client, self.client.scatter, [tasks], hash=False, direct=True)
@@ -260,7 +256,7 @@ class _DaskWindow(ChunkWindow):
             self.retries.append(chunk)
             return
         # The client's own tasks (without the files they carried) go with the results, with the
-        # digest each folder was shipped with.
+        # digest taken before each folder was read (by its worker, or here where it was shipped).
         yield [
             replace(g, task=replace(task, digest=g.task.digest))
             for g, task in zip(graded, chunk, strict=True)
@@ -268,6 +264,17 @@ class _DaskWindow(ChunkWindow):
 
     def _reason(self, exc: BaseException) -> str:
         return _reason(exc)
+
+
+def _seen(task: SubmissionTask) -> SubmissionTask:
+    """The task with its folder as the driver sees it, without reading a file (see
+    grader.batch.plan.reads_in_place)."""
+    return replace(task, seen=folder_fingerprint(Path(task.folder)))
+
+
+def _shipped(task: SubmissionTask) -> SubmissionTask:
+    """The task with its folder's digest and files, for a worker that cannot read it in place."""
+    return replace(digested(task), files=ship_folder(Path(task.folder)))
 
 
 def _call(client: Any, function: Any, *args: Any, **kwargs: Any) -> Any:

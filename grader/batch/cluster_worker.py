@@ -136,7 +136,7 @@ def grade_chunk_on_worker(key: str, tasks: Chunk) -> list[Graded] | NotSeenHere:
     if installed.pool is None:
         raise WorkerRefused(installed.refused)
     for task in tasks:
-        if task.files is None and not reads_in_place(Path(task.folder), task.digest):
+        if task.files is None and not reads_in_place(Path(task.folder), task.seen):
             return NotSeenHere()
     window = PoolWindow(installed.pool, installed.setup, submission_budget(installed.setup.spec), in_flight=1)
     graded = [g for group in window.run(iter([tasks])) for g in group]

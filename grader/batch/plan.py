@@ -154,34 +154,44 @@ def folder_digest(folder: Path) -> str:
     """Digest of the folder's name and of the name, size and content of every file in it.
     A folder too large to list in full is never taken from the store: its digest is new
     every time (a reader might open a file the listing did not reach)."""
-    return _digest_and_links(folder)[0]
+    return _walked(folder, contents=True)[0]
 
 
-def _digest_and_links(folder: Path) -> tuple[str, bool]:
-    """:func:`folder_digest`, and whether the folder holds a link (found on the same walk)."""
+def folder_fingerprint(folder: Path) -> str:
+    """What a folder looks like without opening a file: the name, size and modification time of
+    every file in it (of the first :data:`MAX_FILES`), as rsync's quick check compares them.
+    Another copy of the folder (another disk, an older copy) differs unless it was copied with
+    its times and sizes; a third of the cost of :func:`folder_digest`, which the worker that
+    reads the folder takes."""
+    return _walked(folder, contents=False)[0]
+
+
+def reads_in_place(folder: Path, seen: str) -> bool:
+    """Whether a worker may read ``folder`` where it is and read what the driver that saw it as
+    ``seen`` (its :func:`folder_fingerprint`) would read: a folder, not a link, with that
+    fingerprint here, and no link in it (a link resolves against each machine's own files, which
+    no fingerprint covers: such a folder travels, see :func:`ship_folder`)."""
+    if not seen or folder.is_symlink() or not folder.is_dir():
+        return False
+    here, links = _walked(folder, contents=False)
+    return here == seen and not links
+
+
+def _walked(folder: Path, contents: bool) -> tuple[str, bool]:
+    """:func:`folder_digest` (``contents``) or :func:`folder_fingerprint`, and whether the
+    folder holds a link (found on the same walk)."""
     digest = hashlib.sha256(folder.name.encode("utf-8", "surrogatepass"))
     where = str(folder)
     files, complete = _listing(where)
-    if not complete:
-        digest.update(b"incomplete " + os.urandom(16))
+    if not complete:  # a fingerprint of the same files is the same; a digest never is
+        digest.update(b"incomplete " + (os.urandom(16) if contents else b""))
     links = False
     for count, relative in enumerate(files):
-        fingerprint = _file_fingerprint(os.path.join(where, relative), with_content=count < MAX_FILES)
+        fingerprint = _file_fingerprint(os.path.join(where, relative), contents and count < MAX_FILES)
         links = links or fingerprint.startswith(LINK_FINGERPRINT)
         digest.update(b"\0" + relative.encode("utf-8", "surrogatepass") + b"\0")
         digest.update(fingerprint)
     return digest.hexdigest()[:32], links
-
-
-def reads_in_place(folder: Path, digest: str) -> bool:
-    """Whether a worker may read ``folder`` where it is and read what the machine that digested
-    it as ``digest`` reads: a folder, not a link, with that digest here (every file's name, size
-    and content), and no link in it (a link resolves against each machine's own files, which no
-    digest covers: such a folder travels, see :func:`ship_folder`)."""
-    if not digest or folder.is_symlink() or not folder.is_dir():
-        return False
-    here, links = _digest_and_links(folder)  # a folder listed in part never has the same digest
-    return here == digest and not links
 
 
 def _file_fingerprint(path: str, with_content: bool) -> bytes:

@@ -54,13 +54,16 @@ class SubmissionTask:
     key: str  # the submission folder relative to the class: the student's identity
     folder: str  # where the folder is, for workers on this machine
     stem: str  # file name stem of this student's reports
-    digest: str  # digest of every file in the folder, as read when the batch was planned
+    digest: str  # digest of every file in the folder, taken before it is read ("": not yet)
     prior: Mapping[VerdictKey, Verdict] = field(default_factory=dict)
     files: tuple[ShippedFile, ...] | None = None  # the folder itself, for workers elsewhere
     # What the student's files on disk were made from (grader.batch.worker.report_digest): equal,
     # they are kept.
     rendered: str | None = None
     earlier: tuple[str, ...] = ()  # the files the student's last grading wrote (by name)
+    # The folder as the driver saw it (grader.batch.plan.folder_fingerprint), for a worker on
+    # another machine to read it in place only where it sees the same.
+    seen: str = ""
 
 
 @dataclass(frozen=True)
