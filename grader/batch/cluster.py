@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import queue
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -197,6 +198,7 @@ class _DaskWindow(ChunkWindow):
         # Chunks go without their files, read where the workers see the class's disk, until a
         # worker sends one back (grader.batch.reading.NotSeenHere); then with their files.
         self.in_place = True
+        self.finished: queue.SimpleQueue[Any] = queue.SimpleQueue()  # futures done, as they finish
         self._recount()
 
     def _recount(self) -> None:
@@ -221,26 +223,26 @@ class _DaskWindow(ChunkWindow):
         payload: Any = tasks
         if sum(len(f.data) for task in tasks for f in task.files or ()) > SCATTER_BYTES:
             [payload] = _call(self.client, self.client.scatter, [tasks], hash=False, direct=True)
-        return _call(self.client, self.client.submit, grade_chunk_on_worker, self.key, payload, pure=False)
+        future = _call(self.client, self.client.submit, grade_chunk_on_worker, self.key, payload, pure=False)
+        future.add_done_callback(self.finished.put)  # finished, failed or cancelled
+        return future
 
     def _completed(self) -> Iterable[Any]:
-        from distributed import wait
-
+        # Each future reports itself as it finishes (see _submit): asking Dask which of the pending
+        # futures are done (distributed.wait) costs as much again as the task itself once
+        # hundreds are in flight.
         while True:
             if time.monotonic() - self.counted > RECOUNT_SECONDS:
                 self._recount()
             try:
-                done, _ = _call(
-                    self.client,
-                    wait,
-                    list(self.pending),
-                    timeout=RECOUNT_SECONDS,
-                    return_when="FIRST_COMPLETED",
-                )
-            except TimeoutError:
+                done = [self.finished.get(timeout=RECOUNT_SECONDS)]
+            except queue.Empty:
+                _raise_if_lost(self.client, TimeoutError(f"no chunk finished in {RECOUNT_SECONDS:g} s"))
                 continue
-            if done:
-                return done
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    done.append(self.finished.get_nowait())
+            return [future for future in done if future in self.pending]
 
     def _outcome(self, future: Any, chunk: Chunk) -> Iterator[list[Graded]]:
         try:
