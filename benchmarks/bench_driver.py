@@ -1,6 +1,6 @@
 """How fast the driver (the ``grader grade`` process) takes in results, fed by fake workers.
 
-    python benchmarks/bench_driver.py [--sheets 20000] [--template 200] [--repeat 3] [--out DIR]
+    python benchmarks/bench_driver.py [--sheets 20000] [--template 200] [--repeat 3] [--out DIR] [--dask]
 
 On a cluster the driver receives every graded sheet, stores its verdicts and keeps
 ``grades.csv`` current; the workers write each student's files, pickle and digest what
@@ -42,11 +42,20 @@ needs about 3 GB of memory for the prepared chunks; on 2026-11-24 the end of 50,
 sheets took six to nine times that of 5,000: the dashboard's statistics, tables and
 grades.csv grow with the class), and prints the speed-up. The estimate assumes
 workers scale linearly (they share nothing but the scheduler and the file server)
-and that the driver's machine is as fast as this one. It does not count what a Dask
-executor adds in the driver for each chunk (digesting each folder before it is sent, which a
-worker that reads it in place compares with its own; shipping each folder's files; the
-scheduler's messages): a Dask run costs the driver more than this, and more again when its
-workers do not share the class's disk.
+and that the driver's machine is as fast as this one. Without ``--dask`` it does not count
+what the Dask executor adds in the driver for each chunk; with it, it does.
+
+``--dask`` (since 2026-11-25) sends the chunks through grader's own Dask window (the code a
+``--executor dask://`` run uses: each folder's fingerprint taken for a worker to read it in
+place, each chunk a Dask task, the driver told as each finishes, its results received and
+deserialized by Dask's client) to a real ``dask scheduler`` and one ``dask worker`` process
+of 320 threads on loopback, whose task reads the chunk's prepared results from a file and
+returns them (so the worker's side costs next to nothing; it is not the driver's). Everything
+a Dask run's driver does per chunk is then in the driver's CPU time, including the client's
+event-loop thread. The scheduler and the worker run on this machine's cores beside the
+driver and its writer, so the wall-time estimate is pessimistic on a small machine; the one
+from CPU time is the figure. Nothing of a run's start on a cluster (waiting for workers,
+comparing their grader, the set-up plugin) is counted: it does not grow with the class.
 
 Since 2026-11-24 it also gives the same estimate from CPU time, because the development
 machine is shared (load averages of 6 to 10 on its 2 cores while these figures were taken):
@@ -76,6 +85,7 @@ after it measured is not counted; what the driver frees when ``run_batch`` retur
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import os
@@ -83,6 +93,8 @@ import pickle
 import platform
 import resource
 import shutil
+import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -91,6 +103,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, replace
 from operator import attrgetter
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -99,6 +112,7 @@ from make_class import make_class  # noqa: E402
 
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders  # noqa: E402
 from grader.batch.blobs import dumps, packed, read_back  # noqa: E402
+from grader.batch.cluster import DaskExecutor, _DaskWindow  # noqa: E402
 from grader.batch.executors import Chunk  # noqa: E402
 from grader.batch.output import _csv_line, sheet_line  # noqa: E402
 from grader.batch.plan import plan  # noqa: E402
@@ -112,6 +126,7 @@ from grader.reporting.escape import csv_cell  # noqa: E402
 from grader.spec import ProblemSet  # noqa: E402
 
 CHUNK = 16  # sheets a chunk: what 50,000 sheets on 320 worker threads get
+THREADS = 320  # worker threads of 20 machines of 16 cores
 
 
 class _Recording:
@@ -152,10 +167,11 @@ class FakeWorkers:
     (:meth:`prepare`): the driver never renames anything, so the benchmark does not either
     while it measures."""
 
-    def __init__(self, template: list[list[Graded]], chunk_size: int):
+    def __init__(self, template: list[list[Graded]], chunk_size: int, dask: DaskFeed | None = None):
         self.template = [chunk for chunk in template if len(chunk) == chunk_size]
+        self.dask = dask  # hand the results back through a real Dask scheduler and worker
         self.chunk_size = chunk_size
-        self.parallelism = 320  # a cluster of 20 machines of 16 cores, for the chunk size
+        self.parallelism = THREADS  # a cluster of 20 machines of 16 cores, for the chunk size
         self.asked = self.done = 0.0
         self.asked_cpu = self.done_cpu = 0.0  # the driver's CPU time (all its threads) then
         self.sent: list[bytes] = []  # each chunk's results, pickled, in the order the driver sends them
@@ -172,13 +188,88 @@ class FakeWorkers:
             renamed = [_renamed(m, task, swap) for m, task, swap in zip(models, chunk, flags, strict=False)]
             self.sent.append(pickle.dumps(renamed, protocol=5))
             self.keys.append(chunk[0].key)
+            if self.dask is not None:  # where the Dask worker finds what to send back for the chunk
+                (self.dask.results / chunk[0].key).write_bytes(self.sent[-1])
 
     def grade(self, setup: WorkerSetup, chunks: Iterable[Chunk]) -> Iterator[list[Graded]]:
+        if self.dask is not None:
+            yield from self._through_dask(setup, chunks, self.dask)
+            return
         self.asked, self.asked_cpu = time.perf_counter(), time.process_time()  # it asks for its first chunk
         for count, chunk in enumerate(chunks):
             assert chunk[0].key == self.keys[count], "the driver sends the class in its order"
             yield pickle.loads(self.sent[count])
         self.done, self.done_cpu = time.perf_counter(), time.process_time()  # it took in the last chunk
+
+    def _through_dask(
+        self, setup: WorkerSetup, chunks: Iterable[Chunk], dask: DaskFeed
+    ) -> Iterator[list[Graded]]:
+        """The chunks through grader's own Dask window (each folder's fingerprint taken, sent as a
+        task, waited for, its result received), to a worker that reads the prepared results."""
+        from distributed import Client
+
+        with Client(dask.address) as client:  # connecting counts before the first chunk, as in a run
+            client.wait_for_workers(1)
+            self.asked, self.asked_cpu = time.perf_counter(), time.process_time()
+            yield from _FedWindow(client, setup, str(dask.results)).run(iter(chunks))
+            self.done, self.done_cpu = time.perf_counter(), time.process_time()
+
+
+@dataclass(frozen=True)
+class DaskFeed:
+    """A Dask scheduler and one worker process of as many threads as 20 machines have cores,
+    started for the benchmark, and the folder of each chunk's prepared results."""
+
+    address: str
+    results: Path
+
+
+class _FedWindow(_DaskWindow):
+    """grader's Dask window, its chunks sent to a function that reads their prepared results."""
+
+    def __init__(self, client: Any, setup: WorkerSetup, results: str):
+        super().__init__(client, "bench", setup, DaskExecutor().chunks_per_worker)
+        self.results = results
+
+    def _remote(self) -> Callable[[str, Chunk], Any]:
+        return _reader(self.results)
+
+
+def _reader(results: str) -> Callable[[str, Chunk], Any]:
+    """The task a worker runs: the prepared results of the chunk (pickled by value: no module of
+    the benchmark is imported on the worker)."""
+
+    def prepared(key: str, tasks: Chunk) -> Any:
+        import pickle
+
+        with open(os.path.join(results, tasks[0].key), "rb") as stream:
+            return pickle.loads(stream.read())
+
+    return prepared
+
+
+@contextlib.contextmanager
+def dask_feed(results: Path, threads: int) -> Iterator[DaskFeed]:
+    """A ``dask scheduler`` and a ``dask worker`` of ``threads`` threads on loopback."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    scheduler = subprocess.Popen(
+        ["dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], **quiet
+    )
+    worker = subprocess.Popen(
+        ["dask", "worker", address, "--nthreads", str(threads), "--no-dashboard", "--memory-limit", "0"],
+        **quiet,
+    )
+    try:
+        results.mkdir()
+        yield DaskFeed(address, results)
+    finally:
+        for process in (worker, scheduler):
+            process.terminate()
+            process.wait(30)
 
 
 def _renamed(model: Graded, task: SubmissionTask, swap: bool) -> Graded:
@@ -377,6 +468,11 @@ def main() -> None:
     parser.add_argument(
         "--out", type=Path, default=None, help="where the driver writes (default: a temp dir)"
     )
+    parser.add_argument(
+        "--dask",
+        action="store_true",
+        help="hand the results back through grader's Dask window, a real scheduler and worker process",
+    )
     args = parser.parse_args()
     if args.template < 2 * CHUNK:
         parser.error(f"--template: at least {2 * CHUNK} sheets (two chunks, for the worker's rate)")
@@ -396,11 +492,13 @@ def main() -> None:
             folder.mkdir(parents=True)
             (folder / "answers.yaml").write_text(f"answers: {{}}\n# {number}\n")
         out = args.out or work / "out"
-        fake = FakeWorkers(recording.chunks, CHUNK)
-        # The results a worker would send for each student (a task as the worker returns it).
-        fake.prepare(plan(root, submission_folders(root)))
-        load = " ".join(f"{value:.2f}" for value in os.getloadavg())
-        runs = [_forked(driver_run, spec, root, out, fake, args.sheets) for _ in range(args.repeat)]
+        with contextlib.ExitStack() as cluster:
+            feed = cluster.enter_context(dask_feed(work / "results", THREADS)) if args.dask else None
+            fake = FakeWorkers(recording.chunks, CHUNK, feed)
+            # The results a worker would send for each student (a task as the worker returns it).
+            fake.prepare(plan(root, submission_folders(root)))
+            load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+            runs = [_forked(driver_run, spec, root, out, fake, args.sheets) for _ in range(args.repeat)]
         _print_figures(args, load, per_core, per_core_cpu, moved, runs)
     finally:
         shutil.rmtree(work, ignore_errors=True)

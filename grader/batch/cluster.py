@@ -26,7 +26,7 @@ import os
 import queue
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -213,9 +213,13 @@ class _DaskWindow(ChunkWindow):
         if now - self.without_workers_since > wait_seconds():
             raise ExecutorLost(f"every Dask worker left, and none joined within {wait_seconds():g} s")
 
-    def _submit(self, chunk: Chunk) -> Any:
+    def _remote(self) -> Callable[[str, Chunk], list[Graded] | NotSeenHere]:
+        """What grades a chunk on a worker (a benchmark hands back prepared results instead)."""
         from grader.batch.cluster_worker import grade_chunk_on_worker
 
+        return grade_chunk_on_worker
+
+    def _submit(self, chunk: Chunk) -> Any:
         if self.in_place:  # a worker reads the folder where it sees it as the driver does (and digests it)
             tasks = [task if task.files is not None else _seen(task) for task in chunk]
         else:  # digested before it is read, so a folder changed meanwhile is graded again next run
@@ -223,7 +227,7 @@ class _DaskWindow(ChunkWindow):
         payload: Any = tasks
         if sum(len(f.data) for task in tasks for f in task.files or ()) > SCATTER_BYTES:
             [payload] = _call(self.client, self.client.scatter, [tasks], hash=False, direct=True)
-        future = _call(self.client, self.client.submit, grade_chunk_on_worker, self.key, payload, pure=False)
+        future = _call(self.client, self.client.submit, self._remote(), self.key, payload, pure=False)
         future.add_done_callback(self.finished.put)  # finished, failed or cancelled
         return future
 
