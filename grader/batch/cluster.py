@@ -263,10 +263,9 @@ class _DaskWindow(ChunkWindow):
             return
         # The client's own tasks (without the files they carried) go with the results, with the
         # digest taken before each folder was read (by its worker, or here where it was shipped).
-        yield [
-            replace(g, task=replace(task, digest=g.task.digest))
-            for g, task in zip(graded, chunk, strict=True)
-        ]
+        for g, task in zip(graded, chunk, strict=True):  # each result is this driver's own object
+            g.task = task if task.digest == g.task.digest else replace(task, digest=g.task.digest)
+        yield graded
 
     def _reason(self, exc: BaseException) -> str:
         return _reason(exc)
