@@ -529,19 +529,29 @@ def _print_figures(
         )
     wall = min(runs, key=attrgetter("seconds"))
     intake_rate = args.sheets / wall.intake
+    fed = (
+        f"fed through its Dask window (a scheduler and a worker of {THREADS} threads on this machine)"
+        if args.dask
+        else "fed by fake workers in its own process"
+    )
     print(
-        f"driver with fake workers (the fastest of {len(runs)} runs): {args.sheets} sheets in "
+        f"driver {fed} (the fastest of {len(runs)} runs): {args.sheets} sheets in "
         f"{wall.seconds:.1f} s = {args.sheets / wall.seconds:.0f} sheets/s overall: {wall.before:.2f} s "
         f"before its first chunk (listing the class, the store read), {wall.intake:.1f} s taking them in, "
         f"{wall.after:.2f} s at the end (grades.csv and the dashboard while the writer stores its last "
         "batches, then waiting for it)"
     )
     print(
-        f"driver intake: {intake_rate:.0f} sheets/s (unpickling results (each folder digested by its "
-        "worker), handing the store's entries to its writer process, each row's dashboard tally, "
-        "grades.csv every few seconds; the results renamed for each student before the run, not "
-        f"during it): the limit past {intake_rate / per_core:.0f} worker cores at {per_core:.1f} "
-        "sheets/s each"
+        f"driver intake: {intake_rate:.0f} sheets/s ("
+        + (
+            "sending each chunk as a Dask task (each folder's fingerprint taken), receiving and "
+            if args.dask
+            else ""
+        )
+        + "unpickling results (each folder digested by its worker), handing the store's entries to its "
+        "writer process, each row's dashboard tally, grades.csv every few seconds; the results renamed "
+        f"for each student before the run, not during it): the limit past {intake_rate / per_core:.0f} "
+        f"worker cores at {per_core:.1f} sheets/s each"
     )
     cpu = min(runs, key=attrgetter("cpu"))
     print(
