@@ -32,6 +32,7 @@ from grader.batch import cluster as cluster_module  # noqa: E402
 from grader.batch.cluster import DaskExecutor, executor_for  # noqa: E402
 from grader.batch.cluster_worker import fork_server_limits  # noqa: E402
 from grader.batch.executors import ExecutorLost  # noqa: E402
+from grader.batch.fork_server import MAIN_VARIABLE  # noqa: E402
 from grader.batch.limits import limits_in_force  # noqa: E402
 from grader.batch.plan import ship_folder  # noqa: E402
 from grader.batch.store import STORE_FILE  # noqa: E402
@@ -427,6 +428,25 @@ def test_a_missing_worker_and_a_worker_running_another_grader_end_the_run_with_e
         cluster.stop()
 
 
+def test_a_worker_whose_fork_server_cannot_start_grades_with_fresh_check_processes(tmp_path: Path) -> None:
+    """Started with grader's preload where multiprocessing cannot start a fork server: the worker
+    still joins, says why in its log, and its check processes start as fresh interpreters: the
+    same reports as a local run."""
+    problem_file, root = _make_class_module().make_class(tmp_path / "synthetic", 8, seed=4, parts=12)
+    spec = load_problem_set(problem_file)
+    running = Cluster(tmp_path)
+    try:
+        running.add_worker(hooks="no-fork-server", preload=True)
+        local, dask = grade_both_ways(spec, root, tmp_path, running.address)
+        with distributed.Client(running.address) as client:
+            assert list(client.run(fork_server_limits).values()) == [None]
+            logs = "\n".join(line for _, line in next(iter(client.get_worker_logs().values())))
+    finally:
+        running.stop()
+    assert dask == local
+    assert "the fork server did not start (OSError: [Errno 30] Read-only file system" in logs
+
+
 def test_a_late_worker_takes_work_a_killed_one_loses_nothing_and_a_lost_scheduler_is_resumable(
     tmp_path: Path,
 ) -> None:
@@ -436,6 +456,8 @@ def test_a_late_worker_takes_work_a_killed_one_loses_nothing_and_a_lost_schedule
         # Started with grader's preload, the worker forks its check processes from a server that
         # loaded grader when the worker started, under the worker's limits (before any run).
         assert list(client.run(fork_server_limits).values()) == [limits_in_force()]
+        # The worker's main module was named to the server in the server's environment only.
+        assert list(client.run(os.environ.get, MAIN_VARIABLE).values()) == [None]
         client.get_task_stream(start=time.time())  # the scheduler records tasks from now on
         started_at = time.time()
 

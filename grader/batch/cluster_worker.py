@@ -23,6 +23,7 @@ grader.batch.worker.limits_refusal).
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import multiprocessing.context
 import os
@@ -53,6 +54,9 @@ _INSTALLED: dict[str, _Installed] = {}
 _LOCK = threading.Lock()
 # The limits the worker's fork server imported grader under (None: no fork server started).
 _FORK_SERVER_LIMITS: Limits | None = None
+_FORK_SERVER_FAILURE: str | None = None  # why the fork server did not start (None: it did, or not tried)
+# Under Dask's worker logger: in the worker's console, and in its logs as Dask keeps them.
+logger = logging.getLogger("distributed.worker.grader")
 
 
 def dask_setup(worker: Worker) -> None:
@@ -62,21 +66,38 @@ def dask_setup(worker: Worker) -> None:
 
 
 def start_fork_server(limits: Limits) -> None:
-    """Start this worker's fork server under ``limits`` (once a worker's life)."""
-    global _FORK_SERVER_LIMITS
-    if _FORK_SERVER_LIMITS is not None:
+    """Start this worker's fork server under ``limits`` (once a worker's life). A server that
+    cannot start (no socket in a read-only temporary folder, no processes left) is tried no
+    more: the check processes then start as fresh interpreters, slower but the same."""
+    global _FORK_SERVER_LIMITS, _FORK_SERVER_FAILURE
+    if _FORK_SERVER_LIMITS is not None or _FORK_SERVER_FAILURE is not None:
         return
     export_limits(limits)  # the server is a fresh interpreter: it reads them on import
-    fork_server.pass_main_module()
     allow_children()
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([fork_server.PRELOAD])
-    # The server serves its first fork once it has imported what it preloads: wait for that
-    # here, so that a worker started with the preload is ready when it joins.
-    first = context.Process(target=os.getpid, name="grader-fork-server-ready")
-    first.start()
-    first.join()
+    try:
+        _start_fork_server()
+    except Exception as exc:
+        _FORK_SERVER_FAILURE = f"{type(exc).__name__}: {exc}"
+        logger.warning(
+            "grader: the fork server did not start (%s); check processes start as fresh interpreters",
+            _FORK_SERVER_FAILURE,
+        )
+        return
     _FORK_SERVER_LIMITS = limits
+
+
+def _start_fork_server() -> None:
+    fork_server.pass_main_module()  # in the environment the server starts with, and only there
+    try:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([fork_server.PRELOAD])
+        # The server serves its first fork once it has imported what it preloads: wait for that
+        # here, so that a worker started with the preload is ready when it joins.
+        first = context.Process(target=os.getpid, name="grader-fork-server-ready")
+        first.start()
+        first.join()
+    finally:
+        os.environ.pop(fork_server.MAIN_VARIABLE, None)
 
 
 def allow_children() -> None:

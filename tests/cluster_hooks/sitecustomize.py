@@ -8,6 +8,8 @@ what to change:
   memory-hungry and a crashing check would (777 spins for 3 s of CPU time, 888 takes 256 MiB, 666 kills
   its own process); every other answer is checked as usual.
 * ``other-version``: this process reports another grader version.
+* ``no-fork-server``: multiprocessing cannot start a fork server in this process (as where the
+  temporary folder is read-only: no socket for it).
 """
 
 from __future__ import annotations
@@ -49,3 +51,10 @@ elif _HOOKS == "other-version":
     import grader.batch.store
 
     grader.batch.store.code_version = lambda deciding_only=False: "0.0.1+other"  # type: ignore[assignment]
+elif _HOOKS == "no-fork-server":
+    import multiprocessing.forkserver
+
+    def _no_socket(self: object) -> None:
+        raise OSError(30, "Read-only file system: no socket for the fork server")
+
+    multiprocessing.forkserver.ForkServer.ensure_running = _no_socket  # type: ignore[method-assign]
