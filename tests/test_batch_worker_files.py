@@ -16,7 +16,16 @@ import pytest
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders
 from grader.batch.executors import Chunk, InProcessExecutor
 from grader.batch.lock import LOCK_FILE
-from grader.batch.plan import MAX_FILES, folder_digest, folder_fingerprint, reads_in_place, ship_folder
+from grader.batch.plan import (
+    CHANGED,
+    LINKED,
+    MAX_FILES,
+    MISSING,
+    folder_digest,
+    folder_fingerprint,
+    ship_folder,
+    why_not_in_place,
+)
 from grader.batch.reading import SubmissionTask
 from grader.batch.store import STORE_FILE, VerdictStore
 from grader.batch.studentfiles import OUT_MARKER, mark_output, reachable_output, unmark_output
@@ -172,29 +181,30 @@ def test_a_worker_reads_a_folder_in_place_only_where_it_sees_what_the_driver_saw
 ) -> None:
     """A Dask worker on the driver's disk reads a folder where it is; a folder that differs,
     is missing, is a link or holds a link (which resolves against each machine's own files)
-    travels with its files instead. What the driver sends is the folder's fingerprint (names,
-    sizes, times: no file opened); its worker takes the content digest."""
+    travels with its files instead, and the worker says why. What the driver sends is the
+    folder's fingerprint (names, sizes, times: no file opened); its worker takes the content
+    digest."""
     folder = tmp_path / "alice"
     folder.mkdir()
     (folder / "answers.yaml").write_text("answers:\n  params: 3\n")
     (folder / "scan.pdf").write_bytes(b"%PDF" + bytes(1000))
     seen = folder_fingerprint(folder)
-    assert reads_in_place(folder, seen)
-    assert not reads_in_place(folder, "")  # not seen by the driver
-    assert not reads_in_place(tmp_path / "bob", seen)  # not on this worker's disk
+    assert why_not_in_place(folder, seen) is None
+    assert why_not_in_place(folder, "") == CHANGED  # not seen by the driver
+    assert why_not_in_place(tmp_path / "bob", seen) == MISSING  # not on this worker's disk
 
     answers = folder / "answers.yaml"
     written = answers.stat().st_mtime_ns
     answers.write_text("answers:\n  params: 4\n")  # another copy: the same size, written later
     os.utime(answers, ns=(written, written + 1_000_000))  # (a clock's tick may be coarser than a write)
-    assert not reads_in_place(folder, seen)
+    assert why_not_in_place(folder, seen) == CHANGED
     seen = folder_fingerprint(folder)
     (folder / "scan.pdf").write_bytes(b"%PDF" + bytes(1001))  # another size
     os.utime(folder / "scan.pdf", ns=(0, (folder / "answers.yaml").stat().st_mtime_ns))
-    assert not reads_in_place(folder, seen)
+    assert why_not_in_place(folder, seen) == CHANGED
     seen = folder_fingerprint(folder)
     (folder / "notes.md").write_text("")  # one more file
-    assert not reads_in_place(folder, seen)
+    assert why_not_in_place(folder, seen) == CHANGED
 
     for file in folder.iterdir():
         os.utime(file, ns=(0, 10**18))  # made long ago: a copy made now has other times
@@ -203,15 +213,15 @@ def test_a_worker_reads_a_folder_in_place_only_where_it_sees_what_the_driver_saw
     assert folder_fingerprint(copy) != folder_fingerprint(folder)
     shutil.rmtree(copy)
     shutil.copytree(folder, copy, copy_function=shutil.copy2)  # with its times: the same files
-    assert reads_in_place(copy, folder_fingerprint(folder))
+    assert why_not_in_place(copy, folder_fingerprint(folder)) is None
     assert folder_digest(copy) == folder_digest(folder)
 
     linked = tmp_path / "linked"
     linked.symlink_to(folder, target_is_directory=True)
-    assert not reads_in_place(linked, folder_fingerprint(linked))
+    assert why_not_in_place(linked, folder_fingerprint(linked)) == LINKED
     (folder / "notes.md").unlink()
     (folder / "notes.md").symlink_to("/etc/hostname")
-    assert not reads_in_place(folder, folder_fingerprint(folder))
+    assert why_not_in_place(folder, folder_fingerprint(folder)) == LINKED
 
 
 def test_a_folder_too_large_to_list_whole_keeps_its_fingerprint_but_never_its_digest(tmp_path: Path) -> None:
@@ -223,4 +233,4 @@ def test_a_folder_too_large_to_list_whole_keeps_its_fingerprint_but_never_its_di
         (folder / f"{number:05}.txt").write_text("x")
     assert folder_digest(folder) != folder_digest(folder)
     assert folder_fingerprint(folder) == folder_fingerprint(folder)
-    assert reads_in_place(folder, folder_fingerprint(folder))
+    assert why_not_in_place(folder, folder_fingerprint(folder)) is None

@@ -205,6 +205,40 @@ def test_workers_on_the_class_s_disk_read_in_place_and_one_that_sees_another_cop
     assert chunks < sent <= chunks + in_flight  # the chunks in flight went twice, then with their files
 
 
+def test_a_folder_with_a_link_or_changed_since_the_driver_saw_it_travels_alone(
+    cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One student's folder holds a link, another's changed after the driver saw it: each comes
+    back from its worker and goes again with its files, while the rest of the class (its own
+    chunks' other folders too) is still read in place: the same reports as a local run."""
+    problem_file, root = _make_class_module().make_class(tmp_path / "synthetic", 16, seed=6, parts=12)
+    spec = load_problem_set(problem_file)
+    folders = submission_folders(root)
+    (folders[1] / "notes.md").symlink_to("/etc/hostname")
+    changed = folders[6].name
+    seen, ship = cluster_module.folder_fingerprint, cluster_module.ship_folder
+    monkeypatch.setattr(
+        cluster_module,
+        "folder_fingerprint",
+        lambda folder: ("before the edit " if folder.name == changed else "") + seen(folder),
+    )
+    shipped: list[str] = []
+
+    def shipping(folder: Path) -> Any:
+        shipped.append(folder.name)
+        return ship(folder)
+
+    monkeypatch.setattr(cluster_module, "ship_folder", shipping)
+    with distributed.Client(cluster.address) as client:
+        started_at = time.time()
+        client.get_task_stream(start=started_at)
+        local, dask = grade_both_ways(spec, root, tmp_path, cluster.address)
+        sent = len(client.get_task_stream(start=started_at))
+    assert dask == local
+    assert sorted(shipped) == sorted([folders[1].name, changed])
+    assert sent == 4 + 2  # 16 sheets, 4 a chunk: the two chunks with those folders went twice
+
+
 class _SeesAnotherFolder(DaskExecutor):
     """Dask workers whose --out is another machine's folder of the same name (another token)."""
 

@@ -196,7 +196,7 @@ class _DaskWindow(ChunkWindow):
         self.counted = 0.0
         self.without_workers_since: float | None = None
         # Chunks go without their files, read where the workers see the class's disk, until a
-        # worker sends one back (grader.batch.reading.NotSeenHere); then with their files.
+        # worker says it does not see it (grader.batch.reading.NotSeenHere); then with their files.
         self.in_place = True
         self.finished: queue.SimpleQueue[Any] = queue.SimpleQueue()  # futures done, as they finish
         self._recount()
@@ -257,15 +257,26 @@ class _DaskWindow(ChunkWindow):
             _raise_if_lost(self.client, exc)
             yield from self._after_failure(chunk, exc)
             return
-        if isinstance(graded, NotSeenHere):  # a worker without the class's disk: files travel from now on
-            self.in_place = False
-            self.retries.append(chunk)
+        if isinstance(graded, NotSeenHere):
+            self.retries.append(self._unseen_shipped(chunk, graded))
             return
-        # The client's own tasks (without the files they carried) go with the results, with the
+        # The client's own tasks go with the results, without the files they carried and with the
         # digest taken before each folder was read (by its worker, or here where it was shipped).
         for g, task in zip(graded, chunk, strict=True):  # each result is this driver's own object
-            g.task = task if task.digest == g.task.digest else replace(task, digest=g.task.digest)
+            if task.files is not None or task.digest != g.task.digest:
+                task = replace(task, files=None, digest=g.task.digest)
+            g.task = task
         yield graded
+
+    def _unseen_shipped(self, chunk: Chunk, unseen: NotSeenHere) -> Chunk:
+        """The chunk to send again: a worker without the class's disk has every folder travel
+        with its files from now on; else the folders it did not see as this driver does (changed
+        since, or holding links) travel, and the chunk's others are still read in place."""
+        if unseen.elsewhere:
+            self.in_place = False
+            return chunk
+        keys = set(unseen.unseen)
+        return [_shipped(task) if task.key in keys and task.files is None else task for task in chunk]
 
     def _reason(self, exc: BaseException) -> str:
         return _reason(exc)
@@ -273,7 +284,7 @@ class _DaskWindow(ChunkWindow):
 
 def _seen(task: SubmissionTask) -> SubmissionTask:
     """The task with its folder as the driver sees it, without reading a file (see
-    grader.batch.plan.reads_in_place)."""
+    grader.batch.plan.why_not_in_place)."""
     return replace(task, seen=folder_fingerprint(Path(task.folder)))
 
 

@@ -37,7 +37,7 @@ from pebble import ProcessPool
 from grader.batch import fork_server
 from grader.batch.executors import Chunk, PoolWindow, submission_budget
 from grader.batch.limits import Limits, export_limits, limits_in_force
-from grader.batch.plan import reads_in_place
+from grader.batch.plan import CHANGED, MISSING, why_not_in_place
 from grader.batch.reading import NotSeenHere
 from grader.batch.worker import Graded, WorkerRefused, WorkerSetup, install, refusal
 
@@ -150,15 +150,15 @@ class ProblemSetPlugin(WorkerPlugin):
 def grade_chunk_on_worker(key: str, tasks: Chunk) -> list[Graded] | NotSeenHere:
     """A Dask task: grade the chunk on this worker's check pool, in the chunk's order. A chunk
     sent without its files is read in place, where this worker sees each folder as the driver
-    did (see grader.batch.plan.reads_in_place); else it goes back unread."""
+    did (see grader.batch.plan.why_not_in_place); else it goes back unread."""
     installed = _INSTALLED.get(key)
     if installed is None:
         raise RuntimeError(f"no grader set-up {key} was installed on this Dask worker")
     if installed.pool is None:
         raise WorkerRefused(installed.refused)
-    for task in tasks:
-        if task.files is None and not reads_in_place(Path(task.folder), task.seen):
-            return NotSeenHere()
+    unseen = _unseen(tasks)
+    if unseen is not None:
+        return unseen
     window = PoolWindow(installed.pool, installed.setup, submission_budget(installed.setup.spec), in_flight=1)
     graded = [g for group in window.run(iter([tasks])) for g in group]
     order = {task.key: index for index, task in enumerate(tasks)}
@@ -166,6 +166,20 @@ def grade_chunk_on_worker(key: str, tasks: Chunk) -> list[Graded] | NotSeenHere:
     with _LOCK:
         installed.chunks += 1
     return graded
+
+
+def _unseen(tasks: Chunk) -> NotSeenHere | None:
+    """What this worker does not see of a chunk's folders as the driver did (None: it sees them
+    all). A folder missing here, or every folder of the chunk changed, says this worker sees
+    another disk or another copy of the class; a folder changed or linked among others is that
+    student's alone."""
+    why = {task.key: why_not_in_place(Path(task.folder), task.seen) for task in tasks if task.files is None}
+    unseen = {key: reason for key, reason in why.items() if reason is not None}
+    if not unseen:
+        return None
+    reasons = list(unseen.values())
+    elsewhere = MISSING in reasons or (len(unseen) == len(why) and set(reasons) == {CHANGED})
+    return NotSeenHere(tuple(unseen), elsewhere)
 
 
 def chunks_graded(key: str) -> int:

@@ -28,6 +28,8 @@ CONTENT_DIGEST_LIMIT = 8 << 20
 MAX_FILES = 2_000  # per submission folder; past this only names, sizes and times count
 MAX_DEPTH = 32  # folder levels walked in a submission folder
 LINK_FINGERPRINT = b"link "  # how a link starts its fingerprint in a folder's digest
+# Why a worker does not read a folder in place (see why_not_in_place).
+MISSING, LINKED, CHANGED = "not on this worker's disk", "a link, or holds one", "changed since seen"
 
 
 # Stems whose report files would take the name of a file the batch writes itself
@@ -166,15 +168,21 @@ def folder_fingerprint(folder: Path) -> str:
     return _walked(folder, contents=False)[0]
 
 
-def reads_in_place(folder: Path, seen: str) -> bool:
-    """Whether a worker may read ``folder`` where it is and read what the driver that saw it as
-    ``seen`` (its :func:`folder_fingerprint`) would read: a folder, not a link, with that
-    fingerprint here, and no link in it (a link resolves against each machine's own files, which
-    no fingerprint covers: such a folder travels, see :func:`ship_folder`)."""
-    if not seen or folder.is_symlink() or not folder.is_dir():
-        return False
+def why_not_in_place(folder: Path, seen: str) -> str | None:
+    """None when a worker may read ``folder`` where it is and read what the driver that saw it as
+    ``seen`` (its :func:`folder_fingerprint`) would read; else why not: :data:`MISSING` (no such
+    folder here: this machine does not see the class's disk), :data:`LINKED` (the folder is a
+    link or holds one: a link resolves against each machine's own files, which no fingerprint
+    covers) or :data:`CHANGED` (changed since the driver saw it, or another copy). Such a folder
+    travels with its files (see :func:`ship_folder`)."""
+    if folder.is_symlink():
+        return LINKED
+    if not folder.is_dir():
+        return MISSING
     here, links = _walked(folder, contents=False)
-    return here == seen and not links
+    if links:
+        return LINKED
+    return None if seen and here == seen else CHANGED
 
 
 def _walked(folder: Path, contents: bool) -> tuple[str, bool]:

@@ -32,8 +32,13 @@ READING_SECONDS = 5.0  # the least CPU time a submission's files get to be read
 @dataclass(frozen=True)
 class NotSeenHere:
     """A worker's answer to a chunk it was sent to read in place (no files with it): it does not
-    see one of its folders as the driver did (another disk, another copy, links in it), so the
-    chunk must travel with its files."""
+    see some of its folders as the driver did (grader.batch.plan.why_not_in_place), so those
+    must travel with their files; all of them when the worker does not see the class's disk."""
+
+    unseen: tuple[str, ...] = ()  # the keys of the folders not seen as the driver saw them
+    # One of them is missing here, or every folder of the chunk changed: another disk, or
+    # another copy of the class.
+    elsewhere: bool = True
 
 
 @dataclass(frozen=True)
