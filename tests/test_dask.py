@@ -30,11 +30,12 @@ distributed = pytest.importorskip("distributed")
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders  # noqa: E402
 from grader.batch import cluster as cluster_module  # noqa: E402
 from grader.batch.cluster import DaskExecutor, executor_for  # noqa: E402
-from grader.batch.cluster_worker import fork_server_limits  # noqa: E402
+from grader.batch.cluster_worker import fork_server_limits, unseen_folders  # noqa: E402
 from grader.batch.executors import ExecutorLost  # noqa: E402
 from grader.batch.fork_server import MAIN_VARIABLE  # noqa: E402
 from grader.batch.limits import limits_in_force  # noqa: E402
-from grader.batch.plan import ship_folder  # noqa: E402
+from grader.batch.plan import folder_fingerprint, ship_folder  # noqa: E402
+from grader.batch.reading import NotSeenHere, SubmissionTask  # noqa: E402
 from grader.batch.store import STORE_FILE  # noqa: E402
 from grader.cli import main  # noqa: E402
 from grader.core.verdict import Verdict  # noqa: E402
@@ -237,6 +238,36 @@ def test_a_folder_with_a_link_or_changed_since_the_driver_saw_it_travels_alone(
     assert dask == local
     assert sorted(shipped) == sorted([folders[1].name, changed])
     assert sent == 4 + 2  # 16 sheets, 4 a chunk: the two chunks with those folders went twice
+
+
+def test_a_worker_tells_which_folders_it_does_not_see_and_whether_it_sees_the_class_at_all(
+    tmp_path: Path,
+) -> None:
+    """A folder changed since the driver saw it, or holding a link, is that student's alone; a
+    folder missing here, or a chunk none of whose folders is seen, says the worker sees another
+    disk or another copy of the class."""
+    folders = {}
+    for name in ("same", "changed", "linked"):
+        folders[name] = tmp_path / name
+        folders[name].mkdir()
+        (folders[name] / "answers.yaml").write_text("answers: {}\n")
+    (folders["linked"] / "data").symlink_to("/etc")
+    seen = {name: folder_fingerprint(folder) for name, folder in folders.items()}
+    seen["changed"] = "as the driver saw it before the edit"
+    folders["missing"], seen["missing"] = tmp_path / "missing", "a folder on the driver's disk"
+
+    def task(name: str) -> SubmissionTask:
+        return SubmissionTask(name, str(folders[name]), name, "", seen=seen[name])
+
+    assert unseen_folders([task("same")]) is None
+    assert unseen_folders([task("same"), task("changed"), task("linked")]) == NotSeenHere(
+        ("changed", "linked"), elsewhere=False
+    )
+    assert unseen_folders([task("same"), task("missing")]) == NotSeenHere(("missing",), elsewhere=True)
+    none_seen = NotSeenHere(("changed", "linked"), elsewhere=True)
+    assert unseen_folders([task("changed"), task("linked")]) == none_seen
+    shipped = dataclasses.replace(task("changed"), files=ship_folder(folders["changed"]))
+    assert unseen_folders([shipped, task("same")]) is None  # a folder that travels is not looked for
 
 
 class _SeesAnotherFolder(DaskExecutor):

@@ -37,7 +37,7 @@ from pebble import ProcessPool
 from grader.batch import fork_server
 from grader.batch.executors import Chunk, PoolWindow, submission_budget
 from grader.batch.limits import Limits, export_limits, limits_in_force
-from grader.batch.plan import CHANGED, MISSING, why_not_in_place
+from grader.batch.plan import MISSING, why_not_in_place
 from grader.batch.reading import NotSeenHere
 from grader.batch.worker import Graded, WorkerRefused, WorkerSetup, install, refusal
 
@@ -156,7 +156,7 @@ def grade_chunk_on_worker(key: str, tasks: Chunk) -> list[Graded] | NotSeenHere:
         raise RuntimeError(f"no grader set-up {key} was installed on this Dask worker")
     if installed.pool is None:
         raise WorkerRefused(installed.refused)
-    unseen = _unseen(tasks)
+    unseen = unseen_folders(tasks)
     if unseen is not None:
         return unseen
     window = PoolWindow(installed.pool, installed.setup, submission_budget(installed.setup.spec), in_flight=1)
@@ -168,17 +168,16 @@ def grade_chunk_on_worker(key: str, tasks: Chunk) -> list[Graded] | NotSeenHere:
     return graded
 
 
-def _unseen(tasks: Chunk) -> NotSeenHere | None:
+def unseen_folders(tasks: Chunk) -> NotSeenHere | None:
     """What this worker does not see of a chunk's folders as the driver did (None: it sees them
-    all). A folder missing here, or every folder of the chunk changed, says this worker sees
-    another disk or another copy of the class; a folder changed or linked among others is that
-    student's alone."""
+    all). A folder missing here says this worker sees another disk; every folder of the chunk
+    unseen, another copy of the class (or a class whose every folder holds links): from then on
+    every folder travels. A folder changed or linked among others is that student's alone."""
     why = {task.key: why_not_in_place(Path(task.folder), task.seen) for task in tasks if task.files is None}
     unseen = {key: reason for key, reason in why.items() if reason is not None}
     if not unseen:
         return None
-    reasons = list(unseen.values())
-    elsewhere = MISSING in reasons or (len(unseen) == len(why) and set(reasons) == {CHANGED})
+    elsewhere = MISSING in unseen.values() or len(unseen) == len(why)
     return NotSeenHere(tuple(unseen), elsewhere)
 
 

@@ -36,8 +36,8 @@ class NotSeenHere:
     must travel with their files; all of them when the worker does not see the class's disk."""
 
     unseen: tuple[str, ...] = ()  # the keys of the folders not seen as the driver saw them
-    # One of them is missing here, or every folder of the chunk changed: another disk, or
-    # another copy of the class.
+    # One of them is missing here, or none of the chunk's is seen: another disk, another copy of
+    # the class (or a class whose every folder holds links): every folder travels from now on.
     elsewhere: bool = True
 
 
