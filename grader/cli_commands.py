@@ -540,6 +540,9 @@ def _run_class(
         sharing = getattr(batch.executor, "sharing", "")
         if sharing and not options.quiet:
             click.echo(f"verdict sharing across the cluster's machines: {sharing}", err=True)
+        route = getattr(batch.executor, "route", "")
+        if route and not options.quiet:
+            click.echo(f"results from the cluster's workers: {route}", err=True)
         return result
     except ExecutorLost as exc:
         click.echo(

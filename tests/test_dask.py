@@ -119,12 +119,13 @@ class Cluster:
 
 
 @contextlib.contextmanager
-def started_cluster(tmp: Path, workers: int) -> Iterator[Cluster]:
-    """A cluster whose first worker starts with grader's preload (the others without)."""
+def started_cluster(tmp: Path, workers: int, hooks: tuple[str, ...] = ()) -> Iterator[Cluster]:
+    """A cluster whose first worker starts with grader's preload (the others without); worker
+    ``n`` with ``hooks[n]`` (see tests/cluster_hooks), else ``checks``."""
     cluster = Cluster(tmp)
     try:
         for number in range(workers):
-            cluster.add_worker(preload=number == 0)
+            cluster.add_worker(hooks=(*hooks, *["checks"] * workers)[number], preload=number == 0)
         yield cluster
     finally:
         cluster.stop()
@@ -141,12 +142,32 @@ def files_written(out: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(out.iterdir()) if not p.name.startswith(STORE_FILE)}
 
 
-def grade_both_ways(spec: ProblemSet, root: Path, tmp_path: Path, address: str) -> tuple[dict, dict]:
+def grade_both_ways(
+    spec: ProblemSet, root: Path, tmp_path: Path, address: str, direct: bool | None = None
+) -> tuple[dict, dict]:
     folders = submission_folders(root)
     local, dask = tmp_path / "local", tmp_path / "dask"
     run_batch(spec, root, folders, BatchOptions(out=local, executor=LocalExecutor(2)))
-    run_batch(spec, root, folders, BatchOptions(out=dask, executor=DaskExecutor(address), chunk_size=4))
+    executor = DaskExecutor(address, direct=direct)
+    run_batch(spec, root, folders, BatchOptions(out=dask, executor=executor, chunk_size=4))
+    if direct is not None:  # the results came back the way asked for
+        assert executor.route.startswith("direct to this machine" if direct else "through the Dask scheduler")
     return files_written(local), files_written(dask)
+
+
+@contextlib.contextmanager
+def chunks_sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[list[SubmissionTask]]]:
+    """Every chunk the driver sends to the cluster (a Dask task, or over the direct channel)."""
+    sent: list[list[SubmissionTask]] = []
+    send = cluster_module._DaskWindow._submit
+
+    def sending(window: Any, chunk: list[SubmissionTask]) -> Any:
+        sent.append(chunk)
+        return send(window, chunk)
+
+    with monkeypatch.context() as spying:
+        spying.setattr(cluster_module._DaskWindow, "_submit", sending)
+        yield sent
 
 
 # ---------------------------------------------------------------------------
@@ -167,13 +188,17 @@ def test_shipped_submissions_and_a_synthetic_class_are_byte_identical_on_dask(
     problem_file, root = _make_class_module().make_class(tmp_path / "synthetic", 60, seed=7, parts=24)
     # Roomy time limits: on a loaded machine a hostile answer near its limit could land on either side.
     roomy = _with_limits(load_problem_set(problem_file), time_limit=60)
-    local, dask = grade_both_ways(roomy, root, tmp_path / "synthetic-out", cluster.address)
+    local, dask = grade_both_ways(roomy, root, tmp_path / "synthetic-out", cluster.address, direct=True)
     assert len([name for name in local if name.endswith(".json")]) == 60
     assert dask == local
 
 
+ROUTES = pytest.mark.parametrize("direct", [True, False], ids=["direct", "through-the-scheduler"])
+
+
+@ROUTES
 def test_workers_on_the_class_s_disk_read_in_place_and_one_that_sees_another_copy_gets_the_files(
-    cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, direct: bool
 ) -> None:
     """On loopback the workers share the class's disk: chunks go without their files, and the
     driver opens none of them (it sends each folder's fingerprint; the worker digests it). Where
@@ -187,27 +212,24 @@ def test_workers_on_the_class_s_disk_read_in_place_and_one_that_sees_another_cop
     def opened(task: Any) -> Any:
         raise AssertionError(f"the driver read {task.folder}")
 
-    with distributed.Client(cluster.address) as client:
-        started_at = time.time()
-        client.get_task_stream(start=started_at)
-        with monkeypatch.context() as reading:
-            reading.setattr(cluster_module, "digested", opened)
-            reading.setattr(cluster_module, "ship_folder", opened)
-            local, in_place = grade_both_ways(spec, root, tmp_path / "in-place", cluster.address)
-        assert in_place == local
-        assert len(client.get_task_stream(start=started_at)) == chunks  # each sent once, read in place
+    with chunks_sent(monkeypatch) as sent, monkeypatch.context() as reading:
+        reading.setattr(cluster_module, "digested", opened)
+        reading.setattr(cluster_module, "ship_folder", opened)
+        local, in_place = grade_both_ways(spec, root, tmp_path / "in-place", cluster.address, direct)
+    assert in_place == local
+    assert len(sent) == chunks  # each sent once, read in place
 
-        seen = cluster_module.folder_fingerprint
-        monkeypatch.setattr(cluster_module, "folder_fingerprint", lambda folder: "elsewhere " + seen(folder))
-        started_at = time.time()
-        _, shipped = grade_both_ways(spec, root, tmp_path / "shipped", cluster.address)
-        sent = len(client.get_task_stream(start=started_at))
+    seen = cluster_module.folder_fingerprint
+    monkeypatch.setattr(cluster_module, "folder_fingerprint", lambda folder: "elsewhere " + seen(folder))
+    with chunks_sent(monkeypatch) as sent:
+        _, shipped = grade_both_ways(spec, root, tmp_path / "shipped", cluster.address, direct)
     assert shipped == local
-    assert chunks < sent <= chunks + in_flight  # the chunks in flight went twice, then with their files
+    assert chunks < len(sent) <= chunks + in_flight  # the chunks in flight went twice, then with their files
 
 
+@ROUTES
 def test_a_folder_with_a_link_or_changed_since_the_driver_saw_it_travels_alone(
-    cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, direct: bool
 ) -> None:
     """One student's folder holds a link, another's changed after the driver saw it: each comes
     back from its worker and goes again with its files, while the rest of the class (its own
@@ -230,14 +252,11 @@ def test_a_folder_with_a_link_or_changed_since_the_driver_saw_it_travels_alone(
         return ship(folder)
 
     monkeypatch.setattr(cluster_module, "ship_folder", shipping)
-    with distributed.Client(cluster.address) as client:
-        started_at = time.time()
-        client.get_task_stream(start=started_at)
-        local, dask = grade_both_ways(spec, root, tmp_path, cluster.address)
-        sent = len(client.get_task_stream(start=started_at))
+    with chunks_sent(monkeypatch) as sent:
+        local, dask = grade_both_ways(spec, root, tmp_path, cluster.address, direct)
     assert dask == local
     assert sorted(shipped) == sorted([folders[1].name, changed])
-    assert sent == 4 + 2  # 16 sheets, 4 a chunk: the two chunks with those folders went twice
+    assert len(sent) == 4 + 2  # 16 sheets, 4 a chunk: the two chunks with those folders went twice
 
 
 def test_a_worker_tells_which_folders_it_does_not_see_and_whether_it_sees_the_class_at_all(
@@ -342,7 +361,7 @@ def test_slow_hungry_and_crashing_checks_give_the_local_verdicts_on_dask(
     for folder, params in answers.items():
         (root / folder).mkdir(parents=True)
         (root / folder / "answers.yaml").write_text(_sheet(params))
-    local, dask = grade_both_ways(spec, root, tmp_path, cluster.address)
+    local, dask = grade_both_ways(spec, root, tmp_path, cluster.address, direct=True)
     assert dask == local
     grades = dask["grades.csv"].decode()
     assert (
@@ -512,6 +531,15 @@ def test_a_worker_whose_fork_server_cannot_start_grades_with_fresh_check_process
     assert "the fork server did not start (OSError: [Errno 30] Read-only file system" in logs
 
 
+def _workers_that_ran_tasks(client: Any, since: float, expected: int) -> int:
+    deadline = time.monotonic() + 30
+    while True:
+        workers = {task["worker"] for task in client.get_task_stream(start=since)}
+        if len(workers) >= expected or time.monotonic() > deadline:
+            return len(workers)
+        time.sleep(0.2)
+
+
 def test_a_late_worker_takes_work_a_killed_one_loses_nothing_and_a_lost_scheduler_is_resumable(
     tmp_path: Path,
 ) -> None:
@@ -539,8 +567,9 @@ def test_a_late_worker_takes_work_a_killed_one_loses_nothing_and_a_lost_schedule
             add_a_worker,
         )
         assert result.failed == 0 and len(list(out.glob("*.json"))) == 100
-        workers = {task["worker"] for task in client.get_task_stream(start=started_at)}
-        assert len(workers) == 2  # the late worker graded chunks too
+        # The late worker graded chunks too (a task that served chunks over the direct channel
+        # is in the stream once it ended, a moment after its last chunk).
+        assert _workers_that_ran_tasks(client, started_at, expected=2) == 2
         # The late worker, started without the preload: its first run started its fork server.
         assert list(client.run(fork_server_limits).values()) == [limits_in_force()] * 2
 
@@ -586,6 +615,70 @@ def test_a_late_worker_takes_work_a_killed_one_loses_nothing_and_a_lost_schedule
         spec, root, submission_folders(root)[:40], BatchOptions(out=lost, executor=LocalExecutor(2))
     )
     assert resumed.regraded < 40 and len(list(lost.glob("*.json"))) == 40
+
+
+@ROUTES
+def test_a_submission_that_keeps_killing_its_dask_workers_gets_an_error_row_saying_how_often(
+    tmp_path: Path, direct: bool
+) -> None:
+    """Grading one student's folder kills the Dask worker process itself, every time (its nanny
+    starts another): that student gets an error row saying how many times, and the student
+    graded in the same chunk, like the rest of the class, gets their report."""
+    root = tmp_path / "class"
+    for name in ["kills-its-worker", *(f"fine-{n}" for n in range(5))]:
+        (root / name).mkdir(parents=True)
+        (root / name / "answers.yaml").write_text(_sheet("131072"))
+    out = tmp_path / "out"
+    with started_cluster(tmp_path, workers=1, hooks=("kills-workers",)) as running:
+        executor = DaskExecutor(running.address, direct=direct)
+        result = run_batch(
+            load_problem_set(BASICS),
+            root,
+            submission_folders(root),
+            BatchOptions(out=out, executor=executor, chunk_size=2),
+        )
+    assert executor.route.startswith("direct to this machine" if direct else "through the Dask scheduler")
+    assert result.failed == 1
+    error = (out / "kills-its-worker.json").read_text()
+    assert "the Dask workers grading it died 2 times" in error and "a TA should look at it" in error
+    grades = (out / "grades.csv").read_text()
+    assert all(f"fine-{n},fine-{n},2,0,2,1,0,5," in grades for n in range(5))
+
+
+def test_workers_that_cannot_reach_the_driver_get_their_chunks_through_the_scheduler(tmp_path: Path) -> None:
+    """The direct channel needs every worker to reach the driver's machine. A worker that cannot
+    (another network, a firewall) is found before the run, which then sends chunks as Dask
+    tasks; one that joins mid-run and cannot, turns the rest of the run to Dask tasks. The same
+    reports either way, and the TA is told why."""
+    problem_file, root = _make_class_module().make_class(tmp_path / "synthetic", 120, seed=8, parts=6)
+    spec = load_problem_set(problem_file)
+    folders = submission_folders(root)
+    local = tmp_path / "local"
+    run_batch(spec, root, folders, BatchOptions(out=local, executor=LocalExecutor(2)))
+    with started_cluster(tmp_path, workers=2, hooks=("checks", "no-channel")) as running:
+        executor = DaskExecutor(running.address, direct=True)
+        run_batch(spec, root, folders, BatchOptions(out=tmp_path / "before", executor=executor, chunk_size=4))
+    assert executor.route.startswith("through the Dask scheduler (1 of 2 workers cannot reach this machine")
+    assert "no route to host" in executor.route and "GRADER_DASK_CHANNEL=HOST[:PORT]" in executor.route
+    assert files_written(tmp_path / "before") == files_written(local)
+
+    with started_cluster(tmp_path, workers=1) as running:
+
+        def add_an_unreachable_worker(done: int, total: int) -> None:
+            if done >= 2 and len(running.workers) == 1:
+                running.add_worker(hooks="no-channel")
+
+        executor = DaskExecutor(running.address, direct=True)
+        during = tmp_path / "during"
+        result = run_batch(
+            spec,
+            root,
+            folders,
+            BatchOptions(out=during, executor=executor, chunk_size=4),
+            add_an_unreachable_worker,
+        )
+    assert executor.route.startswith("through the Dask scheduler after a while direct (a worker cannot reach")
+    assert result.failed == 0 and files_written(during) == files_written(local)
 
 
 def test_executor_names() -> None:

@@ -22,16 +22,19 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import queue
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from grader.batch.executors import Chunk, ChunkWindow, ExecutorLost, LocalExecutor
+from grader.batch import channel as channel_module
+from grader.batch.channel import ResultChannel, Unreachable, WorkerGone
+from grader.batch.executors import Chunk, ChunkWindow, ExecutorLost, LocalExecutor, submission_budget
 from grader.batch.limits import verdict_version
 from grader.batch.plan import digested, folder_fingerprint, ship_folder
 from grader.batch.reading import NotSeenHere, SubmissionTask
@@ -44,6 +47,8 @@ WAIT_VARIABLE = "GRADER_DASK_WAIT"  # seconds to wait for a first worker (and fo
 DEFAULT_WAIT_SECONDS = 60.0
 SCATTER_BYTES = 256 << 10  # a chunk carrying more goes to a worker directly, not in the task graph
 RECOUNT_SECONDS = 1.0  # how often the workers connected are counted
+CHANNEL_VARIABLE = "GRADER_DASK_CHANNEL"  # off, or HOST[:PORT] where the driver listens for results
+ALLOWED_DEATHS = 2  # a chunk whose workers died this often is graded one submission at a time
 
 
 def executor_for(name: str, jobs: int) -> LocalExecutor | DaskExecutor:
@@ -72,12 +77,22 @@ def wait_seconds() -> float:
 class DaskExecutor:
     """Chunks as Dask tasks, a few in flight per worker thread connected."""
 
-    def __init__(self, address: str | None = None, workers: int = 2, chunks_per_worker: int = 3):
+    def __init__(
+        self,
+        address: str | None = None,
+        workers: int = 2,
+        chunks_per_worker: int = 3,
+        direct: bool | None = None,
+    ):
         self.address = address
         self.workers = workers
         self.chunks_per_worker = chunks_per_worker
+        # Results over a direct channel (grader.batch.channel) where every worker reaches this
+        # machine: None, for a run of more chunks than one round of tasks; False, never.
+        self.direct = direct
         self.parallelism = workers  # worker threads connected (known once connected)
         self.sharing: str = ""  # whether workers read the verdict store, as a TA reads it
+        self.route: str = ""  # how results come back to this machine, as a TA reads it
 
     def grade(self, setup: WorkerSetup, chunks: Iterable[Chunk]) -> Iterator[list[Graded]]:
         from grader.batch.cluster_worker import ProblemSetPlugin
@@ -90,7 +105,18 @@ class DaskExecutor:
             try:
                 self.sharing = _sharing(client, setup)
                 window = _DaskWindow(client, key, setup, self.chunks_per_worker)
-                yield from window.run(iter(chunks))
+                chunks = iter(chunks)
+                first = list(itertools.islice(chunks, window.in_flight + 1))
+                if self.direct or (self.direct is None and len(first) > window.in_flight):
+                    window.open_channel()
+                elif self.direct is None:
+                    window.route = "through the Dask scheduler (a run this small fits in one round of tasks)"
+                else:
+                    window.route = "through the Dask scheduler (asked for)"
+                try:
+                    yield from window.run(itertools.chain(first, chunks))
+                finally:
+                    self.route = window.route
             finally:
                 with contextlib.suppress(Exception):
                     client.unregister_worker_plugin(key)
@@ -185,8 +211,17 @@ def _sharing(client: Any, setup: WorkerSetup) -> str:
     )
 
 
+@dataclass(frozen=True)
+class _ServingEnded:
+    """A long-lived serving task's Dask future finished, failed or was cancelled."""
+
+    token: str
+    future: Any
+
+
 class _DaskWindow(ChunkWindow):
-    """Chunks as Dask tasks; in flight: a few per worker thread connected now."""
+    """Chunks as Dask tasks, or over a direct channel to long-lived tasks (see
+    grader.batch.channel); in flight: a few per worker thread connected now."""
 
     def __init__(self, client: Any, key: str, setup: WorkerSetup, per_thread: int):
         super().__init__(setup, per_thread)
@@ -198,13 +233,122 @@ class _DaskWindow(ChunkWindow):
         # Chunks go without their files, read where the workers see the class's disk, until a
         # worker says it does not see it (grader.batch.reading.NotSeenHere); then with their files.
         self.in_place = True
-        self.finished: queue.SimpleQueue[Any] = queue.SimpleQueue()  # futures done, as they finish
+        # Futures done (a Dask task's, a chunk handed to the channel) and serving tasks ended.
+        self.finished: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.channel: ResultChannel | None = None
+        self.closing: list[ResultChannel] = []  # channels no longer handed chunks, still serving
+        self.serving: dict[str, Any] = {}  # token: the Dask future of a serving task not ended
+        self.deaths: dict[tuple[str, ...], int] = {}  # a chunk's: how often its workers died
+        self.route = "through the Dask scheduler"
+        self.threads = 0
         self._recount()
+
+    def open_channel(self) -> None:
+        """Listen for results on a port of this machine if every worker reaches it; else
+        :attr:`route` says why results come through the scheduler."""
+        from grader.batch.cluster_worker import reaches_driver
+
+        where = _channel_address(self.client)
+        if isinstance(where, str):
+            self.route = f"through the Dask scheduler ({where})"
+            return
+        budget = submission_budget(self.setup.spec)
+        channel = ResultChannel(*where, self.finished, lambda chunk: 2 * budget * len(chunk) + 60.0)
+        answers = _call(
+            self.client, self.client.run, reaches_driver, channel.address, channel.secret, on_error="return"
+        )
+        unreached = {address: answer for address, answer in answers.items() if answer is not True}
+        if unreached:
+            channel.close()
+            address, why = sorted(unreached.items())[0]
+            self.route = (
+                f"through the Dask scheduler ({len(unreached)} of {len(answers)} workers cannot reach this "
+                f"machine, {address} first: {why}; {CHANNEL_VARIABLE}=HOST[:PORT] says where to listen)"
+            )
+            return
+        self.channel = channel
+        self.route = f"direct to this machine at {channel.address[0]}:{channel.address[1]}"
+        self._top_up()
+
+    def _top_up(self) -> None:
+        """As many serving tasks as worker threads, and a few more queued (a worker that joins
+        takes them at once; an adaptive cluster sees work waiting)."""
+        from grader.batch.cluster_worker import serve_chunks
+
+        if self.channel is None:
+            return
+        wanted = self.threads + max(1, self.threads // 4) - len(self.serving)
+        grade = self._remote()
+        for _ in range(wanted):
+            token = uuid.uuid4().hex
+            self.channel.expect(token)
+            future = _call(
+                self.client,
+                self.client.submit,
+                serve_chunks,
+                self.key,
+                self.channel.address,
+                self.channel.secret,
+                token,
+                grade,
+                pure=False,
+            )
+            self.serving[token] = future
+            future.add_done_callback(lambda done, token=token: self.finished.put(_ServingEnded(token, done)))
+
+    def _serving_ended(self, ended: _ServingEnded) -> None:
+        self.serving.pop(ended.token, None)
+        for channel in [self.channel, *self.closing]:
+            if channel is not None:
+                channel.ended(ended.token)
+        if self.channel is None or ended.future.status != "error":
+            self._top_up()
+            return
+        with contextlib.suppress(Exception):
+            exc = ended.future.exception(timeout=RECOUNT_SECONDS)
+            if isinstance(exc, Unreachable):
+                self._fall_back(f"a worker cannot reach this machine: {exc}")
+                return
+        self._top_up()
+
+    def _fall_back(self, why: str) -> None:
+        """From now on chunks go as Dask tasks; those no serving task took yet go now."""
+        assert self.channel is not None
+        channel, self.channel = self.channel, None
+        self.closing.append(channel)
+        self.route = f"through the Dask scheduler after a while direct ({why})"
+        for handed in channel.drain():
+            chunk = self.pending.pop(handed)
+            self.pending[self._submit(chunk)] = chunk
+
+    def run(self, chunks: Iterator[Chunk]) -> Iterator[list[Graded]]:
+        finished = False
+        try:
+            yield from super().run(chunks)
+            finished = True
+        finally:
+            channels = [channel for channel in [self.channel, *self.closing] if channel is not None]
+            unwanted = list(self.serving)  # the serving tasks still queued; after an error, all
+            for channel in channels:
+                channel.close() if finished else channel.abort()
+                if finished:
+                    unwanted = channel.never_connected(unwanted)
+            with contextlib.suppress(Exception):
+                self.client.cancel([self.serving[token] for token in unwanted])
+            if finished:  # the connected ones end with their last chunk: kept till then (Dask
+                # forgets a task whose future is dropped, and its record with it)
+                from distributed import wait
+
+                connected = [f for token, f in self.serving.items() if token not in unwanted]
+                with contextlib.suppress(Exception):
+                    _call(self.client, wait, connected, timeout=channel_module.HANDSHAKE_SECONDS)
 
     def _recount(self) -> None:
         threads = sum(_call(self.client, self.client.nthreads).values())
+        self.threads = threads
         self.in_flight = max(1, threads) * self.per_thread
         self.counted = time.monotonic()
+        self._top_up()
         if threads:
             self.without_workers_since = None
             return
@@ -220,16 +364,23 @@ class _DaskWindow(ChunkWindow):
         return grade_chunk_on_worker
 
     def _submit(self, chunk: Chunk) -> Any:
-        if self.in_place:  # a worker reads the folder where it sees it as the driver does (and digests it)
-            tasks = [task if task.files is not None else _seen(task) for task in chunk]
-        else:  # digested before it is read, so a folder changed meanwhile is graded again next run
-            tasks = [task if task.files is not None else _shipped(task) for task in chunk]
+        if self.channel is not None:
+            return self.channel.hand(self._sent(chunk))
+        tasks = self._sent(chunk)
         payload: Any = tasks
         if sum(len(f.data) for task in tasks for f in task.files or ()) > SCATTER_BYTES:
             [payload] = _call(self.client, self.client.scatter, [tasks], hash=False, direct=True)
         future = _call(self.client, self.client.submit, self._remote(), self.key, payload, pure=False)
         future.add_done_callback(self.finished.put)  # finished, failed or cancelled
         return future
+
+    def _sent(self, chunk: Chunk) -> Chunk:
+        """The chunk as it goes to a worker: each folder's fingerprint, or its files."""
+        if self.in_place:  # a worker reads the folder where it sees it as the driver does (and digests it)
+            tasks = [task if task.files is not None else _seen(task) for task in chunk]
+        else:  # digested before it is read, so a folder changed meanwhile is graded again next run
+            tasks = [task if task.files is not None else _shipped(task) for task in chunk]
+        return tasks
 
     def _completed(self) -> Iterable[Any]:
         # Each future reports itself as it finishes (see _submit): asking Dask which of the pending
@@ -246,6 +397,9 @@ class _DaskWindow(ChunkWindow):
             with contextlib.suppress(queue.Empty):
                 while True:
                     done.append(self.finished.get_nowait())
+            for ended in done:
+                if isinstance(ended, _ServingEnded):
+                    self._serving_ended(ended)
             return [future for future in done if future in self.pending]
 
     def _outcome(self, future: Any, chunk: Chunk) -> Iterator[list[Graded]]:
@@ -253,6 +407,15 @@ class _DaskWindow(ChunkWindow):
             graded: list[Graded] | NotSeenHere = future.result()
         except WorkerRefused as exc:
             raise ExecutorLost(str(exc)) from None
+        except WorkerGone as exc:  # over the channel: counted here as Dask counts its tasks' deaths
+            _raise_if_lost(self.client, exc)
+            which = tuple(task.key for task in chunk)
+            self.deaths[which] = self.deaths.get(which, 0) + 1
+            if self.deaths[which] < ALLOWED_DEATHS:
+                self.retries.append(chunk)
+                return
+            yield from self._after_failure(chunk, exc)
+            return
         except BaseException as exc:
             _raise_if_lost(self.client, exc)
             yield from self._after_failure(chunk, exc)
@@ -280,6 +443,28 @@ class _DaskWindow(ChunkWindow):
 
     def _reason(self, exc: BaseException) -> str:
         return _reason(exc)
+
+
+def _channel_address(client: Any) -> tuple[str, int] | str:
+    """Where this machine listens for results (host, port), or why it does not."""
+    from distributed.comm import get_address_host
+    from distributed.utils import get_ip
+
+    setting = os.environ.get(CHANNEL_VARIABLE, "").strip()
+    if setting.lower() == "off":
+        return f"{CHANNEL_VARIABLE}=off"
+    if setting:
+        host, colon, port = setting.rpartition(":")
+        if not colon or not port.isdigit():
+            return setting, 0
+        return host.strip("[]"), int(port)
+    scheduler = client.scheduler.address
+    if scheduler.startswith("tls://"):
+        return (
+            f"the scheduler's connections use TLS and the direct channel would not; {CHANNEL_VARIABLE}="
+            "HOST[:PORT] opens it anyway"
+        )
+    return get_ip(get_address_host(scheduler)), 0
 
 
 def _seen(task: SubmissionTask) -> SubmissionTask:
@@ -314,6 +499,11 @@ def _raise_if_lost(client: Any, exc: BaseException) -> None:
 def _reason(exc: BaseException) -> str:
     from distributed import KilledWorker
 
+    if isinstance(exc, WorkerGone):
+        return (
+            f"the Dask workers grading it died {ALLOWED_DEATHS} times "
+            f"(killed, or out of the memory their nanny allows; last: {exc})"
+        )
     if isinstance(exc, KilledWorker):
         return (
             f"the Dask workers grading it died {exc.allowed_failures + 1} times "

@@ -27,14 +27,17 @@ import logging
 import multiprocessing
 import multiprocessing.context
 import os
+import pickle
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from distributed import Worker, WorkerPlugin
 from pebble import ProcessPool
 
-from grader.batch import fork_server
+from grader.batch import channel, fork_server
 from grader.batch.executors import Chunk, PoolWindow, submission_budget
 from grader.batch.limits import Limits, export_limits, limits_in_force
 from grader.batch.plan import MISSING, why_not_in_place
@@ -166,6 +169,48 @@ def grade_chunk_on_worker(key: str, tasks: Chunk) -> list[Graded] | NotSeenHere:
     with _LOCK:
         installed.chunks += 1
     return graded
+
+
+def serve_chunks(
+    key: str,
+    driver: channel.Address,
+    secret: bytes,
+    token: str,
+    grade: Callable[[str, Chunk], object] = grade_chunk_on_worker,
+) -> int:
+    """A long-lived Dask task (see grader.batch.channel): connect to the driver, then grade each
+    chunk it sends and send back what :func:`grade_chunk_on_worker` returns or raises, until the
+    driver sends none or goes away. How many chunks it graded."""
+    served = 0
+    with channel.connect(driver, secret, token) as connection:
+        while True:
+            try:
+                tasks = connection.recv()
+            except (EOFError, OSError):  # the driver stopped
+                return served
+            if tasks is None:
+                return served
+            try:
+                outcome = grade(key, tasks)
+            except Exception as exc:
+                outcome = exc
+            try:
+                _send(connection, outcome)
+            except OSError:
+                return served
+            served += 1
+
+
+def _send(connection: Connection, outcome: object) -> None:
+    try:
+        connection.send(outcome)
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:  # an exception pickle refuses
+        connection.send(RuntimeError(f"{outcome!r} could not be sent back ({exc})"))
+
+
+def reaches_driver(driver: channel.Address, secret: bytes) -> bool:
+    """Whether this worker reaches the driver's channel (raises channel.Unreachable if not)."""
+    return channel.reaches(driver, secret)
 
 
 def unseen_folders(tasks: Chunk) -> NotSeenHere | None:

@@ -10,13 +10,19 @@ what to change:
 * ``other-version``: this process reports another grader version.
 * ``no-fork-server``: multiprocessing cannot start a fork server in this process (as where the
   temporary folder is read-only: no socket for it).
+* ``no-channel``: this worker cannot connect to the driver's direct channel (as on another
+  network, or behind a firewall).
+* ``kills-workers``: grading a chunk that holds a folder named ``kills-its-worker`` kills the
+  Dask worker process itself (its nanny starts another).
+
+Several hooks are separated by commas.
 """
 
 from __future__ import annotations
 
 import os
 
-_HOOKS = os.environ.get("GRADER_TEST_WORKER_HOOKS", "")
+_HOOKS = set(os.environ.get("GRADER_TEST_WORKER_HOOKS", "").split(","))
 
 
 def _misbehaving_check(part: object, answer: object) -> object:
@@ -41,20 +47,40 @@ def _misbehaving_check(part: object, answer: object) -> object:
     return number.check(part, answer)  # type: ignore[arg-type]
 
 
-if _HOOKS == "checks":
+if "checks" in _HOOKS:
     import dataclasses
 
     from grader.types import ANSWER_TYPES
 
     ANSWER_TYPES["number"] = dataclasses.replace(ANSWER_TYPES["number"], check=_misbehaving_check)
-elif _HOOKS == "other-version":
+if "other-version" in _HOOKS:
     import grader.batch.store
 
     grader.batch.store.code_version = lambda deciding_only=False: "0.0.1+other"  # type: ignore[assignment]
-elif _HOOKS == "no-fork-server":
+if "no-fork-server" in _HOOKS:
     import multiprocessing.forkserver
 
     def _no_socket(self: object) -> None:
         raise OSError(30, "Read-only file system: no socket for the fork server")
 
     multiprocessing.forkserver.ForkServer.ensure_running = _no_socket  # type: ignore[method-assign]
+if "no-channel" in _HOOKS:
+    import grader.batch.channel
+
+    def _no_route(address: object, secret: object, hello: object) -> object:
+        raise grader.batch.channel.Unreachable(f"cannot connect to the driver at {address}: no route to host")
+
+    grader.batch.channel.connect = _no_route  # type: ignore[assignment]
+if "kills-workers" in _HOOKS:
+    import grader.batch.cluster_worker
+
+    _grade_chunk = grader.batch.cluster_worker.grade_chunk_on_worker
+
+    def _killing(key: str, tasks: list) -> object:  # type: ignore[type-arg]
+        import signal
+
+        if any(os.path.basename(task.folder) == "kills-its-worker" for task in tasks):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return _grade_chunk(key, tasks)
+
+    grader.batch.cluster_worker.grade_chunk_on_worker = _killing  # type: ignore[assignment]
