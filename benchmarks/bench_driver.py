@@ -1,6 +1,7 @@
 """How fast the driver (the ``grader grade`` process) takes in results, fed by fake workers.
 
-    python benchmarks/bench_driver.py [--sheets 20000] [--template 200] [--repeat 3] [--out DIR] [--dask]
+    python benchmarks/bench_driver.py [--sheets 20000] [--template 200] [--repeat 3] [--out DIR]
+                                      [--dask [--tasks]]
 
 On a cluster the driver receives every graded sheet, stores its verdicts and keeps
 ``grades.csv`` current; the workers write each student's files, pickle and digest what
@@ -56,6 +57,12 @@ event-loop thread. The scheduler and the worker run on this machine's cores besi
 driver and its writer, so the wall-time estimate is pessimistic on a small machine; the one
 from CPU time is the figure. Nothing of a run's start on a cluster (waiting for workers,
 comparing their grader, the set-up plugin) is counted: it does not grow with the class.
+Since 2026-11-26 a run of more than one round of chunks has its results come back over a
+direct channel from long-lived tasks, one a worker thread (grader.batch.channel), and so does
+``--dask``: its window opens the channel before the first chunk (not counted, as a run's
+start), then each chunk goes to a serving task on that channel and its results come back on
+it. ``--dask --tasks`` measures a task a chunk through Dask's client, as every Dask run did
+before.
 
 Since 2026-11-24 it also gives the same estimate from CPU time, because the development
 machine is shared (load averages of 6 to 10 on its 2 cores while these figures were taken):
@@ -210,8 +217,12 @@ class FakeWorkers:
 
         with Client(dask.address) as client:  # connecting counts before the first chunk, as in a run
             client.wait_for_workers(1)
+            window = _FedWindow(client, setup, str(dask.results))
+            if dask.direct:
+                window.open_channel()
+                assert window.channel is not None, window.route
             self.asked, self.asked_cpu = time.perf_counter(), time.process_time()
-            yield from _FedWindow(client, setup, str(dask.results)).run(iter(chunks))
+            yield from window.run(iter(chunks))
             self.done, self.done_cpu = time.perf_counter(), time.process_time()
 
 
@@ -222,6 +233,7 @@ class DaskFeed:
 
     address: str
     results: Path
+    direct: bool = True  # results over grader's direct channel, not a Dask task a chunk
 
 
 class _FedWindow(_DaskWindow):
@@ -237,19 +249,29 @@ class _FedWindow(_DaskWindow):
 
 def _reader(results: str) -> Callable[[str, Chunk], Any]:
     """The task a worker runs: the prepared results of the chunk (pickled by value: no module of
-    the benchmark is imported on the worker)."""
+    the benchmark is imported on the worker), sent back as they were pickled before the run
+    (not unpickled and pickled again by the worker, whose CPU is this machine's too)."""
+
+    class Pickled:
+        """Unpickled where it is received as what ``data`` holds (the class itself never travels)."""
+
+        def __init__(self, data: bytes):
+            self.data = data
+
+        def __reduce__(self) -> tuple[Any, tuple[bytes]]:
+            import pickle
+
+            return pickle.loads, (self.data,)
 
     def prepared(key: str, tasks: Chunk) -> Any:
-        import pickle
-
         with open(os.path.join(results, tasks[0].key), "rb") as stream:
-            return pickle.loads(stream.read())
+            return Pickled(stream.read())
 
     return prepared
 
 
 @contextlib.contextmanager
-def dask_feed(results: Path, threads: int) -> Iterator[DaskFeed]:
+def dask_feed(results: Path, threads: int, direct: bool = True) -> Iterator[DaskFeed]:
     """A ``dask scheduler`` and a ``dask worker`` of ``threads`` threads on loopback."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -265,7 +287,7 @@ def dask_feed(results: Path, threads: int) -> Iterator[DaskFeed]:
     )
     try:
         results.mkdir()
-        yield DaskFeed(address, results)
+        yield DaskFeed(address, results, direct)
     finally:
         for process in (worker, scheduler):
             process.terminate()
@@ -482,6 +504,11 @@ def main() -> None:
         action="store_true",
         help="hand the results back through grader's Dask window, a real scheduler and worker process",
     )
+    parser.add_argument(
+        "--tasks",
+        action="store_true",
+        help="with --dask: a Dask task a chunk, its results through Dask's client (no direct channel)",
+    )
     args = parser.parse_args()
     if args.template < 2 * CHUNK:
         parser.error(f"--template: at least {2 * CHUNK} sheets (two chunks, for the worker's rate)")
@@ -502,7 +529,8 @@ def main() -> None:
             (folder / "answers.yaml").write_text(f"answers: {{}}\n# {number}\n")
         out = args.out or work / "out"
         with contextlib.ExitStack() as cluster:
-            feed = cluster.enter_context(dask_feed(work / "results", THREADS)) if args.dask else None
+            feeding = dask_feed(work / "results", THREADS, direct=not args.tasks)
+            feed = cluster.enter_context(feeding) if args.dask else None
             fake = FakeWorkers(recording.chunks, CHUNK, feed)
             # The results a worker would send for each student (a task as the worker returns it).
             fake.prepare(plan(root, submission_folders(root)))
@@ -538,8 +566,10 @@ def _print_figures(
         )
     wall = min(runs, key=attrgetter("seconds"))
     intake_rate = args.sheets / wall.intake
+    route = "a Dask task a chunk" if args.tasks else "a direct channel from long-lived tasks"
     fed = (
-        f"fed through its Dask window (a scheduler and a worker of {THREADS} threads on this machine)"
+        f"fed through its Dask window, {route} (a scheduler and a worker of {THREADS} threads on this "
+        "machine)"
         if args.dask
         else "fed by fake workers in its own process"
     )
@@ -553,7 +583,7 @@ def _print_figures(
     print(
         f"driver intake: {intake_rate:.0f} sheets/s ("
         + (
-            "sending each chunk as a Dask task (each folder's fingerprint taken), receiving and "
+            f"sending each chunk ({route}; each folder's fingerprint taken), receiving and "
             if args.dask
             else ""
         )

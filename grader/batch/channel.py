@@ -21,11 +21,13 @@ import contextlib
 import queue
 import secrets
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, answer_challenge, deliver_challenge
+from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 PROBE = "probe"  # the hello of a worker that only checks it can reach the driver
@@ -55,9 +57,14 @@ class Handed:
         self._failure: BaseException | None = None
 
     def result(self) -> Any:
+        """What the worker sent back (unpickled here, in the caller's thread: the channel's
+        threads only move bytes), or the failure it sent or the channel saw."""
         if self._failure is not None:
             raise self._failure
-        return self._outcome
+        outcome = ForkingPickler.loads(self._outcome)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
 
 
 @dataclass(eq=False)
@@ -195,6 +202,7 @@ class ResultChannel:
 
     def _hand_out(self, serving: _Serving, connection: Connection, shutter: socket.socket) -> None:
         began = time.monotonic()
+        waits = 0.0  # how long a read waits for the worker (the socket's timeout, set as it changes)
         while time.monotonic() - began < SERVE_SECONDS:
             handed = self.to_send.get()
             if handed is None:
@@ -202,21 +210,21 @@ class ResultChannel:
             if serving.ended or serving.connection is not connection:  # gone while this waited
                 self.to_send.put(handed)
                 return
+            seconds = self.seconds_for(handed.chunk)
             try:
+                if seconds != waits:  # a read past it fails (no select a chunk: the kernel times it)
+                    whole = int(seconds)
+                    timeval = struct.pack("ll", whole, int((seconds - whole) * 1e6))
+                    shutter.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
+                    waits = seconds
                 connection.send(handed.chunk)
-                seconds = self.seconds_for(handed.chunk)
-                if not connection.poll(seconds):
-                    _shut(shutter)
-                    raise WorkerGone(f"no results from its Dask worker within {seconds:g} s")
-                outcome = connection.recv()
+                handed._outcome = _received(shutter)
             except (OSError, EOFError) as exc:
-                handed._failure = exc if isinstance(exc, WorkerGone) else WorkerGone(_gone(exc))
+                _shut(shutter)
+                late = f"no results from its Dask worker within {seconds:g} s"
+                handed._failure = WorkerGone(late if isinstance(exc, BlockingIOError) else _gone(exc))
                 self.finished.put(handed)
                 return
-            if isinstance(outcome, BaseException):
-                handed._failure = outcome
-            else:
-                handed._outcome = outcome
             self.finished.put(handed)
         with contextlib.suppress(OSError):
             connection.send(None)
@@ -252,6 +260,28 @@ def reaches(address: Address, secret: bytes) -> bool:
         if not connection.poll(HANDSHAKE_SECONDS) or connection.recv() != PROBE:
             raise Unreachable(f"the driver at {_named(address)} did not answer")
     return True
+
+
+def _received(sock: socket.socket) -> bytearray:
+    """The next message, framed as ``Connection.send_bytes`` frames it, read whole: each piece
+    ``Connection.recv_bytes`` reads as it arrives wakes its thread (and takes the GIL) once, and
+    a chunk's results are hundreds of kilobytes."""
+    (size,) = struct.unpack("!i", _exactly(sock, 4))
+    if size == -1:  # a message of 2 GiB or more
+        (size,) = struct.unpack("!Q", _exactly(sock, 8))
+    return _exactly(sock, size)
+
+
+def _exactly(sock: socket.socket, size: int) -> bytearray:
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    got = 0
+    while got < size:
+        count = sock.recv_into(view[got:], size - got, socket.MSG_WAITALL)
+        if count == 0:
+            raise EOFError("the worker closed the connection")
+        got += count
+    return buffer
 
 
 @contextlib.contextmanager

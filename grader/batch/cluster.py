@@ -423,12 +423,9 @@ class _DaskWindow(ChunkWindow):
         if isinstance(graded, NotSeenHere):
             self.retries.append(self._unseen_shipped(chunk, graded))
             return
-        # The client's own tasks go with the results, without the files they carried and with the
-        # digest taken before each folder was read (by its worker, or here where it was shipped).
-        for g, task in zip(graded, chunk, strict=True):  # each result is this driver's own object
-            if task.files is not None or task.digest != g.task.digest:
-                task = replace(task, files=None, digest=g.task.digest)
-            g.task = task
+        # Each result's task is its worker's copy, as a local pool's results are: without the files
+        # it carried or the stored verdicts it went with, and with the digest taken before its
+        # folder was read (by its worker, or here where it was shipped).
         yield graded
 
     def _unseen_shipped(self, chunk: Chunk, unseen: NotSeenHere) -> Chunk:
