@@ -28,6 +28,7 @@ from click.testing import CliRunner
 distributed = pytest.importorskip("distributed")
 
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders  # noqa: E402
+from grader.batch import channel as channel_module  # noqa: E402
 from grader.batch import cluster as cluster_module  # noqa: E402
 from grader.batch.cluster import DaskExecutor, executor_for  # noqa: E402
 from grader.batch.cluster_worker import fork_server_limits, unseen_folders  # noqa: E402
@@ -225,6 +226,24 @@ def test_workers_on_the_class_s_disk_read_in_place_and_one_that_sees_another_cop
         _, shipped = grade_both_ways(spec, root, tmp_path / "shipped", cluster.address, direct)
     assert shipped == local
     assert chunks < len(sent) <= chunks + in_flight  # the chunks in flight went twice, then with their files
+
+
+def test_serving_tasks_hand_their_worker_threads_back_every_so_often_and_the_run_goes_on(
+    cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over the direct channel each long-lived task ends after a while (here 0.2 s, 30 s in a
+    run), so Dask sees tasks finish (an adaptive cluster can retire a worker, its dashboard
+    shows the work) and another takes the thread: the same reports as a local run."""
+    monkeypatch.setattr(channel_module, "SERVE_SECONDS", 0.2)
+    problem_file, root = _make_class_module().make_class(tmp_path / "synthetic", 48, seed=4, parts=12)
+    spec = load_problem_set(problem_file)
+    with distributed.Client(cluster.address) as client:
+        client.get_task_stream(start=time.time())
+        started_at = time.time()
+        local, dask = grade_both_ways(spec, root, tmp_path, cluster.address, direct=True)
+        serving = [t for t in client.get_task_stream(start=started_at) if t["key"].startswith("serve_chunks")]
+    assert dask == local
+    assert len(serving) > 3  # more than the first 2 + 1: each handed its thread back at least once
 
 
 @ROUTES
