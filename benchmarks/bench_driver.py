@@ -57,7 +57,7 @@ event-loop thread. The scheduler and the worker run on this machine's cores besi
 driver and its writer, so the wall-time estimate is pessimistic on a small machine; the one
 from CPU time is the figure. Nothing of a run's start on a cluster (waiting for workers,
 comparing their grader, the set-up plugin) is counted: it does not grow with the class.
-Since 2026-11-26 a run of more than one round of chunks has its results come back over a
+Since 2026-11-25 a run of more than one round of chunks has its results come back over a
 direct channel from long-lived tasks, one a worker thread (grader.batch.channel), and so does
 ``--dask``: its window opens the channel before the first chunk (not counted, as a run's
 start), then each chunk goes to a serving task on that channel and its results come back on

@@ -1,4 +1,4 @@
-"""What a direct channel from Dask workers would cost the driver: a design probe, not grader's code.
+"""What a bare direct channel from Dask workers costs the driver: a probe, not grader's code.
 
     python benchmarks/probe_direct_channel.py [--sheets 32000] [--threads 320]
 
@@ -15,6 +15,10 @@ from the first task submitted to the last result unpickled: the tasks submitted,
 connections accepted (a thread each), each chunk's name sent and its result received and
 unpickled (as the fake-fed figures count it). Nothing of grading, storing or the gradebook:
 compare it with the window alone, not with a whole run.
+
+Since 2026-11-25 grader's own Dask window works this way (grader.batch.channel; measured by
+``bench_driver.py --dask``): this probe stays as the floor of the design, a channel that only
+moves bytes (no fingerprints, no window, no retries).
 """
 
 from __future__ import annotations
