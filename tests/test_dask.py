@@ -700,6 +700,33 @@ def test_workers_that_cannot_reach_the_driver_get_their_chunks_through_the_sched
     assert result.failed == 0 and files_written(during) == files_written(local)
 
 
+def test_grader_dask_channel_says_where_the_driver_listens_or_that_it_does_not(
+    cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A port the TA's firewall opens, no channel at all, or an address this machine cannot
+    listen on (the run goes through the scheduler and says why): the same reports each time."""
+    problem_file, root = _make_class_module().make_class(tmp_path / "synthetic", 16, seed=2, parts=6)
+    spec = load_problem_set(problem_file)
+    folders = submission_folders(root)
+    local = tmp_path / "local"
+    run_batch(spec, root, folders, BatchOptions(out=local, executor=LocalExecutor(2)))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    routes = {}
+    for setting in (f"127.0.0.1:{port}", "off", "192.0.2.1:4000"):  # 192.0.2.1: no machine's own
+        monkeypatch.setenv("GRADER_DASK_CHANNEL", setting)
+        executor = DaskExecutor(cluster.address, direct=True)
+        out = tmp_path / setting.replace(":", "-")
+        run_batch(spec, root, folders, BatchOptions(out=out, executor=executor, chunk_size=4))
+        assert files_written(out) == files_written(local), setting
+        routes[setting] = executor.route
+    assert routes[f"127.0.0.1:{port}"] == f"direct to this machine at 127.0.0.1:{port}"
+    assert routes["off"] == "through the Dask scheduler (GRADER_DASK_CHANNEL=off)"
+    unbound = routes["192.0.2.1:4000"]
+    assert unbound.startswith("through the Dask scheduler (cannot listen on 192.0.2.1:4000: [Errno 99]")
+
+
 def test_executor_names() -> None:
     assert isinstance(executor_for("local", 3), LocalExecutor)
     assert executor_for("dask", 3).address is None  # type: ignore[union-attr]

@@ -86,7 +86,8 @@ class ResultChannel:
         self.finished = finished  # a queue: each Handed as its outcome is known
         self.seconds_for = seconds_for  # how long a chunk's results may take, at most
         self.to_send: queue.SimpleQueue[Handed | None] = queue.SimpleQueue()
-        self._listening = socket.create_server((host, port), backlog=1024)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._listening = socket.create_server((host, port), family=family, backlog=1024)
         self.address: Address = self._listening.getsockname()[:2]
         self._serving: dict[str, _Serving] = {}
         self._handlers = 0

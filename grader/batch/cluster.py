@@ -253,7 +253,11 @@ class _DaskWindow(ChunkWindow):
             self.route = f"through the Dask scheduler ({where})"
             return
         budget = submission_budget(self.setup.spec)
-        channel = ResultChannel(*where, self.finished, lambda chunk: 2 * budget * len(chunk) + 60.0)
+        try:
+            channel = ResultChannel(*where, self.finished, lambda chunk: 2 * budget * len(chunk) + 60.0)
+        except OSError as exc:
+            self.route = f"through the Dask scheduler (cannot listen on {where[0]}:{where[1]}: {exc})"
+            return
         answers = _call(
             self.client, self.client.run, reaches_driver, channel.address, channel.secret, on_error="return"
         )
