@@ -161,9 +161,10 @@ class ResultChannel:
             serve.start()
 
     def _serve(self, sock: socket.socket) -> None:
+        sock.setblocking(True)  # whatever default timeout a library set: Connection reads the fd
         shutter = sock.dup()
+        connection = Connection(sock.detach())
         try:
-            connection = Connection(sock.detach())
             with _bounded(HANDSHAKE_SECONDS, shutter):
                 deliver_challenge(connection, self.secret)
                 answer_challenge(connection, self.secret)
@@ -171,6 +172,7 @@ class ResultChannel:
         except Exception:  # not a holder of the secret, or gone
             _shut(shutter)
             shutter.close()
+            connection.close()
             return
         if token == PROBE:
             with contextlib.suppress(OSError):
