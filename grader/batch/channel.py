@@ -74,7 +74,6 @@ class _Serving:
     connection: Connection | None = None
     shutter: socket.socket | None = None  # shuts the connection down from another thread
     ended: bool = False
-    connected: bool = False  # ever
 
 
 class ResultChannel:
@@ -116,11 +115,6 @@ class ResultChannel:
             shutter = serving.shutter
         _shut(shutter)
 
-    def never_connected(self, tokens: list[str]) -> list[str]:
-        """Those of ``tokens`` whose task never connected (queued, or about to connect)."""
-        with self._lock:
-            return [t for t in tokens if t not in self._serving or not self._serving[t].connected]
-
     def drain(self) -> list[Handed]:
         """The chunks no task has taken yet (they are sent another way)."""
         drained = []
@@ -131,13 +125,18 @@ class ResultChannel:
                     drained.append(handed)
         return drained
 
-    def close(self) -> None:
-        """Tell every connected task to stop after its chunk, and listen no more."""
+    def stop(self) -> None:
+        """Hand out no more chunks: every connected task stops after its chunk, and a task that
+        connects from now on is let go at once (its thread free for other work)."""
         with self._lock:
             self._closed = True
             handlers = self._handlers
         for _ in range(handlers):
             self.to_send.put(None)
+
+    def close(self) -> None:
+        """Stop, and listen no more."""
+        self.stop()
         _shut(self._listening)
         self._listening.close()
 
@@ -187,7 +186,6 @@ class ResultChannel:
             else:  # a task Dask started again elsewhere: its old connection is dead
                 _shut(serving.shutter)
                 serving.connection, serving.shutter = connection, shutter
-                serving.connected = True
                 self._handlers += 1
         if serving is None:
             connection.close()

@@ -321,7 +321,9 @@ class _DaskWindow(ChunkWindow):
         channel, self.channel = self.channel, None
         self.closing.append(channel)
         self.route = f"through the Dask scheduler after a while direct ({why})"
-        for handed in channel.drain():
+        drained = channel.drain()
+        channel.stop()  # the serving tasks end after their chunk: their threads take Dask tasks
+        for handed in drained:
             chunk = self.pending.pop(handed)
             self.pending[self._submit(chunk)] = chunk
 
@@ -331,21 +333,26 @@ class _DaskWindow(ChunkWindow):
             yield from super().run(chunks)
             finished = True
         finally:
-            channels = [channel for channel in [self.channel, *self.closing] if channel is not None]
-            unwanted = list(self.serving)  # the serving tasks still queued; after an error, all
-            for channel in channels:
-                channel.close() if finished else channel.abort()
-                if finished:
-                    unwanted = channel.never_connected(unwanted)
-            with contextlib.suppress(Exception):
-                self.client.cancel([self.serving[token] for token in unwanted])
-            if finished:  # the connected ones end with their last chunk: kept till then (Dask
-                # forgets a task whose future is dropped, and its record with it)
-                from distributed import wait
+            self._wind_down(finished)
 
-                connected = [f for token, f in self.serving.items() if token not in unwanted]
-                with contextlib.suppress(Exception):
-                    _call(self.client, wait, connected, timeout=channel_module.HANDSHAKE_SECONDS)
+    def _wind_down(self, finished: bool) -> None:
+        """After the last chunk, every serving task ends on its own (a connected one after its
+        last chunk, a queued one as soon as it connects) and is waited for a moment: Dask keeps
+        its record, and warns of no task cancelled as it starts. After an error, every
+        connection is shut and every serving task cancelled."""
+        channels = [channel for channel in [self.channel, *self.closing] if channel is not None]
+        for channel in channels:
+            channel.stop() if finished else channel.abort()
+        serving = list(self.serving.values())
+        if finished and serving:
+            from distributed import wait
+
+            with contextlib.suppress(Exception):
+                _call(self.client, wait, serving, timeout=channel_module.HANDSHAKE_SECONDS)
+        with contextlib.suppress(Exception):
+            self.client.cancel([future for future in serving if not future.done()])
+        for channel in channels:
+            channel.close()
 
     def _recount(self) -> None:
         threads = sum(_call(self.client, self.client.nthreads).values())
