@@ -119,7 +119,7 @@ from make_class import make_class  # noqa: E402
 
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders  # noqa: E402
 from grader.batch.blobs import dumps, packed, read_back  # noqa: E402
-from grader.batch.cluster import DaskExecutor, _DaskWindow  # noqa: E402
+from grader.batch.cluster import CHUNKS_PER_THREAD, _DaskWindow  # noqa: E402
 from grader.batch.executors import Chunk  # noqa: E402
 from grader.batch.output import _csv_line, sheet_line  # noqa: E402
 from grader.batch.plan import plan  # noqa: E402
@@ -240,7 +240,7 @@ class _FedWindow(_DaskWindow):
     """grader's Dask window, its chunks sent to a function that reads their prepared results."""
 
     def __init__(self, client: Any, setup: WorkerSetup, results: str):
-        super().__init__(client, "bench", setup, DaskExecutor().chunks_per_worker)
+        super().__init__(client, "bench", setup, CHUNKS_PER_THREAD)
         self.results = results
 
     def _remote(self) -> Callable[[str, Chunk], Any]:

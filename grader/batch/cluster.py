@@ -47,6 +47,7 @@ WAIT_VARIABLE = "GRADER_DASK_WAIT"  # seconds to wait for a first worker (and fo
 DEFAULT_WAIT_SECONDS = 60.0
 SCATTER_BYTES = 256 << 10  # a chunk carrying more goes to a worker directly, not in the task graph
 RECOUNT_SECONDS = 1.0  # how often the workers connected are counted
+CHUNKS_PER_THREAD = 3  # chunks in flight a worker thread connected
 CHANNEL_VARIABLE = "GRADER_DASK_CHANNEL"  # off, or HOST[:PORT] where the driver listens for results
 ALLOWED_DEATHS = 2  # a chunk whose workers died this often is graded one submission at a time
 
@@ -81,7 +82,7 @@ class DaskExecutor:
         self,
         address: str | None = None,
         workers: int = 2,
-        chunks_per_worker: int = 3,
+        chunks_per_worker: int = CHUNKS_PER_THREAD,
         direct: bool | None = None,
     ):
         self.address = address
@@ -279,9 +280,9 @@ class _DaskWindow(ChunkWindow):
         takes them at once; an adaptive cluster sees work waiting)."""
         from grader.batch.cluster_worker import serve_chunks
 
-        if self.channel is None:
-            return
         wanted = self.threads + max(1, self.threads // 4) - len(self.serving)
+        if self.channel is None or wanted <= 0:
+            return
         grade = self._remote()
         for _ in range(wanted):
             token = uuid.uuid4().hex
@@ -302,9 +303,8 @@ class _DaskWindow(ChunkWindow):
 
     def _serving_ended(self, ended: _ServingEnded) -> None:
         self.serving.pop(ended.token, None)
-        for channel in [self.channel, *self.closing]:
-            if channel is not None:
-                channel.ended(ended.token)
+        for channel in self._channels():
+            channel.ended(ended.token)
         if self.channel is None or ended.future.status != "error":
             self._top_up()
             return
@@ -314,6 +314,10 @@ class _DaskWindow(ChunkWindow):
                 self._fall_back(f"a worker cannot reach this machine: {exc}")
                 return
         self._top_up()
+
+    def _channels(self) -> list[ResultChannel]:
+        """Every channel of the run: the one handed chunks now, and those falling back left."""
+        return [*self.closing, *([self.channel] if self.channel is not None else [])]
 
     def _fall_back(self, why: str) -> None:
         """From now on chunks go as Dask tasks; those no serving task took yet go now."""
@@ -340,7 +344,7 @@ class _DaskWindow(ChunkWindow):
         last chunk, a queued one as soon as it connects) and is waited for a moment: Dask keeps
         its record, and warns of no task cancelled as it starts. After an error, every
         connection is shut and every serving task cancelled."""
-        channels = [channel for channel in [self.channel, *self.closing] if channel is not None]
+        channels = self._channels()
         for channel in channels:
             channel.stop() if finished else channel.abort()
         serving = list(self.serving.values())
@@ -375,9 +379,9 @@ class _DaskWindow(ChunkWindow):
         return grade_chunk_on_worker
 
     def _submit(self, chunk: Chunk) -> Any:
-        if self.channel is not None:
-            return self.channel.hand(self._sent(chunk))
         tasks = self._sent(chunk)
+        if self.channel is not None:
+            return self.channel.hand(tasks)
         payload: Any = tasks
         if sum(len(f.data) for task in tasks for f in task.files or ()) > SCATTER_BYTES:
             [payload] = _call(self.client, self.client.scatter, [tasks], hash=False, direct=True)
@@ -387,11 +391,10 @@ class _DaskWindow(ChunkWindow):
 
     def _sent(self, chunk: Chunk) -> Chunk:
         """The chunk as it goes to a worker: each folder's fingerprint, or its files."""
-        if self.in_place:  # a worker reads the folder where it sees it as the driver does (and digests it)
-            tasks = [task if task.files is not None else _seen(task) for task in chunk]
-        else:  # digested before it is read, so a folder changed meanwhile is graded again next run
-            tasks = [task if task.files is not None else _shipped(task) for task in chunk]
-        return tasks
+        # In place: a worker reads the folder where it sees it as the driver does (and digests it).
+        # Shipped: digested before it is read, so a folder changed meanwhile is graded again next run.
+        prepared = _seen if self.in_place else _shipped
+        return [task if task.files is not None else prepared(task) for task in chunk]
 
     def _completed(self) -> Iterable[Any]:
         # Each future reports itself as it finishes (see _submit): asking Dask which of the pending
