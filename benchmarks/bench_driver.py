@@ -27,7 +27,15 @@ then waiting for it). Only the intake overlaps the workers' grading. Since 2026-
 worker digests each folder it reads (the driver did, as its chunk was sent): the fake
 results carry the digests made before the run, as a worker sends them, and the template's
 worker rate includes its digesting. The driver's second core serves the store's writer
-process (a driver's machine has more than one core).
+process (a driver's machine has more than one core). Since 2026-11-25 the workers of a run
+with a writer process leave each chunk's store entries in a spool file in ``--out``
+(grader.batch.spool) and send the driver the rows and the file's name; the fake results do
+the same: each chunk's entries (the template's, renamed) are pickled before the run, and
+written to their spool files sealed with the run's key (which only the run knows) by the
+fake workers: in the driver's process just before its first chunk, that time taken off its
+figures (in-process), or by the Dask worker as it serves the chunk (``--dask``). The writer
+reads, checks and stores them, and its CPU time counts. The template run stores from the
+driver's thread (no spool), so its results carry the entries for the benchmark to spool.
 
 A worker's rate (sheets/s per core) is the template run's: one worker process
 grading, rendering, writing its students' files and pickling the store's blobs,
@@ -118,14 +126,16 @@ sys.path.insert(0, str(HERE))
 from make_class import make_class  # noqa: E402
 
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders  # noqa: E402
+from grader.batch import runner as batch_runner  # noqa: E402
 from grader.batch.blobs import dumps, packed, read_back  # noqa: E402
 from grader.batch.cluster import CHUNKS_PER_THREAD, _DaskWindow  # noqa: E402
 from grader.batch.executors import Chunk  # noqa: E402
 from grader.batch.output import _csv_line, sheet_line  # noqa: E402
 from grader.batch.plan import plan  # noqa: E402
 from grader.batch.reading import SubmissionTask  # noqa: E402
+from grader.batch.spool import spool_folder, write_sealed  # noqa: E402
 from grader.batch.studentfiles import write_student_files  # noqa: E402
-from grader.batch.worker import Graded, StoreBlobs, WorkerSetup  # noqa: E402
+from grader.batch.worker import Graded, StoreBlobs, WorkerSetup, spool_contents  # noqa: E402
 from grader.core.summary import SheetRow  # noqa: E402
 from grader.loading import load_problem_set  # noqa: E402
 from grader.reporting.dashboard import _student_link, student_row  # noqa: E402
@@ -183,6 +193,10 @@ class FakeWorkers:
         self.asked_cpu = self.done_cpu = 0.0  # the driver's CPU time (all its threads) then
         self.sent: list[bytes] = []  # each chunk's results, pickled, in the order the driver sends them
         self.keys: list[str] = []  # each chunk's first student
+        # Each chunk's store entries, pickled as its worker writes them in a spool file (sealed
+        # with the run's key, which only the run knows: see _spooled), and that file's name.
+        self.spooled: list[tuple[str, bytes]] = []
+        self.spooling = self.spooling_cpu = 0.0  # writing them, in this process, before the intake
 
     def prepare(self, tasks: list[SubmissionTask]) -> None:
         """Each chunk's results for the class's tasks (planned as the driver plans them), pickled."""
@@ -193,20 +207,37 @@ class FakeWorkers:
             models = pickle.loads(shared[count % len(shared)])  # sharing what the worker's chunk shared
             flags = swaps[count % len(shared)]
             renamed = [_renamed(m, task, swap) for m, task, swap in zip(models, chunk, flags, strict=False)]
+            name = _spool_name(chunk[0].key)
+            payload = pickle.dumps(spool_contents(renamed), protocol=pickle.HIGHEST_PROTOCOL)
+            for graded in renamed:  # as the worker that spooled them sends them (worker.spool_entries)
+                graded.blobs, graded.spooled, graded.written = None, name, {}
             self.sent.append(pickle.dumps(renamed, protocol=5))
+            self.spooled.append((name, payload))
             self.keys.append(chunk[0].key)
             if self.dask is not None:  # where the Dask worker finds what to send back for the chunk
                 (self.dask.results / chunk[0].key).write_bytes(self.sent[-1])
+                (self.dask.results / f"{chunk[0].key}.entries").write_bytes(payload)
 
     def grade(self, setup: WorkerSetup, chunks: Iterable[Chunk]) -> Iterator[list[Graded]]:
         if self.dask is not None:
             yield from self._through_dask(setup, chunks, self.dask)
             return
+        self._spooled(setup)
         self.asked, self.asked_cpu = time.perf_counter(), time.process_time()  # it asks for its first chunk
         for count, chunk in enumerate(chunks):
             assert chunk[0].key == self.keys[count], "the driver sends the class in its order"
             yield pickle.loads(self.sent[count])
         self.done, self.done_cpu = time.perf_counter(), time.process_time()  # it took in the last chunk
+
+    def _spooled(self, setup: WorkerSetup) -> None:
+        """Every chunk's spool file, sealed with the run's key, written before the intake (the
+        workers' part, as fast workers have done it); the time it took is not the driver's."""
+        assert setup.out is not None and setup.spool_key, "the run has its workers spool the store's entries"
+        started, started_cpu = time.perf_counter(), time.process_time()
+        folder = spool_folder(setup.out)
+        for name, payload in self.spooled:
+            write_sealed(folder, setup.spool_key, name, payload)
+        self.spooling, self.spooling_cpu = time.perf_counter() - started, time.process_time() - started_cpu
 
     def _through_dask(
         self, setup: WorkerSetup, chunks: Iterable[Chunk], dask: DaskFeed
@@ -244,13 +275,22 @@ class _FedWindow(_DaskWindow):
         self.results = results
 
     def _remote(self) -> Callable[[str, Chunk], Any]:
-        return _reader(self.results)
+        assert self.setup.out is not None
+        return _reader(self.results, str(spool_folder(self.setup.out)), self.setup.spool_key)
 
 
-def _reader(results: str) -> Callable[[str, Chunk], Any]:
+def _spool_name(key: str) -> str:
+    """The spool file of the chunk whose first student is ``key`` (32 hex digits, as the workers' are)."""
+    import hashlib
+
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def _reader(results: str, spool: str, spool_key: bytes) -> Callable[[str, Chunk], Any]:
     """The task a worker runs: the prepared results of the chunk (pickled by value: no module of
     the benchmark is imported on the worker), sent back as they were pickled before the run
-    (not unpickled and pickled again by the worker, whose CPU is this machine's too)."""
+    (not unpickled and pickled again by the worker, whose CPU is this machine's too), once it
+    wrote the chunk's spool file (the store's entries, prepared too) sealed with the run's key."""
 
     class Pickled:
         """Unpickled where it is received as what ``data`` holds (the class itself never travels)."""
@@ -264,7 +304,16 @@ def _reader(results: str) -> Callable[[str, Chunk], Any]:
             return pickle.loads, (self.data,)
 
     def prepared(key: str, tasks: Chunk) -> Any:
-        with open(os.path.join(results, tasks[0].key), "rb") as stream:
+        import hashlib
+        from pathlib import Path
+
+        from grader.batch.spool import write_sealed
+
+        first = tasks[0].key
+        with open(os.path.join(results, f"{first}.entries"), "rb") as stream:
+            name = hashlib.sha256(first.encode()).hexdigest()[:32]  # _spool_name's
+            write_sealed(Path(spool), spool_key, name, stream.read())
+        with open(os.path.join(results, first), "rb") as stream:
             return Pickled(stream.read())
 
     return prepared
@@ -277,17 +326,26 @@ def dask_feed(results: Path, threads: int, direct: bool = True) -> Iterator[Dask
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     address = f"tcp://127.0.0.1:{port}"
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    scheduler = subprocess.Popen(
-        ["dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], **quiet
-    )
-    worker = subprocess.Popen(
-        ["dask", "worker", address, "--nthreads", str(threads), "--no-dashboard", "--memory-limit", "0"],
-        **quiet,
-    )
+    logs = {name: results.parent / f"{name}.log" for name in ("scheduler", "worker")}
+    with logs["scheduler"].open("wb") as scheduler_log, logs["worker"].open("wb") as worker_log:
+        scheduler = subprocess.Popen(
+            ["dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+            stdout=subprocess.DEVNULL,
+            stderr=scheduler_log,
+        )
+        worker = subprocess.Popen(
+            ["dask", "worker", address, "--nthreads", str(threads), "--no-dashboard", "--memory-limit", "0"],
+            stdout=subprocess.DEVNULL,
+            stderr=worker_log,
+        )
     try:
         results.mkdir()
         yield DaskFeed(address, results, direct)
+    except BaseException:  # what the scheduler and the worker said, for a run that failed
+        for name, log in logs.items():
+            tail = log.read_text(errors="replace").splitlines()[-15:]
+            print(f"--- the {name}'s last lines:", *tail, sep="\n", file=sys.stderr)
+        raise
     finally:
         for process in (worker, scheduler):
             process.terminate()
@@ -440,6 +498,9 @@ def driver_run(spec: ProblemSet, root: Path, out: Path, fake: FakeWorkers, sheet
     writer_cpu = _children_cpu() - children  # the store's writer process, ended with the run
     assert len(result.rows) == sheets
     del result
+    # Not the driver's: the fake workers' spool files, written in its process before its intake.
+    started, started_cpu = started + fake.spooling, started_cpu + fake.spooling_cpu
+    driver_seconds, driver_cpu = driver_seconds - fake.spooling, driver_cpu - fake.spooling_cpu
     before, intake = fake.asked - started, fake.done - fake.asked
     before_cpu, intake_cpu = fake.asked_cpu - started_cpu, fake.done_cpu - fake.asked_cpu
     return DriverRun(
@@ -480,11 +541,24 @@ def template_run(spec: ProblemSet, template_root: Path, out: Path) -> _Recording
     """The template class graded for real, on one local worker process, into ``out`` (made anew)."""
     shutil.rmtree(out, ignore_errors=True)
     recording = _Recording()
-    run_batch(
-        spec, template_root, submission_folders(template_root),
-        BatchOptions(out=out, executor=recording, chunk_size=CHUNK),
-    )  # fmt: skip
+    # The driver's thread stores: no writer process, so the worker sends the store's entries
+    # (which FakeWorkers.prepare moves to spool files for each student, as a worker would).
+    with _attribute(batch_runner, "STORE_PROCESS_FROM", 10**9):
+        run_batch(
+            spec, template_root, submission_folders(template_root),
+            BatchOptions(out=out, executor=recording, chunk_size=CHUNK),
+        )  # fmt: skip
     return recording
+
+
+@contextlib.contextmanager
+def _attribute(owner: object, name: str, value: object) -> Iterator[None]:
+    kept = getattr(owner, name)
+    setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        setattr(owner, name, kept)
 
 
 def main() -> None:

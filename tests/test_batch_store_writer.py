@@ -22,10 +22,20 @@ from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_fold
 from grader.batch import runner as batch_runner
 from grader.batch.blobs import PACKED, blob_digest, dumps, loads
 from grader.batch.reading import SubmissionTask
+from grader.batch.spool import SPOOL_FOLDER, Spool, write_spool
 from grader.batch.store import STORE_FILE, VerdictStore
-from grader.batch.storewriter import BACKLOG, StoreBatch, StoreWriter, StoreWriterFailed, _merged
+from grader.batch.storewriter import (
+    BACKLOG,
+    StoreBatch,
+    StoreWriter,
+    StoreWriterFailed,
+    _merged,
+    connect,
+    write_batch,
+)
 from grader.batch.worker import Graded
 from grader.core.report import Report
+from grader.core.summary import summary_row
 from grader.core.verdict import Verdict
 from grader.loading import load_problem_set
 
@@ -98,6 +108,9 @@ def test_the_writer_process_stores_what_the_drivers_thread_stores(
     problem_file, root = _class(tmp_path)
     spec = load_problem_set(problem_file)
     outs = {}
+    sent: list[StoreBatch] = []
+    real_send = StoreWriter.send
+    monkeypatch.setattr(StoreWriter, "send", lambda self, batch: sent.append(batch) or real_send(self, batch))
     for name, threshold in (("thread", 10**9), ("process", 1)):
         monkeypatch.setattr(batch_runner, "STORE_PROCESS_FROM", threshold)
         started = []
@@ -115,9 +128,15 @@ def test_the_writer_process_stores_what_the_drivers_thread_stores(
             submission_folders(root),
             BatchOptions(out=out, executor=LocalExecutor(2), chunk_size=3),
         )
-        assert result.regraded == 24
+        assert result.regraded == 24 and result.unstored == 0
         assert len(started) == (1 if name == "process" else 0)
         outs[name] = out
+    # The workers, which write their students' files, left the store's entries in spool files
+    # for the writer: the driver sent it the files' names and each folder's problem-set key.
+    spooled = {folder for batch in sent for _, folders in batch[3] for folder in folders}
+    assert spooled == {f"s{n:03d}" for n in range(24)}
+    assert not [entry for batch in sent for entry in batch[2]], "no entry went through the driver"
+    assert not (outs["process"] / SPOOL_FOLDER).exists(), "each spool file is removed once stored"
     assert _files(outs["process"]) == _files(outs["thread"]), "reports, grades.csv, dashboard: the same bytes"
     assert _stored(outs["process"]) == _stored(outs["thread"]), "the same entries in the store"
     dashboard = (outs["process"] / "index.html").stat().st_mtime_ns
@@ -129,7 +148,7 @@ def test_the_writer_process_stores_what_the_drivers_thread_stores(
 
 def _batch(number: int) -> StoreBatch:
     fields = (f"s{number}", "source", "set", "{}", "{}", "", b"report", b"row", "digest")
-    return [f"failed{number}"], [(f"part{number}", "answer", b"verdict")], [fields]
+    return [f"failed{number}"], [(f"part{number}", "answer", b"verdict")], [fields], [(f"{number:032x}", {})]
 
 
 def test_the_batches_read_while_a_transaction_runs_go_in_the_next_one_and_none_is_lost() -> None:
@@ -181,7 +200,7 @@ for chunk in range(40):
     submissions = [
         (f"s{chunk:03d}-{n}", "src", "ps", "{}", "{}", "made", report, row, "digest") for n in range(16)
     ]
-    writer.send(([], verdicts, submissions))
+    writer.send(([], verdicts, submissions, []))
 print(writer.process.pid, flush=True)
 if how == "kill":
     os.kill(os.getpid(), signal.SIGKILL)
@@ -232,10 +251,10 @@ def test_a_writer_that_cannot_write_says_why(tmp_path: Path) -> None:
     db.commit()
     db.close()
     writer = StoreWriter(path, store.key)
-    writer.send(([], [], [("s1", "src", "ps", "{}", "{}", "made", b"r", b"w", "d")]))
+    writer.send(([], [], [("s1", "src", "ps", "{}", "{}", "made", b"r", b"w", "d")], []))
     with pytest.raises(StoreWriterFailed, match="no such table: submissions"):
         for _ in range(200):  # the writer stops at the first batch: sending fails, or closing says so
-            writer.send(([], [], []))
+            writer.send(([], [], [], []))
             time.sleep(0.005)
         writer.close()
     store.close()
@@ -246,7 +265,7 @@ def test_a_run_stopped_by_its_own_error_still_has_what_it_sent_stored(tmp_path: 
     path = tmp_path / STORE_FILE
     store = VerdictStore(path)
     writer = StoreWriter(path, store.key)
-    writer.send(([], [], [("s1", "src", "ps", "{}", "{}", "made", b"r", b"w", "d")]))
+    writer.send(([], [], [("s1", "src", "ps", "{}", "{}", "made", b"r", b"w", "d")], []))
     writer.abandon()  # raises nothing of the writer's: the run's own error is the one raised
     assert writer.process.returncode == 0
     assert store.counts() == (0, 1)
@@ -290,7 +309,7 @@ def test_a_verdict_decided_by_several_workers_is_sent_to_be_stored_once(tmp_path
         ]
     finally:
         store.close()
-    sent = [[(part, answer) for part, answer, _ in verdicts] for _, verdicts, _ in batches]
+    sent = [[(part, answer) for part, answer, _ in verdicts] for _, verdicts, _, _ in batches]
     assert sent == [[shared], [own]]
 
 
@@ -330,3 +349,41 @@ def test_a_writer_told_no_more_batches_come_stores_them_and_ends_before_the_driv
         assert store.counts() == (5, 5)
     finally:
         store.close()
+
+
+def _entry(folder: str) -> tuple[str, str, str, str, str, bytes, bytes, str]:
+    report = dumps(Report("demo", folder, []))
+    row = dumps(summary_row(Report("demo", folder, [])))
+    return (folder, "src", "{}", "{}", "made", report, row, blob_digest(report))
+
+
+def test_the_writer_stores_a_spool_file_only_as_its_worker_sealed_it(tmp_path: Path) -> None:
+    """A spool file missing, altered, renamed or sealed with another run's key stores nothing:
+    its folders' earlier entries are removed (they are graded again) and counted; an entry of a
+    folder the driver did not take in from that file is not stored; a file stored is removed."""
+    path = tmp_path / STORE_FILE
+    VerdictStore(path).close()
+    key, spool = b"k" * 32, Spool(tmp_path / SPOOL_FOLDER, b"r" * 32)
+    db = connect(path)
+    earlier = [(f, "old", "ps", "{}", "{}", "made", b"r", b"w", "d") for f in ("a", "b", "c", "d", "e")]
+    write_batch(db, key, set(), ([], [], earlier, []))
+    good = write_spool(spool.folder, spool.key, [("part", "answer", b"v")], [_entry("a"), _entry("x")])
+    altered = write_spool(spool.folder, spool.key, [], [_entry("b")])
+    data = (spool.folder / f"{altered}.entries").read_bytes()
+    (spool.folder / f"{altered}.entries").write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    foreign = write_spool(spool.folder, b"o" * 32, [], [_entry("c")])
+    renamed = write_spool(spool.folder, spool.key, [], [_entry("d")])
+    (spool.folder / f"{renamed}.entries").rename(spool.folder / f"{'0' * 32}.entries")
+    spooled = [(good, {"a": "ps-a"}), (altered, {"b": "ps"}), (foreign, {"c": "ps"}), ("0" * 32, {"d": "ps"})]
+    spooled.append(("f" * 32, {"e": "ps"}))  # never written
+    unstored = write_batch(db, key, set(), ([], [], [], spooled), spool)
+    db.close()
+    assert unstored == 4
+    store = VerdictStore(path, key)
+    try:
+        assert set(store.submissions()) == {"a"}, "b to e removed (graded again); x never taken in"
+        assert store.submissions()["a"].problem_set == "ps-a", "the driver's problem-set key"
+        assert store.report("a") == Report("demo", "a", []) and store.counts()[0] == 1
+    finally:
+        store.close()
+    assert not (spool.folder / f"{good}.entries").exists(), "a file stored is removed"

@@ -23,6 +23,7 @@ import concurrent.futures
 import contextlib
 import gc
 import hashlib
+import secrets
 import sys
 import threading
 import time
@@ -32,7 +33,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from grader.batch.blobs import dumps, packed
+from grader.batch.blobs import packed
 from grader.batch.classrows import ClassRows, ReportReader
 from grader.batch.edits import (
     EditedSheet,
@@ -51,6 +52,7 @@ from grader.batch.lock import output_lock
 from grader.batch.output import OutputFolder, ScoreChange
 from grader.batch.plan import digested, plan
 from grader.batch.reading import SubmissionTask, VerdictKey
+from grader.batch.spool import Spool, clear_spool, spool_folder
 from grader.batch.store import (
     CLASS_PAGE_BYTES,
     STORE_FILE,
@@ -118,6 +120,7 @@ class BatchResult:
     clashes: dict[str, list[str]] = field(default_factory=dict)  # student name -> folders
     removed_temporaries: list[Path] = field(default_factory=list)
     untrusted: int = 0  # store entries that failed their integrity check (regraded)
+    unstored: int = 0  # graded submissions whose store entries were lost on the way (regraded)
     seconds: float = 0.0
     reader: ReportReader | None = field(default=None, repr=False)
     _reports: list[Report] | None = field(default=None, repr=False)
@@ -236,6 +239,7 @@ class _Run:
         self.store_lock = threading.Lock()
         self.verdicts_read: dict[VerdictKey, Verdict] = {}  # see _stored_verdicts
         self.writer: StoreWriter | None = None  # the process that stores, in a large run
+        self.unstored = 0  # spooled submissions the writer could not store (see grader.batch.spool)
         self.digests: dict[str, SubmissionTask] = {}  # the tasks graded, as their workers digested them
 
     def problem_set_key(self, task: SubmissionTask, problem_digest: str | None = None) -> str:
@@ -251,6 +255,7 @@ class _Run:
         gc.freeze()  # the plan and the store's records, kept all run long
         if self.options.out is not None:
             result.removed_temporaries = remove_stale_temporaries(self.options.out)
+            clear_spool(self.options.out)  # an interrupted run's
         # A folder the store holds is digested now, to compare; any other is graded whatever
         # its digest, which its worker takes before it reads the folder (so a folder changed
         # meanwhile is graded again next run).
@@ -272,6 +277,7 @@ class _Run:
             self._close_writer(stopped=True)
             raise
         self._close_writer(stopped=False)  # every batch sent is stored, or the writer's failure raised
+        result.unstored = self.unstored
         if dashboard is not None and self.store is not None:
             self.store.set_meta("dashboard", dashboard)  # once the store holds what it was made from
         return result
@@ -297,6 +303,9 @@ class _Run:
 
         executor = self.options.executor or LocalExecutor(self.options.jobs)
         self.writer = self._store_writer(len(todo))
+        # Workers that write in --out leave the store's entries there for the writer process.
+        spool = self.writer.spool if self.writer is not None else None
+        setup = replace(self.setup, spool_key=spool.key) if spool is not None else self.setup
         try:
             with (
                 concurrent.futures.ThreadPoolExecutor(WRITER_THREADS, "grader-writer") as self.writers,
@@ -304,7 +313,7 @@ class _Run:
             ):
                 stopped = True
                 try:
-                    for chunk in executor.grade(self.setup, self._chunks(todo, executor)):
+                    for chunk in executor.grade(setup, self._chunks(todo, executor)):
                         self.writing.append((chunk, [self._files_of(g) for g in chunk]))
                         gc.freeze()  # these reports are kept to the end (freezing costs nothing)
                         self._store_written(result, wait=len(self.writing) > WRITING_CHUNKS)
@@ -473,6 +482,7 @@ class _Run:
         the threads write, the next results come in (``wait``: the oldest chunk at least;
         ``every``: all of them)."""
         finished = []
+        spooled: dict[str, dict[str, str]] = {}  # spool file -> {folder: problem-set key}
         while self.writing:
             chunk, writes = self.writing[0]
             if not (wait or every) and not all(isinstance(w, dict) or w.done() for w in writes):
@@ -484,14 +494,19 @@ class _Run:
                 records: dict[str, str] | str = digests
                 if graded.written is not None and graded.blobs is not None and graded.blobs.files:
                     records = graded.blobs.files  # the worker wrote them: their records as stored
-                finished.append((graded, graded.task.digest, self.problem_set_key(graded.task), records))
+                problem_set = self.problem_set_key(graded.task)
+                if graded.spooled:  # its entry is in the worker's spool file: the writer reads it
+                    spooled.setdefault(graded.spooled, {})[graded.task.key] = problem_set
+                else:
+                    finished.append((graded, graded.task.digest, problem_set, records))
                 self.digests[graded.task.key] = graded.task  # as its worker digested it
                 self.rows.add(graded.task.key, graded.summary(), now=True, lines=graded.lines)
                 if graded.report is not None:  # not in the store (none, or a failed submission's)
                     self.kept[graded.task.key] = graded.report
                 result.failed += graded.failed
-        if finished and self.store is not None and self.writer is not None:
-            self.writer.send(self.store.batch_of(finished, once=True))  # the writer process stores, in order
+        if (finished or spooled) and self.store is not None and self.writer is not None:
+            # The writer process stores, in order.
+            self.writer.send(self.store.batch_of(finished, once=True, spooled=list(spooled.items())))
         elif finished and self.store is not None:
             # One thread stores, in order (SQLite waits on the disk, pickling overlaps the rest).
             self.storing.append(self.storer.submit(self._save, finished))
@@ -511,8 +526,11 @@ class _Run:
         path = self.options.store_path()
         if self.store is None or path is None or count < STORE_PROCESS_FROM or not sys.executable:
             return None
+        # Workers that see --out leave the store's entries there, sealed with a key of the run.
+        out = self.options.out
+        spool = Spool(spool_folder(out.absolute()), secrets.token_bytes(32)) if out is not None else None
         try:
-            return StoreWriter(path, self.store.key)
+            return StoreWriter(path, self.store.key, spool)
         except OSError:  # no process to be had: this one stores
             return None
 
@@ -522,10 +540,15 @@ class _Run:
         writer, self.writer = self.writer, None
         if writer is None:
             return
-        if stopped:
-            writer.abandon()
-        else:
-            writer.close()
+        try:
+            if stopped:
+                writer.abandon()
+            else:
+                writer.close()
+        finally:
+            if writer.spool is not None:  # what the writer read is stored; the rest, never referenced
+                writer.spool.clear()
+        self.unstored += writer.unstored
 
     def _save(self, finished: list[Finished]) -> None:
         assert self.store is not None
@@ -551,7 +574,7 @@ def _verdict_blobs(graded: Graded) -> dict[VerdictKey, bytes]:
     """The fresh verdicts of a result, pickled (by the worker, or here)."""
     if graded.blobs is not None:
         return graded.blobs.verdicts
-    return {key: dumps(verdict) for key, verdict in graded.fresh.items()}
+    return {key: packed(verdict) for key, verdict in graded.fresh.items()}
 
 
 def _chunk_size(count: int, jobs: int) -> int:

@@ -34,11 +34,10 @@ from pathlib import Path
 
 import grader
 from grader.batch.blobs import blob_digest, packed, records_text
-from grader.batch.blobs import dumps as _dumps
 from grader.batch.blobs import loads as _loads
 from grader.batch.integrity import intact, seal, store_key
 from grader.batch.reading import VerdictKey
-from grader.batch.storewriter import StoreBatch, SubmissionFields, write_batch
+from grader.batch.storewriter import SpooledFields, StoreBatch, SubmissionFields, write_batch
 from grader.batch.studentfiles import STORE_FILE as STORE_FILE  # where it was
 from grader.batch.studentfiles import content_digest as content_digest  # where it was
 from grader.batch.worker import Graded
@@ -240,7 +239,7 @@ class VerdictStore:
 
     def save_verdicts(self, verdicts: Iterable[tuple[str, str, bytes]]) -> None:
         """Store (part digest, answer digest, pickled verdict) rows alone, in one transaction."""
-        write_batch(self._db, self.key, self._saved, ([], list(verdicts), []))
+        write_batch(self._db, self.key, self._saved, ([], list(verdicts), [], []))
 
     def verdict_blobs(self, keys: Iterable[VerdictKey]) -> dict[VerdictKey, bytes]:
         """The stored verdicts among ``keys``, pickled as stored (intact ones only)."""
@@ -282,11 +281,15 @@ class VerdictStore:
         """Store each (graded, source digest, problem-set digest, file records) in one transaction."""
         write_batch(self._db, self.key, self._saved, self.batch_of(finished))
 
-    def batch_of(self, finished: Iterable[Finished], once: bool = False) -> StoreBatch:
+    def batch_of(
+        self, finished: Iterable[Finished], once: bool = False, spooled: Sequence[SpooledFields] = ()
+    ) -> StoreBatch:
         """What the store keeps of each (graded, source digest, problem-set digest, file records:
         a dict, or as the store keeps them, records_text), to seal and insert (write_batch).
         ``once``: leave out the verdicts an earlier batch of this store carried (for batches of
-        which one that fails to be stored stops the run: a writer process's)."""
+        which one that fails to be stored stops the run: a writer process's). ``spooled``: the
+        entries the workers left in spool files, for a writer process to read (see
+        grader.batch.spool)."""
         failed: list[str] = []
         verdicts: list[tuple[str, str, bytes]] = []
         batched = self._batched if once else set()
@@ -305,7 +308,7 @@ class VerdictStore:
             if once:
                 batched.update(fresh)
             submissions.append(self._submission(graded, source, problem_set, artefacts))
-        return failed, verdicts, submissions
+        return failed, verdicts, submissions, list(spooled)
 
     def _submission(
         self, graded: Graded, source: str, problem_set: str, artefacts: dict[str, str] | str
@@ -343,8 +346,8 @@ _report_digest = blob_digest  # where it was
 
 
 def _blob(value: Verdict | bytes) -> bytes:
-    """A verdict pickled (a worker may have done it)."""
-    return value if isinstance(value, bytes) else _dumps(value)
+    """A verdict pickled and compressed, as the store keeps it (a worker may have done it)."""
+    return value if isinstance(value, bytes) else packed(value)
 
 
 def remove_store(path: Path) -> bool:

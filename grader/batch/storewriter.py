@@ -42,12 +42,16 @@ from typing import IO, Any
 
 from grader.batch.blobs import read_back
 from grader.batch.integrity import seal
+from grader.batch.spool import Spool, SpooledEntry
 
 # (folder, source, problem set, answers, artefacts, made_from, report, row, report digest)
 SubmissionFields = tuple[str, str, str, str, str, str, bytes, bytes, str]
 VerdictFields = tuple[str, str, bytes]  # (part digest, answer digest, pickled verdict)
-# (folders whose grading failed: their entry removed, verdicts, submissions)
-StoreBatch = tuple[list[str], list[VerdictFields], list[SubmissionFields]]
+# Spool files of the workers (grader.batch.spool) and the folders whose entries each holds,
+# with their problem-set keys: (file name, {folder: problem set})
+SpooledFields = tuple[str, dict[str, str]]
+# (folders whose grading failed: their entry removed, verdicts, submissions, spooled submissions)
+StoreBatch = tuple[list[str], list[VerdictFields], list[SubmissionFields], list[SpooledFields]]
 
 _HEADER = struct.Struct(">Q")
 BACKLOG = 16  # batches read but not yet written, at most (then the driver's writes wait)
@@ -58,6 +62,7 @@ MERGE_SECONDS = 0.25
 MERGE_SUBMISSIONS = 512
 CHECKPOINT_SECONDS = 0.25  # see Checkpointer
 LAST_CHECKPOINT_WAIT_MS = 200  # for the store's readers, before the log is emptied
+UNSTORED = "unstored "  # what the writer says at its end when spooled submissions were not stored
 
 
 def connect(path: Path | str) -> sqlite3.Connection:
@@ -68,10 +73,29 @@ def connect(path: Path | str) -> sqlite3.Connection:
     return db
 
 
-def write_batch(db: sqlite3.Connection, key: bytes, saved: set[tuple[str, str]], batch: StoreBatch) -> None:
-    """Seal and insert a batch in one transaction. A verdict is keyed by its content: one this
-    writer stored already (``saved``, updated once the batch is committed) is not written again."""
-    failed, verdicts, submissions = batch
+def write_batch(
+    db: sqlite3.Connection,
+    key: bytes,
+    saved: set[tuple[str, str]],
+    batch: StoreBatch,
+    spool: Spool | None = None,
+) -> int:
+    """Seal and insert a batch in one transaction (its spooled entries read from ``spool``, whose
+    files are then removed). A verdict is keyed by its content: one this writer stored already
+    (``saved``, updated once the batch is committed) is not written again. How many spooled
+    submissions were not stored (their file missing or not sealed with the run's key): their
+    entries are removed, so they are graded again."""
+    failed, verdicts, submissions, spooled = batch
+    failed, verdicts, submissions = list(failed), list(verdicts), list(submissions)
+    unstored = 0
+    for name, folders in spooled:
+        found = spool.read(name) if spool is not None else None
+        taken = _unspooled(found[1] if found else [], folders)
+        verdicts += found[0] if found else []
+        submissions += taken
+        lost = folders.keys() - {entry[0] for entry in taken}
+        failed += sorted(lost)
+        unstored += len(lost)
     fresh: set[tuple[str, str]] = set()
     sealed_verdicts = []
     for part, answer, blob in verdicts:
@@ -99,6 +123,19 @@ def write_batch(db: sqlite3.Connection, key: bytes, saved: set[tuple[str, str]],
         raise
     db.execute("COMMIT")
     saved |= fresh
+    if spool is not None:
+        for name, _ in spooled:
+            spool.remove(name)
+    return unstored
+
+
+def _unspooled(entries: list[SpooledEntry], folders: dict[str, str]) -> list[SubmissionFields]:
+    """The entries of the folders the driver took in from a spool file, with their problem-set keys."""
+    return [
+        (folder, source, folders[folder], answers, artefacts, made_from, report, row, digest)
+        for folder, source, answers, artefacts, made_from, report, row, digest in entries
+        if folder in folders
+    ]
 
 
 class StoreWriterFailed(sqlite3.OperationalError):
@@ -110,7 +147,7 @@ class StoreWriter:
     process has read it, or at once when the pipe has room), :meth:`close` waits until
     every batch sent is written."""
 
-    def __init__(self, path: Path, key: bytes):
+    def __init__(self, path: Path, key: bytes, spool: Spool | None = None):
         self.process = subprocess.Popen(
             [sys.executable, "-m", "grader.batch.storewriter", str(path)],
             stdin=subprocess.PIPE,
@@ -127,7 +164,10 @@ class StoreWriter:
 
             fcntl.fcntl(self._input.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
         self.failure: StoreWriterFailed | None = None  # what stopped the writer, once known
+        self.unstored = 0  # spooled submissions not stored (see write_batch), once it ended
+        self.spool = spool
         self._send_frame(key)
+        self._send_frame(pickle.dumps((str(spool.folder), spool.key) if spool else None))
 
     def send(self, batch: StoreBatch) -> None:
         self._send_frame(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
@@ -156,6 +196,8 @@ class StoreWriter:
             told, error = self._finish()
             if self.process.returncode != 0:
                 self.failure = _failure(told, error, self.process.returncode)
+            else:
+                self.unstored = int(told.decode("ascii", "replace").partition(UNSTORED)[2] or 0)
         if self.failure is not None:
             raise self.failure
 
@@ -225,7 +267,7 @@ def _merged(batches: queue.Queue[Any], wait: float = MERGE_SECONDS) -> StoreBatc
     first = batches.get()
     if first is None:
         return None
-    failed, verdicts, submissions = (list(part) for part in first)
+    failed, verdicts, submissions, spooled = (list(part) for part in first)
     until = time.monotonic() + wait
     while len(submissions) + len(failed) < MERGE_SUBMISSIONS:
         try:
@@ -238,7 +280,8 @@ def _merged(batches: queue.Queue[Any], wait: float = MERGE_SECONDS) -> StoreBatc
         failed += more[0]
         verdicts += more[1]
         submissions += more[2]
-    return failed, verdicts, submissions
+        spooled += more[3]
+    return failed, verdicts, submissions, spooled
 
 
 def main(path: str) -> int:
@@ -247,18 +290,21 @@ def main(path: str) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     stream = sys.stdin.buffer
-    key = _read_frame(stream)
-    if key is None:
+    key, spool_frame = _read_frame(stream), _read_frame(stream)
+    if key is None or spool_frame is None:
         return 0
+    spool_where = read_back(spool_frame)
+    spool = Spool(Path(spool_where[0]), spool_where[1]) if spool_where else None
     batches: queue.Queue[Any] = queue.Queue(BACKLOG)
     threading.Thread(target=_reader, args=(stream, batches), daemon=True).start()
     db = connect(path)
     db.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's thread does it, see Checkpointer
     checkpointer = Checkpointer(path)
     saved: set[tuple[str, str]] = set()
+    unstored = 0
     try:
         while (batch := _merged(batches)) is not None:
-            write_batch(db, key, saved, batch)
+            unstored += write_batch(db, key, saved, batch, spool)
         checkpointer.finish()  # what the run stored, in the store's file: the driver's close has none to copy
     except sqlite3.Error as exc:
         sys.stdout.write(str(exc))  # the driver's message reads it (a full disk, a read-only store)
@@ -266,6 +312,8 @@ def main(path: str) -> int:
         os._exit(1)  # the reader thread may be blocked reading: no clean exit to wait for
     finally:
         db.close()
+    if unstored:
+        sys.stdout.write(f"{UNSTORED}{unstored}")  # the driver's close reads it
     return 0
 
 
