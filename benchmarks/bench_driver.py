@@ -11,9 +11,9 @@ its row of the dashboard's students' table) instead of its report (when they see
 benchmark grades a template class of ``--template`` synthetic sheets (for real, on
 one local worker process that writes its students' files, with a verdict store), then
 runs the batch driver over a class of ``--sheets`` folders with a fake executor that
-hands back copies of those results as fast as the driver asks, in chunks of 16 (what
-50,000 sheets on 320 worker threads get). The copies are made before the driver runs:
-the template's results renamed for each student (the store's blobs keep the template's
+hands back copies of those results as fast as the driver asks, in chunks of 26 (what
+50,000 sheets on 320 Dask worker threads get; 16 until 2026-11-25). The copies are made
+before the driver runs: the template's results renamed for each student (the store's blobs keep the template's
 names) and pickled a chunk at a time, as the template's worker sent them; while the
 driver runs, each chunk is only unpickled, as a process pool or Dask unpickles results
 in the driver. (Until 2026-11-24 the renaming was done while the driver ran and counted
@@ -39,7 +39,7 @@ driver's thread (no spool), so its results carry the entries for the benchmark t
 
 A worker's rate (sheets/s per core) is the template run's: one worker process
 grading, rendering, writing its students' files and pickling the store's blobs,
-from its first chunk of 16 back to its last (its start-up not counted). From the
+from its first chunk back to its last (its start-up not counted). From the
 phases and that rate it estimates the time of a class of 50,000 sheets on 1 and on
 20 machines of 16 cores as
 
@@ -118,6 +118,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, replace
 from operator import attrgetter
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
@@ -127,23 +128,25 @@ from make_class import make_class  # noqa: E402
 
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders  # noqa: E402
 from grader.batch import runner as batch_runner  # noqa: E402
-from grader.batch.blobs import dumps, packed, read_back  # noqa: E402
-from grader.batch.cluster import CHUNKS_PER_THREAD, _DaskWindow  # noqa: E402
+from grader.batch.blobs import packed, read_back  # noqa: E402
+from grader.batch.cluster import CHUNKS_PER_THREAD, LARGEST_CHUNK, _DaskWindow  # noqa: E402
 from grader.batch.executors import Chunk  # noqa: E402
 from grader.batch.output import _csv_line, sheet_line  # noqa: E402
 from grader.batch.plan import plan  # noqa: E402
 from grader.batch.reading import SubmissionTask  # noqa: E402
+from grader.batch.runner import chunk_size  # noqa: E402
 from grader.batch.spool import spool_folder, write_sealed  # noqa: E402
 from grader.batch.studentfiles import write_student_files  # noqa: E402
-from grader.batch.worker import Graded, StoreBlobs, WorkerSetup, spool_contents  # noqa: E402
+from grader.batch.worker import Graded, StoreBlobs, WorkerSetup, spool_contents, spool_entries  # noqa: E402
 from grader.core.summary import SheetRow  # noqa: E402
 from grader.loading import load_problem_set  # noqa: E402
 from grader.reporting.dashboard import _student_link, student_row  # noqa: E402
 from grader.reporting.escape import csv_cell  # noqa: E402
 from grader.spec import ProblemSet  # noqa: E402
 
-CHUNK = 16  # sheets a chunk: what 50,000 sheets on 320 worker threads get
 THREADS = 320  # worker threads of 20 machines of 16 cores
+# Sheets a chunk: what 50,000 sheets on 320 Dask worker threads get (26 since 2026-11-25; 16 before).
+CHUNK = chunk_size(50_000, SimpleNamespace(parallelism=THREADS, largest_chunk=LARGEST_CHUNK), 1)
 
 
 class _Recording:
@@ -407,18 +410,23 @@ def _swaps(models: list[Graded]) -> list[bool]:
 
 def worker_side_seconds(template: list[Graded], written: Path, scratch: Path) -> float:
     """Seconds per sheet a worker spends on what the driver used to do: writing the student's
-    files (the template's, anew) and pickling the store's blobs (the report, the fresh
-    verdicts, the summary row)."""
+    files (the template's, anew), pickling and compressing the store's blobs (the report, the
+    fresh verdicts, the summary row) and writing them in spool files (a chunk's a file)."""
     scratch.mkdir()
     files = [{name: (written / name).read_bytes() for name in g.written or ()} for g in template]
-    verdicts = [
-        {k: pickle.loads(v) for k, v in g.blobs.verdicts.items()} if g.blobs else {} for g in template
-    ]
+    verdicts = [{k: read_back(v) for k, v in g.blobs.verdicts.items()} if g.blobs else {} for g in template]
     reports = [read_back(g.blobs.report) for g in template if g.blobs]
     started = time.perf_counter()
+    chunk: list[Graded] = []
     for graded, report, artefacts, fresh in zip(template, reports, files, verdicts, strict=True):
         write_student_files(scratch, artefacts)
-        StoreBlobs(packed(report), {key: dumps(v) for key, v in fresh.items()}, dumps(graded.summary()))
+        blobs = StoreBlobs(
+            packed(report), {key: packed(v) for key, v in fresh.items()}, packed(graded.summary())
+        )
+        chunk.append(replace(graded, blobs=blobs))
+        if len(chunk) == CHUNK:
+            spool_entries(scratch / "spool", b"k" * 32, chunk)
+            chunk = []
     return (time.perf_counter() - started) / len(template)
 
 

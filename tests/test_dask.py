@@ -37,6 +37,7 @@ from grader.batch.fork_server import MAIN_VARIABLE  # noqa: E402
 from grader.batch.limits import limits_in_force  # noqa: E402
 from grader.batch.plan import folder_fingerprint, ship_folder  # noqa: E402
 from grader.batch.reading import NotSeenHere, SubmissionTask  # noqa: E402
+from grader.batch.runner import chunk_size  # noqa: E402
 from grader.batch.store import STORE_FILE  # noqa: E402
 from grader.cli import main  # noqa: E402
 from grader.core.verdict import Verdict  # noqa: E402
@@ -777,3 +778,19 @@ def test_the_service_grades_hand_ins_on_the_cluster_from_the_file_each_one_carri
     assert statuses["q6.full"] == "correct"
     assert statuses["q7.output_size"] == "incorrect"
     assert statuses["q2.softmax_jacobian"] == "missing"
+
+
+@pytest.mark.parametrize(
+    ("sheets", "threads", "on_dask", "size"),
+    [
+        (50_000, 320, True, 26),  # six chunks a thread at least; a cluster's driver pays per chunk
+        (500_000, 320, True, 32),  # at most the cluster's largest chunk
+        (500_000, 16, False, 16),  # a local pool's chunks stay at most 16 sheets
+        (50, 4, True, 2),  # a small class: every thread has chunks to the end
+    ],
+)
+def test_a_clusters_chunks_are_sized_from_its_threads_and_its_per_chunk_cost(
+    sheets: int, threads: int, on_dask: bool, size: int
+) -> None:
+    executor = DaskExecutor(workers=threads) if on_dask else LocalExecutor(threads)
+    assert chunk_size(sheets, executor, jobs=threads) == size

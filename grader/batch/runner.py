@@ -81,6 +81,7 @@ WRITER_THREADS = 4  # threads writing students' files while the next results com
 WRITING_CHUNKS = 8  # chunks received but not yet written, at most
 # A run grading this many submissions stores them from a process of its own (see storewriter).
 STORE_PROCESS_FROM = 200
+LARGEST_CHUNK = 16  # sheets a chunk, at most, unless the executor says more (see chunk_size)
 # Stored verdicts a run keeps once read: a class gives the same answer many times, and a re-run
 # after an edit reads every unchanged one again (a verdict is about 1 KB).
 VERDICTS_KEPT = 50_000
@@ -402,8 +403,7 @@ class _Run:
 
         assert self.store is not None
         executor = self.options.executor or LocalExecutor(self.options.jobs)
-        workers = getattr(executor, "parallelism", self.options.jobs)
-        size = self.options.chunk_size or _chunk_size(len(tasks), workers)
+        size = self.options.chunk_size or chunk_size(len(tasks), executor, self.options.jobs)
         chunks = (tasks[start : start + size] for start in range(0, len(tasks), size))
         for chunk in executor.grade(setup, chunks):
             verdicts = [
@@ -439,8 +439,7 @@ class _Run:
 
     def _chunks(self, todo: list[SubmissionTask], executor: Executor) -> Iterator[Chunk]:
         # Sized when the executor asks for the first chunk: a cluster knows its workers by then.
-        workers = getattr(executor, "parallelism", self.options.jobs)
-        size = self.options.chunk_size or _chunk_size(len(todo), workers)
+        size = self.options.chunk_size or chunk_size(len(todo), executor, self.options.jobs)
         for start in range(0, len(todo), size):
             # Each folder is digested by the worker that reads it, before it reads it (see
             # grader.batch.worker.grade_task), or by the executor that ships it.
@@ -577,9 +576,13 @@ def _verdict_blobs(graded: Graded) -> dict[VerdictKey, bytes]:
     return {key: packed(verdict) for key, verdict in graded.fresh.items()}
 
 
-def _chunk_size(count: int, jobs: int) -> int:
-    """Enough chunks to keep every worker busy to the end, few enough to amortise sending."""
-    return max(1, min(16, count // (jobs * 6)))
+def chunk_size(count: int, executor: object, jobs: int) -> int:
+    """Enough chunks to keep every worker busy to the end (six a worker at least), few enough
+    to amortise sending: at most 16 sheets, or the executor's ``largest_chunk`` (a cluster's
+    driver spends about a millisecond a chunk whatever its size)."""
+    workers = getattr(executor, "parallelism", jobs)
+    largest = getattr(executor, "largest_chunk", LARGEST_CHUNK)
+    return max(1, min(largest, count // (workers * 6)))
 
 
 def _clashes(rows: list[SheetRow]) -> dict[str, list[str]]:
