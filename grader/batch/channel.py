@@ -214,9 +214,7 @@ class ResultChannel:
             seconds = self.seconds_for(handed.chunk)
             try:
                 if seconds != waits:  # a read past it fails (no select a chunk: the kernel times it)
-                    whole = int(seconds)
-                    timeval = struct.pack("ll", whole, int((seconds - whole) * 1e6))
-                    shutter.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
+                    _kernel_timeout(shutter, socket.SO_RCVTIMEO, seconds)
                     waits = seconds
                 connection.send(handed.chunk)
                 handed._outcome = _received(shutter)
@@ -286,15 +284,26 @@ def _exactly(sock: socket.socket, size: int) -> bytearray:
 
 
 @contextlib.contextmanager
-def _bounded(seconds: float, shutter: socket.socket) -> Any:
-    """Shut the connection down if what the block does takes longer than ``seconds``."""
-    timer = threading.Timer(seconds, _shut, (shutter,))
-    timer.daemon = True
-    timer.start()
+def _bounded(seconds: float, sock: socket.socket) -> Any:
+    """Fail each read or write of the block on ``sock`` that waits longer than ``seconds`` (the
+    kernel's timeouts: a read of the raw descriptor, as Connection's, then fails). No thread is
+    started: on a Dask worker, starting threads while its profiler samples every thread's frame
+    (``sys._current_frames``) can deadlock CPython 3.11 when a garbage collection runs a callback
+    in between; a Timer a handshake, 400 at a run's start, stalled a worker for ten minutes."""
+    _kernel_timeout(sock, socket.SO_RCVTIMEO, seconds)
+    _kernel_timeout(sock, socket.SO_SNDTIMEO, seconds)
     try:
         yield
     finally:
-        timer.cancel()
+        with contextlib.suppress(OSError):
+            _kernel_timeout(sock, socket.SO_RCVTIMEO, 0)
+            _kernel_timeout(sock, socket.SO_SNDTIMEO, 0)
+
+
+def _kernel_timeout(sock: socket.socket, option: int, seconds: float) -> None:
+    """Set the socket's receive or send timeout (0: none) as the kernel keeps it."""
+    whole = int(seconds)
+    sock.setsockopt(socket.SOL_SOCKET, option, struct.pack("ll", whole, int((seconds - whole) * 1e6)))
 
 
 def _shut(sock: socket.socket | None) -> None:
