@@ -129,7 +129,7 @@ from make_class import make_class  # noqa: E402
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders  # noqa: E402
 from grader.batch import runner as batch_runner  # noqa: E402
 from grader.batch.blobs import packed, read_back  # noqa: E402
-from grader.batch.cluster import CHUNKS_PER_THREAD, LARGEST_CHUNK, _DaskWindow  # noqa: E402
+from grader.batch.cluster import CHUNKS_PER_THREAD, LARGEST_CLUSTER_CHUNK, _DaskWindow  # noqa: E402
 from grader.batch.executors import Chunk  # noqa: E402
 from grader.batch.output import _csv_line, sheet_line  # noqa: E402
 from grader.batch.plan import plan  # noqa: E402
@@ -146,7 +146,7 @@ from grader.spec import ProblemSet  # noqa: E402
 
 THREADS = 320  # worker threads of 20 machines of 16 cores
 # Sheets a chunk: what 50,000 sheets on 320 Dask worker threads get (26 since 2026-11-25; 16 before).
-CHUNK = chunk_size(50_000, SimpleNamespace(parallelism=THREADS, largest_chunk=LARGEST_CHUNK), 1)
+CHUNK = chunk_size(50_000, SimpleNamespace(parallelism=THREADS, largest_chunk=LARGEST_CLUSTER_CHUNK), 1)
 
 
 class _Recording:

@@ -48,7 +48,7 @@ DEFAULT_WAIT_SECONDS = 60.0
 SCATTER_BYTES = 256 << 10  # a chunk carrying more goes to a worker directly, not in the task graph
 RECOUNT_SECONDS = 1.0  # how often the workers connected are counted
 CHUNKS_PER_THREAD = 3  # chunks in flight a worker thread connected
-LARGEST_CHUNK = 32  # sheets a chunk at most: 50,000 sheets on 320 worker threads go in chunks of 26
+LARGEST_CLUSTER_CHUNK = 32  # sheets a chunk at most: 50,000 sheets on 320 worker threads go in chunks of 26
 CHANNEL_VARIABLE = "GRADER_DASK_CHANNEL"  # off, or HOST[:PORT] where the driver listens for results
 ALLOWED_DEATHS = 2  # a chunk whose workers died this often is graded one submission at a time
 
@@ -95,7 +95,7 @@ class DaskExecutor:
         self.parallelism = workers  # worker threads connected (known once connected)
         # Sheets a chunk at most (grader.batch.runner.chunk_size): each chunk costs the driver
         # about a millisecond of its one core (sending it, taking in its results), whatever its size.
-        self.largest_chunk = LARGEST_CHUNK
+        self.largest_chunk = LARGEST_CLUSTER_CHUNK
         self.sharing: str = ""  # whether workers read the verdict store, as a TA reads it
         self.route: str = ""  # how results come back to this machine, as a TA reads it
 

@@ -490,13 +490,13 @@ class _Run:
             self.writing.popleft()
             wait = False
             for graded, digests in zip(chunk, written, strict=True):
-                records: dict[str, str] | str = digests
-                if graded.written is not None and graded.blobs is not None and graded.blobs.files:
-                    records = graded.blobs.files  # the worker wrote them: their records as stored
                 problem_set = self.problem_set_key(graded.task)
                 if graded.spooled:  # its entry is in the worker's spool file: the writer reads it
                     spooled.setdefault(graded.spooled, {})[graded.task.key] = problem_set
                 else:
+                    records: dict[str, str] | str = digests
+                    if graded.written is not None and graded.blobs is not None and graded.blobs.files:
+                        records = graded.blobs.files  # the worker wrote them: their records as stored
                     finished.append((graded, graded.task.digest, problem_set, records))
                 self.digests[graded.task.key] = graded.task  # as its worker digested it
                 self.rows.add(graded.task.key, graded.summary(), now=True, lines=graded.lines)
@@ -546,7 +546,7 @@ class _Run:
                 writer.close()
         finally:
             if writer.spool is not None:  # what the writer read is stored; the rest, never referenced
-                writer.spool.clear()
+                clear_spool(writer.spool.folder.parent)
         self.unstored += writer.unstored
 
     def _save(self, finished: list[Finished]) -> None:

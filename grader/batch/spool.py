@@ -30,7 +30,6 @@ import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from grader.batch.blobs import read_back  # grader's own classes and plain values only
 
@@ -88,21 +87,19 @@ class Spool:
             verdicts, entries = read_back(payload)
         except Exception:
             return None
-        return _checked(verdicts, entries)
+        # What is in the lists a worker of the run wrote: the seal says so.
+        return (verdicts, entries) if type(verdicts) is list and type(entries) is list else None
 
     def remove(self, name: str) -> None:
         if _NAME.fullmatch(name):
             with contextlib.suppress(OSError):
                 (self.folder / f"{name}{SUFFIX}").unlink()
 
-    def clear(self) -> None:
-        """Remove the folder and what is left in it (files never referenced: a chunk graded
-        twice after its worker died, a worker's whose results never came)."""
-        shutil.rmtree(self.folder, ignore_errors=True)
-
 
 def clear_spool(out: Path | str) -> None:
-    """Remove what an interrupted run left in ``out``'s spool folder."""
+    """Remove ``out``'s spool folder and what is in it: what an interrupted run left, or at a
+    run's end the files never referenced (a chunk graded twice after its worker died, a
+    worker's whose results never came)."""
     shutil.rmtree(spool_folder(out), ignore_errors=True)
 
 
@@ -110,8 +107,3 @@ def _mac(key: bytes, name: str, payload: bytes | memoryview) -> bytes:
     sealed = hmac.new(key, name.encode("ascii"), "sha256")
     sealed.update(payload)
     return sealed.digest()
-
-
-def _checked(verdicts: Any, entries: Any) -> tuple[list[SpooledVerdict], list[SpooledEntry]] | None:
-    """The lists, if lists (what is in them a worker of the run wrote: the seal says so)."""
-    return (verdicts, entries) if type(verdicts) is list and type(entries) is list else None

@@ -42,11 +42,11 @@ from typing import IO, Any
 
 from grader.batch.blobs import read_back
 from grader.batch.integrity import seal
-from grader.batch.spool import Spool, SpooledEntry
+from grader.batch.spool import Spool, SpooledEntry, SpooledVerdict
 
 # (folder, source, problem set, answers, artefacts, made_from, report, row, report digest)
 SubmissionFields = tuple[str, str, str, str, str, str, bytes, bytes, str]
-VerdictFields = tuple[str, str, bytes]  # (part digest, answer digest, pickled verdict)
+VerdictFields = SpooledVerdict  # (part digest, answer digest, pickled verdict)
 # Spool files of the workers (grader.batch.spool) and the folders whose entries each holds,
 # with their problem-set keys: (file name, {folder: problem set})
 SpooledFields = tuple[str, dict[str, str]]
