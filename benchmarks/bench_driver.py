@@ -131,6 +131,7 @@ from grader.batch import runner as batch_runner  # noqa: E402
 from grader.batch.blobs import packed, read_back  # noqa: E402
 from grader.batch.cluster import CHUNKS_PER_THREAD, LARGEST_CLUSTER_CHUNK, _DaskWindow  # noqa: E402
 from grader.batch.executors import Chunk  # noqa: E402
+from grader.batch.fingerprints import FingerprintsAhead  # noqa: E402
 from grader.batch.output import _csv_line, sheet_line  # noqa: E402
 from grader.batch.plan import plan  # noqa: E402
 from grader.batch.reading import SubmissionTask  # noqa: E402
@@ -252,6 +253,7 @@ class FakeWorkers:
         with Client(dask.address) as client:  # connecting counts before the first chunk, as in a run
             client.wait_for_workers(1)
             window = _FedWindow(client, setup, str(dask.results))
+            window.ahead = True  # a helper takes the fingerprints, as in a run this large
             if dask.direct:
                 window.open_channel()
                 assert window.channel is not None, window.route
@@ -462,6 +464,12 @@ def _living_children_cpu() -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def _process_cpu(pid: int) -> float:
+    """CPU seconds (user and system) so far of a living process."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _children_cpu() -> float:
     """CPU seconds (user and system) of this process's children that have ended."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -479,6 +487,7 @@ class DriverRun:
     intake_cpu: float
     after_cpu: float
     writer_cpu: float  # the store's writer process, the whole run
+    helper_cpu: float = 0.0  # the process taking fingerprints ahead of a Dask window (--dask)
 
     @property
     def seconds(self) -> float:
@@ -487,7 +496,12 @@ class DriverRun:
     @property
     def cpu(self) -> float:
         """The driver's CPU time and its writer's (each on a core of its own: the busier counts)."""
-        return self.before_cpu + self.after_cpu + max(self.intake_cpu, self.writer_cpu)
+        return self.before_cpu + self.after_cpu + self.intake_cpu_bound
+
+    @property
+    def intake_cpu_bound(self) -> float:
+        """The busiest of the processes taking results in, each on a core of its own."""
+        return max(self.intake_cpu, self.writer_cpu, self.helper_cpu)
 
 
 def driver_run(spec: ProblemSet, root: Path, out: Path, fake: FakeWorkers, sheets: int) -> DriverRun:
@@ -495,15 +509,25 @@ def driver_run(spec: ProblemSet, root: Path, out: Path, fake: FakeWorkers, sheet
     shutil.rmtree(out, ignore_errors=True)
     gc.collect()
     children = _children_cpu()
+    helpers: list[float] = []  # the fingerprint helper's CPU time, read as it is told to end
+    closing = FingerprintsAhead.close
+
+    def close(helper: FingerprintsAhead) -> None:
+        if helper.process is not None:
+            helpers.append(_process_cpu(helper.process.pid))
+        closing(helper)
+
     started, started_cpu = time.perf_counter(), time.process_time()
-    result = run_batch(
-        spec,
-        root,
-        submission_folders(root),
-        BatchOptions(out=out, executor=fake, chunk_size=CHUNK),
-    )
+    with _attribute(FingerprintsAhead, "close", close):
+        result = run_batch(
+            spec,
+            root,
+            submission_folders(root),
+            BatchOptions(out=out, executor=fake, chunk_size=CHUNK),
+        )
     driver_seconds, driver_cpu = time.perf_counter() - started, time.process_time() - started_cpu
-    writer_cpu = _children_cpu() - children  # the store's writer process, ended with the run
+    helper_cpu = sum(helpers)
+    writer_cpu = _children_cpu() - children - helper_cpu  # the store's writer process, ended with the run
     assert len(result.rows) == sheets
     del result
     # Not the driver's: the fake workers' spool files, written in its process before its intake.
@@ -519,6 +543,7 @@ def driver_run(spec: ProblemSet, root: Path, out: Path, fake: FakeWorkers, sheet
         intake_cpu,
         driver_cpu - before_cpu - intake_cpu,
         writer_cpu,
+        helper_cpu,
     )
 
 
@@ -644,7 +669,7 @@ def _print_figures(
         cpu_phases = f"{run.before_cpu:.2f} + {run.intake_cpu:.2f} + {run.after_cpu:.2f}"
         print(
             f"driver run {number}: {run.seconds:.1f} s ({phases}), CPU {cpu_phases} s, "
-            f"writer {run.writer_cpu:.2f} s"
+            f"writer {run.writer_cpu:.2f} s" + (f", fingerprints {run.helper_cpu:.2f} s" if args.dask else "")
         )
     wall = min(runs, key=attrgetter("seconds"))
     intake_rate = args.sheets / wall.intake
@@ -680,6 +705,12 @@ def _print_figures(
         f"({cpu.before_cpu:.2f} s before its first chunk, {cpu.intake_cpu:.2f} s taking them in = "
         f"{cpu.intake_cpu / args.sheets * 1e6:.0f} us a sheet, {cpu.after_cpu:.2f} s at the end); the "
         f"store's writer process {cpu.writer_cpu:.2f} s = {cpu.writer_cpu / args.sheets * 1e6:.0f} us a sheet"
+        + (
+            f"; the process taking fingerprints ahead {cpu.helper_cpu:.2f} s = "
+            f"{cpu.helper_cpu / args.sheets * 1e6:.0f} us a sheet"
+            if args.dask
+            else ""
+        )
     )
     scaled = (
         "measured, not scaled"
@@ -692,14 +723,16 @@ def _print_figures(
         f"{twenty:.0f} s: x{one / twenty:.2f}, as serial + max(50000 / (cores x {per_core:.1f}), "
         f"50000 / {intake_rate:.0f}) with serial = {serial:.1f} s (before and after the intake, {scaled})"
     )
-    # The same from CPU time: a worker core's, the driver's and its writer's, each on a core of its own.
-    intake_rate_cpu = args.sheets / max(cpu.intake_cpu, cpu.writer_cpu)
+    # The same from CPU time: a worker core's, the driver's and its writer's (and the fingerprint
+    # helper's), each on a core of its own.
+    intake_rate_cpu = args.sheets / cpu.intake_cpu_bound
+    busiest = "the driver and its writer" + (" and the fingerprints' helper" if args.dask else "")
     serial_cpu, one_cpu, twenty_cpu = _estimated(
         cpu.before_cpu + cpu.after_cpu, per_core_cpu, intake_rate_cpu, args.sheets
     )
     print(
         f"estimate from CPU time: a worker core {per_core_cpu:.1f} sheets/s of its CPU, the intake "
-        f"{intake_rate_cpu:.0f} sheets/s (the busier of the driver and its writer), serial "
+        f"{intake_rate_cpu:.0f} sheets/s (the busiest of {busiest}), serial "
         f"{serial_cpu:.1f} s of the driver's CPU ({scaled}): 1 machine {one_cpu:.0f} s, 20 machines "
         f"{twenty_cpu:.0f} s: x{one_cpu / twenty_cpu:.2f}"
     )

@@ -15,17 +15,9 @@ import pytest
 
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders
 from grader.batch.executors import Chunk, InProcessExecutor
+from grader.batch.fingerprints import MAX_FILES, folder_digest, folder_fingerprint
 from grader.batch.lock import LOCK_FILE
-from grader.batch.plan import (
-    CHANGED,
-    LINKED,
-    MAX_FILES,
-    MISSING,
-    folder_digest,
-    folder_fingerprint,
-    ship_folder,
-    why_not_in_place,
-)
+from grader.batch.plan import CHANGED, LINKED, MISSING, ship_folder, why_not_in_place
 from grader.batch.reading import SubmissionTask
 from grader.batch.store import STORE_FILE, VerdictStore
 from grader.batch.studentfiles import OUT_MARKER, mark_output, reachable_output, unmark_output

@@ -33,9 +33,10 @@ from grader.batch import cluster as cluster_module  # noqa: E402
 from grader.batch.cluster import DaskExecutor, executor_for  # noqa: E402
 from grader.batch.cluster_worker import fork_server_limits, unseen_folders  # noqa: E402
 from grader.batch.executors import ExecutorLost  # noqa: E402
+from grader.batch.fingerprints import folder_fingerprint  # noqa: E402
 from grader.batch.fork_server import MAIN_VARIABLE  # noqa: E402
 from grader.batch.limits import limits_in_force  # noqa: E402
-from grader.batch.plan import folder_fingerprint, ship_folder  # noqa: E402
+from grader.batch.plan import ship_folder  # noqa: E402
 from grader.batch.reading import NotSeenHere, SubmissionTask  # noqa: E402
 from grader.batch.runner import chunk_size  # noqa: E402
 from grader.batch.store import STORE_FILE  # noqa: E402
@@ -227,6 +228,30 @@ def test_workers_on_the_class_s_disk_read_in_place_and_one_that_sees_another_cop
         _, shipped = grade_both_ways(spec, root, tmp_path / "shipped", cluster.address, direct)
     assert shipped == local
     assert chunks < len(sent) <= chunks + in_flight  # the chunks in flight went twice, then with their files
+
+
+@ROUTES
+def test_a_large_run_s_fingerprints_are_taken_ahead_by_a_helper_process_not_the_driver(
+    cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, direct: bool
+) -> None:
+    """A run of 200 sheets or more in its first round (here lowered to 1) has a helper process
+    take each folder's fingerprint ahead of the window: the driver takes none itself, the
+    workers read every folder in place, and the reports are a local run's."""
+    monkeypatch.setattr(cluster_module, "FINGERPRINTS_AHEAD_FROM", 1)
+    problem_file, root = _make_class_module().make_class(tmp_path / "synthetic", 40, seed=12, parts=12)
+    spec = load_problem_set(problem_file)
+
+    def taken_here(folder: Path) -> str:
+        raise AssertionError(f"the driver fingerprinted {folder} itself")
+
+    monkeypatch.setattr(cluster_module, "folder_fingerprint", taken_here)
+    monkeypatch.setattr(cluster_module, "ship_folder", taken_here)
+    with chunks_sent(monkeypatch) as sent:
+        local, dask = grade_both_ways(spec, root, tmp_path, cluster.address, direct)
+    assert dask == local
+    assert len(sent) == 10  # 40 sheets, 4 a chunk: each sent once, read in place
+    seen = {task.key: task.seen for chunk in sent for task in chunk}
+    assert seen == {folder.name: folder_fingerprint(folder) for folder in submission_folders(root)}
 
 
 def test_serving_tasks_hand_their_worker_threads_back_every_so_often_and_the_run_goes_on(

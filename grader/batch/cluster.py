@@ -35,8 +35,9 @@ from typing import Any
 from grader.batch import channel as channel_module
 from grader.batch.channel import ResultChannel, Unreachable, WorkerGone
 from grader.batch.executors import Chunk, ChunkWindow, ExecutorLost, LocalExecutor, submission_budget
+from grader.batch.fingerprints import fingerprinted_ahead, folder_fingerprint
 from grader.batch.limits import verdict_version
-from grader.batch.plan import digested, folder_fingerprint, ship_folder
+from grader.batch.plan import digested, ship_folder
 from grader.batch.reading import NotSeenHere, SubmissionTask
 from grader.batch.worker import Graded, WorkerRefused, WorkerSetup
 
@@ -51,6 +52,9 @@ CHUNKS_PER_THREAD = 3  # chunks in flight a worker thread connected
 LARGEST_CLUSTER_CHUNK = 32  # sheets a chunk at most: 50,000 sheets on 320 worker threads go in chunks of 26
 CHANNEL_VARIABLE = "GRADER_DASK_CHANNEL"  # off, or HOST[:PORT] where the driver listens for results
 ALLOWED_DEATHS = 2  # a chunk whose workers died this often is graded one submission at a time
+# A run whose first round of chunks holds this many sheets has a helper process take the folders'
+# fingerprints ahead of the window (grader.batch.fingerprints), not the driver as each chunk goes.
+FINGERPRINTS_AHEAD_FROM = 200
 
 
 def executor_for(name: str, jobs: int) -> LocalExecutor | DaskExecutor:
@@ -112,6 +116,7 @@ class DaskExecutor:
                 window = _DaskWindow(client, key, setup, self.chunks_per_worker)
                 chunks = iter(chunks)
                 first = list(itertools.islice(chunks, window.in_flight + 1))
+                window.ahead = sum(len(chunk) for chunk in first) >= FINGERPRINTS_AHEAD_FROM
                 if self.direct or (self.direct is None and len(first) > window.in_flight):
                     window.open_channel()
                 elif self.direct is None:
@@ -246,6 +251,7 @@ class _DaskWindow(ChunkWindow):
         self.deaths: dict[tuple[str, ...], int] = {}  # a chunk's: how often its workers died
         self.route = "through the Dask scheduler"
         self.threads = 0
+        self.ahead = False  # fingerprints taken by a helper process ahead of the window
         self._recount()
 
     def open_channel(self) -> None:
@@ -337,10 +343,13 @@ class _DaskWindow(ChunkWindow):
 
     def run(self, chunks: Iterator[Chunk]) -> Iterator[list[Graded]]:
         finished = False
+        ahead = fingerprinted_ahead(chunks, lambda: self.in_place) if self.ahead else None
         try:
-            yield from super().run(chunks)
+            yield from super().run(chunks if ahead is None else ahead)
             finished = True
         finally:
+            if ahead is not None:
+                ahead.close()  # its helper process ends
             self._wind_down(finished)
 
     def _wind_down(self, finished: bool) -> None:
@@ -484,8 +493,8 @@ def _channel_address(client: Any) -> tuple[str, int] | str:
 
 def _seen(task: SubmissionTask) -> SubmissionTask:
     """The task with its folder as the driver sees it, without reading a file (see
-    grader.batch.plan.why_not_in_place)."""
-    return replace(task, seen=folder_fingerprint(Path(task.folder)))
+    grader.batch.plan.why_not_in_place), unless a helper process took that ahead."""
+    return task if task.seen else replace(task, seen=folder_fingerprint(Path(task.folder)))
 
 
 def _shipped(task: SubmissionTask) -> SubmissionTask:
