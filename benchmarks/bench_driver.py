@@ -112,6 +112,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -131,7 +132,6 @@ from grader.batch import runner as batch_runner  # noqa: E402
 from grader.batch.blobs import packed, read_back  # noqa: E402
 from grader.batch.cluster import CHUNKS_PER_THREAD, LARGEST_CLUSTER_CHUNK, _DaskWindow  # noqa: E402
 from grader.batch.executors import Chunk  # noqa: E402
-from grader.batch.fingerprints import FingerprintsAhead  # noqa: E402
 from grader.batch.output import _csv_line, sheet_line  # noqa: E402
 from grader.batch.plan import plan  # noqa: E402
 from grader.batch.reading import SubmissionTask  # noqa: E402
@@ -464,10 +464,56 @@ def _living_children_cpu() -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def _process_cpu(pid: int) -> float:
-    """CPU seconds (user and system) so far of a living process."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+class _Descendants:
+    """The CPU time of this process's descendants (the store's writer, its checkpoints' process,
+    the fingerprints' helper), sampled from /proc every 20 ms while the block runs: the last
+    sample of each (a process's last 20 ms at most are missed, and so counted as its parent's)."""
+
+    def __init__(self) -> None:
+        self.seen: dict[int, tuple[str, float]] = {}  # pid: (command line, CPU seconds)
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> _Descendants:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+    def cpu(self, marker: str) -> float:
+        """CPU seconds of the descendants whose command line holds ``marker``."""
+        return sum(cpu for command, cpu in self.seen.values() if marker in command)
+
+    def _watch(self) -> None:
+        tick = os.sysconf("SC_CLK_TCK")
+        while not self.stopped.wait(0.02):
+            parents: dict[int, int] = {}
+            times: dict[int, float] = {}
+            for entry in os.scandir("/proc"):
+                if entry.name.isdigit():
+                    with contextlib.suppress(OSError, IndexError):
+                        fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+                        parents[int(entry.name)] = int(fields[1])
+                        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+            for pid in _descendants_of(os.getpid(), parents):
+                with contextlib.suppress(OSError):
+                    command = self.seen[pid][0] if pid in self.seen else _command_line(pid)
+                    self.seen[pid] = (command, times[pid])
+
+
+def _descendants_of(root: int, parents: dict[int, int]) -> list[int]:
+    found, frontier = [], [root]
+    while frontier:
+        children = [pid for pid, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+def _command_line(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
 
 
 def _children_cpu() -> float:
@@ -488,6 +534,7 @@ class DriverRun:
     after_cpu: float
     writer_cpu: float  # the store's writer process, the whole run
     helper_cpu: float = 0.0  # the process taking fingerprints ahead of a Dask window (--dask)
+    checkpoints_cpu: float = 0.0  # the writer's process copying the store's log into its file
 
     @property
     def seconds(self) -> float:
@@ -501,7 +548,7 @@ class DriverRun:
     @property
     def intake_cpu_bound(self) -> float:
         """The busiest of the processes taking results in, each on a core of its own."""
-        return max(self.intake_cpu, self.writer_cpu, self.helper_cpu)
+        return max(self.intake_cpu, self.writer_cpu, self.helper_cpu, self.checkpoints_cpu)
 
 
 def driver_run(spec: ProblemSet, root: Path, out: Path, fake: FakeWorkers, sheets: int) -> DriverRun:
@@ -509,16 +556,8 @@ def driver_run(spec: ProblemSet, root: Path, out: Path, fake: FakeWorkers, sheet
     shutil.rmtree(out, ignore_errors=True)
     gc.collect()
     children = _children_cpu()
-    helpers: list[float] = []  # the fingerprint helper's CPU time, read as it is told to end
-    closing = FingerprintsAhead.close
-
-    def close(helper: FingerprintsAhead) -> None:
-        if helper.process is not None:
-            helpers.append(_process_cpu(helper.process.pid))
-        closing(helper)
-
     started, started_cpu = time.perf_counter(), time.process_time()
-    with _attribute(FingerprintsAhead, "close", close):
+    with _Descendants() as descendants:
         result = run_batch(
             spec,
             root,
@@ -526,8 +565,10 @@ def driver_run(spec: ProblemSet, root: Path, out: Path, fake: FakeWorkers, sheet
             BatchOptions(out=out, executor=fake, chunk_size=CHUNK),
         )
     driver_seconds, driver_cpu = time.perf_counter() - started, time.process_time() - started_cpu
-    helper_cpu = sum(helpers)
-    writer_cpu = _children_cpu() - children - helper_cpu  # the store's writer process, ended with the run
+    helper_cpu = descendants.cpu("grader.batch.fingerprints")
+    checkpoints_cpu = descendants.cpu("--checkpoints")
+    # The store's writer process, ended with the run (it reaped its checkpoints' process).
+    writer_cpu = _children_cpu() - children - helper_cpu - checkpoints_cpu
     assert len(result.rows) == sheets
     del result
     # Not the driver's: the fake workers' spool files, written in its process before its intake.
@@ -544,6 +585,7 @@ def driver_run(spec: ProblemSet, root: Path, out: Path, fake: FakeWorkers, sheet
         driver_cpu - before_cpu - intake_cpu,
         writer_cpu,
         helper_cpu,
+        checkpoints_cpu,
     )
 
 
@@ -669,7 +711,8 @@ def _print_figures(
         cpu_phases = f"{run.before_cpu:.2f} + {run.intake_cpu:.2f} + {run.after_cpu:.2f}"
         print(
             f"driver run {number}: {run.seconds:.1f} s ({phases}), CPU {cpu_phases} s, "
-            f"writer {run.writer_cpu:.2f} s" + (f", fingerprints {run.helper_cpu:.2f} s" if args.dask else "")
+            f"writer {run.writer_cpu:.2f} s, its checkpoints {run.checkpoints_cpu:.2f} s"
+            + (f", fingerprints {run.helper_cpu:.2f} s" if args.dask else "")
         )
     wall = min(runs, key=attrgetter("seconds"))
     intake_rate = args.sheets / wall.intake
@@ -705,6 +748,7 @@ def _print_figures(
         f"({cpu.before_cpu:.2f} s before its first chunk, {cpu.intake_cpu:.2f} s taking them in = "
         f"{cpu.intake_cpu / args.sheets * 1e6:.0f} us a sheet, {cpu.after_cpu:.2f} s at the end); the "
         f"store's writer process {cpu.writer_cpu:.2f} s = {cpu.writer_cpu / args.sheets * 1e6:.0f} us a sheet"
+        f" (its checkpoints' process {cpu.checkpoints_cpu:.2f} s)"
         + (
             f"; the process taking fingerprints ahead {cpu.helper_cpu:.2f} s = "
             f"{cpu.helper_cpu / args.sheets * 1e6:.0f} us a sheet"
@@ -726,7 +770,9 @@ def _print_figures(
     # The same from CPU time: a worker core's, the driver's and its writer's (and the fingerprint
     # helper's), each on a core of its own.
     intake_rate_cpu = args.sheets / cpu.intake_cpu_bound
-    busiest = "the driver and its writer" + (" and the fingerprints' helper" if args.dask else "")
+    busiest = "the driver, its writer, its checkpoints" + (
+        " and the fingerprints' helper" if args.dask else ""
+    )
     serial_cpu, one_cpu, twenty_cpu = _estimated(
         cpu.before_cpu + cpu.after_cpu, per_core_cpu, intake_rate_cpu, args.sheets
     )

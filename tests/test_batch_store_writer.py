@@ -5,6 +5,8 @@ that cannot write stops the run with its reason."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import queue
 import sqlite3
 import subprocess
@@ -332,6 +334,36 @@ def test_what_the_writer_stored_is_in_the_stores_file_when_it_ends_not_only_in_i
     finally:
         db.close()
         store.close()
+
+
+def test_the_log_is_copied_into_the_store_s_file_while_the_writer_runs_by_a_process_of_its_own(
+    tmp_path: Path,
+) -> None:
+    """The checkpoints are a child process's (a core of their own, not the writer's), every
+    quarter of a second: the store's file alone has what was committed before the run ends."""
+    import psutil
+
+    path = tmp_path / STORE_FILE
+    store = VerdictStore(path)
+    writer = StoreWriter(path, store.key)
+    try:
+        for number in range(20):
+            writer.send(_batch(number))
+        deadline = time.monotonic() + 20
+        stored = 0
+        while stored < 20 and time.monotonic() < deadline:
+            time.sleep(0.3)
+            copy = tmp_path / "copy.sqlite3"
+            copy.write_bytes(path.read_bytes())  # the file alone, without its write-ahead log
+            with contextlib.closing(sqlite3.connect(copy)) as db, contextlib.suppress(sqlite3.Error):
+                stored = db.execute("SELECT COUNT(*) FROM submissions").fetchone()[0]  # no table yet: 0
+        children = psutil.Process(writer.process.pid).children()
+        assert [child.cmdline()[-2:] for child in children] == [["--checkpoints", str(path)]]
+        assert stored == 20, "every committed batch in the store's file while the writer still runs"
+    finally:
+        writer.close()
+        store.close()
+    assert not psutil.Process(os.getpid()).children(recursive=True), "the checkpoints' process ended"
 
 
 def test_a_writer_told_no_more_batches_come_stores_them_and_ends_before_the_driver_waits(

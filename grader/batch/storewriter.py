@@ -18,8 +18,8 @@ it has read, then exits: a batch it was sent in full is stored, so the driver's 
 no finished submission. A failure to write (a full disk) ends it; the driver then says why,
 as for its own writes.
 
-The writer copies SQLite's write-ahead log into the store's file from a thread of its own
-(:class:`Checkpointer`), never inside its commits, and empties it when it ends: the driver
+The writer has SQLite's write-ahead log copied into the store's file by a process of its own
+(:class:`Checkpointer`), never inside its commits, and emptied when it ends: the driver
 tells it when no more batches come (:meth:`StoreWriter.end_input`) and makes ``grades.csv``
 and the dashboard meanwhile.
 """
@@ -30,6 +30,7 @@ import contextlib
 import os
 import pickle
 import queue
+import select
 import signal
 import sqlite3
 import struct
@@ -298,14 +299,18 @@ def main(path: str) -> int:
     batches: queue.Queue[Any] = queue.Queue(BACKLOG)
     threading.Thread(target=_reader, args=(stream, batches), daemon=True).start()
     db = connect(path)
-    db.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's thread does it, see Checkpointer
-    checkpointer = Checkpointer(path)
+    try:
+        checkpointer: Checkpointer | None = Checkpointer(path)
+        db.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's process does it
+    except OSError:  # no process to be had: SQLite checkpoints inside the commits, as by default
+        checkpointer = None
     saved: set[tuple[str, str]] = set()
     unstored = 0
     try:
         while (batch := _merged(batches)) is not None:
             unstored += write_batch(db, key, saved, batch, spool)
-        checkpointer.finish()  # what the run stored, in the store's file: the driver's close has none to copy
+        # What the run stored, in the store's file: the driver's close has none to copy.
+        checkpointer.finish() if checkpointer is not None else db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     except sqlite3.Error as exc:
         sys.stdout.write(str(exc))  # the driver's message reads it (a full disk, a read-only store)
         sys.stdout.flush()
@@ -318,41 +323,53 @@ def main(path: str) -> int:
 
 
 class Checkpointer:
-    """Copies the store's write-ahead log into its file every :data:`CHECKPOINT_SECONDS`, from
-    a thread of its own with a connection of its own, while the writer inserts: a checkpoint
-    waits for the disk twice (it syncs the log, then the file), and inside a commit (SQLite's
-    automatic checkpoints) that wait stopped the writer, whose backlog then stopped the driver
-    (on 2026-11-24, 2.4 s of a 50,000-sheet run's 6.9 s of intake went to waiting so)."""
+    """Copies the store's write-ahead log into its file every :data:`CHECKPOINT_SECONDS`, from a
+    process of its own (``python -m grader.batch.storewriter --checkpoints PATH``, started by the
+    writer) with a connection of its own, while the writer inserts: a checkpoint waits for the
+    disk twice (it syncs the log, then the file), and inside a commit (SQLite's automatic
+    checkpoints) that wait stopped the writer, whose backlog then stopped the driver (on
+    2026-11-24, 2.4 s of a 50,000-sheet run's 6.9 s of intake went to waiting so). In a thread of
+    the writer (until 2026-11-25) its copying took a sixth of the writer's CPU time, on the core
+    the writer's own work needs. The process ends when its input does (the writer tells it, or
+    the writer ended): it copies what is left and empties the log first."""
 
     def __init__(self, path: str):
-        self.db = connect(path)
-        self.stopped = threading.Event()
-        self.failure: sqlite3.Error | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        while not self.stopped.wait(CHECKPOINT_SECONDS):
-            try:
-                self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            except sqlite3.Error as exc:  # a full disk: the writer's own next write says so too
-                self.failure = exc
-                return
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "grader.batch.storewriter", "--checkpoints", path],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
 
     def finish(self) -> None:
-        """Stop, then copy what is left of the log and empty it (raise what stopped a
-        checkpoint, if anything did). Emptying it waits for the store's readers (the driver
-        between two reads) at most :data:`LAST_CHECKPOINT_WAIT_MS`; a reader still in the log
-        then keeps it, and the last connection to close empties it, as SQLite does. The log
+        """Have it copy what is left of the log and empty it, and wait until it has (raise what
+        stopped a checkpoint, if anything did). Emptying it waits for the store's readers (the
+        driver between two reads) at most :data:`LAST_CHECKPOINT_WAIT_MS`; a reader still in the
+        log then keeps it, and the last connection to close empties it, as SQLite does. The log
         of a large run is hundreds of MB: emptied here, while the driver makes the dashboard."""
-        self.stopped.set()
-        self.thread.join()
-        if self.failure is not None:
-            raise self.failure
-        self.db.execute(f"PRAGMA busy_timeout = {LAST_CHECKPOINT_WAIT_MS}")
-        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # busy: as much as it could, no error
-        self.db.close()
+        told, error = self.process.communicate()
+        if self.process.returncode != 0:
+            raise _failure(told, error, self.process.returncode)
+
+
+def checkpoints(path: str) -> int:
+    """The checkpointer process (see :class:`Checkpointer`): a passive checkpoint every
+    :data:`CHECKPOINT_SECONDS` until its input ends, then the last one, which empties the log."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as the writer: it ends when its input does
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    db = connect(path)
+    try:
+        while not select.select([sys.stdin], [], [], CHECKPOINT_SECONDS)[0]:
+            db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        db.execute(f"PRAGMA busy_timeout = {LAST_CHECKPOINT_WAIT_MS}")
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # busy: as much as it could, no error
+    except sqlite3.Error as exc:  # a full disk: the writer's own next write says so too
+        sys.stdout.write(str(exc))
+        return 1
+    finally:
+        db.close()
+    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(checkpoints(sys.argv[2]) if sys.argv[1] == "--checkpoints" else main(sys.argv[1]))
