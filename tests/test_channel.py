@@ -116,6 +116,57 @@ def test_a_chunk_whose_worker_goes_away_is_late_or_ended_fails_as_a_dead_worker_
         late.abort()
 
 
+def test_many_tasks_at_once_and_results_of_megabytes(
+    driver: ResultChannel, finished: queue.SimpleQueue[Handed]
+) -> None:
+    """One thread of the driver serves every connection: chunks go to whichever task is free,
+    and results of megabytes arrive in pieces and come back whole."""
+    tokens = [f"task-{number}" for number in range(8)]
+    for token in tokens:
+        driver.expect(token)
+    handed = [driver.hand([f"student-{number}"]) for number in range(40)]
+    large = b"x" * (3 << 20)
+
+    def serve(token: str) -> None:
+        with channel.connect(driver.address, driver.secret, token) as worker:
+            while (chunk := worker.recv()) is not None:
+                worker.send((chunk[0], token, large if chunk[0].endswith("7") else b""))
+
+    serving = [threading.Thread(target=serve, args=(token,), daemon=True) for token in tokens]
+    for thread in serving:
+        thread.start()
+    back = {id(_back(finished)) for _ in handed}
+    assert back == {id(h) for h in handed}
+    results = [h.result() for h in handed]
+    assert [name for name, _, _ in results] == [f"student-{number}" for number in range(40)]
+    assert all(len(data) == (len(large) if name.endswith("7") else 0) for name, _, data in results)
+    assert len({token for _, token, _ in results}) > 1  # shared out, not one task doing all
+    driver.close()
+    for thread in serving:
+        thread.join(10)
+        assert not thread.is_alive()  # each told the run is over
+
+
+def test_a_task_started_again_elsewhere_takes_over_and_the_chunk_it_held_is_not_lost(
+    driver: ResultChannel, finished: queue.SimpleQueue[Handed]
+) -> None:
+    """A task that Dask started again on another worker connects with the same token: its old
+    connection is shut, and the chunk that one held fails as a dead worker's (the window sends it
+    again)."""
+    driver.expect("restarted")
+    held = driver.hand(["alice"])
+    with channel.connect(driver.address, driver.secret, "restarted") as first:
+        assert first.recv() == ["alice"]
+        with channel.connect(driver.address, driver.secret, "restarted") as again:
+            assert _back(finished) is held
+            with pytest.raises(WorkerGone):
+                held.result()
+            retried = driver.hand(["alice"])
+            assert again.recv() == ["alice"]
+            again.send("graded")
+            assert _back(finished) is retried and retried.result() == "graded"
+
+
 def test_reaches_says_whether_and_why_not(driver: ResultChannel) -> None:
     assert channel.reaches(driver.address, driver.secret)
     with socket.socket() as closed:
