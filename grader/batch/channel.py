@@ -98,8 +98,9 @@ class ResultChannel:
     """The driver's end: a listening socket, a thread that takes each connecting task through
     the handshake, and one thread, the pump, that hands the chunks put in by :meth:`hand` to
     the connected tasks and puts each handed chunk in ``finished`` once it is back. One thread
-    waits on every connection at once (epoll): a thread a connection (until 2026-11-25) cost the
-    driver four or more hand-offs of the interpreter lock a chunk, about a quarter of its CPU."""
+    waits on every connection at once (epoll): a thread a connection (until 2026-11-25) passed
+    the interpreter lock between threads four times or more a chunk, and cost the driver twice
+    the CPU while its main thread was busy (benchmarks/bench_channel.py)."""
 
     def __init__(self, host: str, port: int, finished: Any, seconds_for: Callable[[Any], float]):
         self.secret = secrets.token_bytes(32)
