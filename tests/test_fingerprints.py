@@ -80,6 +80,17 @@ def test_tasks_that_travel_with_their_files_or_were_fingerprinted_already_pass_a
     assert given[2].seen == folder_fingerprint(folders[2])
 
 
+def test_a_chunk_with_nothing_to_fingerprint_leaves_the_helper_in_step_for_the_next(tmp_path: Path) -> None:
+    folders = _plain_folders(tmp_path, 6)
+    shipped = [replace(_task(f), files=(ShippedFile("answers.yaml", b"", 0),)) for f in folders[:2]]
+    chunks = [shipped, [_task(f) for f in folders[2:4]], [_task(f) for f in folders[4:]]]
+
+    given = list(fingerprinted_ahead(iter(chunks), lambda: True, asked_ahead=1))
+
+    assert given[0] == shipped
+    assert [t.seen for c in given[1:] for t in c] == [folder_fingerprint(f) for f in folders[2:]]
+
+
 def test_the_helper_runs_ahead_of_the_window_by_a_bounded_number_of_folders(tmp_path: Path) -> None:
     """The window gets a chunk only once the helper was asked for the chunks after it, never for
     more than ``asked_ahead`` folders it has not taken back (so the helper's answers always fit in

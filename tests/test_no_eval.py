@@ -120,6 +120,7 @@ PROCESS_CALLS = ("subprocess.", "os.fork", "os.exec", "os.spawn", "os.posix_spaw
 
 # The batch's store writer starts one process, and only grader's own module in it.
 STORE_WRITER = PACKAGE / "batch" / "storewriter.py"
+FINGERPRINTS = PACKAGE / "batch" / "fingerprints.py"
 
 
 def _popen_commands(tree: ast.Module) -> list[list[str]]:
@@ -180,8 +181,8 @@ def _imported_modules(tree: ast.Module) -> set[str]:
 @pytest.mark.parametrize("path", _package_files(), ids=lambda p: str(p.relative_to(PACKAGE.parent)))
 def test_only_the_sandbox_starts_processes(path: Path) -> None:
     """No module imports the runner; only the sandbox module starts a process (and the batch's
-    store writer one running grader's own module), and only the runner (inside the sandbox)
-    forks."""
+    store writer and fingerprints' helper, each running its own module), and only the runner
+    (inside the sandbox) forks."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     assert "grader.types.code.runner" not in _imported_modules(tree)
     calls = {_dotted(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
@@ -190,7 +191,13 @@ def test_only_the_sandbox_starts_processes(path: Path) -> None:
         assert starting == ["subprocess.Popen", "subprocess.run"]
     elif path == STORE_WRITER:
         assert starting == ["subprocess.Popen"]
-        assert _popen_commands(tree) == [["sys.executable", "-m", "grader.batch.storewriter"]]
+        assert _popen_commands(tree) == [
+            ["sys.executable", "-m", "grader.batch.storewriter"],
+            ["sys.executable", "-m", "grader.batch.storewriter", "--checkpoints"],
+        ]
+    elif path == FINGERPRINTS:
+        assert starting == ["subprocess.Popen"]
+        assert _popen_commands(tree) == [["sys.executable", "-m", "grader.batch.fingerprints"]]
     elif path == RUNNER:
         assert starting == ["os.fork"]
     else:

@@ -22,16 +22,14 @@ import collections
 import contextlib
 import hashlib
 import os
-import pickle
 import signal
 import stat
-import struct
 import subprocess
 import sys
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 # Files larger than this are told apart by size and modification time, not content:
 # no reader accepts them, and hashing one must not cost a batch seconds.
@@ -44,7 +42,6 @@ UNKNOWN = "-" * FINGERPRINT_LENGTH  # the helper's answer for a folder it could 
 # Folders asked of the helper and not yet taken back, at most: its answers (33 bytes a folder)
 # then always fit in its output pipe, so it never waits on the driver while the driver waits on it.
 AHEAD_FOLDERS = 1_000
-_HEADER = struct.Struct(">Q")
 
 
 class _Sent(Protocol):
@@ -165,9 +162,10 @@ class FingerprintsAhead:
         if not self.working:
             return
         assert self.process is not None and self.process.stdin is not None
-        data = pickle.dumps(list(folders), protocol=pickle.HIGHEST_PROTOCOL)
+        # Each path ends with a NUL (no path holds one), the request with an empty path.
+        request = b"".join(os.fsencode(folder) + b"\0" for folder in folders) + b"\0"
         try:
-            self.process.stdin.write(_HEADER.pack(len(data)) + data)
+            self.process.stdin.write(request)
             self.process.stdin.flush()
         except (OSError, ValueError):
             self.working = False
@@ -230,7 +228,8 @@ def fingerprinted_ahead(
                 yield chunk
                 continue
             unseen = [index for index, task in enumerate(chunk) if _needs_fingerprint(task)]
-            helper.ask([chunk[index].folder for index in unseen])
+            if unseen:  # a chunk with nothing to ask is not asked (and no answer is read for it)
+                helper.ask([chunk[index].folder for index in unseen])
             asked.append((chunk, unseen))
             waiting += len(unseen)
             while asked and (waiting > asked_ahead or not helper.working):
@@ -265,23 +264,21 @@ def _answer(folder: str) -> str:
         return UNKNOWN
 
 
-def _read_exactly(stream: IO[bytes], size: int) -> bytes | None:
-    data = stream.read(size)  # a buffered read returns less only at the end of the input
-    return data if len(data) == size else None
-
-
 def main() -> int:
-    """The helper: each request (a framed, pickled list of folders, from the driver that started
-    it) answered with one line of their fingerprints, until its input ends."""
+    """The helper: each request (the folders' paths, each ended by a NUL, the request by an empty
+    path) answered with one line of their fingerprints, until its input ends."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C at the terminal: gone, nothing to keep
-    requests, answers = sys.stdin.buffer, sys.stdout.buffer
-    while (header := _read_exactly(requests, _HEADER.size)) is not None:
-        frame = _read_exactly(requests, _HEADER.unpack(header)[0])
-        if frame is None:
-            return 0
-        folders = pickle.loads(frame)  # written by the driver that started this process
-        answers.write("".join(_answer(folder) for folder in folders).encode("ascii") + b"\n")
-        answers.flush()
+    answers = sys.stdout.buffer
+    pending, folders = b"", []
+    while block := os.read(sys.stdin.fileno(), 1 << 16):
+        *paths, pending = (pending + block).split(b"\0")
+        for path in paths:
+            if path:
+                folders.append(os.fsdecode(path))
+                continue
+            answers.write("".join(_answer(folder) for folder in folders).encode("ascii") + b"\n")
+            answers.flush()
+            folders = []
     return 0
 
 
