@@ -141,20 +141,26 @@ def test_once_the_workers_stop_reading_in_place_no_fingerprint_is_taken_ahead(tm
     assert [task.key for chunk in given for task in chunk] == [task.key for task in tasks]
 
 
-def test_a_helper_that_cannot_start_or_stops_leaves_the_fingerprints_to_the_window(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """No fingerprint is made up: tasks the helper did not answer for go without one, and the
-    Dask window takes those itself (grader.batch.cluster._seen)."""
-    tasks = [_task(folder) for folder in _plain_folders(tmp_path, 8)]
-    helpers: list[FingerprintsAhead] = []
+@pytest.fixture
+def helpers(monkeypatch: pytest.MonkeyPatch) -> list[FingerprintsAhead]:
+    """Every helper started from now on, as it was started."""
+    started: list[FingerprintsAhead] = []
 
     class Recorded(FingerprintsAhead):
         def __init__(self) -> None:
             super().__init__()
-            helpers.append(self)
+            started.append(self)
 
     monkeypatch.setattr(fingerprints, "FingerprintsAhead", Recorded)
+    return started
+
+
+def test_a_helper_that_cannot_start_or_stops_leaves_the_fingerprints_to_the_window(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, helpers: list[FingerprintsAhead]
+) -> None:
+    """No fingerprint is made up: tasks the helper did not answer for go without one, and the
+    Dask window takes those itself (grader.batch.cluster._seen)."""
+    tasks = [_task(folder) for folder in _plain_folders(tmp_path, 8)]
     ahead = fingerprinted_ahead(iter(_chunks(tasks, 2)), lambda: True, asked_ahead=2)
     first = next(ahead)
     assert first[0].seen == folder_fingerprint(Path(tasks[0].folder))
@@ -170,18 +176,11 @@ def test_a_helper_that_cannot_start_or_stops_leaves_the_fingerprints_to_the_wind
     assert [t.seen for c in fingerprinted_ahead(iter(_chunks(tasks, 4)), lambda: True) for t in c] == [""] * 8
 
 
-def test_the_helper_ends_with_the_run_even_when_the_run_stops_early(tmp_path: Path) -> None:
+def test_the_helper_ends_with_the_run_even_when_the_run_stops_early(
+    tmp_path: Path, helpers: list[FingerprintsAhead]
+) -> None:
     tasks = [_task(folder) for folder in _plain_folders(tmp_path, 8)]
-    helpers: list[FingerprintsAhead] = []
-
-    class Recorded(FingerprintsAhead):
-        def __init__(self) -> None:
-            super().__init__()
-            helpers.append(self)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(fingerprints, "FingerprintsAhead", Recorded)
-        ahead = fingerprinted_ahead(iter(_chunks(tasks, 2)), lambda: True, asked_ahead=2)
-        next(ahead)
-        ahead.close()  # the window stopped (an error, Ctrl-C)
+    ahead = fingerprinted_ahead(iter(_chunks(tasks, 2)), lambda: True, asked_ahead=2)
+    next(ahead)
+    ahead.close()  # the window stopped (an error, Ctrl-C)
     assert helpers[0].process is not None and helpers[0].process.returncode is not None
