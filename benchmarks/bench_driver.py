@@ -465,11 +465,12 @@ def _living_children_cpu() -> float:
 
 
 class _Descendants:
-    """The CPU time of this process's descendants (the store's writer, its checkpoints' process,
+    """The CPU time of a process's descendants (the store's writer, its checkpoints' process,
     the fingerprints' helper), sampled from /proc every 20 ms while the block runs: the last
     sample of each (a process's last 20 ms at most are missed, and so counted as its parent's)."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: int) -> None:
+        self.root = root
         self.seen: dict[int, tuple[str, float]] = {}  # pid: (command line, CPU seconds)
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._watch, daemon=True)
@@ -497,7 +498,7 @@ class _Descendants:
                         fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
                         parents[int(entry.name)] = int(fields[1])
                         times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
-            for pid in _descendants_of(os.getpid(), parents):
+            for pid in _descendants_of(self.root, parents):
                 with contextlib.suppress(OSError):
                     command = self.seen[pid][0] if pid in self.seen else _command_line(pid)
                     self.seen[pid] = (command, times[pid])
@@ -557,18 +558,16 @@ def driver_run(spec: ProblemSet, root: Path, out: Path, fake: FakeWorkers, sheet
     gc.collect()
     children = _children_cpu()
     started, started_cpu = time.perf_counter(), time.process_time()
-    with _Descendants() as descendants:
-        result = run_batch(
-            spec,
-            root,
-            submission_folders(root),
-            BatchOptions(out=out, executor=fake, chunk_size=CHUNK),
-        )
+    result = run_batch(
+        spec,
+        root,
+        submission_folders(root),
+        BatchOptions(out=out, executor=fake, chunk_size=CHUNK),
+    )
     driver_seconds, driver_cpu = time.perf_counter() - started, time.process_time() - started_cpu
-    helper_cpu = descendants.cpu("grader.batch.fingerprints")
-    checkpoints_cpu = descendants.cpu("--checkpoints")
-    # The store's writer process, ended with the run (it reaped its checkpoints' process).
-    writer_cpu = _children_cpu() - children - helper_cpu - checkpoints_cpu
+    # Every process the run started, ended with it: the store's writer (which reaped its
+    # checkpoints' process) and the fingerprints' helper, told apart by _forked.
+    writer_cpu = _children_cpu() - children
     assert len(result.rows) == sheets
     del result
     # Not the driver's: the fake workers' spool files, written in its process before its intake.
@@ -584,14 +583,14 @@ def driver_run(spec: ProblemSet, root: Path, out: Path, fake: FakeWorkers, sheet
         intake_cpu,
         driver_cpu - before_cpu - intake_cpu,
         writer_cpu,
-        helper_cpu,
-        checkpoints_cpu,
     )
 
 
 def _forked(run: Callable[..., DriverRun], *args: object) -> DriverRun:
     """``run(*args)`` in a child process forked from this one: each run starts from the same
-    memory (this process's, the fake results prepared), not from what an earlier run freed."""
+    memory (this process's, the fake results prepared), not from what an earlier run freed.
+    This process samples the CPU of the child's helper processes (a thread of the child's own
+    would count against the driver), and takes it off what the child counted as its writer's."""
     readable, writable = os.pipe()
     child = os.fork()
     if child == 0:  # the child: its figures, as JSON, then gone (no clean-up counted anywhere)
@@ -604,12 +603,15 @@ def _forked(run: Callable[..., DriverRun], *args: object) -> DriverRun:
             stream.write(told)
         os._exit(0)
     os.close(writable)
-    with os.fdopen(readable) as stream:
+    with _Descendants(child) as descendants, os.fdopen(readable) as stream:
         told = json.loads(stream.read() or '{"error": "the run ended without a word"}')
     os.waitpid(child, 0)
     if "error" in told:
         raise RuntimeError(f"a driver run failed:\n{told['error']}")
-    return DriverRun(**told["figures"])
+    figures = DriverRun(**told["figures"])
+    helper, checkpoints = descendants.cpu("grader.batch.fingerprints"), descendants.cpu("--checkpoints")
+    writer = figures.writer_cpu - helper - checkpoints
+    return replace(figures, writer_cpu=writer, helper_cpu=helper, checkpoints_cpu=checkpoints)
 
 
 def template_run(spec: ProblemSet, template_root: Path, out: Path) -> _Recording:

@@ -121,6 +121,8 @@ class ResultChannel:
         self._wake_here.setblocking(False)
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._waker, selectors.EVENT_READ, None)
+        self._links: set[_Link] = set()  # the pump's: every connected task's link
+        self._idle_links: collections.deque[_Link] = collections.deque()  # the pump's: holding no chunk
         threading.Thread(target=self._accept, name="grader-channel", daemon=True).start()
         threading.Thread(target=self._pump, name="grader-channel-pump", daemon=True).start()
 
@@ -236,25 +238,24 @@ class ResultChannel:
         self._wake()
 
     def _pump(self) -> None:
-        links: set[_Link] = set()
-        idle: collections.deque[_Link] = collections.deque()
+        """The pump's loop; the links and their queue of idle ones are its own (no lock)."""
         scan_at = 0.0  # when to look for late results next
         while True:
             now = time.monotonic()
             with self._lock:
                 arrived, self._arrived = self._arrived, []
-                done = self._listening_closed and self._closed and not links and not arrived
-                self._idle = len(idle) + len(arrived)
-                busy = len(links) > len(idle)
+                done = self._listening_closed and self._closed and not self._links and not arrived
+                self._idle = len(self._idle_links) + len(arrived)
+                busy = len(self._links) > len(self._idle_links)
                 can_hand = bool(self._queued) and self._idle > 0
                 self._sleeping = not (arrived or can_hand)
             if done:
                 break
             for link in arrived:
-                links.add(link)
+                self._links.add(link)
                 self._selector.register(link.sock, selectors.EVENT_READ, link)
-                self._ready(link, idle, links, now)
-            self._hand_out(idle, links)
+                self._ready(link, now)
+            self._hand_out()
             timeout = max(0.0, scan_at - now) if busy else IDLE_WAIT_SECONDS
             for key, _ in self._selector.select(timeout if self._sleeping else 0):
                 if key.data is None:
@@ -262,71 +263,69 @@ class ResultChannel:
                         while self._waker.recv(4096, socket.MSG_DONTWAIT):
                             pass
                 else:
-                    self._read(key.data, idle, links)
+                    self._read(key.data)
             if busy and time.monotonic() >= scan_at:
                 scan_at = time.monotonic() + LATE_SCAN_SECONDS
-                self._expire(links, idle)
+                self._expire()
         self._selector.close()
         self._waker.close()
         self._wake_here.close()
 
-    def _ready(self, link: _Link, idle: collections.deque[_Link], links: set[_Link], now: float) -> None:
+    def _current(self, link: _Link) -> bool:
+        """Whether the link is still its task's connection (not replaced, its task not ended);
+        the caller holds the lock."""
+        return link.serving.link is link and not link.serving.ended
+
+    def _ready(self, link: _Link, now: float) -> None:
         """A link that holds no chunk: waiting for one, or ended (its time served, the run over,
         its task gone)."""
         with self._lock:
-            current = link.serving.link is link and not link.serving.ended
-            stopping = self._closed
+            current, stopping = self._current(link), self._closed
         if current and not stopping and now - link.began < SERVE_SECONDS:
-            idle.append(link)
+            self._idle_links.append(link)
             return
         if current:
             with contextlib.suppress(OSError):
                 _send_frame(link.sock, ForkingPickler.dumps(None))  # the task ends, its thread free
-        self._drop(link, links)
+        self._drop(link)
 
-    def _hand_out(self, idle: collections.deque[_Link], links: set[_Link]) -> None:
+    def _hand_out(self) -> None:
         """Each idle link that is still its task's current one gets a queued chunk."""
-        with self._lock:
-            stopping = self._closed
+        idle = self._idle_links
         while idle:
-            if stopping:
-                self._ready(idle.popleft(), idle, links, time.monotonic())
-                continue
-            with self._lock:
-                handed = self._queued.popleft() if self._queued else None
-            if handed is None:
-                return
             link = idle.popleft()
             with self._lock:
-                current = link.serving.link is link and not link.serving.ended
-            if not current:  # gone while it waited: the chunk goes to another
-                with self._lock:
-                    self._queued.appendleft(handed)
-                self._drop(link, links)
+                current, stopping = self._current(link), self._closed
+                handed = self._queued.popleft() if current and not stopping and self._queued else None
+            if handed is None:
+                if current and not stopping:
+                    idle.appendleft(link)  # nothing queued: it waits on
+                    return
+                self._ready(link, time.monotonic())  # the run is over, or its task gone: it ends
                 continue
             seconds = self.seconds_for(handed.chunk)
             link.handed, link.deadline = handed, time.monotonic() + seconds
             try:
                 _send_frame(link.sock, ForkingPickler.dumps(handed.chunk))
             except OSError as exc:
-                self._fail(link, links, _gone(exc))
+                self._fail(link, _gone(exc))
 
-    def _read(self, link: _Link, idle: collections.deque[_Link], links: set[_Link]) -> None:
+    def _read(self, link: _Link) -> None:
         """Read what the link has for us; a whole result finishes its chunk."""
         try:
             if not self._received(link):
                 return
         except (OSError, EOFError) as exc:
-            self._fail(link, links, _gone(exc))
+            self._fail(link, _gone(exc))
             return
         handed, link.handed = link.handed, None
         if handed is None:  # a task says nothing unless asked: not one of ours
-            self._drop(link, links)
+            self._drop(link)
             return
         handed._outcome = link.body
         link.header, link.body, link.got = b"", None, 0
         self.finished.put(handed)
-        self._ready(link, idle, links, time.monotonic())
+        self._ready(link, time.monotonic())
 
     @staticmethod
     def _received(link: _Link) -> bool:
@@ -357,25 +356,25 @@ class ResultChannel:
             link.got += count
         return True
 
-    def _expire(self, links: set[_Link], idle: collections.deque[_Link]) -> None:
+    def _expire(self) -> None:
         """Fail the chunks whose results are late (the worker is stuck or its machine gone)."""
         now = time.monotonic()
-        for link in [link for link in links if link.handed is not None and now > link.deadline]:
+        for link in [link for link in self._links if link.handed is not None and now > link.deadline]:
             assert link.handed is not None
             late = self.seconds_for(link.handed.chunk)
-            self._fail(link, links, f"no results from its Dask worker within {late:g} s")
+            self._fail(link, f"no results from its Dask worker within {late:g} s")
 
-    def _fail(self, link: _Link, links: set[_Link], why: str) -> None:
+    def _fail(self, link: _Link, why: str) -> None:
         handed, link.handed = link.handed, None
         if handed is not None:
             handed._failure = WorkerGone(why)
             self.finished.put(handed)
-        self._drop(link, links)
+        self._drop(link)
 
-    def _drop(self, link: _Link, links: set[_Link]) -> None:
-        if link not in links:
+    def _drop(self, link: _Link) -> None:
+        if link not in self._links:
             return
-        links.discard(link)
+        self._links.discard(link)
         _shut(link.sock)
         with contextlib.suppress(KeyError, ValueError):
             self._selector.unregister(link.sock)

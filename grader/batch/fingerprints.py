@@ -223,6 +223,8 @@ def fingerprinted_ahead(
     try:
         for chunk in chunks:
             if not (helper.working and wanted()):
+                if helper.working:
+                    helper.close()  # for good: its answers to what was asked are never read
                 while asked:
                     yield asked.popleft()[0]
                 yield chunk
@@ -260,7 +262,7 @@ def _needs_fingerprint(task: _Sent) -> bool:
 def _answer(folder: str) -> str:
     try:
         return folder_fingerprint(Path(folder))
-    except Exception:  # the driver's window takes this one itself, and says what failed
+    except Exception:  # the driver's window takes this one itself
         return UNKNOWN
 
 
