@@ -519,7 +519,7 @@ def _unusable(report: Report) -> str | None:
 
 
 def _run_class(
-    spec: ProblemSet, path: Path, folders: list[Path], options: GradeOptions
+    spec: ProblemSet, path: Path, folders: Sequence[Path], options: GradeOptions
 ) -> BatchResult | None:
     import sqlite3
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -102,7 +103,7 @@ def groups_command(
 
 
 def class_groups(
-    spec: ProblemSet, root: Path, folders: list[Path], reports: list[Report], part_ids: tuple[str, ...]
+    spec: ProblemSet, root: Path, folders: Sequence[Path], reports: list[Report], part_ids: tuple[str, ...]
 ) -> dict[str, list[AnswerGroup]]:
     """The answer groups of each part, from the class's reports and answers as handed in."""
     from grader.batch.answer_groups import GivenAnswer, answer_groups

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from grader.batch.plan import skipped_folders, submission_folders
+import pytest
+
+from grader.batch.plan import plan, skipped_folders, submission_folders
 from grader.core.verdict import Status
 from grader.engine import grade
 from grader.loading import load_submission, parse_problem_set
@@ -115,3 +118,27 @@ def test_a_class_is_its_folders_and_links_to_folders_in_name_order(tmp_path: Pat
 
     assert submission_folders(root) == [root / "Zed", root / "alice", root / "bob", root / "carol"]
     assert skipped_folders(root) == [root / ".git", root / "_drafts"]
+
+
+@pytest.mark.parametrize("given", ["absolute", "relative", "dot", "trailing slash"])
+def test_a_listed_class_is_planned_as_its_folders_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: str
+) -> None:
+    """Planning reads a listed class's names (no path made per folder): each task is what
+    planning the same folders given one by one makes, whichever way the TA named the class."""
+    root = tmp_path / "class"
+    for name in ("bob", "index", "a b", "Ünïcode", "x" * 120, "dash-ok_1.2"):
+        (root / name).mkdir(parents=True)
+    monkeypatch.chdir(tmp_path if given == "relative" else root if given == "dot" else Path("/"))
+    named = {
+        "absolute": root,
+        "relative": Path("class"),
+        "dot": Path("."),
+        "trailing slash": Path(str(root) + os.sep),
+    }[given]
+    listed = submission_folders(named)
+
+    assert plan(named, listed, digests=False) == plan(named, list(listed), digests=False)
+    assert plan(named, listed[1:3], digests=False) == plan(named, list(listed)[1:3], digests=False)
+    assert [task.key for task in plan(named, listed, digests=False)] == sorted(os.listdir(root))
+    assert len(listed) == 6 and listed[0] == named / "a b" and listed == list(listed)

@@ -27,7 +27,7 @@ import secrets
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from operator import attrgetter
 from pathlib import Path
@@ -143,7 +143,7 @@ class BatchResult:
 def run_batch(
     spec: ProblemSet,
     root: Path,
-    folders: list[Path],
+    folders: Sequence[Path],
     options: BatchOptions,
     on_progress: Progress | None = None,
 ) -> BatchResult:
