@@ -293,23 +293,14 @@ def _spool_name(key: str) -> str:
 
 def _reader(results: str, spool: str, spool_key: bytes) -> Callable[[str, Chunk], Any]:
     """The task a worker runs: the prepared results of the chunk (pickled by value: no module of
-    the benchmark is imported on the worker), sent back as they were pickled before the run
-    (not unpickled and pickled again by the worker, whose CPU is this machine's too), once it
-    wrote the chunk's spool file (the store's entries, prepared too) sealed with the run's key."""
-
-    class Pickled:
-        """Unpickled where it is received as what ``data`` holds (the class itself never travels)."""
-
-        def __init__(self, data: bytes):
-            self.data = data
-
-        def __reduce__(self) -> tuple[Any, tuple[bytes]]:
-            import pickle
-
-            return pickle.loads, (self.data,)
+    the benchmark is imported on the worker), read back and returned (the worker pickles them
+    again as it sends them, as a worker sends what it graded: a helper of the driver reads those
+    bytes), once it wrote the chunk's spool file (the store's entries, prepared too) sealed with
+    the run's key."""
 
     def prepared(key: str, tasks: Chunk) -> Any:
         import hashlib
+        import pickle
         from pathlib import Path
 
         from grader.batch.spool import write_sealed
@@ -319,7 +310,7 @@ def _reader(results: str, spool: str, spool_key: bytes) -> Callable[[str, Chunk]
             name = hashlib.sha256(first.encode()).hexdigest()[:32]  # _spool_name's
             write_sealed(Path(spool), spool_key, name, stream.read())
         with open(os.path.join(results, first), "rb") as stream:
-            return Pickled(stream.read())
+            return pickle.loads(stream.read())  # the benchmark's own file, written before the run
 
     return prepared
 
@@ -472,6 +463,7 @@ class _Descendants:
     def __init__(self, root: int) -> None:
         self.root = root
         self.seen: dict[int, tuple[str, float]] = {}  # pid: (command line, CPU seconds)
+        self.samples: list[tuple[float, dict[int, float]]] = []  # (perf_counter, {pid: CPU seconds})
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._watch, daemon=True)
 
@@ -483,9 +475,14 @@ class _Descendants:
         self.stopped.set()
         self.thread.join()
 
-    def cpu(self, marker: str) -> float:
-        """CPU seconds of the descendants whose command line holds ``marker``."""
-        return sum(cpu for command, cpu in self.seen.values() if marker in command)
+    def cpu(self, marker: str, until: float | None = None) -> float:
+        """CPU seconds of the descendants whose command line holds ``marker`` (``until``: by the
+        last sample taken at that perf_counter time or before)."""
+        pids = {pid for pid, (command, _) in self.seen.items() if marker in command}
+        if until is None:
+            return sum(self.seen[pid][1] for pid in pids)
+        taken = [times for when, times in self.samples if when <= until]
+        return sum(cpu for pid, cpu in taken[-1].items() if pid in pids) if taken else 0.0
 
     def _watch(self) -> None:
         tick = os.sysconf("SC_CLK_TCK")
@@ -498,10 +495,13 @@ class _Descendants:
                         fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
                         parents[int(entry.name)] = int(fields[1])
                         times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+            sample: dict[int, float] = {}
             for pid in _descendants_of(self.root, parents):
                 with contextlib.suppress(OSError):
                     command = self.seen[pid][0] if pid in self.seen else _command_line(pid)
                     self.seen[pid] = (command, times[pid])
+                    sample[pid] = times[pid]
+            self.samples.append((time.perf_counter(), sample))
 
 
 def _descendants_of(root: int, parents: dict[int, int]) -> list[int]:
@@ -536,6 +536,9 @@ class DriverRun:
     writer_cpu: float  # the store's writer process, the whole run
     helper_cpu: float = 0.0  # the process taking fingerprints ahead of a Dask window (--dask)
     checkpoints_cpu: float = 0.0  # the writer's process copying the store's log into its file
+    tallier_cpu: float = 0.0  # the process keeping the dashboard's tally, while the driver takes in
+    tallier_end_cpu: float = 0.0  # and after its last chunk (writing the dashboard)
+    intake_ended: float = 0.0  # perf_counter when the driver took in its last chunk
 
     @property
     def seconds(self) -> float:
@@ -543,13 +546,18 @@ class DriverRun:
 
     @property
     def cpu(self) -> float:
-        """The driver's CPU time and its writer's (each on a core of its own: the busier counts)."""
-        return self.before_cpu + self.after_cpu + self.intake_cpu_bound
+        """The driver's CPU time and its helpers' (each on a core of its own: the busiest counts)."""
+        return self.before_cpu + self.end_cpu_bound + self.intake_cpu_bound
 
     @property
     def intake_cpu_bound(self) -> float:
         """The busiest of the processes taking results in, each on a core of its own."""
-        return max(self.intake_cpu, self.writer_cpu, self.helper_cpu, self.checkpoints_cpu)
+        return max(self.intake_cpu, self.writer_cpu, self.helper_cpu, self.checkpoints_cpu, self.tallier_cpu)
+
+    @property
+    def end_cpu_bound(self) -> float:
+        """The end's: the driver's (grades.csv) or the tallier's (the dashboard), at once."""
+        return max(self.after_cpu, self.tallier_end_cpu)
 
 
 def driver_run(spec: ProblemSet, root: Path, out: Path, fake: FakeWorkers, sheets: int) -> DriverRun:
@@ -583,6 +591,7 @@ def driver_run(spec: ProblemSet, root: Path, out: Path, fake: FakeWorkers, sheet
         intake_cpu,
         driver_cpu - before_cpu - intake_cpu,
         writer_cpu,
+        intake_ended=fake.done,
     )
 
 
@@ -610,8 +619,17 @@ def _forked(run: Callable[..., DriverRun], *args: object) -> DriverRun:
         raise RuntimeError(f"a driver run failed:\n{told['error']}")
     figures = DriverRun(**told["figures"])
     helper, checkpoints = descendants.cpu("grader.batch.fingerprints"), descendants.cpu("--checkpoints")
-    writer = figures.writer_cpu - helper - checkpoints
-    return replace(figures, writer_cpu=writer, helper_cpu=helper, checkpoints_cpu=checkpoints)
+    tallier = descendants.cpu("grader.batch.tallier")
+    tallier_intake = descendants.cpu("grader.batch.tallier", until=figures.intake_ended)
+    writer = figures.writer_cpu - helper - checkpoints - tallier
+    return replace(
+        figures,
+        writer_cpu=writer,
+        helper_cpu=helper,
+        checkpoints_cpu=checkpoints,
+        tallier_cpu=tallier_intake,
+        tallier_end_cpu=tallier - tallier_intake,
+    )
 
 
 def template_run(spec: ProblemSet, template_root: Path, out: Path) -> _Recording:
@@ -715,6 +733,7 @@ def _print_figures(
             f"driver run {number}: {run.seconds:.1f} s ({phases}), CPU {cpu_phases} s, "
             f"writer {run.writer_cpu:.2f} s, its checkpoints {run.checkpoints_cpu:.2f} s"
             + (f", fingerprints {run.helper_cpu:.2f} s" if args.dask else "")
+            + f", tallier {run.tallier_cpu:.2f} + {run.tallier_end_cpu:.2f} s"
         )
     wall = min(runs, key=attrgetter("seconds"))
     intake_rate = args.sheets / wall.intake
@@ -750,7 +769,9 @@ def _print_figures(
         f"({cpu.before_cpu:.2f} s before its first chunk, {cpu.intake_cpu:.2f} s taking them in = "
         f"{cpu.intake_cpu / args.sheets * 1e6:.0f} us a sheet, {cpu.after_cpu:.2f} s at the end); the "
         f"store's writer process {cpu.writer_cpu:.2f} s = {cpu.writer_cpu / args.sheets * 1e6:.0f} us a sheet"
-        f" (its checkpoints' process {cpu.checkpoints_cpu:.2f} s)"
+        f" (its checkpoints' process {cpu.checkpoints_cpu:.2f} s); the dashboard's tallier process "
+        f"{cpu.tallier_cpu:.2f} s = {cpu.tallier_cpu / args.sheets * 1e6:.0f} us a sheet, then "
+        f"{cpu.tallier_end_cpu:.2f} s writing the dashboard"
         + (
             f"; the process taking fingerprints ahead {cpu.helper_cpu:.2f} s = "
             f"{cpu.helper_cpu / args.sheets * 1e6:.0f} us a sheet"
@@ -772,16 +793,17 @@ def _print_figures(
     # The same from CPU time: a worker core's, the driver's and its writer's (and the fingerprint
     # helper's), each on a core of its own.
     intake_rate_cpu = args.sheets / cpu.intake_cpu_bound
-    busiest = "the driver, its writer, its checkpoints" + (
+    busiest = "the driver, its writer, its checkpoints, the tallier" + (
         " and the fingerprints' helper" if args.dask else ""
     )
     serial_cpu, one_cpu, twenty_cpu = _estimated(
-        cpu.before_cpu + cpu.after_cpu, per_core_cpu, intake_rate_cpu, args.sheets
+        cpu.before_cpu + cpu.end_cpu_bound, per_core_cpu, intake_rate_cpu, args.sheets
     )
     print(
         f"estimate from CPU time: a worker core {per_core_cpu:.1f} sheets/s of its CPU, the intake "
         f"{intake_rate_cpu:.0f} sheets/s (the busiest of {busiest}), serial "
-        f"{serial_cpu:.1f} s of the driver's CPU ({scaled}): 1 machine {one_cpu:.0f} s, 20 machines "
+        f"{serial_cpu:.1f} s of the driver's CPU, its end's or the tallier's ({scaled}): "
+        f"1 machine {one_cpu:.0f} s, 20 machines "
         f"{twenty_cpu:.0f} s: x{one_cpu / twenty_cpu:.2f}"
     )
     print(f"x12 {'reached' if min(one / twenty, one_cpu / twenty_cpu) >= 12 else 'not reached'}")

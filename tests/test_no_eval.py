@@ -121,6 +121,7 @@ PROCESS_CALLS = ("subprocess.", "os.fork", "os.exec", "os.spawn", "os.posix_spaw
 # The batch's store writer starts one process, and only grader's own module in it.
 STORE_WRITER = PACKAGE / "batch" / "storewriter.py"
 FINGERPRINTS = PACKAGE / "batch" / "fingerprints.py"
+TALLIER = PACKAGE / "batch" / "tallier.py"
 
 
 def _popen_commands(tree: ast.Module) -> list[list[str]]:
@@ -181,8 +182,8 @@ def _imported_modules(tree: ast.Module) -> set[str]:
 @pytest.mark.parametrize("path", _package_files(), ids=lambda p: str(p.relative_to(PACKAGE.parent)))
 def test_only_the_sandbox_starts_processes(path: Path) -> None:
     """No module imports the runner; only the sandbox module starts a process (and the batch's
-    store writer and fingerprints' helper, each running its own module), and only the runner
-    (inside the sandbox) forks."""
+    store writer, fingerprints' helper and dashboard's tallier, each running its own module), and
+    only the runner (inside the sandbox) forks."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     assert "grader.types.code.runner" not in _imported_modules(tree)
     calls = {_dotted(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
@@ -198,6 +199,9 @@ def test_only_the_sandbox_starts_processes(path: Path) -> None:
     elif path == FINGERPRINTS:
         assert starting == ["subprocess.Popen"]
         assert _popen_commands(tree) == [["sys.executable", "-m", "grader.batch.fingerprints"]]
+    elif path == TALLIER:
+        assert starting == ["subprocess.Popen"]
+        assert _popen_commands(tree) == [["sys.executable", "-m", "grader.batch.tallier"]]
     elif path == RUNNER:
         assert starting == ["os.fork"]
     else:

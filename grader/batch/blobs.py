@@ -83,7 +83,7 @@ def loads(blob: bytes) -> Any:
         return None
 
 
-def read_back(blob: bytes) -> Any:
+def read_back(blob: bytes | bytearray | memoryview) -> Any:
     """The value, built by the same unpickler (grader's data classes and plain values only);
     a blob it cannot build raises instead of reading as None."""
     if blob[: len(PACKED)] == PACKED:

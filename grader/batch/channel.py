@@ -69,6 +69,11 @@ class Handed:
             raise outcome
         return outcome
 
+    @property
+    def payload(self) -> bytes | bytearray:
+        """The result's bytes as the worker sent them (once it came back)."""
+        return self._outcome
+
 
 @dataclass(eq=False)
 class _Serving:

@@ -12,14 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from grader.batch.output import GradebookRows
+from grader.batch.output import GradebookRows, write_class_dashboard
 from grader.batch.store import VerdictStore
-from grader.batch.worker import SubmissionTask
+from grader.batch.worker import Graded, ReceivedChunk, SubmissionTask
 from grader.core.report import Report
 from grader.core.summary import PartNote, SheetRow, summary_row
 from grader.reporting.dashboard import student_row
 from grader.reporting.stats import ClassTally
+from grader.spec import ProblemSet
+
+if TYPE_CHECKING:
+    from grader.batch.tallier import Tallier
 
 
 class ClassRows:
@@ -30,33 +35,82 @@ class ClassRows:
         self.stems = [task.stem for task in tasks]
         self.rows: dict[str, SheetRow] = {}
         self.gradebook = GradebookRows()
-        self.tally = ClassTally()
-        self.students: dict[int, str] = {}  # each sheet's row of the dashboard's students' table
-        self.notes = SharedNotes()
+        self.tally = ClassDashboard(self.stems)
+        self.tallier: Tallier | None = None  # the process keeping the tally instead, in a large run
 
     def add(self, key: str, row: SheetRow, now: bool, lines: tuple[str, str] | None = None) -> None:
         """Keep the folder's row; ``now``: tally it and make its lines at once (a row from a
-        worker, taken in while the workers grade), else when they are needed. ``lines``:
-        its grades.csv line and students' table row, made by the worker (grader.batch.worker.Graded)."""
+        worker, taken in while the workers grade; by the tallier's process, if one runs), else
+        when they are needed. ``lines``: its grades.csv line and students' table row, made by
+        the worker (grader.batch.worker.Graded)."""
         self.rows[key] = row
         self.gradebook.add(row, line=now, made=lines[0] if lines else None)
-        if now:
-            self.notes.share(row)  # the row's own notes dict: every holder of the row sees the shared ones
-            self._tally(key, row, lines[1] if lines else None)
+        if not now:
+            return
+        if self.tallier is not None and self.tallier.working:
+            self.tallier.add(self.index[key], row, lines[1] if lines else None)
+        else:
+            self.tally.add(self.index[key], row, lines[1] if lines else None)
 
-    def _tally(self, key: str, row: SheetRow, student: str | None = None) -> None:
-        index = self.index[key]
-        if index not in self.tally:
-            self.tally.add(index, row)
-            self.students[index] = student or student_row(row, f"{self.stems[index]}.html")
+    def received(self, chunk: list[Graded]) -> None:
+        """A chunk of results as the driver receives them: passed on to the tallier's process as
+        the bytes its worker sent, if it came so (grader.batch.executors.ReceivedChunk)."""
+        if isinstance(chunk, ReceivedChunk) and self.tallier is not None and self.tallier.working:
+            self.tallier.forward(chunk.payload, [self.index[graded.task.key] for graded in chunk])
 
     def ordered(self, keys: Sequence[str]) -> list[SheetRow]:
         return [self.rows[key] for key in keys]
 
+    def write_dashboard(self, out: Path, spec: ProblemSet) -> None:
+        """The class dashboard of every row, in the class's order: written by the tallier's
+        process if it kept the tally to the end, else made here."""
+        tallier, self.tallier = self.tallier, None
+        if tallier is not None and tallier.working:
+            sent = tallier.sent
+            rest = [(index, row) for key, row in self.rows.items() if (index := self.index[key]) not in sent]
+            if tallier.finish(rest):
+                return
+            self.tally = ClassDashboard(self.stems)  # it failed: every row is tallied here
+        elif tallier is not None:
+            tallier.close()
+            self.tally = ClassDashboard(self.stems)  # it failed on the way: every row is tallied here
+        tally, students = self.dashboard()
+        write_class_dashboard(out, tally, spec, self.stems, students)
+
+    def stop_tallier(self) -> None:
+        """End the tallier's process, if one still runs, without a dashboard."""
+        tallier, self.tallier = self.tallier, None
+        if tallier is not None:
+            tallier.close()
+
     def dashboard(self) -> tuple[ClassTally, list[str]]:
         """The tally of every row and the students' table's rows, in the class's order."""
         for key, row in self.rows.items():
-            self._tally(key, row)
+            self.tally.add(self.index[key], row)
+        return self.tally.made()
+
+
+class ClassDashboard:
+    """The dashboard's tally of a class's rows as they come, by each one's index in the class:
+    its wrong answers and TAs' grades tallied, its row of the students' table made (or as its
+    worker made it). A row whose index was added already is not added again."""
+
+    def __init__(self, stems: Sequence[str]):
+        self.stems = stems
+        self.tally = ClassTally()
+        self.students: dict[int, str] = {}  # each sheet's row of the dashboard's students' table
+        self.notes = SharedNotes()
+
+    def add(self, index: int, row: SheetRow, student: str | None = None) -> None:
+        if index in self.tally:
+            return
+        self.notes.share(row)  # the row's own notes dict: every holder of the row sees the shared ones
+        self.tally.add(index, row)
+        self.students[index] = student or student_row(row, f"{self.stems[index]}.html")
+
+    def made(self) -> tuple[ClassTally, list[str]]:
+        """The tally and the students' table's rows, in the class's order (every index from 0
+        added)."""
         return self.tally, [self.students[index] for index in range(len(self.students))]
 
 

@@ -145,8 +145,7 @@ class OutputFolder:
     ) -> None:
         """``index.html``: the class dashboard of this run's rows, linking ``<stem>.html``
         (``students``: each one's row of the students' table)."""
-        pages = [f"{stem}.html" for stem in stems]
-        write_if_changed(self.path / DASHBOARD, dashboard_pieces(tally, pages, students, spec=spec))
+        write_class_dashboard(self.path, tally, spec, stems, students)
 
     def finish(self, rows: GradebookRows) -> list[ScoreChange]:
         """The final gradebook and changes.csv; the run is then complete."""
@@ -155,6 +154,15 @@ class OutputFolder:
         write_if_changed(self.path / CHANGES, render_changes(changes))
         (self.path / PREVIOUS_GRADEBOOK).unlink(missing_ok=True)
         return changes
+
+
+def write_class_dashboard(
+    out: Path, tally: ClassTally, spec: ProblemSet, stems: Sequence[str], students: Sequence[str]
+) -> None:
+    """``out/index.html``: the class dashboard of the tallied rows, linking ``<stem>.html``
+    (``students``: each one's row of the students' table)."""
+    pages = [f"{stem}.html" for stem in stems]
+    write_if_changed(out / DASHBOARD, dashboard_pieces(tally, pages, students, spec=spec))
 
 
 def merged_gradebook(before: Gradebook | None, reports: Sequence[Report]) -> Gradebook | None:

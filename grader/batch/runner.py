@@ -81,6 +81,10 @@ WRITER_THREADS = 4  # threads writing students' files while the next results com
 WRITING_CHUNKS = 8  # chunks received but not yet written, at most
 # A run grading this many submissions stores them from a process of its own (see storewriter).
 STORE_PROCESS_FROM = 200
+# A run grading this many submissions into --out has a process of its own keep the dashboard's
+# tally and write it (see grader.batch.tallier): in a smaller one, the process's start (about a
+# third of a second of a core, grader's modules imported) costs more than the tally.
+TALLY_PROCESS_FROM = 2000
 LARGEST_CHUNK = 16  # sheets a chunk, at most, unless the executor says more (see chunk_size)
 # Stored verdicts a run keeps once read: a class gives the same answer many times, and a re-run
 # after an edit reads every unchanged one again (a verdict is about 1 KB).
@@ -274,7 +278,9 @@ class _Run:
                 self.writer.end_input()
             # The end (grades.csv, the dashboard) is made while the writer stores its last batches.
             dashboard = self._finish(result, tasks, len(todo))
+            self.rows.stop_tallier()  # the dashboard on disk was current (or there is no --out)
         except BaseException:
+            self.rows.stop_tallier()
             self._close_writer(stopped=True)
             raise
         self._close_writer(stopped=False)  # every batch sent is stored, or the writer's failure raised
@@ -307,6 +313,7 @@ class _Run:
         # Workers that write in --out leave the store's entries there for the writer process.
         spool = self.writer.spool if self.writer is not None else None
         setup = replace(self.setup, spool_key=spool.key) if spool is not None else self.setup
+        self._start_tallier(len(todo))
         try:
             with (
                 concurrent.futures.ThreadPoolExecutor(WRITER_THREADS, "grader-writer") as self.writers,
@@ -315,6 +322,7 @@ class _Run:
                 stopped = True
                 try:
                     for chunk in executor.grade(setup, self._chunks(todo, executor)):
+                        self.rows.received(chunk)
                         self.writing.append((chunk, [self._files_of(g) for g in chunk]))
                         gc.freeze()  # these reports are kept to the end (freezing costs nothing)
                         self._store_written(result, wait=len(self.writing) > WRITING_CHUNKS)
@@ -341,8 +349,7 @@ class _Run:
             and self.output.has_dashboard()
         ):
             return None
-        tally, students = self.rows.dashboard()
-        self.output.write_dashboard(tally, self.spec, [task.stem for task in tasks], students)
+        self.rows.write_dashboard(self.output.path, self.spec)
         return made_from if self.store is not None else None
 
     def _from_store(self, task: SubmissionTask) -> bool:
@@ -517,6 +524,14 @@ class _Run:
             self.last_gradebook = time.monotonic()
             # A large class's gradebook takes seconds to rebuild: never more than a tenth of the run.
             self.gradebook_every = max(GRADEBOOK_EVERY_SECONDS, 10 * (self.last_gradebook - started))
+
+    def _start_tallier(self, count: int) -> None:
+        """Have a process keep the dashboard's tally, for a run that grades at least
+        :data:`TALLY_PROCESS_FROM` submissions into --out."""
+        from grader.batch.tallier import Tallier
+
+        if self.output is not None and count >= TALLY_PROCESS_FROM and sys.executable:
+            self.rows.tallier = Tallier(self.spec, self.output.path, list(self.rows.index), self.rows.stems)
 
     def _store_writer(self, count: int) -> StoreWriter | None:
         """A process that writes the store while this one takes in results, for a run that

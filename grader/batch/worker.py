@@ -109,6 +109,16 @@ class Graded:
         return self.report
 
 
+class ReceivedChunk(list[Graded]):
+    """A chunk's results with the bytes a worker sent them as (a pickle of the list): a helper
+    process of the driver reads them again instead of the driver pickling them anew (see
+    grader.batch.tallier)."""
+
+    def __init__(self, graded: list[Graded], payload: bytes | bytearray):
+        super().__init__(graded)
+        self.payload = payload
+
+
 @dataclass(frozen=True)
 class WorkerSetup:
     """What every worker needs once: the problem set and how reports are rendered."""
