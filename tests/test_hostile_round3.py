@@ -15,7 +15,15 @@ import pytest
 from click.testing import CliRunner
 
 from grader.cli import main
-from grader.reporting.escape import csv_cell, json_text, markdown_text, terminal_text, workflow_text, xml_text
+from grader.reporting.escape import (
+    csv_cell,
+    html_text,
+    json_text,
+    markdown_text,
+    terminal_text,
+    workflow_text,
+    xml_text,
+)
 
 sys.path.insert(0, str(Path(__file__).parent / "hostile"))
 from make_corpus import GOOD_ANSWERS, PROBLEM_SET
@@ -165,6 +173,22 @@ def test_the_escaping_rules() -> None:
     assert xml_text("a\x00]]>\ufffe") == "a␀]]>\ufffd"
     assert json_text('"\x9b2J\ud800"') == '"\\u009b2J\\ud800"'
     assert markdown_text("[a](b) <i> |") == "\\[a\\](b) &lt;i&gt; |"
+    assert html_text("<a href='x'>&\u202e\x00") == "&lt;a href=&#x27;x&#x27;&gt;&amp;\ufffd\u2400"
+
+
+def test_html_text_shows_text_as_it_is_only_where_escaping_would_not_change_it() -> None:
+    """Its shortcut for plain text gives what the whole rule gives, for every character
+    up to U+0800 and beyond the BMP, alone and among plain ones."""
+    import html as html_module
+
+    from grader.core.textfiles import plain_text
+
+    samples = [chr(code) for code in [*range(0x800), 0x202E, 0x2066, 0xD800, 0xFFFD, 0x1F600]]
+    samples += [f"Ada Lovelace-{c}_1.html" for c in samples] + ["", "student-000123.html", "a\\b|c$"]
+    for text in samples:
+        for quote in (True, False):
+            whole = html_module.escape(plain_text(text, keep_newlines=True), quote=quote)
+            assert html_text(text, quote=quote) == whole, repr(text)
 
 
 def _batch_with_hostile_names(tmp_path: Path) -> tuple[Path, Path]:

@@ -113,7 +113,14 @@ def markdown_text(text: str, in_table: bool = False) -> str:
     return escaped.replace("|", "\\|") if in_table else escaped
 
 
+# Text of these characters only is shown as it is in a page: no markup, no quote, no control
+# character (a class's dashboard shows 100,000 names and links: most are such).
+_HTML_AS_IS = re.compile(r"[A-Za-z0-9 _.,:;!?()\[\]{}+*/=@#%^~|$\\-]*")
+
+
 def html_text(text: str, quote: bool = True) -> str:
     """Text in an HTML or SVG page (element content or a quoted attribute): ``<``, ``&`` and
     quotes as entities, control characters (which XML-based SVG cannot hold) as symbols."""
+    if _HTML_AS_IS.fullmatch(text):
+        return text
     return html.escape(plain_text(text, keep_newlines=True), quote=quote)
