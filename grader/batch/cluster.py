@@ -34,6 +34,7 @@ from typing import Any
 
 from grader.batch import channel as channel_module
 from grader.batch.channel import Handed, ResultChannel, Unreachable, WorkerGone
+from grader.batch.collector import collector_paused
 from grader.batch.executors import Chunk, ChunkWindow, ExecutorLost, LocalExecutor, submission_budget
 from grader.batch.fingerprints import fingerprinted_ahead, folder_fingerprint
 from grader.batch.limits import verdict_version
@@ -433,7 +434,10 @@ class _DaskWindow(ChunkWindow):
 
     def _outcome(self, future: Any, chunk: Chunk) -> Iterator[list[Graded]]:
         try:
-            graded: list[Graded] | NotSeenHere = future.result()
+            # The results (thousands of objects) are kept, and frozen, by the run: collections set
+            # off while they were unpickled only walked them (a sixth of the unpickling's time).
+            with collector_paused():
+                graded: list[Graded] | NotSeenHere = future.result()
         except WorkerRefused as exc:
             raise ExecutorLost(str(exc)) from None
         except WorkerGone as exc:  # over the channel: counted here as Dask counts its tasks' deaths

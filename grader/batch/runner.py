@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 
 from grader.batch.blobs import packed
 from grader.batch.classrows import ClassRows, ReportReader
+from grader.batch.collector import collector_paused
 from grader.batch.edits import (
     EditedSheet,
     SpecRecord,
@@ -178,18 +179,6 @@ def _long_lived_objects() -> Iterator[None]:
         gc.unfreeze()
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No garbage collection while the block runs (the collector runs again after it, if it was on)."""
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
-
-
 def grade_one_in_process(spec: ProblemSet, folder: Path, options: BatchOptions) -> BatchResult:
     """One submission folder, graded in this process (its class is its parent folder)."""
     from grader.batch.executors import InProcessExecutor
@@ -298,7 +287,7 @@ class _Run:
         result.clashes = _clashes(result.rows)
         if self.output is None:
             return None
-        with _collector_paused():  # the end makes many containers, few cycles (0.14 s of 50,000 sheets)
+        with collector_paused():  # the end makes many containers, few cycles (0.14 s of 50,000 sheets)
             result.changes = self.output.finish(self.rows.gradebook)
             return self._write_dashboard([self.digests.get(task.key, task) for task in tasks])
 
