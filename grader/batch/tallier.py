@@ -27,6 +27,7 @@ import json
 import struct
 import subprocess
 import sys
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
@@ -70,7 +71,8 @@ class Tallier:
             assert self.process.stdin is not None
             fcntl.fcntl(self.process.stdin.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
         setup = {"spec": spec.model_dump_json(), "out": str(out), "keys": list(keys), "stems": list(stems)}
-        self._send(json.dumps(setup).encode())
+        # Compressed, a class's names fit in the pipe: the driver goes on while the process starts.
+        self._send(zlib.compress(json.dumps(setup).encode(), 1))
 
     def add(self, index: int, row: SheetRow, student: str | None) -> None:
         """Tally the ``index``-th sheet's row (``student``: its row of the students' table, if
@@ -153,7 +155,7 @@ def main() -> int:
     first = _read_frame(stream)
     if first is None:
         return 0
-    setup = json.loads(first)
+    setup = json.loads(zlib.decompress(first))
     spec = ProblemSet.model_validate_json(setup["spec"])
     stems: list[str] = setup["stems"]
     index = {key: number for number, key in enumerate(setup["keys"])}
