@@ -59,7 +59,11 @@ what the Dask executor adds in the driver for each chunk; with it, it does.
 place, each chunk a Dask task, the driver told as each finishes, its results received and
 deserialized by Dask's client) to a real ``dask scheduler`` and one ``dask worker`` process
 of 320 threads on loopback, whose task reads the chunk's prepared results from a file and
-returns them (so the worker's side costs next to nothing; it is not the driver's). Everything
+returns them (so the worker's side costs little; it is not the driver's). Since 2026-11-25
+(night) the task reads them back and returns the results themselves, which the worker pickles
+as it sends them, as a worker sends what it graded (before, it returned the prepared pickle
+inside another, unpickled by a call of ``pickle.loads``: the driver's tallier, which reads the
+bytes a worker sent with the store's unpickler, refuses such a call). Everything
 a Dask run's driver does per chunk is then in the driver's CPU time, including the client's
 event-loop thread. The scheduler and the worker run on this machine's cores beside the
 driver and its writer, so the wall-time estimate is pessimistic on a small machine; the one
@@ -81,7 +85,11 @@ from /proc from its first chunk back to its last); the intake rate is the sheets
 larger of the driver's CPU time while it takes them in (all its threads) and the store's
 writer process's CPU time (the whole run: it ends with it; its start, about 0.06 s,
 included), so each is assumed to have a core of its own; the serial part is the driver's CPU
-time before its first chunk and after its last, scaled as above. It leaves out what is not
+time before its first chunk and after its last, scaled as above. Since 2026-11-25 (night) a
+run of 2,000 sheets or more has a process keep the dashboard's tally (grader.batch.tallier):
+its CPU time until the driver took in its last chunk counts in the intake (the busiest
+process bounds it), and after, writing the dashboard while the driver writes ``grades.csv``,
+in the serial part (the larger of the driver's end and the tallier's). It leaves out what is not
 CPU: waiting on the disk (the writer's commits and checkpoints, the files written at the
 end: an idle machine shows that as the gap between the two estimates) and the cores the
 driver's machine needs (three busy processes: driver, writer, and the end's files). It is a

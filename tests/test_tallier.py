@@ -150,6 +150,26 @@ def test_a_tallier_that_dies_leaves_the_dashboard_to_the_driver(
     assert page == (tmp_path / "driver" / "index.html").read_bytes(), "the driver tallied every row"
 
 
+def test_a_tallier_that_fails_at_the_end_leaves_the_dashboard_to_the_driver(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, talliers: list[tuple[Tallier, bool]]
+) -> None:
+    problem_file, root = _class(tmp_path)
+    real_finish = Tallier.finish
+
+    def killed_first(self: Tallier, rest: object) -> bool:
+        assert self.process is not None
+        self.process.kill()  # gone before it could write the page
+        self.process.wait()
+        return real_finish(self, rest)  # type: ignore[arg-type]
+
+    _grade(root, problem_file, tmp_path / "driver", monkeypatch, tallier=False)
+    monkeypatch.setattr(Tallier, "finish", killed_first)
+    assert _grade(root, problem_file, tmp_path / "tallier", monkeypatch, tallier=True) == 30
+
+    page = (tmp_path / "tallier" / "index.html").read_bytes()
+    assert page == (tmp_path / "driver" / "index.html").read_bytes(), "the driver tallied every row"
+
+
 class _Acts:
     """A pickle that runs a command where it is unpickled."""
 

@@ -86,7 +86,7 @@ class ClassRows:
     def dashboard(self) -> tuple[ClassTally, list[str]]:
         """The tally of every row and the students' table's rows, in the class's order."""
         for key, row in self.rows.items():
-            self.tally.add(self.index[key], row)
+            self.tally.add(self.index[key], row, share=False)  # rows kept as read from the store
         return self.tally.made()
 
 
@@ -101,10 +101,13 @@ class ClassDashboard:
         self.students: dict[int, str] = {}  # each sheet's row of the dashboard's students' table
         self.notes = SharedNotes()
 
-    def add(self, index: int, row: SheetRow, student: str | None = None) -> None:
+    def add(self, index: int, row: SheetRow, student: str | None = None, share: bool = True) -> None:
+        """Tally the ``index``-th sheet's row (``share``: its notes replaced by equal ones kept
+        before, see :class:`SharedNotes`)."""
         if index in self.tally:
             return
-        self.notes.share(row)  # the row's own notes dict: every holder of the row sees the shared ones
+        if share:
+            self.notes.share(row)  # the row's own notes dict: every holder of the row sees the shared ones
         self.tally.add(index, row)
         self.students[index] = student or student_row(row, f"{self.stems[index]}.html")
 

@@ -89,7 +89,7 @@ class Tallier:
         grader.batch.worker.Graded), the sheets of ``indices``."""
         if self.working:
             self.sent.update(indices)
-            self._send(RECEIVED + payload)
+            self._send(RECEIVED, payload)
 
     def finish(self, rest: Sequence[tuple[int, SheetRow]]) -> bool:
         """Tally ``rest`` (the rows not sent), write the dashboard, wait for it; whether it is
@@ -109,14 +109,17 @@ class Tallier:
     def _flush(self) -> None:
         if self._rows and self.working:
             rows, self._rows = self._rows, []
-            self._send(ROWS + dumps(rows))
+            self._send(ROWS, dumps(rows))
 
-    def _send(self, data: bytes) -> None:
+    def _send(self, *pieces: bytes | bytearray) -> None:
+        """One frame of ``pieces`` (written as they are: a chunk's results are not copied)."""
         if not self.working:
             return
         assert self.process is not None and self.process.stdin is not None
         try:
-            self.process.stdin.write(_HEADER.pack(len(data)) + data)
+            self.process.stdin.write(_HEADER.pack(sum(map(len, pieces))))
+            for piece in pieces:
+                self.process.stdin.write(piece)
             self.process.stdin.flush()
         except (OSError, ValueError):  # it ended: the driver makes the dashboard
             self.working = False
@@ -169,11 +172,19 @@ def main() -> int:
         if frame[:1] == RECEIVED:
             for graded in read_back(memoryview(frame)[1:]):  # as the driver reads them (runner)
                 student = graded.lines[1] if graded.lines else None
-                dashboard.add(index[graded.task.key], graded.summary(), student)
+                _tallied(dashboard, index[graded.task.key], graded.summary(), student)
         else:
             for number, row, student in read_back(memoryview(frame)[1:]):
-                dashboard.add(number, row, student)
+                _tallied(dashboard, number, row, student)
     return 0
+
+
+def _tallied(dashboard: ClassDashboard, index: int, row: SheetRow, student: str | None) -> None:
+    """Tally the row, then drop its notes: this process's rows are its own, and once tallied
+    only their columns are read (sharing equal notes, as the driver does for the rows it keeps,
+    cost this process more than keeping none)."""
+    dashboard.add(index, row, student, share=False)
+    row.notes.clear()
 
 
 if __name__ == "__main__":
