@@ -40,6 +40,7 @@ from grader.core.report import Report
 from grader.core.summary import summary_row
 from grader.core.verdict import Verdict
 from grader.loading import load_problem_set
+from tests.small_class import small_class
 
 PROBLEMS = """\
 assignment: writer-demo
@@ -69,14 +70,7 @@ GIVEN = [
 
 
 def _class(tmp_path: Path, sheets: int = 24) -> tuple[Path, Path]:
-    problem_file = tmp_path / "writer-demo.yaml"
-    problem_file.write_text(PROBLEMS, encoding="utf-8")
-    root = tmp_path / "class"
-    for number in range(sheets):
-        folder = root / f"s{number:03d}"
-        folder.mkdir(parents=True)
-        (folder / "answers.yaml").write_text(yaml.safe_dump(GIVEN[number % len(GIVEN)]), encoding="utf-8")
-    return problem_file, root
+    return small_class(tmp_path, PROBLEMS, GIVEN, sheets, "writer-demo")
 
 
 def _stored(out: Path) -> tuple[dict[str, tuple[object, ...]], dict[tuple[str, str], bytes]]:

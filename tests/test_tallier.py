@@ -19,6 +19,7 @@ from grader.batch.tallier import Tallier
 from grader.core.summary import summary_row
 from grader.engine import grade
 from grader.loading import load_problem_set, load_submission
+from tests.small_class import small_class
 
 PROBLEMS = """\
 assignment: tally-demo
@@ -54,14 +55,7 @@ GIVEN = [
 
 
 def _class(tmp_path: Path, sheets: int = 30) -> tuple[Path, Path]:
-    problem_file = tmp_path / "tally-demo.yaml"
-    problem_file.write_text(PROBLEMS, encoding="utf-8")
-    root = tmp_path / "class"
-    for number in range(sheets):
-        folder = root / f"s{number:03d}"
-        folder.mkdir(parents=True)
-        (folder / "answers.yaml").write_text(yaml.safe_dump(GIVEN[number % len(GIVEN)]), encoding="utf-8")
-    return problem_file, root
+    return small_class(tmp_path, PROBLEMS, GIVEN, sheets, "tally-demo")
 
 
 @pytest.fixture
