@@ -14,6 +14,7 @@ import yaml
 
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders
 from grader.batch import runner as batch_runner
+from grader.batch.output import OutputFolder
 from grader.batch.store import STORE_FILE
 from grader.batch.tallier import Tallier
 from grader.core.summary import summary_row
@@ -62,14 +63,14 @@ def _class(tmp_path: Path, sheets: int = 30) -> tuple[Path, Path]:
 def talliers(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Tallier, bool]]:
     """Each tallier a run started, with whether it wrote the dashboard."""
     started: list[tuple[Tallier, bool]] = []
-    real_finish = Tallier.finish
+    real_written = Tallier.written
 
-    def finish(self: Tallier, rest: object) -> bool:
-        written = real_finish(self, rest)  # type: ignore[arg-type]
-        started.append((self, written))
-        return written
+    def written(self: Tallier) -> bool:
+        done = real_written(self)
+        started.append((self, done))
+        return done
 
-    monkeypatch.setattr(Tallier, "finish", finish)
+    monkeypatch.setattr(Tallier, "written", written)
     return started
 
 
@@ -101,6 +102,23 @@ def test_the_tallier_writes_the_dashboard_the_driver_writes(
     assert "s029.html" in page, "every student is in the table"
     for name in ("grades.csv", "s007.html", "s007.json"):
         assert (tmp_path / "tallier" / name).read_bytes() == (tmp_path / "driver" / name).read_bytes()
+
+
+def test_the_tallier_makes_the_dashboard_while_the_driver_writes_grades_csv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, talliers: list[tuple[Tallier, bool]]
+) -> None:
+    problem_file, root = _class(tmp_path)
+    happened: list[str] = []
+    real_end, real_finish = Tallier.end, OutputFolder.finish
+    monkeypatch.setattr(
+        Tallier, "end", lambda self, rest: happened.append("tallier told") or real_end(self, rest)
+    )
+    monkeypatch.setattr(
+        OutputFolder, "finish", lambda self, rows: happened.append("grades.csv") or real_finish(self, rows)
+    )
+    _grade(root, problem_file, tmp_path / "out", monkeypatch, tallier=True)
+    assert happened == ["tallier told", "grades.csv"]
+    assert [written for _, written in talliers] == [True]
 
 
 def test_a_re_run_tallies_the_rows_it_kept_from_the_store_in_the_process_too(
@@ -139,7 +157,7 @@ def test_a_tallier_that_dies_leaves_the_dashboard_to_the_driver(
     _grade(root, problem_file, tmp_path / "driver", monkeypatch, tallier=False)
     assert _grade(root, problem_file, tmp_path / "tallier", monkeypatch, tallier=True) == 30
 
-    assert [written for _, written in talliers] in ([], [False]), "the process wrote nothing"
+    assert [written for _, written in talliers] == [False], "the process wrote nothing"
     page = (tmp_path / "tallier" / "index.html").read_bytes()
     assert page == (tmp_path / "driver" / "index.html").read_bytes(), "the driver tallied every row"
 
@@ -148,16 +166,16 @@ def test_a_tallier_that_fails_at_the_end_leaves_the_dashboard_to_the_driver(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, talliers: list[tuple[Tallier, bool]]
 ) -> None:
     problem_file, root = _class(tmp_path)
-    real_finish = Tallier.finish
+    real_end = Tallier.end
 
-    def killed_first(self: Tallier, rest: object) -> bool:
+    def killed_first(self: Tallier, rest: object) -> None:
         assert self.process is not None
         self.process.kill()  # gone before it could write the page
         self.process.wait()
-        return real_finish(self, rest)  # type: ignore[arg-type]
+        real_end(self, rest)  # type: ignore[arg-type]
 
     _grade(root, problem_file, tmp_path / "driver", monkeypatch, tallier=False)
-    monkeypatch.setattr(Tallier, "finish", killed_first)
+    monkeypatch.setattr(Tallier, "end", killed_first)
     assert _grade(root, problem_file, tmp_path / "tallier", monkeypatch, tallier=True) == 30
 
     page = (tmp_path / "tallier" / "index.html").read_bytes()
@@ -186,12 +204,14 @@ def test_the_tallier_builds_grader_s_data_only_from_what_it_reads(tmp_path: Path
     tallier = Tallier(spec, out, ["s000"], ["s000"])
     tallier.add(0, _Acts(marker), None)  # type: ignore[arg-type]
 
-    assert tallier.finish([]) is False
+    tallier.end([])
+    assert tallier.written() is False
     assert not marker.exists(), "nothing it read was run"
     assert not (out / "index.html").exists()
 
     honest = Tallier(spec, out, ["s000"], ["s000"])
     honest.add(0, row, None)
-    assert honest.finish([]) is True
+    honest.end([])
+    assert honest.written() is True
     assert "s000.html" in (out / "index.html").read_text(encoding="utf-8")
     assert not (out / STORE_FILE).exists()

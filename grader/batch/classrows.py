@@ -61,19 +61,23 @@ class ClassRows:
     def ordered(self, keys: Sequence[str]) -> list[SheetRow]:
         return [self.rows[key] for key in keys]
 
-    def write_dashboard(self, out: Path, spec: ProblemSet) -> None:
-        """The class dashboard of every row, in the class's order: written by the tallier's
-        process if it kept the tally to the end, else made here."""
-        tallier, self.tallier = self.tallier, None
+    def begin_dashboard(self) -> None:
+        """Have the tallier's process, if one keeps the tally, start on the dashboard now (the
+        rows it was not sent, then the page), while this process writes grades.csv."""
+        tallier = self.tallier
         if tallier is not None and tallier.working:
             sent = tallier.sent
             rest = [(index, row) for key, row in self.rows.items() if (index := self.index[key]) not in sent]
-            if tallier.finish(rest):
+            tallier.end(rest)
+
+    def write_dashboard(self, out: Path, spec: ProblemSet) -> None:
+        """The class dashboard of every row, in the class's order: written by the tallier's
+        process if it kept the tally to the end (see :meth:`begin_dashboard`), else made here."""
+        tallier, self.tallier = self.tallier, None
+        if tallier is not None:
+            if tallier.written():
                 return
-            self.tally = ClassDashboard(self.stems)  # it failed: every row is tallied here
-        elif tallier is not None:
-            tallier.close()
-            self.tally = ClassDashboard(self.stems)  # it failed on the way: every row is tallied here
+            self.tally = ClassDashboard(self.stems)  # it failed or stopped: every row is tallied here
         tally, students = self.dashboard()
         write_class_dashboard(out, tally, spec, self.stems, students)
 

@@ -288,8 +288,14 @@ class _Run:
         if self.output is None:
             return None
         with collector_paused():  # the end makes many containers, few cycles (0.14 s of 50,000 sheets)
+            made_from = self._dashboard_made_from([self.digests.get(task.key, task) for task in tasks])
+            if made_from is not None:
+                self.rows.begin_dashboard()  # a tallier makes it while grades.csv is written here
             result.changes = self.output.finish(self.rows.gradebook)
-            return self._write_dashboard([self.digests.get(task.key, task) for task in tasks])
+            if made_from is None:
+                return None
+            self.rows.write_dashboard(self.output.path, self.spec)
+            return made_from if self.store is not None else None
 
     def _grade(
         self, todo: list[SubmissionTask], result: BatchResult, total: int, on_progress: Progress | None
@@ -327,9 +333,9 @@ class _Run:
                 self.output.write_gradebook(self.rows.gradebook)
             raise
 
-    def _write_dashboard(self, tasks: list[SubmissionTask]) -> str | None:
-        """The class dashboard, unless the one on disk was made from exactly these submissions;
-        what it was made from, to record in the store (None: kept, or no store)."""
+    def _dashboard_made_from(self, tasks: list[SubmissionTask]) -> str | None:
+        """What the class dashboard of these submissions is made from; None when the one on disk
+        was made from exactly that (it is kept)."""
         assert self.output is not None
         made_from = _digest(self.problem_digest + "".join(f"\n{t.key} {t.digest} {t.stem}" for t in tasks))
         if (
@@ -338,8 +344,7 @@ class _Run:
             and self.output.has_dashboard()
         ):
             return None
-        self.rows.write_dashboard(self.output.path, self.spec)
-        return made_from if self.store is not None else None
+        return made_from
 
     def _from_store(self, task: SubmissionTask) -> bool:
         record = self.records.get(task.key)

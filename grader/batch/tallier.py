@@ -47,12 +47,14 @@ TalliedRow = tuple[int, SheetRow, str | None]
 
 
 class Tallier:
-    """The driver's end of the process: :meth:`add` rows as they come, :meth:`finish` to have
-    the dashboard written, :meth:`close` to end it without one. Every failure turns
-    :attr:`working` False; nothing is sent after it."""
+    """The driver's end of the process: :meth:`add` rows as they come (or :meth:`forward` them),
+    :meth:`end` to have the dashboard written while the driver writes ``grades.csv``, then
+    :meth:`written` to wait for it; :meth:`close` to end the process without one. Every failure
+    turns :attr:`working` False; nothing is sent after it."""
 
     def __init__(self, spec: ProblemSet, out: Path, keys: Sequence[str], stems: Sequence[str]):
         self.working = True
+        self.ending = False  # told to write the dashboard
         self.sent: set[int] = set()  # the rows' indices sent
         self._rows: list[TalliedRow] = []
         try:
@@ -91,15 +93,19 @@ class Tallier:
             self.sent.update(indices)
             self._send(RECEIVED, payload)
 
-    def finish(self, rest: Sequence[tuple[int, SheetRow]]) -> bool:
-        """Tally ``rest`` (the rows not sent), write the dashboard, wait for it; whether it is
-        written (False: the driver makes it, the process having failed or stopped)."""
+    def end(self, rest: Sequence[tuple[int, SheetRow]]) -> None:
+        """Tally ``rest`` (the rows not sent) and write the dashboard; this process goes on."""
         for index, row in rest:
             self.add(index, row, None)
         self._flush()
         self._send(b"")  # the end: write it
+        self.ending = self.working
+
+    def written(self) -> bool:
+        """Wait for the process to end; whether it wrote the dashboard (False: the driver makes it,
+        the process having failed, stopped, or not been told to)."""
         told = self._ended()
-        return told == WRITTEN
+        return self.ending and told == WRITTEN
 
     def close(self) -> None:
         """End the process without a dashboard (the one on disk is current, or the run stopped)."""
