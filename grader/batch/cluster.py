@@ -53,6 +53,7 @@ CHUNKS_PER_THREAD = 3  # chunks in flight a worker thread connected
 LARGEST_CLUSTER_CHUNK = 32  # sheets a chunk at most: 50,000 sheets on 320 worker threads go in chunks of 26
 CHANNEL_VARIABLE = "GRADER_DASK_CHANNEL"  # off, or HOST[:PORT] where the driver listens for results
 ALLOWED_DEATHS = 2  # a chunk whose workers died this often is graded one submission at a time
+LOSS_SECONDS = 2.0  # how long a client call that broke waits for the client to say it is lost
 # A run whose first round of chunks holds this many sheets has a helper process take the folders'
 # fingerprints ahead of the window (grader.batch.fingerprints), not the driver as each chunk goes.
 FINGERPRINTS_AHEAD_FROM = 200
@@ -513,8 +514,17 @@ def _call(client: Any, function: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return function(*args, **kwargs)
     except Exception as exc:
+        if isinstance(exc, OSError):  # a call can see the connection drop before the client does
+            _settled(client)
         _raise_if_lost(client, exc)
         raise
+
+
+def _settled(client: Any) -> None:
+    """Wait, :data:`LOSS_SECONDS` at most, for the client to notice a connection it lost."""
+    deadline = time.monotonic() + LOSS_SECONDS
+    while client.status == "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _raise_if_lost(client: Any, exc: BaseException) -> None:
