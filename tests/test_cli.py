@@ -313,13 +313,44 @@ SEED = ROOT / "submissions" / "activations-softmax-conv" / "seed-001"
 SEED_PROBLEMS = ROOT / "problems" / "activations-softmax-conv.yaml"
 
 
+# Run first in a probe: records, for each module of NOT_FOR_CHECK imported, which module asked
+# for it: the nearest caller on the stack that is neither the standard library nor the import
+# system (so grader's `import secrets` is grader's import of hashlib, and a dependency's is its own).
+_WHO_IMPORTS = f"""
+import sys
+WATCHED = {NOT_FOR_CHECK!r}
+importer = {{}}
+
+def _caller():
+    frame = sys._getframe(2)
+    while frame is not None:
+        name = frame.f_globals.get("__name__") or ""
+        top = name.split(".")[0]
+        if name and top not in sys.stdlib_module_names and not top.startswith("_frozen_importlib"):
+            return name
+        frame = frame.f_back
+    return "?"
+
+class Spy:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name in WATCHED and name not in importer:
+            importer[name] = _caller()
+        return None
+
+sys.meta_path.insert(0, Spy)
+"""
+
+
 def test_check_starts_checking_without_the_batch_or_the_reporters() -> None:
     """Start-up of `grader check` (issue 27): until the engine grades, it has read the problem set
-    and the submission and imported none of NOT_FOR_CHECK."""
+    and the submission, and grader has imported none of NOT_FOR_CHECK (a dependency may: pydantic
+    2.14's ``pydantic.types`` imports ``secrets``, so hashlib, wherever grader reads a model)."""
     probe = (
-        "import sys\nimport grader.engine\n"
+        _WHO_IMPORTS + "import grader.engine\n"
         "def stop(spec, submission, *args, **kwargs):\n"
-        f"    print(len(submission.answers), sorted(m for m in {NOT_FOR_CHECK!r} if m in sys.modules))\n"
+        "    print(len(submission.answers), sorted(f'{m} (by {who})' for m, who in importer.items()\n"
+        "        if m in sys.modules and (who.startswith('grader') or who == '__main__')))\n"
         "    raise SystemExit(0)\n"
         "grader.engine.grade = stop\n" + _RUN_CLI
     )
@@ -328,6 +359,19 @@ def test_check_starts_checking_without_the_batch_or_the_reporters() -> None:
     answers, loaded = done.stdout.split(" ", 1)
     assert int(answers) > 20
     assert loaded.strip().split("\n")[0] == "[]"
+
+
+def test_the_import_probe_names_grader_when_grader_imports_a_watched_module() -> None:
+    """The probe of the test above can fail: a grader module that imports ``secrets`` (and so
+    hashlib) is named as hashlib's importer, a dependency's import of it is not grader's."""
+    probe = (
+        _WHO_IMPORTS + "import types\n"
+        "fake = types.ModuleType('grader.fake_module')\n"
+        "exec('import secrets', fake.__dict__)\n"
+        "print(importer.get('hashlib'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "grader.fake_module"
 
 
 def test_check_of_the_seed_imports_no_sympy() -> None:
