@@ -468,8 +468,9 @@ class _Descendants:
     the fingerprints' helper), sampled from /proc every 20 ms while the block runs: the last
     sample of each (a process's last 20 ms at most are missed, and so counted as its parent's)."""
 
-    def __init__(self, root: int) -> None:
+    def __init__(self, root: int, pinning: Pinning | None = None) -> None:
         self.root = root
+        self.pinning = pinning
         self.seen: dict[int, tuple[str, float]] = {}  # pid: (command line, CPU seconds)
         self.samples: list[tuple[float, dict[int, float]]] = []  # (perf_counter, {pid: CPU seconds})
         self.stopped = threading.Event()
@@ -509,7 +510,54 @@ class _Descendants:
                     command = self.seen[pid][0] if pid in self.seen else _command_line(pid)
                     self.seen[pid] = (command, times[pid])
                     sample[pid] = times[pid]
+                    if self.pinning is not None:
+                        self.pinning.place(pid, command)
             self.samples.append((time.perf_counter(), sample))
+
+
+@dataclass(frozen=True)
+class Pinning:
+    """One process of a driver run with a core of its own, every other process of the benchmark
+    (the driver's other helpers, the benchmark's parent, the Dask scheduler and worker) on the
+    other cores: the CPU a sheet of that process, as on a driver machine with a core for each
+    (the CPU-time estimate's assumption). On this 2-core machine each process's CPU a sheet is
+    about twice its figure alone when seven share two cores (the caches, the switches)."""
+
+    focus: str  # the process's name in FOCUS ("driver": the driver itself)
+    own: frozenset[int]
+    rest: frozenset[int]
+
+    @staticmethod
+    def of(focus: str) -> Pinning | None:
+        """Core 0 for the process of ``focus``, the others for the rest (None: one core only)."""
+        cores = sorted(os.sched_getaffinity(0))
+        if len(cores) < 2:
+            return None
+        return Pinning(focus, frozenset(cores[:1]), frozenset(cores[1:]))
+
+    def place(self, pid: int, command: str) -> None:
+        """Every thread of the process ``pid`` on its cores (its own core if it is the focus)."""
+        cores = self.own if _is(self.focus, command) else self.rest
+        for thread in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError):
+                if os.sched_getaffinity(int(thread)) != cores:
+                    os.sched_setaffinity(int(thread), cores)
+
+
+# The driver's helper processes, by what their command lines hold and do not hold; the driver
+# itself is no helper (it is the process forked by _forked).
+FOCUS = {
+    "driver": None,
+    "tallier": ("grader.batch.tallier", None),
+    "writer": ("grader.batch.storewriter", "--checkpoints"),
+    "fingerprints": ("grader.batch.fingerprints", None),
+}
+
+
+def _is(focus: str, command: str) -> bool:
+    """Whether ``command`` is the command line of the helper named ``focus``."""
+    marks = FOCUS[focus]
+    return marks is not None and marks[0] in command and (marks[1] is None or marks[1] not in command)
 
 
 def _descendants_of(root: int, parents: dict[int, int]) -> list[int]:
@@ -603,15 +651,18 @@ def driver_run(spec: ProblemSet, root: Path, out: Path, fake: FakeWorkers, sheet
     )
 
 
-def _forked(run: Callable[..., DriverRun], *args: object) -> DriverRun:
+def _forked(run: Callable[..., DriverRun], *args: object, pinning: Pinning | None = None) -> DriverRun:
     """``run(*args)`` in a child process forked from this one: each run starts from the same
     memory (this process's, the fake results prepared), not from what an earlier run freed.
     This process samples the CPU of the child's helper processes (a thread of the child's own
-    would count against the driver), and takes it off what the child counted as its writer's."""
+    would count against the driver), and takes it off what the child counted as its writer's;
+    with ``pinning``, it keeps the run's processes on their cores."""
     readable, writable = os.pipe()
     child = os.fork()
     if child == 0:  # the child: its figures, as JSON, then gone (no clean-up counted anywhere)
         os.close(readable)
+        if pinning is not None:  # before any thread or helper starts: they inherit it
+            os.sched_setaffinity(0, pinning.own if pinning.focus == "driver" else pinning.rest)
         try:
             told = json.dumps({"figures": asdict(run(*args))})
         except BaseException:
@@ -620,7 +671,7 @@ def _forked(run: Callable[..., DriverRun], *args: object) -> DriverRun:
             stream.write(told)
         os._exit(0)
     os.close(writable)
-    with _Descendants(child) as descendants, os.fdopen(readable) as stream:
+    with _Descendants(child, pinning) as descendants, os.fdopen(readable) as stream:
         told = json.loads(stream.read() or '{"error": "the run ended without a word"}')
     os.waitpid(child, 0)
     if "error" in told:
@@ -686,6 +737,12 @@ def main() -> None:
         action="store_true",
         help="with --dask: a Dask task a chunk, its results through Dask's client (no direct channel)",
     )
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="each of the driver's busy processes measured with a core of its own, the rest on the "
+        "other cores, a template run just before each round (see Pinning)",
+    )
     args = parser.parse_args()
     if args.template < 2 * CHUNK:
         parser.error(f"--template: at least {2 * CHUNK} sheets (two chunks, for the worker's rate)")
@@ -705,6 +762,10 @@ def main() -> None:
             folder.mkdir(parents=True)
             (folder / "answers.yaml").write_text(f"answers: {{}}\n# {number}\n")
         out = args.out or work / "out"
+        every_core = os.sched_getaffinity(0)
+        pinned = Pinning.of("driver") if args.pin else None
+        if pinned is not None:  # the scheduler and the worker, started now, keep to the rest
+            os.sched_setaffinity(0, pinned.rest)
         with contextlib.ExitStack() as cluster:
             feeding = dask_feed(work / "results", THREADS, direct=not args.tasks)
             feed = cluster.enter_context(feeding) if args.dask else None
@@ -712,8 +773,22 @@ def main() -> None:
             # The results a worker would send for each student (a task as the worker returns it).
             fake.prepare(plan(root, submission_folders(root)))
             load = " ".join(f"{value:.2f}" for value in os.getloadavg())
-            runs = [_forked(driver_run, spec, root, out, fake, args.sheets) for _ in range(args.repeat)]
-        _print_figures(args, load, per_core, per_core_cpu, moved, runs)
+            if pinned is None:
+                runs = [_forked(driver_run, spec, root, out, fake, args.sheets) for _ in range(args.repeat)]
+                _print_figures(args, load, per_core, per_core_cpu, moved, runs)
+                return
+            focuses = [name for name in FOCUS if args.dask or name != "fingerprints"]
+            rounds = []
+            for _ in range(args.repeat):
+                os.sched_setaffinity(0, every_core)  # the template's worker on any core, as before
+                worker = template_run(spec, template_root, work / "template-out").cpu_rate()
+                os.sched_setaffinity(0, pinned.rest)
+                by_focus = {
+                    name: _forked(driver_run, spec, root, out, fake, args.sheets, pinning=Pinning.of(name))
+                    for name in focuses
+                }
+                rounds.append((worker, by_focus))
+        _print_pinned(args, load, rounds)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -815,6 +890,70 @@ def _print_figures(
         f"{twenty_cpu:.0f} s: x{one_cpu / twenty_cpu:.2f}"
     )
     print(f"x12 {'reached' if min(one / twenty, one_cpu / twenty_cpu) >= 12 else 'not reached'}")
+
+
+def _focused(by_focus: dict[str, DriverRun]) -> DriverRun:
+    """A run's figures, each process's from the run where it had a core of its own (the
+    checkpoints' process never has: the least it took, sharing the rest)."""
+    driver = by_focus["driver"]
+    fingerprints = by_focus.get("fingerprints")
+    return replace(
+        driver,
+        tallier_cpu=by_focus["tallier"].tallier_cpu,
+        tallier_end_cpu=by_focus["tallier"].tallier_end_cpu,
+        writer_cpu=by_focus["writer"].writer_cpu,
+        helper_cpu=fingerprints.helper_cpu if fingerprints is not None else 0.0,
+        checkpoints_cpu=min(run.checkpoints_cpu for run in by_focus.values()),
+    )
+
+
+def _fastest_workers(serial: float, intake: float, speed_up: float, sheets: int = 50_000) -> float:
+    """The fastest worker core (sheets/s) for which 20 machines are still ``speed_up`` times one,
+    given the driver's serial seconds and intake rate: past it the driver bounds the 20 machines
+    while the one machine goes on gaining from its workers (found by bisection on _estimate)."""
+    slow, fast = 0.01, 1e6
+    for _ in range(100):
+        middle = (slow * fast) ** 0.5
+        one, twenty = _estimate(serial, middle, intake, sheets)
+        slow, fast = (middle, fast) if one / twenty >= speed_up else (slow, middle)
+    return slow
+
+
+def _print_pinned(
+    args: argparse.Namespace, load: str, rounds: list[tuple[float, dict[str, DriverRun]]]
+) -> None:
+    """Each round's figures and its estimate from CPU time: the worker core's rate measured just
+    before the round's runs, each busy process of the driver's from its run with a core of its own."""
+    print(f"machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}")
+    print(f"load average before the driver's runs: {load}; each process measured with a core of its own")
+    scaled = "measured" if args.sheets == 50_000 else f"x {50_000 / args.sheets:g}, as if linear"
+    estimates = []
+    for number, (per_core_cpu, by_focus) in enumerate(rounds, 1):
+        run = _focused(by_focus)
+        each = {
+            "driver": run.intake_cpu,
+            "tallier": run.tallier_cpu,
+            "writer": run.writer_cpu,
+            "checkpoints": run.checkpoints_cpu,
+        } | ({"fingerprints": run.helper_cpu} if args.dask else {})
+        shown = ", ".join(f"{name} {cpu / args.sheets * 1e6:.0f} us" for name, cpu in each.items())
+        intake = args.sheets / run.intake_cpu_bound
+        serial, one, twenty = _estimated(
+            run.before_cpu + run.end_cpu_bound, per_core_cpu, intake, args.sheets
+        )
+        estimates.append(one / twenty)
+        print(
+            f"round {number}: a worker core {per_core_cpu:.1f} sheets/s of its CPU (template of "
+            f"{args.template}, just before); CPU a sheet taking them in: {shown}; serial {serial:.2f} s "
+            f"(before {run.before_cpu:.2f} s, end {run.after_cpu:.2f} s or the tallier's "
+            f"{run.tallier_end_cpu:.2f} s; {scaled}): 1 machine {one:.0f} s, 20 machines {twenty:.1f} s: "
+            f"x{one / twenty:.2f}; x12 while a worker core grades at most "
+            f"{_fastest_workers(serial, intake, 12):.0f} sheets/s"
+        )
+    print(
+        f"estimate from CPU time, each process on a core of its own: x{min(estimates):.2f} to "
+        f"x{max(estimates):.2f}; x12 {'reached' if min(estimates) >= 12 else 'not reached'} in every round"
+    )
 
 
 if __name__ == "__main__":
