@@ -103,6 +103,26 @@ other work only ever adds time). The first template run's results feed the fake 
 Each driver run is a process forked from the benchmark once the results are prepared, so
 each starts from the same memory (not from what an earlier run freed) and its clean-up
 after it measured is not counted; what the driver frees when ``run_batch`` returns is.
+
+``--pin`` (since 2026-11-25, afternoon) measures what the CPU-time estimate assumes: each busy
+process of the driver's machine on a core of its own. On this 2-core machine the driver, the
+tallier, the store's writer, its checkpoints, the fingerprints' helper, the Dask scheduler and a
+worker of 320 threads share two cores, and each process's CPU a sheet came out about twice what
+it is alone (cache and switches: the tallier took 47 us a sheet alone, 101 to 112 beside the
+rest). So each round runs the driver once per busy process (the driver, the tallier, the writer
+and, with ``--dask``, the fingerprints' helper), that process on core 0 and every other process
+of the benchmark on the other cores (the benchmark's parent, from the /proc sampler, sets each
+thread's affinity as the process appears), and takes each process's figures from its own run:
+its CPU a sheet while the driver takes results in and, for the driver and the tallier, their
+serial part (the checkpoints' process, about 10 us a sheet, is never given a core: its least
+figure counts, an overestimate). A template run just before each round gives the worker core's
+rate of that round, so that both sides of the ratio come from the same minutes of a machine
+whose speed moves by half between hours. Each round prints its estimate and the fastest worker
+core (sheets/s of its CPU) for which 20 machines are still 12 times one: past it the driver
+bounds the cluster while one machine goes on gaining from faster workers (the ratio of any
+driver falls toward 1 as the workers get faster, so that rate is the figure to compare with a
+class's real grading rate). Only the estimate from CPU time is printed: a process's wall time
+means nothing when the rest of the run is squeezed onto one core.
 """
 
 from __future__ import annotations
