@@ -93,8 +93,9 @@ in the serial part (the larger of the driver's end and the tallier's). It leaves
 CPU: waiting on the disk (the writer's commits and checkpoints, the files written at the
 end: an idle machine shows that as the gap between the two estimates) and the cores the
 driver's machine needs (three busy processes: driver, writer, and the end's files). It is a
-bound from measured rates, like the wall one, not a measurement of a cluster; "x12 reached"
-needs both estimates past 12.
+bound from measured rates, like the wall one, not a measurement of a cluster; without
+``--pin``, "x12 reached" needs both estimates past 12 (with it, see below, the estimate of
+every round: a wall time means nothing there).
 
 Since 2026-11-24 the template and the driver each run ``--repeat`` times (3) and the fastest
 run counts (the most sheets a second of a worker core, the least wall time and the least
