@@ -198,6 +198,9 @@ class _Recording:
             self.chunks.append(chunk)
             yield chunk
 
+    def close(self, wait: float | None = None) -> None:
+        self.inner.close(wait)
+
     def rate(self) -> float:
         """Sheets/s of the one worker once it runs: from its first chunk back to its last (its
         start-up, imports and first chunk not counted, as a long run amortises them)."""
@@ -261,6 +264,9 @@ class FakeWorkers:
             assert chunk[0].key == self.keys[count], "the driver sends the class in its order"
             yield pickle.loads(self.sent[count])
         self.done, self.done_cpu = time.perf_counter(), time.process_time()  # it took in the last chunk
+
+    def close(self, wait: float | None = None) -> None:
+        """Nothing kept between runs (an executor's protocol)."""
 
     def _spooled(self, setup: WorkerSetup) -> None:
         """Every chunk's spool file, sealed with the run's key, written before the intake (the

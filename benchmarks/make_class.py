@@ -153,10 +153,10 @@ def _wrong(reference: Any, rng: random.Random) -> Any:
         changed[index] = _wrong(changed[index], rng)
         return changed
     if isinstance(reference, dict) and reference:
-        changed = copy.deepcopy(reference)
-        key = rng.choice(sorted(changed, key=str))
-        changed[key] = _wrong(changed[key], rng)
-        return changed
+        entries = copy.deepcopy(reference)
+        key = rng.choice(sorted(entries, key=str))
+        entries[key] = _wrong(entries[key], rng)
+        return entries
     text = str(reference)
     return f"{text} + 1" if rng.random() < 0.5 else f"2*({text})"
 
