@@ -21,3 +21,26 @@ def small_class(
         folder.mkdir(parents=True)
         (folder / "answers.yaml").write_text(yaml.safe_dump(given[number % len(given)]), encoding="utf-8")
     return problem_file, root
+
+
+def three_part_problems(assignment: str, title: str, more: str = "") -> str:
+    """A problem file of three parts, q1 and q3 expressions in x, q2 a text part graded by hand,
+    then the questions of ``more`` (YAML list items, indented as these)."""
+    return f"""\
+assignment: {assignment}
+title: {title}
+questions:
+  - id: q1
+    type: expression
+    symbols: {{x: real}}
+    answer: "2*x"
+    points: 2
+  - id: q2
+    type: text
+    points: 4
+  - id: q3
+    type: expression
+    symbols: {{x: real}}
+    answer: "x**2"
+    points: 3
+{more}"""

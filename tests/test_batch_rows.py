@@ -24,25 +24,9 @@ from grader.core.verdict import Status, Verdict
 from grader.hand import load_hand_grades
 from grader.loading import load_problem_set
 from grader.reporting.dashboard import render_dashboard
+from tests.small_class import three_part_problems
 
-PROBLEMS = """\
-assignment: rows-demo
-title: Rows demo
-questions:
-  - id: q1
-    type: expression
-    symbols: {x: real}
-    answer: "2*x"
-    points: 2
-  - id: q2
-    type: text
-    points: 4
-  - id: q3
-    type: expression
-    symbols: {x: real}
-    answer: "x**2"
-    points: 3
-"""
+PROBLEMS = three_part_problems("rows-demo", "Rows demo")
 
 ANSWERS = {
     "alice": {"q1": "x + x", "q2": "A proof.", "q3": "x*x"},

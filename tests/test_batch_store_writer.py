@@ -40,26 +40,9 @@ from grader.core.report import Report
 from grader.core.summary import summary_row
 from grader.core.verdict import Verdict
 from grader.loading import load_problem_set
-from tests.small_class import small_class
+from tests.small_class import small_class, three_part_problems
 
-PROBLEMS = """\
-assignment: writer-demo
-title: Writer demo
-questions:
-  - id: q1
-    type: expression
-    symbols: {x: real}
-    answer: "2*x"
-    points: 2
-  - id: q2
-    type: text
-    points: 4
-  - id: q3
-    type: expression
-    symbols: {x: real}
-    answer: "x**2"
-    points: 3
-"""
+PROBLEMS = three_part_problems("writer-demo", "Writer demo")
 
 GIVEN = [
     {"q1": "x + x", "q2": "A proof.", "q3": "x*x"},

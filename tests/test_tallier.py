@@ -20,31 +20,19 @@ from grader.batch.tallier import Tallier
 from grader.core.summary import summary_row
 from grader.engine import grade
 from grader.loading import load_problem_set, load_submission
-from tests.small_class import small_class
+from tests.small_class import small_class, three_part_problems
 
-PROBLEMS = """\
-assignment: tally-demo
-title: Tally demo
-questions:
-  - id: q1
-    type: expression
-    symbols: {x: real}
-    answer: "2*x"
-    points: 2
-  - id: q2
-    type: text
-    points: 4
-  - id: q3
-    type: expression
-    symbols: {x: real}
-    answer: "x**2"
-    points: 3
+PROBLEMS = three_part_problems(
+    "tally-demo",
+    "Tally demo",
+    """\
   - id: q4
     type: choice
     options: {A: linear, B: piecewise-linear, C: polynomial}
     answer: B
     points: 1
-"""
+""",
+)
 
 GIVEN = [
     {"q1": "x + x", "q2": "A proof.", "q3": "x*x", "q4": "B"},
