@@ -91,6 +91,16 @@ def error_is_settled(part: PartBase) -> bool:
     return answer_type is None or answer_type.errors_are_settled
 
 
+def check_unavailable(part: PartBase) -> str | None:
+    """Why this machine cannot check any answer to the part (a tool its type needs is missing),
+    or None."""
+    answer_type = ANSWER_TYPES.get(part.type)
+    if answer_type is None or answer_type.unavailable is None:
+        return None
+    reason: str | None = answer_type.unavailable(part)
+    return reason
+
+
 def is_auto_graded(part: PartBase) -> bool:
     answer_type = ANSWER_TYPES.get(part.type)
     return answer_type is None or answer_type.auto_graded

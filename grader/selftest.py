@@ -1,11 +1,13 @@
 """Self-test of a problem set: every reference answer must grade correct, and
-every listed mistake must be recognised and get its declared score."""
+every listed mistake must be recognised and get its declared score. A part this machine
+cannot check at all (a code part whose PyTorch or sandbox is missing) is not self-tested:
+:func:`untested_parts` names it and says why, and it is no problem of the file."""
 
 from __future__ import annotations
 
 from grader.core.parts import PartBase
 from grader.core.verdict import Status, Verdict
-from grader.engine import check_part, is_auto_graded, prepare_checks
+from grader.engine import check_part, check_unavailable, is_auto_graded, prepare_checks
 from grader.spec import ProblemSet
 
 
@@ -18,8 +20,18 @@ def validate_problem_set(spec: ProblemSet) -> list[str]:
     return problems
 
 
+def untested_parts(spec: ProblemSet) -> dict[str, str]:
+    """The parts this machine cannot self-test, by id, with why (the same for every answer)."""
+    untested = {}
+    for part_id, _, part in spec.iter_parts():
+        reason = check_unavailable(part) if is_auto_graded(part) else None
+        if reason is not None:
+            untested[part_id] = reason
+    return untested
+
+
 def _part_problems(part: PartBase) -> list[str]:
-    if not is_auto_graded(part):
+    if not is_auto_graded(part) or check_unavailable(part) is not None:
         return []
     problems = []
     verdict = check_part(part, part.answer)

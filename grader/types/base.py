@@ -29,6 +29,8 @@ TemplateHint = Callable[[Any], str]
 # (part, answer) pairs of one submission, of one type -> None: work done once for them all
 # (code: one sandbox runs every code part) before their checks, which then find it done.
 Preparation = Callable[[Sequence[tuple[Any, Any]]], None]
+# part -> why this machine cannot check any answer to it (a tool it needs is missing), or None
+Unavailability = Callable[[Any], "str | None"]
 
 
 @dataclass(frozen=True)
@@ -61,11 +63,15 @@ class AnswerType:
     # an import never runs under a check's time or memory limit (numpy alone reserves over
     # 100 MiB of address space) and never makes a verdict depend on what was imported before.
     loads: tuple[str, ...] = ()
+    # Why this machine cannot check a part of this type at all (code: PyTorch or the sandbox
+    # missing); every check of it is then ``error`` saying so, and the self-test names the part
+    # as not self-tested here instead of failing its reference answer and each listed mistake.
+    unavailable: Unavailability | None = None
 
     def load(self) -> None:
         """Import everything deciding an answer of this type needs: its deferred functions
         and the modules its checks import on first use."""
-        for function in (self.check, self.same_mistake, self.prepare):
+        for function in (self.check, self.same_mistake, self.prepare, self.unavailable):
             if function is not None:
                 loaded(function)
         for module in self.loads:

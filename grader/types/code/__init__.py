@@ -34,6 +34,7 @@ ANSWER_TYPE = AnswerType(
     same_mistake=deferred("grader.types.code.checker", "same_mistake"),
     time_budget=_time_budget,
     errors_are_settled=False,
+    unavailable=deferred("grader.types.code.checker", "unavailable"),
 )
 
 __all__ = ["ANSWER_TYPE", "CodePart"]

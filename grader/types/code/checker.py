@@ -31,15 +31,21 @@ def check(part: CodePart, answer: Any) -> Verdict:
     return compare.compare(part, result, reference, trials)
 
 
-def _require_sandbox(part: CodePart) -> None:
+def unavailable(part: CodePart) -> str | None:
+    """Why this machine cannot run the part's code (None: it can)."""
     if part.framework == "torch" and importlib.util.find_spec("torch") is None:
-        raise CheckUndecided(
-            'this part needs PyTorch, which is not installed (pip install "dl-theory-grader[torch]")'
-        )
+        return 'this part needs PyTorch, which is not installed (pip install "dl-theory-grader[torch]")'
     try:
         isolation()
     except NoSandbox as exc:
-        raise CheckUndecided(f"{exc} (a TA may grade code unsandboxed with --unsafe-run-code)") from None
+        return f"{exc} (a TA may grade code unsandboxed with --unsafe-run-code)"
+    return None
+
+
+def _require_sandbox(part: CodePart) -> None:
+    reason = unavailable(part)
+    if reason is not None:
+        raise CheckUndecided(reason)
 
 
 def _reference_result(part: CodePart) -> dict[str, Any]:
