@@ -522,9 +522,9 @@ class _Run:
     def _start_tallier(self, count: int) -> None:
         """Have a process keep the dashboard's tally, for a run that grades at least
         :data:`TALLY_PROCESS_FROM` submissions into --out."""
-        from grader.batch.tallier import Tallier
-
         if self.output is not None and count >= TALLY_PROCESS_FROM and sys.executable:
+            from grader.batch.tallier import Tallier  # only here: a smaller run never starts one
+
             self.rows.tallier = Tallier(self.spec, self.output.path, list(self.rows.index), self.rows.stems)
 
     def _store_writer(self, count: int) -> StoreWriter | None:
