@@ -9,7 +9,6 @@ shows; a test keeps it equal to the commands' own help.
 from __future__ import annotations
 
 import click
-from click.utils import make_default_short_help
 
 from grader import __version__
 
@@ -54,9 +53,12 @@ class LazyCommands(click.Group):
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
         with formatter.section("Commands"):
-            formatter.write_dl(
-                [(name, make_default_short_help(COMMANDS[name], limit)) for name in sorted(COMMANDS)]
-            )
+            formatter.write_dl([(name, _short_help(COMMANDS[name], limit)) for name in sorted(COMMANDS)])
+
+
+def _short_help(text: str, limit: int) -> str:
+    """The text shortened to the limit as click shortens a command's own help."""
+    return click.Command(name=None, help=text).get_short_help_str(limit)
 
 
 @click.group(cls=LazyCommands, context_settings={"help_option_names": ["-h", "--help"]})

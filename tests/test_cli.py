@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -210,6 +211,21 @@ def test_grader_help_lists_every_command_with_its_own_help() -> None:
     )
     listed = CliRunner().invoke(main, ["--help"]).output
     assert all(name in listed for name in commands)
+
+
+def test_grader_help_uses_no_deprecated_click_api() -> None:
+    """Click 8.4 deprecates helpers it will drop in Click 9: `grader --help` must not need one."""
+    probe = "from grader.cli import main\nmain(['--help'])"
+    shown = subprocess.run(
+        [sys.executable, "-W", "error::DeprecationWarning", "-c", probe],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "50"},
+    )
+    assert shown.returncode == 0, shown.stderr
+    listed = shown.stdout.split("Commands:")[1]
+    assert "gradescope-bundle  Build the autograder zip..." in listed
+    assert all(name in listed for name in cli.COMMANDS)
 
 
 def test_grader_help_and_version_load_no_command() -> None:
