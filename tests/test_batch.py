@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from code_support import skip_unless_code_runs
 from pydantic import TypeAdapter
 
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders, worker
@@ -330,6 +331,7 @@ def test_the_store_never_serves_a_verdict_after_any_field_of_a_part_changed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, type_name: str, field: str
 ) -> None:
     library, part = EXAMPLES[type_name]
+    skip_unless_code_runs({"type": part.type, "framework": getattr(part, "framework", None)})
     question = library.questions[0]
     answer = part.answer if part.answer is not None else "an answer"
     root = tmp_path / "class"
