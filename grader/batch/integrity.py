@@ -37,14 +37,32 @@ def _key_at(path: Path) -> bytes:
         pass
     key = secrets.token_bytes(KEY_BYTES)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        return _keep_first(path, key)
+    except OSError:  # nowhere to keep a key: this run's own, so nothing stored is trusted later
+        return key
+
+
+def _keep_first(path: Path, key: bytes) -> bytes:
+    """Keep the key at path unless another process kept one first; the key kept there.
+
+    The key is written whole under a name of its own, then linked into place: a process
+    that starts at the same moment reads either no file or the whole key, never a part.
+    A key file cut short (an empty one, left by a crash) is replaced.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(written, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
         with os.fdopen(descriptor, "wb") as stream:
             stream.write(key)
-    except FileExistsError:  # another process made it first: use theirs
-        return path.read_bytes()
-    except OSError:  # nowhere to keep a key: this run's own, so nothing stored is trusted later
-        pass
+        os.link(written, path)
+    except FileExistsError:  # another process kept one first: use theirs, unless cut short
+        kept = path.read_bytes()
+        if len(kept) >= KEY_BYTES:
+            return kept
+        os.replace(written, path)  # a key anyone could guess: entries sealed with it are regraded
+    finally:
+        written.unlink(missing_ok=True)
     return key
 
 
