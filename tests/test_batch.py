@@ -699,6 +699,36 @@ def test_a_standing_pool_keeps_its_workers_between_calls_and_yields_the_cpu(tmp_
     assert _pool_children() - before == set()
 
 
+def test_a_standing_pools_workers_outlive_a_sigterm_to_their_group_and_end_at_close(tmp_path: Path) -> None:
+    """systemd's default stop and ``kill -- -PGID`` send SIGTERM to every process of the
+    service: the workers are the grading process's to stop. A worker ended by it mid-way
+    through pebble's protocol left its task pending for good (the stop waited 30 s)."""
+    from grader.batch.executors import StandingExecutor
+    from grader.batch.reading import SubmissionTask
+    from grader.batch.store import code_version
+    from grader.batch.worker import WorkerSetup
+
+    spec = load_problem_set(BASICS)
+    folder = make_class(tmp_path / "class", {"ann": sheet("131072"), "bob": sheet("5")})
+    tasks = [SubmissionTask(name, str(folder / name), name, "") for name in ("ann", "bob")]
+    setup = WorkerSetup(spec, False, code_version(deciding_only=True), watchdog=False)
+    executor = StandingExecutor(2)
+    before = _pool_children()
+    try:
+        assert [g.task.key for chunk in executor.grade(setup, [[tasks[0]]]) for g in chunk] == ["ann"]
+        workers = _pool_children() - before
+        assert len(workers) == 2
+        for pid in workers:
+            os.kill(pid, signal.SIGTERM)
+        time.sleep(0.5)
+        assert _pool_children() - before == workers  # none ended, none replaced
+        graded = [g.task.key for chunk in executor.grade(setup, [[tasks[1]], [tasks[0]]]) for g in chunk]
+        assert sorted(graded) == ["ann", "bob"]
+    finally:
+        executor.close(wait=0.0)
+    assert _pool_children() - before == set()
+
+
 def test_a_standing_pool_ends_older_workers_at_once_and_none_start_after_close(tmp_path: Path) -> None:
     """A service edits problem files all term: each retired pool's workers end as soon as it
     is idle (not when the server stops), and a grading thread that outlives close() starts no

@@ -119,22 +119,33 @@ class LocalExecutor:
                 pool.stop()
             pool.join()
 
-    def _new_pool(self, setup: WorkerSetup, nice: int = 0) -> ProcessPool:
+    def _new_pool(self, setup: WorkerSetup, nice: int = 0, shielded: bool = False) -> ProcessPool:
         from pebble import ProcessPool
 
         if self.context.get_start_method() == "fork":  # workers inherit the checkers imported here
             load_checkers(setup.spec)
         return ProcessPool(
-            max_workers=self.jobs, initializer=install_niced, initargs=(setup, nice), context=self.context
+            max_workers=self.jobs,
+            initializer=install_niced,
+            initargs=(setup, nice, shielded),
+            context=self.context,
         )
 
     def close(self, wait: float | None = None) -> None:
         """Nothing outlives a call of :meth:`grade` here."""
 
 
-def install_niced(setup: WorkerSetup, nice: int) -> None:
+def install_niced(setup: WorkerSetup, nice: int, shielded: bool = False) -> None:
     """Pool initializer: lower this worker's CPU priority by ``nice``, install the setup and
-    import the checkers its parts need (a forked worker has them already)."""
+    import the checkers its parts need (a forked worker has them already).
+
+    A ``shielded`` worker ignores SIGTERM: its pool's owner stops it (pebble then kills it).
+    A SIGTERM sent to the whole process group, as ``kill -- -PGID`` or systemd's default
+    stop does, ends a pebble worker wherever it is, and one that ends between taking a
+    task and acknowledging it leaves that task pending for good and the pool's channel
+    locked for a minute: the owner's graceful stop then waits out its whole grace."""
+    if shielded:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if nice:
         os.nice(nice)
     install(setup)
@@ -188,7 +199,7 @@ class StandingExecutor(LocalExecutor):
                 raise ExecutorLost("the grading workers are stopping")
             entry = next((e for e in self._standing if e.setup is setup and e.pool.active), None)
             if entry is None:
-                entry = _StandingPool(setup, self._new_pool(setup, self.nice))
+                entry = _StandingPool(setup, self._new_pool(setup, self.nice, shielded=True))
                 self._running.add(entry.pool)
             else:
                 self._standing.remove(entry)
