@@ -7,8 +7,11 @@ worker, a worker running another grader, the scheduler lost; resumable).
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -71,6 +74,7 @@ EXIT_BELOW_THRESHOLD = 1
 EXIT_USAGE = 2
 EXIT_STORAGE = 3  # --out or the verdict store cannot be written or read (disk full, read-only, damaged)
 EXIT_EXECUTOR = 4  # the cluster failed: no worker, a refused worker, the scheduler lost
+EXIT_INTERRUPTED = 128  # + the signal's number, as a shell reports a command a signal ended
 MAX_LISTED = 20  # students listed by name in a message about a batch
 
 
@@ -552,7 +556,7 @@ def _run_class(
         click.echo(f"error: {exc}", err=True)
         return None
     try:
-        with batch_progress(options.quiet) as on_progress:
+        with batch_progress(options.quiet) as on_progress, _stopped_by_sigterm():
             result = run_batch(spec, path, folders, batch, on_progress)
         sharing = getattr(batch.executor, "sharing", "")
         if sharing and not options.quiet:
@@ -571,6 +575,41 @@ def _run_class(
     except (OSError, sqlite3.Error) as exc:
         click.echo(storage_failure(exc, options.out, batch.store_path()), err=True)
         sys.exit(EXIT_STORAGE)
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
+        click.echo(
+            f"stopped ({signal.Signals(signum).name}): every submission finished so far is kept, "
+            "and running the same command again grades the rest",
+            err=True,
+        )
+        sys.exit(EXIT_INTERRUPTED + signum)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a CI job cancelled, ``timeout``, ``kill``), stopping a run as Ctrl-C does."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _stopped_by_sigterm() -> Iterator[None]:
+    """While a class is graded, SIGTERM stops it as Ctrl-C does: the workers are stopped,
+    every finished submission is written and stored, and the command says so (by default
+    SIGTERM ended the command at once, silently, its workers left to notice)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may handle signals
+        return
+
+    def stop(signum: int, _frame: object) -> None:
+        raise Terminated(signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _untrusted_store_warning(result: BatchResult) -> None:

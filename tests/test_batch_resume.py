@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from grader.batch.store import STORE_FILE
 
 ROOT = Path(__file__).parent.parent
@@ -77,3 +79,46 @@ def test_a_batch_killed_mid_run_resumes_and_ends_as_a_clean_run(tmp_path: Path) 
     )
     assert done.returncode in (0, 1)
     assert _files(out) == _files(clean)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_a_stopped_batch_says_so_in_one_line_ends_its_workers_and_keeps_what_it_finished(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
+    """A CI job cancelled (SIGTERM to the job's processes) or Ctrl-C at a terminal (SIGINT to
+    the foreground group): the command stops its workers, keeps every finished student and
+    says so; the exit code is the shell's for a command that signal ended (128 + its number)."""
+    problem_file, class_folder = _make_class(tmp_path / "synthetic")
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        _command(problem_file, class_folder, out, "-q"),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and len(list(out.glob("*.json"))) < 70 and process.poll() is None:
+        time.sleep(0.02)
+    os.killpg(process.pid, stop)
+    _, stderr = process.communicate(timeout=60)
+    finished = len(list(out.glob("*.json")))
+    assert finished < SHEETS, "the run was stopped mid-batch"
+    assert process.returncode == 128 + stop, stderr
+    said = [line for line in stderr.splitlines() if line.strip()]
+    assert said == [
+        f"stopped ({stop.name}): every submission finished so far is kept, and running the same "
+        "command again grades the rest"
+    ]
+    time.sleep(0.5)
+    left = subprocess.run(["ps", "-o", "pid=,stat=", "-g", str(process.pid)], capture_output=True, text=True)
+    assert [line for line in left.stdout.splitlines() if not line.split()[1].startswith("Z")] == []
+
+    resumed = subprocess.run(
+        _command(problem_file, class_folder, out), cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+    assert resumed.returncode in (0, 1), resumed.stderr
+    counts = re.search(r"\((\d+) graded, (\d+) unchanged from the store", resumed.stderr)
+    graded, kept = map(int, counts.groups())
+    assert kept > 0 and graded + kept == SHEETS  # reports written but not yet stored are graded again
