@@ -37,6 +37,10 @@ from grader.service.workers import GradingWorkers
 log = logging.getLogger("grader.service")
 
 PARENT_CHECK_SECONDS = 0.5
+STOP_MARGIN_SECONDS = 10.0  # past the grace: putting back the jobs, closing the store
+# A pool worker ignores SIGTERM (executors.install_niced): pebble stops one still grading past
+# the grace with SIGKILL after this long, one worker after another.
+WORKER_KILL_SECONDS = 3.0
 RESTART_PAUSE_SECONDS = 2.0  # after the child died, before another is started
 READY = "ready"  # the child's message once its workers are warmed up
 
@@ -154,7 +158,8 @@ class GradingProcess:
         with contextlib.suppress(OSError):  # already gone
             child.control.send("stop")
         process = child.process
-        deadline = time.monotonic() + self.grace + 10
+        deadline = time.monotonic() + self.grace + STOP_MARGIN_SECONDS
+        deadline += WORKER_KILL_SECONDS * self.settings.workers
         while process.is_alive() and time.monotonic() < deadline:
             self._drain(child, timeout=0.1)
             process.join(0.1)
