@@ -97,8 +97,7 @@ def check_unavailable(part: PartBase) -> str | None:
     answer_type = ANSWER_TYPES.get(part.type)
     if answer_type is None or answer_type.unavailable is None:
         return None
-    reason: str | None = answer_type.unavailable(part)
-    return reason
+    return answer_type.unavailable(part)
 
 
 def is_auto_graded(part: PartBase) -> bool:

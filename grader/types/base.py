@@ -30,7 +30,7 @@ TemplateHint = Callable[[Any], str]
 # (code: one sandbox runs every code part) before their checks, which then find it done.
 Preparation = Callable[[Sequence[tuple[Any, Any]]], None]
 # part -> why this machine cannot check any answer to it (a tool it needs is missing), or None
-Unavailability = Callable[[Any], "str | None"]
+Unavailability = Callable[[Any], str | None]
 
 
 @dataclass(frozen=True)
