@@ -1,6 +1,7 @@
-"""SQLite writers take turns by a lock file: a write transaction holds the turn until its
-commit or rollback, reads never take it, and many threads and another process writing at
-once all land, none refused with "database is locked"."""
+"""SQLite writers take turns by a lock file: a transaction that may write holds the turn from
+its BEGIN until its commit or rollback (what it read stays true until it writes), read-only
+ones never take it, and many threads and another process writing at once all land, none
+refused with "database is locked"."""
 
 from __future__ import annotations
 
@@ -55,9 +56,15 @@ def audit_rows(db: Database) -> int:
 
 
 def test_a_write_holds_the_turn_until_its_commit(database: Database) -> None:
+    with database.session(read_only=True) as session:
+        session.scalar(select(func.count()).select_from(AuditEntry))
+        assert turn_is_free(database), "a read-only transaction took the writers' turn"
+    with database.read() as connection:
+        connection.execute(select(func.count()).select_from(AuditEntry))
+        assert turn_is_free(database), "a read took the writers' turn"
     with database.session() as session:
         session.scalar(select(func.count()).select_from(AuditEntry))
-        assert turn_is_free(database), "a read took the writers' turn"
+        assert not turn_is_free(database), "a transaction that may write read before taking the turn"
         session.add(AuditEntry(action="first"))
         session.flush()
         assert not turn_is_free(database), "a write transaction did not take the turn"
@@ -124,7 +131,7 @@ def test_a_second_write_on_the_same_thread_does_not_wait_on_itself(
             outer.add(AuditEntry(action="outer"))
             outer.flush()
             with inner.engine.connect() as connection:
-                connection.exec_driver_sql("PRAGMA busy_timeout=50")
+                connection.connection.driver_connection.execute("PRAGMA busy_timeout=50")  # type: ignore[union-attr]
                 try:
                     connection.exec_driver_sql(
                         "INSERT INTO audit_log (at, action, detail) VALUES ('2026-01-01', 'inner', '{}')"

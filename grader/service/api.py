@@ -16,7 +16,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -27,6 +26,7 @@ from grader.reporting.reporters import REPORTERS
 from grader.service import metrics, queue
 from grader.service.auth import allow, is_staff
 from grader.service.checking import run_check
+from grader.service.counting import counted_submissions, is_late
 from grader.service.course import LoadedAssignment, describe
 from grader.service.db import (
     AuditEntry,
@@ -37,6 +37,7 @@ from grader.service.db import (
     User,
     VerdictRow,
     detached,
+    lock_students,
     utcnow,
 )
 from grader.service.errors import ApiError
@@ -122,28 +123,19 @@ def store_submission(
         "user_id": user.id,
         "filename": filename,
         "content_hash": hashlib.sha256(content).hexdigest(),
-        "late": assignment.due is not None and now > assignment.due,
+        "late": is_late(now, assignment.due_for(user.name)),  # as it was then; pages derive it anew
         "created_at": now,
     }
-    for attempt in range(5):  # two uploads at once: the later one takes the next version number
-        try:
-            with service.db.write() as db:
-                owner = {"assignment_id": assignment.id, "user_id": user.id}
-                fields["version"] = db.execute(_NEXT_VERSION, owner).scalar_one()
-                fields["id"] = db.execute(_ADD_SUBMISSION, {**fields, "content": content}).scalar_one()
-                queue.enqueue(db, fields["id"])
-                audit(
-                    db,
-                    user,
-                    "submit",
-                    assignment=assignment.name,
-                    submission=fields["id"],
-                    version=fields["version"],
-                )
-            break
-        except IntegrityError:
-            if attempt == 4:
-                raise
+    with service.db.write() as db:
+        # Hand-ins of one student at once take turns, so each takes the next version number.
+        lock_students(db, assignment.id, [user.id])
+        owner = {"assignment_id": assignment.id, "user_id": user.id}
+        fields["version"] = db.execute(_NEXT_VERSION, owner).scalar_one()
+        fields["id"] = db.execute(_ADD_SUBMISSION, {**fields, "content": content}).scalar_one()
+        queue.enqueue(db, fields["id"])
+        audit(
+            db, user, "submit", assignment=assignment.name, submission=fields["id"], version=fields["version"]
+        )
     service.jobs_queued()
     metrics.SUBMISSIONS.inc()
     return detached(Submission, fields)
@@ -225,6 +217,13 @@ def submission_state(db: Session | Connection, submission: Submission) -> tuple[
     return pending or JobStatus.QUEUED, None
 
 
+def late(course: Any, submission: Submission, student: str | None) -> bool:
+    """Handed in after the due in force now (for its student: an extension counts)."""
+    assignment = course.by_id(submission.assignment_id)
+    due = assignment.due_for(student or "") if assignment is not None else None
+    return is_late(submission.created_at, due)
+
+
 def submission_json(
     request: Request, db: Session | Connection, submission: Submission, user: User, now: dt.datetime
 ) -> dict[str, Any]:
@@ -242,7 +241,7 @@ def submission_json(
         "version": submission.version,
         "filename": submission.filename,
         "submitted_at": submission.created_at.isoformat(),
-        "late": submission.late,
+        "late": late(service.course, submission, author),
         "status": status,
     }
     if verdict is None or assignment is None:
@@ -340,7 +339,7 @@ def _summary(
 
 @router.get("/students/{student}/submissions")
 def student_history(student: str, request: Request, user: Staff) -> dict[str, Any]:
-    with service_of(request).db.session() as db:
+    with service_of(request).db.session(read_only=True) as db:
         author = db.scalar(select(User).where(User.name == student))
         if author is None:
             raise ApiError(404, f"no student {student!r}")
@@ -361,28 +360,15 @@ def regrade(submission_id: int, request: Request, user: Staff) -> dict[str, Any]
 
 
 def counted_rows(request: Request, assignment: LoadedAssignment) -> list[tuple[Submission, Report]]:
-    """Each student's counted version (the last one before ``due``; the last one when every
-    version is late) with its newest report, by student name."""
-    with service_of(request).db.session() as db:
-        rows = db.execute(
-            select(Submission, User.name)
-            .join(User, User.id == Submission.user_id)
-            .where(Submission.assignment_id == assignment.id)
-            .order_by(User.name, Submission.version)
-        ).all()
-        chosen: dict[str, Submission] = {}
-        for submission, name in rows:
-            earlier = chosen.get(name)
-            if earlier is None or not submission.late or earlier.late:
-                chosen[name] = submission
+    """Each student's counted version (:mod:`grader.service.counting`) with its newest report,
+    by student name; a student whose counted version waits to be graded is left out."""
+    with service_of(request).db.session(read_only=True) as db:
         counted = []
-        for name, submission in sorted(chosen.items()):
-            verdict = latest_verdict(db, submission.id)
-            if verdict is None:
-                continue
-            report = stored_report(verdict)
-            report.student = report.folder = name
-            counted.append((submission, report))
+        for user, submission, verdict in counted_submissions(db, assignment.id, assignment.due_for):
+            if verdict is not None:
+                report = stored_report(verdict)
+                report.student = report.folder = user.name
+                counted.append((submission, report))
         return counted
 
 
@@ -421,5 +407,5 @@ def export(assignment: str, request: Request, user: Staff, format: str = "csv") 
 
 @router.get("/queue")
 def queue_state(request: Request, user: Staff) -> dict[str, Any]:
-    with service_of(request).db.session() as db:
+    with service_of(request).db.session(read_only=True) as db:
         return {"jobs": queue.counts(db)}

@@ -73,6 +73,10 @@ class LoadedAssignment:
     due: dt.datetime | None
     release: dt.datetime | None
 
+    def due_for(self, student: str) -> dt.datetime | None:
+        """The due in force for ``student``."""
+        return self.due
+
     def released(self, now: dt.datetime) -> bool:
         """Every verdict may be shown: after ``release`` (``due`` when no release is set;
         at once for an assignment with neither)."""

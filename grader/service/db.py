@@ -11,7 +11,7 @@ every grading of it a row of ``verdicts``, every action of a user a row of
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,6 +32,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    text,
 )
 from sqlalchemy.engine import Connection, Dialect, Engine, Row, make_url
 from sqlalchemy.orm import (
@@ -47,6 +48,7 @@ from sqlalchemy.pool import QueuePool
 from grader.service.writer_turns import TurnTakingConnection, WriterTurn, before_write, lock_path
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+READ_ONLY = "grader_read_only"  # an execution option: this transaction writes nothing
 
 
 def utcnow() -> dt.datetime:
@@ -221,6 +223,7 @@ def make_engine(url: str, checkpoints: bool = True) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection, _record):
+            connection.isolation_level = None  # the driver begins nothing: see _begin
             cursor = connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
@@ -230,6 +233,16 @@ def make_engine(url: str, checkpoints: bool = True) -> Engine:
             cursor.close()
             if database and database != ":memory:":
                 connection.turn = WriterTurn(lock_path(database))
+
+        @event.listens_for(engine, "begin")
+        def _begin(connection: Connection) -> None:
+            # SQLAlchemy's recipe for SQLite transactions that are transactions: by default the
+            # driver begins one only before a write, so what a transaction read came from
+            # another moment, and a SAVEPOINT outside one commits at its RELEASE. A transaction
+            # that may write takes the write lock at its BEGIN, so what it reads stays true
+            # until its commit; one marked read-only (``Database.read``) takes none.
+            read_only = connection.get_execution_options().get(READ_ONLY, False)
+            connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         @event.listens_for(engine, "before_cursor_execute")
         def _take_turn(_connection, cursor, statement, _parameters, _context, _executemany):
@@ -255,10 +268,16 @@ class Database:
         self.url = url
         self.engine = make_engine(url, checkpoints)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.reading_sessions = sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        with self.sessions() as session:
+    def session(self, read_only: bool = False) -> Iterator[Session]:
+        """One transaction through the ORM, committed at the end (rolled back on an error).
+        On SQLite a transaction that may write holds the write lock from its start: pass
+        ``read_only`` for one that only reads (a page), so writers do not wait for it."""
+        with (self.reading_sessions if read_only else self.sessions)() as session:
             try:
                 yield session
                 session.commit()
@@ -271,7 +290,7 @@ class Database:
         """A connection for the reads every request makes (its token, a submission's state):
         statements built once and run through SQLAlchemy's Core take a third of the time the
         ORM's query building and loading take. Nothing written here is kept."""
-        with self.engine.connect() as connection:
+        with self.engine.connect().execution_options(**{READ_ONLY: True}) as connection:
             yield connection
 
     @contextmanager
@@ -284,11 +303,30 @@ class Database:
         """Copy SQLite's write-ahead log back into the database file, waiting for no reader or
         writer (PASSIVE); for a process whose connections leave it to this call."""
         if self.engine.url.get_backend_name() == "sqlite":
-            with self.engine.connect() as connection:
-                connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            connection = self.engine.raw_connection()  # outside any transaction, as a checkpoint must be
+            try:
+                connection.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+            finally:
+                connection.close()
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def lock_students(db: Session | Connection, assignment_id: int, student_ids: Iterable[int]) -> None:
+    """Hold, until the transaction ends, the lock on each student's work in an assignment: their
+    hand-ins' version numbers, hand grades and the verdicts that carry them. Every transaction
+    that writes one of these takes it before it reads what it writes from, in the order of the
+    students' ids, so two never wait on each other. On SQLite the transaction's write lock,
+    taken at its BEGIN, already holds the whole database."""
+    bind = db.get_bind() if isinstance(db, Session) else db
+    if bind.dialect.name != "postgresql":
+        return
+    for student_id in sorted(set(student_ids)):
+        db.execute(
+            text("SELECT pg_advisory_xact_lock(:assignment, :student)"),
+            {"assignment": assignment_id, "student": student_id},
+        )
 
 
 def detached(model: type[ModelT], row: Row[Any] | Mapping[str, Any]) -> ModelT:

@@ -46,10 +46,21 @@ from grader.hand.book import entry_problems
 from grader.loading import load_submission
 from grader.mathlang.wording import counted
 from grader.reporting.escape import csv_cell
+from grader.service import counting
 from grader.service.api import latest_verdict
 from grader.service.auth import allow
 from grader.service.course import CourseState, LoadedAssignment
-from grader.service.db import AuditEntry, Base, Role, Submission, User, UTCDateTime, VerdictRow, utcnow
+from grader.service.db import (
+    AuditEntry,
+    Base,
+    Role,
+    Submission,
+    User,
+    UTCDateTime,
+    VerdictRow,
+    lock_students,
+    utcnow,
+)
 from grader.service.errors import ApiError
 from grader.service.intake import scratch_folder
 
@@ -181,11 +192,14 @@ def with_hand_grades(db: Session, loaded: LoadedAssignment, submission: Submissi
 
 
 def hand_graded_report(db: Session, course: CourseState, submission_id: int, report: Report) -> Report:
-    """The grading workers' hook: a new verdict carries the student's hand grades."""
+    """The grading workers' hook: a new verdict carries the student's hand grades, read under
+    the lock a TA's write takes (:func:`lock_students`), so a grade committed before this
+    verdict is never left out of it."""
     submission = db.get(Submission, submission_id)
     loaded = next((a for a in course.all() if submission and a.id == submission.assignment_id), None)
     if submission is None or loaded is None:
         return report
+    lock_students(db, loaded.id, [submission.user_id])
     return with_hand_grades(db, loaded, submission, report)
 
 
@@ -212,28 +226,25 @@ def refresh_verdicts(db: Session, loaded: LoadedAssignment, student: User) -> No
         )
 
 
-def counted_submissions(db: Session, loaded: LoadedAssignment) -> list[tuple[User, Submission, Report]]:
-    """Each student's counted version (the last one before the deadline; the last one when
-    all are late) and its newest report."""
-    rows = db.execute(
-        select(Submission, User)
-        .join(User, User.id == Submission.user_id)
-        .where(Submission.assignment_id == loaded.id)
-        .order_by(User.name, Submission.version)
-    ).all()
-    chosen: dict[str, tuple[User, Submission]] = {}
-    for submission, user in rows:
-        earlier = chosen.get(user.name)
-        if earlier is None or not submission.late or earlier[1].late:
-            chosen[user.name] = (user, submission)
+def counted_submissions(
+    db: Session, loaded: LoadedAssignment
+) -> list[tuple[User, Submission, Report | None]]:
+    """Each student's counted version (:mod:`grader.service.counting`) and its newest report,
+    None while that version waits to be graded."""
     found = []
-    for _, (user, submission) in sorted(chosen.items()):
-        latest = latest_verdict(db, submission.id)
-        report = loads(latest.report) if latest is not None else None
+    for user, submission, verdict in counting.counted_submissions(db, loaded.id, loaded.due_for):
+        report = loads(verdict.report) if verdict is not None else None
         if isinstance(report, Report):
             report.student = report.folder = user.name
-            found.append((user, submission, report))
+        found.append((user, submission, report if isinstance(report, Report) else None))
     return found
+
+
+def graded_submissions(db: Session, loaded: LoadedAssignment) -> list[tuple[User, Submission, Report]]:
+    """The counted versions that have a report."""
+    return [
+        (user, submission, report) for user, submission, report in counted_submissions(db, loaded) if report
+    ]
 
 
 # ---- versioned writes -----------------------------------------------------------------------
@@ -248,14 +259,18 @@ def write_grades(
     by: User,
 ) -> list[HandGradeRow]:
     """Write one grade for each student of ``seen`` (name -> version seen), all or none:
-    :class:`StaleWrite` when any was changed since, with who changed it."""
+    :class:`StaleWrite` when any was changed since, with who changed it. The students' work is
+    locked first (:func:`lock_students`), so the verdicts written here and by the grading
+    workers carry every grade committed before them."""
     part = _part(loaded, part_id)
+    students = db.execute(select(User.name, User.id).where(User.name.in_(seen))).all()
+    lock_students(db, loaded.id, [student_id for _, student_id in students])
     counted = {
         user.name: (user, submission, report) for user, submission, report in counted_submissions(db, loaded)
     }
     unknown = [name for name in seen if name not in counted]
     if unknown:
-        raise ApiError(404, f"no graded submission of {', '.join(unknown)} for {loaded.name}")
+        raise ApiError(404, f"no submission of {', '.join(unknown)} for {loaded.name}")
     candidate = HandGrade(
         student="-",
         part=part_id,
@@ -271,7 +286,7 @@ def write_grades(
     conflicts, written = [], []
     for name, version in seen.items():
         student, submission, report = counted[name]
-        result = next((r for r in report.parts if r.id == part_id), None)
+        result = next((r for r in report.parts if r.id == part_id), None) if report else None
         digests = answer_digests(loaded.spec, read_answers(submission, name))
         values = {
             "points": grade.points,
@@ -399,7 +414,7 @@ def part_groups(
     """The part's answer groups over the counted versions, and each student's grade version."""
     part = _part(loaded, part_id)
     given = []
-    for user, submission, report in counted_submissions(db, loaded):
+    for user, submission, report in graded_submissions(db, loaded):
         result = next((r for r in report.parts if r.id == part_id), None)
         if result is None:
             continue
@@ -532,7 +547,7 @@ def _stale_response(exc: StaleWrite) -> ApiError:
 @router.get("/api/v1/assignments/{assignment}/parts/{part}/groups")
 def api_groups(assignment: str, part: str, request: Request, user: Staff) -> dict[str, Any]:
     loaded = _assignment(request, assignment)
-    with _service(request).db.session() as db:
+    with _service(request).db.session(read_only=True) as db:
         groups, versions = part_groups(db, loaded, part)
     spec_part = _part(loaded, part)
     data = [group_json(g, versions, spec_part, part) for g in groups]
@@ -582,7 +597,7 @@ def api_grade_group(
 @router.get("/api/v1/assignments/{assignment}/hand")
 def api_export(assignment: str, request: Request, user: Staff, format: str = "json") -> Response:
     loaded = _assignment(request, assignment)
-    with _service(request).db.session() as db:
+    with _service(request).db.session(read_only=True) as db:
         grades = export_grades(db, loaded.id)
     if format == "yaml":
         return PlainTextResponse(
@@ -604,7 +619,7 @@ def api_export(assignment: str, request: Request, user: Staff, format: str = "js
 @router.get("/api/v1/assignments/{assignment}/hand/audit")
 def api_audit(assignment: str, request: Request, user: Staff, format: str = "json") -> Response:
     loaded = _assignment(request, assignment)
-    with _service(request).db.session() as db:
+    with _service(request).db.session(read_only=True) as db:
         rows = audit_rows(db, loaded.name)
     if format == "csv":
         return PlainTextResponse(
@@ -629,8 +644,8 @@ def ta_parts_page(assignment: str, request: Request, user: Staff) -> Response:
     from grader.service.pages import shell
 
     loaded = _assignment(request, assignment)
-    with _service(request).db.session() as db:
-        counted = counted_submissions(db, loaded)
+    with _service(request).db.session(read_only=True) as db:
+        counted = graded_submissions(db, loaded)
         graded: dict[str, int] = {}
         for _, _, report in counted:
             for result in report.parts:
@@ -656,7 +671,7 @@ def ta_part_page(assignment: str, part: str, request: Request, user: Staff, mess
 
     loaded = _assignment(request, assignment)
     spec_part = _part(loaded, part)
-    with _service(request).db.session() as db:
+    with _service(request).db.session(read_only=True) as db:
         groups, versions = part_groups(db, loaded, part)
     answered = [g for g in groups if g.kind != "missing"]
     graded = sum(g.graded for g in answered)

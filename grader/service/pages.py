@@ -47,6 +47,7 @@ from grader.service.auth import (
     user_for_token,
     verify_password,
 )
+from grader.service.counting import is_late
 from grader.service.course import LoadedAssignment
 from grader.service.db import Role, Submission, User, utcnow
 from grader.service.errors import ApiError
@@ -222,10 +223,10 @@ def home(request: Request) -> Response:
     if user is None:
         return RedirectResponse("/login", status_code=303)
     service = service_of(request)
-    with service.db.session() as db:
+    with service.db.session(read_only=True) as db:
         mine, states = submissions_of(db, user.id)
     sections = [
-        _assignment_section(request, a, [s for s in mine if s.assignment_id == a.id], states)
+        _assignment_section(request, a, [s for s in mine if s.assignment_id == a.id], states, user.name)
         for a in service.course.all()
     ]
     return shell(request, user, "grader: assignments", "<h1>Assignments</h1>" + "".join(sections))
@@ -236,12 +237,15 @@ def _assignment_section(
     assignment: LoadedAssignment,
     mine: list[Submission],
     states: dict[int, str],
+    student: str,
     hand_in: bool = True,
 ) -> str:
     title = escape(assignment.spec.title or assignment.name)
+    due = assignment.due_for(student)
     rows = "".join(
         f"<tr><td><a href='/submissions/{s.id}'>version {s.version}</a></td><td>{when(s.created_at)}</td>"
-        f"<td>{escape(states[s.id])}</td><td>{'<span class=late>late</span>' if s.late else ''}</td></tr>"
+        f"<td>{escape(states[s.id])}</td>"
+        f"<td>{'<span class=late>late</span>' if is_late(s.created_at, due) else ''}</td></tr>"
         for s in reversed(mine)
     )
     table = (
@@ -297,7 +301,7 @@ async def submit_form(
 @router.get("/submissions/{submission_id}")
 def submission_page(submission_id: int, request: Request, user: PageUser) -> Response:
     service = service_of(request)
-    with service.db.session() as db:
+    with service.db.session(read_only=True) as db:
         submission = submission_for(db, submission_id, user)
         status, verdict = submission_state(db, submission)
         author = db.get(User, submission.user_id)
@@ -322,7 +326,8 @@ def submission_page(submission_id: int, request: Request, user: PageUser) -> Res
                 f"{when(loaded.release or loaded.due)}.</p>"
             )
             document = document.replace("</header>", "</header>" + note, 1)
-    late = "<p class='late'>Handed in after the deadline.</p>" if submission.late else ""
+    handed_in_late = is_late(submission.created_at, loaded.due_for(author.name if author else ""))
+    late = "<p class='late'>Handed in after the deadline.</p>" if handed_in_late else ""
     document = document.replace("<body>\n", "<body>\n" + nav(request, user) + late, 1)
     return html(document, css=CSS)  # the report page's own stylesheet
 
@@ -333,7 +338,7 @@ def submission_page(submission_id: int, request: Request, user: PageUser) -> Res
 @router.get("/ta")
 def ta_home(request: Request, user: PageStaff) -> Response:
     service = service_of(request)
-    with service.db.session() as db:
+    with service.db.session(read_only=True) as db:
         jobs = queue.counts(db)
         counts = {
             a.name: db.scalar(select(func.count()).where(Submission.assignment_id == a.id)) or 0
@@ -388,13 +393,15 @@ def ta_dashboard(assignment: str, request: Request, user: PageStaff) -> Response
 @router.get("/ta/students/{student}")
 def ta_student(student: str, request: Request, user: PageStaff) -> Response:
     service = service_of(request)
-    with service.db.session() as db:
+    with service.db.session(read_only=True) as db:
         author = db.scalar(select(User).where(User.name == student))
         if author is None:
             raise ApiError(404, f"no student {student!r}")
         rows, states = submissions_of(db, author.id)
     sections = [
-        _assignment_section(request, a, [s for s in rows if s.assignment_id == a.id], states, hand_in=False)
+        _assignment_section(
+            request, a, [s for s in rows if s.assignment_id == a.id], states, author.name, hand_in=False
+        )
         for a in service.course.all()
     ]
     return shell(request, user, f"grader: {student}", f"<h1>{escape(student)}</h1>" + "".join(sections))

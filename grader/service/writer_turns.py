@@ -11,8 +11,9 @@ own locking still decides what is safe: a turn that cannot be had within
 ``WAIT_SECONDS`` (a writer stopped in a debugger) is skipped, and the write waits on
 SQLite's busy timeout as before.
 
-A turn starts where pysqlite starts a transaction (before the first INSERT, UPDATE,
-DELETE or REPLACE of a connection not in one) and ends with its commit or rollback.
+A turn starts with a transaction that may write (its ``BEGIN IMMEDIATE``), or before the
+first INSERT, UPDATE, DELETE or REPLACE of a connection that holds none, and ends with its
+commit or rollback.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ except ImportError:  # not on Windows: there SQLite's busy handler alone orders 
 WAIT_SECONDS = 30.0
 FIRST_PAUSE_SECONDS = 0.0002
 LONGEST_PAUSE_SECONDS = 0.002
-WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "BEGIN IMMEDIATE")
 
 _turns_held = Counter[int]()  # thread id -> turns it holds (on any connection)
 _process_locks: dict[str, threading.Lock] = {}  # lock file -> the queue of this process's writers
@@ -132,6 +133,5 @@ def before_write(connection: Any, statement: str) -> None:
     """Take ``connection``'s turn if ``statement`` opens a write transaction."""
     if not isinstance(connection, TurnTakingConnection) or connection.turn is None:
         return
-    if connection.in_transaction or not statement.lstrip()[:7].upper().startswith(WRITES):
-        return
-    connection.turn.take()
+    if connection.turn.holder is None and statement.lstrip()[:15].upper().startswith(WRITES):
+        connection.turn.take()

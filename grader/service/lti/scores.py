@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from grader.batch.blobs import loads
 from grader.core.report import Report
 from grader.core.verdict import Status
+from grader.service.counting import counted_version
 from grader.service.db import Assignment, Submission, VerdictRow, utcnow
 from grader.service.lti.models import LtiLineItem, LtiMember, LtiScore, LtiUser
 
@@ -82,18 +83,15 @@ def _has_score(db: Session, item: LtiLineItem, subject: str) -> bool:
 
 
 def counted_submission(db: Session, assignment_id: int, user_id: int) -> int | None:
-    """The version that counts: the last one before the deadline, the last one when all are
-    late (the rule of the gradebook, ``grader.service.api.counted_rows``)."""
+    """The version that counts (:mod:`grader.service.counting`, the gradebook's rule)."""
+    assignment = db.get(Assignment, assignment_id)
     rows = db.execute(
-        select(Submission.id, Submission.late)
+        select(Submission.id, Submission.created_at)
         .where(Submission.assignment_id == assignment_id, Submission.user_id == user_id)
         .order_by(Submission.version)
     ).all()
-    chosen: tuple[int, bool] | None = None
-    for submission_id, late in rows:
-        if chosen is None or not late or chosen[1]:
-            chosen = (submission_id, late)
-    return chosen[0] if chosen else None
+    chosen = counted_version(rows, lambda row: row.created_at, assignment.due if assignment else None)
+    return chosen.id if chosen is not None else None
 
 
 def targets(db: Session, user_id: int, assignment: str) -> list[tuple[LtiLineItem, str]]:
