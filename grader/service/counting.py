@@ -8,7 +8,7 @@ and score made after it. Nothing decided at hand-in time is kept for them.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import TypeVar
 
 from sqlalchemy import select
@@ -33,16 +33,22 @@ def counted_version(
 
 
 def counted_submissions(
-    db: Session, assignment_id: int, due_for: Callable[[str], dt.datetime | None]
+    db: Session,
+    assignment_id: int,
+    due_for: Callable[[str], dt.datetime | None],
+    students: Collection[str] | None = None,
 ) -> list[tuple[User, Submission, VerdictRow | None]]:
-    """Each student's counted version, by name, with its newest verdict (None while it waits
-    to be graded). ``due_for(student)``: the due in force for that student."""
-    rows = db.execute(
+    """Each student's counted version (of ``students``, or of all), by name, with its newest
+    verdict (None while it waits to be graded). ``due_for(student)``: the due in force."""
+    query = (
         select(Submission, User)
         .join(User, User.id == Submission.user_id)
         .where(Submission.assignment_id == assignment_id)
         .order_by(User.name, Submission.version)
-    ).all()
+    )
+    if students is not None:
+        query = query.where(User.name.in_(students))
+    rows = db.execute(query).all()
     by_student: dict[str, tuple[User, list[Submission]]] = {}
     for submission, user in rows:
         by_student.setdefault(user.name, (user, []))[1].append(submission)

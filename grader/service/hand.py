@@ -22,7 +22,7 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import Annotated, Any
@@ -227,12 +227,12 @@ def refresh_verdicts(db: Session, loaded: LoadedAssignment, student: User) -> No
 
 
 def counted_submissions(
-    db: Session, loaded: LoadedAssignment
+    db: Session, loaded: LoadedAssignment, students: Collection[str] | None = None
 ) -> list[tuple[User, Submission, Report | None]]:
-    """Each student's counted version (:mod:`grader.service.counting`) and its newest report,
-    None while that version waits to be graded."""
+    """Each student's counted version (:mod:`grader.service.counting`; of ``students``, or of
+    all) and its newest report, None while that version waits to be graded."""
     found = []
-    for user, submission, verdict in counting.counted_submissions(db, loaded.id, loaded.due_for):
+    for user, submission, verdict in counting.counted_submissions(db, loaded.id, loaded.due_for, students):
         report = loads(verdict.report) if verdict is not None else None
         if isinstance(report, Report):
             report.student = report.folder = user.name
@@ -266,7 +266,8 @@ def write_grades(
     students = db.execute(select(User.name, User.id).where(User.name.in_(seen))).all()
     lock_students(db, loaded.id, [student_id for _, student_id in students])
     counted = {
-        user.name: (user, submission, report) for user, submission, report in counted_submissions(db, loaded)
+        user.name: (user, submission, report)
+        for user, submission, report in counted_submissions(db, loaded, list(seen))
     }
     unknown = [name for name in seen if name not in counted]
     if unknown:
@@ -572,18 +573,16 @@ def api_grade_group(
     assignment: str, part: str, group_id: str, body: GroupBody, request: Request, user: Staff
 ) -> dict[str, Any]:
     loaded = _assignment(request, assignment)
+    with _service(request).db.session(read_only=True) as db:  # the groups: read, not under the write lock
+        groups, _ = part_groups(db, loaded, part)
+    group = next((g for g in groups if g.id == group_id), None)
+    if group is None:
+        raise ApiError(404, f"no group {group_id} in {part} any more: reload the groups")
+    outside = sorted(set(body.versions) - {m.student for m in group.members})
+    if outside:
+        raise ApiError(409, f"not in group {group_id} any more: {', '.join(outside)}; reload the groups")
     try:
         with _service(request).db.session() as db:
-            groups, _ = part_groups(db, loaded, part)
-            group = next((g for g in groups if g.id == group_id), None)
-            if group is None:
-                raise ApiError(404, f"no group {group_id} in {part} any more: reload the groups")
-            members = {m.student for m in group.members}
-            outside = sorted(set(body.versions) - members)
-            if outside:
-                raise ApiError(
-                    409, f"not in group {group_id} any more: {', '.join(outside)}; reload the groups"
-                )
             rows = write_grades(db, loaded, part, body, dict(body.versions), user)
             return {
                 "group": group_id,
