@@ -196,12 +196,14 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
     def healthz() -> dict[str, Any]:
         with service.db.session() as db:
             jobs = queue.counts(db)
+        notices = service.course.notices  # files of the course folder not in force
         return {
-            "status": "ok",
+            "status": "degraded" if notices else "ok",
             "version": grader.__version__,
             "queued": jobs["queued"],
             "grading": jobs["grading"],
             "workers": "ready" if service.grading.ready.is_set() else "starting",
+            "course_files": [notice.as_json() for notice in notices],
         }
 
     @app.get("/metrics", include_in_schema=False)

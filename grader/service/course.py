@@ -1,12 +1,18 @@
-"""The course folder: ``problems/*.yaml`` (one assignment each) and ``course.yaml``
-(deadlines), kept in step with the database.
+"""The course folder: ``problems/*.yaml`` (one assignment each) and ``course.yaml`` (the
+course's time zone and deadlines), kept in step with the database.
 
-A problem file is read with the CLI's loader. An assignment row holds the text it
-is graded with now and its digest; when a TA edits the file, the new text is
-taken (a file that no longer loads is refused and the old one kept, with a log
-line naming the file, line and column) and every submission of the assignment
-is queued for a regrade, which the verdict store makes cheap: only the parts that
-changed are decided again.
+The database holds what is in force, for every server that shares it: each assignment's
+problem text (what is graded) and its deadlines. A file of the folder is put in force when it
+is a version the course has not had, or when it changed in this folder since the version this
+folder held last (an edit, or an edit taken back); a file that is a version the course has
+since moved past (another server's folder holds the newer one) is left alone and named as
+older. Each version seen is a row of ``course_file_versions``: folders are told apart by
+``host:/path``, versions by their SHA-256, never by a modification time.
+
+A file that does not load changes nothing: what is in force stays, and the file, line and
+message are in :attr:`CourseState.notices`, which ``/ta`` and ``/healthz`` show. A changed
+problem file queues a regrade of every submission of the assignment, which the verdict store
+makes cheap: only the parts that changed are decided again.
 """
 
 from __future__ import annotations
@@ -14,49 +20,158 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import socket
 import threading
-from dataclasses import dataclass
+import zoneinfo
+from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
+from pydantic import BaseModel, ConfigDict, ValidationError
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from grader.core.yamlio import YamlError, load_with_positions, locate
 from grader.loading import ProblemFileError, parse_problem_set
 from grader.service import queue
-from grader.service.db import Assignment, Course, Database, Submission, utcnow
+from grader.service.db import Assignment, Course, CourseFileVersion, Database, Submission, utcnow
 from grader.spec import ProblemSet
 
 log = logging.getLogger("grader.service")
 COURSE_FILE = "course.yaml"
+PROBLEMS = "problems"
+# A bare date's due is its last microsecond in the course's zone: a hand-in at any time of
+# that day is on time (late is "handed in after due"), one at midnight is not.
+END_OF_DAY = dt.time(23, 59, 59, 999999)
+ZONE_HINT = (
+    "put the course's zone in course.yaml (timezone: Europe/Berlin, an IANA name), "
+    "or give the time with its offset (2026-12-01T17:00:00+01:00, or Z for UTC)"
+)
 
 
-class Deadlines(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    due: dt.datetime | None = None
+@dataclass(frozen=True)
+class FileNotice:
+    """A file of the course folder that is not in force, and why: what a TA acts on."""
+
+    file: str  # as the TA finds it in the folder: course.yaml, problems/a1.yaml
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}{'' if self.line is None else f':{self.line}'}: {self.message}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "message": self.message}
+
+
+class CourseFileError(Exception):
+    def __init__(self, line: int | None, message: str):
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    due: dt.datetime | None = None  # aware, UTC
     release: dt.datetime | None = None
 
 
-class CourseConfig(BaseModel):
+@dataclass(frozen=True)
+class CourseConfig:
     """``COURSE_DIR/course.yaml``: the course's name and each assignment's deadlines."""
 
+    name: str | None = None
+    deadlines: dict[str, Deadlines] = field(default_factory=dict)
+
+
+class _DeadlineFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    due: str | None = None  # the YAML loader keeps a date or time as the text written
+    release: str | None = None
+
+
+class _CourseFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str | None = None
-    assignments: dict[str, Deadlines] = {}
+    timezone: str | None = None
+    assignments: dict[str, _DeadlineFields] = {}
 
 
-def read_course_config(course_dir: Path) -> CourseConfig:
-    path = course_dir / COURSE_FILE
-    if not path.exists():
-        return CourseConfig()
-    return CourseConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+def parse_course_config(text: str) -> CourseConfig:
+    """course.yaml's text; :class:`CourseFileError` with the line of the first thing wrong."""
+    try:
+        data, positions = load_with_positions(text)
+    except YamlError as exc:
+        raise CourseFileError(exc.line, exc.message) from None
+    try:
+        fields = _CourseFields.model_validate({} if data is None else data)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        loc = tuple(error["loc"])
+        what = "unknown key (check the spelling)" if error["type"] == "extra_forbidden" else error["msg"]
+        raise _error_at(positions, loc, f"{'.'.join(map(str, loc)) or 'course.yaml'}: {what}") from None
+    zone = None
+    if fields.timezone is not None:
+        try:
+            zone = zoneinfo.ZoneInfo(fields.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            message = f"timezone: {fields.timezone!r} is not an IANA time zone (such as Europe/Berlin)"
+            raise _error_at(positions, ("timezone",), message) from None
+    deadlines = {}
+    for name, written in fields.assignments.items():
+        moments: dict[str, dt.datetime | None] = {}
+        for key in ("due", "release"):
+            value = getattr(written, key)
+            try:
+                moments[key] = None if value is None else read_moment(value, zone)
+            except ValueError as exc:
+                raise _error_at(
+                    positions, ("assignments", name, key), f"assignments.{name}.{key}: {exc}"
+                ) from None
+        deadlines[name] = Deadlines(**moments)
+    return CourseConfig(fields.name, deadlines)
 
 
-def _aware(moment: dt.datetime | None) -> dt.datetime | None:
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=dt.UTC)
+def _error_at(positions: dict[Any, Any], loc: tuple[Any, ...], message: str) -> CourseFileError:
+    position = locate(positions, loc)
+    return CourseFileError(position.line if position else None, message)
+
+
+def read_moment(written: str, zone: zoneinfo.ZoneInfo | None) -> dt.datetime:
+    """A due or release as written in course.yaml, in UTC: a time with an offset is that time;
+    one without is in ``zone``; a bare date is the end of that day in ``zone``. Without a zone,
+    only a time with an offset is read (ValueError, saying what to write)."""
+    text = written.strip()
+    try:
+        day: dt.date | None = dt.date.fromisoformat(text)
+    except ValueError:
+        day = None
+    if day is not None:
+        if zone is None:
+            raise ValueError(f"{text} is a date, whose end depends on the time zone: {ZONE_HINT}")
+        return _in_zone(dt.datetime.combine(day, END_OF_DAY), zone)
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not a date or a time: write 2026-12-01 (the end of that day), "
+            "2026-12-01T17:00 or 2026-12-01T17:00:00+01:00"
+        ) from None
+    if moment.tzinfo is not None:
+        return moment.astimezone(dt.UTC)
+    if zone is None:
+        raise ValueError(f"{text} has no time zone: {ZONE_HINT}")
+    return _in_zone(moment, zone)
+
+
+def _in_zone(local: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime:
+    """``local`` on the clocks of ``zone``, in UTC (a time the clocks show twice, as summer
+    time ends, is the first); a time they skip is refused."""
+    moment = local.replace(tzinfo=zone).astimezone(dt.UTC)
+    if moment.astimezone(zone).replace(tzinfo=None) != local:
+        raise ValueError(f"{local.isoformat()} does not exist in {zone.key}: the clocks jump past it")
     return moment
 
 
@@ -84,17 +199,83 @@ class LoadedAssignment:
         return moment is None or now >= moment
 
 
+@dataclass(frozen=True)
+class FolderFile:
+    """One file of the course folder as read now: course.yaml (empty text when there is none)
+    or a problem file, with its content once loaded or what is wrong with it."""
+
+    name: str  # relative to the course folder
+    key: str  # its entry in course_file_versions: course.yaml, or assignment:<name>
+    text: str
+    digest: str
+    loaded: CourseConfig | ProblemSet | None
+    error: FileNotice | None = None
+
+
+@dataclass(frozen=True)
+class Version:
+    digest: str
+    folder: str
+    taken: bool
+    at: dt.datetime
+
+
+SAME, TAKE, OLDER = "same", "take", "older"
+
+
+def decide(digest: str, in_force: str | None, history: list[Version], folder: str) -> str:
+    """What a folder's file is to the course: the version in force (SAME); one to put in force
+    (TAKE: new to the course, or changed in this folder since what it held last, an edit taken
+    back included); or a version the course has moved past that this folder still holds (OLDER)."""
+    if digest == in_force:
+        return SAME
+    here = [version.digest for version in history if version.folder == folder]
+    if here and here[-1] != digest:
+        return TAKE
+    if any(version.digest == digest for version in history):
+        return OLDER
+    return TAKE
+
+
+def read_config_file(course_dir: Path) -> FolderFile:
+    path = course_dir / COURSE_FILE
+    text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+    try:
+        config: CourseConfig | None = parse_course_config(text)
+        error = None
+    except CourseFileError as exc:
+        config, error = None, FileNotice(COURSE_FILE, exc.line, exc.message)
+    return FolderFile(COURSE_FILE, COURSE_FILE, text, problem_digest(text), config, error)
+
+
+def read_problem_file(course_dir: Path, path: Path) -> FolderFile:
+    name = path.relative_to(course_dir).as_posix()
+    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        spec = parse_problem_set(text, path)
+    except ProblemFileError as exc:
+        first, more = exc.problems[0], len(exc.problems) - 1
+        message = first.message + (f" (and {more} more: {exc.render()})" if more else "")
+        return FolderFile(name, "", text, problem_digest(text), None, FileNotice(name, first.line, message))
+    return FolderFile(name, f"assignment:{spec.assignment}", text, problem_digest(text), spec)
+
+
 class CourseState:
-    """The assignments as loaded now, by name; re-read from the folder by :meth:`sync`."""
+    """The assignments in force, by name, as the database has them; :meth:`sync` brings the
+    course folder's files in (the grading process), :meth:`refresh` re-reads the database and
+    :meth:`check_folder` says what of the folder is not in force without writing (the server)."""
 
     def __init__(self, db: Database, course_dir: Path, course_name: str):
         self.db = db
         self.course_dir = course_dir
         self.course_name = course_name
+        self.folder = f"{socket.gethostname()}:{course_dir.resolve()}"
+        self.notices: tuple[FileNotice, ...] = ()  # files of the folder not in force, and why
         self._lock = threading.Lock()
         self._by_name: dict[str, LoadedAssignment] = {}
         self._by_hash: dict[str, ProblemSet] = {}
         self._seen: dict[Path, tuple[int, int]] = {}
+        self._checked: tuple[Any, ...] = ()
         self._db_stamp: tuple[tuple[Any, ...], ...] = ()
         self.course_id = 0
 
@@ -104,30 +285,29 @@ class CourseState:
     def all(self) -> list[LoadedAssignment]:
         return sorted(self._by_name.values(), key=lambda a: a.name)
 
+    def by_id(self, assignment_id: int) -> LoadedAssignment | None:
+        return next((a for a in self._by_name.values() if a.id == assignment_id), None)
+
     def sync(self, force: bool = False) -> list[str]:
-        """Read what changed in the course folder into the database; the names of the
-        assignments whose problem file changed (their submissions are queued again)."""
+        """Bring what changed in the course folder into the database; the names of the
+        assignments whose problem text changed (their submissions are queued again)."""
         with self._lock:
-            files = sorted((self.course_dir / "problems").glob("*.y*ml"))
-            stamps = {p: _stamp(p) for p in [*files, self.course_dir / COURSE_FILE]}
+            stamps = self._folder_stamps()
             if not force and stamps == self._seen:
                 return []
-            self._seen = stamps
-            try:
-                config = read_course_config(self.course_dir)
-            except (ValueError, yaml.YAMLError) as exc:
-                log.error("course.yaml not read (%s); deadlines unchanged", exc)
-                config = CourseConfig()
+            config, problems = self._read_folder()
             with self.db.session() as db:
-                self.course_id = self._course(db, config.name or self.course_name).id
-                changed = [name for path in files if (name := self._sync_file(db, path, config))]
+                name = config.loaded.name if isinstance(config.loaded, CourseConfig) else None
+                self.course_id = self._course(db, name or self.course_name).id
+                changed, notices = self._bring_in(db, config, problems, write=True)
+            self._seen = stamps  # only once written: a failed round is tried again
+            self._tell(notices)
             self._load_all()
             return changed
 
     def refresh(self) -> None:
         """Take the assignments as the database has them now, without reading the folder:
-        for a process that serves pages while another one keeps the course in step. One
-        small query when nothing changed."""
+        what another process or server put in force. One small query when nothing changed."""
         with self._lock:
             with self.db.session() as db:
                 stamp = tuple(
@@ -139,8 +319,157 @@ class CourseState:
                     )
                 )
             if stamp != self._db_stamp:
-                self._db_stamp = stamp
                 self._load_all()
+
+    def check_folder(self) -> None:
+        """Set :attr:`notices` from the folder and the database as they are now, writing
+        nothing: for a server whose grading process brings the folder in."""
+        with self._lock:
+            with self.db.session() as db:
+                newest = db.scalar(
+                    select(func.max(CourseFileVersion.id)).where(
+                        CourseFileVersion.course_id == self.course_id
+                    )
+                )
+                stamp = (self._folder_stamps(), newest)
+                if stamp == self._checked:
+                    return
+                config, problems = self._read_folder()
+                _, notices = self._bring_in(db, config, problems, write=False)
+                db.rollback()
+            self._checked = stamp
+            self.notices = tuple(notices)
+
+    def _folder_stamps(self) -> dict[Path, tuple[int, int]]:
+        files = [*self._problem_paths(), self.course_dir / COURSE_FILE]
+        return {path: _stamp(path) for path in files}
+
+    def _problem_paths(self) -> list[Path]:
+        return sorted((self.course_dir / PROBLEMS).glob("*.y*ml"))
+
+    def _read_folder(self) -> tuple[FolderFile, list[FolderFile]]:
+        problems = []
+        for path in self._problem_paths():
+            try:
+                problems.append(read_problem_file(self.course_dir, path))
+            except OSError as exc:  # removed while being read: the next round sees it gone
+                log.warning("problem file %s not read: %s", path, exc)
+        return read_config_file(self.course_dir), problems
+
+    def _bring_in(
+        self, db: Session, config: FolderFile, problems: list[FolderFile], write: bool
+    ) -> tuple[list[str], list[FileNotice]]:
+        """Decide each file of the folder against what is in force and, with ``write``, put
+        in force those to take; the assignments regraded, and the files not in force."""
+        history = self._history(db)
+        notices: list[FileNotice] = []
+        in_force = self._config_in_force(db, config, history[COURSE_FILE], write, notices)
+        rows = {
+            row.name: row
+            for row in db.scalars(select(Assignment).where(Assignment.course_id == self.course_id))
+        }
+        changed = []
+        for problem in problems:
+            if not isinstance(problem.loaded, ProblemSet):
+                notices.append(problem.error or FileNotice(problem.name, None, "not loaded"))
+                continue
+            name = problem.loaded.assignment
+            row = rows.get(name)
+            if row is None and in_force is None:
+                message = (
+                    f"assignment {name} is taken in once course.yaml, which holds its deadlines, is in force"
+                )
+                notices.append(FileNotice(problem.name, None, message))
+                continue
+            decision = decide(
+                problem.digest, row.problem_hash if row else None, history[problem.key], self.folder
+            )
+            if decision == OLDER:
+                notices.append(
+                    self._older(problem, history[problem.key], f"the problem text in force for {name}")
+                )
+                continue
+            if not write:
+                continue
+            if decision == TAKE:
+                rows[name] = self._take_problem(db, row, problem, problem.loaded)
+                if row is not None:
+                    changed.append(name)
+            self._record(db, problem, history[problem.key], taken=decision == TAKE)
+        if in_force is not None and write:
+            _set_deadlines(rows.values(), in_force)
+            db.flush()
+        return changed, notices
+
+    def _config_in_force(
+        self, db: Session, config: FolderFile, history: list[Version], write: bool, notices: list[FileNotice]
+    ) -> CourseConfig | None:
+        """The folder's course.yaml when it loads and is not older than the one in force."""
+        if not isinstance(config.loaded, CourseConfig):
+            notices.append(config.error or FileNotice(COURSE_FILE, None, "not loaded"))
+            return None
+        taken = [version.digest for version in history if version.taken]
+        decision = decide(config.digest, taken[-1] if taken else None, history, self.folder)
+        if decision == OLDER:
+            notices.append(self._older(config, history, "the deadlines in force"))
+            return None
+        if write:
+            self._record(db, config, history, taken=decision == TAKE)
+        return config.loaded
+
+    def _older(self, file: FolderFile, history: list[Version], what: str) -> FileNotice:
+        taken = [version for version in history if version.taken]
+        source = ""
+        if taken and taken[-1].folder:
+            source = f", taken from {taken[-1].folder} at {taken[-1].at:%Y-%m-%d %H:%M} UTC"
+        message = (
+            f"an older version than the one in force{source}: {what} stay, and grading uses the "
+            "database's text; bring this folder up to date (git pull, or copy the newer file here)"
+        )
+        return FileNotice(file.name, None, message)
+
+    def _history(self, db: Session) -> defaultdict[str, list[Version]]:
+        history: defaultdict[str, list[Version]] = defaultdict(list)
+        rows = db.execute(
+            select(CourseFileVersion)
+            .where(CourseFileVersion.course_id == self.course_id)
+            .order_by(CourseFileVersion.id)
+        ).scalars()
+        for row in rows:
+            history[row.file].append(Version(row.digest, row.folder, row.taken, row.at))
+        return history
+
+    def _record(self, db: Session, file: FolderFile, history: list[Version], taken: bool) -> None:
+        """Note the version this folder holds, once (the newest row of a folder is what it holds)."""
+        here = [version.digest for version in history if version.folder == self.folder]
+        if taken or not here or here[-1] != file.digest:
+            db.add(
+                CourseFileVersion(
+                    course_id=self.course_id,
+                    file=file.key,
+                    digest=file.digest,
+                    folder=self.folder,
+                    taken=taken,
+                )
+            )
+
+    def _take_problem(
+        self, db: Session, row: Assignment | None, file: FolderFile, spec: ProblemSet
+    ) -> Assignment:
+        """Put the folder's problem text in force; an assignment's changed text queues its regrades."""
+        if row is None:
+            row = Assignment(course_id=self.course_id, name=spec.assignment)
+            db.add(row)
+        row.title, row.source_path = spec.title, str(self.course_dir / file.name)
+        row.problem_hash, row.problem_text, row.updated_at = file.digest, file.text, utcnow()
+        db.flush()
+        if row.id is not None:
+            submissions = db.scalars(select(Submission.id).where(Submission.assignment_id == row.id)).all()
+            if submissions:
+                log.info("problem file %s changed: regrading %s", file.name, spec.assignment)
+            for submission_id in submissions:
+                queue.enqueue(db, submission_id, kind="regrade")
+        return row
 
     def _course(self, db: Session, name: str) -> Course:
         course = db.scalar(select(Course).order_by(Course.id))
@@ -150,40 +479,25 @@ class CourseState:
             db.flush()
         return course
 
-    def _sync_file(self, db: Session, path: Path, config: CourseConfig) -> str | None:
-        text = path.read_text(encoding="utf-8", errors="replace")
-        digest = problem_digest(text)
-        try:
-            spec = parse_problem_set(text, path)
-        except ProblemFileError as exc:
-            log.error("problem file not loaded, the previous version stays in use:\n%s", exc.render())
-            return None
-        deadlines = config.assignments.get(spec.assignment, Deadlines())
-        row = db.scalar(
-            select(Assignment).where(
-                Assignment.course_id == self.course_id, Assignment.name == spec.assignment
-            )
-        )
-        if row is None:
-            row = Assignment(
-                course_id=self.course_id, name=spec.assignment, problem_hash=digest, problem_text=text
-            )
-            db.add(row)
-        changed = row.problem_hash != digest
-        row.title, row.source_path = spec.title, str(path)
-        row.due, row.release = _aware(deadlines.due), _aware(deadlines.release)
-        row.problem_hash, row.problem_text, row.updated_at = digest, text, utcnow()
-        db.flush()
-        if not changed:
-            return None
-        log.info("problem file %s changed: regrading %s", path, spec.assignment)
-        for submission_id in db.scalars(select(Submission.id).where(Submission.assignment_id == row.id)):
-            queue.enqueue(db, submission_id, kind="regrade")
-        return spec.assignment
+    def _tell(self, notices: list[FileNotice]) -> None:
+        """Log each file newly not in force (once, not at every re-read), and keep the list."""
+        for notice in notices:
+            if notice not in self.notices:
+                if notice.file == COURSE_FILE:
+                    log.error("course.yaml not in force, the deadlines in force stay: %s", notice)
+                else:
+                    log.error("problem file not loaded, the problem text in force stays: %s", notice)
+        for notice in self.notices:
+            if notice not in notices:
+                log.info("course file %s is in force again", notice.file)
+        self.notices = tuple(notices)
+        self._checked = ()
 
     def _load_all(self) -> None:
         with self.db.session() as db:
-            rows = db.scalars(select(Assignment).where(Assignment.course_id == self.course_id)).all()
+            rows = db.scalars(
+                select(Assignment).where(Assignment.course_id == self.course_id).order_by(Assignment.id)
+            ).all()
         loaded: dict[str, LoadedAssignment] = {}
         for row in rows:
             spec = self._by_hash.get(row.problem_hash) or parse_problem_set(row.problem_text, row.source_path)
@@ -192,9 +506,14 @@ class CourseState:
                 row.id, row.name, row.problem_hash, spec, row.due, row.release
             )
         self._by_name = loaded
+        self._db_stamp = tuple((row.id, row.problem_hash, row.updated_at) for row in rows)
 
-    def by_id(self, assignment_id: int) -> LoadedAssignment | None:
-        return next((a for a in self._by_name.values() if a.id == assignment_id), None)
+
+def _set_deadlines(rows: Any, config: CourseConfig) -> None:
+    for row in rows:
+        deadlines = config.deadlines.get(row.name, Deadlines())
+        if (row.due, row.release) != (deadlines.due, deadlines.release):
+            row.due, row.release, row.updated_at = deadlines.due, deadlines.release, utcnow()
 
 
 def _stamp(path: Path) -> tuple[int, int]:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -107,6 +108,25 @@ class Assignment(Base):
     release: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CourseFileVersion(Base):
+    """A version of a course file (``course.yaml``, or an assignment's problem file, ``file``
+    ``assignment:<name>``) as the database has seen it: ``taken`` (put in force) from a course
+    folder, or found in a folder while it was the version in force. Appended, never changed:
+    the newest row of a folder is what that folder held last; a digest with any row is a
+    version the course has had. ``folder`` is ``host:/path`` ("" for what a database made
+    before this table held)."""
+
+    __tablename__ = "course_file_versions"
+    __table_args__ = (Index("ix_course_file_versions_course_file", "course_id", "file"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))
+    file: Mapped[str] = mapped_column(String(200))
+    digest: Mapped[str] = mapped_column(String(64))
+    folder: Mapped[str] = mapped_column(String(1000))
+    taken: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class User(Base):

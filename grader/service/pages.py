@@ -48,7 +48,7 @@ from grader.service.auth import (
     verify_password,
 )
 from grader.service.counting import is_late
-from grader.service.course import LoadedAssignment
+from grader.service.course import FileNotice, LoadedAssignment
 from grader.service.db import Role, Submission, User, utcnow
 from grader.service.errors import ApiError
 from grader.service.intake import answers_text_file, canonical_name
@@ -335,6 +335,17 @@ def submission_page(submission_id: int, request: Request, user: PageUser) -> Res
 # ---- TAs ----------------------------------------------------------------------------------
 
 
+def course_files_alert(notices: tuple[FileNotice, ...]) -> str:
+    """The course folder's files that are not in force, with the file, line and message."""
+    if not notices:
+        return ""
+    items = "".join(f"<li><code>{escape(str(notice))}</code></li>" for notice in notices)
+    return (
+        "<div class='alert' id='course-files'><p>These files of the course folder are not in force; "
+        f"the deadlines and problem texts the database holds stay in use:</p><ul>{items}</ul></div>"
+    )
+
+
 @router.get("/ta")
 def ta_home(request: Request, user: PageStaff) -> Response:
     service = service_of(request)
@@ -358,6 +369,7 @@ def ta_home(request: Request, user: PageStaff) -> Response:
     )
     body = (
         "<h1>Class</h1>"
+        f"{course_files_alert(service.course.notices)}"
         f"<p id='queue'>Queue: {jobs['queued']} waiting, {jobs['grading']} grading, {jobs['done']} done.</p>"
         "<table class='summary'><thead><tr><th>Assignment</th><th>Due</th><th>Release</th>"
         f"<th>Submissions</th><th>Grading</th><th>Export</th></tr></thead><tbody>{rows}</tbody></table>{extra}"

@@ -68,7 +68,8 @@ class Companion(Protocol):
 
 class CourseRefresh:
     """Keeps the server's view of the assignments in step with the database, where the
-    grading process writes what it reads from the course folder."""
+    grading process writes what it reads from the course folder, and its list of the folder's
+    files not in force (for /ta and /healthz)."""
 
     def __init__(self, course: CourseState, seconds: float):
         self.course = course
@@ -84,6 +85,7 @@ class CourseRefresh:
         while not self._stop.wait(self.seconds):
             try:
                 self.course.refresh()
+                self.course.check_folder()
             except Exception:  # a database hiccup: the next round tries again
                 log.exception("the course could not be refreshed from the database")
 

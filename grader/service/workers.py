@@ -177,6 +177,9 @@ class GradingWorkers:
         with self.db.session() as db:
             jobs = queue.claim(db, self.owner, self.settings.batch_size)
             self.in_hand |= {job.id for job in jobs}
+            # After the claim: a regrade queued with another server's edit is graded with it.
+            if jobs:
+                self.course.refresh()
             for job, loaded, task in self._tasks(db, jobs):
                 group = self._claimed.setdefault(loaded.problem_hash, Group(loaded.spec, []))
                 group.items.append((job, task))
