@@ -16,7 +16,7 @@ import httpx
 import pytest
 from service_fixtures import PostgresCluster
 from service_server import ROOT, Server, make_course, wait_graded
-from sqlalchemy import func, select
+from sqlalchemy import column, func, insert, select, table
 
 from grader.service.course import CourseState, problem_digest
 from grader.service.db import Assignment, Course, Database, Job, Submission, User, VerdictRow, migrate
@@ -378,17 +378,17 @@ def test_a_database_made_before_the_versions_were_kept_knows_the_older_problem_f
         db.add(Course(id=1, name="course"))
         db.add(User(id=1, course_id=1, name="alice", role="student"))
         db.flush()
-        db.add(
-            Assignment(
-                id=1,
-                course_id=1,
-                name="basics",
-                problem_hash=problem_digest(edited),
-                problem_text=edited,
-                source_path="problems/basics.yaml",
-            )
-        )
-        db.flush()
+        columns = {  # the columns of 0005's table (the model has later ones)
+            "id": 1,
+            "course_id": 1,
+            "name": "basics",
+            "problem_hash": problem_digest(edited),
+            "problem_text": edited,
+            "source_path": "problems/basics.yaml",
+            "active": True,
+            "updated_at": dt.datetime.now(dt.UTC),
+        }
+        db.execute(insert(table("assignments", *map(column, columns))).values(columns))
         db.add(
             Submission(
                 id=1, assignment_id=1, user_id=1, version=1, filename="a", content=b"", content_hash=""

@@ -245,8 +245,12 @@ def test_a_student_whose_newest_version_is_queued_can_be_graded(course) -> None:
         assert _hand_points(_report(student, newest), part) == 3
 
 
-def _set_due(folder: Path, due: dt.datetime | None) -> None:
+def _set_due(folder: Path, due: dt.datetime | None, extensions: dict[str, dt.datetime] | None = None) -> None:
     text = f"assignments:\n  {ASSIGNMENT}:\n    due: {due.isoformat()}\n" if due else "assignments: {}\n"
+    if extensions:
+        text += "    extensions:\n" + "".join(
+            f"      {s}: {at.isoformat()}\n" for s, at in extensions.items()
+        )
     path = folder / "course.yaml"
     path.write_text(text)
     stamp = time.time() + 1  # a new modification time even within the file system's resolution
@@ -263,7 +267,8 @@ def _wait_for(check: Callable[[], bool], timeout: float = 30) -> None:
 def test_lateness_and_the_counted_version_follow_the_due_in_force(course) -> None:  # type: ignore[no-untyped-def]
     """Two versions; a due set between them makes the second late and the first count; the
     due moved past both makes the second on time and counted again, in the API and the
-    gradebook export (item 8)."""
+    gradebook export; an extension for one student makes theirs on time and no one else's
+    (item 8)."""
     other = SEED.replace("Hence g'(x) = H(x)", "So g'(x) = H(x), I think,")
     with Server(course, 2, *UNLIMITED) as server, server.client("ta") as ta, server.client("s1") as student:
         first = wait_graded(student, _hand_in(student)["id"])
@@ -284,3 +289,18 @@ def test_lateness_and_the_counted_version_follow_the_due_in_force(course) -> Non
         _wait_for(lambda: state()[0] == [False, False])
         assert "I think" in state()[1]
         assert first["version"] == 1
+        # The class's due before both versions, s1's extension after them: s1 is on time.
+        past = handed_in - dt.timedelta(days=1)
+        _set_due(course.folder, past, {"s1": handed_in + dt.timedelta(hours=1)})
+
+        def due_in_force() -> dt.datetime | None:
+            listed = ta.get("/api/v1/assignments").json()["assignments"][0]["due"]
+            return dt.datetime.fromisoformat(listed) if listed else None
+
+        _wait_for(lambda: due_in_force() == past)
+        assert state()[0] == [False, False]
+        with server.client("s2") as other_student:
+            late = wait_graded(other_student, _hand_in(other_student)["id"])["late"]
+        assert late is True  # the class's due is past for everyone else
+        _set_due(course.folder, past)  # the extension withdrawn
+        _wait_for(lambda: state()[0] == [True, True])

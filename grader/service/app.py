@@ -194,7 +194,7 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, Any]:
-        with service.db.session() as db:
+        with service.db.session(read_only=True) as db:
             jobs = queue.counts(db)
         notices = service.course.notices  # files of the course folder not in force
         return {
@@ -208,7 +208,7 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
 
     @app.get("/metrics", include_in_schema=False)
     def metrics_page() -> Response:
-        with service.db.session() as db:
+        with service.db.session(read_only=True) as db:
             jobs = queue.counts(db)
         return PlainTextResponse(
             metrics.exposition(jobs["queued"], jobs["grading"]), media_type="text/plain; version=0.0.4"

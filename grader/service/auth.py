@@ -137,7 +137,7 @@ def authenticate(request: Request) -> User | None:
         with service.db.read() as connection:
             user = user_for_token(connection, token)
     elif cookie := request.cookies.get(SESSION_COOKIE):
-        with service.db.session() as db:
+        with service.db.session(read_only=True) as db:
             web_session = session_for_cookie(db, cookie)
             if web_session is not None:
                 user = db.get(User, web_session.user_id)

@@ -24,6 +24,7 @@ import socket
 import threading
 import zoneinfo
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,7 @@ class CourseFileError(Exception):
 class Deadlines:
     due: dt.datetime | None = None  # aware, UTC
     release: dt.datetime | None = None
+    extensions: dict[str, dt.datetime] = field(default_factory=dict)  # student -> their due
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ class _DeadlineFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
     due: str | None = None  # the YAML loader keeps a date or time as the text written
     release: str | None = None
+    extensions: dict[str, str] = {}  # student -> their due
 
 
 class _CourseFields(BaseModel):
@@ -121,17 +124,25 @@ def parse_course_config(text: str) -> CourseConfig:
             raise _error_at(positions, ("timezone",), message) from None
     deadlines = {}
     for name, written in fields.assignments.items():
-        moments: dict[str, dt.datetime | None] = {}
-        for key in ("due", "release"):
-            value = getattr(written, key)
-            try:
-                moments[key] = None if value is None else read_moment(value, zone)
-            except ValueError as exc:
-                raise _error_at(
-                    positions, ("assignments", name, key), f"assignments.{name}.{key}: {exc}"
-                ) from None
-        deadlines[name] = Deadlines(**moments)
+        where = ("assignments", name)
+        due, release = (
+            _moment(positions, (*where, key), getattr(written, key), zone) for key in ("due", "release")
+        )
+        extensions = {
+            student: _moment(positions, (*where, "extensions", student), value, zone)
+            for student, value in written.extensions.items()
+        }
+        deadlines[name] = Deadlines(due, release, {k: v for k, v in extensions.items() if v is not None})
     return CourseConfig(fields.name, deadlines)
+
+
+def _moment(
+    positions: dict[Any, Any], loc: tuple[Any, ...], written: str | None, zone: zoneinfo.ZoneInfo | None
+) -> dt.datetime | None:
+    try:
+        return None if written is None else read_moment(written, zone)
+    except ValueError as exc:
+        raise _error_at(positions, loc, f"{'.'.join(map(str, loc))}: {exc}") from None
 
 
 def _error_at(positions: dict[Any, Any], loc: tuple[Any, ...], message: str) -> CourseFileError:
@@ -187,10 +198,11 @@ class LoadedAssignment:
     spec: ProblemSet
     due: dt.datetime | None
     release: dt.datetime | None
+    extensions: Mapping[str, dt.datetime] = field(default_factory=dict)  # student -> their due
 
     def due_for(self, student: str) -> dt.datetime | None:
-        """The due in force for ``student``."""
-        return self.due
+        """The due in force for ``student``: their extension, else the assignment's due."""
+        return self.extensions.get(student, self.due)
 
     def released(self, now: dt.datetime) -> bool:
         """Every verdict may be shown: after ``release`` (``due`` when no release is set;
@@ -309,7 +321,7 @@ class CourseState:
         """Take the assignments as the database has them now, without reading the folder:
         what another process or server put in force. One small query when nothing changed."""
         with self._lock:
-            with self.db.session() as db:
+            with self.db.session(read_only=True) as db:
                 stamp = tuple(
                     tuple(row)
                     for row in db.execute(
@@ -325,7 +337,7 @@ class CourseState:
         """Set :attr:`notices` from the folder and the database as they are now, writing
         nothing: for a server whose grading process brings the folder in."""
         with self._lock:
-            with self.db.session() as db:
+            with self.db.session(read_only=True) as db:
                 newest = db.scalar(
                     select(func.max(CourseFileVersion.id)).where(
                         CourseFileVersion.course_id == self.course_id
@@ -494,7 +506,7 @@ class CourseState:
         self._checked = ()
 
     def _load_all(self) -> None:
-        with self.db.session() as db:
+        with self.db.session(read_only=True) as db:
             rows = db.scalars(
                 select(Assignment).where(Assignment.course_id == self.course_id).order_by(Assignment.id)
             ).all()
@@ -502,8 +514,11 @@ class CourseState:
         for row in rows:
             spec = self._by_hash.get(row.problem_hash) or parse_problem_set(row.problem_text, row.source_path)
             self._by_hash[row.problem_hash] = spec
+            extensions = {
+                student: dt.datetime.fromisoformat(due) for student, due in (row.extensions or {}).items()
+            }
             loaded[row.name] = LoadedAssignment(
-                row.id, row.name, row.problem_hash, spec, row.due, row.release
+                row.id, row.name, row.problem_hash, spec, row.due, row.release, extensions
             )
         self._by_name = loaded
         self._db_stamp = tuple((row.id, row.problem_hash, row.updated_at) for row in rows)
@@ -512,8 +527,10 @@ class CourseState:
 def _set_deadlines(rows: Any, config: CourseConfig) -> None:
     for row in rows:
         deadlines = config.deadlines.get(row.name, Deadlines())
-        if (row.due, row.release) != (deadlines.due, deadlines.release):
-            row.due, row.release, row.updated_at = deadlines.due, deadlines.release, utcnow()
+        extensions = {student: due.isoformat() for student, due in sorted(deadlines.extensions.items())}
+        if (row.due, row.release, row.extensions or {}) != (deadlines.due, deadlines.release, extensions):
+            row.due, row.release, row.extensions = deadlines.due, deadlines.release, extensions
+            row.updated_at = utcnow()
 
 
 def _stamp(path: Path) -> tuple[int, int]:

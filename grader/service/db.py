@@ -106,6 +106,7 @@ class Assignment(Base):
     source_path: Mapped[str] = mapped_column(String(1000))
     due: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     release: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    extensions: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # student -> due (ISO, UTC)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -127,6 +128,12 @@ class CourseFileVersion(Base):
     folder: Mapped[str] = mapped_column(String(1000))
     taken: Mapped[bool] = mapped_column(Boolean)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+def due_for(assignment: Assignment, student: str) -> dt.datetime | None:
+    """The due in force for ``student``: their extension, else the assignment's due."""
+    extended = (assignment.extensions or {}).get(student)
+    return dt.datetime.fromisoformat(extended) if extended else assignment.due
 
 
 class User(Base):

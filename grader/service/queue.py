@@ -7,13 +7,14 @@ exactly one verdict, whatever restarts happen.
 
 from __future__ import annotations
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Select, case, func, insert, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from grader.service.db import Job, JobStatus, utcnow
+from grader.service.db import Job, JobStatus, Submission, utcnow
 
 _ADD_JOB = insert(Job).returning(Job.id)
+aliased_submission = aliased(Submission)
 
 
 def enqueue(db: Session | Connection, submission_id: int, kind: str = "grade") -> int:
@@ -26,21 +27,57 @@ def enqueue(db: Session | Connection, submission_id: int, kind: str = "grade") -
 
 
 def claim(db: Session, owner: str, limit: int) -> list[Job]:
-    """Up to ``limit`` queued jobs, oldest first, now held by ``owner``. One conditional
-    UPDATE: a job another worker took in the meantime is not taken again, and the
-    database's write lock is held for one statement, not one per job."""
-    oldest = select(Job.id).where(Job.status == JobStatus.QUEUED).order_by(Job.id).limit(limit)
-    claimed = db.scalars(
-        update(Job)
-        .where(Job.id.in_(oldest.scalar_subquery()), Job.status == JobStatus.QUEUED)
-        .values(status=JobStatus.GRADING, owner=owner, claimed_at=utcnow(), attempts=Job.attempts + 1)
-        .returning(Job.id)
-        .execution_options(synchronize_session=False)
-    ).all()
+    """Up to ``limit`` queued jobs, in their turn (:func:`in_turn`), now held by ``owner``, in
+    that order. A conditional UPDATE: a job another worker took in the meantime is not taken
+    again."""
+    wanted = list(db.scalars(in_turn(limit)))
+    claimed = set(
+        db.scalars(
+            update(Job)
+            .where(Job.id.in_(wanted), Job.status == JobStatus.QUEUED)
+            .values(status=JobStatus.GRADING, owner=owner, claimed_at=utcnow(), attempts=Job.attempts + 1)
+            .returning(Job.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
     db.commit()
     if not claimed:
         return []
-    return list(db.scalars(select(Job).where(Job.id.in_(claimed)).order_by(Job.id)).all())
+    jobs = {job.id: job for job in db.scalars(select(Job).where(Job.id.in_(claimed)))}
+    return [jobs[job_id] for job_id in wanted if job_id in jobs]
+
+
+def in_turn(limit: int) -> Select[int]:
+    """The ids of the ``limit`` queued jobs whose turn it is. Students take turns: each
+    student's oldest job first, then each one's second, and so on, so one student's flood
+    delays nobody else's verdict. A hand-in goes before a regrade, and a version that a newer
+    one of the same student and assignment supersedes waits until every other job is taken
+    (it is graded all the same: its page and history show it)."""
+    newest = (
+        select(func.max(Submission.version))
+        .where(
+            Submission.assignment_id == aliased_submission.assignment_id,
+            Submission.user_id == aliased_submission.user_id,
+        )
+        .scalar_subquery()
+    )
+    turn = func.row_number().over(partition_by=aliased_submission.user_id, order_by=Job.id)
+    ranked = (
+        select(
+            Job.id.label("id"),
+            case((aliased_submission.version < newest, 1), else_=0).label("superseded"),
+            turn.label("turn"),
+            case((Job.kind == "grade", 0), else_=1).label("regrade"),
+        )
+        .join(aliased_submission, aliased_submission.id == Job.submission_id)
+        .where(Job.status == JobStatus.QUEUED)
+        .subquery()
+    )
+    return (
+        select(ranked.c.id)
+        .order_by(ranked.c.superseded, ranked.c.turn, ranked.c.regrade, ranked.c.id)
+        .limit(limit)
+    )
 
 
 def mark_done(db: Session, job_id: int, owner: str, seconds: float) -> bool:

@@ -23,7 +23,7 @@ from grader.batch.blobs import loads
 from grader.core.report import Report
 from grader.core.verdict import Status
 from grader.service.counting import counted_version
-from grader.service.db import Assignment, Submission, VerdictRow, utcnow
+from grader.service.db import Assignment, Submission, User, VerdictRow, due_for, utcnow
 from grader.service.lti.models import LtiLineItem, LtiMember, LtiScore, LtiUser
 
 log = logging.getLogger("grader.service.lti")
@@ -71,7 +71,11 @@ def add_scores(db: Session, submission: Submission, report_blob: bytes, only_new
     if assignment is None or not isinstance(report, Report):
         return 0
     for item, subject in found:
-        db.add(score_row(item, subject, submission, report, assignment.due))
+        db.add(
+            score_row(
+                item, subject, submission, report, due_for(assignment, user_name(db, submission.user_id))
+            )
+        )
     return len(found)
 
 
@@ -90,8 +94,13 @@ def counted_submission(db: Session, assignment_id: int, user_id: int) -> int | N
         .where(Submission.assignment_id == assignment_id, Submission.user_id == user_id)
         .order_by(Submission.version)
     ).all()
-    chosen = counted_version(rows, lambda row: row.created_at, assignment.due if assignment else None)
+    due = due_for(assignment, user_name(db, user_id)) if assignment else None
+    chosen = counted_version(rows, lambda row: row.created_at, due)
     return chosen.id if chosen is not None else None
+
+
+def user_name(db: Session, user_id: int) -> str:
+    return db.scalar(select(User.name).where(User.id == user_id)) or ""
 
 
 def targets(db: Session, user_id: int, assignment: str) -> list[tuple[LtiLineItem, str]]:

@@ -3,14 +3,14 @@ had, and which course folder held it last, so that a folder holding an older fil
 back in force (several servers on one database). Filled with the problem files the database
 knows: the one in force and those a verdict was graded with.
 
-Revision ID: i44course_0006
+Revision ID: 0006_course_file_versions
 Revises: 0005_lti_advantage
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "i44course_0006"
+revision = "0006_course_file_versions"
 down_revision = "0005_lti_advantage"
 branch_labels = None
 depends_on = None
