@@ -49,6 +49,7 @@ router = APIRouter(prefix="/api/v1")
 # Who may call a route: a student or staff (own data; staff see all), or staff only.
 AnyUser = Annotated[User, Depends(allow(Role.STUDENT, Role.TA))]
 Staff = Annotated[User, Depends(allow(Role.TA))]
+MAX_ID = 2**63 - 1  # the largest id a database row has (PostgreSQL's bigint, SQLite's integer)
 EXPORT_FORMATS = ("csv", "canvas", "moodle", "junit", "gradescope", "json", "markdown")
 
 
@@ -183,6 +184,8 @@ _USER_NAME = select(User.name).where(User.id == bindparam("user_id"))
 def submission_for(db: Session | Connection, submission_id: int, user: User) -> Submission:
     """The submission, if ``user`` may see it: its author, or staff (403 for another
     student's). Detached and without its content."""
+    if not 0 < submission_id <= MAX_ID:  # past what a database id holds: no such submission
+        raise ApiError(404, f"no submission {submission_id}")
     row = db.execute(_SUBMISSION, {"submission_id": submission_id}).first()
     if row is None:
         raise ApiError(404, f"no submission {submission_id}")

@@ -665,7 +665,14 @@ def ta_parts_page(assignment: str, request: Request, user: Staff) -> Response:
 
 
 @router.get("/ta/assignments/{assignment}/parts/{part}", include_in_schema=False)
-def ta_part_page(assignment: str, part: str, request: Request, user: Staff, message: str = "") -> Response:
+def ta_part_page(assignment: str, part: str, request: Request, user: Staff) -> Response:
+    return part_page(assignment, part, request, user)
+
+
+def part_page(assignment: str, part: str, request: Request, user: User, message: str = "") -> Response:
+    """The TA's page of a part; ``message``: what the server has to say of the last grade (never
+    text from the link, which anyone can write).
+    """
     from grader.service.pages import csrf_field, shell
 
     loaded = _assignment(request, assignment)
@@ -782,7 +789,7 @@ async def ta_grade_group(
     except ApiError as exc:
         if exc.status != 409:
             raise
-        from urllib.parse import quote
-
-        return RedirectResponse(f"{page}?message={quote(exc.message)}", status_code=303)
+        shown = await run_in_threadpool(part_page, assignment, part, request, user, exc.message)
+        shown.status_code = 409
+        return shown
     return RedirectResponse(page, status_code=303)

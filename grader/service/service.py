@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import defaultdict, deque
+from pathlib import Path
 from typing import Protocol
 
 from grader.service import metrics
@@ -95,6 +97,17 @@ class CourseRefresh:
             self._thread.join()
 
 
+def private_folder(folder: Path, files: list[Path]) -> None:
+    """``folder`` (0700) and ``files`` in it (0600), made so or made private if they are not:
+    the database and the verdict store hold every reference answer. SQLite gives its journal
+    files the database's mode."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    for path in files:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        path.chmod(0o600)
+
+
 class Service:
     """With grading workers (``--workers N`` or ``--executor``), the grading loop runs in a
     process of its own (:mod:`grader.service.grading_process`); with ``--workers 0`` it is a
@@ -102,7 +115,8 @@ class Service:
 
     def __init__(self, settings: Settings, start_workers: bool = True):
         self.settings = settings
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        sqlite = [settings.data_dir / "grader.sqlite3"] if settings.db_url is None else []
+        private_folder(settings.data_dir, [*sqlite, settings.store_path])
         migrate(settings.database_url)
         in_process = settings.workers == 0 and not settings.executor
         # with a grading process, that process's commits checkpoint the log, not requests'

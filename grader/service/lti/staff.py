@@ -7,10 +7,9 @@ from __future__ import annotations
 import datetime as dt
 from html import escape
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -60,11 +59,15 @@ def roster_form(request: Request, user: Staff, csrf: Annotated[str, Form()] = ""
         message = error.message
     else:
         message = "; ".join(f"{s.context_id}: {s.members} members" for s in synced) or "no LMS course"
-    return RedirectResponse(f"/ta/lms?message={quote(message)}", status_code=303)
+    return lms_page(request, user, message)  # the server's message, never one a link carries
 
 
 @router.get("/ta/lms", include_in_schema=False)
-def lms_page(request: Request, user: Staff, message: str = "") -> Response:
+def lms_page_route(request: Request, user: Staff) -> Response:
+    return lms_page(request, user)
+
+
+def lms_page(request: Request, user: User, message: str = "") -> Response:
     service = _service(request)
     with service.db.session() as db:
         body = [

@@ -1,0 +1,74 @@
+"""Small things a student could use against the class (issue 45, item 12), over real HTTP:
+the database and the verdict store are private files in a private folder, a submission id past
+what a database holds is a 404, and a TA page never shows text a link carries."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+from lti_platform import PageForms
+from service_server import Server, make_course, seed_file, wait_graded
+
+ASSIGNMENT = "a1-activations-conv"
+PHISH = "Your session expired: log in again at https://evil.example/login"
+
+
+def test_the_database_and_the_verdict_store_are_private(tmp_path: Path) -> None:
+    course = make_course(tmp_path / "course", None)
+    data = course.folder / ".grader-service"
+    data.chmod(0o755)  # as an older grader left it
+    (data / "grader.sqlite3").chmod(0o644)
+    with Server(course):
+        pass
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    for name in ("grader.sqlite3", "verdicts.sqlite3"):
+        assert stat.S_IMODE((data / name).stat().st_mode) == 0o600, name
+    made = tmp_path / "fresh"
+    with Server(make_course(made, None)):
+        pass
+    assert stat.S_IMODE((made / ".grader-service").stat().st_mode) == 0o700
+    assert stat.S_IMODE((made / ".grader-service" / "grader.sqlite3").stat().st_mode) == 0o600
+
+
+def test_a_submission_id_past_64_bits_is_not_found(tmp_path: Path) -> None:
+    course = make_course(tmp_path / "course", None)
+    with Server(course) as server, server.client("alice") as alice, server.client("ta") as ta:
+        for huge in (2**63, 2**64 + 5, 10**30):
+            response = alice.get(f"/api/v1/submissions/{huge}")
+            assert response.status_code == 404, response.text
+            assert response.json()["error"]["status"] == 404
+            assert ta.post(f"/api/v1/submissions/{huge}/regrade").status_code == 404
+        assert alice.get(f"/api/v1/submissions/{2**63 - 1}").status_code == 404  # the largest id: none
+
+
+def test_ta_pages_show_no_text_a_link_carries(tmp_path: Path) -> None:
+    course = make_course(tmp_path / "course", None)
+    with Server(course) as server, server.client() as browser:
+        login = browser.post("/login", data={"user": "ta", "password": course.passwords["ta"]})
+        assert login.status_code in (200, 303), login.text
+        page = browser.get(f"/ta/assignments/{ASSIGNMENT}/parts/q1.derivative", params={"message": PHISH})
+        assert page.status_code == 200, page.text
+        assert "q1.derivative" in page.text and "evil.example" not in page.text
+
+
+def test_a_refused_group_grade_shows_the_servers_reason_on_the_page(tmp_path: Path) -> None:
+    """The form's 409 is the part's page with what the server says (who changed the grade), not
+    a redirect whose link carries the message."""
+    course = make_course(tmp_path / "course", None)
+    part = "q1.derivative"
+    with Server(course) as server, server.client("alice") as alice, server.client() as browser:
+        handed_in = alice.post(
+            f"/api/v1/assignments/{ASSIGNMENT}/submissions",
+            files={"file": ("answers.yaml", seed_file("activations-softmax-conv", "seed-001"))},
+        )
+        wait_graded(alice, handed_in.json()["id"])
+        browser.post("/login", data={"user": "ta", "password": course.passwords["ta"]})
+        page = browser.get(f"/ta/assignments/{ASSIGNMENT}/parts/{part}").text
+        action, fields = PageForms(page).with_field("student", "alice")
+        with server.client("ta") as ta:  # another tab grades alice first
+            changed = ta.put(f"/api/v1/assignments/{ASSIGNMENT}/hand/alice/{part}", json={"points": 1})
+            assert changed.status_code == 200
+        refused = browser.post(action, data={**fields, "points": "4"}, follow_redirects=False)
+        assert refused.status_code == 409, refused.text
+        assert "changed by ta" in refused.text and "<form" in refused.text
