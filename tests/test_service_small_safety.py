@@ -72,3 +72,20 @@ def test_a_refused_group_grade_shows_the_servers_reason_on_the_page(tmp_path: Pa
         refused = browser.post(action, data={**fields, "points": "4"}, follow_redirects=False)
         assert refused.status_code == 409, refused.text
         assert "changed by ta" in refused.text and "<form" in refused.text
+
+
+def test_the_rate_limiter_forgets_keys_once_their_window_is_past(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Every request with a made-up token is a new key: what the limiter holds stays bounded by
+    the keys of one window (issue 45, item 11), and a key within its window is still limited."""
+    from grader.service import service as service_module
+
+    clock = [1000.0]
+    monkeypatch.setattr(service_module.time, "monotonic", lambda: clock[0])
+    limiter = service_module.RateLimiter(limit=2, window=60.0)
+    for minute in range(10):
+        for number in range(1000):
+            assert limiter.retry_after(f"made-up-{minute}-{number}") is None
+        clock[0] += 61.0
+    assert len(limiter._hits) <= 1000  # the keys it holds (10,000 were sent)
+    assert limiter.retry_after("alice") is None and limiter.retry_after("alice") is None
+    assert limiter.retry_after("alice") == 60.0

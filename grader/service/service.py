@@ -26,18 +26,23 @@ REFRESH_SECONDS = 0.5  # how often the server looks for assignments the grading 
 
 
 class RateLimiter:
-    """At most ``limit`` requests per key in any ``window`` seconds (per process)."""
+    """At most ``limit`` requests per key in any ``window`` seconds (per process). Keys whose
+    requests are all older than the window are dropped, so what it holds is bounded by the
+    keys seen within one window, whatever is sent."""
 
     def __init__(self, limit: int, window: float):
         self.limit = limit
         self.window = window
         self._hits: dict[str, deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
+        self._swept_at = time.monotonic()
 
     def retry_after(self, key: str) -> float | None:
         """None when the request may go on (and is counted); else seconds to wait."""
         now = time.monotonic()
         with self._lock:
+            if now - self._swept_at > self.window:
+                self._sweep(now)
             hits = self._hits[key]
             while hits and hits[0] <= now - self.window:
                 hits.popleft()
@@ -45,6 +50,12 @@ class RateLimiter:
                 return max(hits[0] + self.window - now, 0.0)
             hits.append(now)
             return None
+
+    def _sweep(self, now: float) -> None:
+        self._hits = defaultdict(
+            deque, {key: hits for key, hits in self._hits.items() if hits and hits[-1] > now - self.window}
+        )
+        self._swept_at = now
 
 
 class Grading(Protocol):
