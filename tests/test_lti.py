@@ -90,9 +90,12 @@ questions:
         prompt: Why has g no derivative at 0?
         answer: Its one-sided derivatives at 0 are 0 and 1.
 """
+MOVES = "lti-moves"  # one part, decided automatically: its problem file is edited, its due moved
+MOVES_FILE = QUIZ_FILE.replace("lti-quiz", MOVES).split("      - id: proof")[0]
 RIGHT = "answers:\n  q1.formula: x*H(x)\n  q1.proof: The slopes on either side of 0 differ.\n"
 WRONG = "answers:\n  q1.formula: x*H(-x)\n  q1.proof: It has a kink.\n"
 T = TypeVar("T")
+WORKERS = Settings.model_fields["workers"].default  # the service's default: a grading process
 
 
 @dataclass
@@ -111,7 +114,8 @@ def lms(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lms]:
     course = make_course(tmp_path_factory.mktemp("lti") / "course", None)
     (course.folder / "lti.yaml").write_text(platform.lti_yaml())
     (course.folder / "problems" / "lti-quiz.yaml").write_text(QUIZ_FILE)
-    lms = Lms(platform, Server(course, 0))
+    (course.folder / "problems" / f"{MOVES}.yaml").write_text(MOVES_FILE)
+    lms = Lms(platform, Server(course, WORKERS))
     try:
         platform.tool_jwks_url = f"{lms.server.url}/lti/jwks.json"
         yield lms
@@ -471,6 +475,45 @@ def test_a_score_reaches_the_column_and_follows_the_hand_grade(lms: Lms) -> None
     assert score["timestamp"] > first["timestamp"]
 
 
+def last_score(lms: Lms, user: LmsUser, after: int, given: float, what: str) -> int:
+    """Wait until the LMS has a score of ``user`` newer than the first ``after`` ones, its
+    newest ``given``; how many it has then."""
+
+    def check() -> int | None:
+        posted = lms.platform.scores_of(user)
+        return len(posted) if len(posted) > after and posted[-1][1]["scoreGiven"] == given else None
+
+    return eventually(check, what)
+
+
+def test_every_new_counted_verdict_reaches_the_lms_from_the_grading_process(lms: Lms) -> None:
+    """With the default workers the verdicts are written by the grading process: a first
+    grading, a later version, a regrade after the problem file is fixed, and a due moved so
+    that an earlier version counts each send the student's score, with no launch between."""
+    lms.platform.allowed_scopes.update({SCOPE_SCORE})
+    lms.platform.link = deep_link(lms, "dave", MOVES)
+    mona, client = student(lms, "mona")
+    problem = lms.server.course.folder / "problems" / f"{MOVES}.yaml"
+    course_yaml = lms.server.course.folder / "course.yaml"
+    try:
+        with closing(client):
+            hand_in(client, MOVES, RIGHT)
+            posted = last_score(lms, mona, 0, 3, "the first verdict's score")
+            between = dt.datetime.now(dt.UTC)
+            time.sleep(1.1)
+            hand_in(client, MOVES, WRONG)
+        posted = last_score(lms, mona, posted, 0, "the second version's score")
+        problem.write_text(MOVES_FILE.replace("answer: x*H(x)", "answer: x*H(-x)"))  # the TA's fix
+        posted = last_score(lms, mona, posted, 3, "the score of the regraded second version")
+        course_yaml.write_text(f"assignments:\n  {MOVES}: {{due: {between.isoformat()}}}\n")
+        last_score(lms, mona, posted, 0, "the first version's score once it counts")
+    finally:
+        course_yaml.unlink(missing_ok=True)
+        problem.write_text(MOVES_FILE)
+    ((_, score), *_) = reversed(lms.platform.scores_of(mona))
+    assert score["activityProgress"] == "Completed"  # after the due
+
+
 def test_a_column_is_found_or_made_when_the_link_names_none(lms: Lms) -> None:
     """Moodle-style links announce only the line items' container: the tool looks for the
     assignment's column by resourceId, and makes it once when there is none."""
@@ -504,7 +547,7 @@ def test_no_score_is_lost_while_the_lms_is_down_even_across_a_restart(lms: Lms) 
     course, port = lms.server.course, lms.server.port
     lms.server.stop()
     refused = lms.platform.refused
-    lms.server = Server(course, 0, port=port)
+    lms.server = Server(course, WORKERS, port=port)
     eventually(lambda: lms.platform.refused > refused, "the restarted server trying again")
     assert lms.platform.scores_of(ivan) == []
     lms.platform.down = False

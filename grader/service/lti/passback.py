@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from grader.service.course import CourseState
 from grader.service.db import Database, utcnow
+from grader.service.lti import scores
 from grader.service.lti.models import LtiLineItem, LtiScore, ScoreStatus
 from grader.service.lti.oauth import SCOPE_LINEITEM, SCOPE_SCORE, AccessTokens, TokenError
 from grader.service.lti.registration import LtiConfig, Platform
@@ -108,6 +109,11 @@ class Passback:
         self.http.close()
 
     def _run(self) -> None:
+        try:
+            with self.db.session() as db:  # a due moved while no server was running
+                scores.queue_all_changed(db)
+        except Exception:
+            log.exception("the scores of moved dues were not queued")
         while not self._stop.is_set():
             try:
                 self.deliver_due()

@@ -68,7 +68,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     if not config.platforms:
         return
     service = app.state.service
-    scores.install(service.db.sessions)
+    service.hook_database(scores.install)  # the grading process writes verdicts too
     service.companions.append(Passback(service.db, config, service.course, app.state.lti.tokens))
 
     def roster() -> Roster | None:
