@@ -13,7 +13,7 @@ import io
 import json
 import time
 from collections.abc import Callable, Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -621,12 +621,14 @@ def test_deep_linking_in_a_real_browser(lms: Lms, tmp_path: Path) -> None:
         assert page.errors == []
 
 
-def _graded(database: Database, user_id: int, assignment_id: int, version: int, points: float) -> None:
-    """A version handed in and its verdict, written as the grading workers write one."""
-    parts = [
-        PartResult("q1.formula", Status.CORRECT if points else Status.INCORRECT, points, 3.0),
-        PartResult("q1.proof", Status.MANUAL, 0.0, 2.0),
-    ]
+def _graded(
+    database: Database, user_id: int, assignment_id: int, version: int, points: float, proof: bool = True
+) -> None:
+    """A version handed in and its verdict, written as the grading workers write one; with
+    ``proof``, its proof waits for a TA."""
+    parts = [PartResult("q1.formula", Status.CORRECT if points else Status.INCORRECT, points, 3.0)]
+    if proof:
+        parts.append(PartResult("q1.proof", Status.MANUAL, 0.0, 2.0))
     report = Report(QUIZ, "otto", parts)
     with database.session() as db:
         submission = Submission(
@@ -644,28 +646,49 @@ def _graded(database: Database, user_id: int, assignment_id: int, version: int, 
                 submission_id=submission.id,
                 problem_hash="-",
                 score=points,
-                max_score=5.0,
+                max_score=report.max_score,
                 report=dumps(report),
             )
         )
 
 
-def test_the_outbox_on_sqlite_and_postgresql(lms: Lms, tmp_path: Path, db_url: str | None) -> None:
-    """The outbox's queries on both databases: a score is queued in the verdict's own
-    transaction, a later one supersedes it, a refused post waits with its error, and the
-    newest score is posted once the LMS answers."""
-    url = db_url or f"sqlite:///{tmp_path / 'grader.sqlite3'}"
+@dataclass
+class Outbox:
+    """A database of its own with the score hook, one LMS student in course-1's line item 1,
+    and a passback thread's work done by hand (``deliver_due``)."""
+
+    database: Database
+    passback: Passback
+    student: LmsUser
+    user_id: int
+    quiz_id: int
+
+    def graded(self, version: int, points: float, proof: bool = True) -> None:
+        _graded(self.database, self.user_id, self.quiz_id, version, points, proof)
+
+    def rows(self) -> list[LtiScore]:
+        with self.database.session() as db:
+            return list(db.scalars(select(LtiScore).order_by(LtiScore.id)))
+
+    def due_now(self) -> None:
+        """As if every wait were over."""
+        with self.database.session() as db:
+            db.execute(update(LtiScore).values(next_attempt_at=utcnow()))
+
+
+@contextmanager
+def outbox(lms: Lms, url: str, hint: str) -> Iterator[Outbox]:
     migrate(url)
     database = Database(url)
     scores.install(database.sessions)
     folder = lms.server.course.folder
     course = CourseState(database, folder, "course")
     course.sync(force=True)
-    otto = lms.platform.add_user("otto", [LEARNER])
+    student = lms.platform.add_user(hint, [LEARNER])
     with database.session() as db:
-        user, _ = add_user(db, "otto", "student")
-        db.add(LtiUser(issuer=lms.platform.issuer, subject=otto.sub, user_id=user.id))
-        db.add(LtiMember(issuer=lms.platform.issuer, context_id="course-1", subject=otto.sub))
+        user, _ = add_user(db, hint, "student")
+        db.add(LtiUser(issuer=lms.platform.issuer, subject=student.sub, user_id=user.id))
+        db.add(LtiMember(issuer=lms.platform.issuer, context_id="course-1", subject=student.sub))
         db.add(
             LtiLineItem(
                 issuer=lms.platform.issuer,
@@ -683,29 +706,80 @@ def test_the_outbox_on_sqlite_and_postgresql(lms: Lms, tmp_path: Path, db_url: s
     passback = Passback(database, load(folder), course, AccessTokens(tool_key(folder / ".grader-service")))
     lms.platform.allowed_scopes.add(SCOPE_SCORE)
     try:
-        _graded(database, user_id, quiz.id, 1, 3.0)
-        lms.platform.down = True
-        assert passback.deliver_due() == 0
-        _graded(database, user_id, quiz.id, 2, 0.0)
-        with database.session() as db:
-            first, second = db.scalars(select(LtiScore).order_by(LtiScore.id)).all()
-            assert first.attempts == 1 and "503" in str(first.last_error) and first.next_attempt_at > utcnow()
-            assert (second.score_given, second.grading_progress) == (0.0, "PendingManual")
-            db.execute(update(LtiScore).values(next_attempt_at=utcnow()))  # as if the wait were over
-        lms.platform.down = False
-        assert passback.deliver_due() == 1
+        yield Outbox(database, passback, student, user_id, quiz.id)
     finally:
         passback.stop()
         database.dispose()
-    ((_, score),) = lms.platform.scores_of(otto)
+
+
+def test_the_outbox_on_sqlite_and_postgresql(lms: Lms, tmp_path: Path, db_url: str | None) -> None:
+    """The outbox's queries on both databases: a score is queued in the verdict's own
+    transaction, a later one supersedes it, a refused post waits with its error, and the
+    newest score is posted once the LMS answers."""
+    with outbox(lms, db_url or f"sqlite:///{tmp_path / 'grader.sqlite3'}", "otto") as box:
+        box.graded(1, 3.0)
+        lms.platform.down = True
+        assert box.passback.deliver_due() == 0
+        box.graded(2, 0.0)
+        first, second = box.rows()
+        assert first.attempts == 1 and "503" in str(first.last_error) and first.next_attempt_at > utcnow()
+        assert (second.score_given, second.grading_progress) == (0.0, "PendingManual")
+        box.due_now()
+        lms.platform.down = False
+        assert box.passback.deliver_due() == 1
+        assert [row.status for row in box.rows()] == ["superseded", "delivered"]
+    ((_, score),) = lms.platform.scores_of(box.student)
     assert (score["scoreGiven"], score["scoreMaximum"], score["gradingProgress"]) == (0, 5, "PendingManual")
-    database = Database(url)
-    try:
-        with database.session() as db:
-            statuses = [row.status for row in db.scalars(select(LtiScore).order_by(LtiScore.id))]
-    finally:
-        database.dispose()
-    assert statuses == ["superseded", "delivered"]
+
+
+def test_two_scores_in_one_second_both_land_and_a_refusal_stops(
+    lms: Lms, tmp_path: Path, db_url: str | None
+) -> None:
+    """Moodle refuses (409) a score whose timestamp is not a later second than the grade it
+    has: the second of two scores made in one second still lands, with a later timestamp. A
+    refusal a retry cannot change stops with the LMS's reason; a later score waits while an
+    earlier one is being posted, so it is never overtaken."""
+    with outbox(lms, db_url or f"sqlite:///{tmp_path / 'grader.sqlite3'}", "pia") as box:
+        lineitem = f"{lms.platform.url}/courses/1/lineitems/1"
+        box.graded(1, 3.0, proof=False)
+        assert box.passback.deliver_due() == 1
+        box.graded(2, 0.0, proof=False)
+        with box.database.session() as db:  # made in the same second as the first
+            first, second = db.scalars(select(LtiScore).order_by(LtiScore.id)).all()
+            second.created_at = first.created_at
+        assert box.passback.deliver_due() == 1
+        assert lms.platform.conflicts == []
+        grade = lms.platform.grade_of(box.student, lineitem)
+        assert grade is not None and grade.given == 0  # the newer score, in the gradebook
+        stamps = [
+            dt.datetime.fromisoformat(score["timestamp"]) for _, score in lms.platform.scores_of(box.student)
+        ]
+        assert int(stamps[1].timestamp()) > int(stamps[0].timestamp())
+
+        lms.platform.not_in_course.add(box.student.sub)  # the student left the course
+        box.graded(3, 3.0, proof=False)
+        assert box.passback.deliver_due() == 0
+        refused = box.rows()[-1]
+        assert refused.status == "refused" and refused.attempts == 1
+        assert "400 Incorrect score received" in str(refused.last_error)  # Moodle's reason
+        box.due_now()
+        assert box.passback.deliver_due() == 0 and box.rows()[-1].attempts == 1  # not tried again
+
+        lms.platform.not_in_course.clear()
+        box.graded(4, 3.0, proof=False)
+        with box.database.session() as db:  # another server is posting it
+            db.execute(
+                update(LtiScore)
+                .where(LtiScore.id == box.rows()[-1].id)
+                .values(status="sending", next_attempt_at=utcnow() + dt.timedelta(seconds=60))
+            )
+        box.graded(5, 0.0, proof=False)
+        assert box.passback.deliver_due() == 0  # the later score waits for the earlier one
+        box.due_now()  # that server died: its lease ran out
+        assert box.passback.deliver_due() == 1
+        assert [row.status for row in box.rows()[-2:]] == ["superseded", "delivered"]
+        grade = lms.platform.grade_of(box.student, lineitem)
+        assert grade is not None and grade.given == 0
 
 
 # ---- the tool's own key: rotation ----------------------------------------------------------------

@@ -83,28 +83,39 @@ def _passback_section(db: Session) -> str:
         select(LtiScore, User.name, LtiLineItem.assignment)
         .join(User, User.id == LtiScore.user_id)
         .join(LtiLineItem, LtiLineItem.id == LtiScore.line_item_id)
-        .where(LtiScore.status == ScoreStatus.PENDING, LtiScore.last_error.is_not(None))
+        .where(
+            LtiScore.status.in_((ScoreStatus.PENDING, ScoreStatus.REFUSED)), LtiScore.last_error.is_not(None)
+        )
         .order_by(LtiScore.id.desc())
         .limit(FAILURES_SHOWN)
     ).all()
     rows = "".join(
-        f"<tr><td>{escape(name)}</td><td>{escape(assignment)}</td><td>{score.attempts}</td>"
-        f"<td>{_when(score.next_attempt_at)}</td><td>{escape(score.last_error or '')}</td></tr>"
+        f"<tr><td>{escape(name)}</td><td>{escape(assignment)}</td><td>{_state(score)}</td>"
+        f"<td>{score.attempts}</td><td>{escape(score.last_error or '')}</td></tr>"
         for score, name, assignment in failing
     )
     table = (
-        "<table class='summary'><thead><tr><th>Student</th><th>Assignment</th><th>Attempts</th>"
-        f"<th>Next attempt</th><th>Last error</th></tr></thead><tbody>{rows}</tbody></table>"
+        "<table class='summary'><thead><tr><th>Student</th><th>Assignment</th><th>State</th>"
+        f"<th>Attempts</th><th>The LMS's answer</th></tr></thead><tbody>{rows}</tbody></table>"
         if rows
         else ""
     )
+    waiting = counts[ScoreStatus.PENDING] + counts[ScoreStatus.SENDING]
     return (
         "<h2>Grade passback</h2>"
-        f"<p id='passback'>{counts[ScoreStatus.PENDING]} score(s) waiting, "
-        f"{counts[ScoreStatus.DELIVERED]} posted, {counts[ScoreStatus.SUPERSEDED]} replaced by a later "
-        "score before they were posted. Scores wait for an assignment's release; one the LMS "
-        "refuses is tried again, less and less often.</p>" + table
+        f"<p id='passback'>{waiting} score(s) waiting, {counts[ScoreStatus.DELIVERED]} posted, "
+        f"{counts[ScoreStatus.SUPERSEDED]} replaced by a later score before they were posted, "
+        f"{counts[ScoreStatus.REFUSED]} refused by the LMS. Scores wait for an assignment's release; "
+        "one the LMS cannot take now is tried again, less and less often; one it refuses for good "
+        "(a student no longer in the course, a deleted column) is not, and is listed here with "
+        "the LMS's reason: the student's next score is sent as usual.</p>" + table
     )
+
+
+def _state(score: LtiScore) -> str:
+    if score.status == ScoreStatus.REFUSED:
+        return "refused, not tried again"
+    return f"tried again at {_when(score.next_attempt_at)}"
 
 
 def _line_items_section(db: Session) -> str:
