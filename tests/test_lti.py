@@ -50,7 +50,7 @@ from grader.service.lti.oauth import (
     client_assertion,
 )
 from grader.service.lti.passback import Passback
-from grader.service.lti.registration import LtiConfigError, load
+from grader.service.lti.registration import LtiConfig, LtiConfigError, load
 from grader.service.lti.routes import install
 from grader.service.settings import Settings
 from tests.chromium import BrowserError, Chromium, Page, chromium_path
@@ -464,7 +464,9 @@ def test_a_score_reaches_the_column_and_follows_the_hand_grade(lms: Lms) -> None
     ((lineitem, first),) = eventually(lambda: lms.platform.scores_of(frank), "frank's score in the LMS")
     assert lineitem == column
     assert (first["scoreGiven"], first["scoreMaximum"]) == (3, 5)  # the proof waits for a TA
-    assert (first["gradingProgress"], first["activityProgress"]) == ("PendingManual", "Submitted")
+    assert first["activityProgress"] == "Submitted"
+    shown = lms.platform.grade_of(frank, str(column))  # Moodle's gradebook: the automatic points
+    assert shown is not None and (shown.given, shown.maximum) == (3, 5)
 
     with lms.server.client("ta") as ta:
         graded = ta.put(f"/api/v1/assignments/{QUIZ}/hand/frank/q1.proof", json={"points": 2, "version": 0})
@@ -729,7 +731,49 @@ def test_the_outbox_on_sqlite_and_postgresql(lms: Lms, tmp_path: Path, db_url: s
         assert box.passback.deliver_due() == 1
         assert [row.status for row in box.rows()] == ["superseded", "delivered"]
     ((_, score),) = lms.platform.scores_of(box.student)
-    assert (score["scoreGiven"], score["scoreMaximum"], score["gradingProgress"]) == (0, 5, "PendingManual")
+    assert (score["scoreGiven"], score["scoreMaximum"]) == (0, 5)
+
+
+@pytest.mark.parametrize(
+    ("setting", "sent", "shown"),
+    [(None, "FullyGraded", 3), ("fully_graded", "FullyGraded", 3), ("pending_manual", "PendingManual", None)],
+)
+def test_what_the_gradebook_shows_while_a_proof_waits(
+    lms: Lms, tmp_path: Path, setting: str | None, sent: str, shown: float | None
+) -> None:
+    """Moodle keeps scoreGiven only with FullyGraded: by default (``pending_scores: auto``, a
+    platform that is not Canvas) the automatic points go as FullyGraded and Moodle shows them;
+    ``pending_manual`` marks them as waiting for a TA (Canvas shows them as "needs grading",
+    Moodle shows no grade)."""
+    with outbox(lms, f"sqlite:///{tmp_path / 'grader.sqlite3'}", f"quinn-{setting}") as box:
+        if setting is not None:
+            (platform,) = box.passback.config.platforms
+            box.passback.config = LtiConfig(
+                platforms=(platform.model_copy(update={"pending_scores": setting}),)
+            )
+        box.graded(1, 3.0)  # the proof waits for a TA
+        assert box.passback.deliver_due() == 1
+        assert box.rows()[-1].grading_progress == "PendingManual"  # the outbox keeps what waits
+    ((lineitem, score),) = lms.platform.scores_of(box.student)
+    assert (score["scoreGiven"], score["gradingProgress"]) == (3, sent)
+    grade = lms.platform.grade_of(box.student, lineitem)
+    assert grade is not None and grade.given == shown
+
+
+def test_canvas_hosted_by_instructure_marks_waiting_points_by_default() -> None:
+    fields = {
+        "client_id": "1",
+        "auth_url": "https://sso.canvaslms.com/api/lti/authorize_redirect",
+        "token_url": "https://canvas.university.edu/login/oauth2/token",
+        "jwks_url": "https://sso.canvaslms.com/api/lti/security/jwks",
+        "deployment_ids": ["1"],
+    }
+    canvas = LtiConfig.model_validate({"platforms": [{"issuer": "https://canvas.instructure.com", **fields}]})
+    moodle = LtiConfig.model_validate({"platforms": [{"issuer": "https://moodle.university.edu", **fields}]})
+    assert canvas.platforms[0].progress_while_pending() == "PendingManual"
+    assert moodle.platforms[0].progress_while_pending() == "FullyGraded"
+    with pytest.raises(ValueError, match="pending_scores"):
+        LtiConfig.model_validate({"platforms": [{"issuer": "x", "pending_scores": "maybe", **fields}]})
 
 
 def test_two_scores_in_one_second_both_land_and_a_refusal_stops(

@@ -36,7 +36,7 @@ from grader.service.db import Database, utcnow
 from grader.service.lti import scores
 from grader.service.lti.models import LtiLineItem, LtiScore, ScoreStatus
 from grader.service.lti.oauth import SCOPE_LINEITEM, SCOPE_SCORE, AccessTokens, TokenError
-from grader.service.lti.registration import LtiConfig, Platform
+from grader.service.lti.registration import PENDING_MANUAL, LtiConfig, Platform
 
 log = logging.getLogger("grader.service.lti")
 SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
@@ -94,13 +94,18 @@ def scores_url(lineitem: str) -> str:
     return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/scores"))
 
 
-def score_body(row: LtiScore, stamp: dt.datetime) -> dict[str, Any]:
+def score_body(row: LtiScore, stamp: dt.datetime, platform: Platform | None) -> dict[str, Any]:
+    """The AGS score; one whose hand-graded parts wait goes as the platform's setting says
+    (``pending_scores`` in lti.yaml: Moodle keeps ``scoreGiven`` only when ``FullyGraded``)."""
+    progress = row.grading_progress
+    if progress == PENDING_MANUAL and platform is not None:
+        progress = platform.progress_while_pending()
     return {
         "userId": row.subject,
         "scoreGiven": row.score_given,
         "scoreMaximum": row.score_maximum,
         "activityProgress": row.activity_progress,
-        "gradingProgress": row.grading_progress,
+        "gradingProgress": progress,
         "timestamp": stamp.isoformat(timespec="milliseconds"),
     }
 
@@ -206,16 +211,17 @@ class Passback:
             )
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
                 return None  # another server took it
+            platform = self.config.find(item.issuer, item.client_id)
             return Outgoing(
                 score_id=row.id,
                 item_id=item.id,
-                platform=self.config.find(item.issuer, item.client_id),
+                platform=platform,
                 assignment=item.assignment,
                 label=(loaded.spec.title if loaded else None) or item.assignment,
                 lineitems_url=item.lineitems_url,
                 lineitem_url=item.lineitem_url,
                 scopes=tuple(item.scopes or ()),
-                body=score_body(row, stamp),
+                body=score_body(row, stamp, platform),
             )
 
     def _failed(self, outgoing: Outgoing, error: Exception) -> None:

@@ -1,14 +1,20 @@
 """Platform registrations: ``COURSE_DIR/lti.yaml`` lists the LMSs (issuer, client id, the
-OIDC auth, token and JWKS URLs, deployment ids) this course accepts launches from."""
+OIDC auth, token and JWKS URLs, deployment ids) this course accepts launches from, and for
+each what its gradebook shows while a part waits for a TA (``pending_scores``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
 
 CONFIG_FILE = "lti.yaml"
+# The issuers of Canvas hosted by Instructure (a self-hosted Canvas has its own)
+CANVAS_HOSTS = ("canvas.instructure.com", "canvas.beta.instructure.com", "canvas.test.instructure.com")
+FULLY_GRADED, PENDING_MANUAL = "FullyGraded", "PendingManual"
 
 
 class LtiConfigError(ValueError):
@@ -25,6 +31,18 @@ class Platform(BaseModel):
     token_url: HttpUrl  # OAuth2 token endpoint (AGS, NRPS)
     jwks_url: HttpUrl  # the platform's public keys
     deployment_ids: tuple[str, ...] = Field(min_length=1)
+    # What the gradebook gets while a part waits for a TA: the automatic points as a grade
+    # (fully_graded: every LMS shows them), or marked as waiting (pending_manual: Canvas shows
+    # them as "needs grading", Moodle stores no grade until the full score); auto: pending_manual
+    # for Canvas hosted by Instructure, fully_graded for any other platform.
+    pending_scores: Literal["auto", "fully_graded", "pending_manual"] = "auto"
+
+    def progress_while_pending(self) -> str:
+        """The AGS ``gradingProgress`` of a score whose hand-graded parts wait."""
+        choice = self.pending_scores
+        if choice == "auto":
+            choice = "pending_manual" if urlsplit(self.issuer).hostname in CANVAS_HOSTS else "fully_graded"
+        return PENDING_MANUAL if choice == "pending_manual" else FULLY_GRADED
 
 
 class LtiConfig(BaseModel):

@@ -28,9 +28,9 @@ from grader.core.verdict import Status
 from grader.service.counting import counted_version, newest_verdict
 from grader.service.db import Assignment, Submission, VerdictRow, utcnow
 from grader.service.lti.models import LtiLineItem, LtiMember, LtiScore, LtiUser
+from grader.service.lti.registration import FULLY_GRADED, PENDING_MANUAL
 
 log = logging.getLogger("grader.service.lti")
-FULLY_GRADED, PENDING_MANUAL = "FullyGraded", "PendingManual"
 SUBMITTED, COMPLETED = "Submitted", "Completed"
 
 
