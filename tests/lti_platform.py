@@ -152,8 +152,9 @@ class Platform:
     def issuer(self) -> str:
         return self.url
 
-    def lti_yaml(self) -> str:
+    def lti_yaml(self, tool_url: str) -> str:
         return (
+            f"tool_url: {tool_url}\n"
             "platforms:\n"
             f"  - name: Test LMS\n    issuer: {self.issuer}\n    client_id: {CLIENT_ID}\n"
             f"    auth_url: {self.url}/auth\n    token_url: {self.url}/token\n"

@@ -39,7 +39,7 @@ from grader.service.db import Database, Submission, VerdictRow, migrate, utcnow
 from grader.service.lti import scores
 from grader.service.lti.keys import KEY_FILE, PRIVATE_MEMBERS, ToolKeys, tool_key
 from grader.service.lti.launch import role_of
-from grader.service.lti.models import LtiLineItem, LtiLink, LtiMember, LtiScore, LtiUser
+from grader.service.lti.models import LtiLineItem, LtiLink, LtiLoginState, LtiMember, LtiScore, LtiUser
 from grader.service.lti.oauth import (
     ASSERTION_TYPE,
     SCOPE_LINEITEM,
@@ -52,6 +52,7 @@ from grader.service.lti.oauth import (
 from grader.service.lti.passback import Passback
 from grader.service.lti.registration import LtiConfig, LtiConfigError, load
 from grader.service.lti.routes import install
+from grader.service.server import free_port
 from grader.service.settings import Settings
 from tests.chromium import BrowserError, Chromium, Page, chromium_path
 from tests.lti_platform import (
@@ -112,10 +113,11 @@ def lms(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lms]:
     platform.add_user("erin", [INSTRUCTOR, LEARNER])
     platform.start()
     course = make_course(tmp_path_factory.mktemp("lti") / "course", None)
-    (course.folder / "lti.yaml").write_text(platform.lti_yaml())
+    port = free_port()
+    (course.folder / "lti.yaml").write_text(platform.lti_yaml(f"http://127.0.0.1:{port}"))
     (course.folder / "problems" / "lti-quiz.yaml").write_text(QUIZ_FILE)
     (course.folder / "problems" / f"{MOVES}.yaml").write_text(MOVES_FILE)
-    lms = Lms(platform, Server(course, WORKERS))
+    lms = Lms(platform, Server(course, WORKERS, port=port))
     try:
         platform.tool_jwks_url = f"{lms.server.url}/lti/jwks.json"
         yield lms
@@ -289,6 +291,27 @@ def test_a_bad_lti_yaml_says_where(tmp_path: Path) -> None:
     assert load(tmp_path / "nowhere").platforms == ()
 
 
+def test_the_redirect_uri_is_the_configured_url_whatever_the_host_header(lms: Lms) -> None:
+    """The OIDC redirect_uri comes from lti.yaml's tool_url: a request that names another
+    host cannot make the LMS send its id_token there."""
+    with browser(lms) as client:
+        start = client.get(
+            "/lti/login",
+            params={"iss": lms.platform.issuer, "login_hint": "carol", "client_id": CLIENT_ID},
+            headers={"host": "evil.example"},
+        )
+    assert start.status_code == 302, start.text
+    query = parse_qs(urlparse(start.headers["location"]).query)
+    assert query["redirect_uri"] == [f"{lms.server.url}/lti/launch"]
+
+
+def test_tool_url_is_required_with_platforms(lms: Lms, tmp_path: Path) -> None:
+    text = (lms.server.course.folder / "lti.yaml").read_text()
+    (tmp_path / "lti.yaml").write_text(text.split("\n", 1)[1])  # without its tool_url line
+    with pytest.raises(LtiConfigError, match="tool_url is required"):
+        load(tmp_path)
+
+
 def test_the_tool_gets_an_access_token_with_its_own_key(lms: Lms) -> None:
     """The client-credentials grant AGS and NRPS use: the platform checks the tool's signed
     assertion against the JWKS the running server publishes, and the scopes it may have."""
@@ -442,6 +465,37 @@ def test_the_auto_submitting_form_keeps_the_csp(lms: Lms) -> None:
     assert "<button type='submit'>" in back.text  # works without scripts too
     forged = httpx.post(f"{lms.server.url}/lti/deep-link", data={**fields, "state": fields["state"][:-4]})
     assert forged.status_code == 403 and "stale or was not made here" in forged.text
+
+
+def test_a_pick_is_used_once(lms: Lms) -> None:
+    lms.platform.deep_linking = True
+    with browser(lms) as client:
+        picker = launch(lms, "dave", client)
+        action, fields = PageForms(picker.text).with_field("assignment", QUIZ)
+        assert client.post(action, data=fields).status_code == 200
+        again = client.post(action, data=fields)  # the same pick, posted again in its 30 minutes
+    assert again.status_code == 403 and "already used" in again.text
+
+
+def test_login_states_do_not_pile_up(lms: Lms) -> None:
+    """Anyone may start a login: the states older than any launch or pick could use go."""
+    database = Database(Settings(course_dir=lms.server.course.folder).database_url)
+    try:
+        with database.session() as db:
+            db.add(LtiLoginState(state="old", nonce="old", issuer="x", client_id="y"))
+        with database.session() as db:
+            db.execute(
+                update(LtiLoginState)
+                .where(LtiLoginState.state == "old")
+                .values(created_at=utcnow() - dt.timedelta(hours=1))
+            )
+        with browser(lms) as client:
+            authorize(lms, "carol", client)
+        with database.session() as db:
+            states = db.scalars(select(LtiLoginState.state)).all()
+    finally:
+        database.dispose()
+    assert "old" not in states and states  # the new login's state is there
 
 
 def test_a_student_cannot_deep_link(lms: Lms) -> None:
@@ -748,9 +802,8 @@ def test_what_the_gradebook_shows_while_a_proof_waits(
     with outbox(lms, f"sqlite:///{tmp_path / 'grader.sqlite3'}", f"quinn-{setting}") as box:
         if setting is not None:
             (platform,) = box.passback.config.platforms
-            box.passback.config = LtiConfig(
-                platforms=(platform.model_copy(update={"pending_scores": setting}),)
-            )
+            changed = platform.model_copy(update={"pending_scores": setting})
+            box.passback.config = box.passback.config.model_copy(update={"platforms": (changed,)})
         box.graded(1, 3.0)  # the proof waits for a TA
         assert box.passback.deliver_due() == 1
         assert box.rows()[-1].grading_progress == "PendingManual"  # the outbox keeps what waits
@@ -768,12 +821,19 @@ def test_canvas_hosted_by_instructure_marks_waiting_points_by_default() -> None:
         "jwks_url": "https://sso.canvaslms.com/api/lti/security/jwks",
         "deployment_ids": ["1"],
     }
-    canvas = LtiConfig.model_validate({"platforms": [{"issuer": "https://canvas.instructure.com", **fields}]})
-    moodle = LtiConfig.model_validate({"platforms": [{"issuer": "https://moodle.university.edu", **fields}]})
+    tool = "https://grader.example"
+    canvas = LtiConfig.model_validate(
+        {"tool_url": tool, "platforms": [{"issuer": "https://canvas.instructure.com", **fields}]}
+    )
+    moodle = LtiConfig.model_validate(
+        {"tool_url": tool, "platforms": [{"issuer": "https://moodle.university.edu", **fields}]}
+    )
     assert canvas.platforms[0].progress_while_pending() == "PendingManual"
     assert moodle.platforms[0].progress_while_pending() == "FullyGraded"
     with pytest.raises(ValueError, match="pending_scores"):
-        LtiConfig.model_validate({"platforms": [{"issuer": "x", "pending_scores": "maybe", **fields}]})
+        LtiConfig.model_validate(
+            {"tool_url": tool, "platforms": [{"issuer": "x", "pending_scores": "maybe", **fields}]}
+        )
 
 
 def test_two_scores_in_one_second_both_land_and_a_refusal_stops(

@@ -19,7 +19,7 @@ import httpx
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from grader.service.accounts import course_id
@@ -34,6 +34,7 @@ DL_SETTINGS_CLAIM = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_s
 RESOURCE_LINK = "LtiResourceLinkRequest"
 DEEP_LINKING = "LtiDeepLinkingRequest"  # a TA picks what the link opens (docs/lms.md)
 LOGIN_SECONDS = 600  # how long a login initiation waits for its launch
+KEPT_SECONDS = 1800  # login states (used or not) and deep-linking picks are removed after this
 LEEWAY_SECONDS = 60  # clock skew allowed on exp and iat
 JWKS_SECONDS = 300  # how long a platform's keys are cached (refetched at once for a new kid)
 # LTI context and institution roles that grade: everyone else who launches is a student
@@ -63,8 +64,8 @@ def start_login(db: Session, config: LtiConfig, params: dict[str, str], redirect
         raise LaunchError(f"no LTI platform is registered with issuer {issuer!r} (see lti.yaml)")
     if not hint:
         raise LaunchError("the login initiation has no login_hint")
-    state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    db.add(LtiLoginState(state=state, nonce=nonce, issuer=platform.issuer, client_id=platform.client_id))
+    forget_old_states(db)
+    state = new_state(db, platform)
     query = {
         "scope": "openid",
         "response_type": "id_token",
@@ -73,12 +74,41 @@ def start_login(db: Session, config: LtiConfig, params: dict[str, str], redirect
         "client_id": platform.client_id,
         "redirect_uri": redirect_uri,
         "login_hint": hint,
-        "state": state,
-        "nonce": nonce,
+        "state": state.state,
+        "nonce": state.nonce,
     }
     if params.get("lti_message_hint"):
         query["lti_message_hint"] = params["lti_message_hint"]
     return f"{platform.auth_url}?{urlencode(query)}"
+
+
+def new_state(db: Session, platform: Platform) -> LtiLoginState:
+    """A single-use state and nonce: of a login, or of a deep-linking pick."""
+    state = LtiLoginState(
+        state=secrets.token_urlsafe(32),
+        nonce=secrets.token_urlsafe(32),
+        issuer=platform.issuer,
+        client_id=platform.client_id,
+    )
+    db.add(state)
+    return state
+
+
+def forget_old_states(db: Session) -> None:
+    """Login states past any use: anyone may start a login, so they must not pile up. A
+    launch or pick whose state is gone is refused as not started here."""
+    cutoff = utcnow() - dt.timedelta(seconds=KEPT_SECONDS)
+    db.execute(delete(LtiLoginState).where(LtiLoginState.created_at < cutoff))
+
+
+def use_state(db: Session, state: str) -> bool:
+    """Mark ``state`` used; False when it was already used, or is not known."""
+    used = db.execute(
+        update(LtiLoginState)
+        .where(LtiLoginState.state == state, LtiLoginState.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+    return bool(used.rowcount)  # type: ignore[attr-defined]
 
 
 class PlatformKeys:

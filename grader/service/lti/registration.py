@@ -9,7 +9,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, model_validator
 
 CONFIG_FILE = "lti.yaml"
 # The issuers of Canvas hosted by Instructure (a self-hosted Canvas has its own)
@@ -48,7 +48,21 @@ class Platform(BaseModel):
 class LtiConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    # The service's public URL, as the platforms know it: the OIDC redirect_uri and the links
+    # deep linking makes are built from it, never from a request's Host header
+    tool_url: HttpUrl | None = None
     platforms: tuple[Platform, ...] = ()
+
+    @model_validator(mode="after")
+    def _tool_url_with_platforms(self) -> LtiConfig:
+        if self.platforms and self.tool_url is None:
+            raise ValueError("tool_url is required: the service's public URL, e.g. https://grader.example")
+        return self
+
+    @property
+    def launch_url(self) -> str:
+        """The tool's launch URL (the OIDC redirect_uri, the target of the links it makes)."""
+        return f"{str(self.tool_url).rstrip('/')}/lti/launch"
 
     def find(self, issuer: str, client_id: str | None = None) -> Platform | None:
         """The registration of ``issuer`` (and ``client_id`` when the platform sends one)."""

@@ -27,10 +27,12 @@ from grader.service.lti.launch import (
     PlatformKeys,
     assignment_of,
     is_deep_linking,
+    new_state,
     record_link,
     role_of,
     service_user,
     start_login,
+    use_state,
     validate_launch,
 )
 from grader.service.lti.models import LtiLoginState
@@ -103,7 +105,7 @@ async def login(request: Request) -> Response:
     service = request.app.state.service
     with service.db.session() as db:
         try:
-            url = start_login(db, lti.config, params, str(request.url_for("lti_launch")))
+            url = start_login(db, lti.config, params, lti.config.launch_url)
         except LaunchError as error:
             raise ApiError(400, str(error)) from error
     return RedirectResponse(url, status_code=302)
@@ -168,7 +170,7 @@ def _deep_linking(request: Request, db: Session, claims: dict[str, Any], platfor
     """A TA adding the tool in the LMS: the assignments to pick from. Students may not."""
     if role_of(claims) == Role.STUDENT:
         raise LaunchError("only instructors and TAs can add grader's assignments to the course")
-    wanted = deep_linking.request_of(claims, platform)
+    wanted = deep_linking.request_of(claims, platform, new_state(db, platform).state)
     user = service_user(db, claims)
     db.add(AuditEntry(user_id=user.id, action="lti_deep_link", detail={"return_url": wanted.return_url}))
     service = request.app.state.service
@@ -191,9 +193,12 @@ def deep_link(
     loaded = service.course.get(assignment)
     if loaded is None:
         raise ApiError(404, f"no assignment {assignment!r} in this course")
-    token = deep_linking.response_token(
-        tool_keys.current(), wanted, loaded, str(request.url_for("lti_launch"))
-    )
+    with service.db.session() as db:
+        if not use_state(db, wanted.pick):
+            raise ApiError(
+                403, "this choice was already used (or is too old): add the tool from the LMS again"
+            )
+    token = deep_linking.response_token(tool_keys.current(), wanted, loaded, _lti(request).config.launch_url)
     log.info(json.dumps({"event": "lti_deep_link_response", "assignment": loaded.name}))
     return deep_linking.return_page(wanted, token, loaded)
 
