@@ -189,6 +189,21 @@ def test_a_student_launches_into_their_assignment(lms: Lms) -> None:
         assert "carol-2" not in again.get("/").text
 
 
+def test_a_tab_of_an_earlier_launch_keeps_posting_its_forms(lms: Lms) -> None:
+    """A second launch (another link, another tab) gives the browser a new cookie: the form
+    the first launch's tab shows still posts."""
+    lms.platform.custom["assignment"] = QUIZ
+    with browser(lms) as client:
+        assert launch(lms, "carol", client).status_code == 303
+        first_tab = client.get("/")
+        action, fields = next(
+            f for f in PageForms(first_tab.text).forms if f[0] == f"/assignments/{QUIZ}/submit"
+        )
+        assert launch(lms, "carol", client).status_code == 303  # the new launch, in another tab
+        posted = client.post(action, data={**fields, "text": RIGHT})
+    assert posted.status_code == 303, posted.text
+
+
 def test_a_ta_and_an_instructor_launch_into_the_dashboard(lms: Lms) -> None:
     lms.platform.custom["assignment"] = ASSIGNMENT
     for hint in ("dave", "erin"):

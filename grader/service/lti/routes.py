@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grader.reporting.lms import Roster
-from grader.service.auth import set_session_cookie, start_session
-from grader.service.db import AuditEntry, Role, User, utcnow
+from grader.service.auth import digest, set_session_cookie, start_session
+from grader.service.db import AuditEntry, Role, User, WebSession, utcnow
 from grader.service.errors import ApiError
 from grader.service.lti import deep_linking, keys, scores
 from grader.service.lti.courses import record_line_item, record_member
@@ -128,7 +128,7 @@ def launch(
                 return _deep_linking(request, db, claims, platform)
             user = service_user(db, claims)
             _record(db, claims, platform, user, service)
-            cookie = start_session(db, user, service.settings.session_hours)
+            cookie = launch_session(db, user, service.settings.session_hours)
             assignment = assignment_of(claims)
             db.add(AuditEntry(user_id=user.id, action="lti_launch", detail={"assignment": assignment}))
             name, role = user.name, user.role
@@ -145,6 +145,25 @@ def launch(
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, cookie, service.settings)
     return response
+
+
+def launch_session(db: Session, user: User, hours: float) -> str:
+    """The launch's session cookie. Its forms' CSRF token is that of the user's newest live
+    session: a launch is a cross-site form post, which brings no cookie of ours, so the new
+    cookie replaces the browser's, and a tab an earlier launch opened keeps posting its forms."""
+    earlier = db.scalar(
+        select(WebSession)
+        .where(WebSession.user_id == user.id, WebSession.expires_at > utcnow())
+        .order_by(WebSession.id.desc())
+        .limit(1)
+    )
+    cookie = start_session(db, user, hours)
+    if earlier is not None:
+        db.flush()
+        new = db.scalar(select(WebSession).where(WebSession.session_hash == digest(cookie)))
+        if new is not None:
+            new.csrf_token = earlier.csrf_token
+    return cookie
 
 
 def _platform(lti: LtiState, claims: dict[str, Any]) -> Platform:
