@@ -288,15 +288,45 @@ def test_the_tools_jwks_is_public_only_and_stable(lms: Lms) -> None:
     assert stored.stat().st_mode & 0o077 == 0  # the private key is the service's alone
 
 
-def test_roles_map_to_ta_or_student() -> None:
-    claim = "https://purl.imsglobal.org/spec/lti/claim/roles"
-    assert role_of({claim: [LEARNER]}) == "student"
-    assert role_of({claim: [TEACHING_ASSISTANT]}) == "ta"
-    assert role_of({claim: [INSTRUCTOR, LEARNER]}) == "ta"
-    assert (
-        role_of({claim: ["http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator"]}) == "ta"
-    )
-    assert role_of({}) == "student"
+LIS = "http://purl.imsglobal.org/vocab/lis/v2/"
+
+
+@pytest.mark.parametrize(
+    ("roles", "role"),
+    [
+        ([LEARNER], "student"),
+        ([TEACHING_ASSISTANT], "ta"),
+        ([INSTRUCTOR, LEARNER], "ta"),
+        ([f"{LIS}membership#ContentDeveloper"], "ta"),
+        ([f"{LIS}membership/Instructor#Grader"], "ta"),
+        (["Instructor"], "ta"),  # the bare name of LTI 1.1
+        ([f"{LIS}membership#Mentor"], "student"),  # Canvas's observers
+        ([f"{LIS}institution/person#Instructor", LEARNER], "student"),  # teaches another course
+        ([f"{LIS}membership/Learner#Instructor"], "student"),  # a sub-role of Learner
+        (["https://lms.example/roles/custom/Instructor"], "student"),
+        ([f"{LIS}membership#Administrator"], "student"),
+        ([f"{LIS}institution/person#Administrator", f"{LIS}system/person#Administrator"], "student"),
+        ([], "student"),
+    ],
+)
+def test_only_the_courses_staff_are_tas(roles: list[str], role: str) -> None:
+    assert role_of({"https://purl.imsglobal.org/spec/lti/claim/roles": roles}) == role
+
+
+def test_institution_roles_count_by_an_explicit_setting(lms: Lms) -> None:
+    (platform,) = load(lms.server.course.folder).platforms
+    claims = {"https://purl.imsglobal.org/spec/lti/claim/roles": [f"{LIS}institution/person#Administrator"]}
+    assert role_of(claims, platform) == "student"
+    trusted = platform.model_copy(update={"institution_ta_roles": ("Administrator",)})
+    assert role_of(claims, trusted) == "ta"
+
+
+def test_a_mentor_lands_on_the_students_page(lms: Lms) -> None:
+    lms.platform.custom["assignment"] = ASSIGNMENT
+    lms.platform.add_user("oscar", [f"{LIS}membership#Mentor"])
+    with browser(lms) as client:
+        assert launch(lms, "oscar", client).headers["location"] == f"/#assignment-{ASSIGNMENT}"
+        assert client.get("/ta").status_code == 403
 
 
 def test_a_bad_lti_yaml_says_where(tmp_path: Path) -> None:

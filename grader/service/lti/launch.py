@@ -37,8 +37,11 @@ LOGIN_SECONDS = 600  # how long a login initiation waits for its launch
 KEPT_SECONDS = 1800  # login states (used or not) and deep-linking picks are removed after this
 LEEWAY_SECONDS = 60  # clock skew allowed on exp and iat
 JWKS_SECONDS = 300  # how long a platform's keys are cached (refetched at once for a new kid)
-# LTI context and institution roles that grade: everyone else who launches is a student
-STAFF_ROLES = ("Instructor", "TeachingAssistant", "ContentDeveloper", "Administrator", "Mentor")
+LIS_ROLES = "http://purl.imsglobal.org/vocab/lis/v2/"
+# The context roles of the LIS vocabulary that grade, principal roles or their sub-roles
+# (membership/Instructor#TeachingAssistant); anyone else who launches is a student
+STAFF_ROLES = ("Instructor", "TeachingAssistant", "ContentDeveloper")
+MEMBERSHIP = LIS_ROLES + "membership"
 
 
 class LaunchError(ValueError):
@@ -215,11 +218,27 @@ def is_deep_linking(claims: dict[str, Any]) -> bool:
     return claims.get(CLAIM + "message_type") == DEEP_LINKING
 
 
-def role_of(claims: dict[str, Any]) -> str:
-    """TA for instructors, TAs and administrators of the context; student otherwise."""
-    roles = claims.get(CLAIM + "roles") or []
-    names = {str(role).rsplit("#", 1)[-1].rsplit("/", 1)[-1] for role in roles}
-    return Role.TA if names & set(STAFF_ROLES) else Role.STUDENT
+def role_of(claims: dict[str, Any], platform: Platform | None = None) -> str:
+    """TA for the course's staff (:func:`is_staff_role`), or for an institution role the
+    platform's ``institution_ta_roles`` lists. Anyone else is a student: a Mentor (Canvas's
+    observers), a Learner's sub-roles, an instructor of another course of the institution,
+    a custom role."""
+    roles = [str(role) for role in claims.get(CLAIM + "roles") or []]
+    named = platform.institution_ta_roles if platform is not None else ()
+    institution = {f"{LIS_ROLES}institution/person#{name}" for name in named}
+    return Role.TA if any(is_staff_role(role) or role in institution for role in roles) else Role.STUDENT
+
+
+def is_staff_role(role: str) -> bool:
+    """A context role Instructor, TeachingAssistant or ContentDeveloper of the LIS vocabulary
+    (``membership#Instructor``), a sub-role of one (``membership/Instructor#TeachingAssistant``),
+    or the bare name LTI 1.1 used."""
+    if role in STAFF_ROLES:
+        return True
+    if role.startswith(MEMBERSHIP + "#"):
+        return role.removeprefix(MEMBERSHIP + "#") in STAFF_ROLES
+    principal, sub = role.removeprefix(MEMBERSHIP + "/").partition("#")[::2]
+    return role.startswith(MEMBERSHIP + "/") and principal in STAFF_ROLES and bool(sub)
 
 
 def assignment_of(claims: dict[str, Any]) -> str | None:
@@ -234,11 +253,11 @@ def assignment_of(claims: dict[str, Any]) -> str | None:
     return str(name) if name else None
 
 
-def service_user(db: Session, claims: dict[str, Any]) -> User:
+def service_user(db: Session, claims: dict[str, Any], platform: Platform) -> User:
     """The service user of this LMS user, created on the first launch. The role follows the
     LMS on every launch, but an admin stays an admin."""
     issuer, subject = str(claims["iss"]), str(claims["sub"])
-    role = role_of(claims)
+    role = role_of(claims, platform)
     link = db.scalar(select(LtiUser).where(LtiUser.issuer == issuer, LtiUser.subject == subject))
     if link is not None:
         user = db.get(User, link.user_id)

@@ -36,6 +36,9 @@ class Platform(BaseModel):
     # them as "needs grading", Moodle stores no grade until the full score); auto: pending_manual
     # for Canvas hosted by Instructure, fully_graded for any other platform.
     pending_scores: Literal["auto", "fully_graded", "pending_manual"] = "auto"
+    # Institution roles (LIS institution/person#NAME, e.g. Administrator) whose holders are TAs
+    # in every course of the platform; by default only the course's own staff are
+    institution_ta_roles: tuple[str, ...] = ()
 
     def progress_while_pending(self) -> str:
         """The AGS ``gradingProgress`` of a score whose hand-graded parts wait."""

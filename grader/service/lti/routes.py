@@ -126,7 +126,7 @@ def launch(
             platform = _platform(lti, claims)
             if is_deep_linking(claims):
                 return _deep_linking(request, db, claims, platform)
-            user = service_user(db, claims)
+            user = service_user(db, claims, platform)
             _record(db, claims, platform, user, service)
             cookie = launch_session(db, user, service.settings.session_hours)
             assignment = assignment_of(claims)
@@ -187,10 +187,10 @@ def _record(db: Session, claims: dict[str, Any], platform: Platform, user: User,
 
 def _deep_linking(request: Request, db: Session, claims: dict[str, Any], platform: Platform) -> Response:
     """A TA adding the tool in the LMS: the assignments to pick from. Students may not."""
-    if role_of(claims) == Role.STUDENT:
+    if role_of(claims, platform) == Role.STUDENT:
         raise LaunchError("only instructors and TAs can add grader's assignments to the course")
     wanted = deep_linking.request_of(claims, platform, new_state(db, platform).state)
-    user = service_user(db, claims)
+    user = service_user(db, claims, platform)
     db.add(AuditEntry(user_id=user.id, action="lti_deep_link", detail={"return_url": wanted.return_url}))
     service = request.app.state.service
     key = _lti(request).tool_keys.current()
