@@ -697,6 +697,35 @@ def test_the_lms_roster_names_students_in_the_canvas_export(lms: Lms) -> None:
     assert "Jack From The CSV" not in export.text  # the LMS's roster replaces roster.csv
 
 
+def test_a_roster_member_cannot_take_another_students_row(lms: Lms) -> None:
+    """A member who never launched, named like a student by their e-mail, does not get that
+    student's row; two members matching one user link neither, and the TA is told."""
+    lms.platform.allowed_scopes.add(SCOPE_ROSTER)
+    lms.platform.custom["assignment"] = QUIZ
+    _, client = student(lms, "sam")  # linked by his launch
+    with closing(client):
+        hand_in(client, QUIZ, RIGHT)
+    with lms.server.client("bob") as bob:  # a user of the service, who never launched
+        response = bob.post(f"/api/v1/assignments/{QUIZ}/submissions", json={"answers": {"q1.formula": "x"}})
+        wait_graded(bob, response.json()["id"])
+    for hint, email, name in (
+        ("sam-x", "sam@elsewhere.example", "Not Sam"),
+        ("bob-1", "bob@uni.example", "Bob One"),
+        ("bob-2", "bob@elsewhere.example", "Bob Two"),
+    ):
+        member = lms.platform.add_user(hint, [LEARNER])
+        member.email, member.name = email, name
+    with lms.server.client("ta") as ta:
+        assert ta.post("/api/v1/lms/roster").status_code == 200
+        export = ta.get(f"/api/v1/assignments/{QUIZ}/export", params={"format": "moodle"}).text
+        canvas = ta.get(f"/api/v1/assignments/{QUIZ}/export", params={"format": "canvas"}).text
+        page = _lms_page(ta)
+    assert "sam@uni.example" in export and "sam@elsewhere.example" not in export
+    assert "Sam Example" in canvas and "Not Sam" not in canvas
+    assert "Bob One" not in canvas and "Bob Two" not in canvas
+    assert "bob: matched by Bob One, Bob Two" in page
+
+
 def _evaluate(page: Page, expression: str) -> Any:
     try:
         return page.evaluate(expression)

@@ -20,7 +20,7 @@ from grader.service.errors import ApiError
 from grader.service.lti.models import LtiLineItem, LtiMember, LtiScore, ScoreStatus
 from grader.service.lti.oauth import TokenError
 from grader.service.lti.passback import outbox_counts
-from grader.service.lti.roster import RosterError, Synced, sync_rosters
+from grader.service.lti.roster import RosterError, Synced, sync_rosters, unmatched
 from grader.service.pages import check_csrf, csrf_field, shell
 
 router = APIRouter()
@@ -150,10 +150,21 @@ def _roster_section(db: Session, csrf: str) -> str:
         if rows
         else ""
     )
+    problems = "".join(f"<li>{escape(line)}</li>" for line in unmatched(db))
+    warning = (
+        "<p class='warning' role='alert'>Several roster members match one grader user by their "
+        "student number or e-mail, and none of them launched the tool: none is linked, so the "
+        "user's rows in the exports carry no name or number from the LMS. Once the student "
+        f"opens the tool from the LMS, their launch links them.</p><ul>{problems}</ul>"
+        if problems
+        else ""
+    )
     return (
         "<h2>Roster</h2><p>Once fetched, the Canvas and Moodle exports name students as the LMS "
-        "does (instead of roster.csv).</p>"
-        f"{table}<form class='stack' method='post' action='/ta/lms/roster'>{csrf}"
+        "does (instead of roster.csv). A member is linked to the grader user their launches "
+        "made, else to a user no launch linked that is named after their student number or "
+        "their e-mail's local part.</p>"
+        f"{warning}{table}<form class='stack' method='post' action='/ta/lms/roster'>{csrf}"
         "<button type='submit'>Fetch the roster from the LMS</button></form>"
     )
 
