@@ -8,7 +8,14 @@ against the tool's JWKS), Assignment and Grade Services (line items, scores: bea
 and scope checked, every score recorded), Names and Role Provisioning (the members over two
 pages) and the deep-linking return endpoint (the tool's JWT checked, the link and its line
 item made). ``down`` makes all of them answer 503, the way an LMS under maintenance does.
-The specification's strings are written out here, not taken from grader."""
+The specification's strings are written out here, not taken from grader.
+
+The scores behave as Moodle 4.5's (mod/lti/service/gradebookservices, read in its source and
+seen in a real Moodle): the gradebook keeps a grade per line item and user with its time in
+whole seconds; a score whose timestamp is not a later second than the grade's is refused
+with 409, the reason in the status line and ``[]`` as the body; ``scoreGiven`` is stored
+only with ``gradingProgress: FullyGraded`` (any other progress empties the grade); a user
+who is not in the course is refused with 400."""
 
 from __future__ import annotations
 
@@ -27,6 +34,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from grader.service.server import free_port
 
@@ -50,6 +58,42 @@ MEMBERSHIP_TYPE = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
 ACTIVITY = {"Initialized", "Started", "InProgress", "Submitted", "Completed"}
 GRADING = {"FullyGraded", "Pending", "PendingManual", "Failed", "NotReady"}
 DEEP_LINK_DATA = "opaque <platform> data & more"
+REASON_HEADER = b"x-status-reason"  # the test platform's way to set a status line's reason
+
+
+class StatusReasons(H11Protocol):
+    """uvicorn's HTTP/1.1, but a response's ``x-status-reason`` header becomes the reason
+    phrase of its status line, as Moodle writes its refusals (ASGI has no reason phrase)."""
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(_ReasonTransport(transport))
+
+
+class _ReasonTransport:
+    def __init__(self, inner: Any):
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def write(self, data: bytes) -> None:
+        head, found, rest = data.partition(b"\r\n" + REASON_HEADER + b": ")
+        if found and data.startswith(b"HTTP/1.1 "):
+            reason, _, tail = rest.partition(b"\r\n")
+            status_line, _, headers = head.partition(b"\r\n")
+            status_line = b" ".join([*status_line.split(b" ")[:2], reason])
+            data = status_line + b"\r\n" + headers + b"\r\n" + tail
+        self._inner.write(data)
+
+
+@dataclass
+class Grade:
+    """A grade of the gradebook, as Moodle keeps it: the score, the time in whole seconds."""
+
+    given: float | None
+    maximum: float | None
+    progress: str
+    timemodified: int | None
 
 
 @dataclass
@@ -91,7 +135,10 @@ class Platform:
     announce_lineitem: bool = True  # link-1's launches name its line item (else only the container)
     deep_linking: bool = False  # the next launches are deep-linking requests
     line_items: dict[str, dict[str, Any]] = field(default_factory=dict)  # id (URL) -> line item
-    scores: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (line item, score) posted
+    scores: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (line item, score) taken
+    gradebook: dict[tuple[str, str], Grade] = field(default_factory=dict)  # (line item, user id)
+    conflicts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # refused with 409
+    not_in_course: set[str] = field(default_factory=set)  # user ids whose scores are refused (400)
     refused: int = 0  # requests answered 503 while down
     deep_link_responses: list[dict[str, Any]] = field(default_factory=list)  # the tool's, verified
     signed_by: list[str] = field(default_factory=list)  # the kid of each tool JWT that verified
@@ -105,8 +152,9 @@ class Platform:
     def issuer(self) -> str:
         return self.url
 
-    def lti_yaml(self) -> str:
+    def lti_yaml(self, tool_url: str) -> str:
         return (
+            f"tool_url: {tool_url}\n"
             "platforms:\n"
             f"  - name: Test LMS\n    issuer: {self.issuer}\n    client_id: {CLIENT_ID}\n"
             f"    auth_url: {self.url}/auth\n    token_url: {self.url}/token\n"
@@ -300,10 +348,29 @@ class Platform:
                 return JSONResponse({"error": "no such line item"}, status_code=404)
             body = await request.json()
             problem = score_problem(request.headers.get("content-type"), body)
-            if problem:
-                return JSONResponse({"error": problem}, status_code=400)
-            self.scores.append((lineitem, body))
-            return JSONResponse({"resultUrl": f"{lineitem}/results/{body['userId']}"})
+            if problem or body["userId"] in self.not_in_course:
+                return moodle_refusal(400, "Incorrect score received")
+            return self.take_score(lineitem, number, body)
+
+    def take_score(self, lineitem: str, number: str, body: dict[str, Any]) -> Response:
+        """Moodle's rule: a later second than the grade's, and a score only when fully graded."""
+        second = int(dt.datetime.fromisoformat(body["timestamp"]).timestamp())
+        user = body["userId"]
+        grade = self.gradebook.get((lineitem, user))
+        if grade is not None and grade.timemodified is not None and grade.timemodified >= second:
+            self.conflicts.append((lineitem, body))
+            return moodle_refusal(
+                409, f"Refusing score with an earlier timestamp for item {number} and user {user}"
+            )
+        graded = body["gradingProgress"] == "FullyGraded" and body.get("scoreGiven") is not None
+        self.gradebook[(lineitem, user)] = Grade(
+            body.get("scoreGiven") if graded else None,
+            body.get("scoreMaximum"),
+            body["gradingProgress"],
+            second if graded else None,
+        )
+        self.scores.append((lineitem, body))
+        return JSONResponse([], media_type="application/json")
 
     def add_line_item(self, course: int, body: dict[str, Any]) -> dict[str, Any]:
         number = len(self.line_items) + 1
@@ -431,6 +498,10 @@ class Platform:
     def scores_of(self, user: LmsUser) -> list[tuple[str, dict[str, Any]]]:
         return [(lineitem, score) for lineitem, score in self.scores if score["userId"] == user.sub]
 
+    def grade_of(self, user: LmsUser, lineitem: str) -> Grade | None:
+        """What the gradebook shows for ``user`` in ``lineitem``."""
+        return self.gradebook.get((lineitem, user.sub))
+
     def start(self) -> None:
         self.line_items[f"{self.url}/courses/1/lineitems/1"] = {
             "id": f"{self.url}/courses/1/lineitems/1",
@@ -439,7 +510,9 @@ class Platform:
             "resourceLinkId": "link-1",
             "course": 1,
         }
-        config = uvicorn.Config(self.app(), host="127.0.0.1", port=self.port, log_level="warning")
+        config = uvicorn.Config(
+            self.app(), host="127.0.0.1", port=self.port, log_level="warning", http=StatusReasons
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
@@ -488,6 +561,11 @@ class PageForms(HTMLParser):
 
     def with_field(self, name: str, value: str) -> tuple[str, dict[str, str]]:
         return next(form for form in self.forms if form[1].get(name) == value)
+
+
+def moodle_refusal(status: int, reason: str) -> Response:
+    """A refusal as Moodle answers one: the reason in the status line, ``[]`` as the body."""
+    return Response("[]", status_code=status, headers={REASON_HEADER.decode(): reason})
 
 
 def line_item_problem(content_type: str | None, body: dict[str, Any]) -> str:

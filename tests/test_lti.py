@@ -13,7 +13,7 @@ import io
 import json
 import time
 from collections.abc import Callable, Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,7 +39,7 @@ from grader.service.db import Database, Submission, VerdictRow, migrate, utcnow
 from grader.service.lti import scores
 from grader.service.lti.keys import KEY_FILE, PRIVATE_MEMBERS, ToolKeys, tool_key
 from grader.service.lti.launch import role_of
-from grader.service.lti.models import LtiLineItem, LtiLink, LtiMember, LtiScore, LtiUser
+from grader.service.lti.models import LtiLineItem, LtiLink, LtiLoginState, LtiMember, LtiScore, LtiUser
 from grader.service.lti.oauth import (
     ASSERTION_TYPE,
     SCOPE_LINEITEM,
@@ -50,8 +50,9 @@ from grader.service.lti.oauth import (
     client_assertion,
 )
 from grader.service.lti.passback import Passback
-from grader.service.lti.registration import LtiConfigError, load
+from grader.service.lti.registration import LtiConfig, LtiConfigError, load
 from grader.service.lti.routes import install
+from grader.service.server import free_port
 from grader.service.settings import Settings
 from tests.chromium import BrowserError, Chromium, Page, chromium_path
 from tests.lti_platform import (
@@ -90,9 +91,12 @@ questions:
         prompt: Why has g no derivative at 0?
         answer: Its one-sided derivatives at 0 are 0 and 1.
 """
+MOVES = "lti-moves"  # one part, decided automatically: its problem file is edited, its due moved
+MOVES_FILE = QUIZ_FILE.replace("lti-quiz", MOVES).split("      - id: proof")[0]
 RIGHT = "answers:\n  q1.formula: x*H(x)\n  q1.proof: The slopes on either side of 0 differ.\n"
 WRONG = "answers:\n  q1.formula: x*H(-x)\n  q1.proof: It has a kink.\n"
 T = TypeVar("T")
+WORKERS = Settings.model_fields["workers"].default  # the service's default: a grading process
 
 
 @dataclass
@@ -109,9 +113,11 @@ def lms(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lms]:
     platform.add_user("erin", [INSTRUCTOR, LEARNER])
     platform.start()
     course = make_course(tmp_path_factory.mktemp("lti") / "course", None)
-    (course.folder / "lti.yaml").write_text(platform.lti_yaml())
+    port = free_port()
+    (course.folder / "lti.yaml").write_text(platform.lti_yaml(f"http://127.0.0.1:{port}"))
     (course.folder / "problems" / "lti-quiz.yaml").write_text(QUIZ_FILE)
-    lms = Lms(platform, Server(course, 0))
+    (course.folder / "problems" / f"{MOVES}.yaml").write_text(MOVES_FILE)
+    lms = Lms(platform, Server(course, WORKERS, port=port))
     try:
         platform.tool_jwks_url = f"{lms.server.url}/lti/jwks.json"
         yield lms
@@ -181,6 +187,21 @@ def test_a_student_launches_into_their_assignment(lms: Lms) -> None:
     with browser(lms) as again:  # the second launch finds the same user, no new one
         assert launch(lms, "carol", again).status_code == 303
         assert "carol-2" not in again.get("/").text
+
+
+def test_a_tab_of_an_earlier_launch_keeps_posting_its_forms(lms: Lms) -> None:
+    """A second launch (another link, another tab) gives the browser a new cookie: the form
+    the first launch's tab shows still posts."""
+    lms.platform.custom["assignment"] = QUIZ
+    with browser(lms) as client:
+        assert launch(lms, "carol", client).status_code == 303
+        first_tab = client.get("/")
+        action, fields = next(
+            f for f in PageForms(first_tab.text).forms if f[0] == f"/assignments/{QUIZ}/submit"
+        )
+        assert launch(lms, "carol", client).status_code == 303  # the new launch, in another tab
+        posted = client.post(action, data={**fields, "text": RIGHT})
+    assert posted.status_code == 303, posted.text
 
 
 def test_a_ta_and_an_instructor_launch_into_the_dashboard(lms: Lms) -> None:
@@ -267,15 +288,45 @@ def test_the_tools_jwks_is_public_only_and_stable(lms: Lms) -> None:
     assert stored.stat().st_mode & 0o077 == 0  # the private key is the service's alone
 
 
-def test_roles_map_to_ta_or_student() -> None:
-    claim = "https://purl.imsglobal.org/spec/lti/claim/roles"
-    assert role_of({claim: [LEARNER]}) == "student"
-    assert role_of({claim: [TEACHING_ASSISTANT]}) == "ta"
-    assert role_of({claim: [INSTRUCTOR, LEARNER]}) == "ta"
-    assert (
-        role_of({claim: ["http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator"]}) == "ta"
-    )
-    assert role_of({}) == "student"
+LIS = "http://purl.imsglobal.org/vocab/lis/v2/"
+
+
+@pytest.mark.parametrize(
+    ("roles", "role"),
+    [
+        ([LEARNER], "student"),
+        ([TEACHING_ASSISTANT], "ta"),
+        ([INSTRUCTOR, LEARNER], "ta"),
+        ([f"{LIS}membership#ContentDeveloper"], "ta"),
+        ([f"{LIS}membership/Instructor#Grader"], "ta"),
+        (["Instructor"], "ta"),  # the bare name of LTI 1.1
+        ([f"{LIS}membership#Mentor"], "student"),  # Canvas's observers
+        ([f"{LIS}institution/person#Instructor", LEARNER], "student"),  # teaches another course
+        ([f"{LIS}membership/Learner#Instructor"], "student"),  # a sub-role of Learner
+        (["https://lms.example/roles/custom/Instructor"], "student"),
+        ([f"{LIS}membership#Administrator"], "student"),
+        ([f"{LIS}institution/person#Administrator", f"{LIS}system/person#Administrator"], "student"),
+        ([], "student"),
+    ],
+)
+def test_only_the_courses_staff_are_tas(roles: list[str], role: str) -> None:
+    assert role_of({"https://purl.imsglobal.org/spec/lti/claim/roles": roles}) == role
+
+
+def test_institution_roles_count_by_an_explicit_setting(lms: Lms) -> None:
+    (platform,) = load(lms.server.course.folder).platforms
+    claims = {"https://purl.imsglobal.org/spec/lti/claim/roles": [f"{LIS}institution/person#Administrator"]}
+    assert role_of(claims, platform) == "student"
+    trusted = platform.model_copy(update={"institution_ta_roles": ("Administrator",)})
+    assert role_of(claims, trusted) == "ta"
+
+
+def test_a_mentor_lands_on_the_students_page(lms: Lms) -> None:
+    lms.platform.custom["assignment"] = ASSIGNMENT
+    lms.platform.add_user("oscar", [f"{LIS}membership#Mentor"])
+    with browser(lms) as client:
+        assert launch(lms, "oscar", client).headers["location"] == f"/#assignment-{ASSIGNMENT}"
+        assert client.get("/ta").status_code == 403
 
 
 def test_a_bad_lti_yaml_says_where(tmp_path: Path) -> None:
@@ -283,6 +334,27 @@ def test_a_bad_lti_yaml_says_where(tmp_path: Path) -> None:
     with pytest.raises(LtiConfigError, match=r"lti\.yaml"):
         load(tmp_path)
     assert load(tmp_path / "nowhere").platforms == ()
+
+
+def test_the_redirect_uri_is_the_configured_url_whatever_the_host_header(lms: Lms) -> None:
+    """The OIDC redirect_uri comes from lti.yaml's tool_url: a request that names another
+    host cannot make the LMS send its id_token there."""
+    with browser(lms) as client:
+        start = client.get(
+            "/lti/login",
+            params={"iss": lms.platform.issuer, "login_hint": "carol", "client_id": CLIENT_ID},
+            headers={"host": "evil.example"},
+        )
+    assert start.status_code == 302, start.text
+    query = parse_qs(urlparse(start.headers["location"]).query)
+    assert query["redirect_uri"] == [f"{lms.server.url}/lti/launch"]
+
+
+def test_tool_url_is_required_with_platforms(lms: Lms, tmp_path: Path) -> None:
+    text = (lms.server.course.folder / "lti.yaml").read_text()
+    (tmp_path / "lti.yaml").write_text(text.split("\n", 1)[1])  # without its tool_url line
+    with pytest.raises(LtiConfigError, match="tool_url is required"):
+        load(tmp_path)
 
 
 def test_the_tool_gets_an_access_token_with_its_own_key(lms: Lms) -> None:
@@ -440,6 +512,37 @@ def test_the_auto_submitting_form_keeps_the_csp(lms: Lms) -> None:
     assert forged.status_code == 403 and "stale or was not made here" in forged.text
 
 
+def test_a_pick_is_used_once(lms: Lms) -> None:
+    lms.platform.deep_linking = True
+    with browser(lms) as client:
+        picker = launch(lms, "dave", client)
+        action, fields = PageForms(picker.text).with_field("assignment", QUIZ)
+        assert client.post(action, data=fields).status_code == 200
+        again = client.post(action, data=fields)  # the same pick, posted again in its 30 minutes
+    assert again.status_code == 403 and "already used" in again.text
+
+
+def test_login_states_do_not_pile_up(lms: Lms) -> None:
+    """Anyone may start a login: the states older than any launch or pick could use go."""
+    database = Database(Settings(course_dir=lms.server.course.folder).database_url)
+    try:
+        with database.session() as db:
+            db.add(LtiLoginState(state="old", nonce="old", issuer="x", client_id="y"))
+        with database.session() as db:
+            db.execute(
+                update(LtiLoginState)
+                .where(LtiLoginState.state == "old")
+                .values(created_at=utcnow() - dt.timedelta(hours=1))
+            )
+        with browser(lms) as client:
+            authorize(lms, "carol", client)
+        with database.session() as db:
+            states = db.scalars(select(LtiLoginState.state)).all()
+    finally:
+        database.dispose()
+    assert "old" not in states and states  # the new login's state is there
+
+
 def test_a_student_cannot_deep_link(lms: Lms) -> None:
     lms.platform.deep_linking = True
     responses = len(lms.platform.deep_link_responses)
@@ -460,7 +563,9 @@ def test_a_score_reaches_the_column_and_follows_the_hand_grade(lms: Lms) -> None
     ((lineitem, first),) = eventually(lambda: lms.platform.scores_of(frank), "frank's score in the LMS")
     assert lineitem == column
     assert (first["scoreGiven"], first["scoreMaximum"]) == (3, 5)  # the proof waits for a TA
-    assert (first["gradingProgress"], first["activityProgress"]) == ("PendingManual", "Submitted")
+    assert first["activityProgress"] == "Submitted"
+    shown = lms.platform.grade_of(frank, str(column))  # Moodle's gradebook: the automatic points
+    assert shown is not None and (shown.given, shown.maximum) == (3, 5)
 
     with lms.server.client("ta") as ta:
         graded = ta.put(f"/api/v1/assignments/{QUIZ}/hand/frank/q1.proof", json={"points": 2, "version": 0})
@@ -469,6 +574,45 @@ def test_a_score_reaches_the_column_and_follows_the_hand_grade(lms: Lms) -> None
     ((lineitem, score),) = second
     assert lineitem == column and (score["scoreGiven"], score["gradingProgress"]) == (5, "FullyGraded")
     assert score["timestamp"] > first["timestamp"]
+
+
+def last_score(lms: Lms, user: LmsUser, after: int, given: float, what: str) -> int:
+    """Wait until the LMS has a score of ``user`` newer than the first ``after`` ones, its
+    newest ``given``; how many it has then."""
+
+    def check() -> int | None:
+        posted = lms.platform.scores_of(user)
+        return len(posted) if len(posted) > after and posted[-1][1]["scoreGiven"] == given else None
+
+    return eventually(check, what)
+
+
+def test_every_new_counted_verdict_reaches_the_lms_from_the_grading_process(lms: Lms) -> None:
+    """With the default workers the verdicts are written by the grading process: a first
+    grading, a later version, a regrade after the problem file is fixed, and a due moved so
+    that an earlier version counts each send the student's score, with no launch between."""
+    lms.platform.allowed_scopes.update({SCOPE_SCORE})
+    lms.platform.link = deep_link(lms, "dave", MOVES)
+    mona, client = student(lms, "mona")
+    problem = lms.server.course.folder / "problems" / f"{MOVES}.yaml"
+    course_yaml = lms.server.course.folder / "course.yaml"
+    try:
+        with closing(client):
+            hand_in(client, MOVES, RIGHT)
+            posted = last_score(lms, mona, 0, 3, "the first verdict's score")
+            between = dt.datetime.now(dt.UTC)
+            time.sleep(1.1)
+            hand_in(client, MOVES, WRONG)
+        posted = last_score(lms, mona, posted, 0, "the second version's score")
+        problem.write_text(MOVES_FILE.replace("answer: x*H(x)", "answer: x*H(-x)"))  # the TA's fix
+        posted = last_score(lms, mona, posted, 3, "the score of the regraded second version")
+        course_yaml.write_text(f"assignments:\n  {MOVES}: {{due: {between.isoformat()}}}\n")
+        last_score(lms, mona, posted, 0, "the first version's score once it counts")
+    finally:
+        course_yaml.unlink(missing_ok=True)
+        problem.write_text(MOVES_FILE)
+    ((_, score), *_) = reversed(lms.platform.scores_of(mona))
+    assert score["activityProgress"] == "Completed"  # after the due
 
 
 def test_a_column_is_found_or_made_when_the_link_names_none(lms: Lms) -> None:
@@ -504,7 +648,7 @@ def test_no_score_is_lost_while_the_lms_is_down_even_across_a_restart(lms: Lms) 
     course, port = lms.server.course, lms.server.port
     lms.server.stop()
     refused = lms.platform.refused
-    lms.server = Server(course, 0, port=port)
+    lms.server = Server(course, WORKERS, port=port)
     eventually(lambda: lms.platform.refused > refused, "the restarted server trying again")
     assert lms.platform.scores_of(ivan) == []
     lms.platform.down = False
@@ -553,6 +697,35 @@ def test_the_lms_roster_names_students_in_the_canvas_export(lms: Lms) -> None:
     assert "Jack From The CSV" not in export.text  # the LMS's roster replaces roster.csv
 
 
+def test_a_roster_member_cannot_take_another_students_row(lms: Lms) -> None:
+    """A member who never launched, named like a student by their e-mail, does not get that
+    student's row; two members matching one user link neither, and the TA is told."""
+    lms.platform.allowed_scopes.add(SCOPE_ROSTER)
+    lms.platform.custom["assignment"] = QUIZ
+    _, client = student(lms, "sam")  # linked by his launch
+    with closing(client):
+        hand_in(client, QUIZ, RIGHT)
+    with lms.server.client("bob") as bob:  # a user of the service, who never launched
+        response = bob.post(f"/api/v1/assignments/{QUIZ}/submissions", json={"answers": {"q1.formula": "x"}})
+        wait_graded(bob, response.json()["id"])
+    for hint, email, name in (
+        ("sam-x", "sam@elsewhere.example", "Not Sam"),
+        ("bob-1", "bob@uni.example", "Bob One"),
+        ("bob-2", "bob@elsewhere.example", "Bob Two"),
+    ):
+        member = lms.platform.add_user(hint, [LEARNER])
+        member.email, member.name = email, name
+    with lms.server.client("ta") as ta:
+        assert ta.post("/api/v1/lms/roster").status_code == 200
+        export = ta.get(f"/api/v1/assignments/{QUIZ}/export", params={"format": "moodle"}).text
+        canvas = ta.get(f"/api/v1/assignments/{QUIZ}/export", params={"format": "canvas"}).text
+        page = _lms_page(ta)
+    assert "sam@uni.example" in export and "sam@elsewhere.example" not in export
+    assert "Sam Example" in canvas and "Not Sam" not in canvas
+    assert "Bob One" not in canvas and "Bob Two" not in canvas
+    assert "bob: matched by Bob One, Bob Two" in page
+
+
 def _evaluate(page: Page, expression: str) -> Any:
     try:
         return page.evaluate(expression)
@@ -578,12 +751,14 @@ def test_deep_linking_in_a_real_browser(lms: Lms, tmp_path: Path) -> None:
         assert page.errors == []
 
 
-def _graded(database: Database, user_id: int, assignment_id: int, version: int, points: float) -> None:
-    """A version handed in and its verdict, written as the grading workers write one."""
-    parts = [
-        PartResult("q1.formula", Status.CORRECT if points else Status.INCORRECT, points, 3.0),
-        PartResult("q1.proof", Status.MANUAL, 0.0, 2.0),
-    ]
+def _graded(
+    database: Database, user_id: int, assignment_id: int, version: int, points: float, proof: bool = True
+) -> None:
+    """A version handed in and its verdict, written as the grading workers write one; with
+    ``proof``, its proof waits for a TA."""
+    parts = [PartResult("q1.formula", Status.CORRECT if points else Status.INCORRECT, points, 3.0)]
+    if proof:
+        parts.append(PartResult("q1.proof", Status.MANUAL, 0.0, 2.0))
     report = Report(QUIZ, "otto", parts)
     with database.session() as db:
         submission = Submission(
@@ -601,28 +776,49 @@ def _graded(database: Database, user_id: int, assignment_id: int, version: int, 
                 submission_id=submission.id,
                 problem_hash="-",
                 score=points,
-                max_score=5.0,
+                max_score=report.max_score,
                 report=dumps(report),
             )
         )
 
 
-def test_the_outbox_on_sqlite_and_postgresql(lms: Lms, tmp_path: Path, db_url: str | None) -> None:
-    """The outbox's queries on both databases: a score is queued in the verdict's own
-    transaction, a later one supersedes it, a refused post waits with its error, and the
-    newest score is posted once the LMS answers."""
-    url = db_url or f"sqlite:///{tmp_path / 'grader.sqlite3'}"
+@dataclass
+class Outbox:
+    """A database of its own with the score hook, one LMS student in course-1's line item 1,
+    and a passback thread's work done by hand (``deliver_due``)."""
+
+    database: Database
+    passback: Passback
+    student: LmsUser
+    user_id: int
+    quiz_id: int
+
+    def graded(self, version: int, points: float, proof: bool = True) -> None:
+        _graded(self.database, self.user_id, self.quiz_id, version, points, proof)
+
+    def rows(self) -> list[LtiScore]:
+        with self.database.session() as db:
+            return list(db.scalars(select(LtiScore).order_by(LtiScore.id)))
+
+    def due_now(self) -> None:
+        """As if every wait were over."""
+        with self.database.session() as db:
+            db.execute(update(LtiScore).values(next_attempt_at=utcnow()))
+
+
+@contextmanager
+def outbox(lms: Lms, url: str, hint: str) -> Iterator[Outbox]:
     migrate(url)
     database = Database(url)
     scores.install(database.sessions)
     folder = lms.server.course.folder
     course = CourseState(database, folder, "course")
     course.sync(force=True)
-    otto = lms.platform.add_user("otto", [LEARNER])
+    student = lms.platform.add_user(hint, [LEARNER])
     with database.session() as db:
-        user, _ = add_user(db, "otto", "student")
-        db.add(LtiUser(issuer=lms.platform.issuer, subject=otto.sub, user_id=user.id))
-        db.add(LtiMember(issuer=lms.platform.issuer, context_id="course-1", subject=otto.sub))
+        user, _ = add_user(db, hint, "student")
+        db.add(LtiUser(issuer=lms.platform.issuer, subject=student.sub, user_id=user.id))
+        db.add(LtiMember(issuer=lms.platform.issuer, context_id="course-1", subject=student.sub))
         db.add(
             LtiLineItem(
                 issuer=lms.platform.issuer,
@@ -640,29 +836,128 @@ def test_the_outbox_on_sqlite_and_postgresql(lms: Lms, tmp_path: Path, db_url: s
     passback = Passback(database, load(folder), course, AccessTokens(tool_key(folder / ".grader-service")))
     lms.platform.allowed_scopes.add(SCOPE_SCORE)
     try:
-        _graded(database, user_id, quiz.id, 1, 3.0)
-        lms.platform.down = True
-        assert passback.deliver_due() == 0
-        _graded(database, user_id, quiz.id, 2, 0.0)
-        with database.session() as db:
-            first, second = db.scalars(select(LtiScore).order_by(LtiScore.id)).all()
-            assert first.attempts == 1 and "503" in str(first.last_error) and first.next_attempt_at > utcnow()
-            assert (second.score_given, second.grading_progress) == (0.0, "PendingManual")
-            db.execute(update(LtiScore).values(next_attempt_at=utcnow()))  # as if the wait were over
-        lms.platform.down = False
-        assert passback.deliver_due() == 1
+        yield Outbox(database, passback, student, user_id, quiz.id)
     finally:
         passback.stop()
         database.dispose()
-    ((_, score),) = lms.platform.scores_of(otto)
-    assert (score["scoreGiven"], score["scoreMaximum"], score["gradingProgress"]) == (0, 5, "PendingManual")
-    database = Database(url)
-    try:
-        with database.session() as db:
-            statuses = [row.status for row in db.scalars(select(LtiScore).order_by(LtiScore.id))]
-    finally:
-        database.dispose()
-    assert statuses == ["superseded", "delivered"]
+
+
+def test_the_outbox_on_sqlite_and_postgresql(lms: Lms, tmp_path: Path, db_url: str | None) -> None:
+    """The outbox's queries on both databases: a score is queued in the verdict's own
+    transaction, a later one supersedes it, a refused post waits with its error, and the
+    newest score is posted once the LMS answers."""
+    with outbox(lms, db_url or f"sqlite:///{tmp_path / 'grader.sqlite3'}", "otto") as box:
+        box.graded(1, 3.0)
+        lms.platform.down = True
+        assert box.passback.deliver_due() == 0
+        box.graded(2, 0.0)
+        first, second = box.rows()
+        assert first.attempts == 1 and "503" in str(first.last_error) and first.next_attempt_at > utcnow()
+        assert (second.score_given, second.grading_progress) == (0.0, "PendingManual")
+        box.due_now()
+        lms.platform.down = False
+        assert box.passback.deliver_due() == 1
+        assert [row.status for row in box.rows()] == ["superseded", "delivered"]
+    ((_, score),) = lms.platform.scores_of(box.student)
+    assert (score["scoreGiven"], score["scoreMaximum"]) == (0, 5)
+
+
+@pytest.mark.parametrize(
+    ("setting", "sent", "shown"),
+    [(None, "FullyGraded", 3), ("fully_graded", "FullyGraded", 3), ("pending_manual", "PendingManual", None)],
+)
+def test_what_the_gradebook_shows_while_a_proof_waits(
+    lms: Lms, tmp_path: Path, setting: str | None, sent: str, shown: float | None
+) -> None:
+    """Moodle keeps scoreGiven only with FullyGraded: by default (``pending_scores: auto``, a
+    platform that is not Canvas) the automatic points go as FullyGraded and Moodle shows them;
+    ``pending_manual`` marks them as waiting for a TA (Canvas shows them as "needs grading",
+    Moodle shows no grade)."""
+    with outbox(lms, f"sqlite:///{tmp_path / 'grader.sqlite3'}", f"quinn-{setting}") as box:
+        if setting is not None:
+            (platform,) = box.passback.config.platforms
+            changed = platform.model_copy(update={"pending_scores": setting})
+            box.passback.config = box.passback.config.model_copy(update={"platforms": (changed,)})
+        box.graded(1, 3.0)  # the proof waits for a TA
+        assert box.passback.deliver_due() == 1
+        assert box.rows()[-1].grading_progress == "PendingManual"  # the outbox keeps what waits
+    ((lineitem, score),) = lms.platform.scores_of(box.student)
+    assert (score["scoreGiven"], score["gradingProgress"]) == (3, sent)
+    grade = lms.platform.grade_of(box.student, lineitem)
+    assert grade is not None and grade.given == shown
+
+
+def test_canvas_hosted_by_instructure_marks_waiting_points_by_default() -> None:
+    fields = {
+        "client_id": "1",
+        "auth_url": "https://sso.canvaslms.com/api/lti/authorize_redirect",
+        "token_url": "https://canvas.university.edu/login/oauth2/token",
+        "jwks_url": "https://sso.canvaslms.com/api/lti/security/jwks",
+        "deployment_ids": ["1"],
+    }
+    tool = "https://grader.example"
+    canvas = LtiConfig.model_validate(
+        {"tool_url": tool, "platforms": [{"issuer": "https://canvas.instructure.com", **fields}]}
+    )
+    moodle = LtiConfig.model_validate(
+        {"tool_url": tool, "platforms": [{"issuer": "https://moodle.university.edu", **fields}]}
+    )
+    assert canvas.platforms[0].progress_while_pending() == "PendingManual"
+    assert moodle.platforms[0].progress_while_pending() == "FullyGraded"
+    with pytest.raises(ValueError, match="pending_scores"):
+        LtiConfig.model_validate(
+            {"tool_url": tool, "platforms": [{"issuer": "x", "pending_scores": "maybe", **fields}]}
+        )
+
+
+def test_two_scores_in_one_second_both_land_and_a_refusal_stops(
+    lms: Lms, tmp_path: Path, db_url: str | None
+) -> None:
+    """Moodle refuses (409) a score whose timestamp is not a later second than the grade it
+    has: the second of two scores made in one second still lands, with a later timestamp. A
+    refusal a retry cannot change stops with the LMS's reason; a later score waits while an
+    earlier one is being posted, so it is never overtaken."""
+    with outbox(lms, db_url or f"sqlite:///{tmp_path / 'grader.sqlite3'}", "pia") as box:
+        lineitem = f"{lms.platform.url}/courses/1/lineitems/1"
+        box.graded(1, 3.0, proof=False)
+        assert box.passback.deliver_due() == 1
+        box.graded(2, 0.0, proof=False)
+        with box.database.session() as db:  # made in the same second as the first
+            first, second = db.scalars(select(LtiScore).order_by(LtiScore.id)).all()
+            second.created_at = first.created_at
+        assert box.passback.deliver_due() == 1
+        assert lms.platform.conflicts == []
+        grade = lms.platform.grade_of(box.student, lineitem)
+        assert grade is not None and grade.given == 0  # the newer score, in the gradebook
+        stamps = [
+            dt.datetime.fromisoformat(score["timestamp"]) for _, score in lms.platform.scores_of(box.student)
+        ]
+        assert int(stamps[1].timestamp()) > int(stamps[0].timestamp())
+
+        lms.platform.not_in_course.add(box.student.sub)  # the student left the course
+        box.graded(3, 3.0, proof=False)
+        assert box.passback.deliver_due() == 0
+        refused = box.rows()[-1]
+        assert refused.status == "refused" and refused.attempts == 1
+        assert "400 Incorrect score received" in str(refused.last_error)  # Moodle's reason
+        box.due_now()
+        assert box.passback.deliver_due() == 0 and box.rows()[-1].attempts == 1  # not tried again
+
+        lms.platform.not_in_course.clear()
+        box.graded(4, 3.0, proof=False)
+        with box.database.session() as db:  # another server is posting it
+            db.execute(
+                update(LtiScore)
+                .where(LtiScore.id == box.rows()[-1].id)
+                .values(status="sending", next_attempt_at=utcnow() + dt.timedelta(seconds=60))
+            )
+        box.graded(5, 0.0, proof=False)
+        assert box.passback.deliver_due() == 0  # the later score waits for the earlier one
+        box.due_now()  # that server died: its lease ran out
+        assert box.passback.deliver_due() == 1
+        assert [row.status for row in box.rows()[-2:]] == ["superseded", "delivered"]
+        grade = lms.platform.grade_of(box.student, lineitem)
+        assert grade is not None and grade.given == 0
 
 
 # ---- the tool's own key: rotation ----------------------------------------------------------------

@@ -24,9 +24,11 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+
+from sqlalchemy.orm import Session, sessionmaker
 
 from grader.service import grading_child, metrics
 from grader.service.course import CourseState
@@ -43,6 +45,9 @@ STOP_MARGIN_SECONDS = 10.0  # past the grace: putting back the jobs, closing the
 WORKER_KILL_SECONDS = 3.0
 RESTART_PAUSE_SECONDS = 2.0  # after the child died, before another is started
 READY = "ready"  # the child's message once its workers are warmed up
+# Listens to a database's sessions (LTI queues a score with each verdict written): a
+# module-level function, so that it reaches the grading process by name
+DatabaseHook = Callable[[sessionmaker[Session]], None]
 
 
 def _context() -> multiprocessing.context.SpawnContext:
@@ -66,11 +71,16 @@ class GradingProcess:
     """Starts, watches and stops the grading child; the server's side of it."""
 
     def __init__(
-        self, settings: Settings, grace: float = 30.0, on_verdict: Callable[[int], None] | None = None
+        self,
+        settings: Settings,
+        grace: float = 30.0,
+        on_verdict: Callable[[int], None] | None = None,
+        hooks: Sequence[DatabaseHook] = (),
     ):
         self.settings = settings
         self.grace = grace
         self.on_verdict = on_verdict  # told each graded submission's id (from the watcher thread)
+        self.hooks = hooks  # run on the child's sessionmaker (module-level functions: sent by name)
         self._child: _Child | None = None
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -92,7 +102,15 @@ class GradingProcess:
         nudge_reader, nudge_writer = context.Pipe(duplex=False)
         process = context.Process(
             target=grading_child.main,  # niced first, then run_grading_loop
-            args=(self.settings, control_reader, graded_writer, nudge_reader, os.getpid(), self.grace),
+            args=(
+                self.settings,
+                control_reader,
+                graded_writer,
+                nudge_reader,
+                os.getpid(),
+                self.grace,
+                tuple(self.hooks),
+            ),
             name="grader-grading",
         )
         process.start()
@@ -195,6 +213,7 @@ def run_grading_loop(
     nudges: Connection,
     parent_pid: int,
     grace: float,
+    hooks: Sequence[DatabaseHook] = (),
 ) -> None:
     """The child: grade until the server says stop, or is gone (its end of ``control``
     closes with it; the parent check covers a server whose pipe outlives it)."""
@@ -213,6 +232,8 @@ def run_grading_loop(
     # checkpoints outside any write (GradingWorkers.checkpoint), not inside a commit that holds
     # the writers' turn while it syncs the file to disk
     db = Database(settings.database_url, checkpoints=False)
+    for hook in hooks:  # before anything is written (the course's sync may move a due)
+        hook(db.sessions)
     course = CourseState(db, settings.course_dir, settings.course_name)
     course.sync(force=True)
     workers = GradingWorkers(

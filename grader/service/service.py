@@ -14,7 +14,7 @@ from grader.service import metrics
 from grader.service.checking import CheckRunner
 from grader.service.course import CourseState
 from grader.service.db import Database, migrate
-from grader.service.grading_process import GradingProcess
+from grader.service.grading_process import DatabaseHook, GradingProcess
 from grader.service.intake import UploadReader
 from grader.service.settings import Settings
 from grader.service.waiting import VerdictWaiters
@@ -140,13 +140,22 @@ class Service:
         self.uploads = UploadReader()  # reads hand-ins off the server's interpreter once started
         self.grading: Grading
         self.companions: list[Companion] = []  # started and stopped with the grading
+        self.database_hooks: list[DatabaseHook] = []  # on every process's database that writes
         if in_process:
             self.grading = GradingWorkers(settings, self.db, self.course, on_graded=self._graded)
         else:
-            self.grading = GradingProcess(settings, on_verdict=self.verdicts.graded)
+            self.grading = GradingProcess(
+                settings, on_verdict=self.verdicts.graded, hooks=self.database_hooks
+            )
             self.companions.append(CourseRefresh(self.course, REFRESH_SECONDS))
         self.start_workers = start_workers
         self.started = time.time()
+
+    def hook_database(self, hook: DatabaseHook) -> None:
+        """Run ``hook`` on the server's sessions now, and on the grading process's when it
+        starts: verdicts are written there."""
+        hook(self.db.sessions)
+        self.database_hooks.append(hook)
 
     def start(self) -> None:
         if self.start_workers:

@@ -3,7 +3,8 @@ set the new link opens, and the LMS makes its gradebook column.
 
 The deep-linking launch shows the course's assignments. The page is often shown in the
 LMS's own frame, where the service's session cookie does not reach, so the TA's pick
-carries the request in a short-lived token the tool signs with its own key. The pick
+carries the request in a short-lived token the tool signs with its own key, used once (its
+``pick`` is a single-use state of ``lti_login_states``). The pick
 answers with a form that posts the ``LtiDeepLinkingResponse`` JWT (signed by the tool's
 key, checked by the platform against ``/lti/jwks.json``) to the platform's
 ``deep_link_return_url``: an ``ltiResourceLink`` whose ``custom`` names the assignment, with
@@ -54,9 +55,10 @@ class DeepLinkRequest(BaseModel):
     return_url: str
     data: str | None = None
     accept_lineitem: bool = True
+    pick: str = ""  # the single-use state of this pick
 
 
-def request_of(claims: dict[str, Any], platform: Platform) -> DeepLinkRequest:
+def request_of(claims: dict[str, Any], platform: Platform, pick: str) -> DeepLinkRequest:
     """The request of a validated deep-linking launch; LaunchError when the LMS does not
     take the links the tool makes."""
     settings = claims[DL_SETTINGS_CLAIM]
@@ -73,6 +75,7 @@ def request_of(claims: dict[str, Any], platform: Platform) -> DeepLinkRequest:
         return_url=str(settings["deep_link_return_url"]),
         data=None if data is None else str(data),
         accept_lineitem=settings.get("accept_lineitem") is not False,
+        pick=pick,
     )
 
 

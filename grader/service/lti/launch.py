@@ -19,7 +19,7 @@ import httpx
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from grader.service.accounts import course_id
@@ -34,10 +34,14 @@ DL_SETTINGS_CLAIM = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_s
 RESOURCE_LINK = "LtiResourceLinkRequest"
 DEEP_LINKING = "LtiDeepLinkingRequest"  # a TA picks what the link opens (docs/lms.md)
 LOGIN_SECONDS = 600  # how long a login initiation waits for its launch
+KEPT_SECONDS = 1800  # login states (used or not) and deep-linking picks are removed after this
 LEEWAY_SECONDS = 60  # clock skew allowed on exp and iat
 JWKS_SECONDS = 300  # how long a platform's keys are cached (refetched at once for a new kid)
-# LTI context and institution roles that grade: everyone else who launches is a student
-STAFF_ROLES = ("Instructor", "TeachingAssistant", "ContentDeveloper", "Administrator", "Mentor")
+LIS_ROLES = "http://purl.imsglobal.org/vocab/lis/v2/"
+# The context roles of the LIS vocabulary that grade, principal roles or their sub-roles
+# (membership/Instructor#TeachingAssistant); anyone else who launches is a student
+STAFF_ROLES = ("Instructor", "TeachingAssistant", "ContentDeveloper")
+MEMBERSHIP = LIS_ROLES + "membership"
 
 
 class LaunchError(ValueError):
@@ -63,8 +67,8 @@ def start_login(db: Session, config: LtiConfig, params: dict[str, str], redirect
         raise LaunchError(f"no LTI platform is registered with issuer {issuer!r} (see lti.yaml)")
     if not hint:
         raise LaunchError("the login initiation has no login_hint")
-    state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    db.add(LtiLoginState(state=state, nonce=nonce, issuer=platform.issuer, client_id=platform.client_id))
+    forget_old_states(db)
+    state = new_state(db, platform)
     query = {
         "scope": "openid",
         "response_type": "id_token",
@@ -73,12 +77,41 @@ def start_login(db: Session, config: LtiConfig, params: dict[str, str], redirect
         "client_id": platform.client_id,
         "redirect_uri": redirect_uri,
         "login_hint": hint,
-        "state": state,
-        "nonce": nonce,
+        "state": state.state,
+        "nonce": state.nonce,
     }
     if params.get("lti_message_hint"):
         query["lti_message_hint"] = params["lti_message_hint"]
     return f"{platform.auth_url}?{urlencode(query)}"
+
+
+def new_state(db: Session, platform: Platform) -> LtiLoginState:
+    """A single-use state and nonce: of a login, or of a deep-linking pick."""
+    state = LtiLoginState(
+        state=secrets.token_urlsafe(32),
+        nonce=secrets.token_urlsafe(32),
+        issuer=platform.issuer,
+        client_id=platform.client_id,
+    )
+    db.add(state)
+    return state
+
+
+def forget_old_states(db: Session) -> None:
+    """Login states past any use: anyone may start a login, so they must not pile up. A
+    launch or pick whose state is gone is refused as not started here."""
+    cutoff = utcnow() - dt.timedelta(seconds=KEPT_SECONDS)
+    db.execute(delete(LtiLoginState).where(LtiLoginState.created_at < cutoff))
+
+
+def use_state(db: Session, state: str) -> bool:
+    """Mark ``state`` used; False when it was already used, or is not known."""
+    used = db.execute(
+        update(LtiLoginState)
+        .where(LtiLoginState.state == state, LtiLoginState.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+    return bool(used.rowcount)  # type: ignore[attr-defined]
 
 
 class PlatformKeys:
@@ -185,11 +218,27 @@ def is_deep_linking(claims: dict[str, Any]) -> bool:
     return claims.get(CLAIM + "message_type") == DEEP_LINKING
 
 
-def role_of(claims: dict[str, Any]) -> str:
-    """TA for instructors, TAs and administrators of the context; student otherwise."""
-    roles = claims.get(CLAIM + "roles") or []
-    names = {str(role).rsplit("#", 1)[-1].rsplit("/", 1)[-1] for role in roles}
-    return Role.TA if names & set(STAFF_ROLES) else Role.STUDENT
+def role_of(claims: dict[str, Any], platform: Platform | None = None) -> str:
+    """TA for the course's staff (:func:`is_staff_role`), or for an institution role the
+    platform's ``institution_ta_roles`` lists. Anyone else is a student: a Mentor (Canvas's
+    observers), a Learner's sub-roles, an instructor of another course of the institution,
+    a custom role."""
+    roles = [str(role) for role in claims.get(CLAIM + "roles") or []]
+    named = platform.institution_ta_roles if platform is not None else ()
+    institution = {f"{LIS_ROLES}institution/person#{name}" for name in named}
+    return Role.TA if any(is_staff_role(role) or role in institution for role in roles) else Role.STUDENT
+
+
+def is_staff_role(role: str) -> bool:
+    """A context role Instructor, TeachingAssistant or ContentDeveloper of the LIS vocabulary
+    (``membership#Instructor``), a sub-role of one (``membership/Instructor#TeachingAssistant``),
+    or the bare name LTI 1.1 used."""
+    if role in STAFF_ROLES:
+        return True
+    if role.startswith(MEMBERSHIP + "#"):
+        return role.removeprefix(MEMBERSHIP + "#") in STAFF_ROLES
+    principal, sub = role.removeprefix(MEMBERSHIP + "/").partition("#")[::2]
+    return role.startswith(MEMBERSHIP + "/") and principal in STAFF_ROLES and bool(sub)
 
 
 def assignment_of(claims: dict[str, Any]) -> str | None:
@@ -204,11 +253,11 @@ def assignment_of(claims: dict[str, Any]) -> str | None:
     return str(name) if name else None
 
 
-def service_user(db: Session, claims: dict[str, Any]) -> User:
+def service_user(db: Session, claims: dict[str, Any], platform: Platform) -> User:
     """The service user of this LMS user, created on the first launch. The role follows the
     LMS on every launch, but an admin stays an admin."""
     issuer, subject = str(claims["iss"]), str(claims["sub"])
-    role = role_of(claims)
+    role = role_of(claims, platform)
     link = db.scalar(select(LtiUser).where(LtiUser.issuer == issuer, LtiUser.subject == subject))
     if link is not None:
         user = db.get(User, link.user_id)

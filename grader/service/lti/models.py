@@ -99,14 +99,19 @@ class LtiMember(Base):
 
 class ScoreStatus:
     PENDING = "pending"
+    SENDING = "sending"  # claimed by a server, which posts it (until ``next_attempt_at``: its lease)
     DELIVERED = "delivered"
     SUPERSEDED = "superseded"  # a later score of the same line item and user was made
+    REFUSED = "refused"  # the LMS refused it for a reason a retry cannot change (``last_error``)
+    ALL = (PENDING, SENDING, DELIVERED, SUPERSEDED, REFUSED)
 
 
 class LtiScore(Base):
     """The grade-passback outbox: one score for one line item and LMS user, written in the
     transaction of the verdict (or hand grade) it comes from, and posted by the passback
-    thread with retries. ``created_at`` is the score's AGS timestamp."""
+    thread with retries. ``created_at`` is the score's AGS timestamp: when it was made, moved
+    on each attempt to post it past every timestamp sent before for the same line item and
+    user (an LMS takes a score only with a later timestamp, Moodle a later second)."""
 
     __tablename__ = "lti_scores"
     __table_args__ = (

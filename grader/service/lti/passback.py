@@ -6,9 +6,14 @@ the newest is posted); a score of an assignment whose verdicts are not released 
 for the release. The line item is the one the launches announced, else found among the
 platform's line items by ``resourceId`` (the assignment's name) or made. A score is claimed
 by a conditional update that leases it for a while (several servers may share the database;
-one that dies while posting lets the lease run out). A refused or unanswered post is
-retried with exponential backoff (capped), for as long as it takes: the outbox is in the
-database, so a restart loses nothing.
+one that dies while posting lets the lease run out), under a lock of its line item: while
+an earlier score of the same line item and user is being posted, a later one waits for it,
+so that a newer score is never overtaken by an older one. Each attempt's timestamp is a
+later second than any sent before for that line item and user (Moodle refuses a score whose
+timestamp is not, with 409). An unanswered post, an LMS that is down or a timestamp conflict
+is retried with exponential backoff (capped): the outbox is in the database, so a restart
+loses nothing. A refusal a retry cannot change (the student left the course, the column was
+deleted) stops the score, with the LMS's reason for the TA's page.
 """
 
 from __future__ import annotations
@@ -23,14 +28,15 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from grader.service.course import CourseState
 from grader.service.db import Database, utcnow
+from grader.service.lti import scores
 from grader.service.lti.models import LtiLineItem, LtiScore, ScoreStatus
 from grader.service.lti.oauth import SCOPE_LINEITEM, SCOPE_SCORE, AccessTokens, TokenError
-from grader.service.lti.registration import LtiConfig, Platform
+from grader.service.lti.registration import PENDING_MANUAL, LtiConfig, Platform
 
 log = logging.getLogger("grader.service.lti")
 SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
@@ -39,12 +45,26 @@ CONTAINER_TYPE = "application/vnd.ims.lis.v2.lineitemcontainer+json"
 FIRST_RETRY_SECONDS = 1.0  # then 2, 4, 8, ... up to
 MAX_RETRY_SECONDS = 600.0
 LEASE_SECONDS = 120.0  # a claimed score is due again after this (its server died posting it)
+STAMP_STEP = dt.timedelta(seconds=1)  # Moodle keeps a grade's time in whole seconds
+CONFLICT_ATTEMPTS = 5  # a timestamp refused this often (409) is not tried again
+RETRIED = frozenset({401, 408, 409, 425, 429})  # and 5xx: what a later attempt can change
 POLL_SECONDS = 0.5
 BATCH = 50
 
 
 class DeliveryError(RuntimeError):
-    """The score was not posted (the platform is down, or refused it): retried later."""
+    """The score was not posted (the platform is down, or refused it): retried later, unless
+    the platform's answer (``status``) says a retry cannot succeed."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+    def final(self, attempts: int) -> bool:
+        """Not worth another try, after ``attempts`` (this one included)."""
+        if self.status == 409:
+            return attempts >= CONFLICT_ATTEMPTS
+        return self.status is not None and self.status < 500 and self.status not in RETRIED
 
 
 @dataclass(frozen=True)
@@ -74,14 +94,19 @@ def scores_url(lineitem: str) -> str:
     return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/scores"))
 
 
-def score_body(row: LtiScore) -> dict[str, Any]:
+def score_body(row: LtiScore, stamp: dt.datetime, platform: Platform | None) -> dict[str, Any]:
+    """The AGS score; one whose hand-graded parts wait goes as the platform's setting says
+    (``pending_scores`` in lti.yaml: Moodle keeps ``scoreGiven`` only when ``FullyGraded``)."""
+    progress = row.grading_progress
+    if progress == PENDING_MANUAL and platform is not None:
+        progress = platform.progress_while_pending()
     return {
         "userId": row.subject,
         "scoreGiven": row.score_given,
         "scoreMaximum": row.score_maximum,
         "activityProgress": row.activity_progress,
-        "gradingProgress": row.grading_progress,
-        "timestamp": row.created_at.isoformat(timespec="milliseconds"),
+        "gradingProgress": progress,
+        "timestamp": stamp.isoformat(timespec="milliseconds"),
     }
 
 
@@ -108,6 +133,11 @@ class Passback:
         self.http.close()
 
     def _run(self) -> None:
+        try:
+            with self.db.session() as db:  # a due moved while no server was running
+                scores.queue_all_changed(db)
+        except Exception:
+            log.exception("the scores of moved dues were not queued")
         while not self._stop.is_set():
             try:
                 self.deliver_due()
@@ -120,7 +150,10 @@ class Passback:
         with self.db.session() as db:
             due = db.scalars(
                 select(LtiScore.id)
-                .where(LtiScore.status == ScoreStatus.PENDING, LtiScore.next_attempt_at <= utcnow())
+                .where(
+                    LtiScore.status.in_((ScoreStatus.PENDING, ScoreStatus.SENDING)),  # a lease ran out
+                    LtiScore.next_attempt_at <= utcnow(),
+                )
                 .order_by(LtiScore.id)
                 .limit(BATCH)
             ).all()
@@ -133,7 +166,7 @@ class Passback:
         try:
             self._send(outgoing)
         except (DeliveryError, TokenError, httpx.HTTPError, ValueError) as error:
-            self._failed(outgoing, str(error) or type(error).__name__)
+            self._failed(outgoing, error)
             return False
         with self.db.session() as db:
             row = db.get(LtiScore, score_id)
@@ -145,53 +178,67 @@ class Passback:
     def _claim(self, score_id: int) -> Outgoing | None:
         with self.db.session() as db:
             row = db.get(LtiScore, score_id)
-            item = db.get(LtiLineItem, row.line_item_id) if row is not None else None
-            if row is None or item is None or row.status != ScoreStatus.PENDING:
+            # the line item's lock (PostgreSQL; SQLite has one writer) serialises the claims of
+            # its scores: the checks below see every claim made before
+            item = db.get(LtiLineItem, row.line_item_id, with_for_update=True) if row is not None else None
+            if row is None or item is None:
+                return None
+            db.refresh(row)
+            now = utcnow()
+            if row.status not in (ScoreStatus.PENDING, ScoreStatus.SENDING) or row.next_attempt_at > now:
                 return None
             if _superseded(db, row):
                 row.status = ScoreStatus.SUPERSEDED
                 return None
-            now = utcnow()
             loaded = self.course.get(item.assignment)
             if loaded is not None and not loaded.released(now):  # the LMS would show it early
                 row.next_attempt_at = loaded.release or loaded.due or now
                 return None
+            if _earlier_in_flight(db, row, now):
+                row.next_attempt_at = now + dt.timedelta(seconds=POLL_SECONDS)
+                return None
+            stamp = max(now, _last_stamp(db, row) + STAMP_STEP)
             claimed = db.execute(
                 update(LtiScore)
                 .where(
-                    LtiScore.id == score_id,
-                    LtiScore.status == ScoreStatus.PENDING,
-                    LtiScore.next_attempt_at <= now,
+                    LtiScore.id == score_id, LtiScore.status == row.status, LtiScore.next_attempt_at <= now
                 )
-                .values(next_attempt_at=now + dt.timedelta(seconds=LEASE_SECONDS))
+                .values(
+                    status=ScoreStatus.SENDING,
+                    created_at=stamp,
+                    next_attempt_at=now + dt.timedelta(seconds=LEASE_SECONDS),
+                )
             )
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
                 return None  # another server took it
+            platform = self.config.find(item.issuer, item.client_id)
             return Outgoing(
                 score_id=row.id,
                 item_id=item.id,
-                platform=self.config.find(item.issuer, item.client_id),
+                platform=platform,
                 assignment=item.assignment,
                 label=(loaded.spec.title if loaded else None) or item.assignment,
                 lineitems_url=item.lineitems_url,
                 lineitem_url=item.lineitem_url,
                 scopes=tuple(item.scopes or ()),
-                body=score_body(row),
+                body=score_body(row, stamp, platform),
             )
 
-    def _failed(self, outgoing: Outgoing, error: str) -> None:
+    def _failed(self, outgoing: Outgoing, error: Exception) -> None:
+        why = str(error) or type(error).__name__
         with self.db.session() as db:
             row = db.get(LtiScore, outgoing.score_id)
             if row is None:
                 return
             row.attempts += 1
-            row.last_error = error[:2000]
+            row.last_error = why[:2000]
+            final = isinstance(error, DeliveryError) and error.final(row.attempts)
+            row.status = ScoreStatus.REFUSED if final else ScoreStatus.PENDING
             row.next_attempt_at = utcnow() + retry_delay(row.attempts)
             attempts = row.attempts
+        event = "lti_score_refused" if final else "lti_score_failed"
         log.warning(
-            json.dumps(
-                {"event": "lti_score_failed", "score": outgoing.score_id, "attempts": attempts, "why": error}
-            )
+            json.dumps({"event": event, "score": outgoing.score_id, "attempts": attempts, "why": why})
         )
 
     def _send(self, outgoing: Outgoing) -> None:
@@ -256,7 +303,11 @@ class Passback:
             return
         if response.status_code == 401:
             self.tokens.forget(platform)  # a new token next time
-        raise DeliveryError(f"{doing}: the LMS answered {response.status_code}: {response.text[:300]}")
+        # Moodle says why in the status line only (its body is "[]")
+        answer = f"{response.status_code} {response.reason_phrase}".strip()
+        raise DeliveryError(
+            f"{doing}: the LMS answered {answer}: {response.text[:300]}", response.status_code
+        )
 
 
 def _superseded(db: Session, row: LtiScore) -> bool:
@@ -274,9 +325,36 @@ def _superseded(db: Session, row: LtiScore) -> bool:
     return bool(later)
 
 
+def _same_target(row: LtiScore) -> Any:
+    return and_(LtiScore.line_item_id == row.line_item_id, LtiScore.subject == row.subject)
+
+
+def _earlier_in_flight(db: Session, row: LtiScore, now: dt.datetime) -> bool:
+    """An earlier score of the same line item and user is being posted (its lease runs)."""
+    found = db.scalar(
+        select(LtiScore.id)
+        .where(
+            _same_target(row),
+            LtiScore.id < row.id,
+            LtiScore.status == ScoreStatus.SENDING,
+            LtiScore.next_attempt_at > now,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def _last_stamp(db: Session, row: LtiScore) -> dt.datetime:
+    """The latest timestamp the LMS may have of this line item and user: those of the
+    earlier scores, and this one's own when it was tried before."""
+    tried = or_(LtiScore.id < row.id, and_(LtiScore.id == row.id, LtiScore.attempts > 0))
+    latest = db.scalar(select(func.max(LtiScore.created_at)).where(_same_target(row), tried))
+    return latest or dt.datetime.min.replace(tzinfo=dt.UTC)
+
+
 def outbox_counts(db: Session) -> dict[str, int]:
     """Scores by status, for the TA's LMS page."""
     rows = db.execute(select(LtiScore.status, func.count()).group_by(LtiScore.status)).all()
-    found = {ScoreStatus.PENDING: 0, ScoreStatus.DELIVERED: 0, ScoreStatus.SUPERSEDED: 0}
+    found = {status: 0 for status in ScoreStatus.ALL}
     found.update({status: int(count) for status, count in rows})
     return found

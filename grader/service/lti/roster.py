@@ -145,44 +145,77 @@ def lms_roster(db: Session) -> Roster | None:
     """The roster of the LMS courses whose roster was fetched, in the form the Canvas and
     Moodle exports read (a row per service user, by user name); None when none was, or when
     it names none of the service's users."""
+    members = synced_members(db)
+    if not members:
+        return None
+    matched = match_members(db, members)
+    rows = {
+        name: _row(name, member)
+        for member in members
+        if (name := matched.users.get((member.issuer, member.subject))) is not None
+    }
+    columns = ("folder", "student", "name", "email", "idnumber", "sisuserid")
+    return Roster(rows, columns) if rows else None
+
+
+def synced_members(db: Session) -> list[LtiMember]:
+    """The members of the LMS courses whose roster was fetched, oldest news first."""
     synced = set(
         db.execute(
             select(LtiMember.issuer, LtiMember.context_id).where(LtiMember.synced_at.is_not(None)).distinct()
         ).all()
     )
-    if not synced:
-        return None
-    users = _service_users(db)
-    rows: dict[str, dict[str, str]] = {}
-    for member in db.scalars(select(LtiMember).order_by(LtiMember.updated_at)):
-        name = _user_of(member, users)
-        if (member.issuer, member.context_id) in synced and name is not None:
-            rows[name] = _row(name, member)
-    columns = ("folder", "student", "name", "email", "idnumber", "sisuserid")
-    return Roster(rows, columns) if rows else None
+    members = db.scalars(select(LtiMember).order_by(LtiMember.updated_at, LtiMember.id))
+    return [member for member in members if (member.issuer, member.context_id) in synced]
 
 
 @dataclass(frozen=True)
-class _Users:
-    linked: dict[tuple[str, str], str]  # (issuer, LMS user id) -> user name
-    names: set[str]
+class Matched:
+    users: dict[tuple[str, str], str]  # (issuer, LMS user id) -> service user name
+    ambiguous: dict[str, list[LtiMember]]  # a user name several members match: none is linked
 
 
-def _service_users(db: Session) -> _Users:
-    linked = db.execute(
-        select(LtiUser.issuer, LtiUser.subject, User.name).join(User, User.id == LtiUser.user_id)
-    ).all()
-    return _Users({(i, s): n for i, s, n in linked}, set(db.scalars(select(User.name))))
+def match_members(db: Session, members: list[LtiMember]) -> Matched:
+    """Each member's service user. A member linked by a launch keeps their user. Another
+    matches, by their student number or their e-mail's local part (as ``grader users add``
+    names them), only a user no launch linked, and only when no other member matches the
+    same user: a name match never takes another student's row."""
+    linked = {
+        (issuer, subject): name
+        for issuer, subject, name in db.execute(
+            select(LtiUser.issuer, LtiUser.subject, User.name).join(User, User.id == LtiUser.user_id)
+        )
+    }
+    free = set(db.scalars(select(User.name))) - set(linked.values())
+    users: dict[tuple[str, str], str] = {}
+    candidates: dict[tuple[str, str], set[str]] = {}
+    claimants: dict[str, dict[tuple[str, str], LtiMember]] = {}
+    for member in members:
+        key = (member.issuer, member.subject)
+        if key in linked:
+            users[key] = linked[key]
+            continue
+        local = (member.email or "").split("@", 1)[0]
+        candidates[key] = {name for name in (member.sourcedid, local) if name and name in free}
+        for name in candidates[key]:
+            claimants.setdefault(name, {})[key] = member
+    ambiguous: dict[str, list[LtiMember]] = {}
+    for key, names in candidates.items():
+        if len(names) == 1 and len(claimants[next(iter(names))]) == 1:
+            users[key] = next(iter(names))
+            continue
+        for name in names:  # several members match one user, or one member two users
+            ambiguous[name] = list(claimants[name].values())
+    return Matched(users, ambiguous)
 
 
-def _user_of(member: LtiMember, users: _Users) -> str | None:
-    """The member's service user: the one their launches made, else one named after their
-    student number or the local part of their e-mail (as ``grader users add`` would)."""
-    linked = users.linked.get((member.issuer, member.subject))
-    if linked is not None:
-        return linked
-    local = (member.email or "").split("@", 1)[0]
-    return next((name for name in (member.sourcedid, local) if name and name in users.names), None)
+def unmatched(db: Session) -> list[str]:
+    """What the TA is told: each user several roster members match (none is linked)."""
+    found = match_members(db, synced_members(db)).ambiguous
+    return [
+        f"{name}: matched by {', '.join(member.name or member.email or member.subject for member in members)}"
+        for name, members in sorted(found.items())
+    ]
 
 
 def _row(name: str, member: LtiMember) -> dict[str, str]:

@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grader.reporting.lms import Roster
-from grader.service.auth import set_session_cookie, start_session
-from grader.service.db import AuditEntry, Role, User, utcnow
+from grader.service.auth import digest, set_session_cookie, start_session
+from grader.service.db import AuditEntry, Role, User, WebSession, utcnow
 from grader.service.errors import ApiError
 from grader.service.lti import deep_linking, keys, scores
 from grader.service.lti.courses import record_line_item, record_member
@@ -27,10 +27,12 @@ from grader.service.lti.launch import (
     PlatformKeys,
     assignment_of,
     is_deep_linking,
+    new_state,
     record_link,
     role_of,
     service_user,
     start_login,
+    use_state,
     validate_launch,
 )
 from grader.service.lti.models import LtiLoginState
@@ -68,7 +70,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     if not config.platforms:
         return
     service = app.state.service
-    scores.install(service.db.sessions)
+    service.hook_database(scores.install)  # the grading process writes verdicts too
     service.companions.append(Passback(service.db, config, service.course, app.state.lti.tokens))
 
     def roster() -> Roster | None:
@@ -103,7 +105,7 @@ async def login(request: Request) -> Response:
     service = request.app.state.service
     with service.db.session() as db:
         try:
-            url = start_login(db, lti.config, params, str(request.url_for("lti_launch")))
+            url = start_login(db, lti.config, params, lti.config.launch_url)
         except LaunchError as error:
             raise ApiError(400, str(error)) from error
     return RedirectResponse(url, status_code=302)
@@ -124,9 +126,9 @@ def launch(
             platform = _platform(lti, claims)
             if is_deep_linking(claims):
                 return _deep_linking(request, db, claims, platform)
-            user = service_user(db, claims)
+            user = service_user(db, claims, platform)
             _record(db, claims, platform, user, service)
-            cookie = start_session(db, user, service.settings.session_hours)
+            cookie = launch_session(db, user, service.settings.session_hours)
             assignment = assignment_of(claims)
             db.add(AuditEntry(user_id=user.id, action="lti_launch", detail={"assignment": assignment}))
             name, role = user.name, user.role
@@ -143,6 +145,25 @@ def launch(
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, cookie, service.settings)
     return response
+
+
+def launch_session(db: Session, user: User, hours: float) -> str:
+    """The launch's session cookie. Its forms' CSRF token is that of the user's newest live
+    session: a launch is a cross-site form post, which brings no cookie of ours, so the new
+    cookie replaces the browser's, and a tab an earlier launch opened keeps posting its forms."""
+    earlier = db.scalar(
+        select(WebSession)
+        .where(WebSession.user_id == user.id, WebSession.expires_at > utcnow())
+        .order_by(WebSession.id.desc())
+        .limit(1)
+    )
+    cookie = start_session(db, user, hours)
+    if earlier is not None:
+        db.flush()
+        new = db.scalar(select(WebSession).where(WebSession.session_hash == digest(cookie)))
+        if new is not None:
+            new.csrf_token = earlier.csrf_token
+    return cookie
 
 
 def _platform(lti: LtiState, claims: dict[str, Any]) -> Platform:
@@ -166,10 +187,10 @@ def _record(db: Session, claims: dict[str, Any], platform: Platform, user: User,
 
 def _deep_linking(request: Request, db: Session, claims: dict[str, Any], platform: Platform) -> Response:
     """A TA adding the tool in the LMS: the assignments to pick from. Students may not."""
-    if role_of(claims) == Role.STUDENT:
+    if role_of(claims, platform) == Role.STUDENT:
         raise LaunchError("only instructors and TAs can add grader's assignments to the course")
-    wanted = deep_linking.request_of(claims, platform)
-    user = service_user(db, claims)
+    wanted = deep_linking.request_of(claims, platform, new_state(db, platform).state)
+    user = service_user(db, claims, platform)
     db.add(AuditEntry(user_id=user.id, action="lti_deep_link", detail={"return_url": wanted.return_url}))
     service = request.app.state.service
     key = _lti(request).tool_keys.current()
@@ -191,9 +212,12 @@ def deep_link(
     loaded = service.course.get(assignment)
     if loaded is None:
         raise ApiError(404, f"no assignment {assignment!r} in this course")
-    token = deep_linking.response_token(
-        tool_keys.current(), wanted, loaded, str(request.url_for("lti_launch"))
-    )
+    with service.db.session() as db:
+        if not use_state(db, wanted.pick):
+            raise ApiError(
+                403, "this choice was already used (or is too old): add the tool from the LMS again"
+            )
+    token = deep_linking.response_token(tool_keys.current(), wanted, loaded, _lti(request).config.launch_url)
     log.info(json.dumps({"event": "lti_deep_link_response", "assignment": loaded.name}))
     return deep_linking.return_page(wanted, token, loaded)
 

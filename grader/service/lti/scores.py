@@ -1,12 +1,15 @@
 """Grade passback, the writing half: every new verdict row of a student's counted version
-(the grading workers write one per grading, the hand-grading code one per change of a hand
-grade, for every version of the student) puts the student's score in the ``lti_scores``
-outbox of each LMS course the student is in and the assignment has a line item in, inside
-the transaction that writes the verdict: both are stored, or neither.
+(the grading workers write one per grading and regrade, the hand-grading code one per change
+of a hand grade or override, for every version of the student) puts the student's score in
+the ``lti_scores`` outbox of each LMS course the student is in and the assignment has a line
+item in, inside the transaction that writes the verdict: both are stored, or neither. A due
+that moves (``course.yaml``) can change which version counts without a new verdict: the
+scores of the students whose counted version changed are queued with it.
 :mod:`grader.service.lti.passback` posts them.
 
-The service's own modules know nothing of this: :func:`install` listens to the database's
-sessions (SQLAlchemy's ``before_flush``), so every writer of a verdict is covered.
+The service's own modules know nothing of this: :func:`install` listens to a database's
+sessions (SQLAlchemy's ``before_flush``), in every process that writes (the server's, and
+the grading process's: ``Service.hook_database``), so every writer of a verdict is covered.
 """
 
 from __future__ import annotations
@@ -15,19 +18,19 @@ import datetime as dt
 import logging
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from grader.batch.blobs import loads
 from grader.core.report import Report
 from grader.core.verdict import Status
-from grader.service.counting import counted_version
+from grader.service.counting import counted_version, newest_verdict
 from grader.service.db import Assignment, Submission, User, VerdictRow, due_for, utcnow
 from grader.service.lti.models import LtiLineItem, LtiMember, LtiScore, LtiUser
+from grader.service.lti.registration import FULLY_GRADED, PENDING_MANUAL
 
 log = logging.getLogger("grader.service.lti")
-FULLY_GRADED, PENDING_MANUAL = "FullyGraded", "PendingManual"
 SUBMITTED, COMPLETED = "Submitted", "Completed"
 
 
@@ -38,16 +41,28 @@ def install(sessions: sessionmaker[Session]) -> None:
 
 def _before_flush(db: Session, _context: Any, _instances: Any) -> None:
     verdicts = [row for row in db.new if isinstance(row, VerdictRow)]
-    if not verdicts:
+    moved = [row for row in db.dirty if isinstance(row, Assignment) and _due_moved(row)]
+    if not verdicts and not moved:
         return
     with db.no_autoflush:
-        for verdict in verdicts:
-            try:
+        try:
+            for verdict in verdicts:
                 queue_scores(db, verdict)
-            except SQLAlchemyError:
-                raise  # the transaction fails whole: no verdict without its scores
-            except Exception:  # a bug here must not stop grading: say so loudly
-                log.exception("the LMS score of submission %s was not queued", verdict.submission_id)
+            for assignment in moved:
+                queue_changed(db, assignment)
+        except SQLAlchemyError:
+            raise  # the transaction fails whole: no verdict without its scores
+        except Exception:  # a bug here must not stop grading: say so loudly
+            log.exception("LMS scores were not queued")
+
+
+def _due_moved(assignment: Assignment) -> bool:
+    """The assignment's due, or a student's extension, changed in this transaction."""
+    for attribute, empty in (("due", None), ("extensions", {})):
+        history = getattr(inspect(assignment).attrs, attribute).history
+        if history.deleted and list(history.deleted) != list(history.added or [empty]):
+            return True
+    return False
 
 
 def queue_scores(db: Session, verdict: VerdictRow) -> int:
@@ -141,20 +156,62 @@ def score_row(
     )
 
 
+def queue_changed(db: Session, assignment: Assignment) -> int:
+    """The score of each LMS student of ``assignment`` whose counted version is not the one
+    their last score came from (the due moved); how many were queued."""
+    queued = 0
+    for item in db.scalars(select(LtiLineItem).where(LtiLineItem.assignment == assignment.name)):
+        for subject, user_id in _students(db, item):
+            counted = counted_submission(db, assignment.id, user_id)
+            verdict = newest_verdict(db, counted) if counted is not None else None
+            submission = db.get(Submission, counted) if verdict is not None else None
+            if (
+                submission is None
+                or verdict is None
+                or _last_submission(db, item, subject) in (None, counted)
+            ):
+                continue
+            report = loads(verdict.report)
+            if isinstance(report, Report):
+                due = due_for(assignment, user_name(db, user_id))
+                db.add(score_row(item, subject, submission, report, due))
+                queued += 1
+    return queued
+
+
+def queue_all_changed(db: Session) -> int:
+    """:func:`queue_changed` for every assignment: at start-up, for a due moved while no
+    server listened."""
+    return sum(queue_changed(db, assignment) for assignment in db.scalars(select(Assignment)))
+
+
+def _students(db: Session, item: LtiLineItem) -> list[tuple[str, int]]:
+    """(LMS user id, service user id) of the members of the line item's LMS course."""
+    rows = db.execute(
+        select(LtiUser.subject, LtiUser.user_id)
+        .join(
+            LtiMember,
+            (LtiMember.issuer == LtiUser.issuer) & (LtiMember.subject == LtiUser.subject),
+        )
+        .where(LtiUser.issuer == item.issuer, LtiMember.context_id == item.context_id)
+    ).all()
+    return [(subject, user_id) for subject, user_id in rows]
+
+
+def _last_submission(db: Session, item: LtiLineItem, subject: str) -> int | None:
+    return db.scalar(
+        select(LtiScore.submission_id)
+        .where(LtiScore.line_item_id == item.id, LtiScore.subject == subject)
+        .order_by(LtiScore.id.desc())
+        .limit(1)
+    )
+
+
 def queue_current_score(db: Session, user_id: int, assignment_id: int) -> int:
     """On a student's launch: their present score, to the line items that have none of
     theirs yet (graded before the LMS announced where scores go)."""
     submission_id = counted_submission(db, assignment_id, user_id)
-    verdict = (
-        db.scalar(
-            select(VerdictRow)
-            .where(VerdictRow.submission_id == submission_id)
-            .order_by(VerdictRow.id.desc())
-            .limit(1)
-        )
-        if submission_id is not None
-        else None
-    )
+    verdict = newest_verdict(db, submission_id) if submission_id is not None else None
     submission = db.get(Submission, submission_id) if verdict is not None else None
     if verdict is None or submission is None:
         return 0

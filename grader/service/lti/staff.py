@@ -19,7 +19,7 @@ from grader.service.errors import ApiError
 from grader.service.lti.models import LtiLineItem, LtiMember, LtiScore, ScoreStatus
 from grader.service.lti.oauth import TokenError
 from grader.service.lti.passback import outbox_counts
-from grader.service.lti.roster import RosterError, Synced, sync_rosters
+from grader.service.lti.roster import RosterError, Synced, sync_rosters, unmatched
 from grader.service.pages import check_csrf, csrf_field, shell
 
 router = APIRouter()
@@ -86,28 +86,39 @@ def _passback_section(db: Session) -> str:
         select(LtiScore, User.name, LtiLineItem.assignment)
         .join(User, User.id == LtiScore.user_id)
         .join(LtiLineItem, LtiLineItem.id == LtiScore.line_item_id)
-        .where(LtiScore.status == ScoreStatus.PENDING, LtiScore.last_error.is_not(None))
+        .where(
+            LtiScore.status.in_((ScoreStatus.PENDING, ScoreStatus.REFUSED)), LtiScore.last_error.is_not(None)
+        )
         .order_by(LtiScore.id.desc())
         .limit(FAILURES_SHOWN)
     ).all()
     rows = "".join(
-        f"<tr><td>{escape(name)}</td><td>{escape(assignment)}</td><td>{score.attempts}</td>"
-        f"<td>{_when(score.next_attempt_at)}</td><td>{escape(score.last_error or '')}</td></tr>"
+        f"<tr><td>{escape(name)}</td><td>{escape(assignment)}</td><td>{_state(score)}</td>"
+        f"<td>{score.attempts}</td><td>{escape(score.last_error or '')}</td></tr>"
         for score, name, assignment in failing
     )
     table = (
-        "<table class='summary'><thead><tr><th>Student</th><th>Assignment</th><th>Attempts</th>"
-        f"<th>Next attempt</th><th>Last error</th></tr></thead><tbody>{rows}</tbody></table>"
+        "<table class='summary'><thead><tr><th>Student</th><th>Assignment</th><th>State</th>"
+        f"<th>Attempts</th><th>The LMS's answer</th></tr></thead><tbody>{rows}</tbody></table>"
         if rows
         else ""
     )
+    waiting = counts[ScoreStatus.PENDING] + counts[ScoreStatus.SENDING]
     return (
         "<h2>Grade passback</h2>"
-        f"<p id='passback'>{counts[ScoreStatus.PENDING]} score(s) waiting, "
-        f"{counts[ScoreStatus.DELIVERED]} posted, {counts[ScoreStatus.SUPERSEDED]} replaced by a later "
-        "score before they were posted. Scores wait for an assignment's release; one the LMS "
-        "refuses is tried again, less and less often.</p>" + table
+        f"<p id='passback'>{waiting} score(s) waiting, {counts[ScoreStatus.DELIVERED]} posted, "
+        f"{counts[ScoreStatus.SUPERSEDED]} replaced by a later score before they were posted, "
+        f"{counts[ScoreStatus.REFUSED]} refused by the LMS. Scores wait for an assignment's release; "
+        "one the LMS cannot take now is tried again, less and less often; one it refuses for good "
+        "(a student no longer in the course, a deleted column) is not, and is listed here with "
+        "the LMS's reason: the student's next score is sent as usual.</p>" + table
     )
+
+
+def _state(score: LtiScore) -> str:
+    if score.status == ScoreStatus.REFUSED:
+        return "refused, not tried again"
+    return f"tried again at {_when(score.next_attempt_at)}"
 
 
 def _line_items_section(db: Session) -> str:
@@ -142,10 +153,21 @@ def _roster_section(db: Session, csrf: str) -> str:
         if rows
         else ""
     )
+    problems = "".join(f"<li>{escape(line)}</li>" for line in unmatched(db))
+    warning = (
+        "<p class='warning' role='alert'>Several roster members match one grader user by their "
+        "student number or e-mail, and none of them launched the tool: none is linked, so the "
+        "user's rows in the exports carry no name or number from the LMS. Once the student "
+        f"opens the tool from the LMS, their launch links them.</p><ul>{problems}</ul>"
+        if problems
+        else ""
+    )
     return (
         "<h2>Roster</h2><p>Once fetched, the Canvas and Moodle exports name students as the LMS "
-        "does (instead of roster.csv).</p>"
-        f"{table}<form class='stack' method='post' action='/ta/lms/roster'>{csrf}"
+        "does (instead of roster.csv). A member is linked to the grader user their launches "
+        "made, else to a user no launch linked that is named after their student number or "
+        "their e-mail's local part.</p>"
+        f"{warning}{table}<form class='stack' method='post' action='/ta/lms/roster'>{csrf}"
         "<button type='submit'>Fetch the roster from the LMS</button></form>"
     )
 
