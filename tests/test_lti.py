@@ -589,8 +589,9 @@ def last_score(lms: Lms, user: LmsUser, after: int, given: float, what: str) -> 
 
 def test_every_new_counted_verdict_reaches_the_lms_from_the_grading_process(lms: Lms) -> None:
     """With the default workers the verdicts are written by the grading process: a first
-    grading, a later version, a regrade after the problem file is fixed, and a due moved so
-    that an earlier version counts each send the student's score, with no launch between."""
+    grading, a later version, a regrade after the problem file is fixed, a due moved so that
+    an earlier version counts, and the student's extension that makes the later one count again
+    each send the student's score, with no launch between."""
     lms.platform.allowed_scopes.update({SCOPE_SCORE})
     lms.platform.link = deep_link(lms, "dave", MOVES)
     mona, client = student(lms, "mona")
@@ -607,12 +608,20 @@ def test_every_new_counted_verdict_reaches_the_lms_from_the_grading_process(lms:
         problem.write_text(MOVES_FILE.replace("answer: x*H(x)", "answer: x*H(-x)"))  # the TA's fix
         posted = last_score(lms, mona, posted, 3, "the score of the regraded second version")
         course_yaml.write_text(f"assignments:\n  {MOVES}: {{due: {between.isoformat()}}}\n")
-        last_score(lms, mona, posted, 0, "the first version's score once it counts")
+        posted = last_score(lms, mona, posted, 0, "the first version's score once it counts")
+        ((_, score), *_) = reversed(lms.platform.scores_of(mona))
+        assert score["activityProgress"] == "Completed"  # after the due
+        extended = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+        course_yaml.write_text(
+            f"assignments:\n  {MOVES}:\n    due: {between.isoformat()}\n"
+            f"    extensions: {{mona: {extended.isoformat()}}}\n"
+        )
+        last_score(lms, mona, posted, 3, "the second version's score once mona's extension counts it")
     finally:
         course_yaml.unlink(missing_ok=True)
         problem.write_text(MOVES_FILE)
     ((_, score), *_) = reversed(lms.platform.scores_of(mona))
-    assert score["activityProgress"] == "Completed"  # after the due
+    assert score["activityProgress"] == "Submitted"  # before mona's own due
 
 
 def test_a_column_is_found_or_made_when_the_link_names_none(lms: Lms) -> None:
