@@ -111,7 +111,7 @@ WRONG_VARIANTS = [
         "return torch.matmul(x, self.weight) + self.bias",
         "incorrect",
         [
-            "with x of shape 1 x 3 = [[0.5478, -0.9209, -1.836]]",
+            "with x of shape 1 x 3 = [[",  # drawn from the run's secret and the answer's text
             "your code raised RuntimeError",
             "mat1 and mat2 shapes cannot be multiplied",
             "(line 1 of your answer)",
@@ -153,7 +153,7 @@ WRONG_VARIANTS = [
         "q10.relu_backward",
         "return (self.inputs[0] >= 0).float() * dLdout",
         "partial",
-        ["ReLU's derivative at 0 is taken as 0", "your `dL/dx[0, 1]` is -0.920853, the expected 0"],
+        ["ReLU's derivative at 0 is taken as 0", "your `dL/dx[0, 1]` is ", "which is not the expected value"],
     ),
     (
         "q10.cross_entropy_backward",
@@ -191,7 +191,7 @@ WRONG_VARIANTS = [
         "q11.evaluate",
         "def evaluate(model, loader):\n    return 1.0",
         "incorrect",
-        ["your `accuracy` is 1, the expected"],
+        ["your `accuracy` is 1, which is not the expected value"],
     ),
     ("q11.evaluate", "def accuracy(model, loader):\n    return 1.0", "invalid", ["does not define evaluate"]),
 ]

@@ -305,13 +305,42 @@ def test_check_text_answers() -> None:
     assert complexity.check(reference, "O(2n^2 d + n d^2 + n^2)").status is Status.CORRECT
     verdict = complexity.check(reference, r"\Theta(n^2 d)")
     assert verdict.status is Status.INCORRECT
-    assert "missing n d^2" in verdict.feedback
+    assert (
+        verdict.feedback == "Θ(n^2 d) is not the right class: it is too small when d grows and n stays fixed"
+    )
 
 
 def test_big_o_upper_bound_not_tight() -> None:
     reference = part("Theta(n^2*d + n*d^2)", ["n", "d"], assumptions=("d <= n",))
     verdict = complexity.check(reference, "O(n^3)")
-    assert verdict.feedback == "O(n^3) is an upper bound but not tight; expected Θ(n^2 d)"
+    assert (
+        verdict.feedback
+        == "O(n^3) is an upper bound but not tight: it is too large when n grows and d stays fixed"
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "feedback"),
+    [
+        ("n", "Θ(n) is not the right class: it is too small when d grows and n stays fixed"),
+        ("O(n^2)", "O(n^2) is not an upper bound: it is too small when d grows and n stays fixed"),
+        (
+            r"\Omega(n^2 d)",
+            "Ω(n^2 d) is a lower bound but not tight: it is too small when d grows and n stays fixed",
+        ),
+        (r"\Omega(n^3)", "Ω(n^3) is not a lower bound: it is too large when n grows and d stays fixed"),
+        ("O(n^2 d + n d^2)", "accepted; the tight statement is Θ(n^2 d + n d^2)"),
+    ],
+)
+def test_feedback_says_what_is_wrong_never_the_reference(answer: str, feedback: str) -> None:
+    """Issue 45, item 1: "Θ(n) is not Θ(n^2 d + n d^2): missing n^2 d, n d^2" gave the key away;
+    the feedback names a way the symbols grow where the student's bound fails, never the
+    reference's class or its terms (the TA's views keep them: ``Reading.expected``)."""
+    verdict = complexity.check(part("Theta(n^2*d + n*d^2)", ["n", "d"]), answer)
+    assert verdict.feedback == feedback
+    assert verdict.reading is not None and verdict.reading.expected == "Θ(n^2 d + n d^2)"
+    if verdict.status is not Status.CORRECT:
+        assert "n d^2" not in verdict.feedback
 
 
 def test_details_carry_both_classes() -> None:

@@ -71,6 +71,13 @@ def store_key() -> bytes:
     return _key_at(key_path())
 
 
+def draw_secret() -> bytes:
+    """The secret code trials are drawn with (grader.core.drawing): kept with the store's key,
+    never shown to a student, and the same for every run of this user, so a re-run of an
+    answer draws its trials again identically."""
+    return hmac.digest(store_key(), b"grader: the seed of each answer's code trials", "sha256")
+
+
 def seal(key: bytes, *fields: str | bytes) -> str:
     """HMAC-SHA256 of the fields (each length-prefixed, so no two lists of fields collide)."""
     message: list[bytes] = []

@@ -48,6 +48,7 @@ from grader.batch.edits import (
     verdict_pairs,
     without_meanings,
 )
+from grader.batch.integrity import draw_secret
 from grader.batch.limits import limits_in_force, limits_text, verdict_version
 from grader.batch.lock import output_lock
 from grader.batch.output import OutputFolder, ScoreChange
@@ -211,12 +212,14 @@ class _Run:
             out_token=token,
             store_blobs=store is not None,  # the workers pickle what the store keeps
             rows_only=store is not None,  # and send rows: the store keeps the reports
+            draw_secret=draw_secret(),
         )
         self.hand_digests = {folder: grades_digest(grades) for folder, grades in options.hand.items()}
         head = f"{rendering}\n{limits_text(limits)}\n{options.show_expected}"
         self.problem_digest = _digest(f"{head}\n{spec.model_dump_json()}")
         self.part_digests = {
-            address: part_digest(part, self.version) for address, _, part in spec.iter_parts()
+            address: part_digest(part, self.version, self.setup.draw_secret)
+            for address, _, part in spec.iter_parts()
         }
         # What an edit re-run needs of this problem set, and of the ones the store was graded with.
         self.spec_record = SpecRecord(self.problem_digest, spec_view(spec, head), dict(self.part_digests))

@@ -37,6 +37,7 @@ from grader.batch.spool import SpooledEntry, SpooledVerdict, spool_folder, write
 from grader.batch.studentfiles import reachable_output, write_student_files
 from grader.core.deferred import with_imports
 from grader.core.digests import answer_digest
+from grader.core.drawing import drawing_with, fingerprint
 from grader.core.files import safe_filename
 from grader.core.parts import PartBase
 from grader.core.report import PartResult, Report
@@ -146,6 +147,9 @@ class WorkerSetup:
     # Check only these parts' answers, and send back their verdicts: no report, no files (the
     # distinct answers of a problem file's edited parts, see grader.batch.edits).
     check_only: tuple[str, ...] = ()
+    # The secret each answer's code trials are drawn with (grader.core.drawing; its
+    # fingerprint is in every verdict's key): empty, the parts' own seeds.
+    draw_secret: bytes = b""
 
 
 class WorkerRefused(RuntimeError):
@@ -185,7 +189,7 @@ class Prepared:
     def __init__(self, setup: WorkerSetup):
         self.setup = setup
         self.part_keys = {
-            id(part): (address, part_digest(part, setup.version))
+            id(part): (address, part_digest(part, setup.version, setup.draw_secret))
             for address, _, part in setup.spec.iter_parts()
         }
         self.parts = {address: part for address, _, part in setup.spec.iter_parts()}
@@ -283,6 +287,12 @@ def _spooled_entry(graded: Graded, blobs: StoreBlobs) -> SpooledEntry:
 
 
 def grade_task(prepared: Prepared, task: SubmissionTask) -> Graded:
+    """The sheet graded, each answer's code trials drawn with the run's secret."""
+    with drawing_with(prepared.setup.draw_secret):
+        return _grade_task(prepared, task)
+
+
+def _grade_task(prepared: Prepared, task: SubmissionTask) -> Graded:
     if prepared.setup.check_only:
         return check_parts(prepared, task)
     spec = prepared.setup.spec
@@ -438,9 +448,11 @@ def check_in_process(part: PartBase, answer: Any) -> Verdict:
     return limited_check(part, answer)[0]
 
 
-def part_digest(part: PartBase, version: str) -> str:
-    """Digest of every field of the part (defaults merged in) and of grader's code."""
-    return _digest(f"{version}\n{type(part).__name__}\n{part.model_dump_json()}")
+def part_digest(part: PartBase, version: str, draw_secret: bytes = b"") -> str:
+    """Digest of every field of the part (defaults merged in), of grader's code, and of the
+    secret the answers' trials are drawn with (its fingerprint)."""
+    drawn = fingerprint(draw_secret)
+    return _digest(f"{version}\n{drawn}\n{type(part).__name__}\n{part.model_dump_json()}")
 
 
 def _digest(text: str) -> str:

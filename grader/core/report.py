@@ -117,7 +117,7 @@ class PartResult:
         if self.received is not None:
             data["received"] = self.received
         if self.decision is not None and self.status in DECIDED:
-            data["certificate"] = self.decision.to_dict()
+            data["certificate"] = self.decision.to_dict(private=show_expected)
         if show_expected and self.expected is not None:
             data["expected"] = self.expected
         if self.pending:

@@ -76,6 +76,7 @@ class Decision:
     largest_error: float | None = None  # approx networks: the largest |network - target| found
     certificate: Certificate | None = None  # None: not stated by the checker (derived from ``exact``)
     probe_classes: tuple[str, ...] = ()  # with probes: the kinds of points ("scales", "kinks", ...)
+    seed: int | None = None  # the seed the probes were drawn from: the TA's to see, never a student's
 
     @property
     def kind(self) -> Certificate:
@@ -96,13 +97,16 @@ class Decision:
         classes = f" ({', '.join(self.probe_classes)})" if self.probe_classes else ""
         return f"probes: {count}{classes}"
 
-    def to_dict(self) -> dict[str, Any]:
-        """The certificate as the JSON report carries it (docs/formats.md, section 7)."""
+    def to_dict(self, private: bool = False) -> dict[str, Any]:
+        """The certificate as the JSON report carries it (docs/formats.md, section 7); the seed
+        of the probes only in the TA's report (``private``)."""
         data: dict[str, Any] = {"kind": self.kind.value, "method": self.method}
         if self.probes:
             data["points"] = self.probes
         if self.probe_classes:
             data["classes"] = list(self.probe_classes)
+        if private and self.seed is not None:
+            data["seed"] = self.seed
         return data
 
 

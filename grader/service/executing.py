@@ -12,6 +12,7 @@ import threading
 from grader.batch import InProcessExecutor
 from grader.batch.cluster import executor_for
 from grader.batch.executors import Executor, StandingExecutor
+from grader.batch.integrity import draw_secret
 from grader.batch.limits import limits_in_force, verdict_version
 from grader.batch.reading import ShippedFile, SubmissionTask
 from grader.batch.store import code_version
@@ -60,6 +61,7 @@ class WorkerSetups:
         self.limits = limits_in_force()
         self.version = verdict_version(code_version(deciding_only=True), self.limits)
         self.rendering = code_version()
+        self.draw_secret = draw_secret()  # each answer's code trials: a seed no student sees
         self._setups: dict[str, WorkerSetup] = {}  # by problem-file hash
         self._lock = threading.Lock()
 
@@ -68,7 +70,13 @@ class WorkerSetups:
             setup = self._setups.get(problem_hash)
             if setup is None:
                 setup = WorkerSetup(
-                    spec, False, self.version, self.rendering, store=self.store, limits=self.limits
+                    spec,
+                    False,
+                    self.version,
+                    self.rendering,
+                    store=self.store,
+                    limits=self.limits,
+                    draw_secret=self.draw_secret,
                 )
                 if len(self._setups) >= self.KEPT:
                     self._setups.pop(next(iter(self._setups)))

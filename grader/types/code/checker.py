@@ -21,14 +21,15 @@ from grader.types.code.trials import draw_trials
 def check(part: CodePart, answer: Any) -> Verdict:
     code = program(part, answer)
     _require_sandbox(part)
-    trials = draw_trials(part)
-    reference = _reference_result(part)
-    student_job = runs.build_job(part, code)
+    seed = runs.seed_for(part, code)
+    trials = draw_trials(part, seed)
+    reference = _reference_result(part, seed)
+    student_job = runs.build_job(part, code, seed)
     student = runs.results([student_job]).get(student_job["id"], {})
     if "result" not in student or not isinstance(student["result"], dict):
         return compare.ending(student, part)
     result = compare.shift_lines(student["result"], code)
-    return compare.compare(part, result, reference, trials)
+    return compare.compare(part, result, reference, trials, seed)
 
 
 def unavailable(part: CodePart) -> str | None:
@@ -48,10 +49,11 @@ def _require_sandbox(part: CodePart) -> None:
         raise CheckUndecided(reason)
 
 
-def _reference_result(part: CodePart) -> dict[str, Any]:
-    """The reference's outputs; its listed mistakes run in the same sandbox, for later."""
-    jobs = [runs.reference_job(part, part.answer)]
-    jobs += [runs.reference_job(part, mistake.answer) for mistake in part.mistakes]
+def _reference_result(part: CodePart, seed: int) -> dict[str, Any]:
+    """The reference's outputs on the answer's trials; its listed mistakes run in the same
+    sandbox, for later."""
+    jobs = [runs.reference_job(part, part.answer, seed)]
+    jobs += [runs.reference_job(part, mistake.answer, seed) for mistake in part.mistakes]
     reference = runs.results(jobs).get(jobs[0]["id"], {})
     failure = compare.reference_failure(reference, "the reference")
     if failure:
@@ -64,8 +66,10 @@ def same_mistake(part: CodePart, listed: Any, answer: Any) -> bool:
     """Does the answer behave as the listed buggy reference does: the same outputs on every
     trial, or the same exception on the same trial after the same outputs before it?"""
     _require_sandbox(part)
-    mistake_job = runs.reference_job(part, listed)
-    student_job = runs.build_job(part, program(part, answer))
+    code = program(part, answer)
+    seed = runs.seed_for(part, code)
+    mistake_job = runs.reference_job(part, listed, seed)
+    student_job = runs.build_job(part, code, seed)
     found = runs.results([mistake_job, student_job])
     mistake, student = found.get(mistake_job["id"], {}), found.get(student_job["id"], {})
     if not isinstance(mistake.get("result"), dict) or not isinstance(student.get("result"), dict):

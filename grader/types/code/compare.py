@@ -2,7 +2,9 @@
 
 Runs outside the sandbox, on plain data decoded here (dtype, shape, numbers): nothing
 the student's code did can reach this comparison. The feedback names the first input
-where they differ, the output and the entry, and both values.
+where they differ, the output and the entry, and the student's value there: never the
+reference's output on a drawn trial (that made ``/check`` an oracle, issue 45), only on a
+fixed case the TA lets show it (``show_case_expected``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from grader.core.verdict import Certificate, CheckUndecided, Decision, Verdict, 
 from grader.mathlang.wording import dims_text
 from grader.types.code.part import CodePart
 from grader.types.code.source import Program
-from grader.types.code.trials import Trial
+from grader.types.code.trials import CASE, EDGE, RANDOM, Trial
 
 SHOWN_ENTRIES = 12  # an input this small is shown whole in feedback
 MAX_DIMS = 32
@@ -55,7 +57,7 @@ def decode(value: Any) -> Output:
 
 
 def compare(
-    part: CodePart, student: dict[str, Any], reference: dict[str, Any], trials: list[Trial]
+    part: CodePart, student: dict[str, Any], reference: dict[str, Any], trials: list[Trial], seed: int
 ) -> Verdict:
     """The verdict for the student's result against the reference's (both a runner ``result``)."""
     reference_trials = reference.get("trials", [])
@@ -69,7 +71,7 @@ def compare(
             return Verdict.incorrect(f"{_with_inputs(trial)}your code's outputs could not be read ({exc})")
         if differs is not None:
             return differs
-    return Verdict.correct(decision=_decision(part, len(trials)))
+    return Verdict.correct(decision=_decision(trials, seed))
 
 
 def behaves_alike(part: CodePart, student: dict[str, Any], other: dict[str, Any]) -> bool:
@@ -104,20 +106,20 @@ def _same_output(part: CodePart, have: Output, wanted: Output) -> bool:
     )
 
 
-def _decision(part: CodePart, count: int) -> Decision:
-    fixed = len(part.cases)
-    drawn = count - fixed
-    how = ", ".join(
-        text
-        for text in (
-            f"{fixed} fixed case{'s' * (fixed != 1)}" if fixed else "",
-            f"{drawn} random draw{'s' * (drawn != 1)} (seed {part.seed})" if drawn else "",
-        )
-        if text
-    )
+def _decision(trials: list[Trial], seed: int) -> Decision:
+    """``probes``: how many trials, of which kinds, and which were edges (their seed is kept
+    with the verdict for the TA, never in what a student reads)."""
+    count = len(trials)
+    kinds = [(kind, sum(1 for trial in trials if trial.kind == kind)) for kind in (CASE, EDGE, RANDOM)]
+    how = ", ".join(f"{number} {kind}{'s' * (number != 1)}" for kind, number in kinds if number)
+    edges = "; ".join(f"{n} ({trial.edge})" for n, trial in enumerate(trials, 1) if trial.kind == EDGE)
     method = f"ran in a sandbox on {count} input{'s' * (count != 1)} ({how}); every output agreed"
-    classes = tuple(name for name, number in (("fixed cases", fixed), ("random draws", drawn)) if number)
-    return Decision(method, exact=False, probes=count, certificate=Certificate.PROBES, probe_classes=classes)
+    if edges:
+        method += f"; the edge inputs: trial {edges}"
+    classes = tuple(f"{kind}s" for kind, number in kinds if number)
+    return Decision(
+        method, exact=False, probes=count, certificate=Certificate.PROBES, probe_classes=classes, seed=seed
+    )
 
 
 def _first_difference(part: CodePart, got: Any, expected: Any, trial: Trial) -> Verdict | None:
@@ -161,8 +163,17 @@ def _compare_output(part: CodePart, name: str, have: Output, wanted: Output, tri
     received, expected = _two_numbers(have.array.ravel()[flat], wanted.array.ravel()[flat])
     wrong = int((~close).sum())
     count = f" ({wrong} of {close.size} entries differ)" if close.size > 1 else ""
-    message = f"your {_label(name, at)} is {received}, the expected {expected}{count}"
-    return _wrong(part, trial, message, received, expected)
+    if _shows_expected(part, trial):
+        message = f"your {_label(name, at)} is {received}, the expected {expected}{count}"
+        return _wrong(part, trial, message, received, expected)
+    message = f"your {_label(name, at)} is {received}, which is not the expected value{count}"
+    return _wrong(part, trial, message, received)
+
+
+def _shows_expected(part: CodePart, trial: Trial) -> bool:
+    """The expected output may be told on a fixed case the TA wrote and lets show, never on a
+    drawn trial (a student would read them all, one ``/check`` at a time)."""
+    return trial.kind == CASE and part.show_case_expected
 
 
 def _wrong(

@@ -69,6 +69,10 @@ class CodePart(PartBase):
     sizes: dict[str, tuple[int, int]] = Field(default_factory=dict)
     inputs: dict[str, InputSpec] = Field(default_factory=dict)
     cases: tuple[dict[str, Any], ...] = Field((), max_length=MAX_TRIALS)
+    # Feedback on a fixed case may give the case's expected output (never a drawn trial's).
+    show_case_expected: bool = False
+    # Edge inputs of the part's own, written as cases are; drawn edges come as well (see trials).
+    edges: tuple[dict[str, Any], ...] = Field((), max_length=MAX_TRIALS)
     trials: int = Field(5, ge=0, le=MAX_TRIALS)
     seed: int = Field(0, ge=0, le=2**32 - 1)
     atol: AbsoluteTolerance = 1e-8

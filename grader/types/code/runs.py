@@ -19,6 +19,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from grader.core.drawing import answer_seed
 from grader.types.code.part import CodePart
 from grader.types.code.sandbox import RUNNER, NoSandbox, isolation, run_runner, site_directories
 from grader.types.code.source import Program, program
@@ -51,8 +52,14 @@ _CACHE: OrderedDict[str, Record] = OrderedDict()
 _RECENT: dict[str, Record] = {}
 
 
-def build_job(part: CodePart, code: Program) -> Job:
-    trials = draw_trials(part)
+def seed_for(part: CodePart, code: Program) -> int:
+    """The seed of the trials an answer is graded on (see grader.core.drawing)."""
+    return answer_seed(part.seed, code.text)
+
+
+def build_job(part: CodePart, code: Program, seed: int) -> Job:
+    """The job that runs ``code`` on the trials drawn from ``seed``."""
+    trials = draw_trials(part, seed)
     job: Job = {
         "framework": part.framework,
         "sources": [
@@ -78,8 +85,8 @@ def _key(job: Job) -> str:
     return hashlib.sha256(f"{_RUNNER_DIGEST}\n{isolation()}\n{text}".encode()).hexdigest()[:32]
 
 
-def reference_job(part: CodePart, reference: Any) -> Job:
-    return build_job(part, program(part, reference, reference=True))
+def reference_job(part: CodePart, reference: Any, seed: int) -> Job:
+    return build_job(part, program(part, reference, reference=True), seed)
 
 
 def results(jobs: Sequence[Job]) -> dict[str, Record]:
@@ -143,8 +150,8 @@ def _run_once(jobs: list[Job]) -> dict[str, Record]:
 
 
 def prepare(pairs: Sequence[tuple[CodePart, Any]]) -> None:
-    """Run every reference and every answer of one submission's code parts: references in one
-    sandbox (once per process), the answers together in another."""
+    """Run every reference and every answer of one submission's code parts, on the trials of
+    each answer: references in one sandbox, the answers together in another."""
     _RECENT.clear()
     try:
         isolation()
@@ -154,9 +161,11 @@ def prepare(pairs: Sequence[tuple[CodePart, Any]]) -> None:
     answers: list[Job] = []
     for part, answer in pairs:
         try:
-            references.append(reference_job(part, part.answer))
-            references.extend(reference_job(part, mistake.answer) for mistake in part.mistakes)
-            answers.append(build_job(part, program(part, answer)))
+            code = program(part, answer)
+            seed = seed_for(part, code)
+            references.append(reference_job(part, part.answer, seed))
+            references.extend(reference_job(part, mistake.answer, seed) for mistake in part.mistakes)
+            answers.append(build_job(part, code, seed))
         except Exception:  # the part's own check reports what is wrong
             continue
     results(references)

@@ -310,6 +310,19 @@ class Space:
             )
         return result is not Dominance.NONE
 
+    def outgrowing_direction(self, term: Monomial, others: Sequence[Monomial]) -> tuple[int, ...] | None:
+        """Rates ``t`` (each symbol grows like ``s^t_j``, within the assumptions; 0: stays put) along
+        which ``term`` outgrows every one of ``others``, fewest growing symbols first; None when no
+        small such direction exists, or a term grows exponentially (its rate is not a power)."""
+        if not others or _has_growth(term, others):
+            return None
+        for t in sorted(_directions(len(self.symbols)), key=lambda t: (sum(map(bool, t)), sum(t))):
+            if any(_dot(row, t) > 0 for row in self.cone):
+                continue
+            if _growth(term, t) > max(_growth(o, t) for o in others):
+                return t
+        return None
+
     # -- display --------------------------------------------------------------
 
     def display_key(self, monomial: Monomial) -> tuple[object, ...]:

@@ -19,6 +19,7 @@ not matter: ``O(2n^2 d + n d^2 + n^2)`` is ``Θ(n^2 d + n d^2)``.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -113,7 +114,9 @@ def _bound_side(tree: ast.Node) -> ast.Node:
 
 def _answer_text(answer: Any) -> str:
     if isinstance(answer, bool) or not isinstance(answer, (str, int, float, Fraction)):
-        raise AnswerError(f"expected a complexity such as Θ(n^2 d), got a {type(answer).__name__}")
+        raise AnswerError(
+            f"expected one complexity class (Θ, O or Ω of an expression), got a {type(answer).__name__}"
+        )
     return strip_math_delimiters(str(answer).strip())
 
 
@@ -131,6 +134,18 @@ def _setting(reference: str, symbols: tuple[str, ...], assumptions: tuple[str, .
         return Setting(space, read_complexity(tree, space, text))
     except (AnswerError, CheckUndecided) as exc:
         raise ValueError(f"problem spec: reference answer {reference!r}: {_message(exc)}") from exc
+
+
+def class_terms(reference: str) -> list[str]:
+    """The class and each term that sets it, as feedback would write them (``n^2 d``): each one
+    is the key's. Read without the part's assumptions, which only drop terms; [] when unreadable."""
+    try:
+        setting = _setting(reference, (), ())
+    except (ValueError, AnswerError, CheckUndecided):
+        return []
+    reference_class = setting.reference
+    terms = [setting.space.show(term) for term in reference_class.terms]
+    return [show(reference_class, setting.space), setting.space.show_sum(reference_class.terms), *terms]
 
 
 def _spec_tree(text: str, symbols: tuple[str, ...], what: str) -> ast.Node:
@@ -185,54 +200,80 @@ def judge(student: Complexity, reference: Complexity, space: Space, accept_big_o
 
 
 def _judge(student: Complexity, reference: Complexity, space: Space, accept_big_o: bool) -> Verdict:
+    """The verdict, worded about the student's class only: the reference's class and terms stay
+    with the TA (``Reading.expected``, shown in the TA's views), the student reads where their
+    bound goes wrong ("too small when d grows faster than n")."""
     missing = [t for t in reference.terms if not space.dominated_by(t, student.terms)]
     extra = [t for t in student.terms if not space.dominated_by(t, reference.terms)]
-    shown, expected = show(student, space), show(reference, space)
-    reading = Reading(received=shown, expected=expected)
-    same = not missing and not extra
+    shown = show(student, space)
+    reading = Reading(received=shown, expected=show(reference, space))
     kind, wanted = student.kind, reference.kind
     if kind != "Theta" and wanted != "Theta" and kind != wanted:
         return Verdict.incorrect(
-            f"{shown} is {_bound_word(kind)}; the question asks for {expected}",
-            reading=reading,
+            f"{shown} is {_bound_word(kind)}; the question asks for {_bound_word(wanted)}", reading=reading
         )
-    if same:
+    if not missing and not extra:
         if kind == wanted or kind == "Theta":
             return Verdict.correct("", reading=reading)
         if accept_big_o:
-            return Verdict.correct(f"accepted; the tight statement is {expected}", reading=reading)
+            tight = show(dataclasses.replace(student, kind="Theta"), space)
+            return Verdict.correct(f"accepted; the tight statement is {tight}", reading=reading)
         return Verdict.incorrect(
-            f"{shown} is only {_bound_word(kind)}; the question asks for {expected}", reading=reading
+            f"{shown} is only {_bound_word(kind)}; the question asks for {_bound_word(wanted)}",
+            reading=reading,
         )
-    if kind == _UPPER and not missing:
-        return Verdict.incorrect(
-            f"{shown} is an upper bound but not tight; expected {expected}", reading=reading
-        )
-    if kind == _LOWER and not extra:
-        return Verdict.incorrect(
-            f"{shown} is a lower bound but not tight; expected {expected}", reading=reading
-        )
-    difference = _difference(missing, extra, space)
+    too_small = _too("small", missing, student.terms, space)
+    too_large = _too("large", extra, reference.terms, space)
     if kind == _UPPER:
-        return Verdict.incorrect(
-            f"{shown} is not an upper bound of {expected}: {difference}", reading=reading
-        )
+        if not missing:
+            return Verdict.incorrect(f"{shown} is an upper bound but not tight: {too_large}", reading=reading)
+        return Verdict.incorrect(f"{shown} is not an upper bound: {too_small}", reading=reading)
     if kind == _LOWER:
-        return Verdict.incorrect(f"{shown} is not a lower bound of {expected}: {difference}", reading=reading)
-    return Verdict.incorrect(f"{shown} is not {expected}: {difference}", reading=reading)
+        if not extra:
+            return Verdict.incorrect(f"{shown} is a lower bound but not tight: {too_small}", reading=reading)
+        return Verdict.incorrect(f"{shown} is not a lower bound: {too_large}", reading=reading)
+    wrong = "; ".join(text for text, terms in ((too_small, missing), (too_large, extra)) if terms)
+    return Verdict.incorrect(f"{shown} is not the right class: {wrong}", reading=reading)
 
 
 def _bound_word(kind: str) -> str:
     return {"O": "an upper bound (O)", "Omega": "a lower bound (Ω)", "Theta": "a tight bound (Θ)"}[kind]
 
 
-def _difference(missing: list[Monomial], extra: list[Monomial], space: Space) -> str:
-    parts = []
-    if missing:
-        parts.append("missing " + ", ".join(space.show(t) for t in missing))
-    if extra:
-        parts.append("extra " + ", ".join(space.show(t) for t in extra))
-    return "; ".join(parts)
+def _too(word: str, outgrowing: list[Monomial], others: tuple[Monomial, ...], space: Space) -> str:
+    """``it is too small when d grows faster than n``: a way the symbols grow along which one
+    of ``outgrowing`` beats every term of ``others``, named by the symbols alone (never a term)."""
+    for term in outgrowing:
+        rates = space.outgrowing_direction(term, others)
+        if rates is not None:
+            return f"it is too {word} {_regime(space.symbols, rates)}"
+    if len(space.symbols) == 1:
+        return f"it is too {word} as {space.symbols[0]} grows"
+    return f"it is too {word} for some ways the symbols grow"
+
+
+def _regime(symbols: tuple[str, ...], rates: tuple[int, ...]) -> str:
+    """``when n grows faster than d``, ``when n and d grow alike and k stays fixed``."""
+    if len(symbols) == 1:
+        return f"as {symbols[0]} grows"
+    speeds = sorted({rate for rate in rates if rate}, reverse=True)
+    groups = [[s for s, r in zip(symbols, rates, strict=True) if r == speed] for speed in speeds]
+    fixed = [s for s, r in zip(symbols, rates, strict=True) if not r]
+    first = groups[0]
+    if len(groups) == 1:
+        text = f"when {_names(first)} {'grow alike' if len(first) > 1 else 'grows'}"
+    else:
+        text = f"when {_names(first)} {'grow' if len(first) > 1 else 'grows'} faster than {_names(groups[1])}"
+        text += "".join(
+            f", and {_names(a)} faster than {_names(b)}" for a, b in itertools.pairwise(groups[1:])
+        )
+    if fixed:
+        text += f" and {_names(fixed)} {'stays' if len(fixed) == 1 else 'stay'} fixed"
+    return text
+
+
+def _names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
 
 
 def show(complexity: Complexity, space: Space) -> str:

@@ -20,6 +20,7 @@ from grader.mathlang.values import Val, describe
 from grader.mathlang.wording import with_article
 from grader.types.expression import exactpl, validated
 from grader.types.expression.feedback import (
+    NOT_EXPECTED,
     _fmt,
     _fmt_exact,
     _shape_mismatch,
@@ -277,16 +278,17 @@ def _compare_constants(prep: Prepared, sides: Sides) -> Outcome | None:
         return Outcome(True, "", 0, method, certificate=Certificate.EXACT)
     return Outcome(
         False,
-        "your value is {}, the expected {}".format(*_exact_pair(ans, ref)),
+        f"your value is {_exact_value(ans, ref)}, {NOT_EXPECTED}",
         0,
         method,
         certificate=Certificate.EXACT,
     )
 
 
-def _exact_pair(ans: Fraction, ref: Fraction) -> tuple[str, str]:
-    shown = _fmt_exact(ans), _fmt_exact(ref)
-    return shown if shown[0] != shown[1] else validated.distinct_values(ans, ref)
+def _exact_value(ans: Fraction, ref: Fraction) -> str:
+    """The answer's value, with the digits it takes to see it differs (the reference's unsaid)."""
+    shown = _fmt_exact(ans)
+    return shown if shown != _fmt_exact(ref) else validated.distinct_values(ans, ref)[0]
 
 
 def _compare_constants_mp(prep: Prepared, sides: Sides) -> Outcome | None:
@@ -309,7 +311,7 @@ def _compare_constants_mp(prep: Prepared, sides: Sides) -> Outcome | None:
     if kind == "same":
         return Outcome(True, "", 0, method)
     if kind == "differ" and len(r) == 1:
-        return Outcome(False, f"your value is {_fmt(a[0])}, the expected {_fmt(r[0])}", 0, method)
+        return Outcome(False, f"your value is {_fmt(a[0])}, {NOT_EXPECTED}", 0, method)
     return None
 
 

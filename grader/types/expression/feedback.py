@@ -31,6 +31,10 @@ def _fmt_exact(v: Fraction) -> str:
         return str(MP.nstr(MP.mpf(v.numerator) / v.denominator, 6))
 
 
+# What a wrong value is told: the reference's value there is the key's (issue 45, item 1).
+NOT_EXPECTED = "which is not the expected value"
+
+
 def canonical(val: Val) -> tuple[tuple[int, ...], np.ndarray]:
     """Shape with row vectors, n×1 matrices and 1×1 matrices read as vectors/scalars,
     and the values as (batch, entries)."""
@@ -141,7 +145,7 @@ def _witness(
     if sides.ref_is_student:
         return f"at {where} its sides are {_value_text(r, shape)} and {_value_text(a, shape)}"
     if kind == "undefined":
-        return f"at {where} your formula is undefined; the expected value is {label}{_value_text(r, shape)}"
+        return f"at {where} your formula is undefined, where the expected formula has a value"
     if kind == "no reference":
         return (
             f"at {where} the expected formula has no real value, but yours gives "
@@ -150,11 +154,8 @@ def _witness(
     if len(r) > 9:
         k = int(np.argmax([abs(x - y) for x, y in zip(r, a, strict=True)]))
         entry = ", ".join(str(j + 1) for j in np.unravel_index(k, shape))
-        return f"at {where}: entry ({entry}) of your answer is {_fmt(a[k])}, the expected {_fmt(r[k])}"
-    return (
-        f"at {where} your formula gives {label}{_value_text(a, shape)}, "
-        f"the expected {label}{_value_text(r, shape)}"
-    )
+        return f"at {where}: entry ({entry}) of your answer is {_fmt(a[k])}, {NOT_EXPECTED}"
+    return f"at {where} your formula gives {label}{_value_text(a, shape)}, {NOT_EXPECTED}"
 
 
 def _value_text(values: np.ndarray, shape: tuple[int, ...] = ()) -> str:

@@ -40,11 +40,12 @@ def polynomial_outcome(prep: Prepared, ref: ast.Relation, ans: ast.Relation) -> 
     extra = [r for r in ans_roots if r not in ref_roots]
     if not missing and not extra:
         return Outcome(True, "", len(ref_roots), method, certificate=Certificate.EXACT)
-    if missing:
-        feedback = f"{name} = {_shown(missing[0])} solves the expected equation, but not yours"
-    else:
+    if extra:
         feedback = f"{name} = {_shown(extra[0])} solves your equation, but not the expected one"
-    feedback += f" (the expected real solutions: {_listing(name, ref_roots)})"
+    else:  # which solution the answer lacks is the key's
+        feedback = (
+            f"your equation misses a real solution of the expected one (yours: {_listing(name, ans_roots)})"
+        )
     return Outcome(False, feedback, len(ref_roots), method, certificate=Certificate.EXACT)
 
 

@@ -26,7 +26,7 @@ from grader.mathlang import ast
 from grader.mathlang.arithmetic import MP
 from grader.mathlang.errors import EvalError, LimitError, MathError
 from grader.mathlang.evaluate import evaluate_val
-from grader.mathlang.values import Env, Val, show
+from grader.mathlang.values import Env, Val
 from grader.types.expression.feedback import _fmt
 from grader.types.expression.outcome import Outcome
 from grader.types.expression.prepare import Prepared, batch_at, get_batch, mp_env_at, relevant_scalars
@@ -65,9 +65,9 @@ def identity_outcome(prep: Prepared, ref: Equation, ans: Equation) -> Outcome | 
     if ref_everywhere and ans_everywhere:
         return Outcome(True, "", 0, "both equations hold for every value")
     if ref_everywhere:
-        return Outcome(False, f"the expected equation holds for every value; yours{_fails_at(prep, ans)}")
+        return Outcome(False, f"your equation{_fails_at(prep, ans)}, where the expected one holds")
     if ans_everywhere:
-        return Outcome(False, f"your equation holds for every value; the expected one{_fails_at(prep, ref)}")
+        return Outcome(False, "your equation holds for every value; the expected one does not")
     return None
 
 
@@ -444,18 +444,12 @@ def _failure_text(
     prep: Prepared, source: Equation, other: Equation, points: Points, failure: Failure, label: str
 ) -> str:
     where = ", ".join(f"{name} = {_fmt(column[failure.index])}" for name, column in points.columns.items())
+    # A point solving the expected equation, or its sides' values, would be the key's.
     if source.is_reference:
         if failure.undefined:
-            return f"at {where}, which solves the expected equation, yours has no value"
-        return (
-            f"at {where}, which solves the expected equation, yours does not hold "
-            f"(its sides are {_fmt(failure.left)} and {_fmt(failure.right)})"
-        )
-    other_values = f" than the expected {label}" if label else ""
+            return "your equation has no value at some solutions of the expected equation"
+        return "your equation does not hold at some solutions of the expected equation"
     if failure.undefined:
         return f"your equation holds at {where}, where the expected one has no value"
-    first = f"your equation allows other values{other_values}: " if label else ""
-    return (
-        f"{first}at {where} your equation holds but the expected {show(other.node)} does not "
-        f"(its sides are {_fmt(failure.left)} and {_fmt(failure.right)})"
-    )
+    first = "your equation allows other values than the expected one: " if label else ""
+    return f"{first}at {where} your equation holds but the expected one does not"

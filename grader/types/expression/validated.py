@@ -104,8 +104,8 @@ def settle_constants(prep: Prepared, sides: Sides) -> tuple[Outcome | None, Foun
     if found is Found.SAME:
         return Outcome(True, "", 0, method, certificate=Certificate.INTERVAL_BOUND), found
     if found is Found.DIFFER:
-        yours, theirs = distinct_values(a, r)
-        feedback = f"your value is {yours}, the expected {theirs}"
+        yours, _ = distinct_values(a, r)
+        feedback = f"your value is {yours}, which is not the expected value"
         return Outcome(False, feedback, 0, method, certificate=Certificate.INTERVAL_BOUND), found
     return None, found
 
