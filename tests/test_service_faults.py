@@ -96,3 +96,14 @@ def test_pool_workers_killed_mid_queue_cost_no_submission(tmp_path: Path, db_url
         if report.error or any(part.status.value == "error" for part in report.parts):
             failed[verdict.submission_id] = report.error
     assert not failed, f"{len(failed)} submission(s) got an error verdict after {len(killed)} kills: {failed}"
+
+
+def test_sigterm_stops_the_server_with_status_0(tmp_path: Path) -> None:
+    """systemd stops the documented unit with SIGTERM and counts any status but 0 as a failure
+    (143 included): a graceful stop, hand-ins in flight, exits 0 and leaves no process behind."""
+    course = make_course(tmp_path / "course", None, students=STUDENTS)
+    server = Server(course, 2, "--rate-limit", "100000")
+    hand_in_many(server, 40)
+    assert server.stop(timeout=60) == 0, server.log.read_text()
+    assert '"event": "stopped"' in server.log.read_text()
+    assert not server.outliving(timeout=30)
