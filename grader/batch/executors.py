@@ -50,6 +50,9 @@ Chunk = list[SubmissionTask]
 # a worker killed from outside costs nothing, one the submission itself kills every time (a crash
 # in compiled code) ends as an error row.
 REGRADES_AFTER_DEATH = 2
+# Pools that may break one after another, nothing graded in between, before the chunks that
+# failed with them count it as their workers' deaths (a pool whose workers cannot start).
+POOL_BREAKS_FORGIVEN = 3
 # How often a window waiting for its chunks looks whether their pool broke: pebble leaves the
 # futures of tasks it had not yet handed to a worker pending for good then.
 POOL_CHECK_SECONDS = 1.0
@@ -386,6 +389,7 @@ class PoolWindow(ChunkWindow):
         self.pool = pool
         self.budget = budget
         self.sent_to: dict[Any, ProcessPool] = {}  # each pending future's pool
+        self.broken_pools: set[ProcessPool] = set()  # since a chunk was last graded
 
     def _submit(self, chunk: Chunk) -> Any:
         pool = self.pool()
@@ -401,12 +405,31 @@ class PoolWindow(ChunkWindow):
                 self.pending, timeout=POOL_CHECK_SECONDS, return_when=concurrent.futures.FIRST_COMPLETED
             )
             if done:
-                for future in done:
-                    self.sent_to.pop(future, None)
                 return done
             for future, pool in list(self.sent_to.items()):
                 if not pool.active and not future.done():  # a broken pool never settles it
                     future.set_exception(BrokenProcessPool("its pool broke before a worker took it"))
+
+    def _outcome(self, future: Any, chunk: Chunk) -> Iterator[list[Graded]]:
+        from concurrent.futures.process import BrokenProcessPool
+
+        pool = self.sent_to.pop(future)
+        failure = None if future.cancelled() else future.exception()
+        if failure is None:
+            self.broken_pools.clear()
+        elif isinstance(failure, BrokenProcessPool):
+            self.broken_pools.add(pool)
+        yield from super()._outcome(future, chunk)
+
+    def _after_failure(self, chunk: Chunk, exc: BaseException) -> Iterator[list[Graded]]:
+        from concurrent.futures.process import BrokenProcessPool
+
+        # A pool breaks when a worker dies while none holds a task it acknowledged: the worker
+        # was not grading any of the chunks that fail with it, which go again as they were.
+        if isinstance(exc, BrokenProcessPool) and len(self.broken_pools) <= POOL_BREAKS_FORGIVEN:
+            self.retries.append(chunk)
+            return
+        yield from super()._after_failure(chunk, exc)
 
     def _worker_died(self, exc: BaseException) -> bool:
         return worker_died(exc)
