@@ -5,16 +5,35 @@ What docs/service.md promises under each ("What holds under faults")."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import psutil
-from service_server import Server, grading_process, make_course, wait_workers_ready
+import pytest
+from service_fixtures import PG_SKIP, PostgresCluster, pg_bin
+from service_server import (
+    Course,
+    Server,
+    grading_process,
+    make_course,
+    seed_file,
+    wait_graded,
+    wait_workers_ready,
+)
 from sqlalchemy import select
 
 from grader.batch.blobs import loads
-from grader.service.db import Database, Job, VerdictRow
+from grader.service.db import Database, Job, Submission, VerdictRow
 from grader.service.settings import Settings
 
 ASSIGNMENT = "a1-activations-conv"
@@ -88,8 +107,9 @@ def test_pool_workers_killed_mid_queue_cost_no_submission(tmp_path: Path, db_url
         with db.session() as session:
             jobs = session.scalars(select(Job)).all()
     db.dispose()
-    assert sorted(v.submission_id for v in graded) == sorted(ids), "a submission was lost or graded twice"
-    assert all(job.status == "done" for job in jobs)
+    unfinished = [(job.id, job.status, job.attempts) for job in jobs if job.status != "done"]
+    assert not unfinished, f"jobs not graded in time: {unfinished}"
+    assert sorted(v.submission_id for v in graded) == sorted(ids), "a submission was graded twice"
     failed = {}
     for verdict in graded:
         report = loads(verdict.report)
@@ -107,3 +127,247 @@ def test_sigterm_stops_the_server_with_status_0(tmp_path: Path) -> None:
     assert server.stop(timeout=60) == 0, server.log.read_text()
     assert '"event": "stopped"' in server.log.read_text()
     assert not server.outliving(timeout=30)
+
+
+class Cluster(PostgresCluster):
+    """A PostgreSQL cluster of the test's own, to stop or freeze without touching the others."""
+
+    def postgres_processes(self) -> list[psutil.Process]:
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        main = psutil.Process(postmaster)
+        return [main, *main.children(recursive=True)]
+
+    @contextmanager
+    def frozen(self) -> Iterator[None]:
+        """The database hung: the postmaster and every backend stopped (SIGSTOP), as a server
+        whose machine or disk stopped answering; they go on (SIGCONT) at the end."""
+        processes = self.postgres_processes()
+        for process in processes:
+            process.send_signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for process in processes:
+                process.send_signal(signal.SIGCONT)
+
+    def pg_ctl(self, *args: str) -> None:
+        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), *args)
+
+    def halt(self) -> None:
+        """PostgreSQL stopped (its connections closed), as for a restart or a crash."""
+        self.pg_ctl("-m", "fast", "-w", "stop")
+
+    def start_again(self) -> None:
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off"
+        self.pg_ctl("-o", options, "-l", str(self.root / "log"), "-w", "start")
+
+
+@pytest.fixture
+def cluster() -> Iterator[Cluster]:
+    bin_dir = pg_bin()
+    if bin_dir is None:
+        pytest.skip(PG_SKIP)
+    own = Cluster(bin_dir)
+    own.start()
+    try:
+        yield own
+    finally:
+        own.stop()
+
+
+def test_a_hung_database_stalls_no_request_that_does_not_need_it(tmp_path: Path, cluster: Cluster) -> None:
+    """PostgreSQL frozen (SIGSTOP) while students' requests wait on it: the server still answers
+    at once what needs no database (/favicon.ico), /healthz says the database is down within its
+    bounded check, and once the database goes on every request is answered again."""
+    course = make_course(tmp_path / "course", cluster.new_database(), students=STUDENTS)
+    with Server(course, 1) as server, ThreadPoolExecutor(12) as pool:
+        with cluster.frozen():
+            # students polling their hand-ins: each waits on the database (a token lookup)
+            stuck = [
+                pool.submit(lambda name=name: server.client(name).get("/api/v1/me/submissions", timeout=120))
+                for name in STUDENTS * 2
+            ]
+            time.sleep(1.0)
+            favicon = httpx.get(f"{server.url}/favicon.ico", timeout=5)
+            health = httpx.get(f"{server.url}/healthz", timeout=10)
+            assert not any(future.done() for future in stuck), "the database was not frozen"
+        assert favicon.status_code == 204
+        assert health.status_code == 503 and health.json()["database"] == "down", health.text
+        answered = [future.result(timeout=120) for future in stuck]
+        assert {response.status_code for response in answered} <= {200, 503}
+        with server.client("s1") as student:
+            assert student.get("/api/v1/me/submissions").status_code == 200
+        assert httpx.get(f"{server.url}/healthz").json()["database"] == "up"
+
+
+HAND_IN = f"/api/v1/assignments/{ASSIGNMENT}/submissions"
+ONE_ANSWER = {"answers": {"q7.output_size": 1}}
+
+
+def assert_refused_and_not_kept(response: httpx.Response) -> None:
+    """The answer to a hand-in the database could not take: JSON a person can act on."""
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert int(response.headers["retry-after"]) > 0
+    error = response.json()["error"]
+    assert error["status"] == 503 and error["kept"] is False
+    assert "NOT kept" in error["message"] and "send it again" in error["message"]
+
+
+def refusals(server: Server) -> int:
+    """How many hand-ins the server answered 503 for its database (from its log)."""
+    return server.log.read_text().count(f"POST {HAND_IN} answered 503")
+
+
+def grader_submit(server: Server, folder: Path, student: str) -> subprocess.Popen[str]:
+    """``grader submit`` of ``folder`` as ``student``, in a process of its own."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "answers.yaml").write_bytes(seed_file("activations-softmax-conv", "seed-001"))
+    command = [sys.executable, "-c", "from grader.cli import main; main()", "submit", str(folder)]
+    command += ["--server", server.url, "--token", server.course.tokens[student], "--assignment", ASSIGNMENT]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(condition: object, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def kept_versions(course: Course) -> list[tuple[int, int]]:
+    """(user id, version) of every hand-in the database holds."""
+    db = database(course.folder, course.db_url)
+    try:
+        with db.session() as session:
+            return sorted(session.execute(select(Submission.user_id, Submission.version)).all())
+    finally:
+        db.dispose()
+
+
+def assert_submit_sent_again_and_graded(submit: subprocess.Popen[str]) -> None:
+    out, err = submit.communicate(timeout=180)
+    assert submit.returncode == 0, (out, err)
+    assert "the server answered 503" in err and "NOT kept" in err and "sending it again in 5 s" in err, err
+    assert out.splitlines()[-1].startswith("score "), out
+
+
+class Held:
+    """A transaction of another client that holds what a hand-in writes, as a stuck job or a
+    backup tool can: PostgreSQL's ACCESS EXCLUSIVE lock on the submissions, SQLite's write lock."""
+
+    def __init__(self, course: Course):
+        if course.db_url is None:
+            path = course.folder / ".grader-service" / "grader.sqlite3"
+            self.connection: object = sqlite3.connect(path, isolation_level=None)
+            self.connection.execute("BEGIN IMMEDIATE")  # type: ignore[attr-defined]
+        else:
+            import psycopg
+
+            self.connection = psycopg.connect(course.db_url)
+            self.connection.execute("LOCK TABLE submissions IN ACCESS EXCLUSIVE MODE")
+
+    def release(self) -> None:
+        self.connection.rollback()  # type: ignore[attr-defined]
+        self.connection.close()  # type: ignore[attr-defined]
+
+
+def test_a_database_held_past_its_statement_timeout_answers_503_and_grader_submit_sends_again(
+    tmp_path: Path, db_url: str | None
+) -> None:
+    """A hand-in that waits on the database past --db-statement-timeout is answered 503 at once
+    (JSON: NOT kept, Retry-After), nothing of it stored; `grader submit` meeting it sends again
+    after the Retry-After, saying so, and its hand-in is kept and graded once the lock is gone."""
+    course = make_course(tmp_path / "course", db_url, students=STUDENTS)
+    with Server(course, 1, "--db-statement-timeout", "2") as server, server.client("s0") as student:
+        held = Held(course)
+        try:
+            assert_refused_and_not_kept(student.post(HAND_IN, json=ONE_ANSWER, timeout=20))
+            submit = grader_submit(server, tmp_path / "repo", "s1")
+            wait_for(lambda: refusals(server) >= 2)  # grader submit met the 503 too
+        finally:
+            held.release()
+        assert_submit_sent_again_and_graded(submit)
+        kept = student.post(HAND_IN, json=ONE_ANSWER)
+        assert kept.status_code == 202 and kept.json()["version"] == 1  # the refused one was not kept
+        wait_graded(student, kept.json()["id"])
+    assert len(kept_versions(course)) == 2
+
+
+def test_postgresql_stopped_answers_503_and_grader_submit_hands_in_once_it_is_back(
+    tmp_path: Path, cluster: Cluster
+) -> None:
+    """PostgreSQL stopped under a running server: /healthz says so, a hand-in is answered 503
+    (NOT kept) at once, `grader submit` sends again until PostgreSQL is back; then the server
+    serves and grades again without a restart."""
+    course = make_course(tmp_path / "course", cluster.new_database(), students=STUDENTS)
+    with Server(course, 1) as server, server.client("s0") as student:
+        wait_workers_ready(server)
+        cluster.halt()
+        try:
+            health = httpx.get(f"{server.url}/healthz", timeout=10)
+            assert health.status_code == 503 and health.json()["database"] == "down"
+            assert_refused_and_not_kept(student.post(HAND_IN, json=ONE_ANSWER, timeout=20))
+            page = student.get("/", headers={"accept": "text/html"}, timeout=20)
+            submit = grader_submit(server, tmp_path / "repo", "s1")
+            wait_for(lambda: refusals(server) >= 2)
+        finally:
+            cluster.start_again()
+        assert_submit_sent_again_and_graded(submit)
+        kept = student.post(HAND_IN, json=ONE_ANSWER)
+        assert kept.status_code == 202 and kept.json()["version"] == 1
+        wait_graded(student, kept.json()["id"])
+        assert httpx.get(f"{server.url}/healthz").json()["database"] == "up"
+    assert page.status_code == 503  # a bearer token on a page: the same message
+    assert len(kept_versions(course)) == 2
+
+
+@contextmanager
+def small_disk(folder: Path, size: str = "8m") -> Iterator[None]:
+    """``folder`` on a tmpfs of ``size`` of its own (its files copied there): a disk that fills."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("a disk to fill: mounting a small tmpfs needs root")
+    kept = Path(tempfile.mkdtemp())
+    shutil.copytree(folder, kept, dirs_exist_ok=True)
+    mount = ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)]
+    mounted = subprocess.run(mount, check=False)
+    if mounted.returncode != 0:
+        pytest.skip("a disk to fill: mounting a small tmpfs is not allowed here (CAP_SYS_ADMIN)")
+    try:
+        shutil.copytree(kept, folder, dirs_exist_ok=True)
+        yield
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+        shutil.rmtree(kept, ignore_errors=True)
+
+
+def fill(folder: Path) -> Path:
+    """Write a file in ``folder`` until its disk is full; the file."""
+    filler = folder / "filler"
+    with filler.open("wb") as stream:
+        try:
+            while True:
+                stream.write(b"\0" * 65536)
+                stream.flush()
+        except OSError:
+            pass
+    return filler
+
+
+def test_a_full_disk_answers_503_and_keeps_nothing_half_written(tmp_path: Path) -> None:
+    """The disk under the SQLite database full (a tmpfs of 8 MB filled by another file): a hand-in
+    is answered 503 (JSON, NOT kept), nothing of it stored; once space is freed, hand-ins are
+    kept and graded again without a restart."""
+    course = make_course(tmp_path / "course", None, students=STUDENTS)
+    data = course.folder / ".grader-service"
+    with small_disk(data), Server(course, 1) as server, server.client("s0") as student:
+        wait_workers_ready(server)
+        filler = fill(data)
+        answers = {"answers": {"q6.full": "[" + ", ".join(["1"] * 20000) + "]"}}  # a page or more
+        for _ in range(3):
+            assert_refused_and_not_kept(student.post(HAND_IN, json=answers, timeout=30))
+        filler.unlink()
+        kept = student.post(HAND_IN, json=answers)
+        assert kept.status_code == 202 and kept.json()["version"] == 1, kept.text
+        wait_graded(student, kept.json()["id"])
+        assert [version for _, version in kept_versions(course)] == [1]  # the refused ones: not kept

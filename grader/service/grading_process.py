@@ -30,7 +30,7 @@ from multiprocessing.connection import Connection
 
 from grader.service import grading_child, metrics
 from grader.service.course import CourseState
-from grader.service.db import Database
+from grader.service.db import Database, database_timeouts
 from grader.service.settings import Settings
 from grader.service.workers import GradingWorkers
 
@@ -212,7 +212,7 @@ def run_grading_loop(
 
     # checkpoints outside any write (GradingWorkers.checkpoint), not inside a commit that holds
     # the writers' turn while it syncs the file to disk
-    db = Database(settings.database_url, checkpoints=False)
+    db = Database(settings.database_url, checkpoints=False, timeouts=database_timeouts(settings))
     course = CourseState(db, settings.course_dir, settings.course_name)
     course.sync(force=True)
     workers = GradingWorkers(
