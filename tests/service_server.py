@@ -108,7 +108,7 @@ class Server:
 
     def stop(self, timeout: float = 60, group: bool = False) -> int:
         """SIGTERM to the server, or with ``group`` to all its processes (as systemd stops a
-        service); its exit code (uvicorn ends a graceful shutdown with 143, 128 + SIGTERM)."""
+        service); its exit code (0 after a graceful stop)."""
         if self.process.poll() is None:
             if group:
                 os.killpg(self.process.pid, signal.SIGTERM)

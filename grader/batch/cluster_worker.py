@@ -162,7 +162,8 @@ def grade_chunk_on_worker(key: str, tasks: Chunk) -> list[Graded] | NotSeenHere:
     unseen = unseen_folders(tasks)
     if unseen is not None:
         return unseen
-    window = PoolWindow(installed.pool, installed.setup, submission_budget(installed.setup.spec), in_flight=1)
+    pool = installed.pool
+    window = PoolWindow(lambda: pool, installed.setup, submission_budget(installed.setup.spec), in_flight=1)
     graded = [g for group in window.run(iter([tasks])) for g in group]
     order = {task.key: index for index, task in enumerate(tasks)}
     graded.sort(key=lambda g: order[g.task.key])

@@ -4,8 +4,11 @@ Every executor takes the worker setup (sent once per worker) and an iterable of
 chunks, and yields graded chunks as they finish, in any order. A chunk whose
 worker dies or is stopped is retried one submission at a time; a submission
 that fails on its own gets an error report naming what happened, and the rest
-of the class goes on. :class:`LocalExecutor` is a process pool on this machine
-(pebble: a dead worker is replaced, a task past its time is killed);
+of the class goes on. A submission whose worker died (killed from outside, as the
+OOM killer does) is graded again alone, up to :data:`REGRADES_AFTER_DEATH` times,
+before it gets an error report. :class:`LocalExecutor` is a process pool on this machine
+(pebble: a dead worker is replaced, a task past its time is killed, a pool that broke
+is replaced);
 :class:`InProcessExecutor` grades in the calling process (one folder);
 ``grader.batch.cluster.DaskExecutor`` sends chunks to a Dask cluster.
 """
@@ -19,7 +22,7 @@ import signal
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -42,6 +45,17 @@ if TYPE_CHECKING:
     from pebble import ProcessPool
 
 Chunk = list[SubmissionTask]
+
+# A submission whose worker died is graded again alone this many times before its error report:
+# a worker killed from outside costs nothing, one the submission itself kills every time (a crash
+# in compiled code) ends as an error row.
+REGRADES_AFTER_DEATH = 2
+# Pools that may break one after another, nothing graded in between, before the chunks that
+# failed with them count it as their workers' deaths (a pool whose workers cannot start).
+POOL_BREAKS_FORGIVEN = 3
+# How often a window waiting for its chunks looks whether their pool broke: pebble leaves the
+# futures of tasks it had not yet handed to a worker pending for good then.
+POOL_CHECK_SECONDS = 1.0
 
 
 class ExecutorLost(RuntimeError):
@@ -78,6 +92,8 @@ def submission_budget(spec: ProblemSet) -> float:
 
 def failure_reason(exc: BaseException, budget: float) -> str:
     """What happened to a worker, as a TA reads it in the error row."""
+    from concurrent.futures.process import BrokenProcessPool
+
     from pebble import ProcessExpired  # pebble: imported when a pool is used, not to plan a batch
 
     if isinstance(exc, ProcessExpired):
@@ -89,9 +105,24 @@ def failure_reason(exc: BaseException, budget: float) -> str:
             hint = " (out of memory?)" if -code == signal.SIGKILL else ""
             return f"the worker grading it was killed by {name}{hint}"
         return f"the worker grading it exited unexpectedly (exit code {code})"
+    if isinstance(exc, BrokenProcessPool):
+        return "the pool of workers grading it broke (one of its workers died)"
     if isinstance(exc, concurrent.futures.TimeoutError):
         return f"grading it took longer than {budget:g} s and was stopped"
     return f"grading it crashed ({type(exc).__name__}: {exc})"
+
+
+def worker_died(exc: BaseException) -> bool:
+    """Whether a pool's task failed because its worker died (a signal, an exit) or its pool broke,
+    not because a check ran past its limits (the watchdog's exit, the time budget): the
+    submission may be graded again."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from pebble import ProcessExpired
+
+    if isinstance(exc, ProcessExpired):
+        return exc.exitcode != EXIT_CHECK_HUNG
+    return isinstance(exc, BrokenProcessPool)
 
 
 class LocalExecutor:
@@ -106,13 +137,21 @@ class LocalExecutor:
 
     def grade(self, setup: WorkerSetup, chunks: Iterable[Chunk]) -> Iterator[list[Graded]]:
         budget = submission_budget(setup.spec)
-        pool = self._new_pool(setup)
+        pools = [self._new_pool(setup)]
+
+        def usable() -> ProcessPool:
+            if not pools[-1].active:  # broke (a worker died while none had a task): a new one
+                _end_broken(pools.pop())
+                pools.append(self._new_pool(setup))
+            return pools[-1]
+
         finished = False
         try:
-            window = PoolWindow(pool, setup, budget, in_flight=self.jobs * 3)
+            window = PoolWindow(usable, setup, budget, in_flight=self.jobs * 3)
             yield from window.run(iter(chunks))
             finished = True
         finally:
+            pool = pools[-1]
             if finished:
                 pool.close()
             else:  # Ctrl-C or an error: the chunks still running are not waited for
@@ -133,6 +172,12 @@ class LocalExecutor:
 
     def close(self, wait: float | None = None) -> None:
         """Nothing outlives a call of :meth:`grade` here."""
+
+
+def _end_broken(pool: ProcessPool) -> None:
+    """End a pool that broke: its channels close, so its workers still alive leave."""
+    pool.stop()
+    pool.join()
 
 
 def install_niced(setup: WorkerSetup, nice: int, shielded: bool = False) -> None:
@@ -182,7 +227,9 @@ class StandingExecutor(LocalExecutor):
 
     def grade(self, setup: WorkerSetup, chunks: Iterable[Chunk]) -> Iterator[list[Graded]]:
         entry = self._enter(setup)
-        window = PoolWindow(entry.pool, setup, submission_budget(setup.spec), in_flight=self.jobs * 3)
+        window = PoolWindow(
+            lambda: self._usable(entry), setup, submission_budget(setup.spec), in_flight=self.jobs * 3
+        )
         finished = False
         try:
             yield from window.run(iter(chunks))
@@ -213,6 +260,21 @@ class StandingExecutor(LocalExecutor):
                     idle.append(old.pool)
         self._end(idle)
         return entry
+
+    def _usable(self, entry: _StandingPool) -> ProcessPool:
+        """The entry's pool, or a new one in its place if it broke (pebble breaks a pool when a
+        worker dies while no worker has a task it acknowledged)."""
+        with self._lock:
+            broken = None
+            if not entry.pool.active and not self._closed:
+                broken = entry.pool
+                self._running.discard(broken)
+                entry.pool = self._new_pool(entry.setup, self.nice, shielded=True)
+                self._running.add(entry.pool)
+            pool = entry.pool
+        if broken is not None:
+            _end_broken(broken)
+        return pool
 
     def _leave(self, entry: _StandingPool) -> None:
         with self._lock:
@@ -258,6 +320,7 @@ class ChunkWindow(ABC):
         self.in_flight = in_flight
         self.pending: dict[Any, Chunk] = {}
         self.retries: list[Chunk] = []
+        self.died: dict[str, int] = {}  # by task key: how often a worker grading it died
 
     @abstractmethod
     def _submit(self, chunk: Chunk) -> Any:
@@ -293,27 +356,83 @@ class ChunkWindow(ABC):
         except Exception as exc:
             yield from self._after_failure(chunk, exc)
 
+    def _worker_died(self, exc: BaseException) -> bool:
+        """Whether the failure was its worker's death (the chunk is graded again), not a check
+        past its limits."""
+        return False
+
     def _after_failure(self, chunk: Chunk, exc: BaseException) -> Iterator[list[Graded]]:
+        died = self._worker_died(exc)
+        if died:
+            for task in chunk:
+                self.died[task.key] = self.died.get(task.key, 0) + 1
         if len(chunk) > 1:  # find the submission that fails: each on its own
             self.retries.extend([task] for task in reversed(chunk))
             return
-        yield [failed_report(self.setup.spec, chunk[0], self._reason(exc), self.setup.show_expected)]
+        task = chunk[0]
+        reason = self._reason(exc)
+        if died:
+            if self.died[task.key] <= REGRADES_AFTER_DEATH:  # graded again, alone
+                self.retries.append(chunk)
+                return
+            times = self.died[task.key]
+            reason = f"its worker died each of the {times} times it was graded (last: {reason})"
+        yield [failed_report(self.setup.spec, task, reason, self.setup.show_expected)]
 
 
 class PoolWindow(ChunkWindow):
-    """Chunks on a pebble process pool, each stopped past its time budget."""
+    """Chunks on a pebble process pool, each stopped past its time budget; ``pool`` gives the
+    pool to send a chunk to (a new one once the last broke)."""
 
-    def __init__(self, pool: object, setup: WorkerSetup, budget: float, in_flight: int):
+    def __init__(self, pool: Callable[[], ProcessPool], setup: WorkerSetup, budget: float, in_flight: int):
         super().__init__(setup, in_flight)
         self.pool = pool
         self.budget = budget
+        self.sent_to: dict[Any, ProcessPool] = {}  # each pending future's pool
+        self.broken_pools: set[ProcessPool] = set()  # since a chunk was last graded
 
     def _submit(self, chunk: Chunk) -> Any:
-        return self.pool.schedule(grade_chunk, args=(chunk,), timeout=self.budget * len(chunk))  # type: ignore[attr-defined]
+        pool = self.pool()
+        future = pool.schedule(grade_chunk, args=(chunk,), timeout=self.budget * len(chunk))
+        self.sent_to[future] = pool
+        return future
 
     def _completed(self) -> Iterable[Any]:
-        done, _ = concurrent.futures.wait(self.pending, return_when=concurrent.futures.FIRST_COMPLETED)
-        return done
+        from concurrent.futures.process import BrokenProcessPool
+
+        while True:
+            done, _ = concurrent.futures.wait(
+                self.pending, timeout=POOL_CHECK_SECONDS, return_when=concurrent.futures.FIRST_COMPLETED
+            )
+            if done:
+                return done
+            for future, pool in list(self.sent_to.items()):
+                if not pool.active and not future.done():  # a broken pool never settles it
+                    future.set_exception(BrokenProcessPool("its pool broke before a worker took it"))
+
+    def _outcome(self, future: Any, chunk: Chunk) -> Iterator[list[Graded]]:
+        from concurrent.futures.process import BrokenProcessPool
+
+        pool = self.sent_to.pop(future)
+        failure = None if future.cancelled() else future.exception()
+        if failure is None:
+            self.broken_pools.clear()
+        elif isinstance(failure, BrokenProcessPool):
+            self.broken_pools.add(pool)
+        yield from super()._outcome(future, chunk)
+
+    def _after_failure(self, chunk: Chunk, exc: BaseException) -> Iterator[list[Graded]]:
+        from concurrent.futures.process import BrokenProcessPool
+
+        # A pool breaks when a worker dies while none holds a task it acknowledged: the worker
+        # was not grading any of the chunks that fail with it, which go again as they were.
+        if isinstance(exc, BrokenProcessPool) and len(self.broken_pools) <= POOL_BREAKS_FORGIVEN:
+            self.retries.append(chunk)
+            return
+        yield from super()._after_failure(chunk, exc)
+
+    def _worker_died(self, exc: BaseException) -> bool:
+        return worker_died(exc)
 
     def _reason(self, exc: BaseException) -> str:
         return failure_reason(exc, self.budget)

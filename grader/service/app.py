@@ -4,6 +4,7 @@ metrics, security headers on every response and errors as JSON."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import gc
 import json
 import logging
@@ -17,6 +18,8 @@ import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,7 +28,7 @@ import grader
 from grader.reporting.html import page
 from grader.service import metrics, queue
 from grader.service.api import router as api_router
-from grader.service.errors import ApiError
+from grader.service.errors import ApiError, out_of_service, unavailable
 from grader.service.hand import router as hand_router
 from grader.service.lti.routes import install as install_lti
 from grader.service.pages import PAGE_CSS, html
@@ -37,6 +40,8 @@ log = logging.getLogger("grader.service")
 access_log = logging.getLogger("grader.service.access")
 
 CSP = "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"  # pages set their own
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")  # requests that write nothing
+HEALTH_CHECK_SECONDS = 2.0  # /healthz waits this long for the database before it says "down"
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -136,8 +141,39 @@ def error_response(request: Request, error: ApiError) -> Response:
     return response
 
 
+class DatabaseProbe:
+    """/healthz's look at the database, in a thread of its own (never a request thread, which a
+    hung database may all hold): one look at a time, and a look still waiting on the database
+    is waited for again rather than another started, so a long hang holds one thread only."""
+
+    def __init__(self, service: Service):
+        self.service = service
+        self.thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="grader-health")
+        self.look: asyncio.Future[dict[str, int]] | None = None
+
+    async def job_counts(self) -> dict[str, int] | None:
+        """The queue's counts; None when the database did not answer in time, or failed."""
+        if self.look is None or self.look.done():
+            self.look = asyncio.get_running_loop().run_in_executor(self.thread, self.service.job_counts)
+            self.look.add_done_callback(_retrieved)
+        try:
+            return await asyncio.wait_for(asyncio.shield(self.look), HEALTH_CHECK_SECONDS)
+        except (TimeoutError, SQLAlchemyError, OSError):
+            return None
+
+    def close(self) -> None:
+        self.thread.shutdown(wait=False)
+
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    """Take the outcome of a look nobody waited for to its end (asyncio logs it otherwise)."""
+    if not future.cancelled():
+        future.exception()
+
+
 def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
     service = Service(settings, start_workers=start_workers)
+    probe = DatabaseProbe(service)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -156,6 +192,7 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
         finally:
             service.verdicts.close()
             service.stop()  # finishes the jobs in hand or puts them back
+            probe.close()
             log.info(json.dumps({"event": "stopped"}))
 
     app = FastAPI(
@@ -181,6 +218,21 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
         message = "no such page or endpoint" if exc.status_code == 404 else str(exc.detail)
         return error_response(request, ApiError(exc.status_code, message))
 
+    async def database_unavailable(request: Request, exc: Exception) -> Response:
+        if not out_of_service(exc):
+            raise exc  # a fault of the code: the 500 it always was
+        cause = exc.orig if isinstance(exc, DBAPIError) else exc
+        log.error(
+            "database unavailable, %s %s answered 503: %s",
+            request.method,
+            request.url.path,
+            str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__,
+        )
+        return error_response(request, unavailable(writing=request.method not in SAFE_METHODS))
+
+    for kind in (DBAPIError, PoolTimeout, OSError):
+        app.add_exception_handler(kind, database_unavailable)
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         problems = "; ".join(
@@ -189,22 +241,25 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
         return JSONResponse(ApiError(422, f"the request is not valid: {problems}").body(), status_code=422)
 
     @app.get("/favicon.ico", include_in_schema=False)
-    def favicon() -> Response:
+    async def favicon() -> Response:  # in the loop: no request thread, however busy they are
         return Response(status_code=204)
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, Any]:
-        with service.db.session(read_only=True) as db:
-            jobs = queue.counts(db)
+    async def healthz() -> Response:
+        """The queue's counts, or 503 with "database": "down" when the database does not answer
+        within HEALTH_CHECK_SECONDS; "degraded" while a course file is not in force."""
+        jobs = await probe.job_counts()
         notices = service.course.notices  # files of the course folder not in force
-        return {
-            "status": "degraded" if notices else "ok",
+        body: dict[str, Any] = {
+            "status": ("degraded" if notices else "ok") if jobs is not None else "down",
             "version": grader.__version__,
-            "queued": jobs["queued"],
-            "grading": jobs["grading"],
+            "database": "up" if jobs is not None else "down",
             "workers": "ready" if service.grading.ready.is_set() else "starting",
             "course_files": [notice.as_json() for notice in notices],
         }
+        if jobs is not None:
+            body.update(queued=jobs["queued"], grading=jobs["grading"])
+        return JSONResponse(body, status_code=200 if jobs is not None else 503)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics_page() -> Response:

@@ -6,7 +6,7 @@ and waits for its verdict."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,10 +41,56 @@ def handed_in_file(folder: Path) -> Path:
     raise RemoteCheckError(f"no answers in {folder} (expected answers.yaml, answers.json or a write-up)")
 
 
-def _assignment(client: httpx.Client, wanted: str | None) -> str:
+Say = Callable[[str], None]
+
+# While the service answers 503 (its database down or not answering, its disk full: nothing
+# was kept), a request is sent again after the Retry-After it asks for, or a back-off from 2 s
+# doubling to a minute if longer, for RETRY_SECONDS at most.
+RETRY_SECONDS = 300.0
+FIRST_PAUSE_SECONDS = 2.0
+LONGEST_PAUSE_SECONDS = 60.0
+
+
+def _sent(client: httpx.Client, say: Say, method: str, url: str, **options: Any) -> httpx.Response:
+    """The service's answer to the request, sent again with a back-off while it is 503, saying
+    so each time; the last 503 once RETRY_SECONDS would be over."""
+    deadline = time.monotonic() + RETRY_SECONDS
+    pause = FIRST_PAUSE_SECONDS
+    while True:
+        response = client.request(method, url, **options)
+        if response.status_code != 503:
+            return response
+        wait = max(_retry_after(response), pause)
+        if time.monotonic() + wait > deadline:
+            return response
+        again = "sending it again" if method != "GET" else "asking again"
+        say(f"the server answered 503: {_message(response)}\n{again} in {wait:.0f} s")
+        time.sleep(wait)
+        pause = min(pause * 2, LONGEST_PAUSE_SECONDS)
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        return max(float(response.headers.get("retry-after", "")), 0.0)
+    except ValueError:  # absent, or an HTTP date: the back-off decides
+        return 0.0
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        return str(response.json()["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        return terminal_text(response.text[:200], keep_newlines=False) or response.reason_phrase
+
+
+def _quiet(_line: str) -> None:
+    """Say nothing."""
+
+
+def _assignment(client: httpx.Client, wanted: str | None, say: Say = _quiet) -> str:
     if wanted:
         return wanted
-    names = [a["name"] for a in _json(client.get("/api/v1/assignments"))["assignments"]]
+    names = [a["name"] for a in _json(_sent(client, say, "GET", "/api/v1/assignments"))["assignments"]]
     if len(names) == 1:
         return str(names[0])
     raise RemoteCheckError(f"say which assignment with --assignment (the server has: {', '.join(names)})")
@@ -75,24 +121,25 @@ def _service(server: str, token: str) -> Iterator[httpx.Client]:
 
 
 def _send_answers(
-    client: httpx.Client, path: Path, assignment: str | None, route: str
+    client: httpx.Client, path: Path, assignment: str | None, route: str, say: Say = _quiet
 ) -> tuple[dict[str, Any], str | None]:
     """POST the answers file to the assignment's ``route``: the answer's JSON, or (when the
     server cannot read the file, 422) its line and caret."""
-    name = _assignment(client, assignment)
-    response = client.post(
-        f"/api/v1/assignments/{name}/{route}", files={"file": (path.name, path.read_bytes())}
-    )
+    name = _assignment(client, assignment, say)
+    files = {"file": (path.name, path.read_bytes())}
+    response = _sent(client, say, "POST", f"/api/v1/assignments/{name}/{route}", files=files)
     if response.status_code == 422:
         error = response.json().get("error", {})
         return {}, error.get("detail") or error.get("message", "")
     return _json(response), None
 
 
-def check_remote(folder: Path, server: str, token: str, assignment: str | None) -> RemoteCheck:
+def check_remote(
+    folder: Path, server: str, token: str, assignment: str | None, say: Say = _quiet
+) -> RemoteCheck:
     path = handed_in_file(folder)
     with _service(server, token) as client:
-        body, unreadable = _send_answers(client, path, assignment, "check")
+        body, unreadable = _send_answers(client, path, assignment, "check", say)
     if unreadable is not None:  # the file cannot be read: the server's caret
         return RemoteCheck(unreadable, True)
     return RemoteCheck(str(body["text"]), bool(body["unreadable"]))
@@ -119,24 +166,25 @@ class RemoteSubmission:
 
 
 def submit_remote(
-    folder: Path, server: str, token: str, assignment: str | None, wait_seconds: float
+    folder: Path, server: str, token: str, assignment: str | None, wait_seconds: float, say: Say = _quiet
 ) -> RemoteSubmission:
     """Hand in the folder's answers file (or write-up) and wait up to ``wait_seconds`` for its
-    verdict, by the service's long poll (no request a second)."""
+    verdict, by the service's long poll (no request a second). A 503 (nothing kept) is sent
+    again with a back-off, each one told to ``say``."""
     path = handed_in_file(folder)
     with _service(server, token) as client:
-        handed_in, unreadable = _send_answers(client, path, assignment, "submissions")
+        handed_in, unreadable = _send_answers(client, path, assignment, "submissions", say)
         if unreadable is not None:  # nothing was handed in
             return RemoteSubmission({}, unreadable)
-        return RemoteSubmission(_awaited(client, int(handed_in["id"]), wait_seconds))
+        return RemoteSubmission(_awaited(client, int(handed_in["id"]), wait_seconds, say))
 
 
-def _awaited(client: httpx.Client, submission: int, wait_seconds: float) -> dict[str, Any]:
+def _awaited(client: httpx.Client, submission: int, wait_seconds: float, say: Say) -> dict[str, Any]:
     deadline = time.monotonic() + max(wait_seconds, 0.0)
     while True:
         left = deadline - time.monotonic()
         params = {"wait": f"{min(left, LONGEST_POLL):.1f}"} if left >= 0.1 else {}
-        data = _json(client.get(f"/api/v1/submissions/{submission}", params=params))
+        data = _json(_sent(client, say, "GET", f"/api/v1/submissions/{submission}", params=params))
         if data.get("status") == "graded" or not params:
             return data
 

@@ -59,6 +59,21 @@ SHIPPED = Path(__file__).resolve().parent.parent.parent  # the repository: probl
     help="Rotate the LTI tool's signing key when it is this many days old (docs/lms.md).",
 )
 @click.option(
+    "--db-connect-timeout",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Seconds to open a database connection before the database counts as down.",
+)
+@click.option(
+    "--db-statement-timeout",
+    default=15.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Seconds one database statement may run or wait for a lock (PostgreSQL), or a write "
+    "wait for another's (SQLite), before the request is answered 503.",
+)
+@click.option(
     "--demo",
     is_flag=True,
     help="A throw-away course from the shipped problems, a TA and one student per submission.",
@@ -113,12 +128,17 @@ def run_remote_check(path: Path, server: str, token: str | None, assignment: str
     if not token:
         raise click.UsageError("--server needs --token (or GRADER_TOKEN): the token your course gave you")
     try:
-        result = check_remote(path, server, token, assignment)
+        result = check_remote(path, server, token, assignment, _say)
     except RemoteCheckError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
     click.echo(result.text, nl=not result.text.endswith("\n"))
     sys.exit(1 if result.unreadable else 0)
+
+
+def _say(line: str) -> None:
+    """What a client of the service tells its user on the way (a 503 sent again), on stderr."""
+    click.echo(line, err=True)
 
 
 # grader submit's exit codes besides 0 (graded), 1 (refused: the file cannot be read), 2 (an error)
@@ -161,7 +181,7 @@ def submit_command(
             "give the course service and your token: --server URL --token T (or GRADER_SERVER, GRADER_TOKEN)"
         )
     try:
-        submitted = submit_remote(path, server, token, assignment, wait_seconds)
+        submitted = submit_remote(path, server, token, assignment, wait_seconds, _say)
     except RemoteCheckError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)

@@ -11,8 +11,10 @@ every grading of it a row of ``verdicts``, every action of a user a row of
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -46,6 +48,7 @@ from sqlalchemy.orm import (
 )
 from sqlalchemy.pool import QueuePool
 
+from grader.service.settings import Settings
 from grader.service.writer_turns import TurnTakingConnection, WriterTurn, before_write, lock_path
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -232,7 +235,32 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
 
 
-def make_engine(url: str, checkpoints: bool = True) -> Engine:
+@dataclass(frozen=True)
+class Timeouts:
+    """How long a connection may take to open, and a statement to run, in seconds."""
+
+    connect: float = 5.0
+    statement: float = 15.0
+
+
+def database_timeouts(settings: Settings) -> Timeouts:
+    return Timeouts(settings.db_connect_timeout, settings.db_statement_timeout)
+
+
+def timeout_args(url: str, timeouts: Timeouts) -> dict[str, Any]:
+    """The driver's connect arguments that bound a wait on the database. PostgreSQL: libpq's
+    ``connect_timeout`` (whole seconds, 2 at least) and the server's ``statement_timeout`` (a
+    statement running, or waiting for a lock, past it is cancelled: QueryCanceled, an
+    OperationalError); SQLite: the busy timeout, how long a write waits for another's lock."""
+    if url.startswith("sqlite"):
+        return {"timeout": timeouts.statement}
+    return {
+        "connect_timeout": max(2, math.ceil(timeouts.connect)),
+        "options": f"-c statement_timeout={math.ceil(timeouts.statement * 1000)}",
+    }
+
+
+def make_engine(url: str, checkpoints: bool = True, timeouts: Timeouts = Timeouts()) -> Engine:
     """``checkpoints=False``: this process's commits never copy SQLite's write-ahead log back
     into the database (a checkpoint syncs the file to disk, tens of milliseconds a request
     would wait for); another process that writes often (the grading process) does it."""
@@ -242,7 +270,11 @@ def make_engine(url: str, checkpoints: bool = True) -> Engine:
         # a time however many there are, and waits up to ``timeout`` for it.
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": 30, "factory": TurnTakingConnection},
+            connect_args={
+                "check_same_thread": False,
+                "factory": TurnTakingConnection,
+                **timeout_args(url, timeouts),
+            },
             poolclass=QueuePool,
             pool_size=8,
             max_overflow=24,
@@ -276,7 +308,9 @@ def make_engine(url: str, checkpoints: bool = True) -> Engine:
             before_write(cursor.connection, statement)
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=timeout_args(url, timeouts)
+    )
 
 
 def migrate(url: str) -> None:
@@ -291,9 +325,9 @@ ModelT = TypeVar("ModelT", bound=Base)
 
 
 class Database:
-    def __init__(self, url: str, checkpoints: bool = True):
+    def __init__(self, url: str, checkpoints: bool = True, timeouts: Timeouts = Timeouts()):
         self.url = url
-        self.engine = make_engine(url, checkpoints)
+        self.engine = make_engine(url, checkpoints, timeouts)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.reading_sessions = sessionmaker(
             self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False

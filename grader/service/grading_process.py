@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from grader.service import grading_child, metrics
 from grader.service.course import CourseState
-from grader.service.db import Database
+from grader.service.db import Database, database_timeouts
 from grader.service.settings import Settings
 from grader.service.workers import GradingWorkers
 
@@ -231,7 +231,7 @@ def run_grading_loop(
 
     # checkpoints outside any write (GradingWorkers.checkpoint), not inside a commit that holds
     # the writers' turn while it syncs the file to disk
-    db = Database(settings.database_url, checkpoints=False)
+    db = Database(settings.database_url, checkpoints=False, timeouts=database_timeouts(settings))
     for hook in hooks:  # before anything is written (the course's sync may move a due)
         hook(db.sessions)
     course = CourseState(db, settings.course_dir, settings.course_name)

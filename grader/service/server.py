@@ -73,14 +73,16 @@ def serve(settings: Settings, host: str, port: int, on_ready: Any = None) -> Non
         on_ready()
     # uvicorn shuts down gracefully on SIGTERM and Ctrl-C, then raises the signal again: end
     # as a normal exit then (no "Aborted!"), so that callers' clean-up (the demo's temporary
-    # course) runs.
+    # course) runs. SIGTERM is how a service manager stops the server: once stopped gracefully,
+    # it exits 0 (systemd counts 143, the shell's code for "ended by SIGTERM", as a failure);
+    # Ctrl-C exits 130, as a shell reports it.
     signal.signal(signal.SIGTERM, _exit_on_signal)
     signal.signal(signal.SIGINT, _exit_on_signal)
     server.run()
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
+    raise SystemExit(0 if signum == signal.SIGTERM else 128 + signum)
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -10,10 +10,10 @@ from collections import defaultdict, deque
 from pathlib import Path
 from typing import Protocol
 
-from grader.service import metrics
+from grader.service import metrics, queue
 from grader.service.checking import CheckRunner
 from grader.service.course import CourseState
-from grader.service.db import Database, migrate
+from grader.service.db import Database, database_timeouts, migrate
 from grader.service.grading_process import DatabaseHook, GradingProcess
 from grader.service.intake import UploadReader
 from grader.service.settings import Settings
@@ -131,7 +131,11 @@ class Service:
         migrate(settings.database_url)
         in_process = settings.workers == 0 and not settings.executor
         # with a grading process, that process's commits checkpoint the log, not requests'
-        self.db = Database(settings.database_url, checkpoints=in_process or not start_workers)
+        self.db = Database(
+            settings.database_url,
+            checkpoints=in_process or not start_workers,
+            timeouts=database_timeouts(settings),
+        )
         self.course = CourseState(self.db, settings.course_dir, settings.course_name)
         self.course.sync(force=True)
         self.limiter = RateLimiter(settings.rate_limit, settings.rate_window)
@@ -167,6 +171,10 @@ class Service:
     def _graded(self, submission_id: int, seconds: float, failed: bool) -> None:
         metrics.graded(seconds, failed)
         self.verdicts.graded(submission_id)
+
+    def job_counts(self) -> dict[str, int]:
+        with self.db.session() as db:
+            return queue.counts(db)
 
     def jobs_queued(self) -> None:
         """Called after a commit that queued jobs: the grading loop claims them at once."""

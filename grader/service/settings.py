@@ -32,6 +32,10 @@ class Settings(BaseModel):
     # finish late, and the writer in hand waits for the interpreter between statements.
     request_threads: int = Field(default=8, ge=1)
     lti_key_days: float | None = Field(default=None, gt=0)  # rotate the LTI tool key when this old
+    # How long opening a database connection, and one statement (waiting for a lock included),
+    # may take before the database counts as down: the request is answered 503, not held.
+    db_connect_timeout: float = Field(default=5.0, gt=0)
+    db_statement_timeout: float = Field(default=15.0, gt=0)
 
     @property
     def data_dir(self) -> Path:
