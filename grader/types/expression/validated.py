@@ -24,13 +24,22 @@ from flint import arb
 from grader.core.deferred import needs
 from grader.core.verdict import Certificate
 from grader.mathlang import ast
-from grader.mathlang.balls import UNARY, NotBallError, ball, ball_value, integer_power, odd_root, precision
+from grader.mathlang.balls import (
+    PRECISIONS,
+    UNARY,
+    NotBallError,
+    ball,
+    ball_value,
+    distinct_values,
+    integer_power,
+    odd_root,
+    precision,
+)
 from grader.mathlang.sampling import bounds
 from grader.types.expression.outcome import Outcome, Sides
 from grader.types.expression.prepare import Prepared, relevant_scalars
 from grader.types.expression.symbolic import PROOF_MAX_OPS, SYMPY
 
-PRECISIONS = (64, 256, 1024, 4096)  # bits, tried in turn until the balls decide
 SHOWN_PRECISION = 256  # bits of the values a witness shows
 BOUND_BOXES = 300  # boxes a branch and bound may evaluate (a certificate is a bonus)
 PROOF_BOXES = 4000  # and when the part requires a proof
@@ -108,40 +117,6 @@ def settle_constants(prep: Prepared, sides: Sides) -> tuple[Outcome | None, Foun
         feedback = f"your value is {yours}, the expected {theirs}"
         return Outcome(False, feedback, 0, method, certificate=Certificate.INTERVAL_BOUND), found
     return None, found
-
-
-def distinct_values(answer: arb | Fraction, expected: arb | Fraction) -> tuple[str, str]:
-    """The two values with as many digits as it takes to tell them apart (6 to 60); an exact
-    integer as itself, an exact rational without trailing zeros."""
-    with precision(512):
-        a, r = _as_ball(answer), _as_ball(expected)
-        for digits in (6, 12, 20, 30, 45, 60):
-            if _digits(a, digits) != _digits(r, digits):
-                break
-        return _shown(answer, a, digits), _shown(expected, r, digits)
-
-
-def _shown(value: arb | Fraction, as_ball: arb, digits: int) -> str:
-    if isinstance(value, Fraction) and value.denominator == 1 and abs(value) < 10**15:
-        return str(value.numerator)
-    integer = value.unique_fmpz() if isinstance(value, arb) and value.is_exact() else None
-    if integer is not None and abs(int(integer)) < 10**15:
-        return str(int(integer))
-    text = _digits(as_ball, digits)
-    if isinstance(value, Fraction) and "." in text and "e" not in text:  # 2.000001, not 2.00000100
-        text = text.rstrip("0").rstrip(".")
-    return text
-
-
-def _as_ball(value: arb | Fraction) -> arb:
-    return value if isinstance(value, arb) else ball(value)
-
-
-def _digits(value: arb, digits: int) -> str:
-    if value.rel_accuracy_bits() < 10:  # a wide ball (sin of a huge argument): its range
-        low, high = (end.str(3, radius=False).strip("[]") for end in (value.lower(), value.upper()))
-        return f"between {low} and {high}"
-    return value.mid().str(digits, radius=False).strip("[]")
 
 
 def bound_on_domain(prep: Prepared, sides: Sides, difference: Any = None) -> Outcome | None:
