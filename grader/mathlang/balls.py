@@ -123,9 +123,10 @@ class _Walk:
         base = self.value(base_node, depth)
         if exponent is not None and exponent.denominator == 1:
             return integer_power(base, exponent.numerator)
-        if exponent is not None and exponent.denominator % 2 == 1:
-            root = odd_root(base, exponent.denominator)
-            return integer_power(root, exponent.numerator)
+        if exponent is not None:  # x^(p/q): a real value for x >= 0 only, as in every backend
+            if not base >= 0:
+                return arb.nan()
+            return integer_power(_even_root(base, exponent.denominator), exponent.numerator)
         power = self.value(exponent_node, depth)
         if base > 0:
             return _exp(power * base.log())

@@ -32,7 +32,6 @@ from grader.mathlang.balls import (
     ball_value,
     distinct_values,
     integer_power,
-    odd_root,
     precision,
 )
 from grader.mathlang.sampling import bounds
@@ -219,10 +218,8 @@ def _sympy_power(expr: Any, values: Mapping[str, arb]) -> arb:
     exponent = expr.exp
     if exponent.is_Integer:
         return integer_power(base, int(exponent))
-    if exponent.is_Rational:
+    if exponent.is_Rational:  # x^(p/q): a real value for x >= 0 only, as in every backend
         p, q = int(exponent.p), int(exponent.q)
-        if q % 2:
-            return integer_power(odd_root(base, q), p)
         return integer_power(base.root(q), p) if base >= 0 else arb.nan()
     power = sympy_ball(exponent, values)
     return (power * base.log()).exp() if base > 0 else arb.nan()
