@@ -128,6 +128,9 @@ class _Walk:
                 return arb.nan()
             return integer_power(_even_root(base, exponent.denominator), exponent.numerator)
         power = self.value(exponent_node, depth)
+        whole = power.unique_fmpz() if power.is_exact() else None
+        if whole is not None:  # x^n at an integer n (a symbol's value): negative x has a value
+            return integer_power(base, int(whole))
         if base > 0:
             return _exp(power * base.log())
         return arb.nan()

@@ -302,3 +302,67 @@ def _halves(box: list[tuple[float, float]]) -> list[list[tuple[float, float]]]:
     left[widest] = (lo, mid)
     right[widest] = (mid, hi)
     return [left, right]
+
+
+def exact_at_point(prep: Prepared, sides: Sides, point: Mapping[str, float]) -> tuple[Found, Any, Any]:
+    """Both sides at a point of integer symbols, in exact arithmetic (sympy: integers,
+    rationals, trigonometric values at rational multiples of pi, floors of them), where balls
+    could not settle it (``\\lfloor \\sin^2(\\pi n/2) \\rfloor`` at n = 1 is a ball around 1):
+    the exact difference decides, else UNKNOWN. With the two exact values (sympy numbers)."""
+    if sides.overrides or not has_integer_symbol(prep) or not _modest(prep, sides, point):
+        return Found.UNKNOWN, None, None
+    needs(SYMPY)
+    import sympy
+
+    from grader.mathlang.enclosures import NoEnclosure, enclose
+    from grader.mathlang.enclosures import precision as enclosure_precision
+    from grader.mathlang.to_sympy import Unsupported, symbol_for, to_sympy
+
+    values = {**{name: float(v) for name, v in prep.part.constants.items()}, **point}
+    exact = {
+        symbol_for(name, prep.part.symbols.get(name)): sympy.Rational(Fraction(value))
+        for name, value in values.items()
+    }
+    lets = dict(prep.lets)
+    try:
+        reference = to_sympy(sides.ref, domains=prep.part.symbols, functions=prep.functions, lets=lets)
+        answer = to_sympy(sides.ans, domains=prep.part.symbols, functions=prep.functions, lets=lets)
+        reference, answer = reference.xreplace(exact), answer.xreplace(exact)
+        if reference.free_symbols or answer.free_symbols:
+            return Found.UNKNOWN, None, None
+        difference = sympy.simplify(answer - reference)
+    except Unsupported:
+        return Found.UNKNOWN, None, None
+    except Exception:  # sympy's own failures: not settled
+        return Found.UNKNOWN, None, None
+    if difference == 0:
+        return Found.SAME, answer, reference
+    for bits in PRECISIONS:
+        with enclosure_precision(bits):
+            try:
+                gap, size = abs(enclose(difference)), abs(enclose(reference))
+            except (NoEnclosure, ValueError, ZeroDivisionError):
+                return Found.UNKNOWN, None, None
+            allowed = ball(prep.part.atol) + ball(prep.part.rtol) * size
+            if gap <= allowed:
+                return Found.SAME, answer, reference
+            if gap > allowed:
+                return Found.DIFFER, answer, reference
+    return Found.UNKNOWN, None, None
+
+
+def _modest(prep: Prepared, sides: Sides, point: Mapping[str, float]) -> bool:
+    """Both sides have values balls bound below 2^4000 at the point: sympy may compute them
+    exactly (x^n at x = n = 10^9 it could not)."""
+    with precision(64):
+        try:
+            r, a = _balls(prep, sides, point)
+        except (NotBallError, ZeroDivisionError, ValueError, OverflowError):
+            return False
+    limit = ball(2) ** 4000
+    return bool(r.is_finite() and a.is_finite() and abs(r) < limit and abs(a) < limit)
+
+
+def has_integer_symbol(prep: Prepared) -> bool:
+    """The part has a symbol over the integers (floats round floors, parities and powers)."""
+    return not prep.is_matrix and any(domain.integer for domain in prep.scalars.values())
