@@ -98,6 +98,7 @@ INTEGER_POINTS = 32
 # A finite integer domain with at most this many points is evaluated exactly at each: a decision.
 EVERY_INTEGER_POINT = 64
 _ROUNDING = frozenset({"floor", "ceil", "mod", "sign", "heaviside", "round"})
+_RATIONAL_CALLS = _ROUNDING | {"abs", "max", "min", "relu"}
 
 
 def _exact_integer_points(prep: Prepared, sides: Sides) -> Outcome | None:
@@ -107,9 +108,9 @@ def _exact_integer_points(prep: Prepared, sides: Sides) -> Outcome | None:
     points probed. The first point where they differ is the witness."""
     if not validated.has_integer_symbol(prep) or sides.overrides:
         return None
-    every = _every_integer_point(prep, sides)
-    if every is None and not _rounds(sides):
+    if not _rounds(sides):
         return None
+    every = _every_integer_point(prep, sides)
     batch = get_batch(prep, 0)
     if every is not None:
         columns = {name: np.array(column, dtype=float) for name, column in every.items()}
@@ -149,14 +150,20 @@ def _every_integer_point(prep: Prepared, sides: Sides) -> dict[str, list[int]] |
 
 
 def _rounds(sides: Sides) -> bool:
-    """A formula where rounding can flip a value: a floor, a sign, a power with a symbol in
-    its exponent."""
-    for node in (*ast.walk(sides.ref), *ast.walk(sides.ans)):
-        if isinstance(node, ast.Call) and node.name in _ROUNDING:
-            return True
-        if isinstance(node, ast.BinOp) and node.op == "^" and ast.free_names(node.right):
-            return True
-    return False
+    """A formula where rounding can flip a value: a floor, a sign or a power with a symbol in
+    its exponent, in formulas with a value floats round (pi, e, a root, a sine...). Rational
+    arithmetic of modest integers is exact in floats (floor((i + 2p - k)/s) is)."""
+    nodes = [*ast.walk(sides.ref), *ast.walk(sides.ans)]
+    rounding = any(
+        (isinstance(node, ast.Call) and node.name in _ROUNDING)
+        or (isinstance(node, ast.BinOp) and node.op == "^" and bool(ast.free_names(node.right)))
+        for node in nodes
+    )
+    inexact = any(
+        isinstance(node, ast.Const) or (isinstance(node, ast.Call) and node.name not in _RATIONAL_CALLS)
+        for node in nodes
+    )
+    return rounding and inexact
 
 
 def _exactly_at(prep: Prepared, sides: Sides, point: dict[str, float]) -> tuple[validated.Found, Any, Any]:
