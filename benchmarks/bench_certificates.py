@@ -1,11 +1,13 @@
-"""How many ``correct`` verdicts carry a certificate (issue 21), per problem set.
+"""How many ``correct`` verdicts carry a certificate (issues 21 and 47), per answer type.
 
     python benchmarks/bench_certificates.py
 
 Grades every shipped submission (``submissions/<set>/<student>``) against its problem set
 (``problems/<set>.yaml``) and the peers' answer-equivalence rows (``benchmarks/peer``),
-and prints for each: the corrects, how many are certified (exact, proved, piecewise-linear
-decision, interval bound: every kind but probes) and the count of each kind.
+and prints for the shipped library and for the peers' rows, per answer type: the corrects,
+how many are certified (exact, proved, piecewise-linear decision, interval bound: every
+kind but probes) and the count of each kind; then the share over the formula types
+(number, array, interval, expression, network). Goal (issue 47): at least 80% on both.
 """
 
 from __future__ import annotations
@@ -24,19 +26,21 @@ from grader.spec import ProblemSet
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def tally(spec: ProblemSet, folders: list[Path]) -> Counter[str]:
-    counts: Counter[str] = Counter()
+FORMULA_TYPES = ("number", "array", "interval", "expression", "network")
+
+
+def tally(spec: ProblemSet, folders: list[Path], by_type: dict[str, Counter[str]]) -> None:
     for folder in folders:
         answers = load_submission(folder).answers
         for part_id, _, part in spec.iter_parts():
             verdict: Verdict = check_part(part, answers.get(part_id))
             if verdict.status is not Status.CORRECT:
                 continue
+            counts = by_type.setdefault(part.type, Counter())
             counts["correct"] += 1
             kind = verdict.decision.kind if verdict.decision is not None else None
             counts[kind.value if kind is not None else "none"] += 1
             counts["certified"] += kind is not None and kind.certified
-    return counts
 
 
 def line(name: str, counts: Counter[str]) -> str:
@@ -48,22 +52,28 @@ def line(name: str, counts: Counter[str]) -> str:
     return f"{name:<34}{correct:>8}{certified:>10}  {share}  {kinds}"
 
 
+def report(title: str, by_type: dict[str, Counter[str]]) -> None:
+    print(f"{title:<34}{'correct':>8}{'certified':>10}  share   by kind")
+    formulas: Counter[str] = Counter()
+    for name in sorted(by_type):
+        print(line(f"  {name}", by_type[name]))
+        if name in FORMULA_TYPES:
+            formulas.update(by_type[name])
+    print(line("  formula types", formulas))
+
+
 def main() -> None:
-    print(f"{'problem set':<34}{'correct':>8}{'certified':>10}  share   by kind")
-    total: Counter[str] = Counter()
+    library: dict[str, Counter[str]] = {}
     for problem_file in sorted((ROOT / "problems").glob("*.yaml")):
         folder = ROOT / "submissions" / problem_file.stem
-        if not folder.is_dir():
-            continue
-        students = sorted(p for p in folder.iterdir() if p.is_dir())
-        counts = tally(load_problem_set(problem_file), students)
-        total.update(counts)
-        print(line(problem_file.stem, counts))
-    print(line("shipped library", total))
+        if folder.is_dir():
+            students = sorted(p for p in folder.iterdir() if p.is_dir())
+            tally(load_problem_set(problem_file), students, library)
+    report("shipped library", library)
     peer = ROOT / "benchmarks" / "peer"
-    print(
-        line("peers' rows", tally(load_problem_set(peer / "problems.yaml"), [peer / "submissions" / "peer"]))
-    )
+    peers: dict[str, Counter[str]] = {}
+    tally(load_problem_set(peer / "problems.yaml"), [peer / "submissions" / "peer"], peers)
+    report("peers' rows", peers)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ FORMULAS = [
     ("sigmoid(x) - 1/(1 + e^{-x})", lambda x: 0.0),
     ("relu(x - 1) + |x| + max(x, 2)", lambda x: max(x - 1, 0) + abs(x) + max(x, 2)),
     ("\\log_{2}(1 + x^2)", lambda x: math.log2(1 + x**2)),
-    ("(x + 1)^{1/3}", lambda x: math.copysign(abs(x + 1) ** (1 / 3), x + 1)),
+    ("\\sqrt[3]{x + 1}", lambda x: math.copysign(abs(x + 1) ** (1 / 3), x + 1)),
     ("tanh(x) + softplus(x)", lambda x: math.tanh(x) + math.log1p(math.exp(x))),
 ]
 
@@ -59,3 +59,14 @@ def test_what_balls_do_not_cover_is_said() -> None:
         ball_value(parse("softmax(x)", symbols=("x",)), {"x": ball(1.0)})
     with pytest.raises(NotBallError):  # past what an exponent can hold
         ball_value(parse("exp(exp(exp(100)))"), {})
+
+
+def test_a_fractional_power_of_a_negative_number_has_no_value_its_odd_root_has() -> None:
+    """One reading in every backend (docs/equivalence.md): x^{1/3} is undefined for x < 0 as
+    in floats, 40 digits and exact arithmetic; the real cube root is written root(x, 3)."""
+    with precision(64):
+        at = {"x": ball(-8.0)}
+        assert not ball_value(parse("x^{1/3}", symbols=("x",)), at).is_finite()
+        assert not ball_value(parse("x^{2/3}", symbols=("x",)), at).is_finite()
+        assert ball_value(parse("\\sqrt[3]{x}", symbols=("x",)), at).contains(-2)
+        assert ball_value(parse("x^{1/3}", symbols=("x",)), {"x": ball(8.0)}).contains(2)

@@ -21,6 +21,7 @@ import math
 import numbers
 import re
 from dataclasses import dataclass
+from decimal import Decimal, localcontext
 from fractions import Fraction
 from typing import Any
 
@@ -50,6 +51,13 @@ class WrittenNumber:
 
     value: Number  # exact when rational (decimals included); a float for sqrt(2), pi...
     decimal: bool = False  # written with a point or an exponent, a YAML float, or as ``\approx``
+    # The formula of a value that is not rational (``\sqrt{2}``): ``value`` is then only its
+    # float, for showing; comparisons use the formula (grader.core.settle).
+    formula: ast.Node | None = None
+
+    def negated(self) -> WrittenNumber:
+        formula = None if self.formula is None else ast.Neg(self.formula.pos, self.formula)
+        return WrittenNumber(-self.value, self.decimal, formula)
 
 
 def read_written_number(value: Any) -> WrittenNumber:
@@ -93,18 +101,25 @@ def read_number_text(text: str) -> WrittenNumber:
     final = _read_one(sides[-1])
     for side in sides[:-1]:
         _check_rounding(side, final)
-    return WrittenNumber(final.value, decimal=True)
+    return WrittenNumber(final.value, True, final.formula)
 
 
 def _read_one(text: str) -> WrittenNumber:
     plain = read_plain_number(text)
     if plain is not None:
         return plain
-    from grader.mathlang.evaluate import constant_value  # numpy: only for a formula
-
     tree = parse(text)
     decimal = any(isinstance(node, ast.Num) and node.is_float for node in ast.walk(tree))
-    return WrittenNumber(constant_value(tree), decimal)
+    return formula_number(tree, decimal)
+
+
+def formula_number(tree: ast.Node, decimal: bool) -> WrittenNumber:
+    """A constant formula's number: exact when rational, else its float with the formula
+    (the last side of working shown with equals signs) for comparisons."""
+    from grader.mathlang.evaluate import constant_value, graded_side  # numpy: only for a formula
+
+    value = constant_value(tree)
+    return WrittenNumber(value, decimal, None if isinstance(value, Fraction) else graded_side(tree))
 
 
 def _check_rounding(side: str, final: WrittenNumber) -> None:
@@ -169,5 +184,15 @@ def show(value: Number, decimal: bool = False) -> str:
             return str(value.numerator)
         if value.denominator < 10_000 and abs(value.numerator) < 10_000:
             return f"{value.numerator}/{value.denominator}"
+    return _scientific(value)
+
+
+def _scientific(value: Number) -> str:
+    """Six significant digits, for values past the float range too (2^1500)."""
+    try:
         return f"{float(value):.6g}"
-    return f"{float(value):.6g}"
+    except OverflowError:
+        fraction = Fraction(value)
+        with localcontext() as context:
+            context.prec = 12
+            return f"{Decimal(fraction.numerator) / Decimal(fraction.denominator):.6g}"

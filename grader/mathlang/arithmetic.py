@@ -27,6 +27,12 @@ MP.dps = 40
 
 MAX_EXACT_EXPONENT = 4096  # |k| in an exact x^k of a piecewise-linear (or other non-rational) element
 
+# (-8)^{1/3} has no real value, as in floats, 40 digits, balls and sympy; \sqrt[3]{-8} is -2
+NEGATIVE_BASE = (
+    "a negative number to a power that is not a whole number has no real value "
+    "(for the real cube root of x write \\sqrt[3]{x})"
+)
+
 HALF = Fraction(1, 2)
 ZERO = Fraction(0)
 ONE = Fraction(1)
@@ -42,6 +48,7 @@ __all__ = [
     "apply_binary",
     "apply_unary",
     "exact_pow",
+    "exact_root",
     "lift",
     "mp_from",
     "obj_array",
@@ -247,14 +254,20 @@ def exact_pow(a: Any, b: Any) -> Any:
     if not _is_rational(a):
         raise _not_exact("a fractional power")
     a = Fraction(a)
-    if a < 0:
-        if b.denominator % 2 == 0:
-            raise EvalError("even root of a negative number")
-        return -exact_pow(-a, b)
+    if a < 0:  # one reading in every backend: a real x^y needs x >= 0 or a whole y
+        raise EvalError(NEGATIVE_BASE)
     root = _exact_root(a, b.denominator)
     if root is None:
         raise _not_exact(f"{a}^({b})")
     return _exact_int_pow(root, b.numerator)
+
+
+def exact_root(v: Any, k: Any) -> Any:
+    """The real ``k``-th root (``\\sqrt[3]{-8} = -2``: an odd root of a negative number is real)."""
+    degree = Fraction(k)
+    if _is_rational(v) and v < 0 and degree.denominator == 1 and degree.numerator % 2 == 1:
+        return -exact_pow(-Fraction(v), 1 / degree)
+    return exact_pow(v, 1 / degree)
 
 
 def _exact_int_pow(a: Any, k: int) -> Any:

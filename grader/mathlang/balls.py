@@ -24,7 +24,9 @@ from grader.mathlang import ast
 from grader.mathlang.names import SPELLINGS
 from grader.mathlang.values import FunctionDef
 
-__all__ = ["NotBallError", "ball", "ball_value", "precision"]
+__all__ = ["PRECISIONS", "NotBallError", "ball", "ball_value", "distinct_values", "precision"]
+
+PRECISIONS = (64, 256, 1024, 4096)  # bits, tried in turn until the balls decide
 
 MAX_DEPTH = 16  # nested spec-function calls
 # exp of at most this (about 10^(10^12), the bound of the 40-digit evaluator): past it a
@@ -121,10 +123,14 @@ class _Walk:
         base = self.value(base_node, depth)
         if exponent is not None and exponent.denominator == 1:
             return integer_power(base, exponent.numerator)
-        if exponent is not None and exponent.denominator % 2 == 1:
-            root = odd_root(base, exponent.denominator)
-            return integer_power(root, exponent.numerator)
+        if exponent is not None:  # x^(p/q): a real value for x >= 0 only, as in every backend
+            if not base >= 0:
+                return arb.nan()
+            return integer_power(_even_root(base, exponent.denominator), exponent.numerator)
         power = self.value(exponent_node, depth)
+        whole = power.unique_fmpz() if power.is_exact() else None
+        if whole is not None:  # x^n at an integer n (a symbol's value): negative x has a value
+            return integer_power(base, int(whole))
         if base > 0:
             return _exp(power * base.log())
         return arb.nan()
@@ -321,3 +327,37 @@ UNARY: dict[str, Callable[[arb], arb]] = {
     "softplus": lambda x: (1 + _exp(x)).log() if x < 0 else x + (1 + _exp(-x)).log(),
     "sign": _sign,
 }
+
+
+def distinct_values(answer: arb | Fraction, expected: arb | Fraction) -> tuple[str, str]:
+    """The two values with as many digits as it takes to tell them apart (6 to 60); an exact
+    integer as itself, an exact rational without trailing zeros."""
+    with precision(512):
+        a, r = _as_ball(answer), _as_ball(expected)
+        for digits in (6, 12, 20, 30, 45, 60):
+            if _digits(a, digits) != _digits(r, digits):
+                break
+        return _shown(answer, a, digits), _shown(expected, r, digits)
+
+
+def _shown(value: arb | Fraction, as_ball: arb, digits: int) -> str:
+    if isinstance(value, Fraction) and value.denominator == 1 and abs(value) < 10**15:
+        return str(value.numerator)
+    integer = value.unique_fmpz() if isinstance(value, arb) and value.is_exact() else None
+    if integer is not None and abs(int(integer)) < 10**15:
+        return str(int(integer))
+    text = _digits(as_ball, digits)
+    if isinstance(value, Fraction) and "." in text and "e" not in text:  # 2.000001, not 2.00000100
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def _as_ball(value: arb | Fraction) -> arb:
+    return value if isinstance(value, arb) else ball(value)
+
+
+def _digits(value: arb, digits: int) -> str:
+    if value.rel_accuracy_bits() < 10:  # a wide ball (sin of a huge argument): its range
+        low, high = (end.str(3, radius=False).strip("[]") for end in (value.lower(), value.upper()))
+        return f"between {low} and {high}"
+    return value.mid().str(digits, radius=False).strip("[]")

@@ -25,7 +25,7 @@ from grader.mathlang.arithmetic import (
     ZERO,
     apply_binary,
     apply_unary,
-    exact_pow,
+    exact_root,
     lift,
     omap,
     ones_like_backend,
@@ -135,7 +135,7 @@ def _root(env: Env, node: ast.Call, args: list[Val]) -> Val:
         return Val(np.asarray(out), x.row)
     if env.backend == "mp":
         return Val(omap(_mp_root, x.a, ka), x.row)
-    return Val(omap(lambda v, kk: exact_pow(v, 1 / Fraction(kk)), x.a, ka), x.row)
+    return Val(omap(exact_root, x.a, ka), x.row)
 
 
 def _mp_root(v: Any, k: Any) -> Any:

@@ -89,6 +89,17 @@ class SymbolDomain(BaseModel):
         value, closed = min((end, not is_open) for end, is_open in ends)
         return value, not closed
 
+    def integers(self, limit: int) -> list[int] | None:
+        """Every integer of an integer domain, when it is bounded and holds at most ``limit``."""
+        (low, low_open), (high, high_open) = self._low_end(), self._high_end()
+        if not (self.integer and math.isfinite(low) and math.isfinite(high)):
+            return None
+        first = math.floor(low) + 1 if low_open else math.ceil(low)
+        last = math.ceil(high) - 1 if high_open else math.floor(high)
+        if last - first + 1 > limit:
+            return None
+        return [k for k in range(first, last + 1) if not (self.nonzero and k == 0)]
+
     def _has_integer(self, low: float, low_open: bool, high: float, high_open: bool) -> bool:
         if not (math.isfinite(low) and math.isfinite(high)):
             return True

@@ -146,6 +146,13 @@ def constant_value(node: ast.Node) -> Fraction | float:
     return values[-1]
 
 
+def graded_side(node: ast.Node) -> ast.Node:
+    """The formula :func:`constant_value` gives the value of: the last side of working
+    shown with equals signs, else the whole."""
+    sides = _equation_sides(node)
+    return node if sides is None else sides[-1]
+
+
 def _equation_sides(node: ast.Node) -> list[ast.Node] | None:
     """``a = b`` and chains ``a = b = c`` (parsed as and-ed relations) as [a, b, c]."""
     if isinstance(node, ast.Relation) and node.op == "=":

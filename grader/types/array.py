@@ -14,12 +14,13 @@ from grader.core.nested import flatten, nested_shape
 from grader.core.numeric import (
     EVALUATOR,
     WrittenNumber,
-    close,
+    formula_number,
     read_written_number,
     show,
     strip_math_delimiters,
 )
 from grader.core.parts import PartBase
+from grader.core.settle import compare_each
 from grader.core.verdict import AnswerError, Certificate, Verdict, read_reference
 from grader.mathlang import ast
 from grader.mathlang.parser import parse
@@ -58,18 +59,16 @@ def check(part: ArrayPart, answer: Any) -> Verdict:
             f"your array has shape {dims_text(received.shape)}; "
             f"the expected shape is {dims_text(expected.shape)}"
         )
-    wrong = [
-        i
-        for i, (r, e) in enumerate(zip(received.entries, expected.entries, strict=False))
-        if not close(r.value, e.value, part.rtol, part.atol)
-    ]
+    found = compare_each(list(zip(received.entries, expected.entries, strict=True)), part.rtol, part.atol)
+    wrong = found.differ
     if not wrong:
-        return Verdict.correct()
-    first = received.entries[wrong[0]]
+        return Verdict.correct(decision=found.decision())
+    first, comparison = received.entries[wrong[0]], found.results[wrong[0]]
+    shown = (comparison.received_value if comparison else None) or show(first.value, first.decimal)
     where = describe_index(wrong[0], received.shape)
     return Verdict.incorrect(
-        f"{len(wrong)} of {len(expected.entries)} entries differ; "
-        f"{where} is {show(first.value, first.decimal)}, which is not right"
+        f"{len(wrong)} of {len(expected.entries)} entries differ; {where} is {shown}, which is not right",
+        decision=found.decision(),
     )
 
 
@@ -97,10 +96,8 @@ def read_grid(value: Any) -> Grid:
 
 def _entry(item: Any) -> WrittenNumber:
     if isinstance(item, ast.Node):
-        from grader.mathlang.evaluate import constant_value  # numpy: imported when a formula is read
-
         decimal = any(isinstance(node, ast.Num) and node.is_float for node in ast.walk(item))
-        return WrittenNumber(constant_value(item), decimal)
+        return formula_number(item, decimal)
     return read_written_number(item)
 
 

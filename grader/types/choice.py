@@ -26,7 +26,15 @@ _LEADING_KEY = re.compile(r"^\s*[\(\[]?\s*([A-Za-z0-9]{1,12})\s*[\)\].:]", re.S)
 _WORD = re.compile(r"[^\s,;&+/]+")
 _MAX_WORDS = 400
 # Words that make a list of options mean something else: ``not A``, ``A or B``, ``all except C``
-_DOUBT = frozenset({"not", "or", "except", "but", "without", "neither", "nor"})
+_DOUBT = frozenset({"not", "or", "except", "but", "without", "neither", "nor", "wrong", "false", "incorrect"})
+# Words before an option that say nothing about it (``Options A, B and D``, ``I choose A``)
+_FILLER = frozenset(
+    {"option", "options", "answer", "answers", "choice", "choices", "i", "choose", "pick", "select"}
+)
+# Words that hedge a choice (``A, B, maybe C``): an option named with one is not chosen or
+# left out, it is open, and an answer is never read by guessing which.
+_HEDGES = frozenset({"maybe", "perhaps", "possibly", "probably", "might", "unsure", "likely", "?"})
+_HEDGED = re.compile(r"\b(?:" + "|".join(sorted(_HEDGES - {"?"})) + r")\b\W*(\S+)", re.I)
 # A reason after a short key: ``B because ...``, ``B since ...``
 _REASON = re.compile(r"\s+(?:because|since|as|so|given|due|for|from|by|which|it)\b", re.I)
 # Another option joined to the first: ``yes or no``, ``A and B``, ``Yes/No``, ``B, not C``, ``C, D``
@@ -144,6 +152,7 @@ def _read_many(options: dict[str, str], text: str) -> tuple[list[str], list[str]
     longest = max(len(_WORD.findall(written)) for k, v in options.items() for written in (k, v)) + 1
     keys: list[str] = []
     unread: list[str] = []
+    before_a_key: list[str] = []  # unread words an option follows: they may qualify it
     start = 0
     while start < len(words):
         for end in range(min(len(words), start + longest), start, -1):
@@ -153,6 +162,7 @@ def _read_many(options: dict[str, str], text: str) -> tuple[list[str], list[str]
             )
             if key is not None:
                 keys.append(key)
+                before_a_key = [word for word in unread if word.strip("():.").lower() not in _FILLER]
                 start = end
                 break
         else:
@@ -160,9 +170,14 @@ def _read_many(options: dict[str, str], text: str) -> tuple[list[str], list[str]
             start += 1
     if not keys:
         raise AnswerError(_unreadable(options, text))
-    doubt = [word for word in unread if word.strip("()[].,").lower() in _DOUBT]
+    doubt = [word for word in unread if word.strip("()[].,!").lower() in _DOUBT | _HEDGES or "?" in word]
     if doubt:
         raise AnswerError(f"{doubt[0]!r} leaves it open which options you choose: list the ones that apply")
+    if before_a_key:
+        raise AnswerError(
+            f"{before_a_key[0]!r} is not an option and may change what the option after it means: "
+            "list only the options that apply"
+        )
     return keys, unread
 
 
@@ -272,6 +287,10 @@ def _other_option(options: dict[str, str], key: str, reason: str) -> str | None:
     """Another option the reason names: ``or no``, ``/No``, ``and (C)``, ``option C``, ``(C)``."""
     joined = _JOINED.match(reason)
     rest = reason[joined.end() :] if joined else None
+    for hedge in _HEDGED.finditer(reason):  # ``B, or maybe C``
+        other_key = _key_for(options, hedge.group(1).strip("()[].,;:!?"))
+        if other_key is not None and other_key != key:
+            return other_key
     for other in (k for k in options if k != key):
         if rest is not None and _starts_with(options, other, rest):
             return other

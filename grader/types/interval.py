@@ -16,8 +16,17 @@ from typing import Any, Literal
 
 from pydantic import model_validator
 
-from grader.core.numeric import EVALUATOR, Number, close, read_written_number, show, strip_math_delimiters
+from grader.core.numeric import (
+    EVALUATOR,
+    Number,
+    WrittenNumber,
+    formula_number,
+    read_written_number,
+    show,
+    strip_math_delimiters,
+)
 from grader.core.parts import PartBase
+from grader.core.settle import compare_each
 from grader.core.verdict import AnswerError, Certificate, Verdict, read_reference
 from grader.mathlang import ast
 from grader.mathlang.errors import MathError
@@ -34,10 +43,15 @@ class End:
     value: Number  # a float ±inf for an infinite end
     closed: bool
     decimal: bool = False
+    formula: ast.Node | None = None  # a value that is not rational (pi / 2), compared as a formula
 
     @property
     def infinite(self) -> bool:
         return isinstance(self.value, float) and math.isinf(self.value)
+
+    @property
+    def number(self) -> WrittenNumber:
+        return WrittenNumber(self.value, self.decimal, self.formula)
 
     def shown(self) -> str:
         if self.infinite:
@@ -72,32 +86,29 @@ class IntervalPart(PartBase):
 def check(part: IntervalPart, answer: Any) -> Verdict:
     expected = read_reference(read_interval, part.answer, "the reference interval cannot be read")
     received = read_interval(answer)
-    problems = [
-        problem
-        for problem in (
-            _end_problem("left", received.low, expected.low, part),
-            _end_problem("right", received.high, expected.high, part),
-        )
-        if problem
-    ]
+    ends = ((received.low, expected.low), (received.high, expected.high))
+    found = compare_each(
+        [None if r.infinite or e.infinite else (r.number, e.number) for r, e in ends], part.rtol, part.atol
+    )
+    problems = []
+    for side, (mine, theirs), comparison in zip(("left", "right"), ends, found.results, strict=True):
+        same = comparison.equal if comparison is not None else mine.value == theirs.value
+        shown = (comparison.received_value if comparison is not None else None) or mine.shown()
+        problems.append(_end_problem(side, shown, mine.closed, theirs.closed, same))
+    problems = [problem for problem in problems if problem]
+    decision = found.decision()
     if not problems:
-        return Verdict.correct()
-    return Verdict.incorrect(f"{received.shown()}: " + "; ".join(problems))
+        return Verdict.correct(decision=decision)
+    return Verdict.incorrect(f"{received.shown()}: " + "; ".join(problems), decision=decision)
 
 
-def _end_problem(side: str, received: End, expected: End, part: IntervalPart) -> str:
-    if not _same_value(received, expected, part):
-        return f"the {side} end {received.shown()} is not right"
-    if received.closed != expected.closed:
-        kind = "included (a square bracket)" if expected.closed else "excluded (a parenthesis)"
-        return f"the {side} end {received.shown()} is right but should be {kind}"
+def _end_problem(side: str, shown: str, closed: bool, closed_expected: bool, same: bool) -> str:
+    if not same:
+        return f"the {side} end {shown} is not right"
+    if closed != closed_expected:
+        kind = "included (a square bracket)" if closed_expected else "excluded (a parenthesis)"
+        return f"the {side} end {shown} is right but should be {kind}"
     return ""
-
-
-def _same_value(received: End, expected: End, part: IntervalPart) -> bool:
-    if received.infinite or expected.infinite:
-        return received.value == expected.value
-    return close(received.value, expected.value, part.rtol, part.atol)
 
 
 # -- reading ------------------------------------------------------------------------
@@ -138,7 +149,7 @@ def _end(text: str, closed: bool) -> End:
     if not text:
         raise AnswerError("an end of the interval is missing: write [0, 1)")
     number = read_written_number(text)
-    return End(number.value, closed, number.decimal)
+    return End(number.value, closed, number.decimal, number.formula)
 
 
 def _from_inequalities(text: str) -> Interval:
@@ -173,16 +184,14 @@ def _bound(relation: ast.Relation, text: str) -> tuple[End, bool]:
         raise AnswerError("compare the variable with numbers: 0 <= x < 1", text, other.pos)
     left_is_smaller = relation.op in ("<", "<=")
     name_is_smaller = left_is_smaller == name_on_left
-    from grader.mathlang.evaluate import constant_value  # numpy: imported when a formula is read
-
+    decimal = any(isinstance(node, ast.Num) and node.is_float for node in ast.walk(other))
     try:
-        value = constant_value(other)
+        number = formula_number(other, decimal)
     except MathError as exc:
         raise AnswerError(exc.message, text, exc.position) from None
-    if isinstance(value, float) and math.isinf(value):
-        return End(value, False), name_is_smaller
-    decimal = any(isinstance(node, ast.Num) and node.is_float for node in ast.walk(other))
-    return End(value, relation.op in ("<=", ">="), decimal), name_is_smaller
+    if isinstance(number.value, float) and math.isinf(number.value):
+        return End(number.value, False), name_is_smaller
+    return End(number.value, relation.op in ("<=", ">="), decimal, number.formula), name_is_smaller
 
 
 def _check_ends(interval: Interval) -> None:
@@ -192,12 +201,18 @@ def _check_ends(interval: Interval) -> None:
         raise AnswerError(f"an infinite end is always open: write {opened.shown()}")
     if (low.value == math.inf) or (high.value == -math.inf):
         raise AnswerError(f"{interval.shown()} is empty: give the smaller end first")
-    if float(low.value) > float(high.value) or (low.value == high.value and not (low.closed and high.closed)):
+    if _above(low.value, high.value) or (low.value == high.value and not (low.closed and high.closed)):
         raise AnswerError(f"{interval.shown()} is empty: give the smaller end first")
 
 
+def _above(low: Number, high: Number) -> bool:
+    """``low > high``, compared as Fractions and floats compare (exactly: 2^1500 is past the
+    float range)."""
+    return low > high
+
+
 def _open_if_infinite(end: End) -> End:
-    return End(end.value, False, end.decimal) if end.infinite else end
+    return End(end.value, False, end.decimal, end.formula) if end.infinite else end
 
 
 INTERVAL_EXAMPLES = ("[2, 5)", r"(3, \infty)", "2 <= x < 5")

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from grader.core.numeric import EVALUATOR, close, read_number, read_written_number, show
+from grader.core.numeric import EVALUATOR, read_written_number, show
 from grader.core.parts import PartBase, Scalar
-from grader.core.verdict import Certificate, Verdict, read_reference
+from grader.core.settle import compare
+from grader.core.verdict import Certificate, CheckUndecided, Verdict, read_reference
 from grader.types.base import AnswerType, example_hint
 
 
@@ -20,14 +21,23 @@ class NumberPart(PartBase):
 
 
 def check(part: NumberPart, answer: Any) -> Verdict:
-    expected = read_reference(read_number, part.answer, "the reference answer is not a number")
+    expected = read_reference(read_written_number, part.answer, "the reference answer is not a number")
     received = read_written_number(answer)
-    if close(received.value, expected, part.rtol, part.atol):
-        return Verdict.correct()
-    shown = show(received.value, received.decimal)
-    if expected != 0 and close(-received.value, expected, part.rtol, part.atol):
-        return Verdict.incorrect(f"{shown} has the wrong sign")
-    return Verdict.incorrect(f"{shown} is not the expected value")
+    found = compare(received, expected, part.rtol, part.atol)
+    if found.equal:
+        return Verdict.correct(decision=found.decision())
+    shown = found.received_value if received.formula is not None else None
+    shown = shown or show(received.value, received.decimal)
+    if found.expected_value is not None and shown == show(expected.value, expected.decimal):
+        shown = f"{found.received_value}, not {found.expected_value},"  # the digits that differ
+    if expected.value != 0:
+        try:
+            flipped = compare(received.negated(), expected, part.rtol, part.atol).equal
+        except CheckUndecided:
+            flipped = False
+        if flipped:
+            return Verdict.incorrect(f"{shown} has the wrong sign", decision=found.decision())
+    return Verdict.incorrect(f"{shown} is not the expected value", decision=found.decision())
 
 
 NUMBER_EXAMPLES = ("42", "2^10", r"\frac{3}{4}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from fractions import Fraction
 from typing import Any
@@ -11,7 +12,7 @@ import numpy as np
 from grader.core.verdict import Certificate, CheckUndecided
 from grader.mathlang import ast
 from grader.mathlang.arithmetic import MP
-from grader.mathlang.errors import EvalError, LimitError, MathError
+from grader.mathlang.errors import EvalError, LimitError, MathError, NotExactError
 from grader.mathlang.evaluate import (
     evaluate_exact,
     evaluate_val,
@@ -44,6 +45,7 @@ from grader.types.expression.prepare import (
     mp_env,
     mp_env_at,
     reference_value,
+    relevant_scalars,
     student_probes,
     student_value,
 )
@@ -73,6 +75,11 @@ def compare(prep: Prepared, sides: Sides) -> Outcome:
             return Outcome(False, err.message)
     if not found.equal:
         return found
+    exactly = _exact_integer_points(prep, sides)
+    if exactly is not None:
+        if exactly.equal:
+            exactly.method = f"{found.method}; {exactly.method}"
+        return exactly
     found = _symbolic_confirmation(prep, sides, found)
     if not found.exact:
         bounded = validated.bound_on_domain(prep, sides)
@@ -85,6 +92,98 @@ def compare(prep: Prepared, sides: Sides) -> Outcome:
             f"resolve, and the two formulas were not shown equal exactly ({found.method})"
         )
     return found
+
+
+# The integer points of the aimed probes evaluated exactly, at most this many.
+INTEGER_POINTS = 32
+# A finite integer domain with at most this many points is evaluated exactly at each: a decision.
+EVERY_INTEGER_POINT = 64
+_ROUNDING = frozenset({"floor", "ceil", "mod", "sign", "heaviside", "round"})
+_RATIONAL_CALLS = _ROUNDING | {"abs", "max", "min", "relu"}
+
+
+def _exact_integer_points(prep: Prepared, sides: Sides) -> Outcome | None:
+    """Over integer symbols, floats and 40 digits round what a floor, a parity or a power
+    makes of a transcendental (``\\lfloor \\sin^2(\\pi n/2) \\rfloor`` is 1 at odd n, a
+    float 0.999...): where a formula has one, both sides are evaluated exactly at the integer
+    points probed. The first point where they differ is the witness."""
+    if not validated.has_integer_symbol(prep) or sides.overrides:
+        return None
+    if not _rounds(sides):
+        return None
+    every = _every_integer_point(prep, sides)
+    batch = get_batch(prep, 0)
+    if every is not None:
+        columns = {name: np.array(column, dtype=float) for name, column in every.items()}
+        batch = batch_at(prep, columns, len(next(iter(columns.values()))))
+    seen: set[tuple[tuple[str, float], ...]] = set()
+    settled = True
+    for i in range(batch.size):
+        point = _point(prep, batch, i)
+        key = tuple(sorted(point.items()))
+        if key in seen:
+            continue
+        seen.add(key)
+        if every is None and len(seen) > INTEGER_POINTS:
+            break
+        found, *values = _exactly_at(prep, sides, point)
+        settled = settled and found is validated.Found.SAME
+        if found is validated.Found.DIFFER:
+            witness = _witness(prep, sides, batch, i, _mp_row(values[1]), _mp_row(values[0]), "differ", (1,))
+            method = "exact: a point where the two differ, evaluated exactly"
+            return Outcome(False, witness, 0, method, certificate=Certificate.EXACT)
+    if every is not None and settled:
+        method = f"exact: equal at every one of the {len(seen)} integer points of the domain"
+        return Outcome(True, "", len(seen), method, certificate=Certificate.EXACT)
+    return None
+
+
+def _every_integer_point(prep: Prepared, sides: Sides) -> dict[str, list[int]] | None:
+    """Every point of a finite integer domain (at most EVERY_INTEGER_POINT of them), as columns."""
+    names = relevant_scalars(prep, [sides.ref, sides.ans])
+    ranges = [prep.scalars[name].integers(EVERY_INTEGER_POINT) for name in names]
+    if not names or any(values is None or not values for values in ranges):
+        return None
+    points = list(itertools.product(*[values for values in ranges if values is not None]))
+    if len(points) > EVERY_INTEGER_POINT:
+        return None
+    return {name: [point[k] for point in points] for k, name in enumerate(names)}
+
+
+def _rounds(sides: Sides) -> bool:
+    """A formula where rounding can flip a value: a floor, a sign or a power with a symbol in
+    its exponent, in formulas with a value floats round (pi, e, a root, a sine...). Rational
+    arithmetic of modest integers is exact in floats (floor((i + 2p - k)/s) is)."""
+    nodes = [*ast.walk(sides.ref), *ast.walk(sides.ans)]
+    rounding = any(
+        (isinstance(node, ast.Call) and node.name in _ROUNDING)
+        or (isinstance(node, ast.BinOp) and node.op == "^" and bool(ast.free_names(node.right)))
+        for node in nodes
+    )
+    inexact = any(
+        isinstance(node, ast.Const) or (isinstance(node, ast.Call) and node.name not in _RATIONAL_CALLS)
+        for node in nodes
+    )
+    return rounding and inexact
+
+
+def _exactly_at(prep: Prepared, sides: Sides, point: dict[str, float]) -> tuple[validated.Found, Any, Any]:
+    """Both sides at ``point`` in rationals (fast), else in sympy (pi, roots)."""
+    if not prep.lets and not prep.part.constants:
+        values = {name: Fraction(value) for name, value in point.items()}
+        try:
+            ref = evaluate_exact(sides.ref, values, functions=prep.functions)
+            ans = evaluate_exact(sides.ans, values, functions=prep.functions)
+        except NotExactError:
+            pass
+        except MathError:  # undefined there, or too large to compute exactly: not settled
+            return validated.Found.UNKNOWN, None, None
+        else:
+            if isinstance(ref, Fraction) and isinstance(ans, Fraction):
+                same = abs(ans - ref) <= Fraction(prep.part.atol) + Fraction(prep.part.rtol) * abs(ref)
+                found = validated.Found.SAME if same else validated.Found.DIFFER
+                return found, ans, ref
+    return validated.exact_at_point(prep, sides, point)
 
 
 def _settle_constants(prep: Prepared, sides: Sides) -> Outcome | None:
@@ -421,30 +520,54 @@ def _recheck(
         kind = _mp_point(r, a, prep.part.rtol, prep.part.atol)
         if kind in ("undefined", "no reference") and _isolated(prep, sides, batch, i, kind):
             continue
-        if kind == "both undefined":
+        if kind == "both undefined" or (kind == "no reference" and sides.ref_is_student):
             continue
-        if kind == "same":
-            agreed += 1
+        found, values = _settled(prep, sides, _point(prep, batch, i), kind)
+        if found in (validated.Found.SAME, validated.Found.UNKNOWN):
+            agreed += found is validated.Found.SAME  # float noise; unsettled points do not count
             continue
-        if kind == "no reference" and sides.ref_is_student:
-            continue
-        certificate = None
-        if kind == "differ" and not prep.is_matrix:
-            found, _, _ = validated.confirm_point(prep, sides, _point(prep, batch, i))
-            if found in (validated.Found.SAME, validated.Found.UNKNOWN):
-                agreed += found is validated.Found.SAME  # float noise; unsettled points do not count
-                continue
-            if found is validated.Found.DIFFER:
-                certificate = Certificate.INTERVAL_BOUND
+        if values is not None:  # evaluated exactly: the witness shows the exact values
+            a, r = _mp_row(values[0]), _mp_row(values[1])
+            witness = _witness(prep, sides, batch, i, r, a, "differ", shape)
+            method = "exact: a point where the two differ, evaluated exactly"
+            return Outcome(False, witness, points, method, certificate=Certificate.EXACT)
         witness = _witness(prep, sides, batch, i, r, a, kind, shape)
-        if certificate is not None:
+        if found is validated.Found.DIFFER:
             method = "interval bound: a point where the two differ, proved in ball arithmetic"
-            return Outcome(False, witness, points, method, certificate=certificate)
+            return Outcome(False, witness, points, method, certificate=Certificate.INTERVAL_BOUND)
         method = "numeric: a probe where the two differ, confirmed at 40 digits"
         return Outcome(False, witness, points, method, probe_classes=("a witness re-checked at 40 digits",))
     # every doubtful point re-checked was float noise, or has no value on both sides, or is a
     # removable hole
     return Outcome(True, points=points + agreed, rechecked=len(chosen))
+
+
+def _settled(
+    prep: Prepared, sides: Sides, point: dict[str, float], kind: str
+) -> tuple[validated.Found, tuple[Any, Any] | None]:
+    """How a doubtful point is settled, after 40 digits said ``kind``: a difference in floats is
+    proved in balls; over integer symbols what balls cannot settle, and every agreement at 40
+    digits (which round floors and parities too), is evaluated exactly (with the two exact
+    values). UNCOVERED: a difference only 40 digits confirm."""
+    integers = validated.has_integer_symbol(prep)
+    if kind == "same" and not integers:
+        return validated.Found.SAME, None
+    if kind == "differ" and not prep.is_matrix:
+        found, _, _ = validated.confirm_point(prep, sides, point)
+        if found is not validated.Found.UNKNOWN or not integers:
+            return found, None
+    elif kind != "same":
+        return validated.Found.UNCOVERED, None
+    exact, answer, reference = validated.exact_at_point(prep, sides, point)
+    return exact, (answer, reference) if exact is validated.Found.DIFFER else None
+
+
+def _mp_row(value: Any) -> np.ndarray:
+    """An exact number (a Fraction, a sympy number) as the one-entry row of 40-digit values a
+    witness shows."""
+    if isinstance(value, Fraction):
+        return np.array([MP.mpf(value.numerator) / value.denominator], dtype=object)
+    return np.array([MP.mpf(str(value.evalf(45)))], dtype=object)
 
 
 def _point(prep: Prepared, batch: Batch, i: int) -> dict[str, float]:

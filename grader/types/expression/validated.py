@@ -24,13 +24,21 @@ from flint import arb
 from grader.core.deferred import needs
 from grader.core.verdict import Certificate
 from grader.mathlang import ast
-from grader.mathlang.balls import UNARY, NotBallError, ball, ball_value, integer_power, odd_root, precision
+from grader.mathlang.balls import (
+    PRECISIONS,
+    UNARY,
+    NotBallError,
+    ball,
+    ball_value,
+    distinct_values,
+    integer_power,
+    precision,
+)
 from grader.mathlang.sampling import bounds
 from grader.types.expression.outcome import Outcome, Sides
 from grader.types.expression.prepare import Prepared, relevant_scalars
 from grader.types.expression.symbolic import PROOF_MAX_OPS, SYMPY
 
-PRECISIONS = (64, 256, 1024, 4096)  # bits, tried in turn until the balls decide
 SHOWN_PRECISION = 256  # bits of the values a witness shows
 BOUND_BOXES = 300  # boxes a branch and bound may evaluate (a certificate is a bonus)
 PROOF_BOXES = 4000  # and when the part requires a proof
@@ -108,40 +116,6 @@ def settle_constants(prep: Prepared, sides: Sides) -> tuple[Outcome | None, Foun
         feedback = f"your value is {yours}, which is not the expected value"
         return Outcome(False, feedback, 0, method, certificate=Certificate.INTERVAL_BOUND), found
     return None, found
-
-
-def distinct_values(answer: arb | Fraction, expected: arb | Fraction) -> tuple[str, str]:
-    """The two values with as many digits as it takes to tell them apart (6 to 60); an exact
-    integer as itself, an exact rational without trailing zeros."""
-    with precision(512):
-        a, r = _as_ball(answer), _as_ball(expected)
-        for digits in (6, 12, 20, 30, 45, 60):
-            if _digits(a, digits) != _digits(r, digits):
-                break
-        return _shown(answer, a, digits), _shown(expected, r, digits)
-
-
-def _shown(value: arb | Fraction, as_ball: arb, digits: int) -> str:
-    if isinstance(value, Fraction) and value.denominator == 1 and abs(value) < 10**15:
-        return str(value.numerator)
-    integer = value.unique_fmpz() if isinstance(value, arb) and value.is_exact() else None
-    if integer is not None and abs(int(integer)) < 10**15:
-        return str(int(integer))
-    text = _digits(as_ball, digits)
-    if isinstance(value, Fraction) and "." in text and "e" not in text:  # 2.000001, not 2.00000100
-        text = text.rstrip("0").rstrip(".")
-    return text
-
-
-def _as_ball(value: arb | Fraction) -> arb:
-    return value if isinstance(value, arb) else ball(value)
-
-
-def _digits(value: arb, digits: int) -> str:
-    if value.rel_accuracy_bits() < 10:  # a wide ball (sin of a huge argument): its range
-        low, high = (end.str(3, radius=False).strip("[]") for end in (value.lower(), value.upper()))
-        return f"between {low} and {high}"
-    return value.mid().str(digits, radius=False).strip("[]")
 
 
 def bound_on_domain(prep: Prepared, sides: Sides, difference: Any = None) -> Outcome | None:
@@ -244,10 +218,8 @@ def _sympy_power(expr: Any, values: Mapping[str, arb]) -> arb:
     exponent = expr.exp
     if exponent.is_Integer:
         return integer_power(base, int(exponent))
-    if exponent.is_Rational:
+    if exponent.is_Rational:  # x^(p/q): a real value for x >= 0 only, as in every backend
         p, q = int(exponent.p), int(exponent.q)
-        if q % 2:
-            return integer_power(odd_root(base, q), p)
         return integer_power(base.root(q), p) if base >= 0 else arb.nan()
     power = sympy_ball(exponent, values)
     return (power * base.log()).exp() if base > 0 else arb.nan()
@@ -330,3 +302,67 @@ def _halves(box: list[tuple[float, float]]) -> list[list[tuple[float, float]]]:
     left[widest] = (lo, mid)
     right[widest] = (mid, hi)
     return [left, right]
+
+
+def exact_at_point(prep: Prepared, sides: Sides, point: Mapping[str, float]) -> tuple[Found, Any, Any]:
+    """Both sides at a point of integer symbols, in exact arithmetic (sympy: integers,
+    rationals, trigonometric values at rational multiples of pi, floors of them), where balls
+    could not settle it (``\\lfloor \\sin^2(\\pi n/2) \\rfloor`` at n = 1 is a ball around 1):
+    the exact difference decides, else UNKNOWN. With the two exact values (sympy numbers)."""
+    if sides.overrides or not has_integer_symbol(prep) or not _modest(prep, sides, point):
+        return Found.UNKNOWN, None, None
+    needs(SYMPY)
+    import sympy
+
+    from grader.mathlang.enclosures import NoEnclosure, enclose
+    from grader.mathlang.enclosures import precision as enclosure_precision
+    from grader.mathlang.to_sympy import Unsupported, symbol_for, to_sympy
+
+    values = {**{name: float(v) for name, v in prep.part.constants.items()}, **point}
+    exact = {
+        symbol_for(name, prep.part.symbols.get(name)): sympy.Rational(Fraction(value))
+        for name, value in values.items()
+    }
+    lets = dict(prep.lets)
+    try:
+        reference = to_sympy(sides.ref, domains=prep.part.symbols, functions=prep.functions, lets=lets)
+        answer = to_sympy(sides.ans, domains=prep.part.symbols, functions=prep.functions, lets=lets)
+        reference, answer = reference.xreplace(exact), answer.xreplace(exact)
+        if reference.free_symbols or answer.free_symbols:
+            return Found.UNKNOWN, None, None
+        difference = sympy.simplify(answer - reference)
+    except Unsupported:
+        return Found.UNKNOWN, None, None
+    except Exception:  # sympy's own failures: not settled
+        return Found.UNKNOWN, None, None
+    if difference == 0:
+        return Found.SAME, answer, reference
+    for bits in PRECISIONS:
+        with enclosure_precision(bits):
+            try:
+                gap, size = abs(enclose(difference)), abs(enclose(reference))
+            except (NoEnclosure, ValueError, ZeroDivisionError):
+                return Found.UNKNOWN, None, None
+            allowed = ball(prep.part.atol) + ball(prep.part.rtol) * size
+            if gap <= allowed:
+                return Found.SAME, answer, reference
+            if gap > allowed:
+                return Found.DIFFER, answer, reference
+    return Found.UNKNOWN, None, None
+
+
+def _modest(prep: Prepared, sides: Sides, point: Mapping[str, float]) -> bool:
+    """Both sides have values balls bound below 2^4000 at the point: sympy may compute them
+    exactly (x^n at x = n = 10^9 it could not)."""
+    with precision(64):
+        try:
+            r, a = _balls(prep, sides, point)
+        except (NotBallError, ZeroDivisionError, ValueError, OverflowError):
+            return False
+    limit = ball(2) ** 4000
+    return bool(r.is_finite() and a.is_finite() and abs(r) < limit and abs(a) < limit)
+
+
+def has_integer_symbol(prep: Prepared) -> bool:
+    """The part has a symbol over the integers (floats round floors, parities and powers)."""
+    return not prep.is_matrix and any(domain.integer for domain in prep.scalars.values())

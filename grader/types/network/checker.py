@@ -50,17 +50,25 @@ def _check(part: NetworkPart, answer: Any) -> Verdict:
         )
     side = reference_side(comp)
     found = decide(comp, student, side)
-    kind = Certificate.PIECEWISE_LINEAR if found.exact else Certificate.PROBES
-    if found.bounded:
+    # With symbols in the weights (m, b), each draw of them is decided, not every value: a
+    # network that meets the target is then only probed; a witness at one draw still proves
+    # it wrong.
+    only_draws = found.holds and bool(comp.symbols)
+    exact = found.exact and not only_draws
+    kind = Certificate.PIECEWISE_LINEAR if exact else Certificate.PROBES
+    if found.bounded and not only_draws:
         kind = Certificate.INTERVAL_BOUND
-    decision = Decision(found.method, exact=found.exact, largest_error=found.largest_error, certificate=kind)
+    decision = Decision(found.method, exact=exact, largest_error=found.largest_error, certificate=kind)
     if found.holds:
         if reference_impossible:
             raise CheckUndecided(
                 "the reference answer says no such weights exist, but these weights meet the target "
                 f"({found.method}); the reference must be wrong, a TA should look at it"
             )
-        note = "" if found.exact else f"checked by sampling (not a proof): {found.method}"
+        note = "" if exact else f"checked by sampling (not a proof): {found.method}"
+        if only_draws:
+            names = ", ".join(comp.symbols)
+            note = f"checked at sampled values of {names} (not a proof for every value): {found.method}"
         return Verdict.correct(_join(found.feedback, note), decision=decision)
     feedback = f"no such weights exist: {found.feedback}" if reference_impossible else found.feedback
     witness = found.mismatch.witness(comp.inputs) if found.mismatch is not None else None
