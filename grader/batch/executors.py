@@ -56,6 +56,11 @@ POOL_BREAKS_FORGIVEN = 3
 # How often a window waiting for its chunks looks whether their pool broke: pebble leaves the
 # futures of tasks it had not yet handed to a worker pending for good then.
 POOL_CHECK_SECONDS = 1.0
+# A pool one of whose workers died, and that has given back nothing since for this long while it
+# holds work, is stalled: a worker killed while it held the pool's channel lock (taking a task,
+# sending a result) holds it for good, and pebble's other workers wait on it. It is stopped and
+# its work sent again to a new pool, as for a pool that broke.
+STALL_SECONDS = 15.0
 
 
 class ExecutorLost(RuntimeError):
@@ -172,6 +177,13 @@ class LocalExecutor:
 
     def close(self, wait: float | None = None) -> None:
         """Nothing outlives a call of :meth:`grade` here."""
+
+
+def worker_pids(pool: ProcessPool) -> frozenset[int]:
+    """The pids of the pool's workers now (pebble's pool manager holds them; it has no public
+    call for them)."""
+    manager = getattr(getattr(pool, "_pool_manager", None), "worker_manager", None)
+    return frozenset(getattr(manager, "workers", {}) or {})
 
 
 def _end_broken(pool: ProcessPool) -> None:
@@ -390,9 +402,12 @@ class PoolWindow(ChunkWindow):
         self.budget = budget
         self.sent_to: dict[Any, ProcessPool] = {}  # each pending future's pool
         self.broken_pools: set[ProcessPool] = set()  # since a chunk was last graded
+        self.progress_at = time.monotonic()  # when a chunk last came back
+        self.workers_then: dict[ProcessPool, frozenset[int]] = {}  # each pool's workers then
 
     def _submit(self, chunk: Chunk) -> Any:
         pool = self.pool()
+        self.workers_then.setdefault(pool, worker_pids(pool))
         future = pool.schedule(grade_chunk, args=(chunk,), timeout=self.budget * len(chunk))
         self.sent_to[future] = pool
         return future
@@ -405,10 +420,22 @@ class PoolWindow(ChunkWindow):
                 self.pending, timeout=POOL_CHECK_SECONDS, return_when=concurrent.futures.FIRST_COMPLETED
             )
             if done:
+                self.progress_at = time.monotonic()
+                self.workers_then = {pool: worker_pids(pool) for pool in set(self.sent_to.values())}
                 return done
+            for pool in set(self.sent_to.values()):
+                if pool.active and self._stalled(pool):
+                    pool.stop()  # inactive from now: the futures below fail, a new pool takes its work
             for future, pool in list(self.sent_to.items()):
                 if not pool.active and not future.done():  # a broken pool never settles it
                     future.set_exception(BrokenProcessPool("its pool broke before a worker took it"))
+
+    def _stalled(self, pool: ProcessPool) -> bool:
+        """One of the pool's workers died (pebble replaced it) and nothing came back since, for
+        :data:`STALL_SECONDS`."""
+        before = self.workers_then.setdefault(pool, worker_pids(pool))
+        idle = time.monotonic() - self.progress_at > STALL_SECONDS
+        return idle and bool(before - worker_pids(pool))
 
     def _outcome(self, future: Any, chunk: Chunk) -> Iterator[list[Graded]]:
         from concurrent.futures.process import BrokenProcessPool
