@@ -274,6 +274,7 @@ def _result(part_id: str, question: Question, part: PartBase, verdict: Verdict, 
         plot=verdict.plot,
         mistake=verdict.mistake,
         visible=part.visible,
+        outputs=verdict.outputs,
     )
 
 

@@ -9,10 +9,15 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from code_support import needs_sandbox
 
+from grader.batch import BatchOptions, run_batch, submission_folders
+from grader.batch.blobs import loads, packed
 from grader.cli import main
+from grader.cli_hand import class_groups
 from grader.hand.misconceptions import identify
 from grader.loading import load_problem_set, parse_problem_set
+from grader.types.code import runs, sandbox
 
 ROOT = Path(__file__).parent.parent
 PROBLEMS = ROOT / "problems" / "mfdnn-hw3.yaml"
@@ -144,3 +149,98 @@ questions:
     )
     assert identify(parts["shape"], [64, 3, 4]).name == "off by one in dimension 3"
     assert identify(parts["conv"], [[1, 3], [2, 4]]).name == "transposed"
+
+
+# ---- code parts: grouped by what each answer did in its own sandbox ----------------------
+
+CODE_PROBLEMS = """
+assignment: code-groups
+questions:
+  - id: double
+    type: code
+    entry: double
+    time_limit: 10
+    inputs: {x: {shape: [3]}}
+    answer: |
+      def double(x):
+          return 2 * x
+"""
+
+# A student whose code computes nothing: it looks for another job in its sandbox (the
+# runner's request, up its own call stack), runs that job's code and returns its outputs,
+# and keeps its source. Run beside student A's code, it would join A's group.
+COPYCAT = """
+import sys
+
+def double(x):
+    frame = sys._getframe()
+    while frame is not None and not isinstance(frame.f_locals.get("request"), dict):
+        frame = frame.f_back
+    if frame is None:
+        return 0 * x
+    others = [job for job in frame.f_locals["request"]["jobs"] if job["id"] != frame.f_locals["job"]["id"]]
+    if not others:
+        return 0 * x
+    scope = {}
+    for source in others[0]["sources"]:
+        exec(source["text"], scope)
+    return scope[others[0]["entry"]](x)
+"""
+
+CODE_ANSWERS = {
+    "right": "def double(x):\n    return x + x\n",
+    "triple-a": "def double(x):\n    return 3 * x\n",
+    "triple-b": "def double(x):\n    return x * 3.0\n",
+    "copycat": COPYCAT,
+}
+
+
+@pytest.fixture
+def code_class(tmp_path: Path) -> Path:
+    (tmp_path / "problems.yaml").write_text(CODE_PROBLEMS)
+    for student, code in CODE_ANSWERS.items():
+        (tmp_path / "class" / student).mkdir(parents=True)
+        (tmp_path / "class" / student / "answers.json").write_text(json.dumps({"answers": {"double": code}}))
+    return tmp_path
+
+
+def _students_by_group(groups: list[dict]) -> list[list[str]]:
+    return sorted(sorted(group["students"]) for group in groups)
+
+
+@needs_sandbox
+def test_code_answers_are_grouped_by_what_each_did_in_its_own_sandbox(code_class: Path) -> None:
+    """The copycat's code never runs beside another student's: it stays alone, with the
+    nothing it computes, and the two triples are one group."""
+    args = ["hand", "groups", str(code_class / "class"), "-p", str(code_class / "problems.yaml"), "--json"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    groups = json.loads(result.stdout)["parts"]["double"]
+    assert _students_by_group(groups) == [["copycat"], ["right"], ["triple-a", "triple-b"]]
+    assert next(g for g in groups if g["students"] == ["copycat"])["kind"] == "wrong"
+
+
+@needs_sandbox
+def test_grouping_code_answers_runs_no_code(code_class: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Groups come from the outputs each verdict keeps (a TA's page only reads them): no
+    sandbox starts once the class is graded. The outputs are the student's own, kept where
+    the report is stored and never in the report a student sees."""
+    spec = load_problem_set(code_class / "problems.yaml")
+    folders = submission_folders(code_class / "class")
+    reports = run_batch(spec, code_class / "class", folders, BatchOptions(use_cache=False)).reports
+    stored = [loads(packed(report)) for report in reports]
+
+    def no_sandbox(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a sandbox started while grouping")
+
+    monkeypatch.setattr(sandbox, "run_runner", no_sandbox)
+    monkeypatch.setattr(runs, "run_runner", no_sandbox)
+    groups = class_groups(spec, code_class / "class", folders, stored, ("double",))["double"]
+    assert _students_by_group([g.to_dict() for g in groups]) == [
+        ["copycat"],
+        ["right"],
+        ["triple-a", "triple-b"],
+    ]
+    triple = next(r for r in stored if r.student == "triple-a").parts[0]
+    assert triple.outputs is not None and "record" in triple.outputs
+    assert "outputs" not in json.dumps(triple.to_dict(show_expected=True))

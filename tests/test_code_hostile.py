@@ -6,6 +6,7 @@ outside the sandbox changes, and the run ends in bounded time."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -112,15 +113,17 @@ def _attacks(tmp_path: Path) -> dict[str, tuple[str, str, str]]:
             "incorrect",
             "not an array of numbers",
         ),
+        # The runner is the sandbox's init: as root the job's user may not signal it, and
+        # unprivileged (one user in a user namespace) a signal it does not handle is dropped.
         "kill-the-parent": (
             "import os, signal\ndef double(x):\n    os.kill(os.getppid(), signal.SIGKILL)\n    return 2 * x",
-            "incorrect",
-            "",
+            "incorrect" if os.geteuid() == 0 else "correct",
+            "PermissionError" if os.geteuid() == 0 else "",
         ),
-        "kill-everything": (
+        "kill-everything": (  # kill(-1) spares the caller and init: nothing else is in reach
             "import os, signal\ndef double(x):\n    os.kill(-1, signal.SIGKILL)\n    return 2 * x",
-            "correct",  # kill(-1) spares the caller, and nothing outside the sandbox is in reach
-            "",
+            "incorrect",
+            "ProcessLookupError",
         ),
         "sys-exit": ("import sys\ndef double(x):\n    sys.exit(0)", "incorrect", "raised SystemExit"),
         "keyboard-interrupt": (

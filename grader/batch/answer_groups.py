@@ -6,9 +6,12 @@ Auto-graded parts are grouped by proven meaning: every right answer is one group
 agree at grader's sample points (:func:`grader.reporting.grouping.meaning_key`)
 are one group only once the checker shows each equal to the group's first answer
 (:func:`grader.engine.same_answer`); an answer it cannot show equal starts its
-own group. Unreadable (``invalid``) answers come first, grouped by their text:
-that is where a right answer can hide. ``text`` parts are grouped by normalised
-text, the largest group first and the answers no one else gave after.
+own group. Code answers are never run here: they are one group when they did the
+same on the same trials, each in its own sandbox when it was graded (the outputs
+their verdicts keep, :mod:`grader.types.code.outputs`). Unreadable (``invalid``)
+answers come first, grouped by their text: that is where a right answer can hide.
+``text`` parts are grouped by normalised text, the largest group first and the
+answers no one else gave after.
 
 Each wrong group says which known slip of the reference it is, when it is one
 (:mod:`grader.hand.misconceptions`).
@@ -30,6 +33,8 @@ from grader.engine import is_auto_graded, same_answer
 from grader.hand.misconceptions import Misconception, identify, mistakes_snippet
 from grader.reporting.grouping import normalised_text
 from grader.reporting.stats import key_by_meaning
+from grader.types import ANSWER_TYPES
+from grader.types.base import OutputsMatcher
 
 WRONG = (Status.INCORRECT, Status.PARTIAL)
 # Order of the kinds of group on a TA's page.
@@ -94,7 +99,7 @@ def answer_groups(part: PartBase, answers: Sequence[GivenAnswer], *, mine: bool 
         right = [a for a in given if a.result.auto_status is Status.CORRECT]
         if right:
             groups.append(AnswerGroup("correct", _shown(right[0]), right))
-        if mine:
+        if mine and _outputs_matcher(part) is None:  # a slip is found by running it: not for code
             for group in groups:
                 if group.kind == "wrong":
                     group.misconception = identify(part, group.members[0].answer)
@@ -150,8 +155,8 @@ def _proven_groups(part: PartBase, spellings: Sequence[AnswerGroup], tries: int)
     answer (trying at most ``tries`` earlier groups, the largest first)."""
     proven: list[AnswerGroup] = []
     for spelling in spellings:
-        first = spelling.members[0].answer
-        home = next((g for g in proven[:tries] if _same(part, g.members[0].answer, first)), None)
+        first = spelling.members[0]
+        home = next((g for g in proven[:tries] if _same(part, g.members[0], first)), None)
         if home is None:
             proven.append(spelling)
         else:
@@ -159,11 +164,22 @@ def _proven_groups(part: PartBase, spellings: Sequence[AnswerGroup], tries: int)
     return proven
 
 
-def _same(part: PartBase, one: Any, other: Any) -> bool:
+def _same(part: PartBase, one: GivenAnswer, other: GivenAnswer) -> bool:
+    """Shown alike: by what each did when it was graded, for a type that keeps it (code: each
+    ran in a sandbox of its own, and nothing runs again here); else by the checker."""
+    matcher = _outputs_matcher(part)
+    if matcher is not None:
+        mine, theirs = one.result.outputs, other.result.outputs
+        return mine is not None and theirs is not None and matcher(part, mine, theirs)
     try:
-        return same_answer(part, one, other)
+        return same_answer(part, one.answer, other.answer)
     except Exception:  # a checker that fails on the pair proves nothing
         return False
+
+
+def _outputs_matcher(part: PartBase) -> OutputsMatcher | None:
+    answer_type = ANSWER_TYPES.get(part.type)
+    return answer_type.alike_by_outputs if answer_type is not None else None
 
 
 def mistakes_entry(part_id: str, group: AnswerGroup, points: float) -> str | None:

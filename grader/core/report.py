@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,6 +94,7 @@ class PartResult:
     mistake: bool = False
     visible: bool = False  # the TA shows this part's verdict to students before the deadline
     hand: HandMark | None = None  # graded (or overridden) by a TA
+    outputs: Mapping[str, Any] | None = None  # the verdict's ``outputs``: for TAs' groups, never in to_dict
 
     @property
     def auto_status(self) -> Status:

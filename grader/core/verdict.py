@@ -151,6 +151,10 @@ class Verdict:
     mistake: bool = False  # the answer is one of the part's listed mistakes
     traceback: str | None = None  # an internal error's traceback, for the TA
     time_limit: float | None = None  # the CPU-time limit (s) the check ran out of, if it did
+    # What the answer itself did, as plain data (code: its own outputs on the part's trials,
+    # never the reference's), for grouping answers without running them again; never shown
+    # to a student.
+    outputs: Mapping[str, Any] | None = None
 
     @classmethod
     def correct(cls, feedback: str = "", **extras: Unpack[Extras]) -> Verdict:

@@ -10,7 +10,7 @@ derived from that registry.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +31,8 @@ TemplateHint = Callable[[Any], str]
 Preparation = Callable[[Sequence[tuple[Any, Any]]], None]
 # part -> why this machine cannot check any answer to it (a tool it needs is missing), or None
 Unavailability = Callable[[Any], str | None]
+# (part, one verdict's outputs, another's) -> did the two answers do the same?
+OutputsMatcher = Callable[[Any, Mapping[str, Any], Mapping[str, Any]], bool]
 
 
 @dataclass(frozen=True)
@@ -67,11 +69,21 @@ class AnswerType:
     # missing); every check of it is then ``error`` saying so, and the self-test names the part
     # as not self-tested here instead of failing its reference answer and each listed mistake.
     unavailable: Unavailability | None = None
+    # How two answers are shown alike for a TA's groups from the ``outputs`` their verdicts
+    # keep, never by running one beside the other (code: a student's code runs only in a
+    # sandbox of its own). None: the checker compares the two answers (:func:`same_answer`).
+    alike_by_outputs: OutputsMatcher | None = None
 
     def load(self) -> None:
         """Import everything deciding an answer of this type needs: its deferred functions
         and the modules its checks import on first use."""
-        for function in (self.check, self.same_mistake, self.prepare, self.unavailable):
+        for function in (
+            self.check,
+            self.same_mistake,
+            self.prepare,
+            self.unavailable,
+            self.alike_by_outputs,
+        ):
             if function is not None:
                 loaded(function)
         for module in self.loads:

@@ -35,6 +35,7 @@ ANSWER_TYPE = AnswerType(
     time_budget=_time_budget,
     errors_are_settled=False,
     unavailable=deferred("grader.types.code.checker", "unavailable"),
+    alike_by_outputs=deferred("grader.types.code.outputs", "alike"),
 )
 
 __all__ = ["ANSWER_TYPE", "CodePart"]

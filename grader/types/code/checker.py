@@ -7,11 +7,13 @@ here, outside, on the plain arrays that came back.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 from typing import Any
 
 from grader.core.verdict import CheckUndecided, Verdict
 from grader.types.code import compare, runs
+from grader.types.code.outputs import kept_outputs
 from grader.types.code.part import CodePart
 from grader.types.code.sandbox import NoSandbox, isolation
 from grader.types.code.source import program
@@ -26,10 +28,11 @@ def check(part: CodePart, answer: Any) -> Verdict:
     reference = _reference_result(part, seed)
     student_job = runs.build_job(part, code, seed)
     student = runs.results([student_job]).get(student_job["id"], {})
+    outputs = kept_outputs(student_job, student)
     if "result" not in student or not isinstance(student["result"], dict):
-        return compare.ending(student, part)
+        return dataclasses.replace(compare.ending(student, part), outputs=outputs)
     result = compare.shift_lines(student["result"], code)
-    return compare.compare(part, result, reference, trials, seed)
+    return dataclasses.replace(compare.compare(part, result, reference, trials, seed), outputs=outputs)
 
 
 def unavailable(part: CodePart) -> str | None:
@@ -70,8 +73,9 @@ def same_mistake(part: CodePart, listed: Any, answer: Any) -> bool:
     seed = runs.seed_for(part, code)
     mistake_job = runs.reference_job(part, listed, seed)
     student_job = runs.build_job(part, code, seed)
-    found = runs.results([mistake_job, student_job])
-    mistake, student = found.get(mistake_job["id"], {}), found.get(student_job["id"], {})
+    # each in a sandbox of its own: the listed mistake is the TA's code, never run beside a student's
+    mistake = runs.results([mistake_job]).get(mistake_job["id"], {})
+    student = runs.results([student_job]).get(student_job["id"], {})
     if not isinstance(mistake.get("result"), dict) or not isinstance(student.get("result"), dict):
         return False
     return compare.behaves_alike(part, student["result"], mistake["result"])

@@ -34,9 +34,12 @@ MAX_OUTPUT_ENTRIES = 1_000_000
 MAX_MESSAGE_CHARS = 400
 NOBODY = 65534  # the user jobs run as, unless the request names one
 ANSWER_FILE = "<answer>"
+PR_SET_DUMPABLE = 4
+PR_SET_NO_NEW_PRIVS = 38
 
 
 def main() -> None:
+    _hide_from_jobs()
     _, hard = resource.getrlimit(resource.RLIMIT_AS)  # a cap grader's worker had: each job sets its own
     resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
     request = json.loads(sys.stdin.buffer.read(MAX_REQUEST_BYTES))
@@ -50,6 +53,17 @@ def main() -> None:
         _write(results, {"job": job["id"], **outcome})
         if request.get("own_pid_namespace"):
             _end_strays()
+
+
+def _hide_from_jobs() -> None:
+    """Out of every job's reach, though a job may run as this process's user (in a user
+    namespace): not dumpable, so /proc/<pid>/fd, /mem and ptrace are closed to it; and as
+    the sandbox's init, deaf to any signal from inside but those it handles (none)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
 
 
 def _write(stream: Any, record: dict[str, Any]) -> None:
@@ -236,7 +250,7 @@ def _drop_root(uid: int) -> None:
     try:  # no gaining privileges back through a set-uid file
         import ctypes
 
-        ctypes.CDLL(None).prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
+        ctypes.CDLL(None).prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     except (OSError, AttributeError):
         pass
 

@@ -1,13 +1,16 @@
 """Running the code runner inside bubblewrap: no network, a read-only minimal file system.
 
 The sandbox sees only the system's ``/usr`` (and the ``/lib``, ``/bin`` links into it),
-the Python installation and the site-packages grader runs with (read-only, for
-numpy and PyTorch), the runner script, a private ``/proc`` and ``/dev``, and a
-private, size-capped ``/tmp``. No ``/etc``, no home, no working directory: not the
-problem file, the references, the verdict store or any student's folder. It has no
-network, its own process, IPC and host-name namespaces, no capabilities (as root,
-only the two the runner needs to drop to an unprivileged user before any student
-code runs), and it is killed, with every process in it, at its wall-clock limit.
+the Python installation, the environment (a virtualenv) and the site-packages grader
+runs with (read-only, for numpy and PyTorch), the runner script, a private ``/proc``
+and ``/dev``, and a private ``/tmp`` and ``/dev/shm``. No ``/etc``, no home, no working
+directory: not the problem file, the references, the verdict store or any student's
+folder. Its root and ``/dev`` are read-only; its only writable mounts, ``/tmp`` and
+``/dev/shm``, have a size. It has no network, its own process, IPC and host-name
+namespaces, no capabilities (as root, only the two the runner needs to drop to an
+unprivileged user before any student code runs; unprivileged, a user namespace in which
+no job may make another), its memory bounded by a cgroup where the machine offers one
+(:mod:`cgroups`), and it is killed, with every process in it, at its wall-clock limit.
 
 Where bubblewrap cannot run, code parts are not run at all, unless the TA passes
 ``--unsafe-run-code`` (``GRADER_UNSAFE_RUN_CODE=1``): the runner then runs as a
@@ -31,10 +34,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grader.types.code.cgroups import join_command, memory_cgroup
+
 RUNNER = Path(__file__).with_name("runner.py")
 UNSAFE_ENVIRONMENT = "GRADER_UNSAFE_RUN_CODE"
 SANDBOX_RUNNER = "/sandbox/runner.py"
 TMP_BYTES = 64 << 20  # the private /tmp
+SHM_BYTES = 16 << 20  # the private /dev/shm (POSIX shared memory, semaphores)
+# What the runner itself holds, by the frameworks it imports (numpy: 26 MiB, PyTorch 2.13:
+# 218 MiB resident), with room to spare.
+RUNNER_MEMORY = {"numpy": 128 << 20, "torch": 512 << 20}
 MAX_STDOUT_BYTES = 64 << 20
 MAX_LINE_BYTES = 16 << 20
 JOB_UID_BASE, JOB_UID_SPAN = 100_000, 100_000  # users no account on the machine has
@@ -118,9 +127,9 @@ def run_runner(request: dict[str, Any], wall_seconds: float) -> RunnerOutput:
         uid = JOB_UID_BASE + os.getpid() % JOB_UID_SPAN
         request = {**request, "jobs": [{**job, "uid": uid} for job in request["jobs"]]}
     payload = json.dumps(request, allow_nan=True).encode("utf-8")
-    with tempfile.TemporaryFile() as errors:
+    with tempfile.TemporaryFile() as errors, memory_cgroup(sandbox_memory(request)) as group:
         process = subprocess.Popen(
-            command,
+            join_command(group, command),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=errors,
@@ -136,6 +145,14 @@ def run_runner(request: dict[str, Any], wall_seconds: float) -> RunnerOutput:
         output.diagnostics = errors.read(2000).decode(errors="replace").strip()
     output.returncode = process.returncode
     return output
+
+
+def sandbox_memory(request: dict[str, Any]) -> int:
+    """What one sandbox may hold in all (its cgroup's limit): the runner with its frameworks,
+    the largest job's own limit, and its full /tmp and /dev/shm."""
+    runner = max(RUNNER_MEMORY.get(name, max(RUNNER_MEMORY.values())) for name in request["frameworks"])
+    job = max((job["memory_mb"] << 20 for job in request["jobs"]), default=0)
+    return runner + job + TMP_BYTES + SHM_BYTES
 
 
 def _exchange(process: subprocess.Popen[bytes], payload: bytes, deadline: float) -> RunnerOutput:
@@ -211,8 +228,9 @@ def site_directories() -> list[str]:
 
 def python_roots() -> list[str]:
     """The directories the sandbox needs to run Python with numpy and PyTorch: the
-    installation and the site-packages directories."""
-    roots = {os.path.realpath(sys.base_prefix), *site_directories()}
+    installation, the environment grader runs in (a virtualenv's own interpreter and
+    site-packages) and the site-packages directories."""
+    roots = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), *site_directories()}
     return sorted(root for root in roots if not _covered(root, roots - {root}))
 
 
@@ -230,8 +248,17 @@ def _bwrap_arguments() -> list[str]:
         "--unshare-cgroup-try",
         "--die-with-parent",
         "--new-session",
+        "--as-pid-1",  # the runner is init: no other process holds its pipes, and no job can kill it
         "--hostname",
         "sandbox",
+        # The private /tmp first: bubblewrap mounts in order, so what the runner needs from
+        # under the host's /tmp (a virtualenv there) is bound over it afterwards.
+        "--perms",
+        "1777",
+        "--size",
+        str(TMP_BYTES),
+        "--tmpfs",
+        "/tmp",
         "--ro-bind",
         "/usr",
         "/usr",
@@ -242,20 +269,24 @@ def _bwrap_arguments() -> list[str]:
             arguments += ["--symlink", os.readlink(path), directory]
         elif path.is_dir():
             arguments += ["--ro-bind", directory, directory]
-    made: set[str] = {"/", "/usr"}
+    made: set[str] = {"/", "/usr", "/tmp"}
     for root in python_roots():
         arguments += _parents(root, made)
         arguments += ["--ro-bind", root, root]
     arguments += ["--perms", "0755", "--dir", "/sandbox", "--ro-bind", str(RUNNER), SANDBOX_RUNNER]
     arguments += ["--proc", "/proc", "--dev", "/dev"]
-    arguments += ["--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
+    arguments += ["--perms", "1777", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm"]
+    # Every writable mount has a size: the root and /dev (tmpfs bubblewrap makes without
+    # one) are read-only, /tmp and /dev/shm capped.
+    arguments += ["--remount-ro", "/dev", "--remount-ro", "/"]
     arguments += ["--chdir", "/tmp", "--cap-drop", "ALL"]
     if os.geteuid() == 0:
         # As root there is no user namespace: the runner keeps only what it needs to drop
         # each job's process to an unprivileged user, whose process count is limited.
         arguments += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     else:
-        arguments += ["--unshare-user"]
+        # No nested user namespace either: in one, a job could mount a tmpfs of no size.
+        arguments += ["--unshare-user", "--disable-userns"]
     return arguments
 
 
