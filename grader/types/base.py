@@ -67,6 +67,13 @@ class AnswerType:
     # missing); every check of it is then ``error`` saying so, and the self-test names the part
     # as not self-tested here instead of failing its reference answer and each listed mistake.
     unavailable: Unavailability | None = None
+    # A text answer that offers several answers (``1/2 or 1``, ``2x. Actually, x^2``) is not
+    # graded on either: the engine refuses it before the check. False where the type reads
+    # the words itself (choice: ``yes or no``; code; text for a TA).
+    one_answer: bool = True
+    # ``\eta_{\max} = \frac{1}{2}``: the answer is a value, and a label before ``=`` names it.
+    # False where an ``=`` may be the answer (equations) or the type reads labels itself.
+    value_after_label: bool = True
 
     def load(self) -> None:
         """Import everything deciding an answer of this type needs: its deferred functions

@@ -449,5 +449,11 @@ def template_hint(part: ChoicePart) -> str:
 
 
 ANSWER_TYPE = AnswerType(
-    name="choice", part=ChoicePart, check=check, hint=template_hint, decided=Certificate.EXACT
+    name="choice",
+    part=ChoicePart,
+    check=check,
+    hint=template_hint,
+    decided=Certificate.EXACT,
+    one_answer=False,
+    value_after_label=False,
 )

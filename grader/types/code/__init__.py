@@ -35,6 +35,8 @@ ANSWER_TYPE = AnswerType(
     time_budget=_time_budget,
     errors_are_settled=False,
     unavailable=deferred("grader.types.code.checker", "unavailable"),
+    one_answer=False,
+    value_after_label=False,
 )
 
 __all__ = ["ANSWER_TYPE", "CodePart"]
