@@ -355,3 +355,37 @@ def test_notebook_cells_that_only_print_or_compute_with_numbers(tmp_path: Path) 
     statuses = _statuses(tmp_path)
     assert statuses["q1"][0] == "correct" and statuses["q3"][0] == "correct"
     assert statuses["q2"][0] == "missing"  # changed after it was assigned: not read
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "shown"),
+    [
+        ("main.tex", "\\answer{q1}{$\\frac{1}{2}$ $1$}", "\\frac{1}{2}; 1"),  # read together: 1/2 * 1
+        ("main.tex", "\\begin{answer}{q2}\n\\[ 2x \\]\n\\[ x^2 \\]\n\\end{answer}", "2x; x^2"),
+        (
+            "main.tex",
+            "\\begin{answer}{q2}\n\\begin{equation*} 2x \\end{equation*} $x^2$\n\\end{answer}",
+            "2x; x^2",
+        ),
+        ("hw.md", "Answer q1: $\\frac{1}{2}$ $1$\n", "\\frac{1}{2}; 1"),
+        ("hw.md", "Answer q2:\n\n$$2x$$\n\n$$x^2$$\n", "2x; x^2"),
+    ],
+)
+def test_formulas_side_by_side_in_one_mark_are_two_answers(
+    tmp_path: Path, name: str, text: str, shown: str
+) -> None:
+    _write(tmp_path, name, text)
+    part = "q2" if "q2" in text else "q1"
+    assert _statuses(tmp_path)[part] == ("invalid", f"two answers here: {shown}; keep one")
+
+
+def test_formulas_side_by_side_are_the_items_of_a_constraint_and_the_keys_of_a_choice(tmp_path: Path) -> None:
+    spec = parse_problem_set(
+        "assignment: a1\nquestions:\n"
+        "  - {id: q1, type: constraint, fields: [k, s], require: ['k + s = 3'], answer: {k: 1, s: 2}}\n"
+        "  - {id: q2, type: choice, options: {A: relu, B: tanh, C: sigmoid}, answer: [A, C]}\n"
+    )
+    _write(tmp_path, "main.tex", "\\answer{q1}{$k = 1$ $s = 2$}\n\\answer{q2}{$A$ $C$}\n")
+    report = grade(spec, load_submission(tmp_path))
+    assert [part.status for part in report.parts] == [Status.CORRECT, Status.CORRECT]
+    assert all(not part.feedback for part in report.parts)

@@ -12,6 +12,11 @@ from __future__ import annotations
 
 import re
 
+# Between two formulas a write-up shows apart with nothing but white space between them
+# (``$\\frac{1}{2}$ $1$``, two displays in one mark): read side by side they would be one
+# product; the readers put this separator there instead, and each is a candidate answer.
+APART = "\u2063"  # INVISIBLE SEPARATOR
+
 # Words that offer another answer, or correct the one before them.
 _JOINERS = re.compile(
     r"\b(?:or\s*,?\s*(?:maybe|perhaps|possibly|rather|else|alternatively)?|alternatively|actually"
@@ -59,7 +64,10 @@ _WORD = re.compile(r"[A-Za-z']+")
 
 def several_answers(text: str) -> tuple[str, ...]:
     """The candidate answers ``text`` offers when there are two or more; else ()."""
-    flat = _flatten(text)
+    apart = [piece.strip() for piece in text.split(APART) if piece.strip()]
+    if len(apart) > 1:
+        return tuple(apart)
+    flat = _flatten(text.replace(APART, " "))
     joints = [m for m in _JOINERS.finditer(flat) if _outside(flat, m.start())]
     if not joints:
         return ()

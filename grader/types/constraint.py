@@ -357,4 +357,5 @@ ANSWER_TYPE = AnswerType(
     decided=Certificate.EXACT,
     loads=(EVALUATOR,),
     value_after_label=False,
+    formulas_apart="items",
 )

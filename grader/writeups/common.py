@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.core.submission import MAX_WARNINGS, SourcePosition, bounded_warnings
+from grader.mathlang.candidates import APART
 
 MAX_WRITEUP_FILE_BYTES = 1_000_000  # as for answers files
 # A notebook keeps its outputs (plots as base64 images); they count, but are never read.
@@ -134,9 +135,13 @@ class SubmissionFolder:
 
 def strip_math_delimiters(text: str) -> str:
     """Markdown math read as the LaTeX inside: ``$x$`` and ``$$x$$`` lose their dollars; ``\\_``
-    (Markdown's escape against emphasis) is ``_``; every other backslash pair (``\\$``) is kept."""
+    (Markdown's escape against emphasis) is ``_``; every other backslash pair (``\\$``) is kept.
+    Two spans with only white space between them (``$\\frac{1}{2}$ $1$``) are kept apart
+    (:data:`~grader.mathlang.candidates.APART`): two formulas, not one product."""
     out: list[str] = []
     index = 0
+    inside = False
+    closed_at: int | None = None  # len(out) where the last span closed
     while index < len(text):
         char = text[index]
         if char == "\\" and index + 1 < len(text):
@@ -146,7 +151,13 @@ def strip_math_delimiters(text: str) -> str:
             continue
         if char != "$":
             out.append(char)
-        index += 1
+            index += 1
+            continue
+        if not inside and closed_at is not None and not "".join(out[closed_at:]).strip():
+            out.append(f" {APART} ")
+        inside = not inside
+        closed_at = None if inside else len(out)
+        index += 2 if text.startswith("$$", index) else 1
     return "".join(out)
 
 

@@ -24,6 +24,7 @@ from pylatexenc.macrospec import (
 
 from grader.core.submission import SourcePosition
 from grader.core.textfiles import read_text
+from grader.mathlang.candidates import APART
 from grader.writeups.common import (
     MAX_WRITEUP_FILE_BYTES,
     MAX_WRITEUP_FILES,
@@ -137,7 +138,7 @@ class _Document:
                 out += [self.text[cursor:cut_start], replacement]
                 cursor = cut_end
         out.append(self.text[cursor:end])
-        return one_line("".join(out))
+        return one_line(_apart("".join(out)))
 
 
 @dataclass
@@ -310,13 +311,24 @@ def _cuts(text: str, nodes: list[lw.LatexNode | None]) -> list[tuple[int, int, s
         elif isinstance(node, lw.LatexMathNode):
             opening, closing = node.delimiters
             end = node.pos + node.len
-            cuts.append((node.pos, node.pos + len(opening), ""))
+            cuts.append((node.pos, node.pos + len(opening), _OPENS))
             if text.startswith(closing, end - len(closing)):
-                cuts.append((end - len(closing), end, ""))
+                cuts.append((end - len(closing), end, _CLOSES))
         elif isinstance(node, lw.LatexEnvironmentNode) and node.environmentname in MATH_ENVIRONMENTS:
             cuts += _environment_markers(text, node)
         cuts += _cuts(text, _children(node))
     return cuts
+
+
+# Where math opened and closed, while an answer's text is put together (then dropped).
+_OPENS, _CLOSES = "\x00(", "\x00)"
+_JUXTAPOSED = re.compile(r"\x00\)\s*\x00\(")
+
+
+def _apart(text: str) -> str:
+    """Math delimiters dropped; two formulas with only white space between them kept apart."""
+    text = _JUXTAPOSED.sub(f" {APART} ", text)
+    return text.replace(_OPENS, "").replace(_CLOSES, "")
 
 
 def _hidden(nodes: list[lw.LatexNode | None]) -> set[int]:
@@ -356,7 +368,7 @@ def _environment_markers(text: str, node: lw.LatexEnvironmentNode) -> list[tuple
     end_start = text.rfind("\\end", node.pos, end)
     if begin_end <= 0 or end_start < begin_end:
         return []
-    return [(node.pos, begin_end, ""), (end_start, end, "")]
+    return [(node.pos, begin_end, _OPENS), (end_start, end, _CLOSES)]
 
 
 def _children(node: lw.LatexNode) -> list[lw.LatexNode | None]:

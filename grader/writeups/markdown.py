@@ -95,9 +95,7 @@ def extract_markdown(
         where = _Where(file, source_lines, cell, macros)
         if waiting is not None:
             if token.type == "inline" and _is_display_math(token.content):
-                waiting.lines.append(without_html_comments(token.content))
-                waiting.close(found, macros)
-                waiting = None
+                waiting.lines.append(without_html_comments(token.content))  # each display a candidate
                 continue
             waiting.close(found, macros)
             waiting = None
