@@ -20,7 +20,7 @@ APART = "\u2063"  # INVISIBLE SEPARATOR
 # Words that offer another answer, or correct the one before them.
 _JOINERS = re.compile(
     r"\b(?:or\s*,?\s*(?:maybe|perhaps|possibly|rather|else|alternatively)?|alternatively|actually"
-    r"|i\s+mean|wait|sorry|oops|correction|scratch\s+that|make\s+that|maybe|perhaps|on\s+second\s+thought"
+    r"|i\s+mean|no\s*,?\s*wait|wait|sorry|oops|correction|scratch\s+that|make\s+that|maybe|perhaps|on\s+second\s+thought"
     r"|no\s*,\s*(?:it|the|i)\b)\b",
     re.IGNORECASE,
 )

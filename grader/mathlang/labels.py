@@ -18,7 +18,7 @@ _DERIVATIVE = (
 )
 # a name: a letter, a Greek letter or a decorated one, with sub- and superscripts and primes
 _NAME = (
-    rf"(?:\\(?:mathbf|boldsymbol|bm|mathrm|mathit|mathcal|operatorname|hat|bar|tilde|vec|widehat)\s*{_GROUP}"
+    rf"(?:\\(?:mathbf|boldsymbol|bm|mathrm|mathit|mathcal|operatorname|text|textrm|hat|bar|tilde|vec|widehat)\s*{_GROUP}"
     r"|\\[A-Za-z]+|[A-Za-z][A-Za-z]*)"
     rf"(?:\s*(?:_|\^)\s*(?:{_GROUP}|\\[A-Za-z]+|[A-Za-z0-9*])|\s*')*"
 )

@@ -545,7 +545,7 @@ class _Lexer:
             content, end = text[k + 1 : close].strip(), close + 1
         else:
             content, end = text[k : k + 1], k + 1
-        if content not in ("R", "1"):
+        if content not in ("R", "1", "I"):  # \mathbb{I}: only as an indicator, \mathbb{I}[x > 0]
             raise self._error(
                 f"\\mathbb{{{content}}} is not supported",
                 i,

@@ -1242,6 +1242,13 @@ class _Parser:
             return self._space(tok)
         self.i += 1
         condition = self._indicator_condition()
+        if condition is None and tok.value == "I":
+            raise self._error(
+                "\\mathbb{I} is not supported",
+                tok.pos,
+                "only \\mathbb{R}, \\mathbb{1} (a vector of ones) and the indicators \\mathbb{1}[x > 0], "
+                "\\mathbb{I}[x > 0] are understood",
+            )
         if condition is not None:  # \mathbb{1}[x > 0], \mathbb{1}_{x > 0}: 1 where it holds, else 0
             return Piecewise(
                 tok.pos,
