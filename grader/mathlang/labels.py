@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import re
 
+from grader.mathlang import ast
+from grader.mathlang.errors import ReadError
+from grader.mathlang.parser import parse
+
 _GROUP = r"\{(?:[^{}]|\{[^{}]*\})*\}"  # braces, one level of nesting inside
 # \frac{\partial f}{\partial \mathbf{x}} = ..., \frac{d}{dx} \sigma(x) = ..., \frac{dL}{dw} = ...
 _DERIVATIVE = (
@@ -46,6 +50,15 @@ def strip_value_label(text: str) -> str:
     if stripped is not text:
         return stripped
     match = NAME_LABEL.match(text[: _LONGEST_LABEL + 1])
-    if match is None or not text[match.end() :].strip():
+    if match is None or not text[match.end() :].strip() or _is_constant(text[: match.end() - 1]):
         return text
     return text[match.end() :]
+
+
+def _is_constant(left: str) -> bool:
+    """``\\sin(1)``, ``\\pi``: a value, not a name; ``\\sin(1) = 0.5`` is working whose sides
+    must agree, never a label to drop."""
+    try:
+        return not ast.free_names(parse(left))
+    except ReadError:
+        return False
