@@ -22,6 +22,8 @@ from grader.core.report import DECIDED, PartResult, Report
 from grader.core.submission import MAX_WARNINGS, SourcePosition, Submission, bounded_warnings
 from grader.core.timelimit import CheckTimeout, run_with_time_limit
 from grader.core.verdict import AnswerError, CheckUndecided, Decision, Status, Verdict
+from grader.mathlang.candidates import APART, several_answers
+from grader.mathlang.labels import strip_value_label
 from grader.spec import ProblemSet, Question
 from grader.types import ANSWER_TYPES
 from grader.types.base import AnswerType
@@ -148,6 +150,7 @@ def _run_checker(part: PartBase, answer: Any) -> Verdict:
     if answer_type is None:
         return Verdict.error(f"answer type {part.type!r} cannot be graded by this version of grader")
     try:
+        answer = _one_answer(answer_type, answer)
         return _with_decision(answer_type, answer_type.check(part, answer))
     except AnswerError as exc:
         return Verdict.invalid(exc.render())
@@ -162,6 +165,44 @@ def _run_checker(part: PartBase, answer: Any) -> Verdict:
             f"internal error while checking ({type(exc).__name__}: {exc}); a TA should look at it",
             traceback=traceback.format_exc(limit=8),
         )
+
+
+def _one_answer(answer_type: AnswerType, answer: Any) -> Any:
+    """The answer as its type reads it: refused when a text offers several answers (a mark is
+    graded on one answer, never on one of two), a value's label (``\\eta = ...``) left out."""
+    if answer_type.formulas_apart == "items" or not answer_type.one_answer:
+        answer = _joined_apart(answer, ", " if answer_type.formulas_apart == "items" else " ")
+    if answer_type.one_answer:
+        for text in _texts(answer):
+            offered = several_answers(text)
+            if offered:
+                shown = "; ".join(offered)
+                raise AnswerError(f"two answers here: {shown}; keep one")
+    if answer_type.value_after_label and isinstance(answer, str):
+        return strip_value_label(answer)
+    return answer
+
+
+def _joined_apart(answer: Any, separator: str) -> Any:
+    """Formulas a write-up kept apart, joined as the type reads them (``, `` for items)."""
+    if isinstance(answer, str):
+        return answer.replace(f" {APART} ", separator).replace(APART, separator)
+    if isinstance(answer, list):
+        return [_joined_apart(item, separator) for item in answer]
+    if isinstance(answer, dict):
+        return {key: _joined_apart(item, separator) for key, item in answer.items()}
+    return answer
+
+
+def _texts(answer: Any) -> list[str]:
+    """Every text in an answer: itself, or the texts in its lists and mappings."""
+    if isinstance(answer, str):
+        return [answer]
+    if isinstance(answer, list | tuple):
+        return [text for item in answer for text in _texts(item)]
+    if isinstance(answer, dict):
+        return [text for item in answer.values() for text in _texts(item)]
+    return []
 
 
 def _with_decision(answer_type: AnswerType, verdict: Verdict) -> Verdict:

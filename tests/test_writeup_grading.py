@@ -202,3 +202,190 @@ def test_a_writeup_linking_out_of_the_folder_is_refused_with_a_reason(tmp_path: 
     assert submission.answers == {}
     assert submission.load_error is not None
     assert "main.tex: a link to a file outside this submission folder" in submission.load_error
+
+
+# Issue 47, items 3 and 8: what a write-up shows is what is graded, one answer per mark.
+READING = parse_problem_set(
+    "assignment: a1\nquestions:\n"
+    "  - {id: q1, type: number, answer: 0.5}\n"
+    "  - {id: q2, type: expression, answer: '2*x', symbols: [x]}\n"
+    "  - {id: q3, type: number, answer: 73728}\n"
+)
+
+
+def _statuses(folder: Path) -> dict[str, tuple[str, str]]:
+    report = grade(READING, load_submission(folder))
+    return {part.id: (part.status.value, part.feedback) for part in report.parts}
+
+
+def test_latex_text_that_does_not_render_is_never_read(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        "main.tex",
+        "\\iffalse\n\\answer{q1}{$1$}\n\\fi\n"
+        "\\answer{q1}{$\\frac{1}{2}$ \\iffalse or maybe $1$ \\fi}\n"
+        "\\begin{answer}{q2}\n  2x % or x^2\n  \\begin{comment} or maybe x^2 \\end{comment}\n\\end{answer}\n"
+        "\\answer{q3}{$73{,}728$ \\iffalse \\ifx a b $1$ \\fi $2$ \\fi}\n",
+    )
+    statuses = _statuses(tmp_path)
+    assert {part: status for part, (status, _) in statuses.items()} == {
+        "q1": "correct",
+        "q2": "correct",
+        "q3": "correct",
+    }
+    assert "marked twice" not in " ".join(grade(READING, load_submission(tmp_path)).warnings)
+
+
+def test_markdown_and_notebook_html_comments_are_never_read(tmp_path: Path) -> None:
+    _write(
+        tmp_path / "md",
+        "hw.md",
+        "Answer q1: $0.5$ <!-- or maybe $1$ -->\n\nAnswer q2: $2x$ <!-- or\n$x^2$ -->\n",
+    )
+    assert {part: status for part, (status, _) in _statuses(tmp_path / "md").items()} == {
+        "q1": "correct",
+        "q2": "correct",
+        "q3": "missing",
+    }
+    notebook = new_notebook(
+        cells=[
+            new_markdown_cell("$\\frac{1}{2}$ <!-- $1$ -->", metadata={"tags": ["answer:q1"]}),
+            new_markdown_cell("Answer q2: $2x$ <!-- or $x^2$ -->"),
+        ]
+    )
+    (tmp_path / "nb").mkdir()
+    nbformat.write(notebook, str(tmp_path / "nb" / "hw.ipynb"))
+    assert _statuses(tmp_path / "nb")["q1"][0] == "correct"
+    assert _statuses(tmp_path / "nb")["q2"][0] == "correct"
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "shown"),
+    [
+        ("main.tex", "\\answer{q1}{$\\frac{1}{2}$ or $1$}", "\\frac{1}{2}; 1"),
+        ("main.tex", "\\answer{q2}{$2x \\text{ or maybe } x^2$}", "2x; x^2"),
+        ("main.tex", "\\answer{q1}{$1$. Actually, it is $\\frac{1}{2}$.}", "1; \\frac{1}{2}"),
+        ("hw.md", "Answer q1: $1$, or maybe $0.5$\n", "1; 0.5"),
+        ("hw.md", "Answer q2: $x^2$. Sorry, I mean $2x$.\n", "x^2; 2x"),
+    ],
+)
+def test_a_mark_with_two_answers_is_graded_on_neither(
+    tmp_path: Path, name: str, text: str, shown: str
+) -> None:
+    _write(tmp_path, name, text)
+    statuses = _statuses(tmp_path)
+    part = "q2" if "q2" in text else "q1"
+    assert statuses[part] == ("invalid", f"two answers here: {shown}; keep one")
+
+
+def test_a_notebook_mark_with_two_answers_is_graded_on_neither(tmp_path: Path) -> None:
+    notebook = new_notebook(
+        cells=[
+            new_markdown_cell("$2x$ \\text{or maybe} $x^2$", metadata={"tags": ["answer:q2"]}),
+            new_code_cell("answer_q1 = r'\\frac{1}{2} \\text{ or } 1'"),
+        ]
+    )
+    nbformat.write(notebook, str(tmp_path / "hw.ipynb"))
+    statuses = _statuses(tmp_path)
+    assert statuses["q2"] == ("invalid", "two answers here: 2x; x^2; keep one")
+    assert statuses["q1"] == ("invalid", "two answers here: \\frac{1}{2}; 1; keep one")
+
+
+def test_latex_labels_macros_and_grouped_thousands_are_read(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        "main.tex",
+        "\\newcommand{\\half}{\\frac{1}{2}}\n\\newcommand\\twice[1]{2 #1}\n\\def\\kilo{1{,}000}\n"
+        "\\answer{q1}{$\\eta_{\\max} = \\half$}\n"
+        "\\answer{q2}{$\\frac{\\partial L}{\\partial x} = \\twice{x}$}\n"
+        "\\answer{q3}{$73{,}728$}\n",
+    )
+    assert {part: status for part, (status, _) in _statuses(tmp_path).items()} == {
+        "q1": "correct",
+        "q2": "correct",
+        "q3": "correct",
+    }
+
+
+def test_markdown_display_math_after_a_blank_line_and_macros(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        "hw.md",
+        "$\\newcommand{\\half}{\\frac{1}{2}}$\n\n**Answer q1:**\n\n$$\n\\eta_{\\max} = \\half\n$$\n\n"
+        "Answer q2:\n\n<!-- a draft: x^2 -->\n\n$$\\nabla_x f = 2x$$\n\nAnswer q3:\n\n$$73{,}728$$\n",
+    )
+    assert {part: status for part, (status, _) in _statuses(tmp_path).items()} == {
+        "q1": "correct",
+        "q2": "correct",
+        "q3": "correct",
+    }
+
+
+def test_a_mark_followed_by_a_paragraph_of_words_is_still_empty(tmp_path: Path) -> None:
+    _write(tmp_path, "hw.md", "Answer q1:\n\nI did not finish this one.\n")
+    assert _statuses(tmp_path)["q1"][0] == "missing"
+
+
+def test_notebook_cells_that_assign_or_print_the_answer(tmp_path: Path) -> None:
+    notebook = new_notebook(
+        cells=[
+            new_markdown_cell("$\\newcommand{\\half}{\\frac{1}{2}}$"),
+            new_markdown_cell("Answer q1:\n\n$$\\eta_{\\max} = \\half$$"),
+            new_code_cell("answer_q3 = 73728\nprint(answer_q3)"),
+            new_code_cell("grad = '2x'\nprint(grad)", metadata={"tags": ["answer:q2"]}),
+        ]
+    )
+    nbformat.write(notebook, str(tmp_path / "hw.ipynb"))
+    assert {part: status for part, (status, _) in _statuses(tmp_path).items()} == {
+        "q1": "correct",
+        "q2": "correct",
+        "q3": "correct",
+    }
+
+
+def test_notebook_cells_that_only_print_or_compute_with_numbers(tmp_path: Path) -> None:
+    notebook = new_notebook(
+        cells=[
+            new_code_cell("print(1/2)", metadata={"tags": ["answer:q1"]}),
+            new_code_cell("answer_q3 = 2**13 * 9"),
+            new_code_cell("answer_q2 = '2*x'\nanswer_q2 += ' + 1'\nprint(answer_q2)"),
+        ]
+    )
+    nbformat.write(notebook, str(tmp_path / "hw.ipynb"))
+    statuses = _statuses(tmp_path)
+    assert statuses["q1"][0] == "correct" and statuses["q3"][0] == "correct"
+    assert statuses["q2"][0] == "missing"  # changed after it was assigned: not read
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "shown"),
+    [
+        ("main.tex", "\\answer{q1}{$\\frac{1}{2}$ $1$}", "\\frac{1}{2}; 1"),  # read together: 1/2 * 1
+        ("main.tex", "\\begin{answer}{q2}\n\\[ 2x \\]\n\\[ x^2 \\]\n\\end{answer}", "2x; x^2"),
+        (
+            "main.tex",
+            "\\begin{answer}{q2}\n\\begin{equation*} 2x \\end{equation*} $x^2$\n\\end{answer}",
+            "2x; x^2",
+        ),
+        ("hw.md", "Answer q1: $\\frac{1}{2}$ $1$\n", "\\frac{1}{2}; 1"),
+        ("hw.md", "Answer q2:\n\n$$2x$$\n\n$$x^2$$\n", "2x; x^2"),
+    ],
+)
+def test_formulas_side_by_side_in_one_mark_are_two_answers(
+    tmp_path: Path, name: str, text: str, shown: str
+) -> None:
+    _write(tmp_path, name, text)
+    part = "q2" if "q2" in text else "q1"
+    assert _statuses(tmp_path)[part] == ("invalid", f"two answers here: {shown}; keep one")
+
+
+def test_formulas_side_by_side_are_the_items_of_a_constraint_and_the_keys_of_a_choice(tmp_path: Path) -> None:
+    spec = parse_problem_set(
+        "assignment: a1\nquestions:\n"
+        "  - {id: q1, type: constraint, fields: [k, s], require: ['k + s = 3'], answer: {k: 1, s: 2}}\n"
+        "  - {id: q2, type: choice, options: {A: relu, B: tanh, C: sigmoid}, answer: [A, C]}\n"
+    )
+    _write(tmp_path, "main.tex", "\\answer{q1}{$k = 1$ $s = 2$}\n\\answer{q2}{$A$ $C$}\n")
+    report = grade(spec, load_submission(tmp_path))
+    assert [part.status for part in report.parts] == [Status.CORRECT, Status.CORRECT]
+    assert all(not part.feedback for part in report.parts)

@@ -67,6 +67,10 @@ class SymbolDomain(BaseModel):
             return f"the domain ({self._written()}) holds no integer"
         return None
 
+    def ends(self) -> tuple[tuple[float, bool], tuple[float, bool]]:
+        """((lower end, open?), (upper end, open?)): the tightest ends the domain states."""
+        return self._low_end(), self._high_end()
+
     def _low_end(self) -> tuple[float, bool]:
         """The tightest lower end and whether it is open (an open end is tighter on a tie)."""
         ends = [(-math.inf, True)]

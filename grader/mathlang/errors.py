@@ -50,6 +50,10 @@ class EvalError(MathError):
     wrong number of arguments, shape mismatch."""
 
 
+class CasesOverlapError(MathError):
+    """Two rows of a piecewise formula hold at one point and give it different values."""
+
+
 class ShapeError(EvalError):
     """Shapes do not fit: ``W x`` with W n-by-n and x an m-vector."""
 

@@ -48,7 +48,8 @@ import numpy as np
 from grader.mathlang import ast
 from grader.mathlang.arithmetic import MP, apply_binary, lift, mp_from, obj_array, omap
 from grader.mathlang.builtins import BUILTINS, Builtin
-from grader.mathlang.errors import EvalError, MathError, NotExactError, ShapeError
+from grader.mathlang.cases import cases_conflict
+from grader.mathlang.errors import CasesOverlapError, EvalError, MathError, NotExactError, ShapeError
 from grader.mathlang.limits import check_numbers, number_size_error
 from grader.mathlang.linalg import matmul_arrays, matrix_power
 from grader.mathlang.names import ALIASES, BUILTIN_NAMES, function_names
@@ -132,6 +133,9 @@ def constant_value(node: ast.Node) -> Fraction | float:
 
     Working shown with equals signs (``128 * (4*4*64) = 131072``) gives the last
     side's value when every side agrees, else an EvalError saying the sides differ."""
+    conflict = cases_conflict(node)
+    if conflict is not None:
+        raise CasesOverlapError(conflict.message(), position=node.pos)
     sides = _equation_sides(node)
     if sides is None:
         return _one_constant(node)
@@ -878,10 +882,12 @@ def _condition(node: ast.Node, env: Env) -> np.ndarray:
 
 def _piecewise(node: ast.Piecewise, env: Env) -> Val:
     if env.backend == "exact" and env.batch == 1:
-        for value, cond in node.cases:
+        for number, (value, cond) in enumerate(node.cases, 1):
             c = _condition(cond, env)
             if c.size and bool(np.all(c)):
-                return _value(value, env)
+                chosen = _value(value, env)
+                _refuse_other_values(node, number, chosen, env)
+                return chosen
         raise EvalError("no case of the piecewise formula applies here", position=node.pos)
     conds = [_condition(c, env) for _, c in node.cases]
     vals = [_value(v, env) for v, _ in node.cases]
@@ -897,6 +903,31 @@ def _piecewise(node: ast.Piecewise, env: Env) -> Val:
     for cond, val in zip(reversed(conds), reversed(vals), strict=True):
         out = np.where(bcast(cond, nd), val.a, out)
     return Val(np.asarray(out), vals[0].row)
+
+
+def _refuse_other_values(node: ast.Piecewise, number: int, chosen: Val, env: Env) -> None:
+    """A later row (not ``otherwise``) that holds here too must give the same value: rows
+    that overlap and disagree give one point two values, and no order of rows is right."""
+    if isinstance(node.cases[number - 1][1], ast.Const) or not _is_rational(chosen):
+        return
+    for later, (value, cond) in enumerate(node.cases[number:], number + 1):
+        if isinstance(cond, ast.Const):
+            continue
+        try:
+            holds = _condition(cond, env)
+            other = _value(value, env) if holds.size and bool(np.all(holds)) else None
+        except MathError:
+            continue
+        if other is not None and _is_rational(other) and other.a[0] != chosen.a[0]:
+            raise CasesOverlapError(
+                f"rows {number} and {later} of your cases both hold here and give different values "
+                f"({chosen.a[0]} and {other.a[0]}): one point, two answers; make the conditions exclusive",
+                position=node.pos,
+            )
+
+
+def _is_rational(value: Val) -> bool:
+    return value.a.shape == (1,) and isinstance(value.a[0], Fraction)
 
 
 def _tuple(node: ast.TupleLit, env: Env) -> Val:

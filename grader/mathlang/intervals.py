@@ -26,3 +26,26 @@ def split_top_level(text: str, separators: str = ",") -> list[str]:
             start = i + 1
     pieces.append(text[start:])
     return [piece.strip() for piece in pieces]
+
+
+# \mathbb{R}_{>0}, ℝ_{\ge 0}, \mathbb{R}_{++}: a ray of the real line written as a set. (\mathbb{R}_+
+# is [0, oo) in some books and (0, oo) in others: not read.)
+_RAY = re.compile(
+    r"^\s*(?:\\mathbb\s*\{\s*R\s*\}|ℝ)\s*_\s*\{\s*(?P<sign>>|<|\\geq?|\\leq?|\\gt|\\lt|≥|≤|\+\+)"
+    r"\s*(?P<end>[^{}]*?)\s*\}\s*$"
+)
+_RAY_ENDS = {">": "({}, +\\infty)", "\\gt": "({}, +\\infty)", "<": "(-\\infty, {})", "\\lt": "(-\\infty, {})"}
+_RAY_ENDS |= {sign: "[{}, +\\infty)" for sign in ("\\ge", "\\geq", "≥")}
+_RAY_ENDS |= {sign: "(-\\infty, {}]" for sign in ("\\le", "\\leq", "≤")}
+
+
+def ray_as_interval(text: str) -> str:
+    """``\\mathbb{R}_{>0}`` -> ``(0, +\\infty)``, ``\\mathbb{R}_{\\le 1}`` -> ``(-\\infty, 1]``,
+    ``\\mathbb{R}_{++}`` -> ``(0, +\\infty)``; any other text as it is."""
+    match = _RAY.match(text)
+    if match is None:
+        return text
+    sign, end = match["sign"], match["end"]
+    if sign == "++":
+        return "(0, +\\infty)" if not end else text
+    return _RAY_ENDS[sign].format(end) if end else text

@@ -60,6 +60,10 @@ class Tok(NamedTuple):
 
 _IDENT_RE = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _NUM_RE = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+# Thousands grouped as LaTeX typesets them: ``73{,}728`` (a comma without the space after it)
+# and ``73\,728`` (a thin space); groups of three digits, so ``1{,}5`` is not read.
+_GROUPED_RE = re.compile(r"[0-9]{1,3}(?:(?:\{,\}|\\,)[0-9]{3})+(?![0-9])(?:\.[0-9]+)?")
+_GROUP_SEPARATOR = re.compile(r"\{,\}|\\,")
 _CMD_RE = re.compile(r"[A-Za-z]+")
 _ENV_RE = re.compile(r"\s*\{\s*([A-Za-z]+\*?)\s*\}")
 _SPACE_RE = re.compile(r"\s*")
@@ -355,6 +359,12 @@ class _Lexer:
         return match.end()
 
     def _number(self, i: int) -> int:
+        grouped = _GROUPED_RE.match(self.text, i)
+        if grouped is not None:
+            literal = _GROUP_SEPARATOR.sub("", grouped.group())
+            self._check_number(literal, i)
+            self._emit("num", literal, i, grouped.end())
+            return grouped.end()
         match = _NUM_RE.match(self.text, i)
         assert match is not None  # the caller saw a digit
         literal = match.group()
@@ -535,7 +545,7 @@ class _Lexer:
             content, end = text[k + 1 : close].strip(), close + 1
         else:
             content, end = text[k : k + 1], k + 1
-        if content not in ("R", "1"):
+        if content not in ("R", "1", "I"):  # \mathbb{I}: only as an indicator, \mathbb{I}[x > 0]
             raise self._error(
                 f"\\mathbb{{{content}}} is not supported",
                 i,

@@ -113,7 +113,7 @@ from grader.mathlang.ast import (
     TupleLit,
     children,
 )
-from grader.mathlang.errors import LimitError, ParseError
+from grader.mathlang.errors import LimitError, ParseError, ReadError
 from grader.mathlang.lexer import (
     CMD,
     GREEK_NAMES,
@@ -813,7 +813,13 @@ class _Parser:
             elif kind == "^":
                 count, is_prime = self._transpose_ahead(self.i + 1)
                 if not count:
-                    return node
+                    count = self._inverse_transpose_ahead(self.i + 1)
+                    if not count:
+                        return node
+                    self.i += 1 + count  # X^{-\top}: the inverse, transposed
+                    inverse = BinOp(node.pos, "^", node, Neg(node.pos, Num(node.pos, Fraction(1))))
+                    node = Transpose(node.pos, inverse)
+                    continue
                 self.i += 1 + count
                 node = Prime(node.pos, node) if is_prime else Transpose(node.pos, node)
             elif kind == "_":
@@ -831,6 +837,19 @@ class _Parser:
         if toks[j].kind == "{" and self._is_transpose_mark(toks[j + 1]) and toks[j + 2].kind == "}":
             return 3, toks[j + 1].kind == "'"
         return 0, False
+
+    def _inverse_transpose_ahead(self, j: int) -> int:
+        """After a '^': the tokens of ``{-\\top}``, ``{-T}``, ``{-\\intercal}`` (0 when not that)."""
+        toks = self.toks
+        if (
+            toks[j].kind == "{"
+            and toks[j + 1].kind == "-"
+            and toks[j + 2].kind != "'"
+            and self._is_transpose_mark(toks[j + 2])
+            and toks[j + 3].kind == "}"
+        ):
+            return 4
+        return 0
 
     def _is_transpose_mark(self, tok: Tok) -> bool:
         if tok.kind == "top" or tok.kind == "'":
@@ -1222,7 +1241,43 @@ class _Parser:
         if tok.value == "R":
             return self._space(tok)
         self.i += 1
+        condition = self._indicator_condition()
+        if condition is None and tok.value == "I":
+            raise self._error(
+                "\\mathbb{I} is not supported",
+                tok.pos,
+                "only \\mathbb{R}, \\mathbb{1} (a vector of ones) and the indicators \\mathbb{1}[x > 0], "
+                "\\mathbb{I}[x > 0] are understood",
+            )
+        if condition is not None:  # \mathbb{1}[x > 0], \mathbb{1}_{x > 0}: 1 where it holds, else 0
+            return Piecewise(
+                tok.pos,
+                ((Num(tok.pos, Fraction(1)), condition), (Num(tok.pos, Fraction(0)), Const(tok.pos, "true"))),
+            )
         return Sym(tok.pos, "1")  # \mathbb{1}: a vector of ones
+
+    def _indicator_condition(self) -> Node | None:
+        """The condition after ``\\mathbb{1}`` that makes it an indicator: ``[x > 0]``, ``(x > 0)``,
+        ``\\{x > 0\\}``, ``_{x > 0}`` or ``_{\\{x > 0\\}}``; None (nothing read) for anything else."""
+        start = self.i
+        tok = self.toks[start]
+        try:
+            if tok.kind in ("[", "(", "\\{"):
+                items = self._items(tok)
+            elif tok.kind == "_" and self.toks[start + 1].kind == "{":
+                self.i += 1
+                items = self._items(self.toks[self.i])
+            else:
+                return None
+        except ReadError:
+            self.i = start
+            return None
+        if len(items) == 1 and isinstance(items[0], TupleLit) and len(items[0].items) == 1:
+            items = list(items[0].items)
+        if len(items) == 1 and isinstance(items[0], Relation | Logic):
+            return items[0]
+        self.i = start
+        return None
 
     def _space(self, tok: Tok) -> Space:
         """``\\mathbb{R}``, ``\\mathbb{R}^n``, ``\\mathbb{R}^{a \\times b}`` (the current token)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from grader.core.deferred import loaded
 from grader.core.parts import PartBase
@@ -73,6 +73,17 @@ class AnswerType:
     # keep, never by running one beside the other (code: a student's code runs only in a
     # sandbox of its own). None: the checker compares the two answers (:func:`same_answer`).
     alike_by_outputs: OutputsMatcher | None = None
+    # A text answer that offers several answers (``1/2 or 1``, ``2x. Actually, x^2``) is not
+    # graded on either: the engine refuses it before the check. False where the type reads
+    # the words itself (choice: ``yes or no``; code; text for a TA).
+    one_answer: bool = True
+    # ``\eta_{\max} = \frac{1}{2}``: the answer is a value, and a label before ``=`` names it.
+    # False where an ``=`` may be the answer (equations) or the type reads labels itself.
+    value_after_label: bool = True
+    # Formulas a write-up shows apart (``$k = 8$ $s = 2$``, two displays in one mark):
+    # "answers" (each a candidate: more than one is refused by ``one_answer``) or "items"
+    # (the items of one answer, as if separated by commas: a constraint's named values).
+    formulas_apart: Literal["answers", "items"] = "answers"
 
     def load(self) -> None:
         """Import everything deciding an answer of this type needs: its deferred functions

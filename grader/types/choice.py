@@ -7,6 +7,12 @@ case-insensitively when that is unambiguous. A single choice may be followed by 
 reason (``Yes, it is possible``, ``No, because ...``, ``(B) since ...``), but an
 answer that names two different options (``yes or no``, ``(B), not (C)``, ``C, D``)
 is never read as one of them: it cannot be read.
+
+Answers that name a set of options are read as that set: ``None``, ``none of them``,
+``neither`` (no option), ``both`` (the two options), ``all of the above``, ``(i) and (ii)``,
+``only (ii)``. In a select-all part that is the set chosen; in a one-choice part whose options
+are themselves such sets (``only (i)``, ``both (i) and (ii)``, ``neither``) it is the option
+that names the same set, and ``none`` where the options are not sets means no option.
 """
 
 from __future__ import annotations
@@ -40,6 +46,17 @@ _REASON = re.compile(r"\s+(?:because|since|as|so|given|due|for|from|by|which|it)
 # Another option joined to the first: ``yes or no``, ``A and B``, ``Yes/No``, ``B, not C``, ``C, D``
 _JOINED = re.compile(r"(?:\s*(?:[,;/&+]|\bor\b|\band\b|\bnor\b|\bnot\b|\bvs\b\.?|\bversus\b))+\s*", re.I)
 _AND = re.compile(r"\s+and\s+\S", re.I)  # ``B and D``: a key joined to the next one
+# Words of an answer that names a set of options (``none of them``, ``both (i) and (ii)``).
+_NO_OPTION = frozenset({"none", "neither", "nothing"})
+_EVERY_OPTION = frozenset({"both", "all"})
+_ONLY = frozenset({"only", "just"})
+_SET_FILLERS = frozenset(
+    {"of", "them", "the", "above", "these", "those", "two", "three", "listed", "given", "is", "are", "it"}
+    | {"option", "options", "statement", "statements", "choice", "choices", "answer", "answers"}
+    | {"correct", "true", "right", "apply", "applies", "hold", "holds", "one", "ones", "and", "nor"}
+)
+_OPTION_WORDS = frozenset({"option", "options", "statement", "statements", "choice", "choices", "answer"})
+_LABEL = re.compile(r"[0-9]{1,2}|[a-z]|(?:x{0,1})(?:ix|iv|v?i{0,3})")
 _TYPESETTING = re.compile(
     r"\\(?:mathrm|mathbf|mathit|mathsf|boldsymbol|bm|text|textbf|textit|textrm|operatorname|left|right)\s*"
 )
@@ -68,6 +85,8 @@ def check(part: ChoicePart, answer: Any) -> Verdict:
     note = _unread_note(part.options, chosen, unread)
     if chosen == expected:
         return Verdict.correct(note)
+    if not select_all and not chosen:
+        return Verdict.incorrect("you chose none of the options")
     if not select_all:
         (key,) = chosen
         return Verdict.incorrect(f"you chose {describe(part.options, key)}")
@@ -94,7 +113,7 @@ def _select_all_verdict(part: ChoicePart, chosen: set[str], expected: set[str], 
     if missed:
         parts.append(f"{len(missed)} correct option(s) missing")
     feedback = "; ".join(parts)
-    if part.scoring == "all_or_nothing":
+    if part.scoring == "all_or_nothing" or not expected:
         return Verdict.incorrect(feedback)
     return Verdict.partial((len(right) - len(wrong)) / len(expected), feedback)
 
@@ -123,18 +142,137 @@ def _read(options: dict[str, str], answer: Any, allow_many: bool) -> tuple[set[s
         raise AnswerError(f"expected an option such as {next(iter(options))}, got a {type(answer).__name__}")
     keys: list[str] = []
     unread: list[str] = []
+    named_none = False
     for item in items:
-        if allow_many:
-            found, missed = _read_many(options, item)
-            keys += found
-            unread += missed
-        else:
-            keys.append(_match_or_fail(options, item))
-    if not keys:
+        found, missed, none = _read_item(options, item, allow_many)
+        keys += found
+        unread += missed
+        named_none = named_none or none
+    if named_none and keys:
+        raise AnswerError("your answer says no option and names options too: give one")
+    if not keys and not named_none:
         raise AnswerError("no option chosen")
     if len(keys) > 1 and not allow_many:
         raise AnswerError(f"choose one option; you gave {len(keys)}")
     return set(keys), unread
+
+
+def _read_item(options: dict[str, str], item: str, allow_many: bool) -> tuple[list[str], list[str], bool]:
+    """(the keys one item names, its words that name none, whether it says "no option")."""
+    named = _named_options(options, item, allow_many)
+    if named is not None:
+        return named, [], not named
+    if allow_many:
+        found, missed = _read_many(options, item)
+        return found, missed, False
+    return [_match_or_fail(options, item)], [], False
+
+
+def _named_options(options: dict[str, str], text: str, allow_many: bool) -> list[str] | None:
+    """The options an answer names as a set (``none of them``: [], ``both``, ``(i) and (ii)``),
+    or None when it is not such a phrase (then it is read option by option). An option written
+    whole (an option whose text is ``None``) is that option."""
+    if _exact_option(options, text) is not None:
+        return None
+    if not allow_many:
+        statements = _statement_sets(options)
+        if statements:
+            return _option_naming(options, statements, text)
+    by_label = {key.lower(): key for key in options}
+    named = _named_set(text, by_label, frozenset(options))
+    if named is None:
+        return None
+    keys = [key for key in options if key in named]
+    if allow_many or not keys:
+        return keys
+    if _quantifier(_words(text))[0] is None:
+        return None  # options named by their keys: read as usual (with its reasons, its doubts)
+    raise TwoOptions(f"your answer names {len(keys)} options, {' and '.join(keys)}: give one")
+
+
+def _option_naming(
+    options: dict[str, str], statements: dict[str, frozenset[str]], text: str
+) -> list[str] | None:
+    """In a one-choice part whose options are sets of statements (``only (i)``, ``both``,
+    ``neither``): the option naming the set the answer names."""
+    labels = frozenset().union(*statements.values())
+    named = _named_set(text, {label: label for label in labels}, labels)
+    if named is None:
+        return None
+    same = [key for key, said in statements.items() if said == named]
+    if len(same) == 1:
+        return same
+    shown = ", ".join(f"({label})" for label in sorted(named)) or "none of the statements"
+    raise AnswerError(f"no option says {shown}: choose one of the options")
+
+
+def _statement_sets(options: dict[str, str]) -> dict[str, frozenset[str]]:
+    """The options that name sets of statements (``only (i)``, ``(i) and (ii)``, ``neither``),
+    when some option does so with a word (``both``, ``none``, ``only``) or two labels."""
+    candidates = {
+        word for text in options.values() for word in _words(text) if _LABEL.fullmatch(word) and word
+    }
+    found = {}
+    for key, text in options.items():
+        named = _named_set(text, {label: label for label in candidates}, None)
+        if named is not None:
+            found[key] = named
+    sets_by_words = any(
+        len(named) > 1 or _words(options[key])[:1] in ([w] for w in _NO_OPTION | _EVERY_OPTION | _ONLY)
+        for key, named in found.items()
+    )
+    if not sets_by_words:
+        return {}
+    labels = frozenset().union(*found.values())
+    by_label = {label: label for label in labels}
+    return {
+        key: named
+        for key, text in options.items()
+        if (named := _named_set(text, by_label, labels)) is not None
+    }
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", _plain(text).lower())
+
+
+def _named_set(text: str, labels: dict[str, str], every: frozenset[str] | None) -> frozenset[str] | None:
+    """The labels a phrase names: ``none of them`` -> {}, ``both`` -> ``every`` (when it holds
+    two), ``all of the above`` -> ``every``, ``(i) and (ii)``, ``only (ii)``; None for anything
+    else (``or`` leaves the choice open: not a set; so does a question mark, ``C?``)."""
+    if "?" in text:
+        return None
+    quantifier, words = _quantifier(_words(text))
+    named: list[str] = []
+    for word in words:
+        if word in labels:
+            named.append(labels[word])
+        elif word not in _SET_FILLERS:
+            return None
+    if quantifier == "none":
+        return frozenset()
+    if quantifier in ("both", "all") and not named:
+        if every is None or (quantifier == "both" and len(every) != 2):
+            return None
+        return every
+    if quantifier == "both" and len(set(named)) != 2:
+        return None
+    return frozenset(named) if named else None
+
+
+def _quantifier(words: list[str]) -> tuple[str | None, list[str]]:
+    """(``none``, ``both``, ``all``, ``only`` or None, the other words)."""
+    if not words:
+        return None, words
+    if words[0] in _NO_OPTION or (words[0] == "no" and words[1:2] and words[1] in _OPTION_WORDS):
+        return "none", words[1:]
+    if words[0] in _EVERY_OPTION:
+        return words[0], words[1:]
+    if words[0] in _ONLY:
+        return "only", words[1:]
+    if words[-1] in _ONLY:
+        return "only", words[:-1]
+    return None, words
 
 
 def _read_many(options: dict[str, str], text: str) -> tuple[list[str], list[str]]:
@@ -332,5 +470,11 @@ def template_hint(part: ChoicePart) -> str:
 
 
 ANSWER_TYPE = AnswerType(
-    name="choice", part=ChoicePart, check=check, hint=template_hint, decided=Certificate.EXACT
+    name="choice",
+    part=ChoicePart,
+    check=check,
+    hint=template_hint,
+    decided=Certificate.EXACT,
+    one_answer=False,
+    value_after_label=False,
 )

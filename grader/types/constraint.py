@@ -356,4 +356,6 @@ ANSWER_TYPE = AnswerType(
     same_mistake=same_answer,
     decided=Certificate.EXACT,
     loads=(EVALUATOR,),
+    value_after_label=False,
+    formulas_apart="items",
 )

@@ -30,7 +30,7 @@ from grader.core.settle import compare_each
 from grader.core.verdict import AnswerError, Certificate, Verdict, read_reference
 from grader.mathlang import ast
 from grader.mathlang.errors import MathError
-from grader.mathlang.intervals import CLOSERS, OPENERS, SIZING, split_top_level
+from grader.mathlang.intervals import CLOSERS, OPENERS, SIZING, ray_as_interval, split_top_level
 from grader.mathlang.parser import parse
 from grader.types.base import AnswerType, example_hint
 
@@ -119,7 +119,7 @@ def read_interval(value: Any) -> Interval:
     if not isinstance(value, str):
         raise AnswerError(f"expected an interval such as [0, 1), got a {type(value).__name__}")
     text = SIZING.sub("", strip_math_delimiters(value.strip()))
-    text = _MEMBER.sub("", text, count=1).strip()
+    text = ray_as_interval(_MEMBER.sub("", text, count=1).strip())  # \mathbb{R}_{>0}
     if not text:
         raise AnswerError("expected an interval such as [0, 1), got nothing")
     if text[0] in OPENERS and text[-1] in CLOSERS:

@@ -3,9 +3,12 @@
 Students write ``24 x 24 x 128``, ``24 \\times 24 \\times 128``, ``(24, 24, 128)``,
 ``[24, 24, 128]``, ``64×7×7``, ``k by d``, ``\\mathbb{R}^{1 \\times k}``,
 ``\\mathbf{W}_2 \\in \\mathbb{R}^{1 \\times k}`` or a YAML list ``[1, k]``.
-Symbolic dimensions are compared by name (``k`` is not ``K``), a product of
-names (``h d_v``) by its parsed form, numeric ones by value. Feedback quotes the
-dimensions as the student wrote them, never the parsed form.
+Dimensions are compared by value: numbers as numbers, symbolic sizes (``k``, ``h d_v``,
+``\\lfloor (H + 2p - k)/s \\rfloor + 1``) in exact integer arithmetic at whole-number values
+of their symbols over the ranges the part declares in ``symbols`` (0, 1, 2, ... for a symbol
+it does not declare), with a point where they differ (:mod:`grader.mathlang.sizes`). A name
+is compared as written (``k`` is not ``K``). Feedback quotes the dimensions as the student
+wrote them, never the parsed form.
 """
 
 from __future__ import annotations
@@ -14,11 +17,24 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Literal
 
+from pydantic import Field, field_validator
+
 from grader.core.numeric import EVALUATOR, strip_math_delimiters
 from grader.core.parts import PartBase
-from grader.core.verdict import AnswerError, Certificate, Verdict, caret_excerpt, read_reference
+from grader.core.verdict import (
+    AnswerError,
+    Certificate,
+    CheckUndecided,
+    Decision,
+    Verdict,
+    Witness,
+    caret_excerpt,
+    read_reference,
+)
 from grader.mathlang import ast
+from grader.mathlang.domains import SymbolDomain, symbols_from_yaml
 from grader.mathlang.parser import dump, parse
+from grader.mathlang.sizes import IntegerRange, SizeComparison, compare_sizes, integer_range
 from grader.types.base import AnswerType, example_hint
 
 # What may trail a dimension in its own text: a separator or a closing bracket.
@@ -27,13 +43,14 @@ _TRAILERS = (",", "×", "\\times", "x", "by", ")", "]", "}", "$")
 
 @dataclass(frozen=True)
 class Dim:
-    """One dimension: ``key`` is compared (a size, a name, the canonical form of a
-    product); ``text`` is shown, as the student wrote it."""
+    """One dimension: ``key`` is a size or the canonical form of a formula; ``node`` the
+    formula of a symbolic size (compared by value); ``text`` is shown, as the student wrote it."""
 
     key: int | str
     text: str = field(compare=False)
     position: int | None = field(default=None, compare=False)  # in the answer, for a product
     product: bool = field(default=False, compare=False)
+    node: ast.Node | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         return self.text
@@ -42,22 +59,94 @@ class Dim:
 class ShapePart(PartBase):
     type: Literal["shape"]
     answer: Any
+    # The whole numbers each size symbol takes (``H: {integer: true, min: 1}``); a symbol not
+    # declared takes 0, 1, 2, ...
+    symbols: dict[str, SymbolDomain] = Field(default_factory=dict)
+
+    @field_validator("symbols", mode="before")
+    @classmethod
+    def _symbol_words(cls, value: Any) -> Any:
+        return symbols_from_yaml(value)
+
+
+@dataclass
+class _Comparer:
+    """Dimensions compared by value, remembering how each symbolic pair was decided."""
+
+    ranges: dict[str, IntegerRange]
+    probed: int = 0  # points compared where equality was not proved
+    witness: SizeComparison | None = None
+
+    def same(self, received: Dim, expected: Dim) -> bool:
+        if received.node is None and expected.node is None:
+            return received.key == expected.key
+        if received.key == expected.key:
+            return True
+        found = compare_sizes(_formula(received), _formula(expected), self.ranges)
+        if found.points == 0:
+            raise CheckUndecided(
+                f"the reference size {expected.text} has no value at the sizes tried: "
+                "declare its symbols' ranges"
+            )
+        if found.equal and not found.proved:
+            self.probed += found.points
+        if not found.equal and self.witness is None:
+            self.witness = found
+        return found.equal
 
 
 def check(part: ShapePart, answer: Any) -> Verdict:
     expected = read_reference(read_shape, part.answer, "the reference shape cannot be read")
     received = read_shape(answer)
-    if received == expected:
-        return Verdict.correct()
+    compare = _Comparer({name: integer_range(domain) for name, domain in part.symbols.items()})
     if len(received) != len(expected):
         count = f"{len(received)} dimension{'s' if len(received) != 1 else ''}"
         message = f"{show_shape(received)} has {count}; {len(expected)} are expected"
         return Verdict.incorrect(message + _products_note(received, answer))
-    if sorted(str(d.key) for d in received) == sorted(str(d.key) for d in expected):
+    wrong = [i + 1 for i, (r, e) in enumerate(zip(received, expected, strict=True)) if not compare.same(r, e)]
+    if not wrong:
+        decision = _decision(compare)
+        return Verdict.correct() if decision is None else Verdict.correct(decision=decision)
+    if _reordered(received, expected, _Comparer(compare.ranges)):
         return Verdict.incorrect(f"{show_shape(received)} has the right dimensions in the wrong order")
-    wrong = [i + 1 for i, (r, e) in enumerate(zip(received, expected, strict=False)) if r != e]
     which = ", ".join(map(str, wrong))
-    return Verdict.incorrect(f"{show_shape(received)}: dimension {which} is not right")
+    message = f"{show_shape(received)}: dimension {which} is not right"
+    found = compare.witness
+    if found is None or found.witness is None:
+        return Verdict.incorrect(message)
+    point = {name: str(value) for name, value in found.witness.items()}
+    at = ", ".join(f"{name} = {value}" for name, value in point.items())
+    got = "no size" if found.received is None else str(found.received)
+    message += f" (at {at} it is {got}, not {found.expected})"
+    witness = Witness(point, got, str(found.expected))
+    return Verdict.incorrect(message, witness=witness)
+
+
+def _decision(compare: _Comparer) -> Decision | None:
+    if not compare.probed:
+        return None  # every size equal exactly (numbers, or formulas equal on a proving grid)
+    return Decision(
+        f"sizes equal at {compare.probed} whole-number points of their symbols' ranges",
+        exact=False,
+        probes=compare.probed,
+        certificate=Certificate.PROBES,
+        probe_classes=("small sizes", "constants", "seeded draws"),
+    )
+
+
+def _reordered(received: tuple[Dim, ...], expected: tuple[Dim, ...], compare: _Comparer) -> bool:
+    """The same dimensions as the reference in another order."""
+    left = list(expected)
+    for dim in received:
+        match = next((k for k, other in enumerate(left) if compare.same(dim, other)), None)
+        if match is None:
+            return False
+        left.pop(match)
+    return True
+
+
+def _formula(dim: Dim) -> ast.Node:
+    return dim.node if dim.node is not None else ast.Num(0, Fraction(int(dim.key)))
 
 
 def _products_note(received: tuple[Dim, ...], answer: Any) -> str:
@@ -113,7 +202,7 @@ def _dim_from_node(node: ast.Node, text: str, end: int) -> Dim:
             raise AnswerError(f"a dimension must be a whole number, not {node.value}", text, node.pos)
         return _size(int(node.value))
     if isinstance(node, ast.Sym):
-        return Dim(node.name, node.name)
+        return Dim(node.name, node.name, node=node)
     if not ast.free_names(node):
         from grader.mathlang.evaluate import constant_value  # numpy: imported when a formula is read
 
@@ -122,8 +211,8 @@ def _dim_from_node(node: ast.Node, text: str, end: int) -> Dim:
             return _size(int(value))
         raise AnswerError("a dimension must be a whole number", text, node.pos)
     written = _without_trailers(text[node.pos : end]) or text[node.pos : end].strip()
-    # a symbolic product such as h d_v: compared by its canonical form, shown as written
-    return Dim(dump(node), written, position=node.pos, product=True)
+    # a symbolic size such as h d_v: compared by value, shown as written
+    return Dim(dump(node), written, position=node.pos, product=True, node=node)
 
 
 def _without_trailers(text: str) -> str:

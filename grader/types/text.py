@@ -25,4 +25,6 @@ ANSWER_TYPE = AnswerType(
     check=check,
     hint=fixed_hint("your explanation, graded by a TA"),
     auto_graded=False,
+    one_answer=False,
+    value_after_label=False,
 )

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.core.submission import MAX_WARNINGS, SourcePosition, bounded_warnings
+from grader.mathlang.candidates import APART
 
 MAX_WRITEUP_FILE_BYTES = 1_000_000  # as for answers files
 # A notebook keeps its outputs (plots as base64 images); they count, but are never read.
@@ -134,9 +135,13 @@ class SubmissionFolder:
 
 def strip_math_delimiters(text: str) -> str:
     """Markdown math read as the LaTeX inside: ``$x$`` and ``$$x$$`` lose their dollars; ``\\_``
-    (Markdown's escape against emphasis) is ``_``; every other backslash pair (``\\$``) is kept."""
+    (Markdown's escape against emphasis) is ``_``; every other backslash pair (``\\$``) is kept.
+    Two spans with only white space between them (``$\\frac{1}{2}$ $1$``) are kept apart
+    (:data:`~grader.mathlang.candidates.APART`): two formulas, not one product."""
     out: list[str] = []
     index = 0
+    inside = False
+    closed_at: int | None = None  # len(out) where the last span closed
     while index < len(text):
         char = text[index]
         if char == "\\" and index + 1 < len(text):
@@ -146,7 +151,13 @@ def strip_math_delimiters(text: str) -> str:
             continue
         if char != "$":
             out.append(char)
-        index += 1
+            index += 1
+            continue
+        if not inside and closed_at is not None and not "".join(out[closed_at:]).strip():
+            out.append(f" {APART} ")
+        inside = not inside
+        closed_at = None if inside else len(out)
+        index += 2 if text.startswith("$$", index) else 1
     return "".join(out)
 
 
@@ -166,3 +177,104 @@ def opens_math(text: str) -> bool:
 def one_line(text: str) -> str:
     """Every run of white space, line breaks included, as one space (as LaTeX reads it)."""
     return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class Macro:
+    """A student's own ``\\newcommand``: its number of arguments and its body (``#1``...)."""
+
+    arguments: int
+    body: str
+
+
+MAX_MACRO_ROUNDS = 16  # a macro using a macro using a macro...
+MAX_EXPANDED_CHARS = 50_000  # past this the answer is left as written (and refused as too long)
+_MACRO_NAME = re.compile(r"\\([A-Za-z]+)(?![A-Za-z])")
+_DEFINITION = re.compile(
+    r"\\(?:re)?(?:newcommand|providecommand)\*?\s*(?:\{\s*\\([A-Za-z]+)\s*\}|\\([A-Za-z]+))"
+    r"\s*(?:\[\s*([0-9])\s*\])?\s*\{|\\[gex]?def\s*\\([A-Za-z]+)\s*((?:#[0-9])*)\s*\{"
+)
+
+
+def find_macros(text: str) -> dict[str, Macro]:
+    """``\\newcommand{\\half}{\\frac{1}{2}}``, ``\\newcommand\\sq[1]{#1^2}``, ``\\def\\two{2}`` in
+    ``text``, by name (a later definition wins, as in LaTeX)."""
+    macros: dict[str, Macro] = {}
+    for match in _DEFINITION.finditer(text):
+        end = closing_brace(text, match.end())
+        if end is None:
+            continue
+        name = match.group(1) or match.group(2) or match.group(4)
+        count = int(match.group(3) or 0) if match.group(4) is None else len(match.group(5) or "") // 2
+        if name != "answer":
+            macros[name] = Macro(count, text[match.end() : end])
+    return macros
+
+
+def closing_brace(text: str, start: int) -> int | None:
+    """Where the brace opened just before ``start`` closes (escaped braces skipped)."""
+    depth = 1
+    index = start
+    while index < len(text):
+        char = text[index]
+        if char == "\\":
+            index += 2
+            continue
+        depth += char == "{"
+        depth -= char == "}"
+        if depth == 0:
+            return index
+        index += 1
+    return None
+
+
+def expand_macros(text: str, macros: dict[str, Macro]) -> str:
+    """``text`` with the student's macros replaced by their bodies, as TeX would typeset it;
+    nothing is run. A macro with arguments takes them in braces (or one character each)."""
+    if not macros:
+        return text
+    for _ in range(MAX_MACRO_ROUNDS):
+        expanded = _expand_once(text, macros)
+        if expanded == text or len(expanded) > MAX_EXPANDED_CHARS:
+            return text if len(expanded) > MAX_EXPANDED_CHARS else expanded
+        text = expanded
+    return text
+
+
+def _expand_once(text: str, macros: dict[str, Macro]) -> str:
+    out: list[str] = []
+    index = 0
+    for match in _MACRO_NAME.finditer(text):
+        macro = macros.get(match.group(1))
+        if macro is None or match.start() < index or (match.start() > 0 and text[match.start() - 1] == "\\"):
+            continue
+        arguments, end = _macro_arguments(text, match.end(), macro.arguments)
+        if arguments is None:
+            continue
+        body = macro.body
+        for number, argument in enumerate(arguments, start=1):
+            body = body.replace(f"#{number}", argument)
+        out += [text[index : match.start()], "{", body, "}"]
+        index = end
+    out.append(text[index:])
+    return "".join(out)
+
+
+def _macro_arguments(text: str, start: int, count: int) -> tuple[list[str] | None, int]:
+    arguments: list[str] = []
+    index = start
+    for _ in range(count):
+        while index < len(text) and text[index].isspace():
+            index += 1
+        if index >= len(text):
+            return None, start
+        if text[index] == "{":
+            end = closing_brace(text, index + 1)
+            if end is None:
+                return None, start
+            arguments.append(text[index + 1 : end])
+            index = end + 1
+        else:
+            arguments.append(text[index])
+            index += 1
+    return arguments, index

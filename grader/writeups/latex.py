@@ -24,11 +24,15 @@ from pylatexenc.macrospec import (
 
 from grader.core.submission import SourcePosition
 from grader.core.textfiles import read_text
+from grader.mathlang.candidates import APART
 from grader.writeups.common import (
     MAX_WRITEUP_FILE_BYTES,
     MAX_WRITEUP_FILES,
     Extraction,
+    Macro,
     SubmissionFolder,
+    expand_macros,
+    find_macros,
     id_problem,
     one_line,
 )
@@ -65,6 +69,8 @@ DEFINING_MACROS = frozenset(
         "RenewDocumentEnvironment",
     }
 )
+# Conditionals whose text is never typeset (a draft left in \iffalse ... \fi).
+FALSE_CONDITIONALS = frozenset({"iffalse"})
 MATH_ENVIRONMENTS = frozenset({"equation", "equation*", "displaymath", "math"})
 _END_ANSWER = re.compile(r"\\end\s*\{answer\}\Z")
 
@@ -132,7 +138,7 @@ class _Document:
                 out += [self.text[cursor:cut_start], replacement]
                 cursor = cut_end
         out.append(self.text[cursor:end])
-        return one_line("".join(out))
+        return one_line(_apart("".join(out)))
 
 
 @dataclass
@@ -141,6 +147,7 @@ class _Reader:
     found: Extraction = field(default_factory=Extraction)
     visited: set[Path] = field(default_factory=set)
     characters_read: int = 0
+    macros: dict[str, Macro] = field(default_factory=dict)  # the student's \newcommand, so far
 
     def read_file(self, path: Path, depth: int) -> None:
         name = self.folder.name(path)
@@ -181,9 +188,12 @@ class _Reader:
 
     def walk(self, document: _Document, nodes: list[lw.LatexNode | None], depth: int) -> None:
         previous: lw.LatexNode | None = None
-        for node in nodes:
-            if node is None:
+        hidden = _hidden(nodes)
+        for index, node in enumerate(nodes):
+            if node is None or index in hidden:
                 continue
+            if _is_macro(node, *DEFINING_MACROS):
+                self.macros.update(find_macros(_definition_text(document.text, nodes, index)))
             if _is_macro(node, "answer") and not _is_macro(previous, *DEFINING_MACROS):
                 self._inline_answer(document, node)
             elif _is_macro(node, *INPUT_MACROS):
@@ -204,7 +214,8 @@ class _Reader:
         part_id = self._part_id(document, id_group, position)
         if part_id is not None:
             start, end = _inside(body)
-            self.found.add(part_id, document.answer_text(start, end, body.nodelist), position)
+            text = document.answer_text(start, end, body.nodelist)
+            self.found.add(part_id, expand_macros(text, self.macros), position)
 
     def _block_answer(self, document: _Document, node: lw.LatexEnvironmentNode) -> None:
         position = document.position(node.pos)
@@ -224,7 +235,8 @@ class _Reader:
         part_id = self._part_id(document, arguments[0], position)
         if part_id is not None:
             body_start = arguments[0].pos + arguments[0].len
-            self.found.add(part_id, document.answer_text(body_start, body_end, node.nodelist), position)
+            text = document.answer_text(body_start, body_end, node.nodelist)
+            self.found.add(part_id, expand_macros(text, self.macros), position)
 
     def _part_id(self, document: _Document, group: lw.LatexGroupNode, position: SourcePosition) -> str | None:
         start, end = _inside(group)
@@ -287,10 +299,11 @@ def _cuts(text: str, nodes: list[lw.LatexNode | None]) -> list[tuple[int, int, s
     """Source spans an answer reads otherwise (start, end, what it reads): comments and the
     delimiters around math as nothing, ``\\_`` as ``_`` (LaTeX's way to type an underscore)."""
     cuts: list[tuple[int, int, str]] = []
-    for node in nodes:
+    hidden = _hidden(nodes)
+    for index, node in enumerate(nodes):
         if node is None:
             continue
-        if isinstance(node, lw.LatexCommentNode):
+        if index in hidden or isinstance(node, lw.LatexCommentNode) or _is_environment(node, "comment"):
             cuts.append((node.pos, node.pos + node.len, ""))
             continue
         if _is_macro(node, "_"):
@@ -298,13 +311,55 @@ def _cuts(text: str, nodes: list[lw.LatexNode | None]) -> list[tuple[int, int, s
         elif isinstance(node, lw.LatexMathNode):
             opening, closing = node.delimiters
             end = node.pos + node.len
-            cuts.append((node.pos, node.pos + len(opening), ""))
+            cuts.append((node.pos, node.pos + len(opening), _OPENS))
             if text.startswith(closing, end - len(closing)):
-                cuts.append((end - len(closing), end, ""))
+                cuts.append((end - len(closing), end, _CLOSES))
         elif isinstance(node, lw.LatexEnvironmentNode) and node.environmentname in MATH_ENVIRONMENTS:
             cuts += _environment_markers(text, node)
         cuts += _cuts(text, _children(node))
     return cuts
+
+
+# Where math opened and closed, while an answer's text is put together (then dropped).
+_OPENS, _CLOSES = "\x00(", "\x00)"
+_JUXTAPOSED = re.compile(r"\x00\)\s*\x00\(")
+
+
+def _apart(text: str) -> str:
+    """Math delimiters dropped; two formulas with only white space between them kept apart."""
+    text = _JUXTAPOSED.sub(f" {APART} ", text)
+    return text.replace(_OPENS, "").replace(_CLOSES, "")
+
+
+def _hidden(nodes: list[lw.LatexNode | None]) -> set[int]:
+    """Indices of the nodes LaTeX never typesets: from ``\\iffalse`` to its ``\\fi`` (nested
+    conditionals counted), the ``\\iffalse`` and ``\\fi`` included."""
+    hidden: set[int] = set()
+    depth = 0
+    for index, node in enumerate(nodes):
+        if depth == 0 and not _is_macro(node, *FALSE_CONDITIONALS):
+            continue
+        hidden.add(index)
+        if isinstance(node, lw.LatexMacroNode) and node.macroname.startswith("if"):
+            depth += 1
+        elif _is_macro(node, "fi"):
+            depth -= 1
+    return hidden
+
+
+def _definition_text(text: str, nodes: list[lw.LatexNode | None], index: int) -> str:
+    """The source of the definition starting at ``nodes[index]``: the node itself, with the
+    nodes after it that pylatexenc leaves as siblings (``\\def\\two{2}``), up to its body."""
+    node = nodes[index]
+    assert node is not None
+    end = node.pos + node.len
+    for later in nodes[index + 1 : index + 4]:
+        if later is None:
+            continue
+        end = later.pos + later.len
+        if isinstance(later, lw.LatexGroupNode):
+            break
+    return text[node.pos : end]
 
 
 def _environment_markers(text: str, node: lw.LatexEnvironmentNode) -> list[tuple[int, int, str]]:
@@ -313,7 +368,7 @@ def _environment_markers(text: str, node: lw.LatexEnvironmentNode) -> list[tuple
     end_start = text.rfind("\\end", node.pos, end)
     if begin_end <= 0 or end_start < begin_end:
         return []
-    return [(node.pos, begin_end, ""), (end_start, end, "")]
+    return [(node.pos, begin_end, _OPENS), (end_start, end, _CLOSES)]
 
 
 def _children(node: lw.LatexNode) -> list[lw.LatexNode | None]:

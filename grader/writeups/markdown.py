@@ -21,7 +21,10 @@ from grader.core.textfiles import read_text
 from grader.writeups.common import (
     MAX_WRITEUP_FILE_BYTES,
     Extraction,
+    Macro,
     SubmissionFolder,
+    expand_macros,
+    find_macros,
     id_problem,
     one_line,
     opens_math,
@@ -41,6 +44,7 @@ _COLONLESS_MARKER = re.compile(
     r"(?:\*\*)?answer[ \t]+(?P<id>[A-Za-z0-9_.\-]*[0-9.][A-Za-z0-9_.\-]*)(?:\*\*)?[ \t]*(?:\$.*)?",
     re.IGNORECASE,
 )
+_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
 _MARKER_HINT = re.compile(
     r"^[ \t>*-]*(?:```|~~~)[ \t]*answer\b|^[ \t>*-]*(?:\*\*)?answer[ \t]+\S", re.I | re.M
 )
@@ -74,18 +78,47 @@ def read_markdown(folder: Path) -> Extraction:
     return found
 
 
-def extract_markdown(text: str, file: str, cell: int | None = None) -> Extraction:
-    """The answers marked in one Markdown text (a file, or a notebook's Markdown cell)."""
+def extract_markdown(
+    text: str, file: str, cell: int | None = None, macros: dict[str, Macro] | None = None
+) -> Extraction:
+    """The answers marked in one Markdown text (a file, or a notebook's Markdown cell), with
+    the student's ``\\newcommand`` macros (of the file, or of every cell of a notebook) expanded."""
     found = Extraction()
+    macros = find_macros(without_html_comments(text)) if macros is None else macros
     source_lines = text.splitlines()
+    waiting: _OpenAnswer | None = None  # a mark with nothing after it, before a blank line
     for token in _parser().parse(text):
-        if token.map is None:
+        if token.map is None or token.type in ("paragraph_open", "paragraph_close"):
             continue
+        if token.type == "html_block" and not without_html_comments(token.content).strip():
+            continue  # a comment between a mark and its display math is never shown
+        where = _Where(file, source_lines, cell, macros)
+        if waiting is not None:
+            if token.type == "inline" and _is_display_math(token.content):
+                waiting.lines.append(without_html_comments(token.content))  # each display a candidate
+                continue
+            waiting.close(found, macros)
+            waiting = None
         if token.type == "fence" and token.info.split()[:1] and token.info.split()[0].lower() == "answer":
-            _fenced_answer(found, token, _Where(file, source_lines, cell))
+            _fenced_answer(found, token, where)
         elif token.type == "inline":
-            _line_answers(found, token, _Where(file, source_lines, cell))
+            waiting = _line_answers(found, token, where)
+    if waiting is not None:
+        waiting.close(found, macros)
     return found
+
+
+def without_html_comments(text: str) -> str:
+    """``<!-- ... -->`` (never shown) left out; its line breaks kept, so lines keep their numbers."""
+    return _HTML_COMMENT.sub(lambda match: "\n" * match.group().count("\n"), text)
+
+
+def _is_display_math(text: str) -> bool:
+    """A paragraph that is display math alone: ``$$...$$`` or ``\\[...\\]``."""
+    stripped = without_html_comments(text).strip()
+    return (stripped.startswith("$$") and stripped.endswith("$$") and len(stripped) > 4) or (
+        stripped.startswith("\\[") and stripped.endswith("\\]")
+    )
 
 
 @dataclass(frozen=True)
@@ -93,6 +126,7 @@ class _Where:
     file: str
     source_lines: list[str]
     cell: int | None
+    macros: dict[str, Macro]
 
     def position(self, line_index: int, text: str) -> SourcePosition:
         """Line ``line_index`` (from 0), at the column where ``text`` starts on it."""
@@ -113,7 +147,7 @@ def _fenced_answer(found: Extraction, token: Token, where: _Where) -> None:
     if problem:
         found.warn(position, f"answer not read: {problem}")
         return
-    found.add(part_id, strip_math_delimiters(token.content).strip(), position)
+    found.add(part_id, expand_macros(strip_math_delimiters(token.content).strip(), where.macros), position)
 
 
 @dataclass
@@ -122,19 +156,20 @@ class _OpenAnswer:
     position: SourcePosition
     lines: list[str] = field(default_factory=list)
 
-    def close(self, found: Extraction) -> None:
+    def close(self, found: Extraction, macros: dict[str, Macro]) -> None:
         text = "\n".join(self.lines)
         if opens_math(text):
             found.warn(self.position, f"answer {self.part_id}: a $ opens math that is never closed")
-        found.add(self.part_id, one_line(strip_math_delimiters(text)), self.position)
+        found.add(self.part_id, expand_macros(one_line(strip_math_delimiters(text)), macros), self.position)
 
 
-def _line_answers(found: Extraction, token: Token, where: _Where) -> None:
+def _line_answers(found: Extraction, token: Token, where: _Where) -> _OpenAnswer | None:
     """Each marker line of a paragraph opens an answer that runs to the next marker or the
-    paragraph's end (Markdown wraps a paragraph's lines as it likes)."""
+    paragraph's end (Markdown wraps a paragraph's lines as it likes). A last mark with nothing
+    after it is returned open: display math after a blank line is its answer."""
     assert token.map is not None
     current: _OpenAnswer | None = None
-    for offset, line in enumerate(token.content.split("\n")):
+    for offset, line in enumerate(without_html_comments(token.content).split("\n")):
         position = where.position(token.map[0] + offset, line)
         marker = _LINE_MARKER.fullmatch(line.strip())
         colonless = marker is None and _COLONLESS_MARKER.fullmatch(line.strip()) is not None
@@ -143,14 +178,17 @@ def _line_answers(found: Extraction, token: Token, where: _Where) -> None:
                 current.lines.append(line)
             continue
         if current is not None:
-            current.close(found)
+            current.close(found, where.macros)
         current = _open(found, marker, position) if marker is not None else None
         if colonless:
             found.warn(
                 position, "this looks like an answer marker without its colon: write 'Answer q6.full: ...'"
             )
+    if current is not None and not "".join(current.lines).strip():
+        return current
     if current is not None:
-        current.close(found)
+        current.close(found, where.macros)
+    return None
 
 
 def _open(found: Extraction, marker: re.Match[str], position: SourcePosition) -> _OpenAnswer | None:

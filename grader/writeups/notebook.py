@@ -26,12 +26,15 @@ from grader.core.textfiles import read_text
 from grader.writeups.common import (
     MAX_NOTEBOOK_BYTES,
     Extraction,
+    Macro,
     SubmissionFolder,
+    expand_macros,
+    find_macros,
     id_problem,
     one_line,
     strip_math_delimiters,
 )
-from grader.writeups.markdown import extract_markdown
+from grader.writeups.markdown import extract_markdown, without_html_comments
 
 TAG_PREFIX = "answer:"
 VARIABLE_PREFIX = "answer_"
@@ -61,10 +64,19 @@ def read_notebooks(folder: Path) -> Extraction:
     for path in submission.files(".ipynb"):
         name = submission.name(path)
         cells = _cells(found, path, name)
+        macros = _macros(cells)
         for number, cell in enumerate(cells, start=1):
             if isinstance(cell, dict):
-                _read_cell(found, cell, name, number)
+                _read_cell(found, cell, name, number, macros)
     return found
+
+
+def _macros(cells: list[Any]) -> dict[str, Macro]:
+    """The ``\\newcommand`` macros of every Markdown cell: MathJax keeps them for the whole notebook."""
+    sources = (
+        cell.get("source") for cell in cells if isinstance(cell, dict) and cell.get("cell_type") == "markdown"
+    )
+    return find_macros("\n".join(without_html_comments(s) for s in sources if isinstance(s, str)))
 
 
 def _cells(found: Extraction, path: Path, name: str) -> list[Any]:
@@ -89,7 +101,9 @@ def _cells(found: Extraction, path: Path, name: str) -> list[Any]:
     return cells if isinstance(cells, list) else []
 
 
-def _read_cell(found: Extraction, cell: dict[str, Any], file: str, number: int) -> None:
+def _read_cell(
+    found: Extraction, cell: dict[str, Any], file: str, number: int, macros: dict[str, Macro]
+) -> None:
     source = cell.get("source")
     source = source if isinstance(source, str) else ""
     kind = cell.get("cell_type")
@@ -97,11 +111,13 @@ def _read_cell(found: Extraction, cell: dict[str, Any], file: str, number: int) 
     if kind == "code":
         _code_answer(found, source, part_ids, file, number)
     elif part_ids:
-        answer = one_line(strip_math_delimiters(source)) if kind == "markdown" else source.strip()
+        answer = source.strip()
+        if kind == "markdown":
+            answer = expand_macros(one_line(strip_math_delimiters(without_html_comments(source))), macros)
         for part_id in part_ids:
             found.add(part_id, answer, SourcePosition(file, 1, cell=number))
     elif kind == "markdown":
-        found.extend(extract_markdown(source, file, cell=number))
+        found.extend(extract_markdown(source, file, cell=number, macros=macros))
 
 
 def _tagged_ids(found: Extraction, cell: dict[str, Any], position: SourcePosition) -> list[str]:
@@ -143,18 +159,94 @@ def _code_answer(found: Extraction, source: str, part_ids: list[str], file: str,
                 SourcePosition(file, 1, cell=number), "the code cannot be read as Python; no answer taken"
             )
         return
-    last = tree.body[-1] if tree.body else None
-    for statement in tree.body[:-1]:
+    last, shown = _answer_statement(tree.body)
+    for statement in tree.body:
         name = _assigned_name(statement)
-        if name and name.startswith(VARIABLE_PREFIX):
+        if statement is not last and name and name.startswith(VARIABLE_PREFIX):
             position = SourcePosition(file, statement.lineno, statement.col_offset + 1, cell=number)
             found.warn(position, f"{name} is not on the cell's last line, where grader reads answers")
     name = _assigned_name(last) if last is not None else None
-    if part_ids and not _assigns_literal(last):
+    printed = _printed_value(tree.body, shown) if part_ids and last is None else None
+    if printed is not None:
+        position = SourcePosition(file, tree.body[-1].lineno, 1, cell=number)
+        for part_id in part_ids:  # a cell that only shows a value: the value is the answer
+            found.add(part_id, printed, position)
+    elif part_ids and not _assigns_literal(last):
         for part_id in part_ids:  # the cell is code: the answer to a code part, run in its sandbox
             found.add(part_id, _without_magics(source), SourcePosition(file, 1, cell=number))
     elif last is not None and name is not None and (part_ids or name.startswith(VARIABLE_PREFIX)):
         _take_assignment(found, last, name, part_ids, SourcePosition(file, last.lineno, 1, cell=number))
+
+
+def _answer_statement(body: list[ast.stmt]) -> tuple[ast.stmt | None, list[ast.expr]]:
+    """The statement that gives the cell's answer, and what the statements after it show: the
+    last statement, or the last before ``print(x)`` lines (which show values, never change them).
+    None when the cell only shows values."""
+    index = len(body)
+    shown: list[ast.expr] = []
+    while index > 0 and (displayed := _displayed(body[index - 1])) is not None:
+        shown.insert(0, displayed)
+        index -= 1
+    return (body[index - 1] if index > 0 else None), shown
+
+
+def _displayed(statement: ast.stmt) -> ast.expr | None:
+    """The value a ``print(x)`` line (or a bare ``x`` last in a cell) shows, when ``x`` is a name
+    or a literal: showing it runs nothing of the student's and changes nothing."""
+    if not isinstance(statement, ast.Expr):
+        return None
+    value = statement.value
+    if (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Name)
+        and value.func.id in ("print", "display")
+        and len(value.args) == 1
+        and not value.keywords
+    ):
+        value = value.args[0]
+    if isinstance(value, ast.Name) or _is_literal(value):
+        return value
+    return None
+
+
+def _printed_value(body: list[ast.stmt], shown: list[ast.expr]) -> Any:
+    """The value a cell of literal assignments and ``print`` lines shows last (None otherwise)."""
+    if not shown or len(body) != len(shown):
+        return None
+    value = shown[-1]
+    if isinstance(value, ast.Name):
+        return None  # a name the cell does not assign: its value comes from elsewhere
+    try:
+        return literal(value)
+    except NotLiteralError:
+        return None
+
+
+_ARITHMETIC = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
+
+
+def _is_arithmetic(node: ast.expr, depth: int) -> bool:
+    """Numbers joined by ``+ - * / **`` (and signs): written arithmetic, read as a formula."""
+    if depth > MAX_LITERAL_DEPTH:
+        return False
+    if isinstance(node, ast.Constant):
+        return type(node.value) in (int, float)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        return _is_arithmetic(node.operand, depth + 1)
+    return (
+        isinstance(node, ast.BinOp)
+        and isinstance(node.op, _ARITHMETIC)
+        and _is_arithmetic(node.left, depth + 1)
+        and _is_arithmetic(node.right, depth + 1)
+    )
+
+
+def _is_literal(node: ast.expr) -> bool:
+    try:
+        literal(node)
+    except NotLiteralError:
+        return False
+    return True
 
 
 def _take_assignment(
@@ -213,8 +305,9 @@ def _assigned_name(statement: ast.stmt) -> str | None:
 
 
 def literal(node: ast.expr | None, depth: int = 0) -> Any:
-    """A string, a number, or a list or mapping of them, read from a syntax tree; anything else
-    (a name, a call, an operation) raises NotLiteralError."""
+    """A string, a number, or a list or mapping of them, read from a syntax tree (numbers joined
+    by ``+ - * / **`` as the text of that formula); anything else (a name, a call) raises
+    NotLiteralError."""
     if depth > MAX_LITERAL_DEPTH:
         raise NotLiteralError("it nests too deeply")
     if isinstance(node, ast.Constant) and type(node.value) in (str, int, float):
@@ -223,6 +316,8 @@ def literal(node: ast.expr | None, depth: int = 0) -> Any:
         number = literal(node.operand, depth + 1)
         if type(number) in (int, float):
             return -number if isinstance(node.op, ast.USub) else number
+    if isinstance(node, ast.BinOp) and _is_arithmetic(node, depth):
+        return ast.unparse(node)  # ``1/2``, ``2**10``: a formula for the part to read, never run
     if isinstance(node, ast.List | ast.Tuple):
         return [literal(item, depth + 1) for item in node.elts]
     if isinstance(node, ast.Dict) and all(isinstance(key, ast.Constant) for key in node.keys):

@@ -36,6 +36,8 @@ ANSWER_TYPE = AnswerType(
     errors_are_settled=False,
     unavailable=deferred("grader.types.code.checker", "unavailable"),
     alike_by_outputs=deferred("grader.types.code.outputs", "alike"),
+    one_answer=False,
+    value_after_label=False,
 )
 
 __all__ = ["ANSWER_TYPE", "CodePart"]

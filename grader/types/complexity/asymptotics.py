@@ -945,6 +945,8 @@ class TermReader:
     def symbol(self, name: str, node: ast.Node) -> Poly:
         if name in self.space.symbols:
             return self.space.symbol(name)
+        if name == "e":  # not a symbol of the part: Euler's number, as in (n/e)^n
+            return self.space.constant(_NAMED_CONSTANTS["e"], exact=False)
         if _prefix_name(name, self.space.symbols):
             raise self.error(f"{name} needs an argument", node)
         pieces = _split_name(name, self.space.symbols)
@@ -970,18 +972,44 @@ class TermReader:
         constant = _constant_of(value)
         if constant is not None and constant.rational is not None:
             return self.power(self.poly(base), constant.rational, base)
-        poly = self.poly(base)
         if constant is not None:
-            return self.irrational_power(poly, constant)
-        fixed = poly.constant_value()
-        if not poly.exact or len(poly) != 1 or (fixed is not None and fixed <= 0) or poly.terms[0][1] <= 0:
-            raise CheckUndecided(
-                "a sum (or a number that is not positive) raised to a power that grows is not "
-                "supported; write the dominant term, or an exponential of one term"
-            )
-        monomial, coefficient = poly.terms[0]
-        log_base = self.exact().log_of_term(monomial, Real(coefficient))
+            return self.irrational_power(self.poly(base), constant)
+        monomial, coefficient = self.growing_power_base(base, value)
+        log_base = self.exact().log_of_term(monomial, coefficient)
         return self.space.term(self.space.from_log(_lmul(value, log_base)), ONE, exact=False)
+
+    def growing_power_base(self, base: ast.Node, exponent: LogValue) -> tuple[Monomial, Real]:
+        """The term of ``base`` whose power to a growing ``exponent`` has the class of the whole:
+        the base itself when it is one term (exact constants kept: ``(n/e)^n`` is not ``n^n``);
+        for a sum ``A + B``, its dominant term ``A`` when ``exponent * B/A`` stays bounded, since
+        ``(A + B)^g = A^g (1 + B/A)^g`` and the last factor lies between two positive constants
+        (``(n + 1)^n`` and ``(n - 1)^n`` are Θ(n^n)); anything else is undecided."""
+        refusal = CheckUndecided(
+            "a sum (or a number that is not positive) raised to a power that grows is not "
+            "supported; write the dominant term, or an exponential of one term"
+        )
+        try:
+            exact = self.exact().value(base)
+        except CheckUndecided:
+            raise refusal from None
+        terms = [(m, c) for m, c in exact.items() if c.sign() != 0]
+        if len(terms) == 1:
+            if terms[0][1].sign() <= 0:
+                raise refusal
+            return terms[0]
+        signs = Poly.build(((m, Fraction(c.sign())) for m, c in terms), exact=True)
+        leading = self.space.classify(signs, "the base of a power")
+        if len(leading) != 1 or leading[0] not in exact or exact[leading[0]].sign() <= 0:
+            raise refusal
+        dominant = leading[0]
+        share = self.exact().inverse({dominant: exact[dominant]})
+        for monomial, coefficient in terms:
+            if monomial == dominant:
+                continue
+            ratio = _lmul(_lmul({monomial: coefficient}, share), exponent)
+            if not all(m == self.space.zero or self.space.dominated_by(m, [self.space.zero]) for m in ratio):
+                raise refusal
+        return dominant, exact[dominant]
 
     def irrational_power(self, base: Poly, exponent: Real) -> Poly:
         fixed = base.constant_value()
@@ -1289,6 +1317,15 @@ def _log_base(name: str) -> Real | None:
     raise CheckUndecided(f"the base of {name} is not a number; in an exponent the base matters")
 
 
+def _named_constant(node: ast.Node, symbols: Sequence[str]) -> sympy.Expr | None:
+    """``\\mathrm{e}``, ``\\pi``, and a bare ``e`` that is not a symbol of the part (``(n/e)^n``)."""
+    if isinstance(node, ast.Const) and node.name in ("e", "pi"):
+        return sympy.E if node.name == "e" else sympy.pi
+    if isinstance(node, ast.Sym) and node.name == "e" and "e" not in symbols:
+        return sympy.E
+    return None
+
+
 class ExactReader:
     """The exact value of an exponent, as a :data:`LogValue` (``log_2 n`` is
     ``(1 / log 2) log n``); anything whose value is only known up to its class (a log
@@ -1304,8 +1341,9 @@ class ExactReader:
     def value(self, node: ast.Node) -> LogValue:
         if isinstance(node, ast.Num):
             return self.constant(Real(node.value))
-        if isinstance(node, ast.Const) and node.name in ("e", "pi"):
-            return self.constant(Real.of(sympy.E if node.name == "e" else sympy.pi))
+        named = _named_constant(node, self.space.symbols)
+        if named is not None:
+            return self.constant(Real.of(named))
         if isinstance(node, ast.Sym):
             return self.from_poly(self.reader.symbol(node.name, node))
         if isinstance(node, ast.Neg):

@@ -22,6 +22,7 @@ ANSWER_TYPE = AnswerType(
     # (symbolic, equations, polynomial, a simplified difference) say so when they are reached
     # (grader.core.deferred.needs), most checks never are, and sympy is a third of a second
     # to import.
+    value_after_label=False,
 )
 
 __all__ = ["ANSWER_TYPE", "ExpressionPart"]

@@ -8,6 +8,7 @@ from typing import Any
 from grader.core.verdict import AnswerError, Certificate, CheckUndecided, Decision, Verdict
 from grader.mathlang import ast
 from grader.mathlang.errors import EvalError, ParseError
+from grader.mathlang.intervals import ray_as_interval
 from grader.mathlang.values import show
 from grader.types.expression.compare import compare
 from grader.types.expression.equations import compare_equations
@@ -61,6 +62,8 @@ def check_single(prep: Prepared, ref: Formula | Equation | IntervalForm, answer:
         hint = decimal_comma_hint(text)
         if hint is not None:
             raise AnswerError(hint)
+    elif isinstance(ref, Formula):
+        text = ray_as_interval(text)  # against a pair (0, \infty): \mathbb{R}_{>0}
     read = read_with_notation(text, prep.parse, frozenset(prep.names))
     outcome = compare_forms(prep, ref, read.node, read.text)
     outcome.note = read.note
@@ -68,7 +71,7 @@ def check_single(prep: Prepared, ref: Formula | Equation | IntervalForm, answer:
 
 
 def check_interval(prep: Prepared, ref: IntervalForm, answer: Any) -> Outcome:
-    text = _text_of(answer)
+    text = ray_as_interval(_text_of(answer))  # \mathbb{R}_{>0} is (0, +\infty)
     interval = read_interval(text, prep.parse)
     if interval is None:
         interval = as_interval(prep.parse(text))

@@ -10,12 +10,8 @@ from dataclasses import dataclass
 
 from grader.mathlang import ast
 from grader.mathlang.errors import ParseError, ReadError
+from grader.mathlang.labels import strip_derivative_label
 
-# \frac{\partial f}{\partial \mathbf{x}} = ..., \frac{d}{dx} \sigma(x) = ..., \frac{dL}{dw} = ...
-_DERIVATIVE_LABEL = re.compile(
-    r"^\s*\\[dt]?frac\s*\{\s*(?:\\partial|d)(?![a-zA-Z]{2})[^{}=]*(?:\{[^{}=]*\}[^{}=]*)*\}"
-    r"\s*\{\s*(?:\\partial|d)[^=]*?\}[^=]*=(?!=)"
-)
 # a result, then words: "n^2 d: n^2 dot products", "2x \quad since ...", "x^2 \text{ because }"
 _JUSTIFICATION = re.compile(r"\s*(?::|\\quad|\\qquad|\\text\s*\{|\s(?:since|because|as|where)\s)")
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
@@ -26,12 +22,6 @@ class Read:
     node: ast.Node
     text: str  # the text graded
     note: str = ""  # what was left out, for the feedback
-
-
-def strip_derivative_label(text: str) -> str:
-    """``\\frac{\\partial f}{\\partial x} = 2x`` graded as ``2x``: the left side names what is asked."""
-    match = _DERIVATIVE_LABEL.match(text)
-    return text[match.end() :] if match else text
 
 
 def read_with_notation(text: str, parse: Callable[[str], ast.Node], known: frozenset[str]) -> Read:

@@ -18,8 +18,9 @@ from grader.core.cache import PartCache
 from grader.core.verdict import AnswerError, CheckUndecided
 from grader.mathlang import ast
 from grader.mathlang.arithmetic import mp_from
+from grader.mathlang.cases import cases_conflict
 from grader.mathlang.domains import SymbolDomain
-from grader.mathlang.errors import EvalError, MathError, ShapeError
+from grader.mathlang.errors import CasesOverlapError, EvalError, MathError, ShapeError
 from grader.mathlang.evaluate import (
     compile_functions,
     evaluate_val,
@@ -138,7 +139,12 @@ class Prepared:
         return frozenset(probes.formula_constants(_reference_nodes(self)))
 
     def parse(self, text: str, extra: tuple[str, ...] = ()) -> ast.Node:
-        return parse(text, symbols=self.names + extra, functions=self.function_names)
+        """A student's formula; rows of its cases that overlap and disagree cannot be read."""
+        node = parse(text, symbols=self.names + extra, functions=self.function_names)
+        conflict = cases_conflict(node, self.part.symbols)
+        if conflict is not None:
+            raise CasesOverlapError(conflict.message(), text, node.pos)
+        return node
 
     def parse_reference(self, text: str) -> ast.Node:
         """The TA's reference: as a student's answer, with longer number literals (a value

@@ -37,6 +37,8 @@ ANSWER_TYPE = AnswerType(
     check=deferred("grader.types.network.checker", "check"),
     hint=template_hint,
     same_mistake=deferred("grader.types.network.checker", "same_answer"),
+    value_after_label=False,
+    formulas_apart="items",
 )
 
 __all__ = ["ANSWER_TYPE", "NetworkPart"]

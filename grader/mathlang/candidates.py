@@ -1,0 +1,162 @@
+"""One answer per mark: the candidate answers a text holds when it holds more than one.
+
+``\\frac{1}{2} or 1``, ``2x \\text{ or maybe } x^2``, ``2x. Actually, it is x^2``: a text that
+offers a second answer beside the first (joined by "or", or a sentence that corrects the
+first) is not one answer, and grading it on either would guess. The text is only cut here,
+never rewritten into a formula: words inside ``\\text{...}`` count as words, and what lies
+inside braces or an environment (``\\begin{cases} 0 & x < 0 \\text{ or } x > 1``) is part of one
+formula. Conditions joined by "or" (``x < -1 or x > 1``) are one condition, not two answers.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Between two formulas a write-up shows apart with nothing but white space between them
+# (``$\\frac{1}{2}$ $1$``, two displays in one mark): read side by side they would be one
+# product; the readers put this separator there instead, and each is a candidate answer.
+APART = "\u2063"  # INVISIBLE SEPARATOR
+
+# Words that offer another answer, or correct the one before them.
+_JOINERS = re.compile(
+    r"\b(?:or\s*,?\s*(?:maybe|perhaps|possibly|rather|else|alternatively)?|alternatively|actually"
+    r"|i\s+mean|no\s*,?\s*wait|wait|sorry|oops|correction|scratch\s+that|make\s+that|maybe|perhaps|on\s+second\s+thought"
+    r"|no\s*,\s*(?:it|the|i)\b)\b",
+    re.IGNORECASE,
+)
+_PLAIN_OR = re.compile(r"or\s*,?", re.IGNORECASE)
+# Commands whose braces hold words, not a formula.
+_PROSE = re.compile(r"\\(?:text|textrm|textit|textbf|textnormal|textsf|mbox|emph|intertext)\s*\{")
+_SPACING = re.compile(r"\\(?:quad|qquad|[,;:! ])")
+# Words a correction starts with before its formula: "it is", "the answer should be".
+_LEAD_WORDS = frozenset(
+    [
+        "it",
+        "it's",
+        "its",
+        "is",
+        "was",
+        "the",
+        "answer",
+        "value",
+        "result",
+        "would",
+        "be",
+        "should",
+        "i",
+        "think",
+        "guess",
+        "get",
+        "got",
+        "mean",
+        "equals",
+        "then",
+        "so",
+        "either",
+        "equivalently",
+        "also",
+    ]
+)
+_RELATION = re.compile(r"<|>|=|\\(?:le|ge|leq|geq|lt|gt|ne|neq|in|leqslant|geqslant)(?![A-Za-z])|≤|≥|≠|∈")
+_FORMULA_SIGN = re.compile(r"[0-9\\^_=+*/<>|(\[]|^[A-Za-z]{1,3}$|^[0-9]*[A-Za-z]$")
+_WORD = re.compile(r"[A-Za-z']+")
+
+
+def several_answers(text: str) -> tuple[str, ...]:
+    """The candidate answers ``text`` offers when there are two or more; else ()."""
+    apart = [piece.strip() for piece in text.split(APART) if piece.strip()]
+    if len(apart) > 1:
+        return tuple(apart)
+    flat = _flatten(text.replace(APART, " "))
+    joints = [m for m in _JOINERS.finditer(flat) if _outside(flat, m.start())]
+    if not joints:
+        return ()
+    pieces: list[str] = []
+    start = 0
+    for joint in joints:
+        pieces.append(flat[start : joint.start()])
+        start = joint.end()
+    pieces.append(flat[start:])
+    candidates = [piece for piece in (_cleaned(p) for p in pieces) if _holds_formula(piece)]
+    if len(candidates) < 2:
+        return ()
+    only_or = all(_PLAIN_OR.fullmatch(j.group().strip()) for j in joints)
+    if only_or and all(_RELATION.search(c) for c in candidates):
+        return ()  # x < -1 or x > 1: one condition
+    return tuple(candidates)
+
+
+def _flatten(text: str) -> str:
+    """Words in ``\\text{...}`` as words; spacing commands as spaces; math dollars dropped."""
+    out = text
+    for _ in range(64):  # nested groups, innermost last
+        match = _PROSE.search(out)
+        if match is None:
+            break
+        end = _closing(out, match.end())
+        if end is None:
+            break
+        out = f"{out[: match.start()]} {out[match.end() : end]} {out[end + 1 :]}"
+    out = _SPACING.sub(" ", out)
+    return out.replace("$", " ")
+
+
+def _closing(text: str, start: int) -> int | None:
+    """Where the brace opened just before ``start`` closes."""
+    depth = 1
+    index = start
+    while index < len(text):
+        char = text[index]
+        if char == "\\":
+            index += 2
+            continue
+        depth += char == "{"
+        depth -= char == "}"
+        if depth == 0:
+            return index
+        index += 1
+    return None
+
+
+def _outside(text: str, position: int) -> bool:
+    """Is ``position`` outside every brace and environment (a word between formulas)?"""
+    depth = 0
+    index = 0
+    while index < position:
+        if text.startswith("\\begin", index):
+            depth += 1
+        elif text.startswith("\\end", index):
+            depth -= 1
+        char = text[index]
+        if char == "\\":
+            index += 2
+            continue
+        depth += char == "{"
+        depth -= char == "}"
+        index += 1
+    return depth == 0
+
+
+def _cleaned(piece: str) -> str:
+    piece = piece.strip(" \t\n,;:.!?")
+    words = piece.split()
+    while words and words[0].lower().strip(",") in _LEAD_WORDS:
+        words = words[1:]
+    piece = " ".join(words).strip(" ,;:.!?")
+    if piece.startswith("(") and piece.count("(") > piece.count(")"):
+        piece = piece[1:].strip()
+    if piece.endswith(")") and piece.count(")") > piece.count("("):
+        piece = piece[:-1].strip()
+    if piece.endswith("(") and piece.count("(") > piece.count(")"):
+        piece = piece[:-1].strip()
+    return piece.strip(" ,;:.!?")
+
+
+def _holds_formula(piece: str) -> bool:
+    """A formula rather than words: a digit, a command, an operator, or a short symbol."""
+    if not piece:
+        return False
+    words = _WORD.findall(piece)
+    if len(words) > 3 and not re.search(r"[0-9\\^_=+*/]", piece):
+        return False  # a sentence
+    return _FORMULA_SIGN.search(piece) is not None
