@@ -4,7 +4,9 @@ speed is measured in benchmarks/bench_networks.py."""
 
 from __future__ import annotations
 
+import gc
 import random
+import weakref
 from fractions import Fraction as F
 from pathlib import Path
 from typing import Any
@@ -135,6 +137,27 @@ def test_non_piecewise_target_uses_compare_expr() -> None:
     assert verdict.decision is not None and verdict.decision.exact is True
     assert "witness" in verdict.decision.method
     assert verdict.witness == Witness(point={"x": "2"}, received="2", expected="4")
+
+
+class _Sheet:
+    """What a worker holds while it checks a sheet's answers (its report, page and plots)."""
+
+
+def test_checks_against_a_target_that_is_not_piecewise_linear_keep_nothing_of_their_callers() -> None:
+    # The part remembers that x^2 is not piecewise linear. It kept the exception and raised it
+    # again at each check, so the exception's traceback grew by each check's frames: a pool
+    # worker of the service kept every sheet it had graded, a few hundred KB each.
+    part = A0["approx.square_interval_weights"]
+    sheets: list[weakref.ref[_Sheet]] = []
+
+    def grade_sheet() -> Status:
+        sheet = _Sheet()
+        sheets.append(weakref.ref(sheet))
+        return check_part(part, part.answer).status
+
+    assert [grade_sheet() for _ in range(20)] == [Status.CORRECT] * 20
+    gc.collect()
+    assert sum(sheet() is not None for sheet in sheets) == 0
 
 
 def test_approx_details() -> None:

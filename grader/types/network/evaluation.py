@@ -182,12 +182,14 @@ def formula_pl(comp: Compiled, node: ast.Node, symvals: Mapping[str, Any]) -> PL
             value = exact_value(comp, node, {**symvals, comp.inputs[0]: input_pl(comp)})
             hit = as_pl(scalar(value, "target"), comp.domain)
         except NotPiecewiseLinear as err:
-            hit = err
+            # Its message, not the exception: one exception raised again by every check keeps
+            # the frames of them all (and through them every report a worker made) alive.
+            hit = str(err)
         if len(comp.cache) > 512:
             comp.cache.clear()
         comp.cache[key] = hit
-    if isinstance(hit, NotPiecewiseLinear):
-        raise hit
+    if isinstance(hit, str):
+        raise NotPiecewiseLinear(hit)
     return hit
 
 

@@ -1,0 +1,303 @@
+"""A soak of the grading service: hand-ins at a steady rate for a long time, memory watched.
+
+    python benchmarks/soak_service.py [--minutes 60] [--rate 2] [--db sqlite|postgresql]
+                                      [--students 50] [--parts 20]
+
+Builds the synthetic class of benchmarks/make_class.py (``--variety``: most answers are
+written afresh, as a real class writes them), starts a real ``grader serve`` with its
+default grading workers and limits on a free loopback port, on SQLite in the course folder
+or on a throw-away PostgreSQL cluster (as the tests make it), and hands in one sheet every
+1 / ``--rate`` seconds, from ``--students`` students in turn, each waiting for its verdict
+with the long poll as ``grader submit`` does. Only 127.0.0.1 is ever sent a request.
+
+Every minute it prints the resident memory (RSS, psutil) of the web server, of its grading
+process and of the pool workers that grade (and of the upload reader and the fork servers),
+with the hand-ins answered and graded so far. At the end it says, for each of them, how much
+its RSS grew from minute 10 to the last minute, and whether any grew by more than 5% (exit
+status 1 then). It stops by itself after ``--minutes`` (the server too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import itertools
+import signal
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+import httpx
+import psutil
+from make_class import make_class
+from service_fixtures import PG_SKIP, PostgresCluster, pg_bin
+from service_server import Course, Server
+
+from grader.service.accounts import add_user
+from grader.service.client import RemoteCheckError, submit_remote
+from grader.service.service import Service
+from grader.service.settings import Settings
+
+ASSIGNMENT = "synthetic-class"  # the assignment id make_class writes
+SETTLING_MINUTES = 10  # what grows after this is a leak, not a warm-up
+ALLOWED_GROWTH = 0.05
+MAX_SHEETS = 4000  # distinct sheets made; a longer soak hands them in again
+MIB = 1024 * 1024
+VERDICT_WAIT_SECONDS = 120.0  # a student's grader submit waits this long for the verdict
+
+
+def build_course(
+    folder: Path, db_url: str | None, students: int, sheets: int, parts: int
+) -> tuple[Course, list[Path]]:
+    problem_file, class_folder = make_class(folder / "class-source", sheets, parts=parts, variety=True)
+    (folder / "course" / "problems").mkdir(parents=True)
+    (folder / "course" / "problems" / "soak.yaml").write_text(problem_file.read_text())
+    course = Course(folder / "course", db_url)
+    service = Service(Settings(course_dir=course.folder, db_url=db_url), start_workers=False)
+    with service.db.session() as db:
+        for number in range(students):
+            name = f"student-{number:03d}"
+            _, course.tokens[name] = add_user(db, name, "student")
+    service.db.dispose()
+    # the unreadable sheets make_class writes are refused at upload, every time: they stay in
+    return course, sorted(path.parent for path in class_folder.glob("*/answers.*"))
+
+
+@dataclass
+class Tally:
+    # counted when a student's grader submit returns: its verdict came, or it waited its 120 s
+    accepted: int = 0
+    refused: int = 0  # unreadable sheets (422)
+    graded: int = 0
+    late: int = 0  # hand-ins posted more than a second after their moment (the client fell behind)
+    errors: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, **counts: int) -> None:
+        with self.lock:
+            for name, count in counts.items():
+                setattr(self, name, getattr(self, name) + count)
+
+    def error(self, message: str) -> None:
+        with self.lock:
+            self.errors.append(message)
+
+
+def hand_in(folder: Path, url: str, token: str, tally: Tally) -> None:
+    """One hand-in as a student's ``grader submit`` makes it (a connection of its own, the
+    assignment asked for, the file posted, the verdict waited for with the long poll)."""
+    try:
+        handed_in = submit_remote(folder, url, token, None, VERDICT_WAIT_SECONDS)
+    except RemoteCheckError as exc:
+        tally.error(str(exc))
+        return
+    if handed_in.unreadable is not None:
+        tally.add(refused=1)
+        return
+    tally.add(accepted=1, graded=int(handed_in.graded))
+
+
+def post_steadily(
+    server: Server,
+    course: Course,
+    sheets: list[Path],
+    rate: float,
+    seconds: float,
+    tally: Tally,
+    stop: threading.Event,
+) -> None:
+    """Hand-in i at i / rate seconds, from the students in turn, until ``seconds`` are up."""
+    students = sorted(course.tokens)
+    begin = time.monotonic()
+    end = begin + seconds
+    # a thread for each student waiting for a verdict, as many as can wait at once at this rate
+    students_at_once = int(rate * VERDICT_WAIT_SECONDS) + 16
+    with ThreadPoolExecutor(max_workers=students_at_once, thread_name_prefix="soak-student") as pool:
+        for number in itertools.count():
+            moment = begin + number / rate
+            if moment >= end or stop.wait(max(0.0, moment - time.monotonic())):
+                break
+            if time.monotonic() - moment > 1.0:
+                tally.add(late=1)
+            token = course.tokens[students[number % len(students)]]
+            pool.submit(hand_in, sheets[number % len(sheets)], server.url, token, tally)
+
+
+@dataclass
+class Processes:
+    """The server's processes by role, found again each minute (a worker may be replaced)."""
+
+    roles: dict[str, list[psutil.Process]]
+
+    @staticmethod
+    def of(server: Server) -> Processes:
+        top = psutil.Process(server.process.pid)
+        roles: dict[str, list[psutil.Process]] = {"server": [top]}
+        for child in top.children():
+            with contextlib.suppress(psutil.Error):
+                command = " ".join(child.cmdline())
+                below = child.children(recursive=True)
+                if "spawn_main" in command and below:  # the grading process: a fork server and its pool
+                    roles.setdefault("grading", []).append(child)
+                    for fork_server in child.children():
+                        roles.setdefault("fork server", []).append(fork_server)
+                        roles.setdefault("pool worker", []).extend(fork_server.children())
+                else:  # the server's own fork server, its upload reader and check runner
+                    roles.setdefault("server's others", []).extend([child, *below])
+        return Processes(roles)
+
+    def rss(self) -> dict[str, dict[int, int]]:
+        """RSS in bytes by role and pid, of the processes alive."""
+        found: dict[str, dict[int, int]] = {}
+        for role, processes in self.roles.items():
+            for process in processes:
+                with contextlib.suppress(psutil.Error):
+                    found.setdefault(role, {})[process.pid] = process.memory_info().rss
+        return found
+
+
+ROLES = ("server", "grading", "pool worker", "fork server", "server's others")
+
+
+def line(when: str, rss: dict[str, dict[int, int]], tally: Tally) -> str:
+    parts = []
+    for role in ROLES:
+        if role in rss:
+            sizes = rss[role]
+            if role == "pool worker":
+                shown = " ".join(f"{size / MIB:.1f}" for _, size in sorted(sizes.items()))
+                parts.append(f"workers [{shown}]")
+            else:
+                parts.append(f"{role} {sum(sizes.values()) / MIB:.1f}")
+    with tally.lock:
+        counts = f"{tally.accepted} handed in, {tally.graded} graded, {tally.refused} refused"
+    return f"{when}: RSS MiB  " + ", ".join(parts) + f"  | {counts}"
+
+
+def growth_report(
+    first: dict[str, dict[int, int]], last: dict[str, dict[int, int]]
+) -> list[tuple[str, float, float]]:
+    """(name, MiB at minute 10, MiB at the end) of each process watched throughout; pool
+    workers replaced in between are compared as the sum of the role."""
+    rows = []
+    for role in ROLES:
+        before, after = first.get(role, {}), last.get(role, {})
+        if not before or not after:
+            continue
+        if role in ("pool worker", "server's others", "fork server"):
+            same = sorted(set(before) & set(after))
+            if same and len(same) == len(before) == len(after):
+                rows += [(f"{role} {pid}", before[pid] / MIB, after[pid] / MIB) for pid in same]
+                continue
+        rows.append((role, sum(before.values()) / MIB, sum(after.values()) / MIB))
+    return rows
+
+
+def start_postgres() -> tuple[PostgresCluster, str]:
+    bin_dir = pg_bin()
+    if bin_dir is None:
+        raise SystemExit(PG_SKIP)
+    cluster = PostgresCluster(bin_dir)
+    cluster.start()
+    return cluster, cluster.new_database()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--minutes", type=float, default=60.0, help="how long hand-ins arrive (default 60)")
+    parser.add_argument("--rate", type=float, default=2.0, help="hand-ins per second (default 2)")
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--students", type=int, default=50, help="students handing in, in turn (default 50)")
+    parser.add_argument("--parts", type=int, default=20, help="parts of the problem set (default 20)")
+    args = parser.parse_args()
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    cluster = None
+    with tempfile.TemporaryDirectory(prefix="grader-soak-") as scratch:
+        db_url = None
+        if args.db == "postgresql":
+            cluster, db_url = start_postgres()
+        try:
+            sheets_needed = min(MAX_SHEETS, int(args.minutes * 60 * args.rate) + 1)
+            course, sheets = build_course(Path(scratch), db_url, args.students, sheets_needed, args.parts)
+            workers = Settings.model_fields["workers"].default  # grader serve's own default
+            server = Server(course, workers)
+            try:
+                return soak(server, course, sheets, args, stop)
+            finally:
+                server.stop()
+        finally:
+            if cluster is not None:
+                cluster.stop()
+
+
+def soak(
+    server: Server, course: Course, sheets: list[Path], args: argparse.Namespace, stop: threading.Event
+) -> int:
+    deadline = time.monotonic() + 300
+    while httpx.get(f"{server.url}/healthz").json()["workers"] != "ready":
+        if time.monotonic() > deadline:
+            raise SystemExit("the grading workers did not warm up in 5 minutes")
+        time.sleep(0.2)
+    print(
+        f"soak: {args.minutes:g} min at {args.rate:g} hand-ins/s on {args.db}, {args.students} students,"
+        f" {len(sheets)} distinct sheets of {args.parts} parts; grader serve at {server.url}"
+    )
+    tally = Tally()
+    seconds = args.minutes * 60
+    poster = threading.Thread(
+        target=post_steadily, args=(server, course, sheets, args.rate, seconds, tally, stop), daemon=True
+    )
+    started = time.monotonic()
+    poster.start()
+    samples: dict[int, dict[str, dict[int, int]]] = {}
+    minute = 0
+    while True:
+        samples[minute] = Processes.of(server).rss()
+        print(line(f"minute {minute:3d}", samples[minute], tally), flush=True)
+        if server.process.poll() is not None:
+            print(f"the server ended ({server.process.returncode})")
+            return 1
+        minute += 1
+        if minute * 60 > seconds or stop.wait(max(0.0, started + minute * 60 - time.monotonic())):
+            break
+    stop.set()
+    poster.join(timeout=180)
+    print(line("the last verdicts in", Processes.of(server).rss(), tally))
+    if tally.errors:
+        print(f"{len(tally.errors)} requests failed, the first: {tally.errors[0]}")
+    if tally.late:
+        print(f"{tally.late} hand-ins were posted more than a second late (this client fell behind)")
+    last = max(samples)
+    settled = f"after the first {SETTLING_MINUTES} minutes"
+    if last <= SETTLING_MINUTES:
+        print(f"ran {last} min: no verdict on growth, measured {settled}")
+        return 0
+    rows = growth_report(samples[SETTLING_MINUTES], samples[last])
+    grown = []
+    print(f"RSS from minute {SETTLING_MINUTES} to minute {last}:")
+    for name, before, after in rows:
+        change = (after - before) / before
+        print(f"  {name:24s} {before:7.1f} -> {after:7.1f} MiB  {change:+.1%}")
+        if change > ALLOWED_GROWTH:
+            grown.append(name)
+    if grown:
+        print(f"GREW by more than {ALLOWED_GROWTH:.0%} {settled}: {', '.join(grown)}")
+        return 1
+    print(f"none grew by more than {ALLOWED_GROWTH:.0%} {settled}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
