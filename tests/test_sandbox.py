@@ -57,7 +57,7 @@ def _report(found):
 
 def _record(code: str, part: CodePart | None = None) -> dict[str, Any]:
     part = part or _part()
-    job = runs.build_job(part, program(part, REPORT + textwrap.dedent(code)))
+    job = runs.build_job(part, program(part, REPORT + textwrap.dedent(code)), part.seed)
     return runs.results([job])[job["id"]]
 
 
@@ -211,9 +211,11 @@ def f(x):
 @needs_sandbox
 def test_a_job_cannot_reach_the_runner_or_forge_another_jobs_record() -> None:
     part = _part()
-    honest = runs.build_job(part, program(part, "def f(x):\n    return 3 * x\n"))
+    honest = runs.build_job(part, program(part, "def f(x):\n    return 3 * x\n"), part.seed)
     # the hostile job knows the honest job's id: ids are digests of what a job runs
-    hostile = runs.build_job(part, program(part, REPORT + FORGE.replace("JOBS", json.dumps([honest["id"]]))))
+    hostile = runs.build_job(
+        part, program(part, REPORT + FORGE.replace("JOBS", json.dumps([honest["id"]]))), part.seed
+    )
     found = runs.results([hostile, honest])
     assert found[honest["id"]]["result"]["trials"][0]["output"]["data"] == [
         3 * value for value in honest["trials"][0]["x"]["data"]
