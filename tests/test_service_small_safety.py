@@ -89,3 +89,32 @@ def test_the_rate_limiter_forgets_keys_once_their_window_is_past(monkeypatch) ->
     assert len(limiter._hits) <= 1000  # the keys it holds (10,000 were sent)
     assert limiter.retry_after("alice") is None and limiter.retry_after("alice") is None
     assert limiter.retry_after("alice") == 60.0
+
+
+def test_password_guessing_is_throttled_per_account_and_stalls_no_one(tmp_path: Path) -> None:
+    """Failed log-ins are counted per account: past ten, even the right password waits (429,
+    saying how long); another account logs in as usual; and while sixteen wrong log-ins are
+    checked at once a student's API request is answered at once (issue 45, item 10)."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    course = make_course(tmp_path / "course", None)
+    with Server(course) as server, server.client("alice") as alice:
+
+        def wrong(number: int) -> int:
+            with server.client() as browser:
+                return browser.post("/login", data={"user": "ta", "password": f"guess {number}"}).status_code
+
+        with ThreadPoolExecutor(16) as pool:
+            guesses = [pool.submit(wrong, number) for number in range(16)]
+            started = time.monotonic()
+            assert alice.get("/api/v1/assignments").status_code == 200
+            answered_in = time.monotonic() - started
+            statuses = sorted(guess.result() for guess in guesses)
+        assert answered_in < 3.0, f"a student's request waited {answered_in:.1f} s behind the guesses"
+        assert set(statuses) <= {401, 429} and statuses.count(401) <= 10, statuses
+        with server.client() as browser:
+            right = browser.post("/login", data={"user": "ta", "password": course.passwords["ta"]})
+            assert right.status_code == 429 and "try again in" in right.text
+            other = browser.post("/login", data={"user": "bob", "password": course.passwords["bob"]})
+            assert other.status_code == 303, other.text

@@ -9,11 +9,12 @@ dashboard (refreshed every few seconds), any student's pages, the queue.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import hashlib
 from html import escape
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -144,7 +145,9 @@ def deadline_text(assignment: LoadedAssignment) -> str:
 # ---- logging in ---------------------------------------------------------------------------
 
 
-def login_form(request: Request, message: str = "", token: str = "") -> HTMLResponse:
+def login_form(
+    request: Request, message: str = "", token: str = "", status: int | None = None
+) -> HTMLResponse:
     alert = f"<p class='alert'>{escape(message)}</p>" if message else ""
     token_form = (
         "<h2>Log in with your link</h2><form class='stack' method='post' action='/login'>"
@@ -161,7 +164,7 @@ def login_form(request: Request, message: str = "", token: str = "") -> HTMLResp
         "<input type='password' id='password' name='password' autocomplete='current-password'>"
         "<button type='submit'>Log in</button></form>"
     )
-    response = html(page("grader: log in", body, css=PAGE_CSS), status=401 if message else 200)
+    response = html(page("grader: log in", body, css=PAGE_CSS), status=status or (401 if message else 200))
     return response
 
 
@@ -171,7 +174,7 @@ def login_page(request: Request, token: str = "") -> Response:
 
 
 @router.post("/login")
-def login(
+async def login(
     request: Request,
     user: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
@@ -179,28 +182,47 @@ def login(
 ) -> Response:
     """A password or a token; a new session (its cookie HttpOnly, SameSite=Lax, Secure behind TLS).
     A session can only be started by a form this server rendered: the browser's SameSite
-    cookie and the session's own CSRF token protect every form after it."""
+    cookie and the session's own CSRF token protect every form after it. Failed log-ins are
+    counted per account and per client address (:class:`grader.service.service.LoginThrottle`);
+    a password is checked by the service's few hashing threads, never a request thread, and
+    with no database transaction open."""
     service = service_of(request)
-    with service.db.session() as db:
-        found: User | None = None
-        if token:
-            found = user_for_token(db, token)
-        elif user:
-            candidate = db.scalar(select(User).where(User.name == user))
-            found = (
-                candidate
-                if verify_password(candidate.password_hash if candidate else None, password)
-                else None
-            )
-        if found is None:
-            return login_form(
-                request, "That user and password (or link) do not match an account of this course."
-            )
-        cookie = start_session(db, found, service.settings.session_hours)
-        audit(db, found, "login", method="token" if token else "password")
+    address = request.client.host if request.client else ""
+    account = user if not token else ""
+    wait = service.logins.attempt(account, address)
+    if wait is not None:
+        return login_form(request, f"Too many failed log-ins: try again in {wait:.0f} s.", status=429)
+    found = await run_in_threadpool(_account, service, user, token)
+    if found is not None and not token:
+        stored = found.password_hash
+        loop = asyncio.get_running_loop()
+        if not await loop.run_in_executor(service.hashing, verify_password, stored, password):
+            found = None
+    elif found is None and not token and user:
+        await asyncio.get_running_loop().run_in_executor(service.hashing, verify_password, None, password)
+    if found is None:
+        service.logins.failed(address)
+        return login_form(request, "That user and password (or link) do not match an account of this course.")
+    service.logins.succeeded(account)
+    cookie = await run_in_threadpool(_start, service, found, "token" if token else "password")
     response = RedirectResponse("/ta" if found.role != Role.STUDENT else "/", status_code=303)
     set_session_cookie(response, cookie, service.settings)
     return response
+
+
+def _account(service: Any, user: str, token: str) -> User | None:
+    """The account a log-in names: the token's user, or the user of that name."""
+    with service.db.session(read_only=True) as db:
+        if token:
+            return user_for_token(db, token)
+        return db.scalar(select(User).where(User.name == user)) if user else None
+
+
+def _start(service: Any, user: User, method: str) -> str:
+    with service.db.session() as db:
+        cookie = start_session(db, user, service.settings.session_hours)
+        audit(db, user, "login", method=method)
+    return cookie
 
 
 @router.post("/logout")

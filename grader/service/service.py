@@ -7,6 +7,7 @@ import os
 import threading
 import time
 from collections import defaultdict, deque
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
@@ -23,6 +24,9 @@ from grader.service.workers import GradingWorkers
 log = logging.getLogger("grader.service")
 
 REFRESH_SECONDS = 0.5  # how often the server looks for assignments the grading process changed
+
+
+HASHING_THREADS = 2  # passwords checked at once
 
 
 class RateLimiter:
@@ -51,11 +55,48 @@ class RateLimiter:
             hits.append(now)
             return None
 
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._hits.pop(key, None)
+
+    def waiting(self, key: str) -> float | None:
+        """What :meth:`retry_after` would say, without counting a request."""
+        now = time.monotonic()
+        with self._lock:
+            hits = self._hits.get(key)
+            recent = [hit for hit in hits or () if hit > now - self.window]
+            return max(recent[0] + self.window - now, 0.0) if len(recent) >= self.limit else None
+
     def _sweep(self, now: float) -> None:
         self._hits = defaultdict(
             deque, {key: hits for key, hits in self._hits.items() if hits and hits[-1] > now - self.window}
         )
         self._swept_at = now
+
+
+class LoginThrottle:
+    """Log-ins counted per account (every attempt, forgotten once one succeeds, so that a burst
+    of guesses at once is bounded too) and failed ones per client address (a classroom shares
+    one): past ``per_account`` (or ``per_address``) in ``window`` seconds, log-ins from there
+    wait until the oldest is out of the window, right password or not."""
+
+    def __init__(self, per_account: int = 10, per_address: int = 60, window: float = 900.0):
+        self.accounts = RateLimiter(per_account, window)
+        self.addresses = RateLimiter(per_address, window)
+
+    def attempt(self, account: str, address: str) -> float | None:
+        """None when this log-in may be checked (and it is counted for its account); else the
+        seconds to wait."""
+        wait = self.addresses.waiting(address)
+        if wait is None and account:
+            wait = self.accounts.retry_after(account)
+        return wait
+
+    def failed(self, address: str) -> None:
+        self.addresses.retry_after(address)
+
+    def succeeded(self, account: str) -> None:
+        self.accounts.forget(account)
 
 
 class Grading(Protocol):
@@ -139,6 +180,10 @@ class Service:
         self.course = CourseState(self.db, settings.course_dir, settings.course_name)
         self.course.sync(force=True)
         self.limiter = RateLimiter(settings.rate_limit, settings.rate_window)
+        self.logins = LoginThrottle()
+        # Passwords are checked here, a few at a time, never in a request thread: a burst of
+        # log-ins (argon2 takes tens of milliseconds of CPU each) leaves the requests served.
+        self.hashing = ThreadPoolExecutor(HASHING_THREADS, thread_name_prefix="grader-password")
         self.checks = CheckRunner(settings)
         self.verdicts = VerdictWaiters()  # the long polls, woken by each verdict
         self.uploads = UploadReader()  # reads hand-ins off the server's interpreter once started
@@ -187,4 +232,5 @@ class Service:
         for companion in self.companions:
             companion.stop()
         self.checks.close()
+        self.hashing.shutdown(wait=False, cancel_futures=True)
         self.db.dispose()
