@@ -277,7 +277,9 @@ def test_symbols_per_draw() -> None:
         answer={"w": ["m", 1]},
     )
     verdict = network.check(part, {"w": ["m", 1]})
-    assert verdict.status is Status.CORRECT and verdict.decision.exact is True
+    # decided exactly at each draw of m, but m was only sampled: probes (issue 47, item 11)
+    assert verdict.status is Status.CORRECT and verdict.decision.exact is False
+    assert verdict.decision.certificate.value == "probes"
     assert "draws of m" in verdict.decision.method
     assert network.check(part, {"w": [1, 1]}).status is Status.INCORRECT
 

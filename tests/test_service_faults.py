@@ -344,11 +344,10 @@ def small_disk(folder: Path, size: str = "8m") -> Iterator[None]:
 def fill(folder: Path) -> Path:
     """Write a file in ``folder`` until its disk is full; the file."""
     filler = folder / "filler"
-    with filler.open("wb") as stream:
+    with filler.open("wb", buffering=0) as stream:  # unbuffered: nothing left to write at its close
         try:
             while True:
                 stream.write(b"\0" * 65536)
-                stream.flush()
         except OSError:
             pass
     return filler
