@@ -58,6 +58,16 @@ def make_course(
     return course
 
 
+def add_account(course: Course, name: str, role: str, password: str) -> str:
+    """Another account of the course (a second TA); its bearer token, kept in ``course.tokens``."""
+    service = Service(Settings(course_dir=course.folder, db_url=course.db_url), start_workers=False)
+    with service.db.session() as db:
+        _, course.tokens[name] = add_user(db, name, role, password)
+    service.db.dispose()
+    course.passwords[name] = password
+    return course.tokens[name]
+
+
 class Server:
     """``grader serve`` in a child process; :meth:`stop` sends SIGTERM, :meth:`kill` SIGKILL."""
 

@@ -12,14 +12,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from service_server import Server, make_course, seed_file, wait_graded
+from service_server import Server, add_account, make_course, seed_file, wait_graded
 
 from grader.cli import main
 from grader.hand import parse_hand_grades
 from grader.loading import load_problem_set
-from grader.service.accounts import add_user
-from grader.service.service import Service
-from grader.service.settings import Settings
 
 ROOT = Path(__file__).parent.parent
 ASSIGNMENT = "a1-activations-conv"
@@ -27,14 +24,6 @@ SEEDS = "activations-softmax-conv"
 PART = "q1.derivative"
 SEED = seed_file(SEEDS, "seed-001").decode()
 OTHER = SEED.replace("Hence g'(x) = H(x)", "So g'(x) = H(x), I think,")
-
-
-def _add_ta(course_folder: Path, db_url: str | None, name: str) -> str:
-    service = Service(Settings(course_dir=course_folder, db_url=db_url), start_workers=False)
-    with service.db.session() as db:
-        _, token = add_user(db, name, "ta", "second-ta-password")
-    service.db.dispose()
-    return token
 
 
 def _hand_in(server: Server, student: str, text: str) -> int:
@@ -55,7 +44,7 @@ def _part(report: dict, part_id: str) -> dict:
 @pytest.fixture
 def graded_class(tmp_path: Path, db_url: str | None):  # type: ignore[no-untyped-def]
     course = make_course(tmp_path / "course", db_url, students=("alice", "bob", "carol"))
-    course.tokens["ta2"] = _add_ta(course.folder, db_url, "ta2")
+    add_account(course, "ta2", "ta", "second-ta-password")
     with Server(course) as server:
         ids = {
             name: _hand_in(server, name, SEED if name != "carol" else OTHER)

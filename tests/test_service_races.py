@@ -26,11 +26,7 @@ from typing import Any
 
 import httpx
 import pytest
-from service_server import Server, grading_process, make_course, seed_file, wait_graded
-
-from grader.service.accounts import add_user
-from grader.service.service import Service
-from grader.service.settings import Settings
+from service_server import Server, add_account, grading_process, make_course, seed_file, wait_graded
 
 ASSIGNMENT = "a1-activations-conv"
 SEEDS = "activations-softmax-conv"
@@ -39,14 +35,6 @@ SEED = seed_file(SEEDS, "seed-001").decode()
 STUDENTS = ("s1", "s2", "s3", "s4")
 UNLIMITED = ("--rate-limit", "100000")
 SCALE = int(os.environ.get("GRADER_RACE_SCALE", "1"))  # benchmarks/race_service.py: longer runs
-
-
-def _add_ta(folder: Path, db_url: str | None, name: str) -> str:
-    service = Service(Settings(course_dir=folder, db_url=db_url), start_workers=False)
-    with service.db.session() as db:
-        _, token = add_user(db, name, "ta", "a second ta's password")
-    service.db.dispose()
-    return token
 
 
 def _hand_in(client: httpx.Client, text: str = SEED) -> dict[str, Any]:
@@ -81,7 +69,7 @@ def _hand_points(report: dict[str, Any], part: str) -> float | None:
 @pytest.fixture
 def course(tmp_path: Path, db_url: str | None):  # type: ignore[no-untyped-def]
     made = make_course(tmp_path / "course", db_url, students=STUDENTS)
-    made.tokens["ta2"] = _add_ta(made.folder, db_url, "ta2")
+    add_account(made, "ta2", "ta", "a second ta's password")
     return made
 
 

@@ -93,7 +93,7 @@ def _flatten(text: str) -> str:
         match = _PROSE.search(out)
         if match is None:
             break
-        end = _closing(out, match.end())
+        end = closing_brace(out, match.end())
         if end is None:
             break
         out = f"{out[: match.start()]} {out[match.end() : end]} {out[end + 1 :]}"
@@ -101,8 +101,8 @@ def _flatten(text: str) -> str:
     return out.replace("$", " ")
 
 
-def _closing(text: str, start: int) -> int | None:
-    """Where the brace opened just before ``start`` closes."""
+def closing_brace(text: str, start: int) -> int | None:
+    """Where the brace opened just before ``start`` closes (escaped braces skipped)."""
     depth = 1
     index = start
     while index < len(text):

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.core.submission import MAX_WARNINGS, SourcePosition, bounded_warnings
-from grader.mathlang.candidates import APART
+from grader.mathlang.candidates import APART, closing_brace
 
 MAX_WRITEUP_FILE_BYTES = 1_000_000  # as for answers files
 # A notebook keeps its outputs (plots as base64 images); they count, but are never read.
@@ -209,23 +209,6 @@ def find_macros(text: str) -> dict[str, Macro]:
         if name != "answer":
             macros[name] = Macro(count, text[match.end() : end])
     return macros
-
-
-def closing_brace(text: str, start: int) -> int | None:
-    """Where the brace opened just before ``start`` closes (escaped braces skipped)."""
-    depth = 1
-    index = start
-    while index < len(text):
-        char = text[index]
-        if char == "\\":
-            index += 2
-            continue
-        depth += char == "{"
-        depth -= char == "}"
-        if depth == 0:
-            return index
-        index += 1
-    return None
 
 
 def expand_macros(text: str, macros: dict[str, Macro]) -> str:
