@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from grader.core.verdict import AnswerError, CheckUndecided
 from grader.types import constraint
-from grader.types.complexity import ComplexityPart, asymptotics
+from grader.types.complexity import ComplexityPart, dominance
 from grader.types.complexity import checker as complexity
 from grader.types.constraint import ConstraintPart
 
@@ -110,7 +110,7 @@ def run(
 ) -> None:
     times: list[float] = []
     for _ in range(repeat):
-        asymptotics._dominance.cache_clear()
+        dominance._dominance.cache_clear()
         for part, answers in table:
             times.extend(timed(check, part, jitter(a, rng)) for a in answers)
     times.sort()
@@ -137,7 +137,7 @@ HARD_CASES = [  # (reference, answer, symbols): products of powers, log ties, gr
 def worst_case() -> None:
     for reference, answer, symbols in HARD_CASES:
         part = cpart(reference, symbols)
-        asymptotics._dominance.cache_clear()
+        dominance._dominance.cache_clear()
         elapsed = timed(complexity.check, part, answer)
         print(f"hard case  {answer}: {elapsed * 1e3:.0f} ms")
 

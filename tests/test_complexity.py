@@ -21,7 +21,8 @@ from grader.mathlang import ast
 from grader.mathlang.errors import EvalError
 from grader.types.complexity import ComplexityPart
 from grader.types.complexity import checker as complexity
-from grader.types.complexity.asymptotics import Dominance, Monomial, Space, TermReader
+from grader.types.complexity.dominance import Dominance, Monomial, Space
+from grader.types.complexity.reading import TermReader
 
 F = Fraction
 

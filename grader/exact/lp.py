@@ -1,6 +1,6 @@
 """A small exact linear-programming solver over the rationals (two-phase simplex, Bland's rule).
 
-Used by :mod:`grader.types.complexity.asymptotics` to decide whether one term lies in the
+Used by :mod:`grader.types.complexity.dominance` to decide whether one term lies in the
 down-closure of the convex hull of others. Those programs are tiny (a few
 dozen variables, a dozen rows) and their answers sit exactly on boundaries
 (``n d`` is on the segment between ``n^2`` and ``d^2``), so exact arithmetic is

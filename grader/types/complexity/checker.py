@@ -1,9 +1,10 @@
 """``complexity``: Θ / O / Ω of an expression in positive, growing symbols.
 
-The answer and the reference become sums of terms (:mod:`grader.types.complexity.asymptotics`);
-two answers are the same class when each one's dominant terms are dominated by
-the other's, so constants, lower-order terms and expanded or factored forms do
-not matter: ``O(2n^2 d + n d^2 + n^2)`` is ``Θ(n^2 d + n d^2)``.
+The answer and the reference become sums of terms (:mod:`grader.types.complexity.reading`;
+dominance in :mod:`grader.types.complexity.dominance`); two answers are the same
+class when each one's dominant terms are dominated by the other's, so constants,
+lower-order terms and expanded or factored forms do not matter:
+``O(2n^2 d + n d^2 + n^2)`` is ``Θ(n^2 d + n d^2)``.
 
 * A bare expression (``n^2 d + n d^2``) is read as Θ of it.
 * Against a Θ reference, an ``O(...)`` or ``Ω(...)`` of the right class is
@@ -31,8 +32,9 @@ from grader.mathlang import ast
 from grader.mathlang.errors import MathError
 from grader.mathlang.limits import check_exact_number
 from grader.mathlang.parser import parse
-from grader.types.complexity.asymptotics import Monomial, NotPositive, Space, TermReader
+from grader.types.complexity.dominance import Monomial, NotPositive, Space
 from grader.types.complexity.part import ComplexityPart
+from grader.types.complexity.reading import TermReader
 
 SIGN = {"Theta": "Θ", "O": "O", "Omega": "Ω"}
 # Every verdict of this type is decided exactly: terms in a normal form, dominance by exact
