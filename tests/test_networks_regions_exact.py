@@ -17,7 +17,10 @@ from grader.core.verdict import Status, Witness
 from grader.loading import load_problem_set
 from grader.mathlang.parser import parse
 from grader.networks import regions_exact as rx
-from grader.networks.regions_exact import Aff
+from grader.networks.affine import Aff, NotPolyhedral, Point, TooManyRegions, as_aff
+from grader.networks.cells import Atom, Cells, condition_cells, holds_at
+from grader.networks.intervals import Interval, simplest_in, simplicity_key
+from grader.networks.systems import Bounds, ExactLP, Lin, System, add_atoms
 from grader.spec import Part
 from grader.types.network import NetworkPart, classify, walk
 from grader.types.network import checker as network
@@ -298,7 +301,7 @@ def _xs(n: int = 2) -> list[Aff]:
     return [Aff.variable(i, n) for i in range(n)]
 
 
-def _cells(text: str) -> tuple[rx.Cells, rx.Cells]:
+def _cells(text: str) -> tuple[Cells, Cells]:
     node = parse(text, symbols=("x1", "x2"))
     xs = _xs()
 
@@ -307,7 +310,7 @@ def _cells(text: str) -> tuple[rx.Cells, rx.Cells]:
 
         return evaluate_exact(sub, {"x1": xs[0], "x2": xs[1]})
 
-    return rx.condition_cells(node, evaluate)
+    return condition_cells(node, evaluate)
 
 
 def test_product_cells() -> None:
@@ -315,27 +318,27 @@ def test_product_cells() -> None:
     assert len(yes) == 2 and len(no) == 2
     for p, want in [((1, -1), True), ((-2, 3), True), ((1, 0), False), ((0, 0), False), ((2, 2), False)]:
         q = tuple(F(v) for v in p)
-        assert rx.holds_at(yes, q) is want and rx.holds_at(no, q) is not want
+        assert holds_at(yes, q) is want and holds_at(no, q) is not want
     yes, no = _cells("-2 (x1 - 1) x2^2 >= 0")
     for p in [(0, 0), (1, 5), (2, 0), (2, 1), (-3, 1)]:
         q = tuple(F(v) for v in p)
         want = -2 * (q[0] - 1) * q[1] ** 2 >= 0
-        assert rx.holds_at(yes, q) is want and rx.holds_at(no, q) is not want
-    with pytest.raises(rx.NotPolyhedral):
+        assert holds_at(yes, q) is want and holds_at(no, q) is not want
+    with pytest.raises(NotPolyhedral):
         _cells("x1*x2 < 1")
-    with pytest.raises(rx.NotPolyhedral):
+    with pytest.raises(NotPolyhedral):
         _cells("x1^2 + x2 > 0")
 
 
 def test_strict_feasibility_without_epsilon() -> None:
-    lp = rx._LP()
+    lp = ExactLP()
     e1 = (F(1), F(0))
     # x1 <= 0 and x1 >= 0 is a line; x1 < 0 and x1 >= 0 is empty
-    closed = rx.System([(e1, F(0)), ((F(-1), F(0)), F(0))], [], [])
+    closed = System([(e1, F(0)), ((F(-1), F(0)), F(0))], [], [])
     assert lp.solve(2, closed) is not None
-    strict = rx.System([((F(-1), F(0)), F(0))], [(e1, F(0))], [])
+    strict = System([((F(-1), F(0)), F(0))], [(e1, F(0))], [])
     assert lp.solve(2, strict) is None
-    thin = rx.System([((F(-1), F(0)), F(0))], [(e1, F(1, 10**9))], [])
+    thin = System([((F(-1), F(0)), F(0))], [(e1, F(1, 10**9))], [])
     found = lp.solve(2, thin)
     assert found is not None and 0 <= found[1][0] < F(1, 10**9)
     assert rx.simple_point(2, thin, [0, 1]) == (F(0), F(0))
@@ -348,9 +351,9 @@ def test_walk_counts_only_realised_patterns() -> None:
 
     result = rx.decide_classify(2, model, lambda xs: ([((-(model(xs)), "<"),)], [((model(xs), "<="),)]))
     assert result.holds and result.regions == 4
-    with pytest.raises(rx.TooManyRegions):
+    with pytest.raises(TooManyRegions):
         rx.decide_classify(2, model, lambda xs: ([], [()]), max_regions=3)
-    with pytest.raises(rx.TooManyRegions):
+    with pytest.raises(TooManyRegions):
         rx.decide_classify(2, model, lambda xs: ([], [()]), deadline=time.monotonic() - 1)
 
 
@@ -390,18 +393,18 @@ def test_decide_equal_within_a_tolerance() -> None:
 # ---- the cheap screens before each linear program ---------------------------------------------
 
 
-def _rows(*rows: tuple[tuple[int, ...], int]) -> list[rx.Lin]:
+def _rows(*rows: tuple[tuple[int, ...], int]) -> list[Lin]:
     return [(tuple(F(v) for v in a), F(b)) for a, b in rows]
 
 
-def _atom(coef: tuple[int, ...], const: int, kind: str) -> rx.Atom:
+def _atom(coef: tuple[int, ...], const: int, kind: str) -> Atom:
     """``coef . x + const  kind  0``."""
     xs = [Aff.variable(i, len(coef)) for i in range(len(coef))]
-    return (rx.as_aff(sum((c * x for c, x in zip(coef, xs, strict=True)), F(const)), len(coef)), kind)
+    return (as_aff(sum((c * x for c, x in zip(coef, xs, strict=True)), F(const)), len(coef)), kind)
 
 
-def _no_point(dim: int, region: list[rx.Lin], atoms: list[rx.Atom]) -> bool:
-    return rx._LP().solve(dim, rx.add_atoms(rx.System(region, [], []), atoms)) is None
+def _no_point(dim: int, region: list[Lin], atoms: list[Atom]) -> bool:
+    return ExactLP().solve(dim, add_atoms(System(region, [], []), atoms)) is None
 
 
 @pytest.mark.parametrize(
@@ -418,11 +421,11 @@ def _no_point(dim: int, region: list[rx.Lin], atoms: list[rx.Atom]) -> bool:
         ([_atom((0, 0), 0, "<=")], False),
     ],
 )
-def test_screens_rule_out_only_empty_systems(atoms: list[rx.Atom], excluded: bool) -> None:
+def test_screens_rule_out_only_empty_systems(atoms: list[Atom], excluded: bool) -> None:
     """The region x1 >= 0, x2 >= 0: the screens say "no point" exactly when a row or two prove
     it (strict and closed rows told apart); the exact simplex agrees wherever they do."""
     region = _rows(((-1, 0), 0), ((0, -1), 0))
-    bounds = rx._Bounds(2, rx.System(region, [], []).le)
+    bounds = Bounds(2, System(region, [], []).le)
     assert bounds.excludes_atoms(atoms) is excluded
     if excluded:
         assert _no_point(2, region, atoms)
@@ -432,7 +435,7 @@ _COEF = st.integers(-2, 2)
 
 
 @st.composite
-def _screened(draw: st.DrawFn) -> tuple[int, list[rx.Lin], list[rx.Atom]]:
+def _screened(draw: st.DrawFn) -> tuple[int, list[Lin], list[Atom]]:
     dim = draw(st.integers(1, 3))
     vector = st.tuples(*[_COEF] * dim)
     region = [(tuple(F(v) for v in a), F(b)) for a, b in draw(st.lists(st.tuples(vector, _COEF), max_size=5))]
@@ -443,11 +446,11 @@ def _screened(draw: st.DrawFn) -> tuple[int, list[rx.Lin], list[rx.Atom]]:
 
 @given(_screened())
 @settings(max_examples=300, deadline=None)
-def test_what_the_screens_rule_out_has_no_point(case: tuple[int, list[rx.Lin], list[rx.Atom]]) -> None:
+def test_what_the_screens_rule_out_has_no_point(case: tuple[int, list[Lin], list[Atom]]) -> None:
     dim, region, atoms = case
-    if not rx._LP().solve(dim, rx.System(region, [], [])):
+    if not ExactLP().solve(dim, System(region, [], [])):
         return  # the region is meant to have points (the walk's do)
-    if rx._Bounds(dim, rx.System(region, [], []).le).excludes_atoms(atoms):
+    if Bounds(dim, System(region, [], []).le).excludes_atoms(atoms):
         assert _no_point(dim, region, atoms)
 
 
@@ -468,11 +471,11 @@ def _classifiers(draw: st.DrawFn) -> tuple[int, Any, Any, Any]:
             total = total + v * (sum((c * x for c, x in zip(w, xs, strict=True)), F(0)) + b).relu()
         return total
 
-    def condition(xs: list[Aff]) -> tuple[rx.Cells, rx.Cells]:
+    def condition(xs: list[Aff]) -> tuple[Cells, Cells]:
         k, e = kink
         bent = k * sum((c * x for c, x in zip(e, xs, strict=True)), F(0)).relu()
         fs = [sum((c * x for c, x in zip(a, xs, strict=True)), F(b)) + bent for a, b in atoms]
-        fs = [f if isinstance(f, Aff) else rx.as_aff(f, dim) for f in fs]
+        fs = [f if isinstance(f, Aff) else as_aff(f, dim) for f in fs]
         return [((-f, "<"),) for f in fs], [tuple((f, "<=") for f in fs)]
 
     return dim, model, condition, box
@@ -486,7 +489,7 @@ def test_the_walk_decides_the_same_with_and_without_its_screens(case: tuple[int,
     dim, model, condition, box = case
     screened = rx.decide_classify(dim, model, condition, box=box)
     with (
-        patch.object(rx._Bounds, "excludes_atoms", return_value=False),
+        patch.object(Bounds, "excludes_atoms", return_value=False),
         patch.object(rx._Walk, "_along_normal", return_value=False),
     ):
         plain = rx.decide_classify(dim, model, condition, box=box)
@@ -515,7 +518,7 @@ def test_a_condition_with_a_kink_is_split_again_in_every_region() -> None:
     """``x2 > relu(x1)`` asks the walk for the side of x1: its cells are made in each region
     (kept only for a condition that asks for no side)."""
 
-    def condition(xs: list[Aff]) -> tuple[rx.Cells, rx.Cells]:
+    def condition(xs: list[Aff]) -> tuple[Cells, Cells]:
         f = xs[1] - xs[0].relu()
         return [((-f, "<"),)], [((f, "<="),)]
 
@@ -539,7 +542,7 @@ def test_equality_walk_decides_the_same_with_and_without_its_screens(
 
     screened = rx.decide_equal(dim, model, moved, box=box, tolerance=tolerance)
     with (
-        patch.object(rx._Bounds, "excludes_atoms", return_value=False),
+        patch.object(Bounds, "excludes_atoms", return_value=False),
         patch.object(rx._Walk, "_along_normal", return_value=False),
     ):
         plain = rx.decide_equal(dim, model, moved, box=box, tolerance=tolerance)
@@ -547,9 +550,9 @@ def test_equality_walk_decides_the_same_with_and_without_its_screens(
     assert screened.lps <= plain.lps
 
 
-def _simple_point_by_programs(dim: int, sys: rx.System, order: list[int]) -> rx.Point:
+def _simple_point_by_programs(dim: int, sys: System, order: list[int]) -> Point:
     """simple_point as it was: every value tried by an exact linear program."""
-    lp = rx._LP()
+    lp = ExactLP()
     fixed: dict[int, F] = {}
     for i in order:
         e = tuple(F(int(j == i)) for j in range(dim))
@@ -558,8 +561,8 @@ def _simple_point_by_programs(dim: int, sys: rx.System, order: list[int]) -> rx.
         if lo is not None and lo == hi:
             candidates = [lo]
         else:
-            candidates = [rx.simplest_in(rx.Interval.open(lo, hi)), *[v for v in (lo, hi) if v is not None]]
-            candidates.sort(key=rx.simplicity_key)
+            candidates = [simplest_in(Interval.open(lo, hi)), *[v for v in (lo, hi) if v is not None]]
+            candidates.sort(key=simplicity_key)
         for v in candidates:
             trial = sys.with_rows(eq=[(e, v)])
             if lp.solve(dim, trial) is not None:
@@ -571,15 +574,15 @@ def _simple_point_by_programs(dim: int, sys: rx.System, order: list[int]) -> rx.
 @given(_screened(), st.booleans())
 @settings(max_examples=200, deadline=None)
 def test_simple_point_is_the_point_the_programs_alone_give(
-    case: tuple[int, list[rx.Lin], list[rx.Atom]], reverse: bool
+    case: tuple[int, list[Lin], list[Atom]], reverse: bool
 ) -> None:
     """A value is tried by a point on a segment of the system before any program: the same
     simple point as when every value is tried by a program, and a point of the system."""
     dim, region, atoms = case
-    sys = rx.add_atoms(rx.System(region, [], []), atoms)
+    sys = add_atoms(System(region, [], []), atoms)
     if any(not any(a) for a, _ in [*sys.le, *sys.lt, *sys.eq]):
         return  # a row 0 <= b: the exact simplex fails on some (IndexError; the walk makes none)
-    if rx._LP().solve(dim, sys) is None:
+    if ExactLP().solve(dim, sys) is None:
         return
     order = list(reversed(range(dim))) if reverse else list(range(dim))
     found = rx.simple_point(dim, sys, order)

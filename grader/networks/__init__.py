@@ -9,7 +9,9 @@
 * :mod:`.kinks` - the difference of two sums of units without merging them
   (what makes ``compare`` fast for networks of thousands of units).
 * :mod:`.regions` - several inputs: probe points / lines and classification
-  checks (sampling, not exact); :mod:`.regions_exact` - several inputs, exact.
+  checks (sampling, not exact); :mod:`.regions_exact` - several inputs,
+  exact: a walk of activation regions over :mod:`.affine` forms, :mod:`.cells` of
+  conditions and exact :mod:`.systems`.
 """
 
 from __future__ import annotations

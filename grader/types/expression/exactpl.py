@@ -24,6 +24,7 @@ from grader.mathlang.render import decimal_text
 from grader.mathlang.sampling import bounds
 from grader.networks import PL, Interval, compare
 from grader.networks import regions_exact as rx
+from grader.networks.affine import NotAffine, NotPolyhedral, TooManyRegions
 from grader.types.expression.outcome import Outcome, Sides
 from grader.types.expression.prepare import Prepared, relevant_names
 
@@ -63,7 +64,7 @@ def decide(prep: Prepared, sides: Sides) -> Outcome | None:
         return _decide_several(prep, sides, names)
     except NOT_PIECEWISE_LINEAR:
         return None
-    except (rx.TooManyRegions, rx.NotAffine, rx.NotPolyhedral):
+    except (TooManyRegions, NotAffine, NotPolyhedral):
         return None
 
 

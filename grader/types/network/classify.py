@@ -38,6 +38,8 @@ from grader.mathlang import ast
 from grader.mathlang.errors import MathError
 from grader.mathlang.evaluate import NotExactError
 from grader.networks import regions_exact as rx
+from grader.networks.affine import NotPolyhedral, as_aff
+from grader.networks.cells import Cells, condition_cells
 from grader.networks.intervals import Interval, as_num
 from grader.networks.pl import NonLinearError
 from grader.networks.regions import (
@@ -137,18 +139,18 @@ def _condition(comp: Compiled, side: Side, values: Mapping[str, Any]) -> rx.Cond
     """The cells where the side holds and where it does not, at the walk's inputs."""
     dim = len(comp.inputs)
 
-    def cells(xs: list[Any]) -> tuple[rx.Cells, rx.Cells]:
+    def cells(xs: list[Any]) -> tuple[Cells, Cells]:
         point = dict(zip(comp.inputs, xs, strict=True))
         if isinstance(side, NetworkSide):
-            other = rx.as_aff(side.at(values, point), dim)
+            other = as_aff(side.at(values, point), dim)
             return [((-other, "<"),)], [((other, "<="),)]
         if not isinstance(side, PredicateSide):
-            raise rx.NotPolyhedral("no condition")
+            raise NotPolyhedral("no condition")
 
         def at(node: Any) -> Any:
             return scalar(exact_value(comp, node, {**values, **point}), "positive_when")
 
-        return rx.condition_cells(side.node, at)
+        return condition_cells(side.node, at)
 
     return cells
 

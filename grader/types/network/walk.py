@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from grader.clock import deadline_in
 from grader.mathlang.errors import EvalError
 from grader.mathlang.evaluate import NotExactError
-from grader.networks import regions_exact as rx
+from grader.networks.affine import NotAffine, NotPolyhedral, TooManyRegions
 from grader.networks.pl import NonLinearError
 from grader.types.network.compile import Compiled, NotPiecewiseLinear
 
@@ -34,11 +34,11 @@ def walk_or_reason(walk: Callable[[], W]) -> W | str:
     """The walk's result, or why the region walk cannot decide (then the caller samples)."""
     try:
         return walk()
-    except rx.NotPolyhedral as err:
+    except NotPolyhedral as err:
         return f"the condition is not a union of polyhedra ({err})"
-    except rx.TooManyRegions as err:
+    except TooManyRegions as err:
         return f"the region walk stopped: {err}"
-    except (rx.NotAffine, NotExactError, NotPiecewiseLinear, NonLinearError) as err:
+    except (NotAffine, NotExactError, NotPiecewiseLinear, NonLinearError) as err:
         return f"the network is not piecewise linear in a way the region walk handles ({err})"
     except (EvalError, ZeroDivisionError) as err:
         return f"the exact evaluation failed ({err})"
