@@ -25,8 +25,8 @@ from grader.core.report import PartResult, Report
 from grader.core.submission import Submission
 from grader.engine import grade
 from grader.mathlang import ast
+from grader.mathlang.constant import constant_value
 from grader.mathlang.errors import MathError
-from grader.mathlang.evaluate import constant_value
 from grader.mathlang.render import to_latex, to_text
 from grader.reporting.answers import read_context, read_received, shown_text
 from grader.reporting.check import CheckResult, PartCheck, render_check

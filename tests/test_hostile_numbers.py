@@ -13,8 +13,8 @@ from grader.core.verdict import Status
 from grader.engine import check_part
 from grader.loading import parse_problem_set
 from grader.mathlang import limits
+from grader.mathlang.constant import constant_value
 from grader.mathlang.errors import LimitError
-from grader.mathlang.evaluate import constant_value
 from grader.mathlang.parser import parse
 
 PARTS = {

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from grader.mathlang import ast
+from grader.mathlang.constant import constant_value
 from grader.mathlang.errors import LimitError, MathError, ParseError
-from grader.mathlang.evaluate import constant_value
 from grader.mathlang.lexer import words
 from grader.mathlang.limits import MAX_VALUE_DIGITS
 from grader.mathlang.parser import MODES, dump, parse

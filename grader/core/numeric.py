@@ -116,7 +116,7 @@ def _read_one(text: str) -> WrittenNumber:
 def formula_number(tree: ast.Node, decimal: bool) -> WrittenNumber:
     """A constant formula's number: exact when rational, else its float with the formula
     (the last side of working shown with equals signs) for comparisons."""
-    from grader.mathlang.evaluate import constant_value, graded_side  # numpy: only for a formula
+    from grader.mathlang.constant import constant_value, graded_side  # numpy: only for a formula
 
     value = constant_value(tree)
     return WrittenNumber(value, decimal, None if isinstance(value, Fraction) else graded_side(tree))

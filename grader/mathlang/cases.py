@@ -24,6 +24,7 @@ import numpy as np
 from grader.mathlang import ast
 from grader.mathlang.domains import SymbolDomain
 from grader.mathlang.errors import MathError
+from grader.mathlang.evaluate import evaluate_exact, evaluate_val, make_env
 
 MAX_POINTS = 2_000
 _STEPS = (Fraction(0), Fraction(1, 2), Fraction(-1, 2), Fraction(1), Fraction(-1), Fraction(3), Fraction(-3))
@@ -133,8 +134,6 @@ def _in_domain(value: Fraction, domain: SymbolDomain | None) -> bool:
 
 def _holds(cond: ast.Node, point: Mapping[str, Fraction]) -> bool:
     """Does ``cond`` hold at ``point``: exactly, or at 40 digits where it is not rational (pi)."""
-    from grader.mathlang.evaluate import evaluate_exact, evaluate_val, make_env
-
     try:
         held = evaluate_exact(cond, point)
     except (ZeroDivisionError, OverflowError, TypeError, ValueError):
@@ -149,8 +148,6 @@ def _holds(cond: ast.Node, point: Mapping[str, Fraction]) -> bool:
 
 def _value(node: ast.Node, point: Mapping[str, Fraction]) -> Any:
     """The value at ``point``: exact when rational, else 40-digit mpmath; None where undefined."""
-    from grader.mathlang.evaluate import evaluate_exact, evaluate_val, make_env
-
     try:
         return evaluate_exact(node, point)
     except (ZeroDivisionError, OverflowError):

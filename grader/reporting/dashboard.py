@@ -21,7 +21,15 @@ from grader.core.verdict import Status
 from grader.reporting.answers import ReadContext, read_context, read_received, shown_text
 from grader.reporting.charts import difficulty_svg, histogram_svg
 from grader.reporting.escape import html_text as escape
-from grader.reporting.html import CSS, PageContext, answer_math, page_pieces, points_text, status_badge
+from grader.reporting.html import (
+    CSS,
+    PageContext,
+    answer_math,
+    page_pieces,
+    points_text,
+    render_student_page,
+    status_badge,
+)
 from grader.reporting.stats import AnswerGroup, BatchStats, ClassTally, PartStats
 from grader.spec import ProblemSet
 
@@ -388,3 +396,15 @@ def student_row(row: SheetRow, link: str | None) -> str:
         f"<td class='num' data-value='{score}'>{points_text(score, max_score)}</td>"
         f"<td class='num' data-value='{share:.4f}'>{share:.0%}</td>{cells}<td>{escape(notes)}</td></tr>"
     )
+
+
+class HtmlReporter:
+    """``--format html``: a student's page, or the class dashboard for a batch."""
+
+    def render(self, report: Report, *, show_expected: bool = False, color: bool = False) -> str:
+        return render_student_page(report, show_expected)
+
+    def render_batch(
+        self, reports: Sequence[Report], *, show_expected: bool = False, color: bool = False
+    ) -> str:
+        return render_dashboard(reports)

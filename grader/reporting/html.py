@@ -484,17 +484,3 @@ def _why_no_plot(result: PartResult) -> str:
         "grader draws a network only when it could read its weights and compare it with the target "
         "at points (networks of one or two inputs)"
     )
-
-
-class HtmlReporter:
-    """``--format html``: a student's page, or the class dashboard for a batch."""
-
-    def render(self, report: Report, *, show_expected: bool = False, color: bool = False) -> str:
-        return render_student_page(report, show_expected)
-
-    def render_batch(
-        self, reports: Sequence[Report], *, show_expected: bool = False, color: bool = False
-    ) -> str:
-        from grader.reporting.dashboard import render_dashboard  # here: dashboard imports this module
-
-        return render_dashboard(reports)

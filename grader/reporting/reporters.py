@@ -19,12 +19,12 @@ from grader.core.report import DECIDED, PartResult, Report, points_value
 from grader.core.summary import RowMaker, SheetRow
 from grader.core.verdict import Status
 from grader.mathlang.wording import counted
+from grader.reporting.dashboard import HtmlReporter
 from grader.reporting.escape import csv_cell, json_text, markdown_text, terminal_text
 from grader.reporting.exports import fenced
 from grader.reporting.github import GithubReporter
 from grader.reporting.gradescope import GradescopeReporter
 from grader.reporting.handmarks import hand_flags, hand_markdown
-from grader.reporting.html import HtmlReporter
 from grader.reporting.junit import JunitReporter
 from grader.reporting.lms import CanvasReporter, MoodleReporter
 

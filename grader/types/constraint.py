@@ -211,7 +211,7 @@ def read_value(value: Any) -> Value:
 
 
 def _constant(node: ast.Node, text: str) -> Value:
-    from grader.mathlang.evaluate import constant_value  # numpy: imported when a formula is read
+    from grader.mathlang.constant import constant_value  # numpy: imported when a formula is read
     from grader.mathlang.values import show as show_node
 
     try:

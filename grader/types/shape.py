@@ -204,7 +204,7 @@ def _dim_from_node(node: ast.Node, text: str, end: int) -> Dim:
     if isinstance(node, ast.Sym):
         return Dim(node.name, node.name, node=node)
     if not ast.free_names(node):
-        from grader.mathlang.evaluate import constant_value  # numpy: imported when a formula is read
+        from grader.mathlang.constant import constant_value  # numpy: imported when a formula is read
 
         value = constant_value(node)
         if isinstance(value, Fraction) and value.denominator == 1:

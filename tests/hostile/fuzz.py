@@ -29,8 +29,8 @@ from pathlib import Path
 from grader.core.submission import Submission
 from grader.loading import read_answers_text
 from grader.mathlang import ast
+from grader.mathlang.constant import constant_value
 from grader.mathlang.errors import MathError
-from grader.mathlang.evaluate import constant_value
 from grader.mathlang.lexer import words
 from grader.mathlang.limits import MAX_VALUE_DIGITS
 from grader.mathlang.parser import parse

@@ -23,8 +23,9 @@ from grader.core.nested import flatten, nested_shape
 from grader.core.numeric import read_plain_number, strip_math_delimiters
 from grader.core.verdict import AnswerError
 from grader.mathlang import ast
+from grader.mathlang.constant import constant_value
 from grader.mathlang.errors import EvalError, MathError
-from grader.mathlang.evaluate import NotExactError, constant_value, evaluate, evaluate_exact
+from grader.mathlang.evaluate import NotExactError, evaluate, evaluate_exact
 from grader.mathlang.parser import parse
 from grader.mathlang.wording import shape_with_article
 from grader.networks.intervals import as_num
