@@ -223,13 +223,6 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 KNOWN_CYCLES: list[list[str]] = [
     ["grader.batch.output", "grader.batch.store", "grader.batch.worker"],
     ["grader.batch.classrows", "grader.batch.tallier"],
-    [
-        "grader.service.app",
-        "grader.service.grading_child",
-        "grader.service.grading_process",
-        "grader.service.server",
-        "grader.service.service",
-    ],
 ]
 
 

@@ -11,6 +11,6 @@ LOOP_NICENESS = 5  # the loop's own work (verdict rows, the store) yields to req
 
 def main(*args: Any) -> None:
     os.nice(LOOP_NICENESS)
-    from grader.service.grading_process import run_grading_loop
+    from grader.service.grading_loop import run_grading_loop
 
     run_grading_loop(*args)

@@ -5,7 +5,6 @@ submission."""
 from __future__ import annotations
 
 import json
-import logging
 import secrets
 import shutil
 import signal
@@ -22,19 +21,9 @@ from grader.batch import submission_folders
 from grader.core.files import write_atomic
 from grader.service.accounts import add_user
 from grader.service.app import create_app
+from grader.service.logs import configure_logging
 from grader.service.service import Service
 from grader.service.settings import Settings
-
-
-def configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    # A record per request: leave out what the format never shows (the logging HOWTO's
-    # "Optimization"): walking the stack for the caller, the thread's and process's names.
-    logging._srcfile = None
-    logging.logThreads = False
-    logging.logProcesses = False
-    logging.logMultiprocessing = False
-
 
 # How long a thread may hold the GIL while another waits for it (Python's default: 5 ms).
 # A request waits that long after each database call when another request's thread is

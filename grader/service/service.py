@@ -15,7 +15,8 @@ from grader.service import metrics, queue
 from grader.service.checking import CheckRunner
 from grader.service.course import CourseState
 from grader.service.db import Database, database_timeouts, migrate
-from grader.service.grading_process import DatabaseHook, GradingProcess
+from grader.service.grading_loop import DatabaseHook
+from grader.service.grading_process import GradingProcess
 from grader.service.intake import UploadReader
 from grader.service.settings import Settings
 from grader.service.waiting import VerdictWaiters
