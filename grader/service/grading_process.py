@@ -30,6 +30,7 @@ from multiprocessing.connection import Connection
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from grader.core import memtrace
 from grader.service import grading_child, metrics
 from grader.service.course import CourseState
 from grader.service.db import Database, database_timeouts
@@ -220,6 +221,7 @@ def run_grading_loop(
     from grader.service.server import configure_logging  # the server's module imports this one
 
     configure_logging()
+    memtrace.start_if_asked("grading")
     # Ctrl-C and systemd's SIGTERM reach the whole process group: the server, which gets them
     # too, decides when this process stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
