@@ -10,10 +10,14 @@ import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+from grader.batch import worker
 from grader.batch.store import VerdictStore
 from grader.batch.worker import Prepared, WorkerSetup
 from grader.core.verdict import Status, Verdict
 from grader.loading import load_problem_set
+from grader.service.executing import one_task
 from tests.small_class import three_part_problems
 
 
@@ -76,3 +80,27 @@ def test_a_workers_verdicts_in_hand_stay_few_and_keep_those_used_often(tmp_path:
         if n % 100 == 0:
             assert prepared.known(common) is not None, f"the common answer was dropped after {n} others"
     assert len(prepared.memo) <= 1000
+
+
+def _sympy_cached() -> int:
+    from sympy.core.cache import CACHE
+
+    return sum(cached.cache_info().currsize for cached in CACHE)
+
+
+def test_a_pool_worker_empties_sympys_caches_every_so_many_sheets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sympy keeps 1,000 results of each of its functions: a server's workers grew for 20
+    minutes as they filled. A worker empties them after every SYMPY_CLEAR_SHEETS sheets."""
+    problem_file = tmp_path / "sympy.yaml"
+    problem_file.write_text(three_part_problems("sympy", "Sympy"), encoding="utf-8")
+    monkeypatch.setattr(worker, "SYMPY_CLEAR_SHEETS", 3, raising=False)
+    monkeypatch.setattr(worker, "_PREPARED", None)
+    worker.install(WorkerSetup(load_problem_set(problem_file), False, "test", watchdog=False))
+    answers = [f"answers:\n  q1: '{n}*x/{n} + x'\n  q3: 'x^{n + 2}'\n".encode() for n in range(3, 6)]
+    for sheet in answers[:2]:
+        worker.grade_chunk([one_task("student", "answers.yaml", sheet)])
+    assert _sympy_cached() > 0  # the checks used sympy
+    worker.grade_chunk([one_task("student", "answers.yaml", answers[2])])  # the third sheet
+    assert _sympy_cached() == 0

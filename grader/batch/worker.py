@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import sys
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -58,7 +59,10 @@ PLOTTED = (Status.INCORRECT, Status.PARTIAL)
 # answers many times; the others are in the store): a few KiB each, all term in a server's
 # workers, so few enough to be kept within minutes of its start.
 MEMO_SIZE = 1_000
-MEANINGS_SIZE = 5_000  # wrong answers' meaning keys (short texts) a class run's worker keeps
+MEANINGS_SIZE = 5_000
+# sympy keeps the last 1,000 results of each of its cached functions: in a server's workers they
+# filled for 20 minutes (about 25 MiB). Cleared after this many sheets, they hold a few MiB.
+SYMPY_CLEAR_SHEETS = 200  # wrong answers' meaning keys (short texts) a class run's worker keeps
 
 
 @dataclass(frozen=True)
@@ -206,6 +210,7 @@ class Prepared:
         # wrong answer's meaning key, read here (in parallel) for the wrong-answer groups.
         self.rows = RowMaker(self.meaning if setup.rows_only else None)
         self.meanings: dict[tuple[str, str], str] = {}
+        self.sheets_since_clear = 0  # see SYMPY_CLEAR_SHEETS
 
     def close(self) -> None:
         """Let go of the store's connection (a worker process's ends with it; an in-process
@@ -259,9 +264,21 @@ def grade_chunk(tasks: list[SubmissionTask]) -> list[Graded]:
     if refused:
         raise WorkerRefused(refused)
     graded = [grade_task(_PREPARED, task) for task in tasks]
+    _PREPARED.sheets_since_clear += len(tasks)
+    if _PREPARED.sheets_since_clear >= SYMPY_CLEAR_SHEETS:
+        _PREPARED.sheets_since_clear = 0
+        clear_sympy_caches()
     if _PREPARED.spool is not None:
         spool_entries(_PREPARED.spool, _PREPARED.setup.spool_key, graded)
     return graded
+
+
+def clear_sympy_caches() -> None:
+    """Empty sympy's caches, if this process imported it (a check imports it when it needs it)."""
+    if "sympy" in sys.modules:
+        from sympy.core.cache import clear_cache
+
+        clear_cache()
 
 
 def spool_entries(folder: Path, key: bytes, chunk: list[Graded]) -> None:
