@@ -37,7 +37,7 @@ from grader.batch.blobs import blob_digest, packed, records_text
 from grader.batch.blobs import loads as _loads
 from grader.batch.integrity import intact, seal, store_key
 from grader.batch.reading import VerdictKey
-from grader.batch.storewriter import SpooledFields, StoreBatch, SubmissionFields, write_batch
+from grader.batch.storewriter import RecentKeys, SpooledFields, StoreBatch, SubmissionFields, write_batch
 from grader.batch.studentfiles import STORE_FILE as STORE_FILE  # where it was
 from grader.batch.studentfiles import content_digest as content_digest  # where it was
 from grader.batch.worker import Graded
@@ -50,6 +50,9 @@ from grader.core.verdict import Verdict
 # Only a new store of a class run is made so (an existing file keeps its pages; the contents are
 # the same either way); the service, which stores one submission a transaction, keeps 4 KiB.
 CLASS_PAGE_BYTES = 65536
+# The keys of the verdicts a store remembers having written (about 330 bytes each): a server's
+# grading process writes new ones all term.
+SAVED_KEPT = 4096
 SCHEMA_VERSION = "4"
 ROWLESS_SCHEMA = "3"  # submissions without their summary rows: migrated, verdicts kept
 _SCHEMA = """
@@ -126,7 +129,7 @@ class VerdictStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        self._saved: set[VerdictKey] = set()  # verdicts this process stored
+        self._saved = RecentKeys(SAVED_KEPT)  # verdicts this process stored last
         # Verdicts this process put in a batch for a writer process (see batch_of): a verdict
         # many workers decided is sent to be stored once.
         self._batched: set[VerdictKey] = set()
@@ -144,7 +147,7 @@ class VerdictStore:
         self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def clear(self) -> None:
-        self._saved, self._batched = set(), set()
+        self._saved, self._batched = RecentKeys(SAVED_KEPT), set()
         with self._transaction():
             for table in ("verdicts", "submissions", "meta"):
                 self._db.execute(f"DROP TABLE IF EXISTS {table}")

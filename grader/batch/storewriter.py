@@ -27,6 +27,7 @@ and the dashboard meanwhile.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import pickle
 import queue
@@ -38,6 +39,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
@@ -74,10 +76,32 @@ def connect(path: Path | str) -> sqlite3.Connection:
     return db
 
 
+class RecentKeys:
+    """The keys of the verdicts a store's writer stored last, up to ``size`` of them (the
+    oldest go first): a verdict that several workers decided at about the same time is written
+    once. Bounded, because a server writes new verdicts all term; one written again after its
+    key went out is only written twice (the same row, by its primary key)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._keys: dict[tuple[str, str], None] = {}  # in the order stored
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def update(self, keys: Iterable[tuple[str, str]]) -> None:
+        self._keys.update(dict.fromkeys(keys))
+        for old in list(itertools.islice(self._keys, max(len(self._keys) - self.size, 0))):
+            del self._keys[old]
+
+
 def write_batch(
     db: sqlite3.Connection,
     key: bytes,
-    saved: set[tuple[str, str]],
+    saved: set[tuple[str, str]] | RecentKeys,
     batch: StoreBatch,
     spool: Spool | None = None,
 ) -> int:
@@ -123,7 +147,7 @@ def write_batch(
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
-    saved |= fresh
+    saved.update(fresh)
     if spool is not None:
         for name, _ in spooled:
             spool.remove(name)

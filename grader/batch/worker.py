@@ -15,7 +15,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import sys
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -53,8 +55,14 @@ from grader.reporting.stats import meaning_of
 from grader.spec import ProblemSet
 
 PLOTTED = (Status.INCORRECT, Status.PARTIAL)
-# Verdicts a worker keeps for the students after: a class gives the same answer many times.
-MEMO_SIZE = 5_000
+# Verdicts a worker keeps for the students after, those used last (a class gives the same
+# answers many times; the others are in the store): a few KiB each, all term in a server's
+# workers, so few enough to be kept within minutes of its start.
+MEMO_SIZE = 1_000
+MEANINGS_SIZE = 5_000
+# sympy keeps the last 1,000 results of each of its cached functions: in a server's workers they
+# filled for 20 minutes (about 25 MiB). Cleared after this many sheets, they hold a few MiB.
+SYMPY_CLEAR_SHEETS = 200  # wrong answers' meaning keys (short texts) a class run's worker keeps
 
 
 @dataclass(frozen=True)
@@ -194,7 +202,7 @@ class Prepared:
         }
         self.parts = {address: part for address, _, part in setup.spec.iter_parts()}
         self.limits = CheckLimits(Watchdog() if setup.watchdog else None, setup.cap_memory)
-        self.memo: dict[VerdictKey, Verdict] = {}
+        self.memo: OrderedDict[VerdictKey, Verdict] = OrderedDict()  # the one used last, last
         self.stored = StoredVerdicts(setup.store) if setup.store else None
         self.output = reachable_output(setup.out, setup.out_token)  # None: the driver writes
         self.spool = spool_folder(self.output) if self.output is not None and setup.spool_key else None
@@ -202,6 +210,7 @@ class Prepared:
         # wrong answer's meaning key, read here (in parallel) for the wrong-answer groups.
         self.rows = RowMaker(self.meaning if setup.rows_only else None)
         self.meanings: dict[tuple[str, str], str] = {}
+        self.sheets_since_clear = 0  # see SYMPY_CLEAR_SHEETS
 
     def close(self) -> None:
         """Let go of the store's connection (a worker process's ends with it; an in-process
@@ -213,7 +222,7 @@ class Prepared:
         """A wrong answer's meaning key, read once per part and text by this worker."""
         found = self.meanings.get((part_id, text))
         if found is None:
-            if len(self.meanings) >= MEMO_SIZE:
+            if len(self.meanings) >= MEANINGS_SIZE:
                 self.meanings.clear()
             found = meaning_of(text, self.parts.get(part_id), type_name)
             self.meanings[(part_id, text)] = found
@@ -222,7 +231,9 @@ class Prepared:
     def known(self, key: VerdictKey) -> Verdict | None:
         """A verdict for this part and answer decided before: by this worker, or in the store."""
         found = self.memo.get(key)
-        if found is None and self.stored is not None:
+        if found is not None:
+            self.memo.move_to_end(key)
+        elif self.stored is not None:
             stored = self.stored.get(*key)
             if isinstance(stored, Verdict):
                 self.remember(key, stored)
@@ -230,9 +241,10 @@ class Prepared:
         return found
 
     def remember(self, key: VerdictKey, verdict: Verdict) -> None:
-        if len(self.memo) >= MEMO_SIZE:
-            self.memo.pop(next(iter(self.memo)))
         self.memo[key] = verdict
+        self.memo.move_to_end(key)
+        if len(self.memo) > MEMO_SIZE:
+            self.memo.popitem(last=False)
 
 
 _PREPARED: Prepared | None = None
@@ -252,9 +264,21 @@ def grade_chunk(tasks: list[SubmissionTask]) -> list[Graded]:
     if refused:
         raise WorkerRefused(refused)
     graded = [grade_task(_PREPARED, task) for task in tasks]
+    _PREPARED.sheets_since_clear += len(tasks)
+    if _PREPARED.sheets_since_clear >= SYMPY_CLEAR_SHEETS:
+        _PREPARED.sheets_since_clear = 0
+        clear_sympy_caches()
     if _PREPARED.spool is not None:
         spool_entries(_PREPARED.spool, _PREPARED.setup.spool_key, graded)
     return graded
+
+
+def clear_sympy_caches() -> None:
+    """Empty sympy's caches, if this process imported it (a check imports it when it needs it)."""
+    if "sympy" in sys.modules:
+        from sympy.core.cache import clear_cache
+
+        clear_cache()
 
 
 def spool_entries(folder: Path, key: bytes, chunk: list[Graded]) -> None:

@@ -15,6 +15,7 @@ from multiprocessing.connection import Connection
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from grader.core import memtrace
 from grader.service.course import CourseState
 from grader.service.db import Database, database_timeouts
 from grader.service.logs import configure_logging
@@ -42,6 +43,7 @@ def run_grading_loop(
     """The child: grade until the server says stop, or is gone (its end of ``control``
     closes with it; the parent check covers a server whose pipe outlives it)."""
     configure_logging()
+    memtrace.start_if_asked("grading")
     # Ctrl-C and systemd's SIGTERM reach the whole process group: the server, which gets them
     # too, decides when this process stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -18,6 +18,7 @@ from typing import Any
 import uvicorn
 
 from grader.batch import submission_folders
+from grader.core import memtrace
 from grader.core.files import write_atomic
 from grader.service.accounts import add_user
 from grader.service.app import create_app
@@ -46,6 +47,7 @@ class _Server(uvicorn.Server):
 
 def serve(settings: Settings, host: str, port: int, on_ready: Any = None) -> None:
     configure_logging()
+    memtrace.start_if_asked("server")
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     app = create_app(settings)
     config = uvicorn.Config(

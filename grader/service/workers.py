@@ -217,8 +217,9 @@ class GradingWorkers:
 
         for chunk in self.executor.grade(setup, chunks()):
             for graded in chunk:
-                job = jobs_by_key[graded.task.key]
-                self._finish(job, graded, problem_hash, time.monotonic() - started[job.id])
+                # let go of each job once written: a rush may keep this loop going for hours
+                job = jobs_by_key.pop(graded.task.key)
+                self._finish(job, graded, problem_hash, time.monotonic() - started.pop(job.id))
 
     def _finish(self, job: Job, graded: Graded, problem_hash: str, seconds: float) -> None:
         report = graded.whole_report()

@@ -1,0 +1,106 @@
+"""What a server that runs all term keeps in memory is bounded (issue 44, item 13): the keys of
+the verdicts its grading process wrote to the verdict store, and each pool worker's verdicts
+in hand. Each test failed before its bound was set. benchmarks/soak_service.py measures the
+whole server over an hour."""
+
+from __future__ import annotations
+
+import hashlib
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from grader.batch import worker
+from grader.batch.store import VerdictStore
+from grader.batch.worker import Prepared, WorkerSetup
+from grader.core.verdict import Status, Verdict
+from grader.loading import load_problem_set
+from grader.service.executing import one_task
+from tests.small_class import three_part_problems
+
+
+def _verdicts(first: int, count: int) -> list[tuple[str, str, bytes]]:
+    """Distinct (part digest, answer digest, verdict blob) rows, as a worker's fresh verdicts."""
+    numbers = range(first, first + count)
+    return [(_digest(f"part {n % 20}"), _digest(f"answer {n}"), b"verdict") for n in numbers]
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _traced_growth(warm_up: Callable[[], None], step: Callable[[], None]) -> int:
+    """Bytes the Python heap holds more after ``step()`` than after ``warm_up()`` (both traced:
+    what was allocated before tracing began is not seen when it is freed)."""
+    tracemalloc.start()
+    try:
+        warm_up()
+        before = tracemalloc.get_traced_memory()[0]
+        step()
+        return tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+
+
+def test_the_store_remembers_the_verdicts_it_wrote_last_not_every_one(tmp_path: Path) -> None:
+    """A server's grading process writes new verdicts all term: what its store remembers of
+    them stops growing (it grew about 330 bytes a verdict, 0.7 MiB a minute at 2 hand-ins/s)."""
+    store = VerdictStore(tmp_path / "store.sqlite")
+    try:
+
+        def write(first: int, last: int) -> None:
+            for start in range(first, last, 1000):  # as the grading process writes them: a batch at a time
+                store.save_verdicts(_verdicts(start, 1000))
+
+        grown = _traced_growth(lambda: write(0, 6000), lambda: write(6000, 26_000))
+        assert grown < 1_000_000, f"the store held {grown} bytes more after 20,000 more verdicts"
+        assert store.counts()[0] == 26_000
+        # one written again after the store forgot it is still one row, served as before
+        store.save_verdicts(_verdicts(0, 10))
+        assert store.counts()[0] == 26_000
+        key = _verdicts(0, 1)[0][:2]
+        assert key in store.verdict_blobs([key])
+    finally:
+        store.close()
+
+
+def test_a_workers_verdicts_in_hand_stay_few_and_keep_those_used_often(tmp_path: Path) -> None:
+    """A server's pool worker grades all term: it keeps the verdicts it used last (1,000, not
+    the 5,000 that took it 13 minutes of a soak to fill), and an answer many students give
+    stays in hand however many others come between."""
+    problem_file = tmp_path / "memo.yaml"
+    problem_file.write_text(three_part_problems("memo", "Memo"), encoding="utf-8")
+    prepared = Prepared(WorkerSetup(load_problem_set(problem_file), False, "test"))
+    common = ("part", "the answer every other student gives")
+    prepared.remember(common, Verdict(Status.CORRECT, 2.0))
+    for n in range(6000):
+        prepared.remember(("part", f"answer {n}"), Verdict(Status.INCORRECT, 0.0, "not equal"))
+        if n % 100 == 0:
+            assert prepared.known(common) is not None, f"the common answer was dropped after {n} others"
+    assert len(prepared.memo) <= 1000
+
+
+def _sympy_cached() -> int:
+    from sympy.core.cache import CACHE
+
+    return sum(cached.cache_info().currsize for cached in CACHE)
+
+
+def test_a_pool_worker_empties_sympys_caches_every_so_many_sheets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sympy keeps 1,000 results of each of its functions: a server's workers grew for 20
+    minutes as they filled. A worker empties them after every SYMPY_CLEAR_SHEETS sheets."""
+    problem_file = tmp_path / "sympy.yaml"
+    problem_file.write_text(three_part_problems("sympy", "Sympy"), encoding="utf-8")
+    monkeypatch.setattr(worker, "SYMPY_CLEAR_SHEETS", 3, raising=False)
+    monkeypatch.setattr(worker, "_PREPARED", None)
+    worker.install(WorkerSetup(load_problem_set(problem_file), False, "test", watchdog=False))
+    answers = [f"answers:\n  q1: '{n}*x/{n} + x'\n  q3: 'x^{n + 2}'\n".encode() for n in range(3, 6)]
+    for sheet in answers[:2]:
+        worker.grade_chunk([one_task("student", "answers.yaml", sheet)])
+    assert _sympy_cached() > 0  # the checks used sympy
+    worker.grade_chunk([one_task("student", "answers.yaml", answers[2])])  # the third sheet
+    assert _sympy_cached() == 0
