@@ -4,6 +4,7 @@ as a child process (uvicorn on a free loopback port), talked to over HTTP with h
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -158,6 +159,15 @@ class Server:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def log_in(browser: httpx.Client, user: str = "", password: str = "", **fields: str) -> httpx.Response:
+    """``POST /login`` as a browser sends it: the log-in page first (its form's CSRF token and
+    the log-in cookie that goes with it, kept by ``browser``), then the form filled in."""
+    page = browser.get("/login")
+    token = re.search(r"name='csrf' value='([^']+)'", page.text)
+    assert token is not None, page.text
+    return browser.post("/login", data={"user": user, "password": password, "csrf": token.group(1), **fields})
 
 
 def wait_graded(client: httpx.Client, submission_id: int, timeout: float = 120) -> dict:  # type: ignore[type-arg]

@@ -14,7 +14,7 @@ import httpx
 import pytest
 import yaml
 from leaks_support import graded, leaks, own_texts, spellings
-from service_server import Server, make_course, wait_graded
+from service_server import Server, log_in, make_course, wait_graded
 
 from grader.spec import ProblemSet
 
@@ -72,7 +72,8 @@ def _views(server: Server, sent: bytes) -> dict[str, str]:
         checked = alice.post("/api/v1/assignments/keys/check", files={"file": ("answers.json", sent)})
         assert checked.status_code == 200, checked.text
         views["/check"] = json.dumps(checked.json(), ensure_ascii=False)
-    login = httpx.post(f"{server.url}/login", data={"user": "alice", "password": "alice-password"})
+    with httpx.Client(base_url=server.url) as browser:
+        login = log_in(browser, "alice", "alice-password")
     page = httpx.get(f"{server.url}/submissions/{submission}", cookies=login.cookies)
     views["page"] = page.text
     return views

@@ -67,7 +67,7 @@ from tests.lti_platform import (
     PageForms,
     Platform,
 )
-from tests.service_server import Server, make_course, wait_graded
+from tests.service_server import Server, log_in, make_course, wait_graded
 
 ASSIGNMENT = "a1-activations-conv"
 QUIZ = "lti-quiz"  # 3 points decided automatically, 2 for a TA to grade
@@ -690,7 +690,7 @@ def test_the_lms_roster_names_students_in_the_canvas_export(lms: Lms) -> None:
     csv_roster.write_text("folder,name,sis user id\njack,Jack From The CSV,x1\n")
     requests = lms.platform.roster_requests
     with httpx.Client(base_url=lms.server.url, timeout=30) as ta:  # the TA's browser
-        ta.post("/login", data={"user": "ta", "password": lms.server.course.passwords["ta"]})
+        log_in(ta, "ta", lms.server.course.passwords["ta"])
         before = ta.get(f"/api/v1/assignments/{QUIZ}/export", params={"format": "canvas"}).text
         assert "Jack From The CSV" in before  # no LMS roster yet: roster.csv
         assert "/ta/lms" in ta.get("/ta").text

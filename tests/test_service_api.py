@@ -22,6 +22,7 @@ from service_server import (
     ROOT,
     Server,
     grading_process,
+    log_in,
     make_course,
     seed_file,
     wait_graded,
@@ -293,7 +294,8 @@ def test_a_student_never_sees_a_reference_answer(tmp_path: Path, db_url: str | N
         assert checked.status_code == 200, checked.text
         seen.append(checked.json())
         ta_view = wait_graded(ta, submission)["report"]
-        login = httpx.post(f"{running.url}/login", data={"user": "alice", "password": "alice-password"})
+        with httpx.Client(base_url=running.url) as browser:
+            login = log_in(browser, "alice", "alice-password")
         cookies = {"grader_session": login.cookies["grader_session"]}
         page = httpx.get(f"{running.url}/submissions/{submission}", cookies=cookies).text
     references = reference_strings(ta_view, sent)
@@ -380,7 +382,8 @@ def test_grader_submit_hands_in_waits_for_the_verdict_and_shows_what_the_student
 
 
 def test_forms_need_their_csrf_token_and_nothing_a_student_sends_runs(server: Server) -> None:
-    login = httpx.post(f"{server.url}/login", data={"user": "alice", "password": "alice-password"})
+    with httpx.Client(base_url=server.url) as browser:
+        login = log_in(browser, "alice", "alice-password")
     assert login.status_code == 303
     set_cookie = login.headers["set-cookie"].lower()
     assert "httponly" in set_cookie and "samesite=lax" in set_cookie

@@ -83,7 +83,8 @@ def test_a_ta_grades_a_group_on_the_page_and_the_student_sees_the_points(tmp_pat
             # the student's page, in the student's own browser session
             student = browser.open(f"{server.url}/login")
             student.send("Network.enable")
-            student.send("Network.clearBrowserCookies")
+            student.send("Network.clearBrowserCookies")  # the TA's session, and the form's cookie
+            _go(student, f"{server.url}/login?again")  # the form anew, with a log-in cookie of its own
             student.evaluate(
                 "document.getElementById('user').value = 'alice';"
                 "document.getElementById('password').value = 'alice-password';"

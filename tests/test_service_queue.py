@@ -15,7 +15,7 @@ import httpx
 import psutil
 import pytest
 from fastapi.routing import APIRoute
-from service_server import ROOT, Server, grading_process, make_course, seed_file, wait_graded
+from service_server import ROOT, Server, grading_process, log_in, make_course, seed_file, wait_graded
 from sqlalchemy import func, select
 
 from grader.service import api, pages
@@ -343,7 +343,8 @@ def test_the_demo_starts_a_course_with_credentials(tmp_path: Path) -> None:
         token = data["students"]["seed-001"]["token"]
         listing = httpx.get(f"{data['url']}/api/v1/assignments", headers={"Authorization": f"Bearer {token}"})
         assert len(listing.json()["assignments"]) == len(list((ROOT / "problems").glob("*.yaml")))
-        login = httpx.post(f"{data['url']}/login", data={"user": "ta", "password": data["ta"]["password"]})
+        with httpx.Client(base_url=data["url"]) as browser:
+            login = log_in(browser, "ta", data["ta"]["password"])
         assert login.status_code == 303 and login.headers["location"] == "/ta"
     finally:
         process.send_signal(signal.SIGTERM)

@@ -33,7 +33,7 @@ SEEDS = "activations-softmax-conv"
 PARTS = ("q1.derivative", "q1.via_h_1")  # graded by hand, and overridden with a reason
 SEED = seed_file(SEEDS, "seed-001").decode()
 STUDENTS = ("s1", "s2", "s3", "s4")
-UNLIMITED = ("--rate-limit", "100000")
+UNLIMITED = ("--rate-limit", "100000", "--student-hand-ins", "100000")
 SCALE = int(os.environ.get("GRADER_RACE_SCALE", "1"))  # benchmarks/race_service.py: longer runs
 
 

@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 from lti_platform import PageForms
-from service_server import Server, make_course, seed_file, wait_graded
+from service_server import Server, log_in, make_course, seed_file, wait_graded
 
 ASSIGNMENT = "a1-activations-conv"
 PHISH = "Your session expired: log in again at https://evil.example/login"
@@ -45,7 +45,7 @@ def test_a_submission_id_past_64_bits_is_not_found(tmp_path: Path) -> None:
 def test_ta_pages_show_no_text_a_link_carries(tmp_path: Path) -> None:
     course = make_course(tmp_path / "course", None)
     with Server(course) as server, server.client() as browser:
-        login = browser.post("/login", data={"user": "ta", "password": course.passwords["ta"]})
+        login = log_in(browser, "ta", course.passwords["ta"])
         assert login.status_code in (200, 303), login.text
         page = browser.get(f"/ta/assignments/{ASSIGNMENT}/parts/q1.derivative", params={"message": PHISH})
         assert page.status_code == 200, page.text
@@ -63,7 +63,7 @@ def test_a_refused_group_grade_shows_the_servers_reason_on_the_page(tmp_path: Pa
             files={"file": ("answers.yaml", seed_file("activations-softmax-conv", "seed-001"))},
         )
         wait_graded(alice, handed_in.json()["id"])
-        browser.post("/login", data={"user": "ta", "password": course.passwords["ta"]})
+        log_in(browser, "ta", course.passwords["ta"])
         page = browser.get(f"/ta/assignments/{ASSIGNMENT}/parts/{part}").text
         action, fields = PageForms(page).with_field("student", "alice")
         with server.client("ta") as ta:  # another tab grades alice first
@@ -103,7 +103,7 @@ def test_password_guessing_is_throttled_per_account_and_stalls_no_one(tmp_path: 
 
         def wrong(number: int) -> int:
             with server.client() as browser:
-                return browser.post("/login", data={"user": "ta", "password": f"guess {number}"}).status_code
+                return log_in(browser, "ta", f"guess {number}").status_code
 
         with ThreadPoolExecutor(16) as pool:
             guesses = [pool.submit(wrong, number) for number in range(16)]
@@ -114,7 +114,7 @@ def test_password_guessing_is_throttled_per_account_and_stalls_no_one(tmp_path: 
         assert answered_in < 3.0, f"a student's request waited {answered_in:.1f} s behind the guesses"
         assert set(statuses) <= {401, 429} and statuses.count(401) <= 10, statuses
         with server.client() as browser:
-            right = browser.post("/login", data={"user": "ta", "password": course.passwords["ta"]})
+            right = log_in(browser, "ta", course.passwords["ta"])
             assert right.status_code == 429 and "try again in" in right.text
-            other = browser.post("/login", data={"user": "bob", "password": course.passwords["bob"]})
+            other = log_in(browser, "bob", course.passwords["bob"])
             assert other.status_code == 303, other.text

@@ -25,7 +25,6 @@ from grader.reporting.lms import Roster, RosterError, RosterReporter, load_roste
 from grader.reporting.reporters import REPORTERS
 from grader.service import metrics, queue
 from grader.service.auth import allow, is_staff
-from grader.service.checking import run_check
 from grader.service.counting import counted_submissions, is_late
 from grader.service.course import LoadedAssignment, describe
 from grader.service.db import (
@@ -40,7 +39,7 @@ from grader.service.db import (
     lock_students,
     utcnow,
 )
-from grader.service.errors import ApiError
+from grader.service.errors import RETRY_AFTER_SECONDS, ApiError
 from grader.service.intake import answers_as_file, canonical_name
 from grader.service.visibility import student_json
 from grader.service.waiting import MAX_WAIT_SECONDS, wait_for
@@ -110,6 +109,25 @@ _NEXT_VERSION = select(func.coalesce(func.max(Submission.version), 0) + 1).where
     Submission.assignment_id == bindparam("assignment_id"), Submission.user_id == bindparam("user_id")
 )
 _ADD_SUBMISSION = insert(Submission).returning(Submission.id)
+_HAND_INS_IN_FLIGHT = (
+    select(func.count())
+    .select_from(Job)
+    .join(Submission, Submission.id == Job.submission_id)
+    .where(Submission.user_id == bindparam("user_id"), Job.kind == "grade", Job.status != JobStatus.DONE)
+)
+
+
+def hand_ins_bounded(db: Session | Connection, user: User, limit: int) -> None:
+    """429 when ``user`` has ``limit`` hand-ins not yet graded (a TA's regrades do not count)."""
+    waiting = db.execute(_HAND_INS_IN_FLIGHT, {"user_id": user.id}).scalar_one()
+    if waiting >= limit:
+        error = ApiError(
+            429,
+            f"you have {waiting} hand-ins waiting to be graded, the most a student may have:"
+            " hand in again once one is graded",
+        )
+        error.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        raise error
 
 
 def store_submission(
@@ -130,6 +148,7 @@ def store_submission(
     with service.db.write() as db:
         # Hand-ins of one student at once take turns, so each takes the next version number.
         lock_students(db, assignment.id, [user.id])
+        hand_ins_bounded(db, user, service.settings.student_hand_ins)
         owner = {"assignment_id": assignment.id, "user_id": user.id}
         fields["version"] = db.execute(_NEXT_VERSION, owner).scalar_one()
         fields["id"] = db.execute(_ADD_SUBMISSION, {**fields, "content": content}).scalar_one()
@@ -313,8 +332,7 @@ def my_submissions(request: Request, user: AnyUser) -> dict[str, Any]:
 async def check(assignment: str, request: Request, user: AnyUser) -> dict[str, Any]:
     loaded = assignment_named(request, assignment)
     filename, content = await read_body(request)
-    service = service_of(request)
-    return await run_in_threadpool(run_check, service.checks, loaded, user.name, filename, content)
+    return await service_of(request).checks.check(loaded, user.name, filename, content)  # no request thread
 
 
 # ---------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ import grader
 from grader.reporting.html import page
 from grader.service import metrics, queue
 from grader.service.api import router as api_router
+from grader.service.auth import SAFE_METHODS
 from grader.service.errors import ApiError, out_of_service, unavailable
 from grader.service.hand import router as hand_router
 from grader.service.lti.routes import install as install_lti
@@ -40,7 +41,6 @@ log = logging.getLogger("grader.service")
 access_log = logging.getLogger("grader.service.access")
 
 CSP = "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"  # pages set their own
-SAFE_METHODS = ("GET", "HEAD", "OPTIONS")  # requests that write nothing
 HEALTH_CHECK_SECONDS = 2.0  # /healthz waits this long for the database before it says "down"
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
@@ -52,26 +52,38 @@ SECURITY_HEADERS = {
 
 
 class BodyLimit:
-    """Refuses (413) a request body past ``limit`` bytes while it is being received, whatever
-    its Content-Length says (a chunked upload has none)."""
+    """Refuses a request body past ``limit`` bytes while it is being received, whatever its
+    Content-Length says (a chunked upload has none): 413; and one that has not all arrived
+    ``seconds`` after the route first asked for it (a slow client holding the request): 408."""
 
-    def __init__(self, app: ASGIApp, limit: int):
+    def __init__(self, app: ASGIApp, limit: int, seconds: float):
         self.app = app
         self.limit = limit
+        self.seconds = seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         received = 0
+        deadline: float | None = None
+        complete = False
 
         async def limited() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, deadline, complete
+            if complete:  # past the body: what is left to hear is the client's disconnect
+                return await receive()
+            deadline = deadline or asyncio.get_running_loop().time() + self.seconds
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise ApiError(408, f"the request body did not arrive within {self.seconds:g} s") from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
                     raise ApiError(413, f"the request body is over the limit of {self.limit:,} bytes")
+                complete = not message.get("more_body", False)
             return message
 
         await self.app(scope, limited, send)
@@ -104,7 +116,7 @@ class HeadersAndLog:
 
         try:
             await self.app(scope, receive, with_headers)
-        except ApiError as exc:  # the body limit's 413, raised while a route reads the body
+        except ApiError as exc:  # the body limit's 413 or 408, raised while a route reads the body
             if response_started:
                 raise
             await error_response(Request(scope), exc)(scope, receive, with_headers)
@@ -169,6 +181,35 @@ def _retrieved(future: asyncio.Future[Any]) -> None:
     """Take the outcome of a look nobody waited for to its end (asyncio logs it otherwise)."""
     if not future.cancelled():
         future.exception()
+
+
+def health(service: Service, jobs: dict[str, int] | None) -> dict[str, Any]:
+    """/healthz's answer, given the queue's counts (None: the database did not answer)."""
+    notices = service.course.notices  # files of the course folder not in force
+    full = saturated(service)
+    body: dict[str, Any] = {
+        "status": "down" if jobs is None else "saturated" if full else "degraded" if notices else "ok",
+        "version": grader.__version__,
+        "database": "up" if jobs is not None else "down",
+        "workers": "ready" if service.grading.ready.is_set() else "starting",
+        "course_files": [notice.as_json() for notice in notices],
+        "saturated": full,
+    }
+    if jobs is not None:
+        body.update(queued=jobs["queued"], grading=jobs["grading"])
+    return body
+
+
+def saturated(service: Service) -> dict[str, str]:
+    """What is full now, each with its numbers: the checks in flight, the request threads."""
+    full: dict[str, str] = {}
+    if service.checks.full:
+        full["checks"] = f"{service.checks.in_flight} of {service.checks.limit} in flight"
+    threads = anyio.to_thread.current_default_thread_limiter().statistics()
+    if threads.borrowed_tokens >= threads.total_tokens:
+        busy = f"{threads.borrowed_tokens} of {threads.total_tokens} busy"
+        full["request_threads"] = f"{busy}, {threads.tasks_waiting} requests waiting"
+    return full
 
 
 def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
@@ -247,19 +288,10 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:
         """The queue's counts, or 503 with "database": "down" when the database does not answer
-        within HEALTH_CHECK_SECONDS; "degraded" while a course file is not in force."""
-        jobs = await probe.job_counts()
-        notices = service.course.notices  # files of the course folder not in force
-        body: dict[str, Any] = {
-            "status": ("degraded" if notices else "ok") if jobs is not None else "down",
-            "version": grader.__version__,
-            "database": "up" if jobs is not None else "down",
-            "workers": "ready" if service.grading.ready.is_set() else "starting",
-            "course_files": [notice.as_json() for notice in notices],
-        }
-        if jobs is not None:
-            body.update(queued=jobs["queued"], grading=jobs["grading"])
-        return JSONResponse(body, status_code=200 if jobs is not None else 503)
+        within HEALTH_CHECK_SECONDS; 503 "saturated" while the checks or the request threads
+        are all taken (``saturated`` says which); "degraded" while a course file is not in force."""
+        body = health(service, await probe.job_counts())
+        return JSONResponse(body, status_code=503 if body["status"] in ("down", "saturated") else 200)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics_page() -> Response:
@@ -270,6 +302,8 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
         )
 
     # the whole body, a multipart envelope included, stays under twice the upload limit
-    app.add_middleware(BodyLimit, limit=2 * settings.max_upload_bytes + 64 * 1024)
+    app.add_middleware(
+        BodyLimit, limit=2 * settings.max_upload_bytes + 64 * 1024, seconds=settings.body_timeout
+    )
     app.add_middleware(HeadersAndLog)  # outermost: it sees the body limit's 413 too
     return app

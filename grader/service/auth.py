@@ -21,11 +21,15 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from grader.batch.integrity import intact, seal, store_key
 from grader.service.db import ApiToken, Role, User, WebSession, detached, utcnow
 from grader.service.errors import ApiError
 from grader.service.settings import Settings
 
 SESSION_COOKIE = "grader_session"
+LOGIN_COOKIE = "grader_login"  # the log-in form's nonce, before any session
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")  # requests that write nothing
 _hasher = PasswordHasher()
 
 
@@ -108,6 +112,22 @@ def end_session(db: Session, cookie: str) -> None:
         row.expires_at = utcnow()
 
 
+def login_form_token(nonce: str) -> str:
+    """The log-in form's CSRF token: the nonce of the browser's ``grader_login`` cookie, signed
+    with a key of this server's (a signed double-submit cookie: before any session, the form is
+    tied to the browser that fetched it, and a cookie planted by a sibling site carries no
+    signature)."""
+    return seal(_login_key(), "log-in form", nonce)
+
+
+def login_form_ok(nonce: str | None, sent: str) -> bool:
+    return bool(nonce) and intact(_login_key(), sent, "log-in form", nonce or "")
+
+
+def _login_key() -> bytes:
+    return hmac.digest(store_key(), b"grader: the log-in form's CSRF tokens", "sha256")
+
+
 def csrf_ok(session: WebSession, sent: str | None) -> bool:
     return bool(sent) and hmac.compare_digest(session.csrf_token, sent or "")
 
@@ -130,11 +150,6 @@ def authenticate(request: Request) -> User | None:
     request.state.web_session = None
     token = bearer(request)
     if token is not None:
-        wait = service.limiter.retry_after(digest(token))
-        if wait is not None:
-            error = ApiError(429, f"too many requests with this token; try again in {wait:.0f} s")
-            error.headers["Retry-After"] = str(max(1, round(wait)))
-            raise error
         with service.db.read() as connection:
             user = user_for_token(connection, token)
     elif cookie := request.cookies.get(SESSION_COOKIE):
@@ -143,8 +158,29 @@ def authenticate(request: Request) -> User | None:
             if web_session is not None:
                 user = db.get(User, web_session.user_id)
                 request.state.web_session = web_session
+    if user is not None:  # one budget per user, whichever token or session they send
+        wait = service.limiter.retry_after(f"user {user.id}")
+        if wait is not None:
+            error = ApiError(429, f"too many requests from your account; try again in {wait:.0f} s")
+            error.headers["Retry-After"] = str(max(1, round(wait)))
+            raise error
     request.state.user = user
     return user
+
+
+def cookie_csrf(request: Request) -> None:
+    """A request that changes state through the API with a session cookie (not a bearer token,
+    which a browser never sends by itself) carries the session's CSRF token in ``X-CSRF-Token``,
+    as a page's script would: another site's form or script cannot read it."""
+    session = getattr(request.state, "web_session", None)
+    if session is None or request.method in SAFE_METHODS or not request.url.path.startswith("/api/"):
+        return
+    if not csrf_ok(session, request.headers.get(CSRF_HEADER)):
+        raise ApiError(
+            403,
+            f"with a session cookie, the API needs the session's CSRF token in the {CSRF_HEADER} header"
+            " (or send 'Authorization: Bearer TOKEN' instead)",
+        )
 
 
 def allow(*roles: str) -> Callable[[Request], Awaitable[User]]:
@@ -158,6 +194,8 @@ def allow(*roles: str) -> Callable[[Request], Awaitable[User]]:
     # database (/favicon.ico, /healthz) and the long polls' answers.
     async def dependency(request: Request) -> User:
         user = await run_in_threadpool(authenticate, request)
+        if user is not None:
+            cookie_csrf(request)
         if user is None:
             if bearer(request) is not None:
                 raise ApiError(

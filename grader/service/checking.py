@@ -3,12 +3,19 @@
 The upload is read by the CLI's loader, graded by the batch's executor (a worker
 process, under every limit a batch has), and rendered by ``grader.reporting.check``
 with the verdicts of ``visible`` parts only, each as a student may see it.
+
+A check never holds a request thread: it runs in the check runner's own threads while its
+request waits in the event loop. At most ``max_checks`` are in flight on the server (503
+past them, and /healthz says "saturated"), and ``student_checks`` of one student (429).
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from grader.batch.executors import Executor
@@ -17,6 +24,7 @@ from grader.core.verdict import Status
 from grader.loading import load_submission
 from grader.reporting.check import check_result, render_check
 from grader.service.course import LoadedAssignment
+from grader.service.errors import RETRY_AFTER_SECONDS, ApiError
 from grader.service.executing import WorkerSetups, make_executor, one_task
 from grader.service.intake import scratch_folder, unreadable
 from grader.service.settings import Settings
@@ -33,8 +41,63 @@ class CheckRunner:
     def __init__(self, settings: Settings):
         self.settings = settings.model_copy(update={"workers": min(settings.workers, 1)})
         self.setups = WorkerSetups(settings)
+        self.limit = settings.max_checks
+        self.per_student = settings.student_checks
         self._executor: Executor | None = None
         self._lock = threading.Lock()
+        threads = max(self.settings.workers, 1) + 1  # one per check worker, one to read the next upload
+        self._threads = ThreadPoolExecutor(threads, thread_name_prefix="grader-check")
+        self._in_flight: Counter[str] = Counter()  # by student: running or waiting for a thread
+        self._counting = threading.Lock()
+
+    @property
+    def in_flight(self) -> int:
+        with self._counting:
+            return sum(self._in_flight.values())
+
+    @property
+    def full(self) -> bool:
+        """Every check the server takes is taken: the next one is refused."""
+        return self.in_flight >= self.limit
+
+    async def check(
+        self, assignment: LoadedAssignment, student: str, filename: str, content: bytes
+    ) -> dict[str, Any]:
+        """:func:`run_check` in the runner's threads, awaited in the event loop; refused when the
+        student's checks or the server's are all in flight. A check counts until it has ended,
+        even when its client stopped waiting."""
+        self._admit(student)
+        try:
+            running = self._threads.submit(run_check, self, assignment, student, filename, content)
+        except RuntimeError:  # the server is stopping
+            self._done(student)
+            raise ApiError(503, "the server is stopping; check again in a moment") from None
+        running.add_done_callback(lambda _: self._done(student))
+        return await asyncio.wrap_future(running)
+
+    def _admit(self, student: str) -> None:
+        with self._counting:
+            if self._in_flight[student] >= self.per_student:
+                error = ApiError(
+                    429,
+                    f"you have {self._in_flight[student]} checks running, the most a student may have"
+                    " at once: wait for their answers, then check again",
+                )
+            elif sum(self._in_flight.values()) >= self.limit:
+                error = ApiError(
+                    503, f"the server is running {self.limit} checks, all it takes at once; check again soon"
+                )
+            else:
+                self._in_flight[student] += 1
+                return
+        error.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        raise error
+
+    def _done(self, student: str) -> None:
+        with self._counting:
+            self._in_flight[student] -= 1
+            if self._in_flight[student] <= 0:
+                del self._in_flight[student]
 
     @property
     def executor(self) -> Executor:
@@ -44,6 +107,7 @@ class CheckRunner:
             return self._executor
 
     def close(self) -> None:
+        self._threads.shutdown(wait=False, cancel_futures=True)
         with self._lock:
             executor, self._executor = self._executor, None
         if executor is not None:

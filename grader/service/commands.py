@@ -37,6 +37,27 @@ SHIPPED = Path(__file__).resolve().parent.parent.parent  # the repository: probl
     type=click.IntRange(1),
     help="Requests per token per minute.",
 )
+@click.option(
+    "--max-checks",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Checks (POST .../check) in flight on the server; past them, 503 and /healthz 'saturated'.",
+)
+@click.option(
+    "--student-checks",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Checks one student may have in flight; past them, 429.",
+)
+@click.option(
+    "--student-hand-ins",
+    default=100,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Hand-ins of one student waiting to be graded; past them, 429.",
+)
 @click.option("--secure-cookies", is_flag=True, help="Mark cookies Secure (behind TLS).")
 @click.option(
     "--poll-seconds",
@@ -52,6 +73,21 @@ SHIPPED = Path(__file__).resolve().parent.parent.parent  # the repository: probl
     show_default=True,
     type=click.IntRange(1, 1024),
     help="Threads for requests' database and file work (more help a distant PostgreSQL).",
+)
+@click.option(
+    "--header-timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Seconds a client has to send a request's line and headers (from its connection, or the "
+    "answer before); past them the connection is closed. Idle kept-alive connections close then too.",
+)
+@click.option(
+    "--body-timeout",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Seconds a client has to send a request's body once the server reads it; past them, 408.",
 )
 @click.option(
     "--lti-key-days",

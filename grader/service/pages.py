@@ -37,12 +37,16 @@ from grader.service.api import (
     submissions_where,
 )
 from grader.service.auth import (
+    LOGIN_COOKIE,
     SESSION_COOKIE,
     allow,
     authenticate,
     csrf_ok,
     end_session,
     is_staff,
+    login_form_ok,
+    login_form_token,
+    new_secret,
     set_session_cookie,
     start_session,
     user_for_token,
@@ -148,9 +152,13 @@ def deadline_text(assignment: LoadedAssignment) -> str:
 def login_form(
     request: Request, message: str = "", token: str = "", status: int | None = None
 ) -> HTMLResponse:
+    """The log-in page; its forms carry the CSRF token of the browser's log-in cookie (a new
+    one when the browser has none)."""
+    nonce = request.cookies.get(LOGIN_COOKIE) or new_secret()
+    csrf = f"<input type='hidden' name='csrf' value='{escape(login_form_token(nonce))}'>"
     alert = f"<p class='alert'>{escape(message)}</p>" if message else ""
     token_form = (
-        "<h2>Log in with your link</h2><form class='stack' method='post' action='/login'>"
+        f"<h2>Log in with your link</h2><form class='stack' method='post' action='/login'>{csrf}"
         f"<input type='hidden' name='token' value='{escape(token)}'>"
         "<button type='submit'>Log in</button></form>"
         if token
@@ -158,13 +166,17 @@ def login_form(
     )
     body = (
         f"<h1>grader: log in</h1>{alert}{token_form}"
-        "<form class='stack' method='post' action='/login'>"
+        f"<form class='stack' method='post' action='/login'>{csrf}"
         "<label for='user'>User</label><input type='text' id='user' name='user' autocomplete='username'>"
         "<label for='password'>Password</label>"
         "<input type='password' id='password' name='password' autocomplete='current-password'>"
         "<button type='submit'>Log in</button></form>"
     )
     response = html(page("grader: log in", body, css=PAGE_CSS), status=status or (401 if message else 200))
+    settings = service_of(request).settings
+    response.set_cookie(
+        LOGIN_COOKIE, nonce, httponly=True, samesite="lax", secure=settings.secure_cookies, path="/login"
+    )
     return response
 
 
@@ -179,14 +191,20 @@ async def login(
     user: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     token: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    """A password or a token; a new session (its cookie HttpOnly, SameSite=Lax, Secure behind TLS).
-    A session can only be started by a form this server rendered: the browser's SameSite
-    cookie and the session's own CSRF token protect every form after it. Failed log-ins are
+    """A password or a token, from the form this server rendered for this browser (its CSRF
+    token matches the browser's log-in cookie: another site cannot log a browser in to an
+    account of its choosing); a new session (its cookie HttpOnly, SameSite=Lax, Secure behind TLS),
+    whose own CSRF token protects every form after it. Failed log-ins are
     counted per account and per client address (:class:`grader.service.service.LoginThrottle`);
     a password is checked by the service's few hashing threads, never a request thread, and
     with no database transaction open."""
     service = service_of(request)
+    if not login_form_ok(request.cookies.get(LOGIN_COOKIE), csrf):
+        return login_form(
+            request, "This log-in form is stale or from another site: log in on this page.", status=403
+        )
     address = request.client.host if request.client else ""
     account = user if not token else ""
     wait = service.logins.attempt(account, address)
@@ -207,6 +225,7 @@ async def login(
     cookie = await run_in_threadpool(_start, service, found, "token" if token else "password")
     response = RedirectResponse("/ta" if found.role != Role.STUDENT else "/", status_code=303)
     set_session_cookie(response, cookie, service.settings)
+    response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
 
 

@@ -4,6 +4,7 @@ submission."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import shutil
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from grader.batch import submission_folders
 from grader.core import memtrace
@@ -30,6 +32,24 @@ from grader.service.settings import Settings
 # A request waits that long after each database call when another request's thread is
 # busy in Python (rendering a page, reading an upload); a request makes a dozen such calls.
 SWITCH_INTERVAL_SECONDS = 0.0005
+
+
+class SlowClientProtocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with a deadline on each request's head. uvicorn arms its
+    keep-alive timer only once an answer is sent, and cancels it at the first byte of the next
+    request: a client that sends half a header holds its connection for ever (slowloris). Here
+    the timer also runs from the connection's start, and only a complete head stops it (uvicorn
+    cancels it when h11 hands over the request); past it, the connection is closed."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self.timeout_keep_alive_task = self.loop.call_later(
+            self.timeout_keep_alive, self.timeout_keep_alive_handler
+        )
+
+    def data_received(self, data: bytes) -> None:
+        self.conn.receive_data(data)  # uvicorn's, less cancelling the timer at the first byte
+        self.handle_events()
 
 
 class _Server(uvicorn.Server):
@@ -57,6 +77,8 @@ def serve(settings: Settings, host: str, port: int, on_ready: Any = None) -> Non
         log_level="info",
         access_log=False,  # the app logs every request as JSON
         proxy_headers=True,
+        http=SlowClientProtocol,
+        timeout_keep_alive=max(1, round(settings.header_timeout)),
         timeout_graceful_shutdown=30,
     )
     server = _Server(config, on_shutdown=app.state.service.verdicts.close)

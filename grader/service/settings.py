@@ -20,6 +20,12 @@ class Settings(BaseModel):
     max_upload_bytes: int = Field(default=1 << 20, ge=1)
     rate_limit: int = Field(default=120, ge=1)  # requests per token per rate_window
     rate_window: float = Field(default=60.0, gt=0)
+    # What is in flight at once: checks on the server (running or waiting for the check worker;
+    # /healthz says "saturated" when they are all taken), and each student's checks and
+    # hand-ins not yet graded (past either, a 429 that says so).
+    max_checks: int = Field(default=8, ge=1)
+    student_checks: int = Field(default=2, ge=1)
+    student_hand_ins: int = Field(default=100, ge=1)
     session_hours: float = Field(default=12.0, gt=0)
     secure_cookies: bool = False  # set behind TLS (--secure-cookies, or a https:// --public-url)
     # How often idle workers look for jobs no nudge announced (queued by another server on the
@@ -31,6 +37,11 @@ class Settings(BaseModel):
     # one at a time: a few threads serve a burst in arrival order, forty share it and all
     # finish late, and the writer in hand waits for the interpreter between statements.
     request_threads: int = Field(default=8, ge=1)
+    # Slow clients: a request's line and headers arrive within header_timeout of the connection
+    # (or of the answer before, on a kept-alive one), its body within body_timeout of the route
+    # asking for it; past them the connection is closed (head) or answered 408 (body).
+    header_timeout: float = Field(default=10.0, gt=0)
+    body_timeout: float = Field(default=60.0, gt=0)
     lti_key_days: float | None = Field(default=None, gt=0)  # rotate the LTI tool key when this old
     # How long opening a database connection, and one statement (waiting for a lock included),
     # may take before the database counts as down: the request is answered 503, not held.
