@@ -38,6 +38,8 @@ MAX_NODES = 400  # formula nodes read, per side
 SCALAR_BUILTINS = frozenset(UNARY) | {"max", "min", "log", "heaviside", "leaky_relu", "root", "mod", "round"}
 
 _CONTEXT = fmpq_mpoly_ctx.get(tuple(f"a{i}" for i in range(MAX_ATOMS)), "lex")
+_GENERATORS = _CONTEXT.gens()
+_ONE = _CONTEXT.from_dict({}) + 1
 
 
 class NotRational(Exception):
@@ -153,11 +155,11 @@ class Reader:
             index = self.atoms[key] = len(self.atoms)
         if restricts:
             side.atoms.add(index)
-        return Fraction2(_CONTEXT.gens()[index], _CONTEXT.from_dict({}) + 1)
+        return Fraction2(_GENERATORS[index], _ONE)
 
 
 def _constant(value: Fraction) -> Fraction2:
-    one = _CONTEXT.from_dict({}) + 1
+    one = _ONE
     return Fraction2(one * fmpq(value.numerator, value.denominator), one)
 
 
@@ -171,7 +173,7 @@ def _divided(a: Fraction2, b: Fraction2, side: Side) -> Fraction2:
 def _reduced(num: fmpq_mpoly, den: fmpq_mpoly) -> Fraction2:
     """In lowest terms, the denominator's leading coefficient 1 (one form per function)."""
     if num.is_zero():
-        return Fraction2(num, _CONTEXT.from_dict({}) + 1)
+        return Fraction2(num, _ONE)
     if den.total_degree() > 0:
         common = num.gcd(den)
         if common.total_degree() > 0:
