@@ -37,6 +37,13 @@ MAX_NODES = 400  # formula nodes read, per side
 # Built-ins read as atoms: scalar in, scalar out (array builtins such as ones(n) are refused).
 SCALAR_BUILTINS = frozenset(UNARY) | {"max", "min", "log", "heaviside", "leaky_relu", "root", "mod", "round"}
 
+# Even and odd functions (their argument's sign is made canonical), and the reciprocal
+# trigonometric functions as quotients of sines and cosines (defined where those are not 0).
+# (Every one of these has a value at every real number.)
+PARITY = {"sin": "odd", "cos": "even", "sinh": "odd", "cosh": "even", "tanh": "odd", "atan": "odd"}
+PARITY |= {"asinh": "odd", "abs": "even"}
+RECIPROCAL_TRIG = {"tan": ("sin", "cos"), "cot": ("cos", "sin"), "sec": ("one", "cos"), "csc": ("one", "sin")}
+
 _CONTEXT = fmpq_mpoly_ctx.get(tuple(f"a{i}" for i in range(MAX_ATOMS)), "lex")
 _GENERATORS = _CONTEXT.gens()
 _ONE = _CONTEXT.from_dict({}) + 1
@@ -74,6 +81,7 @@ class Reader:
     lets: Mapping[str, ast.Node]
     atoms: dict[str, int] = field(default_factory=dict)
     nodes: int = 0
+    circle: dict[str, dict[str, fmpq_mpoly]] = field(default_factory=dict)  # sin and cos of each argument
 
     def read(self, node: ast.Node) -> tuple[Fraction2, Side]:
         side = Side()
@@ -143,8 +151,37 @@ class Reader:
         resolved = _resolved(name, self.functions)
         if resolved.startswith("builtin ") and resolved.removeprefix("builtin ") not in SCALAR_BUILTINS:
             raise NotRational(f"{name} is not read as a scalar function")
-        keys = " ".join(self._value(arg, side, inside).key() for arg in args)
-        return self._atom(f"{resolved}({keys})", side)
+        values = [self._value(arg, side, inside) for arg in args]
+        builtin = resolved.removeprefix("builtin ")
+        if len(values) == 1 and builtin in RECIPROCAL_TRIG:
+            top, bottom = RECIPROCAL_TRIG[builtin]
+            return _divided(self._trig(top, values[0], side), self._trig(bottom, values[0], side), side)
+        if len(values) == 1 and builtin in PARITY:
+            return self._trig(builtin, values[0], side)
+        return self._atom(f"{resolved}({' '.join(value.key() for value in values)})", side)
+
+    def _trig(self, name: str, argument: Fraction2, side: Side) -> Fraction2:
+        """``name(argument)`` with the argument's sign made canonical where the function is
+        even or odd (``cos(-x)`` is ``cos(x)``, ``sin(-x)`` is ``-sin(x)``); 1 for ``one``."""
+        if name == "one":
+            return _constant(Fraction(1))
+        flipped = not argument.num.is_zero() and argument.num.leading_coefficient() < 0
+        if flipped:
+            argument = Fraction2(-argument.num, argument.den)
+        value = self._atom(f"builtin {name}({argument.key()})", side, restricts=False)
+        if name in ("sin", "cos"):
+            self.circle.setdefault(argument.key(), {})[name] = value.num
+        if flipped and PARITY[name] == "odd":
+            return Fraction2(-value.num, value.den)
+        return value
+
+    def on_circle(self, polynomial: fmpq_mpoly) -> fmpq_mpoly:
+        """The polynomial reduced by sin(u)^2 + cos(u)^2 = 1 for each argument u met with both
+        (one normal form: the relations' leading monomials are coprime, a Groebner basis)."""
+        for pair in self.circle.values():
+            if "sin" in pair and "cos" in pair:
+                _, polynomial = divmod(polynomial, pair["sin"] ** 2 + pair["cos"] ** 2 - 1)
+        return polynomial
 
     def _atom(self, key: str, side: Side, restricts: bool = True) -> Fraction2:
         """The atom's variable; one that may have no value (``log(u)``, not ``x``) is noted."""
@@ -207,6 +244,7 @@ class Reading:
     ans: Fraction2
     ref_side: Side
     ans_side: Side
+    reader: Reader
 
     def answer_defined_where_reference_is(self) -> bool:
         return self.ans_side.atoms <= self.ref_side.atoms and _factors(self.ans_side.divisors) <= _factors(
@@ -263,7 +301,7 @@ def read_both(
         ans_value, ans_side = reader.read(ans)
     except NotRational:
         return None
-    return Reading(ref_value, ans_value, ref_side, ans_side)
+    return Reading(ref_value, ans_value, ref_side, ans_side, reader)
 
 
 def within_tolerance(reading: Reading, rtol: float, atol: float) -> str | None:
@@ -272,7 +310,7 @@ def within_tolerance(reading: Reading, rtol: float, atol: float) -> str | None:
     if not reading.answer_defined_where_reference_is():
         return None
     difference = reading.difference()
-    if difference.num.is_zero():
+    if reading.reader.on_circle(difference.num).is_zero():
         return "proved: the two are the same rational function of their terms (exact polynomial identity)"
     if difference.num.total_degree() == 0 and difference.den.total_degree() == 0:
         gap = abs(Fraction(str(difference.num.leading_coefficient())))
