@@ -234,7 +234,8 @@ def test_reference_is_parsed_once_per_part() -> None:
 
 def test_symbolic_confirmation_always(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(symbolic, "SYMBOLIC_MODE", "always")
-    decay = part(symbols={"x": "real", "y": "real"}, answer="(x + y)^2")
-    verdict = check(decay, "x^2 + 2 x y + y^2")
+    # an identity the exact polynomial reading (which proves (x + y)^2 itself) does not see
+    decay = part(symbols={"x": "real", "y": "real"}, answer="cos(2 x) + y")
+    verdict = check(decay, r"2 \cos(x)^2 - 1 + y")
     assert verdict.status is Status.CORRECT
     assert "symbolic: sympy simplifies the difference to 0" in verdict.decision.method

@@ -19,7 +19,7 @@ from grader.mathlang.evaluate import (
 )
 from grader.mathlang.values import Val, describe
 from grader.mathlang.wording import with_article
-from grader.types.expression import exactpl, validated
+from grader.types.expression import exactpl, identity, validated
 from grader.types.expression.feedback import (
     NOT_EXPECTED,
     _fmt,
@@ -29,7 +29,7 @@ from grader.types.expression.feedback import (
     canonical,
     printed_length,
 )
-from grader.types.expression.outcome import Outcome, Sides
+from grader.types.expression.outcome import Outcome, Sides, weakest
 from grader.types.expression.prepare import (
     DENSER_ROUNDS,
     MATRIX_MIN_POINTS,
@@ -64,7 +64,7 @@ def compare(prep: Prepared, sides: Sides) -> Outcome:
     if not ast.free_names(sides.ref) and not ast.free_names(sides.ans) and not sides.overrides:
         constant = _compare_constants(prep, sides) or _settle_constants(prep, sides)
         if constant is not None:
-            return constant
+            return _certified(prep, sides, constant)
     decided = exactpl.decide(prep, sides)
     if decided is not None:
         return decided
@@ -80,7 +80,9 @@ def compare(prep: Prepared, sides: Sides) -> Outcome:
         if exactly.equal:
             exactly.method = f"{found.method}; {exactly.method}"
         return exactly
-    found = _symbolic_confirmation(prep, sides, found)
+    found = _certified(prep, sides, found)
+    if not found.exact:
+        found = _symbolic_confirmation(prep, sides, found)
     if not found.exact:
         bounded = validated.bound_on_domain(prep, sides)
         if bounded is not None:
@@ -92,6 +94,57 @@ def compare(prep: Prepared, sides: Sides) -> Outcome:
             f"resolve, and the two formulas were not shown equal exactly ({found.method})"
         )
     return found
+
+
+def _certified(prep: Prepared, sides: Sides, found: Outcome) -> Outcome:
+    """An agreement found at probes (or at 40 digits), with a certificate where
+    :func:`_identity` shows it."""
+    if found.equal and not found.exact:
+        proved = _identity(prep, sides)
+        if proved is not None:
+            found.method += f"; {proved.method}"
+            found.certificate = proved.certificate
+    return found
+
+
+def _identity(prep: Prepared, sides: Sides) -> Outcome | None:
+    """Two scalar formulas (or lists and matrices of them, entry by entry) shown equal within
+    the tolerance exactly: symbol-free entries by their exact or ball values, the others as
+    rational functions over their atoms (:mod:`identity`); None where any entry is not."""
+    if sides.overrides or sides.ref_is_student:
+        return None
+    if prep.is_matrix:
+        if not identity.same_tree(sides.ref, sides.ans, prep.functions):
+            return None
+        method = "proved: the expected formula, written otherwise (the same tree)"
+        return Outcome(True, "", 0, method, certificate=Certificate.PROVED)
+    pairs = identity.entries(sides.ref, sides.ans)
+    if pairs is None:
+        return None
+    kinds: list[Certificate] = []
+    methods: list[str] = []
+    for ref, ans in pairs:
+        shown = _entry_identity(prep, Sides(ref, ans, sides.text))
+        if shown is None:
+            return None
+        kinds.append(shown.kind)
+        methods.append(shown.method)
+    method = methods[0] if len(set(methods)) == 1 else "; ".join(sorted(set(methods)))
+    if len(pairs) > 1:
+        method = f"{method} (each of {len(pairs)} entries)"
+    return Outcome(True, "", 0, method, certificate=weakest(kinds))
+
+
+def _entry_identity(prep: Prepared, sides: Sides) -> Outcome | None:
+    if not ast.free_names(sides.ref) and not ast.free_names(sides.ans):
+        try:
+            settled = _compare_constants(prep, sides) or validated.settle_constants(prep, sides)[0]
+        except MathError:
+            return None
+        return settled if settled is not None and settled.equal else None
+    reading = identity.read_both(sides.ref, sides.ans, prep.functions, dict(prep.lets))
+    why = None if reading is None else identity.within_tolerance(reading, prep.part.rtol, prep.part.atol)
+    return None if why is None else Outcome(True, "", 0, why, certificate=Certificate.PROVED)
 
 
 # The integer points of the aimed probes evaluated exactly, at most this many.

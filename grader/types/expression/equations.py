@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from grader.core.deferred import needs
+from grader.core.verdict import Certificate
 from grader.mathlang import ast
 from grader.mathlang.evaluate import (
     evaluate_val,
 )
 from grader.mathlang.values import Env, show
+from grader.types.expression import identity
 from grader.types.expression.compare import _close, compare
 from grader.types.expression.feedback import _fmt, canonical, point_text
 from grader.types.expression.outcome import Outcome, Sides
@@ -40,15 +42,36 @@ def compare_equations(prep: Prepared, ref: ast.Relation, ans: ast.Relation, text
     reference, answer = Equation(ref, show(ref), True), Equation(ans, text, False)
     decided = identity_outcome(prep, reference, answer)
     if decided is not None:
-        return decided
+        return _proportional(prep, ref, ans, decided)
     ratio = _ratio_test(prep, ref, ans, text)
     if ratio.equal:
-        return ratio
+        return _proportional(prep, ref, ans, ratio)
     exact = polynomial_outcome(prep, ref, ans)
     if exact is not None:
         return exact
     label = f"{ref_iso[0]} = {show(ref_iso[1])}" if ref_iso else ""
     return compare_solution_sets(prep, reference, answer, label)
+
+
+def _proportional(prep: Prepared, ref: ast.Relation, ans: ast.Relation, found: Outcome) -> Outcome:
+    """An equivalence found at probes, proved where lhs - rhs of the answer is exactly a
+    nonzero constant times that of the reference (both 0 for two identities), over the
+    same atoms and denominators (so the two are defined at the same points)."""
+    if not found.equal or found.exact or prep.is_matrix:
+        return found
+    reading = identity.read_both(_difference(ref), _difference(ans), prep.functions, dict(prep.lets))
+    if reading is None or not reading.same_domain():
+        return found
+    if reading.ref.num.is_zero() and reading.ans.num.is_zero():
+        proof = "proved: both equations are identities (lhs - rhs is the zero rational function)"
+    else:
+        ratio = reading.ratio()
+        if not ratio:
+            return found
+        proof = f"proved: lhs - rhs is exactly {ratio} times the expected (exact polynomial identity)"
+    found.method = f"{found.method}; {proof}"
+    found.certificate = Certificate.PROVED
+    return found
 
 
 def _matrix_equations(

@@ -23,7 +23,7 @@ from flint import arb
 
 from grader.core.deferred import needs
 from grader.core.verdict import Certificate
-from grader.mathlang import ast
+from grader.mathlang import ast, jets
 from grader.mathlang.balls import (
     PRECISIONS,
     UNARY,
@@ -40,6 +40,7 @@ from grader.types.expression.prepare import Prepared, relevant_scalars
 from grader.types.expression.symbolic import PROOF_MAX_OPS, SYMPY
 
 SHOWN_PRECISION = 256  # bits of the values a witness shows
+TAYLOR_COST = 4  # a box bounded by Taylor enclosures costs about this many plain ones
 BOUND_BOXES = 300  # boxes a branch and bound may evaluate (a certificate is a bonus)
 PROOF_BOXES = 4000  # and when the part requires a proof
 # Formula nodes it may evaluate in all, about 0.05 s and 0.5 s at 1.5 us a node: a budget of
@@ -235,7 +236,8 @@ def _branch_and_bound(
     rtol, atol = prep.part.rtol, prep.part.atol
     lets = {**dict(prep.lets)}
     constants = {name: ball(float(v)) for name, v in prep.part.constants.items()}
-    budget = box_budget(prep, sides, difference)
+    taylor = _taylor_difference(prep, sides, names, difference)
+    budget = box_budget(prep, sides, difference) // (TAYLOR_COST if taylor is not None else 1)
     stack = [start]
     boxes = 0
     with precision(64):
@@ -247,11 +249,12 @@ def _branch_and_bound(
             values = {name: _interval(lo, hi) for name, (lo, hi) in zip(names, box, strict=True)}
             try:
                 r = ball_value(sides.ref, {**values, **constants}, prep.functions, lets)
-                gap = (
-                    sympy_ball(difference, {**values, **constants})
-                    if difference is not None
-                    else ball_value(sides.ans, {**values, **constants}, prep.functions, lets) - r
-                )
+                if difference is not None:
+                    gap = sympy_ball(difference, {**values, **constants})
+                elif taylor is not None:
+                    gap = jets.enclosure(taylor, names[0], *box[0], constants, prep.functions, lets)
+                else:
+                    gap = ball_value(sides.ans, {**values, **constants}, prep.functions, lets) - r
             except NotBallError:
                 return None
             except (ZeroDivisionError, ValueError, OverflowError):
@@ -263,8 +266,32 @@ def _branch_and_bound(
             if not halves:  # a box floats cannot split further: not bounded
                 return None
             stack.extend(halves)
-    method = f"interval bound: |difference| within the tolerance on {boxes} boxes covering the domain"
+    domain = ", ".join(f"{name} in [{lo:g}, {hi:g}]" for name, (lo, hi) in zip(names, start, strict=True))
+    how = f"Taylor enclosures of order {jets.ORDER}" if taylor is not None else "balls"
+    method = (
+        f"interval bound: |difference| within the tolerance, bounded by interval arithmetic on {domain} "
+        f"({boxes} boxes, {how})"
+    )
     return Outcome(True, "", boxes, method, certificate=Certificate.INTERVAL_BOUND)
+
+
+def _taylor_difference(
+    prep: Prepared, sides: Sides, names: Sequence[str], difference: Any
+) -> ast.Node | None:
+    """``answer - reference`` when it is bounded by Taylor enclosures: one symbol, every
+    function in it with a series (:mod:`grader.mathlang.jets`); else None (plain balls)."""
+    if len(names) != 1 or difference is not None:
+        return None
+    node = ast.BinOp(sides.ans.pos, "-", sides.ans, sides.ref)
+    probe = {name: ball(float(v)) for name, v in prep.part.constants.items()}
+    try:
+        with precision(64):
+            jets.enclosure(node, names[0], 0.25, 0.5, probe, prep.functions, dict(prep.lets))
+    except NotBallError:
+        return None
+    except (ZeroDivisionError, ValueError, OverflowError):
+        pass  # covered, only not at that box
+    return node
 
 
 def box_budget(prep: Prepared, sides: Sides, difference: Any) -> int:
