@@ -26,7 +26,7 @@ from grader.reporting.reporters import REPORTERS
 from grader.service import metrics, queue
 from grader.service.auth import allow, is_staff
 from grader.service.checking import run_check
-from grader.service.counting import counted_submissions, is_late
+from grader.service.counting import counted_submissions, is_late, with_hand_in
 from grader.service.course import LoadedAssignment, describe
 from grader.service.db import (
     AuditEntry,
@@ -42,6 +42,7 @@ from grader.service.db import (
 )
 from grader.service.errors import ApiError
 from grader.service.intake import answers_as_file, canonical_name
+from grader.service.shown import shown_time
 from grader.service.visibility import student_json
 from grader.service.waiting import MAX_WAIT_SECONDS, wait_for
 
@@ -117,8 +118,9 @@ def store_submission(
 ) -> Submission:
     """Keep a new version and queue its grading; detached, without its content."""
     service = service_of(request)
-    service.uploads.read(filename, content, user.name, assignment.name)  # 422 with a caret when unreadable
     now = utcnow()
+    refuse_after_close(assignment, user.name, now)
+    service.uploads.read(filename, content, user.name, assignment.name)  # 422 with a caret when unreadable
     fields: dict[str, Any] = {
         "assignment_id": assignment.id,
         "user_id": user.id,
@@ -140,6 +142,17 @@ def store_submission(
     service.jobs_queued()
     metrics.SUBMISSIONS.inc()
     return detached(Submission, fields)
+
+
+def refuse_after_close(assignment: LoadedAssignment, student: str, now: dt.datetime) -> None:
+    """403 once the assignment closed for ``student`` (their extension moves their close)."""
+    close = assignment.close_for(student)
+    if close is not None and now > close:
+        raise ApiError(
+            403,
+            f"{assignment.name} closed at {shown_time(close, assignment.zone)}: hand-ins are no longer "
+            "taken; ask a TA for an extension",
+        )
 
 
 @router.get("/assignments")
@@ -371,6 +384,8 @@ def counted_rows(request: Request, assignment: LoadedAssignment) -> list[tuple[S
             if verdict is not None:
                 report = stored_report(verdict)
                 report.student = report.folder = user.name
+                due = assignment.due_for(user.name)
+                with_hand_in(report, submission.version, submission.created_at, due, assignment.penalty)
                 counted.append((submission, report))
         return counted
 

@@ -1,0 +1,229 @@
+"""A term on the service (issue 49): a late policy (close, penalty) and extensions in
+course.yaml, ``grader extend`` and the TA's form; every export, the dashboard and the LMS score
+carry the counted version, its lateness and the penalty; a student reads before handing in that
+it will be late and what that costs; times in the course's zone; scores to 2 decimals."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from service_server import Course, Server, make_course, wait_graded
+from sqlalchemy import select
+
+from grader.cli import main
+from grader.service.counting import Penalty, close_for, penalty_points
+from grader.service.course import CourseFileError, parse_course_config
+from grader.service.db import AuditEntry, Database
+from grader.service.settings import Settings
+
+TERM_PROBLEMS = textwrap.dedent(
+    """\
+    assignment: term
+    title: Term
+    questions:
+      - id: q1
+        type: number
+        points: 10
+        answer: 4
+        visible: true
+      - id: q2
+        type: number
+        points: 10
+        answer: 2
+    """
+)
+ANSWERS = b"answers:\n  q1: 4\n  q2: 2\n"
+DAY = dt.timedelta(days=1)
+
+
+def iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ---- the policy's arithmetic -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "late_by", "given", "taken"),
+    [
+        ({"per_day": "10%"}, dt.timedelta(hours=1), 20, 2),  # a day begun is a day
+        ({"per_day": "10%"}, dt.timedelta(days=3, hours=2), 20, 8),
+        ({"per_day": "10%", "floor": "50%"}, dt.timedelta(days=9), 20, 10),  # never below half
+        ({"per_day": "10%", "floor": "50%"}, dt.timedelta(days=9), 8, 0),  # already below: kept
+        ({"per_hour": 1}, dt.timedelta(hours=5, minutes=1), 20, 1.2),
+        ({"fixed": "25%"}, dt.timedelta(seconds=1), 12, 5),  # a share of the points possible
+        ({"fixed": "25%"}, dt.timedelta(0), 12, 0),  # on time
+    ],
+)
+def test_a_penalty_takes_a_share_of_the_points_possible_down_to_the_floor(
+    written: dict[str, object], late_by: dt.timedelta, given: float, taken: float
+) -> None:
+    assert penalty_points(Penalty.model_validate(written), late_by, given, 20) == pytest.approx(taken)
+
+
+def test_course_yaml_reads_close_penalty_and_canvas_and_says_what_is_wrong() -> None:
+    config = parse_course_config(
+        "timezone: Europe/Berlin\nassignments:\n  hw2:\n    due: 2026-12-01\n    close: 2026-12-08\n"
+        "    penalty: {per_day: 10%, floor: 50%}\n    canvas: {id: 4242, title: HW2}\n"
+    )
+    hw2 = config.deadlines["hw2"]
+    assert hw2.close == dt.datetime(2026, 12, 8, 22, 59, 59, 999999, tzinfo=dt.UTC)
+    assert hw2.penalty is not None and hw2.penalty.per_day == 10 and hw2.penalty.floor == 50
+    assert hw2.canvas is not None and (hw2.canvas.id, hw2.canvas.title) == (4242, "HW2")
+    for text, line, words in [
+        ("assignments:\n  hw2:\n    due: '2026-12-01T00:00Z'\n    close: '2026-11-01T00:00Z'\n", 4, "before"),
+        ("assignments:\n  hw2:\n    penalty: {per_day: 10%}\n", 3, "needs a due"),
+        (
+            "assignments:\n  hw2:\n    due: '2026-12-01T00:00Z'\n    penalty: {per_day: 1, fixed: 2}\n",
+            4,
+            "one of",
+        ),
+    ]:
+        with pytest.raises(CourseFileError) as caught:
+            parse_course_config(text)
+        assert caught.value.line == line and words in caught.value.message
+
+
+def test_an_extension_moves_the_close_as_far_as_the_due() -> None:
+    due = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    assert close_for(due + 7 * DAY, due, due + 2 * DAY) == due + 9 * DAY
+    assert close_for(due + 7 * DAY, due, None) == due + 7 * DAY
+
+
+# ---- over HTTP ----------------------------------------------------------------------------------
+
+
+def term_course(tmp_path: Path, db_url: str | None, now: dt.datetime) -> Course:
+    """``term`` due 3 days 2 hours ago, open a week after the due, 10% a day down to half;
+    ``closed`` closed an hour ago."""
+    due = now - 3 * DAY - dt.timedelta(hours=2)
+    course_yaml = (
+        "timezone: Europe/Berlin\nassignments:\n"
+        f"  term: {{due: '{iso(due)}', close: '{iso(due + 7 * DAY)}',"
+        " penalty: {per_day: 10%, floor: 50%}}\n"
+        f"  closed: {{due: '{iso(now - 2 * DAY)}', close: '{iso(now - dt.timedelta(hours=1))}'}}\n"
+    )
+    course = make_course(
+        tmp_path / "course", db_url, students=("alice", "bob", "carol"), problems=(), course_yaml=course_yaml
+    )
+    (course.folder / "problems" / "term.yaml").write_text(TERM_PROBLEMS)
+    (course.folder / "problems" / "closed.yaml").write_text(TERM_PROBLEMS.replace("term", "closed"))
+    return course
+
+
+def hand_in(client: httpx.Client, assignment: str) -> httpx.Response:
+    return client.post(
+        f"/api/v1/assignments/{assignment}/submissions", files={"file": ("answers.yaml", ANSWERS)}
+    )
+
+
+@contextmanager
+def page_session(server: Server, user: str) -> Iterator[httpx.Client]:
+    """A browser's session of ``user`` (logged in with the password), for the pages."""
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        login = client.post("/login", data={"user": user, "password": server.course.passwords[user]})
+        assert login.status_code == 303, login.text
+        yield client
+
+
+def csrf(page: str) -> str:
+    found = re.search(r"name='csrf' value='([^']+)'", page)
+    assert found is not None
+    return found.group(1)
+
+
+def test_late_work_is_penalised_in_every_export_and_a_closed_assignment_refuses_hand_ins(
+    tmp_path: Path, db_url: str | None
+) -> None:
+    now = dt.datetime.now(dt.UTC)
+    course = term_course(tmp_path, db_url, now)
+    # bob's extension, from the command line: two days after the due, in the course's zone
+    until = (now + 2 * DAY).astimezone(dt.timezone(dt.timedelta(hours=1))).strftime("%Y-%m-%dT%H:%M")
+    extend = ["extend", str(course.folder), "bob", "term", until]
+    if db_url:
+        extend += ["--db", db_url]
+    run = CliRunner().invoke(main, extend)
+    assert run.exit_code == 0, run.output
+    assert "bob has until" in run.output
+    with Server(course) as server, server.client("alice") as alice, server.client("bob") as bob:
+        with page_session(server, "alice") as alice_pages:
+            home = alice_pages.get("/").text
+        # before handing in, alice reads that it will be late and what it costs: 4 days begun
+        assert "a hand-in now is late, and it loses 40% of the points possible" in home
+        assert "10% of the points a day late (each day begun), down to 50% at least" in home
+        assert "<time datetime=" in home and " UTC'>" in home and "CET" in home  # Berlin, UTC on hover
+        closed = hand_in(alice, "closed")
+        assert closed.status_code == 403 and "closed at" in closed.json()["error"]["message"]
+        assert "Closed at" in home and "id='closed-closed'" in home
+        for client in (alice, bob):
+            submitted = hand_in(client, "term")
+            assert submitted.status_code == 202, submitted.text
+            wait_graded(client, submitted.json()["id"])
+        with server.client("ta") as ta:
+            exports = {
+                fmt: ta.get("/api/v1/assignments/term/export", params={"format": fmt})
+                for fmt in ("csv", "json", "canvas", "moodle")
+            }
+            with page_session(server, "ta") as ta_pages:
+                dashboard = ta_pages.get("/ta/assignments/term").text
+    for response in exports.values():
+        assert response.status_code == 200, response.text
+    rows = list(csv.DictReader(io.StringIO(exports["csv"].text)))
+    by_student = {row["student"]: row for row in rows}
+    assert by_student["alice"]["total"] == "12" and by_student["alice"]["points given"] == "20"
+    assert by_student["alice"]["late penalty"] == "8" and by_student["alice"]["version"] == "1"
+    assert float(by_student["alice"]["late by (hours)"]) > 74
+    assert by_student["bob"]["total"] == "20" and by_student["bob"]["late penalty"] == ""
+    reports = {report["student"]: report for report in json.loads(exports["json"].text)}
+    assert reports["alice"]["score"] == 12 and reports["alice"]["points_given"] == 20
+    assert reports["alice"]["hand_in"]["penalty"] == 8 and reports["alice"]["hand_in"]["late"] is True
+    assert reports["bob"]["hand_in"]["late"] is False and reports["bob"]["score"] == 20
+    canvas = list(csv.reader(io.StringIO(exports["canvas"].text)))
+    assert [row[-1] for row in canvas[2:]] == ["12", "20"]
+    moodle = list(csv.reader(io.StringIO(exports["moodle"].text)))
+    assert [row[-1] for row in moodle[1:]] == ["12", "20"]
+    assert (
+        "version 1 counts, handed in" in dashboard and "h late: 8 points off (10% of the points" in dashboard
+    )
+    assert "12/20" in dashboard
+
+
+def test_a_ta_grants_an_extension_on_the_students_page_and_it_is_audited(
+    tmp_path: Path, db_url: str | None
+) -> None:
+    now = dt.datetime.now(dt.UTC)
+    course = term_course(tmp_path, db_url, now)
+    with Server(course) as server, page_session(server, "ta") as ta:
+        page = ta.get("/ta/students/carol").text
+        assert "Grant the extension" in page
+        until = (now + 3 * DAY).strftime("%Y-%m-%dT%H:%M")  # a datetime-local field, Berlin time
+        no_token = ta.post("/ta/students/carol/extend", data={"assignment": "closed", "until": until})
+        assert no_token.status_code == 403
+        granted = ta.post(
+            "/ta/students/carol/extend", data={"csrf": csrf(page), "assignment": "closed", "until": until}
+        )
+        assert granted.status_code == 200 and "carol has until" in granted.text
+        bad = ta.post(
+            "/ta/students/carol/extend", data={"csrf": csrf(page), "assignment": "closed", "until": "soon"}
+        )
+        assert bad.status_code == 422 and "Extension not granted" in bad.text
+        with server.client("carol") as carol:
+            handed = hand_in(carol, "closed")  # the close moved with the due: open again for carol
+            assert handed.status_code == 202, handed.text
+            assert handed.json()["late"] is False
+    database = Database(Settings(course_dir=course.folder, db_url=db_url).database_url)
+    with database.session(read_only=True) as db:
+        audit = db.scalars(select(AuditEntry).where(AuditEntry.action == "extend")).all()
+    database.dispose()
+    assert [(row.detail["student"], row.detail["assignment"]) for row in audit] == [("carol", "closed")]
