@@ -51,7 +51,13 @@ router = APIRouter(prefix="/api/v1")
 AnyUser = Annotated[User, Depends(allow(Role.STUDENT, Role.TA))]
 Staff = Annotated[User, Depends(allow(Role.TA))]
 MAX_ID = 2**63 - 1  # the largest id a database row has (PostgreSQL's bigint, SQLite's integer)
-EXPORT_FORMATS = ("csv", "canvas", "moodle", "junit", "gradescope", "json", "markdown")
+EXPORT_FORMATS = ("csv", "canvas", "moodle", "junit", "json", "markdown")
+# Gradescope imports no gradebook: its autograder reads one results.json per hand-in, which
+# `grader gradescope-bundle` makes. A batch of them served as a gradebook imported nowhere.
+NOT_EXPORTED = {
+    "gradescope": "Gradescope imports no gradebook file: grade there with the autograder bundle "
+    "(grader gradescope-bundle), or import the csv, canvas or moodle export into your LMS"
+}
 
 
 def service_of(request: Request) -> Any:
@@ -408,13 +414,14 @@ def export_roster(request: Request) -> Roster | None:
 def export(assignment: str, request: Request, user: Staff, format: str = "csv") -> PlainTextResponse:
     loaded = assignment_named(request, assignment)
     if format not in EXPORT_FORMATS:
-        raise ApiError(422, f"unknown format {format!r}; use one of {', '.join(EXPORT_FORMATS)}")
+        why = NOT_EXPORTED.get(format, f"unknown format {format!r}")
+        raise ApiError(422, f"{why}; use one of {', '.join(EXPORT_FORMATS)}")
     reporter = REPORTERS[format]
     if isinstance(reporter, RosterReporter) and (roster := export_roster(request)) is not None:
         reporter = reporter.with_roster(roster)
     text = reporter.render_batch([report for _, report in counted_rows(request, loaded)], show_expected=False)
     media = {"json": "application/json", "junit": "application/xml", "markdown": "text/markdown"}
-    suffix = {"junit": "xml", "gradescope": "json", "canvas": "csv", "moodle": "csv", "markdown": "md"}
+    suffix = {"junit": "xml", "canvas": "csv", "moodle": "csv", "markdown": "md"}
     filename = f"{loaded.name}-{format}.{suffix.get(format, format)}"
     return PlainTextResponse(
         text,
