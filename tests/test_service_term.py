@@ -111,7 +111,7 @@ def term_course(tmp_path: Path, db_url: str | None, now: dt.datetime) -> Course:
     course_yaml = (
         "timezone: Europe/Berlin\nassignments:\n"
         f"  term: {{due: '{iso(due)}', close: '{iso(due + 7 * DAY)}',"
-        " penalty: {per_day: 10%, floor: 50%}}\n"
+        " penalty: {per_day: 10%, floor: 50%}, canvas: {id: 4242, title: HW2}}\n"
         f"  closed: {{due: '{iso(now - 2 * DAY)}', close: '{iso(now - dt.timedelta(hours=1))}'}}\n"
     )
     course = make_course(
@@ -119,6 +119,8 @@ def term_course(tmp_path: Path, db_url: str | None, now: dt.datetime) -> Course:
     )
     (course.folder / "problems" / "term.yaml").write_text(TERM_PROBLEMS)
     (course.folder / "problems" / "closed.yaml").write_text(TERM_PROBLEMS.replace("term", "closed"))
+    roster = "folder,name,email\nalice,Alice A,alice@uni.example\nbob,Bob B,bob@uni.example\ncarol,Carol C,\n"
+    (course.folder / "roster.csv").write_text(roster)
     return course
 
 
@@ -156,7 +158,12 @@ def test_late_work_is_penalised_in_every_export_and_a_closed_assignment_refuses_
     run = CliRunner().invoke(main, extend)
     assert run.exit_code == 0, run.output
     assert "bob has until" in run.output
-    with Server(course) as server, server.client("alice") as alice, server.client("bob") as bob:
+    with (
+        Server(course) as server,
+        server.client("alice") as alice,
+        server.client("bob") as bob,
+        server.client("carol") as carol,
+    ):
         with page_session(server, "alice") as alice_pages:
             home = alice_pages.get("/").text
         # before handing in, alice reads that it will be late and what it costs: 4 days begun
@@ -166,7 +173,7 @@ def test_late_work_is_penalised_in_every_export_and_a_closed_assignment_refuses_
         closed = hand_in(alice, "closed")
         assert closed.status_code == 403 and "closed at" in closed.json()["error"]["message"]
         assert "Closed at" in home and "id='closed-closed'" in home
-        for client in (alice, bob):
+        for client in (alice, bob, carol):
             submitted = hand_in(client, "term")
             assert submitted.status_code == 202, submitted.text
             wait_graded(client, submitted.json()["id"])
@@ -190,9 +197,15 @@ def test_late_work_is_penalised_in_every_export_and_a_closed_assignment_refuses_
     assert reports["alice"]["hand_in"]["penalty"] == 8 and reports["alice"]["hand_in"]["late"] is True
     assert reports["bob"]["hand_in"]["late"] is False and reports["bob"]["score"] == 20
     canvas = list(csv.reader(io.StringIO(exports["canvas"].text)))
-    assert [row[-1] for row in canvas[2:]] == ["12", "20"]
+    assert canvas[0][-1] == "HW2 (4242)"  # course.yaml's canvas: Canvas fills its own column
+    assert [(row[0], row[-1]) for row in canvas[2:]] == [
+        ("Alice A", "12"),
+        ("Bob B", "20"),
+        ("Carol C", "12"),
+    ]
     moodle = list(csv.reader(io.StringIO(exports["moodle"].text)))
-    assert [row[-1] for row in moodle[1:]] == ["12", "20"]
+    assert moodle[1:] == [["alice@uni.example", "Alice A", "12"], ["bob@uni.example", "Bob B", "20"]]
+    assert exports["moodle"].headers["x-grader-left-out"] == "carol"  # no e-mail: no row, and said
     assert (
         "version 1 counts, handed in" in dashboard and "h late: 8 points off (10% of the points" in dashboard
     )

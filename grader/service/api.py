@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import json
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -21,7 +22,14 @@ from starlette.concurrency import run_in_threadpool
 
 from grader.batch.blobs import loads
 from grader.core.report import Report
-from grader.reporting.lms import Roster, RosterError, RosterReporter, load_roster
+from grader.reporting.lms import (
+    CanvasReporter,
+    MoodleReporter,
+    Roster,
+    RosterError,
+    RosterReporter,
+    load_roster,
+)
 from grader.reporting.reporters import REPORTERS
 from grader.service import metrics, queue
 from grader.service.auth import allow, is_staff
@@ -51,6 +59,7 @@ router = APIRouter(prefix="/api/v1")
 AnyUser = Annotated[User, Depends(allow(Role.STUDENT, Role.TA))]
 Staff = Annotated[User, Depends(allow(Role.TA))]
 MAX_ID = 2**63 - 1  # the largest id a database row has (PostgreSQL's bigint, SQLite's integer)
+LEFT_OUT_HEADER = "X-Grader-Left-Out"  # the students an export has no row for (URL-encoded)
 EXPORT_FORMATS = ("csv", "canvas", "moodle", "junit", "json", "markdown")
 # Gradescope imports no gradebook: its autograder reads one results.json per hand-in, which
 # `grader gradescope-bundle` makes. A batch of them served as a gradebook imported nowhere.
@@ -419,15 +428,25 @@ def export(assignment: str, request: Request, user: Staff, format: str = "csv") 
     reporter = REPORTERS[format]
     if isinstance(reporter, RosterReporter) and (roster := export_roster(request)) is not None:
         reporter = reporter.with_roster(roster)
-    text = reporter.render_batch([report for _, report in counted_rows(request, loaded)], show_expected=False)
+    if isinstance(reporter, CanvasReporter) and loaded.canvas is not None:  # as the CLI's --canvas-id
+        reporter = reporter.with_assignment_id(str(loaded.canvas.id), loaded.canvas.title)
+    reports = [report for _, report in counted_rows(request, loaded)]
+    left_out = reporter.without_identifier(reports) if isinstance(reporter, MoodleReporter) else []
+    if left_out and len(left_out) == len(reports):
+        raise ApiError(
+            422,
+            "Moodle matches students by e-mail, ID number or username, and the roster gives none for: "
+            f"{', '.join(left_out)}; add them to roster.csv (columns folder and email, idnumber or "
+            "username) or fetch the LMS's roster",
+        )
+    text = reporter.render_batch(reports, show_expected=False)
     media = {"json": "application/json", "junit": "application/xml", "markdown": "text/markdown"}
     suffix = {"junit": "xml", "canvas": "csv", "moodle": "csv", "markdown": "md"}
     filename = f"{loaded.name}-{format}.{suffix.get(format, format)}"
-    return PlainTextResponse(
-        text,
-        media_type=media.get(format, "text/csv"),
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if left_out:  # no row: Moodle would book it to the student above; the TA enters these by hand
+        headers[LEFT_OUT_HEADER] = quote(", ".join(left_out), safe=" ,()")
+    return PlainTextResponse(text, media_type=media.get(format, "text/csv"), headers=headers)
 
 
 @router.get("/queue")
