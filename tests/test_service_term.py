@@ -113,12 +113,14 @@ def term_course(tmp_path: Path, db_url: str | None, now: dt.datetime) -> Course:
         f"  term: {{due: '{iso(due)}', close: '{iso(due + 7 * DAY)}',"
         " penalty: {per_day: 10%, floor: 50%}, canvas: {id: 4242, title: HW2}}\n"
         f"  closed: {{due: '{iso(now - 2 * DAY)}', close: '{iso(now - dt.timedelta(hours=1))}'}}\n"
+        "  later: {due: '2999-01-01T00:00:00Z'}\n"
     )
     course = make_course(
         tmp_path / "course", db_url, students=("alice", "bob", "carol"), problems=(), course_yaml=course_yaml
     )
     (course.folder / "problems" / "term.yaml").write_text(TERM_PROBLEMS)
-    (course.folder / "problems" / "closed.yaml").write_text(TERM_PROBLEMS.replace("term", "closed"))
+    for other in ("closed", "later"):
+        (course.folder / "problems" / f"{other}.yaml").write_text(TERM_PROBLEMS.replace("term", other))
     roster = "folder,name,email\nalice,Alice A,alice@uni.example\nbob,Bob B,bob@uni.example\ncarol,Carol C,\n"
     (course.folder / "roster.csv").write_text(roster)
     return course
@@ -240,3 +242,15 @@ def test_a_ta_grants_an_extension_on_the_students_page_and_it_is_audited(
         audit = db.scalars(select(AuditEntry).where(AuditEntry.action == "extend")).all()
     database.dispose()
     assert [(row.detail["student"], row.detail["assignment"]) for row in audit] == [("carol", "closed")]
+
+
+def test_before_the_release_a_students_score_says_what_it_covers(tmp_path: Path) -> None:
+    course = term_course(tmp_path, None, dt.datetime.now(dt.UTC))
+    with Server(course) as server, server.client("alice") as alice:
+        submitted = hand_in(alice, "later")
+        graded = wait_graded(alice, submitted.json()["id"])
+        with page_session(server, "alice") as pages:
+            page = pages.get(f"/submissions/{submitted.json()['id']}").text
+    assert graded["report"]["score_covers"] == "on the 1 part released of 2"
+    assert graded["report"]["score"] == 10 and graded["report"]["max_score"] == 10
+    assert "Score: 10/10 on the 1 part released of 2</strong>" in page

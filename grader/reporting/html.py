@@ -228,13 +228,14 @@ def score_bar(score: float, max_score: float, label: str) -> str:
 
 
 def render_student_page(
-    report: Report, show_expected: bool = False, *, spec: ProblemSet | None = None
+    report: Report, show_expected: bool = False, *, spec: ProblemSet | None = None, covers: str = ""
 ) -> str:
     """The feedback page for one report; ``spec`` adds question titles and reads answers
-    with each part's declared names, as the checker did."""
+    with each part's declared names, as the checker did; ``covers``: what the score is of,
+    when it is not the whole assignment ("on the 1 part released of 11")."""
     context = PageContext.of(spec)
     title = f"{report.assignment}: feedback for {report.student}"
-    body = [_header(report), _summary_table(report)]
+    body = [_header(report, covers), _summary_table(report)]
     for question, results in _by_question(report.parts):
         body.append(_question(question, results, context, show_expected))
     return page(title, "\n".join(body))
@@ -256,12 +257,13 @@ def page_inputs(report: Report, show_expected: bool, spec: ProblemSet | None) ->
     return "\x1f".join(shown)
 
 
-def _header(report: Report) -> str:
+def _header(report: Report, covers: str = "") -> str:
     share = report.score / report.max_score if report.max_score else 0.0
+    of = f" {escape(covers)}" if covers else ""
     lines = [
         f"<header><p class='muted'>{escape(report.assignment)}</p>",
         f"<h1>Feedback for {escape(report.student)}</h1>",
-        f"<p class='score-line'><strong>Score: {points_text(report.score, report.max_score)}</strong>"
+        f"<p class='score-line'><strong>Score: {points_text(report.score, report.max_score)}{of}</strong>"
         f" ({share:.0%})</p>",
         score_bar(report.score, report.max_score, f"score {share:.0%}"),
     ]

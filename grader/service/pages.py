@@ -57,7 +57,7 @@ from grader.service.errors import ApiError
 from grader.service.extensions import grant_extension
 from grader.service.intake import answers_text_file, canonical_name
 from grader.service.shown import shown_time, time_html
-from grader.service.visibility import student_report
+from grader.service.visibility import score_covers, student_report
 
 router = APIRouter(include_in_schema=False)
 PageUser = Annotated[User, Depends(allow(Role.STUDENT, Role.TA))]
@@ -383,7 +383,8 @@ def submission_page(submission_id: int, request: Request, user: PageUser) -> Res
         document = render_student_page(report, show_expected=True, spec=loaded.spec)
     else:
         limited, hidden = student_report(report, loaded, utcnow())
-        document = render_student_page(limited, show_expected=False, spec=loaded.spec)
+        covers = score_covers(len(limited.parts), len(hidden))
+        document = render_student_page(limited, show_expected=False, spec=loaded.spec, covers=covers)
         if hidden:
             note = (
                 f"<p class='warning'>{len(hidden)} more part(s) are graded and shown after the release on "
