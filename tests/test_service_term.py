@@ -11,6 +11,7 @@ import io
 import json
 import re
 import textwrap
+import zoneinfo
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,10 +23,16 @@ from service_server import Course, Server, make_course, wait_graded
 from sqlalchemy import select
 
 from grader.cli import main
+from grader.core.report import HandIn, PartResult, Report
+from grader.core.verdict import Status
+from grader.reporting.dashboard import render_dashboard
+from grader.reporting.html import render_student_page
+from grader.reporting.reporters import REPORTERS
 from grader.service.counting import Penalty, close_for, penalty_points
 from grader.service.course import CourseFileError, parse_course_config
 from grader.service.db import AuditEntry, Database
 from grader.service.settings import Settings
+from grader.service.shown import shown_time, time_html
 
 TERM_PROBLEMS = textwrap.dedent(
     """\
@@ -254,3 +261,38 @@ def test_before_the_release_a_students_score_says_what_it_covers(tmp_path: Path)
     assert graded["report"]["score_covers"] == "on the 1 part released of 2"
     assert graded["report"]["score"] == 10 and graded["report"]["max_score"] == 10
     assert "Score: 10/10 on the 1 part released of 2</strong>" in page
+
+
+# ---- how people read scores and times (item 4) --------------------------------------------------
+
+
+def thirds_report() -> Report:
+    parts = [PartResult("q1", Status.PARTIAL, 2 / 3, 1.0, type="number")]
+    report = Report("term", "alice", parts, folder="alice")
+    report.hand_in = HandIn(1, "2026-12-01T10:00:00+00:00", 7200.0, penalty=1 / 9, rule="10% an hour")
+    return report
+
+
+def test_scores_show_at_most_two_decimals_where_people_read_them_and_exactly_in_json() -> None:
+    report = thirds_report()
+    gradebook = list(csv.DictReader(io.StringIO(REPORTERS["csv"].render_batch([report]))))
+    assert gradebook[1]["q1"] == "0.67" and gradebook[1]["total"] == "0.56"
+    assert gradebook[1]["late penalty"] == "0.11"
+    canvas = REPORTERS["canvas"].render_batch([report])
+    assert canvas.splitlines()[-1].endswith(",0.56")
+    page = render_student_page(report)
+    assert "Score: 0.56/1</strong>" in page and "0.666667" not in page
+    dashboard = render_dashboard([report])
+    assert "0.56/1" in dashboard and "2 h late: 0.11 points off" in dashboard
+    exact = json.loads(REPORTERS["json"].render_batch([report]))[0]
+    assert exact["score"] == 0.555556 and exact["parts"][0]["score"] == 0.666667
+
+
+def test_times_are_shown_in_the_course_zone_with_utc_on_hover() -> None:
+    moment = dt.datetime(2026, 12, 1, 16, 0, tzinfo=dt.UTC)
+    berlin = zoneinfo.ZoneInfo("Europe/Berlin")
+    assert shown_time(moment, berlin) == "2026-12-01 17:00 CET"
+    assert time_html(moment, berlin) == (
+        "<time datetime='2026-12-01T16:00:00+00:00' title='2026-12-01 16:00 UTC'>2026-12-01 17:00 CET</time>"
+    )
+    assert shown_time(moment, None) == "2026-12-01 16:00 UTC"

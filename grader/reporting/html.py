@@ -23,7 +23,7 @@ from typing import Any
 
 from grader.core.parts import PartBase
 from grader.core.plotdata import CurvePlot, PlanePlot
-from grader.core.report import DECIDED, PartResult, Report, points_value
+from grader.core.report import DECIDED, PartResult, Report, shown_points
 from grader.core.verdict import Status, Witness
 from grader.mathlang import ast
 from grader.mathlang.render import to_text
@@ -210,7 +210,7 @@ def status_badge(status: Status) -> str:
 
 
 def points_text(score: float, max_score: float) -> str:
-    return f"{points_value(score)}/{points_value(max_score)}"
+    return f"{shown_points(score)}/{shown_points(max_score)}"
 
 
 def score_bar(score: float, max_score: float, label: str) -> str:
@@ -268,7 +268,7 @@ def _header(report: Report, covers: str = "") -> str:
         score_bar(report.score, report.max_score, f"score {share:.0%}"),
     ]
     if report.pending:
-        lines.append(f"<p>{points_value(report.pending)} points await grading by a TA.</p>")
+        lines.append(f"<p>{shown_points(report.pending)} points await grading by a TA.</p>")
     if report.error:
         lines.append(
             "<p class='alert'><strong>Your answers file could not be read:</strong> "

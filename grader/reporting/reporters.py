@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from operator import itemgetter
 from typing import TYPE_CHECKING, Protocol
 
-from grader.core.report import DECIDED, PartResult, Report, points_value
+from grader.core.report import DECIDED, PartResult, Report, shown_points
 from grader.core.summary import RowMaker, SheetRow
 from grader.core.verdict import Status
 from grader.mathlang.wording import counted
@@ -53,8 +53,9 @@ class Reporter(Protocol):
 
 @functools.lru_cache(maxsize=4096)
 def _points(value: float) -> str:
-    """7.0 -> ``7`` (remembered: a gradebook shows the same few points thousands of times)."""
-    return str(points_value(value))
+    """7.0 -> ``7``, 2/3 -> ``0.67`` (remembered: a gradebook shows the same few points thousands
+    of times)."""
+    return shown_points(value)
 
 
 def _console(color: bool, width: int = 120) -> Console:

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from grader.core.report import points_value
+from grader.core.report import shown_points
 from grader.reporting.dashboard import DASHBOARD_CSS, SORT_SCRIPT, render_dashboard
 from grader.reporting.html import CSS, page, render_student_page
 from grader.service import queue
@@ -168,7 +168,7 @@ def late_notice(assignment: LoadedAssignment, student: str, now: dt.datetime) ->
         return ""
     penalty = assignment.penalty
     cost = (
-        f"it loses {points_value(penalty.share(now - due))}% of the points possible "
+        f"it loses {shown_points(penalty.share(now - due))}% of the points possible "
         f"({escape(penalty.describe())}), and more the later it comes"
         if penalty is not None
         else "it has no late penalty, but the gradebook shows it late"
