@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import html
 import io
 import json
 import re
@@ -18,9 +19,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from chromium import Chromium, chromium_path
 from click.testing import CliRunner
 from service_server import Course, Server, make_course, wait_graded
 from sqlalchemy import select
+from test_service_browser import log_in, wait_for
 
 from grader.cli import main
 from grader.core.report import HandIn, PartResult, Report
@@ -47,10 +50,10 @@ TERM_PROBLEMS = textwrap.dedent(
       - id: q2
         type: number
         points: 10
-        answer: 2
+        answer: 7.25
     """
 )
-ANSWERS = b"answers:\n  q1: 4\n  q2: 2\n"
+ANSWERS = b"answers:\n  q1: 4\n  q2: 7.25\n"
 DAY = dt.timedelta(days=1)
 
 
@@ -199,7 +202,7 @@ def test_late_work_is_penalised_in_every_export_and_a_closed_assignment_refuses_
     by_student = {row["student"]: row for row in rows}
     assert by_student["alice"]["total"] == "12" and by_student["alice"]["points given"] == "20"
     assert by_student["alice"]["late penalty"] == "8" and by_student["alice"]["version"] == "1"
-    assert float(by_student["alice"]["late by (hours)"]) > 74
+    assert float(by_student["alice"]["late by (hours)"]) >= 74
     assert by_student["bob"]["total"] == "20" and by_student["bob"]["late penalty"] == ""
     reports = {report["student"]: report for report in json.loads(exports["json"].text)}
     assert reports["alice"]["score"] == 12 and reports["alice"]["points_given"] == 20
@@ -296,3 +299,60 @@ def test_times_are_shown_in_the_course_zone_with_utc_on_hover() -> None:
         "<time datetime='2026-12-01T16:00:00+00:00' title='2026-12-01 16:00 UTC'>2026-12-01 17:00 CET</time>"
     )
     assert shown_time(moment, None) == "2026-12-01 16:00 UTC"
+
+
+# ---- unreadable answers, before the release (item 2) ---------------------------------------------
+
+UNREADABLE = "answers:\n  q1: 4\n  q2: '3 +* 1'\n"
+
+
+def test_the_form_shows_unreadable_answers_of_hidden_parts_on_check_and_after_a_hand_in(
+    tmp_path: Path,
+) -> None:
+    course = term_course(tmp_path, None, dt.datetime.now(dt.UTC))
+    with Server(course) as server, page_session(server, "alice") as pages:
+        home = pages.get("/").text
+        assert "formaction='/assignments/later/check'>Check</button>" in home
+        checked = pages.post("/assignments/later/check", data={"csrf": csrf(home), "text": UNREADABLE})
+        handed = pages.post("/assignments/later/submit", data={"csrf": csrf(home), "text": UNREADABLE})
+        assert handed.status_code == 303
+        with server.client("alice") as alice:
+            submission = int(handed.headers["location"].rsplit("/", 1)[1])
+            via_api = alice.post(
+                "/api/v1/assignments/later/check", files={"file": ("answers.yaml", UNREADABLE.encode())}
+            ).json()
+            wait_graded(alice, submission)
+        page = pages.get(f"/submissions/{submission}").text
+    assert checked.status_code == 200
+    shown = re.search(r"<pre class='answer check' id='check'>(.*?)</pre>", checked.text, re.S)
+    assert shown is not None and html.unescape(shown.group(1)) == via_api["text"]  # what --server prints
+    assert "q2  number" in via_api["text"] and "cannot be read:" in via_api["text"] and "^" in via_api["text"]
+    assert "verdict  correct (10/10)" in via_api["text"]  # q1 is visible: its verdict
+    assert via_api["text"].count("verdict") == 1  # q2 is hidden: none
+    read_back = re.search(r"<section class='part' id='read-back'>.*?<pre[^>]*>(.*?)</pre>", page, re.S)
+    assert read_back is not None
+    assert html.unescape(read_back.group(1)).splitlines()[1:] == via_api["text"].splitlines()[1:]
+
+
+@pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed: apt-get install chromium")
+def test_in_chromium_a_student_reads_the_late_cost_and_checks_an_unreadable_hidden_answer(
+    tmp_path: Path,
+) -> None:
+    course = term_course(tmp_path, None, dt.datetime.now(dt.UTC))
+    with Server(course) as server, Chromium(width=1200, height=900) as browser:
+        page = log_in(browser, server, "alice", "alice-password")
+        late = page.evaluate("document.querySelector('#late-term').innerText")
+        assert "a hand-in now is late, and it loses 40% of the points possible" in late
+        hover = page.evaluate("document.querySelector('#assignment-term time').title")
+        assert hover.endswith(" UTC")
+        page.evaluate(f"document.querySelector('#text-later').value = {UNREADABLE!r}")
+        page.evaluate("window.__old = true")
+        page.evaluate(
+            "(() => { const form = document.querySelector('#assignment-later form');"
+            " form.requestSubmit(form.querySelector('button[formaction]')); })()"
+        )
+        shown = str(
+            wait_for(page, "document.querySelector('#check') && document.querySelector('#check').innerText")
+        )
+        assert "q2  number" in shown and "cannot be read:" in shown and "^" in shown
+        assert shown.count("verdict") == 1 and not page.errors

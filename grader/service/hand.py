@@ -43,7 +43,6 @@ from grader.core.submission import Submission as ReadSubmission
 from grader.hand import HandGrade, answer_digests, apply_hand_grades, without_hand_grades
 from grader.hand.apply import auto_pin
 from grader.hand.book import entry_problems
-from grader.loading import load_submission
 from grader.mathlang.wording import counted
 from grader.reporting.escape import csv_cell
 from grader.service import counting
@@ -62,7 +61,7 @@ from grader.service.db import (
     utcnow,
 )
 from grader.service.errors import ApiError
-from grader.service.intake import scratch_folder
+from grader.service.intake import read_handed_in
 
 router = APIRouter()
 Staff = Annotated[User, Depends(allow(Role.TA))]
@@ -173,8 +172,7 @@ def grades_of(db: Session, assignment_id: int, student: User) -> list[HandGrade]
 
 
 def read_answers(submission: Submission, student: str) -> ReadSubmission:
-    with scratch_folder(submission.filename, submission.content, student) as folder:
-        return load_submission(folder)
+    return read_handed_in(submission.filename, submission.content, student)
 
 
 def with_hand_grades(db: Session, loaded: LoadedAssignment, submission: Submission, report: Report) -> Report:

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from grader.core.report import shown_points
+from grader.core.report import Report, shown_points
 from grader.reporting.dashboard import DASHBOARD_CSS, SORT_SCRIPT, render_dashboard
 from grader.reporting.html import CSS, page, render_student_page
 from grader.service import queue
@@ -50,12 +50,13 @@ from grader.service.auth import (
     user_for_token,
     verify_password,
 )
+from grader.service.checking import checked, run_check
 from grader.service.counting import is_late
 from grader.service.course import FileNotice, LoadedAssignment, read_moment
 from grader.service.db import Role, Submission, User, utcnow
 from grader.service.errors import ApiError
 from grader.service.extensions import grant_extension
-from grader.service.intake import answers_text_file, canonical_name
+from grader.service.intake import answers_text_file, canonical_name, read_handed_in
 from grader.service.shown import shown_time, time_html
 from grader.service.visibility import score_covers, student_report
 
@@ -327,7 +328,10 @@ def _assignment_section(
         f"<input type='file' id='file-{name}' name='file'>"
         f"<label for='text-{name}'>or paste your answers.yaml</label>"
         f"<textarea id='text-{name}' name='text'></textarea>"
-        "<button type='submit'>Hand in</button></form>"
+        "<button type='submit'>Hand in</button>"
+        f"<button type='submit' formaction='/assignments/{name}/check'>Check</button>"
+        "<p class='muted'>Check shows how each answer is read, and which cannot be, without handing in.</p>"
+        "</form>"
         if hand_in
         else ""
     )
@@ -348,6 +352,13 @@ async def submit_form(
 ) -> Response:
     check_csrf(request, csrf)
     loaded = assignment_named(request, assignment)
+    filename, content = await _form_answers(request, text, file)
+    submission = await run_in_threadpool(store_submission, request, user, loaded, filename, content)
+    return RedirectResponse(f"/submissions/{submission.id}", status_code=303)
+
+
+async def _form_answers(request: Request, text: str, file: UploadFile | None) -> tuple[str, bytes]:
+    """(file name, content) of the hand-in form: the file chosen, or the answers pasted."""
     limit = service_of(request).settings.max_upload_bytes
     if file is not None and file.filename:
         content = await file.read(limit + 1)
@@ -358,8 +369,39 @@ async def submit_form(
         raise ApiError(422, "choose a file or paste your answers")
     if len(content) > limit:
         raise ApiError(413, f"the file is over the limit of {limit:,} bytes")
-    submission = await run_in_threadpool(store_submission, request, user, loaded, filename, content)
-    return RedirectResponse(f"/submissions/{submission.id}", status_code=303)
+    return filename, content
+
+
+@router.post("/assignments/{assignment}/check")
+async def check_form(
+    assignment: str,
+    request: Request,
+    user: PageUser,
+    csrf: Annotated[str, Form()] = "",
+    text: Annotated[str, Form()] = "",
+    file: UploadFile | None = None,
+) -> Response:
+    """The form's Check: what ``grader check --server`` prints (the same server function), and
+    nothing handed in; an unreadable file is shown with its line and caret."""
+    check_csrf(request, csrf)
+    loaded = assignment_named(request, assignment)
+    filename, content = await _form_answers(request, text, file)
+    service = service_of(request)
+    try:
+        checked = await run_in_threadpool(run_check, service.checks, loaded, user.name, filename, content)
+        shown, status = checked["text"], 200
+    except ApiError as exc:
+        if exc.status != 422:
+            raise
+        shown, status = exc.message, 422
+    body = (
+        f"<h1>Check of {escape(loaded.name)}: nothing was handed in</h1>"
+        f"<pre class='answer check' id='check'>{escape(shown)}</pre>"
+        "<p><a href='/'>Back to the assignments</a> to hand in.</p>"
+    )
+    response = shell(request, user, f"grader: check of {loaded.name}", body)
+    response.status_code = status
+    return response
 
 
 @router.get("/submissions/{submission_id}")
@@ -379,6 +421,7 @@ def submission_page(submission_id: int, request: Request, user: PageUser) -> Res
         return shell(request, user, "grader: waiting for the verdict", body, refresh=2)
     report = stored_report(verdict)
     report.student = author.name if author else report.student
+    check = _read_back(service, loaded, submission_id, report)
     if is_staff(user):
         document = render_student_page(report, show_expected=True, spec=loaded.spec)
     else:
@@ -394,7 +437,23 @@ def submission_page(submission_id: int, request: Request, user: PageUser) -> Res
     handed_in_late = is_late(submission.created_at, loaded.due_for(author.name if author else ""))
     late = "<p class='late'>Handed in after the deadline.</p>" if handed_in_late else ""
     document = document.replace("<body>\n", "<body>\n" + nav(request, user) + late, 1)
+    document = document.replace("</header>", "</header>" + check, 1)
     return html(document, css=CSS)  # the report page's own stylesheet
+
+
+def _read_back(service: Any, loaded: LoadedAssignment, submission_id: int, report: Report) -> str:
+    """How each answer of the hand-in was read, as ``grader check --server`` prints it: every
+    unreadable answer with its caret, visible part or not, and no verdict of a hidden part."""
+    with service.db.session(read_only=True) as db:
+        stored = db.get(Submission, submission_id)
+        if stored is None:
+            return ""
+        answers = read_handed_in(stored.filename, stored.content, report.student)
+    text = str(checked(loaded, answers, report)["text"])
+    return (
+        "<section class='part' id='read-back'><h2>How your answers were read</h2>"
+        f"<pre class='answer check'>{escape(text)}</pre></section>"
+    )
 
 
 # ---- TAs ----------------------------------------------------------------------------------
