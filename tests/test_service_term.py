@@ -356,3 +356,14 @@ def test_in_chromium_a_student_reads_the_late_cost_and_checks_an_unreadable_hidd
         )
         assert "q2  number" in shown and "cannot be read:" in shown and "^" in shown
         assert shown.count("verdict") == 1 and not page.errors
+
+
+def test_the_course_yaml_of_docs_service_md_a_term_step_by_step_loads() -> None:
+    docs = (Path(__file__).parent.parent / "docs" / "service.md").read_text()
+    term = docs[docs.index("## A term, step by step") :]
+    example = term[term.index("```yaml\n") + len("```yaml\n") : term.index("```\n", term.index("```yaml"))]
+    hw2 = parse_course_config(example).deadlines["hw2"]
+    assert hw2.penalty is not None and hw2.penalty.describe() == (
+        "10% of the points a day late (each day begun), down to 50% at least"
+    )
+    assert hw2.canvas is not None and hw2.canvas.id == 4242
