@@ -16,6 +16,7 @@ from grader import __version__
 COMMANDS: dict[str, str] = {
     "cache": "The verdict store that lets a re-run regrade only what changed.",
     "check": "Show how grader reads the answers in PATH (default: here) before you hand them in.",
+    "extend": "Give STUDENT an extension of ASSIGNMENT until UNTIL.",
     "grade": "Grade one submission folder, or every submission folder under PATH.",
     "gradescope-bundle": (
         "Build the autograder zip of a Gradescope programming assignment for one problem set."

@@ -46,6 +46,7 @@ from grader.reporting.schema import dump as schema_text
 from grader.reporting.template import render_template
 from grader.reporting.writeup_template import WRITEUP_FORMATS, render_writeup_template
 from grader.service.commands import (
+    extend_command,
     remote_check_options,
     run_remote_check,
     serve_command,
@@ -717,6 +718,7 @@ def _grade_course(path: Path, problem_dir: Path, options: GradeOptions) -> int:
 main.add_command(serve_command)
 main.add_command(submit_command)
 main.add_command(users_group)
+main.add_command(extend_command)
 
 
 @main.group(name="lti")

@@ -129,6 +129,37 @@ class PartResult:
         return data
 
 
+@dataclass(frozen=True)
+class HandIn:
+    """The version of a student's work that counts, when it was handed in, and what the
+    course's late policy takes off for it (set by the service when it exports or scores it)."""
+
+    version: int
+    handed_in: str  # ISO 8601, UTC
+    late_seconds: float  # after the due in force for the student (0: on time)
+    penalty: float = 0.0  # points taken off the points given
+    rule: str = ""  # the late policy in words: "10% of the points a day late, down to 50% at least"
+
+    def describe(self) -> str:
+        """``version 2 counts, handed in 26.5 h late: 2 points off (10% ...)``, as a TA reads it."""
+        if self.late_seconds <= 0:
+            return f"version {self.version} counts, handed in on time"
+        late = f"version {self.version} counts, handed in {shown_points(self.late_seconds / 3600)} h late"
+        if not self.rule:
+            return late + " (no late penalty)"
+        return late + f": {shown_points(self.penalty)} points off ({self.rule})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "handed_in": self.handed_in,
+            "late": self.late_seconds > 0,
+            "late_seconds": self.late_seconds,
+            "penalty": self.penalty,
+            "rule": self.rule,
+        }
+
+
 @dataclass
 class Report:
     assignment: str
@@ -143,10 +174,18 @@ class Report:
     positions: dict[str, SourcePosition] = field(default_factory=dict)
     error_position: SourcePosition | None = None
     warning_positions: dict[str, SourcePosition] = field(default_factory=dict)  # by warning text
+    hand_in: HandIn | None = None  # the counted version and its late penalty (the service's exports)
+
+    @property
+    def points_given(self) -> float:
+        """The points of the parts, before any late penalty."""
+        return round(sum(p.score for p in self.parts), 6)
 
     @property
     def score(self) -> float:
-        return round(sum(p.score for p in self.parts), 6)
+        """The points given less the late penalty: what a gradebook records."""
+        penalty = self.hand_in.penalty if self.hand_in is not None else 0.0
+        return round(self.points_given - penalty, 6)
 
     @property
     def max_score(self) -> float:
@@ -172,6 +211,9 @@ class Report:
         }
         if self.pending:
             data["pending"] = points_value(self.pending)
+        if self.hand_in is not None:
+            data["points_given"] = points_value(self.points_given)
+            data["hand_in"] = self.hand_in.to_dict()
         if self.warnings:
             data["warnings"] = list(self.warnings)
         if self.notes:
@@ -185,3 +227,9 @@ def points_value(value: float) -> int | float:
     """7.0 -> 7 and 2.5 -> 2.5, as a gradebook shows points."""
     rounded = round(value, 6)
     return int(rounded) if rounded == int(rounded) else rounded
+
+
+def shown_points(value: float) -> str:
+    """Points as people read them, at most 2 decimals: 7.0 -> ``7``, 2/3 -> ``0.67`` (JSON keeps
+    :func:`points_value`'s exact figure)."""
+    return str(points_value(round(value, 2)))

@@ -152,7 +152,7 @@ class RowMaker:
             report.student,
             report.folder,
             report.error,
-            tuple(report.warnings),
+            tuple(report.warnings) + ((report.hand_in.describe(),) if report.hand_in is not None else ()),
             report.score,
             report.max_score,
             report.pending,

@@ -15,7 +15,7 @@ import base64
 from collections.abc import Sequence
 
 from grader.core.files import safe_filename
-from grader.core.report import Report, points_value
+from grader.core.report import Report, shown_points
 from grader.core.summary import RowMaker, SheetRow
 from grader.core.verdict import Status
 from grader.reporting.answers import ReadContext, read_context, read_received, shown_text
@@ -165,11 +165,11 @@ def _header(stats: BatchStats, title: str) -> str:
     mean_share = stats.mean_score / stats.max_score if stats.max_score else 0.0
     facts = [
         ("students", str(stats.students)),
-        ("mean score", f"{stats.mean_score:.1f} / {points_value(stats.max_score)} ({mean_share:.0%})"),
-        ("median score", f"{points_value(round(stats.median_score, 2))}"),
+        ("mean score", f"{stats.mean_score:.1f} / {shown_points(stats.max_score)} ({mean_share:.0%})"),
+        ("median score", shown_points(stats.median_score)),
     ]
     if stats.pending:
-        facts.append(("points graded by hand", str(points_value(stats.pending))))
+        facts.append(("points graded by hand", shown_points(stats.pending)))
     graded = sum(p.hand_graded for p in stats.parts)
     waiting = sum(p.to_grade for p in stats.parts)
     if graded or waiting:
@@ -189,7 +189,7 @@ def _header(stats: BatchStats, title: str) -> str:
 def _histogram(stats: BatchStats) -> str:
     svg = histogram_svg(stats.scores, stats.max_score)
     source = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
-    alt = f"Histogram of the scores of {stats.students} students, out of {points_value(stats.max_score)}"
+    alt = f"Histogram of the scores of {stats.students} students, out of {shown_points(stats.max_score)}"
     return (
         "<section aria-labelledby='scores'><h2 id='scores'>Scores</h2>"
         f"<figure class='chart'><img id='histogram' src='{source}' alt='{escape(alt)}' "
@@ -267,8 +267,8 @@ def _part_link(part: PartStats) -> str:
 
 def _mean_text(part: PartStats) -> str:
     if part.by_hand:
-        return f"by hand / {points_value(part.max_score)}"
-    return f"{part.mean_score:.2f} / {points_value(part.max_score)}"
+        return f"by hand / {shown_points(part.max_score)}"
+    return f"{part.mean_score:.2f} / {shown_points(part.max_score)}"
 
 
 # ---- wrong answers -------------------------------------------------------------------------

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from grader.core.report import PartResult, Report, points_value
+from grader.core.report import PartResult, Report, shown_points
 from grader.reporting.escape import plain_text
 from grader.types import ANSWER_TYPES
 
 
 def points(value: float) -> str:
-    """7.0 -> ``7``, 2.5 -> ``2.5``."""
-    return str(points_value(value))
+    """7.0 -> ``7``, 2.5 -> ``2.5``, 2/3 -> ``0.67``: a gradebook's cell, read by people."""
+    return shown_points(value)
 
 
 def hand_graded(part: PartResult) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from grader.core.report import HandMark, Report, points_value
+from grader.core.report import HandMark, Report, shown_points
 from grader.core.summary import HandNote, SheetRow
 from grader.reporting.escape import html_text as escape
 
@@ -27,7 +27,7 @@ def hand_lines(mark: HandMark) -> HandLines:
     if mark.overrides:
         override = (
             f"A TA ({mark.by}) changed the automatic verdict ({mark.auto_status}, "
-            f"{points_value(mark.auto_score or 0)} points) to {points_value(mark.points)} points"
+            f"{shown_points(mark.auto_score or 0)} points) to {shown_points(mark.points)} points"
             + (f": {mark.reason}" if mark.reason else "")
         )
     review = None
@@ -80,7 +80,7 @@ def hand_html(mark: HandMark) -> str:
 
 
 def _signed(value: float) -> str:
-    shown = points_value(value)
+    shown = shown_points(value)
     return f"+{shown}" if value >= 0 else str(shown)
 
 

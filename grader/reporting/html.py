@@ -23,7 +23,7 @@ from typing import Any
 
 from grader.core.parts import PartBase
 from grader.core.plotdata import CurvePlot, PlanePlot
-from grader.core.report import DECIDED, PartResult, Report, points_value
+from grader.core.report import DECIDED, PartResult, Report, shown_points
 from grader.core.verdict import Status, Witness
 from grader.mathlang import ast
 from grader.mathlang.render import to_text
@@ -210,7 +210,7 @@ def status_badge(status: Status) -> str:
 
 
 def points_text(score: float, max_score: float) -> str:
-    return f"{points_value(score)}/{points_value(max_score)}"
+    return f"{shown_points(score)}/{shown_points(max_score)}"
 
 
 def score_bar(score: float, max_score: float, label: str) -> str:
@@ -228,13 +228,14 @@ def score_bar(score: float, max_score: float, label: str) -> str:
 
 
 def render_student_page(
-    report: Report, show_expected: bool = False, *, spec: ProblemSet | None = None
+    report: Report, show_expected: bool = False, *, spec: ProblemSet | None = None, covers: str = ""
 ) -> str:
     """The feedback page for one report; ``spec`` adds question titles and reads answers
-    with each part's declared names, as the checker did."""
+    with each part's declared names, as the checker did; ``covers``: what the score is of,
+    when it is not the whole assignment ("on the 1 part released of 11")."""
     context = PageContext.of(spec)
     title = f"{report.assignment}: feedback for {report.student}"
-    body = [_header(report), _summary_table(report)]
+    body = [_header(report, covers), _summary_table(report)]
     for question, results in _by_question(report.parts):
         body.append(_question(question, results, context, show_expected))
     return page(title, "\n".join(body))
@@ -256,17 +257,18 @@ def page_inputs(report: Report, show_expected: bool, spec: ProblemSet | None) ->
     return "\x1f".join(shown)
 
 
-def _header(report: Report) -> str:
+def _header(report: Report, covers: str = "") -> str:
     share = report.score / report.max_score if report.max_score else 0.0
+    of = f" {escape(covers)}" if covers else ""
     lines = [
         f"<header><p class='muted'>{escape(report.assignment)}</p>",
         f"<h1>Feedback for {escape(report.student)}</h1>",
-        f"<p class='score-line'><strong>Score: {points_text(report.score, report.max_score)}</strong>"
+        f"<p class='score-line'><strong>Score: {points_text(report.score, report.max_score)}{of}</strong>"
         f" ({share:.0%})</p>",
         score_bar(report.score, report.max_score, f"score {share:.0%}"),
     ]
     if report.pending:
-        lines.append(f"<p>{points_value(report.pending)} points await grading by a TA.</p>")
+        lines.append(f"<p>{shown_points(report.pending)} points await grading by a TA.</p>")
     if report.error:
         lines.append(
             "<p class='alert'><strong>Your answers file could not be read:</strong> "

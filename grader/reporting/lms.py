@@ -92,15 +92,21 @@ class RosterReporter(ABC):
 
     UNMATCHED = "not in the roster (kept, with empty identity cells)"
 
-    def __init__(self, roster: Roster | None = None, assignment_id: str | None = None):
+    def __init__(
+        self,
+        roster: Roster | None = None,
+        assignment_id: str | None = None,
+        assignment_title: str | None = None,
+    ):
         self.roster = roster
         self.assignment_id = assignment_id  # the LMS's id of the assignment (--canvas-id)
+        self.assignment_title = assignment_title  # its title in the LMS (course.yaml's canvas: title)
 
     def with_roster(self, roster: Roster) -> RosterReporter:
-        return type(self)(roster, self.assignment_id)
+        return type(self)(roster, self.assignment_id, self.assignment_title)
 
-    def with_assignment_id(self, assignment_id: str) -> RosterReporter:
-        return type(self)(self.roster, assignment_id)
+    def with_assignment_id(self, assignment_id: str, title: str | None = None) -> RosterReporter:
+        return type(self)(self.roster, assignment_id, title or self.assignment_title)
 
     def unmatched(self, reports: Sequence[Report]) -> list[str]:
         """Graded students the roster does not name (all of them without a roster)."""
@@ -176,7 +182,9 @@ class CanvasReporter(RosterReporter):
         headers = self.roster.headers if self.roster else ()
         ids = {match.group(2): header for header in headers if (match := CANVAS_COLUMN.match(header))}
         if self.assignment_id:
-            return ids.get(self.assignment_id, f"{assignment} ({self.assignment_id})")
+            return ids.get(
+                self.assignment_id, f"{self.assignment_title or assignment} ({self.assignment_id})"
+            )
         titles = {header: CANVAS_COLUMN.sub(r"\1", header) for header in ids.values()}
         named = [header for header, title in titles.items() if header_key(title) == header_key(assignment)]
         return named[0] if len(named) == 1 else None
@@ -226,6 +234,13 @@ class MoodleReporter(RosterReporter):
             if self.roster is not None and self.roster.find(r) is not None and not self._identifier(r)
         ]
         return out
+
+    def without_identifier(self, reports: Sequence[Report]) -> list[str]:
+        """The graded students Moodle could not match: no roster row with an e-mail, ID number
+        or username (all of them when the roster has none of these columns, or there is none)."""
+        if self.identifier()[0] == "folder":
+            return [_name(r) for r in reports]
+        return [_name(r) for r in reports if not self._identifier(r)]
 
     def identifier(self) -> tuple[str, str]:
         """The roster column Moodle matches users on, and Moodle's name for it."""

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from operator import itemgetter
 from typing import TYPE_CHECKING, Protocol
 
-from grader.core.report import DECIDED, PartResult, Report, points_value
+from grader.core.report import DECIDED, PartResult, Report, shown_points
 from grader.core.summary import RowMaker, SheetRow
 from grader.core.verdict import Status
 from grader.mathlang.wording import counted
@@ -53,8 +53,9 @@ class Reporter(Protocol):
 
 @functools.lru_cache(maxsize=4096)
 def _points(value: float) -> str:
-    """7.0 -> ``7`` (remembered: a gradebook shows the same few points thousands of times)."""
-    return str(points_value(value))
+    """7.0 -> ``7``, 2/3 -> ``0.67`` (remembered: a gradebook shows the same few points thousands
+    of times)."""
+    return shown_points(value)
 
 
 def _console(color: bool, width: int = 120) -> Console:
@@ -248,12 +249,28 @@ class CsvReporter:
         rows = [maker.row(report) for report in reports]
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(gradebook_header(rows[0]))
-        writer.writerow(gradebook_points(rows[0]))
         flags = name_clashes([(r.student, r.folder or "") for r in rows])
-        for row in rows:
-            writer.writerow(gradebook_cells(row, rows[0].ids, flags.get(row.folder or "", "")))
+        counted = any(report.hand_in is not None for report in reports)  # the service's gradebook
+        header, possible = gradebook_header(rows[0]), gradebook_points(rows[0])
+        writer.writerow(header + (HAND_IN_COLUMNS if counted else []))
+        writer.writerow(possible + ([""] * len(HAND_IN_COLUMNS) if counted else []))
+        for row, report in zip(rows, reports, strict=True):
+            cells = gradebook_cells(row, rows[0].ids, flags.get(row.folder or "", ""))
+            writer.writerow(cells + (hand_in_cells(report) if counted else []))
         return buffer.getvalue()
+
+
+# The service's gradebook: which version counts, its lateness and the penalty ("total" is after it).
+HAND_IN_COLUMNS = ["version", "handed in (UTC)", "late by (hours)", "points given", "late penalty"]
+
+
+def hand_in_cells(report: Report) -> list[str]:
+    mark = report.hand_in
+    if mark is None:
+        return [""] * len(HAND_IN_COLUMNS)
+    late = _points(round(mark.late_seconds / 3600, 2)) if mark.late_seconds > 0 else ""
+    penalty = _points(mark.penalty) if mark.penalty else ""
+    return [str(mark.version), mark.handed_in, late, _points(report.points_given), penalty]
 
 
 def gradebook_header(first: SheetRow) -> list[str]:

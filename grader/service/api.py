@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import json
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -21,11 +22,18 @@ from starlette.concurrency import run_in_threadpool
 
 from grader.batch.blobs import loads
 from grader.core.report import Report
-from grader.reporting.lms import Roster, RosterError, RosterReporter, load_roster
+from grader.reporting.lms import (
+    CanvasReporter,
+    MoodleReporter,
+    Roster,
+    RosterError,
+    RosterReporter,
+    load_roster,
+)
 from grader.reporting.reporters import REPORTERS
 from grader.service import metrics, queue
 from grader.service.auth import allow, is_staff
-from grader.service.counting import counted_submissions, is_late
+from grader.service.counting import counted_submissions, is_late, with_hand_in
 from grader.service.course import LoadedAssignment, describe
 from grader.service.db import (
     AuditEntry,
@@ -41,6 +49,7 @@ from grader.service.db import (
 )
 from grader.service.errors import RETRY_AFTER_SECONDS, ApiError
 from grader.service.intake import answers_as_file, canonical_name
+from grader.service.shown import shown_time
 from grader.service.visibility import student_json
 from grader.service.waiting import MAX_WAIT_SECONDS, wait_for
 
@@ -49,7 +58,14 @@ router = APIRouter(prefix="/api/v1")
 AnyUser = Annotated[User, Depends(allow(Role.STUDENT, Role.TA))]
 Staff = Annotated[User, Depends(allow(Role.TA))]
 MAX_ID = 2**63 - 1  # the largest id a database row has (PostgreSQL's bigint, SQLite's integer)
-EXPORT_FORMATS = ("csv", "canvas", "moodle", "junit", "gradescope", "json", "markdown")
+LEFT_OUT_HEADER = "X-Grader-Left-Out"  # the students an export has no row for (URL-encoded)
+EXPORT_FORMATS = ("csv", "canvas", "moodle", "junit", "json", "markdown")
+# Gradescope imports no gradebook: its autograder reads one results.json per hand-in, which
+# `grader gradescope-bundle` makes. A batch of them served as a gradebook imported nowhere.
+NOT_EXPORTED = {
+    "gradescope": "Gradescope imports no gradebook file: grade there with the autograder bundle "
+    "(grader gradescope-bundle), or import the csv, canvas or moodle export into your LMS"
+}
 
 
 def service_of(request: Request) -> Any:
@@ -135,8 +151,9 @@ def store_submission(
 ) -> Submission:
     """Keep a new version and queue its grading; detached, without its content."""
     service = service_of(request)
-    service.uploads.read(filename, content, user.name, assignment.name)  # 422 with a caret when unreadable
     now = utcnow()
+    refuse_after_close(assignment, user.name, now)
+    service.uploads.read(filename, content, user.name, assignment.name)  # 422 with a caret when unreadable
     fields: dict[str, Any] = {
         "assignment_id": assignment.id,
         "user_id": user.id,
@@ -159,6 +176,17 @@ def store_submission(
     service.jobs_queued()
     metrics.SUBMISSIONS.inc()
     return detached(Submission, fields)
+
+
+def refuse_after_close(assignment: LoadedAssignment, student: str, now: dt.datetime) -> None:
+    """403 once the assignment closed for ``student`` (their extension moves their close)."""
+    close = assignment.close_for(student)
+    if close is not None and now > close:
+        raise ApiError(
+            403,
+            f"{assignment.name} closed at {shown_time(close, assignment.zone)}: hand-ins are no longer "
+            "taken; ask a TA for an extension",
+        )
 
 
 @router.get("/assignments")
@@ -389,6 +417,8 @@ def counted_rows(request: Request, assignment: LoadedAssignment) -> list[tuple[S
             if verdict is not None:
                 report = stored_report(verdict)
                 report.student = report.folder = user.name
+                due = assignment.due_for(user.name)
+                with_hand_in(report, submission.version, submission.created_at, due, assignment.penalty)
                 counted.append((submission, report))
         return counted
 
@@ -411,19 +441,30 @@ def export_roster(request: Request) -> Roster | None:
 def export(assignment: str, request: Request, user: Staff, format: str = "csv") -> PlainTextResponse:
     loaded = assignment_named(request, assignment)
     if format not in EXPORT_FORMATS:
-        raise ApiError(422, f"unknown format {format!r}; use one of {', '.join(EXPORT_FORMATS)}")
+        why = NOT_EXPORTED.get(format, f"unknown format {format!r}")
+        raise ApiError(422, f"{why}; use one of {', '.join(EXPORT_FORMATS)}")
     reporter = REPORTERS[format]
     if isinstance(reporter, RosterReporter) and (roster := export_roster(request)) is not None:
         reporter = reporter.with_roster(roster)
-    text = reporter.render_batch([report for _, report in counted_rows(request, loaded)], show_expected=False)
+    if isinstance(reporter, CanvasReporter) and loaded.canvas is not None:  # as the CLI's --canvas-id
+        reporter = reporter.with_assignment_id(str(loaded.canvas.id), loaded.canvas.title)
+    reports = [report for _, report in counted_rows(request, loaded)]
+    left_out = reporter.without_identifier(reports) if isinstance(reporter, MoodleReporter) else []
+    if left_out and len(left_out) == len(reports):
+        raise ApiError(
+            422,
+            "Moodle matches students by e-mail, ID number or username, and the roster gives none for: "
+            f"{', '.join(left_out)}; add them to roster.csv (columns folder and email, idnumber or "
+            "username) or fetch the LMS's roster",
+        )
+    text = reporter.render_batch(reports, show_expected=False)
     media = {"json": "application/json", "junit": "application/xml", "markdown": "text/markdown"}
-    suffix = {"junit": "xml", "gradescope": "json", "canvas": "csv", "moodle": "csv", "markdown": "md"}
+    suffix = {"junit": "xml", "canvas": "csv", "moodle": "csv", "markdown": "md"}
     filename = f"{loaded.name}-{format}.{suffix.get(format, format)}"
-    return PlainTextResponse(
-        text,
-        media_type=media.get(format, "text/csv"),
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if left_out:  # no row: Moodle would book it to the student above; the TA enters these by hand
+        headers[LEFT_OUT_HEADER] = quote(", ".join(left_out), safe=" ,()")
+    return PlainTextResponse(text, media_type=media.get(format, "text/csv"), headers=headers)
 
 
 @router.get("/queue")

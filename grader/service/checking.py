@@ -19,7 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from grader.batch.executors import Executor
-from grader.core.report import points_value
+from grader.core.report import Report, points_value
+from grader.core.submission import Submission
 from grader.core.verdict import Status
 from grader.loading import load_submission
 from grader.reporting.check import check_result, render_check
@@ -126,8 +127,14 @@ def run_check(
     graded = next(iter(checks.executor.grade(setup, [[one_task(student, filename, content)]])))[0]
     report = graded.whole_report()
     report.student = student
+    return checked(assignment, submission, report)
+
+
+def checked(assignment: LoadedAssignment, submission: Submission, report: Report) -> dict[str, Any]:
+    """The check of a graded ``report`` of ``submission`` as its student may see it: every part
+    read, unanswered or unreadable (with the caret), visible or not; verdicts of visible parts only."""
     limited = dataclasses.replace(report, parts=[student_part(p) for p in report.parts])
-    result = check_result(spec, submission, limited)
+    result = check_result(assignment.spec, submission, limited)
     parts = []
     for checked in result.parts:
         part = checked.result
@@ -154,6 +161,6 @@ def run_check(
         "assignment": assignment.name,
         "unreadable": result.unreadable,
         "parts": parts,
-        "warnings": list(report.warnings),
+        "warnings": list(limited.warnings),
         "text": render_check(result),
     }

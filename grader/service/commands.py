@@ -259,3 +259,43 @@ def users_add(course_dir: Path, name: str, role: str, password: bool, db_url: st
     finally:
         service.db.dispose()
     click.echo(token)
+
+
+@click.command(name="extend")
+@click.argument("course_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("student")
+@click.argument("assignment")
+@click.argument("until")
+@click.option("--db", "db_url", help="Database URL (default: SQLite in COURSE_DIR/.grader-service/).")
+def extend_command(course_dir: Path, student: str, assignment: str, until: str, db_url: str | None) -> None:
+    """Give STUDENT an extension of ASSIGNMENT until UNTIL.
+
+    UNTIL is 2026-12-03T23:59 in the course's time zone (course.yaml's timezone), a time with
+    its offset, or a date (the end of that day). It is the student's due, and their close
+    moves as far; it is audited, and edits of course.yaml keep it (the later of course.yaml's
+    extension and this one is in force)."""
+    from grader.service.course import read_moment
+    from grader.service.errors import ApiError
+    from grader.service.extensions import grant_extension
+    from grader.service.service import Service
+    from grader.service.settings import Settings
+    from grader.service.shown import shown_time
+
+    service = Service(Settings(course_dir=course_dir, db_url=db_url), start_workers=False)
+    try:
+        loaded = service.course.get(assignment)
+        if loaded is None:
+            known = ", ".join(a.name for a in service.course.all()) or "none"
+            raise click.UsageError(f"no assignment {assignment!r} (assignments: {known})")
+        try:
+            moment = read_moment(until, loaded.zone)
+        except ValueError as exc:
+            raise click.UsageError(f"UNTIL: {exc}") from None
+        with service.db.session() as db:
+            grant_extension(db, loaded.id, student, moment, None)
+    except ApiError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(2)
+    finally:
+        service.db.dispose()
+    click.echo(f"{student} has until {shown_time(moment, loaded.zone)} for {assignment}")

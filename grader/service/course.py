@@ -29,14 +29,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from grader.core.yamlio import YamlError, load_with_positions, locate
 from grader.loading import ProblemFileError, parse_problem_set
 from grader.service import queue
-from grader.service.db import Assignment, Course, CourseFileVersion, Database, Submission, utcnow
+from grader.service.counting import Penalty, close_for
+from grader.service.db import (
+    Assignment,
+    Course,
+    CourseFileVersion,
+    Database,
+    Submission,
+    extension_for,
+    utcnow,
+)
 from grader.spec import ProblemSet
 
 log = logging.getLogger("grader.service")
@@ -73,25 +82,40 @@ class CourseFileError(Exception):
         self.message = message
 
 
+class CanvasLink(BaseModel):
+    """course.yaml's ``canvas: {id: 4242, title: HW2}``: the Canvas assignment the export fills."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: int = Field(gt=0)
+    title: str = Field(min_length=1, max_length=300)
+
+
 @dataclass(frozen=True)
 class Deadlines:
     due: dt.datetime | None = None  # aware, UTC
     release: dt.datetime | None = None
     extensions: dict[str, dt.datetime] = field(default_factory=dict)  # student -> their due
+    close: dt.datetime | None = None  # hand-ins refused after it
+    penalty: Penalty | None = None
+    canvas: CanvasLink | None = None
 
 
 @dataclass(frozen=True)
 class CourseConfig:
-    """``COURSE_DIR/course.yaml``: the course's name and each assignment's deadlines."""
+    """``COURSE_DIR/course.yaml``: the course's name, time zone and each assignment's deadlines."""
 
     name: str | None = None
     deadlines: dict[str, Deadlines] = field(default_factory=dict)
+    timezone: str | None = None
 
 
 class _DeadlineFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
     due: str | None = None  # the YAML loader keeps a date or time as the text written
     release: str | None = None
+    close: str | None = None
+    penalty: Penalty | None = None
+    canvas: CanvasLink | None = None
     extensions: dict[str, str] = {}  # student -> their due
 
 
@@ -125,15 +149,28 @@ def parse_course_config(text: str) -> CourseConfig:
     deadlines = {}
     for name, written in fields.assignments.items():
         where = ("assignments", name)
-        due, release = (
-            _moment(positions, (*where, key), getattr(written, key), zone) for key in ("due", "release")
+        due, release, close = (
+            _moment(positions, (*where, key), getattr(written, key), zone)
+            for key in ("due", "release", "close")
         )
+        if close is not None and due is not None and close < due:
+            raise _error_at(positions, (*where, "close"), f"{'.'.join(where)}.close: is before the due")
+        if written.penalty is not None and due is None:
+            message = f"{'.'.join(where)}.penalty: a penalty for lateness needs a due"
+            raise _error_at(positions, (*where, "penalty"), message)
         extensions = {
             student: _moment(positions, (*where, "extensions", student), value, zone)
             for student, value in written.extensions.items()
         }
-        deadlines[name] = Deadlines(due, release, {k: v for k, v in extensions.items() if v is not None})
-    return CourseConfig(fields.name, deadlines)
+        deadlines[name] = Deadlines(
+            due,
+            release,
+            {k: v for k, v in extensions.items() if v is not None},
+            close,
+            written.penalty,
+            written.canvas,
+        )
+    return CourseConfig(fields.name, deadlines, fields.timezone)
 
 
 def _moment(
@@ -199,10 +236,18 @@ class LoadedAssignment:
     due: dt.datetime | None
     release: dt.datetime | None
     extensions: Mapping[str, dt.datetime] = field(default_factory=dict)  # student -> their due
+    close: dt.datetime | None = None
+    penalty: Penalty | None = None
+    canvas: CanvasLink | None = None
+    zone: zoneinfo.ZoneInfo | None = None  # the course's time zone (course.yaml's timezone)
 
     def due_for(self, student: str) -> dt.datetime | None:
         """The due in force for ``student``: their extension, else the assignment's due."""
         return self.extensions.get(student, self.due)
+
+    def close_for(self, student: str) -> dt.datetime | None:
+        """When hand-ins of ``student`` are refused from: the close, moved by their extension."""
+        return close_for(self.close, self.due, self.due_for(student))
 
     def released(self, now: dt.datetime) -> bool:
         """Every verdict may be shown: after ``release`` (``due`` when no release is set;
@@ -515,10 +560,23 @@ class CourseState:
             spec = self._by_hash.get(row.problem_hash) or parse_problem_set(row.problem_text, row.source_path)
             self._by_hash[row.problem_hash] = spec
             extensions = {
-                student: dt.datetime.fromisoformat(due) for student, due in (row.extensions or {}).items()
+                student: extension_for(row, student)
+                for student in {*(row.extensions or {}), *(row.granted_extensions or {})}
             }
+            policy = row.policy or {}
+            zone_name = policy.get("timezone")
             loaded[row.name] = LoadedAssignment(
-                row.id, row.name, row.problem_hash, spec, row.due, row.release, extensions
+                row.id,
+                row.name,
+                row.problem_hash,
+                spec,
+                row.due,
+                row.release,
+                {student: due for student, due in extensions.items() if due is not None},
+                dt.datetime.fromisoformat(policy["close"]) if policy.get("close") else None,
+                Penalty.model_validate(policy["penalty"]) if policy.get("penalty") else None,
+                CanvasLink.model_validate(policy["canvas"]) if policy.get("canvas") else None,
+                zoneinfo.ZoneInfo(zone_name) if zone_name else None,
             )
         self._by_name = loaded
         self._db_stamp = tuple((row.id, row.problem_hash, row.updated_at) for row in rows)
@@ -528,8 +586,20 @@ def _set_deadlines(rows: Any, config: CourseConfig) -> None:
     for row in rows:
         deadlines = config.deadlines.get(row.name, Deadlines())
         extensions = {student: due.isoformat() for student, due in sorted(deadlines.extensions.items())}
-        if (row.due, row.release, row.extensions or {}) != (deadlines.due, deadlines.release, extensions):
-            row.due, row.release, row.extensions = deadlines.due, deadlines.release, extensions
+        policy = {
+            "close": deadlines.close.isoformat() if deadlines.close else None,
+            "penalty": deadlines.penalty.model_dump(exclude_none=True) if deadlines.penalty else None,
+            "canvas": deadlines.canvas.model_dump() if deadlines.canvas else None,
+            "timezone": config.timezone,
+        }
+        now = (row.due, row.release, row.extensions or {}, row.policy or {})
+        if now != (deadlines.due, deadlines.release, extensions, policy):
+            row.due, row.release, row.extensions, row.policy = (
+                deadlines.due,
+                deadlines.release,
+                extensions,
+                policy,
+            )
             row.updated_at = utcnow()
 
 

@@ -110,6 +110,10 @@ class Assignment(Base):
     due: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     release: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     extensions: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # student -> due (ISO, UTC)
+    # Extensions a TA granted (grader extend, the student's page): kept when course.yaml changes.
+    granted_extensions: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # course.yaml's close, penalty, canvas link and time zone for this assignment.
+    policy: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -133,10 +137,16 @@ class CourseFileVersion(Base):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+def extension_for(assignment: Assignment, student: str) -> dt.datetime | None:
+    """``student``'s extension: course.yaml's or one a TA granted, the later when both."""
+    sources = (assignment.extensions or {}, assignment.granted_extensions or {})
+    written = [dt.datetime.fromisoformat(due) for source in sources if (due := source.get(student))]
+    return max(written) if written else None
+
+
 def due_for(assignment: Assignment, student: str) -> dt.datetime | None:
     """The due in force for ``student``: their extension, else the assignment's due."""
-    extended = (assignment.extensions or {}).get(student)
-    return dt.datetime.fromisoformat(extended) if extended else assignment.due
+    return extension_for(assignment, student) or assignment.due
 
 
 class User(Base):

@@ -38,12 +38,11 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from grader.batch.answer_groups import AnswerGroup, GivenAnswer, answer_groups, mistakes_entry
 from grader.batch.blobs import dumps, loads
 from grader.core.parts import MAX_POINTS, PartBase
-from grader.core.report import HandMark, Report, points_value
+from grader.core.report import HandMark, Report, points_value, shown_points
 from grader.core.submission import Submission as ReadSubmission
 from grader.hand import HandGrade, answer_digests, apply_hand_grades, without_hand_grades
 from grader.hand.apply import auto_pin
 from grader.hand.book import entry_problems
-from grader.loading import load_submission
 from grader.mathlang.wording import counted
 from grader.reporting.escape import csv_cell
 from grader.service import counting
@@ -62,7 +61,7 @@ from grader.service.db import (
     utcnow,
 )
 from grader.service.errors import ApiError
-from grader.service.intake import scratch_folder
+from grader.service.intake import read_handed_in
 
 router = APIRouter()
 Staff = Annotated[User, Depends(allow(Role.TA))]
@@ -173,8 +172,7 @@ def grades_of(db: Session, assignment_id: int, student: User) -> list[HandGrade]
 
 
 def read_answers(submission: Submission, student: str) -> ReadSubmission:
-    with scratch_folder(submission.filename, submission.content, student) as folder:
-        return load_submission(folder)
+    return read_handed_in(submission.filename, submission.content, student)
 
 
 def with_hand_grades(db: Session, loaded: LoadedAssignment, submission: Submission, report: Report) -> Report:
@@ -652,7 +650,7 @@ def ta_parts_page(assignment: str, request: Request, user: Staff) -> Response:
                     graded[result.id] = graded.get(result.id, 0) + 1
     rows = "".join(
         f"<tr><td><a href='/ta/assignments/{escape(loaded.name)}/parts/{escape(address)}'>"
-        f"{escape(address)}</a></td><td>{escape(part.type)}</td><td>{points_value(part.points)}</td>"
+        f"{escape(address)}</a></td><td>{escape(part.type)}</td><td>{shown_points(part.points)}</td>"
         f"<td>{graded.get(address, 0)} of {len(counted)}</td></tr>"
         for address, _, part in loaded.spec.iter_parts()
     )
@@ -716,7 +714,7 @@ def _group_section(
 ) -> str:
     members = "".join(
         f"<li>{escape(m.student)}: {escape(m.result.status.value)} "
-        f"{points_value(m.result.score)}/{points_value(m.result.max_score)}"
+        f"{shown_points(m.result.score)}/{shown_points(m.result.max_score)}"
         + (f" <em>(graded by {escape(m.result.hand.by)})</em>" if m.result.hand is not None else "")
         + (" <strong class='review'>to review</strong>" if _to_review(m.result.hand) else "")
         + "</li>"
@@ -739,7 +737,7 @@ def _group_section(
     )
     rubric = "".join(
         f"<label><input type='checkbox' name='rubric' value='{escape(item.id)}'> "
-        f"{'+' if item.points >= 0 else ''}{points_value(item.points)} {escape(item.text)}</label>"
+        f"{'+' if item.points >= 0 else ''}{shown_points(item.points)} {escape(item.text)}</label>"
         for item in part.rubric
     )
     reason = (
@@ -751,7 +749,7 @@ def _group_section(
     action = f"/ta/assignments/{escape(loaded.name)}/parts/{escape(part_id)}/groups/{group.id}"
     out.append(
         f"<form class='stack' method='post' action='{action}'>{csrf}{hidden}"
-        f"<label>Points (of {points_value(part.points)}) "
+        f"<label>Points (of {shown_points(part.points)}) "
         "<input type='text' name='points' inputmode='decimal'></label>"
         f"{rubric}<label>Comment to the students <textarea name='comment'></textarea></label>{reason}"
         f"<button type='submit'>{_grade_button(len(group.members))}</button></form>"

@@ -80,6 +80,12 @@ def scratch_folder(filename: str, content: bytes, student: str) -> Iterator[Path
         yield folder
 
 
+def read_handed_in(filename: str, content: bytes, student: str) -> Submission:
+    """A stored hand-in's answers, read as at hand-in (the CLI's loader)."""
+    with scratch_folder(filename, content, student) as folder:
+        return load_submission(folder)
+
+
 def read_upload(filename: str, content: bytes, student: str, assignment: str) -> Submission:
     """The submission as grader reads it; 422 with the CLI's caret when it cannot be read."""
     with scratch_folder(filename, content, student) as folder:

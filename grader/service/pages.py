@@ -13,6 +13,7 @@ import asyncio
 import base64
 import datetime as dt
 import hashlib
+import zoneinfo
 from html import escape
 from typing import Annotated, Any
 
@@ -22,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from grader.core.report import Report, shown_points
 from grader.reporting.dashboard import DASHBOARD_CSS, SORT_SCRIPT, render_dashboard
 from grader.reporting.html import CSS, page, render_student_page
 from grader.service import queue
@@ -52,12 +54,15 @@ from grader.service.auth import (
     user_for_token,
     verify_password,
 )
+from grader.service.checking import checked
 from grader.service.counting import is_late
-from grader.service.course import FileNotice, LoadedAssignment
+from grader.service.course import FileNotice, LoadedAssignment, read_moment
 from grader.service.db import Role, Submission, User, utcnow
 from grader.service.errors import ApiError
-from grader.service.intake import answers_text_file, canonical_name
-from grader.service.visibility import student_report
+from grader.service.extensions import grant_extension
+from grader.service.intake import answers_text_file, canonical_name, read_handed_in
+from grader.service.shown import shown_time, time_html
+from grader.service.visibility import score_covers, student_report
 
 router = APIRouter(include_in_schema=False)
 PageUser = Annotated[User, Depends(allow(Role.STUDENT, Role.TA))]
@@ -134,16 +139,49 @@ def submissions_of(db: Session, user_id: int) -> tuple[list[Submission], dict[in
     return rows, {s.id: submission_state(db, s)[0] for s in rows}
 
 
-def when(moment: dt.datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "none"
+def when(moment: dt.datetime | None, zone: zoneinfo.ZoneInfo | None = None) -> str:
+    """A time in a page: in the course's zone, UTC on hover."""
+    return time_html(moment, zone)
 
 
-def deadline_text(assignment: LoadedAssignment) -> str:
-    """``due 2026-12-01 17:00 UTC · all feedback from ...``, in words a student reads."""
-    due = f"due {when(assignment.due)}" if assignment.due else "no deadline"
+def deadline_text(assignment: LoadedAssignment, student: str = "") -> str:
+    """``due 2026-12-01 17:00 CET · closes ... · all feedback from ...``, in words a student reads."""
+    zone, due, close = assignment.zone, assignment.due_for(student), assignment.close_for(student)
+    pieces = [f"due {when(due, zone)}" if due else "no deadline"]
+    if due is not None and due != assignment.due:
+        pieces[0] += " (your extension)"
+    if close is not None:
+        pieces.append(f"hand-ins taken until {when(close, zone)}")
+    if assignment.penalty is not None:
+        pieces.append(f"late penalty: {escape(assignment.penalty.describe())}")
     release = assignment.release or assignment.due
-    shown = f"all feedback from {when(release)}" if release else "all feedback as soon as it is graded"
-    return f"{due} · {shown}"
+    pieces.append(
+        f"all feedback from {when(release, zone)}" if release else "all feedback as soon as it is graded"
+    )
+    return " · ".join(pieces)
+
+
+def late_notice(assignment: LoadedAssignment, student: str, now: dt.datetime) -> str:
+    """What a hand-in now would be: refused (closed), or late and what that costs; "" on time."""
+    due, close, zone = assignment.due_for(student), assignment.close_for(student), assignment.zone
+    if close is not None and now > close:
+        return (
+            f"<p class='late' id='closed-{escape(assignment.name)}'>Closed at {when(close, zone)}: "
+            "hand-ins are no longer taken. Ask a TA for an extension.</p>"
+        )
+    if due is None or not is_late(now, due):
+        return ""
+    penalty = assignment.penalty
+    cost = (
+        f"it loses {shown_points(penalty.share(now - due))}% of the points possible "
+        f"({escape(penalty.describe())}), and more the later it comes"
+        if penalty is not None
+        else "it has no late penalty, but the gradebook shows it late"
+    )
+    return (
+        f"<p class='late' id='late-{escape(assignment.name)}'>The due ({when(due, zone)}) has passed: "
+        f"a hand-in now is late, and {cost}.</p>"
+    )
 
 
 # ---- logging in ---------------------------------------------------------------------------
@@ -282,9 +320,10 @@ def _assignment_section(
     hand_in: bool = True,
 ) -> str:
     title = escape(assignment.spec.title or assignment.name)
-    due = assignment.due_for(student)
+    due, zone = assignment.due_for(student), assignment.zone
     rows = "".join(
-        f"<tr><td><a href='/submissions/{s.id}'>version {s.version}</a></td><td>{when(s.created_at)}</td>"
+        f"<tr><td><a href='/submissions/{s.id}'>version {s.version}</a></td>"
+        f"<td>{when(s.created_at, zone)}</td>"
         f"<td>{escape(states[s.id])}</td>"
         f"<td>{'<span class=late>late</span>' if is_late(s.created_at, due) else ''}</td></tr>"
         for s in reversed(mine)
@@ -296,6 +335,10 @@ def _assignment_section(
         else "<p class='muted'>Nothing handed in yet.</p>"
     )
     name = escape(assignment.name)
+    now = utcnow()
+    notice = late_notice(assignment, student, now)
+    close = assignment.close_for(student)
+    hand_in = hand_in and (close is None or now <= close)
     form = (
         f"<form class='stack' method='post' action='/assignments/{name}/submit' "
         "enctype='multipart/form-data'>"
@@ -304,13 +347,16 @@ def _assignment_section(
         f"<input type='file' id='file-{name}' name='file'>"
         f"<label for='text-{name}'>or paste your answers.yaml</label>"
         f"<textarea id='text-{name}' name='text'></textarea>"
-        "<button type='submit'>Hand in</button></form>"
+        "<button type='submit'>Hand in</button>"
+        f"<button type='submit' formaction='/assignments/{name}/check'>Check</button>"
+        "<p class='muted'>Check shows how each answer is read, and which cannot be, without handing in.</p>"
+        "</form>"
         if hand_in
         else ""
     )
     return (
         f"<section class='part' id='assignment-{name}'><h2>{title}</h2>"
-        f"<p class='muted'>{name} · {deadline_text(assignment)}</p>{table}{form}</section>"
+        f"<p class='muted'>{name} · {deadline_text(assignment, student)}</p>{notice}{table}{form}</section>"
     )
 
 
@@ -325,6 +371,13 @@ async def submit_form(
 ) -> Response:
     check_csrf(request, csrf)
     loaded = assignment_named(request, assignment)
+    filename, content = await _form_answers(request, text, file)
+    submission = await run_in_threadpool(store_submission, request, user, loaded, filename, content)
+    return RedirectResponse(f"/submissions/{submission.id}", status_code=303)
+
+
+async def _form_answers(request: Request, text: str, file: UploadFile | None) -> tuple[str, bytes]:
+    """(file name, content) of the hand-in form: the file chosen, or the answers pasted."""
     limit = service_of(request).settings.max_upload_bytes
     if file is not None and file.filename:
         content = await file.read(limit + 1)
@@ -335,8 +388,39 @@ async def submit_form(
         raise ApiError(422, "choose a file or paste your answers")
     if len(content) > limit:
         raise ApiError(413, f"the file is over the limit of {limit:,} bytes")
-    submission = await run_in_threadpool(store_submission, request, user, loaded, filename, content)
-    return RedirectResponse(f"/submissions/{submission.id}", status_code=303)
+    return filename, content
+
+
+@router.post("/assignments/{assignment}/check")
+async def check_form(
+    assignment: str,
+    request: Request,
+    user: PageUser,
+    csrf: Annotated[str, Form()] = "",
+    text: Annotated[str, Form()] = "",
+    file: UploadFile | None = None,
+) -> Response:
+    """The form's Check: what ``grader check --server`` prints (the same server function), and
+    nothing handed in; an unreadable file is shown with its line and caret."""
+    check_csrf(request, csrf)
+    loaded = assignment_named(request, assignment)
+    filename, content = await _form_answers(request, text, file)
+    service = service_of(request)
+    try:
+        checked = await service.checks.check(loaded, user.name, filename, content)  # no request thread
+        shown, status = checked["text"], 200
+    except ApiError as exc:
+        if exc.status != 422:
+            raise
+        shown, status = exc.message, 422
+    body = (
+        f"<h1>Check of {escape(loaded.name)}: nothing was handed in</h1>"
+        f"<pre class='answer check' id='check'>{escape(shown)}</pre>"
+        "<p><a href='/'>Back to the assignments</a> to hand in.</p>"
+    )
+    response = shell(request, user, f"grader: check of {loaded.name}", body)
+    response.status_code = status
+    return response
 
 
 @router.get("/submissions/{submission_id}")
@@ -350,27 +434,45 @@ def submission_page(submission_id: int, request: Request, user: PageUser) -> Res
     if verdict is None or loaded is None:
         body = (
             f"<h1>Version {submission.version}: {escape(status)}</h1>"
-            f"<p>Handed in {when(submission.created_at)}. "
+            f"<p>Handed in {when(submission.created_at, loaded.zone if loaded else None)}. "
             "This page reloads itself until the verdict is in.</p>"
         )
         return shell(request, user, "grader: waiting for the verdict", body, refresh=2)
     report = stored_report(verdict)
     report.student = author.name if author else report.student
+    check = _read_back(service, loaded, submission_id, report)
     if is_staff(user):
         document = render_student_page(report, show_expected=True, spec=loaded.spec)
     else:
         limited, hidden = student_report(report, loaded, utcnow())
-        document = render_student_page(limited, show_expected=False, spec=loaded.spec)
+        covers = score_covers(len(limited.parts), len(hidden))
+        document = render_student_page(limited, show_expected=False, spec=loaded.spec, covers=covers)
         if hidden:
             note = (
                 f"<p class='warning'>{len(hidden)} more part(s) are graded and shown after the release on "
-                f"{when(loaded.release or loaded.due)}.</p>"
+                f"{when(loaded.release or loaded.due, loaded.zone)}.</p>"
             )
             document = document.replace("</header>", "</header>" + note, 1)
     handed_in_late = is_late(submission.created_at, loaded.due_for(author.name if author else ""))
     late = "<p class='late'>Handed in after the deadline.</p>" if handed_in_late else ""
     document = document.replace("<body>\n", "<body>\n" + nav(request, user) + late, 1)
+    document = document.replace("</header>", "</header>" + check, 1)
     return html(document, css=CSS)  # the report page's own stylesheet
+
+
+def _read_back(service: Any, loaded: LoadedAssignment, submission_id: int, report: Report) -> str:
+    """How each answer of the hand-in was read, as ``grader check --server`` prints it: every
+    unreadable answer with its caret, visible part or not, and no verdict of a hidden part."""
+    with service.db.session(read_only=True) as db:
+        stored = db.get(Submission, submission_id)
+        if stored is None:
+            return ""
+        answers = read_handed_in(stored.filename, stored.content, report.student)
+    text = str(checked(loaded, answers, report)["text"])
+    return (
+        "<section class='part' id='read-back'><h2>How your answers were read</h2>"
+        f"<pre class='answer check'>{escape(text)}</pre></section>"
+    )
 
 
 # ---- TAs ----------------------------------------------------------------------------------
@@ -398,7 +500,7 @@ def ta_home(request: Request, user: PageStaff) -> Response:
         }
     rows = "".join(
         f"<tr><td><a href='/ta/assignments/{escape(a.name)}'>{escape(a.spec.title or a.name)}</a></td>"
-        f"<td>{when(a.due)}</td><td>{when(a.release or a.due)}</td>"
+        f"<td>{when(a.due, a.zone)}</td><td>{when(a.release or a.due, a.zone)}</td>"
         f"<td>{counts[a.name]}</td>"
         f"<td><a href='/ta/assignments/{escape(a.name)}/parts'>by question</a></td>"
         f"<td><a href='/api/v1/assignments/{escape(a.name)}/export?format=csv'>CSV</a></td></tr>"
@@ -445,6 +547,14 @@ def ta_dashboard(assignment: str, request: Request, user: PageStaff) -> Response
 
 @router.get("/ta/students/{student}")
 def ta_student(student: str, request: Request, user: PageStaff) -> Response:
+    return student_page(student, request, user)
+
+
+def student_page(
+    student: str, request: Request, user: User, message: str = "", status: int = 200
+) -> Response:
+    """A student's page for a TA; ``message``: what the server says of the last change (never
+    text from the link, which anyone can write)."""
     service = service_of(request)
     with service.db.session(read_only=True) as db:
         author = db.scalar(select(User).where(User.name == student))
@@ -455,9 +565,50 @@ def ta_student(student: str, request: Request, user: PageStaff) -> Response:
         _assignment_section(
             request, a, [s for s in rows if s.assignment_id == a.id], states, author.name, hand_in=False
         )
+        + _extension_form(request, a, author.name)
         for a in service.course.all()
     ]
-    return shell(request, user, f"grader: {student}", f"<h1>{escape(student)}</h1>" + "".join(sections))
+    alert = f"<p class='alert' role='alert'>{escape(message)}</p>" if message else ""
+    body = f"<h1>{escape(student)}</h1>{alert}" + "".join(sections)
+    response = shell(request, user, f"grader: {student}", body)
+    response.status_code = status
+    return response
+
+
+def _extension_form(request: Request, assignment: LoadedAssignment, student: str) -> str:
+    name = escape(assignment.name)
+    zone = assignment.zone.key if assignment.zone else "UTC"
+    return (
+        f"<form class='stack extend' method='post' action='/ta/students/{escape(student)}/extend'>"
+        f"{csrf_field(request)}<input type='hidden' name='assignment' value='{name}'>"
+        f"<label for='until-{name}'>Extension of {name} until ({escape(zone)})</label>"
+        f"<input type='datetime-local' id='until-{name}' name='until' required>"
+        "<button type='submit'>Grant the extension</button></form>"
+    )
+
+
+@router.post("/ta/students/{student}/extend")
+def ta_extend(
+    student: str,
+    request: Request,
+    user: PageStaff,
+    csrf: Annotated[str, Form()] = "",
+    assignment: Annotated[str, Form()] = "",
+    until: Annotated[str, Form()] = "",
+) -> Response:
+    """Grant ``student`` an extension (audited), then show their page again with what was done."""
+    check_csrf(request, csrf)
+    loaded = assignment_named(request, assignment)
+    try:
+        moment = read_moment(until, loaded.zone)
+    except ValueError as exc:
+        return student_page(student, request, user, message=f"Extension not granted: {exc}", status=422)
+    service = service_of(request)
+    with service.db.session() as db:
+        grant_extension(db, loaded.id, student, moment, user)
+    service.course.refresh()
+    done = f"{student} has until {shown_time(moment, loaded.zone)} for {loaded.name}."
+    return student_page(student, request, user, message=done)
 
 
 @router.post("/ta/submissions/{submission_id}/regrade")

@@ -21,6 +21,7 @@ from typing import Any
 from grader.core.report import PartResult, Report, points_value
 from grader.core.verdict import Status
 from grader.mathlang.render import to_latex, to_text
+from grader.mathlang.wording import counted
 from grader.reporting.answers import read_context, read_received
 from grader.service.course import LoadedAssignment
 
@@ -107,6 +108,13 @@ def student_report(
     return limited, hidden
 
 
+def score_covers(shown: int, hidden: int) -> str:
+    """What a score shown before the release is of: ``on the 1 part released of 11``."""
+    if not hidden:
+        return ""
+    return f"on the {counted(shown, 'part')} released of {shown + hidden}"
+
+
 def student_json(report: Report, assignment: LoadedAssignment, now: dt.datetime) -> dict[str, Any]:
     limited, hidden = student_report(report, assignment, now)
     data = limited.to_dict(show_expected=False)
@@ -115,6 +123,7 @@ def student_json(report: Report, assignment: LoadedAssignment, now: dt.datetime)
         data["hidden_parts"] = hidden
         data["hidden_until"] = moment.isoformat() if moment else None
         data["note"] = f"{len(hidden)} part(s) are graded but shown only after the release"
+        data["score_covers"] = score_covers(len(limited.parts), len(hidden))
     for part in data["parts"]:
         part.pop("expected", None)
     data["score"] = points_value(limited.score)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from grader.batch.blobs import loads
 from grader.core.report import Report
 from grader.core.verdict import Status
-from grader.service.counting import counted_version, newest_verdict
+from grader.service.counting import Penalty, counted_version, newest_verdict, with_hand_in
 from grader.service.db import Assignment, Submission, User, VerdictRow, due_for, utcnow
 from grader.service.lti.models import LtiLineItem, LtiMember, LtiScore, LtiUser
 from grader.service.lti.registration import FULLY_GRADED, PENDING_MANUAL
@@ -58,7 +58,7 @@ def _before_flush(db: Session, _context: Any, _instances: Any) -> None:
 
 def _due_moved(assignment: Assignment) -> bool:
     """The assignment's due, or a student's extension, changed in this transaction."""
-    for attribute, empty in (("due", None), ("extensions", {})):
+    for attribute, empty in (("due", None), ("extensions", {}), ("granted_extensions", {}), ("policy", {})):
         history = getattr(inspect(assignment).attrs, attribute).history
         if history.deleted and list(history.deleted) != list(history.added or [empty]):
             return True
@@ -86,11 +86,8 @@ def add_scores(db: Session, submission: Submission, report_blob: bytes, only_new
     if assignment is None or not isinstance(report, Report):
         return 0
     for item, subject in found:
-        db.add(
-            score_row(
-                item, subject, submission, report, due_for(assignment, user_name(db, submission.user_id))
-            )
-        )
+        due = due_for(assignment, user_name(db, submission.user_id))
+        db.add(score_row(item, subject, submission, report, due, penalty_of(assignment)))
     return len(found)
 
 
@@ -135,11 +132,22 @@ def targets(db: Session, user_id: int, assignment: str) -> list[tuple[LtiLineIte
     return [(item, subject) for item, subject in rows]
 
 
+def penalty_of(assignment: Assignment) -> Penalty | None:
+    written = (assignment.policy or {}).get("penalty")
+    return Penalty.model_validate(written) if written else None
+
+
 def score_row(
-    item: LtiLineItem, subject: str, submission: Submission, report: Report, due: dt.datetime | None
+    item: LtiLineItem,
+    subject: str,
+    submission: Submission,
+    report: Report,
+    due: dt.datetime | None,
+    penalty: Penalty | None = None,
 ) -> LtiScore:
-    """The AGS score: the points given (automatic and by hand), waiting for a TA while a part
-    is still to be graded by hand (or could not be graded automatically)."""
+    """The AGS score: the points given (automatic and by hand) less the late penalty, waiting
+    for a TA while a part is still to be graded by hand (or could not be graded automatically)."""
+    with_hand_in(report, submission.version, submission.created_at, due, penalty)
     waiting = report.pending > 0 or any(part.status is Status.ERROR for part in report.parts)
     now = utcnow()
     return LtiScore(
@@ -174,7 +182,7 @@ def queue_changed(db: Session, assignment: Assignment) -> int:
             report = loads(verdict.report)
             if isinstance(report, Report):
                 due = due_for(assignment, user_name(db, user_id))
-                db.add(score_row(item, subject, submission, report, due))
+                db.add(score_row(item, subject, submission, report, due, penalty_of(assignment)))
                 queued += 1
     return queued
 

@@ -1,0 +1,41 @@
+"""Extensions a TA grants (``grader extend``, the TA's page of a student): a student's own due
+for an assignment, kept in the database beside course.yaml's (the later of the two is in force,
+so an edit of course.yaml never takes a granted extension back), with its audit row in the
+same transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from grader.service.db import Assignment, AuditEntry, Role, User, utcnow
+from grader.service.errors import ApiError
+
+AUDIT_ACTION = "extend"
+
+
+def grant_extension(
+    db: Session, assignment_id: int, student: str, until: dt.datetime, by: User | None
+) -> dt.datetime | None:
+    """Set ``student``'s due for the assignment to ``until`` (aware); the one granted before."""
+    row = db.get(Assignment, assignment_id, with_for_update=True)  # two grants never lose one
+    user = db.scalar(select(User).where(User.name == student))
+    if row is None:
+        raise ApiError(404, f"no assignment {assignment_id}")
+    if user is None or user.role != Role.STUDENT:
+        raise ApiError(404, f"no student {student!r}")
+    granted = dict(row.granted_extensions or {})
+    before = granted.get(student)
+    granted[student] = until.astimezone(dt.UTC).isoformat()
+    row.granted_extensions, row.updated_at = granted, utcnow()
+    db.add(
+        AuditEntry(
+            user_id=by.id if by is not None else None,
+            action=AUDIT_ACTION,
+            detail={"assignment": row.name, "student": student, "old": before, "new": granted[student]},
+        )
+    )
+    db.flush()
+    return dt.datetime.fromisoformat(before) if before else None
