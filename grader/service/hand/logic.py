@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Collection, Sequence
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -38,6 +39,9 @@ from grader.service.errors import ApiError
 from grader.service.hand.model import AUDIT_ACTION, Conflict, GradeBody, GroupBody, HandGradeRow, StaleWrite
 from grader.service.intake import scratch_folder
 
+READ_CACHE_SIZE = 4096  # versions kept read: a large course's counted versions of an assignment
+
+
 # ---- the grades and the reports they make -----------------------------------------------
 
 
@@ -66,7 +70,15 @@ def grades_of(db: Session, assignment_id: int, student: User) -> list[HandGrade]
 
 
 def read_answers(submission: Submission, student: str) -> ReadSubmission:
-    with scratch_folder(submission.filename, submission.content, student) as folder:
+    """The answers of a version as grader reads them (shared: read, never change it)."""
+    return _read_version(submission.filename, submission.content_hash, student, submission.content)
+
+
+@lru_cache(maxsize=READ_CACHE_SIZE)
+def _read_version(filename: str, content_hash: str, student: str, content: bytes) -> ReadSubmission:
+    """A version never changes once handed in, so the grading view reads each one once, not at
+    every load of the view (reading is most of its time)."""
+    with scratch_folder(filename, content, student) as folder:
         return load_submission(folder)
 
 
@@ -325,6 +337,16 @@ def part_groups(
         ).all()
     }
     return answer_groups(part, given), versions
+
+
+def group_grades(db: Session, loaded: LoadedAssignment, part_id: str) -> dict[str, dict[str, Any]]:
+    """Each student's grade of the part as it is now (what the grading view pre-fills)."""
+    rows = db.execute(
+        select(User.name, HandGradeRow)
+        .join(User, User.id == HandGradeRow.student_id)
+        .where(HandGradeRow.assignment_id == loaded.id, HandGradeRow.part == part_id)
+    ).all()
+    return {name: grade_dict(row) for name, row in rows}
 
 
 def group_json(group: AnswerGroup, versions: dict[str, int], part: PartBase, part_id: str) -> dict[str, Any]:

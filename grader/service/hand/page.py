@@ -4,25 +4,25 @@ from __future__ import annotations
 
 from html import escape
 from typing import Annotated
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
-from grader.batch.answer_groups import AnswerGroup
-from grader.core.parts import PartBase
-from grader.core.report import HandMark, points_value
-from grader.mathlang.wording import counted
+from grader.core.report import points_value
+from grader.reporting.html import page
 from grader.service.auth import allow
-from grader.service.course import LoadedAssignment
 from grader.service.db import (
     Role,
     User,
 )
 from grader.service.errors import ApiError
-from grader.service.hand.logic import graded_submissions, part_groups, part_of
+from grader.service.hand.logic import graded_submissions, group_grades, part_groups, part_of
 from grader.service.hand.model import GroupBody
 from grader.service.hand.routes import api_grade_group, assignment_of, service_of
+from grader.service.hand.view import KEYS_SCRIPT, VIEW_CSS, GradingView
 
 router = APIRouter()
 Staff = Annotated[User, Depends(allow(Role.TA))]
@@ -59,99 +59,39 @@ def ta_parts_page(assignment: str, request: Request, user: Staff) -> Response:
 
 
 @router.get("/ta/assignments/{assignment}/parts/{part}", include_in_schema=False)
-def ta_part_page(assignment: str, part: str, request: Request, user: Staff) -> Response:
-    return part_page(assignment, part, request, user)
+def ta_part_page(
+    assignment: str, part: str, request: Request, user: Staff, group: str = "", after: str = ""
+) -> Response:
+    """The grading view: ``group`` is the group shown; ``after``, the group just graded (the
+    view shows the next ungraded one after it); neither: the first ungraded group."""
+    return part_page(assignment, part, request, user, group=group, after=after)
 
 
-def part_page(assignment: str, part: str, request: Request, user: User, message: str = "") -> Response:
-    """The TA's page of a part; ``message``: what the server has to say of the last grade (never
-    text from the link, which anyone can write).
-    """
-    from grader.service.pages import csrf_field, shell
+def part_page(
+    assignment: str,
+    part: str,
+    request: Request,
+    user: User,
+    message: str = "",
+    *,
+    group: str = "",
+    after: str = "",
+    status: int = 200,
+) -> Response:
+    """The grading view of a part, one answer group at a time; ``message``: what the server has
+    to say of the last grade (never text from the link, which anyone can write)."""
+    from grader.service.pages import PAGE_CSS, csrf_field, html, nav
 
     loaded = assignment_of(request, assignment)
     spec_part = part_of(loaded, part)
     with service_of(request).db.session(read_only=True) as db:
         groups, versions = part_groups(db, loaded, part)
-    answered = [g for g in groups if g.kind != "missing"]
-    graded = sum(g.graded for g in answered)
-    total = sum(len(g.members) for g in answered)
-    body = [
-        f"<h1>{escape(loaded.name)} · {escape(part)}</h1>",
-        f"<p class='prompt'>{escape(spec_part.prompt or '')}</p>",
-        f"<p id='progress'>{graded} of {counted(total, 'answer')} graded by hand, in "
-        f"{counted(len(answered), 'group')} ({escape(spec_part.type)}, "
-        f"{counted(spec_part.points, 'point')}).</p>",
-    ]
-    if message:
-        body.append(f"<p class='warning' role='alert'>{escape(message)}</p>")
-    for group in groups:
-        body.append(_group_section(request, loaded, spec_part, part, group, versions, csrf_field(request)))
-    return shell(request, user, f"{loaded.name} {part}: grade by group", "\n".join(body))
-
-
-def _to_review(mark: HandMark | None) -> bool:
-    """The answer, or the verdict under an override, changed since the TA graded it."""
-    return mark is not None and (mark.stale or mark.auto_changed)
-
-
-def _grade_button(answers: int) -> str:
-    return "Grade this answer" if answers == 1 else f"Grade these {answers}"
-
-
-def _group_section(
-    request: Request,
-    loaded: LoadedAssignment,
-    part: PartBase,
-    part_id: str,
-    group: AnswerGroup,
-    versions: dict[str, int],
-    csrf: str,
-) -> str:
-    members = "".join(
-        f"<li>{escape(m.student)}: {escape(m.result.status.value)} "
-        f"{points_value(m.result.score)}/{points_value(m.result.max_score)}"
-        + (f" <em>(graded by {escape(m.result.hand.by)})</em>" if m.result.hand is not None else "")
-        + (" <strong class='review'>to review</strong>" if _to_review(m.result.hand) else "")
-        + "</li>"
-        for m in group.members
-    )
-    slip = (
-        f"<p class='slip'>Known slip: {escape(group.misconception.name)}</p>" if group.misconception else ""
-    )
-    out = [
-        f"<section class='group' id='group-{group.id}'>",
-        f"<h2>{escape(group.kind)} · {counted(len(group.members), 'answer')}</h2>",
-        f"<pre class='answer'>{escape(group.answer) or '(no answer)'}</pre>",
-        slip,
-        f"<ul>{members}</ul>",
-    ]
-    hidden = "".join(
-        f"<input type='hidden' name='student' value='{escape(m.student)}'>"
-        f"<input type='hidden' name='version' value='{versions.get(m.student, 0)}'>"
-        for m in group.members
-    )
-    rubric = "".join(
-        f"<label><input type='checkbox' name='rubric' value='{escape(item.id)}'> "
-        f"{'+' if item.points >= 0 else ''}{points_value(item.points)} {escape(item.text)}</label>"
-        for item in part.rubric
-    )
-    reason = (
-        "<label>Reason for overriding the automatic verdict "
-        "<input type='text' name='reason' required></label>"
-        if group.kind not in ("text", "single", "missing")
-        else ""
-    )
-    action = f"/ta/assignments/{escape(loaded.name)}/parts/{escape(part_id)}/groups/{group.id}"
-    out.append(
-        f"<form class='stack' method='post' action='{action}'>{csrf}{hidden}"
-        f"<label>Points (of {points_value(part.points)}) "
-        "<input type='text' name='points' inputmode='decimal'></label>"
-        f"{rubric}<label>Comment to the students <textarea name='comment'></textarea></label>{reason}"
-        f"<button type='submit'>{_grade_button(len(group.members))}</button></form>"
-    )
-    out.append("</section>")
-    return "\n".join(piece for piece in out if piece)
+        grades = group_grades(db, loaded, part)
+    view = GradingView(loaded, part, spec_part, groups, versions, grades)
+    body = view.render(view.pick(group, after), csrf_field(request), message)
+    title = f"{loaded.name} {part}: grade by group"
+    document = page(title, nav(request, user) + body, css=PAGE_CSS + VIEW_CSS, script=KEYS_SCRIPT)
+    return html(document, css=PAGE_CSS + VIEW_CSS, script=KEYS_SCRIPT, status=status)
 
 
 @router.post("/ta/assignments/{assignment}/parts/{part}/groups/{group_id}", include_in_schema=False)
@@ -175,15 +115,17 @@ async def ta_grade_group(
         )
     except (ValueError, ValidationError) as exc:
         raise ApiError(422, f"the grade is not valid: {exc}") from None
-    from starlette.concurrency import run_in_threadpool
-
-    page = f"/ta/assignments/{assignment}/parts/{part}"
     try:
         await run_in_threadpool(api_grade_group, assignment, part, group_id, body, request, user)
     except ApiError as exc:
-        if exc.status != 409:
+        if exc.status not in (409, 422):
             raise
-        shown = await run_in_threadpool(part_page, assignment, part, request, user, exc.message)
-        shown.status_code = 409
-        return shown
-    return RedirectResponse(page, status_code=303)
+        refused = exc
+    else:
+        url = f"/ta/assignments/{quote(assignment)}/parts/{quote(part)}?{urlencode({'after': group_id})}"
+        return RedirectResponse(url, status_code=303)
+    return await run_in_threadpool(
+        lambda: part_page(
+            assignment, part, request, user, refused.message, group=group_id, status=refused.status
+        )
+    )
