@@ -11,6 +11,7 @@ whose colours are :data:`CODE_CSS`.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
@@ -36,22 +37,23 @@ def _cut(text: str) -> tuple[str, str]:
     ], f"<p class='muted'>(the answer goes on for {len(text) - MAX_SHOWN} more characters)</p>"
 
 
-def _math(source: str, display: bool) -> str:
+def _math(source: str, display: bool, functions: Sequence[str]) -> str:
     try:
-        tree = parse(source)
+        tree = parse(source, functions=functions)
     except (ParseError, LimitError):
         return f"<code>{escape(source)}</code>"
     return to_mathml(tree, display=display, label=to_text(tree))
 
 
-def prose_html(text: str) -> str:
-    """Prose in a wrapping block, each ``$...$`` span that parses shown as MathML."""
+def prose_html(text: str, functions: Sequence[str] = ()) -> str:
+    """Prose in a wrapping block, each ``$...$`` span that parses shown as MathML (``functions``:
+    names to read as functions, as the problem set declares them)."""
     text, rest = _cut(text)
     pieces, start = [], 0
     for found in MATH_SPAN.finditer(text):
         pieces.append(escape(text[start : found.start()]))
         display = found.group("display") is not None
-        pieces.append(_math(found.group("display") if display else found.group("inline"), display))
+        pieces.append(_math(found.group("display") if display else found.group("inline"), display, functions))
         start = found.end()
     pieces.append(escape(text[start:]))
     return f"<div class='prose'>{''.join(pieces)}</div>{rest}"

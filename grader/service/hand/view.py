@@ -24,6 +24,8 @@ from grader.service.course import LoadedAssignment
 
 VIEW_CSS = (
     """
+body { max-width: 80rem; }
+.answer-shown { margin-bottom: 1rem; }
 .view { display: grid; grid-template-columns: minmax(0, 2fr) minmax(0, 3fr); gap: 1.25rem; }
 .view aside { border-right: 1px solid var(--line); padding-right: 1rem; }
 .prose { white-space: pre-wrap; overflow-wrap: anywhere; }
@@ -81,6 +83,11 @@ class GradingView:
     groups: list[AnswerGroup]
     versions: dict[str, int]
     grades: dict[str, dict[str, Any]]  # student -> their grade of the part now
+
+    def prose(self, text: str) -> str:
+        """Prose of this problem set, its math read with the functions its parts declare."""
+        declared = (getattr(part, "functions", None) or {} for _, _, part in self.loaded.spec.iter_parts())
+        return prose_html(text, functions=sorted(set().union(*declared)))
 
     def url(self, **query: str) -> str:
         base = f"/ta/assignments/{quote(self.loaded.name)}/parts/{quote(self.part_id)}"
@@ -147,14 +154,14 @@ class GradingView:
     def _reference(self) -> str:
         """The prompt, the model answer and the notes for TAs: on TA pages only."""
         part = self.part
-        out = ["<aside id='reference'>", "<h2>Prompt</h2>", prose_html(part.prompt or "(no prompt)")]
+        out = ["<aside id='reference'>", "<h2>Prompt</h2>", self.prose(part.prompt or "(no prompt)")]
         if part.answer is not None:
             shown = part.answer if isinstance(part.answer, str) else repr(part.answer)
-            answer = code_html(shown) if part.type == "code" else prose_html(shown)
+            answer = code_html(shown) if part.type == "code" else self.prose(shown)
             out += ["<h2>Model answer</h2>", f"<div id='model-answer'>{answer}</div>"]
         notes = [note for note in (part.ta_note, part.note) if note]
         if notes:
-            out += ["<h2>Notes for TAs</h2>", *(prose_html(note) for note in notes)]
+            out += ["<h2>Notes for TAs</h2>", *(self.prose(note) for note in notes)]
         out.append("</aside>")
         return "".join(out)
 
@@ -165,7 +172,7 @@ class GradingView:
         if self.part.type == "code":
             return code_html(str(first.answer if first.answer is not None else group.answer))
         if group.kind == "text" or self.part.type == "text":
-            return prose_html(str(first.answer if first.answer is not None else group.answer))
+            return self.prose(str(first.answer if first.answer is not None else group.answer))
         return PageContext.of(self.loaded.spec).your_answer(first.result)
 
     def _group(self, group: AnswerGroup, csrf: str) -> str:
