@@ -203,3 +203,34 @@ def test_the_keyboard_grades_a_group_and_lands_on_the_next_one(tmp_path: Path) -
             _wait_for(page, "document.getElementById('position').textContent === 'group 2 of 2'")
             assert page.errors == [], page.errors
         assert _score(server, "alice", ids["alice"]) == 2 and _score(server, "bob", ids["bob"]) == 2
+
+
+def test_a_grade_to_review_shows_on_the_dashboard_the_parts_list_and_its_own_filter(tmp_path: Path) -> None:
+    with Server(_course(tmp_path)) as server:
+        _hand_in_all(server)
+        with server.client("ta") as api:
+            graded = api.put(
+                f"/api/v1/assignments/{ASSIGNMENT}/hand/alice/{PART}", json={"points": 4, "version": 0}
+            )
+            assert graded.status_code == 200, graded.text
+        with server.client("alice") as alice:  # a new version: the grade now marks another answer
+            response = alice.post(
+                f"/api/v1/assignments/{ASSIGNMENT}/submissions",
+                files={"file": ("answers.yaml", OTHER.replace("I think", "I am sure").encode())},
+            )
+            wait_graded(alice, response.json()["id"])
+        with _session(server, "ta", TA_PASSWORD) as ta:
+            parts = ta.get(f"/ta/assignments/{ASSIGNMENT}/parts").text
+            assert f"{VIEW}?show=review'>1 grade to review</a>" in parts
+            dashboard = ta.get(f"/ta/assignments/{ASSIGNMENT}").text
+            assert (
+                "Hand grades to review:" in dashboard and f"{VIEW}?show=review'>{PART} (1)</a>" in dashboard
+            )
+            review = ta.get(VIEW, params={"show": "review"}).text
+            assert "0 of 1 group graded" in review and _hidden(review, "student") == ["alice"]
+            assert "<strong>to review</strong>" in review and "alice: " in review
+            assert _hidden(review, "show") == ["review"]
+            wrong = ta.get(VIEW, params={"show": "wrong"}).text
+            assert "No group to grade here (wrong)." in wrong and "name='student'" not in wrong
+            everything = ta.get(VIEW).text
+            assert "of 3 groups graded" in everything

@@ -12,8 +12,10 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from grader.core.report import points_value
+from grader.mathlang.wording import counted
 from grader.reporting.html import page
 from grader.service.auth import allow
+from grader.service.course import LoadedAssignment
 from grader.service.db import (
     Role,
     User,
@@ -22,7 +24,7 @@ from grader.service.errors import ApiError
 from grader.service.hand.logic import graded_submissions, group_grades, part_groups, part_of
 from grader.service.hand.model import GroupBody
 from grader.service.hand.routes import api_grade_group, assignment_of, service_of
-from grader.service.hand.view import KEYS_SCRIPT, VIEW_CSS, GradingView
+from grader.service.hand.view import FILTERS, KEYS_SCRIPT, VIEW_CSS, GradingView, Place, to_review
 
 router = APIRouter()
 Staff = Annotated[User, Depends(allow(Role.TA))]
@@ -38,33 +40,53 @@ def ta_parts_page(assignment: str, request: Request, user: Staff) -> Response:
 
     loaded = assignment_of(request, assignment)
     with service_of(request).db.session(read_only=True) as db:
-        counted = graded_submissions(db, loaded)
+        reports = graded_submissions(db, loaded)
         graded: dict[str, int] = {}
-        for _, _, report in counted:
+        review: dict[str, int] = {}
+        for _, _, report in reports:
             for result in report.parts:
                 if result.hand is not None:
                     graded[result.id] = graded.get(result.id, 0) + 1
+                if to_review(result.hand):
+                    review[result.id] = review.get(result.id, 0) + 1
     rows = "".join(
         f"<tr><td><a href='/ta/assignments/{escape(loaded.name)}/parts/{escape(address)}'>"
         f"{escape(address)}</a></td><td>{escape(part.type)}</td><td>{points_value(part.points)}</td>"
-        f"<td>{graded.get(address, 0)} of {len(counted)}</td></tr>"
+        f"<td>{graded.get(address, 0)} of {len(reports)}</td>"
+        f"<td>{_review_link(loaded, address, review)}</td></tr>"
         for address, _, part in loaded.spec.iter_parts()
     )
     body = (
         f"<h1>{escape(loaded.name)}: grade by question</h1>"
         "<table class='summary'><thead><tr><th>Part</th><th>Type</th><th>Points</th>"
-        f"<th>Graded by hand</th></tr></thead><tbody>{rows}</tbody></table>"
+        f"<th>Graded by hand</th><th>To review</th></tr></thead><tbody>{rows}</tbody></table>"
     )
     return shell(request, user, f"{loaded.name}: grade by question", body)
 
 
+def _review_link(loaded: LoadedAssignment, address: str, review: dict[str, int]) -> str:
+    """The grades of a part flagged "to review" (the answer, or the automatic verdict under an
+    override, changed since), linked to the grading view showing only those."""
+    count = review.get(address, 0)
+    if not count:
+        return ""
+    url = f"/ta/assignments/{quote(loaded.name)}/parts/{quote(address)}?show=review"
+    return f"<a class='review' href='{escape(url)}'>{counted(count, 'grade')} to review</a>"
+
+
 @router.get("/ta/assignments/{assignment}/parts/{part}", include_in_schema=False)
 def ta_part_page(
-    assignment: str, part: str, request: Request, user: Staff, group: str = "", after: str = ""
+    assignment: str,
+    part: str,
+    request: Request,
+    user: Staff,
+    group: str = "",
+    after: str = "",
+    show: str = "all",
 ) -> Response:
     """The grading view: ``group`` is the group shown; ``after``, the group just graded (the
     view shows the next ungraded one after it); neither: the first ungraded group."""
-    return part_page(assignment, part, request, user, group=group, after=after)
+    return part_page(assignment, part, request, user, Place(group, after, show))
 
 
 def part_page(
@@ -72,10 +94,8 @@ def part_page(
     part: str,
     request: Request,
     user: User,
+    place: Place,
     message: str = "",
-    *,
-    group: str = "",
-    after: str = "",
     status: int = 200,
 ) -> Response:
     """The grading view of a part, one answer group at a time; ``message``: what the server has
@@ -87,8 +107,8 @@ def part_page(
     with service_of(request).db.session(read_only=True) as db:
         groups, versions = part_groups(db, loaded, part)
         grades = group_grades(db, loaded, part)
-    view = GradingView(loaded, part, spec_part, groups, versions, grades)
-    body = view.render(view.pick(group, after), csrf_field(request), message)
+    view = GradingView(loaded, part, spec_part, groups, versions, grades, place.show)
+    body = view.render(view.pick(place.group, place.after), csrf_field(request), message)
     title = f"{loaded.name} {part}: grade by group"
     document = page(title, nav(request, user) + body, css=PAGE_CSS + VIEW_CSS, script=KEYS_SCRIPT)
     return html(document, css=PAGE_CSS + VIEW_CSS, script=KEYS_SCRIPT, status=status)
@@ -122,10 +142,20 @@ async def ta_grade_group(
             raise
         refused = exc
     else:
-        url = f"/ta/assignments/{quote(assignment)}/parts/{quote(part)}?{urlencode({'after': group_id})}"
+        show = str(form.get("show") or "all")
+        query = urlencode(
+            {"after": group_id, **({"show": show} if show in FILTERS and show != "all" else {})}
+        )
+        url = f"/ta/assignments/{quote(assignment)}/parts/{quote(part)}?{query}"
         return RedirectResponse(url, status_code=303)
     return await run_in_threadpool(
         lambda: part_page(
-            assignment, part, request, user, refused.message, group=group_id, status=refused.status
+            assignment,
+            part,
+            request,
+            user,
+            Place(group_id, "", str(form.get("show") or "all")),
+            refused.message,
+            refused.status,
         )
     )

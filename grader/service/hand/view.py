@@ -66,13 +66,41 @@ document.addEventListener('keydown', (event) => {
 NO_OVERRIDE_KINDS = ("text", "single", "missing")
 
 
-def _to_review(mark: HandMark | None) -> bool:
+def to_review(mark: HandMark | None) -> bool:
     """The answer, or the verdict under an override, changed since the TA graded it."""
-    return mark is not None and (mark.stale or mark.auto_changed)
+    return mark is not None and mark.to_review
+
+
+# The grading view's filters: which groups it goes through.
+FILTERS = {
+    "all": "all groups",
+    "wrong": "wrong",
+    "invalid": "invalid",
+    "review": "to review",
+}
+
+
+def shown_by(group: AnswerGroup, show: str) -> bool:
+    """``review``: a grade whose answer, or the verdict under it, changed since it was given."""
+    if show == "review":
+        return any(to_review(m.result.hand) for m in group.members)
+    if show in ("wrong", "invalid"):
+        return group.kind == show
+    return True
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where the view is: the group asked for, the group just graded, the filter."""
+
+    group: str = ""
+    after: str = ""
+    show: str = "all"
 
 
 def _done(group: AnswerGroup) -> bool:
-    return group.graded == len(group.members)
+    """Every answer graded, and no grade to review: the TA has nothing left to do here."""
+    return group.graded == len(group.members) and not any(to_review(m.result.hand) for m in group.members)
 
 
 @dataclass
@@ -83,14 +111,21 @@ class GradingView:
     groups: list[AnswerGroup]
     versions: dict[str, int]
     grades: dict[str, dict[str, Any]]  # student -> their grade of the part now
+    show: str = "all"  # a key of FILTERS
 
     def prose(self, text: str) -> str:
         """Prose of this problem set, its math read with the functions its parts declare."""
         declared = (getattr(part, "functions", None) or {} for _, _, part in self.loaded.spec.iter_parts())
         return prose_html(text, functions=sorted(set().union(*declared)))
 
+    def __post_init__(self) -> None:
+        self.show = self.show if self.show in FILTERS else "all"
+        self.groups = [g for g in self.groups if shown_by(g, self.show)]
+
     def url(self, **query: str) -> str:
         base = f"/ta/assignments/{quote(self.loaded.name)}/parts/{quote(self.part_id)}"
+        if self.show != "all" and query:
+            query = {**query, "show": self.show}
         return base + (f"?{urlencode(query)}" if query else "")
 
     def pick(self, group_id: str, after: str) -> int | None:
@@ -120,8 +155,9 @@ class GradingView:
         ]
         if message:
             out.append(f"<p class='warning' role='alert'>{escape(message)}</p>")
+        out.append(self._filters())
         if index is None:
-            out.append("<p>No one has answered this part yet.</p>")
+            out.append(f"<p id='no-group'>No group to grade here ({escape(FILTERS[self.show])}).</p>")
             return "\n".join(out)
         out.append(self._navigation(index))
         out.append("<div class='view'>")
@@ -129,6 +165,19 @@ class GradingView:
         out.append(self._group(self.groups[index], csrf))
         out.append("</div>")
         return "\n".join(out)
+
+    def _filters(self) -> str:
+        links = [
+            f"<strong>{escape(label)}</strong>"
+            if show == self.show
+            else f"<a href='{escape(self._filter_url(show))}'>{escape(label)}</a>"
+            for show, label in FILTERS.items()
+        ]
+        return f"<nav class='groups' id='filters'>Show: {' · '.join(links)}</nav>"
+
+    def _filter_url(self, show: str) -> str:
+        base = f"/ta/assignments/{quote(self.loaded.name)}/parts/{quote(self.part_id)}"
+        return base if show == "all" else f"{base}?{urlencode({'show': show})}"
 
     def _navigation(self, index: int) -> str:
         links = [f"<span id='position'>group {index + 1} of {len(self.groups)}</span>"]
@@ -180,7 +229,7 @@ class GradingView:
             f"<li>{escape(m.student)}: {escape(m.result.status.value)} "
             f"{points_value(m.result.score)}/{points_value(m.result.max_score)}"
             + (f" <em>(graded by {escape(m.result.hand.by)})</em>" if m.result.hand is not None else "")
-            + (" <strong class='review'>to review</strong>" if _to_review(m.result.hand) else "")
+            + (" <strong class='review'>to review</strong>" if to_review(m.result.hand) else "")
             + "</li>"
             for m in group.members
         )
@@ -229,6 +278,7 @@ class GradingView:
             else ""
         )
         action = escape(self.url() + f"/groups/{group.id}")
+        hidden += f"<input type='hidden' name='show' value='{escape(self.show)}'>"
         answers = len(group.members)
         button = "Save and next" if answers == 1 else f"Save these {answers} and next"
         return (
