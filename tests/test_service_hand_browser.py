@@ -64,7 +64,7 @@ def test_a_ta_grades_a_group_on_the_page_and_the_student_sees_the_points(tmp_pat
             _go(page, part_page)
             assert page.evaluate("document.querySelectorAll('section.group').length") >= 1
             assert "0 of 2 answers graded by hand" in page.evaluate(
-                "document.getElementById('progress').textContent"
+                "document.getElementById('answers-progress').textContent"
             )
             page.evaluate(
                 "const form = document.querySelector('section.group form');"
@@ -74,8 +74,8 @@ def test_a_ta_grades_a_group_on_the_page_and_the_student_sees_the_points(tmp_pat
             )
             _wait_for(
                 page,
-                "document.getElementById('progress') !== null && "
-                "document.getElementById('progress').textContent.startsWith('2 of 2')",
+                "document.getElementById('answers-progress') !== null && "
+                "document.getElementById('answers-progress').textContent.startsWith('2 of 2')",
             )
             assert page.errors == [], page.errors
             page.screenshot(tmp_path / "ta-part.png")

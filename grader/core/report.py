@@ -49,6 +49,11 @@ class HandMark:
     def overrides(self) -> bool:
         return self.auto_status is not None
 
+    @property
+    def to_review(self) -> bool:
+        """The answer, or the automatic verdict under an override, changed since it was given."""
+        return self.stale or self.auto_changed
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"by": self.by, "points": points_value(self.points)}
         if self.comment:

@@ -14,6 +14,7 @@ import base64
 import datetime as dt
 import hashlib
 import zoneinfo
+from collections import Counter
 from html import escape
 from typing import Annotated, Any
 
@@ -540,9 +541,25 @@ def ta_dashboard(assignment: str, request: Request, user: PageStaff) -> Response
     grading = (
         f"<p><a href='/ta/assignments/{escape(loaded.name)}/parts'>Grade by question</a>: "
         "answer groups, rubrics and the parts waiting for a TA.</p>"
-    )
+    ) + _to_review(loaded, reports)
     document = document.replace("<body>\n", "<body>\n" + nav(request, user) + grading, 1)
     return html(document, css=CSS + DASHBOARD_CSS, script=SORT_SCRIPT)
+
+
+def _to_review(loaded: LoadedAssignment, reports: list[Any]) -> str:
+    """The hand grades flagged "to review" (the answer, or the automatic verdict under an
+    override, changed since), by part, each linked to the grading view showing only those."""
+    flagged = Counter(
+        r.id for report in reports for r in report.parts if r.hand is not None and r.hand.to_review
+    )
+    if not flagged:
+        return ""
+    links = ", ".join(
+        f"<a href='/ta/assignments/{escape(loaded.name)}/parts/{escape(part)}?show=review'>"
+        f"{escape(part)} ({count})</a>"
+        for part, count in sorted(flagged.items())
+    )
+    return f"<p class='warning' id='to-review'>Hand grades to review: {links}.</p>"
 
 
 @router.get("/ta/students/{student}")

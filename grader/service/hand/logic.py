@@ -1,0 +1,440 @@
+"""Hand grades and the reports they make: versioned writes, answer groups, export and audit."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Collection, Sequence
+from functools import lru_cache
+from typing import Any
+
+import yaml
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from grader.batch.answer_groups import AnswerGroup, GivenAnswer, answer_groups, mistakes_entry
+from grader.batch.blobs import dumps, loads
+from grader.core.parts import PartBase
+from grader.core.report import Report, points_value
+from grader.core.submission import Submission as ReadSubmission
+from grader.hand import HandGrade, answer_digests, apply_hand_grades, without_hand_grades
+from grader.hand.apply import auto_pin
+from grader.hand.book import entry_problems
+from grader.reporting.escape import csv_cell
+from grader.service import counting
+from grader.service.api import latest_verdict
+from grader.service.course import CourseState, LoadedAssignment
+from grader.service.db import (
+    AuditEntry,
+    Submission,
+    User,
+    VerdictRow,
+    lock_students,
+    utcnow,
+)
+from grader.service.errors import ApiError
+from grader.service.hand.model import AUDIT_ACTION, Conflict, GradeBody, GroupBody, HandGradeRow, StaleWrite
+from grader.service.intake import read_handed_in
+
+READ_CACHE_SIZE = 4096  # versions kept read: a large course's counted versions of an assignment
+
+
+# ---- the grades and the reports they make -----------------------------------------------
+
+
+def as_hand_grade(row: HandGradeRow, student: str) -> HandGrade:
+    return HandGrade(
+        student=student,
+        part=row.part,
+        points=row.points,
+        rubric=tuple(row.rubric or ()),
+        comment=row.comment or "",
+        by=row.grader,
+        reason=row.reason or None,
+        at=row.updated_at.isoformat(),
+        answer=row.answer_hash,
+        auto=row.auto,
+    )
+
+
+def grades_of(db: Session, assignment_id: int, student: User) -> list[HandGrade]:
+    rows = db.scalars(
+        select(HandGradeRow).where(
+            HandGradeRow.assignment_id == assignment_id, HandGradeRow.student_id == student.id
+        )
+    )
+    return [as_hand_grade(row, student.name) for row in rows]
+
+
+def read_answers(submission: Submission, student: str) -> ReadSubmission:
+    """The answers of a version as grader reads them (shared: read, never change it)."""
+    return _read_version(submission.filename, submission.content_hash, student, submission.content)
+
+
+@lru_cache(maxsize=READ_CACHE_SIZE)
+def _read_version(filename: str, content_hash: str, student: str, content: bytes) -> ReadSubmission:
+    """A version never changes once handed in, so the grading view reads each one once, not at
+    every load of the view (reading is most of its time)."""
+    return read_handed_in(filename, content, student)
+
+
+def with_hand_grades(db: Session, loaded: LoadedAssignment, submission: Submission, report: Report) -> Report:
+    """``report`` of ``submission`` with its student's hand grades as they are now."""
+    student = db.get(User, submission.user_id)
+    report = without_hand_grades(report)
+    if student is None:
+        return report
+    grades = grades_of(db, loaded.id, student)
+    if not grades:
+        return report
+    parts = {address: part for address, _, part in loaded.spec.iter_parts()}
+    digests = answer_digests(loaded.spec, read_answers(submission, student.name))
+    return apply_hand_grades(report, grades, parts, digests)
+
+
+def hand_graded_report(db: Session, course: CourseState, submission_id: int, report: Report) -> Report:
+    """The grading workers' hook: a new verdict carries the student's hand grades, read under
+    the lock a TA's write takes (:func:`lock_students`), so a grade committed before this
+    verdict is never left out of it."""
+    submission = db.get(Submission, submission_id)
+    loaded = next((a for a in course.all() if submission and a.id == submission.assignment_id), None)
+    if submission is None or loaded is None:
+        return report
+    lock_students(db, loaded.id, [submission.user_id])
+    return with_hand_grades(db, loaded, submission, report)
+
+
+def refresh_verdicts(db: Session, loaded: LoadedAssignment, student: User) -> None:
+    """A new verdict row for each version the student handed in, with the grades as now."""
+    submissions = db.scalars(
+        select(Submission).where(Submission.assignment_id == loaded.id, Submission.user_id == student.id)
+    )
+    for submission in submissions:
+        latest = latest_verdict(db, submission.id)
+        report = loads(latest.report) if latest is not None else None
+        if latest is None or not isinstance(report, Report):
+            continue
+        report = with_hand_grades(db, loaded, submission, report)
+        db.add(
+            VerdictRow(
+                submission_id=submission.id,
+                job_id=None,
+                problem_hash=latest.problem_hash,
+                score=report.score,
+                max_score=report.max_score,
+                report=dumps(report),
+            )
+        )
+
+
+def counted_submissions(
+    db: Session, loaded: LoadedAssignment, students: Collection[str] | None = None
+) -> list[tuple[User, Submission, Report | None]]:
+    """Each student's counted version (:mod:`grader.service.counting`; of ``students``, or of
+    all) and its newest report, None while that version waits to be graded."""
+    found = []
+    for user, submission, verdict in counting.counted_submissions(db, loaded.id, loaded.due_for, students):
+        report = loads(verdict.report) if verdict is not None else None
+        if isinstance(report, Report):
+            report.student = report.folder = user.name
+        found.append((user, submission, report if isinstance(report, Report) else None))
+    return found
+
+
+def graded_submissions(db: Session, loaded: LoadedAssignment) -> list[tuple[User, Submission, Report]]:
+    """The counted versions that have a report."""
+    return [
+        (user, submission, report) for user, submission, report in counted_submissions(db, loaded) if report
+    ]
+
+
+# ---- versioned writes -----------------------------------------------------------------------
+
+
+def write_grades(
+    db: Session,
+    loaded: LoadedAssignment,
+    part_id: str,
+    grade: GradeBody | GroupBody,
+    seen: dict[str, int],
+    by: User,
+) -> list[HandGradeRow]:
+    """Write one grade for each student of ``seen`` (name -> version seen), all or none:
+    :class:`StaleWrite` when any was changed since, with who changed it. The students' work is
+    locked first (:func:`lock_students`), so the verdicts written here and by the grading
+    workers carry every grade committed before them."""
+    part = part_of(loaded, part_id)
+    students = db.execute(select(User.name, User.id).where(User.name.in_(seen))).all()
+    lock_students(db, loaded.id, [student_id for _, student_id in students])
+    counted = {
+        user.name: (user, submission, report)
+        for user, submission, report in counted_submissions(db, loaded, list(seen))
+    }
+    unknown = [name for name in seen if name not in counted]
+    if unknown:
+        raise ApiError(404, f"no submission of {', '.join(unknown)} for {loaded.name}")
+    candidate = HandGrade(
+        student="-",
+        part=part_id,
+        points=grade.points,
+        rubric=tuple(grade.rubric),
+        comment=grade.comment,
+        by=by.name,
+        reason=grade.reason or None,
+    )
+    problems = entry_problems(candidate, part)
+    if problems:
+        raise ApiError(422, f"{part_id}: {'; '.join(problems)}")
+    conflicts, written = [], []
+    for name, version in seen.items():
+        student, submission, report = counted[name]
+        result = next((r for r in report.parts if r.id == part_id), None) if report else None
+        digests = answer_digests(loaded.spec, read_answers(submission, name))
+        values = {
+            "points": grade.points,
+            "rubric": list(grade.rubric),
+            "comment": grade.comment,
+            "reason": grade.reason or None,
+            "grader_id": by.id,
+            "grader": by.name,
+            "answer_hash": digests.get(part_id),
+            "auto": _auto_pin(result),
+            "updated_at": utcnow(),
+        }
+        row, conflict = _write_one(db, loaded, student, part_id, version, values)
+        if conflict is not None:
+            conflicts.append(conflict)
+        elif row is not None:
+            written.append(row)
+    if conflicts:
+        raise StaleWrite(conflicts)
+    for name in seen:
+        refresh_verdicts(db, loaded, counted[name][0])
+    return written
+
+
+def _auto_pin(result: Any) -> str | None:
+    if result is None:
+        return None
+    mark = result.hand
+    if mark is not None and mark.auto_status is not None:
+        return f"{mark.auto_status.value} {points_value(mark.auto_score or 0)}"
+    if mark is not None or result.status.value == "manual":
+        return None
+    return auto_pin(result)
+
+
+def _write_one(
+    db: Session, loaded: LoadedAssignment, student: User, part_id: str, seen: int, values: dict[str, Any]
+) -> tuple[HandGradeRow | None, Conflict | None]:
+    current = db.scalar(
+        select(HandGradeRow).where(
+            HandGradeRow.assignment_id == loaded.id,
+            HandGradeRow.student_id == student.id,
+            HandGradeRow.part == part_id,
+        )
+    )
+    old = grade_dict(current) if current is not None else None
+    if current is None:
+        if seen != 0:
+            return None, Conflict(student.name, part_id, seen, 0, "nobody (it was removed)", "")
+        row = HandGradeRow(assignment_id=loaded.id, student_id=student.id, part=part_id, version=1, **values)
+        try:
+            with db.begin_nested():
+                db.add(row)
+                db.flush()
+        except IntegrityError:  # another TA created it just now
+            db.expire_all()
+            return None, _conflict_with(db, loaded, student, part_id, seen)
+    else:
+        changed = db.execute(
+            update(HandGradeRow)
+            .where(HandGradeRow.id == current.id, HandGradeRow.version == seen)
+            .values(version=seen + 1, **values)
+            .execution_options(synchronize_session=False)
+        )
+        if changed.rowcount != 1:  # type: ignore[attr-defined]
+            db.expire_all()
+            return None, _conflict_with(db, loaded, student, part_id, seen)
+        db.expire(current)
+        row = current
+    db.add(
+        AuditEntry(
+            user_id=values["grader_id"],
+            action=AUDIT_ACTION,
+            detail={
+                "assignment": loaded.name,
+                "student": student.name,
+                "part": part_id,
+                "old": old,
+                "new": grade_dict(row),
+            },
+        )
+    )
+    return row, None
+
+
+def _conflict_with(db: Session, loaded: LoadedAssignment, student: User, part_id: str, seen: int) -> Conflict:
+    row = db.scalar(
+        select(HandGradeRow).where(
+            HandGradeRow.assignment_id == loaded.id,
+            HandGradeRow.student_id == student.id,
+            HandGradeRow.part == part_id,
+        )
+    )
+    if row is None:
+        return Conflict(student.name, part_id, seen, 0, "nobody", "")
+    return Conflict(student.name, part_id, seen, row.version, row.grader, row.updated_at.isoformat())
+
+
+def grade_dict(row: HandGradeRow) -> dict[str, Any]:
+    return {
+        "points": row.points,
+        "rubric": list(row.rubric or ()),
+        "comment": row.comment,
+        "reason": row.reason,
+        "by": row.grader,
+        "version": row.version,
+        "at": row.updated_at.isoformat() if row.updated_at else None,
+    }
+
+
+def part_of(loaded: LoadedAssignment, part_id: str) -> PartBase:
+    part = next((p for address, _, p in loaded.spec.iter_parts() if address == part_id), None)
+    if part is None:
+        known = ", ".join(address for address, _, _ in loaded.spec.iter_parts())
+        raise ApiError(404, f"{loaded.name} has no part {part_id!r} ({known})")
+    return part
+
+
+# ---- groups ---------------------------------------------------------------------------------
+
+
+def part_groups(
+    db: Session, loaded: LoadedAssignment, part_id: str
+) -> tuple[list[AnswerGroup], dict[str, int]]:
+    """The part's answer groups over the counted versions, and each student's grade version."""
+    part = part_of(loaded, part_id)
+    given = []
+    for user, submission, report in graded_submissions(db, loaded):
+        result = next((r for r in report.parts if r.id == part_id), None)
+        if result is None:
+            continue
+        read = read_answers(submission, user.name)
+        matched = read.matched_to(address for address, _, _ in loaded.spec.iter_parts())
+        answer = None if read.load_error else matched.answers.get(part_id)
+        given.append(GivenAnswer(user.name, user.name, result, answer))
+    versions = {
+        name: version
+        for name, version in db.execute(
+            select(User.name, HandGradeRow.version)
+            .join(User, User.id == HandGradeRow.student_id)
+            .where(HandGradeRow.assignment_id == loaded.id, HandGradeRow.part == part_id)
+        ).all()
+    }
+    return answer_groups(part, given), versions
+
+
+def group_grades(db: Session, loaded: LoadedAssignment, part_id: str) -> dict[str, dict[str, Any]]:
+    """Each student's grade of the part as it is now (what the grading view pre-fills)."""
+    rows = db.execute(
+        select(User.name, HandGradeRow)
+        .join(User, User.id == HandGradeRow.student_id)
+        .where(HandGradeRow.assignment_id == loaded.id, HandGradeRow.part == part_id)
+    ).all()
+    return {name: grade_dict(row) for name, row in rows}
+
+
+def group_json(group: AnswerGroup, versions: dict[str, int], part: PartBase, part_id: str) -> dict[str, Any]:
+    data = group.to_dict()
+    snippet = mistakes_entry(part_id, group, part.points)
+    if snippet:
+        data["mistakes_yaml"] = snippet
+    data["members"] = [
+        {
+            "student": m.student,
+            "status": m.result.status.value,
+            "score": points_value(m.result.score),
+            "version": versions.get(m.student, 0),
+            "hand": m.result.hand.to_dict() if m.result.hand is not None else None,
+        }
+        for m in group.members
+    ]
+    return data
+
+
+# ---- export ---------------------------------------------------------------------------------
+
+
+def export_grades(db: Session, assignment_id: int) -> list[HandGrade]:
+    rows = db.execute(
+        select(HandGradeRow, User.name)
+        .join(User, User.id == HandGradeRow.student_id)
+        .where(HandGradeRow.assignment_id == assignment_id)
+        .order_by(User.name, HandGradeRow.part)
+    ).all()
+    return [as_hand_grade(row, name) for row, name in rows]
+
+
+def grades_yaml(grades: Sequence[HandGrade], assignment: str) -> str:
+    """The grades in the form ``grader grade --hand`` reads (docs/formats.md §10)."""
+    entries = [g.model_dump(mode="json", exclude_none=True, exclude_defaults=True) for g in grades]
+    for entry, grade in zip(entries, grades, strict=True):
+        entry.setdefault("student", grade.student)
+        entry.setdefault("by", grade.by)
+    header = f"# hand grades of {assignment}, exported from the grading service\n"
+    return header + (
+        yaml.safe_dump(entries, sort_keys=False, allow_unicode=True, width=100) if entries else "[]\n"
+    )
+
+
+def audit_rows(db: Session, assignment: str) -> list[dict[str, Any]]:
+    found = []
+    for entry, name in db.execute(
+        select(AuditEntry, User.name)
+        .join(User, User.id == AuditEntry.user_id, isouter=True)
+        .where(AuditEntry.action == AUDIT_ACTION)
+        .order_by(AuditEntry.id)
+    ).all():
+        detail = entry.detail or {}
+        if detail.get("assignment") != assignment:
+            continue
+        found.append(
+            {
+                "at": entry.at.isoformat(),
+                "who": name,
+                "student": detail.get("student"),
+                "part": detail.get("part"),
+                "old": detail.get("old"),
+                "new": detail.get("new"),
+            }
+        )
+    return found
+
+
+def audit_csv(rows: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["at", "who", "student", "part", "old points", "new points", "old", "new"])
+    for row in rows:
+        old, new = row["old"] or {}, row["new"] or {}
+        writer.writerow(
+            [
+                row["at"],
+                _cell(row["who"]),
+                _cell(row["student"]),
+                _cell(row["part"]),
+                old.get("points", ""),
+                new.get("points", ""),
+                _cell(json.dumps(row["old"], ensure_ascii=False)),
+                _cell(json.dumps(row["new"], ensure_ascii=False)),
+            ]
+        )
+    return buffer.getvalue()
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell a spreadsheet will not run as a formula."""
+    return csv_cell("" if value is None else str(value))

@@ -1,0 +1,96 @@
+"""The hand grades' table and what a TA sends: a grade, a group's grade, a stale write."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from grader.core.parts import MAX_POINTS
+from grader.service.db import (
+    Base,
+    UTCDateTime,
+    utcnow,
+)
+
+AUDIT_ACTION = "hand-grade"
+
+
+class HandGradeRow(Base):
+    __tablename__ = "hand_grades"
+    __table_args__ = (UniqueConstraint("assignment_id", "student_id", "part"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    part: Mapped[str] = mapped_column(String(200))
+    points: Mapped[float | None] = mapped_column(Float)
+    rubric: Mapped[list[str]] = mapped_column(JSON, default=list)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str | None] = mapped_column(Text)
+    grader_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    grader: Mapped[str] = mapped_column(String(200))
+    answer_hash: Mapped[str | None] = mapped_column(String(64))
+    auto: Mapped[str | None] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class GradeBody(BaseModel):
+    """What a TA sends: the grade, and the version of it they saw (0: none yet)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    points: float | None = Field(None, ge=0, le=MAX_POINTS, allow_inf_nan=False)
+    rubric: list[str] = Field(default_factory=list)
+    comment: str = Field("", max_length=20_000)
+    reason: str | None = Field(None, max_length=5_000)
+    version: int = Field(0, ge=0)
+
+
+class GroupBody(BaseModel):
+    """A grade for every student of a group: ``versions`` maps each student the TA saw in the
+    group to the version of their grade the TA saw (0: none yet)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    points: float | None = Field(None, ge=0, le=MAX_POINTS, allow_inf_nan=False)
+    rubric: list[str] = Field(default_factory=list)
+    comment: str = Field("", max_length=20_000)
+    reason: str | None = Field(None, max_length=5_000)
+    versions: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Conflict:
+    student: str
+    part: str
+    seen: int
+    version: int
+    by: str
+    at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "student": self.student,
+            "part": self.part,
+            "your_version": self.seen,
+            "version": self.version,
+            "changed_by": self.by,
+            "changed_at": self.at,
+        }
+
+    def describe(self) -> str:
+        return (
+            f"{self.student} {self.part} was changed by {self.by} at {self.at} (version {self.version}; "
+            f"you saw version {self.seen}): reload and grade again"
+        )
+
+
+class StaleWrite(Exception):
+    def __init__(self, conflicts: list[Conflict]):
+        super().__init__("; ".join(c.describe() for c in conflicts))
+        self.conflicts = conflicts

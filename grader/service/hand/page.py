@@ -1,0 +1,161 @@
+"""The TA's pages: the parts of an assignment, and the grading view of a part."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Annotated
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from grader.core.report import shown_points
+from grader.mathlang.wording import counted
+from grader.reporting.html import page
+from grader.service.auth import allow
+from grader.service.course import LoadedAssignment
+from grader.service.db import (
+    Role,
+    User,
+)
+from grader.service.errors import ApiError
+from grader.service.hand.logic import graded_submissions, group_grades, part_groups, part_of
+from grader.service.hand.model import GroupBody
+from grader.service.hand.routes import api_grade_group, assignment_of, service_of
+from grader.service.hand.view import FILTERS, KEYS_SCRIPT, VIEW_CSS, GradingView, Place, to_review
+
+router = APIRouter()
+Staff = Annotated[User, Depends(allow(Role.TA))]
+
+
+# ---- the TA's page of a part ----------------------------------------------------------------
+
+
+@router.get("/ta/assignments/{assignment}/parts", include_in_schema=False)
+def ta_parts_page(assignment: str, request: Request, user: Staff) -> Response:
+    """Every part, with how many of the counted answers a TA has graded: where to grade next."""
+    from grader.service.pages import shell
+
+    loaded = assignment_of(request, assignment)
+    with service_of(request).db.session(read_only=True) as db:
+        reports = graded_submissions(db, loaded)
+        graded: dict[str, int] = {}
+        review: dict[str, int] = {}
+        for _, _, report in reports:
+            for result in report.parts:
+                if result.hand is not None:
+                    graded[result.id] = graded.get(result.id, 0) + 1
+                if to_review(result.hand):
+                    review[result.id] = review.get(result.id, 0) + 1
+    rows = "".join(
+        f"<tr><td><a href='/ta/assignments/{escape(loaded.name)}/parts/{escape(address)}'>"
+        f"{escape(address)}</a></td><td>{escape(part.type)}</td><td>{shown_points(part.points)}</td>"
+        f"<td>{graded.get(address, 0)} of {len(reports)}</td>"
+        f"<td>{_review_link(loaded, address, review)}</td></tr>"
+        for address, _, part in loaded.spec.iter_parts()
+    )
+    body = (
+        f"<h1>{escape(loaded.name)}: grade by question</h1>"
+        "<table class='summary'><thead><tr><th>Part</th><th>Type</th><th>Points</th>"
+        f"<th>Graded by hand</th><th>To review</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+    return shell(request, user, f"{loaded.name}: grade by question", body)
+
+
+def _review_link(loaded: LoadedAssignment, address: str, review: dict[str, int]) -> str:
+    """The grades of a part flagged "to review" (the answer, or the automatic verdict under an
+    override, changed since), linked to the grading view showing only those."""
+    count = review.get(address, 0)
+    if not count:
+        return ""
+    url = f"/ta/assignments/{quote(loaded.name)}/parts/{quote(address)}?show=review"
+    return f"<a class='review' href='{escape(url)}'>{counted(count, 'grade')} to review</a>"
+
+
+@router.get("/ta/assignments/{assignment}/parts/{part}", include_in_schema=False)
+def ta_part_page(
+    assignment: str,
+    part: str,
+    request: Request,
+    user: Staff,
+    group: str = "",
+    after: str = "",
+    show: str = "all",
+) -> Response:
+    """The grading view: ``group`` is the group shown; ``after``, the group just graded (the
+    view shows the next ungraded one after it); neither: the first ungraded group."""
+    return part_page(assignment, part, request, user, Place(group, after, show))
+
+
+def part_page(
+    assignment: str,
+    part: str,
+    request: Request,
+    user: User,
+    place: Place,
+    message: str = "",
+    status: int = 200,
+) -> Response:
+    """The grading view of a part, one answer group at a time; ``message``: what the server has
+    to say of the last grade (never text from the link, which anyone can write)."""
+    from grader.service.pages import PAGE_CSS, csrf_field, html, nav
+
+    loaded = assignment_of(request, assignment)
+    spec_part = part_of(loaded, part)
+    with service_of(request).db.session(read_only=True) as db:
+        groups, versions = part_groups(db, loaded, part)
+        grades = group_grades(db, loaded, part)
+    view = GradingView(loaded, part, spec_part, groups, versions, grades, place.show)
+    body = view.render(view.pick(place.group, place.after), csrf_field(request), message)
+    title = f"{loaded.name} {part}: grade by group"
+    document = page(title, nav(request, user) + body, css=PAGE_CSS + VIEW_CSS, script=KEYS_SCRIPT)
+    return html(document, css=PAGE_CSS + VIEW_CSS, script=KEYS_SCRIPT, status=status)
+
+
+@router.post("/ta/assignments/{assignment}/parts/{part}/groups/{group_id}", include_in_schema=False)
+async def ta_grade_group(
+    assignment: str, part: str, group_id: str, request: Request, user: Staff
+) -> Response:
+    from grader.service.pages import check_csrf
+
+    form = await request.form(max_fields=2000)
+    check_csrf(request, str(form.get("csrf") or ""))
+    students = [str(s) for s in form.getlist("student")]
+    seen = [str(v) for v in form.getlist("version")]
+    points_text = str(form.get("points") or "").strip()
+    try:
+        body = GroupBody(
+            points=float(points_text) if points_text else None,
+            rubric=[str(r) for r in form.getlist("rubric")],
+            comment=str(form.get("comment") or ""),
+            reason=str(form.get("reason") or "") or None,
+            versions={s: int(v) for s, v in zip(students, seen, strict=True)},
+        )
+    except (ValueError, ValidationError) as exc:
+        raise ApiError(422, f"the grade is not valid: {exc}") from None
+    try:
+        await run_in_threadpool(api_grade_group, assignment, part, group_id, body, request, user)
+    except ApiError as exc:
+        if exc.status not in (409, 422):
+            raise
+        refused = exc
+    else:
+        show = str(form.get("show") or "all")
+        query = urlencode(
+            {"after": group_id, **({"show": show} if show in FILTERS and show != "all" else {})}
+        )
+        url = f"/ta/assignments/{quote(assignment)}/parts/{quote(part)}?{query}"
+        return RedirectResponse(url, status_code=303)
+    return await run_in_threadpool(
+        lambda: part_page(
+            assignment,
+            part,
+            request,
+            user,
+            Place(group_id, "", str(form.get("show") or "all")),
+            refused.message,
+            refused.status,
+        )
+    )

@@ -1,0 +1,138 @@
+"""The hand grades' JSON API: groups of a part, a grade, a group's grade, export and audit."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import PlainTextResponse, Response
+
+from grader.service.auth import allow
+from grader.service.course import LoadedAssignment
+from grader.service.db import (
+    Role,
+    User,
+)
+from grader.service.errors import ApiError
+from grader.service.hand.logic import (
+    audit_csv,
+    audit_rows,
+    export_grades,
+    grades_yaml,
+    group_json,
+    part_groups,
+    part_of,
+    write_grades,
+)
+from grader.service.hand.model import GradeBody, GroupBody, StaleWrite
+
+router = APIRouter()
+Staff = Annotated[User, Depends(allow(Role.TA))]
+
+
+# ---- routes ---------------------------------------------------------------------------------
+
+
+def service_of(request: Request) -> Any:
+    return request.app.state.service
+
+
+def assignment_of(request: Request, name: str) -> LoadedAssignment:
+    found = service_of(request).course.get(name)
+    if found is None:
+        raise ApiError(404, f"no assignment {name!r} in this course")
+    return found
+
+
+def _stale_response(exc: StaleWrite) -> ApiError:
+    return ApiError(409, str(exc), conflicts=[c.to_dict() for c in exc.conflicts])
+
+
+@router.get("/api/v1/assignments/{assignment}/parts/{part}/groups")
+def api_groups(assignment: str, part: str, request: Request, user: Staff) -> dict[str, Any]:
+    loaded = assignment_of(request, assignment)
+    with service_of(request).db.session(read_only=True) as db:
+        groups, versions = part_groups(db, loaded, part)
+    spec_part = part_of(loaded, part)
+    data = [group_json(g, versions, spec_part, part) for g in groups]
+    return {"assignment": loaded.name, "part": part, "groups": data}
+
+
+@router.put("/api/v1/assignments/{assignment}/hand/{student}/{part}")
+def api_grade(
+    assignment: str, student: str, part: str, body: GradeBody, request: Request, user: Staff
+) -> dict[str, Any]:
+    loaded = assignment_of(request, assignment)
+    try:
+        with service_of(request).db.session() as db:
+            rows = write_grades(db, loaded, part, body, {student: body.version}, user)
+            return {"student": student, "part": part, "version": rows[0].version}
+    except StaleWrite as exc:
+        raise _stale_response(exc) from None
+
+
+@router.post("/api/v1/assignments/{assignment}/parts/{part}/groups/{group_id}")
+def api_grade_group(
+    assignment: str, part: str, group_id: str, body: GroupBody, request: Request, user: Staff
+) -> dict[str, Any]:
+    loaded = assignment_of(request, assignment)
+    with service_of(request).db.session(read_only=True) as db:  # the groups: read, not under the write lock
+        groups, _ = part_groups(db, loaded, part)
+    group = next((g for g in groups if g.id == group_id), None)
+    if group is None:
+        raise ApiError(404, f"no group {group_id} in {part} any more: reload the groups")
+    outside = sorted(set(body.versions) - {m.student for m in group.members})
+    if outside:
+        raise ApiError(409, f"not in group {group_id} any more: {', '.join(outside)}; reload the groups")
+    try:
+        with service_of(request).db.session() as db:
+            rows = write_grades(db, loaded, part, body, dict(body.versions), user)
+            return {
+                "group": group_id,
+                "graded": len(rows),
+                "versions": {s: v for s, v in zip(body.versions, (r.version for r in rows), strict=False)},
+            }
+    except StaleWrite as exc:
+        raise _stale_response(exc) from None
+
+
+@router.get("/api/v1/assignments/{assignment}/hand")
+def api_export(assignment: str, request: Request, user: Staff, format: str = "json") -> Response:
+    loaded = assignment_of(request, assignment)
+    with service_of(request).db.session(read_only=True) as db:
+        grades = export_grades(db, loaded.id)
+    if format == "yaml":
+        return PlainTextResponse(
+            grades_yaml(grades, loaded.name),
+            media_type="application/yaml",
+            headers={"Content-Disposition": f'attachment; filename="{loaded.name}-hand.yaml"'},
+        )
+    if format != "json":
+        raise ApiError(422, f"unknown format {format!r}; use json or yaml")
+    return PlainTextResponse(
+        json.dumps(
+            {"assignment": loaded.name, "grades": [g.model_dump(mode="json") for g in grades]},
+            ensure_ascii=False,
+        ),
+        media_type="application/json",
+    )
+
+
+@router.get("/api/v1/assignments/{assignment}/hand/audit")
+def api_audit(assignment: str, request: Request, user: Staff, format: str = "json") -> Response:
+    loaded = assignment_of(request, assignment)
+    with service_of(request).db.session(read_only=True) as db:
+        rows = audit_rows(db, loaded.name)
+    if format == "csv":
+        return PlainTextResponse(
+            audit_csv(rows),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{loaded.name}-hand-audit.csv"'},
+        )
+    if format != "json":
+        raise ApiError(422, f"unknown format {format!r}; use json or csv")
+    return PlainTextResponse(
+        json.dumps({"assignment": loaded.name, "changes": rows}, ensure_ascii=False),
+        media_type="application/json",
+    )
