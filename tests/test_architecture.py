@@ -20,6 +20,7 @@ PACKAGE = Path(__file__).parent.parent / "grader"
 
 # Lowest first. A module may import its own layer and the layers below it.
 LAYERS: list[tuple[str, ...]] = [
+    ("grader.shipped",),  # the shipped problem sets and seed submissions: data, no code
     ("grader.clock",),
     ("grader.exact",),
     ("grader.mathlang",),

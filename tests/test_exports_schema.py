@@ -163,3 +163,11 @@ def test_the_problem_set_in_the_formats_reference_is_a_valid_one() -> None:
     assert not list(Validator(problem_set_schema()).iter_errors(load_with_positions(example)[0]))
     spec = parse_problem_set(example)
     assert [part_id for part_id, _, _ in spec.iter_parts()] == ["q6.full", "q7"]
+
+
+def test_the_formats_reference_says_moodle_grades_count_hand_points() -> None:
+    """Issue 49 item 12: the Moodle export counts hand-graded points (tests/test_hand.py's
+    test_every_export_counts_hand_grades, and the service's export), as the reference now says."""
+    text = " ".join((ROOT / "docs" / "formats.md").read_text(encoding="utf-8").split())
+    assert "hand-graded points are entered in the LMS" not in text
+    assert "The grade is the report's points, hand-graded ones included" in text

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from chromium import BrowserError, Chromium, Page, chromium_path
-from service_server import SEEDS, Server, make_course
+from service_server import SEEDS, Server, make_course, wait_graded
 
 pytestmark = pytest.mark.skipif(
     chromium_path() is None,
@@ -120,4 +120,31 @@ def test_a_ta_sees_the_class_dashboard(server: Server, tmp_path: Path) -> None:
         assert parts == "/ta/assignments/a1-activations-conv/parts"
         page = browser.open(server.url + parts)
         assert "q6.full" in page.evaluate("document.body.innerText")
+        assert page.errors == [], page.errors
+
+
+def test_a_wrong_network_is_drawn_in_the_page_without_the_key(tmp_path: Path) -> None:
+    """Issue 49 item 11: the plot of a wrong ``network`` answer is an SVG inside the service's
+    page (the batch's side file is never served): no broken image, and no reference weights."""
+    course = make_course(
+        tmp_path / "course", None, students=("seed-000",), problems=("attention-approximation",)
+    )
+    answers = SEEDS / "attention-approximation" / "seed-000" / "answers.yaml"  # approx.linear is wrong
+    with Server(course) as server, Chromium(width=1200, height=900) as browser:
+        with server.client("seed-000") as student:
+            sent = student.post(
+                "/api/v1/assignments/a0-attention-approximation/submissions",
+                files={"file": ("answers.yaml", answers.read_bytes())},
+            ).json()["id"]
+            wait_graded(student, sent)
+        log_in(browser, server, "seed-000", "seed-000-password")
+        page = browser.open(f"{server.url}/submissions/{sent}")
+        part = (
+            "[...document.querySelectorAll('article.part')].find(a => a.innerText.includes('approx.linear'))"
+        )
+        assert page.evaluate(f"{part}.querySelector('figure svg') !== null")
+        assert page.evaluate(f"{part}.querySelector('figure svg').getBoundingClientRect().width") > 200
+        assert page.evaluate("document.querySelectorAll('img').length") == 0  # no side file linked
+        drawn = page.evaluate(f"{part}.querySelector('figure').outerHTML")
+        assert "-m" not in drawn and "w0" not in drawn  # the reference [m, -m] is not in the picture
         assert page.errors == [], page.errors

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +19,7 @@ from fastapi.routing import APIRoute
 from service_server import ROOT, Server, grading_process, log_in, make_course, seed_file, wait_graded
 from sqlalchemy import func, select
 
-from grader.service import api, pages
+from grader.service import account_pages, api, pages
 from grader.service.db import Database, Job, VerdictRow
 from grader.service.settings import Settings
 
@@ -283,19 +284,27 @@ def _roles(route: APIRoute) -> tuple[str, ...] | None:
     return None
 
 
-PUBLIC = {"/login", "/"}  # the log-in page, and the home page that sends strangers to it
+# the log-in page, a one-time link's page, and the home page that sends strangers to log in
+PUBLIC = {"/login", "/login/link/{secret}", "/"}
 
 
 def test_every_route_checks_its_roles(tmp_path: Path) -> None:
     """Walk every API and page route as a stranger, a student and a TA."""
     course = make_course(tmp_path / "course", None)
-    routes = [r for r in [*api.router.routes, *pages.router.routes] if isinstance(r, APIRoute)]
+    every = [*api.router.routes, *pages.router.routes, *account_pages.router.routes]
+    routes = [r for r in every if isinstance(r, APIRoute)]
     assert len(routes) >= 15
     long_polls = [r.path for r in routes if any(p.name == "wait" for p in r.dependant.query_params)]
     assert long_polls == ["/api/v1/submissions/{submission_id}"]
     with Server(course) as server:
         submission = submit_many(server, 1)[0]
-        values = {"assignment": ASSIGNMENT, "submission_id": str(submission), "student": "bob"}
+        values = {
+            "assignment": ASSIGNMENT,
+            "submission_id": str(submission),
+            "student": "bob",
+            "action": "remove",
+            "secret": "x",
+        }
         for route in routes:
             path = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], route.path)
             roles = _roles(route)
@@ -319,30 +328,33 @@ def test_every_route_checks_its_roles(tmp_path: Path) -> None:
                             assert path.startswith(f"/submissions/{submission}") or method == "POST"
 
 
-def test_the_demo_starts_a_course_with_credentials(tmp_path: Path) -> None:
+def run_demo(command: list[str], tmp_path: Path, env: dict[str, str] | None = None) -> None:
+    """``grader serve --demo`` by ``command``, run in ``tmp_path``: it serves every shipped
+    problem set to the seed students, and the TA logs in."""
     import json
     import signal
     import subprocess
-    import sys
 
     from grader.service.server import free_port
 
     port, credentials = free_port(), tmp_path / "demo.json"
-    command = [sys.executable, "-c", "from grader.cli import main; main()", "serve", "--demo"]
     process = subprocess.Popen(
-        [*command, "--port", str(port), "--credentials", str(credentials)],
+        [*command, "serve", "--demo", "--port", str(port), "--credentials", str(credentials)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        cwd=tmp_path,
+        env=env,
     )
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and process.poll() is None:
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
+        assert process.poll() is None, process.communicate()[0]
         data = json.loads(credentials.read_text())
         assert data["ta"]["user"] == "ta" and data["ta"]["password"] and data["ta"]["token"]
         assert {"seed-001", "seed-004"} <= set(data["students"])
@@ -356,3 +368,43 @@ def test_the_demo_starts_a_course_with_credentials(tmp_path: Path) -> None:
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=60)
     assert f"http://127.0.0.1:{port}" in output
+
+
+def test_the_demo_starts_a_course_with_credentials(tmp_path: Path) -> None:
+    import sys
+
+    run_demo([sys.executable, "-c", "from grader.cli import main; main()"], tmp_path)
+
+
+def test_the_demo_runs_after_a_plain_pip_install_from_any_folder(tmp_path: Path) -> None:
+    """`pip install .` (not editable) into a throw-away virtualenv: the shipped problems and
+    seed submissions are package data, found beside the installed package."""
+    import os
+    import subprocess
+    import sys
+
+    source = tmp_path / "source"  # a copy: the build writes build/ and *.egg-info beside its sources
+    for name in ("grader", "problems", "submissions"):
+        shutil.copytree(
+            ROOT / name, source / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    build = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
+    subprocess.run([*build, "-w", str(tmp_path / "dist"), str(source)], check=True, cwd=tmp_path)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", "--ignore-installed"]
+    subprocess.run([*pip, *map(str, (tmp_path / "dist").glob("*.whl"))], check=True, cwd=tmp_path)
+    shutil.rmtree(source)  # nothing may be read from the sources after the install
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    where = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import grader; print(grader.__file__)"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert where.startswith(str(venv))
+    run_demo([str(venv / "bin" / "grader")], tmp_path, env)

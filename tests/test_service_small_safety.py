@@ -4,6 +4,7 @@ what a database holds is a 404, and a TA page never shows text a link carries.""
 
 from __future__ import annotations
 
+import dataclasses
 import stat
 from pathlib import Path
 
@@ -118,3 +119,23 @@ def test_password_guessing_is_throttled_per_account_and_stalls_no_one(tmp_path: 
             assert right.status_code == 429 and "try again in" in right.text
             other = log_in(browser, "bob", course.passwords["bob"])
             assert other.status_code == 303, other.text
+
+
+def test_a_network_plot_is_never_a_side_file_in_the_service_pages() -> None:
+    """Issue 49 item 11: a verdict that names the batch's side file of its plot (never served by
+    the service) shows no broken image: the plot drawn in the page, or why there is none."""
+    from grader.core.plotdata import CurvePlot
+    from grader.core.report import PartResult, Report, Status
+    from grader.reporting.html import render_student_page
+    from grader.service.visibility import student_part
+
+    part = PartResult(
+        "approx.linear", Status.INCORRECT, 0, 3, type="network", plot_file="submission-approx.linear.svg"
+    )
+    shown = student_part(part)
+    assert shown.plot_file is None
+    page = render_student_page(Report("a1", "s", [shown]), False)
+    assert "<img" not in page and "No plot of this network" in page
+    drawn = dataclasses.replace(part, plot=CurvePlot("x", (0.0, 1.0), (0.0, 1.0)))
+    page = render_student_page(Report("a1", "s", [student_part(drawn)]), False)
+    assert "<img" not in page and "<svg" in page

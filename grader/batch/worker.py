@@ -158,6 +158,9 @@ class WorkerSetup:
     # The secret each answer's code trials are drawn with (grader.core.drawing; its
     # fingerprint is in every verdict's key): empty, the parts' own seeds.
     draw_secret: bytes = b""
+    # Keep each wrong network's plot data in the report (the service draws it in its pages,
+    # which have no side files); a batch drops it once its SVG file is written.
+    keep_plots: bool = False
 
 
 class WorkerRefused(RuntimeError):
@@ -333,8 +336,9 @@ def _grade_task(prepared: Prepared, task: SubmissionTask) -> Graded:
     made_from = report_digest(report, task.stem, prepared.setup)
     kept = made_from == task.rendered  # a part was edited, but this student's report is the same
     artefacts = {} if kept else render_artefacts(report, task.stem, prepared.setup.show_expected, spec)
-    for part in report.parts:
-        part.plot = None  # drawn already; the parent keeps reports light
+    if not prepared.setup.keep_plots:
+        for part in report.parts:
+            part.plot = None  # drawn already; the parent keeps reports light
     # The task goes back without what came with it for the worker alone (verdicts, shipped files).
     light = replace(task, prior={}, files=None)
     graded = Graded(light, report, artefacts, check.answers, check.fresh, settled=check.settled)

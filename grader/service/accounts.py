@@ -1,16 +1,42 @@
-"""Users of a course: TAs (password and token) and students (token, password optional)."""
+"""Users of a course: TAs (password and token) and students (token, password optional), and
+what a TA does with them: list, remove (hand-ins kept), reset a password, replace a token,
+hand out a one-time log-in link, import an LMS roster. Each change is audited in its own
+transaction with the change."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import csv
+import io
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from grader.service.auth import hash_password, issue_token
-from grader.service.db import AuditEntry, Course, Role, User
+from grader.service.auth import hash_password, issue_login_link, issue_token
+from grader.service.db import ApiToken, AuditEntry, Course, LoginLink, Role, User, WebSession, utcnow
+
+# Letters, digits and . _ @ + - (e-mail addresses and LMS logins fit), starting with a letter
+# or digit: a name is a folder name in exports and a path segment in the TA's pages.
+USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+\-]{0,199}")
+MAX_ROSTER_BYTES = 5_000_000
+MAX_ROSTER_ROWS = 20_000
+# The column that names a student, by roster: ``name,email``; Moodle's participants export
+# (Username, ID number, Email address); Canvas's gradebook (SIS Login ID, SIS User ID, ID).
+NAME_COLUMNS = ("name", "username", "sisloginid", "sisuserid", "idnumber", "emailaddress", "email")
+EMAIL_COLUMNS = ("email", "emailaddress", "sisloginid")
 
 
 class AccountError(ValueError):
     pass
+
+
+def check_name(name: str) -> None:
+    if not USER_NAME.fullmatch(name):
+        raise AccountError(
+            f"{name!r} cannot be a user name: use 1-200 letters, digits and . _ @ + -, "
+            "starting with a letter or digit"
+        )
 
 
 def course_id(db: Session) -> int:
@@ -20,20 +46,196 @@ def course_id(db: Session) -> int:
     return course.id
 
 
-def add_user(db: Session, name: str, role: str, password: str | None = None) -> tuple[User, str]:
-    """A new user and their first bearer token (shown once)."""
+def _audit(db: Session, by: User | None, action: str, **detail: object) -> None:
+    db.add(AuditEntry(user_id=by.id if by else None, action=action, detail=detail))
+
+
+def add_user(
+    db: Session, name: str, role: str, password: str | None = None, by: User | None = None
+) -> tuple[User, str]:
+    """A new user and their first bearer token (shown once). A removed user of that name is
+    brought back (their hand-ins were kept) with a new token."""
     if role not in Role.ALL:
         raise AccountError(f"unknown role {role!r}; use one of {', '.join(Role.ALL)}")
-    if not name or len(name) > 200 or any(c in name for c in "/\\\0\n") or name.startswith("."):
-        raise AccountError(f"{name!r} cannot be a user name (no slashes, no leading dot, 1-200 characters)")
+    check_name(name)
     cid = course_id(db)
-    if db.scalar(select(User).where(User.course_id == cid, User.name == name)) is not None:
+    user = db.scalar(select(User).where(User.course_id == cid, User.name == name))
+    if user is not None and user.removed_at is None:
         raise AccountError(f"there is already a user {name!r}")
-    user = User(
-        course_id=cid, name=name, role=role, password_hash=hash_password(password) if password else None
-    )
-    db.add(user)
+    if user is None:
+        user = User(course_id=cid, name=name, role=role)
+        db.add(user)
+    user.role, user.removed_at = role, None
+    user.password_hash = hash_password(password) if password else None
     db.flush()
     token = issue_token(db, user, label="created")
-    db.add(AuditEntry(user_id=None, action="add_user", detail={"user": name, "role": role}))
+    _audit(db, by, "add_user", user=name, role=role)
     return user, token
+
+
+def user_named(db: Session, name: str) -> User:
+    user = db.scalar(select(User).where(User.name == name, User.removed_at.is_(None)))
+    if user is None:
+        raise AccountError(f"there is no user {name!r}")
+    return user
+
+
+@dataclass(frozen=True)
+class UserLine:
+    name: str
+    role: str
+    password: bool
+    created: str
+    removed: str
+
+
+def list_users(db: Session, removed: bool = False) -> list[UserLine]:
+    query = select(User).order_by(User.role, User.name)
+    if not removed:
+        query = query.where(User.removed_at.is_(None))
+    return [
+        UserLine(
+            u.name,
+            u.role,
+            u.password_hash is not None,
+            u.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+            u.removed_at.strftime("%Y-%m-%d %H:%M UTC") if u.removed_at else "",
+        )
+        for u in db.scalars(query)
+    ]
+
+
+def _sign_out(db: Session, user: User) -> None:
+    """End the user's sessions and void their unused log-in links."""
+    now = utcnow()
+    db.execute(
+        update(WebSession)
+        .where(WebSession.user_id == user.id, WebSession.expires_at > now)
+        .values(expires_at=now)
+    )
+    db.execute(
+        update(LoginLink).where(LoginLink.user_id == user.id, LoginLink.used_at.is_(None)).values(used_at=now)
+    )
+
+
+def _revoke_tokens(db: Session, user: User) -> None:
+    db.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def remove_user(db: Session, name: str, by: User | None = None) -> None:
+    """No token, session, link or password of the user works any more; their row and every
+    version they handed in (and its verdicts and hand grades) are kept."""
+    user = user_named(db, name)
+    if by is not None and by.id == user.id:
+        raise AccountError("you cannot remove yourself")
+    _revoke_tokens(db, user)
+    _sign_out(db, user)
+    user.password_hash = None
+    user.removed_at = utcnow()
+    _audit(db, by, "remove_user", user=name)
+
+
+def reset_password(db: Session, name: str, password: str | None, by: User | None = None) -> None:
+    """A new password (None: no password; the user logs in by a link or token); the user's
+    sessions end."""
+    user = user_named(db, name)
+    user.password_hash = hash_password(password) if password else None
+    _sign_out(db, user)
+    _audit(db, by, "reset_password", user=name, password_set=password is not None)
+
+
+def new_token(db: Session, name: str, by: User | None = None) -> str:
+    """A new bearer token; every older token of the user stops working."""
+    user = user_named(db, name)
+    _revoke_tokens(db, user)
+    token = issue_token(db, user, label="replaced")
+    _audit(db, by, "new_token", user=name)
+    return token
+
+
+def new_login_link(db: Session, name: str, days: float, by: User | None = None) -> str:
+    """A one-time log-in secret for user ``name`` (see :func:`grader.service.auth.login_link`)."""
+    user = user_named(db, name)
+    secret = issue_login_link(db, user, days)
+    _audit(db, by, "login_link", user=name, days=days)
+    return secret
+
+
+@dataclass(frozen=True)
+class RosterStudent:
+    name: str
+    email: str
+
+
+def read_roster(text: str) -> list[RosterStudent]:
+    """The students of an LMS roster (Moodle's or Canvas's own CSV export, or ``name,email``);
+    AccountError lists every row that cannot be used."""
+    if len(text) > MAX_ROSTER_BYTES:
+        raise AccountError(f"the roster is too large (over {MAX_ROSTER_BYTES:,} bytes)")
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    headers = {re.sub(r"[\s_\-]+", "", (h or "").lower()): h for h in reader.fieldnames or ()}
+    name_columns = [headers[c] for c in NAME_COLUMNS if c in headers]
+    if not name_columns:
+        raise AccountError(
+            "the roster has no column that names a student: give `name,email`, Moodle's participants "
+            "export (Username, ID number or Email address) or Canvas's gradebook "
+            "(SIS Login ID, SIS User ID or ID)"
+        )
+    email_column = next((headers[c] for c in EMAIL_COLUMNS if c in headers), None)
+    students: list[RosterStudent] = []
+    problems: list[str] = []
+    seen: set[str] = set()
+    for line, row in enumerate(reader, start=2):
+        if line > MAX_ROSTER_ROWS:
+            raise AccountError(f"the roster has more than {MAX_ROSTER_ROWS:,} rows")
+        # the first name column this row fills (Moodle leaves ID number empty for some students)
+        name = next((value for c in name_columns if (value := (row.get(c) or "").strip())), "")
+        first = " ".join(str(v or "") for v in row.values()).strip()
+        if "Points Possible" in first or not any(
+            (v or "").strip() for v in row.values() if isinstance(v, str)
+        ):
+            continue  # Canvas's points row, an empty line
+        email = (row.get(email_column) or "").strip() if email_column else ""
+        if not USER_NAME.fullmatch(name):
+            problems.append(f"line {line}: {name!r} cannot be a user name (letters, digits and . _ @ + -)")
+        elif name in seen:
+            problems.append(f"line {line}: {name!r} appears twice")
+        else:
+            seen.add(name)
+            students.append(RosterStudent(name, email))
+    if problems:
+        raise AccountError(
+            "the roster has rows that cannot be used (nobody was added):\n" + "\n".join(problems)
+        )
+    return students
+
+
+@dataclass(frozen=True)
+class Imported:
+    name: str
+    email: str
+    added: bool
+    secret: str  # a one-time log-in secret for a student added now, else ""
+
+
+def import_roster(
+    db: Session, students: list[RosterStudent], days: float, by: User | None = None
+) -> list[Imported]:
+    """Adds the roster's students the course does not have (and brings back removed ones),
+    each with a one-time log-in link; students already there are left as they are."""
+    cid = course_id(db)
+    existing = {u.name: u for u in db.scalars(select(User).where(User.course_id == cid))}
+    done: list[Imported] = []
+    for student in students:
+        known = existing.get(student.name)
+        if known is not None and known.removed_at is None:
+            done.append(Imported(student.name, student.email, False, ""))
+            continue
+        user, _ = add_user(db, student.name, Role.STUDENT, by=by)
+        done.append(Imported(student.name, student.email, True, issue_login_link(db, user, days)))
+    _audit(db, by, "import_roster", students=len(students), added=sum(d.added for d in done))
+    return done

@@ -27,12 +27,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import grader
 from grader.reporting.html import page
 from grader.service import metrics, queue
+from grader.service.account_pages import router as accounts_router
 from grader.service.api import router as api_router
 from grader.service.auth import SAFE_METHODS
 from grader.service.errors import ApiError, out_of_service, unavailable
 from grader.service.hand import router as hand_router
 from grader.service.lti.routes import install as install_lti
-from grader.service.pages import PAGE_CSS, html
+from grader.service.pages import PAGE_CSS, html, nav
 from grader.service.pages import router as pages_router
 from grader.service.service import Service
 from grader.service.settings import Settings
@@ -147,7 +148,11 @@ def error_response(request: Request, error: ApiError) -> Response:
         return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
     if error.status == 401:
         return RedirectResponse("/login", status_code=303)
-    body = f"<h1>{error.status}</h1><p class='alert'>{escape(error.message)}</p><p><a href='/'>Back</a></p>"
+    user = getattr(request.state, "user", None)  # set when the route had checked who is asking
+    body = (
+        f"{nav(request, user)}<h1>{error.status}</h1><p class='alert'>{escape(error.message)}</p>"
+        "<p><a href='/'>Back</a></p>"
+    )
     response = html(page(f"grader: {error.status}", body, css=PAGE_CSS), status=error.status)
     response.headers.update(error.headers)
     return response
@@ -248,6 +253,7 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
     app.include_router(api_router)
     app.include_router(pages_router)
     app.include_router(hand_router)  # hand grades: the API and the TA's page of a part
+    app.include_router(accounts_router)  # the TA's page of students' accounts
     install_lti(app, settings)  # LTI 1.3: /lti/jwks.json, /lti/login, /lti/launch (docs/lms.md)
 
     @app.exception_handler(ApiError)

@@ -16,13 +16,13 @@ from collections.abc import Awaitable, Callable
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Request, Response
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from grader.batch.integrity import intact, seal, store_key
-from grader.service.db import ApiToken, Role, User, WebSession, detached, utcnow
+from grader.service.db import ApiToken, LoginLink, Role, User, WebSession, detached, utcnow
 from grader.service.errors import ApiError
 from grader.service.settings import Settings
 
@@ -62,11 +62,50 @@ def issue_token(db: Session, user: User, label: str = "") -> str:
     return token
 
 
+LINK_PATH = "/login/link/"  # + the secret: the page that exchanges a one-time link for a session
+LINK_DAYS = 14.0
+
+
+def issue_login_link(db: Session, user: User, days: float = LINK_DAYS) -> str:
+    """A new one-time log-in secret for ``user`` (the plain secret is returned once, and only
+    its SHA-256 is stored); it starts one session before it expires and is void after."""
+    secret = new_secret()
+    expires = utcnow() + dt.timedelta(days=days)
+    db.add(LoginLink(user_id=user.id, secret_hash=digest(secret), expires_at=expires))
+    return secret
+
+
+def login_link(base_url: str, secret: str) -> str:
+    return base_url.rstrip("/") + LINK_PATH + secret
+
+
+def redeem_login_link(db: Session, secret: str) -> User | None:
+    """The user of a one-time link that is unused and unexpired, marking it used in the same
+    statement (two browsers racing for one link: one wins); None for any other link."""
+    now = utcnow()
+    claimed = db.execute(
+        update(LoginLink)
+        .where(
+            LoginLink.secret_hash == digest(secret), LoginLink.used_at.is_(None), LoginLink.expires_at > now
+        )
+        .values(used_at=now)
+        .returning(LoginLink.user_id)
+    ).first()
+    if claimed is None:
+        return None
+    user = db.get(User, claimed.user_id)
+    return None if user is None or user.removed_at is not None else user
+
+
 # Every API request asks it: built once (building a statement costs more than running it).
 _USER_OF_TOKEN = (
     select(*User.__table__.columns)
     .join(ApiToken.__table__, ApiToken.user_id == User.id)
-    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
+    .where(
+        ApiToken.token_hash == bindparam("token_hash"),
+        ApiToken.revoked_at.is_(None),
+        User.removed_at.is_(None),
+    )
 )
 
 

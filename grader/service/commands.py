@@ -3,14 +3,18 @@ Heavy imports (FastAPI, SQLAlchemy, uvicorn) happen inside them, so other comman
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-SHIPPED = Path(__file__).resolve().parent.parent.parent  # the repository: problems/, submissions/
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 @click.command(name="serve")
@@ -126,6 +130,7 @@ def serve_command(course_dir: Path | None, demo: bool, credentials: Path | None,
     processes; problem files are re-read when they change."""
     from grader.service.server import free_port, serve, serve_demo
     from grader.service.settings import Settings
+    from grader.shipped import SHIPPED
 
     if demo:
         serve_demo(course_dir or SHIPPED, options["host"], options["port"], credentials, click.echo)
@@ -233,32 +238,198 @@ def submit_command(
 
 @click.group(name="users")
 def users_group() -> None:
-    """Add users to a course served by `grader serve`."""
+    """The users of a course served by `grader serve`: add, list, remove, reset-password,
+    new-token, link, import."""
 
 
-@users_group.command(name="add")
-@click.argument("course_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.argument("name")
-@click.option("--role", type=click.Choice(["student", "ta", "admin"]), default="student", show_default=True)
-@click.option("--password", is_flag=True, help="Ask for a password (for the web pages).")
-@click.option("--db", "db_url", help="Database URL (default: SQLite in COURSE_DIR/.grader-service/).")
-def users_add(course_dir: Path, name: str, role: str, password: bool, db_url: str | None) -> None:
-    """Add user NAME and print their bearer token (shown once)."""
-    from grader.service.accounts import AccountError, add_user
+COURSE_ARG = click.argument("course_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+DB_OPTION = click.option(
+    "--db", "db_url", help="Database URL (default: SQLite in COURSE_DIR/.grader-service/)."
+)
+URL_OPTION = click.option(
+    "--url",
+    envvar="GRADER_SERVER",
+    help="The service's address as students reach it, for the log-in links. Env: GRADER_SERVER.",
+)
+DAYS_OPTION = click.option(
+    "--days",
+    type=click.FloatRange(min=0.01, max=365),
+    default=14.0,
+    show_default=True,
+    help="A link expires after this.",
+)
+
+
+def _with_db(course_dir: Path, db_url: str | None, work: Callable[[Session], Any]) -> Any:
+    """``work`` in one transaction on the course's database; an AccountError is the command's error."""
+    from grader.service.accounts import AccountError
     from grader.service.service import Service
     from grader.service.settings import Settings
 
-    secret = click.prompt("password", hide_input=True, confirmation_prompt=True) if password else None
     service = Service(Settings(course_dir=course_dir, db_url=db_url), start_workers=False)
     try:
         with service.db.session() as db:
-            _, token = add_user(db, name, role, secret)
+            return work(db)
     except AccountError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
     finally:
         service.db.dispose()
+
+
+def _link(url: str | None, secret: str) -> str:
+    from grader.service.auth import LINK_PATH, login_link
+
+    return login_link(url, secret) if url else LINK_PATH + secret
+
+
+@users_group.command(name="add")
+@COURSE_ARG
+@click.argument("name")
+@click.option("--role", type=click.Choice(["student", "ta", "admin"]), default="student", show_default=True)
+@click.option("--password", is_flag=True, help="Ask for a password (for the web pages).")
+@click.option("--link", is_flag=True, help="Also print a one-time log-in link for the web pages.")
+@URL_OPTION
+@DAYS_OPTION
+@DB_OPTION
+def users_add(
+    course_dir: Path,
+    name: str,
+    role: str,
+    password: bool,
+    link: bool,
+    url: str | None,
+    days: float,
+    db_url: str | None,
+) -> None:
+    """Add user NAME and print their bearer token (shown once); with --link, a one-time log-in link."""
+    from grader.service.accounts import add_user
+    from grader.service.auth import issue_login_link
+
+    secret = click.prompt("password", hide_input=True, confirmation_prompt=True) if password else None
+
+    def work(db: Session) -> tuple[str, str]:
+        user, token = add_user(db, name, role, secret)
+        return token, issue_login_link(db, user, days) if link else ""
+
+    token, once = _with_db(course_dir, db_url, work)
     click.echo(token)
+    if once:
+        click.echo(f"one-time log-in link (valid {days:g} days): {_link(url, once)}")
+
+
+@users_group.command(name="list")
+@COURSE_ARG
+@click.option("--removed", is_flag=True, help="Also list removed users.")
+@click.option(
+    "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@DB_OPTION
+def users_list(course_dir: Path, removed: bool, output_format: str, db_url: str | None) -> None:
+    """List the course's users: name, role, whether they have a password, when added (and removed)."""
+    from grader.service.accounts import list_users
+
+    lines = _with_db(course_dir, db_url, lambda db: list_users(db, removed))
+    if output_format == "json":
+        click.echo(json.dumps([vars(line) for line in lines], indent=2))
+        return
+    for line in lines:
+        extra = f"  removed {line.removed}" if line.removed else ""
+        password = "password" if line.password else "no password"
+        click.echo(f"{line.name:<24} {line.role:<8} {password:<12} added {line.created}{extra}")
+
+
+@users_group.command(name="remove")
+@COURSE_ARG
+@click.argument("name")
+@DB_OPTION
+def users_remove(course_dir: Path, name: str, db_url: str | None) -> None:
+    """Remove user NAME: their tokens, sessions, links and password stop working; every version
+    they handed in, its verdicts and hand grades are kept (`grader users add` brings them back)."""
+    from grader.service.accounts import remove_user
+
+    _with_db(course_dir, db_url, lambda db: remove_user(db, name))
+    click.echo(f"removed {name}; their hand-ins are kept")
+
+
+@users_group.command(name="reset-password")
+@COURSE_ARG
+@click.argument("name")
+@click.option("--none", "no_password", is_flag=True, help="Remove the password (log in by link or token).")
+@DB_OPTION
+def users_reset_password(course_dir: Path, name: str, no_password: bool, db_url: str | None) -> None:
+    """Set a new password for NAME (asked twice); their open sessions end."""
+    from grader.service.accounts import reset_password
+
+    secret = None if no_password else click.prompt("new password", hide_input=True, confirmation_prompt=True)
+    _with_db(course_dir, db_url, lambda db: reset_password(db, name, secret))
+    click.echo(f"password of {name} {'removed' if secret is None else 'changed'}; their sessions ended")
+
+
+@users_group.command(name="new-token")
+@COURSE_ARG
+@click.argument("name")
+@DB_OPTION
+def users_new_token(course_dir: Path, name: str, db_url: str | None) -> None:
+    """Print a new bearer token for NAME (shown once); their older tokens stop working."""
+    from grader.service.accounts import new_token
+
+    click.echo(_with_db(course_dir, db_url, lambda db: new_token(db, name)))
+
+
+@users_group.command(name="link")
+@COURSE_ARG
+@click.argument("name")
+@URL_OPTION
+@DAYS_OPTION
+@DB_OPTION
+def users_link(course_dir: Path, name: str, url: str | None, days: float, db_url: str | None) -> None:
+    """Print a one-time log-in link for NAME: it starts one web session, once, and is void after."""
+    from grader.service.accounts import new_login_link
+
+    click.echo(_link(url, _with_db(course_dir, db_url, lambda db: new_login_link(db, name, days))))
+
+
+@users_group.command(name="import")
+@COURSE_ARG
+@click.argument("roster", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--links",
+    "links_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Write the new students' one-time log-in links here (CSV name,email,link; mode 0600).",
+)
+@URL_OPTION
+@DAYS_OPTION
+@DB_OPTION
+def users_import(
+    course_dir: Path, roster: Path, links_file: Path, url: str | None, days: float, db_url: str | None
+) -> None:
+    """Add the students of ROSTER (Moodle's or Canvas's CSV export, or `name,email`) the course
+    does not have, and write their one-time log-in links to --links. A roster with a row that
+    cannot be used adds nobody and lists the rows."""
+    from grader.core.files import write_atomic
+    from grader.service.accounts import AccountError, import_roster, read_roster
+
+    try:
+        students = read_roster(roster.read_bytes().decode("utf-8", "replace"))
+    except AccountError as exc:
+        click.echo(f"error: {roster}: {exc}", err=True)
+        sys.exit(2)
+    done = _with_db(course_dir, db_url, lambda db: import_roster(db, students, days))
+    added = [d for d in done if d.added]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["name", "email", "link"])
+    writer.writerows([d.name, d.email, _link(url, d.secret)] for d in added)
+    write_atomic(links_file, out.getvalue(), mode=0o600)  # the links log students in
+    click.echo(
+        f"{len(added)} students added, {len(done) - len(added)} already there; "
+        f"their one-time log-in links (valid {days:g} days): {links_file}"
+    )
+    if not url:
+        click.echo("the links are paths: give --url (the service's address) for whole links", err=True)
 
 
 @click.command(name="extend")

@@ -77,6 +77,7 @@ class WorkerSetups:
                     store=self.store,
                     limits=self.limits,
                     draw_secret=self.draw_secret,
+                    keep_plots=True,  # the pages draw a wrong network in the page, not a side file
                 )
                 if len(self._setups) >= self.KEPT:
                     self._setups.pop(next(iter(self._setups)))

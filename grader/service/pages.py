@@ -2,7 +2,7 @@
 strict Content-Security-Policy (only the page's own stylesheet, by hash), a CSRF token
 in every form, everything a student wrote escaped.
 
-Students: log in (password, or a token link), see assignments and deadlines, hand in
+Students: log in (password, or a one-time link), see assignments and deadlines, hand in
 a file or pasted answers, see the feedback page of each version. TAs: the class
 dashboard (refreshed every few seconds), any student's pages, the queue.
 """
@@ -40,6 +40,7 @@ from grader.service.api import (
     submissions_where,
 )
 from grader.service.auth import (
+    LINK_PATH,
     LOGIN_COOKIE,
     SESSION_COOKIE,
     allow,
@@ -50,9 +51,9 @@ from grader.service.auth import (
     login_form_ok,
     login_form_token,
     new_secret,
+    redeem_login_link,
     set_session_cookie,
     start_session,
-    user_for_token,
     verify_password,
 )
 from grader.service.checking import checked
@@ -188,23 +189,12 @@ def late_notice(assignment: LoadedAssignment, student: str, now: dt.datetime) ->
 # ---- logging in ---------------------------------------------------------------------------
 
 
-def login_form(
-    request: Request, message: str = "", token: str = "", status: int | None = None
-) -> HTMLResponse:
-    """The log-in page; its forms carry the CSRF token of the browser's log-in cookie (a new
-    one when the browser has none)."""
-    nonce = request.cookies.get(LOGIN_COOKIE) or new_secret()
-    csrf = f"<input type='hidden' name='csrf' value='{escape(login_form_token(nonce))}'>"
+def login_form(request: Request, message: str = "", status: int | None = None) -> HTMLResponse:
+    """The log-in page; its form carries the CSRF token of the browser's log-in cookie."""
     alert = f"<p class='alert'>{escape(message)}</p>" if message else ""
-    token_form = (
-        f"<h2>Log in with your link</h2><form class='stack' method='post' action='/login'>{csrf}"
-        f"<input type='hidden' name='token' value='{escape(token)}'>"
-        "<button type='submit'>Log in</button></form>"
-        if token
-        else ""
-    )
+    nonce, csrf = _login_csrf(request)
     body = (
-        f"<h1>grader: log in</h1>{alert}{token_form}"
+        f"<h1>grader: log in</h1>{alert}"
         f"<form class='stack' method='post' action='/login'>{csrf}"
         "<label for='user'>User</label><input type='text' id='user' name='user' autocomplete='username'>"
         "<label for='password'>Password</label>"
@@ -212,6 +202,16 @@ def login_form(
         "<button type='submit'>Log in</button></form>"
     )
     response = html(page("grader: log in", body, css=PAGE_CSS), status=status or (401 if message else 200))
+    return _with_login_cookie(request, response, nonce)
+
+
+def _login_csrf(request: Request) -> tuple[str, str]:
+    """The browser's log-in nonce (a new one when it has none) and the hidden input of its token."""
+    nonce = request.cookies.get(LOGIN_COOKIE) or new_secret()
+    return nonce, f"<input type='hidden' name='csrf' value='{escape(login_form_token(nonce))}'>"
+
+
+def _with_login_cookie(request: Request, response: HTMLResponse, nonce: str) -> HTMLResponse:
     settings = service_of(request).settings
     response.set_cookie(
         LOGIN_COOKIE, nonce, httponly=True, samesite="lax", secure=settings.secure_cookies, path="/login"
@@ -220,8 +220,62 @@ def login_form(
 
 
 @router.get("/login")
-def login_page(request: Request, token: str = "") -> Response:
-    return login_form(request, token=token)
+def login_page(request: Request) -> Response:
+    return login_form(request)
+
+
+@router.get(LINK_PATH + "{secret}")
+def link_page(secret: str, request: Request) -> Response:
+    """A one-time link shows a button: a GET never uses it up (mail scanners and link previews
+    fetch links), the button's POST does (with the log-in form's CSRF token, so another site
+    cannot log a browser in with a link of its own)."""
+    nonce, csrf = _login_csrf(request)
+    body = (
+        "<h1>grader: log in</h1><p>This link logs you in once; it does not work again after.</p>"
+        f"<form class='stack' method='post' action='{escape(LINK_PATH + secret)}'>{csrf}"
+        "<button type='submit'>Log in</button></form>"
+    )
+    return _with_login_cookie(request, html(page("grader: log in", body, css=PAGE_CSS)), nonce)
+
+
+@router.post(LINK_PATH + "{secret}")
+async def link_login(secret: str, request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+    """Exchanges a one-time link for a session; the link is void after (used, expired or
+    unknown links all get the same answer)."""
+    service = service_of(request)
+    if not login_form_ok(request.cookies.get(LOGIN_COOKIE), csrf):
+        return login_form(
+            request, "This log-in form is stale or from another site: open your link again.", status=403
+        )
+    address = request.client.host if request.client else ""
+    wait = service.logins.attempt("", address)
+    if wait is not None:
+        return login_form(request, f"Too many failed log-ins: try again in {wait:.0f} s.", status=429)
+    found, cookie = await run_in_threadpool(_redeem, service, secret)
+    if found is None:
+        service.logins.failed(address)
+        return login_form(
+            request,
+            "This log-in link is used up, expired or mistyped: ask your TA for a new one.",
+            status=401,
+        )
+    response = RedirectResponse("/ta" if found.role != Role.STUDENT else "/", status_code=303)
+    set_session_cookie(response, cookie, service.settings)
+    response.delete_cookie(LOGIN_COOKIE, path="/login")
+    return response
+
+
+def _redeem(service: Any, secret: str) -> tuple[User | None, str]:
+    """The link's user and a new session, in one transaction with the link's use and its audit."""
+    with service.db.session() as db:
+        user = redeem_login_link(db, secret) if len(secret) <= 100 else None
+        if user is None:
+            return None, ""
+        cookie = start_session(db, user, service.settings.session_hours)
+        audit(db, user, "login", method="link")
+        db.flush()
+        db.expunge(user)
+    return user, cookie
 
 
 @router.post("/login")
@@ -229,51 +283,45 @@ async def login(
     request: Request,
     user: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
-    token: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    """A password or a token, from the form this server rendered for this browser (its CSRF
+    """A password, from the form this server rendered for this browser (its CSRF
     token matches the browser's log-in cookie: another site cannot log a browser in to an
     account of its choosing); a new session (its cookie HttpOnly, SameSite=Lax, Secure behind TLS),
     whose own CSRF token protects every form after it. Failed log-ins are
     counted per account and per client address (:class:`grader.service.service.LoginThrottle`);
     a password is checked by the service's few hashing threads, never a request thread, and
-    with no database transaction open."""
+    with no database transaction open. Students without a password log in by a one-time link."""
     service = service_of(request)
     if not login_form_ok(request.cookies.get(LOGIN_COOKIE), csrf):
         return login_form(
             request, "This log-in form is stale or from another site: log in on this page.", status=403
         )
     address = request.client.host if request.client else ""
-    account = user if not token else ""
-    wait = service.logins.attempt(account, address)
+    wait = service.logins.attempt(user, address)
     if wait is not None:
         return login_form(request, f"Too many failed log-ins: try again in {wait:.0f} s.", status=429)
-    found = await run_in_threadpool(_account, service, user, token)
-    if found is not None and not token:
-        stored = found.password_hash
-        loop = asyncio.get_running_loop()
-        if not await loop.run_in_executor(service.hashing, verify_password, stored, password):
-            found = None
-    elif found is None and not token and user:
-        await asyncio.get_running_loop().run_in_executor(service.hashing, verify_password, None, password)
+    found = await run_in_threadpool(_account, service, user)
+    stored = found.password_hash if found is not None else None
+    loop = asyncio.get_running_loop()
+    # the same time whether or not the account exists or has a password
+    if not await loop.run_in_executor(service.hashing, verify_password, stored, password):
+        found = None
     if found is None:
         service.logins.failed(address)
-        return login_form(request, "That user and password (or link) do not match an account of this course.")
-    service.logins.succeeded(account)
-    cookie = await run_in_threadpool(_start, service, found, "token" if token else "password")
+        return login_form(request, "That user and password do not match an account of this course.")
+    service.logins.succeeded(user)
+    cookie = await run_in_threadpool(_start, service, found, "password")
     response = RedirectResponse("/ta" if found.role != Role.STUDENT else "/", status_code=303)
     set_session_cookie(response, cookie, service.settings)
     response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
 
 
-def _account(service: Any, user: str, token: str) -> User | None:
-    """The account a log-in names: the token's user, or the user of that name."""
+def _account(service: Any, user: str) -> User | None:
+    """The account of that name, if it is not removed."""
     with service.db.session(read_only=True) as db:
-        if token:
-            return user_for_token(db, token)
-        return db.scalar(select(User).where(User.name == user)) if user else None
+        return db.scalar(select(User).where(User.name == user, User.removed_at.is_(None))) if user else None
 
 
 def _start(service: Any, user: User, method: str) -> str:
@@ -516,7 +564,8 @@ def ta_home(request: Request, user: PageStaff) -> Response:
         f"{course_files_alert(service.course.notices)}"
         f"<p id='queue'>Queue: {jobs['queued']} waiting, {jobs['grading']} grading, {jobs['done']} done.</p>"
         "<table class='summary'><thead><tr><th>Assignment</th><th>Due</th><th>Release</th>"
-        f"<th>Submissions</th><th>Grading</th><th>Export</th></tr></thead><tbody>{rows}</tbody></table>{extra}"
+        f"<th>Submissions</th><th>Grading</th><th>Export</th></tr></thead><tbody>{rows}</tbody></table>"
+        f"<p><a href='/ta/students'>Students: log-in links, tokens, passwords</a></p>{extra}"
     )
     return shell(request, user, "grader: class", body, refresh=LIVE_SECONDS * 2)
 

@@ -89,7 +89,13 @@ def student_part(result: PartResult) -> PartResult:
         witness = None
     note = None if quotes(result.note, references) else result.note
     return dataclasses.replace(
-        result, expected=None, feedback=feedback, witness=witness, reading=None, note=note
+        result,
+        expected=None,
+        feedback=feedback,
+        witness=witness,
+        reading=None,
+        note=note,
+        plot_file=None,  # a batch's side file: the service draws the plot in the page
     )
 
 
