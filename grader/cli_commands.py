@@ -620,13 +620,6 @@ def _untrusted_store_warning(result: BatchResult) -> None:
             "(edited, or sealed with another key); they were not used: what they held was regraded",
             err=True,
         )
-    if result.unstored:
-        click.echo(
-            f"warning: {result.unstored} graded submissions were not stored: the files in which their "
-            "workers left the store's entries were missing or altered (their reports and grades.csv "
-            "rows are written; the next run grades them again)",
-            err=True,
-        )
 
 
 def _summary(path: Path, spec: ProblemSet, result: BatchResult, options: GradeOptions) -> None:

@@ -111,8 +111,6 @@ def test_pure_layers_import_nothing_else_of_grader(package: str) -> None:
 # starts in milliseconds, not the quarter of a second grader's models take to import.
 HELPER_PROCESSES = {
     "grader.batch.fingerprints": set(),
-    "grader.batch.storewriter": {"grader.batch.blobs", "grader.batch.integrity", "grader.batch.spool"},
-    "grader.batch.spool": {"grader.batch.blobs"},
     "grader.batch.blobs": {"grader.batch.integrity"},
     "grader.batch.integrity": set(),
 }
@@ -163,3 +161,54 @@ def test_only_the_app_knows_the_lti_package() -> None:
         if module == "grader.service.lti" or module.startswith("grader.service.lti.")
     ]
     assert outside == []
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """The grader modules a file imports, anywhere in it (``from grader.x import y`` counts
+    ``grader.x.y`` when that is a module)."""
+    known = {_module_name(p) for p in MODULES}
+    found = {target for _, target in _grader_imports(path)}
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("grader"):
+            found |= {f"{node.module}.{alias.name}" for alias in node.names} & known
+    return found & known
+
+
+def _cycles(package: str) -> list[list[str]]:
+    """The import cycles among the modules of ``package`` (its ``__init__`` left out): each
+    strongly connected group of more than one module."""
+    inside = [p for p in MODULES if _module_name(p).startswith(package + ".")]
+    graph = {_module_name(p): _imported_modules(p) & {_module_name(q) for q in inside} for p in inside}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    groups: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for target in graph[module]:
+            if target not in index:
+                visit(target)
+                low[module] = min(low[module], low[target])
+            elif target in stack:
+                low[module] = min(low[module], index[target])
+        if low[module] == index[module]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == module:
+                    break
+            if len(group) > 1:
+                groups.append(sorted(group))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    return groups
+
+
+def test_the_batch_has_no_import_cycle() -> None:
+    assert _cycles("grader.batch") == []

@@ -30,7 +30,6 @@ distributed = pytest.importorskip("distributed")
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders  # noqa: E402
 from grader.batch import channel as channel_module  # noqa: E402
 from grader.batch import cluster as cluster_module  # noqa: E402
-from grader.batch import runner as batch_runner  # noqa: E402
 from grader.batch.cluster import DaskExecutor, executor_for  # noqa: E402
 from grader.batch.cluster_worker import fork_server_limits, unseen_folders  # noqa: E402
 from grader.batch.executors import ExecutorLost  # noqa: E402
@@ -41,7 +40,6 @@ from grader.batch.plan import ship_folder  # noqa: E402
 from grader.batch.reading import NotSeenHere, SubmissionTask  # noqa: E402
 from grader.batch.runner import chunk_size  # noqa: E402
 from grader.batch.store import STORE_FILE  # noqa: E402
-from grader.batch.tallier import Tallier  # noqa: E402
 from grader.cli import main  # noqa: E402
 from grader.core.verdict import Verdict  # noqa: E402
 from grader.loading import load_problem_set  # noqa: E402
@@ -230,42 +228,6 @@ def test_workers_on_the_class_s_disk_read_in_place_and_one_that_sees_another_cop
         _, shipped = grade_both_ways(spec, root, tmp_path / "shipped", cluster.address, direct)
     assert shipped == local
     assert chunks < len(sent) <= chunks + in_flight  # the chunks in flight went twice, then with their files
-
-
-@ROUTES
-def test_a_large_run_s_dashboard_is_tallied_by_a_process_from_the_bytes_the_workers_sent(
-    cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, direct: bool
-) -> None:
-    """A run of 2,000 sheets or more (here lowered to 1) has a process of its own keep the
-    dashboard's tally (grader.batch.tallier): over the direct channel it reads each chunk's
-    results from the bytes the worker sent (the driver pickles no row for it); through the
-    scheduler the driver pickles the rows. Either way every file is a local run's."""
-    problem_file, root = _make_class_module().make_class(tmp_path / "synthetic", 40, seed=13, parts=12)
-    spec, folders = load_problem_set(problem_file), submission_folders(root)
-    run_batch(spec, root, folders, BatchOptions(out=tmp_path / "local", executor=LocalExecutor(2)))
-    forwarded: list[int] = []
-    pickled: list[int] = []
-    real_forward, real_add = Tallier.forward, Tallier.add
-    monkeypatch.setattr(
-        Tallier,
-        "forward",
-        lambda self, payload, indices: forwarded.extend(indices) or real_forward(self, payload, indices),
-    )
-    monkeypatch.setattr(
-        Tallier,
-        "add",
-        lambda self, index, row, student: (
-            (index in self.sent or pickled.append(index)) or real_add(self, index, row, student)
-        ),
-    )
-    monkeypatch.setattr(batch_runner, "TALLY_PROCESS_FROM", 1)
-    executor = DaskExecutor(cluster.address, direct=direct)
-    run_batch(spec, root, folders, BatchOptions(out=tmp_path / "dask", executor=executor, chunk_size=4))
-
-    assert executor.route.startswith("direct to this machine" if direct else "through the Dask scheduler")
-    assert sorted(forwarded + pickled) == list(range(40)), "each row went to the process once"
-    assert len(forwarded) == (40 if direct else 0)
-    assert files_written(tmp_path / "dask") == files_written(tmp_path / "local")
 
 
 @ROUTES

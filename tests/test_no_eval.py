@@ -118,10 +118,8 @@ RUNNER_ALLOWED = {"exec()": 2, "compile()": 2, "__import__()": 1}
 PROCESS_CALLS = ("subprocess.", "os.fork", "os.exec", "os.spawn", "os.posix_spawn", "pty.")
 
 
-# The batch's store writer starts one process, and only grader's own module in it.
-STORE_WRITER = PACKAGE / "batch" / "storewriter.py"
+# The batch's fingerprints helper starts one process, and only grader's own module in it.
 FINGERPRINTS = PACKAGE / "batch" / "fingerprints.py"
-TALLIER = PACKAGE / "batch" / "tallier.py"
 
 
 def _popen_commands(tree: ast.Module) -> list[list[str]]:
@@ -182,7 +180,7 @@ def _imported_modules(tree: ast.Module) -> set[str]:
 @pytest.mark.parametrize("path", _package_files(), ids=lambda p: str(p.relative_to(PACKAGE.parent)))
 def test_only_the_sandbox_starts_processes(path: Path) -> None:
     """No module imports the runner; only the sandbox module starts a process (and the batch's
-    store writer, fingerprints' helper and dashboard's tallier, each running its own module), and
+    fingerprints' helper, running its own module), and
     only the runner (inside the sandbox) forks."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     assert "grader.types.code.runner" not in _imported_modules(tree)
@@ -190,18 +188,9 @@ def test_only_the_sandbox_starts_processes(path: Path) -> None:
     starting = sorted(call for call in calls if call.startswith(PROCESS_CALLS))
     if path == SANDBOX:
         assert starting == ["subprocess.Popen", "subprocess.run"]
-    elif path == STORE_WRITER:
-        assert starting == ["subprocess.Popen"]
-        assert _popen_commands(tree) == [
-            ["sys.executable", "-m", "grader.batch.storewriter"],
-            ["sys.executable", "-m", "grader.batch.storewriter", "--checkpoints"],
-        ]
     elif path == FINGERPRINTS:
         assert starting == ["subprocess.Popen"]
         assert _popen_commands(tree) == [["sys.executable", "-m", "grader.batch.fingerprints"]]
-    elif path == TALLIER:
-        assert starting == ["subprocess.Popen"]
-        assert _popen_commands(tree) == [["sys.executable", "-m", "grader.batch.tallier"]]
     elif path == RUNNER:
         assert starting == ["os.fork"]
     else:

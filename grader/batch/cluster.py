@@ -33,14 +33,14 @@ from pathlib import Path
 from typing import Any
 
 from grader.batch import channel as channel_module
-from grader.batch.channel import Handed, ResultChannel, Unreachable, WorkerGone
+from grader.batch.channel import ResultChannel, Unreachable, WorkerGone
 from grader.batch.collector import collector_paused
 from grader.batch.executors import Chunk, ChunkWindow, ExecutorLost, LocalExecutor, submission_budget
 from grader.batch.fingerprints import fingerprinted_ahead, folder_fingerprint
 from grader.batch.limits import verdict_version
 from grader.batch.plan import digested, ship_folder
 from grader.batch.reading import NotSeenHere, SubmissionTask
-from grader.batch.worker import Graded, ReceivedChunk, WorkerRefused, WorkerSetup
+from grader.batch.worker import Graded, WorkerRefused, WorkerSetup
 
 INSTALL_HINT = 'pip install "dl-theory-grader[dask]"'
 CONNECT_TIMEOUT = "10s"
@@ -460,7 +460,7 @@ class _DaskWindow(ChunkWindow):
         # Each result's task is its worker's copy, as a local pool's results are: without the files
         # it carried or the stored verdicts it went with, and with the digest taken before its
         # folder was read (by its worker, or here where it was shipped).
-        yield ReceivedChunk(graded, future.payload) if isinstance(future, Handed) else graded
+        yield graded
 
     def _unseen_shipped(self, chunk: Chunk, unseen: NotSeenHere) -> Chunk:
         """The chunk to send again: a worker without the class's disk has every folder travel

@@ -33,7 +33,6 @@ from grader.batch.reading import (  # where a batch's tasks and their reading we
     read_within_limits,
     reading_limits,
 )
-from grader.batch.spool import SpooledEntry, SpooledVerdict, spool_folder, write_spool
 from grader.batch.studentfiles import reachable_output, write_student_files
 from grader.core.deferred import with_imports
 from grader.core.digests import answer_digest
@@ -90,7 +89,6 @@ class Graded:
     # The worker wrote the files itself (``artefacts`` is then empty): each one's record.
     written: dict[str, str] | None = None
     blobs: StoreBlobs | None = None  # the store's blobs, when the worker made them
-    spooled: str = ""  # the spool file holding the store's entry instead (grader.batch.spool)
     row: SheetRow | None = None  # what grades.csv and the dashboard read of the report
     # The row's grades.csv line (grader.batch.output.sheet_line) and its row of the dashboard's
     # students' table (grader.reporting.dashboard.student_row), made by the worker in a class run.
@@ -108,16 +106,6 @@ class Graded:
         if self.report is None:
             raise ValueError(f"{self.task.key}: the result carries the summary row, not the report")
         return self.report
-
-
-class ReceivedChunk(list[Graded]):
-    """A chunk's results with the bytes a worker sent them as (a pickle of the list): a helper
-    process of the driver reads them again instead of the driver pickling them anew (see
-    grader.batch.tallier)."""
-
-    def __init__(self, graded: list[Graded], payload: bytes | bytearray):
-        super().__init__(graded)
-        self.payload = payload
 
 
 @dataclass(frozen=True)
@@ -141,9 +129,6 @@ class WorkerSetup:
     store_blobs: bool = False  # pickle the report and fresh verdicts for the store (see StoreBlobs)
     # Send the driver the summary row and the store's blobs, not the report (with store_blobs).
     rows_only: bool = False
-    # The run's key of the spool files in which workers that write in ``out`` leave the store's
-    # entries for its writer process (see grader.batch.spool); empty: the entries go to the driver.
-    spool_key: bytes = b""
     # Check only these parts' answers, and send back their verdicts: no report, no files (the
     # distinct answers of a problem file's edited parts, see grader.batch.edits).
     check_only: tuple[str, ...] = ()
@@ -158,7 +143,7 @@ class WorkerRefused(RuntimeError):
 
 def refusal(setup: WorkerSetup, where: str) -> str | None:
     """Why the process ``where`` must not grade with ``setup`` (it runs another grader), or None."""
-    from grader.batch.store import code_version  # the store imports this module
+    from grader.batch.limits import code_version  # looked up here: a test hook replaces it
 
     deciding = verdict_version(code_version(deciding_only=True), setup.limits)
     rendering = code_version()
@@ -197,7 +182,6 @@ class Prepared:
         self.memo: dict[VerdictKey, Verdict] = {}
         self.stored = StoredVerdicts(setup.store) if setup.store else None
         self.output = reachable_output(setup.out, setup.out_token)  # None: the driver writes
-        self.spool = spool_folder(self.output) if self.output is not None and setup.spool_key else None
         # A chunk's rows share their parts' ids, types and maxima; a class run's rows carry each
         # wrong answer's meaning key, read here (in parallel) for the wrong-answer groups.
         self.rows = RowMaker(self.meaning if setup.rows_only else None)
@@ -251,39 +235,7 @@ def grade_chunk(tasks: list[SubmissionTask]) -> list[Graded]:
     refused = limits_refusal(_PREPARED.setup, f"the check process {os.getpid()}")
     if refused:
         raise WorkerRefused(refused)
-    graded = [grade_task(_PREPARED, task) for task in tasks]
-    if _PREPARED.spool is not None:
-        spool_entries(_PREPARED.spool, _PREPARED.setup.spool_key, graded)
-    return graded
-
-
-def spool_entries(folder: Path, key: bytes, chunk: list[Graded]) -> None:
-    """Move the store's entries of the sheets whose files this worker wrote into one spool file
-    (see grader.batch.spool); if it cannot be written (a full disk), they go to the driver."""
-    spooled = [g for g in chunk if g.blobs and g.blobs.report and g.written is not None]
-    if not spooled:
-        return
-    try:
-        name = write_spool(folder, key, *spool_contents(spooled))
-    except OSError:
-        return
-    for graded in spooled:
-        graded.blobs, graded.spooled, graded.written = None, name, {}
-
-
-def spool_contents(spooled: list[Graded]) -> tuple[list[SpooledVerdict], list[SpooledEntry]]:
-    """The fresh verdicts and the store's entries of sheets whose blobs their worker made."""
-    pairs = [(graded, graded.blobs) for graded in spooled if graded.blobs is not None]
-    verdicts = [(*key, blob) for _, blobs in pairs for key, blob in blobs.verdicts.items()]
-    return verdicts, [_spooled_entry(graded, blobs) for graded, blobs in pairs]
-
-
-def _spooled_entry(graded: Graded, blobs: StoreBlobs) -> SpooledEntry:
-    """The sheet's entry as the store keeps it (see grader.batch.store.VerdictStore.batch_of),
-    but its problem-set key, which the driver adds."""
-    source = graded.task.digest if graded.settled else ""  # an unsettled report is never served as is
-    folder, made_from = graded.task.key, graded.made_from
-    return (folder, source, blobs.answers, blobs.files, made_from, blobs.report, blobs.row, blobs.digest)
+    return [grade_task(_PREPARED, task) for task in tasks]
 
 
 def grade_task(prepared: Prepared, task: SubmissionTask) -> Graded:
