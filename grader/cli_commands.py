@@ -33,6 +33,7 @@ from grader.loading import (
 )
 from grader.mathlang.wording import counted
 from grader.reporting.escape import terminal_output, workflow_text
+from grader.reporting.formats import FORMAT_NAMES
 from grader.reporting.schema import (
     ANSWERS_SCHEMA_BESIDE_TEMPLATE,
     ANSWERS_SCHEMA_FILE,
@@ -67,8 +68,7 @@ if TYPE_CHECKING:
 # other commands start without it: `grader check` loads what reading a problem set, a
 # submission and printing the check need (tests/test_cli.py keeps it so).
 
-# The names of --format: the keys of grader.reporting.reporters.REPORTERS (a test keeps them equal).
-FORMATS = ("canvas", "csv", "github", "gradescope", "html", "json", "junit", "markdown", "moodle", "table")
+FORMATS = FORMAT_NAMES  # the names of --format (grader.reporting.formats)
 
 EXIT_BELOW_THRESHOLD = 1
 EXIT_USAGE = 2

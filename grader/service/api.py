@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from grader.batch.blobs import loads
 from grader.core.report import Report
+from grader.reporting.formats import EXPORT_FORMATS
 from grader.reporting.lms import Roster, RosterError, RosterReporter, load_roster
 from grader.reporting.reporters import REPORTERS
 from grader.service import metrics, queue
@@ -50,7 +51,6 @@ router = APIRouter(prefix="/api/v1")
 AnyUser = Annotated[User, Depends(allow(Role.STUDENT, Role.TA))]
 Staff = Annotated[User, Depends(allow(Role.TA))]
 MAX_ID = 2**63 - 1  # the largest id a database row has (PostgreSQL's bigint, SQLite's integer)
-EXPORT_FORMATS = ("csv", "canvas", "moodle", "junit", "gradescope", "json", "markdown")
 
 
 def service_of(request: Request) -> Any:
