@@ -33,6 +33,7 @@ from grader.loading import (
 )
 from grader.mathlang.wording import counted
 from grader.reporting.escape import terminal_output, workflow_text
+from grader.reporting.formats import FORMAT_NAMES
 from grader.reporting.schema import (
     ANSWERS_SCHEMA_BESIDE_TEMPLATE,
     ANSWERS_SCHEMA_FILE,
@@ -68,8 +69,7 @@ if TYPE_CHECKING:
 # other commands start without it: `grader check` loads what reading a problem set, a
 # submission and printing the check need (tests/test_cli.py keeps it so).
 
-# The names of --format: the keys of grader.reporting.reporters.REPORTERS (a test keeps them equal).
-FORMATS = ("canvas", "csv", "github", "gradescope", "html", "json", "junit", "markdown", "moodle", "table")
+FORMATS = FORMAT_NAMES  # the names of --format (grader.reporting.formats)
 
 EXIT_BELOW_THRESHOLD = 1
 EXIT_USAGE = 2
@@ -619,13 +619,6 @@ def _untrusted_store_warning(result: BatchResult) -> None:
         click.echo(
             f"warning: {result.untrusted} entries of the verdict store failed their integrity check "
             "(edited, or sealed with another key); they were not used: what they held was regraded",
-            err=True,
-        )
-    if result.unstored:
-        click.echo(
-            f"warning: {result.unstored} graded submissions were not stored: the files in which their "
-            "workers left the store's entries were missing or altered (their reports and grades.csv "
-            "rows are written; the next run grades them again)",
             err=True,
         )
 

@@ -405,6 +405,23 @@ def test_format_names_are_the_reporters() -> None:
     assert tuple(sorted(REPORTERS)) == FORMATS
 
 
+def test_a_new_format_is_one_line_of_one_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reporters, the CLI's --format and the service's exports are all read from
+    grader.reporting.formats: a format added there is offered everywhere it says."""
+    from grader.cli_commands import FORMATS as CLI_FORMATS
+    from grader.reporting import formats
+    from grader.reporting.reporters import REPORTERS, CsvReporter
+    from grader.service import api
+
+    assert CLI_FORMATS is formats.FORMAT_NAMES and api.EXPORT_FORMATS is formats.EXPORT_FORMATS
+    assert set(REPORTERS) == set(formats.FORMATS)
+    assert {"table", "github", "html"}.isdisjoint(formats.EXPORT_FORMATS), (
+        "the terminal's and pages' are not exports"
+    )
+    monkeypatch.setitem(formats.FORMATS, "csv2", ("grader.reporting.reporters", "CsvReporter", True))
+    assert isinstance(formats.reporter_of("csv2"), CsvReporter)
+
+
 def test_an_unchanged_rerun_loads_no_checker_and_starts_no_worker(tmp_path: Path) -> None:
     """The second run of a class finds every submission in the verdict store: it plans, compares
     and stops, importing no checker's library and no worker pool."""

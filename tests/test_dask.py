@@ -28,20 +28,16 @@ from click.testing import CliRunner
 distributed = pytest.importorskip("distributed")
 
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders  # noqa: E402
-from grader.batch import channel as channel_module  # noqa: E402
 from grader.batch import cluster as cluster_module  # noqa: E402
-from grader.batch import runner as batch_runner  # noqa: E402
 from grader.batch.cluster import DaskExecutor, executor_for  # noqa: E402
 from grader.batch.cluster_worker import fork_server_limits, unseen_folders  # noqa: E402
 from grader.batch.executors import ExecutorLost  # noqa: E402
 from grader.batch.fingerprints import folder_fingerprint  # noqa: E402
-from grader.batch.fork_server import MAIN_VARIABLE  # noqa: E402
 from grader.batch.limits import limits_in_force  # noqa: E402
 from grader.batch.plan import ship_folder  # noqa: E402
 from grader.batch.reading import NotSeenHere, SubmissionTask  # noqa: E402
 from grader.batch.runner import chunk_size  # noqa: E402
 from grader.batch.store import STORE_FILE  # noqa: E402
-from grader.batch.tallier import Tallier  # noqa: E402
 from grader.cli import main  # noqa: E402
 from grader.core.verdict import Verdict  # noqa: E402
 from grader.loading import load_problem_set  # noqa: E402
@@ -147,22 +143,17 @@ def files_written(out: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(out.iterdir()) if not p.name.startswith(STORE_FILE)}
 
 
-def grade_both_ways(
-    spec: ProblemSet, root: Path, tmp_path: Path, address: str, direct: bool | None = None
-) -> tuple[dict, dict]:
+def grade_both_ways(spec: ProblemSet, root: Path, tmp_path: Path, address: str) -> tuple[dict, dict]:
     folders = submission_folders(root)
     local, dask = tmp_path / "local", tmp_path / "dask"
     run_batch(spec, root, folders, BatchOptions(out=local, executor=LocalExecutor(2)))
-    executor = DaskExecutor(address, direct=direct)
-    run_batch(spec, root, folders, BatchOptions(out=dask, executor=executor, chunk_size=4))
-    if direct is not None:  # the results came back the way asked for
-        assert executor.route.startswith("direct to this machine" if direct else "through the Dask scheduler")
+    run_batch(spec, root, folders, BatchOptions(out=dask, executor=DaskExecutor(address), chunk_size=4))
     return files_written(local), files_written(dask)
 
 
 @contextlib.contextmanager
 def chunks_sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[list[SubmissionTask]]]:
-    """Every chunk the driver sends to the cluster (a Dask task, or over the direct channel)."""
+    """Every chunk the driver sends to the cluster (a Dask task each)."""
     sent: list[list[SubmissionTask]] = []
     send = cluster_module._DaskWindow._submit
 
@@ -193,17 +184,13 @@ def test_shipped_submissions_and_a_synthetic_class_are_byte_identical_on_dask(
     problem_file, root = _make_class_module().make_class(tmp_path / "synthetic", 60, seed=7, parts=24)
     # Roomy time limits: on a loaded machine a hostile answer near its limit could land on either side.
     roomy = _with_limits(load_problem_set(problem_file), time_limit=60)
-    local, dask = grade_both_ways(roomy, root, tmp_path / "synthetic-out", cluster.address, direct=True)
+    local, dask = grade_both_ways(roomy, root, tmp_path / "synthetic-out", cluster.address)
     assert len([name for name in local if name.endswith(".json")]) == 60
     assert dask == local
 
 
-ROUTES = pytest.mark.parametrize("direct", [True, False], ids=["direct", "through-the-scheduler"])
-
-
-@ROUTES
 def test_workers_on_the_class_s_disk_read_in_place_and_one_that_sees_another_copy_gets_the_files(
-    cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, direct: bool
+    cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """On loopback the workers share the class's disk: chunks go without their files, and the
     driver opens none of them (it sends each folder's fingerprint; the worker digests it). Where
@@ -220,99 +207,20 @@ def test_workers_on_the_class_s_disk_read_in_place_and_one_that_sees_another_cop
     with chunks_sent(monkeypatch) as sent, monkeypatch.context() as reading:
         reading.setattr(cluster_module, "digested", opened)
         reading.setattr(cluster_module, "ship_folder", opened)
-        local, in_place = grade_both_ways(spec, root, tmp_path / "in-place", cluster.address, direct)
+        local, in_place = grade_both_ways(spec, root, tmp_path / "in-place", cluster.address)
     assert in_place == local
     assert len(sent) == chunks  # each sent once, read in place
 
     seen = cluster_module.folder_fingerprint
     monkeypatch.setattr(cluster_module, "folder_fingerprint", lambda folder: "elsewhere " + seen(folder))
     with chunks_sent(monkeypatch) as sent:
-        _, shipped = grade_both_ways(spec, root, tmp_path / "shipped", cluster.address, direct)
+        _, shipped = grade_both_ways(spec, root, tmp_path / "shipped", cluster.address)
     assert shipped == local
     assert chunks < len(sent) <= chunks + in_flight  # the chunks in flight went twice, then with their files
 
 
-@ROUTES
-def test_a_large_run_s_dashboard_is_tallied_by_a_process_from_the_bytes_the_workers_sent(
-    cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, direct: bool
-) -> None:
-    """A run of 2,000 sheets or more (here lowered to 1) has a process of its own keep the
-    dashboard's tally (grader.batch.tallier): over the direct channel it reads each chunk's
-    results from the bytes the worker sent (the driver pickles no row for it); through the
-    scheduler the driver pickles the rows. Either way every file is a local run's."""
-    problem_file, root = _make_class_module().make_class(tmp_path / "synthetic", 40, seed=13, parts=12)
-    spec, folders = load_problem_set(problem_file), submission_folders(root)
-    run_batch(spec, root, folders, BatchOptions(out=tmp_path / "local", executor=LocalExecutor(2)))
-    forwarded: list[int] = []
-    pickled: list[int] = []
-    real_forward, real_add = Tallier.forward, Tallier.add
-    monkeypatch.setattr(
-        Tallier,
-        "forward",
-        lambda self, payload, indices: forwarded.extend(indices) or real_forward(self, payload, indices),
-    )
-    monkeypatch.setattr(
-        Tallier,
-        "add",
-        lambda self, index, row, student: (
-            (index in self.sent or pickled.append(index)) or real_add(self, index, row, student)
-        ),
-    )
-    monkeypatch.setattr(batch_runner, "TALLY_PROCESS_FROM", 1)
-    executor = DaskExecutor(cluster.address, direct=direct)
-    run_batch(spec, root, folders, BatchOptions(out=tmp_path / "dask", executor=executor, chunk_size=4))
-
-    assert executor.route.startswith("direct to this machine" if direct else "through the Dask scheduler")
-    assert sorted(forwarded + pickled) == list(range(40)), "each row went to the process once"
-    assert len(forwarded) == (40 if direct else 0)
-    assert files_written(tmp_path / "dask") == files_written(tmp_path / "local")
-
-
-@ROUTES
-def test_a_large_run_s_fingerprints_are_taken_ahead_by_a_helper_process_not_the_driver(
-    cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, direct: bool
-) -> None:
-    """A run of 200 sheets or more in its first round (here lowered to 1) has a helper process
-    take each folder's fingerprint ahead of the window: the driver takes none itself, the
-    workers read every folder in place, and the reports are a local run's."""
-    monkeypatch.setattr(cluster_module, "FINGERPRINTS_AHEAD_FROM", 1)
-    problem_file, root = _make_class_module().make_class(tmp_path / "synthetic", 40, seed=12, parts=12)
-    spec = load_problem_set(problem_file)
-
-    def taken_here(folder: Path) -> str:
-        raise AssertionError(f"the driver fingerprinted {folder} itself")
-
-    monkeypatch.setattr(cluster_module, "folder_fingerprint", taken_here)
-    monkeypatch.setattr(cluster_module, "ship_folder", taken_here)
-    with chunks_sent(monkeypatch) as sent:
-        local, dask = grade_both_ways(spec, root, tmp_path, cluster.address, direct)
-    assert dask == local
-    assert len(sent) == 10  # 40 sheets, 4 a chunk: each sent once, read in place
-    seen = {task.key: task.seen for chunk in sent for task in chunk}
-    assert seen == {folder.name: folder_fingerprint(folder) for folder in submission_folders(root)}
-
-
-def test_serving_tasks_hand_their_worker_threads_back_every_so_often_and_the_run_goes_on(
-    cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Over the direct channel each long-lived task ends after a while (here 0.2 s, 30 s in a
-    run), so Dask sees tasks finish (an adaptive cluster can retire a worker, its dashboard
-    shows the work) and another takes the thread: the same reports as a local run."""
-    monkeypatch.setattr(channel_module, "SERVE_SECONDS", 0.2)
-    problem_file, root = _make_class_module().make_class(tmp_path / "synthetic", 48, seed=4, parts=12)
-    spec = load_problem_set(problem_file)
-    with distributed.Client(cluster.address) as client:
-        client.get_task_stream(start=time.time())
-        started_at = time.time()
-        local, dask = grade_both_ways(spec, root, tmp_path, cluster.address, direct=True)
-        serving = [t for t in client.get_task_stream(start=started_at) if t["key"].startswith("serve_chunks")]
-    assert dask == local
-    assert len(serving) > 3  # more than the first 2 + 1: each handed its thread back at least once
-
-
-@ROUTES
 def test_a_folder_with_a_link_or_changed_since_the_driver_saw_it_travels_alone(
-    cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, direct: bool
+    cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One student's folder holds a link, another's changed after the driver saw it: each comes
     back from its worker and goes again with its files, while the rest of the class (its own
@@ -336,7 +244,7 @@ def test_a_folder_with_a_link_or_changed_since_the_driver_saw_it_travels_alone(
 
     monkeypatch.setattr(cluster_module, "ship_folder", shipping)
     with chunks_sent(monkeypatch) as sent:
-        local, dask = grade_both_ways(spec, root, tmp_path, cluster.address, direct)
+        local, dask = grade_both_ways(spec, root, tmp_path, cluster.address)
     assert dask == local
     assert sorted(shipped) == sorted([folders[1].name, changed])
     assert len(sent) == 4 + 2  # 16 sheets, 4 a chunk: the two chunks with those folders went twice
@@ -444,7 +352,7 @@ def test_slow_hungry_and_crashing_checks_give_the_local_verdicts_on_dask(
     for folder, params in answers.items():
         (root / folder).mkdir(parents=True)
         (root / folder / "answers.yaml").write_text(_sheet(params))
-    local, dask = grade_both_ways(spec, root, tmp_path, cluster.address, direct=True)
+    local, dask = grade_both_ways(spec, root, tmp_path, cluster.address)
     assert dask == local
     grades = dask["grades.csv"].decode()
     assert (
@@ -632,8 +540,6 @@ def test_a_late_worker_takes_work_a_killed_one_loses_nothing_and_a_lost_schedule
         # Started with grader's preload, the worker forks its check processes from a server that
         # loaded grader when the worker started, under the worker's limits (before any run).
         assert list(client.run(fork_server_limits).values()) == [limits_in_force()]
-        # The worker's main module was named to the server in the server's environment only.
-        assert list(client.run(os.environ.get, MAIN_VARIABLE).values()) == [None]
         client.get_task_stream(start=time.time())  # the scheduler records tasks from now on
         started_at = time.time()
 
@@ -650,8 +556,7 @@ def test_a_late_worker_takes_work_a_killed_one_loses_nothing_and_a_lost_schedule
             add_a_worker,
         )
         assert result.failed == 0 and len(list(out.glob("*.json"))) == 100
-        # The late worker graded chunks too (a task that served chunks over the direct channel
-        # is in the stream once it ended, a moment after its last chunk).
+        # The late worker graded chunks too.
         assert _workers_that_ran_tasks(client, started_at, expected=2) == 2
         # The late worker, started without the preload: its first run started its fork server.
         assert list(client.run(fork_server_limits).values()) == [limits_in_force()] * 2
@@ -700,105 +605,32 @@ def test_a_late_worker_takes_work_a_killed_one_loses_nothing_and_a_lost_schedule
     assert resumed.regraded < 40 and len(list(lost.glob("*.json"))) == 40
 
 
-@ROUTES
 def test_a_submission_that_keeps_killing_its_dask_workers_gets_an_error_row_saying_how_often(
-    tmp_path: Path, direct: bool
+    tmp_path: Path,
 ) -> None:
     """Grading one student's folder kills the Dask worker process itself, every time (its nanny
-    starts another): that student gets an error row saying how many times. Over the direct
-    channel the student graded in the same chunk, like the rest of the class, gets their
-    report; through the scheduler, Dask also counts the death against the tasks it had sent the
-    dying worker (queued behind), so a classmate may get an error row too (README)."""
+    starts another): that student gets an error row saying how many times. Dask also counts the
+    death against the tasks it had sent the dying worker (queued behind), so a classmate may get
+    an error row too (README)."""
     root = tmp_path / "class"
     for name in ["kills-its-worker", *(f"fine-{n}" for n in range(5))]:
         (root / name).mkdir(parents=True)
         (root / name / "answers.yaml").write_text(_sheet("131072"))
     out = tmp_path / "out"
     with started_cluster(tmp_path, workers=1, hooks=("kills-workers",)) as running:
-        executor = DaskExecutor(running.address, direct=direct)
+        executor = DaskExecutor(running.address)
         result = run_batch(
             load_problem_set(BASICS),
             root,
             submission_folders(root),
             BatchOptions(out=out, executor=executor, chunk_size=2),
         )
-    assert executor.route.startswith("direct to this machine" if direct else "through the Dask scheduler")
     error = (out / "kills-its-worker.json").read_text()
     assert "the Dask workers grading it died 2 times" in error and "a TA should look at it" in error
     grades = (out / "grades.csv").read_text()
     graded = [n for n in range(5) if f"fine-{n},fine-{n},2,0,2,1,0,5," in grades]
-    if direct:  # only the chunk a worker was grading when it died is counted against
-        assert result.failed == 1 and graded == list(range(5))
-    else:  # Dask counts a death against every task sent to the dying worker: a classmate's too
-        assert result.failed == 1 + 5 - len(graded) and len(list(out.glob("*.json"))) == 6
-
-
-def test_workers_that_cannot_reach_the_driver_get_their_chunks_through_the_scheduler(tmp_path: Path) -> None:
-    """The direct channel needs every worker to reach the driver's machine. A worker that cannot
-    (another network, a firewall) is found before the run, which then sends chunks as Dask
-    tasks; one that joins mid-run and cannot, turns the rest of the run to Dask tasks. The same
-    reports either way, and the TA is told why."""
-    problem_file, root = _make_class_module().make_class(tmp_path / "synthetic", 120, seed=8, parts=6)
-    spec = load_problem_set(problem_file)
-    folders = submission_folders(root)
-    local = tmp_path / "local"
-    run_batch(spec, root, folders, BatchOptions(out=local, executor=LocalExecutor(2)))
-    with started_cluster(tmp_path, workers=2, hooks=("checks", "no-channel")) as running:
-        executor = DaskExecutor(running.address, direct=True)
-        run_batch(spec, root, folders, BatchOptions(out=tmp_path / "before", executor=executor, chunk_size=4))
-    assert executor.route.startswith("through the Dask scheduler (1 of 2 workers cannot reach this machine")
-    assert "no route to host" in executor.route and "GRADER_DASK_CHANNEL=HOST[:PORT]" in executor.route
-    assert files_written(tmp_path / "before") == files_written(local)
-
-    with started_cluster(tmp_path, workers=1) as running, distributed.Client(running.address) as client:
-
-        def add_an_unreachable_worker(done: int, total: int) -> None:
-            if done >= 2 and len(running.workers) == 1:
-                running.add_worker(hooks="no-channel")
-
-        client.get_task_stream(start=time.time())
-        started_at = time.time()
-        executor = DaskExecutor(running.address, direct=True)
-        during = tmp_path / "during"
-        result = run_batch(
-            spec,
-            root,
-            folders,
-            BatchOptions(out=during, executor=executor, chunk_size=4),
-            add_an_unreachable_worker,
-        )
-        stream = client.get_task_stream(start=started_at)
-    assert executor.route.startswith("through the Dask scheduler after a while direct (a worker cannot reach")
-    assert result.failed == 0 and files_written(during) == files_written(local)
-    # The first worker's serving tasks ended with their chunk: it graded Dask tasks too.
-    assert len({t["worker"] for t in stream if t["key"].startswith("grade_chunk_on_worker")}) == 2
-
-
-def test_grader_dask_channel_says_where_the_driver_listens_or_that_it_does_not(
-    cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A port the TA's firewall opens, no channel at all, or an address this machine cannot
-    listen on (the run goes through the scheduler and says why): the same reports each time."""
-    problem_file, root = _make_class_module().make_class(tmp_path / "synthetic", 16, seed=2, parts=6)
-    spec = load_problem_set(problem_file)
-    folders = submission_folders(root)
-    local = tmp_path / "local"
-    run_batch(spec, root, folders, BatchOptions(out=local, executor=LocalExecutor(2)))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    routes = {}
-    for setting in (f"127.0.0.1:{port}", "off", "192.0.2.1:4000"):  # 192.0.2.1: no machine's own
-        monkeypatch.setenv("GRADER_DASK_CHANNEL", setting)
-        executor = DaskExecutor(cluster.address, direct=True)
-        out = tmp_path / setting.replace(":", "-")
-        run_batch(spec, root, folders, BatchOptions(out=out, executor=executor, chunk_size=4))
-        assert files_written(out) == files_written(local), setting
-        routes[setting] = executor.route
-    assert routes[f"127.0.0.1:{port}"] == f"direct to this machine at 127.0.0.1:{port}"
-    assert routes["off"] == "through the Dask scheduler (GRADER_DASK_CHANNEL=off)"
-    unbound = routes["192.0.2.1:4000"]
-    assert unbound.startswith("through the Dask scheduler (cannot listen on 192.0.2.1:4000: [Errno 99]")
+    # Dask counts a death against every task sent to the dying worker: a classmate's too.
+    assert result.failed == 1 + 5 - len(graded) and len(list(out.glob("*.json"))) == 6
 
 
 def test_executor_names() -> None:
@@ -847,7 +679,7 @@ def test_the_service_grades_hand_ins_on_the_cluster_from_the_file_each_one_carri
     ("sheets", "threads", "on_dask", "size"),
     [
         (50_000, 320, True, 26),  # six chunks a thread at least; a cluster's driver pays per chunk
-        (500_000, 320, True, 32),  # at most the cluster's largest chunk
+        (500_000, 320, True, 200),  # at most the cluster's largest chunk
         (500_000, 16, False, 16),  # a local pool's chunks stay at most 16 sheets
         (50, 4, True, 2),  # a small class: every thread has chunks to the end
     ],

@@ -118,31 +118,6 @@ RUNNER_ALLOWED = {"exec()": 2, "compile()": 2, "__import__()": 1}
 PROCESS_CALLS = ("subprocess.", "os.fork", "os.exec", "os.spawn", "os.posix_spawn", "pty.")
 
 
-# The batch's store writer starts one process, and only grader's own module in it.
-STORE_WRITER = PACKAGE / "batch" / "storewriter.py"
-FINGERPRINTS = PACKAGE / "batch" / "fingerprints.py"
-TALLIER = PACKAGE / "batch" / "tallier.py"
-
-
-def _popen_commands(tree: ast.Module) -> list[list[str]]:
-    """The fixed head of each ``subprocess.Popen([...])`` command: names and strings up to the
-    first value computed at run time."""
-    commands = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and _dotted(node.func) == "subprocess.Popen":
-            argv = node.args[0] if node.args else None
-            head: list[str] = []
-            for item in argv.elts if isinstance(argv, ast.List) else []:
-                if isinstance(item, ast.Constant) and isinstance(item.value, str):
-                    head.append(item.value)
-                elif isinstance(item, ast.Attribute) and _dotted(item) == "sys.executable":
-                    head.append("sys.executable")
-                else:
-                    break
-            commands.append(head)
-    return commands
-
-
 def _package_files() -> list[Path]:
     return sorted(PACKAGE.rglob("*.py"))
 
@@ -181,27 +156,14 @@ def _imported_modules(tree: ast.Module) -> set[str]:
 
 @pytest.mark.parametrize("path", _package_files(), ids=lambda p: str(p.relative_to(PACKAGE.parent)))
 def test_only_the_sandbox_starts_processes(path: Path) -> None:
-    """No module imports the runner; only the sandbox module starts a process (and the batch's
-    store writer, fingerprints' helper and dashboard's tallier, each running its own module), and
-    only the runner (inside the sandbox) forks."""
+    """No module imports the runner; only the sandbox module starts a process (the batch starts
+    none but its pool's, and Dask's), and only the runner (inside the sandbox) forks."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     assert "grader.types.code.runner" not in _imported_modules(tree)
     calls = {_dotted(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
     starting = sorted(call for call in calls if call.startswith(PROCESS_CALLS))
     if path == SANDBOX:
         assert starting == ["subprocess.Popen", "subprocess.run"]
-    elif path == STORE_WRITER:
-        assert starting == ["subprocess.Popen"]
-        assert _popen_commands(tree) == [
-            ["sys.executable", "-m", "grader.batch.storewriter"],
-            ["sys.executable", "-m", "grader.batch.storewriter", "--checkpoints"],
-        ]
-    elif path == FINGERPRINTS:
-        assert starting == ["subprocess.Popen"]
-        assert _popen_commands(tree) == [["sys.executable", "-m", "grader.batch.fingerprints"]]
-    elif path == TALLIER:
-        assert starting == ["subprocess.Popen"]
-        assert _popen_commands(tree) == [["sys.executable", "-m", "grader.batch.tallier"]]
     elif path == RUNNER:
         assert starting == ["os.fork"]
     else:

@@ -12,19 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from grader.batch.output import GradebookRows, write_class_dashboard
+from grader.batch.reading import SubmissionTask
 from grader.batch.store import VerdictStore
-from grader.batch.worker import Graded, ReceivedChunk, SubmissionTask
 from grader.core.report import Report
 from grader.core.summary import PartNote, SheetRow, summary_row
 from grader.reporting.dashboard import student_row
 from grader.reporting.stats import ClassTally
 from grader.spec import ProblemSet
-
-if TYPE_CHECKING:
-    from grader.batch.tallier import Tallier
 
 
 class ClassRows:
@@ -36,56 +32,23 @@ class ClassRows:
         self.rows: dict[str, SheetRow] = {}
         self.gradebook = GradebookRows()
         self.tally = ClassDashboard(self.stems)
-        self.tallier: Tallier | None = None  # the process keeping the tally instead, in a large run
 
     def add(self, key: str, row: SheetRow, now: bool, lines: tuple[str, str] | None = None) -> None:
         """Keep the folder's row; ``now``: tally it and make its lines at once (a row from a
-        worker, taken in while the workers grade; by the tallier's process, if one runs), else
-        when they are needed. ``lines``: its grades.csv line and students' table row, made by
-        the worker (grader.batch.worker.Graded)."""
+        worker, taken in while the workers grade), else when they are needed. ``lines``: its
+        grades.csv line and students' table row, made by the worker (grader.batch.worker.Graded)."""
         self.rows[key] = row
         self.gradebook.add(row, line=now, made=lines[0] if lines else None)
-        if not now:
-            return
-        if self.tallier is not None and self.tallier.working:
-            self.tallier.add(self.index[key], row, lines[1] if lines else None)
-        else:
+        if now:
             self.tally.add(self.index[key], row, lines[1] if lines else None)
-
-    def received(self, chunk: list[Graded]) -> None:
-        """A chunk of results as the driver receives them: passed on to the tallier's process as
-        the bytes its worker sent, if it came so (grader.batch.executors.ReceivedChunk)."""
-        if isinstance(chunk, ReceivedChunk) and self.tallier is not None and self.tallier.working:
-            self.tallier.forward(chunk.payload, [self.index[graded.task.key] for graded in chunk])
 
     def ordered(self, keys: Sequence[str]) -> list[SheetRow]:
         return [self.rows[key] for key in keys]
 
-    def begin_dashboard(self) -> None:
-        """Have the tallier's process, if one keeps the tally, start on the dashboard now (the
-        rows it was not sent, then the page), while this process writes grades.csv."""
-        tallier = self.tallier
-        if tallier is not None and tallier.working:
-            sent = tallier.sent
-            rest = [(index, row) for key, row in self.rows.items() if (index := self.index[key]) not in sent]
-            tallier.end(rest)
-
     def write_dashboard(self, out: Path, spec: ProblemSet) -> None:
-        """The class dashboard of every row, in the class's order: written by the tallier's
-        process if it kept the tally to the end (see :meth:`begin_dashboard`), else made here."""
-        tallier, self.tallier = self.tallier, None
-        if tallier is not None:
-            if tallier.written():
-                return
-            self.tally = ClassDashboard(self.stems)  # it failed or stopped: every row is tallied here
+        """The class dashboard of every row, in the class's order."""
         tally, students = self.dashboard()
         write_class_dashboard(out, tally, spec, self.stems, students)
-
-    def stop_tallier(self) -> None:
-        """End the tallier's process, if one still runs, without a dashboard."""
-        tallier, self.tallier = self.tallier, None
-        if tallier is not None:
-            tallier.close()
 
     def dashboard(self) -> tuple[ClassTally, list[str]]:
         """The tally of every row and the students' table's rows, in the class's order."""

@@ -12,11 +12,14 @@ machine: allocations past it raise ``MemoryError`` inside the check.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
+import grader
 from grader.core.timelimit import wall_backstop
 
 try:
@@ -133,3 +136,31 @@ def export_limits(limits: Limits) -> None:
     """Set the limits in this process's environment, for the processes it starts from now on."""
     for name, value in limits:
         os.environ[name] = str(value)
+
+
+# Packages whose code writes files but never decides a verdict.
+NOT_DECIDING = ("batch", "cli.py", "reporting")
+
+
+@functools.cache
+def code_version(deciding_only: bool = False) -> str:
+    """grader's version and a digest of its source and of the libraries its checks use:
+    all of it (what a report is made from), or only the code that decides verdicts."""
+    import hashlib  # here: `grader check` imports this module, never the digest
+    import importlib.metadata
+    import platform
+
+    digest = hashlib.sha256(f"{grader.__version__} {platform.python_version()}".encode())
+    for name in ("numpy", "sympy", "mpmath", "pydantic", "pyyaml"):
+        try:
+            digest.update(f" {name} {importlib.metadata.version(name)}".encode())
+        except importlib.metadata.PackageNotFoundError:
+            digest.update(f" {name} -".encode())
+    root = Path(grader.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root)
+        if deciding_only and relative.parts[0] in NOT_DECIDING:
+            continue
+        digest.update(relative.as_posix().encode())
+        digest.update(path.read_bytes())
+    return f"{grader.__version__}+{digest.hexdigest()[:16]}"

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from grader.batch.studentfiles import (
     CHANGES,
@@ -34,9 +33,6 @@ from grader.reporting.handmarks import HAND_REVIEW_FLAG
 from grader.reporting.reporters import gradebook_cells, gradebook_header, gradebook_points, name_clashes
 from grader.reporting.stats import ClassTally
 from grader.spec import ProblemSet
-
-if TYPE_CHECKING:
-    from grader.batch.worker import Graded  # which makes each sheet's line (sheet_line)
 
 FIXED_COLUMNS = ("student", "folder")
 
@@ -125,10 +121,10 @@ class OutputFolder:
                 return False
         return True
 
-    def write_student(self, graded: Graded, earlier: Iterable[str] = ()) -> dict[str, str]:
+    def write_student(self, artefacts: Mapping[str, bytes], earlier: Iterable[str] = ()) -> dict[str, str]:
         """Write a student's files (those that changed); remove files of theirs no longer made
         (a plot of a part now right). The record of every file, by name."""
-        return write_student_files(self.path, graded.artefacts, earlier)
+        return write_student_files(self.path, artefacts, earlier)
 
     def write_gradebook(self, rows: GradebookRows) -> _Merged | None:
         """``grades.csv``: this run's rows and the earlier rows of the folders it did not grade."""

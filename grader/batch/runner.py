@@ -23,8 +23,6 @@ import concurrent.futures
 import contextlib
 import gc
 import hashlib
-import secrets
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -54,7 +52,6 @@ from grader.batch.lock import output_lock
 from grader.batch.output import OutputFolder, ScoreChange
 from grader.batch.plan import digested, plan
 from grader.batch.reading import SubmissionTask, VerdictKey
-from grader.batch.spool import Spool, clear_spool, spool_folder
 from grader.batch.store import (
     CLASS_PAGE_BYTES,
     STORE_FILE,
@@ -63,7 +60,6 @@ from grader.batch.store import (
     VerdictStore,
     code_version,
 )
-from grader.batch.storewriter import StoreWriter
 from grader.batch.studentfiles import mark_output, unmark_output
 from grader.batch.worker import Graded, WorkerSetup, part_digest
 from grader.core.files import remove_stale_temporaries
@@ -81,12 +77,6 @@ if TYPE_CHECKING:
 GRADEBOOK_EVERY_SECONDS = 10.0
 WRITER_THREADS = 4  # threads writing students' files while the next results come in
 WRITING_CHUNKS = 8  # chunks received but not yet written, at most
-# A run grading this many submissions stores them from a process of its own (see storewriter).
-STORE_PROCESS_FROM = 200
-# A run grading this many submissions into --out has a process of its own keep the dashboard's
-# tally and write it (see grader.batch.tallier): in a smaller one, the process's start (about a
-# third of a second of a core, grader's modules imported) costs more than the tally.
-TALLY_PROCESS_FROM = 2000
 LARGEST_CHUNK = 16  # sheets a chunk, at most, unless the executor says more (see chunk_size)
 # Stored verdicts a run keeps once read: a class gives the same answer many times, and a re-run
 # after an edit reads every unchanged one again (a verdict is about 1 KB).
@@ -127,7 +117,6 @@ class BatchResult:
     clashes: dict[str, list[str]] = field(default_factory=dict)  # student name -> folders
     removed_temporaries: list[Path] = field(default_factory=list)
     untrusted: int = 0  # store entries that failed their integrity check (regraded)
-    unstored: int = 0  # graded submissions whose store entries were lost on the way (regraded)
     seconds: float = 0.0
     reader: ReportReader | None = field(default=None, repr=False)
     _reports: list[Report] | None = field(default=None, repr=False)
@@ -235,8 +224,6 @@ class _Run:
         self.storing: collections.deque[concurrent.futures.Future[None]] = collections.deque()
         self.store_lock = threading.Lock()
         self.verdicts_read: dict[VerdictKey, Verdict] = {}  # see _stored_verdicts
-        self.writer: StoreWriter | None = None  # the process that stores, in a large run
-        self.unstored = 0  # spooled submissions the writer could not store (see grader.batch.spool)
         self.digests: dict[str, SubmissionTask] = {}  # the tasks graded, as their workers digested them
 
     def problem_set_key(self, task: SubmissionTask, problem_digest: str | None = None) -> str:
@@ -252,7 +239,6 @@ class _Run:
         gc.freeze()  # the plan and the store's records, kept all run long
         if self.options.out is not None:
             result.removed_temporaries = remove_stale_temporaries(self.options.out)
-            clear_spool(self.options.out)  # an interrupted run's
         # A folder the store holds is digested now, to compare; any other is graded whatever
         # its digest, which its worker takes before it reads the folder (so a folder changed
         # meanwhile is graded again next run).
@@ -261,22 +247,11 @@ class _Run:
         todo, edited = self._edited(todo)
         if on_progress:
             on_progress(len(self.rows.rows), len(tasks))
-        try:
-            result.checked = self._check_once(edited)
-            todo += self._keep_unmoved(edited, result)
-            if todo:  # an unchanged re-run starts no worker (and no cluster)
-                self._grade(todo, result, len(tasks), on_progress)
-            if self.writer is not None:
-                self.writer.end_input()
-            # The end (grades.csv, the dashboard) is made while the writer stores its last batches.
-            dashboard = self._finish(result, tasks, len(todo))
-            self.rows.stop_tallier()  # the dashboard on disk was current (or there is no --out)
-        except BaseException:
-            self.rows.stop_tallier()
-            self._close_writer(stopped=True)
-            raise
-        self._close_writer(stopped=False)  # every batch sent is stored, or the writer's failure raised
-        result.unstored = self.unstored
+        result.checked = self._check_once(edited)
+        todo += self._keep_unmoved(edited, result)
+        if todo:  # an unchanged re-run starts no worker (and no cluster)
+            self._grade(todo, result, len(tasks), on_progress)
+        dashboard = self._finish(result, tasks, len(todo))
         if dashboard is not None and self.store is not None:
             self.store.set_meta("dashboard", dashboard)  # once the store holds what it was made from
         return result
@@ -292,8 +267,6 @@ class _Run:
             return None
         with collector_paused():  # the end makes many containers, few cycles (0.14 s of 50,000 sheets)
             made_from = self._dashboard_made_from([self.digests.get(task.key, task) for task in tasks])
-            if made_from is not None:
-                self.rows.begin_dashboard()  # a tallier makes it while grades.csv is written here
             result.changes = self.output.finish(self.rows.gradebook)
             if made_from is None:
                 return None
@@ -307,30 +280,20 @@ class _Run:
         from grader.batch.executors import ExecutorLost, LocalExecutor
 
         executor = self.options.executor or LocalExecutor(self.options.jobs)
-        self.writer = self._store_writer(len(todo))
-        # Workers that write in --out leave the store's entries there for the writer process.
-        spool = self.writer.spool if self.writer is not None else None
-        setup = replace(self.setup, spool_key=spool.key) if spool is not None else self.setup
-        self._start_tallier(len(todo))
         try:
             with (
                 concurrent.futures.ThreadPoolExecutor(WRITER_THREADS, "grader-writer") as self.writers,
                 concurrent.futures.ThreadPoolExecutor(1, "grader-store") as self.storer,
             ):
-                stopped = True
                 try:
-                    for chunk in executor.grade(setup, self._chunks(todo, executor)):
-                        self.rows.received(chunk)
+                    for chunk in executor.grade(self.setup, self._chunks(todo, executor)):
                         self.writing.append((chunk, [self._files_of(g) for g in chunk]))
                         gc.freeze()  # these reports are kept to the end (freezing costs nothing)
                         self._store_written(result, wait=len(self.writing) > WRITING_CHUNKS)
                         if on_progress:
                             on_progress(len(self.rows.rows), total)
-                    stopped = False
-                finally:  # what was received is written and sent to be stored, even when the run stops
+                finally:  # what was received is written and stored, even when the run stops
                     self._store_written(result, wait=True, every=True)
-                    if stopped:
-                        self._close_writer(stopped)
         except ExecutorLost:
             if self.output is not None:  # every finished student is written; the run is resumable
                 self.output.write_gradebook(self.rows.gradebook)
@@ -485,7 +448,6 @@ class _Run:
         the threads write, the next results come in (``wait``: the oldest chunk at least;
         ``every``: all of them)."""
         finished = []
-        spooled: dict[str, dict[str, str]] = {}  # spool file -> {folder: problem-set key}
         while self.writing:
             chunk, writes = self.writing[0]
             if not (wait or every) and not all(isinstance(w, dict) or w.done() for w in writes):
@@ -494,23 +456,16 @@ class _Run:
             self.writing.popleft()
             wait = False
             for graded, digests in zip(chunk, written, strict=True):
-                problem_set = self.problem_set_key(graded.task)
-                if graded.spooled:  # its entry is in the worker's spool file: the writer reads it
-                    spooled.setdefault(graded.spooled, {})[graded.task.key] = problem_set
-                else:
-                    records: dict[str, str] | str = digests
-                    if graded.written is not None and graded.blobs is not None and graded.blobs.files:
-                        records = graded.blobs.files  # the worker wrote them: their records as stored
-                    finished.append((graded, graded.task.digest, problem_set, records))
+                records: dict[str, str] | str = digests
+                if graded.written is not None and graded.blobs is not None and graded.blobs.files:
+                    records = graded.blobs.files  # the worker wrote them: their records as stored
+                finished.append((graded, graded.task.digest, self.problem_set_key(graded.task), records))
                 self.digests[graded.task.key] = graded.task  # as its worker digested it
                 self.rows.add(graded.task.key, graded.summary(), now=True, lines=graded.lines)
                 if graded.report is not None:  # not in the store (none, or a failed submission's)
                     self.kept[graded.task.key] = graded.report
                 result.failed += graded.failed
-        if (finished or spooled) and self.store is not None and self.writer is not None:
-            # The writer process stores, in order.
-            self.writer.send(self.store.batch_of(finished, once=True, spooled=list(spooled.items())))
-        elif finished and self.store is not None:
+        if finished and self.store is not None:
             # One thread stores, in order (SQLite waits on the disk, pickling overlaps the rest).
             self.storing.append(self.storer.submit(self._save, finished))
         while self.storing and (self.storing[0].done() or every or len(self.storing) > WRITING_CHUNKS):
@@ -521,45 +476,6 @@ class _Run:
             self.last_gradebook = time.monotonic()
             # A large class's gradebook takes seconds to rebuild: never more than a tenth of the run.
             self.gradebook_every = max(GRADEBOOK_EVERY_SECONDS, 10 * (self.last_gradebook - started))
-
-    def _start_tallier(self, count: int) -> None:
-        """Have a process keep the dashboard's tally, for a run that grades at least
-        :data:`TALLY_PROCESS_FROM` submissions into --out."""
-        if self.output is not None and count >= TALLY_PROCESS_FROM and sys.executable:
-            from grader.batch.tallier import Tallier  # only here: a smaller run never starts one
-
-            self.rows.tallier = Tallier(self.spec, self.output.path, list(self.rows.index), self.rows.stems)
-
-    def _store_writer(self, count: int) -> StoreWriter | None:
-        """A process that writes the store while this one takes in results, for a run that
-        grades at least :data:`STORE_PROCESS_FROM` submissions (else a thread of this process
-        stores: starting a process costs more than a few submissions' storing)."""
-        path = self.options.store_path()
-        if self.store is None or path is None or count < STORE_PROCESS_FROM or not sys.executable:
-            return None
-        # Workers that see --out leave the store's entries there, sealed with a key of the run.
-        out = self.options.out
-        spool = Spool(spool_folder(out.absolute()), secrets.token_bytes(32)) if out is not None else None
-        try:
-            return StoreWriter(path, self.store.key, spool)
-        except OSError:  # no process to be had: this one stores
-            return None
-
-    def _close_writer(self, stopped: bool) -> None:
-        """Wait until the writer process has stored every chunk it was sent (``stopped``: the
-        run is ending on an error of its own, which is not hidden by the writer's)."""
-        writer, self.writer = self.writer, None
-        if writer is None:
-            return
-        try:
-            if stopped:
-                writer.abandon()
-            else:
-                writer.close()
-        finally:
-            if writer.spool is not None:  # what the writer read is stored; the rest, never referenced
-                clear_spool(writer.spool.folder.parent)
-        self.unstored += writer.unstored
 
     def _save(self, finished: list[Finished]) -> None:
         assert self.store is not None
@@ -578,7 +494,7 @@ class _Run:
             return earlier.artefacts
         if self.output is None:
             return {}
-        return self.output.write_student(graded, earlier.artefacts if earlier else ())
+        return self.output.write_student(graded.artefacts, earlier.artefacts if earlier else ())
 
 
 def _verdict_blobs(graded: Graded) -> dict[VerdictKey, bytes]:

@@ -11,8 +11,6 @@ import errno
 import sqlite3
 from pathlib import Path
 
-from grader.batch.storewriter import StoreWriterFailed
-
 _FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 _READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
 KEPT = "every report finished before it is kept"
@@ -30,8 +28,6 @@ def storage_failure(exc: OSError | sqlite3.Error, out: Path | None, store: Path 
                 f"error: cannot write the verdict store {store} ({text}); {KEPT}; "
                 "use --cache PATH or --no-cache"
             )
-        if isinstance(exc, StoreWriterFailed) and "ended" in text:
-            return f"error: {text} ({store}); {KEPT}; run again to go on from there"
         return (
             f"error: the verdict store {store} is damaged ({text}); nothing in it was trusted; "
             f"remove it (grader cache clear {out or store}) or run with --no-cache; {KEPT}"

@@ -22,22 +22,18 @@ classes and plain values.
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import importlib.metadata
+import itertools
 import json
-import platform
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import grader
 from grader.batch.blobs import blob_digest, packed, records_text
 from grader.batch.blobs import loads as _loads
 from grader.batch.integrity import intact, seal, store_key
+from grader.batch.limits import code_version as code_version  # where it was
 from grader.batch.reading import VerdictKey
-from grader.batch.storewriter import RecentKeys, SpooledFields, StoreBatch, SubmissionFields, write_batch
 from grader.batch.studentfiles import STORE_FILE as STORE_FILE  # where it was
 from grader.batch.studentfiles import content_digest as content_digest  # where it was
 from grader.batch.worker import Graded
@@ -72,28 +68,8 @@ CREATE TABLE IF NOT EXISTS submissions (
 # A submission's sealed columns but its report (covered by the report's digest), as selected.
 _SEALED = "source, problem_set, answers, artefacts, made_from, mac, row, report_digest"
 
-# Packages whose code writes files but never decides a verdict.
-NOT_DECIDING = ("batch", "cli.py", "reporting")
-
-
-@functools.cache
-def code_version(deciding_only: bool = False) -> str:
-    """grader's version and a digest of its source and of the libraries its checks use:
-    all of it (what a report is made from), or only the code that decides verdicts."""
-    digest = hashlib.sha256(f"{grader.__version__} {platform.python_version()}".encode())
-    for name in ("numpy", "sympy", "mpmath", "pydantic", "pyyaml"):
-        try:
-            digest.update(f" {name} {importlib.metadata.version(name)}".encode())
-        except importlib.metadata.PackageNotFoundError:
-            digest.update(f" {name} -".encode())
-    root = Path(grader.__file__).parent
-    for path in sorted(root.rglob("*.py")):
-        relative = path.relative_to(root)
-        if deciding_only and relative.parts[0] in NOT_DECIDING:
-            continue
-        digest.update(relative.as_posix().encode())
-        digest.update(path.read_bytes())
-    return f"{grader.__version__}+{digest.hexdigest()[:16]}"
+# (folder, source, problem set, answers, artefacts, made_from, report, row, report digest)
+SubmissionFields = tuple[str, str, str, str, str, str, bytes, bytes, str]
 
 
 @dataclass(frozen=True)
@@ -109,6 +85,28 @@ class StoredSubmission:
 
 # (graded, source digest, problem-set digest, file records: by name, or as the store keeps them)
 Finished = tuple[Graded, str, str, dict[str, str] | str]
+
+
+class RecentKeys:
+    """The keys of the verdicts a store stored last, up to ``size`` of them (the oldest go
+    first): a verdict that several workers decided at about the same time is written once.
+    Bounded, because a server writes new verdicts all term; one written again after its key
+    went out is only written twice (the same row, by its primary key)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._keys: dict[tuple[str, str], None] = {}  # in the order stored
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def update(self, keys: Iterable[tuple[str, str]]) -> None:
+        self._keys.update(dict.fromkeys(keys))
+        for old in list(itertools.islice(self._keys, max(len(self._keys) - self.size, 0))):
+            del self._keys[old]
 
 
 class VerdictStore:
@@ -130,9 +128,6 @@ class VerdictStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         self._saved = RecentKeys(SAVED_KEPT)  # verdicts this process stored last
-        # Verdicts this process put in a batch for a writer process (see batch_of): a verdict
-        # many workers decided is sent to be stored once.
-        self._batched: set[VerdictKey] = set()
         schema = self.meta("schema")
         if schema == ROWLESS_SCHEMA:
             self._add_rows()
@@ -147,7 +142,7 @@ class VerdictStore:
         self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def clear(self) -> None:
-        self._saved, self._batched = RecentKeys(SAVED_KEPT), set()
+        self._saved = RecentKeys(SAVED_KEPT)
         with self._transaction():
             for table in ("verdicts", "submissions", "meta"):
                 self._db.execute(f"DROP TABLE IF EXISTS {table}")
@@ -242,7 +237,7 @@ class VerdictStore:
 
     def save_verdicts(self, verdicts: Iterable[tuple[str, str, bytes]]) -> None:
         """Store (part digest, answer digest, pickled verdict) rows alone, in one transaction."""
-        write_batch(self._db, self.key, self._saved, ([], list(verdicts), [], []))
+        self._write([], verdicts, [])
 
     def verdict_blobs(self, keys: Iterable[VerdictKey]) -> dict[VerdictKey, bytes]:
         """The stored verdicts among ``keys``, pickled as stored (intact ones only)."""
@@ -281,37 +276,45 @@ class VerdictStore:
         )
 
     def save(self, finished: Iterable[Finished]) -> None:
-        """Store each (graded, source digest, problem-set digest, file records) in one transaction."""
-        write_batch(self._db, self.key, self._saved, self.batch_of(finished))
-
-    def batch_of(
-        self, finished: Iterable[Finished], once: bool = False, spooled: Sequence[SpooledFields] = ()
-    ) -> StoreBatch:
-        """What the store keeps of each (graded, source digest, problem-set digest, file records:
-        a dict, or as the store keeps them, records_text), to seal and insert (write_batch).
-        ``once``: leave out the verdicts an earlier batch of this store carried (for batches of
-        which one that fails to be stored stops the run: a writer process's). ``spooled``: the
-        entries the workers left in spool files, for a writer process to read (see
-        grader.batch.spool)."""
+        """Store each (graded, source digest, problem-set digest, file records) in one transaction:
+        a failed submission's entry is removed (it is graded again)."""
         failed: list[str] = []
         verdicts: list[tuple[str, str, bytes]] = []
-        batched = self._batched if once else set()
-        submissions: list[SubmissionFields] = []
+        submissions = []
         for graded, source, problem_set, artefacts in finished:
             if graded.failed:
                 failed.append(graded.task.key)
                 continue
-            blobs = graded.blobs
-            fresh = blobs.verdicts if blobs else graded.fresh
-            verdicts += [
-                (part, answer, _blob(verdict))
-                for (part, answer), verdict in fresh.items()
-                if (part, answer) not in batched
-            ]
-            if once:
-                batched.update(fresh)
+            fresh = graded.blobs.verdicts if graded.blobs else graded.fresh
+            verdicts += [(*key, _blob(verdict)) for key, verdict in fresh.items()]
             submissions.append(self._submission(graded, source, problem_set, artefacts))
-        return failed, verdicts, submissions, list(spooled)
+        self._write(failed, verdicts, submissions)
+
+    def _write(
+        self,
+        failed: list[str],
+        verdicts: Iterable[tuple[str, str, bytes]],
+        submissions: list[SubmissionFields],
+    ) -> None:
+        """Seal and insert in one transaction; a verdict this store stored already is not written again."""
+        fresh: dict[VerdictKey, tuple[str, str, bytes, str]] = {}
+        for part, answer, blob in verdicts:
+            if (part, answer) not in self._saved:
+                fresh.setdefault((part, answer), (part, answer, blob, seal(self.key, part, answer, blob)))
+        rows = [
+            (folder, source, problem_set, answers, files, made_from, report, mac, row, digest)
+            for folder, source, problem_set, answers, files, made_from, report, row, digest in submissions
+            for mac in (seal(self.key, folder, source, problem_set, answers, files, made_from, digest, row),)
+        ]
+        with self._transaction():
+            self._db.executemany("DELETE FROM submissions WHERE folder = ?", [(folder,) for folder in failed])
+            self._db.executemany("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?)", fresh.values())
+            self._db.executemany(
+                "INSERT OR REPLACE INTO submissions (folder, source, problem_set, answers, artefacts, "
+                "made_from, report, mac, row, report_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        self._saved.update(fresh)
 
     def _submission(
         self, graded: Graded, source: str, problem_set: str, artefacts: dict[str, str] | str

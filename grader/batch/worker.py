@@ -35,7 +35,6 @@ from grader.batch.reading import (  # where a batch's tasks and their reading we
     read_within_limits,
     reading_limits,
 )
-from grader.batch.spool import SpooledEntry, SpooledVerdict, spool_folder, write_spool
 from grader.batch.studentfiles import reachable_output, write_student_files
 from grader.core.deferred import with_imports
 from grader.core.digests import answer_digest
@@ -98,7 +97,6 @@ class Graded:
     # The worker wrote the files itself (``artefacts`` is then empty): each one's record.
     written: dict[str, str] | None = None
     blobs: StoreBlobs | None = None  # the store's blobs, when the worker made them
-    spooled: str = ""  # the spool file holding the store's entry instead (grader.batch.spool)
     row: SheetRow | None = None  # what grades.csv and the dashboard read of the report
     # The row's grades.csv line (grader.batch.output.sheet_line) and its row of the dashboard's
     # students' table (grader.reporting.dashboard.student_row), made by the worker in a class run.
@@ -116,16 +114,6 @@ class Graded:
         if self.report is None:
             raise ValueError(f"{self.task.key}: the result carries the summary row, not the report")
         return self.report
-
-
-class ReceivedChunk(list[Graded]):
-    """A chunk's results with the bytes a worker sent them as (a pickle of the list): a helper
-    process of the driver reads them again instead of the driver pickling them anew (see
-    grader.batch.tallier)."""
-
-    def __init__(self, graded: list[Graded], payload: bytes | bytearray):
-        super().__init__(graded)
-        self.payload = payload
 
 
 @dataclass(frozen=True)
@@ -149,9 +137,6 @@ class WorkerSetup:
     store_blobs: bool = False  # pickle the report and fresh verdicts for the store (see StoreBlobs)
     # Send the driver the summary row and the store's blobs, not the report (with store_blobs).
     rows_only: bool = False
-    # The run's key of the spool files in which workers that write in ``out`` leave the store's
-    # entries for its writer process (see grader.batch.spool); empty: the entries go to the driver.
-    spool_key: bytes = b""
     # Check only these parts' answers, and send back their verdicts: no report, no files (the
     # distinct answers of a problem file's edited parts, see grader.batch.edits).
     check_only: tuple[str, ...] = ()
@@ -169,7 +154,7 @@ class WorkerRefused(RuntimeError):
 
 def refusal(setup: WorkerSetup, where: str) -> str | None:
     """Why the process ``where`` must not grade with ``setup`` (it runs another grader), or None."""
-    from grader.batch.store import code_version  # the store imports this module
+    from grader.batch.limits import code_version  # looked up here: a test hook replaces it
 
     deciding = verdict_version(code_version(deciding_only=True), setup.limits)
     rendering = code_version()
@@ -208,7 +193,6 @@ class Prepared:
         self.memo: OrderedDict[VerdictKey, Verdict] = OrderedDict()  # the one used last, last
         self.stored = StoredVerdicts(setup.store) if setup.store else None
         self.output = reachable_output(setup.out, setup.out_token)  # None: the driver writes
-        self.spool = spool_folder(self.output) if self.output is not None and setup.spool_key else None
         # A chunk's rows share their parts' ids, types and maxima; a class run's rows carry each
         # wrong answer's meaning key, read here (in parallel) for the wrong-answer groups.
         self.rows = RowMaker(self.meaning if setup.rows_only else None)
@@ -271,8 +255,6 @@ def grade_chunk(tasks: list[SubmissionTask]) -> list[Graded]:
     if _PREPARED.sheets_since_clear >= SYMPY_CLEAR_SHEETS:
         _PREPARED.sheets_since_clear = 0
         clear_sympy_caches()
-    if _PREPARED.spool is not None:
-        spool_entries(_PREPARED.spool, _PREPARED.setup.spool_key, graded)
     return graded
 
 
@@ -282,35 +264,6 @@ def clear_sympy_caches() -> None:
         from sympy.core.cache import clear_cache
 
         clear_cache()
-
-
-def spool_entries(folder: Path, key: bytes, chunk: list[Graded]) -> None:
-    """Move the store's entries of the sheets whose files this worker wrote into one spool file
-    (see grader.batch.spool); if it cannot be written (a full disk), they go to the driver."""
-    spooled = [g for g in chunk if g.blobs and g.blobs.report and g.written is not None]
-    if not spooled:
-        return
-    try:
-        name = write_spool(folder, key, *spool_contents(spooled))
-    except OSError:
-        return
-    for graded in spooled:
-        graded.blobs, graded.spooled, graded.written = None, name, {}
-
-
-def spool_contents(spooled: list[Graded]) -> tuple[list[SpooledVerdict], list[SpooledEntry]]:
-    """The fresh verdicts and the store's entries of sheets whose blobs their worker made."""
-    pairs = [(graded, graded.blobs) for graded in spooled if graded.blobs is not None]
-    verdicts = [(*key, blob) for _, blobs in pairs for key, blob in blobs.verdicts.items()]
-    return verdicts, [_spooled_entry(graded, blobs) for graded, blobs in pairs]
-
-
-def _spooled_entry(graded: Graded, blobs: StoreBlobs) -> SpooledEntry:
-    """The sheet's entry as the store keeps it (see grader.batch.store.VerdictStore.batch_of),
-    but its problem-set key, which the driver adds."""
-    source = graded.task.digest if graded.settled else ""  # an unsettled report is never served as is
-    folder, made_from = graded.task.key, graded.made_from
-    return (folder, source, blobs.answers, blobs.files, made_from, blobs.report, blobs.row, blobs.digest)
 
 
 def grade_task(prepared: Prepared, task: SubmissionTask) -> Graded:

@@ -19,14 +19,10 @@ from grader.core.report import DECIDED, PartResult, Report, shown_points
 from grader.core.summary import RowMaker, SheetRow
 from grader.core.verdict import Status
 from grader.mathlang.wording import counted
-from grader.reporting.dashboard import HtmlReporter
 from grader.reporting.escape import csv_cell, json_text, markdown_text, terminal_text
 from grader.reporting.exports import fenced
-from grader.reporting.github import GithubReporter
-from grader.reporting.gradescope import GradescopeReporter
+from grader.reporting.formats import FORMATS, reporter_of
 from grader.reporting.handmarks import hand_flags, hand_markdown
-from grader.reporting.junit import JunitReporter
-from grader.reporting.lms import CanvasReporter, MoodleReporter
 
 if TYPE_CHECKING:  # rich draws the terminal tables: imported when one is drawn
     from rich.console import Console
@@ -325,15 +321,4 @@ def name_clashes(students: Sequence[tuple[str, str]]) -> dict[str, str]:
     return flags
 
 
-REPORTERS: dict[str, Reporter] = {
-    "table": TableReporter(),
-    "json": JsonReporter(),
-    "markdown": MarkdownReporter(),
-    "csv": CsvReporter(),
-    "github": GithubReporter(),
-    "gradescope": GradescopeReporter(),
-    "canvas": CanvasReporter(),
-    "moodle": MoodleReporter(),
-    "junit": JunitReporter(),
-    "html": HtmlReporter(),
-}
+REPORTERS: dict[str, Reporter] = {name: reporter_of(name) for name in FORMATS}  # defined above: built last

@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from grader.batch.blobs import loads
 from grader.core.report import Report
+from grader.reporting.formats import EXPORT_FORMATS
 from grader.reporting.lms import (
     CanvasReporter,
     MoodleReporter,
@@ -59,7 +60,6 @@ AnyUser = Annotated[User, Depends(allow(Role.STUDENT, Role.TA))]
 Staff = Annotated[User, Depends(allow(Role.TA))]
 MAX_ID = 2**63 - 1  # the largest id a database row has (PostgreSQL's bigint, SQLite's integer)
 LEFT_OUT_HEADER = "X-Grader-Left-Out"  # the students an export has no row for (URL-encoded)
-EXPORT_FORMATS = ("csv", "canvas", "moodle", "junit", "json", "markdown")
 # Gradescope imports no gradebook: its autograder reads one results.json per hand-in, which
 # `grader gradescope-bundle` makes. A batch of them served as a gradebook imported nowhere.
 NOT_EXPORTED = {

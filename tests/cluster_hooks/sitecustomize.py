@@ -10,8 +10,6 @@ what to change:
 * ``other-version``: this process reports another grader version.
 * ``no-fork-server``: multiprocessing cannot start a fork server in this process (as where the
   temporary folder is read-only: no socket for it).
-* ``no-channel``: this worker cannot connect to the driver's direct channel (as on another
-  network, or behind a firewall).
 * ``kills-workers``: grading a chunk that holds a folder named ``kills-its-worker`` kills the
   Dask worker process itself (its nanny starts another).
 
@@ -54,9 +52,9 @@ if "checks" in _HOOKS:
 
     ANSWER_TYPES["number"] = dataclasses.replace(ANSWER_TYPES["number"], check=_misbehaving_check)
 if "other-version" in _HOOKS:
-    import grader.batch.store
+    import grader.batch.limits
 
-    grader.batch.store.code_version = lambda deciding_only=False: "0.0.1+other"  # type: ignore[assignment]
+    grader.batch.limits.code_version = lambda deciding_only=False: "0.0.1+other"  # type: ignore[assignment]
 if "no-fork-server" in _HOOKS:
     import multiprocessing.forkserver
 
@@ -64,13 +62,6 @@ if "no-fork-server" in _HOOKS:
         raise OSError(30, "Read-only file system: no socket for the fork server")
 
     multiprocessing.forkserver.ForkServer.ensure_running = _no_socket  # type: ignore[method-assign]
-if "no-channel" in _HOOKS:
-    import grader.batch.channel
-
-    def _no_route(address: object, secret: object, hello: object) -> object:
-        raise grader.batch.channel.Unreachable(f"cannot connect to the driver at {address}: no route to host")
-
-    grader.batch.channel.connect = _no_route  # type: ignore[assignment]
 if "kills-workers" in _HOOKS:
     import grader.batch.cluster_worker
 
