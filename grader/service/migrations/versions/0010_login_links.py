@@ -2,14 +2,14 @@
 row and hand-ins stay; no token, session or log-in works for them).
 
 Revision ID: 0010_login_links
-Revises: 0007_extensions
+Revises: 0009_late_policy
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_login_links"
-down_revision = "0007_extensions"
+down_revision = "0009_late_policy"
 branch_labels = None
 depends_on = None
 
