@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from grader.core.report import Report, shown_points
+from grader.core.report import Report, points_value, shown_points
 from grader.reporting.dashboard import DASHBOARD_CSS, SORT_SCRIPT, render_dashboard
 from grader.reporting.html import CSS, page, render_student_page
 from grader.service import queue
@@ -57,7 +57,7 @@ from grader.service.auth import (
     verify_password,
 )
 from grader.service.checking import checked
-from grader.service.counting import is_late
+from grader.service.counting import counted_version, is_late, newest_verdict
 from grader.service.course import FileNotice, LoadedAssignment, read_moment
 from grader.service.db import Role, Submission, User, utcnow
 from grader.service.errors import ApiError
@@ -135,10 +135,16 @@ def shell(request: Request, user: User | None, title: str, body: str, refresh: i
     return html(refreshing(page(title, nav(request, user) + body, css=PAGE_CSS), refresh))
 
 
-def submissions_of(db: Session, user_id: int) -> tuple[list[Submission], dict[int, str]]:
-    """A user's submissions, oldest first, and each one's state (queued, grading, graded)."""
+def submissions_of(db: Session, user_id: int) -> tuple[list[Submission], dict[int, str], dict[int, str]]:
+    """A user's submissions, oldest first, each one's state (queued, grading, graded) and the
+    score of its newest verdict ("7/10"; none while it waits)."""
     rows = submissions_where(db, Submission.user_id == user_id)
-    return rows, {s.id: submission_state(db, s)[0] for s in rows}
+    scores = {}
+    for submission in rows:
+        verdict = newest_verdict(db, submission.id)
+        if verdict is not None:
+            scores[submission.id] = f"{points_value(verdict.score)}/{points_value(verdict.max_score)}"
+    return rows, {s.id: submission_state(db, s)[0] for s in rows}, scores
 
 
 def when(moment: dt.datetime | None, zone: zoneinfo.ZoneInfo | None = None) -> str:
@@ -352,9 +358,17 @@ def home(request: Request) -> Response:
         return RedirectResponse("/login", status_code=303)
     service = service_of(request)
     with service.db.session(read_only=True) as db:
-        mine, states = submissions_of(db, user.id)
+        mine, states, scores = submissions_of(db, user.id)
+    now = utcnow()
     sections = [
-        _assignment_section(request, a, [s for s in mine if s.assignment_id == a.id], states, user.name)
+        _assignment_section(
+            request,
+            a,
+            [s for s in mine if s.assignment_id == a.id],
+            states,
+            user.name,
+            scores=scores if a.released(now) else None,
+        )
         for a in service.course.all()
     ]
     return shell(request, user, "grader: assignments", "<h1>Assignments</h1>" + "".join(sections))
@@ -367,18 +381,25 @@ def _assignment_section(
     states: dict[int, str],
     student: str,
     hand_in: bool = True,
+    scores: dict[int, str] | None = None,
 ) -> str:
+    """The versions of one assignment, each with its score (``scores``: None before release on
+    a student's page) and which one counts (the newest on time, else the newest)."""
     title = escape(assignment.spec.title or assignment.name)
     due, zone = assignment.due_for(student), assignment.zone
+    counts = counted_version(mine, lambda version: version.created_at, due)
     rows = "".join(
         f"<tr><td><a href='/submissions/{s.id}'>version {s.version}</a></td>"
         f"<td>{when(s.created_at, zone)}</td>"
         f"<td>{escape(states[s.id])}</td>"
+        f"<td class='score'>{_version_score(scores, s.id)}</td>"
+        f"<td>{'<strong class=counts>counts</strong>' if s is counts else ''}</td>"
         f"<td>{'<span class=late>late</span>' if is_late(s.created_at, due) else ''}</td></tr>"
         for s in reversed(mine)
     )
     table = (
-        "<table class='summary'><thead><tr><th>Version</th><th>Handed in</th><th>Status</th><th></th></tr>"
+        "<table class='summary'><thead><tr><th>Version</th><th>Handed in</th><th>Status</th><th>Score</th>"
+        "<th>Counts</th><th></th></tr>"
         f"</thead><tbody>{rows}</tbody></table>"
         if rows
         else "<p class='muted'>Nothing handed in yet.</p>"
@@ -407,6 +428,12 @@ def _assignment_section(
         f"<section class='part' id='assignment-{name}'><h2>{title}</h2>"
         f"<p class='muted'>{name} · {deadline_text(assignment, student)}</p>{notice}{table}{form}</section>"
     )
+
+
+def _version_score(scores: dict[int, str] | None, submission_id: int) -> str:
+    if scores is None:
+        return "<span class='muted'>after release</span>"
+    return scores.get(submission_id, "")
 
 
 @router.post("/assignments/{assignment}/submit")
@@ -626,10 +653,16 @@ def student_page(
         author = db.scalar(select(User).where(User.name == student))
         if author is None:
             raise ApiError(404, f"no student {student!r}")
-        rows, states = submissions_of(db, author.id)
+        rows, states, scores = submissions_of(db, author.id)
     sections = [
         _assignment_section(
-            request, a, [s for s in rows if s.assignment_id == a.id], states, author.name, hand_in=False
+            request,
+            a,
+            [s for s in rows if s.assignment_id == a.id],
+            states,
+            author.name,
+            hand_in=False,
+            scores=scores,
         )
         + _extension_form(request, a, author.name)
         for a in service.course.all()
