@@ -181,7 +181,7 @@ def bearer(request: Request) -> str | None:
 
 def authenticate(request: Request) -> User | None:
     """The user behind the request's bearer token or session cookie (cached on the request);
-    a token past its rate limit is refused with 429."""
+    a user past the rate limit (all their tokens and sessions together) is refused with 429."""
     if hasattr(request.state, "user"):
         return request.state.user
     service = request.app.state.service
@@ -233,8 +233,7 @@ def allow(*roles: str) -> Callable[[Request], Awaitable[User]]:
     # database (/favicon.ico, /healthz) and the long polls' answers.
     async def dependency(request: Request) -> User:
         user = await run_in_threadpool(authenticate, request)
-        if user is not None:
-            cookie_csrf(request)
+        cookie_csrf(request)
         if user is None:
             if bearer(request) is not None:
                 raise ApiError(
