@@ -143,6 +143,7 @@ class Report:
     positions: dict[str, SourcePosition] = field(default_factory=dict)
     error_position: SourcePosition | None = None
     warning_positions: dict[str, SourcePosition] = field(default_factory=dict)  # by warning text
+    variant: str | None = None  # the id of the student's variant (``a=3,b=1/2``) of a parameterised set
 
     @property
     def score(self) -> float:
@@ -178,6 +179,8 @@ class Report:
             data["notes"] = list(self.notes)
         if self.error:
             data["error"] = self.error
+        if self.variant is not None:
+            data["variant"] = self.variant
         return data
 
 
