@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "template": "Print a blank answers.yaml (or a write-up skeleton) for students, with each part's prompt.",
     "users": "Add users to a course served by `grader serve`.",
     "validate": "Check problem files and self-test every reference answer and listed mistake.",
+    "variants": "List each student's variant of a problem set with parameters, as CSV (for TAs only).",
 }
 
 

@@ -116,6 +116,40 @@ _UNSAFE_RUN_CODE = click.option(
 )
 
 
+# The key each student's variant of a parameterised set is drawn with (grader.variants).
+_VARIANT_KEY = click.option(
+    "--variant-key",
+    envvar="GRADER_VARIANT_KEY",
+    help="The course's secret each student's variant of a problem set with parameters is "
+    "drawn with (keep it from students). Env: GRADER_VARIANT_KEY.",
+)
+
+
+def _variant_key(spec: ProblemSet, key: str | None) -> bytes:
+    """The variant key as bytes; a set with parameters and no key is a usage error."""
+    if spec.parameters and not key:
+        click.echo(
+            f"error: {spec.assignment} gives each student a variant: give the course's key "
+            "(--variant-key or GRADER_VARIANT_KEY)",
+            err=True,
+        )
+        sys.exit(EXIT_USAGE)
+    return (key or "").encode("utf-8")
+
+
+def _student_spec(spec: ProblemSet, student: str, key: str | None) -> ProblemSet:
+    """The student's variant of the set (the set itself without parameters)."""
+    if not spec.parameters:
+        return spec
+    from grader.variants import VariantError
+
+    try:
+        return spec.for_student(student, _variant_key(spec, key))
+    except VariantError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
 def _load_spec(path: Path) -> ProblemSet:
     try:
         return load_problem_set(path)
@@ -207,7 +241,7 @@ def validate(problem_files: tuple[Path, ...]) -> None:
             click.echo(exc.render(), err=True)
             failed = True
             continue
-        sound, untested = _self_test(path, spec)
+        sound, untested = _self_test(path, spec) if not spec.parameters else _certify(path, spec)
         failed = failed or not sound
         if sound:
             tested = "every reference answer grades correct"
@@ -220,6 +254,39 @@ def validate(problem_files: tuple[Path, ...]) -> None:
                 click.echo(f"{path}: {part_id}: TA note (never shown to students): {part.ta_note.strip()}")
     if failed:
         sys.exit(EXIT_USAGE)
+
+
+MAX_FAILED_SHOWN = 10  # failing variants listed by grader validate; the rest are counted
+
+
+def _certify(path: Path, spec: ProblemSet) -> tuple[bool, int]:
+    """Self-test every variant of a set with parameters (grader.certify), printing the
+    variants that fail and why, what was decided symbolically, and a constraint to add."""
+    from grader.certify import certify
+    from grader.selftest import untested_parts
+
+    certificate = certify(spec)
+    for fact in certificate.symbolic:
+        click.echo(f"{path}: {fact}")
+    for failure in certificate.failed[:MAX_FAILED_SHOWN]:
+        for reason in failure.reasons:
+            click.echo(f"{path}: variant {failure.variant.id}: {reason}", err=True)
+    hidden = len(certificate.failed) - MAX_FAILED_SHOWN
+    if hidden > 0:
+        click.echo(f"{path}: and {counted(hidden, 'more failing variant')}", err=True)
+    if certificate.failed:
+        click.echo(
+            f"{path}: {len(certificate.failed)} of {counted(certificate.checked, 'variant')} fail",
+            err=True,
+        )
+        if certificate.suggestion:
+            click.echo(
+                f"{path}: suggestion: add  where: [{certificate.suggestion!r}]  to rule them out", err=True
+            )
+    else:
+        which = "every variant" if certificate.everyone else "every extreme and a drawn sample"
+        click.echo(f"{path}: {counted(certificate.checked, 'variant')} certified ({which})")
+    return not certificate.failed, len(untested_parts(spec))
 
 
 def _self_test(path: Path, spec: ProblemSet) -> tuple[bool, int]:
@@ -318,6 +385,7 @@ def _self_test(path: Path, spec: ProblemSet) -> tuple[bool, int]:
     help="A hand-grades file (YAML): TAs' grades of proofs and overrides, counted in every "
     "report; grader pins each new grade to the answer it was given for (docs/formats.md).",
 )
+@_VARIANT_KEY
 @_color_option("table")
 @_UNSAFE_RUN_CODE
 def grade_command(path: Path, problem_file: Path, **settings: Any) -> None:
@@ -351,6 +419,7 @@ class GradeOptions:
     canvas_id: str | None = None
     hand: Path | None = None
     hand_grades: HandBook | None = None  # the --hand file, read against the problem set
+    variant_key: str | None = None  # --variant-key
     format_asked: bool = True  # --format was given
 
     def prints_class_table(self) -> bool:
@@ -371,6 +440,7 @@ class GradeOptions:
             use_cache=not self.no_cache,
             on_wait=lambda message: click.echo(message, err=True),
             hand=self.hand_grades.by_folder() if self.hand_grades else {},
+            variant_key=(self.variant_key or "").encode("utf-8"),
         )
 
 
@@ -406,6 +476,7 @@ def _grade_assignment(path: Path, spec: ProblemSet, options: GradeOptions) -> in
     reporter = _reporter(options)
     if reporter is None:
         return EXIT_USAGE
+    _variant_key(spec, options.variant_key)
     if options.hand is not None:
         try:
             options = replace(options, hand_grades=load_hand_grades(options.hand, spec))
@@ -797,9 +868,15 @@ def cache_info(out: Path) -> None:
     help="A blank answers.yaml, or a write-up skeleton (main.tex, a Markdown file, a notebook) "
     "with every part's prompt and an empty marked answer.",
 )
-def template(problem_file: Path, output: Path | None, fmt: str) -> None:
+@click.option("--student", help="The template of this student's variant (a set with parameters).")
+@_VARIANT_KEY
+def template(
+    problem_file: Path, output: Path | None, fmt: str, student: str | None, variant_key: str | None
+) -> None:
     """Print a blank answers.yaml (or a write-up skeleton) for students, with each part's prompt."""
     spec = _load_spec(problem_file)
+    if student is not None:
+        spec = _student_spec(spec, student, variant_key)
     text = render_template(spec) if fmt == "yaml" else render_writeup_template(spec, fmt)
     if output:
         write_atomic(output, text)
@@ -823,8 +900,17 @@ def template(problem_file: Path, output: Path | None, fmt: str) -> None:
     help="The problem set your course ships (a path). Env: GRADER_PROBLEMS.",
 )
 @remote_check_options
+@_VARIANT_KEY
+@click.option("--student", help="Whose variant to check against (default: the folder's name).")
 @_color_option("output")
-def check(path: Path, problem_file: Path | None, color: bool | None, **remote: Any) -> None:
+def check(
+    path: Path,
+    problem_file: Path | None,
+    color: bool | None,
+    variant_key: str | None,
+    student: str | None,
+    **remote: Any,
+) -> None:
     """Show how grader reads the answers in PATH (default: here) before you hand them in.
 
     For every part: your answer written back in plain math and LaTeX, what cannot be
@@ -843,6 +929,7 @@ def check(path: Path, problem_file: Path | None, color: bool | None, **remote: A
         sys.exit(EXIT_USAGE)
     task = SubmissionTask(key=str(path), folder=str(path), stem="", digest="")
     submission = read_within_limits(task, CheckLimits(), *reading_limits(spec))  # as a batch reads it
+    spec = _student_spec(spec, student or path.resolve().name, variant_key)
     verdicts = grade(spec, submission)
     from grader.reporting.check import check_result, render_check  # once checked: sooner at work
 
@@ -896,6 +983,48 @@ def schema(
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(text, nl=False)
+
+
+@main.command(name="variants")
+@_PROBLEM_FILE
+@click.option(
+    "--students",
+    "roster",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A CSV of students: its 'student', 'folder' or 'id' column (else its first) holds their ids.",
+)
+@_VARIANT_KEY
+def variants_command(problem_file: Path, roster: Path, variant_key: str | None) -> None:
+    """List each student's variant of a problem set with parameters, as CSV (for TAs only)."""
+    import csv
+    import io
+
+    from grader.variants import VariantError, roster_students
+
+    spec = _load_spec(problem_file)
+    if not spec.parameters:
+        click.echo(f"error: {problem_file} has no parameters: every student gets the same sheet", err=True)
+        sys.exit(EXIT_USAGE)
+    key = _variant_key(spec, variant_key)
+    try:
+        students = roster_students(roster.read_text(encoding="utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        click.echo(f"error: {roster}: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    block = spec.parameter_block()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["student", "variant", "pinned", *block.names()])
+    for student in students:
+        try:
+            variant = block.draw(key, spec.assignment, student)
+        except VariantError as exc:
+            click.echo(f"error: {student}: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
+        pinned = "yes" if student in block.pinned else ""
+        writer.writerow([student, variant.id, pinned, *(variant.text(n) for n in block.names())])
+    click.echo(terminal_output(out.getvalue()), nl=False)
 
 
 @main.command(name="gradescope-bundle")
@@ -956,7 +1085,7 @@ def stats_command(folder: Path, problem_file: Path | None, as_json: bool, color:
         return
     for numbers, reports in batches:
         names = [r.student for r in reports]
-        tables = stats_tables(numbers, color=_color(color), students=names)
+        tables = stats_tables(numbers, color=_color(color), students=names, reports=reports)
         click.echo(terminal_output(tables, _color(color)), nl=False)
 
 

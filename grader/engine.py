@@ -222,6 +222,12 @@ def _answer_size(answer: Any) -> int:
         return MAX_ANSWER_CHARS + 1
 
 
+TEMPLATE_NOT_GRADED = (
+    "not graded: this problem set gives each student their own variant, and the student's was not "
+    "drawn (give the variant key: --variant-key or GRADER_VARIANT_KEY)"
+)
+
+
 def grade(spec: ProblemSet, submission: Submission, check: PartCheck = check_part) -> Report:
     """Grade every part of ``spec`` for one submission; ``check`` decides one answer
     (the batch passes one that reuses stored verdicts and bounds memory)."""
@@ -237,7 +243,13 @@ def grade(spec: ProblemSet, submission: Submission, check: PartCheck = check_par
         error=submission.load_error,
         positions=dict(submission.positions),
         error_position=submission.error_position,
+        variant=spec.variant.id if spec.variant is not None else None,
     )
+    if spec.is_template():  # never graded against another student's numbers
+        for part_id, question, part in spec.iter_parts():
+            verdict = Verdict.error(TEMPLATE_NOT_GRADED)
+            report.parts.append(_result(part_id, question, part, verdict, submission.answers.get(part_id)))
+        return report
     if not submission.load_error:
         load_checkers(spec, submission.answers)
         prepare_checks(spec, submission.answers)

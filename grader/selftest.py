@@ -16,7 +16,7 @@ def validate_problem_set(spec: ProblemSet) -> list[str]:
     problems: list[str] = []
     prepare_checks(spec, {part_id: part.answer for part_id, _, part in spec.iter_parts()})
     for part_id, _, part in spec.iter_parts():
-        problems.extend(f"{part_id}: {message}" for message in _part_problems(part))
+        problems.extend(f"{part_id}: {message}" for message in part_problems(part))
     return problems
 
 
@@ -30,7 +30,8 @@ def untested_parts(spec: ProblemSet) -> dict[str, str]:
     return untested
 
 
-def _part_problems(part: PartBase) -> list[str]:
+def part_problems(part: PartBase) -> list[str]:
+    """What is wrong with one part's reference and listed mistakes (its self-test)."""
     if not is_auto_graded(part) or check_unavailable(part) is not None:
         return []
     problems = []

@@ -8,6 +8,7 @@ without ``parts`` is itself one part, addressed by the question id alone.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import TYPE_CHECKING, Annotated, Any, Union
 
@@ -15,7 +16,11 @@ from pydantic import (
     Field,
     GetJsonSchemaHandler,
     PlainValidator,
+    PrivateAttr,
     TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
 )
@@ -32,6 +37,15 @@ from grader.core.parts import (
     Strict,
 )
 from grader.types import ANSWER_TYPES
+from grader.variants import (
+    Domain,
+    Parameters,
+    Variant,
+    VariantError,
+    degenerate,
+    read_parameters,
+    substitute_questions,
+)
 
 ASSIGNMENT_PATTERN = re.compile(r"^[a-z0-9_-]+$")
 
@@ -140,7 +154,37 @@ class ProblemSet(Strict):
     assignment: str
     title: str | None = None
     defaults: Defaults = Defaults()
+    # A variant per student (grader.variants, docs/authoring.md "Variants").
+    parameters: dict[str, Domain] = Field(default_factory=dict)
+    where: tuple[str, ...] = ()
+    pinned: dict[str, dict[str, int | str]] = Field(default_factory=dict)
     questions: tuple[Question, ...]
+    # The raw file a parameterised set was read from, and the variant its questions hold
+    # (None: the set as written, its formulas read with a first variant, its prose with {a}).
+    _raw: dict[str, Any] | None = PrivateAttr(None)
+    _variant: Variant | None = PrivateAttr(None)
+    _variants: dict[str, ProblemSet] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _put_in_variant(cls, data: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+        """A set with ``parameters``: its questions with the variant of the validation's
+        context put in (the set as written: a first variant in its formulas only)."""
+        if not isinstance(data, dict) or not data.get("parameters"):
+            return handler(data)
+        parameters = read_parameters(data)
+        variant = (info.context or {}).get("variant")
+        candidates = [variant] if variant is not None else _first_variants(parameters)
+        # The set as written reads its formulas with the first of its variants that fits.
+        *earlier, last = candidates
+        for candidate in earlier:
+            with contextlib.suppress(VariantError, ValidationError):
+                return _holding(data, handler(_with_variant(data, candidate, variant)), variant)
+        try:
+            filled = _with_variant(data, last, variant)
+        except VariantError as exc:
+            raise ValueError(str(exc)) from None
+        return _holding(data, handler(filled), variant)
 
     @field_validator("assignment")
     @classmethod
@@ -183,6 +227,55 @@ class ProblemSet(Strict):
             seen.add(question.id)
         return self
 
+    @property
+    def variant(self) -> Variant | None:
+        """The variant this set's questions hold; None for a set as written."""
+        return self._variant
+
+    def is_template(self) -> bool:
+        """True for a parameterised set as written: no student is graded against it."""
+        return bool(self.parameters) and self._variant is None
+
+    def parameter_block(self) -> Parameters:
+        return read_parameters({"parameters": self.parameters, "where": self.where, "pinned": self.pinned})
+
+    def for_variant(self, variant: Variant) -> ProblemSet:
+        """The set with ``variant`` put in (the set itself when it has no parameters)."""
+        if self._raw is None:
+            return self
+        found = self._variants.get(variant.id)
+        if found is None:
+            found = ProblemSet.model_validate(self._raw, context={"variant": variant})
+            self._variants[variant.id] = found
+        return found
+
+    def variant_problems(self, variant: Variant) -> list[str]:
+        """Why ``variant`` is not well posed (a zero denominator, coinciding breakpoints, a
+        shape that does not fit), found in the formulas of the file; empty when none is."""
+        return degenerate(self._raw.get("questions"), variant) if self._raw is not None else []
+
+    def raw_parts(self) -> dict[str, dict[str, Any]]:
+        """The parts of a parameterised set as written in its file, by address."""
+        found: dict[str, dict[str, Any]] = {}
+        questions = self._raw.get("questions") if self._raw is not None else None
+        for question in questions if isinstance(questions, list) else []:
+            if not isinstance(question, dict):
+                continue
+            parts = question.get("parts")
+            if not isinstance(parts, list):
+                found[str(question.get("id"))] = question
+                continue
+            for part in parts:
+                if isinstance(part, dict):
+                    found[f"{question.get('id')}.{part.get('id')}"] = part
+        return found
+
+    def for_student(self, student: str, key: bytes) -> ProblemSet:
+        """The student's variant of the set (the set itself when it has no parameters)."""
+        if self._raw is None:
+            return self
+        return self.for_variant(self.parameter_block().draw(key, self.assignment, student))
+
     def iter_parts(self) -> list[tuple[str, Question, PartBase]]:
         """(address, question, part) for every part, in file order."""
         return [(address(q, p), q, p) for q in self.questions for p in q.parts]
@@ -202,6 +295,31 @@ def _with_defaults(part: dict[str, Any], defaults: dict[str, Any]) -> dict[str, 
             continue  # strict_shape is for arrays only
         merged[key] = value
     return merged
+
+
+def _with_variant(data: dict[str, Any], variant: Variant, given: Variant | None) -> dict[str, Any]:
+    """The raw file with the variant in its questions (in their formulas only, but ``given``)."""
+    return {
+        **data,
+        "questions": substitute_questions(data.get("questions"), variant, prose=given is not None),
+    }
+
+
+def _holding(raw: dict[str, Any], model: ProblemSet, variant: Variant | None) -> ProblemSet:
+    model._raw = raw
+    model._variant = variant
+    return model
+
+
+FIRST_VARIANTS = 8  # the set as written reads its formulas with the first of these that fits
+
+
+def _first_variants(parameters: Parameters) -> list[Variant]:
+    """The variants a set as written may read its formulas with: the first allowed ones."""
+    found = parameters.all_variants() if parameters.enumerable() else parameters.extremes()
+    if not found:
+        found = [parameters.draw(b"first", "first", "first")]
+    return found[:FIRST_VARIANTS]
 
 
 def address(question: Question, part: PartBase) -> str:

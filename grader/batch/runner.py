@@ -62,6 +62,7 @@ from grader.batch.store import (
 )
 from grader.batch.studentfiles import mark_output, unmark_output
 from grader.batch.worker import Graded, WorkerSetup, part_digest
+from grader.core.drawing import fingerprint
 from grader.core.files import remove_stale_temporaries
 from grader.core.report import Report
 from grader.core.summary import SheetRow
@@ -97,6 +98,7 @@ class BatchOptions:
     chunk_size: int | None = None
     on_wait: Callable[[str], None] | None = None  # told when another run holds --out
     hand: Mapping[str, tuple[HandGrade, ...]] = field(default_factory=dict)  # folder -> TAs' grades
+    variant_key: bytes = b""  # the key each student's variant is drawn with (grader.variants)
 
     def store_path(self) -> Path | None:
         if not self.use_cache:
@@ -202,9 +204,12 @@ class _Run:
             store_blobs=store is not None,  # the workers pickle what the store keeps
             rows_only=store is not None,  # and send rows: the store keeps the reports
             draw_secret=draw_secret(),
+            variant_key=options.variant_key,
         )
         self.hand_digests = {folder: grades_digest(grades) for folder, grades in options.hand.items()}
         head = f"{rendering}\n{limits_text(limits)}\n{options.show_expected}"
+        if spec.parameters:  # another key draws other variants: every sheet is graded anew
+            head += f"\nvariants drawn with {fingerprint(options.variant_key)}"
         self.problem_digest = _digest(f"{head}\n{spec.model_dump_json()}")
         self.part_digests = {
             address: part_digest(part, self.version, self.setup.draw_secret)
@@ -212,7 +217,9 @@ class _Run:
         }
         # What an edit re-run needs of this problem set, and of the ones the store was graded with.
         self.spec_record = SpecRecord(self.problem_digest, spec_view(spec, head), dict(self.part_digests))
-        self.earlier = earlier_specs(store, self.spec_record) if store is not None else []
+        # An edited part's answers are rechecked once for all sheets; not across variants.
+        editable = store is not None and not spec.parameters
+        self.earlier = earlier_specs(store, self.spec_record) if editable and store is not None else []
         self.records: dict[str, StoredSubmission] = store.submissions() if store else {}
         self.kept: dict[str, Report] = {}  # the reports received whole (no store, failed submissions)
         self.rows = ClassRows([])

@@ -52,6 +52,7 @@ from grader.reporting.plots import render_plot_svg
 from grader.reporting.reporters import REPORTERS
 from grader.reporting.stats import meaning_of
 from grader.spec import ProblemSet
+from grader.variants import VariantError
 
 PLOTTED = (Status.INCORRECT, Status.PARTIAL)
 # Verdicts a worker keeps for the students after, those used last (a class gives the same
@@ -146,6 +147,8 @@ class WorkerSetup:
     # Keep each wrong network's plot data in the report (the service draws it in its pages,
     # which have no side files); a batch drops it once its SVG file is written.
     keep_plots: bool = False
+    # The key each student's variant of a parameterised set is drawn with (grader.variants).
+    variant_key: bytes = b""
 
 
 class WorkerRefused(RuntimeError):
@@ -198,6 +201,18 @@ class Prepared:
         self.rows = RowMaker(self.meaning if setup.rows_only else None)
         self.meanings: dict[tuple[str, str], str] = {}
         self.sheets_since_clear = 0  # see SYMPY_CLEAR_SHEETS
+
+    def know_variant(self, spec: ProblemSet) -> None:
+        """Digest the parts of a student's variant when first met: their digest holds the
+        variant's values, so the store keeps each variant's verdicts apart."""
+        part = spec.iter_parts()[0][2]
+        if id(part) in self.part_keys:
+            return
+        for address, _, part in spec.iter_parts():
+            self.part_keys[id(part)] = (
+                address,
+                part_digest(part, self.setup.version, self.setup.draw_secret),
+            )
 
     def close(self) -> None:
         """Let go of the store's connection (a worker process's ends with it; an in-process
@@ -281,6 +296,8 @@ def _grade_task(prepared: Prepared, task: SubmissionTask) -> Graded:
     submission = read_within_limits(
         task, prepared.limits, *reading_limits(spec), within_class=prepared.setup.within_class
     )
+    spec = student_variant(spec, submission.student, prepared.setup.variant_key)
+    prepared.know_variant(spec)
     check = StoredOrChecked(prepared, task.prior)
     report = grade(spec, submission, check=check)
     report.folder = task.key
@@ -343,6 +360,17 @@ def write_here(out: Path, graded: Graded) -> None:
     except OSError:
         return
     graded.artefacts = {}
+
+
+def student_variant(spec: ProblemSet, student: str, key: bytes) -> ProblemSet:
+    """The student's variant of a parameterised set; without a key, the set as written (which
+    the engine refuses to grade: never against another student's numbers)."""
+    if not spec.parameters or not key:
+        return spec
+    try:
+        return spec.for_student(student, key)
+    except VariantError:
+        return spec
 
 
 def report_digest(report: Report, stem: str, setup: WorkerSetup) -> str:

@@ -180,6 +180,7 @@ class Report:
     error_position: SourcePosition | None = None
     warning_positions: dict[str, SourcePosition] = field(default_factory=dict)  # by warning text
     hand_in: HandIn | None = None  # the counted version and its late penalty (the service's exports)
+    variant: str | None = None  # the id of the student's variant (``a=3,b=1/2``) of a parameterised set
 
     @property
     def points_given(self) -> float:
@@ -225,6 +226,8 @@ class Report:
             data["notes"] = list(self.notes)
         if self.error:
             data["error"] = self.error
+        if self.variant is not None:
+            data["variant"] = self.variant
         return data
 
 

@@ -66,6 +66,7 @@ def results(report: Report, show_expected: bool = False) -> dict[str, Any]:
             "student": report.student,
             "max_score": points_value(auto_graded_max(report)),
             "pending": points_value(report.pending),
+            **({"variant": report.variant} if report.variant is not None else {}),
         },
     }
     overview = _overview(report)

@@ -209,6 +209,7 @@ def report_schema() -> dict[str, Any]:
             "parts": {"type": "array", "items": part},
             "warnings": {"type": "array", "items": {"type": "string"}},
             "error": {"type": "string"},
+            "variant": {"type": "string"},
         },
     }
 

@@ -16,6 +16,7 @@ import statistics
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from itertools import chain
 from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
@@ -150,6 +151,54 @@ class BatchStats:
             "unreadable_submissions": [reports[i].student for i in self.unreadable],
             "parts": [part.to_dict(reports) for part in self.parts],
         }
+
+
+@dataclass(frozen=True)
+class ParameterValueStats:
+    """One part's results among the students whose variant gives a parameter one value."""
+
+    part: str
+    parameter: str
+    value: str
+    students: int
+    mean_fraction: float  # mean score over the part's points
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "part": self.part,
+            "parameter": self.parameter,
+            "value": self.value,
+            "students": self.students,
+            "mean_fraction": round(self.mean_fraction, 4),
+        }
+
+
+def parameter_stats(reports: Sequence[Report]) -> list[ParameterValueStats]:
+    """Each part's mean score per value of each parameter (is it harder when a is even?), from
+    the variant ids the reports carry (``a=3,b=1/2``); empty when none carries one."""
+    fractions: dict[tuple[str, str, str], list[float]] = {}
+    for report in reports:
+        if report.variant is None:
+            continue
+        values = [pair.split("=", 1) for pair in report.variant.split(",") if "=" in pair]
+        for part in report.parts:
+            if part.max_score <= 0:
+                continue
+            for name, value in values:
+                fractions.setdefault((part.id, name, value), []).append(part.score / part.max_score)
+    return [
+        ParameterValueStats(part, name, value, len(found), statistics.fmean(found))
+        for (part, name, value), found in sorted(fractions.items(), key=_parameter_order)
+    ]
+
+
+def _parameter_order(item: tuple[tuple[str, str, str], list[float]]) -> tuple[str, str, float, str]:
+    (part, name, value), _ = item
+    try:
+        number = float(Fraction(value))
+    except (ValueError, ZeroDivisionError):
+        number = 0.0
+    return part, name, number, value
 
 
 def batch_stats(
@@ -507,6 +556,7 @@ def report_from_dict(data: Mapping[str, Any]) -> Report:
             parts=parts,
             warnings=[str(w) for w in data.get("warnings", [])],
             error=data.get("error"),
+            variant=str(data["variant"]) if data.get("variant") is not None else None,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"not a grader report ({type(exc).__name__}: {exc})") from None

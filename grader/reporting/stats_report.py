@@ -13,6 +13,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rich import box
 from rich.console import Console
@@ -23,7 +24,7 @@ from grader.core.report import Report, points_value
 from grader.core.verdict import Status
 from grader.reporting.answers import shown_text
 from grader.reporting.escape import json_text
-from grader.reporting.stats import BatchStats, report_from_dict
+from grader.reporting.stats import BatchStats, parameter_stats, report_from_dict
 
 SHOWN_ANSWER_CHARS = 60
 STATUS_COLUMNS = tuple((status.value, status) for status in Status)
@@ -52,12 +53,37 @@ def load_reports(folder: Path) -> ReportFolder:
 
 
 def stats_json(batches: Sequence[tuple[BatchStats, Sequence[Report]]]) -> str:
-    data = [stats.to_dict(reports) for stats, reports in batches]
+    data = [_with_parameters(stats.to_dict(reports), reports) for stats, reports in batches]
     return json_text(json.dumps(data, indent=2, ensure_ascii=False)) + "\n"
 
 
+def _with_parameters(data: dict[str, Any], reports: Sequence[Report]) -> dict[str, Any]:
+    by_value = parameter_stats(reports)
+    if by_value:
+        data["by_parameter"] = [row.to_dict() for row in by_value]
+    return data
+
+
+def parameters_table(reports: Sequence[Report]) -> Table | None:
+    """Each part's mean score per parameter value (a set with parameters), or None."""
+    rows = parameter_stats(reports)
+    if not rows:
+        return None
+    table = Table(title="per parameter value")
+    for column in ("part", "parameter", "value", "students", "mean"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row.part, row.parameter, row.value, str(row.students), f"{row.mean_fraction:.0%}")
+    return table
+
+
 def stats_tables(
-    stats: BatchStats, *, color: bool = False, width: int = 120, students: Sequence[str] = ()
+    stats: BatchStats,
+    *,
+    color: bool = False,
+    width: int = 120,
+    students: Sequence[str] = (),
+    reports: Sequence[Report] = (),
 ) -> str:
     """The per-part table and the most common wrong answers, as text."""
     console = Console(
@@ -71,6 +97,9 @@ def stats_tables(
     wrong = _wrong_table(stats)
     if wrong.row_count:
         console.print(wrong)
+    by_value = parameters_table(reports)
+    if by_value is not None:
+        console.print(by_value)
     for line in progress_lines(stats, students):
         console.print(line)
     review = [p.id for p in stats.parts if p.needs_review]
