@@ -33,7 +33,9 @@ from grader.reporting.html import render_student_page
 from grader.reporting.reporters import REPORTERS
 from grader.service.counting import Penalty, close_for, penalty_points
 from grader.service.course import CourseFileError, parse_course_config
-from grader.service.db import AuditEntry, Database
+from grader.service.db import AuditEntry, Database, Submission
+from grader.service.lti.models import LtiLineItem
+from grader.service.lti.scores import score_row
 from grader.service.settings import Settings
 from grader.service.shown import shown_time, time_html
 
@@ -367,3 +369,11 @@ def test_the_course_yaml_of_docs_service_md_a_term_step_by_step_loads() -> None:
         "10% of the points a day late (each day begun), down to 50% at least"
     )
     assert hw2.canvas is not None and hw2.canvas.id == 4242
+
+
+def test_the_lms_score_is_the_score_after_the_late_penalty() -> None:
+    due = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
+    report = Report("term", "alice", [PartResult("q1", Status.CORRECT, 10.0, 10.0, type="number")])
+    submission = Submission(id=1, user_id=1, version=2, created_at=due + dt.timedelta(hours=26))
+    row = score_row(LtiLineItem(id=1), "lms-alice", submission, report, due, Penalty(per_day=10))
+    assert (row.score_given, row.score_maximum) == (8.0, 10.0)  # two days begun: 2 x 10% of 10
