@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from chromium import Chromium, Page, chromium_path
-from service_server import TA_PASSWORD, Course, Server, make_course, seed_file, wait_graded
+from service_server import TA_PASSWORD, Course, Server, log_in, make_course, seed_file, wait_graded
 
 ASSIGNMENT = "a1-activations-conv"
 PART = "q1.derivative"
@@ -64,7 +64,7 @@ def _session(server: Server, user: str, password: str) -> Iterator[httpx.Client]
     """A browser's session: a cookie from the log-in form, no bearer token."""
     client = httpx.Client(base_url=server.url, timeout=30)
     with client:
-        assert client.post("/login", data={"user": user, "password": password}).status_code == 303
+        assert log_in(client, user, password).status_code == 303
         yield client
 
 

@@ -22,6 +22,7 @@ import pytest
 from chromium import Chromium, chromium_path
 from click.testing import CliRunner
 from service_server import Course, Server, make_course, wait_graded
+from service_server import log_in as form_log_in
 from sqlalchemy import select
 from test_service_browser import log_in, wait_for
 
@@ -148,7 +149,7 @@ def hand_in(client: httpx.Client, assignment: str) -> httpx.Response:
 def page_session(server: Server, user: str) -> Iterator[httpx.Client]:
     """A browser's session of ``user`` (logged in with the password), for the pages."""
     with httpx.Client(base_url=server.url, timeout=60) as client:
-        login = client.post("/login", data={"user": user, "password": server.course.passwords[user]})
+        login = form_log_in(client, user, server.course.passwords[user])
         assert login.status_code == 303, login.text
         yield client
 
