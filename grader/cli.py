@@ -33,7 +33,7 @@ COMMANDS: dict[str, str] = {
         "Hand in the answers in PATH (default: here) to the course's grading service and show the verdict."
     ),
     "template": "Print a blank answers.yaml (or a write-up skeleton) for students, with each part's prompt.",
-    "users": "Add users to a course served by `grader serve`.",
+    "users": "The users of a course served by `grader serve`: add, list, remove, import, links, tokens.",
     "validate": "Check problem files and self-test every reference answer and listed mistake.",
     "variants": "List each student's variant of a problem set with parameters, as CSV (for TAs only).",
 }

@@ -238,8 +238,7 @@ def submit_command(
 
 @click.group(name="users")
 def users_group() -> None:
-    """The users of a course served by `grader serve`: add, list, remove, reset-password,
-    new-token, link, import."""
+    """The users of a course served by `grader serve`: add, list, remove, import, links, tokens."""
 
 
 COURSE_ARG = click.argument("course_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
