@@ -9,6 +9,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import stat
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from chromium import Chromium, chromium_path
 from click.testing import CliRunner, Result
 from service_fixtures import db_url  # noqa: F401  # the sqlite/postgresql fixture
 from service_server import SEEDS, Course, Server, make_course, seed_file
+from service_server import log_in as form_log_in
 from sqlalchemy import select, update
 from test_service_browser import log_in, submit_form, wait_for
 
@@ -59,7 +61,15 @@ def link_log_in(server: Server, link: str) -> httpx.Response:
     with httpx.Client(timeout=30) as browser:
         shown = browser.get(link)
         assert shown.status_code == 200 and "logs you in once" in shown.text
-        return browser.post(link)
+        token = re.search(r"name='csrf' value='([^']+)'", shown.text)
+        assert token is not None, shown.text
+        return browser.post(link, data={"csrf": token.group(1)})
+
+
+def fresh_log_in(server: Server, user: str, password: str, **fields: str) -> httpx.Response:
+    """The log-in form filled in by a browser that has no session yet."""
+    with httpx.Client(base_url=server.url, timeout=30) as browser:
+        return form_log_in(browser, user, password, **fields)
 
 
 @pytest.fixture
@@ -100,14 +110,7 @@ def test_users_list_new_token_remove_and_names(course: Course) -> None:
         assert removed.exit_code == 0 and "kept" in removed.output
         with server.client(token=bob_token) as bob:
             assert bob.get("/api/v1/me/submissions").status_code == 401
-        assert (
-            httpx.post(
-                f"{server.url}/login",
-                data={"user": "bob", "password": "bob-password"},
-                follow_redirects=False,
-            ).status_code
-            == 401
-        )
+        assert fresh_log_in(server, "bob", "bob-password").status_code == 401
         with server.client("ta") as ta:  # bob's hand-in is kept, and the TA still sees it
             assert any(
                 s["student"] == "bob"
@@ -134,20 +137,13 @@ def test_users_list_new_token_remove_and_names(course: Course) -> None:
 def test_reset_password_ends_sessions(course: Course) -> None:
     with Server(course) as server:
         with httpx.Client(base_url=server.url, timeout=30) as browser:
-            logged = browser.post("/login", data={"user": "alice", "password": "alice-password"})
+            logged = form_log_in(browser, "alice", "alice-password")
             assert logged.status_code == 303 and browser.get("/").status_code == 200
             reset = users(course, "reset-password", "alice", given="new secret pw\nnew secret pw\n")
             assert reset.exit_code == 0, reset.output
             assert browser.get("/", follow_redirects=False).status_code == 303  # the session ended
-        assert (
-            httpx.post(
-                f"{server.url}/login", data={"user": "alice", "password": "alice-password"}
-            ).status_code
-            == 401
-        )
-        again = httpx.post(
-            f"{server.url}/login", data={"user": "alice", "password": "new secret pw"}, follow_redirects=False
-        )
+        assert fresh_log_in(server, "alice", "alice-password").status_code == 401
+        again = fresh_log_in(server, "alice", "new secret pw")
         assert again.status_code == 303
 
 
@@ -183,7 +179,7 @@ def test_one_time_link_logs_in_once_and_is_stored_hashed(course: Course) -> None
         assert (
             course.tokens["alice"] not in httpx.get(f"{server.url}/login?token={course.tokens['alice']}").text
         )
-        assert httpx.post(f"{server.url}/login", data={"token": course.tokens["alice"]}).status_code == 401
+        assert fresh_log_in(server, "", "", token=course.tokens["alice"]).status_code == 401
 
 
 def test_removed_user_link_and_token_are_void(course: Course) -> None:
@@ -270,7 +266,7 @@ def test_ta_page_gives_a_student_a_link_a_token_and_removes_them(tmp_path: Path)
             assert bob.get("/api/v1/me/submissions").status_code == 401
         # without the session's CSRF token, nothing changes
         with httpx.Client(base_url=server.url, timeout=30) as other:
-            other.post("/login", data={"user": "ta", "password": course.passwords["ta"]})
+            form_log_in(other, "ta", course.passwords["ta"])
             refused = other.post("/ta/students/alice/remove", data={"csrf": "forged"})
             assert refused.status_code == 403
         with server.client(token=token) as alice:
