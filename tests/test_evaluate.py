@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 
 from grader.mathlang import ast
 from grader.mathlang.builtins import BUILTINS
+from grader.mathlang.constant import constant_value
 from grader.mathlang.errors import EvalError, LimitError, ShapeError
 from grader.mathlang.evaluate import (
     NotExactError,
     compile_functions,
-    constant_value,
     evaluate,
     evaluate_exact,
     evaluate_val,
