@@ -80,9 +80,10 @@ def test_each_student_is_shown_and_graded_against_their_own_variant(server: Serv
             "q2": "correct",
             "q3": "correct",
         }
-        # The other student's right answers are wrong for this student: graded with their own numbers.
+        # The other student's right answers are wrong for this student, even under the other's name.
         copied = student.post(
-            f"/api/v1/assignments/{ASSIGNMENT}/submissions", files={"file": ("answers.yaml", answers(theirs))}
+            f"/api/v1/assignments/{ASSIGNMENT}/submissions",
+            files={"file": ("answers.yaml", f"student: {second}\n".encode() + answers(theirs))},
         ).json()["id"]
         statuses = {p["id"]: p["status"] for p in wait_graded(student, copied)["report"]["parts"]}
         assert statuses["q3"] == "incorrect"
