@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from service_server import ROOT, Server, log_in, make_course, wait_graded
+from service_server import ROOT, TA_PASSWORD, Server, log_in, make_course, wait_graded
 
 SET = ROOT / "examples" / "variants" / "variants-relu-conv-softmax.yaml"
 ASSIGNMENT = "variants-relu-conv-softmax"
@@ -133,3 +133,10 @@ def test_each_student_is_shown_and_graded_against_their_own_variant(server: Serv
         assert softmax_prompt(mine) in page
         assert softmax_prompt(theirs) not in page
     assert reference not in result_page.replace(f"ln {mine['u']}", "")
+    # The TA's dashboard: each part's mean score per parameter value (the counted, wrong, version).
+    with httpx.Client(base_url=server.url) as browser:
+        log_in(browser, "ta", TA_PASSWORD)
+        dashboard = browser.get(f"/ta/assignments/{ASSIGNMENT}").text
+    assert "Per parameter value" in dashboard
+    row = f"<td>q3</td><td>u</td><td>{mine['u']}</td><td class='num'>1</td><td class='num'>0%</td>"
+    assert row in dashboard
