@@ -1036,14 +1036,16 @@ def variants_command(problem_file: Path, roster: Path, variant_key: str | None) 
     show_default=True,
     type=click.Path(dir_okay=False, path_type=Path),
 )
-def gradescope_bundle(problem_file: Path, output: Path) -> None:
+@_VARIANT_KEY
+def gradescope_bundle(problem_file: Path, output: Path, variant_key: str | None) -> None:
     """Build the autograder zip of a Gradescope programming assignment for one problem set."""
     from grader.reporting.gradescope import build_bundle
 
     spec = _load_spec(problem_file)
+    key = _variant_key(spec, variant_key) if spec.parameters else b""
     if not _self_test(problem_file, spec)[0]:
         sys.exit(EXIT_USAGE)
-    names = build_bundle(problem_file, output)
+    names = build_bundle(problem_file, output, variant_key=key.decode("utf-8"))
     auto = sum(p.points for _, _, p in spec.iter_parts() if is_auto_graded(p))
     click.echo(
         f"wrote {output} ({len(names)} files). Upload it as the autograder of a Gradescope programming "

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -126,3 +127,81 @@ def test_a_bad_problem_set_is_refused_before_bundling(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["gradescope-bundle", "-p", str(bad), "-o", str(tmp_path / "a.zip")])
     assert result.exit_code == 2 and "reference answer" in result.stderr
     assert not (tmp_path / "a.zip").exists()
+
+
+VARIANTS = ROOT / "examples" / "variants" / "variants-relu-conv-softmax.yaml"
+VARIANT_SHEETS = ROOT / "examples" / "variants" / "submissions" / "variants-relu-conv-softmax"
+
+
+@pytest.fixture(scope="module")
+def variants_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    output = tmp_path_factory.mktemp("bundle") / "autograder.zip"
+    command = ["gradescope-bundle", "-p", str(VARIANTS), "-o", str(output), "--variant-key", "example-key"]
+    result = CliRunner().invoke(main, command)
+    assert result.exit_code == 0, result.output
+    return output
+
+
+def test_a_set_with_parameters_is_bundled_with_its_key_only(tmp_path: Path) -> None:
+    refused = CliRunner(env={"GRADER_VARIANT_KEY": None}).invoke(
+        main, ["gradescope-bundle", "-p", str(VARIANTS), "-o", str(tmp_path / "a.zip")]
+    )
+    assert refused.exit_code == 2 and "GRADER_VARIANT_KEY" in refused.output
+    assert not (tmp_path / "a.zip").exists()
+
+
+@pytest.mark.parametrize(
+    ("sid", "score"),
+    [("s2600001", 10), ("s2600004", None)],  # s2600001's right answers, handed in by s2600004: not all right
+)
+def test_run_autograder_grades_each_student_in_their_own_variant(
+    variants_bundle: Path, tmp_path: Path, sid: str, score: int | None
+) -> None:
+    with zipfile.ZipFile(variants_bundle) as archive:
+        assert archive.read("variant.key") == b"example-key"
+        assert (archive.getinfo("variant.key").external_attr >> 16) & 0o077 == 0
+    root = autograder_tree(variants_bundle, tmp_path, VARIANT_SHEETS / "s2600001")
+    metadata_file = {"users": [{"email": f"{sid}@example.edu", "id": 7, "name": "A", "sid": sid}]}
+    (root / "submission_metadata.json").write_text(json.dumps(metadata_file))
+    results = run_autograder(root)
+    assert results["extra_data"]["student"] in (sid, "s2600001")  # type: ignore[index]
+    listed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from grader.cli import main; main()",
+            "variants",
+            "-p",
+            str(VARIANTS),
+            "--students",
+            str(roster(tmp_path, sid)),
+            "--variant-key",
+            "example-key",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    variant = next(csv.DictReader(listed))["variant"]
+    assert results["extra_data"]["variant"] == variant  # type: ignore[index]
+    if score is not None:
+        assert results["score"] == score
+    else:
+        assert results["score"] < 10  # type: ignore[operator]
+
+
+def roster(folder: Path, sid: str) -> Path:
+    path = folder / "roster.csv"
+    path.write_text(f"student\n{sid}\n")
+    return path
+
+
+def test_a_metadata_file_without_a_usable_student_id_is_explained(
+    variants_bundle: Path, tmp_path: Path
+) -> None:
+    root = autograder_tree(variants_bundle, tmp_path, VARIANT_SHEETS / "s2600001")
+    (root / "submission_metadata.json").write_text(
+        json.dumps({"users": [{"sid": "../s2600004", "email": ""}]})
+    )
+    results = run_autograder(root)
+    assert results["score"] == 0 and "no student id" in str(results["output"])

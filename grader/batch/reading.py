@@ -69,6 +69,13 @@ class SubmissionTask:
     # The folder as the driver saw it (grader.batch.plan.folder_fingerprint), for a worker on
     # another machine to read it in place only where it sees the same.
     seen: str = ""
+    # Whose variant of a parameterised set grades this sheet (grader.variants): the service's
+    # signed-in student; empty, the folder's name. Never the ``student:`` the sheet itself names.
+    variant_of: str = ""
+
+    @property
+    def variant_student(self) -> str:
+        return self.variant_of or PurePosixPath(self.key).name
 
 
 @dataclass(frozen=True)

@@ -296,7 +296,7 @@ def _grade_task(prepared: Prepared, task: SubmissionTask) -> Graded:
     submission = read_within_limits(
         task, prepared.limits, *reading_limits(spec), within_class=prepared.setup.within_class
     )
-    spec = student_variant(spec, submission.student, prepared.setup.variant_key)
+    spec = student_variant(spec, task.variant_student, prepared.setup.variant_key)
     prepared.know_variant(spec)
     check = StoredOrChecked(prepared, task.prior)
     report = grade(spec, submission, check=check)

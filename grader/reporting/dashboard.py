@@ -30,7 +30,14 @@ from grader.reporting.html import (
     render_student_page,
     status_badge,
 )
-from grader.reporting.stats import AnswerGroup, BatchStats, ClassTally, PartStats
+from grader.reporting.stats import (
+    AnswerGroup,
+    BatchStats,
+    ClassTally,
+    ParameterValueStats,
+    PartStats,
+    parameter_stats,
+)
 from grader.spec import ProblemSet
 
 # Links to students shown per wrong answer before "and N more".
@@ -113,7 +120,8 @@ def render_dashboard(
     links = list(pages) if pages is not None else [safe_filename(r.student) + ".html" for r in reports]
     rows = tally.ordered()
     students = [student_row(row, link) for row, link in zip(rows, links, strict=True)]
-    return class_dashboard(tally, links, students, spec=spec, stats=stats)
+    by_value = parameter_stats(reports)  # a set with parameters: as ``grader stats`` shows them
+    return "".join(dashboard_pieces(tally, links, students, spec=spec, stats=stats, by_value=by_value))
 
 
 def class_dashboard(
@@ -136,6 +144,7 @@ def dashboard_pieces(
     *,
     spec: ProblemSet | None = None,
     stats: BatchStats | None = None,
+    by_value: Sequence[ParameterValueStats] = (),
 ) -> list[str]:
     """:func:`class_dashboard` in pieces, to write without joining them (a class of 50,000 is
     a page of about 45 MB)."""
@@ -152,9 +161,25 @@ def dashboard_pieces(
         "\n",
         *_wrong_answers(numbers, _Anchors(names, links), context),
         "\n",
+        *([_by_parameter(by_value)] if by_value else []),
         *_students(students),
     ]
     return page_pieces(f"{numbers.assignment}: class dashboard", body, css=_css(), script=SORT_SCRIPT)
+
+
+def _by_parameter(rows: Sequence[ParameterValueStats]) -> str:
+    """Each part's mean score per value of each parameter (is it harder when a is even?)."""
+    body = "".join(
+        f"<tr><td>{escape(r.part)}</td><td>{escape(r.parameter)}</td><td>{escape(r.value)}</td>"
+        f"<td class='num'>{r.students}</td><td class='num'>{r.mean_fraction:.0%}</td></tr>"
+        for r in rows
+    )
+    return (
+        "<section aria-labelledby='by-parameter'><h2 id='by-parameter'>Per parameter value</h2>"
+        "<table class='data' id='parameter-stats'><thead><tr><th>Part</th><th>Parameter</th>"
+        "<th>Value</th><th class='num'>Students</th><th class='num'>Mean score</th></tr></thead>"
+        f"<tbody>{body}</tbody></table></section>\n"
+    )
 
 
 def _css() -> str:

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import stat
 import sys
+import tempfile
 import tomllib
 import zipfile
 from collections.abc import Sequence
@@ -41,6 +43,11 @@ VISIBLE_NOW = "visible"  # parts marked ``visible: true``
 VISIBLE_LATER = "after_published"
 ROOT_VARIABLE = "GRADER_AUTOGRADER_ROOT"  # the test points this at a fake /autograder tree
 MAX_UPLOAD_DEPTH = 3  # how deep in an upload the answers are looked for
+VARIANT_KEY_FILE = "variant.key"  # in the bundle: the course's key of a set with parameters
+# A student's id from Gradescope's submission_metadata.json names the folder graded, whose
+# name draws their variant: the roster's student id (sid), else their e-mail address.
+STUDENT_ID_FIELDS = ("sid", "email")
+SAFE_ID = re.compile(r"^[A-Za-z0-9@+_-][A-Za-z0-9@+._-]{0,199}$")
 
 
 class GradescopeReporter:
@@ -156,9 +163,17 @@ GRADER="$BIN/grader"; PYTHON="$BIN/python"
 mkdir -p "$ROOT/results"
 RESULTS="$ROOT/results/results.json"
 STDERR="$ROOT/results/grader-stderr.txt"
+# A set with parameters: the course's key from the bundle, and the student's id from
+# Gradescope's metadata (the folder graded is named after it, which draws their variant).
+METADATA=""
+if [ -f "$ROOT/source/variant.key" ]; then
+    GRADER_VARIANT_KEY="$(cat "$ROOT/source/variant.key")"
+    export GRADER_VARIANT_KEY
+    METADATA="$ROOT/submission_metadata.json"
+fi
 # The folder that holds the answers: the upload itself, or the one folder in it that does
 # (a student who zipped hw2/answers.yaml).
-if SUBMISSION=$("$PYTHON" -m grader.reporting.gradescope "$ROOT/submission" 2> "$STDERR"); then
+if SUBMISSION=$("$PYTHON" -m grader.reporting.gradescope "$ROOT/submission" "$METADATA" 2> "$STDERR"); then
     "$GRADER" grade "$SUBMISSION" -p "$ROOT/source/problems/@PROBLEMS@" \
         --format gradescope > "$RESULTS.tmp" 2> "$STDERR"
     CODE=$?
@@ -204,8 +219,10 @@ include = ["grader*"]
 EXECUTABLE = ("setup.sh", "run_autograder")
 
 
-def build_bundle(problem_file: Path, output: Path) -> list[str]:
-    """Write the autograder zip for one problem set; returns the names it holds, in order."""
+def build_bundle(problem_file: Path, output: Path, variant_key: str = "") -> list[str]:
+    """Write the autograder zip for one problem set; returns the names it holds, in order.
+    ``variant_key``: the course's key of a set with parameters, carried in the bundle (the
+    TA's upload, which students never see) so that each student is graded in their variant."""
     name = bundle_problem_name(problem_file)
     files: dict[str, str | bytes] = {
         "setup.sh": SETUP_SH.replace("@PROBLEMS@", name),
@@ -217,12 +234,13 @@ def build_bundle(problem_file: Path, output: Path) -> list[str]:
         .replace("@DISTRIBUTION@", grader.DISTRIBUTION)
         .replace("@DEPENDENCIES@", json.dumps(pinned(dependencies()))),
         **_package_files(),
+        **({VARIANT_KEY_FILE: variant_key} if variant_key else {}),
     }
     output.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
         for member, content in files.items():
             info = zipfile.ZipInfo(member, date_time=(2024, 1, 1, 0, 0, 0))
-            mode = 0o755 if member in EXECUTABLE else 0o644
+            mode = 0o755 if member in EXECUTABLE else 0o600 if member == VARIANT_KEY_FILE else 0o644
             info.external_attr = (stat.S_IFREG | mode) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             bundle.writestr(info, content)
@@ -291,10 +309,39 @@ def bundle_problem_name(problem_file: Path) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", problem_file.name)
 
 
-def _print_submission_folder(arguments: list[str]) -> int:
-    """``python -m grader.reporting.gradescope UPLOAD``: run_autograder's way to find the answers."""
+def student_id(metadata_file: Path) -> str:
+    """The submitting student's id in Gradescope's ``submission_metadata.json`` (the first
+    user of a group); ValueError when it names none usable as a folder's name."""
     try:
-        print(find_submission(Path(arguments[0])))
+        users = json.loads(metadata_file.read_text(encoding="utf-8")).get("users") or []
+    except (OSError, ValueError, AttributeError) as exc:
+        raise ValueError(f"no student id: {metadata_file.name} cannot be read ({exc})") from None
+    first = users[0] if users and isinstance(users[0], dict) else {}
+    found = next((str(first[f]) for f in STUDENT_ID_FIELDS if first.get(f)), "")
+    if not SAFE_ID.match(found) or found in (".", ".."):
+        raise ValueError(
+            f"{metadata_file.name} gives no student id (sid or email) this problem set's variants "
+            "can be drawn from: ask a TA"
+        )
+    return found
+
+
+def student_folder(submission: Path, metadata_file: Path) -> Path:
+    """A copy of the submission folder named after the student's id (symbolic links kept as
+    links, which the reader refuses), so that the folder's name draws their variant."""
+    named = Path(tempfile.mkdtemp(prefix="grader-student-")) / student_id(metadata_file)
+    shutil.copytree(submission, named, symlinks=True)
+    return named
+
+
+def _print_submission_folder(arguments: list[str]) -> int:
+    """``python -m grader.reporting.gradescope UPLOAD [METADATA]``: run_autograder's way to find
+    the answers; with Gradescope's metadata file, a copy named after the student's id."""
+    try:
+        folder = find_submission(Path(arguments[0]))
+        if len(arguments) > 1 and arguments[1]:
+            folder = student_folder(folder, Path(arguments[1]))
+        print(folder)
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2

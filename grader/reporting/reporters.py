@@ -247,12 +247,16 @@ class CsvReporter:
         writer = csv.writer(buffer, lineterminator="\n")
         flags = name_clashes([(r.student, r.folder or "") for r in rows])
         counted = any(report.hand_in is not None for report in reports)  # the service's gradebook
+        varied = any(report.variant is not None for report in reports)  # a parameterised set
         header, possible = gradebook_header(rows[0]), gradebook_points(rows[0])
-        writer.writerow(header + (HAND_IN_COLUMNS if counted else []))
-        writer.writerow(possible + ([""] * len(HAND_IN_COLUMNS) if counted else []))
+        writer.writerow(header + (HAND_IN_COLUMNS if counted else []) + (["variant"] if varied else []))
+        writer.writerow(
+            possible + ([""] * len(HAND_IN_COLUMNS) if counted else []) + ([""] if varied else [])
+        )
         for row, report in zip(rows, reports, strict=True):
             cells = gradebook_cells(row, rows[0].ids, flags.get(row.folder or "", ""))
-            writer.writerow(cells + (hand_in_cells(report) if counted else []))
+            cells += hand_in_cells(report) if counted else []
+            writer.writerow(cells + ([report.variant or ""] if varied else []))
         return buffer.getvalue()
 
 

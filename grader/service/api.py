@@ -32,6 +32,7 @@ from grader.reporting.lms import (
     load_roster,
 )
 from grader.reporting.reporters import REPORTERS
+from grader.reporting.template import render_template
 from grader.service import metrics, queue
 from grader.service.auth import allow, is_staff
 from grader.service.counting import counted_submissions, is_late, with_hand_in
@@ -51,6 +52,7 @@ from grader.service.db import (
 from grader.service.errors import RETRY_AFTER_SECONDS, ApiError
 from grader.service.intake import answers_as_file, canonical_name
 from grader.service.shown import shown_time
+from grader.service.variant_key import student_spec
 from grader.service.visibility import student_json
 from grader.service.waiting import MAX_WAIT_SECONDS, wait_for
 
@@ -192,6 +194,25 @@ def refuse_after_close(assignment: LoadedAssignment, student: str, now: dt.datet
 @router.get("/assignments")
 def list_assignments(request: Request, user: AnyUser) -> dict[str, Any]:
     return {"assignments": [describe(a) for a in service_of(request).course.all()]}
+
+
+def sheet_of(loaded: LoadedAssignment, student: str) -> dict[str, Any]:
+    """The assignment's text for ``student``: the answers template with every prompt, in
+    their own variant's numbers (a parameterised set), and that variant's id."""
+    spec = student_spec(loaded.spec, student)
+    variant = spec.variant.id if spec.variant is not None else None
+    return {"assignment": loaded.name, "title": spec.title, "variant": variant, "text": render_template(spec)}
+
+
+@router.get("/assignments/{assignment}/sheet")
+def assignment_sheet(
+    assignment: str, request: Request, user: AnyUser, student: str | None = None
+) -> dict[str, Any]:
+    """The caller's own sheet; a TA may ask for a student's (``?student=``)."""
+    loaded = assignment_named(request, assignment)
+    if student is not None and student != user.name and not is_staff(user):
+        raise ApiError(403, "a student sees their own sheet only")
+    return sheet_of(loaded, student or user.name)
 
 
 @router.post("/assignments/{assignment}/submissions", status_code=202)

@@ -29,6 +29,7 @@ from grader.service.errors import RETRY_AFTER_SECONDS, ApiError
 from grader.service.executing import WorkerSetups, make_executor, one_task
 from grader.service.intake import scratch_folder, unreadable
 from grader.service.settings import Settings
+from grader.service.variant_key import student_spec
 from grader.service.visibility import student_part
 
 CHECK_NICENESS = 5  # below the server's requests, above the grading queue's workers
@@ -132,9 +133,10 @@ def run_check(
 
 def checked(assignment: LoadedAssignment, submission: Submission, report: Report) -> dict[str, Any]:
     """The check of a graded ``report`` of ``submission`` as its student may see it: every part
-    read, unanswered or unreadable (with the caret), visible or not; verdicts of visible parts only."""
+    read, unanswered or unreadable (with the caret), visible or not; verdicts of visible parts only.
+    Answers are read with the parts of the report's student's own variant."""
     limited = dataclasses.replace(report, parts=[student_part(p) for p in report.parts])
-    result = check_result(assignment.spec, submission, limited)
+    result = check_result(student_spec(assignment.spec, report.student), submission, limited)
     parts = []
     for checked in result.parts:
         part = checked.result

@@ -18,6 +18,7 @@ from grader.batch.reading import ShippedFile, SubmissionTask
 from grader.batch.store import code_version
 from grader.batch.worker import WorkerSetup
 from grader.service.settings import Settings
+from grader.service.variant_key import course_variant_key
 from grader.spec import ProblemSet
 
 WORKER_NICENESS = 10  # grading yields the CPU to the server's requests
@@ -42,10 +43,11 @@ def worker_context() -> multiprocessing.context.BaseContext:
 
 
 def one_task(folder: str, filename: str, content: bytes, key: str | None = None) -> SubmissionTask:
-    """A submission of one file, shipped to the worker as a batch ships a folder."""
+    """A submission of one file, shipped to the worker as a batch ships a folder; ``folder``
+    is the signed-in student's name, whose variant of a parameterised set grades it."""
     files = (ShippedFile(filename, content, len(content)),)
     digest = hashlib.sha256(content).hexdigest()
-    return SubmissionTask(key or folder, folder, "submission", digest, files=files)
+    return SubmissionTask(key or folder, folder, "submission", digest, files=files, variant_of=folder)
 
 
 class WorkerSetups:
@@ -62,6 +64,7 @@ class WorkerSetups:
         self.version = verdict_version(code_version(deciding_only=True), self.limits)
         self.rendering = code_version()
         self.draw_secret = draw_secret()  # each answer's code trials: a seed no student sees
+        self.variant_key = course_variant_key()  # each student's variant of a parameterised set
         self._setups: dict[str, WorkerSetup] = {}  # by problem-file hash
         self._lock = threading.Lock()
 
@@ -77,6 +80,7 @@ class WorkerSetups:
                     store=self.store,
                     limits=self.limits,
                     draw_secret=self.draw_secret,
+                    variant_key=self.variant_key,
                     keep_plots=True,  # the pages draw a wrong network in the page, not a side file
                 )
                 if len(self._setups) >= self.KEPT:

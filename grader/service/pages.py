@@ -33,6 +33,7 @@ from grader.service.api import (
     audit,
     counted_rows,
     service_of,
+    sheet_of,
     store_submission,
     stored_report,
     submission_for,
@@ -64,6 +65,7 @@ from grader.service.errors import ApiError
 from grader.service.extensions import grant_extension
 from grader.service.intake import answers_text_file, canonical_name, read_handed_in
 from grader.service.shown import shown_time, time_html
+from grader.service.variant_key import student_spec
 from grader.service.visibility import score_covers, student_report
 
 router = APIRouter(include_in_schema=False)
@@ -424,10 +426,24 @@ def _assignment_section(
         if hand_in
         else ""
     )
+    sheet = f"<p><a href='/assignments/{name}/sheet'>Your problem sheet</a></p>"
     return (
         f"<section class='part' id='assignment-{name}'><h2>{title}</h2>"
-        f"<p class='muted'>{name} · {deadline_text(assignment, student)}</p>{notice}{table}{form}</section>"
+        f"<p class='muted'>{name} · {deadline_text(assignment, student)}</p>{notice}{sheet}{table}{form}"
+        "</section>"
     )
+
+
+@router.get("/assignments/{assignment}/sheet")
+def sheet_page(assignment: str, request: Request, user: PageUser) -> Response:
+    """The user's own problem sheet: every prompt with their own variant's numbers, as the
+    answers template they fill in."""
+    sheet = sheet_of(assignment_named(request, assignment), user.name)
+    body = (
+        f"<h1>{escape(sheet['title'] or sheet['assignment'])}</h1>"
+        f"<pre class='answer' id='sheet'>{escape(sheet['text'])}</pre>"
+    )
+    return shell(request, user, f"grader: {sheet['assignment']}", body)
 
 
 def _version_score(scores: dict[int, str] | None, submission_id: int) -> str:
@@ -517,12 +533,13 @@ def submission_page(submission_id: int, request: Request, user: PageUser) -> Res
     report = stored_report(verdict)
     report.student = author.name if author else report.student
     check = _read_back(service, loaded, submission_id, report)
+    spec = student_spec(loaded.spec, report.student)  # the prompts with the author's own numbers
     if is_staff(user):
-        document = render_student_page(report, show_expected=True, spec=loaded.spec)
+        document = render_student_page(report, show_expected=True, spec=spec)
     else:
         limited, hidden = student_report(report, loaded, utcnow())
         covers = score_covers(len(limited.parts), len(hidden))
-        document = render_student_page(limited, show_expected=False, spec=loaded.spec, covers=covers)
+        document = render_student_page(limited, show_expected=False, spec=spec, covers=covers)
         if hidden:
             note = (
                 f"<p class='warning'>{len(hidden)} more part(s) are graded and shown after the release on "
