@@ -36,5 +36,6 @@ def names_hidden(loaded: LoadedAssignment, names: str) -> bool:
 def real_names(loaded: LoadedAssignment, given: Iterable[str], students: Iterable[str]) -> dict[str, str]:
     """Each of ``given`` (a name or a pseudonym) -> the name among ``students`` it stands for;
     a name matching none is kept as it is (refused later as not in the group)."""
-    known = {pseudonym(loaded, s): s for s in students}
-    return {name: known.get(name, name) for name in given}
+    members = set(students)
+    known = {pseudonym(loaded, s): s for s in members}
+    return {name: name if name in members else known.get(name, name) for name in given}
