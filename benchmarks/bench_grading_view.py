@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from service_server import TA_PASSWORD, Server, make_course, seed_file
+from service_server import Server, make_course, seed_file
 
 from grader.batch.blobs import dumps
 from grader.engine import grade
@@ -83,6 +83,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--groups", type=int, default=200)
     parser.add_argument("--loads", type=int, default=5)
+    parser.add_argument(
+        "--names", choices=("shown", "hidden"), default="shown", help="hidden: anonymous grading"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-grading-view-") as scratch:
         started = time.perf_counter()
@@ -91,12 +94,16 @@ def main() -> None:
         with server:
             import httpx
 
-            with httpx.Client(base_url=server.url, timeout=120) as ta:
-                ta.post("/login", data={"user": "ta", "password": TA_PASSWORD})
+            token = server.course.tokens["ta"]
+            with httpx.Client(
+                base_url=server.url, timeout=120, headers={"Authorization": f"Bearer {token}"}
+            ) as ta:
                 times, size, shown = [], 0, ""
                 for _ in range(args.loads):
                     started = time.perf_counter()
-                    response = ta.get(f"/ta/assignments/{ASSIGNMENT}/parts/{PART}")
+                    response = ta.get(
+                        f"/ta/assignments/{ASSIGNMENT}/parts/{PART}", params={"names": args.names}
+                    )
                     times.append(time.perf_counter() - started)
                     assert response.status_code == 200, response.text[:500]
                     size = len(response.content)

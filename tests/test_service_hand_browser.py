@@ -105,3 +105,45 @@ def test_a_ta_grades_a_group_on_the_page_and_the_student_sees_the_points(tmp_pat
             report = alice.get(f"/api/v1/submissions/{ids['alice']}").json()["report"]
         assert {row[0]: row[-1] for row in rows[2:]}["alice"] == str(report["score"]).removesuffix(".0")
         assert next(p for p in report["parts"] if p["id"] == PART)["score"] == 3
+
+
+def test_anonymous_grading_shows_no_name_in_chromium_until_the_ta_shows_them(tmp_path: Path) -> None:
+    students = ("zeynep", "yusuf")
+    course_yaml = f"assignments:\n  {ASSIGNMENT}:\n    anonymous: true\n"
+    course = make_course(tmp_path / "course", None, students=students, course_yaml=course_yaml)
+    with Server(course) as server:
+        for name in students:
+            with server.client(name) as client:
+                response = client.post(
+                    f"/api/v1/assignments/{ASSIGNMENT}/submissions", files={"file": ("answers.yaml", SEED)}
+                )
+                wait_graded(client, response.json()["id"])
+        with Chromium() as browser:
+            page = browser.open(f"{server.url}/login")
+            page.evaluate(
+                f"document.getElementById('user').value = 'ta';"
+                f"document.getElementById('password').value = {json.dumps(TA_PASSWORD)};"
+                "document.getElementById('password').form.submit(); true"
+            )
+            _wait_for(page, "location.pathname === '/ta'")
+            names = json.dumps(list(students))
+            no_name = f"!{names}.some((name) => document.documentElement.outerHTML.includes(name))"
+            _go(page, f"{server.url}/ta/assignments/{ASSIGNMENT}/parts/{PART}")
+            assert page.evaluate(no_name)
+            assert page.evaluate("document.querySelectorAll('ul.members li').length") == 2
+            assert page.evaluate("document.querySelector('ul.members').textContent.includes('anon-')")
+
+            # the keyboard: a point given and Enter saves the group by pseudonym, still no name
+            page.evaluate("document.querySelector('#grade input[name=points]').value = '3'; true")
+            page.evaluate(
+                "document.body.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true}));"
+                "true"
+            )
+            _wait_for(page, "document.getElementById('answers-progress').textContent.startsWith('2 of 2')")
+            assert page.evaluate(no_name)
+
+            page.evaluate("document.getElementById('names-toggle').click(); true")
+            _wait_for(page, "location.search.includes('names=shown')")
+            shown = page.evaluate("document.querySelector('ul.members').textContent")
+            assert all(name in shown for name in students) and "anon-" not in shown
+            assert page.errors == [], page.errors

@@ -98,6 +98,7 @@ class Deadlines:
     close: dt.datetime | None = None  # hand-ins refused after it
     penalty: Penalty | None = None
     canvas: CanvasLink | None = None
+    anonymous: bool = False  # the grading view shows pseudonyms, not the students' names
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ class _DeadlineFields(BaseModel):
     close: str | None = None
     penalty: Penalty | None = None
     canvas: CanvasLink | None = None
+    anonymous: bool = False
     extensions: dict[str, str] = {}  # student -> their due
 
 
@@ -169,6 +171,7 @@ def parse_course_config(text: str) -> CourseConfig:
             close,
             written.penalty,
             written.canvas,
+            written.anonymous,
         )
     return CourseConfig(fields.name, deadlines, fields.timezone)
 
@@ -240,6 +243,7 @@ class LoadedAssignment:
     penalty: Penalty | None = None
     canvas: CanvasLink | None = None
     zone: zoneinfo.ZoneInfo | None = None  # the course's time zone (course.yaml's timezone)
+    anonymous: bool = False  # course.yaml's ``anonymous: true``: graded without the students' names
 
     def due_for(self, student: str) -> dt.datetime | None:
         """The due in force for ``student``: their extension, else the assignment's due."""
@@ -577,6 +581,7 @@ class CourseState:
                 Penalty.model_validate(policy["penalty"]) if policy.get("penalty") else None,
                 CanvasLink.model_validate(policy["canvas"]) if policy.get("canvas") else None,
                 zoneinfo.ZoneInfo(zone_name) if zone_name else None,
+                bool(policy.get("anonymous")),
             )
         self._by_name = loaded
         self._db_stamp = tuple((row.id, row.problem_hash, row.updated_at) for row in rows)
@@ -591,6 +596,7 @@ def _set_deadlines(rows: Any, config: CourseConfig) -> None:
             "penalty": deadlines.penalty.model_dump(exclude_none=True) if deadlines.penalty else None,
             "canvas": deadlines.canvas.model_dump() if deadlines.canvas else None,
             "timezone": config.timezone,
+            **({"anonymous": True} if deadlines.anonymous else {}),
         }
         now = (row.due, row.release, row.extensions or {}, row.policy or {})
         if now != (deadlines.due, deadlines.release, extensions, policy):

@@ -83,10 +83,12 @@ def ta_part_page(
     group: str = "",
     after: str = "",
     show: str = "all",
+    names: str = "",
 ) -> Response:
     """The grading view: ``group`` is the group shown; ``after``, the group just graded (the
-    view shows the next ungraded one after it); neither: the first ungraded group."""
-    return part_page(assignment, part, request, user, Place(group, after, show))
+    view shows the next ungraded one after it); neither: the first ungraded group. ``names``:
+    ``hidden`` or ``shown`` turns anonymous grading on or off (default: the assignment's)."""
+    return part_page(assignment, part, request, user, Place(group, after, show, names))
 
 
 def part_page(
@@ -107,7 +109,7 @@ def part_page(
     with service_of(request).db.session(read_only=True) as db:
         groups, versions = part_groups(db, loaded, part)
         grades = group_grades(db, loaded, part)
-    view = GradingView(loaded, part, spec_part, groups, versions, grades, place.show)
+    view = GradingView(loaded, part, spec_part, groups, versions, grades, place.show, place.names)
     body = view.render(view.pick(place.group, place.after), csrf_field(request), message)
     title = f"{loaded.name} {part}: grade by group"
     document = page(title, nav(request, user) + body, css=PAGE_CSS + VIEW_CSS, script=KEYS_SCRIPT)
@@ -143,8 +145,13 @@ async def ta_grade_group(
         refused = exc
     else:
         show = str(form.get("show") or "all")
+        names = str(form.get("names") or "")
         query = urlencode(
-            {"after": group_id, **({"show": show} if show in FILTERS and show != "all" else {})}
+            {
+                "after": group_id,
+                **({"show": show} if show in FILTERS and show != "all" else {}),
+                **({"names": names} if names in ("shown", "hidden") else {}),
+            }
         )
         url = f"/ta/assignments/{quote(assignment)}/parts/{quote(part)}?{query}"
         return RedirectResponse(url, status_code=303)
@@ -154,7 +161,7 @@ async def ta_grade_group(
             part,
             request,
             user,
-            Place(group_id, "", str(form.get("show") or "all")),
+            Place(group_id, "", str(form.get("show") or "all"), str(form.get("names") or "")),
             refused.message,
             refused.status,
         )

@@ -15,6 +15,7 @@ from grader.service.db import (
     User,
 )
 from grader.service.errors import ApiError
+from grader.service.hand.anonymous import names_hidden, pseudonym, real_names
 from grader.service.hand.logic import (
     audit_csv,
     audit_rows,
@@ -50,13 +51,21 @@ def _stale_response(exc: StaleWrite) -> ApiError:
 
 
 @router.get("/api/v1/assignments/{assignment}/parts/{part}/groups")
-def api_groups(assignment: str, part: str, request: Request, user: Staff) -> dict[str, Any]:
+def api_groups(assignment: str, part: str, request: Request, user: Staff, names: str = "") -> dict[str, Any]:
+    """The part's answer groups; with names hidden (the assignment's ``anonymous``, or
+    ``names=hidden``), each student is their pseudonym, which a grade of the group accepts."""
     loaded = assignment_of(request, assignment)
     with service_of(request).db.session(read_only=True) as db:
         groups, versions = part_groups(db, loaded, part)
     spec_part = part_of(loaded, part)
     data = [group_json(g, versions, spec_part, part) for g in groups]
-    return {"assignment": loaded.name, "part": part, "groups": data}
+    hidden = names_hidden(loaded, names)
+    if hidden:
+        for group in data:
+            group["students"] = [pseudonym(loaded, s) for s in group["students"]]
+            for member in group["members"]:
+                member["student"] = pseudonym(loaded, member["student"])
+    return {"assignment": loaded.name, "part": part, "anonymous": hidden, "groups": data}
 
 
 @router.put("/api/v1/assignments/{assignment}/hand/{student}/{part}")
@@ -82,19 +91,25 @@ def api_grade_group(
     group = next((g for g in groups if g.id == group_id), None)
     if group is None:
         raise ApiError(404, f"no group {group_id} in {part} any more: reload the groups")
-    outside = sorted(set(body.versions) - {m.student for m in group.members})
+    members = [m.student for m in group.members]
+    named = real_names(loaded, body.versions, members)  # a pseudonym -> the student's name
+    outside = sorted(given for given, name in named.items() if name not in members)
     if outside:
         raise ApiError(409, f"not in group {group_id} any more: {', '.join(outside)}; reload the groups")
+    seen = {named[given]: version for given, version in body.versions.items()}
     try:
         with service_of(request).db.session() as db:
-            rows = write_grades(db, loaded, part, body, dict(body.versions), user)
+            rows = write_grades(db, loaded, part, body, seen, user)
             return {
                 "group": group_id,
                 "graded": len(rows),
                 "versions": {s: v for s, v in zip(body.versions, (r.version for r in rows), strict=False)},
             }
-    except StaleWrite as exc:
-        raise _stale_response(exc) from None
+    except (StaleWrite, ApiError) as exc:
+        naming = isinstance(exc, StaleWrite) or exc.status == 404  # these say which students
+        if naming and any(given != name for given, name in named.items()):  # graded anonymously
+            raise ApiError(409, f"group {group_id} changed meanwhile: reload and grade again") from None
+        raise _stale_response(exc) if isinstance(exc, StaleWrite) else exc from None
 
 
 @router.get("/api/v1/assignments/{assignment}/hand")

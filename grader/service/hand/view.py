@@ -21,6 +21,7 @@ from grader.mathlang.wording import counted
 from grader.reporting.html import PageContext
 from grader.reporting.written import CODE_CSS, code_html, prose_html
 from grader.service.course import LoadedAssignment
+from grader.service.hand.anonymous import names_hidden, pseudonym
 
 VIEW_CSS = (
     """
@@ -96,6 +97,7 @@ class Place:
     group: str = ""
     after: str = ""
     show: str = "all"
+    names: str = ""  # the toggle: "shown", "hidden", or "" for the assignment's setting
 
 
 def _done(group: AnswerGroup) -> bool:
@@ -112,6 +114,20 @@ class GradingView:
     versions: dict[str, int]
     grades: dict[str, dict[str, Any]]  # student -> their grade of the part now
     show: str = "all"  # a key of FILTERS
+    names: str = ""  # see Place.names
+
+    @property
+    def anonymous(self) -> bool:
+        return names_hidden(self.loaded, self.names)
+
+    def student(self, name: str) -> str:
+        """The student as this view shows them: their pseudonym when names are hidden."""
+        return pseudonym(self.loaded, name) if self.anonymous else name
+
+    def _kept(self) -> dict[str, str]:
+        """The filter and the names' toggle, kept in every link of the view."""
+        kept = {"show": self.show} if self.show != "all" else {}
+        return kept | ({"names": self.names} if self.names in ("shown", "hidden") else {})
 
     def prose(self, text: str) -> str:
         """Prose of this problem set, its math read with the functions its parts declare."""
@@ -120,12 +136,13 @@ class GradingView:
 
     def __post_init__(self) -> None:
         self.show = self.show if self.show in FILTERS else "all"
+        self.names = self.names if self.names in ("shown", "hidden") else ""
         self.groups = [g for g in self.groups if shown_by(g, self.show)]
 
     def url(self, **query: str) -> str:
         base = f"/ta/assignments/{quote(self.loaded.name)}/parts/{quote(self.part_id)}"
-        if self.show != "all" and query:
-            query = {**query, "show": self.show}
+        if query:
+            query = {**query, **self._kept()}
         return base + (f"?{urlencode(query)}" if query else "")
 
     def pick(self, group_id: str, after: str) -> int | None:
@@ -156,6 +173,7 @@ class GradingView:
         if message:
             out.append(f"<p class='warning' role='alert'>{escape(message)}</p>")
         out.append(self._filters())
+        out.append(self._names_toggle(index))
         if index is None:
             out.append(f"<p id='no-group'>No group to grade here ({escape(FILTERS[self.show])}).</p>")
             return "\n".join(out)
@@ -177,7 +195,25 @@ class GradingView:
 
     def _filter_url(self, show: str) -> str:
         base = f"/ta/assignments/{quote(self.loaded.name)}/parts/{quote(self.part_id)}"
-        return base if show == "all" else f"{base}?{urlencode({'show': show})}"
+        query = {**self._kept(), "show": show}
+        query = {k: v for k, v in query.items() if (k, v) != ("show", "all")}
+        return base + (f"?{urlencode(query)}" if query else "")
+
+    def _names_toggle(self, index: int | None) -> str:
+        """Anonymous grading on or off, staying on the group shown."""
+        query = {"names": "shown" if self.anonymous else "hidden"}
+        if index is not None:
+            query["group"] = self.groups[index].id
+        if self.show != "all":
+            query["show"] = self.show
+        base = f"/ta/assignments/{quote(self.loaded.name)}/parts/{quote(self.part_id)}"
+        url = escape(f"{base}?{urlencode(query)}")
+        if self.anonymous:
+            return (
+                "<p id='anonymous'>Anonymous grading: students are shown by pseudonym. "
+                f"<a id='names-toggle' href='{url}'>Show names</a></p>"
+            )
+        return f"<p id='anonymous' class='muted'><a id='names-toggle' href='{url}'>Hide names</a></p>"
 
     def _navigation(self, index: int) -> str:
         links = [f"<span id='position'>group {index + 1} of {len(self.groups)}</span>"]
@@ -226,7 +262,7 @@ class GradingView:
 
     def _group(self, group: AnswerGroup, csrf: str) -> str:
         members = "".join(
-            f"<li>{escape(m.student)}: {escape(m.result.status.value)} "
+            f"<li>{escape(self.student(m.student))}: {escape(m.result.status.value)} "
             f"{shown_points(m.result.score)}/{shown_points(m.result.max_score)}"
             + (f" <em>(graded by {escape(m.result.hand.by)})</em>" if m.result.hand is not None else "")
             + (" <strong class='review'>to review</strong>" if to_review(m.result.hand) else "")
@@ -259,7 +295,7 @@ class GradingView:
     def _form(self, group: AnswerGroup, csrf: str) -> str:
         given, note = self._given(group)
         hidden = "".join(
-            f"<input type='hidden' name='student' value='{escape(m.student)}'>"
+            f"<input type='hidden' name='student' value='{escape(self.student(m.student))}'>"
             f"<input type='hidden' name='version' value='{self.versions.get(m.student, 0)}'>"
             for m in group.members
         )
@@ -279,6 +315,7 @@ class GradingView:
         )
         action = escape(self.url() + f"/groups/{group.id}")
         hidden += f"<input type='hidden' name='show' value='{escape(self.show)}'>"
+        hidden += f"<input type='hidden' name='names' value='{escape(self.names)}'>"
         answers = len(group.members)
         button = "Save and next" if answers == 1 else f"Save these {answers} and next"
         return (
