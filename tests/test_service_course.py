@@ -19,7 +19,7 @@ from service_server import ROOT, Server, make_course, wait_graded
 from sqlalchemy import column, func, insert, select, table
 
 from grader.service.course import CourseState, problem_digest
-from grader.service.db import Assignment, Course, Database, Job, Submission, User, VerdictRow, migrate
+from grader.service.db import Assignment, Course, Database, Job, Submission, VerdictRow, migrate
 from grader.service.settings import Settings
 
 BASICS = ROOT / "tests" / "fixtures" / "basics.yaml"
@@ -376,8 +376,10 @@ def test_a_database_made_before_the_versions_were_kept_knows_the_older_problem_f
     database = Database(url)
     with database.session() as db:  # a class graded with the original, then the edit in force
         db.add(Course(id=1, name="course"))
-        db.add(User(id=1, course_id=1, name="alice", role="student"))
         db.flush()
+        now = dt.datetime.now(dt.UTC)
+        user = {"id": 1, "course_id": 1, "name": "alice", "role": "student", "created_at": now}
+        db.execute(insert(table("users", *map(column, user))).values(user))  # 0005's columns
         columns = {  # the columns of 0005's table (the model has later ones)
             "id": 1,
             "course_id": 1,
