@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from code_support import needs_sandbox
 
 from grader.batch import BatchOptions, run_batch, submission_folders
-from grader.batch.blobs import loads, packed
+from grader.batch.blobs import packed, unpacked
 from grader.cli import main
 from grader.cli_hand import class_groups
 from grader.hand.misconceptions import identify
@@ -228,7 +228,7 @@ def test_grouping_code_answers_runs_no_code(code_class: Path, monkeypatch: pytes
     spec = load_problem_set(code_class / "problems.yaml")
     folders = submission_folders(code_class / "class")
     reports = run_batch(spec, code_class / "class", folders, BatchOptions(use_cache=False)).reports
-    stored = [loads(packed(report)) for report in reports]
+    stored = [unpacked(packed(report)) for report in reports]
 
     def no_sandbox(*args: object, **kwargs: object) -> None:
         raise AssertionError("a sandbox started while grouping")

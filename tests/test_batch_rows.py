@@ -4,7 +4,6 @@ written before rows existed is migrated without losing a verdict."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -18,7 +17,6 @@ from grader.batch.integrity import seal
 from grader.batch.output import merged_gradebook, parse_gradebook, render_gradebook
 from grader.batch.store import STORE_FILE, VerdictStore
 from grader.batch.worker import Graded, WorkerSetup, failed_report
-from grader.core.report import PartResult, Report
 from grader.core.summary import HandNote, PartNote, SheetRow, summary_row
 from grader.core.verdict import Status, Verdict
 from grader.hand import load_hand_grades
@@ -113,54 +111,34 @@ def test_grades_csv_and_the_dashboard_from_rows_are_those_the_reports_give(tmp_p
     ] == (unchanged), "the stored rows give the same lines"
 
 
-def test_a_store_written_before_rows_keeps_its_verdicts_and_gets_rows(tmp_path: Path) -> None:
-    path = tmp_path / STORE_FILE
-    VerdictStore(path).close()  # the key and the file
+def test_a_store_of_pickles_is_started_anew_and_its_sheets_regraded(tmp_path: Path) -> None:
+    """A store an older grader wrote (schema 4: pickled entries, sealed with this store's own
+    key) is never read: its verdicts and sheets are gone, and the class is graded again."""
+    problem_file, root, _ = _course(tmp_path)
+    spec = load_problem_set(problem_file)
+    out = tmp_path / "out"
+    run_batch(spec, root, submission_folders(root), BatchOptions(out=out))
+    path = out / STORE_FILE
     store = VerdictStore(path)
     key = store.key
     store.close()
-    report = Report("demo", "ann", [PartResult("q1", Status.INCORRECT, 0.0, 2.0, "no", received="3*x")])
-    verdict = Verdict.error("stored before")
-    db = sqlite3.connect(path)
-    db.executescript(
-        "DROP TABLE submissions; DROP TABLE verdicts;"
-        "CREATE TABLE verdicts (part TEXT NOT NULL, answer TEXT NOT NULL, verdict BLOB NOT NULL,"
-        " mac TEXT NOT NULL, PRIMARY KEY (part, answer)) WITHOUT ROWID;"
-        "CREATE TABLE submissions (folder TEXT PRIMARY KEY, source TEXT NOT NULL, problem_set TEXT NOT NULL,"
-        " answers TEXT NOT NULL, artefacts TEXT NOT NULL, made_from TEXT NOT NULL, report BLOB NOT NULL,"
-        " mac TEXT NOT NULL);"
-        "UPDATE meta SET value = '3' WHERE key = 'schema';"
-    )
     from grader.batch.blobs import dumps
 
-    blob = dumps(verdict)
-    db.execute("INSERT INTO verdicts VALUES (?, ?, ?, ?)", ("p", "a", blob, seal(key, "p", "a", blob)))
-    for folder, mac_key in (("ann", key), ("edited", b"another key")):
-        fields = (
-            folder,
-            "src",
-            "ps",
-            json.dumps({"q1": "a"}),
-            json.dumps({"ann.json": "d"}),
-            "made",
-            dumps(report),
-        )
-        db.execute(
-            "INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (*fields, seal(mac_key, *fields))
-        )
+    verdict = dumps(Verdict.correct("stored by an older grader"))
+    db = sqlite3.connect(path)
+    db.execute("UPDATE meta SET value = '4' WHERE key = 'schema'")
+    db.execute("INSERT INTO verdicts VALUES (?, ?, ?, ?)", ("p", "a", verdict, seal(key, "p", "a", verdict)))
     db.commit()
     db.close()
 
     store = VerdictStore(path)
     try:
-        assert store.meta("schema") == "4"
-        assert store.verdicts([("p", "a")]) == {("p", "a"): verdict}, "every verdict kept"
-        stored = store.submissions()
-        assert set(stored) == {"ann"}, "an entry that fails its check is dropped (regraded)"
-        assert stored["ann"].row == summary_row(report) and stored["ann"].artefacts == {"ann.json": "d"}
-        assert store.report("ann") == report
+        assert store.meta("schema") == "5" and store.counts() == (0, 0)
+        assert store.verdicts([("p", "a")]) == {}
     finally:
         store.close()
+    again = run_batch(spec, root, submission_folders(root), BatchOptions(out=out))
+    assert again.regraded == len(submission_folders(root)) == 8
 
 
 def test_the_rows_a_run_keeps_share_their_equal_notes_and_are_still_the_reports_rows(

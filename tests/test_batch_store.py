@@ -1,13 +1,15 @@
-"""The driver stores what it takes in, one transaction a chunk: reports compressed and read back
-whole, a verdict many workers decided stored once."""
+"""The driver stores what it takes in, one transaction a chunk: JSON that sqlite3 reads, sealed,
+read back whole, a verdict many workers decided stored once."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import subprocess
 from pathlib import Path
 
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders
-from grader.batch.blobs import PACKED, dumps, loads
+from grader.batch.blobs import packed, unpacked
 from grader.batch.reading import SubmissionTask
 from grader.batch.store import STORE_FILE, VerdictStore
 from grader.batch.worker import Graded
@@ -30,28 +32,68 @@ def _class(tmp_path: Path, sheets: int = 24) -> tuple[Path, Path]:
     return small_class(tmp_path, PROBLEMS, GIVEN, sheets, "writer-demo")
 
 
-def test_the_store_keeps_reports_compressed_and_reads_them_back_whole(tmp_path: Path) -> None:
-    """A large class's storing is bounded by the bytes it writes: each report is kept
-    compressed (a 45-part report: a third of its pickle), and read back as the report the run made."""
+def test_the_store_keeps_json_that_sqlite3_reads_sealed_and_read_back_whole(tmp_path: Path) -> None:
+    """Verdicts, reports and rows are JSON (no pickle) that the ``sqlite3`` command shows, each
+    entry sealed: one edited by hand is never served, and the rest read back as the run made them."""
     problem_file, root = _class(tmp_path)
     spec = load_problem_set(problem_file)
     out = tmp_path / "out"
     result = run_batch(spec, root, submission_folders(root), BatchOptions(out=out, executor=LocalExecutor(2)))
-    db = sqlite3.connect(out / STORE_FILE)
-    try:
-        blobs = dict(db.execute("SELECT folder, report FROM submissions"))
-    finally:
-        db.close()
-    assert sorted(blobs) == sorted(row.folder for row in result.rows)
-    for folder, blob in blobs.items():
-        report = loads(blob)
-        assert report is not None and report.folder == folder
-        assert blob.startswith(PACKED) and len(blob) < len(dumps(report))
+    shown = subprocess.run(
+        ["sqlite3", "-json", str(out / STORE_FILE), "SELECT folder, report, row FROM submissions"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    entries = {entry["folder"]: entry for entry in json.loads(shown)}
+    assert sorted(entries) == sorted(row.folder for row in result.rows)
+    for folder, entry in entries.items():
+        report = json.loads(entry["report"])
+        assert report["$class"] == "grader.core.report:Report" and report["fields"]["folder"] == folder
+        assert json.loads(entry["row"])["$class"] == "grader.core.summary:SheetRow"
+    verdicts = subprocess.run(
+        ["sqlite3", str(out / STORE_FILE), "SELECT verdict FROM verdicts"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert verdicts and all(json.loads(v)["$class"] == "grader.core.verdict:Verdict" for v in verdicts)
     store = VerdictStore(out / STORE_FILE)
     try:
         assert [store.report(row.folder or "") for row in result.rows] == result.reports
     finally:
         store.close()
+
+    db = sqlite3.connect(out / STORE_FILE)
+    db.execute("UPDATE verdicts SET verdict = replace(verdict, '\"status\"', '\"status\" ')")
+    db.execute("UPDATE submissions SET row = replace(row, 'SheetRow', 'SheetRow ') WHERE folder = 's000'")
+    db.commit()
+    db.close()
+    store = VerdictStore(out / STORE_FILE)
+    try:
+        assert "s000" not in store.submissions() and len(store.submissions()) == len(entries) - 1
+        keys = [
+            (part, answer)
+            for part, answer in sqlite3.connect(out / STORE_FILE).execute("SELECT part, answer FROM verdicts")
+        ]
+        assert store.verdicts(keys) == {} and store.rejected > 0
+    finally:
+        store.close()
+
+
+def test_a_stored_value_names_grader_s_data_classes_only() -> None:
+    """What the store reads back builds grader's data classes, enums and plain values and
+    nothing else: an entry naming any other class reads as nothing (decided again)."""
+    verdict = Verdict.partial(0.5, "half", outputs={"y": (1, 2.5, float("inf"), 10**5000, {3: "x"})})
+    assert unpacked(packed(verdict)) == verdict
+    for other in (
+        "os:system",
+        "grader.batch.store:VerdictStore",
+        "grader.core.verdict:Status",
+        "builtins:eval",
+    ):
+        assert unpacked(json.dumps({"$class": other, "fields": {}})) is None
+        assert unpacked(json.dumps({"$enum": other, "name": "x"})) is None
 
 
 def test_a_verdict_decided_by_several_workers_is_stored_once(tmp_path: Path) -> None:

@@ -422,7 +422,7 @@ def test_a_tampered_verdict_store_is_regraded_and_reported(tmp_path: Path, probl
     import dataclasses
     import sqlite3
 
-    from grader.batch.blobs import dumps, loads
+    from grader.batch.blobs import packed, unpacked
     from grader.core.verdict import Status
 
     klass, out = tmp_path / "class", tmp_path / "out"
@@ -434,20 +434,20 @@ def test_a_tampered_verdict_store_is_regraded_and_reported(tmp_path: Path, probl
 
     with sqlite3.connect(out / ".grader-store.sqlite3") as db:  # edit every entry to say correct
         for part, answer, blob in db.execute("SELECT part, answer, verdict FROM verdicts").fetchall():
-            verdict = dataclasses.replace(loads(blob), status=Status.CORRECT, score=1.0)
+            verdict = dataclasses.replace(unpacked(blob), status=Status.CORRECT, score=1.0)
             db.execute(
                 "UPDATE verdicts SET verdict = ? WHERE part = ? AND answer = ?",
-                (dumps(verdict), part, answer),
+                (packed(verdict), part, answer),
             )
         for folder, blob, row in db.execute("SELECT folder, report, row FROM submissions").fetchall():
-            report = loads(blob)
+            report = unpacked(blob)
             for part in report.parts:
                 part.status, part.score = Status.CORRECT, part.max_score
-            summary = loads(row)  # what a run reads of it
+            summary = unpacked(row)  # what a run reads of it
             summary = dataclasses.replace(summary, score=10.0, scores=tuple(summary.max_scores))
             db.execute(
                 "UPDATE submissions SET report = ?, row = ? WHERE folder = ?",
-                (dumps(report), dumps(summary), folder),
+                (packed(report), packed(summary), folder),
             )
 
     code, _, stderr = run("grade", str(klass), "-p", str(problems), "--out", str(out), "-q")

@@ -1,18 +1,24 @@
-"""Verdicts and reports as stored blobs: pickles read back by an unpickler that only builds
-grader's own data classes and plain values, whatever the file holds; and a read-only view of a
+"""Verdicts, reports and rows as the verdict store keeps them (JSON naming grader's own data
+classes and enums, built back from nothing else); the service's pickles, read back by an
+unpickler that only builds grader's data classes and plain values; and a read-only view of a
 verdict store for the workers on the same machine."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import enum
 import hashlib
+import importlib
 import io
 import json
+import math
 import pickle
 import sqlite3
+import sys
 import zlib
 from collections.abc import Mapping
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +32,138 @@ def dumps(value: Any) -> bytes:
     return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def packed(value: Any) -> bytes:
-    """A report or a summary row as the store keeps it: pickled and compressed (zlib's fastest
-    level: about a third of the bytes, for 0.15 ms of the worker's time a sheet; a large
-    class's storing is bounded by the bytes it writes: a row of 45 parts, 5.7 KB, becomes
-    2 KB). Read back by :func:`loads` as any blob."""
-    return PACKED + zlib.compress(dumps(value), 1)
+def packed(value: Any) -> str:
+    """A verdict, report or summary row as the verdict store keeps it: JSON text (grader's data
+    classes and enums named by their class), read back by :func:`unpacked`."""
+    return json.dumps(_plain(value), separators=(",", ":"), allow_nan=False)
+
+
+def unpacked(text: str | bytes) -> Any:
+    """The value :func:`packed` wrote, or None when it cannot be read back (another grader
+    wrote it, or it names a class that is not grader's data class or enum)."""
+    try:
+        return json.loads(text, object_hook=_built)
+    except (ValueError, TypeError, KeyError, AttributeError, ImportError, RecursionError):
+        return None
+
+
+_BIG_INT_BITS = 12_000  # past about 3,600 digits JSON's readers refuse an integer: kept in hex
+
+
+def _plain(value: Any) -> Any:  # noqa: PLR0911 (one case a type)
+    """``value`` as JSON's plain values; what JSON has no value for is a one-key object."""
+    kind = type(value)
+    if value is None or kind is str or kind is bool:
+        return value
+    if kind is int:
+        return value if value.bit_length() < _BIG_INT_BITS else {"$int": hex(value)}
+    if kind is float:
+        return value if math.isfinite(value) else {"$float": repr(value)}
+    if kind is list:
+        return [_plain(item) for item in value]
+    if kind is dict:
+        if all(type(key) is str and not key.startswith("$") for key in value):
+            return {key: _plain(item) for key, item in value.items()}
+        return {"$dict": [[_plain(key), _plain(item)] for key, item in value.items()]}
+    if kind is tuple:
+        return {"$tuple": [_plain(item) for item in value]}
+    if isinstance(value, enum.Enum):
+        return {"$enum": _class_name(kind), "name": value.name}
+    if dataclasses.is_dataclass(value):
+        fields = (
+            vars(value)
+            if hasattr(value, "__dict__")
+            else {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
+        )
+        return {"$class": _class_name(kind), "fields": {name: _plain(item) for name, item in fields.items()}}
+    return _other(value)
+
+
+def _other(value: Any) -> Any:
+    """Sets, complex numbers, fractions, bytes and numpy's values, as plain values."""
+    if isinstance(value, set | frozenset):
+        return {"$set" if type(value) is set else "$frozenset": [_plain(item) for item in value]}
+    if type(value) is complex:
+        return {"$complex": [_plain(value.real), _plain(value.imag)]}
+    if type(value) is Fraction:
+        return {"$fraction": [_plain(value.numerator), _plain(value.denominator)]}
+    if type(value) is bytes:
+        return {"$bytes": base64.b64encode(value).decode()}
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and isinstance(value, numpy.ndarray) and value.dtype.kind in "biufc":
+        return {
+            "$array": value.dtype.str,
+            "shape": list(value.shape),
+            "items": _plain(value.ravel().tolist()),
+        }
+    if numpy is not None and isinstance(value, numpy.generic) and value.dtype.kind in "biufc":
+        return {"$scalar": value.dtype.str, "item": _plain(value.item())}
+    # Nothing grader stores; written so it reads back as nothing (decided again), never wrongly.
+    return {"$unreadable": type(value).__qualname__}
+
+
+def _class_name(kind: type) -> str:
+    return f"{kind.__module__}:{kind.__qualname__}"
+
+
+def _grader_class(name: str, enumeration: bool) -> Any:
+    """Grader's data class (or enum) named so; anything else raises."""
+    module, _, qualname = name.partition(":")
+    if module != "grader" and not module.startswith("grader."):
+        raise TypeError(f"{name} is not stored by grader")
+    found: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        found = getattr(found, part)
+    wanted = issubclass(found, enum.Enum) if enumeration else dataclasses.is_dataclass(found)
+    if not isinstance(found, type) or not wanted:
+        raise TypeError(f"{name} is not stored by grader")
+    return found
+
+
+def _built(plain: dict[str, Any]) -> Any:
+    """The value a one-key object of :func:`_plain` stands for (a plain object as it is)."""
+    if not plain or not next(iter(plain)).startswith("$"):
+        return plain
+    tag, content = next(iter(plain.items()))
+    if tag == "$class":
+        instance = object.__new__(_grader_class(content, enumeration=False))
+        for name, item in plain["fields"].items():
+            object.__setattr__(instance, name, item)
+        return instance
+    if tag == "$enum":
+        return _grader_class(content, enumeration=True)[plain["name"]]
+    if tag == "$tuple":
+        return tuple(content)
+    if tag == "$dict":
+        return {_hashable(key): item for key, item in content}
+    if tag in ("$set", "$frozenset"):
+        return (set if tag == "$set" else frozenset)(_hashable(item) for item in content)
+    return _number(tag, plain)
+
+
+def _number(tag: str, plain: dict[str, Any]) -> Any:
+    content = plain[tag]
+    if tag == "$int":
+        return int(content, 16)
+    if tag == "$float":
+        return float(content)
+    if tag == "$complex":
+        return complex(*content)
+    if tag == "$fraction":
+        return Fraction(*content)
+    if tag == "$bytes":
+        return base64.b64decode(content)
+    import numpy
+
+    if tag == "$array":
+        return numpy.array(plain["items"], dtype=numpy.dtype(content)).reshape(plain["shape"])
+    if tag == "$scalar":
+        return numpy.dtype(content).type(plain["item"])
+    raise TypeError(f"{tag} is not stored by grader")
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(_hashable(item) for item in value) if type(value) is list else value
 
 
 def blob_digest(blob: bytes | str) -> str:
@@ -122,4 +254,4 @@ class StoredVerdicts:
             return None
         if row is None or self._key is None or not intact(self._key, row[1], part, answer, row[0]):
             return None  # absent, or not sealed by this store's key: decided anew
-        return loads(row[0])
+        return unpacked(row[0])

@@ -150,12 +150,6 @@ def unseen_folders(tasks: Chunk) -> NotSeenHere | None:
     return NotSeenHere(tuple(unseen), elsewhere)
 
 
-def chunks_graded(key: str) -> int:
-    """How many chunks of run ``key`` this worker graded (for tests and the benchmark)."""
-    installed = _INSTALLED.get(key)
-    return 0 if installed is None else installed.chunks
-
-
 def fork_server_limits() -> Limits | None:
     """The limits this worker's fork server imported grader under (None: not started)."""
     return _SERVER.get("limits")

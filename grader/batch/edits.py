@@ -9,7 +9,7 @@ the verdicts under the edited parts' new keys that the store lacks are checked f
 once per distinct answer (a worker reads the first sheet that gives it and checks the
 edited parts only). Then a sheet whose folder and files are unchanged and whose
 verdicts of the edited parts are the same under the old and the new keys (the same
-pickled bytes) has the same report and files as a cold run would make: it keeps its
+stored text) has the same report and files as a cold run would make: it keeps its
 stored report, row and files. Its row loses the meaning keys of the edited parts'
 wrong answers (a key is read with the part; the dashboard reads those again). Any
 other edit, or a sheet whose verdicts cannot be compared, is graded again as before.
@@ -158,7 +158,7 @@ def checking_once(sheets: Sequence[EditedSheet], known: set[VerdictKey]) -> list
     return chosen
 
 
-def unmoved(sheet: EditedSheet, blobs: dict[VerdictKey, bytes]) -> bool:
+def unmoved(sheet: EditedSheet, blobs: dict[VerdictKey, str]) -> bool:
     """Every verdict of the sheet's edited parts is stored both ways, the same bytes."""
     return all(old in blobs and new in blobs and blobs[old] == blobs[new] for old, new in sheet.pairs)
 

@@ -34,8 +34,6 @@ from grader.reporting.reporters import gradebook_cells, gradebook_header, gradeb
 from grader.reporting.stats import ClassTally
 from grader.spec import ProblemSet
 
-FIXED_COLUMNS = ("student", "folder")
-
 
 @dataclass(frozen=True)
 class Gradebook:

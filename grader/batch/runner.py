@@ -6,7 +6,7 @@ run stopped at any point (Ctrl-C, SIGKILL, a crash) keeps every finished
 student, and the next run picks up where it stopped. ``grades.csv`` is written
 every few seconds and at the end, never once per student.
 
-Workers that see ``--out`` write their students' files and pickle what the store
+Workers that see ``--out`` write their students' files and the JSON of what the store
 keeps (see grader.batch.studentfiles); with a store, they send the driver each
 sheet's summary row (grader.core.summary) instead of its report: the driver stores
 the blobs, builds ``grades.csv`` and the dashboard from the rows as they come
@@ -201,7 +201,7 @@ class _Run:
             hand=options.hand,
             out=str(options.out.absolute()) if options.out else None,
             out_token=token,
-            store_blobs=store is not None,  # the workers pickle what the store keeps
+            store_blobs=store is not None,  # the workers write the JSON the store keeps
             rows_only=store is not None,  # and send rows: the store keeps the reports
             draw_secret=draw_secret(),
             variant_key=options.variant_key,
@@ -504,8 +504,8 @@ class _Run:
         return self.output.write_student(graded.artefacts, earlier.artefacts if earlier else ())
 
 
-def _verdict_blobs(graded: Graded) -> dict[VerdictKey, bytes]:
-    """The fresh verdicts of a result, pickled (by the worker, or here)."""
+def _verdict_blobs(graded: Graded) -> dict[VerdictKey, str]:
+    """The fresh verdicts of a result, as the store keeps them (written by the worker, or here)."""
     if graded.blobs is not None:
         return graded.blobs.verdicts
     return {key: packed(verdict) for key, verdict in graded.fresh.items()}

@@ -16,8 +16,9 @@ Two tables, both keyed by content:
   problem set are unchanged and whose files are intact on disk sends nothing to
   a worker; a submission whose finished row is here survives an interrupted run.
 
-Blobs are pickles read back with an unpickler that only builds grader's own
-classes and plain values.
+Verdicts, reports and rows are JSON text (grader.batch.blobs.packed), each entry sealed
+with the store's MAC: ``sqlite3 .grader-store.sqlite 'SELECT verdict FROM verdicts'`` reads
+them; a store of an older schema is started anew (its submissions regraded), never misread.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.batch.blobs import blob_digest, packed, records_text
-from grader.batch.blobs import loads as _loads
+from grader.batch.blobs import unpacked as _loads
 from grader.batch.integrity import intact, seal, store_key
 from grader.batch.limits import code_version as code_version  # where it was
 from grader.batch.reading import VerdictKey
@@ -38,7 +39,7 @@ from grader.batch.studentfiles import STORE_FILE as STORE_FILE  # where it was
 from grader.batch.studentfiles import content_digest as content_digest  # where it was
 from grader.batch.worker import Graded
 from grader.core.report import Report
-from grader.core.summary import SheetRow, summary_row
+from grader.core.summary import SheetRow
 from grader.core.verdict import Verdict
 
 # A submission's entry is about 27 KB (its report, its row): in pages of 64 KiB most fit one page,
@@ -49,18 +50,17 @@ CLASS_PAGE_BYTES = 65536
 # The keys of the verdicts a store remembers having written (about 330 bytes each): a server's
 # grading process writes new ones all term.
 SAVED_KEPT = 4096
-SCHEMA_VERSION = "4"
-ROWLESS_SCHEMA = "3"  # submissions without their summary rows: migrated, verdicts kept
+SCHEMA_VERSION = "5"  # 5: JSON entries (4 and older: pickles, never read)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS verdicts (
-    part TEXT NOT NULL, answer TEXT NOT NULL, verdict BLOB NOT NULL, mac TEXT NOT NULL,
+    part TEXT NOT NULL, answer TEXT NOT NULL, verdict TEXT NOT NULL, mac TEXT NOT NULL,
     PRIMARY KEY (part, answer)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS submissions (
     folder TEXT PRIMARY KEY, source TEXT NOT NULL, problem_set TEXT NOT NULL,
-    answers TEXT NOT NULL, artefacts TEXT NOT NULL, made_from TEXT NOT NULL, report BLOB NOT NULL,
-    mac TEXT NOT NULL, row BLOB NOT NULL DEFAULT x'', report_digest TEXT NOT NULL DEFAULT ''
+    answers TEXT NOT NULL, artefacts TEXT NOT NULL, made_from TEXT NOT NULL, report TEXT NOT NULL,
+    mac TEXT NOT NULL, row TEXT NOT NULL, report_digest TEXT NOT NULL
 );
 """
 
@@ -69,7 +69,7 @@ CREATE TABLE IF NOT EXISTS submissions (
 _SEALED = "source, problem_set, answers, artefacts, made_from, mac, row, report_digest"
 
 # (folder, source, problem set, answers, artefacts, made_from, report, row, report digest)
-SubmissionFields = tuple[str, str, str, str, str, str, bytes, bytes, str]
+SubmissionFields = tuple[str, str, str, str, str, str, str, str, str]
 
 
 @dataclass(frozen=True)
@@ -128,10 +128,7 @@ class VerdictStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         self._saved = RecentKeys(SAVED_KEPT)  # verdicts this process stored last
-        schema = self.meta("schema")
-        if schema == ROWLESS_SCHEMA:
-            self._add_rows()
-        elif schema != SCHEMA_VERSION:  # new, or written by another grader: start anew
+        if self.meta("schema") != SCHEMA_VERSION:  # new, or written by another grader: start anew
             self.clear()
 
     def meta(self, key: str) -> str | None:
@@ -188,39 +185,6 @@ class VerdictStore:
         loaded = _loads(report)
         return loaded if isinstance(loaded, Report) else None
 
-    def _add_rows(self) -> None:
-        """Migrate a store of schema 3: each intact submission gets its summary row (read from
-        its report) and a new seal; one that fails its check is dropped (regraded). Every
-        verdict is kept."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            self._db.execute("ALTER TABLE submissions ADD COLUMN row BLOB NOT NULL DEFAULT x''")
-            self._db.execute("ALTER TABLE submissions ADD COLUMN report_digest TEXT NOT NULL DEFAULT ''")
-            old = self._db.execute(
-                "SELECT folder, source, problem_set, answers, artefacts, made_from, report, mac "
-                "FROM submissions"
-            ).fetchall()
-            for *fields, mac in old:
-                self._migrate_one(fields, mac)
-            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
-
-    def _migrate_one(self, fields: list[str | bytes], mac: str) -> None:
-        folder, blob = fields[0], fields[6]
-        report = _loads(blob) if isinstance(blob, bytes) and intact(self.key, mac, *fields) else None
-        if not isinstance(report, Report):
-            self._db.execute("DELETE FROM submissions WHERE folder = ?", (folder,))
-            return
-        row, digest = packed(summary_row(report)), _report_digest(blob)
-        mac = seal(self.key, *fields[:6], digest, row)
-        self._db.execute(
-            "UPDATE submissions SET row = ?, report_digest = ?, mac = ? WHERE folder = ?",
-            (row, digest, mac, folder),
-        )
-
     def verdicts(self, keys: Sequence[VerdictKey]) -> dict[VerdictKey, Verdict]:
         """The stored verdicts among ``keys`` (one primary-key lookup each)."""
         found: dict[VerdictKey, Verdict] = {}
@@ -235,25 +199,25 @@ class VerdictStore:
                 found[key] = verdict
         return found
 
-    def save_verdicts(self, verdicts: Iterable[tuple[str, str, bytes]]) -> None:
-        """Store (part digest, answer digest, pickled verdict) rows alone, in one transaction."""
+    def save_verdicts(self, verdicts: Iterable[tuple[str, str, str]]) -> None:
+        """Store (part digest, answer digest, verdict as JSON) rows alone, in one transaction."""
         self._write([], verdicts, [])
 
-    def verdict_blobs(self, keys: Iterable[VerdictKey]) -> dict[VerdictKey, bytes]:
-        """The stored verdicts among ``keys``, pickled as stored (intact ones only)."""
-        found: dict[VerdictKey, bytes] = {}
+    def verdict_blobs(self, keys: Iterable[VerdictKey]) -> dict[VerdictKey, str]:
+        """The stored verdicts among ``keys``, as stored (intact ones only)."""
+        found: dict[VerdictKey, str] = {}
         query = "SELECT verdict, mac FROM verdicts WHERE part = ? AND answer = ?"
         for key in keys:
             row = self._db.execute(query, key).fetchone()
             if row is None:
                 continue
             if intact(self.key, row[1], *key, row[0]):
-                found[key] = bytes(row[0])
+                found[key] = str(row[0])
             else:
                 self.rejected += 1
         return found
 
-    def rekey(self, kept: Iterable[tuple[str, str, bytes]]) -> None:
+    def rekey(self, kept: Iterable[tuple[str, str, str]]) -> None:
         """Give each (folder, problem-set digest, row) its new problem-set digest and row, and
         a new seal, in one transaction: a sheet kept as it is after an edit of the problem
         file (see grader.batch.edits). An entry that fails its check is left as it is."""
@@ -261,7 +225,7 @@ class VerdictStore:
             for folder, problem_set, row in kept:
                 self._rekey_one(folder, problem_set, row)
 
-    def _rekey_one(self, folder: str, problem_set: str, row: bytes) -> None:
+    def _rekey_one(self, folder: str, problem_set: str, row: str) -> None:
         found = self._db.execute(f"SELECT {_SEALED} FROM submissions WHERE folder = ?", (folder,)).fetchone()
         if found is None:
             return
@@ -279,7 +243,7 @@ class VerdictStore:
         """Store each (graded, source digest, problem-set digest, file records) in one transaction:
         a failed submission's entry is removed (it is graded again)."""
         failed: list[str] = []
-        verdicts: list[tuple[str, str, bytes]] = []
+        verdicts: list[tuple[str, str, str]] = []
         submissions = []
         for graded, source, problem_set, artefacts in finished:
             if graded.failed:
@@ -293,11 +257,11 @@ class VerdictStore:
     def _write(
         self,
         failed: list[str],
-        verdicts: Iterable[tuple[str, str, bytes]],
+        verdicts: Iterable[tuple[str, str, str]],
         submissions: list[SubmissionFields],
     ) -> None:
         """Seal and insert in one transaction; a verdict this store stored already is not written again."""
-        fresh: dict[VerdictKey, tuple[str, str, bytes, str]] = {}
+        fresh: dict[VerdictKey, tuple[str, str, str, str]] = {}
         for part, answer, blob in verdicts:
             if (part, answer) not in self._saved:
                 fresh.setdefault((part, answer), (part, answer, blob, seal(self.key, part, answer, blob)))
@@ -319,7 +283,7 @@ class VerdictStore:
     def _submission(
         self, graded: Graded, source: str, problem_set: str, artefacts: dict[str, str] | str
     ) -> SubmissionFields:
-        """The submission's entry (its blobs pickled and digested by the worker, or here), unsealed."""
+        """The submission's entry (its entries written and digested by the worker, or here), unsealed."""
         if not graded.settled:  # keep its answers' digests, but never serve the report as it is
             source = ""
         blobs = graded.blobs
@@ -351,9 +315,9 @@ class _Transaction:
 _report_digest = blob_digest  # where it was
 
 
-def _blob(value: Verdict | bytes) -> bytes:
-    """A verdict pickled and compressed, as the store keeps it (a worker may have done it)."""
-    return value if isinstance(value, bytes) else packed(value)
+def _blob(value: Verdict | str) -> str:
+    """A verdict as the store keeps it (a worker may have written it)."""
+    return value if isinstance(value, str) else packed(value)
 
 
 def remove_store(path: Path) -> bool:

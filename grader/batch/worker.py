@@ -67,12 +67,12 @@ SYMPY_CLEAR_SHEETS = 200  # wrong answers' meaning keys (short texts) a class ru
 
 @dataclass(frozen=True)
 class StoreBlobs:
-    """What the verdict store keeps of a graded submission, pickled by the worker that graded
-    it: the driver seals and inserts them without pickling anything."""
+    """What the verdict store keeps of a graded submission, as JSON written by the worker that
+    graded it: the driver seals and inserts them as they are."""
 
-    report: bytes
-    verdicts: dict[VerdictKey, bytes]  # the fresh verdicts (``Graded.fresh`` is then empty)
-    row: bytes = b""  # the summary row (``Graded.row``)
+    report: str
+    verdicts: dict[VerdictKey, str]  # the fresh verdicts (``Graded.fresh`` is then empty)
+    row: str = ""  # the summary row (``Graded.row``)
     # What the driver would otherwise compute on its one thread for each sheet: the report's
     # digest (grader.batch.blobs.blob_digest), ``Graded.answers`` and, when the worker wrote
     # the student's files, ``Graded.written`` as the store keeps them (records_text).
@@ -135,7 +135,7 @@ class WorkerSetup:
     # writes its students' files itself (see grader.batch.studentfiles).
     out: str | None = None
     out_token: str = ""
-    store_blobs: bool = False  # pickle the report and fresh verdicts for the store (see StoreBlobs)
+    store_blobs: bool = False  # write the report and fresh verdicts as the store keeps them (StoreBlobs)
     # Send the driver the summary row and the store's blobs, not the report (with store_blobs).
     rows_only: bool = False
     # Check only these parts' answers, and send back their verdicts: no report, no files (the
@@ -334,7 +334,7 @@ def _grade_task(prepared: Prepared, task: SubmissionTask) -> Graded:
 
 def check_parts(prepared: Prepared, task: SubmissionTask) -> Graded:
     """The sheet's answers to the setup's ``check_only`` parts checked (or found decided): the
-    fresh verdicts, pickled for the store with ``store_blobs``; no report, no row, no file."""
+    fresh verdicts, as the store keeps them with ``store_blobs``; no report, no row, no file."""
     spec = prepared.setup.spec
     submission = read_within_limits(
         task, prepared.limits, *reading_limits(spec), within_class=prepared.setup.within_class
@@ -347,7 +347,7 @@ def check_parts(prepared: Prepared, task: SubmissionTask) -> Graded:
     light = replace(task, prior={}, files=None)
     graded = Graded(light, None, {}, check.answers, check.fresh, settled=check.settled)
     if prepared.setup.store_blobs:
-        graded.blobs = StoreBlobs(b"", {key: packed(v) for key, v in graded.fresh.items()})
+        graded.blobs = StoreBlobs("", {key: packed(v) for key, v in graded.fresh.items()})
         graded.fresh = {}
     return graded
 
@@ -450,11 +450,6 @@ def _limited_check_once(part: PartBase, answer: Any, limits: CheckLimits) -> tup
         return Verdict.error(message), False
     slow = time.monotonic() - started >= part.time_limit / 2
     return verdict, not slow
-
-
-def check_in_process(part: PartBase, answer: Any) -> Verdict:
-    """The part check with the memory limit, for grading in the command's own process."""
-    return limited_check(part, answer)[0]
 
 
 def part_digest(part: PartBase, version: str, draw_secret: bytes = b"") -> str:
