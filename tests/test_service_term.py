@@ -315,7 +315,7 @@ def test_the_form_shows_unreadable_answers_of_hidden_parts_on_check_and_after_a_
     course = term_course(tmp_path, None, dt.datetime.now(dt.UTC))
     with Server(course) as server, page_session(server, "alice") as pages:
         home = pages.get("/").text
-        assert "formaction='/assignments/later/check'>Check</button>" in home
+        assert "<input type='submit' value='Check' formaction='/assignments/later/check'>" in home
         checked = pages.post("/assignments/later/check", data={"csrf": csrf(home), "text": UNREADABLE})
         handed = pages.post("/assignments/later/submit", data={"csrf": csrf(home), "text": UNREADABLE})
         assert handed.status_code == 303
@@ -352,7 +352,7 @@ def test_in_chromium_a_student_reads_the_late_cost_and_checks_an_unreadable_hidd
         page.evaluate("window.__old = true")
         page.evaluate(
             "(() => { const form = document.querySelector('#assignment-later form');"
-            " form.requestSubmit(form.querySelector('button[formaction]')); })()"
+            " form.requestSubmit(form.querySelector('[formaction]')); })()"
         )
         shown = str(
             wait_for(page, "document.querySelector('#check') && document.querySelector('#check').innerText")

@@ -80,8 +80,8 @@ label { font-weight: 600; }
 input[type=text], input[type=password], textarea { font: inherit; padding: .3rem .4rem;
   border: 1px solid var(--line); border-radius: 6px; width: 100%; }
 textarea { font-family: ui-monospace, monospace; min-height: 10rem; }
-button { font: inherit; padding: .3rem .9rem; border: 1px solid var(--line); border-radius: 6px;
-  background: var(--panel); cursor: pointer; }
+button, input[type=submit] { font: inherit; padding: .3rem .9rem; border: 1px solid var(--line);
+  border-radius: 6px; background: var(--panel); cursor: pointer; }
 .late { color: #9a6700; font-weight: 600; }
 """
 PAGE_CSS = CSS + SERVICE_CSS
@@ -420,7 +420,8 @@ def _assignment_section(
         f"<label for='text-{name}'>or paste your answers.yaml</label>"
         f"<textarea id='text-{name}' name='text'></textarea>"
         "<button type='submit'>Hand in</button>"
-        f"<button type='submit' formaction='/assignments/{name}/check'>Check</button>"
+        # an input, not a second button: the section's one submit button hands in
+        f"<input type='submit' value='Check' formaction='/assignments/{name}/check'>"
         "<p class='muted'>Check shows how each answer is read, and which cannot be, without handing in.</p>"
         "</form>"
         if hand_in
