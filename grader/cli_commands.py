@@ -1039,13 +1039,16 @@ def variants_command(problem_file: Path, roster: Path, variant_key: str | None) 
 @_VARIANT_KEY
 def gradescope_bundle(problem_file: Path, output: Path, variant_key: str | None) -> None:
     """Build the autograder zip of a Gradescope programming assignment for one problem set."""
-    from grader.reporting.gradescope import build_bundle
+    from grader.reporting.gradescope import build_bundle, code_parts, image_notes
 
     spec = _load_spec(problem_file)
     key = _variant_key(spec, variant_key) if spec.parameters else b""
     if not _self_test(problem_file, spec)[0]:
         sys.exit(EXIT_USAGE)
-    names = build_bundle(problem_file, output, variant_key=key.decode("utf-8"))
+    parts = code_parts(spec)
+    names = build_bundle(problem_file, output, variant_key=key.decode("utf-8"), parts=parts)
+    for line in image_notes(parts):
+        click.echo(line, err=True)
     auto = sum(p.points for _, _, p in spec.iter_parts() if is_auto_graded(p))
     click.echo(
         f"wrote {output} ({len(names)} files). Upload it as the autograder of a Gradescope programming "

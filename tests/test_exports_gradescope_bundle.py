@@ -18,6 +18,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from click.testing import CliRunner
+from code_support import needs_sandbox, needs_torch
 
 from grader.cli import main
 from grader.reporting.gradescope import ROOT_VARIABLE
@@ -205,3 +206,120 @@ def test_a_metadata_file_without_a_usable_student_id_is_explained(
     )
     results = run_autograder(root)
     assert results["score"] == 0 and "no student id" in str(results["output"])
+
+
+# ---------------------------------------------------------------------------
+# Code parts: what they need of Gradescope's image, and the key they never see
+
+CODE_SET = """assignment: code-hw
+questions:
+  - id: q1
+    type: code
+    entry: double
+    inputs: {x: {shape: [3]}}
+    answer: |
+      def double(x):
+          return 2 * x
+"""
+TORCH_PART = """  - id: q2
+    type: code
+    framework: torch
+    entry: triple
+    inputs: {x: {shape: [3]}}
+    answer: |
+      def triple(x):
+          return 3 * x
+"""
+
+
+def _build(problems: Path, output: Path) -> str:
+    result = CliRunner().invoke(main, ["gradescope-bundle", "-p", str(problems), "-o", str(output)])
+    assert result.exit_code == 0, result.output
+    return result.stderr
+
+
+def _setup_sh(bundle: Path) -> str:
+    with zipfile.ZipFile(bundle) as archive:
+        return archive.read("setup.sh").decode()
+
+
+def test_a_set_without_code_parts_installs_no_sandbox(bundle: Path) -> None:
+    setup = _setup_sh(bundle)
+    assert "bubblewrap" not in setup and "torch" not in setup and "--sandbox" not in setup
+
+
+@needs_torch
+def test_the_bundle_installs_what_its_code_parts_need_and_the_build_says_so(tmp_path: Path) -> None:
+    problems = tmp_path / "code-hw.yaml"
+    problems.write_text(CODE_SET + TORCH_PART)
+    said = _build(problems, tmp_path / "autograder.zip")
+    assert "part q1 (code, framework numpy): needs bubblewrap; setup.sh installs it" in said
+    assert "part q2 (code, framework torch): needs bubblewrap and PyTorch; setup.sh installs them" in said
+    assert "Gradescope does not document its own" in said and "never run unsandboxed" in said
+    setup = _setup_sh(tmp_path / "autograder.zip")
+    lines = setup.splitlines()
+    torch_version = metadata.version("torch").split("+")[0]
+    install_torch = next(line for line in lines if "torch==" in line)
+    assert f'"torch=={torch_version}" --index-url https://download.pytorch.org/whl/cpu' in install_torch
+    assert f"torch=={torch_version}" in said  # the pin, within the torch extra's torch>=2.0
+    order = [
+        next(i for i, line in enumerate(lines) if "apt-get install -y -qq bubblewrap" in line),
+        next(i for i, line in enumerate(lines) if "-m venv" in line),
+        next(i for i, line in enumerate(lines) if "pip install --quiet ./grader-src" in line),
+        lines.index(install_torch),
+        next(i for i, line in enumerate(lines) if "grader validate" in line),
+        next(i for i, line in enumerate(lines) if "grader.reporting.gradescope --sandbox" in line),
+    ]
+    assert order == sorted(order)
+    checked = subprocess.run(["bash", "-n", "-c", setup], capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stderr
+
+
+@needs_sandbox
+def test_the_sandbox_check_setup_sh_runs_says_whether_code_parts_can_run() -> None:
+    said = subprocess.run(
+        [sys.executable, "-m", "grader.reporting.gradescope", "--sandbox"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout
+    assert "bubblewrap starts in this image" in said
+    blocked = subprocess.run(  # an image without bwrap: said, and nothing run unsandboxed
+        [sys.executable, "-m", "grader.reporting.gradescope", "--sandbox"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "PATH": "/nonexistent"},
+    ).stdout
+    assert "WARNING: bubblewrap (bwrap) is not installed" in blocked and "never run unsandboxed" in blocked
+
+
+@needs_sandbox
+def test_student_code_in_the_bundle_cannot_read_the_variant_key(tmp_path: Path) -> None:
+    problems = tmp_path / "code-hw.yaml"
+    problems.write_text(CODE_SET)
+    _build(problems, tmp_path / "autograder.zip")
+    root = autograder_tree(tmp_path / "autograder.zip", tmp_path / "ag", None)
+    key_file = root / "source" / "variant.key"  # where a set with parameters carries the key
+    key_file.write_text("course-secret")
+    key_file.chmod(0o600)
+    (root / "submission" / "answers.yaml").write_text(
+        "student: s1\nanswers:\n  q1: |\n"
+        "    def double(x):\n"
+        "        import os\n"
+        f"        for path in ({str(key_file)!r}, '/autograder/source/variant.key'):\n"
+        "            try:\n"
+        "                open(path).read()\n"
+        "                return 3 * x  # read it: wrong on purpose\n"
+        "            except OSError:\n"
+        "                pass\n"
+        "        if 'GRADER_VARIANT_KEY' in os.environ:\n"
+        "            return 4 * x\n"
+        "        return 2 * x\n"
+    )
+    (root / "submission_metadata.json").write_text(json.dumps({"users": [{"sid": "s1"}]}))
+    results = run_autograder(root)
+    tests = {t["name"]: t for t in results["tests"]}  # type: ignore[attr-defined]
+    assert tests["q1"]["status"] == "passed", tests["q1"]["output"]

@@ -26,9 +26,10 @@ import tempfile
 import tomllib
 import zipfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grader
 from grader.core.report import PartResult, Report, points_value
@@ -38,6 +39,9 @@ from grader.mathlang.wording import counted
 from grader.reporting.escape import json_text, markdown_text
 from grader.reporting.exports import auto_graded_max, fenced, hand_graded
 from grader.reporting.handmarks import hand_markdown
+
+if TYPE_CHECKING:
+    from grader.spec import ProblemSet
 
 VISIBLE_NOW = "visible"  # parts marked ``visible: true``
 VISIBLE_LATER = "after_published"
@@ -129,7 +133,8 @@ def _overview(report: Report) -> str:
 # ---------------------------------------------------------------------------
 # The autograder zip
 
-# Placeholders: @PROBLEMS@ (the problem file's name in the bundle), @ROOT_VARIABLE@.
+# Placeholders: @PROBLEMS@ (the problem file's name in the bundle), @SYSTEM@ and @TORCH@
+# (what code parts need of the image: empty for a set without them), @SANDBOX@.
 SETUP_SH = r"""#!/usr/bin/env bash
 # Gradescope runs this once, when it builds the autograder image: grader and its
 # dependencies (from PyPI) go into their own virtual environment.
@@ -146,10 +151,26 @@ if [ -z "$PYTHON" ]; then
     apt-get update -qq && apt-get install -y -qq python3.11 python3.11-venv
     PYTHON=python3.11
 fi
-"$PYTHON" -m venv /autograder/grader-venv
+@SYSTEM@"$PYTHON" -m venv /autograder/grader-venv
 /autograder/grader-venv/bin/python -m pip install --quiet --upgrade pip
 /autograder/grader-venv/bin/python -m pip install --quiet ./grader-src
-/autograder/grader-venv/bin/grader validate "problems/@PROBLEMS@"
+@TORCH@/autograder/grader-venv/bin/grader validate "problems/@PROBLEMS@"
+@SANDBOX@"""
+
+# Code parts run in bubblewrap's sandbox, never unsandboxed: run_autograder runs as root,
+# and student code beside it could write its own results.json.
+SETUP_BUBBLEWRAP = """# Code parts run student code in bubblewrap's sandbox.
+if ! command -v bwrap >/dev/null; then
+    apt-get update -qq && apt-get install -y -qq bubblewrap
+fi
+"""
+# PyTorch's CPU build (the CUDA build from PyPI is gigabytes Gradescope's machines never use).
+TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
+SETUP_TORCH = """# Code parts with framework: torch: PyTorch's CPU build.
+/autograder/grader-venv/bin/python -m pip install --quiet "@REQUIREMENT@" --index-url @INDEX@
+"""
+# Whether bubblewrap starts in the image just built: said in Gradescope's build log.
+SETUP_SANDBOX = """/autograder/grader-venv/bin/python -m grader.reporting.gradescope --sandbox
 """
 
 RUN_AUTOGRADER = r"""#!/usr/bin/env bash
@@ -219,13 +240,69 @@ include = ["grader*"]
 EXECUTABLE = ("setup.sh", "run_autograder")
 
 
-def build_bundle(problem_file: Path, output: Path, variant_key: str = "") -> list[str]:
+@dataclass(frozen=True)
+class CodePartNeeds:
+    """A code part of the set: what it needs of Gradescope's image."""
+
+    address: str
+    framework: str  # numpy or torch
+
+    def line(self) -> str:
+        """What the build says of it."""
+        needs = "bubblewrap and PyTorch" if self.framework == "torch" else "bubblewrap"
+        them = "them" if self.framework == "torch" else "it"
+        return (
+            f"part {self.address} (code, framework {self.framework}): needs {needs}; setup.sh installs {them}"
+        )
+
+
+def code_parts(spec: ProblemSet) -> list[CodePartNeeds]:
+    """The set's code parts, in file order."""
+    return [
+        CodePartNeeds(address, str(getattr(part, "framework", "numpy")))
+        for address, _, part in spec.iter_parts()
+        if part.type == "code"
+    ]
+
+
+def image_notes(parts: Sequence[CodePartNeeds]) -> list[str]:
+    """What the build says of the image the set's code parts need (nothing without them)."""
+    if not parts:
+        return []
+    lines = [part.line() for part in parts]
+    if any(part.framework == "torch" for part in parts):
+        lines.append(f"setup.sh installs {torch_requirement()} (the CPU build, from {TORCH_INDEX})")
+    lines.append(
+        "bubblewrap must be able to create namespaces in Gradescope's container: Docker's default "
+        "settings refuse them, and Gradescope does not document its own. setup.sh says in the "
+        "autograder's build log whether bubblewrap starts; where it cannot, code parts are never "
+        "run unsandboxed: each is graded error (no sandbox on this machine), for you to grade by hand"
+    )
+    return lines
+
+
+def setup_script(name: str, parts: Sequence[CodePartNeeds] = ()) -> str:
+    """``setup.sh`` for the problem file ``name`` with these code parts."""
+    torch = any(part.framework == "torch" for part in parts)
+    install_torch = SETUP_TORCH.replace("@REQUIREMENT@", torch_requirement()).replace("@INDEX@", TORCH_INDEX)
+    return (
+        SETUP_SH.replace("@PROBLEMS@", name)
+        .replace("@SYSTEM@", SETUP_BUBBLEWRAP if parts else "")
+        .replace("@TORCH@", install_torch if torch else "")
+        .replace("@SANDBOX@", SETUP_SANDBOX if parts else "")
+    )
+
+
+def build_bundle(
+    problem_file: Path, output: Path, variant_key: str = "", parts: Sequence[CodePartNeeds] = ()
+) -> list[str]:
     """Write the autograder zip for one problem set; returns the names it holds, in order.
     ``variant_key``: the course's key of a set with parameters, carried in the bundle (the
-    TA's upload, which students never see) so that each student is graded in their variant."""
+    TA's upload, which students never see) so that each student is graded in their variant.
+    ``parts``: the set's code parts, whose needs ``setup.sh`` installs."""
     name = bundle_problem_name(problem_file)
     files: dict[str, str | bytes] = {
-        "setup.sh": SETUP_SH.replace("@PROBLEMS@", name),
+        "setup.sh": setup_script(name, parts),
         "run_autograder": RUN_AUTOGRADER.replace("@PROBLEMS@", name).replace(
             "@ROOT_VARIABLE@", ROOT_VARIABLE
         ),
@@ -265,6 +342,40 @@ def dependencies() -> list[str]:
         if project.get("name") == grader.DISTRIBUTION:
             return list(project.get("dependencies", []))
     return [r for r in metadata.requires(grader.DISTRIBUTION) or [] if "extra ==" not in r]
+
+
+def torch_requirement() -> str:
+    """PyTorch as the ``torch`` extra allows it, pinned to the version installed here (its
+    public part: ``2.13.0+cpu`` is ``torch==2.13.0``) when the extra allows that one."""
+    allowed = _extra_requirement("torch") or "torch"
+    try:
+        installed = metadata.version("torch").split("+")[0]
+    except metadata.PackageNotFoundError:
+        return allowed
+    try:
+        from packaging.requirements import InvalidRequirement, Requirement
+    except ImportError:  # packaging comes with pip and setuptools, but is no dependency
+        return allowed
+    try:
+        allows = Requirement(allowed).specifier.contains(installed, prereleases=True)
+    except InvalidRequirement:
+        return allowed
+    return f"torch=={installed}" if allows else allowed
+
+
+def _extra_requirement(extra: str) -> str | None:
+    """The requirement an extra of grader adds (``torch>=2.0``): from this checkout's
+    pyproject.toml, else the installed metadata."""
+    pyproject = Path(grader.__file__).parent.parent / "pyproject.toml"
+    if pyproject.is_file():
+        project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
+        if project.get("name") == grader.DISTRIBUTION:
+            found = project.get("optional-dependencies", {}).get(extra, [])
+            return str(found[0]) if found else None
+    for requirement in metadata.requires(grader.DISTRIBUTION) or []:
+        if re.search(rf"extra\s*==\s*['\"]{extra}['\"]", requirement):
+            return requirement.split(";")[0].strip()
+    return None
 
 
 def pinned(requirements: list[str]) -> list[str]:
@@ -348,5 +459,21 @@ def _print_submission_folder(arguments: list[str]) -> int:
     return 0
 
 
+def sandbox_status() -> str:
+    """Whether code parts can run where this is called (setup.sh: in Gradescope's image)."""
+    from grader.types.code.sandbox import sandbox_problem
+
+    problem = sandbox_problem()
+    if problem is None:
+        return "grader: bubblewrap starts in this image: code parts run in its sandbox"
+    return (
+        f"grader: WARNING: {problem}. Code parts cannot run in this image: each is graded error "
+        "(no sandbox on this machine), for a TA to grade by hand; they are never run unsandboxed"
+    )
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--sandbox"]:
+        print(sandbox_status())
+        sys.exit(0)
     sys.exit(_print_submission_folder(sys.argv[1:]))
