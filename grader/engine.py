@@ -14,6 +14,7 @@ import difflib
 import json
 import traceback
 from collections.abc import Callable, Mapping
+from pathlib import PurePath
 from typing import Any
 
 from grader.core.deferred import with_imports
@@ -258,11 +259,38 @@ def grade(spec: ProblemSet, submission: Submission, check: PartCheck = check_par
             verdict = _unread_verdict(submission)
         else:
             verdict = check(part, submission.answers.get(part_id))
+            verdict = _in_writeup_words(
+                part, verdict, submission.answers.get(part_id), submission.positions.get(part_id)
+            )
         report.parts.append(_result(part_id, question, part, verdict, submission.answers.get(part_id)))
     if not submission.load_error:
         report.warnings.extend(unmatched_answer_warnings(spec, submission.answers, submission.positions))
     report.warnings = bounded_warnings(report.warnings)
     return report
+
+
+# A write-up's format, by the suffix of the file an answer was read from.
+WRITEUP_FORMATS = {".tex": "latex", ".md": "markdown", ".ipynb": "ipynb"}
+
+
+def _in_writeup_words(
+    part: PartBase, verdict: Verdict, answer: Any, position: SourcePosition | None
+) -> Verdict:
+    """An unreadable one-line answer from a write-up, with advice in that write-up's own words
+    where its type is written otherwise there (code: in a block that keeps its lines)."""
+    answer_type = ANSWER_TYPES.get(part.type)
+    fmt = WRITEUP_FORMATS.get(PurePath(position.file).suffix.lower()) if position else None
+    if (
+        verdict.status is not Status.INVALID
+        or fmt is None
+        or answer_type is None
+        or answer_type.unreadable_in_writeup is None
+        or not isinstance(answer, str)
+        or "\n" in answer.strip()
+    ):
+        return verdict
+    advice = answer_type.unreadable_in_writeup(part, fmt)
+    return dataclasses.replace(verdict, feedback=f"{verdict.feedback}\n{advice}") if advice else verdict
 
 
 def load_checkers(spec: ProblemSet, answers: Mapping[str, Any] | None = None) -> None:

@@ -87,10 +87,18 @@ def _part_lines(part: PartCheck, color: bool) -> list[str]:
         if latex and latex != text:
             lines.append(f"{INDENT}LaTeX    {latex}")
     if not part.readings and result.received is not None:
-        lines.append(f"{INDENT}read as typed  {result.received}")
+        lines += _typed_lines(result.received)
     if result.visible:
         lines += _verdict_lines(result, color)
     return lines
+
+
+def _typed_lines(received: str) -> list[str]:
+    """An answer read as typed; code of several lines below the label, each line as typed."""
+    text = received.strip("\n")
+    if "\n" not in text:
+        return [f"{INDENT}read as typed  {received}"]
+    return [f"{INDENT}read as typed:", *(f"{INDENT}  {line}".rstrip() for line in text.split("\n"))]
 
 
 def _where(position: SourcePosition) -> str:

@@ -56,9 +56,17 @@ class _Entry:
         return f"{self.address} ({self.part.type}, {points})"
 
     @property
-    def hint(self) -> str:
+    def is_code(self) -> bool:
+        return self.part.type == "code"
+
+    def hint(self, fmt: str) -> str:
+        """How to answer, in the write-up's own words (not the answers file's)."""
         answer_type = ANSWER_TYPES.get(self.part.type)
-        return answer_type.hint(self.part) if answer_type else ""
+        if answer_type is None:
+            return ""
+        if answer_type.writeup_hint is not None:
+            return answer_type.writeup_hint(self.part, fmt)
+        return answer_type.hint(self.part)
 
 
 def _entries(spec: ProblemSet) -> Iterator[_Entry]:
@@ -70,6 +78,22 @@ def _entries(spec: ProblemSet) -> Iterator[_Entry]:
 
 def _question_heading(question: Question) -> str:
     return question.id + (f": {question.title}" if question.title else "")
+
+
+# What the skeleton says of code answers, when the set has code parts.
+_LATEX_CODE_NOTE = [
+    "% Code answers go in the \\begin{verbatim} ... \\end{verbatim} inside their answer (or in",
+    "% lstlisting): read as typed, line breaks and indentation kept; anywhere else an answer is",
+    "% read as one line.",
+]
+_MARKDOWN_CODE_NOTE = [
+    "<!-- Code answers go in the ```python block right under their Answer line: read as typed,",
+    "line breaks and indentation kept. -->",
+]
+
+
+def _has_code(spec: ProblemSet) -> bool:
+    return any(part.type == "code" for _, _, part in spec.iter_parts())
 
 
 def render_writeup_template(spec: ProblemSet, fmt: str) -> str:
@@ -92,6 +116,7 @@ def _latex(spec: ProblemSet) -> str:
         "%   \\answer{<part id>}{$[4, 0, -1]$}, or \\begin{answer}{<part id>} ... \\end{answer}.",
         "% grader reads the marked answers as typed (math delimiters and % comments left out);",
         "% everything else is yours. A mark left empty is a missing answer.",
+        *(_LATEX_CODE_NOTE if _has_code(spec) else []),
         "% The filecontents block writes grader.sty beside this file the first time LaTeX runs.",
         "\\begin{filecontents*}[overwrite]{grader.sty}",
         grader_sty().rstrip("\n"),
@@ -117,13 +142,16 @@ def _latex(spec: ProblemSet) -> str:
         if entry.part.prompt or (entry.question.single and entry.question.prompt):
             lines.append(latex_prose((entry.part.prompt or entry.question.prompt or "").strip()))
         lines += _latex_options(entry.part)
-        if entry.hint:
-            lines += ["", f"\\noindent\\textit{{Answer with {latex_escape(entry.hint)}.}}"]
+        hint = entry.hint("latex")
+        if hint:
+            lines += ["", f"\\noindent\\textit{{Answer with {latex_escape(hint)}.}}"]
+        # code keeps its lines only in verbatim: LaTeX reads any other answer as one line
+        body = ["\\begin{verbatim}", "", "\\end{verbatim}"] if entry.is_code else [""]
         lines += [
             "",
             "\\paragraph{Your answer}",  # set apart from the prompt
             f"\\begin{{answer}}{{{entry.address}}}",
-            "",
+            *body,
             "\\end{answer}",
         ]
     lines += ["", "\\end{document}"]
@@ -161,6 +189,7 @@ def _markdown(spec: ProblemSet) -> str:
         "next blank line); math goes in $...$ or $$...$$. A fenced block ```answer <part id>",
         "marks an answer too. grader reads only the marked answers; a mark left empty is a",
         "missing answer. -->",
+        *(_MARKDOWN_CODE_NOTE if _has_code(spec) else []),
         "",
         f"# {spec.title or spec.assignment}",
     ]
@@ -174,21 +203,33 @@ def _markdown(spec: ProblemSet) -> str:
         if prompt:
             lines += [prompt.strip(), ""]
         lines += _markdown_options(entry.part)
-        if entry.hint:
-            lines += [f"*Answer with* `{entry.hint}`", ""]
+        hint = entry.hint("markdown")
+        if hint:
+            lines += [f"*Answer with* {_markdown_code_span(hint)}", ""]
         lines.append(f"Answer {entry.address}:")
+        if entry.is_code:  # a fenced block keeps the code's lines
+            lines += ["", "```python", "", "```"]
     return "\n".join(lines) + "\n"
+
+
+def _markdown_code_span(text: str) -> str:
+    """``text`` as inline code, fenced by more backticks than it holds in a row."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or longest else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _notebook(spec: ProblemSet) -> str:
     import nbformat  # with jsonschema: only for this template
-    from nbformat.v4 import new_markdown_cell, new_notebook
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
     cells = [
         new_markdown_cell(
             f"# {spec.title or spec.assignment}\n\n"
             "A write-up for grader: each answer goes in the Markdown cell tagged `answer:<part id>`"
-            " below its part (math in `$...$`), or in a code cell whose last line is"
+            " below its part (math in `$...$`; code in the code cell tagged so), or in a code cell whose"
+            " last line is"
             " `answer_<part id, with _ for .> = <a string, number, list or dict>`."
             " grader reads the marked answers and never runs a cell; an empty answer cell is a"
             " missing answer."
@@ -209,10 +250,15 @@ def _notebook(spec: ProblemSet) -> str:
         options = _markdown_options(entry.part)
         if options:
             text += "\n\n" + "\n".join(options).rstrip()
-        if entry.hint:
-            text += f"\n\n*Answer with* `{entry.hint}`"
+        hint = entry.hint("ipynb").replace("<part id>", entry.address)
+        if hint:
+            text += f"\n\n*Answer with* {_markdown_code_span(hint)}"
         cells.append(new_markdown_cell(text))
-        cells.append(new_markdown_cell("", metadata={"tags": [f"answer:{entry.address}"]}))
+        tags = {"tags": [f"answer:{entry.address}"]}
+        # code in a code cell, where it keeps its lines (grader never runs a cell)
+        cells.append(
+            new_code_cell("", metadata=tags) if entry.is_code else new_markdown_cell("", metadata=tags)
+        )
     for number, cell in enumerate(cells, start=1):
         cell["id"] = f"cell-{number}"
     notebook = new_notebook(

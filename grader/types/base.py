@@ -33,6 +33,8 @@ Preparation = Callable[[Sequence[tuple[Any, Any]]], None]
 Unavailability = Callable[[Any], str | None]
 # (part, one verdict's outputs, another's) -> did the two answers do the same?
 OutputsMatcher = Callable[[Any, Mapping[str, Any], Mapping[str, Any]], bool]
+# (part, write-up format: latex, markdown or ipynb) -> a hint in that format's own words
+WriteupHint = Callable[[Any, str], str]
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,12 @@ class AnswerType:
     # "answers" (each a candidate: more than one is refused by ``one_answer``) or "items"
     # (the items of one answer, as if separated by commas: a constraint's named values).
     formulas_apart: Literal["answers", "items"] = "answers"
+    # Where a type's answers are written otherwise in a write-up than in an answers file
+    # (code: in a verbatim block, a fenced block, a code cell), in that write-up's words:
+    # the skeleton's hint, and the advice an unreadable answer of one line gets (a write-up
+    # read it as one line). None: the answers file's hint, no advice.
+    writeup_hint: WriteupHint | None = None
+    unreadable_in_writeup: WriteupHint | None = None
 
     def load(self) -> None:
         """Import everything deciding an answer of this type needs: its deferred functions

@@ -4,7 +4,9 @@ grader reads ``main.tex``, or every ``.tex`` file of the folder when there is no
 follows ``\input``/``\include`` to files inside the submission folder only. pylatexenc
 parses the source into nodes, so braces nest as LaTeX nests them; an answer is its
 source text as typed, less ``%`` comments and the ``$``/``\[``/``\(`` delimiters of
-math (an escaped ``\%`` or ``\$`` stays). Nothing is run: no macro is expanded.
+math (an escaped ``\%`` or ``\$`` stays). Code in ``verbatim`` or ``lstlisting`` inside an
+``answer`` environment is read as typed, line breaks kept (the answer to a ``code`` part).
+Nothing is run: no macro is expanded.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pylatexenc.macrospec import (
     MacroSpec,
     MacroStandardArgsParser,
     ParsedMacroArgs,
+    ParsedVerbatimArgs,
 )
 
 from grader.core.submission import SourcePosition
@@ -71,6 +74,9 @@ DEFINING_MACROS = frozenset(
 )
 # Conditionals whose text is never typeset (a draft left in \iffalse ... \fi).
 FALSE_CONDITIONALS = frozenset({"iffalse"})
+# Code in an answer: read as typed, line breaks kept (the answer to a ``code`` part).
+CODE_ENVIRONMENTS = ("verbatim", "verbatim*", "lstlisting")
+_LISTING_OPTIONS = re.compile(r"\A[ \t]*\[[^\]\n]*\]")  # \begin{lstlisting}[language=Python]
 MATH_ENVIRONMENTS = frozenset({"equation", "equation*", "displaymath", "math"})
 _END_ANSWER = re.compile(r"\\end\s*\{answer\}\Z")
 
@@ -101,6 +107,28 @@ class _BracedArguments(MacroStandardArgsParser):
         return ParsedMacroArgs(argspec=self.argspec[: len(arguments)], argnlist=arguments), pos, cursor - pos
 
 
+class _VerbatimBody(MacroStandardArgsParser):
+    r"""The body of ``verbatim`` or ``lstlisting`` as typed, up to its ``\end``, as LaTeX reads
+    it: no comment, brace or command inside (pylatexenc's own parser knows only ``verbatim``)."""
+
+    def __init__(self, environment: str) -> None:
+        super().__init__(argspec="{")
+        self.environment = environment
+
+    def parse_args(
+        self, w: lw.LatexWalker, pos: int, parsing_state: lw.ParsingState | None = None
+    ) -> tuple[ParsedVerbatimArgs, int, int]:
+        end = w.s.find(f"\\end{{{self.environment}}}", pos)
+        if end < 0:
+            raise lw.LatexWalkerParseError(
+                s=w.s, pos=pos, msg=f"\\begin{{{self.environment}}} is never closed"
+            )
+        chars = w.make_node(
+            lw.LatexCharsNode, parsing_state=parsing_state, chars=w.s[pos:end], pos=pos, len=end - pos
+        )
+        return ParsedVerbatimArgs(verbatim_chars_node=chars), pos, end - pos
+
+
 def _latex_context() -> LatexContextDb:
     context = lw.get_default_latex_context_db()
     context.add_context_category(
@@ -110,7 +138,10 @@ def _latex_context() -> LatexContextDb:
             MacroSpec("answer", args_parser=_BracedArguments("{{")),
             *(MacroSpec(name, args_parser=_BracedArguments("{")) for name in INPUT_MACROS),
         ],
-        environments=[EnvironmentSpec("answer", args_parser=_BracedArguments("{"))],
+        environments=[
+            EnvironmentSpec("answer", args_parser=_BracedArguments("{")),
+            *(EnvironmentSpec(name, args_parser=_VerbatimBody(name)) for name in CODE_ENVIRONMENTS),
+        ],
     )
     return context
 
@@ -233,10 +264,19 @@ class _Reader:
             )
             return
         part_id = self._part_id(document, arguments[0], position)
-        if part_id is not None:
-            body_start = arguments[0].pos + arguments[0].len
-            text = document.answer_text(body_start, body_end, node.nodelist)
-            self.found.add(part_id, expand_macros(text, self.macros), position)
+        if part_id is None:
+            return
+        code = [
+            _code(child)
+            for child in node.nodelist
+            if isinstance(child, lw.LatexEnvironmentNode) and child.environmentname in CODE_ENVIRONMENTS
+        ]
+        if code:  # code, as typed: never collapsed, no macro replaced
+            self.found.add(part_id, "\n".join(code), position)
+            return
+        body_start = arguments[0].pos + arguments[0].len
+        text = document.answer_text(body_start, body_end, node.nodelist)
+        self.found.add(part_id, expand_macros(text, self.macros), position)
 
     def _part_id(self, document: _Document, group: lw.LatexGroupNode, position: SourcePosition) -> str | None:
         start, end = _inside(group)
@@ -394,8 +434,22 @@ def _is_macro(node: lw.LatexNode | None, *names: str) -> bool:
     return isinstance(node, lw.LatexMacroNode) and node.macroname in names
 
 
-def _is_environment(node: lw.LatexNode, name: str) -> bool:
-    return isinstance(node, lw.LatexEnvironmentNode) and node.environmentname == name
+def _is_environment(node: lw.LatexNode | None, *names: str) -> bool:
+    return isinstance(node, lw.LatexEnvironmentNode) and node.environmentname in names
+
+
+def _code(node: lw.LatexEnvironmentNode) -> str:
+    """A ``verbatim`` or ``lstlisting`` body as typed: its options and the line breaks after
+    ``\\begin`` and before ``\\end`` left out, every other line as it is."""
+    text = str(getattr(node.nodeargd, "verbatim_text", None) or "")
+    if node.environmentname == "lstlisting":
+        text = _LISTING_OPTIONS.sub("", text, count=1)
+    lines = text.split("\n")
+    if lines and not lines[0].strip():
+        lines = lines[1:]
+    if lines and not lines[-1].strip():
+        lines = lines[:-1]
+    return "\n".join(lines)
 
 
 def _is_skipped(node: lw.LatexNode) -> bool:

@@ -5,7 +5,9 @@ markdown-it-py finds the blocks, so a marker inside a code block or an indented 
 block is not one. The answer is its source as typed: math inside ``$...$`` or
 ``$$...$$`` is read as the LaTeX it is (the dollars dropped, an escaped ``\\$`` kept).
 A line marker's answer runs from its colon to the end of its paragraph (the next blank
-line), or to the next marker line.
+line), or to the next marker line. A marker line with nothing after it, followed by a code
+block (```python ... ```), takes the block's content as typed, line breaks kept: the answer
+to a ``code`` part.
 """
 
 from __future__ import annotations
@@ -97,15 +99,25 @@ def extract_markdown(
             if token.type == "inline" and _is_display_math(token.content):
                 waiting.lines.append(without_html_comments(token.content))  # each display a candidate
                 continue
+            if token.type in ("fence", "code_block") and not _is_answer_fence(token) and not waiting.lines:
+                found.add(waiting.part_id, token.content.rstrip("\n"), waiting.position)  # code, as typed
+                waiting = None
+                continue
             waiting.close(found, macros)
             waiting = None
-        if token.type == "fence" and token.info.split()[:1] and token.info.split()[0].lower() == "answer":
+        if _is_answer_fence(token):
             _fenced_answer(found, token, where)
         elif token.type == "inline":
             waiting = _line_answers(found, token, where)
     if waiting is not None:
         waiting.close(found, macros)
     return found
+
+
+def _is_answer_fence(token: Token) -> bool:
+    """A fenced block that marks an answer itself: ```answer q6.full."""
+    words = token.info.split()
+    return token.type == "fence" and bool(words) and words[0].lower() == "answer"
 
 
 def without_html_comments(text: str) -> str:
