@@ -276,13 +276,13 @@ def test_the_bundle_installs_what_its_code_parts_need_and_the_build_says_so(tmp_
 
 
 @needs_sandbox
-def test_the_sandbox_check_setup_sh_runs_says_whether_code_parts_can_run() -> None:
+def test_the_sandbox_check_setup_sh_runs_says_whether_code_parts_can_run(tmp_path: Path) -> None:
     said = subprocess.run(
         [sys.executable, "-m", "grader.reporting.gradescope", "--sandbox"],
         capture_output=True,
         text=True,
         check=True,
-        cwd=ROOT,
+        cwd=tmp_path,
     ).stdout
     assert "bubblewrap starts in this image" in said
     blocked = subprocess.run(  # an image without bwrap: said, and nothing run unsandboxed
@@ -290,7 +290,7 @@ def test_the_sandbox_check_setup_sh_runs_says_whether_code_parts_can_run() -> No
         capture_output=True,
         text=True,
         check=True,
-        cwd=ROOT,
+        cwd=tmp_path,
         env={**os.environ, "PATH": "/nonexistent"},
     ).stdout
     assert "WARNING: bubblewrap (bwrap) is not installed" in blocked and "never run unsandboxed" in blocked
