@@ -17,6 +17,7 @@ import click
 from grader import __version__
 from grader.cli_grading import cache, check, grade_command, stats_command
 from grader.cli_options import (
+    _PROBLEM_FILE,
     _UNSAFE_RUN_CODE,
     _VARIANT_KEY,
     EXIT_USAGE,
@@ -41,20 +42,10 @@ from grader.reporting.schema import (
 from grader.reporting.schema import dump as schema_text
 from grader.reporting.template import render_template
 from grader.reporting.writeup_template import WRITEUP_FORMATS, render_writeup_template
-from grader.service.commands import extend_command, serve_command, submit_command, users_group
+from grader.service.commands import COURSE_ARG, extend_command, serve_command, submit_command, users_group
 
 if TYPE_CHECKING:
     from grader.spec import ProblemSet
-
-
-# -p as the commands that read one problem file take it
-_PROBLEM_FILE = click.option(
-    "-p",
-    "--problems",
-    "problem_file",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -164,7 +155,7 @@ def lti_group() -> None:
 
 
 @lti_group.command(name="rotate-key")
-@click.argument("course_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@COURSE_ARG
 @click.option(
     "--grace-days",
     default=7.0,

@@ -27,6 +27,16 @@ EXIT_EXECUTOR = 4  # the cluster failed: no worker, a refused worker, the schedu
 EXIT_INTERRUPTED = 128  # + the signal's number, as a shell reports a command a signal ended
 
 
+# -p as the commands that read one problem file take it
+_PROBLEM_FILE = click.option(
+    "-p",
+    "--problems",
+    "problem_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+
+
 def _allow_unsafe(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     if value:
         from grader.types.code.sandbox import allow_unsafe_run_code
