@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING
 
 import click
 
+from grader.cli_options import _PROBLEM_FILE
 from grader.core.report import Report, points_value
 from grader.loading import ProblemFileError, load_problem_set, load_submission
+from grader.service.commands import COURSE_ARG, DB_OPTION
 from grader.spec import ProblemSet
 
 if TYPE_CHECKING:
@@ -35,13 +37,7 @@ def hand() -> None:
 
 @hand.command(name="groups")
 @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option(
-    "-p",
-    "--problems",
-    "problem_file",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-)
+@_PROBLEM_FILE
 @click.option("--part", "part_ids", multiple=True, help="Only this part (repeat for several).")
 @click.option(
     "--hand",
@@ -161,9 +157,9 @@ def group_mistakes(part_id: str, groups: list[AnswerGroup], points: float) -> li
 
 
 @hand.command(name="export")
-@click.argument("course_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@COURSE_ARG
 @click.option("-a", "--assignment", required=True, help="The assignment's name (its problem file's).")
-@click.option("--db", "db_url", help="Database URL (default: SQLite in COURSE_DIR/.grader-service/).")
+@DB_OPTION
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write it here.")
 def export_command(course_dir: Path, assignment: str, db_url: str | None, output: Path | None) -> None:
     """The grading service's hand grades of ASSIGNMENT, as a file ``grader grade --hand`` reads."""

@@ -40,7 +40,14 @@ LAYERS: list[tuple[str, ...]] = [
     ("grader.reporting",),
     ("grader.batch",),
     ("grader.service",),
-    ("grader.cli", "grader.cli_commands", "grader.cli_hand", "grader.__main__"),
+    (
+        "grader.cli",
+        "grader.cli_commands",
+        "grader.cli_grading",
+        "grader.cli_options",
+        "grader.cli_hand",
+        "grader.__main__",
+    ),
 ]
 # The math language and the piecewise-linear mathematics know nothing of grading.
 # (grader.clock: the deadlines inside a check, and the count of those that passed.)

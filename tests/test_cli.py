@@ -233,7 +233,7 @@ def test_grader_help_and_version_load_no_command() -> None:
     probe = (
         "import sys; from grader.cli import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "heavy = ('grader.cli_commands', 'grader.engine', 'numpy', 'sympy')\n"
+        "heavy = ('grader.cli_commands', 'grader.cli_grading', 'grader.engine', 'numpy', 'sympy')\n"
         "print(sorted(m for m in heavy if m in sys.modules))"
     )
     shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
@@ -399,7 +399,7 @@ def test_check_of_the_seed_imports_no_sympy() -> None:
 
 
 def test_format_names_are_the_reporters() -> None:
-    from grader.cli_commands import FORMATS
+    from grader.cli_grading import FORMATS
     from grader.reporting.reporters import REPORTERS
 
     assert tuple(sorted(REPORTERS)) == FORMATS
@@ -408,7 +408,7 @@ def test_format_names_are_the_reporters() -> None:
 def test_a_new_format_is_one_line_of_one_list(monkeypatch: pytest.MonkeyPatch) -> None:
     """The reporters, the CLI's --format and the service's exports are all read from
     grader.reporting.formats: a format added there is offered everywhere it says."""
-    from grader.cli_commands import FORMATS as CLI_FORMATS
+    from grader.cli_grading import FORMATS as CLI_FORMATS
     from grader.reporting import formats
     from grader.reporting.reporters import REPORTERS, CsvReporter
     from grader.service import api

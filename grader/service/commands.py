@@ -17,9 +17,38 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 
+# The options and arguments several commands take.
+COURSE_ARG = click.argument("course_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+DB_OPTION = click.option(
+    "--db", "db_url", help="Database URL (default: SQLite in COURSE_DIR/.grader-service/)."
+)
+URL_OPTION = click.option(
+    "--url",
+    envvar="GRADER_SERVER",
+    help="The service's address as students reach it, for the log-in links. Env: GRADER_SERVER.",
+)
+DAYS_OPTION = click.option(
+    "--days",
+    type=click.FloatRange(min=0.01, max=365),
+    default=14.0,
+    show_default=True,
+    help="A link expires after this.",
+)
+
+
+def USER_ARGS(command: Any) -> Any:
+    """COURSE_DIR NAME: the arguments of the commands about one user."""
+    return COURSE_ARG(click.argument("name")(command))
+
+
+TEXT_OR_JSON = click.option(
+    "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+
+
 @click.command(name="serve")
 @click.argument("course_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--db", "db_url", help="Database URL (default: SQLite in COURSE_DIR/.grader-service/).")
+@DB_OPTION
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int, help="0 picks a free port.")
 @click.option(
@@ -197,9 +226,7 @@ EXIT_NOT_GRADED_YET = 3
     show_default=True,
     help="Wait this many seconds for the verdict (0: hand in and return).",
 )
-@click.option(
-    "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@TEXT_OR_JSON
 def submit_command(
     path: Path,
     server: str | None,
@@ -241,24 +268,6 @@ def users_group() -> None:
     """The users of a course served by `grader serve`: add, list, remove, import, links, tokens."""
 
 
-COURSE_ARG = click.argument("course_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-DB_OPTION = click.option(
-    "--db", "db_url", help="Database URL (default: SQLite in COURSE_DIR/.grader-service/)."
-)
-URL_OPTION = click.option(
-    "--url",
-    envvar="GRADER_SERVER",
-    help="The service's address as students reach it, for the log-in links. Env: GRADER_SERVER.",
-)
-DAYS_OPTION = click.option(
-    "--days",
-    type=click.FloatRange(min=0.01, max=365),
-    default=14.0,
-    show_default=True,
-    help="A link expires after this.",
-)
-
-
 def _with_db(course_dir: Path, db_url: str | None, work: Callable[[Session], Any]) -> Any:
     """``work`` in one transaction on the course's database; an AccountError is the command's error."""
     from grader.service.accounts import AccountError
@@ -283,8 +292,7 @@ def _link(url: str | None, secret: str) -> str:
 
 
 @users_group.command(name="add")
-@COURSE_ARG
-@click.argument("name")
+@USER_ARGS
 @click.option("--role", type=click.Choice(["student", "ta", "admin"]), default="student", show_default=True)
 @click.option("--password", is_flag=True, help="Ask for a password (for the web pages).")
 @click.option("--link", is_flag=True, help="Also print a one-time log-in link for the web pages.")
@@ -320,9 +328,7 @@ def users_add(
 @users_group.command(name="list")
 @COURSE_ARG
 @click.option("--removed", is_flag=True, help="Also list removed users.")
-@click.option(
-    "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@TEXT_OR_JSON
 @DB_OPTION
 def users_list(course_dir: Path, removed: bool, output_format: str, db_url: str | None) -> None:
     """List the course's users: name, role, whether they have a password, when added (and removed)."""
@@ -339,8 +345,7 @@ def users_list(course_dir: Path, removed: bool, output_format: str, db_url: str 
 
 
 @users_group.command(name="remove")
-@COURSE_ARG
-@click.argument("name")
+@USER_ARGS
 @DB_OPTION
 def users_remove(course_dir: Path, name: str, db_url: str | None) -> None:
     """Remove user NAME: their tokens, sessions, links and password stop working; every version
@@ -352,8 +357,7 @@ def users_remove(course_dir: Path, name: str, db_url: str | None) -> None:
 
 
 @users_group.command(name="reset-password")
-@COURSE_ARG
-@click.argument("name")
+@USER_ARGS
 @click.option("--none", "no_password", is_flag=True, help="Remove the password (log in by link or token).")
 @DB_OPTION
 def users_reset_password(course_dir: Path, name: str, no_password: bool, db_url: str | None) -> None:
@@ -366,8 +370,7 @@ def users_reset_password(course_dir: Path, name: str, no_password: bool, db_url:
 
 
 @users_group.command(name="new-token")
-@COURSE_ARG
-@click.argument("name")
+@USER_ARGS
 @DB_OPTION
 def users_new_token(course_dir: Path, name: str, db_url: str | None) -> None:
     """Print a new bearer token for NAME (shown once); their older tokens stop working."""
@@ -377,8 +380,7 @@ def users_new_token(course_dir: Path, name: str, db_url: str | None) -> None:
 
 
 @users_group.command(name="link")
-@COURSE_ARG
-@click.argument("name")
+@USER_ARGS
 @URL_OPTION
 @DAYS_OPTION
 @DB_OPTION
@@ -432,11 +434,11 @@ def users_import(
 
 
 @click.command(name="extend")
-@click.argument("course_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@COURSE_ARG
 @click.argument("student")
 @click.argument("assignment")
 @click.argument("until")
-@click.option("--db", "db_url", help="Database URL (default: SQLite in COURSE_DIR/.grader-service/).")
+@DB_OPTION
 def extend_command(course_dir: Path, student: str, assignment: str, until: str, db_url: str | None) -> None:
     """Give STUDENT an extension of ASSIGNMENT until UNTIL.
 

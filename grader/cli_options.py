@@ -1,0 +1,96 @@
+"""What the ``grader`` commands share: their exit codes, the options several of them take
+and reading the problem set they name.
+
+Exit codes: 0 graded, 1 graded but below ``--fail-under``, 2 bad usage or a
+bad problem file (with file and line), 3 the reports or the verdict store cannot be
+written or read, 4 the Dask cluster could not grade (no worker, a worker running
+another grader, the scheduler lost; resumable), 128 + N stopped by signal N.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from grader.loading import ProblemFileError, load_problem_set
+
+if TYPE_CHECKING:
+    from grader.spec import ProblemSet
+
+EXIT_BELOW_THRESHOLD = 1
+EXIT_USAGE = 2
+EXIT_STORAGE = 3  # --out or the verdict store cannot be written or read (disk full, read-only, damaged)
+EXIT_EXECUTOR = 4  # the cluster failed: no worker, a refused worker, the scheduler lost
+EXIT_INTERRUPTED = 128  # + the signal's number, as a shell reports a command a signal ended
+
+
+# -p as the commands that read one problem file take it
+_PROBLEM_FILE = click.option(
+    "-p",
+    "--problems",
+    "problem_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+
+
+def _allow_unsafe(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        from grader.types.code.sandbox import allow_unsafe_run_code
+
+        allow_unsafe_run_code()
+
+
+# Code parts run only in the sandbox; where there is none, this lets a TA run them anyway.
+_UNSAFE_RUN_CODE = click.option(
+    "--unsafe-run-code",
+    is_flag=True,
+    expose_value=False,
+    callback=_allow_unsafe,
+    help="Run code answers without a sandbox where bubblewrap is missing (trusted code only).",
+)
+
+
+# The key each student's variant of a parameterised set is drawn with (grader.variants).
+_VARIANT_KEY = click.option(
+    "--variant-key",
+    envvar="GRADER_VARIANT_KEY",
+    help="The course's secret each student's variant of a problem set with parameters is "
+    "drawn with (keep it from students). Env: GRADER_VARIANT_KEY.",
+)
+
+
+def _variant_key(spec: ProblemSet, key: str | None) -> bytes:
+    """The variant key as bytes; a set with parameters and no key is a usage error."""
+    if spec.parameters and not key:
+        click.echo(
+            f"error: {spec.assignment} gives each student a variant: give the course's key "
+            "(--variant-key or GRADER_VARIANT_KEY)",
+            err=True,
+        )
+        sys.exit(EXIT_USAGE)
+    return (key or "").encode("utf-8")
+
+
+def _student_spec(spec: ProblemSet, student: str, key: str | None) -> ProblemSet:
+    """The student's variant of the set (the set itself without parameters)."""
+    if not spec.parameters:
+        return spec
+    from grader.variants import VariantError
+
+    try:
+        return spec.for_student(student, _variant_key(spec, key))
+    except VariantError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+def _load_spec(path: Path) -> ProblemSet:
+    try:
+        return load_problem_set(path)
+    except ProblemFileError as exc:
+        click.echo(exc.render(), err=True)
+        sys.exit(EXIT_USAGE)
