@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
+from chromium import Chromium, chromium_path
 from click.testing import CliRunner
 
 from grader.cli import main
@@ -284,6 +285,35 @@ def test_stats_per_parameter_value(course: Path) -> None:
     assert row["mean_fraction"] < 1  # the student who copied a peer's numbers
     code, table, _ = _invoke("stats", str(out))
     assert "per parameter value" in table
+
+
+@pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed")
+def test_the_class_dashboard_shows_each_part_per_parameter_value(course: Path) -> None:
+    out = course / "out"
+    args = [
+        "grade",
+        str(course / "class"),
+        "-p",
+        str(course / "set.yaml"),
+        "--variant-key",
+        KEY,
+        "-o",
+        str(out),
+    ]
+    for _ in range(2):  # graded, then every row from the store: the same table
+        code, _, err = _invoke(*args)
+        assert code == 0, err
+        with Chromium() as browser:
+            page = browser.open(out / "index.html")
+            rows = page.evaluate(
+                "Array.from(document.querySelectorAll('#parameter-stats tbody tr'))"
+                ".map((r) => Array.from(r.cells).map((c) => c.innerText))"
+            )
+            assert page.errors == []
+        spec = _read(SET)
+        a_of = {s: spec.for_student(s, KEY.encode()).variant.values["a"] for s in ("s1234567", "s1111111")}  # type: ignore[union-attr]
+        assert ["q2", "a", str(a_of["s1234567"]), "1", "100%"] in rows, rows
+        assert ["q2", "a", str(a_of["s1111111"]), "1", "0%"] in rows, rows  # a peer's numbers copied
 
 
 SHIPPED = Path(__file__).parent.parent / "examples" / "variants" / "variants-relu-conv-softmax.yaml"
