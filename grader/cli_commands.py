@@ -125,9 +125,10 @@ _VARIANT_KEY = click.option(
 )
 
 
-def _variant_key(spec: ProblemSet, key: str | None) -> bytes:
-    """The variant key as bytes; a set with parameters and no key is a usage error."""
-    if spec.parameters and not key:
+def _variant_key(spec: ProblemSet, key: str | None, students: Sequence[str] = ()) -> bytes:
+    """The variant key as bytes; a set with parameters and no key is a usage error, unless
+    every one of ``students`` has a variant pinned in the file (the shipped example's)."""
+    if spec.parameters and not key and not (students and all(s in spec.pinned for s in students)):
         click.echo(
             f"error: {spec.assignment} gives each student a variant: give the course's key "
             "(--variant-key or GRADER_VARIANT_KEY)",
@@ -144,7 +145,7 @@ def _student_spec(spec: ProblemSet, student: str, key: str | None) -> ProblemSet
     from grader.variants import VariantError
 
     try:
-        return spec.for_student(student, _variant_key(spec, key))
+        return spec.for_student(student, _variant_key(spec, key, [student]))
     except VariantError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
@@ -476,7 +477,9 @@ def _grade_assignment(path: Path, spec: ProblemSet, options: GradeOptions) -> in
     reporter = _reporter(options)
     if reporter is None:
         return EXIT_USAGE
-    _variant_key(spec, options.variant_key)
+    if spec.parameters and not options.variant_key:
+        folders = [path] if is_submission_folder(path) else submission_folders(path) if path.is_dir() else []
+        _variant_key(spec, options.variant_key, [folder.resolve().name for folder in folders])
     if options.hand is not None:
         try:
             options = replace(options, hand_grades=load_hand_grades(options.hand, spec))

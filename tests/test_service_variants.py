@@ -13,7 +13,7 @@ import httpx
 import pytest
 from service_server import ROOT, TA_PASSWORD, Server, log_in, make_course, wait_graded
 
-SET = ROOT / "examples" / "variants" / "variants-relu-conv-softmax.yaml"
+SET = ROOT / "problems" / "variants-relu-conv-softmax.yaml"
 ASSIGNMENT = "variants-relu-conv-softmax"
 STUDENTS = ("alice", "bob", "carol", "dave", "erin", "frank")
 

@@ -159,13 +159,17 @@ def _own(part: PartBase, given: GivenAnswer) -> GivenAnswer:
 def _alike(answers: Sequence[GivenAnswer]) -> dict[str | None, list[GivenAnswer]]:
     """The answers by the part they answer, parts defined alike together (variants whose
     values the part does not use), keyed by the first variant of each."""
-    found: list[tuple[PartBase | None, str | None, list[GivenAnswer]]] = []
+    by_object: dict[int, list[GivenAnswer]] = {}  # a variant's answers share its part
     for given in answers:
-        home = next((members for part, _, members in found if part == given.part), None)
+        by_object.setdefault(id(given.part), []).append(given)
+    found: list[tuple[PartBase | None, str | None, list[GivenAnswer]]] = []
+    for members in by_object.values():
+        part = members[0].part
+        home = next((alike for other, _, alike in found if other == part), None)
         if home is None:
-            found.append((given.part, given.variant, [given]))
+            found.append((part, members[0].variant, list(members)))
         else:
-            home.append(given)
+            home.extend(members)
     return {variant: members for _, variant, members in found}
 
 
