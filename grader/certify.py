@@ -199,7 +199,13 @@ def suggest_constraint(block: Parameters, failed: list[Variant], passed: list[Va
         candidates.append(" and ".join(f"{name} != {value}" for value in values))
     for text in candidates:
         try:
-            trial = Parameters.model_validate({"parameters": block.parameters, "where": [*block.where, text]})
+            trial = Parameters.model_validate(
+                {
+                    "parameters": block.parameters,
+                    "where": [*block.where, text],
+                    "scoped_where": block.scoped_where,
+                }
+            )
         except (ValidationError, VariantError):
             continue
         try:

@@ -299,7 +299,9 @@ def _grade_assignment(path: Path, spec: ProblemSet, options: GradeOptions) -> in
     reporter = _reporter(options)
     if reporter is None:
         return EXIT_USAGE
-    _variant_key(spec, options.variant_key)
+    if spec.parameters and not options.variant_key:
+        folders = [path] if is_submission_folder(path) else submission_folders(path) if path.is_dir() else []
+        _variant_key(spec, options.variant_key, [folder.resolve().name for folder in folders])
     if options.hand is not None:
         try:
             options = replace(options, hand_grades=load_hand_grades(options.hand, spec))

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 EXIT_USAGE = 2
 SHOWN_CHARS = 70
 SHOWN_STUDENTS = 6
+VARIANT_KEY = "grader.variant_key"  # the --variant-key, kept in the command's context
 
 
 @click.group(name="hand")
@@ -50,6 +51,14 @@ def hand() -> None:
 @click.option("--json", "as_json", is_flag=True, help="The groups as JSON, for scripts.")
 @click.option(
     "--mistakes", is_flag=True, help="Print a mistakes: entry for each wrong group a TA commented on."
+)
+@click.option(
+    "--variant-key",
+    envvar="GRADER_VARIANT_KEY",
+    expose_value=False,
+    callback=lambda ctx, _, value: ctx.meta.__setitem__(VARIANT_KEY, value),
+    help="The course's secret the students' variants of a set with parameters are drawn with. "
+    "Env: GRADER_VARIANT_KEY.",
 )
 def groups_command(
     path: Path,
@@ -78,12 +87,24 @@ def groups_command(
             f"error: {spec.assignment} has no part {', '.join(unknown)} ({', '.join(parts)})", err=True
         )
         sys.exit(EXIT_USAGE)
+    variant_key = click.get_current_context().meta.get(VARIANT_KEY)
+    if spec.parameters and not variant_key:
+        click.echo(
+            f"error: {spec.assignment} gives each student a variant: give the course's key "
+            "(--variant-key or GRADER_VARIANT_KEY)",
+            err=True,
+        )
+        sys.exit(EXIT_USAGE)
     folders = submission_folders(path)
     if not folders:
         click.echo(f"error: {path} holds no submissions", err=True)
         sys.exit(EXIT_USAGE)
     options = BatchOptions(
-        jobs=jobs, cache=cache, use_cache=cache is not None, hand=book.by_folder() if book else {}
+        jobs=jobs,
+        cache=cache,
+        use_cache=cache is not None,
+        hand=book.by_folder() if book else {},
+        variant_key=(variant_key or "").encode("utf-8"),
     )
     reports = run_batch(spec, path, folders, options).reports
     by_part = class_groups(spec, path, folders, reports, part_ids or tuple(parts))
@@ -103,6 +124,7 @@ def class_groups(
 ) -> dict[str, list[AnswerGroup]]:
     """The answer groups of each part, from the class's reports and answers as handed in."""
     from grader.batch.answer_groups import GivenAnswer, answer_groups
+    from grader.hand.variant_groups import own_part
 
     parts = {address: part for address, _, part in spec.iter_parts()}
     answers = {}
@@ -111,14 +133,22 @@ def class_groups(
         matched = submission.matched_to(parts)
         answers[folder.relative_to(root).as_posix()] = {} if submission.load_error else matched.answers
     found = {}
+    written = spec.raw_parts()
     for part_id in part_ids:
         given = [
-            GivenAnswer(r.folder or "", r.student, result, answers.get(r.folder or "", {}).get(part_id))
+            GivenAnswer(
+                r.folder or "",
+                r.student,
+                result,
+                answers.get(r.folder or "", {}).get(part_id),
+                own_part(spec, part_id, r.variant),
+                r.variant,
+            )
             for r in reports
             for result in r.parts
             if result.id == part_id
         ]
-        found[part_id] = answer_groups(parts[part_id], given)
+        found[part_id] = answer_groups(parts[part_id], given, written=written.get(part_id))
     return found
 
 
@@ -145,6 +175,10 @@ def render_groups(spec: ProblemSet, part_id: str, groups: list[AnswerGroup]) -> 
             lines.append(
                 f"      known slip: {group.misconception.name} (the reference {group.misconception.answer})"
             )
+        elif group.formula is not None:
+            lines.append("      a listed mistake, each in the student's own variant")
+        if group.variant is not None:
+            lines.append(f"      variant {group.variant} only")
         lines.append(f"      {students}")
     return "\n".join(lines) + "\n"
 

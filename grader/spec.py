@@ -43,6 +43,7 @@ from grader.variants import (
     Variant,
     VariantError,
     degenerate,
+    has_question_parameters,
     read_parameters,
     substitute_questions,
 )
@@ -170,9 +171,12 @@ class ProblemSet(Strict):
     def _put_in_variant(cls, data: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
         """A set with ``parameters``: its questions with the variant of the validation's
         context put in (the set as written: a first variant in its formulas only)."""
-        if not isinstance(data, dict) or not data.get("parameters"):
+        if not isinstance(data, dict) or not (data.get("parameters") or has_question_parameters(data)):
             return handler(data)
-        parameters = read_parameters(data)
+        try:
+            parameters = read_parameters(data)
+        except VariantError as exc:
+            raise ValueError(str(exc)) from None
         variant = (info.context or {}).get("variant")
         candidates = [variant] if variant is not None else _first_variants(parameters)
         # The set as written reads its formulas with the first of its variants that fits.
@@ -237,6 +241,8 @@ class ProblemSet(Strict):
         return bool(self.parameters) and self._variant is None
 
     def parameter_block(self) -> Parameters:
+        if self._raw is not None:  # with its questions' own parameters
+            return read_parameters(self._raw)
         return read_parameters({"parameters": self.parameters, "where": self.where, "pinned": self.pinned})
 
     def for_variant(self, variant: Variant) -> ProblemSet:
@@ -298,9 +304,11 @@ def _with_defaults(part: dict[str, Any], defaults: dict[str, Any]) -> dict[str, 
 
 
 def _with_variant(data: dict[str, Any], variant: Variant, given: Variant | None) -> dict[str, Any]:
-    """The raw file with the variant in its questions (in their formulas only, but ``given``)."""
+    """The raw file with the variant in its questions (in their formulas only, but ``given``);
+    its parameters with the questions' own (``q2.k``), so that the set says it has some."""
     return {
         **data,
+        "parameters": read_parameters(data).parameters,
         "questions": substitute_questions(data.get("questions"), variant, prose=given is not None),
     }
 

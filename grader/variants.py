@@ -1,12 +1,14 @@
 """Parameters of a problem set and the variant each student is given (issue 51).
 
-A problem set may declare ``parameters:`` (a name and a domain each) and ``where:``
-constraints between them. A *variant* is one value per parameter. It is put into the
-set's questions before they are read: ``{a}`` in prompts and other prose becomes the
-value, and a parameter's name inside a formula (a reference, a listed mistake, a
-network's target, a shape, a domain, a code part's cases) is replaced in the formula's
-parse tree by the exact value, and the tree written back as text. Nothing is evaluated
-with Python: formulas and constraints go through :mod:`grader.mathlang`.
+A problem set, or one of its questions, may declare ``parameters:`` (a name and a domain
+each) and ``where:`` constraints between them. A question's names are its own: put into that
+question only, and known to the set as ``question.name`` (``q2.k``) in a variant's id and in
+``pinned``; a question's name that is also the set's is refused. A *variant* is one value
+per parameter. It is put into the set's questions before they are read: ``{a}`` in
+prompts and other prose becomes the value, and a parameter's name inside a formula (a
+reference, a listed mistake, a network's target, a shape, a domain, a code part's cases)
+is replaced in the formula's parse tree by the exact value, and the tree written back as
+text. Nothing is evaluated with Python: formulas and constraints go through :mod:`grader.mathlang`.
 
 A student's variant is drawn from an HMAC of the assignment and the student id under
 a secret key, so a re-run, a regrade and a TA see the same one; a TA can pin one.
@@ -32,6 +34,7 @@ from grader.mathlang.parser import dump, parse
 from grader.mathlang.render import to_text
 
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
+SCOPED_NAME = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z][A-Za-z0-9]*$")  # q2.k: a question's parameter
 MAX_PARAMETERS = 12
 MAX_CHOICES = 1000
 MAX_MAGNITUDE = 10**6  # the ends of an integer range, numerators and denominators
@@ -50,6 +53,7 @@ VERBATIM_OF_TYPE = {"code": frozenset({"answer"}), "choice": frozenset({"answer"
 TEXT_OF_TYPE = {"text": frozenset({"answer"})}
 FLOAT_KEYS = frozenset({"rtol", "atol", "points", "time_limit", "epsilon"})
 DIMENSION_KEYS = frozenset({"params", "arrays", "shape", "sizes"})
+QUESTION_BLOCK = ("parameters", "where")  # a question's own parameters: read, then dropped
 PLACEHOLDER = re.compile(r"\{([A-Za-z][A-Za-z0-9]*)\}")
 
 Value = Fraction | str  # a number, or a symbol's name (symbol domains)
@@ -144,17 +148,21 @@ Domain = IntegerDomain | ChoiceDomain | RationalDomain | SymbolListDomain
 
 
 class Parameters(Strict):
-    """The ``parameters:``, ``where:`` and ``pinned:`` of a problem set."""
+    """The ``parameters:``, ``where:`` and ``pinned:`` of a problem set, with its questions'
+    own (``q2.k``, and each question's ``where`` in ``scoped_where``)."""
 
     parameters: dict[str, Domain] = Field(min_length=1, max_length=MAX_PARAMETERS)
     where: tuple[Annotated[str, Field(max_length=MAX_CONSTRAINT_CHARS)], ...] = ()
     pinned: dict[str, dict[str, int | str]] = Field(default_factory=dict)
+    scoped_where: dict[str, tuple[Annotated[str, Field(max_length=MAX_CONSTRAINT_CHARS)], ...]] = Field(
+        default_factory=dict
+    )
 
     @field_validator("parameters")
     @classmethod
     def _names(cls, domains: dict[str, Domain]) -> dict[str, Domain]:
         for name in domains:
-            if not NAME.match(name):
+            if not NAME.match(name) and not SCOPED_NAME.match(name):
                 raise ValueError(f"parameter {name!r}: a name is letters, then letters or digits")
         return domains
 
@@ -165,6 +173,12 @@ class Parameters(Strict):
             unknown = sorted(ast.free_names(tree) - set(self.parameters))
             if unknown:
                 raise ValueError(f"where {text!r}: {', '.join(unknown)} is not a parameter")
+        for question, texts in self.scoped_where.items():
+            known = set(Variant(dict.fromkeys(self.parameters, Fraction(0))).within(question).values)
+            for text in texts:
+                unknown = sorted(ast.free_names(_parse_constraint(text)) - known)
+                if unknown:
+                    raise ValueError(f"{question}: where {text!r}: {', '.join(unknown)} is not a parameter")
         for student, values in self.pinned.items():
             self.variant_of(values, f"pinned variant of {student}")
         return self
@@ -183,6 +197,11 @@ class Parameters(Strict):
         for text in self.where:
             if not _holds(_parse_constraint(text), values):
                 return text
+        for question, texts in self.scoped_where.items():
+            own = Variant(values).within(question).values
+            for text in texts:
+                if not _holds(_parse_constraint(text), own):
+                    return f"{question}: {text}"
         return None
 
     def all_variants(self) -> list[Variant]:
@@ -260,6 +279,13 @@ class Variant:
 
     def text(self, name: str) -> str:
         return str(self.values[name])
+
+    def within(self, question: str) -> Variant:
+        """The values a question sees: the set's, and its own by their short names."""
+        prefix = f"{question}."
+        values = {name: value for name, value in self.values.items() if "." not in name}
+        values |= {name[len(prefix) :]: v for name, v in self.values.items() if name.startswith(prefix)}
+        return Variant(values)
 
 
 def _digest(key: bytes, assignment: str, student: str, attempt: int) -> int:
@@ -390,14 +416,21 @@ class _Putting:
     where: str = ""  # the part being filled, for problems
 
     def question(self, question: dict[str, Any]) -> dict[str, Any]:
-        parts = question.get("parts")
-        if not isinstance(parts, list):
-            return self.part(question, str(question.get("id")))
-        out = {k: self.value(k, v, None, {}) for k, v in question.items() if k != "parts"}
-        out["parts"] = [
-            self.part(p, f"{question.get('id')}.{p.get('id')}") if isinstance(p, dict) else p for p in parts
-        ]
-        return out
+        whole = self.variant
+        self.variant = whole.within(str(question.get("id")))
+        try:
+            question = {k: v for k, v in question.items() if k not in QUESTION_BLOCK}
+            parts = question.get("parts")
+            if not isinstance(parts, list):
+                return self.part(question, str(question.get("id")))
+            out = {k: self.value(k, v, None, {}) for k, v in question.items() if k != "parts"}
+            out["parts"] = [
+                self.part(p, f"{question.get('id')}.{p.get('id')}") if isinstance(p, dict) else p
+                for p in parts
+            ]
+            return out
+        finally:
+            self.variant = whole
 
     def part(self, part: dict[str, Any], where: str) -> dict[str, Any]:
         part_type = str(part.get("type"))
@@ -587,12 +620,48 @@ def variants_to_check(parameters: Parameters, sample: int, key: bytes = b"valida
 
 
 def read_parameters(data: Mapping[str, Any]) -> Parameters:
-    """The parameter block of a raw problem file (``parameters``, ``where``, ``pinned``)."""
+    """The parameter block of a raw problem file (``parameters``, ``where``, ``pinned``), with
+    its questions' own parameters as ``question.name``."""
     block = {k: data[k] for k in ("parameters", "where", "pinned") if k in data}
+    scoped = question_parameters(data.get("questions"), block.get("parameters"))
+    if scoped:
+        block["parameters"] = {**(block.get("parameters") or {}), **scoped[0]}
+        block["scoped_where"] = scoped[1]
     try:
         return Parameters.model_validate(block)
     except ValidationError as exc:
         raise VariantError("; ".join(_one_error(e) for e in exc.errors())) from None
+
+
+def has_question_parameters(data: Mapping[str, Any]) -> bool:
+    questions = data.get("questions")
+    return isinstance(questions, list) and any(
+        isinstance(q, dict) and any(k in q for k in QUESTION_BLOCK) for q in questions
+    )
+
+
+def question_parameters(questions: Any, shared: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The questions' own ``parameters`` (as ``question.name``) and ``where`` of a raw file;
+    None when no question declares any. A name the set declares too is refused."""
+    domains: dict[str, Any] = {}
+    where: dict[str, Any] = {}
+    for question in questions if isinstance(questions, list) else []:
+        if not isinstance(question, dict) or not any(k in question for k in QUESTION_BLOCK):
+            continue
+        qid = str(question.get("id"))
+        own = question.get("parameters")
+        if not isinstance(own, dict) or not own:
+            raise VariantError(f"{qid}: a question's where needs its parameters: (a name and a domain each)")
+        for name, domain in own.items():
+            if isinstance(shared, dict) and name in shared:
+                raise VariantError(
+                    f"{qid}: parameter {name!r} is also the set's: rename one "
+                    "(a question's names are its own)"
+                )
+            domains[f"{qid}.{name}"] = domain
+        texts = question.get("where", ())
+        where[qid] = tuple(texts) if isinstance(texts, list | tuple) else (texts,)
+    return (domains, where) if domains else None
 
 
 def _one_error(error: Any) -> str:

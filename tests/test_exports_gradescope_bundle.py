@@ -130,8 +130,8 @@ def test_a_bad_problem_set_is_refused_before_bundling(tmp_path: Path) -> None:
     assert not (tmp_path / "a.zip").exists()
 
 
-VARIANTS = ROOT / "examples" / "variants" / "variants-relu-conv-softmax.yaml"
-VARIANT_SHEETS = ROOT / "examples" / "variants" / "submissions" / "variants-relu-conv-softmax"
+VARIANTS = ROOT / "problems" / "variants-relu-conv-softmax.yaml"
+VARIANT_SHEETS = ROOT / "submissions" / "variants-relu-conv-softmax"
 
 
 @pytest.fixture(scope="module")

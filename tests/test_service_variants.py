@@ -13,7 +13,7 @@ import httpx
 import pytest
 from service_server import ROOT, TA_PASSWORD, Server, log_in, make_course, wait_graded
 
-SET = ROOT / "examples" / "variants" / "variants-relu-conv-softmax.yaml"
+SET = ROOT / "problems" / "variants-relu-conv-softmax.yaml"
 ASSIGNMENT = "variants-relu-conv-softmax"
 STUDENTS = ("alice", "bob", "carol", "dave", "erin", "frank")
 
@@ -140,3 +140,22 @@ def test_each_student_is_shown_and_graded_against_their_own_variant(server: Serv
     assert "Per parameter value" in dashboard
     row = f"<td>q3</td><td>u</td><td>{mine['u']}</td><td class='num'>1</td><td class='num'>0%</td>"
     assert row in dashboard
+
+
+def test_a_listed_mistake_is_one_answer_group_across_variants(server: Server) -> None:
+    """Two students of different variants give the listed mistake (the second entry) in their
+    own numbers: one group for the TA, shown as the mistake in the parameters."""
+    chosen = two_variants(server)
+    for name, v in chosen.items():
+        with server.client(name) as student:
+            wrong = Fraction(v["v"], v["u"] + v["v"])
+            sent = student.post(
+                f"/api/v1/assignments/{ASSIGNMENT}/submissions",
+                files={"file": ("answers.yaml", answers(v, softmax=wrong))},
+            ).json()["id"]
+            wait_graded(student, sent)
+    with server.client("ta") as ta:
+        groups = ta.get(f"/api/v1/assignments/{ASSIGNMENT}/parts/q3/groups").json()["groups"]
+    wrong_groups = [g for g in groups if g["kind"] == "wrong"]
+    assert [(g["answer"], sorted(g["students"])) for g in wrong_groups] == [("v/(u + v)", sorted(chosen))]
+    assert "variant" not in wrong_groups[0]

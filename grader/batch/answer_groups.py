@@ -15,6 +15,11 @@ answers no one else gave after.
 
 Each wrong group says which known slip of the reference it is, when it is one
 (:mod:`grader.hand.misconceptions`).
+
+In a set with parameters each answer is read against its student's own variant: wrong
+answers that are the same listed mistake or known slip there are one group across
+variants, shown as the formula of the parameters (:mod:`grader.hand.variant_groups`);
+any other answer is grouped only with answers to a part defined alike.
 """
 
 from __future__ import annotations
@@ -22,8 +27,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from grader.core.parts import PartBase
@@ -31,6 +36,7 @@ from grader.core.report import PartResult
 from grader.core.verdict import Status
 from grader.engine import is_auto_graded, same_answer
 from grader.hand.misconceptions import Misconception, identify, mistakes_snippet
+from grader.hand.variant_groups import relation
 from grader.reporting.grouping import normalised_text
 from grader.reporting.stats import key_by_meaning
 from grader.types import ANSWER_TYPES
@@ -51,6 +57,8 @@ class GivenAnswer:
     student: str
     result: PartResult
     answer: Any  # as handed in (None when blank)
+    part: PartBase | None = None  # the part in the student's variant (a set with parameters)
+    variant: str | None = None  # that variant's id
 
 
 @dataclass
@@ -60,11 +68,14 @@ class AnswerGroup:
     members: list[GivenAnswer] = field(default_factory=list)
     proven: bool = True  # every member shown equal to the first (or the same text)
     misconception: Misconception | None = None
+    variant: str | None = None  # the one variant whose answers these are (a set with parameters)
+    formula: Any = None  # a group across variants: its answer as a formula of the parameters
 
     @property
     def id(self) -> str:
         """Stable while the group's first answer and kind stay: what a TA's grade names."""
-        return hashlib.sha256(f"{self.kind}\n{self.answer}".encode()).hexdigest()[:12]
+        within = f"\n{self.variant}" if self.variant is not None else ""
+        return hashlib.sha256(f"{self.kind}\n{self.answer}{within}".encode()).hexdigest()[:12]
 
     @property
     def graded(self) -> int:
@@ -82,24 +93,36 @@ class AnswerGroup:
         if self.misconception is not None:
             data["misconception"] = self.misconception.name
             data["as_reference"] = self.misconception.answer
+        if self.variant is not None:
+            data["variant"] = self.variant
         return data
 
 
-def answer_groups(part: PartBase, answers: Sequence[GivenAnswer], *, mine: bool = True) -> list[AnswerGroup]:
+def answer_groups(
+    part: PartBase,
+    answers: Sequence[GivenAnswer],
+    *,
+    mine: bool = True,
+    written: Mapping[str, Any] | None = None,
+) -> list[AnswerGroup]:
     """The groups of one part's answers, in the order a TA should grade them. ``mine``:
-    look for the known slip of each wrong group."""
+    look for the known slip of each wrong group. ``written``: the part as the file writes
+    it, in a set with parameters (its mistakes as formulas of the parameters)."""
     blank = [a for a in answers if a.result.status is Status.MISSING]
-    given = [a for a in answers if a.result.status is not Status.MISSING]
+    given = [_own(part, a) for a in answers if a.result.status is not Status.MISSING]
+    varied = len(_alike(given)) > 1
+    mine = mine and _outputs_matcher(part) is None  # a slip is found by running it: not for code
     if not is_auto_graded(part):
         groups = _text_groups(given)
     else:
         groups = _by_text("invalid", [a for a in given if a.result.auto_status is Status.INVALID])
-        groups += _wrong_groups(part, [a for a in given if a.result.auto_status in WRONG])
+        wrong = [a for a in given if a.result.auto_status in WRONG]
+        groups += _across_variants(wrong, written, mine) if varied else _wrong_groups(part, wrong)
         groups += _by_text("error", [a for a in given if a.result.auto_status is Status.ERROR])
         right = [a for a in given if a.result.auto_status is Status.CORRECT]
         if right:
             groups.append(AnswerGroup("correct", _shown(right[0]), right))
-        if mine and _outputs_matcher(part) is None:  # a slip is found by running it: not for code
+        if mine and not varied:
             for group in groups:
                 if group.kind == "wrong":
                     group.misconception = identify(part, group.members[0].answer)
@@ -115,13 +138,65 @@ def _shown(given: GivenAnswer) -> str:
 
 
 def _by_text(kind: str, answers: Sequence[GivenAnswer]) -> list[AnswerGroup]:
-    groups: dict[str, AnswerGroup] = {}
-    for given in answers:
-        key = normalised_text(_shown(given))
-        if key not in groups:
-            groups[key] = AnswerGroup(kind, _shown(given))
-        groups[key].members.append(given)
+    """Alike texts, within answers to a part defined alike (in a set with parameters: the
+    same text can mean another thing in another variant)."""
+    groups: dict[tuple[int, str], AnswerGroup] = {}
+    alike = _alike(answers)
+    for index, (variant, members) in enumerate(alike.items()):
+        for given in members:
+            key = (index, normalised_text(_shown(given)))
+            if key not in groups:
+                groups[key] = AnswerGroup(kind, _shown(given), variant=variant if len(alike) > 1 else None)
+            groups[key].members.append(given)
     return list(groups.values())
+
+
+def _own(part: PartBase, given: GivenAnswer) -> GivenAnswer:
+    """The answer with the part it answers (its variant's, else ``part``)."""
+    return given if given.part is not None else replace(given, part=part)
+
+
+def _alike(answers: Sequence[GivenAnswer]) -> dict[str | None, list[GivenAnswer]]:
+    """The answers by the part they answer, parts defined alike together (variants whose
+    values the part does not use), keyed by the first variant of each."""
+    by_object: dict[int, list[GivenAnswer]] = {}  # a variant's answers share its part
+    for given in answers:
+        by_object.setdefault(id(given.part), []).append(given)
+    found: list[tuple[PartBase | None, str | None, list[GivenAnswer]]] = []
+    for members in by_object.values():
+        part = members[0].part
+        home = next((alike for other, _, alike in found if other == part), None)
+        if home is None:
+            found.append((part, members[0].variant, list(members)))
+        else:
+            home.extend(members)
+    return {variant: members for _, variant, members in found}
+
+
+def _across_variants(
+    answers: Sequence[GivenAnswer], written: Mapping[str, Any] | None, mine: bool
+) -> list[AnswerGroup]:
+    """Wrong answers to several variants: grouped by meaning within a variant, then the
+    groups that are the same listed mistake or known slip in their own variants joined."""
+    joined: dict[str, AnswerGroup] = {}
+    groups: list[AnswerGroup] = []
+    for variant, members in _alike(answers).items():
+        part = members[0].part
+        assert part is not None  # set by _own
+        for group in _wrong_groups(part, members):
+            related = relation(part, group.members[0].answer, written, slips=mine)
+            if related is None:
+                group.variant = variant
+                groups.append(group)
+                continue
+            home = joined.get(related.key)
+            if home is None:
+                home = joined[related.key] = AnswerGroup(
+                    "wrong", related.shown, misconception=related.misconception, formula=related.formula
+                )
+                groups.append(home)
+            home.members.extend(group.members)
+    return sorted(groups, key=lambda g: -len(g.members))
 
 
 def _text_groups(answers: Sequence[GivenAnswer]) -> list[AnswerGroup]:
@@ -194,4 +269,8 @@ def mistakes_entry(part_id: str, group: AnswerGroup, points: float) -> str | Non
     if not feedback:
         return None
     score = marks[0].points / points if marks and points else 0.0
+    if group.formula is not None:  # a group across variants: the slip in the parameters
+        return mistakes_snippet(part_id, group.formula, feedback, score)
+    if group.variant is not None:  # one variant's numbers would be wrong in every other
+        return None
     return mistakes_snippet(part_id, group.members[0].answer, feedback, score)

@@ -31,7 +31,7 @@ from grader.reporting.dashboard import dashboard_pieces
 from grader.reporting.escape import csv_cell
 from grader.reporting.handmarks import HAND_REVIEW_FLAG
 from grader.reporting.reporters import gradebook_cells, gradebook_header, gradebook_points, name_clashes
-from grader.reporting.stats import ClassTally
+from grader.reporting.stats import ClassTally, parameter_stats
 from grader.spec import ProblemSet
 
 
@@ -156,7 +156,8 @@ def write_class_dashboard(
     """``out/index.html``: the class dashboard of the tallied rows, linking ``<stem>.html``
     (``students``: each one's row of the students' table)."""
     pages = [f"{stem}.html" for stem in stems]
-    write_if_changed(out / DASHBOARD, dashboard_pieces(tally, pages, students, spec=spec))
+    by_value = parameter_stats(tally.ordered())  # a set with parameters: as ``grader stats`` shows them
+    write_if_changed(out / DASHBOARD, dashboard_pieces(tally, pages, students, spec=spec, by_value=by_value))
 
 
 def merged_gradebook(before: Gradebook | None, reports: Sequence[Report]) -> Gradebook | None:

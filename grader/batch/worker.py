@@ -363,9 +363,10 @@ def write_here(out: Path, graded: Graded) -> None:
 
 
 def student_variant(spec: ProblemSet, student: str, key: bytes) -> ProblemSet:
-    """The student's variant of a parameterised set; without a key, the set as written (which
-    the engine refuses to grade: never against another student's numbers)."""
-    if not spec.parameters or not key:
+    """The student's variant of a parameterised set; without a key, the variant pinned for the
+    student, else the set as written (which the engine refuses to grade: never against another
+    student's numbers)."""
+    if not spec.parameters or (not key and student not in spec.pinned):
         return spec
     try:
         return spec.for_student(student, key)

@@ -88,6 +88,7 @@ class SheetRow:
     statuses: tuple[Status, ...]
     scores: tuple[float, ...]
     notes: dict[int, PartNote] = field(default_factory=dict)  # by position in ``ids``
+    variant: str | None = None  # the variant graded, in a set with parameters (``a=3,k=5``)
 
     def counts(self) -> dict[str, int]:
         """Parts per status (every status present, as ``Report.counts``)."""
@@ -162,6 +163,7 @@ class RowMaker:
             tuple(p.status for p in parts),
             tuple(p.score for p in parts),
             notes,
+            report.variant,
         )
 
     def _share(self, values: _Shared) -> _Shared:

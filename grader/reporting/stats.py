@@ -173,23 +173,30 @@ class ParameterValueStats:
         }
 
 
-def parameter_stats(reports: Sequence[Report]) -> list[ParameterValueStats]:
+def parameter_stats(reports: Sequence[Report | SheetRow]) -> list[ParameterValueStats]:
     """Each part's mean score per value of each parameter (is it harder when a is even?), from
-    the variant ids the reports carry (``a=3,b=1/2``); empty when none carries one."""
+    the variant ids the reports (or their summary rows) carry (``a=3,b=1/2``); empty when none
+    carries one."""
     fractions: dict[tuple[str, str, str], list[float]] = {}
     for report in reports:
         if report.variant is None:
             continue
         values = [pair.split("=", 1) for pair in report.variant.split(",") if "=" in pair]
-        for part in report.parts:
-            if part.max_score <= 0:
+        for part_id, score, max_score in _part_scores(report):
+            if max_score <= 0:
                 continue
             for name, value in values:
-                fractions.setdefault((part.id, name, value), []).append(part.score / part.max_score)
+                fractions.setdefault((part_id, name, value), []).append(score / max_score)
     return [
         ParameterValueStats(part, name, value, len(found), statistics.fmean(found))
         for (part, name, value), found in sorted(fractions.items(), key=_parameter_order)
     ]
+
+
+def _part_scores(report: Report | SheetRow) -> Iterable[tuple[str, float, float]]:
+    if isinstance(report, SheetRow):
+        return zip(report.ids, report.scores, report.max_scores, strict=True)
+    return ((part.id, part.score, part.max_score) for part in report.parts)
 
 
 def _parameter_order(item: tuple[tuple[str, str, str], list[float]]) -> tuple[str, str, float, str]:

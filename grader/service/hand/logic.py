@@ -22,6 +22,7 @@ from grader.core.submission import Submission as ReadSubmission
 from grader.hand import HandGrade, answer_digests, apply_hand_grades, without_hand_grades
 from grader.hand.apply import auto_pin
 from grader.hand.book import entry_problems
+from grader.hand.variant_groups import own_part
 from grader.reporting.escape import csv_cell
 from grader.service import counting
 from grader.service.api import latest_verdict
@@ -317,6 +318,7 @@ def part_groups(
 ) -> tuple[list[AnswerGroup], dict[str, int]]:
     """The part's answer groups over the counted versions, and each student's grade version."""
     part = part_of(loaded, part_id)
+    spec = loaded.spec
     given = []
     for user, submission, report in graded_submissions(db, loaded):
         result = next((r for r in report.parts if r.id == part_id), None)
@@ -325,7 +327,10 @@ def part_groups(
         read = read_answers(submission, user.name)
         matched = read.matched_to(address for address, _, _ in loaded.spec.iter_parts())
         answer = None if read.load_error else matched.answers.get(part_id)
-        given.append(GivenAnswer(user.name, user.name, result, answer))
+        variant = report.variant
+        given.append(
+            GivenAnswer(user.name, user.name, result, answer, own_part(spec, part_id, variant), variant)
+        )
     versions = {
         name: version
         for name, version in db.execute(
@@ -334,7 +339,7 @@ def part_groups(
             .where(HandGradeRow.assignment_id == loaded.id, HandGradeRow.part == part_id)
         ).all()
     }
-    return answer_groups(part, given), versions
+    return answer_groups(part, given, written=spec.raw_parts().get(part_id)), versions
 
 
 def group_grades(db: Session, loaded: LoadedAssignment, part_id: str) -> dict[str, dict[str, Any]]:

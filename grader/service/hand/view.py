@@ -274,6 +274,10 @@ class GradingView:
             if group.misconception
             else ""
         )
+        if group.formula is not None:  # a slip shared across variants (a set with parameters)
+            slip += f"<p class='slip'>In each student's own variant: <code>{escape(group.answer)}</code></p>"
+        elif group.variant is not None:
+            slip += f"<p class='slip'>Variant {escape(group.variant)} only</p>"
         return (
             f"<section class='group' id='group-{group.id}'>"
             f"<h2>{escape(group.kind)} · {counted(len(group.members), 'answer')}</h2>"
