@@ -372,6 +372,37 @@ def test_the_course_yaml_of_docs_service_md_a_term_step_by_step_loads() -> None:
     assert hw2.canvas is not None and hw2.canvas.id == 4242
 
 
+def test_the_roster_step_of_docs_service_md_a_term_step_by_step_runs(tmp_path: Path) -> None:
+    """Issue 49's "Done when": the walk-through's commands for the class (a TA, the roster
+    imported with one-time log-in links, the list, a new link) run as written."""
+    docs = (Path(__file__).parent.parent / "docs" / "service.md").read_text()
+    step = docs[docs.index("**2. The class: the roster and log-in links.**") :]
+    block = step[step.index("```bash\n") + len("```bash\n") : step.index("```\n", step.index("```bash"))]
+    commands = [line.split("#")[0].split() for line in block.splitlines() if line.startswith("grader ")]
+    assert [c[1:3] for c in commands] == [
+        ["users", "add"],
+        ["users", "import"],
+        ["users", "list"],
+        ["users", "link"],
+        ["serve", "course/"],
+    ]
+    course = make_course(tmp_path / "course", None, students=())
+    (tmp_path / "roster.csv").write_text("name,email\ns1234567,ann@uni.example\ns7654321,ben@uni.example\n")
+    here = {"course/": str(course.folder), "roster.csv": str(tmp_path / "roster.csv")}
+    here["links.csv"] = str(tmp_path / "links.csv")
+    outputs = []
+    for command in commands[:-1]:  # all but serve
+        result = CliRunner().invoke(main, [here.get(word, word) for word in command[1:]])
+        assert result.exit_code == 0, (command, result.output)
+        outputs.append(result.output)
+    assert "2 students added" in outputs[1]
+    links = list(csv.DictReader((tmp_path / "links.csv").open()))
+    assert [row["name"] for row in links] == ["s1234567", "s7654321"]
+    assert all(row["link"].startswith("https://grader.example.edu/login/link/") for row in links)
+    assert "ta-anna" in outputs[2] and "s7654321" in outputs[2]
+    assert outputs[3].startswith("https://grader.example.edu/login/link/")
+
+
 def test_the_lms_score_is_the_score_after_the_late_penalty() -> None:
     due = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
     report = Report("term", "alice", [PartResult("q1", Status.CORRECT, 10.0, 10.0, type="number")])
