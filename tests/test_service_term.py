@@ -343,12 +343,16 @@ def _waiting_read_back(pages: httpx.Client, submission: int) -> str:
     """The waiting page's "How your answers were read", once its check has run."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        page = pages.get(f"/submissions/{submission}").text
+        response = pages.get(f"/submissions/{submission}")
+        if response.status_code == 429:  # as a browser reloading: wait when told to
+            time.sleep(float(response.headers["retry-after"]))
+            continue
+        page = response.text
         assert "waiting for the verdict" in page, page  # still queued: grading is paused
         found = re.search(r"<section class='part' id='read-back'>.*?<pre[^>]*>(.*?)</pre>", page, re.S)
         if found:
             return page
-        time.sleep(0.3)
+        time.sleep(1)
     raise AssertionError("the waiting page never showed how the answers were read")
 
 
