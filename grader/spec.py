@@ -291,11 +291,17 @@ class ProblemSet(Strict):
         return sum(p.points for _, _, p in self.iter_parts())
 
 
+# A code part compares floating-point outputs: its own tolerances (rtol 1e-6, atol 1e-8) hold
+# unless the part sets others; a set's ``defaults`` tolerances are for answers written by hand.
+_OWN_DEFAULTS = {"code": frozenset({"rtol", "atol"})}
+
+
 def _with_defaults(part: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
     answer_type = ANSWER_TYPES.get(str(part.get("type")))
+    kept = _OWN_DEFAULTS.get(str(part.get("type")), frozenset())
     merged = dict(part)
     for key, value in defaults.items():
-        if value is None or key in merged:
+        if value is None or key in merged or key in kept:
             continue
         if answer_type is not None and key not in answer_type.part.model_fields:
             continue  # strict_shape is for arrays only

@@ -75,6 +75,26 @@ def test_check_writes_back_how_each_answer_was_read(course: Path) -> None:
     assert "(answers.yaml:2)" in out  # where q1 was written
 
 
+def test_check_writes_a_decimal_back_as_a_decimal(tmp_path: Path) -> None:
+    """Issue 49 item 12: ``0.6652`` reads back as ``0.6652``, not ``1663/2500``; in a number, a
+    formula and an array alike, and a fraction the student wrote stays a fraction."""
+    (tmp_path / "hw.yaml").write_text(
+        "assignment: hw\nquestions:\n"
+        "  - {id: q1, type: number, answer: 0.6652}\n"
+        "  - {id: q2, type: expression, symbols: [x], answer: 0.5*x + 1}\n"
+        "  - {id: q3, type: array, answer: [0.25, 1.5]}\n"
+        "  - {id: q4, type: number, answer: 2/3}\n"
+    )
+    answers = "answers:\n  q1: 0.6652\n  q2: 0.5*x + 1.25\n  q3: [0.25, 1.5e-3]\n  q4: 2/3\n"
+    folder = student(tmp_path, answers)
+    code, out, _ = run("check", folder, "-p", str(tmp_path / "hw.yaml"))
+    assert code == 0, out
+    assert "read as  0.6652\n" in out and "1663/2500" not in out
+    assert "read as  0.5*x + 1.25" in out and "5/4" not in out
+    assert "read as  [0.25, 0.0015]" in out
+    assert "read as  2/3" in out
+
+
 def test_check_shows_a_verdict_only_for_visible_parts(course: Path) -> None:
     folder = student(course, "answers:\n  q1: x/2\n  q2: 13\n  q3: A\n")
     code, out, _ = run("check", folder, "-p", str(course / "hw.yaml"))
@@ -124,7 +144,7 @@ def test_check_finds_the_problem_set_from_the_environment(course: Path, tmp_path
         (r"w_0 + \theta_{1}", "w_0 + theta_1", r"w_{0} + \theta_{1}"),
         ("W^T x", "W^T x", r"W^{\top} x"),
         (r"\sqrt{x} + |x|", "sqrt(x) + abs(x)", r"\sqrt{x} + \left|x\right|"),
-        ("0.25 x", "1/4 x", "0.25 x"),
+        ("0.25 x", "0.25 x", "0.25 x"),
         (
             r"\begin{bmatrix} 1 & 2 \\ 3 & 4 \end{bmatrix}",
             "[1, 2; 3, 4]",

@@ -221,6 +221,26 @@ def test_wrong_variants_of_the_seed_code_get_their_feedback(tmp_path: Path) -> N
 
 
 @needs_sandbox
+def test_a_sets_default_tolerance_does_not_tighten_a_code_part(tmp_path: Path) -> None:
+    """Issue 49 item 12: ``defaults: {rtol: 1e-9}`` (for answers written by hand) leaves a code
+    part its own tolerance (rtol 1e-6, atol 1e-8): a sum taken in another order, off by 1e-8
+    relatively, is correct; a part that sets its own rtol keeps it."""
+    problems = tmp_path / "code.yaml"
+    part = "    type: code\n    entry: total\n    inputs: {x: {shape: [4], range: [1, 2]}}\n"
+    part += "    answer: |\n      def total(x):\n          return x.sum()\n"
+    problems.write_text(
+        "assignment: code-tolerance\ndefaults: {rtol: 1.0e-9}\nquestions:\n"
+        f"  - id: own\n{part}  - id: strict\n    rtol: 1.0e-9\n{part}"
+    )
+    spec = load_problem_set(problems)
+    assert [(p.rtol, p.atol) for _, _, p in spec.iter_parts()] == [(1e-6, 1e-8), (1e-9, 1e-8)]
+    near = "def total(x):\n    return x.sum() * (1 + 1e-8)\n"
+    report = _grade_folder(_submission(tmp_path, "ann", {"own": near, "strict": near}), problems)
+    assert _by_id(report)["own"]["status"] == "correct"
+    assert _by_id(report)["strict"]["status"] == "incorrect"
+
+
+@needs_sandbox
 def test_answers_from_a_python_file_of_the_submission(tmp_path: Path) -> None:
     problems = _numpy_set(tmp_path)
     folder = _submission(

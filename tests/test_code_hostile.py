@@ -51,10 +51,15 @@ def _attacks(tmp_path: Path) -> dict[str, tuple[str, str, str]]:
     return {
         "infinite-loop": (
             "def double(x):\n    while True:\n        pass",
-            "error",
+            "incorrect",  # the student's code, not the grader, ran out of time (issue 49 item 12)
+            f"did not finish within {TIME_LIMIT:g} s (the part's time limit)",
+        ),
+        # stopped by its job's wall clock: as root the runner may signal the job's user (CAP_KILL)
+        "sleep-forever": (
+            "import time\ndef double(x):\n    time.sleep(10**6)",
+            "incorrect",
             f"did not finish within {TIME_LIMIT:g} s",
         ),
-        "sleep-forever": ("import time\ndef double(x):\n    time.sleep(10**6)", "error", "did not finish"),
         "fork-bomb": ("import os\ndef double(x):\n    while True:\n        os.fork()", "*", ""),
         "memory-bomb": ("def double(x):\n    return bytearray(10**10)", "incorrect", "more than 256 MiB"),
         "gigabyte-of-output": (

@@ -171,3 +171,6 @@ def test_the_formats_reference_says_moodle_grades_count_hand_points() -> None:
     text = " ".join((ROOT / "docs" / "formats.md").read_text(encoding="utf-8").split())
     assert "hand-graded points are entered in the LMS" not in text
     assert "The grade is the report's points, hand-graded ones included" in text
+    ci = " ".join((ROOT / "docs" / "ci.md").read_text(encoding="utf-8").split())
+    assert "The exported grade is the auto-graded points" not in ci
+    assert "exported grade is the report's points, hand-graded ones included" in ci

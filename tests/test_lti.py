@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
@@ -704,6 +705,41 @@ def test_the_lms_roster_names_students_in_the_canvas_export(lms: Lms) -> None:
     assert rows["Jack Example"]["SIS User ID"] == "s7654321" and rows["Jack Example"][QUIZ] == "3"
     assert rows["Alice Example"]["SIS User ID"] == "s1111111"  # matched by her e-mail's name
     assert "Jack From The CSV" not in export.text  # the LMS's roster replaces roster.csv
+
+
+def test_the_lti_pages_show_times_in_the_courses_zone_with_utc_on_hover(lms: Lms) -> None:
+    """Issue 49 item 4: the deep-linking picker's due and the LMS page's "Roster fetched" are
+    in the course's time zone (course.yaml's timezone), with UTC on hover, as every page."""
+    course_yaml = lms.server.course.folder / "course.yaml"
+    try:
+        course_yaml.write_text(
+            f"timezone: Europe/Berlin\nassignments:\n  {QUIZ}: {{due: 2030-01-15T17:00:00+00:00}}\n"
+        )
+        lms.platform.deep_linking = True
+        lms.platform.allowed_scopes.add(SCOPE_ROSTER)  # the launch names the roster service
+
+        def picker() -> str | None:
+            with browser(lms) as client:
+                text = launch(lms, "dave", client).text
+            return text if "2030-01-15 18:00 CET" in text else None
+
+        shown = eventually(picker, "the due in the course's zone on the picker")
+        assert "title='2030-01-15 17:00 UTC'" in shown and "17:00 UTC</td>" not in shown
+        lms.platform.deep_linking = False
+        lms.platform.custom["assignment"] = QUIZ
+        student(lms, "zoe")[1].close()  # her launch names the LMS course and its roster
+        with httpx.Client(base_url=lms.server.url, timeout=30) as ta:
+            log_in(ta, "ta", lms.server.course.passwords["ta"])
+            page = ta.get("/ta/lms")
+            action, fields = next(f for f in PageForms(page.text).forms if f[0] == "/ta/lms/roster")
+            assert ta.post(action, data=fields, follow_redirects=True).status_code == 200
+            text = ta.get("/ta/lms").text
+        fetched = text.split("Roster fetched", 1)[1]
+        assert re.search(
+            r"<time datetime='[^']+' title='[\d-]+ [\d:]+ UTC'>[\d-]+ [\d:]+ CET</time>", fetched
+        )
+    finally:
+        course_yaml.unlink(missing_ok=True)
 
 
 def test_a_roster_member_cannot_take_another_students_row(lms: Lms) -> None:

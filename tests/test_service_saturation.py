@@ -11,7 +11,7 @@ from pathlib import Path
 import anyio
 import anyio.to_thread
 import httpx
-from service_server import Course, Server, make_course
+from service_server import Course, Server, make_course, wait_graded
 
 from grader.service.app import saturated
 from grader.service.service import Service
@@ -73,8 +73,27 @@ def test_nine_sleeping_checks_of_one_student_stall_nobody(tmp_path: Path) -> Non
             assert int(answer.headers["retry-after"]) >= 1
         else:
             (part,) = answer.json()["parts"]
-            assert part["verdict"]["status"] == "error", part  # stopped at its time limit
+            # stopped at its time limit: the student's code's doing, not the grader's (issue 49 item 12)
+            assert part["verdict"]["status"] == "incorrect", part
+            assert f"did not finish within {TIME_LIMIT} s" in part["verdict"]["feedback"], part
     assert after.status_code == 200 and after.json()["status"] == "ok" and after.json()["saturated"] == {}
+
+
+def test_a_handed_in_infinite_loop_is_incorrect_for_the_student_and_the_ta(tmp_path: Path) -> None:
+    """Issue 49 item 12: code that never ends is the student's fault: ``incorrect``, "did not
+    finish within 4 s" (the part's time limit), for the student and in the TA's gradebook."""
+    course = slow_course(tmp_path)
+    looping = {"answers": {"code": "def f(x):\n    while True:\n        pass\n"}}
+    with Server(course, 1) as server, server.client("alice") as alice, server.client("ta") as ta:
+        sent = alice.post("/api/v1/assignments/slow/submissions", json=looping)
+        assert sent.status_code == 202, sent.text
+        graded = wait_graded(alice, sent.json()["id"])
+        book = ta.get("/api/v1/assignments/slow/export", params={"format": "json"})
+    (part,) = graded["report"]["parts"]
+    assert part["status"] == "incorrect", part
+    assert f"did not finish within {TIME_LIMIT} s (the part's time limit)" in part["feedback"], part
+    assert book.status_code == 200, book.text
+    assert "error" not in book.text and "a TA should look" not in book.text, book.text
 
 
 def test_a_student_has_a_bounded_number_of_hand_ins_in_flight(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import io
 import json
 import re
 import textwrap
+import time
 import zoneinfo
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ from click.testing import CliRunner
 from service_server import Course, Server, make_course, wait_graded
 from service_server import log_in as form_log_in
 from sqlalchemy import select
+from test_service_api import grading_paused
 from test_service_browser import log_in, wait_for
 
 from grader.cli import main
@@ -337,6 +339,51 @@ def test_the_form_shows_unreadable_answers_of_hidden_parts_on_check_and_after_a_
     assert html.unescape(read_back.group(1)).splitlines()[1:] == via_api["text"].splitlines()[1:]
 
 
+def _waiting_read_back(pages: httpx.Client, submission: int) -> str:
+    """The waiting page's "How your answers were read", once its check has run."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        response = pages.get(f"/submissions/{submission}")
+        if response.status_code == 429:  # as a browser reloading: wait when told to
+            time.sleep(float(response.headers["retry-after"]))
+            continue
+        page = response.text
+        assert "waiting for the verdict" in page, page  # still queued: grading is paused
+        found = re.search(r"<section class='part' id='read-back'>.*?<pre[^>]*>(.*?)</pre>", page, re.S)
+        if found:
+            return page
+        time.sleep(1)
+    raise AssertionError("the waiting page never showed how the answers were read")
+
+
+def test_the_waiting_page_shows_how_the_answers_were_read_and_no_hidden_verdict(tmp_path: Path) -> None:
+    """Issue 49 item 2: while a hand-in waits for its grading, its page shows which answers could
+    not be read, with the caret, for every part, visible or not, as the Check does; a hidden
+    part's answer is shown as read, with no verdict and never the reference."""
+    course = term_course(tmp_path, None, dt.datetime.now(dt.UTC))
+    wrong = "answers:\n  q1: 5\n  q2: 3.5\n"
+    with Server(course) as server, page_session(server, "alice") as pages:
+        home = pages.get("/").text
+        with grading_paused(server):
+            sent = [
+                pages.post("/assignments/later/submit", data={"csrf": csrf(home), "text": text})
+                for text in (UNREADABLE, wrong)
+            ]
+            assert [response.status_code for response in sent] == [303, 303]
+            unreadable, hidden_wrong = (int(r.headers["location"].rsplit("/", 1)[1]) for r in sent)
+            first = _waiting_read_back(pages, unreadable)
+            second = _waiting_read_back(pages, hidden_wrong)
+    shown = html.unescape(re.findall(r"<pre[^>]*>(.*?)</pre>", first, re.S)[0])
+    q2 = shown.split("q2  number", 1)[1]
+    assert "cannot be read:" in q2 and "^" in q2
+    assert "verdict  correct (10/10)" in shown and shown.count("verdict") == 1  # q1 is visible
+    text = html.unescape(second)
+    q2 = text.split("q2  number", 1)[1]
+    assert "read as  3.5" in q2 and "verdict" not in q2 and "incorrect" not in q2
+    assert "7.25" not in text  # the hidden part's reference
+    assert "verdict  incorrect (0/10)" in text  # q1 is visible: its verdict
+
+
 @pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed: apt-get install chromium")
 def test_in_chromium_a_student_reads_the_late_cost_and_checks_an_unreadable_hidden_answer(
     tmp_path: Path,
@@ -370,6 +417,37 @@ def test_the_course_yaml_of_docs_service_md_a_term_step_by_step_loads() -> None:
         "10% of the points a day late (each day begun), down to 50% at least"
     )
     assert hw2.canvas is not None and hw2.canvas.id == 4242
+
+
+def test_the_roster_step_of_docs_service_md_a_term_step_by_step_runs(tmp_path: Path) -> None:
+    """Issue 49's "Done when": the walk-through's commands for the class (a TA, the roster
+    imported with one-time log-in links, the list, a new link) run as written."""
+    docs = (Path(__file__).parent.parent / "docs" / "service.md").read_text()
+    step = docs[docs.index("**2. The class: the roster and log-in links.**") :]
+    block = step[step.index("```bash\n") + len("```bash\n") : step.index("```\n", step.index("```bash"))]
+    commands = [line.split("#")[0].split() for line in block.splitlines() if line.startswith("grader ")]
+    assert [c[1:3] for c in commands] == [
+        ["users", "add"],
+        ["users", "import"],
+        ["users", "list"],
+        ["users", "link"],
+        ["serve", "course/"],
+    ]
+    course = make_course(tmp_path / "course", None, students=())
+    (tmp_path / "roster.csv").write_text("name,email\ns1234567,ann@uni.example\ns7654321,ben@uni.example\n")
+    here = {"course/": str(course.folder), "roster.csv": str(tmp_path / "roster.csv")}
+    here["links.csv"] = str(tmp_path / "links.csv")
+    outputs = []
+    for command in commands[:-1]:  # all but serve
+        result = CliRunner().invoke(main, [here.get(word, word) for word in command[1:]])
+        assert result.exit_code == 0, (command, result.output)
+        outputs.append(result.output)
+    assert "2 students added" in outputs[1]
+    links = list(csv.DictReader((tmp_path / "links.csv").open()))
+    assert [row["name"] for row in links] == ["s1234567", "s7654321"]
+    assert all(row["link"].startswith("https://grader.example.edu/login/link/") for row in links)
+    assert "ta-anna" in outputs[2] and "s7654321" in outputs[2]
+    assert outputs[3].startswith("https://grader.example.edu/login/link/")
 
 
 def test_the_lms_score_is_the_score_after_the_late_penalty() -> None:

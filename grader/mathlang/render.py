@@ -9,14 +9,13 @@ tree needs them. MathML for web pages is :mod:`grader.reporting.mathml`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from fractions import Fraction
 from typing import Any
 
 from grader.mathlang import ast
 from grader.mathlang.lexer import GREEK_NAMES
-from grader.mathlang.values import show
+from grader.mathlang.values import decimal_text, show
 
-__all__ = ["to_latex", "to_text"]
+__all__ = ["decimal_text", "to_latex", "to_text"]
 
 
 def to_text(node: ast.Node) -> str:
@@ -61,7 +60,6 @@ FENCES = {
     "ceil": (r"\left\lceil ", r" \right\rceil"),
 }
 ACCENTS = ("hat", "bar", "tilde", "dot")
-LONGEST_DECIMAL = 12
 
 
 def to_latex(node: ast.Node) -> str:
@@ -98,25 +96,6 @@ def _num(node: ast.Num) -> str:
         if decimal is not None:
             return sign + decimal
     return rf"{sign}\frac{{{value.numerator}}}{{{value.denominator}}}"
-
-
-def decimal_text(value: Fraction) -> str | None:
-    """``0.125`` for 1/8; None when the decimal does not end soon."""
-    denominator = value.denominator
-    for prime in (2, 5):
-        while denominator % prime == 0:
-            denominator //= prime
-    if denominator != 1:
-        return None
-    digits = 0
-    scaled = value
-    while scaled.denominator != 1:
-        scaled *= 10
-        digits += 1
-    if digits > LONGEST_DECIMAL:
-        return None
-    whole, fraction = divmod(int(scaled), 10**digits)
-    return f"{whole}.{fraction:0{digits}d}"
 
 
 def name_latex(name: str) -> str:

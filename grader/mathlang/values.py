@@ -175,7 +175,7 @@ def _show_items(items: tuple[ast.Node, ...]) -> str:
 
 
 _SHOWN: dict[type, Callable[[Any], str]] = {
-    ast.Num: lambda n: _num_text(n.value),
+    ast.Num: lambda n: number_text(n.value, n.is_float),
     ast.Sym: lambda n: n.name,
     ast.Const: lambda n: n.name,
     ast.Neg: lambda n: "-" + _wrap(n.operand, 2),
@@ -193,7 +193,34 @@ _SHOWN: dict[type, Callable[[Any], str]] = {
 }
 
 
-def _num_text(v: Fraction) -> str:
-    if v.denominator == 1:
-        return str(v.numerator)
-    return f"{v.numerator}/{v.denominator}"
+LONGEST_DECIMAL = 12
+
+
+def number_text(value: Fraction, is_float: bool = False) -> str:
+    """A literal in the student's notation: ``3``, ``1/4``, and a number written with a point
+    or an exponent as a decimal (``0.6652``, not ``1663/2500``; ``1e-20`` as such)."""
+    if value.denominator == 1:
+        return str(value.numerator)
+    if is_float:
+        decimal = decimal_text(abs(value))
+        return ("-" if value < 0 else "") + decimal if decimal is not None else repr(float(value))
+    return f"{value.numerator}/{value.denominator}"
+
+
+def decimal_text(value: Fraction) -> str | None:
+    """``0.125`` for 1/8; None when the decimal does not end soon."""
+    denominator = value.denominator
+    for prime in (2, 5):
+        while denominator % prime == 0:
+            denominator //= prime
+    if denominator != 1:
+        return None
+    digits = 0
+    scaled = value
+    while scaled.denominator != 1:
+        scaled *= 10
+        digits += 1
+    if digits > LONGEST_DECIMAL:
+        return None
+    whole, fraction = divmod(int(scaled), 10**digits)
+    return f"{whole}.{fraction:0{digits}d}"

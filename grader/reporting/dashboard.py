@@ -193,12 +193,13 @@ def _header(stats: BatchStats, title: str) -> str:
         ("mean score", f"{stats.mean_score:.1f} / {shown_points(stats.max_score)} ({mean_share:.0%})"),
         ("median score", shown_points(stats.median_score)),
     ]
-    if stats.pending:
-        facts.append(("points graded by hand", shown_points(stats.pending)))
     graded = sum(p.hand_graded for p in stats.parts)
     waiting = sum(p.to_grade for p in stats.parts)
-    if graded or waiting:
-        facts.append(("answers graded by hand", f"{graded} of {graded + waiting}"))
+    if graded or waiting or stats.pending:
+        facts.append(("answers to hand-graded parts graded so far", f"{graded} of {graded + waiting}"))
+    if stats.pending:  # a report's pending points: those of its parts no TA has graded yet
+        still = f"up to {shown_points(stats.pending)}"
+        facts.append(("points per student not counted until a TA grades them", still))
     unreadable_answers = sum(len(p.unreadable) for p in stats.parts)
     if unreadable_answers:
         facts.append(("unreadable answers", str(unreadable_answers)))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from grader.core.numeric import read_number, show, strip_math_delimiters
+from grader.core.numeric import read_written_number, show, strip_math_delimiters
 from grader.core.parts import PartBase
 from grader.core.verdict import AnswerError
 from grader.mathlang import ast
@@ -25,6 +25,7 @@ from grader.mathlang.errors import MathError
 from grader.mathlang.names import function_names
 from grader.mathlang.parser import parse
 from grader.mathlang.render import to_latex, to_text
+from grader.mathlang.values import number_text
 from grader.types.choice import ChoicePart, describe, read_choices
 from grader.types.shape import read_shape, show_shape
 
@@ -66,15 +67,19 @@ def _shape_reading(part: PartBase, answer: Any) -> list[AnswerReading]:
 
 
 def _number_reading(part: PartBase, answer: Any) -> list[AnswerReading]:
-    value = read_number(answer)
+    written = read_written_number(answer)
+    value = written.value
+    # As the student wrote it: a decimal stays a decimal (0.6652, not 1663/2500).
+    shown = number_text(value, written.decimal) if isinstance(value, Fraction) else show(value)
     if not isinstance(answer, str):
-        return [AnswerReading("", show(value), show(value))]
+        return [AnswerReading("", shown, shown)]
     tree = _parse_or_none(strip_math_delimiters(answer.strip()), (), ())
     if tree is None or isinstance(tree, ast.TupleLit | ast.Num):  # 131,072 or a plain number
-        return [AnswerReading("", show(value), show(value))]
+        return [AnswerReading("", shown, shown)]
     text, latex = to_text(tree), to_latex(tree)
     if not isinstance(tree, ast.Relation):
-        text, latex = f"{text} = {show(value)}", f"{latex} = {show(value)}"
+        value_text = show(value, decimal=written.decimal)
+        text, latex = f"{text} = {value_text}", f"{latex} = {value_text}"
     return [AnswerReading("", text, latex)]
 
 

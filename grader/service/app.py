@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -29,7 +30,7 @@ from grader.reporting.html import page
 from grader.service import metrics, queue
 from grader.service.account_pages import router as accounts_router
 from grader.service.api import router as api_router
-from grader.service.auth import SAFE_METHODS
+from grader.service.auth import SAFE_METHODS, authenticate
 from grader.service.errors import ApiError, out_of_service, unavailable
 from grader.service.hand import router as hand_router
 from grader.service.lti.routes import install as install_lti
@@ -140,11 +141,26 @@ class HeadersAndLog:
         )
 
 
+def wants_page(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+
+
+async def with_user(request: Request) -> Request:
+    """The request, with who is logged in looked up for an error page whose route never did (a
+    page that does not exist, a request not valid): its navigation bar is theirs. Read in a
+    request thread, as every route does; a database that cannot answer leaves the bar bare."""
+    if wants_page(request) and not hasattr(request.state, "user"):
+        try:
+            await run_in_threadpool(authenticate, request)
+        except (ApiError, SQLAlchemyError, OSError):
+            request.state.user = None
+    return request
+
+
 def error_response(request: Request, error: ApiError) -> Response:
     """JSON for the API; for a browser on a page, the same message as a page (and the log-in
     page for a 401)."""
-    wants_page = not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
-    if not wants_page:
+    if not wants_page(request):
         return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
     if error.status == 401:
         return RedirectResponse("/login", status_code=303)
@@ -258,12 +274,14 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:
-        return error_response(request, exc)
+        if exc.status in (401, 429, 503):  # nobody to look up, or no more reads of theirs now
+            return error_response(request, exc)
+        return error_response(await with_user(request), exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = "no such page or endpoint" if exc.status_code == 404 else str(exc.detail)
-        return error_response(request, ApiError(exc.status_code, message))
+        return error_response(await with_user(request), ApiError(exc.status_code, message))
 
     async def database_unavailable(request: Request, exc: Exception) -> Response:
         if not out_of_service(exc):
@@ -285,7 +303,9 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
         problems = "; ".join(
             f"{'.'.join(str(x) for x in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()
         )
-        return JSONResponse(ApiError(422, f"the request is not valid: {problems}").body(), status_code=422)
+        return error_response(
+            await with_user(request), ApiError(422, f"the request is not valid: {problems}")
+        )
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def favicon() -> Response:  # in the loop: no request thread, however busy they are

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import threading
-from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter, OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from grader.batch.executors import Executor
@@ -33,6 +34,9 @@ from grader.service.variant_key import student_spec
 from grader.service.visibility import student_part
 
 CHECK_NICENESS = 5  # below the server's requests, above the grading queue's workers
+READ_BACKS_KEPT = 512  # waiting hand-ins whose read-back is kept for their page's reloads
+
+log = logging.getLogger(__name__)
 
 
 class CheckRunner:
@@ -51,6 +55,8 @@ class CheckRunner:
         self._threads = ThreadPoolExecutor(threads, thread_name_prefix="grader-check")
         self._in_flight: Counter[str] = Counter()  # by student: running or waiting for a thread
         self._counting = threading.Lock()
+        # hand-in id -> what its check printed ("" while it runs), for the waiting page
+        self._read_backs: OrderedDict[int, str] = OrderedDict()
 
     @property
     def in_flight(self) -> int:
@@ -76,6 +82,52 @@ class CheckRunner:
             raise ApiError(503, "the server is stopping; check again in a moment") from None
         running.add_done_callback(lambda _: self._done(student))
         return await asyncio.wrap_future(running)
+
+    def read_back(
+        self, submission_id: int, assignment: LoadedAssignment, student: str, filename: str, content: bytes
+    ) -> str:
+        """How a hand-in that waits for its grading was read, as its check prints it (every part,
+        visible or not; verdicts of visible parts only), or "" until that check has run: the first
+        call starts it in the runner's threads, under the same limits as a check (past them, a
+        later call tries again), and the text is kept for the page's reloads."""
+        with self._counting:
+            if submission_id in self._read_backs:
+                self._read_backs.move_to_end(submission_id)
+                return self._read_backs[submission_id]
+            self._read_backs[submission_id] = ""  # one check per hand-in, however often it reloads
+            while len(self._read_backs) > READ_BACKS_KEPT:
+                self._read_backs.popitem(last=False)
+        try:
+            self._admit(student)
+        except ApiError:  # the student's checks, or the server's, are all taken: a reload tries again
+            self._forget(submission_id)
+            return ""
+        try:
+            running = self._threads.submit(run_check, self, assignment, student, filename, content)
+        except RuntimeError:  # the server is stopping
+            self._done(student)
+            self._forget(submission_id)
+            return ""
+        running.add_done_callback(lambda done: self._read(submission_id, student, done))
+        return ""
+
+    def _forget(self, submission_id: int) -> None:
+        with self._counting:
+            self._read_backs.pop(submission_id, None)
+
+    def _read(self, submission_id: int, student: str, done: Future[dict[str, Any]]) -> None:
+        self._done(student)
+        error = done.exception()
+        if error is None:
+            text = str(done.result()["text"])
+        elif isinstance(error, ApiError) and error.status == 422:  # a file that cannot be read
+            text = error.message
+        else:
+            log.warning("the read-back of hand-in %s failed: %s", submission_id, error)
+            text = "These answers could not be checked now; the verdict will say how they were read."
+        with self._counting:
+            if submission_id in self._read_backs:
+                self._read_backs[submission_id] = text
 
     def _admit(self, student: str) -> None:
         with self._counting:

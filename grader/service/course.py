@@ -343,6 +343,10 @@ class CourseState:
     def get(self, name: str) -> LoadedAssignment | None:
         return self._by_name.get(name)
 
+    def zone(self) -> zoneinfo.ZoneInfo | None:
+        """The course's time zone (course.yaml's ``timezone``), for pages of no one assignment."""
+        return next((a.zone for a in self.all() if a.zone is not None), None)
+
     def all(self) -> list[LoadedAssignment]:
         return sorted(self._by_name.values(), key=lambda a: a.name)
 

@@ -530,6 +530,8 @@ def submission_page(submission_id: int, request: Request, user: PageUser) -> Res
             f"<p>Handed in {when(submission.created_at, loaded.zone if loaded else None)}. "
             "This page reloads itself until the verdict is in.</p>"
         )
+        if loaded is not None:
+            body += _waiting_read_back(service, loaded, submission_id, author.name if author else "")
         return shell(request, user, "grader: waiting for the verdict", body, refresh=2)
     report = stored_report(verdict)
     report.student = author.name if author else report.student
@@ -567,6 +569,23 @@ def _read_back(service: Any, loaded: LoadedAssignment, submission_id: int, repor
         "<section class='part' id='read-back'><h2>How your answers were read</h2>"
         f"<pre class='answer check'>{escape(text)}</pre></section>"
     )
+
+
+def _waiting_read_back(service: Any, loaded: LoadedAssignment, submission_id: int, student: str) -> str:
+    """While a hand-in waits for its grading: how its answers were read, by the check of what
+    was handed in (what ``grader check --server`` prints: no verdict of a hidden part)."""
+    with service.db.session(read_only=True) as db:
+        stored = db.get(Submission, submission_id)
+        if stored is None:
+            return ""
+        filename, content = stored.filename, stored.content
+    text = service.checks.read_back(submission_id, loaded, student, filename, content)
+    shown = (
+        f"<pre class='answer check'>{escape(text)}</pre>"
+        if text
+        else "<p class='muted'>Reading your answers: which could not be read shows here in a moment.</p>"
+    )
+    return f"<section class='part' id='read-back'><h2>How your answers were read</h2>{shown}</section>"
 
 
 # ---- TAs ----------------------------------------------------------------------------------

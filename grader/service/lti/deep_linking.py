@@ -31,6 +31,7 @@ from grader.service.course import LoadedAssignment
 from grader.service.lti.launch import CLAIM, DL_SETTINGS_CLAIM, LaunchError
 from grader.service.lti.registration import Platform
 from grader.service.pages import PAGE_CSS, html
+from grader.service.shown import time_html
 
 DL_CLAIM = "https://purl.imsglobal.org/spec/lti-dl/claim/"
 CONTENT_ITEMS = DL_CLAIM + "content_items"
@@ -175,7 +176,8 @@ def picker_page(request: DeepLinkRequest, state: str, assignments: list[LoadedAs
 
 
 def _when(assignment: LoadedAssignment) -> str:
-    return assignment.due.strftime("%Y-%m-%d %H:%M UTC") if assignment.due else ""
+    """The due in the course's zone, UTC on hover, as on every page."""
+    return time_html(assignment.due, assignment.zone, empty="")
 
 
 def return_page(request: DeepLinkRequest, token: str, assignment: LoadedAssignment) -> HTMLResponse:

@@ -5,6 +5,7 @@ and as ``POST /api/v1/lms/roster``."""
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from html import escape
 from typing import Annotated, Any
 
@@ -21,6 +22,7 @@ from grader.service.lti.oauth import TokenError
 from grader.service.lti.passback import outbox_counts
 from grader.service.lti.roster import RosterError, Synced, sync_rosters, unmatched
 from grader.service.pages import check_csrf, csrf_field, shell
+from grader.service.shown import time_html
 
 router = APIRouter()
 Staff = Annotated[User, Depends(allow(Role.TA))]
@@ -69,18 +71,19 @@ def lms_page_route(request: Request, user: Staff) -> Response:
 
 def lms_page(request: Request, user: User, message: str = "") -> Response:
     service = _service(request)
+    zone = service.course.zone()
     with service.db.session() as db:
         body = [
             "<h1>The LMS</h1>",
             f"<p class='warning' role='alert'>{escape(message)}</p>" if message else "",
-            _passback_section(db),
+            _passback_section(db, zone),
             _line_items_section(db),
-            _roster_section(db, csrf_field(request)),
+            _roster_section(db, csrf_field(request), zone),
         ]
     return shell(request, user, "grader: the LMS", "\n".join(body))
 
 
-def _passback_section(db: Session) -> str:
+def _passback_section(db: Session, zone: zoneinfo.ZoneInfo | None) -> str:
     counts = outbox_counts(db)
     failing = db.execute(
         select(LtiScore, User.name, LtiLineItem.assignment)
@@ -93,7 +96,7 @@ def _passback_section(db: Session) -> str:
         .limit(FAILURES_SHOWN)
     ).all()
     rows = "".join(
-        f"<tr><td>{escape(name)}</td><td>{escape(assignment)}</td><td>{_state(score)}</td>"
+        f"<tr><td>{escape(name)}</td><td>{escape(assignment)}</td><td>{_state(score, zone)}</td>"
         f"<td>{score.attempts}</td><td>{escape(score.last_error or '')}</td></tr>"
         for score, name, assignment in failing
     )
@@ -115,10 +118,10 @@ def _passback_section(db: Session) -> str:
     )
 
 
-def _state(score: LtiScore) -> str:
+def _state(score: LtiScore, zone: zoneinfo.ZoneInfo | None) -> str:
     if score.status == ScoreStatus.REFUSED:
         return "refused, not tried again"
-    return f"tried again at {_when(score.next_attempt_at)}"
+    return f"tried again at {_when(score.next_attempt_at, zone)}"
 
 
 def _line_items_section(db: Session) -> str:
@@ -136,7 +139,7 @@ def _line_items_section(db: Session) -> str:
     )
 
 
-def _roster_section(db: Session, csrf: str) -> str:
+def _roster_section(db: Session, csrf: str, zone: zoneinfo.ZoneInfo | None) -> str:
     contexts = db.execute(
         select(LtiMember.context_id, func.count(), func.max(LtiMember.synced_at))
         .where(LtiMember.status == "Active")
@@ -144,7 +147,7 @@ def _roster_section(db: Session, csrf: str) -> str:
         .order_by(LtiMember.context_id)
     ).all()
     rows = "".join(
-        f"<tr><td>{escape(context)}</td><td>{count}</td><td>{_when(synced)}</td></tr>"
+        f"<tr><td>{escape(context)}</td><td>{count}</td><td>{_when(synced, zone)}</td></tr>"
         for context, count, synced in contexts
     )
     table = (
@@ -172,5 +175,6 @@ def _roster_section(db: Session, csrf: str) -> str:
     )
 
 
-def _when(moment: dt.datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "never"
+def _when(moment: dt.datetime | None, zone: zoneinfo.ZoneInfo | None) -> str:
+    """A time in the course's zone, UTC on hover, as on every page."""
+    return time_html(moment, zone, empty="never")

@@ -306,7 +306,11 @@ def ending(record: dict[str, Any], part: CodePart) -> Verdict:
     if "unavailable" in record:
         raise CheckUndecided(f"this part needs {record['unavailable']}, which is not installed")
     killed = record.get("killed")
-    if killed in ("time", "cpu") or record.get("lost") == "wall clock":  # the sandbox's time ran out in it
+    if killed in ("time", "cpu"):  # past its CPU time, or twice that in wall-clock time: the code's own doing
+        return Verdict.incorrect(
+            f"your code did not finish within {part.time_limit:g} s (the part's time limit) and was stopped"
+        )
+    if record.get("lost") == "wall clock":  # the sandbox's own time ran out (its start-up too): a TA looks
         return Verdict.error(
             f"your code did not finish within {part.time_limit:g} s (time_limit) and was stopped; "
             "a TA should look at it"

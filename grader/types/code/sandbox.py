@@ -282,8 +282,10 @@ def _bwrap_arguments() -> list[str]:
     arguments += ["--chdir", "/tmp", "--cap-drop", "ALL"]
     if os.geteuid() == 0:
         # As root there is no user namespace: the runner keeps only what it needs to drop
-        # each job's process to an unprivileged user, whose process count is limited.
-        arguments += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        # each job's process to an unprivileged user, whose process count is limited, and to
+        # stop that process at its wall-clock limit (a job that sleeps uses no CPU time: no
+        # CPU limit ends it). CAP_KILL reaches no further than the sandbox's PID namespace.
+        arguments += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_KILL"]
     else:
         # No nested user namespace either: in one, a job could mount a tmpfs of no size.
         arguments += ["--unshare-user", "--disable-userns"]
