@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from service_server import TA_PASSWORD, Server, log_in, make_course, seed_file, wait_graded
 
 from grader.cli import main
+from grader.service.hand import request_routes
 
 ASSIGNMENT = "a1-activations-conv"
 PART = "q1.derivative"
@@ -251,3 +252,71 @@ def test_a_request_needs_a_reason_a_known_part_and_a_hand_in(tmp_path: Path) -> 
         assert _ask(server, "alice", "   ").status_code == 422
         assert _ask(server, "alice", part="q99").status_code == 404
         assert _ask(server, "alice", "x" * 5001).status_code == 422
+        for route in request_routes.router.routes:  # nobody logged in: every route refuses
+            path = route.path.replace("{assignment}", ASSIGNMENT).replace("{request_id}", "1")  # type: ignore[attr-defined]
+            for method in route.methods:  # type: ignore[attr-defined]
+                assert httpx.request(method, server.url + path).status_code == 401, path
+
+
+def test_the_migration_adds_the_table_whose_index_keeps_one_open_request_per_part(
+    tmp_path: Path, db_url: str | None
+) -> None:
+    """From the schema before (0010), upgrade makes the table; the database itself refuses a
+    second open request for a part (answered ones may be many), and downgrade takes it away."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import IntegrityError
+
+    from grader.service.db import MIGRATIONS, Assignment, Course, Database, User
+    from grader.service.hand.requests import RegradeRequestRow
+
+    url = (db_url or f"sqlite:///{tmp_path / 'grader.sqlite3'}").replace(
+        "postgresql://", "postgresql+psycopg://", 1
+    )
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    command.upgrade(config, "0010_login_links")
+    database = Database(url)
+    assert "regrade_requests" not in inspect(database.engine).get_table_names()
+    command.upgrade(config, "head")
+    database.dispose()
+    database = Database(url)
+    with database.session() as db:
+        db.add(Course(id=1, name="course"))
+        db.add(User(id=1, course_id=1, name="alice", role="student"))
+        db.flush()
+        db.add(Assignment(id=1, course_id=1, name="a1", problem_hash="x", problem_text="", source_path="a"))
+
+    def add(status: str, part: str = PART) -> None:
+        with database.session() as db:
+            db.add(RegradeRequestRow(assignment_id=1, student_id=1, part=part, reason="r", status=status))
+
+    add("open")
+    add("changed")
+    add("kept")
+    add("open", "q2")
+    with pytest.raises(IntegrityError):
+        add("open")
+    command.downgrade(config, "0010_login_links")
+    assert "regrade_requests" not in inspect(database.engine).get_table_names()
+    database.dispose()
+
+
+def test_course_yaml_reads_the_regrade_deadline_in_the_course_zone_and_names_a_mistake() -> None:
+    import datetime as dt
+
+    from grader.service.course import CourseFileError, parse_course_config
+
+    head = "timezone: Europe/Berlin\nassignments:\n  hw2:\n"
+    config = parse_course_config(head + "    regrade_requests: {until: 2026-12-20}\n")
+    assert config.deadlines["hw2"].regrade_until == dt.datetime(2026, 12, 20, 22, 59, 59, 999999, dt.UTC)
+    assert parse_course_config(head + "    due: 2026-12-01\n").deadlines["hw2"].regrade_until is None
+    for wrong, said in (
+        ("{until: soon}", "not a date or a time"),
+        ("{until: 2026-12-20, from: 2026-12-01}", "unknown key"),
+    ):
+        with pytest.raises(CourseFileError) as error:
+            parse_course_config(head + f"    regrade_requests: {wrong}\n")
+        assert error.value.line == 4 and said in error.value.message

@@ -556,7 +556,10 @@ def submission_page(submission_id: int, request: Request, user: PageUser) -> Res
     if author is not None:  # the author's regrade requests, and the form to ask
         with service.db.session(read_only=True) as db:
             asked = feedback_section(db, loaded, author, csrf_field(request), utcnow(), author.id == user.id)
-        document = document.replace("\n</body>", asked + "\n</body>", 1)
+        if asked:
+            jump = "<p><a href='#regrade-requests'>Regrade requests</a>: ask for one, read answers.</p>"
+            document = document.replace("</header>", "</header>" + jump, 1)
+            document = document.replace("\n</body>", asked + "\n</body>", 1)
     return html(document, css=CSS)  # the report page's own stylesheet
 
 

@@ -122,7 +122,9 @@ def part_page(
     view = GradingView(loaded, part, spec_part, groups, versions, grades, place.show, place.names)
     group = next((g.id for g in view.groups if any(m.student == asker for m in g.members)), place.group)
     body = view.render(view.pick(group, place.after), csrf_field(request), message)
-    body = body.replace("<div class='view'>", beside + "<div class='view'>", 1) if beside else body
+    if beside:  # the request first in the column beside the group's answer
+        anchor = "<aside id='reference'>"
+        body = body.replace(anchor, anchor + beside, 1) if anchor in body else body + beside
     title = f"{loaded.name} {part}: grade by group"
     document = page(title, nav(request, user) + body, css=PAGE_CSS + VIEW_CSS, script=KEYS_SCRIPT)
     return html(document, css=PAGE_CSS + VIEW_CSS, script=KEYS_SCRIPT, status=status)

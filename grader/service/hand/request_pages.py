@@ -103,10 +103,11 @@ def _ask_form(
         f"action='/assignments/{escape(quote(loaded.name))}/regrade-requests'>{csrf}"
         f"<p>Think a part was graded wrongly? Ask a TA to look again, until {time_html(until, loaded.zone)}. "
         f"The request is about version {version}, the one that counts; one open request per part.</p>"
-        f"<label for='regrade-part'>Part</label><select id='regrade-part' name='part'>{options}</select>"
-        f"<label for='regrade-reason'>Why it should be graded again</label>"
-        f"<textarea id='regrade-reason' name='reason' maxlength='{MAX_TEXT}' required></textarea>"
-        "<button type='submit'>Ask for a regrade</button></form>"
+        "<p><label for='regrade-part'>Part</label><br>"  # the feedback page's stylesheet lays out no form
+        f"<select id='regrade-part' name='part'>{options}</select></p>"
+        "<p><label for='regrade-reason'>Why it should be graded again</label><br>"
+        f"<textarea id='regrade-reason' name='reason' rows='6' cols='80' maxlength='{MAX_TEXT}' required>"
+        "</textarea></p><p><button type='submit'>Ask for a regrade</button></p></form>"
     )
 
 
