@@ -18,7 +18,6 @@ from click.testing import CliRunner
 from service_server import TA_PASSWORD, Server, log_in, make_course, seed_file, wait_graded
 
 from grader.cli import main
-from grader.service.hand import request_routes
 
 ASSIGNMENT = "a1-activations-conv"
 PART = "q1.derivative"
@@ -245,6 +244,8 @@ def test_a_request_outside_its_window_is_refused_saying_why(
 
 
 def test_a_request_needs_a_reason_a_known_part_and_a_hand_in(tmp_path: Path) -> None:
+    from grader.service.hand import request_routes
+
     course = make_course(tmp_path / "course", None, students=("alice", "bob"), course_yaml=OPEN_UNTIL)
     with Server(course) as server:
         assert _ask(server, "alice").status_code == 404  # nothing handed in
@@ -320,3 +321,62 @@ def test_course_yaml_reads_the_regrade_deadline_in_the_course_zone_and_names_a_m
         with pytest.raises(CourseFileError) as error:
             parse_course_config(head + f"    regrade_requests: {wrong}\n")
         assert error.value.line == 4 and said in error.value.message
+
+
+def test_an_answer_over_a_changed_grade_leaves_the_request_open_and_two_answers_close_it_once(
+    open_class,
+) -> None:  # type: ignore[no-untyped-def]
+    server, ids = open_class
+    request_id = _ask(server, "alice").json()["id"]
+    with server.client("ta") as ta:
+        graded = ta.put(
+            f"/api/v1/assignments/{ASSIGNMENT}/hand/alice/{PART}", json={"points": 1, "version": 0}
+        )
+        assert graded.status_code == 200, graded.text
+        stale = ta.post(
+            f"/api/v1/regrade-requests/{request_id}/answer",
+            json={"points": 4, "reply": "Full.", "version": 0},
+        )
+        assert stale.status_code == 409 and "the request stays open" in stale.text
+        assert ta.get(f"/api/v1/regrade-requests/{request_id}").json()["status"] == "open"
+
+    results: list[tuple[int, float]] = []
+    start = threading.Barrier(4)
+
+    def post(points: float) -> None:
+        with server.client("ta") as ta:
+            start.wait()
+            answer = {"points": points, "reply": f"{points} it is.", "version": 1}
+            results.append(
+                (ta.post(f"/api/v1/regrade-requests/{request_id}/answer", json=answer).status_code, points)
+            )
+
+    threads = [threading.Thread(target=post, args=(p,)) for p in (2.0, 2.5, 3.0, 3.5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(status for status, _ in results) == [200, 409, 409, 409]
+    winner = next(points for status, points in results if status == 200)
+    with server.client("alice") as alice:
+        report = alice.get(f"/api/v1/submissions/{ids['alice']}").json()["report"]
+        mine = alice.get(f"/api/v1/regrade-requests/{request_id}").json()
+    assert _part(report, PART)["score"] == winner and mine["points"] == winner and mine["hand_version"] == 2
+
+
+def test_in_an_anonymous_assignment_the_queue_and_the_view_show_the_pseudonym(tmp_path: Path) -> None:
+    course_yaml = OPEN_UNTIL + "    anonymous: true\n"
+    course = make_course(tmp_path / "course", None, students=("zeynep", "yusuf"), course_yaml=course_yaml)
+    with Server(course) as server:
+        for name in ("zeynep", "yusuf"):
+            _hand_in(server, name)
+        request_id = _ask(server, "zeynep", "Please look at the case x = 0 again.").json()["id"]
+        with server.client("ta") as ta:
+            queue = ta.get("/ta/regrade-requests").text
+            view = ta.get(f"/ta/assignments/{ASSIGNMENT}/parts/{PART}", params={"request": request_id}).text
+            listed = ta.get("/api/v1/regrade-requests").json()["requests"]
+            named = ta.get("/api/v1/regrade-requests", params={"names": "shown"}).json()["requests"]
+        for shown in (queue, view, str(listed)):
+            assert "zeynep" not in shown and "yusuf" not in shown
+        assert re.search(r"Regrade request #\d+ from anon-[0-9a-f]{10}", view)
+        assert listed[0]["student"].startswith("anon-") and named[0]["student"] == "zeynep"
