@@ -83,6 +83,8 @@ def test_a_request_goes_from_student_to_ta_and_back(open_class) -> None:  # type
     with server.client("ta") as ta:
         assert _ask(server, "ta").status_code == 403  # a TA does not ask
         assert [r["id"] for r in ta.get("/api/v1/regrade-requests").json()["requests"]] == [request["id"]]
+        assert ta.get("/api/v1/regrade-requests", params={"status": "kept"}).json()["requests"] == []
+        assert ta.get("/api/v1/regrade-requests", params={"status": "bogus"}).status_code == 422
 
     with httpx.Client(base_url=server.url, timeout=30) as browser:
         assert log_in(browser, "ta", TA_PASSWORD).status_code == 303
@@ -183,7 +185,7 @@ def test_the_page_form_asks_with_csrf_and_the_cli_lists_and_answers(open_class) 
         assert log_in(browser, "bob", "bob-password").status_code == 303
         page = browser.get(f"/submissions/{ids['bob']}").text
         assert "id='regrade-form'" in page and f"<option value='{PART}'>" in page
-        form = {"csrf": _csrf(page), "part": PART, "reason": "The step at 0 is there."}
+        form = {"csrf": _csrf(page), "part": PART, "reason": "The step at 0 is there.\x1b[2J"}
         url = f"/assignments/{ASSIGNMENT}/regrade-requests"
         assert browser.post(url, data={**form, "csrf": ""}).status_code == 403
         asked = browser.post(url, data=form)
@@ -198,6 +200,7 @@ def test_the_page_form_asks_with_csrf_and_the_cli_lists_and_answers(open_class) 
     listed = CliRunner().invoke(main, base)
     assert listed.exit_code == 0, listed.output
     assert "bob" in listed.stdout and PART in listed.stdout and "The step at 0 is there." in listed.stdout
+    assert "\x1b" not in listed.stdout  # a student's escape sequence never reaches the TA's terminal
     number = re.search(r"#(\d+)", listed.stdout)
     assert number is not None
     answered = CliRunner().invoke(
@@ -205,6 +208,8 @@ def test_the_page_form_asks_with_csrf_and_the_cli_lists_and_answers(open_class) 
     )
     assert answered.exit_code == 0, answered.output
     assert CliRunner().invoke(main, base).stdout.startswith("no open regrade request")
+    every = CliRunner().invoke(main, [*base, "--all"]).stdout
+    assert "changed" in every and "ta: Half of it holds." in every
     twice = CliRunner().invoke(main, [*base, "--answer", number.group(1), "--keep", "--reply", "x"])
     assert twice.exit_code != 0 and "answered already" in twice.output
     with server.client("bob") as bob:

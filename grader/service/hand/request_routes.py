@@ -15,7 +15,7 @@ from grader.service.auth import allow, is_staff
 from grader.service.db import Role, User, utcnow
 from grader.service.errors import ApiError
 from grader.service.hand.anonymous import names_hidden
-from grader.service.hand.request_pages import queue_body
+from grader.service.hand.request_pages import OUTCOMES, queue_body
 from grader.service.hand.requests import (
     OPEN,
     AnswerBody,
@@ -69,6 +69,8 @@ def api_requests(
 ) -> dict[str, Any]:
     """The course's regrade requests: ``status=open`` (the default), ``changed``, ``kept`` or
     ``all``; of one ``assignment``; a student is their pseudonym while names are hidden."""
+    if status not in (*OUTCOMES, "all"):
+        raise ApiError(422, f"unknown status {status!r}; use open, changed, kept or all")
     conditions = [] if status == "all" else [RegradeRequestRow.status == status]
     if assignment:
         conditions.append(RegradeRequestRow.assignment_id == assignment_of(request, assignment).id)
