@@ -12,7 +12,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -228,3 +228,102 @@ def export_command(course_dir: Path, assignment: str, db_url: str | None, output
         return
     write_atomic(output, text)
     click.echo(f"wrote {len(grades)} hand grades of {assignment} to {output}", err=True)
+
+
+@hand.command(name="requests")
+@click.argument("course_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--db", "db_url", help="Database URL (default: SQLite in COURSE_DIR/.grader-service/).")
+@click.option("--all", "show_all", is_flag=True, help="List the answered requests too.")
+@click.option("--answer", "request_id", type=int, help="Answer this request (its #).")
+@click.option("--points", type=click.FloatRange(min=0), help="The part's new points (a hand grade).")
+@click.option("--keep", is_flag=True, help="Keep the points.")
+@click.option("--reply", help="The reply the student reads.")
+@click.option(
+    "--by", "by_name", envvar="GRADER_TA", help="The TA answering (default: the only TA). Env: GRADER_TA."
+)
+def requests_command(
+    course_dir: Path,
+    db_url: str | None,
+    show_all: bool,
+    request_id: int | None,
+    points: float | None,
+    keep: bool,
+    reply: str | None,
+    by_name: str | None,
+) -> None:
+    """The grading service's open regrade requests; with --answer, answer one.
+
+    An answer changes the part's points (--points, written as the student's hand grade) or
+    keeps them (--keep), with a reply (--reply) the student reads on their feedback page."""
+    from grader.service.errors import ApiError
+    from grader.service.service import Service
+    from grader.service.settings import Settings
+
+    if request_id is not None and (reply is None or (points is None) == (not keep)):
+        raise click.UsageError("--answer needs --points P or --keep, and --reply TEXT")
+    service = Service(Settings(course_dir=course_dir, db_url=db_url), start_workers=False)
+    try:
+        with service.db.session() as db:
+            if request_id is None:
+                click.echo(_listed_requests(db, service.course, show_all), nl=False)
+                return
+            done = _answer_request(db, service.course, request_id, points, keep, reply or "", by_name)
+    except ApiError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(EXIT_USAGE)
+    finally:
+        service.db.dispose()
+    click.echo(done)
+
+
+def _listed_requests(db: Any, course: Any, show_all: bool) -> str:
+    from grader.reporting.escape import terminal_text
+    from grader.service.hand.requests import OPEN, RegradeRequestRow, requests_where
+
+    rows = requests_where(db, *([] if show_all else [RegradeRequestRow.status == OPEN]))
+    if not rows:
+        return "no open regrade request\n" if not show_all else "no regrade request\n"
+    lines = []
+    for row, student in rows:
+        loaded = course.by_id(row.assignment_id)
+        then = points_value(row.points_then) if row.points_then is not None else "-"
+        lines.append(
+            terminal_text(
+                f"#{row.id} {row.status:<7} {loaded.name if loaded else '?'} {row.part} {student} "
+                f"(points then {then}, asked {row.created_at:%Y-%m-%d %H:%M} UTC)",
+                keep_newlines=False,
+            )
+        )
+        lines += ["    " + terminal_text(line, keep_newlines=False) for line in row.reason.splitlines()]
+        if row.status != OPEN:
+            answer = f"{row.answered_by}: {row.reply}"
+            lines.append("  > " + terminal_text(answer, keep_newlines=False))
+    return "\n".join(lines) + "\n"
+
+
+def _answer_request(
+    db: Any, course: Any, request_id: int, points: float | None, keep: bool, reply: str, by_name: str | None
+) -> str:
+    from sqlalchemy import select
+
+    from grader.service.db import Role, User
+    from grader.service.hand.requests import AnswerBody, answer
+
+    staff = db.scalars(
+        select(User)
+        .where(User.role.in_((Role.TA, Role.ADMIN)), User.removed_at.is_(None))
+        .order_by(User.name)
+    ).all()
+    chosen = [u for u in staff if u.name == by_name] if by_name else staff
+    if len(chosen) != 1:
+        names = ", ".join(u.name for u in staff) or "none"
+        raise click.UsageError(f"say who answers with --by (a TA of the course: {names})")
+    try:
+        body = AnswerBody(points=points, keep=keep, reply=reply)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    row = answer(db, course, request_id, body, chosen[0])
+    outcome = (
+        f"points changed to {points_value(row.points or 0)}" if row.points is not None else "points kept"
+    )
+    return f"answered regrade request #{row.id} ({row.part}): {outcome}"

@@ -99,6 +99,7 @@ class Deadlines:
     penalty: Penalty | None = None
     canvas: CanvasLink | None = None
     anonymous: bool = False  # the grading view shows pseudonyms, not the students' names
+    regrade_until: dt.datetime | None = None  # regrade requests taken until then (none without it)
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,13 @@ class CourseConfig:
     timezone: str | None = None
 
 
+class _RegradeFields(BaseModel):
+    """``regrade_requests: {until: 2026-12-20}``: students ask for regrades until then."""
+
+    model_config = ConfigDict(extra="forbid")
+    until: str
+
+
 class _DeadlineFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
     due: str | None = None  # the YAML loader keeps a date or time as the text written
@@ -118,6 +126,7 @@ class _DeadlineFields(BaseModel):
     penalty: Penalty | None = None
     canvas: CanvasLink | None = None
     anonymous: bool = False
+    regrade_requests: _RegradeFields | None = None
     extensions: dict[str, str] = {}  # student -> their due
 
 
@@ -160,6 +169,12 @@ def parse_course_config(text: str) -> CourseConfig:
         if written.penalty is not None and due is None:
             message = f"{'.'.join(where)}.penalty: a penalty for lateness needs a due"
             raise _error_at(positions, (*where, "penalty"), message)
+        regrades = written.regrade_requests
+        regrade_until = (
+            _moment(positions, (*where, "regrade_requests", "until"), regrades.until, zone)
+            if regrades
+            else None
+        )
         extensions = {
             student: _moment(positions, (*where, "extensions", student), value, zone)
             for student, value in written.extensions.items()
@@ -172,6 +187,7 @@ def parse_course_config(text: str) -> CourseConfig:
             written.penalty,
             written.canvas,
             written.anonymous,
+            regrade_until,
         )
     return CourseConfig(fields.name, deadlines, fields.timezone)
 
@@ -244,6 +260,7 @@ class LoadedAssignment:
     canvas: CanvasLink | None = None
     zone: zoneinfo.ZoneInfo | None = None  # the course's time zone (course.yaml's timezone)
     anonymous: bool = False  # course.yaml's ``anonymous: true``: graded without the students' names
+    regrade_until: dt.datetime | None = None  # course.yaml's ``regrade_requests: {until: ...}``
 
     def due_for(self, student: str) -> dt.datetime | None:
         """The due in force for ``student``: their extension, else the assignment's due."""
@@ -586,6 +603,7 @@ class CourseState:
                 CanvasLink.model_validate(policy["canvas"]) if policy.get("canvas") else None,
                 zoneinfo.ZoneInfo(zone_name) if zone_name else None,
                 bool(policy.get("anonymous")),
+                dt.datetime.fromisoformat(policy["regrade_until"]) if policy.get("regrade_until") else None,
             )
         self._by_name = loaded
         self._db_stamp = tuple((row.id, row.problem_hash, row.updated_at) for row in rows)
@@ -601,6 +619,7 @@ def _set_deadlines(rows: Any, config: CourseConfig) -> None:
             "canvas": deadlines.canvas.model_dump() if deadlines.canvas else None,
             "timezone": config.timezone,
             **({"anonymous": True} if deadlines.anonymous else {}),
+            **({"regrade_until": deadlines.regrade_until.isoformat()} if deadlines.regrade_until else {}),
         }
         now = (row.due, row.release, row.extensions or {}, row.policy or {})
         if now != (deadlines.due, deadlines.release, extensions, policy):

@@ -63,6 +63,8 @@ from grader.service.course import FileNotice, LoadedAssignment, read_moment
 from grader.service.db import Role, Submission, User, utcnow
 from grader.service.errors import ApiError
 from grader.service.extensions import grant_extension
+from grader.service.hand.request_pages import feedback_section
+from grader.service.hand.requests import open_count
 from grader.service.intake import answers_text_file, canonical_name, read_handed_in
 from grader.service.shown import shown_time, time_html
 from grader.service.variant_key import student_spec
@@ -553,6 +555,13 @@ def submission_page(submission_id: int, request: Request, user: PageUser) -> Res
     late = "<p class='late'>Handed in after the deadline.</p>" if handed_in_late else ""
     document = document.replace("<body>\n", "<body>\n" + nav(request, user) + late, 1)
     document = document.replace("</header>", "</header>" + check, 1)
+    if author is not None:  # the author's regrade requests, and the form to ask
+        with service.db.session(read_only=True) as db:
+            asked = feedback_section(db, loaded, author, csrf_field(request), utcnow(), author.id == user.id)
+        if asked:
+            jump = "<p><a href='#regrade-requests'>Regrade requests</a>: ask for one, read answers.</p>"
+            document = document.replace("</header>", "</header>" + jump, 1)
+            document = document.replace("\n</body>", asked + "\n</body>", 1)
     return html(document, css=CSS)  # the report page's own stylesheet
 
 
@@ -607,6 +616,7 @@ def ta_home(request: Request, user: PageStaff) -> Response:
     service = service_of(request)
     with service.db.session(read_only=True) as db:
         jobs = queue.counts(db)
+        requests = open_count(db)
         counts = {
             a.name: db.scalar(select(func.count()).where(Submission.assignment_id == a.id)) or 0
             for a in service.course.all()
@@ -627,6 +637,7 @@ def ta_home(request: Request, user: PageStaff) -> Response:
         "<h1>Class</h1>"
         f"{course_files_alert(service.course.notices)}"
         f"<p id='queue'>Queue: {jobs['queued']} waiting, {jobs['grading']} grading, {jobs['done']} done.</p>"
+        f"<p id='regrade-requests'><a href='/ta/regrade-requests'>Regrade requests: {requests} open</a></p>"
         "<table class='summary'><thead><tr><th>Assignment</th><th>Due</th><th>Release</th>"
         f"<th>Submissions</th><th>Grading</th><th>Export</th></tr></thead><tbody>{rows}</tbody></table>"
         f"<p><a href='/ta/students'>Students: log-in links, tokens, passwords</a></p>{extra}"

@@ -21,8 +21,10 @@ from grader.service.db import (
     User,
 )
 from grader.service.errors import ApiError
+from grader.service.hand.anonymous import names_hidden
 from grader.service.hand.logic import graded_submissions, group_grades, part_groups, part_of
 from grader.service.hand.model import GroupBody
+from grader.service.hand.request_pages import beside_view
 from grader.service.hand.routes import api_grade_group, assignment_of, service_of
 from grader.service.hand.view import FILTERS, KEYS_SCRIPT, VIEW_CSS, GradingView, Place, to_review
 
@@ -87,8 +89,11 @@ def ta_part_page(
 ) -> Response:
     """The grading view: ``group`` is the group shown; ``after``, the group just graded (the
     view shows the next ungraded one after it); neither: the first ungraded group. ``names``:
-    ``hidden`` or ``shown`` turns anonymous grading on or off (default: the assignment's)."""
-    return part_page(assignment, part, request, user, Place(group, after, show, names))
+    ``hidden`` or ``shown`` turns anonymous grading on or off (default: the assignment's).
+    ``request``: a regrade request of the part, shown beside its student's group."""
+    regrade = request.query_params.get("request", "")
+    place = Place(group, after, show, names)
+    return part_page(assignment, part, request, user, place, regrade=int(regrade) if regrade.isdigit() else 0)
 
 
 def part_page(
@@ -99,6 +104,7 @@ def part_page(
     place: Place,
     message: str = "",
     status: int = 200,
+    regrade: int = 0,
 ) -> Response:
     """The grading view of a part, one answer group at a time; ``message``: what the server has
     to say of the last grade (never text from the link, which anyone can write)."""
@@ -109,8 +115,16 @@ def part_page(
     with service_of(request).db.session(read_only=True) as db:
         groups, versions = part_groups(db, loaded, part)
         grades = group_grades(db, loaded, part)
+        hidden = names_hidden(loaded, place.names)
+        asker, beside = (
+            beside_view(db, loaded, part, regrade, hidden, csrf_field(request)) if regrade else ("", "")
+        )
     view = GradingView(loaded, part, spec_part, groups, versions, grades, place.show, place.names)
-    body = view.render(view.pick(place.group, place.after), csrf_field(request), message)
+    group = next((g.id for g in view.groups if any(m.student == asker for m in g.members)), place.group)
+    body = view.render(view.pick(group, place.after), csrf_field(request), message)
+    if beside:  # the request first in the column beside the group's answer
+        anchor = "<aside id='reference'>"
+        body = body.replace(anchor, anchor + beside, 1) if anchor in body else body + beside
     title = f"{loaded.name} {part}: grade by group"
     document = page(title, nav(request, user) + body, css=PAGE_CSS + VIEW_CSS, script=KEYS_SCRIPT)
     return html(document, css=PAGE_CSS + VIEW_CSS, script=KEYS_SCRIPT, status=status)

@@ -1,0 +1,158 @@
+"""Regrade requests over HTTP: the JSON API (students ask and list their own; TAs list and
+answer) and the pages' forms (the student's feedback page, the TA's queue and grading view).
+Roles are checked by :func:`allow`; every form carries the session's CSRF token."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from grader.service.auth import allow, is_staff
+from grader.service.db import Role, User, utcnow
+from grader.service.errors import ApiError
+from grader.service.hand.anonymous import names_hidden
+from grader.service.hand.request_pages import OUTCOMES, queue_body
+from grader.service.hand.requests import (
+    OPEN,
+    AnswerBody,
+    AskBody,
+    RegradeRequestRow,
+    answer,
+    ask,
+    history,
+    request_json,
+    requests_where,
+    shown_name,
+)
+from grader.service.hand.routes import assignment_of, service_of
+
+router = APIRouter()
+Student = Annotated[User, Depends(allow(Role.STUDENT))]
+AnyUser = Annotated[User, Depends(allow(Role.STUDENT, Role.TA))]
+Staff = Annotated[User, Depends(allow(Role.TA))]
+
+
+def _json(request: Request, row: RegradeRequestRow, student: str, names: str = "") -> dict[str, Any]:
+    loaded = service_of(request).course.by_id(row.assignment_id)
+    hidden = loaded is not None and names_hidden(loaded, names)
+    return request_json(row, loaded.name if loaded else "", shown_name(loaded, student, hidden))
+
+
+def ask_as(request: Request, user: User, assignment: str, body: AskBody) -> tuple[dict[str, Any], int]:
+    loaded = assignment_of(request, assignment)
+    with service_of(request).db.session() as db:
+        row, submission_id = ask(db, loaded, user, body, utcnow())
+        return request_json(row, loaded.name, user.name), submission_id
+
+
+@router.post("/api/v1/assignments/{assignment}/regrade-requests", status_code=201)
+def api_ask(assignment: str, body: AskBody, request: Request, user: Student) -> dict[str, Any]:
+    """Ask a TA to grade a part of your counted version again, with a reason: after its verdict
+    is released to you, until the assignment's regrade deadline; one open request per part (409)."""
+    return ask_as(request, user, assignment, body)[0]
+
+
+@router.get("/api/v1/me/regrade-requests")
+def api_my_requests(request: Request, user: AnyUser) -> dict[str, Any]:
+    with service_of(request).db.session(read_only=True) as db:
+        rows = requests_where(db, RegradeRequestRow.student_id == user.id)
+        return {"requests": [_json(request, row, name, "shown") for row, name in rows]}
+
+
+@router.get("/api/v1/regrade-requests")
+def api_requests(
+    request: Request, user: Staff, status: str = OPEN, assignment: str = "", names: str = ""
+) -> dict[str, Any]:
+    """The course's regrade requests: ``status=open`` (the default), ``changed``, ``kept`` or
+    ``all``; of one ``assignment``; a student is their pseudonym while names are hidden."""
+    if status not in (*OUTCOMES, "all"):
+        raise ApiError(422, f"unknown status {status!r}; use open, changed, kept or all")
+    conditions = [] if status == "all" else [RegradeRequestRow.status == status]
+    if assignment:
+        conditions.append(RegradeRequestRow.assignment_id == assignment_of(request, assignment).id)
+    with service_of(request).db.session(read_only=True) as db:
+        rows = requests_where(db, *conditions)
+        return {"requests": [_json(request, row, name, names) for row, name in rows]}
+
+
+@router.get("/api/v1/regrade-requests/{request_id}")
+def api_request(request_id: int, request: Request, user: AnyUser, names: str = "") -> dict[str, Any]:
+    """One request: its student's own, or any for staff (with its steps in the audit log)."""
+    with service_of(request).db.session(read_only=True) as db:
+        found = requests_where(db, RegradeRequestRow.id == request_id)
+        if not found or (found[0][0].student_id != user.id and not is_staff(user)):
+            raise ApiError(404, f"no regrade request #{request_id} of yours")
+        row, name = found[0]
+        if not is_staff(user):
+            return _json(request, row, name, "shown")
+        return {**_json(request, row, name, names), "history": history(db, row.id)}
+
+
+def answer_as(request: Request, user: User, request_id: int, body: AnswerBody) -> dict[str, Any]:
+    service = service_of(request)
+    with service.db.session() as db:
+        row = answer(db, service.course, request_id, body, user)
+        student = db.get(User, row.student_id)
+        return _json(request, row, student.name if student else "", "shown")
+
+
+@router.post("/api/v1/regrade-requests/{request_id}/answer")
+def api_answer(request_id: int, body: AnswerBody, request: Request, user: Staff) -> dict[str, Any]:
+    """Answer an open request: ``points`` (the part's new hand grade, written with the answer)
+    or ``keep: true``, and a ``reply`` the student reads; 409 once it is answered."""
+    return answer_as(request, user, request_id, body)
+
+
+# ---- pages ----------------------------------------------------------------------------------
+
+
+@router.post("/assignments/{assignment}/regrade-requests", include_in_schema=False)
+async def page_ask(assignment: str, request: Request, user: Student) -> Response:
+    from grader.service.pages import check_csrf
+
+    form = await request.form(max_fields=10)
+    check_csrf(request, str(form.get("csrf") or ""))
+    try:
+        body = AskBody(part=str(form.get("part") or ""), reason=str(form.get("reason") or ""))
+    except ValidationError:
+        raise ApiError(422, "choose a part and say why it should be graded again") from None
+    _, submission_id = await run_in_threadpool(ask_as, request, user, assignment, body)
+    return RedirectResponse(f"/submissions/{submission_id}#regrade-requests", status_code=303)
+
+
+@router.get("/ta/regrade-requests", include_in_schema=False)
+def ta_queue(request: Request, user: Staff) -> Response:
+    from grader.service.pages import shell
+
+    service = service_of(request)
+    with service.db.session(read_only=True) as db:
+        body = queue_body(db, service.course)
+    return shell(request, user, "grader: regrade requests", body)
+
+
+@router.post("/ta/regrade-requests/{request_id}/answer", include_in_schema=False)
+async def ta_answer(request_id: int, request: Request, user: Staff) -> Response:
+    from grader.service.pages import check_csrf
+
+    form = await request.form(max_fields=20)
+    check_csrf(request, str(form.get("csrf") or ""))
+    keep = str(form.get("outcome") or "") == "kept"
+    points = str(form.get("points") or "").strip()
+    version = str(form.get("version") or "").strip()
+    try:
+        body = AnswerBody(
+            points=None if keep else float(points) if points else None,
+            keep=keep,
+            reply=str(form.get("reply") or ""),
+            version=int(version) if version else None,
+        )
+    except (ValueError, ValidationError) as exc:
+        problems = exc.errors(include_url=False) if isinstance(exc, ValidationError) else []
+        why = "; ".join(str(p["msg"]) for p in problems) or "the points are not a number"
+        raise ApiError(422, f"the answer is not valid: {why}") from None
+    await run_in_threadpool(answer_as, request, user, request_id, body)
+    return RedirectResponse("/ta/regrade-requests", status_code=303)

@@ -1,0 +1,343 @@
+"""Regrade requests: a student asks a TA to look at a part again, with a reason; the TA
+answers, changing the points (a hand grade, written with the request's closing in one
+transaction) or keeping them, with a reply the student reads.
+
+A student asks about their own counted version, for a part whose verdict is shown to them
+(after the release, or a ``visible`` part), until the assignment's
+``regrade_requests: {until: ...}`` in course.yaml (no requests without it). A student has
+at most one open request per part: a unique index over the open requests
+(``uq_regrade_requests_open``, partial on SQLite and PostgreSQL) refuses a second one,
+however close together two arrive. Asking and answering are each one transaction with
+their ``audit_log`` row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, func, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from grader.core.parts import MAX_POINTS
+from grader.core.report import points_value
+from grader.engine import is_auto_graded
+from grader.service.course import CourseState, LoadedAssignment
+from grader.service.db import AuditEntry, Base, User, UTCDateTime, lock_students, utcnow
+from grader.service.errors import ApiError
+from grader.service.hand.anonymous import pseudonym
+from grader.service.hand.logic import counted_submissions, part_of, write_grades
+from grader.service.hand.model import GradeBody, HandGradeRow, StaleWrite
+from grader.service.shown import shown_time
+from grader.service.visibility import student_report
+
+OPEN, CHANGED, KEPT = "open", "changed", "kept"
+ASKED, ANSWERED = "regrade-request", "regrade-answer"  # their audit_log actions
+MAX_TEXT = 5_000  # a reason or a reply, in characters
+
+
+class RegradeRequestRow(Base):
+    __tablename__ = "regrade_requests"
+    __table_args__ = (
+        Index(
+            "uq_regrade_requests_open",
+            "assignment_id",
+            "student_id",
+            "part",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    part: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default=OPEN, index=True)
+    points_then: Mapped[float | None] = mapped_column(Float)  # the part's points when asked
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    reply: Mapped[str | None] = mapped_column(Text)
+    points: Mapped[float | None] = mapped_column(Float)  # the points the answer gave
+    hand_version: Mapped[int | None] = mapped_column(Integer)  # the hand grade's version it wrote
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    answered_by: Mapped[str | None] = mapped_column(String(200))
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class AskBody(BaseModel):
+    """What a student sends: the part and why it should be graded again."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    part: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=MAX_TEXT)
+
+
+class AnswerBody(BaseModel):
+    """What a TA sends: new ``points`` (a hand grade of the part) or ``keep``, and the reply;
+    ``version``: the version of the student's hand grade the TA saw (default: the current)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    points: float | None = Field(None, ge=0, le=MAX_POINTS, allow_inf_nan=False)
+    keep: bool = False
+    reply: str = Field(min_length=1, max_length=MAX_TEXT)
+    version: int | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _points_or_keep(self) -> AnswerBody:
+        if (self.points is None) == (not self.keep):
+            raise ValueError("give new points, or keep: true to keep them (not both)")
+        if not self.reply.strip():
+            raise ValueError("the reply is empty: say why the points change or stay")
+        return self
+
+
+# ---- asking ---------------------------------------------------------------------------------
+
+
+def ask(
+    db: Session, loaded: LoadedAssignment, student: User, body: AskBody, now: dt.datetime
+) -> tuple[RegradeRequestRow, int]:
+    """A new open request of ``student`` about their counted version's ``body.part``, with its
+    audit row, and the id of that version; ApiError (403, 404, 409, 422) saying why not."""
+    part_of(loaded, body.part)  # 404 for a part the assignment has not
+    reason = body.reason.strip()
+    if not reason:
+        raise ApiError(422, "the reason is empty: say what you think was graded wrongly")
+    refuse_outside_window(loaded, now)
+    lock_students(db, loaded.id, [student.id])
+    counted = counted_submissions(db, loaded, [student.name])
+    if not counted:
+        raise ApiError(404, f"you have handed in nothing for {loaded.name}")
+    _, submission, report = counted[0]
+    if report is None:
+        raise ApiError(
+            409, f"your version {submission.version} is still being graded: ask once its verdict is in"
+        )
+    _, hidden = student_report(report, loaded, now)
+    result = next((r for r in report.parts if r.id == body.part), None)
+    if body.part in hidden or result is None:
+        release = loaded.release or loaded.due
+        after = f" (after {shown_time(release, loaded.zone)})" if release else ""
+        raise ApiError(403, f"the verdict of {body.part} is not released to you yet: ask once it is{after}")
+    refuse_second(db, loaded, student, body.part)
+    row = RegradeRequestRow(
+        assignment_id=loaded.id,
+        student_id=student.id,
+        part=body.part,
+        reason=reason,
+        status=OPEN,
+        points_then=result.score,
+        created_at=now,
+    )
+    try:
+        with db.begin_nested():
+            db.add(row)
+            db.flush()
+    except IntegrityError:  # another request for the part, committed just now
+        db.expire_all()
+        refuse_second(db, loaded, student, body.part)
+        raise ApiError(409, f"you already have an open regrade request for {body.part}") from None
+    db.add(
+        AuditEntry(
+            user_id=student.id,
+            action=ASKED,
+            detail={
+                "assignment": loaded.name,
+                "student": student.name,
+                "part": body.part,
+                "request": row.id,
+                "reason": reason,
+            },
+        )
+    )
+    return row, submission.id
+
+
+def refuse_outside_window(loaded: LoadedAssignment, now: dt.datetime) -> None:
+    until = loaded.regrade_until
+    if until is None:
+        raise ApiError(
+            403, f"{loaded.name} takes no regrade requests (the course sets no regrade_requests.until)"
+        )
+    if now > until:
+        raise ApiError(
+            403,
+            f"regrade requests for {loaded.name} closed at {shown_time(until, loaded.zone)}; "
+            "ask a TA in person",
+        )
+
+
+def refuse_second(db: Session, loaded: LoadedAssignment, student: User, part: str) -> None:
+    found = db.scalar(
+        select(RegradeRequestRow.id).where(
+            RegradeRequestRow.assignment_id == loaded.id,
+            RegradeRequestRow.student_id == student.id,
+            RegradeRequestRow.part == part,
+            RegradeRequestRow.status == OPEN,
+        )
+    )
+    if found is not None:
+        raise ApiError(
+            409, f"you already have an open regrade request for {part} (#{found}): wait for its answer"
+        )
+
+
+# ---- answering ------------------------------------------------------------------------------
+
+
+def answer(
+    db: Session, course: CourseState, request_id: int, body: AnswerBody, by: User
+) -> RegradeRequestRow:
+    """Close an open request: with new points, the student's hand grade of the part is written
+    (:func:`write_grades`, which updates their verdicts) in this same transaction; its audit
+    row too. 409 when another TA answered it first, or the grade changed since ``version``."""
+    row = db.get(RegradeRequestRow, request_id)
+    loaded = course.by_id(row.assignment_id) if row is not None else None
+    student = db.get(User, row.student_id) if row is not None else None
+    if row is None or loaded is None or student is None:
+        raise ApiError(404, f"no regrade request #{request_id}")
+    lock_students(db, loaded.id, [student.id])
+    now = utcnow()
+    closed = db.execute(
+        update(RegradeRequestRow)
+        .where(RegradeRequestRow.id == row.id, RegradeRequestRow.status == OPEN)
+        .values(
+            status=KEPT if body.keep else CHANGED,
+            reply=body.reply.strip(),
+            answered_by_id=by.id,
+            answered_by=by.name,
+            answered_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.expire(row)
+    if closed.rowcount != 1:  # type: ignore[attr-defined]
+        raise ApiError(
+            409,
+            f"regrade request #{row.id} was answered already, by {row.answered_by} "
+            f"at {row.answered_at:%Y-%m-%d %H:%M} UTC",
+        )
+    grade = current_grade(db, row)
+    old = grade.points if grade is not None else None
+    if body.points is not None:
+        row.hand_version = _regrade(db, loaded, row, student, grade, body, by)
+        row.points = body.points
+    db.add(
+        AuditEntry(
+            user_id=by.id,
+            action=ANSWERED,
+            detail={
+                "assignment": loaded.name,
+                "student": student.name,
+                "part": row.part,
+                "request": row.id,
+                "outcome": row.status,
+                "reply": row.reply,
+                "old_points": old if grade is not None else row.points_then,
+                "new_points": body.points,
+                "hand_version": row.hand_version,
+            },
+        )
+    )
+    db.flush()
+    return row
+
+
+def _regrade(
+    db: Session,
+    loaded: LoadedAssignment,
+    row: RegradeRequestRow,
+    student: User,
+    grade: HandGradeRow | None,
+    body: AnswerBody,
+    by: User,
+) -> int:
+    """The student's hand grade of the part with the new points (its rubric items and comment
+    kept); the version written."""
+    seen = body.version if body.version is not None else (grade.version if grade is not None else 0)
+    reason = grade.reason if grade is not None else None
+    if reason is None and is_auto_graded(part_of(loaded, row.part)):
+        reason = f"regrade request #{row.id}"
+    new = GradeBody(
+        points=body.points,
+        rubric=list(grade.rubric or ()) if grade is not None else [],
+        comment=grade.comment if grade is not None else "",
+        reason=reason,
+        version=seen,
+    )
+    try:
+        written = write_grades(db, loaded, row.part, new, {student.name: seen}, by)
+    except StaleWrite as exc:
+        raise ApiError(409, f"{exc}; the request stays open") from None
+    return written[0].version
+
+
+def current_grade(db: Session, row: RegradeRequestRow) -> HandGradeRow | None:
+    return db.scalar(
+        select(HandGradeRow).where(
+            HandGradeRow.assignment_id == row.assignment_id,
+            HandGradeRow.student_id == row.student_id,
+            HandGradeRow.part == row.part,
+        )
+    )
+
+
+# ---- reading --------------------------------------------------------------------------------
+
+
+def requests_where(db: Session, *conditions: Any) -> list[tuple[RegradeRequestRow, str]]:
+    """Requests matching ``conditions``, with their student's name, oldest first."""
+    rows = db.execute(
+        select(RegradeRequestRow, User.name)
+        .join(User, User.id == RegradeRequestRow.student_id)
+        .where(*conditions)
+        .order_by(RegradeRequestRow.id)
+    ).all()
+    return [(row, name) for row, name in rows]
+
+
+def open_count(db: Session) -> int:
+    return int(db.scalar(select(func.count()).where(RegradeRequestRow.status == OPEN)) or 0)
+
+
+def shown_name(loaded: LoadedAssignment | None, student: str, hidden: bool) -> str:
+    """The student as a TA's page shows them: their pseudonym when names are hidden."""
+    return pseudonym(loaded, student) if hidden and loaded is not None else student
+
+
+def request_json(row: RegradeRequestRow, assignment: str, student: str) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "assignment": assignment,
+        "part": row.part,
+        "student": student,
+        "reason": row.reason,
+        "status": row.status,
+        "asked_at": row.created_at.isoformat(),
+        "points_then": points_value(row.points_then) if row.points_then is not None else None,
+        "reply": row.reply,
+        "points": points_value(row.points) if row.points is not None else None,
+        "hand_version": row.hand_version,
+        "answered_by": row.answered_by,
+        "answered_at": row.answered_at.isoformat() if row.answered_at else None,
+    }
+
+
+def history(db: Session, request_id: int) -> list[dict[str, Any]]:
+    """The request's steps in the audit log: asked, answered."""
+    found = []
+    for entry, name in db.execute(
+        select(AuditEntry, User.name)
+        .join(User, User.id == AuditEntry.user_id, isouter=True)
+        .where(AuditEntry.action.in_((ASKED, ANSWERED)))
+        .order_by(AuditEntry.id)
+    ).all():
+        detail = entry.detail or {}
+        if detail.get("request") == request_id:
+            found.append({"at": entry.at.isoformat(), "who": name, "action": entry.action, "detail": detail})
+    return found
