@@ -18,12 +18,13 @@ the grades in the form ``grader grade --hand`` reads.
 
 from fastapi import APIRouter
 
-from grader.service.hand import page, routes
+from grader.service.hand import page, routes, rubric_page
 from grader.service.hand.logic import export_grades, grades_yaml, hand_graded_report
 from grader.service.hand.model import HandGradeRow
 
 router = APIRouter()
 router.include_router(routes.router)
 router.include_router(page.router)
+router.include_router(rubric_page.router)
 
 __all__ = ["HandGradeRow", "export_grades", "grades_yaml", "hand_graded_report", "router"]
