@@ -5,13 +5,16 @@ lands in problems/rubric.yaml, and an item added from the page is kept there too
 
 from __future__ import annotations
 
+import json
 import re
 import stat
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 import yaml
+from chromium import Chromium, Page, chromium_path
 from service_server import TA_PASSWORD, Course, Server, log_in, make_course, seed_file, wait_graded
 
 ASSIGNMENT = "a1-activations-conv"
@@ -73,6 +76,32 @@ def item_form(view: str, item: str) -> dict[str, str]:
     found = re.search(rf"<form [^>]*id='rubric-{item}'>(.*?)</form>", view, re.S)
     assert found is not None, view
     return dict(re.findall(r"name='([a-z_]+)'[^>]* value='([^']*)'", found.group(1)))
+
+
+def wait_for(page: Page, condition: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if page.evaluate(f"document.readyState === 'complete' && ({condition})"):
+                return
+        except Exception:  # the page is between two documents
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"the page never met {condition!r}; it shows {page.evaluate('location.href')}")
+
+
+def press(page: Page, key: str, code: int, text: str | None = None) -> None:
+    """A real key press, as the browser's input pipeline delivers it."""
+    params: dict[str, object] = {"key": key, "windowsVirtualKeyCode": code}
+    if key == "Enter":
+        params["code"] = key
+    page.send("Input.dispatchKeyEvent", type="keyDown", text=text or key, **params)
+    page.send("Input.dispatchKeyEvent", type="keyUp", **params)
+
+
+def go(page: Page, url: str) -> None:
+    page.send("Page.navigate", url=url)
+    wait_for(page, f"location.href === {json.dumps(url)}")
 
 
 def test_an_edited_item_moves_every_score_graded_with_it_and_the_audit_says_so(
@@ -183,3 +212,67 @@ def test_a_rubric_file_that_does_not_load_is_named_and_changes_nothing(tmp_path:
         assert "rubric.yaml" in health
         view = ta.get(f"/api/v1/assignments/{ASSIGNMENT}/parts/{PART}/groups")
         assert view.status_code == 200
+
+
+@pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed")
+def test_in_chromium_an_item_changed_after_grading_moves_the_scores_given_with_it(tmp_path: Path) -> None:
+    course = make_rubric_course(tmp_path, None)
+    with Server(course) as server:
+        ids = hand_in_all(server)
+        with Chromium() as browser:
+            page = browser.open(f"{server.url}/login")
+            page.evaluate(
+                f"document.getElementById('user').value = 'ta';"
+                f"document.getElementById('password').value = {json.dumps(TA_PASSWORD)};"
+                "document.getElementById('password').form.submit(); true"
+            )
+            wait_for(page, "location.pathname === '/ta'")
+            go(page, f"{server.url}{VIEW}")
+            # the group of alice and bob: rubric item 1 (cases) by its key, Enter saves
+            wait_for(page, "document.querySelectorAll('#grade input[name=student]').length === 2")
+            press(page, "1", 49)  # rubric item 1 (cases) on
+            assert page.evaluate("document.querySelector('#grade input[value=cases]').checked")
+            press(page, "Enter", 13, "\r")  # save, and on to the next group
+            wait_for(page, "document.getElementById('progress').textContent.startsWith('1 of 2')")
+            assert part_of_report(server, "alice", ids["alice"])["score"] == 2
+            # the rubric edited on the page: the form, then the scores it moves, then applied
+            page.evaluate(
+                "document.getElementById('rubric-edit').open = true;"
+                "const form = document.getElementById('rubric-cases');"
+                "form.querySelector('input[name=points]').value = '3.5';"
+                "form.submit(); true"
+            )
+            wait_for(page, "document.getElementById('moves') !== null")
+            moved = page.evaluate("document.getElementById('moves').innerText")
+            assert "alice\t2\t3.5" in moved and "bob\t2\t3.5" in moved
+            page.screenshot(tmp_path / "rubric-preview.png")
+            page.evaluate("document.getElementById('confirm').submit(); true")
+            wait_for(page, "document.getElementById('applied') !== null")
+            assert "2 scores moved" in page.evaluate("document.getElementById('applied').textContent")
+            assert page.errors == [], page.errors
+        assert part_of_report(server, "alice", ids["alice"])["score"] == 3.5
+        assert part_of_report(server, "bob", ids["bob"])["score"] == 3.5
+        with server.client("ta") as ta:
+            changes = ta.get(f"/api/v1/assignments/{ASSIGNMENT}/hand/audit").json()["changes"]
+        said = [
+            (c["student"], c["old"]["awarded"], c["new"]["awarded"]) for c in changes if c.get("rubric_edit")
+        ]
+        assert sorted(said) == [("alice", 2, 3.5), ("bob", 2, 3.5)]
+
+
+def test_an_item_edited_in_rubric_yaml_is_brought_in_and_moves_the_scores(tmp_path: Path) -> None:
+    course = make_rubric_course(tmp_path, None)
+    with Server(course) as server:
+        ids = hand_in_all(server)
+        grade(server, "alice", ["cases"])
+        assert part_of_report(server, "alice", ids["alice"])["score"] == 2
+        (course.folder / "problems" / "rubric.yaml").write_text(
+            f"{ASSIGNMENT}:\n  {PART}:\n    - {{id: cases, points: 3, text: both signs of x}}\n"
+        )
+        deadline = time.monotonic() + 120
+        while part_of_report(server, "alice", ids["alice"])["score"] != 3:
+            assert time.monotonic() < deadline, "the edited rubric.yaml never moved alice's score"
+            time.sleep(0.5)
+        with server.client("ta") as ta:
+            view = ta.get(VIEW).text
+        assert item_form(view, "cases")["was_points"] == "3"

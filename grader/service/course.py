@@ -504,8 +504,12 @@ class CourseState:
                     changed.append(name)
             self._record(db, problem, history[problem.key], taken=decision == TAKE)
         if in_force is not None and write:
+            rubrics_before = {name: (row.policy or {}).get("rubric") for name, row in rows.items()}
             _set_deadlines(rows.values(), in_force, added)
             db.flush()
+            for name, row in rows.items():
+                if (row.policy or {}).get("rubric") != rubrics_before[name] and name not in changed:
+                    self._regrade(db, row, "its rubric items changed in problems/rubric.yaml")
         return changed, notices
 
     def _config_in_force(
@@ -571,12 +575,17 @@ class CourseState:
         row.problem_hash, row.problem_text, row.updated_at = file.digest, file.text, utcnow()
         db.flush()
         if row.id is not None:
-            submissions = db.scalars(select(Submission.id).where(Submission.assignment_id == row.id)).all()
-            if submissions:
-                log.info("problem file %s changed: regrading %s", file.name, spec.assignment)
-            for submission_id in submissions:
-                queue.enqueue(db, submission_id, kind="regrade")
+            self._regrade(db, row, f"problem file {file.name} changed")
         return row
+
+    def _regrade(self, db: Session, row: Assignment, why: str) -> None:
+        """Queue a regrade of every submission of the assignment (the verdict store decides
+        again only what changed; the hand grades are applied with the rubric in force)."""
+        submissions = db.scalars(select(Submission.id).where(Submission.assignment_id == row.id)).all()
+        if submissions:
+            log.info("%s: regrading %s", why, row.name)
+        for submission_id in submissions:
+            queue.enqueue(db, submission_id, kind="regrade")
 
     def _course(self, db: Session, name: str) -> Course:
         course = db.scalar(select(Course).order_by(Course.id))

@@ -26,7 +26,7 @@ from grader.service.hand.rubric import ItemEdit, Move, apply_edit, check_seen, m
 router = APIRouter()
 Staff = Annotated[User, Depends(allow(Role.TA))]
 KEPT = ("group", "show", "names")  # where the TA was in the grading view, kept on the way back
-FIELDS = ("id", "points", "text", "was_points", "was_text", *KEPT)
+FIELDS = ("id", "points", "text", "was_points", "was_text")
 
 
 @router.post("/ta/assignments/{assignment}/parts/{part}/rubric", include_in_schema=False)
@@ -37,7 +37,9 @@ async def ta_rubric_item(assignment: str, part: str, request: Request, user: Sta
 
     raw = await request.form(max_fields=50)
     check_csrf(request, str(raw.get("csrf") or ""))
-    form = {key: str(raw.get(key) or "") for key in FIELDS}
+    form = {key: str(raw.get(key) or "") for key in FIELDS} | {
+        key: request.query_params.get(key, "") for key in KEPT
+    }
     loaded = assignment_of(request, assignment)
     try:
         edit = read_edit(form)
@@ -70,9 +72,10 @@ def _apply(request: Request, loaded: LoadedAssignment, part: str, edit: ItemEdit
     return found
 
 
-def _view_url(loaded: LoadedAssignment, part: str, form: dict[str, str]) -> str:
+def _view_url(loaded: LoadedAssignment, part: str, form: dict[str, str], then: str = "") -> str:
+    """The grading view where the TA was (``then``: a page under it, the same place kept)."""
     query = {key: form[key] for key in KEPT if form.get(key) and (key, form[key]) != ("show", "all")}
-    base = f"/ta/assignments/{quote(loaded.name)}/parts/{quote(part)}"
+    base = f"/ta/assignments/{quote(loaded.name)}/parts/{quote(part)}{then}"
     return base + (f"?{urlencode(query)}" if query else "")
 
 
@@ -136,7 +139,7 @@ def _preview_body(
     fields = "".join(
         f"<input type='hidden' name='{key}' value='{escape(form[key])}'>" for key in FIELDS if form.get(key)
     )
-    action = escape(f"/ta/assignments/{quote(loaded.name)}/parts/{quote(part)}/rubric")
+    action = escape(_view_url(loaded, part, form, "/rubric"))
     return (
         f"<p>Now: <strong>{_item(form['was_points'], form['was_text'])}</strong>; "
         f"after: <strong>{_item(form['points'], form['text'])}</strong>.</p>"

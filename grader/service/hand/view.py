@@ -78,13 +78,17 @@ FILTERS = {
     "wrong": "wrong",
     "invalid": "invalid",
     "review": "to review",
+    "overridden": "overridden",
 }
 
 
 def shown_by(group: AnswerGroup, show: str) -> bool:
-    """``review``: a grade whose answer, or the verdict under it, changed since it was given."""
+    """``review``: a grade whose answer, or the verdict under it, changed since it was given;
+    ``overridden``: a TA's grade over an automatic verdict."""
     if show == "review":
         return any(to_review(m.result.hand) for m in group.members)
+    if show == "overridden":  # a TA's grade over an automatic verdict
+        return any(m.result.hand is not None and m.result.hand.auto_status is not None for m in group.members)
     if show in ("wrong", "invalid"):
         return group.kind == show
     return True
@@ -254,12 +258,9 @@ class GradingView:
     def _rubric_editor(self, group: AnswerGroup, csrf: str) -> str:
         """A form per rubric item (its points and text: the scores it moves are shown before
         the edit applies) and one to add an item, written to problems/rubric.yaml."""
-        action = escape(self.url() + "/rubric")
-        kept = (
-            f"{csrf}<input type='hidden' name='group' value='{escape(group.id)}'>"
-            f"<input type='hidden' name='show' value='{escape(self.show)}'>"
-            f"<input type='hidden' name='names' value='{escape(self.names)}'>"
-        )
+        where = self.url(group=group.id)  # kept in the query: back to this group after the edit
+        action = escape(where.replace("?", "/rubric?", 1))
+        kept = csrf
         forms = "".join(
             f"<form method='post' action='{action}' class='rubric-item' id='rubric-{escape(item.id)}'>{kept}"
             f"<input type='hidden' name='id' value='{escape(item.id)}'>"
