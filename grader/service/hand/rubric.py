@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grader.core.parts import PartBase, RubricItem
+from grader.core.report import points_value
 from grader.hand import HandGrade
 from grader.loading import RUBRIC_FILE, ProblemFileError, parse_problem_set, read_rubric_file
 from grader.service.course import LoadedAssignment
@@ -121,7 +122,7 @@ def check_seen(loaded: LoadedAssignment, part_id: str, edit: ItemEdit) -> Rubric
         if now is not None:
             raise ApiError(409, f"{part_id} has an item {now.id} already: edit it, or choose another id")
         return None
-    if now is None or (now.points, now.text) != (edit.was_points, edit.was_text):
+    if now is None or (points_value(now.points), now.text) != (points_value(edit.was_points), edit.was_text):
         raise ApiError(409, f"item {edit.item.id} of {part_id} changed meanwhile: reload and edit it again")
     return now
 
