@@ -34,6 +34,7 @@ from grader.engine import grade
 from grader.loading import (
     SUBMISSION_FORMS,
     ProblemFileError,
+    is_problem_file,
     is_submission_folder,
     load_problem_set,
     no_submission_message,
@@ -576,7 +577,11 @@ def _grade_course(path: Path, problem_dir: Path, options: GradeOptions) -> int:
     if options.fmt in ("json", "csv") and not options.out:
         click.echo(f"error: --format {options.fmt} with a folder of problem sets needs --out", err=True)
         return EXIT_USAGE
-    problem_files = sorted(problem_dir.glob("*.yaml")) + sorted(problem_dir.glob("*.yml"))
+    problem_files = [
+        path
+        for path in sorted(problem_dir.glob("*.yaml")) + sorted(problem_dir.glob("*.yml"))
+        if is_problem_file(path)
+    ]
     if not problem_files:
         click.echo(f"error: {problem_dir} holds no problem sets (*.yaml)", err=True)
         return EXIT_USAGE
@@ -725,6 +730,10 @@ def stats_command(folder: Path, problem_file: Path | None, as_json: bool, color:
 
 
 def _parts_by_assignment(problem_file: Path) -> dict[str, dict[str, Any]]:
-    files = sorted(problem_file.glob("*.y*ml")) if problem_file.is_dir() else [problem_file]
+    files = (
+        [p for p in sorted(problem_file.glob("*.y*ml")) if is_problem_file(p)]
+        if problem_file.is_dir()
+        else [problem_file]
+    )
     specs = [_load_spec(path) for path in files]
     return {spec.assignment: {pid: part for pid, _, part in spec.iter_parts()} for spec in specs}

@@ -77,6 +77,8 @@ class ProblemFileError(Exception):
 
 
 def load_problem_set(path: Path | str) -> ProblemSet:
+    """The problem file at ``path``, with the items the ``rubric.yaml`` beside it adds to its
+    parts' rubrics (:func:`read_rubric_file`)."""
     path = Path(path)
     try:
         text = read_text(path, MAX_PROBLEM_FILE_BYTES)
@@ -84,10 +86,14 @@ def load_problem_set(path: Path | str) -> ProblemSet:
         raise ProblemFileError(path, [Diagnostic(None, None, f"cannot read: {exc.strerror}")]) from None
     except ValueError as exc:
         raise ProblemFileError(path, [Diagnostic(None, None, str(exc))]) from None
-    return parse_problem_set(text, path)
+    return parse_problem_set(text, path, rubrics=read_rubric_file(path.parent))
 
 
-def parse_problem_set(text: str, path: Path | str = "<problem set>") -> ProblemSet:
+def parse_problem_set(
+    text: str, path: Path | str = "<problem set>", rubrics: RubricFile | None = None
+) -> ProblemSet:
+    """``rubrics``: a rubric file's items (:func:`read_rubric_file`), merged into the rubrics
+    of the parts of this problem set's assignment (:func:`merge_rubric`)."""
     try:
         data, positions = load_with_positions(text)
     except YamlError as exc:
@@ -97,6 +103,8 @@ def parse_problem_set(text: str, path: Path | str = "<problem set>") -> ProblemS
         message = f"a problem set must be a mapping with assignment and questions; this file is {kind}"
         raise ProblemFileError(path, [Diagnostic(1, 1, message)])
     _read_source_files(data, path, positions)
+    if rubrics and isinstance(data.get("assignment"), str):
+        merge_rubric(data, rubrics.get(data["assignment"], {}))
     try:
         return ProblemSet.model_validate(data)
     except ValidationError as exc:
@@ -104,6 +112,85 @@ def parse_problem_set(text: str, path: Path | str = "<problem set>") -> ProblemS
 
 
 _SOURCE_FIELDS = ("answer", "given", "harness")
+
+# ---------------------------------------------------------------------------
+# Rubric files
+
+RUBRIC_FILE = "rubric.yaml"  # beside the problem files: rubric items added from the grading view
+RUBRIC_FILES = (RUBRIC_FILE, "rubric.yml")
+# assignment -> part address -> items ({id, points, text}), as a rubric file holds them
+RubricFile = dict[str, dict[str, list[dict[str, Any]]]]
+
+
+def is_problem_file(path: Path) -> bool:
+    """A YAML file of a problems folder that is a problem set (not its rubric file)."""
+    return path.suffix in (".yaml", ".yml") and path.name not in RUBRIC_FILES
+
+
+def read_rubric_file(folder: Path) -> RubricFile:
+    """The ``rubric.yaml`` of ``folder`` (empty when there is none): for each assignment, for
+    each part (its address, ``q1.a``), the rubric items added to it. :class:`ProblemFileError`
+    when it is not in that shape."""
+    path = folder / RUBRIC_FILE
+    if not path.exists():
+        return {}
+    try:
+        return parse_rubric_file(read_text(path, MAX_PROBLEM_FILE_BYTES), path)
+    except OSError as exc:
+        raise ProblemFileError(path, [Diagnostic(None, None, f"cannot read: {exc.strerror}")]) from None
+    except ValueError as exc:
+        raise ProblemFileError(path, [Diagnostic(None, None, str(exc))]) from None
+
+
+def parse_rubric_file(text: str, path: Path | str = RUBRIC_FILE) -> RubricFile:
+    try:
+        data, _ = load_with_positions(text)
+    except YamlError as exc:
+        raise ProblemFileError(path, [Diagnostic(exc.line, exc.column, exc.message)]) from None
+    shape = "a rubric file maps each assignment to its parts, each part to a list of items {id, points, text}"
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or not all(
+        isinstance(parts, dict)
+        and all(
+            isinstance(items, list) and all(isinstance(i, dict) for i in items) for items in parts.values()
+        )
+        for parts in data.values()
+    ):
+        raise ProblemFileError(path, [Diagnostic(1, 1, shape)])
+    return {str(a): {str(p): list(items) for p, items in parts.items()} for a, parts in data.items()}
+
+
+def merge_rubric(data: dict[str, Any], added: dict[str, list[dict[str, Any]]]) -> None:
+    """Merge a rubric file's items for one assignment into a problem file's ``data``: an item
+    whose id the part's ``rubric:`` has already replaces it where it stands (the rubric file
+    wins: it is where the grading view writes an edit), a new id goes after the part's own
+    items. Items of a part the problem set does not have are left out."""
+    questions = data.get("questions")
+    if not isinstance(questions, list) or not added:
+        return
+    for question in questions:
+        if not isinstance(question, dict):
+            continue
+        parts = question.get("parts")
+        single = not isinstance(parts, list)
+        for part in [question] if not isinstance(parts, list) else parts:
+            if not isinstance(part, dict):
+                continue
+            where = str(question.get("id")) if single else f"{question.get('id')}.{part.get('id')}"
+            items = added.get(where)
+            if not items:
+                continue
+            own = part.get("rubric")
+            merged = list(own) if isinstance(own, list) else []
+            at = {item.get("id"): i for i, item in enumerate(merged) if isinstance(item, dict)}
+            for item in items:
+                if item.get("id") in at:
+                    merged[at[item.get("id")]] = item
+                else:
+                    at[item.get("id")] = len(merged)
+                    merged.append(item)
+            part["rubric"] = merged
 
 
 def _read_source_files(data: dict[str, Any], path: Path | str, positions: dict[Any, Position]) -> None:

@@ -337,3 +337,36 @@ def test_stats_list_hand_grading_progress_and_unreadable_answers(course) -> None
     assert "<strong>4 of 6</strong>answers to hand-graded parts graded so far" in page
     assert "</strong>points per student not counted until a TA grades them" in page
     assert "points graded by hand" not in page
+
+
+def test_a_rubric_yaml_beside_the_problem_file_is_merged_and_wins_on_an_id(course) -> None:
+    out = course["out"]
+    (course["problems"].parent / "rubric.yaml").write_text(
+        "hand-demo:\n"
+        "  q2:\n"
+        "    - {id: conclude, points: 1, text: concludes for both cases}\n"
+        "    - {id: lemma, points: 1, text: cites the lemma}\n",
+        encoding="utf-8",
+    )
+    course["hand"].write_text(HAND + "- {student: carol, part: q2, rubric: [lemma], by: ta-kim}\n")
+    code, _, err = _grade(course, "-o", str(out), "-q")
+    assert code == 0, err
+    reports = _reports(out)
+    assert _part(reports["alice"], "q2")["score"] == 3  # cases 2 + conclude 1 (rubric.yaml's)
+    assert _part(reports["carol"], "q2")["score"] == 1  # an item only rubric.yaml has
+    groups = CliRunner().invoke(
+        main,
+        [
+            "hand",
+            "groups",
+            str(course["class"]),
+            "-p",
+            str(course["problems"]),
+            "--part",
+            "q2",
+            "--hand",
+            str(course["hand"]),
+        ],
+    )
+    assert groups.exit_code == 0, groups.stderr
+    assert "Trivial." in groups.stdout

@@ -125,6 +125,13 @@ def test_an_override_needs_a_reason_and_the_export_grades_the_same_by_file(
 
     served = ta.get(f"/api/v1/submissions/{ids['bob']}").json()["report"]
     assert _part(served, "q8.3b")["hand"]["overrides"]["status"] == "incorrect"
+    # the grading view's filter finds the override; a part graded by hand has none
+    view = f"/ta/assignments/{ASSIGNMENT}/parts"
+    overridden = ta.get(f"{view}/q8.3b", params={"show": "overridden"}).text
+    assert "<strong>overridden</strong>" in overridden and "name='student' value='bob'" in overridden
+    assert (
+        "No group to grade here (overridden)" in ta.get(f"{view}/{PART}", params={"show": "overridden"}).text
+    )
 
     exported = ta.get(f"/api/v1/assignments/{ASSIGNMENT}/hand", params={"format": "yaml"}).text
     command = ["hand", "export", str(server.course.folder), "-a", ASSIGNMENT]

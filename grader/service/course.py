@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 import socket
 import threading
@@ -34,7 +35,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from grader.core.yamlio import YamlError, load_with_positions, locate
-from grader.loading import ProblemFileError, parse_problem_set
+from grader.loading import (
+    RUBRIC_FILE,
+    ProblemFileError,
+    RubricFile,
+    is_problem_file,
+    parse_problem_set,
+    read_rubric_file,
+)
 from grader.service import queue
 from grader.service.counting import Penalty, close_for
 from grader.service.db import (
@@ -261,6 +269,8 @@ class LoadedAssignment:
     zone: zoneinfo.ZoneInfo | None = None  # the course's time zone (course.yaml's timezone)
     anonymous: bool = False  # course.yaml's ``anonymous: true``: graded without the students' names
     regrade_until: dt.datetime | None = None  # course.yaml's ``regrade_requests: {until: ...}``
+    # the rubric items problems/rubric.yaml adds (part -> items), merged into ``spec``
+    rubric: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def due_for(self, student: str) -> dt.datetime | None:
         """The due in force for ``student``: their extension, else the assignment's due."""
@@ -423,11 +433,44 @@ class CourseState:
             self.notices = tuple(notices)
 
     def _folder_stamps(self) -> dict[Path, tuple[int, int]]:
-        files = [*self._problem_paths(), self.course_dir / COURSE_FILE]
+        files = [*self._problem_paths(), self.course_dir / COURSE_FILE, self.rubric_path]
         return {path: _stamp(path) for path in files}
 
+    @property
+    def rubric_path(self) -> Path:
+        """The rubric items added from the grading view: problems/rubric.yaml."""
+        return self.course_dir / PROBLEMS / RUBRIC_FILE
+
     def _problem_paths(self) -> list[Path]:
-        return sorted((self.course_dir / PROBLEMS).glob("*.y*ml"))
+        return [p for p in sorted((self.course_dir / PROBLEMS).glob("*.y*ml")) if is_problem_file(p)]
+
+    def _read_rubrics(self, notices: list[FileNotice]) -> RubricFile | None:
+        """problems/rubric.yaml as the folder has it; None (and a notice) when it does not load."""
+        try:
+            return read_rubric_file(self.rubric_path.parent)
+        except ProblemFileError as exc:
+            problem = exc.problems[0]
+            notices.append(FileNotice(f"{PROBLEMS}/{RUBRIC_FILE}", problem.line, problem.message))
+            return None
+
+    def _rubric_for(
+        self, problem: FolderFile, rubrics: RubricFile | None, notices: list[FileNotice]
+    ) -> dict[str, list[dict[str, Any]]] | None:
+        """What the rubric file adds to the problem file's assignment, once checked against the
+        problem file (None: the rubric file does not load with it, what is in force stays)."""
+        assert isinstance(problem.loaded, ProblemSet)
+        name = problem.loaded.assignment
+        if rubrics is None:
+            return None
+        added = rubrics.get(name, {})
+        if added:
+            try:
+                parse_problem_set(problem.text, self.course_dir / problem.name, {name: added})
+            except ProblemFileError as exc:
+                message = f"the items for {name} do not load: {exc.problems[0].message}"
+                notices.append(FileNotice(f"{PROBLEMS}/{RUBRIC_FILE}", None, message))
+                return None
+        return added
 
     def _read_folder(self) -> tuple[FolderFile, list[FolderFile]]:
         problems = []
@@ -446,6 +489,8 @@ class CourseState:
         history = self._history(db)
         notices: list[FileNotice] = []
         in_force = self._config_in_force(db, config, history[COURSE_FILE], write, notices)
+        rubrics = self._read_rubrics(notices)
+        added: dict[str, dict[str, list[dict[str, Any]]] | None] = {}
         rows = {
             row.name: row
             for row in db.scalars(select(Assignment).where(Assignment.course_id == self.course_id))
@@ -456,6 +501,7 @@ class CourseState:
                 notices.append(problem.error or FileNotice(problem.name, None, "not loaded"))
                 continue
             name = problem.loaded.assignment
+            added[name] = self._rubric_for(problem, rubrics, notices)
             row = rows.get(name)
             if row is None and in_force is None:
                 message = (
@@ -479,8 +525,12 @@ class CourseState:
                     changed.append(name)
             self._record(db, problem, history[problem.key], taken=decision == TAKE)
         if in_force is not None and write:
-            _set_deadlines(rows.values(), in_force)
+            rubrics_before = {name: (row.policy or {}).get("rubric") for name, row in rows.items()}
+            _set_deadlines(rows.values(), in_force, added)
             db.flush()
+            for name, row in rows.items():
+                if (row.policy or {}).get("rubric") != rubrics_before[name] and name not in changed:
+                    self._regrade(db, row, "its rubric items changed in problems/rubric.yaml")
         return changed, notices
 
     def _config_in_force(
@@ -546,12 +596,17 @@ class CourseState:
         row.problem_hash, row.problem_text, row.updated_at = file.digest, file.text, utcnow()
         db.flush()
         if row.id is not None:
-            submissions = db.scalars(select(Submission.id).where(Submission.assignment_id == row.id)).all()
-            if submissions:
-                log.info("problem file %s changed: regrading %s", file.name, spec.assignment)
-            for submission_id in submissions:
-                queue.enqueue(db, submission_id, kind="regrade")
+            self._regrade(db, row, f"problem file {file.name} changed")
         return row
+
+    def _regrade(self, db: Session, row: Assignment, why: str) -> None:
+        """Queue a regrade of every submission of the assignment (the verdict store decides
+        again only what changed; the hand grades are applied with the rubric in force)."""
+        submissions = db.scalars(select(Submission.id).where(Submission.assignment_id == row.id)).all()
+        if submissions:
+            log.info("%s: regrading %s", why, row.name)
+        for submission_id in submissions:
+            queue.enqueue(db, submission_id, kind="regrade")
 
     def _course(self, db: Session, name: str) -> Course:
         course = db.scalar(select(Course).order_by(Course.id))
@@ -575,6 +630,15 @@ class CourseState:
         self.notices = tuple(notices)
         self._checked = ()
 
+    def _spec(self, row: Assignment, rubric: dict[str, Any]) -> ProblemSet:
+        """The problem text in force with the rubric items in force (read once per version)."""
+        key = row.problem_hash + (json.dumps(rubric, sort_keys=True) if rubric else "")
+        found = self._by_hash.get(key)
+        if found is None:
+            found = spec_with_rubric(row.problem_text, row.source_path, row.name, rubric)
+            self._by_hash[key] = found
+        return found
+
     def _load_all(self) -> None:
         with self.db.session(read_only=True) as db:
             rows = db.scalars(
@@ -582,8 +646,8 @@ class CourseState:
             ).all()
         loaded: dict[str, LoadedAssignment] = {}
         for row in rows:
-            spec = self._by_hash.get(row.problem_hash) or parse_problem_set(row.problem_text, row.source_path)
-            self._by_hash[row.problem_hash] = spec
+            rubric = (row.policy or {}).get("rubric") or {}
+            spec = self._spec(row, rubric)
             extensions = {
                 student: extension_for(row, student)
                 for student in {*(row.extensions or {}), *(row.granted_extensions or {})}
@@ -604,13 +668,29 @@ class CourseState:
                 zoneinfo.ZoneInfo(zone_name) if zone_name else None,
                 bool(policy.get("anonymous")),
                 dt.datetime.fromisoformat(policy["regrade_until"]) if policy.get("regrade_until") else None,
+                rubric,
             )
         self._by_name = loaded
         self._db_stamp = tuple((row.id, row.problem_hash, row.updated_at) for row in rows)
 
 
-def _set_deadlines(rows: Any, config: CourseConfig) -> None:
+def spec_with_rubric(text: str, path: str, name: str, rubric: Mapping[str, Any]) -> ProblemSet:
+    """A problem text with the rubric items a rubric file adds to it; without them (logged)
+    should they no longer load with it."""
+    if rubric:
+        try:
+            return parse_problem_set(text, path, {name: dict(rubric)})
+        except ProblemFileError as exc:
+            log.error("the rubric items of %s are left out: %s", name, exc)
+    return parse_problem_set(text, path)
+
+
+def _set_deadlines(rows: Any, config: CourseConfig, added: Mapping[str, Mapping[str, Any] | None]) -> None:
+    """Each assignment's deadlines from ``config``, and the rubric items ``added`` to it (by
+    name; None, or no entry, keeps the items in force)."""
     for row in rows:
+        new = added.get(row.name)
+        rubric = (row.policy or {}).get("rubric") if new is None else new
         deadlines = config.deadlines.get(row.name, Deadlines())
         extensions = {student: due.isoformat() for student, due in sorted(deadlines.extensions.items())}
         policy = {
@@ -620,6 +700,7 @@ def _set_deadlines(rows: Any, config: CourseConfig) -> None:
             "timezone": config.timezone,
             **({"anonymous": True} if deadlines.anonymous else {}),
             **({"regrade_until": deadlines.regrade_until.isoformat()} if deadlines.regrade_until else {}),
+            **({"rubric": rubric} if rubric else {}),
         }
         now = (row.due, row.release, row.extensions or {}, row.policy or {})
         if now != (deadlines.due, deadlines.release, extensions, policy):

@@ -18,7 +18,7 @@ the grades in the form ``grader grade --hand`` reads.
 
 from fastapi import APIRouter
 
-from grader.service.hand import page, request_routes, routes
+from grader.service.hand import page, request_routes, routes, rubric_page
 from grader.service.hand.logic import export_grades, grades_yaml, hand_graded_report
 from grader.service.hand.model import HandGradeRow
 
@@ -26,5 +26,6 @@ router = APIRouter()
 router.include_router(routes.router)
 router.include_router(page.router)
 router.include_router(request_routes.router)  # regrade requests
+router.include_router(rubric_page.router)
 
 __all__ = ["HandGradeRow", "export_grades", "grades_yaml", "hand_graded_report", "router"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from collections.abc import Collection, Sequence
@@ -26,8 +27,9 @@ from grader.hand.variant_groups import own_part
 from grader.reporting.escape import csv_cell
 from grader.service import counting
 from grader.service.api import latest_verdict
-from grader.service.course import CourseState, LoadedAssignment
+from grader.service.course import CourseState, LoadedAssignment, spec_with_rubric
 from grader.service.db import (
+    Assignment,
     AuditEntry,
     Submission,
     User,
@@ -104,7 +106,18 @@ def hand_graded_report(db: Session, course: CourseState, submission_id: int, rep
     if submission is None or loaded is None:
         return report
     lock_students(db, loaded.id, [submission.user_id])
-    return with_hand_grades(db, loaded, submission, report)
+    return with_hand_grades(db, in_force(db, loaded), submission, report)
+
+
+def in_force(db: Session, loaded: LoadedAssignment) -> LoadedAssignment:
+    """``loaded`` with the rubric items in force now in the database: read under the students'
+    lock, a grade written just after a rubric edit is counted with the edited items."""
+    row = db.get(Assignment, loaded.id)
+    rubric = ((row.policy or {}).get("rubric") or {}) if row is not None else loaded.rubric
+    if row is None or rubric == loaded.rubric:
+        return loaded
+    spec = spec_with_rubric(row.problem_text, row.source_path, row.name, rubric)
+    return dataclasses.replace(loaded, spec=spec, rubric=rubric)
 
 
 def refresh_verdicts(db: Session, loaded: LoadedAssignment, student: User) -> None:
@@ -166,9 +179,10 @@ def write_grades(
     :class:`StaleWrite` when any was changed since, with who changed it. The students' work is
     locked first (:func:`lock_students`), so the verdicts written here and by the grading
     workers carry every grade committed before them."""
-    part = part_of(loaded, part_id)
     students = db.execute(select(User.name, User.id).where(User.name.in_(seen))).all()
     lock_students(db, loaded.id, [student_id for _, student_id in students])
+    loaded = in_force(db, loaded)
+    part = part_of(loaded, part_id)
     counted = {
         user.name: (user, submission, report)
         for user, submission, report in counted_submissions(db, loaded, list(seen))
@@ -406,16 +420,17 @@ def audit_rows(db: Session, assignment: str) -> list[dict[str, Any]]:
         detail = entry.detail or {}
         if detail.get("assignment") != assignment:
             continue
-        found.append(
-            {
-                "at": entry.at.isoformat(),
-                "who": name,
-                "student": detail.get("student"),
-                "part": detail.get("part"),
-                "old": detail.get("old"),
-                "new": detail.get("new"),
-            }
-        )
+        row = {
+            "at": entry.at.isoformat(),
+            "who": name,
+            "student": detail.get("student"),
+            "part": detail.get("part"),
+            "old": detail.get("old"),
+            "new": detail.get("new"),
+        }
+        if detail.get("rubric_edit"):  # the grade's points moved with its rubric item's edit
+            row["rubric_edit"] = detail["rubric_edit"]
+        found.append(row)
     return found
 
 
@@ -431,13 +446,20 @@ def audit_csv(rows: list[dict[str, Any]]) -> str:
                 _cell(row["who"]),
                 _cell(row["student"]),
                 _cell(row["part"]),
-                old.get("points", ""),
-                new.get("points", ""),
+                _points(old),
+                _points(new),
                 _cell(json.dumps(row["old"], ensure_ascii=False)),
                 _cell(json.dumps(row["new"], ensure_ascii=False)),
             ]
         )
     return buffer.getvalue()
+
+
+def _points(grade: dict[str, Any]) -> Any:
+    """The points a grade gives: written by the TA, else from its rubric items (a rubric
+    edit's audit row has them as ``awarded``)."""
+    points = grade.get("points")
+    return points if points is not None else grade.get("awarded", "")
 
 
 def _cell(value: Any) -> str:

@@ -78,13 +78,17 @@ FILTERS = {
     "wrong": "wrong",
     "invalid": "invalid",
     "review": "to review",
+    "overridden": "overridden",
 }
 
 
 def shown_by(group: AnswerGroup, show: str) -> bool:
-    """``review``: a grade whose answer, or the verdict under it, changed since it was given."""
+    """``review``: a grade whose answer, or the verdict under it, changed since it was given;
+    ``overridden``: a TA's grade over an automatic verdict."""
     if show == "review":
         return any(to_review(m.result.hand) for m in group.members)
+    if show == "overridden":  # a TA's grade over an automatic verdict
+        return any(m.result.hand is not None and m.result.hand.auto_status is not None for m in group.members)
     if show in ("wrong", "invalid"):
         return group.kind == show
     return True
@@ -182,6 +186,7 @@ class GradingView:
         out.append(self._reference())
         out.append(self._group(self.groups[index], csrf))
         out.append("</div>")
+        out.append(self._rubric_editor(self.groups[index], csrf))
         return "\n".join(out)
 
     def _filters(self) -> str:
@@ -249,6 +254,37 @@ class GradingView:
             out += ["<h2>Notes for TAs</h2>", *(self.prose(note) for note in notes)]
         out.append("</aside>")
         return "".join(out)
+
+    def _rubric_editor(self, group: AnswerGroup, csrf: str) -> str:
+        """A form per rubric item (its points and text: the scores it moves are shown before
+        the edit applies) and one to add an item, written to problems/rubric.yaml."""
+        where = self.url(group=group.id)  # kept in the query: back to this group after the edit
+        action = escape(where.replace("?", "/rubric?", 1))
+        kept = csrf
+        forms = "".join(
+            f"<form method='post' action='{action}' class='rubric-item' id='rubric-{escape(item.id)}'>{kept}"
+            f"<input type='hidden' name='id' value='{escape(item.id)}'>"
+            f"<input type='hidden' name='was_points' value='{points_value(item.points)}'>"
+            f"<input type='hidden' name='was_text' value='{escape(item.text)}'>"
+            f"<strong>{escape(item.id)}</strong> <label>points <input type='text' name='points' size='5' "
+            f"inputmode='decimal' value='{points_value(item.points)}'></label> "
+            f"<label>text <input type='text' name='text' size='40' value='{escape(item.text)}'></label> "
+            "<button type='submit'>Change…</button></form>"
+            for item in self.part.rubric
+        )
+        add = (
+            f"<form method='post' action='{action}' class='rubric-item' id='rubric-add'>{kept}"
+            "<label>id <input type='text' name='id' size='12' required></label> "
+            "<label>points <input type='text' name='points' size='5' inputmode='decimal' required></label> "
+            "<label>text <input type='text' name='text' size='40' required></label> "
+            "<button type='submit'>Add item</button></form>"
+        )
+        return (
+            "<details id='rubric-edit'><summary>Edit the rubric</summary>"
+            "<p class='muted'>A changed item applies to every grade given with it: the scores it "
+            "moves are listed before it applies. Items are kept in problems/rubric.yaml.</p>"
+            f"{forms}{add}</details>"
+        )
 
     def _answer(self, group: AnswerGroup) -> str:
         if not group.members or group.kind == "missing":

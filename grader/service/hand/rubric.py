@@ -1,0 +1,246 @@
+"""Rubric items edited or added from the grading view, applied to every grade given with them.
+
+A hand grade keeps the ids of the rubric items applied (``hand_grades.rubric``) and, when the
+TA left the points empty, takes its points from those items as the rubric says now. So an
+item whose points change moves every such score: :func:`moves` lists them (old -> new) for the
+TA to confirm, and :func:`apply_edit` puts the edit in force in one transaction, under the lock
+every hand-grade write takes (all the assignment's students): the rubric items in force
+(``assignments.policy``), a new verdict for each student graded with the item (what their page,
+the API, the exports and the LMS read), an audit row for each of those grades naming the edit,
+and one for the edit itself. The items live in ``problems/rubric.yaml`` (in git with the problem
+files), written atomically just before the commit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from grader.core.parts import PartBase, RubricItem
+from grader.core.report import points_value
+from grader.hand import HandGrade
+from grader.loading import RUBRIC_FILE, ProblemFileError, parse_problem_set, read_rubric_file
+from grader.service.course import LoadedAssignment
+from grader.service.db import Assignment, AuditEntry, Submission, User, lock_students, utcnow
+from grader.service.errors import ApiError
+from grader.service.hand.logic import as_hand_grade, grade_dict, in_force, part_of, refresh_verdicts
+from grader.service.hand.model import AUDIT_ACTION, HandGradeRow
+
+RUBRIC_AUDIT = "rubric-edit"
+_FILE_LOCK = threading.Lock()  # one read-modify-write of the rubric file at a time
+
+
+class ItemEdit(BaseModel):
+    """An item of a part's rubric as the TA wants it, and as they saw it (``was_points``,
+    ``was_text``; None: a new item)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    item: RubricItem
+    was_points: float | None = None
+    was_text: str | None = None
+
+
+@dataclass(frozen=True)
+class Move:
+    """A grade given with the item: its points before and after the edit; ``by_hand``: the TA
+    wrote the points, so they stay (only the item shown changes)."""
+
+    student: str
+    old: float
+    new: float
+    by_hand: bool
+
+    @property
+    def moved(self) -> bool:
+        return self.old != self.new
+
+
+def edited(part: PartBase, item: RubricItem) -> PartBase:
+    """``part`` with ``item`` in its rubric: in place of the item with its id, else last."""
+    items = list(part.rubric)
+    at = next((i for i, old in enumerate(items) if old.id == item.id), None)
+    if at is None:
+        items.append(item)
+    else:
+        items[at] = item
+    return part.model_copy(update={"rubric": tuple(items)})
+
+
+def _awarded(grade: HandGrade, part: PartBase) -> float:
+    return round(min(grade.awarded(part), part.points), 6)
+
+
+def moves(db: Session, loaded: LoadedAssignment, part_id: str, item: RubricItem) -> list[Move]:
+    """Every grade of the part given with ``item``, its points now and with ``item`` as edited."""
+    part = part_of(loaded, part_id)
+    after = edited(part, item)
+    rows = db.execute(
+        select(HandGradeRow, User.name)
+        .join(User, User.id == HandGradeRow.student_id)
+        .where(HandGradeRow.assignment_id == loaded.id, HandGradeRow.part == part_id)
+        .order_by(User.name)
+    ).all()
+    found = []
+    for row, name in rows:
+        if item.id not in (row.rubric or ()):
+            continue
+        grade = as_hand_grade(row, name)
+        found.append(Move(name, _awarded(grade, part), _awarded(grade, after), row.points is not None))
+    return found
+
+
+def read_edit(form: dict[str, str]) -> ItemEdit:
+    """The edit a form sends (id, points, text, was_points, was_text); 422 when not valid."""
+    try:
+        was = form.get("was_points", "").strip()
+        return ItemEdit(
+            item=RubricItem(
+                id=form.get("id", "").strip(), points=float(form.get("points", "")), text=form["text"]
+            ),
+            was_points=float(was) if was else None,
+            was_text=form.get("was_text") if was else None,
+        )
+    except (KeyError, ValueError, ValidationError) as exc:
+        raise ApiError(422, f"the rubric item is not valid: {exc}") from None
+
+
+def check_seen(loaded: LoadedAssignment, part_id: str, edit: ItemEdit) -> RubricItem | None:
+    """The item in force now, when it is the one the TA saw (409 when it changed meanwhile)."""
+    now = next((i for i in part_of(loaded, part_id).rubric if i.id == edit.item.id), None)
+    if edit.was_points is None:
+        if now is not None:
+            raise ApiError(409, f"{part_id} has an item {now.id} already: edit it, or choose another id")
+        return None
+    if now is None or (points_value(now.points), now.text) != (points_value(edit.was_points), edit.was_text):
+        raise ApiError(409, f"item {edit.item.id} of {part_id} changed meanwhile: reload and edit it again")
+    return now
+
+
+def apply_edit(db: Session, loaded: LoadedAssignment, part_id: str, edit: ItemEdit, by: User) -> list[Move]:
+    """Put the edit in force (see the module's text); the grades it applies to."""
+    students = db.scalars(select(Submission.user_id).where(Submission.assignment_id == loaded.id)).all()
+    lock_students(db, loaded.id, students)  # what write_grades takes: no grade is given meanwhile
+    loaded = in_force(db, loaded)
+    before = check_seen(loaded, part_id, edit)
+    row = db.get(Assignment, loaded.id)
+    if row is None:
+        raise ApiError(404, f"no assignment {loaded.name} any more")
+    rubric = {part: list(items) for part, items in (loaded.rubric or {}).items()}
+    rubric[part_id] = _upserted(rubric.get(part_id, []), edit.item)
+    try:
+        spec = parse_problem_set(row.problem_text, row.source_path, {loaded.name: rubric})
+    except ProblemFileError as exc:
+        raise ApiError(422, f"the rubric item does not load: {exc.problems[0].message}") from None
+    found = moves(db, loaded, part_id, edit.item)
+    row.policy = {**(row.policy or {}), "rubric": rubric}
+    row.updated_at = utcnow()
+    after = dataclasses.replace(loaded, spec=spec, rubric=rubric)
+    change = {
+        "item": edit.item.id,
+        "old": before.model_dump() if before else None,
+        "new": edit.item.model_dump(),
+    }
+    _audit_grades(db, after, part_id, found, change, by)
+    db.add(
+        AuditEntry(
+            user_id=by.id,
+            action=RUBRIC_AUDIT,
+            detail={
+                "assignment": loaded.name,
+                "part": part_id,
+                **change,
+                "grades": len(found),
+                "moved": sum(1 for m in found if m.moved),
+            },
+        )
+    )
+    db.flush()
+    write_rubric_file(Path(row.source_path).parent, loaded.name, part_id, edit.item)
+    return found
+
+
+def _upserted(items: list[dict[str, Any]], item: RubricItem) -> list[dict[str, Any]]:
+    written = item.model_dump()
+    at = next((i for i, old in enumerate(items) if old.get("id") == item.id), None)
+    return [*items, written] if at is None else [*items[:at], written, *items[at + 1 :]]
+
+
+def _audit_grades(
+    db: Session, loaded: LoadedAssignment, part_id: str, found: list[Move], change: dict[str, Any], by: User
+) -> None:
+    """A new verdict for each student graded with the item, and an audit row for the grade."""
+    names = [m.student for m in found]
+    users = {u.name: u for u in db.scalars(select(User).where(User.name.in_(names)))}
+    grades = {
+        name: row
+        for row, name in db.execute(
+            select(HandGradeRow, User.name)
+            .join(User, User.id == HandGradeRow.student_id)
+            .where(
+                HandGradeRow.assignment_id == loaded.id, HandGradeRow.part == part_id, User.name.in_(names)
+            )
+        ).all()
+    }
+    for move in found:
+        refresh_verdicts(db, loaded, users[move.student])
+        grade = grade_dict(grades[move.student])
+        db.add(
+            AuditEntry(
+                user_id=by.id,
+                action=AUDIT_ACTION,
+                detail={
+                    "assignment": loaded.name,
+                    "student": move.student,
+                    "part": part_id,
+                    "old": {**grade, "awarded": move.old},
+                    "new": {**grade, "awarded": move.new},
+                    "rubric_edit": change,
+                },
+            )
+        )
+
+
+def write_rubric_file(folder: Path, assignment: str, part_id: str, item: RubricItem) -> None:
+    """``item`` into ``folder``'s rubric.yaml, the rest of the file as it is: written to a file
+    beside it, then renamed over it (never half written); its mode kept, or the problem files'
+    (they hold the key), 0600 when neither is known."""
+    path = folder / RUBRIC_FILE
+    with _FILE_LOCK:
+        data = read_rubric_file(folder)
+        parts = data.setdefault(assignment, {})
+        parts[part_id] = _upserted(parts.get(part_id, []), item)
+        text = (
+            "# Rubric items added from the grading view (grader serve), by assignment and part;\n"
+            "# an item here replaces the problem file's item with the same id (docs/service.md).\n"
+            + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+        )
+        mode = _mode_for(path)
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".rubric-", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(text)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(temporary, mode)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+
+def _mode_for(path: Path) -> int:
+    if path.exists():
+        return path.stat().st_mode & 0o777
+    problems = [p for p in path.parent.glob("*.y*ml") if p.name != path.name]
+    return problems[0].stat().st_mode & 0o666 if problems else 0o600
