@@ -20,10 +20,10 @@ from pydantic import TypeAdapter
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders, worker
 from grader.batch import limits as batch_limits
 from grader.batch.executors import InProcessExecutor
-from grader.batch.integrity import seal
 from grader.batch.store import STORE_FILE, VerdictStore
 from grader.cli import main
 from grader.core import timelimit
+from grader.core.integrity import seal
 from grader.core.verdict import Status, Verdict
 from grader.core.yamlio import load_with_positions
 from grader.engine import check_unavailable

@@ -13,10 +13,10 @@ import yaml
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders
 from grader.batch.classrows import SharedNotes
 from grader.batch.executors import Chunk
-from grader.batch.integrity import seal
 from grader.batch.output import merged_gradebook, parse_gradebook, render_gradebook
 from grader.batch.store import STORE_FILE, VerdictStore
 from grader.batch.worker import Graded, WorkerSetup, failed_report
+from grader.core.integrity import seal
 from grader.core.summary import HandNote, PartNote, SheetRow, summary_row
 from grader.core.verdict import Status, Verdict
 from grader.hand import load_hand_grades
@@ -122,7 +122,7 @@ def test_a_store_of_pickles_is_started_anew_and_its_sheets_regraded(tmp_path: Pa
     store = VerdictStore(path)
     key = store.key
     store.close()
-    from grader.batch.blobs import dumps
+    from grader.service.blobs import dumps
 
     verdict = dumps(Verdict.correct("stored by an older grader"))
     db = sqlite3.connect(path)

@@ -9,10 +9,10 @@ import subprocess
 from pathlib import Path
 
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders
-from grader.batch.blobs import packed, unpacked
 from grader.batch.reading import SubmissionTask
 from grader.batch.store import STORE_FILE, VerdictStore
 from grader.batch.worker import Graded
+from grader.core.plainjson import packed, unpacked
 from grader.core.report import Report
 from grader.core.verdict import Verdict
 from grader.loading import load_problem_set

@@ -422,7 +422,7 @@ def test_a_tampered_verdict_store_is_regraded_and_reported(tmp_path: Path, probl
     import dataclasses
     import sqlite3
 
-    from grader.batch.blobs import packed, unpacked
+    from grader.core.plainjson import packed, unpacked
     from grader.core.verdict import Status
 
     klass, out = tmp_path / "class", tmp_path / "out"

@@ -28,8 +28,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from grader.batch.integrity import intact, seal
 from grader.batch.reading import SubmissionTask, VerdictKey, reading_limits
+from grader.core.integrity import intact, seal
 from grader.core.summary import SheetRow
 from grader.spec import ProblemSet
 

@@ -31,7 +31,6 @@ from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from grader.batch.blobs import packed
 from grader.batch.classrows import ClassRows, ReportReader
 from grader.batch.collector import collector_paused
 from grader.batch.edits import (
@@ -46,7 +45,6 @@ from grader.batch.edits import (
     verdict_pairs,
     without_meanings,
 )
-from grader.batch.integrity import draw_secret
 from grader.batch.limits import limits_in_force, limits_text, verdict_version
 from grader.batch.lock import output_lock
 from grader.batch.output import OutputFolder, ScoreChange
@@ -64,6 +62,8 @@ from grader.batch.studentfiles import mark_output, unmark_output
 from grader.batch.worker import Graded, WorkerSetup, part_digest
 from grader.core.drawing import fingerprint
 from grader.core.files import remove_stale_temporaries
+from grader.core.integrity import draw_secret
+from grader.core.plainjson import packed
 from grader.core.report import Report
 from grader.core.summary import SheetRow
 from grader.core.verdict import Verdict

@@ -16,7 +16,7 @@ Two tables, both keyed by content:
   problem set are unchanged and whose files are intact on disk sends nothing to
   a worker; a submission whose finished row is here survives an interrupted run.
 
-Verdicts, reports and rows are JSON text (grader.batch.blobs.packed), each entry sealed
+Verdicts, reports and rows are JSON text (grader.core.plainjson.packed), each entry sealed
 with the store's MAC: ``sqlite3 .grader-store.sqlite 'SELECT verdict FROM verdicts'`` reads
 them; a store of an older schema is started anew (its submissions regraded), never misread.
 """
@@ -30,14 +30,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.batch.blobs import blob_digest, packed, records_text
-from grader.batch.blobs import unpacked as _loads
-from grader.batch.integrity import intact, seal, store_key
 from grader.batch.limits import code_version as code_version  # where it was
 from grader.batch.reading import VerdictKey
 from grader.batch.studentfiles import STORE_FILE as STORE_FILE  # where it was
 from grader.batch.studentfiles import content_digest as content_digest  # where it was
-from grader.batch.worker import Graded
+from grader.batch.worker import Graded, blob_digest, records_text
+from grader.core.integrity import intact, seal, store_key
+from grader.core.plainjson import packed
+from grader.core.plainjson import unpacked as _loads
 from grader.core.report import Report
 from grader.core.summary import SheetRow
 from grader.core.verdict import Verdict

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
+import sqlite3
 import sys
 import time
 from collections import OrderedDict
@@ -24,7 +26,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from grader import clock
-from grader.batch.blobs import StoredVerdicts, blob_digest, packed, records_text
 from grader.batch.limits import Limits, Watchdog, limits_in_force, limits_text, memory_limit, verdict_version
 from grader.batch.output import sheet_line
 from grader.batch.plan import digested
@@ -40,7 +41,9 @@ from grader.core.deferred import with_imports
 from grader.core.digests import answer_digest
 from grader.core.drawing import drawing_with, fingerprint
 from grader.core.files import safe_filename
+from grader.core.integrity import intact, store_key
 from grader.core.parts import PartBase
+from grader.core.plainjson import packed, unpacked
 from grader.core.report import PartResult, Report
 from grader.core.summary import RowMaker, SheetRow, summary_row
 from grader.core.verdict import Status, Verdict
@@ -65,6 +68,51 @@ MEANINGS_SIZE = 5_000
 SYMPY_CLEAR_SHEETS = 200  # wrong answers' meaning keys (short texts) a class run's worker keeps
 
 
+def blob_digest(blob: bytes | str) -> str:
+    """What a stored submission's seal covers of its report blob: its SHA-256 (kept beside it,
+    so a run that reads rows only never reads a report's bytes)."""
+    return hashlib.sha256(blob if isinstance(blob, bytes) else blob.encode()).hexdigest()
+
+
+def records_text(records: Mapping[str, str]) -> str:
+    """A submission's answer digests or file records (by name) as the store keeps them."""
+    return json.dumps(records, sort_keys=True)
+
+
+class StoredVerdicts:
+    """Read-only lookups in a verdict store by (part digest, answer digest), for a worker:
+    what another worker (or an earlier run) decided is not decided again."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self._db: sqlite3.Connection | None = None
+        self._unreadable = False
+        self._key: bytes | None = None  # the store's key (read where the store is read)
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def get(self, part: str, answer: str) -> Any:
+        """The stored verdict, or None (none stored, or the store cannot be read here)."""
+        if self._unreadable:
+            return None
+        try:
+            if self._db is None:  # opened in the worker process, after it was forked
+                self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=1)
+                self._key = store_key()
+            row = self._db.execute(
+                "SELECT verdict, mac FROM verdicts WHERE part = ? AND answer = ?", (part, answer)
+            ).fetchone()
+        except sqlite3.Error:  # not on this machine (a Dask worker elsewhere), or not there yet
+            self._unreadable = self._db is None
+            return None
+        if row is None or self._key is None or not intact(self._key, row[1], part, answer, row[0]):
+            return None  # absent, or not sealed by this store's key: decided anew
+        return unpacked(row[0])
+
+
 @dataclass(frozen=True)
 class StoreBlobs:
     """What the verdict store keeps of a graded submission, as JSON written by the worker that
@@ -74,7 +122,7 @@ class StoreBlobs:
     verdicts: dict[VerdictKey, str]  # the fresh verdicts (``Graded.fresh`` is then empty)
     row: str = ""  # the summary row (``Graded.row``)
     # What the driver would otherwise compute on its one thread for each sheet: the report's
-    # digest (grader.batch.blobs.blob_digest), ``Graded.answers`` and, when the worker wrote
+    # digest (blob_digest), ``Graded.answers`` and, when the worker wrote
     # the student's files, ``Graded.written`` as the store keeps them (records_text).
     digest: str = ""
     answers: str = ""

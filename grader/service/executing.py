@@ -12,11 +12,11 @@ import threading
 from grader.batch import InProcessExecutor
 from grader.batch.cluster import executor_for
 from grader.batch.executors import Executor, StandingExecutor
-from grader.batch.integrity import draw_secret
 from grader.batch.limits import limits_in_force, verdict_version
 from grader.batch.reading import ShippedFile, SubmissionTask
 from grader.batch.store import code_version
 from grader.batch.worker import WorkerSetup
+from grader.core.integrity import draw_secret
 from grader.service.settings import Settings
 from grader.service.variant_key import course_variant_key
 from grader.spec import ProblemSet

@@ -14,17 +14,17 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from grader.batch.answer_groups import AnswerGroup, GivenAnswer, answer_groups, mistakes_entry
-from grader.batch.blobs import dumps, loads
 from grader.core.parts import PartBase
 from grader.core.report import Report, points_value
 from grader.core.submission import Submission as ReadSubmission
 from grader.hand import HandGrade, answer_digests, apply_hand_grades, without_hand_grades
 from grader.hand.apply import auto_pin
 from grader.hand.book import entry_problems
+from grader.reporting.answer_groups import AnswerGroup, GivenAnswer, answer_groups, mistakes_entry
 from grader.reporting.escape import csv_cell
 from grader.service import counting
 from grader.service.api import latest_verdict
+from grader.service.blobs import dumps, loads
 from grader.service.course import CourseState, LoadedAssignment
 from grader.service.db import (
     AuditEntry,
