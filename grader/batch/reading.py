@@ -16,9 +16,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from grader.batch.limits import Watchdog, memory_limit
 from grader.core.submission import Submission
-from grader.core.timelimit import CheckTimeout, run_with_time_limit
+from grader.core.timelimit import CheckTimeout, Watchdog, memory_limit, run_with_time_limit
 from grader.loading import load_submission
 
 if TYPE_CHECKING:

@@ -26,7 +26,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from grader import clock
-from grader.batch.limits import Limits, Watchdog, limits_in_force, limits_text, memory_limit, verdict_version
+from grader.batch.limits import Limits, limits_in_force, limits_text, verdict_version
 from grader.batch.output import sheet_line
 from grader.batch.plan import digested
 from grader.batch.reading import (  # where a batch's tasks and their reading were defined first
@@ -46,6 +46,7 @@ from grader.core.parts import PartBase
 from grader.core.plainjson import packed, unpacked
 from grader.core.report import PartResult, Report
 from grader.core.summary import RowMaker, SheetRow, summary_row
+from grader.core.timelimit import Watchdog, memory_limit
 from grader.core.verdict import Status, Verdict
 from grader.engine import check_part_once, error_is_settled, grade, time_budget
 from grader.hand import HandGrade, apply_hand_grades
