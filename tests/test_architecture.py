@@ -31,6 +31,7 @@ LAYERS: list[tuple[str, ...]] = [
         "grader.variants",
         "grader.spec",
         "grader.loading",
+        "grader.reading",
         "grader.writeups",
         "grader.engine",
         "grader.selftest",

@@ -12,10 +12,8 @@ import os
 import stat
 from pathlib import Path
 
-# Files larger than this are told apart by size and modification time, not content:
-# no reader accepts them, and hashing one must not cost a batch seconds.
-CONTENT_DIGEST_LIMIT = 8 << 20
-MAX_FILES = 2_000  # per submission folder; past this only names, sizes and times count
+from grader.reading import CONTENT_DIGEST_LIMIT, MAX_FILES
+
 MAX_DEPTH = 32  # folder levels walked in a submission folder
 LINK_FINGERPRINT = b"link "  # how a link starts its fingerprint in a folder's digest
 FINGERPRINT_LENGTH = 32  # hex digits

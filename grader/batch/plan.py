@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-import posixpath
-import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import overload
 
-from grader.batch.fingerprints import CONTENT_DIGEST_LIMIT, MAX_FILES, folder_digest, listing, walked
-from grader.batch.reading import NOWHERE, ShippedFile, SubmissionTask
+from grader.batch.fingerprints import folder_digest, walked
+from grader.batch.reading import SubmissionTask
 from grader.core.files import safe_filename
-from grader.loading import ANSWER_FILES, is_submission_folder
-from grader.writeups import WRITEUP_SUFFIXES
+from grader.loading import is_submission_folder
 
 # Why a worker does not read a folder in place (see why_not_in_place).
 MISSING, LINKED, CHANGED = "not on this worker's disk", "a link, or holds one", "changed since seen"
@@ -152,28 +149,13 @@ def digested(task: SubmissionTask) -> SubmissionTask:
     return task if task.digest else replace(task, digest=folder_digest(Path(task.folder)))
 
 
-def folder_files(folder: Path) -> Iterator[tuple[str, Path]]:
-    """(path relative to the folder, path) of every file in it, hidden folders included
-    (a write-up may ``\\input`` from one), sorted; at most :data:`MAX_FILES` files and
-    :data:`~grader.batch.fingerprints.MAX_DEPTH` levels (a walk that stops early is told by
-    :func:`folder_listing`)."""
-    yield from folder_listing(folder)[0]
-
-
-def folder_listing(folder: Path) -> tuple[list[tuple[str, Path]], bool]:
-    """The files of :func:`folder_files`, and whether that is all of them. The walk is a
-    loop, not a recursion: a folder of a thousand nested folders costs one row, not the batch."""
-    found, complete = listing(str(folder))
-    return [(relative, folder / relative) for relative in found], complete
-
-
 def why_not_in_place(folder: Path, seen: str) -> str | None:
     """None when a worker may read ``folder`` where it is and read what the driver that saw it as
     ``seen`` (its :func:`folder_fingerprint`) would read; else why not: :data:`MISSING` (no such
     folder here: this machine does not see the class's disk), :data:`LINKED` (the folder is a
     link or holds one: a link resolves against each machine's own files, which no fingerprint
     covers) or :data:`CHANGED` (changed since the driver saw it, or another copy). Such a folder
-    travels with its files (see :func:`ship_folder`)."""
+    travels with its files (see grader.reading.ship_folder)."""
     if folder.is_symlink():
         return LINKED
     if not folder.is_dir():
@@ -182,83 +164,3 @@ def why_not_in_place(folder: Path, seen: str) -> str | None:
     if links:
         return LINKED
     return None if seen and here == seen else CHANGED
-
-
-def ship_folder(folder: Path, limit: int = CONTENT_DIGEST_LIMIT) -> tuple[ShippedFile, ...]:
-    """The folder as a worker on another machine must see it to read it as this machine does:
-    the content of the files a reader opens (answers files, write-ups: at most ``limit`` bytes
-    each, as no reader accepts more), only the name and size of every other file (a 4 MB PDF
-    travels as a few bytes), every directory, and every link as it resolves *here*: inside
-    the folder (to its target, which travels too), out of it, or nowhere."""
-    if folder.is_symlink():  # a link to another folder is refused, never read (see loading)
-        return ()
-    home = folder.resolve()
-    entries: dict[str, ShippedFile] = {}
-    wanted: set[str] = set()  # files whose content travels
-    for relative, path, info in _folder_entries(folder):
-        if stat.S_ISLNK(info.st_mode):
-            link = _shipped_link(relative, path, home)
-            entries[relative] = link
-            if link.link is not None and not link.outside:
-                wanted.add(posixpath.normpath(posixpath.join(posixpath.dirname(relative), link.link)))
-        elif stat.S_ISDIR(info.st_mode):
-            entries[relative] = ShippedFile(relative, b"", 0, directory=True)
-        elif stat.S_ISFIFO(info.st_mode):
-            entries[relative] = ShippedFile(relative, b"", 0, fifo=True)
-        elif stat.S_ISREG(info.st_mode):
-            entries[relative] = ShippedFile(relative, b"", info.st_size)
-            if is_read_by_readers(relative):
-                wanted.add(relative)
-    for relative in sorted(wanted):
-        _with_content(entries, folder, relative, home, limit)
-    return tuple(entries[name] for name in sorted(entries))
-
-
-def is_read_by_readers(relative: str) -> bool:
-    """Might a reader open this file: an answers file, or a write-up (LaTeX inputs anywhere)?"""
-    return relative in ANSWER_FILES or relative.endswith(WRITEUP_SUFFIXES)
-
-
-def _folder_entries(folder: Path) -> Iterator[tuple[str, Path, os.stat_result]]:
-    """(relative path, path, lstat) of every entry under ``folder``, links not followed."""
-    count = 0
-    for current, dirs, files in os.walk(folder):
-        base = Path(current)
-        for name in sorted(dirs) + sorted(files):
-            path = base / name
-            try:
-                info = path.lstat()
-            except OSError:
-                continue
-            count += 1
-            if count > MAX_FILES:
-                return
-            yield path.relative_to(folder).as_posix(), path, info
-
-
-def _shipped_link(relative: str, path: Path, home: Path) -> ShippedFile:
-    """A link as it resolves on this machine: to a path inside the folder, out of it, or nowhere."""
-    try:
-        target = path.resolve(strict=True)
-    except (OSError, RuntimeError):  # leads nowhere, or a loop
-        return ShippedFile(relative, b"", 0, link=NOWHERE)
-    if not target.is_relative_to(home):
-        return ShippedFile(relative, b"", 0, link="", outside=True)
-    inside = target.relative_to(home).as_posix()
-    return ShippedFile(
-        relative, b"", 0, link=posixpath.relpath(inside or ".", posixpath.dirname(relative) or ".")
-    )
-
-
-def _with_content(
-    entries: dict[str, ShippedFile], folder: Path, relative: str, home: Path, limit: int
-) -> None:
-    """Give the entry ``relative`` its content (a link's target may be hidden from the walk)."""
-    path = folder / relative
-    try:
-        if not path.resolve().is_relative_to(home) or path.is_symlink() or not path.is_file():
-            return
-        with path.open("rb") as stream:
-            entries[relative] = ShippedFile(relative, stream.read(limit), path.stat().st_size)
-    except OSError:
-        return

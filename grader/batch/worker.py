@@ -12,20 +12,17 @@ sends back their records; otherwise it sends their bytes and the parent writes t
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import sqlite3
 import sys
-import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from grader import clock
 from grader.batch.limits import Limits, limits_in_force, limits_text, verdict_version
 from grader.batch.output import sheet_line
 from grader.batch.plan import digested
@@ -37,7 +34,6 @@ from grader.batch.reading import (  # where a batch's tasks and their reading we
     reading_limits,
 )
 from grader.batch.studentfiles import reachable_output, write_student_files
-from grader.core.deferred import with_imports
 from grader.core.digests import answer_digest
 from grader.core.drawing import drawing_with, fingerprint
 from grader.core.files import safe_filename
@@ -46,9 +42,9 @@ from grader.core.parts import PartBase
 from grader.core.plainjson import packed, unpacked
 from grader.core.report import PartResult, Report
 from grader.core.summary import RowMaker, SheetRow, summary_row
-from grader.core.timelimit import Watchdog, memory_limit
+from grader.core.timelimit import Watchdog
 from grader.core.verdict import Status, Verdict
-from grader.engine import check_part_once, error_is_settled, grade, time_budget
+from grader.engine import grade, limited_check
 from grader.hand import HandGrade, apply_hand_grades
 from grader.reporting.dashboard import student_row
 from grader.reporting.html import page_inputs, render_student_page
@@ -463,42 +459,6 @@ class StoredOrChecked:
         else:
             self.settled = False
         return verdict
-
-
-NO_LIMITS = CheckLimits()  # a check bounded by its time limit alone
-
-
-def limited_check(part: PartBase, answer: Any, limits: CheckLimits = NO_LIMITS) -> tuple[Verdict, bool]:
-    """The verdict under the part's time and memory limits, and whether a re-run would give
-    the same one: not when the memory limit or the wall clock stopped the check, nor when a
-    step of it stopped at a deadline (:mod:`grader.clock`). A CPU-time
-    limit reached is kept (the limit is in the part's key, so raising it regrades), and so is
-    an internal error (grader's code version is part of every stored verdict's key, so a fix
-    regrades it)."""
-    return with_imports(lambda: _limited_check_once(part, answer, limits))
-
-
-def _limited_check_once(part: PartBase, answer: Any, limits: CheckLimits) -> tuple[Verdict, bool]:
-    """One check under the limits; a module it needs is imported by the caller, outside them."""
-    started, cuts_before = time.monotonic(), clock.cuts()
-    memory = memory_limit(part.memory_limit) if limits.cap_memory else contextlib.nullcontext()
-    guard = limits.watchdog.guard(time_budget(part)) if limits.watchdog else contextlib.nullcontext()
-    with memory, guard:
-        verdict = check_part_once(part, answer)
-    if clock.cuts() != cuts_before:  # a step stopped at a deadline: another run may decide otherwise
-        return verdict, False
-    if verdict.status is not Status.ERROR or verdict.time_limit is not None:
-        return verdict, True  # a CPU-time limit reached is remembered, with the limit in the key
-    if not error_is_settled(part):
-        return verdict, False
-    if "MemoryError" in (verdict.traceback or ""):
-        message = (
-            f"the check needed more than {part.memory_limit} MiB of memory (memory_limit) "
-            "and was stopped; a TA should look at it"
-        )
-        return Verdict.error(message), False
-    slow = time.monotonic() - started >= part.time_limit / 2
-    return verdict, not slow
 
 
 def part_digest(part: PartBase, version: str, draw_secret: bytes = b"") -> str:

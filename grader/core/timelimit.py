@@ -306,3 +306,16 @@ def grace(seconds: float) -> float:
     """Wall-clock seconds a check of CPU-time limit ``seconds`` may take before its worker is
     stopped: twice the check's own wall-clock backstop, plus a grace."""
     return 2 * wall_backstop(seconds) + GRACE_SECONDS
+
+
+@dataclass(frozen=True)
+class CheckLimits:
+    """How a process bounds a check besides its time limit."""
+
+    watchdog: Watchdog | None = None  # ends this process if the check hangs in C code
+    # Cap this process's address space around the check; only where no other thread of the
+    # process allocates meanwhile (not in a Dask worker, whose memory its nanny watches).
+    cap_memory: bool = True
+
+
+NO_LIMITS = CheckLimits()  # a check bounded by its time limit alone

@@ -25,10 +25,11 @@ from grader.batch.executors import (
     submission_budget,
 )
 from grader.batch.limits import limits_in_force, verdict_version
-from grader.batch.reading import ShippedFile, SubmissionTask
+from grader.batch.reading import SubmissionTask
 from grader.batch.store import code_version
 from grader.batch.worker import Graded, WorkerSetup
 from grader.core.integrity import draw_secret
+from grader.reading import ShippedFile
 from grader.service.settings import Settings
 from grader.service.variant_key import course_variant_key
 from grader.spec import ProblemSet
