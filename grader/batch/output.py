@@ -169,54 +169,44 @@ def merged_gradebook(before: Gradebook | None, reports: Sequence[Report]) -> Gra
     return None if merged is None else merged.book()
 
 
-@dataclass
-class _BookRow:
-    """A student's row of the gradebook, made once: its cells and its line as written when
-    no other folder gives the student's name (``line``: rendered on first use)."""
-
-    row: SheetRow
-    order: tuple[str, str, str]  # how the gradebook sorts it
-    line: str = ""
+def _order(row: SheetRow) -> tuple[str, str, str]:
+    """How the gradebook sorts a row: by its student's name as written, then its folder."""
+    student, folder = csv_cell(row.student), csv_cell(row.folder or "")
+    return (student.casefold(), student, folder)
 
 
 class GradebookRows:
-    """``grades.csv`` built up from summary rows: each row's line is made once, when it comes
-    (or when first written); a gradebook is then a sort and a join. What it writes is what
-    the CSV reporter's rows merged with the earlier gradebook give (:func:`merged_gradebook`)."""
+    """``grades.csv`` built up from summary rows: what the CSV reporter's rows merged with the
+    earlier gradebook give (:func:`merged_gradebook`)."""
 
     def __init__(self) -> None:
-        self.rows: dict[str, _BookRow] = {}  # by folder
+        self.rows: dict[str, SheetRow] = {}  # by folder
 
-    def add(self, row: SheetRow, line: bool = True, made: str | None = None) -> None:
-        """Take a row (in place of the folder's earlier one); ``line``: make its line now
-        (``made``: the row's :func:`sheet_line`, made by the worker that graded it)."""
-        student, folder = csv_cell(row.student), csv_cell(row.folder or "")
-        entry = _BookRow(row, (student.casefold(), student, folder))
-        if made is not None:
-            entry.line = made
-        elif line:
-            entry.line = sheet_line(row)
-        self.rows[row.folder or ""] = entry
+    def add(self, row: SheetRow) -> None:
+        """Take a row (in place of the folder's earlier one)."""
+        self.rows[row.folder or ""] = row
 
     def merged(self, before: Gradebook | None) -> _Merged | None:
         """This run's rows, plus the earlier rows of every folder it did not grade."""
         if not self.rows:
             return None if before is None else _Merged(before, [], [], {})  # as it was
-        entries = list(self.rows.values())
-        first = min(entries, key=lambda e: (e.row.student.casefold(), e.row.student, e.row.folder or "")).row
+        rows = list(self.rows.values())
+        first = min(rows, key=lambda r: (r.student.casefold(), r.student, r.folder or ""))
         header, points = gradebook_header(first), gradebook_points(first)
-        graded = {entry.order[2] for entry in entries}
+        orders = [_order(row) for row in rows]
+        graded = {order[2] for order in orders}
         kept = []
         if before is not None:
             for key, old in before.by_folder().items():
                 if key not in graded:
                     kept.append(_remapped(old, before.header, header))
-        everyone = [(e.order[1], e.order[2]) for e in entries] + [(row[0], row[1]) for row in kept]
+        everyone = [(order[1], order[2]) for order in orders] + [(row[0], row[1]) for row in kept]
         clashes = name_clashes(everyone)
-        fresh_clashes = (
-            name_clashes([(e.row.student, e.row.folder or "") for e in entries]) if clashes else {}
-        )
-        lines = [(entry.order, self._line(entry, first.ids, clashes, fresh_clashes)) for entry in entries]
+        fresh_clashes = name_clashes([(r.student, r.folder or "") for r in rows]) if clashes else {}
+        lines = [
+            (order, _csv_line(_final_cells(row, first.ids, fresh_clashes, clashes)))
+            for order, row in zip(orders, rows, strict=True)
+        ]
         flags = header.index("flags")
         for row in kept:
             row[flags] = _flags(clashes.get(row[1], ""), row[flags])
@@ -225,24 +215,6 @@ class GradebookRows:
         merged = _Merged(Gradebook(header, points, []), [line for _, line in lines], kept, clashes)
         merged.rows, merged.part_ids, merged.fresh_clashes = self, first.ids, fresh_clashes
         return merged
-
-    @staticmethod
-    def _line(
-        entry: _BookRow, part_ids: tuple[str, ...], clashes: dict[str, str], fresh_clashes: dict[str, str]
-    ) -> str:
-        clash = clashes.get(entry.order[2])
-        if clash is None and entry.line and entry.row.ids == part_ids:
-            return entry.line
-        line = _csv_line(_final_cells(entry.row, part_ids, fresh_clashes, clashes))
-        if clash is None and entry.row.ids == part_ids:
-            entry.line = line
-        return line
-
-
-def sheet_line(row: SheetRow) -> str:
-    """The row's line of ``grades.csv`` when no other folder gives its student's name (and
-    the class's parts are the row's): what a worker sends beside the row."""
-    return _csv_line(_final_cells(row, row.ids, {}, {}))
 
 
 def _final_cells(
@@ -283,8 +255,8 @@ class _Merged:
         if self.rows is None:
             return self._book
         fresh = [
-            _final_cells(e.row, self.part_ids, self.fresh_clashes, self.clashes)
-            for e in self.rows.rows.values()
+            _final_cells(row, self.part_ids, self.fresh_clashes, self.clashes)
+            for row in self.rows.rows.values()
         ]
         rows = sorted([*fresh, *self.kept], key=lambda row: (row[0].casefold(), row[0], row[1]))
         return Gradebook(self._book.header, self._book.points, rows)

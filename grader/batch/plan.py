@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import overload
 
 from grader.batch.fingerprints import folder_digest, walked
 from grader.batch.reading import SubmissionTask
@@ -30,55 +29,17 @@ MISSING, LINKED, CHANGED = "not on this worker's disk", "a link, or holds one", 
 RESERVED_STEMS = frozenset({"index", "grades", "changes", "grades.csv", "changes.csv", "index.html"})
 
 
-class ClassFolders(Sequence[Path]):
-    """Subfolders of a class folder, in name order: their names, each made a ``Path`` only when
-    asked (:func:`plan` reads the names: making 50,000 paths took a fifth of a second of a
-    run's start, and planning from them as much again)."""
-
-    def __init__(self, root: Path, names: Sequence[str]):
-        self.root = root
-        self.names = names
-
-    def __len__(self) -> int:
-        return len(self.names)
-
-    @overload
-    def __getitem__(self, index: int) -> Path: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> ClassFolders: ...
-
-    def __getitem__(self, index: int | slice) -> Path | ClassFolders:
-        if isinstance(index, slice):
-            return ClassFolders(self.root, self.names[index])
-        return self.root / self.names[index]
-
-    def __iter__(self) -> Iterator[Path]:
-        root = self.root
-        return (root / name for name in self.names)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence) or isinstance(other, str):
-            return NotImplemented
-        return list(self) == list(other)
-
-    __hash__ = None  # type: ignore[assignment]  # equal to a list of the same paths, as a list is
-
-    def __repr__(self) -> str:
-        return f"ClassFolders({self.root!r}, {len(self.names)} folders)"
-
-
-def submission_folders(root: Path) -> ClassFolders:
+def submission_folders(root: Path) -> list[Path]:
     """Subfolders of ``root`` that are submissions, in name order (hidden ones skipped)."""
     return _subfolders(root, skipped=False)
 
 
-def skipped_folders(root: Path) -> ClassFolders:
+def skipped_folders(root: Path) -> list[Path]:
     """Subfolders of ``root`` a batch does not grade: names starting with ``.`` or ``_``."""
     return _subfolders(root, skipped=True)
 
 
-def _subfolders(root: Path, skipped: bool) -> ClassFolders:
+def _subfolders(root: Path, skipped: bool) -> list[Path]:
     """Subfolders (links to folders too) whose names start with ``.`` or ``_`` (``skipped``) or
     not, in name order. A directory entry says whether it is a folder: no stat of each (a
     class of 50,000 took 0.4 s to list with one)."""
@@ -86,7 +47,7 @@ def _subfolders(root: Path, skipped: bool) -> ClassFolders:
         names = sorted(
             entry.name for entry in entries if entry.name.startswith((".", "_")) is skipped and entry.is_dir()
         )
-    return ClassFolders(root, names)
+    return [root / name for name in names]
 
 
 def has_submissions(root: Path) -> bool:
@@ -118,8 +79,6 @@ def report_stem(key: str) -> str:
 def plan(root: Path, folders: Sequence[Path], digests: bool = True) -> list[SubmissionTask]:
     """One task per folder, in the given order, its files digested now (``digests``), or
     later: its digest is then empty until :func:`digested` gives it one."""
-    if isinstance(folders, ClassFolders) and folders.root == root and not digests:
-        return _planned_by_name(root, folders.names)
     tasks = []
     resolved_root = root.resolve()
     inside = "" if str(root) in (".", "/") else f"{root}/"  # a folder named from the class folder
@@ -134,14 +93,6 @@ def plan(root: Path, folders: Sequence[Path], digests: bool = True) -> list[Subm
         )
         tasks.append(SubmissionTask(key, where, report_stem(key), folder_digest(folder) if digests else ""))
     return tasks
-
-
-def _planned_by_name(root: Path, names: Sequence[str]) -> list[SubmissionTask]:
-    """The tasks of :func:`plan` for subfolders of ``root`` given by name, from the names alone:
-    each is its own key (a directory entry's name is one component, never ``.`` or ``..``)."""
-    where = str(root)
-    inside = "" if where == "." else where if where.endswith("/") else f"{where}/"
-    return [SubmissionTask(name, f"{inside}{name}", report_stem(name), "") for name in names]
 
 
 def digested(task: SubmissionTask) -> SubmissionTask:

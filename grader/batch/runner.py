@@ -18,12 +18,9 @@ collections would walk it all again and again.
 
 from __future__ import annotations
 
-import collections
-import concurrent.futures
 import contextlib
 import gc
 import hashlib
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -32,7 +29,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from grader.batch.classrows import ClassRows, ReportReader
-from grader.batch.collector import collector_paused
 from grader.batch.edits import (
     EditedSheet,
     SpecRecord,
@@ -53,7 +49,6 @@ from grader.batch.reading import SubmissionTask, VerdictKey
 from grader.batch.store import (
     CLASS_PAGE_BYTES,
     STORE_FILE,
-    Finished,
     StoredSubmission,
     VerdictStore,
     code_version,
@@ -76,15 +71,11 @@ if TYPE_CHECKING:
     from grader.batch.executors import Chunk, Executor
 
 GRADEBOOK_EVERY_SECONDS = 10.0
-WRITER_THREADS = 4  # threads writing students' files while the next results come in
-WRITING_CHUNKS = 8  # chunks received but not yet written, at most
 LARGEST_CHUNK = 16  # sheets a chunk, at most, unless the executor says more (see chunk_size)
 # Stored verdicts a run keeps once read: a class gives the same answer many times, and a re-run
 # after an edit reads every unchanged one again (a verdict is about 1 KB).
 VERDICTS_KEPT = 50_000
 Progress = Callable[[int, int], None]  # (submissions done, submissions in the class)
-# A student's file records (by name): as a worker wrote them, or as a writer thread will.
-Written = dict[str, str] | concurrent.futures.Future[dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -225,11 +216,6 @@ class _Run:
         self.rows = ClassRows([])
         self.last_gradebook = time.monotonic()
         self.gradebook_every = GRADEBOOK_EVERY_SECONDS
-        # Chunks received, with the writes of their students' files (stored once written).
-        self.writing: collections.deque[tuple[list[Graded], list[Written]]]
-        self.writing = collections.deque()
-        self.storing: collections.deque[concurrent.futures.Future[None]] = collections.deque()
-        self.store_lock = threading.Lock()
         self.verdicts_read: dict[VerdictKey, Verdict] = {}  # see _stored_verdicts
         self.digests: dict[str, SubmissionTask] = {}  # the tasks graded, as their workers digested them
 
@@ -272,13 +258,12 @@ class _Run:
         result.clashes = _clashes(result.rows)
         if self.output is None:
             return None
-        with collector_paused():  # the end makes many containers, few cycles (0.14 s of 50,000 sheets)
-            made_from = self._dashboard_made_from([self.digests.get(task.key, task) for task in tasks])
-            result.changes = self.output.finish(self.rows.gradebook)
-            if made_from is None:
-                return None
-            self.rows.write_dashboard(self.output.path, self.spec)
-            return made_from if self.store is not None else None
+        made_from = self._dashboard_made_from([self.digests.get(task.key, task) for task in tasks])
+        result.changes = self.output.finish(self.rows.gradebook)
+        if made_from is None:
+            return None
+        self.rows.write_dashboard(self.output.path, self.spec)
+        return made_from if self.store is not None else None
 
     def _grade(
         self, todo: list[SubmissionTask], result: BatchResult, total: int, on_progress: Progress | None
@@ -288,19 +273,10 @@ class _Run:
 
         executor = self.options.executor or LocalExecutor(self.options.jobs)
         try:
-            with (
-                concurrent.futures.ThreadPoolExecutor(WRITER_THREADS, "grader-writer") as self.writers,
-                concurrent.futures.ThreadPoolExecutor(1, "grader-store") as self.storer,
-            ):
-                try:
-                    for chunk in executor.grade(self.setup, self._chunks(todo, executor)):
-                        self.writing.append((chunk, [self._files_of(g) for g in chunk]))
-                        gc.freeze()  # these reports are kept to the end (freezing costs nothing)
-                        self._store_written(result, wait=len(self.writing) > WRITING_CHUNKS)
-                        if on_progress:
-                            on_progress(len(self.rows.rows), total)
-                finally:  # what was received is written and stored, even when the run stops
-                    self._store_written(result, wait=True, every=True)
+            for chunk in executor.grade(self.setup, self._chunks(todo, executor)):
+                self._keep(chunk, result)
+                if on_progress:
+                    on_progress(len(self.rows.rows), total)
         except ExecutorLost:
             if self.output is not None:  # every finished student is written; the run is resumable
                 self.output.write_gradebook(self.rows.gradebook)
@@ -386,8 +362,7 @@ class _Run:
                 if not graded.failed
                 for (part, answer), blob in _verdict_blobs(graded).items()
             ]
-            with self.store_lock:
-                self.store.save_verdicts(verdicts)
+            self.store.save_verdicts(verdicts)
 
     def _keep_unmoved(self, edited: list[EditedSheet], result: BatchResult) -> list[SubmissionTask]:
         """Keep each edited sheet whose verdicts did not move (its stored report, row and
@@ -396,8 +371,7 @@ class _Run:
             return []
         assert self.store is not None
         keys = {key for sheet in edited for pair in sheet.pairs for key in pair}
-        with self.store_lock:
-            blobs = self.store.verdict_blobs(keys)
+        blobs = self.store.verdict_blobs(keys)
         moved, kept = [], []
         for sheet in edited:
             if not unmoved(sheet, blobs):
@@ -406,8 +380,7 @@ class _Run:
             row = without_meanings(sheet.row, sheet.edited)
             self.rows.add(sheet.task.key, row, now=False)
             kept.append((sheet.task.key, self.problem_set_key(sheet.task), packed(row)))
-        with self.store_lock:
-            self.store.rekey(kept)
+        self.store.rekey(kept)
         result.kept_after_edit = len(kept)
         return moved
 
@@ -441,59 +414,41 @@ class _Run:
         found is asked again: a worker may have stored its verdict since)."""
         assert self.store is not None
         read = self.verdicts_read
-        with self.store_lock:
-            unread = [key for key in keys if key not in read]
-            if unread:
-                if len(read) + len(unread) > VERDICTS_KEPT:
-                    read.clear()
-                    unread = keys
-                read.update(self.store.verdicts(unread))
-            return {key: read[key] for key in keys if key in read}
+        unread = [key for key in keys if key not in read]
+        if unread:
+            if len(read) + len(unread) > VERDICTS_KEPT:
+                read.clear()
+                unread = keys
+            read.update(self.store.verdicts(unread))
+        return {key: read[key] for key in keys if key in read}
 
-    def _store_written(self, result: BatchResult, wait: bool, every: bool = False) -> None:
-        """Store the chunks whose files are on disk, oldest first, in one transaction: while
-        the threads write, the next results come in (``wait``: the oldest chunk at least;
-        ``every``: all of them)."""
+    def _keep(self, chunk: list[Graded], result: BatchResult) -> None:
+        """Write the chunk's files, then store it in one transaction (a run stopped at any point
+        keeps every chunk stored, and its files); grades.csv every few seconds."""
         finished = []
-        while self.writing:
-            chunk, writes = self.writing[0]
-            if not (wait or every) and not all(isinstance(w, dict) or w.done() for w in writes):
-                break
-            written = [w if isinstance(w, dict) else w.result() for w in writes]
-            self.writing.popleft()
-            wait = False
-            for graded, digests in zip(chunk, written, strict=True):
-                records: dict[str, str] | str = digests
-                if graded.written is not None and graded.blobs is not None and graded.blobs.files:
-                    records = graded.blobs.files  # the worker wrote them: their records as stored
-                finished.append((graded, graded.task.digest, self.problem_set_key(graded.task), records))
-                self.digests[graded.task.key] = graded.task  # as its worker digested it
-                self.rows.add(graded.task.key, graded.summary(), now=True, lines=graded.lines)
-                if graded.report is not None:  # not in the store (none, or a failed submission's)
-                    self.kept[graded.task.key] = graded.report
-                result.failed += graded.failed
+        for graded in chunk:
+            records: dict[str, str] | str
+            if graded.written is None:
+                records = self._write_files(graded)
+            else:  # the worker wrote them: their records as stored
+                records = (
+                    graded.blobs.files if graded.blobs is not None and graded.blobs.files else graded.written
+                )
+            finished.append((graded, graded.task.digest, self.problem_set_key(graded.task), records))
+            self.digests[graded.task.key] = graded.task  # as its worker digested it
+            self.rows.add(graded.task.key, graded.summary(), now=True)
+            if graded.report is not None:  # not in the store (none, or a failed submission's)
+                self.kept[graded.task.key] = graded.report
+            result.failed += graded.failed
+        gc.freeze()  # these rows and reports are kept to the end (freezing costs nothing)
         if finished and self.store is not None:
-            # One thread stores, in order (SQLite waits on the disk, pickling overlaps the rest).
-            self.storing.append(self.storer.submit(self._save, finished))
-        while self.storing and (self.storing[0].done() or every or len(self.storing) > WRITING_CHUNKS):
-            self.storing.popleft().result()
+            self.store.save(finished)
         if self.output is not None and time.monotonic() - self.last_gradebook > self.gradebook_every:
             started = time.monotonic()
             self.output.write_gradebook(self.rows.gradebook)
             self.last_gradebook = time.monotonic()
             # A large class's gradebook takes seconds to rebuild: never more than a tenth of the run.
             self.gradebook_every = max(GRADEBOOK_EVERY_SECONDS, 10 * (self.last_gradebook - started))
-
-    def _save(self, finished: list[Finished]) -> None:
-        assert self.store is not None
-        with self.store_lock:  # the store's one connection: never two threads at once
-            self.store.save(finished)
-
-    def _files_of(self, graded: Graded) -> Written:
-        """The records of the student's files: written by the worker already, or being written here."""
-        if graded.written is None:
-            return self.writers.submit(self._write_files, graded)
-        return graded.written
 
     def _write_files(self, graded: Graded) -> dict[str, str]:
         earlier = self.records.get(graded.task.key)

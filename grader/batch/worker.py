@@ -24,7 +24,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from grader.batch.limits import Limits, limits_in_force, limits_text, verdict_version
-from grader.batch.output import sheet_line
 from grader.batch.plan import digested
 from grader.batch.reading import (  # where a batch's tasks and their reading were defined first
     CheckLimits,
@@ -46,7 +45,6 @@ from grader.core.timelimit import Watchdog
 from grader.core.verdict import Status, Verdict
 from grader.engine import grade, limited_check
 from grader.hand import HandGrade, apply_hand_grades
-from grader.reporting.dashboard import student_row
 from grader.reporting.html import page_inputs, render_student_page
 from grader.reporting.plots import render_plot_svg
 from grader.reporting.reporters import REPORTERS
@@ -144,9 +142,6 @@ class Graded:
     written: dict[str, str] | None = None
     blobs: StoreBlobs | None = None  # the store's blobs, when the worker made them
     row: SheetRow | None = None  # what grades.csv and the dashboard read of the report
-    # The row's grades.csv line (grader.batch.output.sheet_line) and its row of the dashboard's
-    # students' table (grader.reporting.dashboard.student_row), made by the worker in a class run.
-    lines: tuple[str, str] | None = None
 
     def summary(self) -> SheetRow:
         """The report's summary row (made by the worker, or here from the report)."""
@@ -361,8 +356,6 @@ def _grade_task(prepared: Prepared, task: SubmissionTask) -> Graded:
     if prepared.output is not None and not kept:
         write_here(prepared.output, graded)
     graded.row = prepared.rows.row(report)
-    if prepared.setup.rows_only:  # what the driver makes of the row, made here (the workers scale)
-        graded.lines = (sheet_line(graded.row), student_row(graded.row, f"{task.stem}.html"))
     if prepared.setup.store_blobs:
         verdicts = {key: packed(v) for key, v in graded.fresh.items()}
         blob = packed(report)
