@@ -32,6 +32,7 @@ LAYERS: list[tuple[str, ...]] = [
         "grader.spec",
         "grader.loading",
         "grader.reading",
+        "grader.versions",
         "grader.writeups",
         "grader.engine",
         "grader.selftest",

@@ -1,10 +1,10 @@
 """The class's summary rows as a run gathers them, and the reports read back where wanted.
 
 A run keeps one summary row per sheet (grader.core.summary), never the reports: a row
-received from a worker is tallied for the dashboard as it comes, while the workers grade; a row read from the store waits until the
-gradebook or the dashboard needs it (an unchanged re-run writes no dashboard). A whole
-report is read from the verdict store only when something asks for it (the terminal
-table, an export, hand grades): :class:`ReportReader`.
+received from a worker is tallied for the dashboard as it comes, while the workers grade;
+a row read from the store waits until the gradebook or the dashboard needs it (an
+unchanged re-run writes no dashboard). A whole report is read from the verdict store only
+when something asks for it (the terminal table, an export, hand grades): :class:`ReportReader`.
 """
 
 from __future__ import annotations

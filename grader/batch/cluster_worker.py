@@ -6,7 +6,7 @@ too. The plugin first checks that the worker runs the driver's grader (code and 
 under the driver's ``GRADER_MAX_*`` limits (else every chunk sent there is refused), then
 starts a pebble pool of as many processes as the worker has threads, exactly the pool a
 local run uses: each check runs in a process of its own under its CPU-time limit, its
-memory limit and the watchdog (grader.batch.limits), and a process that dies or hangs is
+memory limit and the watchdog (grader.core.timelimit), and a process that dies or hangs is
 replaced while its submission is retried alone. A Dask task only hands its chunk to that
 pool and waits, so Dask's own threads never share a process with a check.
 
@@ -30,10 +30,10 @@ from distributed import Worker, WorkerPlugin
 from pebble import ProcessPool
 
 from grader.batch.executors import Chunk, PoolWindow, submission_budget
-from grader.batch.limits import Limits, export_limits, limits_in_force
 from grader.batch.plan import MISSING, why_not_in_place
 from grader.batch.reading import NotSeenHere
 from grader.batch.worker import Graded, WorkerRefused, WorkerSetup, install, refusal
+from grader.versions import Limits, export_limits, limits_in_force
 
 PRELOAD = ["grader.batch.worker"]  # what the fork server imports before its first fork
 # Under Dask's worker logger: in the worker's console, and in its logs as Dask keeps them.
@@ -157,6 +157,6 @@ def fork_server_limits() -> Limits | None:
 
 def versions_here() -> tuple[str, str]:
     """This worker's grader: (deciding code, whole code), as the driver compares them."""
-    from grader.batch.limits import code_version  # looked up here: a test hook replaces it
+    from grader.versions import code_version  # looked up here: a test hook replaces it
 
     return code_version(deciding_only=True), code_version()

@@ -41,7 +41,6 @@ from grader.batch.edits import (
     verdict_pairs,
     without_meanings,
 )
-from grader.batch.limits import limits_in_force, limits_text, verdict_version
 from grader.batch.lock import output_lock
 from grader.batch.output import OutputFolder, ScoreChange
 from grader.batch.plan import digested, plan
@@ -66,6 +65,7 @@ from grader.hand import HandGrade, grades_digest
 from grader.loading import named_folder
 from grader.reporting.reporters import name_clashes
 from grader.spec import ProblemSet
+from grader.versions import limits_in_force, limits_text, verdict_version
 
 if TYPE_CHECKING:
     from grader.batch.executors import Chunk, Executor

@@ -30,7 +30,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.batch.limits import code_version as code_version  # where it was
 from grader.batch.reading import VerdictKey
 from grader.batch.studentfiles import STORE_FILE as STORE_FILE  # where it was
 from grader.batch.studentfiles import content_digest as content_digest  # where it was
@@ -41,6 +40,7 @@ from grader.core.plainjson import unpacked as _loads
 from grader.core.report import Report
 from grader.core.summary import SheetRow
 from grader.core.verdict import Verdict
+from grader.versions import code_version as code_version  # where it was
 
 # A submission's entry is about 27 KB (its report, its row): in pages of 64 KiB most fit one page,
 # where pages of 4 KiB (SQLite's default) chain eight, and a class is stored in half the time.

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from grader.batch.limits import Limits, limits_in_force, limits_text, verdict_version
 from grader.batch.plan import digested
 from grader.batch.reading import (  # where a batch's tasks and their reading were defined first
     CheckLimits,
@@ -35,7 +34,6 @@ from grader.batch.reading import (  # where a batch's tasks and their reading we
 from grader.batch.studentfiles import reachable_output, write_student_files
 from grader.core.digests import answer_digest
 from grader.core.drawing import drawing_with, fingerprint
-from grader.core.files import safe_filename
 from grader.core.integrity import intact, store_key
 from grader.core.parts import PartBase
 from grader.core.plainjson import packed, unpacked
@@ -45,14 +43,13 @@ from grader.core.timelimit import Watchdog
 from grader.core.verdict import Status, Verdict
 from grader.engine import grade, limited_check
 from grader.hand import HandGrade, apply_hand_grades
-from grader.reporting.html import page_inputs, render_student_page
-from grader.reporting.plots import render_plot_svg
-from grader.reporting.reporters import REPORTERS
+from grader.reporting.files import render_artefacts, report_files
+from grader.reporting.html import page_inputs
 from grader.reporting.stats import meaning_of
 from grader.spec import ProblemSet
 from grader.variants import VariantError
+from grader.versions import Limits, limits_in_force, limits_text, verdict_version
 
-PLOTTED = (Status.INCORRECT, Status.PARTIAL)
 # Verdicts a worker keeps for the students after, those used last (a class gives the same
 # answers many times; the others are in the store): a few KiB each, all term in a server's
 # workers, so few enough to be kept within minutes of its start.
@@ -197,7 +194,7 @@ class WorkerRefused(RuntimeError):
 
 def refusal(setup: WorkerSetup, where: str) -> str | None:
     """Why the process ``where`` must not grade with ``setup`` (it runs another grader), or None."""
-    from grader.batch.limits import code_version  # looked up here: a test hook replaces it
+    from grader.versions import code_version  # looked up here: a test hook replaces it
 
     deciding = verdict_version(code_version(deciding_only=True), setup.limits)
     rendering = code_version()
@@ -463,60 +460,6 @@ def part_digest(part: PartBase, version: str, draw_secret: bytes = b"") -> str:
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-
-# ---------------------------------------------------------------------------
-# A student's files
-
-
-def render_artefacts(report: Report, stem: str, show_expected: bool, spec: ProblemSet) -> dict[str, bytes]:
-    """``<stem>.json``, ``<stem>.md`` and a plot per wrong network, by file name."""
-    artefacts = _plots(report, stem)
-    artefacts.update(report_files(report, stem, show_expected, spec))
-    return artefacts
-
-
-def report_files(
-    report: Report, stem: str, show_expected: bool, spec: ProblemSet | None = None
-) -> dict[str, bytes]:
-    """``<stem>.json`` (the contract's report), ``<stem>.md`` and ``<stem>.html`` (the student's pages)."""
-    files = {
-        f"{stem}{suffix}": REPORTERS[fmt].render(report, show_expected=show_expected).encode("utf-8")
-        for fmt, suffix in (("json", ".json"), ("markdown", ".md"))
-    }
-    files[f"{stem}.html"] = render_student_page(report, show_expected, spec=spec).encode("utf-8")
-    return files
-
-
-def _plots(report: Report, stem: str) -> dict[str, bytes]:
-    """An SVG of each wrong network, drawn from the plot data its verdict carries."""
-    artefacts: dict[str, bytes] = {}
-    for result in report.parts:
-        if result.status not in PLOTTED or result.plot is None:
-            continue
-        svg = _svg_of(result.plot)
-        if svg:
-            name = f"{stem}-{safe_filename(result.id)}.svg"
-            artefacts[name] = svg.encode("utf-8")
-            result.plot_file = name  # the Markdown and HTML pages link the file
-    return artefacts
-
-
-# Plots drawn lately, by the identity of their data (held, so an id is never another's): students
-# who gave the same wrong answer share its verdict, and so its plot.
-_SVGS: dict[int, tuple[Any, str]] = {}
-MAX_SVGS = 500
-
-
-def _svg_of(plot: Any) -> str:
-    drawn = _SVGS.get(id(plot))
-    if drawn is not None and drawn[0] is plot:
-        return drawn[1]
-    svg = render_plot_svg(plot)
-    if len(_SVGS) >= MAX_SVGS:
-        _SVGS.clear()
-    _SVGS[id(plot)] = (plot, svg)
-    return svg
 
 
 def failed_report(spec: ProblemSet, task: SubmissionTask, reason: str, show_expected: bool) -> Graded:

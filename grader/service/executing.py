@@ -24,7 +24,6 @@ from grader.batch.executors import (
     end_broken,
     submission_budget,
 )
-from grader.batch.limits import limits_in_force, verdict_version
 from grader.batch.reading import SubmissionTask
 from grader.batch.store import code_version
 from grader.batch.worker import Graded, WorkerSetup
@@ -33,6 +32,7 @@ from grader.reading import ShippedFile
 from grader.service.settings import Settings
 from grader.service.variant_key import course_variant_key
 from grader.spec import ProblemSet
+from grader.versions import limits_in_force, verdict_version
 
 if TYPE_CHECKING:
     from pebble import ProcessPool
