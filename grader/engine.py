@@ -381,9 +381,8 @@ def limited_check(part: PartBase, answer: Any, limits: CheckLimits = NO_LIMITS) 
 def _limited_check_once(part: PartBase, answer: Any, limits: CheckLimits) -> tuple[Verdict, bool]:
     """One check under the limits; a module it needs is imported by the caller, outside them."""
     started, cuts_before = time.monotonic(), clock.cuts()
-    memory = memory_limit(part.memory_limit) if limits.cap_memory else contextlib.nullcontext()
     guard = limits.watchdog.guard(time_budget(part)) if limits.watchdog else contextlib.nullcontext()
-    with memory, guard:
+    with memory_limit(part.memory_limit), guard:
         verdict = check_part_once(part, answer)
     if clock.cuts() != cuts_before:  # a step stopped at a deadline: another run may decide otherwise
         return verdict, False

@@ -7,7 +7,6 @@ answers file, the write-ups and the code files are then read once each, by :mod:
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
 import posixpath
@@ -71,9 +70,8 @@ def read_within_limits(
 ) -> Submission:
     """The submission as read, under the same time and memory limits as a check: a write-up
     that takes a minute or gigabytes to read is one row saying so, never a stuck batch."""
-    memory = memory_limit(mebibytes) if limits.cap_memory else contextlib.nullcontext()
     try:  # CPU time: readers are Python code, which a signal interrupts (no watchdog needed)
-        with memory:
+        with memory_limit(mebibytes):
             return run_with_time_limit(lambda: read_submission(folder, key, files, shown), seconds)
     except CheckTimeout:
         reason = f"reading the submission took more than {seconds:g} s of CPU time and was stopped"

@@ -564,7 +564,7 @@ def test_reports_are_byte_identical_across_job_counts(tmp_path: Path) -> None:
 def test_progress_in_a_log_is_a_plain_line_every_few_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
     import io
 
-    from grader.batch import progress
+    from grader.reporting import progress
 
     stream = io.StringIO()
     now = [0.0]

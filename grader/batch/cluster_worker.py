@@ -23,7 +23,7 @@ import multiprocessing
 import multiprocessing.context
 import os
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from distributed import Worker, WorkerPlugin
@@ -103,7 +103,7 @@ class ProblemSetPlugin(WorkerPlugin):
         pool = ProcessPool(
             max_workers=max(1, int(worker.state.nthreads)),
             initializer=install,
-            initargs=(replace(setup, cap_memory=True, watchdog=True),),
+            initargs=(setup,),
             context=check_process_context(setup.limits),
         )
         _INSTALLED[self.key] = _Installed(setup, pool)

@@ -23,7 +23,6 @@ them; a store of an older schema is started anew (its submissions regraded), nev
 
 from __future__ import annotations
 
-import itertools
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -47,9 +46,6 @@ from grader.versions import code_version as code_version  # where it was
 # Only a new store of a class run is made so (an existing file keeps its pages; the contents are
 # the same either way); the service, which stores one submission a transaction, keeps 4 KiB.
 CLASS_PAGE_BYTES = 65536
-# The keys of the verdicts a store remembers having written (about 330 bytes each): a server's
-# grading process writes new ones all term.
-SAVED_KEPT = 4096
 SCHEMA_VERSION = "5"  # 5: JSON entries (4 and older: pickles, never read)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -87,28 +83,6 @@ class StoredSubmission:
 Finished = tuple[Graded, str, str, dict[str, str] | str]
 
 
-class RecentKeys:
-    """The keys of the verdicts a store stored last, up to ``size`` of them (the oldest go
-    first): a verdict that several workers decided at about the same time is written once.
-    Bounded, because a server writes new verdicts all term; one written again after its key
-    went out is only written twice (the same row, by its primary key)."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self._keys: dict[tuple[str, str], None] = {}  # in the order stored
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._keys
-
-    def __len__(self) -> int:
-        return len(self._keys)
-
-    def update(self, keys: Iterable[tuple[str, str]]) -> None:
-        self._keys.update(dict.fromkeys(keys))
-        for old in list(itertools.islice(self._keys, max(len(self._keys) - self.size, 0))):
-            del self._keys[old]
-
-
 class VerdictStore:
     """The store; every entry sealed with a keyed MAC (see integrity), checked on every read:
     an entry that fails is never served (its submission or verdict is regraded) and counted
@@ -127,7 +101,6 @@ class VerdictStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        self._saved = RecentKeys(SAVED_KEPT)  # verdicts this process stored last
         if self.meta("schema") != SCHEMA_VERSION:  # new, or written by another grader: start anew
             self.clear()
 
@@ -139,7 +112,6 @@ class VerdictStore:
         self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def clear(self) -> None:
-        self._saved = RecentKeys(SAVED_KEPT)
         with self._transaction():
             for table in ("verdicts", "submissions", "meta"):
                 self._db.execute(f"DROP TABLE IF EXISTS {table}")
@@ -187,17 +159,8 @@ class VerdictStore:
 
     def verdicts(self, keys: Sequence[VerdictKey]) -> dict[VerdictKey, Verdict]:
         """The stored verdicts among ``keys`` (one primary-key lookup each)."""
-        found: dict[VerdictKey, Verdict] = {}
-        query = "SELECT verdict, mac FROM verdicts WHERE part = ? AND answer = ?"
-        for key in keys:
-            row = self._db.execute(query, key).fetchone()
-            if row is not None and not intact(self.key, row[1], *key, row[0]):
-                self.rejected += 1
-                row = None
-            verdict = None if row is None else _loads(row[0])
-            if isinstance(verdict, Verdict):
-                found[key] = verdict
-        return found
+        found = {key: _loads(blob) for key, blob in self.verdict_blobs(keys).items()}
+        return {key: verdict for key, verdict in found.items() if isinstance(verdict, Verdict)}
 
     def save_verdicts(self, verdicts: Iterable[tuple[str, str, str]]) -> None:
         """Store (part digest, answer digest, verdict as JSON) rows alone, in one transaction."""
@@ -260,11 +223,10 @@ class VerdictStore:
         verdicts: Iterable[tuple[str, str, str]],
         submissions: list[SubmissionFields],
     ) -> None:
-        """Seal and insert in one transaction; a verdict this store stored already is not written again."""
+        """Seal and insert in one transaction (a verdict decided twice is written once)."""
         fresh: dict[VerdictKey, tuple[str, str, str, str]] = {}
         for part, answer, blob in verdicts:
-            if (part, answer) not in self._saved:
-                fresh.setdefault((part, answer), (part, answer, blob, seal(self.key, part, answer, blob)))
+            fresh.setdefault((part, answer), (part, answer, blob, seal(self.key, part, answer, blob)))
         rows = [
             (folder, source, problem_set, answers, files, made_from, report, mac, row, digest)
             for folder, source, problem_set, answers, files, made_from, report, row, digest in submissions
@@ -278,7 +240,6 @@ class VerdictStore:
                 "made_from, report, mac, row, report_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
-        self._saved.update(fresh)
 
     def _submission(
         self, graded: Graded, source: str, problem_set: str, artefacts: dict[str, str] | str

@@ -164,7 +164,6 @@ class WorkerSetup:
     rendering: str = ""  # grader's whole code version: part of what a student's files are made from
     watchdog: bool = True  # stop the process when a check hangs in C code (pool workers only)
     store: str | None = None  # the verdict store's path, read by workers that can reach it
-    cap_memory: bool = True  # each check's memory_limit as a cap on the process (see CheckLimits)
     limits: Limits = ()  # the GRADER_MAX_* limits the run grades under (part of ``version``)
     within_class: bool = True  # files named from the class folder (see read_submission)
     hand: Mapping[str, tuple[HandGrade, ...]] = field(default_factory=dict)  # folder -> TAs' grades
@@ -229,7 +228,7 @@ class Prepared:
             for address, _, part in setup.spec.iter_parts()
         }
         self.parts = {address: part for address, _, part in setup.spec.iter_parts()}
-        self.limits = CheckLimits(Watchdog() if setup.watchdog else None, setup.cap_memory)
+        self.limits = CheckLimits(Watchdog() if setup.watchdog else None)
         self.memo: OrderedDict[VerdictKey, Verdict] = OrderedDict()  # the one used last, last
         self.stored = StoredVerdicts(setup.store) if setup.store else None
         self.output = reachable_output(setup.out, setup.out_token)  # None: the driver writes

@@ -310,12 +310,9 @@ def grace(seconds: float) -> float:
 
 @dataclass(frozen=True)
 class CheckLimits:
-    """How a process bounds a check besides its time limit."""
+    """How a process bounds a check besides its time limit and its memory cap."""
 
     watchdog: Watchdog | None = None  # ends this process if the check hangs in C code
-    # Cap this process's address space around the check; only where no other thread of the
-    # process allocates meanwhile (not in a Dask worker, whose memory its nanny watches).
-    cap_memory: bool = True
 
 
 NO_LIMITS = CheckLimits()  # a check bounded by its time limit alone
