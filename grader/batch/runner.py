@@ -192,8 +192,7 @@ class _Run:
             hand=options.hand,
             out=str(options.out.absolute()) if options.out else None,
             out_token=token,
-            store_blobs=store is not None,  # the workers write the JSON the store keeps
-            rows_only=store is not None,  # and send rows: the store keeps the reports
+            rows_only=store is not None,  # workers send rows: the store keeps the reports
             draw_secret=draw_secret(),
             variant_key=options.variant_key,
         )
@@ -360,7 +359,7 @@ class _Run:
                 (part, answer, blob)
                 for graded in chunk
                 if not graded.failed
-                for (part, answer), blob in _verdict_blobs(graded).items()
+                for (part, answer), blob in graded.verdicts.items()
             ]
             self.store.save_verdicts(verdicts)
 
@@ -457,13 +456,6 @@ class _Run:
         if self.output is None:
             return {}
         return self.output.write_student(graded.artefacts, earlier.artefacts if earlier else ())
-
-
-def _verdict_blobs(graded: Graded) -> dict[VerdictKey, str]:
-    """The fresh verdicts of a result, as the store keeps them (written by the worker, or here)."""
-    if graded.blobs is not None:
-        return graded.blobs.verdicts
-    return {key: packed(verdict) for key, verdict in graded.fresh.items()}
 
 
 def chunk_size(count: int, executor: object, jobs: int) -> int:

@@ -34,7 +34,6 @@ from grader.batch.studentfiles import STORE_FILE as STORE_FILE  # where it was
 from grader.batch.studentfiles import content_digest as content_digest  # where it was
 from grader.batch.worker import Graded, blob_digest, records_text
 from grader.core.integrity import intact, seal, store_key
-from grader.core.plainjson import packed
 from grader.core.plainjson import unpacked as _loads
 from grader.core.report import Report
 from grader.core.summary import SheetRow
@@ -151,7 +150,7 @@ class VerdictStore:
             return None
         source, problem_set, answers, artefacts, made_from, mac, row, digest, report = found
         sealed = (folder, source, problem_set, answers, artefacts, made_from, digest, row)
-        if not intact(self.key, mac, *sealed) or _report_digest(report) != digest:
+        if not intact(self.key, mac, *sealed) or blob_digest(report) != digest:
             self.rejected += 1
             return None
         loaded = _loads(report)
@@ -212,8 +211,7 @@ class VerdictStore:
             if graded.failed:
                 failed.append(graded.task.key)
                 continue
-            fresh = graded.blobs.verdicts if graded.blobs else graded.fresh
-            verdicts += [(*key, _blob(verdict)) for key, verdict in fresh.items()]
+            verdicts += [(*key, blob) for key, blob in graded.verdicts.items()]
             submissions.append(self._submission(graded, source, problem_set, artefacts))
         self._write(failed, verdicts, submissions)
 
@@ -244,16 +242,24 @@ class VerdictStore:
     def _submission(
         self, graded: Graded, source: str, problem_set: str, artefacts: dict[str, str] | str
     ) -> SubmissionFields:
-        """The submission's entry (its entries written and digested by the worker, or here), unsealed."""
+        """The submission's entry (its entries written and digested by the worker), unsealed."""
         if not graded.settled:  # keep its answers' digests, but never serve the report as it is
             source = ""
         blobs = graded.blobs
-        report = blobs.report if blobs else packed(graded.whole_report())
-        row = blobs.row if blobs and blobs.row else packed(graded.summary())
-        answers = blobs.answers if blobs and blobs.answers else records_text(graded.answers)
+        assert blobs is not None, f"{graded.task.key}: a graded sheet carries what the store keeps"
         files = artefacts if isinstance(artefacts, str) else records_text(artefacts)
-        digest = blobs.digest if blobs and blobs.digest else _report_digest(report)
-        return (graded.task.key, source, problem_set, answers, files, graded.made_from, report, row, digest)
+        key, made_from = graded.task.key, graded.made_from
+        return (
+            key,
+            source,
+            problem_set,
+            blobs.answers,
+            files,
+            made_from,
+            blobs.report,
+            blobs.row,
+            blobs.digest,
+        )
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
@@ -271,14 +277,6 @@ class _Transaction:
 
     def __exit__(self, kind: object, value: object, traceback: object) -> None:
         self.db.execute("COMMIT" if kind is None else "ROLLBACK")
-
-
-_report_digest = blob_digest  # where it was
-
-
-def _blob(value: Verdict | str) -> str:
-    """A verdict as the store keeps it (a worker may have written it)."""
-    return value if isinstance(value, str) else packed(value)
 
 
 def remove_store(path: Path) -> bool:

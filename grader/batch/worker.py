@@ -111,14 +111,10 @@ class StoreBlobs:
     graded it: the driver seals and inserts them as they are."""
 
     report: str
-    verdicts: dict[VerdictKey, str]  # the fresh verdicts (``Graded.fresh`` is then empty)
-    row: str = ""  # the summary row (``Graded.row``)
-    # What the driver would otherwise compute on its one thread for each sheet: the report's
-    # digest (blob_digest), ``Graded.answers`` and, when the worker wrote
-    # the student's files, ``Graded.written`` as the store keeps them (records_text).
-    digest: str = ""
-    answers: str = ""
-    files: str = ""
+    row: str  # the summary row (``Graded.row``)
+    digest: str  # the report's (blob_digest)
+    answers: str  # each part's answer digest, by address (records_text)
+    files: str = ""  # when the worker wrote the student's files: ``Graded.written`` (records_text)
 
 
 @dataclass
@@ -128,8 +124,7 @@ class Graded:
     task: SubmissionTask
     report: Report | None  # None when the setup asks for rows only: the store's blob holds it
     artefacts: dict[str, bytes]
-    answers: dict[str, str] = field(default_factory=dict)  # part address -> answer digest
-    fresh: dict[VerdictKey, Verdict] = field(default_factory=dict)  # verdicts worth storing
+    verdicts: dict[VerdictKey, str] = field(default_factory=dict)  # fresh ones worth storing, as stored
     failed: bool = False  # the worker died or was stopped: nothing of it is stored
     # Every verdict is one a re-run would reproduce: the report may be served as it is.
     settled: bool = True
@@ -137,7 +132,7 @@ class Graded:
     kept_files: bool = False  # the files on disk show this very report: nothing to write
     # The worker wrote the files itself (``artefacts`` is then empty): each one's record.
     written: dict[str, str] | None = None
-    blobs: StoreBlobs | None = None  # the store's blobs, when the worker made them
+    blobs: StoreBlobs | None = None  # what the store keeps of it (None: a failed or partial sheet)
     row: SheetRow | None = None  # what grades.csv and the dashboard read of the report
 
     def summary(self) -> SheetRow:
@@ -171,9 +166,7 @@ class WorkerSetup:
     # writes its students' files itself (see grader.batch.studentfiles).
     out: str | None = None
     out_token: str = ""
-    store_blobs: bool = False  # write the report and fresh verdicts as the store keeps them (StoreBlobs)
-    # Send the driver the summary row and the store's blobs, not the report (with store_blobs).
-    rows_only: bool = False
+    rows_only: bool = False  # send the driver the summary row and the store's blobs, not the report
     # Check only these parts' answers, and send back their verdicts: no report, no files (the
     # distinct answers of a problem file's edited parts, see grader.batch.edits).
     check_only: tuple[str, ...] = ()
@@ -347,28 +340,22 @@ def _grade_task(prepared: Prepared, task: SubmissionTask) -> Graded:
             part.plot = None  # drawn already; the parent keeps reports light
     # The task goes back without what came with it for the worker alone (verdicts, shipped files).
     light = replace(task, prior={}, files=None)
-    graded = Graded(light, report, artefacts, check.answers, check.fresh, settled=check.settled)
+    graded = Graded(light, report, artefacts, check.verdicts(), settled=check.settled)
     graded.made_from, graded.kept_files = made_from, kept
     if prepared.output is not None and not kept:
         write_here(prepared.output, graded)
     graded.row = prepared.rows.row(report)
-    if prepared.setup.store_blobs:
-        verdicts = {key: packed(v) for key, v in graded.fresh.items()}
-        blob = packed(report)
-        files = records_text(graded.written) if graded.written is not None else ""
-        graded.blobs = StoreBlobs(
-            blob, verdicts, packed(graded.row), blob_digest(blob), records_text(graded.answers), files
-        )
-        graded.fresh = {}
-        graded.answers = {}  # the driver stores them as the blobs carry them
-        if prepared.setup.rows_only:
-            graded.report = None  # the driver reads the row; the store keeps the report
+    blob = packed(report)
+    files = records_text(graded.written) if graded.written is not None else ""
+    graded.blobs = StoreBlobs(blob, packed(graded.row), blob_digest(blob), records_text(check.answers), files)
+    if prepared.setup.rows_only:
+        graded.report = None  # the driver reads the row; the store keeps the report
     return graded
 
 
 def check_parts(prepared: Prepared, task: SubmissionTask) -> Graded:
     """The sheet's answers to the setup's ``check_only`` parts checked (or found decided): the
-    fresh verdicts, as the store keeps them with ``store_blobs``; no report, no row, no file."""
+    fresh verdicts, as the store keeps them; no report, no row, no file."""
     spec = prepared.setup.spec
     submission = read_within_limits(
         task, prepared.limits, *reading_limits(spec), within_class=prepared.setup.within_class
@@ -379,11 +366,7 @@ def check_parts(prepared: Prepared, task: SubmissionTask) -> Graded:
         for address in prepared.setup.check_only:
             check(prepared.parts[address], answers.get(address))
     light = replace(task, prior={}, files=None)
-    graded = Graded(light, None, {}, check.answers, check.fresh, settled=check.settled)
-    if prepared.setup.store_blobs:
-        graded.blobs = StoreBlobs("", {key: packed(v) for key, v in graded.fresh.items()})
-        graded.fresh = {}
-    return graded
+    return Graded(light, None, {}, check.verdicts(), settled=check.settled)
 
 
 def write_here(out: Path, graded: Graded) -> None:
@@ -424,6 +407,10 @@ class StoredOrChecked:
         self.answers: dict[str, str] = {}
         self.fresh: dict[VerdictKey, Verdict] = {}
         self.settled = True
+
+    def verdicts(self) -> dict[VerdictKey, str]:
+        """The fresh verdicts, as the store keeps them."""
+        return {key: packed(verdict) for key, verdict in self.fresh.items()}
 
     def __call__(self, part: PartBase, answer: Any) -> Verdict:
         address, part_key = self.prepared.part_keys[id(part)]
