@@ -12,25 +12,30 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from grader.batch.output import GradebookRows, write_class_dashboard
+from grader.batch.output import GradebookRows
 from grader.batch.reading import SubmissionTask
 from grader.batch.store import VerdictStore
+from grader.batch.studentfiles import DASHBOARD
+from grader.core.files import write_if_changed
 from grader.core.report import Report
 from grader.core.summary import SheetRow, summary_row
-from grader.reporting.dashboard import student_row
+from grader.reporting.dashboard import dashboard_pieces, student_row
 from grader.reporting.stats import ClassTally
 from grader.spec import ProblemSet
 
 
 class ClassRows:
-    """Each sheet's summary row, by submission folder, with what is made of it."""
+    """Each sheet's summary row, by submission folder, with what is made of it: the gradebook's
+    rows, and the dashboard's tally of the rows as they come (by each one's index in the class:
+    its wrong answers and TAs' grades tallied, its row of the students' table made)."""
 
     def __init__(self, tasks: Sequence[SubmissionTask]):
         self.index = {task.key: i for i, task in enumerate(tasks)}
         self.stems = [task.stem for task in tasks]
         self.rows: dict[str, SheetRow] = {}
         self.gradebook = GradebookRows()
-        self.tally = ClassDashboard(self.stems)
+        self.tally = ClassTally()
+        self.students: dict[int, str] = {}  # each sheet's row of the dashboard's students' table
 
     def add(self, key: str, row: SheetRow, now: bool) -> None:
         """Keep the folder's row; ``now``: tally it at once (a row from a worker, taken in while
@@ -38,44 +43,24 @@ class ClassRows:
         self.rows[key] = row
         self.gradebook.add(row)
         if now:
-            self.tally.add(self.index[key], row)
+            self._tally(self.index[key], row)
+
+    def _tally(self, index: int, row: SheetRow) -> None:
+        if index not in self.tally:  # a row tallied already is not tallied again
+            self.tally.add(index, row)
+            self.students[index] = student_row(row, f"{self.stems[index]}.html")
 
     def ordered(self, keys: Sequence[str]) -> list[SheetRow]:
         return [self.rows[key] for key in keys]
 
     def write_dashboard(self, out: Path, spec: ProblemSet) -> None:
-        """The class dashboard of every row, in the class's order."""
-        tally, students = self.dashboard()
-        write_class_dashboard(out, tally, spec, self.stems, students)
-
-    def dashboard(self) -> tuple[ClassTally, list[str]]:
-        """The tally of every row and the students' table's rows, in the class's order."""
+        """``out/index.html``: the class dashboard of every row, in the class's order, linking
+        each student's ``<stem>.html``."""
         for key, row in self.rows.items():
-            self.tally.add(self.index[key], row)  # rows kept as read from the store
-        return self.tally.made()
-
-
-class ClassDashboard:
-    """The dashboard's tally of a class's rows as they come, by each one's index in the class:
-    its wrong answers and TAs' grades tallied, its row of the students' table made. A row whose
-    index was added already is not added again."""
-
-    def __init__(self, stems: Sequence[str]):
-        self.stems = stems
-        self.tally = ClassTally()
-        self.students: dict[int, str] = {}  # each sheet's row of the dashboard's students' table
-
-    def add(self, index: int, row: SheetRow) -> None:
-        """Tally the ``index``-th sheet's row."""
-        if index in self.tally:
-            return
-        self.tally.add(index, row)
-        self.students[index] = student_row(row, f"{self.stems[index]}.html")
-
-    def made(self) -> tuple[ClassTally, list[str]]:
-        """The tally and the students' table's rows, in the class's order (every index from 0
-        added)."""
-        return self.tally, [self.students[index] for index in range(len(self.students))]
+            self._tally(self.index[key], row)  # rows kept as read from the store
+        students = [self.students[index] for index in range(len(self.students))]
+        pages = [f"{stem}.html" for stem in self.stems]
+        write_if_changed(out / DASHBOARD, dashboard_pieces(self.tally, pages, students, spec=spec))
 
 
 class ReportReader:

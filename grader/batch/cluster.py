@@ -31,8 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.batch.executors import Chunk, ChunkWindow, ExecutorLost, LocalExecutor
-from grader.batch.fingerprints import folder_fingerprint
-from grader.batch.plan import digested
+from grader.batch.plan import digested, folder_fingerprint
 from grader.batch.reading import NotSeenHere, SubmissionTask
 from grader.batch.worker import Graded, WorkerRefused, WorkerSetup
 from grader.reading import ship_folder

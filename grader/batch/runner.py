@@ -41,8 +41,7 @@ from grader.batch.edits import (
     verdict_pairs,
     without_meanings,
 )
-from grader.batch.lock import output_lock
-from grader.batch.output import OutputFolder, ScoreChange
+from grader.batch.output import OutputFolder, ScoreChange, output_lock
 from grader.batch.plan import digested, plan
 from grader.batch.reading import SubmissionTask, VerdictKey
 from grader.batch.store import (
@@ -52,7 +51,7 @@ from grader.batch.store import (
     VerdictStore,
     code_version,
 )
-from grader.batch.studentfiles import mark_output, unmark_output
+from grader.batch.studentfiles import mark_output, unmark_output, write_student_files
 from grader.batch.worker import Graded, WorkerSetup, part_digest
 from grader.core.drawing import fingerprint
 from grader.core.files import remove_stale_temporaries
@@ -455,7 +454,7 @@ class _Run:
             return earlier.artefacts
         if self.output is None:
             return {}
-        return self.output.write_student(graded.artefacts, earlier.artefacts if earlier else ())
+        return write_student_files(self.output.path, graded.artefacts, earlier.artefacts if earlier else ())
 
 
 def chunk_size(count: int, executor: object, jobs: int) -> int:
