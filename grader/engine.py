@@ -398,3 +398,23 @@ def _limited_check_once(part: PartBase, answer: Any, limits: CheckLimits) -> tup
         return Verdict.error(message), False
     slow = time.monotonic() - started >= part.time_limit / 2
     return verdict, not slow
+
+
+def not_graded(spec: ProblemSet, student: str, folder: str, reason: str) -> Report:
+    """The report of a submission that could not be graded (its worker died or was stopped):
+    every part an error saying why."""
+    feedback = f"not graded: {reason}; a TA should look at it"
+    parts = [
+        PartResult(
+            id=address,
+            status=Status.ERROR,
+            score=0.0,
+            max_score=part.points,
+            feedback=feedback,
+            type=part.type,
+            prompt=part.prompt or question.prompt,
+            note=part.note,
+        )
+        for address, question, part in spec.iter_parts()
+    ]
+    return Report(spec.assignment, student, parts, folder=folder, error=reason)

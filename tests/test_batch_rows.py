@@ -5,18 +5,19 @@ written before rows existed is migrated without losing a verdict."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import yaml
 
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders
 from grader.batch.executors import Chunk
-from grader.batch.output import merged_gradebook, parse_gradebook, render_gradebook
+from grader.batch.output import Gradebook, GradebookRows, parse_gradebook, render_gradebook
 from grader.batch.store import STORE_FILE, VerdictStore
 from grader.batch.worker import Graded, WorkerSetup, failed_report
 from grader.core.integrity import seal
-from grader.core.summary import summary_row
+from grader.core.report import Report
+from grader.core.summary import RowMaker, summary_row
 from grader.core.verdict import Status, Verdict
 from grader.hand import load_hand_grades
 from grader.loading import load_problem_set
@@ -74,6 +75,15 @@ class _FailingOne:
 
     def close(self) -> None:
         """Nothing kept."""
+
+
+def merged_gradebook(before: Gradebook | None, reports: Sequence[Report]) -> Gradebook | None:
+    """This run's rows, plus the earlier rows of every folder it did not grade."""
+    rows = GradebookRows()
+    maker = RowMaker()
+    for report in reports:
+        rows.add(maker.row(report))
+    return rows.merged(before)
 
 
 def test_grades_csv_and_the_dashboard_from_rows_are_those_the_reports_give(tmp_path: Path) -> None:

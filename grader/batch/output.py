@@ -33,8 +33,7 @@ from grader.batch.studentfiles import (
     file_identity,
 )
 from grader.core.files import write_atomic, write_if_changed
-from grader.core.report import Report
-from grader.core.summary import RowMaker, SheetRow
+from grader.core.summary import SheetRow
 from grader.reporting.escape import csv_cell
 from grader.reporting.handmarks import HAND_REVIEW_FLAG
 from grader.reporting.reporters import gradebook_cells, gradebook_header, gradebook_points, name_clashes
@@ -165,18 +164,9 @@ class OutputFolder:
         return changes
 
 
-def merged_gradebook(before: Gradebook | None, reports: Sequence[Report]) -> Gradebook | None:
-    """This run's rows, plus the earlier rows of every folder it did not grade."""
-    rows = GradebookRows()
-    maker = RowMaker()
-    for report in reports:
-        rows.add(maker.row(report))
-    return rows.merged(before)
-
-
 class GradebookRows:
-    """``grades.csv`` built up from summary rows: what the CSV reporter's rows merged with the
-    earlier gradebook give (:func:`merged_gradebook`)."""
+    """``grades.csv`` built up from summary rows: the CSV reporter's rows merged with the
+    earlier gradebook."""
 
     def __init__(self) -> None:
         self.rows: dict[str, SheetRow] = {}  # by folder

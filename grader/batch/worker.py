@@ -37,11 +37,11 @@ from grader.core.drawing import drawing_with, fingerprint
 from grader.core.integrity import intact, store_key
 from grader.core.parts import PartBase
 from grader.core.plainjson import packed, unpacked
-from grader.core.report import PartResult, Report
+from grader.core.report import Report
 from grader.core.summary import RowMaker, SheetRow, summary_row
 from grader.core.timelimit import Watchdog
-from grader.core.verdict import Status, Verdict
-from grader.engine import grade, limited_check
+from grader.core.verdict import Verdict
+from grader.engine import grade, limited_check, not_graded
 from grader.hand import HandGrade, apply_hand_grades
 from grader.reporting.files import render_artefacts, report_files
 from grader.reporting.html import page_inputs
@@ -450,20 +450,6 @@ def _digest(text: str) -> str:
 
 def failed_report(spec: ProblemSet, task: SubmissionTask, reason: str, show_expected: bool) -> Graded:
     """The report of a submission whose worker died or was stopped: one error row."""
-    feedback = f"not graded: {reason}; a TA should look at it"
-    parts = [
-        PartResult(
-            id=address,
-            status=Status.ERROR,
-            score=0.0,
-            max_score=part.points,
-            feedback=feedback,
-            type=part.type,
-            prompt=part.prompt or question.prompt,
-            note=part.note,
-        )
-        for address, question, part in spec.iter_parts()
-    ]
-    report = Report(spec.assignment, PurePosixPath(task.key).name, parts, folder=task.key, error=reason)
+    report = not_graded(spec, PurePosixPath(task.key).name, task.key, reason)
     files = report_files(report, task.stem, show_expected, spec)
     return Graded(replace(task, prior={}), report, files, failed=True)
