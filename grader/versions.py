@@ -35,6 +35,31 @@ def verdict_version(code: str, limits: Limits) -> str:
     return f"{code}+limits-{digest}"
 
 
+SAME_GRADER = "install the same grader there"
+
+
+def refusal(version: str, rendering: str, limits: Limits, where: str) -> str | None:
+    """Why the process ``where`` must not grade for a driver that keys verdicts by ``version``
+    and renders with ``rendering`` under ``limits`` (it runs another grader), or None."""
+    deciding = verdict_version(code_version(deciding_only=True), limits)
+    mine = code_version()
+    if deciding != version:
+        return f"{where} runs grader {deciding}, not {version} as this command does: {SAME_GRADER}"
+    if mine != rendering:
+        return (
+            f"{where} renders reports with grader {mine}, not {rendering} as this command does: {SAME_GRADER}"
+        )
+    return None
+
+
+def limits_refusal(limits: Limits, where: str) -> str | None:
+    """Why the process ``where`` must not grade under ``limits`` (it reads other GRADER_MAX_* limits)."""
+    here = limits_in_force()
+    if not limits or here == limits:
+        return None
+    return f"{where} grades under {limits_text(here)}, not {limits_text(limits)} as this command does"
+
+
 def export_limits(limits: Limits) -> None:
     """Set the limits in this process's environment, for the processes it starts from now on."""
     for name, value in limits:

@@ -32,8 +32,8 @@ from pebble import ProcessPool
 from grader.batch.executors import Chunk, PoolWindow, submission_budget
 from grader.batch.plan import MISSING, why_not_in_place
 from grader.batch.reading import NotSeenHere
-from grader.batch.worker import Graded, WorkerRefused, WorkerSetup, install, refusal
-from grader.versions import Limits, export_limits, limits_in_force
+from grader.batch.worker import Graded, WorkerRefused, WorkerSetup, install
+from grader.versions import Limits, export_limits, limits_in_force, refusal
 
 PRELOAD = ["grader.batch.worker"]  # what the fork server imports before its first fork
 # Under Dask's worker logger: in the worker's console, and in its logs as Dask keeps them.
@@ -95,7 +95,7 @@ class ProblemSetPlugin(WorkerPlugin):
 
     def setup(self, worker: Worker) -> None:
         setup = self.setup_to_install
-        refused = refusal(setup, f"Dask worker {worker.address}")
+        refused = refusal(setup.version, setup.rendering, setup.limits, f"Dask worker {worker.address}")
         if refused is not None:
             _INSTALLED[self.key] = _Installed(setup, None, refused)
             return

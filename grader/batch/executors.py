@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import multiprocessing
-import os
 import signal
 import time
 from abc import ABC, abstractmethod
@@ -162,17 +161,19 @@ class LocalExecutor:
                 pool.stop()
             pool.join()
 
-    def _new_pool(self, setup: WorkerSetup, nice: int = 0, shielded: bool = False) -> ProcessPool:
+    def _new_pool(self, setup: WorkerSetup) -> ProcessPool:
         from pebble import ProcessPool
 
         if self.context.get_start_method() == "fork":  # workers inherit the checkers imported here
             load_checkers(setup.spec)
+        initializer, initargs = self._initializer(setup)
         return ProcessPool(
-            max_workers=self.jobs,
-            initializer=install_niced,
-            initargs=(setup, nice, shielded),
-            context=self.context,
+            max_workers=self.jobs, initializer=initializer, initargs=initargs, context=self.context
         )
+
+    def _initializer(self, setup: WorkerSetup) -> tuple[Callable[..., None], tuple[Any, ...]]:
+        """What each new worker process runs first, and its arguments."""
+        return install_with_checkers, (setup,)
 
     def close(self, wait: float | None = None) -> None:
         """Nothing outlives a call of :meth:`grade` here."""
@@ -191,19 +192,9 @@ def end_broken(pool: ProcessPool) -> None:
     pool.join()
 
 
-def install_niced(setup: WorkerSetup, nice: int, shielded: bool = False) -> None:
-    """Pool initializer: lower this worker's CPU priority by ``nice``, install the setup and
-    import the checkers its parts need (a forked worker has them already).
-
-    A ``shielded`` worker ignores SIGTERM: its pool's owner stops it (pebble then kills it).
-    A SIGTERM sent to the whole process group, as ``kill -- -PGID`` or systemd's default
-    stop does, ends a pebble worker wherever it is, and one that ends between taking a
-    task and acknowledging it leaves that task pending for good and the pool's channel
-    locked for a minute: the owner's graceful stop then waits out its whole grace."""
-    if shielded:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    if nice:
-        os.nice(nice)
+def install_with_checkers(setup: WorkerSetup) -> None:
+    """Pool initializer: install the setup and import the checkers its parts need (a forked
+    worker has them already)."""
     install(setup)
     load_checkers(setup.spec)
 

@@ -48,7 +48,7 @@ from grader.reporting.html import page_inputs
 from grader.reporting.stats import meaning_of
 from grader.spec import ProblemSet
 from grader.variants import VariantError
-from grader.versions import Limits, limits_in_force, limits_text, verdict_version
+from grader.versions import Limits, limits_refusal
 
 # Verdicts a worker keeps for the students after, those used last (a class gives the same
 # answers many times; the others are in the store): a few KiB each, all term in a server's
@@ -184,33 +184,6 @@ class WorkerRefused(RuntimeError):
     """A worker that must not grade this run: another grader, or other limits."""
 
 
-def refusal(setup: WorkerSetup, where: str) -> str | None:
-    """Why the process ``where`` must not grade with ``setup`` (it runs another grader), or None."""
-    from grader.versions import code_version  # looked up here: a test hook replaces it
-
-    deciding = verdict_version(code_version(deciding_only=True), setup.limits)
-    rendering = code_version()
-    if deciding != setup.version:
-        return (
-            f"{where} runs grader {deciding}, not {setup.version} as this command does: "
-            "install the same grader there"
-        )
-    if rendering != setup.rendering:
-        return (
-            f"{where} renders reports with grader {rendering}, not {setup.rendering} as this command does: "
-            "install the same grader there"
-        )
-    return None
-
-
-def limits_refusal(setup: WorkerSetup, where: str) -> str | None:
-    """Why the process ``where`` must not grade with ``setup`` (it reads other GRADER_MAX_* limits)."""
-    limits = limits_in_force()
-    if not setup.limits or limits == setup.limits:
-        return None
-    return f"{where} grades under {limits_text(limits)}, not {limits_text(setup.limits)} as this command does"
-
-
 class Prepared:
     """A worker's setup with each part's address and digest computed once."""
 
@@ -291,7 +264,7 @@ def grade_chunk(tasks: list[SubmissionTask]) -> list[Graded]:
     """Grade a chunk with the installed setup (the pool's task function)."""
     if _PREPARED is None:
         raise RuntimeError("no problem set was installed in this worker (the pool's initializer installs it)")
-    refused = limits_refusal(_PREPARED.setup, f"the check process {os.getpid()}")
+    refused = limits_refusal(_PREPARED.setup.limits, f"the check process {os.getpid()}")
     if refused:
         raise WorkerRefused(refused)
     graded = [grade_task(_PREPARED, task) for task in tasks]

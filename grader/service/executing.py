@@ -7,9 +7,11 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import multiprocessing.context
+import os
+import signal
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +24,7 @@ from grader.batch.executors import (
     LocalExecutor,
     PoolWindow,
     end_broken,
+    install_with_checkers,
     submission_budget,
 )
 from grader.batch.reading import SubmissionTask
@@ -54,7 +57,7 @@ def worker_context() -> multiprocessing.context.BaseContext:
     """Worker processes forked from a single-threaded fork server that has grader's checking
     code loaded: the server's own threads (HTTP, grading loop) are never forked."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["grader.batch.worker", "grader.batch.executors"])
+    context.set_forkserver_preload(["grader.batch.worker", "grader.batch.executors", __name__])
     return context
 
 
@@ -105,6 +108,20 @@ class WorkerSetups:
             return setup
 
 
+def install_niced(setup: WorkerSetup, nice: int) -> None:
+    """A standing pool's initializer: lower this worker's CPU priority by ``nice`` (the server's
+    requests are answered first), and shield it from SIGTERM before it installs the setup.
+
+    Its pool's owner stops it (pebble then kills it). A SIGTERM sent to the whole process
+    group, as ``kill -- -PGID`` or systemd's default stop does, ends a pebble worker wherever
+    it is, and one that ends between taking a task and acknowledging it leaves that task
+    pending for good and the pool's channel locked for a minute: the owner's graceful stop
+    then waits out its whole grace."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    os.nice(nice)
+    install_with_checkers(setup)
+
+
 @dataclass(eq=False)
 class _StandingPool:
     setup: WorkerSetup
@@ -148,13 +165,16 @@ class StandingExecutor(LocalExecutor):
                     future.cancel()
             self._leave(entry)
 
+    def _initializer(self, setup: WorkerSetup) -> tuple[Callable[..., None], tuple[Any, ...]]:
+        return install_niced, (setup, self.nice)
+
     def _enter(self, setup: WorkerSetup) -> _StandingPool:
         with self._lock:
             if self._closed:  # a grading thread that outlived close() starts no new workers
                 raise ExecutorLost("the grading workers are stopping")
             entry = next((e for e in self._standing if e.setup is setup and e.pool.active), None)
             if entry is None:
-                entry = _StandingPool(setup, self._new_pool(setup, self.nice, shielded=True))
+                entry = _StandingPool(setup, self._new_pool(setup))
                 self._running.add(entry.pool)
             else:
                 self._standing.remove(entry)
@@ -177,7 +197,7 @@ class StandingExecutor(LocalExecutor):
             if not entry.pool.active and not self._closed:
                 broken = entry.pool
                 self._running.discard(broken)
-                entry.pool = self._new_pool(entry.setup, self.nice, shielded=True)
+                entry.pool = self._new_pool(entry.setup)
                 self._running.add(entry.pool)
             pool = entry.pool
         if broken is not None:
