@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import difflib
 import json
+import sys
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -418,3 +419,11 @@ def not_graded(spec: ProblemSet, student: str, folder: str, reason: str) -> Repo
         for address, question, part in spec.iter_parts()
     ]
     return Report(spec.assignment, student, parts, folder=folder, error=reason)
+
+
+def clear_sympy_caches() -> None:
+    """Empty sympy's caches, if this process imported it (a check imports it when it needs it)."""
+    if "sympy" in sys.modules:
+        from sympy.core.cache import clear_cache
+
+        clear_cache()

@@ -67,14 +67,9 @@ class Gradebook:
     points: list[str]  # the points-possible row
     rows: list[list[str]]
 
-    def column(self, name: str) -> int | None:
-        return self.header.index(name) if name in self.header else None
-
     def by_folder(self) -> dict[str, list[str]]:
         """Rows by submission folder (by student for a gradebook without a folder column)."""
-        index = self.column("folder")
-        if index is None:
-            index = 0
+        index = self.header.index("folder") if "folder" in self.header else 0
         return {row[index]: row for row in self.rows if len(row) > index}
 
 

@@ -18,7 +18,6 @@ collections would walk it all again and again.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import hashlib
 import time
@@ -135,7 +134,7 @@ def run_batch(
     on_progress: Progress | None = None,
 ) -> BatchResult:
     started = time.monotonic()
-    with output_lock(options.out, options.on_wait), _long_lived_objects():
+    with output_lock(options.out, options.on_wait):
         store_path = options.store_path()
         store = VerdictStore(store_path, page_bytes=CLASS_PAGE_BYTES) if store_path is not None else None
         try:
@@ -148,17 +147,9 @@ def run_batch(
                 unmark_output(options.out)
             if store is not None:
                 store.close()
+            gc.unfreeze()  # the run's objects (frozen as it keeps them) go back to the collector
     result.seconds = time.monotonic() - started
     return result
-
-
-@contextlib.contextmanager
-def _long_lived_objects() -> Iterator[None]:
-    """A run's objects (frozen by the run as it keeps them) go back to the collector at its end."""
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 def grade_one_in_process(spec: ProblemSet, folder: Path, options: BatchOptions) -> BatchResult:

@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 import sqlite3
-import sys
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -24,13 +23,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from grader.batch.plan import digested
-from grader.batch.reading import (  # where a batch's tasks and their reading were defined first
-    CheckLimits,
-    SubmissionTask,
-    VerdictKey,
-    read_within_limits,
-    reading_limits,
-)
+from grader.batch.reading import CheckLimits, SubmissionTask, VerdictKey, read_within_limits, reading_limits
 from grader.batch.studentfiles import reachable_output, write_student_files
 from grader.core.digests import answer_digest
 from grader.core.drawing import drawing_with, fingerprint
@@ -41,7 +34,7 @@ from grader.core.report import Report
 from grader.core.summary import RowMaker, SheetRow, summary_row
 from grader.core.timelimit import Watchdog
 from grader.core.verdict import Verdict
-from grader.engine import grade, limited_check, not_graded
+from grader.engine import clear_sympy_caches, grade, limited_check, not_graded
 from grader.hand import HandGrade, apply_hand_grades
 from grader.reporting.files import render_artefacts, report_files
 from grader.reporting.html import page_inputs
@@ -273,14 +266,6 @@ def grade_chunk(tasks: list[SubmissionTask]) -> list[Graded]:
         _PREPARED.sheets_since_clear = 0
         clear_sympy_caches()
     return graded
-
-
-def clear_sympy_caches() -> None:
-    """Empty sympy's caches, if this process imported it (a check imports it when it needs it)."""
-    if "sympy" in sys.modules:
-        from sympy.core.cache import clear_cache
-
-        clear_cache()
 
 
 def grade_task(prepared: Prepared, task: SubmissionTask) -> Graded:
