@@ -22,7 +22,6 @@ import logging
 import multiprocessing
 import multiprocessing.context
 import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,11 +44,9 @@ class _Installed:
     setup: WorkerSetup
     pool: ProcessPool | None  # None when the worker is refused
     refused: str | None = None
-    chunks: int = 0  # chunks this worker graded for the run
 
 
 _INSTALLED: dict[str, _Installed] = {}
-_LOCK = threading.Lock()
 # The limits the fork server imported grader under once started, or None if it could not start.
 _SERVER: dict[str, Limits | None] = {}
 
@@ -132,8 +129,6 @@ def grade_chunk_on_worker(key: str, tasks: Chunk) -> list[Graded] | NotSeenHere:
     graded = [g for group in window.run(iter([tasks])) for g in group]
     order = {task.key: index for index, task in enumerate(tasks)}
     graded.sort(key=lambda g: order[g.task.key])
-    with _LOCK:
-        installed.chunks += 1
     return graded
 
 

@@ -19,11 +19,9 @@ collections would walk it all again and again.
 from __future__ import annotations
 
 import gc
-import hashlib
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,7 +49,7 @@ from grader.batch.store import (
     code_version,
 )
 from grader.batch.studentfiles import mark_output, unmark_output, write_student_files
-from grader.batch.worker import Graded, WorkerSetup, part_digest
+from grader.batch.worker import Graded, WorkerSetup, part_digest, text_digest
 from grader.core.drawing import fingerprint
 from grader.core.files import remove_stale_temporaries
 from grader.core.integrity import draw_secret
@@ -190,7 +188,7 @@ class _Run:
         head = f"{rendering}\n{limits_text(limits)}\n{options.show_expected}"
         if spec.parameters:  # another key draws other variants: every sheet is graded anew
             head += f"\nvariants drawn with {fingerprint(options.variant_key)}"
-        self.problem_digest = _digest(f"{head}\n{spec.model_dump_json()}")
+        self.problem_digest = text_digest(f"{head}\n{spec.model_dump_json()}")
         self.part_digests = {
             address: part_digest(part, self.version, self.setup.draw_secret)
             for address, _, part in spec.iter_parts()
@@ -213,7 +211,7 @@ class _Run:
         its file stem and its hand grades."""
         hand = self.hand_digests.get(task.key)  # a changed hand grade makes the report anew
         problem = problem_digest or self.problem_digest
-        return _digest(f"{problem}\n{task.stem}" + (f"\nhand {hand}" if hand else ""))
+        return text_digest(f"{problem}\n{task.stem}" + (f"\nhand {hand}" if hand else ""))
 
     def execute(self, tasks: list[SubmissionTask], on_progress: Progress | None) -> BatchResult:
         result = BatchResult(rows=[])
@@ -275,7 +273,9 @@ class _Run:
         """What the class dashboard of these submissions is made from; None when the one on disk
         was made from exactly that (it is kept)."""
         assert self.output is not None
-        made_from = _digest(self.problem_digest + "".join(f"\n{t.key} {t.digest} {t.stem}" for t in tasks))
+        made_from = text_digest(
+            self.problem_digest + "".join(f"\n{t.key} {t.digest} {t.stem}" for t in tasks)
+        )
         if (
             self.store is not None
             and self.store.meta("dashboard") == made_from
@@ -458,15 +458,9 @@ def chunk_size(count: int, executor: object, jobs: int) -> int:
 
 
 def _clashes(rows: list[SheetRow]) -> dict[str, list[str]]:
-    if len(set(map(attrgetter("student"), rows))) == len(rows):  # in C: the common case, no clash
-        return {}
     flags = name_clashes([(r.student, r.folder or "") for r in rows])
     clashes: dict[str, list[str]] = {}
     for row in rows:
         if (row.folder or "") in flags:
             clashes.setdefault(row.student, []).append(row.folder or "")
     return clashes
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]

@@ -353,7 +353,7 @@ def report_digest(report: Report, stem: str, setup: WorkerSetup) -> str:
     what the page shows from the problem set (a question's title, an answer read with its
     part's names), the file stem, the rendering options and grader's code."""
     shown = page_inputs(report, setup.show_expected, setup.spec)
-    return _digest(f"{setup.rendering}\n{setup.show_expected}\n{stem}\n{report!r}\n{shown}")
+    return text_digest(f"{setup.rendering}\n{setup.show_expected}\n{stem}\n{report!r}\n{shown}")
 
 
 class StoredOrChecked:
@@ -399,10 +399,11 @@ def part_digest(part: PartBase, version: str, draw_secret: bytes = b"") -> str:
     """Digest of every field of the part (defaults merged in), of grader's code, and of the
     secret the answers' trials are drawn with (its fingerprint)."""
     drawn = fingerprint(draw_secret)
-    return _digest(f"{version}\n{drawn}\n{type(part).__name__}\n{part.model_dump_json()}")
+    return text_digest(f"{version}\n{drawn}\n{type(part).__name__}\n{part.model_dump_json()}")
 
 
-def _digest(text: str) -> str:
+def text_digest(text: str) -> str:
+    """The digest a batch keys by: of a part, of a report's inputs, of a problem set."""
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
