@@ -263,7 +263,7 @@ def test_reading_a_submission_is_bounded_by_a_cpu_time_limit(
     # The least reading time lowered from 5 s to 1 s, so the parts' own 2 s limit applies:
     # the write-up below (seconds of CPU in the LaTeX parser, fewer on a fast idle machine)
     # is stopped whatever the machine's speed.
-    monkeypatch.setattr("grader.batch.reading.READING_SECONDS", 1.0)
+    monkeypatch.setattr("grader.reading.READING_SECONDS", 1.0)
     slow = tmp_path / "slow"
     slow.mkdir()
     (slow / "main.tex").write_text("\\answer{q1}{$2^{17}$}\n" + "{a}" * 300_000, encoding="utf-8")
