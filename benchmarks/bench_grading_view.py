@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from service_server import Server, make_course, seed_file
 
-from grader.batch.blobs import dumps
 from grader.engine import grade
+from grader.service.blobs import dumps
 from grader.service.db import Submission, User, VerdictRow
 from grader.service.intake import read_upload
 from grader.service.service import Service

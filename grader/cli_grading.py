@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from grader.batch.reading import CheckLimits, SubmissionTask, read_within_limits, reading_limits
+from grader.batch.reading import SubmissionTask, read_within_limits
 from grader.batch.studentfiles import STORE_FILE
 from grader.cli_options import (
     _UNSAFE_RUN_CODE,
@@ -29,6 +29,7 @@ from grader.cli_options import (
     _student_spec,
     _variant_key,
 )
+from grader.core.timelimit import CheckLimits
 from grader.core.verdict import Status
 from grader.engine import grade
 from grader.loading import (
@@ -40,16 +41,17 @@ from grader.loading import (
     no_submission_message,
 )
 from grader.mathlang.wording import counted
+from grader.reading import reading_limits
 from grader.reporting.escape import terminal_output, workflow_text
 from grader.reporting.formats import FORMAT_NAMES
 from grader.service.commands import remote_check_options, run_remote_check
 
 if TYPE_CHECKING:
     from grader.batch import BatchOptions, BatchResult
-    from grader.batch.hand import HandOutcome
     from grader.core.report import Report
     from grader.core.summary import SheetRow
     from grader.hand import HandBook
+    from grader.reporting.handreview import HandOutcome
     from grader.reporting.reporters import Reporter
     from grader.spec import ProblemSet
 
@@ -390,7 +392,7 @@ def _hand_notices(options: GradeOptions, reports: list[Report], *, whole_class: 
     """Pin the new hand grades; list those to review and those naming no folder graded."""
     if options.hand_grades is None:
         return
-    from grader.batch.hand import finish_hand_grades
+    from grader.reporting.handreview import finish_hand_grades
 
     outcome = finish_hand_grades(options.hand_grades, reports, whole_class=whole_class, out=options.out)
     for line in hand_notice_lines(outcome, options.hand_grades.path):
@@ -398,7 +400,7 @@ def _hand_notices(options: GradeOptions, reports: list[Report], *, whole_class: 
 
 
 def hand_notice_lines(outcome: HandOutcome, path: str) -> list[str]:
-    from grader.batch.hand import HAND_REVIEW
+    from grader.reporting.handreview import HAND_REVIEW
 
     lines = []
     if outcome.pinned:
@@ -445,8 +447,8 @@ def _run_class(
     from grader.batch import run_batch
     from grader.batch.cluster import executor_for
     from grader.batch.executors import ExecutorLost
-    from grader.batch.progress import batch_progress
     from grader.batch.storage import storage_failure
+    from grader.reporting.progress import batch_progress
 
     try:
         batch = replace(options.batch(), executor=executor_for(options.executor, options.jobs))

@@ -23,7 +23,7 @@ from grader.service.commands import COURSE_ARG, DB_OPTION
 from grader.spec import ProblemSet
 
 if TYPE_CHECKING:
-    from grader.batch.answer_groups import AnswerGroup
+    from grader.reporting.answer_groups import AnswerGroup
 
 EXIT_USAGE = 2
 SHOWN_CHARS = 70
@@ -123,8 +123,8 @@ def class_groups(
     spec: ProblemSet, root: Path, folders: Sequence[Path], reports: list[Report], part_ids: tuple[str, ...]
 ) -> dict[str, list[AnswerGroup]]:
     """The answer groups of each part, from the class's reports and answers as handed in."""
-    from grader.batch.answer_groups import GivenAnswer, answer_groups
     from grader.hand.variant_groups import own_part
+    from grader.reporting.answer_groups import GivenAnswer, answer_groups
 
     parts = {address: part for address, _, part in spec.iter_parts()}
     answers = {}
@@ -185,7 +185,7 @@ def render_groups(spec: ProblemSet, part_id: str, groups: list[AnswerGroup]) -> 
 
 def group_mistakes(part_id: str, groups: list[AnswerGroup], points: float) -> list[str]:
     """A ``mistakes:`` entry per wrong group a TA graded with a comment, or with a known slip."""
-    from grader.batch.answer_groups import mistakes_entry
+    from grader.reporting.answer_groups import mistakes_entry
 
     return [text for group in groups if (text := mistakes_entry(part_id, group, points))]
 

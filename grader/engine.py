@@ -12,16 +12,19 @@ import contextlib
 import dataclasses
 import difflib
 import json
+import sys
+import time
 import traceback
 from collections.abc import Callable, Mapping
 from pathlib import PurePath
 from typing import Any
 
+from grader import clock
 from grader.core.deferred import with_imports
 from grader.core.parts import PartBase
 from grader.core.report import DECIDED, PartResult, Report
 from grader.core.submission import MAX_WARNINGS, SourcePosition, Submission, bounded_warnings
-from grader.core.timelimit import CheckTimeout, run_with_time_limit
+from grader.core.timelimit import NO_LIMITS, CheckLimits, CheckTimeout, memory_limit, run_with_time_limit
 from grader.core.verdict import AnswerError, CheckUndecided, Decision, Status, Verdict
 from grader.mathlang.candidates import APART, several_answers
 from grader.mathlang.labels import strip_value_label
@@ -392,3 +395,63 @@ def unmatched_answer_warnings(
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         warnings.append(f"{where}answer '{key}' matches no part of {spec.assignment} and is not graded{hint}")
     return bounded_warnings(warnings, unmatched - len(warnings))
+
+
+def limited_check(part: PartBase, answer: Any, limits: CheckLimits = NO_LIMITS) -> tuple[Verdict, bool]:
+    """The verdict under the part's time and memory limits, and whether a re-run would give
+    the same one: not when the memory limit or the wall clock stopped the check, nor when a
+    step of it stopped at a deadline (:mod:`grader.clock`). A CPU-time
+    limit reached is kept (the limit is in the part's key, so raising it regrades), and so is
+    an internal error (grader's code version is part of every stored verdict's key, so a fix
+    regrades it)."""
+    return with_imports(lambda: _limited_check_once(part, answer, limits))
+
+
+def _limited_check_once(part: PartBase, answer: Any, limits: CheckLimits) -> tuple[Verdict, bool]:
+    """One check under the limits; a module it needs is imported by the caller, outside them."""
+    started, cuts_before = time.monotonic(), clock.cuts()
+    guard = limits.watchdog.guard(time_budget(part)) if limits.watchdog else contextlib.nullcontext()
+    with memory_limit(part.memory_limit), guard:
+        verdict = check_part_once(part, answer)
+    if clock.cuts() != cuts_before:  # a step stopped at a deadline: another run may decide otherwise
+        return verdict, False
+    if verdict.status is not Status.ERROR or verdict.time_limit is not None:
+        return verdict, True  # a CPU-time limit reached is remembered, with the limit in the key
+    if not error_is_settled(part):
+        return verdict, False
+    if "MemoryError" in (verdict.traceback or ""):
+        message = (
+            f"the check needed more than {part.memory_limit} MiB of memory (memory_limit) "
+            "and was stopped; a TA should look at it"
+        )
+        return Verdict.error(message), False
+    slow = time.monotonic() - started >= part.time_limit / 2
+    return verdict, not slow
+
+
+def not_graded(spec: ProblemSet, student: str, folder: str, reason: str) -> Report:
+    """The report of a submission that could not be graded (its worker died or was stopped):
+    every part an error saying why."""
+    feedback = f"not graded: {reason}; a TA should look at it"
+    parts = [
+        PartResult(
+            id=address,
+            status=Status.ERROR,
+            score=0.0,
+            max_score=part.points,
+            feedback=feedback,
+            type=part.type,
+            prompt=part.prompt or question.prompt,
+            note=part.note,
+        )
+        for address, question, part in spec.iter_parts()
+    ]
+    return Report(spec.assignment, student, parts, folder=folder, error=reason)
+
+
+def clear_sympy_caches() -> None:
+    """Empty sympy's caches, if this process imported it (a check imports it when it needs it)."""
+    if "sympy" in sys.modules:
+        from sympy.core.cache import clear_cache
+
+        clear_cache()

@@ -385,8 +385,9 @@ def _read_submission(folder: Path) -> Submission:
         return submission
     answers_file = find_answers_file(folder)
     if answers_file is None:
-        if writeup_files(folder):
-            fill_from_writeup(submission, folder)
+        found = writeup_files(folder)
+        if found:
+            fill_from_writeup(submission, folder, found)
             return submission
         outside = escaping_writeups(folder)
         if outside:
@@ -411,7 +412,7 @@ def _read_submission(folder: Path) -> Submission:
         submission.warnings.append(
             f"several answers files; graded {answers_file.name}, ignored {', '.join(others)}"
         )
-    ignored_writeup = ignored_writeup_warning(answers_file, folder)
+    ignored_writeup = ignored_writeup_warning(answers_file, writeup_files(folder))
     if ignored_writeup:
         submission.warnings.append(ignored_writeup)
     try:

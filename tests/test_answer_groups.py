@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from code_support import needs_sandbox
 
 from grader.batch import BatchOptions, run_batch, submission_folders
-from grader.batch.blobs import packed, unpacked
 from grader.cli import main
 from grader.cli_hand import class_groups
+from grader.core.plainjson import packed, unpacked
 from grader.hand.misconceptions import identify
 from grader.loading import load_problem_set, parse_problem_set
 from grader.types.code import runs, sandbox

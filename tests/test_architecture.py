@@ -31,6 +31,8 @@ LAYERS: list[tuple[str, ...]] = [
         "grader.variants",
         "grader.spec",
         "grader.loading",
+        "grader.reading",
+        "grader.versions",
         "grader.writeups",
         "grader.engine",
         "grader.selftest",

@@ -18,12 +18,12 @@ from click.testing import CliRunner
 from pydantic import TypeAdapter
 
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders, worker
-from grader.batch import limits as batch_limits
 from grader.batch.executors import InProcessExecutor
-from grader.batch.integrity import seal
 from grader.batch.store import STORE_FILE, VerdictStore
 from grader.cli import main
 from grader.core import timelimit
+from grader.core import timelimit as check_limits
+from grader.core.integrity import seal
 from grader.core.verdict import Status, Verdict
 from grader.core.yamlio import load_with_positions
 from grader.engine import check_unavailable
@@ -135,7 +135,7 @@ def test_a_check_hung_in_compiled_code_is_stopped_by_the_watchdog(
     tmp_path: Path, spec: ProblemSet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     patch_check(monkeypatch, "number", _hang_in_compiled_code)
-    monkeypatch.setattr(batch_limits, "GRACE_SECONDS", 0.5)
+    monkeypatch.setattr(check_limits, "GRACE_SECONDS", 0.5)
     fast = spec.model_copy(
         update={"questions": tuple(_with_limits(q, time_limit=0.2) for q in spec.questions)}
     )
@@ -564,7 +564,7 @@ def test_reports_are_byte_identical_across_job_counts(tmp_path: Path) -> None:
 def test_progress_in_a_log_is_a_plain_line_every_few_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
     import io
 
-    from grader.batch import progress
+    from grader.reporting import progress
 
     stream = io.StringIO()
     now = [0.0]
@@ -674,10 +674,10 @@ def _niceness(pid: int) -> int:
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process niceness from /proc")
 def test_a_standing_pool_keeps_its_workers_between_calls_and_yields_the_cpu(tmp_path: Path) -> None:
-    from grader.batch.executors import StandingExecutor
     from grader.batch.reading import SubmissionTask
     from grader.batch.store import code_version
     from grader.batch.worker import WorkerSetup
+    from grader.service.executing import StandingExecutor
 
     spec = load_problem_set(BASICS)
     folder = make_class(tmp_path / "class", {"ann": sheet("131072"), "bob": sheet("5")})
@@ -705,10 +705,10 @@ def test_a_standing_pools_workers_outlive_a_sigterm_to_their_group_and_end_at_cl
     """systemd's default stop and ``kill -- -PGID`` send SIGTERM to every process of the
     service: the workers are the grading process's to stop. A worker ended by it mid-way
     through pebble's protocol left its task pending for good (the stop waited 30 s)."""
-    from grader.batch.executors import StandingExecutor
     from grader.batch.reading import SubmissionTask
     from grader.batch.store import code_version
     from grader.batch.worker import WorkerSetup
+    from grader.service.executing import StandingExecutor
 
     spec = load_problem_set(BASICS)
     folder = make_class(tmp_path / "class", {"ann": sheet("131072"), "bob": sheet("5")})
@@ -735,10 +735,11 @@ def test_a_standing_pool_ends_older_workers_at_once_and_none_start_after_close(t
     """A service edits problem files all term: each retired pool's workers end as soon as it
     is idle (not when the server stops), and a grading thread that outlives close() starts no
     new workers that would outlive the server."""
-    from grader.batch.executors import ExecutorLost, StandingExecutor
+    from grader.batch.executors import ExecutorLost
     from grader.batch.reading import SubmissionTask
     from grader.batch.store import code_version
     from grader.batch.worker import WorkerSetup
+    from grader.service.executing import StandingExecutor
 
     spec = load_problem_set(BASICS)
     folder = make_class(tmp_path / "class", {"ann": sheet("131072")})

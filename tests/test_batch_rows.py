@@ -5,19 +5,19 @@ written before rows existed is migrated without losing a verdict."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import yaml
 
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders
-from grader.batch.classrows import SharedNotes
 from grader.batch.executors import Chunk
-from grader.batch.integrity import seal
-from grader.batch.output import merged_gradebook, parse_gradebook, render_gradebook
+from grader.batch.output import Gradebook, GradebookRows, parse_gradebook, render_gradebook
 from grader.batch.store import STORE_FILE, VerdictStore
 from grader.batch.worker import Graded, WorkerSetup, failed_report
-from grader.core.summary import HandNote, PartNote, SheetRow, summary_row
+from grader.core.integrity import seal
+from grader.core.report import Report
+from grader.core.summary import RowMaker, summary_row
 from grader.core.verdict import Status, Verdict
 from grader.hand import load_hand_grades
 from grader.loading import load_problem_set
@@ -77,6 +77,15 @@ class _FailingOne:
         """Nothing kept."""
 
 
+def merged_gradebook(before: Gradebook | None, reports: Sequence[Report]) -> Gradebook | None:
+    """This run's rows, plus the earlier rows of every folder it did not grade."""
+    rows = GradebookRows()
+    maker = RowMaker()
+    for report in reports:
+        rows.add(maker.row(report))
+    return rows.merged(before)
+
+
 def test_grades_csv_and_the_dashboard_from_rows_are_those_the_reports_give(tmp_path: Path) -> None:
     problem_file, root, hand_file = _course(tmp_path)
     spec = load_problem_set(problem_file)
@@ -122,7 +131,7 @@ def test_a_store_of_pickles_is_started_anew_and_its_sheets_regraded(tmp_path: Pa
     store = VerdictStore(path)
     key = store.key
     store.close()
-    from grader.batch.blobs import dumps
+    from grader.service.blobs import dumps
 
     verdict = dumps(Verdict.correct("stored by an older grader"))
     db = sqlite3.connect(path)
@@ -139,39 +148,3 @@ def test_a_store_of_pickles_is_started_anew_and_its_sheets_regraded(tmp_path: Pa
         store.close()
     again = run_batch(spec, root, submission_folders(root), BatchOptions(out=out))
     assert again.regraded == len(submission_folders(root)) == 8
-
-
-def test_the_rows_a_run_keeps_share_their_equal_notes_and_are_still_the_reports_rows(
-    tmp_path: Path,
-) -> None:
-    problem_file, root, _ = _course(tmp_path)
-    spec = load_problem_set(problem_file)
-    options = BatchOptions(out=tmp_path / "out", executor=LocalExecutor(2), chunk_size=1)
-    result = run_batch(spec, root, submission_folders(root), options)
-
-    rows = {row.folder: row for row in result.rows}
-    first, second = rows["carol"].notes[0], rows["fred"].notes[0]  # both wrote 3*x for q1, apart
-    assert first.received == "3*x" and first is second, "one note kept for the answer given twice"
-    assert rows["bob"].notes[2] is rows["fred"].notes[2]  # x^3 for q3
-    assert rows["bob"].notes[0] is not first  # another answer: its own note
-    assert [summary_row(r) for r in result.reports] == result.rows, "the same values"
-
-
-def test_notes_are_shared_only_when_equal_in_all_they_hold() -> None:
-    def row(note: PartNote) -> SheetRow:
-        return SheetRow(
-            "a", "s", "s", None, (), 0, 1, 0, ("q1",), ("text",), (1,), (Status.INCORRECT,), (0,), {0: note}
-        )
-
-    shared = SharedNotes()
-    kept = row(PartNote("x", "not right", None, meaning="form:x"))
-    same = row(PartNote("x", "not right", None, meaning="form:x"))
-    unread = row(PartNote("x", "not right", None))  # equal as a note, but no meaning read for it
-    other = row(PartNote("x", "not right either", None, meaning="form:x"))
-    by_hand = row(PartNote("x", "not right", HandNote(False, False, None), meaning="form:x"))
-    for each in (kept, same, unread, other, by_hand):
-        shared.share(each)
-    assert same.notes[0] is kept.notes[0]
-    assert by_hand.notes[0] is not kept.notes[0] and by_hand.notes[0].hand is not None
-    assert unread.notes[0] is not kept.notes[0] and unread.notes[0].meaning is None
-    assert other.notes[0] is not kept.notes[0] and other.notes[0].feedback == "not right either"

@@ -9,10 +9,10 @@ import subprocess
 from pathlib import Path
 
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders
-from grader.batch.blobs import packed, unpacked
 from grader.batch.reading import SubmissionTask
 from grader.batch.store import STORE_FILE, VerdictStore
-from grader.batch.worker import Graded
+from grader.batch.worker import Graded, StoreBlobs
+from grader.core.plainjson import packed, unpacked
 from grader.core.report import Report
 from grader.core.verdict import Verdict
 from grader.loading import load_problem_set
@@ -104,7 +104,9 @@ def test_a_verdict_decided_by_several_workers_is_stored_once(tmp_path: Path) -> 
         shared, own = ("part", "answer"), ("part", "other")
         for fresh in ({shared: Verdict.correct()}, {shared: Verdict.correct(), own: Verdict.correct()}):
             before = set(store.verdict_blobs([shared, own]))
-            store.save([(Graded(task, Report("demo", "s1", []), {}, fresh=fresh), "src", "ps", {})])
+            verdicts = {key: packed(verdict) for key, verdict in fresh.items()}
+            blobs = StoreBlobs(packed(Report("demo", "s1", [])), "{}", "digest", "{}")
+            store.save([(Graded(task, None, {}, verdicts, blobs=blobs), "src", "ps", {})])
             written.append(sorted(set(store.verdict_blobs([shared, own])) - before))
     finally:
         store.close()

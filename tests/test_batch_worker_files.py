@@ -15,15 +15,15 @@ import pytest
 
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders
 from grader.batch.executors import Chunk, InProcessExecutor
-from grader.batch.fingerprints import MAX_FILES, folder_digest, folder_fingerprint
-from grader.batch.lock import LOCK_FILE
-from grader.batch.plan import CHANGED, LINKED, MISSING, ship_folder, why_not_in_place
+from grader.batch.output import LOCK_FILE
+from grader.batch.plan import CHANGED, LINKED, MISSING, folder_digest, folder_fingerprint, why_not_in_place
 from grader.batch.reading import SubmissionTask
 from grader.batch.store import STORE_FILE, VerdictStore
 from grader.batch.studentfiles import OUT_MARKER, mark_output, reachable_output, unmark_output
 from grader.batch.worker import Graded, Prepared, WorkerSetup, grade_task
 from grader.core.verdict import Verdict
 from grader.loading import load_problem_set
+from grader.reading import MAX_FILES, ship_folder
 from grader.spec import ProblemSet
 
 ROOT = Path(__file__).parent.parent

@@ -32,9 +32,7 @@ from grader.batch import cluster as cluster_module  # noqa: E402
 from grader.batch.cluster import DaskExecutor, executor_for  # noqa: E402
 from grader.batch.cluster_worker import fork_server_limits, unseen_folders  # noqa: E402
 from grader.batch.executors import ExecutorLost  # noqa: E402
-from grader.batch.fingerprints import folder_fingerprint  # noqa: E402
-from grader.batch.limits import limits_in_force  # noqa: E402
-from grader.batch.plan import ship_folder  # noqa: E402
+from grader.batch.plan import folder_fingerprint  # noqa: E402
 from grader.batch.reading import NotSeenHere, SubmissionTask  # noqa: E402
 from grader.batch.runner import chunk_size  # noqa: E402
 from grader.batch.store import STORE_FILE  # noqa: E402
@@ -42,8 +40,10 @@ from grader.cli import main  # noqa: E402
 from grader.core.verdict import Verdict  # noqa: E402
 from grader.loading import load_problem_set  # noqa: E402
 from grader.mathlang import limits as math_limits  # noqa: E402
+from grader.reading import ship_folder  # noqa: E402
 from grader.spec import ProblemSet  # noqa: E402
 from grader.types import ANSWER_TYPES  # noqa: E402
+from grader.versions import limits_in_force  # noqa: E402
 
 ROOT = Path(__file__).parent.parent
 HOOKS = Path(__file__).parent / "cluster_hooks"

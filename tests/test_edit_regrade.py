@@ -10,12 +10,12 @@ import pytest
 
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders
 from grader.batch.edits import VERDICT_ONLY_FIELDS, spec_view
-from grader.batch.reading import reading_limits
 from grader.batch.studentfiles import CHANGES, STORE_FILE
 from grader.core.parts import Mistake
 from grader.core.verdict import Verdict
 from grader.engine import grade
 from grader.loading import load_problem_set, load_submission
+from grader.reading import reading_limits
 from grader.reporting.html import page_inputs, render_student_page
 from grader.spec import ProblemSet
 

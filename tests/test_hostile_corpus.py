@@ -52,7 +52,7 @@ def pool_has_landed() -> bool:
     """Killable workers and a per-check memory limit (issue 12): only they can keep a
     check spinning in C code, or allocating gigabytes, to one row."""
     try:
-        limits = importlib.import_module("grader.batch.limits")
+        limits = importlib.import_module("grader.core.timelimit")
     except ImportError:
         return False
     return hasattr(limits, "Watchdog") and hasattr(limits, "memory_limit")

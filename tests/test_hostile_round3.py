@@ -263,7 +263,7 @@ def test_reading_a_submission_is_bounded_by_a_cpu_time_limit(
     # The least reading time lowered from 5 s to 1 s, so the parts' own 2 s limit applies:
     # the write-up below (seconds of CPU in the LaTeX parser, fewer on a fast idle machine)
     # is stopped whatever the machine's speed.
-    monkeypatch.setattr("grader.batch.reading.READING_SECONDS", 1.0)
+    monkeypatch.setattr("grader.reading.READING_SECONDS", 1.0)
     slow = tmp_path / "slow"
     slow.mkdir()
     (slow / "main.tex").write_text("\\answer{q1}{$2^{17}$}\n" + "{a}" * 300_000, encoding="utf-8")
@@ -422,7 +422,7 @@ def test_a_tampered_verdict_store_is_regraded_and_reported(tmp_path: Path, probl
     import dataclasses
     import sqlite3
 
-    from grader.batch.blobs import packed, unpacked
+    from grader.core.plainjson import packed, unpacked
     from grader.core.verdict import Status
 
     klass, out = tmp_path / "class", tmp_path / "out"

@@ -29,12 +29,12 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
 from sqlalchemy import inspect, select, update
 
-from grader.batch.blobs import dumps
 from grader.cli import main
 from grader.core.files import write_atomic
 from grader.core.report import PartResult, Report
 from grader.core.verdict import Status
 from grader.service.accounts import add_user
+from grader.service.blobs import dumps
 from grader.service.course import CourseState
 from grader.service.db import Database, Submission, VerdictRow, migrate, utcnow
 from grader.service.lti import scores

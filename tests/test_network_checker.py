@@ -454,7 +454,7 @@ TWO_INPUTS = {
 def test_a_verdict_reached_after_a_deadline_passed_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     """The region walk stops at a share of the time limit, which a loaded machine reaches
     sooner: what the check decides then (by sampling) is not stored as the answer's verdict."""
-    from grader.batch.worker import limited_check
+    from grader.engine import limited_check
     from grader.types.network import walk
 
     part = TypeAdapter(Part).validate_python(TWO_INPUTS)

@@ -32,7 +32,7 @@ from service_server import (
 )
 from sqlalchemy import select
 
-from grader.batch.blobs import loads
+from grader.service.blobs import loads
 from grader.service.db import Database, Job, Submission, VerdictRow
 from grader.service.settings import Settings
 

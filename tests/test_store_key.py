@@ -8,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from grader.batch.integrity import KEY_BYTES
+from grader.core.integrity import KEY_BYTES
 
-PRINT_KEY = "from grader.batch.integrity import store_key; print(store_key().hex())"
+PRINT_KEY = "from grader.core.integrity import store_key; print(store_key().hex())"
 
 
 def _keys_of_processes_started_together(key_file: Path, count: int) -> list[str]:

@@ -1,11 +1,10 @@
 """The class's summary rows as a run gathers them, and the reports read back where wanted.
 
 A run keeps one summary row per sheet (grader.core.summary), never the reports: a row
-received from a worker is tallied for the dashboard and given its ``grades.csv`` line
-as it comes, while the workers grade; a row read from the store waits until the
-gradebook or the dashboard needs it (an unchanged re-run writes no dashboard). A whole
-report is read from the verdict store only when something asks for it (the terminal
-table, an export, hand grades): :class:`ReportReader`.
+received from a worker is tallied for the dashboard as it comes, while the workers grade;
+a row read from the store waits until the gradebook or the dashboard needs it (an
+unchanged re-run writes no dashboard). A whole report is read from the verdict store only
+when something asks for it (the terminal table, an export, hand grades): :class:`ReportReader`.
 """
 
 from __future__ import annotations
@@ -13,104 +12,58 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from grader.batch.output import GradebookRows, write_class_dashboard
+from grader.batch.output import GradebookRows
 from grader.batch.reading import SubmissionTask
 from grader.batch.store import VerdictStore
+from grader.batch.studentfiles import DASHBOARD
+from grader.core.files import write_if_changed
 from grader.core.report import Report
-from grader.core.summary import PartNote, SheetRow, summary_row
-from grader.reporting.dashboard import student_row
-from grader.reporting.stats import ClassTally
+from grader.core.summary import SheetRow, summary_row
+from grader.reporting.dashboard import dashboard_pieces, student_row
+from grader.reporting.stats import ClassTally, parameter_stats
 from grader.spec import ProblemSet
 
 
 class ClassRows:
-    """Each sheet's summary row, by submission folder, with what is made of it."""
+    """Each sheet's summary row, by submission folder, with what is made of it: the gradebook's
+    rows, and the dashboard's tally of the rows as they come (by each one's index in the class:
+    its wrong answers and TAs' grades tallied, its row of the students' table made)."""
 
     def __init__(self, tasks: Sequence[SubmissionTask]):
         self.index = {task.key: i for i, task in enumerate(tasks)}
         self.stems = [task.stem for task in tasks]
         self.rows: dict[str, SheetRow] = {}
         self.gradebook = GradebookRows()
-        self.tally = ClassDashboard(self.stems)
+        self.tally = ClassTally()
+        self.students: dict[int, str] = {}  # each sheet's row of the dashboard's students' table
 
-    def add(self, key: str, row: SheetRow, now: bool, lines: tuple[str, str] | None = None) -> None:
-        """Keep the folder's row; ``now``: tally it and make its lines at once (a row from a
-        worker, taken in while the workers grade), else when they are needed. ``lines``: its
-        grades.csv line and students' table row, made by the worker (grader.batch.worker.Graded)."""
+    def add(self, key: str, row: SheetRow, now: bool) -> None:
+        """Keep the folder's row; ``now``: tally it at once (a row from a worker, taken in while
+        the workers grade), else when the dashboard needs it."""
         self.rows[key] = row
-        self.gradebook.add(row, line=now, made=lines[0] if lines else None)
+        self.gradebook.add(row)
         if now:
-            self.tally.add(self.index[key], row, lines[1] if lines else None)
+            self._tally(self.index[key], row)
+
+    def _tally(self, index: int, row: SheetRow) -> None:
+        if index not in self.tally:  # a row tallied already is not tallied again
+            self.tally.add(index, row)
+            self.students[index] = student_row(row, f"{self.stems[index]}.html")
 
     def ordered(self, keys: Sequence[str]) -> list[SheetRow]:
         return [self.rows[key] for key in keys]
 
     def write_dashboard(self, out: Path, spec: ProblemSet) -> None:
-        """The class dashboard of every row, in the class's order."""
-        tally, students = self.dashboard()
-        write_class_dashboard(out, tally, spec, self.stems, students)
-
-    def dashboard(self) -> tuple[ClassTally, list[str]]:
-        """The tally of every row and the students' table's rows, in the class's order."""
+        """``out/index.html``: the class dashboard of every row, in the class's order, linking
+        each student's ``<stem>.html``."""
         for key, row in self.rows.items():
-            self.tally.add(self.index[key], row, share=False)  # rows kept as read from the store
-        return self.tally.made()
-
-
-class ClassDashboard:
-    """The dashboard's tally of a class's rows as they come, by each one's index in the class:
-    its wrong answers and TAs' grades tallied, its row of the students' table made (or as its
-    worker made it). A row whose index was added already is not added again."""
-
-    def __init__(self, stems: Sequence[str]):
-        self.stems = stems
-        self.tally = ClassTally()
-        self.students: dict[int, str] = {}  # each sheet's row of the dashboard's students' table
-        self.notes = SharedNotes()
-
-    def add(self, index: int, row: SheetRow, student: str | None = None, share: bool = True) -> None:
-        """Tally the ``index``-th sheet's row (``share``: its notes replaced by equal ones kept
-        before, see :class:`SharedNotes`)."""
-        if index in self.tally:
-            return
-        if share:
-            self.notes.share(row)  # the row's own notes dict: every holder of the row sees the shared ones
-        self.tally.add(index, row)
-        self.students[index] = student or student_row(row, f"{self.stems[index]}.html")
-
-    def made(self) -> tuple[ClassTally, list[str]]:
-        """The tally and the students' table's rows, in the class's order (every index from 0
-        added)."""
-        return self.tally, [self.students[index] for index in range(len(self.students))]
-
-
-class SharedNotes:
-    """Makes the rows a run keeps share their equal notes (grader.core.summary.PartNote).
-
-    A row received from a worker is unpickled with notes of its own, and its notes (wrong
-    answers and their feedback) are most of what a kept row holds: 7 of its 10 KB with 45
-    parts. A class gives the same wrong answer many times, with the same feedback, so the
-    rows kept to the end of the run share one note of each (the rows are the same values).
-    Memory a run keeps costs more than its size: each page it takes is a page fault (on
-    2026-11-24, 50,000 sheets took 176,000 page faults, and 88,000 with shared notes).
-    """
-
-    def __init__(self) -> None:
-        # Each note by its answer and feedback: a key of strings, hashed in C (their hashes
-        # kept), not the note's own hash (a dataclass's, in Python: it took a fifth of the intake).
-        self.known: dict[tuple[str | None, str], PartNote] = {}
-
-    def share(self, row: SheetRow) -> None:
-        """Replace each of the row's notes by an equal one kept before (the row's own notes
-        dict, received with it, is the run's to change)."""
-        notes, known = row.notes, self.known
-        for position, note in notes.items():
-            key = (note.received, note.feedback)
-            found = known.get(key)
-            if found is None:
-                known[key] = note
-            elif found is not note and found.hand == note.hand and found.meaning == note.meaning:
-                notes[position] = found  # equal in all it holds
+            self._tally(self.index[key], row)  # rows kept as read from the store
+        students = [self.students[index] for index in range(len(self.students))]
+        pages = [f"{stem}.html" for stem in self.stems]
+        by_value = parameter_stats(self.tally.ordered())  # as ``grader stats`` shows them
+        write_if_changed(
+            out / DASHBOARD, dashboard_pieces(self.tally, pages, students, spec=spec, by_value=by_value)
+        )
 
 
 class ReportReader:

@@ -31,11 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from grader.batch.executors import Chunk, ChunkWindow, ExecutorLost, LocalExecutor
-from grader.batch.fingerprints import folder_fingerprint
-from grader.batch.limits import verdict_version
-from grader.batch.plan import digested, ship_folder
+from grader.batch.plan import digested, folder_fingerprint
 from grader.batch.reading import NotSeenHere, SubmissionTask
 from grader.batch.worker import Graded, WorkerRefused, WorkerSetup
+from grader.reading import ship_folder
+from grader.versions import verdict_version
 
 INSTALL_HINT = 'pip install "dl-theory-grader[dask]"'
 CONNECT_TIMEOUT = "10s"

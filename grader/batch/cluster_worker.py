@@ -6,7 +6,7 @@ too. The plugin first checks that the worker runs the driver's grader (code and 
 under the driver's ``GRADER_MAX_*`` limits (else every chunk sent there is refused), then
 starts a pebble pool of as many processes as the worker has threads, exactly the pool a
 local run uses: each check runs in a process of its own under its CPU-time limit, its
-memory limit and the watchdog (grader.batch.limits), and a process that dies or hangs is
+memory limit and the watchdog (grader.core.timelimit), and a process that dies or hangs is
 replaced while its submission is retried alone. A Dask task only hands its chunk to that
 pool and waits, so Dask's own threads never share a process with a check.
 
@@ -22,18 +22,17 @@ import logging
 import multiprocessing
 import multiprocessing.context
 import os
-import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from distributed import Worker, WorkerPlugin
 from pebble import ProcessPool
 
 from grader.batch.executors import Chunk, PoolWindow, submission_budget
-from grader.batch.limits import Limits, export_limits, limits_in_force
 from grader.batch.plan import MISSING, why_not_in_place
 from grader.batch.reading import NotSeenHere
-from grader.batch.worker import Graded, WorkerRefused, WorkerSetup, install, refusal
+from grader.batch.worker import Graded, WorkerRefused, WorkerSetup, install
+from grader.versions import Limits, export_limits, limits_in_force, refusal
 
 PRELOAD = ["grader.batch.worker"]  # what the fork server imports before its first fork
 # Under Dask's worker logger: in the worker's console, and in its logs as Dask keeps them.
@@ -45,11 +44,9 @@ class _Installed:
     setup: WorkerSetup
     pool: ProcessPool | None  # None when the worker is refused
     refused: str | None = None
-    chunks: int = 0  # chunks this worker graded for the run
 
 
 _INSTALLED: dict[str, _Installed] = {}
-_LOCK = threading.Lock()
 # The limits the fork server imported grader under once started, or None if it could not start.
 _SERVER: dict[str, Limits | None] = {}
 
@@ -95,7 +92,7 @@ class ProblemSetPlugin(WorkerPlugin):
 
     def setup(self, worker: Worker) -> None:
         setup = self.setup_to_install
-        refused = refusal(setup, f"Dask worker {worker.address}")
+        refused = refusal(setup.version, setup.rendering, setup.limits, f"Dask worker {worker.address}")
         if refused is not None:
             _INSTALLED[self.key] = _Installed(setup, None, refused)
             return
@@ -103,7 +100,7 @@ class ProblemSetPlugin(WorkerPlugin):
         pool = ProcessPool(
             max_workers=max(1, int(worker.state.nthreads)),
             initializer=install,
-            initargs=(replace(setup, cap_memory=True, watchdog=True),),
+            initargs=(setup,),
             context=check_process_context(setup.limits),
         )
         _INSTALLED[self.key] = _Installed(setup, pool)
@@ -132,8 +129,6 @@ def grade_chunk_on_worker(key: str, tasks: Chunk) -> list[Graded] | NotSeenHere:
     graded = [g for group in window.run(iter([tasks])) for g in group]
     order = {task.key: index for index, task in enumerate(tasks)}
     graded.sort(key=lambda g: order[g.task.key])
-    with _LOCK:
-        installed.chunks += 1
     return graded
 
 
@@ -157,6 +152,6 @@ def fork_server_limits() -> Limits | None:
 
 def versions_here() -> tuple[str, str]:
     """This worker's grader: (deciding code, whole code), as the driver compares them."""
-    from grader.batch.limits import code_version  # looked up here: a test hook replaces it
+    from grader.versions import code_version  # looked up here: a test hook replaces it
 
     return code_version(deciding_only=True), code_version()

@@ -26,11 +26,12 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
-from grader.batch.integrity import intact, seal
-from grader.batch.reading import SubmissionTask, VerdictKey, reading_limits
+from grader.batch.reading import SubmissionTask, VerdictKey
+from grader.batch.store import VerdictStore
+from grader.core.integrity import intact, seal
 from grader.core.summary import SheetRow
+from grader.reading import reading_limits
 from grader.spec import ProblemSet
 
 # Fields of a part that only its checks read (the engine's result and the pages never do:
@@ -38,14 +39,6 @@ from grader.spec import ProblemSet
 # field of the problem file, defaults included, makes every report anew.
 VERDICT_ONLY_FIELDS = frozenset({"rtol", "atol", "mistakes", "time_limit", "memory_limit"})
 LAST_SPEC, EARLIER_SPEC = "spec", "spec before"  # the store's meta keys
-
-
-class MetaStore(Protocol):
-    key: bytes
-
-    def meta(self, key: str) -> str | None: ...
-
-    def set_meta(self, key: str, value: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -83,7 +76,7 @@ def spec_view(spec: ProblemSet, head: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-def earlier_specs(store: MetaStore, current: SpecRecord) -> list[SpecRecord]:
+def earlier_specs(store: VerdictStore, current: SpecRecord) -> list[SpecRecord]:
     """The problem sets of the store's last runs other than ``current``, which becomes the last."""
     last, before = _sealed_spec(store, LAST_SPEC), _sealed_spec(store, EARLIER_SPEC)
     if last is None or last.problem != current.problem:
@@ -94,7 +87,7 @@ def earlier_specs(store: MetaStore, current: SpecRecord) -> list[SpecRecord]:
     return [spec for spec in (last, before) if spec is not None and spec.problem != current.problem]
 
 
-def _sealed_spec(store: MetaStore, name: str) -> SpecRecord | None:
+def _sealed_spec(store: VerdictStore, name: str) -> SpecRecord | None:
     value = store.meta(name)
     if value is None or " " not in value:
         return None
@@ -102,7 +95,7 @@ def _sealed_spec(store: MetaStore, name: str) -> SpecRecord | None:
     return SpecRecord.parse(text) if intact(store.key, mac, name, text) else None
 
 
-def _seal_spec(store: MetaStore, name: str, spec: SpecRecord) -> None:
+def _seal_spec(store: VerdictStore, name: str, spec: SpecRecord) -> None:
     text = spec.text()
     store.set_meta(name, f"{seal(store.key, name, text)} {text}")
 

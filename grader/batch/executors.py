@@ -17,16 +17,13 @@ from __future__ import annotations
 
 import concurrent.futures
 import multiprocessing
-import os
 import signal
-import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
 
-from grader.batch.limits import EXIT_CHECK_HUNG, grace
 from grader.batch.reading import SubmissionTask
 from grader.batch.worker import (
     Graded,
@@ -38,6 +35,7 @@ from grader.batch.worker import (
     grade_task,
     install,
 )
+from grader.core.timelimit import EXIT_CHECK_HUNG, grace
 from grader.engine import load_checkers
 from grader.spec import ProblemSet
 
@@ -146,7 +144,7 @@ class LocalExecutor:
 
         def usable() -> ProcessPool:
             if not pools[-1].active:  # broke (a worker died while none had a task): a new one
-                _end_broken(pools.pop())
+                end_broken(pools.pop())
                 pools.append(self._new_pool(setup))
             return pools[-1]
 
@@ -163,17 +161,19 @@ class LocalExecutor:
                 pool.stop()
             pool.join()
 
-    def _new_pool(self, setup: WorkerSetup, nice: int = 0, shielded: bool = False) -> ProcessPool:
+    def _new_pool(self, setup: WorkerSetup) -> ProcessPool:
         from pebble import ProcessPool
 
         if self.context.get_start_method() == "fork":  # workers inherit the checkers imported here
             load_checkers(setup.spec)
+        initializer, initargs = self._initializer(setup)
         return ProcessPool(
-            max_workers=self.jobs,
-            initializer=install_niced,
-            initargs=(setup, nice, shielded),
-            context=self.context,
+            max_workers=self.jobs, initializer=initializer, initargs=initargs, context=self.context
         )
+
+    def _initializer(self, setup: WorkerSetup) -> tuple[Callable[..., None], tuple[Any, ...]]:
+        """What each new worker process runs first, and its arguments."""
+        return install_with_checkers, (setup,)
 
     def close(self, wait: float | None = None) -> None:
         """Nothing outlives a call of :meth:`grade` here."""
@@ -186,139 +186,17 @@ def worker_pids(pool: ProcessPool) -> frozenset[int]:
     return frozenset(getattr(manager, "workers", {}) or {})
 
 
-def _end_broken(pool: ProcessPool) -> None:
+def end_broken(pool: ProcessPool) -> None:
     """End a pool that broke: its channels close, so its workers still alive leave."""
     pool.stop()
     pool.join()
 
 
-def install_niced(setup: WorkerSetup, nice: int, shielded: bool = False) -> None:
-    """Pool initializer: lower this worker's CPU priority by ``nice``, install the setup and
-    import the checkers its parts need (a forked worker has them already).
-
-    A ``shielded`` worker ignores SIGTERM: its pool's owner stops it (pebble then kills it).
-    A SIGTERM sent to the whole process group, as ``kill -- -PGID`` or systemd's default
-    stop does, ends a pebble worker wherever it is, and one that ends between taking a
-    task and acknowledging it leaves that task pending for good and the pool's channel
-    locked for a minute: the owner's graceful stop then waits out its whole grace."""
-    if shielded:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    if nice:
-        os.nice(nice)
+def install_with_checkers(setup: WorkerSetup) -> None:
+    """Pool initializer: install the setup and import the checkers its parts need (a forked
+    worker has them already)."""
     install(setup)
     load_checkers(setup.spec)
-
-
-@dataclass(eq=False)
-class _StandingPool:
-    setup: WorkerSetup
-    pool: ProcessPool
-    users: int = 0
-    retired: bool = False
-
-
-class StandingExecutor(LocalExecutor):
-    """A local pool that outlives each call of :meth:`grade`, for a caller that grades all
-    term long (the service): the workers, and the problem set each has prepared, are kept
-    for the next call with the same setup object, for the ``keep`` setups used last; an
-    older pool's workers end as soon as its last call leaves it.
-
-    ``nice`` lowers the workers' CPU priority, so that a server's requests are answered
-    first while a queue is graded. Several threads may grade at once (the grading loop and
-    a student's check): each call has its own window of chunks on the shared pool, and a
-    call that stops early cancels only its own chunks."""
-
-    def __init__(self, jobs: int, context: Any = None, nice: int = 0, keep: int = 2):
-        super().__init__(jobs, context)
-        self.nice = nice
-        self.keep = keep
-        self._standing: list[_StandingPool] = []  # the one used last, last
-        self._running: set[ProcessPool] = set()  # every pool not yet ended, kept or retired
-        self._closed = False
-        self._lock = threading.Lock()
-
-    def grade(self, setup: WorkerSetup, chunks: Iterable[Chunk]) -> Iterator[list[Graded]]:
-        entry = self._enter(setup)
-        window = PoolWindow(
-            lambda: self._usable(entry), setup, submission_budget(setup.spec), in_flight=self.jobs * 3
-        )
-        finished = False
-        try:
-            yield from window.run(iter(chunks))
-            finished = True
-        finally:
-            if not finished:  # stopped mid-way: this call's chunks in flight are not waited for
-                for future in window.pending:
-                    future.cancel()
-            self._leave(entry)
-
-    def _enter(self, setup: WorkerSetup) -> _StandingPool:
-        with self._lock:
-            if self._closed:  # a grading thread that outlived close() starts no new workers
-                raise ExecutorLost("the grading workers are stopping")
-            entry = next((e for e in self._standing if e.setup is setup and e.pool.active), None)
-            if entry is None:
-                entry = _StandingPool(setup, self._new_pool(setup, self.nice, shielded=True))
-                self._running.add(entry.pool)
-            else:
-                self._standing.remove(entry)
-            self._standing.append(entry)
-            entry.users += 1
-            idle = []
-            for old in self._standing[: -self.keep]:
-                self._standing.remove(old)
-                old.retired = True
-                if old.users == 0:
-                    idle.append(old.pool)
-        self._end(idle)
-        return entry
-
-    def _usable(self, entry: _StandingPool) -> ProcessPool:
-        """The entry's pool, or a new one in its place if it broke (pebble breaks a pool when a
-        worker dies while no worker has a task it acknowledged)."""
-        with self._lock:
-            broken = None
-            if not entry.pool.active and not self._closed:
-                broken = entry.pool
-                self._running.discard(broken)
-                entry.pool = self._new_pool(entry.setup, self.nice, shielded=True)
-                self._running.add(entry.pool)
-            pool = entry.pool
-        if broken is not None:
-            _end_broken(broken)
-        return pool
-
-    def _leave(self, entry: _StandingPool) -> None:
-        with self._lock:
-            entry.users -= 1
-            idle = [entry.pool] if entry.retired and entry.users == 0 else []
-        self._end(idle)
-
-    def _end(self, pools: list[ProcessPool], wait: float | None = None) -> None:
-        """End each pool's workers, once: the chunks running may finish for up to ``wait``
-        seconds (None: however long they take), then the workers are stopped."""
-        with self._lock:
-            pools = [pool for pool in pools if pool in self._running]
-            self._running.difference_update(pools)
-        for pool in pools:
-            pool.close()
-        deadline = None if wait is None else time.monotonic() + wait
-        for pool in pools:
-            try:
-                pool.join(None if deadline is None else max(deadline - time.monotonic(), 0.0))
-            except TimeoutError:
-                pool.stop()
-                pool.join()
-
-    def close(self, wait: float | None = None) -> None:
-        """End every pool, kept or still in use, and start no other: the chunks running may
-        finish for up to ``wait`` seconds, then their workers are stopped (their calls of
-        :meth:`grade` see the chunks fail)."""
-        with self._lock:
-            self._closed = True
-            self._standing = []
-            pools = list(self._running)
-        self._end(pools, wait)
 
 
 class ChunkWindow(ABC):

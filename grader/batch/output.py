@@ -5,15 +5,24 @@ is one row per submission folder: rows of folders this run did not grade are
 kept from the gradebook that was there, so grading one folder adds or replaces
 its row and never erases the others. ``changes.csv`` lists the students whose
 score differs from that earlier gradebook, and the parts that moved.
+
+One run at a time writes an output folder: two runs on the same ``--out`` (a TA grading
+one late folder while the class batch runs) would each rewrite ``grades.csv`` from the
+gradebook they read when they started, and the later one would drop the row the other
+wrote. So a run holds ``<out>/.grader.lock`` while it writes there; a second run waits
+for it, says that it waits, and then merges its rows into the gradebook the first one left.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import filelock
 
 from grader.batch.studentfiles import (
     CHANGES,
@@ -22,17 +31,34 @@ from grader.batch.studentfiles import (
     PREVIOUS_GRADEBOOK,
     content_digest,
     file_identity,
-    write_student_files,
 )
 from grader.core.files import write_atomic, write_if_changed
-from grader.core.report import Report
-from grader.core.summary import RowMaker, SheetRow
-from grader.reporting.dashboard import dashboard_pieces
+from grader.core.summary import SheetRow
 from grader.reporting.escape import csv_cell
 from grader.reporting.handmarks import HAND_REVIEW_FLAG
 from grader.reporting.reporters import gradebook_cells, gradebook_header, gradebook_points, name_clashes
-from grader.reporting.stats import ClassTally, parameter_stats
-from grader.spec import ProblemSet
+
+LOCK_FILE = ".grader.lock"
+
+
+@contextlib.contextmanager
+def output_lock(out: Path | None, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold ``out``'s lock (waiting for another run that holds it); nothing without ``out``."""
+    if out is None:
+        yield
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(out / LOCK_FILE)
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        if on_wait is not None:
+            on_wait(f"waiting for another grader run that is writing to {out} to finish")
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 @dataclass(frozen=True)
@@ -41,14 +67,9 @@ class Gradebook:
     points: list[str]  # the points-possible row
     rows: list[list[str]]
 
-    def column(self, name: str) -> int | None:
-        return self.header.index(name) if name in self.header else None
-
     def by_folder(self) -> dict[str, list[str]]:
         """Rows by submission folder (by student for a gradebook without a folder column)."""
-        index = self.column("folder")
-        if index is None:
-            index = 0
+        index = self.header.index("folder") if "folder" in self.header else 0
         return {row[index]: row for row in self.rows if len(row) > index}
 
 
@@ -119,131 +140,59 @@ class OutputFolder:
                 return False
         return True
 
-    def write_student(self, artefacts: Mapping[str, bytes], earlier: Iterable[str] = ()) -> dict[str, str]:
-        """Write a student's files (those that changed); remove files of theirs no longer made
-        (a plot of a part now right). The record of every file, by name."""
-        return write_student_files(self.path, artefacts, earlier)
-
-    def write_gradebook(self, rows: GradebookRows) -> _Merged | None:
+    def write_gradebook(self, rows: GradebookRows) -> Gradebook | None:
         """``grades.csv``: this run's rows and the earlier rows of the folders it did not grade."""
         merged = rows.merged(self.before)
         if merged is not None:
-            write_if_changed(self.path / GRADEBOOK, merged.text())
+            write_if_changed(self.path / GRADEBOOK, render_gradebook(merged))
         return merged
 
     def has_dashboard(self) -> bool:
         return (self.path / DASHBOARD).is_file()
 
-    def write_dashboard(
-        self, tally: ClassTally, spec: ProblemSet, stems: Sequence[str], students: Sequence[str]
-    ) -> None:
-        """``index.html``: the class dashboard of this run's rows, linking ``<stem>.html``
-        (``students``: each one's row of the students' table)."""
-        write_class_dashboard(self.path, tally, spec, stems, students)
-
     def finish(self, rows: GradebookRows) -> list[ScoreChange]:
         """The final gradebook and changes.csv; the run is then complete."""
         merged = self.write_gradebook(rows)
-        changes = score_changes(self.before, merged.book()) if merged is not None and self.before else []
+        changes = score_changes(self.before, merged) if merged is not None and self.before else []
         write_if_changed(self.path / CHANGES, render_changes(changes))
         (self.path / PREVIOUS_GRADEBOOK).unlink(missing_ok=True)
         return changes
 
 
-def write_class_dashboard(
-    out: Path, tally: ClassTally, spec: ProblemSet, stems: Sequence[str], students: Sequence[str]
-) -> None:
-    """``out/index.html``: the class dashboard of the tallied rows, linking ``<stem>.html``
-    (``students``: each one's row of the students' table)."""
-    pages = [f"{stem}.html" for stem in stems]
-    by_value = parameter_stats(tally.ordered())  # a set with parameters: as ``grader stats`` shows them
-    write_if_changed(out / DASHBOARD, dashboard_pieces(tally, pages, students, spec=spec, by_value=by_value))
-
-
-def merged_gradebook(before: Gradebook | None, reports: Sequence[Report]) -> Gradebook | None:
-    """This run's rows, plus the earlier rows of every folder it did not grade."""
-    rows = GradebookRows()
-    maker = RowMaker()
-    for report in reports:
-        rows.add(maker.row(report))
-    merged = rows.merged(before)
-    return None if merged is None else merged.book()
-
-
-@dataclass
-class _BookRow:
-    """A student's row of the gradebook, made once: its cells and its line as written when
-    no other folder gives the student's name (``line``: rendered on first use)."""
-
-    row: SheetRow
-    order: tuple[str, str, str]  # how the gradebook sorts it
-    line: str = ""
-
-
 class GradebookRows:
-    """``grades.csv`` built up from summary rows: each row's line is made once, when it comes
-    (or when first written); a gradebook is then a sort and a join. What it writes is what
-    the CSV reporter's rows merged with the earlier gradebook give (:func:`merged_gradebook`)."""
+    """``grades.csv`` built up from summary rows: the CSV reporter's rows merged with the
+    earlier gradebook."""
 
     def __init__(self) -> None:
-        self.rows: dict[str, _BookRow] = {}  # by folder
+        self.rows: dict[str, SheetRow] = {}  # by folder
 
-    def add(self, row: SheetRow, line: bool = True, made: str | None = None) -> None:
-        """Take a row (in place of the folder's earlier one); ``line``: make its line now
-        (``made``: the row's :func:`sheet_line`, made by the worker that graded it)."""
-        student, folder = csv_cell(row.student), csv_cell(row.folder or "")
-        entry = _BookRow(row, (student.casefold(), student, folder))
-        if made is not None:
-            entry.line = made
-        elif line:
-            entry.line = sheet_line(row)
-        self.rows[row.folder or ""] = entry
+    def add(self, row: SheetRow) -> None:
+        """Take a row (in place of the folder's earlier one)."""
+        self.rows[row.folder or ""] = row
 
-    def merged(self, before: Gradebook | None) -> _Merged | None:
+    def merged(self, before: Gradebook | None) -> Gradebook | None:
         """This run's rows, plus the earlier rows of every folder it did not grade."""
         if not self.rows:
-            return None if before is None else _Merged(before, [], [], {})  # as it was
-        entries = list(self.rows.values())
-        first = min(entries, key=lambda e: (e.row.student.casefold(), e.row.student, e.row.folder or "")).row
+            return before  # as it was
+        rows = list(self.rows.values())
+        first = min(rows, key=lambda r: (r.student.casefold(), r.student, r.folder or ""))
         header, points = gradebook_header(first), gradebook_points(first)
-        graded = {entry.order[2] for entry in entries}
+        graded = {csv_cell(row.folder or "") for row in rows}
         kept = []
         if before is not None:
             for key, old in before.by_folder().items():
                 if key not in graded:
                     kept.append(_remapped(old, before.header, header))
-        everyone = [(e.order[1], e.order[2]) for e in entries] + [(row[0], row[1]) for row in kept]
+        everyone = [(csv_cell(r.student), csv_cell(r.folder or "")) for r in rows]
+        everyone += [(row[0], row[1]) for row in kept]
         clashes = name_clashes(everyone)
-        fresh_clashes = (
-            name_clashes([(e.row.student, e.row.folder or "") for e in entries]) if clashes else {}
-        )
-        lines = [(entry.order, self._line(entry, first.ids, clashes, fresh_clashes)) for entry in entries]
+        fresh_clashes = name_clashes([(r.student, r.folder or "") for r in rows]) if clashes else {}
         flags = header.index("flags")
         for row in kept:
             row[flags] = _flags(clashes.get(row[1], ""), row[flags])
-            lines.append(((row[0].casefold(), row[0], row[1]), _csv_line([csv_cell(cell) for cell in row])))
-        lines.sort(key=lambda item: item[0])
-        merged = _Merged(Gradebook(header, points, []), [line for _, line in lines], kept, clashes)
-        merged.rows, merged.part_ids, merged.fresh_clashes = self, first.ids, fresh_clashes
-        return merged
-
-    @staticmethod
-    def _line(
-        entry: _BookRow, part_ids: tuple[str, ...], clashes: dict[str, str], fresh_clashes: dict[str, str]
-    ) -> str:
-        clash = clashes.get(entry.order[2])
-        if clash is None and entry.line and entry.row.ids == part_ids:
-            return entry.line
-        line = _csv_line(_final_cells(entry.row, part_ids, fresh_clashes, clashes))
-        if clash is None and entry.row.ids == part_ids:
-            entry.line = line
-        return line
-
-
-def sheet_line(row: SheetRow) -> str:
-    """The row's line of ``grades.csv`` when no other folder gives its student's name (and
-    the class's parts are the row's): what a worker sends beside the row."""
-    return _csv_line(_final_cells(row, row.ids, {}, {}))
+        fresh = [_final_cells(row, first.ids, fresh_clashes, clashes) for row in rows]
+        ordered = sorted([*fresh, *kept], key=lambda row: (row[0].casefold(), row[0], row[1]))
+        return Gradebook(header, points, ordered)
 
 
 def _final_cells(
@@ -254,41 +203,6 @@ def _final_cells(
     cells = gradebook_cells(row, part_ids, fresh_clashes.get(row.folder or "", ""))
     cells[-1] = csv_cell(_flags(clashes.get(cells[1], ""), cells[-1]))
     return cells
-
-
-def _csv_line(cells: Sequence[str]) -> str:
-    """A gradebook line of spreadsheet-safe cells (see render_gradebook): the cells of
-    :func:`_final_cells` are (their text cells made so, the others numbers, which
-    :func:`csv_cell` leaves alone)."""
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(cells)
-    return buffer.getvalue()
-
-
-class _Merged:
-    """A merged gradebook: its text, and (read back) its rows."""
-
-    def __init__(self, book: Gradebook, lines: list[str], kept: list[list[str]], clashes: dict[str, str]):
-        self._book, self.lines, self.kept, self.clashes = book, lines, kept, clashes
-        self.rows: GradebookRows | None = None  # None: nothing graded, the earlier gradebook as it was
-        self.part_ids: tuple[str, ...] = ()
-        self.fresh_clashes: dict[str, str] = {}
-
-    def text(self) -> str:
-        if self.rows is None:
-            return render_gradebook(self._book)
-        head = render_gradebook(Gradebook(self._book.header, self._book.points, []))
-        return head + "".join(self.lines)
-
-    def book(self) -> Gradebook:
-        if self.rows is None:
-            return self._book
-        fresh = [
-            _final_cells(e.row, self.part_ids, self.fresh_clashes, self.clashes)
-            for e in self.rows.rows.values()
-        ]
-        rows = sorted([*fresh, *self.kept], key=lambda row: (row[0].casefold(), row[0], row[1]))
-        return Gradebook(self._book.header, self._book.points, rows)
 
 
 def _remapped(row: list[str], old_header: list[str], new_header: list[str]) -> list[str]:

@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-import posixpath
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import overload
 
-from grader.batch.fingerprints import CONTENT_DIGEST_LIMIT, MAX_FILES, folder_digest, listing, walked
-from grader.batch.reading import NOWHERE, ShippedFile, SubmissionTask
+from grader.batch.reading import SubmissionTask
 from grader.core.files import safe_filename
-from grader.loading import ANSWER_FILES, is_submission_folder
-from grader.writeups import WRITEUP_SUFFIXES
+from grader.loading import is_submission_folder
+from grader.reading import CONTENT_DIGEST_LIMIT, MAX_FILES
 
 # Why a worker does not read a folder in place (see why_not_in_place).
 MISSING, LINKED, CHANGED = "not on this worker's disk", "a link, or holds one", "changed since seen"
@@ -33,55 +30,17 @@ MISSING, LINKED, CHANGED = "not on this worker's disk", "a link, or holds one", 
 RESERVED_STEMS = frozenset({"index", "grades", "changes", "grades.csv", "changes.csv", "index.html"})
 
 
-class ClassFolders(Sequence[Path]):
-    """Subfolders of a class folder, in name order: their names, each made a ``Path`` only when
-    asked (:func:`plan` reads the names: making 50,000 paths took a fifth of a second of a
-    run's start, and planning from them as much again)."""
-
-    def __init__(self, root: Path, names: Sequence[str]):
-        self.root = root
-        self.names = names
-
-    def __len__(self) -> int:
-        return len(self.names)
-
-    @overload
-    def __getitem__(self, index: int) -> Path: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> ClassFolders: ...
-
-    def __getitem__(self, index: int | slice) -> Path | ClassFolders:
-        if isinstance(index, slice):
-            return ClassFolders(self.root, self.names[index])
-        return self.root / self.names[index]
-
-    def __iter__(self) -> Iterator[Path]:
-        root = self.root
-        return (root / name for name in self.names)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence) or isinstance(other, str):
-            return NotImplemented
-        return list(self) == list(other)
-
-    __hash__ = None  # type: ignore[assignment]  # equal to a list of the same paths, as a list is
-
-    def __repr__(self) -> str:
-        return f"ClassFolders({self.root!r}, {len(self.names)} folders)"
-
-
-def submission_folders(root: Path) -> ClassFolders:
+def submission_folders(root: Path) -> list[Path]:
     """Subfolders of ``root`` that are submissions, in name order (hidden ones skipped)."""
     return _subfolders(root, skipped=False)
 
 
-def skipped_folders(root: Path) -> ClassFolders:
+def skipped_folders(root: Path) -> list[Path]:
     """Subfolders of ``root`` a batch does not grade: names starting with ``.`` or ``_``."""
     return _subfolders(root, skipped=True)
 
 
-def _subfolders(root: Path, skipped: bool) -> ClassFolders:
+def _subfolders(root: Path, skipped: bool) -> list[Path]:
     """Subfolders (links to folders too) whose names start with ``.`` or ``_`` (``skipped``) or
     not, in name order. A directory entry says whether it is a folder: no stat of each (a
     class of 50,000 took 0.4 s to list with one)."""
@@ -89,7 +48,7 @@ def _subfolders(root: Path, skipped: bool) -> ClassFolders:
         names = sorted(
             entry.name for entry in entries if entry.name.startswith((".", "_")) is skipped and entry.is_dir()
         )
-    return ClassFolders(root, names)
+    return [root / name for name in names]
 
 
 def has_submissions(root: Path) -> bool:
@@ -121,8 +80,6 @@ def report_stem(key: str) -> str:
 def plan(root: Path, folders: Sequence[Path], digests: bool = True) -> list[SubmissionTask]:
     """One task per folder, in the given order, its files digested now (``digests``), or
     later: its digest is then empty until :func:`digested` gives it one."""
-    if isinstance(folders, ClassFolders) and folders.root == root and not digests:
-        return _planned_by_name(root, folders.names)
     tasks = []
     resolved_root = root.resolve()
     inside = "" if str(root) in (".", "/") else f"{root}/"  # a folder named from the class folder
@@ -139,32 +96,9 @@ def plan(root: Path, folders: Sequence[Path], digests: bool = True) -> list[Subm
     return tasks
 
 
-def _planned_by_name(root: Path, names: Sequence[str]) -> list[SubmissionTask]:
-    """The tasks of :func:`plan` for subfolders of ``root`` given by name, from the names alone:
-    each is its own key (a directory entry's name is one component, never ``.`` or ``..``)."""
-    where = str(root)
-    inside = "" if where == "." else where if where.endswith("/") else f"{where}/"
-    return [SubmissionTask(name, f"{inside}{name}", report_stem(name), "") for name in names]
-
-
 def digested(task: SubmissionTask) -> SubmissionTask:
     """The task with its folder's digest (computed now if the plan left it for later)."""
     return task if task.digest else replace(task, digest=folder_digest(Path(task.folder)))
-
-
-def folder_files(folder: Path) -> Iterator[tuple[str, Path]]:
-    """(path relative to the folder, path) of every file in it, hidden folders included
-    (a write-up may ``\\input`` from one), sorted; at most :data:`MAX_FILES` files and
-    :data:`~grader.batch.fingerprints.MAX_DEPTH` levels (a walk that stops early is told by
-    :func:`folder_listing`)."""
-    yield from folder_listing(folder)[0]
-
-
-def folder_listing(folder: Path) -> tuple[list[tuple[str, Path]], bool]:
-    """The files of :func:`folder_files`, and whether that is all of them. The walk is a
-    loop, not a recursion: a folder of a thousand nested folders costs one row, not the batch."""
-    found, complete = listing(str(folder))
-    return [(relative, folder / relative) for relative in found], complete
 
 
 def why_not_in_place(folder: Path, seen: str) -> str | None:
@@ -173,7 +107,7 @@ def why_not_in_place(folder: Path, seen: str) -> str | None:
     folder here: this machine does not see the class's disk), :data:`LINKED` (the folder is a
     link or holds one: a link resolves against each machine's own files, which no fingerprint
     covers) or :data:`CHANGED` (changed since the driver saw it, or another copy). Such a folder
-    travels with its files (see :func:`ship_folder`)."""
+    travels with its files (see grader.reading.ship_folder)."""
     if folder.is_symlink():
         return LINKED
     if not folder.is_dir():
@@ -184,81 +118,92 @@ def why_not_in_place(folder: Path, seen: str) -> str | None:
     return None if seen and here == seen else CHANGED
 
 
-def ship_folder(folder: Path, limit: int = CONTENT_DIGEST_LIMIT) -> tuple[ShippedFile, ...]:
-    """The folder as a worker on another machine must see it to read it as this machine does:
-    the content of the files a reader opens (answers files, write-ups: at most ``limit`` bytes
-    each, as no reader accepts more), only the name and size of every other file (a 4 MB PDF
-    travels as a few bytes), every directory, and every link as it resolves *here*: inside
-    the folder (to its target, which travels too), out of it, or nowhere."""
-    if folder.is_symlink():  # a link to another folder is refused, never read (see loading)
-        return ()
-    home = folder.resolve()
-    entries: dict[str, ShippedFile] = {}
-    wanted: set[str] = set()  # files whose content travels
-    for relative, path, info in _folder_entries(folder):
-        if stat.S_ISLNK(info.st_mode):
-            link = _shipped_link(relative, path, home)
-            entries[relative] = link
-            if link.link is not None and not link.outside:
-                wanted.add(posixpath.normpath(posixpath.join(posixpath.dirname(relative), link.link)))
-        elif stat.S_ISDIR(info.st_mode):
-            entries[relative] = ShippedFile(relative, b"", 0, directory=True)
-        elif stat.S_ISFIFO(info.st_mode):
-            entries[relative] = ShippedFile(relative, b"", 0, fifo=True)
-        elif stat.S_ISREG(info.st_mode):
-            entries[relative] = ShippedFile(relative, b"", info.st_size)
-            if is_read_by_readers(relative):
-                wanted.add(relative)
-    for relative in sorted(wanted):
-        _with_content(entries, folder, relative, home, limit)
-    return tuple(entries[name] for name in sorted(entries))
+# ---------------------------------------------------------------------------
+# What a folder holds, read from the file system alone: its digest covers the name, size and
+# content of every file in it (a verdict store keys a report by it); its fingerprint only the
+# names, sizes and modification times (what a Dask worker compares before it reads a folder in place).
+
+MAX_DEPTH = 32  # folder levels walked in a submission folder
+LINK_FINGERPRINT = b"link "  # how a link starts its fingerprint in a folder's digest
+FINGERPRINT_LENGTH = 32  # hex digits
 
 
-def is_read_by_readers(relative: str) -> bool:
-    """Might a reader open this file: an answers file, or a write-up (LaTeX inputs anywhere)?"""
-    return relative in ANSWER_FILES or relative.endswith(WRITEUP_SUFFIXES)
+def folder_digest(folder: Path) -> str:
+    """Digest of the folder's name and of the name, size and content of every file in it.
+    A folder too large to list in full is never taken from the store: its digest is new
+    every time (a reader might open a file the listing did not reach)."""
+    return walked(folder, contents=True)[0]
 
 
-def _folder_entries(folder: Path) -> Iterator[tuple[str, Path, os.stat_result]]:
-    """(relative path, path, lstat) of every entry under ``folder``, links not followed."""
-    count = 0
-    for current, dirs, files in os.walk(folder):
-        base = Path(current)
-        for name in sorted(dirs) + sorted(files):
-            path = base / name
+def folder_fingerprint(folder: Path) -> str:
+    """What a folder looks like without opening a file: the name, size and modification time of
+    every file in it (of the first :data:`MAX_FILES`), as rsync's quick check compares them.
+    Another copy of the folder (another disk, an older copy) differs unless it was copied with
+    its times and sizes; a third of the cost of :func:`folder_digest`, which the worker that
+    reads the folder takes."""
+    return walked(folder, contents=False)[0]
+
+
+def walked(folder: Path, contents: bool) -> tuple[str, bool]:
+    """:func:`folder_digest` (``contents``) or :func:`folder_fingerprint`, and whether the
+    folder holds a link (found on the same walk)."""
+    digest = hashlib.sha256(folder.name.encode("utf-8", "surrogatepass"))
+    where = str(folder)
+    files, complete = listing(where)
+    if not complete:  # a fingerprint of the same files is the same; a digest never is
+        digest.update(b"incomplete " + (os.urandom(16) if contents else b""))
+    links = False
+    for count, relative in enumerate(files):
+        fingerprint = _file_fingerprint(os.path.join(where, relative), contents and count < MAX_FILES)
+        links = links or fingerprint.startswith(LINK_FINGERPRINT)
+        digest.update(b"\0" + relative.encode("utf-8", "surrogatepass") + b"\0")
+        digest.update(fingerprint)
+    return digest.hexdigest()[:FINGERPRINT_LENGTH], links
+
+
+def listing(folder: str) -> tuple[list[str], bool]:
+    """The sorted relative paths (``/``-separated) of the files under ``folder`` (hidden ones
+    too; at most :data:`MAX_FILES` files and :data:`MAX_DEPTH` levels), and whether that is all
+    of them; strings all through (a class's planning walks every folder). The walk is a loop,
+    not a recursion: a folder of a thousand nested folders costs one row, not the batch."""
+    found: list[str] = []
+    complete = True
+    pending: list[tuple[str, str, int]] = [(folder, "", 0)]  # (folder, its relative path + "/", depth)
+    while pending:
+        current, prefix, depth = pending.pop()
+        try:
+            entries = sorted(os.scandir(current), key=lambda entry: entry.name)
+        except OSError:
+            continue
+        for entry in entries:
             try:
-                info = path.lstat()
+                is_folder = entry.is_dir(follow_symlinks=False)
             except OSError:
-                continue
-            count += 1
-            if count > MAX_FILES:
-                return
-            yield path.relative_to(folder).as_posix(), path, info
+                is_folder = False
+            if not is_folder:
+                found.append(prefix + entry.name)
+            elif depth + 1 < MAX_DEPTH:
+                pending.append((entry.path, f"{prefix}{entry.name}/", depth + 1))
+            else:
+                complete = False
+        if len(found) > MAX_FILES:
+            complete = False
+            break
+    found.sort()
+    return found, complete
 
 
-def _shipped_link(relative: str, path: Path, home: Path) -> ShippedFile:
-    """A link as it resolves on this machine: to a path inside the folder, out of it, or nowhere."""
+def _file_fingerprint(path: str, with_content: bool) -> bytes:
+    """What a file is, never opening anything but a regular file (a pipe would block)."""
     try:
-        target = path.resolve(strict=True)
-    except (OSError, RuntimeError):  # leads nowhere, or a loop
-        return ShippedFile(relative, b"", 0, link=NOWHERE)
-    if not target.is_relative_to(home):
-        return ShippedFile(relative, b"", 0, link="", outside=True)
-    inside = target.relative_to(home).as_posix()
-    return ShippedFile(
-        relative, b"", 0, link=posixpath.relpath(inside or ".", posixpath.dirname(relative) or ".")
-    )
-
-
-def _with_content(
-    entries: dict[str, ShippedFile], folder: Path, relative: str, home: Path, limit: int
-) -> None:
-    """Give the entry ``relative`` its content (a link's target may be hidden from the walk)."""
-    path = folder / relative
-    try:
-        if not path.resolve().is_relative_to(home) or path.is_symlink() or not path.is_file():
-            return
-        with path.open("rb") as stream:
-            entries[relative] = ShippedFile(relative, stream.read(limit), path.stat().st_size)
-    except OSError:
-        return
+        info = os.lstat(path)
+        if stat.S_ISLNK(info.st_mode):
+            return LINK_FINGERPRINT + os.readlink(path).encode("utf-8", "surrogatepass")
+        if not stat.S_ISREG(info.st_mode):
+            return f"special {stat.S_IFMT(info.st_mode):o}".encode()
+        if with_content and info.st_size <= CONTENT_DIGEST_LIMIT:
+            with open(path, "rb") as stream:
+                return f"{info.st_size} ".encode() + hashlib.sha256(stream.read()).digest()
+        return f"{info.st_size} {info.st_mtime_ns}".encode()
+    except OSError as exc:
+        return f"unreadable {exc.errno}".encode()

@@ -18,22 +18,14 @@ collections would walk it all again and again.
 
 from __future__ import annotations
 
-import collections
-import concurrent.futures
-import contextlib
 import gc
-import hashlib
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from grader.batch.blobs import packed
 from grader.batch.classrows import ClassRows, ReportReader
-from grader.batch.collector import collector_paused
 from grader.batch.edits import (
     EditedSheet,
     SpecRecord,
@@ -46,24 +38,22 @@ from grader.batch.edits import (
     verdict_pairs,
     without_meanings,
 )
-from grader.batch.integrity import draw_secret
-from grader.batch.limits import limits_in_force, limits_text, verdict_version
-from grader.batch.lock import output_lock
-from grader.batch.output import OutputFolder, ScoreChange
+from grader.batch.output import OutputFolder, ScoreChange, output_lock
 from grader.batch.plan import digested, plan
 from grader.batch.reading import SubmissionTask, VerdictKey
 from grader.batch.store import (
     CLASS_PAGE_BYTES,
     STORE_FILE,
-    Finished,
     StoredSubmission,
     VerdictStore,
     code_version,
 )
-from grader.batch.studentfiles import mark_output, unmark_output
-from grader.batch.worker import Graded, WorkerSetup, part_digest
+from grader.batch.studentfiles import mark_output, unmark_output, write_student_files
+from grader.batch.worker import Graded, WorkerSetup, part_digest, text_digest
 from grader.core.drawing import fingerprint
 from grader.core.files import remove_stale_temporaries
+from grader.core.integrity import draw_secret
+from grader.core.plainjson import packed
 from grader.core.report import Report
 from grader.core.summary import SheetRow
 from grader.core.verdict import Verdict
@@ -71,20 +61,17 @@ from grader.hand import HandGrade, grades_digest
 from grader.loading import named_folder
 from grader.reporting.reporters import name_clashes
 from grader.spec import ProblemSet
+from grader.versions import limits_in_force, limits_text, verdict_version
 
 if TYPE_CHECKING:
     from grader.batch.executors import Chunk, Executor
 
 GRADEBOOK_EVERY_SECONDS = 10.0
-WRITER_THREADS = 4  # threads writing students' files while the next results come in
-WRITING_CHUNKS = 8  # chunks received but not yet written, at most
 LARGEST_CHUNK = 16  # sheets a chunk, at most, unless the executor says more (see chunk_size)
 # Stored verdicts a run keeps once read: a class gives the same answer many times, and a re-run
 # after an edit reads every unchanged one again (a verdict is about 1 KB).
 VERDICTS_KEPT = 50_000
 Progress = Callable[[int, int], None]  # (submissions done, submissions in the class)
-# A student's file records (by name): as a worker wrote them, or as a writer thread will.
-Written = dict[str, str] | concurrent.futures.Future[dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -145,7 +132,7 @@ def run_batch(
     on_progress: Progress | None = None,
 ) -> BatchResult:
     started = time.monotonic()
-    with output_lock(options.out, options.on_wait), _long_lived_objects():
+    with output_lock(options.out, options.on_wait):
         store_path = options.store_path()
         store = VerdictStore(store_path, page_bytes=CLASS_PAGE_BYTES) if store_path is not None else None
         try:
@@ -158,17 +145,9 @@ def run_batch(
                 unmark_output(options.out)
             if store is not None:
                 store.close()
+            gc.unfreeze()  # the run's objects (frozen as it keeps them) go back to the collector
     result.seconds = time.monotonic() - started
     return result
-
-
-@contextlib.contextmanager
-def _long_lived_objects() -> Iterator[None]:
-    """A run's objects (frozen by the run as it keeps them) go back to the collector at its end."""
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 def grade_one_in_process(spec: ProblemSet, folder: Path, options: BatchOptions) -> BatchResult:
@@ -201,8 +180,7 @@ class _Run:
             hand=options.hand,
             out=str(options.out.absolute()) if options.out else None,
             out_token=token,
-            store_blobs=store is not None,  # the workers write the JSON the store keeps
-            rows_only=store is not None,  # and send rows: the store keeps the reports
+            rows_only=store is not None,  # workers send rows: the store keeps the reports
             draw_secret=draw_secret(),
             variant_key=options.variant_key,
         )
@@ -210,7 +188,7 @@ class _Run:
         head = f"{rendering}\n{limits_text(limits)}\n{options.show_expected}"
         if spec.parameters:  # another key draws other variants: every sheet is graded anew
             head += f"\nvariants drawn with {fingerprint(options.variant_key)}"
-        self.problem_digest = _digest(f"{head}\n{spec.model_dump_json()}")
+        self.problem_digest = text_digest(f"{head}\n{spec.model_dump_json()}")
         self.part_digests = {
             address: part_digest(part, self.version, self.setup.draw_secret)
             for address, _, part in spec.iter_parts()
@@ -225,11 +203,6 @@ class _Run:
         self.rows = ClassRows([])
         self.last_gradebook = time.monotonic()
         self.gradebook_every = GRADEBOOK_EVERY_SECONDS
-        # Chunks received, with the writes of their students' files (stored once written).
-        self.writing: collections.deque[tuple[list[Graded], list[Written]]]
-        self.writing = collections.deque()
-        self.storing: collections.deque[concurrent.futures.Future[None]] = collections.deque()
-        self.store_lock = threading.Lock()
         self.verdicts_read: dict[VerdictKey, Verdict] = {}  # see _stored_verdicts
         self.digests: dict[str, SubmissionTask] = {}  # the tasks graded, as their workers digested them
 
@@ -238,7 +211,7 @@ class _Run:
         its file stem and its hand grades."""
         hand = self.hand_digests.get(task.key)  # a changed hand grade makes the report anew
         problem = problem_digest or self.problem_digest
-        return _digest(f"{problem}\n{task.stem}" + (f"\nhand {hand}" if hand else ""))
+        return text_digest(f"{problem}\n{task.stem}" + (f"\nhand {hand}" if hand else ""))
 
     def execute(self, tasks: list[SubmissionTask], on_progress: Progress | None) -> BatchResult:
         result = BatchResult(rows=[])
@@ -272,13 +245,12 @@ class _Run:
         result.clashes = _clashes(result.rows)
         if self.output is None:
             return None
-        with collector_paused():  # the end makes many containers, few cycles (0.14 s of 50,000 sheets)
-            made_from = self._dashboard_made_from([self.digests.get(task.key, task) for task in tasks])
-            result.changes = self.output.finish(self.rows.gradebook)
-            if made_from is None:
-                return None
-            self.rows.write_dashboard(self.output.path, self.spec)
-            return made_from if self.store is not None else None
+        made_from = self._dashboard_made_from([self.digests.get(task.key, task) for task in tasks])
+        result.changes = self.output.finish(self.rows.gradebook)
+        if made_from is None:
+            return None
+        self.rows.write_dashboard(self.output.path, self.spec)
+        return made_from if self.store is not None else None
 
     def _grade(
         self, todo: list[SubmissionTask], result: BatchResult, total: int, on_progress: Progress | None
@@ -288,19 +260,10 @@ class _Run:
 
         executor = self.options.executor or LocalExecutor(self.options.jobs)
         try:
-            with (
-                concurrent.futures.ThreadPoolExecutor(WRITER_THREADS, "grader-writer") as self.writers,
-                concurrent.futures.ThreadPoolExecutor(1, "grader-store") as self.storer,
-            ):
-                try:
-                    for chunk in executor.grade(self.setup, self._chunks(todo, executor)):
-                        self.writing.append((chunk, [self._files_of(g) for g in chunk]))
-                        gc.freeze()  # these reports are kept to the end (freezing costs nothing)
-                        self._store_written(result, wait=len(self.writing) > WRITING_CHUNKS)
-                        if on_progress:
-                            on_progress(len(self.rows.rows), total)
-                finally:  # what was received is written and stored, even when the run stops
-                    self._store_written(result, wait=True, every=True)
+            for chunk in executor.grade(self.setup, self._chunks(todo, executor)):
+                self._keep(chunk, result)
+                if on_progress:
+                    on_progress(len(self.rows.rows), total)
         except ExecutorLost:
             if self.output is not None:  # every finished student is written; the run is resumable
                 self.output.write_gradebook(self.rows.gradebook)
@@ -310,7 +273,9 @@ class _Run:
         """What the class dashboard of these submissions is made from; None when the one on disk
         was made from exactly that (it is kept)."""
         assert self.output is not None
-        made_from = _digest(self.problem_digest + "".join(f"\n{t.key} {t.digest} {t.stem}" for t in tasks))
+        made_from = text_digest(
+            self.problem_digest + "".join(f"\n{t.key} {t.digest} {t.stem}" for t in tasks)
+        )
         if (
             self.store is not None
             and self.store.meta("dashboard") == made_from
@@ -384,10 +349,9 @@ class _Run:
                 (part, answer, blob)
                 for graded in chunk
                 if not graded.failed
-                for (part, answer), blob in _verdict_blobs(graded).items()
+                for (part, answer), blob in graded.verdicts.items()
             ]
-            with self.store_lock:
-                self.store.save_verdicts(verdicts)
+            self.store.save_verdicts(verdicts)
 
     def _keep_unmoved(self, edited: list[EditedSheet], result: BatchResult) -> list[SubmissionTask]:
         """Keep each edited sheet whose verdicts did not move (its stored report, row and
@@ -396,8 +360,7 @@ class _Run:
             return []
         assert self.store is not None
         keys = {key for sheet in edited for pair in sheet.pairs for key in pair}
-        with self.store_lock:
-            blobs = self.store.verdict_blobs(keys)
+        blobs = self.store.verdict_blobs(keys)
         moved, kept = [], []
         for sheet in edited:
             if not unmoved(sheet, blobs):
@@ -406,8 +369,7 @@ class _Run:
             row = without_meanings(sheet.row, sheet.edited)
             self.rows.add(sheet.task.key, row, now=False)
             kept.append((sheet.task.key, self.problem_set_key(sheet.task), packed(row)))
-        with self.store_lock:
-            self.store.rekey(kept)
+        self.store.rekey(kept)
         result.kept_after_edit = len(kept)
         return moved
 
@@ -441,42 +403,35 @@ class _Run:
         found is asked again: a worker may have stored its verdict since)."""
         assert self.store is not None
         read = self.verdicts_read
-        with self.store_lock:
-            unread = [key for key in keys if key not in read]
-            if unread:
-                if len(read) + len(unread) > VERDICTS_KEPT:
-                    read.clear()
-                    unread = keys
-                read.update(self.store.verdicts(unread))
-            return {key: read[key] for key in keys if key in read}
+        unread = [key for key in keys if key not in read]
+        if unread:
+            if len(read) + len(unread) > VERDICTS_KEPT:
+                read.clear()
+                unread = keys
+            read.update(self.store.verdicts(unread))
+        return {key: read[key] for key in keys if key in read}
 
-    def _store_written(self, result: BatchResult, wait: bool, every: bool = False) -> None:
-        """Store the chunks whose files are on disk, oldest first, in one transaction: while
-        the threads write, the next results come in (``wait``: the oldest chunk at least;
-        ``every``: all of them)."""
+    def _keep(self, chunk: list[Graded], result: BatchResult) -> None:
+        """Write the chunk's files, then store it in one transaction (a run stopped at any point
+        keeps every chunk stored, and its files); grades.csv every few seconds."""
         finished = []
-        while self.writing:
-            chunk, writes = self.writing[0]
-            if not (wait or every) and not all(isinstance(w, dict) or w.done() for w in writes):
-                break
-            written = [w if isinstance(w, dict) else w.result() for w in writes]
-            self.writing.popleft()
-            wait = False
-            for graded, digests in zip(chunk, written, strict=True):
-                records: dict[str, str] | str = digests
-                if graded.written is not None and graded.blobs is not None and graded.blobs.files:
-                    records = graded.blobs.files  # the worker wrote them: their records as stored
-                finished.append((graded, graded.task.digest, self.problem_set_key(graded.task), records))
-                self.digests[graded.task.key] = graded.task  # as its worker digested it
-                self.rows.add(graded.task.key, graded.summary(), now=True, lines=graded.lines)
-                if graded.report is not None:  # not in the store (none, or a failed submission's)
-                    self.kept[graded.task.key] = graded.report
-                result.failed += graded.failed
+        for graded in chunk:
+            records: dict[str, str] | str
+            if graded.written is None:
+                records = self._write_files(graded)
+            else:  # the worker wrote them: their records as stored
+                records = (
+                    graded.blobs.files if graded.blobs is not None and graded.blobs.files else graded.written
+                )
+            finished.append((graded, graded.task.digest, self.problem_set_key(graded.task), records))
+            self.digests[graded.task.key] = graded.task  # as its worker digested it
+            self.rows.add(graded.task.key, graded.summary(), now=True)
+            if graded.report is not None:  # not in the store (none, or a failed submission's)
+                self.kept[graded.task.key] = graded.report
+            result.failed += graded.failed
+        gc.freeze()  # these rows and reports are kept to the end (freezing costs nothing)
         if finished and self.store is not None:
-            # One thread stores, in order (SQLite waits on the disk, pickling overlaps the rest).
-            self.storing.append(self.storer.submit(self._save, finished))
-        while self.storing and (self.storing[0].done() or every or len(self.storing) > WRITING_CHUNKS):
-            self.storing.popleft().result()
+            self.store.save(finished)
         if self.output is not None and time.monotonic() - self.last_gradebook > self.gradebook_every:
             started = time.monotonic()
             self.output.write_gradebook(self.rows.gradebook)
@@ -484,31 +439,13 @@ class _Run:
             # A large class's gradebook takes seconds to rebuild: never more than a tenth of the run.
             self.gradebook_every = max(GRADEBOOK_EVERY_SECONDS, 10 * (self.last_gradebook - started))
 
-    def _save(self, finished: list[Finished]) -> None:
-        assert self.store is not None
-        with self.store_lock:  # the store's one connection: never two threads at once
-            self.store.save(finished)
-
-    def _files_of(self, graded: Graded) -> Written:
-        """The records of the student's files: written by the worker already, or being written here."""
-        if graded.written is None:
-            return self.writers.submit(self._write_files, graded)
-        return graded.written
-
     def _write_files(self, graded: Graded) -> dict[str, str]:
         earlier = self.records.get(graded.task.key)
         if graded.kept_files and earlier is not None:
             return earlier.artefacts
         if self.output is None:
             return {}
-        return self.output.write_student(graded.artefacts, earlier.artefacts if earlier else ())
-
-
-def _verdict_blobs(graded: Graded) -> dict[VerdictKey, str]:
-    """The fresh verdicts of a result, as the store keeps them (written by the worker, or here)."""
-    if graded.blobs is not None:
-        return graded.blobs.verdicts
-    return {key: packed(verdict) for key, verdict in graded.fresh.items()}
+        return write_student_files(self.output.path, graded.artefacts, earlier.artefacts if earlier else ())
 
 
 def chunk_size(count: int, executor: object, jobs: int) -> int:
@@ -521,15 +458,9 @@ def chunk_size(count: int, executor: object, jobs: int) -> int:
 
 
 def _clashes(rows: list[SheetRow]) -> dict[str, list[str]]:
-    if len(set(map(attrgetter("student"), rows))) == len(rows):  # in C: the common case, no clash
-        return {}
     flags = name_clashes([(r.student, r.folder or "") for r in rows])
     clashes: dict[str, list[str]] = {}
     for row in rows:
         if (row.folder or "") in flags:
             clashes.setdefault(row.student, []).append(row.folder or "")
     return clashes
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]

@@ -16,40 +16,35 @@ Two tables, both keyed by content:
   problem set are unchanged and whose files are intact on disk sends nothing to
   a worker; a submission whose finished row is here survives an interrupted run.
 
-Verdicts, reports and rows are JSON text (grader.batch.blobs.packed), each entry sealed
+Verdicts, reports and rows are JSON text (grader.core.plainjson.packed), each entry sealed
 with the store's MAC: ``sqlite3 .grader-store.sqlite 'SELECT verdict FROM verdicts'`` reads
 them; a store of an older schema is started anew (its submissions regraded), never misread.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.batch.blobs import blob_digest, packed, records_text
-from grader.batch.blobs import unpacked as _loads
-from grader.batch.integrity import intact, seal, store_key
-from grader.batch.limits import code_version as code_version  # where it was
 from grader.batch.reading import VerdictKey
 from grader.batch.studentfiles import STORE_FILE as STORE_FILE  # where it was
 from grader.batch.studentfiles import content_digest as content_digest  # where it was
-from grader.batch.worker import Graded
+from grader.batch.worker import Graded, blob_digest, records_text
+from grader.core.integrity import intact, seal, store_key
+from grader.core.plainjson import unpacked as _loads
 from grader.core.report import Report
 from grader.core.summary import SheetRow
 from grader.core.verdict import Verdict
+from grader.versions import code_version as code_version  # where it was
 
 # A submission's entry is about 27 KB (its report, its row): in pages of 64 KiB most fit one page,
 # where pages of 4 KiB (SQLite's default) chain eight, and a class is stored in half the time.
 # Only a new store of a class run is made so (an existing file keeps its pages; the contents are
 # the same either way); the service, which stores one submission a transaction, keeps 4 KiB.
 CLASS_PAGE_BYTES = 65536
-# The keys of the verdicts a store remembers having written (about 330 bytes each): a server's
-# grading process writes new ones all term.
-SAVED_KEPT = 4096
 SCHEMA_VERSION = "5"  # 5: JSON entries (4 and older: pickles, never read)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -87,28 +82,6 @@ class StoredSubmission:
 Finished = tuple[Graded, str, str, dict[str, str] | str]
 
 
-class RecentKeys:
-    """The keys of the verdicts a store stored last, up to ``size`` of them (the oldest go
-    first): a verdict that several workers decided at about the same time is written once.
-    Bounded, because a server writes new verdicts all term; one written again after its key
-    went out is only written twice (the same row, by its primary key)."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self._keys: dict[tuple[str, str], None] = {}  # in the order stored
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._keys
-
-    def __len__(self) -> int:
-        return len(self._keys)
-
-    def update(self, keys: Iterable[tuple[str, str]]) -> None:
-        self._keys.update(dict.fromkeys(keys))
-        for old in list(itertools.islice(self._keys, max(len(self._keys) - self.size, 0))):
-            del self._keys[old]
-
-
 class VerdictStore:
     """The store; every entry sealed with a keyed MAC (see integrity), checked on every read:
     an entry that fails is never served (its submission or verdict is regraded) and counted
@@ -127,7 +100,6 @@ class VerdictStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        self._saved = RecentKeys(SAVED_KEPT)  # verdicts this process stored last
         if self.meta("schema") != SCHEMA_VERSION:  # new, or written by another grader: start anew
             self.clear()
 
@@ -139,7 +111,6 @@ class VerdictStore:
         self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def clear(self) -> None:
-        self._saved = RecentKeys(SAVED_KEPT)
         with self._transaction():
             for table in ("verdicts", "submissions", "meta"):
                 self._db.execute(f"DROP TABLE IF EXISTS {table}")
@@ -179,7 +150,7 @@ class VerdictStore:
             return None
         source, problem_set, answers, artefacts, made_from, mac, row, digest, report = found
         sealed = (folder, source, problem_set, answers, artefacts, made_from, digest, row)
-        if not intact(self.key, mac, *sealed) or _report_digest(report) != digest:
+        if not intact(self.key, mac, *sealed) or blob_digest(report) != digest:
             self.rejected += 1
             return None
         loaded = _loads(report)
@@ -187,17 +158,8 @@ class VerdictStore:
 
     def verdicts(self, keys: Sequence[VerdictKey]) -> dict[VerdictKey, Verdict]:
         """The stored verdicts among ``keys`` (one primary-key lookup each)."""
-        found: dict[VerdictKey, Verdict] = {}
-        query = "SELECT verdict, mac FROM verdicts WHERE part = ? AND answer = ?"
-        for key in keys:
-            row = self._db.execute(query, key).fetchone()
-            if row is not None and not intact(self.key, row[1], *key, row[0]):
-                self.rejected += 1
-                row = None
-            verdict = None if row is None else _loads(row[0])
-            if isinstance(verdict, Verdict):
-                found[key] = verdict
-        return found
+        found = {key: _loads(blob) for key, blob in self.verdict_blobs(keys).items()}
+        return {key: verdict for key, verdict in found.items() if isinstance(verdict, Verdict)}
 
     def save_verdicts(self, verdicts: Iterable[tuple[str, str, str]]) -> None:
         """Store (part digest, answer digest, verdict as JSON) rows alone, in one transaction."""
@@ -249,8 +211,7 @@ class VerdictStore:
             if graded.failed:
                 failed.append(graded.task.key)
                 continue
-            fresh = graded.blobs.verdicts if graded.blobs else graded.fresh
-            verdicts += [(*key, _blob(verdict)) for key, verdict in fresh.items()]
+            verdicts += [(*key, blob) for key, blob in graded.verdicts.items()]
             submissions.append(self._submission(graded, source, problem_set, artefacts))
         self._write(failed, verdicts, submissions)
 
@@ -260,11 +221,10 @@ class VerdictStore:
         verdicts: Iterable[tuple[str, str, str]],
         submissions: list[SubmissionFields],
     ) -> None:
-        """Seal and insert in one transaction; a verdict this store stored already is not written again."""
+        """Seal and insert in one transaction (a verdict decided twice is written once)."""
         fresh: dict[VerdictKey, tuple[str, str, str, str]] = {}
         for part, answer, blob in verdicts:
-            if (part, answer) not in self._saved:
-                fresh.setdefault((part, answer), (part, answer, blob, seal(self.key, part, answer, blob)))
+            fresh.setdefault((part, answer), (part, answer, blob, seal(self.key, part, answer, blob)))
         rows = [
             (folder, source, problem_set, answers, files, made_from, report, mac, row, digest)
             for folder, source, problem_set, answers, files, made_from, report, row, digest in submissions
@@ -278,21 +238,28 @@ class VerdictStore:
                 "made_from, report, mac, row, report_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
-        self._saved.update(fresh)
 
     def _submission(
         self, graded: Graded, source: str, problem_set: str, artefacts: dict[str, str] | str
     ) -> SubmissionFields:
-        """The submission's entry (its entries written and digested by the worker, or here), unsealed."""
+        """The submission's entry (its entries written and digested by the worker), unsealed."""
         if not graded.settled:  # keep its answers' digests, but never serve the report as it is
             source = ""
         blobs = graded.blobs
-        report = blobs.report if blobs else packed(graded.whole_report())
-        row = blobs.row if blobs and blobs.row else packed(graded.summary())
-        answers = blobs.answers if blobs and blobs.answers else records_text(graded.answers)
+        assert blobs is not None, f"{graded.task.key}: a graded sheet carries what the store keeps"
         files = artefacts if isinstance(artefacts, str) else records_text(artefacts)
-        digest = blobs.digest if blobs and blobs.digest else _report_digest(report)
-        return (graded.task.key, source, problem_set, answers, files, graded.made_from, report, row, digest)
+        key, made_from = graded.task.key, graded.made_from
+        return (
+            key,
+            source,
+            problem_set,
+            blobs.answers,
+            files,
+            made_from,
+            blobs.report,
+            blobs.row,
+            blobs.digest,
+        )
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
@@ -310,14 +277,6 @@ class _Transaction:
 
     def __exit__(self, kind: object, value: object, traceback: object) -> None:
         self.db.execute("COMMIT" if kind is None else "ROLLBACK")
-
-
-_report_digest = blob_digest  # where it was
-
-
-def _blob(value: Verdict | str) -> str:
-    """A verdict as the store keeps it (a worker may have written it)."""
-    return value if isinstance(value, str) else packed(value)
 
 
 def remove_store(path: Path) -> bool:

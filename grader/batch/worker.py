@@ -12,49 +12,38 @@ sends back their records; otherwise it sends their bytes and the parent writes t
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
+import json
 import os
-import sys
-import time
+import sqlite3
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from grader import clock
-from grader.batch.blobs import StoredVerdicts, blob_digest, packed, records_text
-from grader.batch.limits import Limits, Watchdog, limits_in_force, limits_text, memory_limit, verdict_version
-from grader.batch.output import sheet_line
 from grader.batch.plan import digested
-from grader.batch.reading import (  # where a batch's tasks and their reading were defined first
-    CheckLimits,
-    SubmissionTask,
-    VerdictKey,
-    read_within_limits,
-    reading_limits,
-)
+from grader.batch.reading import SubmissionTask, VerdictKey, read_within_limits
 from grader.batch.studentfiles import reachable_output, write_student_files
-from grader.core.deferred import with_imports
 from grader.core.digests import answer_digest
 from grader.core.drawing import drawing_with, fingerprint
-from grader.core.files import safe_filename
+from grader.core.integrity import intact, store_key
 from grader.core.parts import PartBase
-from grader.core.report import PartResult, Report
+from grader.core.plainjson import packed, unpacked
+from grader.core.report import Report
 from grader.core.summary import RowMaker, SheetRow, summary_row
-from grader.core.verdict import Status, Verdict
-from grader.engine import check_part_once, error_is_settled, grade, time_budget
+from grader.core.timelimit import CheckLimits, Watchdog
+from grader.core.verdict import Verdict
+from grader.engine import clear_sympy_caches, grade, limited_check, not_graded
 from grader.hand import HandGrade, apply_hand_grades
-from grader.reporting.dashboard import student_row
-from grader.reporting.html import page_inputs, render_student_page
-from grader.reporting.plots import render_plot_svg
-from grader.reporting.reporters import REPORTERS
+from grader.reading import reading_limits
+from grader.reporting.files import render_artefacts, report_files
+from grader.reporting.html import page_inputs
 from grader.reporting.stats import meaning_of
 from grader.spec import ProblemSet
 from grader.variants import VariantError
+from grader.versions import Limits, limits_refusal
 
-PLOTTED = (Status.INCORRECT, Status.PARTIAL)
 # Verdicts a worker keeps for the students after, those used last (a class gives the same
 # answers many times; the others are in the store): a few KiB each, all term in a server's
 # workers, so few enough to be kept within minutes of its start.
@@ -65,20 +54,61 @@ MEANINGS_SIZE = 5_000
 SYMPY_CLEAR_SHEETS = 200  # wrong answers' meaning keys (short texts) a class run's worker keeps
 
 
+def blob_digest(blob: bytes | str) -> str:
+    """What a stored submission's seal covers of its report blob: its SHA-256 (kept beside it,
+    so a run that reads rows only never reads a report's bytes)."""
+    return hashlib.sha256(blob if isinstance(blob, bytes) else blob.encode()).hexdigest()
+
+
+def records_text(records: Mapping[str, str]) -> str:
+    """A submission's answer digests or file records (by name) as the store keeps them."""
+    return json.dumps(records, sort_keys=True)
+
+
+class StoredVerdicts:
+    """Read-only lookups in a verdict store by (part digest, answer digest), for a worker:
+    what another worker (or an earlier run) decided is not decided again."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self._db: sqlite3.Connection | None = None
+        self._unreadable = False
+        self._key: bytes | None = None  # the store's key (read where the store is read)
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def get(self, part: str, answer: str) -> Any:
+        """The stored verdict, or None (none stored, or the store cannot be read here)."""
+        if self._unreadable:
+            return None
+        try:
+            if self._db is None:  # opened in the worker process, after it was forked
+                self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=1)
+                self._key = store_key()
+            row = self._db.execute(
+                "SELECT verdict, mac FROM verdicts WHERE part = ? AND answer = ?", (part, answer)
+            ).fetchone()
+        except sqlite3.Error:  # not on this machine (a Dask worker elsewhere), or not there yet
+            self._unreadable = self._db is None
+            return None
+        if row is None or self._key is None or not intact(self._key, row[1], part, answer, row[0]):
+            return None  # absent, or not sealed by this store's key: decided anew
+        return unpacked(row[0])
+
+
 @dataclass(frozen=True)
 class StoreBlobs:
     """What the verdict store keeps of a graded submission, as JSON written by the worker that
     graded it: the driver seals and inserts them as they are."""
 
     report: str
-    verdicts: dict[VerdictKey, str]  # the fresh verdicts (``Graded.fresh`` is then empty)
-    row: str = ""  # the summary row (``Graded.row``)
-    # What the driver would otherwise compute on its one thread for each sheet: the report's
-    # digest (grader.batch.blobs.blob_digest), ``Graded.answers`` and, when the worker wrote
-    # the student's files, ``Graded.written`` as the store keeps them (records_text).
-    digest: str = ""
-    answers: str = ""
-    files: str = ""
+    row: str  # the summary row (``Graded.row``)
+    digest: str  # the report's (blob_digest)
+    answers: str  # each part's answer digest, by address (records_text)
+    files: str = ""  # when the worker wrote the student's files: ``Graded.written`` (records_text)
 
 
 @dataclass
@@ -88,8 +118,7 @@ class Graded:
     task: SubmissionTask
     report: Report | None  # None when the setup asks for rows only: the store's blob holds it
     artefacts: dict[str, bytes]
-    answers: dict[str, str] = field(default_factory=dict)  # part address -> answer digest
-    fresh: dict[VerdictKey, Verdict] = field(default_factory=dict)  # verdicts worth storing
+    verdicts: dict[VerdictKey, str] = field(default_factory=dict)  # fresh ones worth storing, as stored
     failed: bool = False  # the worker died or was stopped: nothing of it is stored
     # Every verdict is one a re-run would reproduce: the report may be served as it is.
     settled: bool = True
@@ -97,11 +126,8 @@ class Graded:
     kept_files: bool = False  # the files on disk show this very report: nothing to write
     # The worker wrote the files itself (``artefacts`` is then empty): each one's record.
     written: dict[str, str] | None = None
-    blobs: StoreBlobs | None = None  # the store's blobs, when the worker made them
+    blobs: StoreBlobs | None = None  # what the store keeps of it (None: a failed or partial sheet)
     row: SheetRow | None = None  # what grades.csv and the dashboard read of the report
-    # The row's grades.csv line (grader.batch.output.sheet_line) and its row of the dashboard's
-    # students' table (grader.reporting.dashboard.student_row), made by the worker in a class run.
-    lines: tuple[str, str] | None = None
 
     def summary(self) -> SheetRow:
         """The report's summary row (made by the worker, or here from the report)."""
@@ -127,7 +153,6 @@ class WorkerSetup:
     rendering: str = ""  # grader's whole code version: part of what a student's files are made from
     watchdog: bool = True  # stop the process when a check hangs in C code (pool workers only)
     store: str | None = None  # the verdict store's path, read by workers that can reach it
-    cap_memory: bool = True  # each check's memory_limit as a cap on the process (see CheckLimits)
     limits: Limits = ()  # the GRADER_MAX_* limits the run grades under (part of ``version``)
     within_class: bool = True  # files named from the class folder (see read_submission)
     hand: Mapping[str, tuple[HandGrade, ...]] = field(default_factory=dict)  # folder -> TAs' grades
@@ -135,9 +160,7 @@ class WorkerSetup:
     # writes its students' files itself (see grader.batch.studentfiles).
     out: str | None = None
     out_token: str = ""
-    store_blobs: bool = False  # write the report and fresh verdicts as the store keeps them (StoreBlobs)
-    # Send the driver the summary row and the store's blobs, not the report (with store_blobs).
-    rows_only: bool = False
+    rows_only: bool = False  # send the driver the summary row and the store's blobs, not the report
     # Check only these parts' answers, and send back their verdicts: no report, no files (the
     # distinct answers of a problem file's edited parts, see grader.batch.edits).
     check_only: tuple[str, ...] = ()
@@ -155,33 +178,6 @@ class WorkerRefused(RuntimeError):
     """A worker that must not grade this run: another grader, or other limits."""
 
 
-def refusal(setup: WorkerSetup, where: str) -> str | None:
-    """Why the process ``where`` must not grade with ``setup`` (it runs another grader), or None."""
-    from grader.batch.limits import code_version  # looked up here: a test hook replaces it
-
-    deciding = verdict_version(code_version(deciding_only=True), setup.limits)
-    rendering = code_version()
-    if deciding != setup.version:
-        return (
-            f"{where} runs grader {deciding}, not {setup.version} as this command does: "
-            "install the same grader there"
-        )
-    if rendering != setup.rendering:
-        return (
-            f"{where} renders reports with grader {rendering}, not {setup.rendering} as this command does: "
-            "install the same grader there"
-        )
-    return None
-
-
-def limits_refusal(setup: WorkerSetup, where: str) -> str | None:
-    """Why the process ``where`` must not grade with ``setup`` (it reads other GRADER_MAX_* limits)."""
-    limits = limits_in_force()
-    if not setup.limits or limits == setup.limits:
-        return None
-    return f"{where} grades under {limits_text(limits)}, not {limits_text(setup.limits)} as this command does"
-
-
 class Prepared:
     """A worker's setup with each part's address and digest computed once."""
 
@@ -192,7 +188,7 @@ class Prepared:
             for address, _, part in setup.spec.iter_parts()
         }
         self.parts = {address: part for address, _, part in setup.spec.iter_parts()}
-        self.limits = CheckLimits(Watchdog() if setup.watchdog else None, setup.cap_memory)
+        self.limits = CheckLimits(Watchdog() if setup.watchdog else None)
         self.memo: OrderedDict[VerdictKey, Verdict] = OrderedDict()  # the one used last, last
         self.stored = StoredVerdicts(setup.store) if setup.store else None
         self.output = reachable_output(setup.out, setup.out_token)  # None: the driver writes
@@ -262,7 +258,7 @@ def grade_chunk(tasks: list[SubmissionTask]) -> list[Graded]:
     """Grade a chunk with the installed setup (the pool's task function)."""
     if _PREPARED is None:
         raise RuntimeError("no problem set was installed in this worker (the pool's initializer installs it)")
-    refused = limits_refusal(_PREPARED.setup, f"the check process {os.getpid()}")
+    refused = limits_refusal(_PREPARED.setup.limits, f"the check process {os.getpid()}")
     if refused:
         raise WorkerRefused(refused)
     graded = [grade_task(_PREPARED, task) for task in tasks]
@@ -271,14 +267,6 @@ def grade_chunk(tasks: list[SubmissionTask]) -> list[Graded]:
         _PREPARED.sheets_since_clear = 0
         clear_sympy_caches()
     return graded
-
-
-def clear_sympy_caches() -> None:
-    """Empty sympy's caches, if this process imported it (a check imports it when it needs it)."""
-    if "sympy" in sys.modules:
-        from sympy.core.cache import clear_cache
-
-        clear_cache()
 
 
 def grade_task(prepared: Prepared, task: SubmissionTask) -> Graded:
@@ -311,30 +299,22 @@ def _grade_task(prepared: Prepared, task: SubmissionTask) -> Graded:
             part.plot = None  # drawn already; the parent keeps reports light
     # The task goes back without what came with it for the worker alone (verdicts, shipped files).
     light = replace(task, prior={}, files=None)
-    graded = Graded(light, report, artefacts, check.answers, check.fresh, settled=check.settled)
+    graded = Graded(light, report, artefacts, check.verdicts(), settled=check.settled)
     graded.made_from, graded.kept_files = made_from, kept
     if prepared.output is not None and not kept:
         write_here(prepared.output, graded)
     graded.row = prepared.rows.row(report)
-    if prepared.setup.rows_only:  # what the driver makes of the row, made here (the workers scale)
-        graded.lines = (sheet_line(graded.row), student_row(graded.row, f"{task.stem}.html"))
-    if prepared.setup.store_blobs:
-        verdicts = {key: packed(v) for key, v in graded.fresh.items()}
-        blob = packed(report)
-        files = records_text(graded.written) if graded.written is not None else ""
-        graded.blobs = StoreBlobs(
-            blob, verdicts, packed(graded.row), blob_digest(blob), records_text(graded.answers), files
-        )
-        graded.fresh = {}
-        graded.answers = {}  # the driver stores them as the blobs carry them
-        if prepared.setup.rows_only:
-            graded.report = None  # the driver reads the row; the store keeps the report
+    blob = packed(report)
+    files = records_text(graded.written) if graded.written is not None else ""
+    graded.blobs = StoreBlobs(blob, packed(graded.row), blob_digest(blob), records_text(check.answers), files)
+    if prepared.setup.rows_only:
+        graded.report = None  # the driver reads the row; the store keeps the report
     return graded
 
 
 def check_parts(prepared: Prepared, task: SubmissionTask) -> Graded:
     """The sheet's answers to the setup's ``check_only`` parts checked (or found decided): the
-    fresh verdicts, as the store keeps them with ``store_blobs``; no report, no row, no file."""
+    fresh verdicts, as the store keeps them; no report, no row, no file."""
     spec = prepared.setup.spec
     submission = read_within_limits(
         task, prepared.limits, *reading_limits(spec), within_class=prepared.setup.within_class
@@ -345,11 +325,7 @@ def check_parts(prepared: Prepared, task: SubmissionTask) -> Graded:
         for address in prepared.setup.check_only:
             check(prepared.parts[address], answers.get(address))
     light = replace(task, prior={}, files=None)
-    graded = Graded(light, None, {}, check.answers, check.fresh, settled=check.settled)
-    if prepared.setup.store_blobs:
-        graded.blobs = StoreBlobs("", {key: packed(v) for key, v in graded.fresh.items()})
-        graded.fresh = {}
-    return graded
+    return Graded(light, None, {}, check.verdicts(), settled=check.settled)
 
 
 def write_here(out: Path, graded: Graded) -> None:
@@ -379,7 +355,7 @@ def report_digest(report: Report, stem: str, setup: WorkerSetup) -> str:
     what the page shows from the problem set (a question's title, an answer read with its
     part's names), the file stem, the rendering options and grader's code."""
     shown = page_inputs(report, setup.show_expected, setup.spec)
-    return _digest(f"{setup.rendering}\n{setup.show_expected}\n{stem}\n{report!r}\n{shown}")
+    return text_digest(f"{setup.rendering}\n{setup.show_expected}\n{stem}\n{report!r}\n{shown}")
 
 
 class StoredOrChecked:
@@ -391,6 +367,10 @@ class StoredOrChecked:
         self.answers: dict[str, str] = {}
         self.fresh: dict[VerdictKey, Verdict] = {}
         self.settled = True
+
+    def verdicts(self) -> dict[VerdictKey, str]:
+        """The fresh verdicts, as the store keeps them."""
+        return {key: packed(verdict) for key, verdict in self.fresh.items()}
 
     def __call__(self, part: PartBase, answer: Any) -> Verdict:
         address, part_key = self.prepared.part_keys[id(part)]
@@ -417,123 +397,20 @@ class StoredOrChecked:
         return verdict
 
 
-NO_LIMITS = CheckLimits()  # a check bounded by its time limit alone
-
-
-def limited_check(part: PartBase, answer: Any, limits: CheckLimits = NO_LIMITS) -> tuple[Verdict, bool]:
-    """The verdict under the part's time and memory limits, and whether a re-run would give
-    the same one: not when the memory limit or the wall clock stopped the check, nor when a
-    step of it stopped at a deadline (:mod:`grader.clock`). A CPU-time
-    limit reached is kept (the limit is in the part's key, so raising it regrades), and so is
-    an internal error (grader's code version is part of every stored verdict's key, so a fix
-    regrades it)."""
-    return with_imports(lambda: _limited_check_once(part, answer, limits))
-
-
-def _limited_check_once(part: PartBase, answer: Any, limits: CheckLimits) -> tuple[Verdict, bool]:
-    """One check under the limits; a module it needs is imported by the caller, outside them."""
-    started, cuts_before = time.monotonic(), clock.cuts()
-    memory = memory_limit(part.memory_limit) if limits.cap_memory else contextlib.nullcontext()
-    guard = limits.watchdog.guard(time_budget(part)) if limits.watchdog else contextlib.nullcontext()
-    with memory, guard:
-        verdict = check_part_once(part, answer)
-    if clock.cuts() != cuts_before:  # a step stopped at a deadline: another run may decide otherwise
-        return verdict, False
-    if verdict.status is not Status.ERROR or verdict.time_limit is not None:
-        return verdict, True  # a CPU-time limit reached is remembered, with the limit in the key
-    if not error_is_settled(part):
-        return verdict, False
-    if "MemoryError" in (verdict.traceback or ""):
-        message = (
-            f"the check needed more than {part.memory_limit} MiB of memory (memory_limit) "
-            "and was stopped; a TA should look at it"
-        )
-        return Verdict.error(message), False
-    slow = time.monotonic() - started >= part.time_limit / 2
-    return verdict, not slow
-
-
 def part_digest(part: PartBase, version: str, draw_secret: bytes = b"") -> str:
     """Digest of every field of the part (defaults merged in), of grader's code, and of the
     secret the answers' trials are drawn with (its fingerprint)."""
     drawn = fingerprint(draw_secret)
-    return _digest(f"{version}\n{drawn}\n{type(part).__name__}\n{part.model_dump_json()}")
+    return text_digest(f"{version}\n{drawn}\n{type(part).__name__}\n{part.model_dump_json()}")
 
 
-def _digest(text: str) -> str:
+def text_digest(text: str) -> str:
+    """The digest a batch keys by: of a part, of a report's inputs, of a problem set."""
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-
-# ---------------------------------------------------------------------------
-# A student's files
-
-
-def render_artefacts(report: Report, stem: str, show_expected: bool, spec: ProblemSet) -> dict[str, bytes]:
-    """``<stem>.json``, ``<stem>.md`` and a plot per wrong network, by file name."""
-    artefacts = _plots(report, stem)
-    artefacts.update(report_files(report, stem, show_expected, spec))
-    return artefacts
-
-
-def report_files(
-    report: Report, stem: str, show_expected: bool, spec: ProblemSet | None = None
-) -> dict[str, bytes]:
-    """``<stem>.json`` (the contract's report), ``<stem>.md`` and ``<stem>.html`` (the student's pages)."""
-    files = {
-        f"{stem}{suffix}": REPORTERS[fmt].render(report, show_expected=show_expected).encode("utf-8")
-        for fmt, suffix in (("json", ".json"), ("markdown", ".md"))
-    }
-    files[f"{stem}.html"] = render_student_page(report, show_expected, spec=spec).encode("utf-8")
-    return files
-
-
-def _plots(report: Report, stem: str) -> dict[str, bytes]:
-    """An SVG of each wrong network, drawn from the plot data its verdict carries."""
-    artefacts: dict[str, bytes] = {}
-    for result in report.parts:
-        if result.status not in PLOTTED or result.plot is None:
-            continue
-        svg = _svg_of(result.plot)
-        if svg:
-            name = f"{stem}-{safe_filename(result.id)}.svg"
-            artefacts[name] = svg.encode("utf-8")
-            result.plot_file = name  # the Markdown and HTML pages link the file
-    return artefacts
-
-
-# Plots drawn lately, by the identity of their data (held, so an id is never another's): students
-# who gave the same wrong answer share its verdict, and so its plot.
-_SVGS: dict[int, tuple[Any, str]] = {}
-MAX_SVGS = 500
-
-
-def _svg_of(plot: Any) -> str:
-    drawn = _SVGS.get(id(plot))
-    if drawn is not None and drawn[0] is plot:
-        return drawn[1]
-    svg = render_plot_svg(plot)
-    if len(_SVGS) >= MAX_SVGS:
-        _SVGS.clear()
-    _SVGS[id(plot)] = (plot, svg)
-    return svg
 
 
 def failed_report(spec: ProblemSet, task: SubmissionTask, reason: str, show_expected: bool) -> Graded:
     """The report of a submission whose worker died or was stopped: one error row."""
-    feedback = f"not graded: {reason}; a TA should look at it"
-    parts = [
-        PartResult(
-            id=address,
-            status=Status.ERROR,
-            score=0.0,
-            max_score=part.points,
-            feedback=feedback,
-            type=part.type,
-            prompt=part.prompt or question.prompt,
-            note=part.note,
-        )
-        for address, question, part in spec.iter_parts()
-    ]
-    report = Report(spec.assignment, PurePosixPath(task.key).name, parts, folder=task.key, error=reason)
+    report = not_graded(spec, PurePosixPath(task.key).name, task.key, reason)
     files = report_files(report, task.stem, show_expected, spec)
     return Graded(replace(task, prior={}), report, files, failed=True)

@@ -3,7 +3,7 @@
 Trials drawn from a part's own ``seed`` are the same for every student and every run:
 ``/check`` then reads them, and code that only looks up their outputs scores full marks
 (issue 45, item 2). A grading run (``grader grade``, the service: see
-:func:`grader.batch.integrity.draw_secret`) installs a secret, held where the verdict
+:func:`grader.core.integrity.draw_secret`) installs a secret, held where the verdict
 store's key is and never shown to a student; each answer's inputs are then drawn from a
 keyed digest of that secret, the part's seed and the answer's text. The same answer draws
 the same inputs again (a re-run, a regrade, the verdict store's key: see

@@ -15,16 +15,20 @@ the limit) still stops a check that waits instead of computing.
   running abandoned work.
 
 Both are delivered between bytecodes. A check stuck inside one call into C code
-(a huge integer power) is ended by the batch watchdog (:mod:`grader.batch.limits`).
+(a huge integer power) is ended by the :class:`Watchdog`, which ends its worker process.
+A worker also caps its address space around each check (:func:`memory_limit`), so one
+answer cannot take the machine: allocations past it raise ``MemoryError`` inside the check.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
@@ -218,3 +222,97 @@ def _run_watched(call: Callable[[], T], seconds: float) -> T:
     if watch.fired is not None:  # the call caught the stop and went on: it still ran out
         raise CheckTimeout(seconds, watch.fired)
     return result
+
+
+# ---------------------------------------------------------------------------
+# A worker process's limits around a check: memory, and a watchdog for hangs in compiled code
+
+try:
+    import resource
+except ImportError:  # not on this platform: checks run without a memory cap
+    resource = None  # type: ignore[assignment]
+
+EXIT_CHECK_HUNG = 86  # a worker's exit code when the watchdog stopped it
+MIB = 1 << 20
+
+
+def _address_space() -> int | None:
+    """Bytes of address space this process holds now (Linux), else None."""
+    try:
+        with open("/proc/self/statm", "rb") as stream:
+            pages = int(stream.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+@contextlib.contextmanager
+def memory_limit(mebibytes: int) -> Iterator[None]:
+    """Allocations past ``mebibytes`` more than the process holds now raise MemoryError."""
+    held = _address_space()
+    if resource is None or held is None:
+        yield
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = held + mebibytes * MIB
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+class Watchdog:
+    """Ends this process when a check runs far past its time limit (a hang in C code): past
+    twice its CPU-time limit in CPU time (plus a grace), or past :func:`grace` in wall-clock time."""
+
+    def __init__(self, poll_seconds: float = 0.25):
+        self._deadlines: tuple[float, float] | None = None  # (process CPU time, monotonic)
+        self._lock = threading.Lock()
+        self._poll = poll_seconds
+        threading.Thread(target=self._watch, name="grader-watchdog", daemon=True).start()
+
+    @contextlib.contextmanager
+    def guard(self, seconds: float) -> Iterator[None]:
+        """Arm for one check of ``seconds``; its own limit gets the first chance to stop it."""
+        with self._lock:
+            self._deadlines = (
+                time.process_time() + 2 * seconds + GRACE_SECONDS,
+                time.monotonic() + grace(seconds),
+            )
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._deadlines = None
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(self._poll)
+            with self._lock:
+                deadlines = self._deadlines
+            if deadlines is not None and (
+                time.process_time() > deadlines[0] or time.monotonic() > deadlines[1]
+            ):
+                os._exit(EXIT_CHECK_HUNG)
+
+
+GRACE_SECONDS = 5.0
+
+
+def grace(seconds: float) -> float:
+    """Wall-clock seconds a check of CPU-time limit ``seconds`` may take before its worker is
+    stopped: twice the check's own wall-clock backstop, plus a grace."""
+    return 2 * wall_backstop(seconds) + GRACE_SECONDS
+
+
+@dataclass(frozen=True)
+class CheckLimits:
+    """How a process bounds a check besides its time limit and its memory cap."""
+
+    watchdog: Watchdog | None = None  # ends this process if the check hangs in C code
+
+
+NO_LIMITS = CheckLimits()  # a check bounded by its time limit alone

@@ -77,7 +77,7 @@ _LN_10 = math.log(10)
 
 
 # Every limit read from the environment, as this process reads it: a batch ships these to its
-# workers and keys its stored verdicts by them (grader.batch.limits).
+# workers and keys its stored verdicts by them (grader.versions).
 LIMITS_IN_FORCE: dict[str, int] = {}
 
 

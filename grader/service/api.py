@@ -20,7 +20,6 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from grader.batch.blobs import loads
 from grader.core.report import Report
 from grader.reporting.formats import EXPORT_FORMATS
 from grader.reporting.lms import (
@@ -35,6 +34,7 @@ from grader.reporting.reporters import REPORTERS
 from grader.reporting.template import render_template
 from grader.service import metrics, queue
 from grader.service.auth import allow, is_staff
+from grader.service.blobs import loads
 from grader.service.counting import counted_submissions, is_late, with_hand_in
 from grader.service.course import LoadedAssignment, describe
 from grader.service.db import (

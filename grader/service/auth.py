@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from grader.batch.integrity import intact, seal, store_key
+from grader.core.integrity import intact, seal, store_key
 from grader.service.db import ApiToken, LoginLink, Role, User, WebSession, detached, utcnow
 from grader.service.errors import ApiError
 from grader.service.settings import Settings

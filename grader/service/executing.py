@@ -7,19 +7,38 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import multiprocessing.context
+import os
+import signal
 import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from grader.batch import InProcessExecutor
 from grader.batch.cluster import executor_for
-from grader.batch.executors import Executor, StandingExecutor
-from grader.batch.integrity import draw_secret
-from grader.batch.limits import limits_in_force, verdict_version
-from grader.batch.reading import ShippedFile, SubmissionTask
+from grader.batch.executors import (
+    Chunk,
+    Executor,
+    ExecutorLost,
+    LocalExecutor,
+    PoolWindow,
+    end_broken,
+    install_with_checkers,
+    submission_budget,
+)
+from grader.batch.reading import SubmissionTask
 from grader.batch.store import code_version
-from grader.batch.worker import WorkerSetup
+from grader.batch.worker import Graded, WorkerSetup
+from grader.core.integrity import draw_secret
+from grader.reading import ShippedFile
 from grader.service.settings import Settings
 from grader.service.variant_key import course_variant_key
 from grader.spec import ProblemSet
+from grader.versions import limits_in_force, verdict_version
+
+if TYPE_CHECKING:
+    from pebble import ProcessPool
 
 WORKER_NICENESS = 10  # grading yields the CPU to the server's requests
 
@@ -38,7 +57,7 @@ def worker_context() -> multiprocessing.context.BaseContext:
     """Worker processes forked from a single-threaded fork server that has grader's checking
     code loaded: the server's own threads (HTTP, grading loop) are never forked."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["grader.batch.worker", "grader.batch.executors"])
+    context.set_forkserver_preload(["grader.batch.worker", "grader.batch.executors", __name__])
     return context
 
 
@@ -87,3 +106,132 @@ class WorkerSetups:
                     self._setups.pop(next(iter(self._setups)))
                 self._setups[problem_hash] = setup
             return setup
+
+
+def install_niced(setup: WorkerSetup, nice: int) -> None:
+    """A standing pool's initializer: lower this worker's CPU priority by ``nice`` (the server's
+    requests are answered first), and shield it from SIGTERM before it installs the setup.
+
+    Its pool's owner stops it (pebble then kills it). A SIGTERM sent to the whole process
+    group, as ``kill -- -PGID`` or systemd's default stop does, ends a pebble worker wherever
+    it is, and one that ends between taking a task and acknowledging it leaves that task
+    pending for good and the pool's channel locked for a minute: the owner's graceful stop
+    then waits out its whole grace."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    os.nice(nice)
+    install_with_checkers(setup)
+
+
+@dataclass(eq=False)
+class _StandingPool:
+    setup: WorkerSetup
+    pool: ProcessPool
+    users: int = 0
+    retired: bool = False
+
+
+class StandingExecutor(LocalExecutor):
+    """A local pool that outlives each call of :meth:`grade`, for a caller that grades all
+    term long (the service): the workers, and the problem set each has prepared, are kept
+    for the next call with the same setup object, for the ``keep`` setups used last; an
+    older pool's workers end as soon as its last call leaves it.
+
+    ``nice`` lowers the workers' CPU priority, so that a server's requests are answered
+    first while a queue is graded. Several threads may grade at once (the grading loop and
+    a student's check): each call has its own window of chunks on the shared pool, and a
+    call that stops early cancels only its own chunks."""
+
+    def __init__(self, jobs: int, context: Any = None, nice: int = 0, keep: int = 2):
+        super().__init__(jobs, context)
+        self.nice = nice
+        self.keep = keep
+        self._standing: list[_StandingPool] = []  # the one used last, last
+        self._running: set[ProcessPool] = set()  # every pool not yet ended, kept or retired
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def grade(self, setup: WorkerSetup, chunks: Iterable[Chunk]) -> Iterator[list[Graded]]:
+        entry = self._enter(setup)
+        window = PoolWindow(
+            lambda: self._usable(entry), setup, submission_budget(setup.spec), in_flight=self.jobs * 3
+        )
+        finished = False
+        try:
+            yield from window.run(iter(chunks))
+            finished = True
+        finally:
+            if not finished:  # stopped mid-way: this call's chunks in flight are not waited for
+                for future in window.pending:
+                    future.cancel()
+            self._leave(entry)
+
+    def _initializer(self, setup: WorkerSetup) -> tuple[Callable[..., None], tuple[Any, ...]]:
+        return install_niced, (setup, self.nice)
+
+    def _enter(self, setup: WorkerSetup) -> _StandingPool:
+        with self._lock:
+            if self._closed:  # a grading thread that outlived close() starts no new workers
+                raise ExecutorLost("the grading workers are stopping")
+            entry = next((e for e in self._standing if e.setup is setup and e.pool.active), None)
+            if entry is None:
+                entry = _StandingPool(setup, self._new_pool(setup))
+                self._running.add(entry.pool)
+            else:
+                self._standing.remove(entry)
+            self._standing.append(entry)
+            entry.users += 1
+            idle = []
+            for old in self._standing[: -self.keep]:
+                self._standing.remove(old)
+                old.retired = True
+                if old.users == 0:
+                    idle.append(old.pool)
+        self._end(idle)
+        return entry
+
+    def _usable(self, entry: _StandingPool) -> ProcessPool:
+        """The entry's pool, or a new one in its place if it broke (pebble breaks a pool when a
+        worker dies while no worker has a task it acknowledged)."""
+        with self._lock:
+            broken = None
+            if not entry.pool.active and not self._closed:
+                broken = entry.pool
+                self._running.discard(broken)
+                entry.pool = self._new_pool(entry.setup)
+                self._running.add(entry.pool)
+            pool = entry.pool
+        if broken is not None:
+            end_broken(broken)
+        return pool
+
+    def _leave(self, entry: _StandingPool) -> None:
+        with self._lock:
+            entry.users -= 1
+            idle = [entry.pool] if entry.retired and entry.users == 0 else []
+        self._end(idle)
+
+    def _end(self, pools: list[ProcessPool], wait: float | None = None) -> None:
+        """End each pool's workers, once: the chunks running may finish for up to ``wait``
+        seconds (None: however long they take), then the workers are stopped."""
+        with self._lock:
+            pools = [pool for pool in pools if pool in self._running]
+            self._running.difference_update(pools)
+        for pool in pools:
+            pool.close()
+        deadline = None if wait is None else time.monotonic() + wait
+        for pool in pools:
+            try:
+                pool.join(None if deadline is None else max(deadline - time.monotonic(), 0.0))
+            except TimeoutError:
+                pool.stop()
+                pool.join()
+
+    def close(self, wait: float | None = None) -> None:
+        """End every pool, kept or still in use, and start no other: the chunks running may
+        finish for up to ``wait`` seconds, then their workers are stopped (their calls of
+        :meth:`grade` see the chunks fail)."""
+        with self._lock:
+            self._closed = True
+            self._standing = []
+            pools = list(self._running)
+        self._end(pools, wait)

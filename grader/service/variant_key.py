@@ -2,7 +2,7 @@
 
 The variant key is the course's secret: ``GRADER_VARIANT_KEY`` when the server's environment
 gives one (so that a TA's ``grader variants --variant-key`` lists the same variants), else a
-key derived from the verdict store's key (``grader.batch.integrity``, a file of mode 0600
+key derived from the verdict store's key (``grader.core.integrity``, a file of mode 0600
 outside the course folder). It is never shown to anyone: students see their own numbers only.
 """
 
@@ -12,8 +12,8 @@ import functools
 import hmac
 import os
 
-from grader.batch.integrity import store_key
 from grader.batch.worker import student_variant
+from grader.core.integrity import store_key
 from grader.spec import ProblemSet
 
 KEY_VARIABLE = "GRADER_VARIANT_KEY"

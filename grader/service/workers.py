@@ -20,10 +20,10 @@ from dataclasses import dataclass, replace
 from sqlalchemy.orm import Session
 
 from grader.batch import VerdictStore
-from grader.batch.blobs import dumps
 from grader.batch.reading import SubmissionTask
 from grader.batch.worker import Graded
 from grader.service import metrics, queue
+from grader.service.blobs import dumps
 from grader.service.course import CourseState, LoadedAssignment
 from grader.service.db import Database, Job, Submission, User, VerdictRow
 from grader.service.executing import WorkerSetups, make_executor, one_task

@@ -90,8 +90,9 @@ def read_writeup(folder: Path) -> Writeup:
     return gather(extraction)
 
 
-def fill_from_writeup(submission: Submission, folder: Path) -> None:
-    """Give ``submission`` the answers, positions and warnings of the folder's write-up."""
+def fill_from_writeup(submission: Submission, folder: Path, found: list[Path]) -> None:
+    """Give ``submission`` the answers, positions and warnings of the folder's write-up (``found``:
+    its :func:`writeup_files`)."""
     writeup = read_writeup(folder)
     submission.answers = writeup.answers
     submission.positions = writeup.positions
@@ -101,13 +102,13 @@ def fill_from_writeup(submission: Submission, folder: Path) -> None:
         count = f"{len(writeup.answers)} marked answer" + ("" if len(writeup.answers) == 1 else "s")
         submission.notes.append(f"graded the write-up: {count} read from {', '.join(writeup.files)}")
     else:
-        names = ", ".join(path.name for path in writeup_files(folder))
+        names = ", ".join(path.name for path in found)
         submission.warnings.append(f"no marked answer found in the write-up ({names})")
 
 
-def ignored_writeup_warning(answers_file: Path, folder: Path) -> str | None:
-    """When a folder holds an answers file and a write-up, the answers file is graded: say so."""
-    ignored = writeup_files(folder)
+def ignored_writeup_warning(answers_file: Path, ignored: list[Path]) -> str | None:
+    """When a folder holds an answers file and a write-up (``ignored``: its :func:`writeup_files`),
+    the answers file is graded: say so."""
     if not ignored:
         return None
     names = ", ".join(path.name for path in ignored)

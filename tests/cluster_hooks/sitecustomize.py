@@ -52,9 +52,9 @@ if "checks" in _HOOKS:
 
     ANSWER_TYPES["number"] = dataclasses.replace(ANSWER_TYPES["number"], check=_misbehaving_check)
 if "other-version" in _HOOKS:
-    import grader.batch.limits
+    import grader.versions
 
-    grader.batch.limits.code_version = lambda deciding_only=False: "0.0.1+other"  # type: ignore[assignment]
+    grader.versions.code_version = lambda deciding_only=False: "0.0.1+other"  # type: ignore[assignment]
 if "no-fork-server" in _HOOKS:
     import multiprocessing.forkserver
 

@@ -15,8 +15,6 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from grader.batch.answer_groups import AnswerGroup, GivenAnswer, answer_groups, mistakes_entry
-from grader.batch.blobs import dumps, loads
 from grader.core.parts import PartBase
 from grader.core.report import Report, points_value
 from grader.core.submission import Submission as ReadSubmission
@@ -24,9 +22,11 @@ from grader.hand import HandGrade, answer_digests, apply_hand_grades, without_ha
 from grader.hand.apply import auto_pin
 from grader.hand.book import entry_problems
 from grader.hand.variant_groups import own_part
+from grader.reporting.answer_groups import AnswerGroup, GivenAnswer, answer_groups, mistakes_entry
 from grader.reporting.escape import csv_cell
 from grader.service import counting
 from grader.service.api import latest_verdict
+from grader.service.blobs import dumps, loads
 from grader.service.course import CourseState, LoadedAssignment, spec_with_rubric
 from grader.service.db import (
     Assignment,

@@ -14,10 +14,10 @@ from html import escape
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from grader.batch.answer_groups import AnswerGroup
 from grader.core.parts import PartBase
 from grader.core.report import HandMark, points_value, shown_points
 from grader.mathlang.wording import counted
+from grader.reporting.answer_groups import AnswerGroup
 from grader.reporting.html import PageContext
 from grader.reporting.written import CODE_CSS, code_html, prose_html
 from grader.service.course import LoadedAssignment

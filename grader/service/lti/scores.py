@@ -22,9 +22,9 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from grader.batch.blobs import loads
 from grader.core.report import Report
 from grader.core.verdict import Status
+from grader.service.blobs import loads
 from grader.service.counting import Penalty, counted_version, newest_verdict, with_hand_in
 from grader.service.db import Assignment, Submission, User, VerdictRow, due_for, utcnow
 from grader.service.lti.models import LtiLineItem, LtiMember, LtiScore, LtiUser

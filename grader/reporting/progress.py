@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, TextIO
-
-from grader.batch.runner import Progress as OnProgress
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+OnProgress = Callable[[int, int], None]  # (submissions done, submissions in the class)
 LOG_EVERY_SECONDS = 5.0
 clock = time.monotonic
 
