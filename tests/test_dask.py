@@ -30,13 +30,14 @@ distributed = pytest.importorskip("distributed")
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders  # noqa: E402
 from grader.batch import cluster as cluster_module  # noqa: E402
 from grader.batch.cluster import DaskExecutor, executor_for  # noqa: E402
-from grader.batch.cluster_worker import fork_server_limits, unseen_folders  # noqa: E402
+from grader.batch.cluster_worker import check_process_context, fork_server_limits, unseen_folders  # noqa: E402
 from grader.batch.executors import ExecutorLost  # noqa: E402
 from grader.batch.plan import folder_fingerprint  # noqa: E402
 from grader.batch.reading import NotSeenHere, SubmissionTask  # noqa: E402
 from grader.batch.runner import chunk_size  # noqa: E402
 from grader.batch.store import STORE_FILE  # noqa: E402
 from grader.cli import main  # noqa: E402
+from grader.core.deferred import needs  # noqa: E402
 from grader.core.verdict import Verdict  # noqa: E402
 from grader.loading import load_problem_set  # noqa: E402
 from grader.mathlang import limits as math_limits  # noqa: E402
@@ -520,6 +521,31 @@ def test_a_worker_whose_fork_server_cannot_start_grades_with_fresh_check_process
         running.stop()
     assert dask == local
     assert "the fork server did not start (OSError: [Errno 30] Read-only file system" in logs
+
+
+def test_a_workers_check_processes_start_with_every_checker_imported(cluster: Cluster) -> None:
+    """The check processes of a worker are forked from a server that imported every answer type's
+    checker and what checks import on first use (numpy, sympy, python-flint) once, with grader:
+    a run's check processes do not import them again each, as a local pool's, forked from the
+    command, do not."""
+    modules = (
+        "numpy",
+        "grader.types.expression.checker",
+        "grader.types.network.checker",
+        "grader.mathlang.to_sympy",
+        "grader.mathlang.balls",
+    )
+
+    def started_without(module: str) -> int | None:
+        """The exit code of a check process that stops (NotImported) unless ``module`` came with it."""
+        process = check_process_context(limits_in_force()).Process(target=needs, args=(module,))
+        process.start()
+        process.join()
+        return process.exitcode
+
+    with distributed.Client(cluster.address) as client:
+        codes = client.run(lambda: [started_without(module) for module in modules])
+    assert list(codes.values()) == [[0] * len(modules)] * len(cluster.workers)
 
 
 def _workers_that_ran_tasks(client: Any, since: float, expected: int) -> int:
