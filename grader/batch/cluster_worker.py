@@ -12,7 +12,7 @@ pool and waits, so Dask's own threads never share a process with a check.
 
 The pool's processes start from multiprocessing's fork server (never forked from the
 worker itself, whose threads must not be forked), which imports grader and every answer
-type's checker once (:mod:`grader.batch.preload`); a run under
+type's checker once (:mod:`grader.checkers`); a run under
 ``GRADER_MAX_*`` limits other than those the server imported grader under starts its
 processes as fresh interpreters, which read the run's limits from the environment.
 """
@@ -35,7 +35,7 @@ from grader.batch.reading import NotSeenHere
 from grader.batch.worker import Graded, WorkerRefused, WorkerSetup, install
 from grader.versions import Limits, export_limits, limits_in_force, refusal
 
-PRELOAD = ["grader.batch.preload"]  # what the fork server imports before its first fork
+PRELOAD = ["grader.batch.worker", "grader.checkers"]  # what the fork server imports before its first fork
 # Under Dask's worker logger: in the worker's console, and in its logs as Dask keeps them.
 logger = logging.getLogger("distributed.worker.grader")
 
