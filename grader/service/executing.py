@@ -22,6 +22,11 @@ from grader.service.variant_key import course_variant_key
 from grader.spec import ProblemSet
 
 WORKER_NICENESS = 10  # grading yields the CPU to the server's requests
+# Sheets a pool worker grades before it exits and a fresh one takes its place: a worker's
+# caches (its verdicts, sympy's, the parsers') and its allocator's free lists are given back
+# every few minutes of a rush, so that a server's workers stay the size of a fresh one's few
+# hundred sheets all term. Costs a worker's start (a second or two) per this many sheets.
+WORKER_MAX_TASKS = 500
 
 
 def make_executor(settings: Settings, nice: int = WORKER_NICENESS) -> Executor:
@@ -31,7 +36,7 @@ def make_executor(settings: Settings, nice: int = WORKER_NICENESS) -> Executor:
         return executor_for(settings.executor, max(settings.workers, 1))
     if settings.workers == 0:
         return InProcessExecutor()
-    return StandingExecutor(settings.workers, context=worker_context(), nice=nice)
+    return StandingExecutor(settings.workers, context=worker_context(), nice=nice, max_tasks=WORKER_MAX_TASKS)
 
 
 def worker_context() -> multiprocessing.context.BaseContext:
