@@ -260,6 +260,17 @@ def main() -> int:
                 cluster.stop()
 
 
+def say_what_went_wrong(server: Server, tally: Tally) -> None:
+    if tally.accepted > tally.graded:  # a verdict not in within its 120 s: what the server said
+        print(f"{tally.accepted - tally.graded} hand-ins had no verdict within {VERDICT_WAIT_SECONDS:g} s")
+        said = server.log.read_text(errors="replace").splitlines()
+        print("\n".join(text for text in said if "WARNING" in text or "ERROR" in text)[-4000:])
+    if tally.errors:
+        print(f"{len(tally.errors)} requests failed, the first: {tally.errors[0]}")
+    if tally.late:
+        print(f"{tally.late} hand-ins were posted more than a second late (this client fell behind)")
+
+
 def soak(
     server: Server, course: Course, sheets: list[Path], args: argparse.Namespace, stop: threading.Event
 ) -> int:
@@ -294,11 +305,8 @@ def soak(
             break
     stop.set()
     poster.join(timeout=180)
-    print(line("the last verdicts in", Processes.of(server).rss(), tally))
-    if tally.errors:
-        print(f"{len(tally.errors)} requests failed, the first: {tally.errors[0]}")
-    if tally.late:
-        print(f"{tally.late} hand-ins were posted more than a second late (this client fell behind)")
+    print(line("the last verdicts in", Processes.of(server).rss(), tally, len(workers_seen)))
+    say_what_went_wrong(server, tally)
     last = max(samples)
     settled = f"after the first {SETTLING_MINUTES} minutes"
     if last <= SETTLING_MINUTES:

@@ -104,3 +104,47 @@ def test_a_pool_worker_empties_sympys_caches_every_so_many_sheets(
     assert _sympy_cached() > 0  # the checks used sympy
     worker.grade_chunk([one_task("student", "answers.yaml", answers[2])])  # the third sheet
     assert _sympy_cached() == 0
+
+
+NETWORK_PART = """\
+  - id: net
+    type: network
+    points: 2
+    input: x
+    params: {w0: [2], b0: [2], w1: [2]}
+    model: w1 . relu(w0*x + b0)
+    target: x
+    answer: {w0: [1, -1], b0: [0, 0], w1: [1, -1]}
+"""
+
+
+def test_a_service_worker_renders_no_students_files_and_keeps_no_plot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service's pages are made from the report: its workers rendered a batch's files too
+    (JSON, Markdown, HTML, an SVG of each wrong network) for every hand-in, threw them away,
+    and kept the last 500 plots drawn (its workers grew for half an hour of a soak). A batch
+    still gets its files; the service's report still carries the plot its page draws."""
+    from grader.service.executing import WorkerSetups
+    from grader.service.settings import Settings
+
+    problem_file = tmp_path / "net.yaml"
+    problem_file.write_text(three_part_problems("net", "Net", NETWORK_PART), encoding="utf-8")
+    spec = load_problem_set(problem_file)
+    wrong = [f"answers:\n  net: {{w0: [1, 0], b0: [0, 0], w1: [{n}, 0]}}\n".encode() for n in range(2, 6)]
+    monkeypatch.setattr(worker, "_SVGS", {})
+    monkeypatch.setattr(worker, "_PREPARED", None)
+    batch_setup = WorkerSetup(spec, False, "test", watchdog=False, keep_plots=True)
+    worker.install(batch_setup)
+    [graded] = worker.grade_chunk([one_task("student", "answers.yaml", wrong[0])])
+    assert any(name.endswith(".svg") for name in graded.artefacts) and len(worker._SVGS) == 1
+
+    monkeypatch.setattr(worker, "_SVGS", {})
+    service_setup = WorkerSetups(Settings(course_dir=tmp_path)).setup_for("hash", spec)
+    worker.install(service_setup)
+    for sheet in wrong:
+        [graded] = worker.grade_chunk([one_task("student", "answers.yaml", sheet)])
+        assert graded.artefacts == {}
+        [net] = [part for part in graded.whole_report().parts if part.id == "net"]
+        assert net.status == Status.INCORRECT and net.plot is not None and net.plot_file is None
+    assert worker._SVGS == {}
