@@ -6,6 +6,7 @@ whole server over an hour."""
 from __future__ import annotations
 
 import hashlib
+import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
@@ -148,3 +149,42 @@ def test_a_service_worker_renders_no_students_files_and_keeps_no_plot(
         [net] = [part for part in graded.whole_report().parts if part.id == "net"]
         assert net.status == Status.INCORRECT and net.plot is not None and net.plot_file is None
     assert worker._SVGS == {}
+
+
+def test_a_servers_workers_retire_every_few_sheets_and_each_hand_in_is_graded_once(
+    tmp_path: Path, db_url: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GRADER_WORKER_SHEETS: a pool worker grades that many sheets, then a fresh one takes its
+    place (500 by default: what a worker's caches and allocator hold is given back). No hand-in
+    is lost or graded twice as workers retire, none gets an error verdict."""
+    from service_server import Server, make_course, wait_workers_ready
+    from sqlalchemy import select
+    from test_service_faults import STUDENTS, database, hand_in_many, pool_workers, verdicts
+
+    from grader.batch.blobs import loads
+    from grader.service.db import Job
+
+    monkeypatch.setenv("GRADER_WORKER_SHEETS", "4")
+    course = make_course(tmp_path / "course", db_url, students=STUDENTS)
+    db = database(course.folder, db_url)
+    seen: set[int] = set()
+    with Server(course, 2, "--rate-limit", "100000") as server:
+        wait_workers_ready(server)
+        ids = hand_in_many(server, 30)
+        deadline = time.monotonic() + 240
+        while len(verdicts(db)) < len(ids) and time.monotonic() < deadline:
+            seen |= {worker.pid for worker in pool_workers(server)}
+            time.sleep(0.05)
+        graded = verdicts(db)
+        with db.session() as session:
+            unfinished = [
+                (job.id, job.status) for job in session.scalars(select(Job)) if job.status != "done"
+            ]
+    db.dispose()
+    assert not unfinished, f"jobs not graded in time: {unfinished}"
+    assert sorted(v.submission_id for v in graded) == sorted(ids), "a hand-in was lost or graded twice"
+    errors = [
+        v.submission_id for v in graded if any(p.status.value == "error" for p in loads(v.report).parts)
+    ]
+    assert not errors, f"error verdicts: {errors}"
+    assert len(seen) >= 6, f"the workers did not retire every 4 sheets: {len(seen)} seen for 30 sheets"
