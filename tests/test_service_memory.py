@@ -124,8 +124,10 @@ def test_a_service_worker_renders_no_students_files_and_keeps_no_plot(
 ) -> None:
     """The service's pages are made from the report: its workers rendered a batch's files too
     (JSON, Markdown, HTML, an SVG of each wrong network) for every hand-in, threw them away,
-    and kept the last 500 plots drawn (its workers grew for half an hour of a soak). A batch
-    still gets its files; the service's report still carries the plot its page draws."""
+    and kept the last 500 plots drawn and 20,000 answers as a page shows them (its workers
+    grew for half an hour of a soak). A batch still gets its files; the service's report still
+    carries the plot its page draws."""
+    from grader.reporting import html
     from grader.service.executing import WorkerSetups
     from grader.service.settings import Settings
 
@@ -141,6 +143,7 @@ def test_a_service_worker_renders_no_students_files_and_keeps_no_plot(
     assert any(name.endswith(".svg") for name in graded.artefacts) and len(worker._SVGS) == 1
 
     monkeypatch.setattr(worker, "_SVGS", {})
+    monkeypatch.setattr(html, "_CONTEXTS", [])  # the pages' readings of answers, by problem set
     service_setup = WorkerSetups(Settings(course_dir=tmp_path)).setup_for("hash", spec)
     worker.install(service_setup)
     for sheet in wrong:
@@ -149,6 +152,7 @@ def test_a_service_worker_renders_no_students_files_and_keeps_no_plot(
         [net] = [part for part in graded.whole_report().parts if part.id == "net"]
         assert net.status == Status.INCORRECT and net.plot is not None and net.plot_file is None
     assert worker._SVGS == {}
+    assert not any(context.readings for _, context in html._CONTEXTS)  # no page's inputs digested
 
 
 def test_a_servers_workers_retire_every_few_sheets_and_each_hand_in_is_graded_once(

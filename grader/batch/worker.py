@@ -307,9 +307,10 @@ def _grade_task(prepared: Prepared, task: SubmissionTask) -> Graded:
     report.folder = task.key
     if task.key in prepared.setup.hand:
         apply_hand_grades(report, prepared.setup.hand[task.key], prepared.parts, check.answers)
-    made_from = report_digest(report, task.stem, prepared.setup)
-    kept = made_from == task.rendered  # a part was edited, but this student's report is the same
-    drawn = prepared.setup.files and not kept
+    files = prepared.setup.files  # no files: nothing they are made from to digest (the page's inputs)
+    made_from = report_digest(report, task.stem, prepared.setup) if files else ""
+    kept = files and made_from == task.rendered  # a part was edited, but this student's report is the same
+    drawn = files and not kept
     artefacts = render_artefacts(report, task.stem, prepared.setup.show_expected, spec) if drawn else {}
     if not prepared.setup.keep_plots:
         for part in report.parts:
