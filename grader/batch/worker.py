@@ -307,10 +307,10 @@ def _grade_task(prepared: Prepared, task: SubmissionTask) -> Graded:
     report.folder = task.key
     if task.key in prepared.setup.hand:
         apply_hand_grades(report, prepared.setup.hand[task.key], prepared.parts, check.answers)
-    files = prepared.setup.files  # no files: nothing they are made from to digest (the page's inputs)
-    made_from = report_digest(report, task.stem, prepared.setup) if files else ""
-    kept = files and made_from == task.rendered  # a part was edited, but this student's report is the same
-    drawn = files and not kept
+    with_files = prepared.setup.files  # no files: nothing they are made from to digest (the page's inputs)
+    made_from = report_digest(report, task.stem, prepared.setup) if with_files else ""
+    kept = with_files and made_from == task.rendered  # a part was edited, the report the same
+    drawn = with_files and not kept
     artefacts = render_artefacts(report, task.stem, prepared.setup.show_expected, spec) if drawn else {}
     if not prepared.setup.keep_plots:
         for part in report.parts:
