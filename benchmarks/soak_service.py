@@ -11,10 +11,15 @@ or on a throw-away PostgreSQL cluster (as the tests make it), and hands in one s
 with the long poll as ``grader submit`` does. Only 127.0.0.1 is ever sent a request.
 
 Every minute it prints the resident memory (RSS, psutil) of the web server, of its grading
-process and of the pool workers that grade (and of the upload reader and the fork servers),
-with the hand-ins answered and graded so far. At the end it says, for each of them, how much
-its RSS grew from minute 10 to the last minute, and whether any grew by more than 5% (exit
-status 1 then). It stops by itself after ``--minutes`` (the server too).
+process and of each pool worker that grades (and of the upload reader and the fork servers),
+with the hand-ins answered and graded so far and how many workers were seen so far (a worker
+retires after its 500 sheets and a fresh one takes its place). At the end it says, for each of
+them, how much its RSS grew from minute 10 to the last minute, and whether any grew by more
+than 5% (exit status 1 then). The pool workers come and go, so they are judged by the largest
+one: the largest worker's RSS at any minute after minute 10 against the largest at any minute
+up to minute 10 (a leak that outgrows a worker's lifetime shows there; the sum of the workers
+alive, also printed, depends on how far each is in its lifetime). It stops by itself after
+``--minutes`` (the server too).
 """
 
 from __future__ import annotations
@@ -166,14 +171,15 @@ class Processes:
 ROLES = ("server", "grading", "pool worker", "fork server", "server's others")
 
 
-def line(when: str, rss: dict[str, dict[int, int]], tally: Tally) -> str:
+def line(when: str, rss: dict[str, dict[int, int]], tally: Tally, workers_seen: int = 0) -> str:
     parts = []
     for role in ROLES:
         if role in rss:
             sizes = rss[role]
             if role == "pool worker":
                 shown = " ".join(f"{size / MIB:.1f}" for _, size in sorted(sizes.items()))
-                parts.append(f"workers [{shown}]")
+                total = sum(sizes.values()) / MIB
+                parts.append(f"workers [{shown}] (sum {total:.1f}, {workers_seen} seen)")
             else:
                 parts.append(f"{role} {sum(sizes.values()) / MIB:.1f}")
     with tally.lock:
@@ -181,17 +187,29 @@ def line(when: str, rss: dict[str, dict[int, int]], tally: Tally) -> str:
     return f"{when}: RSS MiB  " + ", ".join(parts) + f"  | {counts}"
 
 
+def largest_worker(samples: list[dict[str, dict[int, int]]]) -> float:
+    """The largest pool worker's RSS in MiB at any of these minutes."""
+    sizes = [size for sample in samples for size in sample.get("pool worker", {}).values()]
+    return max(sizes, default=0) / MIB
+
+
 def growth_report(
-    first: dict[str, dict[int, int]], last: dict[str, dict[int, int]]
+    samples: dict[int, dict[str, dict[int, int]]], settled: int
 ) -> list[tuple[str, float, float]]:
-    """(name, MiB at minute 10, MiB at the end) of each process watched throughout; pool
-    workers replaced in between are compared as the sum of the role."""
+    """(name, MiB at minute ``settled``, MiB at the end) of each process watched throughout;
+    the pool workers, which retire and are replaced, as (the largest at any minute up to
+    ``settled``, the largest at any minute after it)."""
+    first, last = samples[settled], samples[max(samples)]
     rows = []
+    early = [sample for minute, sample in samples.items() if minute <= settled]
+    later = [sample for minute, sample in samples.items() if minute > settled]
+    if largest_worker(early) and largest_worker(later):
+        rows.append(("largest pool worker", largest_worker(early), largest_worker(later)))
     for role in ROLES:
         before, after = first.get(role, {}), last.get(role, {})
-        if not before or not after:
+        if not before or not after or role == "pool worker":
             continue
-        if role in ("pool worker", "server's others", "fork server"):
+        if role in ("server's others", "fork server"):
             same = sorted(set(before) & set(after))
             if same and len(same) == len(before) == len(after):
                 rows += [(f"{role} {pid}", before[pid] / MIB, after[pid] / MIB) for pid in same]
@@ -242,6 +260,17 @@ def main() -> int:
                 cluster.stop()
 
 
+def say_what_went_wrong(server: Server, tally: Tally) -> None:
+    if tally.accepted > tally.graded:  # a verdict not in within its 120 s: what the server said
+        print(f"{tally.accepted - tally.graded} hand-ins had no verdict within {VERDICT_WAIT_SECONDS:g} s")
+        said = server.log.read_text(errors="replace").splitlines()
+        print("\n".join(text for text in said if "WARNING" in text or "ERROR" in text)[-4000:])
+    if tally.errors:
+        print(f"{len(tally.errors)} requests failed, the first: {tally.errors[0]}")
+    if tally.late:
+        print(f"{tally.late} hand-ins were posted more than a second late (this client fell behind)")
+
+
 def soak(
     server: Server, course: Course, sheets: list[Path], args: argparse.Namespace, stop: threading.Event
 ) -> int:
@@ -262,10 +291,12 @@ def soak(
     started = time.monotonic()
     poster.start()
     samples: dict[int, dict[str, dict[int, int]]] = {}
+    workers_seen: set[int] = set()
     minute = 0
     while True:
         samples[minute] = Processes.of(server).rss()
-        print(line(f"minute {minute:3d}", samples[minute], tally), flush=True)
+        workers_seen |= set(samples[minute].get("pool worker", {}))
+        print(line(f"minute {minute:3d}", samples[minute], tally, len(workers_seen)), flush=True)
         if server.process.poll() is not None:
             print(f"the server ended ({server.process.returncode})")
             return 1
@@ -274,19 +305,17 @@ def soak(
             break
     stop.set()
     poster.join(timeout=180)
-    print(line("the last verdicts in", Processes.of(server).rss(), tally))
-    if tally.errors:
-        print(f"{len(tally.errors)} requests failed, the first: {tally.errors[0]}")
-    if tally.late:
-        print(f"{tally.late} hand-ins were posted more than a second late (this client fell behind)")
+    print(line("the last verdicts in", Processes.of(server).rss(), tally, len(workers_seen)))
+    say_what_went_wrong(server, tally)
     last = max(samples)
     settled = f"after the first {SETTLING_MINUTES} minutes"
     if last <= SETTLING_MINUTES:
         print(f"ran {last} min: no verdict on growth, measured {settled}")
         return 0
-    rows = growth_report(samples[SETTLING_MINUTES], samples[last])
+    rows = growth_report(samples, SETTLING_MINUTES)
     grown = []
-    print(f"RSS from minute {SETTLING_MINUTES} to minute {last}:")
+    print(f"RSS from minute {SETTLING_MINUTES} to minute {last} (the largest pool worker: up to minute")
+    print(f"{SETTLING_MINUTES}, then after it; {len(workers_seen)} pool workers seen in all):")
     for name, before, after in rows:
         change = (after - before) / before
         print(f"  {name:24s} {before:7.1f} -> {after:7.1f} MiB  {change:+.1%}")

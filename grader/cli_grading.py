@@ -28,6 +28,7 @@ from grader.cli_options import (
     _load_spec,
     _student_spec,
     _variant_key,
+    storage_failure,
 )
 from grader.core.timelimit import CheckLimits
 from grader.core.verdict import Status
@@ -349,7 +350,6 @@ def _grade_one(path: Path, spec: ProblemSet, reporter: Reporter, options: GradeO
     import sqlite3
 
     from grader.batch import grade_one_in_process
-    from grader.batch.storage import storage_failure
 
     try:
         result = grade_one_in_process(spec, path, options.batch())
@@ -447,7 +447,6 @@ def _run_class(
     from grader.batch import run_batch
     from grader.batch.cluster import executor_for
     from grader.batch.executors import ExecutorLost
-    from grader.batch.storage import storage_failure
     from grader.reporting.progress import batch_progress
 
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import gc
+import multiprocessing
 import os
 import shutil
 import signal
@@ -758,3 +759,89 @@ def test_a_standing_pool_ends_older_workers_at_once_and_none_start_after_close(t
     with pytest.raises(ExecutorLost, match="stopping"):
         list(executor.grade(setup, [[task]]))
     assert _pool_children() - before == set()
+
+
+# ---- a standing pool's workers retire after max_tasks (the service's memory stays flat) ----
+
+_GRADINGS: Path | None = None  # where each grading in a (forked) worker is written down
+_SLOW_KEY = "slow"
+
+
+def _written_down_grade_chunk(tasks: list[Any]) -> list[Any]:
+    """The pool's task function in a forked worker: each sheet's grading written down with the
+    worker's pid, the sheet ``slow`` taking 3 s (longer than the stall watchdog waits)."""
+    assert _GRADINGS is not None
+    with _GRADINGS.open("a") as out:
+        out.writelines(f"{task.key} {os.getpid()}\n" for task in tasks)
+    if any(task.key == _SLOW_KEY for task in tasks):
+        time.sleep(3.0)
+    return worker.grade_chunk(tasks)
+
+
+def _gradings(path: Path) -> list[tuple[str, int]]:
+    return [(key, int(pid)) for key, pid in (line.split() for line in path.read_text().splitlines())]
+
+
+def _retiring_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, names: list[str]
+) -> tuple[Any, Any, list[Any]]:
+    from grader.batch import executors
+    from grader.batch.reading import SubmissionTask
+    from grader.batch.store import code_version
+    from grader.batch.worker import WorkerSetup
+
+    monkeypatch.setattr(f"{__name__}._GRADINGS", tmp_path / "gradings.txt")
+    monkeypatch.setattr(executors, "grade_chunk", _written_down_grade_chunk)
+    spec = load_problem_set(BASICS)
+    folder = make_class(tmp_path / "class", {name: sheet("131072") for name in names})
+    tasks = [SubmissionTask(name, str(folder / name), name, "") for name in names]
+    setup = WorkerSetup(spec, False, code_version(deciding_only=True), watchdog=False)
+    return (
+        executors.StandingExecutor(1, context=multiprocessing.get_context("fork"), max_tasks=2),
+        setup,
+        tasks,
+    )
+
+
+def test_a_standing_pools_worker_retires_after_max_tasks_and_each_sheet_is_graded_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A service's worker is replaced by a fresh one after ``max_tasks`` sheets (what its
+    caches hold is given back): no sheet is lost or graded twice when it retires."""
+    names = [f"s{number}" for number in range(7)]
+    executor, setup, tasks = _retiring_pool(tmp_path, monkeypatch, names)
+    before = _pool_children()
+    try:
+        first = [g.task.key for chunk in executor.grade(setup, [[task] for task in tasks[:3]]) for g in chunk]
+        rest = [g.task.key for chunk in executor.grade(setup, [[task] for task in tasks[3:]]) for g in chunk]
+        scores = {g.report.score for chunk in executor.grade(setup, [[tasks[0]]]) for g in chunk}
+    finally:
+        executor.close()
+    assert sorted(first + rest) == names and scores == {next(iter(scores))}
+    gradings = _gradings(tmp_path / "gradings.txt")
+    assert sorted(key for key, _ in gradings) == sorted([*names, "s0"])  # each once (s0 twice, asked twice)
+    by_worker: dict[int, int] = {}
+    for _, pid in gradings:
+        by_worker[pid] = by_worker.get(pid, 0) + 1
+    assert sorted(by_worker.values()) == [2, 2, 2, 2]  # four workers in turn, two sheets each
+    assert _pool_children() - before == set()
+
+
+def test_a_retired_worker_is_no_death_to_the_stall_watchdog(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The watchdog stops a pool one of whose workers died and that gave back nothing for
+    STALL_SECONDS (a dead worker may hold pebble's channel lock); a worker that retired after
+    its ``max_tasks`` released it: a long check after it is waited for, not graded twice."""
+    from grader.batch import executors
+
+    monkeypatch.setattr(executors, "STALL_SECONDS", 1.0)
+    monkeypatch.setattr(executors, "POOL_CHECK_SECONDS", 0.2)
+    names = ["s0", "s1", _SLOW_KEY]
+    executor, setup, tasks = _retiring_pool(tmp_path, monkeypatch, names)
+    try:
+        graded = [g for chunk in executor.grade(setup, [[task] for task in tasks]) for g in chunk]
+    finally:
+        executor.close()
+    assert sorted(g.task.key for g in graded) == sorted(names) and not any(g.failed for g in graded)
+    assert sorted(key for key, _ in _gradings(tmp_path / "gradings.txt")) == sorted(names)

@@ -6,6 +6,7 @@ whole server over an hour."""
 from __future__ import annotations
 
 import hashlib
+import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
@@ -104,3 +105,90 @@ def test_a_pool_worker_empties_sympys_caches_every_so_many_sheets(
     assert _sympy_cached() > 0  # the checks used sympy
     worker.grade_chunk([one_task("student", "answers.yaml", answers[2])])  # the third sheet
     assert _sympy_cached() == 0
+
+
+NETWORK_PART = """\
+  - id: net
+    type: network
+    points: 2
+    input: x
+    params: {w0: [2], b0: [2], w1: [2]}
+    model: w1 . relu(w0*x + b0)
+    target: x
+    answer: {w0: [1, -1], b0: [0, 0], w1: [1, -1]}
+"""
+
+
+def test_a_service_worker_renders_no_students_files_and_keeps_no_plot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service's pages are made from the report: its workers rendered a batch's files too
+    (JSON, Markdown, HTML, an SVG of each wrong network) for every hand-in, threw them away,
+    and kept the last 500 plots drawn and 20,000 answers as a page shows them (its workers
+    grew for half an hour of a soak). A batch still gets its files; the service's report still
+    carries the plot its page draws."""
+    from grader.reporting import html
+    from grader.service.executing import WorkerSetups
+    from grader.service.settings import Settings
+
+    problem_file = tmp_path / "net.yaml"
+    problem_file.write_text(three_part_problems("net", "Net", NETWORK_PART), encoding="utf-8")
+    spec = load_problem_set(problem_file)
+    wrong = [f"answers:\n  net: {{w0: [1, 0], b0: [0, 0], w1: [{n}, 0]}}\n".encode() for n in range(2, 6)]
+    monkeypatch.setattr(worker, "_SVGS", {})
+    monkeypatch.setattr(worker, "_PREPARED", None)
+    batch_setup = WorkerSetup(spec, False, "test", watchdog=False, keep_plots=True)
+    worker.install(batch_setup)
+    [graded] = worker.grade_chunk([one_task("student", "answers.yaml", wrong[0])])
+    assert any(name.endswith(".svg") for name in graded.artefacts) and len(worker._SVGS) == 1
+
+    monkeypatch.setattr(worker, "_SVGS", {})
+    monkeypatch.setattr(html, "_CONTEXTS", [])  # the pages' readings of answers, by problem set
+    service_setup = WorkerSetups(Settings(course_dir=tmp_path)).setup_for("hash", spec)
+    worker.install(service_setup)
+    for sheet in wrong:
+        [graded] = worker.grade_chunk([one_task("student", "answers.yaml", sheet)])
+        assert graded.artefacts == {}
+        [net] = [part for part in graded.whole_report().parts if part.id == "net"]
+        assert net.status == Status.INCORRECT and net.plot is not None and net.plot_file is None
+    assert worker._SVGS == {}
+    assert not any(context.readings for _, context in html._CONTEXTS)  # no page's inputs digested
+
+
+def test_a_servers_workers_retire_every_few_sheets_and_each_hand_in_is_graded_once(
+    tmp_path: Path, db_url: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GRADER_WORKER_SHEETS: a pool worker grades that many sheets, then a fresh one takes its
+    place (500 by default: what a worker's caches and allocator hold is given back). No hand-in
+    is lost or graded twice as workers retire, none gets an error verdict."""
+    from service_server import Server, make_course, wait_workers_ready
+    from sqlalchemy import select
+    from test_service_faults import STUDENTS, database, hand_in_many, pool_workers, verdicts
+
+    from grader.service.blobs import loads
+    from grader.service.db import Job
+
+    monkeypatch.setenv("GRADER_WORKER_SHEETS", "4")
+    course = make_course(tmp_path / "course", db_url, students=STUDENTS)
+    db = database(course.folder, db_url)
+    seen: set[int] = set()
+    with Server(course, 2, "--rate-limit", "100000") as server:
+        wait_workers_ready(server)
+        ids = hand_in_many(server, 30)
+        deadline = time.monotonic() + 240
+        while len(verdicts(db)) < len(ids) and time.monotonic() < deadline:
+            seen |= {worker.pid for worker in pool_workers(server)}
+            time.sleep(0.05)
+        graded = verdicts(db)
+        with db.session() as session:
+            unfinished = [
+                (job.id, job.status) for job in session.scalars(select(Job)) if job.status != "done"
+            ]
+    db.dispose()
+    assert not unfinished, f"jobs not graded in time: {unfinished}"
+    assert sorted(v.submission_id for v in graded) == sorted(ids), "a hand-in was lost or graded twice"
+    errors = [
+        v.submission_id for v in graded if any(p.status.value == "error" for p in loads(v.report).parts)
+    ]
+    assert not errors, f"error verdicts: {errors}"
+    assert len(seen) >= 6, f"the workers did not retire every 4 sheets: {len(seen)} seen for 30 sheets"

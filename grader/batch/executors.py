@@ -57,7 +57,8 @@ POOL_CHECK_SECONDS = 1.0
 # A pool one of whose workers died, and that has given back nothing since for this long while it
 # holds work, is stalled: a worker killed while it held the pool's channel lock (taking a task,
 # sending a result) holds it for good, and pebble's other workers wait on it. It is stopped and
-# its work sent again to a new pool, as for a pool that broke.
+# its work sent again to a new pool, as for a pool that broke. A worker that retired (it graded
+# its ``max_tasks`` and exited 0, its result sent) is not a death.
 STALL_SECONDS = 15.0
 
 
@@ -132,11 +133,14 @@ class LocalExecutor:
     """A pool of ``jobs`` worker processes on this machine; the problem set goes to each
     worker once, through the pool's initializer."""
 
-    def __init__(self, jobs: int, context: Any = None):
+    def __init__(self, jobs: int, context: Any = None, max_tasks: int = 0):
         self.jobs = jobs
         # How workers start (a multiprocessing context); a threaded caller such as the service
         # passes forkserver, since forking a process with other threads running is unsafe.
         self.context = context or multiprocessing
+        # Chunks a worker grades before it exits and pebble starts a fresh one in its place (0:
+        # never): what a long-lived worker's caches and allocator hold is given back.
+        self.max_tasks = max_tasks
 
     def grade(self, setup: WorkerSetup, chunks: Iterable[Chunk]) -> Iterator[list[Graded]]:
         budget = submission_budget(setup.spec)
@@ -168,7 +172,11 @@ class LocalExecutor:
             load_checkers(setup.spec)
         initializer, initargs = self._initializer(setup)
         return ProcessPool(
-            max_workers=self.jobs, initializer=initializer, initargs=initargs, context=self.context
+            max_workers=self.jobs,
+            max_tasks=self.max_tasks,
+            initializer=initializer,
+            initargs=initargs,
+            context=self.context,
         )
 
     def _initializer(self, setup: WorkerSetup) -> tuple[Callable[..., None], tuple[Any, ...]]:
@@ -179,11 +187,18 @@ class LocalExecutor:
         """Nothing outlives a call of :meth:`grade` here."""
 
 
-def worker_pids(pool: ProcessPool) -> frozenset[int]:
-    """The pids of the pool's workers now (pebble's pool manager holds them; it has no public
-    call for them)."""
+def pool_workers(pool: ProcessPool) -> dict[int, Any]:
+    """The pool's workers now, by pid (pebble's pool manager holds them, as multiprocessing
+    processes; it has no public call for them)."""
     manager = getattr(getattr(pool, "_pool_manager", None), "worker_manager", None)
-    return frozenset(getattr(manager, "workers", {}) or {})
+    return dict(getattr(manager, "workers", {}) or {})
+
+
+def died_since(before: dict[int, Any], pool: ProcessPool) -> bool:
+    """Whether a worker of ``before`` is gone from the pool otherwise than by retiring (a
+    worker past its ``max_tasks`` exits 0 once its last result is sent)."""
+    now = pool_workers(pool)
+    return any(process.exitcode != 0 for pid, process in before.items() if pid not in now)
 
 
 def end_broken(pool: ProcessPool) -> None:
@@ -281,11 +296,11 @@ class PoolWindow(ChunkWindow):
         self.sent_to: dict[Any, ProcessPool] = {}  # each pending future's pool
         self.broken_pools: set[ProcessPool] = set()  # since a chunk was last graded
         self.progress_at = time.monotonic()  # when a chunk last came back
-        self.workers_then: dict[ProcessPool, frozenset[int]] = {}  # each pool's workers then
+        self.workers_then: dict[ProcessPool, dict[int, Any]] = {}  # each pool's workers then, by pid
 
     def _submit(self, chunk: Chunk) -> Any:
         pool = self.pool()
-        self.workers_then.setdefault(pool, worker_pids(pool))
+        self.workers_then.setdefault(pool, pool_workers(pool))
         future = pool.schedule(grade_chunk, args=(chunk,), timeout=self.budget * len(chunk))
         self.sent_to[future] = pool
         return future
@@ -299,7 +314,7 @@ class PoolWindow(ChunkWindow):
             )
             if done:
                 self.progress_at = time.monotonic()
-                self.workers_then = {pool: worker_pids(pool) for pool in set(self.sent_to.values())}
+                self.workers_then = {pool: pool_workers(pool) for pool in set(self.sent_to.values())}
                 return done
             for pool in set(self.sent_to.values()):
                 if pool.active and self._stalled(pool):
@@ -309,11 +324,11 @@ class PoolWindow(ChunkWindow):
                     future.set_exception(BrokenProcessPool("its pool broke before a worker took it"))
 
     def _stalled(self, pool: ProcessPool) -> bool:
-        """One of the pool's workers died (pebble replaced it) and nothing came back since, for
-        :data:`STALL_SECONDS`."""
-        before = self.workers_then.setdefault(pool, worker_pids(pool))
+        """One of the pool's workers died (pebble replaced it; one that retired does not count)
+        and nothing came back since, for :data:`STALL_SECONDS`."""
+        before = self.workers_then.setdefault(pool, pool_workers(pool))
         idle = time.monotonic() - self.progress_at > STALL_SECONDS
-        return idle and bool(before - worker_pids(pool))
+        return idle and died_since(before, pool)
 
     def _outcome(self, future: Any, chunk: Chunk) -> Iterator[list[Graded]]:
         from concurrent.futures.process import BrokenProcessPool

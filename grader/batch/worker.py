@@ -172,6 +172,10 @@ class WorkerSetup:
     keep_plots: bool = False
     # The key each student's variant of a parameterised set is drawn with (grader.variants).
     variant_key: bytes = b""
+    # Render each student's files (the JSON, Markdown and HTML reports, an SVG of each wrong
+    # network): a batch writes them; the service shows its pages from the report and needs none
+    # (its workers rendered them for every hand-in, and kept the last 500 plots drawn).
+    files: bool = True
 
 
 class WorkerRefused(RuntimeError):
@@ -291,9 +295,11 @@ def _grade_task(prepared: Prepared, task: SubmissionTask) -> Graded:
     report.folder = task.key
     if task.key in prepared.setup.hand:
         apply_hand_grades(report, prepared.setup.hand[task.key], prepared.parts, check.answers)
-    made_from = report_digest(report, task.stem, prepared.setup)
-    kept = made_from == task.rendered  # a part was edited, but this student's report is the same
-    artefacts = {} if kept else render_artefacts(report, task.stem, prepared.setup.show_expected, spec)
+    with_files = prepared.setup.files  # no files: nothing they are made from to digest (the page's inputs)
+    made_from = report_digest(report, task.stem, prepared.setup) if with_files else ""
+    kept = with_files and made_from == task.rendered  # a part was edited, the report the same
+    drawn = with_files and not kept
+    artefacts = render_artefacts(report, task.stem, prepared.setup.show_expected, spec) if drawn else {}
     if not prepared.setup.keep_plots:
         for part in report.parts:
             part.plot = None  # drawn already; the parent keeps reports light

@@ -41,6 +41,12 @@ if TYPE_CHECKING:
     from pebble import ProcessPool
 
 WORKER_NICENESS = 10  # grading yields the CPU to the server's requests
+# Sheets a pool worker grades before it exits and a fresh one takes its place (GRADER_WORKER_SHEETS
+# sets it; 0: never): a worker's caches (its verdicts, sympy's, the parsers') and what its
+# allocator keeps are given back every few minutes of a rush, so that a server's workers stay
+# the size of a fresh one's few hundred sheets all term. Costs a worker's start per this many.
+WORKER_SHEETS = "GRADER_WORKER_SHEETS"
+DEFAULT_WORKER_SHEETS = 500
 
 
 def make_executor(settings: Settings, nice: int = WORKER_NICENESS) -> Executor:
@@ -50,7 +56,18 @@ def make_executor(settings: Settings, nice: int = WORKER_NICENESS) -> Executor:
         return executor_for(settings.executor, max(settings.workers, 1))
     if settings.workers == 0:
         return InProcessExecutor()
-    return StandingExecutor(settings.workers, context=worker_context(), nice=nice)
+    sheets = worker_sheets()
+    return StandingExecutor(settings.workers, context=worker_context(), nice=nice, max_tasks=sheets)
+
+
+def worker_sheets() -> int:
+    """Sheets a pool worker grades before a fresh one takes its place (0: never)."""
+    given = os.environ.get(WORKER_SHEETS, "").strip()
+    if not given:
+        return DEFAULT_WORKER_SHEETS
+    if not given.isdigit():
+        raise ValueError(f"{WORKER_SHEETS} must be a whole number of sheets (0: never), not {given!r}")
+    return int(given)
 
 
 def worker_context() -> multiprocessing.context.BaseContext:
@@ -101,6 +118,7 @@ class WorkerSetups:
                     draw_secret=self.draw_secret,
                     variant_key=self.variant_key,
                     keep_plots=True,  # the pages draw a wrong network in the page, not a side file
+                    files=False,  # the pages are made from the report: no student's files
                 )
                 if len(self._setups) >= self.KEPT:
                     self._setups.pop(next(iter(self._setups)))
@@ -141,8 +159,8 @@ class StandingExecutor(LocalExecutor):
     a student's check): each call has its own window of chunks on the shared pool, and a
     call that stops early cancels only its own chunks."""
 
-    def __init__(self, jobs: int, context: Any = None, nice: int = 0, keep: int = 2):
-        super().__init__(jobs, context)
+    def __init__(self, jobs: int, context: Any = None, nice: int = 0, keep: int = 2, max_tasks: int = 0):
+        super().__init__(jobs, context, max_tasks)
         self.nice = nice
         self.keep = keep
         self._standing: list[_StandingPool] = []  # the one used last, last
