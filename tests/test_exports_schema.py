@@ -174,3 +174,23 @@ def test_the_formats_reference_says_moodle_grades_count_hand_points() -> None:
     ci = " ".join((ROOT / "docs" / "ci.md").read_text(encoding="utf-8").split())
     assert "The exported grade is the auto-graded points" not in ci
     assert "exported grade is the report's points, hand-graded ones included" in ci
+
+
+def test_a_questions_own_parameters_validate_against_the_schema(tmp_path: Path) -> None:
+    """grader reads ``parameters:`` and ``where:`` on a question (with parts, or a question
+    that is itself one part): the schema an editor reads accepts them too."""
+    text = (
+        "assignment: t\n"
+        "parameters: {a: {integer: [1, 3]}}\n"
+        "questions:\n"
+        "  - {id: q1, type: number, parameters: {b: {integer: [1, 3]}}, where: ['b != a'], answer: 'a + b'}\n"
+        "  - id: q2\n"
+        "    parameters: {c: {choice: [2, 3]}}\n"
+        "    parts:\n"
+        "      - {id: a, type: number, answer: 'a*c'}\n"
+    )
+    path = tmp_path / "set.yaml"
+    path.write_text(text, encoding="utf-8")
+    load_problem_set(path)  # grader reads it
+    schema = json.loads((SCHEMAS / "problem-set.json").read_text())
+    assert [e.message for e in Validator(schema).iter_errors(read_yaml(path))] == []

@@ -61,6 +61,8 @@ def problem_set_schema() -> dict[str, Any]:
     definitions = schema["$defs"]
     question = definitions.pop("Question")
     question["properties"].pop("single", None)
+    own = {name: schema["properties"][name] for name in ("parameters", "where")}  # a question's own
+    question["properties"].update(copy.deepcopy(own))
     definitions["Part"] = _part_by_type(question["properties"]["parts"]["items"])
     question["properties"]["parts"]["items"] = {"$ref": "#/$defs/Part"}
     question["properties"]["parts"]["minItems"] = 1
@@ -77,6 +79,9 @@ def problem_set_schema() -> dict[str, Any]:
         if name.endswith("Part") and name != "QuestionWithParts":
             _describe_part(definition)
             _yaml_symbols(definition)
+            # a question that is itself one part may declare its own parameters (grader refuses
+            # them on a part of a question with parts, with a message)
+            definition.setdefault("properties", {}).update(copy.deepcopy(own))
     return {
         "$schema": DRAFT,
         "title": "grader problem set",
