@@ -276,3 +276,26 @@ def test_an_item_edited_in_rubric_yaml_is_brought_in_and_moves_the_scores(tmp_pa
         with server.client("ta") as ta:
             view = ta.get(VIEW).text
         assert item_form(view, "cases")["was_points"] == "3"
+
+
+def test_an_item_added_on_the_page_reads_back_from_rubric_yaml_as_typed(tmp_path: Path) -> None:
+    """rubric.yaml is read by grader's own YAML reader (YAML 1.2 numbers; a double-quoted
+    string's one-letter escapes kept as typed, for LaTeX): what the page writes there must read
+    back as the TA typed it, or the rubric changes (or stops loading) at the next start."""
+    from grader.loading import read_rubric_file
+
+    course = make_rubric_course(tmp_path, None)
+    typed = {"rate": "1e-3", "tabbed": "step\tsize \\eta", "nel": "x\x85y \\sigma"}
+    with Server(course, 0) as server:
+        browser = httpx.Client(base_url=server.url, timeout=30)
+        with browser:
+            assert log_in(browser, "ta", TA_PASSWORD).status_code == 303
+            csrf = hidden(browser.get(VIEW).text, "csrf")[0]
+            for item, text in typed.items():
+                form = {"csrf": csrf, "id": item, "points": "-1", "text": text}
+                added = browser.post(EDIT, data=form, follow_redirects=False)
+                assert added.status_code == 303, added.text
+    written = read_rubric_file(course.folder / "problems")
+    assert {i["id"]: i["text"] for i in written[ASSIGNMENT][PART]} == typed
+    with Server(course, 0) as server, server.client("ta") as ta:  # read from the folder at start
+        assert "rubric.yaml" not in ta.get("/healthz").text

@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grader.core.parts import PartBase, RubricItem
 from grader.core.report import points_value
+from grader.core.yamlio import dump_readable
 from grader.hand import HandGrade
 from grader.loading import RUBRIC_FILE, ProblemFileError, parse_problem_set, read_rubric_file
 from grader.service.course import LoadedAssignment
@@ -223,7 +223,7 @@ def write_rubric_file(folder: Path, assignment: str, part_id: str, item: RubricI
         text = (
             "# Rubric items added from the grading view (grader serve), by assignment and part;\n"
             "# an item here replaces the problem file's item with the same id (docs/service.md).\n"
-            + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+            + dump_readable(data)
         )
         mode = _mode_for(path)
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=".rubric-", suffix=".tmp")
