@@ -299,3 +299,24 @@ def test_an_item_added_on_the_page_reads_back_from_rubric_yaml_as_typed(tmp_path
     assert {i["id"]: i["text"] for i in written[ASSIGNMENT][PART]} == typed
     with Server(course, 0) as server, server.client("ta") as ta:  # read from the folder at start
         assert "rubric.yaml" not in ta.get("/healthz").text
+
+
+@pytest.mark.parametrize("was", ["inf", "nan", "-inf"])
+def test_an_edit_from_points_not_a_number_is_refused_not_a_server_error(tmp_path: Path, was: str) -> None:
+    course = make_rubric_course(tmp_path, None)
+    with Server(course, 0) as server:
+        browser = httpx.Client(base_url=server.url, timeout=30)
+        with browser:
+            assert log_in(browser, "ta", TA_PASSWORD).status_code == 303
+            form = {
+                "csrf": hidden(browser.get(VIEW).text, "csrf")[0],
+                "id": "cases",
+                "points": "3",
+                "text": "both signs of x",
+                "was_points": was,
+                "was_text": "both signs of x",
+            }
+            for confirm in ({}, {"confirm": "1"}):
+                edited = browser.post(EDIT, data=form | confirm)
+                assert edited.status_code == 422, edited.text
+                assert "not valid" in edited.text

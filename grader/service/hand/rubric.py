@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -47,7 +47,7 @@ class ItemEdit(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     item: RubricItem
-    was_points: float | None = None
+    was_points: float | None = Field(None, allow_inf_nan=False)
     was_text: str | None = None
 
 
