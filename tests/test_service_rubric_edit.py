@@ -320,3 +320,26 @@ def test_an_edit_from_points_not_a_number_is_refused_not_a_server_error(tmp_path
                 edited = browser.post(EDIT, data=form | confirm)
                 assert edited.status_code == 422, edited.text
                 assert "not valid" in edited.text
+
+
+def test_an_item_added_while_rubric_yaml_does_not_load_is_refused_naming_the_file(tmp_path: Path) -> None:
+    course = make_rubric_course(tmp_path, None)
+    rubric_file = course.folder / "problems" / "rubric.yaml"
+    rubric_file.write_text("{")
+    with Server(course, 0) as server:
+        browser = httpx.Client(base_url=server.url, timeout=30)
+        with browser:
+            assert log_in(browser, "ta", TA_PASSWORD).status_code == 303
+            form = {
+                "csrf": hidden(browser.get(VIEW).text, "csrf")[0],
+                "id": "new",
+                "points": "1",
+                "text": "t",
+            }
+            added = browser.post(EDIT, data=form)
+            assert added.status_code == 409, added.text
+            assert "rubric.yaml" in added.text
+            assert rubric_file.read_text() == "{"
+            rubric_file.unlink()  # fixed: the same item is added now, so none was put in force before
+            again = browser.post(EDIT, data=form, follow_redirects=False)
+            assert again.status_code == 303, again.text

@@ -217,7 +217,13 @@ def write_rubric_file(folder: Path, assignment: str, part_id: str, item: RubricI
     (they hold the key), 0600 when neither is known."""
     path = folder / RUBRIC_FILE
     with _FILE_LOCK:
-        data = read_rubric_file(folder)
+        try:
+            data = read_rubric_file(folder)
+        except ProblemFileError as exc:  # edited by hand: its items are not known, so none is written
+            raise ApiError(
+                409,
+                f"problems/{RUBRIC_FILE} does not load ({exc.problems[0].message}): fix it, then edit again",
+            ) from None
         parts = data.setdefault(assignment, {})
         parts[part_id] = _upserted(parts.get(part_id, []), item)
         text = (
