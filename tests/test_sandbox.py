@@ -270,3 +270,29 @@ def test_a_grader_in_a_virtualenv_under_tmp_runs_code_parts(tmp_path: Path) -> N
         check=False,
     )
     assert validated.returncode == 0, validated.stdout + validated.stderr
+
+
+CAPABILITIES = """
+import os
+
+def f(x):
+    status = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
+    found = {key: status[key].strip() for key in ("CapPrm", "CapEff", "CapAmb", "NoNewPrivs")}
+    found["pids"] = sorted(int(entry) for entry in os.listdir("/proc") if entry.isdigit())
+    return _report(found)
+"""
+
+
+@needs_sandbox
+def test_a_job_holds_no_capability_of_its_runner() -> None:
+    """As root the runner keeps CAP_SETUID, CAP_SETGID and CAP_KILL (to drop each job to its
+    user and stop it at its wall clock); the job itself holds none, can gain none (no new
+    privileges), and sees no process outside its sandbox to signal."""
+    found = _findings(_record(CAPABILITIES))
+    assert {key: int(found[key], 16) for key in ("CapPrm", "CapEff", "CapAmb")} == {
+        "CapPrm": 0,
+        "CapEff": 0,
+        "CapAmb": 0,
+    }
+    assert found["NoNewPrivs"] == "1"
+    assert max(found["pids"]) < 16  # its own PID namespace: the runner, the job and what it started

@@ -385,3 +385,30 @@ def test_in_an_anonymous_assignment_the_queue_and_the_view_show_the_pseudonym(tm
             assert "zeynep" not in shown and "yusuf" not in shown
         assert re.search(r"Regrade request #\d+ from anon-[0-9a-f]{10}", view)
         assert listed[0]["student"].startswith("anon-") and named[0]["student"] == "zeynep"
+
+
+def test_an_id_or_version_past_what_a_database_holds_is_refused_not_a_server_error(
+    open_class,  # type: ignore[no-untyped-def]
+) -> None:
+    server, _ = open_class
+    huge = 2**64  # past SQLite's and PostgreSQL's integers
+    with server.client("alice") as alice:
+        assert alice.get(f"/api/v1/regrade-requests/{huge}").status_code == 404
+    with server.client("ta") as ta:
+        assert (
+            ta.post(f"/api/v1/regrade-requests/{huge}/answer", json={"keep": True, "reply": "x"}).status_code
+            == 404
+        )
+        view = f"/ta/assignments/{ASSIGNMENT}/parts/{PART}"
+        for request_id in (str(huge), "²", "9" * 5000):
+            assert ta.get(view, params={"request": request_id}).status_code == 200
+    first = _ask(server, "alice", "Please look again.").json()["id"]
+    with server.client("ta") as ta:  # a hand grade of the part, then an answer over a version no grade has
+        given = ta.post(f"/api/v1/regrade-requests/{first}/answer", json={"points": 3, "reply": "Yes."})
+        assert given.status_code == 200, given.text
+        second = _ask(server, "alice", "And once more.").json()["id"]
+        over = ta.post(
+            f"/api/v1/regrade-requests/{second}/answer", json={"points": 2, "reply": "No.", "version": huge}
+        )
+        assert over.status_code == 422, over.text
+        assert ta.get(f"/api/v1/regrade-requests/{second}").json()["status"] == "open"

@@ -276,3 +276,70 @@ def test_an_item_edited_in_rubric_yaml_is_brought_in_and_moves_the_scores(tmp_pa
         with server.client("ta") as ta:
             view = ta.get(VIEW).text
         assert item_form(view, "cases")["was_points"] == "3"
+
+
+def test_an_item_added_on_the_page_reads_back_from_rubric_yaml_as_typed(tmp_path: Path) -> None:
+    """rubric.yaml is read by grader's own YAML reader (YAML 1.2 numbers; a double-quoted
+    string's one-letter escapes kept as typed, for LaTeX): what the page writes there must read
+    back as the TA typed it, or the rubric changes (or stops loading) at the next start."""
+    from grader.loading import read_rubric_file
+
+    course = make_rubric_course(tmp_path, None)
+    typed = {"rate": "1e-3", "tabbed": "step\tsize \\eta", "nel": "x\x85y \\sigma"}
+    with Server(course, 0) as server:
+        browser = httpx.Client(base_url=server.url, timeout=30)
+        with browser:
+            assert log_in(browser, "ta", TA_PASSWORD).status_code == 303
+            csrf = hidden(browser.get(VIEW).text, "csrf")[0]
+            for item, text in typed.items():
+                form = {"csrf": csrf, "id": item, "points": "-1", "text": text}
+                added = browser.post(EDIT, data=form, follow_redirects=False)
+                assert added.status_code == 303, added.text
+    written = read_rubric_file(course.folder / "problems")
+    assert {i["id"]: i["text"] for i in written[ASSIGNMENT][PART]} == typed
+    with Server(course, 0) as server, server.client("ta") as ta:  # read from the folder at start
+        assert "rubric.yaml" not in ta.get("/healthz").text
+
+
+@pytest.mark.parametrize("was", ["inf", "nan", "-inf"])
+def test_an_edit_from_points_not_a_number_is_refused_not_a_server_error(tmp_path: Path, was: str) -> None:
+    course = make_rubric_course(tmp_path, None)
+    with Server(course, 0) as server:
+        browser = httpx.Client(base_url=server.url, timeout=30)
+        with browser:
+            assert log_in(browser, "ta", TA_PASSWORD).status_code == 303
+            form = {
+                "csrf": hidden(browser.get(VIEW).text, "csrf")[0],
+                "id": "cases",
+                "points": "3",
+                "text": "both signs of x",
+                "was_points": was,
+                "was_text": "both signs of x",
+            }
+            for confirm in ({}, {"confirm": "1"}):
+                edited = browser.post(EDIT, data=form | confirm)
+                assert edited.status_code == 422, edited.text
+                assert "not valid" in edited.text
+
+
+def test_an_item_added_while_rubric_yaml_does_not_load_is_refused_naming_the_file(tmp_path: Path) -> None:
+    course = make_rubric_course(tmp_path, None)
+    rubric_file = course.folder / "problems" / "rubric.yaml"
+    rubric_file.write_text("{")
+    with Server(course, 0) as server:
+        browser = httpx.Client(base_url=server.url, timeout=30)
+        with browser:
+            assert log_in(browser, "ta", TA_PASSWORD).status_code == 303
+            form = {
+                "csrf": hidden(browser.get(VIEW).text, "csrf")[0],
+                "id": "new",
+                "points": "1",
+                "text": "t",
+            }
+            added = browser.post(EDIT, data=form)
+            assert added.status_code == 409, added.text
+            assert "rubric.yaml" in added.text
+            assert rubric_file.read_text() == "{"
+            rubric_file.unlink()  # fixed: the same item is added now, so none was put in force before
+            again = browser.post(EDIT, data=form, follow_redirects=False)
+            assert again.status_code == 303, again.text

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import string
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 import yaml
@@ -83,6 +84,31 @@ _Loader.yaml_implicit_resolvers = {
 _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", _BOOL_12, list("tTfF"))
 _Loader.add_implicit_resolver("tag:yaml.org,2002:int", _INT_12, list("-+0123456789"))
 _Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_12, list("-+0123456789."))
+
+
+class _ReadableDumper(yaml.SafeDumper):
+    r"""SafeDumper whose output :func:`load_with_positions` reads back as it was: a string either
+    YAML 1.1 or this reader's 1.2 schema takes for a number or boolean is quoted, and a
+    double-quoted string escapes only ``\\`` and ``\"`` by letter (all else as ``\xNN``,
+    ``\uNNNN``), since this reader keeps a one-letter escape (``\t``) as typed, for LaTeX."""
+
+    ESCAPE_REPLACEMENTS = MappingProxyType({'"': '"', "\\": "\\"})  # type: ignore[misc,assignment]
+
+
+def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    # a next-line character outside double quotes is a line break that reading folds away
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style='"' if "\x85" in text else None)
+
+
+_ReadableDumper.add_representer(str, _represent_text)
+for _first, _resolvers in _Loader.yaml_implicit_resolvers.items():
+    for _tag, _regexp in _resolvers:
+        _ReadableDumper.add_implicit_resolver(_tag, _regexp, [_first])
+
+
+def dump_readable(data: Any) -> str:
+    """``data`` as YAML (keys in order, Unicode as typed) that grader's reader reads back as ``data``."""
+    return yaml.dump(data, Dumper=_ReadableDumper, sort_keys=False, allow_unicode=True, width=100)
 
 
 def load_with_positions(

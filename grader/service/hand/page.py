@@ -92,8 +92,9 @@ def ta_part_page(
     ``hidden`` or ``shown`` turns anonymous grading on or off (default: the assignment's).
     ``request``: a regrade request of the part, shown beside its student's group."""
     regrade = request.query_params.get("request", "")
+    number = regrade.isascii() and regrade.isdigit() and len(regrade) < 20  # past 19 digits, no database id
     place = Place(group, after, show, names)
-    return part_page(assignment, part, request, user, place, regrade=int(regrade) if regrade.isdigit() else 0)
+    return part_page(assignment, part, request, user, place, regrade=int(regrade) if number else 0)
 
 
 def part_page(

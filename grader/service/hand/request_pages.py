@@ -24,6 +24,7 @@ from grader.service.hand.requests import (
     OPEN,
     RegradeRequestRow,
     current_grade,
+    known_id,
     requests_where,
     shown_name,
 )
@@ -181,7 +182,7 @@ def beside_view(
 ) -> tuple[str, str]:
     """The student of request ``request_id`` (of this part; "" for none) and the panel the grading
     view shows beside their group: the reason, the points now, and the form that answers."""
-    found = requests_where(db, RegradeRequestRow.id == request_id)
+    found = requests_where(db, RegradeRequestRow.id == request_id) if known_id(request_id) else []
     if not found or found[0][0].assignment_id != loaded.id or found[0][0].part != part:
         return "", ""
     row, name = found[0]

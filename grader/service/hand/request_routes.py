@@ -24,6 +24,7 @@ from grader.service.hand.requests import (
     answer,
     ask,
     history,
+    known_id,
     request_json,
     requests_where,
     shown_name,
@@ -83,7 +84,7 @@ def api_requests(
 def api_request(request_id: int, request: Request, user: AnyUser, names: str = "") -> dict[str, Any]:
     """One request: its student's own, or any for staff (with its steps in the audit log)."""
     with service_of(request).db.session(read_only=True) as db:
-        found = requests_where(db, RegradeRequestRow.id == request_id)
+        found = requests_where(db, RegradeRequestRow.id == request_id) if known_id(request_id) else []
         if not found or (found[0][0].student_id != user.id and not is_staff(user)):
             raise ApiError(404, f"no regrade request #{request_id} of yours")
         row, name = found[0]

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from grader.core.parts import MAX_POINTS
 from grader.core.report import points_value
 from grader.engine import is_auto_graded
+from grader.service.api import MAX_ID
 from grader.service.course import CourseState, LoadedAssignment
 from grader.service.db import AuditEntry, Base, User, UTCDateTime, lock_students, utcnow
 from grader.service.errors import ApiError
@@ -85,7 +86,7 @@ class AnswerBody(BaseModel):
     points: float | None = Field(None, ge=0, le=MAX_POINTS, allow_inf_nan=False)
     keep: bool = False
     reply: str = Field(min_length=1, max_length=MAX_TEXT)
-    version: int | None = Field(None, ge=0)
+    version: int | None = Field(None, ge=0, le=MAX_ID)
 
     @model_validator(mode="after")
     def _points_or_keep(self) -> AnswerBody:
@@ -196,7 +197,7 @@ def answer(
     """Close an open request: with new points, the student's hand grade of the part is written
     (:func:`write_grades`, which updates their verdicts) in this same transaction; its audit
     row too. 409 when another TA answered it first, or the grade changed since ``version``."""
-    row = db.get(RegradeRequestRow, request_id)
+    row = db.get(RegradeRequestRow, request_id) if known_id(request_id) else None
     loaded = course.by_id(row.assignment_id) if row is not None else None
     student = db.get(User, row.student_id) if row is not None else None
     if row is None or loaded is None or student is None:
@@ -288,6 +289,11 @@ def current_grade(db: Session, row: RegradeRequestRow) -> HandGradeRow | None:
 
 
 # ---- reading --------------------------------------------------------------------------------
+
+
+def known_id(request_id: int) -> bool:
+    """Whether a database id can be ``request_id`` (a larger one is refused by the database)."""
+    return 0 < request_id <= MAX_ID
 
 
 def requests_where(db: Session, *conditions: Any) -> list[tuple[RegradeRequestRow, str]]:

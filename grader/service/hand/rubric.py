@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grader.core.parts import PartBase, RubricItem
 from grader.core.report import points_value
+from grader.core.yamlio import dump_readable
 from grader.hand import HandGrade
 from grader.loading import RUBRIC_FILE, ProblemFileError, parse_problem_set, read_rubric_file
 from grader.service.course import LoadedAssignment
@@ -47,7 +47,7 @@ class ItemEdit(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     item: RubricItem
-    was_points: float | None = None
+    was_points: float | None = Field(None, allow_inf_nan=False)
     was_text: str | None = None
 
 
@@ -217,13 +217,19 @@ def write_rubric_file(folder: Path, assignment: str, part_id: str, item: RubricI
     (they hold the key), 0600 when neither is known."""
     path = folder / RUBRIC_FILE
     with _FILE_LOCK:
-        data = read_rubric_file(folder)
+        try:
+            data = read_rubric_file(folder)
+        except ProblemFileError as exc:  # edited by hand: its items are not known, so none is written
+            raise ApiError(
+                409,
+                f"problems/{RUBRIC_FILE} does not load ({exc.problems[0].message}): fix it, then edit again",
+            ) from None
         parts = data.setdefault(assignment, {})
         parts[part_id] = _upserted(parts.get(part_id, []), item)
         text = (
             "# Rubric items added from the grading view (grader serve), by assignment and part;\n"
             "# an item here replaces the problem file's item with the same id (docs/service.md).\n"
-            + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+            + dump_readable(data)
         )
         mode = _mode_for(path)
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=".rubric-", suffix=".tmp")
