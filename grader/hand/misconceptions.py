@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-import yaml
-
 from grader.core.parts import PartBase
+from grader.core.yamlio import dump_readable
 from grader.engine import same_answer
 from grader.mathlang import ast
 from grader.mathlang.errors import MathError
@@ -183,7 +182,7 @@ def mistakes_snippet(part_id: str, answer: Any, feedback: str, score: float = 0.
     entry: dict[str, Any] = {"answer": answer, "feedback": feedback or "(what is wrong with it)"}
     if score:
         entry["score"] = round(score, 4)
-    body = yaml.safe_dump({"mistakes": [entry]}, sort_keys=False, allow_unicode=True, width=100)
+    body = dump_readable({"mistakes": [entry]})
     return f"# under part {part_id} in the problem file\n{body}"
 
 

@@ -10,7 +10,6 @@ from collections.abc import Collection, Sequence
 from functools import lru_cache
 from typing import Any
 
-import yaml
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 from grader.core.parts import PartBase
 from grader.core.report import Report, points_value
 from grader.core.submission import Submission as ReadSubmission
+from grader.core.yamlio import dump_readable
 from grader.hand import HandGrade, answer_digests, apply_hand_grades, without_hand_grades
 from grader.hand.apply import auto_pin
 from grader.hand.book import entry_problems
@@ -404,9 +404,7 @@ def grades_yaml(grades: Sequence[HandGrade], assignment: str) -> str:
         entry.setdefault("student", grade.student)
         entry.setdefault("by", grade.by)
     header = f"# hand grades of {assignment}, exported from the grading service\n"
-    return header + (
-        yaml.safe_dump(entries, sort_keys=False, allow_unicode=True, width=100) if entries else "[]\n"
-    )
+    return header + (dump_readable(entries) if entries else "[]\n")
 
 
 def audit_rows(db: Session, assignment: str) -> list[dict[str, Any]]:
