@@ -157,6 +157,9 @@ def own_texts(part: PartBase, result: PartResult, answer: Any) -> str:
         texts += [target, *_rendered(part, target)]
     for name, value in getattr(part, "given", {}).items() if part.type == "constraint" else ():
         texts.append(f"{name} = {value}")
+    # A decimal the student typed or the question states is the same number as a fraction
+    # (0.5 is 1/2): a message that writes it as one tells the student nothing new.
+    texts += [str(Fraction(decimal)) for decimal in re.findall(r"\d+\.\d+", "\n".join(texts))]
     return "\n".join(texts)
 
 
