@@ -10,7 +10,6 @@ another grader, the scheduler lost; resumable), 128 + N stopped by signal N.
 from __future__ import annotations
 
 import errno
-import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +20,8 @@ import click
 from grader.loading import ProblemFileError, load_problem_set
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from grader.spec import ProblemSet
 
 EXIT_BELOW_THRESHOLD = 1
@@ -111,6 +112,8 @@ KEPT = "every report finished before it is kept"
 
 def storage_failure(exc: OSError | sqlite3.Error, out: Path | None, store: Path | None) -> str:
     """The one-line message for a failure to write ``out`` or to read or write ``store``."""
+    import sqlite3  # here: the commands that never store (grader check) start without it
+
     where = str(out) if out is not None else "the output folder"
     if isinstance(exc, sqlite3.Error):
         text = str(exc)

@@ -789,6 +789,7 @@ def _retiring_pool(
     from grader.batch.reading import SubmissionTask
     from grader.batch.store import code_version
     from grader.batch.worker import WorkerSetup
+    from grader.service.executing import StandingExecutor
 
     monkeypatch.setattr(f"{__name__}._GRADINGS", tmp_path / "gradings.txt")
     monkeypatch.setattr(executors, "grade_chunk", _written_down_grade_chunk)
@@ -797,7 +798,7 @@ def _retiring_pool(
     tasks = [SubmissionTask(name, str(folder / name), name, "") for name in names]
     setup = WorkerSetup(spec, False, code_version(deciding_only=True), watchdog=False)
     return (
-        executors.StandingExecutor(1, context=multiprocessing.get_context("fork"), max_tasks=2),
+        StandingExecutor(1, context=multiprocessing.get_context("fork"), max_tasks=2),
         setup,
         tasks,
     )
