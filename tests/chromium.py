@@ -75,6 +75,23 @@ class Page:
             raise BrowserError(f"{expression!r} threw: {reply['exceptionDetails']}")
         return reply["result"].get("value")
 
+    def wait_for(self, condition: str, timeout: float = 60) -> None:
+        """Wait until the page is loaded and the JavaScript ``condition`` holds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self.evaluate(f"document.readyState === 'complete' && ({condition})"):
+                    return
+            except Exception:  # the page is between two documents
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"the page never met {condition!r}; it shows {self.evaluate('location.href')}")
+
+    def go(self, url: str) -> None:
+        """Navigate to ``url`` and wait until the page is there."""
+        self.send("Page.navigate", url=url)
+        self.wait_for(f"location.href === {json.dumps(url)}")
+
     def screenshot(self, path: Path, *, full_page: bool = True) -> Path:
         """A PNG of the page (the whole page, not only the viewport, by default)."""
         params: dict[str, Any] = {"format": "png"}

@@ -69,6 +69,10 @@ def add_account(course: Course, name: str, role: str, password: str) -> str:
     return course.tokens[name]
 
 
+# What `grader serve` runs with when --workers is not given (a test of a new route runs so).
+SERVICE_WORKERS = Settings.model_fields["workers"].default
+
+
 class Server:
     """``grader serve`` in a child process; :meth:`stop` sends SIGTERM, :meth:`kill` SIGKILL."""
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -139,18 +138,6 @@ def test_a_stale_grade_from_the_view_comes_back_with_who_changed_it(tmp_path: Pa
 # ---- in Chromium ----------------------------------------------------------------------------
 
 
-def _wait_for(page: Page, condition: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if page.evaluate(f"document.readyState === 'complete' && ({condition})"):
-                return
-        except Exception:  # the page is between two documents
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"the page never met {condition!r}; it shows {page.evaluate('location.href')}")
-
-
 KEY_CODES = {"Enter": 13, "ArrowRight": 39, "ArrowLeft": 37, "Escape": 27}
 
 
@@ -178,9 +165,9 @@ def test_the_keyboard_grades_a_group_and_lands_on_the_next_one(tmp_path: Path) -
                 f"document.getElementById('password').value = {json.dumps(TA_PASSWORD)};"
                 "document.getElementById('password').form.submit(); true"
             )
-            _wait_for(page, "location.pathname === '/ta'")
+            page.wait_for("location.pathname === '/ta'")
             page.send("Page.navigate", url=server.url + VIEW)
-            _wait_for(page, "document.getElementById('progress') !== null")
+            page.wait_for("document.getElementById('progress') !== null")
             assert page.evaluate("document.getElementById('progress').textContent") == "0 of 2 groups graded"
             _press(page, "2")  # rubric item 2 on
             _press(page, "1")  # rubric item 1 on
@@ -192,15 +179,15 @@ def test_the_keyboard_grades_a_group_and_lands_on_the_next_one(tmp_path: Path) -
             page.send("Input.insertText", text="Right at 0; say what happens for x < 0.")
             _press(page, "Escape")
             _press(page, "Enter")
-            _wait_for(page, "document.getElementById('progress').textContent === '1 of 2 groups graded'")
+            page.wait_for("document.getElementById('progress').textContent === '1 of 2 groups graded'")
             assert page.evaluate("document.getElementById('position').textContent") == "group 2 of 2"
             assert "carol" in page.evaluate("document.querySelector('ul.members').textContent")
             _press(page, "ArrowLeft")
-            _wait_for(page, "document.getElementById('position').textContent === 'group 1 of 2'")
+            page.wait_for("document.getElementById('position').textContent === 'group 1 of 2'")
             assert page.evaluate(checked) == [False, True]  # what was given, pre-filled
             assert page.evaluate("document.getElementById('comment').value").startswith("Right at 0")
             _press(page, "ArrowRight")
-            _wait_for(page, "document.getElementById('position').textContent === 'group 2 of 2'")
+            page.wait_for("document.getElementById('position').textContent === 'group 2 of 2'")
             assert page.errors == [], page.errors
         assert _score(server, "alice", ids["alice"]) == 2 and _score(server, "bob", ids["bob"]) == 2
 

@@ -7,11 +7,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import time
 from pathlib import Path
 
 import pytest
-from chromium import Chromium, Page, chromium_path
+from chromium import Chromium, chromium_path
 from service_server import TA_PASSWORD, Server, make_course, seed_file, wait_graded
 
 ASSIGNMENT = "a1-activations-conv"
@@ -22,23 +21,6 @@ pytestmark = pytest.mark.skipif(
     chromium_path() is None,
     reason="chromium is not installed (apt-get install chromium; .ci/run installs it)",
 )
-
-
-def _wait_for(page: Page, condition: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if page.evaluate(f"document.readyState === 'complete' && ({condition})"):
-                return
-        except Exception:  # the page is between two documents
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"the page never met {condition!r}; it shows {page.evaluate('location.href')}")
-
-
-def _go(page: Page, url: str) -> None:
-    page.send("Page.navigate", url=url)
-    _wait_for(page, f"location.href === {json.dumps(url)}")
 
 
 def test_a_ta_grades_a_group_on_the_page_and_the_student_sees_the_points(tmp_path: Path) -> None:
@@ -59,9 +41,9 @@ def test_a_ta_grades_a_group_on_the_page_and_the_student_sees_the_points(tmp_pat
                 f"document.getElementById('password').value = {json.dumps(TA_PASSWORD)};"
                 "document.getElementById('password').form.submit(); true"
             )
-            _wait_for(page, "location.pathname === '/ta'")
+            page.wait_for("location.pathname === '/ta'")
             part_page = f"{server.url}/ta/assignments/{ASSIGNMENT}/parts/{PART}"
-            _go(page, part_page)
+            page.go(part_page)
             assert page.evaluate("document.querySelectorAll('section.group').length") >= 1
             assert "0 of 2 answers graded by hand" in page.evaluate(
                 "document.getElementById('answers-progress').textContent"
@@ -72,8 +54,7 @@ def test_a_ta_grades_a_group_on_the_page_and_the_student_sees_the_points(tmp_pat
                 "form.querySelector('textarea[name=comment]').value = 'Correct, but justify x = 0.';"
                 "form.submit(); true"
             )
-            _wait_for(
-                page,
+            page.wait_for(
                 "document.getElementById('answers-progress') !== null && "
                 "document.getElementById('answers-progress').textContent.startsWith('2 of 2')",
             )
@@ -84,14 +65,14 @@ def test_a_ta_grades_a_group_on_the_page_and_the_student_sees_the_points(tmp_pat
             student = browser.open(f"{server.url}/login")
             student.send("Network.enable")
             student.send("Network.clearBrowserCookies")  # the TA's session, and the form's cookie
-            _go(student, f"{server.url}/login?again")  # the form anew, with a log-in cookie of its own
+            student.go(f"{server.url}/login?again")  # the form anew, with a log-in cookie of its own
             student.evaluate(
                 "document.getElementById('user').value = 'alice';"
                 "document.getElementById('password').value = 'alice-password';"
                 "document.getElementById('password').form.submit(); true"
             )
-            _wait_for(student, "location.pathname === '/'")
-            _go(student, f"{server.url}/submissions/{ids['alice']}")
+            student.wait_for("location.pathname === '/'")
+            student.go(f"{server.url}/submissions/{ids['alice']}")
             text = student.evaluate(f"document.getElementById({json.dumps('part-' + PART)}).textContent")
             assert "3/4" in text.replace(" ", "") or "3 / 4" in text
             assert "Comment from the TA (ta)" in text and "Correct, but justify x = 0." in text
@@ -125,10 +106,10 @@ def test_anonymous_grading_shows_no_name_in_chromium_until_the_ta_shows_them(tmp
                 f"document.getElementById('password').value = {json.dumps(TA_PASSWORD)};"
                 "document.getElementById('password').form.submit(); true"
             )
-            _wait_for(page, "location.pathname === '/ta'")
+            page.wait_for("location.pathname === '/ta'")
             names = json.dumps(list(students))
             no_name = f"!{names}.some((name) => document.documentElement.outerHTML.includes(name))"
-            _go(page, f"{server.url}/ta/assignments/{ASSIGNMENT}/parts/{PART}")
+            page.go(f"{server.url}/ta/assignments/{ASSIGNMENT}/parts/{PART}")
             assert page.evaluate(no_name)
             assert page.evaluate("document.querySelectorAll('ul.members li').length") == 2
             assert page.evaluate("document.querySelector('ul.members').textContent.includes('anon-')")
@@ -139,11 +120,11 @@ def test_anonymous_grading_shows_no_name_in_chromium_until_the_ta_shows_them(tmp
                 "document.body.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true}));"
                 "true"
             )
-            _wait_for(page, "document.getElementById('answers-progress').textContent.startsWith('2 of 2')")
+            page.wait_for("document.getElementById('answers-progress').textContent.startsWith('2 of 2')")
             assert page.evaluate(no_name)
 
             page.evaluate("document.getElementById('names-toggle').click(); true")
-            _wait_for(page, "location.search.includes('names=shown')")
+            page.wait_for("location.search.includes('names=shown')")
             shown = page.evaluate("document.querySelector('ul.members').textContent")
             assert all(name in shown for name in students) and "anon-" not in shown
             assert page.errors == [], page.errors

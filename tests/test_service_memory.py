@@ -138,7 +138,7 @@ def test_a_service_worker_renders_no_students_files_and_keeps_no_plot(
     wrong = [f"answers:\n  net: {{w0: [1, 0], b0: [0, 0], w1: [{n}, 0]}}\n".encode() for n in range(2, 6)]
     monkeypatch.setattr(files, "_SVGS", {})
     monkeypatch.setattr(worker, "_PREPARED", None)
-    batch_setup = WorkerSetup(spec, False, "test", watchdog=False, keep_plots=True)
+    batch_setup = WorkerSetup(spec, False, "test", watchdog=False)
     worker.install(batch_setup)
     [graded] = worker.grade_chunk([one_task("student", "answers.yaml", wrong[0])])
     assert any(name.endswith(".svg") for name in graded.artefacts) and len(files._SVGS) == 1

@@ -6,7 +6,6 @@ reads the reply and the new points on their page. The reason, hostile markup, is
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -25,33 +24,16 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _wait_for(page: Page, condition: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if page.evaluate(f"document.readyState === 'complete' && ({condition})"):
-                return
-        except Exception:  # the page is between two documents
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"the page never met {condition!r}; it shows {page.evaluate('location.href')}")
-
-
-def _go(page: Page, url: str) -> None:
-    page.send("Page.navigate", url=url)
-    _wait_for(page, f"location.href === {json.dumps(url)}")
-
-
 def _log_in(page: Page, base: str, user: str, password: str, landing: str) -> None:
     page.send("Network.enable")
     page.send("Network.clearBrowserCookies")
-    _go(page, f"{base}/login?as={user}")
+    page.go(f"{base}/login?as={user}")
     page.evaluate(
         f"document.getElementById('user').value = {json.dumps(user)};"
         f"document.getElementById('password').value = {json.dumps(password)};"
         "document.getElementById('password').form.submit(); true"
     )
-    _wait_for(page, f"location.pathname === {json.dumps(landing)}")
+    page.wait_for(f"location.pathname === {json.dumps(landing)}")
 
 
 def test_a_regrade_request_goes_from_student_to_ta_and_back_in_chromium(tmp_path: Path) -> None:
@@ -69,13 +51,13 @@ def test_a_regrade_request_goes_from_student_to_ta_and_back_in_chromium(tmp_path
         with Chromium(width=1280, height=800) as browser:
             page = browser.open(f"{server.url}/login")
             _log_in(page, server.url, "alice", "alice-password", "/")
-            _go(page, feedback)
+            page.go(feedback)
             page.evaluate(
                 f"document.getElementById('regrade-part').value = {json.dumps(PART)};"
                 f"document.getElementById('regrade-reason').value = {json.dumps(REASON)};"
                 "document.getElementById('regrade-form').requestSubmit(); true"
             )
-            _wait_for(page, "document.querySelector('#regrade-requests li') !== null")
+            page.wait_for("document.querySelector('#regrade-requests li') !== null")
             asked = page.evaluate("document.querySelector('#regrade-requests li').textContent")
             assert REASON in asked and "open: a TA will answer" in asked
             assert page.evaluate("document.querySelectorAll('#regrade-requests img').length") == 0
@@ -87,9 +69,9 @@ def test_a_regrade_request_goes_from_student_to_ta_and_back_in_chromium(tmp_path
                 "document.getElementById('regrade-requests').textContent"
             )
             page.evaluate("document.querySelector('#regrade-requests a').click(); true")
-            _wait_for(page, "location.pathname === '/ta/regrade-requests'")
+            page.wait_for("location.pathname === '/ta/regrade-requests'")
             page.evaluate("document.querySelector('#open-requests a').click(); true")
-            _wait_for(page, "document.getElementById('regrade-request') !== null")
+            page.wait_for("document.getElementById('regrade-request') !== null")
             beside = page.evaluate("document.getElementById('regrade-request').textContent")
             assert REASON in beside and "alice" in beside
             assert "alice" in page.evaluate("document.querySelector('ul.members').textContent")
@@ -100,12 +82,12 @@ def test_a_regrade_request_goes_from_student_to_ta_and_back_in_chromium(tmp_path
                 "document.getElementById('regrade-reply').value = 'You are right about 0: 3 points.';"
                 "form.requestSubmit(document.getElementById('regrade-change')); true"
             )
-            _wait_for(page, "location.pathname === '/ta/regrade-requests'")
+            page.wait_for("location.pathname === '/ta/regrade-requests'")
             assert page.evaluate("document.getElementById('regrade-count').textContent").startswith("0 open")
             assert page.errors == [], page.errors
 
             _log_in(page, server.url, "alice", "alice-password", "/")
-            _go(page, feedback)
+            page.go(feedback)
             answered = page.evaluate("document.getElementById('regrade-requests').textContent")
             assert "points changed" in answered and "You are right about 0: 3 points." in answered
             part = page.evaluate(f"document.getElementById({json.dumps('part-' + PART)}).textContent")

@@ -15,7 +15,16 @@ import httpx
 import pytest
 import yaml
 from chromium import Chromium, Page, chromium_path
-from service_server import TA_PASSWORD, Course, Server, log_in, make_course, seed_file, wait_graded
+from service_server import (
+    SERVICE_WORKERS,
+    TA_PASSWORD,
+    Course,
+    Server,
+    log_in,
+    make_course,
+    seed_file,
+    wait_graded,
+)
 
 ASSIGNMENT = "a1-activations-conv"
 PART = "q1.derivative"
@@ -78,18 +87,6 @@ def item_form(view: str, item: str) -> dict[str, str]:
     return dict(re.findall(r"name='([a-z_]+)'[^>]* value='([^']*)'", found.group(1)))
 
 
-def wait_for(page: Page, condition: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if page.evaluate(f"document.readyState === 'complete' && ({condition})"):
-                return
-        except Exception:  # the page is between two documents
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"the page never met {condition!r}; it shows {page.evaluate('location.href')}")
-
-
 def press(page: Page, key: str, code: int, text: str | None = None) -> None:
     """A real key press, as the browser's input pipeline delivers it."""
     params: dict[str, object] = {"key": key, "windowsVirtualKeyCode": code}
@@ -101,14 +98,14 @@ def press(page: Page, key: str, code: int, text: str | None = None) -> None:
 
 def go(page: Page, url: str) -> None:
     page.send("Page.navigate", url=url)
-    wait_for(page, f"location.href === {json.dumps(url)}")
+    page.wait_for(f"location.href === {json.dumps(url)}")
 
 
 def test_an_edited_item_moves_every_score_graded_with_it_and_the_audit_says_so(
     tmp_path: Path, db_url: str | None
 ) -> None:
     course = make_rubric_course(tmp_path, db_url)
-    with Server(course) as server:
+    with Server(course, SERVICE_WORKERS) as server:
         ids = hand_in_all(server)
         grade(server, "alice", ["cases"])
         grade(server, "bob", ["cases", "zero"])
@@ -168,7 +165,7 @@ def test_an_item_added_on_the_page_is_kept_in_rubric_yaml_and_offered_after_a_re
     tmp_path: Path, db_url: str | None
 ) -> None:
     course = make_rubric_course(tmp_path, db_url)
-    with Server(course) as server:
+    with Server(course, SERVICE_WORKERS) as server:
         hand_in_all(server)
         browser = httpx.Client(base_url=server.url, timeout=30)
         with browser:
@@ -197,7 +194,10 @@ def test_an_item_added_on_the_page_is_kept_in_rubric_yaml_and_offered_after_a_re
     assert yaml.safe_load(text) == {
         ASSIGNMENT: {PART: [{"id": "sketch", "points": -1.0, "text": "no <b>sketch</b>"}]}
     }
-    with Server(course) as server, server.client("ta") as ta:  # read from the folder at start
+    with (
+        Server(course, SERVICE_WORKERS) as server,
+        server.client("ta") as ta,
+    ):  # read from the folder at start
         groups = ta.get(f"/api/v1/assignments/{ASSIGNMENT}/parts/{PART}/groups")
         assert groups.status_code == 200
         grade(server, "alice", ["sketch"])  # a known item: the write is accepted
@@ -207,7 +207,7 @@ def test_an_item_added_on_the_page_is_kept_in_rubric_yaml_and_offered_after_a_re
 def test_a_rubric_file_that_does_not_load_is_named_and_changes_nothing(tmp_path: Path, bad: str) -> None:
     course = make_rubric_course(tmp_path, None)
     (course.folder / "problems" / "rubric.yaml").write_text(bad)
-    with Server(course) as server, server.client("ta") as ta:
+    with Server(course, SERVICE_WORKERS) as server, server.client("ta") as ta:
         health = ta.get("/healthz").text
         assert "rubric.yaml" in health
         view = ta.get(f"/api/v1/assignments/{ASSIGNMENT}/parts/{PART}/groups")
@@ -217,7 +217,7 @@ def test_a_rubric_file_that_does_not_load_is_named_and_changes_nothing(tmp_path:
 @pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed")
 def test_in_chromium_an_item_changed_after_grading_moves_the_scores_given_with_it(tmp_path: Path) -> None:
     course = make_rubric_course(tmp_path, None)
-    with Server(course) as server:
+    with Server(course, SERVICE_WORKERS) as server:
         ids = hand_in_all(server)
         with Chromium() as browser:
             page = browser.open(f"{server.url}/login")
@@ -226,14 +226,14 @@ def test_in_chromium_an_item_changed_after_grading_moves_the_scores_given_with_i
                 f"document.getElementById('password').value = {json.dumps(TA_PASSWORD)};"
                 "document.getElementById('password').form.submit(); true"
             )
-            wait_for(page, "location.pathname === '/ta'")
+            page.wait_for("location.pathname === '/ta'")
             go(page, f"{server.url}{VIEW}")
             # the group of alice and bob: rubric item 1 (cases) by its key, Enter saves
-            wait_for(page, "document.querySelectorAll('#grade input[name=student]').length === 2")
+            page.wait_for("document.querySelectorAll('#grade input[name=student]').length === 2")
             press(page, "1", 49)  # rubric item 1 (cases) on
             assert page.evaluate("document.querySelector('#grade input[value=cases]').checked")
             press(page, "Enter", 13, "\r")  # save, and on to the next group
-            wait_for(page, "document.getElementById('progress').textContent.startsWith('1 of 2')")
+            page.wait_for("document.getElementById('progress').textContent.startsWith('1 of 2')")
             assert part_of_report(server, "alice", ids["alice"])["score"] == 2
             # the rubric edited on the page: the form, then the scores it moves, then applied
             page.evaluate(
@@ -242,12 +242,12 @@ def test_in_chromium_an_item_changed_after_grading_moves_the_scores_given_with_i
                 "form.querySelector('input[name=points]').value = '3.5';"
                 "form.submit(); true"
             )
-            wait_for(page, "document.getElementById('moves') !== null")
+            page.wait_for("document.getElementById('moves') !== null")
             moved = page.evaluate("document.getElementById('moves').innerText")
             assert "alice\t2\t3.5" in moved and "bob\t2\t3.5" in moved
             page.screenshot(tmp_path / "rubric-preview.png")
             page.evaluate("document.getElementById('confirm').submit(); true")
-            wait_for(page, "document.getElementById('applied') !== null")
+            page.wait_for("document.getElementById('applied') !== null")
             assert "2 scores moved" in page.evaluate("document.getElementById('applied').textContent")
             assert page.errors == [], page.errors
         assert part_of_report(server, "alice", ids["alice"])["score"] == 3.5
@@ -262,7 +262,7 @@ def test_in_chromium_an_item_changed_after_grading_moves_the_scores_given_with_i
 
 def test_an_item_edited_in_rubric_yaml_is_brought_in_and_moves_the_scores(tmp_path: Path) -> None:
     course = make_rubric_course(tmp_path, None)
-    with Server(course) as server:
+    with Server(course, SERVICE_WORKERS) as server:
         ids = hand_in_all(server)
         grade(server, "alice", ["cases"])
         assert part_of_report(server, "alice", ids["alice"])["score"] == 2

@@ -167,15 +167,12 @@ class WorkerSetup:
     # The secret each answer's code trials are drawn with (grader.core.drawing; its
     # fingerprint is in every verdict's key): empty, the parts' own seeds.
     draw_secret: bytes = b""
-    # Keep each wrong network's plot data in the report (the service draws it in its pages,
-    # which have no side files); a batch drops it once its SVG file is written.
-    keep_plots: bool = False
+    # The reports are for the service's pages, drawn from the report itself: no student's files
+    # rendered (JSON, Markdown, HTML, SVG), each wrong network's plot kept in the report. A
+    # batch writes the files and drops a plot once its SVG is written.
+    for_pages: bool = False
     # The key each student's variant of a parameterised set is drawn with (grader.variants).
     variant_key: bytes = b""
-    # Render each student's files (the JSON, Markdown and HTML reports, an SVG of each wrong
-    # network): a batch writes them; the service shows its pages from the report and needs none
-    # (its workers rendered them for every hand-in, and kept the last 500 plots drawn).
-    files: bool = True
 
 
 class WorkerRefused(RuntimeError):
@@ -295,12 +292,12 @@ def _grade_task(prepared: Prepared, task: SubmissionTask) -> Graded:
     report.folder = task.key
     if task.key in prepared.setup.hand:
         apply_hand_grades(report, prepared.setup.hand[task.key], prepared.parts, check.answers)
-    with_files = prepared.setup.files  # no files: nothing they are made from to digest (the page's inputs)
+    with_files = not prepared.setup.for_pages  # no files: nothing they are made from to digest
     made_from = report_digest(report, task.stem, prepared.setup) if with_files else ""
     kept = with_files and made_from == task.rendered  # a part was edited, the report the same
     drawn = with_files and not kept
     artefacts = render_artefacts(report, task.stem, prepared.setup.show_expected, spec) if drawn else {}
-    if not prepared.setup.keep_plots:
+    if not prepared.setup.for_pages:
         for part in report.parts:
             part.plot = None  # drawn already; the parent keeps reports light
     # The task goes back without what came with it for the worker alone (verdicts, shipped files).

@@ -117,8 +117,7 @@ class WorkerSetups:
                     limits=self.limits,
                     draw_secret=self.draw_secret,
                     variant_key=self.variant_key,
-                    keep_plots=True,  # the pages draw a wrong network in the page, not a side file
-                    files=False,  # the pages are made from the report: no student's files
+                    for_pages=True,  # the pages are made from the report: no files, the plots kept
                 )
                 if len(self._setups) >= self.KEPT:
                     self._setups.pop(next(iter(self._setups)))
