@@ -12,11 +12,12 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pydantic import ValidationError
 
+from grader.core.folder import Folder
 from grader.core.submission import SourcePosition, Submission
 from grader.core.textfiles import read_text, shown_name, without_surrogates
 from grader.core.yamlio import (
@@ -315,14 +316,15 @@ def _readable_message(error: Any) -> str:
 # Submissions
 
 
-def find_answers_file(folder: Path) -> Path | None:
-    """The answers file of a submission folder; a link counts even when it leads nowhere
-    readable, so the report can say why it is not graded."""
-    for name in ANSWER_FILES:
-        candidate = folder / name
-        if candidate.exists() or candidate.is_symlink():
-            return candidate
-    return None
+def find_answers_file(folder: Folder | Path) -> str | None:
+    """The name of a submission folder's answers file; a link counts even when it leads
+    nowhere readable, so the report can say why it is not graded."""
+    folder = _folder(folder)
+    return next((name for name in ANSWER_FILES if folder.lookup(name) is not None), None)
+
+
+def _folder(folder: Folder | Path | str) -> Folder:
+    return folder if isinstance(folder, Folder) else Folder.from_disk(folder)
 
 
 # Every form grader reads, as messages name them.
@@ -332,14 +334,12 @@ SUBMISSION_FORMS = (
 )
 
 
-def no_submission_message(folder: Path) -> str:
+def no_submission_message(folder: Folder | Path) -> str:
     """What grader looked for in a folder it found nothing to grade in, and what it saw there
     instead (a PDF, a write-up without marks), in words a student can act on."""
     message = f"grader reads {SUBMISSION_FORMS}"
-    try:
-        names = sorted(p.name for p in folder.iterdir() if p.is_file())
-    except OSError:
-        return message
+    folder = _folder(folder)
+    names = [name for name in folder.top_level() if folder.is_file(name)]
     pdfs = [name for name in names if name.lower().endswith(".pdf")]
     if pdfs:
         message += f"; {', '.join(pdfs[:3])}: a PDF cannot be graded, hand in its source (.tex) or a notebook"
@@ -352,8 +352,9 @@ def no_submission_message(folder: Path) -> str:
     return message
 
 
-def is_submission_folder(folder: Path) -> bool:
+def is_submission_folder(folder: Folder | Path) -> bool:
     """A folder with an answers file, or a write-up (.tex, .md, .ipynb) that marks answers."""
+    folder = _folder(folder)
     return find_answers_file(folder) is not None or bool(writeup_files(folder))
 
 
@@ -362,11 +363,12 @@ def named_folder(folder: Path) -> Path:
     return folder.resolve() if folder.name in ("", ".", "..") else folder
 
 
-def load_submission(folder: Path | str) -> Submission:
+def load_submission(folder: Folder | Path | str) -> Submission:
     """The folder's answers as read; student text cleaned of what no report can hold (lone
     surrogates; control characters in the shown name). Never raises for a bad file."""
-    submission = _read_submission(Path(folder))
-    submission.student = shown_name(submission.student) or named_folder(Path(folder)).name
+    folder = _folder(folder)
+    submission = _read_submission(folder)
+    submission.student = shown_name(submission.student) or folder.name
     submission.answers = without_surrogates(submission.answers)
     submission.warnings = without_surrogates(submission.warnings)
     if submission.load_error:
@@ -374,12 +376,12 @@ def load_submission(folder: Path | str) -> Submission:
     return submission
 
 
-def _read_submission(folder: Path) -> Submission:
-    submission = Submission(student=named_folder(folder).name, folder=str(folder))
-    if folder.is_symlink():
-        submission.source = str(folder)
+def _read_submission(folder: Folder) -> Submission:
+    submission = Submission(student=folder.name, folder=str(folder.shown))
+    if folder.link is not None:
+        submission.source = str(folder.shown)
         submission.load_error = (
-            f"this submission folder is a link (to {_link_target(folder)}), not a folder of its own: "
+            f"this submission folder is a link (to {folder.link}), not a folder of its own: "
             "it is not graded (a student hands in their own folder, never a link to another's)"
         )
         return submission
@@ -391,36 +393,34 @@ def _read_submission(folder: Path) -> Submission:
             return submission
         outside = escaping_writeups(folder)
         if outside:
-            names = ", ".join(path.name for path in outside)
             submission.load_error = (
-                f"{names}: a link to a file outside this submission folder (another student's work?); "
-                "not read: hand in your own file"
+                f"{', '.join(outside)}: a link to a file outside this submission folder "
+                "(another student's work?); not read: hand in your own file"
             )
             return submission
         submission.load_error = (
-            f"no answers file in {folder} (expected one of {', '.join(ANSWER_FILES)}, "
+            f"no answers file in {folder.shown} (expected one of {', '.join(ANSWER_FILES)}, "
             f"or a write-up marking its answers: {', '.join(WRITEUP_SUFFIXES)})"
         )
         return submission
-    submission.source = str(answers_file)
+    submission.source = folder.named(answers_file)
     refusal = _not_a_file_of(answers_file, folder)
     if refusal:
         submission.load_error = refusal
         return submission
-    others = [name for name in ANSWER_FILES if (folder / name).is_file() and name != answers_file.name]
+    others = [name for name in ANSWER_FILES if folder.is_file(name) and name != answers_file]
     if others:
-        submission.warnings.append(
-            f"several answers files; graded {answers_file.name}, ignored {', '.join(others)}"
-        )
+        ignored = ", ".join(others)
+        submission.warnings.append(f"several answers files; graded {answers_file}, ignored {ignored}")
     ignored_writeup = ignored_writeup_warning(answers_file, writeup_files(folder))
     if ignored_writeup:
         submission.warnings.append(ignored_writeup)
     try:
-        text = read_text(answers_file, MAX_ANSWERS_FILE_BYTES)
-    except (OSError, ValueError) as exc:
-        submission.load_error = f"{answers_file.name}: {exc}"
+        text = folder.read_text(answers_file, MAX_ANSWERS_FILE_BYTES)
+    except ValueError as exc:
+        submission.load_error = f"{answers_file}: {exc}"
         return submission
-    read_answers_text(submission, text, answers_file)
+    read_answers_text(submission, text, Path(folder.named(answers_file)))
     read_code_files(submission, folder)
     return submission
 
@@ -433,11 +433,24 @@ def read_answers_text(submission: Submission, text: str, answers_file: Path) -> 
     except ValueError as exc:
         submission.load_error = f"{answers_file.name}: {exc}"
         if isinstance(exc, UnreadableAnswers) and exc.line:
-            submission.error_position = SourcePosition(str(answers_file), exc.line, exc.column or 1)
+            submission.error_position = SourcePosition(
+                str(answers_file), exc.line, exc.column or 1, excerpt=_excerpt(text, exc.line)
+            )
         return
     _fill_submission(submission, data, answers_file.name)
     if answers_file.suffix == ".json":
         submission.positions = _json_positions(text, submission.answers, str(answers_file))
+
+
+MAX_EXCERPT_CHARACTERS = 1_000  # of the line a caret points into
+
+
+def _excerpt(text: str, line: int) -> str | None:
+    """Line ``line`` of ``text`` as a file shows it (None past the last line)."""
+    lines = text.split("\n", line)
+    if len(lines) < line or (len(lines) == line and not lines[-1]):
+        return None
+    return lines[line - 1].rstrip("\r")[:MAX_EXCERPT_CHARACTERS]
 
 
 class UnreadableAnswers(ValueError):
@@ -547,7 +560,7 @@ def _fill_submission(submission: Submission, data: Any, filename: str) -> None:
 MAX_CODE_FILE_BYTES = 100_000
 
 
-def read_code_files(submission: Submission, folder: Path) -> None:
+def read_code_files(submission: Submission, folder: Folder) -> None:
     """Answers written ``{file: layers.py}`` (code kept in a file of the submission folder)
     become that file's text, with the file as their position. A file that cannot be read
     (outside the folder, a link out of it, missing, too large) stays ``{file, error}``,
@@ -558,53 +571,46 @@ def read_code_files(submission: Submission, folder: Path) -> None:
         name = answer["file"]
         try:
             path = _code_file(folder, name)
-            submission.answers[key] = read_text(path, MAX_CODE_FILE_BYTES)
-        except (OSError, ValueError) as exc:
+            submission.answers[key] = folder.read_text(path, MAX_CODE_FILE_BYTES)
+        except ValueError as exc:
             submission.answers[key] = {"file": name, "error": str(exc)}
             continue
-        submission.positions[key] = SourcePosition(str(path), 1, 1)
+        submission.positions[key] = SourcePosition(folder.named(path), 1, 1)
 
 
-def _code_file(folder: Path, name: str) -> Path:
-    relative = Path(name)
+def _code_file(folder: Folder, name: str) -> str:
+    relative = PurePosixPath(name)
     if relative.is_absolute() or ".." in relative.parts or relative.suffix != ".py":
         raise ValueError("a code file is a .py file inside the submission folder, named relative to it")
-    path = folder / relative
-    refusal = _not_a_file_of(path, folder) if path.exists() or path.is_symlink() else None
+    path = str(relative)
+    resolved = folder.resolve(path)
+    if folder.lookup(path) is None and resolved is not None and folder.lookup(resolved) is None:
+        raise ValueError(f"there is no {name} in the submission folder")
+    refusal = _not_a_file_of(path, folder)
     if refusal:
         raise ValueError(refusal)
-    if not path.exists():
-        raise ValueError(f"there is no {name} in the submission folder")
     return path
-
-
-def _link_target(link: Path) -> str:
-    try:
-        return str(link.readlink())
-    except OSError:
-        return "somewhere that cannot be read"
 
 
 # ---------------------------------------------------------------------------
 # Limits on answers files: what a student controls is read within bounds.
 
 
-def _not_a_file_of(answers_file: Path, folder: Path) -> str | None:
+def _not_a_file_of(name: str, folder: Folder) -> str | None:
     """Why an answers file is not read: a link out of its own submission folder (to another
     student's answers, or anywhere else on the machine), a link that leads nowhere, or not
     a regular file (a pipe would block the batch for ever). None when it is fine."""
-    try:
-        target = answers_file.resolve(strict=True)
-        home = folder.resolve(strict=True)
-    except (OSError, RuntimeError):  # a loop of links, or a link that vanished
-        return f"{answers_file.name} is a link that cannot be followed; it is not graded"
-    if not target.is_relative_to(home):
+    shown = PurePosixPath(name).name
+    link = folder.lookup(name)
+    if link is not None and link.kind == "nowhere":  # a loop of links, or a link that vanished
+        return f"{shown} is a link that cannot be followed; it is not graded"
+    if folder.resolve(name) is None:
         return (
-            f"{answers_file.name} is a link to a file outside this submission folder; "
+            f"{shown} is a link to a file outside this submission folder; "
             "it is not graded: hand in your own answers file"
         )
-    if not target.is_file():
-        return f"{answers_file.name} is not a regular file; it is not graded"
+    if not folder.is_file(name):
+        return f"{shown} is not a regular file; it is not graded"
     return None
 
 

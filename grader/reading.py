@@ -1,54 +1,38 @@
 """Reading a submission as a worker does: from its folder on disk, or from its files as they
 travel (a Dask task, an upload), under the time and memory limits of the problem set's checks.
 
-A batch worker, ``grader check`` and the service read a submission with these functions; the
-answers file, the write-ups and the code files are then read once each, by :mod:`grader.loading`.
+A batch worker, ``grader check`` and the service read a submission with these functions: the
+folder is looked at once (grader.core.folder), then its answers file, write-ups and code files
+are read once each, by :mod:`grader.loading`. Nothing is written to disk to read files that
+travelled.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import os
-import posixpath
-import stat
-import tempfile
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from grader.core.folder import MAX_FILES, Entry, Folder
 from grader.core.submission import Submission
 from grader.core.timelimit import CheckLimits, CheckTimeout, memory_limit, run_with_time_limit
-from grader.loading import ANSWER_FILES, load_submission
+from grader.loading import ANSWER_FILES, MAX_ANSWERS_FILE_BYTES, MAX_CODE_FILE_BYTES, load_submission
 from grader.writeups import WRITEUP_SUFFIXES
+from grader.writeups.common import MAX_NOTEBOOK_BYTES, MAX_WRITEUP_FILE_BYTES
 
 if TYPE_CHECKING:
     from grader.spec import ProblemSet
+
+__all__ = ["MAX_FILES", "Entry", "Files", "read_submission", "read_within_limits", "ship_folder"]
 
 READING_SECONDS = 5.0  # the least CPU time a submission's files get to be read
 # Files larger than this are told apart by size and modification time, not content:
 # no reader accepts them, and hashing (or shipping) one must not cost a batch seconds.
 CONTENT_DIGEST_LIMIT = 8 << 20
-MAX_FILES = 2_000  # per submission folder; past this only names, sizes and times count
-NOWHERE = ".grader-nowhere"  # what a link that leads nowhere (or loops) leads to on a worker
-# Files that travel are written where the machine has a RAM file system, if it has one.
-SCRATCH_ROOT = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+# The largest file any reader opens: a larger one travels as its size alone.
+LARGEST_READ = max(MAX_ANSWERS_FILE_BYTES, MAX_CODE_FILE_BYTES, MAX_WRITEUP_FILE_BYTES, MAX_NOTEBOOK_BYTES)
 
-
-@dataclass(frozen=True)
-class ShippedFile:
-    """One file of a submission folder, sent to a worker that cannot read the folder."""
-
-    path: str  # relative to the submission folder, with / separators
-    data: bytes  # the whole file, or its first bytes when it is larger than any reader accepts
-    size: int  # its size on disk
-    link: str | None = None  # a symbolic link, to this path (relative to the link's folder)
-    outside: bool = False  # a link out of the submission folder
-    fifo: bool = False  # a named pipe
-    directory: bool = False
-
-
-Files = Sequence[ShippedFile] | Mapping[str, bytes]  # a folder's files as they travel
+Files = Iterable[Entry] | Mapping[str, bytes]  # a folder's files as they travel, or an upload's by name
 
 
 def reading_limits(spec: ProblemSet) -> tuple[float, int]:
@@ -88,143 +72,22 @@ def read_submission(
     name), its files named from ``shown`` (default: ``folder``) in every message."""
     shown = folder if shown is None else shown
     if files is None:
-        submission = load_submission(folder)
-        if shown != folder:
-            submission = _relocated(submission, folder, shown)
+        submission = load_submission(Folder.from_disk(folder, shown))
     else:
-        with tempfile.TemporaryDirectory(prefix="grader-", dir=SCRATCH_ROOT) as scratch:
-            where = Path(scratch) / "class" / PurePosixPath(key).name
-            _materialise(where, _shipped(files))
-            # Messages name the folder where it was read: name the student's instead.
-            submission = _relocated(load_submission(where), str(where), shown)
+        submission = load_submission(Folder.from_files(files, shown, PurePosixPath(key).name))
     submission.folder = key
     return submission
 
 
-def _shipped(files: Files) -> Sequence[ShippedFile]:
-    if isinstance(files, Mapping):
-        return [ShippedFile(name, data, len(data)) for name, data in files.items()]
-    return files
-
-
-def _relocated(value: Any, scratch: str, folder: str) -> Any:
-    """``value`` with the scratch folder's path replaced by the submission folder's, in every
-    text it holds (messages, warnings, source positions)."""
-    if isinstance(value, str):
-        return value.replace(scratch, folder)
-    if isinstance(value, list | tuple):
-        return type(value)(_relocated(item, scratch, folder) for item in value)
-    if isinstance(value, dict):
-        return {key: _relocated(item, scratch, folder) for key, item in value.items()}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {
-            f.name: _relocated(getattr(value, f.name), scratch, folder) for f in dataclasses.fields(value)
-        }
-        return replace(value, **changes)
-    return value
-
-
-def _materialise(folder: Path, files: Sequence[ShippedFile]) -> None:
-    """Recreate a shipped folder: what leaves it on the driver's machine leaves it here."""
-    folder.mkdir(parents=True)
-    outside = folder.parent / ".outside-the-submission"
-    outside.touch()
-    for shipped in files:
-        relative = PurePosixPath(shipped.path)
-        if relative.is_absolute() or ".." in relative.parts:
-            continue
-        target = folder.joinpath(*relative.parts)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if shipped.directory:
-            target.mkdir(exist_ok=True)
-        elif shipped.outside:
-            os.symlink(outside, target)
-        elif shipped.link is not None:
-            os.symlink(shipped.link, target)
-        elif shipped.fifo:
-            os.mkfifo(target)
-        else:
-            with target.open("wb") as stream:
-                stream.write(shipped.data)
-                if shipped.size > len(shipped.data):  # not read by any reader: same size, sparse
-                    stream.truncate(shipped.size)
-
-
-def ship_folder(folder: Path, limit: int = CONTENT_DIGEST_LIMIT) -> tuple[ShippedFile, ...]:
+def ship_folder(folder: Path) -> tuple[Entry, ...]:
     """The folder as a worker on another machine must see it to read it as this machine does:
-    the content of the files a reader opens (answers files, write-ups: at most ``limit`` bytes
-    each, as no reader accepts more), only the name and size of every other file (a 4 MB PDF
-    travels as a few bytes), every directory, and every link as it resolves *here*: inside
-    the folder (to its target, which travels too), out of it, or nowhere."""
-    if folder.is_symlink():  # a link to another folder is refused, never read (see loading)
-        return ()
-    home = folder.resolve()
-    entries: dict[str, ShippedFile] = {}
-    wanted: set[str] = set()  # files whose content travels
-    for relative, path, info in _folder_entries(folder):
-        if stat.S_ISLNK(info.st_mode):
-            link = _shipped_link(relative, path, home)
-            entries[relative] = link
-            if link.link is not None and not link.outside:
-                wanted.add(posixpath.normpath(posixpath.join(posixpath.dirname(relative), link.link)))
-        elif stat.S_ISDIR(info.st_mode):
-            entries[relative] = ShippedFile(relative, b"", 0, directory=True)
-        elif stat.S_ISFIFO(info.st_mode):
-            entries[relative] = ShippedFile(relative, b"", 0, fifo=True)
-        elif stat.S_ISREG(info.st_mode):
-            entries[relative] = ShippedFile(relative, b"", info.st_size)
-            if is_read_by_readers(relative):
-                wanted.add(relative)
-    for relative in sorted(wanted):
-        _with_content(entries, folder, relative, home, limit)
-    return tuple(entries[name] for name in sorted(entries))
+    the content of the files a reader opens (answers files, write-ups, code files), only the
+    kind and size of every other entry (a 4 MB PDF travels as a few bytes), and every link as
+    it resolves *here*: inside the folder (to its target, whose content travels), out of it, or
+    nowhere. A folder that is itself a link travels as that (it is refused, never read)."""
+    return Folder.from_disk(folder).travelling(is_read_by_readers, LARGEST_READ)
 
 
 def is_read_by_readers(relative: str) -> bool:
-    """Might a reader open this file: an answers file, or a write-up (LaTeX inputs anywhere)?"""
-    return relative in ANSWER_FILES or relative.endswith(WRITEUP_SUFFIXES)
-
-
-def _folder_entries(folder: Path) -> Iterator[tuple[str, Path, os.stat_result]]:
-    """(relative path, path, lstat) of every entry under ``folder``, links not followed."""
-    count = 0
-    for current, dirs, files in os.walk(folder):
-        base = Path(current)
-        for name in sorted(dirs) + sorted(files):
-            path = base / name
-            try:
-                info = path.lstat()
-            except OSError:
-                continue
-            count += 1
-            if count > MAX_FILES:
-                return
-            yield path.relative_to(folder).as_posix(), path, info
-
-
-def _shipped_link(relative: str, path: Path, home: Path) -> ShippedFile:
-    """A link as it resolves on this machine: to a path inside the folder, out of it, or nowhere."""
-    try:
-        target = path.resolve(strict=True)
-    except (OSError, RuntimeError):  # leads nowhere, or a loop
-        return ShippedFile(relative, b"", 0, link=NOWHERE)
-    if not target.is_relative_to(home):
-        return ShippedFile(relative, b"", 0, link="", outside=True)
-    inside = target.relative_to(home).as_posix()
-    return ShippedFile(
-        relative, b"", 0, link=posixpath.relpath(inside or ".", posixpath.dirname(relative) or ".")
-    )
-
-
-def _with_content(
-    entries: dict[str, ShippedFile], folder: Path, relative: str, home: Path, limit: int
-) -> None:
-    """Give the entry ``relative`` its content (a link's target may be hidden from the walk)."""
-    path = folder / relative
-    try:
-        if not path.resolve().is_relative_to(home) or path.is_symlink() or not path.is_file():
-            return
-        with path.open("rb") as stream:
-            entries[relative] = ShippedFile(relative, stream.read(limit), path.stat().st_size)
-    except OSError:
-        return
+    """Might a reader open this file: an answers file, a write-up (LaTeX inputs anywhere), code?"""
+    return relative in ANSWER_FILES or relative.endswith((*WRITEUP_SUFFIXES, ".py"))

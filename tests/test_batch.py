@@ -20,6 +20,7 @@ from pydantic import TypeAdapter
 
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders, worker
 from grader.batch.executors import InProcessExecutor
+from grader.batch.runner import chunk_sizes
 from grader.batch.store import STORE_FILE, VerdictStore
 from grader.cli import main
 from grader.core import timelimit
@@ -846,3 +847,17 @@ def test_a_retired_worker_is_no_death_to_the_stall_watchdog(
         executor.close()
     assert sorted(g.task.key for g in graded) == sorted(names) and not any(g.failed for g in graded)
     assert sorted(key for key, _ in _gradings(tmp_path / "gradings.txt")) == sorted(names)
+
+
+@pytest.mark.parametrize(
+    ("count", "largest", "workers"), [(300, 25, 2), (2000, 16, 2), (50, 16, 8), (7, 16, 2), (1, 16, 1)]
+)
+def test_chunks_cover_the_class_once_and_shrink_towards_the_end(
+    count: int, largest: int, workers: int
+) -> None:
+    """The last chunks are single sheets, so no worker waits on another's last large chunk."""
+    sizes = list(chunk_sizes(count, largest, workers))
+    assert sum(sizes) == count
+    assert all(1 <= size <= largest for size in sizes)
+    assert sizes == sorted(sizes, reverse=True)
+    assert sizes[-workers:] == [1] * min(workers, len(sizes))

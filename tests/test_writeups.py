@@ -14,6 +14,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_cell
 
+from grader.core.folder import Folder
 from grader.writeups import read_writeup, writeup_files
 from grader.writeups.latex import grader_sty, read_latex
 from grader.writeups.markdown import extract_markdown
@@ -294,7 +295,7 @@ def test_a_readme_without_marks_is_no_writeup(tmp_path: Path) -> None:
     _write(tmp_path, "README.md", "# My repository\n\nThe answer to everything is 42.\n")
     assert writeup_files(tmp_path) == []
     _write(tmp_path, "hw.md", "Answer q1: 42\n")
-    assert writeup_files(tmp_path) == [(tmp_path / "hw.md").resolve()]
+    assert writeup_files(tmp_path) == ["hw.md"]
 
 
 # ---------------------------------------------------------------------------
@@ -418,10 +419,10 @@ def test_malformed_tags_are_named(tmp_path: Path) -> None:
 
 def test_a_file_that_is_not_a_notebook_is_a_warning(tmp_path: Path) -> None:
     _write(tmp_path, "hw.ipynb", '{"cells": [ "answer_q1 = 1"')
-    found = read_notebooks(tmp_path)
+    found = read_notebooks(Folder.from_disk(tmp_path))
     assert found.marks == [] and "not a Jupyter notebook" in found.warnings[0]
     _write(tmp_path, "hw.ipynb", json.dumps({"cells": "answer_q1", "nbformat": 4, "nbformat_minor": 5}))
-    assert read_notebooks(tmp_path).marks == []
+    assert read_notebooks(Folder.from_disk(tmp_path)).marks == []
 
 
 def test_formats_mix_in_one_folder(tmp_path: Path) -> None:
@@ -435,4 +436,4 @@ def test_formats_mix_in_one_folder(tmp_path: Path) -> None:
 
 def test_latex_reader_alone(tmp_path: Path) -> None:
     _write(tmp_path, "main.tex", "\\answer{q1}{1}\n")
-    assert [(m.part_id, m.answer) for m in read_latex(tmp_path).marks] == [("q1", "1")]
+    assert [(m.part_id, m.answer) for m in read_latex(Folder.from_disk(tmp_path)).marks] == [("q1", "1")]

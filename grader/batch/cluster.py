@@ -226,7 +226,7 @@ class _DaskWindow(ChunkWindow):
         # Shipped: digested before it is read, so a folder changed meanwhile is graded again next run.
         prepared = _seen if self.in_place else _shipped
         payload: Any = [task if task.files is not None else prepared(task) for task in chunk]
-        if sum(len(f.data) for task in payload for f in task.files or ()) > SCATTER_BYTES:
+        if sum(len(f.data or b"") for task in payload for f in task.files or ()) > SCATTER_BYTES:
             [payload] = _call(self.client, self.client.scatter, [payload], hash=False, direct=True)
         return _call(self.client, self.client.submit, grade_chunk_on_worker, self.key, payload, pure=False)
 

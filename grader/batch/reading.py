@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from grader.core.submission import Submission
 from grader.core.timelimit import CheckLimits
-from grader.reading import ShippedFile
+from grader.reading import Entry
 from grader.reading import read_within_limits as read_files_within_limits
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ class SubmissionTask:
     stem: str  # file name stem of this student's reports
     digest: str  # digest of every file in the folder, taken before it is read ("": not yet)
     prior: Mapping[VerdictKey, Verdict] = field(default_factory=dict)
-    files: tuple[ShippedFile, ...] | None = None  # the folder itself, for workers elsewhere
+    files: tuple[Entry, ...] | None = None  # the folder itself, for workers elsewhere
     # What the student's files on disk were made from (grader.batch.worker.report_digest): equal,
     # they are kept.
     rendered: str | None = None

@@ -19,8 +19,9 @@ collections would walk it all again and again.
 from __future__ import annotations
 
 import gc
+import itertools
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -375,11 +376,19 @@ class _Run:
 
     def _chunks(self, todo: list[SubmissionTask], executor: Executor) -> Iterator[Chunk]:
         # Sized when the executor asks for the first chunk: a cluster knows its workers by then.
-        size = self.options.chunk_size or chunk_size(len(todo), executor, self.options.jobs)
-        for start in range(0, len(todo), size):
+        if self.options.chunk_size:
+            sizes: Iterable[int] = itertools.repeat(self.options.chunk_size)
+        else:
+            size = chunk_size(len(todo), executor, self.options.jobs)
+            sizes = chunk_sizes(len(todo), size, getattr(executor, "parallelism", self.options.jobs))
+        start = 0
+        for step in sizes:
+            if start >= len(todo):
+                return
             # Each folder is digested by the worker that reads it, before it reads it (see
             # grader.batch.worker.grade_task), or by the executor that ships it.
-            yield [self._with_prior(task) for task in todo[start : start + size]]
+            yield [self._with_prior(task) for task in todo[start : start + step]]
+            start += step
 
     def _with_prior(self, task: SubmissionTask) -> SubmissionTask:
         """The task with the stored verdicts of its unchanged answers to unchanged parts, and
@@ -455,6 +464,17 @@ def chunk_size(count: int, executor: object, jobs: int) -> int:
     workers = getattr(executor, "parallelism", jobs)
     largest = getattr(executor, "largest_chunk", LARGEST_CHUNK)
     return max(1, min(largest, count // (workers * 6)))
+
+
+def chunk_sizes(count: int, largest: int, workers: int) -> Iterator[int]:
+    """The sizes of the chunks of ``count`` sheets, at most ``largest``, smaller towards the end
+    (guided scheduling: a third of a worker's share of what is left), so that the workers finish
+    together rather than one waiting on another's last large chunk."""
+    left = count
+    while left > 0:
+        size = max(1, min(largest, left // (3 * workers)))
+        yield size
+        left -= size
 
 
 def _clashes(rows: list[SheetRow]) -> dict[str, list[str]]:

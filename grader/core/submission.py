@@ -26,6 +26,7 @@ class SourcePosition:
     # Notebooks: the variable (answer_q6_full) an answer was read from; its key is
     # matched to a part id at grading (Submission.matched_to).
     variable: str | None = None
+    excerpt: str | None = None  # the line as written, where a file stops being readable
 
     def __str__(self) -> str:
         if self.cell is None:

@@ -145,14 +145,7 @@ def _unreadable_file(report: Report, color: bool) -> list[str]:
 
 
 def _line_of(position: SourcePosition) -> str | None:
-    try:
-        with open(position.file, encoding="utf-8", errors="replace") as stream:
-            for number, line in enumerate(stream, start=1):
-                if number == position.line:
-                    return line.rstrip("\n")[:MAX_EXCERPT_LINE]
-    except OSError:
-        return None
-    return None
+    return None if position.excerpt is None else position.excerpt[:MAX_EXCERPT_LINE]
 
 
 def _summary(result: CheckResult) -> str:

@@ -23,12 +23,11 @@ from grader.batch.executors import Executor
 from grader.core.report import Report, points_value
 from grader.core.submission import Submission
 from grader.core.verdict import Status
-from grader.loading import load_submission
 from grader.reporting.check import check_result, render_check
 from grader.service.course import LoadedAssignment
 from grader.service.errors import RETRY_AFTER_SECONDS, ApiError
 from grader.service.executing import WorkerSetups, make_executor, one_task
-from grader.service.intake import scratch_folder, unreadable
+from grader.service.intake import read_upload
 from grader.service.settings import Settings
 from grader.service.variant_key import student_spec
 from grader.service.visibility import student_part
@@ -172,10 +171,7 @@ def run_check(
     checks: CheckRunner, assignment: LoadedAssignment, student: str, filename: str, content: bytes
 ) -> dict[str, Any]:
     spec = assignment.spec
-    with scratch_folder(filename, content, student) as folder:
-        submission = load_submission(folder)
-        if submission.load_error:
-            raise unreadable(submission, assignment.name)
+    submission = read_upload(filename, content, student, assignment.name)
     setup = checks.setups.setup_for(assignment.problem_hash, spec)
     graded = next(iter(checks.executor.grade(setup, [[one_task(student, filename, content)]])))[0]
     report = graded.whole_report()

@@ -34,10 +34,10 @@ class RemoteCheck:
 def handed_in_file(folder: Path) -> Path:
     found = find_answers_file(folder)
     if found is not None:
-        return found
+        return folder / found
     writeups = writeup_files(folder)
     if writeups:
-        return writeups[0]
+        return folder / writeups[0]
     raise RemoteCheckError(f"no answers in {folder} (expected answers.yaml, answers.json or a write-up)")
 
 

@@ -31,7 +31,7 @@ from grader.batch.reading import SubmissionTask
 from grader.batch.store import code_version
 from grader.batch.worker import Graded, WorkerSetup
 from grader.core.integrity import draw_secret
-from grader.reading import ShippedFile
+from grader.reading import Entry
 from grader.service.settings import Settings
 from grader.service.variant_key import course_variant_key
 from grader.spec import ProblemSet
@@ -81,7 +81,7 @@ def worker_context() -> multiprocessing.context.BaseContext:
 def one_task(folder: str, filename: str, content: bytes, key: str | None = None) -> SubmissionTask:
     """A submission of one file, shipped to the worker as a batch ships a folder; ``folder``
     is the signed-in student's name, whose variant of a parameterised set grades it."""
-    files = (ShippedFile(filename, content, len(content)),)
+    files = (Entry(filename, size=len(content), data=content),)
     digest = hashlib.sha256(content).hexdigest()
     return SubmissionTask(key or folder, folder, "submission", digest, files=files, variant_of=folder)
 

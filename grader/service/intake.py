@@ -1,28 +1,24 @@
 """What a student hands in, read with the CLI's own loader before it is stored.
 
 An upload is an answers file (``answers.yaml``/``.yml``/``.json``) or a write-up
-(``.tex``, ``.md``, ``.ipynb``), or answers sent as JSON. It is put in a scratch
-submission folder under its canonical name and read by ``grader.loading`` with the
-same hostile-input limits as ``grader grade``; a file that cannot be read is
-refused (422) with the line and caret ``grader check`` prints.
+(``.tex``, ``.md``, ``.ipynb``), or answers sent as JSON. It is read from memory under its
+canonical name by ``grader.loading``, with the same hostile-input limits as ``grader grade``;
+a file that cannot be read is refused (422) with the line and caret ``grader check`` prints.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import queue
 import signal
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from grader.core.folder import Folder
 from grader.core.report import Report
 from grader.core.submission import Submission
 from grader.loading import load_submission
@@ -66,38 +62,21 @@ def answers_text_file(text: str) -> tuple[str, bytes]:
     return "answers.yaml", text.replace("\r\n", "\n").encode("utf-8")
 
 
-# Uploads are read from memory where the machine has a RAM file system (creating and
-# removing a folder on disk is most of an upload's cost).
-SCRATCH_ROOT = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
-
-
-@contextmanager
-def scratch_folder(filename: str, content: bytes, student: str) -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="grader-upload-", dir=SCRATCH_ROOT) as scratch:
-        folder = Path(scratch) / student
-        folder.mkdir()
-        (folder / filename).write_bytes(content)
-        yield folder
-
-
 def read_handed_in(filename: str, content: bytes, student: str) -> Submission:
-    """A stored hand-in's answers, read as at hand-in (the CLI's loader)."""
-    with scratch_folder(filename, content, student) as folder:
-        return load_submission(folder)
+    """A stored hand-in's answers, read as at hand-in (the CLI's loader), named from ``student``."""
+    return load_submission(Folder.from_files({filename: content}, student))
 
 
 def read_upload(filename: str, content: bytes, student: str, assignment: str) -> Submission:
     """The submission as grader reads it; 422 with the CLI's caret when it cannot be read."""
-    with scratch_folder(filename, content, student) as folder:
-        submission = load_submission(folder)
-        if submission.load_error:
-            raise unreadable(submission, assignment)
+    submission = read_handed_in(filename, content, student)
+    if submission.load_error:
+        raise unreadable(submission, assignment)
     return submission
 
 
 def unreadable(submission: Submission, assignment: str) -> ApiError:
-    """The 422 for a file that cannot be read (call while its scratch folder exists: the
-    caret quotes its line)."""
+    """The 422 for a file that cannot be read, with the caret under its line."""
     report = Report(
         assignment,
         submission.student,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from grader.core.folder import Folder
 from grader.core.submission import MAX_WARNINGS, SourcePosition, bounded_warnings
 from grader.mathlang.candidates import APART, closing_brace
 
@@ -49,10 +49,10 @@ class Extraction:
         """A file that could not be read, with why (an OS error's own words when it has them)."""
         self.warn(where, f"not read: {getattr(error, 'strerror', None) or error}")
 
-    def warn_escaping(self, folder: SubmissionFolder, suffix: str) -> None:
+    def warn_escaping(self, folder: Folder, suffix: str) -> None:
         """Name the folder's ``*suffix`` entries that link outside it (never read)."""
-        for path in folder.escaping(suffix):
-            self.warn(str(path), "not read: it links outside the submission folder")
+        for name in folder.escaping(suffix):
+            self.warn(folder.named(name), "not read: it links outside the submission folder")
 
     def extend(self, other: Extraction) -> None:
         self.marks += other.marks
@@ -98,39 +98,6 @@ def id_problem(part_id: str) -> str | None:
     if not _PART_ID.fullmatch(part_id):
         return f"{part_id!r} is not a part id (letters, digits, '.', '_' and '-', as in q6.full)"
     return None
-
-
-@dataclass(frozen=True)
-class SubmissionFolder:
-    """The folder a write-up is read from: nothing outside it is ever read."""
-
-    shown: Path  # as the submission path names it; files are named from it
-    resolved: Path  # symbolic links followed
-
-    @classmethod
-    def of(cls, folder: Path) -> SubmissionFolder:
-        return cls(folder, folder.resolve())
-
-    def name(self, resolved_path: Path) -> str:
-        """How reports name a file of the folder: ``submissions/alice/main.tex``."""
-        return str(self.shown / resolved_path.relative_to(self.resolved))
-
-    def inside(self, path: Path) -> Path | None:
-        """``path`` with symbolic links followed, when it stays inside the folder."""
-        try:
-            resolved = path.resolve()
-        except (OSError, RuntimeError):  # a loop of symbolic links
-            return None
-        return resolved if resolved.is_relative_to(self.resolved) else None
-
-    def files(self, suffix: str) -> list[Path]:
-        """The folder's own ``*suffix`` files that stay inside it, resolved, in name order."""
-        found = (self.inside(path) for path in sorted(self.shown.glob(f"*{suffix}")))
-        return [path for path in found if path is not None and path.is_file()]
-
-    def escaping(self, suffix: str) -> list[Path]:
-        """The folder's ``*suffix`` entries that link outside it (never read)."""
-        return [path for path in sorted(self.shown.glob(f"*{suffix}")) if self.inside(path) is None]
 
 
 def strip_math_delimiters(text: str) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from pylatexenc import latexwalker as lw
 from pylatexenc.macrospec import (
@@ -25,15 +24,14 @@ from pylatexenc.macrospec import (
     ParsedVerbatimArgs,
 )
 
+from grader.core.folder import Folder
 from grader.core.submission import SourcePosition
-from grader.core.textfiles import read_text
 from grader.mathlang.candidates import APART
 from grader.writeups.common import (
     MAX_WRITEUP_FILE_BYTES,
     MAX_WRITEUP_FILES,
     Extraction,
     Macro,
-    SubmissionFolder,
     expand_macros,
     find_macros,
     id_problem,
@@ -174,21 +172,21 @@ class _Document:
 
 @dataclass
 class _Reader:
-    folder: SubmissionFolder
+    folder: Folder
     found: Extraction = field(default_factory=Extraction)
-    visited: set[Path] = field(default_factory=set)
+    visited: set[str] = field(default_factory=set)
     characters_read: int = 0
     macros: dict[str, Macro] = field(default_factory=dict)  # the student's \newcommand, so far
 
-    def read_file(self, path: Path, depth: int) -> None:
-        name = self.folder.name(path)
+    def read_file(self, path: str, depth: int) -> None:
+        name = self.folder.named(path)
         if len(self.visited) >= MAX_WRITEUP_FILES:
             self.found.warn(name, f"not read: a write-up may have at most {MAX_WRITEUP_FILES} .tex files")
             return
         self.visited.add(path)
         try:
-            text = read_text(path, MAX_WRITEUP_FILE_BYTES)
-        except (OSError, ValueError) as exc:
+            text = self.folder.read_text(path, MAX_WRITEUP_FILE_BYTES)
+        except ValueError as exc:
             self.found.not_read(name, exc)
             return
         self.characters_read += len(text)
@@ -307,12 +305,12 @@ class _Reader:
                 self.read_file(target, depth + 1)
 
 
-def read_latex(folder: Path) -> Extraction:
+def read_latex(folder: Folder) -> Extraction:
     """Every answer marked in the folder's LaTeX, in reading order (``\\input`` files where input)."""
-    reader = _Reader(SubmissionFolder.of(folder))
-    reader.found.warn_escaping(reader.folder, ".tex")
-    main = reader.folder.inside(folder / MAIN_FILE)
-    roots = [main] if main is not None and main.is_file() else reader.folder.files(".tex")
+    reader = _Reader(folder)
+    reader.found.warn_escaping(folder, ".tex")
+    main = folder.resolve(MAIN_FILE)
+    roots = [main] if main is not None and folder.is_file(main) else folder.files(".tex")
     for root in roots:
         if root not in reader.visited:
             reader.read_file(root, 0)
@@ -326,12 +324,12 @@ def _warn_unread(reader: _Reader) -> None:
         if path in reader.visited:
             continue
         try:
-            text = read_text(path, MAX_WRITEUP_FILE_BYTES)
-        except (OSError, ValueError):
+            text = reader.folder.read_text(path, MAX_WRITEUP_FILE_BYTES)
+        except ValueError:
             continue
         if has_marker(text):
             reader.found.warn(
-                reader.folder.name(path), f"marks answers but is not read: {MAIN_FILE} does not \\input it"
+                reader.folder.named(path), f"marks answers but is not read: {MAIN_FILE} does not \\input it"
             )
 
 

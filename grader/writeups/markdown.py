@@ -15,16 +15,14 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
+from grader.core.folder import Folder
 from grader.core.submission import SourcePosition
-from grader.core.textfiles import read_text
 from grader.writeups.common import (
     MAX_WRITEUP_FILE_BYTES,
     Extraction,
     Macro,
-    SubmissionFolder,
     expand_macros,
     find_macros,
     id_problem,
@@ -65,18 +63,17 @@ def has_marker(text: str) -> bool:
     return _MARKER_HINT.search(text) is not None
 
 
-def read_markdown(folder: Path) -> Extraction:
+def read_markdown(folder: Folder) -> Extraction:
     """Every answer marked in the folder's ``.md`` files, file by file in name order."""
     found = Extraction()
-    submission = SubmissionFolder.of(folder)
-    found.warn_escaping(submission, ".md")
-    for path in submission.files(".md"):
+    found.warn_escaping(folder, ".md")
+    for path in folder.files(".md"):
         try:
-            text = read_text(path, MAX_WRITEUP_FILE_BYTES)
-        except (OSError, ValueError) as exc:
-            found.not_read(submission.name(path), exc)
+            text = folder.read_text(path, MAX_WRITEUP_FILE_BYTES)
+        except ValueError as exc:
+            found.not_read(folder.named(path), exc)
             continue
-        found.extend(extract_markdown(text, submission.name(path)))
+        found.extend(extract_markdown(text, folder.named(path)))
     return found
 
 

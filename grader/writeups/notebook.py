@@ -18,16 +18,15 @@ from __future__ import annotations
 import ast
 import re
 import warnings
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
+from grader.core.folder import Folder
 from grader.core.submission import SourcePosition
-from grader.core.textfiles import read_text
 from grader.writeups.common import (
     MAX_NOTEBOOK_BYTES,
     Extraction,
     Macro,
-    SubmissionFolder,
     expand_macros,
     find_macros,
     id_problem,
@@ -56,14 +55,13 @@ def has_marker(text: str) -> bool:
     return _MARKER_HINT.search(text) is not None
 
 
-def read_notebooks(folder: Path) -> Extraction:
+def read_notebooks(folder: Folder) -> Extraction:
     """Every answer marked in the folder's notebooks, file by file, cell by cell."""
     found = Extraction()
-    submission = SubmissionFolder.of(folder)
-    found.warn_escaping(submission, ".ipynb")
-    for path in submission.files(".ipynb"):
-        name = submission.name(path)
-        cells = _cells(found, path, name)
+    found.warn_escaping(folder, ".ipynb")
+    for path in folder.files(".ipynb"):
+        name = folder.named(path)
+        cells = _cells(found, folder.read_text, path, name)
         macros = _macros(cells)
         for number, cell in enumerate(cells, start=1):
             if isinstance(cell, dict):
@@ -79,10 +77,10 @@ def _macros(cells: list[Any]) -> dict[str, Macro]:
     return find_macros("\n".join(without_html_comments(s) for s in sources if isinstance(s, str)))
 
 
-def _cells(found: Extraction, path: Path, name: str) -> list[Any]:
+def _cells(found: Extraction, read_text: Callable[[str, int], str], path: str, name: str) -> list[Any]:
     try:
         text = read_text(path, MAX_NOTEBOOK_BYTES)
-    except (OSError, ValueError) as exc:
+    except ValueError as exc:
         found.not_read(name, exc)
         return []
     invalid: dict[str, Any] = {}
