@@ -26,6 +26,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import dask
 from distributed import Worker, WorkerPlugin
 from pebble import ProcessPool
 
@@ -36,6 +37,11 @@ from grader.batch.worker import Graded, WorkerRefused, WorkerSetup, install
 from grader.versions import Limits, export_limits, limits_in_force, refusal
 
 PRELOAD = ["grader.batch.worker", "grader.checkers"]  # what the fork server imports before its first fork
+
+# A worker started with ``--preload grader.batch.cluster_worker`` imports this module before it
+# reads its configuration: Dask's statistical profiler (each thread's stack sampled every 10 ms,
+# for the dashboard's Profile tab) stays off, as its CPU is taken from the checks beside it.
+dask.config.set({"distributed.worker.profile.enabled": False})
 # Under Dask's worker logger: in the worker's console, and in its logs as Dask keeps them.
 logger = logging.getLogger("distributed.worker.grader")
 
