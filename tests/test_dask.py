@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -715,3 +716,25 @@ def test_a_clusters_chunks_are_sized_from_its_threads_and_its_per_chunk_cost(
 ) -> None:
     executor = DaskExecutor(workers=threads) if on_dask else LocalExecutor(threads)
     assert chunk_size(sheets, executor, jobs=threads) == size
+
+
+@pytest.mark.parametrize(
+    ("error", "lost"),
+    [(TimeoutError("no chunk finished in 1 s"), False), (ConnectionResetError("reset"), True)],
+)
+def test_a_wait_for_chunks_that_times_out_goes_on_at_once(
+    monkeypatch: pytest.MonkeyPatch, error: Exception, lost: bool
+) -> None:
+    """TimeoutError is an OSError: a wait for chunks that timed out was taken for a dropped
+    connection, and the driver slept up to LOSS_SECONDS for the client to notice a loss that
+    never happened, every second no chunk finished (a cluster whose chunks take more than a
+    second ran a third slower). Only a connection error waits for the client to notice."""
+    waited: list[Any] = []
+    monkeypatch.setattr(cluster_module, "_settled", waited.append)
+
+    def failing() -> None:
+        raise error
+
+    with pytest.raises(type(error)):
+        cluster_module._call(types.SimpleNamespace(status="running"), failing)
+    assert bool(waited) == lost

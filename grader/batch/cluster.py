@@ -297,7 +297,9 @@ def _call(client: Any, function: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return function(*args, **kwargs)
     except Exception as exc:
-        if isinstance(exc, OSError):  # a call can see the connection drop before the client does
+        # A call can see the connection drop before the client does; a wait that timed out
+        # (TimeoutError is an OSError too) has not.
+        if isinstance(exc, OSError) and not isinstance(exc, TimeoutError):
             _settled(client)
         _raise_if_lost(client, exc)
         raise
