@@ -35,7 +35,7 @@ from grader.batch.cluster_worker import check_process_context, fork_server_limit
 from grader.batch.executors import ExecutorLost  # noqa: E402
 from grader.batch.plan import folder_fingerprint  # noqa: E402
 from grader.batch.reading import NotSeenHere, SubmissionTask  # noqa: E402
-from grader.batch.runner import chunk_size  # noqa: E402
+from grader.batch.runner import chunk_sizes  # noqa: E402
 from grader.batch.store import STORE_FILE  # noqa: E402
 from grader.cli import main  # noqa: E402
 from grader.core.deferred import needs  # noqa: E402
@@ -715,7 +715,7 @@ def test_a_clusters_chunks_are_sized_from_its_threads_and_its_per_chunk_cost(
     sheets: int, threads: int, on_dask: bool, size: int
 ) -> None:
     executor = DaskExecutor(workers=threads) if on_dask else LocalExecutor(threads)
-    assert chunk_size(sheets, executor, jobs=threads) == size
+    assert next(chunk_sizes(sheets, executor, threads)) == size
 
 
 @pytest.mark.parametrize(

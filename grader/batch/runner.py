@@ -21,7 +21,7 @@ from __future__ import annotations
 import gc
 import itertools
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -343,9 +343,7 @@ class _Run:
 
         assert self.store is not None
         executor = self.options.executor or LocalExecutor(self.options.jobs)
-        size = self.options.chunk_size or chunk_size(len(tasks), executor, self.options.jobs)
-        chunks = (tasks[start : start + size] for start in range(0, len(tasks), size))
-        for chunk in executor.grade(setup, chunks):
+        for chunk in executor.grade(setup, self._chunked(tasks, executor)):
             verdicts = [
                 (part, answer, blob)
                 for graded in chunk
@@ -375,20 +373,21 @@ class _Run:
         return moved
 
     def _chunks(self, todo: list[SubmissionTask], executor: Executor) -> Iterator[Chunk]:
+        # Each folder is digested by the worker that reads it, before it reads it (see
+        # grader.batch.worker.grade_task), or by the executor that ships it.
+        return ([self._with_prior(task) for task in chunk] for chunk in self._chunked(todo, executor))
+
+    def _chunked(self, tasks: list[SubmissionTask], executor: Executor) -> Iterator[Chunk]:
         # Sized when the executor asks for the first chunk: a cluster knows its workers by then.
-        if self.options.chunk_size:
-            sizes: Iterable[int] = itertools.repeat(self.options.chunk_size)
-        else:
-            size = chunk_size(len(todo), executor, self.options.jobs)
-            sizes = chunk_sizes(len(todo), size, getattr(executor, "parallelism", self.options.jobs))
+        fixed = self.options.chunk_size
+        workers = getattr(executor, "parallelism", self.options.jobs)
+        sizes = itertools.repeat(fixed) if fixed else chunk_sizes(len(tasks), executor, workers)
         start = 0
-        for step in sizes:
-            if start >= len(todo):
+        for size in sizes:
+            if start >= len(tasks):
                 return
-            # Each folder is digested by the worker that reads it, before it reads it (see
-            # grader.batch.worker.grade_task), or by the executor that ships it.
-            yield [self._with_prior(task) for task in todo[start : start + step]]
-            start += step
+            yield tasks[start : start + size]
+            start += size
 
     def _with_prior(self, task: SubmissionTask) -> SubmissionTask:
         """The task with the stored verdicts of its unchanged answers to unchanged parts, and
@@ -457,23 +456,16 @@ class _Run:
         return write_student_files(self.output.path, graded.artefacts, earlier.artefacts if earlier else ())
 
 
-def chunk_size(count: int, executor: object, jobs: int) -> int:
-    """Enough chunks to keep every worker busy to the end (six a worker at least), few enough
-    to amortise sending: at most 16 sheets, or the executor's ``largest_chunk`` (a cluster's
-    driver spends about a millisecond a chunk whatever its size)."""
-    workers = getattr(executor, "parallelism", jobs)
-    largest = getattr(executor, "largest_chunk", LARGEST_CHUNK)
-    return max(1, min(largest, count // (workers * 6)))
-
-
-def chunk_sizes(count: int, largest: int, workers: int) -> Iterator[int]:
-    """The sizes of the chunks of ``count`` sheets, at most ``largest``, smaller towards the end
-    (guided scheduling: a third of a worker's share of what is left), so that the workers finish
-    together rather than one waiting on another's last large chunk."""
+def chunk_sizes(count: int, executor: object, workers: int) -> Iterator[int]:
+    """The sizes of the chunks of ``count`` sheets: enough chunks to keep every worker busy to
+    the end (six a worker at least), few enough to amortise sending (at most 16 sheets, or the
+    executor's ``largest_chunk``: a cluster's driver spends about a millisecond a chunk whatever
+    its size); then smaller towards the end (a third of a worker's share of what is left), so
+    that the workers finish together rather than one waiting on another's last large chunk."""
+    largest = max(1, min(getattr(executor, "largest_chunk", LARGEST_CHUNK), count // (workers * 6)))
     left = count
     while left > 0:
-        size = max(1, min(largest, left // (3 * workers)))
-        yield size
+        yield (size := max(1, min(largest, left // (3 * workers))))
         left -= size
 
 
