@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from grader.service.auth import hash_password, issue_login_link, issue_token
-from grader.service.db import ApiToken, AuditEntry, Course, LoginLink, Role, User, WebSession, utcnow
+from grader.service.db import ApiToken, Course, LoginLink, Role, User, WebSession, audit, utcnow
 
 # Letters, digits and . _ @ + - (e-mail addresses and LMS logins fit), starting with a letter
 # or digit: a name is a folder name in exports and a path segment in the TA's pages.
@@ -47,7 +47,7 @@ def course_id(db: Session) -> int:
 
 
 def _audit(db: Session, by: User | None, action: str, **detail: object) -> None:
-    db.add(AuditEntry(user_id=by.id if by else None, action=action, detail=detail))
+    audit(db, by.id if by else None, action, **detail)
 
 
 def add_user(

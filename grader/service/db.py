@@ -260,6 +260,11 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
 
 
+def audit(db: Session, user_id: int | None, action: str, **detail: object) -> None:
+    """An ``audit_log`` row, in the transaction of the change it records."""
+    db.add(AuditEntry(user_id=user_id, action=action, detail=detail))
+
+
 @dataclass(frozen=True)
 class Timeouts:
     """How long a connection may take to open, and a statement to run, in seconds."""

@@ -10,7 +10,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from grader.service.db import Assignment, AuditEntry, Role, User, utcnow
+from grader.service.db import Assignment, Role, User, audit, utcnow
 from grader.service.errors import ApiError
 
 AUDIT_ACTION = "extend"
@@ -30,12 +30,14 @@ def grant_extension(
     before = granted.get(student)
     granted[student] = until.astimezone(dt.UTC).isoformat()
     row.granted_extensions, row.updated_at = granted, utcnow()
-    db.add(
-        AuditEntry(
-            user_id=by.id if by is not None else None,
-            action=AUDIT_ACTION,
-            detail={"assignment": row.name, "student": student, "old": before, "new": granted[student]},
-        )
+    audit(
+        db,
+        by.id if by is not None else None,
+        AUDIT_ACTION,
+        assignment=row.name,
+        student=student,
+        old=before,
+        new=granted[student],
     )
     db.flush()
     return dt.datetime.fromisoformat(before) if before else None

@@ -34,6 +34,7 @@ from grader.service.db import (
     Submission,
     User,
     VerdictRow,
+    audit,
     lock_students,
     utcnow,
 )
@@ -275,18 +276,15 @@ def _write_one(
             return None, _conflict_with(db, loaded, student, part_id, seen)
         db.expire(current)
         row = current
-    db.add(
-        AuditEntry(
-            user_id=values["grader_id"],
-            action=AUDIT_ACTION,
-            detail={
-                "assignment": loaded.name,
-                "student": student.name,
-                "part": part_id,
-                "old": old,
-                "new": grade_dict(row),
-            },
-        )
+    audit(
+        db,
+        values["grader_id"],
+        AUDIT_ACTION,
+        assignment=loaded.name,
+        student=student.name,
+        part=part_id,
+        old=old,
+        new=grade_dict(row),
     )
     return row, None
 

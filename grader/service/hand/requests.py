@@ -26,7 +26,7 @@ from grader.core.report import points_value
 from grader.engine import is_auto_graded
 from grader.service.api import MAX_ID
 from grader.service.course import CourseState, LoadedAssignment
-from grader.service.db import AuditEntry, Base, User, UTCDateTime, lock_students, utcnow
+from grader.service.db import AuditEntry, Base, User, UTCDateTime, audit, lock_students, utcnow
 from grader.service.errors import ApiError
 from grader.service.hand.anonymous import pseudonym
 from grader.service.hand.logic import counted_submissions, part_of, write_grades
@@ -143,18 +143,15 @@ def ask(
         db.expire_all()
         refuse_second(db, loaded, student, body.part)
         raise ApiError(409, f"you already have an open regrade request for {body.part}") from None
-    db.add(
-        AuditEntry(
-            user_id=student.id,
-            action=ASKED,
-            detail={
-                "assignment": loaded.name,
-                "student": student.name,
-                "part": body.part,
-                "request": row.id,
-                "reason": reason,
-            },
-        )
+    audit(
+        db,
+        student.id,
+        ASKED,
+        assignment=loaded.name,
+        student=student.name,
+        part=body.part,
+        request=row.id,
+        reason=reason,
     )
     return row, submission.id
 
@@ -228,22 +225,19 @@ def answer(
     if body.points is not None:
         row.hand_version = _regrade(db, loaded, row, student, grade, body, by)
         row.points = body.points
-    db.add(
-        AuditEntry(
-            user_id=by.id,
-            action=ANSWERED,
-            detail={
-                "assignment": loaded.name,
-                "student": student.name,
-                "part": row.part,
-                "request": row.id,
-                "outcome": row.status,
-                "reply": row.reply,
-                "old_points": old if grade is not None else row.points_then,
-                "new_points": body.points,
-                "hand_version": row.hand_version,
-            },
-        )
+    audit(
+        db,
+        by.id,
+        ANSWERED,
+        assignment=loaded.name,
+        student=student.name,
+        part=row.part,
+        request=row.id,
+        outcome=row.status,
+        reply=row.reply,
+        old_points=old if grade is not None else row.points_then,
+        new_points=body.points,
+        hand_version=row.hand_version,
     )
     db.flush()
     return row

@@ -31,7 +31,7 @@ from grader.core.yamlio import dump_readable
 from grader.hand import HandGrade
 from grader.loading import RUBRIC_FILE, ProblemFileError, parse_problem_set, read_rubric_file
 from grader.service.course import LoadedAssignment
-from grader.service.db import Assignment, AuditEntry, Submission, User, lock_students, utcnow
+from grader.service.db import Assignment, Submission, User, audit, lock_students, utcnow
 from grader.service.errors import ApiError
 from grader.service.hand.logic import as_hand_grade, grade_dict, in_force, part_of, refresh_verdicts
 from grader.service.hand.model import AUDIT_ACTION, HandGradeRow
@@ -152,18 +152,16 @@ def apply_edit(db: Session, loaded: LoadedAssignment, part_id: str, edit: ItemEd
         "new": edit.item.model_dump(),
     }
     _audit_grades(db, after, part_id, found, change, by)
-    db.add(
-        AuditEntry(
-            user_id=by.id,
-            action=RUBRIC_AUDIT,
-            detail={
-                "assignment": loaded.name,
-                "part": part_id,
-                **change,
-                "grades": len(found),
-                "moved": sum(1 for m in found if m.moved),
-            },
-        )
+    moved = sum(1 for m in found if m.moved)
+    audit(
+        db,
+        by.id,
+        RUBRIC_AUDIT,
+        assignment=loaded.name,
+        part=part_id,
+        **change,
+        grades=len(found),
+        moved=moved,
     )
     db.flush()
     write_rubric_file(Path(row.source_path).parent, loaded.name, part_id, edit.item)
@@ -195,19 +193,17 @@ def _audit_grades(
     for move in found:
         refresh_verdicts(db, loaded, users[move.student])
         grade = grade_dict(grades[move.student])
-        db.add(
-            AuditEntry(
-                user_id=by.id,
-                action=AUDIT_ACTION,
-                detail={
-                    "assignment": loaded.name,
-                    "student": move.student,
-                    "part": part_id,
-                    "old": {**grade, "awarded": move.old},
-                    "new": {**grade, "awarded": move.new},
-                    "rubric_edit": change,
-                },
-            )
+        old, new = {**grade, "awarded": move.old}, {**grade, "awarded": move.new}
+        audit(
+            db,
+            by.id,
+            AUDIT_ACTION,
+            assignment=loaded.name,
+            student=move.student,
+            part=part_id,
+            old=old,
+            new=new,
+            rubric_edit=change,
         )
 
 
