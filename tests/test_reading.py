@@ -72,6 +72,10 @@ LAYOUTS: dict[str, list[tuple[str, str, Any]]] = {
         ("real/q1.tex", "file", b"\\answer{q1}{$2x$}\n"),
     ],
     "an input out of the folder": [("main.tex", "file", b"\\answer{q2}{$x^2$}\n\\input{../bob/main}\n")],
+    "an input out of the folder and back in": [
+        ("main.tex", "file", b"\\input{../alice/parts/q1}\n"),
+        ("parts/q1.tex", "file", b"\\answer{q1}{$2x$}\n"),
+    ],
     "a code file in a subfolder": [
         ("answers.yaml", "file", b"answers:\n  q1: {file: code/layers.py}\n"),
         ("code/layers.py", "file", b"def forward(x):\n    return 2 * x\n"),

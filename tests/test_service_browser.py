@@ -8,12 +8,11 @@ Chromium is Debian's ``chromium`` package; without it these tests are skipped, s
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from chromium import BrowserError, Chromium, Page, chromium_path
+from chromium import Chromium, Page, chromium_path
 from service_server import SEEDS, Server, make_course, wait_graded
 
 pytestmark = pytest.mark.skipif(
@@ -30,27 +29,11 @@ def server(tmp_path: Path) -> Iterator[Server]:
         yield running
 
 
-def wait_for(page: Page, expression: str, timeout: float = 120) -> object:
-    """Poll until ``expression`` is truthy in the page (across reloads and navigations)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = page.evaluate(expression)
-        except BrowserError:
-            value = None  # navigating: the old document is gone
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(
-        f"{expression!r} never held; the page says: {page.evaluate('document.body.innerText')}"
-    )
-
-
 def submit_form(page: Page, selector: str) -> None:
     """Submit a form as a click on its button does, and wait for the next page."""
     page.evaluate("window.__old = true")
     page.evaluate(f"document.querySelector({selector!r}).requestSubmit()")
-    wait_for(page, "window.__old === undefined && document.readyState === 'complete'")
+    page.wait_for("window.__old === undefined && document.readyState === 'complete'", timeout=120)
 
 
 def log_in(browser: Chromium, server: Server, user: str, password: str) -> Page:
@@ -86,7 +69,9 @@ def test_a_student_hands_in_through_the_form_and_reads_the_feedback(server: Serv
         set_file(page, "#file-a1-activations-conv", ANSWERS)
         submit_form(page, "form[action='/assignments/a1-activations-conv/submit']")
         assert page.evaluate("location.pathname").startswith("/submissions/")
-        wait_for(page, "document.querySelectorAll('article.part').length > 0")  # reloads until graded
+        page.wait_for(
+            "document.querySelectorAll('article.part').length > 0", timeout=120
+        )  # reloads until graded
         text = page.evaluate("document.body.innerText")
         assert "q6.full" in text and "correct" in text and "seed-001" in text
         assert page.evaluate("document.querySelectorAll('math').length") > 0  # formulas as MathML
@@ -108,7 +93,9 @@ def test_a_ta_sees_the_class_dashboard(server: Server, tmp_path: Path) -> None:
         assert page.evaluate("location.pathname") == "/ta"
         assert "Queue:" in page.evaluate("document.querySelector('#queue').textContent")
         page = browser.open(f"{server.url}/ta/assignments/a1-activations-conv")
-        wait_for(page, "document.querySelector('#students-table') !== null")  # reloads until graded
+        page.wait_for(
+            "document.querySelector('#students-table') !== null", timeout=120
+        )  # reloads until graded
         assert page.evaluate("document.querySelector('#histogram').complete")
         link = page.evaluate("document.querySelector('#students-table a').getAttribute('href')")
         assert link == f"/submissions/{submitted}"

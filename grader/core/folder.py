@@ -101,7 +101,10 @@ class Folder:
         """The path inside the folder that ``relative`` leads to, links followed (it may not
         exist); None when it leads out of the folder or round a loop."""
         parts: list[str] = []
-        for part in PurePosixPath(relative).parts:
+        steps = list(PurePosixPath(relative).parts)
+        if steps[:2] == ["..", self.name]:  # out of the folder and straight back in
+            steps = steps[2:]
+        for part in steps:
             if part in ("", "."):
                 continue
             if part == "..":
