@@ -69,14 +69,15 @@ def add_account(course: Course, name: str, role: str, password: str) -> str:
     return course.tokens[name]
 
 
-# What `grader serve` runs with when --workers is not given (a test of a new route runs so).
+# What `grader serve` runs with when --workers is not given: what a test's server runs with
+# unless it asks for another number.
 SERVICE_WORKERS = Settings.model_fields["workers"].default
 
 
 class Server:
     """``grader serve`` in a child process; :meth:`stop` sends SIGTERM, :meth:`kill` SIGKILL."""
 
-    def __init__(self, course: Course, workers: int = 1, *extra: str, port: int | None = None):
+    def __init__(self, course: Course, workers: int = SERVICE_WORKERS, *extra: str, port: int | None = None):
         self.course = course
         self.port = port or free_port()  # a restart may take the port of the server before
         self.url = f"http://127.0.0.1:{self.port}"

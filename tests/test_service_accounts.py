@@ -21,7 +21,7 @@ from service_fixtures import db_url  # noqa: F401  # the sqlite/postgresql fixtu
 from service_server import SEEDS, Course, Server, make_course, seed_file
 from service_server import log_in as form_log_in
 from sqlalchemy import select, update
-from test_service_browser import log_in, submit_form, wait_for
+from test_service_browser import log_in, submit_form
 
 from grader.cli import main
 from grader.service.auth import digest
@@ -241,7 +241,7 @@ def test_ta_page_gives_a_student_a_link_a_token_and_removes_them(tmp_path: Path)
     course = make_course(tmp_path / "course", None, students=("alice", "bob"))
     with Server(course) as server, Chromium() as browser:
         page = log_in(browser, server, "ta", course.passwords["ta"])
-        wait_for(page, "document.querySelector(\"a[href='/ta/students']\") !== null")
+        page.wait_for("document.querySelector(\"a[href='/ta/students']\") !== null", timeout=120)
         page = browser.open(f"{server.url}/ta/students/nobody")  # an error page keeps the navigation bar
         assert page.evaluate("document.querySelector('h1').textContent") == "404"
         assert page.evaluate("document.querySelector(\"nav.top a[href='/ta']\") !== null")

@@ -26,7 +26,7 @@ from service_server import Course, Server, make_course, wait_graded
 from service_server import log_in as form_log_in
 from sqlalchemy import select
 from test_service_api import grading_paused
-from test_service_browser import log_in, wait_for
+from test_service_browser import log_in
 
 from grader.cli import main
 from grader.core.report import HandIn, PartResult, Report
@@ -402,7 +402,9 @@ def test_in_chromium_a_student_reads_the_late_cost_and_checks_an_unreadable_hidd
             " form.requestSubmit(form.querySelector('[formaction]')); })()"
         )
         shown = str(
-            wait_for(page, "document.querySelector('#check') && document.querySelector('#check').innerText")
+            page.wait_for(
+                "document.querySelector('#check') && document.querySelector('#check').innerText", timeout=120
+            )
         )
         assert "q2  number" in shown and "cannot be read:" in shown and "^" in shown
         assert shown.count("verdict") == 1 and not page.errors
