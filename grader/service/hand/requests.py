@@ -143,16 +143,7 @@ def ask(
         db.expire_all()
         refuse_second(db, loaded, student, body.part)
         raise ApiError(409, f"you already have an open regrade request for {body.part}") from None
-    audit(
-        db,
-        student.id,
-        ASKED,
-        assignment=loaded.name,
-        student=student.name,
-        part=body.part,
-        request=row.id,
-        reason=reason,
-    )
+    _audit_request(db, student.id, ASKED, loaded, student, row, reason=reason)
     return row, submission.id
 
 
@@ -225,14 +216,13 @@ def answer(
     if body.points is not None:
         row.hand_version = _regrade(db, loaded, row, student, grade, body, by)
         row.points = body.points
-    audit(
+    _audit_request(
         db,
         by.id,
         ANSWERED,
-        assignment=loaded.name,
-        student=student.name,
-        part=row.part,
-        request=row.id,
+        loaded,
+        student,
+        row,
         outcome=row.status,
         reply=row.reply,
         old_points=old if grade is not None else row.points_then,
@@ -341,3 +331,25 @@ def history(db: Session, request_id: int) -> list[dict[str, Any]]:
         if detail.get("request") == request_id:
             found.append({"at": entry.at.isoformat(), "who": name, "action": entry.action, "detail": detail})
     return found
+
+
+def _audit_request(
+    db: Session,
+    user_id: int,
+    action: str,
+    loaded: LoadedAssignment,
+    student: User,
+    row: RegradeRequestRow,
+    **more: object,
+) -> None:
+    """The audit row of a step of the regrade request ``row``: whose, which part, and ``more``."""
+    audit(
+        db,
+        user_id,
+        action,
+        assignment=loaded.name,
+        student=student.name,
+        part=row.part,
+        request=row.id,
+        **more,
+    )
