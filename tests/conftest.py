@@ -1,1 +1,76 @@
+"""Suite-wide fixtures and the ``slow`` marker.
+
+A test is ``slow`` when it, or one of its fixtures, starts something heavy: a service
+over real HTTP (``tests.service_server``), a browser (``tests.chromium``), the fake LTI
+platform, a Dask cluster, PostgreSQL (the ``postgres``/``db_url`` fixtures) or the
+sandbox as another user. ``pytest -m "not slow"`` is the inner loop; CI runs everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from types import CodeType, ModuleType
+from typing import Any
+
+import pytest
+
 pytest_plugins = ["service_fixtures"]
+
+SLOW_HELPERS = {"service_server", "chromium", "lti_platform", "distributed"}
+SLOW_FIXTURES = {"postgres", "db_url"}
+SLOW_FILES = {"test_sandbox_unprivileged.py"}
+
+
+def _is_slow_helper(value: Any) -> bool:
+    name = value.__name__ if isinstance(value, ModuleType) else getattr(value, "__module__", None)
+    return isinstance(name, str) and bool(set(name.split(".")) & SLOW_HELPERS)
+
+
+def _names(code: CodeType) -> Iterator[str]:
+    yield from code.co_names
+    for constant in code.co_consts:
+        if isinstance(constant, CodeType):
+            yield from _names(constant)
+
+
+def _calls_slow_helper(function: Callable[..., Any], seen: set[int] | None = None) -> bool:
+    """Whether ``function`` names a slow helper, directly or through a function of its module."""
+    seen = set() if seen is None else seen
+    code = getattr(function, "__code__", None)
+    if code is None or id(code) in seen:
+        return False
+    seen.add(id(code))
+    module_globals = getattr(function, "__globals__", {})
+    for name in _names(code):
+        if name in SLOW_HELPERS:  # imported inside the function
+            return True
+        value = module_globals.get(name)
+        if value is None:
+            continue
+        if _is_slow_helper(value):
+            return True
+        if getattr(value, "__module__", None) == module_globals.get("__name__") and callable(value):
+            if _calls_slow_helper(value, seen):
+                return True
+    return False
+
+
+def _is_slow(item: pytest.Item) -> bool:
+    if item.path.name in SLOW_FILES or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    functions = [getattr(item, "function", None)]
+    fixture_info = getattr(item, "_fixtureinfo", None)
+    if fixture_info is not None:
+        for definitions in fixture_info.name2fixturedefs.values():
+            functions.extend(definition.func for definition in definitions)
+    return any(function is not None and _calls_slow_helper(function) for function in functions)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: starts a server, a browser, a cluster or PostgreSQL")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _is_slow(item):
+            item.add_marker(pytest.mark.slow)
