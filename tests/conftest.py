@@ -49,9 +49,9 @@ def _calls_slow_helper(function: Callable[..., Any], seen: set[int] | None = Non
             continue
         if _is_slow_helper(value):
             return True
-        if getattr(value, "__module__", None) == module_globals.get("__name__") and callable(value):
-            if _calls_slow_helper(value, seen):
-                return True
+        own = getattr(value, "__module__", None) == module_globals.get("__name__") and callable(value)
+        if own and _calls_slow_helper(value, seen):
+            return True
     return False
 
 

@@ -157,6 +157,17 @@ class Cluster(PostgresCluster):
         """PostgreSQL stopped (its connections closed), as for a restart or a crash."""
         self.pg_ctl("-m", "fast", "-w", "stop")
 
+    def read_only(self, on: bool) -> None:
+        """Every transaction read-only from now (as on a replica), or writable again: the
+        setting reloaded into every open session, the server's pool included."""
+        import psycopg
+
+        setting = "on" if on else "off"
+        with psycopg.connect(f"postgresql://grader@127.0.0.1:{self.port}/postgres", autocommit=True) as conn:
+            conn.execute(f"ALTER SYSTEM SET default_transaction_read_only = {setting}")
+            conn.execute("SELECT pg_reload_conf()")
+        time.sleep(0.5)  # each backend takes the reloaded setting at its next command
+
     def start_again(self) -> None:
         options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off"
         self.pg_ctl("-o", options, "-l", str(self.root / "log"), "-w", "start")
@@ -320,6 +331,37 @@ def test_postgresql_stopped_answers_503_and_grader_submit_hands_in_once_it_is_ba
         assert httpx.get(f"{server.url}/healthz").json()["database"] == "up"
     assert page.status_code == 503  # a bearer token on a page: the same message
     assert len(kept_versions(course)) == 2
+
+
+def test_postgresql_turned_read_only_answers_503_not_kept_and_grader_submit_sends_again(
+    tmp_path: Path, cluster: Cluster
+) -> None:
+    """PostgreSQL turned read-only under a running server (as a replica is after a fail-over):
+    every write, a student's hand-in and a TA's regrade alike, is answered the JSON 503 "NOT
+    kept" with Retry-After (never a bare 500); `grader submit` sends again until writes are
+    taken, and the server then serves and grades without a restart."""
+    course = make_course(tmp_path / "course", cluster.new_database(), students=STUDENTS)
+    with Server(course) as server, server.client("s0") as student, server.client("ta") as ta:
+        wait_workers_ready(server)
+        first = student.post(HAND_IN, json=ONE_ANSWER)
+        assert first.status_code == 202
+        wait_graded(student, first.json()["id"])
+        cluster.read_only(True)
+        try:
+            for _ in range(3):  # every pooled connection, not only a fresh one
+                assert_refused_and_not_kept(student.post(HAND_IN, json=ONE_ANSWER, timeout=20))
+            regrade = ta.post(f"/api/v1/submissions/{first.json()['id']}/regrade", timeout=20)
+            assert regrade.status_code == 503 and regrade.headers["content-type"] == "application/json"
+            assert regrade.json()["error"]["kept"] is False
+            submit = grader_submit(server, tmp_path / "repo", "s1")
+            wait_for(lambda: refusals(server) >= 4)
+        finally:
+            cluster.read_only(False)
+        assert_submit_sent_again_and_graded(submit)
+        kept = student.post(HAND_IN, json=ONE_ANSWER)
+        assert kept.status_code == 202 and kept.json()["version"] == 2
+        wait_graded(student, kept.json()["id"])
+    assert len(kept_versions(course)) == 3
 
 
 @contextmanager

@@ -24,16 +24,31 @@ class ApiError(Exception):
         return {"error": {"status": self.status, "message": self.message, **self.extra}}
 
 
+# PostgreSQL's SQLSTATEs (classes or codes) of a statement the server refused as a whole for
+# the state it is in, not for what was asked: a connection lost (08), out of disk, memory or
+# connections (53), shutting down or not accepting connections (57), an I/O error (58), a
+# read-only transaction (25006: a replica after a fail-over, or default_transaction_read_only),
+# a serialization failure or deadlock (40001, 40P01: rolled back, to be sent again).
+# psycopg raises several of them as InternalError or IntegrityError's siblings, not OperationalError.
+UNAVAILABLE_SQLSTATES = ("08", "53", "57", "58", "25006", "40001", "40P01")
+
+
+def _sqlstate(exc: BaseException) -> str:
+    original = exc.orig if isinstance(exc, DBAPIError) else exc
+    return str(getattr(original, "sqlstate", None) or getattr(original, "pgcode", None) or "")
+
+
 def out_of_service(exc: BaseException) -> bool:
     """Whether a request failed because the database, or the disk under it, cannot serve it
-    now (down, not answering within its timeouts, locked past them, full) rather than by a
-    fault of the request or the code. A DB-API OperationalError is, by its definition, such
-    an error ("not necessarily under the control of the programmer"); SQLite's full disk is
-    one ("database or disk is full"), PostgreSQL's cancelled statement too."""
+    now (down, not answering within its timeouts, locked past them, full, read-only) rather
+    than by a fault of the request or the code. A DB-API OperationalError is, by its
+    definition, such an error ("not necessarily under the control of the programmer");
+    SQLite's full disk is one ("database or disk is full"), PostgreSQL's cancelled statement
+    too, and so is any error whose SQLSTATE says the server refused every write for now."""
     if isinstance(exc, OperationalError | PoolTimeout):
         return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or _sqlstate(exc).startswith(UNAVAILABLE_SQLSTATES)
     return isinstance(exc, OSError) and exc.errno in DISK_FULL
 
 
