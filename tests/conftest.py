@@ -18,7 +18,7 @@ pytest_plugins = ["service_fixtures"]
 
 SLOW_HELPERS = {"service_server", "chromium", "lti_platform", "distributed"}
 SLOW_FIXTURES = {"postgres", "db_url"}
-SLOW_FILES = {"test_sandbox_unprivileged.py"}
+SLOW_FILES = {"test_sandbox_unprivileged.py", "test_dask.py"}
 
 
 def _is_slow_helper(value: Any) -> bool:

@@ -5,11 +5,14 @@ what a database holds is a 404, and a TA page never shows text a link carries.""
 from __future__ import annotations
 
 import dataclasses
+import re
 import stat
 from pathlib import Path
 
+import httpx
+import pytest
 from lti_platform import PageForms
-from service_server import Server, log_in, make_course, seed_file, wait_graded
+from service_server import Course, Server, log_in, make_course, seed_file, wait_graded
 
 ASSIGNMENT = "a1-activations-conv"
 PHISH = "Your session expired: log in again at https://evil.example/login"
@@ -92,33 +95,132 @@ def test_the_rate_limiter_forgets_keys_once_their_window_is_past(monkeypatch) ->
     assert limiter.retry_after("alice") == 60.0
 
 
-def test_password_guessing_is_throttled_per_account_and_stalls_no_one(tmp_path: Path) -> None:
-    """Failed log-ins are counted per account: past ten, even the right password waits (429,
-    saying how long); another account logs in as usual; and while sixteen wrong log-ins are
-    checked at once a student's API request is answered at once (issue 45, item 10)."""
+def _guess(server: Server, user: str, address: str, browser: httpx.Client | None = None) -> httpx.Response:
+    """A wrong password for ``user`` from ``address`` (as the proxy in front says), by a new
+    browser unless one is given."""
+    if browser is not None:
+        return log_in(browser, user, "a wrong guess")
+    with server.client() as fresh:
+        fresh.headers["x-forwarded-for"] = address
+        return log_in(fresh, user, "a wrong guess")
+
+
+def test_password_guessing_is_slowed_per_account_and_address_and_stalls_no_one(tmp_path: Path) -> None:
+    """Sixteen wrong passwords for the TA sent at once from one address: five are checked, a
+    few more as the growing waits end, the others are told to wait (429 with Retry-After);
+    even the right password from there waits; a student's API request is answered at once
+    meanwhile; another student behind the same address (a campus NAT) logs in as usual (issue 57, fault 6)."""
     import time
     from concurrent.futures import ThreadPoolExecutor
 
     course = make_course(tmp_path / "course", None)
     with Server(course) as server, server.client("alice") as alice:
-
-        def wrong(number: int) -> int:
-            with server.client() as browser:
-                return log_in(browser, "ta", f"guess {number}").status_code
-
         with ThreadPoolExecutor(16) as pool:
-            guesses = [pool.submit(wrong, number) for number in range(16)]
+            guesses = [pool.submit(_guess, server, "ta", "10.0.0.7") for _ in range(16)]
             started = time.monotonic()
             assert alice.get("/api/v1/assignments").status_code == 200
             answered_in = time.monotonic() - started
-            statuses = sorted(guess.result() for guess in guesses)
+            answers = [guess.result() for guess in guesses]
         assert answered_in < 3.0, f"a student's request waited {answered_in:.1f} s behind the guesses"
-        assert set(statuses) <= {401, 429} and statuses.count(401) <= 10, statuses
+        statuses = sorted(answer.status_code for answer in answers)
+        # five free, then one more each time a wait (1 s, 2 s, 4 s) is over while the burst lasts
+        assert set(statuses) <= {401, 429} and statuses.count(401) <= 8 and 429 in statuses, statuses
+        assert all(int(a.headers["retry-after"]) >= 1 for a in answers if a.status_code == 429)
+        time.sleep(max(int(a.headers["retry-after"]) for a in answers if a.status_code == 429) + 0.2)
+        assert _guess(server, "ta", "10.0.0.7").status_code == 401  # the sixth: the next waits 2 s
         with server.client() as browser:
+            browser.headers["x-forwarded-for"] = "10.0.0.7"
             right = log_in(browser, "ta", course.passwords["ta"])
             assert right.status_code == 429 and "try again in" in right.text
             other = log_in(browser, "bob", course.passwords["bob"])
             assert other.status_code == 303, other.text
+            time.sleep(int(right.headers["retry-after"]) + 0.2)
+            assert log_in(browser, "ta", course.passwords["ta"]).status_code == 303
+
+
+def test_the_waits_grow_with_each_failure_and_forget_a_success(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past five failures for an account from one address, each failure makes the next try from
+    there wait twice as long (1 s, 2 s, 4 s, ... at most five minutes); a success forgets them.
+    Other addresses and accounts are not slowed; a browser known to the account is not slowed by
+    failures of unknown ones."""
+    from grader.service import throttle
+
+    clock = [1000.0]
+    monkeypatch.setattr(throttle.time, "monotonic", lambda: clock[0])
+    logins = throttle.LoginThrottle()
+    for _ in range(5):
+        assert logins.attempt("ta", "10.0.0.8", known=False) is None
+    waits = []
+    for _ in range(16):
+        waits.append(logins.attempt("ta", "10.0.0.8", known=False))
+        clock[0] += waits[-1] or 0.0
+        assert logins.attempt("ta", "10.0.0.8", known=False) is None
+    assert waits[:4] == [1.0, 2.0, 4.0, 8.0] and max(waits) == 300.0, waits  # type: ignore[type-var]
+    assert logins.attempt("ta", "10.0.0.9", known=False) is not None  # 21 guesses: the account's own wait
+    assert logins.attempt("bob", "10.0.0.8", known=False) is None
+    assert logins.attempt("ta", "10.0.0.8", known=True) is None
+    clock[0] += 300.0
+    logins.succeeded("ta", "10.0.0.8", known=False)
+    assert logins.attempt("ta", "10.0.0.8", known=False) is None
+
+
+def test_the_right_password_logs_in_once_the_wait_is_over(tmp_path: Path) -> None:
+    import time
+
+    course = make_course(tmp_path / "course", None)
+    with Server(course) as server:
+        answers = [_guess(server, "alice", "10.0.0.8")]
+        while answers[-1].status_code != 429:
+            answers.append(_guess(server, "alice", "10.0.0.8"))
+            assert len(answers) < 12, [answer.status_code for answer in answers]
+        assert [answer.status_code for answer in answers[:5]] == [401] * 5
+        assert "try again in" in answers[-1].text
+        time.sleep(int(answers[-1].headers["retry-after"]) + 0.5)
+        with server.client() as browser:
+            browser.headers["x-forwarded-for"] = "10.0.0.8"
+            assert log_in(browser, "alice", course.passwords["alice"]).status_code == 303
+
+
+def test_guesses_from_everywhere_are_bounded_but_lock_out_no_one(tmp_path: Path) -> None:
+    """Wrong passwords for the TA from many addresses (a botnet): past twenty, new browsers
+    wait for the TA's account wherever they are, so the guesses it can receive stay bounded;
+    yet the TA's own browser, which logged in before, logs in at once, and a valid one-time
+    link logs a student in whatever failed before it from the same address."""
+    course = make_course(tmp_path / "course", None)
+    with Server(course) as server:
+        with server.client() as own_browser:  # the TA's browser, known to the account
+            own_browser.headers["x-forwarded-for"] = "10.1.0.1"
+            assert log_in(own_browser, "ta", course.passwords["ta"]).status_code == 303
+            own_browser.cookies.delete("grader_session")
+            answers = []
+            while not answers or int(answers[-1].headers.get("retry-after", "0")) < 4:
+                answers.append(_guess(server, "ta", f"10.2.0.{len(answers)}"))
+                assert len(answers) < 40, "guesses from everywhere were never slowed"
+            statuses = [answer.status_code for answer in answers]
+            assert statuses[:20] == [401] * 20 and statuses.count(401) <= 24, statuses
+            with server.client() as new_browser:
+                new_browser.headers["x-forwarded-for"] = "10.3.0.1"
+                assert log_in(new_browser, "ta", course.passwords["ta"]).status_code == 429
+            assert log_in(own_browser, "ta", course.passwords["ta"]).status_code == 303
+        for _ in range(8):
+            _guess(server, "alice", "10.4.0.1")
+        link = _one_time_link(course, server, "alice")
+        with server.client() as browser:
+            browser.headers["x-forwarded-for"] = "10.4.0.1"
+            shown = browser.get(link)
+            token = re.search(r"name='csrf' value='([^']+)'", shown.text)
+            assert token is not None, shown.text
+            assert browser.post(link, data={"csrf": token.group(1)}).status_code == 303
+
+
+def _one_time_link(course: Course, server: Server, student: str) -> str:
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    made = CliRunner().invoke(main, ["users", "link", str(course.folder), student, "--url", server.url])
+    assert made.exit_code == 0, made.output
+    return made.output.strip()
 
 
 def test_a_network_plot_is_never_a_side_file_in_the_service_pages() -> None:

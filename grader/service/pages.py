@@ -67,6 +67,7 @@ from grader.service.hand.request_pages import feedback_section
 from grader.service.hand.requests import open_count
 from grader.service.intake import answers_text_file, canonical_name, read_handed_in
 from grader.service.shown import shown_time, time_html
+from grader.service.throttle import KNOWN_COOKIE, KNOWN_COOKIE_DAYS, is_known, known_cookie
 from grader.service.variant_key import student_spec
 from grader.service.visibility import score_covers, student_report
 
@@ -257,20 +258,30 @@ async def link_login(secret: str, request: Request, csrf: Annotated[str, Form()]
         return login_form(
             request, "This log-in form is stale or from another site: open your link again.", status=403
         )
-    address = request.client.host if request.client else ""
-    wait = service.logins.attempt("", address)
-    if wait is not None:
-        return login_form(request, f"Too many failed log-ins: try again in {wait:.0f} s.", status=429)
-    found, cookie = await run_in_threadpool(_redeem, service, secret)
+    found, cookie = await run_in_threadpool(_redeem, service, secret)  # never throttled: see throttle.py
     if found is None:
-        service.logins.failed(address)
         return login_form(
             request,
             "This log-in link is used up, expired or mistyped: ask your TA for a new one.",
             status=401,
         )
-    response = RedirectResponse("/ta" if found.role != Role.STUDENT else "/", status_code=303)
+    return logged_in(found, cookie, service)
+
+
+def logged_in(user: User, cookie: str, service: Any) -> Response:
+    """The answer to a log-in that succeeded: the session's cookie, and this browser known to
+    the account from now (it is not slowed by others' failed log-ins to it)."""
+    response = RedirectResponse("/ta" if user.role != Role.STUDENT else "/", status_code=303)
     set_session_cookie(response, cookie, service.settings)
+    response.set_cookie(
+        KNOWN_COOKIE,
+        known_cookie(user.name),
+        max_age=KNOWN_COOKIE_DAYS * 86_400,
+        path="/login",
+        httponly=True,
+        samesite="lax",
+        secure=service.settings.secure_cookies,
+    )
     response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
 
@@ -308,9 +319,12 @@ async def login(
             request, "This log-in form is stale or from another site: log in on this page.", status=403
         )
     address = request.client.host if request.client else ""
-    wait = service.logins.attempt(user, address)
+    known = is_known(request.cookies.get(KNOWN_COOKIE), user)
+    wait = service.logins.attempt(user, address, known)
     if wait is not None:
-        return login_form(request, f"Too many failed log-ins: try again in {wait:.0f} s.", status=429)
+        refused = login_form(request, f"Too many failed log-ins: try again in {wait:.0f} s.", status=429)
+        refused.headers["Retry-After"] = str(max(1, round(wait)))
+        return refused
     found = await run_in_threadpool(_account, service, user)
     stored = found.password_hash if found is not None else None
     loop = asyncio.get_running_loop()
@@ -318,14 +332,10 @@ async def login(
     if not await loop.run_in_executor(service.hashing, verify_password, stored, password):
         found = None
     if found is None:
-        service.logins.failed(address)
         return login_form(request, "That user and password do not match an account of this course.")
-    service.logins.succeeded(user)
+    service.logins.succeeded(user, address, known)
     cookie = await run_in_threadpool(_start, service, found, "password")
-    response = RedirectResponse("/ta" if found.role != Role.STUDENT else "/", status_code=303)
-    set_session_cookie(response, cookie, service.settings)
-    response.delete_cookie(LOGIN_COOKIE, path="/login")
-    return response
+    return logged_in(found, cookie, service)
 
 
 def _account(service: Any, user: str) -> User | None:

@@ -19,6 +19,7 @@ from grader.service.grading_loop import DatabaseHook
 from grader.service.grading_process import GradingProcess
 from grader.service.intake import UploadReader
 from grader.service.settings import Settings
+from grader.service.throttle import LoginThrottle
 from grader.service.waiting import VerdictWaiters
 from grader.service.workers import GradingWorkers
 
@@ -73,31 +74,6 @@ class RateLimiter:
             deque, {key: hits for key, hits in self._hits.items() if hits and hits[-1] > now - self.window}
         )
         self._swept_at = now
-
-
-class LoginThrottle:
-    """Log-ins counted per account (every attempt, forgotten once one succeeds, so that a burst
-    of guesses at once is bounded too) and failed ones per client address (a classroom shares
-    one): past ``per_account`` (or ``per_address``) in ``window`` seconds, log-ins from there
-    wait until the oldest is out of the window, right password or not."""
-
-    def __init__(self, per_account: int = 10, per_address: int = 60, window: float = 900.0):
-        self.accounts = RateLimiter(per_account, window)
-        self.addresses = RateLimiter(per_address, window)
-
-    def attempt(self, account: str, address: str) -> float | None:
-        """None when this log-in may be checked (and it is counted for its account); else the
-        seconds to wait."""
-        wait = self.addresses.waiting(address)
-        if wait is None and account:
-            wait = self.accounts.retry_after(account)
-        return wait
-
-    def failed(self, address: str) -> None:
-        self.addresses.retry_after(address)
-
-    def succeeded(self, account: str) -> None:
-        self.accounts.forget(account)
 
 
 class Grading(Protocol):
