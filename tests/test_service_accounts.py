@@ -11,6 +11,8 @@ import io
 import json
 import re
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -223,6 +225,54 @@ def test_import_roster_adds_missing_students_with_links(
         )
     names = {u["name"] for u in json.loads(users(course, "list", "--format", "json").output)}
     assert set(added) <= names
+
+
+KILLED_AFTER_COMMIT = """
+import json, os, sys
+from grader.cli import main
+from grader.service import commands
+
+MINTED = sys.argv[1]
+
+def killed(course_dir, db_url, added, url, links_file):  # the moment after the accounts' commit
+    with open(MINTED, "w") as seen:
+        json.dump([d.secret for d in added], seen)
+    os._exit(137)
+
+commands._hand_out = killed
+sys.argv = ["grader", *sys.argv[2:]]
+main()
+"""
+
+
+def test_an_import_killed_after_its_commit_loses_no_link(course: Course, tmp_path: Path) -> None:
+    """Issue 57 fault 3: `grader users import` killed right after the accounts' commit, before
+    its links file is written: a second import adds nobody (they are there), and
+    `grader users links COURSE --unsent` hands out a new link for each of them (the minted ones
+    void), once; every link logs its student in."""
+    (tmp_path / "roster.csv").write_text(PLAIN + "s2000003,emmy@uni.example\n", encoding="utf-8")
+    links, minted = tmp_path / "links.csv", tmp_path / "minted.json"
+    command = ["users", "import", str(course.folder), str(tmp_path / "roster.csv"), "--links", str(links)]
+    command += ["--db", course.db_url] if course.db_url else []
+    killed = subprocess.run([sys.executable, "-c", KILLED_AFTER_COMMIT, str(minted), *command], check=False)
+    assert killed.returncode == 137 and not links.exists()
+    again = users(course, "import", str(tmp_path / "roster.csv"), "--links", str(links))
+    assert again.exit_code == 0 and "0 students added, 2 already there" in again.output
+    with Server(course) as server:
+        reissued = users(course, "links", "--unsent", "--links", str(links), "--url", server.url)
+        assert reissued.exit_code == 0, reissued.output
+        assert stat.S_IMODE(links.stat().st_mode) == 0o600
+        rows = list(csv.DictReader(io.StringIO(links.read_text())))
+        assert {r["name"]: r["email"] for r in rows} == {
+            "s2000002": "kurt@uni.example",
+            "s2000003": "emmy@uni.example",
+        }
+        for secret in json.loads(minted.read_text()):  # never handed out: void
+            assert link_log_in(server, f"{server.url}/login/link/{secret}").status_code == 401
+        for row in rows:
+            assert link_log_in(server, row["link"]).status_code == 303
+        once_more = users(course, "links", "--unsent")
+        assert once_more.exit_code == 0 and once_more.stdout.strip() == "name,email,link"
 
 
 def test_import_refuses_bad_names_and_adds_nobody(course: Course, tmp_path: Path) -> None:

@@ -236,6 +236,47 @@ def import_roster(
             done.append(Imported(student.name, student.email, False, ""))
             continue
         user, _ = add_user(db, student.name, Role.STUDENT, by=by)
-        done.append(Imported(student.name, student.email, True, issue_login_link(db, user, days)))
+        secret = issue_login_link(db, user, days, unsent_to=student.email)
+        done.append(Imported(student.name, student.email, True, secret))
     _audit(db, by, "import_roster", students=len(students), added=sum(d.added for d in done))
     return done
+
+
+def mark_sent(db: Session, names: list[str]) -> None:
+    """The unsent links of these users are handed out now (their file is written)."""
+    users = select(User.id).where(User.course_id == course_id(db), User.name.in_(names))
+    db.execute(
+        update(LoginLink)
+        .where(LoginLink.user_id.in_(users), LoginLink.sent_at.is_(None))
+        .values(sent_at=utcnow())
+    )
+
+
+def reissue_unsent(db: Session, days: float, by: User | None = None) -> list[Imported]:
+    """New links for every student whose link was minted but never handed out (an import
+    stopped before its file was written): the old ones are void, the new ones unsent until
+    :func:`mark_sent`."""
+    now = utcnow()
+    unsent = db.execute(
+        select(User, LoginLink.email)
+        .join(LoginLink, LoginLink.user_id == User.id)
+        .where(
+            User.course_id == course_id(db),
+            User.removed_at.is_(None),
+            LoginLink.sent_at.is_(None),
+            LoginLink.used_at.is_(None),
+        )
+        .order_by(User.name)
+    ).all()
+    done: dict[str, Imported] = {}
+    for user, email in unsent:
+        if user.name in done:
+            continue
+        db.execute(
+            update(LoginLink)
+            .where(LoginLink.user_id == user.id, LoginLink.sent_at.is_(None), LoginLink.used_at.is_(None))
+            .values(used_at=now)
+        )
+        done[user.name] = Imported(user.name, email, True, issue_login_link(db, user, days, unsent_to=email))
+    _audit(db, by, "login_links_reissued", students=len(done))
+    return list(done.values())

@@ -66,12 +66,24 @@ LINK_PATH = "/login/link/"  # + the secret: the page that exchanges a one-time l
 LINK_DAYS = 14.0
 
 
-def issue_login_link(db: Session, user: User, days: float = LINK_DAYS) -> str:
+def issue_login_link(db: Session, user: User, days: float = LINK_DAYS, unsent_to: str | None = None) -> str:
     """A new one-time log-in secret for ``user`` (the plain secret is returned once, and only
-    its SHA-256 is stored); it starts one session before it expires and is void after."""
+    its SHA-256 is stored); it starts one session before it expires and is void after.
+    ``unsent_to``: the link is for a file written after this transaction (to that e-mail
+    address): it stays unsent until :func:`grader.service.accounts.mark_sent`."""
     secret = new_secret()
-    expires = utcnow() + dt.timedelta(days=days)
-    db.add(LoginLink(user_id=user.id, secret_hash=digest(secret), expires_at=expires))
+    now = utcnow()
+    expires = now + dt.timedelta(days=days)
+    sent = None if unsent_to is not None else now
+    db.add(
+        LoginLink(
+            user_id=user.id,
+            secret_hash=digest(secret),
+            expires_at=expires,
+            sent_at=sent,
+            email=unsent_to or "",
+        )
+    )
     return secret
 
 

@@ -410,7 +410,6 @@ def users_import(
     """Add the students of ROSTER (Moodle's or Canvas's CSV export, or `name,email`) the course
     does not have, and write their one-time log-in links to --links. A roster with a row that
     cannot be used adds nobody and lists the rows."""
-    from grader.core.files import write_atomic
     from grader.service.accounts import AccountError, import_roster, read_roster
 
     try:
@@ -420,17 +419,57 @@ def users_import(
         sys.exit(2)
     done = _with_db(course_dir, db_url, lambda db: import_roster(db, students, days))
     added = [d for d in done if d.added]
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["name", "email", "link"])
-    writer.writerows([d.name, d.email, _link(url, d.secret)] for d in added)
-    write_atomic(links_file, out.getvalue(), mode=0o600)  # the links log students in
+    _hand_out(course_dir, db_url, added, url, links_file)
     click.echo(
         f"{len(added)} students added, {len(done) - len(added)} already there; "
         f"their one-time log-in links (valid {days:g} days): {links_file}"
     )
     if not url:
         click.echo("the links are paths: give --url (the service's address) for whole links", err=True)
+
+
+def _hand_out(
+    course_dir: Path, db_url: str | None, added: list[Any], url: str | None, links_file: Path | None
+) -> None:
+    """The links as CSV (name,email,link) in ``links_file`` (mode 0600), or on standard output,
+    then marked sent: a command stopped before this leaves them unsent (`users links --unsent`)."""
+    from grader.core.files import write_atomic
+    from grader.service.accounts import mark_sent
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["name", "email", "link"])
+    writer.writerows([d.name, d.email, _link(url, d.secret)] for d in added)
+    if links_file is None:
+        click.echo(out.getvalue(), nl=False)
+    else:
+        write_atomic(links_file, out.getvalue(), mode=0o600)  # the links log students in
+    _with_db(course_dir, db_url, lambda db: mark_sent(db, [d.name for d in added]))
+
+
+@users_group.command(name="links")
+@COURSE_ARG
+@click.option("--unsent", is_flag=True, required=True, help="The students whose links were never handed out.")
+@click.option(
+    "--links",
+    "links_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write them here (CSV name,email,link; mode 0600) instead of printing them.",
+)
+@URL_OPTION
+@DAYS_OPTION
+@DB_OPTION
+def users_links(
+    course_dir: Path, unsent: bool, links_file: Path | None, url: str | None, days: float, db_url: str | None
+) -> None:
+    """New one-time log-in links for the students whose links were minted but never handed out
+    (a `users import` stopped after adding them, before its links file was written); their
+    old links are void."""
+    from grader.service.accounts import reissue_unsent
+
+    again = _with_db(course_dir, db_url, lambda db: reissue_unsent(db, days))
+    _hand_out(course_dir, db_url, again, url, links_file)
+    click.echo(f"{len(again)} students' links issued again (valid {days:g} days)", err=True)
 
 
 @click.command(name="extend")

@@ -185,6 +185,9 @@ class LoginLink(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # None while minted by a roster import whose links file is not written yet
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    email: Mapped[str] = mapped_column(String(320), default="", server_default="")
 
 
 class WebSession(Base):
