@@ -54,6 +54,9 @@ def compare(received: WrittenNumber, expected: WrittenNumber, rtol: float, atol:
     found = _in_balls(received, expected, rtol, atol)
     if found is not None:
         return found
+    proved = _proved_equal(received, expected)
+    if proved is not None:
+        return proved
     settled = _symbolically(received, expected, rtol, atol)
     if settled is not None:
         return settled
@@ -123,6 +126,24 @@ def _ball_of(value: Fraction) -> arb:
     return ball(value)
 
 
+def _proved_equal(received: WrittenNumber, expected: WrittenNumber) -> Comparison | None:
+    """Two values shown exactly equal where balls only overlap: combinations of logarithms
+    and arctangents of rationals (Machin's formula, ``\\tanh^{-1}(1/2)``), see
+    :mod:`grader.mathlang.exact_constants`."""
+    from grader.mathlang.exact_constants import linear_logs
+
+    why = linear_logs(_node(received), _node(expected))
+    return None if why is None else Comparison(True, Certificate.PROVED, why)
+
+
+def _node(number: WrittenNumber) -> Any:
+    from grader.mathlang import ast
+
+    if number.formula is not None:
+        return number.formula
+    return ast.Num(0, Fraction(number.value))
+
+
 def _symbolically(
     received: WrittenNumber, expected: WrittenNumber, rtol: float, atol: float
 ) -> Comparison | None:
@@ -162,7 +183,14 @@ def _symbolically(
                 return Comparison(True, Certificate.INTERVAL_BOUND, method)
             if gap > allowed:
                 return Comparison(False, Certificate.INTERVAL_BOUND, method)
-    return None
+    return _algebraic_zero(difference)  # the balls still overlap: an algebraic zero is proved exactly
+
+
+def _algebraic_zero(difference: Any) -> Comparison | None:
+    from grader.mathlang.exact_constants import algebraic_zero
+
+    why = algebraic_zero(difference)
+    return None if why is None else Comparison(True, Certificate.PROVED, why)
 
 
 def _has_a_value(value: Any, reference: Any, received: WrittenNumber) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from grader.core.verdict import Certificate, CheckUndecided
-from grader.mathlang import ast
+from grader.mathlang import ast, exact_constants
 from grader.mathlang.arithmetic import MP
 from grader.mathlang.errors import EvalError, LimitError, MathError, NotExactError
 from grader.mathlang.evaluate import (
@@ -49,7 +49,12 @@ from grader.types.expression.prepare import (
     student_probes,
     student_value,
 )
-from grader.types.expression.symbolic import PROOF_MAX_OPS, _symbolic_confirmation, symbolic_equal
+from grader.types.expression.symbolic import (
+    PROOF_MAX_OPS,
+    _symbolic_confirmation,
+    algebraic_equal,
+    symbolic_equal,
+)
 
 TIGHT_CHECKS = 8  # points where floats agree, checked in balls when the tolerance is finer than floats
 SIZE_ERRORS_ENOUGH = 12  # points too large to compute, after which a formula is not tried further
@@ -141,6 +146,10 @@ def _entry_identity(prep: Prepared, sides: Sides) -> Outcome | None:
             settled = _compare_constants(prep, sides) or validated.settle_constants(prep, sides)[0]
         except MathError:
             return None
+        if settled is None:
+            exactly = exact_constants.linear_logs(sides.ref, sides.ans)
+            if exactly is not None:
+                settled = Outcome(True, "", 0, exactly, certificate=Certificate.PROVED)
         return settled if settled is not None and settled.equal else None
     reading = identity.read_both(sides.ref, sides.ans, prep.functions, dict(prep.lets))
     why = None if reading is None else identity.within_tolerance(reading, prep.part.rtol, prep.part.atol)
@@ -245,12 +254,14 @@ def _settle_constants(prep: Prepared, sides: Sides) -> Outcome | None:
     settled, found = validated.settle_constants(prep, sides)
     if settled is not None:
         return settled
-    proved = (
-        found is validated.Found.UNKNOWN  # not too large for balls: sympy may try
-        and not prep.is_matrix
-        and symbolic_equal(prep, sides.ref, sides.ans, PROOF_MAX_OPS)
-    )
-    if proved:
+    exactly = None if prep.is_matrix else exact_constants.linear_logs(sides.ref, sides.ans)
+    if exactly is not None:
+        return Outcome(True, "", 0, exactly, certificate=Certificate.PROVED)
+    unknown = found is validated.Found.UNKNOWN and not prep.is_matrix  # not too large: sympy may try
+    algebraic = algebraic_equal(prep, sides) if unknown else None
+    if algebraic is not None:
+        return Outcome(True, "", 0, algebraic, certificate=Certificate.PROVED)
+    if unknown and symbolic_equal(prep, sides.ref, sides.ans, PROOF_MAX_OPS):
         method = "proved: sympy simplifies the difference to 0"
         return Outcome(True, "", 0, method, certificate=Certificate.PROVED)
     if validated.tight_tolerance(prep):
