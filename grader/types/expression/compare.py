@@ -19,7 +19,7 @@ from grader.mathlang.evaluate import (
 )
 from grader.mathlang.values import Val, describe
 from grader.mathlang.wording import with_article
-from grader.types.expression import exactpl, identity, validated
+from grader.types.expression import casesplit, exactpl, identity, validated
 from grader.types.expression.feedback import (
     NOT_EXPECTED,
     _fmt,
@@ -153,6 +153,8 @@ def _entry_identity(prep: Prepared, sides: Sides) -> Outcome | None:
         return settled if settled is not None and settled.equal else None
     reading = identity.read_both(sides.ref, sides.ans, prep.functions, dict(prep.lets))
     why = None if reading is None else identity.within_tolerance(reading, prep.part.rtol, prep.part.atol)
+    if why is None:
+        why = casesplit.prove(prep, sides)
     return None if why is None else Outcome(True, "", 0, why, certificate=Certificate.PROVED)
 
 
