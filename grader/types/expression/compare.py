@@ -174,7 +174,7 @@ def _exact_integer_points(prep: Prepared, sides: Sides) -> Outcome | None:
     if not validated.has_integer_symbol(prep) or sides.overrides:
         return None
     if not _rounds(sides):
-        return None
+        return _rational_at_every_point(prep, sides)
     every = _every_integer_point(prep, sides)
     batch = get_batch(prep, 0)
     if every is not None:
@@ -200,6 +200,32 @@ def _exact_integer_points(prep: Prepared, sides: Sides) -> Outcome | None:
         method = f"exact: equal at every one of the {len(seen)} integer points of the domain"
         return Outcome(True, "", len(seen), method, certificate=Certificate.EXACT)
     return None
+
+
+def _rational_at_every_point(prep: Prepared, sides: Sides) -> Outcome | None:
+    """A finite integer domain where both formulas have rational values (``(-1)^{\\lfloor n/2
+    \\rfloor}``): equal at every point, evaluated exactly, is a decision; None otherwise (a
+    difference is left to the probes, which found none)."""
+    if prep.lets or prep.part.constants:
+        return None
+    every = _every_integer_point(prep, sides)
+    if every is None:
+        return None
+    count = len(next(iter(every.values())))
+    for k in range(count):
+        values = {name: Fraction(column[k]) for name, column in every.items()}
+        try:
+            ref = evaluate_exact(sides.ref, values, functions=prep.functions)
+            ans = evaluate_exact(sides.ans, values, functions=prep.functions)
+        except MathError:  # not rational there, or no value: not decided here
+            return None
+        if not isinstance(ref, Fraction | int) or not isinstance(ans, Fraction | int):
+            return None
+        allowed = Fraction(prep.part.atol) + Fraction(prep.part.rtol) * abs(Fraction(ref))
+        if abs(Fraction(ans) - Fraction(ref)) > allowed:
+            return None
+    method = f"exact: equal at every one of the {count} integer points of the domain"
+    return Outcome(True, "", count, method, certificate=Certificate.EXACT)
 
 
 def _every_integer_point(prep: Prepared, sides: Sides) -> dict[str, list[int]] | None:
