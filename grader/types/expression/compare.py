@@ -19,7 +19,7 @@ from grader.mathlang.evaluate import (
 )
 from grader.mathlang.values import Val, describe
 from grader.mathlang.wording import with_article
-from grader.types.expression import casesplit, exactpl, identity, validated
+from grader.types.expression import casesplit, exactpl, identity, matrixform, validated
 from grader.types.expression.feedback import (
     NOT_EXPECTED,
     _fmt,
@@ -119,10 +119,16 @@ def _identity(prep: Prepared, sides: Sides) -> Outcome | None:
     if sides.overrides or sides.ref_is_student:
         return None
     if prep.is_matrix:
-        if not identity.same_tree(sides.ref, sides.ans, prep.functions):
-            return None
-        method = "proved: the expected formula, written otherwise (the same tree)"
-        return Outcome(True, "", 0, method, certificate=Certificate.PROVED)
+        if identity.same_tree(sides.ref, sides.ans, prep.functions):
+            method = "proved: the expected formula, written otherwise (the same tree)"
+            return Outcome(True, "", 0, method, certificate=Certificate.PROVED)
+        if matrixform.same_form(sides.ref, sides.ans, {*prep.scalars, *prep.dims}, prep.functions):
+            method = (
+                "proved: the expected formula, written otherwise (the same terms in another order, "
+                "the same matrix products, scalar factors in another order)"
+            )
+            return Outcome(True, "", 0, method, certificate=Certificate.PROVED)
+        return None
     pairs = identity.entries(sides.ref, sides.ans)
     if pairs is None:
         return None
