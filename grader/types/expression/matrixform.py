@@ -12,6 +12,7 @@ traces and determinants, and element-wise functions of scalars), never from valu
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from fractions import Fraction
 
 from grader.mathlang import ast
 from grader.mathlang.names import ALIASES
@@ -101,7 +102,7 @@ class _Form:
         terms: list[str] = []
         for term, negative in _terms(node, False):
             if negative:  # the factor -1 of a chain, as a product writes it
-                term = ast.BinOp(term.pos, "implicit", ast.Num(term.pos, -1), term)
+                term = ast.BinOp(term.pos, "implicit", ast.Num(term.pos, Fraction(-1)), term)
             terms.append(self.of(term))
         if len(terms) == 1:
             return terms[0]
@@ -137,7 +138,7 @@ class _Form:
             case ast.BinOp(op="/", left=left, right=right):
                 return [*self._factors(left, inverted), *self._factors(right, not inverted)]
             case ast.Neg(operand=operand):
-                return [(ast.Num(node.pos, -1), False), *self._factors(operand, inverted)]
+                return [(ast.Num(node.pos, Fraction(-1)), False), *self._factors(operand, inverted)]
             case ast.Num(value=v) if v == 1:
                 return []
         return [(node, inverted)]
