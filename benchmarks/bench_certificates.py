@@ -3,11 +3,13 @@
     python benchmarks/bench_certificates.py
 
 Grades every shipped submission (``submissions/<set>/<student>``) against its problem set
-(``problems/<set>.yaml``) and the peers' answer-equivalence rows (``benchmarks/peer``),
-and prints for the shipped library and for the peers' rows, per answer type: the corrects,
+(``problems/<set>.yaml``), the peers' answer-equivalence rows (``benchmarks/peer``) and the
+right answers of the checker tables (``tests/cases``, formula types), and prints for each,
+per answer type: the corrects,
 how many are certified (exact, proved, piecewise-linear decision, interval bound: every
 kind but probes) and the count of each kind; then the share over the formula types
-(number, array, interval, expression, network). Goal (issue 47): at least 80% on both.
+(number, array, interval, expression, network). Goal (issues 47, 58): at least 80% on each,
+``expression`` included.
 """
 
 from __future__ import annotations
@@ -74,6 +76,36 @@ def main() -> None:
     peers: dict[str, Counter[str]] = {}
     tally(load_problem_set(peer / "problems.yaml"), [peer / "submissions" / "peer"], peers)
     report("peers' rows", peers)
+    report("checker tables (tests/cases)", tally_tables())
+
+
+def tally_tables() -> dict[str, Counter[str]]:
+    """The right answers of the checker tables (tests/cases/*.yaml) of the formula types."""
+    from pydantic import TypeAdapter
+
+    from grader.core.yamlio import load_with_positions
+    from grader.spec import Part
+
+    adapter: TypeAdapter[Part] = TypeAdapter(Part)
+    by_type: dict[str, Counter[str]] = {}
+    for path in sorted((ROOT / "tests" / "cases").glob("*.yaml")):
+        groups, _ = load_with_positions(path.read_text(encoding="utf-8"))
+        for group in groups:
+            if group["spec"].get("type") not in FORMULA_TYPES:
+                continue
+            part = adapter.validate_python({"id": "p", **group["spec"]})
+            for test in group["tests"]:
+                if test["status"] != "correct":
+                    continue
+                verdict = check_part(part, test["answer"])
+                if verdict.status is not Status.CORRECT:
+                    continue
+                counts = by_type.setdefault(part.type, Counter())
+                counts["correct"] += 1
+                kind = verdict.decision.kind if verdict.decision is not None else None
+                counts[kind.value if kind is not None else "none"] += 1
+                counts["certified"] += kind is not None and kind.certified
+    return by_type
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from grader.core.verdict import AnswerError
 from grader.mathlang import ast
 from grader.mathlang.errors import MathError
 from grader.mathlang.limits import check_decimal_literal
+from grader.mathlang.names import function_names
 from grader.mathlang.parser import parse
 
 Number = Fraction | float
@@ -108,18 +109,24 @@ def _read_one(text: str) -> WrittenNumber:
     plain = read_plain_number(text)
     if plain is not None:
         return plain
-    tree = parse(text)
+    tree = parse_number(text)
     decimal = any(isinstance(node, ast.Num) and node.is_float for node in ast.walk(tree))
     return formula_number(tree, decimal)
+
+
+def parse_number(text: str) -> ast.Node:
+    """A number written as a formula, with the vocabulary of every part type: the built-in
+    functions and their other spellings (``\\sigma(0)``, ``\\operatorname{artanh}``, ``H``)."""
+    return parse(text, functions=function_names())
 
 
 def formula_number(tree: ast.Node, decimal: bool) -> WrittenNumber:
     """A constant formula's number: exact when rational, else its float with the formula
     (the last side of working shown with equals signs) for comparisons."""
-    from grader.mathlang.constant import constant_value, graded_side  # numpy: only for a formula
+    from grader.mathlang.constant import constant_number, graded_side  # numpy: only for a formula
 
-    value = constant_value(tree)
-    return WrittenNumber(value, decimal, None if isinstance(value, Fraction) else graded_side(tree))
+    value, exact = constant_number(tree)
+    return WrittenNumber(value, decimal, None if exact else graded_side(tree))
 
 
 def _check_rounding(side: str, final: WrittenNumber) -> None:

@@ -54,6 +54,9 @@ def compare(received: WrittenNumber, expected: WrittenNumber, rtol: float, atol:
     found = _in_balls(received, expected, rtol, atol)
     if found is not None:
         return found
+    proved = _proved_equal(received, expected)
+    if proved is not None:
+        return proved
     settled = _symbolically(received, expected, rtol, atol)
     if settled is not None:
         return settled
@@ -87,12 +90,32 @@ def _in_balls(
             allowed = _ball_of(exact_decimal(atol)) + _ball_of(exact_decimal(rtol)) * abs(r)
             method = f"interval bound: both values in ball arithmetic at {bits} bits"
             if gap <= allowed:
-                return Comparison(True, Certificate.INTERVAL_BOUND, method)
+                return Comparison(True, Certificate.INTERVAL_BOUND, method + stated_bound(gap, allowed, True))
             if gap > allowed:
                 return Comparison(
-                    False, Certificate.INTERVAL_BOUND, method, *_distinct(received, expected, bits)
+                    False,
+                    Certificate.INTERVAL_BOUND,
+                    method + stated_bound(gap, allowed, False),
+                    *_distinct(received, expected, bits),
                 )
     return None
+
+
+def stated_bound(gap: arb, allowed: arb, within: bool) -> str:
+    """The bound an interval-bound certificate shows: ``|difference| <= g``, within the
+    allowed ``a``, for values within the tolerance; for values beyond it only that the
+    difference exceeds what is allowed (a size would tell the expected value)."""
+    if within:
+        return f": |your value - the expected value| <= {_upper(gap)}, within the allowed {_upper(allowed)}"
+    return ": |your value - the expected value| > atol + rtol |the expected value|, the difference allowed"
+
+
+def _upper(value: arb) -> str:
+    """An upper bound of a nonnegative ball, to 3 digits, rounded up."""
+    top = value.upper()
+    if top.is_zero():
+        return "0"
+    return f"{float(top) * (1 + 2**-40):.3g}" if abs(float(top)) < 1e300 else top.str(3, radius=False)
 
 
 def _distinct(received: WrittenNumber, expected: WrittenNumber, bits: int) -> tuple[str, str]:
@@ -121,6 +144,24 @@ def _ball_of(value: Fraction) -> arb:
     from grader.mathlang.balls import ball
 
     return ball(value)
+
+
+def _proved_equal(received: WrittenNumber, expected: WrittenNumber) -> Comparison | None:
+    """Two values shown exactly equal where balls only overlap: combinations of logarithms
+    and arctangents of rationals (Machin's formula, ``\\tanh^{-1}(1/2)``), see
+    :mod:`grader.mathlang.exact_constants`."""
+    from grader.mathlang.exact_constants import linear_logs
+
+    why = linear_logs(_node(received), _node(expected))
+    return None if why is None else Comparison(True, Certificate.PROVED, why)
+
+
+def _node(number: WrittenNumber) -> Any:
+    from grader.mathlang import ast
+
+    if number.formula is not None:
+        return number.formula
+    return ast.Num(0, Fraction(number.value))
 
 
 def _symbolically(
@@ -159,10 +200,18 @@ def _symbolically(
             allowed = _ball_of(exact_decimal(atol)) + _ball_of(exact_decimal(rtol)) * size
             method = f"interval bound: the difference sympy simplifies, in ball arithmetic at {bits} bits"
             if gap <= allowed:
-                return Comparison(True, Certificate.INTERVAL_BOUND, method)
+                return Comparison(True, Certificate.INTERVAL_BOUND, method + stated_bound(gap, allowed, True))
             if gap > allowed:
-                return Comparison(False, Certificate.INTERVAL_BOUND, method)
-    return None
+                shown = method + stated_bound(gap, allowed, False)
+                return Comparison(False, Certificate.INTERVAL_BOUND, shown)
+    return _algebraic_zero(difference)  # the balls still overlap: an algebraic zero is proved exactly
+
+
+def _algebraic_zero(difference: Any) -> Comparison | None:
+    from grader.mathlang.exact_constants import algebraic_zero
+
+    why = algebraic_zero(difference)
+    return None if why is None else Comparison(True, Certificate.PROVED, why)
 
 
 def _has_a_value(value: Any, reference: Any, received: WrittenNumber) -> None:

@@ -13,8 +13,10 @@ validation error can name the line the TA has to fix.
 
 from __future__ import annotations
 
+import ast as python_ast
 import re
 import string
+import textwrap
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -266,12 +268,37 @@ def _as_typed(node: ScalarNode, source: _Source, decoded: str) -> str:
     raw = source.text[node.start_mark.index + 1 : node.end_mark.index - 1]
     if "\n" in raw:  # a folded multi-line string: keep YAML's reading
         return decoded
-    if not any(match.group(1) for match in _ESCAPE.finditer(raw)):
+    escapes = {match.group(1) for match in _ESCAPE.finditer(raw) if match.group(1)}
+    if not escapes:
         return decoded
+    if escapes <= _CODE_ESCAPES and is_python_code(decoded):
+        return decoded  # code with its line breaks written \n: YAML's reading
     typed = _QUOTED_ESCAPE.sub(r"\1", raw)
     if source.notes is not None:
         source.notes.append(TypedString(node.start_mark.line + 1, typed))
     return typed
+
+
+# Escapes code written in double quotes uses (``"def f(x):\n    return x"``); a string holding
+# only these is read as YAML reads it when that reading is Python (see is_python_code).
+_CODE_ESCAPES = frozenset({"n", "t"})
+
+
+def is_python_code(text: str) -> bool:
+    """Is ``text`` Python source of at least two lines with a statement that is not a bare
+    expression (a ``def``, a ``return``, an assignment...), as a whole or as a function's
+    body? LaTeX never is (``\\nabla f`` read as YAML is a line break and ``abla f``)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) < 2 or not text.splitlines()[0].strip():
+        return False
+    for source in (text, "def _body():\n" + textwrap.indent(text, "    ")):
+        try:
+            tree = python_ast.parse(source)
+        except (SyntaxError, ValueError):
+            continue
+        body = tree.body if source is text else tree.body[0].body  # type: ignore[attr-defined]
+        return any(not isinstance(statement, python_ast.Expr) for statement in body)
+    return False
 
 
 def _error_at(node: Node, message: str) -> YamlError:

@@ -14,9 +14,9 @@ import numpy as np
 from grader.mathlang import ast
 from grader.mathlang.arithmetic import MP
 from grader.mathlang.cases import cases_conflict
-from grader.mathlang.errors import CasesOverlapError, EvalError, NotExactError
+from grader.mathlang.errors import CasesOverlapError, EvalError, LimitError, MathError, NotExactError
 from grader.mathlang.evaluate import evaluate, evaluate_exact, evaluate_val, make_env
-from grader.mathlang.limits import number_size_error
+from grader.mathlang.limits import MAX_VALUE_DIGITS, number_size_error
 from grader.mathlang.values import show
 
 
@@ -31,8 +31,8 @@ def constant_value(node: ast.Node) -> Fraction | float:
         raise CasesOverlapError(conflict.message(), position=node.pos)
     sides = _equation_sides(node)
     if sides is None:
-        return _one_constant(node)
-    values = [_one_constant(side) for side in sides]
+        return _one_constant(node)[0]
+    values = [_one_constant(side)[0] for side in sides]
     for side, value in zip(sides[:-1], values[:-1], strict=True):
         if not _same_number(value, values[-1]):
             raise EvalError(
@@ -78,33 +78,78 @@ def _number_text(v: Fraction | float) -> str:
     return f"{v:.12g}"
 
 
-def _one_constant(node: ast.Node) -> Fraction | float:
+def constant_number(node: ast.Node) -> tuple[Fraction | float, bool]:
+    """:func:`constant_value` and whether it is exact (rational). A value past the float
+    range that is not rational (``e^{1000}``) is its 40-digit approximation as a Fraction,
+    not exact: only the value is bounded (``\\ln(e^{1000})`` is 1000, whatever its
+    intermediate ``e^{1000}``)."""
+    conflict = cases_conflict(node)
+    if conflict is not None:
+        raise CasesOverlapError(conflict.message(), position=node.pos)
+    sides = _equation_sides(node)
+    if sides is None:
+        return _one_constant(node, approximate=True)
+    value = constant_value(node)
+    return value, isinstance(value, Fraction)
+
+
+def _one_constant(node: ast.Node, approximate: bool = False) -> tuple[Fraction | float, bool]:
+    """The value, and whether it is exact."""
     if isinstance(node, ast.Relation | ast.Logic):
         raise EvalError("expected a number, not a comparison or condition", position=node.pos)
     try:
         value = evaluate_exact(node, {})
-    except NotExactError:
-        result = evaluate(node, {})
+    except (NotExactError, LimitError) as err:
+        # not rational, or an intermediate too large to hold exactly (``\ln(2^{10000})``):
+        # the value in floats, else at 40 digits; only the value itself is bounded
+        result = _float_value(node, err)
         if result.shape != ():
             raise EvalError("expected a number, not an array", position=node.pos) from None
         if result.dtype == np.bool_:
             raise EvalError("expected a number, not a condition", position=node.pos) from None
-        if np.isinf(result):
-            _refuse_beyond_floats(node)
-        return float(result)
+        underflow = isinstance(err, LimitError) and np.isfinite(result) and abs(float(result)) < 1e-300
+        if not np.isfinite(result) or underflow:  # the value's own size decides (at 40 digits)
+            return _beyond_floats(node, err, approximate), False
+        return float(result), False
     if isinstance(value, np.ndarray):
         raise EvalError("expected a number, not an array", position=node.pos)
     if isinstance(value, bool | np.bool_):
         raise EvalError("expected a number, not a condition", position=node.pos)
     if isinstance(value, int):
-        return Fraction(value)
-    return value
+        return Fraction(value), True
+    return value, isinstance(value, Fraction)
 
 
-def _refuse_beyond_floats(node: ast.Node) -> None:
-    """A constant past the float range: say how large it is (from 40-digit arithmetic,
-    whose size is bounded too), or that it is infinite."""
+def _float_value(node: ast.Node, err: MathError) -> np.ndarray:
+    try:
+        return np.asarray(evaluate(node, {}))
+    except LimitError:
+        if isinstance(err, LimitError):
+            raise err from None
+        raise
+
+
+def _beyond_floats(node: ast.Node, err: MathError, approximate: bool) -> Fraction | float:
+    """A constant floats overflow (or underflow) on, its value or only an intermediate past
+    the float range: its value at 40 digits (whose size is bounded too). A value within the
+    float range is that float; one past it within the digits graded is its approximation
+    (when ``approximate``), else refused with its size; an infinite one stays infinite."""
     value = evaluate_val(node, make_env("mp", {})).a[0]
     if MP.isinf(value) or MP.isnan(value):
-        return
-    raise number_size_error(float(MP.log10(abs(value))), position=node.pos)
+        if isinstance(err, LimitError):
+            raise err
+        return float(value)
+    if value == 0:
+        return 0.0
+    size = float(MP.log10(abs(value)))
+    if abs(size) < 300:
+        return float(value)
+    if approximate and abs(size) < MAX_VALUE_DIGITS:
+        return _approximation(value)
+    raise number_size_error(size, position=node.pos)
+
+
+def _approximation(value: object) -> Fraction:
+    mantissa, exponent = MP.frexp(value)
+    scaled = int(MP.nint(MP.ldexp(mantissa, 140)))
+    return Fraction(scaled) * Fraction(2) ** (int(exponent) - 140)

@@ -50,7 +50,8 @@ Names
   only ``w_0`` is.
 * ``\pi`` / ``pi`` -> Const("pi"), ``\infty`` -> Const("inf"), ``\mathrm{e}`` ->
   Const("e"), ``true``/``otherwise`` -> Const("true"); ``e^{x}`` ->
-  ``Call("exp", x)`` unless ``e`` is a declared symbol; a lone ``e`` is Sym("e").
+  ``Call("exp", x)`` unless ``e`` is a declared symbol; a lone ``e`` is Const("e") too
+  unless ``e`` is declared (then Sym("e")).
 * ``\mathbb{1}``, ``\mathbf{1}``, ``\boldsymbol{1}`` (a vector of ones, its length
   from the other shapes, see :mod:`.evaluate`) -> Sym("1"); a plain ``1`` is the number.
 
@@ -314,6 +315,12 @@ def _magnitude(node: Node, depth: int = 0) -> float | None:
     if left is None or right is None:
         return None
     return _combined_magnitude(node, left, right)
+
+
+def _is_euler(node: Node, symbols: frozenset[str]) -> bool:
+    return (isinstance(node, Const) and node.name == "e") or (
+        isinstance(node, Sym) and node.name == "e" and "e" not in symbols
+    )
 
 
 def _combined_magnitude(node: BinOp, left: float, right: float) -> float | None:
@@ -784,8 +791,8 @@ class _Parser:
         a power of a formula with symbols (``(x - a)^{6000}``) is bounded by the size of the
         values it builds when evaluated, not by its exponent."""
         size = _magnitude(exponent)
-        if size is None:
-            return
+        if size is None or _is_euler(base, self.symbols):
+            return  # e^{10^5} is never built exactly: its value is bounded where it is computed
         base_size = _magnitude(base)
         if (
             base_size is not None
@@ -1037,6 +1044,8 @@ class _Parser:
 
     def _classify(self, tok: Tok, name: str) -> Node:
         function = self._function_name(name, tok.flags)
+        if function is None and name == "e" and "e" not in self.symbols and self.mode != "shape":
+            return Const(tok.pos, "e")  # Euler's number, in every part type, unless a symbol
         if function is None:
             return Sym(tok.pos, self._declared_spelling(name))
         if self.toks[self.i].kind == "^":

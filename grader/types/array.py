@@ -15,6 +15,7 @@ from grader.core.numeric import (
     EVALUATOR,
     WrittenNumber,
     formula_number,
+    parse_number,
     read_written_number,
     show,
     strip_math_delimiters,
@@ -23,7 +24,6 @@ from grader.core.parts import PartBase
 from grader.core.settle import compare_each
 from grader.core.verdict import AnswerError, Certificate, Verdict, read_reference
 from grader.mathlang import ast
-from grader.mathlang.parser import parse
 from grader.mathlang.wording import dims_text
 from grader.types.base import AnswerType, example_hint
 
@@ -103,7 +103,7 @@ def _entry(item: Any) -> WrittenNumber:
 
 def _nested_from_text(text: str) -> Any:
     """``[1, 2]``, ``[m, 0]^T``, ``\\begin{bmatrix}..`` -> nested lists of tree nodes."""
-    node = parse(strip_math_delimiters(text.strip()))
+    node = parse_number(strip_math_delimiters(text.strip()))
     return _nested_from_node(node, text)
 
 

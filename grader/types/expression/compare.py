@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from grader.core.verdict import Certificate, CheckUndecided
-from grader.mathlang import ast
+from grader.mathlang import ast, exact_constants
 from grader.mathlang.arithmetic import MP
 from grader.mathlang.errors import EvalError, LimitError, MathError, NotExactError
 from grader.mathlang.evaluate import (
@@ -19,7 +19,7 @@ from grader.mathlang.evaluate import (
 )
 from grader.mathlang.values import Val, describe
 from grader.mathlang.wording import with_article
-from grader.types.expression import exactpl, identity, validated
+from grader.types.expression import casesplit, exactpl, identity, matrixform, validated
 from grader.types.expression.feedback import (
     NOT_EXPECTED,
     _fmt,
@@ -49,7 +49,12 @@ from grader.types.expression.prepare import (
     student_probes,
     student_value,
 )
-from grader.types.expression.symbolic import PROOF_MAX_OPS, _symbolic_confirmation, symbolic_equal
+from grader.types.expression.symbolic import (
+    PROOF_MAX_OPS,
+    _symbolic_confirmation,
+    algebraic_equal,
+    symbolic_equal,
+)
 
 TIGHT_CHECKS = 8  # points where floats agree, checked in balls when the tolerance is finer than floats
 SIZE_ERRORS_ENOUGH = 12  # points too large to compute, after which a formula is not tried further
@@ -114,10 +119,16 @@ def _identity(prep: Prepared, sides: Sides) -> Outcome | None:
     if sides.overrides or sides.ref_is_student:
         return None
     if prep.is_matrix:
-        if not identity.same_tree(sides.ref, sides.ans, prep.functions):
-            return None
-        method = "proved: the expected formula, written otherwise (the same tree)"
-        return Outcome(True, "", 0, method, certificate=Certificate.PROVED)
+        if identity.same_tree(sides.ref, sides.ans, prep.functions):
+            method = "proved: the expected formula, written otherwise (the same tree)"
+            return Outcome(True, "", 0, method, certificate=Certificate.PROVED)
+        if matrixform.same_form(sides.ref, sides.ans, {*prep.scalars, *prep.dims}, prep.functions):
+            method = (
+                "proved: the expected formula, written otherwise (the same terms in another order, "
+                "the same matrix products, scalar factors in another order)"
+            )
+            return Outcome(True, "", 0, method, certificate=Certificate.PROVED)
+        return None
     pairs = identity.entries(sides.ref, sides.ans)
     if pairs is None:
         return None
@@ -141,9 +152,15 @@ def _entry_identity(prep: Prepared, sides: Sides) -> Outcome | None:
             settled = _compare_constants(prep, sides) or validated.settle_constants(prep, sides)[0]
         except MathError:
             return None
+        if settled is None:
+            exactly = exact_constants.linear_logs(sides.ref, sides.ans)
+            if exactly is not None:
+                settled = Outcome(True, "", 0, exactly, certificate=Certificate.PROVED)
         return settled if settled is not None and settled.equal else None
     reading = identity.read_both(sides.ref, sides.ans, prep.functions, dict(prep.lets))
     why = None if reading is None else identity.within_tolerance(reading, prep.part.rtol, prep.part.atol)
+    if why is None:
+        why = casesplit.prove(prep, sides)
     return None if why is None else Outcome(True, "", 0, why, certificate=Certificate.PROVED)
 
 
@@ -163,7 +180,7 @@ def _exact_integer_points(prep: Prepared, sides: Sides) -> Outcome | None:
     if not validated.has_integer_symbol(prep) or sides.overrides:
         return None
     if not _rounds(sides):
-        return None
+        return _rational_at_every_point(prep, sides)
     every = _every_integer_point(prep, sides)
     batch = get_batch(prep, 0)
     if every is not None:
@@ -189,6 +206,32 @@ def _exact_integer_points(prep: Prepared, sides: Sides) -> Outcome | None:
         method = f"exact: equal at every one of the {len(seen)} integer points of the domain"
         return Outcome(True, "", len(seen), method, certificate=Certificate.EXACT)
     return None
+
+
+def _rational_at_every_point(prep: Prepared, sides: Sides) -> Outcome | None:
+    """A finite integer domain where both formulas have rational values (``(-1)^{\\lfloor n/2
+    \\rfloor}``): equal at every point, evaluated exactly, is a decision; None otherwise (a
+    difference is left to the probes, which found none)."""
+    if prep.lets or prep.part.constants:
+        return None
+    every = _every_integer_point(prep, sides)
+    if every is None:
+        return None
+    count = len(next(iter(every.values())))
+    for k in range(count):
+        values = {name: Fraction(column[k]) for name, column in every.items()}
+        try:
+            ref = evaluate_exact(sides.ref, values, functions=prep.functions)
+            ans = evaluate_exact(sides.ans, values, functions=prep.functions)
+        except MathError:  # not rational there, or no value: not decided here
+            return None
+        if not isinstance(ref, Fraction | int) or not isinstance(ans, Fraction | int):
+            return None
+        allowed = Fraction(prep.part.atol) + Fraction(prep.part.rtol) * abs(Fraction(ref))
+        if abs(Fraction(ans) - Fraction(ref)) > allowed:
+            return None
+    method = f"exact: equal at every one of the {count} integer points of the domain"
+    return Outcome(True, "", count, method, certificate=Certificate.EXACT)
 
 
 def _every_integer_point(prep: Prepared, sides: Sides) -> dict[str, list[int]] | None:
@@ -245,12 +288,14 @@ def _settle_constants(prep: Prepared, sides: Sides) -> Outcome | None:
     settled, found = validated.settle_constants(prep, sides)
     if settled is not None:
         return settled
-    proved = (
-        found is validated.Found.UNKNOWN  # not too large for balls: sympy may try
-        and not prep.is_matrix
-        and symbolic_equal(prep, sides.ref, sides.ans, PROOF_MAX_OPS)
-    )
-    if proved:
+    exactly = None if prep.is_matrix else exact_constants.linear_logs(sides.ref, sides.ans)
+    if exactly is not None:
+        return Outcome(True, "", 0, exactly, certificate=Certificate.PROVED)
+    unknown = found is validated.Found.UNKNOWN and not prep.is_matrix  # not too large: sympy may try
+    algebraic = algebraic_equal(prep, sides) if unknown else None
+    if algebraic is not None:
+        return Outcome(True, "", 0, algebraic, certificate=Certificate.PROVED)
+    if unknown and symbolic_equal(prep, sides.ref, sides.ans, PROOF_MAX_OPS):
         method = "proved: sympy simplifies the difference to 0"
         return Outcome(True, "", 0, method, certificate=Certificate.PROVED)
     if validated.tight_tolerance(prep):

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
-from math import comb
+from math import comb, lcm
 
 from flint import fmpq, fmpq_mpoly, fmpq_mpoly_ctx
 
@@ -34,8 +34,11 @@ MAX_ATOMS = 24  # variables of the polynomial ring
 MAX_EXPONENT = 8192  # an integer power expanded at most to this
 MAX_TERMS = 8000  # terms a power may expand to (estimated before expanding)
 MAX_NODES = 400  # formula nodes read, per side
+MAX_EXP_POWER = 64  # exp(c m) read as a power of exp(m / D) up to this power
 # Built-ins read as atoms: scalar in, scalar out (array builtins such as ones(n) are refused).
 SCALAR_BUILTINS = frozenset(UNARY) | {"max", "min", "log", "heaviside", "leaky_relu", "root", "mod", "round"}
+# Built-ins read as rational functions of exponentials.
+EXPONENTIAL_FORMS = frozenset({"sigmoid", "softplus", "tanh", "sinh", "cosh", "sech", "csch", "coth"})
 
 # Even and odd functions (their argument's sign is made canonical), and the reciprocal
 # trigonometric functions as quotients of sines and cosines (defined where those are not 0).
@@ -82,6 +85,11 @@ class Reader:
     atoms: dict[str, int] = field(default_factory=dict)
     nodes: int = 0
     circle: dict[str, dict[str, fmpq_mpoly]] = field(default_factory=dict)  # sin and cos of each argument
+    # Exponentials: exp(c m) is read as u^(c D) where u = exp(m / D), D the common denominator
+    # of every coefficient of the monomial m met (found by a first reading, ``collecting``).
+    scales: dict[str, int] = field(default_factory=dict)
+    collecting: bool = False
+    exponentials: int = 0
 
     def read(self, node: ast.Node) -> tuple[Fraction2, Side]:
         side = Side()
@@ -95,8 +103,10 @@ class Reader:
         match node:
             case ast.Num(value=v):
                 return _constant(Fraction(v))
-            case ast.Const(name=("pi" | "e") as name):
-                return self._atom(f"const {name}", side, restricts=False)
+            case ast.Const(name="e"):
+                return self._exp(_constant(Fraction(1)), side)
+            case ast.Const(name="pi"):
+                return self._atom("const pi", side, restricts=False)
             case ast.Sym(name=name):
                 return self._symbol(name, side, inside)
             case ast.Neg(operand=operand):
@@ -124,7 +134,7 @@ class Reader:
         if op == "-":
             return _reduced(a.num * b.den - b.num * a.den, a.den * b.den)
         if op == "/":
-            return _divided(a, b, side)
+            return _divided(a, b, side, nonzero=self._positive(b.num))
         if op in ast.PRODUCT_KINDS:  # every value is a scalar here (arrays are refused)
             return _reduced(a.num * b.num, a.den * b.den)
         raise NotRational(f"operator {op}")
@@ -144,21 +154,34 @@ class Reader:
             return Fraction2(base.num**k, base.den**k)
         if base.num.is_zero():
             raise NotRational("a power of zero")
-        side.divisors.append(base.num)
+        if not self._positive(base.num):
+            side.divisors.append(base.num)
         return _reduced(base.den ** (-k), base.num ** (-k))
 
     def _call(self, name: str, args: tuple[ast.Node, ...], side: Side, inside: tuple[str, ...]) -> Fraction2:
         resolved = _resolved(name, self.functions)
         if resolved.startswith("builtin ") and resolved.removeprefix("builtin ") not in SCALAR_BUILTINS:
             raise NotRational(f"{name} is not read as a scalar function")
-        values = [self._value(arg, side, inside) for arg in args]
         builtin = resolved.removeprefix("builtin ")
+        squared = _square_root_of_square(builtin, args)
+        if squared is not None:  # sqrt(u^2) is |u|
+            return self._trig("abs", self._value(squared, side, inside), side)
+        values = [self._value(arg, side, inside) for arg in args]
+        if len(values) == 2 and builtin == "log":  # log_b u is ln u / ln b
+            ln_u, ln_b = (self._call("log", (arg,), side, inside) for arg in args)
+            return _divided(ln_u, ln_b, side)
+        if len(values) == 1 and builtin == "exp":
+            return self._exp(values[0], side)
+        if len(values) == 1 and builtin in EXPONENTIAL_FORMS:
+            return self._exponential_form(builtin, values[0], side)
         if len(values) == 1 and builtin in RECIPROCAL_TRIG:
             top, bottom = RECIPROCAL_TRIG[builtin]
             return _divided(self._trig(top, values[0], side), self._trig(bottom, values[0], side), side)
         if len(values) == 1 and builtin in PARITY:
             return self._trig(builtin, values[0], side)
-        return self._atom(f"{resolved}({' '.join(value.key() for value in values)})", side)
+        # a logarithm or root of what is positive everywhere (1 + e^x) has a value everywhere
+        positive = builtin in ("log", "sqrt") and len(values) == 1 and self._positive_fraction(values[0])
+        return self._atom(f"{resolved}({' '.join(value.key() for value in values)})", side, not positive)
 
     def _trig(self, name: str, argument: Fraction2, side: Side) -> Fraction2:
         """``name(argument)`` with the argument's sign made canonical where the function is
@@ -174,6 +197,73 @@ class Reader:
         if flipped and PARITY[name] == "odd":
             return Fraction2(-value.num, value.den)
         return value
+
+    def _exp(self, argument: Fraction2, side: Side) -> Fraction2:
+        """``exp(argument)``: for a polynomial argument ``sum c m``, the product of the powers
+        ``exp(m / D)^(c D)`` (so ``e^{2x}`` is ``e^x`` squared and ``e^{x+y}`` is a product);
+        else an atom of its own."""
+        self.exponentials += 1
+        if argument.den.total_degree() > 0:
+            return self._atom(f"builtin exp({argument.key()})", side, restricts=False)
+        den = Fraction(str(argument.den.leading_coefficient()))
+        names = {index: key for key, index in self.atoms.items()}
+        num, den_poly = _ONE, _ONE
+        for exponents, coefficient in argument.num.to_dict().items():
+            c = Fraction(str(coefficient)) / den
+            mono = "*".join(f"({names[i]})^{e}" for i, e in enumerate(exponents) if e) or "1"
+            if self.collecting:
+                self.scales[mono] = lcm(self.scales.get(mono, 1), c.denominator)
+                continue
+            scale = self.scales.get(mono)
+            if scale is None or (c * scale).denominator != 1 or abs(c * scale) > MAX_EXP_POWER:
+                raise NotRational("an exponential not read as a power")
+            k = int(c * scale)
+            base = self._atom(f"exp {mono}/{scale}", side, restricts=False).num
+            if k > 0:
+                num = num * base**k
+            elif k < 0:
+                den_poly = den_poly * base ** (-k)
+        if self.collecting:
+            return self._atom(f"builtin exp({argument.key()})", side, restricts=False)
+        return _reduced(num, den_poly)
+
+    def _positive(self, polynomial: fmpq_mpoly) -> bool:
+        """Positive wherever it has a value: positive coefficients of powers of exponentials
+        (``1 + e^{-x}``), so never a divisor that is 0."""
+        if polynomial.is_zero():
+            return False
+        exponential = {index for key, index in self.atoms.items() if key.startswith("exp ")}
+        for exponents, coefficient in polynomial.to_dict().items():
+            if not coefficient > 0 or any(e and i not in exponential for i, e in enumerate(exponents)):
+                return False
+        return True
+
+    def _positive_fraction(self, value: Fraction2) -> bool:
+        return self._positive(value.num) and self._positive(value.den)
+
+    def _exponential_form(self, name: str, u: Fraction2, side: Side) -> Fraction2:
+        """The sigmoid, tanh, sinh, cosh (and their reciprocals) and softplus as rational
+        functions of ``t = exp(u)`` (or ``exp(2u)``, ``exp(-u)``)."""
+        one = _constant(Fraction(1))
+        if name == "sigmoid":  # 1 / (1 + exp(-u))
+            return _divided(one, _plus(one, self._exp(Fraction2(-u.num, u.den), side)), side, nonzero=True)
+        if name == "softplus":  # log(1 + exp(u)), an atom of the log
+            inner = _plus(one, self._exp(u, side))
+            return self._atom(f"builtin log({inner.key()})", side, restricts=False)
+        if name == "tanh":  # (exp(2u) - 1) / (exp(2u) + 1)
+            t = self._exp(Fraction2(2 * u.num, u.den), side)
+            return _divided(_plus(t, _constant(Fraction(-1))), _plus(t, one), side, nonzero=True)
+        t, inverse = self._exp(u, side), self._exp(Fraction2(-u.num, u.den), side)
+        plus, minus = _plus(t, inverse), _plus(t, Fraction2(-inverse.num, inverse.den))
+        half = _constant(Fraction(1, 2))
+        forms = {
+            "sinh": lambda: _times(half, minus),
+            "cosh": lambda: _times(half, plus),
+            "sech": lambda: _divided(_constant(Fraction(2)), plus, side, nonzero=True),
+            "csch": lambda: _divided(_constant(Fraction(2)), minus, side),
+            "coth": lambda: _divided(plus, minus, side),
+        }
+        return forms[name]()
 
     def on_circle(self, polynomial: fmpq_mpoly) -> fmpq_mpoly:
         """The polynomial reduced by sin(u)^2 + cos(u)^2 = 1 for each argument u met with both
@@ -200,11 +290,32 @@ def _constant(value: Fraction) -> Fraction2:
     return Fraction2(one * fmpq(value.numerator, value.denominator), one)
 
 
-def _divided(a: Fraction2, b: Fraction2, side: Side) -> Fraction2:
+def _divided(a: Fraction2, b: Fraction2, side: Side, nonzero: bool = False) -> Fraction2:
+    """``a / b``; ``b``'s numerator is noted as a divisor (where the formula has no value)
+    unless it is ``nonzero`` everywhere (``1 + e^{-x}``)."""
     if b.num.is_zero():
         raise NotRational("a division by zero")
-    side.divisors.append(b.num)
+    if not nonzero:
+        side.divisors.append(b.num)
     return _reduced(a.num * b.den, a.den * b.num)
+
+
+def _plus(a: Fraction2, b: Fraction2) -> Fraction2:
+    return _reduced(a.num * b.den + b.num * a.den, a.den * b.den)
+
+
+def _times(a: Fraction2, b: Fraction2) -> Fraction2:
+    return _reduced(a.num * b.num, a.den * b.den)
+
+
+def _square_root_of_square(builtin: str, args: tuple[ast.Node, ...]) -> ast.Node | None:
+    """``u`` when the call is ``sqrt(u^2)``."""
+    if builtin != "sqrt" or len(args) != 1:
+        return None
+    match args[0]:
+        case ast.BinOp(op="^", left=base, right=ast.Num(value=two)) if two == 2:
+            return base
+    return None
 
 
 def _reduced(num: fmpq_mpoly, den: fmpq_mpoly) -> Fraction2:
@@ -301,11 +412,18 @@ def entries(ref: ast.Node, ans: ast.Node) -> list[tuple[ast.Node, ast.Node]] | N
 def read_both(
     ref: ast.Node, ans: ast.Node, functions: Mapping[str, FunctionDef], lets: Mapping[str, ast.Node]
 ) -> Reading | None:
-    """Both formulas as rational functions over shared atoms, or None (not covered, too large)."""
-    reader = Reader(functions, lets)
+    """Both formulas as rational functions over shared atoms, or None (not covered, too large).
+    Where they have exponentials, a first reading finds the denominators of their exponents'
+    coefficients, and a second reads each as a power of one base (``e^{x/2}`` squared is
+    ``e^x``)."""
+    reader = Reader(functions, lets, collecting=True)
     try:
         ref_value, ref_side = reader.read(ref)
         ans_value, ans_side = reader.read(ans)
+        if reader.exponentials:
+            reader = Reader(functions, lets, scales=reader.scales)
+            ref_value, ref_side = reader.read(ref)
+            ans_value, ans_side = reader.read(ans)
     except NotRational:
         return None
     return Reading(ref_value, ans_value, ref_side, ans_side, reader)

@@ -62,3 +62,19 @@ def symbolic_equal(
     if max_ops > SYMBOLIC_MAX_OPS and sympy.simplify(diff.rewrite(sympy.exp)) == 0:
         return True
     return None
+
+
+def algebraic_equal(prep: Prepared, sides: Sides) -> str | None:
+    """Why two constants are equal when their difference is an algebraic number whose
+    minimal polynomial is x (:func:`grader.mathlang.exact_constants.algebraic_zero`)."""
+    needs(SYMPY)
+    from grader.mathlang.exact_constants import algebraic_zero
+    from grader.mathlang.to_sympy import Unsupported, to_sympy
+
+    lets = dict(prep.lets)
+    try:
+        a = to_sympy(sides.ref, domains=prep.part.symbols, functions=prep.functions, lets=lets)
+        b = to_sympy(sides.ans, domains=prep.part.symbols, functions=prep.functions, lets=lets)
+    except Unsupported:
+        return None
+    return algebraic_zero(a - b)
