@@ -35,6 +35,12 @@ class Extraction:
     marks: list[Mark] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     dropped: int = 0  # warnings past MAX_WARNINGS, counted, not kept
+    # Parts whose marked answer may or may not be what the student submitted (an answer inside
+    # a TeX condition that cannot be decided): never graded, on any mark, with why.
+    refused: dict[str, str] = field(default_factory=dict)
+
+    def refuse(self, part_id: str, position: SourcePosition, why: str) -> None:
+        self.refused.setdefault(part_id, f"{position}: {why}")
 
     def add(self, part_id: str, answer: Any, position: SourcePosition) -> None:
         self.marks.append(Mark(part_id, answer, position))
@@ -56,6 +62,8 @@ class Extraction:
 
     def extend(self, other: Extraction) -> None:
         self.marks += other.marks
+        for part_id, why in other.refused.items():
+            self.refused.setdefault(part_id, why)
         self.warnings = bounded_warnings(self.warnings + other.warnings, other.dropped)
 
 
@@ -87,6 +95,10 @@ def gather(extraction: Extraction) -> Writeup:
             del answers[mark.part_id]  # the answer takes the place of its last mark
         answers[mark.part_id] = mark.answer
         positions[mark.part_id] = mark.position
+    for part_id, why in extraction.refused.items():
+        answers.pop(part_id, None)
+        positions.pop(part_id, None)
+        warnings.append(f"part {part_id} is not graded: {why}")
     files = list(dict.fromkeys(mark.position.file for mark in extraction.marks))
     return Writeup(answers, positions, bounded_warnings(warnings, dropped), files)
 
