@@ -26,7 +26,7 @@ from grader.core.report import DECIDED, PartResult, Report
 from grader.core.submission import MAX_WARNINGS, SourcePosition, Submission, bounded_warnings
 from grader.core.timelimit import NO_LIMITS, CheckLimits, CheckTimeout, memory_limit, run_with_time_limit
 from grader.core.verdict import AnswerError, CheckUndecided, Decision, Status, Verdict
-from grader.mathlang.candidates import APART, several_answers
+from grader.mathlang.candidates import APART, several_answers, withdrawal
 from grader.mathlang.labels import strip_value_label
 from grader.spec import ProblemSet, Question
 from grader.types import ANSWER_TYPES
@@ -182,6 +182,12 @@ def _one_answer(answer_type: AnswerType, answer: Any) -> Any:
             if offered:
                 shown = "; ".join(offered)
                 raise AnswerError(f"two answers here: {shown}; keep one")
+            withdrawn = withdrawal(text)
+            if withdrawn:
+                raise AnswerError(
+                    f"the words with this answer withdraw it ({withdrawn!r}): "
+                    "give only the answer you submit"
+                )
     if answer_type.value_after_label and isinstance(answer, str):
         return strip_value_label(answer)
     return answer

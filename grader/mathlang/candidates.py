@@ -17,13 +17,23 @@ import re
 # product; the readers put this separator there instead, and each is a candidate answer.
 APART = "\u2063"  # INVISIBLE SEPARATOR
 
+# Words that say the formula beside them is not the answer (a draft kept, then corrected).
+_RETRACTING = (
+    r"but|instead|however|first\s+(?:had|got|wrote|tried|thought)|at\s+first|initially|originally"
+    r"|previously|earlier|wrong|retract(?:ed)?|withdrawn?|discard(?:ed)?|(?:is|was|looks|seems)\s+(?:wrong|incorrect|off)|incorrect|mistakes?|mistaken"
+    r"|typo|corrected|should\s+(?:be|have\s+been|read)|rather\s+than|replaced?\s+(?:by|with)"
+    r"|not\s+(?:right|correct|sure)|ignore\s+(?:this|that|it)|crossed\s+out|struck\s+out|draft"
+)
 # Words that offer another answer, or correct the one before them.
 _JOINERS = re.compile(
     r"\b(?:or\s*,?\s*(?:maybe|perhaps|possibly|rather|else|alternatively)?|alternatively|actually"
     r"|i\s+mean|no\s*,?\s*wait|wait|sorry|oops|correction|scratch\s+that|make\s+that|maybe|perhaps|on\s+second\s+thought"
-    r"|no\s*,\s*(?:it|the|i)\b)\b",
+    r"|no\s*,\s*(?:it|the|i)\b"
+    # prose that withdraws the formula before it: "is what I first had, but the chain rule gives"
+    rf"|{_RETRACTING})\b",
     re.IGNORECASE,
 )
+_WITHDRAWN = re.compile(rf"\b(?:{_RETRACTING})\b", re.IGNORECASE)
 _PLAIN_OR = re.compile(r"or\s*,?", re.IGNORECASE)
 # Commands whose braces hold words, not a formula.
 _PROSE = re.compile(r"\\(?:text|textrm|textit|textbf|textnormal|textsf|mbox|emph|intertext)\s*\{")
@@ -60,6 +70,7 @@ _LEAD_WORDS = frozenset(
 _RELATION = re.compile(r"<|>|=|\\(?:le|ge|leq|geq|lt|gt|ne|neq|in|leqslant|geqslant)(?![A-Za-z])|≤|≥|≠|∈")
 _FORMULA_SIGN = re.compile(r"[0-9\\^_=+*/<>|(\[]|^[A-Za-z]{1,3}$|^[0-9]*[A-Za-z]$")
 _WORD = re.compile(r"[A-Za-z']+")
+_PROSE_WORD = re.compile(r"(?:[A-Za-z']{3,}|is|it|I|of|to|by|as|be|so|we|my)[,;:.!?]?")
 
 
 def several_answers(text: str) -> tuple[str, ...]:
@@ -84,6 +95,16 @@ def several_answers(text: str) -> tuple[str, ...]:
     if only_or and all(_RELATION.search(c) for c in candidates):
         return ()  # x < -1 or x > 1: one condition
     return tuple(candidates)
+
+
+def withdrawal(text: str) -> str | None:
+    """The words that withdraw the formula in ``text`` (``2x \\text{ -- wrong, ignore it}``), or
+    None: a formula its own mark disowns is not an answer to grade."""
+    flat = _flatten(text.replace(APART, " "))
+    for match in _WITHDRAWN.finditer(flat):
+        if _outside(flat, match.start()):
+            return " ".join(match.group().split())
+    return None
 
 
 def _flatten(text: str) -> str:
@@ -141,6 +162,10 @@ def _cleaned(piece: str) -> str:
     piece = piece.strip(" \t\n,;:.!?")
     words = piece.split()
     while words and words[0].lower().strip(",") in _LEAD_WORDS:
+        words = words[1:]
+    while len(words) > 1 and _PROSE_WORD.fullmatch(words[-1]):
+        words = words[:-1]  # "2x is what I": the formula, not the words after it
+    while len(words) > 1 and _PROSE_WORD.fullmatch(words[0]):
         words = words[1:]
     piece = " ".join(words).strip(" ,;:.!?")
     if piece.startswith("(") and piece.count("(") > piece.count(")"):
