@@ -17,6 +17,45 @@ import re
 # product; the readers put this separator there instead, and each is a candidate answer.
 APART = "\u2063"  # INVISIBLE SEPARATOR
 
+# Around prose a write-up's mark holds beside its math (``the gradient is $2x$, by the chain
+# rule``): the readers put it on both sides of each piece of prose. A formula part reads the
+# math alone (and refuses prose that withdraws it); other parts read the text without it.
+PROSE = "\u2060"  # WORD JOINER
+# A piece that starts with a relation or an operator, or one ending with an operator, continues
+# the formula before it (working continued on the next line, an ``&=`` row): never a second answer.
+_CONTINUES = re.compile(r"^\s*(?:=|\+|\*|/|\\cdot|\\times|\\(?:le|ge|leq|geq|approx)(?![A-Za-z]))")
+_CONTINUED = re.compile(r"(?:=|\+|-|\*|/|\\cdot|\\times|\(|\[|,)\s*$")
+
+
+def with_prose(pieces: list[tuple[str, bool]]) -> str:
+    """The text of ``pieces`` (text, is it math), prose beside math set off by :data:`PROSE`."""
+    prose_beside_math = any(math for _, math in pieces) and any(
+        not math and re.search(r"[A-Za-z]{2,}", text) for text, math in pieces
+    )
+    if not prose_beside_math:
+        return "".join(text for text, _ in pieces)
+    return "".join(text if math or not text.strip() else f"{PROSE}{text}{PROSE}" for text, math in pieces)
+
+
+def math_and_prose(text: str) -> tuple[str, str]:
+    """(the math of ``text``, each formula kept apart; the prose beside it)."""
+    pieces = text.split(PROSE)
+    formulas = [piece.strip() for piece in pieces[0::2] if piece.strip()]
+    return f" {APART} ".join(formulas), " ".join(pieces[1::2])
+
+
+def mended(text: str) -> str:
+    """Formulas kept apart that continue one another (``x + x`` then ``= 2x``) joined as one."""
+    if APART not in text:
+        return text
+    pieces = text.split(APART)
+    out = pieces[0]
+    for piece in pieces[1:]:
+        joins = _CONTINUES.match(piece) or _CONTINUED.search(out.replace(PROSE, " "))
+        out += " " + piece.strip() if joins else APART + piece
+    return out
+
+
 # Words that say the formula beside them is not the answer (a draft kept, then corrected).
 _RETRACTING = (
     r"but|instead|however|first\s+(?:had|got|wrote|tried|thought)|at\s+first|initially|originally"
@@ -95,6 +134,41 @@ def several_answers(text: str) -> tuple[str, ...]:
     if only_or and all(_RELATION.search(c) for c in candidates):
         return ()  # x < -1 or x > 1: one condition
     return tuple(candidates)
+
+
+_OTHER_RELATION = re.compile(
+    r"<|>|!=|==|\\(?:le|ge|leq|geq|lt|gt|ne|neq|in|approx|sim|equiv|to)(?![A-Za-z])|≤|≥|≠|∈"
+)
+
+
+def chain_members(text: str) -> list[str]:
+    """``L = x + x = 2x`` (working continued: ``&=`` rows, a next line starting with ``=``) as
+    its members ``[L, x + x, 2x]``; [] when ``text`` is no chain of three or more."""
+    flat = text.replace(APART, " ")
+    if _OTHER_RELATION.search(flat) or _PROSE.search(flat):
+        return []
+    members: list[str] = []
+    start = depth = 0
+    index = 0
+    while index < len(flat):
+        if flat.startswith("\\begin", index):
+            depth += 1
+        elif flat.startswith("\\end", index):
+            depth -= 1
+        char = flat[index]
+        if char == "\\":
+            index += 2
+            continue
+        depth += char in "{(["
+        depth -= char in "})]"
+        if char in ",;" and depth == 0:
+            return []  # a list of assignments or conditions, not one chain
+        if char == "=" and depth == 0:
+            members.append(flat[start:index].strip())
+            start = index + 1
+        index += 1
+    members.append(flat[start:].strip())
+    return members if len(members) >= 3 and all(members[1:]) else []
 
 
 def withdrawal(text: str) -> str | None:

@@ -29,7 +29,7 @@ from pylatexenc.macrospec import (
 
 from grader.core.folder import Folder
 from grader.core.submission import SourcePosition
-from grader.mathlang.candidates import APART
+from grader.mathlang.candidates import APART, with_prose
 from grader.writeups.common import (
     MAX_WRITEUP_FILE_BYTES,
     MAX_WRITEUP_FILES,
@@ -59,6 +59,7 @@ DEFINING_MACROS = frozenset(
     {
         "def",
         "gdef",
+        "DeclareMathOperator",
         "edef",
         "xdef",
         "let",
@@ -77,7 +78,24 @@ DEFINING_MACROS = frozenset(
 # Code in an answer: read as typed, line breaks kept (the answer to a ``code`` part).
 CODE_ENVIRONMENTS = ("verbatim", "verbatim*", "lstlisting")
 _LISTING_OPTIONS = re.compile(r"\A[ \t]*\[[^\]\n]*\]")  # \begin{lstlisting}[language=Python]
-MATH_ENVIRONMENTS = frozenset({"equation", "equation*", "displaymath", "math"})
+# Rows of working, aligned at ``&``: the rows are read one after another, a row starting
+# ``&= ...`` continuing the one before it (grader.mathlang.candidates.mended).
+ALIGNED_ENVIRONMENTS = frozenset(
+    {
+        *(
+            f"{name}{star}"
+            for name in ("align", "alignat", "flalign", "gather", "multline", "eqnarray")
+            for star in ("", "*")
+        ),
+        "aligned",
+        "alignedat",
+        "gathered",
+        "split",
+    }
+)
+MATH_ENVIRONMENTS = frozenset({"equation", "equation*", "displaymath", "math", *ALIGNED_ENVIRONMENTS})
+# Struck-out text is not submitted (ulem's \sout and \xout, soul's \st).
+STRUCK_OUT_MACROS = ("sout", "xout", "st")
 _END_ANSWER = re.compile(r"\\end\s*\{answer\}\Z")
 _MACRO_NAMES = re.compile(r"\\([A-Za-z@]+)")
 _CONDITIONAL = re.compile(r"\\if[A-Za-z@]")
@@ -374,8 +392,12 @@ def _cuts(text: str, nodes: list[lw.LatexNode | None]) -> list[tuple[int, int, s
     """Source spans an answer reads otherwise (start, end, what it reads): comments and the
     delimiters around math as nothing, ``\\_`` as ``_`` (LaTeX's way to type an underscore)."""
     cuts: list[tuple[int, int, str]] = []
-    for node in nodes:
+    for index, node in enumerate(nodes):
         if node is None:
+            continue
+        struck = _struck_out(node, nodes[index + 1 : index + 2])
+        if struck is not None:
+            cuts.append((node.pos, struck, " "))
             continue
         if isinstance(node, lw.LatexCommentNode):
             cuts.append((node.pos, node.pos + node.len, ""))
@@ -390,6 +412,8 @@ def _cuts(text: str, nodes: list[lw.LatexNode | None]) -> list[tuple[int, int, s
                 cuts.append((end - len(closing), end, _CLOSES))
         elif isinstance(node, lw.LatexEnvironmentNode) and node.environmentname in MATH_ENVIRONMENTS:
             cuts += _environment_markers(text, node)
+            if node.environmentname in ALIGNED_ENVIRONMENTS:
+                cuts += _row_breaks(node)
         cuts += _cuts(text, _children(node))
     return cuts
 
@@ -400,9 +424,17 @@ _JUXTAPOSED = re.compile(r"\x00\)\s*\x00\(")
 
 
 def _apart(text: str) -> str:
-    """Math delimiters dropped; two formulas with only white space between them kept apart."""
-    text = _JUXTAPOSED.sub(f" {APART} ", text)
-    return text.replace(_OPENS, "").replace(_CLOSES, "")
+    """Math delimiters dropped; two formulas with only white space between them kept apart;
+    prose beside math set off (:func:`~grader.mathlang.candidates.with_prose`)."""
+    text = _JUXTAPOSED.sub(f"{_CLOSES} {APART} {_OPENS}", text)
+    pieces: list[tuple[str, bool]] = []
+    depth = 0
+    for chunk in re.split(r"(\x00[()])", text):
+        if chunk in (_OPENS, _CLOSES):
+            depth = depth + 1 if chunk == _OPENS else max(depth - 1, 0)
+        elif chunk:
+            pieces.append((chunk, depth > 0))
+    return with_prose(pieces)
 
 
 def _definition_text(text: str, nodes: list[lw.LatexNode | None], index: int) -> str:
@@ -418,6 +450,27 @@ def _definition_text(text: str, nodes: list[lw.LatexNode | None], index: int) ->
         if isinstance(later, lw.LatexGroupNode):
             break
     return text[node.pos : end]
+
+
+def _struck_out(node: lw.LatexNode, after: list[lw.LatexNode | None]) -> int | None:
+    """Where ``\\sout{...}`` (struck-out text) starting at ``node`` ends, or None."""
+    if not _is_macro(node, *STRUCK_OUT_MACROS):
+        return None
+    if _arguments(node):
+        return node.pos + node.len
+    group = after[0] if after else None
+    return group.pos + group.len if isinstance(group, lw.LatexGroupNode) else None
+
+
+def _row_breaks(node: lw.LatexEnvironmentNode) -> list[tuple[int, int, str]]:
+    """An aligned environment's ``&`` left out and its ``\\\\`` read as formulas kept apart."""
+    cuts = []
+    for child in node.nodelist:
+        if isinstance(child, lw.LatexSpecialsNode) and child.specials_chars == "&":
+            cuts.append((child.pos, child.pos + child.len, " "))
+        elif _is_macro(child, "\\"):
+            cuts.append((child.pos, child.pos + child.len, f" {APART} "))
+    return cuts
 
 
 def _environment_markers(text: str, node: lw.LatexEnvironmentNode) -> list[tuple[int, int, str]]:
