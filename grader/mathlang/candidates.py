@@ -58,7 +58,7 @@ def mended(text: str) -> str:
 
 # Words that say the formula beside them is not the answer (a draft kept, then corrected).
 _RETRACTING = (
-    r"but|instead|however|first\s+(?:had|got|wrote|tried|thought)|at\s+first|initially|originally"
+    r"but|instead|however|first\s+(?:had|got|wrote|tried|thought|try|attempt|guess|answer)|at\s+first|initially|originally"
     r"|previously|earlier|wrong|retract(?:ed)?|withdrawn?|discard(?:ed)?|(?:is|was|looks|seems)\s+(?:wrong|incorrect|off)|incorrect|mistakes?|mistaken"
     r"|typo|corrected|should\s+(?:be|have\s+been|read)|rather\s+than|replaced?\s+(?:by|with)"
     r"|not\s+(?:right|correct|sure)|ignore\s+(?:this|that|it)|crossed\s+out|struck\s+out|draft"
@@ -107,7 +107,7 @@ _LEAD_WORDS = frozenset(
     ]
 )
 _RELATION = re.compile(r"<|>|=|\\(?:le|ge|leq|geq|lt|gt|ne|neq|in|leqslant|geqslant)(?![A-Za-z])|≤|≥|≠|∈")
-_FORMULA_SIGN = re.compile(r"[0-9\\^_=+*/<>|(\[]|^[A-Za-z]{1,3}$|^[0-9]*[A-Za-z]$")
+_FORMULA_SIGN = re.compile(r"[0-9\\^_=+*/<>|(\[]|^[A-Za-z]{1,3}$|^[0-9]*[A-Za-z]$|^[A-Za-z](?:\s+[A-Za-z])+$")
 _WORD = re.compile(r"[A-Za-z']+")
 _PROSE_WORD = re.compile(r"(?:[A-Za-z']{3,}|is|it|I|of|to|by|as|be|so|we|my)[,;:.!?]?")
 
