@@ -194,11 +194,11 @@ CHAINED_TYPES = frozenset({"expression", "number", "matrix"})
 
 def _chain(part: PartBase, answer_type: AnswerType, members: list[str]) -> Verdict:
     """Working written as a chain (``L = x + x = 2x``, ``&=`` rows): the last member is the
-    answer; every earlier one grader can read must equal it too (the first may be a label)."""
+    answer; every earlier one grader can read as a value must equal it too."""
     verdict = _with_decision(answer_type, answer_type.check(part, members[-1]))
     if verdict.status is not Status.CORRECT:
         return verdict
-    for step in members[1:-1]:
+    for step in members[:-1]:  # a label (L, \\nabla_W L) reads as no value and is passed over
         try:
             checked = answer_type.check(part, step)
         except (AnswerError, CheckUndecided):
