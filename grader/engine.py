@@ -248,6 +248,9 @@ def _read_prose(answer: Any, formula: bool) -> Any:
         return mended(answer.replace(PROSE, ""))
     math, prose = math_and_prose(answer)
     withdrawn = withdrawal(f"\\text{{{prose}}}")
+    formulas = [piece.strip() for piece in mended(math).split(APART) if piece.strip()]
+    if withdrawn and len(formulas) > 1:
+        raise AnswerError(f"two answers here: {'; '.join(formulas)}; keep one")
     if withdrawn:
         raise AnswerError(
             f"the words with this answer withdraw it ({withdrawn!r}): give only the answer you submit"
