@@ -28,7 +28,8 @@ def _load_cases() -> list[Any]:
         groups, _ = load_with_positions(path.read_text(encoding="utf-8"))
         for group in groups:
             for part_id in group["expect"]:
-                params.append(pytest.param(group, part_id, id=f"{path.stem}: {group['description']}: {part_id}"))
+                test_id = f"{path.stem}: {group['description']}: {part_id}"
+                params.append(pytest.param(group, part_id, id=test_id))
     return params
 
 
