@@ -26,7 +26,15 @@ from grader.core.report import DECIDED, PartResult, Report
 from grader.core.submission import MAX_WARNINGS, SourcePosition, Submission, bounded_warnings
 from grader.core.timelimit import NO_LIMITS, CheckLimits, CheckTimeout, memory_limit, run_with_time_limit
 from grader.core.verdict import AnswerError, CheckUndecided, Decision, Status, Verdict
-from grader.mathlang.candidates import APART, several_answers
+from grader.mathlang.candidates import (
+    APART,
+    PROSE,
+    chain_members,
+    math_and_prose,
+    mended,
+    several_answers,
+    withdrawal,
+)
 from grader.mathlang.labels import strip_value_label
 from grader.spec import ProblemSet, Question
 from grader.types import ANSWER_TYPES
@@ -155,6 +163,15 @@ def _run_checker(part: PartBase, answer: Any) -> Verdict:
         return Verdict.error(f"answer type {part.type!r} cannot be graded by this version of grader")
     try:
         answer = _one_answer(answer_type, answer)
+        members = chain_members(answer) if isinstance(answer, str) and answer_type.one_answer else []
+        reference = getattr(part, "answer", None)
+        if (
+            members
+            and part.type in CHAINED_TYPES
+            and isinstance(reference, str | int | float)
+            and "=" not in str(reference)
+        ):
+            return _chain(part, answer_type, members)
         return _with_decision(answer_type, answer_type.check(part, answer))
     except AnswerError as exc:
         return Verdict.invalid(exc.render())
@@ -171,9 +188,33 @@ def _run_checker(part: PartBase, answer: Any) -> Verdict:
         )
 
 
+# Types whose answer is one value or formula: working before it may be written as a chain.
+CHAINED_TYPES = frozenset({"expression", "number", "matrix"})
+
+
+def _chain(part: PartBase, answer_type: AnswerType, members: list[str]) -> Verdict:
+    """Working written as a chain (``L = x + x = 2x``, ``&=`` rows): the last member is the
+    answer; every earlier one grader can read as a value must equal it too."""
+    verdict = _with_decision(answer_type, answer_type.check(part, members[-1]))
+    if verdict.status is not Status.CORRECT:
+        return verdict
+    for step in members[:-1]:  # a label (L, \\nabla_W L) reads as no value and is passed over
+        try:
+            checked = answer_type.check(part, step)
+        except (AnswerError, CheckUndecided):
+            continue
+        if checked.status is Status.INCORRECT:
+            return Verdict.invalid(
+                f"your last line {members[-1]} is graded, but a step before it ({step}) does not "
+                "equal it: check your working"
+            )
+    return verdict
+
+
 def _one_answer(answer_type: AnswerType, answer: Any) -> Any:
     """The answer as its type reads it: refused when a text offers several answers (a mark is
     graded on one answer, never on one of two), a value's label (``\\eta = ...``) left out."""
+    answer = _read_prose(answer, answer_type.one_answer)
     if answer_type.formulas_apart == "items" or not answer_type.one_answer:
         answer = _joined_apart(answer, ", " if answer_type.formulas_apart == "items" else " ")
     if answer_type.one_answer:
@@ -182,9 +223,39 @@ def _one_answer(answer_type: AnswerType, answer: Any) -> Any:
             if offered:
                 shown = "; ".join(offered)
                 raise AnswerError(f"two answers here: {shown}; keep one")
+            withdrawn = withdrawal(text)
+            if withdrawn:
+                raise AnswerError(
+                    f"the words with this answer withdraw it ({withdrawn!r}): give only the answer you submit"
+                )
     if answer_type.value_after_label and isinstance(answer, str):
         return strip_value_label(answer)
     return answer
+
+
+def _read_prose(answer: Any, formula: bool) -> Any:
+    """Prose a write-up's mark holds beside its math: a formula part reads the math alone
+    (refused when the prose withdraws it), another part the text as written."""
+    if isinstance(answer, list):
+        return [_read_prose(item, formula) for item in answer]
+    if isinstance(answer, dict):
+        return {key: _read_prose(item, formula) for key, item in answer.items()}
+    if not isinstance(answer, str):
+        return answer
+    if PROSE not in answer:
+        return mended(answer)
+    if not formula:
+        return mended(answer.replace(PROSE, ""))
+    math, prose = math_and_prose(answer)
+    withdrawn = withdrawal(f"\\text{{{prose}}}")
+    formulas = [piece.strip() for piece in mended(math).split(APART) if piece.strip()]
+    if withdrawn and len(formulas) > 1:
+        raise AnswerError(f"two answers here: {'; '.join(formulas)}; keep one")
+    if withdrawn:
+        raise AnswerError(
+            f"the words with this answer withdraw it ({withdrawn!r}): give only the answer you submit"
+        )
+    return mended(math)
 
 
 def _joined_apart(answer: Any, separator: str) -> Any:

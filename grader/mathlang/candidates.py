@@ -17,13 +17,62 @@ import re
 # product; the readers put this separator there instead, and each is a candidate answer.
 APART = "\u2063"  # INVISIBLE SEPARATOR
 
+# Around prose a write-up's mark holds beside its math (``the gradient is $2x$, by the chain
+# rule``): the readers put it on both sides of each piece of prose. A formula part reads the
+# math alone (and refuses prose that withdraws it); other parts read the text without it.
+PROSE = "\u2060"  # WORD JOINER
+# A piece that starts with a relation or an operator, or one ending with an operator, continues
+# the formula before it (working continued on the next line, an ``&=`` row): never a second answer.
+_CONTINUES = re.compile(r"^\s*(?:=|\+|\*|/|\\cdot|\\times|\\(?:le|ge|leq|geq|approx)(?![A-Za-z]))")
+_CONTINUED = re.compile(r"(?:=|\+|-|\*|/|\\cdot|\\times|\(|\[|,)\s*$")
+
+
+def with_prose(pieces: list[tuple[str, bool]]) -> str:
+    """The text of ``pieces`` (text, is it math), prose beside math set off by :data:`PROSE`."""
+    prose_beside_math = any(math for _, math in pieces) and any(
+        not math and re.search(r"[A-Za-z]{2,}", text) for text, math in pieces
+    )
+    if not prose_beside_math:
+        return "".join(text for text, _ in pieces)
+    return "".join(text if math or not text.strip() else f"{PROSE}{text}{PROSE}" for text, math in pieces)
+
+
+def math_and_prose(text: str) -> tuple[str, str]:
+    """(the math of ``text``, each formula kept apart; the prose beside it)."""
+    pieces = text.split(PROSE)
+    formulas = [piece.strip() for piece in pieces[0::2] if piece.strip()]
+    return f" {APART} ".join(formulas), " ".join(pieces[1::2])
+
+
+def mended(text: str) -> str:
+    """Formulas kept apart that continue one another (``x + x`` then ``= 2x``) joined as one."""
+    if APART not in text:
+        return text
+    pieces = text.split(APART)
+    out = pieces[0]
+    for piece in pieces[1:]:
+        joins = _CONTINUES.match(piece) or _CONTINUED.search(out.replace(PROSE, " "))
+        out += " " + piece.strip() if joins else APART + piece
+    return out
+
+
+# Words that say the formula beside them is not the answer (a draft kept, then corrected).
+_RETRACTING = (
+    r"but|instead|however|first\s+(?:had|got|wrote|tried|thought|try|attempt|guess|answer)|at\s+first|initially|originally"
+    r"|previously|earlier|wrong|retract(?:ed)?|withdrawn?|discard(?:ed)?|(?:is|was|looks|seems)\s+(?:wrong|incorrect|off)|incorrect|mistakes?|mistaken"
+    r"|typo|corrected|should\s+(?:be|have\s+been|read)|rather\s+than|replaced?\s+(?:by|with)"
+    r"|not\s+(?:right|correct|sure)|ignore\s+(?:this|that|it)|crossed\s+out|struck\s+out|draft"
+)
 # Words that offer another answer, or correct the one before them.
 _JOINERS = re.compile(
     r"\b(?:or\s*,?\s*(?:maybe|perhaps|possibly|rather|else|alternatively)?|alternatively|actually"
     r"|i\s+mean|no\s*,?\s*wait|wait|sorry|oops|correction|scratch\s+that|make\s+that|maybe|perhaps|on\s+second\s+thought"
-    r"|no\s*,\s*(?:it|the|i)\b)\b",
+    r"|no\s*,\s*(?:it|the|i)\b"
+    # prose that withdraws the formula before it: "is what I first had, but the chain rule gives"
+    rf"|{_RETRACTING})\b",
     re.IGNORECASE,
 )
+_WITHDRAWN = re.compile(rf"\b(?:{_RETRACTING})\b", re.IGNORECASE)
 _PLAIN_OR = re.compile(r"or\s*,?", re.IGNORECASE)
 # Commands whose braces hold words, not a formula.
 _PROSE = re.compile(r"\\(?:text|textrm|textit|textbf|textnormal|textsf|mbox|emph|intertext)\s*\{")
@@ -58,8 +107,9 @@ _LEAD_WORDS = frozenset(
     ]
 )
 _RELATION = re.compile(r"<|>|=|\\(?:le|ge|leq|geq|lt|gt|ne|neq|in|leqslant|geqslant)(?![A-Za-z])|≤|≥|≠|∈")
-_FORMULA_SIGN = re.compile(r"[0-9\\^_=+*/<>|(\[]|^[A-Za-z]{1,3}$|^[0-9]*[A-Za-z]$")
+_FORMULA_SIGN = re.compile(r"[0-9\\^_=+*/<>|(\[]|^[A-Za-z]{1,3}$|^[0-9]*[A-Za-z]$|^[A-Za-z](?:\s+[A-Za-z])+$")
 _WORD = re.compile(r"[A-Za-z']+")
+_PROSE_WORD = re.compile(r"(?:[A-Za-z']{3,}|is|it|I|of|to|by|as|be|so|we|my)[,;:.!?]?")
 
 
 def several_answers(text: str) -> tuple[str, ...]:
@@ -84,6 +134,51 @@ def several_answers(text: str) -> tuple[str, ...]:
     if only_or and all(_RELATION.search(c) for c in candidates):
         return ()  # x < -1 or x > 1: one condition
     return tuple(candidates)
+
+
+_OTHER_RELATION = re.compile(
+    r"<|>|!=|==|\\(?:le|ge|leq|geq|lt|gt|ne|neq|in|approx|sim|equiv|to)(?![A-Za-z])|≤|≥|≠|∈"
+)
+
+
+def chain_members(text: str) -> list[str]:
+    """``L = x + x = 2x`` (working continued: ``&=`` rows, a next line starting with ``=``) as
+    its members ``[L, x + x, 2x]``; [] when ``text`` is no chain of three or more."""
+    flat = text.replace(APART, " ")
+    if _OTHER_RELATION.search(flat) or _PROSE.search(flat):
+        return []
+    members: list[str] = []
+    start = depth = 0
+    index = 0
+    while index < len(flat):
+        if flat.startswith("\\begin", index):
+            depth += 1
+        elif flat.startswith("\\end", index):
+            depth -= 1
+        char = flat[index]
+        if char == "\\":
+            index += 2
+            continue
+        depth += char in "{(["
+        depth -= char in "})]"
+        if char in ",;" and depth == 0:
+            return []  # a list of assignments or conditions, not one chain
+        if char == "=" and depth == 0:
+            members.append(flat[start:index].strip())
+            start = index + 1
+        index += 1
+    members.append(flat[start:].strip())
+    return members if len(members) >= 3 and all(members[1:]) else []
+
+
+def withdrawal(text: str) -> str | None:
+    """The words that withdraw the formula in ``text`` (``2x \\text{ -- wrong, ignore it}``), or
+    None: a formula its own mark disowns is not an answer to grade."""
+    flat = _flatten(text.replace(APART, " "))
+    for match in _WITHDRAWN.finditer(flat):
+        if _outside(flat, match.start()):
+            return " ".join(match.group().split())
+    return None
 
 
 def _flatten(text: str) -> str:
@@ -141,6 +236,10 @@ def _cleaned(piece: str) -> str:
     piece = piece.strip(" \t\n,;:.!?")
     words = piece.split()
     while words and words[0].lower().strip(",") in _LEAD_WORDS:
+        words = words[1:]
+    while len(words) > 1 and _PROSE_WORD.fullmatch(words[-1]):
+        words = words[:-1]  # "2x is what I": the formula, not the words after it
+    while len(words) > 1 and _PROSE_WORD.fullmatch(words[0]):
         words = words[1:]
     piece = " ".join(words).strip(" ,;:.!?")
     if piece.startswith("(") and piece.count("(") > piece.count(")"):

@@ -251,6 +251,8 @@ def _pick_param(free: set[str], known: set[str]) -> str | None:
 
 def evaluate_val(node: ast.Node, env: Env) -> Val:
     """Evaluate ``node`` in ``env`` (the float backend expects np.errstate(all="ignore"))."""
+    if IDENTITY not in env.values and _mentions(node, IDENTITY) and _matrix_sizes(env):
+        return _with_inferred_identity(node, env)
     if "1" not in env.values and _mentions_ones(node):
         return _with_inferred_ones(node, env)
     return _value(node, env)
@@ -270,6 +272,57 @@ def _mentions_ones(node: ast.Node) -> bool:
     found = any(isinstance(n, ast.Sym) and n.name == "1" for n in ast.walk(node))
     _MENTIONS_ONES[id(node)] = (node, found)
     return found
+
+
+IDENTITY = "I"  # an identity matrix, where the part has matrices and no name I of its own
+_MENTIONS: dict[tuple[int, str], tuple[ast.Node, bool]] = {}
+
+
+def _mentions(node: ast.Node, name: str) -> bool:
+    """Whether the tree writes the symbol ``name``; remembered per tree, like the ones vector."""
+    known = _MENTIONS.get((id(node), name))
+    if known is not None and known[0] is node:
+        return known[1]
+    if len(_MENTIONS) > 4096:
+        _MENTIONS.clear()
+    found = any(isinstance(n, ast.Sym) and n.name == name for n in ast.walk(node))
+    _MENTIONS[(id(node), name)] = (node, found)
+    return found
+
+
+def _matrix_sizes(env: Env) -> list[int]:
+    """The sizes an identity matrix may have here: those of the part's matrices (none: no I)."""
+    return sorted({size for val in env.values.values() if val.ndim >= 1 for size in val.shape})
+
+
+def _with_inferred_identity(node: ast.Node, env: Env) -> Val:
+    """``I`` written for an identity matrix the part does not declare: as large as the formula's
+    shapes need, of the sizes its matrices have; where several sizes fit and give different
+    values, the formula does not say which one it means."""
+    fits: list[Val] = []
+    refusal: ShapeError | None = None
+    for size in _matrix_sizes(env):
+        eye = np.zeros((1, size, size), dtype=object if env.backend != "float" else float)
+        one = 1.0 if env.backend == "float" else (mp_from(1) if env.backend == "mp" else Fraction(1))
+        zero = 0.0 if env.backend == "float" else (mp_from(0) if env.backend == "mp" else Fraction(0))
+        if env.backend != "float":
+            eye[...] = zero
+        for i in range(size):
+            eye[0, i, i] = one
+        try:
+            fits.append(evaluate_val(node, replace(env, values={**env.values, IDENTITY: Val(eye)})))
+        except ShapeError as err:
+            refusal = refusal or err
+    if not fits:
+        assert refusal is not None
+        raise refusal
+    if any(not _same_value(val, fits[0]) for val in fits[1:]):
+        raise ShapeError(
+            "the size of the identity matrix I cannot be told from this formula",
+            position=node.pos,
+            hint="several sizes fit; write it with its size, eye(n)",
+        )
+    return fits[0]
 
 
 def _with_inferred_ones(node: ast.Node, env: Env) -> Val:

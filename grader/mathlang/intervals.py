@@ -14,16 +14,23 @@ CLOSERS = {"]": True, ")": False, "[": False}
 
 
 def split_top_level(text: str, separators: str = ",") -> list[str]:
-    """``text`` cut at the separators outside any brackets, each piece stripped."""
+    """``text`` cut at the separators outside any brackets, each piece stripped. A command's
+    character is no separator: ``[0,\\, 2]`` (a thin space after the comma) has two ends."""
     pieces, depth, start = [], 0, 0
-    for i, char in enumerate(text):
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if char == "\\":
+            index += 2
+            continue
         if char in "([{":
             depth += 1
         elif char in ")]}":
             depth -= 1
         elif char in separators and depth == 0:
-            pieces.append(text[start:i])
-            start = i + 1
+            pieces.append(text[start:index])
+            start = index + 1
+        index += 1
     pieces.append(text[start:])
     return [piece.strip() for piece in pieces]
 

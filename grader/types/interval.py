@@ -161,8 +161,8 @@ def _from_inequalities(text: str) -> Interval:
             f"expected an interval such as [0, 1) or 0 <= x < 1: {exc.message}", text, exc.position
         ) from None
     relations = tree.operands if isinstance(tree, ast.Logic) and tree.op == "and" else (tree,)
-    names = {name for relation in relations for name in ast.free_names(relation)}
-    if len(names) != 1 or len(relations) > 2:
+    quantities = {_quantity(relation) for relation in relations}
+    if len(quantities) != 1 or None in quantities or len(relations) > 2:
         raise AnswerError("expected an interval such as [0, 1) or 0 <= x < 1", text, tree.pos)
     low, high = End(-math.inf, False), End(math.inf, False)
     for relation in relations:
@@ -176,9 +176,20 @@ def _from_inequalities(text: str) -> Interval:
     return Interval(low, high)
 
 
+def _quantity(relation: ast.Node) -> str | None:
+    """What ``relation`` bounds (``x`` in ``x < 1``, ``\\sigma'(x)`` in ``0 < \\sigma'(x)``), as
+    written (positions left out), or None when neither side or both are constants."""
+    if not isinstance(relation, ast.Relation):
+        return None
+    left, right = bool(ast.free_names(relation.left)), bool(ast.free_names(relation.right))
+    if left == right:
+        return None
+    return re.sub(r"pos=\d+, ", "", repr(relation.left if left else relation.right))
+
+
 def _bound(relation: ast.Relation, text: str) -> tuple[End, bool]:
-    """(the end, whether it is the upper one) of ``x < 1`` or ``1 < x``."""
-    name_on_left = isinstance(relation.left, ast.Sym)
+    """(the end, whether it is the upper one) of ``x < 1``, ``1 < x`` or ``0 < \\sigma'(x)``."""
+    name_on_left = bool(ast.free_names(relation.left))
     other = relation.right if name_on_left else relation.left
     if isinstance(other, ast.Sym) or ast.free_names(other):
         raise AnswerError("compare the variable with numbers: 0 <= x < 1", text, other.pos)

@@ -96,8 +96,11 @@ class _Comparer:
 
 
 def check(part: ShapePart, answer: Any) -> Verdict:
-    expected = read_reference(read_shape, part.answer, "the reference shape cannot be read")
-    received = read_shape(answer)
+    names = tuple(part.symbols)  # sH: s times H when both are declared
+    expected = read_reference(
+        lambda value: read_shape(value, names), part.answer, "the reference shape cannot be read"
+    )
+    received = read_shape(answer, names)
     compare = _Comparer({name: integer_range(domain) for name, domain in part.symbols.items()})
     if len(received) != len(expected):
         count = f"{len(received)} dimension{'s' if len(received) != 1 else ''}"
@@ -163,15 +166,16 @@ def show_shape(dims: tuple[Dim, ...]) -> str:
     return " x ".join(map(str, dims))
 
 
-def read_shape(value: Any) -> tuple[Dim, ...]:
+def read_shape(value: Any, symbols: tuple[str, ...] = ()) -> tuple[Dim, ...]:
+    """A shape from a list or text; ``symbols``: the part's names (a word of them is their product)."""
     if isinstance(value, (list, tuple)):
-        return tuple(_dim_from_item(item) for item in value)
+        return tuple(_dim_from_item(item, symbols) for item in value)
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise AnswerError(f"expected a shape such as 24 x 24 x 128, got a {type(value).__name__}")
     if isinstance(value, int):
         return (_size(value),)
     text = strip_math_delimiters(value.strip())
-    node = parse(text, mode="shape")
+    node = parse(text, mode="shape", symbols=symbols)
     items = node.items if isinstance(node, ast.TupleLit) else (node,)
     return tuple(_dim_from_node(item, text, _end_of(items, k, text)) for k, item in enumerate(items))
 
@@ -181,7 +185,7 @@ def _end_of(items: tuple[ast.Node, ...], k: int, text: str) -> int:
     return items[k + 1].pos if k + 1 < len(items) else len(text)
 
 
-def _dim_from_item(item: Any) -> Dim:
+def _dim_from_item(item: Any, symbols: tuple[str, ...] = ()) -> Dim:
     if isinstance(item, bool):
         raise AnswerError("a dimension cannot be true/false")
     if isinstance(item, int):
@@ -189,7 +193,7 @@ def _dim_from_item(item: Any) -> Dim:
     if isinstance(item, float) and item.is_integer():
         return _size(int(item))
     if isinstance(item, str):
-        dims = read_shape(item)
+        dims = read_shape(item, symbols)
         if len(dims) != 1:
             raise AnswerError(f"{item!r} is not a single dimension")
         return dims[0]

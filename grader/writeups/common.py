@@ -9,7 +9,7 @@ from typing import Any
 
 from grader.core.folder import Folder
 from grader.core.submission import MAX_WARNINGS, SourcePosition, bounded_warnings
-from grader.mathlang.candidates import APART, closing_brace
+from grader.mathlang.candidates import APART, closing_brace, with_prose
 
 MAX_WRITEUP_FILE_BYTES = 1_000_000  # as for answers files
 # A notebook keeps its outputs (plots as base64 images); they count, but are never read.
@@ -35,6 +35,12 @@ class Extraction:
     marks: list[Mark] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     dropped: int = 0  # warnings past MAX_WARNINGS, counted, not kept
+    # Parts whose marked answer may or may not be what the student submitted (an answer inside
+    # a TeX condition that cannot be decided): never graded, on any mark, with why.
+    refused: dict[str, str] = field(default_factory=dict)
+
+    def refuse(self, part_id: str, position: SourcePosition, why: str) -> None:
+        self.refused.setdefault(part_id, f"{position}: {why}")
 
     def add(self, part_id: str, answer: Any, position: SourcePosition) -> None:
         self.marks.append(Mark(part_id, answer, position))
@@ -56,6 +62,8 @@ class Extraction:
 
     def extend(self, other: Extraction) -> None:
         self.marks += other.marks
+        for part_id, why in other.refused.items():
+            self.refused.setdefault(part_id, why)
         self.warnings = bounded_warnings(self.warnings + other.warnings, other.dropped)
 
 
@@ -87,6 +95,10 @@ def gather(extraction: Extraction) -> Writeup:
             del answers[mark.part_id]  # the answer takes the place of its last mark
         answers[mark.part_id] = mark.answer
         positions[mark.part_id] = mark.position
+    for part_id, why in extraction.refused.items():
+        answers.pop(part_id, None)
+        positions.pop(part_id, None)
+        warnings.append(f"part {part_id} is not graded: {why}")
     files = list(dict.fromkeys(mark.position.file for mark in extraction.marks))
     return Writeup(answers, positions, bounded_warnings(warnings, dropped), files)
 
@@ -104,7 +116,11 @@ def strip_math_delimiters(text: str) -> str:
     """Markdown math read as the LaTeX inside: ``$x$`` and ``$$x$$`` lose their dollars; ``\\_``
     (Markdown's escape against emphasis) is ``_``; every other backslash pair (``\\$``) is kept.
     Two spans with only white space between them (``$\\frac{1}{2}$ $1$``) are kept apart
-    (:data:`~grader.mathlang.candidates.APART`): two formulas, not one product."""
+    (:data:`~grader.mathlang.candidates.APART`): two formulas, not one product. Struck-out text
+    (``~~...~~``, ``<del>``, ``<s>``) is not submitted: left out. Prose beside the math is set off
+    (:func:`~grader.mathlang.candidates.with_prose`)."""
+    text = _STRUCK_OUT.sub(" ", text)
+    pieces: list[tuple[str, bool]] = []
     out: list[str] = []
     index = 0
     inside = False
@@ -120,12 +136,18 @@ def strip_math_delimiters(text: str) -> str:
             out.append(char)
             index += 1
             continue
-        if not inside and closed_at is not None and not "".join(out[closed_at:]).strip():
+        if not inside and closed_at is not None and not "".join(out).strip():
             out.append(f" {APART} ")
+        pieces.append(("".join(out), inside))
+        out = []
         inside = not inside
-        closed_at = None if inside else len(out)
+        closed_at = None if inside else 0
         index += 2 if text.startswith("$$", index) else 1
-    return "".join(out)
+    pieces.append(("".join(out), inside))
+    return with_prose(pieces)
+
+
+_STRUCK_OUT = re.compile(r"~~(?=\S)(?:[^~]|~(?!~))*?~~|<(del|s|strike)>.*?</\1>", re.DOTALL | re.IGNORECASE)
 
 
 def opens_math(text: str) -> bool:
@@ -163,10 +185,20 @@ _DEFINITION = re.compile(
 )
 
 
+_OPERATOR = re.compile(r"\\DeclareMathOperator\*?\s*\{\s*\\([A-Za-z]+)\s*\}\s*\{")
+
+
+_OPERATOR_NAME = re.compile(r"\\operatorname\*?\{[A-Za-z]+\}")
+
+
 def find_macros(text: str) -> dict[str, Macro]:
     """``\\newcommand{\\half}{\\frac{1}{2}}``, ``\\newcommand\\sq[1]{#1^2}``, ``\\def\\two{2}`` in
     ``text``, by name (a later definition wins, as in LaTeX)."""
     macros: dict[str, Macro] = {}
+    for match in _OPERATOR.finditer(text):  # \DeclareMathOperator{\relu}{ReLU}: the name it prints
+        end = closing_brace(text, match.end())
+        if end is not None:
+            macros[match.group(1)] = Macro(0, f"\\operatorname{{{text[match.end() : end].strip()}}}")
     for match in _DEFINITION.finditer(text):
         end = closing_brace(text, match.end())
         if end is None:
@@ -204,7 +236,8 @@ def _expand_once(text: str, macros: dict[str, Macro]) -> str:
         body = macro.body
         for number, argument in enumerate(arguments, start=1):
             body = body.replace(f"#{number}", argument)
-        out += [text[index : match.start()], "{", body, "}"]
+        wrapped = _OPERATOR_NAME.fullmatch(body) is None  # \relu(x): an operator's name, not a group
+        out += [text[index : match.start()], "{" if wrapped else "", body, "}" if wrapped else ""]
         index = end
     out.append(text[index:])
     return "".join(out)

@@ -6,7 +6,10 @@ parses the source into nodes, so braces nest as LaTeX nests them; an answer is i
 source text as typed, less ``%`` comments and the ``$``/``\[``/``\(`` delimiters of
 math (an escaped ``\%`` or ``\$`` stays). Code in ``verbatim`` or ``lstlisting`` inside an
 ``answer`` environment is read as typed, line breaks kept (the answer to a ``code`` part).
-Nothing is run: no macro is expanded.
+Nothing is run. What TeX would not typeset is not read (:mod:`tex_conditionals`): a draft
+in ``\iffalse``, a ``\newif`` switch turned off, a ``comment`` environment; an answer inside a
+condition grader cannot decide is refused with why. The student's own macros are replaced by
+their bodies.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from pylatexenc.macrospec import (
 
 from grader.core.folder import Folder
 from grader.core.submission import SourcePosition
-from grader.mathlang.candidates import APART
+from grader.mathlang.candidates import APART, with_prose
 from grader.writeups.common import (
     MAX_WRITEUP_FILE_BYTES,
     MAX_WRITEUP_FILES,
@@ -40,6 +43,7 @@ from grader.writeups.common import (
 from grader.writeups.latex_files import grader_sty as grader_sty
 from grader.writeups.latex_files import has_marker as has_marker
 from grader.writeups.latex_files import resolve_input
+from grader.writeups.tex_conditionals import Typeset, Typesetter
 
 MAIN_FILE = "main.tex"
 MAX_INPUT_DEPTH = 16
@@ -48,13 +52,14 @@ MAX_LATEX_CHARACTERS = 2_000_000
 INPUT_MACROS = ("input", "include")
 # Their contents are not the document: a package written out by filecontents, verbatim code.
 SKIPPED_ENVIRONMENTS = frozenset(
-    {"filecontents", "filecontents*", "verbatim", "verbatim*", "lstlisting", "minted", "comment"}
+    {"filecontents", "filecontents*", "verbatim", "verbatim*", "lstlisting", "minted"}
 )
 # Macros that define \answer rather than use it: their arguments are not read.
 DEFINING_MACROS = frozenset(
     {
         "def",
         "gdef",
+        "DeclareMathOperator",
         "edef",
         "xdef",
         "let",
@@ -70,13 +75,30 @@ DEFINING_MACROS = frozenset(
         "RenewDocumentEnvironment",
     }
 )
-# Conditionals whose text is never typeset (a draft left in \iffalse ... \fi).
-FALSE_CONDITIONALS = frozenset({"iffalse"})
 # Code in an answer: read as typed, line breaks kept (the answer to a ``code`` part).
 CODE_ENVIRONMENTS = ("verbatim", "verbatim*", "lstlisting")
 _LISTING_OPTIONS = re.compile(r"\A[ \t]*\[[^\]\n]*\]")  # \begin{lstlisting}[language=Python]
-MATH_ENVIRONMENTS = frozenset({"equation", "equation*", "displaymath", "math"})
+# Rows of working, aligned at ``&``: the rows are read one after another, a row starting
+# ``&= ...`` continuing the one before it (grader.mathlang.candidates.mended).
+ALIGNED_ENVIRONMENTS = frozenset(
+    {
+        *(
+            f"{name}{star}"
+            for name in ("align", "alignat", "flalign", "gather", "multline", "eqnarray")
+            for star in ("", "*")
+        ),
+        "aligned",
+        "alignedat",
+        "gathered",
+        "split",
+    }
+)
+MATH_ENVIRONMENTS = frozenset({"equation", "equation*", "displaymath", "math", *ALIGNED_ENVIRONMENTS})
+# Struck-out text is not submitted (ulem's \sout and \xout, soul's \st).
+STRUCK_OUT_MACROS = ("sout", "xout", "st")
 _END_ANSWER = re.compile(r"\\end\s*\{answer\}\Z")
+_MACRO_NAMES = re.compile(r"\\([A-Za-z@]+)")
+_CONDITIONAL = re.compile(r"\\if[A-Za-z@]")
 
 
 # What pylatexenc raises, besides its own errors, on input it was not written for.
@@ -152,8 +174,10 @@ class _Document:
     """One parsed ``.tex`` file."""
 
     name: str  # as the submission path names it: submissions/alice/main.tex
-    text: str
+    path: str  # inside the submission folder
+    text: str  # as TeX typesets it: what it skips blanked
     walker: lw.LatexWalker
+    typeset: Typeset
 
     def position(self, pos: int) -> SourcePosition:
         line, column = self.walker.pos_to_lineno_colno(pos)
@@ -177,6 +201,7 @@ class _Reader:
     visited: set[str] = field(default_factory=set)
     characters_read: int = 0
     macros: dict[str, Macro] = field(default_factory=dict)  # the student's \newcommand, so far
+    typesetter: Typesetter = field(default_factory=Typesetter)
 
     def read_file(self, path: str, depth: int) -> None:
         name = self.folder.named(path)
@@ -195,8 +220,9 @@ class _Reader:
                 name, f"not read: the write-up's .tex files pass {MAX_LATEX_CHARACTERS:,} characters"
             )
             return
+        typeset = self.typesetter.typeset(path, text, self._input_text)
         try:
-            self.walk(*self._parse(name, text), depth)
+            self.walk(*self._parse(path, name, typeset), depth)
         except RecursionError:
             self.found.warn(name, "not read: braces or environments nest too deeply")
         except lw.LatexWalkerError as exc:  # the tolerant parse gave up too
@@ -204,26 +230,37 @@ class _Reader:
         except _PARSER_SLIPS as exc:  # pylatexenc reads past the end (``\\verb`` last)
             self.found.warn(name, f"not read: the LaTeX cannot be parsed ({type(exc).__name__})")
 
-    def _parse(self, name: str, text: str) -> tuple[_Document, list[lw.LatexNode | None]]:
+    def _input_text(self, name: str) -> tuple[str, str] | None:
+        """The file ``\\input{name}`` reads and its text, for the typesetter (None: not read)."""
+        target, _ = resolve_input(self.folder, name)
+        if target is None or len(self.typesetter.files) >= MAX_WRITEUP_FILES:
+            return None
+        try:
+            return target, self.folder.read_text(target, MAX_WRITEUP_FILE_BYTES)
+        except ValueError:
+            return None
+
+    def _parse(self, path: str, name: str, typeset: Typeset) -> tuple[_Document, list[lw.LatexNode | None]]:
         """The file's nodes; after a LaTeX error, a warning and the nodes a tolerant parse finds."""
+        text = typeset.text
         walker = lw.LatexWalker(text, latex_context=_CONTEXT, tolerant_parsing=False)
         try:
-            return _Document(name, text, walker), walker.get_latex_nodes()[0]
+            return _Document(name, path, text, walker, typeset), walker.get_latex_nodes()[0]
         except lw.LatexWalkerParseError as exc:
             where = f"{name}:{exc.lineno}:{(exc.colno or 0) + 1}" if exc.lineno else name
             self.found.warn(where, f"the LaTeX cannot be read here ({exc.msg}); answers may be missed")
         walker = lw.LatexWalker(text, latex_context=_CONTEXT, tolerant_parsing=True)
-        return _Document(name, text, walker), walker.get_latex_nodes()[0]
+        return _Document(name, path, text, walker, typeset), walker.get_latex_nodes()[0]
 
     def walk(self, document: _Document, nodes: list[lw.LatexNode | None], depth: int) -> None:
         previous: lw.LatexNode | None = None
-        hidden = _hidden(nodes)
         for index, node in enumerate(nodes):
-            if node is None or index in hidden:
+            if node is None:
                 continue
             if _is_macro(node, *DEFINING_MACROS):
                 self.macros.update(find_macros(_definition_text(document.text, nodes, index)))
-            if _is_macro(node, "answer") and not _is_macro(previous, *DEFINING_MACROS):
+            defines_answer = _is_macro(previous, *DEFINING_MACROS) and not _arguments(previous)
+            if _is_macro(node, "answer") and not defines_answer:
                 self._inline_answer(document, node)
             elif _is_macro(node, *INPUT_MACROS):
                 self._follow(document, node, depth)
@@ -244,7 +281,7 @@ class _Reader:
         if part_id is not None:
             start, end = _inside(body)
             text = document.answer_text(start, end, body.nodelist)
-            self.found.add(part_id, expand_macros(text, self.macros), position)
+            self._add(document, node.pos, part_id, text, position)
 
     def _block_answer(self, document: _Document, node: lw.LatexEnvironmentNode) -> None:
         position = document.position(node.pos)
@@ -274,7 +311,25 @@ class _Reader:
             return
         body_start = arguments[0].pos + arguments[0].len
         text = document.answer_text(body_start, body_end, node.nodelist)
-        self.found.add(part_id, expand_macros(text, self.macros), position)
+        self._add(document, node.pos, part_id, text, position)
+
+    def _add(self, document: _Document, at: int, part_id: str, text: str, position: SourcePosition) -> None:
+        """The answer as TeX typesets it, the student's macros replaced; refused with why when
+        whether TeX typesets it (or what a macro in it gives) cannot be told."""
+        why = document.typeset.undecided_at(at)
+        used = {name for name in _MACRO_NAMES.findall(text) if name in self.typesetter.uncertain}
+        if why is None and used:
+            why = f"\\{sorted(used)[0]} is defined inside a condition grader cannot decide"
+        expanded = expand_macros(text, self.macros)
+        if why is None and expanded != text and _CONDITIONAL.search(expanded):
+            fragment = self.typesetter.fragment(expanded, document.path, at)
+            expanded = one_line(fragment.text)
+            why = fragment.undecided[0][2] if fragment.undecided else None
+        if why is not None:
+            reason = f"TeX may or may not typeset this answer ({why}); it is not read"
+            self.found.refuse(part_id, position, reason)
+            return
+        self.found.add(part_id, expanded, position)
 
     def _part_id(self, document: _Document, group: lw.LatexGroupNode, position: SourcePosition) -> str | None:
         start, end = _inside(group)
@@ -337,11 +392,14 @@ def _cuts(text: str, nodes: list[lw.LatexNode | None]) -> list[tuple[int, int, s
     """Source spans an answer reads otherwise (start, end, what it reads): comments and the
     delimiters around math as nothing, ``\\_`` as ``_`` (LaTeX's way to type an underscore)."""
     cuts: list[tuple[int, int, str]] = []
-    hidden = _hidden(nodes)
     for index, node in enumerate(nodes):
         if node is None:
             continue
-        if index in hidden or isinstance(node, lw.LatexCommentNode) or _is_environment(node, "comment"):
+        struck = _struck_out(node, nodes[index + 1 : index + 2])
+        if struck is not None:
+            cuts.append((node.pos, struck, " "))
+            continue
+        if isinstance(node, lw.LatexCommentNode):
             cuts.append((node.pos, node.pos + node.len, ""))
             continue
         if _is_macro(node, "_"):
@@ -354,6 +412,8 @@ def _cuts(text: str, nodes: list[lw.LatexNode | None]) -> list[tuple[int, int, s
                 cuts.append((end - len(closing), end, _CLOSES))
         elif isinstance(node, lw.LatexEnvironmentNode) and node.environmentname in MATH_ENVIRONMENTS:
             cuts += _environment_markers(text, node)
+            if node.environmentname in ALIGNED_ENVIRONMENTS:
+                cuts += _row_breaks(node)
         cuts += _cuts(text, _children(node))
     return cuts
 
@@ -364,25 +424,17 @@ _JUXTAPOSED = re.compile(r"\x00\)\s*\x00\(")
 
 
 def _apart(text: str) -> str:
-    """Math delimiters dropped; two formulas with only white space between them kept apart."""
-    text = _JUXTAPOSED.sub(f" {APART} ", text)
-    return text.replace(_OPENS, "").replace(_CLOSES, "")
-
-
-def _hidden(nodes: list[lw.LatexNode | None]) -> set[int]:
-    """Indices of the nodes LaTeX never typesets: from ``\\iffalse`` to its ``\\fi`` (nested
-    conditionals counted), the ``\\iffalse`` and ``\\fi`` included."""
-    hidden: set[int] = set()
+    """Math delimiters dropped; two formulas with only white space between them kept apart;
+    prose beside math set off (:func:`~grader.mathlang.candidates.with_prose`)."""
+    text = _JUXTAPOSED.sub(f"{_CLOSES} {APART} {_OPENS}", text)
+    pieces: list[tuple[str, bool]] = []
     depth = 0
-    for index, node in enumerate(nodes):
-        if depth == 0 and not _is_macro(node, *FALSE_CONDITIONALS):
-            continue
-        hidden.add(index)
-        if isinstance(node, lw.LatexMacroNode) and node.macroname.startswith("if"):
-            depth += 1
-        elif _is_macro(node, "fi"):
-            depth -= 1
-    return hidden
+    for chunk in re.split(r"(\x00[()])", text):
+        if chunk in (_OPENS, _CLOSES):
+            depth = depth + 1 if chunk == _OPENS else max(depth - 1, 0)
+        elif chunk:
+            pieces.append((chunk, depth > 0))
+    return with_prose(pieces)
 
 
 def _definition_text(text: str, nodes: list[lw.LatexNode | None], index: int) -> str:
@@ -398,6 +450,27 @@ def _definition_text(text: str, nodes: list[lw.LatexNode | None], index: int) ->
         if isinstance(later, lw.LatexGroupNode):
             break
     return text[node.pos : end]
+
+
+def _struck_out(node: lw.LatexNode, after: list[lw.LatexNode | None]) -> int | None:
+    """Where ``\\sout{...}`` (struck-out text) starting at ``node`` ends, or None."""
+    if not _is_macro(node, *STRUCK_OUT_MACROS):
+        return None
+    if _arguments(node):
+        return node.pos + node.len
+    group = after[0] if after else None
+    return group.pos + group.len if isinstance(group, lw.LatexGroupNode) else None
+
+
+def _row_breaks(node: lw.LatexEnvironmentNode) -> list[tuple[int, int, str]]:
+    """An aligned environment's ``&`` left out and its ``\\\\`` read as formulas kept apart."""
+    cuts = []
+    for child in node.nodelist:
+        if isinstance(child, lw.LatexSpecialsNode) and child.specials_chars == "&":
+            cuts.append((child.pos, child.pos + child.len, " "))
+        elif _is_macro(child, "\\"):
+            cuts.append((child.pos, child.pos + child.len, f" {APART} "))
+    return cuts
 
 
 def _environment_markers(text: str, node: lw.LatexEnvironmentNode) -> list[tuple[int, int, str]]:
