@@ -771,6 +771,44 @@ def test_a_roster_member_cannot_take_another_students_row(lms: Lms) -> None:
     assert "bob: matched by Bob One, Bob Two" in page
 
 
+def _member_statuses(lms: Lms, *users: LmsUser) -> dict[str, str]:
+    database = Database(Settings(course_dir=lms.server.course.folder).database_url)
+    try:
+        with database.session() as db:
+            rows = db.execute(
+                select(LtiMember.subject, LtiMember.status).where(
+                    LtiMember.subject.in_([u.sub for u in users])
+                )
+            ).all()
+    finally:
+        database.dispose()
+    return {subject: status for subject, status in rows}
+
+
+def test_a_student_the_lms_dropped_is_marked_after_a_fetch_however_grader_knew_them(lms: Lms) -> None:
+    """Issue 60 item 10: a student grader knew only from a launch (no roster fetched since)
+    is marked as dropped once the LMS's roster no longer lists them, as one known from an
+    earlier fetch is; /ta/lms names who was dropped; a student still listed stays active."""
+    lms.platform.allowed_scopes.add(SCOPE_ROSTER)
+    lms.platform.custom["assignment"] = QUIZ
+    vera, client = student(lms, "vera")  # known from a launch only: never in a fetched roster
+    client.close()
+    walt, client = student(lms, "walt")  # in a fetch, then dropped
+    client.close()
+    with lms.server.client("ta") as ta:
+        assert ta.post("/api/v1/lms/roster").status_code == 200
+        xena, client = student(lms, "xena")  # launches after that fetch
+        client.close()
+        del lms.platform.users["walt"], lms.platform.users["xena"]  # unenrolled in the LMS
+        assert _member_statuses(lms, walt, xena)[xena.sub] == "Active"
+        assert ta.post("/api/v1/lms/roster").status_code == 200
+        page = _lms_page(ta)
+    statuses = _member_statuses(lms, vera, walt, xena)
+    assert statuses == {vera.sub: "Active", walt.sub: "Deleted", xena.sub: "Deleted"}
+    dropped = page.split("Dropped from the LMS", 1)[1]
+    assert "Walt Example" in dropped and "Xena Example" in dropped and "Vera Example" not in dropped
+
+
 def _evaluate(page: Page, expression: str) -> Any:
     try:
         return page.evaluate(expression)
