@@ -163,7 +163,8 @@ def _roster_section(db: Session, csrf: str, zone: zoneinfo.ZoneInfo | None) -> s
         "<p id='dropped'>Dropped from the LMS (no longer in its roster; their scores are refused "
         "there): "
         + ", ".join(
-            escape(f"{member.name or member.email or member.subject} ({member.context_id})") for member in dropped
+            escape(f"{member.name or member.email or member.subject} ({member.context_id})")
+            for member in dropped
         )
         + ".</p>"
         if dropped
