@@ -27,7 +27,7 @@ from fastapi import FastAPI
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
-from sqlalchemy import inspect, select, update
+from sqlalchemy import func, inspect, select, update
 
 from grader.cli import main
 from grader.core.files import write_atomic
@@ -36,7 +36,8 @@ from grader.core.verdict import Status
 from grader.service.accounts import add_user
 from grader.service.blobs import dumps
 from grader.service.course import CourseState
-from grader.service.db import Database, Submission, VerdictRow, migrate, utcnow
+from grader.service.db import Assignment, Database, Submission, VerdictRow, migrate, utcnow
+from grader.service.extensions import grant_extension
 from grader.service.lti import scores
 from grader.service.lti.keys import KEY_FILE, PRIVATE_MEMBERS, ToolKeys, tool_key
 from grader.service.lti.launch import role_of
@@ -943,6 +944,102 @@ def test_the_outbox_on_sqlite_and_postgresql(lms: Lms, tmp_path: Path, db_url: s
         assert [row.status for row in box.rows()] == ["superseded", "delivered"]
     ((_, score),) = lms.platform.scores_of(box.student)
     assert (score["scoreGiven"], score["scoreMaximum"]) == (0, 5)
+
+
+def _queued(box: Outbox) -> list[float]:
+    return [row.score_given for row in box.rows()]
+
+
+def test_every_change_of_a_counted_score_queues_it_in_the_same_transaction(
+    lms: Lms, tmp_path: Path, db_url: str | None
+) -> None:
+    """Issue 60 item 9: whatever changes a student's counted score queues the new score with
+    the change (rolled back together), and a change that leaves the score as it was queues
+    nothing: a due moved, the late policy edited, an extension granted after a late hand-in,
+    a regrade, a hand grade; and at a restart, what changed with no hook listening."""
+    with outbox(lms, db_url or f"sqlite:///{tmp_path / 'grader.sqlite3'}", "lena") as box:
+        past, future = utcnow() - dt.timedelta(days=2), utcnow() + dt.timedelta(days=2)
+
+        def change(**fields: Any) -> None:
+            with box.database.session() as db:
+                assignment = db.get(Assignment, box.quiz_id)
+                assert assignment is not None
+                for name, value in fields.items():
+                    setattr(assignment, name, value)
+
+        change(due=past, policy={"penalty": {"fixed": 20.0}})
+        _verdict(box, 3.0, version=1)  # late: 20% of the 5 points possible off
+        assert _queued(box) == [2.0]
+        change(due=future)  # on time now
+        assert _queued(box) == [2.0, 3.0]
+        change(due=past)
+        assert _queued(box) == [2.0, 3.0, 2.0]
+        change(policy={"penalty": {"fixed": 40.0}})  # the late policy edited
+        assert _queued(box) == [2.0, 3.0, 2.0, 1.0]
+        change(title="A renamed quiz")  # nothing that moves a score
+        assert _queued(box) == [2.0, 3.0, 2.0, 1.0]
+
+        with pytest.raises(RuntimeError), box.database.session() as db:  # rolled back: no score
+            grant_extension(db, box.quiz_id, "lena", future, None)
+            assert [row.score_given for row in db.scalars(select(LtiScore))][-1] == 3.0
+            raise RuntimeError("the transaction fails")
+        assert _queued(box) == [2.0, 3.0, 2.0, 1.0]
+        with box.database.session() as db:  # an extension granted after the late hand-in
+            grant_extension(db, box.quiz_id, "lena", future, None)
+        assert _queued(box) == [2.0, 3.0, 2.0, 1.0, 3.0]
+
+        _verdict(box, 3.0)  # a regrade that gives the same points: the score stands
+        assert _queued(box) == [2.0, 3.0, 2.0, 1.0, 3.0]
+        _verdict(box, 2.5)  # a hand grade (or regrade) that changes them
+        assert _queued(box) == [2.0, 3.0, 2.0, 1.0, 3.0, 2.5]
+
+        unhooked = Database(box.database.url)  # a process without the hook (an old command)
+        try:
+            with unhooked.session() as db:
+                assignment = db.get(Assignment, box.quiz_id)
+                assert assignment is not None
+                assignment.granted_extensions = {}  # lena is late again: 1.5 with 40% off
+        finally:
+            unhooked.dispose()
+        assert _queued(box) == [2.0, 3.0, 2.0, 1.0, 3.0, 2.5]
+        with box.database.session() as db:  # what the passback thread does at its start
+            assert scores.queue_all_changed(db) == 1
+        assert _queued(box) == [2.0, 3.0, 2.0, 1.0, 3.0, 2.5, 0.5]
+        box.due_now()
+        assert box.passback.deliver_due() >= 1
+    (*_, (_, score)) = lms.platform.scores_of(box.student)
+    assert (score["scoreGiven"], score["scoreMaximum"]) == (0.5, 5)
+
+
+def _verdict(box: Outbox, total: float, version: int | None = None) -> None:
+    """A verdict of ``total`` points of 5 (the proof graded 2 of 2): of a new ``version``
+    handed in, or a new verdict of the newest one, as a regrade or a hand grade writes one."""
+    parts = [
+        PartResult("q1.formula", Status.CORRECT, total - 2.0, 3.0),
+        PartResult("q1.proof", Status.CORRECT, 2.0, 2.0),
+    ]
+    with box.database.session() as db:
+        if version is not None:
+            submission = Submission(
+                assignment_id=box.quiz_id,
+                user_id=box.user_id,
+                version=version,
+                filename="answers.yaml",
+                content=RIGHT.encode(),
+                content_hash="-",
+            )
+            db.add(submission)
+            db.flush()
+        submission_id = db.scalar(select(func.max(Submission.id)).where(Submission.user_id == box.user_id))
+        db.add(
+            VerdictRow(
+                submission_id=submission_id,
+                problem_hash="-",
+                score=total,
+                max_score=5.0,
+                report=dumps(Report(QUIZ, "lena", parts)),
+            )
+        )
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,7 @@ from grader.service.auth import SAFE_METHODS, authenticate
 from grader.service.errors import ApiError, out_of_service, unavailable
 from grader.service.hand import router as hand_router
 from grader.service.lti.routes import install as install_lti
+from grader.service.lti.scores import database_hooks as lti_database_hooks
 from grader.service.pages import PAGE_CSS, html, nav
 from grader.service.pages import router as pages_router
 from grader.service.service import Service
@@ -234,7 +235,7 @@ def saturated(service: Service) -> dict[str, str]:
 
 
 def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
-    service = Service(settings, start_workers=start_workers)
+    service = Service(settings, start_workers=start_workers, hooks=lti_database_hooks(settings.course_dir))
     probe = DatabaseProbe(service)
 
     @asynccontextmanager
