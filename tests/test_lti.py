@@ -626,6 +626,47 @@ def test_every_new_counted_verdict_reaches_the_lms_from_the_grading_process(lms:
     assert score["activityProgress"] == "Submitted"  # before mona's own due
 
 
+def _newest_given(lms: Lms, user: LmsUser, after: int, given: float, what: str) -> int:
+    """Wait for a score of ``user`` past the first ``after`` ones whose points are ``given``;
+    how many the LMS has then."""
+
+    def check() -> int | None:
+        posted = lms.platform.scores_of(user)
+        fresh = len(posted) > after and posted[-1][1]["scoreGiven"] == pytest.approx(given)
+        return len(posted) if fresh else None
+
+    return eventually(check, what)
+
+
+def test_an_extension_granted_after_a_late_hand_in_reaches_the_lms(lms: Lms) -> None:
+    """Issue 60 item 9, as the TA met it: a late hand-in's penalised score is in the LMS;
+    `grader extend`, run while the server serves, sends the score without the penalty at
+    once; and the student's next launch sends their present score again."""
+    lms.platform.allowed_scopes.update({SCOPE_SCORE})
+    lms.platform.link = deep_link(lms, "dave", MOVES)
+    course_yaml = lms.server.course.folder / "course.yaml"
+    past = (dt.datetime.now(dt.UTC) - dt.timedelta(days=2)).isoformat()
+    try:
+        course_yaml.write_text(f"assignments:\n  {MOVES}:\n    due: {past}\n    penalty: {{fixed: 20%}}\n")
+        nina, client = student(lms, "nina")
+        with closing(client):
+            eventually(lambda: "late" in client.get("/").text, "the due in force on nina's page")
+            hand_in(client, MOVES, RIGHT)
+        posted = _newest_given(lms, nina, 0, 2.4, "the late score (3 less 20% of 3)")
+        result = CliRunner().invoke(
+            main, ["extend", str(lms.server.course.folder), "nina", MOVES, "2099-01-01T00:00:00Z"]
+        )
+        assert result.exit_code == 0, result.output
+        posted = _newest_given(lms, nina, posted, 3, "the score without the penalty after the extension")
+        ((_, score), *_) = reversed(lms.platform.scores_of(nina))
+        assert score["activityProgress"] == "Submitted"  # before nina's own due
+        with browser(lms) as again:
+            assert launch(lms, "nina", again).status_code == 303
+        _newest_given(lms, nina, posted, 3, "the present score again after nina's next launch")
+    finally:
+        course_yaml.unlink(missing_ok=True)
+
+
 def test_a_column_is_found_or_made_when_the_link_names_none(lms: Lms) -> None:
     """Moodle-style links announce only the line items' container: the tool looks for the
     assignment's column by resourceId, and makes it once when there is none."""
