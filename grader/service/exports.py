@@ -46,6 +46,7 @@ from grader.service.pages import PageStaff, shell
 router = APIRouter()
 LEFT_OUT_HEADER = "X-Grader-Left-Out"  # the students an export has no row for (URL-encoded)
 LMS_FORMATS = ("canvas", "moodle")
+UNGRADED = "in the roster but not graded: "  # the reporters' notice of each such student
 MEDIA = {"json": "application/json", "junit": "application/xml", "markdown": "text/markdown"}
 SUFFIX = {"junit": "xml", "canvas": "csv", "moodle": "csv", "markdown": "md"}
 WHAT = {
@@ -125,6 +126,10 @@ def build_from(
     kept, left_out = reporter.split(reports)
     text = reporter.render_batch(kept, show_expected=False)
     notices = [n for n in reporter.notices(kept) if not n.startswith(reporter.UNMATCHED)]
+    ungraded = sorted(n.removeprefix(UNGRADED) for n in notices if n.startswith(UNGRADED))
+    notices = [n for n in notices if not n.startswith(UNGRADED)]
+    if ungraded:  # one line, not one a student
+        notices.append(f"in the roster but not graded ({len(ungraded)}): {', '.join(ungraded)}")
     return Built(fmt, filename, text, len(kept), left_out, notices, _how(reporter, loaded, kept))
 
 
