@@ -197,7 +197,7 @@ def export_notes(assignment: str, request: Request, user: Staff, format: str = "
     )
 
 
-@router.get("/ta/assignments/{assignment}/exports")
+@router.get("/ta/assignments/{assignment}/exports", include_in_schema=False)
 def exports_page(assignment: str, request: Request, user: PageStaff) -> Response:
     """Every export of the assignment, linked, and who the Canvas and Moodle files leave out."""
     loaded = assignment_named(request, assignment)
