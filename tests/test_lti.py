@@ -997,7 +997,9 @@ def test_every_change_of_a_counted_score_queues_it_in_the_same_transaction(
     """Issue 60 item 9: whatever changes a student's counted score queues the new score with
     the change (rolled back together), and a change that leaves the score as it was queues
     nothing: a due moved, the late policy edited, an extension granted after a late hand-in,
-    a regrade, a hand grade; and at a restart, what changed with no hook listening."""
+    a regrade, a hand grade (a new verdict of the counted version sends its score even when
+    it is the same, once the one before was posted); and at a restart, what changed with no
+    hook listening."""
     with outbox(lms, db_url or f"sqlite:///{tmp_path / 'grader.sqlite3'}", "lena") as box:
         past, future = utcnow() - dt.timedelta(days=2), utcnow() + dt.timedelta(days=2)
 
@@ -1029,10 +1031,14 @@ def test_every_change_of_a_counted_score_queues_it_in_the_same_transaction(
             grant_extension(db, box.quiz_id, "lena", future, None)
         assert _queued(box) == [2.0, 3.0, 2.0, 1.0, 3.0]
 
-        _verdict(box, 3.0)  # a regrade that gives the same points: the score stands
+        _verdict(box, 3.0)  # a regrade with the same points while that score waits: not twice
         assert _queued(box) == [2.0, 3.0, 2.0, 1.0, 3.0]
+        box.due_now()
+        assert box.passback.deliver_due() == 1  # the 3.0: posted
+        _verdict(box, 3.0)  # a hand grade that gives the same points: sent again
+        assert _queued(box) == [2.0, 3.0, 2.0, 1.0, 3.0, 3.0]
         _verdict(box, 2.5)  # a hand grade (or regrade) that changes them
-        assert _queued(box) == [2.0, 3.0, 2.0, 1.0, 3.0, 2.5]
+        assert _queued(box) == [2.0, 3.0, 2.0, 1.0, 3.0, 3.0, 2.5]
 
         unhooked = Database(box.database.url)  # a process without the hook (an old command)
         try:
@@ -1042,10 +1048,10 @@ def test_every_change_of_a_counted_score_queues_it_in_the_same_transaction(
                 assignment.granted_extensions = {}  # lena is late again: 1.5 with 40% off
         finally:
             unhooked.dispose()
-        assert _queued(box) == [2.0, 3.0, 2.0, 1.0, 3.0, 2.5]
+        assert _queued(box) == [2.0, 3.0, 2.0, 1.0, 3.0, 3.0, 2.5]
         with box.database.session() as db:  # what the passback thread does at its start
             assert scores.queue_all_changed(db) == 1
-        assert _queued(box) == [2.0, 3.0, 2.0, 1.0, 3.0, 2.5, 0.5]
+        assert _queued(box) == [2.0, 3.0, 2.0, 1.0, 3.0, 3.0, 2.5, 0.5]
         box.due_now()
         assert box.passback.deliver_due() >= 1
     (*_, (_, score)) = lms.platform.scores_of(box.student)

@@ -4,12 +4,14 @@ item in, inside the transaction of the change: both are stored, or neither. What
 counted score: a new verdict (a grading, a later version, a regrade, a hand grade, an
 override, a regrade request answered, a rubric edit: each writes a verdict row), and a change
 of the assignment's deadlines or policy (a due moved in ``course.yaml``, an extension granted
-or in ``course.yaml``, the late policy edited). After such a change the student's score is
-worked out again and compared with the last one queued for that column: a new one is queued
-where they differ (the version, the points or whether a part waits), so an extension that
-lifts a late penalty reaches the LMS as a new version does. :mod:`grader.service.lti.passback`
-posts them; at its start it does the same comparison for every student (what changed while no
-server ran), and a student's launch re-sends their present score.
+or in ``course.yaml``, the late policy edited). A new verdict of the counted version
+always sends the score (unless the same score is still waiting to be posted); after any other
+change the student's score is worked out again and compared with the last one queued for that
+column, and a new one is queued where they differ (the version, the points or whether a part
+waits): an extension that lifts a late penalty reaches the LMS as a new version does.
+:mod:`grader.service.lti.passback` posts them; at its start it does the same comparison
+for every student (what changed while no server ran), and a student's launch re-sends their
+present score.
 
 The service's own modules know nothing of this: :func:`install` listens to a database's
 sessions (SQLAlchemy's ``before_flush`` and ``after_flush_postexec``), in every process that
@@ -87,13 +89,15 @@ def _after_flush(db: Session, _context: Any) -> None:
         try:
             for assignment_id in changed.assignments:
                 refresh_assignment(db, assignment_id)
-            students = set()
+            students: dict[tuple[int, int], bool] = {}  # -> a verdict of the counted version
             for verdict in changed.verdicts:
                 submission = db.get(Submission, verdict.submission_id)
                 if submission is not None and submission.assignment_id not in changed.assignments:
-                    students.add((submission.assignment_id, submission.user_id))
-            for assignment_id, user_id in sorted(students):
-                refresh_student(db, assignment_id, user_id)
+                    key = (submission.assignment_id, submission.user_id)
+                    counted = counted_submission(db, *key) == submission.id
+                    students[key] = students.get(key, False) or counted
+            for (assignment_id, user_id), counted in sorted(students.items()):
+                refresh_student(db, assignment_id, user_id, resend=counted)
         except SQLAlchemyError:
             raise  # the transaction fails whole: no change without its scores
         except Exception:  # a bug here must not stop grading: say so loudly
