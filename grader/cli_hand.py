@@ -255,13 +255,12 @@ def requests_command(
 
     An answer changes the part's points (--points, written as the student's hand grade) or
     keeps them (--keep), with a reply (--reply) the student reads on their feedback page."""
+    from grader.service.commands import open_service
     from grader.service.errors import ApiError
-    from grader.service.service import Service
-    from grader.service.settings import Settings
 
     if request_id is not None and (reply is None or (points is None) == (not keep)):
         raise click.UsageError("--answer needs --points P or --keep, and --reply TEXT")
-    service = Service(Settings(course_dir=course_dir, db_url=db_url), start_workers=False)
+    service = open_service(course_dir, db_url)
     try:
         with service.db.session() as db:
             if request_id is None:

@@ -233,3 +233,87 @@ def test_a_course_folder_with_no_submissions_for_any_problem_set_exits_2(tmp_pat
     code, _, err = run("grade", str(tmp_path), "-p", "problems/")
     assert code == 2
     assert f"no submissions (looked for {tmp_path / 'mfdnn-hw3'})" in err and "graded nothing" in err
+
+
+# ---- the roster's identity, and what Canvas and Moodle can match (issue 60 item 8) ----------
+
+IDENTITIES = [
+    (  # Moodle's grades export
+        "First name,Last name,ID number,Institution,Department,Email address",
+        "Ada,Lovelace,s1000001,Uni,CS,ada@uni.example",
+        {"student": "Ada Lovelace", "idnumber": "s1000001", "email": "ada@uni.example"},
+    ),
+    (  # Moodle's participants, with the username shown
+        "Full name,Username,Email address,Roles",
+        "Kurt Gödel,kgoedel,,Student",
+        {"student": "Kurt Gödel", "username": "kgoedel"},
+    ),
+    (  # Canvas's gradebook export
+        "Student,ID,SIS User ID,SIS Login ID,Section,HW2 (4242)",
+        '"Hopper, Grace",101,g-hopper,ghopper,S1,7',
+        {
+            "student": "Hopper, Grace",
+            "id": "101",
+            "sisuserid": "g-hopper",
+            "sisloginid": "ghopper",
+            "section": "S1",
+        },
+    ),
+    ("name,email", "s2000002,kurt@uni.example", {"email": "kurt@uni.example"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "expected"), IDENTITIES, ids=["moodle-grades", "moodle-people", "canvas", "plain"]
+)
+def test_the_identity_of_a_roster_row_from_each_lms_export(
+    header: str, row: str, expected: dict[str, str]
+) -> None:
+    from grader.reporting.lms import header_key, identity
+
+    (values,) = csv.DictReader(io.StringIO(f"{header}\n{row}\n"))
+    assert identity({header_key(k): v for k, v in values.items()}) == expected
+
+
+def _reports(*names: str) -> list[Report]:
+    from grader.core.report import PartResult
+    from grader.core.verdict import Status
+
+    return [Report("hw2", name, [PartResult("q1", Status.CORRECT, 5.0, 5.0)], folder=name) for name in names]
+
+
+def test_moodle_keys_on_the_email_address_column_of_moodles_own_export(tmp_path: Path) -> None:
+    """The Moodle export keyed on ID number although the docs list e-mail first: Moodle's own
+    header is "Email address"; of e-mail, ID number and username the one most graded students
+    have is the identifier (e-mail on a tie), and who has none is left out with why."""
+    from grader.reporting.lms import CanvasReporter, MoodleReporter
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "folder,First name,Last name,ID number,Email address\n"
+        "ada,Ada,Lovelace,s1,ada@uni.example\nalan,Alan,Turing,,alan@uni.example\nkurt,Kurt,Gödel,s3,\n",
+        encoding="utf-8",
+    )
+    reporter = MoodleReporter(load_roster(roster))
+    reports = _reports("ada", "alan", "kurt", "emmy")
+    rows = list(csv.reader(io.StringIO(reporter.render_batch(reporter.split(reports)[0]))))
+    assert rows == [
+        ["Email address", "Full name", "hw2"],
+        ["ada@uni.example", "Ada Lovelace", "5"],
+        ["alan@uni.example", "Alan Turing", "5"],
+    ]
+    assert reporter.left_out(reports) == [
+        ("kurt", "no Email address in the roster (the file's identifier)"),
+        ("emmy", "not in the roster"),
+    ]
+    assert reporter.identifier(_reports("ada", "alan", "kurt")) == ("email", "Email address")  # 2-2: e-mail
+    assert reporter.identifier(_reports("ada", "kurt")) == ("idnumber", "ID number")  # what both have
+    canvas = CanvasReporter(load_roster(roster))
+    kept, out = canvas.split(reports)
+    assert [r.student for r in kept] == ["ada", "alan", "kurt"] and out == [("emmy", "not in the roster")]
+    rows = list(csv.reader(io.StringIO(canvas.render_batch(kept))))
+    assert rows[2:] == [
+        ["Ada Lovelace", "", "s1", "", "", "5"],  # Moodle's ID number as the SIS User ID
+        ["Alan Turing", "", "", "", "", "5"],  # Canvas matches him by his exact name
+        ["Kurt Gödel", "", "s3", "", "", "5"],
+    ]

@@ -27,7 +27,7 @@ from fastapi import FastAPI
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
-from sqlalchemy import inspect, select, update
+from sqlalchemy import func, inspect, select, update
 
 from grader.cli import main
 from grader.core.files import write_atomic
@@ -36,7 +36,8 @@ from grader.core.verdict import Status
 from grader.service.accounts import add_user
 from grader.service.blobs import dumps
 from grader.service.course import CourseState
-from grader.service.db import Database, Submission, VerdictRow, migrate, utcnow
+from grader.service.db import Assignment, Database, Submission, VerdictRow, migrate, utcnow
+from grader.service.extensions import grant_extension
 from grader.service.lti import scores
 from grader.service.lti.keys import KEY_FILE, PRIVATE_MEMBERS, ToolKeys, tool_key
 from grader.service.lti.launch import role_of
@@ -625,6 +626,47 @@ def test_every_new_counted_verdict_reaches_the_lms_from_the_grading_process(lms:
     assert score["activityProgress"] == "Submitted"  # before mona's own due
 
 
+def _newest_given(lms: Lms, user: LmsUser, after: int, given: float, what: str) -> int:
+    """Wait for a score of ``user`` past the first ``after`` ones whose points are ``given``;
+    how many the LMS has then."""
+
+    def check() -> int | None:
+        posted = lms.platform.scores_of(user)
+        fresh = len(posted) > after and posted[-1][1]["scoreGiven"] == pytest.approx(given)
+        return len(posted) if fresh else None
+
+    return eventually(check, what)
+
+
+def test_an_extension_granted_after_a_late_hand_in_reaches_the_lms(lms: Lms) -> None:
+    """Issue 60 item 9, as the TA met it: a late hand-in's penalised score is in the LMS;
+    `grader extend`, run while the server serves, sends the score without the penalty at
+    once; and the student's next launch sends their present score again."""
+    lms.platform.allowed_scopes.update({SCOPE_SCORE})
+    lms.platform.link = deep_link(lms, "dave", MOVES)
+    course_yaml = lms.server.course.folder / "course.yaml"
+    past = (dt.datetime.now(dt.UTC) - dt.timedelta(days=2)).isoformat()
+    try:
+        course_yaml.write_text(f"assignments:\n  {MOVES}:\n    due: {past}\n    penalty: {{fixed: 20%}}\n")
+        nina, client = student(lms, "nina")
+        with closing(client):
+            eventually(lambda: "late" in client.get("/").text, "the due in force on nina's page")
+            hand_in(client, MOVES, RIGHT)
+        posted = _newest_given(lms, nina, 0, 2.4, "the late score (3 less 20% of 3)")
+        result = CliRunner().invoke(
+            main, ["extend", str(lms.server.course.folder), "nina", MOVES, "2099-01-01T00:00:00Z"]
+        )
+        assert result.exit_code == 0, result.output
+        posted = _newest_given(lms, nina, posted, 3, "the score without the penalty after the extension")
+        ((_, score), *_) = reversed(lms.platform.scores_of(nina))
+        assert score["activityProgress"] == "Submitted"  # before nina's own due
+        with browser(lms) as again:
+            assert launch(lms, "nina", again).status_code == 303
+        _newest_given(lms, nina, posted, 3, "the present score again after nina's next launch")
+    finally:
+        course_yaml.unlink(missing_ok=True)
+
+
 def test_a_column_is_found_or_made_when_the_link_names_none(lms: Lms) -> None:
     """Moodle-style links announce only the line items' container: the tool looks for the
     assignment's column by resourceId, and makes it once when there is none."""
@@ -771,6 +813,44 @@ def test_a_roster_member_cannot_take_another_students_row(lms: Lms) -> None:
     assert "bob: matched by Bob One, Bob Two" in page
 
 
+def _member_statuses(lms: Lms, *users: LmsUser) -> dict[str, str]:
+    database = Database(Settings(course_dir=lms.server.course.folder).database_url)
+    try:
+        with database.session() as db:
+            rows = db.execute(
+                select(LtiMember.subject, LtiMember.status).where(
+                    LtiMember.subject.in_([u.sub for u in users])
+                )
+            ).all()
+    finally:
+        database.dispose()
+    return {subject: status for subject, status in rows}
+
+
+def test_a_student_the_lms_dropped_is_marked_after_a_fetch_however_grader_knew_them(lms: Lms) -> None:
+    """Issue 60 item 10: a student grader knew only from a launch (no roster fetched since)
+    is marked as dropped once the LMS's roster no longer lists them, as one known from an
+    earlier fetch is; /ta/lms names who was dropped; a student still listed stays active."""
+    lms.platform.allowed_scopes.add(SCOPE_ROSTER)
+    lms.platform.custom["assignment"] = QUIZ
+    vera, client = student(lms, "vera")  # known from a launch only: never in a fetched roster
+    client.close()
+    walt, client = student(lms, "walt")  # in a fetch, then dropped
+    client.close()
+    with lms.server.client("ta") as ta:
+        assert ta.post("/api/v1/lms/roster").status_code == 200
+        xena, client = student(lms, "xena")  # launches after that fetch
+        client.close()
+        del lms.platform.users["walt"], lms.platform.users["xena"]  # unenrolled in the LMS
+        assert _member_statuses(lms, walt, xena)[xena.sub] == "Active"
+        assert ta.post("/api/v1/lms/roster").status_code == 200
+        page = _lms_page(ta)
+    statuses = _member_statuses(lms, vera, walt, xena)
+    assert statuses == {vera.sub: "Active", walt.sub: "Deleted", xena.sub: "Deleted"}
+    dropped = page.split("Dropped from the LMS", 1)[1]
+    assert "Walt Example" in dropped and "Xena Example" in dropped and "Vera Example" not in dropped
+
+
 def _evaluate(page: Page, expression: str) -> Any:
     try:
         return page.evaluate(expression)
@@ -905,6 +985,108 @@ def test_the_outbox_on_sqlite_and_postgresql(lms: Lms, tmp_path: Path, db_url: s
         assert [row.status for row in box.rows()] == ["superseded", "delivered"]
     ((_, score),) = lms.platform.scores_of(box.student)
     assert (score["scoreGiven"], score["scoreMaximum"]) == (0, 5)
+
+
+def _queued(box: Outbox) -> list[float]:
+    return [row.score_given for row in box.rows()]
+
+
+def test_every_change_of_a_counted_score_queues_it_in_the_same_transaction(
+    lms: Lms, tmp_path: Path, db_url: str | None
+) -> None:
+    """Issue 60 item 9: whatever changes a student's counted score queues the new score with
+    the change (rolled back together), and a change that leaves the score as it was queues
+    nothing: a due moved, the late policy edited, an extension granted after a late hand-in,
+    a regrade, a hand grade (a new verdict of the counted version sends its score even when
+    it is the same, once the one before was posted); and at a restart, what changed with no
+    hook listening."""
+    with outbox(lms, db_url or f"sqlite:///{tmp_path / 'grader.sqlite3'}", "lena") as box:
+        past, future = utcnow() - dt.timedelta(days=2), utcnow() + dt.timedelta(days=2)
+
+        def change(**fields: Any) -> None:
+            with box.database.session() as db:
+                assignment = db.get(Assignment, box.quiz_id)
+                assert assignment is not None
+                for name, value in fields.items():
+                    setattr(assignment, name, value)
+
+        change(due=past, policy={"penalty": {"fixed": 20.0}})
+        _verdict(box, 3.0, version=1)  # late: 20% of the 5 points possible off
+        assert _queued(box) == [2.0]
+        change(due=future)  # on time now
+        assert _queued(box) == [2.0, 3.0]
+        change(due=past)
+        assert _queued(box) == [2.0, 3.0, 2.0]
+        change(policy={"penalty": {"fixed": 40.0}})  # the late policy edited
+        assert _queued(box) == [2.0, 3.0, 2.0, 1.0]
+        change(title="A renamed quiz")  # nothing that moves a score
+        assert _queued(box) == [2.0, 3.0, 2.0, 1.0]
+
+        with pytest.raises(RuntimeError), box.database.session() as db:  # rolled back: no score
+            grant_extension(db, box.quiz_id, "lena", future, None)
+            assert [row.score_given for row in db.scalars(select(LtiScore))][-1] == 3.0
+            raise RuntimeError("the transaction fails")
+        assert _queued(box) == [2.0, 3.0, 2.0, 1.0]
+        with box.database.session() as db:  # an extension granted after the late hand-in
+            grant_extension(db, box.quiz_id, "lena", future, None)
+        assert _queued(box) == [2.0, 3.0, 2.0, 1.0, 3.0]
+
+        _verdict(box, 3.0)  # a regrade with the same points while that score waits: not twice
+        assert _queued(box) == [2.0, 3.0, 2.0, 1.0, 3.0]
+        box.due_now()
+        assert box.passback.deliver_due() == 1  # the 3.0: posted
+        _verdict(box, 3.0)  # a hand grade that gives the same points: sent again
+        assert _queued(box) == [2.0, 3.0, 2.0, 1.0, 3.0, 3.0]
+        _verdict(box, 2.5)  # a hand grade (or regrade) that changes them
+        assert _queued(box) == [2.0, 3.0, 2.0, 1.0, 3.0, 3.0, 2.5]
+
+        unhooked = Database(box.database.url)  # a process without the hook (an old command)
+        try:
+            with unhooked.session() as db:
+                assignment = db.get(Assignment, box.quiz_id)
+                assert assignment is not None
+                assignment.granted_extensions = {}  # lena is late again: 1.5 with 40% off
+        finally:
+            unhooked.dispose()
+        assert _queued(box) == [2.0, 3.0, 2.0, 1.0, 3.0, 3.0, 2.5]
+        with box.database.session() as db:  # what the passback thread does at its start
+            assert scores.queue_all_changed(db) == 1
+        assert _queued(box) == [2.0, 3.0, 2.0, 1.0, 3.0, 3.0, 2.5, 0.5]
+        box.due_now()
+        assert box.passback.deliver_due() >= 1
+    (*_, (_, score)) = lms.platform.scores_of(box.student)
+    assert (score["scoreGiven"], score["scoreMaximum"]) == (0.5, 5)
+
+
+def _verdict(box: Outbox, total: float, version: int | None = None) -> None:
+    """A verdict of ``total`` points of 5 (the proof graded 2 of 2): of a new ``version``
+    handed in, or a new verdict of the newest one, as a regrade or a hand grade writes one."""
+    parts = [
+        PartResult("q1.formula", Status.CORRECT, total - 2.0, 3.0),
+        PartResult("q1.proof", Status.CORRECT, 2.0, 2.0),
+    ]
+    with box.database.session() as db:
+        if version is not None:
+            submission = Submission(
+                assignment_id=box.quiz_id,
+                user_id=box.user_id,
+                version=version,
+                filename="answers.yaml",
+                content=RIGHT.encode(),
+                content_hash="-",
+            )
+            db.add(submission)
+            db.flush()
+        submission_id = db.scalar(select(func.max(Submission.id)).where(Submission.user_id == box.user_id))
+        db.add(
+            VerdictRow(
+                submission_id=submission_id,
+                problem_hash="-",
+                score=total,
+                max_score=5.0,
+                report=dumps(Report(QUIZ, "lena", parts)),
+            )
+        )
 
 
 @pytest.mark.parametrize(

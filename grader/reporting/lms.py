@@ -5,11 +5,17 @@ A roster is a CSV with a ``folder`` column (the submission folder's name, or the
 Headers are matched without case, spaces or underscores, so a Canvas gradebook
 export with a ``folder`` column added works as is:
 
-* Canvas: ``Student`` (or ``name``), ``ID``, ``SIS User ID``, ``SIS Login ID``, ``Section``;
-* Moodle: ``email``, ``idnumber`` or ``username`` (the first one present is the identifier).
+* Canvas: ``Student`` (or ``name``), ``ID``, ``SIS User ID`` (else Moodle's ``ID number``),
+  ``SIS Login ID`` (else ``username``), ``Section``: Canvas's importer matches a row by
+  ``ID``, then ``SIS User ID``, then ``SIS Login ID``, then the student's exact name;
+* Moodle: ``email`` (or Moodle's ``Email address``), ``idnumber`` or ``username``: of these,
+  the one most graded students have (e-mail first on a tie) is the identifier.
 
-A graded student the roster does not know keeps a Canvas row (identity cells empty)
-and is listed by :meth:`RosterReporter.unmatched`. Moodle gets no row without an
+:func:`identity` reads these from the headers of Canvas's gradebook export, Moodle's
+participants and grades exports and the LMS's roster service. A graded student the roster
+does not know keeps a Canvas row (identity cells empty) and is listed by
+:meth:`RosterReporter.unmatched`; :meth:`RosterReporter.left_out` names the students an
+importer could not match (the service writes no row for them). Moodle gets no row without an
 identifier (its importer would book it to the student of the row before, or stop
 when it is the first): such students are listed instead. The grade is the
 auto-graded points: points that wait for a TA are not in it. Canvas's column is
@@ -63,6 +69,28 @@ def header_key(name: str) -> str:
     return re.sub(r"[\s_\-]+", "", name.strip().lower())
 
 
+IDENTITY_KEYS = ("student", "id", "sisuserid", "sisloginid", "section", "email", "idnumber", "username")
+
+
+def identity(values: dict[str, str]) -> dict[str, str]:
+    """A roster row's LMS identity under the keys of :data:`IDENTITY_KEYS`, from ``values``
+    (by :func:`header_key`): Canvas's ``Student``, ``ID``, ``SIS User ID``, ``SIS Login ID``,
+    ``Section``; Moodle's ``First name`` and ``Last name`` (or ``Full name``), ``Email
+    address``, ``ID number``, ``Username``; plain ``email``. Empty fields are left out."""
+    first_last = " ".join(v for v in (values.get("firstname", ""), values.get("lastname", "")) if v)
+    found = {
+        "student": values.get("student") or values.get("fullname") or first_last,
+        "id": values.get("id", ""),
+        "sisuserid": values.get("sisuserid", ""),
+        "sisloginid": values.get("sisloginid", ""),
+        "section": values.get("section", ""),
+        "email": values.get("email") or values.get("emailaddress", ""),
+        "idnumber": values.get("idnumber", ""),
+        "username": values.get("username", ""),
+    }
+    return {key: value.strip() for key, value in found.items() if value and value.strip()}
+
+
 def load_roster(path: Path) -> Roster:
     """Read a roster CSV; RosterError names what is wrong."""
     if path.stat().st_size > MAX_ROSTER_BYTES:
@@ -83,8 +111,25 @@ def load_roster(path: Path) -> Roster:
             continue
         if folder in rows:
             raise RosterError(f"{path}:{line}: folder {folder!r} appears twice in the roster")
-        rows[folder] = values
+        rows[folder] = {**values, **identity(values)}
+    known = {key for row in rows.values() for key in row}
+    columns += tuple(key for key in IDENTITY_KEYS if key in known and key not in columns)
     return Roster(rows, columns, tuple(h.strip() for h in reader.fieldnames or ()))
+
+
+def merged(*rosters: Roster | None) -> Roster | None:
+    """One roster from several, field by field: what an earlier one gives for a student wins
+    (the LMS's own roster, then the imported one, then ``roster.csv``); None when all are."""
+    given = [roster for roster in rosters if roster is not None]
+    if not given:
+        return None
+    rows: dict[str, dict[str, str]] = {}
+    for roster in reversed(given):
+        for name, row in roster.rows.items():
+            rows[name] = {**rows.get(name, {}), **{k: v for k, v in row.items() if v}}
+    columns = tuple(dict.fromkeys(column for roster in given for column in roster.columns))
+    headers = tuple(dict.fromkeys(header for roster in given for header in roster.headers))
+    return Roster(rows, columns, headers)
 
 
 class RosterReporter(ABC):
@@ -111,6 +156,14 @@ class RosterReporter(ABC):
     def unmatched(self, reports: Sequence[Report]) -> list[str]:
         """Graded students the roster does not name (all of them without a roster)."""
         return [_name(r) for r in reports if self.roster is None or self.roster.find(r) is None]
+
+    def split(self, reports: Sequence[Report]) -> tuple[list[Report], list[tuple[str, str]]]:
+        """The reports the LMS's importer can match to one of its students, and the others'
+        students with why: (name, why). The service writes no row for those."""
+        return list(reports), []
+
+    def left_out(self, reports: Sequence[Report]) -> list[tuple[str, str]]:
+        return self.split(reports)[1]
 
     def notices(self, reports: Sequence[Report]) -> list[str]:
         """What a TA must know before importing: who is not matched, what the grade counts."""
@@ -162,18 +215,44 @@ class CanvasReporter(RosterReporter):
         possible = points(reports[0].max_score)  # the whole assignment, hand-graded points included
         rows = [[*CANVAS_IDENTITY, column], ["Points Possible", "", "", "", "", possible]]
         for report in reports:
-            person = self._identity(report)
+            person = self._canvas_identity(report)
             rows.append(
                 [
-                    person.get("student") or person.get("name") or _name(report),
-                    person.get("id", ""),
-                    person.get("sisuserid", ""),
-                    person.get("sisloginid", ""),
-                    person.get("section", ""),
+                    person["student"] or _name(report),
+                    person["id"],
+                    person["sisuserid"],
+                    person["sisloginid"],
+                    person["section"],
                     points(report.score),
                 ]
             )
         return rows
+
+    def _canvas_identity(self, report: Report) -> dict[str, str]:
+        """What Canvas matches a row on: ``ID``, ``SIS User ID`` (else an ID number), ``SIS
+        Login ID`` (else a username), then the name; and the section."""
+        person = self._identity(report)
+        return {
+            "student": person.get("student") or person.get("name", ""),
+            "id": person.get("id", ""),
+            "sisuserid": person.get("sisuserid") or person.get("idnumber", ""),
+            "sisloginid": person.get("sisloginid") or person.get("username", ""),
+            "section": person.get("section", ""),
+        }
+
+    def split(self, reports: Sequence[Report]) -> tuple[list[Report], list[tuple[str, str]]]:
+        """Left out: students with neither a Canvas ID, SIS User ID or SIS Login ID nor a name
+        from the roster (Canvas would take the row for an unknown student)."""
+        kept, out = [], []
+        for report in reports:
+            person = self._canvas_identity(report)
+            if self.roster is None or self.roster.find(report) is None:
+                out.append((_name(report), "not in the roster"))
+            elif not any(person[key] for key in ("id", "sisuserid", "sisloginid", "student")):
+                out.append((_name(report), "no ID, SIS User ID, SIS Login ID or name in the roster"))
+            else:
+                kept.append(report)
+        return kept, out
 
     def column(self, assignment: str) -> str | None:
         """``Title (id)``, the header Canvas matches to an existing assignment by its id: the
@@ -207,48 +286,64 @@ class MoodleReporter(RosterReporter):
     UNMATCHED = "not in the roster (no row written: enter this grade in Moodle by hand)"
 
     def rows(self, reports: Sequence[Report]) -> list[list[str]]:
-        label = self.identifier()[1]
+        key, label = self.identifier(reports)
         assignment = reports[0].assignment if reports else "grade"
         rows = [[label, "Full name", assignment]]
         for report in reports:
-            identifier = self._identifier(report)
-            if not identifier:  # Moodle would book the row to the student above, or stop
+            identifier = self._identifier(report, key)
+            if not identifier:  # Moodle would stop the whole import at this row
                 continue
             person = self._identity(report)
-            name = person.get("name") or person.get("student") or _name(report)
+            name = person.get("student") or person.get("name") or _name(report)
             rows.append([identifier, name, points(report.score)])
         return rows
 
-    def _identifier(self, report: Report) -> str:
-        key = self.identifier()[0]
+    def _identifier(self, report: Report, key: str) -> str:
         return self._identity(report).get(key) or (_folder(report) if key == "folder" else "")
 
     def notices(self, reports: Sequence[Report]) -> list[str]:
         out = super().notices(reports)
-        if self.roster is not None and self.identifier()[0] == "folder":
+        key, label = self.identifier(reports)
+        if self.roster is not None and key == "folder":
             out.insert(0, "the roster has no email, idnumber or username column for Moodle to match users on")
-        label = self.identifier()[1]
         out += [
             f"no {label} in the roster (no row written: enter this grade in Moodle by hand): {_name(r)}"
             for r in reports
-            if self.roster is not None and self.roster.find(r) is not None and not self._identifier(r)
+            if self.roster is not None and self.roster.find(r) is not None and not self._identifier(r, key)
         ]
         return out
 
     def without_identifier(self, reports: Sequence[Report]) -> list[str]:
         """The graded students Moodle could not match: no roster row with an e-mail, ID number
         or username (all of them when the roster has none of these columns, or there is none)."""
-        if self.identifier()[0] == "folder":
-            return [_name(r) for r in reports]
-        return [_name(r) for r in reports if not self._identifier(r)]
+        return [name for name, _ in self.left_out(reports)]
 
-    def identifier(self) -> tuple[str, str]:
-        """The roster column Moodle matches users on, and Moodle's name for it."""
+    def split(self, reports: Sequence[Report]) -> tuple[list[Report], list[tuple[str, str]]]:
+        """Left out: students without the file's identifier (Moodle stops a whole import at a
+        row it cannot match)."""
+        key, label = self.identifier(reports)
+        kept, out = [], []
+        for report in reports:
+            if self.roster is None or self.roster.find(report) is None:
+                out.append((_name(report), "not in the roster"))
+            elif key == "folder":
+                out.append((_name(report), "no e-mail, ID number or username in the roster"))
+            elif not self._identifier(report, key):
+                out.append((_name(report), f"no {label} in the roster (the file's identifier)"))
+            else:
+                kept.append(report)
+        return kept, out
+
+    def identifier(self, reports: Sequence[Report] = ()) -> tuple[str, str]:
+        """The roster field Moodle matches users on, and Moodle's name for it: of e-mail, ID
+        number and username, the one most of ``reports``' students have (e-mail first on a
+        tie; without reports, the first column the roster has)."""
         columns = self.roster.columns if self.roster else ()
-        for key, label in MOODLE_IDENTIFIERS:
-            if key in columns:
-                return key, label
-        return "folder", "Folder"
+        present = [(key, label) for key, label in MOODLE_IDENTIFIERS if key in columns]
+        if not present:
+            return "folder", "Folder"
+        people = [self._identity(report) for report in reports]
+        return max(present, key=lambda field: sum(1 for person in people if person.get(field[0])))
 
 
 def _name(report: Report) -> str:

@@ -6,15 +6,28 @@ transaction with the change."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import JSON, ForeignKey, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from grader.reporting.lms import IDENTITY_KEYS, Roster, header_key, identity
 from grader.service.auth import hash_password, issue_login_link, issue_token
-from grader.service.db import ApiToken, Course, LoginLink, Role, User, WebSession, audit, utcnow
+from grader.service.db import (
+    ApiToken,
+    Base,
+    Course,
+    LoginLink,
+    Role,
+    User,
+    UTCDateTime,
+    WebSession,
+    audit,
+    utcnow,
+)
 
 # Letters, digits and . _ @ + - (e-mail addresses and LMS logins fit), starting with a letter
 # or digit: a name is a folder name in exports and a path segment in the TA's pages.
@@ -29,6 +42,17 @@ EMAIL_COLUMNS = ("email", "emailaddress", "sisloginid")
 
 class AccountError(ValueError):
     pass
+
+
+class RosterEntry(Base):
+    """A student's LMS identity as the imported roster gives it (migration 0012): the keys of
+    :data:`grader.reporting.lms.IDENTITY_KEYS`. The Canvas and Moodle exports read it."""
+
+    __tablename__ = "roster_entries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    identity: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 def check_name(name: str) -> None:
@@ -169,6 +193,7 @@ def new_login_link(db: Session, name: str, days: float, by: User | None = None) 
 class RosterStudent:
     name: str
     email: str
+    identity: dict[str, str] = field(default_factory=dict)  # the LMS's name, e-mail, ids
 
 
 def read_roster(text: str) -> list[RosterStudent]:
@@ -206,7 +231,8 @@ def read_roster(text: str) -> list[RosterStudent]:
             problems.append(f"line {line}: {name!r} appears twice")
         else:
             seen.add(name)
-            students.append(RosterStudent(name, email))
+            fields = {header_key(k): (v or "").strip() for k, v in row.items() if isinstance(k, str)}
+            students.append(RosterStudent(name, email, identity(fields)))
     if problems:
         raise AccountError(
             "the roster has rows that cannot be used (nobody was added):\n" + "\n".join(problems)
@@ -226,18 +252,28 @@ def import_roster(
     db: Session, students: list[RosterStudent], days: float, by: User | None = None
 ) -> list[Imported]:
     """Adds the roster's students the course does not have (and brings back removed ones),
-    each with a one-time log-in link; students already there are left as they are."""
+    each with a one-time log-in link; students already there are left as they are. Every
+    student's LMS identity is kept (replacing what an earlier import gave): the Canvas and
+    Moodle exports read it."""
     cid = course_id(db)
     existing = {u.name: u for u in db.scalars(select(User).where(User.course_id == cid))}
+    entries = {e.user_id: e for e in db.scalars(select(RosterEntry))}
     done: list[Imported] = []
     for student in students:
         known = existing.get(student.name)
         if known is not None and known.removed_at is None:
             done.append(Imported(student.name, student.email, False, ""))
-            continue
-        user, _ = add_user(db, student.name, Role.STUDENT, by=by)
-        secret = issue_login_link(db, user, days, unsent_to=student.email)
-        done.append(Imported(student.name, student.email, True, secret))
+            user = known
+        else:
+            user, _ = add_user(db, student.name, Role.STUDENT, by=by)
+            secret = issue_login_link(db, user, days, unsent_to=student.email)
+            done.append(Imported(student.name, student.email, True, secret))
+        entry = entries.get(user.id)
+        if entry is None:
+            entry = RosterEntry(user_id=user.id)
+            db.add(entry)
+        entry.identity = dict(student.identity)
+        entry.imported_at = utcnow()
     _audit(db, by, "import_roster", students=len(students), added=sum(d.added for d in done))
     return done
 
@@ -280,3 +316,17 @@ def reissue_unsent(db: Session, days: float, by: User | None = None) -> list[Imp
         done[user.name] = Imported(user.name, email, True, issue_login_link(db, user, days, unsent_to=email))
     _audit(db, by, "login_links_reissued", students=len(done))
     return list(done.values())
+
+
+def stored_roster(db: Session) -> Roster | None:
+    """The imported roster, by user name, as the exports read it; None before any import."""
+    rows = {
+        name: {**entry.identity, "folder": name}
+        for entry, name in db.execute(
+            select(RosterEntry, User.name).join(User, User.id == RosterEntry.user_id)
+        )
+    }
+    if not rows:
+        return None
+    known = {key for row in rows.values() for key in row}
+    return Roster(rows, ("folder", *(key for key in IDENTITY_KEYS if key in known)))

@@ -11,26 +11,15 @@ import datetime as dt
 import hashlib
 import json
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from grader.core.report import Report
-from grader.reporting.formats import EXPORT_FORMATS
-from grader.reporting.lms import (
-    CanvasReporter,
-    MoodleReporter,
-    Roster,
-    RosterError,
-    RosterReporter,
-    load_roster,
-)
-from grader.reporting.reporters import REPORTERS
 from grader.reporting.template import render_template
 from grader.service import metrics, queue
 from grader.service.auth import allow, is_staff
@@ -61,7 +50,6 @@ router = APIRouter(prefix="/api/v1")
 AnyUser = Annotated[User, Depends(allow(Role.STUDENT, Role.TA))]
 Staff = Annotated[User, Depends(allow(Role.TA))]
 MAX_ID = 2**63 - 1  # the largest id a database row has (PostgreSQL's bigint, SQLite's integer)
-LEFT_OUT_HEADER = "X-Grader-Left-Out"  # the students an export has no row for (URL-encoded)
 # Gradescope imports no gradebook: its autograder reads one results.json per hand-in, which
 # `grader gradescope-bundle` makes. A batch of them served as a gradebook imported nowhere.
 NOT_EXPORTED = {
@@ -442,50 +430,6 @@ def counted_rows(request: Request, assignment: LoadedAssignment) -> list[tuple[S
                 with_hand_in(report, submission.version, submission.created_at, due, assignment.penalty)
                 counted.append((submission, report))
         return counted
-
-
-def export_roster(request: Request) -> Roster | None:
-    """The roster the Canvas and Moodle exports match students with: the LMS's own when the
-    app has one (LTI's roster service, once a TA fetched it), else ``COURSE_DIR/roster.csv``."""
-    provider = getattr(request.app.state, "lms_roster", None)
-    roster: Roster | None = provider() if provider is not None else None
-    roster_file = service_of(request).settings.course_dir / "roster.csv"
-    if roster is not None or not roster_file.exists():
-        return roster
-    try:
-        return load_roster(roster_file)
-    except RosterError as exc:
-        raise ApiError(422, f"roster.csv: {exc}") from None
-
-
-@router.get("/assignments/{assignment}/export")
-def export(assignment: str, request: Request, user: Staff, format: str = "csv") -> PlainTextResponse:
-    loaded = assignment_named(request, assignment)
-    if format not in EXPORT_FORMATS:
-        why = NOT_EXPORTED.get(format, f"unknown format {format!r}")
-        raise ApiError(422, f"{why}; use one of {', '.join(EXPORT_FORMATS)}")
-    reporter = REPORTERS[format]
-    if isinstance(reporter, RosterReporter) and (roster := export_roster(request)) is not None:
-        reporter = reporter.with_roster(roster)
-    if isinstance(reporter, CanvasReporter) and loaded.canvas is not None:  # as the CLI's --canvas-id
-        reporter = reporter.with_assignment_id(str(loaded.canvas.id), loaded.canvas.title)
-    reports = [report for _, report in counted_rows(request, loaded)]
-    left_out = reporter.without_identifier(reports) if isinstance(reporter, MoodleReporter) else []
-    if left_out and len(left_out) == len(reports):
-        raise ApiError(
-            422,
-            "Moodle matches students by e-mail, ID number or username, and the roster gives none for: "
-            f"{', '.join(left_out)}; add them to roster.csv (columns folder and email, idnumber or "
-            "username) or fetch the LMS's roster",
-        )
-    text = reporter.render_batch(reports, show_expected=False)
-    media = {"json": "application/json", "junit": "application/xml", "markdown": "text/markdown"}
-    suffix = {"junit": "xml", "canvas": "csv", "moodle": "csv", "markdown": "md"}
-    filename = f"{loaded.name}-{format}.{suffix.get(format, format)}"
-    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
-    if left_out:  # no row: Moodle would book it to the student above; the TA enters these by hand
-        headers[LEFT_OUT_HEADER] = quote(", ".join(left_out), safe=" ,()")
-    return PlainTextResponse(text, media_type=media.get(format, "text/csv"), headers=headers)
 
 
 @router.get("/queue")

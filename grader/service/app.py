@@ -32,8 +32,10 @@ from grader.service.account_pages import router as accounts_router
 from grader.service.api import router as api_router
 from grader.service.auth import SAFE_METHODS, authenticate
 from grader.service.errors import ApiError, out_of_service, unavailable
+from grader.service.exports import router as exports_router
 from grader.service.hand import router as hand_router
 from grader.service.lti.routes import install as install_lti
+from grader.service.lti.scores import database_hooks as lti_database_hooks
 from grader.service.pages import PAGE_CSS, html, nav
 from grader.service.pages import router as pages_router
 from grader.service.service import Service
@@ -234,7 +236,7 @@ def saturated(service: Service) -> dict[str, str]:
 
 
 def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
-    service = Service(settings, start_workers=start_workers)
+    service = Service(settings, start_workers=start_workers, hooks=lti_database_hooks(settings.course_dir))
     probe = DatabaseProbe(service)
 
     @asynccontextmanager
@@ -267,6 +269,7 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
     )
     app.state.service = service
     app.include_router(api_router)
+    app.include_router(exports_router)  # the class exports, their companions, the TA's page of them
     app.include_router(pages_router)
     app.include_router(hand_router)  # hand grades: the API and the TA's page of a part
     app.include_router(accounts_router)  # the TA's page of students' accounts

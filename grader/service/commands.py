@@ -16,6 +16,8 @@ import click
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from grader.service.service import Service
+
 
 # The options and arguments several commands take.
 COURSE_ARG = click.argument("course_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
@@ -268,13 +270,24 @@ def users_group() -> None:
     """The users of a course served by `grader serve`: add, list, remove, import, links, tokens."""
 
 
-def _with_db(course_dir: Path, db_url: str | None, work: Callable[[Session], Any]) -> Any:
-    """``work`` in one transaction on the course's database; an AccountError is the command's error."""
-    from grader.service.accounts import AccountError
+def open_service(course_dir: Path, db_url: str | None) -> Service:
+    """The course's service for a command that writes (no grading workers), with the LMS's
+    score hook when ``lti.yaml`` lists a platform: a due, an extension or a grade a command
+    changes queues the students' LMS scores in its own transaction, as the server does."""
+    from grader.service.lti.scores import database_hooks
     from grader.service.service import Service
     from grader.service.settings import Settings
 
-    service = Service(Settings(course_dir=course_dir, db_url=db_url), start_workers=False)
+    return Service(
+        Settings(course_dir=course_dir, db_url=db_url), start_workers=False, hooks=database_hooks(course_dir)
+    )
+
+
+def _with_db(course_dir: Path, db_url: str | None, work: Callable[[Session], Any]) -> Any:
+    """``work`` in one transaction on the course's database; an AccountError is the command's error."""
+    from grader.service.accounts import AccountError
+
+    service = open_service(course_dir, db_url)
     try:
         with service.db.session() as db:
             return work(db)
@@ -488,11 +501,9 @@ def extend_command(course_dir: Path, student: str, assignment: str, until: str, 
     from grader.service.course import read_moment
     from grader.service.errors import ApiError
     from grader.service.extensions import grant_extension
-    from grader.service.service import Service
-    from grader.service.settings import Settings
     from grader.service.shown import shown_time
 
-    service = Service(Settings(course_dir=course_dir, db_url=db_url), start_workers=False)
+    service = open_service(course_dir, db_url)
     try:
         loaded = service.course.get(assignment)
         if loaded is None:

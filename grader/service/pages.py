@@ -636,7 +636,7 @@ def ta_home(request: Request, user: PageStaff) -> Response:
         f"<td>{when(a.due, a.zone)}</td><td>{when(a.release or a.due, a.zone)}</td>"
         f"<td>{counts[a.name]}</td>"
         f"<td><a href='/ta/assignments/{escape(a.name)}/parts'>by question</a></td>"
-        f"<td><a href='/api/v1/assignments/{escape(a.name)}/export?format=csv'>CSV</a></td></tr>"
+        f"<td>{export_links(a.name)}</td></tr>"
         for a in service.course.all()
     )
     extra = "".join(  # pages an installed part adds (LTI: grade passback and the LMS roster)
@@ -653,6 +653,15 @@ def ta_home(request: Request, user: PageStaff) -> Response:
         f"<p><a href='/ta/students'>Students: log-in links, tokens, passwords</a></p>{extra}"
     )
     return shell(request, user, "grader: class", body, refresh=LIVE_SECONDS * 2)
+
+
+def export_links(name: str) -> str:
+    """The /ta cell of an assignment's exports: each file, and the page of what they leave out."""
+    files = " · ".join(
+        f"<a href='/api/v1/assignments/{escape(name)}/export?format={fmt}'>{label}</a>"
+        for fmt, label in (("csv", "CSV"), ("canvas", "Canvas"), ("moodle", "Moodle"), ("json", "JSON"))
+    )
+    return f"{files} · <a href='/ta/assignments/{escape(name)}/exports'>all, and who is left out</a>"
 
 
 @router.get("/ta/assignments/{assignment}")

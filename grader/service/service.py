@@ -7,6 +7,7 @@ import os
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
@@ -142,7 +143,9 @@ class Service:
     process of its own (:mod:`grader.service.grading_process`); with ``--workers 0`` it is a
     thread of the server that grades in-process."""
 
-    def __init__(self, settings: Settings, start_workers: bool = True):
+    def __init__(self, settings: Settings, start_workers: bool = True, hooks: Sequence[DatabaseHook] = ()):
+        """``hooks`` go on the database's sessions before anything is written (the course's
+        sync may move a due), and on the grading process's (see :meth:`hook_database`)."""
         self.settings = settings
         sqlite = [settings.data_dir / "grader.sqlite3"] if settings.db_url is None else []
         private_folder(settings.data_dir, [*sqlite, settings.store_path])
@@ -154,6 +157,9 @@ class Service:
             checkpoints=in_process or not start_workers,
             timeouts=database_timeouts(settings),
         )
+        self.database_hooks: list[DatabaseHook] = []  # on every process's database that writes
+        for hook in hooks:
+            self.hook_database(hook)
         self.course = CourseState(self.db, settings.course_dir, settings.course_name)
         self.course.sync(force=True)
         self.limiter = RateLimiter(settings.rate_limit, settings.rate_window)
@@ -166,7 +172,6 @@ class Service:
         self.uploads = UploadReader()  # reads hand-ins off the server's interpreter once started
         self.grading: Grading
         self.companions: list[Companion] = []  # started and stopped with the grading
-        self.database_hooks: list[DatabaseHook] = []  # on every process's database that writes
         if in_process:
             self.grading = GradingWorkers(settings, self.db, self.course, on_graded=self._graded)
         else:
@@ -179,7 +184,9 @@ class Service:
 
     def hook_database(self, hook: DatabaseHook) -> None:
         """Run ``hook`` on the server's sessions now, and on the grading process's when it
-        starts: verdicts are written there."""
+        starts: verdicts are written there. A hook given twice runs once."""
+        if hook in self.database_hooks:
+            return
         hook(self.db.sessions)
         self.database_hooks.append(hook)
 

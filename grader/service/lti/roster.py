@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from grader.reporting.lms import Roster
@@ -122,7 +122,8 @@ def _next_page(response: httpx.Response, first: str) -> str | None:
 
 
 def store_members(db: Session, source: Source, members: list[dict[str, Any]]) -> None:
-    """The members as the LMS lists them now; those it no longer lists are marked as left."""
+    """The members as the LMS lists them now; those it no longer lists are marked as left,
+    whether grader knew them from an earlier fetch or only from a launch (never fetched)."""
     now = utcnow()
     for data in members:
         keys = {"issuer": source.issuer, "context_id": source.context_id, "subject": str(data["user_id"])}
@@ -134,11 +135,12 @@ def store_members(db: Session, source: Source, members: list[dict[str, Any]]) ->
         select(LtiMember).where(
             LtiMember.issuer == source.issuer,
             LtiMember.context_id == source.context_id,
-            LtiMember.synced_at < now,
+            or_(LtiMember.synced_at.is_(None), LtiMember.synced_at < now),
+            LtiMember.status != LEFT,
         )
     )
     for member in gone:
-        member.status = LEFT
+        member.status, member.updated_at = LEFT, now
 
 
 def lms_roster(db: Session) -> Roster | None:

@@ -1,21 +1,32 @@
-"""Grade passback, the writing half: every new verdict row of a student's counted version
-(the grading workers write one per grading and regrade, the hand-grading code one per change
-of a hand grade or override, for every version of the student) puts the student's score in
+"""Grade passback, the writing half: any change of a student's counted score queues it in
 the ``lti_scores`` outbox of each LMS course the student is in and the assignment has a line
-item in, inside the transaction that writes the verdict: both are stored, or neither. A due
-that moves (``course.yaml``) can change which version counts without a new verdict: the
-scores of the students whose counted version changed are queued with it.
-:mod:`grader.service.lti.passback` posts them.
+item in, inside the transaction of the change: both are stored, or neither. What changes a
+counted score: a new verdict (a grading, a later version, a regrade, a hand grade, an
+override, a regrade request answered, a rubric edit: each writes a verdict row), and a change
+of the assignment's deadlines or policy (a due moved in ``course.yaml``, an extension granted
+or in ``course.yaml``, the late policy edited). A new verdict of the counted version
+always sends the score (unless the same score is still waiting to be posted); after any other
+change the student's score is worked out again and compared with the last one queued for that
+column, and a new one is queued where they differ (the version, the points or whether a part
+waits): an extension that lifts a late penalty reaches the LMS as a new version does.
+:mod:`grader.service.lti.passback` posts them; at its start it does the same comparison
+for every student (what changed while no server ran), and a student's launch re-sends their
+present score.
 
 The service's own modules know nothing of this: :func:`install` listens to a database's
-sessions (SQLAlchemy's ``before_flush``), in every process that writes (the server's, and
-the grading process's: ``Service.hook_database``), so every writer of a verdict is covered.
+sessions (SQLAlchemy's ``before_flush`` and ``after_flush_postexec``), in every process that
+writes: the server's and the grading process's (``Service.hook_database``), and the commands
+that change grades or deadlines (``grader extend``, ``grader hand requests --answer``: their
+``Service`` is made with the hook when ``lti.yaml`` lists a platform).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, inspect, select
@@ -27,37 +38,74 @@ from grader.core.verdict import Status
 from grader.service.blobs import loads
 from grader.service.counting import Penalty, counted_version, newest_verdict, with_hand_in
 from grader.service.db import Assignment, Submission, User, VerdictRow, due_for, utcnow
-from grader.service.lti.models import LtiLineItem, LtiMember, LtiScore, LtiUser
-from grader.service.lti.registration import FULLY_GRADED, PENDING_MANUAL
+from grader.service.lti.models import LtiLineItem, LtiMember, LtiScore, LtiUser, ScoreStatus
+from grader.service.lti.registration import FULLY_GRADED, PENDING_MANUAL, load
 
 log = logging.getLogger("grader.service.lti")
 SUBMITTED, COMPLETED = "Submitted", "Completed"
+CHANGED = "grader.lti.changed"  # the session's info: what its flush changed (_Changed)
+
+
+def database_hooks(course_dir: Path) -> list[Callable[[sessionmaker[Session]], None]]:
+    """The hook for a ``Service`` of ``course_dir``: :func:`install` when ``lti.yaml`` lists
+    a platform (scores go to an LMS), else none."""
+    return [install] if load(course_dir).platforms else []
 
 
 def install(sessions: sessionmaker[Session]) -> None:
-    """Queue scores with every verdict written through ``sessions`` (the service's database)."""
+    """Queue scores with every change written through ``sessions`` (the service's database)."""
     event.listen(sessions, "before_flush", _before_flush)
+    event.listen(sessions, "after_flush_postexec", _after_flush)
+    event.listen(sessions, "after_soft_rollback", lambda db, _previous: db.info.pop(CHANGED, None))
+
+
+@dataclass
+class _Changed:
+    """What a flush changed that can move a counted score: new verdicts, and assignments
+    whose due, extensions or late policy (the rubric is in it too) changed."""
+
+    verdicts: list[VerdictRow] = field(default_factory=list)
+    assignments: set[int] = field(default_factory=set)
 
 
 def _before_flush(db: Session, _context: Any, _instances: Any) -> None:
     verdicts = [row for row in db.new if isinstance(row, VerdictRow)]
-    moved = [row for row in db.dirty if isinstance(row, Assignment) and _due_moved(row)]
-    if not verdicts and not moved:
+    moved = [row.id for row in db.dirty if isinstance(row, Assignment) and _due_moved(row)]
+    if verdicts or moved:
+        changed = db.info.setdefault(CHANGED, _Changed())
+        changed.verdicts += verdicts
+        changed.assignments.update(moved)
+
+
+def _after_flush(db: Session, _context: Any) -> None:
+    """The scores the flush changed, compared with the last one queued for each student and
+    column; a new one is queued where they differ. Read after the flush (the new verdicts and
+    deadlines are in the transaction) and added to the same transaction: the commit flushes
+    them with it, so both are stored, or neither."""
+    changed = db.info.pop(CHANGED, None)
+    if changed is None:
         return
     with db.no_autoflush:
         try:
-            for verdict in verdicts:
-                queue_scores(db, verdict)
-            for assignment in moved:
-                queue_changed(db, assignment)
+            for assignment_id in changed.assignments:
+                refresh_assignment(db, assignment_id)
+            students: dict[tuple[int, int], bool] = {}  # -> a verdict of the counted version
+            for verdict in changed.verdicts:
+                submission = db.get(Submission, verdict.submission_id)
+                if submission is not None and submission.assignment_id not in changed.assignments:
+                    key = (submission.assignment_id, submission.user_id)
+                    counted = counted_submission(db, *key) == submission.id
+                    students[key] = students.get(key, False) or counted
+            for (assignment_id, user_id), counted in sorted(students.items()):
+                refresh_student(db, assignment_id, user_id, resend=counted)
         except SQLAlchemyError:
-            raise  # the transaction fails whole: no verdict without its scores
+            raise  # the transaction fails whole: no change without its scores
         except Exception:  # a bug here must not stop grading: say so loudly
             log.exception("LMS scores were not queued")
 
 
 def _due_moved(assignment: Assignment) -> bool:
-    """The assignment's due, or a student's extension, changed in this transaction."""
+    """The assignment's due, a student's extension or its policy changed in this transaction."""
     for attribute, empty in (("due", None), ("extensions", {}), ("granted_extensions", {}), ("policy", {})):
         history = getattr(inspect(assignment).attrs, attribute).history
         if history.deleted and list(history.deleted) != list(history.added or [empty]):
@@ -65,37 +113,73 @@ def _due_moved(assignment: Assignment) -> bool:
     return False
 
 
-def queue_scores(db: Session, verdict: VerdictRow) -> int:
-    """Outbox rows for ``verdict`` when it is of its student's counted version; how many."""
-    submission = db.get(Submission, verdict.submission_id)
-    if submission is None:
+def refresh_student(db: Session, assignment_id: int, user_id: int, resend: bool = False) -> int:
+    """Queue the student's score in each LMS column of the assignment where it differs from
+    the last one queued (with ``resend``, also where it is the same but not waiting to be
+    posted); how many were queued."""
+    assignment = db.get(Assignment, assignment_id)
+    if assignment is None:
         return 0
-    if counted_submission(db, submission.assignment_id, submission.user_id) != submission.id:
-        return 0
-    return add_scores(db, submission, verdict.report)
-
-
-def add_scores(db: Session, submission: Submission, report_blob: bytes, only_new: bool = False) -> int:
-    """An outbox row per line item and LMS user the submission's student has (with
-    ``only_new``, only for those without any score yet); how many."""
-    assignment = db.get(Assignment, submission.assignment_id)
-    found = targets(db, submission.user_id, assignment.name) if assignment is not None else []
-    if only_new:
-        found = [(item, subject) for item, subject in found if not _has_score(db, item, subject)]
-    report = loads(report_blob) if found else None  # most students of most courses: no LMS
-    if assignment is None or not isinstance(report, Report):
-        return 0
-    for item, subject in found:
-        due = due_for(assignment, user_name(db, submission.user_id))
-        db.add(score_row(item, subject, submission, report, due, penalty_of(assignment)))
-    return len(found)
-
-
-def _has_score(db: Session, item: LtiLineItem, subject: str) -> bool:
-    found = db.scalar(
-        select(LtiScore.id).where(LtiScore.line_item_id == item.id, LtiScore.subject == subject).limit(1)
+    return sum(
+        _queue_if_changed(db, item, subject, assignment, user_id, resend)
+        for item, subject in targets(db, user_id, assignment.name)
     )
-    return found is not None
+
+
+def refresh_assignment(db: Session, assignment_id: int) -> int:
+    """:func:`refresh_student` for every LMS student of the assignment; how many were queued."""
+    assignment = db.get(Assignment, assignment_id)
+    if assignment is None:
+        return 0
+    queued = 0
+    for item in db.scalars(select(LtiLineItem).where(LtiLineItem.assignment == assignment.name)):
+        for subject, user_id in _students(db, item):
+            queued += _queue_if_changed(db, item, subject, assignment, user_id, False)
+    return queued
+
+
+def _queue_if_changed(
+    db: Session, item: LtiLineItem, subject: str, assignment: Assignment, user_id: int, resend: bool
+) -> int:
+    score = current_score(db, item, subject, assignment, user_id)
+    if score is None:
+        return 0
+    last = db.scalar(
+        select(LtiScore)
+        .where(LtiScore.line_item_id == item.id, LtiScore.subject == subject)
+        .order_by(LtiScore.id.desc())
+        .limit(1)
+    )
+    waiting = last is not None and last.status in (ScoreStatus.PENDING, ScoreStatus.SENDING)
+    if last is not None and _same(last, score) and (waiting or not resend):
+        return 0
+    db.add(score)
+    return 1
+
+
+def _same(sent: LtiScore, now: LtiScore) -> bool:
+    """The same score: of the same version, with the same points and the same progress."""
+    return (sent.submission_id, sent.score_given, sent.score_maximum, sent.grading_progress) == (
+        now.submission_id,
+        now.score_given,
+        now.score_maximum,
+        now.grading_progress,
+    )
+
+
+def current_score(
+    db: Session, item: LtiLineItem, subject: str, assignment: Assignment, user_id: int
+) -> LtiScore | None:
+    """The score the student has now (of their counted version's newest verdict, after the
+    late penalty), as an outbox row not added yet; None while nothing of theirs is graded."""
+    counted = counted_submission(db, assignment.id, user_id)
+    verdict = newest_verdict(db, counted) if counted is not None else None
+    submission = db.get(Submission, counted) if verdict is not None and counted is not None else None
+    report = loads(verdict.report) if verdict is not None else None
+    if submission is None or not isinstance(report, Report):
+        return None
+    due = due_for(assignment, user_name(db, user_id))
+    return score_row(item, subject, submission, report, due, penalty_of(assignment))
 
 
 def counted_submission(db: Session, assignment_id: int, user_id: int) -> int | None:
@@ -164,33 +248,10 @@ def score_row(
     )
 
 
-def queue_changed(db: Session, assignment: Assignment) -> int:
-    """The score of each LMS student of ``assignment`` whose counted version is not the one
-    their last score came from (the due moved); how many were queued."""
-    queued = 0
-    for item in db.scalars(select(LtiLineItem).where(LtiLineItem.assignment == assignment.name)):
-        for subject, user_id in _students(db, item):
-            counted = counted_submission(db, assignment.id, user_id)
-            verdict = newest_verdict(db, counted) if counted is not None else None
-            submission = db.get(Submission, counted) if verdict is not None else None
-            if (
-                submission is None
-                or verdict is None
-                or _last_submission(db, item, subject) in (None, counted)
-            ):
-                continue
-            report = loads(verdict.report)
-            if isinstance(report, Report):
-                due = due_for(assignment, user_name(db, user_id))
-                db.add(score_row(item, subject, submission, report, due, penalty_of(assignment)))
-                queued += 1
-    return queued
-
-
 def queue_all_changed(db: Session) -> int:
-    """:func:`queue_changed` for every assignment: at start-up, for a due moved while no
-    server listened."""
-    return sum(queue_changed(db, assignment) for assignment in db.scalars(select(Assignment)))
+    """:func:`refresh_assignment` for every assignment: at start-up, for what changed while no
+    server listened (a due moved in course.yaml, a write by a process without the hook)."""
+    return sum(refresh_assignment(db, assignment.id) for assignment in db.scalars(select(Assignment)))
 
 
 def _students(db: Session, item: LtiLineItem) -> list[tuple[str, int]]:
@@ -206,21 +267,8 @@ def _students(db: Session, item: LtiLineItem) -> list[tuple[str, int]]:
     return [(subject, user_id) for subject, user_id in rows]
 
 
-def _last_submission(db: Session, item: LtiLineItem, subject: str) -> int | None:
-    return db.scalar(
-        select(LtiScore.submission_id)
-        .where(LtiScore.line_item_id == item.id, LtiScore.subject == subject)
-        .order_by(LtiScore.id.desc())
-        .limit(1)
-    )
-
-
 def queue_current_score(db: Session, user_id: int, assignment_id: int) -> int:
-    """On a student's launch: their present score, to the line items that have none of
-    theirs yet (graded before the LMS announced where scores go)."""
-    submission_id = counted_submission(db, assignment_id, user_id)
-    verdict = newest_verdict(db, submission_id) if submission_id is not None else None
-    submission = db.get(Submission, submission_id) if verdict is not None else None
-    if verdict is None or submission is None:
-        return 0
-    return add_scores(db, submission, verdict.report, only_new=True)
+    """On a student's launch: their present score to each column of the assignment, unless
+    the same score is already waiting to be posted (a launch brings the LMS's gradebook back
+    in line, whatever happened to it since)."""
+    return refresh_student(db, assignment_id, user_id, resend=True)

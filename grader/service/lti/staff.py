@@ -20,7 +20,7 @@ from grader.service.errors import ApiError
 from grader.service.lti.models import LtiLineItem, LtiMember, LtiScore, ScoreStatus
 from grader.service.lti.oauth import TokenError
 from grader.service.lti.passback import outbox_counts
-from grader.service.lti.roster import RosterError, Synced, sync_rosters, unmatched
+from grader.service.lti.roster import LEFT, RosterError, Synced, sync_rosters, unmatched
 from grader.service.pages import check_csrf, csrf_field, shell
 from grader.service.shown import time_html
 
@@ -156,6 +156,20 @@ def _roster_section(db: Session, csrf: str, zone: zoneinfo.ZoneInfo | None) -> s
         if rows
         else ""
     )
+    dropped = db.scalars(
+        select(LtiMember).where(LtiMember.status == LEFT).order_by(LtiMember.context_id, LtiMember.name)
+    ).all()
+    gone = (
+        "<p id='dropped'>Dropped from the LMS (no longer in its roster; their scores are refused "
+        "there): "
+        + ", ".join(
+            escape(f"{member.name or member.email or member.subject} ({member.context_id})")
+            for member in dropped
+        )
+        + ".</p>"
+        if dropped
+        else ""
+    )
     problems = "".join(f"<li>{escape(line)}</li>" for line in unmatched(db))
     warning = (
         "<p class='warning' role='alert'>Several roster members match one grader user by their "
@@ -170,7 +184,7 @@ def _roster_section(db: Session, csrf: str, zone: zoneinfo.ZoneInfo | None) -> s
         "does (instead of roster.csv). A member is linked to the grader user their launches "
         "made, else to a user no launch linked that is named after their student number or "
         "their e-mail's local part.</p>"
-        f"{warning}{table}<form class='stack' method='post' action='/ta/lms/roster'>{csrf}"
+        f"{warning}{table}{gone}<form class='stack' method='post' action='/ta/lms/roster'>{csrf}"
         "<button type='submit'>Fetch the roster from the LMS</button></form>"
     )
 

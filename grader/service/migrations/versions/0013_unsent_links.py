@@ -3,15 +3,15 @@ accounts' transaction and marked sent once the links file is written, so an impo
 between loses none (`grader users links COURSE --unsent` issues them again). ``email`` keeps the
 roster's address for that file.
 
-Revision ID: 0012_unsent_links
-Revises: 0011_regrade_requests
+Revision ID: 0013_unsent_links
+Revises: 0012_roster_entries
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012_unsent_links"
-down_revision = "0011_regrade_requests"
+revision = "0013_unsent_links"
+down_revision = "0012_roster_entries"
 branch_labels = None
 depends_on = None
 

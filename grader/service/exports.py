@@ -1,0 +1,243 @@
+"""The class exports: ``GET /api/v1/assignments/{a}/export?format=`` (the gradebook of
+counted versions in each format), the Canvas and Moodle files' companion
+(``/export/notes``: who was left out and why, and how to import the file) and the TA's page
+of an assignment's exports (``/ta/assignments/{a}/exports``, linked from ``/ta``).
+
+The Canvas and Moodle files match students with one roster, merged field by field from the
+LMS's own (LTI's roster service, once a TA fetched it), the one ``grader users import``
+imported (kept in the database) and ``COURSE_DIR/roster.csv`` (any roster ``grader users
+import`` reads, or one with a ``folder`` column). A student the LMS's importer could not
+match gets no row (Moodle stops a whole import at an unknown user; Canvas takes the row for
+an unknown student): they are named on the page, in the companion and in the
+``X-Grader-Left-Out`` header.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse, Response
+
+from grader.core.report import Report
+from grader.reporting.formats import EXPORT_FORMATS
+from grader.reporting.lms import (
+    CanvasReporter,
+    MoodleReporter,
+    Roster,
+    RosterError,
+    RosterReporter,
+    header_key,
+    load_roster,
+    merged,
+)
+from grader.reporting.reporters import REPORTERS
+from grader.service.accounts import AccountError, read_roster, stored_roster
+from grader.service.api import NOT_EXPORTED, Staff, assignment_named, counted_rows, service_of
+from grader.service.course import LoadedAssignment
+from grader.service.errors import ApiError
+from grader.service.pages import PageStaff, shell
+
+router = APIRouter()
+LEFT_OUT_HEADER = "X-Grader-Left-Out"  # the students an export has no row for (URL-encoded)
+LMS_FORMATS = ("canvas", "moodle")
+UNGRADED = "in the roster but not graded: "  # the reporters' notice of each such student
+MEDIA = {"json": "application/json", "junit": "application/xml", "markdown": "text/markdown"}
+SUFFIX = {"junit": "xml", "canvas": "csv", "moodle": "csv", "markdown": "md"}
+WHAT = {
+    "csv": "per part, the total after the penalty, the version, when and how late",
+    "canvas": "Canvas's gradebook import",
+    "moodle": "Moodle's grade import (CSV file)",
+    "junit": "JUnit XML, a test per part",
+    "json": "every report, exact",
+    "markdown": "a readable summary",
+}
+
+
+@dataclass(frozen=True)
+class Built:
+    """One export of an assignment: the file, and for Canvas and Moodle who has no row."""
+
+    format: str
+    filename: str
+    text: str
+    rows: int  # the students with a row
+    left_out: list[tuple[str, str]]  # (student, why)
+    notices: list[str]
+    how: str  # how to import it ("" for a format no LMS imports)
+
+
+def export_roster(request: Request) -> Roster | None:
+    """The roster the Canvas and Moodle exports match students with (see the module's text)."""
+    provider = getattr(request.app.state, "lms_roster", None)
+    from_lms: Roster | None = provider() if provider is not None else None
+    service = service_of(request)
+    with service.db.session(read_only=True) as db:
+        imported = stored_roster(db)
+    return merged(from_lms, imported, file_roster(service.settings.course_dir / "roster.csv"))
+
+
+def file_roster(path: Path) -> Roster | None:
+    """``roster.csv``: with a ``folder`` column, as ``grader grade --roster`` reads it; else
+    any roster ``grader users import`` reads, each student by the user name it gives them."""
+    if not path.exists():
+        return None
+    try:
+        text = path.read_bytes().decode("utf-8", "replace")
+        header = next(csv.reader(io.StringIO(text.lstrip("\ufeff"))), [])
+        if "folder" in {header_key(h) for h in header}:
+            return load_roster(path)
+        students = read_roster(text)
+    except (RosterError, AccountError) as exc:
+        raise ApiError(422, f"roster.csv: {exc}") from None
+    rows = {s.name: {**s.identity, "folder": s.name} for s in students}
+    columns = tuple(dict.fromkeys(key for row in rows.values() for key in row))
+    return Roster(rows, columns) if rows else None
+
+
+def build(request: Request, loaded: LoadedAssignment, fmt: str, roster: Roster | None = None) -> Built:
+    """The export ``fmt`` of the assignment's counted versions; ApiError when there is no
+    such format, or when the LMS could match none of the graded students."""
+    if fmt not in EXPORT_FORMATS:
+        why = NOT_EXPORTED.get(fmt, f"unknown format {fmt!r}")
+        raise ApiError(422, f"{why}; use one of {', '.join(EXPORT_FORMATS)}")
+    reports = [report for _, report in counted_rows(request, loaded)]
+    return build_from(request, loaded, fmt, reports, roster)
+
+
+def build_from(
+    request: Request, loaded: LoadedAssignment, fmt: str, reports: list[Report], roster: Roster | None
+) -> Built:
+    reporter = REPORTERS[fmt]
+    filename = f"{loaded.name}-{fmt}.{SUFFIX.get(fmt, fmt)}"
+    if not isinstance(reporter, RosterReporter):
+        text = reporter.render_batch(reports, show_expected=False)
+        return Built(fmt, filename, text, len(reports), [], [], "")
+    roster = roster if roster is not None else export_roster(request)
+    if roster is not None:
+        reporter = reporter.with_roster(roster)
+    if isinstance(reporter, CanvasReporter) and loaded.canvas is not None:  # as the CLI's --canvas-id
+        reporter = reporter.with_assignment_id(str(loaded.canvas.id), loaded.canvas.title)
+    kept, left_out = reporter.split(reports)
+    text = reporter.render_batch(kept, show_expected=False)
+    notices = [n for n in reporter.notices(kept) if not n.startswith(reporter.UNMATCHED)]
+    ungraded = sorted(n.removeprefix(UNGRADED) for n in notices if n.startswith(UNGRADED))
+    notices = [n for n in notices if not n.startswith(UNGRADED)]
+    if ungraded:  # one line, not one a student
+        notices.append(f"in the roster but not graded ({len(ungraded)}): {', '.join(ungraded)}")
+    return Built(fmt, filename, text, len(kept), left_out, notices, _how(reporter, loaded, kept))
+
+
+def _how(reporter: RosterReporter, loaded: LoadedAssignment, kept: list[Report]) -> str:
+    if isinstance(reporter, MoodleReporter):
+        _, label = reporter.identifier(kept)
+        return (
+            "Moodle: the course's Grades, Import, CSV file; choose this file; under Identify user "
+            f"by, map from '{label}' to '{label}'; map the column '{loaded.name}' to the activity's "
+            "grade item. Moodle stops a whole import at a row it cannot match: every row here names "
+            "a student by the roster."
+        )
+    column = reporter.column(kept[0].assignment) if kept and isinstance(reporter, CanvasReporter) else None
+    return (
+        "Canvas: Grades, Import; choose this file. Canvas matches each row by ID, then SIS User "
+        "ID, then SIS Login ID, then the student's exact name"
+        + (f", and fills the column {column}." if column else ", and makes a new assignment column.")
+    )
+
+
+def _refused(built: Built) -> ApiError:
+    names = ", ".join(f"{name} ({why})" for name, why in built.left_out)
+    what = (
+        "Moodle matches students by e-mail, ID number or username"
+        if built.format == "moodle"
+        else ("Canvas matches students by ID, SIS User ID, SIS Login ID or name")
+    )
+    return ApiError(
+        422,
+        f"{what}, and the roster gives none for: {names}; import the class roster "
+        "(grader users import, the LMS's own export), put it in roster.csv, or fetch the LMS's roster",
+    )
+
+
+@router.get("/api/v1/assignments/{assignment}/export")
+def export(assignment: str, request: Request, user: Staff, format: str = "csv") -> PlainTextResponse:
+    built = build(request, assignment_named(request, assignment), format)
+    if built.left_out and built.rows == 0:
+        raise _refused(built)
+    headers = {"Content-Disposition": f'attachment; filename="{built.filename}"'}
+    if built.left_out:  # no row: the TA enters these by hand (also on the page and the companion)
+        names = ", ".join(name for name, _ in built.left_out)
+        headers[LEFT_OUT_HEADER] = quote(names, safe=" ,()")
+    return PlainTextResponse(built.text, media_type=MEDIA.get(format, "text/csv"), headers=headers)
+
+
+@router.get("/api/v1/assignments/{assignment}/export/notes")
+def export_notes(assignment: str, request: Request, user: Staff, format: str = "canvas") -> PlainTextResponse:
+    """The file's companion: who has no row in it and why, how to import it, what else to know."""
+    if format not in LMS_FORMATS:
+        raise ApiError(422, f"the companion is for the {' and '.join(LMS_FORMATS)} exports")
+    built = build(request, assignment_named(request, assignment), format)
+    lines = [f"{built.filename}: {WHAT[format]}, {built.rows} student(s) with a row.", "", built.how, ""]
+    if built.left_out:
+        lines.append(f"Left out ({len(built.left_out)}: no row; enter their grades in the LMS by hand):")
+        lines += [f"- {name}: {why}" for name, why in built.left_out]
+    else:
+        lines.append("Left out: nobody.")
+    if built.notices:
+        lines += ["", "Also:", *(f"- {notice}" for notice in built.notices)]
+    stem = built.filename.rsplit(".", 1)[0]
+    return PlainTextResponse(
+        "\n".join(lines) + "\n",
+        headers={"Content-Disposition": f'attachment; filename="{stem}-notes.txt"'},
+    )
+
+
+@router.get("/ta/assignments/{assignment}/exports", include_in_schema=False)
+def exports_page(assignment: str, request: Request, user: PageStaff) -> Response:
+    """Every export of the assignment, linked, and who the Canvas and Moodle files leave out."""
+    loaded = assignment_named(request, assignment)
+    reports = [report for _, report in counted_rows(request, loaded)]
+    roster = export_roster(request)
+    base = f"/api/v1/assignments/{escape(loaded.name)}/export"
+    rows = []
+    for fmt in EXPORT_FORMATS:
+        link = f"<a href='{base}?format={fmt}'>{escape(fmt)}</a>"
+        if fmt not in LMS_FORMATS:
+            what = escape(WHAT.get(fmt, fmt))
+            rows.append(f"<tr><td>{link}</td><td>{what}</td><td>{len(reports)}</td><td></td></tr>")
+            continue
+        built = build_from(request, loaded, fmt, reports, roster)
+        left = (
+            "<ul>"
+            + "".join(f"<li>{escape(name)}: {escape(why)}</li>" for name, why in built.left_out)
+            + "</ul>"
+            if built.left_out
+            else "nobody"
+        )
+        companion = f"<a href='{base}/notes?format={fmt}'>what it leaves out and how to import it</a>"
+        rows.append(
+            f"<tr id='export-{fmt}'><td>{link}</td><td>{escape(WHAT[fmt])}; {companion}</td>"
+            f"<td>{built.rows}</td><td class='left-out'>{left}</td></tr>"
+        )
+    body = (
+        f"<h1>{escape(loaded.spec.title or loaded.name)}: exports</h1>"
+        f"<p>Over each student's counted version ({len(reports)} graded). {_roster_line(roster)}</p>"
+        "<table class='summary'><thead><tr><th>File</th><th>What</th><th>Rows</th><th>Left out</th></tr>"
+        f"</thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+    return shell(request, user, f"{loaded.name}: exports", body)
+
+
+def _roster_line(roster: Roster | None) -> str:
+    if roster is None:
+        return (
+            "No class roster yet: import the LMS's own export with <code>grader users import</code> "
+            "(or fetch the LMS's roster on <a href='/ta/lms'>/ta/lms</a>) so the Canvas and Moodle files "
+            "name students as the LMS does."
+        )
+    return f"The Canvas and Moodle files match students with the class roster ({len(roster.rows)} students)."
