@@ -17,6 +17,7 @@ from grader.service.course import CourseState
 from grader.service.db import Database, database_timeouts, migrate
 from grader.service.grading_loop import DatabaseHook
 from grader.service.grading_process import GradingProcess
+from grader.service.hand.rubric import audit_file_edit
 from grader.service.intake import UploadReader
 from grader.service.settings import Settings
 from grader.service.throttle import LoginThrottle
@@ -154,7 +155,7 @@ class Service:
             checkpoints=in_process or not start_workers,
             timeouts=database_timeouts(settings),
         )
-        self.course = CourseState(self.db, settings.course_dir, settings.course_name)
+        self.course = CourseState(self.db, settings.course_dir, settings.course_name, audit_file_edit)
         self.course.sync(force=True)
         self.limiter = RateLimiter(settings.rate_limit, settings.rate_window)
         self.logins = LoginThrottle()
