@@ -25,6 +25,10 @@ from service_server import (
     seed_file,
     wait_graded,
 )
+from sqlalchemy import select
+
+from grader.service.db import AuditEntry, Database
+from grader.service.settings import Settings
 
 ASSIGNMENT = "a1-activations-conv"
 PART = "q1.derivative"
@@ -278,6 +282,42 @@ def test_an_item_edited_in_rubric_yaml_is_brought_in_and_moves_the_scores(tmp_pa
             while item_form(ta.get(VIEW).text, "cases")["was_points"] != "3":
                 assert time.monotonic() < deadline, "the grading view never showed the edited item"
                 time.sleep(0.5)
+
+
+def test_an_edit_whose_server_stopped_after_writing_rubric_yaml_is_audited_at_restart(
+    tmp_path: Path, db_url: str | None
+) -> None:
+    """Issue 57 fault 4: a server stopped right after it wrote rubric.yaml, before its commit,
+    leaves the edit in the file only (as here, written with the server down). The server that
+    starts next puts it in force with the audit rows an edit from the page has, in the same
+    transaction: one for the edit (its source the file) and one for each grade it moves."""
+    course = make_rubric_course(tmp_path, db_url)
+    with Server(course, SERVICE_WORKERS) as server:
+        ids = hand_in_all(server)
+        grade(server, "alice", ["cases"])
+        grade(server, "bob", ["zero"])
+    (course.folder / "problems" / "rubric.yaml").write_text(
+        f"{ASSIGNMENT}:\n  {PART}:\n    - {{id: cases, points: 3, text: both signs of x}}\n"
+    )
+    with Server(course, SERVICE_WORKERS) as server:
+        deadline = time.monotonic() + 120
+        while part_of_report(server, "alice", ids["alice"])["score"] != 3:
+            assert time.monotonic() < deadline, "the edit in rubric.yaml never moved alice's score"
+            time.sleep(0.5)
+        with server.client("ta") as ta:
+            changes = ta.get(f"/api/v1/assignments/{ASSIGNMENT}/hand/audit").json()["changes"]
+    moved = [c for c in changes if c.get("rubric_edit")]
+    assert [c["student"] for c in moved] == ["alice"]  # bob was not graded with the item
+    assert moved[0]["old"]["awarded"] == 2 and moved[0]["new"]["awarded"] == 3
+    assert moved[0]["rubric_edit"]["source"] == "problems/rubric.yaml"
+    assert moved[0]["rubric_edit"]["new"]["points"] == 3
+    db = Database(Settings(course_dir=course.folder, db_url=db_url).database_url)
+    try:
+        with db.session() as session:
+            edits = session.scalars(select(AuditEntry).where(AuditEntry.action == "rubric-edit")).all()
+            assert [(e.user_id, e.detail["item"], e.detail["moved"]) for e in edits] == [(None, "cases", 1)]
+    finally:
+        db.dispose()
 
 
 def test_an_item_added_on_the_page_reads_back_from_rubric_yaml_as_typed(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ import socket
 import threading
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,9 @@ from grader.service.db import (
 )
 from grader.spec import ProblemSet
 
+# Called with the assignment, its rubric items in force before and after, when problems/rubric.yaml
+# puts items in force (edited by hand, or written by a server stopped before its commit).
+RubricFileHook = Callable[[Session, Assignment, Mapping[str, Any], Mapping[str, Any]], None]
 log = logging.getLogger("grader.service")
 COURSE_FILE = "course.yaml"
 PROBLEMS = "problems"
@@ -353,10 +356,13 @@ class CourseState:
     course folder's files in (the grading process), :meth:`refresh` re-reads the database and
     :meth:`check_folder` says what of the folder is not in force without writing (the server)."""
 
-    def __init__(self, db: Database, course_dir: Path, course_name: str):
+    def __init__(
+        self, db: Database, course_dir: Path, course_name: str, on_rubric_file: RubricFileHook | None = None
+    ):
         self.db = db
         self.course_dir = course_dir
         self.course_name = course_name
+        self.on_rubric_file = on_rubric_file
         self.folder = f"{socket.gethostname()}:{course_dir.resolve()}"
         self.notices: tuple[FileNotice, ...] = ()  # files of the folder not in force, and why
         self._lock = threading.Lock()
@@ -529,7 +535,10 @@ class CourseState:
             _set_deadlines(rows.values(), in_force, added)
             db.flush()
             for name, row in rows.items():
-                if (row.policy or {}).get("rubric") != rubrics_before[name] and name not in changed:
+                rubric_after = (row.policy or {}).get("rubric")
+                if rubric_after != rubrics_before[name] and name not in changed:
+                    if self.on_rubric_file is not None:  # its audit rows, in this transaction
+                        self.on_rubric_file(db, row, rubrics_before[name] or {}, rubric_after or {})
                     self._regrade(db, row, "its rubric items changed in problems/rubric.yaml")
         return changed, notices
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from grader.core import memtrace
 from grader.service.course import CourseState
 from grader.service.db import Database, database_timeouts
+from grader.service.hand.rubric import audit_file_edit
 from grader.service.logs import configure_logging
 from grader.service.settings import Settings
 from grader.service.workers import GradingWorkers
@@ -58,7 +59,7 @@ def run_grading_loop(
     db = Database(settings.database_url, checkpoints=False, timeouts=database_timeouts(settings))
     for hook in hooks:  # before anything is written (the course's sync may move a due)
         hook(db.sessions)
-    course = CourseState(db, settings.course_dir, settings.course_name)
+    course = CourseState(db, settings.course_dir, settings.course_name, audit_file_edit)
     course.sync(force=True)
     workers = GradingWorkers(
         settings,

@@ -18,6 +18,7 @@ from grader.service.course import CourseState
 from grader.service.db import Database, database_timeouts, migrate
 from grader.service.grading_loop import DatabaseHook
 from grader.service.grading_process import GradingProcess
+from grader.service.hand.rubric import audit_file_edit
 from grader.service.intake import UploadReader
 from grader.service.settings import Settings
 from grader.service.throttle import LoginThrottle
@@ -160,7 +161,7 @@ class Service:
         self.database_hooks: list[DatabaseHook] = []  # on every process's database that writes
         for hook in hooks:
             self.hook_database(hook)
-        self.course = CourseState(self.db, settings.course_dir, settings.course_name)
+        self.course = CourseState(self.db, settings.course_dir, settings.course_name, audit_file_edit)
         self.course.sync(force=True)
         self.limiter = RateLimiter(settings.rate_limit, settings.rate_window)
         self.logins = LoginThrottle()

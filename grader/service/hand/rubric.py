@@ -17,6 +17,7 @@ import dataclasses
 import os
 import tempfile
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,13 +31,14 @@ from grader.core.report import points_value
 from grader.core.yamlio import dump_readable
 from grader.hand import HandGrade
 from grader.loading import RUBRIC_FILE, ProblemFileError, parse_problem_set, read_rubric_file
-from grader.service.course import LoadedAssignment
+from grader.service.course import LoadedAssignment, spec_with_rubric
 from grader.service.db import Assignment, Submission, User, audit, lock_students, utcnow
 from grader.service.errors import ApiError
 from grader.service.hand.logic import as_hand_grade, grade_dict, in_force, part_of, refresh_verdicts
 from grader.service.hand.model import AUDIT_ACTION, HandGradeRow
 
 RUBRIC_AUDIT = "rubric-edit"
+FILE_SOURCE = f"problems/{RUBRIC_FILE}"  # the audit's source of an edit the file put in force
 _FILE_LOCK = threading.Lock()  # one read-modify-write of the rubric file at a time
 
 
@@ -83,12 +85,15 @@ def _awarded(grade: HandGrade, part: PartBase) -> float:
 
 def moves(db: Session, loaded: LoadedAssignment, part_id: str, item: RubricItem) -> list[Move]:
     """Every grade of the part given with ``item``, its points now and with ``item`` as edited."""
-    part = part_of(loaded, part_id)
+    return _moves(db, loaded.id, part_id, part_of(loaded, part_id), item)
+
+
+def _moves(db: Session, assignment_id: int, part_id: str, part: PartBase, item: RubricItem) -> list[Move]:
     after = edited(part, item)
     rows = db.execute(
         select(HandGradeRow, User.name)
         .join(User, User.id == HandGradeRow.student_id)
-        .where(HandGradeRow.assignment_id == loaded.id, HandGradeRow.part == part_id)
+        .where(HandGradeRow.assignment_id == assignment_id, HandGradeRow.part == part_id)
         .order_by(User.name)
     ).all()
     found = []
@@ -180,16 +185,7 @@ def _audit_grades(
     """A new verdict for each student graded with the item, and an audit row for the grade."""
     names = [m.student for m in found]
     users = {u.name: u for u in db.scalars(select(User).where(User.name.in_(names)))}
-    grades = {
-        name: row
-        for row, name in db.execute(
-            select(HandGradeRow, User.name)
-            .join(User, User.id == HandGradeRow.student_id)
-            .where(
-                HandGradeRow.assignment_id == loaded.id, HandGradeRow.part == part_id, User.name.in_(names)
-            )
-        ).all()
-    }
+    grades = _grade_rows(db, loaded.id, part_id, names)
     for move in found:
         refresh_verdicts(db, loaded, users[move.student])
         grade = grade_dict(grades[move.student])
@@ -205,6 +201,71 @@ def _audit_grades(
             new=new,
             rubric_edit=change,
         )
+
+
+def _grade_rows(db: Session, assignment_id: int, part_id: str, names: list[str]) -> dict[str, HandGradeRow]:
+    return {
+        name: row
+        for row, name in db.execute(
+            select(HandGradeRow, User.name)
+            .join(User, User.id == HandGradeRow.student_id)
+            .where(
+                HandGradeRow.assignment_id == assignment_id,
+                HandGradeRow.part == part_id,
+                User.name.in_(names),
+            )
+        ).all()
+    }
+
+
+def audit_file_edit(
+    db: Session, row: Assignment, before: Mapping[str, Any], after: Mapping[str, Any]
+) -> None:
+    """Rubric items put in force from problems/rubric.yaml rather than the grading view (edited
+    by hand, or written by a server stopped before its commit): the audit rows an edit from the
+    page writes, by nobody but the file, in the transaction that puts them in force; the new
+    verdicts follow from the regrade queued with them."""
+    spec = spec_with_rubric(row.problem_text, row.source_path, row.name, before)
+    parts = {address: part for address, _, part in spec.iter_parts()}
+    for part_id, items in after.items():
+        was = {item.get("id"): item for item in before.get(part_id, [])}
+        for written in items:
+            if part_id not in parts or was.get(written.get("id")) == written:
+                continue
+            item = RubricItem.model_validate(written)
+            found = _moves(db, row.id, part_id, parts[part_id], item)
+            old = was.get(item.id)
+            change = {
+                "item": item.id,
+                "old": old,
+                "new": item.model_dump(),
+                "source": f"problems/{RUBRIC_FILE}",
+            }
+            grades = _grade_rows(db, row.id, part_id, [move.student for move in found])
+            for move in found:
+                grade = grade_dict(grades[move.student])
+                audit(
+                    db,
+                    None,
+                    AUDIT_ACTION,
+                    assignment=row.name,
+                    student=move.student,
+                    part=part_id,
+                    old={**grade, "awarded": move.old},
+                    new={**grade, "awarded": move.new},
+                    rubric_edit=change,
+                )
+            moved = sum(1 for m in found if m.moved)
+            audit(
+                db,
+                None,
+                RUBRIC_AUDIT,
+                assignment=row.name,
+                part=part_id,
+                **change,
+                grades=len(found),
+                moved=moved,
+            )
 
 
 def write_rubric_file(folder: Path, assignment: str, part_id: str, item: RubricItem) -> None:
