@@ -135,7 +135,9 @@ def _decision(trials: list[Trial], seed: int) -> Decision:
     )
 
 
-def _first_difference(part: CodePart, got: Any, expected: Any, trial: Trial, twin: Any = None) -> Verdict | None:
+def _first_difference(
+    part: CodePart, got: Any, expected: Any, trial: Trial, twin: Any = None
+) -> Verdict | None:
     if not isinstance(got, dict):
         raise Unreadable("not a mapping of outputs")
     for name, reference_value in expected.items():
@@ -160,7 +162,9 @@ def _twin_output(twin: Any, name: str) -> np.ndarray | None:
         return None
 
 
-def _close(part: CodePart, have: np.ndarray, wanted: np.ndarray, trial: Trial, moved: np.ndarray | None) -> np.ndarray:
+def _close(
+    part: CodePart, have: np.ndarray, wanted: np.ndarray, trial: Trial, moved: np.ndarray | None
+) -> np.ndarray:
     """Entry by entry, within the part's tolerance. On a structured trial, also within how far
     the reference's own output moved on the trial's twin (inputs a few units in the last place
     away: the digits the reference has), and any entry where the reference gave no finite

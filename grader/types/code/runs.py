@@ -131,7 +131,10 @@ def reference_jobs(part: CodePart, seed: int) -> list[Job]:
     jobs, then each listed mistake's."""
     jobs = [reference_job(part, part.answer, seed), structured_reference_job(part, part.answer, seed)]
     for mistake in part.mistakes:
-        jobs += [reference_job(part, mistake.answer, seed), structured_mistake_job(part, mistake.answer, seed)]
+        jobs += [
+            reference_job(part, mistake.answer, seed),
+            structured_mistake_job(part, mistake.answer, seed),
+        ]
     return [job for job in jobs if job is not None]
 
 

@@ -129,21 +129,7 @@ class _Flows:
         if part.harness is None and entry:  # called with the inputs in their declared order
             for parameter, name in zip(entry[-1].args.args, part.inputs, strict=False):
                 self.holds.setdefault(parameter.arg, set()).add(name)
-        links: list[tuple[str, ast.expr]] = []
-        for tree in trees:
-            for node in ast.walk(tree):
-                links.extend(_assignments(node))
-        by_name = {f.name: f for f in functions}
-        for tree in trees:
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Call) and _name(node.func) in by_name:
-                    links.extend(_arguments(by_name[_name(node.func)], node))
-        for function in functions:  # what a call of it returns holds what its returns hold
-            links.extend(
-                (f"{function.name}()", node.value)
-                for node in ast.walk(function)
-                if isinstance(node, ast.Return) and node.value is not None
-            )
+        links = _links(trees, functions)
         for _ in range(50):  # to a fixed point
             changed = False
             for target, value in links:
@@ -165,6 +151,25 @@ class _Flows:
             elif isinstance(node, ast.Call) and _name(node.func):
                 found |= self.holds.get(f"{_name(node.func)}()", set())
         return found
+
+
+def _links(trees: list[ast.Module], functions: list[ast.FunctionDef]) -> list[tuple[str, ast.expr]]:
+    """(a name, what it may be given): assignments, arguments of the sources' own functions,
+    and what a call of one returns."""
+    links: list[tuple[str, ast.expr]] = []
+    by_name = {f.name: f for f in functions}
+    for tree in trees:
+        for node in ast.walk(tree):
+            links.extend(_assignments(node))
+            if isinstance(node, ast.Call) and _name(node.func) in by_name:
+                links.extend(_arguments(by_name[_name(node.func)], node))
+    for function in functions:
+        links.extend(
+            (f"{function.name}()", node.value)
+            for node in ast.walk(function)
+            if isinstance(node, ast.Return) and node.value is not None
+        )
+    return links
 
 
 def _targets(node: ast.expr) -> Iterable[str]:

@@ -40,7 +40,7 @@ import numpy as np
 
 from grader.types.code.part import CodePart, InputSpec
 from grader.types.code.singular import singular_points
-from grader.types.code.trials import RANDOM, Trial, _draw, _random_value, _shape
+from grader.types.code.trials import Trial, _draw, _random_value, _shape
 
 STRUCTURED, TWIN = "structured input", "twin"
 EXTRA = 24  # trials drawn after the mandatory ones, at most
@@ -79,7 +79,8 @@ def draw_pool(part: CodePart, seed: int) -> Pool:
     trials: list[Trial] = []
     budget = [MAX_ENTRIES]
     for description, values, targets, sizes in recipes:
-        _add(trials, _structured(part, rng, description, values, targets, sizes), budget, rng)
+        if description is not None and values is not None:
+            _add(trials, _structured(part, rng, description, values, targets, sizes), budget, rng)
     mandatory = len(trials)
     turn = [(None, None, (), None), *[recipe for recipe in recipes if recipe[3] is None]]
     for number in range(EXTRA):
@@ -126,7 +127,9 @@ def _recipes(part: CodePart, floats: list[str]) -> list[Recipe]:
     if len(part.sizes) >= 2:
         for name in part.sizes:
             for end, what, rest in ((1, "largest", "smallest"), (0, "smallest", "largest")):
-                sizes = {size: bounds[end if size == name else 1 - end] for size, bounds in part.sizes.items()}
+                sizes = {
+                    size: bounds[end if size == name else 1 - end] for size, bounds in part.sizes.items()
+                }
                 description = f"{name} at its {what} and the other sizes at their {rest}"
                 recipes.append((description, _uniform, (), sizes))
     return recipes
@@ -209,7 +212,9 @@ def _levels(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
     return flat.reshape(shape)
 
 
-def _at_level(level: np.ndarray, shape: tuple[int, ...], bounds: tuple[float, float], rng: np.random.Generator) -> np.ndarray:
+def _at_level(
+    level: np.ndarray, shape: tuple[int, ...], bounds: tuple[float, float], rng: np.random.Generator
+) -> np.ndarray:
     """Values whose scale goes with ``level``: 1 the range's whole scale, 0 SPREAD decades
     smaller (toward zero when the range holds it, else toward its end nearer zero)."""
     low, high = bounds
@@ -222,20 +227,26 @@ def _at_level(level: np.ndarray, shape: tuple[int, ...], bounds: tuple[float, fl
     return magnitude if low > 0 else -magnitude
 
 
-def _rows_scaled(spec: InputSpec, shape: tuple[int, ...], bounds: tuple[float, float], rng: np.random.Generator) -> Any:
+def _rows_scaled(
+    spec: InputSpec, shape: tuple[int, ...], bounds: tuple[float, float], rng: np.random.Generator
+) -> Any:
     if not shape:
         return None
     return _fit(_at_level(_levels(_rows(shape), rng), shape, bounds, rng), spec, bounds)
 
 
-def _columns_scaled(spec: InputSpec, shape: tuple[int, ...], bounds: tuple[float, float], rng: np.random.Generator) -> Any:
+def _columns_scaled(
+    spec: InputSpec, shape: tuple[int, ...], bounds: tuple[float, float], rng: np.random.Generator
+) -> Any:
     if len(shape) < 2:
         return None
     level = _levels((shape[-1],), rng).reshape((1,) * (len(shape) - 1) + (shape[-1],))
     return _fit(_at_level(level, shape, bounds, rng), spec, bounds)
 
 
-def _rows_apart(spec: InputSpec, shape: tuple[int, ...], bounds: tuple[float, float], rng: np.random.Generator) -> Any:
+def _rows_apart(
+    spec: InputSpec, shape: tuple[int, ...], bounds: tuple[float, float], rng: np.random.Generator
+) -> Any:
     """Each row in a narrow band at one end of the range (the first at the high end, the
     second at the low end): the rows' largest entries as far apart as the range allows."""
     if not shape:
@@ -245,7 +256,9 @@ def _rows_apart(spec: InputSpec, shape: tuple[int, ...], bounds: tuple[float, fl
     return _fit(low + (high - low) * (0.9 * ends + 0.1 * rng.uniform(0, 1, size=shape)), spec, bounds)
 
 
-def _nearly_constant(spec: InputSpec, shape: tuple[int, ...], bounds: tuple[float, float], rng: np.random.Generator) -> Any:
+def _nearly_constant(
+    spec: InputSpec, shape: tuple[int, ...], bounds: tuple[float, float], rng: np.random.Generator
+) -> Any:
     """Each row one value plus noise 6 to 12 decades below the range's width."""
     if not shape or math.prod(shape) < 2:
         return None
@@ -255,7 +268,9 @@ def _nearly_constant(spec: InputSpec, shape: tuple[int, ...], bounds: tuple[floa
     return _fit(row + noise, spec, bounds)
 
 
-def _near_zero(spec: InputSpec, shape: tuple[int, ...], bounds: tuple[float, float], rng: np.random.Generator) -> Any:
+def _near_zero(
+    spec: InputSpec, shape: tuple[int, ...], bounds: tuple[float, float], rng: np.random.Generator
+) -> Any:
     """Entries 2 to 16 decades below the range's scale, none exactly zero."""
     low, high = bounds
     if not low <= 0 <= high:
@@ -265,7 +280,9 @@ def _near_zero(spec: InputSpec, shape: tuple[int, ...], bounds: tuple[float, flo
     return _fit(rng.choice(signs, size=shape) * scale, spec, bounds)
 
 
-def _large(spec: InputSpec, shape: tuple[int, ...], bounds: tuple[float, float], rng: np.random.Generator) -> Any:
+def _large(
+    spec: InputSpec, shape: tuple[int, ...], bounds: tuple[float, float], rng: np.random.Generator
+) -> Any:
     """Entries at either end of the range, drawn entry by entry."""
     low, high = bounds
     ends = rng.integers(0, 2, size=shape)
@@ -273,7 +290,9 @@ def _large(spec: InputSpec, shape: tuple[int, ...], bounds: tuple[float, float],
     return _fit(np.where(ends == 1, high - inward, low + inward), spec, bounds)
 
 
-def _repeated(spec: InputSpec, shape: tuple[int, ...], bounds: tuple[float, float], rng: np.random.Generator) -> Any:
+def _repeated(
+    spec: InputSpec, shape: tuple[int, ...], bounds: tuple[float, float], rng: np.random.Generator
+) -> Any:
     if not shape or math.prod(shape) < 2:
         return None
     low, high = bounds
@@ -281,7 +300,9 @@ def _repeated(spec: InputSpec, shape: tuple[int, ...], bounds: tuple[float, floa
     return _fit(rng.choice(few, size=shape), spec, bounds)
 
 
-def _uniform(spec: InputSpec, shape: tuple[int, ...], bounds: tuple[float, float], rng: np.random.Generator) -> Any:
+def _uniform(
+    spec: InputSpec, shape: tuple[int, ...], bounds: tuple[float, float], rng: np.random.Generator
+) -> Any:
     return None  # the input's usual random draw
 
 
@@ -310,7 +331,8 @@ def covered(pool: Pool, record: dict[str, Any]) -> int:
     if not isinstance(result, dict) or not isinstance(result.get("trials"), list):
         return 0
     done = len(result["trials"])
-    lines = result.get("covered") if isinstance(result.get("covered"), list) else []
+    given = result.get("covered")
+    lines: list[Any] = given if isinstance(given, list) else []
     seen: set[Any] = set()
     count, quiet, plain = 0, 0, 0
     for index, trial in enumerate(pool.trials):
