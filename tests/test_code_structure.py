@@ -189,3 +189,48 @@ def test_feedback_names_the_structure_and_never_the_references_value() -> None:
     expected = e / e.sum(-1, keepdims=True)
     shown = {f"{float(v):.{d}g}" for v in expected.ravel() for d in (4, 6, 9)} - {"0", "1", "nan"}
     assert not {text for text in shown if text in verdict.feedback}, verdict.feedback
+
+
+def _softmax(scores: np.ndarray, top: np.ndarray) -> np.ndarray:
+    e = np.exp(scores - top)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _adam(w: Any, g: Any, m: Any, v: Any, t: Any, inside: bool) -> np.ndarray:
+    m = 0.9 * m + 0.1 * g
+    v = 0.999 * v + 0.001 * g * g
+    m_hat, v_hat = m / (1 - 0.9**t), v / (1 - 0.999**t)
+    return np.asarray(w - 1e-3 * m_hat / (np.sqrt(v_hat + 1e-8) if inside else np.sqrt(v_hat) + 1e-8))
+
+
+def _exposed(part: CodePart, seed: int, right: Any, wrong: Any) -> bool:
+    with np.errstate(all="ignore"):
+        for trial in draw_pool(part, seed).plain:
+            good, bad = right(**trial.inputs), wrong(**trial.inputs)
+            if not np.isclose(bad, good, rtol=part.rtol, atol=part.atol, equal_nan=True).all():
+                return True
+    return False
+
+
+@pytest.mark.parametrize("seed", range(0, 400, 20))
+@pytest.mark.parametrize("width", [400, 1000])
+def test_the_structured_trials_expose_both_literals_of_issue_58_for_every_seed(seed: int, width: int) -> None:
+    """Whatever the answer's seed, some structured trial tells the global max from each row's
+    and eps inside the square root from outside (a random draw does 6.6% of the time, or never)."""
+    attention = code_part(
+        sizes={"b": [1, 3], "n": [1, 5]},
+        inputs={"scores": {"shape": ["b", "n"], "range": [-width, width]}},
+        answer=SOFTMAX.format(top="scores.max(-1, keepdims=True)").replace("attend", "f"),
+    )
+    assert _exposed(
+        attention,
+        seed,
+        lambda scores: _softmax(scores, scores.max(-1, keepdims=True)),
+        lambda scores: _softmax(scores, scores.max()),
+    )
+    assert _exposed(
+        adam_part(),
+        seed,
+        lambda **inputs: _adam(**inputs, inside=False),
+        lambda **inputs: _adam(**inputs, inside=True),
+    )

@@ -253,7 +253,7 @@ def _rows_apart(
         return None
     low, high = bounds
     ends = np.round(_levels(_rows(shape), rng))
-    return _fit(low + (high - low) * (0.9 * ends + 0.1 * rng.uniform(0, 1, size=shape)), spec, bounds)
+    return _fit(low + (high - low) * (0.99 * ends + 0.01 * rng.uniform(0, 1, size=shape)), spec, bounds)
 
 
 def _nearly_constant(
