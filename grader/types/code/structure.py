@@ -43,7 +43,7 @@ from grader.types.code.singular import singular_points
 from grader.types.code.trials import Trial, _draw, _random_value, _shape
 
 STRUCTURED, TWIN = "structured input", "twin"
-EXTRA = 24  # trials drawn after the mandatory ones, at most
+EXTRA = 12  # trials drawn after the mandatory ones, at most
 PATIENCE = 4  # ...taken until this many in a row showed the reference nothing new
 MAX_ENTRIES = 1_000_000  # input entries in all structured trials and twins together
 SPREAD = 8  # decades between the largest and the smallest row's scale
