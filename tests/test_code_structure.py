@@ -124,6 +124,11 @@ def test_every_structured_trial_has_a_twin_a_few_units_in_the_last_place_away() 
     assert TWIN not in {t.kind for t in pool.plain}
 
 
+def test_a_part_that_asks_for_no_random_draws_gets_no_structured_ones() -> None:
+    part = code_part(inputs={"x": {"shape": [3]}}, answer="def f(x):\n    return x\n", trials=0, cases=[{}])
+    assert draw_pool(part, 1).trials == ()
+
+
 def test_the_pool_is_drawn_again_identically_and_differs_by_seed() -> None:
     part = adam_part()
     one, again, other = draw_pool(part, 11), draw_pool(part, 11), draw_pool(part, 12)
@@ -173,8 +178,7 @@ def test_feedback_names_the_structure_and_never_the_references_value() -> None:
         sizes={"n": [2, 3]},
         inputs={"scores": {"shape": ["n", "n"], "range": [-1000, 1000]}},
         answer=SOFTMAX.format(top="scores.max(-1, keepdims=True)"),
-        trials=0,
-        cases=[{"n": 2, "scores": [[1, 2], [3, 4]]}],
+        trials=1,
     )
     wrong = SOFTMAX.format(top="scores.max()")
     verdict = check_part(part, wrong)

@@ -69,11 +69,11 @@ Values = Callable[[InputSpec, tuple[int, ...], tuple[float, float], np.random.Ge
 
 
 def draw_pool(part: CodePart, seed: int) -> Pool:
-    """The structured trials, then the extras, for an answer's seed (empty when the part
-    has no float input drawn from a range, or its size limits leave no room)."""
+    """The structured trials, then the extras, for an answer's seed (none when the part has
+    no float input drawn from a range, or asks for no random draws: ``trials: 0``)."""
     rng = np.random.default_rng([seed, _STREAM])
     floats = [name for name, spec in part.inputs.items() if _structurable(spec)]
-    if not floats:
+    if not floats or not part.trials:  # no draws asked for: the TA's cases (and edges) only
         return Pool((), 0)
     recipes = _recipes(part, floats)
     trials: list[Trial] = []
