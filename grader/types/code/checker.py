@@ -50,12 +50,7 @@ def _structured_result(part: CodePart, seed: int) -> dict[str, Any]:
     job = runs.structured_reference_job(part, part.answer, seed)
     if job is None:
         return {}
-    jobs = [job] + [
-        mistake_job
-        for mistake in part.mistakes
-        if (mistake_job := runs.structured_mistake_job(part, mistake.answer, seed)) is not None
-    ]
-    record = runs.results(jobs).get(job["id"], {})
+    record = runs.results([job]).get(job["id"], {})  # run with the reference's base trials
     result = record.get("result")
     return result if isinstance(result, dict) else {}
 
@@ -98,10 +93,9 @@ def _require_sandbox(part: CodePart) -> None:
 
 
 def _reference_result(part: CodePart, seed: int) -> dict[str, Any]:
-    """The reference's outputs on the answer's trials; its listed mistakes run in the same
-    sandbox, for later."""
-    jobs = [runs.reference_job(part, part.answer, seed)]
-    jobs += [runs.reference_job(part, mistake.answer, seed) for mistake in part.mistakes]
+    """The reference's outputs on the answer's base trials; its structured run and its listed
+    mistakes' run in the same sandbox, for later."""
+    jobs = runs.reference_jobs(part, seed)
     reference = runs.results(jobs).get(jobs[0]["id"], {})
     failure = compare.reference_failure(reference, "the reference")
     if failure:
