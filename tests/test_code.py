@@ -321,8 +321,9 @@ def test_one_sandbox_runs_all_code_parts_of_a_submission(
         report = grade(spec, load_submission(_submission(tmp_path, name, answers)))
         expected = Status.CORRECT if offset == 0 else Status.INCORRECT
         assert [part.status for part in report.parts] == [expected] * 3
-    # dora: the three references in one sandbox, her three answers in another; eve: hers only
-    assert started == [3, 3, 3]
+    # dora: the three references in one sandbox (each on the base trials and on the structured
+    # ones), her three answers in another; eve: hers only
+    assert started == [6, 3, 3]
 
 
 def test_without_a_sandbox_code_is_not_run_unless_the_ta_says_so(

@@ -20,6 +20,7 @@ from grader.spec import Part
 from grader.types.code.part import CodePart
 from grader.types.code.runs import seed_for
 from grader.types.code.source import program
+from grader.types.code.structure import STRUCTURED, draw_pool
 from grader.types.code.trials import CASE, EDGE, RANDOM, draw_trials
 
 PART = TypeAdapter(Part)
@@ -162,9 +163,8 @@ def test_a_fixed_case_shows_its_expected_output_only_when_the_part_says_so(shown
 
 def _lookup_table(part: CodePart) -> str:
     """An answer that computes nothing: the outputs of the trials a student can read, looked up."""
-    table = {
-        tuple(t.inputs["x"].tolist()): (3 * t.inputs["x"] + 0.123456).tolist() for t in draw_trials(part)
-    }
+    trials = [*draw_trials(part), *draw_pool(part, part.seed).plain]
+    table = {tuple(t.inputs["x"].tolist()): (3 * t.inputs["x"] + 0.123456).tolist() for t in trials}
     lookup = "np.array(TABLE.get(tuple(x.tolist()), [0, 0, 0]))"
     return f"import numpy as np\n\nTABLE = {table!r}\n\ndef f(x):\n    return {lookup}\n"
 
@@ -188,9 +188,12 @@ def test_a_code_verdict_says_probes_with_its_trials_and_which_were_edges(secret:
     assert verdict.status is Status.CORRECT, verdict.feedback
     decision = verdict.decision
     assert decision is not None
-    assert decision.describe() == "probes: 8 points (edges, random draws)"
-    assert "6 edges, 2 random draws" in decision.method
+    structured = [t for t in draw_pool(part, decision.seed or 0).plain if t.kind == STRUCTURED]
+    assert decision.probes is not None and decision.probes > 8 + len({t.edge for t in structured}) // 2
+    assert decision.describe().endswith("points (edges, random draws, structured inputs)")
+    assert "6 edges, " in decision.method and " structured inputs)" in decision.method
     assert "trial 1 (zeros); 2 (the ranges' low ends)" in decision.method
+    assert "the structured inputs: " in decision.method and "rows of very different scale" in decision.method
     assert "seed" not in decision.to_dict()
     result = PartResult("p", verdict.status, 1, 1, decision=decision)
     assert "seed" not in result.to_dict(show_expected=False)["certificate"]

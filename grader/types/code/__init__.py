@@ -47,10 +47,11 @@ def _unreadable_in_writeup(part: CodePart, fmt: str) -> str:
 
 
 def _time_budget(part: CodePart) -> float:
-    """A check may run the reference and the answer, each with its start-up."""
+    """A check may run the reference (on the base and on the structured trials) and the
+    answer, each with its start-up."""
     from grader.types.code.runs import job_seconds, startup_seconds
 
-    return 2 * (job_seconds(part.time_limit) + startup_seconds([part.framework]))
+    return 3 * job_seconds(part.time_limit) + 2 * startup_seconds([part.framework])
 
 
 ANSWER_TYPE = AnswerType(

@@ -17,22 +17,62 @@ from grader.types.code.outputs import kept_outputs
 from grader.types.code.part import CodePart
 from grader.types.code.sandbox import NoSandbox, isolation
 from grader.types.code.source import program
-from grader.types.code.trials import draw_trials
+from grader.types.code.structure import STRUCTURED, TWIN
+from grader.types.code.trials import Trial, draw_trials
 
 
 def check(part: CodePart, answer: Any) -> Verdict:
     code = program(part, answer)
     _require_sandbox(part)
     seed = runs.seed_for(part, code)
-    trials = draw_trials(part, seed)
     reference = _reference_result(part, seed)
-    student_job = runs.build_job(part, code, seed)
+    structured = _structured_result(part, seed)
+    student_job = runs.answer_job(part, code, seed)
+    trials = _trials(part, seed, student_job)
     student = runs.results([student_job]).get(student_job["id"], {})
     outputs = kept_outputs(student_job, student)
     if "result" not in student or not isinstance(student["result"], dict):
         return dataclasses.replace(compare.ending(student, part), outputs=outputs)
     result = compare.shift_lines(student["result"], code)
-    return dataclasses.replace(compare.compare(part, result, reference, trials, seed), outputs=outputs)
+    expected, twins = _expected(part, seed, reference, structured, len(trials))
+    verdict = compare.compare(part, result, {"trials": expected}, trials, seed, twins)
+    return dataclasses.replace(verdict, outputs=outputs)
+
+
+def _trials(part: CodePart, seed: int, job: dict[str, Any]) -> list[Trial]:
+    """The trials the answer's job runs: the base ones, then its share of the structured ones."""
+    base = draw_trials(part, seed)
+    return [*base, *runs.pool_for(part, seed).plain[: len(job["trials"]) - len(base)]]
+
+
+def _structured_result(part: CodePart, seed: int) -> dict[str, Any]:
+    """The reference's record on the structured trials and their twins ({}: none)."""
+    job = runs.structured_reference_job(part, part.answer, seed)
+    if job is None:
+        return {}
+    record = runs.results([job]).get(job["id"], {})  # run with the reference's base trials
+    result = record.get("result")
+    return result if isinstance(result, dict) else {}
+
+
+def _expected(
+    part: CodePart, seed: int, reference: dict[str, Any], structured: dict[str, Any], count: int
+) -> tuple[list[Any], dict[int, Any]]:
+    """The reference's outputs trial by trial, for the answer's trials, and the twins' outputs
+    of the structured ones (by the answer's trial number)."""
+    expected = list(reference.get("trials") or [])
+    twins: dict[int, Any] = {}
+    given = structured.get("trials") or []
+    pool = runs.pool_for(part, seed)
+    for index, trial in enumerate(pool.trials):
+        if len(expected) >= count or index >= len(given):
+            break
+        if trial.kind == TWIN:
+            continue
+        if trial.kind == STRUCTURED and index + 1 < len(given):
+            twins[len(expected)] = given[index + 1]
+        expected.append(given[index])
+    return expected, twins
 
 
 def unavailable(part: CodePart) -> str | None:
@@ -53,10 +93,9 @@ def _require_sandbox(part: CodePart) -> None:
 
 
 def _reference_result(part: CodePart, seed: int) -> dict[str, Any]:
-    """The reference's outputs on the answer's trials; its listed mistakes run in the same
-    sandbox, for later."""
-    jobs = [runs.reference_job(part, part.answer, seed)]
-    jobs += [runs.reference_job(part, mistake.answer, seed) for mistake in part.mistakes]
+    """The reference's outputs on the answer's base trials; its structured run and its listed
+    mistakes' run in the same sandbox, for later."""
+    jobs = runs.reference_jobs(part, seed)
     reference = runs.results(jobs).get(jobs[0]["id"], {})
     failure = compare.reference_failure(reference, "the reference")
     if failure:
@@ -72,10 +111,32 @@ def same_mistake(part: CodePart, listed: Any, answer: Any) -> bool:
     code = program(part, answer)
     seed = runs.seed_for(part, code)
     mistake_job = runs.reference_job(part, listed, seed)
-    student_job = runs.build_job(part, code, seed)
+    structured_job = runs.structured_mistake_job(part, listed, seed)
+    student_job = runs.answer_job(part, code, seed)
     # each in a sandbox of its own: the listed mistake is the TA's code, never run beside a student's
-    mistake = runs.results([mistake_job]).get(mistake_job["id"], {})
+    mistake_jobs = [mistake_job] + ([structured_job] if structured_job is not None else [])
+    found = runs.results(mistake_jobs)
     student = runs.results([student_job]).get(student_job["id"], {})
+    mistake = found.get(mistake_job["id"], {})
     if not isinstance(mistake.get("result"), dict) or not isinstance(student.get("result"), dict):
         return False
-    return compare.behaves_alike(part, student["result"], mistake["result"])
+    combined = mistake["result"]
+    extra = len(student_job["trials"]) - len(combined.get("trials") or [])
+    if structured_job is not None and extra > 0 and combined.get("error") is None:
+        more = found.get(structured_job["id"], {}).get("result")
+        if not isinstance(more, dict):
+            return False
+        combined = _joined(combined, more, extra)
+    return compare.behaves_alike(part, student["result"], combined)
+
+
+def _joined(base: dict[str, Any], more: dict[str, Any], count: int) -> dict[str, Any]:
+    """A run's base trials, then the first ``count`` of its structured ones (an exception
+    among them numbered as the answer's trials are)."""
+    trials = list(base.get("trials") or [])
+    offset = len(trials)
+    trials += list(more.get("trials") or [])[:count]
+    error = more.get("error")
+    if isinstance(error, dict) and isinstance(error.get("trial"), int) and error["trial"] < count:
+        return {"trials": trials, "error": {**error, "trial": error["trial"] + offset}}
+    return {"trials": trials}

@@ -19,6 +19,7 @@ from grader.core.verdict import Certificate, CheckUndecided, Decision, Verdict, 
 from grader.mathlang.wording import dims_text
 from grader.types.code.part import CodePart
 from grader.types.code.source import Program
+from grader.types.code.structure import STRUCTURED
 from grader.types.code.trials import CASE, EDGE, RANDOM, Trial
 
 SHOWN_ENTRIES = 12  # an input this small is shown whole in feedback
@@ -57,16 +58,23 @@ def decode(value: Any) -> Output:
 
 
 def compare(
-    part: CodePart, student: dict[str, Any], reference: dict[str, Any], trials: list[Trial], seed: int
+    part: CodePart,
+    student: dict[str, Any],
+    reference: dict[str, Any],
+    trials: list[Trial],
+    seed: int,
+    twins: dict[int, Any] | None = None,
 ) -> Verdict:
-    """The verdict for the student's result against the reference's (both a runner ``result``)."""
+    """The verdict for the student's result against the reference's (both a runner ``result``);
+    ``twins``: the reference's outputs on each structured trial's twin, by trial number."""
     reference_trials = reference.get("trials", [])
     for number, trial in enumerate(trials):
         student_trials = student.get("trials") or []
         if number >= len(student_trials):
             return _raised(part, student.get("error"), trial, number)
+        twin = (twins or {}).get(number) if trial.kind == STRUCTURED else None
         try:
-            differs = _first_difference(part, student_trials[number], reference_trials[number], trial)
+            differs = _first_difference(part, student_trials[number], reference_trials[number], trial, twin)
         except Unreadable as exc:
             return Verdict.incorrect(f"{_with_inputs(trial)}your code's outputs could not be read ({exc})")
         if differs is not None:
@@ -110,19 +118,26 @@ def _decision(trials: list[Trial], seed: int) -> Decision:
     """``probes``: how many trials, of which kinds, and which were edges (their seed is kept
     with the verdict for the TA, never in what a student reads)."""
     count = len(trials)
-    kinds = [(kind, sum(1 for trial in trials if trial.kind == kind)) for kind in (CASE, EDGE, RANDOM)]
+    kinds = [
+        (kind, sum(1 for trial in trials if trial.kind == kind)) for kind in (CASE, EDGE, RANDOM, STRUCTURED)
+    ]
     how = ", ".join(f"{number} {kind}{'s' * (number != 1)}" for kind, number in kinds if number)
     edges = "; ".join(f"{n} ({trial.edge})" for n, trial in enumerate(trials, 1) if trial.kind == EDGE)
     method = f"ran in a sandbox on {count} input{'s' * (count != 1)} ({how}); every output agreed"
     if edges:
         method += f"; the edge inputs: trial {edges}"
+    structures = sorted({trial.edge for trial in trials if trial.kind == STRUCTURED})
+    if structures:
+        method += f"; the structured inputs: {', '.join(structures)}"
     classes = tuple(f"{kind}s" for kind, number in kinds if number)
     return Decision(
         method, exact=False, probes=count, certificate=Certificate.PROBES, probe_classes=classes, seed=seed
     )
 
 
-def _first_difference(part: CodePart, got: Any, expected: Any, trial: Trial) -> Verdict | None:
+def _first_difference(
+    part: CodePart, got: Any, expected: Any, trial: Trial, twin: Any = None
+) -> Verdict | None:
     if not isinstance(got, dict):
         raise Unreadable("not a mapping of outputs")
     for name, reference_value in expected.items():
@@ -131,13 +146,43 @@ def _first_difference(part: CodePart, got: Any, expected: Any, trial: Trial) -> 
             names = ", ".join(sorted(map(str, got))) or "nothing"
             return _wrong(part, trial, f"your code gave no {_label(name)} (it gave {names})")
         have = decode(got[name])
-        verdict = _compare_output(part, name, have, wanted, trial)
+        moved = _twin_output(twin, name)
+        verdict = _compare_output(part, name, have, wanted, trial, moved)
         if verdict is not None:
             return verdict
     return None
 
 
-def _compare_output(part: CodePart, name: str, have: Output, wanted: Output, trial: Trial) -> Verdict | None:
+def _twin_output(twin: Any, name: str) -> np.ndarray | None:
+    if not isinstance(twin, dict) or name not in twin:
+        return None
+    try:
+        return decode(twin[name]).array
+    except Unreadable:
+        return None
+
+
+def _close(
+    part: CodePart, have: np.ndarray, wanted: np.ndarray, trial: Trial, moved: np.ndarray | None
+) -> np.ndarray:
+    """Entry by entry, within the part's tolerance. On a structured trial, also within how far
+    the reference's own output moved on the trial's twin (inputs a few units in the last place
+    away: the digits the reference has), and any entry where the reference gave no finite
+    number is not held against a finite one (a stabler answer than the reference)."""
+    close = np.isclose(have, wanted, rtol=part.rtol, atol=part.atol, equal_nan=True)
+    if trial.kind != STRUCTURED:
+        return close
+    close |= ~np.isfinite(wanted) & np.isfinite(have)
+    if moved is not None and moved.shape == wanted.shape:
+        with np.errstate(invalid="ignore", over="ignore"):
+            spread = np.where(np.isfinite(moved) & np.isfinite(wanted), np.abs(moved - wanted), 0.0)
+            close |= np.abs(have - wanted) <= part.atol + part.rtol * np.abs(wanted) + 2 * spread
+    return close
+
+
+def _compare_output(
+    part: CodePart, name: str, have: Output, wanted: Output, trial: Trial, moved: np.ndarray | None = None
+) -> Verdict | None:
     if wanted.array is None:
         if have.array is None and have.unsupported is None:
             return None
@@ -154,7 +199,7 @@ def _compare_output(part: CodePart, name: str, have: Output, wanted: Output, tri
             trial,
             f"your {_label(name)} has shape {_dims(have.array)}, the expected shape is {_dims(wanted.array)}",
         )
-    close = np.isclose(have.array, wanted.array, rtol=part.rtol, atol=part.atol, equal_nan=True)
+    close = _close(part, have.array, wanted.array, trial, moved)
     if bool(close.all()):
         return None
     flat = int(np.flatnonzero(~close)[0])
@@ -231,9 +276,10 @@ def _label(name: str, index: str = "") -> str:
 
 def _with_inputs(trial: Trial) -> str:
     shown = _shown_inputs(trial)
+    structure = f"on an input with {trial.edge}, " if trial.kind == STRUCTURED else ""
     if not shown:
-        return ""
-    return "with " + ", ".join(f"{name} {value}" for name, value in shown.items()) + ": "
+        return f"{structure.removesuffix(', ')}: " if structure else ""
+    return structure + "with " + ", ".join(f"{name} {value}" for name, value in shown.items()) + ": "
 
 
 def _shown_inputs(trial: Trial) -> dict[str, str]:

@@ -268,14 +268,46 @@ def _run_job(job: dict[str, Any], frameworks: dict[str, Any]) -> dict[str, Any]:
             setattr(target, method, namespace[method])
     call = _harness(job, namespace)
     outputs: list[dict[str, Any]] = []
+    covered: list[list[int]] = []
     for number, trial in enumerate(job["trials"]):
         try:
             inputs = {name: _decode(value, job["framework"], frameworks) for name, value in trial.items()}
-            returned = call(inputs)
+            arcs: set[int] = set()
+            if job.get("trace"):
+                sys.settrace(_tracer(arcs))
+            try:
+                returned = call(inputs)
+            finally:
+                sys.settrace(None)
+            covered.append(sorted(arcs))
             outputs.append(_encode_outputs(returned, frameworks))
         except BaseException as exc:
-            return {"trials": outputs, "error": _describe(exc, number, job)}
-    return {"trials": outputs}
+            return {"trials": outputs, "error": _describe(exc, number, job), **_covered(job, covered)}
+    return {"trials": outputs, **_covered(job, covered)}
+
+
+def _covered(job: dict[str, Any], covered: list[list[int]]) -> dict[str, Any]:
+    return {"covered": covered} if job.get("trace") else {}
+
+
+def _tracer(arcs: set[int]) -> Any:
+    """A trace of the pairs of lines run one after the other in the job's own code (the
+    reference's, for how many trials cover it): each as one number."""
+
+    last = [0]
+
+    def local(frame: Any, event: str, _: Any) -> Any:
+        if event == "line":
+            arcs.add(last[0] * 100_000 + frame.f_lineno)
+            last[0] = frame.f_lineno
+        return local
+
+    def start(frame: Any, event: str, _: Any) -> Any:
+        if frame.f_code.co_filename in (ANSWER_FILE, "<given>"):
+            return local
+        return None
+
+    return start
 
 
 def _harness(job: dict[str, Any], namespace: dict[str, Any]) -> Any:

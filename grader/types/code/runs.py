@@ -23,7 +23,8 @@ from grader.core.drawing import answer_seed
 from grader.types.code.part import CodePart
 from grader.types.code.sandbox import RUNNER, NoSandbox, isolation, run_runner, site_directories
 from grader.types.code.source import Program, program
-from grader.types.code.trials import draw_trials
+from grader.types.code.structure import Pool, covered, draw_pool
+from grader.types.code.trials import Trial, draw_trials
 
 FILE_SIZE_MB = 16  # the largest file a job may write (in its private /tmp)
 PROCESSES = 32  # processes a job's user may have (as root: all sandboxes' jobs together)
@@ -57,9 +58,12 @@ def seed_for(part: CodePart, code: Program) -> int:
     return answer_seed(part.seed, code.text)
 
 
-def build_job(part: CodePart, code: Program, seed: int) -> Job:
-    """The job that runs ``code`` on the trials drawn from ``seed``."""
-    trials = draw_trials(part, seed)
+def build_job(
+    part: CodePart, code: Program, seed: int, trials: Sequence[Trial] | None = None, trace: bool = False
+) -> Job:
+    """The job that runs ``code`` on ``trials`` (by default the cases, edges and random draws
+    from ``seed``); ``trace``: with the line pairs of its own code each trial ran."""
+    trials = draw_trials(part, seed) if trials is None else trials
     job: Job = {
         "framework": part.framework,
         "sources": [
@@ -76,6 +80,8 @@ def build_job(part: CodePart, code: Program, seed: int) -> Job:
         "file_size_mb": FILE_SIZE_MB,
         "processes": PROCESSES,
     }
+    if trace:
+        job["trace"] = True
     job["id"] = _key(job)
     return job
 
@@ -87,6 +93,66 @@ def _key(job: Job) -> str:
 
 def reference_job(part: CodePart, reference: Any, seed: int) -> Job:
     return build_job(part, program(part, reference, reference=True), seed)
+
+
+_POOLS: OrderedDict[tuple[int, int], tuple[CodePart, Pool]] = OrderedDict()
+
+
+def pool_for(part: CodePart, seed: int) -> Pool:
+    """The structured trials of an answer's seed (drawn once per part and seed)."""
+    found = _POOLS.get((id(part), seed))
+    if found is not None and found[0] is part:
+        return found[1]
+    pool = draw_pool(part, seed)
+    _POOLS[(id(part), seed)] = (part, pool)
+    if len(_POOLS) > 64:
+        _POOLS.popitem(last=False)
+    return pool
+
+
+def structured_reference_job(part: CodePart, reference: Any, seed: int) -> Job | None:
+    """The reference on every structured trial and twin, traced (None: the part has none)."""
+    pool = pool_for(part, seed)
+    if not pool.trials:
+        return None
+    return build_job(part, program(part, reference, reference=True), seed, pool.trials, trace=True)
+
+
+def structured_mistake_job(part: CodePart, mistake: Any, seed: int) -> Job | None:
+    """A listed mistake on the structured trials an answer may run (no twins)."""
+    pool = pool_for(part, seed)
+    if not pool.trials:
+        return None
+    return build_job(part, program(part, mistake, reference=True), seed, pool.plain)
+
+
+def reference_jobs(part: CodePart, seed: int) -> list[Job]:
+    """Everything the TA's code runs for an answer's seed: the reference's base and structured
+    jobs, then each listed mistake's."""
+    jobs = [reference_job(part, part.answer, seed), structured_reference_job(part, part.answer, seed)]
+    for mistake in part.mistakes:
+        jobs += [
+            reference_job(part, mistake.answer, seed),
+            structured_mistake_job(part, mistake.answer, seed),
+        ]
+    return [job for job in jobs if job is not None]
+
+
+def structured_count(part: CodePart, seed: int) -> int:
+    """How many structured trials an answer runs: as many as the reference's behaviour asks
+    (see structure.covered), 0 when the reference did not run them all."""
+    job = structured_reference_job(part, part.answer, seed)
+    if job is None:
+        return 0
+    return covered(pool_for(part, seed), results([job]).get(job["id"], {}))
+
+
+def answer_job(part: CodePart, code: Program, seed: int) -> Job:
+    """The job that runs an answer: the base trials, then its share of the structured ones."""
+    count = structured_count(part, seed)
+    if not count:
+        return build_job(part, code, seed)
+    return build_job(part, code, seed, [*draw_trials(part, seed), *pool_for(part, seed).plain[:count]])
 
 
 def results(jobs: Sequence[Job]) -> dict[str, Record]:
@@ -158,15 +224,20 @@ def prepare(pairs: Sequence[tuple[CodePart, Any]]) -> None:
     except NoSandbox:
         return
     references: list[Job] = []
-    answers: list[Job] = []
+    programs: list[tuple[CodePart, Program, int]] = []
     for part, answer in pairs:
         try:
             code = program(part, answer)
             seed = seed_for(part, code)
-            references.append(reference_job(part, part.answer, seed))
-            references.extend(reference_job(part, mistake.answer, seed) for mistake in part.mistakes)
-            answers.append(build_job(part, code, seed))
+            references.extend(reference_jobs(part, seed))
+            programs.append((part, code, seed))
         except Exception:  # the part's own check reports what is wrong
             continue
     results(references)
+    answers: list[Job] = []
+    for part, code, seed in programs:
+        try:
+            answers.append(answer_job(part, code, seed))
+        except Exception:
+            continue
     results(answers)
