@@ -35,6 +35,7 @@ LAYERS: list[tuple[str, ...]] = [
         "grader.versions",
         "grader.writeups",
         "grader.engine",
+        "grader.steps",
         "grader.checkers",
         "grader.selftest",
         "grader.certify",
