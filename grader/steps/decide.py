@@ -72,6 +72,11 @@ def _scope(chain: Chain, context: Context, functions: Mapping[str, Any]) -> _Sco
     conditions: list[ast.Node] = []
     unread = list(chain.unread_conditions)
     for text in chain.conditions:
+        kind = _number_set(text)
+        if kind is not None:
+            name, domain = kind
+            domains[name] = domain
+            continue
         node = _condition(text, context)
         if node is None:
             unread.append(text)
@@ -82,10 +87,29 @@ def _scope(chain: Chain, context: Context, functions: Mapping[str, Any]) -> _Sco
     return _Scope(context, domains, conditions, tuple(unread), functions)
 
 
+_SETS = {
+    "N": {"integer": True, "min": 1.0},  # 1, 2, ...: true whether or not N holds 0
+    "Z": {"integer": True},
+    "R^+": {"positive": True},
+    "R_+": {"positive": True},
+}
+
+
+def _number_set(text: str) -> tuple[str, SymbolDomain] | None:
+    """``n \\in \\mathbb{N}``, ``k \\in \\mathbb{Z}``, ``x \\in \\mathbb{R}^+``: the symbol and its domain."""
+    m = re.fullmatch(r"\s*\\?([A-Za-z]+)\s*\\in\s*\\mathbb\s*\{?\s*([NZR])\s*\}?\s*([\^_]\s*\{?\s*\+\s*\}?)?\s*", text)
+    if not m:
+        return None
+    key = m.group(2) + (m.group(3).replace("{", "").replace("}", "").replace(" ", "") if m.group(3) else "")
+    if key not in _SETS:
+        return None
+    return m.group(1), SymbolDomain(**_SETS[key])
+
+
 def _condition(text: str, context: Context) -> ast.Node | None:
     shown = normalize(text)
     if re.search(r"\\in\s*\\mathbb\s*\{?\s*R\s*\}?\s*$", shown):
-        return ast.Logic("and", ())  # a real symbol: no restriction
+        return ast.Logic(0, "and", ())  # a real symbol: no restriction
     try:
         first = parse(shown, functions=tuple(context.functions))
         names = {n for n in ast.free_names(first) if "_" in n} | set(context.domains)

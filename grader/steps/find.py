@@ -84,10 +84,11 @@ _DROP = re.compile(
 )
 # words that state a condition before the math that follows them
 _CONDITION_WORDS = re.compile(
-    r"(?:\b(?:for|if|since|where|when|whenever|assume|assuming|suppose|given|with|let|as)\b|\\forall)\s*(?:all|any|every|each|some)?\s*$",
+    r"(?:\b(?:for|if|since|where|when|whenever|assume|assuming|suppose|given|with|let|as|and)\b|\\forall"
+    r"|\bcase\s*\d*\s*[:.)]?\s*(?:\*\*|\})?)\s*(?:all|any|every|each|some)?\s*$",
     re.IGNORECASE,
 )
-CONDITION_REACH = 6  # lines after a stated condition that it still applies to
+CONDITION_REACH = 12  # lines after a stated condition that it still applies to
 
 
 @dataclass
@@ -131,7 +132,10 @@ def chains_in_text(text: str, kind: str = "latex") -> list[Chain]:
                 chains.append(chain)
         current.clear()
 
+    conditions_start = {start for start, _ in _condition_pieces(text, pieces)}
     for piece in pieces:
+        if piece.start in conditions_start:
+            continue  # "for $x > 0$": a condition, not a step
         line = text.count("\n", 0, piece.start) + 1
         for row in _rows(piece, line):
             if row.continues and current and row.line - last_line <= 3:
@@ -191,10 +195,26 @@ def _rows(piece: _Piece, line: int) -> list[_Row]:
     for raw in _split_rows(piece.math):
         row_line = line + piece.math.count("\n", 0, offset)
         offset += len(raw) + 2
-        row = _read_row(raw, row_line)
-        if row is not None:
-            rows.append(row)
+        for part in _comma_parts(raw):
+            row = _read_row(part, row_line)
+            if row is not None:
+                rows.append(row)
     return rows
+
+
+def _comma_parts(raw: str) -> list[str]:
+    """``a = b, c = d``: two statements, when every piece between top-level commas has a relation."""
+    cuts = [m.start() for m in re.finditer(",", raw) if _depth_at(raw, m.start()) == 0]
+    if not cuts:
+        return [raw]
+    parts, start = [], 0
+    for cut in cuts:
+        parts.append(raw[start:cut])
+        start = cut + 1
+    parts.append(raw[start:])
+    if all(_top_level_relations(p) for p in parts):
+        return parts
+    return [raw]
 
 
 def _split_rows(math: str) -> list[str]:
@@ -350,14 +370,21 @@ def _top_level_relations(text: str) -> list[tuple[int, int, Relation | None]]:
 def _stated_conditions(text: str, pieces: list[_Piece]) -> list[tuple[int, str]]:
     """(line, condition) for each inline piece of math that words before it mark as a condition."""
     found = []
-    for piece in pieces:
-        before = text[max(0, piece.start - 40) : piece.start].rstrip("$( \\").rstrip()
-        if piece.display and not re.search(r"(?:for|if|since|where|when|given|assume)\s*\$*\s*$", before, re.I):
-            continue
-        if not _CONDITION_WORDS.search(before):
-            continue
+    for start, piece in _condition_pieces(text, pieces):
         for condition in _conditions_in_math(piece.math):
-            found.append((text.count("\n", 0, piece.start) + 1, condition))
+            found.append((text.count("\n", 0, start) + 1, condition))
+    return found
+
+
+def _condition_pieces(text: str, pieces: list[_Piece]) -> list[tuple[int, _Piece]]:
+    """Inline math that the words before it mark as a condition ("for $x > 0$", "if $z < 0$")."""
+    found = []
+    for piece in pieces:
+        if piece.display:
+            continue
+        before = text[max(0, piece.start - 40) : piece.start].rstrip("$( \\").rstrip()
+        if _CONDITION_WORDS.search(before) and _top_level_relations(piece.math):
+            found.append((piece.start, piece))
     return found
 
 
@@ -367,7 +394,7 @@ def _conditions_in_math(math: str) -> list[str]:
     for part in re.split(r",|\\text\s*\{[^}]*\}|\\quad|\\forall", math):
         part = _tidy(part)
         relations = _top_level_relations(part)
-        if relations and all(r in ("<", "<=", ">", ">=", None) for _, _, r in relations):
+        if relations and all(r in ("<", "<=", ">", ">=", "=", None) for _, _, r in relations):
             out.append(part)
     return out
 
@@ -475,6 +502,10 @@ _NAME = re.compile(
     r"(?:_\{[^{}]*\}|_\\?\w+)?(?:\^\{?\(?\w+\)?\}?|')?"
     r"(?:\s*(?:\\left)?\s*\([^()]*\)\s*(?:\\right\))?)?$"
 )
+_TOKEN = re.compile(
+    r"\s*(?:\\(?:hat|tilde|bar|vec|mathbf|boldsymbol)\s*\{\\?[A-Za-z]+\}|\\[A-Za-z]+|[A-Za-z])"
+    r"(?:_\{[^{}]*\}|_\\?\w)?\s*"
+)
 _NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
 
 
@@ -483,7 +514,9 @@ def is_name(text: str) -> bool:
     (``f(x)``, ``\\sigma(z)``): what a definition names, or a condition bounds."""
     text = text.strip()
     if not _NAME.match(text):
-        return False
+        tokens = _TOKEN.findall(text)
+        return bool(tokens) and "".join(tokens).replace(" ", "") == text.replace(" ", "") and len(tokens) <= 3
+
     base = re.match(r"^(?:\\(?:mathbf|boldsymbol|bm|hat|tilde|bar|vec|mathcal|mathrm|operatorname)\s*\{)?\\?([A-Za-z]+)", text)
     word = base.group(1).lower() if base else ""
     return word not in _FUNCTION_WORDS
