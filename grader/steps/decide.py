@@ -221,14 +221,23 @@ def _witness_mark(base: dict[str, Any], found: W.Found, scope: _Scope) -> StepMa
     )
 
 
-def _engine(reference: str, answer: str, names: Sequence[str], scope: _Scope, rtol: float, atol: float) -> tuple[str, str]:
+def _engine(
+    reference: str,
+    answer: str,
+    names: Sequence[str],
+    scope: _Scope,
+    rtol: float,
+    atol: float,
+    let: Mapping[str, str] | None = None,
+) -> tuple[str, str]:
     """(status, certificate or why) of the engine comparing two formulas or equations."""
-    symbols = {n: scope.domains.get(n, SymbolDomain()) for n in names}
+    symbols = {n: scope.domains.get(n, SymbolDomain()) for n in names if n not in (let or {})}
     part = ExpressionPart(
         type="expression",
         id="step",
         answer=reference,
         symbols=symbols,
+        let=dict(let or {}),
         functions=dict(scope.context.functions),
         rtol=rtol,
         atol=atol,
@@ -400,6 +409,12 @@ def _logical(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark:
     if found is not None:
         mark = _witness_mark(base, found, scope)
         return mark
+    if p.op == "=" and q.op == "=" and not both_ways:
+        solved = _solved_for(p)
+        if solved is not None and solved[0] not in scope.domains:
+            status, said = _engine(q.left.text, q.right.text, names, scope, RTOL, ATOL, let={solved[0]: solved[1]})
+            if status == "shown":
+                return StepMark(**base, status="shown", certificate=said)
     if p.op == "=" and q.op == "=" and both_ways:
         status, said = _engine(
             f"{p.left.text} = {p.right.text}", f"{q.left.text} = {q.right.text}", names, scope, RTOL, ATOL
@@ -414,6 +429,15 @@ def _logical(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark:
         if status == "shown":
             return StepMark(**base, status="shown", certificate=said)
     return StepMark(**base, status="undecided", certificate="no point where one holds and the other fails was confirmed")
+
+
+def _solved_for(s: _Statement) -> tuple[str, str] | None:
+    """``x = 2`` (a symbol alone on one side, not on the other): the symbol and its value."""
+    for name_side, value_side in ((s.left, s.right), (s.right, s.left)):
+        node = name_side.node
+        if isinstance(node, ast.Sym) and value_side.node is not None and node.name not in ast.free_names(value_side.node):
+            return node.name, value_side.text
+    return None
 
 
 def _indicator(s: _Statement) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from grader.mathlang import ast
 from grader.mathlang.errors import MathError
+from grader.mathlang.lexer import GREEK_NAMES
 from grader.mathlang.names import ALIASES, BUILTIN_NAMES, SPELLINGS
 from grader.mathlang.parser import parse
 
@@ -23,21 +24,29 @@ OUT_OF_SCOPE: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\\lim\b|\\limsup|\\liminf"), "a limit"),
     (re.compile(r"\\sum\b|\\prod\b"), "a sum or product over an index"),
     (re.compile(r"\\i+nt\b|\\oint"), "an integral"),
-    (re.compile(r"\\partial|\\nabla|\\frac\s*\{\s*d\s*\}|\\frac\s*\{\s*d[^}]*\}\s*\{\s*d|\\mathrm\s*\{\s*d\s*\}|\\,d[a-z]\b"), "a derivative"),
+    (
+        re.compile(
+            r"\\partial|\\nabla|\\frac\s*\{\s*d\s*\}\s*\{\s*d\s*\\?[A-Za-z]+\s*\}|\\frac\s*\{\s*d[^}]*\}\s*\{\s*d\s*\\?[A-Za-z]+\s*\}"
+            r"|\\mathrm\s*\{\s*d\s*\}|\\,d[a-z]\b|\bd[xyzt]\b"
+        ),
+        "a derivative",
+    ),
     (re.compile(r"(?<!\\)'|\\prime|\^\s*\{?\s*\*"), "a derivative or a marked name"),
     (re.compile(r"\\mathbb\s*\{\s*E|\\mathbb\s*\{\s*P|\b[EP]\s*(?:_\{?\w+\}?)?\s*(?:\\left)?\s*\["), "an expectation or probability"),
     (re.compile(r"\\dots|\\cdots|\\ldots|\\vdots|\\ddots|\.\.\."), "an ellipsis"),
     (re.compile(r"\\infty"), "infinity"),
     (re.compile(r"\\Theta|\\mathcal\s*\{\s*O|\\Omega|\bO\s*\("), "an asymptotic bound"),
     (re.compile(r"\\(?:det|arg|sup|inf|lambda_\{?(?:max|min|\d))|\\lambda_|\\max_|\\min_|\\operatorname\*"), "an operator over a set or a matrix"),
-    (re.compile(r"\\mathbf|\\boldsymbol|\\bm\b|\\vec|\\odot|\\otimes|\^\s*\{?\s*(?:T|\\top|\\intercal)\b|\\\||\|\||\\begin\s*\{\s*[bpvBV]?matrix"), "vectors or matrices"),
+    (re.compile(r"\\mathbf|\\boldsymbol|\\bm\b|\\vec|\\odot|\\otimes|\^\s*\{?\s*(?:T|\\top|\\intercal)\b|\\\||\\begin\s*\{\s*[bpvBV]?matrix"), "vectors or matrices"),
     (re.compile(r"\\begin\s*\{\s*cases"), "a case distinction"),
     (re.compile(r"\\mathcal|\\mathbb|\\mathrm\s*\{\s*[A-Za-z]{2,}|\\sim\b|\\in\b"), "notation outside the math language"),
-    (re.compile(r"\^\s*\{\s*\("), "a superscript index"),
+    (re.compile(r"\^\s*\{\s*\(\s*[A-Za-z0-9]+\s*\)\s*\}"), "a superscript index"),
     (re.compile(r"<[^>]*>"), "words inside the formula"),
 ]
-# single letters and Greek names students use for functions: f(x) is a call, never a product
-FUNCTION_LETTERS = frozenset("fghFGHLJpqNPS") | {
+# single letters and Greek names students use for functions: f(x) is a call, never a product;
+# h, p, q, u, v are calls when applied to one name (h(t), p(x)), products otherwise (h(2x + 1))
+CALLED_ON_A_NAME = frozenset("hpqruv")
+FUNCTION_LETTERS = frozenset("fgFGHLJNPS") | {
     "sigma", "phi", "varphi", "psi", "ell", "rho", "Phi", "Psi", "mu", "pi",
 }
 KNOWN_CALLS = (
@@ -94,7 +103,9 @@ def unreadable(text: str, context: Context) -> str | None:
         name = m.group(1).lstrip("\\")
         if name in context.functions or name in KNOWN_CALLS or name.lower() in KNOWN_CALLS:
             continue
-        if name in FUNCTION_LETTERS or len(name) > 1 and not name.isalpha() or len(name) > 3:
+        if name in FUNCTION_LETTERS or (len(name) > 3 and name not in GREEK_NAMES and not m.group(1).startswith("\\")):
+            return f"{name}(...) is a function not defined here"
+        if name in CALLED_ON_A_NAME and re.match(r"\s*\\?[A-Za-z]+(?:_\{?\w+\}?)?\s*(?:\\right)?\)", text[m.end() :]):
             return f"{name}(...) is a function not defined here"
     for m in _TEXT.finditer(text):
         word = m.group(1).strip()
