@@ -53,6 +53,7 @@ class _Scope:
     conditions: list[ast.Node]
     unread: tuple[str, ...]
     functions: Mapping[str, Any]  # compiled FunctionDefs
+    defined: frozenset[str] = frozenset()  # base names the write-up defines
 
 
 def mark_chains(chains: Sequence[Chain], context: Context | None = None) -> list[ChainMarks]:
@@ -84,7 +85,7 @@ def _scope(chain: Chain, context: Context, functions: Mapping[str, Any]) -> _Sco
         conditions.append(node)
         for relation in _relations(node):
             _narrow(domains, relation)
-    return _Scope(context, domains, conditions, tuple(unread), functions)
+    return _Scope(context, domains, conditions, tuple(unread), functions, frozenset(chain.defined))
 
 
 _SETS = {
@@ -190,12 +191,11 @@ def mark_step(step: Step, scope: _Scope) -> StepMark:
 
 
 def _tolerance(*texts: str) -> tuple[float, float]:
-    """A decimal the student rounded (0.333) is compared at its own precision."""
-    digits = [len(m.group(1).lstrip("0") + m.group(2)) for t in texts for m in re.finditer(r"(\d+)\.(\d+)", t)]
-    if not digits:
+    """A decimal the student rounded (0.333) is compared to a unit in its last place."""
+    places = [len(m.group(1)) for t in texts for m in re.finditer(r"\d\.(\d+)", t)]
+    if not places:
         return RTOL, ATOL
-    least = max(1, min(digits))
-    return max(RTOL, 10.0 ** (1 - least)), max(ATOL, 10.0 ** (1 - least))
+    return RTOL, max(ATOL, 10.0 ** -min(places))
 
 
 def _names(*nodes: ast.Node) -> list[str]:
@@ -206,6 +206,13 @@ def _names(*nodes: ast.Node) -> list[str]:
 
 
 def _witness_mark(base: dict[str, Any], found: W.Found, scope: _Scope) -> StepMark:
+    resting = sorted(n for n in found.point if n.split("_")[0] in scope.defined)
+    if resting:
+        return StepMark(
+            **base,
+            status="undecided",
+            certificate=f"fails at a point, but {resting[0]} is defined in the write-up and the step may rest on it",
+        )
     if scope.unread:
         return StepMark(
             **base,
@@ -264,6 +271,11 @@ def _equality(left: Read, right: Read, step: Step, scope: _Scope, base: dict[str
     if status == "shown":
         return StepMark(**base, status="shown", certificate=said)
     if status == "different":
+        point = _point_in(said, names)
+        if point is not None:  # the engine's own point, confirmed here as any other
+            found = _equality_witness(left.node, right.node, domain, scope, rtol, atol, extra=[point])
+            if found is not None:
+                return _witness_mark(base, found, scope)
         return StepMark(
             **base,
             status="undecided",
@@ -273,8 +285,28 @@ def _equality(left: Read, right: Read, step: Step, scope: _Scope, base: dict[str
     return StepMark(**base, status="undecided", certificate=said)
 
 
+def _point_in(feedback: str, names: Sequence[str]) -> dict[str, Fraction] | None:
+    """The point an engine's feedback names ("at x = 0.9, y = -1 ..."), as exact numbers."""
+    m = re.match(r"\s*at ((?:[A-Za-z_][\w]* = -?[\d.]+(?:e[-+]?\d+)?(?:, )?)+)", feedback)
+    if not m:
+        return None
+    point: dict[str, Fraction] = {}
+    for name, value in re.findall(r"([A-Za-z_][\w]*) = (-?[\d.]+(?:e[-+]?\d+)?)", m.group(1)):
+        try:
+            point[name] = Fraction(value)
+        except ValueError:
+            return None
+    return point if set(point) == set(names) else None
+
+
 def _equality_witness(
-    a: ast.Node, b: ast.Node, domain: W.Domain, scope: _Scope, rtol: float, atol: float
+    a: ast.Node,
+    b: ast.Node,
+    domain: W.Domain,
+    scope: _Scope,
+    rtol: float,
+    atol: float,
+    extra: Sequence[dict[str, Fraction]] = (),
 ) -> W.Found | None:
     names = domain.names
 
@@ -291,7 +323,7 @@ def _equality_witness(
         exact = isinstance(x, Fraction) and isinstance(y, Fraction)
         return W.Found(point, x, y, "exact" if exact else "interval bound")
 
-    return W.search(domain, scope.functions, propose, confirm)
+    return W.search(domain, scope.functions, propose, confirm, extra)
 
 
 def _holds_op(op: str) -> tuple[str, str]:

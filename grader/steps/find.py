@@ -23,6 +23,7 @@ _DISPLAY = re.compile(
     r"\$\$(?P<a>.+?)\$\$|\\\[(?P<b>.+?)\\\]|\\begin\{(?P<env>" + _ENV + r")\*?\}(?P<c>.+?)\\end\{(?P=env)\*?\}",
     re.DOTALL,
 )
+_CASES = re.compile(r"\\begin\{cases\}(.*?)\\end\{cases\}", re.DOTALL)
 _INLINE = re.compile(r"\\\((?P<a>.+?)\\\)|(?<![\\$])\$(?P<b>[^$\n]+?)\$(?!\$)")
 
 # relation words, longest first; None: a relation that ends a chain (not a step grader checks)
@@ -84,7 +85,7 @@ _DROP = re.compile(
 )
 # words that state a condition before the math that follows them
 _CONDITION_WORDS = re.compile(
-    r"(?:\b(?:for|if|since|where|when|whenever|assume|assuming|suppose|given|with|let|as|and)\b|\\forall"
+    r"(?:\b(?:for|if|since|where|when|whenever|assume|assuming|suppose|given|with|let|as)\b|\\forall"
     r"|\bcase\s*\d*\s*[:.)]?\s*(?:\*\*|\})?)\s*(?:all|any|every|each|some)?\s*$",
     re.IGNORECASE,
 )
@@ -137,6 +138,14 @@ def chains_in_text(text: str, kind: str = "latex") -> list[Chain]:
         if piece.start in conditions_start:
             continue  # "for $x > 0$": a condition, not a step
         line = text.count("\n", 0, piece.start) + 1
+        for case in _CASES.finditer(piece.math):  # each row of a case distinction, with its condition
+            flush()
+            case_line = line + piece.math.count("\n", 0, case.start())
+            for raw in _split_rows(case.group(1)):
+                row = _read_row(raw, case_line)
+                if row is not None and not row.continues:
+                    current.append(row)
+                    flush()
         for row in _rows(piece, line):
             if row.continues and current and row.line - last_line <= 3:
                 current.append(row)
@@ -147,7 +156,36 @@ def chains_in_text(text: str, kind: str = "latex") -> list[Chain]:
         if not piece.display:
             flush()
     flush()
+    defined = _defined_names(pieces)
+    if defined:
+        chains = [c.model_copy(update={"defined": defined}) for c in chains]
     return chains
+
+
+_DEFINING = re.compile(r"^\s*(.+?)\s*(?::=|=:|\\coloneqq|\\doteq|\\equiv|\\triangleq|=)")
+
+
+def _defined_names(pieces: list[_Piece]) -> tuple[str, ...]:
+    """The base names (``v`` of ``v_t``, ``f`` of ``f(x)``) every piece of math defines."""
+    found: set[str] = set()
+    for piece in pieces:
+        for raw in _split_rows(piece.math):
+            for part in _comma_parts(raw):
+                text = _DROP.sub(" ", part.replace("&", " "))
+                cuts = _top_level_relations(text)
+                if not cuts or cuts[0][2] not in ("=", None) or any(c[2] in ("iff", "implies") for c in cuts):
+                    continue
+                left = text[: cuts[0][0]].strip()
+                if left and is_name(left):
+                    found |= base_names(left)
+    return tuple(sorted(found))
+
+
+def base_names(name: str) -> set[str]:
+    """The names in a name written as a student writes it, without subscripts or arguments."""
+    name = re.sub(r"_\{[^{}]*\}|_\\?\w+|\([^()]*\)|\^\{[^{}]*\}|\^\w", " ", name)
+    words = {w.lstrip("\\") for w in re.findall(r"\\?[A-Za-z]+", name)}
+    return words - {"mathbf", "boldsymbol", "bm", "hat", "tilde", "bar", "vec", "mathcal", "mathrm", "operatorname", "left", "right"}
 
 
 def notebook_text(text: str) -> str:
@@ -379,19 +417,26 @@ def _stated_conditions(text: str, pieces: list[_Piece]) -> list[tuple[int, str]]
 def _condition_pieces(text: str, pieces: list[_Piece]) -> list[tuple[int, _Piece]]:
     """Inline math that the words before it mark as a condition ("for $x > 0$", "if $z < 0$")."""
     found = []
+    last_end = -100
     for piece in pieces:
         if piece.display:
             continue
         before = text[max(0, piece.start - 40) : piece.start].rstrip("$( \\").rstrip()
-        if _CONDITION_WORDS.search(before) and _top_level_relations(piece.math):
+        # "for $x > 0$ and $y < 1$", "given $a = 1$, $b = 2$": the next pieces too
+        listed = piece.start - last_end < 16 and re.search(r"(?:\band|,|\bor)\s*$", before)
+        if (_CONDITION_WORDS.search(before) or listed) and _top_level_relations(piece.math):
             found.append((piece.start, piece))
+            last_end = piece.start + len(piece.math)
     return found
 
 
 def _conditions_in_math(math: str) -> list[str]:
     math = _DROP.sub(" ", math)
     out = []
-    for part in re.split(r",|\\text\s*\{[^}]*\}|\\quad|\\forall", math):
+    math = re.sub(r"\\text\s*\{[^}]*\}|\\quad|\\forall", ",", math)
+    cuts = [m.start() for m in re.finditer(",", math) if _depth_at(math, m.start()) == 0]
+    parts = [math[a + 1 if a >= 0 else 0 : b] for a, b in zip([-1, *cuts], [*cuts, len(math)], strict=True)]
+    for part in parts:
         part = _tidy(part)
         relations = _top_level_relations(part)
         if relations and all(r in ("<", "<=", ">", ">=", "=", None) for _, _, r in relations):
@@ -498,8 +543,8 @@ _SHOWN = {"=": "=", "<": "<", ">": ">", "<=": "\\le", ">=": "\\ge", "approx": "\
 
 
 _NAME = re.compile(
-    r"^(?:\\(?:mathbf|boldsymbol|bm|hat|tilde|bar|vec|mathcal|mathrm|operatorname)\s*\{)?\\?[A-Za-z]+\}?"
-    r"(?:_\{[^{}]*\}|_\\?\w+)?(?:\^\{?\(?\w+\)?\}?|')?"
+    r"^(?:\\(?:mathbf|boldsymbol|bm|hat|tilde|bar|vec|mathcal|mathrm|operatorname)\s*\{)?(?:\\[A-Za-z]+|[A-Za-z])\}?"
+    r"(?:_\{[^{}]*\}|_\\?\w+)?(?:\^\{\(\w+\)\}|')?"
     r"(?:\s*(?:\\left)?\s*\([^()]*\)\s*(?:\\right\))?)?$"
 )
 _TOKEN = re.compile(
@@ -514,8 +559,10 @@ def is_name(text: str) -> bool:
     (``f(x)``, ``\\sigma(z)``): what a definition names, or a condition bounds."""
     text = text.strip()
     if not _NAME.match(text):
+        # a difference or change named with two tokens: \Delta\theta_t, \delta w
         tokens = _TOKEN.findall(text)
-        return bool(tokens) and "".join(tokens).replace(" ", "") == text.replace(" ", "") and len(tokens) <= 3
+        joined = "".join(tokens).replace(" ", "") == text.replace(" ", "")
+        return joined and len(tokens) == 2 and tokens[0].strip() in ("\\Delta", "\\delta", "\\nabla")
 
     base = re.match(r"^(?:\\(?:mathbf|boldsymbol|bm|hat|tilde|bar|vec|mathcal|mathrm|operatorname)\s*\{)?\\?([A-Za-z]+)", text)
     word = base.group(1).lower() if base else ""

@@ -35,6 +35,9 @@ class Chain(_Strict):
     # Words around the chain that look like a condition but could not be read: a witness
     # found while one is there is not trusted (the step stays undecided).
     unread_conditions: tuple[str, ...] = ()
+    # Names the write-up defines (``v_t = \\beta v_{t-1} + ...``, ``y := 3x``): a step that
+    # uses one may rest on that definition, so a point that ignores it is no witness.
+    defined: tuple[str, ...] = ()
 
 
 class Witness(_Strict):

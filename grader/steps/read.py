@@ -26,7 +26,7 @@ OUT_OF_SCOPE: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\\i+nt\b|\\oint"), "an integral"),
     (
         re.compile(
-            r"\\partial|\\nabla|\\frac\s*\{\s*d\s*\}\s*\{\s*d\s*\\?[A-Za-z]+\s*\}|\\frac\s*\{\s*d[^}]*\}\s*\{\s*d\s*\\?[A-Za-z]+\s*\}"
+            r"\\partial|\\nabla|\\frac\s*\{\s*d\s*\}\s*\{\s*d\s*\\?[A-Za-z]|\\frac\s*\{\s*d\s*\\?[A-Za-z][^}]*\}\s*\{\s*d\s*\\?[A-Za-z]"
             r"|\\mathrm\s*\{\s*d\s*\}|\\,d[a-z]\b|\bd[xyzt]\b"
         ),
         "a derivative",
@@ -37,7 +37,7 @@ OUT_OF_SCOPE: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\\infty"), "infinity"),
     (re.compile(r"\\Theta|\\mathcal\s*\{\s*O|\\Omega|\bO\s*\("), "an asymptotic bound"),
     (re.compile(r"\\(?:det|arg|sup|inf|lambda_\{?(?:max|min|\d))|\\lambda_|\\max_|\\min_|\\operatorname\*"), "an operator over a set or a matrix"),
-    (re.compile(r"\\mathbf|\\boldsymbol|\\bm\b|\\vec|\\odot|\\otimes|\^\s*\{?\s*(?:T|\\top|\\intercal)\b|\\\||\\begin\s*\{\s*[bpvBV]?matrix"), "vectors or matrices"),
+    (re.compile(r"\\mathbf|\\boldsymbol|\\bm\b|\\vec|\\odot|\\otimes|\\lVert|\\rVert|\^\s*\{?\s*(?:T|\\top|\\intercal)\b|\\\||\\begin\s*\{\s*[bpvBV]?matrix"), "vectors or matrices"),
     (re.compile(r"\\begin\s*\{\s*cases"), "a case distinction"),
     (re.compile(r"\\mathcal|\\mathbb|\\mathrm\s*\{\s*[A-Za-z]{2,}|\\sim\b|\\in\b"), "notation outside the math language"),
     (re.compile(r"\^\s*\{\s*\(\s*[A-Za-z0-9]+\s*\)\s*\}"), "a superscript index"),
@@ -59,6 +59,7 @@ KNOWN_CALLS = (
 _CALL = re.compile(r"(?<![A-Za-z])(\\?[A-Za-z]+)\s*(?:_\{[^{}]*\}|_\w)?\s*(?:\\left|\\big|\\Big)?\s*\(")
 _WORD = re.compile(r"(?<![\\A-Za-z])([A-Za-z]{4,})")
 _TEXT = re.compile(r"\\(?:text|textrm|mathrm|operatorname)\s*\{([^}]*)\}")
+_LONE_E = re.compile(r"(?<![A-Za-z\\])e(?![A-Za-z_^{])")
 _SUBSCRIPT = re.compile(r"_\{([^{}]*)\}")
 LETTERS = tuple(c for c in string.ascii_letters if c != "e")  # e is Euler's number
 
@@ -90,6 +91,7 @@ def normalize(text: str) -> str:
         return "_{" + inner + "}"
 
     text = _SUBSCRIPT.sub(subscript, text)
+    text = _LONE_E.sub(r"\\exp(1)", text)  # a lone e in a derivation is Euler's number
     text = re.sub(r"\\[,;:!]|\\quad|\\qquad", " ", text)
     return text.strip()
 

@@ -27,6 +27,7 @@ from grader.mathlang.evaluate import evaluate, evaluate_exact
 GRID = [
     "1", "-1", "2", "-2", "1/2", "-1/2", "3", "-3", "0", "1/10", "-1/10", "5", "-5", "3/2", "-3/2",
     "10", "-10", "1/4", "7", "-7", "100", "-100", "1/100", "-1/100", "1/3", "-1/3", "20", "-20",
+    "3/4", "-3/4", "9/10", "-9/10", "99/100", "5/2", "-5/2",
 ]
 RANDOM_POINTS = 160
 CHECKED = 12  # candidate points confirmed in exact or ball arithmetic, the simplest first
