@@ -57,7 +57,9 @@ def render(chains: list[ChainMarks], name: str) -> str:
             lines.append(f"  {MARKS[step.status]:5} {step.left}  {_relation(step.relation)}  {step.right}")
             if step.witness is not None:
                 at = ", ".join(f"{k} = {v}" for k, v in step.witness.at.items()) or "as written"
-                lines.append(f"        at {at}: left side {step.witness.left}, right side {step.witness.right}")
+                lines.append(
+                    f"        at {at}: left side {step.witness.left}, right side {step.witness.right}"
+                )
             elif step.certificate:
                 lines.append(f"        {step.certificate}")
     lines.append(
@@ -82,7 +84,9 @@ def _context(problem_file: Path | None, part_id: str | None) -> Context | None:
     spec = _load_spec(problem_file)
     parts = {address: part for address, _, part in spec.iter_parts()}
     if part_id is None:
-        click.echo(f"error: with -p, name the part whose symbols apply: --part ({', '.join(parts)})", err=True)
+        click.echo(
+            f"error: with -p, name the part whose symbols apply: --part ({', '.join(parts)})", err=True
+        )
         sys.exit(EXIT_USAGE)
     if part_id not in parts:
         click.echo(f"error: {spec.assignment} has no part {part_id} (it has {', '.join(parts)})", err=True)

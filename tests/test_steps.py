@@ -86,11 +86,20 @@ def test_a_witness_is_a_point_where_both_sides_have_values() -> None:
 
 
 def test_latex_and_notebook_write_ups(tmp_path: Path) -> None:
-    tex = "\\documentclass{article}\\begin{document}\n% $$1 = 2$$ in a comment\n\\[ 2x + 2x = 3x \\]\n\\end{document}\n"
+    tex = (
+        "\\documentclass{article}\\begin{document}\n% $$1 = 2$$ in a comment\n"
+        "\\[ 2x + 2x = 3x \\]\n\\end{document}\n"
+    )
     marks = _steps(check_text(tex, "latex"))
     assert [(m.left, m.status) for m in marks] == [("2x + 2x", "wrong")]
     cells = [
-        {"cell_type": "code", "source": ["x = 1 == 2\n"], "metadata": {}, "outputs": [], "execution_count": None},
+        {
+            "cell_type": "code",
+            "source": ["x = 1 == 2\n"],
+            "metadata": {},
+            "outputs": [],
+            "execution_count": None,
+        },
         {"cell_type": "markdown", "source": ["Then\n", "$$(a-b)^2 = a^2 - 2ab + b^2$$\n"], "metadata": {}},
     ]
     notebook = json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
@@ -131,7 +140,9 @@ def test_cli_part_declares_symbols_and_functions(tmp_path: Path) -> None:
     write_up = tmp_path / "answer.md"
     write_up.write_text("$$\\sqrt{x^2} = x = x H(x)$$\n")
     plain = CliRunner().invoke(main, ["steps", str(write_up), "--format", "json"])
-    with_part = CliRunner().invoke(main, ["steps", str(write_up), "--format", "json", "-p", str(problems), "--part", "q1.a"])
+    with_part = CliRunner().invoke(
+        main, ["steps", str(write_up), "--format", "json", "-p", str(problems), "--part", "q1.a"]
+    )
     assert with_part.exit_code == 0, with_part.output
     statuses = [s["status"] for s in json.loads(plain.output)["chains"][0]["steps"]]
     assert statuses == ["wrong", "undecided"]  # x over the reals; H not defined

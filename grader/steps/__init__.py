@@ -14,7 +14,17 @@ from grader.steps.find import chains_in_text
 from grader.steps.models import Chain, ChainMarks, Step, StepMark, Witness
 from grader.steps.read import Context
 
-__all__ = ["Chain", "ChainMarks", "Context", "Step", "StepMark", "Witness", "chains_in_text", "check_text", "kind_of"]
+__all__ = [
+    "Chain",
+    "ChainMarks",
+    "Context",
+    "Step",
+    "StepMark",
+    "Witness",
+    "chains_in_text",
+    "check_text",
+    "kind_of",
+]
 
 
 def kind_of(path: str | Path) -> str:

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+import grader.steps.witness as W
 from grader.core.verdict import Status as VerdictStatus
 from grader.engine import check_part, load_checker
 from grader.mathlang import ast
@@ -33,7 +34,6 @@ from grader.mathlang.domains import SymbolDomain
 from grader.mathlang.errors import MathError
 from grader.mathlang.evaluate import compile_functions
 from grader.mathlang.parser import parse
-from grader.steps import witness as W
 from grader.steps.find import _top_level_relations
 from grader.steps.models import Chain, ChainMarks, Step, StepMark
 from grader.steps.models import Witness as WitnessModel
@@ -69,7 +69,9 @@ def mark_chains(chains: Sequence[Chain], context: Context | None = None) -> list
 
 
 def _scope(chain: Chain, context: Context, functions: Mapping[str, Any]) -> _Scope:
-    domains: dict[str, SymbolDomain] = {k: v for k, v in context.domains.items() if isinstance(v, SymbolDomain)}
+    domains: dict[str, SymbolDomain] = {
+        k: v for k, v in context.domains.items() if isinstance(v, SymbolDomain)
+    }
     conditions: list[ast.Node] = []
     unread = list(chain.unread_conditions)
     for text in chain.conditions:
@@ -88,7 +90,7 @@ def _scope(chain: Chain, context: Context, functions: Mapping[str, Any]) -> _Sco
     return _Scope(context, domains, conditions, tuple(unread), functions, frozenset(chain.defined))
 
 
-_SETS = {
+_SETS: dict[str, dict[str, Any]] = {
     "N": {"integer": True, "min": 1.0},  # 1, 2, ...: true whether or not N holds 0
     "Z": {"integer": True},
     "R^+": {"positive": True},
@@ -98,7 +100,9 @@ _SETS = {
 
 def _number_set(text: str) -> tuple[str, SymbolDomain] | None:
     """``n \\in \\mathbb{N}``, ``k \\in \\mathbb{Z}``, ``x \\in \\mathbb{R}^+``: the symbol and its domain."""
-    m = re.fullmatch(r"\s*\\?([A-Za-z]+)\s*\\in\s*\\mathbb\s*\{?\s*([NZR])\s*\}?\s*([\^_]\s*\{?\s*\+\s*\}?)?\s*", text)
+    m = re.fullmatch(
+        r"\s*\\?([A-Za-z]+)\s*\\in\s*\\mathbb\s*\{?\s*([NZR])\s*\}?\s*([\^_]\s*\{?\s*\+\s*\}?)?\s*", text
+    )
     if not m:
         return None
     key = m.group(2) + (m.group(3).replace("{", "").replace("}", "").replace(" ", "") if m.group(3) else "")
@@ -211,7 +215,8 @@ def _witness_mark(base: dict[str, Any], found: W.Found, scope: _Scope) -> StepMa
         return StepMark(
             **base,
             status="undecided",
-            certificate=f"fails at a point, but {resting[0]} is defined in the write-up and the step may rest on it",
+            certificate=f"fails at a point, but {resting[0]} is defined in the write-up "
+            "and the step may rest on it",
         )
     if scope.unread:
         return StepMark(
@@ -279,8 +284,8 @@ def _equality(left: Read, right: Read, step: Step, scope: _Scope, base: dict[str
         return StepMark(
             **base,
             status="undecided",
-            certificate="the engine finds the sides different, but no point where both have values and differ "
-            "was confirmed",
+            certificate="the engine finds the sides different, but no point where both have values "
+            "and differ was confirmed",
         )
     return StepMark(**base, status="undecided", certificate=said)
 
@@ -365,7 +370,9 @@ def _inequality(left: Read, right: Read, op: str, scope: _Scope, base: dict[str,
     status, said = _engine("0", template.format(a=left.text, b=right.text), names, scope, 0.0, ATOL)
     if status == "shown":
         return StepMark(**base, status="shown", certificate=said)
-    return StepMark(**base, status="undecided", certificate="no point where it fails was confirmed, and it was not shown")
+    return StepMark(
+        **base, status="undecided", certificate="no point where it fails was confirmed, and it was not shown"
+    )
 
 
 # -- iff / implies ------------------------------------------------------------------------------
@@ -398,11 +405,22 @@ def _truth(s: _Statement, point: dict[str, Fraction], scope: _Scope, bits: int) 
     return W.compare_values(x, y, s.op)
 
 
-def _truth_floats(s: _Statement, points: list[dict[str, Fraction]], names: list[str], scope: _Scope) -> np.ndarray:
+def _truth_floats(
+    s: _Statement, points: list[dict[str, Fraction]], names: list[str], scope: _Scope
+) -> np.ndarray:
     assert s.left.node is not None and s.right.node is not None
-    x, y = W.floats(s.left.node, points, names, scope.functions), W.floats(s.right.node, points, names, scope.functions)
+    x, y = (
+        W.floats(s.left.node, points, names, scope.functions),
+        W.floats(s.right.node, points, names, scope.functions),
+    )
     with np.errstate(all="ignore"):
-        truth = {"=": np.isclose(x, y, rtol=1e-12, atol=1e-12), "<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y}[s.op]
+        truth = {
+            "=": np.isclose(x, y, rtol=1e-12, atol=1e-12),
+            "<": x < y,
+            "<=": x <= y,
+            ">": x > y,
+            ">=": x >= y,
+        }[s.op]
     return np.where(np.isfinite(x) & np.isfinite(y), truth.astype(float), np.nan)
 
 
@@ -428,8 +446,8 @@ def _logical(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark:
         tp, tq = _truth(p, point, scope, bits), _truth(q, point, scope, bits)
         if tp is None or tq is None or tp == tq or (not both_ways and not tp):
             return None
-        holds, fails = (p, q) if tp else (q, p)
-        assert holds.left.node is not None and fails.left.node is not None
+        fails = q if tp else p
+        assert fails.left.node is not None and fails.right.node is not None
         x = W.value_at(fails.left.node, point, scope.functions, bits)
         y = W.value_at(fails.right.node, point, scope.functions, bits)
         if x is None or y is None:
@@ -439,35 +457,46 @@ def _logical(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark:
 
     found = W.search(domain, scope.functions, propose, confirm, extra)
     if found is not None:
-        mark = _witness_mark(base, found, scope)
-        return mark
+        return _witness_mark(base, found, scope)
+    shown = _logical_shown(p, q, both_ways, names, scope)
+    if shown is not None:
+        return StepMark(**base, status="shown", certificate=shown)
+    return StepMark(
+        **base, status="undecided", certificate="no point where one holds and the other fails was confirmed"
+    )
+
+
+def _logical_shown(
+    p: _Statement, q: _Statement, both_ways: bool, names: list[str], scope: _Scope
+) -> str | None:
+    """The engine's certificate that ``p`` implies (or is equivalent to) ``q``, or None."""
     if p.op == "=" and q.op == "=" and not both_ways:
-        solved = _solved_for(p)
-        if solved is not None and solved[0] not in scope.domains:
-            status, said = _engine(q.left.text, q.right.text, names, scope, RTOL, ATOL, let={solved[0]: solved[1]})
-            if status == "shown":
-                return StepMark(**base, status="shown", certificate=said)
-    if p.op == "=" and q.op == "=" and both_ways:
-        status, said = _engine(
-            f"{p.left.text} = {p.right.text}", f"{q.left.text} = {q.right.text}", names, scope, RTOL, ATOL
-        )
-        if status == "shown":
-            return StepMark(**base, status="shown", certificate=said)
-        return StepMark(**base, status="undecided", certificate="no point on one solution set off the other was confirmed")
-    if p.op != "=" and q.op != "=":
+        solved = _solved_for(p)  # x = 2 => x^2 = 4: the second with x put in, an identity
+        if solved is None or solved[0] in scope.domains:
+            return None
+        let = {solved[0]: solved[1]}
+        status, said = _engine(q.left.text, q.right.text, names, scope, RTOL, ATOL, let=let)
+    elif p.op == "=" and q.op == "=":
+        p_text, q_text = f"{p.left.text} = {p.right.text}", f"{q.left.text} = {q.right.text}"
+        status, said = _engine(p_text, q_text, names, scope, RTOL, ATOL)
+    elif p.op != "=" and q.op != "=":  # truth values (0 or 1) compared over the domain
         ind_p, ind_q = _indicator(p), _indicator(q)
-        reference, answer = ("0", f"relu(({ind_p}) - ({ind_q}))") if not both_ways else (ind_p, ind_q)
+        reference, answer = (ind_p, ind_q) if both_ways else ("0", f"relu(({ind_p}) - ({ind_q}))")
         status, said = _engine(reference, answer, names, scope, 0.0, ATOL)
-        if status == "shown":
-            return StepMark(**base, status="shown", certificate=said)
-    return StepMark(**base, status="undecided", certificate="no point where one holds and the other fails was confirmed")
+    else:
+        return None
+    return said if status == "shown" else None
 
 
 def _solved_for(s: _Statement) -> tuple[str, str] | None:
     """``x = 2`` (a symbol alone on one side, not on the other): the symbol and its value."""
     for name_side, value_side in ((s.left, s.right), (s.right, s.left)):
         node = name_side.node
-        if isinstance(node, ast.Sym) and value_side.node is not None and node.name not in ast.free_names(value_side.node):
+        if (
+            isinstance(node, ast.Sym)
+            and value_side.node is not None
+            and node.name not in ast.free_names(value_side.node)
+        ):
             return node.name, value_side.text
     return None
 

@@ -17,10 +17,22 @@ from dataclasses import dataclass, field
 from grader.mathlang.names import ALIASES, BUILTIN_NAMES, SPELLINGS
 from grader.steps.models import Chain, Relation, Step
 
-DISPLAY_ENVS = ("equation", "align", "aligned", "alignat", "eqnarray", "gather", "gathered", "multline", "split")
+DISPLAY_ENVS = (
+    "equation",
+    "align",
+    "aligned",
+    "alignat",
+    "eqnarray",
+    "gather",
+    "gathered",
+    "multline",
+    "split",
+)
 _ENV = "|".join(DISPLAY_ENVS)
 _DISPLAY = re.compile(
-    r"\$\$(?P<a>.+?)\$\$|\\\[(?P<b>.+?)\\\]|\\begin\{(?P<env>" + _ENV + r")\*?\}(?P<c>.+?)\\end\{(?P=env)\*?\}",
+    r"\$\$(?P<a>.+?)\$\$|\\\[(?P<b>.+?)\\\]|\\begin\{(?P<env>"
+    + _ENV
+    + r")\*?\}(?P<c>.+?)\\end\{(?P=env)\*?\}",
     re.DOTALL,
 )
 _CASES = re.compile(r"\\begin\{cases\}(.*?)\\end\{cases\}", re.DOTALL)
@@ -120,46 +132,52 @@ def chains_in_text(text: str, kind: str = "latex") -> list[Chain]:
         text = notebook_text(text)
     text = _without_comments(text, kind)
     pieces = _math_pieces(text)
-    chains: list[Chain] = []
-    conditions_at: list[tuple[int, str]] = _stated_conditions(text, pieces)
-    unread_at: list[tuple[int, str]] = _unread_condition_words(text, pieces)
-    current: list[_Row] = []
-    last_line = -100
-
-    def flush() -> None:
-        if current:
-            chain = _as_chain(current, text, conditions_at, unread_at)
-            if chain is not None:
-                chains.append(chain)
-        current.clear()
-
-    conditions_start = {start for start, _ in _condition_pieces(text, pieces)}
-    for piece in pieces:
-        if piece.start in conditions_start:
-            continue  # "for $x > 0$": a condition, not a step
-        line = text.count("\n", 0, piece.start) + 1
-        for case in _CASES.finditer(piece.math):  # each row of a case distinction, with its condition
-            flush()
-            case_line = line + piece.math.count("\n", 0, case.start())
-            for raw in _split_rows(case.group(1)):
-                row = _read_row(raw, case_line)
-                if row is not None and not row.continues:
-                    current.append(row)
-                    flush()
-        for row in _rows(piece, line):
-            if row.continues and current and row.line - last_line <= 3:
-                current.append(row)
-            else:
-                flush()
-                current.append(row)
-            last_line = row.line
-        if not piece.display:
-            flush()
-    flush()
+    conditions_at = _stated_conditions(text, pieces)
+    unread_at = _unread_condition_words(text, pieces)
+    chains = [
+        c for g in _row_groups(text, pieces) if (c := _as_chain(g, conditions_at, unread_at)) is not None
+    ]
     defined = _defined_names(pieces)
     if defined:
         chains = [c.model_copy(update={"defined": defined}) for c in chains]
     return chains
+
+
+def _row_groups(text: str, pieces: list[_Piece]) -> list[list[_Row]]:
+    """Rows grouped into chains: a row that starts with a relation continues the open group."""
+    groups: list[list[_Row]] = []
+    conditions_start = {start for start, _ in _condition_pieces(text, pieces)}
+    open_group = False
+    last_line = -100
+    for piece in pieces:
+        if piece.start in conditions_start:
+            continue  # "for $x > 0$": a condition, not a step
+        line = text.count("\n", 0, piece.start) + 1
+        cases = _case_rows(piece, line)
+        if cases:
+            groups += [[row] for row in cases]
+            open_group = False
+        for row in _rows(piece, line):
+            if row.continues and open_group and row.line - last_line <= 3:
+                groups[-1].append(row)
+            else:
+                groups.append([row])
+            open_group, last_line = True, row.line
+        if not piece.display:
+            open_group = False
+    return groups
+
+
+def _case_rows(piece: _Piece, line: int) -> list[_Row]:
+    """Each row of a case distinction that states a relation, with its condition."""
+    rows = []
+    for case in _CASES.finditer(piece.math):
+        case_line = line + piece.math.count("\n", 0, case.start())
+        for raw in _split_rows(case.group(1)):
+            row = _read_row(raw, case_line)
+            if row is not None and not row.continues:
+                rows.append(row)
+    return rows
 
 
 _DEFINING = re.compile(r"^\s*(.+?)\s*(?::=|=:|\\coloneqq|\\doteq|\\equiv|\\triangleq|=)")
@@ -185,7 +203,20 @@ def base_names(name: str) -> set[str]:
     """The names in a name written as a student writes it, without subscripts or arguments."""
     name = re.sub(r"_\{[^{}]*\}|_\\?\w+|\([^()]*\)|\^\{[^{}]*\}|\^\w", " ", name)
     words = {w.lstrip("\\") for w in re.findall(r"\\?[A-Za-z]+", name)}
-    return words - {"mathbf", "boldsymbol", "bm", "hat", "tilde", "bar", "vec", "mathcal", "mathrm", "operatorname", "left", "right"}
+    return words - {
+        "mathbf",
+        "boldsymbol",
+        "bm",
+        "hat",
+        "tilde",
+        "bar",
+        "vec",
+        "mathcal",
+        "mathrm",
+        "operatorname",
+        "left",
+        "right",
+    }
 
 
 def notebook_text(text: str) -> str:
@@ -453,83 +484,88 @@ def _unread_condition_words(text: str, pieces: list[_Piece]) -> list[tuple[int, 
             if masked[i] != "\n":
                 masked[i] = " "
     plain = "".join(masked)
-    for m in re.finditer(r"\b(?:such that|provided|unless|only if|as long as|assuming|suppose)\b", plain, re.I):
+    for m in re.finditer(
+        r"\b(?:such that|provided|unless|only if|as long as|assuming|suppose)\b", plain, re.I
+    ):
         found.append((text.count("\n", 0, m.start()) + 1, m.group(0)))
     return found
 
 
-def _as_chain(
-    rows: list[_Row], text: str, conditions_at: list[tuple[int, str]], unread_at: list[tuple[int, str]]
-) -> Chain | None:
-    steps: list[Step] = []
-    conditions: list[str] = []
-    # statements (for iff / implies): each a list of (formula, relation-before) items
-    statement: list[tuple[str, Relation | None]] = []
-    previous_statement: list[tuple[str, Relation | None]] | None = None
-    pending_logic: tuple[Relation, int] | None = None
-    last_item: str | None = None
-    line = rows[0].line
+class _Steps:
+    """The steps of a group of rows: arithmetic steps inside statements, and iff / implies
+    steps between statements (a statement of one relation joined by them is not a step)."""
 
-    logical = any(item.relation in ("iff", "implies") for row in rows for item in row.items)
+    def __init__(self, logical: bool):
+        self.logical = logical
+        self.steps: list[Step] = []
+        self.statement: list[tuple[str, Relation | None]] = []
+        self.previous: list[tuple[str, Relation | None]] | None = None
+        self.pending: tuple[Relation, int] | None = None
+        self.last_item: str | None = None
 
-    def close_statement() -> None:
-        nonlocal statement, previous_statement, pending_logic
-        if logical and len(statement) == 2 and steps and (steps[-1].left, steps[-1].right) == (
-            statement[0][0],
-            statement[1][0],
-        ):
-            steps.pop()  # one equation or inequality joined to others by iff / implies: a statement
-        if pending_logic is not None and previous_statement and statement:
-            steps.append(
-                Step(
-                    left=_statement_text(previous_statement),
-                    right=_statement_text(statement),
-                    relation=pending_logic[0],
-                    line=pending_logic[1],
-                )
-            )
-        pending_logic = None
+    def start(self, text: str) -> None:
+        self.statement = [(text, None)] if text else []
+        self.last_item = text or None
+
+    def close(self) -> None:
+        statement, steps = self.statement, self.steps
+        single = self.logical and len(statement) == 2 and steps
+        if single and (steps[-1].left, steps[-1].right) == (statement[0][0], statement[1][0]):
+            steps.pop()  # one equation or inequality joined to others by iff / implies
+        if self.pending is not None and self.previous and statement:
+            relation, line = self.pending
+            left, right = _statement_text(self.previous), _statement_text(statement)
+            steps.append(Step(left=left, right=right, relation=relation, line=line))
+        self.pending = None
         if statement:
-            previous_statement = statement
-        statement = []
+            self.previous = statement
+        self.statement = []
 
+    def add(self, item: _Item, line: int) -> None:
+        if item.relation in ("iff", "implies"):
+            if not self.statement and self.previous is None and self.last_item is not None:
+                self.statement = [(self.last_item, None)]
+            self.close()
+            self.pending = (item.relation, line)
+            self.start(item.text)
+        elif item.relation is None:
+            if self.statement or self.last_item is not None:
+                self.close()  # a row that starts afresh inside a continued group: a new statement
+            self.start(item.text)
+        else:
+            left = self.last_item
+            if not self.statement and left is not None:
+                self.statement = [(left, None)]
+            if left and item.text:
+                self.steps.append(Step(left=left, right=item.text, relation=item.relation, line=line))
+            self.statement.append((item.text, item.relation))
+            self.last_item = item.text or None
+
+
+def _as_chain(
+    rows: list[_Row], conditions_at: list[tuple[int, str]], unread_at: list[tuple[int, str]]
+) -> Chain | None:
+    found = _Steps(logical=any(item.relation in ("iff", "implies") for row in rows for item in row.items))
+    conditions: list[str] = []
     for row in rows:
         conditions += row.conditions
         for item in row.items:
-            if item.relation in ("iff", "implies"):
-                if not statement and previous_statement is None and last_item is not None:
-                    statement = [(last_item, None)]
-                close_statement()
-                pending_logic = (item.relation, row.line)
-                statement = [(item.text, None)] if item.text else []
-                last_item = item.text or None
-                continue
-            if item.relation is None and not statement and last_item is None:
-                statement = [(item.text, None)] if item.text else []
-                last_item = item.text or None
-                continue
-            if item.relation is None:
-                # a row that starts afresh inside a continued group: a new statement
-                close_statement()
-                statement = [(item.text, None)] if item.text else []
-                last_item = item.text or None
-                continue
-            left = last_item
-            if not statement and left is not None:
-                statement = [(left, None)]
-            if left and item.text:
-                steps.append(Step(left=left, right=item.text, relation=item.relation, line=row.line))
-            statement.append((item.text, item.relation))
-            last_item = item.text or None
-    close_statement()
-    steps = _without_definitions(steps)
+            found.add(item, row.line)
+    found.close()
+    steps = _without_definitions(found.steps)
     if not steps:
         return None
-    last = max(s.line for s in steps)
-    near = [(at, c) for at, c in conditions_at if (at <= line and line - at <= CONDITION_REACH) or line <= at <= last]
+    line, last = rows[0].line, max(s.line for s in steps)
+    near = [
+        (at, c)
+        for at, c in conditions_at
+        if (at <= line and line - at <= CONDITION_REACH) or line <= at <= last
+    ]
     conditions += _latest_per_symbol(near)
     unread = tuple(word for at, word in unread_at if line - 2 <= at <= last)
-    return Chain(line=line, steps=tuple(steps), conditions=tuple(dict.fromkeys(conditions)), unread_conditions=unread)
+    return Chain(
+        line=line, steps=tuple(steps), conditions=tuple(dict.fromkeys(conditions)), unread_conditions=unread
+    )
 
 
 def _statement_text(items: list[tuple[str, Relation | None]]) -> str:
@@ -564,14 +600,20 @@ def is_name(text: str) -> bool:
         joined = "".join(tokens).replace(" ", "") == text.replace(" ", "")
         return joined and len(tokens) == 2 and tokens[0].strip() in ("\\Delta", "\\delta", "\\nabla")
 
-    base = re.match(r"^(?:\\(?:mathbf|boldsymbol|bm|hat|tilde|bar|vec|mathcal|mathrm|operatorname)\s*\{)?\\?([A-Za-z]+)", text)
+    base = re.match(
+        r"^(?:\\(?:mathbf|boldsymbol|bm|hat|tilde|bar|vec|mathcal|mathrm|operatorname)\s*\{)?\\?([A-Za-z]+)",
+        text,
+    )
     word = base.group(1).lower() if base else ""
     return word not in _FUNCTION_WORDS
 
 
-_FUNCTION_WORDS = frozenset(BUILTIN_NAMES) | frozenset(SPELLINGS) | {a.lower() for a in ALIASES if a not in ("sigma", "H", "step")} | {
-    "ln", "log", "exp", "sin", "cos", "tan", "tanh", "max", "min", "sqrt", "frac", "relu", "left"
-}
+_FUNCTION_WORDS = (
+    frozenset(BUILTIN_NAMES)
+    | frozenset(SPELLINGS)
+    | {a.lower() for a in ALIASES if a not in ("sigma", "H", "step")}
+    | {"ln", "log", "exp", "sin", "cos", "tan", "tanh", "max", "min", "sqrt", "frac", "relu", "left"}
+)
 
 
 def _without_definitions(steps: list[Step]) -> list[Step]:

@@ -32,14 +32,30 @@ OUT_OF_SCOPE: list[tuple[re.Pattern[str], str]] = [
         "a derivative",
     ),
     (re.compile(r"(?<!\\)'|\\prime|\^\s*\{?\s*\*"), "a derivative or a marked name"),
-    (re.compile(r"\\mathbb\s*\{\s*E|\\mathbb\s*\{\s*P|\b[EP]\s*(?:_\{?\w+\}?)?\s*(?:\\left)?\s*\["), "an expectation or probability"),
+    (
+        re.compile(r"\\mathbb\s*\{\s*E|\\mathbb\s*\{\s*P|\b[EP]\s*(?:_\{?\w+\}?)?\s*(?:\\left)?\s*\["),
+        "an expectation or probability",
+    ),
     (re.compile(r"\\dots|\\cdots|\\ldots|\\vdots|\\ddots|\.\.\."), "an ellipsis"),
     (re.compile(r"\\infty"), "infinity"),
     (re.compile(r"\\Theta|\\mathcal\s*\{\s*O|\\Omega|\bO\s*\("), "an asymptotic bound"),
-    (re.compile(r"\\(?:det|arg|sup|inf|lambda_\{?(?:max|min|\d))|\\lambda_|\\max_|\\min_|\\operatorname\*"), "an operator over a set or a matrix"),
-    (re.compile(r"\\mathbf|\\boldsymbol|\\bm\b|\\vec|\\odot|\\otimes|\\lVert|\\rVert|\^\s*\{?\s*(?:T|\\top|\\intercal)\b|\\\||\\begin\s*\{\s*[bpvBV]?matrix"), "vectors or matrices"),
+    (
+        re.compile(
+            r"\\(?:det|arg|sup|inf|lambda_\{?(?:max|min|\d))|\\lambda_|\\max_|\\min_|\\operatorname\*"
+        ),
+        "an operator over a set or a matrix",
+    ),
+    (
+        re.compile(
+            r"\\mathbf|\\boldsymbol|\\bm\b|\\vec|\\odot|\\otimes|\\lVert|\\rVert|\^\s*\{?\s*(?:T|\\top|\\intercal)\b|\\\||\\begin\s*\{\s*[bpvBV]?matrix"
+        ),
+        "vectors or matrices",
+    ),
     (re.compile(r"\\begin\s*\{\s*cases"), "a case distinction"),
-    (re.compile(r"\\mathcal|\\mathbb|\\mathrm\s*\{\s*[A-Za-z]{2,}|\\sim\b|\\in\b"), "notation outside the math language"),
+    (
+        re.compile(r"\\mathcal|\\mathbb|\\mathrm\s*\{\s*[A-Za-z]{2,}|\\sim\b|\\in\b"),
+        "notation outside the math language",
+    ),
     (re.compile(r"\^\s*\{\s*\(\s*[A-Za-z0-9]+\s*\)\s*\}"), "a superscript index"),
     (re.compile(r"<[^>]*>"), "words inside the formula"),
 ]
@@ -47,14 +63,39 @@ OUT_OF_SCOPE: list[tuple[re.Pattern[str], str]] = [
 # h, p, q, u, v are calls when applied to one name (h(t), p(x)), products otherwise (h(2x + 1))
 CALLED_ON_A_NAME = frozenset("hpqruv")
 FUNCTION_LETTERS = frozenset("fgFGHLJNPS") | {
-    "sigma", "phi", "varphi", "psi", "ell", "rho", "Phi", "Psi", "mu", "pi",
+    "sigma",
+    "phi",
+    "varphi",
+    "psi",
+    "ell",
+    "rho",
+    "Phi",
+    "Psi",
+    "mu",
+    "pi",
 }
 KNOWN_CALLS = (
     frozenset(BUILTIN_NAMES)
     | frozenset(SPELLINGS)
     | {a for a in ALIASES if a not in ("sigma", "H", "step")}
-    | {"ln", "exp", "log", "max", "min", "sqrt", "text", "mathrm", "operatorname", "left", "frac", "Big", "big",
-       "bigg", "Bigg", "right"}
+    | {
+        "ln",
+        "exp",
+        "log",
+        "max",
+        "min",
+        "sqrt",
+        "text",
+        "mathrm",
+        "operatorname",
+        "left",
+        "frac",
+        "Big",
+        "big",
+        "bigg",
+        "Bigg",
+        "right",
+    }
 )
 _CALL = re.compile(r"(?<![A-Za-z])(\\?[A-Za-z]+)\s*(?:_\{[^{}]*\}|_\w)?\s*(?:\\left|\\big|\\Big)?\s*\(")
 _WORD = re.compile(r"(?<![\\A-Za-z])([A-Za-z]{4,})")
@@ -105,13 +146,22 @@ def unreadable(text: str, context: Context) -> str | None:
         name = m.group(1).lstrip("\\")
         if name in context.functions or name in KNOWN_CALLS or name.lower() in KNOWN_CALLS:
             continue
-        if name in FUNCTION_LETTERS or (len(name) > 3 and name not in GREEK_NAMES and not m.group(1).startswith("\\")):
+        if name in FUNCTION_LETTERS or (
+            len(name) > 3 and name not in GREEK_NAMES and not m.group(1).startswith("\\")
+        ):
             return f"{name}(...) is a function not defined here"
-        if name in CALLED_ON_A_NAME and re.match(r"\s*\\?[A-Za-z]+(?:_\{?\w+\}?)?\s*(?:\\right)?\)", text[m.end() :]):
+        if name in CALLED_ON_A_NAME and re.match(
+            r"\s*\\?[A-Za-z]+(?:_\{?\w+\}?)?\s*(?:\\right)?\)", text[m.end() :]
+        ):
             return f"{name}(...) is a function not defined here"
     for m in _TEXT.finditer(text):
         word = m.group(1).strip()
-        if word and word not in KNOWN_CALLS and word.lower() not in KNOWN_CALLS and word not in context.functions:
+        if (
+            word
+            and word not in KNOWN_CALLS
+            and word.lower() not in KNOWN_CALLS
+            and word not in context.functions
+        ):
             return f"'{word}' is not defined here"
     stripped = _TEXT.sub(" ", re.sub(r"\\[A-Za-z]+", " ", text))
     for m in _WORD.finditer(stripped):

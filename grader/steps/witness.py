@@ -25,9 +25,41 @@ from grader.mathlang.errors import MathError
 from grader.mathlang.evaluate import evaluate, evaluate_exact
 
 GRID = [
-    "1", "-1", "2", "-2", "1/2", "-1/2", "3", "-3", "0", "1/10", "-1/10", "5", "-5", "3/2", "-3/2",
-    "10", "-10", "1/4", "7", "-7", "100", "-100", "1/100", "-1/100", "1/3", "-1/3", "20", "-20",
-    "3/4", "-3/4", "9/10", "-9/10", "99/100", "5/2", "-5/2",
+    "1",
+    "-1",
+    "2",
+    "-2",
+    "1/2",
+    "-1/2",
+    "3",
+    "-3",
+    "0",
+    "1/10",
+    "-1/10",
+    "5",
+    "-5",
+    "3/2",
+    "-3/2",
+    "10",
+    "-10",
+    "1/4",
+    "7",
+    "-7",
+    "100",
+    "-100",
+    "1/100",
+    "-1/100",
+    "1/3",
+    "-1/3",
+    "20",
+    "-20",
+    "3/4",
+    "-3/4",
+    "9/10",
+    "-9/10",
+    "99/100",
+    "5/2",
+    "-5/2",
 ]
 RANDOM_POINTS = 160
 CHECKED = 12  # candidate points confirmed in exact or ball arithmetic, the simplest first
@@ -105,7 +137,9 @@ def candidate_points(domain: Domain, seed: int = 0) -> list[dict[str, Fraction]]
     return list(unique.values())
 
 
-def floats(node: ast.Node, points: list[dict[str, Fraction]], names: Sequence[str], functions: Mapping[str, Any]) -> np.ndarray:
+def floats(
+    node: ast.Node, points: list[dict[str, Fraction]], names: Sequence[str], functions: Mapping[str, Any]
+) -> np.ndarray:
     """The formula at every point in floats (nan where it has no value or cannot be evaluated)."""
     if not points:
         return np.zeros(0)
@@ -120,7 +154,9 @@ def floats(node: ast.Node, points: list[dict[str, Fraction]], names: Sequence[st
     return out
 
 
-def value_at(node: ast.Node, point: Mapping[str, Fraction], functions: Mapping[str, Any], bits: int) -> Value | None:
+def value_at(
+    node: ast.Node, point: Mapping[str, Fraction], functions: Mapping[str, Any], bits: int
+) -> Value | None:
     """The exact value (a Fraction) where the formula is rational there, else a finite ball;
     None where it has no value (or balls cannot tell)."""
     try:
@@ -134,14 +170,24 @@ def value_at(node: ast.Node, point: Mapping[str, Fraction], functions: Mapping[s
     try:
         with precision(bits):
             value = ball_value(node, {k: ball(v) for k, v in point.items()}, functions)
-    except (NotBallError, MathError, ValueError, TypeError, ZeroDivisionError, OverflowError, ArithmeticError):
+    except (
+        NotBallError,
+        MathError,
+        ValueError,
+        TypeError,
+        ZeroDivisionError,
+        OverflowError,
+        ArithmeticError,
+    ):
         return None
     if not value.is_finite():
         return None
     return value
 
 
-def _certainly(condition: ast.Node, point: Mapping[str, Fraction], functions: Mapping[str, Any]) -> bool | None:
+def _certainly(
+    condition: ast.Node, point: Mapping[str, Fraction], functions: Mapping[str, Any]
+) -> bool | None:
     """Does the condition hold at the point: True, False, or None when unknown."""
     if isinstance(condition, ast.Logic) and condition.op == "and":
         results = [_certainly(c, point, functions) for c in condition.operands]
@@ -163,8 +209,12 @@ def compare_values(left: Value, right: Value, op: str) -> bool | None:
     """``left op right``: True, False, or None when balls overlap the boundary."""
     if isinstance(left, Fraction) and isinstance(right, Fraction):
         return {
-            "<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right,
-            "=": left == right, "!=": left != right,
+            "<": left < right,
+            "<=": left <= right,
+            ">": left > right,
+            ">=": left >= right,
+            "=": left == right,
+            "!=": left != right,
         }[op]
     a, b = _ball(left), _ball(right)
     diff = a - b
@@ -191,8 +241,8 @@ def _ball(v: Value) -> arb:
 def differ(left: Value, right: Value, rtol: float, atol: float) -> bool:
     """|left - right| certainly exceeds atol + rtol * max(|left|, |right|)."""
     if isinstance(left, Fraction) and isinstance(right, Fraction):
-        bound = Fraction(atol) + Fraction(rtol) * max(abs(left), abs(right))
-        return abs(left - right) > bound
+        exact_bound = Fraction(atol) + Fraction(rtol) * max(abs(left), abs(right))
+        return abs(left - right) > exact_bound
     a, b = _ball(left), _ball(right)
     bound = arb(atol) + arb(rtol) * _upper_max(abs(a), abs(b))
     return bool(abs(a - b) - bound > 0)
