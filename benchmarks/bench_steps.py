@@ -60,8 +60,8 @@ def main() -> None:
     parser.add_argument("--show", action="store_true", help="print every seed step's mark")
     args = parser.parse_args()
     # the engine's checker and what it loads on first use (sympy) imported outside the timings
-    warm = chains_in_text("$$\\frac{e^{a}}{e^{a}+e^{b}} = \\frac{1}{1+e^{b-a}}$$ $$\\tanh(x) = x$$", "markdown")
-    mark_chains(warm)
+    warm = r"$$\frac{e^{a}}{e^{a}+e^{b}} = \frac{1}{1+e^{b-a}}$$ $$\tanh(x) = x$$"
+    mark_chains(chains_in_text(warm, "markdown"))
     times: list[float] = []
 
     seed = collections.Counter()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import fields, is_dataclass, replace
 from fractions import Fraction
+from typing import Any
 
 from grader.mathlang import ast
 
@@ -24,14 +25,14 @@ def split_exponentials(node: ast.Node) -> ast.Node:
         return _log(split_exponentials(node.args[0]), node.pos)
     if not is_dataclass(node):
         return node
-    changes = {}
+    changes: dict[str, Any] = {}
     for f in fields(node):
         value = getattr(node, f.name)
         if isinstance(value, ast.Node):
             changes[f.name] = split_exponentials(value)
         elif isinstance(value, tuple) and value and all(isinstance(v, ast.Node) for v in value):
             changes[f.name] = tuple(split_exponentials(v) for v in value)
-    return replace(node, **changes) if changes else node
+    return replace(node, **changes) if changes else node  # type: ignore[misc]
 
 
 def _terms(node: ast.Node, sign: int) -> list[tuple[int, ast.Node]]:
