@@ -32,7 +32,7 @@ def split_exponentials(node: ast.Node) -> ast.Node:
             changes[f.name] = split_exponentials(value)
         elif isinstance(value, tuple) and value and all(isinstance(v, ast.Node) for v in value):
             changes[f.name] = tuple(split_exponentials(v) for v in value)
-    return replace(node, **changes) if changes else node  # type: ignore[misc]
+    return replace(node, **changes) if changes else node
 
 
 def _terms(node: ast.Node, sign: int) -> list[tuple[int, ast.Node]]:
