@@ -74,8 +74,6 @@ def _relation(relation: str) -> str:
 
 
 def _context(problem_file: Path | None, part_id: str | None) -> Context | None:
-    from grader.steps import Context
-
     if problem_file is None:
         if part_id:
             click.echo("error: --part needs -p PROBLEM_FILE", err=True)
@@ -91,9 +89,6 @@ def _context(problem_file: Path | None, part_id: str | None) -> Context | None:
     if part_id not in parts:
         click.echo(f"error: {spec.assignment} has no part {part_id} (it has {', '.join(parts)})", err=True)
         sys.exit(EXIT_USAGE)
-    part = parts[part_id]
-    return Context(
-        domains=dict(getattr(part, "symbols", None) or {}),
-        functions=dict(getattr(part, "functions", None) or {}),
-        arrays=frozenset(getattr(part, "arrays", None) or {}),
-    )
+    from grader.steps import context_for
+
+    return context_for(parts[part_id])

@@ -158,3 +158,23 @@ def test_seed_sheets_are_read_without_a_false_wrong_step() -> None:
         marks = _steps(check_text(sheet.read_text(encoding="utf-8", errors="replace"), "markdown"))
         assert marks
         assert [m for m in marks if m.status == "wrong"] == [], sheet.name
+
+
+def test_grader_check_shows_step_marks_only_where_the_problem_file_says(tmp_path: Path) -> None:
+    problems = tmp_path / "problems.yaml"
+    problems.write_text(
+        "assignment: a1\nquestions:\n  - id: q1\n    parts:\n"
+        "      - {id: shown, type: text, steps: visible, answer: x}\n"
+        "      - {id: kept, type: text, answer: x}\n"
+    )
+    student = tmp_path / "alice"
+    student.mkdir()
+    (student / "answers.yaml").write_text(
+        "answers:\n  q1.shown: '$$(x+1)^2 = x^2 + 2x + 1 = x^2 + 1$$'\n  q1.kept: '$$(y+1)^2 = y^2 + 1$$'\n"
+    )
+    result = CliRunner().invoke(main, ["check", str(student), "-p", str(problems)])
+    assert result.exit_code == 0, result.output
+    shown, kept = result.output.split("q1.kept")
+    assert "step  ok  (x+1)^2  =  x^2 + 2x + 1" in shown
+    assert "step  wrong  x^2 + 2x + 1  =  x^2 + 1" in shown and "fails at x = 1: 4 against 2" in shown
+    assert "step" not in kept  # steps: hidden (the default)

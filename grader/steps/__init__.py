@@ -8,7 +8,9 @@ See docs/steps.md.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 from grader.steps.find import chains_in_text
 from grader.steps.models import Chain, ChainMarks, Step, StepMark, Witness
@@ -22,7 +24,9 @@ __all__ = [
     "StepMark",
     "Witness",
     "chains_in_text",
+    "check_answer",
     "check_text",
+    "context_for",
     "kind_of",
 ]
 
@@ -30,6 +34,26 @@ __all__ = [
 def kind_of(path: str | Path) -> str:
     suffix = Path(path).suffix.lower()
     return {".tex": "latex", ".md": "markdown", ".ipynb": "ipynb"}.get(suffix, "markdown")
+
+
+def context_for(part: Any) -> Context:
+    """A part's declared symbols (with domains), functions and arrays."""
+    return Context(
+        domains=dict(getattr(part, "symbols", None) or {}),
+        functions=dict(getattr(part, "functions", None) or {}),
+        arrays=frozenset(getattr(part, "arrays", None) or {}),
+    )
+
+
+def check_answer(text: str, context: Context | None = None) -> list[ChainMarks]:
+    """The chains of an answer to a part: Markdown, or math written without delimiters (each
+    line then read as math)."""
+    if not _DELIMITED.search(text):
+        text = "\n".join(f"${line}$" if line.strip() else "" for line in text.splitlines())
+    return check_text(text, "markdown", context)
+
+
+_DELIMITED = re.compile(r"\$|\\\(|\\\[|\\begin\{")
 
 
 def check_text(text: str, kind: str = "markdown", context: Context | None = None) -> list[ChainMarks]:
