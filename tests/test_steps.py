@@ -178,3 +178,25 @@ def test_grader_check_shows_step_marks_only_where_the_problem_file_says(tmp_path
     assert "step  ok  (x+1)^2  =  x^2 + 2x + 1" in shown
     assert "step  wrong  x^2 + 2x + 1  =  x^2 + 1" in shown and "fails at x = 1: 4 against 2" in shown
     assert "step" not in kept  # steps: hidden (the default)
+
+
+def test_hand_groups_by_first_wrong_step(tmp_path: Path) -> None:
+    problems = Path(__file__).parent.parent / "problems" / "mfdnn-hw3.yaml"
+    texts = {
+        "s1": "$$(x+1)^2 = x^2 + 2x + 1 = x^2 + 1$$",
+        "s2": "So $$(x + 1)^2 = x^2 + 2x + 1$$ and $$x^2 + 2x + 1 = x^2 + 1$$",
+        "s3": "$$(x+1)^2 = x^2 + 2x + 1$$",
+        "s4": "$$2(a + b) = 2a + b$$",
+    }
+    for student, text in texts.items():
+        (tmp_path / student).mkdir()
+        (tmp_path / student / "answers.yaml").write_text(json.dumps({"answers": {"q4": text}}))
+    args = ["hand", "groups", str(tmp_path), "-p", str(problems), "--part", "q4", "--json"]
+    plain = json.loads(CliRunner().invoke(main, args).stdout)["parts"]["q4"]
+    assert not any(g["answer"].startswith("first wrong step") for g in plain)
+    result = CliRunner().invoke(main, [*args, "--by-step"])
+    assert result.exit_code == 0, result.output
+    groups = {g["answer"]: sorted(g["students"]) for g in json.loads(result.stdout)["parts"]["q4"]}
+    assert groups["first wrong step: x^2 + 2x + 1 = x^2 + 1"] == ["s1", "s2"]
+    assert groups["first wrong step: 2(a + b) = 2a + b"] == ["s4"]
+    assert ["s3"] in groups.values()
