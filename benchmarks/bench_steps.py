@@ -9,8 +9,8 @@
    step the plant changed (target >= 90%);
 4. the median and p99 time a step (targets < 20 ms, < 500 ms on 2 cores).
 
-The seed sheets are read from --seeds (default /work/shared/seeds, the five sheets as
-text), else from the seed submissions' answers.yaml files in the repository.
+The seed sheets are read from --seeds (default tests/fixtures/seed-sheets, copies of the
+five sheets), else from the seed submissions' answers.yaml files in the repository.
 """
 
 from __future__ import annotations
@@ -44,8 +44,9 @@ def timed_marks(text: str, context: Context | None, times: list[float]) -> list[
 
 
 def seed_texts(folder: Path) -> dict[str, str]:
-    if folder.is_dir() and list(folder.glob("*.txt")):
-        return {p.name: p.read_text(encoding="utf-8", errors="replace") for p in sorted(folder.glob("*.txt"))}
+    sheets = sorted([*folder.glob("*.txt"), *folder.glob("*.md")]) if folder.is_dir() else []
+    if sheets:
+        return {p.name: p.read_text(encoding="utf-8", errors="replace") for p in sheets}
     texts = {}
     for answers in sorted(ROOT.glob("submissions/*/seed-*/answers.yaml")):
         data, _ = load_with_positions(answers.read_text(encoding="utf-8"))
@@ -56,7 +57,7 @@ def seed_texts(folder: Path) -> dict[str, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seeds", type=Path, default=Path("/work/shared/seeds"))
+    parser.add_argument("--seeds", type=Path, default=ROOT / "tests" / "fixtures" / "seed-sheets")
     parser.add_argument("--show", action="store_true", help="print every seed step's mark")
     args = parser.parse_args()
     # the engine's checker and what it loads on first use (sympy) imported outside the timings

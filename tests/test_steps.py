@@ -22,7 +22,7 @@ from grader.steps.corpus import Row, load_corpus
 CASES = Path(__file__).parent / "cases" / "steps"
 CORPUS = load_corpus(CASES / "corpus.yaml")
 FINDING: list[dict[str, Any]] = load_with_positions((CASES / "finding.yaml").read_text())[0]
-SEEDS = Path("/work/shared/seeds")
+SEEDS = Path(__file__).parent / "fixtures" / "seed-sheets"
 
 
 def _steps(chains: list[ChainMarks]) -> list[Any]:
@@ -154,7 +154,7 @@ def test_cli_part_declares_symbols_and_functions(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not SEEDS.is_dir(), reason="the seed sheets are not on this machine")
 def test_seed_sheets_are_read_without_a_false_wrong_step() -> None:
-    for sheet in sorted(SEEDS.glob("*.txt")):
+    for sheet in sorted(SEEDS.glob("*.md")):
         marks = _steps(check_text(sheet.read_text(encoding="utf-8", errors="replace"), "markdown"))
         assert marks
         assert [m for m in marks if m.status == "wrong"] == [], sheet.name
