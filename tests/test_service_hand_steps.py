@@ -15,8 +15,10 @@ ASSIGNMENT = "a1-activations-conv"
 PART = "q1.derivative"
 SEED = seed_file("activations-softmax-conv", "seed-001").decode()
 DERIVATION = (
-    "For $x > 0$ and $h > 0$: $$\\\\frac{\\\\max(0, x + h) - \\\\max(0, x)}{h} = \\\\frac{x + h - x}{h} = 1$$ "
-    "and the <b>sigmoid</b>: $$\\\\frac{1}{1+e^{-x}} = \\\\frac{e^{x}}{1+e^{x}} = \\\\frac{1}{1+e^{x}} \\\\approx 0.5$$"
+    "For $x > 0$ and $h > 0$: "
+    "$$\\\\frac{\\\\max(0, x + h) - \\\\max(0, x)}{h} = \\\\frac{x + h - x}{h} = 1$$ "
+    "and the <b>sigmoid</b>: "
+    "$$\\\\frac{1}{1+e^{-x}} = \\\\frac{e^{x}}{1+e^{x}} = \\\\frac{1}{1+e^{x}} \\\\approx 0.5$$"
 )
 DOCS = Path(__file__).parent.parent / "docs"
 
@@ -27,19 +29,21 @@ def _with_derivation(seed: str) -> str:
     return seed[:start] + f'  q1.derivative: "{DERIVATION}"\n' + seed[end:]
 
 
-def _hand_in(server: Server, student: str, text: str) -> None:
+def _hand_in(server: Server, student: str, text: str) -> int:
     with server.client(student) as client:
         response = client.post(
             f"/api/v1/assignments/{ASSIGNMENT}/submissions", files={"file": ("answers.yaml", text.encode())}
         )
         assert response.status_code == 202, response.text
-        wait_graded(client, response.json()["id"])
+        submission_id: int = response.json()["id"]
+        wait_graded(client, submission_id)
+        return submission_id
 
 
 def test_the_grading_view_marks_each_step_and_the_first_wrong_one(tmp_path: Path) -> None:
     course = make_course(tmp_path / "course", None, students=("alice", "bob"))
     with Server(course) as server:
-        _hand_in(server, "alice", _with_derivation(SEED))
+        alice_id = _hand_in(server, "alice", _with_derivation(SEED))
         _hand_in(server, "bob", SEED)
         ta = server.client("ta")
         page = ta.get(f"/ta/assignments/{ASSIGNMENT}/parts/{PART}")
@@ -56,9 +60,10 @@ def test_the_grading_view_marks_each_step_and_the_first_wrong_one(tmp_path: Path
         assert "e^{x}}{1+e^{x}}" in first[: first.index("</li>")]
         assert "Suggested rubric item (not applied)" in html
         assert "<b>sigmoid</b>" not in html
-        # nothing applied: the rubric of the part is unchanged, alice's grade still pending
-        report = server.client("alice").get(f"/api/v1/assignments/{ASSIGNMENT}/submissions").json()
-        assert "wrong" not in json.dumps(report).lower() or "steps" not in json.dumps(report)
+        # the student's own page: no step marks (the part does not say steps: visible)
+        own = server.client("alice").get(f"/submissions/{alice_id}")
+        assert own.status_code == 200 and "q1.derivative" in own.text
+        assert "fails at" not in own.text and "id='steps'" not in own.text
 
 
 @pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed (apt-get install chromium)")
