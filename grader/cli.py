@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
         "Per-part statistics of the <student>.json reports in FOLDER (and its subfolders): mean score, "
         "share of each verdict, the most common wrong answers grouped by meaning."
     ),
+    "steps": "Check every derivation in FILE (LaTeX, Markdown or a notebook) step by step.",
     "submit": (
         "Hand in the answers in PATH (default: here) to the course's grading service and show the verdict."
     ),

@@ -29,6 +29,7 @@ EXIT_USAGE = 2
 SHOWN_CHARS = 70
 SHOWN_STUDENTS = 6
 VARIANT_KEY = "grader.variant_key"  # the --variant-key, kept in the command's context
+BY_STEP = "grader.by_step"  # --by-step, kept in the command's context
 
 
 @click.group(name="hand")
@@ -51,6 +52,13 @@ def hand() -> None:
 @click.option("--json", "as_json", is_flag=True, help="The groups as JSON, for scripts.")
 @click.option(
     "--mistakes", is_flag=True, help="Print a mistakes: entry for each wrong group a TA commented on."
+)
+@click.option(
+    "--by-step",
+    is_flag=True,
+    expose_value=False,
+    callback=lambda ctx, _, value: ctx.meta.__setitem__(BY_STEP, value),
+    help="Hand-graded parts: group answers by the first wrong step of their derivations (grader steps).",
 )
 @click.option(
     "--variant-key",
@@ -108,6 +116,14 @@ def groups_command(
     )
     reports = run_batch(spec, path, folders, options).reports
     by_part = class_groups(spec, path, folders, reports, part_ids or tuple(parts))
+    if click.get_current_context().meta.get(BY_STEP):
+        from grader.engine import is_auto_graded
+        from grader.reporting.step_groups import by_first_wrong_step
+
+        by_part = {
+            pid: groups if is_auto_graded(parts[pid]) else by_first_wrong_step(parts[pid], groups)
+            for pid, groups in by_part.items()
+        }
     if as_json:
         data = {pid: [g.to_dict() for g in groups] for pid, groups in by_part.items()}
         click.echo(json.dumps({"assignment": spec.assignment, "parts": data}, indent=2, ensure_ascii=False))

@@ -35,6 +35,7 @@ LAYERS: list[tuple[str, ...]] = [
         "grader.versions",
         "grader.writeups",
         "grader.engine",
+        "grader.steps",
         "grader.checkers",
         "grader.selftest",
         "grader.certify",
@@ -49,6 +50,7 @@ LAYERS: list[tuple[str, ...]] = [
         "grader.cli_grading",
         "grader.cli_options",
         "grader.cli_hand",
+        "grader.cli_steps",
         "grader.__main__",
     ),
 ]

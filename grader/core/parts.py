@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -153,6 +153,10 @@ class PartBase(Strict):
     ta_note: str | None = None
     # True: ``grader check`` shows students this part's verdict before the deadline.
     visible: bool = False
+    # "visible": the marks of each step of the student's derivations (grader steps) are shown
+    # to the student (``grader check``); "hidden" (default): to TAs only. They come from the
+    # student's own text, never from the reference.
+    steps: Literal["hidden", "visible"] = "hidden"
     # Items a TA applies when grading by hand (proofs, or an override): see docs/formats.md.
     rubric: tuple[RubricItem, ...] = ()
     answer: Any = None

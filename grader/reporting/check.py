@@ -11,15 +11,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from grader.core.parts import PartBase
 from grader.core.report import PartResult, Report, points_value
 from grader.core.submission import SourcePosition, Submission
 from grader.core.verdict import Status
 from grader.reporting.escape import terminal_output
 from grader.reporting.readback import AnswerReading, read_back
 from grader.spec import ProblemSet
+
+if TYPE_CHECKING:
+    from grader.steps import ChainMarks
 
 INDENT = "    "
 ONE_LINE = 100  # characters: a mapping answer's fields share a line up to this
@@ -31,6 +36,8 @@ class PartCheck:
     result: PartResult
     readings: list[AnswerReading] = field(default_factory=list)
     position: SourcePosition | None = None
+    # the marks of the steps of the student's derivations, for a part with ``steps: visible``
+    steps: list[ChainMarks] = field(default_factory=list)
 
     @property
     def unreadable(self) -> bool:
@@ -55,8 +62,19 @@ def check_result(spec: ProblemSet, submission: Submission, report: Report) -> Ch
     for (part_id, _, part), result in zip(spec.iter_parts(), report.parts, strict=True):
         shown = result.status not in (Status.INVALID, Status.MISSING)
         readings = read_back(part, answers.get(part_id)) if shown and not report.error else []
-        checks.append(PartCheck(result, readings, report.positions.get(part_id)))
+        steps = _step_marks(part, answers.get(part_id)) if shown and not report.error else []
+        checks.append(PartCheck(result, readings, report.positions.get(part_id), steps))
     return CheckResult(report, checks)
+
+
+def _step_marks(part: PartBase, answer: object) -> list[ChainMarks]:
+    """Step marks only where the problem file says ``steps: visible``: they come from the
+    student's own text (never the reference)."""
+    if part.steps != "visible" or not isinstance(answer, str):
+        return []
+    from grader.steps import check_answer, context_for  # the engine: only when a part shows steps
+
+    return check_answer(answer, context_for(part))
 
 
 def render_check(result: CheckResult, *, color: bool = False) -> str:
@@ -90,6 +108,26 @@ def _part_lines(part: PartCheck, color: bool) -> list[str]:
         lines += _typed_lines(result.received)
     if result.visible:
         lines += _verdict_lines(result, color)
+    lines += _step_lines(part.steps, color)
+    return lines
+
+
+STEP_MARKS = {"shown": ("ok", "green"), "wrong": ("wrong", "red"), "undecided": ("?", "bright_black")}
+
+
+def _step_lines(chains: list[ChainMarks], color: bool) -> list[str]:
+    lines = []
+    for chain in chains:
+        for step in chain.steps:
+            word, colour = STEP_MARKS[step.status]
+            lines.append(
+                f"{INDENT}step  {_style(word, color, fg=colour)}  {step.left}  {step.relation}  {step.right}"
+            )
+            if step.witness is not None:
+                at = ", ".join(f"{k} = {v}" for k, v in step.witness.at.items())
+                lines.append(
+                    f"{INDENT}{INDENT}fails at {at}: {step.witness.left} against {step.witness.right}"
+                )
     return lines
 
 

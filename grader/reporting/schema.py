@@ -38,6 +38,8 @@ PART_FIELD_HELP = {
     "note": "Shown to STUDENTS next to the verdict (why a verdict is arguable, a hint).",
     "ta_note": "For TAs only, never shown to students; `grader validate` lists it.",
     "visible": "true: `grader check` shows students this part's verdict before the deadline (default false).",
+    "steps": "visible: students see the marks of each step of their derivations (`grader steps`); "
+    "default hidden (TAs only).",
     "rtol": "Relative tolerance for numbers (default 1e-6).",
     "atol": "Absolute tolerance (default 0 for numbers and arrays).",
     "time_limit": "Seconds one check of this part may take (default 10).",

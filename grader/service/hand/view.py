@@ -22,6 +22,7 @@ from grader.reporting.html import PageContext
 from grader.reporting.written import CODE_CSS, code_html, prose_html
 from grader.service.course import LoadedAssignment
 from grader.service.hand.anonymous import names_hidden, pseudonym
+from grader.service.hand.steps_view import STEPS_CSS, steps_html
 
 VIEW_CSS = (
     """
@@ -37,6 +38,7 @@ kbd { border: 1px solid var(--line); border-radius: 4px; padding: 0 .3rem; font-
 ul.members { columns: 2; }
 """
     + CODE_CSS
+    + STEPS_CSS
 )
 
 KEYS_SCRIPT = """
@@ -296,6 +298,12 @@ class GradingView:
             return self.prose(str(first.answer if first.answer is not None else group.answer))
         return PageContext.of(self.loaded.spec).your_answer(first.result)
 
+    def _steps(self, group: AnswerGroup) -> str:
+        """The steps of the group's answer (a hand-graded part), the first wrong one marked."""
+        if not group.members or group.kind == "missing":
+            return ""
+        return steps_html(self.part, group.members[0].answer)
+
     def _group(self, group: AnswerGroup, csrf: str) -> str:
         members = "".join(
             f"<li>{escape(self.student(m.student))}: {escape(m.result.status.value)} "
@@ -317,7 +325,7 @@ class GradingView:
         return (
             f"<section class='group' id='group-{group.id}'>"
             f"<h2>{escape(group.kind)} · {counted(len(group.members), 'answer')}</h2>"
-            f"<div class='answer-shown'>{self._answer(group)}</div>{slip or ''}"
+            f"<div class='answer-shown'>{self._answer(group)}</div>{self._steps(group)}{slip or ''}"
             f"<h3>Students</h3><ul class='members'>{members}</ul>{self._form(group, csrf)}</section>"
         )
 

@@ -1,0 +1,559 @@
+"""Each step of a chain decided with the engine: shown with a certificate, wrong with a
+confirmed witness, or undecided with why.
+
+- ``a = b``: the engine's ``expression`` checker compares the two sides over the domain
+  (the part's declared symbols, narrowed by the conditions stated around the chain); its
+  certificate is the step's. A step is wrong only at a point confirmed in exact or ball
+  arithmetic (:mod:`grader.steps.witness`) where both sides have values that differ beyond
+  the tolerance.
+- ``a <= b`` (``<``, ``>=``, ``>``): a point where it fails, confirmed the same way, makes
+  it wrong; else it is shown when the engine shows ``relu(a - b) = 0`` (strict:
+  ``heaviside(a - b, 1) = 0``) over the domain.
+- ``P \\iff Q``, ``P \\implies Q`` between single equations or inequalities: a confirmed
+  point where one holds and the other does not; else shown when the engine shows the two
+  solution sets equal (equations) or their truth values equal (inequalities).
+- ``\\approx``: never checked.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+import grader.steps.witness as W
+from grader.core.verdict import Certificate
+from grader.core.verdict import Status as VerdictStatus
+from grader.engine import check_part, load_checker
+from grader.mathlang import ast
+from grader.mathlang.domains import SymbolDomain
+from grader.mathlang.errors import MathError
+from grader.mathlang.evaluate import compile_functions
+from grader.mathlang.parser import parse
+from grader.steps.find import _top_level_relations
+from grader.steps.models import Chain, ChainMarks, Step, StepMark
+from grader.steps.models import Witness as WitnessModel
+from grader.steps.read import LETTERS, Context, Read, normalize, read_side
+from grader.steps.rewrite import split_exponentials
+from grader.types.expression import identity
+from grader.types.expression.part import ExpressionPart
+
+RTOL = 1e-6
+ATOL = 1e-9
+STEP_SECONDS = 2.0  # the engine's time limit for one step
+_ORDER = {"<", "<=", ">", ">="}
+
+
+@dataclass
+class _Scope:
+    context: Context
+    domains: dict[str, SymbolDomain]
+    conditions: list[ast.Node]
+    unread: tuple[str, ...]
+    functions: Mapping[str, Any]  # compiled FunctionDefs
+    defined: frozenset[str] = frozenset()  # base names the write-up defines
+
+
+def mark_chains(chains: Sequence[Chain], context: Context | None = None) -> list[ChainMarks]:
+    context = context or Context()
+    load_checker("expression")
+    functions = compile_functions(dict(context.functions)) if context.functions else {}
+    out = []
+    for chain in chains:
+        scope = _scope(chain, context, functions)
+        marks = tuple(mark_step(step, scope) for step in chain.steps)
+        out.append(ChainMarks(line=chain.line, steps=marks, conditions=chain.conditions))
+    return out
+
+
+def _scope(chain: Chain, context: Context, functions: Mapping[str, Any]) -> _Scope:
+    domains: dict[str, SymbolDomain] = {
+        k: v for k, v in context.domains.items() if isinstance(v, SymbolDomain)
+    }
+    conditions: list[ast.Node] = []
+    unread = list(chain.unread_conditions)
+    for text in chain.conditions:
+        kind = _number_set(text)
+        if kind is not None:
+            name, domain = kind
+            domains[name] = domain
+            continue
+        node = _condition(text, context)
+        if node is None:
+            unread.append(text)
+            continue
+        conditions.append(node)
+        for relation in _relations(node):
+            _narrow(domains, relation)
+    return _Scope(context, domains, conditions, tuple(unread), functions, frozenset(chain.defined))
+
+
+_SETS: dict[str, dict[str, Any]] = {
+    "N": {"integer": True, "min": 1.0},  # 1, 2, ...: true whether or not N holds 0
+    "Z": {"integer": True},
+    "R^+": {"positive": True},
+    "R_+": {"positive": True},
+}
+
+
+def _number_set(text: str) -> tuple[str, SymbolDomain] | None:
+    """``n \\in \\mathbb{N}``, ``k \\in \\mathbb{Z}``, ``x \\in \\mathbb{R}^+``: the symbol and its domain."""
+    m = re.fullmatch(
+        r"\s*\\?([A-Za-z]+)\s*\\in\s*\\mathbb\s*\{?\s*([NZR])\s*\}?\s*([\^_]\s*\{?\s*\+\s*\}?)?\s*", text
+    )
+    if not m:
+        return None
+    key = m.group(2) + (m.group(3).replace("{", "").replace("}", "").replace(" ", "") if m.group(3) else "")
+    if key not in _SETS:
+        return None
+    return m.group(1), SymbolDomain(**_SETS[key])
+
+
+def _condition(text: str, context: Context) -> ast.Node | None:
+    shown = normalize(text)
+    if re.search(r"\\in\s*\\mathbb\s*\{?\s*R\s*\}?\s*$", shown):
+        return ast.Logic(0, "and", ())  # a real symbol: no restriction
+    try:
+        first = parse(shown, functions=tuple(context.functions))
+        names = {n for n in ast.free_names(first) if "_" in n} | set(context.domains)
+        node = parse(shown, symbols=(*LETTERS, *names), functions=tuple(context.functions))
+    except MathError:
+        return None
+    if all(isinstance(r, ast.Relation) for r in _relations(node)) and _relations(node):
+        return node
+    return None
+
+
+def _relations(node: ast.Node) -> list[ast.Node]:
+    if isinstance(node, ast.Relation):
+        return [node]
+    if isinstance(node, ast.Logic) and node.op == "and":
+        return [r for c in node.operands for r in _relations(c)]
+    return [node]
+
+
+def _narrow(domains: dict[str, SymbolDomain], relation: ast.Node) -> None:
+    """``x > 0``, ``x \\le 1``, ``0 < x``: the symbol's domain narrowed by a constant bound."""
+    if not isinstance(relation, ast.Relation):
+        return
+    op, left, right = relation.op, relation.left, relation.right
+    if isinstance(right, ast.Sym) and not isinstance(left, ast.Sym):
+        left, right = right, left
+        op = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "=": "=", "!=": "!="}[op]
+    if not isinstance(left, ast.Sym):
+        return
+    bound = _constant(right)
+    if bound is None:
+        return
+    current = domains.get(left.name, SymbolDomain())
+    data = current.model_dump(exclude_defaults=True)
+    if op == "!=" and bound == 0:
+        data["nonzero"] = True
+    elif op in (">", ">="):
+        if bound == 0:
+            data["positive" if op == ">" else "nonnegative"] = True
+        else:
+            data["min"] = max(float(bound), data.get("min", -np.inf))
+    elif op in ("<", "<="):
+        data["max"] = min(float(bound), data.get("max", np.inf))
+    else:
+        return
+    try:
+        domains[left.name] = SymbolDomain(**data)
+    except ValueError:
+        return
+
+
+def _constant(node: ast.Node) -> Fraction | None:
+    if isinstance(node, ast.Num):
+        return Fraction(node.value)
+    if isinstance(node, ast.Neg) and isinstance(node.operand, ast.Num):
+        return -Fraction(node.operand.value)
+    return None
+
+
+# -- one step ------------------------------------------------------------------------------
+
+
+def mark_step(step: Step, scope: _Scope) -> StepMark:
+    base = {"from": step.left, "to": step.right, "relation": step.relation, "line": step.line}
+    if step.relation == "approx":
+        return StepMark(**base, status="undecided", certificate="\\approx is never checked")
+    try:
+        if step.relation in ("iff", "implies"):
+            return _logical(step, scope, base)
+        left, right = read_side(step.left, scope.context), read_side(step.right, scope.context)
+        if left.node is None or right.node is None:
+            return StepMark(**base, status="undecided", certificate=left.why or right.why)
+        if step.relation == "=":
+            return _equality(left, right, step, scope, base)
+        return _inequality(left, right, step.relation, scope, base)
+    except Exception as err:  # one step's failure never stops the others
+        return StepMark(**base, status="undecided", certificate=f"internal error: {type(err).__name__}")
+
+
+def _tolerance(*texts: str) -> tuple[float, float]:
+    """A decimal the student rounded (0.333) is compared to a unit in its last place."""
+    places = [len(m.group(1)) for t in texts for m in re.finditer(r"\d\.(\d+)", t)]
+    if not places:
+        return RTOL, ATOL
+    return RTOL, max(ATOL, 10.0 ** -min(places))
+
+
+def _names(*nodes: ast.Node) -> list[str]:
+    out: set[str] = set()
+    for node in nodes:
+        out |= ast.free_names(node)
+    return sorted(out)
+
+
+def _witness_mark(base: dict[str, Any], found: W.Found, scope: _Scope) -> StepMark:
+    resting = sorted(n for n in found.point if n.split("_")[0] in scope.defined)
+    if resting:
+        return StepMark(
+            **base,
+            status="undecided",
+            certificate=f"fails at a point, but {resting[0]} is defined in the write-up "
+            "and the step may rest on it",
+        )
+    if scope.unread:
+        return StepMark(
+            **base,
+            status="undecided",
+            certificate=f"fails at a point, but a condition stated nearby was not read ({scope.unread[0]})",
+        )
+    at, left, right = found.shown()
+    return StepMark(
+        **base,
+        status="wrong",
+        certificate=found.how,
+        witness=WitnessModel(at=at, **{"from": left, "to": right}),
+    )
+
+
+def _engine(
+    reference: str,
+    answer: str,
+    names: Sequence[str],
+    scope: _Scope,
+    rtol: float,
+    atol: float,
+    let: Mapping[str, str] | None = None,
+) -> tuple[str, str]:
+    """(status, certificate or why) of the engine comparing two formulas or equations."""
+    symbols = {n: scope.domains.get(n, SymbolDomain()) for n in names if n not in (let or {})}
+    part = ExpressionPart(
+        type="expression",
+        id="step",
+        answer=reference,
+        symbols=symbols,
+        let=dict(let or {}),
+        functions=dict(scope.context.functions),
+        rtol=rtol,
+        atol=atol,
+        time_limit=STEP_SECONDS,
+    )
+    verdict = check_part(part, answer, time_limit=STEP_SECONDS)
+    if verdict.status is VerdictStatus.CORRECT:
+        kind = verdict.decision.kind.value if verdict.decision else "probes"
+        return "shown", kind
+    if verdict.status is VerdictStatus.INCORRECT:
+        return "different", verdict.feedback.splitlines()[0] if verdict.feedback else "different"
+    return "undecided", verdict.feedback.splitlines()[0] if verdict.feedback else str(verdict.status)
+
+
+def _equality(left: Read, right: Read, step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark:
+    assert left.node is not None and right.node is not None
+    rtol, atol = _tolerance(step.left, step.right)
+    names = _names(left.node, right.node)
+    domain = W.Domain(names, scope.domains, scope.conditions)
+    found = _equality_witness(left.node, right.node, domain, scope, rtol, atol)
+    if found is not None:
+        return _witness_mark(base, found, scope)
+    if _identity(left.node, right.node, scope, rtol, atol):
+        return StepMark(**base, status="shown", certificate=Certificate.PROVED.value)
+    status, said = _engine(left.text, right.text, names, scope, rtol, atol)
+    if status == "shown":
+        return StepMark(**base, status="shown", certificate=said)
+    if status == "different":
+        point = _point_in(said, names)
+        if point is not None:  # the engine's own point, confirmed here as any other
+            found = _equality_witness(left.node, right.node, domain, scope, rtol, atol, extra=[point])
+            if found is not None:
+                return _witness_mark(base, found, scope)
+        return StepMark(
+            **base,
+            status="undecided",
+            certificate="the engine finds the sides different, but no point where both have values "
+            "and differ was confirmed",
+        )
+    return StepMark(**base, status="undecided", certificate=said)
+
+
+def _identity(a: ast.Node, b: ast.Node, scope: _Scope, rtol: float, atol: float) -> bool:
+    """The engine's exact identity (:mod:`grader.types.expression.identity`): both sides the
+    same rational function of their terms (exponentials of sums split, logarithms of
+    exponentials taken out: :mod:`grader.steps.rewrite`), one defined wherever the other is.
+    The two then agree wherever both have a value, whatever the domain: a proof."""
+    if not ast.free_names(a) and not ast.free_names(b):
+        return False  # constants: the engine compares them exactly or in balls
+    try:
+        split_a, split_b = split_exponentials(a), split_exponentials(b)
+        # either way round: the two agree wherever both have a value
+        for left, right in ((a, b), (split_a, split_b), (split_b, split_a)):
+            reading = identity.read_both(left, right, scope.functions, {})
+            if reading is not None and identity.within_tolerance(reading, rtol, atol) is not None:
+                return True
+        return False
+    except Exception:  # a formula the reader does not cover: the engine decides
+        return False
+
+
+def _point_in(feedback: str, names: Sequence[str]) -> dict[str, Fraction] | None:
+    """The point an engine's feedback names ("at x = 0.9, y = -1 ..."), as exact numbers."""
+    m = re.match(r"\s*at ((?:[A-Za-z_][\w]* = -?[\d.]+(?:e[-+]?\d+)?(?:, )?)+)", feedback)
+    if not m:
+        return None
+    point: dict[str, Fraction] = {}
+    for name, value in re.findall(r"([A-Za-z_][\w]*) = (-?[\d.]+(?:e[-+]?\d+)?)", m.group(1)):
+        try:
+            point[name] = Fraction(value)
+        except ValueError:
+            return None
+    return point if set(point) == set(names) else None
+
+
+def _equality_witness(
+    a: ast.Node,
+    b: ast.Node,
+    domain: W.Domain,
+    scope: _Scope,
+    rtol: float,
+    atol: float,
+    extra: Sequence[dict[str, Fraction]] = (),
+) -> W.Found | None:
+    names = domain.names
+
+    def propose(points: list[dict[str, Fraction]]) -> np.ndarray:
+        x, y = W.floats(a, points, names, scope.functions), W.floats(b, points, names, scope.functions)
+        with np.errstate(all="ignore"):
+            gap = np.abs(x - y)
+            return np.isfinite(gap) & (gap > 2 * (atol + rtol * np.maximum(np.abs(x), np.abs(y))))
+
+    def confirm(point: dict[str, Fraction], bits: int) -> W.Found | None:
+        x, y = W.value_at(a, point, scope.functions, bits), W.value_at(b, point, scope.functions, bits)
+        if x is None or y is None or not W.differ(x, y, rtol, atol):
+            return None
+        exact = isinstance(x, Fraction) and isinstance(y, Fraction)
+        return W.Found(point, x, y, "exact" if exact else "interval bound")
+
+    return W.search(domain, scope.functions, propose, confirm, extra)
+
+
+def _holds_op(op: str) -> tuple[str, str]:
+    """The engine formula that is 0 everywhere exactly when ``a op b`` holds everywhere."""
+    return {
+        "<=": "heaviside(({a}) - ({b}), 0)",
+        ">=": "heaviside(({b}) - ({a}), 0)",
+        "<": "heaviside(({a}) - ({b}), 1)",
+        ">": "heaviside(({b}) - ({a}), 1)",
+    }[op], op
+
+
+def _inequality(left: Read, right: Read, op: str, scope: _Scope, base: dict[str, Any]) -> StepMark:
+    assert left.node is not None and right.node is not None
+    names = _names(left.node, right.node)
+    domain = W.Domain(names, scope.domains, scope.conditions)
+    a, b = left.node, right.node
+
+    def propose(points: list[dict[str, Fraction]]) -> np.ndarray:
+        x, y = W.floats(a, points, names, scope.functions), W.floats(b, points, names, scope.functions)
+        with np.errstate(all="ignore"):
+            fails = {"<=": x > y, "<": x >= y, ">=": x < y, ">": x <= y}[op]
+            return np.isfinite(x) & np.isfinite(y) & fails
+
+    def confirm(point: dict[str, Fraction], bits: int) -> W.Found | None:
+        x, y = W.value_at(a, point, scope.functions, bits), W.value_at(b, point, scope.functions, bits)
+        if x is None or y is None:
+            return None
+        if W.compare_values(x, y, op) is False:
+            exact = isinstance(x, Fraction) and isinstance(y, Fraction)
+            return W.Found(point, x, y, "exact" if exact else "interval bound")
+        return None
+
+    found = W.search(domain, scope.functions, propose, confirm)
+    if found is not None:
+        return _witness_mark(base, found, scope)
+    template, _ = _holds_op(op)
+    # 0 or 1 at every point: the tolerance cannot let a failing point pass
+    status, said = _engine("0", template.format(a=left.text, b=right.text), names, scope, 0.0, ATOL)
+    if status == "shown":
+        return StepMark(**base, status="shown", certificate=said)
+    return StepMark(
+        **base, status="undecided", certificate="no point where it fails was confirmed, and it was not shown"
+    )
+
+
+# -- iff / implies ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Statement:
+    op: str
+    left: Read
+    right: Read
+
+
+def _statement(text: str, scope: _Scope) -> _Statement | str:
+    cuts = _top_level_relations(text)
+    if len(cuts) != 1 or cuts[0][2] not in ("=", "<", "<=", ">", ">="):
+        return "a statement that is not one equation or inequality: out of scope"
+    start, end, op = cuts[0]
+    left, right = read_side(text[:start].strip(), scope.context), read_side(text[end:].strip(), scope.context)
+    if left.node is None or right.node is None:
+        return left.why or right.why
+    return _Statement(str(op), left, right)
+
+
+def _truth(s: _Statement, point: dict[str, Fraction], scope: _Scope, bits: int) -> bool | None:
+    assert s.left.node is not None and s.right.node is not None
+    x = W.value_at(s.left.node, point, scope.functions, bits)
+    y = W.value_at(s.right.node, point, scope.functions, bits)
+    if x is None or y is None:
+        return None
+    return W.compare_values(x, y, s.op)
+
+
+def _truth_floats(
+    s: _Statement, points: list[dict[str, Fraction]], names: list[str], scope: _Scope
+) -> np.ndarray:
+    assert s.left.node is not None and s.right.node is not None
+    x, y = (
+        W.floats(s.left.node, points, names, scope.functions),
+        W.floats(s.right.node, points, names, scope.functions),
+    )
+    with np.errstate(all="ignore"):
+        truth = {
+            "=": np.isclose(x, y, rtol=1e-12, atol=1e-12),
+            "<": x < y,
+            "<=": x <= y,
+            ">": x > y,
+            ">=": x >= y,
+        }[s.op]
+    return np.where(np.isfinite(x) & np.isfinite(y), truth.astype(float), np.nan)
+
+
+def _logical(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark:
+    p, q = _statement(step.left, scope), _statement(step.right, scope)
+    if isinstance(p, str) or isinstance(q, str):
+        return StepMark(**base, status="undecided", certificate=p if isinstance(p, str) else q)
+    nodes = [n for s in (p, q) for n in (s.left.node, s.right.node) if n is not None]
+    names = _names(*nodes)
+    domain = W.Domain(names, scope.domains, scope.conditions)
+    both_ways = step.relation == "iff"
+    extra = _solution_points(p, names, scope) + (_solution_points(q, names, scope) if both_ways else [])
+
+    def propose(points: list[dict[str, Fraction]]) -> np.ndarray:
+        tp, tq = _truth_floats(p, points, names, scope), _truth_floats(q, points, names, scope)
+        flags = (tp == 1) & (tq == 0)
+        if both_ways:
+            flags |= (tq == 1) & (tp == 0)
+        # equations hold on thin sets: points found on them are checked whatever floats say
+        return flags | np.array([i < len(extra) for i in range(len(points))])
+
+    def confirm(point: dict[str, Fraction], bits: int) -> W.Found | None:
+        tp, tq = _truth(p, point, scope, bits), _truth(q, point, scope, bits)
+        if tp is None or tq is None or tp == tq or (not both_ways and not tp):
+            return None
+        fails = q if tp else p
+        assert fails.left.node is not None and fails.right.node is not None
+        x = W.value_at(fails.left.node, point, scope.functions, bits)
+        y = W.value_at(fails.right.node, point, scope.functions, bits)
+        if x is None or y is None:
+            return None
+        exact = all(isinstance(v, Fraction) for v in (x, y))
+        return W.Found(point, x, y, "exact" if exact else "interval bound")
+
+    found = W.search(domain, scope.functions, propose, confirm, extra)
+    if found is not None:
+        return _witness_mark(base, found, scope)
+    shown = _logical_shown(p, q, both_ways, names, scope)
+    if shown is not None:
+        return StepMark(**base, status="shown", certificate=shown)
+    return StepMark(
+        **base, status="undecided", certificate="no point where one holds and the other fails was confirmed"
+    )
+
+
+def _logical_shown(
+    p: _Statement, q: _Statement, both_ways: bool, names: list[str], scope: _Scope
+) -> str | None:
+    """The engine's certificate that ``p`` implies (or is equivalent to) ``q``, or None."""
+    if p.op == "=" and q.op == "=" and not both_ways:
+        solved = _solved_for(p)  # x = 2 => x^2 = 4: the second with x put in, an identity
+        if solved is None or solved[0] in scope.domains:
+            return None
+        let = {solved[0]: solved[1]}
+        status, said = _engine(q.left.text, q.right.text, names, scope, RTOL, ATOL, let=let)
+    elif p.op == "=" and q.op == "=":
+        p_text, q_text = f"{p.left.text} = {p.right.text}", f"{q.left.text} = {q.right.text}"
+        status, said = _engine(p_text, q_text, names, scope, RTOL, ATOL)
+    elif p.op != "=" and q.op != "=":  # truth values (0 or 1) compared over the domain
+        ind_p, ind_q = _indicator(p), _indicator(q)
+        reference, answer = (ind_p, ind_q) if both_ways else ("0", f"relu(({ind_p}) - ({ind_q}))")
+        status, said = _engine(reference, answer, names, scope, 0.0, ATOL)
+    else:
+        return None
+    return said if status == "shown" else None
+
+
+def _solved_for(s: _Statement) -> tuple[str, str] | None:
+    """``x = 2`` (a symbol alone on one side, not on the other): the symbol and its value."""
+    for name_side, value_side in ((s.left, s.right), (s.right, s.left)):
+        node = name_side.node
+        if (
+            isinstance(node, ast.Sym)
+            and value_side.node is not None
+            and node.name not in ast.free_names(value_side.node)
+        ):
+            return node.name, value_side.text
+    return None
+
+
+def _indicator(s: _Statement) -> str:
+    a, b = s.left.text, s.right.text
+    return {
+        "<=": f"1 - heaviside(({a}) - ({b}), 0)",
+        ">=": f"1 - heaviside(({b}) - ({a}), 0)",
+        "<": f"1 - heaviside(({a}) - ({b}), 1)",
+        ">": f"1 - heaviside(({b}) - ({a}), 1)",
+    }[s.op]
+
+
+def _solution_points(s: _Statement, names: list[str], scope: _Scope) -> list[dict[str, Fraction]]:
+    """Rational points on an equation's solution set: every symbol but one at grid values, the
+    last one at the rational roots found where the residual changes sign or is exactly 0."""
+    if s.op != "=" or not names or s.left.node is None or s.right.node is None:
+        return []
+    residual = ast.BinOp(0, "-", s.left.node, s.right.node)
+    out: list[dict[str, Fraction]] = []
+    started = time.monotonic()
+    unknown = names[-1]
+    others = names[:-1]
+    domain = W.Domain(names, scope.domains, [])
+    bases = W.candidate_points(W.Domain(others, scope.domains, []))[:8] if others else [{}]
+    grid = sorted(set(domain.values(unknown)))
+    for base in bases:
+        points = [{**base, unknown: v} for v in grid]
+        values = W.floats(residual, points, names, scope.functions)
+        for i, point in enumerate(points):
+            if values[i] == 0:
+                out.append(point)
+        if time.monotonic() - started > 0.2:
+            break
+    return out[:24]

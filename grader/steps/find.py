@@ -1,0 +1,646 @@
+"""Finding the derivations in a write-up: math cut into items at its top-level relations.
+
+Pure text work, no parsing of formulas: displayed math (``$$ $$``, ``\\[ \\]``, ``equation``,
+``align``, ``aligned``, ``eqnarray``, ``gather``, ``multline``) and inline math (``$ $``,
+``\\( \\)``) are cut into rows (``\\\\``), ``&`` dropped, and each row cut at the relations
+that stand outside every brace, bracket and environment. A row or a math piece that starts
+with a relation continues the chain before it. Conditions stated in words around a chain
+("for $x > 0$", "since $z \\in \\mathbb{R}$", ``\\forall``, ``\\text{if } ...``) ride with it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+from grader.mathlang.names import ALIASES, BUILTIN_NAMES, SPELLINGS
+from grader.steps.models import Chain, Relation, Step
+
+DISPLAY_ENVS = (
+    "equation",
+    "align",
+    "aligned",
+    "alignat",
+    "eqnarray",
+    "gather",
+    "gathered",
+    "multline",
+    "split",
+)
+_ENV = "|".join(DISPLAY_ENVS)
+_DISPLAY = re.compile(
+    r"\$\$(?P<a>.+?)\$\$|\\\[(?P<b>.+?)\\\]|\\begin\{(?P<env>"
+    + _ENV
+    + r")\*?\}(?P<c>.+?)\\end\{(?P=env)\*?\}",
+    re.DOTALL,
+)
+_CASES = re.compile(r"\\begin\{cases\}(.*?)\\end\{cases\}", re.DOTALL)
+_INLINE = re.compile(r"\\\((?P<a>.+?)\\\)|(?<![\\$])\$(?P<b>[^$\n]+?)\$(?!\$)")
+
+# relation words, longest first; None: a relation that ends a chain (not a step grader checks)
+_RELATIONS: list[tuple[str, Relation | None]] = [
+    (r"\Longleftrightarrow", "iff"),
+    (r"\Leftrightarrow", "iff"),
+    (r"\iff", "iff"),
+    (r"\Longrightarrow", "implies"),
+    (r"\Rightarrow", "implies"),
+    (r"\implies", "implies"),
+    (r"\leqslant", "<="),
+    (r"\geqslant", ">="),
+    (r"\leq", "<="),
+    (r"\geq", ">="),
+    (r"\le", "<="),
+    (r"\ge", ">="),
+    (r"\lt", "<"),
+    (r"\gt", ">"),
+    (r"\approx", "approx"),
+    (r"\simeq", "approx"),
+    (r"\coloneqq", None),
+    (r"\doteq", None),
+    (r"\equiv", None),
+    (r"\triangleq", None),
+    (r"\neq", None),
+    (r"\ne", None),
+    (r"\rightarrow", None),
+    (r"\longrightarrow", None),
+    (r"\to", None),
+    (r"\in", None),
+    (r"\notin", None),
+    (r"\sim", None),
+    (r"\propto", None),
+    (r"\ll", None),
+    (r"\gg", None),
+    (r"\subset", None),
+    (r"\subseteq", None),
+    (r"\mapsto", None),
+    (r"\Leftarrow", None),
+    (r"\impliedby", None),
+    (":=", None),
+    ("=:", None),
+    ("<=", "<="),
+    (">=", ">="),
+    ("=", "="),
+    ("<", "<"),
+    (">", ">"),
+]
+_WORD_END = re.compile(r"[A-Za-z]")
+_COMMENT_TEXT = re.compile(
+    r"\\(?:text|textrm|mbox|textnormal|mathrm)\s*\{\s*(?:if|for|since|where|when|as|and|by|because|otherwise|"
+    r"i\.e\.|so|hence|thus|with|using|on|from|else|whenever|then|all|each|every|any)\b",
+    re.IGNORECASE,
+)
+_SPACERS = re.compile(r"\\(?:quad|qquad)\b|\\hspace\s*\{[^}]*\}|\\forall\b")
+_DROP = re.compile(
+    r"\\(?:label|tag|eqref|ref)\s*\{[^}]*\}|\\(?:nonumber|notag|displaystyle|textstyle|limits|nolimits)\b"
+    r"|\\[,;:!>]|\\ (?=\S)|~"
+)
+# words that state a condition before the math that follows them
+_CONDITION_WORDS = re.compile(
+    r"(?:\b(?:for|if|since|where|when|whenever|assume|assuming|suppose|given|with|let|as)\b|\\forall"
+    r"|\bcase\s*\d*\s*[:.)]?\s*(?:\*\*|\})?)\s*(?:all|any|every|each|some)?\s*$",
+    re.IGNORECASE,
+)
+CONDITION_REACH = 12  # lines after a stated condition that it still applies to
+
+
+@dataclass
+class _Item:
+    text: str
+    relation: Relation | None  # the relation before this item (None for the first)
+
+
+@dataclass
+class _Row:
+    items: list[_Item]
+    line: int
+    continues: bool  # starts with a relation: continues the chain before it
+    conditions: list[str] = field(default_factory=list)
+    comment: str = ""
+
+
+@dataclass
+class _Piece:
+    math: str
+    start: int  # offset in the text
+    display: bool
+
+
+def chains_in_text(text: str, kind: str = "latex") -> list[Chain]:
+    """Every derivation in a write-up's text (``kind``: latex, markdown or ipynb)."""
+    if kind == "ipynb":
+        text = notebook_text(text)
+    text = _without_comments(text, kind)
+    pieces = _math_pieces(text)
+    conditions_at = _stated_conditions(text, pieces)
+    unread_at = _unread_condition_words(text, pieces)
+    chains = [
+        c for g in _row_groups(text, pieces) if (c := _as_chain(g, conditions_at, unread_at)) is not None
+    ]
+    defined = _defined_names(pieces)
+    if defined:
+        chains = [c.model_copy(update={"defined": defined}) for c in chains]
+    return chains
+
+
+def _row_groups(text: str, pieces: list[_Piece]) -> list[list[_Row]]:
+    """Rows grouped into chains: a row that starts with a relation continues the open group."""
+    groups: list[list[_Row]] = []
+    conditions_start = {start for start, _ in _condition_pieces(text, pieces)}
+    open_group = False
+    last_line = -100
+    for piece in pieces:
+        if piece.start in conditions_start:
+            continue  # "for $x > 0$": a condition, not a step
+        line = text.count("\n", 0, piece.start) + 1
+        cases = _case_rows(piece, line)
+        if cases:
+            groups += [[row] for row in cases]
+            open_group = False
+        for row in _rows(piece, line):
+            if row.continues and open_group and row.line - last_line <= 3:
+                groups[-1].append(row)
+            else:
+                groups.append([row])
+            open_group, last_line = True, row.line
+        if not piece.display:
+            open_group = False
+    return groups
+
+
+def _case_rows(piece: _Piece, line: int) -> list[_Row]:
+    """Each row of a case distinction that states a relation, with its condition."""
+    rows = []
+    for case in _CASES.finditer(piece.math):
+        case_line = line + piece.math.count("\n", 0, case.start())
+        for raw in _split_rows(case.group(1)):
+            row = _read_row(raw, case_line)
+            if row is not None and not row.continues:
+                rows.append(row)
+    return rows
+
+
+_DEFINING = re.compile(r"^\s*(.+?)\s*(?::=|=:|\\coloneqq|\\doteq|\\equiv|\\triangleq|=)")
+
+
+def _defined_names(pieces: list[_Piece]) -> tuple[str, ...]:
+    """The base names (``v`` of ``v_t``, ``f`` of ``f(x)``) every piece of math defines."""
+    found: set[str] = set()
+    for piece in pieces:
+        for raw in _split_rows(piece.math):
+            for part in _comma_parts(raw):
+                text = _DROP.sub(" ", part.replace("&", " "))
+                cuts = _top_level_relations(text)
+                if not cuts or cuts[0][2] not in ("=", None) or any(c[2] in ("iff", "implies") for c in cuts):
+                    continue
+                left = text[: cuts[0][0]].strip()
+                if left and is_name(left):
+                    found |= base_names(left)
+    return tuple(sorted(found))
+
+
+def base_names(name: str) -> set[str]:
+    """The names in a name written as a student writes it, without subscripts or arguments."""
+    name = re.sub(r"_\{[^{}]*\}|_\\?\w+|\([^()]*\)|\^\{[^{}]*\}|\^\w", " ", name)
+    words = {w.lstrip("\\") for w in re.findall(r"\\?[A-Za-z]+", name)}
+    return words - {
+        "mathbf",
+        "boldsymbol",
+        "bm",
+        "hat",
+        "tilde",
+        "bar",
+        "vec",
+        "mathcal",
+        "mathrm",
+        "operatorname",
+        "left",
+        "right",
+    }
+
+
+def notebook_text(text: str) -> str:
+    """The markdown cells of a notebook, one after another (lines count in that text)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return ""
+    cells = data.get("cells", []) if isinstance(data, dict) else []
+    parts = []
+    for cell in cells:
+        if isinstance(cell, dict) and cell.get("cell_type") == "markdown":
+            source = cell.get("source", "")
+            parts.append("".join(source) if isinstance(source, list) else str(source))
+    return "\n\n".join(parts)
+
+
+def _without_comments(text: str, kind: str) -> str:
+    if kind == "latex":
+        return re.sub(r"(?<!\\)%[^\n]*", "", text)
+    return re.sub(r"<!--.*?-->", lambda m: "\n" * m.group(0).count("\n"), text, flags=re.DOTALL)
+
+
+def _math_pieces(text: str) -> list[_Piece]:
+    pieces: list[_Piece] = []
+    taken = list(text)
+    for m in _DISPLAY.finditer(text):
+        body = m.group("a") or m.group("b") or m.group("c") or ""
+        start = m.start("a") if m.group("a") else m.start("b") if m.group("b") else m.start("c")
+        pieces.append(_Piece(body, start, True))
+        for i in range(m.start(), m.end()):
+            if taken[i] != "\n":
+                taken[i] = " "
+    rest = "".join(taken)
+    for m in _INLINE.finditer(rest):
+        body = m.group("a") or m.group("b") or ""
+        start = m.start("a") if m.group("a") else m.start("b")
+        pieces.append(_Piece(body, start, False))
+    return sorted(pieces, key=lambda p: p.start)
+
+
+def _rows(piece: _Piece, line: int) -> list[_Row]:
+    rows: list[_Row] = []
+    offset = 0
+    for raw in _split_rows(piece.math):
+        row_line = line + piece.math.count("\n", 0, offset)
+        offset += len(raw) + 2
+        for part in _comma_parts(raw):
+            row = _read_row(part, row_line)
+            if row is not None:
+                rows.append(row)
+    return rows
+
+
+def _comma_parts(raw: str) -> list[str]:
+    """``a = b, c = d``: two statements, when every piece between top-level commas has a relation."""
+    cuts = [m.start() for m in re.finditer(",", raw) if _depth_at(raw, m.start()) == 0]
+    if not cuts:
+        return [raw]
+    parts, start = [], 0
+    for cut in cuts:
+        parts.append(raw[start:cut])
+        start = cut + 1
+    parts.append(raw[start:])
+    if all(_top_level_relations(p) for p in parts):
+        return parts
+    return [raw]
+
+
+def _split_rows(math: str) -> list[str]:
+    """Rows at top-level ``\\\\`` (inside aligned environments as well, not inside cases or matrices)."""
+    math = re.sub(r"\\(?:begin|end)\{(?:" + _ENV + r")\*?\}(?:\{[^}]*\})?", " ", math)
+    rows, depth, start, i = [], 0, 0, 0
+    while i < len(math):
+        if math.startswith("\\begin{", i):
+            depth += 1
+        elif math.startswith("\\end{", i):
+            depth -= 1
+        elif math.startswith("\\\\", i) and depth == 0:
+            rows.append(math[start:i])
+            i += 2
+            start = i
+            continue
+        i += 1
+    rows.append(math[start:])
+    return rows
+
+
+def _read_row(raw: str, line: int) -> _Row | None:
+    text = _DROP.sub(" ", raw.replace("&", " "))
+    text = re.sub(r"\\(?:left|right|big|Big|bigg|Bigg)\s*\.", " ", text)  # invisible delimiters
+    text, comment, conditions = _cut_comment(text)
+    cuts = _top_level_relations(text)
+    items: list[_Item] = []
+    previous: Relation | None = None
+    start = 0
+    ended = False
+    for pos, end, relation in cuts:
+        items.append(_Item(text[start:pos].strip(), previous))
+        if relation is None:
+            ended = True
+            break
+        previous = relation
+        start = end
+    if not ended:
+        items.append(_Item(text[start:].strip(), previous))
+    items = [_Item(_tidy(i.text), i.relation) for i in items]
+    if not cuts:
+        return None
+    continues = items[0].text == "" and items[0].relation is None and len(items) > 1
+    if continues:
+        items = items[1:]
+    elif ended and len(items) == 1:
+        return None
+    return _Row(items, line, continues, conditions, comment)
+
+
+def _tidy(text: str) -> str:
+    return text.strip().rstrip(".,;:").strip()
+
+
+def _cut_comment(text: str) -> tuple[str, str, list[str]]:
+    """The formula part of a row, the words after it, and the conditions those words state."""
+    cut = len(text)
+    for pattern in (_COMMENT_TEXT, _SPACERS):
+        m = pattern.search(text)
+        if m and _depth_at(text, m.start()) == 0:
+            cut = min(cut, m.start())
+    comma = _top_level_comma_before_condition(text)
+    if comma is not None:
+        cut = min(cut, comma)
+    comment = text[cut:]
+    return text[:cut], comment, _conditions_in_comment(comment)
+
+
+def _top_level_comma_before_condition(text: str) -> int | None:
+    for m in re.finditer(r",", text):
+        if _depth_at(text, m.start()) == 0 and re.match(
+            r",\s*(?:\\forall|\\text\s*\{|for\b|if\b|x\s*\\in|[A-Za-z](?:_\w)?\s*\\in)", text[m.start() :]
+        ):
+            return m.start()
+    return None
+
+
+def _conditions_in_comment(comment: str) -> list[str]:
+    if not comment.strip():
+        return []
+    body = re.sub(r"\\(?:text|textrm|mbox|textnormal|mathrm)\s*\{([^}]*)\}", r" \1 ", comment)
+    body = _SPACERS.sub(" , ", body.replace("\\forall", " , "))
+    body = re.sub(
+        r"\b(?:if|for|all|since|where|when|whenever|and|with|otherwise|any|every|each)\b", " , ", body
+    )
+    found = []
+    for piece in body.split(","):
+        piece = piece.strip().rstrip(".;:").strip()
+        if piece and _top_level_relations(piece):
+            found.append(piece)
+    return found
+
+
+def _depth_at(text: str, index: int) -> int:
+    depth = 0
+    i = 0
+    while i < index:
+        c = text[i]
+        if text.startswith("\\begin{", i) or text.startswith("\\end{", i):
+            depth += 1 if text[i + 1] == "b" else -1
+            close = text.find("}", i)
+            i = index if close < 0 else close + 1
+            continue
+        if text.startswith("\\{", i) or text.startswith("\\}", i):
+            depth += 1 if text[i + 1] == "{" else -1
+            i += 2
+            continue
+        elif c in "{([":
+            depth += 1
+        elif c in "})]":
+            depth -= 1
+        i += 1
+    return depth
+
+
+def _top_level_relations(text: str) -> list[tuple[int, int, Relation | None]]:
+    """(start, end, relation) of every relation outside braces, brackets and environments."""
+    found: list[tuple[int, int, Relation | None]] = []
+    depth = 0
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if text.startswith("\\begin{", i) or text.startswith("\\end{", i):
+            depth += 1 if text[i + 1] == "b" else -1
+            close = text.find("}", i)
+            i = len(text) if close < 0 else close + 1
+            continue
+        if text.startswith("\\{", i) or text.startswith("\\}", i) or text.startswith("\\|", i):
+            if text[i + 1] != "|":
+                depth += 1 if text[i + 1] == "{" else -1
+            i += 2
+            continue
+        if c in "{([":
+            depth += 1
+        elif c in "})]":
+            depth -= 1
+        elif depth <= 0:
+            for word, relation in _RELATIONS:
+                if text.startswith(word, i):
+                    end = i + len(word)
+                    if word.startswith("\\") and end < len(text) and _WORD_END.match(text[end]):
+                        continue  # \le is not \left, \in is not \int
+                    found.append((i, end, relation))
+                    i = end
+                    break
+            else:
+                i += 1
+            continue
+        i += 1
+    return found
+
+
+def _stated_conditions(text: str, pieces: list[_Piece]) -> list[tuple[int, str]]:
+    """(line, condition) for each inline piece of math that words before it mark as a condition."""
+    found = []
+    for start, piece in _condition_pieces(text, pieces):
+        for condition in _conditions_in_math(piece.math):
+            found.append((text.count("\n", 0, start) + 1, condition))
+    return found
+
+
+def _condition_pieces(text: str, pieces: list[_Piece]) -> list[tuple[int, _Piece]]:
+    """Inline math that the words before it mark as a condition ("for $x > 0$", "if $z < 0$")."""
+    found = []
+    last_end = -100
+    for piece in pieces:
+        if piece.display:
+            continue
+        before = text[max(0, piece.start - 40) : piece.start].rstrip("$( \\").rstrip()
+        # "for $x > 0$ and $y < 1$", "given $a = 1$, $b = 2$": the next pieces too
+        listed = piece.start - last_end < 16 and re.search(r"(?:\band|,|\bor)\s*$", before)
+        if (_CONDITION_WORDS.search(before) or listed) and _top_level_relations(piece.math):
+            found.append((piece.start, piece))
+            last_end = piece.start + len(piece.math)
+    return found
+
+
+def _conditions_in_math(math: str) -> list[str]:
+    math = _DROP.sub(" ", math)
+    out = []
+    math = re.sub(r"\\text\s*\{[^}]*\}|\\quad|\\forall", ",", math)
+    cuts = [m.start() for m in re.finditer(",", math) if _depth_at(math, m.start()) == 0]
+    parts = [math[a + 1 if a >= 0 else 0 : b] for a, b in zip([-1, *cuts], [*cuts, len(math)], strict=True)]
+    for part in parts:
+        part = _tidy(part)
+        relations = _top_level_relations(part)
+        if relations and all(r in ("<", "<=", ">", ">=", "=", None) for _, _, r in relations):
+            out.append(part)
+    return out
+
+
+def _unread_condition_words(text: str, pieces: list[_Piece]) -> list[tuple[int, str]]:
+    """Lines where words state a condition ("for x < 0 such that ...") in prose grader does not read."""
+    found = []
+    masked = list(text)
+    for piece in pieces:
+        for i in range(piece.start, min(len(text), piece.start + len(piece.math))):
+            if masked[i] != "\n":
+                masked[i] = " "
+    plain = "".join(masked)
+    for m in re.finditer(
+        r"\b(?:such that|provided|unless|only if|as long as|assuming|suppose)\b", plain, re.I
+    ):
+        found.append((text.count("\n", 0, m.start()) + 1, m.group(0)))
+    return found
+
+
+class _Steps:
+    """The steps of a group of rows: arithmetic steps inside statements, and iff / implies
+    steps between statements (a statement of one relation joined by them is not a step)."""
+
+    def __init__(self, logical: bool):
+        self.logical = logical
+        self.steps: list[Step] = []
+        self.statement: list[tuple[str, Relation | None]] = []
+        self.previous: list[tuple[str, Relation | None]] | None = None
+        self.pending: tuple[Relation, int] | None = None
+        self.last_item: str | None = None
+
+    def start(self, text: str) -> None:
+        self.statement = [(text, None)] if text else []
+        self.last_item = text or None
+
+    def close(self) -> None:
+        statement, steps = self.statement, self.steps
+        single = self.logical and len(statement) == 2 and steps
+        if single and (steps[-1].left, steps[-1].right) == (statement[0][0], statement[1][0]):
+            steps.pop()  # one equation or inequality joined to others by iff / implies
+        if self.pending is not None and self.previous and statement:
+            relation, line = self.pending
+            left, right = _statement_text(self.previous), _statement_text(statement)
+            steps.append(Step(left=left, right=right, relation=relation, line=line))
+        self.pending = None
+        if statement:
+            self.previous = statement
+        self.statement = []
+
+    def add(self, item: _Item, line: int) -> None:
+        if item.relation in ("iff", "implies"):
+            if not self.statement and self.previous is None and self.last_item is not None:
+                self.statement = [(self.last_item, None)]
+            self.close()
+            self.pending = (item.relation, line)
+            self.start(item.text)
+        elif item.relation is None:
+            if self.statement or self.last_item is not None:
+                self.close()  # a row that starts afresh inside a continued group: a new statement
+            self.start(item.text)
+        else:
+            left = self.last_item
+            if not self.statement and left is not None:
+                self.statement = [(left, None)]
+            if left and item.text:
+                self.steps.append(Step(left=left, right=item.text, relation=item.relation, line=line))
+            self.statement.append((item.text, item.relation))
+            self.last_item = item.text or None
+
+
+def _as_chain(
+    rows: list[_Row], conditions_at: list[tuple[int, str]], unread_at: list[tuple[int, str]]
+) -> Chain | None:
+    found = _Steps(logical=any(item.relation in ("iff", "implies") for row in rows for item in row.items))
+    conditions: list[str] = []
+    for row in rows:
+        conditions += row.conditions
+        for item in row.items:
+            found.add(item, row.line)
+    found.close()
+    steps = _without_definitions(found.steps)
+    if not steps:
+        return None
+    line, last = rows[0].line, max(s.line for s in steps)
+    near = [
+        (at, c)
+        for at, c in conditions_at
+        if (at <= line and line - at <= CONDITION_REACH) or line <= at <= last
+    ]
+    conditions += _latest_per_symbol(near)
+    unread = tuple(word for at, word in unread_at if line - 2 <= at <= last)
+    return Chain(
+        line=line, steps=tuple(steps), conditions=tuple(dict.fromkeys(conditions)), unread_conditions=unread
+    )
+
+
+def _statement_text(items: list[tuple[str, Relation | None]]) -> str:
+    out = items[0][0]
+    for text, relation in items[1:]:
+        out += f" {_SHOWN.get(relation or '=', relation)} {text}"
+    return out
+
+
+_SHOWN = {"=": "=", "<": "<", ">": ">", "<=": "\\le", ">=": "\\ge", "approx": "\\approx"}
+
+
+_NAME = re.compile(
+    r"^(?:\\(?:mathbf|boldsymbol|bm|hat|tilde|bar|vec|mathcal|mathrm|operatorname)\s*\{)?(?:\\[A-Za-z]+|[A-Za-z])\}?"
+    r"(?:_\{[^{}]*\}|_\\?\w+)?(?:\^\{\(\w+\)\}|')?"
+    r"(?:\s*(?:\\left)?\s*\([^()]*\)\s*(?:\\right\))?)?$"
+)
+_TOKEN = re.compile(
+    r"\s*(?:\\(?:hat|tilde|bar|vec|mathbf|boldsymbol)\s*\{\\?[A-Za-z]+\}|\\[A-Za-z]+|[A-Za-z])"
+    r"(?:_\{[^{}]*\}|_\\?\w)?\s*"
+)
+_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
+
+
+def is_name(text: str) -> bool:
+    """A name alone (``y``, ``h_t``, ``\\mathbf{w}_1``), or a function of one named here
+    (``f(x)``, ``\\sigma(z)``): what a definition names, or a condition bounds."""
+    text = text.strip()
+    if not _NAME.match(text):
+        # a difference or change named with two tokens: \Delta\theta_t, \delta w
+        tokens = _TOKEN.findall(text)
+        joined = "".join(tokens).replace(" ", "") == text.replace(" ", "")
+        return joined and len(tokens) == 2 and tokens[0].strip() in ("\\Delta", "\\delta", "\\nabla")
+
+    base = re.match(
+        r"^(?:\\(?:mathbf|boldsymbol|bm|hat|tilde|bar|vec|mathcal|mathrm|operatorname)\s*\{)?\\?([A-Za-z]+)",
+        text,
+    )
+    word = base.group(1).lower() if base else ""
+    return word not in _FUNCTION_WORDS
+
+
+_FUNCTION_WORDS = (
+    frozenset(BUILTIN_NAMES)
+    | frozenset(SPELLINGS)
+    | {a.lower() for a in ALIASES if a not in ("sigma", "H", "step")}
+    | {"ln", "log", "exp", "sin", "cos", "tan", "tanh", "max", "min", "sqrt", "frac", "relu", "left"}
+)
+
+
+def _without_definitions(steps: list[Step]) -> list[Step]:
+    """Steps of a derivation: not a definition (``y = ...``, ``f(x) = ...`` as its first
+    step) nor a condition (``x > 0``, ``0 \\le x \\le 1``: names and numbers only)."""
+    order = {"<", "<=", ">", ">="}
+    if steps and all(
+        s.relation in order and all(is_name(t) or _NUMBER.match(t.strip()) for t in (s.left, s.right))
+        for s in steps
+    ):
+        return []
+    if steps and steps[0].relation == "=" and is_name(steps[0].left) and not _NUMBER.match(steps[0].left):
+        return steps[1:]
+    return steps
+
+
+_IDENTIFIER = re.compile(r"\\?[A-Za-z]+(?:_\{[^{}]*\}|_\w)?")
+_NOT_SYMBOLS = {"\\in", "\\mathbb", "\\le", "\\leq", "\\ge", "\\geq", "\\lt", "\\gt", "R", "N", "Z"}
+
+
+def _latest_per_symbol(conditions: list[tuple[int, str]]) -> list[str]:
+    """A condition stated later on a symbol replaces an earlier one ("for $x > 0$ ... for $x < 0$")."""
+    latest: dict[str, int] = {}
+    named = []
+    for at, condition in conditions:
+        names = {n for n in _IDENTIFIER.findall(condition) if n not in _NOT_SYMBOLS}
+        named.append((at, condition, names))
+        for name in names:
+            latest[name] = max(latest.get(name, at), at)
+    return [c for at, c, names in named if all(latest[n] == at for n in names)]

@@ -1,0 +1,85 @@
+"""What a derivation is made of, and what grader says about each of its steps."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# = and the order relations are steps between formulas; iff / implies between statements;
+# approx is found and reported, never checked.
+Relation = Literal["=", "<", "<=", ">", ">=", "iff", "implies", "approx"]
+Status = Literal["shown", "wrong", "undecided"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Step(_Strict):
+    """One step as written: ``left relation right`` (formulas, or statements for iff/implies)."""
+
+    left: str
+    right: str
+    relation: Relation
+    line: int
+
+
+class Chain(_Strict):
+    """A derivation found in a write-up: its first line, its steps, and the conditions stated
+    around it (``x > 0`` from "for $x > 0$", ``z \\in \\mathbb{R}``, a ``\\text{if }`` clause)."""
+
+    line: int
+    steps: tuple[Step, ...]
+    conditions: tuple[str, ...] = ()
+    # Words around the chain that look like a condition but could not be read: a witness
+    # found while one is there is not trusted (the step stays undecided).
+    unread_conditions: tuple[str, ...] = ()
+    # Names the write-up defines (``v_t = \\beta v_{t-1} + ...``, ``y := 3x``): a step that
+    # uses one may rest on that definition, so a point that ignores it is no witness.
+    defined: tuple[str, ...] = ()
+
+
+class Witness(_Strict):
+    """A point of the domain where both sides have values, and those values (shown rounded)."""
+
+    at: dict[str, str]
+    left: str = Field(alias="from")
+    right: str = Field(alias="to")
+
+
+class StepMark(_Strict):
+    """What grader found about one step. ``certificate``: for ``shown`` the certificate word
+    verdicts use (exact, proved, piecewise-linear decision, interval bound, probes); for
+    ``wrong`` how the witness was confirmed; for ``undecided`` why nothing was decided."""
+
+    left: str = Field(alias="from")
+    right: str = Field(alias="to")
+    relation: Relation
+    status: Status
+    certificate: str | None = None
+    witness: Witness | None = None
+    line: int = 0
+
+    def as_json(self) -> dict[str, object]:
+        """The step as ``grader steps --format json`` prints it."""
+        return {
+            "from": self.left,
+            "to": self.right,
+            "relation": self.relation,
+            "status": self.status,
+            "certificate": self.certificate,
+            "witness": self.witness.model_dump(by_alias=True) if self.witness else None,
+        }
+
+
+class ChainMarks(_Strict):
+    line: int
+    steps: tuple[StepMark, ...]
+    conditions: tuple[str, ...] = ()
+
+    def first_wrong(self) -> StepMark | None:
+        return next((s for s in self.steps if s.status == "wrong"), None)
+
+    def as_json(self) -> dict[str, object]:
+        return {"line": self.line, "steps": [s.as_json() for s in self.steps]}
