@@ -3,6 +3,8 @@ answers files are read the way a student meant them, and TA-only notes stay with
 
 from __future__ import annotations
 
+import re
+
 import json
 from pathlib import Path
 
@@ -262,16 +264,53 @@ def test_pre_commit_hook_runs_grader_check() -> None:
 
 def test_the_action_runs_grader_with_its_inputs() -> None:
     action = yaml.safe_load((ROOT / "action.yml").read_text())
-    assert set(action["inputs"]) >= {"problems", "submission", "fail-under", "format"}
+    assert set(action["inputs"]) >= {"server", "token", "assignment", "problems", "submission", "fail-under"}
     assert action["runs"]["using"] == "composite"
+    assert not any(spec.get("required") for spec in action["inputs"].values()), "no problem file is required"
     scripts = " ".join(step.get("run", "") for step in action["runs"]["steps"])
-    assert "grader grade" in scripts or 'grader "${args[@]}"' in scripts
-    for name in ("problems", "submission", "fail-under", "format"):
+    assert "grader check" in scripts and "--server" in scripts and 'grader "${args[@]}"' in scripts
+    for name in action["inputs"]:
         assert f"inputs.{name}" not in scripts, "inputs reach the script through env, never spliced in"
 
 
-def test_the_workflow_a_ta_copies_uses_the_action() -> None:
+def _steps_text(step: dict) -> str:
+    return yaml.safe_dump(step)
+
+
+def test_the_student_workflow_keeps_the_key_on_the_server() -> None:
+    """The workflow a student's repository runs checks on the service: no problem set, no course secret."""
     workflow = yaml.safe_load((ROOT / "docs" / "github-workflow.yml").read_text())
-    steps = workflow["jobs"]["run-autograding-tests"]["steps"]
-    (grading,) = [step for step in steps if "with" in step and "problems" in step["with"]]
-    assert grading["with"]["format"] == "github"
+    (job,) = workflow["jobs"].values()
+    steps = job["steps"]
+    (grading,) = [step for step in steps if step.get("id") == "grader"]
+    assert grading["with"]["server"].startswith("https://")
+    assert "problems" not in grading["with"]
+    assert grading["with"]["token"] == "${{ secrets.GRADER_TOKEN }}"  # the student's own token
+    for step in steps:
+        text = _steps_text(step)
+        assert "problems" not in text and ".yaml" not in text, f"a problem file in the student's job: {step}"
+        assert "repository:" not in text, f"another repository checked out in the student's job: {step}"
+        secrets = set(re.findall(r"secrets\.(\w+)", text))
+        assert secrets <= {"GRADER_TOKEN"}, f"a course secret in the student's job: {secrets}"
+    # the action's server mode is what that step runs: grader check --server, never a problem file
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    (server_step,) = [step for step in action["runs"]["steps"] if step.get("id") == "check"]
+    assert server_step["if"] == "inputs.server != ''"
+    assert "grader check" in server_step["run"] and '--server "$GRADER_SERVER"' in server_step["run"]
+    assert "-p" not in server_step["run"].split() and "PROBLEMS" not in server_step["run"]
+    (file_step,) = [step for step in action["runs"]["steps"] if step.get("id") == "grade"]
+    assert file_step["if"] == "inputs.server == ''"  # the problem-file mode never runs with a server
+
+
+def test_the_problem_file_workflow_is_for_course_owned_repositories_and_says_why() -> None:
+    text = (ROOT / "docs" / "course-repository-workflow.yml").read_text()
+    assert "ONLY for a repository the COURSE owns" in text and "Never put this workflow" in text
+    workflow = yaml.safe_load(text)
+    assert set(workflow[True]) == {"workflow_dispatch"}  # run by a TA, never on a student's push
+    (job,) = workflow["jobs"].values()
+    (grading,) = [step for step in job["steps"] if step.get("id") == "grader"]
+    assert grading["with"]["format"] == "github" and grading["with"]["problems"].endswith(".yaml")
+    ci = (ROOT / "docs" / "ci.md").read_text()
+    assert "Never put it, or a token that can\nfetch it, in a student's repository" in ci
+    for doc in ("docs/ci.md", "docs/commands.md", ".pre-commit-hooks.yaml"):
+        assert "COURSE_READ_TOKEN" not in (ROOT / doc).read_text()
