@@ -3,9 +3,8 @@ answers files are read the way a student meant them, and TA-only notes stay with
 
 from __future__ import annotations
 
-import re
-
 import json
+import re
 from pathlib import Path
 
 import pytest
