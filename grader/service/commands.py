@@ -101,6 +101,14 @@ TEXT_OR_JSON = click.option(
     "(this server's own hand-ins are graded at once).",
 )
 @click.option(
+    "--counts-seconds",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="The queue's counts (/healthz, /api/v1/queue, /metrics, /ta) are one look at the "
+    "database, shared by every answer for this long.",
+)
+@click.option(
     "--request-threads",
     default=8,
     show_default=True,
