@@ -246,6 +246,55 @@ def test_validate_lists_the_ta_notes(course: Path) -> None:
     assert "q4: TA note (never shown to students): TA-ONLY-PROOF-RUBRIC" in out
 
 
+NOTE_ROWS = [  # (part, note, the fragment validate names, or None: no warning)
+    (
+        "{id: q, type: number, answer: 73728}",
+        "24 x 24 x 128 written as a product earns the points.",
+        "24 x 24 x 128",
+    ),
+    ("{id: q, type: number, answer: 131072}", "The answer is 2^17, a power of two.", "2^17"),
+    ("{id: q, type: number, answer: 131072}", "Biases are not counted; 2048 is one kernel only.", None),
+    (
+        "{id: q, type: expression, answer: x*H(x), symbols: {x: real}, functions: {H: 'heaviside(x, 1/2)'}}",
+        "Any formula equal to max(0, x) earns the points.",
+        "max(0, x)",
+    ),
+    ("{id: q, type: shape, answer: [1, k]}", "A row: 1 x k, not k x 1.", "1 x k"),
+    ("{id: q, type: shape, answer: [1, k]}", "Say which side the batch is on.", None),
+]
+
+
+@pytest.mark.parametrize(("part", "note", "named"), NOTE_ROWS)
+def test_validate_warns_of_a_student_note_that_states_an_answer(
+    tmp_path: Path, part: str, note: str, named: str | None
+) -> None:
+    problems = tmp_path / "hw.yaml"
+    problems.write_text(f"assignment: a\nquestions:\n  - {part[:-1]}, note: {json.dumps(note)}}}\n")
+    code, _, err = run("validate", str(problems))
+    assert code == 0, err
+    warnings = [line for line in err.splitlines() if "states a correct answer" in line]
+    if named is None:
+        assert not warnings, err
+    else:
+        assert warnings == [
+            f"{problems}: warning: q: its note (shown to students) states a correct answer ({named}): "
+            "move it to ta_note"
+        ]
+    as_ta_note = problems.read_text().replace("note:", "ta_note:")  # for TAs: no warning
+    problems.write_text(as_ta_note)
+    assert "states a correct answer" not in run("validate", str(problems))[2]
+
+
+def test_the_shipped_problem_sets_follow_the_note_rule() -> None:
+    for path in sorted((ROOT / "problems").glob("*.yaml")):
+        code, _, err = run("validate", str(path))
+        assert code == 0 and "states a correct answer" not in err, err
+        text = path.read_text()
+        for talk in ("a TA decides", "a TA marks", "grade the weights", "what is graded"):
+            for line in text.splitlines():
+                assert not (talk in line and re.search(r"(^|[\s{])note:", line)), (path, line)
+
+
 def test_visible_and_ta_note_are_part_fields_with_safe_defaults() -> None:
     spec = parse_problem_set("assignment: a\nquestions:\n  - {id: q1, type: number, answer: 1}\n")
     (_, _, part), *_ = spec.iter_parts()
