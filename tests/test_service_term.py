@@ -472,6 +472,26 @@ def test_the_ta_step_2_adds_logs_in_to_the_ta_pages(tmp_path: Path) -> None:
         assert page.status_code == 200 and "ta-anna" in page.text
 
 
+def test_users_add_takes_a_whole_class_in_one_command(tmp_path: Path) -> None:
+    """Issue 60 item 13: many students at once, by name and from a file: one token each, in
+    one transaction (a bad name adds nobody)."""
+    course = make_course(tmp_path / "course", None, students=())
+    names = tmp_path / "names.txt"
+    names.write_text("".join(f"s{n:03d}\n" for n in range(1, 31)) + "\n")
+    added = CliRunner().invoke(main, ["users", "add", str(course.folder), "ann", "ben", "--from", str(names)])
+    assert added.exit_code == 0, added.output
+    lines = [line.split("\t") for line in added.output.splitlines()]
+    assert [name for name, _ in lines] == ["ann", "ben", *(f"s{n:03d}" for n in range(1, 31))]
+    assert len({token for _, token in lines}) == 32 and all(len(token) > 30 for _, token in lines)
+    listed = CliRunner().invoke(main, ["users", "list", str(course.folder)]).output
+    assert "s030" in listed and "ann" in listed
+    refused = CliRunner().invoke(main, ["users", "add", str(course.folder), "cem", "bad name!", "dan"])
+    assert refused.exit_code == 2 and "bad name!" in refused.output
+    assert "cem" not in CliRunner().invoke(main, ["users", "list", str(course.folder)]).output
+    one = CliRunner().invoke(main, ["users", "add", str(course.folder), "eve"])
+    assert one.exit_code == 0 and "\t" not in one.output  # one user: the token alone, as before
+
+
 def test_the_lms_score_is_the_score_after_the_late_penalty() -> None:
     due = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
     report = Report("term", "alice", [PartResult("q1", Status.CORRECT, 10.0, 10.0, type="number")])
