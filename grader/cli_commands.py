@@ -77,11 +77,23 @@ def validate(problem_files: tuple[Path, ...]) -> None:
                 tested += f" but those of the {counted(untested, 'part')} not self-tested here"
             count = len(spec.iter_parts())
             click.echo(f"{path}: ok ({counted(count, 'part')}, {counted(spec.max_score, 'point')}; {tested})")
+        for part_id, fragment in _notes_stating_answers(spec):
+            click.echo(
+                f"{path}: warning: {part_id}: its note (shown to students) states a correct answer "
+                f"({fragment}): move it to ta_note",
+                err=True,
+            )
         for part_id, _, part in spec.iter_parts():
             if part.ta_note:
                 click.echo(f"{path}: {part_id}: TA note (never shown to students): {part.ta_note.strip()}")
     if failed:
         sys.exit(EXIT_USAGE)
+
+
+def _notes_stating_answers(spec: ProblemSet) -> list[tuple[str, str]]:
+    from grader.selftest import notes_stating_answers
+
+    return notes_stating_answers(spec) if not spec.parameters else []
 
 
 MAX_FAILED_SHOWN = 10  # failing variants listed by grader validate; the rest are counted

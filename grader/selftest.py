@@ -5,6 +5,8 @@ cannot check at all (a code part whose PyTorch or sandbox is missing) is not sel
 
 from __future__ import annotations
 
+import re
+
 from grader.core.parts import PartBase
 from grader.core.verdict import Status, Verdict
 from grader.engine import check_part, check_unavailable, is_auto_graded, prepare_checks
@@ -74,3 +76,49 @@ def _definition_mistake(verdict: Verdict) -> str | None:
 def _one_line(text: str) -> str:
     first = text.strip().splitlines()[0] if text.strip() else ""
     return first if len(first) < 200 else first[:200] + "…"
+
+
+# ---- a student-facing note that states an answer ----------------------------------------------
+
+NOTE_WINDOW = 9  # the longest run of words of a note tried as an answer
+NOTE_CHECK_SECONDS = 2.0  # each try's time limit
+_NOT_TRIED = ("text", "code", "network")  # no formula to read in prose (code runs, networks are weights)
+
+
+def notes_stating_answers(spec: ProblemSet) -> list[tuple[str, str]]:
+    """``(part id, fragment)`` for each part whose student-facing ``note`` holds a run of words
+    the part's own checker grades correct: a note that states an answer (it belongs in
+    ``ta_note``). The checker decides, so ``24 x 24 x 128`` is found for ``73728``."""
+    found = []
+    for part_id, _, part in spec.iter_parts():
+        if not part.note or part.type in _NOT_TRIED or not is_auto_graded(part):
+            continue
+        fragment = _stated_answer(part, part.note)
+        if fragment is not None:
+            found.append((part_id, fragment))
+    return found
+
+
+def _stated_answer(part: PartBase, note: str) -> str | None:
+    words = note.split()
+    tried: set[str] = set()
+    for size in range(min(NOTE_WINDOW, len(words)), 0, -1):
+        for start in range(len(words) - size + 1):
+            fragment = " ".join(words[start : start + size]).strip(" .,;:!?\"'")
+            if not fragment or fragment in tried or not any(c.isdigit() or c.isalpha() for c in fragment):
+                continue
+            tried.add(fragment)
+            if any(_grades_correct(part, text) for text in {fragment, _TIMES.sub("*", fragment)}):
+                return fragment
+    return None
+
+
+_TIMES = re.compile(r"(?<=\d)\s*x\s*(?=\d)")  # 24 x 24 x 128: prose's multiplication sign
+
+
+def _grades_correct(part: PartBase, text: str) -> bool:
+    try:
+        verdict = check_part(part, text, time_limit=NOTE_CHECK_SECONDS)
+    except Exception:
+        return False
+    return verdict.status is Status.CORRECT

@@ -2,10 +2,10 @@
 
 A leak test grades a wrong answer, renders every view a student gets of it (the API's
 JSON, the student's page, ``/check``'s JSON and text) and looks there for the reference
-answer: as the problem file writes it, in plain text and LaTeX (grader.mathlang.render),
-in MathML (grader.reporting.mathml), as the checker reads it (its ``Reading``), its
-value when it is a constant, and, for a complexity, each of its terms. A spelling the
-student's own answer holds is theirs to see (``-131072`` against ``131072``).
+answer (and a constraint's conditions): as the problem file writes it, in plain text and
+LaTeX (grader.mathlang.render), in MathML (grader.reporting.mathml), as the checker reads
+it (its ``Reading``), its value when it is a constant, and, for a complexity, each of its
+terms. A spelling the student's own answer holds is theirs to see (``-131072`` against ``131072``).
 """
 
 from __future__ import annotations
@@ -33,10 +33,12 @@ from grader.reporting.check import CheckResult, PartCheck, render_check
 from grader.reporting.html import answer_math, render_student_page
 from grader.reporting.mathml import to_mathml
 from grader.reporting.readback import read_back
+from grader.reporting.reporters import REPORTERS
 from grader.service.course import LoadedAssignment
 from grader.service.visibility import student_json, student_part, student_report
 from grader.spec import ProblemSet
 
+STUDENT_FORMATS = ("github", "junit", "gradescope", "json", "markdown", "html", "table")
 SHORT = 3  # a spelling shorter than this (x, 0, B) is looked for only where a sentence gives it
 _GIVEN = r"(?:expected|should be|answer is|correct answer|tight statement is|asks for)"
 # The reference's value at a point stated outright: "the expected 1", "the expected value is 0.5".
@@ -54,9 +56,12 @@ def graded(spec: ProblemSet, answers: dict[str, Any]) -> tuple[Report, Submissio
     return grade(spec, submission), submission
 
 
-def student_views(spec: ProblemSet, report: Report, submission: Submission) -> dict[str, str]:
+def student_views(
+    spec: ProblemSet, report: Report, submission: Submission, formats: tuple[str, ...] = ()
+) -> dict[str, str]:
     """Every rendering a student receives of ``report``: before the release (the part made
-    visible) and after it, through the API, the page and ``/check``."""
+    visible) and after it, through the API, the page and ``/check``; and the reports of
+    ``formats`` (--format) as written for a student (no ``show_expected``)."""
     visible = dataclasses.replace(report, parts=[dataclasses.replace(p, visible=True) for p in report.parts])
     now = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
     views = {}
@@ -65,6 +70,10 @@ def student_views(spec: ProblemSet, report: Report, submission: Submission) -> d
         views[f"API {moment}"] = json.dumps(student_json(visible, assignment, now), ensure_ascii=False)
         limited, _ = student_report(visible, assignment, now)
         views[f"page {moment}"] = render_student_page(limited, show_expected=False, spec=spec)
+    # What CI and the exports write for the student (the TA's `show_expected` off): GitHub's
+    # annotations and job summary, JUnit, Gradescope's results, JSON, Markdown, the HTML page.
+    for name in formats:
+        views[f"--format {name}"] = REPORTERS[name].render(visible)
     checked = dataclasses.replace(visible, parts=[student_part(p) for p in visible.parts])
     for part in checked.parts:
         readings = read_back(_part_at(spec, part.id), submission.answers.get(part.id))
@@ -100,6 +109,8 @@ def spellings(part: PartBase, result: PartResult) -> set[str]:
         found.add(result.reading.expected)
     if part.type == "complexity":
         found |= _complexity_terms(part)
+    for condition in getattr(part, "require", ()) if part.type == "constraint" else ():
+        found |= {condition, *_rendered(part, condition)}  # the TA's predicate is the key too
     return {s.strip() for s in found if s and s.strip()}
 
 

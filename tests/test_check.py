@@ -4,6 +4,7 @@ answers files are read the way a student meant them, and TA-only notes stay with
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -245,6 +246,55 @@ def test_validate_lists_the_ta_notes(course: Path) -> None:
     assert "q4: TA note (never shown to students): TA-ONLY-PROOF-RUBRIC" in out
 
 
+NOTE_ROWS = [  # (part, note, the fragment validate names, or None: no warning)
+    (
+        "{id: q, type: number, answer: 73728}",
+        "24 x 24 x 128 written as a product earns the points.",
+        "24 x 24 x 128",
+    ),
+    ("{id: q, type: number, answer: 131072}", "The answer is 2^17, a power of two.", "2^17"),
+    ("{id: q, type: number, answer: 131072}", "Biases are not counted; 2048 is one kernel only.", None),
+    (
+        "{id: q, type: expression, answer: x*H(x), symbols: {x: real}, functions: {H: 'heaviside(x, 1/2)'}}",
+        "Any formula equal to max(0, x) earns the points.",
+        "max(0, x)",
+    ),
+    ("{id: q, type: shape, answer: [1, k]}", "A row: 1 x k, not k x 1.", "1 x k"),
+    ("{id: q, type: shape, answer: [1, k]}", "Say which side the batch is on.", None),
+]
+
+
+@pytest.mark.parametrize(("part", "note", "named"), NOTE_ROWS)
+def test_validate_warns_of_a_student_note_that_states_an_answer(
+    tmp_path: Path, part: str, note: str, named: str | None
+) -> None:
+    problems = tmp_path / "hw.yaml"
+    problems.write_text(f"assignment: a\nquestions:\n  - {part[:-1]}, note: {json.dumps(note)}}}\n")
+    code, _, err = run("validate", str(problems))
+    assert code == 0, err
+    warnings = [line for line in err.splitlines() if "states a correct answer" in line]
+    if named is None:
+        assert not warnings, err
+    else:
+        assert warnings == [
+            f"{problems}: warning: q: its note (shown to students) states a correct answer ({named}): "
+            "move it to ta_note"
+        ]
+    as_ta_note = problems.read_text().replace("note:", "ta_note:")  # for TAs: no warning
+    problems.write_text(as_ta_note)
+    assert "states a correct answer" not in run("validate", str(problems))[2]
+
+
+def test_the_shipped_problem_sets_follow_the_note_rule() -> None:
+    for path in sorted((ROOT / "problems").glob("*.yaml")):
+        code, _, err = run("validate", str(path))
+        assert code == 0 and "states a correct answer" not in err, err
+        text = path.read_text()
+        for talk in ("a TA decides", "a TA marks", "grade the weights", "what is graded"):
+            for line in text.splitlines():
+                assert not (talk in line and re.search(r"(^|[\s{])note:", line)), (path, line)
+
+
 def test_visible_and_ta_note_are_part_fields_with_safe_defaults() -> None:
     spec = parse_problem_set("assignment: a\nquestions:\n  - {id: q1, type: number, answer: 1}\n")
     (_, _, part), *_ = spec.iter_parts()
@@ -262,16 +312,53 @@ def test_pre_commit_hook_runs_grader_check() -> None:
 
 def test_the_action_runs_grader_with_its_inputs() -> None:
     action = yaml.safe_load((ROOT / "action.yml").read_text())
-    assert set(action["inputs"]) >= {"problems", "submission", "fail-under", "format"}
+    assert set(action["inputs"]) >= {"server", "token", "assignment", "problems", "submission", "fail-under"}
     assert action["runs"]["using"] == "composite"
+    assert not any(spec.get("required") for spec in action["inputs"].values()), "no problem file is required"
     scripts = " ".join(step.get("run", "") for step in action["runs"]["steps"])
-    assert "grader grade" in scripts or 'grader "${args[@]}"' in scripts
-    for name in ("problems", "submission", "fail-under", "format"):
+    assert "grader check" in scripts and "--server" in scripts and 'grader "${args[@]}"' in scripts
+    for name in action["inputs"]:
         assert f"inputs.{name}" not in scripts, "inputs reach the script through env, never spliced in"
 
 
-def test_the_workflow_a_ta_copies_uses_the_action() -> None:
+def _steps_text(step: dict) -> str:
+    return yaml.safe_dump(step)
+
+
+def test_the_student_workflow_keeps_the_key_on_the_server() -> None:
+    """The workflow a student's repository runs checks on the service: no problem set, no course secret."""
     workflow = yaml.safe_load((ROOT / "docs" / "github-workflow.yml").read_text())
-    steps = workflow["jobs"]["run-autograding-tests"]["steps"]
-    (grading,) = [step for step in steps if "with" in step and "problems" in step["with"]]
-    assert grading["with"]["format"] == "github"
+    (job,) = workflow["jobs"].values()
+    steps = job["steps"]
+    (grading,) = [step for step in steps if step.get("id") == "grader"]
+    assert grading["with"]["server"].startswith("https://")
+    assert "problems" not in grading["with"]
+    assert grading["with"]["token"] == "${{ secrets.GRADER_TOKEN }}"  # the student's own token
+    for step in steps:
+        text = _steps_text(step)
+        assert "problems" not in text and ".yaml" not in text, f"a problem file in the student's job: {step}"
+        assert "repository:" not in text, f"another repository checked out in the student's job: {step}"
+        secrets = set(re.findall(r"secrets\.(\w+)", text))
+        assert secrets <= {"GRADER_TOKEN"}, f"a course secret in the student's job: {secrets}"
+    # the action's server mode is what that step runs: grader check --server, never a problem file
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    (server_step,) = [step for step in action["runs"]["steps"] if step.get("id") == "check"]
+    assert server_step["if"] == "inputs.server != ''"
+    assert "grader check" in server_step["run"] and '--server "$GRADER_SERVER"' in server_step["run"]
+    assert "-p" not in server_step["run"].split() and "PROBLEMS" not in server_step["run"]
+    (file_step,) = [step for step in action["runs"]["steps"] if step.get("id") == "grade"]
+    assert file_step["if"] == "inputs.server == ''"  # the problem-file mode never runs with a server
+
+
+def test_the_problem_file_workflow_is_for_course_owned_repositories_and_says_why() -> None:
+    text = (ROOT / "docs" / "course-repository-workflow.yml").read_text()
+    assert "ONLY for a repository the COURSE owns" in text and "Never put this workflow" in text
+    workflow = yaml.safe_load(text)
+    assert set(workflow[True]) == {"workflow_dispatch"}  # run by a TA, never on a student's push
+    (job,) = workflow["jobs"].values()
+    (grading,) = [step for step in job["steps"] if step.get("id") == "grader"]
+    assert grading["with"]["format"] == "github" and grading["with"]["problems"].endswith(".yaml")
+    ci = (ROOT / "docs" / "ci.md").read_text()
+    assert "Never put it, or a token that can\nfetch it, in a student's repository" in ci
+    for doc in ("docs/ci.md", "docs/commands.md", ".pre-commit-hooks.yaml"):
+        assert "COURSE_READ_TOKEN" not in (ROOT / doc).read_text()

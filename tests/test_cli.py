@@ -244,6 +244,31 @@ def test_grader_help_and_version_load_no_command() -> None:
     assert version.returncode == 0 and "grader, version" in version.stdout
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["users", "--help"],
+        ["users", "add", "--help"],
+        ["serve", "--help"],
+        ["submit", "--help"],
+        ["extend", "--help"],
+    ],
+)
+def test_the_service_commands_help_loads_no_engine(command: list[str]) -> None:
+    """Issue 60 item 13: the service's commands start without the engine (numpy, sympy, the
+    grading commands): `grader users ...` is what a TA runs for a whole class."""
+    probe = (
+        "import sys; from grader.cli import main\n"
+        f"try:\n    main({command!r})\nexcept SystemExit:\n    pass\n"
+        "heavy = ('grader.cli_commands', 'grader.cli_grading', 'grader.engine', 'numpy', 'sympy',"
+        " 'fastapi', 'sqlalchemy')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert shown.strip().endswith("[]"), shown
+    assert "Usage:" in shown
+
+
 # What a command never needs to read a problem set, a submission or the verdict store: the
 # checkers' libraries, the write-up parsers, the worker pool and the terminal tables.
 LAZY_MODULES = (

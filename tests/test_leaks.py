@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from code_support import skip_unless_code_runs
-from leaks_support import graded, leaks, one_part_set, own_texts, spellings, student_views
+from leaks_support import STUDENT_FORMATS, graded, leaks, one_part_set, own_texts, spellings, student_views
 
 from grader.core.report import PartResult
 from grader.core.verdict import Status
@@ -39,14 +39,16 @@ def _table_cases() -> list[Any]:
     return params
 
 
-def _assert_no_leak(spec: ProblemSet, part_id: str, answer: Any) -> PartResult | None:
+def _assert_no_leak(
+    spec: ProblemSet, part_id: str, answer: Any, formats: tuple[str, ...] = ()
+) -> PartResult | None:
     report, submission = graded(spec, {part_id: answer})
     result = next(r for r in report.parts if r.id == part_id)
     report.parts = [result]  # the views of this part alone (another part's id or prompt is no leak)
     if result.status.value in NOT_WRONG:
         return None
     question, part = next((q, p) for address, q, p in spec.iter_parts() if address == part_id)
-    views = student_views(spec, report, submission)
+    views = student_views(spec, report, submission, formats)
     public = own_texts(part, result, answer) + f"\n{question.prompt or ''}"
     found = leaks(views, spellings(part, result), public)
     assert not found, f"{result.status}: {result.feedback!r} leaks the reference:\n" + "\n".join(found)
@@ -121,3 +123,32 @@ def test_shipped_part_leaks_nothing(path: Path, address: str) -> None:
     checked = [_assert_no_leak(spec, address, answer) for answer in _wrong_answers(path, spec, address)]
     wrong = [r for r in checked if r is not None and r.status is not Status.INVALID]
     assert wrong, f"no wrong answer of {address} was graded: add one to _plain_wrong"
+
+
+# ---- a constraint's conditions in every format (issue 60 item 3) ------------------------------
+
+
+def _constraint_cases() -> list[Any]:
+    table = [case for case in _table_cases() if case.values[0]["type"] == "constraint"]
+    shipped = [
+        pytest.param(load_problem_set(path).model_dump(), address, id=f"{path.stem}: {address}")
+        for path in sorted((ROOT / "problems").glob("*.yaml"))
+        for address, _, part in load_problem_set(path).iter_parts()
+        if part.type == "constraint"
+    ]
+    assert table and shipped
+    return table + [pytest.param({"shipped": case.values}, None, id=case.id) for case in shipped]
+
+
+@pytest.mark.parametrize(("part_spec", "answer"), _constraint_cases())
+def test_a_constraint_never_shows_its_condition_in_any_format(part_spec: dict[str, Any], answer: Any) -> None:
+    """GitHub annotations, JUnit, Gradescope, JSON, Markdown, HTML and the table, besides the
+    API, the page and /check: what is wrong with the answer, never the TA's condition."""
+    if "shipped" not in part_spec:
+        _assert_no_leak(one_part_set(part_spec), "q.p", answer, STUDENT_FORMATS)
+        return
+    data, address = part_spec["shipped"]
+    spec = ProblemSet.model_validate(data)
+    part = next(p for a, _, p in spec.iter_parts() if a == address)
+    for wrong in [*(m.answer for m in part.mistakes), *_plain_wrong(part)]:
+        _assert_no_leak(spec, address, wrong, STUDENT_FORMATS)

@@ -135,6 +135,38 @@ def test_a_stale_grade_from_the_view_comes_back_with_who_changed_it(tmp_path: Pa
             assert ta.post(action.group(1), data={**form, "csrf": "forged"}).status_code == 403
 
 
+def test_an_empty_grade_saves_nothing_and_says_so_never_an_error_page(tmp_path: Path) -> None:
+    """Issue 60 item 5: Enter with no rubric item and no points (the form and the API)."""
+    with Server(_course(tmp_path)) as server:
+        ids = _hand_in_all(server)
+        with _session(server, "ta", TA_PASSWORD) as ta:
+            text = ta.get(VIEW).text
+            action = re.search(r"<form id='grade' class='stack' method='post' action='([^']+)'", text)
+            assert action is not None
+            form = {
+                "csrf": _hidden(text, "csrf")[0],
+                "student": _hidden(text, "student"),
+                "version": _hidden(text, "version"),
+                "points": "  ",
+                "comment": "",
+            }
+            for sent in (form, {**form, "comment": "a comment, no points"}, {**form, "points": ""}):
+                answer = ta.post(action.group(1), data=sent, follow_redirects=False)
+                assert answer.status_code == 200, answer.text  # the view again, saying so
+                assert "Nothing saved: give points (0 for none) or tick a rubric item." in answer.text
+                assert "name='points'" in answer.text and "0 of 2 groups graded" in answer.text
+                assert _hidden(answer.text, "student") == _hidden(text, "student")  # the same group
+            zero = ta.post(action.group(1), data={**form, "points": "0"}, follow_redirects=False)
+            assert zero.status_code == 303  # a 0 typed is a grade
+        with server.client("ta") as api:
+            refused = api.put(f"/api/v1/assignments/{ASSIGNMENT}/hand/carol/{PART}", json={"version": 0})
+            assert (
+                refused.status_code == 422
+                and "give points (0 for none)" in refused.json()["error"]["message"]
+            ), refused.text
+        assert _score(server, "alice", ids["alice"]) == 0 and _score(server, "bob", ids["bob"]) == 0
+
+
 # ---- in Chromium ----------------------------------------------------------------------------
 
 
@@ -190,6 +222,30 @@ def test_the_keyboard_grades_a_group_and_lands_on_the_next_one(tmp_path: Path) -
             page.wait_for("document.getElementById('position').textContent === 'group 2 of 2'")
             assert page.errors == [], page.errors
         assert _score(server, "alice", ids["alice"]) == 2 and _score(server, "bob", ids["bob"]) == 2
+
+
+@pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed (apt-get install chromium)")
+def test_enter_on_an_empty_grade_in_chromium_says_nothing_was_saved(tmp_path: Path) -> None:
+    with Server(_course(tmp_path)) as server:
+        _hand_in_all(server)
+        with Chromium(width=1280, height=800) as browser:
+            page = browser.open(f"{server.url}/login")
+            page.evaluate(
+                f"document.getElementById('user').value = 'ta';"
+                f"document.getElementById('password').value = {json.dumps(TA_PASSWORD)};"
+                "document.getElementById('password').form.submit(); true"
+            )
+            page.wait_for("location.pathname === '/ta'")
+            page.send("Page.navigate", url=server.url + VIEW)
+            page.wait_for("document.getElementById('progress') !== null")
+            _press(page, "Enter")  # no rubric item, no points
+            page.wait_for("document.querySelector('[role=alert]') !== null")
+            alert = page.evaluate("document.querySelector('[role=alert]').textContent")
+            assert alert == "Nothing saved: give points (0 for none) or tick a rubric item."
+            assert page.evaluate("document.getElementById('progress').textContent") == "0 of 2 groups graded"
+            assert page.evaluate("document.getElementById('position').textContent") == "group 1 of 2"
+            assert "Internal Server Error" not in page.evaluate("document.body.innerText")
+            assert page.errors == [], page.errors
 
 
 def test_a_grade_to_review_shows_on_the_dashboard_the_parts_list_and_its_own_filter(tmp_path: Path) -> None:

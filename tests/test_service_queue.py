@@ -16,7 +16,16 @@ import httpx
 import psutil
 import pytest
 from fastapi.routing import APIRoute
-from service_server import ROOT, Server, grading_process, log_in, make_course, seed_file, wait_graded
+from service_server import (
+    ROOT,
+    SERVICE_WORKERS,
+    Server,
+    grading_process,
+    log_in,
+    make_course,
+    seed_file,
+    wait_graded,
+)
 from sqlalchemy import func, select
 
 from grader.service import account_pages, api, pages
@@ -277,6 +286,39 @@ def test_health_and_metrics(tmp_path: Path) -> None:
         assert "grader_grading_seconds_bucket" in text
         openapi = httpx.get(f"{server.url}/api/v1/openapi.json").json()
         assert "/api/v1/assignments/{assignment}/submissions" in openapi["paths"]
+
+
+def test_healthz_and_queue_show_the_same_counts_during_a_burst(tmp_path: Path, db_url: str | None) -> None:
+    """Issue 60 item 14: one source of the queue's counts. While 40 hand-ins arrive, /healthz,
+    /metrics and /api/v1/queue asked one after the other show the same counts when counted at
+    the same moment (one look is shared for --counts-seconds: 3 here, as the answers of a
+    loaded test machine can take seconds), and every look adds up to no more than the hand-ins."""
+    course = make_course(tmp_path / "course", db_url)
+    with Server(course, SERVICE_WORKERS, "--counts-seconds", "3") as server, server.client("ta") as ta:
+        looks: list[tuple[dict, str, dict]] = []  # type: ignore[type-arg]
+        with ThreadPoolExecutor(1) as burst:
+            handed = burst.submit(submit_many, server, 40)
+            while not handed.done() or len(looks) < 8:
+                health = httpx.get(f"{server.url}/healthz", timeout=30).json()
+                metrics = httpx.get(f"{server.url}/metrics", timeout=30).text  # between the two
+                listed = ta.get("/api/v1/queue").json()
+                looks.append((health, metrics, listed))
+            ids = handed.result()
+        busy = same = 0
+        for health, metrics, listed in looks:
+            jobs = listed["jobs"]
+            assert set(jobs) == {"queued", "grading", "done"} and sum(jobs.values()) <= len(ids)
+            busy += bool(jobs["queued"] or jobs["grading"])
+            if health["counted_at"] != listed["counted_at"]:
+                continue  # a new look between the answers (each look is at most 3 s old)
+            same += 1
+            assert {key: health[key] for key in jobs} == jobs, (health, listed)
+            assert re.search(rf"^grader_queue_length {jobs['queued']}\.0$", metrics, re.M), metrics
+        assert busy, f"no look saw the burst in the queue: {looks}"
+        assert same, "the answers never came from the same look"
+        assert len({health["counted_at"] for health, _, _ in looks}) > 1  # new looks as time passes
+        for submission_id in ids[-2:]:
+            wait_graded(ta, submission_id)
 
 
 def _roles(route: APIRoute) -> tuple[str, ...] | None:

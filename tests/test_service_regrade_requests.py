@@ -7,6 +7,8 @@ student reads. Each refusal says why; one open request per part, however many ar
 from __future__ import annotations
 
 import csv
+import hashlib
+import hmac
 import io
 import re
 import threading
@@ -272,6 +274,12 @@ def test_a_request_needs_a_reason_a_known_part_and_a_hand_in(tmp_path: Path) -> 
         assert _ask(server, "alice").status_code == 404  # nothing handed in
         _hand_in(server, "alice")
         assert _ask(server, "alice", "   ").status_code == 422
+        # only invisible characters: zero-width space, joiner, word joiner, BOM, a Hangul filler,
+        # the braille blank, a combining accent alone, a soft hyphen
+        for unseen in ("\u200b", "\u200b\u200c\u200d \u2060\ufeff", "\u3164", "\u2800\n", "\u0301", "\u00ad"):
+            refused = _ask(server, "alice", unseen)
+            assert refused.status_code == 422, (unseen, refused.text)
+            assert "invisible characters only" in refused.json()["error"]["message"]
         assert _ask(server, "alice", part="q99").status_code == 404
         assert _ask(server, "alice", "x" * 5001).status_code == 422
         for route in request_routes.router.routes:  # nobody logged in: every route refuses
@@ -385,9 +393,18 @@ def test_an_answer_over_a_changed_grade_leaves_the_request_open_and_two_answers_
     assert _part(report, PART)["score"] == winner and mine["points"] == winner and mine["hand_version"] == 2
 
 
-def test_in_an_anonymous_assignment_the_queue_and_the_view_show_the_pseudonym(tmp_path: Path) -> None:
+def _roster_pseudonym(assignment_id: int, student: str) -> str:
+    """The pseudonym as it was computed before issue 60: keyed by the assignment alone, so anyone
+    with the roster could compute it."""
+    key = f"grader anonymous grading\0{assignment_id}\0{ASSIGNMENT}".encode()
+    return "anon-" + hmac.new(key, student.encode(), hashlib.sha256).hexdigest()[:10]
+
+
+def test_in_an_anonymous_assignment_the_queue_and_the_view_show_the_pseudonym(
+    tmp_path: Path, db_url: str | None
+) -> None:
     course_yaml = OPEN_UNTIL + "    anonymous: true\n"
-    course = make_course(tmp_path / "course", None, students=("zeynep", "yusuf"), course_yaml=course_yaml)
+    course = make_course(tmp_path / "course", db_url, students=("zeynep", "yusuf"), course_yaml=course_yaml)
     with Server(course) as server:
         for name in ("zeynep", "yusuf"):
             _hand_in(server, name)
@@ -397,10 +414,28 @@ def test_in_an_anonymous_assignment_the_queue_and_the_view_show_the_pseudonym(tm
             view = ta.get(f"/ta/assignments/{ASSIGNMENT}/parts/{PART}", params={"request": request_id}).text
             listed = ta.get("/api/v1/regrade-requests").json()["requests"]
             named = ta.get("/api/v1/regrade-requests", params={"names": "shown"}).json()["requests"]
-        for shown in (queue, view, str(listed)):
+            one = ta.get(f"/api/v1/regrade-requests/{request_id}").json()
+            one_named = ta.get(f"/api/v1/regrade-requests/{request_id}", params={"names": "shown"}).json()
+            ta.post(
+                f"/api/v1/regrade-requests/{request_id}/answer",
+                json={"keep": True, "reply": "The case x = 0 is graded."},
+            ).raise_for_status()
+            answered = ta.get(f"/api/v1/regrade-requests/{request_id}").json()
+        for shown in (queue, view, str(listed), str(one), str(answered)):
             assert "zeynep" not in shown and "yusuf" not in shown
         assert re.search(r"Regrade request #\d+ from anon-[0-9a-f]{10}", view)
-        assert listed[0]["student"].startswith("anon-") and named[0]["student"] == "zeynep"
+        alias = listed[0]["student"]
+        assert alias.startswith("anon-") and named[0]["student"] == "zeynep"
+        assert one["student"] == alias and one["history"][0]["who"] == alias  # the history too
+        assert one["history"][0]["detail"]["student"] == alias
+        assert [step["detail"]["student"] for step in answered["history"]] == [alias, alias]
+        assert answered["history"][1]["who"] == "ta"
+        assert one_named["history"][0]["who"] == "zeynep"  # names shown: the names
+        # keyed by the server's secret: the roster and the assignment are not enough
+        assert alias not in {_roster_pseudonym(n, "zeynep") for n in range(1, 20)}
+    with Server(course) as again, again.client("ta") as ta:  # the same pseudonym after a restart
+        requests = ta.get("/api/v1/regrade-requests", params={"status": "all"}).json()["requests"]
+        assert requests[0]["student"] == alias
 
 
 def test_an_id_or_version_past_what_a_database_holds_is_refused_not_a_server_error(

@@ -420,9 +420,11 @@ def test_the_course_yaml_of_docs_service_md_a_term_step_by_step_loads() -> None:
     assert hw2.canvas is not None and hw2.canvas.id == 4242
 
 
-def test_the_roster_step_of_docs_service_md_a_term_step_by_step_runs(tmp_path: Path) -> None:
-    """Issue 49's "Done when": the walk-through's commands for the class (a TA, the roster
-    imported with one-time log-in links, the list, a new link) run as written."""
+STEP_2_TA_PASSWORD = "a TA's own long password"
+
+
+def _run_step_2(tmp_path: Path) -> tuple[Course, list[str]]:
+    """The walk-through's commands for the class, as written (a password typed when asked)."""
     docs = (Path(__file__).parent.parent / "docs" / "service.md").read_text()
     step = docs[docs.index("**2. The class: the roster and log-in links.**") :]
     block = step[step.index("```bash\n") + len("```bash\n") : step.index("```\n", step.index("```bash"))]
@@ -439,16 +441,55 @@ def test_the_roster_step_of_docs_service_md_a_term_step_by_step_runs(tmp_path: P
     here = {"course/": str(course.folder), "roster.csv": str(tmp_path / "roster.csv")}
     here["links.csv"] = str(tmp_path / "links.csv")
     outputs = []
+    typed = f"{STEP_2_TA_PASSWORD}\n{STEP_2_TA_PASSWORD}\n"
     for command in commands[:-1]:  # all but serve
-        result = CliRunner().invoke(main, [here.get(word, word) for word in command[1:]])
+        result = CliRunner().invoke(main, [here.get(word, word) for word in command[1:]], input=typed)
         assert result.exit_code == 0, (command, result.output)
         outputs.append(result.output)
+    return course, outputs
+
+
+def test_the_roster_step_of_docs_service_md_a_term_step_by_step_runs(tmp_path: Path) -> None:
+    """Issue 49's "Done when": the walk-through's commands for the class (a TA, the roster
+    imported with one-time log-in links, the list, a new link) run as written."""
+    _, outputs = _run_step_2(tmp_path)
     assert "2 students added" in outputs[1]
     links = list(csv.DictReader((tmp_path / "links.csv").open()))
     assert [row["name"] for row in links] == ["s1234567", "s7654321"]
     assert all(row["link"].startswith("https://grader.example.edu/login/link/") for row in links)
     assert "ta-anna" in outputs[2] and "s7654321" in outputs[2]
+    assert re.search(r"ta-anna +ta +password ", outputs[2]), outputs[2]  # the TA can log in
     assert outputs[3].startswith("https://grader.example.edu/login/link/")
+
+
+def test_the_ta_step_2_adds_logs_in_to_the_ta_pages(tmp_path: Path) -> None:
+    """Issue 60 item 12: step 2's TA, added as written, logs in on the served pages and sees /ta."""
+    course, _ = _run_step_2(tmp_path)
+    with Server(course) as server, httpx.Client(base_url=server.url, follow_redirects=True) as browser:
+        answer = form_log_in(browser, "ta-anna", STEP_2_TA_PASSWORD)
+        assert answer.status_code == 200, answer.text
+        page = browser.get("/ta")
+        assert page.status_code == 200 and "ta-anna" in page.text
+
+
+def test_users_add_takes_a_whole_class_in_one_command(tmp_path: Path) -> None:
+    """Issue 60 item 13: many students at once, by name and from a file: one token each, in
+    one transaction (a bad name adds nobody)."""
+    course = make_course(tmp_path / "course", None, students=())
+    names = tmp_path / "names.txt"
+    names.write_text("".join(f"s{n:03d}\n" for n in range(1, 31)) + "\n")
+    added = CliRunner().invoke(main, ["users", "add", str(course.folder), "ann", "ben", "--from", str(names)])
+    assert added.exit_code == 0, added.output
+    lines = [line.split("\t") for line in added.output.splitlines()]
+    assert [name for name, _ in lines] == ["ann", "ben", *(f"s{n:03d}" for n in range(1, 31))]
+    assert len({token for _, token in lines}) == 32 and all(len(token) > 30 for _, token in lines)
+    listed = CliRunner().invoke(main, ["users", "list", str(course.folder)]).output
+    assert "s030" in listed and "ann" in listed
+    refused = CliRunner().invoke(main, ["users", "add", str(course.folder), "cem", "bad name!", "dan"])
+    assert refused.exit_code == 2 and "bad name!" in refused.output
+    assert "cem" not in CliRunner().invoke(main, ["users", "list", str(course.folder)]).output
+    one = CliRunner().invoke(main, ["users", "add", str(course.folder), "eve"])
+    assert one.exit_code == 0 and "\t" not in one.output  # one user: the token alone, as before
 
 
 def test_the_lms_score_is_the_score_after_the_late_penalty() -> None:

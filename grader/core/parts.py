@@ -147,10 +147,16 @@ class PartBase(Strict):
     atol: AbsoluteTolerance = DEFAULT_ATOL
     time_limit: Seconds = DEFAULT_TIME_LIMIT
     memory_limit: MemoryLimit = Field(DEFAULT_MEMORY_LIMIT, description="MiB")
-    # Shown to students in reports next to the verdict (why a verdict is arguable, etc.).
-    note: str | None = None
-    # For TAs only (how to grade by hand, known OCR slips): never in a student-facing output.
-    ta_note: str | None = None
+    note: str | None = Field(
+        None,
+        description="For students: shown beside the verdict in every report ('Note from the TA'). "
+        "Never an answer, a seed's mistake or how a TA grades (that is ta_note); grader validate "
+        "warns when it states a correct answer.",
+    )
+    ta_note: str | None = Field(
+        None,
+        description="For TAs only (how to grade, known slips, answers): never in a student-facing output.",
+    )
     # True: ``grader check`` shows students this part's verdict before the deadline.
     visible: bool = False
     # "visible": the marks of each step of the student's derivations (grader steps) are shown

@@ -184,9 +184,9 @@ class DatabaseProbe:
     def __init__(self, service: Service):
         self.service = service
         self.thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="grader-health")
-        self.look: asyncio.Future[dict[str, int]] | None = None
+        self.look: asyncio.Future[queue.QueueCounts] | None = None
 
-    async def job_counts(self) -> dict[str, int] | None:
+    async def job_counts(self) -> queue.QueueCounts | None:
         """The queue's counts; None when the database did not answer in time, or failed."""
         if self.look is None or self.look.done():
             self.look = asyncio.get_running_loop().run_in_executor(self.thread, self.service.job_counts)
@@ -206,7 +206,7 @@ def _retrieved(future: asyncio.Future[Any]) -> None:
         future.exception()
 
 
-def health(service: Service, jobs: dict[str, int] | None) -> dict[str, Any]:
+def health(service: Service, jobs: queue.QueueCounts | None) -> dict[str, Any]:
     """/healthz's answer, given the queue's counts (None: the database did not answer)."""
     notices = service.course.notices  # files of the course folder not in force
     full = saturated(service)
@@ -219,7 +219,7 @@ def health(service: Service, jobs: dict[str, int] | None) -> dict[str, Any]:
         "saturated": full,
     }
     if jobs is not None:
-        body.update(queued=jobs["queued"], grading=jobs["grading"])
+        body.update(jobs.as_json())  # the counts /queue shows, from the same look
     return body
 
 
@@ -324,10 +324,9 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
 
     @app.get("/metrics", include_in_schema=False)
     def metrics_page() -> Response:
-        with service.db.session(read_only=True) as db:
-            jobs = queue.counts(db)
+        jobs = service.job_counts()
         return PlainTextResponse(
-            metrics.exposition(jobs["queued"], jobs["grading"]), media_type="text/plain; version=0.0.4"
+            metrics.exposition(jobs.queued, jobs.grading), media_type="text/plain; version=0.0.4"
         )
 
     # the whole body, a multipart envelope included, stays under twice the upload limit

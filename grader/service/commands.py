@@ -103,6 +103,14 @@ TEXT_OR_JSON = click.option(
     "(this server's own hand-ins are graded at once).",
 )
 @click.option(
+    "--counts-seconds",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="The queue's counts (/healthz, /api/v1/queue, /metrics, /ta) are one look at the "
+    "database, shared by every answer for this long.",
+)
+@click.option(
     "--request-threads",
     default=8,
     show_default=True,
@@ -305,16 +313,24 @@ def _link(url: str | None, secret: str) -> str:
 
 
 @users_group.command(name="add")
-@USER_ARGS
+@COURSE_ARG
+@click.argument("names", nargs=-1)
+@click.option(
+    "--from",
+    "names_file",
+    type=click.File("r", encoding="utf-8"),
+    help="Also add the names in this file, one a line (- for stdin).",
+)
 @click.option("--role", type=click.Choice(["student", "ta", "admin"]), default="student", show_default=True)
 @click.option("--password", is_flag=True, help="Ask for a password (for the web pages).")
 @click.option("--link", is_flag=True, help="Also print a one-time log-in link for the web pages.")
 @URL_OPTION
 @DAYS_OPTION
 @DB_OPTION
-def users_add(
+def users_add(  # noqa: PLR0913 (one parameter per option of the command)
     course_dir: Path,
-    name: str,
+    names: tuple[str, ...],
+    names_file: Any,
     role: str,
     password: bool,
     link: bool,
@@ -322,20 +338,31 @@ def users_add(
     days: float,
     db_url: str | None,
 ) -> None:
-    """Add user NAME and print their bearer token (shown once); with --link, a one-time log-in link."""
+    """Add users NAMES (one or many, in one transaction: all or none) and print each one's bearer
+    token (shown once): the token alone for one user, `name<TAB>token` a line for several; with
+    --link, a one-time log-in link too."""
     from grader.service.accounts import add_user
     from grader.service.auth import issue_login_link
 
+    everyone = [*names, *(line.strip() for line in names_file or () if line.strip())]
+    if not everyone:
+        raise click.UsageError("name the users to add: NAMES..., or --from FILE (one a line)")
+    if password and len(everyone) > 1:
+        raise click.UsageError("--password sets one user's password: add the others without it")
     secret = click.prompt("password", hide_input=True, confirmation_prompt=True) if password else None
 
-    def work(db: Session) -> tuple[str, str]:
-        user, token = add_user(db, name, role, secret)
-        return token, issue_login_link(db, user, days) if link else ""
+    def work(db: Session) -> list[tuple[str, str, str]]:
+        made = []
+        for name in everyone:
+            user, token = add_user(db, name, role, secret)
+            made.append((name, token, issue_login_link(db, user, days) if link else ""))
+        return made
 
-    token, once = _with_db(course_dir, db_url, work)
-    click.echo(token)
-    if once:
-        click.echo(f"one-time log-in link (valid {days:g} days): {_link(url, once)}")
+    made = _with_db(course_dir, db_url, work)
+    for name, token, once in made:
+        click.echo(token if len(made) == 1 else f"{name}\t{token}")
+        if once:
+            click.echo(f"one-time log-in link (valid {days:g} days): {_link(url, once)}")
 
 
 @users_group.command(name="list")

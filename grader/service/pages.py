@@ -625,7 +625,7 @@ def course_files_alert(notices: tuple[FileNotice, ...]) -> str:
 def ta_home(request: Request, user: PageStaff) -> Response:
     service = service_of(request)
     with service.db.session(read_only=True) as db:
-        jobs = queue.counts(db)
+        jobs = service.job_counts().jobs()  # the counts /healthz and /queue show
         requests = open_count(db)
         counts = {
             a.name: db.scalar(select(func.count()).where(Submission.assignment_id == a.id)) or 0

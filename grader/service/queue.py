@@ -7,6 +7,13 @@ exactly one verdict, whatever restarts happen.
 
 from __future__ import annotations
 
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+
 from sqlalchemy import Select, case, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, aliased
@@ -117,3 +124,49 @@ def counts(db: Session) -> dict[str, int]:
     found = {status: 0 for status in (JobStatus.QUEUED, JobStatus.GRADING, JobStatus.DONE)}
     found.update({status: int(count) for status, count in rows})
     return found
+
+
+COUNTS_FRESH_SECONDS = 1.0  # a look at the queue's counts is shown this long before another
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    """The queue's counts at one moment: how many jobs wait, are being graded, are done."""
+
+    queued: int
+    grading: int
+    done: int
+    at: dt.datetime
+
+    def jobs(self) -> dict[str, int]:
+        return {"queued": self.queued, "grading": self.grading, "done": self.done}
+
+    def as_json(self) -> dict[str, object]:
+        return {**self.jobs(), "counted_at": self.at.isoformat()}
+
+
+class CountsLook:
+    """The one source of the queue's counts for /healthz, /queue, /metrics and /ta: a look at the
+    database shared by every caller and taken again once older than ``fresh`` seconds, so two
+    answers given within that time (a burst's /healthz and /queue) show the same counts, with the
+    moment they were counted. One look at a time: callers meanwhile wait for it."""
+
+    def __init__(
+        self, session: Callable[[], AbstractContextManager[Session]], fresh: float = COUNTS_FRESH_SECONDS
+    ):
+        self._session = session
+        self._fresh = fresh
+        self._lock = threading.Lock()
+        self._last: QueueCounts | None = None
+        self._taken = 0.0
+
+    def now(self) -> QueueCounts:
+        with self._lock:
+            if self._last is None or time.monotonic() - self._taken >= self._fresh:
+                with self._session() as db:
+                    found = counts(db)
+                self._taken = time.monotonic()
+                self._last = QueueCounts(
+                    found[JobStatus.QUEUED], found[JobStatus.GRADING], found[JobStatus.DONE], utcnow()
+                )
+            return self._last

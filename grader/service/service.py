@@ -180,6 +180,7 @@ class Service:
                 settings, on_verdict=self.verdicts.graded, hooks=self.database_hooks
             )
             self.companions.append(CourseRefresh(self.course, REFRESH_SECONDS))
+        self.queue_counts = queue.CountsLook(lambda: self.db.session(read_only=True), settings.counts_seconds)
         self.start_workers = start_workers
         self.started = time.time()
 
@@ -202,9 +203,9 @@ class Service:
         metrics.graded(seconds, failed)
         self.verdicts.graded(submission_id)
 
-    def job_counts(self) -> dict[str, int]:
-        with self.db.session() as db:
-            return queue.counts(db)
+    def job_counts(self) -> queue.QueueCounts:
+        """The queue's counts, as /healthz, /queue, /metrics and /ta all show them (one look)."""
+        return self.queue_counts.now()
 
     def jobs_queued(self) -> None:
         """Called after a commit that queued jobs: the grading loop claims them at once."""

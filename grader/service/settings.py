@@ -32,6 +32,9 @@ class Settings(BaseModel):
     # same database); this server's own hand-ins and regrades wake them at once.
     poll_seconds: float = Field(default=1.0, gt=0)
     reload_seconds: float = Field(default=2.0, gt=0)  # how often problem files are re-read
+    # The queue's counts (/healthz, /queue, /metrics, /ta) come from one look at the database,
+    # shared by every answer for this long.
+    counts_seconds: float = Field(default=1.0, gt=0)
     batch_size: int = Field(default=16, ge=1)  # jobs claimed at once
     # Threads that run requests' blocking work (database, reading uploads). The interpreter runs
     # one at a time: a few threads serve a burst in arrival order, forty share it and all

@@ -13,8 +13,8 @@ so the reference is only an example; an answer is correct when
 An answer is a mapping (``{k: 8, s: 2, p: 3, d: 1}``) or text: ``k = 8, s = 2``,
 ``k=8; s=2``, one per line, ``(k, s, p, d) = (8, 2, 3, 1)``. Values may be
 expressions (``2^3``). Names that are not fields are ignored and mentioned in
-the feedback. The feedback names the first predicate that fails, with the
-values of both sides.
+the feedback. The feedback says which of the question's conditions the values do not meet
+(by its number in ``require``), never the condition itself: the predicate is the TA's.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from grader.mathlang.parser import parse
 from grader.types.base import AnswerType
 
 Value = Fraction
-_UNDEFINED = "cannot evaluate "
+_UNDEFINED = "undefined"
 
 
 class ConstraintPart(PartBase):
@@ -300,48 +300,41 @@ def judge(assignment: Assignment, setting: Setting, integer_fields: bool = True)
         for name in setting.fields:
             if values[name].denominator != 1:
                 return Verdict.incorrect(f"{name} must be a whole number, not {show_number(values[name])}")
-    failures = [reason for p in setting.require if (reason := _failure(p, values)) is not None]
-    failures.sort(key=lambda reason: reason.startswith(_UNDEFINED))  # plain failures first
-    if failures:
-        more = f" (and {len(failures) - 1} more condition{'s' if len(failures) > 2 else ''})"
-        return Verdict.incorrect(failures[0] + (more if len(failures) > 1 else ""))
-    return Verdict.correct()
+    failures = {
+        n: f for n, p in enumerate(setting.require, start=1) if (f := _failure(p, values)) is not None
+    }
+    if not failures:
+        return Verdict.correct()
+    # What is wrong with the answer, never the condition: the TA's predicate would tell the
+    # student what to solve for (issue 60). The TA finds condition n in the problem file's require.
+    first = min(failures, key=lambda n: (failures[n] == _UNDEFINED, n))  # plain failures first
+    shown = ", ".join(f"{name} = {show_number(values[name])}" for name in setting.fields)
+    total = len(setting.require)
+    what = f"condition {first} of the question's {total}" if total > 1 else "the question's condition"
+    said = (
+        f"with {shown}, {what} cannot be evaluated (your values leave it undefined)"
+        if failures[first] == _UNDEFINED
+        else f"{shown} does not meet {what}"
+    )
+    more = len(failures) - 1
+    return Verdict.incorrect(
+        said + (f" (and {more} more condition{'s' if more > 1 else ''})" if more else "")
+    )
 
 
 def _failure(predicate: Predicate, values: dict[str, Value]) -> str | None:
-    """Why ``predicate`` fails at ``values``, or None when it holds."""
+    """None when ``predicate`` holds at ``values``; else "fails", or :data:`_UNDEFINED` when it
+    cannot be evaluated there (a division by zero)."""
     try:
-        if _holds(predicate.tree, values):
-            return None
-        return _explain(predicate.tree, values, predicate.text)
-    except MathError as exc:
-        return f"{_UNDEFINED}{predicate.text} with these values: {exc.message}"
+        return None if _holds(predicate.tree, values) else "fails"
+    except MathError:
+        return _UNDEFINED
 
 
 def _holds(tree: ast.Node, values: dict[str, Value]) -> bool:
     from grader.mathlang.evaluate import evaluate_exact  # numpy: imported when a predicate is judged
 
     return bool(evaluate_exact(tree, values))
-
-
-def _explain(tree: ast.Node, values: dict[str, Value], text: str | None = None) -> str:
-    """The first failing comparison inside ``tree``, with both sides' values."""
-    from grader.mathlang.evaluate import evaluate_exact
-    from grader.mathlang.values import show as show_node
-
-    if isinstance(tree, ast.Logic) and tree.op == "and":
-        for operand in tree.operands:
-            if not _holds(operand, values):
-                return _explain(operand, values)
-    shown = text if text is not None else show_node(tree)
-    if isinstance(tree, ast.Relation):
-        left, right = evaluate_exact(tree.left, values), evaluate_exact(tree.right, values)
-        return f"{shown} fails: left side is {_shown(left)}, right side {_shown(right)}"
-    return f"{shown} fails"
-
-
-def _shown(value: Any) -> str:
-    return show_number(value) if isinstance(value, Fraction) else str(value)
 
 
 def template_hint(part: ConstraintPart) -> str:

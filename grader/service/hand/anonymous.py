@@ -2,27 +2,33 @@
 and the groups instead of the student's name (course.yaml's ``anonymous: true``, or the view's
 toggle). Exports and the audit log keep the names.
 
-The pseudonym is an HMAC of the student's name keyed by the assignment (its id and name):
-the same on every page and every day, different from one assignment to the next. It
-hides names from a TA's eye while grading, not from a TA set on finding them (the toggle shows
-them).
+The pseudonym is an HMAC of the assignment (its id and name) and the student's name, keyed by
+a server secret (derived from the verdict store's key, ``grader.core.integrity``: a file of mode
+0600 outside the course folder, as the CSRF and variant keys): the same on every page, every
+day and after a restart, different from one assignment to the next, and not computable from
+the roster by anyone without the server's key. It hides names from a TA's eye while grading,
+not from a TA set on finding them (the toggle shows them).
 """
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import hmac
 from collections.abc import Iterable
 
+from grader.core.integrity import seal, store_key
 from grader.service.course import LoadedAssignment
 
 PREFIX = "anon-"
 
 
+@functools.cache
+def _pseudonym_key() -> bytes:
+    return hmac.digest(store_key(), b"grader: the pseudonyms of anonymous grading", "sha256")
+
+
 def pseudonym(loaded: LoadedAssignment, student: str) -> str:
-    key = f"grader anonymous grading\0{loaded.id}\0{loaded.name}".encode()
-    mac = hmac.new(key, student.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
-    return PREFIX + mac[:10]
+    return PREFIX + seal(_pseudonym_key(), str(loaded.id), loaded.name, student)[:10]
 
 
 def names_hidden(loaded: LoadedAssignment, names: str) -> bool:

@@ -168,6 +168,10 @@ def graded_submissions(db: Session, loaded: LoadedAssignment) -> list[tuple[User
 # ---- versioned writes -----------------------------------------------------------------------
 
 
+# A grade with neither points nor a rubric item: nothing to save (the grading view says so).
+NOTHING_GIVEN = "nothing saved: give points (0 for none) or tick a rubric item"
+
+
 def write_grades(
     db: Session,
     loaded: LoadedAssignment,
@@ -191,6 +195,8 @@ def write_grades(
     unknown = [name for name in seen if name not in counted]
     if unknown:
         raise ApiError(404, f"no submission of {', '.join(unknown)} for {loaded.name}")
+    if grade.points is None and not grade.rubric:
+        raise ApiError(422, NOTHING_GIVEN)
     candidate = HandGrade(
         student="-",
         part=part_id,

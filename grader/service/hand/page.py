@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from html import escape
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
@@ -22,7 +22,7 @@ from grader.service.db import (
 )
 from grader.service.errors import ApiError
 from grader.service.hand.anonymous import names_hidden
-from grader.service.hand.logic import graded_submissions, group_grades, part_groups, part_of
+from grader.service.hand.logic import NOTHING_GIVEN, graded_submissions, group_grades, part_groups, part_of
 from grader.service.hand.model import GroupBody
 from grader.service.hand.request_pages import beside_view
 from grader.service.hand.routes import api_grade_group, assignment_of, service_of
@@ -142,6 +142,9 @@ async def ta_grade_group(
     students = [str(s) for s in form.getlist("student")]
     seen = [str(v) for v in form.getlist("version")]
     points_text = str(form.get("points") or "").strip()
+    if not points_text and not form.getlist("rubric"):  # Enter on an empty form: the view, saying so
+        said = NOTHING_GIVEN[0].upper() + NOTHING_GIVEN[1:] + "."
+        return await run_in_threadpool(_again, assignment, part, group_id, request, user, form, said, 200)
     try:
         body = GroupBody(
             points=float(points_text) if points_text else None,
@@ -171,13 +174,13 @@ async def ta_grade_group(
         url = f"/ta/assignments/{quote(assignment)}/parts/{quote(part)}?{query}"
         return RedirectResponse(url, status_code=303)
     return await run_in_threadpool(
-        lambda: part_page(
-            assignment,
-            part,
-            request,
-            user,
-            Place(group_id, "", str(form.get("show") or "all"), str(form.get("names") or "")),
-            refused.message,
-            refused.status,
-        )
+        _again, assignment, part, group_id, request, user, form, refused.message, refused.status
     )
+
+
+def _again(
+    assignment: str, part: str, group_id: str, request: Request, user: User, form: Any, said: str, status: int
+) -> Response:
+    """The view of the same group again, saying why nothing was saved (never an error page)."""
+    place = Place(group_id, "", str(form.get("show") or "all"), str(form.get("names") or ""))
+    return part_page(assignment, part, request, user, place, said, status)

@@ -90,7 +90,10 @@ def api_request(request_id: int, request: Request, user: AnyUser, names: str = "
         row, name = found[0]
         if not is_staff(user):
             return _json(request, row, name, "shown")
-        return {**_json(request, row, name, names), "history": history(db, row.id)}
+        loaded = service_of(request).course.by_id(row.assignment_id)
+        hidden = loaded is not None and names_hidden(loaded, names)
+        steps = history(db, row.id, lambda student: shown_name(loaded, student, hidden))
+        return {**_json(request, row, name, names), "history": steps}
 
 
 def answer_as(request: Request, user: User, request_id: int, body: AnswerBody) -> dict[str, Any]:

@@ -14,6 +14,8 @@ their ``audit_log`` row.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -68,6 +70,18 @@ class RegradeRequestRow(Base):
     answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
+# Characters that show nothing though Unicode does not call them spaces (a Hangul filler, the
+# braille blank, the Mongolian vowel separator); with every format, control and mark character.
+_BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e")
+_UNSEEN = ("Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp", "Mn", "Me")
+
+
+def visible_text(text: str) -> bool:
+    """Whether ``text`` has a character a reader sees (zero-width spaces and joiners, a
+    byte-order mark, combining marks alone or blank fillers are none)."""
+    return any(not c.isspace() and c not in _BLANK and unicodedata.category(c) not in _UNSEEN for c in text)
+
+
 class AskBody(BaseModel):
     """What a student sends: the part and why it should be graded again."""
 
@@ -92,7 +106,7 @@ class AnswerBody(BaseModel):
     def _points_or_keep(self) -> AnswerBody:
         if (self.points is None) == (not self.keep):
             raise ValueError("give new points, or keep: true to keep them (not both)")
-        if not self.reply.strip():
+        if not visible_text(self.reply):
             raise ValueError("the reply is empty: say why the points change or stay")
         return self
 
@@ -107,8 +121,11 @@ def ask(
     audit row, and the id of that version; ApiError (403, 404, 409, 422) saying why not."""
     part_of(loaded, body.part)  # 404 for a part the assignment has not
     reason = body.reason.strip()
-    if not reason:
-        raise ApiError(422, "the reason is empty: say what you think was graded wrongly")
+    if not visible_text(reason):
+        raise ApiError(
+            422,
+            "the reason is empty (blank or invisible characters only): say what you think was graded wrongly",
+        )
     refuse_outside_window(loaded, now)
     lock_students(db, loaded.id, [student.id])
     counted = counted_submissions(db, loaded, [student.name])
@@ -318,8 +335,9 @@ def request_json(row: RegradeRequestRow, assignment: str, student: str) -> dict[
     }
 
 
-def history(db: Session, request_id: int) -> list[dict[str, Any]]:
-    """The request's steps in the audit log: asked, answered."""
+def history(db: Session, request_id: int, shown: Callable[[str], str] = str) -> list[dict[str, Any]]:
+    """The request's steps in the audit log: asked, answered; ``shown`` names the student as the
+    page does (their pseudonym while names are hidden), in ``who`` and the step's ``student``."""
     found = []
     for entry, name in db.execute(
         select(AuditEntry, User.name)
@@ -327,9 +345,13 @@ def history(db: Session, request_id: int) -> list[dict[str, Any]]:
         .where(AuditEntry.action.in_((ASKED, ANSWERED)))
         .order_by(AuditEntry.id)
     ).all():
-        detail = entry.detail or {}
+        detail = dict(entry.detail or {})
         if detail.get("request") == request_id:
-            found.append({"at": entry.at.isoformat(), "who": name, "action": entry.action, "detail": detail})
+            student = str(detail.get("student") or "")
+            if student:
+                detail["student"] = shown(student)
+            who = shown(name) if student and name == student else name
+            found.append({"at": entry.at.isoformat(), "who": who, "action": entry.action, "detail": detail})
     return found
 
 
