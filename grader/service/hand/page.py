@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from grader.core.report import shown_points
 from grader.mathlang.wording import counted
 from grader.reporting.html import page
+from grader.reporting.typeset import SERVICE_ASSETS
 from grader.service.auth import allow
 from grader.service.course import LoadedAssignment
 from grader.service.db import (
@@ -127,7 +128,9 @@ def part_page(
         anchor = "<aside id='reference'>"
         body = body.replace(anchor, anchor + beside, 1) if anchor in body else body + beside
     title = f"{loaded.name} {part}: grade by group"
-    document = page(title, nav(request, user) + body, css=PAGE_CSS + VIEW_CSS, script=KEYS_SCRIPT)
+    document = page(
+        title, nav(request, user) + body, css=PAGE_CSS + VIEW_CSS, script=KEYS_SCRIPT, assets=SERVICE_ASSETS
+    )
     return html(document, css=PAGE_CSS + VIEW_CSS, script=KEYS_SCRIPT, status=status)
 
 
