@@ -25,9 +25,11 @@ from grader.service.errors import ApiError
 from grader.service.hand.anonymous import names_hidden
 from grader.service.hand.logic import graded_submissions, group_grades, part_groups, part_of
 from grader.service.hand.model import GroupBody
+from grader.service.hand.progress import AssignmentProgress, PartProgress, assignment_progress
 from grader.service.hand.request_pages import beside_view
 from grader.service.hand.routes import api_grade_group, assignment_of, service_of
-from grader.service.hand.view import FILTERS, KEYS_SCRIPT, VIEW_CSS, GradingView, Place, to_review
+from grader.service.hand.view import FILTERS, KEYS_SCRIPT, VIEW_CSS, GradingView, Place
+from grader.service.templating import render
 
 router = APIRouter()
 Staff = Annotated[User, Depends(allow(Role.TA))]
@@ -38,33 +40,50 @@ Staff = Annotated[User, Depends(allow(Role.TA))]
 
 @router.get("/ta/assignments/{assignment}/parts", include_in_schema=False)
 def ta_parts_page(assignment: str, request: Request, user: Staff) -> Response:
-    """Every part, with how many of the counted answers a TA has graded: where to grade next."""
+    """Every part, with how many of the counted answers that wait for a TA are graded (a part
+    grader grades: how many of its verdicts a TA overrode): where to grade next."""
     from grader.service.pages import shell
 
     loaded = assignment_of(request, assignment)
     with service_of(request).db.session(read_only=True) as db:
-        reports = graded_submissions(db, loaded)
-        graded: dict[str, int] = {}
-        review: dict[str, int] = {}
-        for _, _, report in reports:
-            for result in report.parts:
-                if result.hand is not None:
-                    graded[result.id] = graded.get(result.id, 0) + 1
-                if to_review(result.hand):
-                    review[result.id] = review.get(result.id, 0) + 1
+        reports = [report for _, _, report in graded_submissions(db, loaded)]
+    progress = assignment_progress(loaded.spec, reports)
+    review = {p.address: p.review for p in progress.parts}
     rows = "".join(
-        f"<tr><td><a href='/ta/assignments/{escape(loaded.name)}/parts/{escape(address)}'>"
-        f"{escape(address)}</a></td><td>{escape(part.type)}</td><td>{shown_points(part.points)}</td>"
-        f"<td>{graded.get(address, 0)} of {len(reports)}</td>"
-        f"<td>{_review_link(loaded, address, review)}</td></tr>"
-        for address, _, part in loaded.spec.iter_parts()
+        f"<tr><td><a href='/ta/assignments/{escape(loaded.name)}/parts/{escape(p.address)}'>"
+        f"{escape(p.address)}</a></td><td>{escape(p.type)}</td><td>{shown_points(p.points)}</td>"
+        f"<td>{_graded_text(p, len(reports))}</td>"
+        f"<td>{_review_link(loaded, p.address, review)}</td></tr>"
+        for p in progress.parts
     )
     body = (
         f"<h1>{escape(loaded.name)}: grade by question</h1>"
-        "<table class='summary'><thead><tr><th>Part</th><th>Type</th><th>Points</th>"
-        f"<th>Graded by hand</th><th>To review</th></tr></thead><tbody>{rows}</tbody></table>"
+        + progress_html(loaded, progress)
+        + "<table class='summary' id='parts'><thead><tr><th>Part</th><th>Type</th><th>Points</th>"
+        f"<th>Graded by a TA</th><th>To review</th></tr></thead><tbody>{rows}</tbody></table>"
     )
     return shell(request, user, f"{loaded.name}: grade by question", body)
+
+
+def _graded_text(part: PartProgress, counted_versions: int) -> str:
+    if not part.automatic:
+        return f"{part.graded} of {part.to_grade}"
+    text = f"automatic; {part.overridden} overridden"
+    waiting = part.to_grade - part.graded
+    return text + (f", {waiting} undecided (waits for a TA)" if waiting > 0 else "")
+
+
+def progress_html(loaded: LoadedAssignment, progress: AssignmentProgress, current: str = "") -> str:
+    """The assignment's progress over every part, and the parts with answers left to grade."""
+    base = f"/ta/assignments/{quote(loaded.name)}/parts"
+    open_parts = [
+        {"address": p.address, "url": f"{base}/{quote(p.address)}", "left": p.to_grade - p.graded}
+        for p in progress.parts
+        if p.to_grade > p.graded and p.address != current
+    ]
+    return render(
+        "progress.html", assignment=loaded.name, progress=progress, parts_url=base, open_parts=open_parts
+    )
 
 
 def _review_link(loaded: LoadedAssignment, address: str, review: dict[str, int]) -> str:
@@ -115,13 +134,16 @@ def part_page(
     loaded = assignment_of(request, assignment)
     spec_part = part_of(loaded, part)
     with service_of(request).db.session(read_only=True) as db:
-        groups, versions = part_groups(db, loaded, part)
+        counted = graded_submissions(db, loaded)
+        groups, versions = part_groups(db, loaded, part, counted)
         grades = group_grades(db, loaded, part)
+        progress = assignment_progress(loaded.spec, (report for _, _, report in counted))
         hidden = names_hidden(loaded, place.names)
         asker, beside = (
             beside_view(db, loaded, part, regrade, hidden, csrf_field(request)) if regrade else ("", "")
         )
     view = GradingView(loaded, part, spec_part, groups, versions, grades, place.show, place.names)
+    view.overall = progress_html(loaded, progress, current=part)
     group = next((g.id for g in view.groups if any(m.student == asker for m in g.members)), place.group)
     body = view.render(view.pick(group, place.after), csrf_field(request), message)
     if beside:  # the request first in the column beside the group's answer
