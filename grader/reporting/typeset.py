@@ -32,11 +32,12 @@ MAX_SOURCE = 4000  # characters of LaTeX typeset; a longer formula is shown as i
 
 
 def math_html(latex: str, *, display: bool = False) -> str:
-    """A formula for KaTeX: its LaTeX source, escaped, in a ``span.math`` (``div`` when
-    ``display``). Over :data:`MAX_SOURCE` characters it stays source (class ``math-source``)."""
-    tag = "div" if display else "span"
+    """A formula for KaTeX: its LaTeX source, escaped, in a ``span.math`` (``data-display`` when
+    ``display``: a formula of its own line). Over :data:`MAX_SOURCE` characters it stays source
+    (class ``math-source``)."""
     kind = "math" if len(latex) <= MAX_SOURCE else "math-source"
-    return f"<{tag} class='{kind}'>{escape(latex)}</{tag}>"
+    shown = " data-display='block'" if display else ""
+    return f"<span class='{kind}'{shown}>{escape(latex)}</span>"
 
 
 def asset_head(base: str) -> str:

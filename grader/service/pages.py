@@ -673,7 +673,7 @@ def ta_dashboard(assignment: str, request: Request, user: PageStaff) -> Response
         )
     reports = [report for _, report in rows]
     links = [f"/submissions/{submission.id}" for submission, _ in rows]
-    document = render_dashboard(reports, spec=loaded.spec, pages=links)
+    document = render_dashboard(reports, spec=loaded.spec, pages=links, assets=SERVICE_ASSETS)
     document = refreshing(document, LIVE_SECONDS * 6)
     grading = (
         f"<p><a href='/ta/assignments/{escape(loaded.name)}/parts'>Grade by question</a>: "

@@ -18,7 +18,7 @@
   };
   function typeset(element) {
     var source = element.textContent;
-    options.displayMode = element.tagName === 'DIV';
+    options.displayMode = element.dataset.display === 'block';
     try {
       katex.render(source, element, options);
     } catch (error) {
