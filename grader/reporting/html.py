@@ -134,7 +134,7 @@ nav.top { display: flex; gap: 1rem; align-items: center; border-bottom: 1px soli
 nav.top .who { margin-left: auto; color: var(--muted); }
 form.inline { display: inline; }
 /* formulas: KaTeX (grader/reporting/typeset.py); a formula it cannot typeset stays source */
-.math-error, .math-source, .katex-error { font-family: ui-monospace, monospace; }
+.math-error, .math-source, .katex-error { font-family: ui-monospace, monospace; color: #a40e26; }
 .katex-display { overflow-x: auto; overflow-y: hidden; }
 .code pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; }
 """
@@ -451,6 +451,8 @@ def answer_math(answer: ReadAnswer) -> str | None:
 
 def _expected(result: PartResult, part: PartBase | None) -> str:
     assert result.expected is not None
+    if result.type == "code":
+        return f"<div class='expected'><span class='label'>Expected:</span>{code_html(result.expected)}</div>"
     answer = read_received(result.expected, read_context(part, result.type))
     shown = answer_math(answer) if answer is not None else None
     raw = f"<code>{escape(result.expected)}</code>"

@@ -3,11 +3,13 @@
 // class "math"; here it is read back as text and handed to KaTeX, which builds the DOM
 // itself. Student LaTeX is hostile: no trust (no \href, \url, \html..., \includegraphics),
 // limits on macro expansion and sizes, and source KaTeX cannot typeset stays as it was
-// written, marked as an error (its message on hover).
+// written, marked as an error (its message on hover). KaTeX's own error display
+// (throwOnError: false) sets a style attribute, which the pages' Content-Security-Policy
+// refuses: its errors are caught here and shown the same way, as the escaped source.
 (function () {
   'use strict';
   var options = {
-    throwOnError: false,
+    throwOnError: true,
     trust: false,
     strict: 'ignore',
     maxExpand: 500,

@@ -309,7 +309,11 @@ class GradingView:
         own = next((m.part for m in group.members if m.part is not None), None)
         part = own or self.part
         out = ["<aside id='reference'>", "<h2>Prompt</h2>", self.prose(part.prompt or "(no prompt)")]
-        if own is not None and group.members:
+        if (
+            own is not None
+            and group.members
+            and (own.prompt, own.answer) != (self.part.prompt, self.part.answer)
+        ):
             whose = escape(self.student(group.members[0].student))
             variant = f" ({escape(group.variant)})" if group.variant else ""
             out.append(f"<p class='muted' id='variant-shown'>With {whose}'s own numbers{variant}.</p>")
