@@ -11,8 +11,9 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from grader.core.report import shown_points
+from grader.core.report import points_value, shown_points
 from grader.mathlang.wording import counted
+from grader.reporting.answer_groups import AnswerGroup
 from grader.reporting.html import page
 from grader.reporting.typeset import SERVICE_ASSETS
 from grader.service.auth import allow
@@ -26,9 +27,9 @@ from grader.service.hand.anonymous import names_hidden
 from grader.service.hand.logic import graded_submissions, group_grades, part_groups, part_of
 from grader.service.hand.model import GroupBody
 from grader.service.hand.progress import AssignmentProgress, PartProgress, assignment_progress
-from grader.service.hand.request_pages import beside_view
+from grader.service.hand.request_pages import beside_view, changed_points
 from grader.service.hand.routes import api_grade_group, assignment_of, service_of
-from grader.service.hand.view import FILTERS, KEYS_SCRIPT, VIEW_CSS, GradingView, Place
+from grader.service.hand.view import FILTERS, KEYS_SCRIPT, NO_OVERRIDE_KINDS, VIEW_CSS, GradingView, Place
 from grader.service.templating import render
 
 router = APIRouter()
@@ -142,10 +143,14 @@ def part_page(
         asker, beside = (
             beside_view(db, loaded, part, regrade, hidden, csrf_field(request)) if regrade else ("", "")
         )
+        changed = changed_points(db, loaded, part, regrade) if regrade else None
     view = GradingView(loaded, part, spec_part, groups, versions, grades, place.show, place.names)
     view.overall = progress_html(loaded, progress, current=part)
     group = next((g.id for g in view.groups if any(m.student == asker for m in g.members)), place.group)
-    body = view.render(view.pick(group, place.after), csrf_field(request), message)
+    index = view.pick(group, place.after)
+    body = view.render(index, csrf_field(request), message)
+    if changed is not None and asker and index is not None:  # the same change for the group's others?
+        beside += same_change_offer(view, view.groups[index], asker, changed, regrade, csrf_field(request))
     if beside:  # the request first in the column beside the group's answer
         anchor = "<aside id='reference'>"
         body = body.replace(anchor, anchor + beside, 1) if anchor in body else body + beside
@@ -154,6 +159,39 @@ def part_page(
         title, nav(request, user) + body, css=PAGE_CSS + VIEW_CSS, script=KEYS_SCRIPT, assets=SERVICE_ASSETS
     )
     return html(document, css=PAGE_CSS + VIEW_CSS, script=KEYS_SCRIPT, status=status)
+
+
+def same_change_offer(
+    view: GradingView, group: AnswerGroup, asker: str, points: float, request_id: int, csrf: str
+) -> str:
+    """After a regrade answer changed ``asker``'s points: the same points for the other answers
+    of their group that have others (one form, the group's grade), or a rubric edit."""
+    others = [m for m in group.members if m.student != asker and m.result.score != points]
+    if not others or all(m.student != asker for m in group.members):
+        return ""
+    listed = ", ".join(
+        f"{escape(view.student(m.student))} ({shown_points(m.result.score)})" for m in others[:20]
+    ) + (" …" if len(others) > 20 else "")
+    hidden = "".join(
+        f"<input type='hidden' name='student' value='{escape(view.student(m.student))}'>"
+        f"<input type='hidden' name='version' value='{view.versions.get(m.student, 0)}'>"
+        for m in others
+    )
+    hidden += f"<input type='hidden' name='points' value='{points_value(points)}'>"
+    hidden += f"<input type='hidden' name='show' value='{escape(view.show)}'>"
+    hidden += f"<input type='hidden' name='names' value='{escape(view.names)}'>"
+    if group.kind not in NO_OVERRIDE_KINDS:
+        hidden += f"<input type='hidden' name='reason' value='as regrade request #{request_id}'>"
+    action = escape(view.url() + f"/groups/{group.id}")
+    return (
+        "<section class='warning' id='same-change'><h2>The same change for the group?</h2>"
+        f"<p>Regrade request #{request_id} gave {escape(view.student(asker))} "
+        f"{shown_points(points)} points. The group's other answers have other points: {listed}.</p>"
+        f"<form method='post' action='{action}' id='same-change-form'>{csrf}{hidden}"
+        f"<button type='submit'>Give these {counted(len(others), 'answer')} {shown_points(points)} points too"
+        "</button></form><p>Or <a href='#rubric-edit'>edit the rubric</a>: a changed item moves every "
+        "grade given with it.</p></section>"
+    )
 
 
 @router.post("/ta/assignments/{assignment}/parts/{part}/groups/{group_id}", include_in_schema=False)
