@@ -17,10 +17,11 @@ from pathlib import Path
 
 from chromium import Chromium, Page
 from service_server import TA_PASSWORD, Server, make_course, seed_file
-from test_math_browser import LIMIT, TYPESET, VIEW, _answers, _group_of, _hand_in
+from test_math_browser import LIMIT, TYPESET, _answers, _group_of, _hand_in
 from test_service_browser import log_in
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
+TO_GROUPS = "document.querySelector('nav.groups:not(#filters)').scrollIntoView()"
 
 
 def shot(page: Page, name: str, scroll: str = "") -> None:
@@ -50,7 +51,11 @@ def main(code: bool) -> None:
         with Chromium(width=1280, height=800) as browser:
             page = log_in(browser, server, "ta", TA_PASSWORD)
             page.go(_group_of(page, server, "alice"))
-            shot(page, "grading-view.png", "document.querySelector('nav.groups:not(#filters)').scrollIntoView()")
+            shot(
+                page,
+                "grading-view.png",
+                "document.querySelector('nav.groups:not(#filters)').scrollIntoView()",
+            )
             page.go(_group_of(page, server, "bob"))
             shot(page, "grading-view-scrolled.png", "window.scrollTo(0, 1600)")
             page.go(f"{server.url}/submissions/{ids['carol']}")
@@ -76,9 +81,17 @@ def code_shots() -> None:
         with Chromium(width=1280, height=800) as browser:
             page = log_in(browser, server, "ta", TA_PASSWORD)
             page.go(f"{server.url}/ta/assignments/a2-approximation-backprop/parts/q10.linear_backward")
-            shot(page, "grading-view-code.png", "document.querySelector('nav.groups:not(#filters)').scrollIntoView()")
+            shot(
+                page,
+                "grading-view-code.png",
+                "document.querySelector('nav.groups:not(#filters)').scrollIntoView()",
+            )
             page.go(f"{server.url}/submissions/{submission}")
-            shot(page, "read-back-code.png", "document.getElementById('read-q10.linear_forward').scrollIntoView()")
+            shot(
+                page,
+                "read-back-code.png",
+                "document.getElementById('read-q10.linear_forward').scrollIntoView()",
+            )
 
 
 if __name__ == "__main__":

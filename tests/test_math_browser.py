@@ -150,7 +150,9 @@ def _group_of(page: Page, server: Server, student: str) -> str:
     for _ in range(10):
         page.go(url)
         page.wait_for("document.getElementById('position') !== null")
-        students = page.evaluate("Array.from(document.querySelectorAll('input[name=student]')).map(i => i.value)")
+        students = page.evaluate(
+            "Array.from(document.querySelectorAll('input[name=student]')).map(i => i.value)"
+        )
         if student in students:
             return url
         url = str(page.evaluate("document.getElementById('next-group').href"))

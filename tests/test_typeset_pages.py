@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CODE = "return torch.relu(x)"
 
 
-def _part(spec_name: str, address: str):  # type: ignore[no-untyped-def]
+def _part(spec_name: str, address: str) -> tuple[Any, Any]:
     spec = load_problem_set(ROOT / "problems" / f"{spec_name}.yaml")
     return spec, next(part for a, _, part in spec.iter_parts() if a == address)
 
@@ -85,7 +86,7 @@ def test_a_code_answers_run_feedback_is_shown_as_the_student_reads_it() -> None:
 def test_progress_counts_what_waits_for_a_ta_and_never_calls_an_automatic_part_hand_graded() -> None:
     spec = load_problem_set(ROOT / "problems" / "activations-softmax-conv.yaml")
     hand = HandMark(by="ta", points=1.0)
-    overridden = HandMark(by="ta", points=2.0, auto_status="incorrect")
+    overridden = HandMark(by="ta", points=2.0, auto_status=Status.INCORRECT)
 
     def report(derivative: HandMark | None, via: HandMark | None, status: Status) -> Report:
         return Report("a1", "s", [
