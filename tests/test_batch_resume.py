@@ -35,7 +35,11 @@ def _command(problem_file: Path, class_folder: Path, out: Path, *extra: str) -> 
 
 
 def _files(out: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(out.iterdir()) if not p.name.startswith(STORE_FILE)}
+    return {
+        p.name: p.read_bytes()
+        for p in sorted(out.iterdir())
+        if p.is_file() and not p.name.startswith(STORE_FILE)
+    }
 
 
 def _kill_when_some_are_written(command: list[str], out: Path, wanted: int) -> int:

@@ -64,7 +64,9 @@ class Recording:
 
 def _files(out: Path) -> dict[str, bytes]:
     kept = (STORE_FILE, LOCK_FILE)
-    return {p.name: p.read_bytes() for p in sorted(out.iterdir()) if not p.name.startswith(kept)}
+    return {
+        p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.is_file() and not p.name.startswith(kept)
+    }
 
 
 def test_files_written_by_the_workers_are_the_bytes_the_driver_writes(

@@ -91,6 +91,7 @@ def test_batch_writes_reports_and_gradebook(tmp_path: Path) -> None:
         "changes.csv",
         ".grader-store.sqlite3",
         ".grader.lock",  # held while a run writes here; a later run waits for it
+        "grader-assets",  # KaTeX, for the pages' formulas offline
     }
     rows = list(csv.reader((out_dir / "grades.csv").read_text(encoding="utf-8").splitlines()))
     assert rows[0] == [

@@ -94,22 +94,24 @@ def test_the_verdict_is_a_word_and_an_icon_not_only_a_colour() -> None:
     assert "Score: 3/16" in words
 
 
-def test_formulas_are_mathml_of_what_grader_read_beside_the_raw_text() -> None:
+def test_formulas_are_latex_of_what_grader_read_for_katex_beside_the_raw_text() -> None:
     html = render_student_page(sample_report())
     slope = html[html.index("id='part-q1.slope'") :]
     slope = slope[: slope.index("</article>")]
-    math = re.search(r"<math.*?</math>", slope, re.S)
-    assert math is not None
-    fraction = ET.fromstring(math.group(0)).find(".//{http://www.w3.org/1998/Math/MathML}mfrac")
-    assert fraction is not None  # 1/2x is one over 2x
-    assert 'aria-label="1/(2 x)"' in slope
+    assert "<span class='math'>\\frac{1}{2 x}</span>" in slope  # 1/2x is one over 2x, typeset by KaTeX
     assert "<code>1/2x</code>" in slope
+    page = Elements(html)  # KaTeX, from the folder beside the page: no network
+    assert [s["src"] for s in page.all("script")] == [
+        "grader-assets/katex/katex.min.js",
+        "grader-assets/grader-math.js",
+    ]
+    assert [k["href"] for k in page.all("link")] == ["grader-assets/katex/katex.min.css"]
 
 
 def test_a_mapping_answer_is_a_table_of_formulas() -> None:
     html = render_student_page(sample_report())
     net = html[html.index("id='part-net'") : html.index("id='part-net2'")]
-    assert net.count("<tr>") >= 2 and net.count("<math") == 4  # two names, two formulas
+    assert net.count("<tr>") >= 2 and net.count("class='math'") == 4  # two names, two formulas
 
 
 def test_unreadable_text_and_words_are_shown_as_text_only() -> None:
@@ -117,7 +119,7 @@ def test_unreadable_text_and_words_are_shown_as_text_only() -> None:
     for part_id in ("part-q2", "part-q3.kind", "part-q3.proof", "part-net2"):
         section = html[html.index(f"id='{part_id}'") :]
         section = section[: section.index("</article>")]
-        assert "<math" not in section, part_id
+        assert "class='math'" not in section, part_id
 
 
 def test_caret_feedback_keeps_its_columns() -> None:
@@ -166,18 +168,21 @@ def hostile_report() -> Report:
 def test_nothing_a_student_writes_becomes_markup_on_their_page(show_expected: bool) -> None:
     html = render_student_page(hostile_report(), show_expected=show_expected)
     page = Elements(html)
-    assert "<script" not in html and not page.all("script")
+    assert "<script>" not in html
+    assert all((s.get("src") or "").startswith("grader-assets/") for s in page.all("script"))
     assert all(not any(k.startswith("on") for k in attrs) for _, attrs in page.tags)
     assert [i["src"] for i in page.all("img")] == ["x' onerror='alert(1)"]  # one attribute value, inert
     assert HOSTILE in page.words  # shown as text
 
 
-def test_the_page_needs_no_network_and_runs_no_script() -> None:
+def test_the_page_needs_no_network_and_runs_only_the_vendored_scripts() -> None:
     html = render_student_page(sample_report())
     page = Elements(html)
     policy = next(m["content"] for m in page.all("meta") if m.get("http-equiv") == "Content-Security-Policy")
-    assert policy is not None and "default-src 'none'" in policy and "script-src" not in policy
+    assert policy is not None and "default-src 'none'" in policy and "script-src 'self';" not in policy
+    assert policy.endswith("script-src 'self'") and "unsafe" not in policy  # no inline script, no other site
     assert not re.search(r"""(src|href)=['"]?(https?:)?//""", html)
+    assert "<script>" not in html
 
 
 def test_html_is_a_registered_format() -> None:
@@ -249,7 +254,7 @@ def test_the_students_table_links_every_page_and_sorts_with_a_small_script() -> 
     page = Elements(render_dashboard(class_reports(), pages=[f"p{i}.html" for i in range(6)]))
     hrefs = {a["href"] for a in page.all("a")}
     assert {f"p{i}.html" for i in range(6)} <= hrefs
-    assert len(page.all("script")) == 1
+    assert len([s for s in page.all("script") if not s.get("src")]) == 1  # beside KaTeX's, for the answers
     table = next(t for t in page.all("table") if t.get("id") == "students-table")
     assert "sortable" in (table["class"] or "")
 
@@ -257,7 +262,8 @@ def test_the_students_table_links_every_page_and_sorts_with_a_small_script() -> 
 def test_nothing_a_student_writes_becomes_markup_on_the_dashboard() -> None:
     html = render_dashboard([hostile_report(), sample_report()])
     page = Elements(html)
-    assert len(page.all("script")) == 1 and html.count("<script") == 1
+    assert html.count("<script>") == 1  # the table's sort; the others are KaTeX's files
+    assert all((s.get("src") or "grader-assets/").startswith("grader-assets/") for s in page.all("script"))
     assert all(not any(k.startswith("on") for k in attrs) for _, attrs in page.tags)
 
 

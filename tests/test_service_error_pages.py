@@ -1,6 +1,7 @@
 """A service error page keeps the navigation bar of the person who is logged in (issue 49
 item 12), over real HTTP: a page that does not exist (404), one of another role (403), a
-request that is not valid (422) all show the links, the name and "Log out" of every page."""
+request that is not valid (422) all show the links, the name and "Log out" of every page; each
+is titled in words (issue 60 item 6), not by its status number."""
 
 from __future__ import annotations
 
@@ -46,7 +47,10 @@ def test_an_error_page_keeps_the_navigation_bar(server: Server, user: str, path:
     assert f"<span class='who'>{user} ({'ta' if user == 'ta' else 'student'})</span>" in nav
     assert "Log out</button>" in nav and "<a href='/'>Assignments</a>" in nav
     assert ("<a href='/ta'>Class</a>" in nav) == (user == "ta")
-    assert f"<h1>{status}</h1>" in response.text
+    # titled for people (issue 60 item 6): words, the status number only below them
+    heading = {404: "Not found", 403: "Not allowed", 422: "That could not be used"}[status]
+    assert f"<h1>{heading}</h1>" in response.text and f"<title>grader: {heading}</title>" in response.text
+    assert f"<h1>{status}</h1>" not in response.text and f"HTTP status {status}." in response.text
 
 
 def test_an_error_page_of_nobody_logged_in_has_no_name(server: Server) -> None:

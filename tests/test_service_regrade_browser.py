@@ -82,7 +82,12 @@ def test_a_regrade_request_goes_from_student_to_ta_and_back_in_chromium(tmp_path
                 "document.getElementById('regrade-reply').value = 'You are right about 0: 3 points.';"
                 "form.requestSubmit(document.getElementById('regrade-change')); true"
             )
-            page.wait_for("location.pathname === '/ta/regrade-requests'")
+            # points changed: back on the student's group, the request answered beside it
+            page.wait_for(
+                "location.search.includes('request=') && document.getElementById('regrade-request') !== null"
+                " && document.getElementById('regrade-request').textContent.includes('Answered by ta')"
+            )
+            page.go(f"{server.url}/ta/regrade-requests")
             assert page.evaluate("document.getElementById('regrade-count').textContent").startswith("0 open")
             assert page.errors == [], page.errors
 

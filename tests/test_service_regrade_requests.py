@@ -463,3 +463,33 @@ def test_an_id_or_version_past_what_a_database_holds_is_refused_not_a_server_err
         )
         assert over.status_code == 422, over.text
         assert ta.get(f"/api/v1/regrade-requests/{second}").json()["status"] == "open"
+
+
+def test_points_changed_by_a_regrade_answer_are_offered_to_the_rest_of_the_group(open_class) -> None:  # type: ignore[no-untyped-def]
+    """Issue 60 item 6: alice and bob handed in the same proof (one group); a regrade answer gives
+    alice 3 points, and the grading view it lands on offers bob the same 3, or a rubric edit."""
+    server, ids = open_class
+    request = _ask(server, "alice", "Both signs are there.").json()
+    with httpx.Client(base_url=server.url, timeout=30) as browser:
+        assert log_in(browser, "ta", TA_PASSWORD).status_code == 303
+        view = browser.get(f"/ta/assignments/{ASSIGNMENT}/parts/{PART}?request={request['id']}").text
+        assert "id='same-change'" not in view  # nothing changed yet
+        form = {"csrf": _csrf(view), "outcome": "changed", "points": "3", "version": "0", "reply": "Yes."}
+        done = browser.post(f"/ta/regrade-requests/{request['id']}/answer", data=form)
+        assert done.status_code == 303 and f"?request={request['id']}" in done.headers["location"]
+        landed = browser.get(done.headers["location"]).text
+        offer = re.search(r"<section class='warning' id='same-change'>.*?</section>", landed, re.S)
+        assert offer is not None, landed
+        assert "bob (0)" in offer.group(0) and "Give these 1 answer 3 points too" in offer.group(0)
+        assert "href='#rubric-edit'" in offer.group(0)
+        action = re.search(r"action='([^']+)' id='same-change-form'", offer.group(0))
+        assert action is not None
+        fields = dict(re.findall(r"name='(\w+)' value='([^']*)'", offer.group(0)))
+        assert fields["student"] == "bob" and fields["points"] == "3"
+        given = browser.post(action.group(1), data=fields)
+        assert given.status_code == 303, given.text
+        after = browser.get(f"/ta/assignments/{ASSIGNMENT}/parts/{PART}?request={request['id']}").text
+        assert "id='same-change'" not in after  # the whole group has the 3 points now
+    with server.client("bob") as bob:
+        report = bob.get(f"/api/v1/submissions/{ids['bob']}").json()["report"]
+        assert _part(report, PART)["score"] == 3 and _part(report, PART)["hand"]["by"] == "ta"

@@ -329,14 +329,27 @@ def test_the_form_shows_unreadable_answers_of_hidden_parts_on_check_and_after_a_
             wait_graded(alice, submission)
         page = pages.get(f"/submissions/{submission}").text
     assert checked.status_code == 200
-    shown = re.search(r"<pre class='answer check' id='check'>(.*?)</pre>", checked.text, re.S)
+    shown = re.search(r"<div id='check'>.*?<pre class='answer check'>(.*?)</pre>", checked.text, re.S)
     assert shown is not None and html.unescape(shown.group(1)) == via_api["text"]  # what --server prints
+    assert "<strong>cannot be read:</strong><pre class='unreadable'>" in _row(checked.text, "q2")
     assert "q2  number" in via_api["text"] and "cannot be read:" in via_api["text"] and "^" in via_api["text"]
     assert "verdict  correct (10/10)" in via_api["text"]  # q1 is visible: its verdict
     assert via_api["text"].count("verdict") == 1  # q2 is hidden: none
-    read_back = re.search(r"<section class='part' id='read-back'>.*?<pre[^>]*>(.*?)</pre>", page, re.S)
+    read_back = re.search(
+        r"<section class='part' id='read-back'>.*?<pre class='answer check'>(.*?)</pre>", page, re.S
+    )
     assert read_back is not None
     assert html.unescape(read_back.group(1)).splitlines()[1:] == via_api["text"].splitlines()[1:]
+    q2 = html.unescape(_row(page, "q2"))  # the table a student reads: the caret under the answer
+    assert "cannot be read:" in q2 and "^" in q2 and "verdict" not in q2
+    assert "correct (10/10)" in _row(page, "q1")
+
+
+def _row(page: str, part: str) -> str:
+    """The read-back table's row of ``part``."""
+    found = re.search(rf"<tr id='read-{part}'.*?</tr>", page, re.S)
+    assert found is not None, page
+    return found.group(0)
 
 
 def _waiting_read_back(pages: httpx.Client, submission: int) -> str:
@@ -349,7 +362,7 @@ def _waiting_read_back(pages: httpx.Client, submission: int) -> str:
             continue
         page = response.text
         assert "waiting for the verdict" in page, page  # still queued: grading is paused
-        found = re.search(r"<section class='part' id='read-back'>.*?<pre[^>]*>(.*?)</pre>", page, re.S)
+        found = re.search(r"<section class='part' id='read-back'>.*?<pre class='answer check'>", page, re.S)
         if found:
             return page
         time.sleep(1)
@@ -373,15 +386,21 @@ def test_the_waiting_page_shows_how_the_answers_were_read_and_no_hidden_verdict(
             unreadable, hidden_wrong = (int(r.headers["location"].rsplit("/", 1)[1]) for r in sent)
             first = _waiting_read_back(pages, unreadable)
             second = _waiting_read_back(pages, hidden_wrong)
-    shown = html.unescape(re.findall(r"<pre[^>]*>(.*?)</pre>", first, re.S)[0])
+    shown = html.unescape(re.findall(r"<pre class='answer check'>(.*?)</pre>", first, re.S)[0])
     q2 = shown.split("q2  number", 1)[1]
     assert "cannot be read:" in q2 and "^" in q2
     assert "verdict  correct (10/10)" in shown and shown.count("verdict") == 1  # q1 is visible
+    q2 = html.unescape(_row(first, "q2"))  # the table a student reads
+    assert "cannot be read:" in q2 and "^" in q2
+    assert "correct (10/10)" in _row(first, "q1")
     text = html.unescape(second)
     q2 = text.split("q2  number", 1)[1]
     assert "read as  3.5" in q2 and "verdict" not in q2 and "incorrect" not in q2
     assert "7.25" not in text  # the hidden part's reference
     assert "verdict  incorrect (0/10)" in text  # q1 is visible: its verdict
+    q2 = _row(second, "q2")  # typeset: its LaTeX for KaTeX, and no verdict
+    assert "<span class='math'>3.5</span>" in q2 and "incorrect" not in q2 and "correct" not in q2
+    assert "incorrect (0/10)" in _row(second, "q1")
 
 
 @pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed: apt-get install chromium")
@@ -404,9 +423,11 @@ def test_in_chromium_a_student_reads_the_late_cost_and_checks_an_unreadable_hidd
         page.wait_for(
             "document.querySelector('#check') && document.querySelector('#check').innerText", timeout=120
         )
-        shown = str(page.evaluate("document.querySelector('#check').innerText"))
+        shown = str(page.evaluate("document.querySelector('#check .check-text pre').textContent"))
         assert "q2  number" in shown and "cannot be read:" in shown and "^" in shown
         assert shown.count("verdict") == 1 and not page.errors
+        row = str(page.evaluate("document.querySelector('#read-q2').innerText"))
+        assert "cannot be read:" in row and "^" in row and "verdict" not in row
 
 
 def test_the_course_yaml_of_docs_service_md_a_term_step_by_step_loads() -> None:

@@ -61,6 +61,7 @@ from grader.core.verdict import Verdict
 from grader.hand import HandGrade, grades_digest
 from grader.loading import named_folder
 from grader.reporting.reporters import name_clashes
+from grader.reporting.typeset import copy_assets
 from grader.spec import ProblemSet
 from grader.versions import limits_in_force, limits_text, verdict_version
 
@@ -171,6 +172,8 @@ class _Run:
         self.output = OutputFolder(options.out) if options.out else None
         # Workers that see --out (and this run's token in it) write their students' files.
         token = mark_output(options.out) if options.out else ""
+        if options.out:  # KaTeX beside the pages, which typeset their formulas with it offline
+            copy_assets(options.out)
         self.setup = WorkerSetup(
             spec,
             options.show_expected,

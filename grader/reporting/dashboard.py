@@ -38,6 +38,7 @@ from grader.reporting.stats import (
     PartStats,
     parameter_stats,
 )
+from grader.reporting.typeset import REPORT_ASSETS
 from grader.spec import ProblemSet
 
 # Links to students shown per wrong answer before "and N more".
@@ -109,10 +110,11 @@ def render_dashboard(
     spec: ProblemSet | None = None,
     pages: Sequence[str | None] | None = None,
     stats: BatchStats | None = None,
+    assets: str = REPORT_ASSETS,
 ) -> str:
     """The dashboard of one assignment's reports. ``pages[i]`` is the page of
     ``reports[i]`` (default ``<student>.html``); ``spec`` lets answers be read with
-    each part's names."""
+    each part's names; ``assets``: where KaTeX is (the service: ``/static/``)."""
     maker = RowMaker()
     tally = ClassTally()
     for index, report in enumerate(reports):
@@ -121,7 +123,10 @@ def render_dashboard(
     rows = tally.ordered()
     students = [student_row(row, link) for row, link in zip(rows, links, strict=True)]
     by_value = parameter_stats(reports)  # a set with parameters: as ``grader stats`` shows them
-    return "".join(dashboard_pieces(tally, links, students, spec=spec, stats=stats, by_value=by_value))
+    pieces = dashboard_pieces(
+        tally, links, students, spec=spec, stats=stats, by_value=by_value, assets=assets
+    )
+    return "".join(pieces)
 
 
 def class_dashboard(
@@ -145,6 +150,7 @@ def dashboard_pieces(
     spec: ProblemSet | None = None,
     stats: BatchStats | None = None,
     by_value: Sequence[ParameterValueStats] = (),
+    assets: str = REPORT_ASSETS,
 ) -> list[str]:
     """:func:`class_dashboard` in pieces, to write without joining them (a class of 50,000 is
     a page of about 45 MB)."""
@@ -164,7 +170,8 @@ def dashboard_pieces(
         *([_by_parameter(by_value)] if by_value else []),
         *_students(students),
     ]
-    return page_pieces(f"{numbers.assignment}: class dashboard", body, css=_css(), script=SORT_SCRIPT)
+    title = f"{numbers.assignment}: class dashboard"
+    return page_pieces(title, body, css=_css(), script=SORT_SCRIPT, assets=assets)
 
 
 def _by_parameter(rows: Sequence[ParameterValueStats]) -> str:

@@ -7,9 +7,13 @@ feedback (caret excerpts kept in ``<pre>``), the witness, the plot of a wrong
 network when the report carries one (or why there is none), and the reference
 answer only with ``show_expected``.
 
-The page needs no network and no JavaScript: CSS is inline, plots are files
-next to the page, and a Content-Security-Policy forbids every script, so even
-a mistake in escaping could not run a student's ``<script>``.
+Formulas are typeset by KaTeX (:mod:`grader.reporting.typeset`): the page links the
+vendored library from ``grader-assets/`` beside it (the service serves it under
+``/static/``), so it needs no network. CSS is inline, plots are files next to the
+page, and a Content-Security-Policy allows only the page's own stylesheet and the
+scripts of its own origin (no inline script but the one allowed by hash), so even a
+mistake in escaping could not run a student's ``<script>``. Without JavaScript a
+formula shows as its LaTeX source.
 """
 
 from __future__ import annotations
@@ -26,13 +30,20 @@ from grader.core.plotdata import CurvePlot, PlanePlot
 from grader.core.report import DECIDED, PartResult, Report, shown_points
 from grader.core.verdict import Status, Witness
 from grader.mathlang import ast
-from grader.mathlang.render import to_text
+from grader.mathlang.render import to_latex
 from grader.reporting.answers import ReadAnswer, graded_side, read_context, read_received, shown_text
 from grader.reporting.escape import html_text as escape
 from grader.reporting.handmarks import hand_html
-from grader.reporting.mathml import interval_mathml, to_mathml
 from grader.reporting.plots import describe_plot, render_plot_svg
 from grader.reporting.readback import read_back
+from grader.reporting.typeset import (
+    REPORT_ASSETS,
+    asset_head,
+    asset_scripts,
+    math_html,
+    prose_math,
+)
+from grader.reporting.written import CODE_CSS, code_html
 from grader.spec import ProblemSet
 from grader.types.choice import ChoicePart
 
@@ -56,7 +67,8 @@ STATUS_WORDS = {
 }
 PLOTTED = (Status.INCORRECT, Status.PARTIAL)
 
-CSS = """
+CSS = (
+    """
 :root { --ink: #1f2328; --muted: #59636e; --line: #d1d9e0; --panel: #f6f8fa; --link: #0969da; }
 * { box-sizing: border-box; }
 body { font: 16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--ink);
@@ -121,7 +133,13 @@ nav.top { display: flex; gap: 1rem; align-items: center; border-bottom: 1px soli
   padding: .4rem 0; margin-bottom: 1rem; }
 nav.top .who { margin-left: auto; color: var(--muted); }
 form.inline { display: inline; }
+/* formulas: KaTeX (grader/reporting/typeset.py); a formula it cannot typeset stays source */
+.math-error, .math-source, .katex-error { font-family: ui-monospace, monospace; color: #a40e26; }
+.katex-display { overflow-x: auto; overflow-y: hidden; }
+.code pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; }
 """
+    + CODE_CSS
+)
 
 
 @dataclass(frozen=True)
@@ -180,25 +198,43 @@ def _hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 
-def page(title: str, body: str, *, css: str = CSS, script: str = "") -> str:
-    """A complete HTML document; only this stylesheet and this script may run."""
-    return "".join(page_pieces(title, [body], css=css, script=script))
+def page(title: str, body: str, *, css: str = CSS, script: str = "", assets: str = REPORT_ASSETS) -> str:
+    """A complete HTML document; only this stylesheet and this script may run (and, on a page
+    with formulas, KaTeX from ``assets``)."""
+    return "".join(page_pieces(title, [body], css=css, script=script, assets=assets))
 
 
-def page_pieces(title: str, body: Sequence[str], *, css: str = CSS, script: str = "") -> list[str]:
+def page_pieces(
+    title: str, body: Sequence[str], *, css: str = CSS, script: str = "", assets: str = REPORT_ASSETS
+) -> list[str]:
     """:func:`page` in pieces, its body given in pieces (a class's dashboard is tens of MB: it
-    is written without ever being one string)."""
-    policy = f"default-src 'none'; img-src 'self' data: file:; style-src {_hash(css)}"
-    if script:
-        policy += f"; script-src {_hash(script)}"
+    is written without ever being one string). ``assets``: where KaTeX is, from the page
+    (``grader-assets/`` beside a batch's reports, ``/static/`` on the service)."""
+    policy = page_policy(css, script)
     script_tag = f"<script>{script}</script>" if script else ""
+    formulas = any(MATH_MARK in piece for piece in body)
     head = (
         "<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n"
         f'<meta http-equiv="Content-Security-Policy" content="{policy}">\n'
         "<meta name='viewport' content='width=device-width, initial-scale=1'>\n"
-        f"<title>{escape(title)}</title>\n<style>{css}</style>\n</head>\n<body>\n"
+        f"<title>{escape(title)}</title>\n{asset_head(assets) if formulas else ''}<style>{css}</style>\n"
+        "</head>\n<body>\n"
     )
-    return [head, *body, f"\n{script_tag}</body>\n</html>\n"]
+    tail = asset_scripts(assets) if formulas else ""
+    return [head, *body, f"\n{script_tag}{tail}</body>\n</html>\n"]
+
+
+MATH_MARK = "class='math'"  # a formula in a page's body: the page links KaTeX
+
+
+def page_policy(css: str, script: str = "") -> str:
+    """The Content-Security-Policy of a page: its stylesheet and script by hash, KaTeX's files
+    (scripts, a stylesheet, fonts) from the page's own origin, nothing else."""
+    scripts = f" {_hash(script)}" if script else ""
+    return (
+        f"default-src 'none'; img-src 'self' data: file:; style-src 'self' {_hash(css)}; "
+        f"font-src 'self'; script-src 'self'{scripts}"
+    )
 
 
 def status_badge(status: Status) -> str:
@@ -228,7 +264,12 @@ def score_bar(score: float, max_score: float, label: str) -> str:
 
 
 def render_student_page(
-    report: Report, show_expected: bool = False, *, spec: ProblemSet | None = None, covers: str = ""
+    report: Report,
+    show_expected: bool = False,
+    *,
+    spec: ProblemSet | None = None,
+    covers: str = "",
+    assets: str = REPORT_ASSETS,
 ) -> str:
     """The feedback page for one report; ``spec`` adds question titles and reads answers
     with each part's declared names, as the checker did; ``covers``: what the score is of,
@@ -238,7 +279,7 @@ def render_student_page(
     body = [_header(report, covers), _summary_table(report)]
     for question, results in _by_question(report.parts):
         body.append(_question(question, results, context, show_expected))
-    return page(title, "\n".join(body))
+    return page(title, "\n".join(body), assets=assets)
 
 
 def page_inputs(report: Report, show_expected: bool, spec: ProblemSet | None) -> str:
@@ -312,7 +353,7 @@ def _question(question: str, results: list[PartResult], context: PageContext, sh
     out = [f"<section aria-labelledby='q-{_anchor(question)}'><h2 id='q-{_anchor(question)}'>{heading}</h2>"]
     prompt = context.question_prompts.get(question)
     if prompt:
-        out.append(f"<p class='prompt'>{_text(prompt)}</p>")
+        out.append(f"<p class='prompt'>{_prose(prompt)}</p>")
     for result in results:
         own_prompt = result.prompt if result.prompt and result.prompt.strip() != prompt else None
         out.append(_part(result, context, show_expected, own_prompt))
@@ -328,7 +369,7 @@ def _part(result: PartResult, context: PageContext, show_expected: bool, prompt:
         f"<span class='points'>{points_text(result.score, result.max_score)} points</span></h3>",
     ]
     if prompt:
-        out.append(f"<p class='prompt'>{_text(prompt.strip())}</p>")
+        out.append(f"<p class='prompt'>{_prose(prompt.strip())}</p>")
     out.append(context.your_answer(result))
     out.append(_feedback(result))
     out.append(_witness(result))
@@ -337,7 +378,7 @@ def _part(result: PartResult, context: PageContext, show_expected: bool, prompt:
     if show_expected and result.expected is not None:
         out.append(_expected(result, part))
     if result.note:
-        out.append(f"<p class='note'><span class='label'>Note from the TA:</span>{_text(result.note)}</p>")
+        out.append(f"<p class='note'><span class='label'>Note from the TA:</span>{_prose(result.note)}</p>")
     out.append("</article>")
     return "\n".join(piece for piece in out if piece)
 
@@ -346,12 +387,20 @@ def _text(text: str) -> str:
     return escape(text).replace("\n", "<br>")
 
 
+def _prose(text: str) -> str:
+    """A prompt or a note: escaped, line breaks kept, its ``$...$`` formulas typeset."""
+    return prose_math(text, line_breaks=True)
+
+
 # ---- the answer, as grader read it --------------------------------------------------------
 
 
 def _your_answer(result: PartResult, part: PartBase | None) -> str:
     if result.received is None:
         return "" if result.feedback else "<p class='muted'>You gave no answer.</p>"
+    if result.type == "code":  # code is shown as code, highlighted: never read as a formula
+        shown = code_html(result.received)
+        return f"<div class='answer single'><div><span class='caption'>you wrote</span>{shown}</div></div>"
     written = escape(shown_text(result.received))
     raw = f"<div><span class='caption'>you wrote</span><code>{written}</code></div>"
     read = _reading(result, part)
@@ -372,7 +421,7 @@ def _reading(result: PartResult, part: PartBase | None) -> str | None:
     if answer is None or answer.tree is None:
         return answer_math(answer) if answer is not None else None
     graded, labelled = graded_side(answer.tree, part)
-    math = to_mathml(graded, label=to_text(graded))
+    math = math_html(to_latex(graded))
     if labelled and isinstance(answer.tree, ast.Relation):
         left = graded is answer.tree.right
         name = answer.text.split("=", 1)[0] + "=" if left else "=" + answer.text.rsplit("=", 1)[1]
@@ -381,24 +430,29 @@ def _reading(result: PartResult, part: PartBase | None) -> str | None:
 
 
 def answer_math(answer: ReadAnswer) -> str | None:
-    """MathML for a formula answer, a table of fields for a mapping, None for text."""
+    """A formula answer (its LaTeX, as grader read it, for KaTeX), a table of fields for a
+    mapping, None for text."""
     if answer.tree is not None:
-        return to_mathml(answer.tree, label=to_text(answer.tree))
+        return math_html(to_latex(answer.tree))
     if answer.interval is not None:
         ends = answer.interval
-        return interval_mathml(ends.low, ends.high, ends.low_closed, ends.high_closed)
+        low, high = to_latex(ends.low), to_latex(ends.high)
+        opening, closing = "[" if ends.low_closed else "(", "]" if ends.high_closed else ")"
+        return math_html(rf"\left{opening} {low}, {high} \right{closing}")
     if not answer.fields:
         return None
     rows = []
     for name, field in answer.fields:
         shown = answer_math(field) or f"<code>{escape(field.text)}</code>"
-        label = to_mathml(ast.Sym(0, name), label=name)
+        label = math_html(to_latex(ast.Sym(0, name)))
         rows.append(f"<tr><td>{label}</td><td>=</td><td>{shown}</td></tr>")
     return "<table class='fields'>" + "".join(rows) + "</table>"
 
 
 def _expected(result: PartResult, part: PartBase | None) -> str:
     assert result.expected is not None
+    if result.type == "code":
+        return f"<div class='expected'><span class='label'>Expected:</span>{code_html(result.expected)}</div>"
     answer = read_received(result.expected, read_context(part, result.type))
     shown = answer_math(answer) if answer is not None else None
     raw = f"<code>{escape(result.expected)}</code>"

@@ -143,7 +143,13 @@ def _parse_or_none(text: str, names: Iterable[str], functions: Iterable[str]) ->
         return None
 
 
+def _code_reading(part: PartBase, answer: Any) -> list[AnswerReading]:
+    """Code is read as typed, never as a formula (``return torch.relu(x)`` is no product)."""
+    return []
+
+
 _READERS: dict[str, Callable[[PartBase, Any], list[AnswerReading]]] = {
+    "code": _code_reading,
     "choice": _choice_reading,
     "shape": _shape_reading,
     "number": _number_reading,

@@ -5,15 +5,18 @@ once, in the answer to that POST, never in a URL."""
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from html import escape
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
+from markupsafe import Markup
+from sqlalchemy import select
 
 from grader.service.accounts import (
     AccountError,
-    list_users,
     new_login_link,
     new_token,
     remove_user,
@@ -24,7 +27,8 @@ from grader.service.api import service_of
 from grader.service.auth import LINK_DAYS, login_link
 from grader.service.db import Role, User
 from grader.service.errors import ApiError
-from grader.service.pages import PageStaff, check_csrf, csrf_field, shell
+from grader.service.exports import export_roster
+from grader.service.pages import PAGE_CSS, PageStaff, check_csrf, csrf_field, shell, templated
 
 router = APIRouter(include_in_schema=False)
 ACTIONS = {
@@ -35,29 +39,110 @@ ACTIONS = {
 }
 
 
+# Typing in the search box hides the rows that do not match (the form finds them without JavaScript).
+FILTER_SCRIPT = """
+const box = document.getElementById('search');
+const rows = Array.from(document.querySelectorAll('#students tbody tr'));
+const count = document.getElementById('shown-count');
+box.addEventListener('input', () => {
+  const words = box.value.toLowerCase().split(/\\s+/).filter(Boolean);
+  let shown = 0;
+  for (const row of rows) {
+    const found = words.every((word) => row.dataset.search.includes(word));
+    row.hidden = !found;
+    if (found) shown += 1;
+  }
+  count.textContent = String(shown);
+});
+"""
+STUDENTS_CSS = (
+    PAGE_CSS
+    + """
+form.search { display: flex; gap: .5rem; align-items: center; flex-wrap: wrap; margin: .75rem 0; }
+form.search input[type=search] { font: inherit; padding: .3rem .4rem; border: 1px solid var(--line);
+  border-radius: 6px; width: 24rem; max-width: 100%; }
+#students td { vertical-align: middle; }
+"""
+)
+
+
+@dataclass(frozen=True)
+class StudentRow:
+    name: str
+    person: str  # their name in the roster, "" when it has none
+    email: str
+    password: bool
+    created: dt.datetime
+    search: str  # what the search box matches, lower case
+
+
 @router.get("/ta/students")
-def students_page(request: Request, user: PageStaff) -> Response:
-    with service_of(request).db.session(read_only=True) as db:
-        students = [line for line in list_users(db) if line.role == Role.STUDENT]
-    rows = "".join(
-        f"<tr><td><a href='/ta/students/{escape(s.name)}'>{escape(s.name)}</a></td>"
-        f"<td>{'yes' if s.password else 'no'}</td><td>{escape(s.created)}</td><td>"
-        + "".join(
-            f"<form class='inline' method='post' action='/ta/students/{escape(s.name)}/{action}'>"
-            f"{csrf_field(request)}<button type='submit'>{label}</button></form> "
-            for action, label in ACTIONS.items()
+def students_page(request: Request, user: PageStaff, q: str = "") -> Response:
+    """Every student, with their name from the roster, when they were added (in the course's
+    time zone) and their account's actions; ``q`` keeps those whose user name, name or e-mail
+    contains each of its words (the search box filters as one types)."""
+    service = service_of(request)
+    with service.db.session(read_only=True) as db:
+        users = db.execute(
+            select(User.name, User.password_hash, User.created_at)
+            .where(User.role == Role.STUDENT, User.removed_at.is_(None))
+            .order_by(User.name)
+        ).all()
+    people = roster_people(request)
+    rows = []
+    for name, password_hash, created in users:
+        person, email = people.get(name, ("", ""))
+        search = " ".join((name, person, email)).lower()
+        rows.append(StudentRow(name, person, email, password_hash is not None, created, search))
+    words = q.lower().split()
+    shown = [row for row in rows if all(word in row.search for word in words)]
+    zone = service.course.zone()
+    return templated(
+        request,
+        user,
+        "students.html",
+        "grader: students",
+        css=STUDENTS_CSS,
+        script=FILTER_SCRIPT,
+        students=shown,
+        total=len(rows),
+        query=q,
+        named=bool(people),
+        zone=zone,
+        zone_name=zone.key if zone is not None else "UTC",
+        link_days=f"{LINK_DAYS:g}",
+        actions=ACTIONS,
+        csrf=Markup(csrf_field(request)),
+    )
+
+
+# Roster columns that hold a student's name (normalised headers: Moodle's, Canvas's, a plain list)
+NAME_PARTS = (("firstname", "lastname"), ("fullname",), ("name",), ("student",))
+ID_COLUMNS = ("folder", "username", "email", "emailaddress", "idnumber", "sisloginid", "sisuserid", "loginid")
+EMAIL_COLUMNS = ("email", "emailaddress")
+
+
+def roster_people(request: Request) -> dict[str, tuple[str, str]]:
+    """(name, e-mail) of each student the course's roster lists, by each identifier of its row
+    (folder, username, e-mail, ID number): the roster the exports use; {} when there is none
+    or it cannot be read."""
+    try:
+        roster = export_roster(request)
+    except ApiError:
+        return {}
+    if roster is None:
+        return {}
+    people: dict[str, tuple[str, str]] = {}
+    for row in roster.rows.values():
+        person = next(
+            (" ".join(row[c] for c in columns) for columns in NAME_PARTS if all(row.get(c) for c in columns)),
+            "",
         )
-        + "</td></tr>"
-        for s in students
-    )
-    body = (
-        "<h1>Students</h1><p>A log-in link works once and expires after "
-        f"{LINK_DAYS:g} days; a new token stops the old one; removing a student keeps their hand-ins. "
-        "Add many at once with <code>grader users import COURSE ROSTER.csv --links FILE</code>.</p>"
-        "<table class='summary' id='students'><thead><tr><th>Student</th><th>Password</th><th>Added</th>"
-        f"<th>Account</th></tr></thead><tbody>{rows}</tbody></table>"
-    )
-    return shell(request, user, "grader: students", body)
+        email = next((row[c] for c in EMAIL_COLUMNS if row.get(c)), "")
+        for column in ID_COLUMNS:
+            if row.get(column):
+                people.setdefault(row[column], (person, email))
+    return people
 
 
 @router.post("/ta/students/{student}/{action}")

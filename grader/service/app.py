@@ -11,7 +11,6 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from html import escape
 from typing import Any
 
 import anyio.to_thread
@@ -26,20 +25,20 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import grader
-from grader.reporting.html import page
 from grader.service import metrics, queue
 from grader.service.account_pages import router as accounts_router
 from grader.service.api import router as api_router
-from grader.service.auth import SAFE_METHODS, authenticate
+from grader.service.auth import SAFE_METHODS, authenticate, is_staff
 from grader.service.errors import ApiError, out_of_service, unavailable
 from grader.service.exports import router as exports_router
 from grader.service.hand import router as hand_router
 from grader.service.lti.routes import install as install_lti
 from grader.service.lti.scores import database_hooks as lti_database_hooks
-from grader.service.pages import PAGE_CSS, html, nav
 from grader.service.pages import router as pages_router
+from grader.service.pages import templated
 from grader.service.service import Service
 from grader.service.settings import Settings
+from grader.service.static import router as static_router
 
 log = logging.getLogger("grader.service")
 access_log = logging.getLogger("grader.service.access")
@@ -167,13 +166,37 @@ def error_response(request: Request, error: ApiError) -> Response:
     if error.status == 401:
         return RedirectResponse("/login", status_code=303)
     user = getattr(request.state, "user", None)  # set when the route had checked who is asking
-    body = (
-        f"{nav(request, user)}<h1>{error.status}</h1><p class='alert'>{escape(error.message)}</p>"
-        "<p><a href='/'>Back</a></p>"
+    heading = ERROR_TITLES.get(error.status, "Something went wrong")
+    response = templated(
+        request,
+        user,
+        "error.html",
+        f"grader: {heading}",
+        status=error.status,
+        heading=heading,
+        message=error.message,
+        code=error.status,
+        back="/ta" if user is not None and is_staff(user) else "/",
     )
-    response = html(page(f"grader: {error.status}", body, css=PAGE_CSS), status=error.status)
     response.headers.update(error.headers)
     return response
+
+
+# An error page's title, in words a person reads (the status number is below it).
+ERROR_TITLES = {
+    400: "The request could not be read",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not possible here",
+    408: "The upload took too long",
+    409: "Changed meanwhile",
+    413: "Too large",
+    415: "Not a kind of file grader takes",
+    422: "That could not be used",
+    429: "Too many at once: wait a moment",
+    500: "Something went wrong",
+    503: "The service cannot answer right now",
+}
 
 
 class DatabaseProbe:
@@ -273,6 +296,7 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
     app.include_router(pages_router)
     app.include_router(hand_router)  # hand grades: the API and the TA's page of a part
     app.include_router(accounts_router)  # the TA's page of students' accounts
+    app.include_router(static_router)  # KaTeX, for the formulas in pages
     install_lti(app, settings)  # LTI 1.3: /lti/jwks.json, /lti/login, /lti/launch (docs/lms.md)
 
     @app.exception_handler(ApiError)

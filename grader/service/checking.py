@@ -54,8 +54,8 @@ class CheckRunner:
         self._threads = ThreadPoolExecutor(threads, thread_name_prefix="grader-check")
         self._in_flight: Counter[str] = Counter()  # by student: running or waiting for a thread
         self._counting = threading.Lock()
-        # hand-in id -> what its check printed ("" while it runs), for the waiting page
-        self._read_backs: OrderedDict[int, str] = OrderedDict()
+        # hand-in id -> its check ("" while it runs; a message when there is none), for the waiting page
+        self._read_backs: OrderedDict[int, dict[str, Any] | str] = OrderedDict()
 
     @property
     def in_flight(self) -> int:
@@ -84,9 +84,10 @@ class CheckRunner:
 
     def read_back(
         self, submission_id: int, assignment: LoadedAssignment, student: str, filename: str, content: bytes
-    ) -> str:
-        """How a hand-in that waits for its grading was read, as its check prints it (every part,
-        visible or not; verdicts of visible parts only), or "" until that check has run: the first
+    ) -> dict[str, Any] | str:
+        """How a hand-in that waits for its grading was read: its check (:func:`checked`: every
+        part, visible or not; verdicts of visible parts only), a message saying why there is none
+        (a file that cannot be read), or "" until that check has run: the first
         call starts it in the runner's threads, under the same limits as a check (past them, a
         later call tries again), and the text is kept for the page's reloads."""
         with self._counting:
@@ -117,8 +118,9 @@ class CheckRunner:
     def _read(self, submission_id: int, student: str, done: Future[dict[str, Any]]) -> None:
         self._done(student)
         error = done.exception()
+        text: dict[str, Any] | str
         if error is None:
-            text = str(done.result()["text"])
+            text = done.result()
         elif isinstance(error, ApiError) and error.status == 422:  # a file that cannot be read
             text = error.message
         else:
@@ -199,6 +201,8 @@ def checked(assignment: LoadedAssignment, submission: Submission, report: Report
             entry["read_as"] = [
                 {"text": r.text, "latex": r.latex, "label": r.label} for r in checked.readings
             ]
+            if not checked.readings and part.received is not None:  # code: read as typed
+                entry["typed"] = part.received
         if part.visible and part.status is not Status.MISSING:
             entry["verdict"] = {
                 "status": part.status.value,

@@ -10,9 +10,7 @@ dashboard (refreshed every few seconds), any student's pages, the queue.
 from __future__ import annotations
 
 import asyncio
-import base64
 import datetime as dt
-import hashlib
 import zoneinfo
 from collections import Counter
 from html import escape
@@ -26,7 +24,8 @@ from starlette.concurrency import run_in_threadpool
 
 from grader.core.report import Report, points_value, shown_points
 from grader.reporting.dashboard import DASHBOARD_CSS, SORT_SCRIPT, render_dashboard
-from grader.reporting.html import CSS, page, render_student_page
+from grader.reporting.html import CSS, page, page_policy, render_student_page
+from grader.reporting.typeset import SERVICE_ASSETS
 from grader.service import queue
 from grader.service.api import (
     assignment_named,
@@ -67,6 +66,7 @@ from grader.service.hand.request_pages import feedback_section
 from grader.service.hand.requests import open_count
 from grader.service.intake import answers_text_file, canonical_name, read_handed_in
 from grader.service.shown import shown_time, time_html
+from grader.service.templating import render, render_page
 from grader.service.throttle import KNOWN_COOKIE, KNOWN_COOKIE_DAYS, is_known, known_cookie
 from grader.service.variant_key import student_spec
 from grader.service.visibility import score_covers, student_report
@@ -90,17 +90,10 @@ button, input[type=submit] { font: inherit; padding: .3rem .9rem; border: 1px so
 PAGE_CSS = CSS + SERVICE_CSS
 
 
-def _hash(text: str) -> str:
-    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
-
-
 def html(document: str, css: str = PAGE_CSS, script: str = "", status: int = 200) -> HTMLResponse:
     """The page, with a Content-Security-Policy header that allows its stylesheet (and
-    script) by hash, and nothing else."""
-    policy = f"default-src 'none'; img-src 'self' data:; style-src {_hash(css)}"
-    if script:
-        policy += f"; script-src {_hash(script)}"
-    policy += "; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    script) by hash, KaTeX's files from ``/static/``, and nothing else."""
+    policy = page_policy(css, script) + "; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     return HTMLResponse(document, status_code=status, headers={"Content-Security-Policy": policy})
 
 
@@ -137,7 +130,26 @@ def refreshing(document: str, seconds: int | None) -> str:
 
 
 def shell(request: Request, user: User | None, title: str, body: str, refresh: int | None = None) -> Response:
-    return html(refreshing(page(title, nav(request, user) + body, css=PAGE_CSS), refresh))
+    document = page(title, nav(request, user) + body, css=PAGE_CSS, assets=SERVICE_ASSETS)
+    return html(refreshing(document, refresh))
+
+
+def templated(
+    request: Request,
+    user: User | None,
+    template: str,
+    title: str,
+    *,
+    status: int = 200,
+    script: str = "",
+    css: str = PAGE_CSS,
+    **context: Any,
+) -> HTMLResponse:
+    """A page from ``templates/``: its body template in ``base.html``, with the navigation bar."""
+    document, _ = render_page(
+        template, title=title, css=css, nav=nav(request, user), script=script, **context
+    )
+    return html(document, css=css, script=script, status=status)
 
 
 def submissions_of(db: Session, user_id: int) -> tuple[list[Submission], dict[int, str], dict[int, str]]:
@@ -511,16 +523,17 @@ async def check_form(
     loaded = assignment_named(request, assignment)
     filename, content = await _form_answers(request, text, file)
     service = service_of(request)
+    shown: dict[str, Any] | str
     try:
-        checked = await service.checks.check(loaded, user.name, filename, content)  # no request thread
-        shown, status = checked["text"], 200
+        shown = await service.checks.check(loaded, user.name, filename, content)  # no request thread
+        status = 200
     except ApiError as exc:
         if exc.status != 422:
             raise
         shown, status = exc.message, 422
     body = (
         f"<h1>Check of {escape(loaded.name)}: nothing was handed in</h1>"
-        f"<pre class='answer check' id='check'>{escape(shown)}</pre>"
+        f"<div id='check'>{read_back_html(shown, 'How your answers are read')}</div>"
         "<p><a href='/'>Back to the assignments</a> to hand in.</p>"
     )
     response = shell(request, user, f"grader: check of {loaded.name}", body)
@@ -550,11 +563,13 @@ def submission_page(submission_id: int, request: Request, user: PageUser) -> Res
     check = _read_back(service, loaded, submission_id, report)
     spec = student_spec(loaded.spec, report.student)  # the prompts with the author's own numbers
     if is_staff(user):
-        document = render_student_page(report, show_expected=True, spec=spec)
+        document = render_student_page(report, show_expected=True, spec=spec, assets=SERVICE_ASSETS)
     else:
         limited, hidden = student_report(report, loaded, utcnow())
         covers = score_covers(len(limited.parts), len(hidden))
-        document = render_student_page(limited, show_expected=False, spec=spec, covers=covers)
+        document = render_student_page(
+            limited, show_expected=False, spec=spec, covers=covers, assets=SERVICE_ASSETS
+        )
         if hidden:
             note = (
                 f"<p class='warning'>{len(hidden)} more part(s) are graded and shown after the release on "
@@ -576,35 +591,33 @@ def submission_page(submission_id: int, request: Request, user: PageUser) -> Res
 
 
 def _read_back(service: Any, loaded: LoadedAssignment, submission_id: int, report: Report) -> str:
-    """How each answer of the hand-in was read, as ``grader check --server`` prints it: every
-    unreadable answer with its caret, visible part or not, and no verdict of a hidden part."""
+    """How each answer of the hand-in was read, as ``grader check --server`` reads it: every
+    unreadable answer with its caret, visible part or not, and no verdict of a hidden part;
+    each reading typeset, code as code."""
     with service.db.session(read_only=True) as db:
         stored = db.get(Submission, submission_id)
         if stored is None:
             return ""
         answers = read_handed_in(stored.filename, stored.content, report.student)
-    text = str(checked(loaded, answers, report)["text"])
-    return (
-        "<section class='part' id='read-back'><h2>How your answers were read</h2>"
-        f"<pre class='answer check'>{escape(text)}</pre></section>"
-    )
+    return read_back_html(checked(loaded, answers, report))
 
 
 def _waiting_read_back(service: Any, loaded: LoadedAssignment, submission_id: int, student: str) -> str:
     """While a hand-in waits for its grading: how its answers were read, by the check of what
-    was handed in (what ``grader check --server`` prints: no verdict of a hidden part)."""
+    was handed in (as ``grader check --server`` reads it: no verdict of a hidden part)."""
     with service.db.session(read_only=True) as db:
         stored = db.get(Submission, submission_id)
         if stored is None:
             return ""
         filename, content = stored.filename, stored.content
-    text = service.checks.read_back(submission_id, loaded, student, filename, content)
-    shown = (
-        f"<pre class='answer check'>{escape(text)}</pre>"
-        if text
-        else "<p class='muted'>Reading your answers: which could not be read shows here in a moment.</p>"
-    )
-    return f"<section class='part' id='read-back'><h2>How your answers were read</h2>{shown}</section>"
+    return read_back_html(service.checks.read_back(submission_id, loaded, student, filename, content))
+
+
+def read_back_html(check: dict[str, Any] | str, heading: str = "How your answers were read") -> str:
+    """The check of a hand-in (:func:`grader.service.checking.checked`) as a section of a page;
+    a message in its place when there is none ("" while it runs)."""
+    verdicts = not isinstance(check, str) and any("verdict" in part for part in check["parts"])
+    return render("read_back.html", check=check, heading=heading, verdicts=verdicts)
 
 
 # ---- TAs ----------------------------------------------------------------------------------
@@ -679,7 +692,7 @@ def ta_dashboard(assignment: str, request: Request, user: PageStaff) -> Response
         )
     reports = [report for _, report in rows]
     links = [f"/submissions/{submission.id}" for submission, _ in rows]
-    document = render_dashboard(reports, spec=loaded.spec, pages=links)
+    document = render_dashboard(reports, spec=loaded.spec, pages=links, assets=SERVICE_ASSETS)
     document = refreshing(document, LIVE_SECONDS * 6)
     grading = (
         f"<p><a href='/ta/assignments/{escape(loaded.name)}/parts'>Grade by question</a>: "

@@ -332,13 +332,17 @@ def part_of(loaded: LoadedAssignment, part_id: str) -> PartBase:
 
 
 def part_groups(
-    db: Session, loaded: LoadedAssignment, part_id: str
+    db: Session,
+    loaded: LoadedAssignment,
+    part_id: str,
+    graded: list[tuple[User, Submission, Report]] | None = None,
 ) -> tuple[list[AnswerGroup], dict[str, int]]:
-    """The part's answer groups over the counted versions, and each student's grade version."""
+    """The part's answer groups over the counted versions (``graded``, when the caller has
+    read them already), and each student's grade version."""
     part = part_of(loaded, part_id)
     spec = loaded.spec
     given = []
-    for user, submission, report in graded_submissions(db, loaded):
+    for user, submission, report in graded if graded is not None else graded_submissions(db, loaded):
         result = next((r for r in report.parts if r.id == part_id), None)
         if result is None:
             continue

@@ -225,3 +225,12 @@ def beside_view(
         "</form>"
     )
     return name, f"<section class='warning' id='regrade-request'>{head}{form}</section>"
+
+
+def changed_points(db: Session, loaded: LoadedAssignment, part: str, request_id: int) -> float | None:
+    """The points request ``request_id`` (of this part) gave, when its answer changed them."""
+    found = requests_where(db, RegradeRequestRow.id == request_id) if known_id(request_id) else []
+    if not found or found[0][0].assignment_id != loaded.id or found[0][0].part != part:
+        return None
+    row = found[0][0]
+    return row.points if row.status == "changed" else None

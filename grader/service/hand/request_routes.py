@@ -5,6 +5,7 @@ Roles are checked by :func:`allow`; every form carries the session's CSRF token.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -158,5 +159,9 @@ async def ta_answer(request_id: int, request: Request, user: Staff) -> Response:
         problems = exc.errors(include_url=False) if isinstance(exc, ValidationError) else []
         why = "; ".join(str(p["msg"]) for p in problems) or "the points are not a number"
         raise ApiError(422, f"the answer is not valid: {why}") from None
-    await run_in_threadpool(answer_as, request, user, request_id, body)
-    return RedirectResponse("/ta/regrade-requests", status_code=303)
+    answered = await run_in_threadpool(answer_as, request, user, request_id, body)
+    if keep or not answered.get("assignment"):
+        return RedirectResponse("/ta/regrade-requests", status_code=303)
+    # points changed: back to the group, where the same change is offered to its other answers
+    where = f"/ta/assignments/{quote(answered['assignment'])}/parts/{quote(answered['part'])}"
+    return RedirectResponse(f"{where}?request={request_id}", status_code=303)

@@ -89,13 +89,16 @@ def _page(
     status: int = 200,
 ) -> Response:
     from grader.reporting.html import page
+    from grader.reporting.typeset import SERVICE_ASSETS
     from grader.service.pages import PAGE_CSS, html, nav
 
     title = f"{loaded.name} {part}: rubric item {form.get('id', '')}"
     back = f"<p><a id='back' href='{escape(_view_url(loaded, part, form))}'>Back to the grading view</a></p>"
     heading = f"<h1>{escape(loaded.name)} · {escape(part)}: rubric item {escape(form.get('id', ''))}</h1>"
     return html(
-        page(title, nav(request, user) + heading + body + back, css=PAGE_CSS), css=PAGE_CSS, status=status
+        page(title, nav(request, user) + heading + body + back, css=PAGE_CSS, assets=SERVICE_ASSETS),
+        css=PAGE_CSS,
+        status=status,
     )
 
 

@@ -9,27 +9,41 @@ Everything shown is escaped; the model answer is on TA pages only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from grader.core.parts import PartBase
-from grader.core.report import HandMark, points_value, shown_points
+from grader.core.report import HandMark, PartResult, points_value, shown_points
 from grader.mathlang.wording import counted
 from grader.reporting.answer_groups import AnswerGroup
 from grader.reporting.html import PageContext
+from grader.reporting.readback import read_back
+from grader.reporting.typeset import math_html
 from grader.reporting.written import CODE_CSS, code_html, prose_html
 from grader.service.course import LoadedAssignment
 from grader.service.hand.anonymous import names_hidden, pseudonym
+from grader.service.hand.progress import automatic
 from grader.service.hand.steps_view import STEPS_CSS, steps_html
 
 VIEW_CSS = (
     """
-body { max-width: 80rem; }
+body { max-width: 96rem; }
 .answer-shown { margin-bottom: 1rem; }
-.view { display: grid; grid-template-columns: minmax(0, 2fr) minmax(0, 3fr); gap: 1.25rem; }
+.view { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 2.4fr); gap: 1.25rem; }
 .view aside { border-right: 1px solid var(--line); padding-right: 1rem; }
+/* the group: its answer (which scrolls with the page) beside the grading form, which stays in view */
+.group { display: grid; grid-template-columns: minmax(0, 3fr) minmax(16rem, 2fr); column-gap: 1.25rem;
+  align-items: start; }
+.group > * { grid-column: 1; }
+.group > #grade { grid-column: 2; grid-row: 1 / span 30; position: sticky; top: .5rem; margin: 0;
+  max-height: calc(100vh - 1rem); overflow-y: auto; border-left: 1px solid var(--line);
+  padding: 0 0 .5rem 1rem; }
+@media (max-width: 60rem) { .view, .group { display: block; } .group > #grade { position: static; } }
+.run-feedback pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+progress { width: 16rem; max-width: 100%; vertical-align: middle; }
 .prose { white-space: pre-wrap; overflow-wrap: anywhere; }
 .code pre { white-space: pre-wrap; overflow-wrap: anywhere; padding: .5rem; border-radius: 6px; }
 nav.groups { display: flex; gap: 1rem; align-items: baseline; flex-wrap: wrap; margin: .5rem 0; }
@@ -67,6 +81,38 @@ document.addEventListener('keydown', (event) => {
 
 # Kinds of group graded by a hand grade of their own (no automatic verdict to override).
 NO_OVERRIDE_KINDS = ("text", "single", "missing")
+
+
+def model_answer_html(part: PartBase, prose: Callable[[str], str]) -> str:
+    """The part's reference answer: code as code, prose as prose, a formula (or a mapping of
+    them: a network's weights) typeset as grader reads it, never a Python dict."""
+    answer = part.answer
+    if part.type == "code":
+        return code_html(str(answer))
+    if part.type != "text":
+        readings = read_back(part, answer)
+        if readings and all(r.latex for r in readings):
+            return "".join(
+                f"<div class='reading'>{math_html((r.label + ' = ' if r.label else '') + str(r.latex))}</div>"
+                for r in readings
+            )
+    if isinstance(answer, dict):
+        return "".join(
+            f"<div><code>{escape(str(k))} = {escape(str(v))}</code></div>" for k, v in answer.items()
+        )
+    return prose(str(answer))
+
+
+def run_feedback_html(result: PartResult) -> str:
+    """What the student's page says of their code's run: the verdict and its feedback, as they
+    read it (the TA grades what the student sees)."""
+    text = result.feedback.strip()
+    status = escape(result.status.value)
+    shown = f"<pre>{escape(text)}</pre>" if text else "<p class='muted'>(no feedback from the run)</p>"
+    return (
+        f"<section class='run-feedback' id='run-feedback'><h3>The run, as the student sees it: {status} "
+        f"({shown_points(result.score)}/{shown_points(result.max_score)})</h3>{shown}</section>"
+    )
 
 
 def to_review(mark: HandMark | None) -> bool:
@@ -121,6 +167,7 @@ class GradingView:
     grades: dict[str, dict[str, Any]]  # student -> their grade of the part now
     show: str = "all"  # a key of FILTERS
     names: str = ""  # see Place.names
+    overall: str = ""  # the assignment's progress over every part (HTML), shown under the part's
 
     @property
     def anonymous(self) -> bool:
@@ -172,9 +219,8 @@ class GradingView:
         graded = sum(g.graded for g in self.groups)
         out = [
             f"<h1>{escape(self.loaded.name)} · {escape(self.part_id)}</h1>",
-            f"<p id='progress'>{done} of {counted(len(self.groups), 'group')} graded</p>",
-            f"<p id='answers-progress' class='muted'>{graded} of {counted(answers, 'answer')} graded by hand "
-            f"({escape(self.part.type)}, {counted(self.part.points, 'point')}).</p>",
+            *self._progress(done, answers, graded),
+            self.overall,
         ]
         if message:
             out.append(f"<p class='warning' role='alert'>{escape(message)}</p>")
@@ -185,7 +231,7 @@ class GradingView:
             return "\n".join(out)
         out.append(self._navigation(index))
         out.append("<div class='view'>")
-        out.append(self._reference())
+        out.append(self._reference(self.groups[index]))
         out.append(self._group(self.groups[index], csrf))
         out.append("</div>")
         out.append(self._rubric_editor(self.groups[index], csrf))
@@ -243,14 +289,41 @@ class GradingView:
         )
         return f"<nav class='groups'>{''.join(links)}</nav>"
 
-    def _reference(self) -> str:
-        """The prompt, the model answer and the notes for TAs: on TA pages only."""
-        part = self.part
+    def _progress(self, done: int, answers: int, graded: int) -> list[str]:
+        """How far the part is: groups and answers graded by a TA; for a part grader grades, how
+        many of its verdicts a TA overrode (never "graded by hand")."""
+        kind = f"{escape(self.part.type)}, {counted(self.part.points, 'point')}"
+        if automatic(self.part.type):
+            return [
+                f"<p id='progress'>{counted(len(self.groups), 'group')}, graded automatically</p>",
+                f"<p id='answers-progress' class='muted'>{counted(answers, 'answer')} ({kind}): "
+                f"{graded} with a TA's grade over the automatic verdict.</p>",
+            ]
+        return [
+            f"<p id='progress'>{done} of {counted(len(self.groups), 'group')} graded</p>",
+            f"<p id='answers-progress' class='muted'>{graded} of {counted(answers, 'answer')} graded by hand "
+            f"({kind}).</p>",
+        ]
+
+    def _reference(self, group: AnswerGroup) -> str:
+        """The prompt, the model answer and the notes for TAs: on TA pages only. In a set with
+        variants, those of the group's first student's own variant (their own numbers)."""
+        own = next((m.part for m in group.members if m.part is not None), None)
+        part = own or self.part
         out = ["<aside id='reference'>", "<h2>Prompt</h2>", self.prose(part.prompt or "(no prompt)")]
+        if (
+            own is not None
+            and group.members
+            and (own.prompt, own.answer) != (self.part.prompt, self.part.answer)
+        ):
+            whose = escape(self.student(group.members[0].student))
+            variant = f" ({escape(group.variant)})" if group.variant else ""
+            out.append(f"<p class='muted' id='variant-shown'>With {whose}'s own numbers{variant}.</p>")
         if part.answer is not None:
-            shown = part.answer if isinstance(part.answer, str) else repr(part.answer)
-            answer = code_html(shown) if part.type == "code" else self.prose(shown)
-            out += ["<h2>Model answer</h2>", f"<div id='model-answer'>{answer}</div>"]
+            out += [
+                "<h2>Model answer</h2>",
+                f"<div id='model-answer'>{model_answer_html(part, self.prose)}</div>",
+            ]
         notes = [note for note in (part.ta_note, part.note) if note]
         if notes:
             out += ["<h2>Notes for TAs</h2>", *(self.prose(note) for note in notes)]
@@ -293,7 +366,8 @@ class GradingView:
             return "<p class='muted'>(no answer)</p>"
         first = group.members[0]
         if self.part.type == "code":
-            return code_html(str(first.answer if first.answer is not None else group.answer))
+            code = code_html(str(first.answer if first.answer is not None else group.answer))
+            return code + run_feedback_html(first.result)
         if group.kind == "text" or self.part.type == "text":
             return self.prose(str(first.answer if first.answer is not None else group.answer))
         return PageContext.of(self.loaded.spec).your_answer(first.result)

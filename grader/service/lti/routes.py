@@ -77,7 +77,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         with service.db.session() as db:
             return lms_roster(db)
 
-    app.state.lms_roster = roster  # read by the Canvas and Moodle exports (api.export_roster)
+    app.state.lms_roster = roster  # read by the Canvas and Moodle exports (exports.export_roster)
     app.state.ta_links = [("/ta/lms", "LMS: grade passback and roster")]  # shown on /ta
 
 
