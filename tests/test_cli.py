@@ -437,9 +437,9 @@ def test_a_new_format_is_one_line_of_one_list(monkeypatch: pytest.MonkeyPatch) -
     from grader.cli_grading import FORMATS as CLI_FORMATS
     from grader.reporting import formats
     from grader.reporting.reporters import REPORTERS, CsvReporter
-    from grader.service import api
+    from grader.service import exports
 
-    assert CLI_FORMATS is formats.FORMAT_NAMES and api.EXPORT_FORMATS is formats.EXPORT_FORMATS
+    assert CLI_FORMATS is formats.FORMAT_NAMES and exports.EXPORT_FORMATS is formats.EXPORT_FORMATS
     assert set(REPORTERS) == set(formats.FORMATS)
     assert {"table", "github", "html"}.isdisjoint(formats.EXPORT_FORMATS), (
         "the terminal's and pages' are not exports"
