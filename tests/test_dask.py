@@ -141,8 +141,13 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 
 def files_written(out: Path) -> dict[str, bytes]:
-    """Every file of --out but the verdict store (its pages and row order are SQLite's)."""
-    return {p.name: p.read_bytes() for p in sorted(out.iterdir()) if not p.name.startswith(STORE_FILE)}
+    """Every file of --out but the verdict store (its pages and row order are SQLite's), the
+    assets folder's files by their path in it."""
+    return {
+        str(p.relative_to(out)): p.read_bytes()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and not p.name.startswith(STORE_FILE)
+    }
 
 
 def grade_both_ways(spec: ProblemSet, root: Path, tmp_path: Path, address: str) -> tuple[dict, dict]:
