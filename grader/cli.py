@@ -29,6 +29,10 @@ COMMANDS: dict[str, str] = {
         "Per-part statistics of the <student>.json reports in FOLDER (and its subfolders): mean score, "
         "share of each verdict, the most common wrong answers grouped by meaning."
     ),
+    "similar": (
+        "Rank the pairs of sheets in FOLDER (a class folder) by how alike they are: code, formulas, "
+        "prose and shared rare wrong answers, the handout left out."
+    ),
     "submit": (
         "Hand in the answers in PATH (default: here) to the course's grading service and show the verdict."
     ),

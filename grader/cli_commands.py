@@ -342,6 +342,10 @@ from grader.cli_hand import hand as hand_commands  # noqa: E402  (a command grou
 
 main.add_command(hand_commands)
 
+from grader.cli_similar import similar_command  # noqa: E402  (a command of its own module)
+
+main.add_command(similar_command)
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -40,7 +40,7 @@ LAYERS: list[tuple[str, ...]] = [
         "grader.certify",
         "grader.hand",
     ),
-    ("grader.reporting",),
+    ("grader.reporting", "grader.similarity"),
     ("grader.batch",),
     ("grader.service",),
     (
@@ -49,6 +49,7 @@ LAYERS: list[tuple[str, ...]] = [
         "grader.cli_grading",
         "grader.cli_options",
         "grader.cli_hand",
+        "grader.cli_similar",
         "grader.__main__",
     ),
 ]
