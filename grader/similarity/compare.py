@@ -1,35 +1,54 @@
-"""Pairs of sheets scored on each signal: shared features, weighted by how rare they are.
+"""Pairs of sheets scored on each signal: what they share beyond what chance shares.
 
 Every signal is a set of features per sheet, each tied to a part: the winnowed
 fingerprints of code, the canonical k-grams of formulas, the word shingles of prose, the
-wrong-answer groups a student is in. A feature that ``df`` sheets of the class share
-weighs ``min(1, 2 / df)``, and nothing when more than ``cap`` sheets share it: what two
-students alone share is evidence, what a tenth of the class writes is the class's common
-stock. A pair's score on a signal is the weight they share over the smaller of their two
-weights (a copy of a whole sheet scores 1, of half of it about 0.5), with a floor
-(``MIN_WEIGHT``) so that a sheet with almost nothing of its own cannot score high on one
-shared line. The pair's score is its strongest signal's.
+wrong-answer groups a student is in.
 
-Every pair is scored for a class up to ``ALL_PAIRS_UP_TO`` sheets (through an index of
-the features: pairs that share nothing score 0). A larger class is first cut down to
-candidate pairs by MinHash LSH (:mod:`grader.similarity.lsh`) over each sheet's shared
-features, and only those are scored.
+Code, formulas and prose: a feature that ``df`` of the class's ``N`` sheets hold weighs
+``log((N + 1) / df) / log(N + 1)`` (what one student alone writes weighs 1, what everyone
+writes nearly 0). A pair shares the weight ``O`` of the features both hold. A sheet of
+weight ``M`` would share ``E`` with a sheet drawn at random from the class (each feature
+with the chance ``(df - 1) / (N - 1)`` that another sheet holds it). The pair's score is
+chance-corrected containment, as Cohen's kappa corrects agreement: ``(O - E) / (M - E)``
+of the lighter sheet, from 0 (no more than chance) to 1 (all of it): a copy of a whole
+sheet scores 1, of half of it about 0.5, and two honest sheets that write the class's
+common code share only what chance shares. A sheet with less of its own than
+``MIN_WEIGHT`` is divided by that instead, so one shared line cannot make a score of 1.
+
+Wrong answers: one a group of ``df`` students gave weighs ``min(1, 2 / df)`` (nothing
+beyond ``cap`` students: the class's common slip). One rare wrong answer in common
+happens by chance in a large class: the score is ``(W - 1) / 2`` of the weight ``W`` two
+students share, 0.5 for two rare wrong answers in common, 1 from three on.
+
+The pair's score is the same chance-corrected containment over all of the sheet's code,
+formulas and prose together (one coincidence in one part weighs what that part weighs in
+the sheet), or its shared wrong answers' score where that is higher.
+
+Every pair is scored for a class up to ``ALL_PAIRS_UP_TO`` sheets (numpy products of the
+sheets' features, in blocks). A larger class is first cut down to candidate pairs by
+MinHash LSH (:mod:`grader.similarity.lsh`) over each sheet's features part by part (a
+copied part is the same set in both sheets), and only those are scored.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
+import numpy as np
+
 from grader.similarity.fingerprints import Fingerprint
 from grader.similarity.models import SIGNALS, Pair, Passage, SharedAnswer, Signal
 
 ALL_PAIRS_UP_TO = 1_500
-# A signal's score is shared weight over max(smaller sheet's weight, this): a sheet with
-# less than this much of its own cannot reach 1 on it.
-MIN_WEIGHT = {"code": 6.0, "formulas": 6.0, "prose": 6.0, "answers": 3.0}
+TEXT_SIGNALS = ("code", "formulas", "prose")
+# A signal's score divides by at least this much weight of the lighter sheet's own.
+MIN_WEIGHT = {"code": 3.0, "formulas": 2.0, "prose": 3.0, "answers": 3.0}
+SHOWN_FROM = 0.05  # pairs that score below this are left out
+_BLOCK = 2048  # features per block of the products
 
 
 @dataclass
@@ -49,12 +68,25 @@ class Sheet:
 
 
 def default_cap(sheets: int) -> int:
-    """Sheets that may share a feature before it is the class's common stock."""
+    """Students who may share a wrong answer before it is the class's common slip."""
     return max(10, sheets // 50)
 
 
 def weight(df: int, cap: int) -> float:
+    """A wrong answer's weight: ``df`` students gave it."""
     return 0.0 if df > cap or df < 1 else min(1.0, 2.0 / df)
+
+
+def common_from(sheets: int) -> int:
+    """Sheets that hold a text feature when it weighs nothing: the class's common stock."""
+    return max(20, sheets // 10)
+
+
+def rarity(df: int, sheets: int) -> float:
+    """A text feature's weight: ``df`` of ``sheets`` hold it; 1 for one sheet's own, 0 from
+    :func:`common_from` sheets on."""
+    common = common_from(sheets)
+    return max(0.0, math.log(common / df) / math.log(common)) if df >= 1 else 0.0
 
 
 @dataclass
@@ -62,9 +94,12 @@ class _Index:
     keys: list[dict[str, set[int]]]  # per sheet: signal -> its feature ids
     df: dict[int, int]
     holders: dict[int, list[int]]
-    mass: list[dict[str, float]]
-    cap: int
     explained: list[set[int]]
+    weights: dict[int, float]  # feature id -> its weight
+    own: list[dict[str, float]]  # per sheet: signal -> M (its features' weight)
+    chance: list[dict[str, float]]  # per sheet: signal -> E (what a random sheet shares)
+    cap: int
+    ids: dict[tuple[str, str, int | str], int]  # (signal, part, hash or key) -> feature id
 
 
 def _index(sheets: Sequence[Sheet], cap: int) -> _Index:
@@ -73,103 +108,202 @@ def _index(sheets: Sequence[Sheet], cap: int) -> _Index:
     holders: dict[int, list[int]] = defaultdict(list)
     explained: list[set[int]] = []
     for number, sheet in enumerate(sheets):
-        own: dict[str, set[int]] = {}
-        mine: set[int] = set()
-        for signal, parts in sheet.features.items():
-            found = own.setdefault(signal, set())
-            reference = sheet.explained.get(signal, {})
-            for part, prints in parts.items():
-                given = reference.get(part, set())
-                for fp in prints:
-                    key_id = ids.setdefault((signal, part, fp.hash), len(ids))
-                    found.add(key_id)
-                    if fp.hash in given:
-                        mine.add(key_id)
+        own, mine = _sheet_keys(sheet, ids)
         explained.append(mine)
-        answers = own.setdefault("answers", set())
-        for part, (key, _) in sheet.wrong.items():
-            answers.add(ids.setdefault(("answers", part, key), len(ids)))
         for found in own.values():
             for key_id in found:
                 holders[key_id].append(number)
         keys.append(own)
     df = {key_id: len(students) for key_id, students in holders.items()}
-    mass = [{signal: sum(weight(df[k], cap) for k in found) for signal, found in own.items()} for own in keys]
-    return _Index(keys, df, holders, mass, cap, explained)
+    n = len(sheets)
+    weights: dict[int, float] = {}
+    for own in keys:
+        for signal, found in own.items():
+            for k in found:
+                if k not in weights:
+                    weights[k] = weight(df[k], cap) if signal == "answers" else rarity(df[k], n)
+    own_weight = [{signal: sum(weights[k] for k in found) for signal, found in own.items()} for own in keys]
+    chance = [
+        {
+            signal: 0.0
+            if signal == "answers"
+            else sum(weights[k] * (df[k] - 1) for k in found) / max(n - 1, 1)
+            for signal, found in own.items()
+        }
+        for own in keys
+    ]
+    return _Index(keys, df, holders, explained, weights, own_weight, chance, cap, ids)
+
+
+def _sheet_keys(
+    sheet: Sheet, ids: dict[tuple[str, str, int | str], int]
+) -> tuple[dict[str, set[int]], set[int]]:
+    """A sheet's feature ids by signal, and those its own variant's reference explains."""
+    own: dict[str, set[int]] = {}
+    mine: set[int] = set()
+    for signal, parts in sheet.features.items():
+        found = own.setdefault(signal, set())
+        reference = sheet.explained.get(signal, {})
+        for part, prints in parts.items():
+            given = reference.get(part, set())
+            for fp in prints:
+                key_id = ids.setdefault((signal, part, fp.hash), len(ids))
+                found.add(key_id)
+                if fp.hash in given:
+                    mine.add(key_id)
+    answers = own.setdefault("answers", set())
+    for part, (key, _) in sheet.wrong.items():
+        answers.add(ids.setdefault(("answers", part, key), len(ids)))
+    return own, mine
 
 
 def score_pairs(
-    sheets: Sequence[Sheet], *, cap: int | None = None, all_pairs_up_to: int = ALL_PAIRS_UP_TO
+    sheets: Sequence[Sheet],
+    *,
+    cap: int | None = None,
+    all_pairs_up_to: int = ALL_PAIRS_UP_TO,
+    shown_from: float = SHOWN_FROM,
 ) -> list[Pair]:
-    """Every pair of sheets with a score above 0 (of a large class: every candidate pair),
-    the highest first, with each signal's score and the parts it comes from."""
+    """The pairs of sheets with a score of at least ``shown_from`` (of a large class: among
+    the candidate pairs), the highest first, with each signal's score."""
     cap = cap if cap is not None else default_cap(len(sheets))
     index = _index(sheets, cap)
-    shared = _all_pairs(sheets, index) if len(sheets) <= all_pairs_up_to else _candidates(sheets, index)
-    pairs = [_pair(sheets, index, i, j, found) for (i, j), found in shared.items()]
+    large = len(sheets) > all_pairs_up_to
+    first, second, shared = _candidates(sheets, index) if large else _all_pairs(sheets, index)
+    scores = {s: _beyond_chance(index, first, second, shared, (s,)) for s in TEXT_SIGNALS}
+    scores["answers"] = np.clip((shared["answers"] - 1.0) / (MIN_WEIGHT["answers"] - 1.0), 0.0, 1.0)
+    whole = np.maximum(_beyond_chance(index, first, second, shared, TEXT_SIGNALS), scores["answers"])
+    corpus = np.array([sheet.corpus for sheet in sheets], dtype=bool)
+    keep = np.nonzero((whole >= shown_from) & ~(corpus[first] & corpus[second]))[0]
+    pairs = []
+    for n in keep.tolist():
+        i, j = int(first[n]), int(second[n])
+        a, b = sheets[i].student, sheets[j].student
+        if sheets[i].corpus or (not sheets[j].corpus and b < a):
+            a, b = b, a
+        signals = {s: Signal(score=round(float(scores[s][n]), 4)) for s in SIGNALS}
+        pairs.append(Pair(a=a, b=b, score=round(float(whole[n]), 4), signals=signals))
     pairs.sort(key=lambda p: (-p.score, p.a, p.b))
     return pairs
 
 
-def _all_pairs(sheets: Sequence[Sheet], index: _Index) -> dict[tuple[int, int], dict[str, float]]:
-    """Every pair's shared weight per signal, from the index: pairs sharing nothing left out."""
-    signal_of = {}
-    for own in index.keys:
-        for signal, found in own.items():
-            for key_id in found:
-                signal_of[key_id] = signal
-    shared: dict[tuple[int, int], dict[str, float]] = defaultdict(lambda: defaultdict(float))
+_Shared = tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]
+
+
+def _all_pairs(sheets: Sequence[Sheet], index: _Index) -> _Shared:
+    """Every pair's shared weight per signal: products of the sheets' features for the text
+    signals (numpy, in blocks of features), the index of wrong answers for the last."""
+    n = len(sheets)
+    totals = {signal: _products(index, signal, n) for signal in TEXT_SIGNALS}
+    answers = np.zeros((n, n), dtype=np.float64)
     for key_id, students in index.holders.items():
-        if not 2 <= len(students) <= index.cap:
+        if not 2 <= len(students) <= index.cap or key_id not in _answer_ids(index, students[0]):
             continue
-        w = weight(len(students), index.cap)
-        signal = signal_of[key_id]
         for i, j in combinations(students, 2):
-            if (sheets[i].corpus and sheets[j].corpus) or (
-                key_id in index.explained[i] and key_id in index.explained[j]
-            ):
-                continue
-            shared[(i, j)][signal] += w
-    return shared
+            answers[min(i, j), max(i, j)] += index.weights[key_id]
+    totals["answers"] = answers
+    upper = np.triu(sum(np.abs(t) for t in totals.values()), 1)
+    first, second = np.nonzero(upper)
+    return first, second, {signal: t[first, second] for signal, t in totals.items()}
 
 
-def _candidates(sheets: Sequence[Sheet], index: _Index) -> dict[tuple[int, int], dict[str, float]]:
+def _products(index: _Index, signal: str, n: int) -> np.ndarray:
+    columns = sorted({k for own in index.keys for k in own.get(signal, ()) if index.df[k] >= 2})
+    totals = np.zeros((n, n), dtype=np.float64)
+    column_of = {k: c for c, k in enumerate(columns)}
+    for first in range(0, len(columns), _BLOCK):
+        block = columns[first : first + _BLOCK]
+        matrix = np.zeros((n, len(block)), dtype=np.float32)
+        for row, own in enumerate(index.keys):
+            cols = [
+                c - first
+                for k in own.get(signal, ())
+                if first <= (c := column_of.get(k, -1)) < first + _BLOCK
+            ]
+            matrix[row, cols] = 1.0
+        weights = np.array([index.weights[k] for k in block], dtype=np.float32)
+        totals += (matrix * weights) @ matrix.T
+    _take_out_explained(totals, index, column_of)
+    return np.triu(totals, 1)
+
+
+def _answer_ids(index: _Index, sheet: int) -> set[int]:
+    return index.keys[sheet].get("answers", set())
+
+
+def _take_out_explained(totals: np.ndarray, index: _Index, column_of: dict[int, int]) -> None:
+    """A feature two sheets both hold from their own variant's reference is no evidence."""
+    for key_id in column_of:
+        both = [s for s in index.holders[key_id] if key_id in index.explained[s]]
+        for i, j in combinations(both, 2):
+            totals[i, j] -= index.weights[key_id]
+            totals[j, i] -= index.weights[key_id]
+
+
+def _candidates(sheets: Sequence[Sheet], index: _Index) -> _Shared:
     """The shared weight of the candidate pairs MinHash LSH finds (a large class)."""
     from grader.similarity.lsh import candidate_pairs
 
-    cap = index.cap
-    rare = [{k for found in own.values() for k in found if 2 <= index.df[k] <= cap} for own in index.keys]
-    shared: dict[tuple[int, int], dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for i, j in candidate_pairs(rare):
-        if sheets[i].corpus and sheets[j].corpus:
-            continue
+    owners, sets = _part_sets(sheets, index)
+    found: dict[str, list[float]] = {signal: [] for signal in SIGNALS}
+    first: list[int] = []
+    second: list[int] = []
+    for i, j in sorted(candidate_pairs(owners, sets)):
+        first.append(i)
+        second.append(j)
         for signal in SIGNALS:
             common = index.keys[i].get(signal, set()) & index.keys[j].get(signal, set())
             common -= index.explained[i] & index.explained[j]
-            total = sum(weight(index.df[k], cap) for k in common)
-            if total:
-                shared[(i, j)][signal] += total
-    return shared
+            found[signal].append(sum(index.weights[k] for k in common))
+    shared = {signal: np.array(values, dtype=np.float64) for signal, values in found.items()}
+    return np.array(first, dtype=np.int64), np.array(second, dtype=np.int64), shared
 
 
-def _pair(sheets: Sequence[Sheet], index: _Index, i: int, j: int, found: dict[str, float]) -> Pair:
-    signals: dict[str, Signal] = {}
-    for signal in SIGNALS:
-        total = found.get(signal, 0.0)
-        smaller = min(index.mass[i].get(signal, 0.0), index.mass[j].get(signal, 0.0))
-        score = min(1.0, total / max(smaller, MIN_WEIGHT[signal])) if total else 0.0
-        signals[signal] = Signal(score=round(score, 4))
-    best = max(s.score for s in signals.values())
-    a, b = sheets[i].student, sheets[j].student
-    if sheets[i].corpus or (not sheets[j].corpus and b < a):
-        a, b = b, a
-    return Pair(a=a, b=b, score=best, signals=signals)
+def _part_sets(sheets: Sequence[Sheet], index: _Index) -> tuple[list[int], list[set[int]]]:
+    """Each sheet's features part by part, those others hold too but not the class's common
+    stock (a copied part is the same set in the copy and its source)."""
+    owners: list[int] = []
+    sets: list[set[int]] = []
+    for number, sheet in enumerate(sheets):
+        for signal, parts in sheet.features.items():
+            for part, prints in parts.items():
+                keys = {index.ids[(signal, part, fp.hash)] for fp in prints}
+                found = {k for k in keys if index.df[k] >= 2 and index.weights[k] > 0}
+                if found:
+                    owners.append(number)
+                    sets.append(found)
+    return owners, sets
+
+
+def _own(index: _Index, signals: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    own = np.array([sum(o.get(s, 0.0) for s in signals) for o in index.own])
+    chance = np.array([sum(c.get(s, 0.0) for s in signals) for c in index.chance])
+    return own, chance
+
+
+def _beyond_chance(
+    index: _Index,
+    first: np.ndarray,
+    second: np.ndarray,
+    shared: dict[str, np.ndarray],
+    signals: tuple[str, ...],
+) -> np.ndarray:
+    """What each pair shares of ``signals`` beyond chance, over the lighter sheet's own."""
+    total = sum(shared[s] for s in signals)
+    own, chance = _own(index, signals)
+    light = np.where(own[first] <= own[second], first, second)
+    floor = max(MIN_WEIGHT[s] for s in signals)
+    beyond = (total - chance[light]) / np.maximum(own[light] - chance[light], floor)
+    return np.where(total > 0, np.clip(beyond, 0.0, 1.0), 0.0)
 
 
 def explain(
     pair: Pair, sheets_by_student: dict[str, Sheet], *, cap: int, df: dict[tuple[str, str, int | str], int]
 ) -> Pair:
-    """``pair`` with why: each signal's parts and the passages both sheets share."""
+    """``pair`` with why: each signal's parts (the weight each shares) and the passages both
+    sheets share that at most ``cap`` sheets of the class hold (the class's common stock is
+    not highlighted)."""
+    sheets = len(sheets_by_student)
     one, other = sheets_by_student[pair.a], sheets_by_student[pair.b]
     signals = {}
     for name, signal in pair.signals.items():
@@ -194,13 +328,13 @@ def explain(
                 matched = [
                     (fp, by_hash[fp.hash])
                     for fp in mine[part]
-                    if fp.hash in by_hash
-                    and fp.hash not in both
-                    and weight(df.get((name, part, fp.hash), 2), cap) > 0
+                    if fp.hash in by_hash and fp.hash not in both and df.get((name, part, fp.hash), 2) <= cap
                 ]
                 if not matched:
                     continue
-                parts[part] = round(sum(weight(df.get((name, part, a.hash), 2), cap) for a, _ in matched), 4)
+                parts[part] = round(
+                    sum(rarity(df.get((name, part, a.hash), 2), sheets) for a, _ in matched), 4
+                )
                 passages += _passages(part, matched, one.texts.get(part, ""), other.texts.get(part, ""))
         signals[name] = signal.model_copy(
             update={

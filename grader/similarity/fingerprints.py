@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     """A normalised token and where it was written (character offsets in the text)."""
 
     kind: str
@@ -24,8 +23,7 @@ class Token:
     end: int
 
 
-@dataclass(frozen=True)
-class Fingerprint:
+class Fingerprint(NamedTuple):
     hash: int
     start: int  # first character of the k-gram's first token
     end: int  # last character (exclusive) of its last token

@@ -1,26 +1,27 @@
 """Candidate pairs of a large class by MinHash LSH (banding), instead of every pair.
 
-Each sheet's set of features becomes ``BANDS * ROWS`` MinHash values (one universal hash
-``(a x + b) mod p`` per value, numpy over all of a sheet's features at once); two sheets
-whose values agree on a whole band of ``ROWS`` are a candidate pair. Two sets with Jaccard
-similarity ``J`` collide with probability ``1 - (1 - J^ROWS)^BANDS``: with 64 bands of 2
-rows, a half copy (``J`` near 1/3) is a candidate with probability above 0.999, a pair
-with ``J = 0.02`` with about 0.03. The features given are the rare ones (shared by a few
-sheets), so a sheet's common stock does not make everyone a candidate.
+Each set of features (one per sheet and part: a copied part is the same set in both
+sheets, whatever else the sheets hold) becomes ``BANDS * ROWS`` MinHash values (one
+universal hash ``(a x + b) mod p`` per value, numpy over all of a set's features at once);
+two sets whose values agree on a whole band of ``ROWS`` make their owners a candidate
+pair. Two sets with Jaccard similarity ``J`` collide with probability
+``1 - (1 - J^ROWS)^BANDS``: with 16 bands of 4 rows, a part copied with ``J = 0.8`` is a
+candidate with probability above 0.999, one with ``J = 0.3`` with about 0.12. A band value
+more than ``MAX_BUCKET`` sets share is the class's common stock, not a copy.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from itertools import combinations
 
 import numpy as np
 
-BANDS = 64
-ROWS = 2
+BANDS = 16
+ROWS = 4
 _PRIME = (1 << 61) - 1
-MAX_BUCKET = 200  # a band value shared by more sheets than this is common stock, not a copy
+MAX_BUCKET = 50  # a band value shared by more sets than this is common stock, not a copy
 
 
 def signatures(sets: Sequence[set[int]], seed: int = 0) -> np.ndarray:
@@ -42,8 +43,9 @@ def signatures(sets: Sequence[set[int]], seed: int = 0) -> np.ndarray:
     return out
 
 
-def candidate_pairs(sets: Sequence[set[int]], seed: int = 0) -> Iterator[tuple[int, int]]:
-    """Pairs (i < j) of sets that agree on at least one band of their signatures."""
+def candidate_pairs(owners: Sequence[int], sets: Sequence[set[int]], seed: int = 0) -> set[tuple[int, int]]:
+    """Pairs (i < j) of owners with two sets that agree on at least one band of their
+    signatures; ``owners[n]`` owns ``sets[n]``."""
     signature = signatures(sets, seed)
     seen: set[tuple[int, int]] = set()
     for band in range(BANDS):
@@ -51,10 +53,9 @@ def candidate_pairs(sets: Sequence[set[int]], seed: int = 0) -> Iterator[tuple[i
         rows = signature[:, band * ROWS : (band + 1) * ROWS]
         for number in range(len(sets)):
             if sets[number]:
-                buckets[rows[number].tobytes()].append(number)
+                buckets[rows[number].tobytes()].append(owners[number])
         for members in buckets.values():
             if 1 < len(members) <= MAX_BUCKET:
-                for pair in combinations(members, 2):
-                    if pair not in seen:
-                        seen.add(pair)
-                        yield pair
+                for i, j in combinations(sorted(set(members)), 2):
+                    seen.add((i, j))
+    return seen

@@ -41,7 +41,11 @@ class Signal(Strict):
 class Pair(Strict):
     a: str
     b: str
-    score: float = Field(ge=0, le=1, description="the strongest signal's score")
+    score: float = Field(
+        ge=0,
+        le=1,
+        description="code, formulas and prose together, beyond chance; or the wrong answers' if higher",
+    )
     signals: dict[str, Signal]
 
     @property

@@ -15,12 +15,12 @@ from typing import Any
 
 from grader.similarity.code import code_tokens
 from grader.similarity.compare import Sheet
-from grader.similarity.fingerprints import Fingerprint, fingerprints
+from grader.similarity.fingerprints import Fingerprint, Token, fingerprints, stable_hash
 from grader.similarity.writing import formula_features, prose_features
 from grader.spec import ProblemSet
 
-CODE_GRAM = 10  # tokens in one code k-gram
-CODE_WINDOW = 4  # winnowing window: a shared passage of 13 tokens is always found
+CODE_GRAM = 6  # tokens in one code k-gram (inside a statement)
+CODE_WINDOW = 2  # winnowing window: a shared passage of 7 tokens is always found
 
 
 @dataclass
@@ -31,8 +31,38 @@ class Handout:
     kinds: dict[str, str] = field(default_factory=dict)  # part -> "code" or "writing"
 
 
+MIN_STATEMENT = 3  # tokens of a statement hashed whole (shorter ones are everyone's)
+PAIR_WINDOW = 8  # statements apart that still make a pair
+
+
 def code_prints(text: str) -> list[Fingerprint]:
-    return fingerprints(code_tokens(text), CODE_GRAM, CODE_WINDOW, salt="c\x1f")
+    """A code answer's features: each statement's normalised tokens whole, each pair of
+    statements near each other (within ``PAIR_WINDOW``, in either order), and the winnowed
+    k-grams inside a long statement. Statements, blocks and functions put in another order
+    match as before; a statement changed in part still matches in the rest. A statement
+    alone is often everyone's; the pairs are what makes a sheet its writer's own."""
+    found: list[Fingerprint] = []
+    statements: list[tuple[int, Fingerprint]] = []
+    statement: list[Token] = []
+    for token in [*code_tokens(text), Token(";", len(text), len(text))]:
+        if token.kind != ";":
+            statement.append(token)
+            continue
+        if len(statement) >= MIN_STATEMENT:
+            kinds = "\x1f".join(t.kind for t in statement)
+            whole = Fingerprint(stable_hash("s\x1f" + kinds), statement[0].start, statement[-1].end)
+            found.append(whole)
+            statements.append((whole.hash, whole))
+            if len(statement) > CODE_GRAM:
+                found += fingerprints(statement, CODE_GRAM, CODE_WINDOW, salt="c\x1f")
+        statement = []
+    for i, (one, first) in enumerate(statements):
+        for other, second in statements[i + 1 : i + 1 + PAIR_WINDOW]:
+            if one != other:
+                low, high = sorted((one, other))
+                span = (first.start, second.end) if first.start <= second.start else (second.start, first.end)
+                found.append(Fingerprint(stable_hash(f"p\x1f{low}\x1f{high}"), min(span), max(span)))
+    return found
 
 
 def handout_of(spec: ProblemSet, *, references: bool = True) -> Handout:

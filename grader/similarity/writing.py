@@ -22,7 +22,7 @@ from grader.mathlang.parser import dump, parse
 from grader.similarity.fingerprints import Fingerprint, Token, stable_hash
 
 FORMULA_GRAM = 4  # canonical tokens in one formula feature
-PROSE_GRAM = 3  # content words in one prose shingle
+PROSE_GRAM = 2  # content words in one prose shingle
 MIN_FORMULA_TOKENS = 3  # a run shorter than this (``x``, ``0``) is common to every sheet
 MAX_RUN_CHARS = 2_000  # longer runs are compared on their symbols only, unparsed
 
@@ -62,6 +62,11 @@ def split_text(text: str) -> tuple[list[tuple[int, int]], list[Token]]:
     brace_command = False  # the word is the argument of \text{..}, \mathbf{..}: mathematics
     for match in _WORD.finditer(text):
         word = match.group()
+        if word == "$" or (word in ".;" and text[match.end() : match.end() + 1] in ("", " ", "\n")):
+            if start is not None:  # a formula's delimiter or a sentence's end closes the run
+                runs.append((start, end))
+                start = None
+            continue
         if _is_prose(word) and not brace_command:
             if start is not None:
                 runs.append((start, end))
