@@ -7,8 +7,8 @@ wrong-answer groups a student is in.
 Code, formulas and prose: a feature that ``df`` of the class's ``N`` sheets hold weighs
 ``log((N + 1) / df) / log(N + 1)`` (what one student alone writes weighs 1, what everyone
 writes nearly 0). A pair shares the weight ``O`` of the features both hold. A sheet of
-weight ``M`` would share ``E`` with a sheet drawn at random from the class (each feature
-with the chance ``(df - 1) / (N - 1)`` that another sheet holds it). The pair's score is
+weight ``M`` would share ``E`` with a sheet drawn at random from the rest of the class (each
+feature with the share of the other ``N - 2`` sheets that hold it). The pair's score is
 chance-corrected containment, as Cohen's kappa corrects agreement: ``(O - E) / (M - E)``
 of the lighter sheet, from 0 (no more than chance) to 1 (all of it): a copy of a whole
 sheet scores 1, of half of it about 0.5, and two honest sheets that write the class's
@@ -47,6 +47,7 @@ ALL_PAIRS_UP_TO = 1_500
 TEXT_SIGNALS = ("code", "formulas", "prose")
 # A signal's score divides by at least this much weight of the lighter sheet's own.
 MIN_WEIGHT = {"code": 3.0, "formulas": 2.0, "prose": 3.0, "answers": 3.0}
+CHANCE_FROM = 20  # sheets the chance is estimated over, at least
 SHOWN_FROM = 0.05  # pairs that score below this are left out
 _BLOCK = 2048  # features per block of the products
 
@@ -97,7 +98,7 @@ class _Index:
     explained: list[set[int]]
     weights: dict[int, float]  # feature id -> its weight
     own: list[dict[str, float]]  # per sheet: signal -> M (its features' weight)
-    chance: list[dict[str, float]]  # per sheet: signal -> E (what a random sheet shares)
+    chance: list[dict[str, float]]  # per sheet: signal -> sum of w * (df - 1) over its features
     cap: int
     ids: dict[tuple[str, str, int | str], int]  # (signal, part, hash or key) -> feature id
 
@@ -123,11 +124,9 @@ def _index(sheets: Sequence[Sheet], cap: int) -> _Index:
                 if k not in weights:
                     weights[k] = weight(df[k], cap) if signal == "answers" else rarity(df[k], n)
     own_weight = [{signal: sum(weights[k] for k in found) for signal, found in own.items()} for own in keys]
-    chance = [
+    chance = [  # what the sheet's features are held by others: sum of w * (df - 1)
         {
-            signal: 0.0
-            if signal == "answers"
-            else sum(weights[k] * (df[k] - 1) for k in found) / max(n - 1, 1)
+            signal: 0.0 if signal == "answers" else sum(weights[k] * (df[k] - 1) for k in found)
             for signal, found in own.items()
         }
         for own in keys
@@ -288,12 +287,18 @@ def _beyond_chance(
     shared: dict[str, np.ndarray],
     signals: tuple[str, ...],
 ) -> np.ndarray:
-    """What each pair shares of ``signals`` beyond chance, over the lighter sheet's own."""
+    """What each pair shares of ``signals`` beyond chance, over the lighter sheet's own. The
+    chance is what the lighter sheet shares with a sheet drawn from the rest of the class
+    (the pair left out): its features' weight times the share of the other ``N - 2`` sheets
+    that hold each, as if the class had at least ``CHANCE_FROM`` others: in a handful of
+    sheets, three alike are a ring of copies, not chance)."""
     total = sum(shared[s] for s in signals)
-    own, chance = _own(index, signals)
+    own, held = _own(index, signals)
     light = np.where(own[first] <= own[second], first, second)
+    others = max(len(index.keys) - 2, CHANCE_FROM)
+    chance = np.maximum(held[light] - total, 0.0) / others
     floor = max(MIN_WEIGHT[s] for s in signals)
-    beyond = (total - chance[light]) / np.maximum(own[light] - chance[light], floor)
+    beyond = (total - chance) / np.maximum(own[light] - chance, floor)
     return np.where(total > 0, np.clip(beyond, 0.0, 1.0), 0.0)
 
 

@@ -108,7 +108,48 @@ def canonical_tokens(formula: str) -> list[str] | None:
         return None
     except (RecursionError, ValueError):
         return None
-    return [_PRODUCTS.get(t, t) for t in _CANON.findall(dump(tree))]
+    tokens = [_PRODUCTS.get(t, t) for t in _CANON.findall(dump(tree))]
+    nested, _ = _nested(tokens, 0)
+    return _flat_tokens(_flattened(nested))
+
+
+_Nested = str | list["_Nested"]
+
+
+def _nested(tokens: list[str], at: int) -> tuple[_Nested, int]:
+    """The s-expression of ``tokens`` from ``at`` as nested lists, and where it ends."""
+    if tokens[at] != "(":
+        return tokens[at], at + 1
+    items: list[_Nested] = []
+    at += 1
+    while at < len(tokens) and tokens[at] != ")":
+        item, at = _nested(tokens, at)
+        items.append(item)
+    return items, at + 1
+
+
+def _flattened(node: _Nested) -> _Nested:
+    """Chains of one associative operation as one: ``(* (* c f) x)`` and ``(* c (* f x))``
+    are both ``(* c f x)`` (how ``c f(x)`` and ``c \\cdot f(x)`` group is typesetting)."""
+    if isinstance(node, str) or not node:
+        return node
+    head, *rest = node
+    items = [_flattened(item) for item in rest]
+    if head in ("*", "+"):
+        flat: list[_Nested] = []
+        for item in items:
+            if isinstance(item, list) and item and item[0] == head:
+                flat.extend(item[1:])
+            else:
+                flat.append(item)
+        items = flat
+    return [head, *items]
+
+
+def _flat_tokens(node: _Nested) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    return ["(", *(t for item in node for t in _flat_tokens(item)), ")"]
 
 
 def formula_features(text: str) -> list[Fingerprint]:
