@@ -167,7 +167,7 @@ def _table(spec: ProblemSet, students: int, pairs: list[Any], top: int) -> None:
     from grader.reporting.escape import terminal_text
     from grader.similarity.models import SIGNALS
 
-    click.echo(f"{spec.assignment}: {students} students, {len(pairs)} pairs with anything in common")
+    click.echo(f"{spec.assignment}: {students} students, {len(pairs)} pairs scored at least 0.05")
     if not pairs:
         return
     click.echo(f"{'score':>5}  {'a':<16} {'b':<16} " + " ".join(f"{s:>8}" for s in SIGNALS) + "  where")

@@ -38,6 +38,8 @@ from grader.service.pages import PAGE_CSS, html, nav
 from grader.service.pages import router as pages_router
 from grader.service.service import Service
 from grader.service.settings import Settings
+from grader.service.similarity import LINK as similarity_link
+from grader.service.similarity import router as similarity_router
 
 log = logging.getLogger("grader.service")
 access_log = logging.getLogger("grader.service.access")
@@ -270,6 +272,8 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
     app.include_router(pages_router)
     app.include_router(hand_router)  # hand grades: the API and the TA's page of a part
     app.include_router(accounts_router)  # the TA's page of students' accounts
+    app.include_router(similarity_router)  # the TA's similar sheets (issue 63)
+    app.state.ta_links = [similarity_link]  # shown on /ta
     install_lti(app, settings)  # LTI 1.3: /lti/jwks.json, /lti/login, /lti/launch (docs/lms.md)
 
     @app.exception_handler(ApiError)

@@ -69,7 +69,7 @@ def pieces(text: str, spans: Sequence[tuple[int, int]]) -> list[Piece]:
     return found
 
 
-def _side_by_side(pair: Pair, sheets: dict[str, Sheet]) -> list[dict[str, Any]]:
+def side_by_side(pair: Pair, sheets: dict[str, Sheet]) -> list[dict[str, Any]]:
     one, other = sheets[pair.a], sheets[pair.b]
     spans_a: dict[str, list[tuple[int, int]]] = {}
     spans_b: dict[str, list[tuple[int, int]]] = {}
@@ -112,5 +112,5 @@ def render_page(title: str, pairs: Sequence[Pair], sheets: dict[str, Sheet], stu
         pairs=list(pairs[:LISTED_PAIRS]),
         listed_all=len(pairs) <= LISTED_PAIRS,
         total=len(pairs),
-        shown=[{"pair": p, "number": n, "rows": _side_by_side(p, sheets)} for n, p in enumerate(shown, 1)],
+        shown=[{"pair": p, "number": n, "rows": side_by_side(p, sheets)} for n, p in enumerate(shown, 1)],
     )
