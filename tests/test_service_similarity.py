@@ -30,7 +30,9 @@ def server(tmp_path: Path, db_url: str | None):  # type: ignore[no-untyped-def] 
 
 def hand_in(server: Server, student: str, text: bytes) -> None:
     with server.client(student) as client:
-        sent = client.post(f"/api/v1/assignments/{ASSIGNMENT}/submissions", files={"file": ("answers.yaml", text)})
+        sent = client.post(
+            f"/api/v1/assignments/{ASSIGNMENT}/submissions", files={"file": ("answers.yaml", text)}
+        )
         assert sent.status_code in (200, 201, 202), sent.text
         wait_graded(client, sent.json()["id"])
 
