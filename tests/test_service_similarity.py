@@ -13,7 +13,7 @@ import httpx
 import pytest
 from chromium import Chromium, chromium_path
 from service_fixtures import db_url  # noqa: F401  # the sqlite/postgresql fixture
-from service_server import ROOT, TA_PASSWORD, Server, make_course, wait_graded
+from service_server import TA_PASSWORD, Server, make_course, wait_graded
 from test_service_browser import log_in
 from test_service_variants import ASSIGNMENT, SET, STUDENTS, answers, two_variants
 
@@ -82,4 +82,3 @@ def test_the_page_in_a_browser(server: Server, tmp_path: Path) -> None:
         row = page.evaluate("document.querySelector('table.pairs tbody tr').innerText")
         assert first in row and second in row
         page.screenshot(shots / "similarity-pair.png")
-    assert ROOT.exists()
