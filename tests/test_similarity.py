@@ -224,3 +224,21 @@ def test_cli_bad_usage(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     result = _run(str(tmp_path / "empty"), "-p", str(ROOT / "problems/mfdnn-hw3.yaml"))
     assert result.exit_code == 2 and "holds no submissions" in result.output
+
+
+def test_cli_corpus_compares_earlier_terms_with_the_class_only(tmp_path: Path) -> None:
+    seeds = ROOT / "submissions/variants-relu-conv-softmax"
+    klass, earlier = tmp_path / "class", tmp_path / "2025"
+    for folder, names in ((klass, ("s2600002", "s2600004")), (earlier, ("s2600001", "s2600005"))):
+        for name in names:
+            (folder / name).mkdir(parents=True)
+            (folder / name / "answers.yaml").write_text((seeds / name / "answers.yaml").read_text())
+    result = _run(
+        str(klass), "-p", str(ROOT / "problems/variants-relu-conv-softmax.yaml"), "--corpus", str(earlier),
+        "--format", "json", "--no-grade",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    pairs = json.loads(result.output)
+    assert (pairs[0]["a"], pairs[0]["b"]) == ("s2600004", "corpus:2025/s2600001")  # last term's sheet, copied
+    assert pairs[0]["score"] >= 0.8
+    assert all(not (p["a"].startswith("corpus:") and p["b"].startswith("corpus:")) for p in pairs)
