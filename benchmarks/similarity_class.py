@@ -44,6 +44,9 @@ _NAMES = [
 ]  # fmt: skip
 
 
+_BUILTIN_NAMES = frozenset(dir(builtins))  # ``as``, ``vars``: no student's variable (``as = 0`` is no Python)
+
+
 def _pick(rng: random.Random, *options: str) -> str:
     return rng.choice(options)
 
@@ -52,7 +55,7 @@ def _name(rng: random.Random, used: set[str]) -> str:
     while True:
         name = rng.choice(_NAMES) + rng.choice(["", "", "_", "2", "_val", "_t", "s"])
         name = name.rstrip("_")
-        if name not in used:
+        if name not in used and not keyword.iskeyword(name) and name not in _BUILTIN_NAMES:
             used.add(name)
             return name
 

@@ -45,6 +45,10 @@ from grader.similarity.models import SIGNALS, Pair, Passage, SharedAnswer, Signa
 
 ALL_PAIRS_UP_TO = 1_500
 TEXT_SIGNALS = ("code", "formulas", "prose")
+PART = "part:"  # a channel of one part's features (all its text signals)
+PART_FLOOR = 3.0  # a part's score divides by at least this much weight of the lighter sheet's
+PART_NOISE = 0.3  # a part's score up to this is what honest answers to one question share
+PARTS_COPIED = 3  # parts copied beyond the strongest that make a score of 1
 # A signal's score divides by at least this much weight of the lighter sheet's own.
 MIN_WEIGHT = {"code": 3.0, "formulas": 2.0, "prose": 3.0, "answers": 3.0}
 CHANCE_FROM = 20  # sheets the chance is estimated over, at least
@@ -111,8 +115,8 @@ def _index(sheets: Sequence[Sheet], cap: int) -> _Index:
     for number, sheet in enumerate(sheets):
         own, mine = _sheet_keys(sheet, ids)
         explained.append(mine)
-        for found in own.values():
-            for key_id in found:
+        for channel, found in own.items():
+            for key_id in found if not channel.startswith(PART) else ():
                 holders[key_id].append(number)
         keys.append(own)
     df = {key_id: len(students) for key_id, students in holders.items()}
@@ -121,7 +125,7 @@ def _index(sheets: Sequence[Sheet], cap: int) -> _Index:
     for own in keys:
         for signal, found in own.items():
             for k in found:
-                if k not in weights:
+                if k not in weights and not signal.startswith(PART):
                     weights[k] = weight(df[k], cap) if signal == "answers" else rarity(df[k], n)
     own_weight = [{signal: sum(weights[k] for k in found) for signal, found in own.items()} for own in keys]
     chance = [  # what the sheet's features are held by others: sum of w * (df - 1)
@@ -150,6 +154,10 @@ def _sheet_keys(
                 found.add(key_id)
                 if fp.hash in given:
                     mine.add(key_id)
+    for signal in TEXT_SIGNALS:  # each part's features of every text signal: one channel
+        for part, prints in sheet.features.get(signal, {}).items():
+            channel = own.setdefault(PART + part, set())
+            channel.update(ids[(signal, part, fp.hash)] for fp in prints)
     answers = own.setdefault("answers", set())
     for part, (key, _) in sheet.wrong.items():
         answers.add(ids.setdefault(("answers", part, key), len(ids)))
@@ -171,7 +179,9 @@ def score_pairs(
     first, second, shared = _candidates(sheets, index) if large else _all_pairs(sheets, index)
     scores = {s: _beyond_chance(index, first, second, shared, (s,)) for s in TEXT_SIGNALS}
     scores["answers"] = np.clip((shared["answers"] - 1.0) / (MIN_WEIGHT["answers"] - 1.0), 0.0, 1.0)
-    whole = np.maximum(_beyond_chance(index, first, second, shared, TEXT_SIGNALS), scores["answers"])
+    sheet = _beyond_chance(index, first, second, shared, TEXT_SIGNALS)
+    by_parts, enough = _by_parts(index, first, second, shared)
+    whole = np.maximum(np.where(enough, by_parts, sheet), scores["answers"])
     corpus = np.array([sheet.corpus for sheet in sheets], dtype=bool)
     keep = np.nonzero((whole >= shown_from) & ~(corpus[first] & corpus[second]))[0]
     pairs = []
@@ -193,7 +203,7 @@ def _all_pairs(sheets: Sequence[Sheet], index: _Index) -> _Shared:
     """Every pair's shared weight per signal: products of the sheets' features for the text
     signals (numpy, in blocks of features), the index of wrong answers for the last."""
     n = len(sheets)
-    totals = {signal: _products(index, signal, n) for signal in TEXT_SIGNALS}
+    totals = {channel: _products(index, channel, n) for channel in (*TEXT_SIGNALS, *_parts(index))}
     answers = np.zeros((n, n), dtype=np.float64)
     for key_id, students in index.holders.items():
         if not 2 <= len(students) <= index.cap or key_id not in _answer_ids(index, students[0]):
@@ -241,37 +251,74 @@ def _take_out_explained(totals: np.ndarray, index: _Index, column_of: dict[int, 
 
 def _candidates(sheets: Sequence[Sheet], index: _Index) -> _Shared:
     """The shared weight of the candidate pairs MinHash LSH finds (a large class)."""
-    from grader.similarity.lsh import candidate_pairs
+    from grader.similarity.lsh import candidate_pairs, max_bucket
 
     owners, sets = _part_sets(sheets, index)
-    found: dict[str, list[float]] = {signal: [] for signal in SIGNALS}
+    channels = (*SIGNALS, *_parts(index))
+    found: dict[str, list[float]] = {channel: [] for channel in channels}
     first: list[int] = []
     second: list[int] = []
-    for i, j in sorted(candidate_pairs(owners, sets)):
+    for i, j in sorted(candidate_pairs(owners, sets, bucket=max_bucket(len(sheets)))):
         first.append(i)
         second.append(j)
-        for signal in SIGNALS:
-            common = index.keys[i].get(signal, set()) & index.keys[j].get(signal, set())
+        for channel in channels:
+            common = index.keys[i].get(channel, set()) & index.keys[j].get(channel, set())
             common -= index.explained[i] & index.explained[j]
-            found[signal].append(sum(index.weights[k] for k in common))
+            found[channel].append(sum(index.weights[k] for k in common))
     shared = {signal: np.array(values, dtype=np.float64) for signal, values in found.items()}
     return np.array(first, dtype=np.int64), np.array(second, dtype=np.int64), shared
 
 
 def _part_sets(sheets: Sequence[Sheet], index: _Index) -> tuple[list[int], list[set[int]]]:
-    """Each sheet's features part by part, those others hold too but not the class's common
-    stock (a copied part is the same set in the copy and its source)."""
+    """Each sheet's features part by part, those others hold too but at most
+    :func:`banded_up_to` sheets (a copied part is the same set in the copy and its source; a
+    common feature would put the copy in one band with the many honest sheets that hold it)."""
+    rare = banded_up_to(len(sheets))
     owners: list[int] = []
     sets: list[set[int]] = []
     for number, sheet in enumerate(sheets):
         for signal, parts in sheet.features.items():
             for part, prints in parts.items():
                 keys = {index.ids[(signal, part, fp.hash)] for fp in prints}
-                found = {k for k in keys if index.df[k] >= 2 and index.weights[k] > 0}
+                found = {k for k in keys if 2 <= index.df[k] <= rare}
                 if found:
                     owners.append(number)
                     sets.append(found)
     return owners, sets
+
+
+def _parts(index: _Index) -> list[str]:
+    return sorted({channel for own in index.keys for channel in own if channel.startswith(PART)})
+
+
+def _by_parts(
+    index: _Index, first: np.ndarray, second: np.ndarray, shared: dict[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The sheet's parts as evidence, for a sheet of more than ``PARTS_COPIED`` parts that can
+    differ (either sheet has features of its own there: two right answers the reference
+    explains cannot). Each part's score beyond chance counts above ``PART_NOISE`` (rescaled to
+    0..1); the strongest part is set aside (one short function written the same way is what
+    chance gives some honest pair of a class); the rest is summed, ``PARTS_COPIED`` parts'
+    worth is a score of 1. A copy of every part scores 1, a half copy by its copied parts,
+    not their average with the honest half. Also: where the sheet has enough parts."""
+    scores = []
+    can_differ = []
+    for channel in _parts(index):
+        own, _ = _own(index, (channel,))
+        differ = np.maximum(own[first], own[second]) > 0
+        part = _beyond_chance(index, first, second, shared, (channel,))
+        scores.append(np.where(differ, np.clip((part - PART_NOISE) / (1 - PART_NOISE), 0.0, 1.0), 0.0))
+        can_differ.append(differ)
+    if not scores:
+        return np.zeros(len(first)), np.zeros(len(first), dtype=bool)
+    matrix = np.vstack(scores)
+    enough = np.vstack(can_differ).sum(axis=0) > PARTS_COPIED
+    return np.minimum(1.0, (matrix.sum(axis=0) - matrix.max(axis=0)) / PARTS_COPIED), enough
+
+
+def banded_up_to(sheets: int) -> int:
+    """Sheets that may hold a feature the candidate step bands on (a large class)."""
+    return max(20, sheets // 100)
 
 
 def _own(index: _Index, signals: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -297,7 +344,7 @@ def _beyond_chance(
     light = np.where(own[first] <= own[second], first, second)
     others = max(len(index.keys) - 2, CHANCE_FROM)
     chance = np.maximum(held[light] - total, 0.0) / others
-    floor = max(MIN_WEIGHT[s] for s in signals)
+    floor = max(MIN_WEIGHT.get(s, PART_FLOOR) for s in signals)
     beyond = (total - chance) / np.maximum(own[light] - chance, floor)
     return np.where(total > 0, np.clip(beyond, 0.0, 1.0), 0.0)
 

@@ -7,7 +7,7 @@ two sets whose values agree on a whole band of ``ROWS`` make their owners a cand
 pair. Two sets with Jaccard similarity ``J`` collide with probability
 ``1 - (1 - J^ROWS)^BANDS``: with 16 bands of 4 rows, a part copied with ``J = 0.8`` is a
 candidate with probability above 0.999, one with ``J = 0.3`` with about 0.12. A band value
-more than ``MAX_BUCKET`` sets share is the class's common stock, not a copy.
+more than :func:`max_bucket` sets share is the class's common stock, not a copy.
 """
 
 from __future__ import annotations
@@ -21,7 +21,14 @@ import numpy as np
 BANDS = 16
 ROWS = 4
 _PRIME = (1 << 61) - 1
-MAX_BUCKET = 50  # a band value shared by more sets than this is common stock, not a copy
+MAX_BUCKET = 50  # a band value shared by more sets than this is common stock (a class of 2,500 or fewer)
+BUCKET_SHARE = 50  # ... or by more than a fiftieth of the class's sheets
+
+
+def max_bucket(sheets: int) -> int:
+    """Sets that may share a band value before it is the class's common stock: it grows with
+    the class (more sheets, more honest ones that write a common part the same way)."""
+    return max(MAX_BUCKET, sheets // BUCKET_SHARE)
 
 
 def signatures(sets: Sequence[set[int]], seed: int = 0) -> np.ndarray:
@@ -43,9 +50,12 @@ def signatures(sets: Sequence[set[int]], seed: int = 0) -> np.ndarray:
     return out
 
 
-def candidate_pairs(owners: Sequence[int], sets: Sequence[set[int]], seed: int = 0) -> set[tuple[int, int]]:
+def candidate_pairs(
+    owners: Sequence[int], sets: Sequence[set[int]], seed: int = 0, *, bucket: int = MAX_BUCKET
+) -> set[tuple[int, int]]:
     """Pairs (i < j) of owners with two sets that agree on at least one band of their
-    signatures; ``owners[n]`` owns ``sets[n]``."""
+    signatures; ``owners[n]`` owns ``sets[n]``; a band value more than ``bucket`` sets share
+    makes no pairs."""
     signature = signatures(sets, seed)
     seen: set[tuple[int, int]] = set()
     for band in range(BANDS):
@@ -55,7 +65,7 @@ def candidate_pairs(owners: Sequence[int], sets: Sequence[set[int]], seed: int =
             if sets[number]:
                 buckets[rows[number].tobytes()].append(owners[number])
         for members in buckets.values():
-            if 1 < len(members) <= MAX_BUCKET:
+            if 1 < len(members) <= bucket:
                 for i, j in combinations(sorted(set(members)), 2):
                     seen.add((i, j))
     return seen
