@@ -47,8 +47,8 @@ ALL_PAIRS_UP_TO = 1_500
 TEXT_SIGNALS = ("code", "formulas", "prose")
 PART = "part:"  # a channel of one part's features (all its text signals)
 PART_FLOOR = 3.0  # a part's score divides by at least this much weight of the lighter sheet's
-PART_NOISE = 0.3  # a part's score up to this is what honest answers to one question share
-PARTS_COPIED = 3  # parts copied beyond the strongest that make a score of 1
+PART_NOISE = 0.3  # a part's score honest answers reach by chance, in a class too small to tell
+PARTS_COPIED = 2  # parts copied beyond the strongest that make a score of 1
 # A signal's score divides by at least this much weight of the lighter sheet's own.
 MIN_WEIGHT = {"code": 3.0, "formulas": 2.0, "prose": 3.0, "answers": 3.0}
 CHANCE_FROM = 20  # sheets the chance is estimated over, at least
@@ -294,26 +294,44 @@ def _parts(index: _Index) -> list[str]:
 def _by_parts(
     index: _Index, first: np.ndarray, second: np.ndarray, shared: dict[str, np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The sheet's parts as evidence, for a sheet of more than ``PARTS_COPIED`` parts that can
-    differ (either sheet has features of its own there: two right answers the reference
-    explains cannot). Each part's score beyond chance counts above ``PART_NOISE`` (rescaled to
-    0..1); the strongest part is set aside (one short function written the same way is what
-    chance gives some honest pair of a class); the rest is summed, ``PARTS_COPIED`` parts'
-    worth is a score of 1. A copy of every part scores 1, a half copy by its copied parts,
-    not their average with the honest half. Also: where the sheet has enough parts."""
+    """The sheet's parts as evidence, and where it is the pair's score: a class of at least
+    ``CHANCE_FROM`` sheets (what chance gives a part is the class's own) and a sheet of more
+    than ``PARTS_COPIED`` parts that can differ (either sheet has features of its own there:
+    two right answers the reference explains cannot). Each part's score beyond chance counts
+    above what two sheets of this class share there by chance (:func:`_part_noise`), rescaled
+    to 0..1; the strongest
+    part is set aside (one short function written the same way is what chance gives some
+    honest pair of a class); the rest is summed, ``PARTS_COPIED`` parts' worth making a score
+    of 1. A copy of every part scores 1, a half copy by its copied parts (not their average
+    with the honest half)."""
     scores = []
     can_differ = []
+    sheets = len(index.keys)
     for channel in _parts(index):
         own, _ = _own(index, (channel,))
         differ = np.maximum(own[first], own[second]) > 0
-        part = _beyond_chance(index, first, second, shared, (channel,))
-        scores.append(np.where(differ, np.clip((part - PART_NOISE) / (1 - PART_NOISE), 0.0, 1.0), 0.0))
+        part = np.where(differ, _beyond_chance(index, first, second, shared, (channel,)), 0.0)
+        noise = _part_noise(part, sheets)
+        scores.append(np.clip((part - noise) / max(1.0 - noise, 1e-9), 0.0, 1.0) if noise < 1 else 0 * part)
         can_differ.append(differ)
     if not scores:
         return np.zeros(len(first)), np.zeros(len(first), dtype=bool)
     matrix = np.vstack(scores)
-    enough = np.vstack(can_differ).sum(axis=0) > PARTS_COPIED
+    enough = (np.vstack(can_differ).sum(axis=0) > PARTS_COPIED) & (sheets >= CHANCE_FROM)
     return np.minimum(1.0, (matrix.sum(axis=0) - matrix.max(axis=0)) / PARTS_COPIED), enough
+
+
+def _part_noise(part: np.ndarray, sheets: int) -> float:
+    """What a part's score reaches by chance in this class: the score a quarter as many of
+    its pairs as it has sheets exceed (one pair in ``2 N`` of all ``N (N - 1) / 2``); below
+    ``CHANCE_FROM`` sheets, ``PART_NOISE`` (the explanation's). In a large class only the candidate pairs are
+    scored: the highest-scoring pairs of a part, so the estimate is of the same pairs."""
+    if sheets < CHANCE_FROM or len(part) == 0:
+        return PART_NOISE
+    rank = max(1, sheets // 4)
+    if rank > len(part):
+        return 0.0
+    return float(np.partition(part, len(part) - rank)[len(part) - rank])
 
 
 def banded_up_to(sheets: int) -> int:
