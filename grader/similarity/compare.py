@@ -20,9 +20,12 @@ beyond ``cap`` students: the class's common slip). One rare wrong answer in comm
 happens by chance in a large class: the score is ``(W - 1) / 2`` of the weight ``W`` two
 students share, 0.5 for two rare wrong answers in common, 1 from three on.
 
-The pair's score is the same chance-corrected containment over all of the sheet's code,
-formulas and prose together (one coincidence in one part weighs what that part weighs in
-the sheet), or its shared wrong answers' score where that is higher.
+The pair's score is read part by part (:func:`_by_parts`): each part's chance-corrected
+containment above what two sheets of this class share there by chance, the strongest part
+set aside, two more parts' worth a score of 1. A class under ``CHANCE_FROM`` sheets, or a
+sheet of one or two parts, is scored on the chance-corrected containment over all of the
+sheet's code, formulas and prose together. The shared wrong answers' score replaces either
+where it is higher.
 
 Every pair is scored for a class up to ``ALL_PAIRS_UP_TO`` sheets (numpy products of the
 sheets' features, in blocks). A larger class is first cut down to candidate pairs by
