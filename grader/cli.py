@@ -30,6 +30,10 @@ COMMANDS: dict[str, str] = {
         "share of each verdict, the most common wrong answers grouped by meaning."
     ),
     "steps": "Check every derivation in FILE (LaTeX, Markdown or a notebook) step by step.",
+    "similar": (
+        "Rank the pairs of sheets in FOLDER (a class folder) by how alike they are: code, formulas, "
+        "prose and shared rare wrong answers, the handout left out."
+    ),
     "submit": (
         "Hand in the answers in PATH (default: here) to the course's grading service and show the verdict."
     ),

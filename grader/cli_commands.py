@@ -357,6 +357,9 @@ main.add_command(hand_commands)
 from grader.cli_steps import steps_command  # noqa: E402  (a command of its own module)
 
 main.add_command(steps_command)
+from grader.cli_similar import similar_command  # noqa: E402  (a command of its own module)
+
+main.add_command(similar_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

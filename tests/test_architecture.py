@@ -41,7 +41,7 @@ LAYERS: list[tuple[str, ...]] = [
         "grader.certify",
         "grader.hand",
     ),
-    ("grader.reporting",),
+    ("grader.reporting", "grader.similarity"),
     ("grader.batch",),
     ("grader.service",),
     (
@@ -51,6 +51,7 @@ LAYERS: list[tuple[str, ...]] = [
         "grader.cli_options",
         "grader.cli_hand",
         "grader.cli_steps",
+        "grader.cli_similar",
         "grader.__main__",
     ),
 ]

@@ -38,6 +38,8 @@ from grader.service.pages import router as pages_router
 from grader.service.pages import templated
 from grader.service.service import Service
 from grader.service.settings import Settings
+from grader.service.similarity import LINK as similarity_link
+from grader.service.similarity import router as similarity_router
 from grader.service.static import router as static_router
 
 log = logging.getLogger("grader.service")
@@ -297,6 +299,8 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
     app.include_router(hand_router)  # hand grades: the API and the TA's page of a part
     app.include_router(accounts_router)  # the TA's page of students' accounts
     app.include_router(static_router)  # KaTeX, for the formulas in pages
+    app.include_router(similarity_router)  # the TA's similar sheets (issue 63)
+    app.state.ta_links = [similarity_link]  # shown on /ta
     install_lti(app, settings)  # LTI 1.3: /lti/jwks.json, /lti/login, /lti/launch (docs/lms.md)
 
     @app.exception_handler(ApiError)

@@ -78,7 +78,7 @@ def install(app: FastAPI, settings: Settings) -> None:
             return lms_roster(db)
 
     app.state.lms_roster = roster  # read by the Canvas and Moodle exports (exports.export_roster)
-    app.state.ta_links = [("/ta/lms", "LMS: grade passback and roster")]  # shown on /ta
+    app.state.ta_links = [*getattr(app.state, "ta_links", []), ("/ta/lms", "LMS: grade passback and roster")]
 
 
 def _lti(request: Request) -> LtiState:
