@@ -227,7 +227,13 @@ def test_reports_are_byte_identical_across_job_counts(graded: dict[str, Any], tm
         out = tmp_path / f"jobs{jobs}"
         run = grade(subset, problems, out, jobs, timeout=time_bound(problems, len(SAME_ACROSS_JOBS), jobs))
         assert run.returncode in (0, 1), run.stderr[-2000:]
-        outputs.append({p.name: p.read_bytes() for p in sorted(out.iterdir()) if not p.name.startswith(".")})
+        outputs.append(
+            {
+                str(p.relative_to(out)): p.read_bytes()
+                for p in sorted(out.rglob("*"))
+                if p.is_file() and not p.relative_to(out).parts[0].startswith(".")
+            }
+        )
     assert outputs[0] == outputs[1]
     assert {f"{name}.json" for name in SAME_ACROSS_JOBS} <= set(outputs[0])
 
