@@ -486,7 +486,8 @@ def test_a_ta_deep_links_an_assignment_and_the_lms_makes_its_column(lms: Lms) ->
     assert "A short quiz on ReLU" in picker.text and "Activation functions" in picker.text
     policy = picker.headers["content-security-policy"]
     assert f"frame-ancestors {lms.platform.url}" in policy  # the LMS may show it in its frame
-    assert "unsafe-inline" not in policy and "script-src" not in policy
+    # scripts only from grader itself (KaTeX), none inline
+    assert "unsafe-inline" not in policy and "script-src 'self';" in policy + ";"
     lms.platform.deep_linking = False
 
     link = lms.platform.links[deep_link(lms, "dave", QUIZ)]
@@ -508,7 +509,7 @@ def test_the_auto_submitting_form_keeps_the_csp(lms: Lms) -> None:
         back = client.post(action, data=fields)
     policy = back.headers["content-security-policy"]
     assert f"form-action 'self' {lms.platform.url}" in policy  # only to the LMS's own return URL
-    assert "script-src 'sha256-" in policy and "unsafe-inline" not in policy
+    assert "script-src 'self' 'sha256-" in policy and "unsafe-inline" not in policy
     assert "<button type='submit'>" in back.text  # works without scripts too
     forged = httpx.post(f"{lms.server.url}/lti/deep-link", data={**fields, "state": fields["state"][:-4]})
     assert forged.status_code == 403 and "stale or was not made here" in forged.text

@@ -293,7 +293,7 @@ def test_ta_page_gives_a_student_a_link_a_token_and_removes_them(tmp_path: Path)
         page = log_in(browser, server, "ta", course.passwords["ta"])
         page.wait_for("document.querySelector(\"a[href='/ta/students']\") !== null", timeout=120)
         page = browser.open(f"{server.url}/ta/students/nobody")  # an error page keeps the navigation bar
-        assert page.evaluate("document.querySelector('h1').textContent") == "404"
+        assert page.evaluate("document.querySelector('h1').textContent") == "Not found"  # titled in words
         assert page.evaluate("document.querySelector(\"nav.top a[href='/ta']\") !== null")
         assert page.evaluate("document.querySelector(\"nav.top form[action='/logout']\") !== null")
         page = browser.open(f"{server.url}/ta/students")
