@@ -316,6 +316,8 @@ def test_postgresql_stopped_answers_503_and_grader_submit_hands_in_once_it_is_ba
         wait_workers_ready(server)
         cluster.halt()
         try:
+            # /healthz shares one look at the database for --counts-seconds (1 s): the next says so
+            wait_for(lambda: httpx.get(f"{server.url}/healthz", timeout=10).status_code == 503, timeout=10)
             health = httpx.get(f"{server.url}/healthz", timeout=10)
             assert health.status_code == 503 and health.json()["database"] == "down"
             assert_refused_and_not_kept(student.post(HAND_IN, json=ONE_ANSWER, timeout=20))
