@@ -38,6 +38,7 @@ from grader.mathlang.parser import parse
 from grader.steps.find import _top_level_relations
 from grader.steps.models import Chain, ChainMarks, Step, StepMark
 from grader.steps.models import Witness as WitnessModel
+from grader.steps.opaque import opaque_sides
 from grader.steps.read import LETTERS, Context, Read, normalize, read_side
 from grader.steps.rewrite import split_exponentials
 from grader.types.expression import identity
@@ -189,7 +190,8 @@ def mark_step(step: Step, scope: _Scope) -> StepMark:
             return _logical(step, scope, base)
         left, right = read_side(step.left, scope.context), read_side(step.right, scope.context)
         if left.node is None or right.node is None:
-            return StepMark(**base, status="undecided", certificate=left.why or right.why)
+            why = left.why or right.why
+            return _with_unknowns(step, scope, base, why)
         if step.relation == "=":
             return _equality(left, right, step, scope, base)
         return _inequality(left, right, step.relation, scope, base)
@@ -399,6 +401,43 @@ def _inequality(left: Read, right: Read, op: str, scope: _Scope, base: dict[str,
     )
 
 
+def _with_unknowns(step: Step, scope: _Scope, base: dict[str, Any], why: str) -> StepMark:
+    """A step whose sides hold notation with no value in the math language: shown when the
+    two sides are the same function of those pieces read as unknowns (:mod:`grader.steps.opaque`),
+    never refuted that way; else undecided with ``why``."""
+    found = opaque_sides([step.left, step.right], scope.context.functions)
+    if found is None:
+        return StepMark(**base, status="undecided", certificate=why)
+    (left_text, right_text), pieces = found
+    left, right = read_side(left_text, scope.context), read_side(right_text, scope.context)
+    if left.node is None or right.node is None:
+        return StepMark(**base, status="undecided", certificate=why)
+    unknowns = f" ({_pieces_said(pieces)} read as unknowns)"
+    rtol, atol = _tolerance(step.left, step.right)
+    if step.relation == "=":
+        if _identity(left.node, right.node, scope, rtol, atol):
+            return StepMark(**base, status="shown", certificate=Certificate.PROVED.value + unknowns)
+        names = _names(left.node, right.node)
+        status, said = _engine(left.text, right.text, names, scope, rtol, atol)
+    else:
+        names = _names(left.node, right.node)
+        template, _ = _holds_op(step.relation)
+        status, said = _engine("0", template.format(a=left.text, b=right.text), names, scope, 0.0, ATOL)
+    if status == "shown":
+        return StepMark(**base, status="shown", certificate=said + unknowns)
+    return StepMark(
+        **base,
+        status="undecided",
+        certificate=f"{why}; with {_pieces_said(pieces)} read as unknowns it is not shown, "
+        "and a point found that way is no witness",
+    )
+
+
+def _pieces_said(pieces: Sequence[str]) -> str:
+    shown = ", ".join(p if len(p) <= 40 else p[:37] + "..." for p in pieces[:3])
+    return shown + (f" and {len(pieces) - 3} more" if len(pieces) > 3 else "")
+
+
 # -- iff / implies ------------------------------------------------------------------------------
 
 
@@ -451,7 +490,9 @@ def _truth_floats(
 def _logical(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark:
     p, q = _statement(step.left, scope), _statement(step.right, scope)
     if isinstance(p, str) or isinstance(q, str):
-        return StepMark(**base, status="undecided", certificate=p if isinstance(p, str) else q)
+        why = p if isinstance(p, str) else q
+        assert isinstance(why, str)
+        return _logical_with_unknowns(step, scope, base, why)
     nodes = [n for s in (p, q) for n in (s.left.node, s.right.node) if n is not None]
     names = _names(*nodes)
     domain = W.Domain(names, scope.domains, scope.conditions)
@@ -488,6 +529,27 @@ def _logical(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark:
     return StepMark(
         **base, status="undecided", certificate="no point where one holds and the other fails was confirmed"
     )
+
+
+def _logical_with_unknowns(step: Step, scope: _Scope, base: dict[str, Any], why: str) -> StepMark:
+    """Statements with notation read as unknowns (:mod:`grader.steps.opaque`): shown when the
+    two are equivalent (or one implies the other) whatever values the pieces have; never refuted."""
+    found = opaque_sides([step.left, step.right], scope.context.functions)
+    if found is not None:
+        (left_text, right_text), pieces = found
+        p, q = _statement(left_text, scope), _statement(right_text, scope)
+        if not isinstance(p, str) and not isinstance(q, str):
+            nodes = [n for s in (p, q) for n in (s.left.node, s.right.node) if n is not None]
+            shown = _logical_shown(p, q, step.relation == "iff", _names(*nodes), scope)
+            if shown is not None:
+                return StepMark(
+                    **base, status="shown", certificate=f"{shown} ({_pieces_said(pieces)} read as unknowns)"
+                )
+            why = (
+                f"with {_pieces_said(pieces)} read as unknowns the two are not shown equivalent, "
+                "and a point found that way is no witness"
+            )
+    return StepMark(**base, status="undecided", certificate=why)
 
 
 def _logical_shown(

@@ -157,13 +157,16 @@ def _row_groups(text: str, pieces: list[_Piece]) -> list[list[_Row]]:
         if cases:
             groups += [[row] for row in cases]
             open_group = False
+        continued = False
         for row in _rows(piece, line):
             if row.continues and open_group and row.line - last_line <= 3:
                 groups[-1].append(row)
+                continued = True
             else:
                 groups.append([row])
             open_group, last_line = True, row.line
-        if not piece.display:
+        if not piece.display and not continued:
+            # inline math ends its chain, unless it continued one ("$\\iff ...$" lines)
             open_group = False
     return groups
 
