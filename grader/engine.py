@@ -430,6 +430,8 @@ def _result(part_id: str, question: Question, part: PartBase, verdict: Verdict, 
         mistake=verdict.mistake,
         visible=part.visible,
         outputs=verdict.outputs,
+        steps=verdict.steps,
+        steps_visible=getattr(part, "steps", "hidden") == "visible",
     )
 
 

@@ -60,10 +60,12 @@ def test_the_grading_view_marks_each_step_and_the_first_wrong_one(tmp_path: Path
         assert "e^{x}}{1+e^{x}}" in first[: first.index("</li>")]
         assert "Suggested rubric item (not applied)" in html
         assert "<b>sigmoid</b>" not in html
-        # the student's own page: no step marks (the part does not say steps: visible)
+        # the student's own page: the marks stored at grading, since the problem file says
+        # ``steps: visible`` for this part; never the TA's panel or its suggested rubric item
         own = server.client("alice").get(f"/submissions/{alice_id}")
         assert own.status_code == 200 and "q1.derivative" in own.text
-        assert "fails at" not in own.text and "id='steps'" not in own.text
+        assert "fails at x = 1" in own.text
+        assert "id='steps'" not in own.text and "Suggested rubric item" not in own.text
 
 
 @pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed (apt-get install chromium)")

@@ -100,6 +100,10 @@ class PartResult:
     visible: bool = False  # the TA shows this part's verdict to students before the deadline
     hand: HandMark | None = None  # graded (or overridden) by a TA
     outputs: Mapping[str, Any] | None = None  # the verdict's ``outputs``: for TAs' groups, never in to_dict
+    # The marks of the steps of the answer's derivations (a hand-graded part), computed when it
+    # was graded: in a TA's report always, in a student's only where the part says ``steps: visible``.
+    steps: tuple[Mapping[str, Any], ...] = ()
+    steps_visible: bool = False
 
     @property
     def auto_status(self) -> Status:
@@ -131,7 +135,15 @@ class PartResult:
             data["pending"] = points_value(self.pending)
         if self.hand is not None:
             data["hand"] = self.hand.to_dict()
+        if self.steps and (show_expected or self.steps_visible):
+            data["steps"] = [_step_chain(chain) for chain in self.steps]
         return data
+
+
+def _step_chain(chain: Mapping[str, Any]) -> dict[str, Any]:
+    """A chain of step marks as ``grader steps --format json`` prints it."""
+    keys = ("from", "to", "relation", "status", "certificate", "witness")
+    return {"line": chain.get("line"), "steps": [{k: s.get(k) for k in keys} for s in chain.get("steps", ())]}
 
 
 @dataclass(frozen=True)

@@ -155,6 +155,9 @@ class Verdict:
     # never the reference's), for grouping answers without running them again; never shown
     # to a student.
     outputs: Mapping[str, Any] | None = None
+    # The marks of the steps of a hand-graded answer's derivations (grader.steps), as plain
+    # data: computed when the part is graded, shown from here (never derived from the key).
+    steps: tuple[Mapping[str, Any], ...] = ()
 
     @classmethod
     def correct(cls, feedback: str = "", **extras: Unpack[Extras]) -> Verdict:

@@ -62,19 +62,19 @@ def check_result(spec: ProblemSet, submission: Submission, report: Report) -> Ch
     for (part_id, _, part), result in zip(spec.iter_parts(), report.parts, strict=True):
         shown = result.status not in (Status.INVALID, Status.MISSING)
         readings = read_back(part, answers.get(part_id)) if shown and not report.error else []
-        steps = _step_marks(part, answers.get(part_id)) if shown and not report.error else []
+        steps = _step_marks(part, result) if shown and not report.error else []
         checks.append(PartCheck(result, readings, report.positions.get(part_id), steps))
     return CheckResult(report, checks)
 
 
-def _step_marks(part: PartBase, answer: object) -> list[ChainMarks]:
-    """Step marks only where the problem file says ``steps: visible``: they come from the
-    student's own text (never the reference)."""
-    if part.steps != "visible" or not isinstance(answer, str):
+def _step_marks(part: PartBase, result: PartResult) -> list[ChainMarks]:
+    """Step marks only where the problem file says ``steps: visible``: those computed when the
+    part was graded, from the student's own text (never the reference)."""
+    if part.steps != "visible":
         return []
-    from grader.steps import check_answer, context_for  # the engine: only when a part shows steps
+    from grader.steps.grading import stored_marks
 
-    return check_answer(answer, context_for(part))
+    return stored_marks(result.steps)
 
 
 def render_check(result: CheckResult, *, color: bool = False) -> str:

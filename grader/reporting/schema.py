@@ -187,6 +187,28 @@ def report_schema() -> dict[str, Any]:
         "additionalProperties": False,
     }
     number = {"type": "number"}
+    step = {
+        "type": "object",
+        "required": ["from", "to", "relation", "status"],
+        "properties": {
+            "from": {"type": "string"},
+            "to": {"type": "string"},
+            "relation": {"enum": ["=", "<", "<=", ">", ">=", "iff", "implies", "approx"]},
+            "status": {"enum": ["shown", "wrong", "undecided"]},
+            "certificate": {"type": ["string", "null"]},
+            "witness": {"type": ["object", "null"]},
+        },
+    }
+    steps = {
+        "type": "array",
+        "description": "The marks of the steps of a hand-graded answer's derivations, computed when "
+        "it was graded: in a TA's report always, in a student's where the part says steps: visible.",
+        "items": {
+            "type": "object",
+            "required": ["line", "steps"],
+            "properties": {"line": {"type": "integer"}, "steps": {"type": "array", "items": step}},
+        },
+    }
     part = {
         "type": "object",
         "required": ["id", "status", "score", "max_score", "feedback"],
@@ -200,6 +222,7 @@ def report_schema() -> dict[str, Any]:
             "expected": {"type": "string"},
             "pending": number,
             "certificate": certificate,
+            "steps": steps,
         },
     }
     return {

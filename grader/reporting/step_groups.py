@@ -7,17 +7,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from grader.core.parts import PartBase
+from grader.core.report import PartResult
 from grader.reporting.answer_groups import AnswerGroup, GivenAnswer
-from grader.steps import check_answer, context_for
-
-MAX_ANSWER_CHARS = 20_000
+from grader.steps.grading import stored_marks
 
 
-def first_wrong_step(part: PartBase, answer: object) -> str | None:
-    """The first step of the answer's derivations marked wrong, as ``left relation right``."""
-    if not isinstance(answer, str) or len(answer) > MAX_ANSWER_CHARS:
-        return None
-    for chain in check_answer(answer, context_for(part)):
+def first_wrong_step(result: PartResult) -> str | None:
+    """The first step of the answer's derivations marked wrong when it was graded, as
+    ``left relation right``."""
+    for chain in stored_marks(result.steps):
         for step in chain.steps:
             if step.status == "wrong":
                 return " ".join(f"{step.left} {step.relation} {step.right}".split())
@@ -35,7 +33,7 @@ def by_first_wrong_step(part: PartBase, groups: Sequence[AnswerGroup]) -> list[A
             continue
         rest = []
         for member in group.members:
-            step = first_wrong_step(part, member.answer)
+            step = first_wrong_step(member.result)
             if step is None:
                 rest.append(member)
             else:

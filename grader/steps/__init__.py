@@ -45,19 +45,23 @@ def context_for(part: Any) -> Context:
     )
 
 
-def check_answer(text: str, context: Context | None = None) -> list[ChainMarks]:
+def check_answer(
+    text: str, context: Context | None = None, seconds: float | None = None
+) -> list[ChainMarks]:
     """The chains of an answer to a part: Markdown, or math written without delimiters (each
     line then read as math)."""
     if not _DELIMITED.search(text):
         text = "\n".join(f"${line}$" if line.strip() else "" for line in text.splitlines())
-    return check_text(text, "markdown", context)
+    return check_text(text, "markdown", context, seconds)
 
 
 _DELIMITED = re.compile(r"\$|\\\(|\\\[|\\begin\{")
 
 
-def check_text(text: str, kind: str = "markdown", context: Context | None = None) -> list[ChainMarks]:
-    """Every chain of the text with each step marked."""
+def check_text(
+    text: str, kind: str = "markdown", context: Context | None = None, seconds: float | None = None
+) -> list[ChainMarks]:
+    """Every chain of the text with each step marked (those past ``seconds`` left undecided)."""
     from grader.steps.decide import mark_chains  # the engine: imported when a step is checked
 
-    return mark_chains(chains_in_text(text, kind), context)
+    return mark_chains(chains_in_text(text, kind), context, seconds)

@@ -17,7 +17,7 @@ not be a value the pieces can take together, so it is no witness.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from grader.steps.read import CALLED_ON_A_NAME, FUNCTION_LETTERS, KNOWN_CALLS
 
@@ -105,7 +105,9 @@ def _replace(text: str, pieces: Pieces, functions: Mapping[str, str]) -> str | N
     return _replace_calls(text, pieces, functions)
 
 
-def _replace_spans(text: str, finder, pieces: Pieces) -> str | None:  # type: ignore[no-untyped-def]
+def _replace_spans(
+    text: str, finder: Callable[[str], tuple[int, int] | None], pieces: Pieces
+) -> str | None:
     for _ in range(MAX_PIECES):
         span = finder(text)
         if span is None:
@@ -114,7 +116,8 @@ def _replace_spans(text: str, finder, pieces: Pieces) -> str | None:  # type: ig
             return None
         start, end = span
         inner = text[start:end]
-        if _NOT_SCALAR.search(_ENTRY_LOWER.sub("", _ENTRY_UPPER.sub("", _INNER.sub("", inner)))) and finder is not _norm_span:
+        scalars_out = _ENTRY_LOWER.sub("", _ENTRY_UPPER.sub("", _INNER.sub("", inner)))
+        if finder is not _norm_span and _NOT_SCALAR.search(scalars_out):
             return None  # a derivative or sum of vectors or matrices: maybe not a scalar
         text = text[:start] + " " + pieces.name(inner) + " " + text[end:]
     return None
@@ -218,9 +221,7 @@ def _sum_span(text: str) -> tuple[int, int] | None:
             if depth == 0:
                 break
             depth -= 1
-        elif c in "+-" and depth == 0 and seen:
-            break
-        elif c in "=<>" and depth == 0:
+        elif depth == 0 and ((c in "+-" and seen) or c in "=<>"):
             break
         if not c.isspace():
             seen = True

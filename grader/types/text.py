@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from grader.core.deferred import deferred
 from grader.core.parts import PartBase
 from grader.core.verdict import Verdict
 from grader.types.base import AnswerType, fixed_hint
@@ -15,6 +16,7 @@ class TextPart(PartBase):
 
 
 def check(part: TextPart, answer: Any) -> Verdict:
+    """Without the step marks (grader.steps.grading.check, the type's checker, adds them)."""
     words = len(str(answer).split())
     return Verdict.manual(f"graded by a TA ({words} words received)")
 
@@ -22,7 +24,7 @@ def check(part: TextPart, answer: Any) -> Verdict:
 ANSWER_TYPE = AnswerType(
     name="text",
     part=TextPart,
-    check=check,
+    check=deferred("grader.steps.grading", "check"),  # the marks of the answer's steps with it
     hint=fixed_hint("your explanation, graded by a TA"),
     auto_graded=False,
     one_answer=False,

@@ -1,16 +1,21 @@
 """The steps of a student's derivations in the grading view of a hand-graded part: each
 chain step by step (shown / wrong with its witness / undecided), the first wrong step marked
 so that a TA's eye goes there, and a rubric item suggested from it (never applied: the TA
-adds it, or not). Everything shown is the student's own text, escaped."""
+adds it, or not). The marks are those computed when the part was graded, stored with its
+verdict (:mod:`grader.steps.grading`): a page only reads them. Formulas are typeset by KaTeX
+(their LaTeX source, escaped, in ``span.math``: :func:`grader.reporting.typeset.math_html`);
+everything shown is the student's own text, escaped."""
 
 from __future__ import annotations
 
 from html import escape
 
 from grader.core.parts import PartBase
-from grader.steps import ChainMarks, StepMark, check_answer, context_for
+from grader.core.report import PartResult
+from grader.reporting.typeset import math_html
+from grader.steps import ChainMarks, StepMark
+from grader.steps.grading import stored_marks
 
-MAX_ANSWER_CHARS = 20_000  # past this an answer's steps are not checked on the page
 MARK_WORDS = {"shown": "✓ shown", "wrong": "✗ wrong", "undecided": "? undecided"}
 
 STEPS_CSS = """
@@ -21,28 +26,16 @@ STEPS_CSS = """
 .steps li.undecided .mark { color: #6b6b6b; }
 .steps li.first-wrong { background: #fde7e6; outline: 2px solid #b3261e; border-radius: 4px; padding: .2rem; }
 .steps .why { color: #6b6b6b; font-size: .9em; }
+.steps .rel { padding: 0 .3em; }
 .steps .suggestion { border-left: 3px solid #b3261e; padding-left: .5rem; }
 """
 
 
-_CACHE: dict[tuple[str, str], list[ChainMarks]] = {}
-CACHED = 512
-
-
-def _marks(answer: str, part: PartBase) -> list[ChainMarks]:
-    key = (answer, part.model_dump_json())
-    if key not in _CACHE:
-        if len(_CACHE) >= CACHED:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = check_answer(answer, context_for(part))
-    return _CACHE[key]
-
-
-def marks_for(part: PartBase, answer: object) -> list[ChainMarks]:
-    """The chains of a text answer with each step marked (cached by answer text)."""
-    if part.type != "text" or not isinstance(answer, str) or len(answer) > MAX_ANSWER_CHARS:
+def marks_for(part: PartBase, result: PartResult | None) -> list[ChainMarks]:
+    """The chains of a text answer with each step marked, as stored when it was graded."""
+    if part.type != "text" or result is None:
         return []
-    return list(_marks(answer, part))
+    return stored_marks(result.steps)
 
 
 def first_wrong(chains: list[ChainMarks]) -> StepMark | None:
@@ -54,9 +47,9 @@ def suggested_rubric_item(step: StepMark) -> str:
     return f"Step {step.left} {_relation(step.relation)} {step.right} does not hold"
 
 
-def steps_html(part: PartBase, answer: object) -> str:
+def steps_html(part: PartBase, result: PartResult | None) -> str:
     """The panel of the steps, or nothing when the answer has no derivation."""
-    chains = [c for c in marks_for(part, answer) if c.steps]
+    chains = [c for c in marks_for(part, result) if c.steps]
     if not chains:
         return ""
     wrong = first_wrong(chains)
@@ -73,7 +66,8 @@ def steps_html(part: PartBase, answer: object) -> str:
     summary = f"{counts['shown']} shown, {counts['wrong']} wrong, {counts['undecided']} undecided"
     suggestion = (
         "<p class='suggestion' id='suggested-rubric'>Suggested rubric item (not applied): "
-        f"<q>{escape(suggested_rubric_item(wrong))}</q></p>"
+        f"<q>Step {math_html(wrong.left)} {escape(_relation(wrong.relation))} {math_html(wrong.right)} "
+        "does not hold</q></p>"
         if wrong is not None
         else ""
     )
@@ -87,15 +81,18 @@ def _step_li(step: StepMark, first: bool) -> str:
     classes = step.status + (" first-wrong" if first else "")
     ident = " id='first-wrong'" if first else ""
     relation = escape(_relation(step.relation))
-    body = f"<code>{escape(step.left)}</code> {relation} <code>{escape(step.right)}</code>"
+    body = f"{math_html(step.left)} <span class='rel'>{relation}</span> {math_html(step.right)}"
     if step.witness is not None:
         at = ", ".join(f"{k} = {v}" for k, v in step.witness.at.items()) or "as written"
-        note = f"fails at {at}: {step.witness.left} against {step.witness.right} ({step.certificate})"
+        note = (
+            f"fails at {escape(at)}: {math_html(step.witness.left)} against "
+            f"{math_html(step.witness.right)} ({escape(step.certificate or '')})"
+        )
     else:
-        note = step.certificate or ""
+        note = escape(step.certificate or "")
     return (
         f"<li class='{classes}'{ident}><span class='mark'>{escape(MARK_WORDS[step.status])}</span> {body}"
-        f" <span class='why'>{escape(note)}</span></li>"
+        f" <span class='why'>{note}</span></li>"
     )
 
 

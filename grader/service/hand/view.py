@@ -376,7 +376,7 @@ class GradingView:
         """The steps of the group's answer (a hand-graded part), the first wrong one marked."""
         if not group.members or group.kind == "missing":
             return ""
-        return steps_html(self.part, group.members[0].answer)
+        return steps_html(self.part, group.members[0].result)
 
     def _group(self, group: AnswerGroup, csrf: str) -> str:
         members = "".join(

@@ -1,0 +1,42 @@
+"""The step marks of a hand-graded part, computed when the part is graded (not when a page
+shows them): the ``text`` answer type's checker. The verdict stays ``manual`` (a TA grades
+the part); its ``steps`` carry the marks as plain data, stored with the verdict and the
+report, and read back by :func:`stored_marks` wherever they are shown."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from grader.core.verdict import Verdict
+from grader.steps import ChainMarks, check_answer, context_for
+
+MAX_ANSWER_CHARS = 20_000  # past this an answer's steps are not checked
+ANSWER_SECONDS = 30.0  # the steps of one answer: those past this time are left undecided
+
+
+def check(part: Any, answer: Any) -> Verdict:
+    """``manual`` (graded by a TA), with the marks of the answer's derivations."""
+    words = len(str(answer).split())
+    verdict = Verdict.manual(f"graded by a TA ({words} words received)")
+    if not isinstance(answer, str) or len(answer) > MAX_ANSWER_CHARS:
+        return verdict
+    chains = check_answer(answer, context_for(part), seconds=ANSWER_SECONDS)
+    marks = tuple(plain_marks(chains))
+    return Verdict(verdict.status, verdict.score, verdict.feedback, steps=marks) if marks else verdict
+
+
+def plain_marks(chains: Iterable[ChainMarks]) -> list[dict[str, Any]]:
+    """Chains as plain data (JSON's values): what a verdict and a report keep."""
+    return [c.model_dump(mode="json", by_alias=True) for c in chains if c.steps]
+
+
+def stored_marks(steps: Iterable[Mapping[str, Any]] | None) -> list[ChainMarks]:
+    """The marks a verdict or report keeps, as chains again (those that do not read are left out)."""
+    out = []
+    for data in steps or ():
+        try:
+            out.append(ChainMarks.model_validate(data))
+        except ValueError:
+            continue
+    return out
