@@ -114,10 +114,7 @@ def _has_dict(kind: type) -> bool:
 
 def _built(plain: dict[str, Any]) -> Any:
     """The value a one-key object of :func:`_plain` stands for (a plain object as it is)."""
-    for tag in plain:  # the first key alone says: a plain object's never starts with "$"
-        break
-    else:
-        return plain
+    tag = next(iter(plain), "")  # the first key alone says: a plain object's never starts with "$"
     if tag[:1] != "$":
         return plain
     content = plain[tag]
