@@ -21,6 +21,7 @@ ROOT = Path(__file__).parent.parent
 USER = os.environ.get("GRADER_TEST_USER", "grader-test")
 SANDBOX_TESTS = (
     "tests/test_sandbox.py",
+    "tests/test_sandbox_warm.py",
     "tests/test_code_hostile.py",
     "tests/test_answer_groups.py::test_code_answers_are_grouped_by_what_each_did_in_its_own_sandbox",
     "tests/test_answer_groups.py::test_grouping_code_answers_runs_no_code",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import enum
+import functools
 import importlib
 import json
 import math
@@ -89,8 +90,10 @@ def _class_name(kind: type) -> str:
     return f"{kind.__module__}:{kind.__qualname__}"
 
 
+@functools.cache
 def _grader_class(name: str, enumeration: bool) -> Any:
-    """Grader's data class (or enum) named so; anything else raises."""
+    """Grader's data class (or enum) named so; anything else raises (looked up once a name:
+    a class of a store's thousands of entries is found in a dictionary after its first)."""
     module, _, qualname = name.partition(":")
     if module != "grader" and not module.startswith("grader."):
         raise TypeError(f"{name} is not stored by grader")
@@ -103,18 +106,29 @@ def _grader_class(name: str, enumeration: bool) -> Any:
     return found
 
 
+@functools.cache
+def _has_dict(kind: type) -> bool:
+    """Do the class's instances keep their fields in a ``__dict__`` (no ``__slots__``)?"""
+    return hasattr(object.__new__(kind), "__dict__")
+
+
 def _built(plain: dict[str, Any]) -> Any:
     """The value a one-key object of :func:`_plain` stands for (a plain object as it is)."""
-    if not plain or not next(iter(plain)).startswith("$"):
+    tag = next(iter(plain), "")  # the first key alone says: a plain object's never starts with "$"
+    if tag[:1] != "$":
         return plain
-    tag, content = next(iter(plain.items()))
+    content = plain[tag]
     if tag == "$class":
-        instance = object.__new__(_grader_class(content, enumeration=False))
-        for name, item in plain["fields"].items():
-            object.__setattr__(instance, name, item)
+        kind = _grader_class(content, False)
+        instance = object.__new__(kind)
+        if _has_dict(kind):  # frozen or not, the fields are set as object.__setattr__ would
+            instance.__dict__.update(plain["fields"])
+        else:
+            for name, item in plain["fields"].items():
+                object.__setattr__(instance, name, item)
         return instance
     if tag == "$enum":
-        return _grader_class(content, enumeration=True)[plain["name"]]
+        return _grader_class(content, True)[plain["name"]]
     if tag == "$tuple":
         return tuple(content)
     if tag == "$dict":

@@ -95,10 +95,22 @@ def _usable(directory: Path) -> bool:
 def memory_cgroup(limit_bytes: int) -> Iterator[Path | None]:
     """A fresh cgroup holding at most ``limit_bytes`` of memory (no swap), removed with
     every process in it afterwards; None when this machine offers none."""
-    parent = cgroup_parent()
-    if parent is None:
+    group = make_group(limit_bytes)
+    if group is None:
         yield None
         return
+    try:
+        yield group
+    finally:
+        _remove(group)
+
+
+def make_group(limit_bytes: int) -> Path | None:
+    """A fresh cgroup holding at most ``limit_bytes`` (None: none here); the caller removes
+    it (:func:`remove_group`)."""
+    parent = cgroup_parent()
+    if parent is None:
+        return None
     group = parent / f"grader-sandbox-{os.getpid()}-{next(_NUMBERS)}"
     try:
         group.mkdir()
@@ -106,12 +118,27 @@ def memory_cgroup(limit_bytes: int) -> Iterator[Path | None]:
     except OSError:
         with contextlib.suppress(OSError):
             group.rmdir()
-        yield None
+        return None
+    return group
+
+
+def set_limit(group: Path, limit_bytes: int) -> None:
+    """A new limit for a living cgroup (an OSError when it does not take: what it holds is
+    over it). cgroup v1 keeps memory+swap's limit at least memory's: each is written in the
+    order a raise or a cut allows, then again."""
+    if (group / "memory.max").exists():
+        _limit(group, limit_bytes)
         return
-    try:
-        yield group
-    finally:
-        _remove(group)
+    names = ("memory.memsw.limit_in_bytes", "memory.limit_in_bytes")
+    for name in (*names, *names):
+        with contextlib.suppress(OSError):
+            (group / name).write_text(str(limit_bytes))
+    if int((group / "memory.limit_in_bytes").read_text()) > limit_bytes:
+        raise OSError(f"the cgroup's limit stayed over {limit_bytes}")
+
+
+def remove_group(group: Path) -> None:
+    _remove(group)
 
 
 def _limit(group: Path, limit_bytes: int) -> None:

@@ -12,6 +12,14 @@ imports grader, and nothing that comes back is ever unpickled by anyone.
 Student code can do anything inside its child; the worst it can do to the others is
 kill this process, which ends the sandbox: the caller sees which job was running
 (the ``start`` line before its result) and runs the jobs after it in a fresh sandbox.
+
+Warm (``--warm``, see :mod:`grader.types.code.warm`): this process is a template that
+imports the frameworks once and never runs a job. It reads one request a line; for each
+it forks a principal: a process of new mount, PID and IPC namespaces, with a private
+``/proc``, ``/tmp`` and ``/dev/shm`` of its own (sized as the cold sandbox's), that drops
+the capabilities only the template holds (making those mounts) and then runs the
+request's jobs exactly as a cold runner does, as the sandbox's init. The template sees
+it end (or kills it at the request's wall clock) and writes ``{"done": id}``.
 """
 
 from __future__ import annotations
@@ -36,6 +44,12 @@ NOBODY = 65534  # the user jobs run as, unless the request names one
 ANSWER_FILE = "<answer>"
 PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
+PR_CAPBSET_DROP = 24
+CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWPID = 0x00020000, 0x08000000, 0x20000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+CAP_KILL, CAP_SETGID, CAP_SETUID = 5, 6, 7
+KNOWN_FRAMEWORKS = ("numpy", "torch")
 
 
 def main() -> None:
@@ -398,5 +412,148 @@ def _describe(exc: BaseException, trial: int | None, job: dict[str, Any]) -> dic
     }
 
 
+# ---------------------------------------------------------------------------
+# Warm: a template that forks one principal per request.
+
+
+def warm() -> None:
+    _hide_from_jobs()
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+    requests = os.fdopen(os.dup(0), "rb")
+    setting = json.loads(requests.readline(MAX_REQUEST_BYTES))
+    sys.path[:0] = setting["paths"]
+    frameworks: dict[str, Any] = {}
+    _load(frameworks, setting["frameworks"])
+    out = os.dup(1)
+    _silence_standard_streams()
+    _send(out, {"ready": sorted(name for name, module in frameworks.items() if module is not None)})
+    while True:
+        line = requests.readline(MAX_REQUEST_BYTES)
+        if not line:
+            os._exit(0)
+        request = json.loads(line)
+        _load(frameworks, request["frameworks"])
+        pid = os.fork()
+        if pid == 0:
+            requests.close()
+            _principal(request, frameworks, setting, out)
+        os.waitpid(pid, 0)
+        _send(out, {"done": request["id"]})
+
+
+def _load(frameworks: dict[str, Any], names: list[str]) -> None:
+    for name in names:
+        if name in KNOWN_FRAMEWORKS and name not in frameworks:  # a fixed name, never a student's text
+            frameworks.update(_import_frameworks([name]))
+
+
+def _send(fd: int, record: dict[str, Any]) -> None:
+    # a newline first: ends any line a principal was killed in the middle of
+    _write_all(fd, ("\n" + json.dumps(record, allow_nan=True) + "\n").encode("utf-8"))
+
+
+def _principal(
+    request: dict[str, Any], frameworks: dict[str, Any], setting: dict[str, Any], out: int
+) -> None:
+    """Fork of the template (never returns): new namespaces, then their init runs the jobs;
+    this process only waits for it, killing it (and so every process of its namespace) at
+    the request's wall clock."""
+    try:
+        libc = _libc()
+        if libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC) != 0:
+            os._exit(71)
+        init = os.fork()
+        if init == 0:
+            _principal_init(request, frameworks, setting, out, libc)
+        os.close(out)
+        pidfd = os.pidfd_open(init)
+        poller = select.poll()
+        poller.register(pidfd, select.POLLIN)
+        if not poller.poll(max(float(request["wall"]), 0.0) * 1000):
+            with contextlib.suppress(OSError):
+                os.kill(init, signal.SIGKILL)
+        os.waitpid(init, 0)
+    finally:
+        os._exit(0)
+
+
+def _principal_init(
+    request: dict[str, Any], frameworks: dict[str, Any], setting: dict[str, Any], out: int, libc: Any
+) -> None:
+    try:
+        try:
+            _own_mounts(setting, libc)
+            _drop_capabilities(libc)
+            _hide_from_jobs()
+        except Exception as exc:  # no job runs in a principal short of its own mounts and user
+            _send_line(out, {"failed": f"{type(exc).__name__}: {exc}"[:MAX_MESSAGE_CHARS]})
+            os._exit(0)
+        for job in request["jobs"]:
+            _send_line(out, {"start": job["id"]})
+            outcome = _run_in_child(job, frameworks)
+            _send_line(out, {"job": job["id"], **outcome})
+            _end_strays()
+    finally:
+        os._exit(0)
+
+
+def _send_line(fd: int, record: dict[str, Any]) -> None:
+    _write_all(fd, (json.dumps(record, allow_nan=True) + "\n").encode("utf-8"))
+
+
+def _libc() -> Any:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+    return libc
+
+
+def _mount(
+    libc: Any, source: str | None, target: str, kind: str | None, flags: int, data: str | None
+) -> None:
+    encoded = [None if text is None else text.encode() for text in (source, target, kind, data)]
+    if libc.mount(encoded[0], encoded[1], encoded[2], flags, encoded[3]) != 0:
+        import ctypes
+
+        raise OSError(ctypes.get_errno(), f"mount {target}")
+
+
+def _own_mounts(setting: dict[str, Any], libc: Any) -> None:
+    """A private /proc (this PID namespace's), /tmp and /dev/shm, as bubblewrap makes them
+    for a cold sandbox, with what the runner needs from under /tmp bound over it again."""
+    _mount(libc, None, "/", None, MS_REC | MS_PRIVATE, None)
+    _mount(libc, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+    kept = [(root, os.open(root, os.O_PATH | os.O_DIRECTORY)) for root in setting["tmp_binds"]]
+    plain = MS_NOSUID | MS_NODEV
+    _mount(libc, "tmpfs", "/tmp", "tmpfs", plain, f"mode=1777,size={setting['tmp_bytes']}")
+    for root, fd in kept:
+        os.makedirs(root, mode=0o755, exist_ok=True)
+        _mount(libc, f"/proc/self/fd/{fd}", root, None, MS_BIND | MS_REC, None)
+        _mount(libc, None, root, None, MS_REMOUNT | MS_BIND | MS_RDONLY | plain, None)
+        os.close(fd)
+    _mount(libc, "tmpfs", "/dev/shm", "tmpfs", plain, f"mode=1777,size={setting['shm_bytes']}")
+
+
+def _drop_capabilities(libc: Any) -> None:
+    """Every capability but those the cold runner keeps as root (to drop each job to its
+    user and stop it): none at all in a user namespace."""
+    import ctypes
+
+    keep = {CAP_SETUID, CAP_SETGID, CAP_KILL} if os.getuid() == 0 else set()
+    for number in range(64):
+        if number not in keep:
+            libc.prctl(PR_CAPBSET_DROP, number, 0, 0, 0)
+    mask = sum(1 << number for number in keep)
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this thread
+    data = (ctypes.c_uint32 * 6)(mask, mask, 0, 0, 0, 0)  # effective, permitted, inheritable x 2
+    if libc.capset(header, data) != 0:
+        raise OSError(ctypes.get_errno(), "capset")
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--warm"]:
+        warm()
+    else:
+        main()

@@ -21,15 +21,17 @@ from typing import Any
 
 from grader.core.drawing import answer_seed
 from grader.types.code.part import CodePart
-from grader.types.code.sandbox import RUNNER, NoSandbox, isolation, run_runner, site_directories
+from grader.types.code.sandbox import RUNNER, NoSandbox, isolation, site_directories
 from grader.types.code.source import Program, program
 from grader.types.code.structure import Pool, covered, draw_pool
 from grader.types.code.trials import Trial, draw_trials
+from grader.types.code.warm import run as warm_run
 
 FILE_SIZE_MB = 16  # the largest file a job may write (in its private /tmp)
 PROCESSES = 32  # processes a job's user may have (as root: all sandboxes' jobs together)
 STARTUP_SECONDS = {"numpy": 20.0, "torch": 40.0}  # a loaded machine starting Python and importing
 CACHE_SIZE = 4096
+run_runner = warm_run  # the warm sandbox, else a cold one (a test replaces it: no sandbox)
 
 
 def startup_seconds(frameworks: Iterable[str]) -> float:

@@ -238,7 +238,11 @@ def _covered(path: str, others: set[str]) -> bool:
     return path.startswith("/usr/") or any(path.startswith(other + "/") for other in others)
 
 
-def _bwrap_arguments() -> list[str]:
+def _bwrap_arguments(warm: bool = False) -> list[str]:
+    """bubblewrap's arguments for a sandbox; ``warm``: for a warm template (:mod:`warm`),
+    which also holds what it needs to give each principal its own mounts (CAP_SYS_ADMIN)
+    and to narrow its bounding set (CAP_SETPCAP); each principal drops them before any job."""
+    extra = ["--cap-add", "CAP_SYS_ADMIN", "--cap-add", "CAP_SETPCAP"] if warm else []
     arguments = [
         "bwrap",
         "--unshare-pid",
@@ -289,7 +293,7 @@ def _bwrap_arguments() -> list[str]:
     else:
         # No nested user namespace either: in one, a job could mount a tmpfs of no size.
         arguments += ["--unshare-user", "--disable-userns"]
-    return arguments
+    return arguments + extra
 
 
 def _parents(root: str, made: set[str]) -> list[str]:
