@@ -117,6 +117,7 @@ _SOURCE_FIELDS = ("answer", "given", "harness")
 # A folder that hands in a PDF or page images (grader.pdf: imported only when one is read).
 _PDF_HAND_IN = deferred("grader.pdf.intake", "pdf_hand_in")
 _FILL_FROM_PDF = deferred("grader.pdf.intake", "fill_from_pdf")
+_IS_PDF_FOLDER = deferred("grader.pdf.intake", "is_pdf_submission")
 
 # ---------------------------------------------------------------------------
 # Rubric files
@@ -359,9 +360,9 @@ def no_submission_message(folder: Folder | Path) -> str:
 
 
 def is_submission_folder(folder: Folder | Path) -> bool:
-    """A folder with an answers file, or a write-up (.tex, .md, .ipynb) that marks answers."""
+    """A folder with an answers file, a write-up (.tex, .md, .ipynb) that marks answers, or a PDF."""
     folder = _folder(folder)
-    return find_answers_file(folder) is not None or bool(writeup_files(folder))
+    return find_answers_file(folder) is not None or bool(writeup_files(folder)) or _IS_PDF_FOLDER(folder)
 
 
 def named_folder(folder: Path) -> Path:

@@ -19,7 +19,7 @@ from grader.pdf.document import IMAGE_SUFFIXES, PdfDocument, images_to_pdf, read
 from grader.pdf.limits import GRADER_SOURCE, PdfLimits, PdfRefused
 from grader.pdf.tags import TAGS_FILE, parse_tags
 
-__all__ = ["fill_from_pdf", "pdf_hand_in", "read_pdf_submission"]
+__all__ = ["fill_from_pdf", "is_pdf_submission", "pdf_hand_in", "read_pdf_submission"]
 
 
 def pdf_hand_in(folder: Folder) -> list[str]:
@@ -29,6 +29,16 @@ def pdf_hand_in(folder: Folder) -> list[str]:
     if pdfs:
         return pdfs[:1]
     return sorted(name for name in names if name.lower().endswith(IMAGE_SUFFIXES))
+
+
+def is_pdf_submission(folder: Folder) -> bool:
+    """A folder that hands in a PDF or page images, and holds no subfolder (a class folder with
+    a PDF handout beside the students' folders is no submission)."""
+    for name in folder.top_level():
+        entry = folder.entry(name)
+        if entry is not None and entry.kind == "directory" and not name.startswith((".", "_")):
+            return False
+    return bool(pdf_hand_in(folder))
 
 
 def fill_from_pdf(
