@@ -31,7 +31,8 @@ _LETTER = re.compile(
 
 def normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).replace("\u2212", "-").replace("\u00a0", " ")
-    return re.sub(r"\s+", " ", text).strip().lower()
+    text = re.sub(r"\s+", " ", text).strip().lower()
+    return re.sub(r"\(\s+", "(", re.sub(r"\s+\)", ")", text))  # "(f )": an italic letter's own spacing
 
 
 @dataclass(frozen=True)
@@ -58,14 +59,15 @@ class Outline:
 @dataclass(frozen=True)
 class Anchor:
     page: int
-    y: float
+    order: int  # the heading line's place in its page's reading order
     question: int
     part: int | None  # None: the question's heading
 
 
 @dataclass
 class Region:
-    """Where one part is: its pages, and the lines between its heading and the next."""
+    """Where one part is: its pages, and the lines between its heading and the next (each line
+    ``[y, size, text, baselines near it, order on its page]``)."""
 
     pages: list[int]
     lines: list[list[Any]] = field(default_factory=list)
@@ -103,8 +105,8 @@ def _region(anchor: Anchor, following: Anchor | None, lines: list[list[list[Any]
         found = [
             line
             for line in lines[page - 1]
-            if (page > anchor.page or line[0] < anchor.y)
-            and (following is None or page < following.page or line[0] > following.y)
+            if (page > anchor.page or line[4] > anchor.order)
+            and (following is None or page < following.page or line[4] < following.order)
         ]
         if found or page == anchor.page:
             pages.append(page)
@@ -122,7 +124,7 @@ def _anchors(outline: Outline, lines: list[list[list[Any]]]) -> list[Anchor]:
             if hit is None:
                 continue
             current = hit[0]
-            found.append(Anchor(page, float(line[0]), hit[0], hit[1]))
+            found.append(Anchor(page, int(line[4]), hit[0], hit[1]))
     return found
 
 
@@ -142,13 +144,13 @@ def _heading(
     """(question index, part index or None) a line is the heading of, or None."""
     for qindex, (_, _, parts) in enumerate(outline.questions):
         for pindex, (address, _, _) in enumerate(parts):
-            if re.match(rf"^(?:\W{{0,3}}|(?:{_WORD}|part)\s*){re.escape(address.lower())}(?![\w.])", text):
+            if re.match(rf"^(?:\W{{0,3}}|(?:{_WORD}|part)\s*){_id_pattern(address)}(?![\w.])", text):
                 return qindex, pindex
     match = _NUMBERED.match(text)
     if match is not None and int(match.group("num")) in numbers:
         qindex = numbers[int(match.group("num"))]
         letter = match.group("p1") or match.group("p2") or match.group("p3")
-        if letter is None and match.group("word") is None:
+        if letter is None and match.group("word") is None and not _bare_heading(outline, qindex, text, match):
             return None  # a bare "3." is a numbered list as often as a heading
         if letter is None:
             return qindex, _named_part(outline, qindex, text[match.end() :])
@@ -159,6 +161,30 @@ def _heading(
         part = _letter_part(outline, current, match.group("p1") or match.group("p2") or match.group("p3"))
         return (current, part) if part is not None else None
     return _titled(outline, text)
+
+
+def _id_pattern(address: str) -> str:
+    """A part id as a text layer may give it: ``q1.via_h_1``, ``q1.via h 1`` (an underscore drawn
+    as a rule), ``q1. via_h_1``."""
+    pieces = [re.escape(piece) for piece in re.split(r"[_.]", address.lower())]
+    seps = re.findall(r"[_.]", address)
+    out = pieces[0]
+    for sep, piece in zip(seps, pieces[1:], strict=True):
+        out += (r"\.\s?" if sep == "." else r"[_\s]?") + piece
+    return out
+
+
+_POINTS = re.compile(r"^\s*[.:)]?\s*[(\[]\s*\d+(?:\.\d+)?\s*(?:points?|pts?|marks?)\s*[)\]]")
+
+
+def _bare_heading(outline: Outline, qindex: int, text: str, match: re.Match[str]) -> bool:
+    """``3. (10 points) ...`` or ``3. <the question's title>``: a heading with no word before it."""
+    rest = text[match.end() :]
+    if _POINTS.match(rest):
+        return True
+    title = outline.questions[qindex][1]
+    stripped = rest.lstrip(" .:)")
+    return bool(title) and len(stripped) >= 6 and normalise(title or "").startswith(stripped[:40])
 
 
 def _letter_part(outline: Outline, qindex: int, letter: str) -> int | None:

@@ -115,25 +115,42 @@ def _collect(runs: list[list[Any]]) -> Any:
         x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
         y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
         scale = abs(tm[3] * cm[3]) or 1.0
-        runs.append([round(y, 2), round(x, 2), round(float(size) * scale, 2), text])
+        runs.append([round(y, 2), round(x, 2), round(float(size) * scale, 2), text, len(runs)])
 
     return visit
 
 
 def _lines(runs: list[list[Any]]) -> list[list[Any]]:
-    """The runs grouped by exact baseline and size: ``[y, size, text, [y of every run near it]]``.
-    A superscript or a fraction has another baseline: a line with one near it is not plain."""
-    grouped: dict[tuple[float, float], list[list[Any]]] = {}
-    for y, x, size, text in runs:
-        grouped.setdefault((round(y, 1), round(size, 1)), []).append([x, text])
+    """The runs grouped by exact baseline and size, in the order the page draws them (reading
+    order: a two-column page draws its left column first): ``[y, size, text, [y of the runs
+    near it], order]``. A superscript or a fraction has another baseline: a line with one near
+    it is not plain."""
+    grouped: dict[tuple[float, float, int], list[list[Any]]] = {}
+    for y, x, size, text, _ in runs:
+        grouped.setdefault((round(y, 1), round(size, 1), 0), []).append([x, text])
     found = []
-    for (y, size), parts in grouped.items():
-        text = " ".join(t.strip() for _, t in sorted(parts, key=lambda p: p[0]))
-        near = sorted(
-            {round(ry, 1) for ry, _, rs, _ in runs if round(ry, 1) != y and abs(ry - y) < max(size, rs)}
-        )
-        found.append([y, size, text, near])
-    return sorted(found, key=lambda line: -line[0])
+    for (y, size, _), parts in grouped.items():
+        for text, x in _columns(sorted(parts, key=lambda p: p[0]), size):
+            order = min(r[4] for r in runs if round(r[0], 1) == y and round(r[2], 1) == size and r[1] >= x)
+            found.append([y, size, text, _near(runs, y, size), order])
+    return sorted(found, key=lambda line: line[4])
+
+
+def _columns(parts: list[list[Any]], size: float) -> list[tuple[str, float]]:
+    """Runs on one baseline, split where a wide gap parts two columns (widths estimated):
+    (text, left edge) of each piece."""
+    pieces: list[tuple[list[str], float]] = []
+    end = None
+    for x, text in parts:
+        if end is None or x - end > 3 * size:
+            pieces.append(([], x))
+        pieces[-1][0].append(text.strip())
+        end = x + 0.5 * size * len(text)
+    return [(" ".join(texts), x) for texts, x in pieces]
+
+
+def _near(runs: list[list[Any]], y: float, size: float) -> list[float]:
+    return sorted({round(r[0], 1) for r in runs if round(r[0], 1) != y and abs(r[0] - y) < max(size, r[2])})
 
 
 def _declared_pages(root: DictionaryObject) -> int:
