@@ -20,7 +20,7 @@ from pathlib import PurePath
 from typing import Any
 
 from grader import clock
-from grader.core.deferred import with_imports
+from grader.core.deferred import deferred, with_imports
 from grader.core.parts import PartBase
 from grader.core.report import DECIDED, PartResult, Report
 from grader.core.submission import MAX_WARNINGS, SourcePosition, Submission, bounded_warnings
@@ -41,6 +41,7 @@ from grader.types import ANSWER_TYPES
 from grader.types.base import AnswerType
 
 PartCheck = Callable[[PartBase, Any], Verdict]
+_MAP_PDF = deferred("grader.pdf.mapping", "map_submission")
 
 MAX_ANSWER_CHARS = 20_000  # refused before any parsing
 RECEIVED_PREVIEW_CHARS = 500
@@ -307,6 +308,8 @@ def grade(spec: ProblemSet, submission: Submission, check: PartCheck = check_par
     """Grade every part of ``spec`` for one submission; ``check`` decides one answer
     (the batch passes one that reuses stored verdicts and bounds memory)."""
     submission = submission.matched_to(part_id for part_id, _, _ in spec.iter_parts())
+    if submission.pdf is not None and not submission.load_error:
+        submission = _MAP_PDF(spec, submission)  # each part's pages; what a TA grades from them
     report = Report(
         assignment=spec.assignment,
         student=submission.student,
@@ -319,6 +322,7 @@ def grade(spec: ProblemSet, submission: Submission, check: PartCheck = check_par
         positions=dict(submission.positions),
         error_position=submission.error_position,
         variant=spec.variant.id if spec.variant is not None else None,
+        pages=dict(submission.pages),
     )
     if spec.is_template():  # never graded against another student's numbers
         for part_id, question, part in spec.iter_parts():
@@ -331,6 +335,8 @@ def grade(spec: ProblemSet, submission: Submission, check: PartCheck = check_par
     for part_id, question, part in spec.iter_parts():
         if submission.load_error:
             verdict = _unread_verdict(submission)
+        elif part_id in submission.by_hand and is_blank(submission.answers.get(part_id)):
+            verdict = Verdict.manual(submission.by_hand[part_id])
         else:
             verdict = check(part, submission.answers.get(part_id))
             verdict = _in_writeup_words(

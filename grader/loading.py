@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from grader.core.deferred import deferred
 from grader.core.folder import Folder
 from grader.core.submission import SourcePosition, Submission
 from grader.core.textfiles import read_text, shown_name, without_surrogates
@@ -113,6 +114,10 @@ def parse_problem_set(
 
 
 _SOURCE_FIELDS = ("answer", "given", "harness")
+# A folder that hands in a PDF or page images (grader.pdf: imported only when one is read).
+_PDF_HAND_IN = deferred("grader.pdf.intake", "pdf_hand_in")
+_FILL_FROM_PDF = deferred("grader.pdf.intake", "fill_from_pdf")
+_IS_PDF_FOLDER = deferred("grader.pdf.intake", "is_pdf_submission")
 
 # ---------------------------------------------------------------------------
 # Rubric files
@@ -342,7 +347,9 @@ def no_submission_message(folder: Folder | Path) -> str:
     names = [name for name in folder.top_level() if folder.is_file(name)]
     pdfs = [name for name in names if name.lower().endswith(".pdf")]
     if pdfs:
-        message += f"; {', '.join(pdfs[:3])}: a PDF cannot be graded, hand in its source (.tex) or a notebook"
+        message += (
+            f"; {', '.join(pdfs[:3])}: a PDF is read when the folder holds no answers file and no write-up"
+        )
     unmarked = [name for name in names if name.endswith(WRITEUP_SUFFIXES)]
     if unmarked:
         message += (
@@ -353,9 +360,9 @@ def no_submission_message(folder: Folder | Path) -> str:
 
 
 def is_submission_folder(folder: Folder | Path) -> bool:
-    """A folder with an answers file, or a write-up (.tex, .md, .ipynb) that marks answers."""
+    """A folder with an answers file, a write-up (.tex, .md, .ipynb) that marks answers, or a PDF."""
     folder = _folder(folder)
-    return find_answers_file(folder) is not None or bool(writeup_files(folder))
+    return find_answers_file(folder) is not None or bool(writeup_files(folder)) or _IS_PDF_FOLDER(folder)
 
 
 def named_folder(folder: Path) -> Path:
@@ -390,6 +397,10 @@ def _read_submission(folder: Folder) -> Submission:
         found = writeup_files(folder)
         if found:
             fill_from_writeup(submission, folder, found)
+            return submission
+        pdf = _PDF_HAND_IN(folder)
+        if pdf:  # a PDF, or photos of pages (grader.pdf)
+            _FILL_FROM_PDF(submission, folder, pdf)
             return submission
         outside = escaping_writeups(folder)
         if outside:

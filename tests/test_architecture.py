@@ -40,6 +40,7 @@ LAYERS: list[tuple[str, ...]] = [
         "grader.selftest",
         "grader.certify",
         "grader.hand",
+        "grader.pdf",  # PDF hand-ins: read in a limited process, matched to parts, graded copies
     ),
     ("grader.reporting", "grader.similarity"),
     ("grader.batch",),

@@ -27,6 +27,7 @@ from grader.core.parts import DEFAULT_TIME_LIMIT
 
 sys.path.insert(0, str(Path(__file__).parent / "hostile"))
 from make_corpus import GOOD_ANSWERS, PROBLEM_SET, Corpus, make_corpus, remove_deep_folders
+from pdfs import HOSTILE_PDFS
 
 ROOT = Path(__file__).parent.parent
 PROBE_CLI = [sys.executable, "-m", "tests.hostile.probe_cli"]
@@ -149,6 +150,8 @@ def test_an_unreadable_answers_file_is_one_clear_error_row(graded: dict[str, Any
         ("link-to-etc-passwd", "outside this submission folder"),
         ("link-loop", "cannot be followed"),
         ("link-dangling", "cannot be followed"),
+        *[(name, says) for name, (_, says) in HOSTILE_PDFS.items()],
+        ("png-bomb", "megapixels"),
     ],
 )
 def test_the_error_row_says_what_is_wrong(graded: dict[str, Any], student: str, says: str) -> None:
@@ -330,6 +333,15 @@ def test_no_workflow_command_comes_from_a_student(graded: dict[str, Any], tmp_pa
 def test_a_complexity_exponent_too_large_is_invalid(graded: dict[str, Any]) -> None:
     parts = {part["id"]: part for part in _report(graded["out"], "too-large-17")["parts"]}
     assert parts["q5"]["status"] == "invalid" and "too large to grade" in parts["q5"]["feedback"]
+
+
+def test_a_readable_pdf_is_graded_beside_the_hostile_ones(graded: dict[str, Any]) -> None:
+    """The hostile PDFs are one row each; a readable PDF in the same class is graded, its
+    parts left to a TA (never a guessed verdict)."""
+    report = _report(graded["out"], "pdf-good")
+    assert not report.get("error")
+    assert {part["status"] for part in report["parts"]} <= {"manual", "correct", "incorrect", "invalid"}
+    assert any(part["status"] == "manual" for part in report["parts"])
 
 
 def test_a_submission_folder_that_is_a_link_is_refused(graded: dict[str, Any]) -> None:

@@ -193,6 +193,8 @@ class Report:
     warning_positions: dict[str, SourcePosition] = field(default_factory=dict)  # by warning text
     hand_in: HandIn | None = None  # the counted version and its late penalty (the service's exports)
     variant: str | None = None  # the id of the student's variant (``a=3,b=1/2``) of a parameterised set
+    # A PDF hand-in: each part's pages (not in the JSON).
+    pages: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def points_given(self) -> float:

@@ -58,6 +58,11 @@ class Submission:
     positions: dict[str, SourcePosition] = field(default_factory=dict)
     # Where the answers file stopped being readable, when it is known.
     error_position: SourcePosition | None = None
+    # A PDF hand-in (grader.pdf): what was read of it, matched to the parts when graded;
+    # then each part's pages, and the parts a TA grades from them (with why).
+    pdf: dict[str, Any] | None = None
+    pages: dict[str, list[int]] = field(default_factory=dict)
+    by_hand: dict[str, str] = field(default_factory=dict)
 
     def matched_to(self, part_ids: Iterable[str]) -> Submission:
         """This submission with notebook variable keys (``q6_full``) renamed to the part they name."""

@@ -541,6 +541,17 @@ def round_three(corpus: Corpus) -> None:
     corpus.answers(Student("unknown-keys", "60,000 unknown answer keys"), {**GOOD_ANSWERS, **unknown})
 
 
+def pdf_cases(corpus: Corpus) -> None:
+    """Issue 62: hostile PDFs and page images, each refused with what to fix; one good PDF graded."""
+    from pdfs import HOSTILE_PDFS, plain, png_bomb
+
+    for name, (make, says) in HOSTILE_PDFS.items():
+        corpus.add(Student(name, f"a hostile PDF, refused: {says}", unreadable=True), "homework.pdf", make())
+    bomb = Student("png-bomb", "a page photo declaring ten gigapixels", unreadable=True)
+    corpus.add(bomb, "page1.png", png_bomb())
+    corpus.add(Student("pdf-good", "a readable typeset PDF: its parts go to a TA"), "homework.pdf", plain())
+
+
 def remove_deep_folders(corpus_root: Path) -> None:
     """Remove the nested folders level by level (shutil.rmtree recurses, in Python 3.11)."""
     level = corpus_root / "class" / "deep-folders"
@@ -699,6 +710,7 @@ def make_corpus(root: Path, pool: bool = False) -> Corpus:
     unreadable_files(corpus)
     link_cases(corpus)
     round_three(corpus)
+    pdf_cases(corpus)
     if pool:
         pool_cases(corpus)
     problem_files(corpus)
