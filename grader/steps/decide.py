@@ -162,9 +162,15 @@ def _narrow(domains: dict[str, SymbolDomain], relation: ast.Node) -> None:
     if not isinstance(relation, ast.Relation):
         return
     op, left, right = relation.op, relation.left, relation.right
-    if isinstance(right, ast.Sym) and not isinstance(left, ast.Sym):
+    if isinstance(right, ast.Sym | ast.Neg) and not isinstance(left, ast.Sym | ast.Neg):
         left, right = right, left
         op = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "=": "=", "!=": "!="}[op]
+    flip = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "=": "=", "!=": "!="}
+    if isinstance(left, ast.Neg) and isinstance(left.operand, ast.Sym):  # -x > 0: x < 0
+        negated = _constant(right)
+        if negated is None:
+            return
+        left, right, op = left.operand, ast.Num(right.pos, -negated), flip[op]
     if not isinstance(left, ast.Sym):
         return
     bound = _constant(right)
@@ -174,13 +180,19 @@ def _narrow(domains: dict[str, SymbolDomain], relation: ast.Node) -> None:
     data = current.model_dump(exclude_defaults=True)
     if op == "!=" and bound == 0:
         data["nonzero"] = True
-    elif op in (">", ">="):
-        if bound == 0:
-            data["positive" if op == ">" else "nonnegative"] = True
-        else:
-            data["min"] = max(float(bound), data.get("min", -np.inf))
-    elif op in ("<", "<="):
+    elif op in (">", ">=") and bound == 0:
+        data["positive" if op == ">" else "nonnegative"] = True
+    elif op == ">=":
+        data["min"] = max(float(bound), data.get("min", -np.inf))
+    elif op == "<=":
         data["max"] = min(float(bound), data.get("max", np.inf))
+    elif op in ("<", ">"):  # a strict bound: an open end (x < 0 holds no 0)
+        low, high = data.get("interval", (-np.inf, np.inf))
+        if op == "<":
+            high = min(high, float(bound))
+        else:
+            low = max(low, float(bound))
+        data["interval"] = (low, high)
     else:
         return
     try:
