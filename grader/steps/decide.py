@@ -157,27 +157,31 @@ def _relations(node: ast.Node) -> list[ast.Node]:
     return [node]
 
 
-def _narrow(domains: dict[str, SymbolDomain], relation: ast.Node) -> None:
-    """``x > 0``, ``x \\le 1``, ``0 < x``: the symbol's domain narrowed by a constant bound."""
+_FLIP = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "=": "=", "!=": "!="}
+
+
+def _bound(relation: ast.Node) -> tuple[str, str, Fraction] | None:
+    """``x > 0``, ``0 < x``, ``-x > 0``: (the symbol, the relation, the constant), read as ``x op c``."""
     if not isinstance(relation, ast.Relation):
-        return
+        return None
     op, left, right = relation.op, relation.left, relation.right
     if isinstance(right, ast.Sym | ast.Neg) and not isinstance(left, ast.Sym | ast.Neg):
-        left, right = right, left
-        op = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "=": "=", "!=": "!="}[op]
-    flip = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "=": "=", "!=": "!="}
-    if isinstance(left, ast.Neg) and isinstance(left.operand, ast.Sym):  # -x > 0: x < 0
-        negated = _constant(right)
-        if negated is None:
-            return
-        left, right, op = left.operand, ast.Num(right.pos, -negated), flip[op]
-    if not isinstance(left, ast.Sym):
-        return
+        left, right, op = right, left, _FLIP[op]
     bound = _constant(right)
     if bound is None:
+        return None
+    if isinstance(left, ast.Neg) and isinstance(left.operand, ast.Sym):  # -x > 0: x < 0
+        return left.operand.name, _FLIP[op], -bound
+    return (left.name, op, bound) if isinstance(left, ast.Sym) else None
+
+
+def _narrow(domains: dict[str, SymbolDomain], relation: ast.Node) -> None:
+    """``x > 0``, ``x \\le 1``, ``0 < x``: the symbol's domain narrowed by a constant bound."""
+    found = _bound(relation)
+    if found is None:
         return
-    current = domains.get(left.name, SymbolDomain())
-    data = current.model_dump(exclude_defaults=True)
+    name, op, bound = found
+    data = domains.get(name, SymbolDomain()).model_dump(exclude_defaults=True)
     if op == "!=" and bound == 0:
         data["nonzero"] = True
     elif op in (">", ">=") and bound == 0:
@@ -188,15 +192,12 @@ def _narrow(domains: dict[str, SymbolDomain], relation: ast.Node) -> None:
         data["max"] = min(float(bound), data.get("max", np.inf))
     elif op in ("<", ">"):  # a strict bound: an open end (x < 0 holds no 0)
         low, high = data.get("interval", (-np.inf, np.inf))
-        if op == "<":
-            high = min(high, float(bound))
-        else:
-            low = max(low, float(bound))
+        low, high = (low, min(high, float(bound))) if op == "<" else (max(low, float(bound)), high)
         data["interval"] = (low, high)
     else:
         return
     try:
-        domains[left.name] = SymbolDomain(**data)
+        domains[name] = SymbolDomain(**data)
     except ValueError:
         return
 
