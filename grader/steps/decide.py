@@ -41,6 +41,7 @@ from grader.steps.models import Witness as WitnessModel
 from grader.steps.opaque import opaque_sides
 from grader.steps.read import LETTERS, Context, Read, normalize, read_side
 from grader.steps.rewrite import split_exponentials
+from grader.steps.sums import written_out
 from grader.types.expression import identity
 from grader.types.expression.part import ExpressionPart
 
@@ -223,7 +224,7 @@ def mark_step(step: Step, scope: _Scope) -> StepMark:
         left, right = read_side(step.left, scope.context), read_side(step.right, scope.context)
         if left.node is None or right.node is None:
             why = left.why or right.why
-            return _with_unknowns(step, scope, base, why)
+            return _with_sums(step, scope, base) or _with_unknowns(step, scope, base, why)
         if step.relation == "=":
             return _equality(left, right, step, scope, base)
         return _inequality(left, right, step.relation, scope, base)
@@ -431,6 +432,51 @@ def _inequality(left: Read, right: Read, op: str, scope: _Scope, base: dict[str,
     return StepMark(
         **base, status="undecided", certificate="no point where it fails was confirmed, and it was not shown"
     )
+
+
+def _with_sums(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | None:
+    """A step with sums over an index (``\\sum_{j=0}^{t-1}``) written out for sizes 1, 2, ...
+    (:mod:`grader.steps.sums`): wrong at the first size with a confirmed witness (the size is
+    part of it), shown by probes when every size tried is shown; else None."""
+    marks: list[tuple[dict[str, Fraction], StepMark]] = []
+    for point, (left_text, right_text) in written_out([step.left, step.right]):
+        size = next(iter(point), None)
+        if size is not None and size in scope.domains and not W.admits(scope.domains[size], point[size]):
+            continue
+        left, right = read_side(left_text, scope.context), read_side(right_text, scope.context)
+        if left.node is None or right.node is None:
+            return None
+        if step.relation == "=":
+            mark = _equality(left, right, step, scope, base)
+        else:
+            mark = _inequality(left, right, step.relation, scope, base)
+        if mark.status == "wrong" and mark.witness is not None:
+            if size is not None and size.split("_")[0] in scope.defined:
+                return StepMark(
+                    **base,
+                    status="undecided",
+                    certificate=f"fails with the sums written out, but {size} is defined in the write-up",
+                )
+            at = {**{k: _fraction_text(v) for k, v in point.items()}, **mark.witness.at}
+            witness = WitnessModel(at=at, **{"from": mark.witness.left, "to": mark.witness.right})
+            return StepMark(**base, status="wrong", certificate=mark.certificate, witness=witness)
+        if mark.status == "undecided" and (mark.certificate or "").startswith("fails at a point"):
+            return mark.model_copy(update={"certificate": f"with the sums written out, it {mark.certificate}"})
+        marks.append((point, mark))
+    if len(marks) < 2 or any(mark.status != "shown" for _, mark in marks):
+        return None
+    sizes = ", ".join(_fraction_text(v) for point, _ in marks for v in point.values())
+    size_name = next(iter(marks[0][0]), "")
+    return StepMark(
+        **base,
+        status="shown",
+        certificate=f"{Certificate.PROBES.value}: the sums written out for {size_name} = {sizes}, "
+        "each shown (not a proof for every size)",
+    )
+
+
+def _fraction_text(v: Fraction) -> str:
+    return str(v.numerator) if v.denominator == 1 else f"{v.numerator}/{v.denominator}"
 
 
 def _with_unknowns(step: Step, scope: _Scope, base: dict[str, Any], why: str) -> StepMark:
