@@ -461,7 +461,8 @@ def _with_sums(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | No
             witness = WitnessModel(at=at, **{"from": mark.witness.left, "to": mark.witness.right})
             return StepMark(**base, status="wrong", certificate=mark.certificate, witness=witness)
         if mark.status == "undecided" and (mark.certificate or "").startswith("fails at a point"):
-            return mark.model_copy(update={"certificate": f"with the sums written out, it {mark.certificate}"})
+            said = f"with the sums written out, it {mark.certificate}"
+            return mark.model_copy(update={"certificate": said})
         marks.append((point, mark))
     if len(marks) < 2 or any(mark.status != "shown" for _, mark in marks):
         return None
