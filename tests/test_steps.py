@@ -200,3 +200,45 @@ def test_hand_groups_by_first_wrong_step(tmp_path: Path) -> None:
     assert groups["first wrong step: x^2 + 2x + 1 = x^2 + 1"] == ["s1", "s2"]
     assert groups["first wrong step: 2(a + b) = 2a + b"] == ["s4"]
     assert ["s3"] in groups.values()
+
+
+def test_step_marks_are_computed_at_grading_and_kept_in_the_report(tmp_path: Path) -> None:
+    """The text type's checker stores the marks with the verdict; a student's report shows them
+    only where the part says ``steps: visible``, a TA's report (--show-expected) always."""
+    problems = tmp_path / "problems.yaml"
+    problems.write_text(
+        "assignment: a1\nquestions:\n  - id: q1\n    parts:\n"
+        "      - {id: shown, type: text, steps: visible, answer: x}\n"
+        "      - {id: kept, type: text, answer: x}\n"
+    )
+    student = tmp_path / "alice"
+    student.mkdir()
+    (student / "answers.yaml").write_text(
+        "answers:\n  q1.shown: '$$(x+1)^2 = x^2 + 2x + 1 = x^2 + 1$$'\n  q1.kept: '$$(y+1)^2 = y^2 + 1$$'\n"
+    )
+    student_view = CliRunner().invoke(main, ["grade", str(student), "-p", str(problems), "-f", "json"])
+    assert student_view.exit_code == 0, student_view.output
+    shown, kept = json.loads(student_view.stdout)["parts"]
+    assert shown["status"] == "manual" and kept["status"] == "manual"
+    marks = shown["steps"][0]["steps"]
+    assert [m["status"] for m in marks] == ["shown", "wrong"]
+    assert marks[1]["witness"] == {"at": {"x": "1"}, "from": "4", "to": "2"}
+    assert "steps" not in kept  # steps: hidden (the default)
+    ta_view = CliRunner().invoke(
+        main, ["grade", str(student), "-p", str(problems), "-f", "json", "--show-expected"]
+    )
+    kept_for_ta = json.loads(ta_view.stdout)["parts"][1]
+    assert [m["status"] for m in kept_for_ta["steps"][0]["steps"]] == ["wrong"]
+
+
+def test_the_text_checker_stores_marks_that_read_back() -> None:
+    from grader.steps.grading import check, stored_marks
+    from grader.types.text import TextPart
+
+    part = TextPart(type="text", id="p", points=1)
+    verdict = check(part, "$$\\frac{e^x}{1+e^x} = \\frac{1}{1+e^{-x}} = \\frac{1}{1+e^{x}}$$")
+    assert verdict.status.value == "manual" and verdict.score == 0
+    chains = stored_marks(verdict.steps)
+    assert [s.status for c in chains for s in c.steps] == ["shown", "wrong"]
+    assert chains[0].steps[1].witness is not None
+    assert check(part, "no derivation here").steps == ()

@@ -41,6 +41,7 @@ from grader.steps.models import Witness as WitnessModel
 from grader.steps.opaque import opaque_sides
 from grader.steps.read import LETTERS, Context, Read, normalize, read_side
 from grader.steps.rewrite import split_exponentials
+from grader.steps.sums import written_out
 from grader.types.expression import identity
 from grader.types.expression.part import ExpressionPart
 
@@ -157,34 +158,47 @@ def _relations(node: ast.Node) -> list[ast.Node]:
     return [node]
 
 
-def _narrow(domains: dict[str, SymbolDomain], relation: ast.Node) -> None:
-    """``x > 0``, ``x \\le 1``, ``0 < x``: the symbol's domain narrowed by a constant bound."""
+_FLIP = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "=": "=", "!=": "!="}
+
+
+def _bound(relation: ast.Node) -> tuple[str, str, Fraction] | None:
+    """``x > 0``, ``0 < x``, ``-x > 0``: (the symbol, the relation, the constant), read as ``x op c``."""
     if not isinstance(relation, ast.Relation):
-        return
+        return None
     op, left, right = relation.op, relation.left, relation.right
-    if isinstance(right, ast.Sym) and not isinstance(left, ast.Sym):
-        left, right = right, left
-        op = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "=": "=", "!=": "!="}[op]
-    if not isinstance(left, ast.Sym):
-        return
+    if isinstance(right, ast.Sym | ast.Neg) and not isinstance(left, ast.Sym | ast.Neg):
+        left, right, op = right, left, _FLIP[op]
     bound = _constant(right)
     if bound is None:
+        return None
+    if isinstance(left, ast.Neg) and isinstance(left.operand, ast.Sym):  # -x > 0: x < 0
+        return left.operand.name, _FLIP[op], -bound
+    return (left.name, op, bound) if isinstance(left, ast.Sym) else None
+
+
+def _narrow(domains: dict[str, SymbolDomain], relation: ast.Node) -> None:
+    """``x > 0``, ``x \\le 1``, ``0 < x``: the symbol's domain narrowed by a constant bound."""
+    found = _bound(relation)
+    if found is None:
         return
-    current = domains.get(left.name, SymbolDomain())
-    data = current.model_dump(exclude_defaults=True)
+    name, op, bound = found
+    data = domains.get(name, SymbolDomain()).model_dump(exclude_defaults=True)
     if op == "!=" and bound == 0:
         data["nonzero"] = True
-    elif op in (">", ">="):
-        if bound == 0:
-            data["positive" if op == ">" else "nonnegative"] = True
-        else:
-            data["min"] = max(float(bound), data.get("min", -np.inf))
-    elif op in ("<", "<="):
+    elif op in (">", ">=") and bound == 0:
+        data["positive" if op == ">" else "nonnegative"] = True
+    elif op == ">=":
+        data["min"] = max(float(bound), data.get("min", -np.inf))
+    elif op == "<=":
         data["max"] = min(float(bound), data.get("max", np.inf))
+    elif op in ("<", ">"):  # a strict bound: an open end (x < 0 holds no 0)
+        low, high = data.get("interval", (-np.inf, np.inf))
+        low, high = (low, min(high, float(bound))) if op == "<" else (max(low, float(bound)), high)
+        data["interval"] = (low, high)
     else:
         return
     try:
-        domains[left.name] = SymbolDomain(**data)
+        domains[name] = SymbolDomain(**data)
     except ValueError:
         return
 
@@ -210,7 +224,7 @@ def mark_step(step: Step, scope: _Scope) -> StepMark:
         left, right = read_side(step.left, scope.context), read_side(step.right, scope.context)
         if left.node is None or right.node is None:
             why = left.why or right.why
-            return _with_unknowns(step, scope, base, why)
+            return _with_sums(step, scope, base) or _with_unknowns(step, scope, base, why)
         if step.relation == "=":
             return _equality(left, right, step, scope, base)
         return _inequality(left, right, step.relation, scope, base)
@@ -418,6 +432,52 @@ def _inequality(left: Read, right: Read, op: str, scope: _Scope, base: dict[str,
     return StepMark(
         **base, status="undecided", certificate="no point where it fails was confirmed, and it was not shown"
     )
+
+
+def _with_sums(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | None:
+    """A step with sums over an index (``\\sum_{j=0}^{t-1}``) written out for sizes 1, 2, ...
+    (:mod:`grader.steps.sums`): wrong at the first size with a confirmed witness (the size is
+    part of it), shown by probes when every size tried is shown; else None."""
+    marks: list[tuple[dict[str, Fraction], StepMark]] = []
+    for point, (left_text, right_text) in written_out([step.left, step.right]):
+        size = next(iter(point), None)
+        if size is not None and size in scope.domains and not W.admits(scope.domains[size], point[size]):
+            continue
+        left, right = read_side(left_text, scope.context), read_side(right_text, scope.context)
+        if left.node is None or right.node is None:
+            return None
+        if step.relation == "=":
+            mark = _equality(left, right, step, scope, base)
+        else:
+            mark = _inequality(left, right, step.relation, scope, base)
+        if mark.status == "wrong" and mark.witness is not None:
+            if size is not None and size.split("_")[0] in scope.defined:
+                return StepMark(
+                    **base,
+                    status="undecided",
+                    certificate=f"fails with the sums written out, but {size} is defined in the write-up",
+                )
+            at = {**{k: _fraction_text(v) for k, v in point.items()}, **mark.witness.at}
+            witness = WitnessModel(at=at, **{"from": mark.witness.left, "to": mark.witness.right})
+            return StepMark(**base, status="wrong", certificate=mark.certificate, witness=witness)
+        if mark.status == "undecided" and (mark.certificate or "").startswith("fails at a point"):
+            said = f"with the sums written out, it {mark.certificate}"
+            return mark.model_copy(update={"certificate": said})
+        marks.append((point, mark))
+    if len(marks) < 2 or any(mark.status != "shown" for _, mark in marks):
+        return None
+    sizes = ", ".join(_fraction_text(v) for point, _ in marks for v in point.values())
+    size_name = next(iter(marks[0][0]), "")
+    return StepMark(
+        **base,
+        status="shown",
+        certificate=f"{Certificate.PROBES.value}: the sums written out for {size_name} = {sizes}, "
+        "each shown (not a proof for every size)",
+    )
+
+
+def _fraction_text(v: Fraction) -> str:
+    return str(v.numerator) if v.denominator == 1 else f"{v.numerator}/{v.denominator}"
 
 
 def _with_unknowns(step: Step, scope: _Scope, base: dict[str, Any], why: str) -> StepMark:

@@ -106,6 +106,11 @@ class Domain:
         return all(_certainly(c, point, functions) is True for c in self.conditions)
 
 
+def admits(domain: Any, v: Fraction) -> bool:
+    """Is ``v`` a value of the domain."""
+    return _admits(domain, v)
+
+
 def _admits(domain: Any, v: Fraction) -> bool:
     (low, low_open), (high, high_open) = domain.ends()
     if v < low or v > high or (low_open and v == low) or (high_open and v == high):

@@ -1,0 +1,120 @@
+"""Sums over an index written out for small sizes, so that a step about them can be checked.
+
+``\\sum_{j=0}^{t-1} \\beta^j = \\frac{1-\\beta^t}{1-\\beta}`` is a claim for every size ``t``: with
+``t = 2`` it reads ``\\beta^{0} + \\beta^{1} = \\frac{1-\\beta^{2}}{1-\\beta}``, a step the math
+language reads. A size where the written-out step fails at a confirmed point is a witness
+(the size is part of it); a step that holds at every size tried is shown by probes only.
+
+Only sums whose bounds are whole numbers or one free symbol plus or minus a whole number are
+written out, and only when the index appears nowhere outside its sums (``\\sum_j x_j + y_j``
+could mean either reading) and the size symbol is not an index of its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from fractions import Fraction
+
+from grader.steps.opaque import _scripts_end, _sum_span
+
+MAX_TERMS = 4  # a sum is written out with 1 to this many terms
+SIZES = range(1, 7)
+_SUM = re.compile(
+    r"\\sum\s*_\s*\{\s*([a-z])\s*=\s*([^{}]+?)\s*\}\s*\^\s*(?:\{\s*([^{}]+?)\s*\}|([0-9A-Za-z]))"
+)
+_BOUND = re.compile(r"^\s*(?:([A-Za-z])\s*([+-])\s*)?(\d+)\s*$|^\s*([A-Za-z])\s*(?:([+-])\s*(\d+))?\s*$")
+
+
+def _bound(text: str) -> tuple[str | None, int] | None:
+    """``t - 1`` -> ("t", -1); ``3`` -> (None, 3); ``n`` -> ("n", 0); else None."""
+    m = _BOUND.match(text)
+    if m is None:
+        return None
+    if m.group(4) is not None:
+        offset = int(m.group(6) or 0) * (-1 if m.group(5) == "-" else 1)
+        return m.group(4), offset
+    if m.group(1) is not None:  # t - 1, n + 2
+        return m.group(1), int(m.group(3)) * (-1 if m.group(2) == "-" else 1)
+    return None, int(m.group(3))
+
+
+def written_out(texts: list[str]) -> Iterator[tuple[dict[str, Fraction], list[str]]]:
+    """For each size tried: the size symbol's value and the texts with every sum written out."""
+    sums = list(_sums(texts))
+    if not sums:
+        return
+    sizes = {s for _, _, _, low, high in sums for s in (low[0], high[0]) if s is not None}
+    indices = {index for _, _, index, _, _ in sums}
+    if len(sizes) > 1 or sizes & indices:
+        return
+    size = next(iter(sizes), None)
+    outside = [_outside_sums(t) for t in texts]
+    if any(re.search(rf"(?<![A-Za-z\\]){index}(?![A-Za-z])", o) for o in outside for index in indices):
+        return  # the index stands outside its sum too: which terms the sum holds is unclear
+    for value in SIZES if size is not None else (0,):
+        point = {size: Fraction(value)} if size is not None else {}
+        out = []
+        for text in texts:
+            expanded = _expand(text, size, value)
+            if expanded is None:
+                break
+            out.append(_put(expanded, size, value) if size is not None else expanded)
+        else:
+            yield point, out
+        if size is None:
+            return
+
+
+def _sums(texts: list[str]) -> Iterator[tuple[int, int, str, tuple[str | None, int], tuple[str | None, int]]]:
+    for text in texts:
+        for m in _SUM.finditer(text):
+            low, high = _bound(m.group(2)), _bound(m.group(3) or m.group(4))
+            if low is None or high is None:
+                continue
+            yield m.start(), m.end(), m.group(1), low, high
+
+
+def _outside_sums(text: str) -> str:
+    """The text with every sum (operator, scripts and body) cut out."""
+    for _ in range(20):
+        span = _sum_span(text)
+        if span is None or span == (-1, -1):
+            return text
+        text = text[: span[0]] + " " + text[span[1] :]
+    return text
+
+
+def _expand(text: str, size: str | None, value: int) -> str | None:
+    """Every ``\\sum_{j=a}^{b} body`` of the text as ``(body_a + ... + body_b)``."""
+    for _ in range(8):
+        m = _SUM.search(text)
+        if m is None:
+            return text
+        low, high = _bound(m.group(2)), _bound(m.group(3) or m.group(4))
+        if low is None or high is None:
+            return None
+        first = (value if low[0] else 0) + low[1]
+        last = (value if high[0] else 0) + high[1]
+        if not 1 <= last - first + 1 <= MAX_TERMS:
+            return None
+        span = _sum_span(text[m.start() :])
+        if span is None or span == (-1, -1):
+            return None
+        end = m.start() + span[1]
+        body = text[_scripts_end(text, m.start() + len("\\sum")) : end]
+        terms = [f"({_put(body, m.group(1), k)})" for k in range(first, last + 1)]
+        text = text[: m.start()] + "(" + " + ".join(terms) + ")" + text[end:]
+    return None
+
+
+def _put(text: str, name: str, value: int) -> str:
+    """``name`` given ``value`` everywhere: inside a subscript as digits, elsewhere in braces."""
+
+    def in_script(m: re.Match[str]) -> str:
+        inner = re.sub(rf"(?<![A-Za-z\\]){name}(?![A-Za-z])", str(value), m.group(1))
+        return "_{" + inner + "}"
+
+    text = re.sub(r"_\{([^{}]*)\}", in_script, text)
+    text = re.sub(rf"([_^])\s*{name}(?![A-Za-z])", lambda m: f"{m.group(1)}{{{value}}}", text)
+    return re.sub(rf"(?<![A-Za-z\\]){name}(?![A-Za-z])", f"({value})", text)
