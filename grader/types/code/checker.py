@@ -18,7 +18,7 @@ from grader.types.code.part import CodePart
 from grader.types.code.sandbox import NoSandbox, isolation
 from grader.types.code.source import program
 from grader.types.code.structure import STRUCTURED, TWIN
-from grader.types.code.trials import Trial, draw_trials
+from grader.types.code.trials import Trial
 
 
 def check(part: CodePart, answer: Any) -> Verdict:
@@ -41,7 +41,7 @@ def check(part: CodePart, answer: Any) -> Verdict:
 
 def _trials(part: CodePart, seed: int, job: dict[str, Any]) -> list[Trial]:
     """The trials the answer's job runs: the base ones, then its share of the structured ones."""
-    base = draw_trials(part, seed)
+    base = runs.trials_for(part, seed)
     return [*base, *runs.pool_for(part, seed).plain[: len(job["trials"]) - len(base)]]
 
 

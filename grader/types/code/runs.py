@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from grader.core.drawing import answer_seed
@@ -55,6 +55,38 @@ _CACHE: OrderedDict[str, Record] = OrderedDict()
 _RECENT: dict[str, Record] = {}
 
 
+_JOBS: OrderedDict[tuple[Any, ...], tuple[CodePart, Job | None]] = OrderedDict()
+_DRAWN: OrderedDict[tuple[int, int], tuple[CodePart, list[Trial]]] = OrderedDict()
+KEPT_JOBS = 512  # a submission's jobs (a few per code part) many times over
+KEPT_DRAWS = 64
+
+
+def _memo(part: CodePart, key: tuple[Any, ...], make: Callable[[], Job | None]) -> Job | None:
+    """A job built once (a submission's checks ask for the same ones many times): keyed by
+    the part's identity and what the job runs; a job is never changed once built."""
+    found = _JOBS.get((id(part), *key))
+    if found is not None and found[0] is part:
+        _JOBS.move_to_end((id(part), *key))
+        return found[1]
+    job = make()
+    _JOBS[(id(part), *key)] = (part, job)
+    if len(_JOBS) > KEPT_JOBS:
+        _JOBS.popitem(last=False)
+    return job
+
+
+def trials_for(part: CodePart, seed: int) -> list[Trial]:
+    """The base trials of an answer's seed (drawn once per part and seed; never changed)."""
+    found = _DRAWN.get((id(part), seed))
+    if found is not None and found[0] is part:
+        return found[1]
+    trials = draw_trials(part, seed)
+    _DRAWN[(id(part), seed)] = (part, trials)
+    if len(_DRAWN) > KEPT_DRAWS:
+        _DRAWN.popitem(last=False)
+    return trials
+
+
 def seed_for(part: CodePart, code: Program) -> int:
     """The seed of the trials an answer is graded on (see grader.core.drawing)."""
     return answer_seed(part.seed, code.text)
@@ -65,7 +97,7 @@ def build_job(
 ) -> Job:
     """The job that runs ``code`` on ``trials`` (by default the cases, edges and random draws
     from ``seed``); ``trace``: with the line pairs of its own code each trial ran."""
-    trials = draw_trials(part, seed) if trials is None else trials
+    trials = trials_for(part, seed) if trials is None else trials
     job: Job = {
         "framework": part.framework,
         "sources": [
@@ -94,7 +126,13 @@ def _key(job: Job) -> str:
 
 
 def reference_job(part: CodePart, reference: Any, seed: int) -> Job:
-    return build_job(part, program(part, reference, reference=True), seed)
+    job = _memo(
+        part,
+        ("reference", reference, seed),
+        lambda: build_job(part, program(part, reference, reference=True), seed),
+    )
+    assert job is not None
+    return job
 
 
 _POOLS: OrderedDict[tuple[int, int], tuple[CodePart, Pool]] = OrderedDict()
@@ -114,18 +152,26 @@ def pool_for(part: CodePart, seed: int) -> Pool:
 
 def structured_reference_job(part: CodePart, reference: Any, seed: int) -> Job | None:
     """The reference on every structured trial and twin, traced (None: the part has none)."""
-    pool = pool_for(part, seed)
-    if not pool.trials:
-        return None
-    return build_job(part, program(part, reference, reference=True), seed, pool.trials, trace=True)
+
+    def make() -> Job | None:
+        pool = pool_for(part, seed)
+        if not pool.trials:
+            return None
+        return build_job(part, program(part, reference, reference=True), seed, pool.trials, trace=True)
+
+    return _memo(part, ("structured", reference, seed), make)
 
 
 def structured_mistake_job(part: CodePart, mistake: Any, seed: int) -> Job | None:
     """A listed mistake on the structured trials an answer may run (no twins)."""
-    pool = pool_for(part, seed)
-    if not pool.trials:
-        return None
-    return build_job(part, program(part, mistake, reference=True), seed, pool.plain)
+
+    def make() -> Job | None:
+        pool = pool_for(part, seed)
+        if not pool.trials:
+            return None
+        return build_job(part, program(part, mistake, reference=True), seed, pool.plain)
+
+    return _memo(part, ("mistake", mistake, seed), make)
 
 
 def reference_jobs(part: CodePart, seed: int) -> list[Job]:
@@ -151,10 +197,16 @@ def structured_count(part: CodePart, seed: int) -> int:
 
 def answer_job(part: CodePart, code: Program, seed: int) -> Job:
     """The job that runs an answer: the base trials, then its share of the structured ones."""
-    count = structured_count(part, seed)
-    if not count:
-        return build_job(part, code, seed)
-    return build_job(part, code, seed, [*draw_trials(part, seed), *pool_for(part, seed).plain[:count]])
+    count = structured_count(part, seed)  # the reference's run decides it: never remembered here
+
+    def make() -> Job:
+        if not count:
+            return build_job(part, code, seed)
+        return build_job(part, code, seed, [*trials_for(part, seed), *pool_for(part, seed).plain[:count]])
+
+    job = _memo(part, ("answer", code, seed, count), make)
+    assert job is not None
+    return job
 
 
 def results(jobs: Sequence[Job]) -> dict[str, Record]:

@@ -32,7 +32,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from grader.types.code.cgroups import join_command, memory_cgroup
 
@@ -128,15 +128,7 @@ def run_runner(request: dict[str, Any], wall_seconds: float) -> RunnerOutput:
         request = {**request, "jobs": [{**job, "uid": uid} for job in request["jobs"]]}
     payload = json.dumps(request, allow_nan=True).encode("utf-8")
     with tempfile.TemporaryFile() as errors, memory_cgroup(sandbox_memory(request)) as group:
-        process = subprocess.Popen(
-            join_command(group, command),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=errors,
-            env=_ENVIRONMENT,
-            cwd="/",
-            start_new_session=True,
-        )
+        process = start_sandbox(command, group, errors)
         try:
             output = _exchange(process, payload, time.monotonic() + wall_seconds)
         finally:
@@ -145,6 +137,21 @@ def run_runner(request: dict[str, Any], wall_seconds: float) -> RunnerOutput:
         output.diagnostics = errors.read(2000).decode(errors="replace").strip()
     output.returncode = process.returncode
     return output
+
+
+def start_sandbox(command: list[str], group: Path | None, errors: IO[bytes]) -> subprocess.Popen[bytes]:
+    """Start a runner's ``command`` in ``group`` (a memory cgroup, or None), its standard
+    input and output piped, its errors to ``errors``, in a session of its own (killed with
+    it); the one place grader starts a runner, cold (:func:`run_runner`) or warm (:mod:`warm`)."""
+    return subprocess.Popen(
+        join_command(group, command),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=errors,
+        env=_ENVIRONMENT,
+        cwd="/",
+        start_new_session=True,
+    )
 
 
 def sandbox_memory(request: dict[str, Any]) -> int:

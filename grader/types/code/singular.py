@@ -47,8 +47,21 @@ class Singular:
     inputs: frozenset[str]
 
 
+_READ: dict[int, tuple[CodePart, list[Singular]]] = {}
+
+
 def singular_points(part: CodePart) -> list[Singular]:
-    """The reference's singular places, each with the inputs that feed it (distinct, in order)."""
+    """The reference's singular places, each with the inputs that feed it (distinct, in order);
+    read once a part (every answer's seed draws its structured trials from them)."""
+    found = _READ.get(id(part))
+    if found is None or found[0] is not part:
+        if len(_READ) > 256:
+            _READ.clear()
+        found = _READ[id(part)] = (part, _singular_points(part))
+    return list(found[1])
+
+
+def _singular_points(part: CodePart) -> list[Singular]:
     floats = frozenset(
         name for name, spec in part.inputs.items() if spec.dtype.startswith("float") and spec.choices is None
     )

@@ -14,6 +14,7 @@ equal, and every size at its smallest and at its largest; then the edges the par
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,15 +35,31 @@ class Trial:
     edge: str = ""  # which edge: "zeros", "the ranges' low ends", "the largest sizes"...
 
     def as_data(self) -> dict[str, Any]:
-        """The inputs (and sizes, as plain integers) as the runner reads them."""
+        """The inputs (and sizes, as plain integers) as the runner reads them (made once a
+        trial: a trial is built into every job that runs it; never changed by a caller)."""
+        return self._data
+
+    @functools.cached_property
+    def _data(self) -> dict[str, Any]:
         data: dict[str, Any] = dict(self.sizes)
         for name, array in self.inputs.items():
             data[name] = {
-                "dtype": str(array.dtype),
+                "dtype": _dtype_name(array.dtype),
                 "shape": list(array.shape),
                 "data": array.ravel().tolist(),
             }
         return data
+
+
+_DTYPE_NAMES: dict[np.dtype[Any], str] = {}
+
+
+def _dtype_name(dtype: np.dtype[Any]) -> str:
+    """``str(dtype)`` ("float64"), remembered: numpy works it out anew each time."""
+    name = _DTYPE_NAMES.get(dtype)
+    if name is None:
+        name = _DTYPE_NAMES[dtype] = str(dtype)
+    return name
 
 
 def draw_trials(part: CodePart, seed: int | None = None) -> list[Trial]:

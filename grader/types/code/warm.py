@@ -24,15 +24,13 @@ import itertools
 import json
 import os
 import signal
-import subprocess
 import tempfile
 import threading
 import time
 from typing import IO, Any
 
-from grader.types.code.cgroups import join_command, make_group, remove_group, set_limit
+from grader.types.code.cgroups import make_group, remove_group, set_limit
 from grader.types.code.sandbox import (
-    _ENVIRONMENT,
     JOB_UID_BASE,
     JOB_UID_SPAN,
     MAX_LINE_BYTES,
@@ -50,6 +48,7 @@ from grader.types.code.sandbox import (
     run_runner,
     sandbox_memory,
     site_directories,
+    start_sandbox,
 )
 
 COLD_ENVIRONMENT = "GRADER_COLD_SANDBOX"
@@ -128,15 +127,7 @@ class WarmSandbox:
         self.errors: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the sandbox)
         self.group = make_group(sandbox_memory({"frameworks": self.frameworks, "jobs": []}))
         command = [*_bwrap_arguments(warm=True), _python(), "-I", "-S", SANDBOX_RUNNER, "--warm"]
-        self.process = subprocess.Popen(
-            join_command(self.group, command),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.errors,
-            env=_ENVIRONMENT,
-            cwd="/",
-            start_new_session=True,
-        )
+        self.process = start_sandbox(command, self.group, self.errors)
         setting = {
             "paths": site_directories(),
             "frameworks": self.frameworks,
@@ -236,7 +227,7 @@ class WarmSandbox:
     def close(self) -> None:
         with contextlib.suppress(OSError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        with contextlib.suppress(OSError, subprocess.SubprocessError):
+        with contextlib.suppress(Exception):  # a sandbox that will not end: killed already
             self.process.wait(timeout=10)
         for stream in (self.process.stdin, self.process.stdout, self.errors):
             with contextlib.suppress(OSError):
