@@ -105,7 +105,7 @@ def _region(anchor: Anchor, following: Anchor | None, lines: list[list[list[Any]
         found = [
             line
             for line in lines[page - 1]
-            if (page > anchor.page or line[4] > anchor.order)
+            if (page > anchor.page or line[4] >= anchor.order)  # the heading's line: "(a) Answer: 4"
             and (following is None or page < following.page or line[4] < following.order)
         ]
         if found or page == anchor.page:
@@ -202,9 +202,9 @@ def _letter_part(outline: Outline, qindex: int, letter: str) -> int | None:
 
 def _named_part(outline: Outline, qindex: int, rest: str) -> int | None:
     """``Question 3 (limit)``, ``Question 3: The limit``: a part named after the number."""
-    words = set(re.findall(r"[a-z0-9_]+", rest))
+    first = re.match(r"^[\s.:(\-–—]*([a-z0-9_]+)", rest)  # the word right after the number
     for pindex, (_, pid, title) in enumerate(outline.questions[qindex][2]):
-        if pid.lower() in words and len(pid) > 1:
+        if first is not None and first.group(1) == pid.lower() and len(pid) > 1:
             return pindex
         if title and len(title) >= 6 and normalise(title) in rest:
             return pindex
