@@ -36,6 +36,7 @@ from grader.core.timelimit import CheckLimits, Watchdog
 from grader.core.verdict import Verdict
 from grader.engine import clear_sympy_caches, grade, limited_check, not_graded
 from grader.hand import HandGrade, apply_hand_grades
+from grader.pdf.stamp import graded_pdf_file
 from grader.reading import reading_limits
 from grader.reporting.files import render_artefacts, report_files
 from grader.reporting.html import page_inputs
@@ -297,6 +298,8 @@ def _grade_task(prepared: Prepared, task: SubmissionTask) -> Graded:
     kept = with_files and made_from == task.rendered  # a part was edited, the report the same
     drawn = with_files and not kept
     artefacts = render_artefacts(report, task.stem, prepared.setup.show_expected, spec) if drawn else {}
+    if drawn and submission.pdf is not None:  # a PDF hand-in: its graded copy beside the report
+        artefacts.update(graded_pdf_file(report, submission.pdf, task.stem))
     if not prepared.setup.for_pages:
         for part in report.parts:
             part.plot = None  # drawn already; the parent keeps reports light

@@ -38,6 +38,10 @@ def main() -> None:
             from grader.pdf.images import images_to_pdf
 
             answer = images_to_pdf(request["paths"], request["out"], limits)
+        elif request["op"] == "stamp":
+            from grader.pdf.stamp import stamp_pdf
+
+            answer = stamp_pdf(request["path"], request["out"], request["cover"], request["stamps"], limits)
         else:
             from grader.pdf.render import render_pages
 

@@ -80,7 +80,11 @@ def find_regions(outline: Outline, lines: list[list[list[Any]]]) -> dict[str, Re
     regions: dict[str, Region] = {}
     questions: dict[int, Region] = {}
     for index, anchor in enumerate(anchors):
-        following = anchors[index + 1] if index + 1 < len(anchors) else None
+        if index and (anchors[index - 1].question, anchors[index - 1].part) == (anchor.question, anchor.part):
+            continue  # "q4: <title>" then "q4": one heading, the region runs on from the first
+        following = next(
+            (a for a in anchors[index + 1 :] if (a.question, a.part) != (anchor.question, anchor.part)), None
+        )
         region = _region(anchor, following, lines)
         if anchor.part is None:
             questions.setdefault(anchor.question, region)
@@ -105,7 +109,7 @@ def _region(anchor: Anchor, following: Anchor | None, lines: list[list[list[Any]
         found = [
             line
             for line in lines[page - 1]
-            if (page > anchor.page or line[4] > anchor.order)
+            if (page > anchor.page or line[4] >= anchor.order)  # the heading's line: "(a) Answer: 4"
             and (following is None or page < following.page or line[4] < following.order)
         ]
         if found or page == anchor.page:
@@ -117,13 +121,13 @@ def _region(anchor: Anchor, following: Anchor | None, lines: list[list[list[Any]
 def _anchors(outline: Outline, lines: list[list[list[Any]]]) -> list[Anchor]:
     numbers = _question_numbers(outline)
     found: list[Anchor] = []
-    current: int | None = None
+    current: tuple[int, int] | None = None  # the question read, and its last part found (-1: none yet)
     for page, page_lines in enumerate(lines, 1):
         for line in page_lines:
             hit = _heading(outline, numbers, normalise(str(line[2])), current)
             if hit is None:
                 continue
-            current = hit[0]
+            current = (hit[0], -1 if hit[1] is None else hit[1])
             found.append(Anchor(page, int(line[4]), hit[0], hit[1]))
     return found
 
@@ -139,13 +143,17 @@ def _question_numbers(outline: Outline) -> dict[int, int]:
 
 
 def _heading(
-    outline: Outline, numbers: dict[int, int], text: str, current: int | None
+    outline: Outline, numbers: dict[int, int], text: str, current: tuple[int, int] | None
 ) -> tuple[int, int | None] | None:
     """(question index, part index or None) a line is the heading of, or None."""
-    for qindex, (_, _, parts) in enumerate(outline.questions):
-        for pindex, (address, _, _) in enumerate(parts):
-            if re.match(rf"^(?:\W{{0,3}}|(?:{_WORD}|part)\s*){_id_pattern(address)}(?![\w.])", text):
-                return qindex, pindex
+    ids = [
+        (qi, pi, address)
+        for qi, (_, _, parts) in enumerate(outline.questions)
+        for pi, (address, _, _) in enumerate(parts)
+    ]
+    for qindex, pindex, address in sorted(ids, key=lambda found: -len(found[2])):  # q1.a_b before q1.a
+        if re.match(rf"^(?:\W{{0,3}}|(?:{_WORD}|part)\s*){_id_pattern(address)}(?![\w.])", text):
+            return qindex, pindex
     match = _NUMBERED.match(text)
     if match is not None and int(match.group("num")) in numbers:
         qindex = numbers[int(match.group("num"))]
@@ -158,8 +166,13 @@ def _heading(
         return (qindex, part) if part is not None else None
     match = _LETTER.match(text)
     if match is not None and current is not None:
-        part = _letter_part(outline, current, match.group("p1") or match.group("p2") or match.group("p3"))
-        return (current, part) if part is not None else None
+        # "(c)" alone is trusted as the next part of the question read (a "d)" a title wrapped
+        # onto a line of its own is not); "(i)" then reads as a roman numeral or a letter, which fits
+        letter = match.group("p1") or match.group("p2") or match.group("p3")
+        question, last = current
+        if last + 1 in _letter_candidates(outline, question, letter):
+            return question, last + 1
+        return None
     return _titled(outline, text)
 
 
@@ -187,6 +200,17 @@ def _bare_heading(outline: Outline, qindex: int, text: str, match: re.Match[str]
     return bool(title) and len(stripped) >= 6 and normalise(title or "").startswith(stripped[:40])
 
 
+def _letter_candidates(outline: Outline, qindex: int, letter: str) -> set[int]:
+    parts = outline.questions[qindex][2]
+    ids = [pid.lower() for _, pid, _ in parts]
+    found = {ids.index(letter)} if letter in ids else set()
+    if len(letter) == 1:
+        found.add(ord(letter) - ord("a"))
+    if letter in _ROMAN:
+        found.add(_ROMAN.index(letter))
+    return {index for index in found if 0 <= index < len(parts)}
+
+
 def _letter_part(outline: Outline, qindex: int, letter: str) -> int | None:
     parts = outline.questions[qindex][2]
     ids = [pid.lower() for _, pid, _ in parts]
@@ -202,9 +226,9 @@ def _letter_part(outline: Outline, qindex: int, letter: str) -> int | None:
 
 def _named_part(outline: Outline, qindex: int, rest: str) -> int | None:
     """``Question 3 (limit)``, ``Question 3: The limit``: a part named after the number."""
-    words = set(re.findall(r"[a-z0-9_]+", rest))
+    first = re.match(r"^[\s.:(\-–—]*([a-z0-9_]+)", rest)  # the word right after the number
     for pindex, (_, pid, title) in enumerate(outline.questions[qindex][2]):
-        if pid.lower() in words and len(pid) > 1:
+        if first is not None and first.group(1) == pid.lower() and len(pid) > 1:
             return pindex
         if title and len(title) >= 6 and normalise(title) in rest:
             return pindex

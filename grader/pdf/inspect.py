@@ -19,6 +19,7 @@ from grader.pdf.limits import GRADER_SOURCE, PdfRefused
 
 __all__ = ["read_document"]
 
+COLUMN_JUMP = 12  # runs drawn between two runs of one line, at most (its exponents, fractions)
 PRINT_AGAIN = "print it to a new PDF (File > Print > Save as PDF) and hand that in"
 
 
@@ -125,32 +126,41 @@ def _lines(runs: list[list[Any]]) -> list[list[Any]]:
     order: a two-column page draws its left column first): ``[y, size, text, [y of the runs
     near it], order]``. A superscript or a fraction has another baseline: a line with one near
     it is not plain."""
-    grouped: dict[tuple[float, float, int], list[list[Any]]] = {}
-    for y, x, size, text, _ in runs:
-        grouped.setdefault((round(y, 1), round(size, 1), 0), []).append([x, text])
+    grouped: dict[tuple[float, float], list[list[Any]]] = {}
+    for run in runs:
+        grouped.setdefault((round(run[0], 1), round(run[2], 1)), []).append(run)
     found = []
-    for (y, size, _), parts in grouped.items():
-        for text, x in _columns(sorted(parts, key=lambda p: p[0]), size):
-            order = min(r[4] for r in runs if round(r[0], 1) == y and round(r[2], 1) == size and r[1] >= x)
-            found.append([y, size, text, _near(runs, y, size), order])
+    for (y, size), group in grouped.items():
+        for piece in _pieces(sorted(group, key=lambda run: run[4])):
+            piece.sort(key=lambda run: run[1])
+            text = " ".join(str(run[3]).strip() for run in piece)
+            span = (piece[0][1] - size, piece[-1][1] + 0.5 * size * len(str(piece[-1][3])) + size)
+            found.append([y, size, text, _near(runs, y, size, span), min(run[4] for run in piece)])
     return sorted(found, key=lambda line: line[4])
 
 
-def _columns(parts: list[list[Any]], size: float) -> list[tuple[str, float]]:
-    """Runs on one baseline, split where a wide gap parts two columns (widths estimated):
-    (text, left edge) of each piece."""
-    pieces: list[tuple[list[str], float]] = []
-    end = None
-    for x, text in parts:
-        if end is None or x - end > 3 * size:
-            pieces.append(([], x))
-        pieces[-1][0].append(text.strip())
-        end = x + 0.5 * size * len(text)
-    return [(" ".join(texts), x) for texts, x in pieces]
+def _pieces(group: list[list[Any]]) -> list[list[list[Any]]]:
+    """Runs of one baseline in drawing order, cut where the drawing jumps far (the other column:
+    a line's own runs come together, its exponents and fractions between them)."""
+    pieces: list[list[list[Any]]] = []
+    for run in group:
+        if not pieces or run[4] - pieces[-1][-1][4] > COLUMN_JUMP:
+            pieces.append([])
+        pieces[-1].append(run)
+    return pieces
 
 
-def _near(runs: list[list[Any]], y: float, size: float) -> list[float]:
-    return sorted({round(r[0], 1) for r in runs if round(r[0], 1) != y and abs(r[0] - y) < max(size, r[2])})
+def _near(runs: list[list[Any]], y: float, size: float, span: tuple[float, float]) -> list[float]:
+    """Baselines of runs raised or lowered from this line's (an exponent, an index, an inline
+    fraction: within 0.6 em) over its width; the next line's exponents are farther (a line is
+    1.2 em), and so is the other column's text."""
+    return sorted(
+        {
+            round(r[0], 1)
+            for r in runs
+            if round(r[0], 1) != y and abs(r[0] - y) < 0.6 * max(size, r[2]) and span[0] <= r[1] <= span[1]
+        }
+    )
 
 
 def _declared_pages(root: DictionaryObject) -> int:

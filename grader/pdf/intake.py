@@ -59,6 +59,8 @@ def fill_from_pdf(
             submission.load_error = f"{name}: {exc}"
             return
     read_pdf_submission(submission, document, name, tags, folder.named(found[0]))
+    if folder.disk is not None and found[0].lower().endswith(".pdf"):  # the graded copy is made from it
+        submission.pdf["path"] = str(paths[0].resolve())  # type: ignore[index]
 
 
 def read_pdf_submission(

@@ -25,8 +25,10 @@ _NUMBER = r"-?\d+(?:\.\d+)?"
 _VALUE = re.compile(
     rf"^(?:{_NUMBER}|\[\s*{_NUMBER}(?:\s*,\s*{_NUMBER})*\s*\]|\(\s*{_NUMBER}(?:\s*,\s*{_NUMBER})+\s*\))$"
 )
+# A heading may open the line: "(a) Answer: 4", "3(a) Answer: 4", "Question 1 (b) Answer: 2".
+_HEADING = r"(?:(?:question|problem|exercise|task|part)\s+)?(?:[\w.]*\d[\w.]*\s*)?(?:\(?[a-z]{1,4}\)\s*)?"
 _ANSWER = re.compile(
-    r"^(?:final\s+)?answer(?:\s+to)?(?:\s+(?P<id>[\w.]+|\([a-z]\)))?\s*[:=]\s*(?P<value>.+?)\.?$"
+    rf"^{_HEADING}(?:final\s+)?answer(?:\s+to)?(?:\s+(?P<id>[\w.]+|\([a-z]\)))?\s*[:=]\s*(?P<value>.+?)\.?$"
 )
 
 
