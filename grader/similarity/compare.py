@@ -21,8 +21,9 @@ happens by chance in a large class: the score is ``(W - 1) / 2`` of the weight `
 students share, 0.5 for two rare wrong answers in common, 1 from three on.
 
 The pair's score is read part by part (:func:`_by_parts`): each part's chance-corrected
-containment above what two sheets of this class share there by chance, the strongest part
-set aside, two more parts' worth a score of 1. A class under ``CHANCE_FROM`` sheets, or a
+containment above what two sheets of this class share there by chance, the strongest parts
+set aside (as many as a null model of the class's size says honest pairs reach by chance:
+:func:`set_aside`), one and a half more parts' worth a score of 1. A class under ``CHANCE_FROM`` sheets, or a
 sheet of one or two parts, is scored on the chance-corrected containment over all of the
 sheet's code, formulas and prose together. The shared wrong answers' score replaces either
 where it is higher.
@@ -49,9 +50,13 @@ from grader.similarity.models import SIGNALS, Pair, Passage, SharedAnswer, Signa
 ALL_PAIRS_UP_TO = 1_500
 TEXT_SIGNALS = ("code", "formulas", "prose")
 PART = "part:"  # a channel of one part's features (all its text signals)
-PART_FLOOR = 3.0  # a part's score divides by at least this much weight of the lighter sheet's
+# A part's score divides by at least this much weight of the lighter sheet's own (one shared
+# feature is not a copied part); above that, what chance gives a part is the class's own level.
+PART_FLOOR = 0.5
 PART_NOISE = 0.3  # a part's score honest answers reach by chance, in a class too small to tell
-PARTS_COPIED = 2  # parts copied beyond the strongest that make a score of 1
+PARTS_COPIED = 1.5  # parts copied beyond those set aside (:func:`set_aside`) that make a score of 1
+PARTS_FROM = 3  # a sheet of fewer parts that can differ is scored as a whole
+CHANCE_PAIRS = 0.05  # honest pairs of a class expected with a part above chance beyond those set aside
 # A signal's score divides by at least this much weight of the lighter sheet's own.
 MIN_WEIGHT = {"code": 3.0, "formulas": 2.0, "prose": 3.0, "answers": 3.0}
 CHANCE_FROM = 20  # sheets the chance is estimated over, at least
@@ -298,30 +303,54 @@ def _by_parts(
     index: _Index, first: np.ndarray, second: np.ndarray, shared: dict[str, np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
     """The sheet's parts as evidence, and where it is the pair's score: a class of at least
-    ``CHANCE_FROM`` sheets (what chance gives a part is the class's own) and a sheet of more
-    than ``PARTS_COPIED`` parts that can differ (either sheet has features of its own there:
-    two right answers the reference explains cannot). Each part's score beyond chance counts
-    above what two sheets of this class share there by chance (:func:`_part_noise`), rescaled
-    to 0..1; the strongest
-    part is set aside (one short function written the same way is what chance gives some
-    honest pair of a class); the rest is summed, ``PARTS_COPIED`` parts' worth making a score
-    of 1. A copy of every part scores 1, a half copy by its copied parts (not their average
-    with the honest half)."""
+    ``CHANCE_FROM`` sheets (what chance gives a part is the class's own) and a sheet of at
+    least ``PARTS_FROM`` parts that can differ (either sheet has features of its own there:
+    two right answers the reference explains cannot), more than are set aside. Each part's
+    score beyond chance counts above what two sheets of this class share there by chance
+    (:func:`_part_noise`), rescaled to 0..1; the strongest parts are set aside, as many as
+    :func:`set_aside` says honest pairs of a class this size reach by chance (one short
+    function written the same way, two in a large class); the rest is summed,
+    ``PARTS_COPIED`` parts' worth making a score of 1. A copy of every part scores 1, a half
+    copy by its copied parts (not their average with the honest half)."""
     scores = []
     can_differ = []
+    above = []
     sheets = len(index.keys)
     for channel in _parts(index):
         own, _ = _own(index, (channel,))
         differ = np.maximum(own[first], own[second]) > 0
         part = np.where(differ, _beyond_chance(index, first, second, shared, (channel,)), 0.0)
         noise = _part_noise(part, sheets)
+        above.append(float(np.count_nonzero(part > noise)) if noise < 1 else 0.0)
         scores.append(np.clip((part - noise) / max(1.0 - noise, 1e-9), 0.0, 1.0) if noise < 1 else 0 * part)
         can_differ.append(differ)
     if not scores:
         return np.zeros(len(first)), np.zeros(len(first), dtype=bool)
     matrix = np.vstack(scores)
-    enough = (np.vstack(can_differ).sum(axis=0) > PARTS_COPIED) & (sheets >= CHANCE_FROM)
-    return np.minimum(1.0, (matrix.sum(axis=0) - matrix.max(axis=0)) / PARTS_COPIED), enough
+    pairs = sheets * (sheets - 1) / 2  # in a large class, those not scored are above no level
+    aside = set_aside([count / pairs for count in above], pairs)
+    enough = (np.vstack(can_differ).sum(axis=0) >= max(aside + 1, PARTS_FROM)) & (sheets >= CHANCE_FROM)
+    strongest = -np.sort(-matrix, axis=0)[:aside].sum(axis=0)
+    return np.minimum(1.0, (matrix.sum(axis=0) - strongest) / PARTS_COPIED), enough
+
+
+def set_aside(above: Sequence[float], pairs: float) -> int:
+    """How many of a pair's strongest parts are no evidence in this class: the fewest ``m``
+    such that fewer than ``CHANCE_PAIRS`` of the class's ``pairs`` would have ``m + 1`` parts
+    above their chance levels, were each part above its level independently, as a share
+    ``above[p]`` of the class's pairs is (a null model of the class's own: a larger class has
+    more pairs, each part's level is where one pair in ``2 N`` is above it, so two parts above
+    happen to some honest pairs of any class and three to none of 500 or 5,000 sheets)."""
+    # at_least[k]: the expected share of pairs with k given parts all above (the elementary
+    # symmetric sums of ``above``), by the parts one at a time
+    at_least = [1.0] + [0.0] * len(above)
+    for share in above:
+        for k in range(len(above), 0, -1):
+            at_least[k] += at_least[k - 1] * share
+    aside = 1
+    while aside < len(above) and at_least[aside + 1] * pairs > CHANCE_PAIRS:
+        aside += 1
+    return aside
 
 
 def _part_noise(part: np.ndarray, sheets: int) -> float:
