@@ -24,7 +24,6 @@ from service_fixtures import PG_SKIP, PostgresCluster, pg_bin
 from service_server import (
     Course,
     Server,
-    grading_process,
     make_course,
     seed_file,
     wait_graded,
@@ -72,9 +71,9 @@ def verdicts(db: Database) -> list[VerdictRow]:
 
 
 def pool_workers(server: Server) -> list[psutil.Process]:
-    """The grading process's pool workers: the children of its fork server."""
+    """The server's pool workers: the children of its fork server."""
     workers = []
-    for child in grading_process(server).children():
+    for child in psutil.Process(server.process.pid).children():
         if "forkserver" in " ".join(child.cmdline()):
             workers += child.children()
     return workers

@@ -58,6 +58,12 @@ TEXT_OR_JSON = click.option(
 )
 @click.option("--executor", help="dask://HOST:PORT grades on a Dask cluster instead of local processes.")
 @click.option(
+    "--worker", is_flag=True, help="Run only the grading loop (no web server), beside `grader serve`."
+)
+@click.option(
+    "--web-only", is_flag=True, help="Serve the web side only: `grader serve --worker` processes grade."
+)
+@click.option(
     "--max-upload",
     "max_upload_bytes",
     default=1 << 20,
@@ -179,8 +185,13 @@ def serve_command(course_dir: Path | None, demo: bool, credentials: Path | None,
     if not (course_dir / "problems").is_dir():
         click.echo(f"error: {course_dir} has no problems/ folder (one problem file per assignment)", err=True)
         sys.exit(2)
-    host, port = options.pop("host"), options.pop("port")
-    settings = Settings(course_dir=course_dir, **options)
+    host, port, worker = options.pop("host"), options.pop("port"), options.pop("worker")
+    settings = Settings(course_dir=course_dir, grading=not options.pop("web_only"), **options)
+    if worker:
+        from grader.service.worker import run_worker
+
+        run_worker(settings)
+        return
     serve(settings, host, port or free_port(host))
 
 
