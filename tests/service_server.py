@@ -221,10 +221,11 @@ def grading_paused(server: Server) -> Iterator[None]:
 class Worker:
     """``grader serve --worker`` for a course, in a process group of its own."""
 
-    def __init__(self, course: Course, workers: int = 1, *extra: str):
+    def __init__(self, course: Course, workers: int = 1, *extra: str, python: tuple[str, ...] = ()):
         self.log = course.folder / f"worker-{time.monotonic_ns()}.log"
         command = [
             sys.executable,
+            *python,
             "-c",
             "from grader.cli import main; main()",
             "serve",
