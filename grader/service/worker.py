@@ -283,7 +283,7 @@ class GradingWorkers:
         report.student = graded.task.folder
         with self.db.session() as db:
             report = hand_graded_report(db, self.course, job.submission_id, report)  # TAs' grades kept
-            pickled = dumps(report)  # before the write lock is taken: a request may be waiting for it
+            stored = dumps(report)  # JSON, made before the write: a request may be waiting for it
             if not queue.mark_done(db, job.id, self.owner, seconds):
                 log.warning("job %d was taken back from this worker; its verdict is not written", job.id)
                 db.rollback()
@@ -296,7 +296,7 @@ class GradingWorkers:
                     problem_hash=problem_hash,
                     score=report.score,
                     max_score=report.max_score,
-                    report=pickled,
+                    report=stored,
                 )
             )
         self.in_hand.discard(job.id)
