@@ -236,8 +236,11 @@ def health(service: Service, jobs: queue.QueueCounts | None) -> dict[str, Any]:
     """/healthz's answer, given the queue's counts (None: the database did not answer)."""
     notices = service.course.notices  # files of the course folder not in force
     full = saturated(service)
+    trouble = service.grading_trouble()  # the grading loop cannot make progress: why
+    degraded = bool(notices) or trouble is not None
     body: dict[str, Any] = {
-        "status": "down" if jobs is None else "saturated" if full else "degraded" if notices else "ok",
+        "status": "down" if jobs is None else "saturated" if full else "degraded" if degraded else "ok",
+        "grading_loop": trouble or "ok",  # why grading cannot make progress, while it cannot
         "version": grader.__version__,
         "database": "up" if jobs is not None else "down",
         "workers": "ready" if service.grading.ready.is_set() else "starting",

@@ -634,6 +634,13 @@ def course_files_alert(notices: tuple[FileNotice, ...]) -> str:
     )
 
 
+def grading_alert(trouble: str | None) -> str:
+    """Why grading cannot make progress (a full disk), while it cannot; it resumes by itself."""
+    if not trouble:
+        return ""
+    return f"<div class='alert' id='grading-trouble'><p>Grading is held up: {escape(trouble)}</p></div>"
+
+
 @router.get("/ta")
 def ta_home(request: Request, user: PageStaff) -> Response:
     service = service_of(request)
@@ -658,7 +665,7 @@ def ta_home(request: Request, user: PageStaff) -> Response:
     )
     body = (
         "<h1>Class</h1>"
-        f"{course_files_alert(service.course.notices)}"
+        f"{course_files_alert(service.course.notices)}{grading_alert(service.grading_trouble())}"
         f"<p id='queue'>Queue: {jobs['queued']} waiting, {jobs['grading']} grading, {jobs['done']} done.</p>"
         f"<p id='regrade-requests'><a href='/ta/regrade-requests'>Regrade requests: {requests} open</a></p>"
         "<table class='summary'><thead><tr><th>Assignment</th><th>Due</th><th>Release</th>"

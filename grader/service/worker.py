@@ -23,11 +23,12 @@ import logging
 import os
 import signal
 import socket
+import sqlite3
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
@@ -123,8 +124,11 @@ class GradingWorkers:
         """SQLite's log is copied back into the database here, outside any write: the web
         side's connections never do it (a checkpoint syncs the file, which a request would wait for)."""
         if time.monotonic() - self._checkpointed_at > CHECKPOINT_SECONDS:
-            self.db.checkpoint()
             self._checkpointed_at = time.monotonic()
+            try:
+                self.db.checkpoint()
+            except Exception as error:  # a full disk: the log grows; claims and verdicts go on
+                log.warning("checkpointing the database's log failed: %s", error)
 
     def _sync_due(self) -> bool:
         return time.monotonic() - self._synced_at > self.settings.reload_seconds
@@ -214,6 +218,8 @@ class GradingWorkers:
     def work_once(self) -> bool:
         """Claim jobs and grade them, claiming more as the workers free up, until the queue
         is empty; False when it was empty to begin with."""
+        if self.in_hand:  # a round that failed could not put them back: now
+            self._release()
         self._claim()
         try:
             found = bool(self._claimed)  # jobs whose problem file is gone wait, put back below
@@ -224,9 +230,13 @@ class GradingWorkers:
         finally:
             self._claimed.clear()
             if self.in_hand:  # stopped or failed mid-way: another worker takes them
-                with self.db.session() as db:
-                    queue.release(db, self.owner, sorted(self.in_hand))
-                self.in_hand = set()
+                self._release()
+
+    def _release(self) -> None:
+        """Put back the jobs in hand; kept in hand (and tried again) when the database refuses."""
+        with self.db.session() as db:
+            queue.release(db, self.owner, sorted(self.in_hand))
+        self.in_hand = set()
 
     def _claim(self) -> None:
         """Claim up to a batch of queued jobs into :attr:`_claimed`, by problem file."""
@@ -301,9 +311,12 @@ class GradingWorkers:
             )
         self.in_hand.discard(job.id)
         if not graded.failed:
-            # One store row per submission (not per job): the verdicts are what is shared.
-            keyed = replace(graded, task=replace(graded.task, key=f"service/{job.submission_id}"))
-            self.store.save([(keyed, graded.task.digest, problem_hash, {})])
+            # The store keeps the parts' verdicts, shared by every sheet that gives the same
+            # answer; the sheet itself (report, row, files) is the verdict row's, never read here.
+            try:
+                self.store.save_verdicts([(*key, blob) for key, blob in graded.verdicts.items()])
+            except sqlite3.Error as error:  # a full disk: the verdict is stored, only sharing waits
+                log.warning("the verdict store could not keep %s's verdicts: %s", job.submission_id, error)
         self.on_graded(job.submission_id, seconds, graded.failed)
         self._checkpoint()
 
