@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -655,7 +656,8 @@ def ta_home(request: Request, user: PageStaff) -> Response:
         f"<tr><td><a href='/ta/assignments/{escape(a.name)}'>{escape(a.spec.title or a.name)}</a></td>"
         f"<td>{when(a.due, a.zone)}</td><td>{when(a.release or a.due, a.zone)}</td>"
         f"<td>{counts[a.name]}</td>"
-        f"<td><a href='/ta/assignments/{escape(a.name)}/parts'>by question</a></td>"
+        f"<td><a href='/ta/assignments/{escape(a.name)}/parts'>by question</a>"
+        f"{render('regrade_assignment.html', assignment=a.name, csrf=Markup(csrf_field(request)))}</td>"
         f"<td>{export_links(a.name)}</td></tr>"
         for a in service.course.all()
     )

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from grader.batch import VerdictStore
 from grader.batch.reading import SubmissionTask
 from grader.batch.worker import Graded
-from grader.service import metrics, queue
+from grader.service import metrics, queue, undecided
 from grader.service.blobs import dumps
 from grader.service.course import CourseState, LoadedAssignment
 from grader.service.db import Database, Job, Submission, User, VerdictRow, database_timeouts, migrate
@@ -116,6 +116,8 @@ class GradingWorkers:
         self._claimed: dict[str, Group] = {}  # claimed while grading another problem file
         self._synced_at = 0.0  # when the course folder was last read
         self._checkpointed_at = time.monotonic()
+        self._importable: frozenset[str] = frozenset()  # optional dependencies seen importable
+        self._looked_at = -float("inf")  # when they were last looked for
 
     def nudge(self) -> None:
         self._wake.set()
@@ -206,6 +208,7 @@ class GradingWorkers:
                     self._synced_at = time.monotonic()
                 self._wake.clear()  # a nudge from now on is seen by the wait below
                 self._checkpoint()
+                self._look_for_dependencies()
                 found = self.work_once()
                 self.trouble = None
                 if not found:
@@ -214,6 +217,25 @@ class GradingWorkers:
                 self.trouble = trouble_of(error)
                 log.exception("grading loop error; retrying")
                 self._stop.wait(1.0)
+
+    def _look_for_dependencies(self) -> None:
+        """Regrade the parts left undecided for want of a dependency this machine now has
+        (all of them at start: one installed while no server ran)."""
+        if time.monotonic() - self._looked_at < undecided.look_seconds():
+            return
+        self._looked_at = time.monotonic()
+        now = undecided.importable()
+        gained = now - self._importable
+        if gained:
+            with self.db.session() as db:
+                queued = undecided.requeue_undecided(db, gained)
+            if queued:
+                log.info(
+                    "%s importable: %d submission(s) queued for a regrade",
+                    ", ".join(sorted(gained)),
+                    len(queued),
+                )
+        self._importable = now
 
     def work_once(self) -> bool:
         """Claim jobs and grade them, claiming more as the workers free up, until the queue
