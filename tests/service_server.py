@@ -3,6 +3,7 @@ as a child process (uvicorn on a free loopback port), talked to over HTTP with h
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -10,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -194,16 +196,64 @@ def wait_graded(client: httpx.Client, submission_id: int, timeout: float = 120) 
     raise AssertionError(f"submission {submission_id} not graded in {timeout} s")
 
 
-def grading_process(server: Server) -> psutil.Process:
-    """The server's grading process (started by multiprocessing's spawn; the check runner's
-    fork server is the other kind of child)."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        for child in psutil.Process(server.process.pid).children():
-            if "spawn_main" in " ".join(child.cmdline()):
-                return child
-        time.sleep(0.1)
-    raise AssertionError("the server started no grading process")
+def grading_processes(server: Server) -> list[psutil.Process]:
+    """The processes the server grades in: its pool's workers and the fork server that starts
+    them (the grading loop itself is a thread of the server)."""
+    return psutil.Process(server.process.pid).children(recursive=True)
+
+
+@contextlib.contextmanager
+def grading_paused(server: Server) -> Iterator[None]:
+    """The server's grading pool stopped (SIGSTOP) while inside: what is handed in is not
+    graded (it waits, queued or claimed), as in a long queue."""
+    wait_workers_ready(server)
+    paused = grading_processes(server)
+    for process in paused:
+        process.suspend()
+    try:
+        yield
+    finally:
+        for process in paused:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.resume()
+
+
+class Worker:
+    """``grader serve --worker`` for a course, in a process group of its own."""
+
+    def __init__(self, course: Course, workers: int = 1, *extra: str, python: tuple[str, ...] = ()):
+        self.log = course.folder / f"worker-{time.monotonic_ns()}.log"
+        command = [
+            sys.executable,
+            *python,
+            "-c",
+            "from grader.cli import main; main()",
+            "serve",
+            str(course.folder),
+            "--worker",
+            "--workers",
+            str(workers),
+            *(("--db", course.db_url) if course.db_url else ()),
+            *extra,
+        ]
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    def stop(self, timeout: float = 60) -> int:
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        return int(self.process.returncode or 0)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(30)
 
 
 def wait_workers_ready(server: Server, timeout: float = 120) -> None:

@@ -24,7 +24,7 @@ from service_fixtures import PG_SKIP, PostgresCluster, pg_bin
 from service_server import (
     Course,
     Server,
-    grading_process,
+    grading_paused,
     make_course,
     seed_file,
     wait_graded,
@@ -72,9 +72,9 @@ def verdicts(db: Database) -> list[VerdictRow]:
 
 
 def pool_workers(server: Server) -> list[psutil.Process]:
-    """The grading process's pool workers: the children of its fork server."""
+    """The server's pool workers: the children of its fork server."""
     workers = []
-    for child in grading_process(server).children():
+    for child in psutil.Process(server.process.pid).children():
         if "forkserver" in " ".join(child.cmdline()):
             workers += child.children()
     return workers
@@ -414,3 +414,71 @@ def test_a_full_disk_answers_503_and_keeps_nothing_half_written(tmp_path: Path) 
         assert kept.status_code == 202 and kept.json()["version"] == 1, kept.text
         wait_graded(student, kept.json()["id"])
         assert [version for _, version in kept_versions(course)] == [1]  # the refused ones: not kept
+
+
+def assert_degraded_then_ok(
+    server: Server, ta: httpx.Client, ids: list[int], db: Database, free: object
+) -> None:
+    """Grading cannot store its verdicts: /healthz and /ta say so with the reason; once
+    ``free()`` gives the database its writes back, grading resumes by itself, each hand-in once."""
+    wait_for(lambda: httpx.get(f"{server.url}/healthz").json()["grading_loop"] != "ok", timeout=120)
+    health = httpx.get(f"{server.url}/healthz").json()
+    assert health["status"] == "degraded" and "database" in health["grading_loop"], health
+    page = ta.get("/ta")
+    assert page.status_code == 200 and "grading-trouble" in page.text and "Grading is held up" in page.text
+    free()  # type: ignore[operator]
+    for submission in ids:
+        assert wait_graded(ta, submission, timeout=180)["status"] == "graded"
+    wait_for(lambda: httpx.get(f"{server.url}/healthz").json()["grading_loop"] == "ok")
+    assert httpx.get(f"{server.url}/healthz").json()["status"] == "ok"
+    assert "grading-trouble" not in ta.get("/ta").text
+    graded = [row.submission_id for row in verdicts(db)]
+    assert sorted(set(graded) & set(ids)) == sorted(ids) and len(graded) == len(set(graded))
+
+
+def test_a_disk_filled_under_grading_is_degraded_with_its_reason_and_resumes_by_itself(
+    tmp_path: Path,
+) -> None:
+    """Hand-ins queued, then the disk under SQLite filled (a tmpfs of 8 MB): the grading loop
+    cannot write its verdicts (nor checkpoint the log); /healthz says "degraded" with the
+    reason, /ta shows it, a new hand-in is refused 503 not kept; space freed, it resumes."""
+    course = make_course(tmp_path / "course", None, students=STUDENTS)
+    data = course.folder / ".grader-service"
+    db = database(course.folder, None)
+    big = {"answers": {"q6.full": "[" + ", ".join(["1"] * 20000) + "]", "q7.output_size": 1}}
+    with small_disk(data), Server(course, 1) as server, server.client("ta") as ta:
+        with grading_paused(server):
+            ids = []
+            for name in STUDENTS:
+                with server.client(name) as student:
+                    response = student.post(HAND_IN, json=big)
+                    assert response.status_code == 202, response.text
+                    ids.append(response.json()["id"])
+            filler = fill(data)
+        with server.client("s0") as student:
+            assert_refused_and_not_kept(student.post(HAND_IN, json=ONE_ANSWER, timeout=30))
+        assert_degraded_then_ok(server, ta, ids, db, filler.unlink)
+    db.dispose()
+
+
+def test_postgresql_read_only_under_grading_is_degraded_with_its_reason_and_resumes(
+    tmp_path: Path, cluster: Cluster
+) -> None:
+    """PostgreSQL's equivalent: hand-ins queued, then every transaction read-only (a replica):
+    grading is "degraded" with the reason on /healthz and /ta; writable again, it resumes."""
+    course = make_course(tmp_path / "course", cluster.new_database(), students=STUDENTS)
+    db = database(course.folder, course.db_url)
+    with Server(course, 1) as server, server.client("ta") as ta:
+        try:
+            with grading_paused(server):
+                ids = []
+                for name in STUDENTS:
+                    with server.client(name) as student:
+                        response = student.post(HAND_IN, json=ONE_ANSWER)
+                        assert response.status_code == 202, response.text
+                        ids.append(response.json()["id"])
+                cluster.read_only(True)
+            assert_degraded_then_ok(server, ta, ids, db, lambda: cluster.read_only(False))
+        finally:
+            cluster.read_only(False)
+    db.dispose()

@@ -20,7 +20,7 @@ from service_server import (
     ROOT,
     SERVICE_WORKERS,
     Server,
-    grading_process,
+    Worker,
     log_in,
     make_course,
     seed_file,
@@ -109,32 +109,86 @@ def assert_graded_once(db: Database, ids: list[int]) -> None:
     assert sorted(v.submission_id for v in verdicts) == sorted(ids)
 
 
-def test_grading_runs_in_its_own_process_and_a_killed_one_is_replaced(tmp_path: Path) -> None:
+def test_a_worker_killed_mid_job_loses_nothing_and_each_hand_in_is_graded_once(
+    tmp_path: Path, db_url: str | None
+) -> None:
+    """A ``--web-only`` server and a ``grader serve --worker``; the worker is killed (SIGKILL,
+    its pool too) mid-queue and another started: its jobs in hand are claimed again, every
+    hand-in ends graded, each once; the long poll sees verdicts written by another process."""
+    course = make_course(tmp_path / "course", db_url)
+    db = database(course.folder, db_url)
+    with Server(course, 1, "--web-only") as server, server.client("ta") as ta:
+        first = Worker(course, 1)
+        try:
+            ids = submit_many(server, 48)
+            deadline = time.monotonic() + 120
+            while graded_count(db) < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            with db.session() as session:
+                held = session.scalar(select(func.count()).where(Job.status == "grading"))
+            first.kill()
+            assert graded_count(db) < len(ids), "the queue was empty before the kill: nothing was tested"
+            second = Worker(course, 1)
+            try:
+                for submission in ids:
+                    assert wait_graded(ta, submission, timeout=180)["status"] == "graded"
+            finally:
+                assert second.stop() == 0, second.log.read_text()
+        finally:
+            first.kill()
+        assert held, "the killed worker held no job"
+        assert "re-queued" in second.log.read_text()
+    assert_graded_once(db, ids)
+    db.dispose()
+
+
+def test_two_servers_and_a_worker_on_one_database_grade_each_hand_in_once(
+    tmp_path: Path, db_url: str | None
+) -> None:
+    """Two ``grader serve`` (each with its grading thread) and a ``--worker`` share one
+    database; round after round of hand-ins to both servers: each is graded exactly once."""
+    course = make_course(tmp_path / "course", db_url)
+    db = database(course.folder, db_url)
+    ids: list[int] = []
+    with Server(course, 1) as one, Server(course, 1) as two, one.client("ta") as ta:
+        worker = Worker(course, 1)
+        try:
+            for _ in range(6):
+                with ThreadPoolExecutor(2) as pool:
+                    rounds = list(pool.map(lambda server: submit_many(server, 12), [one, two]))
+                ids += [submission for handed in rounds for submission in handed]
+                for submission in ids[-24:]:
+                    wait_graded(ta, submission, timeout=180)
+        finally:
+            assert worker.stop() == 0, worker.log.read_text()
+    assert len(set(ids)) == len(ids) == 144
+    assert_graded_once(db, ids)
+    db.dispose()
+
+
+def test_a_worker_imports_no_web_module(tmp_path: Path) -> None:
+    """``grader serve --worker`` grades, and its interpreter never imported FastAPI, Starlette,
+    a page or a route (``python -X importtime`` lists every module it imported)."""
     course = make_course(tmp_path / "course", None)
     db = database(course.folder, None)
-    with Server(course, 1) as server, server.client("ta") as ta:
-        grading = grading_process(server)
-        assert grading.pid != server.process.pid
-        ids = submit_many(server, 48)
-        deadline = time.monotonic() + 120
-        while graded_count(db) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        pool = grading.children(recursive=True)  # its fork server and grading workers
-        assert pool, "the grading process has no workers"
-        grading.kill()  # mid-queue: its jobs in hand stay 'grading' until the next one starts
-        for submission in ids:
-            wait_graded(ta, submission)
-        replacement = grading_process(server)
-        assert replacement.pid != grading.pid
-        _gone, alive = psutil.wait_procs(pool, timeout=30)
-        assert not alive, f"workers of the killed grading process still run: {alive}"
-        text = httpx.get(f"{server.url}/metrics").text
-        assert re.search(r"^grader_grading_process_starts_total 2\.0$", text, re.M), text
-        # the killed process may have held any lock it shared: the server still stops in time
-        assert server.stop(timeout=45) in (0, 143), server.log.read_text()
-        assert '"event": "stopped"' in server.log.read_text()
-    assert_graded_once(db, ids)
-    assert f"grading process {grading.pid} ended" in server.log.read_text()
+    with Server(course, 1, "--web-only") as server, server.client("ta") as ta:
+        worker = Worker(course, 1, python=("-X", "importtime"))
+        try:
+            (submission,) = submit_many(server, 1)
+            assert wait_graded(ta, submission, timeout=120)["status"] == "graded"
+        finally:
+            assert worker.stop() == 0, worker.log.read_text()
+    imported = set(re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s*([\w.]+)$", worker.log.read_text(), re.M))
+    assert "grader.service.worker" in imported and "grader.service.queue" in imported
+    web = sorted(
+        name
+        for name in imported
+        if name.split(".")[0] in ("fastapi", "starlette", "uvicorn")
+        or name in ("grader.service.pages", "grader.service.api", "grader.service.app")
+        or ".routes" in name
+        or name.startswith("grader.service.routes")
+    )
+    assert not web, web
     db.dispose()
 
 
@@ -186,22 +240,19 @@ def test_a_single_request_thread_serves_concurrent_hand_ins_and_polls(tmp_path: 
             assert wait_graded(ta, submission, timeout=120)["status"] == "graded"
 
 
-def test_a_server_killed_alone_takes_its_grading_process_with_it(tmp_path: Path) -> None:
+def test_a_server_killed_alone_takes_its_pool_with_it_and_the_next_grades_its_jobs(tmp_path: Path) -> None:
     course = make_course(tmp_path / "course", None)
     db = database(course.folder, None)
     server = Server(course, 1)
-    grading = grading_process(server)
     ids = submit_many(server, 48)
     deadline = time.monotonic() + 120
     while graded_count(db) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
-    family = [grading, *grading.children(recursive=True)]
+    family = psutil.Process(server.process.pid).children(recursive=True)
     os.kill(server.process.pid, signal.SIGKILL)  # the server only, not its process group
     server.process.wait(30)
     _gone, alive = psutil.wait_procs(family, timeout=60)
-    assert not alive, f"the grading process outlived its server: {alive}"
-    with db.session() as session:  # it put back what it held
-        assert session.scalar(select(func.count()).where(Job.status == "grading")) == 0
+    assert not alive, f"the grading pool outlived its server: {alive}"
     assert graded_count(db) < len(ids), "the queue was empty before the kill: nothing was tested"
     with Server(course, 1) as again, again.client("ta") as ta:
         for submission in ids:

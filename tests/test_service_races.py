@@ -14,19 +14,17 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, suppress
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from service_server import Server, add_account, grading_process, make_course, seed_file, wait_graded
+from service_server import Server, add_account, grading_paused, make_course, seed_file, wait_graded
 
 ASSIGNMENT = "a1-activations-conv"
 SEEDS = "activations-softmax-conv"
@@ -202,28 +200,13 @@ def test_two_tas_grading_a_group_in_opposite_orders_get_one_200_and_one_409(cour
             versions.update(winner.json()["versions"])
 
 
-@contextmanager
-def _grading_paused(server: Server) -> Iterator[None]:
-    """The grading process and its workers stopped (SIGSTOP): a hand-in stays queued."""
-    grading = grading_process(server)
-    stopped = [grading, *grading.children(recursive=True)]
-    for process in stopped:
-        os.kill(process.pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        for process in stopped:
-            with suppress(ProcessLookupError):
-                os.kill(process.pid, signal.SIGCONT)
-
-
 def test_a_student_whose_newest_version_is_queued_can_be_graded(course) -> None:  # type: ignore[no-untyped-def]
     """Rush hour: the TA grades a student whose newest version waits in the queue; the grade
     is kept, and the verdict of that version, when it comes, carries it (item 5)."""
     part = PARTS[0]
     with Server(course, 2) as server, server.client("ta") as ta, server.client("s1") as student:
         wait_graded(student, _hand_in(student)["id"])
-        with _grading_paused(server):
+        with grading_paused(server):
             newest = _hand_in(student)["id"]
             assert student.get(f"/api/v1/submissions/{newest}").json()["status"] != "graded"
             response = ta.put(

@@ -24,7 +24,7 @@ from grader.reporting.template import render_template
 from grader.service import metrics, queue
 from grader.service.auth import allow, is_staff
 from grader.service.blobs import loads
-from grader.service.counting import counted_submissions, is_late, with_hand_in
+from grader.service.counting import counted_submissions, is_late, latest_verdict, with_hand_in
 from grader.service.course import LoadedAssignment, describe
 from grader.service.db import (
     AuditEntry,
@@ -39,7 +39,7 @@ from grader.service.db import (
     utcnow,
 )
 from grader.service.errors import RETRY_AFTER_SECONDS, ApiError
-from grader.service.intake import answers_as_file, canonical_name
+from grader.service.intake import answers_as_file, canonical_name, read_upload
 from grader.service.shown import shown_time
 from grader.service.variant_key import student_spec
 from grader.service.visibility import student_json
@@ -143,7 +143,7 @@ def store_submission(
     service = service_of(request)
     now = utcnow()
     refuse_after_close(assignment, user.name, now)
-    service.uploads.read(filename, content, user.name, assignment.name)  # 422 with a caret when unreadable
+    read_upload(filename, content, user.name, assignment.name)  # 422 with a caret when unreadable
     fields: dict[str, Any] = {
         "assignment_id": assignment.id,
         "user_id": user.id,
@@ -222,12 +222,6 @@ async def submit(assignment: str, request: Request, user: AnyUser) -> JSONRespon
 # to the upload limit), which only grading and hand grading read.
 SUBMISSION_COLUMNS = [column for column in Submission.__table__.columns if column.key != "content"]
 _SUBMISSION = select(*SUBMISSION_COLUMNS).where(Submission.id == bindparam("submission_id"))
-_LATEST_VERDICT = (
-    select(*VerdictRow.__table__.columns)
-    .where(VerdictRow.submission_id == bindparam("submission_id"))
-    .order_by(VerdictRow.id.desc())
-    .limit(1)
-)
 _PENDING_JOB = (
     select(Job.status)
     .where(Job.submission_id == bindparam("submission_id"), Job.status != JobStatus.DONE)
@@ -254,11 +248,6 @@ def submissions_where(db: Session | Connection, *conditions: Any) -> list[Submis
     """Submissions matching ``conditions``, oldest first, detached and without their content."""
     rows = db.execute(select(*SUBMISSION_COLUMNS).where(*conditions).order_by(Submission.id))
     return [detached(Submission, row) for row in rows]
-
-
-def latest_verdict(db: Session | Connection, submission_id: int) -> VerdictRow | None:
-    row = db.execute(_LATEST_VERDICT, {"submission_id": submission_id}).first()
-    return None if row is None else detached(VerdictRow, row)
 
 
 def stored_report(row: VerdictRow) -> Report:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import gc
 import json
 import logging
 import time
@@ -31,11 +30,14 @@ from grader.service.api import router as api_router
 from grader.service.auth import SAFE_METHODS, authenticate, is_staff
 from grader.service.errors import ApiError, out_of_service, unavailable
 from grader.service.exports import router as exports_router
-from grader.service.hand import router as hand_router
+from grader.service.hand import page as hand_page
+from grader.service.hand import request_routes, rubric_page
+from grader.service.hand import routes as hand_routes
 from grader.service.lti.routes import install as install_lti
 from grader.service.lti.scores import database_hooks as lti_database_hooks
 from grader.service.pages import router as pages_router
 from grader.service.pages import templated
+from grader.service.regrade_route import router as regrade_router
 from grader.service.service import Service
 from grader.service.settings import Settings
 from grader.service.similarity import LINK as similarity_link
@@ -235,8 +237,11 @@ def health(service: Service, jobs: queue.QueueCounts | None) -> dict[str, Any]:
     """/healthz's answer, given the queue's counts (None: the database did not answer)."""
     notices = service.course.notices  # files of the course folder not in force
     full = saturated(service)
+    trouble = service.grading_trouble()  # the grading loop cannot make progress: why
+    degraded = bool(notices) or trouble is not None
     body: dict[str, Any] = {
-        "status": "down" if jobs is None else "saturated" if full else "degraded" if notices else "ok",
+        "status": "down" if jobs is None else "saturated" if full else "degraded" if degraded else "ok",
+        "grading_loop": trouble or "ok",  # why grading cannot make progress, while it cannot
         "version": grader.__version__,
         "database": "up" if jobs is not None else "down",
         "workers": "ready" if service.grading.ready.is_set() else "starting",
@@ -270,11 +275,6 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         service.verdicts.bind(asyncio.get_running_loop())  # the long polls wait in this loop
         service.start()
-        # What is alive now (modules, the app, the course) lives as long as the server: out of
-        # the collector's sight, a full collection takes about 1 ms instead of 100 to 200 ms
-        # that every request in flight would wait for.
-        gc.collect()
-        gc.freeze()
         log.info(json.dumps({"event": "started", "course": str(settings.course_dir)}))
         try:
             yield
@@ -296,8 +296,12 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
     app.include_router(api_router)
     app.include_router(exports_router)  # the class exports, their companions, the TA's page of them
     app.include_router(pages_router)
-    app.include_router(hand_router)  # hand grades: the API and the TA's page of a part
+    app.include_router(hand_routes.router)  # hand grades: the API
+    app.include_router(hand_page.router)  # the TA's page of a part
+    app.include_router(request_routes.router)  # regrade requests
+    app.include_router(rubric_page.router)
     app.include_router(accounts_router)  # the TA's page of students' accounts
+    app.include_router(regrade_router)  # the TA's 'regrade all' of an assignment
     app.include_router(static_router)  # KaTeX, for the formulas in pages
     app.include_router(similarity_router)  # the TA's similar sheets (issue 63)
     app.state.ta_links = [similarity_link]  # shown on /ta

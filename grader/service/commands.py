@@ -58,6 +58,12 @@ TEXT_OR_JSON = click.option(
 )
 @click.option("--executor", help="dask://HOST:PORT grades on a Dask cluster instead of local processes.")
 @click.option(
+    "--worker", is_flag=True, help="Run only the grading loop (no web server), beside `grader serve`."
+)
+@click.option(
+    "--web-only", is_flag=True, help="Serve the web side only: `grader serve --worker` processes grade."
+)
+@click.option(
     "--max-upload",
     "max_upload_bytes",
     default=1 << 20,
@@ -167,9 +173,16 @@ def serve_command(course_dir: Path | None, demo: bool, credentials: Path | None,
 
     Students hand in over HTTP (/api/v1) or the web pages; grading runs in WORKERS
     processes; problem files are re-read when they change."""
-    from grader.service.server import free_port, serve, serve_demo
     from grader.service.settings import Settings
     from grader.shipped import SHIPPED
+
+    if options["worker"] and course_dir is not None:  # the grading loop alone: no web module imported
+        from grader.service.worker import run_worker
+
+        options = {key: value for key, value in options.items() if key not in ("host", "port", "worker")}
+        run_worker(Settings(course_dir=course_dir, grading=not options.pop("web_only"), **options))
+        return
+    from grader.service.server import free_port, serve, serve_demo
 
     if demo:
         serve_demo(course_dir or SHIPPED, options["host"], options["port"], credentials, click.echo)
@@ -179,8 +192,8 @@ def serve_command(course_dir: Path | None, demo: bool, credentials: Path | None,
     if not (course_dir / "problems").is_dir():
         click.echo(f"error: {course_dir} has no problems/ folder (one problem file per assignment)", err=True)
         sys.exit(2)
-    host, port = options.pop("host"), options.pop("port")
-    settings = Settings(course_dir=course_dir, **options)
+    host, port, _ = options.pop("host"), options.pop("port"), options.pop("worker")
+    settings = Settings(course_dir=course_dir, grading=not options.pop("web_only"), **options)
     serve(settings, host, port or free_port(host))
 
 

@@ -19,11 +19,12 @@ from collections.abc import Callable, Collection, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from grader.core.report import HandIn, Report, points_value
-from grader.service.db import Submission, User, VerdictRow
+from grader.service.db import Submission, User, VerdictRow, detached
 
 VersionT = TypeVar("VersionT")
 
@@ -190,3 +191,16 @@ def newest_verdict(db: Session, submission_id: int) -> VerdictRow | None:
         .order_by(VerdictRow.id.desc())
         .limit(1)
     )
+
+
+_LATEST_VERDICT = (
+    select(*VerdictRow.__table__.columns)
+    .where(VerdictRow.submission_id == bindparam("submission_id"))
+    .order_by(VerdictRow.id.desc())
+    .limit(1)
+)
+
+
+def latest_verdict(db: Session | Connection, submission_id: int) -> VerdictRow | None:
+    row = db.execute(_LATEST_VERDICT, {"submission_id": submission_id}).first()
+    return None if row is None else detached(VerdictRow, row)

@@ -37,7 +37,7 @@ from sqlalchemy import (
     event,
     text,
 )
-from sqlalchemy.engine import Connection, Dialect, Engine, Row, make_url
+from sqlalchemy.engine import Connection, Dialect, Engine, Row
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -49,7 +49,6 @@ from sqlalchemy.orm import (
 from sqlalchemy.pool import QueuePool
 
 from grader.service.settings import Settings
-from grader.service.writer_turns import TurnTakingConnection, WriterTurn, before_write, lock_path
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 READ_ONLY = "grader_read_only"  # an execution option: this transaction writes nothing
@@ -296,16 +295,14 @@ def timeout_args(url: str, timeouts: Timeouts) -> dict[str, Any]:
 def make_engine(url: str, checkpoints: bool = True, timeouts: Timeouts = Timeouts()) -> Engine:
     """``checkpoints=False``: this process's commits never copy SQLite's write-ahead log back
     into the database (a checkpoint syncs the file to disk, tens of milliseconds a request
-    would wait for); another process that writes often (the grading process) does it."""
+    would wait for); the grading loop does it (:meth:`Database.checkpoint`), outside any write."""
     if url.startswith("sqlite"):
-        database = make_url(url).database
         # Connections are kept (each new one costs its PRAGMAs); SQLite allows one writer at
         # a time however many there are, and waits up to ``timeout`` for it.
         engine = create_engine(
             url,
             connect_args={
                 "check_same_thread": False,
-                "factory": TurnTakingConnection,
                 **timeout_args(url, timeouts),
             },
             poolclass=QueuePool,
@@ -323,8 +320,6 @@ def make_engine(url: str, checkpoints: bool = True, timeouts: Timeouts = Timeout
             if not checkpoints:
                 cursor.execute("PRAGMA wal_autocheckpoint=0")
             cursor.close()
-            if database and database != ":memory:":
-                connection.turn = WriterTurn(lock_path(database))
 
         @event.listens_for(engine, "begin")
         def _begin(connection: Connection) -> None:
@@ -335,10 +330,6 @@ def make_engine(url: str, checkpoints: bool = True, timeouts: Timeouts = Timeout
             # until its commit; one marked read-only (``Database.read``) takes none.
             read_only = connection.get_execution_options().get(READ_ONLY, False)
             connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
-
-        @event.listens_for(engine, "before_cursor_execute")
-        def _take_turn(_connection, cursor, statement, _parameters, _context, _executemany):
-            before_write(cursor.connection, statement)
 
         return engine
     return create_engine(

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -634,6 +635,13 @@ def course_files_alert(notices: tuple[FileNotice, ...]) -> str:
     )
 
 
+def grading_alert(trouble: str | None) -> str:
+    """Why grading cannot make progress (a full disk), while it cannot; it resumes by itself."""
+    if not trouble:
+        return ""
+    return f"<div class='alert' id='grading-trouble'><p>Grading is held up: {escape(trouble)}</p></div>"
+
+
 @router.get("/ta")
 def ta_home(request: Request, user: PageStaff) -> Response:
     service = service_of(request)
@@ -648,7 +656,8 @@ def ta_home(request: Request, user: PageStaff) -> Response:
         f"<tr><td><a href='/ta/assignments/{escape(a.name)}'>{escape(a.spec.title or a.name)}</a></td>"
         f"<td>{when(a.due, a.zone)}</td><td>{when(a.release or a.due, a.zone)}</td>"
         f"<td>{counts[a.name]}</td>"
-        f"<td><a href='/ta/assignments/{escape(a.name)}/parts'>by question</a></td>"
+        f"<td><a href='/ta/assignments/{escape(a.name)}/parts'>by question</a>"
+        f"{render('regrade_assignment.html', assignment=a.name, csrf=Markup(csrf_field(request)))}</td>"
         f"<td>{export_links(a.name)}</td></tr>"
         for a in service.course.all()
     )
@@ -658,7 +667,7 @@ def ta_home(request: Request, user: PageStaff) -> Response:
     )
     body = (
         "<h1>Class</h1>"
-        f"{course_files_alert(service.course.notices)}"
+        f"{course_files_alert(service.course.notices)}{grading_alert(service.grading_trouble())}"
         f"<p id='queue'>Queue: {jobs['queued']} waiting, {jobs['grading']} grading, {jobs['done']} done.</p>"
         f"<p id='regrade-requests'><a href='/ta/regrade-requests'>Regrade requests: {requests} open</a></p>"
         "<table class='summary'><thead><tr><th>Assignment</th><th>Due</th><th>Release</th>"

@@ -1,8 +1,10 @@
 """The job queue, in the database: a submission is a ``jobs`` row until a worker has
-graded it. Every step is one conditional UPDATE, so two workers (or two servers on
-one PostgreSQL) never take the same job, and a verdict is written in the same
-transaction that marks its job done, by the worker that holds it: each job yields
-exactly one verdict, whatever restarts happen.
+graded it. Every step is one conditional UPDATE (on PostgreSQL after ``SELECT ... FOR UPDATE
+SKIP LOCKED``, so workers claiming at once take different jobs without waiting on each other),
+so two workers (or two servers on one database) never take the same job, and a verdict is
+written in the same transaction that marks its job done, by the worker that holds it: each
+job yields exactly one verdict, whatever restarts happen. A worker renews the lease on its
+jobs (``claimed_at``) while it grades; the jobs of a worker that is gone go back in the queue.
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ def claim(db: Session, owner: str, limit: int) -> list[Job]:
     that order. A conditional UPDATE: a job another worker took in the meantime is not taken
     again."""
     wanted = list(db.scalars(in_turn(limit)))
+    if wanted and db.get_bind().dialect.name == "postgresql":  # rows another claim holds are skipped
+        free = select(Job.id).where(Job.id.in_(wanted), Job.status == JobStatus.QUEUED)
+        unlocked = set(db.scalars(free.with_for_update(skip_locked=True)))
+        wanted = [job_id for job_id in wanted if job_id in unlocked]
     claimed = set(
         db.scalars(
             update(Job)
@@ -108,11 +114,28 @@ def release(db: Session, owner: str, job_ids: list[int] | None = None) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def requeue_abandoned(db: Session, owner: str) -> int:
-    """At start-up: jobs held by a server that is gone (killed mid-grading) go back in the queue."""
+def renew(db: Session, owner: str) -> None:
+    """Renew ``owner``'s lease on the jobs it holds."""
+    db.execute(
+        update(Job).where(Job.status == JobStatus.GRADING, Job.owner == owner).values(claimed_at=utcnow())
+    )
+
+
+def requeue_lost(db: Session, owner: str, lease: float, gone: Callable[[str], bool]) -> int:
+    """Put back in the queue the jobs held by workers other than ``owner`` that are gone: whose
+    lease ran out ``lease`` seconds ago, or that ``gone`` says no longer run."""
+    stale = utcnow() - dt.timedelta(seconds=lease)
+    holders = set(
+        db.scalars(select(Job.owner).where(Job.status == JobStatus.GRADING, Job.owner != owner).distinct())
+    )
+    lost = [holder for holder in holders if holder is not None and gone(holder)]
     result = db.execute(
         update(Job)
-        .where(Job.status == JobStatus.GRADING, Job.owner != owner)
+        .where(
+            Job.status == JobStatus.GRADING,
+            Job.owner != owner,
+            (Job.claimed_at < stale) | Job.owner.in_(lost) | Job.owner.is_(None),
+        )
         .values(status=JobStatus.QUEUED, owner=None, claimed_at=None)
     )
     db.commit()

@@ -10,7 +10,6 @@ import secrets
 import shutil
 import signal
 import socket
-import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -27,11 +26,6 @@ from grader.service.app import create_app
 from grader.service.logs import configure_logging
 from grader.service.service import Service
 from grader.service.settings import Settings
-
-# How long a thread may hold the GIL while another waits for it (Python's default: 5 ms).
-# A request waits that long after each database call when another request's thread is
-# busy in Python (rendering a page, reading an upload); a request makes a dozen such calls.
-SWITCH_INTERVAL_SECONDS = 0.0005
 
 
 class SlowClientProtocol(H11Protocol):
@@ -68,7 +62,6 @@ class _Server(uvicorn.Server):
 def serve(settings: Settings, host: str, port: int, on_ready: Any = None) -> None:
     configure_logging()
     memtrace.start_if_asked("server")
-    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     app = create_app(settings)
     config = uvicorn.Config(
         app,

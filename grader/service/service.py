@@ -7,27 +7,29 @@ import os
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
 from grader.service import metrics, queue
 from grader.service.checking import CheckRunner
 from grader.service.course import CourseState
-from grader.service.db import Database, database_timeouts, migrate
-from grader.service.grading_loop import DatabaseHook
-from grader.service.grading_process import GradingProcess
+from grader.service.db import Database, VerdictRow, database_timeouts, migrate
 from grader.service.hand.rubric import audit_file_edit
-from grader.service.intake import UploadReader
 from grader.service.settings import Settings
 from grader.service.throttle import LoginThrottle
 from grader.service.waiting import VerdictWaiters
-from grader.service.workers import GradingWorkers
+from grader.service.worker import GradingWorkers
 
 log = logging.getLogger("grader.service")
 
-REFRESH_SECONDS = 0.5  # how often the server looks for assignments the grading process changed
+REFRESH_SECONDS = 0.5  # how often a --web-only server looks for assignments the workers changed
+# Listens to a database's sessions (LTI queues a score with each verdict written)
+DatabaseHook = Callable[[sessionmaker[Session]], None]
 
 
 HASHING_THREADS = 2  # passwords checked at once
@@ -78,19 +80,6 @@ class RateLimiter:
         self._swept_at = now
 
 
-class Grading(Protocol):
-    """The grading loop, in a process of its own or in a thread."""
-
-    ready: threading.Event  # its workers started and warmed up
-
-    def start(self) -> None: ...
-
-    def stop(self) -> None: ...
-
-    def nudge(self) -> None:
-        """Jobs were queued: look now, not at the next poll."""
-
-
 class Companion(Protocol):
     """Background work that runs while the service does (LTI's grade passback)."""
 
@@ -100,17 +89,20 @@ class Companion(Protocol):
 
 
 class CourseRefresh:
-    """Keeps the server's view of the assignments in step with the database, where the
-    grading process writes what it reads from the course folder, and its list of the folder's
-    files not in force (for /ta and /healthz)."""
+    """A web server that grades nothing (``--web-only``): keeps its view of the assignments in
+    step with the database, where the ``--worker`` processes write what they read from the
+    course folder. A server with its own grading thread shares that thread's view instead."""
 
     def __init__(self, course: CourseState, seconds: float):
         self.course = course
         self.seconds = seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.ready = threading.Event()
+        self.trouble: str | None = None
 
     def start(self) -> None:
+        self.ready.set()
         self._thread = threading.Thread(target=self._run, name="grader-course-refresh", daemon=True)
         self._thread.start()
 
@@ -122,7 +114,10 @@ class CourseRefresh:
             except Exception:  # a database hiccup: the next round tries again
                 log.exception("the course could not be refreshed from the database")
 
-    def stop(self) -> None:
+    def nudge(self) -> None:
+        """The workers elsewhere find the job at their next poll."""
+
+    def stop(self, grace: float = 0.0) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
@@ -140,25 +135,23 @@ def private_folder(folder: Path, files: list[Path]) -> None:
 
 
 class Service:
-    """With grading workers (``--workers N`` or ``--executor``), the grading loop runs in a
-    process of its own (:mod:`grader.service.grading_process`); with ``--workers 0`` it is a
-    thread of the server that grades in-process."""
+    """The web side's state; with ``settings.grading`` (the default) the grading loop runs as a
+    thread of this process (:class:`grader.service.worker.GradingWorkers`), sharing its database
+    and course; ``--web-only`` leaves grading to ``grader serve --worker`` processes."""
 
     def __init__(self, settings: Settings, start_workers: bool = True, hooks: Sequence[DatabaseHook] = ()):
         """``hooks`` go on the database's sessions before anything is written (the course's
-        sync may move a due), and on the grading process's (see :meth:`hook_database`)."""
+        sync may move a due)."""
         self.settings = settings
         sqlite = [settings.data_dir / "grader.sqlite3"] if settings.db_url is None else []
         private_folder(settings.data_dir, [*sqlite, settings.store_path])
         migrate(settings.database_url)
-        in_process = settings.workers == 0 and not settings.executor
-        # with a grading process, that process's commits checkpoint the log, not requests'
+        # the grading loop checkpoints SQLite's log, outside any write; without one, commits do
         self.db = Database(
             settings.database_url,
-            checkpoints=in_process or not start_workers,
+            checkpoints=not (start_workers and settings.grading),
             timeouts=database_timeouts(settings),
         )
-        self.database_hooks: list[DatabaseHook] = []  # on every process's database that writes
         for hook in hooks:
             self.hook_database(hook)
         self.course = CourseState(self.db, settings.course_dir, settings.course_name, audit_file_edit)
@@ -169,35 +162,44 @@ class Service:
         # log-ins (argon2 takes tens of milliseconds of CPU each) leaves the requests served.
         self.hashing = ThreadPoolExecutor(HASHING_THREADS, thread_name_prefix="grader-password")
         self.checks = CheckRunner(settings)
-        self.verdicts = VerdictWaiters()  # the long polls, woken by each verdict
-        self.uploads = UploadReader()  # reads hand-ins off the server's interpreter once started
-        self.grading: Grading
-        self.companions: list[Companion] = []  # started and stopped with the grading
-        if in_process:
+        self.verdicts = VerdictWaiters(self._verdicts_since)  # the long polls, woken by each verdict
+        self.grading: GradingWorkers | CourseRefresh
+        if settings.grading:
             self.grading = GradingWorkers(settings, self.db, self.course, on_graded=self._graded)
         else:
-            self.grading = GradingProcess(
-                settings, on_verdict=self.verdicts.graded, hooks=self.database_hooks
-            )
-            self.companions.append(CourseRefresh(self.course, REFRESH_SECONDS))
+            self.grading = CourseRefresh(self.course, REFRESH_SECONDS)
+        self.companions: list[Companion] = []  # started and stopped with the grading
         self.queue_counts = queue.CountsLook(lambda: self.db.session(read_only=True), settings.counts_seconds)
         self.start_workers = start_workers
         self.started = time.time()
 
     def hook_database(self, hook: DatabaseHook) -> None:
-        """Run ``hook`` on the server's sessions now, and on the grading process's when it
-        starts: verdicts are written there. A hook given twice runs once."""
-        if hook in self.database_hooks:
-            return
+        """Run ``hook`` on the database's sessions (the grading thread writes through them too)."""
         hook(self.db.sessions)
-        self.database_hooks.append(hook)
+
+    def grading_trouble(self) -> str | None:
+        """Why grading cannot make progress now (for /healthz and /ta), None while it can."""
+        return self.grading.trouble
+
+    def _verdicts_since(self, last: int | None) -> tuple[int, list[int]]:
+        """The newest verdict id, and the submissions of the verdicts after ``last`` (written
+        by a worker of another process); none when ``last`` is None."""
+        with self.db.read() as db:
+            if last is None:
+                return int(db.execute(select(func.coalesce(func.max(VerdictRow.id), 0))).scalar_one()), []
+            rows = db.execute(
+                select(VerdictRow.id, VerdictRow.submission_id)
+                .where(VerdictRow.id > last)
+                .order_by(VerdictRow.id)
+            ).all()
+        return (rows[-1][0] if rows else last), [row[1] for row in rows]
 
     def start(self) -> None:
         if self.start_workers:
-            self.uploads.start()
             self.grading.start()
             for companion in self.companions:
                 companion.start()
+        self.verdicts.start()
 
     def _graded(self, submission_id: int, seconds: float, failed: bool) -> None:
         metrics.graded(seconds, failed)
@@ -213,8 +215,9 @@ class Service:
             self.grading.nudge()
 
     def stop(self) -> None:
-        self.uploads.stop()
-        self.grading.stop()
+        self.verdicts.stop()
+        if self.start_workers:
+            self.grading.stop()
         for companion in self.companions:
             companion.stop()
         self.checks.close()

@@ -15,7 +15,9 @@ class Settings(BaseModel):
     course_dir: Path
     course_name: str = "course"
     db_url: str | None = None  # default: SQLite in COURSE_DIR/.grader-service/
-    workers: int = Field(default=2, ge=0)  # grading processes; 0 grades in the server's own thread
+    workers: int = Field(default=2, ge=0)  # the grading loop's pool processes; 0 grades in its thread
+    # The grading loop runs as a thread of the server; False (--web-only): in --worker processes only
+    grading: bool = True
     executor: str | None = None  # dask://host:port for a Dask cluster
     max_upload_bytes: int = Field(default=1 << 20, ge=1)
     rate_limit: int = Field(default=120, ge=1)  # requests per token per rate_window

@@ -1,11 +1,12 @@
 """The long poll's waiting room: requests that wait for a submission's verdict
-(``GET /api/v1/submissions/{id}?wait=SECONDS``), woken when the grading process reports it.
+(``GET /api/v1/submissions/{id}?wait=SECONDS``), woken when its verdict is committed.
 
 A waiting request holds an :class:`asyncio.Event` in the server's event loop, no thread and
-no database connection. The grading process reports each verdict it has committed over its
-pipe; the thread that reads the pipe wakes the submission's waiters through the loop
-(``call_soon_threadsafe``). A request registers before it reads the submission's state, so a
-verdict committed between that read and the wait still wakes it. When the server shuts
+no database connection. The server's own grading thread reports each verdict it has committed
+at once; verdicts written by ``grader serve --worker`` processes are found by one look at the
+database every :data:`LOOK_SECONDS` while any request waits. Either wakes the submission's
+waiters through the loop (``call_soon_threadsafe``). A request registers before it reads the
+submission's state, so a verdict committed between that read and the wait still wakes it. When the server shuts
 down, every waiter is woken at once and answers with the state it finds.
 """
 
@@ -13,19 +14,54 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import threading
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
+log = logging.getLogger("grader.service")
 MAX_WAIT_SECONDS = 30.0  # a long poll answers by then with the state it has
+LOOK_SECONDS = 0.5  # how often verdicts written by other processes are looked for
+# Given the newest verdict id seen (None: none yet), the newest now and the submissions of the
+# verdicts written since (none on the first look)
+VerdictsSince = Callable[[int | None], tuple[int, list[int]]]
 
 
 class VerdictWaiters:
     """The requests waiting for verdicts, by submission id; lives in the event loop."""
 
-    def __init__(self) -> None:
+    def __init__(self, since: VerdictsSince | None = None) -> None:
         self._waiting: dict[int, set[asyncio.Event]] = defaultdict(set)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        self._since = since
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Look for verdicts other processes write, while requests wait."""
+        if self._since is not None:
+            self._thread = threading.Thread(target=self._look, name="grader-verdict-look", daemon=True)
+            self._thread.start()
+
+    def _look(self) -> None:
+        assert self._since is not None
+        last: int | None = None  # the newest verdict seen
+        while not self._stop.wait(LOOK_SECONDS):
+            if last is not None and not self._waiting:
+                continue
+            try:
+                last, submissions = self._since(last)
+            except Exception as error:  # the database is down: the next look tries again
+                log.debug("looking for new verdicts failed: %s", error)
+                continue
+            for submission_id in submissions:
+                self.graded(submission_id)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """The loop the requests wait in (the server's, once it runs)."""

@@ -1,33 +1,47 @@
-"""Grading workers: a thread that takes jobs from the queue and grades them with the
-batch's executors (the local worker pool, or Dask), through the shared verdict
-store, so an answer given by many students is decided once.
+"""The grading loop: claims jobs from the ``jobs`` table and grades them with the batch's
+executors (the local worker pool, or Dask), through the shared verdict store, so an answer
+given by many students is decided once.
 
-Each job is a :class:`grader.batch.reading.SubmissionTask` whose files travel with
-it, exactly as a batch ships a folder to a remote worker; what comes back is a
-``Graded`` whose report becomes the job's verdict row, written in the transaction
-that marks the job done.
+It runs as a thread of ``grader serve`` (the default), or as ``grader serve --worker``
+processes on the same or other machines (a large course); either way it talks to the web side
+only through the database: the web side queues a job with each hand-in, a worker claims it
+(``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL, SQLite's single writer), and writes its
+verdict in the transaction that marks the job done. It imports no route, page or FastAPI
+module. Each worker holds a lease on its jobs: it renews them while it grades, and any worker
+puts back in the queue the jobs of a worker that is gone (a process of this machine that no
+longer runs, or a lease not renewed for :data:`LEASE_SECONDS`), so a worker killed mid-job
+loses no hand-in, and a job's verdict is written once (by the worker that holds it).
+
+Each job is a :class:`grader.batch.reading.SubmissionTask` whose files travel with it, exactly
+as a batch ships a folder to a remote worker; what comes back is a ``Graded`` whose report
+becomes the job's verdict row.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import socket
+import sqlite3
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from grader.batch import VerdictStore
 from grader.batch.reading import SubmissionTask
 from grader.batch.worker import Graded
-from grader.service import metrics, queue
+from grader.service import metrics, queue, undecided
 from grader.service.blobs import dumps
 from grader.service.course import CourseState, LoadedAssignment
-from grader.service.db import Database, Job, Submission, User, VerdictRow
+from grader.service.db import Database, Job, Submission, User, VerdictRow, database_timeouts, migrate
 from grader.service.executing import WorkerSetups, make_executor, one_task
-from grader.service.hand import hand_graded_report
+from grader.service.hand.logic import hand_graded_report
+from grader.service.hand.rubric import audit_file_edit
 from grader.service.settings import Settings
 from grader.spec import ProblemSet
 
@@ -35,6 +49,29 @@ log = logging.getLogger("grader.service")
 
 CHECKPOINT_SECONDS = 2.0
 WARM_ASSIGNMENTS = 2  # a standing pool keeps the setups of two problem files
+LEASE_SECONDS = 60.0  # a job whose worker has not renewed its lease this long goes back
+BEAT_SECONDS = 2.0  # how often a worker renews its leases and looks for lost jobs
+HOST = socket.gethostname()[:40]
+
+
+def new_owner() -> str:
+    """This worker's name on the jobs it holds: host, process id, and a random tail."""
+    return f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def owner_gone(owner: str) -> bool:
+    """True when ``owner`` is a worker of this machine whose process no longer runs."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != HOST or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's process: it runs
+        return False
+    return False
 
 
 def submission_task(submission: Submission, user_name: str, job_id: int) -> SubmissionTask:
@@ -51,7 +88,8 @@ class GradingWorkers:
     """The loop that grades queued jobs, on a thread of its own, until :meth:`stop`; it also
     keeps the course in step with its folder (a problem-file edit queues the regrades).
     ``on_graded(submission_id, seconds, failed)`` is told of each verdict once it is committed
-    (the metrics, and the requests waiting for it)."""
+    (the metrics, and the requests waiting for it). :attr:`trouble` says why the loop cannot
+    make progress (the database refuses its writes: a full disk), None while it can."""
 
     def __init__(
         self,
@@ -59,48 +97,66 @@ class GradingWorkers:
         db: Database,
         course: CourseState,
         on_graded: Callable[[int, float, bool], None] | None = None,
-        on_ready: Callable[[], None] | None = None,
-        checkpoints: bool = False,
     ):
         self.settings = settings
         self.db = db
         self.course = course
         self.on_graded = on_graded or (lambda _, seconds, failed: metrics.graded(seconds, failed))
-        self.on_ready = on_ready
         self.ready = threading.Event()  # workers started and warmed up
-        self.owner = f"{uuid.uuid4().hex[:12]}"
+        self.owner = new_owner()
         self.executor = make_executor(settings)
         self.setups = WorkerSetups(settings)
         self.store = VerdictStore(settings.store_path)
+        self.trouble: str | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()  # jobs were queued, or stop: look now
         self._thread: threading.Thread | None = None
+        self._beat: threading.Thread | None = None
         self.in_hand: set[int] = set()
         self._claimed: dict[str, Group] = {}  # claimed while grading another problem file
         self._synced_at = 0.0  # when the course folder was last read
-        # With ``checkpoints``, this loop checkpoints SQLite's log every few seconds, outside
-        # any write: the database's connections (the server's and its own) never do.
-        self.checkpoints = checkpoints
         self._checkpointed_at = time.monotonic()
+        self._importable: frozenset[str] = frozenset()  # optional dependencies seen importable
+        self._looked_at = -float("inf")  # when they were last looked for
 
     def nudge(self) -> None:
         self._wake.set()
 
     def _checkpoint(self) -> None:
-        if self.checkpoints and time.monotonic() - self._checkpointed_at > CHECKPOINT_SECONDS:
-            self.db.checkpoint()
+        """SQLite's log is copied back into the database here, outside any write: the web
+        side's connections never do it (a checkpoint syncs the file, which a request would wait for)."""
+        if time.monotonic() - self._checkpointed_at > CHECKPOINT_SECONDS:
             self._checkpointed_at = time.monotonic()
+            try:
+                self.db.checkpoint()
+            except Exception as error:  # a full disk: the log grows; claims and verdicts go on
+                log.warning("checkpointing the database's log failed: %s", error)
 
     def _sync_due(self) -> bool:
         return time.monotonic() - self._synced_at > self.settings.reload_seconds
 
     def start(self) -> None:
-        with self.db.session() as db:
-            back = queue.requeue_abandoned(db, self.owner)
-        if back:
-            log.info("re-queued %d job(s) left in hand by a server that stopped", back)
-        self._thread = threading.Thread(target=self._run, name="grader-workers", daemon=True)
+        self._put_back_lost()
+        self._thread = threading.Thread(target=self._run, name="grader-worker", daemon=True)
         self._thread.start()
+        self._beat = threading.Thread(target=self._leases, name="grader-worker-lease", daemon=True)
+        self._beat.start()
+
+    def _put_back_lost(self) -> None:
+        with self.db.session() as db:
+            back = queue.requeue_lost(db, self.owner, LEASE_SECONDS, owner_gone)
+        if back:
+            log.info("re-queued %d job(s) left in hand by a worker that is gone", back)
+
+    def _leases(self) -> None:
+        """Renew the leases of the jobs in hand; put back those of workers that are gone."""
+        while not self._stop.wait(BEAT_SECONDS):
+            try:
+                with self.db.session() as db:
+                    queue.renew(db, self.owner)
+                self._put_back_lost()
+            except Exception as error:  # the database is down or full: the loop reports it
+                log.warning("renewing the leases failed: %s", error)
 
     def stop(self, grace: float = 30.0) -> None:
         """Stop taking jobs, let the chunk in hand finish for up to ``grace`` seconds, and
@@ -109,15 +165,20 @@ class GradingWorkers:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(grace)
-        with self.db.session() as db:
-            back = queue.release(db, self.owner)
-        if back:
-            log.info("shutdown: %d job(s) in hand put back in the queue", back)
+        try:
+            with self.db.session() as db:
+                back = queue.release(db, self.owner)
+            if back:
+                log.info("shutdown: %d job(s) in hand put back in the queue", back)
+        except Exception:  # the lease runs out: another worker takes them then
+            log.exception("the jobs in hand could not be put back")
         # A chunk still running past the grace is stopped with its workers; its jobs are back
         # in the queue, so what it would have written is refused (queue.mark_done).
         self.executor.close(wait=0.0 if self._thread is not None and self._thread.is_alive() else None)
         if self._thread is not None:
             self._thread.join(grace)
+        if self._beat is not None:
+            self._beat.join()
         self.store.close()
 
     def _warm_up(self) -> None:
@@ -140,8 +201,6 @@ class GradingWorkers:
     def _run(self) -> None:
         self._warm_up()
         self.ready.set()
-        if self.on_ready is not None:
-            self.on_ready()
         while not self._stop.is_set():
             try:
                 if self._sync_due():
@@ -149,15 +208,40 @@ class GradingWorkers:
                     self._synced_at = time.monotonic()
                 self._wake.clear()  # a nudge from now on is seen by the wait below
                 self._checkpoint()
-                if not self.work_once():
+                self._look_for_dependencies()
+                found = self.work_once()
+                self.trouble = None
+                if not found:
                     self._wake.wait(self.settings.poll_seconds)
-            except Exception:  # a database hiccup must not end grading for good
+            except Exception as error:  # a database hiccup (or a full disk) must not end grading
+                self.trouble = trouble_of(error)
                 log.exception("grading loop error; retrying")
                 self._stop.wait(1.0)
+
+    def _look_for_dependencies(self) -> None:
+        """Regrade the parts left undecided for want of a dependency this machine now has
+        (all of them at start: one installed while no server ran)."""
+        if time.monotonic() - self._looked_at < undecided.look_seconds():
+            return
+        self._looked_at = time.monotonic()
+        now = undecided.importable()
+        gained = now - self._importable
+        if gained:
+            with self.db.session() as db:
+                queued = undecided.requeue_undecided(db, gained)
+            if queued:
+                log.info(
+                    "%s importable: %d submission(s) queued for a regrade",
+                    ", ".join(sorted(gained)),
+                    len(queued),
+                )
+        self._importable = now
 
     def work_once(self) -> bool:
         """Claim jobs and grade them, claiming more as the workers free up, until the queue
         is empty; False when it was empty to begin with."""
+        if self.in_hand:  # a round that failed could not put them back: now
+            self._release()
         self._claim()
         try:
             found = bool(self._claimed)  # jobs whose problem file is gone wait, put back below
@@ -168,9 +252,13 @@ class GradingWorkers:
         finally:
             self._claimed.clear()
             if self.in_hand:  # stopped or failed mid-way: another worker takes them
-                with self.db.session() as db:
-                    queue.release(db, self.owner, sorted(self.in_hand))
-                self.in_hand = set()
+                self._release()
+
+    def _release(self) -> None:
+        """Put back the jobs in hand; kept in hand (and tried again) when the database refuses."""
+        with self.db.session() as db:
+            queue.release(db, self.owner, sorted(self.in_hand))
+        self.in_hand = set()
 
     def _claim(self) -> None:
         """Claim up to a batch of queued jobs into :attr:`_claimed`, by problem file."""
@@ -227,7 +315,7 @@ class GradingWorkers:
         report.student = graded.task.folder
         with self.db.session() as db:
             report = hand_graded_report(db, self.course, job.submission_id, report)  # TAs' grades kept
-            pickled = dumps(report)  # before the write lock is taken: a request may be waiting for it
+            stored = dumps(report)  # JSON, made before the write: a request may be waiting for it
             if not queue.mark_done(db, job.id, self.owner, seconds):
                 log.warning("job %d was taken back from this worker; its verdict is not written", job.id)
                 db.rollback()
@@ -240,13 +328,52 @@ class GradingWorkers:
                     problem_hash=problem_hash,
                     score=report.score,
                     max_score=report.max_score,
-                    report=pickled,
+                    report=stored,
                 )
             )
         self.in_hand.discard(job.id)
         if not graded.failed:
-            # One store row per submission (not per job): the verdicts are what is shared.
-            keyed = replace(graded, task=replace(graded.task, key=f"service/{job.submission_id}"))
-            self.store.save([(keyed, graded.task.digest, problem_hash, {})])
+            # The store keeps the parts' verdicts, shared by every sheet that gives the same
+            # answer; the sheet itself (report, row, files) is the verdict row's, never read here.
+            try:
+                self.store.save_verdicts([(*key, blob) for key, blob in graded.verdicts.items()])
+            except sqlite3.Error as error:  # a full disk: the verdict is stored, only sharing waits
+                log.warning("the verdict store could not keep %s's verdicts: %s", job.submission_id, error)
         self.on_graded(job.submission_id, seconds, graded.failed)
         self._checkpoint()
+
+
+def trouble_of(error: BaseException) -> str:
+    """Why the loop cannot go on, as /healthz and /ta say it."""
+    text = str(getattr(error, "orig", None) or error).strip().splitlines()
+    reason = text[0] if text else type(error).__name__
+    if "full" in reason.lower() or "no space" in reason.lower():
+        return f"the database's disk is full: {reason}"
+    return f"the database refuses the grading loop's writes: {reason}"
+
+
+def run_worker(settings: Settings, grace: float = 30.0) -> None:
+    """``grader serve --worker``: the grading loop alone, in this process, until SIGTERM or
+    Ctrl-C; it shares the course's database with the web servers and other workers."""
+    from grader.service.logs import configure_logging
+    from grader.service.lti.scores import database_hooks
+
+    configure_logging()
+    migrate(settings.database_url)
+    db = Database(settings.database_url, checkpoints=False, timeouts=database_timeouts(settings))
+    for hook in database_hooks(settings.course_dir):  # before anything is written
+        hook(db.sessions)
+    course = CourseState(db, settings.course_dir, settings.course_name, audit_file_edit)
+    course.sync(force=True)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    workers = GradingWorkers(settings, db, course)
+    workers.start()
+    log.info("grading worker %s started", workers.owner)
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        workers.stop(grace)
+        db.dispose()

@@ -1,0 +1,31 @@
+"""``POST /ta/assignments/{assignment}/regrade``: a TA regrades a whole assignment (after a
+dependency was installed, or a checker fixed), from the button on /ta
+(``templates/regrade_assignment.html``); CSRF-protected and audited."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from grader.service.errors import ApiError
+from grader.service.pages import PageStaff, check_csrf
+from grader.service.undecided import regrade_assignment
+
+router = APIRouter()
+
+
+@router.post("/ta/assignments/{assignment}/regrade")
+def regrade_assignment_route(
+    assignment: str, request: Request, user: PageStaff, csrf: Annotated[str, Form()] = ""
+) -> Response:
+    check_csrf(request, csrf)
+    service = request.app.state.service
+    loaded = service.course.get(assignment)
+    if loaded is None:
+        raise ApiError(404, f"no assignment {assignment!r} in this course")
+    with service.db.session() as db:
+        regrade_assignment(db, loaded.id, loaded.name, user.id)
+    service.jobs_queued()
+    return RedirectResponse("/ta", status_code=303)
