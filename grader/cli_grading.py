@@ -205,7 +205,12 @@ def _threshold_code(reports: Sequence[Report | SheetRow], threshold: tuple[float
     help="The Canvas assignment's id (the number in its address): the column becomes "
     "'<assignment> (<id>)', so Canvas fills that assignment instead of creating one.",
 )
-@click.option("--show-expected", is_flag=True, help="Include the reference answers in the output.")
+@click.option(
+    "--show-expected",
+    is_flag=True,
+    help="For TAs: include the reference answers, and feedback that quotes them, in the output "
+    "(without it every format withholds them, as students read it).",
+)
 @click.option(
     "--hand",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
