@@ -44,8 +44,8 @@ COMMANDS: dict[str, str] = {
 }
 
 
-# The service's commands, loaded without the engine (grader.service.commands imports it only
-# inside the commands that grade): `grader users ...` starts as fast as `grader --help`.
+# The service's commands, loaded without the engine (grader.cli_service imports what each
+# command uses when it runs): `grader users ...` starts as fast as `grader --help`.
 SERVICE_COMMANDS = {
     "users": "users_group",
     "serve": "serve_command",
@@ -64,7 +64,7 @@ class LazyCommands(click.Group):
         if cmd_name not in COMMANDS:
             return None
         if cmd_name in SERVICE_COMMANDS:  # the service's commands import what they use when run
-            from grader.service import commands as service_commands
+            from grader import cli_service as service_commands
 
             command: click.Command = getattr(service_commands, SERVICE_COMMANDS[cmd_name])
             return command

@@ -3,7 +3,7 @@
 The group of every command, and the problem-set author's commands (validate, template,
 schema, variants, gradescope-bundle) and the LTI key's; the grading commands are in
 :mod:`grader.cli_grading`, ``grader hand`` in :mod:`grader.cli_hand`, the service's in
-:mod:`grader.service.commands`, the exit codes and shared options in :mod:`grader.cli_options`.
+:mod:`grader.cli_service`, the exit codes and shared options in :mod:`grader.cli_options`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from grader.cli_options import (
     _student_spec,
     _variant_key,
 )
+from grader.cli_service import COURSE_ARG, extend_command, serve_command, submit_command, users_group
 from grader.core.files import write_atomic
 from grader.engine import is_auto_graded
 from grader.loading import ProblemFileError, load_problem_set
@@ -42,7 +43,6 @@ from grader.reporting.schema import (
 from grader.reporting.schema import dump as schema_text
 from grader.reporting.template import render_template
 from grader.reporting.writeup_template import WRITEUP_FORMATS, render_writeup_template
-from grader.service.commands import COURSE_ARG, extend_command, serve_command, submit_command, users_group
 
 if TYPE_CHECKING:
     from grader.spec import ProblemSet

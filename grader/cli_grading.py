@@ -30,6 +30,7 @@ from grader.cli_options import (
     _variant_key,
     storage_failure,
 )
+from grader.cli_service import remote_check_options, run_remote_check
 from grader.core.timelimit import CheckLimits
 from grader.core.verdict import Status
 from grader.engine import grade
@@ -45,7 +46,6 @@ from grader.mathlang.wording import counted
 from grader.reading import reading_limits
 from grader.reporting.escape import terminal_output, workflow_text
 from grader.reporting.formats import FORMAT_NAMES
-from grader.service.commands import remote_check_options, run_remote_check
 
 if TYPE_CHECKING:
     from grader.batch import BatchOptions, BatchResult
@@ -205,7 +205,12 @@ def _threshold_code(reports: Sequence[Report | SheetRow], threshold: tuple[float
     help="The Canvas assignment's id (the number in its address): the column becomes "
     "'<assignment> (<id>)', so Canvas fills that assignment instead of creating one.",
 )
-@click.option("--show-expected", is_flag=True, help="Include the reference answers in the output.")
+@click.option(
+    "--show-expected",
+    is_flag=True,
+    help="For TAs: include the reference answers, and feedback that quotes them, in the output "
+    "(without it every format withholds them, as students read it).",
+)
 @click.option(
     "--hand",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from grader.cli_options import _PROBLEM_FILE
+from grader.cli_service import COURSE_ARG, DB_OPTION
 from grader.core.report import Report, points_value
 from grader.loading import ProblemFileError, load_problem_set, load_submission
-from grader.service.commands import COURSE_ARG, DB_OPTION
 from grader.spec import ProblemSet
 
 if TYPE_CHECKING:
@@ -271,7 +271,7 @@ def requests_command(
 
     An answer changes the part's points (--points, written as the student's hand grade) or
     keeps them (--keep), with a reply (--reply) the student reads on their feedback page."""
-    from grader.service.commands import open_service
+    from grader.cli_service import open_service
     from grader.service.errors import ApiError
 
     if request_id is not None and (reply is None or (points is None) == (not keep)):

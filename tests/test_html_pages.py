@@ -131,7 +131,9 @@ def test_caret_feedback_keeps_its_columns() -> None:
 def test_the_witness_is_shown() -> None:
     words = Elements(render_student_page(sample_report())).words
     assert "at x = 3" in words and "your answer gives 0.1667" in words
-    assert "the expected answer gives 1.5" in words
+    assert "the expected answer gives" not in words  # the reference at the point: the TA's page only
+    ta_words = Elements(render_student_page(sample_report(), show_expected=True)).words
+    assert "the expected answer gives 1.5" in ta_words
 
 
 def test_a_wrong_network_shows_its_plot_or_says_why_there_is_none() -> None:

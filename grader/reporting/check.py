@@ -21,6 +21,7 @@ from grader.core.submission import SourcePosition, Submission
 from grader.core.verdict import Status
 from grader.reporting.escape import terminal_output
 from grader.reporting.readback import AnswerReading, read_back
+from grader.reporting.withhold import shown_report
 from grader.spec import ProblemSet
 
 if TYPE_CHECKING:
@@ -56,8 +57,10 @@ class CheckResult:
 
 
 def check_result(spec: ProblemSet, submission: Submission, report: Report) -> CheckResult:
-    """What a student may see of ``report`` before the deadline, with each answer as read."""
+    """What a student may see of ``report`` before the deadline, with each answer as read
+    (each verdict withheld as every student-facing rendering withholds it)."""
     answers = submission.matched_to(part_id for part_id, _, _ in spec.iter_parts()).answers
+    report = shown_report(report, show_expected=False)
     checks = []
     for (part_id, _, part), result in zip(spec.iter_parts(), report.parts, strict=True):
         shown = result.status not in (Status.INVALID, Status.MISSING)

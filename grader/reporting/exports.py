@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from grader.core.report import PartResult, Report, shown_points
 from grader.reporting.escape import plain_text
-from grader.types import ANSWER_TYPES
 
 
 def points(value: float) -> str:
@@ -15,6 +14,8 @@ def points(value: float) -> str:
 def hand_graded(part: PartResult) -> bool:
     """A part that waits for a TA: one graded by hand (a proof, an essay), answered or not,
     that no TA has graded yet."""
+    from grader.types import ANSWER_TYPES  # here: a gradebook's commands start without the checkers
+
     answer_type = ANSWER_TYPES.get(part.type)
     return answer_type is not None and not answer_type.auto_graded and part.hand is None
 

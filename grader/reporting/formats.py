@@ -24,6 +24,11 @@ FORMATS: dict[str, tuple[str, str, bool]] = {
     "html": (f"{_HERE}.dashboard", "HtmlReporter", False),
 }
 FORMAT_NAMES = tuple(sorted(FORMATS))  # --format's choices
+# Every format's report is one a student may read (a CI job's log and annotations, Gradescope's
+# results, the files a batch writes for each student): it withholds the key
+# (grader.reporting.withhold) unless a TA asks for it with --show-expected. A class rendered in
+# these formats is a TA's alone, with every detail: the class dashboard.
+TA_ONLY_BATCHES = ("html",)
 EXPORT_FORMATS = tuple(name for name, (_, _, export) in FORMATS.items() if export)
 
 

@@ -25,6 +25,7 @@ from grader.core.report import PartResult, Report, points_value
 from grader.core.submission import SourcePosition
 from grader.core.verdict import Status
 from grader.reporting.escape import markdown_text, terminal_text, workflow_text
+from grader.reporting.withhold import shown_report
 
 # Which workflow command each status gets; correct and manual parts get none.
 LEVELS = {
@@ -43,6 +44,7 @@ class GithubReporter:
     """Workflow commands for GitHub Actions, and a step summary when ``$GITHUB_STEP_SUMMARY`` is set."""
 
     def render(self, report: Report, *, show_expected: bool = False, color: bool = False) -> str:
+        report = shown_report(report, show_expected)  # the student's job log and summary
         lines = capped(report_annotations(report, show_expected), reserved_notices=1)
         lines.append(score_line(report))
         points = f"Points {_points(report.score)}/{_points(report.max_score)}"
@@ -56,6 +58,7 @@ class GithubReporter:
     ) -> str:
         if len(reports) == 1:
             return self.render(reports[0], show_expected=show_expected)
+        reports = [shown_report(report, show_expected) for report in reports]
         annotations = [a for report in reports for a in report_annotations(report, show_expected)]
         lines = capped(annotations) + [score_line(report) for report in reports]
         write_step_summary(summary_markdown(reports))

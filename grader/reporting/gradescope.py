@@ -39,6 +39,7 @@ from grader.mathlang.wording import counted
 from grader.reporting.escape import json_text, markdown_text
 from grader.reporting.exports import auto_graded_max, fenced, hand_graded
 from grader.reporting.handmarks import hand_markdown
+from grader.reporting.withhold import shown_report
 
 if TYPE_CHECKING:
     from grader.spec import ProblemSet
@@ -68,7 +69,8 @@ class GradescopeReporter:
 
 
 def results(report: Report, show_expected: bool = False) -> dict[str, Any]:
-    """The ``results.json`` of one report."""
+    """The ``results.json`` of one report (Gradescope shows it to the student)."""
+    report = shown_report(report, show_expected)
     data: dict[str, Any] = {
         "score": points_value(report.score),
         "tests": [_test(part, show_expected) for part in report.parts if not hand_graded(part)],

@@ -43,6 +43,7 @@ from grader.reporting.typeset import (
     math_html,
     prose_math,
 )
+from grader.reporting.withhold import shown_report
 from grader.reporting.written import CODE_CSS, code_html
 from grader.spec import ProblemSet
 from grader.types.choice import ChoicePart
@@ -275,6 +276,7 @@ def render_student_page(
     with each part's declared names, as the checker did; ``covers``: what the score is of,
     when it is not the whole assignment ("on the 1 part released of 11")."""
     context = PageContext.of(spec)
+    report = shown_report(report, show_expected)  # the student's page: the TA's with show_expected
     title = f"{report.assignment}: feedback for {report.student}"
     body = [_header(report, covers), _summary_table(report)]
     for question, results in _by_question(report.parts):

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from grader.core.report import PartResult, Report, points_value
 from grader.core.verdict import Status
 from grader.reporting.escape import xml_text
+from grader.reporting.withhold import shown_report
 
 FAILED = (Status.INCORRECT, Status.PARTIAL, Status.MISSING, Status.INVALID)
 
@@ -40,6 +41,7 @@ class JunitReporter:
 
 
 def testsuite(report: Report, show_expected: bool = False) -> ET.Element:
+    report = shown_report(report, show_expected)  # a CI job's test report: the student reads it
     classname = f"{report.assignment}.{report.student}"
     cases = [testcase(part, classname, show_expected) for part in report.parts]
     suite = ET.Element("testsuite", name=_xml(f"{report.assignment} · {report.student}"))

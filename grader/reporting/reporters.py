@@ -23,6 +23,7 @@ from grader.reporting.escape import csv_cell, json_text, markdown_text, terminal
 from grader.reporting.exports import fenced
 from grader.reporting.formats import FORMATS, reporter_of
 from grader.reporting.handmarks import hand_flags, hand_markdown
+from grader.reporting.withhold import shown_report
 
 if TYPE_CHECKING:  # rich draws the terminal tables: imported when one is drawn
     from rich.console import Console
@@ -75,6 +76,7 @@ class TableReporter:
         from rich.table import Table
         from rich.text import Text
 
+        report = shown_report(report, show_expected)  # a CI job's log: the student reads it
         table = Table(title=_title(report), box=box.SIMPLE_HEAVY, title_justify="left")
         table.add_column("part", no_wrap=True)
         table.add_column("status", no_wrap=True)
@@ -163,12 +165,13 @@ class JsonReporter:
     """The contract's JSON report (section 7); a batch is a list of reports."""
 
     def render(self, report: Report, *, show_expected: bool = False, color: bool = False) -> str:
-        return json_text(json.dumps(report.to_dict(show_expected), indent=2, ensure_ascii=False)) + "\n"
+        data = shown_report(report, show_expected).to_dict(show_expected)
+        return json_text(json.dumps(data, indent=2, ensure_ascii=False)) + "\n"
 
     def render_batch(
         self, reports: Sequence[Report], *, show_expected: bool = False, color: bool = False
     ) -> str:
-        data = [r.to_dict(show_expected) for r in reports]
+        data = [shown_report(r, show_expected).to_dict(show_expected) for r in reports]
         return json_text(json.dumps(data, indent=2, ensure_ascii=False)) + "\n"
 
 
@@ -176,6 +179,7 @@ class MarkdownReporter:
     """A feedback page a student can read."""
 
     def render(self, report: Report, *, show_expected: bool = False, color: bool = False) -> str:
+        report = shown_report(report, show_expected)
         out = [f"# {report.assignment}: feedback for {_inline(report.student)}", ""]
         out.append(f"**Score: {_points(report.score)} / {_points(report.max_score)}**")
         if report.pending:

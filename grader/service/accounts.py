@@ -15,7 +15,7 @@ from sqlalchemy import JSON, ForeignKey, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from grader.reporting.lms import IDENTITY_KEYS, Roster, header_key, identity
-from grader.service.auth import hash_password, issue_login_link, issue_token
+from grader.service.credentials import hash_password, issue_login_link, issue_token
 from grader.service.db import (
     ApiToken,
     Base,

@@ -8,13 +8,9 @@ kept as SHA-256 digests. A route declares ``user: User = Depends(allow(Role.TA))
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
-import secrets
 from collections.abc import Awaitable, Callable
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Request, Response
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
@@ -22,6 +18,17 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from grader.core.integrity import intact, seal, store_key
+from grader.service.credentials import (  # noqa: F401  (the names routes and commands import from here)
+    LINK_DAYS,
+    LINK_PATH,
+    digest,
+    hash_password,
+    issue_login_link,
+    issue_token,
+    login_link,
+    new_secret,
+    verify_password,
+)
 from grader.service.db import ApiToken, LoginLink, Role, User, WebSession, detached, utcnow
 from grader.service.errors import ApiError
 from grader.service.settings import Settings
@@ -30,65 +37,6 @@ SESSION_COOKIE = "grader_session"
 LOGIN_COOKIE = "grader_login"  # the log-in form's nonce, before any session
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")  # requests that write nothing
-_hasher = PasswordHasher()
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def verify_password(stored: str | None, password: str) -> bool:
-    if not stored:
-        _hasher.hash(password)  # the same time whether or not the user has a password
-        return False
-    try:
-        return _hasher.verify(stored, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-def new_secret() -> str:
-    return secrets.token_urlsafe(32)
-
-
-def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def issue_token(db: Session, user: User, label: str = "") -> str:
-    """A new bearer token for ``user``; the plain token is returned once and never stored."""
-    token = new_secret()
-    db.add(ApiToken(user_id=user.id, token_hash=digest(token), label=label))
-    return token
-
-
-LINK_PATH = "/login/link/"  # + the secret: the page that exchanges a one-time link for a session
-LINK_DAYS = 14.0
-
-
-def issue_login_link(db: Session, user: User, days: float = LINK_DAYS, unsent_to: str | None = None) -> str:
-    """A new one-time log-in secret for ``user`` (the plain secret is returned once, and only
-    its SHA-256 is stored); it starts one session before it expires and is void after.
-    ``unsent_to``: the link is for a file written after this transaction (to that e-mail
-    address): it stays unsent until :func:`grader.service.accounts.mark_sent`."""
-    secret = new_secret()
-    now = utcnow()
-    expires = now + dt.timedelta(days=days)
-    sent = None if unsent_to is not None else now
-    db.add(
-        LoginLink(
-            user_id=user.id,
-            secret_hash=digest(secret),
-            expires_at=expires,
-            sent_at=sent,
-            email=unsent_to or "",
-        )
-    )
-    return secret
-
-
-def login_link(base_url: str, secret: str) -> str:
-    return base_url.rstrip("/") + LINK_PATH + secret
 
 
 def redeem_login_link(db: Session, secret: str) -> User | None:

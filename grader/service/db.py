@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -337,8 +336,22 @@ def make_engine(url: str, checkpoints: bool = True, timeouts: Timeouts = Timeout
     )
 
 
+def private_folder(folder: Path, files: list[Path]) -> None:
+    """``folder`` (0700) and ``files`` in it (0600), made so or made private if they are not:
+    the database and the verdict store hold every reference answer. SQLite gives its journal
+    files the database's mode."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    for path in files:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        path.chmod(0o600)
+
+
 def migrate(url: str) -> None:
     """Bring the database at ``url`` to the newest schema (Alembic ``upgrade head``)."""
+    from alembic import command  # here: a command that finds the schema current never loads Alembic
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))

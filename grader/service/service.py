@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import func, select
@@ -18,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from grader.service import metrics, queue
 from grader.service.checking import CheckRunner
 from grader.service.course import CourseState
-from grader.service.db import Database, VerdictRow, database_timeouts, migrate
+from grader.service.db import Database, VerdictRow, database_timeouts, migrate, private_folder
 from grader.service.hand.rubric import audit_file_edit
 from grader.service.settings import Settings
 from grader.service.throttle import LoginThrottle
@@ -121,17 +119,6 @@ class CourseRefresh:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-
-
-def private_folder(folder: Path, files: list[Path]) -> None:
-    """``folder`` (0700) and ``files`` in it (0600), made so or made private if they are not:
-    the database and the verdict store hold every reference answer. SQLite gives its journal
-    files the database's mode."""
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    folder.chmod(0o700)
-    for path in files:
-        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-        path.chmod(0o600)
 
 
 class Service:

@@ -4,8 +4,10 @@ Heavy imports (FastAPI, SQLAlchemy, uvicorn) happen inside them, so other comman
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +18,7 @@ import click
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from grader.service.db import Database
     from grader.service.service import Service
 
 
@@ -216,7 +219,7 @@ def remote_check_options(command: Any) -> Any:
 
 def run_remote_check(path: Path, server: str, token: str | None, assignment: str | None) -> None:
     """Print the service's check of PATH and exit as ``grader check`` does (1: unreadable)."""
-    from grader.service.client import RemoteCheckError, check_remote
+    from grader.client import RemoteCheckError, check_remote
 
     if not token:
         raise click.UsageError("--server needs --token (or GRADER_TOKEN): the token your course gave you")
@@ -264,8 +267,8 @@ def submit_command(
     (the service answers the moment it is graded) and shown as you may see it: parts the TA
     made visible before the release, all of them after. Exit 0 graded, 1 the file cannot be
     read (nothing handed in), 2 an error, 3 handed in but not graded within --wait."""
+    from grader.client import RemoteCheckError, render_submission, submit_remote
     from grader.reporting.escape import terminal_text
-    from grader.service.client import RemoteCheckError, render_submission, submit_remote
 
     if not server or not token:
         raise click.UsageError(
@@ -304,23 +307,68 @@ def open_service(course_dir: Path, db_url: str | None) -> Service:
     )
 
 
+def open_database(course_dir: Path, db_url: str | None) -> Database:
+    """The course's database alone, at the newest schema, in its private folder: what the
+    ``users`` commands need. A Service also reads the course's problem files, readies its
+    grading and hooks the LMS: seconds of start-up for one user added (issue 60 item 13)."""
+    from grader.service.db import Database, database_timeouts, migrate, private_folder
+    from grader.service.settings import Settings
+
+    settings = Settings(course_dir=course_dir, db_url=db_url)
+    private_folder(settings.data_dir, [settings.data_dir / "grader.sqlite3"] if db_url is None else [])
+    database = Database(settings.database_url, timeouts=database_timeouts(settings))
+    if _schema_versions(database) != schema_heads():
+        migrate(settings.database_url)  # a new course, or a grader newer than its database
+    return database
+
+
+_REVISION_LINE = re.compile(r"^(revision|down_revision)\b[^=\n]*=(.*)$", re.MULTILINE)
+
+
+@functools.cache
+def schema_heads() -> frozenset[str]:
+    """The newest revisions of the service's migrations (Alembic's heads), read from their files'
+    ``revision`` and ``down_revision`` lines without loading Alembic."""
+    from grader.service.db import MIGRATIONS
+
+    revisions: set[str] = set()
+    replaced: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for key, value in _REVISION_LINE.findall(path.read_text(encoding="utf-8")):
+            names = set(re.findall(r"[\"']([^\"']+)[\"']", value))
+            (revisions if key == "revision" else replaced).update(names)
+    return frozenset(revisions - replaced)
+
+
+def _schema_versions(database: Database) -> frozenset[str]:
+    """The revisions the database is at (none for a new one)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        with database.read() as connection:
+            return frozenset(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
+    except SQLAlchemyError:  # no table yet: a new database
+        return frozenset()
+
+
 def _with_db(course_dir: Path, db_url: str | None, work: Callable[[Session], Any]) -> Any:
     """``work`` in one transaction on the course's database; an AccountError is the command's error."""
     from grader.service.accounts import AccountError
 
-    service = open_service(course_dir, db_url)
+    database = open_database(course_dir, db_url)
     try:
-        with service.db.session() as db:
+        with database.session() as db:
             return work(db)
     except AccountError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
     finally:
-        service.db.dispose()
+        database.dispose()
 
 
 def _link(url: str | None, secret: str) -> str:
-    from grader.service.auth import LINK_PATH, login_link
+    from grader.service.credentials import LINK_PATH, login_link
 
     return login_link(url, secret) if url else LINK_PATH + secret
 
@@ -355,7 +403,7 @@ def users_add(  # noqa: PLR0913 (one parameter per option of the command)
     token (shown once): the token alone for one user, `name<TAB>token` a line for several; with
     --link, a one-time log-in link too."""
     from grader.service.accounts import add_user
-    from grader.service.auth import issue_login_link
+    from grader.service.credentials import issue_login_link
 
     everyone = [*names, *(line.strip() for line in names_file or () if line.strip())]
     if not everyone:

@@ -1,0 +1,75 @@
+"""Passwords, bearer tokens and one-time log-in links as the database keeps them: argon2
+hashes, SHA-256 digests of 256 random bits. No web framework here: the commands that add
+users (``grader users``) start without one; grader.service.auth serves them to the routes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.orm import Session
+
+from grader.service.db import ApiToken, LoginLink, User, utcnow
+
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(stored: str | None, password: str) -> bool:
+    if not stored:
+        _hasher.hash(password)  # the same time whether or not the user has a password
+        return False
+    try:
+        return _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def issue_token(db: Session, user: User, label: str = "") -> str:
+    """A new bearer token for ``user``; the plain token is returned once and never stored."""
+    token = new_secret()
+    db.add(ApiToken(user_id=user.id, token_hash=digest(token), label=label))
+    return token
+
+
+LINK_PATH = "/login/link/"  # + the secret: the page that exchanges a one-time link for a session
+LINK_DAYS = 14.0
+
+
+def issue_login_link(db: Session, user: User, days: float = LINK_DAYS, unsent_to: str | None = None) -> str:
+    """A new one-time log-in secret for ``user`` (the plain secret is returned once, and only
+    its SHA-256 is stored); it starts one session before it expires and is void after.
+    ``unsent_to``: the link is for a file written after this transaction (to that e-mail
+    address): it stays unsent until :func:`grader.service.accounts.mark_sent`."""
+    secret = new_secret()
+    now = utcnow()
+    expires = now + dt.timedelta(days=days)
+    sent = None if unsent_to is not None else now
+    db.add(
+        LoginLink(
+            user_id=user.id,
+            secret_hash=digest(secret),
+            expires_at=expires,
+            sent_at=sent,
+            email=unsent_to or "",
+        )
+    )
+    return secret
+
+
+def login_link(base_url: str, secret: str) -> str:
+    return base_url.rstrip("/") + LINK_PATH + secret
