@@ -25,7 +25,8 @@ PREFIX = "o"  # fresh symbols o_{1}, o_{2}, ...: the letter o is never a student
 _FRESH = re.compile(r"(?<![A-Za-z\\])o_")
 
 _BOLD = r"\\(?:mathbf|boldsymbol|bm|vec)\s*\{\s*[A-Za-z]\s*\}"
-_ENTRY_LOWER = re.compile(r"\\(?:mathbf|boldsymbol|bm)\s*\{\s*[a-z]\s*\}\s*_(?:\{[^{}]+\}|\w)")
+# an entry has a letter index (x_i, x_{ij}): with a number (b_1, w_0) it is often a vector of its own
+_ENTRY_LOWER = re.compile(r"\\(?:mathbf|boldsymbol|bm)\s*\{\s*[a-z]\s*\}\s*_(?:\{\s*[a-z][a-z,\s]*\}|[a-z])")
 _ENTRY_UPPER = re.compile(r"\\(?:mathbf|boldsymbol|bm)\s*\{\s*[A-Z]\s*\}\s*_\{\s*[a-z]\s*,?\s*[a-z]\s*\}")
 _VECTOR = r"(?:\\(?:mathbf|boldsymbol|bm)\s*\{\s*[a-z]\s*\}|(?<![A-Za-z\\])[a-z])(?:\s*_(?:\{[^{}]*\}|\w))?"
 _TRANSPOSE = r"\s*\^\s*(?:\{\s*(?:T|\\top|\\intercal)\s*\}|T|\\top|\\intercal)\s*"
@@ -46,6 +47,7 @@ _DERIVATIVE = re.compile(
 _FRAC_PARTIAL = re.compile(r"\\frac\s*\{\s*(?:d|\\partial|\\mathrm\s*\{\s*d\s*\})\s*[^{}]")
 _NORM = re.compile(r"\\lVert|\\\||\|\||\\left\s*\\\|")
 _EXPECT = re.compile(r"\\mathbb\s*\{\s*E\s*\}(?:\s*_(?:\{[^{}]*\}|\w))?\s*(?:\\left\s*)?\[")
+_UPPER_LETTER = re.compile(r"(?<![A-Za-z\\{])[A-Z](?![A-Za-z])")
 _INDEX_AFTER = re.compile(r"\s*_(?:\{[^{}]*\}|\w)")
 MAX_PIECES = 24
 
@@ -147,6 +149,9 @@ def _replace_calls(text: str, pieces: Pieces, functions: Mapping[str, str]) -> s
         index = _INDEX_AFTER.match(text, end)
         if index is not None:
             end = index.end()
+        elif _NOT_SCALAR.search(text[m.end() : close - 1]) or _UPPER_LETTER.search(text[m.end() : close - 1]):
+            pos = m.end()  # f(\mathbf{x}), f(X): maybe a vector or a matrix, left as written
+            continue
         text = text[: m.start()] + " " + pieces.name(text[m.start() : end]) + " " + text[end:]
         pos = m.start()
     return text

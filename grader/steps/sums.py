@@ -39,10 +39,98 @@ def _bound(text: str) -> tuple[str | None, int] | None:
     return None, int(m.group(3))
 
 
+_DOTS = re.compile(r"\+\s*(?:\\dots|\\cdots|\\ldots|\.\.\.)\s*\+")
+
+
+def _term_after(text: str, at: int) -> str:
+    """The term that starts at ``at``: up to the next ``+`` or ``-`` outside brackets, or the
+    end of the group it stands in."""
+    depth, i = 0, at
+    while i < len(text):
+        c = text[i]
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            if depth == 0:
+                break
+            depth -= 1
+        elif c in "+-" and depth == 0 and text[at:i].strip():
+            break
+        i += 1
+    return text[at:i]
+
+
+def _term_before(text: str, at: int) -> tuple[int, str]:
+    """The term that ends at ``at`` (its start, its text)."""
+    depth, i = 0, at - 1
+    while i >= 0:
+        c = text[i]
+        if c in ")]}":
+            depth += 1
+        elif c in "([{":
+            if depth == 0:
+                break
+            depth -= 1
+        elif c in "+-" and depth == 0:
+            break
+        i -= 1
+    return i + 1, text[i + 1 : at]
+
+
+def _squeeze(text: str) -> str:
+    return re.sub(r"\s+|[{}]", "", text)
+
+
+def ellipses_written_out(texts: list[str]) -> Iterator[tuple[dict[str, Fraction], list[str]]]:
+    """``a_1 + a_2 + \\dots + a_K`` (the term after the dots is the one before with a size symbol
+    for its number): for each size tried, the size's value and the texts with the terms the
+    dots stand for written out."""
+    found: list[tuple[str, int]] = []  # (size symbol, number of the term before the dots)
+    for text in texts:
+        for m in _DOTS.finditer(text):
+            _, before = _term_before(text, m.start())
+            after = _term_after(text, m.end())
+            match = _pattern(before, after)
+            if match is None:
+                return
+            found.append(match)
+    if not found or len({size for size, _ in found}) > 1:
+        return
+    size = found[0][0]
+    start = max(k for _, k in found)
+    for value in range(start + 1, start + MAX_TERMS + 1):
+        out = []
+        for text in texts:
+            for _ in range(8):
+                m = _DOTS.search(text)
+                if m is None:
+                    break
+                _, before = _term_before(text, m.start())
+                after = _term_after(text, m.end())
+                match = _pattern(before, after)
+                if match is None:
+                    return
+                middle = [_put(after, size, k).strip() for k in range(match[1] + 1, value)]
+                text = text[: m.start()] + "".join(f" + {t}" for t in middle) + " + " + text[m.end() :]
+            out.append(_put(text, size, value))
+        yield {size: Fraction(value)}, out
+
+
+def _pattern(before: str, after: str) -> tuple[str, int] | None:
+    """The size symbol and the number k when ``before`` is ``after`` with the symbol set to k."""
+    names = set(re.findall(r"(?<![A-Za-z\\])([A-Za-z])(?![A-Za-z])", after))
+    for name in sorted(names):
+        for k in range(0, 4):
+            if _squeeze(_put(after, name, k)) in (_squeeze(before), f"({_squeeze(before)})"):
+                return name, k
+    return None
+
+
 def written_out(texts: list[str]) -> Iterator[tuple[dict[str, Fraction], list[str]]]:
     """For each size tried: the size symbol's value and the texts with every sum written out."""
     sums = list(_sums(texts))
     if not sums:
+        yield from ellipses_written_out(texts)
         return
     sizes = {s for _, _, _, low, high in sums for s in (low[0], high[0]) if s is not None}
     indices = {index for _, _, index, _, _ in sums}

@@ -57,7 +57,7 @@ def steps_html(part: PartBase, result: PartResult | None) -> str:
     items = []
     for chain in chains:
         given = (
-            f" <span class='why'>(given {escape(', '.join(chain.conditions))})</span>"
+            f" <span class='why'>(given {', '.join(math_html(c) for c in chain.conditions)})</span>"
             if chain.conditions
             else ""
         )
