@@ -21,6 +21,7 @@ from grader.service.db import Database, database_timeouts
 from grader.service.hand.rubric import audit_file_edit
 from grader.service.logs import configure_logging
 from grader.service.settings import Settings
+from grader.service.similarity import start_refreshing as start_similarity_refresher
 from grader.service.workers import GradingWorkers
 
 log = logging.getLogger("grader.service")
@@ -70,6 +71,7 @@ def run_grading_loop(
         checkpoints=True,
     )
     workers.start()
+    start_similarity_refresher(db, course)  # the TAs' similar sheets, after each deadline (issue 63)
     gc.collect()  # the course, the setups, the imports: out of the collector's sight for good
     gc.freeze()
     try:
