@@ -75,14 +75,14 @@ def test_only_tas_see_similar_sheets_computed_after_the_deadline_and_late_hand_i
     with server.client("ta") as ta:
         home = ta.get("/ta")
         assert "href='/ta/similarity'" in home.text
-        page = computed(ta, "2 counted hand-ins")  # nobody opened it: the deadline had passed
+        page = computed(ta, "2 counted hand-ins, 2 with a verdict")  # nobody opened it: the deadline had passed
         first_row = page.split("<tbody>", 1)[1].split("</tr>", 1)[0]
         assert first in first_row and second in first_row
         index = ta.get("/ta/similarity")
         assert index.status_code == 200 and f'href="{PAGE}"' in index.text and "2 hand-ins" in index.text
         third = next(s for s in STUDENTS if s not in (first, second))
         hand_in(server, third, answers(mine))  # a late hand-in: one more copy
-        again = computed(ta, "3 counted hand-ins")
+        again = computed(ta, "3 counted hand-ins, 3 with a verdict")
         assert third in again
 
 
@@ -117,7 +117,7 @@ def test_the_page_in_a_browser(server: Server, tmp_path: Path) -> None:
     hand_in(server, first, answers(mine))
     hand_in(server, second, answers(mine))
     with server.client("ta") as ta:
-        computed(ta, "2 counted hand-ins")
+        computed(ta, "2 counted hand-ins, 2 with a verdict")
     shots = Path(os.environ.get("GRADER_SCREENSHOTS", tmp_path))
     with Chromium() as browser:
         page = log_in(browser, server, "ta", TA_PASSWORD)

@@ -36,6 +36,8 @@ from grader.service.db import (
     Assignment,
     Base,
     Database,
+    Job,
+    JobStatus,
     Role,
     Submission,
     User,
@@ -48,6 +50,13 @@ from grader.service.pages import check_csrf, csrf_field, html, nav
 log = logging.getLogger("grader.service")
 
 CHECK_SECONDS = 2.0  # between two looks of the background refresher
+# The background waits for an assignment's grading to settle (no job of it waiting, or the
+# oldest waiting this long: a stuck one) and leaves, between two computations of one page, at
+# least GAP_FACTOR times what the last took: a backlog of regrades is not computed verdict by
+# verdict. A TA's request waits for neither.
+SETTLE_SECONDS = 300.0
+GAP_FACTOR = 10.0
+COMPUTED, CURRENT, LATER = "computed", "current", "later"
 
 
 class SimilarityResult(Base):
@@ -181,10 +190,13 @@ def handins_key(handed_in: list[Any]) -> str:
     ).hexdigest()
 
 
-def refresh(db: Database, loaded: LoadedAssignment, now: dt.datetime | None = None) -> bool:
+def refresh(
+    db: Database, loaded: LoadedAssignment, now: dt.datetime | None = None, settled: bool = True
+) -> str:
     """Compute ``loaded``'s page and store it, when it is due: the deadline has passed (or a
     TA asked) and the hand-ins differ from those last computed from (or a TA asked since).
-    True when computed."""
+    ``COMPUTED``; ``CURRENT`` when nothing is to be done; ``LATER`` when it is to be done
+    once grading has ``settled`` and the gap since the last computation is over."""
     from grader.service.hand.logic import counted_submissions
 
     now = now or utcnow()
@@ -192,11 +204,18 @@ def refresh(db: Database, loaded: LoadedAssignment, now: dt.datetime | None = No
         row = _rows(session, [loaded.id]).get(loaded.id)
         pending = row is not None and row.pending
         if not pending and (loaded.due is None or now < loaded.due):
-            return False
+            return CURRENT
+        gap = (
+            row is not None
+            and row.computed_at is not None
+            and now - row.computed_at < dt.timedelta(seconds=GAP_FACTOR * row.seconds)
+        )
+        if not pending and (not settled or gap):
+            return LATER
         handed_in = counted_submissions(session, loaded)
     key = handins_key(handed_in)
     if not pending and row is not None and row.computed_at is not None and row.handins_key == key:
-        return False
+        return CURRENT
     started = time.perf_counter()
     body, graded = _computed(loaded, handed_in)
     seconds = time.perf_counter() - started
@@ -209,7 +228,7 @@ def refresh(db: Database, loaded: LoadedAssignment, now: dt.datetime | None = No
         row.body, row.seconds, row.computed_at = body, seconds, utcnow()
         audit(session, None, "similarity_computed", assignment=loaded.name, handins=len(handed_in))
     log.info("similar sheets of %s: %d hand-ins in %.1f s", loaded.name, len(handed_in), seconds)
-    return True
+    return COMPUTED
 
 
 class Refresher:
@@ -239,20 +258,34 @@ class Refresher:
 
     def look(self) -> list[str]:
         """One look: the assignments computed."""
-        stamps = self._stamps()
+        stamps, waiting = self._stamps()
         now = utcnow()
         done = []
         for loaded in self.course.all():
             stamp = (*stamps.get(loaded.id, ()), loaded.due, loaded.due is not None and now >= loaded.due)
             if self._seen.get(loaded.id) == stamp:
                 continue
-            if refresh(self.db, loaded, now):
+            oldest = waiting.get(loaded.id)
+            settled = oldest is None or now - oldest > dt.timedelta(seconds=SETTLE_SECONDS)
+            outcome = refresh(self.db, loaded, now, settled)
+            if outcome == COMPUTED:
                 done.append(loaded.name)
-            self._seen[loaded.id] = stamp
+            if outcome != LATER:
+                self._seen[loaded.id] = stamp
         return done
 
-    def _stamps(self) -> dict[int, tuple[Any, ...]]:
+    def _stamps(self) -> tuple[dict[int, tuple[Any, ...]], dict[int, dt.datetime]]:
+        """Each assignment's stamp, and when its oldest job still waiting was queued."""
         with self.db.session(read_only=True) as session:
+            waiting = {
+                assignment_id: oldest
+                for assignment_id, oldest in session.execute(
+                    select(Submission.assignment_id, func.min(Job.created_at))
+                    .join(Job, Job.submission_id == Submission.id)
+                    .where(Job.status != JobStatus.DONE)
+                    .group_by(Submission.assignment_id)
+                )
+            }
             handed = session.execute(
                 select(Submission.assignment_id, func.max(Submission.id), func.max(VerdictRow.id))
                 .outerjoin(VerdictRow, VerdictRow.submission_id == Submission.id)
@@ -265,7 +298,7 @@ class Refresher:
         stamps: dict[int, tuple[Any, ...]] = {row[0]: tuple(row[1:]) for row in handed}
         for assignment_id, *rest in asked:
             stamps[assignment_id] = (*stamps.get(assignment_id, ()), *rest)
-        return stamps
+        return stamps, waiting
 
 
 def start_refreshing(db: Database, course: CourseState) -> Refresher:
