@@ -75,7 +75,8 @@ def test_only_tas_see_similar_sheets_computed_after_the_deadline_and_late_hand_i
     with server.client("ta") as ta:
         home = ta.get("/ta")
         assert "href='/ta/similarity'" in home.text
-        page = computed(ta, "2 counted hand-ins, 2 with a verdict")  # nobody opened it: the deadline had passed
+        # nobody opened it: the deadline had passed
+        page = computed(ta, "2 counted hand-ins, 2 with a verdict")
         first_row = page.split("<tbody>", 1)[1].split("</tr>", 1)[0]
         assert first in first_row and second in first_row
         index = ta.get("/ta/similarity")
