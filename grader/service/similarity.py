@@ -9,7 +9,7 @@ Computed in the background, never in a request: the grading process runs a
 from (a late hand-in, an extension's new version, a regrade), or a TA asked to compute it
 again (the page's button, a POST with CSRF), the page is computed outside any request and
 stored in ``similarity_results`` with its audit row, in one transaction. A look that finds
-nothing new costs two small queries.
+nothing new costs three small queries.
 """
 
 from __future__ import annotations
@@ -233,7 +233,7 @@ def refresh(
 
 class Refresher:
     """A thread that looks every ``every`` seconds for assignments whose page is due
-    (:func:`refresh`); a look first compares two small queries' stamp of each assignment (its
+    (:func:`refresh`); a look first compares three small queries' stamp of each assignment (its
     hand-ins, verdicts, due and the TAs' requests) with the last look's."""
 
     def __init__(self, db: Database, course: CourseState, every: float = CHECK_SECONDS):
@@ -250,11 +250,15 @@ class Refresher:
         self._stop.set()
 
     def _run(self) -> None:
+        failing = False
         while not self._stop.wait(self.every):
             try:
                 self.look()
+                failing = False
             except Exception:  # a database away or a sheet that breaks a reader: next look
-                log.exception("similar sheets: the background look failed")
+                if not failing:  # once a failing spell, not every look
+                    log.exception("similar sheets: the background look failed (tried again every look)")
+                failing = True
 
     def look(self) -> list[str]:
         """One look: the assignments computed."""
