@@ -20,6 +20,7 @@ from grader.cli import main
 from grader.loading import load_problem_set
 from grader.similarity import compare_class
 from grader.similarity.code import code_tokens
+from grader.similarity.compare import set_aside
 from grader.similarity.models import SIGNALS
 from grader.similarity.writing import canonical_tokens, prose_features
 
@@ -109,6 +110,26 @@ def test_a_large_class_goes_through_candidates_and_finds_the_same_copies() -> No
     sampled = compare_class(spec, answers, shown_from=0.5, all_pairs_up_to=5)
     assert [(p.a, p.b) for p in every.pairs][:1] == [("copy", "s07")]
     assert [(p.a, p.b, p.score) for p in sampled.pairs] == [(p.a, p.b, p.score) for p in every.pairs]
+
+
+@pytest.mark.parametrize(
+    ("sheets", "parts", "aside"),
+    [
+        (500, 11, 2),  # two parts above their level: some honest pairs; three: none
+        (5000, 11, 2),  # ten times the sheets, a hundred times the pairs, the same levels' share
+        (50, 11, 3),  # fewer pairs, but each level coarser: one pair in 100 is above it
+        (500, 3, 2),  # never all of a sheet's parts
+    ],
+)
+def test_the_parts_set_aside_follow_the_class_null_model(sheets: int, parts: int, aside: int) -> None:
+    pairs = sheets * (sheets - 1) / 2
+    level = 1 / (2 * (sheets - 1))  # each part's chance level: one pair in 2 N above it
+    assert set_aside([level] * parts, pairs) == aside
+
+
+def test_a_class_where_few_pairs_are_above_any_level_sets_one_part_aside() -> None:
+    # twenty sheets, one pair above the level in three parts (the rest handed in nothing)
+    assert set_aside([1 / 190] * 3 + [0.0] * 3, 190) == 1
 
 
 # ---- the command --------------------------------------------------------------------------
