@@ -3,7 +3,8 @@
     python benchmarks/bench_code.py [--students 500] [--jobs 2] [--torch]
     python benchmarks/bench_code.py --cifar [--students 100] [--jobs 2]
 
-Builds a class whose every answer text differs (a comment with the student's name, so
+Builds a class whose every answer differs (a statement ``_student = N`` of its own: a
+comment would not do, since answers that differ only in comments share their verdict, so
 no run is shared between students), a third of them wrong, and times
 ``grader grade CLASS -p SET --out OUT --jobs N -q`` in a fresh process, as a TA runs it.
 Each student's five parts run in one sandbox (one bubblewrap, one Python, one numpy
@@ -12,7 +13,7 @@ a sixth part in PyTorch, to show what importing torch in every sandbox costs.
 
 ``--cifar``: the six PyTorch parts of ``problems/approximation-backprop-cifar.yaml``
 instead, each student's answer the reference or (a third) a listed mistake, under a
-comment with the student's name (so every trial set differs).
+statement of the student's own (so every answer is graded, on a trial set of its own).
 
 Every run prints the CPU time grader and all its sandboxes spent (the machine may be
 shared: CPU time is the figure to compare), per student and per part, with the load
@@ -99,7 +100,7 @@ def make_class(folder: Path, students: int, with_torch: bool) -> None:
     for number in range(students):
         name = f"student-{number:04d}"
         answers = {
-            part: f"# {name}\n{wrong if (number + index) % 3 == 0 else right}"
+            part: f"_student = {number}\n{wrong if (number + index) % 3 == 0 else right}"
             for index, (part, (_, right, wrong)) in enumerate(parts.items())
         }
         target = folder / name
@@ -128,7 +129,7 @@ def make_cifar_class(folder: Path, students: int) -> int:
         answers = {}
         for index, (part, (right, wrongs)) in enumerate(parts.items()):
             wrong = (number + index) % 3 == 0 and wrongs
-            answers[part] = f"# {name}\n{wrongs[number % len(wrongs)] if wrong else right}"
+            answers[part] = f"_student = {number}\n{wrongs[number % len(wrongs)] if wrong else right}"
         target = folder / name
         target.mkdir(parents=True)
         (target / "answers.json").write_text(json.dumps({"answers": answers}), encoding="utf-8")

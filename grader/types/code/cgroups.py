@@ -137,6 +137,20 @@ def set_limit(group: Path, limit_bytes: int) -> None:
         raise OSError(f"the cgroup's limit stayed over {limit_bytes}")
 
 
+def working_set(group: Path) -> int | None:
+    """What the cgroup holds now but the file pages the kernel may drop (the page cache of
+    the libraries its processes read): None when that cannot be read."""
+    try:
+        v2 = (group / "memory.current").exists()
+        usage = int((group / ("memory.current" if v2 else "memory.usage_in_bytes")).read_text())
+        stat = dict(line.split() for line in (group / "memory.stat").read_text().splitlines() if " " in line)
+    except (OSError, ValueError):
+        return None
+    prefix = "" if v2 else "total_"
+    files = sum(int(stat.get(f"{prefix}{name}", 0)) for name in ("inactive_file", "active_file"))
+    return max(usage - files, 0)
+
+
 def remove_group(group: Path) -> None:
     _remove(group)
 

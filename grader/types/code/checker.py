@@ -93,8 +93,8 @@ def _require_sandbox(part: CodePart) -> None:
 
 
 def _reference_result(part: CodePart, seed: int) -> dict[str, Any]:
-    """The reference's outputs on the answer's base trials; its structured run and its listed
-    mistakes' run in the same sandbox, for later."""
+    """The reference's outputs on the answer's base trials; its structured run in the same
+    sandbox, for later (a listed mistake's run only when an answer is not correct)."""
     jobs = runs.reference_jobs(part, seed)
     reference = runs.results(jobs).get(jobs[0]["id"], {})
     failure = compare.reference_failure(reference, "the reference")

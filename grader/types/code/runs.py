@@ -55,6 +55,7 @@ _CACHE: OrderedDict[str, Record] = OrderedDict()
 _RECENT: dict[str, Record] = {}
 
 
+_TEXTS: OrderedDict[str, str] = OrderedDict()
 _JOBS: OrderedDict[tuple[Any, ...], tuple[CodePart, Job | None]] = OrderedDict()
 _DRAWN: OrderedDict[tuple[int, int], tuple[CodePart, list[Trial]]] = OrderedDict()
 KEPT_JOBS = 512  # a submission's jobs (a few per code part) many times over
@@ -116,12 +117,15 @@ def build_job(
     }
     if trace:
         job["trace"] = True
-    job["id"] = _key(job)
+    text = json.dumps(job, sort_keys=True, allow_nan=True)
+    job["id"] = _key(text)
+    _TEXTS[job["id"]] = f'{text[:-1]}, "id": "{job["id"]}"}}'  # the job as sent: encoded once
+    if len(_TEXTS) > KEPT_JOBS:
+        _TEXTS.popitem(last=False)
     return job
 
 
-def _key(job: Job) -> str:
-    text = json.dumps(job, sort_keys=True, allow_nan=True)
+def _key(text: str) -> str:
     return hashlib.sha256(f"{_RUNNER_DIGEST}\n{isolation()}\n{text}".encode()).hexdigest()[:32]
 
 
@@ -174,11 +178,12 @@ def structured_mistake_job(part: CodePart, mistake: Any, seed: int) -> Job | Non
     return _memo(part, ("mistake", mistake, seed), make)
 
 
-def reference_jobs(part: CodePart, seed: int) -> list[Job]:
-    """Everything the TA's code runs for an answer's seed: the reference's base and structured
-    jobs, then each listed mistake's."""
+def reference_jobs(part: CodePart, seed: int, mistakes: bool = False) -> list[Job]:
+    """What the TA's code runs for an answer's seed: the reference's base and structured jobs,
+    then (``mistakes``) each listed mistake's. A mistake's are needed only for an answer that
+    is not correct (:func:`checker.same_mistake` runs them then): most answers never do."""
     jobs = [reference_job(part, part.answer, seed), structured_reference_job(part, part.answer, seed)]
-    for mistake in part.mistakes:
+    for mistake in part.mistakes if mistakes else ():
         jobs += [
             reference_job(part, mistake.answer, seed),
             structured_mistake_job(part, mistake.answer, seed),
@@ -254,7 +259,10 @@ def _run_once(jobs: list[Job]) -> dict[str, Record]:
     running when it ended early (so the jobs after it run again, in a fresh sandbox)."""
     frameworks = sorted({"numpy", *(job["framework"] for job in jobs)})
     wall = startup_seconds(frameworks) + sum(job_seconds(job["time_limit"]) for job in jobs)
-    request = {"paths": site_directories(), "frameworks": frameworks, "jobs": jobs}
+    request: dict[str, Any] = {"paths": site_directories(), "frameworks": frameworks, "jobs": jobs}
+    texts = [_TEXTS.get(job["id"]) for job in jobs]
+    if all(texts):
+        request["texts"] = texts  # what the warm sandbox sends, encoded when the job was built
     output = run_runner(request, wall)
     records = {r["job"]: r for r in output.records if isinstance(r.get("job"), str)}
     started = [r["start"] for r in output.records if isinstance(r.get("start"), str)]

@@ -116,6 +116,7 @@ def isolation() -> str:
 def run_runner(request: dict[str, Any], wall_seconds: float) -> RunnerOutput:
     """Start the runner (sandboxed unless the TA allowed otherwise), send ``request``,
     and read its records until it ends or ``wall_seconds`` pass; it is killed either way."""
+    request = {key: value for key, value in request.items() if key != "texts"}
     if isolation() == "bubblewrap":
         command = [*_bwrap_arguments(), _python(), "-I", "-S", SANDBOX_RUNNER]
         request = {**request, "own_pid_namespace": True}

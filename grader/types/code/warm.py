@@ -29,7 +29,7 @@ import threading
 import time
 from typing import IO, Any
 
-from grader.types.code.cgroups import make_group, remove_group, set_limit
+from grader.types.code.cgroups import make_group, remove_group, set_limit, working_set
 from grader.types.code.sandbox import (
     JOB_UID_BASE,
     JOB_UID_SPAN,
@@ -55,6 +55,7 @@ COLD_ENVIRONMENT = "GRADER_COLD_SANDBOX"
 START_SECONDS = 60.0  # a loaded machine starting Python and importing PyTorch
 SPARE_SECONDS = 10.0  # past a request's wall clock, which the template enforces itself
 PRINCIPALS = 16  # users a grading process's principals take in turn (as root)
+PRINCIPAL_BYTES = 64 << 20  # a principal's runner: what it writes of the template's pages, its buffers
 
 _LOCK = threading.Lock()
 _problem: str | None = None
@@ -151,19 +152,18 @@ class WarmSandbox:
         loaded = sorted({*self.frameworks, *request["frameworks"]})
         if self.group is not None:
             try:
-                set_limit(self.group, sandbox_memory({**request, "frameworks": loaded}))
+                set_limit(self.group, self._limit(request, loaded))
             except OSError as exc:
                 self.failure = f"the warm sandbox's memory limit could not be set ({exc})"
                 return None
         number = next(self.numbers)
-        jobs = request["jobs"]
+        head: dict[str, Any] = {"id": number, "frameworks": request["frameworks"], "wall": wall_seconds}
         if os.geteuid() == 0:  # each principal's jobs as a user of their own
-            uid = JOB_UID_BASE + ((os.getpid() * PRINCIPALS) + number % PRINCIPALS) % JOB_UID_SPAN
-            jobs = [{**job, "uid": uid} for job in jobs]
+            head["uid"] = JOB_UID_BASE + ((os.getpid() * PRINCIPALS) + number % PRINCIPALS) % JOB_UID_SPAN
+        texts = request.get("texts") or [json.dumps(job, allow_nan=True) for job in request["jobs"]]
+        line = json.dumps(head, allow_nan=True)[:-1] + ', "jobs": [' + ", ".join(texts) + "]}\n"
         output = RunnerOutput()
-        if not self._send(
-            {"id": number, "frameworks": request["frameworks"], "jobs": jobs, "wall": wall_seconds}
-        ):
+        if not self._send_text(line):
             output.diagnostics = self._diagnostics()
             return output
         self.frameworks = loaded
@@ -188,10 +188,25 @@ class WarmSandbox:
                 return output
             output.records.append(record)
 
+    def _limit(self, request: dict[str, Any], loaded: list[str]) -> int:
+        """The cgroup's limit for ``request``: a cold sandbox's for it (with the frameworks
+        the template holds), and no more than what the template holds now (its page cache
+        aside), the principal's own runner, its largest job, ``/tmp`` and ``/dev/shm``: a
+        numpy request gains nothing from a template that imported PyTorch for another."""
+        cold = sandbox_memory({**request, "frameworks": loaded})
+        held = working_set(self.group) if self.group is not None else None
+        if held is None:
+            return cold
+        job = max((job["memory_mb"] << 20 for job in request["jobs"]), default=0)
+        return min(cold, held + PRINCIPAL_BYTES + job + TMP_BYTES + SHM_BYTES)
+
     def _send(self, message: dict[str, Any]) -> bool:
+        return self._send_text(json.dumps(message, allow_nan=True) + "\n")
+
+    def _send_text(self, line: str) -> bool:
         assert self.process.stdin is not None
         try:
-            self.process.stdin.write(json.dumps(message, allow_nan=True).encode("utf-8") + b"\n")
+            self.process.stdin.write(line.encode("utf-8"))
             self.process.stdin.flush()
         except (BrokenPipeError, OSError, ValueError):
             return False
