@@ -110,6 +110,8 @@ def main() -> None:
             options.runs,
         )
         measure("grader users list", RUN_CLI, ["users", "list", str(course)], options.runs)
+        libraries = "import argon2, click, pydantic, sqlalchemy.orm"  # what any users command needs
+        measure("(their libraries alone)", libraries, [], options.runs)
         measure("grader serve --help", RUN_CLI, ["serve", "--help"], options.runs)
 
 

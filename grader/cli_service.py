@@ -311,14 +311,16 @@ def open_database(course_dir: Path, db_url: str | None) -> Database:
     """The course's database alone, at the newest schema, in its private folder: what the
     ``users`` commands need. A Service also reads the course's problem files, readies its
     grading and hooks the LMS: seconds of start-up for one user added (issue 60 item 13)."""
-    from grader.service.db import Database, database_timeouts, migrate, private_folder
+    from grader.service.db import Database, database_timeouts, private_folder
     from grader.service.settings import Settings
 
     settings = Settings(course_dir=course_dir, db_url=db_url)
     private_folder(settings.data_dir, [settings.data_dir / "grader.sqlite3"] if db_url is None else [])
     database = Database(settings.database_url, timeouts=database_timeouts(settings))
-    if _schema_versions(database) != schema_heads():
-        migrate(settings.database_url)  # a new course, or a grader newer than its database
+    if _schema_versions(database) != schema_heads() or not _has_course(database):
+        # a new course, or a grader newer than its database: made (migrated, the course read)
+        # once as the server makes it
+        open_service(course_dir, db_url).db.dispose()
     return database
 
 
@@ -350,6 +352,15 @@ def _schema_versions(database: Database) -> frozenset[str]:
             return frozenset(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
     except SQLAlchemyError:  # no table yet: a new database
         return frozenset()
+
+
+def _has_course(database: Database) -> bool:
+    from sqlalchemy import select
+
+    from grader.service.db import Course
+
+    with database.read() as connection:
+        return connection.execute(select(Course.id).limit(1)).first() is not None
 
 
 def _with_db(course_dir: Path, db_url: str | None, work: Callable[[Session], Any]) -> Any:

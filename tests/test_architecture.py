@@ -157,6 +157,18 @@ def test_the_problem_file_schema_is_the_registry() -> None:
     assert {name: t.part for name, t in ANSWER_TYPES.items()} == spec.PART_MODEL_OF_TYPE
 
 
+MAX_MODULE_LINES = 1500  # the developers' guide: a longer module is split along a natural seam
+
+
+def test_no_module_exceeds_1500_lines() -> None:
+    long = {
+        _module_name(path): count
+        for path in MODULES
+        if (count := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}, f"split these modules (lines): {long}"
+
+
 def test_only_the_app_knows_the_lti_package() -> None:
     """LTI is a set of modules beside the service: the service's own modules never call it,
     so the service runs the same without a platform registered (only app.py installs it, and

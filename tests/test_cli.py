@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -465,3 +466,37 @@ def test_an_unchanged_rerun_loads_no_checker_and_starts_no_worker(tmp_path: Path
 def test_an_unknown_command_is_refused_as_before() -> None:
     result = CliRunner().invoke(main, ["grdae"])
     assert result.exit_code == 2 and "No such command 'grdae'" in result.output
+
+
+def test_users_add_opens_the_database_alone(tmp_path: Path) -> None:
+    """Issue 60 item 13: `grader users add` of one user opens the course's database, never a
+    whole service: no web framework, no engine, no course sync, no Alembic (a new course's
+    database is made once as the server makes it). The database stays private (0600 in a
+    0700 folder)."""
+    course = tmp_path / "course"
+    (course / "problems").mkdir(parents=True)
+    shutil.copy(ROOT / "problems" / "activations-softmax-conv.yaml", course / "problems")
+    probe = (
+        "import sys; from grader.cli import main\n"
+        "try:\n    main(sys.argv[1:])\nexcept SystemExit as exc:\n    code = exc.code\n"
+        "heavy = ('grader.engine', 'grader.service.service', 'grader.service.course', 'numpy', 'sympy',"
+        " 'fastapi', 'alembic')\n"
+        "print('loaded', sorted(m for m in heavy if m in sys.modules), code)"
+    )
+
+    def add(name: str) -> str:
+        run = subprocess.run(
+            [sys.executable, "-c", probe, "users", "add", str(course), name], capture_output=True, text=True
+        )
+        assert run.returncode == 0, run.stderr
+        return run.stdout
+
+    first = add("ann")  # a new course: made once as the server makes it (schema, course read)
+    assert first.strip().endswith(" 0"), first
+    second = add("ben")
+    assert second.strip().endswith("loaded [] 0"), second
+    data = course / ".grader-service"
+    assert (data.stat().st_mode & 0o777) == 0o700
+    assert (data / "grader.sqlite3").stat().st_mode & 0o777 == 0o600
+    listed = CliRunner().invoke(main, ["users", "list", str(course)])
+    assert listed.exit_code == 0 and "ann" in listed.output and "ben" in listed.output

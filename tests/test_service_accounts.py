@@ -230,7 +230,7 @@ def test_import_roster_adds_missing_students_with_links(
 KILLED_AFTER_COMMIT = """
 import json, os, sys
 from grader.cli import main
-from grader.service import commands
+from grader import cli_service as commands
 
 MINTED = sys.argv[1]
 

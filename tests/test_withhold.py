@@ -81,7 +81,7 @@ CASES: dict[str, tuple[dict[str, Any], list[Any], list[str]]] = {
             "mistakes": [{"answer": "B", "feedback": "not quadratic: the answer is C"}],
         },
         ["A", "B", "Z", "(A) linear"],
-        ["answer is C"]  # the options are the question's: a message may list them,
+        ["answer is C"],  # the options are the question's: a message may list them
     ),
     "interval": (
         {"type": "interval", "answer": "[0.125, 0.875)"},

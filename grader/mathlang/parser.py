@@ -112,7 +112,6 @@ from grader.mathlang.ast import (
     Sym,
     Transpose,
     TupleLit,
-    children,
 )
 from grader.mathlang.errors import LimitError, ParseError, ReadError
 from grader.mathlang.lexer import (
@@ -128,6 +127,16 @@ from grader.mathlang.lexer import (
 )
 from grader.mathlang.limits import DEFAULT_LIMITS, Limits, check_length
 from grader.mathlang.names import CASELESS, FUNCTIONS, INVERSES, SPECIAL_FORMS, SPELLINGS
+from grader.mathlang.parse_checks import (
+    CLOSERS,
+    OPENER_OF,
+    SHOWN,
+    check_balance,
+    check_tree,
+    is_euler,
+    magnitude,
+    shown_token,
+)
 
 __all__ = ["BOUND_FUNCTIONS", "BUILTIN_FUNCTIONS", "MODES", "dump", "parse"]
 
@@ -151,10 +160,6 @@ _CONST_WORDS = {
     "False": "false",
 }
 
-_CLOSERS = {"(": ")", "[": "]", "{": "}", "\\{": "\\}", "lfloor": "rfloor", "lceil": "rceil", "begin": "end"}
-_OPENER_OF = {closer: opener for opener, closer in _CLOSERS.items()}
-_SHOWN = {"lfloor": "\\lfloor", "rfloor": "\\rfloor", "lceil": "\\lceil", "rceil": "\\rceil"}
-_GROUP_NOUN = {"(": "parenthesis", "[": "bracket", "{": "brace", "\\{": "brace", "lfloor": "floor"}
 
 _RELATIONS = {"=": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _PRODUCTS = {
@@ -205,137 +210,8 @@ def parse(
         tree = parser.run()
     except RecursionError:  # a safety net only: the depth counter stops well before
         raise LimitError("formula nested too deeply", text, 0, hint="simplify the formula") from None
-    _check_tree(tree, text, limits)
+    check_tree(tree, text, limits)
     return tree
-
-
-# -- checks around the parser ----------------------------------------------------
-
-
-def _shown(tok: Tok, text: str) -> str:
-    return text[tok.pos : tok.end] or _SHOWN.get(tok.kind, tok.value) or tok.kind
-
-
-def check_balance(tokens: list[Tok], text: str) -> None:
-    """Every ( [ { \\{ \\lfloor \\begin closed in order; else a ParseError at the opener
-    that is never closed, or at the stray closer."""
-    stack: list[Tok] = []
-    for tok in tokens:
-        kind = tok.kind
-        if kind in _CLOSERS:
-            stack.append(tok)
-            continue
-        opener_kind = _OPENER_OF.get(kind)
-        if opener_kind is None:
-            continue
-        if stack and stack[-1].kind == opener_kind:
-            opener = stack.pop()
-            if kind == "end" and opener.value != tok.value:
-                raise ParseError(
-                    f"\\end{{{tok.value}}} does not match \\begin{{{opener.value}}}",
-                    text,
-                    tok.pos,
-                    hint=f"close it with \\end{{{opener.value}}}",
-                )
-            continue
-        if any(open_tok.kind == opener_kind for open_tok in stack):
-            raise _never_closed(stack[-1], text)
-        raise _stray_closer(tok, opener_kind, text)
-    if stack:
-        raise _never_closed(stack[0], text)
-
-
-def _never_closed(tok: Tok, text: str) -> ParseError:
-    if tok.kind == "begin":
-        return ParseError(
-            f"\\begin{{{tok.value}}} is never closed", text, tok.pos, hint=f"add \\end{{{tok.value}}}"
-        )
-    closer = _SHOWN.get(_CLOSERS[tok.kind], _CLOSERS[tok.kind])
-    noun = _GROUP_NOUN.get(tok.kind, "ceiling")
-    return ParseError(
-        f"'{_shown(tok, text)}' is never closed",
-        text,
-        tok.pos,
-        hint=f"unbalanced {noun}: add the matching '{closer}'",
-    )
-
-
-def _stray_closer(tok: Tok, opener_kind: str, text: str) -> ParseError:
-    if tok.kind == "end":
-        return ParseError(
-            f"\\end{{{tok.value}}} has no \\begin", text, tok.pos, hint=f"add \\begin{{{tok.value}}}"
-        )
-    opener = _SHOWN.get(opener_kind, opener_kind)
-    return ParseError(
-        f"'{_shown(tok, text)}' has no matching '{opener}'",
-        text,
-        tok.pos,
-        hint=f"unbalanced {_GROUP_NOUN.get(opener_kind, 'ceiling')}: remove it or add the opening '{opener}'",
-    )
-
-
-def _check_tree(root: Node, text: str, limits: Limits) -> None:
-    """Node count and depth of the finished tree, without recursion."""
-    count = 0
-    stack: list[tuple[Node, int]] = [(root, 1)]
-    while stack:
-        node, depth = stack.pop()
-        count += 1
-        if count > limits.max_nodes:
-            raise LimitError(
-                f"formula too large: more than {limits.max_nodes} parts",
-                text,
-                node.pos,
-                hint="give a shorter formula",
-            )
-        if depth > limits.max_tree_depth:
-            raise LimitError(
-                f"formula too deeply nested (more than {limits.max_tree_depth} levels)",
-                text,
-                node.pos,
-                hint="give a shorter formula",
-            )
-        stack.extend((child, depth + 1) for child in reversed(children(node)))
-
-
-def _magnitude(node: Node, depth: int = 0) -> float | None:
-    """An upper bound of |value| when ``node`` holds only literals, else None."""
-    if depth > 40:
-        return None
-    if isinstance(node, Num):
-        return float(node.value)
-    if isinstance(node, Neg):
-        return _magnitude(node.operand, depth + 1)
-    if isinstance(node, Const):
-        return 3.15 if node.name in ("pi", "e") else None
-    if not isinstance(node, BinOp):
-        return None
-    left = _magnitude(node.left, depth + 1)
-    right = _magnitude(node.right, depth + 1)
-    if left is None or right is None:
-        return None
-    return _combined_magnitude(node, left, right)
-
-
-def _is_euler(node: Node, symbols: frozenset[str]) -> bool:
-    return (isinstance(node, Const) and node.name == "e") or (
-        isinstance(node, Sym) and node.name == "e" and "e" not in symbols
-    )
-
-
-def _combined_magnitude(node: BinOp, left: float, right: float) -> float | None:
-    if node.op in ("+", "-"):
-        return left + right
-    if node.op == "/":
-        divisor = node.right
-        return left / right if isinstance(divisor, Num) and divisor.value != 0 else None
-    if node.op == "^":
-        if left < 1:
-            return None
-        return math.inf if right * math.log10(max(left, 1.0)) > 300 else left**right
-    if left == 0 or right == 0:
-        return 0.0
-    return left * right
 
 
 # -- the parser ----------------------------------------------------------------------
@@ -387,7 +263,7 @@ class _Parser:
         return ParseError(message, self.text, pos, hint)
 
     def _show(self, tok: Tok) -> str:
-        return _shown(tok, self.text)
+        return shown_token(tok, self.text)
 
     def _unexpected(self, tok: Tok, expected: str = "") -> ParseError:
         if tok.kind == "eof":
@@ -402,7 +278,7 @@ class _Parser:
             return "'\\\\' ends a row: use it only inside \\begin{bmatrix} or \\begin{cases}"
         if tok.kind == "if":
             return "conditions are only understood inside \\begin{cases} or piecewise(..)"
-        if tok.kind in _OPENER_OF or tok.kind in ("|", "||"):
+        if tok.kind in OPENER_OF or tok.kind in ("|", "||"):
             return "unbalanced brackets or bars"
         return "check the formula near here"
 
@@ -419,7 +295,7 @@ class _Parser:
                 prev.pos,
                 "trailing operator: finish the formula or remove it",
             )
-        if tok.kind in _OPENER_OF or tok.kind in ("&", "\\\\", ","):
+        if tok.kind in OPENER_OF or tok.kind in ("&", "\\\\", ","):
             if prev is not None and prev.kind in _OPERATORS:
                 return self._error(
                     f"'{self._show(prev)}' has nothing after it",
@@ -591,7 +467,7 @@ class _Parser:
     def _expect(self, kind: str, opener: Tok) -> None:
         tok = self.toks[self.i]
         if tok.kind != kind:
-            shown = _SHOWN.get(kind, kind)
+            shown = SHOWN.get(kind, kind)
             raise self._unexpected(tok, f"'{shown}' to close '{self._show(opener)}'")
         self.i += 1
 
@@ -790,10 +666,10 @@ class _Parser:
         """A power of literals whose value is too large to write (``2^{10^4}``) is refused here;
         a power of a formula with symbols (``(x - a)^{6000}``) is bounded by the size of the
         values it builds when evaluated, not by its exponent."""
-        size = _magnitude(exponent)
-        if size is None or _is_euler(base, self.symbols):
+        size = magnitude(exponent)
+        if size is None or is_euler(base, self.symbols):
             return  # e^{10^5} is never built exactly: its value is bounded where it is computed
-        base_size = _magnitude(base)
+        base_size = magnitude(base)
         if (
             base_size is not None
             and base_size > 1
@@ -1130,7 +1006,7 @@ class _Parser:
 
     def _items(self, opener: Tok) -> list[Node]:
         """Comma-separated items up to the closer of ``opener`` (the current token)."""
-        closer = _CLOSERS[opener.kind]
+        closer = CLOSERS[opener.kind]
         self.i += 1
         saved = self._open(opener)
         items: list[Node] = []
@@ -1144,7 +1020,7 @@ class _Parser:
                 elif kind == closer:
                     break
                 else:
-                    raise self._unexpected(toks[self.i], f"',' or '{_SHOWN.get(closer, closer)}'")
+                    raise self._unexpected(toks[self.i], f"',' or '{SHOWN.get(closer, closer)}'")
         self.i += 1
         self._close(saved)
         return items
@@ -1201,7 +1077,7 @@ class _Parser:
         saved = self._open(tok)
         inner = self._seq()
         self._close(saved)
-        self._expect(_CLOSERS[tok.kind], tok)
+        self._expect(CLOSERS[tok.kind], tok)
         return Call(tok.pos, "floor" if tok.kind == "lfloor" else "ceil", (inner,))
 
     def _frac(self, tok: Tok) -> Node:
@@ -1330,7 +1206,7 @@ class _Parser:
             saved = self._open(first)
             dims = self._dims()
             self._close(saved)
-            self._expect(_CLOSERS[first.kind], first)
+            self._expect(CLOSERS[first.kind], first)
         elif self._is_real_space(first):
             dims = list(self._space(first).dims)
         else:
@@ -1365,25 +1241,25 @@ class _Parser:
         """How many groups are open just before token ``index``."""
         depth = 0
         for tok in self.toks[:index]:
-            if tok.kind in _CLOSERS:
+            if tok.kind in CLOSERS:
                 depth += 1
-            elif tok.kind in _OPENER_OF:
+            elif tok.kind in OPENER_OF:
                 depth -= 1
         return depth
 
     def _expect_kind(self, kind: str) -> None:
         tok = self.toks[self.i]
         if tok.kind != kind:
-            raise self._unexpected(tok, f"'{_SHOWN.get(kind, kind)}'")
+            raise self._unexpected(tok, f"'{SHOWN.get(kind, kind)}'")
         self.i += 1
 
     def _closer_index(self, j: int) -> int:
         depth = 0
         for k in range(j, len(self.toks)):
             kind = self.toks[k].kind
-            if kind in _CLOSERS:
+            if kind in CLOSERS:
                 depth += 1
-            elif kind in _OPENER_OF:
+            elif kind in OPENER_OF:
                 depth -= 1
                 if depth == 0:
                     return k
