@@ -117,11 +117,11 @@ def _end_problem(side: str, shown: str, closed: bool, closed_expected: bool, sam
 def read_interval(value: Any) -> Interval:
     """An interval from text: brackets (``[0, 1)``) or inequalities (``0 <= x < 1``)."""
     if not isinstance(value, str):
-        raise AnswerError(f"expected an interval such as [0, 1), got a {type(value).__name__}")
+        raise AnswerError(f"expected an interval such as [a, b), got a {type(value).__name__}")
     text = SIZING.sub("", strip_math_delimiters(value.strip()))
     text = ray_as_interval(_MEMBER.sub("", text, count=1).strip())  # \mathbb{R}_{>0}
     if not text:
-        raise AnswerError("expected an interval such as [0, 1), got nothing")
+        raise AnswerError("expected an interval such as [a, b), got nothing")
     if text[0] in OPENERS and text[-1] in CLOSERS:
         interval = _from_brackets(text)
     else:
@@ -135,7 +135,7 @@ def _from_brackets(text: str) -> Interval:
     pieces = split_top_level(inner, ",;")
     if len(pieces) != 2:
         raise AnswerError(
-            f"an interval has two ends separated by a comma, not {len(pieces)}: write [0, 1)", text, 0
+            f"an interval has two ends separated by a comma, not {len(pieces)}: write [a, b)", text, 0
         )
     low = _end(pieces[0], OPENERS[text[0]])
     high = _end(pieces[1], CLOSERS[text[-1]])
@@ -147,7 +147,7 @@ def _end(text: str, closed: bool) -> End:
     if infinity is not None:
         return End(-math.inf if infinity.group(1) == "-" else math.inf, closed)
     if not text:
-        raise AnswerError("an end of the interval is missing: write [0, 1)")
+        raise AnswerError("an end of the interval is missing: write [a, b)")
     number = read_written_number(text)
     return End(number.value, closed, number.decimal, number.formula)
 
@@ -158,16 +158,16 @@ def _from_inequalities(text: str) -> Interval:
         tree = parse(text)
     except MathError as exc:
         raise AnswerError(
-            f"expected an interval such as [0, 1) or 0 <= x < 1: {exc.message}", text, exc.position
+            f"expected an interval such as [a, b) or a <= x < b: {exc.message}", text, exc.position
         ) from None
     relations = tree.operands if isinstance(tree, ast.Logic) and tree.op == "and" else (tree,)
     quantities = {_quantity(relation) for relation in relations}
     if len(quantities) != 1 or None in quantities or len(relations) > 2:
-        raise AnswerError("expected an interval such as [0, 1) or 0 <= x < 1", text, tree.pos)
+        raise AnswerError("expected an interval such as [a, b) or a <= x < b", text, tree.pos)
     low, high = End(-math.inf, False), End(math.inf, False)
     for relation in relations:
         if not isinstance(relation, ast.Relation) or relation.op in ("=", "!="):
-            raise AnswerError("expected an interval such as [0, 1) or 0 <= x < 1", text, relation.pos)
+            raise AnswerError("expected an interval such as [a, b) or a <= x < b", text, relation.pos)
         bound, upper = _bound(relation, text)
         if upper:
             high = bound
