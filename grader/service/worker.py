@@ -313,9 +313,13 @@ class GradingWorkers:
         report = graded.whole_report()
         report.folder = None
         report.student = graded.task.folder
+        # The JSON is made before the transaction: on SQLite it holds the write lock from its
+        # first statement, and every hand-in waits for it. Made again only when TAs' grades apply.
+        stored = dumps(report)
         with self.db.session() as db:
             report = hand_graded_report(db, self.course, job.submission_id, report)  # TAs' grades kept
-            stored = dumps(report)  # JSON, made before the write: a request may be waiting for it
+            if any(part.hand is not None for part in report.parts):
+                stored = dumps(report)
             if not queue.mark_done(db, job.id, self.owner, seconds):
                 log.warning("job %d was taken back from this worker; its verdict is not written", job.id)
                 db.rollback()
