@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from grader.batch import VerdictStore
 from grader.batch.reading import SubmissionTask
 from grader.batch.worker import Graded
+from grader.core import memtrace
 from grader.service import metrics, queue, undecided
 from grader.service.blobs import dumps
 from grader.service.course import CourseState, LoadedAssignment
@@ -363,6 +364,7 @@ def run_worker(settings: Settings, grace: float = 30.0) -> None:
     from grader.service.lti.scores import database_hooks
 
     configure_logging()
+    memtrace.start_if_asked("worker")
     migrate(settings.database_url)
     db = Database(settings.database_url, checkpoints=False, timeouts=database_timeouts(settings))
     for hook in database_hooks(settings.course_dir):  # before anything is written
