@@ -27,10 +27,10 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from grader.batch import VerdictStore
 from grader.batch.reading import SubmissionTask
@@ -53,6 +53,8 @@ WARM_ASSIGNMENTS = 2  # a standing pool keeps the setups of two problem files
 LEASE_SECONDS = 60.0  # a job whose worker has not renewed its lease this long goes back
 BEAT_SECONDS = 2.0  # how often a worker renews its leases and looks for lost jobs
 HOST = socket.gethostname()[:40]
+# Listens to a database's sessions (LTI queues a score with each verdict written)
+DatabaseHook = Callable[[sessionmaker[Session]], None]
 
 
 def new_owner() -> str:
@@ -357,17 +359,17 @@ def trouble_of(error: BaseException) -> str:
     return f"the database refuses the grading loop's writes: {reason}"
 
 
-def run_worker(settings: Settings, grace: float = 30.0) -> None:
+def run_worker(settings: Settings, hooks: Sequence[DatabaseHook] = (), grace: float = 30.0) -> None:
     """``grader serve --worker``: the grading loop alone, in this process, until SIGTERM or
-    Ctrl-C; it shares the course's database with the web servers and other workers."""
+    Ctrl-C; it shares the course's database with the web servers and other workers. ``hooks``
+    go on its sessions before anything is written (LTI queues a score with each verdict)."""
     from grader.service.logs import configure_logging
-    from grader.service.lti.scores import database_hooks
 
     configure_logging()
     memtrace.start_if_asked("worker")
     migrate(settings.database_url)
     db = Database(settings.database_url, checkpoints=False, timeouts=database_timeouts(settings))
-    for hook in database_hooks(settings.course_dir):  # before anything is written
+    for hook in hooks:  # before anything is written
         hook(db.sessions)
     course = CourseState(db, settings.course_dir, settings.course_name, audit_file_edit)
     course.sync(force=True)
