@@ -161,7 +161,7 @@ class Service:
         self.checks = CheckRunner(settings)
         self.verdicts = VerdictWaiters(self._verdicts_since)  # the long polls, woken by each verdict
         self.grading: GradingWorkers | CourseRefresh
-        if settings.grading:
+        if settings.grading and start_workers:  # a command's service (no workers) makes no pool
             self.grading = GradingWorkers(settings, self.db, self.course, on_graded=self._graded)
         else:
             self.grading = CourseRefresh(self.course, REFRESH_SECONDS)

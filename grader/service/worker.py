@@ -155,9 +155,11 @@ class GradingWorkers:
         """Renew the leases of the jobs in hand; put back those of workers that are gone."""
         while not self._stop.wait(BEAT_SECONDS):
             try:
-                with self.db.session() as db:
+                with self.db.session() as db:  # one short write: a hand-in waits for it on SQLite
                     queue.renew(db, self.owner)
-                self._put_back_lost()
+                    back = queue.requeue_lost(db, self.owner, LEASE_SECONDS, owner_gone)
+                if back:
+                    log.info("re-queued %d job(s) left in hand by a worker that is gone", back)
             except Exception as error:  # the database is down or full: the loop reports it
                 log.warning("renewing the leases failed: %s", error)
 
