@@ -237,7 +237,7 @@ def wait_workers_ready(server: Server, timeout: float = 120) -> None:
 
 def cpu_seconds(server: Server) -> tuple[float, float]:
     """CPU seconds (user and system) so far of the web server's process, and of all its
-    children (the grading process, the check runner, the fork servers and workers)."""
+    children (the fork server and the pool's workers, the check runner)."""
     process = psutil.Process(server.process.pid)
     own = process.cpu_times()
     children = 0.0
@@ -390,8 +390,8 @@ def main() -> None:
         " taken from the server's cores as students' own machines would not"
     )
     print(
-        f"  CPU             {server_cpu[0]:.1f} s in the web server's process,"
-        f" {server_cpu[1]:.1f} s in its grading process and workers"
+        f"  CPU             {server_cpu[0]:.1f} s in the web server's process (its grading thread too),"
+        f" {server_cpu[1]:.1f} s in its pool's workers and fork server; load average {os.getloadavg()[0]:.1f}"
     )
     worst = sorted(uploads)[-5:][::-1]
     slowest = ", ".join(f"{latency * 1000:.0f} ms at {at:.1f} s" for latency, at in worst)

@@ -145,17 +145,14 @@ class Processes:
     def of(server: Server) -> Processes:
         top = psutil.Process(server.process.pid)
         roles: dict[str, list[psutil.Process]] = {"server": [top]}
-        for child in top.children():
+        for child in top.children():  # the fork server (its pool's workers below it), others
             with contextlib.suppress(psutil.Error):
                 command = " ".join(child.cmdline())
-                below = child.children(recursive=True)
-                if "spawn_main" in command and below:  # the grading process: a fork server and its pool
-                    roles.setdefault("grading", []).append(child)
-                    for fork_server in child.children():
-                        roles.setdefault("fork server", []).append(fork_server)
-                        roles.setdefault("pool worker", []).extend(fork_server.children())
-                else:  # the server's own fork server, its upload reader and check runner
-                    roles.setdefault("server's others", []).extend([child, *below])
+                if "forkserver" in command:
+                    roles.setdefault("fork server", []).append(child)
+                    roles.setdefault("pool worker", []).extend(child.children())
+                else:
+                    roles.setdefault("server's others", []).extend([child, *child.children(recursive=True)])
         return Processes(roles)
 
     def rss(self) -> dict[str, dict[int, int]]:
@@ -168,7 +165,7 @@ class Processes:
         return found
 
 
-ROLES = ("server", "grading", "pool worker", "fork server", "server's others")
+ROLES = ("server", "pool worker", "fork server", "server's others")  # the grading loop: a server thread
 
 
 def line(when: str, rss: dict[str, dict[int, int]], tally: Tally, workers_seen: int = 0) -> str:

@@ -180,10 +180,12 @@ def serve_command(course_dir: Path | None, demo: bool, credentials: Path | None,
     from grader.shipped import SHIPPED
 
     if options["worker"] and course_dir is not None:  # the grading loop alone: no web module imported
+        from grader.service.lti.scores import database_hooks
         from grader.service.worker import run_worker
 
         options = {key: value for key, value in options.items() if key not in ("host", "port", "worker")}
-        run_worker(Settings(course_dir=course_dir, grading=not options.pop("web_only"), **options))
+        settings = Settings(course_dir=course_dir, grading=not options.pop("web_only"), **options)
+        run_worker(settings, database_hooks(course_dir))
         return
     from grader.service.server import free_port, serve, serve_demo
 

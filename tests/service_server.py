@@ -197,17 +197,22 @@ def wait_graded(client: httpx.Client, submission_id: int, timeout: float = 120) 
 
 
 def grading_processes(server: Server) -> list[psutil.Process]:
-    """The processes the server grades in: its pool's workers and the fork server that starts
-    them (the grading loop itself is a thread of the server)."""
-    return psutil.Process(server.process.pid).children(recursive=True)
+    """The grading pool's workers (the grading loop itself is a thread of the server): the
+    server's descendants at the grading workers' niceness, below the check runner's."""
+    from grader.service.executing import WORKER_NICENESS
+
+    top = psutil.Process(server.process.pid)
+    niceness = min(top.nice() + WORKER_NICENESS, 19)
+    return [process for process in top.children(recursive=True) if process.nice() >= niceness]
 
 
 @contextlib.contextmanager
 def grading_paused(server: Server) -> Iterator[None]:
     """The server's grading pool stopped (SIGSTOP) while inside: what is handed in is not
-    graded (it waits, queued or claimed), as in a long queue."""
+    graded (it waits, queued or claimed), as in a long queue; checks still run."""
     wait_workers_ready(server)
     paused = grading_processes(server)
+    assert paused, "the server has no grading workers to pause"
     for process in paused:
         process.suspend()
     try:

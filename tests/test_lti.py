@@ -590,7 +590,7 @@ def last_score(lms: Lms, user: LmsUser, after: int, given: float, what: str) -> 
     return eventually(check, what)
 
 
-def test_every_new_counted_verdict_reaches_the_lms_from_the_grading_process(lms: Lms) -> None:
+def test_every_new_counted_verdict_reaches_the_lms_from_the_grading_loop(lms: Lms) -> None:
     """With the default workers the verdicts are written by the grading process: a first
     grading, a later version, a regrade after the problem file is fixed, a due moved so that
     an earlier version counts, and the student's extension that makes the later one count again

@@ -15,11 +15,6 @@ GRADING_SECONDS = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
     registry=REGISTRY,
 )
-GRADING_PROCESS_STARTS = Counter(
-    "grader_grading_process_starts_total",
-    "Grading processes started (more than one: a grading process died and was replaced)",
-    registry=REGISTRY,
-)
 QUEUE_LENGTH = Gauge("grader_queue_length", "Jobs waiting for a worker", registry=REGISTRY)
 IN_GRADING = Gauge("grader_jobs_grading", "Jobs held by a worker", registry=REGISTRY)
 REQUESTS = Counter(

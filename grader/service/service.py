@@ -6,12 +6,11 @@ import logging
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
 
 from grader.service import metrics, queue
 from grader.service.checking import CheckRunner
@@ -21,13 +20,11 @@ from grader.service.hand.rubric import audit_file_edit
 from grader.service.settings import Settings
 from grader.service.throttle import LoginThrottle
 from grader.service.waiting import VerdictWaiters
-from grader.service.worker import GradingWorkers
+from grader.service.worker import DatabaseHook, GradingWorkers
 
 log = logging.getLogger("grader.service")
 
 REFRESH_SECONDS = 0.5  # how often a --web-only server looks for assignments the workers changed
-# Listens to a database's sessions (LTI queues a score with each verdict written)
-DatabaseHook = Callable[[sessionmaker[Session]], None]
 
 
 HASHING_THREADS = 2  # passwords checked at once
@@ -151,7 +148,7 @@ class Service:
         self.checks = CheckRunner(settings)
         self.verdicts = VerdictWaiters(self._verdicts_since)  # the long polls, woken by each verdict
         self.grading: GradingWorkers | CourseRefresh
-        if settings.grading:
+        if settings.grading and start_workers:  # a command's service (no workers) makes no pool
             self.grading = GradingWorkers(settings, self.db, self.course, on_graded=self._graded)
         else:
             self.grading = CourseRefresh(self.course, REFRESH_SECONDS)

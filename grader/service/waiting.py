@@ -6,8 +6,8 @@ no database connection. The server's own grading thread reports each verdict it 
 at once; verdicts written by ``grader serve --worker`` processes are found by one look at the
 database every :data:`LOOK_SECONDS` while any request waits. Either wakes the submission's
 waiters through the loop (``call_soon_threadsafe``). A request registers before it reads the
-submission's state, so a verdict committed between that read and the wait still wakes it. When the server shuts
-down, every waiter is woken at once and answers with the state it finds.
+submission's state, so a verdict committed between that read and the wait still wakes it. When
+the server shuts down, every waiter is woken at once and answers with the state it finds.
 """
 
 from __future__ import annotations

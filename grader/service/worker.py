@@ -27,14 +27,15 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from grader.batch import VerdictStore
 from grader.batch.reading import SubmissionTask
 from grader.batch.worker import Graded
+from grader.core import memtrace
 from grader.service import metrics, queue, undecided
 from grader.service.blobs import dumps
 from grader.service.course import CourseState, LoadedAssignment
@@ -52,6 +53,8 @@ WARM_ASSIGNMENTS = 2  # a standing pool keeps the setups of two problem files
 LEASE_SECONDS = 60.0  # a job whose worker has not renewed its lease this long goes back
 BEAT_SECONDS = 2.0  # how often a worker renews its leases and looks for lost jobs
 HOST = socket.gethostname()[:40]
+# Listens to a database's sessions (LTI queues a score with each verdict written)
+DatabaseHook = Callable[[sessionmaker[Session]], None]
 
 
 def new_owner() -> str:
@@ -152,9 +155,11 @@ class GradingWorkers:
         """Renew the leases of the jobs in hand; put back those of workers that are gone."""
         while not self._stop.wait(BEAT_SECONDS):
             try:
-                with self.db.session() as db:
+                with self.db.session() as db:  # one short write: a hand-in waits for it on SQLite
                     queue.renew(db, self.owner)
-                self._put_back_lost()
+                    back = queue.requeue_lost(db, self.owner, LEASE_SECONDS, owner_gone)
+                if back:
+                    log.info("re-queued %d job(s) left in hand by a worker that is gone", back)
             except Exception as error:  # the database is down or full: the loop reports it
                 log.warning("renewing the leases failed: %s", error)
 
@@ -313,9 +318,13 @@ class GradingWorkers:
         report = graded.whole_report()
         report.folder = None
         report.student = graded.task.folder
+        # The JSON is made before the transaction: on SQLite it holds the write lock from its
+        # first statement, and every hand-in waits for it. Made again only when TAs' grades apply.
+        stored = dumps(report)
         with self.db.session() as db:
             report = hand_graded_report(db, self.course, job.submission_id, report)  # TAs' grades kept
-            stored = dumps(report)  # JSON, made before the write: a request may be waiting for it
+            if any(part.hand is not None for part in report.parts):
+                stored = dumps(report)
             if not queue.mark_done(db, job.id, self.owner, seconds):
                 log.warning("job %d was taken back from this worker; its verdict is not written", job.id)
                 db.rollback()
@@ -352,16 +361,17 @@ def trouble_of(error: BaseException) -> str:
     return f"the database refuses the grading loop's writes: {reason}"
 
 
-def run_worker(settings: Settings, grace: float = 30.0) -> None:
+def run_worker(settings: Settings, hooks: Sequence[DatabaseHook] = (), grace: float = 30.0) -> None:
     """``grader serve --worker``: the grading loop alone, in this process, until SIGTERM or
-    Ctrl-C; it shares the course's database with the web servers and other workers."""
+    Ctrl-C; it shares the course's database with the web servers and other workers. ``hooks``
+    go on its sessions before anything is written (LTI queues a score with each verdict)."""
     from grader.service.logs import configure_logging
-    from grader.service.lti.scores import database_hooks
 
     configure_logging()
+    memtrace.start_if_asked("worker")
     migrate(settings.database_url)
     db = Database(settings.database_url, checkpoints=False, timeouts=database_timeouts(settings))
-    for hook in database_hooks(settings.course_dir):  # before anything is written
+    for hook in hooks:  # before anything is written
         hook(db.sessions)
     course = CourseState(db, settings.course_dir, settings.course_name, audit_file_edit)
     course.sync(force=True)
