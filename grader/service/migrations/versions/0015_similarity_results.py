@@ -2,15 +2,15 @@
 deadline and again after late hand-ins: the page as computed, when, from how many hand-ins
 and which (the hand-ins' digest), and when a TA last asked to compute it again.
 
-Revision ID: 0016_similarity_results
+Revision ID: 0015_similarity_results
 Revises: 0013_unsent_links
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016_similarity_results"
-down_revision = "0013_unsent_links"
+revision = "0015_similarity_results"
+down_revision = "0014_json_reports"
 branch_labels = None
 depends_on = None
 
