@@ -2,99 +2,42 @@
 ``/ta/similarity/{assignment}`` ranks the pairs of the class's counted hand-ins (as
 ``grader similar`` does) with the two sheets side by side. TAs only: a student gets 403.
 
-Computed in the background, never in a request: the grading process runs a
-:class:`Refresher` (one call, :func:`start_refreshing`) that looks every
-``CHECK_SECONDS`` at each assignment whose deadline has passed. When its set of hand-ins
-(each student's counted version and the verdict it has) differs from the one last computed
-from (a late hand-in, an extension's new version, a regrade), or a TA asked to compute it
-again (the page's button, a POST with CSRF), the page is computed outside any request and
-stored in ``similarity_results`` with its audit row, in one transaction. A look that finds
-nothing new costs three small queries.
+Computed in the background, never in a request (:mod:`grader.service.similarity_results`);
+the page shows the stored pairs and when they were computed, and a TA may ask to compute them
+again (a POST with CSRF).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
-import threading
-import time
 from typing import Annotated, Any
 
-import jinja2
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
-from sqlalchemy import Float, ForeignKey, Integer, String, Text, func, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from grader.reporting.html import CSS, page
 from grader.service.api import assignment_named, audit, service_of
 from grader.service.auth import allow
-from grader.service.course import CourseState, LoadedAssignment
+from grader.service.course import LoadedAssignment
 from grader.service.db import (
-    Assignment,
-    Base,
-    Database,
-    Job,
-    JobStatus,
     Role,
-    Submission,
     User,
-    UTCDateTime,
-    VerdictRow,
     utcnow,
 )
 from grader.service.pages import check_csrf, csrf_field, html, nav
+from grader.service.similarity_results import ENVIRONMENT, SimilarityResult, rows_of
 
 log = logging.getLogger("grader.service")
-
-CHECK_SECONDS = 2.0  # between two looks of the background refresher
-# The background waits for an assignment's grading to settle (no job of it waiting, or the
-# oldest waiting this long: a stuck one) and leaves, between two computations of one page, at
-# least GAP_FACTOR times what the last took: a backlog of regrades is not computed verdict by
-# verdict. A TA's request waits for neither.
-SETTLE_SECONDS = 300.0
-GAP_FACTOR = 10.0
-COMPUTED, CURRENT, LATER = "computed", "current", "later"
-
-
-class SimilarityResult(Base):
-    """An assignment's similar sheets as last computed (one row an assignment, updated)."""
-
-    __tablename__ = "similarity_results"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), unique=True)
-    handins_key: Mapped[str] = mapped_column(String(64), default="")  # digest of the hand-ins' set
-    handins: Mapped[int] = mapped_column(Integer, default=0)
-    graded: Mapped[int] = mapped_column(Integer, default=0)
-    body: Mapped[str] = mapped_column(Text, default="")  # the page's pairs, rendered (autoescaped)
-    seconds: Mapped[float] = mapped_column(Float, default=0.0)
-    computed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    requested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # a TA asked again
-
-    @property
-    def pending(self) -> bool:
-        """A TA asked to compute it again, and it has not been since."""
-        return self.requested_at is not None and (
-            self.computed_at is None or self.requested_at > self.computed_at
-        )
-
 
 router = APIRouter(include_in_schema=False)
 PageStaff = Annotated[User, Depends(allow(Role.TA))]
 LINK = ("/ta/similarity", "Similar sheets: copied code, write-ups and wrong answers")
 
-_ENVIRONMENT = jinja2.Environment(
-    loader=jinja2.ChoiceLoader(
-        [
-            jinja2.PackageLoader("grader.service", "templates"),
-            jinja2.PackageLoader("grader.similarity", "templates"),
-        ]
-    ),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-)
+_ENVIRONMENT = ENVIRONMENT
+
+
 def _css() -> str:
     return CSS + _ENVIRONMENT.get_template("similarity.css").render()
 
@@ -118,16 +61,11 @@ def _state(row: SimilarityResult | None, loaded: LoadedAssignment) -> dict[str, 
     }
 
 
-def _rows(db: Session, ids: list[int]) -> dict[int, SimilarityResult]:
-    found = db.scalars(select(SimilarityResult).where(SimilarityResult.assignment_id.in_(ids)))
-    return {row.assignment_id: row for row in found}
-
-
 @router.get("/ta/similarity")
 def similarity_index(request: Request, user: PageStaff) -> Response:
     loaded = service_of(request).course.all()
     with service_of(request).db.session(read_only=True) as db:
-        rows = _rows(db, [a.id for a in loaded])
+        rows = rows_of(db, [a.id for a in loaded])
     assignments = [
         {"name": a.name, "title": a.spec.title or a.name, "state": _state(rows.get(a.id), a)} for a in loaded
     ]
@@ -140,7 +78,7 @@ def similarity_index(request: Request, user: PageStaff) -> Response:
 def similarity_page(assignment: str, request: Request, user: PageStaff) -> Response:
     loaded = assignment_named(request, assignment)
     with service_of(request).db.session(read_only=True) as db:
-        row = _rows(db, [loaded.id]).get(loaded.id)
+        row = rows_of(db, [loaded.id]).get(loaded.id)
     body = _ENVIRONMENT.get_template("ta_similarity.html").render(
         title=loaded.spec.title or loaded.name,
         assignment=loaded.name,
@@ -162,186 +100,10 @@ def similarity_recompute(
     check_csrf(request, csrf)
     loaded = assignment_named(request, assignment)
     with service_of(request).db.session() as db:
-        row = _rows(db, [loaded.id]).get(loaded.id)
+        row = rows_of(db, [loaded.id]).get(loaded.id)
         if row is None:
             row = SimilarityResult(assignment_id=loaded.id)
             db.add(row)
         row.requested_at = utcnow()
         audit(db, user, "similarity_requested", assignment=loaded.name)
     return RedirectResponse(f"/ta/similarity/{loaded.name}", status_code=303)
-
-
-# ---- the background refresher (the grading process) -------------------------------------
-
-
-def handins_key(handed_in: list[Any]) -> str:
-    """The digest of a set of hand-ins: each student's counted version and its verdict."""
-    return hashlib.sha256(
-        repr(
-            sorted(
-                (
-                    user.name,
-                    submission.id,
-                    None if report is None else [(r.id, str(r.status)) for r in report.parts],
-                )
-                for user, submission, report in handed_in
-            )
-        ).encode()
-    ).hexdigest()
-
-
-def refresh(
-    db: Database, loaded: LoadedAssignment, now: dt.datetime | None = None, settled: bool = True
-) -> str:
-    """Compute ``loaded``'s page and store it, when it is due: the deadline has passed (or a
-    TA asked) and the hand-ins differ from those last computed from (or a TA asked since).
-    ``COMPUTED``; ``CURRENT`` when nothing is to be done; ``LATER`` when it is to be done
-    once grading has ``settled`` and the gap since the last computation is over."""
-    from grader.service.hand.logic import counted_submissions
-
-    now = now or utcnow()
-    with db.session(read_only=True) as session:
-        row = _rows(session, [loaded.id]).get(loaded.id)
-        pending = row is not None and row.pending
-        if not pending and (loaded.due is None or now < loaded.due):
-            return CURRENT
-        gap = (
-            row is not None
-            and row.computed_at is not None
-            and now - row.computed_at < dt.timedelta(seconds=GAP_FACTOR * row.seconds)
-        )
-        if not pending and (not settled or gap):
-            return LATER
-        handed_in = counted_submissions(session, loaded)
-    key = handins_key(handed_in)
-    if not pending and row is not None and row.computed_at is not None and row.handins_key == key:
-        return CURRENT
-    started = time.perf_counter()
-    body, graded = _computed(loaded, handed_in)
-    seconds = time.perf_counter() - started
-    with db.session() as session:
-        row = _rows(session, [loaded.id]).get(loaded.id)
-        if row is None:
-            row = SimilarityResult(assignment_id=loaded.id)
-            session.add(row)
-        row.handins_key, row.handins, row.graded = key, len(handed_in), graded
-        row.body, row.seconds, row.computed_at = body, seconds, utcnow()
-        audit(session, None, "similarity_computed", assignment=loaded.name, handins=len(handed_in))
-    log.info("similar sheets of %s: %d hand-ins in %.1f s", loaded.name, len(handed_in), seconds)
-    return COMPUTED
-
-
-class Refresher:
-    """A thread that looks every ``every`` seconds for assignments whose page is due
-    (:func:`refresh`); a look first compares three small queries' stamp of each assignment (its
-    hand-ins, verdicts, due and the TAs' requests) with the last look's."""
-
-    def __init__(self, db: Database, course: CourseState, every: float = CHECK_SECONDS):
-        self.db, self.course, self.every = db, course, every
-        self._stop = threading.Event()
-        self._seen: dict[int, tuple[Any, ...]] = {}
-        self._thread = threading.Thread(target=self._run, name="grader-similarity", daemon=True)
-
-    def start(self) -> Refresher:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
-        failing = False
-        while not self._stop.wait(self.every):
-            try:
-                self.look()
-                failing = False
-            except Exception:  # a database away or a sheet that breaks a reader: next look
-                if not failing:  # once a failing spell, not every look
-                    log.exception("similar sheets: the background look failed (tried again every look)")
-                failing = True
-
-    def look(self) -> list[str]:
-        """One look: the assignments computed."""
-        stamps, waiting = self._stamps()
-        now = utcnow()
-        done = []
-        for loaded in self.course.all():
-            stamp = (*stamps.get(loaded.id, ()), loaded.due, loaded.due is not None and now >= loaded.due)
-            if self._seen.get(loaded.id) == stamp:
-                continue
-            oldest = waiting.get(loaded.id)
-            settled = oldest is None or now - oldest > dt.timedelta(seconds=SETTLE_SECONDS)
-            outcome = refresh(self.db, loaded, now, settled)
-            if outcome == COMPUTED:
-                done.append(loaded.name)
-            if outcome != LATER:
-                self._seen[loaded.id] = stamp
-        return done
-
-    def _stamps(self) -> tuple[dict[int, tuple[Any, ...]], dict[int, dt.datetime]]:
-        """Each assignment's stamp, and when its oldest job still waiting was queued."""
-        with self.db.session(read_only=True) as session:
-            waiting = {
-                assignment_id: oldest
-                for assignment_id, oldest in session.execute(
-                    select(Submission.assignment_id, func.min(Job.created_at))
-                    .join(Job, Job.submission_id == Submission.id)
-                    .where(Job.status != JobStatus.DONE)
-                    .group_by(Submission.assignment_id)
-                )
-            }
-            handed = session.execute(
-                select(Submission.assignment_id, func.max(Submission.id), func.max(VerdictRow.id))
-                .outerjoin(VerdictRow, VerdictRow.submission_id == Submission.id)
-                .group_by(Submission.assignment_id)
-            ).all()
-            asked = session.execute(
-                select(SimilarityResult.assignment_id, SimilarityResult.requested_at, Assignment.updated_at)
-                .join(Assignment, Assignment.id == SimilarityResult.assignment_id)
-            ).all()
-        stamps: dict[int, tuple[Any, ...]] = {row[0]: tuple(row[1:]) for row in handed}
-        for assignment_id, *rest in asked:
-            stamps[assignment_id] = (*stamps.get(assignment_id, ()), *rest)
-        return stamps, waiting
-
-
-def start_refreshing(db: Database, course: CourseState) -> Refresher:
-    """The background refresher, started: the grading process's one call."""
-    return Refresher(db, course).start()
-
-
-def _computed(loaded: LoadedAssignment, handed_in: list[Any]) -> tuple[str, int]:
-    """The page's pairs, rendered, and how many of the hand-ins have a verdict."""
-    from grader.service.hand.logic import read_answers
-    from grader.service.variant_key import student_spec
-    from grader.similarity import compare_class
-    from grader.similarity.models import SIGNALS
-    from grader.similarity.page import LISTED_PAIRS, SHOWN_PAIRS, side_by_side
-    from grader.similarity.patterns import Graded, wrong_answers
-
-    spec = loaded.spec
-    addresses = [address for address, _, _ in spec.iter_parts()]
-    answers: dict[str, dict[str, Any]] = {}
-    graded = []
-    for user, submission, report in handed_in:
-        read = read_answers(submission, user.name)
-        given = {} if read.load_error else dict(read.matched_to(addresses).answers)
-        answers[user.name] = given
-        if report is not None:
-            graded.append(Graded(user.name, report, given))
-    own_specs = {name: student_spec(spec, name) for name in answers} if spec.parameters else None
-    found = compare_class(spec, answers, wrong=wrong_answers(spec, graded), own_specs=own_specs)
-    pairs = found.pairs
-    shown = [p for p in pairs[:SHOWN_PAIRS] if p.score > 0]
-    body = _ENVIRONMENT.get_template("similarity_body.html").render(
-        title=spec.title or loaded.name,
-        students=found.students,
-        signals=SIGNALS,
-        pairs=list(pairs[:LISTED_PAIRS]),
-        listed_all=len(pairs) <= LISTED_PAIRS,
-        total=len(pairs),
-        shown=[
-            {"pair": p, "number": n, "rows": side_by_side(p, found.sheets)} for n, p in enumerate(shown, 1)
-        ],
-    )
-    return body, len(graded)

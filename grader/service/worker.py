@@ -44,6 +44,7 @@ from grader.service.executing import WorkerSetups, make_executor, one_task
 from grader.service.hand.logic import hand_graded_report
 from grader.service.hand.rubric import audit_file_edit
 from grader.service.settings import Settings
+from grader.service.similarity_results import Refresher
 from grader.spec import ProblemSet
 
 log = logging.getLogger("grader.service")
@@ -115,6 +116,7 @@ class GradingWorkers:
         self._wake = threading.Event()  # jobs were queued, or stop: look now
         self._thread: threading.Thread | None = None
         self._beat: threading.Thread | None = None
+        self._similarity: Refresher | None = None
         self.in_hand: set[int] = set()
         self._claimed: dict[str, Group] = {}  # claimed while grading another problem file
         self._synced_at = 0.0  # when the course folder was last read
@@ -144,6 +146,7 @@ class GradingWorkers:
         self._thread.start()
         self._beat = threading.Thread(target=self._leases, name="grader-worker-lease", daemon=True)
         self._beat.start()
+        self._similarity = Refresher(self.db, self.course).start()  # the TAs' similar sheets
 
     def _put_back_lost(self) -> None:
         with self.db.session() as db:
@@ -168,6 +171,8 @@ class GradingWorkers:
         put back what is still unfinished."""
         self._stop.set()
         self._wake.set()
+        if self._similarity is not None:
+            self._similarity.stop()
         if self._thread is not None:
             self._thread.join(grace)
         try:
