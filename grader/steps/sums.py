@@ -102,16 +102,16 @@ def ellipses_written_out(texts: list[str]) -> Iterator[tuple[dict[str, Fraction]
         out = []
         for text in texts:
             for _ in range(8):
-                m = _DOTS.search(text)
-                if m is None:
+                dots = _DOTS.search(text)
+                if dots is None:
                     break
-                _, before = _term_before(text, m.start())
-                after = _term_after(text, m.end())
+                _, before = _term_before(text, dots.start())
+                after = _term_after(text, dots.end())
                 match = _pattern(before, after)
                 if match is None:
                     return
                 middle = [_put(after, size, k).strip() for k in range(match[1] + 1, value)]
-                text = text[: m.start()] + "".join(f" + {t}" for t in middle) + " + " + text[m.end() :]
+                text = text[: dots.start()] + "".join(f" + {t}" for t in middle) + " + " + text[dots.end() :]
             out.append(_put(text, size, value))
         yield {size: Fraction(value)}, out
 
