@@ -217,7 +217,7 @@ def export_command(course_dir: Path, assignment: str, db_url: str | None, output
 
     from grader.core.files import write_atomic
     from grader.service.db import Assignment, Database, migrate
-    from grader.service.hand import export_grades, grades_yaml
+    from grader.service.hand.logic import export_grades, grades_yaml
     from grader.service.settings import Settings
 
     settings = Settings(course_dir=course_dir, db_url=db_url)

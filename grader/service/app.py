@@ -31,11 +31,11 @@ from grader.service.api import router as api_router
 from grader.service.auth import SAFE_METHODS, authenticate, is_staff
 from grader.service.errors import ApiError, out_of_service, unavailable
 from grader.service.exports import router as exports_router
-from grader.service.hand import router as hand_router
 from grader.service.lti.routes import install as install_lti
 from grader.service.lti.scores import database_hooks as lti_database_hooks
 from grader.service.pages import router as pages_router
 from grader.service.pages import templated
+from grader.service.routes.hand import router as hand_router
 from grader.service.service import Service
 from grader.service.settings import Settings
 from grader.service.similarity import LINK as similarity_link

@@ -20,11 +20,12 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from grader.reporting.html import CSS, page
-from grader.service.api import assignment_named, service_of
+from grader.service.api import assignment_named
 from grader.service.auth import allow
 from grader.service.course import LoadedAssignment
 from grader.service.db import Role, User, utcnow
-from grader.service.pages import html, nav
+from grader.service.deps import get_service
+from grader.service.templating import html, nav
 
 router = APIRouter(include_in_schema=False)
 PageStaff = Annotated[User, Depends(allow(Role.TA))]
@@ -56,7 +57,7 @@ def similarity_index(request: Request, user: PageStaff) -> Response:
             "title": a.spec.title or a.name,
             "due": a.due.isoformat(" ", "minutes") if a.due else "",
         }
-        for a in service_of(request).course.all()
+        for a in get_service(request).course.all()
     ]
     body = _ENVIRONMENT.get_template("ta_similarity_index.html").render(assignments=assignments)
     css = _css()
@@ -65,7 +66,7 @@ def similarity_index(request: Request, user: PageStaff) -> Response:
 
 @router.get("/ta/similarity/{assignment}")
 async def similarity_page(assignment: str, request: Request, user: PageStaff) -> Response:
-    loaded = assignment_named(request, assignment)
+    loaded = assignment_named(get_service(request), assignment)
     body = await run_in_threadpool(_body, request, loaded)
     css = _css()
     title = f"grader: similar sheets, {loaded.name}"
@@ -75,7 +76,7 @@ async def similarity_page(assignment: str, request: Request, user: PageStaff) ->
 def _body(request: Request, loaded: LoadedAssignment) -> str:
     from grader.service.hand.logic import counted_submissions
 
-    service = service_of(request)
+    service = get_service(request)
     with service.db.session(read_only=True) as db:
         handed_in = counted_submissions(db, loaded)
     key = hashlib.sha256(

@@ -27,7 +27,7 @@ from grader.service.blobs import dumps
 from grader.service.course import CourseState, LoadedAssignment
 from grader.service.db import Database, Job, Submission, User, VerdictRow
 from grader.service.executing import WorkerSetups, make_executor, one_task
-from grader.service.hand import hand_graded_report
+from grader.service.hand.logic import hand_graded_report
 from grader.service.settings import Settings
 from grader.spec import ProblemSet
 

@@ -14,18 +14,7 @@ page, the API and every export count them with no change of their own.
 
 ``grader hand export`` and ``GET /api/v1/assignments/{a}/hand?format=yaml`` write
 the grades in the form ``grader grade --hand`` reads.
+
+The package imports nothing itself: its routes are gathered in :mod:`grader.service.routes.hand`,
+so the grading loop imports :mod:`grader.service.hand.logic` without any web module.
 """
-
-from fastapi import APIRouter
-
-from grader.service.hand import page, request_routes, routes, rubric_page
-from grader.service.hand.logic import export_grades, grades_yaml, hand_graded_report
-from grader.service.hand.model import HandGradeRow
-
-router = APIRouter()
-router.include_router(routes.router)
-router.include_router(page.router)
-router.include_router(request_routes.router)  # regrade requests
-router.include_router(rubric_page.router)
-
-__all__ = ["HandGradeRow", "export_grades", "grades_yaml", "hand_graded_report", "router"]

@@ -25,16 +25,16 @@ from grader.hand.variant_groups import own_part
 from grader.reporting.answer_groups import AnswerGroup, GivenAnswer, answer_groups, mistakes_entry
 from grader.reporting.escape import csv_cell
 from grader.service import counting
-from grader.service.api import latest_verdict
 from grader.service.blobs import dumps, loads
 from grader.service.course import CourseState, LoadedAssignment, spec_with_rubric
+from grader.service.crud.audit import audit
+from grader.service.crud.submissions import latest_verdict
 from grader.service.db import (
     Assignment,
     AuditEntry,
     Submission,
     User,
     VerdictRow,
-    audit,
     lock_students,
     utcnow,
 )
