@@ -165,7 +165,7 @@ def refuse_after_close(assignment: LoadedAssignment, student: str, now: dt.datet
 
 
 @router.get("/assignments")
-def list_assignments(request: Request, service: ServiceDep, user: AnyUser) -> dict[str, Any]:
+def list_assignments(service: ServiceDep, user: AnyUser) -> dict[str, Any]:
     return {"assignments": [describe(a) for a in service.course.all()]}
 
 
@@ -179,7 +179,7 @@ def sheet_of(loaded: LoadedAssignment, student: str) -> dict[str, Any]:
 
 @router.get("/assignments/{assignment}/sheet")
 def assignment_sheet(
-    assignment: str, request: Request, service: ServiceDep, user: AnyUser, student: str | None = None
+    assignment: str, service: ServiceDep, user: AnyUser, student: str | None = None
 ) -> dict[str, Any]:
     """The caller's own sheet; a TA may ask for a student's (``?student=``)."""
     loaded = assignment_named(service, assignment)
@@ -267,7 +267,7 @@ WaitSeconds = Annotated[
 
 @router.get("/submissions/{submission_id}")
 async def get_submission(
-    submission_id: int, request: Request, service: ServiceDep, user: AnyUser, wait: WaitSeconds = None
+    submission_id: int, service: ServiceDep, user: AnyUser, wait: WaitSeconds = None
 ) -> dict[str, Any]:
     """A submission's state (`queued`, `grading`, `graded`) and, once graded, its report as the
     caller may see it. With `?wait=SECONDS`, answers as soon as it is graded."""
@@ -284,7 +284,7 @@ async def get_submission(
 
 
 @router.get("/me/submissions")
-def my_submissions(request: Request, service: ServiceDep, user: AnyUser) -> dict[str, Any]:
+def my_submissions(service: ServiceDep, user: AnyUser) -> dict[str, Any]:
     with service.db.read() as db:
         rows = submissions_where(db, Submission.user_id == user.id)
         now = utcnow()
@@ -303,7 +303,7 @@ async def check(assignment: str, request: Request, service: ServiceDep, user: An
 
 
 @router.get("/assignments/{assignment}/submissions")
-def class_submissions(assignment: str, request: Request, service: ServiceDep, user: Staff) -> dict[str, Any]:
+def class_submissions(assignment: str, service: ServiceDep, user: Staff) -> dict[str, Any]:
     loaded = assignment_named(service, assignment)
     with service.db.read() as db:
         rows = submissions_where(db, Submission.assignment_id == loaded.id)
@@ -322,7 +322,7 @@ def _summary(
 
 
 @router.get("/students/{student}/submissions")
-def student_history(student: str, request: Request, service: ServiceDep, user: Staff) -> dict[str, Any]:
+def student_history(student: str, service: ServiceDep, user: Staff) -> dict[str, Any]:
     with service.db.session(read_only=True) as db:
         author = db.scalar(select(User).where(User.name == student))
         if author is None:
@@ -333,7 +333,7 @@ def student_history(student: str, request: Request, service: ServiceDep, user: S
 
 
 @router.post("/submissions/{submission_id}/regrade", status_code=202)
-def regrade(submission_id: int, request: Request, service: ServiceDep, user: Staff) -> dict[str, Any]:
+def regrade(submission_id: int, service: ServiceDep, user: Staff) -> dict[str, Any]:
     with service.db.session() as db:
         submission = submission_for(db, submission_id, user)
         job_id = queue.enqueue(db, submission.id, kind="regrade")
@@ -359,6 +359,6 @@ def counted_rows(service: WebService, assignment: LoadedAssignment) -> list[tupl
 
 
 @router.get("/queue")
-def queue_state(request: Request, service: ServiceDep, user: Staff) -> dict[str, Any]:
+def queue_state(service: ServiceDep, user: Staff) -> dict[str, Any]:
     counted = service.job_counts()  # what /healthz shows, from the same look
     return {"jobs": counted.jobs(), "counted_at": counted.at.isoformat()}

@@ -187,7 +187,7 @@ async def ta_grade_group(
     except (ValueError, ValidationError) as exc:
         raise ApiError(422, f"the grade is not valid: {exc}") from None
     try:
-        await run_in_threadpool(api_grade_group, assignment, part, group_id, body, request, service, user)
+        await run_in_threadpool(api_grade_group, assignment, part, group_id, body, service, user)
     except ApiError as exc:
         if exc.status not in (409, 422):
             raise

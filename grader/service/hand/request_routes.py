@@ -51,16 +51,14 @@ def ask_as(service: WebService, user: User, assignment: str, body: AskBody) -> t
 
 
 @router.post("/api/v1/assignments/{assignment}/regrade-requests", status_code=201)
-def api_ask(
-    assignment: str, body: AskBody, request: Request, service: ServiceDep, user: Student
-) -> dict[str, Any]:
+def api_ask(assignment: str, body: AskBody, service: ServiceDep, user: Student) -> dict[str, Any]:
     """Ask a TA to grade a part of your counted version again, with a reason: after its verdict
     is released to you, until the assignment's regrade deadline; one open request per part (409)."""
     return ask_as(service, user, assignment, body)[0]
 
 
 @router.get("/api/v1/me/regrade-requests")
-def api_my_requests(request: Request, service: ServiceDep, user: AnyUser) -> dict[str, Any]:
+def api_my_requests(service: ServiceDep, user: AnyUser) -> dict[str, Any]:
     with service.db.session(read_only=True) as db:
         rows = requests_where(db, RegradeRequestRow.student_id == user.id)
         return {"requests": [_json(service, row, name, "shown") for row, name in rows]}
@@ -68,7 +66,6 @@ def api_my_requests(request: Request, service: ServiceDep, user: AnyUser) -> dic
 
 @router.get("/api/v1/regrade-requests")
 def api_requests(
-    request: Request,
     service: ServiceDep,
     user: Staff,
     status: str = OPEN,
@@ -88,9 +85,7 @@ def api_requests(
 
 
 @router.get("/api/v1/regrade-requests/{request_id}")
-def api_request(
-    request_id: int, request: Request, service: ServiceDep, user: AnyUser, names: str = ""
-) -> dict[str, Any]:
+def api_request(request_id: int, service: ServiceDep, user: AnyUser, names: str = "") -> dict[str, Any]:
     """One request: its student's own, or any for staff (with its steps in the audit log)."""
     with service.db.session(read_only=True) as db:
         found = requests_where(db, RegradeRequestRow.id == request_id) if known_id(request_id) else []
@@ -113,9 +108,7 @@ def answer_as(service: WebService, user: User, request_id: int, body: AnswerBody
 
 
 @router.post("/api/v1/regrade-requests/{request_id}/answer")
-def api_answer(
-    request_id: int, body: AnswerBody, request: Request, service: ServiceDep, user: Staff
-) -> dict[str, Any]:
+def api_answer(request_id: int, body: AnswerBody, service: ServiceDep, user: Staff) -> dict[str, Any]:
     """Answer an open request: ``points`` (the part's new hand grade, written with the answer)
     or ``keep: true``, and a ``reply`` the student reads; 409 once it is answered."""
     return answer_as(service, user, request_id, body)

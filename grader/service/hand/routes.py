@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse, Response
 
 from grader.service.course import LoadedAssignment
@@ -43,7 +43,7 @@ def _stale_response(exc: StaleWrite) -> ApiError:
 
 @router.get("/api/v1/assignments/{assignment}/parts/{part}/groups")
 def api_groups(
-    assignment: str, part: str, request: Request, service: ServiceDep, user: Staff, names: str = ""
+    assignment: str, part: str, service: ServiceDep, user: Staff, names: str = ""
 ) -> dict[str, Any]:
     """The part's answer groups; with names hidden (the assignment's ``anonymous``, or
     ``names=hidden``), each student is their pseudonym, which a grade of the group accepts."""
@@ -67,7 +67,6 @@ def api_grade(
     student: str,
     part: str,
     body: GradeBody,
-    request: Request,
     service: ServiceDep,
     user: Staff,
 ) -> dict[str, Any]:
@@ -86,7 +85,6 @@ def api_grade_group(
     part: str,
     group_id: str,
     body: GroupBody,
-    request: Request,
     service: ServiceDep,
     user: Staff,
 ) -> dict[str, Any]:
@@ -118,9 +116,7 @@ def api_grade_group(
 
 
 @router.get("/api/v1/assignments/{assignment}/hand")
-def api_export(
-    assignment: str, request: Request, service: ServiceDep, user: Staff, format: str = "json"
-) -> Response:
+def api_export(assignment: str, service: ServiceDep, user: Staff, format: str = "json") -> Response:
     loaded = assignment_of(service, assignment)
     with service.db.session(read_only=True) as db:
         grades = export_grades(db, loaded.id)
@@ -142,9 +138,7 @@ def api_export(
 
 
 @router.get("/api/v1/assignments/{assignment}/hand/audit")
-def api_audit(
-    assignment: str, request: Request, service: ServiceDep, user: Staff, format: str = "json"
-) -> Response:
+def api_audit(assignment: str, service: ServiceDep, user: Staff, format: str = "json") -> Response:
     loaded = assignment_of(service, assignment)
     with service.db.session(read_only=True) as db:
         rows = audit_rows(db, loaded.name)
