@@ -70,6 +70,7 @@ from grader.service.templating import (
     fragment,
     html,
     nav,
+    placed,
     refreshing,
     render,
     templated,
@@ -492,18 +493,18 @@ def submission_page(submission_id: int, request: Request, service: ServiceDep, u
                 release=loaded.release or loaded.due,
                 zone=loaded.zone,
             )
-            document = document.replace(HEADER_END, HEADER_END + note, 1)
+            document = placed(document, HEADER_END, note)
     handed_in_late = is_late(submission.created_at, loaded.due_for(author.name if author else ""))
     top = fragment("feedback_notes.html", where="top", nav=nav(request, user), late=handed_in_late)
-    document = document.replace(BODY_START, BODY_START + top, 1)
-    document = document.replace(HEADER_END, HEADER_END + check, 1)
+    document = placed(document, BODY_START, top)
+    document = placed(document, HEADER_END, check)
     if author is not None:  # the author's regrade requests, and the form to ask
         with service.db.session(read_only=True) as db:
             asked = feedback_section(db, loaded, author, csrf_field(request), utcnow(), author.id == user.id)
         if asked:
             jump = fragment("feedback_notes.html", where="jump")
-            document = document.replace(HEADER_END, HEADER_END + jump, 1)
-            document = document.replace(BODY_END, asked + BODY_END, 1)
+            document = placed(document, HEADER_END, jump)
+            document = placed(document, BODY_END, asked, before=True)
     return html(document, css=CSS)  # the report page's own stylesheet
 
 
@@ -590,7 +591,7 @@ def ta_dashboard(assignment: str, request: Request, service: ServiceDep, user: P
     top = fragment(
         "ta_dashboard_top.html", nav=nav(request, user), name=loaded.name, flagged=sorted(flagged.items())
     )
-    document = document.replace(BODY_START, BODY_START + top, 1)
+    document = placed(document, BODY_START, top)
     return html(document, css=CSS + DASHBOARD_CSS, script=SORT_SCRIPT)
 
 

@@ -186,9 +186,16 @@ def page_response(
     return html(document, css=css, script=script, status=status)
 
 
+def placed(document: str, anchor: str, piece: str, before: bool = False) -> str:
+    """``document`` (a page the reporting package built) with ``piece`` (a partial rendered
+    here) just after its first ``anchor`` (``before``: just before it). Plain strings: a
+    ``Markup`` added to a ``str`` would escape the page around it."""
+    text = str(piece)
+    return document.replace(anchor, text + anchor if before else anchor + text, 1)
+
+
 def refreshing(document: str, seconds: int | None) -> str:
     """A report page (built by the reporting package) that reloads itself every ``seconds``."""
     if not seconds:
         return document
-    head = "<head>\n"
-    return document.replace(head, head + fragment("refresh.html", seconds=seconds) + "\n", 1)
+    return placed(document, "<head>\n", str(fragment("refresh.html", seconds=seconds)) + "\n")
