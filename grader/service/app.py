@@ -34,13 +34,13 @@ from grader.service.exports import router as exports_router
 from grader.service.lti.routes import install as install_lti
 from grader.service.lti.scores import database_hooks as lti_database_hooks
 from grader.service.pages import router as pages_router
-from grader.service.pages import templated
 from grader.service.routes.hand import router as hand_router
 from grader.service.service import Service
 from grader.service.settings import Settings
 from grader.service.similarity import LINK as similarity_link
 from grader.service.similarity import router as similarity_router
 from grader.service.static import router as static_router
+from grader.service.templating import templated
 
 log = logging.getLogger("grader.service")
 access_log = logging.getLogger("grader.service.access")
