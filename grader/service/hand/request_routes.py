@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from grader.service.auth import is_staff
 from grader.service.db import User, utcnow
-from grader.service.deps import AnyUser, ServiceDep, Staff, Student, WebService, check_csrf
+from grader.service.deps import AnyUser, ReadSession, ServiceDep, Staff, Student, WebService, check_csrf
 from grader.service.errors import ApiError
 from grader.service.hand.anonymous import names_hidden
 from grader.service.hand.request_pages import OUTCOMES, queue_body
@@ -130,9 +130,8 @@ async def page_ask(assignment: str, request: Request, service: ServiceDep, user:
 
 
 @router.get("/ta/regrade-requests", include_in_schema=False)
-def ta_queue(request: Request, service: ServiceDep, user: Staff) -> Response:
-    with service.db.session(read_only=True) as db:
-        shown = queue_body(db, service.course)
+def ta_queue(user: Staff, request: Request, service: ServiceDep, db: ReadSession) -> Response:
+    shown = queue_body(db, service.course)
     return templated(request, user, "hand/regrade_queue.html", "grader: regrade requests", **shown)
 
 

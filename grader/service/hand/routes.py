@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse, Response
 
 from grader.service.course import LoadedAssignment
-from grader.service.deps import ServiceDep, Staff, WebService
+from grader.service.deps import ReadSession, ServiceDep, Staff, WebService
 from grader.service.errors import ApiError
 from grader.service.hand.anonymous import names_hidden, pseudonym, real_names
 from grader.service.hand.logic import (
@@ -116,10 +116,11 @@ def api_grade_group(
 
 
 @router.get("/api/v1/assignments/{assignment}/hand")
-def api_export(assignment: str, service: ServiceDep, user: Staff, format: str = "json") -> Response:
+def api_export(
+    user: Staff, assignment: str, service: ServiceDep, db: ReadSession, format: str = "json"
+) -> Response:
     loaded = assignment_of(service, assignment)
-    with service.db.session(read_only=True) as db:
-        grades = export_grades(db, loaded.id)
+    grades = export_grades(db, loaded.id)
     if format == "yaml":
         return PlainTextResponse(
             grades_yaml(grades, loaded.name),
@@ -138,10 +139,11 @@ def api_export(assignment: str, service: ServiceDep, user: Staff, format: str = 
 
 
 @router.get("/api/v1/assignments/{assignment}/hand/audit")
-def api_audit(assignment: str, service: ServiceDep, user: Staff, format: str = "json") -> Response:
+def api_audit(
+    user: Staff, assignment: str, service: ServiceDep, db: ReadSession, format: str = "json"
+) -> Response:
     loaded = assignment_of(service, assignment)
-    with service.db.session(read_only=True) as db:
-        rows = audit_rows(db, loaded.name)
+    rows = audit_rows(db, loaded.name)
     if format == "csv":
         return PlainTextResponse(
             audit_csv(rows),
