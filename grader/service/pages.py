@@ -72,7 +72,6 @@ from grader.service.templating import (
     nav,
     placed,
     refreshing,
-    render,
     templated,
 )
 from grader.service.throttle import KNOWN_COOKIE, KNOWN_COOKIE_DAYS, is_known, known_cookie
@@ -508,36 +507,36 @@ def submission_page(submission_id: int, request: Request, service: ServiceDep, u
     return html(document, css=CSS)  # the report page's own stylesheet
 
 
-def _read_back(service: WebService, loaded: LoadedAssignment, submission_id: int, report: Report) -> str:
+def _read_back(service: WebService, loaded: LoadedAssignment, submission_id: int, report: Report) -> Markup:
     """How each answer of the hand-in was read, as ``grader check --server`` reads it: every
     unreadable answer with its caret, visible part or not, and no verdict of a hidden part;
     each reading typeset, code as code."""
     with service.db.session(read_only=True) as db:
         stored = db.get(Submission, submission_id)
         if stored is None:
-            return ""
+            return Markup()
         answers = read_handed_in(stored.filename, stored.content, report.student)
     return read_back_html(checked(loaded, answers, report))
 
 
 def _waiting_read_back(
     service: WebService, loaded: LoadedAssignment, submission_id: int, student: str
-) -> str:
+) -> Markup:
     """While a hand-in waits for its grading: how its answers were read, by the check of what
     was handed in (as ``grader check --server`` reads it: no verdict of a hidden part)."""
     with service.db.session(read_only=True) as db:
         stored = db.get(Submission, submission_id)
         if stored is None:
-            return ""
+            return Markup()
         filename, content = stored.filename, stored.content
     return read_back_html(service.checks.read_back(submission_id, loaded, student, filename, content))
 
 
-def read_back_html(check: dict[str, Any] | str, heading: str = "How your answers were read") -> str:
+def read_back_html(check: dict[str, Any] | str, heading: str = "How your answers were read") -> Markup:
     """The check of a hand-in (:func:`grader.service.checking.checked`) as a section of a page;
     a message in its place when there is none ("" while it runs)."""
     verdicts = not isinstance(check, str) and any("verdict" in part for part in check["parts"])
-    return render("read_back.html", check=check, heading=heading, verdicts=verdicts)
+    return fragment("read_back.html", check=check, heading=heading, verdicts=verdicts)
 
 
 # ---- TAs ----------------------------------------------------------------------------------
