@@ -104,7 +104,7 @@ def test_without_javascript_a_group_is_graded_prefilled_and_the_next_ungraded_sh
             assert back is not None
             again = ta.get(back.group(1).replace("&amp;", "&")).text
             assert "value='cases' checked" in again and "value='zero'>" in again
-            assert "Say why g&#x27;(0) does not exist.</textarea>" in again
+            assert "Say why g&#39;(0) does not exist.</textarea>" in again
             assert _hidden(again, "version") == ["1", "1"]
         assert _score(server, "alice", ids["alice"]) == 2 and _score(server, "bob", ids["bob"]) == 2
         with _session(server, "alice", "alice-password") as alice:  # the key stays with the TAs

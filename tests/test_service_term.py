@@ -40,7 +40,8 @@ from grader.service.db import AuditEntry, Database, Submission
 from grader.service.lti.models import LtiLineItem
 from grader.service.lti.scores import score_row
 from grader.service.settings import Settings
-from grader.service.shown import shown_time, time_html
+from grader.service.shown import shown_time
+from grader.service.templating import time_html
 
 TERM_PROBLEMS = textwrap.dedent(
     """\

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from html import escape
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
-from markupsafe import Markup
 from sqlalchemy import select
 
+from grader.reporting.lms import Roster
 from grader.service.accounts import (
     AccountError,
     new_login_link,
@@ -23,12 +22,12 @@ from grader.service.accounts import (
     reset_password,
     user_named,
 )
-from grader.service.api import service_of
 from grader.service.auth import LINK_DAYS, login_link
 from grader.service.db import Role, User
+from grader.service.deps import PageStaff, ServiceDep, WebService, check_csrf
 from grader.service.errors import ApiError
-from grader.service.exports import export_roster
-from grader.service.pages import PAGE_CSS, PageStaff, check_csrf, csrf_field, shell, templated
+from grader.service.exports import LmsRoster, export_roster
+from grader.service.templating import PAGE_CSS, csrf_field, templated
 
 router = APIRouter(include_in_schema=False)
 ACTIONS = {
@@ -77,18 +76,19 @@ class StudentRow:
 
 
 @router.get("/ta/students")
-def students_page(request: Request, user: PageStaff, q: str = "") -> Response:
+def students_page(
+    user: PageStaff, request: Request, service: ServiceDep, from_lms: LmsRoster, q: str = ""
+) -> Response:
     """Every student, with their name from the roster, when they were added (in the course's
     time zone) and their account's actions; ``q`` keeps those whose user name, name or e-mail
     contains each of its words (the search box filters as one types)."""
-    service = service_of(request)
     with service.db.session(read_only=True) as db:
         users = db.execute(
             select(User.name, User.password_hash, User.created_at)
             .where(User.role == Role.STUDENT, User.removed_at.is_(None))
             .order_by(User.name)
         ).all()
-    people = roster_people(request)
+    people = roster_people(service, from_lms)
     rows = []
     for name, password_hash, created in users:
         person, email = people.get(name, ("", ""))
@@ -112,7 +112,7 @@ def students_page(request: Request, user: PageStaff, q: str = "") -> Response:
         zone_name=zone.key if zone is not None else "UTC",
         link_days=f"{LINK_DAYS:g}",
         actions=ACTIONS,
-        csrf=Markup(csrf_field(request)),
+        csrf=csrf_field(request),
     )
 
 
@@ -122,12 +122,12 @@ ID_COLUMNS = ("folder", "username", "email", "emailaddress", "idnumber", "sislog
 EMAIL_COLUMNS = ("email", "emailaddress")
 
 
-def roster_people(request: Request) -> dict[str, tuple[str, str]]:
+def roster_people(service: WebService, from_lms: Roster | None) -> dict[str, tuple[str, str]]:
     """(name, e-mail) of each student the course's roster lists, by each identifier of its row
     (folder, username, e-mail, ID number): the roster the exports use; {} when there is none
     or it cannot be read."""
     try:
-        roster = export_roster(request)
+        roster = export_roster(service, from_lms)
     except ApiError:
         return {}
     if roster is None:
@@ -147,12 +147,16 @@ def roster_people(request: Request) -> dict[str, tuple[str, str]]:
 
 @router.post("/ta/students/{student}/{action}")
 def student_action(
-    student: str, action: str, request: Request, user: PageStaff, csrf: Annotated[str, Form()] = ""
+    student: str,
+    action: str,
+    request: Request,
+    service: ServiceDep,
+    user: PageStaff,
+    csrf: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(request, csrf)
     if action not in ACTIONS:
         raise ApiError(404, f"no account action {action!r}")
-    service = service_of(request)
     try:
         with service.db.session() as db:
             if user_named(db, student).role != Role.STUDENT:
@@ -176,7 +180,6 @@ def student_action(
         "remove": f"{student} is removed: no token, link or password of theirs works; "
         "their hand-ins are kept.",
     }[action]
-    shown = f"<pre class='answer' id='secret'>{escape(secret)}</pre>" if secret else ""
-    back = "<p><a href='/ta/students'>Students</a></p>"
-    body = f"<h1>{escape(student)}</h1><p id='done'>{escape(done)}</p>{shown}{back}"
-    return shell(request, user, f"grader: {student}", body)
+    return templated(
+        request, user, "account_done.html", f"grader: {student}", student=student, done=done, secret=secret
+    )

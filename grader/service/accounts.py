@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from grader.reporting.lms import IDENTITY_KEYS, Roster, header_key, identity
 from grader.service.credentials import hash_password, issue_login_link, issue_token
+from grader.service.crud.audit import audit
 from grader.service.db import (
     ApiToken,
     Base,
@@ -25,7 +26,6 @@ from grader.service.db import (
     User,
     UTCDateTime,
     WebSession,
-    audit,
     utcnow,
 )
 
@@ -71,7 +71,7 @@ def course_id(db: Session) -> int:
 
 
 def _audit(db: Session, by: User | None, action: str, **detail: object) -> None:
-    audit(db, by.id if by else None, action, **detail)
+    audit(db, by, action, **detail)
 
 
 def add_user(

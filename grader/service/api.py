@@ -12,7 +12,7 @@ import hashlib
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.engine import Connection
@@ -22,22 +22,27 @@ from starlette.concurrency import run_in_threadpool
 from grader.core.report import Report
 from grader.reporting.template import render_template
 from grader.service import metrics, queue
-from grader.service.auth import allow, is_staff
-from grader.service.blobs import loads
-from grader.service.counting import counted_submissions, is_late, latest_verdict, with_hand_in
+from grader.service.auth import is_staff
+from grader.service.counting import counted_submissions, is_late, with_hand_in
 from grader.service.course import LoadedAssignment, describe
+from grader.service.crud.audit import audit
+from grader.service.crud.submissions import (
+    stored_report,
+    submission_for,
+    submission_state,
+    submissions_where,
+    user_name,
+)
 from grader.service.db import (
-    AuditEntry,
     Job,
     JobStatus,
-    Role,
     Submission,
     User,
-    VerdictRow,
     detached,
     lock_students,
     utcnow,
 )
+from grader.service.deps import AnyUser, ServiceDep, Staff, WebService, assignment_in
 from grader.service.errors import RETRY_AFTER_SECONDS, ApiError
 from grader.service.intake import answers_as_file, canonical_name, read_upload
 from grader.service.shown import shown_time
@@ -46,10 +51,6 @@ from grader.service.visibility import student_json
 from grader.service.waiting import MAX_WAIT_SECONDS, wait_for
 
 router = APIRouter(prefix="/api/v1")
-# Who may call a route: a student or staff (own data; staff see all), or staff only.
-AnyUser = Annotated[User, Depends(allow(Role.STUDENT, Role.TA))]
-Staff = Annotated[User, Depends(allow(Role.TA))]
-MAX_ID = 2**63 - 1  # the largest id a database row has (PostgreSQL's bigint, SQLite's integer)
 # Gradescope imports no gradebook: its autograder reads one results.json per hand-in, which
 # `grader gradescope-bundle` makes. A batch of them served as a gradebook imported nowhere.
 NOT_EXPORTED = {
@@ -58,21 +59,13 @@ NOT_EXPORTED = {
 }
 
 
-def service_of(request: Request) -> Any:
-    return request.app.state.service
+def assignment_named(service: WebService, name: str) -> LoadedAssignment:
+    return assignment_in(service.course, name)
 
 
-def assignment_named(request: Request, name: str) -> LoadedAssignment:
-    found = service_of(request).course.get(name)
-    if found is None:
-        known = ", ".join(a.name for a in service_of(request).course.all()) or "none"
-        raise ApiError(404, f"no assignment {name!r} in this course (assignments: {known})")
-    return found
-
-
-async def read_body(request: Request) -> tuple[str, bytes]:
-    """(canonical file name, content) of a multipart ``file`` or JSON ``{"answers": ...}``."""
-    limit = service_of(request).settings.max_upload_bytes
+async def read_body(request: Request, limit: int) -> tuple[str, bytes]:
+    """(canonical file name, content) of a multipart ``file`` or JSON ``{"answers": ...}``,
+    at most ``limit`` bytes."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
         raise ApiError(413, f"the upload is {int(declared):,} bytes; the limit is {limit:,} bytes")
@@ -100,13 +93,6 @@ async def read_body(request: Request) -> tuple[str, bytes]:
     raise ApiError(
         422, "send the answers file as multipart/form-data (field 'file') or JSON {'answers': {...}}"
     )
-
-
-_ADD_AUDIT = insert(AuditEntry)
-
-
-def audit(db: Session | Connection, user: User | None, action: str, **detail: Any) -> None:
-    db.execute(_ADD_AUDIT, {"user_id": user.id if user else None, "action": action, "detail": detail})
 
 
 # A hand-in's transaction, built once: its version number, the submission, its job and the
@@ -137,10 +123,9 @@ def hand_ins_bounded(db: Session | Connection, user: User, limit: int) -> None:
 
 
 def store_submission(
-    request: Request, user: User, assignment: LoadedAssignment, filename: str, content: bytes
+    service: WebService, user: User, assignment: LoadedAssignment, filename: str, content: bytes
 ) -> Submission:
     """Keep a new version and queue its grading; detached, without its content."""
-    service = service_of(request)
     now = utcnow()
     refuse_after_close(assignment, user.name, now)
     read_upload(filename, content, user.name, assignment.name)  # 422 with a caret when unreadable
@@ -180,8 +165,8 @@ def refuse_after_close(assignment: LoadedAssignment, student: str, now: dt.datet
 
 
 @router.get("/assignments")
-def list_assignments(request: Request, user: AnyUser) -> dict[str, Any]:
-    return {"assignments": [describe(a) for a in service_of(request).course.all()]}
+def list_assignments(service: ServiceDep, user: AnyUser) -> dict[str, Any]:
+    return {"assignments": [describe(a) for a in service.course.all()]}
 
 
 def sheet_of(loaded: LoadedAssignment, student: str) -> dict[str, Any]:
@@ -194,20 +179,20 @@ def sheet_of(loaded: LoadedAssignment, student: str) -> dict[str, Any]:
 
 @router.get("/assignments/{assignment}/sheet")
 def assignment_sheet(
-    assignment: str, request: Request, user: AnyUser, student: str | None = None
+    assignment: str, service: ServiceDep, user: AnyUser, student: str | None = None
 ) -> dict[str, Any]:
     """The caller's own sheet; a TA may ask for a student's (``?student=``)."""
-    loaded = assignment_named(request, assignment)
+    loaded = assignment_named(service, assignment)
     if student is not None and student != user.name and not is_staff(user):
         raise ApiError(403, "a student sees their own sheet only")
     return sheet_of(loaded, student or user.name)
 
 
 @router.post("/assignments/{assignment}/submissions", status_code=202)
-async def submit(assignment: str, request: Request, user: AnyUser) -> JSONResponse:
-    loaded = assignment_named(request, assignment)
-    filename, content = await read_body(request)
-    submission = await run_in_threadpool(store_submission, request, user, loaded, filename, content)
+async def submit(assignment: str, request: Request, service: ServiceDep, user: AnyUser) -> JSONResponse:
+    loaded = assignment_named(service, assignment)
+    filename, content = await read_body(request, service.settings.max_upload_bytes)
+    submission = await run_in_threadpool(store_submission, service, user, loaded, filename, content)
     body: dict[str, Any] = {
         "id": submission.id,
         "status": JobStatus.QUEUED,
@@ -218,53 +203,6 @@ async def submit(assignment: str, request: Request, user: AnyUser) -> JSONRespon
     return JSONResponse(body, status_code=202, headers={"Location": body["url"]})
 
 
-# A submission's state and listings read these, built once; never the content it holds (up
-# to the upload limit), which only grading and hand grading read.
-SUBMISSION_COLUMNS = [column for column in Submission.__table__.columns if column.key != "content"]
-_SUBMISSION = select(*SUBMISSION_COLUMNS).where(Submission.id == bindparam("submission_id"))
-_PENDING_JOB = (
-    select(Job.status)
-    .where(Job.submission_id == bindparam("submission_id"), Job.status != JobStatus.DONE)
-    .order_by(Job.id.desc())
-    .limit(1)
-)
-_USER_NAME = select(User.name).where(User.id == bindparam("user_id"))
-
-
-def submission_for(db: Session | Connection, submission_id: int, user: User) -> Submission:
-    """The submission, if ``user`` may see it: its author, or staff (403 for another
-    student's). Detached and without its content."""
-    if not 0 < submission_id <= MAX_ID:  # past what a database id holds: no such submission
-        raise ApiError(404, f"no submission {submission_id}")
-    row = db.execute(_SUBMISSION, {"submission_id": submission_id}).first()
-    if row is None:
-        raise ApiError(404, f"no submission {submission_id}")
-    if row.user_id != user.id and not is_staff(user):
-        raise ApiError(403, "this submission belongs to another student")
-    return detached(Submission, row)
-
-
-def submissions_where(db: Session | Connection, *conditions: Any) -> list[Submission]:
-    """Submissions matching ``conditions``, oldest first, detached and without their content."""
-    rows = db.execute(select(*SUBMISSION_COLUMNS).where(*conditions).order_by(Submission.id))
-    return [detached(Submission, row) for row in rows]
-
-
-def stored_report(row: VerdictRow) -> Report:
-    report = loads(row.report)
-    if not isinstance(report, Report):
-        raise ApiError(500, "a stored verdict could not be read back")
-    return report
-
-
-def submission_state(db: Session | Connection, submission: Submission) -> tuple[str, VerdictRow | None]:
-    verdict = latest_verdict(db, submission.id)
-    if verdict is not None:
-        return "graded", verdict
-    pending = db.execute(_PENDING_JOB, {"submission_id": submission.id}).scalar()
-    return pending or JobStatus.QUEUED, None
-
-
 def late(course: Any, submission: Submission, student: str | None) -> bool:
     """Handed in after the due in force now (for its student: an extension counts)."""
     assignment = course.by_id(submission.assignment_id)
@@ -273,14 +211,13 @@ def late(course: Any, submission: Submission, student: str | None) -> bool:
 
 
 def submission_json(
-    request: Request, db: Session | Connection, submission: Submission, user: User, now: dt.datetime
+    service: WebService, db: Session | Connection, submission: Submission, user: User, now: dt.datetime
 ) -> dict[str, Any]:
-    service = service_of(request)
     status, verdict = submission_state(db, submission)
     if submission.user_id == user.id:
         author: str | None = user.name
     else:
-        author = db.execute(_USER_NAME, {"user_id": submission.user_id}).scalar()
+        author = user_name(db, submission.user_id)
     assignment = service.course.by_id(submission.assignment_id)
     data: dict[str, Any] = {
         "id": submission.id,
@@ -307,10 +244,10 @@ def submission_json(
     return data
 
 
-def read_submission(request: Request, submission_id: int, user: User) -> dict[str, Any]:
-    with service_of(request).db.read() as db:  # what students poll: Core reads only
+def read_submission(service: WebService, submission_id: int, user: User) -> dict[str, Any]:
+    with service.db.read() as db:  # what students poll: Core reads only
         submission = submission_for(db, submission_id, user)
-        return submission_json(request, db, submission, user, utcnow())
+        return submission_json(service, db, submission, user, utcnow())
 
 
 WaitSeconds = Annotated[
@@ -330,35 +267,35 @@ WaitSeconds = Annotated[
 
 @router.get("/submissions/{submission_id}")
 async def get_submission(
-    submission_id: int, request: Request, user: AnyUser, wait: WaitSeconds = None
+    submission_id: int, service: ServiceDep, user: AnyUser, wait: WaitSeconds = None
 ) -> dict[str, Any]:
     """A submission's state (`queued`, `grading`, `graded`) and, once graded, its report as the
     caller may see it. With `?wait=SECONDS`, answers as soon as it is graded."""
     if not wait:
-        return await run_in_threadpool(read_submission, request, submission_id, user)
+        return await run_in_threadpool(read_submission, service, submission_id, user)
     # Waiting for the verdict before reading the state: one committed in between still wakes it.
     # It waits in the event loop (no thread, no connection), woken by the grading process's report.
-    with service_of(request).verdicts.watch(submission_id) as graded:
-        data = await run_in_threadpool(read_submission, request, submission_id, user)
+    with service.verdicts.watch(submission_id) as graded:
+        data = await run_in_threadpool(read_submission, service, submission_id, user)
         if data["status"] == "graded":
             return data
         await wait_for(graded, wait)  # graded, the time is up, or the server is stopping
-    return await run_in_threadpool(read_submission, request, submission_id, user)
+    return await run_in_threadpool(read_submission, service, submission_id, user)
 
 
 @router.get("/me/submissions")
-def my_submissions(request: Request, user: AnyUser) -> dict[str, Any]:
-    with service_of(request).db.read() as db:
+def my_submissions(service: ServiceDep, user: AnyUser) -> dict[str, Any]:
+    with service.db.read() as db:
         rows = submissions_where(db, Submission.user_id == user.id)
         now = utcnow()
-        return {"submissions": [submission_json(request, db, s, user, now) for s in rows]}
+        return {"submissions": [submission_json(service, db, s, user, now) for s in rows]}
 
 
 @router.post("/assignments/{assignment}/check")
-async def check(assignment: str, request: Request, user: AnyUser) -> dict[str, Any]:
-    loaded = assignment_named(request, assignment)
-    filename, content = await read_body(request)
-    return await service_of(request).checks.check(loaded, user.name, filename, content)  # no request thread
+async def check(assignment: str, request: Request, service: ServiceDep, user: AnyUser) -> dict[str, Any]:
+    loaded = assignment_named(service, assignment)
+    filename, content = await read_body(request, service.settings.max_upload_bytes)
+    return await service.checks.check(loaded, user.name, filename, content)  # no request thread
 
 
 # ---------------------------------------------------------------------------------------------
@@ -366,18 +303,18 @@ async def check(assignment: str, request: Request, user: AnyUser) -> dict[str, A
 
 
 @router.get("/assignments/{assignment}/submissions")
-def class_submissions(assignment: str, request: Request, user: Staff) -> dict[str, Any]:
-    loaded = assignment_named(request, assignment)
-    with service_of(request).db.read() as db:
+def class_submissions(assignment: str, service: ServiceDep, user: Staff) -> dict[str, Any]:
+    loaded = assignment_named(service, assignment)
+    with service.db.read() as db:
         rows = submissions_where(db, Submission.assignment_id == loaded.id)
         now = utcnow()
-        return {"submissions": [_summary(request, db, s, user, now) for s in rows]}
+        return {"submissions": [_summary(service, db, s, user, now) for s in rows]}
 
 
 def _summary(
-    request: Request, db: Session | Connection, submission: Submission, user: User, now: dt.datetime
+    service: WebService, db: Session | Connection, submission: Submission, user: User, now: dt.datetime
 ) -> dict[str, Any]:
-    data = submission_json(request, db, submission, user, now)
+    data = submission_json(service, db, submission, user, now)
     report = data.pop("report", None)
     if report is not None:
         data["score"], data["max_score"] = report["score"], report["max_score"]
@@ -385,31 +322,31 @@ def _summary(
 
 
 @router.get("/students/{student}/submissions")
-def student_history(student: str, request: Request, user: Staff) -> dict[str, Any]:
-    with service_of(request).db.session(read_only=True) as db:
+def student_history(student: str, service: ServiceDep, user: Staff) -> dict[str, Any]:
+    with service.db.session(read_only=True) as db:
         author = db.scalar(select(User).where(User.name == student))
         if author is None:
             raise ApiError(404, f"no student {student!r}")
         rows = submissions_where(db, Submission.user_id == author.id)
         now = utcnow()
-        return {"student": student, "submissions": [submission_json(request, db, s, user, now) for s in rows]}
+        return {"student": student, "submissions": [submission_json(service, db, s, user, now) for s in rows]}
 
 
 @router.post("/submissions/{submission_id}/regrade", status_code=202)
-def regrade(submission_id: int, request: Request, user: Staff) -> dict[str, Any]:
-    with service_of(request).db.session() as db:
+def regrade(submission_id: int, service: ServiceDep, user: Staff) -> dict[str, Any]:
+    with service.db.session() as db:
         submission = submission_for(db, submission_id, user)
         job_id = queue.enqueue(db, submission.id, kind="regrade")
         audit(db, user, "regrade", submission=submission.id)
         answer = {"id": submission.id, "job": job_id, "status": JobStatus.QUEUED}
-    service_of(request).jobs_queued()
+    service.jobs_queued()
     return answer
 
 
-def counted_rows(request: Request, assignment: LoadedAssignment) -> list[tuple[Submission, Report]]:
+def counted_rows(service: WebService, assignment: LoadedAssignment) -> list[tuple[Submission, Report]]:
     """Each student's counted version (:mod:`grader.service.counting`) with its newest report,
     by student name; a student whose counted version waits to be graded is left out."""
-    with service_of(request).db.session(read_only=True) as db:
+    with service.db.session(read_only=True) as db:
         counted = []
         for user, submission, verdict in counted_submissions(db, assignment.id, assignment.due_for):
             if verdict is not None:
@@ -422,6 +359,6 @@ def counted_rows(request: Request, assignment: LoadedAssignment) -> list[tuple[S
 
 
 @router.get("/queue")
-def queue_state(request: Request, user: Staff) -> dict[str, Any]:
-    counted = service_of(request).job_counts()  # what /healthz shows, from the same look
+def queue_state(service: ServiceDep, user: Staff) -> dict[str, Any]:
+    counted = service.job_counts()  # what /healthz shows, from the same look
     return {"jobs": counted.jobs(), "counted_at": counted.at.isoformat()}

@@ -17,11 +17,11 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from html import escape
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from grader.core.report import Report
@@ -38,10 +38,11 @@ from grader.reporting.lms import (
 )
 from grader.reporting.reporters import REPORTERS
 from grader.service.accounts import AccountError, read_roster, stored_roster
-from grader.service.api import NOT_EXPORTED, Staff, assignment_named, counted_rows, service_of
+from grader.service.api import NOT_EXPORTED, counted_rows
 from grader.service.course import LoadedAssignment
+from grader.service.deps import AssignmentDep, PageStaff, ServiceDep, Staff, WebService
 from grader.service.errors import ApiError
-from grader.service.pages import PageStaff, shell
+from grader.service.templating import templated
 
 router = APIRouter()
 LEFT_OUT_HEADER = "X-Grader-Left-Out"  # the students an export has no row for (URL-encoded)
@@ -72,11 +73,17 @@ class Built:
     how: str  # how to import it ("" for a format no LMS imports)
 
 
-def export_roster(request: Request) -> Roster | None:
-    """The roster the Canvas and Moodle exports match students with (see the module's text)."""
+def lms_roster(request: Request) -> Roster | None:
+    """A dependency: the LMS's roster, when LTI is installed and a TA fetched it (None else)."""
     provider = getattr(request.app.state, "lms_roster", None)
-    from_lms: Roster | None = provider() if provider is not None else None
-    service = service_of(request)
+    return provider() if provider is not None else None
+
+
+LmsRoster = Annotated[Roster | None, Depends(lms_roster)]
+
+
+def export_roster(service: WebService, from_lms: Roster | None) -> Roster | None:
+    """The roster the Canvas and Moodle exports match students with (see the module's text)."""
     with service.db.session(read_only=True) as db:
         imported = stored_roster(db)
     return merged(from_lms, imported, file_roster(service.settings.course_dir / "roster.csv"))
@@ -100,25 +107,22 @@ def file_roster(path: Path) -> Roster | None:
     return Roster(rows, columns) if rows else None
 
 
-def build(request: Request, loaded: LoadedAssignment, fmt: str, roster: Roster | None = None) -> Built:
+def build(service: WebService, loaded: LoadedAssignment, fmt: str, roster: Roster | None) -> Built:
     """The export ``fmt`` of the assignment's counted versions; ApiError when there is no
     such format, or when the LMS could match none of the graded students."""
     if fmt not in EXPORT_FORMATS:
         why = NOT_EXPORTED.get(fmt, f"unknown format {fmt!r}")
         raise ApiError(422, f"{why}; use one of {', '.join(EXPORT_FORMATS)}")
-    reports = [report for _, report in counted_rows(request, loaded)]
-    return build_from(request, loaded, fmt, reports, roster)
+    reports = [report for _, report in counted_rows(service, loaded)]
+    return build_from(loaded, fmt, reports, roster)
 
 
-def build_from(
-    request: Request, loaded: LoadedAssignment, fmt: str, reports: list[Report], roster: Roster | None
-) -> Built:
+def build_from(loaded: LoadedAssignment, fmt: str, reports: list[Report], roster: Roster | None) -> Built:
     reporter = REPORTERS[fmt]
     filename = f"{loaded.name}-{fmt}.{SUFFIX.get(fmt, fmt)}"
     if not isinstance(reporter, RosterReporter):
         text = reporter.render_batch(reports, show_expected=False)
         return Built(fmt, filename, text, len(reports), [], [], "")
-    roster = roster if roster is not None else export_roster(request)
     if roster is not None:
         reporter = reporter.with_roster(roster)
     if isinstance(reporter, CanvasReporter) and loaded.canvas is not None:  # as the CLI's --canvas-id
@@ -165,8 +169,10 @@ def _refused(built: Built) -> ApiError:
 
 
 @router.get("/api/v1/assignments/{assignment}/export")
-def export(assignment: str, request: Request, user: Staff, format: str = "csv") -> PlainTextResponse:
-    built = build(request, assignment_named(request, assignment), format)
+def export(
+    user: Staff, loaded: AssignmentDep, service: ServiceDep, roster: LmsRoster, format: str = "csv"
+) -> PlainTextResponse:
+    built = build(service, loaded, format, export_roster(service, roster))
     if built.left_out and built.rows == 0:
         raise _refused(built)
     headers = {"Content-Disposition": f'attachment; filename="{built.filename}"'}
@@ -177,11 +183,13 @@ def export(assignment: str, request: Request, user: Staff, format: str = "csv") 
 
 
 @router.get("/api/v1/assignments/{assignment}/export/notes")
-def export_notes(assignment: str, request: Request, user: Staff, format: str = "canvas") -> PlainTextResponse:
+def export_notes(
+    user: Staff, loaded: AssignmentDep, service: ServiceDep, roster: LmsRoster, format: str = "canvas"
+) -> PlainTextResponse:
     """The file's companion: who has no row in it and why, how to import it, what else to know."""
     if format not in LMS_FORMATS:
         raise ApiError(422, f"the companion is for the {' and '.join(LMS_FORMATS)} exports")
-    built = build(request, assignment_named(request, assignment), format)
+    built = build(service, loaded, format, export_roster(service, roster))
     lines = [f"{built.filename}: {WHAT[format]}, {built.rows} student(s) with a row.", "", built.how, ""]
     if built.left_out:
         lines.append(f"Left out ({len(built.left_out)}: no row; enter their grades in the LMS by hand):")
@@ -198,46 +206,29 @@ def export_notes(assignment: str, request: Request, user: Staff, format: str = "
 
 
 @router.get("/ta/assignments/{assignment}/exports", include_in_schema=False)
-def exports_page(assignment: str, request: Request, user: PageStaff) -> Response:
+def exports_page(
+    user: PageStaff, loaded: AssignmentDep, request: Request, service: ServiceDep, from_lms: LmsRoster
+) -> Response:
     """Every export of the assignment, linked, and who the Canvas and Moodle files leave out."""
-    loaded = assignment_named(request, assignment)
-    reports = [report for _, report in counted_rows(request, loaded)]
-    roster = export_roster(request)
-    base = f"/api/v1/assignments/{escape(loaded.name)}/export"
+    reports = [report for _, report in counted_rows(service, loaded)]
+    roster = export_roster(service, from_lms)
     rows = []
     for fmt in EXPORT_FORMATS:
-        link = f"<a href='{base}?format={fmt}'>{escape(fmt)}</a>"
         if fmt not in LMS_FORMATS:
-            what = escape(WHAT.get(fmt, fmt))
-            rows.append(f"<tr><td>{link}</td><td>{what}</td><td>{len(reports)}</td><td></td></tr>")
+            rows.append({"format": fmt, "lms": False, "what": WHAT.get(fmt, fmt), "rows": len(reports)})
             continue
-        built = build_from(request, loaded, fmt, reports, roster)
-        left = (
-            "<ul>"
-            + "".join(f"<li>{escape(name)}: {escape(why)}</li>" for name, why in built.left_out)
-            + "</ul>"
-            if built.left_out
-            else "nobody"
-        )
-        companion = f"<a href='{base}/notes?format={fmt}'>what it leaves out and how to import it</a>"
+        built = build_from(loaded, fmt, reports, roster)
         rows.append(
-            f"<tr id='export-{fmt}'><td>{link}</td><td>{escape(WHAT[fmt])}; {companion}</td>"
-            f"<td>{built.rows}</td><td class='left-out'>{left}</td></tr>"
+            {"format": fmt, "lms": True, "what": WHAT[fmt], "rows": built.rows, "left_out": built.left_out}
         )
-    body = (
-        f"<h1>{escape(loaded.spec.title or loaded.name)}: exports</h1>"
-        f"<p>Over each student's counted version ({len(reports)} graded). {_roster_line(roster)}</p>"
-        "<table class='summary'><thead><tr><th>File</th><th>What</th><th>Rows</th><th>Left out</th></tr>"
-        f"</thead><tbody>{''.join(rows)}</tbody></table>"
+    return templated(
+        request,
+        user,
+        "exports.html",
+        f"{loaded.name}: exports",
+        heading=loaded.spec.title or loaded.name,
+        graded=len(reports),
+        roster=len(roster.rows) if roster is not None else None,
+        base=f"/api/v1/assignments/{loaded.name}/export",
+        rows=rows,
     )
-    return shell(request, user, f"{loaded.name}: exports", body)
-
-
-def _roster_line(roster: Roster | None) -> str:
-    if roster is None:
-        return (
-            "No class roster yet: import the LMS's own export with <code>grader users import</code> "
-            "(or fetch the LMS's roster on <a href='/ta/lms'>/ta/lms</a>) so the Canvas and Moodle files "
-            "name students as the LMS does."
-        )
-    return f"The Canvas and Moodle files match students with the class roster ({len(roster.rows)} students)."

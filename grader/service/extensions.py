@@ -10,7 +10,8 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from grader.service.db import Assignment, Role, User, audit, utcnow
+from grader.service.crud.audit import audit
+from grader.service.db import Assignment, Role, User, utcnow
 from grader.service.errors import ApiError
 
 AUDIT_ACTION = "extend"
@@ -32,7 +33,7 @@ def grant_extension(
     row.granted_extensions, row.updated_at = granted, utcnow()
     audit(
         db,
-        by.id if by is not None else None,
+        by,
         AUDIT_ACTION,
         assignment=row.name,
         student=student,

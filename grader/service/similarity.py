@@ -13,26 +13,21 @@ import datetime as dt
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
 from grader.reporting.html import CSS, page
-from grader.service.api import assignment_named, audit, service_of
-from grader.service.auth import allow
 from grader.service.course import LoadedAssignment
-from grader.service.db import (
-    Role,
-    User,
-    utcnow,
-)
-from grader.service.pages import check_csrf, csrf_field, html, nav
+from grader.service.crud.audit import audit
+from grader.service.db import utcnow
+from grader.service.deps import AssignmentDep, PageStaff, ServiceDep, check_csrf
 from grader.service.similarity_results import ENVIRONMENT, SimilarityResult, rows_of
+from grader.service.templating import csrf_field, html, nav
 
 log = logging.getLogger("grader.service")
 
 router = APIRouter(include_in_schema=False)
-PageStaff = Annotated[User, Depends(allow(Role.TA))]
 LINK = ("/ta/similarity", "Similar sheets: copied code, write-ups and wrong answers")
 
 _ENVIRONMENT = ENVIRONMENT
@@ -62,44 +57,48 @@ def _state(row: SimilarityResult | None, loaded: LoadedAssignment) -> dict[str, 
 
 
 @router.get("/ta/similarity")
-def similarity_index(request: Request, user: PageStaff) -> Response:
-    loaded = service_of(request).course.all()
-    with service_of(request).db.session(read_only=True) as db:
+def similarity_index(request: Request, user: PageStaff, service: ServiceDep) -> Response:
+    loaded = service.course.all()
+    with service.db.session(read_only=True) as db:
         rows = rows_of(db, [a.id for a in loaded])
     assignments = [
         {"name": a.name, "title": a.spec.title or a.name, "state": _state(rows.get(a.id), a)} for a in loaded
     ]
     body = _ENVIRONMENT.get_template("ta_similarity_index.html").render(assignments=assignments)
     css = _css()
-    return html(page("grader: similar sheets", nav(request, user) + body, css=css), css=css)
+    return html(page("grader: similar sheets", str(nav(request, user)) + body, css=css), css=css)
 
 
 @router.get("/ta/similarity/{assignment}")
-def similarity_page(assignment: str, request: Request, user: PageStaff) -> Response:
-    loaded = assignment_named(request, assignment)
-    with service_of(request).db.session(read_only=True) as db:
+def similarity_page(
+    request: Request, user: PageStaff, service: ServiceDep, loaded: AssignmentDep
+) -> Response:
+    with service.db.session(read_only=True) as db:
         row = rows_of(db, [loaded.id]).get(loaded.id)
     body = _ENVIRONMENT.get_template("ta_similarity.html").render(
         title=loaded.spec.title or loaded.name,
         assignment=loaded.name,
         state=_state(row, loaded),
-        csrf=Markup(csrf_field(request)),  # the token, escaped by csrf_field
+        csrf=csrf_field(request),  # the token, escaped by csrf_field
         # the pairs as rendered in the background, with autoescape
         pairs=Markup(row.body) if row is not None and row.computed_at is not None else "",
     )
     css = _css()
     title = f"grader: similar sheets, {loaded.name}"
-    return html(page(title, nav(request, user) + body, css=css), css=css)
+    return html(page(title, str(nav(request, user)) + body, css=css), css=css)
 
 
 @router.post("/ta/similarity/{assignment}/recompute")
 def similarity_recompute(
-    assignment: str, request: Request, user: PageStaff, csrf: Annotated[str, Form()] = ""
+    request: Request,
+    user: PageStaff,
+    service: ServiceDep,
+    loaded: AssignmentDep,
+    csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """A TA asks for the page to be computed again: the background refresher does it."""
     check_csrf(request, csrf)
-    loaded = assignment_named(request, assignment)
-    with service_of(request).db.session() as db:
+    with service.db.session() as db:
         row = rows_of(db, [loaded.id]).get(loaded.id)
         if row is None:
             row = SimilarityResult(assignment_id=loaded.id)

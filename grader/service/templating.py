@@ -1,9 +1,10 @@
 """The service's pages as Jinja2 templates (``templates/``), escaped by default: a value
 becomes markup only through a filter that made it so (``math``, ``code``, ``prose``, ``time``)
-or a ``Markup`` a Python function returned. ``base.html`` holds the document, its policy and
-the navigation bar once; a page extends it.
+or a partial rendered here. ``base.html`` holds the document, its policy and ``nav.html`` the
+navigation bar, once; every page extends it (``templated``), and the report pages the
+reporting package builds get the same bar and partials (``fragment``).
 
-Pages not yet moved here build their HTML in Python (:mod:`grader.service.pages`)."""
+No module of the service builds HTML in Python strings (tests/test_architecture.py checks)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,18 @@ import datetime as dt
 import zoneinfo
 from typing import Any
 
+from fastapi import Request
+from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from grader.reporting.html import MATH_MARK, page_policy
+from grader.core.report import points_value, shown_points
+from grader.mathlang.wording import counted
+from grader.reporting.html import CSS, MATH_MARK, page_policy
 from grader.reporting.typeset import SERVICE_ASSETS, asset_head, asset_scripts, math_html, prose_math
 from grader.reporting.written import code_html
-from grader.service.shown import time_html
+from grader.service.auth import is_staff
+from grader.service.shown import shown_time
 
 ENV = Environment(
     loader=PackageLoader("grader.service", "templates"),
@@ -26,6 +32,19 @@ ENV = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+SERVICE_CSS = """
+pre.answer { white-space: pre-wrap; overflow-wrap: anywhere; }
+form.stack { display: grid; gap: .5rem; max-width: 40rem; margin: .75rem 0; }
+label { font-weight: 600; }
+input[type=text], input[type=password], textarea { font: inherit; padding: .3rem .4rem;
+  border: 1px solid var(--line); border-radius: 6px; width: 100%; }
+textarea { font-family: ui-monospace, monospace; min-height: 10rem; }
+button, input[type=submit] { font: inherit; padding: .3rem .9rem; border: 1px solid var(--line);
+  border-radius: 6px; background: var(--panel); cursor: pointer; }
+.late { color: #9a6700; font-weight: 600; }
+"""
+PAGE_CSS = CSS + SERVICE_CSS
 
 
 def _math(latex: str, display: bool = False) -> Markup:
@@ -40,20 +59,47 @@ def _prose(text: str) -> Markup:
     return Markup(prose_math(str(text), line_breaks=True))
 
 
-def _time(moment: dt.datetime | None, zone: zoneinfo.ZoneInfo | None = None, empty: str = "none") -> Markup:
-    return Markup(time_html(moment, zone, empty))
+def time_html(
+    moment: dt.datetime | None, zone: zoneinfo.ZoneInfo | None = None, empty: str = "none"
+) -> Markup:
+    """``<time datetime=... title=...>`` showing the time in ``zone``, with UTC on hover."""
+    if moment is None:
+        return Markup.escape(empty)
+    utc = moment.astimezone(dt.UTC)
+    return fragment("time.html", utc=utc, shown=shown_time(moment, zone))
 
 
-ENV.filters.update(math=_math, code=_code, prose=_prose, time=_time)
+ENV.filters.update(
+    math=_math,
+    code=_code,
+    prose=_prose,
+    time=time_html,
+    counted=counted,  # 1 point, 2.5 points
+    points=shown_points,  # a score as a page shows it
+    points_value=points_value,  # a score as a form's input holds it
+)
 
 
-def render(name: str, **context: Any) -> str:
+def render(name: str, /, **context: Any) -> str:
     """A template of ``templates/``, filled in (a partial, or a page that extends ``base.html``)."""
     return ENV.get_template(name).render(**context)
 
 
+def fragment(name: str, /, **context: Any) -> Markup:
+    """A partial of ``templates/``, as markup to put into another page or partial."""
+    return Markup(render(name, **context))
+
+
 def render_page(
-    name: str, *, title: str, css: str, nav: str, script: str = "", **context: Any
+    name: str,
+    /,
+    *,
+    title: str,
+    css: str,
+    nav: str,
+    script: str = "",
+    refresh: int | None = None,
+    **context: Any,
 ) -> tuple[str, str]:
     """A whole page and its Content-Security-Policy: the template's body in ``base.html``, with
     the page's stylesheet and script (allowed by hash) and, when it shows formulas, KaTeX."""
@@ -67,7 +113,89 @@ def render_page(
         policy=page_policy(css, script),
         nav=Markup(nav),
         body=Markup(body),
+        refresh=refresh,
         head=Markup(asset_head(SERVICE_ASSETS) if formulas else ""),
         scripts=Markup(asset_scripts(SERVICE_ASSETS) if formulas else ""),
     )
     return document, page_policy(css, script)
+
+
+def html(document: str, css: str = PAGE_CSS, script: str = "", status: int = 200) -> HTMLResponse:
+    """The page, with a Content-Security-Policy header that allows its stylesheet (and
+    script) by hash, KaTeX's files from ``/static/``, and nothing else."""
+    policy = page_policy(css, script) + "; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    return HTMLResponse(document, status_code=status, headers={"Content-Security-Policy": policy})
+
+
+def csrf_input(token: str) -> Markup:
+    """The hidden input of a form's CSRF token."""
+    return fragment("csrf.html", token=token)
+
+
+def csrf_field(request: Request) -> Markup:
+    """The hidden input of the browser's session's CSRF token (empty without a session)."""
+    session = getattr(request.state, "web_session", None)
+    return csrf_input(session.csrf_token if session is not None else "")
+
+
+def nav(request: Request, user: Any | None) -> Markup:
+    """The navigation bar: the same on every page of the service."""
+    staff = user is not None and is_staff(user)
+    return fragment("nav.html", user=user, staff=staff, csrf=csrf_field(request) if user is not None else "")
+
+
+def templated(  # noqa: PLR0913 (keyword-only options of one page)
+    request: Request,
+    user: Any | None,
+    template: str,
+    title: str,
+    /,
+    *,
+    status: int = 200,
+    script: str = "",
+    css: str = PAGE_CSS,
+    refresh: int | None = None,
+    navigation: bool = True,
+    **context: Any,
+) -> HTMLResponse:
+    """A page from ``templates/``: its body template in ``base.html``, with the navigation bar
+    (``navigation``), reloading itself every ``refresh`` seconds (live without JavaScript)."""
+    shown = nav(request, user) if navigation else ""
+    return page_response(
+        template, title, nav=shown, status=status, script=script, css=css, refresh=refresh, **context
+    )
+
+
+def page_response(
+    template: str,
+    title: str,
+    /,
+    *,
+    nav: str = "",
+    status: int = 200,
+    script: str = "",
+    css: str = PAGE_CSS,
+    refresh: int | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    """A page from ``templates/`` with its Content-Security-Policy header (no navigation bar
+    unless given: a page the LMS frames, a log-in page)."""
+    document, _ = render_page(
+        template, title=title, css=css, nav=nav, script=script, refresh=refresh, **context
+    )
+    return html(document, css=css, script=script, status=status)
+
+
+def placed(document: str, anchor: str, piece: str, before: bool = False) -> str:
+    """``document`` (a page the reporting package built) with ``piece`` (a partial rendered
+    here) just after its first ``anchor`` (``before``: just before it). Plain strings: a
+    ``Markup`` added to a ``str`` would escape the page around it."""
+    text = str(piece)
+    return document.replace(anchor, text + anchor if before else anchor + text, 1)
+
+
+def refreshing(document: str, seconds: int | None) -> str:
+    """A report page (built by the reporting package) that reloads itself every ``seconds``."""
+    if not seconds:
+        return document
+    return placed(document, "<head>\n", str(fragment("refresh.html", seconds=seconds)) + "\n")

@@ -15,6 +15,6 @@ page, the API and every export count them with no change of their own.
 ``grader hand export`` and ``GET /api/v1/assignments/{a}/hand?format=yaml`` write
 the grades in the form ``grader grade --hand`` reads.
 
-Its routers (``routes``, ``page``, ``request_routes``, ``rubric_page``) are included by the app;
-this package's ``__init__`` loads none, so the grading loop imports no web module.
+The package imports nothing itself: its routes are gathered in :mod:`grader.service.routes.hand`,
+so the grading loop imports :mod:`grader.service.hand.logic` without any web module.
 """

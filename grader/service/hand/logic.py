@@ -28,13 +28,13 @@ from grader.service import counting
 from grader.service.blobs import dumps, loads
 from grader.service.counting import latest_verdict
 from grader.service.course import CourseState, LoadedAssignment, spec_with_rubric
+from grader.service.crud.audit import audit
 from grader.service.db import (
     Assignment,
     AuditEntry,
     Submission,
     User,
     VerdictRow,
-    audit,
     lock_students,
     utcnow,
 )

@@ -4,16 +4,17 @@ Roles are checked by :func:`allow`; every form carries the session's CSRF token.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from grader.service.auth import allow, is_staff
-from grader.service.db import Role, User, utcnow
+from grader.service.auth import is_staff
+from grader.service.db import User, utcnow
+from grader.service.deps import AnyUser, ReadSession, ServiceDep, Staff, Student, WebService, check_csrf
 from grader.service.errors import ApiError
 from grader.service.hand.anonymous import names_hidden
 from grader.service.hand.request_pages import OUTCOMES, queue_body
@@ -30,44 +31,46 @@ from grader.service.hand.requests import (
     requests_where,
     shown_name,
 )
-from grader.service.hand.routes import assignment_of, service_of
+from grader.service.hand.routes import assignment_of
+from grader.service.templating import templated
 
 router = APIRouter()
-Student = Annotated[User, Depends(allow(Role.STUDENT))]
-AnyUser = Annotated[User, Depends(allow(Role.STUDENT, Role.TA))]
-Staff = Annotated[User, Depends(allow(Role.TA))]
 
 
-def _json(request: Request, row: RegradeRequestRow, student: str, names: str = "") -> dict[str, Any]:
-    loaded = service_of(request).course.by_id(row.assignment_id)
+def _json(service: WebService, row: RegradeRequestRow, student: str, names: str = "") -> dict[str, Any]:
+    loaded = service.course.by_id(row.assignment_id)
     hidden = loaded is not None and names_hidden(loaded, names)
     return request_json(row, loaded.name if loaded else "", shown_name(loaded, student, hidden))
 
 
-def ask_as(request: Request, user: User, assignment: str, body: AskBody) -> tuple[dict[str, Any], int]:
-    loaded = assignment_of(request, assignment)
-    with service_of(request).db.session() as db:
+def ask_as(service: WebService, user: User, assignment: str, body: AskBody) -> tuple[dict[str, Any], int]:
+    loaded = assignment_of(service, assignment)
+    with service.db.session() as db:
         row, submission_id = ask(db, loaded, user, body, utcnow())
         return request_json(row, loaded.name, user.name), submission_id
 
 
 @router.post("/api/v1/assignments/{assignment}/regrade-requests", status_code=201)
-def api_ask(assignment: str, body: AskBody, request: Request, user: Student) -> dict[str, Any]:
+def api_ask(assignment: str, body: AskBody, service: ServiceDep, user: Student) -> dict[str, Any]:
     """Ask a TA to grade a part of your counted version again, with a reason: after its verdict
     is released to you, until the assignment's regrade deadline; one open request per part (409)."""
-    return ask_as(request, user, assignment, body)[0]
+    return ask_as(service, user, assignment, body)[0]
 
 
 @router.get("/api/v1/me/regrade-requests")
-def api_my_requests(request: Request, user: AnyUser) -> dict[str, Any]:
-    with service_of(request).db.session(read_only=True) as db:
+def api_my_requests(service: ServiceDep, user: AnyUser) -> dict[str, Any]:
+    with service.db.session(read_only=True) as db:
         rows = requests_where(db, RegradeRequestRow.student_id == user.id)
-        return {"requests": [_json(request, row, name, "shown") for row, name in rows]}
+        return {"requests": [_json(service, row, name, "shown") for row, name in rows]}
 
 
 @router.get("/api/v1/regrade-requests")
 def api_requests(
-    request: Request, user: Staff, status: str = OPEN, assignment: str = "", names: str = ""
+    service: ServiceDep,
+    user: Staff,
+    status: str = OPEN,
+    assignment: str = "",
+    names: str = "",
 ) -> dict[str, Any]:
     """The course's regrade requests: ``status=open`` (the default), ``changed``, ``kept`` or
     ``all``; of one ``assignment``; a student is their pseudonym while names are hidden."""
@@ -75,74 +78,65 @@ def api_requests(
         raise ApiError(422, f"unknown status {status!r}; use open, changed, kept or all")
     conditions = [] if status == "all" else [RegradeRequestRow.status == status]
     if assignment:
-        conditions.append(RegradeRequestRow.assignment_id == assignment_of(request, assignment).id)
-    with service_of(request).db.session(read_only=True) as db:
+        conditions.append(RegradeRequestRow.assignment_id == assignment_of(service, assignment).id)
+    with service.db.session(read_only=True) as db:
         rows = requests_where(db, *conditions)
-        return {"requests": [_json(request, row, name, names) for row, name in rows]}
+        return {"requests": [_json(service, row, name, names) for row, name in rows]}
 
 
 @router.get("/api/v1/regrade-requests/{request_id}")
-def api_request(request_id: int, request: Request, user: AnyUser, names: str = "") -> dict[str, Any]:
+def api_request(request_id: int, service: ServiceDep, user: AnyUser, names: str = "") -> dict[str, Any]:
     """One request: its student's own, or any for staff (with its steps in the audit log)."""
-    with service_of(request).db.session(read_only=True) as db:
+    with service.db.session(read_only=True) as db:
         found = requests_where(db, RegradeRequestRow.id == request_id) if known_id(request_id) else []
         if not found or (found[0][0].student_id != user.id and not is_staff(user)):
             raise ApiError(404, f"no regrade request #{request_id} of yours")
         row, name = found[0]
         if not is_staff(user):
-            return _json(request, row, name, "shown")
-        loaded = service_of(request).course.by_id(row.assignment_id)
+            return _json(service, row, name, "shown")
+        loaded = service.course.by_id(row.assignment_id)
         hidden = loaded is not None and names_hidden(loaded, names)
         steps = history(db, row.id, lambda student: shown_name(loaded, student, hidden))
-        return {**_json(request, row, name, names), "history": steps}
+        return {**_json(service, row, name, names), "history": steps}
 
 
-def answer_as(request: Request, user: User, request_id: int, body: AnswerBody) -> dict[str, Any]:
-    service = service_of(request)
+def answer_as(service: WebService, user: User, request_id: int, body: AnswerBody) -> dict[str, Any]:
     with service.db.session() as db:
         row = answer(db, service.course, request_id, body, user)
         student = db.get(User, row.student_id)
-        return _json(request, row, student.name if student else "", "shown")
+        return _json(service, row, student.name if student else "", "shown")
 
 
 @router.post("/api/v1/regrade-requests/{request_id}/answer")
-def api_answer(request_id: int, body: AnswerBody, request: Request, user: Staff) -> dict[str, Any]:
+def api_answer(request_id: int, body: AnswerBody, service: ServiceDep, user: Staff) -> dict[str, Any]:
     """Answer an open request: ``points`` (the part's new hand grade, written with the answer)
     or ``keep: true``, and a ``reply`` the student reads; 409 once it is answered."""
-    return answer_as(request, user, request_id, body)
+    return answer_as(service, user, request_id, body)
 
 
 # ---- pages ----------------------------------------------------------------------------------
 
 
 @router.post("/assignments/{assignment}/regrade-requests", include_in_schema=False)
-async def page_ask(assignment: str, request: Request, user: Student) -> Response:
-    from grader.service.pages import check_csrf
-
+async def page_ask(assignment: str, request: Request, service: ServiceDep, user: Student) -> Response:
     form = await request.form(max_fields=10)
     check_csrf(request, str(form.get("csrf") or ""))
     try:
         body = AskBody(part=str(form.get("part") or ""), reason=str(form.get("reason") or ""))
     except ValidationError:
         raise ApiError(422, "choose a part and say why it should be graded again") from None
-    _, submission_id = await run_in_threadpool(ask_as, request, user, assignment, body)
+    _, submission_id = await run_in_threadpool(ask_as, service, user, assignment, body)
     return RedirectResponse(f"/submissions/{submission_id}#regrade-requests", status_code=303)
 
 
 @router.get("/ta/regrade-requests", include_in_schema=False)
-def ta_queue(request: Request, user: Staff) -> Response:
-    from grader.service.pages import shell
-
-    service = service_of(request)
-    with service.db.session(read_only=True) as db:
-        body = queue_body(db, service.course)
-    return shell(request, user, "grader: regrade requests", body)
+def ta_queue(user: Staff, request: Request, service: ServiceDep, db: ReadSession) -> Response:
+    shown = queue_body(db, service.course)
+    return templated(request, user, "hand/regrade_queue.html", "grader: regrade requests", **shown)
 
 
 @router.post("/ta/regrade-requests/{request_id}/answer", include_in_schema=False)
-async def ta_answer(request_id: int, request: Request, user: Staff) -> Response:
-    from grader.service.pages import check_csrf
-
+async def ta_answer(request_id: int, request: Request, service: ServiceDep, user: Staff) -> Response:
     form = await request.form(max_fields=20)
     check_csrf(request, str(form.get("csrf") or ""))
     keep = str(form.get("outcome") or "") == "kept"
@@ -159,7 +153,7 @@ async def ta_answer(request_id: int, request: Request, user: Staff) -> Response:
         problems = exc.errors(include_url=False) if isinstance(exc, ValidationError) else []
         why = "; ".join(str(p["msg"]) for p in problems) or "the points are not a number"
         raise ApiError(422, f"the answer is not valid: {why}") from None
-    answered = await run_in_threadpool(answer_as, request, user, request_id, body)
+    answered = await run_in_threadpool(answer_as, service, user, request_id, body)
     if keep or not answered.get("assignment"):
         return RedirectResponse("/ta/regrade-requests", status_code=303)
     # points changed: back to the group, where the same change is offered to its other answers

@@ -26,9 +26,10 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from grader.core.parts import MAX_POINTS
 from grader.core.report import points_value
 from grader.engine import is_auto_graded
-from grader.service.api import MAX_ID
 from grader.service.course import CourseState, LoadedAssignment
-from grader.service.db import AuditEntry, Base, User, UTCDateTime, audit, lock_students, utcnow
+from grader.service.crud.audit import audit
+from grader.service.crud.submissions import MAX_ID
+from grader.service.db import AuditEntry, Base, User, UTCDateTime, lock_students, utcnow
 from grader.service.errors import ApiError
 from grader.service.hand.anonymous import pseudonym
 from grader.service.hand.logic import counted_submissions, part_of, write_grades

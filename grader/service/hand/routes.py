@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse, Response
 
-from grader.service.auth import allow
 from grader.service.course import LoadedAssignment
-from grader.service.db import (
-    Role,
-    User,
-)
+from grader.service.deps import ReadSession, ServiceDep, Staff, WebService
 from grader.service.errors import ApiError
 from grader.service.hand.anonymous import names_hidden, pseudonym, real_names
 from grader.service.hand.logic import (
@@ -29,18 +25,13 @@ from grader.service.hand.logic import (
 from grader.service.hand.model import GradeBody, GroupBody, StaleWrite
 
 router = APIRouter()
-Staff = Annotated[User, Depends(allow(Role.TA))]
 
 
 # ---- routes ---------------------------------------------------------------------------------
 
 
-def service_of(request: Request) -> Any:
-    return request.app.state.service
-
-
-def assignment_of(request: Request, name: str) -> LoadedAssignment:
-    found = service_of(request).course.get(name)
+def assignment_of(service: WebService, name: str) -> LoadedAssignment:
+    found = service.course.get(name)
     if found is None:
         raise ApiError(404, f"no assignment {name!r} in this course")
     return found
@@ -51,11 +42,13 @@ def _stale_response(exc: StaleWrite) -> ApiError:
 
 
 @router.get("/api/v1/assignments/{assignment}/parts/{part}/groups")
-def api_groups(assignment: str, part: str, request: Request, user: Staff, names: str = "") -> dict[str, Any]:
+def api_groups(
+    assignment: str, part: str, service: ServiceDep, user: Staff, names: str = ""
+) -> dict[str, Any]:
     """The part's answer groups; with names hidden (the assignment's ``anonymous``, or
     ``names=hidden``), each student is their pseudonym, which a grade of the group accepts."""
-    loaded = assignment_of(request, assignment)
-    with service_of(request).db.session(read_only=True) as db:
+    loaded = assignment_of(service, assignment)
+    with service.db.session(read_only=True) as db:
         groups, versions = part_groups(db, loaded, part)
     spec_part = part_of(loaded, part)
     data = [group_json(g, versions, spec_part, part) for g in groups]
@@ -70,11 +63,16 @@ def api_groups(assignment: str, part: str, request: Request, user: Staff, names:
 
 @router.put("/api/v1/assignments/{assignment}/hand/{student}/{part}")
 def api_grade(
-    assignment: str, student: str, part: str, body: GradeBody, request: Request, user: Staff
+    assignment: str,
+    student: str,
+    part: str,
+    body: GradeBody,
+    service: ServiceDep,
+    user: Staff,
 ) -> dict[str, Any]:
-    loaded = assignment_of(request, assignment)
+    loaded = assignment_of(service, assignment)
     try:
-        with service_of(request).db.session() as db:
+        with service.db.session() as db:
             rows = write_grades(db, loaded, part, body, {student: body.version}, user)
             return {"student": student, "part": part, "version": rows[0].version}
     except StaleWrite as exc:
@@ -83,10 +81,15 @@ def api_grade(
 
 @router.post("/api/v1/assignments/{assignment}/parts/{part}/groups/{group_id}")
 def api_grade_group(
-    assignment: str, part: str, group_id: str, body: GroupBody, request: Request, user: Staff
+    assignment: str,
+    part: str,
+    group_id: str,
+    body: GroupBody,
+    service: ServiceDep,
+    user: Staff,
 ) -> dict[str, Any]:
-    loaded = assignment_of(request, assignment)
-    with service_of(request).db.session(read_only=True) as db:  # the groups: read, not under the write lock
+    loaded = assignment_of(service, assignment)
+    with service.db.session(read_only=True) as db:  # the groups: read, not under the write lock
         groups, _ = part_groups(db, loaded, part)
     group = next((g for g in groups if g.id == group_id), None)
     if group is None:
@@ -98,7 +101,7 @@ def api_grade_group(
         raise ApiError(409, f"not in group {group_id} any more: {', '.join(outside)}; reload the groups")
     seen = {named[given]: version for given, version in body.versions.items()}
     try:
-        with service_of(request).db.session() as db:
+        with service.db.session() as db:
             rows = write_grades(db, loaded, part, body, seen, user)
             return {
                 "group": group_id,
@@ -113,10 +116,11 @@ def api_grade_group(
 
 
 @router.get("/api/v1/assignments/{assignment}/hand")
-def api_export(assignment: str, request: Request, user: Staff, format: str = "json") -> Response:
-    loaded = assignment_of(request, assignment)
-    with service_of(request).db.session(read_only=True) as db:
-        grades = export_grades(db, loaded.id)
+def api_export(
+    user: Staff, assignment: str, service: ServiceDep, db: ReadSession, format: str = "json"
+) -> Response:
+    loaded = assignment_of(service, assignment)
+    grades = export_grades(db, loaded.id)
     if format == "yaml":
         return PlainTextResponse(
             grades_yaml(grades, loaded.name),
@@ -135,10 +139,11 @@ def api_export(assignment: str, request: Request, user: Staff, format: str = "js
 
 
 @router.get("/api/v1/assignments/{assignment}/hand/audit")
-def api_audit(assignment: str, request: Request, user: Staff, format: str = "json") -> Response:
-    loaded = assignment_of(request, assignment)
-    with service_of(request).db.session(read_only=True) as db:
-        rows = audit_rows(db, loaded.name)
+def api_audit(
+    user: Staff, assignment: str, service: ServiceDep, db: ReadSession, format: str = "json"
+) -> Response:
+    loaded = assignment_of(service, assignment)
+    rows = audit_rows(db, loaded.name)
     if format == "csv":
         return PlainTextResponse(
             audit_csv(rows),

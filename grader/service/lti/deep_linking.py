@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from html import escape
 from typing import Any
 
 from fastapi.responses import HTMLResponse
@@ -25,13 +24,10 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from grader.core.report import points_value
-from grader.reporting.html import page
 from grader.service.course import LoadedAssignment
 from grader.service.lti.launch import CLAIM, DL_SETTINGS_CLAIM, LaunchError
 from grader.service.lti.registration import Platform
-from grader.service.pages import PAGE_CSS, html
-from grader.service.shown import time_html
+from grader.service.templating import page_response
 
 DL_CLAIM = "https://purl.imsglobal.org/spec/lti-dl/claim/"
 CONTENT_ITEMS = DL_CLAIM + "content_items"
@@ -154,43 +150,24 @@ def content_item(request: DeepLinkRequest, assignment: LoadedAssignment, launch_
 
 def picker_page(request: DeepLinkRequest, state: str, assignments: list[LoadedAssignment]) -> HTMLResponse:
     """The course's assignments, each with a button that adds it."""
-    rows = "".join(
-        f"<tr><td>{escape(a.spec.title or a.name)}</td><td><code>{escape(a.name)}</code></td>"
-        f"<td>{points_value(a.spec.max_score)}</td><td>{_when(a)}</td>"
-        "<td><form method='post' action='/lti/deep-link'>"
-        f"<input type='hidden' name='state' value='{escape(state)}'>"
-        f"<input type='hidden' name='assignment' value='{escape(a.name)}'>"
-        f"<button type='submit' aria-label='Add {escape(a.name)}'>Add</button></form></td></tr>"
-        for a in assignments
+    shown = page_response(
+        "lti/picker.html", "grader: add an assignment", state=state, assignments=assignments
     )
-    body = (
-        "<h1>Add a grader assignment</h1>"
-        "<p>Pick the problem set this link opens. The LMS makes a gradebook column for it, "
-        "and grader posts each student's score there.</p>"
-        "<table class='summary'><thead><tr><th>Title</th><th>Assignment</th><th>Points</th>"
-        f"<th>Due</th><th></th></tr></thead><tbody>{rows}</tbody></table>"
-        if assignments
-        else "<h1>Add a grader assignment</h1><p class='alert'>This course has no assignments yet.</p>"
-    )
-    return framed(html(page("grader: add an assignment", body, css=PAGE_CSS)), request.return_url)
-
-
-def _when(assignment: LoadedAssignment) -> str:
-    """The due in the course's zone, UTC on hover, as on every page."""
-    return time_html(assignment.due, assignment.zone, empty="")
+    return framed(shown, request.return_url)
 
 
 def return_page(request: DeepLinkRequest, token: str, assignment: LoadedAssignment) -> HTMLResponse:
     """The form that takes the response to the LMS: posted at once where scripts run (this
     one script is allowed by its hash), by its button where they do not."""
-    body = (
-        f"<h1>Adding {escape(assignment.spec.title or assignment.name)}</h1>"
-        f"<form method='post' action='{escape(request.return_url)}'>"
-        f"<input type='hidden' name='JWT' value='{escape(token)}'>"
-        "<button type='submit'>Back to the LMS</button></form>"
+    shown = page_response(
+        "lti/return.html",
+        "grader: back to the LMS",
+        script=AUTO_SUBMIT,
+        heading=assignment.spec.title or assignment.name,
+        return_url=request.return_url,
+        token=token,
     )
-    document = page("grader: back to the LMS", body, css=PAGE_CSS, script=AUTO_SUBMIT)
-    return framed(html(document, script=AUTO_SUBMIT), request.return_url, post_to=True)
+    return framed(shown, request.return_url, post_to=True)
 
 
 def framed(response: HTMLResponse, return_url: str, post_to: bool = False) -> HTMLResponse:

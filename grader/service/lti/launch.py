@@ -23,7 +23,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from grader.service.accounts import course_id
-from grader.service.db import AuditEntry, Role, User, utcnow
+from grader.service.crud.audit import audit
+from grader.service.db import Role, User, utcnow
 from grader.service.lti.models import LtiLink, LtiLoginState, LtiUser
 from grader.service.lti.registration import LtiConfig, Platform
 
@@ -263,7 +264,7 @@ def service_user(db: Session, claims: dict[str, Any], platform: Platform) -> Use
         user = db.get(User, link.user_id)
         assert user is not None
         if user.role != role and user.role != Role.ADMIN:
-            db.add(AuditEntry(user_id=user.id, action="lti_role", detail={"from": user.role, "to": role}))
+            audit(db, user, "lti_role", **{"from": user.role, "to": role})
             user.role = role
         return user
     cid = course_id(db)
@@ -271,9 +272,7 @@ def service_user(db: Session, claims: dict[str, Any], platform: Platform) -> Use
     db.add(user)
     db.flush()
     db.add(LtiUser(issuer=issuer, subject=subject, user_id=user.id))
-    db.add(
-        AuditEntry(user_id=None, action="lti_user", detail={"user": user.name, "role": role, "iss": issuer})
-    )
+    audit(db, None, "lti_user", user=user.name, role=role, iss=issuer)
     return user
 
 

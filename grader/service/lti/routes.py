@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from grader.reporting.lms import Roster
 from grader.service.auth import digest, set_session_cookie, start_session
-from grader.service.db import AuditEntry, Role, User, WebSession, utcnow
+from grader.service.crud.audit import audit
+from grader.service.db import Role, User, WebSession, utcnow
 from grader.service.errors import ApiError
 from grader.service.lti import deep_linking, keys, scores
 from grader.service.lti.courses import record_line_item, record_member
@@ -130,7 +131,7 @@ def launch(
             _record(db, claims, platform, user, service)
             cookie = launch_session(db, user, service.settings.session_hours)
             assignment = assignment_of(claims)
-            db.add(AuditEntry(user_id=user.id, action="lti_launch", detail={"assignment": assignment}))
+            audit(db, user, "lti_launch", assignment=assignment)
             name, role = user.name, user.role
     except LaunchError as error:
         log.warning(json.dumps({"event": "lti_refused", "why": str(error)}))
@@ -191,7 +192,7 @@ def _deep_linking(request: Request, db: Session, claims: dict[str, Any], platfor
         raise LaunchError("only instructors and TAs can add grader's assignments to the course")
     wanted = deep_linking.request_of(claims, platform, new_state(db, platform).state)
     user = service_user(db, claims, platform)
-    db.add(AuditEntry(user_id=user.id, action="lti_deep_link", detail={"return_url": wanted.return_url}))
+    audit(db, user, "lti_deep_link", return_url=wanted.return_url)
     service = request.app.state.service
     key = _lti(request).tool_keys.current()
     log.info(json.dumps({"event": "lti_deep_link", "user": user.name}))

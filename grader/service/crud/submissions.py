@@ -1,0 +1,72 @@
+"""Submissions and their verdicts, as the pages and the API read them: detached rows without
+the content a hand-in holds (up to the upload limit; only grading and hand grading read it),
+through Core statements built once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from grader.core.report import Report
+from grader.service.blobs import loads
+from grader.service.counting import latest_verdict
+from grader.service.db import Job, JobStatus, Role, Submission, User, VerdictRow, detached
+from grader.service.errors import ApiError
+
+MAX_ID = 2**63 - 1  # the largest id a database row has (PostgreSQL's bigint, SQLite's integer)
+STAFF = (Role.TA, Role.ADMIN)
+
+# A submission's state and listings read these, built once; never the content it holds (up
+# to the upload limit), which only grading and hand grading read.
+SUBMISSION_COLUMNS = [column for column in Submission.__table__.columns if column.key != "content"]
+_SUBMISSION = select(*SUBMISSION_COLUMNS).where(Submission.id == bindparam("submission_id"))
+_PENDING_JOB = (
+    select(Job.status)
+    .where(Job.submission_id == bindparam("submission_id"), Job.status != JobStatus.DONE)
+    .order_by(Job.id.desc())
+    .limit(1)
+)
+_USER_NAME = select(User.name).where(User.id == bindparam("user_id"))
+
+
+def submission_for(db: Session | Connection, submission_id: int, user: User) -> Submission:
+    """The submission, if ``user`` may see it: its author, or staff (403 for another
+    student's). Detached and without its content."""
+    if not 0 < submission_id <= MAX_ID:  # past what a database id holds: no such submission
+        raise ApiError(404, f"no submission {submission_id}")
+    row = db.execute(_SUBMISSION, {"submission_id": submission_id}).first()
+    if row is None:
+        raise ApiError(404, f"no submission {submission_id}")
+    if row.user_id != user.id and user.role not in STAFF:
+        raise ApiError(403, "this submission belongs to another student")
+    return detached(Submission, row)
+
+
+def submissions_where(db: Session | Connection, *conditions: Any) -> list[Submission]:
+    """Submissions matching ``conditions``, oldest first, detached and without their content."""
+    rows = db.execute(select(*SUBMISSION_COLUMNS).where(*conditions).order_by(Submission.id))
+    return [detached(Submission, row) for row in rows]
+
+
+def stored_report(row: VerdictRow) -> Report:
+    report = loads(row.report)
+    if not isinstance(report, Report):
+        raise ApiError(500, "a stored verdict could not be read back")
+    return report
+
+
+def submission_state(db: Session | Connection, submission: Submission) -> tuple[str, VerdictRow | None]:
+    verdict = latest_verdict(db, submission.id)
+    if verdict is not None:
+        return "graded", verdict
+    pending = db.execute(_PENDING_JOB, {"submission_id": submission.id}).scalar()
+    return pending or JobStatus.QUEUED, None
+
+
+def user_name(db: Session | Connection, user_id: int) -> str | None:
+    """The name of the user ``user_id`` (a submission's author)."""
+    name: str | None = db.execute(_USER_NAME, {"user_id": user_id}).scalar()
+    return name

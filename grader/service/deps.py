@@ -1,0 +1,119 @@
+"""The routes' dependencies, as FastAPI declares them (``Annotated[..., Depends(...)]``): the
+running service, its database and a read-only session, the course, the current user and the
+role a route needs, and the CSRF check of a form. A route names what it needs in its
+signature; only this module reads the service off ``request.app.state``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import Executor
+from typing import Annotated, Any, Protocol
+
+from fastapi import Depends, Form, Request
+from sqlalchemy.orm import Session
+
+from grader.service.auth import allow, csrf_ok
+from grader.service.course import CourseState, LoadedAssignment
+from grader.service.db import Database, Role, User
+from grader.service.errors import ApiError
+from grader.service.settings import Settings
+from grader.service.throttle import LoginThrottle
+
+
+class WebService(Protocol):
+    """What the routes use of the running service (:class:`grader.service.service.Service`)."""
+
+    settings: Settings
+    db: Database
+    course: CourseState
+    logins: LoginThrottle
+    hashing: Executor
+    checks: Any  # grader.service.checking.CheckRunner
+    verdicts: Any  # grader.service.waiting.VerdictWaiters
+    limiter: Any  # grader.service.service.RateLimiter
+
+    def job_counts(self) -> Any: ...
+
+    def jobs_queued(self) -> None: ...
+
+    def grading_trouble(self) -> str | None: ...
+
+
+def get_service(request: Request) -> WebService:
+    service: WebService = request.app.state.service
+    return service
+
+
+ServiceDep = Annotated[WebService, Depends(get_service)]
+
+
+def get_database(service: ServiceDep) -> Database:
+    return service.db
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+def read_session(service: ServiceDep) -> Iterator[Session]:
+    """A read-only session for the request (a write opens its own transaction with
+    ``db.session()``, so it commits with its audit row before the answer is sent)."""
+    with service.db.session(read_only=True) as session:
+        yield session
+
+
+ReadSession = Annotated[Session, Depends(read_session)]
+
+
+def get_course(service: ServiceDep) -> CourseState:
+    return service.course
+
+
+CourseDep = Annotated[CourseState, Depends(get_course)]
+
+
+def get_settings(service: ServiceDep) -> Settings:
+    return service.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def assignment_in(course: CourseState, name: str) -> LoadedAssignment:
+    """The course's assignment ``name``; 404 naming the course's assignments."""
+    found = course.get(name)
+    if found is None:
+        known = ", ".join(a.name for a in course.all()) or "none"
+        raise ApiError(404, f"no assignment {name!r} in this course (assignments: {known})")
+    return found
+
+
+def get_assignment(assignment: str, course: CourseDep) -> LoadedAssignment:
+    """The assignment the route's ``{assignment}`` names. A route declares its user first, so
+    that who may not call it learns nothing of the course's assignments (401 before 404)."""
+    return assignment_in(course, assignment)
+
+
+AssignmentDep = Annotated[LoadedAssignment, Depends(get_assignment)]
+
+# Who may call a route: a student or staff (own data; staff see all), or staff only. The same
+# roles for the JSON API and the pages (a page's 401 and 403 are pages: see errors.py).
+AnyUser = Annotated[User, Depends(allow(Role.STUDENT, Role.TA))]
+Student = Annotated[User, Depends(allow(Role.STUDENT))]
+Staff = Annotated[User, Depends(allow(Role.TA))]
+PageUser = AnyUser
+PageStaff = Staff
+
+
+def check_csrf(request: Request, sent: str | None) -> None:
+    """403 unless ``sent`` is the CSRF token of the browser's session."""
+    session = getattr(request.state, "web_session", None)
+    if session is None or not csrf_ok(session, sent):
+        raise ApiError(403, "the form's CSRF token is missing or stale: reload the page and send it again")
+
+
+def form_csrf(request: Request, csrf: Annotated[str, Form()] = "") -> None:
+    """The CSRF check of a form's POST, as a dependency."""
+    check_csrf(request, csrf)
+
+
+Csrf = Depends(form_csrf)

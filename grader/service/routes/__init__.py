@@ -1,0 +1,1 @@
+"""The service's routers, by area; :mod:`grader.service.app` includes them."""
