@@ -39,7 +39,8 @@ def main() -> None:
                 from grader.pdf.render import render_pages
 
                 pages = list(range(1, int(answer["pages"]) + 1))
-                answer["rendered"] = render_pages(request["path"], render["out"], pages, render["width"], limits)
+                out, width = render["out"], render["width"]
+                answer["rendered"] = render_pages(request["path"], out, pages, width, limits)
         elif request["op"] == "images":
             from grader.pdf.images import images_to_pdf
 
