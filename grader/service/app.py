@@ -36,6 +36,7 @@ from grader.service.lti.routes import install as install_lti
 from grader.service.lti.scores import database_hooks as lti_database_hooks
 from grader.service.pages import router as pages_router
 from grader.service.pages import templated
+from grader.service.pdf_routes import router as pdf_router
 from grader.service.service import Service
 from grader.service.settings import Settings
 from grader.service.similarity import LINK as similarity_link
@@ -300,6 +301,7 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
     app.include_router(accounts_router)  # the TA's page of students' accounts
     app.include_router(static_router)  # KaTeX, for the formulas in pages
     app.include_router(similarity_router)  # the TA's similar sheets (issue 63)
+    app.include_router(pdf_router)  # PDF hand-ins with page tags, their pages rendered (issue 62)
     app.state.ta_links = [similarity_link]  # shown on /ta
     install_lti(app, settings)  # LTI 1.3: /lti/jwks.json, /lti/login, /lti/launch (docs/lms.md)
 
