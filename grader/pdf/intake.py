@@ -9,6 +9,7 @@ the submission's ``load_error``: one clear message, the rest of the class graded
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -54,6 +55,7 @@ def fill_from_pdf(
             if not found[0].lower().endswith(".pdf"):
                 paths = [images_to_pdf(paths, Path(scratch) / "pages.pdf", limits)]
             document = read_pdf(paths[0], limits)
+            digest = hashlib.sha256(paths[0].read_bytes()).hexdigest()
             tags = _tags(folder) or _tags_of(paths[0])
         except (PdfRefused, ValueError, OSError) as exc:
             submission.load_error = f"{name}: {exc}"
@@ -61,6 +63,7 @@ def fill_from_pdf(
     read_pdf_submission(submission, document, name, tags, folder.named(found[0]))
     if folder.disk is not None and found[0].lower().endswith(".pdf"):  # the graded copy is made from it
         submission.pdf["path"] = str(paths[0].resolve())  # type: ignore[index]
+        submission.pdf["digest"] = digest  # type: ignore[index]
 
 
 def read_pdf_submission(
