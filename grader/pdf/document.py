@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from grader.pdf.isolated import run_child
-from grader.pdf.limits import PART_END, PART_START, PdfLimits, PdfRefused
+from grader.pdf.limits import IMAGE_SUFFIXES, PART_END, PART_START, PdfLimits, PdfRefused
 
 __all__ = ["IMAGE_SUFFIXES", "PdfDocument", "cache_folder", "images_to_pdf", "read_pdf", "render_pages"]
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 SCAN_TEXT_CHARS = 16  # a page with less text than this is read as a picture of handwriting
 
 
