@@ -254,6 +254,7 @@ EXIT_NOT_GRADED_YET = 3
     show_default=True,
     help="Wait this many seconds for the verdict (0: hand in and return).",
 )
+@click.option("--pages", default=None, help="A PDF hand-in: the pages of each question, e.g. q1=1-2,q3=4.")
 @TEXT_OR_JSON
 def submit_command(
     path: Path,
@@ -262,6 +263,7 @@ def submit_command(
     assignment: str | None,
     wait_seconds: float,
     output_format: str,
+    pages: str | None,
 ) -> None:
     """Hand in the answers in PATH (default: here) to the course's grading service and show the verdict.
 
@@ -277,7 +279,7 @@ def submit_command(
             "give the course service and your token: --server URL --token T (or GRADER_SERVER, GRADER_TOKEN)"
         )
     try:
-        submitted = submit_remote(path, server, token, assignment, wait_seconds, _say)
+        submitted = submit_remote(path, server, token, assignment, wait_seconds, _say, pages)
     except RemoteCheckError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)

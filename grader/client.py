@@ -38,6 +38,9 @@ def handed_in_file(folder: Path) -> Path:
     writeups = writeup_files(folder)
     if writeups:
         return folder / writeups[0]
+    pdfs = sorted(folder.glob("*.pdf"))
+    if pdfs:  # a PDF hand-in (docs/pdf.md)
+        return pdfs[0]
     raise RemoteCheckError(f"no answers in {folder} (expected answers.yaml, answers.json or a write-up)")
 
 
@@ -134,6 +137,20 @@ def _send_answers(
     return _json(response), None
 
 
+def _send_pdf(
+    client: httpx.Client, path: Path, assignment: str | None, pages: str, say: Say = _quiet
+) -> tuple[dict[str, Any], str | None]:
+    """POST a PDF and its page tags (grader.service.pdf_routes)."""
+    name = _assignment(client, assignment, say)
+    files = {"file": (path.name, path.read_bytes(), "application/pdf")}
+    url = f"/api/v1/assignments/{name}/pdf"
+    response = _sent(client, say, "POST", url, files=files, data={"pages": pages})
+    if response.status_code == 422:
+        error = response.json().get("error", {})
+        return {}, error.get("detail") or error.get("message", "")
+    return _json(response), None
+
+
 def check_remote(
     folder: Path, server: str, token: str, assignment: str | None, say: Say = _quiet
 ) -> RemoteCheck:
@@ -166,14 +183,26 @@ class RemoteSubmission:
 
 
 def submit_remote(
-    folder: Path, server: str, token: str, assignment: str | None, wait_seconds: float, say: Say = _quiet
+    folder: Path,
+    server: str,
+    token: str,
+    assignment: str | None,
+    wait_seconds: float,
+    say: Say = _quiet,
+    pages: str | None = None,
 ) -> RemoteSubmission:
-    """Hand in the folder's answers file (or write-up) and wait up to ``wait_seconds`` for its
-    verdict, by the service's long poll (no request a second). A 503 (nothing kept) is sent
-    again with a back-off, each one told to ``say``."""
+    """Hand in the folder's answers file (or write-up, or PDF with its ``pages`` tagged:
+    ``q1=1-2,q3=4``) and wait up to ``wait_seconds`` for its verdict, by the service's long
+    poll (no request a second). A 503 (nothing kept) is sent again with a back-off, each one
+    told to ``say``."""
     path = handed_in_file(folder)
+    if pages and path.suffix.lower() != ".pdf":
+        raise RemoteCheckError(f"--pages tags the pages of a PDF; {path.name} is handed in as it is")
     with _service(server, token) as client:
-        handed_in, unreadable = _send_answers(client, path, assignment, "submissions", say)
+        if path.suffix.lower() == ".pdf":
+            handed_in, unreadable = _send_pdf(client, path, assignment, pages or "", say)
+        else:
+            handed_in, unreadable = _send_answers(client, path, assignment, "submissions", say)
         if unreadable is not None:  # nothing was handed in
             return RemoteSubmission({}, unreadable)
         return RemoteSubmission(_awaited(client, int(handed_in["id"]), wait_seconds, say))

@@ -16,8 +16,17 @@ from typing import TYPE_CHECKING
 from grader.core.folder import MAX_FILES, Entry, Folder
 from grader.core.submission import Submission
 from grader.core.timelimit import CheckLimits, CheckTimeout, memory_limit, run_with_time_limit
-from grader.loading import ANSWER_FILES, MAX_ANSWERS_FILE_BYTES, MAX_CODE_FILE_BYTES, load_submission
-from grader.writeups import WRITEUP_SUFFIXES
+from grader.loading import (
+    ANSWER_FILES,
+    MAX_ANSWERS_FILE_BYTES,
+    MAX_CODE_FILE_BYTES,
+    find_answers_file,
+    load_submission,
+)
+from grader.pdf.intake import pdf_hand_in
+from grader.pdf.limits import IMAGE_SUFFIXES, PdfLimits
+from grader.pdf.tags import TAGS_FILE
+from grader.writeups import WRITEUP_SUFFIXES, writeup_files
 from grader.writeups.common import MAX_NOTEBOOK_BYTES, MAX_WRITEUP_FILE_BYTES
 
 if TYPE_CHECKING:
@@ -30,7 +39,15 @@ READING_SECONDS = 5.0  # the least CPU time a submission's files get to be read
 # no reader accepts them, and hashing (or shipping) one must not cost a batch seconds.
 CONTENT_DIGEST_LIMIT = 8 << 20
 # The largest file any reader opens: a larger one travels as its size alone.
-LARGEST_READ = max(MAX_ANSWERS_FILE_BYTES, MAX_CODE_FILE_BYTES, MAX_WRITEUP_FILE_BYTES, MAX_NOTEBOOK_BYTES)
+LARGEST_READ = max(
+    MAX_ANSWERS_FILE_BYTES,
+    MAX_CODE_FILE_BYTES,
+    MAX_WRITEUP_FILE_BYTES,
+    MAX_NOTEBOOK_BYTES,
+    PdfLimits().max_bytes,
+)
+# A PDF hand-in, its page photos and its page tags (grader.pdf) are read too.
+PDF_HAND_IN = (".pdf", *IMAGE_SUFFIXES)
 
 Files = Iterable[Entry] | Mapping[str, bytes]  # a folder's files as they travel, or an upload's by name
 
@@ -81,13 +98,27 @@ def read_submission(
 
 def ship_folder(folder: Path) -> tuple[Entry, ...]:
     """The folder as a worker on another machine must see it to read it as this machine does:
-    the content of the files a reader opens (answers files, write-ups, code files), only the
-    kind and size of every other entry (a 4 MB PDF travels as a few bytes), and every link as
+    the content of the files a reader opens (answers files, write-ups, code files, a PDF
+    hand-in), only the kind and size of every other entry (a 4 MB dataset travels as a few
+    bytes), and every link as
     it resolves *here*: inside the folder (to its target, whose content travels), out of it, or
     nowhere. A folder that is itself a link travels as that (it is refused, never read)."""
-    return Folder.from_disk(folder).travelling(is_read_by_readers, LARGEST_READ)
+    shipped = Folder.from_disk(folder)
+    if not _hands_in_a_pdf(shipped):  # an answers file or a write-up is read: a PDF beside it is not
+        return shipped.travelling(is_read_by_readers, LARGEST_READ)
+    return shipped.travelling(lambda path: is_read_by_readers(path) or is_pdf_hand_in(path), LARGEST_READ)
+
+
+def _hands_in_a_pdf(folder: Folder) -> bool:
+    return find_answers_file(folder) is None and not writeup_files(folder) and bool(pdf_hand_in(folder))
 
 
 def is_read_by_readers(relative: str) -> bool:
     """Might a reader open this file: an answers file, a write-up (LaTeX inputs anywhere), code?"""
     return relative in ANSWER_FILES or relative.endswith((*WRITEUP_SUFFIXES, ".py"))
+
+
+def is_pdf_hand_in(relative: str) -> bool:
+    """A PDF hand-in's files: the PDF or page photos, and its pages.txt (read only in a folder
+    with no answers file and no write-up)."""
+    return relative == TAGS_FILE or ("/" not in relative and relative.lower().endswith(PDF_HAND_IN))

@@ -392,7 +392,8 @@ def _links_and_directories(root: Path) -> None:
     (root / "inside" / "answers.yaml").symlink_to(".drafts/final.yaml")
     (root / "with-pdf").mkdir()
     (root / "with-pdf" / "scan.pdf").write_bytes(os.urandom(4 << 20))
-    (root / "with-pdf" / "main.md").write_text("# HW\n\n<!-- answer: params -->\n$131072$\n")
+    # a write-up beside the PDF: the write-up is graded, the PDF is not read (docs/pdf.md)
+    (root / "with-pdf" / "main.md").write_text("# HW\n\nAnswer params: $131072$\n")
 
 
 def test_links_directories_and_a_large_pdf_read_as_locally_and_no_path_of_this_machine_travels(

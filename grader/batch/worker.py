@@ -295,6 +295,8 @@ def _grade_task(prepared: Prepared, task: SubmissionTask) -> Graded:
         apply_hand_grades(report, prepared.setup.hand[task.key], prepared.parts, check.answers)
     with_files = not prepared.setup.for_pages  # no files: nothing they are made from to digest
     made_from = report_digest(report, task.stem, prepared.setup) if with_files else ""
+    if made_from and submission.pdf is not None:  # the graded PDF is made from the PDF too
+        made_from += f" pdf:{submission.pdf.get('digest', '')}"
     kept = with_files and made_from == task.rendered  # a part was edited, the report the same
     drawn = with_files and not kept
     artefacts = render_artefacts(report, task.stem, prepared.setup.show_expected, spec) if drawn else {}

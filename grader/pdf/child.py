@@ -34,6 +34,13 @@ def main() -> None:
             from grader.pdf.inspect import read_document
 
             answer: dict[str, Any] = read_document(request["path"], limits)
+            render = request.get("render")
+            if render and not answer.get("refused"):  # read and rendered in one process (a batch)
+                from grader.pdf.render import render_pages
+
+                pages = list(range(1, int(answer["pages"]) + 1))
+                out, width = render["out"], render["width"]
+                answer["rendered"] = render_pages(request["path"], out, pages, width, limits)
         elif request["op"] == "images":
             from grader.pdf.images import images_to_pdf
 

@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from grader.pdf.isolated import run_child
-from grader.pdf.limits import PART_END, PART_START, PdfLimits, PdfRefused
+from grader.pdf.limits import IMAGE_SUFFIXES, PART_END, PART_START, PdfLimits, PdfRefused
 
 __all__ = ["IMAGE_SUFFIXES", "PdfDocument", "cache_folder", "images_to_pdf", "read_pdf", "render_pages"]
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 SCAN_TEXT_CHARS = 16  # a page with less text than this is read as a picture of handwriting
 
 
@@ -57,8 +56,11 @@ class PdfDocument:
         return found
 
 
-def read_pdf(path: Path | str, limits: PdfLimits | None = None) -> PdfDocument:
-    """The PDF at ``path``, read in a limited process; :class:`PdfRefused` says why not."""
+def read_pdf(
+    path: Path | str, limits: PdfLimits | None = None, render: tuple[Path, int] | None = None
+) -> PdfDocument:
+    """The PDF at ``path``, read in a limited process; :class:`PdfRefused` says why not. With
+    ``render`` (a cache folder, a width), every page is rendered there by the same process."""
     limits = limits or PdfLimits()
     path = Path(path)
     size = path.stat().st_size
@@ -67,7 +69,11 @@ def read_pdf(path: Path | str, limits: PdfLimits | None = None) -> PdfDocument:
             f"the PDF is {size / 2**20:.1f} MiB; at most {limits.max_bytes >> 20} MiB are read: "
             "scan at a lower resolution or compress the images"
         )
-    answer = run_child({"op": "read", "path": str(path.resolve())}, limits)
+    request: dict[str, Any] = {"op": "read", "path": str(path.resolve())}
+    if render is not None:
+        render[0].mkdir(parents=True, exist_ok=True, mode=0o700)
+        request["render"] = {"out": str(render[0]), "width": render[1]}
+    answer = run_child(request, limits)
     return PdfDocument(
         pages=int(answer["pages"]),
         texts=[str(text) for text in answer["texts"]],

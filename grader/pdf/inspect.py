@@ -93,6 +93,10 @@ def _read(path: str, limits: dict[str, Any], handler: _Warnings) -> dict[str, An
                 f"(a decompression bomb?): {PRINT_AGAIN}"
             )
         images.append(_count_images(page, number, limits))
+        if source is not None:  # grader's template: the answers and pages come from its marks
+            texts.append("")
+            lines.append([])
+            continue
         runs: list[list[Any]] = []
         texts.append(page.extract_text(visitor_text=_collect(runs)) or "")
         lines.append(_lines(runs))

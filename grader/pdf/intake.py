@@ -9,6 +9,7 @@ the submission's ``load_error``: one clear message, the rest of the class graded
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -17,7 +18,7 @@ from grader.core.folder import Folder
 from grader.core.submission import Submission
 from grader.pdf.document import IMAGE_SUFFIXES, PdfDocument, images_to_pdf, read_pdf
 from grader.pdf.limits import GRADER_SOURCE, PdfLimits, PdfRefused
-from grader.pdf.tags import TAGS_FILE, parse_tags
+from grader.pdf.tags import TAGS_FILE, parse_tags, tags_in
 
 __all__ = ["fill_from_pdf", "is_pdf_submission", "pdf_hand_in", "read_pdf_submission"]
 
@@ -54,13 +55,15 @@ def fill_from_pdf(
             if not found[0].lower().endswith(".pdf"):
                 paths = [images_to_pdf(paths, Path(scratch) / "pages.pdf", limits)]
             document = read_pdf(paths[0], limits)
-            tags = _tags(folder)
+            digest = hashlib.sha256(paths[0].read_bytes()).hexdigest()
+            tags = _tags(folder) or _tags_of(paths[0])
         except (PdfRefused, ValueError, OSError) as exc:
             submission.load_error = f"{name}: {exc}"
             return
     read_pdf_submission(submission, document, name, tags, folder.named(found[0]))
     if folder.disk is not None and found[0].lower().endswith(".pdf"):  # the graded copy is made from it
         submission.pdf["path"] = str(paths[0].resolve())  # type: ignore[index]
+        submission.pdf["digest"] = digest  # type: ignore[index]
 
 
 def read_pdf_submission(
@@ -105,6 +108,13 @@ def _tags(folder: Folder) -> dict[str, list[int]]:
     if not folder.is_file(TAGS_FILE):
         return {}
     return parse_tags(folder.read_text(TAGS_FILE, 64 << 10))
+
+
+def _tags_of(pdf: Path) -> dict[str, list[int]]:
+    """Tags handed in with the PDF (a comment after its end: see :func:`grader.pdf.tags.with_tags`)."""
+    with pdf.open("rb") as stream:
+        stream.seek(max(0, pdf.stat().st_size - 8192))
+        return tags_in(stream.read())
 
 
 def _on_disk(folder: Folder, name: str, scratch: Path, limits: PdfLimits) -> Path:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["GRADER_SOURCE", "PdfLimits", "PdfRefused"]
+__all__ = ["GRADER_SOURCE", "IMAGE_SUFFIXES", "PdfLimits", "PdfRefused"]
 
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")  # photos of pages, handed in instead of a PDF
 # The one embedded file a PDF may hold: grader.sty's copy of the write-up's LaTeX source.
 GRADER_SOURCE = "grader-source.tex"
 # Named destinations grader.sty writes: where each part's answer starts and ends.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["TAGS_FILE", "format_tags", "parse_tags"]
+__all__ = ["TAGS_FILE", "format_tags", "parse_tags", "tags_in", "with_tags"]
 
 TAGS_FILE = (
     "pages.txt"  # beside a PDF in a submission folder: its tags, one "q1=1-2" a line or comma-separated
@@ -12,6 +12,10 @@ TAGS_FILE = (
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+))?\s*$")
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 MAX_TAGGED_PAGE = 10_000
+# Tags handed in with a PDF (grader submit --pages, the service's API) travel with it: a comment
+# line after the PDF's end, which every PDF reader skips.
+TAGS_COMMENT = b"%grader-pages "
+_TAIL = 8192
 
 
 def parse_tags(text: str) -> dict[str, list[int]]:
@@ -62,3 +66,21 @@ def format_tags(tags: dict[str, list[int]]) -> str:
                 runs.append(str(page))
         out.append(f"{key}={';'.join(runs)}")
     return ",".join(out)
+
+
+def with_tags(pdf: bytes, tags: dict[str, list[int]]) -> bytes:
+    """The PDF with ``tags`` in a comment after its end (tags it held before replaced)."""
+    at = pdf.rfind(b"\n" + TAGS_COMMENT, max(0, len(pdf) - _TAIL))
+    body = pdf[:at] if at >= 0 else pdf
+    if not tags:
+        return body
+    return body + b"\n" + TAGS_COMMENT + format_tags(tags).encode("ascii") + b"\n"
+
+
+def tags_in(pdf_tail: bytes) -> dict[str, list[int]]:
+    """The tags :func:`with_tags` left at the end of a PDF (its last few KiB are enough)."""
+    at = pdf_tail.rfind(b"\n" + TAGS_COMMENT, max(0, len(pdf_tail) - _TAIL))
+    if at < 0:
+        return {}
+    line = pdf_tail[at + 1 + len(TAGS_COMMENT) :].split(b"\n", 1)[0]
+    return parse_tags(line.decode("ascii", errors="replace"))

@@ -33,6 +33,7 @@ from grader.service.exports import router as exports_router
 from grader.service.lti.routes import install as install_lti
 from grader.service.lti.scores import database_hooks as lti_database_hooks
 from grader.service.pages import router as pages_router
+from grader.service.pdf_routes import router as pdf_router
 from grader.service.regrade_route import router as regrade_router
 from grader.service.routes.hand import router as hand_router
 from grader.service.service import Service
@@ -299,6 +300,7 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
     app.include_router(regrade_router)  # the TA's 'regrade all' of an assignment
     app.include_router(static_router)  # KaTeX, for the formulas in pages
     app.include_router(similarity_router)  # the TA's similar sheets (issue 63)
+    app.include_router(pdf_router)  # PDF hand-ins with page tags, their pages rendered (issue 62)
     app.state.ta_links = [similarity_link]  # shown on /ta
     install_lti(app, settings)  # LTI 1.3: /lti/jwks.json, /lti/login, /lti/launch (docs/lms.md)
 

@@ -1,0 +1,101 @@
+"""PDF hand-ins over the API (issue 62, docs/pdf.md): a PDF (or a scan) handed in with its page
+tags, and its pages rendered for the grading view.
+
+- ``POST /api/v1/assignments/{assignment}/pdf``: multipart ``file`` (a PDF) and ``pages``
+  (``q1=1-2,q3=4``, optional). Kept as a new version like any hand-in; the tags travel with it
+  (a comment after the PDF's end), so the grading reads them as the batch reads pages.txt.
+- ``GET /api/v1/submissions/{id}/pages/{page}.png?width=1000``: one page of a PDF hand-in,
+  rendered once by the limited child process and cached (by the PDF's digest) under the data
+  folder. Its author and staff only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from grader.pdf.document import cache_folder, render_pages
+from grader.pdf.limits import PdfLimits, PdfRefused
+from grader.pdf.tags import parse_tags, with_tags
+from grader.service.api import store_submission
+from grader.service.crud.submissions import submission_for
+from grader.service.db import JobStatus, Submission
+from grader.service.deps import AnyUser, AssignmentDep, ServiceDep
+from grader.service.errors import ApiError
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1")
+PDF_NAME = "homework.pdf"  # the name a PDF hand-in is kept and graded under
+WIDTHS = (400, 700, 1000, 1400)  # the sizes pages are rendered at (a few, so the cache stays small)
+
+
+@router.post("/assignments/{assignment}/pdf", status_code=202)
+async def submit_pdf(
+    request: Request, user: AnyUser, service: ServiceDep, loaded: AssignmentDep
+) -> JSONResponse:
+    limit = PdfLimits().max_bytes
+    form = await request.form(max_files=1, max_fields=4)
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        raise ApiError(422, 'no file: send the PDF as multipart field "file"')
+    content = await upload.read(limit + 1)
+    if len(content) > limit:
+        raise ApiError(413, f"the PDF is over the limit of {limit:,} bytes: scan at a lower resolution")
+    if not content.lstrip()[:5] == b"%PDF-":
+        raise ApiError(422, "this file is not a PDF (it does not start with %PDF-)")
+    pages = form.get("pages") or request.query_params.get("pages") or ""
+    try:
+        tags = parse_tags(str(pages))
+    except ValueError as exc:
+        raise ApiError(422, f"pages: {exc}") from None
+    content = with_tags(content, tags)
+    submission = await run_in_threadpool(store_submission, service, user, loaded, PDF_NAME, content)
+    body: dict[str, object] = {
+        "id": submission.id,
+        "status": JobStatus.QUEUED,
+        "version": submission.version,
+        "late": submission.late,
+        "url": f"/api/v1/submissions/{submission.id}",
+        "pages": tags,
+    }
+    return JSONResponse(body, status_code=202, headers={"Location": str(body["url"])})
+
+
+@router.get("/submissions/{submission_id}/pages/{page}.png")
+def page_image(
+    submission_id: int, page: int, user: AnyUser, service: ServiceDep, width: int = 1000
+) -> FileResponse:
+    if width not in WIDTHS:
+        raise ApiError(422, f"width is one of {', '.join(map(str, WIDTHS))}")
+    with service.db.session(read_only=True) as db:
+        submission_for(db, submission_id, user)  # 403 for another student's, 404 for none
+        stored = db.get(Submission, submission_id)
+        if stored is None:
+            raise ApiError(404, f"no submission {submission_id}")
+        filename, content = stored.filename, bytes(stored.content)
+    if not filename.lower().endswith(".pdf"):
+        raise ApiError(404, f"submission {submission_id} is not a PDF")
+    root: Path = service.settings.data_dir / "pdf-pages"
+    folder = cache_folder(root, content)
+    source = folder / "source.pdf"
+    if not source.exists():
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        partial = folder / f"source.{hashlib.sha256(content).hexdigest()[:8]}.part"
+        partial.write_bytes(content)
+        partial.chmod(0o600)
+        partial.replace(source)
+    try:
+        rendered = render_pages(source, [page], width, folder)
+    except PdfRefused as exc:
+        raise ApiError(422, str(exc)) from None
+    if page not in rendered:
+        raise ApiError(404, f"the PDF has no page {page}")
+    rendered[page].chmod(0o600)
+    return FileResponse(
+        rendered[page], media_type="image/png", headers={"Cache-Control": "private, max-age=3600"}
+    )
