@@ -269,3 +269,25 @@ def test_reading_pdfs_leaves_no_image_decoder_open(tmp_path: Path) -> None:
     Image.new("RGB", (10, 10)).save(image, format="PNG")
     (tmp_path / "page.png").write_bytes(image.getvalue())
     assert load_submission(tmp_path).pdf is not None
+
+
+def test_the_graded_pdf_withholds_feedback_that_states_the_key(tmp_path: Path) -> None:
+    """The graded copy a student gets back stamps feedback as their report shows it: a TA's
+    mistake text that quotes the reference is withheld (grader.reporting.withhold)."""
+    spec_file = tmp_path / "set.yaml"
+    spec_file.write_text(
+        "assignment: pdf-key\nquestions:\n  - id: q1\n    title: A constant\n    parts:\n"
+        '      - {id: c, type: number, answer: "0.73519", points: 2,'
+        ' mistakes: [{answer: 0.7, feedback: "close: it is 0.73519"}]}\n',
+        encoding="utf-8",
+    )
+    klass = tmp_path / "class"
+    (klass / "alice").mkdir(parents=True)
+    (klass / "alice" / "homework.pdf").write_bytes(plain("Question 1\n(a) Answer: 0.7\n"))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["grade", str(klass), "-p", str(spec_file), "--out", str(out)])
+    assert result.exit_code in (0, 1), result.output
+    graded = pypdf.PdfReader(out / "alice.graded.pdf")
+    text = "\n".join(page.extract_text() for page in graded.pages)
+    assert "q1.c: 0/2" in text
+    assert "0.73519" not in text

@@ -41,6 +41,7 @@ from grader.reading import reading_limits
 from grader.reporting.files import render_artefacts, report_files
 from grader.reporting.html import page_inputs
 from grader.reporting.stats import meaning_of
+from grader.reporting.withhold import shown_report
 from grader.spec import ProblemSet
 from grader.variants import VariantError
 from grader.versions import Limits, limits_refusal
@@ -301,7 +302,8 @@ def _grade_task(prepared: Prepared, task: SubmissionTask) -> Graded:
     drawn = with_files and not kept
     artefacts = render_artefacts(report, task.stem, prepared.setup.show_expected, spec) if drawn else {}
     if drawn and submission.pdf is not None:  # a PDF hand-in: its graded copy beside the report
-        artefacts.update(graded_pdf_file(report, submission.pdf, task.stem))
+        # the student's copy: their feedback as their report shows it, never the key
+        artefacts.update(graded_pdf_file(shown_report(report, False), submission.pdf, task.stem))
     if not prepared.setup.for_pages:
         for part in report.parts:
             part.plot = None  # drawn already; the parent keeps reports light
