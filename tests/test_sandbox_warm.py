@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from code_support import needs_sandbox
 
 from grader.types.code import runs, warm
@@ -203,3 +204,38 @@ def test_requests_run_warm_and_cold_alike() -> None:
     finally:
         del os.environ[warm.COLD_ENVIRONMENT]
     assert warm_found == cold_found == {"sum": 3.0, "uid0": False}
+
+
+MEMORY_SCAN = """
+import ctypes
+
+def f(x):
+    needle = bytes(c ^ 1 for c in NEEDLE)  # built at run time: no constant of this job holds it
+    hits = 0
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            fields = line.split()
+            if "rw" not in fields[1] or (len(fields) > 5 and fields[5].startswith("/")):
+                continue
+            low, high = (int(v, 16) for v in fields[0].split("-"))
+            if high - low <= (256 << 20):
+                hits += ctypes.string_at(low, high - low).count(needle)
+    return _report({"hits": hits})
+"""
+
+
+@needs_sandbox
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team: the template parses each request itself, so the freed text of a reference's "
+    "request stays in its heap, and every principal forked after it inherits it",
+)
+def test_a_job_finds_no_text_of_an_earlier_request_in_its_memory() -> None:
+    secret = "REFSECRET_q9Zt4Lw"
+    part = _part("reference-before")
+    reference = "def f(x):\n    # " + f"{secret} " * 40 + "\n    return x * 2\n"
+    job = runs.build_job(part, program(part, reference, reference=True), part.seed)
+    assert "trials" in runs.results([job])[job["id"]]["result"]
+    coded = bytes(c ^ 1 for c in secret.encode())
+    found = _findings(f"NEEDLE = {coded!r}\n" + MEMORY_SCAN, "student-after")
+    assert found["hits"] <= 1, found  # its own needle only, never the reference's text
