@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
 from code_support import needs_sandbox
 
 from grader.types.code import runs, warm
@@ -225,12 +224,9 @@ def f(x):
 
 
 @needs_sandbox
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team: the template parses each request itself, so the freed text of a reference's "
-    "request stays in its heap, and every principal forked after it inherits it",
-)
 def test_a_job_finds_no_text_of_an_earlier_request_in_its_memory() -> None:
+    """The template never reads a request's jobs (its principal does): a reference's source,
+    or another student's, is never in the memory a later principal is forked with."""
     secret = "REFSECRET_q9Zt4Lw"
     part = _part("reference-before")
     reference = "def f(x):\n    # " + f"{secret} " * 40 + "\n    return x * 2\n"

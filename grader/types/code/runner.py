@@ -14,8 +14,9 @@ kill this process, which ends the sandbox: the caller sees which job was running
 (the ``start`` line before its result) and runs the jobs after it in a fresh sandbox.
 
 Warm (``--warm``, see :mod:`grader.types.code.warm`): this process is a template that
-imports the frameworks once and never runs a job. It reads one request a line; for each
-it forks a principal: a process of new mount, PID and IPC namespaces, with a private
+imports the frameworks once and never runs a job, nor reads one: of each request it reads
+the head (id, frameworks, wall clock) alone, and forks a principal, which reads the jobs on
+the next line: a process of new mount, PID and IPC namespaces, with a private
 ``/proc``, ``/tmp`` and ``/dev/shm`` of its own (sized as the cold sandbox's), that drops
 the capabilities only the template holds (making those mounts) and then runs the
 request's jobs exactly as a cold runner does, as the sandbox's init. The template sees
@@ -423,8 +424,8 @@ def warm() -> None:
     _hide_from_jobs()
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
-    requests = os.fdopen(os.dup(0), "rb")
-    setting = json.loads(requests.readline(MAX_REQUEST_BYTES))
+    requests = os.dup(0)
+    setting = json.loads(_read_line(requests, MAX_REQUEST_BYTES))
     sys.path[:0] = setting["paths"]
     frameworks: dict[str, Any] = {}
     _load(frameworks, setting["frameworks"])
@@ -432,17 +433,37 @@ def warm() -> None:
     _silence_standard_streams()
     _send(out, {"ready": sorted(name for name, module in frameworks.items() if module is not None)})
     while True:
-        line = requests.readline(MAX_REQUEST_BYTES)
+        # The request's head only (its id, frameworks and wall clock): its jobs, on the next
+        # line, are read by the principal, so no job's text (a reference's, another student's)
+        # ever lands in this process's memory, which every later principal inherits.
+        line = _read_line(requests, MAX_REQUEST_BYTES)
         if not line:
             os._exit(0)
         request = json.loads(line)
         _load(frameworks, request["frameworks"])
         pid = os.fork()
         if pid == 0:
-            requests.close()
+            try:
+                request.update(json.loads(_read_line(requests, MAX_REQUEST_BYTES)))
+                os.close(requests)
+            except Exception:
+                os._exit(72)
             _principal(request, frameworks, setting, out)
         os.waitpid(pid, 0)
         _send(out, {"done": request["id"]})
+
+
+def _read_line(fd: int, limit: int) -> bytes:
+    """One line of ``fd``, read a byte at a time: nothing past its newline is taken."""
+    line = bytearray()
+    while len(line) < limit:
+        byte = os.read(fd, 1)
+        if not byte:
+            break
+        line += byte
+        if byte == b"\n":
+            break
+    return bytes(line)
 
 
 def _load(frameworks: dict[str, Any], names: list[str]) -> None:

@@ -161,7 +161,8 @@ class WarmSandbox:
         if os.geteuid() == 0:  # each principal's jobs as a user of their own
             head["uid"] = JOB_UID_BASE + ((os.getpid() * PRINCIPALS) + number % PRINCIPALS) % JOB_UID_SPAN
         texts = request.get("texts") or [json.dumps(job, allow_nan=True) for job in request["jobs"]]
-        line = json.dumps(head, allow_nan=True)[:-1] + ', "jobs": [' + ", ".join(texts) + "]}\n"
+        # the head, read by the template; the jobs on a line of their own, read by the principal
+        line = json.dumps(head, allow_nan=True) + '\n{"jobs": [' + ", ".join(texts) + "]}\n"
         output = RunnerOutput()
         if not self._send_text(line):
             output.diagnostics = self._diagnostics()
