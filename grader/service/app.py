@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import grader
+from grader.pdf.limits import PdfLimits
 from grader.service import metrics, queue
 from grader.service.account_pages import router as accounts_router
 from grader.service.api import router as api_router
@@ -62,9 +63,10 @@ class BodyLimit:
     Content-Length says (a chunked upload has none): 413; and one that has not all arrived
     ``seconds`` after the route first asked for it (a slow client holding the request): 408."""
 
-    def __init__(self, app: ASGIApp, limit: int, seconds: float):
+    def __init__(self, app: ASGIApp, limit: int, seconds: float, pdf_limit: int = 0):
         self.app = app
         self.limit = limit
+        self.pdf_limit = max(limit, pdf_limit)  # a PDF hand-in's route: a phone scan is megabytes
         self.seconds = seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -74,6 +76,9 @@ class BodyLimit:
         received = 0
         deadline: float | None = None
         complete = False
+        path = str(scope.get("path", ""))
+        pdf = path.startswith("/api/v1/assignments/") and path.endswith("/pdf")
+        limit = self.pdf_limit if pdf else self.limit
 
         async def limited() -> Message:
             nonlocal received, deadline, complete
@@ -87,8 +92,8 @@ class BodyLimit:
                 raise ApiError(408, f"the request body did not arrive within {self.seconds:g} s") from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise ApiError(413, f"the request body is over the limit of {self.limit:,} bytes")
+                if received > limit:
+                    raise ApiError(413, f"the request body is over the limit of {limit:,} bytes")
                 complete = not message.get("more_body", False)
             return message
 
@@ -360,7 +365,10 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
 
     # the whole body, a multipart envelope included, stays under twice the upload limit
     app.add_middleware(
-        BodyLimit, limit=2 * settings.max_upload_bytes + 64 * 1024, seconds=settings.body_timeout
+        BodyLimit,
+        limit=2 * settings.max_upload_bytes + 64 * 1024,
+        seconds=settings.body_timeout,
+        pdf_limit=PdfLimits().max_bytes + 64 * 1024,  # the PDF and its page tags
     )
     app.add_middleware(HeadersAndLog)  # outermost: it sees the body limit's 413 too
     return app
