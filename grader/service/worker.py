@@ -53,7 +53,19 @@ CHECKPOINT_SECONDS = 2.0
 WARM_ASSIGNMENTS = 2  # a standing pool keeps the setups of two problem files
 LEASE_SECONDS = 60.0  # a job whose worker has not renewed its lease this long goes back
 BEAT_SECONDS = 2.0  # how often a worker renews its leases and looks for lost jobs
-HOST = socket.gethostname()[:40]
+
+
+def _place() -> str:
+    """This machine's name and its PID namespace: two containers on one host name (or one
+    network) each see their own process ids, so a pid is checked only in its own namespace."""
+    try:
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:  # no /proc: the host name alone
+        return socket.gethostname()[:40]
+    return f"{socket.gethostname()[:28]}~{namespace}"
+
+
+HOST = _place()
 # Listens to a database's sessions (LTI queues a score with each verdict written)
 DatabaseHook = Callable[[sessionmaker[Session]], None]
 
@@ -64,7 +76,8 @@ def new_owner() -> str:
 
 
 def owner_gone(owner: str) -> bool:
-    """True when ``owner`` is a worker of this machine whose process no longer runs."""
+    """True when ``owner`` is a worker of this machine and PID namespace whose process no longer
+    runs; any other owner's jobs come back only when its lease lapses."""
     host, _, rest = owner.partition(":")
     pid = rest.partition(":")[0]
     if host != HOST or not pid.isdigit():
