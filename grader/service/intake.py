@@ -8,7 +8,11 @@ a file that cannot be read is refused (422) with the line and caret ``grader che
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
+import threading
+from collections import OrderedDict
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -54,8 +58,28 @@ def answers_text_file(text: str) -> tuple[str, bytes]:
 
 
 def read_handed_in(filename: str, content: bytes, student: str) -> Submission:
-    """A stored hand-in's answers, read as at hand-in (the CLI's loader), named from ``student``."""
-    return load_submission(Folder.from_files({filename: content}, student))
+    """A stored hand-in's answers, read as at hand-in (the CLI's loader), named from ``student``.
+    A PDF is read once (a child process under the PDF limits) and kept for the pages that show
+    it again: a reload of the feedback page does not read the PDF again."""
+    if not filename.lower().endswith(".pdf"):
+        return load_submission(Folder.from_files({filename: content}, student))
+    key = (filename, hashlib.sha256(content).hexdigest(), student)
+    with _PDF_READS_LOCK:
+        kept = _PDF_READS.get(key)
+        if kept is not None:
+            _PDF_READS.move_to_end(key)
+            return copy.deepcopy(kept)
+    submission = load_submission(Folder.from_files({filename: content}, student))
+    with _PDF_READS_LOCK:
+        _PDF_READS[key] = submission
+        while len(_PDF_READS) > PDF_READS_KEPT:
+            _PDF_READS.popitem(last=False)
+    return copy.deepcopy(submission)
+
+
+PDF_READS_KEPT = 64  # the PDF hand-ins last read, by content
+_PDF_READS: OrderedDict[tuple[str, str, str], Submission] = OrderedDict()
+_PDF_READS_LOCK = threading.Lock()
 
 
 def read_upload(filename: str, content: bytes, student: str, assignment: str) -> Submission:
