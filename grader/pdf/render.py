@@ -7,6 +7,7 @@ at most ``max_render_pixels``: a page with a strange shape is rendered smaller, 
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ def render_pages(path: str, out: str, pages: list[int], width: int, limits: dict
             most = math.sqrt(limits["max_render_pixels"] / max(points_wide * points_high, 1.0))
             bitmap = page.render(scale=min(scale, most))
             target = Path(out) / f"page-{number}-{width}.png"
-            partial = target.with_suffix(".part")
+            partial = target.with_suffix(f".{os.getpid()}.part")  # two renders of one page: each its own
             bitmap.to_pil().save(partial, format="PNG", optimize=False, compress_level=1)
             partial.replace(target)
             written.append(str(target))

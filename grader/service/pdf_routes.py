@@ -11,7 +11,7 @@ tags, and its pages rendered for the grading view.
 
 from __future__ import annotations
 
-import hashlib
+import uuid
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -85,7 +85,7 @@ def page_image(
     source = folder / "source.pdf"
     if not source.exists():
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        partial = folder / f"source.{hashlib.sha256(content).hexdigest()[:8]}.part"
+        partial = folder / f"source.{uuid.uuid4().hex}.part"  # two first views at once: each its own
         partial.write_bytes(content)
         partial.chmod(0o600)
         partial.replace(source)
