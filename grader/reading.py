@@ -23,7 +23,6 @@ from grader.loading import (
     find_answers_file,
     load_submission,
 )
-from grader.pdf.intake import pdf_hand_in
 from grader.pdf.limits import IMAGE_SUFFIXES, PdfLimits
 from grader.pdf.tags import TAGS_FILE
 from grader.writeups import WRITEUP_SUFFIXES, writeup_files
@@ -110,7 +109,11 @@ def ship_folder(folder: Path) -> tuple[Entry, ...]:
 
 
 def _hands_in_a_pdf(folder: Folder) -> bool:
-    return find_answers_file(folder) is None and not writeup_files(folder) and bool(pdf_hand_in(folder))
+    if find_answers_file(folder) is not None or writeup_files(folder):
+        return False
+    from grader.pdf.intake import pdf_hand_in  # the PDF reader: only for a folder that may hold one
+
+    return bool(pdf_hand_in(folder))
 
 
 def is_read_by_readers(relative: str) -> bool:

@@ -5,22 +5,33 @@ report, and read back by :func:`stored_marks` wherever they are shown."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader.core.verdict import Verdict
-from grader.steps import ChainMarks, check_answer, context_for
+
+if TYPE_CHECKING:
+    from grader.steps import ChainMarks
 
 MAX_ANSWER_CHARS = 20_000  # past this an answer's steps are not checked
 ANSWER_SECONDS = 30.0  # the steps of one answer: those past this time are left undecided
+# A relation a chain could be made of: an answer without one has no steps, and the engine
+# (exact arithmetic, python-flint) is not loaded for it.
+_RELATION = re.compile(
+    r"[=<>≤≥≈⇔⇒⟺⟹]|\\(?:(?:Long)?(?:Left)?[Rr]ightarrow|(?:Long)?[Ll]eftrightarrow|iff|implies"
+    r"|(?:le|ge)(?:q|qslant)?|lt|gt|approx|simeq)(?![A-Za-z])"
+)
 
 
 def check(part: Any, answer: Any) -> Verdict:
     """``manual`` (graded by a TA), with the marks of the answer's derivations."""
     words = len(str(answer).split())
     verdict = Verdict.manual(f"graded by a TA ({words} words received)")
-    if not isinstance(answer, str) or len(answer) > MAX_ANSWER_CHARS:
+    if not isinstance(answer, str) or len(answer) > MAX_ANSWER_CHARS or not _RELATION.search(answer):
         return verdict
+    from grader.steps import check_answer, context_for
+
     chains = check_answer(answer, context_for(part), seconds=ANSWER_SECONDS)
     marks = tuple(plain_marks(chains))
     return Verdict(verdict.status, verdict.score, verdict.feedback, steps=marks) if marks else verdict
@@ -33,6 +44,8 @@ def plain_marks(chains: Iterable[ChainMarks]) -> list[dict[str, Any]]:
 
 def stored_marks(steps: Iterable[Mapping[str, Any]] | None) -> list[ChainMarks]:
     """The marks a verdict or report keeps, as chains again (those that do not read are left out)."""
+    from grader.steps import ChainMarks
+
     out = []
     for data in steps or ():
         try:
