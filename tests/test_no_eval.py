@@ -111,6 +111,10 @@ def find_problems(source: str, filename: str = "<source>") -> list[str]:
 
 RUNNER = PACKAGE / "types" / "code" / "runner.py"
 SANDBOX = PACKAGE / "types" / "code" / "sandbox.py"
+# A PDF is opened in a child process under the PDF limits (CPU, memory, wall clock), never
+# in a grading or web process: the one other module that starts a process (grader.pdf.child
+# runs no student code, it reads a PDF's structure and pixels).
+PDF_CHILD = PACKAGE / "pdf" / "isolated.py"
 # What the runner may do, and nothing more: compile and exec the part's scaffold, the student's
 # code and the harness, and import a framework by its fixed name.
 RUNNER_ALLOWED = {"exec()": 2, "compile()": 2, "__import__()": 1}
@@ -157,7 +161,8 @@ def _imported_modules(tree: ast.Module) -> set[str]:
 @pytest.mark.parametrize("path", _package_files(), ids=lambda p: str(p.relative_to(PACKAGE.parent)))
 def test_only_the_sandbox_starts_processes(path: Path) -> None:
     """No module imports the runner; only the sandbox module starts a process (the batch starts
-    none but its pool's, and Dask's), and only the runner (inside the sandbox) forks."""
+    none but its pool's, and Dask's; a PDF is read in a child of its own), and only the runner
+    (inside the sandbox) forks."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     assert "grader.types.code.runner" not in _imported_modules(tree)
     calls = {_dotted(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
@@ -166,6 +171,8 @@ def test_only_the_sandbox_starts_processes(path: Path) -> None:
         assert starting == ["subprocess.Popen", "subprocess.run"]
     elif path == RUNNER:
         assert starting == ["os.fork"]
+    elif path == PDF_CHILD:
+        assert starting == ["subprocess.run"]
     else:
         assert starting == [], f"{path.name} starts a process: {starting}"
         assert "subprocess" not in _imported_modules(tree)
