@@ -63,7 +63,8 @@ def grade(
     folder: Path, problems: Path, out: Path, jobs: int, timeout: float
 ) -> subprocess.CompletedProcess[str]:
     command = [*PROBE_CLI, "grade", str(folder), "-p", str(problems), "--out", str(out)]
-    command += ["--jobs", str(jobs), "--no-cache"]
+    # the TA's run: each verdict in its own words (a student's copy words an error plainly)
+    command += ["--jobs", str(jobs), "--no-cache", "--show-expected"]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False)
 
 
