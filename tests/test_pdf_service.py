@@ -7,9 +7,9 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
-import numpy as np
 from PIL import Image
 from service_server import Server, make_course, wait_graded
 
@@ -86,7 +86,9 @@ def _photo_scan(pages: int) -> bytes:
     return out.getvalue()
 
 
-def test_a_scan_of_a_few_megabytes_is_handed_in_where_an_answers_file_that_size_is_not(server: Server) -> None:
+def test_a_scan_of_a_few_megabytes_is_handed_in_where_an_answers_file_that_size_is_not(
+    server: Server,
+) -> None:
     """The service's body limit is the upload limit's (2 MiB by default) except on the PDF
     route, which takes what a PDF may be (docs/pdf.md): a phone scan is megabytes."""
     scan = _photo_scan(2)

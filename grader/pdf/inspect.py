@@ -305,7 +305,6 @@ def _destinations(reader: pypdf.PdfReader) -> dict[str, int]:
     return found
 
 
-
 def _get(dictionary: Any, key: str) -> Any:
     if not isinstance(dictionary, DictionaryObject):
         return None

@@ -45,9 +45,7 @@ def context_for(part: Any) -> Context:
     )
 
 
-def check_answer(
-    text: str, context: Context | None = None, seconds: float | None = None
-) -> list[ChainMarks]:
+def check_answer(text: str, context: Context | None = None, seconds: float | None = None) -> list[ChainMarks]:
     """The chains of an answer to a part: Markdown, or math written without delimiters (each
     line then read as math)."""
     if not _DELIMITED.search(text):

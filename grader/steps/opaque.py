@@ -107,9 +107,7 @@ def _replace(text: str, pieces: Pieces, functions: Mapping[str, str]) -> str | N
     return _replace_calls(text, pieces, functions)
 
 
-def _replace_spans(
-    text: str, finder: Callable[[str], tuple[int, int] | None], pieces: Pieces
-) -> str | None:
+def _replace_spans(text: str, finder: Callable[[str], tuple[int, int] | None], pieces: Pieces) -> str | None:
     for _ in range(MAX_PIECES):
         span = finder(text)
         if span is None:
