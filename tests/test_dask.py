@@ -150,11 +150,18 @@ def files_written(out: Path) -> dict[str, bytes]:
     }
 
 
-def grade_both_ways(spec: ProblemSet, root: Path, tmp_path: Path, address: str) -> tuple[dict, dict]:
+def grade_both_ways(
+    spec: ProblemSet, root: Path, tmp_path: Path, address: str, show_expected: bool = False
+) -> tuple[dict, dict]:
+    """The files of a local run and a Dask run of the class (``show_expected``: the TA's copies,
+    each verdict in its own words)."""
     folders = submission_folders(root)
     local, dask = tmp_path / "local", tmp_path / "dask"
-    run_batch(spec, root, folders, BatchOptions(out=local, executor=LocalExecutor(2)))
-    run_batch(spec, root, folders, BatchOptions(out=dask, executor=DaskExecutor(address), chunk_size=4))
+    shown = {"show_expected": show_expected}
+    run_batch(spec, root, folders, BatchOptions(out=local, executor=LocalExecutor(2), **shown))
+    run_batch(
+        spec, root, folders, BatchOptions(out=dask, executor=DaskExecutor(address), chunk_size=4, **shown)
+    )
     return files_written(local), files_written(dask)
 
 
@@ -359,7 +366,7 @@ def test_slow_hungry_and_crashing_checks_give_the_local_verdicts_on_dask(
     for folder, params in answers.items():
         (root / folder).mkdir(parents=True)
         (root / folder / "answers.yaml").write_text(_sheet(params))
-    local, dask = grade_both_ways(spec, root, tmp_path, cluster.address)
+    local, dask = grade_both_ways(spec, root, tmp_path, cluster.address, show_expected=True)
     assert dask == local
     grades = dask["grades.csv"].decode()
     assert (
@@ -656,7 +663,7 @@ def test_a_submission_that_keeps_killing_its_dask_workers_gets_an_error_row_sayi
             load_problem_set(BASICS),
             root,
             submission_folders(root),
-            BatchOptions(out=out, executor=executor, chunk_size=2),
+            BatchOptions(out=out, executor=executor, chunk_size=2, show_expected=True),  # the TA's copies
         )
     error = (out / "kills-its-worker.json").read_text()
     assert "the Dask workers grading it died 2 times" in error and "a TA should look at it" in error

@@ -46,9 +46,9 @@ def make_rubric_course(tmp_path: Path, db_url: str | None) -> Course:
     course = make_course(tmp_path / "course", db_url, students=("alice", "bob", "carol"))
     problems = course.folder / "problems" / "activations-softmax-conv.yaml"
     text = problems.read_text()
-    marker = "      - id: derivative\n        type: text\n        points: 4\n"
-    assert marker in text
-    problems.write_text(text.replace(marker, marker + RUBRIC, 1))
+    part = text.index("      - id: derivative\n        type: text\n")  # q1's hand-graded part
+    end = text.index("        points: 4\n", part) + len("        points: 4\n")
+    problems.write_text(text[:end] + RUBRIC + text[end:])
     problems.chmod(0o640)
     return course
 
