@@ -166,6 +166,8 @@ class Server:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+        if exc[0] is not None:  # a failing test shows what the server logged
+            print(f"--- {self.log.name} ---\n{self.log.read_text(errors='replace')[-30000:]}")
 
 
 def log_in(browser: httpx.Client, user: str = "", password: str = "", **fields: str) -> httpx.Response:
