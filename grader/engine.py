@@ -25,7 +25,7 @@ from grader.core.parts import PartBase
 from grader.core.report import DECIDED, PartResult, Report
 from grader.core.submission import MAX_WARNINGS, SourcePosition, Submission, bounded_warnings
 from grader.core.timelimit import NO_LIMITS, CheckLimits, CheckTimeout, memory_limit, run_with_time_limit
-from grader.core.verdict import AnswerError, CheckUndecided, Decision, Status, Verdict
+from grader.core.verdict import AnswerError, CheckUndecided, Decision, MachineLacks, Status, Verdict
 from grader.mathlang.candidates import (
     APART,
     PROSE,
@@ -176,6 +176,8 @@ def _run_checker(part: PartBase, answer: Any) -> Verdict:
         return _with_decision(answer_type, answer_type.check(part, answer))
     except AnswerError as exc:
         return Verdict.invalid(exc.render())
+    except MachineLacks as exc:
+        return Verdict.error(f"could not decide: {exc}", machine=True)
     except CheckUndecided as exc:
         return Verdict.error(f"could not decide: {exc}")
     except CheckTimeout:
@@ -434,6 +436,7 @@ def _result(part_id: str, question: Question, part: PartBase, verdict: Verdict, 
         reading=verdict.reading,
         plot=verdict.plot,
         mistake=verdict.mistake,
+        machine=verdict.machine,
         visible=part.visible,
         outputs=verdict.outputs,
         steps=verdict.steps,

@@ -251,3 +251,37 @@ def test_every_format_is_checked() -> None:
     assert set(FORMAT_NAMES) == set(REPORTERS)
     assert set(TA_ONLY_BATCHES) <= set(FORMAT_NAMES)
     assert json.loads(REPORTERS["json"].render(Report("a", "s", []))) is not None
+
+
+@pytest.mark.parametrize(
+    ("feedback", "machine", "shown"),
+    [
+        # grader's own words about this machine: a student running grader in CI can fix them
+        ("could not decide: no sandbox on this machine: bubblewrap (bwrap) is not installed", True, True),
+        ('could not decide: this part needs PyTorch, which is not installed (pip install "x")', True, True),
+        # the same words from anywhere else (a checker's message, a crash) are a TA's, not a student's
+        ("could not decide: this part needs 131072, which is not installed", False, False),
+        ("internal error while checking (ValueError: 131072); a TA should look at it", False, False),
+        # flagged, but quoting the key: withheld all the same
+        ("could not decide: no sandbox on this machine: 131072", True, False),
+    ],
+)
+def test_an_error_is_shown_to_a_student_only_when_it_is_the_machines(
+    feedback: str, machine: bool, shown: bool
+) -> None:
+    from grader.core.report import PartResult
+    from grader.core.verdict import Status
+    from grader.reporting.withhold import ERROR_TEXT
+
+    part = PartResult(
+        id="a",
+        status=Status.ERROR,
+        score=0,
+        max_score=1,
+        feedback=feedback,
+        type="number",
+        expected="131072",
+        machine=machine,
+    )
+    student = shown_report(Report("hw", "alice", [part]), show_expected=False).parts[0]
+    assert student.feedback == (feedback if shown else ERROR_TEXT)

@@ -97,6 +97,7 @@ class PartResult:
     plot: PlotData | None = None  # the checker's plot data (a wrong network), drawn by reporters
     plot_file: str | None = None  # the file the picture was written to, next to the reports
     mistake: bool = False
+    machine: bool = False  # an error of this machine's (no sandbox, a library missing): Verdict.machine
     visible: bool = False  # the TA shows this part's verdict to students before the deadline
     hand: HandMark | None = None  # graded (or overridden) by a TA
     outputs: Mapping[str, Any] | None = None  # the verdict's ``outputs``: for TAs' groups, never in to_dict

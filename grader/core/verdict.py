@@ -137,6 +137,7 @@ class Extras(TypedDict, total=False):
     mistake: bool
     traceback: str
     time_limit: float
+    machine: bool
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,9 @@ class Verdict:
     plot: PlotData | None = None  # a picture's data (a wrong network), drawn by reporters
     mistake: bool = False  # the answer is one of the part's listed mistakes
     traceback: str | None = None  # an internal error's traceback, for the TA
+    # An error of this machine's (no sandbox, a library not installed), not of the answer or
+    # the key: its words are grader's own, shown to a student as they are.
+    machine: bool = False
     time_limit: float | None = None  # the CPU-time limit (s) the check ran out of, if it did
     # What the answer itself did, as plain data (code: its own outputs on the part's trials,
     # never the reference's), for grouping answers without running them again; never shown
@@ -199,6 +203,11 @@ AnswerError = ReadError
 
 class CheckUndecided(Exception):
     """The checker cannot decide with confidence: reported as status ``error`` with why."""
+
+
+class MachineLacks(CheckUndecided):
+    """The check needs what this machine lacks (a sandbox, an optional library): an error whose
+    words name the machine's state, never the key (a student may see them and fix their CI)."""
 
 
 _Read = TypeVar("_Read")

@@ -30,12 +30,6 @@ from grader.core.verdict import Status
 
 WITHHELD = "feedback withheld: it would show the reference answer"
 ERROR_TEXT = "this answer could not be graded automatically; a TA will look at it"
-# An error grader words from the machine's own state, never from the key: what a student
-# running grader in their CI can fix (install bubblewrap, or the PyTorch extra).
-MACHINE_ERRORS = re.compile(
-    r"(?:could not decide: )?"
-    r"(no sandbox on this machine: |this part needs [\w .-]+, which is not installed)[^\n]*",
-)
 
 
 def reference_strings(result: PartResult) -> list[str]:
@@ -127,7 +121,9 @@ def student_part(result: PartResult) -> PartResult:
         references = _not_their_own(references, result)
     feedback = result.feedback
     if result.status is Status.ERROR:
-        machine = MACHINE_ERRORS.fullmatch(feedback or "") and not quotes(feedback, references)
+        # an error of the machine's own state (no sandbox, a library not installed) is what a
+        # student running grader in their CI can fix: its words are grader's, never the key's
+        machine = result.machine and not quotes(feedback, references)
         feedback = feedback if machine else ERROR_TEXT
     elif quotes(feedback, references):
         feedback = WITHHELD

@@ -11,7 +11,7 @@ import dataclasses
 import importlib.util
 from typing import Any
 
-from grader.core.verdict import CheckUndecided, Verdict
+from grader.core.verdict import MachineLacks, Verdict
 from grader.types.code import compare, runs
 from grader.types.code.outputs import kept_outputs
 from grader.types.code.part import CodePart
@@ -89,7 +89,7 @@ def unavailable(part: CodePart) -> str | None:
 def _require_sandbox(part: CodePart) -> None:
     reason = unavailable(part)
     if reason is not None:
-        raise CheckUndecided(reason)
+        raise MachineLacks(reason)
 
 
 def _reference_result(part: CodePart, seed: int) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.core.verdict import Certificate, CheckUndecided, Decision, Verdict, Witness
+from grader.core.verdict import Certificate, CheckUndecided, Decision, MachineLacks, Verdict, Witness
 from grader.mathlang.wording import dims_text
 from grader.types.code.part import CodePart
 from grader.types.code.source import Program
@@ -350,7 +350,7 @@ def reference_failure(record: dict[str, Any], what: str) -> str:
 def ending(record: dict[str, Any], part: CodePart) -> Verdict:
     """The verdict for a student's run that gave no result at all."""
     if "unavailable" in record:
-        raise CheckUndecided(f"this part needs {record['unavailable']}, which is not installed")
+        raise MachineLacks(f"this part needs {record['unavailable']}, which is not installed")
     killed = record.get("killed")
     if killed in ("time", "cpu"):  # past its CPU time, or twice that in wall-clock time: the code's own doing
         return Verdict.incorrect(
