@@ -58,7 +58,8 @@ def test_a_hanging_check_is_stopped_and_reported(fake_checker: Any) -> None:
     assert verdict.status is Status.ERROR
     assert "more than 0.3 s of CPU time" in verdict.feedback
     assert verdict.time_limit == 0.3
-    assert time.monotonic() - started < 3
+    # stopped by its limit, not left to hang (generous: a loaded machine runs it slowly)
+    assert time.monotonic() - started < 30
 
 
 def test_a_crashing_check_is_an_error_not_a_crash(fake_checker: Any) -> None:
@@ -81,7 +82,7 @@ def _in_thread(call: Any) -> tuple[dict[str, Any], threading.Thread]:
 
     worker = threading.Thread(target=run)
     worker.start()
-    worker.join(10)
+    worker.join(60)  # a loaded machine runs the limited call slowly; a stuck one never ends
     return outcome, worker
 
 
