@@ -10,6 +10,7 @@ import enum
 import functools
 import importlib
 import json
+import logging
 import math
 import sys
 from fractions import Fraction
@@ -26,9 +27,17 @@ def unpacked(text: str | bytes) -> Any:
     """The value :func:`packed` wrote, or None when it cannot be read back (another grader
     wrote it, or it names a class that is not grader's data class or enum)."""
     try:
-        return json.loads(text, object_hook=_built)
-    except (ValueError, TypeError, KeyError, AttributeError, ImportError, RecursionError):
+        return read_back(text)
+    except UNREADABLE:
         return None
+
+
+UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, ImportError, RecursionError)
+
+
+def read_back(text: str | bytes) -> Any:
+    """The value :func:`packed` wrote; one of :data:`UNREADABLE` when it cannot be read back."""
+    return json.loads(text, object_hook=_built)
 
 
 _BIG_INT_BITS = 12_000  # past about 3,600 digits JSON's readers refuse an integer: kept in hex
@@ -83,6 +92,9 @@ def _other(value: Any) -> Any:
     if numpy is not None and isinstance(value, numpy.generic) and value.dtype.kind in "biufc":
         return {"$scalar": value.dtype.str, "item": _plain(value.item())}
     # Nothing grader stores; written so it reads back as nothing (decided again), never wrongly.
+    logging.getLogger("grader").warning(
+        "a value of type %s is stored as unreadable", _class_name(type(value))
+    )
     return {"$unreadable": type(value).__qualname__}
 
 

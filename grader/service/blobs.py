@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from grader.core import plainjson
 from grader.core.plainjson import packed, unpacked
 
 
@@ -20,8 +21,9 @@ def loads(blob: bytes | bytearray | memoryview) -> Any:
 
 
 def read_back(blob: bytes | bytearray | memoryview) -> Any:
-    """The stored value; a blob that cannot be read back raises instead of reading as None."""
-    value = loads(blob)
+    """The stored value; a blob that cannot be read back raises (with why) instead of reading
+    as None."""
+    value = plainjson.read_back(bytes(blob))
     if value is None:
-        raise ValueError("a stored report could not be read back")
+        raise ValueError("a stored report could not be read back: it holds nothing")
     return value

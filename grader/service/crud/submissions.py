@@ -4,14 +4,16 @@ through Core statements built once."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from grader.core.plainjson import UNREADABLE
 from grader.core.report import Report
-from grader.service.blobs import loads
+from grader.service.blobs import read_back
 from grader.service.counting import latest_verdict
 from grader.service.db import Job, JobStatus, Role, Submission, User, VerdictRow, detached
 from grader.service.errors import ApiError
@@ -30,6 +32,8 @@ _PENDING_JOB = (
     .limit(1)
 )
 _USER_NAME = select(User.name).where(User.id == bindparam("user_id"))
+
+log = logging.getLogger("grader.service")
 
 
 def submission_for(db: Session | Connection, submission_id: int, user: User) -> Submission:
@@ -52,8 +56,13 @@ def submissions_where(db: Session | Connection, *conditions: Any) -> list[Submis
 
 
 def stored_report(row: VerdictRow) -> Report:
-    report = loads(row.report)
+    try:
+        report = read_back(row.report)
+    except UNREADABLE as error:
+        log.exception("verdict %s of submission %s could not be read back", row.id, row.submission_id)
+        raise ApiError(500, "a stored verdict could not be read back") from error
     if not isinstance(report, Report):
+        log.error("verdict %s of submission %s holds a %s", row.id, row.submission_id, type(report).__name__)
         raise ApiError(500, "a stored verdict could not be read back")
     return report
 
