@@ -85,6 +85,16 @@ _RELATIONS: list[tuple[str, Relation | None]] = [
     (">", ">"),
 ]
 _WORD_END = re.compile(r"[A-Za-z]")
+# Any relation a step could be made of (a superset: "=" also matches ":="): a text without
+# one holds no step. The grading pre-filter (:mod:`grader.steps.grading`) uses it, so that
+# both read one list.
+STEP_RELATION = re.compile(
+    "|".join(
+        re.escape(word) + ("(?![A-Za-z])" if word.startswith("\\") else "")
+        for word, relation in _RELATIONS
+        if relation is not None
+    )
+)
 _COMMENT_TEXT = re.compile(
     r"\\(?:text|textrm|mbox|textnormal|mathrm)\s*\{\s*(?:if|for|since|where|when|as|and|by|because|otherwise|"
     r"i\.e\.|so|hence|thus|with|using|on|from|else|whenever|then|all|each|every|any)\b",
