@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+import grader.steps.calculus as calculus
 import grader.steps.witness as W
 from grader.core.verdict import Certificate
 from grader.core.verdict import Status as VerdictStatus
@@ -35,6 +36,7 @@ from grader.mathlang.domains import SymbolDomain
 from grader.mathlang.errors import MathError
 from grader.mathlang.evaluate import compile_functions
 from grader.mathlang.parser import parse
+from grader.steps.calculus import has_derivative
 from grader.steps.find import _top_level_relations
 from grader.steps.models import Chain, ChainMarks, Step, StepMark
 from grader.steps.models import Witness as WitnessModel
@@ -224,12 +226,51 @@ def mark_step(step: Step, scope: _Scope) -> StepMark:
         left, right = read_side(step.left, scope.context), read_side(step.right, scope.context)
         if left.node is None or right.node is None:
             why = left.why or right.why
+            if has_derivative(step.left) or has_derivative(step.right):
+                mark = _with_derivatives(step, scope, base)
+                if mark is not None:
+                    return mark
             return _with_sums(step, scope, base) or _with_unknowns(step, scope, base, why)
         if step.relation == "=":
             return _equality(left, right, step, scope, base)
         return _inequality(left, right, step.relation, scope, base)
     except Exception as err:  # one step's failure never stops the others
         return StepMark(**base, status="undecided", certificate=f"internal error: {type(err).__name__}")
+
+
+def _with_derivatives(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | None:
+    """The step with its derivatives computed (:mod:`grader.steps.calculus`), decided as any
+    other; a witness counts only where every operand has a value, and only when nothing else
+    may depend on the variable. None when a derivative there cannot be computed."""
+    found = calculus.computed([step.left, step.right], scope.context)
+    if found is None:
+        return None
+    left_text, right_text = found.texts
+    written = step.model_copy(update={"left": left_text, "right": right_text})
+    inner = _Scope(
+        scope.context,
+        scope.domains,
+        [*scope.conditions, *calculus.guards(found.operands)],
+        scope.unread,
+        scope.functions,
+        scope.defined,
+    )
+    mark = mark_step(written, inner)
+    said = f"the derivative by {', '.join(dict.fromkeys(found.said))} computed symbolically"
+    original = {"left": step.left, "right": step.right}
+    if mark.status == "wrong" and not found.refutable:
+        return mark.model_copy(
+            update={
+                **original,
+                "status": "undecided",
+                "witness": None,
+                "certificate": f"fails at a point with {said}, but another symbol may depend on the "
+                "variable (or two entries coincide): no witness",
+            }
+        )
+    if mark.status == "undecided" and (mark.certificate or "").startswith(("unreadable", "a ")):
+        return None  # what is left unread after the derivatives: the other readings decide
+    return mark.model_copy(update={**original, "certificate": f"{mark.certificate} ({said})"})
 
 
 def _tolerance(*texts: str) -> tuple[float, float]:
