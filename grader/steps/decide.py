@@ -17,6 +17,7 @@ confirmed witness, or undecided with why.
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -41,9 +42,9 @@ from grader.steps.find import _top_level_relations
 from grader.steps.models import Chain, ChainMarks, Step, StepMark
 from grader.steps.models import Witness as WitnessModel
 from grader.steps.opaque import opaque_sides
-from grader.steps.read import LETTERS, Context, Read, normalize, read_side
+from grader.steps.read import LETTERS, Context, Read, normalize, plain_entries, read_side
 from grader.steps.rewrite import split_exponentials
-from grader.steps.sums import written_out
+from grader.steps.sums import implicit_size, written_out
 from grader.types.expression import identity
 from grader.types.expression.part import ExpressionPart
 
@@ -303,6 +304,14 @@ def _witness_mark(base: dict[str, Any], found: W.Found, scope: _Scope) -> StepMa
             status="undecided",
             certificate=f"fails at a point, but a condition stated nearby was not read ({scope.unread[0]})",
         )
+    same = _may_coincide(found.point)
+    if same:
+        return StepMark(
+            **base,
+            status="undecided",
+            certificate=f"fails at a point, but {same[0]} and {same[1]} may be the same entry "
+            "(their indices may be equal)",
+        )
     at, left, right = found.shown()
     return StepMark(
         **base,
@@ -310,6 +319,24 @@ def _witness_mark(base: dict[str, Any], found: W.Found, scope: _Scope) -> StepMa
         certificate=found.how,
         witness=WitnessModel(at=at, **{"from": left, "to": right}),
     )
+
+
+_ENTRY = re.compile(r"(.+?)_\{?([A-Za-z]|\d+)\}?")
+
+
+def _may_coincide(point: Mapping[str, Fraction]) -> tuple[str, str] | None:
+    """Two entries of one name whose indices may be equal (``x_i`` and ``x_j``, ``x_i`` and
+    ``x_1``): values that differ there need not be values the entries can take."""
+    seen: dict[str, list[tuple[str, str]]] = {}
+    for name in point:
+        m = _ENTRY.fullmatch(name)
+        if m is not None:
+            seen.setdefault(m.group(1), []).append((name, m.group(2)))
+    for entries in seen.values():
+        for (a, i), (b, j) in itertools.combinations(entries, 2):
+            if i.isalpha() or j.isalpha():
+                return a, b
+    return None
 
 
 def _engine(
@@ -480,7 +507,9 @@ def _with_sums(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | No
     (:mod:`grader.steps.sums`): wrong at the first size with a confirmed witness (the size is
     part of it), shown by probes when every size tried is shown; else None."""
     marks: list[tuple[dict[str, Fraction], StepMark]] = []
-    for point, (left_text, right_text) in written_out([step.left, step.right]):
+    texts = [plain_entries(step.left), plain_entries(step.right)]
+    implicit = implicit_size(texts)
+    for point, (left_text, right_text) in written_out(texts):
         size = next(iter(point), None)
         if size is not None and size in scope.domains and not W.admits(scope.domains[size], point[size]):
             continue
@@ -492,6 +521,13 @@ def _with_sums(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | No
         else:
             mark = _inequality(left, right, step.relation, scope, base)
         if mark.status == "wrong" and mark.witness is not None:
+            if implicit is not None:
+                return StepMark(
+                    **base,
+                    status="undecided",
+                    certificate="fails with the sums written out, but how many terms a sum without "
+                    "bounds has is not written",
+                )
             if size is not None and size.split("_")[0] in scope.defined:
                 return StepMark(
                     **base,

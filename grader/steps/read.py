@@ -102,6 +102,10 @@ _WORD = re.compile(r"(?<![\\A-Za-z])([A-Za-z]{4,})")
 _TEXT = re.compile(r"\\(?:text|textrm|mathrm|operatorname)\s*\{([^}]*)\}")
 _LONE_E = re.compile(r"(?<![A-Za-z\\])e(?![A-Za-z_^{])")
 _SUBSCRIPT = re.compile(r"_\{([^{}]*)\}")
+# an entry of a bold vector with a letter index (\mathbf{x}_i, \mathbf{x}_{ij}) is a scalar
+_BOLD_ENTRY = re.compile(
+    r"\\(?:mathbf|boldsymbol|bm)\s*\{\s*([a-z])\s*\}\s*_\s*(?:\{\s*([i-n]{1,2})\s*\}|([i-n])(?![A-Za-z0-9]))"
+)
 LETTERS = tuple(c for c in string.ascii_letters if c != "e")  # e is Euler's number
 
 
@@ -121,6 +125,11 @@ class Read:
     why: str = ""
 
 
+def plain_entries(text: str) -> str:
+    """Entries of bold vectors with a letter index as scalar names: ``\\mathbf{x}_i`` -> ``x_{i}``."""
+    return _BOLD_ENTRY.sub(lambda m: f" {m.group(1)}_{{{m.group(2) or m.group(3)}}}", text)
+
+
 def normalize(text: str) -> str:
     """Subscripts as plain names (``h_{t-1}`` -> ``h_{tm1}``), spacing commands dropped."""
 
@@ -131,7 +140,7 @@ def normalize(text: str) -> str:
             return m.group(0)
         return "_{" + inner + "}"
 
-    text = _SUBSCRIPT.sub(subscript, text)
+    text = _SUBSCRIPT.sub(subscript, plain_entries(text))
     text = _LONE_E.sub(r"\\exp(1)", text)  # a lone e in a derivation is Euler's number
     text = re.sub(r"\\[,;:!]|\\quad|\\qquad", " ", text)
     return text.strip()

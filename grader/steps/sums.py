@@ -103,8 +103,28 @@ def _pattern(before: str, after: str) -> tuple[str, int] | None:
     return None
 
 
+_IMPLICIT = re.compile(r"\\sum\s*_\s*(?:\{\s*([a-z])\s*\}|([a-z])(?![A-Za-z]))(?!\s*\^)")
+IMPLICIT_SIZES = ("N", "K", "M")  # the number of terms of a sum written without bounds
+
+
+def implicit_size(texts: list[str]) -> str | None:
+    """The name given to the number of terms of sums written without bounds (``\\sum_j``):
+    one not used in the texts; None when there is no such sum (or no free name)."""
+    if not any(_IMPLICIT.search(t) for t in texts):
+        return None
+    used = {c for t in texts for c in re.findall(r"(?<![A-Za-z\\])[A-Z](?![A-Za-z])", t)}
+    return next((n for n in IMPLICIT_SIZES if n not in used), None)
+
+
 def written_out(texts: list[str]) -> Iterator[tuple[dict[str, Fraction], list[str]]]:
-    """For each size tried: the size symbol's value and the texts with every sum written out."""
+    """For each size tried: the size symbol's value and the texts with every sum written out.
+    A sum without bounds runs from 1 to :func:`implicit_size` (the same for all of them)."""
+    size_name = implicit_size(texts)
+    if size_name is not None:
+        texts = [
+            _IMPLICIT.sub(lambda m: f"\\sum_{{{m.group(1) or m.group(2)}=1}}^{{{size_name}}}", t)
+            for t in texts
+        ]
     sums = list(_sums(texts))
     if not sums:
         yield from ellipses_written_out(texts)
