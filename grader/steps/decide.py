@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+import grader.steps.arrays as arrays
 import grader.steps.calculus as calculus
 import grader.steps.witness as W
 from grader.core.verdict import Certificate
@@ -231,6 +232,15 @@ def mark_step(step: Step, scope: _Scope) -> StepMark:
                 mark = _with_derivatives(step, scope, base)
                 if mark is not None:
                     return mark
+            if step.relation == "=" and ("matri" in why or "vector" in why):
+                sizes = arrays.shown_at_sizes(step.left, step.right, scope.context)
+                if sizes is not None:
+                    return StepMark(
+                        **base,
+                        status="shown",
+                        certificate=f"{Certificate.PROBES.value}: the vectors and matrices written out "
+                        f"with symbolic entries at sizes {sizes}, each shown (not a proof for every size)",
+                    )
             return _with_sums(step, scope, base) or _with_unknowns(step, scope, base, why)
         if step.relation == "=":
             return _equality(left, right, step, scope, base)
