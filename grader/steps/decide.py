@@ -43,7 +43,7 @@ from grader.steps.find import _top_level_relations
 from grader.steps.models import Chain, ChainMarks, Step, StepMark
 from grader.steps.models import Witness as WitnessModel
 from grader.steps.opaque import opaque_sides
-from grader.steps.read import LETTERS, Context, Read, normalize, plain_entries, read_side
+from grader.steps.read import LETTERS, Context, Read, normalize, plain_entries, read_side, shown_name
 from grader.steps.rewrite import split_exponentials
 from grader.steps.sums import implicit_size, written_out
 from grader.types.expression import identity
@@ -323,6 +323,7 @@ def _witness_mark(base: dict[str, Any], found: W.Found, scope: _Scope) -> StepMa
             "(their indices may be equal)",
         )
     at, left, right = found.shown()
+    at = {shown_name(name): value for name, value in at.items()}
     return StepMark(
         **base,
         status="wrong",
