@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 
+from grader.steps.expectation import EXPECTATION, linear_expectations
 from grader.steps.latex import closing, group_end, scripts_end, term_end
 from grader.steps.read import CALLED_ON_A_NAME, FUNCTION_LETTERS, KNOWN_CALLS
 
@@ -47,7 +48,7 @@ _DERIVATIVE = re.compile(
 )
 _FRAC_PARTIAL = re.compile(r"\\frac\s*\{\s*(?:d|\\partial|\\mathrm\s*\{\s*d\s*\})\s*[^{}]")
 _NORM = re.compile(r"\\lVert|\\\||\|\||\\left\s*\\\|")
-_EXPECT = re.compile(r"\\mathbb\s*\{\s*E\s*\}(?:\s*_(?:\{[^{}]*\}|\w))?\s*(?:\\left\s*)?\[")
+_EXPECT = EXPECTATION
 _UPPER_LETTER = re.compile(r"(?<![A-Za-z\\{])[A-Z](?![A-Za-z])")
 _INDEX_AFTER = re.compile(r"\s*_(?:\{[^{}]*\}|\w)")
 MAX_PIECES = 24
@@ -97,6 +98,7 @@ def _shown(key: str, pieces: Pieces) -> str:
 
 
 def _replace(text: str, pieces: Pieces, functions: Mapping[str, str]) -> str | None:
+    text = linear_expectations(text)
     text = _ENTRY_LOWER.sub(lambda m: pieces.name(m.group(0)), text)
     text = _ENTRY_UPPER.sub(lambda m: pieces.name(m.group(0)), text)
     text = _INNER.sub(lambda m: pieces.name(m.group(0)), text)
