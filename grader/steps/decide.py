@@ -281,6 +281,8 @@ def _with_derivatives(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMa
         )
     if mark.status == "undecided" and (mark.certificate or "").startswith(("unreadable", "a ")):
         return None  # what is left unread after the derivatives: the other readings decide
+    if mark.status == "wrong":  # the certificate of a wrong step says how its witness was confirmed
+        return mark.model_copy(update=original)
     return mark.model_copy(update={**original, "certificate": f"{mark.certificate} ({said})"})
 
 
