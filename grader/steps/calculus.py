@@ -37,6 +37,12 @@ _D = r"(?:d|\\partial|\\mathrm\s*\{\s*d\s*\}|\\operatorname\s*\{\s*d\s*\})"
 _FRAC_D = re.compile(rf"\\frac\s*\{{\s*{_D}(?![A-Za-z])")
 _D_ALONE = re.compile(rf"^\s*{_D}\s*$")
 _D_THEN = re.compile(rf"^\s*({_D})\s*(.+?)\s*$", re.DOTALL)
+_LIM = re.compile(r"\\lim\s*_\s*\{(?P<under>[^{}]*)\}")
+_UNDER = re.compile(
+    r"\s*(?P<var>\\?[A-Za-z]+(?:_\w)?)\s*(?:\\to|\\rightarrow|\\longrightarrow|->)\s*"
+    r"(?P<to>[+-]?\s*\\infty|-?\d+(?:\.\d+)?)\s*"
+)
+MAX_LIMIT_NODES = 60
 _PRIME_CALL = re.compile(r"(?<![A-Za-z\\])(\\?[A-Za-z]+)\s*'\s*(\\left\s*\(|\()")
 _CALL = re.compile(r"\s*\\?[A-Za-z]+\s*(\\left\s*\(|\()")
 _ENDS_TERM = re.compile(r"\s*(?:$|[-+)\]=<>]|\\right|\\cdot|\}|&)")
@@ -84,7 +90,8 @@ class Computed:
 
 
 def has_derivative(text: str) -> bool:
-    return bool(_FRAC_D.search(text) or _PRIME_CALL.search(text))
+    """Is there a derivative or a limit to compute in the text."""
+    return bool(_FRAC_D.search(text) or _PRIME_CALL.search(text) or _LIM.search(text))
 
 
 def computed(texts: list[str], context: Context) -> Computed | None:
@@ -113,7 +120,50 @@ def _next_derivative(text: str, context: Context, out: Computed) -> tuple[int, i
     p = _PRIME_CALL.search(text)
     if p is not None:
         return _primed(text, p, context, out)
+    lim = _LIM.search(text)
+    if lim is not None:
+        return _limit(text, lim, context, out)
     return None
+
+
+def _limit(text: str, m: re.Match[str], context: Context, out: Computed) -> tuple[int, int, str] | str:
+    """``\\lim_{h \\to 0} BODY`` to the end of the side: the limit sympy computes of a smooth
+    formula the math language reads (two-sided at a number), when it is finite."""
+    under = _UNDER.fullmatch(m.group("under"))
+    body_at = m.end()
+    if under is None or not text[body_at:].strip() or term_end(text, body_at) < len(text.rstrip()):
+        return "unreadable"
+    variable = read_side(under.group("var"), context).node
+    body = read_side(text[body_at:], context).node
+    if not isinstance(variable, ast.Sym) or body is None or sum(1 for _ in ast.walk(body)) > MAX_LIMIT_NODES:
+        return "unreadable"
+    target_text = under.group("to").replace(" ", "")
+    infinite = target_text.endswith("\\infty")
+    try:
+        from grader.mathlang.evaluate import compile_functions
+
+        functions = compile_functions(dict(context.functions)) if context.functions else {}
+        expr = to_sympy(body, functions=functions)
+        if expr.has(*_NOT_SMOOTH):
+            return "unreadable"
+        v = next((x for x in expr.free_symbols if x.name == variable.name), None)
+        if v is None:
+            value = expr
+        elif infinite:
+            value = sympy.limit(expr, v, -sympy.oo if target_text.startswith("-") else sympy.oo)
+        else:
+            value = sympy.limit(expr, v, sympy.Rational(target_text), dir="+-")
+        if not value.is_finite or value.has(sympy.Limit, sympy.AccumBounds):
+            return "unreadable"
+        written = to_text(_node(value))
+        if not _same(written, value, context, functions):
+            return "unreadable"
+    except (Unsupported, TypeError, ValueError, NotImplementedError, RecursionError, AttributeError):
+        return "unreadable"
+    if ast.free_names(body) - {variable.name}:
+        out.refutable = False  # sympy's limit with parameters may hold only for most of their values
+    out.said.append(f"the limit as {variable.name} -> {under.group('to').strip()}")
+    return m.start(), len(text), written
 
 
 def _leibniz(text: str, start: int, context: Context, out: Computed) -> tuple[int, int, str] | str:
@@ -141,7 +191,7 @@ def _leibniz(text: str, start: int, context: Context, out: Computed) -> tuple[in
     if not ("partial" in below.group(1) or "partial" in top) and others:
         out.refutable = False
     out.operands.append(operand)
-    out.said.append(variable.name)
+    out.said.append(f"the derivative by {variable.name}")
     return start, end, value
 
 
@@ -198,7 +248,7 @@ def _primed(text: str, m: re.Match[str], context: Context, out: Computed) -> tup
     if value is None:
         return "unreadable"
     out.operands.append(argument.node)
-    out.said.append(name + "'")
+    out.said.append(f"the derivative {name}'")
     return m.start(), end, value
 
 

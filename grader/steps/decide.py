@@ -267,7 +267,7 @@ def _with_derivatives(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMa
         scope.defined,
     )
     mark = mark_step(written, inner)
-    said = f"the derivative by {', '.join(dict.fromkeys(found.said))} computed symbolically"
+    said = f"{', '.join(dict.fromkeys(found.said))} computed symbolically"
     original = {"left": step.left, "right": step.right}
     if mark.status == "wrong" and not found.refutable:
         return mark.model_copy(
