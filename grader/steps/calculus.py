@@ -25,11 +25,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-import sympy
-
 from grader.mathlang import ast
 from grader.mathlang.render import to_text
-from grader.mathlang.to_sympy import Unsupported, to_sympy
 from grader.steps.latex import closing, group_end, scripts_end, term_end
 from grader.steps.read import Context, read_side
 
@@ -47,31 +44,43 @@ _PRIME_CALL = re.compile(r"(?<![A-Za-z\\])(\\?[A-Za-z]+)\s*'\s*(\\left\s*\(|\()"
 _CALL = re.compile(r"\s*\\?[A-Za-z]+\s*(\\left\s*\(|\()")
 _ENDS_TERM = re.compile(r"\s*(?:$|[-+)\]=<>]|\\right|\\cdot|\}|&)")
 _OPEN = re.compile(r"\s*(\\left\s*[(\[]|\\left\s*\\\{|[(\[{])")
-# smooth functions sympy differentiates, and how the math language spells them back
-_SMOOTH = {
-    sympy.exp: "exp",
-    sympy.log: "log",
-    sympy.sin: "sin",
-    sympy.cos: "cos",
-    sympy.tan: "tan",
-    sympy.sinh: "sinh",
-    sympy.cosh: "cosh",
-    sympy.tanh: "tanh",
-    sympy.atan: "atan",
-    sympy.asin: "asin",
-    sympy.acos: "acos",
-}
-_NOT_SMOOTH = (
-    sympy.Abs,
-    sympy.Max,
-    sympy.Min,
-    sympy.Heaviside,
-    sympy.sign,
-    sympy.floor,
-    sympy.ceiling,
-    sympy.Piecewise,
-    sympy.Mod,
-)
+
+
+def _smooth() -> dict[Any, str]:
+    """Smooth functions sympy differentiates, and how the math language spells them back."""
+    import sympy
+
+    return {
+        sympy.exp: "exp",
+        sympy.log: "log",
+        sympy.sin: "sin",
+        sympy.cos: "cos",
+        sympy.tan: "tan",
+        sympy.sinh: "sinh",
+        sympy.cosh: "cosh",
+        sympy.tanh: "tanh",
+        sympy.atan: "atan",
+        sympy.asin: "asin",
+        sympy.acos: "acos",
+    }
+
+
+def _not_smooth() -> tuple[Any, ...]:
+    import sympy
+
+    return (
+        sympy.Abs,
+        sympy.Max,
+        sympy.Min,
+        sympy.Heaviside,
+        sympy.sign,
+        sympy.floor,
+        sympy.ceiling,
+        sympy.Piecewise,
+        sympy.Mod,
+    )
+
+
 PRIMED_FUNCTIONS = frozenset(
     {"exp", "log", "ln", "sin", "cos", "tanh", "sinh", "cosh", "sigmoid", "softplus"}
 )
@@ -129,6 +138,10 @@ def _next_derivative(text: str, context: Context, out: Computed) -> tuple[int, i
 def _limit(text: str, m: re.Match[str], context: Context, out: Computed) -> tuple[int, int, str] | str:
     """``\\lim_{h \\to 0} BODY`` to the end of the side: the limit sympy computes of a smooth
     formula the math language reads (two-sided at a number), when it is finite."""
+    import sympy
+
+    from grader.mathlang.to_sympy import Unsupported, to_sympy
+
     under = _UNDER.fullmatch(m.group("under"))
     body_at = m.end()
     if under is None or not text[body_at:].strip() or term_end(text, body_at) < len(text.rstrip()):
@@ -144,7 +157,7 @@ def _limit(text: str, m: re.Match[str], context: Context, out: Computed) -> tupl
 
         functions = compile_functions(dict(context.functions)) if context.functions else {}
         expr = to_sympy(body, functions=functions)
-        if expr.has(*_NOT_SMOOTH):
+        if expr.has(*_not_smooth()):
             return "unreadable"
         v = next((x for x in expr.free_symbols if x.name == variable.name), None)
         if v is None:
@@ -267,12 +280,16 @@ def _entry_may_coincide(variable: str, others: set[str]) -> bool:
 
 def _derivative(node: ast.Node, name: str, context: Context, at: ast.Node | None = None) -> str | None:
     """The derivative in the math language's text, or None (not smooth, not covered)."""
+    import sympy
+
+    from grader.mathlang.to_sympy import Unsupported, to_sympy
+
     try:
         from grader.mathlang.evaluate import compile_functions
 
         functions = compile_functions(dict(context.functions)) if context.functions else {}
         expr = to_sympy(node, functions=functions)
-        if expr.has(*_NOT_SMOOTH):
+        if expr.has(*_not_smooth()):
             return None
         variable = next((s for s in expr.free_symbols if s.name == name), None)
         result = sympy.diff(expr, variable) if variable is not None else sympy.Integer(0)
@@ -287,6 +304,10 @@ def _derivative(node: ast.Node, name: str, context: Context, at: ast.Node | None
 
 def _same(text: str, value: Any, context: Context, functions: Any) -> bool:
     """The text written back reads as the value computed (at a few rational points)."""
+    import sympy
+
+    from grader.mathlang.to_sympy import to_sympy
+
     back = read_side(text, context)
     if back.node is None:
         return False
@@ -302,6 +323,10 @@ def _same(text: str, value: Any, context: Context, functions: Any) -> bool:
 
 def _node(e: Any) -> ast.Node:
     """A sympy expression built here back as grader's tree (an allow-list; else Unsupported)."""
+    import sympy
+
+    from grader.mathlang.to_sympy import Unsupported
+
     if e.is_Rational:
         value = Fraction(int(e.p), int(e.q))
         if value < 0:
@@ -315,7 +340,7 @@ def _node(e: Any) -> ast.Node:
         return ast.Const(0, "e" if e is sympy.E else "pi")
     if e.is_Add or e.is_Mul or e.is_Pow:
         return _arithmetic(e)
-    for function, name in _SMOOTH.items():
+    for function, name in _smooth().items():
         if isinstance(e, function):
             return ast.Call(0, name, tuple(_node(a) for a in e.args))
     raise Unsupported(f"{type(e).__name__} is not read back")
@@ -326,6 +351,8 @@ def _number(n: int) -> ast.Num:
 
 
 def _arithmetic(e: Any) -> ast.Node:
+    import sympy
+
     if e.is_Add:
         return _fold("+", [_node(a) for a in e.args])
     if e.is_Mul:

@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 
-import grader.steps.arrays as arrays
 import grader.steps.calculus as calculus
 import grader.steps.witness as W
 from grader.core.verdict import Certificate
@@ -233,6 +232,8 @@ def mark_step(step: Step, scope: _Scope) -> StepMark:
                 if mark is not None:
                     return mark
             if step.relation == "=" and ("matri" in why or "vector" in why):
+                from grader.steps import arrays  # sympy: loaded only for a step with arrays
+
                 sizes = arrays.shown_at_sizes(step.left, step.right, scope.context)
                 if sizes is not None:
                     return StepMark(
