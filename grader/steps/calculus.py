@@ -3,12 +3,12 @@
 ``\\frac{d}{dx}\\left(\\frac{1}{1+e^{-x}}\\right) = \\frac{e^{-x}}{(1+e^{-x})^2}`` holds when the
 derivative of the formula the math language reads equals the other side. Each derivative
 of a formula it reads (``\\frac{d}{dx}(...)``, ``\\frac{\\partial}{\\partial x}(...)``,
-``\\frac{d (...)}{dx}``, ``\\frac{\\partial (...)}{\\partial w}``, ``\\tanh'(x)`` for a known
-smooth function) is replaced by the derivative sympy computes from grader's own tree of the
-operand (:func:`grader.mathlang.to_sympy.to_sympy`: nothing is parsed from text by sympy);
-the result is put back as a formula in the math language. The step is then decided as any
-other: shown with a certificate, or wrong at a point confirmed in exact or ball arithmetic
-where the operand itself has a value (the operand rides as a condition).
+``\\frac{d (...)}{dx}``, ``\\frac{\\partial (...)}{\\partial w}``, ``\\frac{d^2}{dx^2}(...)``,
+``\\tanh'(x)`` for a known smooth function) is replaced by the derivative sympy computes
+from grader's own tree of the operand (:func:`grader.mathlang.to_sympy.to_sympy`: nothing
+is parsed from text by sympy); the result is put back as a formula in the math language.
+The step is then decided as any other: shown with a certificate, or wrong at a point
+confirmed in exact or ball arithmetic where the operand itself has a value (the operand rides as a condition).
 
 Only smooth operands are differentiated (no ``|x|``, ``relu``, ``max``, steps or pieces:
 their derivative at a kink is a convention). A derivative is refutable only when nothing
@@ -32,6 +32,8 @@ from grader.steps.read import Context, read_side
 
 _D = r"(?:d|\\partial|\\mathrm\s*\{\s*d\s*\}|\\operatorname\s*\{\s*d\s*\})"
 _FRAC_D = re.compile(rf"\\frac\s*\{{\s*{_D}(?![A-Za-z])")
+_SECOND = re.compile(rf"^\s*({_D})\s*\^\s*(?:\{{\s*2\s*\}}|2)")
+_SECOND_BELOW = re.compile(rf"^\s*({_D}\s*.+?)\s*\^\s*(?:\{{\s*2\s*\}}|2)\s*$", re.DOTALL)
 _D_ALONE = re.compile(rf"^\s*{_D}\s*$")
 _D_THEN = re.compile(rf"^\s*({_D})\s*(.+?)\s*$", re.DOTALL)
 _LIM = re.compile(r"\\lim\s*_\s*\{(?P<under>[^{}]*)\}")
@@ -187,6 +189,12 @@ def _leibniz(text: str, start: int, context: Context, out: Computed) -> tuple[in
         return "unreadable"
     top = text[text.index("{", start) + 1 : top_end - 1]
     bottom = text[text.index("{", top_end) + 1 : bottom_end - 1]
+    order = 1
+    second_top, second_bottom = _SECOND.match(top), _SECOND_BELOW.match(bottom)
+    if second_top is not None and second_bottom is not None:  # \frac{d^2}{dx^2}
+        order, top, bottom = 2, second_top.group(1) + top[second_top.end() :], second_bottom.group(1)
+    elif second_top is not None or second_bottom is not None:
+        return "unreadable"
     below = _D_THEN.match(bottom)
     variable = read_side(below.group(2), context).node if below is not None else None
     if below is None or not isinstance(variable, ast.Sym):
@@ -198,13 +206,13 @@ def _leibniz(text: str, start: int, context: Context, out: Computed) -> tuple[in
     others = ast.free_names(operand) - {variable.name}
     if _entry_may_coincide(variable.name, others):
         return "unreadable"  # d/dx_j of x_i: 0 or not, as i = j or not
-    value = _derivative(operand, variable.name, context)
+    value = _derivative(operand, variable.name, context, order=order)
     if value is None:
         return "unreadable"
     if not ("partial" in below.group(1) or "partial" in top) and others:
         out.refutable = False
     out.operands.append(operand)
-    out.said.append(f"the derivative by {variable.name}")
+    out.said.append(f"the {'second ' if order == 2 else ''}derivative by {variable.name}")
     return start, end, value
 
 
@@ -278,7 +286,9 @@ def _entry_may_coincide(variable: str, others: set[str]) -> bool:
     return any(re.fullmatch(rf"{m.group(1)}_\{{?[A-Za-z]+\}}?", o) for o in others)
 
 
-def _derivative(node: ast.Node, name: str, context: Context, at: ast.Node | None = None) -> str | None:
+def _derivative(
+    node: ast.Node, name: str, context: Context, at: ast.Node | None = None, order: int = 1
+) -> str | None:
     """The derivative in the math language's text, or None (not smooth, not covered)."""
     import sympy
 
@@ -292,7 +302,7 @@ def _derivative(node: ast.Node, name: str, context: Context, at: ast.Node | None
         if expr.has(*_not_smooth()):
             return None
         variable = next((s for s in expr.free_symbols if s.name == name), None)
-        result = sympy.diff(expr, variable) if variable is not None else sympy.Integer(0)
+        result = sympy.diff(expr, variable, order) if variable is not None else sympy.Integer(0)
         if at is not None:
             assert variable is not None
             result = result.subs(variable, to_sympy(at, functions=functions))
