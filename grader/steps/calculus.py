@@ -8,7 +8,9 @@ of a formula it reads (``\\frac{d}{dx}(...)``, ``\\frac{\\partial}{\\partial x}(
 from grader's own tree of the operand (:func:`grader.mathlang.to_sympy.to_sympy`: nothing
 is parsed from text by sympy); the result is put back as a formula in the math language.
 The step is then decided as any other: shown with a certificate, or wrong at a point
-confirmed in exact or ball arithmetic where the operand itself has a value (the operand rides as a condition).
+confirmed in exact or ball arithmetic where the operand itself has a value (the operand
+rides as a condition). A limit ``\\lim_{h \\to 0} BODY`` that runs to the end of its side is
+computed the same way (sympy's ``limit``, two-sided at a number), when it is finite.
 
 Only smooth operands are differentiated (no ``|x|``, ``relu``, ``max``, steps or pieces:
 their derivative at a kink is a convention). A derivative is refutable only when nothing
