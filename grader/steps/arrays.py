@@ -31,6 +31,8 @@ from grader.mathlang.parser import parse
 from grader.steps.read import LETTERS, Context, normalize, unreadable
 
 SIZES = (2, 3)
+MAX_NODES = 200  # a side larger than this is not written out (student input is hostile)
+MAX_POWER = 8
 _BOLD = re.compile(r"\\(?:mathbf|boldsymbol|bm|vec)\s*\{\s*([A-Za-z])\s*\}")
 _TRANSPOSE_T = re.compile(r"\^\s*(?:\{\s*T\s*\}|T(?![A-Za-z]))")
 _T_ELSEWHERE = re.compile(r"(?<![\^A-Za-z\\{])T(?![A-Za-z])")
@@ -55,6 +57,8 @@ def shown_at_sizes(left: str, right: str, context: Context) -> str | None:
     try:
         sides = [_read(left, context), _read(right, context)]
     except (NotArrays, MathError):
+        return None
+    if any(sum(1 for _ in ast.walk(side)) > MAX_NODES for side, _ in sides):
         return None
     names = ast.free_names(sides[0][0]) | ast.free_names(sides[1][0])
     bold = sides[0][1] | sides[1][1]
@@ -161,6 +165,8 @@ def _value(node: ast.Node, values: dict[str, Any]) -> Any:  # noqa: C901, PLR091
         if node.op == "/" and not _is_matrix(b):
             return a / b
         if node.op == "^" and not _is_matrix(a) and not _is_matrix(b):
+            if getattr(b, "is_Integer", False) and abs(int(b)) > MAX_POWER:
+                raise NotArrays("a power too large to write out")
             return a**b
     raise NotArrays(type(node).__name__)
 
