@@ -108,35 +108,44 @@ def has_derivative(text: str) -> bool:
 
 
 def computed(texts: list[str], context: Context) -> Computed | None:
-    """The texts with every derivative of a formula the math language reads computed; None
-    when a derivative there cannot be (the step is then left to the other readings)."""
+    """The texts with every derivative and limit of a formula the math language reads
+    computed (those it cannot compute left as written, for the other readings); None when
+    none was computed."""
     out = Computed([])
     for text in texts:
+        at = 0
         for _ in range(MAX_DERIVATIVES):
-            found = _next_derivative(text, context, out)
+            found = _next_derivative(text, at, context, out)
             if found is None:
                 break
-            if isinstance(found, str):
-                return None
+            if isinstance(found, int):  # not computed: left as written, the search goes on past it
+                at = found + 1
+                continue
             start, end, value = found
             text = f"{text[:start]} ({value}) {text[end:]}"
-        else:
-            return None
+            at = start
         out.texts.append(text)
     return out if out.said else None
 
 
-def _next_derivative(text: str, context: Context, out: Computed) -> tuple[int, int, str] | str | None:
-    m = _FRAC_D.search(text)
-    if m is not None:
-        return _leibniz(text, m.start(), context, out)
-    p = _PRIME_CALL.search(text)
-    if p is not None:
-        return _primed(text, p, context, out)
-    lim = _LIM.search(text)
-    if lim is not None:
-        return _limit(text, lim, context, out)
-    return None
+def _next_derivative(
+    text: str, at: int, context: Context, out: Computed
+) -> tuple[int, int, str] | int | None:
+    """The first derivative or limit from ``at`` computed (start, end, value), or where it
+    starts when it cannot be, or None when there is none."""
+    matches = [
+        m for m in (_FRAC_D.search(text, at), _PRIME_CALL.search(text, at), _LIM.search(text, at)) if m
+    ]
+    if not matches:
+        return None
+    m = min(matches, key=lambda match: match.start())
+    if m.re is _FRAC_D:
+        found = _leibniz(text, m.start(), context, out)
+    elif m.re is _PRIME_CALL:
+        found = _primed(text, m, context, out)
+    else:
+        found = _limit(text, m, context, out)
+    return m.start() if isinstance(found, str) else found
 
 
 def _limit(text: str, m: re.Match[str], context: Context, out: Computed) -> tuple[int, int, str] | str:

@@ -280,8 +280,8 @@ def _with_derivatives(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMa
                 "variable (or two entries coincide): no witness",
             }
         )
-    if mark.status == "undecided" and (mark.certificate or "").startswith(("unreadable", "a ")):
-        return None  # what is left unread after the derivatives: the other readings decide
+    if mark.status == "undecided" and not (mark.certificate or "").startswith("fails at a point"):
+        return None  # not decided with the derivatives computed: the other readings say why
     if mark.status == "wrong":  # the certificate of a wrong step says how its witness was confirmed
         return mark.model_copy(update=original)
     return mark.model_copy(update={**original, "certificate": f"{mark.certificate} ({said})"})
