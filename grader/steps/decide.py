@@ -17,6 +17,7 @@ confirmed witness, or undecided with why.
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -26,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+import grader.steps.calculus as calculus
 import grader.steps.witness as W
 from grader.core.verdict import Certificate
 from grader.core.verdict import Status as VerdictStatus
@@ -35,13 +37,14 @@ from grader.mathlang.domains import SymbolDomain
 from grader.mathlang.errors import MathError
 from grader.mathlang.evaluate import compile_functions
 from grader.mathlang.parser import parse
+from grader.steps.calculus import has_derivative
 from grader.steps.find import _top_level_relations
 from grader.steps.models import Chain, ChainMarks, Step, StepMark
 from grader.steps.models import Witness as WitnessModel
 from grader.steps.opaque import opaque_sides
-from grader.steps.read import LETTERS, Context, Read, normalize, read_side
+from grader.steps.read import LETTERS, Context, Read, normalize, plain_entries, read_side, shown_name
 from grader.steps.rewrite import split_exponentials
-from grader.steps.sums import written_out
+from grader.steps.sums import implicit_size, written_out
 from grader.types.expression import identity
 from grader.types.expression.part import ExpressionPart
 
@@ -224,12 +227,64 @@ def mark_step(step: Step, scope: _Scope) -> StepMark:
         left, right = read_side(step.left, scope.context), read_side(step.right, scope.context)
         if left.node is None or right.node is None:
             why = left.why or right.why
+            if has_derivative(step.left) or has_derivative(step.right):
+                mark = _with_derivatives(step, scope, base)
+                if mark is not None:
+                    return mark
+            if step.relation == "=" and ("matri" in why or "vector" in why):
+                from grader.steps import arrays  # sympy: loaded only for a step with arrays
+
+                sizes = arrays.shown_at_sizes(step.left, step.right, scope.context)
+                if sizes is not None:
+                    return StepMark(
+                        **base,
+                        status="shown",
+                        certificate=f"{Certificate.PROBES.value}: the vectors and matrices written out "
+                        f"with symbolic entries at sizes {sizes}, each shown (not a proof for every size)",
+                    )
             return _with_sums(step, scope, base) or _with_unknowns(step, scope, base, why)
         if step.relation == "=":
             return _equality(left, right, step, scope, base)
         return _inequality(left, right, step.relation, scope, base)
     except Exception as err:  # one step's failure never stops the others
         return StepMark(**base, status="undecided", certificate=f"internal error: {type(err).__name__}")
+
+
+def _with_derivatives(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | None:
+    """The step with its derivatives computed (:mod:`grader.steps.calculus`), decided as any
+    other; a witness counts only where every operand has a value, and only when nothing else
+    may depend on the variable. None when a derivative there cannot be computed."""
+    found = calculus.computed([step.left, step.right], scope.context)
+    if found is None:
+        return None
+    left_text, right_text = found.texts
+    written = step.model_copy(update={"left": left_text, "right": right_text})
+    inner = _Scope(
+        scope.context,
+        scope.domains,
+        [*scope.conditions, *calculus.guards(found.operands)],
+        scope.unread,
+        scope.functions,
+        scope.defined,
+    )
+    mark = mark_step(written, inner)
+    said = f"{', '.join(dict.fromkeys(found.said))} computed symbolically"
+    original = {"left": step.left, "right": step.right}
+    if mark.status == "wrong" and not found.refutable:
+        return mark.model_copy(
+            update={
+                **original,
+                "status": "undecided",
+                "witness": None,
+                "certificate": f"fails at a point with {said}, but another symbol may depend on the "
+                "variable (or two entries coincide): no witness",
+            }
+        )
+    if mark.status == "undecided" and not (mark.certificate or "").startswith("fails at a point"):
+        return None  # not decided with the derivatives computed: the other readings say why
+    if mark.status == "wrong":  # the certificate of a wrong step says how its witness was confirmed
+        return mark.model_copy(update=original)
+    return mark.model_copy(update={**original, "certificate": f"{mark.certificate} ({said})"})
 
 
 def _tolerance(*texts: str) -> tuple[float, float]:
@@ -262,13 +317,40 @@ def _witness_mark(base: dict[str, Any], found: W.Found, scope: _Scope) -> StepMa
             status="undecided",
             certificate=f"fails at a point, but a condition stated nearby was not read ({scope.unread[0]})",
         )
+    same = _may_coincide(found.point)
+    if same:
+        return StepMark(
+            **base,
+            status="undecided",
+            certificate=f"fails at a point, but {same[0]} and {same[1]} may be the same entry "
+            "(their indices may be equal)",
+        )
     at, left, right = found.shown()
+    at = {shown_name(name): value for name, value in at.items()}
     return StepMark(
         **base,
         status="wrong",
         certificate=found.how,
         witness=WitnessModel(at=at, **{"from": left, "to": right}),
     )
+
+
+_ENTRY = re.compile(r"(.+?)_\{?([A-Za-z]|\d+)\}?")
+
+
+def _may_coincide(point: Mapping[str, Fraction]) -> tuple[str, str] | None:
+    """Two entries of one name whose indices may be equal (``x_i`` and ``x_j``, ``x_i`` and
+    ``x_1``): values that differ there need not be values the entries can take."""
+    seen: dict[str, list[tuple[str, str]]] = {}
+    for name in point:
+        m = _ENTRY.fullmatch(name)
+        if m is not None:
+            seen.setdefault(m.group(1), []).append((name, m.group(2)))
+    for entries in seen.values():
+        for (a, i), (b, j) in itertools.combinations(entries, 2):
+            if i.isalpha() or j.isalpha():
+                return a, b
+    return None
 
 
 def _engine(
@@ -439,7 +521,9 @@ def _with_sums(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | No
     (:mod:`grader.steps.sums`): wrong at the first size with a confirmed witness (the size is
     part of it), shown by probes when every size tried is shown; else None."""
     marks: list[tuple[dict[str, Fraction], StepMark]] = []
-    for point, (left_text, right_text) in written_out([step.left, step.right]):
+    texts = [plain_entries(step.left), plain_entries(step.right)]
+    implicit = implicit_size(texts)
+    for point, (left_text, right_text) in written_out(texts):
         size = next(iter(point), None)
         if size is not None and size in scope.domains and not W.admits(scope.domains[size], point[size]):
             continue
@@ -451,6 +535,13 @@ def _with_sums(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | No
         else:
             mark = _inequality(left, right, step.relation, scope, base)
         if mark.status == "wrong" and mark.witness is not None:
+            if implicit is not None:
+                return StepMark(
+                    **base,
+                    status="undecided",
+                    certificate="fails with the sums written out, but how many terms a sum without "
+                    "bounds has is not written",
+                )
             if size is not None and size.split("_")[0] in scope.defined:
                 return StepMark(
                     **base,

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from grader.mathlang.names import ALIASES, BUILTIN_NAMES, SPELLINGS
+from grader.steps.latex import closing
 from grader.steps.models import Chain, Relation, Step
 
 DISPLAY_ENVS = (
@@ -62,6 +63,8 @@ _RELATIONS: list[tuple[str, Relation | None]] = [
     (r"\triangleq", None),
     (r"\neq", None),
     (r"\ne", None),
+    (r"\xrightarrow", None),
+    (r"\xleftarrow", None),
     (r"\rightarrow", None),
     (r"\longrightarrow", None),
     (r"\to", None),
@@ -85,6 +88,16 @@ _RELATIONS: list[tuple[str, Relation | None]] = [
     (">", ">"),
 ]
 _WORD_END = re.compile(r"[A-Za-z]")
+# Any relation a step could be made of (a superset: "=" also matches ":="): a text without
+# one holds no step. The grading pre-filter (:mod:`grader.steps.grading`) uses it, so that
+# both read one list.
+STEP_RELATION = re.compile(
+    "|".join(
+        re.escape(word) + ("(?![A-Za-z])" if word.startswith("\\") else "")
+        for word, relation in _RELATIONS
+        if relation is not None
+    )
+)
 _COMMENT_TEXT = re.compile(
     r"\\(?:text|textrm|mbox|textnormal|mathrm)\s*\{\s*(?:if|for|since|where|when|as|and|by|because|otherwise|"
     r"i\.e\.|so|hence|thus|with|using|on|from|else|whenever|then|all|each|every|any)\b",
@@ -316,8 +329,12 @@ def _read_row(raw: str, line: int) -> _Row | None:
     items: list[_Item] = []
     previous: Relation | None = None
     start = 0
-    ended = False
+    ended = restarted = False
     for pos, end, relation in cuts:
+        if text.startswith((r"\xrightarrow", r"\xleftarrow"), pos):
+            items, previous, start = [], None, end  # a labelled arrow between stages: read afresh after it
+            restarted = True
+            continue
         items.append(_Item(text[start:pos].strip(), previous))
         if relation is None:
             ended = True
@@ -332,7 +349,7 @@ def _read_row(raw: str, line: int) -> _Row | None:
     continues = items[0].text == "" and items[0].relation is None and len(items) > 1
     if continues:
         items = items[1:]
-    elif ended and len(items) == 1:
+    elif (ended or restarted) and len(items) == 1:
         return None
     return _Row(items, line, continues, conditions, comment)
 
@@ -402,6 +419,30 @@ def _depth_at(text: str, index: int) -> int:
     return depth
 
 
+def _relation_at(text: str, i: int) -> tuple[int, Relation | None] | None:
+    """The relation word that starts at ``i``: its end and the relation."""
+    for word, relation in _RELATIONS:
+        if text.startswith(word, i):
+            end = i + len(word)
+            if word.startswith("\\") and end < len(text) and _WORD_END.match(text[end]):
+                continue  # \le is not \left, \in is not \int
+            if word in (r"\xrightarrow", r"\xleftarrow"):
+                end = _arguments_end(text, end)  # \xrightarrow[below]{above}: labels, not math
+            return end, relation
+    return None
+
+
+def _arguments_end(text: str, at: int) -> int:
+    """Past the optional ``[...]`` and the ``{...}`` that follow a command at ``at``."""
+    for opening in "[{":
+        m = re.match(r"\s*" + re.escape(opening), text[at:])
+        if m is not None:
+            end = closing(text, at + m.end() - 1)
+            if end is not None:
+                at = end
+    return at
+
+
 def _top_level_relations(text: str) -> list[tuple[int, int, Relation | None]]:
     """(start, end, relation) of every relation outside braces, brackets and environments."""
     found: list[tuple[int, int, Relation | None]] = []
@@ -424,14 +465,10 @@ def _top_level_relations(text: str) -> list[tuple[int, int, Relation | None]]:
         elif c in "})]":
             depth -= 1
         elif depth <= 0:
-            for word, relation in _RELATIONS:
-                if text.startswith(word, i):
-                    end = i + len(word)
-                    if word.startswith("\\") and end < len(text) and _WORD_END.match(text[end]):
-                        continue  # \le is not \left, \in is not \int
-                    found.append((i, end, relation))
-                    i = end
-                    break
+            at = _relation_at(text, i)
+            if at is not None:
+                found.append((i, at[0], at[1]))
+                i = at[0]
             else:
                 i += 1
             continue

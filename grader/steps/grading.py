@@ -5,23 +5,20 @@ report, and read back by :func:`stored_marks` wherever they are shown."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from grader.core.verdict import Verdict
+from grader.steps.find import STEP_RELATION
 
 if TYPE_CHECKING:
     from grader.steps import ChainMarks
 
 MAX_ANSWER_CHARS = 20_000  # past this an answer's steps are not checked
 ANSWER_SECONDS = 30.0  # the steps of one answer: those past this time are left undecided
-# A relation a chain could be made of: an answer without one has no steps, and the engine
-# (exact arithmetic, python-flint) is not loaded for it.
-_RELATION = re.compile(
-    r"[=<>≤≥≈⇔⇒⟺⟹]|\\(?:(?:Long)?(?:Left)?[Rr]ightarrow|(?:Long)?[Ll]eftrightarrow|iff|implies"
-    r"|(?:le|ge)(?:q|qslant)?|lt|gt|approx|simeq)(?![A-Za-z])"
-)
+# An answer without a relation a step is made of (find.py's list) has no steps, and the
+# engine (exact arithmetic, python-flint) is not loaded for it.
+_RELATION = STEP_RELATION
 
 
 def check(part: Any, answer: Any) -> Verdict:

@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 
+from grader.steps.expectation import EXPECTATION, linear_expectations
+from grader.steps.latex import closing, group_end, scripts_end, term_end
 from grader.steps.read import CALLED_ON_A_NAME, FUNCTION_LETTERS, KNOWN_CALLS
 
 PREFIX = "o"  # fresh symbols o_{1}, o_{2}, ...: the letter o is never a student's name here
@@ -46,7 +48,7 @@ _DERIVATIVE = re.compile(
 )
 _FRAC_PARTIAL = re.compile(r"\\frac\s*\{\s*(?:d|\\partial|\\mathrm\s*\{\s*d\s*\})\s*[^{}]")
 _NORM = re.compile(r"\\lVert|\\\||\|\||\\left\s*\\\|")
-_EXPECT = re.compile(r"\\mathbb\s*\{\s*E\s*\}(?:\s*_(?:\{[^{}]*\}|\w))?\s*(?:\\left\s*)?\[")
+_EXPECT = EXPECTATION
 _UPPER_LETTER = re.compile(r"(?<![A-Za-z\\{])[A-Z](?![A-Za-z])")
 _INDEX_AFTER = re.compile(r"\s*_(?:\{[^{}]*\}|\w)")
 MAX_PIECES = 24
@@ -96,10 +98,11 @@ def _shown(key: str, pieces: Pieces) -> str:
 
 
 def _replace(text: str, pieces: Pieces, functions: Mapping[str, str]) -> str | None:
+    text = linear_expectations(text)
     text = _ENTRY_LOWER.sub(lambda m: pieces.name(m.group(0)), text)
     text = _ENTRY_UPPER.sub(lambda m: pieces.name(m.group(0)), text)
     text = _INNER.sub(lambda m: pieces.name(m.group(0)), text)
-    for finder in (_sum_span, _derivative_span, _expectation_span, _norm_span):
+    for finder in (sum_span, _derivative_span, _expectation_span, _norm_span):
         text_or_none = _replace_spans(text, finder, pieces)
         if text_or_none is None:
             return None
@@ -134,7 +137,7 @@ def _replace_calls(text: str, pieces: Pieces, functions: Mapping[str, str]) -> s
         if not primed and (name in functions or name in KNOWN_CALLS or name.lower() in KNOWN_CALLS):
             pos = m.end()
             continue
-        close = _closing(text, m.end() - 1)
+        close = closing(text, m.end() - 1)
         if close is None:
             return text
         on_a_name = re.fullmatch(
@@ -155,80 +158,14 @@ def _replace_calls(text: str, pieces: Pieces, functions: Mapping[str, str]) -> s
     return text
 
 
-def _closing(text: str, open_at: int) -> int | None:
-    """The offset just past the bracket that closes the one at ``open_at`` (``(``, ``[``, ``{``)."""
-    pairs = {"(": ")", "[": "]", "{": "}"}
-    depth = 0
-    i = open_at
-    while i < len(text):
-        c = text[i]
-        if c == "\\" and i + 1 < len(text) and text[i + 1] in "{}":
-            i += 2
-            continue
-        if c in pairs:
-            depth += 1
-        elif c in pairs.values():
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    return None
-
-
-def _group_end(text: str, at: int) -> int | None:
-    """The end of the braced group starting at ``at`` (after spaces), or None."""
-    while at < len(text) and text[at] == " ":
-        at += 1
-    if at < len(text) and text[at] == "{":
-        return _closing(text, at)
-    return None
-
-
-def _scripts_end(text: str, at: int) -> int:
-    """Past the ``_{...}`` and ``^{...}`` (or one character) after a big operator."""
-    while True:
-        m = re.match(r"\s*[_^]\s*", text[at:])
-        if not m:
-            return at
-        at += m.end()
-        if at < len(text) and text[at] == "{":
-            end = _closing(text, at)
-            if end is None:
-                return at
-            at = end
-        else:
-            at += 1
-
-
-def _sum_span(text: str) -> tuple[int, int] | None:
+def sum_span(text: str) -> tuple[int, int] | None:
     """A sum or product over an index: the operator, its scripts and its body, the body up to
     the next ``+`` or ``-`` or the end of the group it stands in."""
     m = _SUM_START.search(text)
     if m is None:
         return None
-    at = _scripts_end(text, m.end())
-    depth = 0
-    i = at
-    seen = False
-    while i < len(text):
-        c = text[i]
-        if c == "\\" and text.startswith(("\\left", "\\right"), i):
-            word = "\\left" if text.startswith("\\left", i) else "\\right"
-            if word == "\\right" and depth == 0:
-                break
-            i += len(word)
-            continue
-        if c in "([{":
-            depth += 1
-        elif c in ")]}":
-            if depth == 0:
-                break
-            depth -= 1
-        elif depth == 0 and ((c in "+-" and seen) or c in "=<>"):
-            break
-        if not c.isspace():
-            seen = True
-        i += 1
+    at = scripts_end(text, m.end())
+    i = term_end(text, at)
     if not text[at:i].strip():
         return (-1, -1)
     return m.start(), i
@@ -238,25 +175,25 @@ def _derivative_span(text: str) -> tuple[int, int] | None:
     """``\\frac{d}{dx} (...)`` with its operand, or ``\\frac{\\partial L}{\\partial w}`` whole."""
     m = _DERIVATIVE.search(text)
     if m is not None:
-        first = _group_end(text, m.start() + len("\\frac"))
-        second = _group_end(text, first) if first is not None else None
+        first = group_end(text, m.start() + len("\\frac"))
+        second = group_end(text, first) if first is not None else None
         if second is None:
             return (-1, -1)
         rest = text[second:]
         operand = re.match(r"\s*(\\left\s*\(|\(|\{)", rest)
         if operand is not None:
-            end = _closing(text, second + operand.end() - 1)
+            end = closing(text, second + operand.end() - 1)
             return (m.start(), end) if end is not None else (-1, -1)
         call = _CALL_START.match(rest.lstrip())
         if call is not None:
             offset = second + len(rest) - len(rest.lstrip())
-            end = _closing(text, offset + call.end() - 1)
+            end = closing(text, offset + call.end() - 1)
             return (m.start(), end) if end is not None else (-1, -1)
         return (-1, -1)
     m = _FRAC_PARTIAL.search(text)
     if m is not None:
-        first = _group_end(text, m.start() + len("\\frac"))
-        second = _group_end(text, first) if first is not None else None
+        first = group_end(text, m.start() + len("\\frac"))
+        second = group_end(text, first) if first is not None else None
         return (m.start(), second) if second is not None else (-1, -1)
     return None
 
@@ -265,7 +202,7 @@ def _expectation_span(text: str) -> tuple[int, int] | None:
     m = _EXPECT.search(text)
     if m is None:
         return None
-    end = _closing(text, m.end() - 1)
+    end = closing(text, m.end() - 1)
     if end is None:
         return (-1, -1)
     right = re.match(r"\s*\\right\s*\]", text[end - 1 :])
@@ -278,8 +215,8 @@ def _norm_span(text: str) -> tuple[int, int] | None:
     if m is None:
         return None
     opening = m.group(0)
-    closing = {"\\lVert": r"\\rVert", "\\|": r"\\\|", "||": r"\|\|"}.get(opening, r"\\right\s*\\\|")
-    close = re.compile(closing).search(text, m.end())
+    shut = {"\\lVert": r"\\rVert", "\\|": r"\\\|", "||": r"\|\|"}.get(opening, r"\\right\s*\\\|")
+    close = re.compile(shut).search(text, m.end())
     if close is None:
         return (-1, -1)
     end = close.end()

@@ -102,6 +102,15 @@ _WORD = re.compile(r"(?<![\\A-Za-z])([A-Za-z]{4,})")
 _TEXT = re.compile(r"\\(?:text|textrm|mathrm|operatorname)\s*\{([^}]*)\}")
 _LONE_E = re.compile(r"(?<![A-Za-z\\])e(?![A-Za-z_^{])")
 _SUBSCRIPT = re.compile(r"_\{([^{}]*)\}")
+_PRIMED = re.compile(
+    r"(?<![A-Za-z\\])(?P<base>\\[A-Za-z]+|[A-Za-z])(?P<sub>_\{[^{}]*\}|_\w)?"
+    r"(?P<primes>''?(?!')|\^\s*\{\s*\\prime\s*\}|\^\s*\\prime(?![A-Za-z]))"
+    r"(?!\s*(?:\(|\\left|\[|\\big|\\Big))"
+)
+# an entry of a bold vector with a letter index (\mathbf{x}_i, \mathbf{x}_{ij}) is a scalar
+_BOLD_ENTRY = re.compile(
+    r"\\(?:mathbf|boldsymbol|bm)\s*\{\s*([a-z])\s*\}\s*_\s*(?:\{\s*([i-n]{1,2})\s*\}|([i-n])(?![A-Za-z0-9]))"
+)
 LETTERS = tuple(c for c in string.ascii_letters if c != "e")  # e is Euler's number
 
 
@@ -121,6 +130,33 @@ class Read:
     why: str = ""
 
 
+def primed_names(text: str) -> str:
+    """A primed name not applied to anything (``k'``, ``x_i'``, ``\\Theta''``) as a name of its
+    own (``k_{pr}``, ``x_{ipr}``, ``Theta_{pr2}``); ``f'(x)`` stays a derivative."""
+
+    def name(m: re.Match[str]) -> str:
+        mark = "pr" if len(m.group("primes").replace(" ", "")) == 1 or "prime" in m.group("primes") else "pr2"
+        sub = m.group("sub") or ""
+        inner = sub[2:-1] if sub.startswith("_{") else sub[1:]
+        return f"{m.group('base')}_{{{inner}{mark}}}"
+
+    return _PRIMED.sub(name, text)
+
+
+def shown_name(name: str) -> str:
+    """A name as the write-up has it: ``k_pr`` -> ``k'``, ``x_ipr2`` -> ``x_i''``."""
+    m = re.fullmatch(r"(.+?)(?:_(\w*?))?(pr2?)", name)
+    if m is None or not (name.endswith("_pr") or name.endswith("_pr2") or m.group(2)):
+        return name
+    primes = "''" if m.group(3) == "pr2" else "'"
+    return f"{m.group(1)}_{m.group(2)}{primes}" if m.group(2) else f"{m.group(1)}{primes}"
+
+
+def plain_entries(text: str) -> str:
+    """Entries of bold vectors with a letter index as scalar names: ``\\mathbf{x}_i`` -> ``x_{i}``."""
+    return _BOLD_ENTRY.sub(lambda m: f" {m.group(1)}_{{{m.group(2) or m.group(3)}}}", text)
+
+
 def normalize(text: str) -> str:
     """Subscripts as plain names (``h_{t-1}`` -> ``h_{tm1}``), spacing commands dropped."""
 
@@ -131,7 +167,7 @@ def normalize(text: str) -> str:
             return m.group(0)
         return "_{" + inner + "}"
 
-    text = _SUBSCRIPT.sub(subscript, text)
+    text = _SUBSCRIPT.sub(subscript, primed_names(plain_entries(text)))
     text = _LONE_E.sub(r"\\exp(1)", text)  # a lone e in a derivation is Euler's number
     text = re.sub(r"\\[,;:!]|\\quad|\\qquad", " ", text)
     return text.strip()

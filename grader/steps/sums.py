@@ -16,7 +16,8 @@ import re
 from collections.abc import Iterator
 from fractions import Fraction
 
-from grader.steps.opaque import _scripts_end, _sum_span
+from grader.steps.latex import scripts_end, term_end, term_start
+from grader.steps.opaque import sum_span
 
 MAX_TERMS = 4  # a sum is written out with 1 to this many terms
 SIZES = range(1, 7)
@@ -43,38 +44,14 @@ _DOTS = re.compile(r"\+\s*(?:\\dots|\\cdots|\\ldots|\.\.\.)\s*\+")
 
 
 def _term_after(text: str, at: int) -> str:
-    """The term that starts at ``at``: up to the next ``+`` or ``-`` outside brackets, or the
-    end of the group it stands in."""
-    depth, i = 0, at
-    while i < len(text):
-        c = text[i]
-        if c in "([{":
-            depth += 1
-        elif c in ")]}":
-            if depth == 0:
-                break
-            depth -= 1
-        elif c in "+-" and depth == 0 and text[at:i].strip():
-            break
-        i += 1
-    return text[at:i]
+    """The term that starts at ``at``."""
+    return text[at : term_end(text, at)]
 
 
 def _term_before(text: str, at: int) -> tuple[int, str]:
     """The term that ends at ``at`` (its start, its text)."""
-    depth, i = 0, at - 1
-    while i >= 0:
-        c = text[i]
-        if c in ")]}":
-            depth += 1
-        elif c in "([{":
-            if depth == 0:
-                break
-            depth -= 1
-        elif c in "+-" and depth == 0:
-            break
-        i -= 1
-    return i + 1, text[i + 1 : at]
+    start = term_start(text, at)
+    return start, text[start:at]
 
 
 def _squeeze(text: str) -> str:
@@ -126,8 +103,28 @@ def _pattern(before: str, after: str) -> tuple[str, int] | None:
     return None
 
 
+_IMPLICIT = re.compile(r"\\sum\s*_\s*(?:\{\s*([a-z])\s*\}|([a-z])(?![A-Za-z]))(?!\s*\^)")
+IMPLICIT_SIZES = ("N", "K", "M")  # the number of terms of a sum written without bounds
+
+
+def implicit_size(texts: list[str]) -> str | None:
+    """The name given to the number of terms of sums written without bounds (``\\sum_j``):
+    one not used in the texts; None when there is no such sum (or no free name)."""
+    if not any(_IMPLICIT.search(t) for t in texts):
+        return None
+    used = {c for t in texts for c in re.findall(r"(?<![A-Za-z\\])[A-Z](?![A-Za-z])", t)}
+    return next((n for n in IMPLICIT_SIZES if n not in used), None)
+
+
 def written_out(texts: list[str]) -> Iterator[tuple[dict[str, Fraction], list[str]]]:
-    """For each size tried: the size symbol's value and the texts with every sum written out."""
+    """For each size tried: the size symbol's value and the texts with every sum written out.
+    A sum without bounds runs from 1 to :func:`implicit_size` (the same for all of them)."""
+    size_name = implicit_size(texts)
+    if size_name is not None:
+        texts = [
+            _IMPLICIT.sub(lambda m: f"\\sum_{{{m.group(1) or m.group(2)}=1}}^{{{size_name}}}", t)
+            for t in texts
+        ]
     sums = list(_sums(texts))
     if not sums:
         yield from ellipses_written_out(texts)
@@ -166,7 +163,7 @@ def _sums(texts: list[str]) -> Iterator[tuple[int, int, str, tuple[str | None, i
 def _outside_sums(text: str) -> str:
     """The text with every sum (operator, scripts and body) cut out."""
     for _ in range(20):
-        span = _sum_span(text)
+        span = sum_span(text)
         if span is None or span == (-1, -1):
             return text
         text = text[: span[0]] + " " + text[span[1] :]
@@ -186,11 +183,11 @@ def _expand(text: str, size: str | None, value: int) -> str | None:
         last = (value if high[0] else 0) + high[1]
         if not 1 <= last - first + 1 <= MAX_TERMS:
             return None
-        span = _sum_span(text[m.start() :])
+        span = sum_span(text[m.start() :])
         if span is None or span == (-1, -1):
             return None
         end = m.start() + span[1]
-        body = text[_scripts_end(text, m.start() + len("\\sum")) : end]
+        body = text[scripts_end(text, m.start() + len("\\sum")) : end]
         terms = [f"({_put(body, m.group(1), k)})" for k in range(first, last + 1)]
         text = text[: m.start()] + "(" + " + ".join(terms) + ")" + text[end:]
     return None

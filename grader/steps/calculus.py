@@ -1,0 +1,402 @@
+"""Derivatives in a step computed symbolically, so that the step can be decided.
+
+``\\frac{d}{dx}\\left(\\frac{1}{1+e^{-x}}\\right) = \\frac{e^{-x}}{(1+e^{-x})^2}`` holds when the
+derivative of the formula the math language reads equals the other side. Each derivative
+of a formula it reads (``\\frac{d}{dx}(...)``, ``\\frac{\\partial}{\\partial x}(...)``,
+``\\frac{d (...)}{dx}``, ``\\frac{\\partial (...)}{\\partial w}``, ``\\frac{d^2}{dx^2}(...)``,
+``\\tanh'(x)`` for a known smooth function) is replaced by the derivative sympy computes
+from grader's own tree of the operand (:func:`grader.mathlang.to_sympy.to_sympy`: nothing
+is parsed from text by sympy); the result is put back as a formula in the math language.
+The step is then decided as any other: shown with a certificate, or wrong at a point
+confirmed in exact or ball arithmetic where the operand itself has a value (the operand
+rides as a condition). A limit ``\\lim_{h \\to 0} BODY`` that runs to the end of its side is
+computed the same way (sympy's ``limit``, two-sided at a number), when it is finite.
+
+Only smooth operands are differentiated (no ``|x|``, ``relu``, ``max``, steps or pieces:
+their derivative at a kink is a convention). A derivative is refutable only when nothing
+else may depend on its variable: a partial derivative, or an ordinary one whose operand has
+no other symbol; and never when the variable is an entry with a letter index (``x_j``)
+while the operand holds another entry of the same name (``x_i``: ``i = j`` may hold).
+Anything else is left as written (and then read as an unknown by :mod:`grader.steps.opaque`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from grader.mathlang import ast
+from grader.mathlang.render import to_text
+from grader.steps.latex import closing, group_end, scripts_end, term_end
+from grader.steps.read import Context, read_side
+
+_D = r"(?:d|\\partial|\\mathrm\s*\{\s*d\s*\}|\\operatorname\s*\{\s*d\s*\})"
+_FRAC_D = re.compile(rf"\\frac\s*\{{\s*{_D}(?![A-Za-z])")
+_SECOND = re.compile(rf"^\s*({_D})\s*\^\s*(?:\{{\s*2\s*\}}|2)")
+_SECOND_BELOW = re.compile(rf"^\s*({_D}\s*.+?)\s*\^\s*(?:\{{\s*2\s*\}}|2)\s*$", re.DOTALL)
+_D_ALONE = re.compile(rf"^\s*{_D}\s*$")
+_D_THEN = re.compile(rf"^\s*({_D})\s*(.+?)\s*$", re.DOTALL)
+_LIM = re.compile(r"\\lim\s*_\s*\{(?P<under>[^{}]*)\}")
+_UNDER = re.compile(
+    r"\s*(?P<var>\\?[A-Za-z]+(?:_\w)?)\s*(?:\\to|\\rightarrow|\\longrightarrow|->)\s*"
+    r"(?P<to>[+-]?\s*\\infty|-?\d+(?:\.\d+)?)\s*"
+)
+MAX_LIMIT_NODES = 60
+_PRIME_CALL = re.compile(r"(?<![A-Za-z\\])(\\?[A-Za-z]+)\s*'\s*(\\left\s*\(|\()")
+_CALL = re.compile(r"\s*\\?[A-Za-z]+\s*(\\left\s*\(|\()")
+_ENDS_TERM = re.compile(r"\s*(?:$|[-+)\]=<>]|\\right|\\cdot|\}|&)")
+_OPEN = re.compile(r"\s*(\\left\s*[(\[]|\\left\s*\\\{|[(\[{])")
+
+
+def _smooth() -> dict[Any, str]:
+    """Smooth functions sympy differentiates, and how the math language spells them back."""
+    import sympy
+
+    return {
+        sympy.exp: "exp",
+        sympy.log: "log",
+        sympy.sin: "sin",
+        sympy.cos: "cos",
+        sympy.tan: "tan",
+        sympy.sinh: "sinh",
+        sympy.cosh: "cosh",
+        sympy.tanh: "tanh",
+        sympy.atan: "atan",
+        sympy.asin: "asin",
+        sympy.acos: "acos",
+    }
+
+
+def _not_smooth() -> tuple[Any, ...]:
+    import sympy
+
+    return (
+        sympy.Abs,
+        sympy.Max,
+        sympy.Min,
+        sympy.Heaviside,
+        sympy.sign,
+        sympy.floor,
+        sympy.ceiling,
+        sympy.Piecewise,
+        sympy.Mod,
+    )
+
+
+PRIMED_FUNCTIONS = frozenset(
+    {"exp", "log", "ln", "sin", "cos", "tanh", "sinh", "cosh", "sigmoid", "softplus"}
+)
+MAX_DERIVATIVES = 6
+
+
+@dataclass
+class Computed:
+    """The texts with their derivatives computed, the operands (each must have a value at a
+    witness), and whether a point where the step fails may be a witness."""
+
+    texts: list[str]
+    operands: list[ast.Node] = field(default_factory=list)
+    refutable: bool = True
+    said: list[str] = field(default_factory=list)
+
+
+def has_derivative(text: str) -> bool:
+    """Is there a derivative or a limit to compute in the text."""
+    return bool(_FRAC_D.search(text) or _PRIME_CALL.search(text) or _LIM.search(text))
+
+
+def computed(texts: list[str], context: Context) -> Computed | None:
+    """The texts with every derivative and limit of a formula the math language reads
+    computed (those it cannot compute left as written, for the other readings); None when
+    none was computed."""
+    out = Computed([])
+    for text in texts:
+        at = 0
+        for _ in range(MAX_DERIVATIVES):
+            found = _next_derivative(text, at, context, out)
+            if found is None:
+                break
+            if isinstance(found, int):  # not computed: left as written, the search goes on past it
+                at = found + 1
+                continue
+            start, end, value = found
+            text = f"{text[:start]} ({value}) {text[end:]}"
+            at = start
+        out.texts.append(text)
+    return out if out.said else None
+
+
+def _next_derivative(
+    text: str, at: int, context: Context, out: Computed
+) -> tuple[int, int, str] | int | None:
+    """The first derivative or limit from ``at`` computed (start, end, value), or where it
+    starts when it cannot be, or None when there is none."""
+    matches = [
+        m for m in (_FRAC_D.search(text, at), _PRIME_CALL.search(text, at), _LIM.search(text, at)) if m
+    ]
+    if not matches:
+        return None
+    m = min(matches, key=lambda match: match.start())
+    if m.re is _FRAC_D:
+        found = _leibniz(text, m.start(), context, out)
+    elif m.re is _PRIME_CALL:
+        found = _primed(text, m, context, out)
+    else:
+        found = _limit(text, m, context, out)
+    return m.start() if isinstance(found, str) else found
+
+
+def _limit(text: str, m: re.Match[str], context: Context, out: Computed) -> tuple[int, int, str] | str:
+    """``\\lim_{h \\to 0} BODY`` to the end of the side: the limit sympy computes of a smooth
+    formula the math language reads (two-sided at a number), when it is finite."""
+    import sympy
+
+    from grader.mathlang.to_sympy import Unsupported, to_sympy
+
+    under = _UNDER.fullmatch(m.group("under"))
+    body_at = m.end()
+    if under is None or not text[body_at:].strip() or term_end(text, body_at) < len(text.rstrip()):
+        return "unreadable"
+    variable = read_side(under.group("var"), context).node
+    body = read_side(text[body_at:], context).node
+    if not isinstance(variable, ast.Sym) or body is None or sum(1 for _ in ast.walk(body)) > MAX_LIMIT_NODES:
+        return "unreadable"
+    target_text = under.group("to").replace(" ", "")
+    infinite = target_text.endswith("\\infty")
+    try:
+        from grader.mathlang.evaluate import compile_functions
+
+        functions = compile_functions(dict(context.functions)) if context.functions else {}
+        expr = to_sympy(body, functions=functions)
+        if expr.has(*_not_smooth()):
+            return "unreadable"
+        v = next((x for x in expr.free_symbols if x.name == variable.name), None)
+        if v is None:
+            value = expr
+        elif infinite:
+            value = sympy.limit(expr, v, -sympy.oo if target_text.startswith("-") else sympy.oo)
+        else:
+            value = sympy.limit(expr, v, sympy.Rational(target_text), dir="+-")
+        if not value.is_finite or value.has(sympy.Limit, sympy.AccumBounds):
+            return "unreadable"
+        written = to_text(_node(value))
+        if not _same(written, value, context, functions):
+            return "unreadable"
+    except (Unsupported, TypeError, ValueError, NotImplementedError, RecursionError, AttributeError):
+        return "unreadable"
+    if ast.free_names(body) - {variable.name}:
+        out.refutable = False  # sympy's limit with parameters may hold only for most of their values
+    out.said.append(f"the limit as {variable.name} -> {under.group('to').strip()}")
+    return m.start(), len(text), written
+
+
+def _leibniz(text: str, start: int, context: Context, out: Computed) -> tuple[int, int, str] | str:
+    """``\\frac{d}{dx} OPERAND`` or ``\\frac{d OPERAND}{dx}`` (``\\partial`` alike)."""
+    top_end = group_end(text, start + len("\\frac"))
+    bottom_end = group_end(text, top_end) if top_end is not None else None
+    if top_end is None or bottom_end is None:
+        return "unreadable"
+    top = text[text.index("{", start) + 1 : top_end - 1]
+    bottom = text[text.index("{", top_end) + 1 : bottom_end - 1]
+    order = 1
+    second_top, second_bottom = _SECOND.match(top), _SECOND_BELOW.match(bottom)
+    if second_top is not None and second_bottom is not None:  # \frac{d^2}{dx^2}
+        order, top, bottom = 2, second_top.group(1) + top[second_top.end() :], second_bottom.group(1)
+    elif second_top is not None or second_bottom is not None:
+        return "unreadable"
+    below = _D_THEN.match(bottom)
+    variable = read_side(below.group(2), context).node if below is not None else None
+    if below is None or not isinstance(variable, ast.Sym):
+        return "unreadable"
+    operand_text, end = _leibniz_operand(text, top, bottom_end)
+    operand = read_side(operand_text, context).node if operand_text is not None else None
+    if operand is None:
+        return "unreadable"
+    others = ast.free_names(operand) - {variable.name}
+    if _entry_may_coincide(variable.name, others):
+        return "unreadable"  # d/dx_j of x_i: 0 or not, as i = j or not
+    value = _derivative(operand, variable.name, context, order=order)
+    if value is None:
+        return "unreadable"
+    if not ("partial" in below.group(1) or "partial" in top) and others:
+        out.refutable = False
+    out.operands.append(operand)
+    out.said.append(f"the {'second ' if order == 2 else ''}derivative by {variable.name}")
+    return start, end, value
+
+
+def _leibniz_operand(text: str, top: str, bottom_end: int) -> tuple[str | None, int]:
+    """The operand of the operator form (after it) or of the fraction form (its numerator)."""
+    if _D_ALONE.match(top):
+        return _operand_after(text, bottom_end)
+    above = _D_THEN.match(top)
+    if above is None or re.fullmatch(r"\s*\\?[A-Za-z]+(?:_\{[^{}]*\}|_\w)?\s*", above.group(2)):
+        return None, bottom_end  # dy/dx, dL/dw: a name, maybe a function of the variable
+    return above.group(2), bottom_end
+
+
+def _operand_after(text: str, at: int) -> tuple[str | None, int]:
+    """What a derivative operator applies to: a bracketed group or a call (with its powers),
+    or the rest of the side, when what follows it ends the term (``\\frac{d}{dx}(x) y`` and
+    ``\\frac{d}{dx} x^2 + 1`` are left alone: which factors, which terms?)."""
+    opening = _OPEN.match(text, at)
+    call = _CALL.match(text, at)
+    if opening is not None or call is not None:
+        bracket = opening.end() - 1 if opening is not None else call.end() - 1  # type: ignore[union-attr]
+        end = closing(text, bracket)
+        if end is None:
+            return None, at
+        powered = scripts_end(text, end)
+        if not _ENDS_TERM.match(text, powered):
+            return None, at
+        if opening is not None and powered == end:
+            inner = re.sub(r"\\right\s*$", "", text[opening.end() : end - 1].rstrip())
+            return inner, end
+        return text[at:powered], powered
+    rest = text[at:]
+    if rest.strip() and term_end(text, at) >= len(text.rstrip()):
+        return rest, len(text)
+    return None, at
+
+
+def _primed(text: str, m: re.Match[str], context: Context, out: Computed) -> tuple[int, int, str] | str:
+    """``\\tanh'(x)``: a known smooth function's derivative at its argument."""
+    name = m.group(1).lstrip("\\")
+    if name not in PRIMED_FUNCTIONS and name not in context.functions:
+        return "unreadable"
+    end = closing(text, m.end() - 1)
+    if end is None:
+        return "unreadable"
+    argument = read_side(text[m.end() : end - 1].removesuffix("\\right"), context)
+    if argument.node is None:
+        return "unreadable"
+    fresh = "t"
+    call = read_side(f"{m.group(1)}({fresh})", context)
+    if call.node is None:
+        return "unreadable"
+    value = _derivative(call.node, _only_name(call.node), context, at=argument.node)
+    if value is None:
+        return "unreadable"
+    out.operands.append(argument.node)
+    out.said.append(f"the derivative {name}'")
+    return m.start(), end, value
+
+
+def _only_name(node: ast.Node) -> str:
+    names = sorted(ast.free_names(node))
+    return names[0] if names else ""
+
+
+def _entry_may_coincide(variable: str, others: set[str]) -> bool:
+    """``x_j`` against ``x_i``: two entries with letter indices may be the same entry."""
+    m = re.fullmatch(r"([A-Za-z]+)_\{?([A-Za-z]+)\}?", variable)
+    if m is None:
+        return False
+    return any(re.fullmatch(rf"{m.group(1)}_\{{?[A-Za-z]+\}}?", o) for o in others)
+
+
+def _derivative(
+    node: ast.Node, name: str, context: Context, at: ast.Node | None = None, order: int = 1
+) -> str | None:
+    """The derivative in the math language's text, or None (not smooth, not covered)."""
+    import sympy
+
+    from grader.mathlang.to_sympy import Unsupported, to_sympy
+
+    try:
+        from grader.mathlang.evaluate import compile_functions
+
+        functions = compile_functions(dict(context.functions)) if context.functions else {}
+        expr = to_sympy(node, functions=functions)
+        if expr.has(*_not_smooth()):
+            return None
+        variable = next((s for s in expr.free_symbols if s.name == name), None)
+        result = sympy.diff(expr, variable, order) if variable is not None else sympy.Integer(0)
+        if at is not None:
+            assert variable is not None
+            result = result.subs(variable, to_sympy(at, functions=functions))
+        text = to_text(_node(result))
+        return text if _same(text, result, context, functions) else None
+    except (Unsupported, TypeError, ValueError, RecursionError, AttributeError, AssertionError):
+        return None
+
+
+def _same(text: str, value: Any, context: Context, functions: Any) -> bool:
+    """The text written back reads as the value computed (at a few rational points)."""
+    import sympy
+
+    from grader.mathlang.to_sympy import to_sympy
+
+    back = read_side(text, context)
+    if back.node is None:
+        return False
+    again = to_sympy(back.node, functions=functions)
+    symbols = sorted(value.free_symbols | again.free_symbols, key=lambda s: s.name)
+    for k, point in enumerate(((3, 7), (5, 11), (-2, 9))):
+        at = {x: sympy.Rational(point[0] + 2 * i + k, point[1]) for i, x in enumerate(symbols)}
+        a, b = complex(value.subs(at).evalf(30)), complex(again.subs(at).evalf(30))
+        if abs(a - b) > 1e-12 * (1 + abs(a)):
+            return False
+    return True
+
+
+def _node(e: Any) -> ast.Node:
+    """A sympy expression built here back as grader's tree (an allow-list; else Unsupported)."""
+    import sympy
+
+    from grader.mathlang.to_sympy import Unsupported
+
+    if e.is_Rational:
+        value = Fraction(int(e.p), int(e.q))
+        if value < 0:
+            return ast.Neg(0, _node(-e))
+        if value.denominator != 1:  # 1/2 as a quotient: x^(1/2), never x^1/2
+            return ast.BinOp(0, "/", _number(value.numerator), _number(value.denominator))
+        return _number(value.numerator)
+    if e.is_Symbol:
+        return ast.Sym(0, e.name)
+    if e is sympy.E or e is sympy.pi:
+        return ast.Const(0, "e" if e is sympy.E else "pi")
+    if e.is_Add or e.is_Mul or e.is_Pow:
+        return _arithmetic(e)
+    for function, name in _smooth().items():
+        if isinstance(e, function):
+            return ast.Call(0, name, tuple(_node(a) for a in e.args))
+    raise Unsupported(f"{type(e).__name__} is not read back")
+
+
+def _number(n: int) -> ast.Num:
+    return ast.Num(0, Fraction(n))
+
+
+def _arithmetic(e: Any) -> ast.Node:
+    import sympy
+
+    if e.is_Add:
+        return _fold("+", [_node(a) for a in e.args])
+    if e.is_Mul:
+        numerator, denominator = e.as_numer_denom()
+        if denominator != 1:
+            return ast.BinOp(0, "/", _node(numerator), _node(denominator))
+        return _fold("star", [_node(a) for a in e.args])
+    base, exponent = e.args
+    if exponent.is_Rational and exponent < 0:
+        return ast.BinOp(0, "/", _number(1), _node(sympy.Pow(base, -exponent)))
+    return ast.BinOp(0, "^", _node(base), _node(exponent))
+
+
+def _fold(op: str, nodes: list[ast.Node]) -> ast.Node:
+    out = nodes[0]
+    for node in nodes[1:]:
+        out = ast.BinOp(0, op, out, node)
+    return out
+
+
+def guards(operands: list[ast.Node]) -> list[ast.Node]:
+    """Conditions that hold exactly where each operand has a value (``u \\ne u + 1``)."""
+    return [ast.Relation(0, "!=", u, ast.BinOp(0, "+", u, ast.Num(0, Fraction(1)))) for u in operands]
+
+
+__all__ = ["Computed", "computed", "guards", "has_derivative"]
