@@ -20,7 +20,7 @@ from PIL import Image
 from service_server import TA_PASSWORD, Server, log_in, make_course, wait_graded
 
 sys.path.insert(0, str(Path(__file__).parent / "hostile"))
-from pdfs import javascript, plain  # noqa: E402
+from pdfs import javascript, plain
 
 ASSIGNMENT = "a1-activations-conv"
 FUTURE = "2999-01-01T00:00:00Z"
@@ -87,9 +87,7 @@ def test_a_scan_is_handed_in_tagged_graded_from_its_pages_and_given_back_after_r
         thumbnail = alice.get(f"/api/v1/submissions/{submission}/pages/1.png?width=400")
         assert thumbnail.status_code == 200 and Image.open(io.BytesIO(thumbnail.content)).width == 400
         # q1 on pages 1-2, q2 on page 3: the boxes ticked under each page
-        saved = alice.post(
-            tags_url, data={"csrf": csrf(page.text), "tag": ["q1@1", "q1@2", "q2@3"]}
-        )
+        saved = alice.post(tags_url, data={"csrf": csrf(page.text), "tag": ["q1@1", "q1@2", "q2@3"]})
         assert saved.status_code == 303 and saved.headers["location"] == f"/submissions/{submission}"
         assert "value='q1@2' checked" in alice.get(tags_url).text
         with server.client("ta") as api:  # before the release, the TA's report has every part
@@ -101,7 +99,9 @@ def test_a_scan_is_handed_in_tagged_graded_from_its_pages_and_given_back_after_r
         # bob may neither see nor tag alice's pages; a form without its token changes nothing
         with browser_of(server, "bob") as bob:
             assert bob.get(tags_url).status_code == 403
-            assert bob.post(tags_url, data={"csrf": csrf(bob.get("/").text), "tag": "q1@1"}).status_code == 403
+            assert (
+                bob.post(tags_url, data={"csrf": csrf(bob.get("/").text), "tag": "q1@1"}).status_code == 403
+            )
         assert alice.post(tags_url, data={"csrf": "forged", "tag": "q3@1"}).status_code == 403
         assert alice.post(tags_url, data={"csrf": csrf(page.text), "tag": "q99@1"}).status_code == 422
 
@@ -181,7 +181,9 @@ def test_a_typeset_pdfs_graded_copy_never_shows_the_key(released: Server) -> Non
         assert "q7: 4/" in text or "q7:" in text
         assert "73728" not in text and "73,728" not in text
     with released.client("ta") as ta:
-        expected = [p.get("expected") for p in ta.get(f"/api/v1/submissions/{submission}").json()["report"]["parts"]]
+        expected = [
+            p.get("expected") for p in ta.get(f"/api/v1/submissions/{submission}").json()["report"]["parts"]
+        ]
         assert any(e and "73728" in str(e) for e in expected)  # the key is there, for the TA only
 
 
