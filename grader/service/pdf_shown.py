@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.core.report import Report
+from grader.core.submission import Submission
 from grader.pdf.document import cache_folder
 from grader.pdf.headings import Outline, find_regions
 from grader.pdf.limits import PdfRefused
@@ -87,12 +88,14 @@ def questions_of(loaded: LoadedAssignment) -> list[Question]:
     ]
 
 
-def pdf_hand_in(loaded: LoadedAssignment, filename: str, content: bytes, student: str) -> PdfHandIn | None:
-    """The PDF hand-in as read and mapped for ``student`` (their own variant); None for a hand-in
-    that is not a PDF, or a PDF that could not be read."""
+def pdf_hand_in(
+    loaded: LoadedAssignment, filename: str, content: bytes, student: str, read: Submission | None = None
+) -> PdfHandIn | None:
+    """The PDF hand-in as read (``read``: already) and mapped for ``student`` (their own variant);
+    None for a hand-in that is not a PDF, or a PDF that could not be read."""
     if not is_pdf(filename):
         return None
-    read = read_handed_in(filename, content, student)
+    read = read or read_handed_in(filename, content, student)
     if read.load_error or read.pdf is None:
         return None
     pdf = read.pdf

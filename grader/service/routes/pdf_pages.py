@@ -40,6 +40,7 @@ from grader.service.crud.submissions import stored_report, submission_for
 from grader.service.db import Submission, User, utcnow
 from grader.service.deps import AssignmentDep, PageUser, ServiceDep, WebService, check_csrf
 from grader.service.errors import ApiError
+from grader.service.hand.logic import read_answers
 from grader.service.pdf_shown import (
     PdfHandIn,
     cached_source,
@@ -399,7 +400,8 @@ def part_pages_html(
         submission = versions.get(student)
         if submission is None or not is_pdf(submission.filename):
             continue
-        shown = pdf_hand_in(loaded, submission.filename, bytes(submission.content), student)
+        read = read_answers(submission, student)  # the grading view's own cache of reads
+        shown = pdf_hand_in(loaded, submission.filename, bytes(submission.content), student, read)
         if shown is None:
             continue
         pages = shown.part_pages.get(part_id, [])
