@@ -224,3 +224,29 @@ def test_bad_tags_at_hand_in_say_how_to_write_them(released: Server) -> None:
         refused = hand_in(bob, [("scan.pdf", scan(1))], pages="q1=0")
         assert refused.status_code == 422 and "count from 1" in refused.text
         assert "q1=1-2, q3=4" in refused.text
+
+
+def test_every_pdf_page_route_declares_its_roles() -> None:
+    from fastapi.routing import APIRoute
+
+    from grader.service.routes import pdf_pages
+
+    routes = [route for route in pdf_pages.router.routes if isinstance(route, APIRoute)]
+    assert len(routes) == 4
+    for route in routes:
+        roles = [getattr(d.call, "roles", None) for d in route.dependant.dependencies]
+        assert any(roles), f"{route.path} declares no roles"
+
+
+def test_a_stranger_gets_nothing_of_a_pdf(released: Server) -> None:
+    with browser_of(released, "alice") as alice:
+        handed = hand_in(alice, [("scan.pdf", scan(1))], pages="q1=1")
+        submission = int(handed.headers["location"].split("/")[2])
+    with httpx.Client(base_url=released.url, timeout=30) as stranger:
+        for path in ("tags", "graded.pdf"):
+            assert stranger.get(f"/submissions/{submission}/{path}").status_code == 401
+        assert stranger.post(f"/submissions/{submission}/tags", data={"tag": "q1@1"}).status_code == 401
+        assert (
+            stranger.post(f"/assignments/{ASSIGNMENT}/pdf", files={"file": ("s.pdf", scan(1))}).status_code
+            == 401
+        )
