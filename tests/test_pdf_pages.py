@@ -10,6 +10,7 @@ import contextlib
 import io
 import re
 import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -185,6 +186,16 @@ def test_a_typeset_pdfs_graded_copy_never_shows_the_key(released: Server) -> Non
             p.get("expected") for p in ta.get(f"/api/v1/submissions/{submission}").json()["report"]["parts"]
         ]
         assert any(e and "73728" in str(e) for e in expected)  # the key is there, for the TA only
+    with browser_of(released, "ta") as ta_pages:
+        assert "id='graded-pdfs'" in ta_pages.get(f"/ta/assignments/{ASSIGNMENT}").text
+        zipped = ta_pages.get(f"/ta/assignments/{ASSIGNMENT}/graded-pdfs.zip")
+        assert zipped.status_code == 200 and zipped.headers["content-type"] == "application/zip"
+        with zipfile.ZipFile(io.BytesIO(zipped.content)) as archive:
+            assert "alice.graded.pdf" in archive.namelist()
+            inside = pypdf.PdfReader(io.BytesIO(archive.read("alice.graded.pdf")))
+            assert "73728" not in "\n".join(page.extract_text() for page in inside.pages)
+    with browser_of(released, "alice") as student:
+        assert student.get(f"/ta/assignments/{ASSIGNMENT}/graded-pdfs.zip").status_code == 403
 
 
 def test_photos_of_pages_are_handed_in_as_one_pdf(released: Server) -> None:
@@ -232,7 +243,7 @@ def test_every_pdf_page_route_declares_its_roles() -> None:
     from grader.service.routes import pdf_pages
 
     routes = [route for route in pdf_pages.router.routes if isinstance(route, APIRoute)]
-    assert len(routes) == 4
+    assert len(routes) == 5
     for route in routes:
         roles = [getattr(d.call, "roles", None) for d in route.dependant.dependencies]
         assert any(roles), f"{route.path} declares no roles"

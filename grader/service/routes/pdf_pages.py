@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +33,14 @@ from grader.pdf.document import IMAGE_SUFFIXES, images_to_pdf, render_pages
 from grader.pdf.limits import PdfLimits, PdfRefused
 from grader.pdf.tags import format_tags, parse_tags, with_tags
 from grader.service import queue
-from grader.service.api import refuse_after_close, store_submission
+from grader.service.api import counted_rows, refuse_after_close, store_submission
 from grader.service.auth import is_staff
 from grader.service.counting import newest_verdict
 from grader.service.course import LoadedAssignment
 from grader.service.crud.audit import audit
 from grader.service.crud.submissions import stored_report, submission_for
 from grader.service.db import Submission, User, utcnow
-from grader.service.deps import AssignmentDep, PageUser, ServiceDep, WebService, check_csrf
+from grader.service.deps import AssignmentDep, PageStaff, PageUser, ServiceDep, WebService, check_csrf
 from grader.service.errors import ApiError
 from grader.service.hand.logic import read_answers
 from grader.service.pdf_shown import (
@@ -415,3 +417,38 @@ def part_pages_html(
             text=shown.texts.get(part_id, ""),
         )
     return Markup()
+
+
+# ---- the class's graded PDFs ----------------------------------------------------------------
+
+
+@router.get("/ta/assignments/{assignment}/graded-pdfs.zip")
+def class_graded_pdfs(service: ServiceDep, user: PageStaff, loaded: AssignmentDep) -> Response:
+    """Every counted PDF hand-in's graded PDF (the student's copy), ``<student>.graded.pdf``, in
+    one zip; a hand-in whose copy cannot be made has ``<student>.txt`` saying why. Made here, one
+    limited child process a student: a large class is better served by the batch's ``--out``."""
+    rows = [
+        (submission, report)
+        for submission, report in counted_rows(service, loaded)
+        if is_pdf(submission.filename)
+    ]
+    if not rows:
+        raise ApiError(404, f"no PDF hand-in of {loaded.name} is graded yet")
+    now, root = utcnow(), _pages_root(service)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:  # PDFs are compressed already
+        for submission, report in rows:
+            with service.db.session(read_only=True) as db:
+                content = db.scalar(select(Submission.content).where(Submission.id == submission.id))
+            name = _safe(report.student)
+            try:
+                copy = graded_copy(loaded, report, bytes(content or b""), root, staff=True, now=now)
+            except ApiError as exc:
+                archive.writestr(f"{name}.txt", f"no graded PDF: {exc.message}\n")
+                continue
+            archive.writestr(f"{name}.graded.pdf", copy)
+    return Response(
+        buffer.getvalue(),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{_safe(loaded.name)}-graded-pdfs.zip"'},
+    )
