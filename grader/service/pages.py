@@ -499,9 +499,8 @@ def submission_page(submission_id: int, request: Request, service: ServiceDep, u
     top = fragment("feedback_notes.html", where="top", nav=nav(request, user), late=handed_in_late)
     document = placed(document, BODY_START, top)
     document = placed(document, HEADER_END, check)
-    document = placed(
-        document, HEADER_END, pdf_section(service, loaded, submission_id, user)
-    )  # a PDF's pages
+    pdf = pdf_section(service, loaded, submission_id, user)  # a PDF hand-in: its pages, its graded PDF
+    document = placed(document, HEADER_END, pdf)
     if author is not None:  # the author's regrade requests, and the form to ask
         with service.db.session(read_only=True) as db:
             asked = feedback_section(db, loaded, author, csrf_field(request), utcnow(), author.id == user.id)
