@@ -142,6 +142,7 @@ async def hand_in_pdf(
             name=loaded.name,
             message=message.removeprefix("the file cannot be read: "),
             tags_refused=isinstance(exc, ValueError) and not isinstance(exc, PdfRefused),
+            closed=status == 403,
         )
     shown = await run_in_threadpool(pdf_hand_in, loaded, PDF_NAME, content, user.name)
     unmapped = shown is not None and any(
