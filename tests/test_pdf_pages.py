@@ -261,3 +261,29 @@ def test_a_stranger_gets_nothing_of_a_pdf(released: Server) -> None:
             stranger.post(f"/assignments/{ASSIGNMENT}/pdf", files={"file": ("s.pdf", scan(1))}).status_code
             == 401
         )
+
+
+@pytest.mark.parametrize(
+    "part_id", ["q1.derivative", "q1.via_h_1", "q7.output_size"]
+)  # text, formula, number
+def test_each_scans_answer_is_a_page_group_of_its_own(part_id: str) -> None:
+    """Before: every scan's answer to a text part was one group (a grade for all), and an
+    auto-graded part's had none (no way to grade it). Names stay out of what a group shows."""
+    from grader.core.folder import Folder
+    from grader.engine import grade
+    from grader.loading import load_problem_set, load_submission
+    from grader.pdf.tags import with_tags
+    from grader.reporting.answer_groups import GivenAnswer, answer_groups
+
+    spec = load_problem_set(Path(__file__).parent.parent / "problems" / "activations-softmax-conv.yaml")
+    parts = {address: part for address, _, part in spec.iter_parts()}
+    given = []
+    for student in ("alice", "bob", "carol"):
+        handed = with_tags(scan(2), {"q1": [1], "q7": [2]})
+        report = grade(spec, load_submission(Folder.from_files({"homework.pdf": handed}, student)))
+        result = next(r for r in report.parts if r.id == part_id)
+        given.append(GivenAnswer(student, student, result, None))
+    groups = answer_groups(parts[part_id], given)
+    assert [g.kind for g in groups] == ["page"] * 3
+    assert len({g.id for g in groups}) == 3 and all(len(g.members) == 1 for g in groups)
+    assert not any(name in str(g.to_dict()["answer"]) for g in groups for name in ("alice", "bob", "carol"))

@@ -74,11 +74,13 @@ class AnswerGroup:
     misconception: Misconception | None = None
     variant: str | None = None  # the one variant whose answers these are (a set with parameters)
     formula: Any = None  # a group across variants: its answer as a formula of the parameters
+    whose: str | None = None  # a ``page`` group: its one student's folder (in its id, never shown)
 
     @property
     def id(self) -> str:
         """Stable while the group's first answer and kind stay: what a TA's grade names."""
         within = f"\n{self.variant}" if self.variant is not None else ""
+        within += f"\n{self.whose}" if self.whose is not None else ""
         return hashlib.sha256(f"{self.kind}\n{self.answer}{within}".encode()).hexdigest()[:12]
 
     @property
@@ -131,7 +133,7 @@ def answer_groups(
             for group in groups:
                 if group.kind == "wrong":
                     group.misconception = identify(part, group.members[0].answer)
-    groups += [AnswerGroup("page", f"(the pages of {a.folder})", [_own(part, a)]) for a in paged]
+    groups += [AnswerGroup("page", "(on the pages of a PDF)", [_own(part, a)], whose=a.folder) for a in paged]
     if blank:
         groups.append(AnswerGroup("missing", "", blank))
     return sorted(groups, key=lambda g: (KIND_ORDER.index(g.kind), -len(g.members)))
