@@ -37,7 +37,7 @@ __all__ = [
     "is_pdf",
     "pdf_hand_in",
     "questions_of",
-    "retagged",
+    "stored_tags",
     "tags_from_form",
 ]
 
@@ -129,11 +129,6 @@ def tags_from_form(chosen: list[str], known: set[str], pages: int) -> dict[str, 
     ordered = {target: sorted(set(pages_of)) for target, pages_of in tags.items()}
     parse_tags(",".join(f"{k}={';'.join(map(str, v))}" for k, v in ordered.items()))  # as the API reads them
     return ordered
-
-
-def retagged(content: bytes, tags: dict[str, list[int]]) -> bytes:
-    """The hand-in with these tags in place of those it held: the PDF's own bytes unchanged."""
-    return with_tags(content, tags)
 
 
 def stored_tags(content: bytes) -> dict[str, list[int]]:

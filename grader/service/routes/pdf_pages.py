@@ -53,7 +53,7 @@ from grader.service.pdf_shown import (
     stored_tags,
     tags_from_form,
 )
-from grader.service.templating import csrf_field, fragment, templated
+from grader.service.templating import PAGE_CSS, csrf_field, fragment, templated
 
 __all__ = ["pdf_section", "router"]
 
@@ -107,7 +107,6 @@ TAGS_CSS = """
 .tag-page img { width: 100%; height: auto; cursor: pointer; display: block; border: 1px solid var(--line); }
 .tag-page label { display: inline-block; font-weight: 400; margin-right: .6rem; }
 #questions label { display: inline-block; font-weight: 400; margin-right: 1rem; }
-.pdf-pages img { max-width: 100%; border: 1px solid var(--line); margin: .25rem 0; }
 """
 
 
@@ -354,8 +353,6 @@ def _pages_root(service: WebService) -> Path:
 
 
 def _css() -> str:
-    from grader.service.templating import PAGE_CSS
-
     return PAGE_CSS + TAGS_CSS
 
 
