@@ -152,8 +152,19 @@ def test_a_scan_handed_in_tagged_graded_from_its_page_and_given_back(tmp_path: P
         ta.wait_for("document.getElementById('answers-progress').textContent.startsWith('1 of 1')")
         assert ta.errors == [], ta.errors
 
-        # the student's page links the graded PDF (released); the browser downloads it
+        # the student's page links the graded PDF (released); the browser downloads it. The tabs
+        # share one cookie jar: the student logs in again, as themselves
+        student.send("Network.enable")
+        student.send("Network.clearBrowserCookies")
+        student.go(f"{server.url}/login?again")
+        student.evaluate(
+            "document.getElementById('user').value = 'alice';"
+            "document.getElementById('password').value = 'alice-password';"
+            "document.getElementById('password').form.submit(); true"
+        )
+        student.wait_for("location.pathname === '/'")
         student.go(f"{server.url}/submissions/{submission}")
+        assert "alice (student)" in student.evaluate("document.body.textContent")
         student.wait_for("document.getElementById('graded-pdf') !== null")
         href = student.evaluate("document.getElementById('graded-pdf').href")
         cookies = {c["name"]: c["value"] for c in student.send("Network.getCookies", urls=[href])["cookies"]}
