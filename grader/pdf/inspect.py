@@ -8,6 +8,7 @@ embedded files other than grader.sty's own copy of the LaTeX source.
 
 from __future__ import annotations
 
+import bisect
 import logging
 from typing import Any
 
@@ -133,13 +134,14 @@ def _lines(runs: list[list[Any]]) -> list[list[Any]]:
     grouped: dict[tuple[float, float], list[list[Any]]] = {}
     for run in runs:
         grouped.setdefault((round(run[0], 1), round(run[2], 1)), []).append(run)
+    by_height = _ByHeight(runs)
     found = []
     for (y, size), group in grouped.items():
         for piece in _pieces(sorted(group, key=lambda run: run[4])):
             piece.sort(key=lambda run: run[1])
             text = " ".join(str(run[3]).strip() for run in piece)
             span = (piece[0][1] - size, piece[-1][1] + 0.5 * size * len(str(piece[-1][3])) + size)
-            found.append([y, size, text, _near(runs, y, size, span), min(run[4] for run in piece)])
+            found.append([y, size, text, by_height.near(y, size, span), min(run[4] for run in piece)])
     return sorted(found, key=lambda line: line[4])
 
 
@@ -154,17 +156,29 @@ def _pieces(group: list[list[Any]]) -> list[list[list[Any]]]:
     return pieces
 
 
-def _near(runs: list[list[Any]], y: float, size: float, span: tuple[float, float]) -> list[float]:
-    """Baselines of runs raised or lowered from this line's (an exponent, an index, an inline
-    fraction: within 0.6 em) over its width; the next line's exponents are farther (a line is
-    1.2 em), and so is the other column's text."""
-    return sorted(
-        {
-            round(r[0], 1)
-            for r in runs
-            if round(r[0], 1) != y and abs(r[0] - y) < 0.6 * max(size, r[2]) and span[0] <= r[1] <= span[1]
-        }
-    )
+class _ByHeight:
+    """A page's runs sorted by baseline, to find those near a line without looking at every run
+    of the page for every line (a page of text has hundreds of each)."""
+
+    def __init__(self, runs: list[list[Any]]):
+        self.runs = sorted(runs, key=lambda run: run[0])
+        self.heights = [run[0] for run in self.runs]
+        self.rounded = [round(run[0], 1) for run in self.runs]
+        self.largest = max((run[2] for run in runs), default=0.0)
+
+    def near(self, y: float, size: float, span: tuple[float, float]) -> list[float]:
+        """Baselines of runs raised or lowered from this line's (an exponent, an index, an inline
+        fraction: within 0.6 em) over its width; the next line's exponents are farther (a line
+        is 1.2 em), and so is the other column's text."""
+        reach = 0.6 * max(size, self.largest)
+        first = bisect.bisect_left(self.heights, y - reach)
+        last = bisect.bisect_right(self.heights, y + reach)
+        found = set()
+        for index in range(first, last):
+            run, rounded = self.runs[index], self.rounded[index]
+            if rounded != y and abs(run[0] - y) < 0.6 * max(size, run[2]) and span[0] <= run[1] <= span[1]:
+                found.add(rounded)
+        return sorted(found)
 
 
 def _declared_pages(root: DictionaryObject) -> int:

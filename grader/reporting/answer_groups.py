@@ -20,6 +20,10 @@ In a set with parameters each answer is read against its student's own variant: 
 answers that are the same listed mistake or known slip there are one group across
 variants, shown as the formula of the parameters (:mod:`grader.hand.variant_groups`);
 any other answer is grouped only with answers to a part defined alike.
+
+An answer a TA grades from the pages of a PDF hand-in (a scan, or a part whose text gives no
+answer: status ``manual`` with nothing read) is a ``page`` group of its own: no two students'
+pages are the same answer.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ from grader.types.base import OutputsMatcher
 
 WRONG = (Status.INCORRECT, Status.PARTIAL)
 # Order of the kinds of group on a TA's page.
-KIND_ORDER = ("invalid", "wrong", "error", "text", "correct", "single", "missing")
+KIND_ORDER = ("invalid", "wrong", "error", "text", "page", "correct", "single", "missing")
 # Groups of wrong answers with different sample values a spelling is proven against.
 MAX_PROOFS_PER_SPELLING = 12
 
@@ -70,11 +74,13 @@ class AnswerGroup:
     misconception: Misconception | None = None
     variant: str | None = None  # the one variant whose answers these are (a set with parameters)
     formula: Any = None  # a group across variants: its answer as a formula of the parameters
+    whose: str | None = None  # a ``page`` group: its one student's folder (in its id, never shown)
 
     @property
     def id(self) -> str:
         """Stable while the group's first answer and kind stay: what a TA's grade names."""
         within = f"\n{self.variant}" if self.variant is not None else ""
+        within += f"\n{self.whose}" if self.whose is not None else ""
         return hashlib.sha256(f"{self.kind}\n{self.answer}{within}".encode()).hexdigest()[:12]
 
     @property
@@ -109,7 +115,8 @@ def answer_groups(
     look for the known slip of each wrong group. ``written``: the part as the file writes
     it, in a set with parameters (its mistakes as formulas of the parameters)."""
     blank = [a for a in answers if a.result.status is Status.MISSING]
-    given = [_own(part, a) for a in answers if a.result.status is not Status.MISSING]
+    paged = [a for a in answers if on_pages(a)]
+    given = [_own(part, a) for a in answers if a.result.status is not Status.MISSING and not on_pages(a)]
     varied = len(_alike(given)) > 1
     mine = mine and _outputs_matcher(part) is None  # a slip is found by running it: not for code
     if not is_auto_graded(part):
@@ -126,9 +133,19 @@ def answer_groups(
             for group in groups:
                 if group.kind == "wrong":
                     group.misconception = identify(part, group.members[0].answer)
+    groups += [AnswerGroup("page", "(on the pages of a PDF)", [_own(part, a)], whose=a.folder) for a in paged]
     if blank:
         groups.append(AnswerGroup("missing", "", blank))
     return sorted(groups, key=lambda g: (KIND_ORDER.index(g.kind), -len(g.members)))
+
+
+def on_pages(given: GivenAnswer) -> bool:
+    """An answer graded from the pages of a PDF hand-in: left to a TA (``manual``, a TA's grade
+    over it or not) with nothing read from it."""
+    hand = given.result.hand
+    status = hand.base_status if hand is not None and hand.base_status is not None else given.result.status
+    blank = given.answer is None or (isinstance(given.answer, str) and not given.answer.strip())
+    return status is Status.MANUAL and blank
 
 
 def _shown(given: GivenAnswer) -> str:

@@ -64,7 +64,8 @@ def check_result(spec: ProblemSet, submission: Submission, report: Report) -> Ch
     checks = []
     for (part_id, _, part), result in zip(spec.iter_parts(), report.parts, strict=True):
         shown = result.status not in (Status.INVALID, Status.MISSING)
-        readings = read_back(part, answers.get(part_id)) if shown and not report.error else []
+        given = answers.get(part_id)  # None: a part of a PDF a TA grades from its pages, nothing read
+        readings = read_back(part, given) if shown and not report.error and given is not None else []
         steps = _step_marks(part, result) if shown and not report.error else []
         checks.append(PartCheck(result, readings, report.positions.get(part_id), steps))
     return CheckResult(report, checks)

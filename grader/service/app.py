@@ -37,6 +37,7 @@ from grader.service.pages import router as pages_router
 from grader.service.pdf_routes import router as pdf_router
 from grader.service.regrade_route import router as regrade_router
 from grader.service.routes.hand import router as hand_router
+from grader.service.routes.pdf_pages import router as pdf_pages_router
 from grader.service.service import Service
 from grader.service.settings import Settings
 from grader.service.similarity import LINK as similarity_link
@@ -77,7 +78,7 @@ class BodyLimit:
         deadline: float | None = None
         complete = False
         path = str(scope.get("path", ""))
-        pdf = path.startswith("/api/v1/assignments/") and path.endswith("/pdf")
+        pdf = path.startswith(("/api/v1/assignments/", "/assignments/")) and path.endswith("/pdf")
         limit = self.pdf_limit if pdf else self.limit
 
         async def limited() -> Message:
@@ -306,6 +307,7 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
     app.include_router(static_router)  # KaTeX, for the formulas in pages
     app.include_router(similarity_router)  # the TA's similar sheets (issue 63)
     app.include_router(pdf_router)  # PDF hand-ins with page tags, their pages rendered (issue 62)
+    app.include_router(pdf_pages_router)  # their pages: hand-in form, tagging, graded PDF
     app.state.ta_links = [similarity_link]  # shown on /ta
     install_lti(app, settings)  # LTI 1.3: /lti/jwks.json, /lti/login, /lti/launch (docs/lms.md)
 

@@ -203,6 +203,9 @@ def checked(assignment: LoadedAssignment, submission: Submission, report: Report
             ]
             if not checked.readings and part.received is not None:  # code: read as typed
                 entry["typed"] = part.received
+            elif not checked.readings and (part.status is Status.MANUAL or part.hand is not None):
+                # a part of a PDF a TA grades from its pages: nothing read from it
+                entry["on_pages"] = True
         if part.visible and part.status is not Status.MISSING:
             entry["verdict"] = {
                 "status": part.status.value,

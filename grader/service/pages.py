@@ -62,6 +62,7 @@ from grader.service.extensions import grant_extension
 from grader.service.hand.request_pages import feedback_section
 from grader.service.hand.requests import open_count
 from grader.service.intake import answers_text_file, canonical_name, read_handed_in
+from grader.service.routes.pdf_pages import pdf_section
 from grader.service.settings import Settings
 from grader.service.shown import shown_time
 from grader.service.templating import (
@@ -471,6 +472,7 @@ def submission_page(submission_id: int, request: Request, service: ServiceDep, u
             created=submission.created_at,
             zone=loaded.zone if loaded else None,
             read_back=waiting,
+            pdf=pdf_section(service, loaded, submission_id, user) if loaded is not None else "",
         )
     report = stored_report(verdict)
     report.student = author.name if author else report.student
@@ -497,6 +499,8 @@ def submission_page(submission_id: int, request: Request, service: ServiceDep, u
     top = fragment("feedback_notes.html", where="top", nav=nav(request, user), late=handed_in_late)
     document = placed(document, BODY_START, top)
     document = placed(document, HEADER_END, check)
+    pdf = pdf_section(service, loaded, submission_id, user)  # a PDF hand-in: its pages, its graded PDF
+    document = placed(document, HEADER_END, pdf)
     if author is not None:  # the author's regrade requests, and the form to ask
         with service.db.session(read_only=True) as db:
             asked = feedback_section(db, loaded, author, csrf_field(request), utcnow(), author.id == user.id)

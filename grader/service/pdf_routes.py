@@ -11,14 +11,13 @@ tags, and its pages rendered for the grading view.
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from grader.pdf.document import cache_folder, render_pages
+from grader.pdf.document import render_pages
 from grader.pdf.limits import PdfLimits, PdfRefused
 from grader.pdf.tags import parse_tags, with_tags
 from grader.service.api import store_submission
@@ -26,6 +25,7 @@ from grader.service.crud.submissions import submission_for
 from grader.service.db import JobStatus, Submission
 from grader.service.deps import AnyUser, AssignmentDep, ServiceDep
 from grader.service.errors import ApiError
+from grader.service.pdf_shown import cached_source
 
 __all__ = ["router"]
 
@@ -81,14 +81,8 @@ def page_image(
     if not filename.lower().endswith(".pdf"):
         raise ApiError(404, f"submission {submission_id} is not a PDF")
     root: Path = service.settings.data_dir / "pdf-pages"
-    folder = cache_folder(root, content)
-    source = folder / "source.pdf"
-    if not source.exists():
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        partial = folder / f"source.{uuid.uuid4().hex}.part"  # two first views at once: each its own
-        partial.write_bytes(content)
-        partial.chmod(0o600)
-        partial.replace(source)
+    source = cached_source(root, content)  # by the PDF's digest, its tags aside
+    folder = source.parent
     try:
         rendered = render_pages(source, [page], width, folder)
     except PdfRefused as exc:

@@ -33,6 +33,7 @@ from grader.service.hand.view import (
     GradingView,
     Place,
 )
+from grader.service.routes.pdf_pages import part_pages_html
 from grader.service.templating import PAGE_CSS, csrf_field, fragment, templated
 
 router = APIRouter()
@@ -126,6 +127,8 @@ def part_page(  # noqa: PLR0913 (the view's place, and what the server says of t
     view.overall = progress_html(loaded, progress, current=part)
     group = next((g.id for g in view.groups if any(m.student == asker for m in g.members)), place.group)
     index = view.pick(group, place.after)
+    if index is not None:  # a PDF hand-in: the pages of the part beside its answer
+        view.pages = part_pages_html(loaded, part, [m.student for m in view.groups[index].members], counted)
     if changed is not None and asker and index is not None:  # the same change for the group's others?
         beside += same_change_offer(view, view.groups[index], asker, changed, regrade, csrf_field(request))
     # the request first in the column beside the group's answer

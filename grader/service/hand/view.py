@@ -50,6 +50,7 @@ nav.groups { display: flex; gap: 1rem; align-items: baseline; flex-wrap: wrap; m
 .rubric label { display: block; font-weight: 400; }
 kbd { border: 1px solid var(--line); border-radius: 4px; padding: 0 .3rem; font-size: .85em; }
 ul.members { columns: 2; }
+.pdf-pages img { max-width: 100%; height: auto; border: 1px solid var(--line); margin: .25rem 0; }
 """
     + CODE_CSS
     + STEPS_CSS
@@ -155,6 +156,7 @@ class GradingView:
     show: str = "all"  # a key of FILTERS
     names: str = ""  # see Place.names
     overall: str = ""  # the assignment's progress over every part (HTML), shown under the part's
+    pages: str = ""  # a PDF hand-in's pages of the part (HTML), shown with the group's answer
 
     @property
     def anonymous(self) -> bool:
@@ -223,6 +225,7 @@ class GradingView:
             message=message,
             beside=Markup(beside),
             overall=Markup(self.overall),
+            pages=Markup(self.pages),
             filters=FILTERS,
             no_override=NO_OVERRIDE_KINDS,
             done=sum(1 for g in self.groups if _done(g)),
@@ -275,6 +278,8 @@ class GradingView:
     def _answer(self, group: AnswerGroup) -> Markup:
         if not group.members or group.kind == "missing":
             return fragment("hand/no_answer.html")
+        if group.kind == "page":  # graded from the pages of a PDF hand-in, shown below
+            return Markup()
         first = group.members[0]
         if self.part.type == "code":
             code = Markup(code_html(str(first.answer if first.answer is not None else group.answer)))

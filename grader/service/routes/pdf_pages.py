@@ -1,0 +1,452 @@
+"""The pages of PDF hand-ins (issue 62, docs/pdf.md): a student hands in a PDF, or photos of
+their pages, on the hand-in page; tags which pages hold which question (they, or a TA) on the
+tagging page, seeing each page; gets the graded PDF from their submission page once the grades
+are released (staff: always).
+
+- ``POST /assignments/{a}/pdf``: the hand-in form (CSRF): ``file`` (a PDF, or JPEG/PNG pages in
+  order) and ``pages`` (``q1=1-2,q3=4``, optional). A refused PDF is a page saying what to fix.
+- ``GET /submissions/{id}/tags``, ``POST`` (CSRF): the tagging page. A student tags their own
+  hand-in until the assignment closes; staff always. A new tagging is written into the stored
+  hand-in (the comment after the PDF's end: the PDF's own bytes never change), with its audit
+  row and a regrade of the hand-in, in one transaction.
+- ``GET /submissions/{id}/graded.pdf``: the graded PDF (:func:`grader.service.pdf_shown.graded_copy`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from grader.pdf.document import IMAGE_SUFFIXES, images_to_pdf, render_pages
+from grader.pdf.limits import PdfLimits, PdfRefused
+from grader.pdf.tags import format_tags, parse_tags, with_tags
+from grader.service import queue
+from grader.service.api import counted_rows, refuse_after_close, store_submission
+from grader.service.auth import is_staff
+from grader.service.counting import newest_verdict
+from grader.service.course import LoadedAssignment
+from grader.service.crud.audit import audit
+from grader.service.crud.submissions import stored_report, submission_for
+from grader.service.db import Submission, User, utcnow
+from grader.service.deps import AssignmentDep, PageStaff, PageUser, ServiceDep, WebService, check_csrf
+from grader.service.errors import ApiError
+from grader.service.hand.logic import read_answers
+from grader.service.pdf_shown import (
+    PdfHandIn,
+    cached_source,
+    graded_copy,
+    is_pdf,
+    pdf_hand_in,
+    questions_of,
+    stored_tags,
+    tags_from_form,
+)
+from grader.service.templating import PAGE_CSS, csrf_field, fragment, templated
+
+__all__ = ["pdf_section", "router"]
+
+router = APIRouter(include_in_schema=False)
+PDF_NAME = "homework.pdf"  # the name a PDF hand-in is kept and graded under (as the API's)
+THUMBNAIL = 400  # the tagging page's pages, in pixels (a width the page route renders)
+MAX_FILES = 60  # photos of pages in one hand-in (the PDF limit's pages)
+
+TAGS_SCRIPT = """
+(() => {
+  const pages = [...document.querySelectorAll('.tag-page')];
+  const questions = [...document.querySelectorAll('#questions input[name=current]')];
+  const current = () => { const q = questions.find((r) => r.checked); return q ? q.value : null; };
+  const box = (page, question) =>
+    page.querySelector(`input[name=tag][value="${CSS.escape(question + '@' + page.dataset.page)}"]`);
+  const toggle = (page) => {
+    const question = current(); const input = question && box(page, question);
+    if (input) { input.checked = !input.checked; page.classList.toggle('tagged-now', input.checked); }
+  };
+  const mark = () => pages.forEach((page) => {
+    const input = current() && box(page, current());
+    page.classList.toggle('tagged-now', !!(input && input.checked));
+  });
+  questions.forEach((q) => q.addEventListener('change', mark));
+  pages.forEach((page) => {
+    page.querySelector('img').addEventListener('click', () => { toggle(page); page.focus(); });
+    page.addEventListener('keydown', (event) => {
+      if (event.target.matches('input')) return;
+      if (event.key === ' ' || event.key === 'Enter') { event.preventDefault(); toggle(page); }
+    });
+  });
+  document.addEventListener('keydown', (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || event.target.matches('input[type=text]')) return;
+    if (/^[1-9]$/.test(event.key) && questions[Number(event.key) - 1]) {
+      questions[Number(event.key) - 1].checked = true; mark(); event.preventDefault();
+    } else if (event.key === 'ArrowRight' || event.key === 'ArrowLeft') {
+      const at = pages.indexOf(document.activeElement.closest('.tag-page'));
+      const next = pages[Math.max(0, Math.min(pages.length - 1, at + (event.key === 'ArrowRight' ? 1 : -1)))];
+      if (next) { next.focus(); event.preventDefault(); }
+    }
+  });
+  mark();
+})();
+"""
+
+TAGS_CSS = """
+.tag-pages { display: grid; grid-template-columns: repeat(auto-fill, minmax(13rem, 1fr)); gap: 1rem; }
+.tag-page { border: 2px solid var(--line); border-radius: 6px; padding: .4rem; }
+.tag-page:focus { outline: 3px solid #0969da; }
+.tag-page.tagged-now { border-color: #1a7f37; background: #e6ffec; }
+.tag-page img { width: 100%; height: auto; cursor: pointer; display: block; border: 1px solid var(--line); }
+.tag-page label { display: inline-block; font-weight: 400; margin-right: .6rem; }
+#questions label { display: inline-block; font-weight: 400; margin-right: 1rem; }
+"""
+
+
+# ---- handing in ---------------------------------------------------------------------------
+
+
+@router.post("/assignments/{assignment}/pdf")
+async def hand_in_pdf(
+    request: Request, service: ServiceDep, user: PageUser, loaded: AssignmentDep
+) -> Response:
+    """The hand-in page's PDF form: the PDF (or photos of pages) kept as a new version, then the
+    tagging page (a scan, or a PDF with a part not found) or the submission's page."""
+    form = await request.form(max_files=MAX_FILES, max_fields=8)
+    check_csrf(request, str(form.get("csrf") or ""))
+    uploads = [item for item in form.getlist("file") if isinstance(item, UploadFile) and item.filename]
+    try:
+        tags = parse_tags(str(form.get("pages") or ""))
+        content = await _pdf_of(uploads)
+        content = with_tags(content, tags)
+        stored = await run_in_threadpool(store_submission, service, user, loaded, PDF_NAME, content)
+    except (ApiError, PdfRefused, ValueError) as exc:
+        status = exc.status if isinstance(exc, ApiError) else 422
+        if status not in (403, 413, 422):
+            raise
+        message = exc.message if isinstance(exc, ApiError) else str(exc)
+        return templated(
+            request,
+            user,
+            "pdf_refused.html",
+            f"grader: {loaded.name}: not handed in",
+            status=status,
+            name=loaded.name,
+            message=message.removeprefix("the file cannot be read: "),
+            tags_refused=isinstance(exc, ValueError) and not isinstance(exc, PdfRefused),
+            closed=status == 403,
+        )
+    shown = await run_in_threadpool(pdf_hand_in, loaded, PDF_NAME, content, user.name)
+    unmapped = shown is not None and any(
+        address not in shown.part_pages for question in questions_of(loaded) for address in question.parts
+    )
+    where = "tags" if shown is not None and (shown.scan or unmapped) and not tags else ""
+    return RedirectResponse(f"/submissions/{stored.id}{'/' + where if where else ''}", status_code=303)
+
+
+async def _pdf_of(uploads: list[UploadFile]) -> bytes:
+    """One PDF of the files sent: the PDF, or the photos (JPEG, PNG) as pages in their order."""
+    limits = PdfLimits()
+    if not uploads:
+        raise ApiError(422, "choose a PDF, or photos of your pages (JPEG or PNG)")
+    names = [str(upload.filename) for upload in uploads]
+    contents = []
+    for upload in uploads:
+        content = await upload.read(limits.max_bytes + 1)
+        if len(content) > limits.max_bytes:
+            raise ApiError(
+                413, f"{upload.filename} is over {limits.max_bytes >> 20} MiB: scan at a lower resolution"
+            )
+        contents.append(content)
+    if len(uploads) == 1 and names[0].lower().endswith(".pdf"):
+        if not contents[0].lstrip()[:5] == b"%PDF-":
+            raise ApiError(422, f"{names[0]} is not a PDF (it does not start with %PDF-): export it as a PDF")
+        return contents[0]
+    if not all(name.lower().endswith(IMAGE_SUFFIXES) for name in names):
+        raise ApiError(
+            422, "send one PDF, or photos of your pages (.jpg, .jpeg, .png): " + ", ".join(names[:5])
+        )
+    if sum(map(len, contents)) > limits.max_bytes:
+        raise ApiError(413, f"the photos are over {limits.max_bytes >> 20} MiB together: take them smaller")
+    return await run_in_threadpool(_photos_to_pdf, names, contents, limits)
+
+
+def _photos_to_pdf(names: list[str], contents: list[bytes], limits: PdfLimits) -> bytes:
+    """The photos as the pages of one PDF, converted in the limited child process."""
+    with tempfile.TemporaryDirectory(prefix="grader-photos-") as scratch:
+        paths = []
+        for index, (name, content) in enumerate(zip(names, contents, strict=True)):
+            path = Path(scratch) / f"{index:03d}{Path(name).suffix.lower()}"
+            path.write_bytes(content)
+            paths.append(path)
+        return images_to_pdf(paths, Path(scratch) / "pages.pdf", limits).read_bytes()
+
+
+# ---- the tagging page ---------------------------------------------------------------------
+
+
+def _pdf_submission(service: WebService, submission_id: int, user: User) -> tuple[Submission, bytes, str]:
+    """The submission (its author or staff), its content and its author's name; 404 unless a PDF."""
+    with service.db.session(read_only=True) as db:
+        submission = submission_for(db, submission_id, user)
+        content = db.scalar(select(Submission.content).where(Submission.id == submission_id))
+        author = db.get(User, submission.user_id)
+    if not is_pdf(submission.filename) or content is None or author is None:
+        raise ApiError(404, f"submission {submission_id} is not a PDF hand-in")
+    return submission, bytes(content), author.name
+
+
+def _assignment(service: WebService, submission: Submission) -> LoadedAssignment:
+    loaded = service.course.by_id(submission.assignment_id)
+    if loaded is None:
+        raise ApiError(404, "this hand-in's assignment is no longer in the course")
+    return loaded
+
+
+@router.get("/submissions/{submission_id}/tags")
+def tags_page(submission_id: int, request: Request, service: ServiceDep, user: PageUser) -> Response:
+    submission, content, author = _pdf_submission(service, submission_id, user)
+    loaded = _assignment(service, submission)
+    return _tags_response(request, service, user, loaded, submission, content, author)
+
+
+def _tags_response(  # noqa: PLR0913 (the page and what it says of the last change)
+    request: Request,
+    service: WebService,
+    user: User,
+    loaded: LoadedAssignment,
+    submission: Submission,
+    content: bytes,
+    author: str,
+    message: str = "",
+    status: int = 200,
+) -> Response:
+    shown = pdf_hand_in(loaded, submission.filename, content, author)
+    if shown is None:
+        raise ApiError(422, "this hand-in's PDF cannot be read: hand it in again")
+    source = cached_source(_pages_root(service), content)
+    with contextlib.suppress(
+        PdfRefused
+    ):  # each thumbnail in one child, before the page asks (each says why not)
+        render_pages(source, list(range(1, shown.pages + 1)), THUMBNAIL, source.parent)
+    questions = questions_of(loaded)
+    tagged = stored_tags(content)
+    targets = [q.id for q in questions] + [t for t in tagged if t not in {q.id for q in questions}]
+    closed = _closed_for(loaded, author) and not is_staff(user)
+    return templated(
+        request,
+        user,
+        "pdf_tags.html",
+        f"grader: pages of {loaded.name}",
+        status=status,
+        css=_css(),
+        script=TAGS_SCRIPT,
+        submission=submission,
+        name=loaded.name,
+        author=author,
+        staff=is_staff(user),
+        shown=shown,
+        questions=questions,
+        targets=targets,
+        titles={q.id: q.title for q in questions},
+        checked={f"{target}@{page}" for target, pages in tagged.items() for page in pages},
+        parts=[(address, shown.where(address)) for q in questions for address in q.parts],
+        width=THUMBNAIL,
+        csrf=csrf_field(request),
+        closed=closed,
+        message=message,
+    )
+
+
+def _closed_for(loaded: LoadedAssignment, student: str) -> bool:
+    try:
+        refuse_after_close(loaded, student, utcnow())
+    except ApiError:
+        return True
+    return False
+
+
+@router.post("/submissions/{submission_id}/tags")
+async def save_tags(submission_id: int, request: Request, service: ServiceDep, user: PageUser) -> Response:
+    form = await request.form(max_fields=4000)
+    check_csrf(request, str(form.get("csrf") or ""))
+    chosen = [str(value) for value in form.getlist("tag")]
+    return await run_in_threadpool(_save_tags, submission_id, request, service, user, chosen)
+
+
+def _save_tags(
+    submission_id: int, request: Request, service: WebService, user: User, chosen: list[str]
+) -> Response:
+    submission, content, author = _pdf_submission(service, submission_id, user)
+    loaded = _assignment(service, submission)
+    if not is_staff(user):
+        refuse_after_close(loaded, author, utcnow())  # a TA may still tag the pages
+    shown = pdf_hand_in(loaded, submission.filename, content, author)
+    if shown is None:
+        raise ApiError(422, "this hand-in's PDF cannot be read: hand it in again")
+    known = {q.id for q in questions_of(loaded)} | {a for q in questions_of(loaded) for a in q.parts}
+    try:
+        tags = tags_from_form(chosen, known, shown.pages)
+    except ApiError as exc:
+        return _tags_response(
+            request, service, user, loaded, submission, content, author, exc.message, exc.status
+        )
+    before = stored_tags(content)
+    if tags == before:
+        return RedirectResponse(f"/submissions/{submission_id}", status_code=303)
+    tagged = with_tags(content, tags)
+    with service.db.session() as db:
+        row = db.get(Submission, submission_id, with_for_update=True)
+        if row is None or bytes(row.content) != content:  # changed meanwhile: show it as it is now
+            raise ApiError(409, "these pages were tagged meanwhile: reload the page and tag them again")
+        row.content = tagged
+        row.content_hash = hashlib.sha256(tagged).hexdigest()
+        queue.enqueue(db, submission_id, kind="regrade")
+        audit(
+            db,
+            user,
+            "pages_tagged",
+            submission=submission_id,
+            student=author,
+            before=format_tags(before),
+            after=format_tags(tags),
+        )
+    service.jobs_queued()
+    return RedirectResponse(f"/submissions/{submission_id}", status_code=303)
+
+
+# ---- the graded PDF -----------------------------------------------------------------------
+
+
+@router.get("/submissions/{submission_id}/graded.pdf")
+def graded_pdf_download(submission_id: int, service: ServiceDep, user: PageUser) -> Response:
+    submission, content, author = _pdf_submission(service, submission_id, user)
+    loaded = _assignment(service, submission)
+    with service.db.session(read_only=True) as db:
+        verdict = newest_verdict(db, submission_id)
+        report = stored_report(verdict) if verdict is not None else None
+    if report is None:
+        raise ApiError(409, "this hand-in is not graded yet: its graded PDF follows its grading")
+    report.student = author
+    pdf = graded_copy(loaded, report, content, _pages_root(service), staff=is_staff(user), now=utcnow())
+    filename = f"{loaded.name}-{author}-v{submission.version}.graded.pdf"
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{_safe(filename)}"'},
+    )
+
+
+def _safe(filename: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in filename)[:150]
+
+
+def _pages_root(service: WebService) -> Path:
+    return Path(service.settings.data_dir) / "pdf-pages"
+
+
+def _css() -> str:
+    return PAGE_CSS + TAGS_CSS
+
+
+# ---- on the submission's page -------------------------------------------------------------
+
+
+def pdf_section(service: WebService, loaded: LoadedAssignment, submission_id: int, user: User) -> Markup:
+    """The PDF hand-in's section of its submission page: its kind and pages, each part's pages,
+    the tagging page's link and the graded PDF's (empty for a hand-in that is not a PDF)."""
+    with service.db.session(read_only=True) as db:
+        row = db.get(Submission, submission_id)
+        if row is None or not is_pdf(row.filename):
+            return Markup()
+        author = db.get(User, row.user_id)
+        content, version = bytes(row.content), row.version
+        graded = newest_verdict(db, submission_id) is not None
+    shown: PdfHandIn | None = pdf_hand_in(loaded, row.filename, content, author.name if author else "")
+    if shown is None:
+        return Markup()
+    now = utcnow()
+    context: dict[str, Any] = {
+        "id": submission_id,
+        "version": version,
+        "shown": shown,
+        "parts": [(address, shown.where(address)) for q in questions_of(loaded) for address in q.parts],
+        "graded": graded,
+        "download": graded and (is_staff(user) or loaded.released(now)),
+        "release": loaded.release or loaded.due,
+        "zone": loaded.zone,
+        "staff": is_staff(user),
+    }
+    return fragment("pdf_section.html", **context)
+
+
+# ---- in the grading view ------------------------------------------------------------------
+
+
+def part_pages_html(
+    loaded: LoadedAssignment, part_id: str, students: list[str], counted: list[tuple[User, Submission, Any]]
+) -> Markup:
+    """The pages answering ``part_id`` in the first of ``students``' counted hand-ins that is a
+    PDF (the group's answer shown), and the text read from them; empty for no PDF hand-in."""
+    versions = {user.name: submission for user, submission, _ in counted}
+    for student in students[:1]:
+        submission = versions.get(student)
+        if submission is None or not is_pdf(submission.filename):
+            continue
+        read = read_answers(submission, student)  # the grading view's own cache of reads
+        shown = pdf_hand_in(loaded, submission.filename, bytes(submission.content), student, read)
+        if shown is None:
+            continue
+        pages = shown.part_pages.get(part_id, [])
+        return fragment(
+            "hand/pdf_part_pages.html",
+            id=submission.id,
+            pages=pages,
+            all_pages=list(range(1, shown.pages + 1)),
+            where=shown.where(part_id).capitalize() if pages else "Every page",
+            kind=shown.kind,
+            text=shown.texts.get(part_id, ""),
+        )
+    return Markup()
+
+
+# ---- the class's graded PDFs ----------------------------------------------------------------
+
+
+@router.get("/ta/assignments/{assignment}/graded-pdfs.zip")
+def class_graded_pdfs(service: ServiceDep, user: PageStaff, loaded: AssignmentDep) -> Response:
+    """Every counted PDF hand-in's graded PDF (the student's copy), ``<student>.graded.pdf``, in
+    one zip; a hand-in whose copy cannot be made has ``<student>.txt`` saying why. Made here, one
+    limited child process a student: a large class is better served by the batch's ``--out``."""
+    rows = [
+        (submission, report)
+        for submission, report in counted_rows(service, loaded)
+        if is_pdf(submission.filename)
+    ]
+    if not rows:
+        raise ApiError(404, f"no PDF hand-in of {loaded.name} is graded yet")
+    now, root = utcnow(), _pages_root(service)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:  # PDFs are compressed already
+        for submission, report in rows:
+            with service.db.session(read_only=True) as db:
+                content = db.scalar(select(Submission.content).where(Submission.id == submission.id))
+            name = _safe(report.student)
+            try:
+                copy = graded_copy(loaded, report, bytes(content or b""), root, staff=True, now=now)
+            except ApiError as exc:
+                archive.writestr(f"{name}.txt", f"no graded PDF: {exc.message}\n")
+                continue
+            archive.writestr(f"{name}.graded.pdf", copy)
+    return Response(
+        buffer.getvalue(),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{_safe(loaded.name)}-graded-pdfs.zip"'},
+    )
