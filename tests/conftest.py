@@ -3,7 +3,11 @@
 A test is ``slow`` when it, or one of its fixtures, starts something heavy: a service
 over real HTTP (``tests.service_server``), a browser (``tests.chromium``), the fake LTI
 platform, a Dask cluster, PostgreSQL (the ``postgres``/``db_url`` fixtures) or the
-sandbox as another user. ``pytest -m "not slow"`` is the inner loop; CI runs everything.
+sandbox as another user. Those are found here; a test that runs the CLI or a bundle in a
+subprocess for many seconds (a class graded, stopped and resumed; an interpreter per answer
+type) says so itself with ``@pytest.mark.slow`` or its module's ``pytestmark``.
+``pytest -m "not slow"`` is the inner loop (under 5 minutes on 2 idle cores); CI runs
+everything.
 """
 
 from __future__ import annotations

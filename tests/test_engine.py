@@ -290,6 +290,7 @@ print(json.dumps([len(tests), sorted(under_limits), sorted(heavy() - before)]))
 """
 
 
+@pytest.mark.slow  # an interpreter per answer type, each checking every case
 def test_a_check_imports_no_library_under_its_limits() -> None:
     """A type's checker is imported when first needed, with every library its checks import
     inside functions (``AnswerType.loads``): the engine does that before a check starts, so
@@ -346,6 +347,7 @@ print(json.dumps([verdicts, "sympy" in sys.modules]))
 """
 
 
+@pytest.mark.slow  # two interpreters check every expression case
 def test_an_expression_verdict_is_the_same_whether_sympy_was_imported_before_or_on_need() -> None:
     """sympy is imported when a check first reaches a symbolic step (the check is then run again):
     every expression case gets the verdict it gets with sympy imported before any check."""
