@@ -16,7 +16,9 @@ from collections.abc import Callable, Iterator
 from types import CodeType, ModuleType
 from typing import Any
 
+import hypothesis_budget  # noqa: F401  (registers the quick and thorough profiles)
 import pytest
+from hypothesis import settings
 
 pytest_plugins = ["service_fixtures"]
 
@@ -71,7 +73,14 @@ def _is_slow(item: pytest.Item) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "slow: starts a server, a browser, a cluster or PostgreSQL")
+    config.addinivalue_line(
+        "markers", "slow: starts a server, a browser, a cluster or PostgreSQL, or runs the CLI for long"
+    )
+    # The inner loop tries a fifth of each property's examples (tests/hypothesis_budget.py);
+    # the whole suite, and a run given --hypothesis-profile, keep their own numbers.
+    quick_run = "not slow" in (config.getoption("markexpr", "") or "")
+    if quick_run and not config.getoption("hypothesis_profile", None):
+        settings.load_profile("quick")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -15,6 +15,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis_budget import examples
 
 from grader.core.submission import Submission
 from grader.core.yamlio import ANSWERS_FILE, MAX_NESTING, PROBLEM_FILE, YamlError, load_with_positions
@@ -105,7 +106,7 @@ def _holds(submission: Submission) -> None:
         json.dumps(submission.answers, default=str)  # nothing nested past what a walk can take
 
 
-FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @FUZZ
@@ -133,7 +134,7 @@ OPENERS = {
 }
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     suffix_and_opener=st.sampled_from([(suffix, opener) for suffix in OPENERS for opener in OPENERS[suffix]]),
     depth=st.integers(min_value=0, max_value=20_000),
@@ -166,7 +167,7 @@ JSON_VALUES = st.recursive(
 )
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(answers=st.dictionaries(TYPED.filter(bool), JSON_VALUES, max_size=6))
 def test_well_formed_files_keep_every_answer(answers: dict[str, Any]) -> None:
     """What a student writes correctly is read back unchanged, from JSON and from YAML."""
