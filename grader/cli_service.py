@@ -315,12 +315,12 @@ def open_database(course_dir: Path, db_url: str | None) -> Database:
     """The course's database alone, at the newest schema, in its private folder: what the
     ``users`` commands need. A Service also reads the course's problem files, readies its
     grading and hooks the LMS: seconds of start-up for one user added (issue 60 item 13)."""
-    from grader.service.db import Database, database_timeouts, private_folder
-    from grader.service.settings import Settings
+    from grader.service.db import Database, Timeouts, private_folder
+    from grader.service.location import data_dir, database_url, sqlite_path
 
-    settings = Settings(course_dir=course_dir, db_url=db_url)
-    private_folder(settings.data_dir, [settings.data_dir / "grader.sqlite3"] if db_url is None else [])
-    database = Database(settings.database_url, timeouts=database_timeouts(settings))
+    # the paths alone, not the service's Settings: pydantic is a tenth of the command's start-up
+    private_folder(data_dir(course_dir), [sqlite_path(course_dir)] if db_url is None else [])
+    database = Database(database_url(course_dir, db_url), timeouts=Timeouts())  # the server's defaults
     if _schema_versions(database) != schema_heads() or not _has_course(database):
         # a new course, or a grader newer than its database: made (migrated, the course read)
         # once as the server makes it

@@ -217,7 +217,8 @@ class Parameters(Strict):
     def extremes(self) -> list[Variant]:
         """The variants at the ends of every domain (each combination of first and last
         values) that the constraints allow."""
-        ends = [sorted({d.values()[0], d.values()[-1]}, key=str) for d in self.parameters.values()]
+        # the first and the last value (-1 picks the last), a range of integers not built
+        ends = [sorted({_pick(d, 0)[0], _pick(d, -1)[0]}, key=str) for d in self.parameters.values()]
         names = self.names()
         found = []
         for combination in itertools.product(*ends):
@@ -258,12 +259,21 @@ class Parameters(Strict):
             stream = _digest(key, assignment, student, attempt)
             values: dict[str, Value] = {}
             for name in names:
-                choices = self.parameters[name].values()
-                values[name] = choices[stream % len(choices)]
-                stream //= len(choices)
+                values[name], stream = _pick(self.parameters[name], stream)
             if self.allowed(values) is None:
                 return Variant(values)
         raise VariantError(f"no variant met every where constraint in {DRAW_ATTEMPTS} draws")
+
+
+def _pick(domain: Domain, stream: int) -> tuple[Value, int]:
+    """The value of ``domain`` that ``stream`` picks (``values()[stream % count]``) and what is
+    left of the stream (``stream // count``), without building a range of integers: a draw
+    from [1, 100000] makes one Fraction, not a hundred thousand."""
+    if isinstance(domain, IntegerDomain):
+        count = domain.size()
+        return Fraction(domain.integer[0] + stream % count), stream // count
+    choices = domain.values()
+    return choices[stream % len(choices)], stream // len(choices)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,11 @@
 A test is ``slow`` when it, or one of its fixtures, starts something heavy: a service
 over real HTTP (``tests.service_server``), a browser (``tests.chromium``), the fake LTI
 platform, a Dask cluster, PostgreSQL (the ``postgres``/``db_url`` fixtures) or the
-sandbox as another user. ``pytest -m "not slow"`` is the inner loop; CI runs everything.
+sandbox as another user. Those are found here; a test that runs the CLI or a bundle in a
+subprocess for many seconds (a class graded, stopped and resumed; an interpreter per answer
+type) says so itself with ``@pytest.mark.slow`` or its module's ``pytestmark``.
+``pytest -m "not slow"`` is the inner loop (under 5 minutes on 2 idle cores); CI runs
+everything.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from collections.abc import Callable, Iterator
 from types import CodeType, ModuleType
 from typing import Any
 
+import hypothesis_budget  # noqa: F401  (registers the quick and thorough profiles)
 import pytest
+from hypothesis import settings
 
 pytest_plugins = ["service_fixtures"]
 
@@ -67,7 +73,14 @@ def _is_slow(item: pytest.Item) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "slow: starts a server, a browser, a cluster or PostgreSQL")
+    config.addinivalue_line(
+        "markers", "slow: starts a server, a browser, a cluster or PostgreSQL, or runs the CLI for long"
+    )
+    # The inner loop tries a fifth of each property's examples (tests/hypothesis_budget.py);
+    # the whole suite, and a run given --hypothesis-profile, keep their own numbers.
+    quick_run = "not slow" in (config.getoption("markexpr", "") or "")
+    if quick_run and not config.getoption("hypothesis_profile", None):
+        settings.load_profile("quick")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

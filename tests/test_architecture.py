@@ -7,6 +7,7 @@ so a dependency cannot hide from this test.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import typing
 from pathlib import Path
@@ -213,6 +214,7 @@ def _parents(module: str) -> list[str]:
     return [".".join(parts[:i]) for i in range(1, len(parts))]
 
 
+@functools.cache  # read once for the tests that walk it (none changes it)
 def _import_graph() -> dict[str, set[str]]:
     """Module -> the grader modules importing it runs: those it imports (imports inside
     functions and ``TYPE_CHECKING`` blocks included) and the package ``__init__`` of each of

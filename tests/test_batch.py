@@ -328,25 +328,65 @@ def test_every_answer_type_has_an_example_for_the_stale_verdict_test() -> None:
     assert set(EXAMPLES) == set(ANSWER_TYPES)
 
 
+@dataclasses.dataclass(frozen=True)
+class ServedStore:
+    """A class of one sheet answering a type's example part, and a verdict store that served
+    that part unchanged on a second run (kept as ``pristine``: each test starts from a copy)."""
+
+    root: Path
+    cache: Path
+    pristine: Path
+    answers: str
+
+
+@pytest.fixture(scope="module")
+def served_store(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], ServedStore]:
+    """Per answer type, the first two runs of the stale-verdict test, made once: the first
+    checks the answer, the second serves it from the store. They are the same for every field
+    of the type; each field's test edits the part and runs once more on a fresh copy."""
+    made: dict[str, ServedStore] = {}
+
+    def of(type_name: str) -> ServedStore:
+        if type_name not in made:
+            library, part = EXAMPLES[type_name]
+            answer = part.answer if part.answer is not None else "an answer"
+            folder = tmp_path_factory.mktemp(f"store-{type_name}")
+            root = folder / "class"
+            (root / "s").mkdir(parents=True)
+            answers = _json_answers(library, answer)
+            (root / "s" / "answers.json").write_text(answers)
+            cache = folder / "store.sqlite3"
+            with pytest.MonkeyPatch.context() as monkeypatch:
+                counter = CallCounter(monkeypatch)
+                run(library, root, None, cache=cache, executor=InProcessExecutor())
+                assert counter.take(), "the first run checks the answer"
+                run(library, root, None, cache=cache, executor=InProcessExecutor())
+                assert counter.take() == [], "an unchanged part is served from the store"
+            assert sorted(p.name for p in folder.iterdir()) == ["class", "store.sqlite3"]  # no WAL left
+            pristine = folder / "pristine.sqlite3"
+            shutil.copyfile(cache, pristine)
+            made[type_name] = ServedStore(root, cache, pristine, answers)
+        served = made[type_name]
+        shutil.copyfile(served.pristine, served.cache)  # as the second run left it
+        (served.root / "s" / "answers.json").write_text(served.answers)
+        return served
+
+    return of
+
+
 @pytest.mark.filterwarnings("ignore:Pydantic serializer warnings")  # a part given another type
 @pytest.mark.parametrize(("type_name", "field"), FIELD_CASES, ids=[f"{t}.{f}" for t, f in FIELD_CASES])
 def test_the_store_never_serves_a_verdict_after_any_field_of_a_part_changed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, type_name: str, field: str
+    monkeypatch: pytest.MonkeyPatch, served_store: Callable[[str], ServedStore], type_name: str, field: str
 ) -> None:
     library, part = EXAMPLES[type_name]
     if (unavailable := check_unavailable(part)) is not None:
         pytest.skip(f"no answer to this {type_name} part can be checked here: {unavailable}")
     question = library.questions[0]
     answer = part.answer if part.answer is not None else "an answer"
-    root = tmp_path / "class"
-    (root / "s").mkdir(parents=True)
-    (root / "s" / "answers.json").write_text(_json_answers(library, answer))
-    cache = tmp_path / "store.sqlite3"
+    served = served_store(type_name)  # a store that served this very part unchanged
+    root, cache = served.root, served.cache
     counter = CallCounter(monkeypatch)
-    run(library, root, None, cache=cache, executor=InProcessExecutor())
-    assert counter.take(), "the first run checks the answer"
-    run(library, root, None, cache=cache, executor=InProcessExecutor())
-    assert counter.take() == [], "an unchanged part is served from the store"
     edited = part.model_copy(update={field: _changed(getattr(part, field), field)})
     assert edited.model_dump_json() != part.model_dump_json()
     edited_set = library.model_copy(update={"questions": (question.model_copy(update={"parts": (edited,)}),)})

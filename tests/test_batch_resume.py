@@ -16,6 +16,10 @@ import pytest
 
 from grader.batch.store import STORE_FILE
 
+# Batches of 150 sheets through the CLI in subprocesses, stopped and run again: a minute or
+# more on 2 cores. CI runs them (the whole suite); `pytest -m "not slow"` leaves them out.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).parent.parent
 SHEETS = 150
 

@@ -471,8 +471,9 @@ def test_an_unknown_command_is_refused_as_before() -> None:
 def test_users_add_opens_the_database_alone(tmp_path: Path) -> None:
     """Issue 60 item 13: `grader users add` of one user opens the course's database, never a
     whole service: no web framework, no engine, no course sync, no Alembic (a new course's
-    database is made once as the server makes it). The database stays private (0600 in a
-    0700 folder)."""
+    database is made once as the server makes it), nor what it does not use: the service's
+    settings (pydantic), the LMS formats, argon2 (no password given). The database stays
+    private (0600 in a 0700 folder)."""
     course = tmp_path / "course"
     (course / "problems").mkdir(parents=True)
     shutil.copy(ROOT / "problems" / "activations-softmax-conv.yaml", course / "problems")
@@ -480,7 +481,7 @@ def test_users_add_opens_the_database_alone(tmp_path: Path) -> None:
         "import sys; from grader.cli import main\n"
         "try:\n    main(sys.argv[1:])\nexcept SystemExit as exc:\n    code = exc.code\n"
         "heavy = ('grader.engine', 'grader.service.service', 'grader.service.course', 'numpy', 'sympy',"
-        " 'fastapi', 'alembic')\n"
+        " 'fastapi', 'alembic', 'pydantic', 'grader.reporting.lms', 'argon2')\n"
         "print('loaded', sorted(m for m in heavy if m in sys.modules), code)"
     )
 

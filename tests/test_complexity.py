@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_budget import examples
 
 from grader.core.verdict import CheckUndecided, Reading, Status
 from grader.exact.lp import Row, Sense, Unbounded, maximize
@@ -192,7 +193,7 @@ def test_assumptions_open_a_cone() -> None:
     assert d_le_n.dominance(monomial((0, 1)), [monomial((2, 0))]) is Dominance.STRICT
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), min_size=1, max_size=5, unique=True),
     st.tuples(st.integers(0, 3), st.integers(0, 3)),
@@ -282,7 +283,7 @@ def _tree(terms: list[tuple[int, int, int]]) -> ast.Node:
     return add(*(mul(num(c), power(N, a), power(D, b)) for a, b, c in terms))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(_TERMS, st.randoms(use_true_random=False))
 def test_class_ignores_order_and_coefficients(terms: list[tuple[int, int, int]], rng: random.Random) -> None:
     shuffled = list(terms)
@@ -291,7 +292,7 @@ def test_class_ignores_order_and_coefficients(terms: list[tuple[int, int, int]],
     assert read(_tree(terms)) == read(_tree(rescaled))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(_TERMS)
 def test_square_of_a_positive_sum_is_the_sum_of_squares(terms: list[tuple[int, int, int]]) -> None:
     squares = [(2 * a, 2 * b, c) for a, b, c in terms]

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_budget import examples
 
 from grader.core.verdict import AnswerError, Status
 from grader.engine import check_part
@@ -194,7 +195,7 @@ def test_spec_problems_are_value_errors(
         constraint.check(part, "k = 1")
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.integers(1, 9), st.integers(1, 4), st.integers(0, 4), st.integers(1, 4), st.integers(8, 64))
 def test_agrees_with_integer_arithmetic(k: int, s: int, p: int, d: int, i: int) -> None:
     o = output_size(i, k, s, p, d)

@@ -125,7 +125,9 @@ def _swallows_in_a_gc_callback() -> str:
     gc.callbacks.append(callback)
     try:
         for _ in range(10):
-            gc.collect()
+            # the youngest generation: its callbacks run as a full collection's do, without
+            # walking the whole heap of the test process (seconds each in a full run of the suite)
+            gc.collect(0)
         _spin_for(3.0)
         return "read"
     finally:
@@ -289,6 +291,7 @@ print(json.dumps([len(tests), sorted(under_limits), sorted(heavy() - before)]))
 """
 
 
+@pytest.mark.slow  # an interpreter per answer type, each checking every case
 def test_a_check_imports_no_library_under_its_limits() -> None:
     """A type's checker is imported when first needed, with every library its checks import
     inside functions (``AnswerType.loads``): the engine does that before a check starts, so
@@ -345,6 +348,7 @@ print(json.dumps([verdicts, "sympy" in sys.modules]))
 """
 
 
+@pytest.mark.slow  # two interpreters check every expression case
 def test_an_expression_verdict_is_the_same_whether_sympy_was_imported_before_or_on_need() -> None:
     """sympy is imported when a check first reaches a symbolic step (the check is then run again):
     every expression case gets the verdict it gets with sympy imported before any check."""

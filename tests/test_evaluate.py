@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis_budget import examples
 
 from grader.mathlang import ast
 from grader.mathlang.builtins import BUILTINS
@@ -426,7 +427,7 @@ TREES = st.recursive(_LEAVES, _smooth, max_leaves=12)
 POINT = st.tuples(st.integers(-16, 16), st.integers(-16, 16))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(TREES, st.lists(POINT, min_size=1, max_size=6))
 def test_float_batched_matches_exact(tree: ast.Node, points: list[tuple[int, int]]) -> None:
     xs = np.array([a / 8 for a, _ in points])

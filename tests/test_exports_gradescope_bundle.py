@@ -85,6 +85,7 @@ def test_the_bundle_holds_what_gradescope_needs(bundle: Path) -> None:
     assert all("==" in pin for pin in pins)
 
 
+@pytest.mark.slow  # run_autograder grades in a subprocess: seconds
 def test_an_upload_with_the_answers_in_a_subfolder_is_one_results_object(
     bundle: Path, tmp_path: Path
 ) -> None:
@@ -104,6 +105,7 @@ def test_an_upload_with_two_answer_folders_is_told_to_upload_one(bundle: Path, t
     assert results["score"] == 0 and "hw1, hw2" in str(results["output"])
 
 
+@pytest.mark.slow  # run_autograder grades in a subprocess: seconds
 def test_run_autograder_grades_the_submission_into_results_json(bundle: Path, tmp_path: Path) -> None:
     results = run_autograder(autograder_tree(bundle, tmp_path, STUDENT))
     direct = [str(GRADER), "grade", str(STUDENT), "-p", str(PROBLEMS)]
@@ -114,6 +116,7 @@ def test_run_autograder_grades_the_submission_into_results_json(bundle: Path, tm
     assert results["score"] == 5
 
 
+@pytest.mark.slow  # run_autograder grades in a subprocess: seconds
 def test_run_autograder_explains_a_submission_it_cannot_grade(bundle: Path, tmp_path: Path) -> None:
     results = run_autograder(autograder_tree(bundle, tmp_path, None))
     assert results["score"] == 0 and results["tests"] == []
@@ -151,6 +154,7 @@ def test_a_set_with_parameters_is_bundled_with_its_key_only(tmp_path: Path) -> N
     assert not (tmp_path / "a.zip").exists()
 
 
+@pytest.mark.slow  # run_autograder grades in a subprocess: seconds
 @pytest.mark.parametrize(
     ("sid", "score"),
     [("s2600001", 10), ("s2600004", None)],  # s2600001's right answers, handed in by s2600004: not all right
@@ -297,6 +301,7 @@ def test_the_sandbox_check_setup_sh_runs_says_whether_code_parts_can_run(tmp_pat
 
 
 @needs_sandbox
+@pytest.mark.slow  # run_autograder grades in a subprocess: seconds
 def test_student_code_in_the_bundle_cannot_read_the_variant_key(tmp_path: Path) -> None:
     problems = tmp_path / "code-hw.yaml"
     problems.write_text(CODE_SET)

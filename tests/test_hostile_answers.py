@@ -9,6 +9,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis_budget import examples
 
 from grader.core.timelimit import wall_backstop
 from grader.core.verdict import Status
@@ -93,7 +94,7 @@ junk = st.recursive(
 )
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(600), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(index=st.integers(min_value=0, max_value=len(PARTS) - 1), answer=junk)
 def test_any_answer_gets_a_verdict(index: int, answer: Any) -> None:
     name, part = PARTS[index]

@@ -29,6 +29,10 @@ sys.path.insert(0, str(Path(__file__).parent / "hostile"))
 from make_corpus import GOOD_ANSWERS, PROBLEM_SET, Corpus, make_corpus, remove_deep_folders
 from pdfs import HOSTILE_PDFS
 
+# The whole corpus graded by the CLI in a subprocess, with checks that spin to their limits:
+# minutes on 2 cores. CI runs it (the whole suite); `pytest -m "not slow"` leaves it out.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).parent.parent
 PROBE_CLI = [sys.executable, "-m", "tests.hostile.probe_cli"]
 STARTUP_SECONDS = 60.0  # interpreter, imports and pool start-up, on a loaded 2-core machine

@@ -10,6 +10,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis_budget import examples
 
 from grader.mathlang import ast
 from grader.mathlang.constant import constant_value
@@ -21,7 +22,7 @@ from grader.mathlang.parser import MODES, dump, parse
 TIME_BOUND = 1.0  # seconds per parse, generous: a typical answer takes well under a millisecond
 
 FUZZ = settings(
-    max_examples=1500,
+    max_examples=examples(1500),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
@@ -83,7 +84,7 @@ def test_latex_token_soup(tokens: list[str], joiner: str, options: dict[str, Any
     _check(joiner.join(tokens), **options)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     unit=st.sampled_from(["(", "{", "[", "\\left(", "\\frac{", "\\sqrt{", "|", "\\|", "-", "x^", "\\exp "]),
     count=st.integers(min_value=0, max_value=400),
@@ -94,7 +95,7 @@ def test_deep_nesting_is_refused_not_crashed(unit: str, count: int) -> None:
     _check(unit * count + "x" + closers[unit] * count)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(
     filler=st.sampled_from(["x", "1", "x+", "(x)", "\\alpha ", "[1,", "&", "ab"]), size=st.integers(1, 3000)
 )
@@ -127,7 +128,7 @@ def _combine(parts: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
 FORMULAS = st.recursive(ATOMS, _combine, max_leaves=12)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(formula=FORMULAS)
 def test_well_formed_formulas_parse_deterministically(formula: str) -> None:
     first = parse(formula)
@@ -138,13 +139,13 @@ def test_well_formed_formulas_parse_deterministically(formula: str) -> None:
         assert 0 <= node.pos < len(formula)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(formula=FORMULAS, wrapper=st.sampled_from(["${}$", "$${}$$", "\\({}\\)", "\\[{}\\]", " {} ", "{}."]))
 def test_math_delimiters_do_not_change_the_tree(formula: str, wrapper: str) -> None:
     assert dump(parse(wrapper.format(formula))) == dump(parse(formula))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(formula=FORMULAS)
 def test_errors_never_escape_on_truncation(formula: str) -> None:
     """Every prefix of a formula is either a formula or a clean error."""
@@ -174,7 +175,7 @@ def _grow(parts: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(formula=st.recursive(NUMBER_ATOMS, _grow, max_leaves=8))
 def test_constants_are_bounded_or_refused(formula: str) -> None:
     """Whatever a formula builds (towers of powers, exponentials of exponentials), its value is

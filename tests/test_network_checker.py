@@ -15,6 +15,7 @@ from xml.etree import ElementTree
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_budget import examples
 from pydantic import TypeAdapter
 
 from grader.core.deferred import loaded
@@ -566,7 +567,7 @@ def _probe_results(part: NetworkPart, answer: dict[str, Any], fmpq_allowed: bool
         classify._fmpq_safe = saved  # type: ignore[assignment]
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=examples(12), deadline=None)
 @given(
     st.sampled_from(["W1", "b1", "W2", "b2"]),
     st.integers(0, 9),

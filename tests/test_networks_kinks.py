@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from hypothesis_budget import examples
 
 from grader.networks import PL, compare, leaky_relu, relu
 from grader.networks.kinks import difference
@@ -43,7 +44,7 @@ def shuffled_copy(net: list[Unit], seed: int) -> list[Unit]:
     return [net[i] for i in order]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(units(small), units(small), small, small)
 def test_difference_is_the_merged_difference(f_net: list[Unit], g_net: list[Unit], fb: F, gb: F) -> None:
     d = difference(build(f_net, fb), build(g_net, gb))
@@ -57,7 +58,7 @@ def test_difference_is_the_merged_difference(f_net: list[Unit], g_net: list[Unit
     )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(units(huge), st.integers(0, 1000))
 def test_big_numbers_cancel_exactly(net: list[Unit], seed: int) -> None:
     f, g = build(net), build(shuffled_copy(net, seed))
@@ -69,7 +70,7 @@ def test_big_numbers_cancel_exactly(net: list[Unit], seed: int) -> None:
             assert compare(f, off) is not None
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(units(small), units(small))
 def test_witness_is_the_one_of_the_merged_functions(f_net: list[Unit], g_net: list[Unit]) -> None:
     lazy = compare(build(f_net), build(g_net))
@@ -96,7 +97,7 @@ def exactly(f: PL) -> PL:
     return total
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(units(small), st.integers(0, 1000), st.booleans())
 @example(net=[("relu", F(0), F(0), F(1, 2))], seed=0, nudge=True)  # a weight that underflows to 0
 def test_float_units_cancel_only_when_they_do_exactly(net: list[Unit], seed: int, nudge: bool) -> None:

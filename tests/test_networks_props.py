@@ -7,6 +7,7 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_budget import examples
 
 from grader.networks import PL, Interval, Region, compare, one_hidden_layer, where
 
@@ -34,7 +35,7 @@ def build(net: tuple[list[F], list[F], list[F], F]) -> PL:
     return one_hidden_layer(*net)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(nets, st.lists(points, min_size=1, max_size=8))
 def test_pl_evaluation_matches_direct(net: tuple[list[F], list[F], list[F], F], vs: list[F]) -> None:
     f = build(net)
@@ -44,7 +45,7 @@ def test_pl_evaluation_matches_direct(net: tuple[list[F], list[F], list[F], F], 
         assert f(t) == direct(net, t)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(nets)
 def test_net_equals_itself_and_its_rebuild(net: tuple[list[F], list[F], list[F], F]) -> None:
     f = build(net)
@@ -56,7 +57,7 @@ def test_net_equals_itself_and_its_rebuild(net: tuple[list[F], list[F], list[F],
     assert compare(f, halves) is None
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(nets, rationals, rationals.filter(lambda w: w != 0), st.sampled_from([1, 10**3, 10**6]))
 def test_extra_unit_always_gives_a_witness(
     net: tuple[list[F], list[F], list[F], F], t: F, w: F, scale: int
@@ -70,7 +71,7 @@ def test_extra_unit_always_gives_a_witness(
     assert diff.x > t * scale  # type: ignore[operator]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(nets, nets)
 def test_compare_witness_is_a_real_difference(
     a: tuple[list[F], list[F], list[F], F], b: tuple[list[F], list[F], list[F], F]
@@ -84,7 +85,7 @@ def test_compare_witness_is_a_real_difference(
         assert direct(a, diff.x) != direct(b, diff.x)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(nets, nets)
 def test_lattice_identities(a: Net, b: Net) -> None:
     f, g = build(a), build(b)
@@ -94,7 +95,7 @@ def test_lattice_identities(a: Net, b: Net) -> None:
     assert f - g + g == f
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(nets, st.sampled_from(["<", "<=", ">", ">=", "=", "!="]), st.lists(points, min_size=1, max_size=10))
 def test_where_matches_pointwise(net: tuple[list[F], list[F], list[F], F], op: str, vs: list[F]) -> None:
     f = build(net)
@@ -112,7 +113,7 @@ def test_where_matches_pointwise(net: tuple[list[F], list[F], list[F], F], op: s
     assert (~region | region) == Region.all() and (~region & region).is_empty()
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(nets, rationals, rationals)
 def test_restricted_compare(net: tuple[list[F], list[F], list[F], F], lo: F, width: F) -> None:
     f = build(net)

@@ -11,6 +11,7 @@ from unittest.mock import patch
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis_budget import examples
 from pydantic import TypeAdapter
 
 from grader.core.verdict import Status, Witness
@@ -445,7 +446,7 @@ def _screened(draw: st.DrawFn) -> tuple[int, list[Lin], list[Atom]]:
 
 
 @given(_screened())
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 def test_what_the_screens_rule_out_has_no_point(case: tuple[int, list[Lin], list[Atom]]) -> None:
     dim, region, atoms = case
     if not ExactLP().solve(dim, System(region, [], [])):
@@ -482,7 +483,7 @@ def _classifiers(draw: st.DrawFn) -> tuple[int, Any, Any, Any]:
 
 
 @given(_classifiers())
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 def test_the_walk_decides_the_same_with_and_without_its_screens(case: tuple[int, Any, Any, Any]) -> None:
     """The screens (two rows, the box, a step along a plane's normal) only spare programs: the
     regions visited, the verdict and the witness are those of the exact simplex alone."""
@@ -529,7 +530,7 @@ def test_a_condition_with_a_kink_is_split_again_in_every_region() -> None:
 
 
 @given(_classifiers(), st.sampled_from([(F(0), F(0)), (F(1, 2), F(0)), (F(0), F(1, 10))]))
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 def test_equality_walk_decides_the_same_with_and_without_its_screens(
     case: tuple[int, Any, Any, Any], tolerance: tuple[F, F]
 ) -> None:
@@ -572,7 +573,7 @@ def _simple_point_by_programs(dim: int, sys: System, order: list[int]) -> Point:
 
 
 @given(_screened(), st.booleans())
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 def test_simple_point_is_the_point_the_programs_alone_give(
     case: tuple[int, list[Lin], list[Atom]], reverse: bool
 ) -> None:

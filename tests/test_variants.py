@@ -14,13 +14,14 @@ import pytest
 import yaml
 from chromium import Chromium, chromium_path
 from click.testing import CliRunner
+from pydantic import TypeAdapter
 
 from grader.cli import main
 from grader.core.submission import Submission
 from grader.engine import TEMPLATE_NOT_GRADED, grade
 from grader.loading import ProblemFileError, parse_problem_set
 from grader.spec import ProblemSet
-from grader.variants import VariantError
+from grader.variants import Domain, VariantError, _pick
 
 CASES = Path(__file__).parent / "cases" / "variants"
 KEY = "course-secret"
@@ -105,6 +106,25 @@ def test_a_drawn_variant_of_a_large_domain_meets_its_constraints() -> None:
     for n in range(50):
         values = block.draw(b"k", "hw", f"s{n}").values
         assert values["a"] < values["b"]
+
+
+@pytest.mark.parametrize(
+    "domain",
+    [
+        {"integer": [-3, 4]},
+        {"integer": [1, 100000]},
+        {"choice": ["1/2", "1/3", "2/3"]},
+        {"rational": {"numerator": [1, 5], "denominator": [2, 6]}},
+        {"symbol": ["n", "m", "k"]},
+    ],
+)
+def test_a_draw_picks_the_value_the_domains_list_has_at_its_index(domain: dict[str, Any]) -> None:
+    """A draw reads an integer range without building it: the same value, and the same rest
+    of the stream, as indexing the domain's whole list of values (students keep their variants)."""
+    parsed = TypeAdapter(Domain).validate_python(domain)
+    listed = parsed.values()
+    for stream in [-1, 0, 1, 7, len(listed) - 1, len(listed), 10**12 + 3, 2**255 - 19]:
+        assert _pick(parsed, stream) == (listed[stream % len(listed)], stream // len(listed))
 
 
 def test_a_ta_pins_a_students_variant() -> None:

@@ -10,11 +10,11 @@ import datetime as dt
 import io
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, ForeignKey, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from grader.reporting.lms import IDENTITY_KEYS, Roster, header_key, identity
 from grader.service.credentials import hash_password, issue_login_link, issue_token
 from grader.service.crud.audit import audit
 from grader.service.db import (
@@ -28,6 +28,9 @@ from grader.service.db import (
     WebSession,
     utcnow,
 )
+
+if TYPE_CHECKING:  # the LMS formats are read when a roster is: `grader users add` starts without them
+    from grader.reporting.lms import Roster
 
 # Letters, digits and . _ @ + - (e-mail addresses and LMS logins fit), starting with a letter
 # or digit: a name is a folder name in exports and a path segment in the TA's pages.
@@ -199,6 +202,8 @@ class RosterStudent:
 def read_roster(text: str) -> list[RosterStudent]:
     """The students of an LMS roster (Moodle's or Canvas's own CSV export, or ``name,email``);
     AccountError lists every row that cannot be used."""
+    from grader.reporting.lms import header_key, identity
+
     if len(text) > MAX_ROSTER_BYTES:
         raise AccountError(f"the roster is too large (over {MAX_ROSTER_BYTES:,} bytes)")
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
@@ -320,6 +325,8 @@ def reissue_unsent(db: Session, days: float, by: User | None = None) -> list[Imp
 
 def stored_roster(db: Session) -> Roster | None:
     """The imported roster, by user name, as the exports read it; None before any import."""
+    from grader.reporting.lms import IDENTITY_KEYS, Roster
+
     rows = {
         name: {**entry.identity, "folder": name}
         for entry, name in db.execute(

@@ -5,28 +5,39 @@ users (``grader users``) start without one; grader.service.auth serves them to t
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
+from typing import TYPE_CHECKING
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
 from grader.service.db import ApiToken, LoginLink, User, utcnow
 
-_hasher = PasswordHasher()
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+
+
+@functools.cache
+def _hasher() -> PasswordHasher:
+    """argon2, loaded by the first password: `grader users add` without one starts without it."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password(stored: str | None, password: str) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError
+
     if not stored:
-        _hasher.hash(password)  # the same time whether or not the user has a password
+        _hasher().hash(password)  # the same time whether or not the user has a password
         return False
     try:
-        return _hasher.verify(stored, password)
+        return _hasher().verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -46,8 +46,6 @@ from sqlalchemy.orm import (
     sessionmaker,
 )
 from sqlalchemy.pool import QueuePool
-
-from grader.service.settings import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 READ_ONLY = "grader_read_only"  # an execution option: this transaction writes nothing
@@ -274,7 +272,18 @@ class Timeouts:
     statement: float = 15.0
 
 
-def database_timeouts(settings: Settings) -> Timeouts:
+class TimeoutSettings(Protocol):
+    """What :func:`database_timeouts` reads of the service's Settings (not imported here: they
+    need pydantic, and `grader users` opens a database without them)."""
+
+    @property
+    def db_connect_timeout(self) -> float: ...
+
+    @property
+    def db_statement_timeout(self) -> float: ...
+
+
+def database_timeouts(settings: TimeoutSettings) -> Timeouts:
     return Timeouts(settings.db_connect_timeout, settings.db_statement_timeout)
 
 

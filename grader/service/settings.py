@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-DATA_DIR = ".grader-service"  # inside COURSE_DIR: the SQLite database and the verdict store
+from grader.service.location import data_dir, database_url
 
 
 class Settings(BaseModel):
@@ -55,15 +55,11 @@ class Settings(BaseModel):
 
     @property
     def data_dir(self) -> Path:
-        return self.course_dir / DATA_DIR
+        return data_dir(self.course_dir)
 
     @property
     def database_url(self) -> str:
-        url = self.db_url or f"sqlite:///{(self.data_dir / 'grader.sqlite3').resolve()}"
-        for plain in ("postgresql://", "postgres://"):  # psycopg 3 is the driver we ship
-            if url.startswith(plain):
-                url = "postgresql+psycopg://" + url[len(plain) :]
-        return url
+        return database_url(self.course_dir, self.db_url)
 
     @property
     def store_path(self) -> Path:
