@@ -19,11 +19,8 @@ arrays but the norm of a vector) leaves the step to the other readings.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
-
-import sympy
 
 from grader.mathlang import ast
 from grader.mathlang.errors import MathError
@@ -38,13 +35,7 @@ _TRANSPOSE_T = re.compile(r"\^\s*(?:\{\s*T\s*\}|T(?![A-Za-z]))")
 _T_ELSEWHERE = re.compile(r"(?<![\^A-Za-z\\{])T(?![A-Za-z])")
 _CAPITAL = re.compile(r"[A-Z]")
 _NOT_MATRICES = frozenset("TNLMCZRDdn")  # sizes, sets and counts more often than matrices
-_SCALAR_CALLS: dict[str, Callable[[Any], Any]] = {
-    "exp": sympy.exp,
-    "log": sympy.log,
-    "sqrt": sympy.sqrt,
-    "abs": sympy.Abs,
-    "tanh": sympy.tanh,
-}
+_SCALAR_CALLS = ("exp", "log", "sqrt", "abs", "tanh")  # sympy's functions of these names (Abs for abs)
 _PRODUCTS = ("implicit", "cdot", "dot", "matmul", "times")
 
 
@@ -65,6 +56,8 @@ def shown_at_sizes(left: str, right: str, context: Context) -> str | None:
     arrays = {n for n in names if _is_array(n, bold)} | _transposed_or_normed(sides[0][0], sides[1][0])
     if not arrays:
         return None
+    import sympy  # only once a step is read as arithmetic of arrays (a third of a second)
+
     try:
         for n in SIZES:
             values = _values(names, arrays, n)
@@ -109,6 +102,8 @@ def _transposed_or_normed(*nodes: ast.Node) -> set[str]:
 
 
 def _values(names: set[str], arrays: set[str], n: int) -> dict[str, Any]:
+    import sympy
+
     values: dict[str, Any] = {}
     for name in sorted(names):
         if name not in arrays:
@@ -122,16 +117,22 @@ def _values(names: set[str], arrays: set[str], n: int) -> dict[str, Any]:
 
 def _scalar(v: Any) -> Any:
     """A 1 x 1 matrix as its entry; a scalar as itself; a larger matrix as itself."""
+    import sympy
+
     if isinstance(v, sympy.MatrixBase) and v.shape == (1, 1):
         return v[0, 0]
     return v
 
 
 def _is_matrix(v: Any) -> bool:
+    import sympy
+
     return isinstance(v, sympy.MatrixBase)
 
 
 def _value(node: ast.Node, values: dict[str, Any]) -> Any:  # noqa: C901, PLR0911, PLR0912
+    import sympy
+
     if isinstance(node, ast.Num):
         return sympy.Rational(node.value.numerator, node.value.denominator)
     if isinstance(node, ast.Sym):
@@ -148,7 +149,7 @@ def _value(node: ast.Node, values: dict[str, Any]) -> Any:  # noqa: C901, PLR091
         if node.name == "norm" and len(args) == 1 and _is_matrix(args[0]) and args[0].shape[1] == 1:
             return sympy.sqrt(sum(e**2 for e in args[0]))
         if node.name in _SCALAR_CALLS and len(args) == 1 and not _is_matrix(args[0]):
-            return _SCALAR_CALLS[node.name](args[0])
+            return getattr(sympy, "Abs" if node.name == "abs" else node.name)(args[0])
         raise NotArrays(node.name)
     if isinstance(node, ast.BinOp):
         a, b = _scalar(_value(node.left, values)), _scalar(_value(node.right, values))
@@ -172,6 +173,8 @@ def _value(node: ast.Node, values: dict[str, Any]) -> Any:  # noqa: C901, PLR091
 
 
 def _equal(a: Any, b: Any) -> bool:
+    import sympy
+
     a, b = _scalar(a), _scalar(b)
     if _is_matrix(a) != _is_matrix(b):
         return False
