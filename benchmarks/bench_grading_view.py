@@ -35,8 +35,8 @@ from service_server import Server, make_course, seed_file
 
 from grader.engine import grade
 from grader.service.blobs import dumps
-from grader.service.db import Submission, User, VerdictRow
 from grader.service.intake import read_upload
+from grader.service.models import Submission, User, VerdictRow
 from grader.service.service import Service
 from grader.service.settings import Settings
 

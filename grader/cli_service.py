@@ -361,7 +361,7 @@ def _schema_versions(database: Database) -> frozenset[str]:
 def _has_course(database: Database) -> bool:
     from sqlalchemy import select
 
-    from grader.service.db import Course
+    from grader.service.models import Course
 
     with database.read() as connection:
         return connection.execute(select(Course.id).limit(1)).first() is not None

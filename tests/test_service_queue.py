@@ -29,7 +29,8 @@ from service_server import (
 from sqlalchemy import func, select
 
 from grader.service import account_pages, api, pages
-from grader.service.db import Database, Job, VerdictRow
+from grader.service.db import Database
+from grader.service.models import Job, VerdictRow
 from grader.service.settings import Settings
 
 ASSIGNMENT = "a1-activations-conv"

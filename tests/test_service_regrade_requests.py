@@ -299,8 +299,8 @@ def test_the_migration_adds_the_table_whose_index_keeps_one_open_request_per_par
     from sqlalchemy import inspect
     from sqlalchemy.exc import IntegrityError
 
-    from grader.service.db import MIGRATIONS, Assignment, Course, Database, User
-    from grader.service.hand.requests import RegradeRequestRow
+    from grader.service.db import MIGRATIONS, Database
+    from grader.service.models import Assignment, Course, RegradeRequestRow, User
 
     url = (db_url or f"sqlite:///{tmp_path / 'grader.sqlite3'}").replace(
         "postgresql://", "postgresql+psycopg://", 1

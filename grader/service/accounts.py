@@ -6,25 +6,23 @@ transaction with the change."""
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import JSON, ForeignKey, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from grader.reporting.lms import IDENTITY_KEYS, Roster, header_key, identity
 from grader.service.credentials import hash_password, issue_login_link, issue_token
 from grader.service.crud.audit import audit
-from grader.service.db import (
+from grader.service.models import (
     ApiToken,
-    Base,
     Course,
     LoginLink,
     Role,
+    RosterEntry,
     User,
-    UTCDateTime,
     WebSession,
     utcnow,
 )
@@ -42,17 +40,6 @@ EMAIL_COLUMNS = ("email", "emailaddress", "sisloginid")
 
 class AccountError(ValueError):
     pass
-
-
-class RosterEntry(Base):
-    """A student's LMS identity as the imported roster gives it (migration 0012): the keys of
-    :data:`grader.reporting.lms.IDENTITY_KEYS`. The Canvas and Moodle exports read it."""
-
-    __tablename__ = "roster_entries"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
-    identity: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
-    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 def check_name(name: str) -> None:

@@ -33,18 +33,11 @@ from grader.service.crud.submissions import (
     submissions_where,
     user_name,
 )
-from grader.service.db import (
-    Job,
-    JobStatus,
-    Submission,
-    User,
-    detached,
-    lock_students,
-    utcnow,
-)
+from grader.service.db import lock_students
 from grader.service.deps import AnyUser, ServiceDep, Staff, WebService, assignment_in
 from grader.service.errors import RETRY_AFTER_SECONDS, ApiError
 from grader.service.intake import answers_as_file, canonical_name, read_upload
+from grader.service.models import Job, JobStatus, Submission, User, detached, utcnow
 from grader.service.shown import shown_time
 from grader.service.variant_key import student_spec
 from grader.service.visibility import student_json

@@ -29,8 +29,8 @@ from grader.service.credentials import (  # noqa: F401  (the names routes and co
     new_secret,
     verify_password,
 )
-from grader.service.db import ApiToken, LoginLink, Role, User, WebSession, detached, utcnow
 from grader.service.errors import ApiError
+from grader.service.models import ApiToken, LoginLink, Role, User, WebSession, detached, utcnow
 from grader.service.settings import Settings
 
 SESSION_COOKIE = "grader_session"

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from grader.core.report import HandIn, Report, points_value
-from grader.service.db import Submission, User, VerdictRow, detached
+from grader.service.models import Submission, User, VerdictRow, detached
 
 VersionT = TypeVar("VersionT")
 

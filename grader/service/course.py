@@ -45,15 +45,8 @@ from grader.loading import (
 )
 from grader.service import queue
 from grader.service.counting import Penalty, close_for
-from grader.service.db import (
-    Assignment,
-    Course,
-    CourseFileVersion,
-    Database,
-    Submission,
-    extension_for,
-    utcnow,
-)
+from grader.service.db import Database
+from grader.service.models import Assignment, Course, CourseFileVersion, Submission, extension_for, utcnow
 from grader.spec import ProblemSet
 
 # Called with the assignment, its rubric items in force before and after, when problems/rubric.yaml

@@ -12,7 +12,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
-from grader.service.db import ApiToken, LoginLink, User, utcnow
+from grader.service.models import ApiToken, LoginLink, User, utcnow
 
 _hasher = PasswordHasher()
 

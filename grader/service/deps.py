@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from grader.service.auth import allow, csrf_ok
 from grader.service.course import CourseState, LoadedAssignment
-from grader.service.db import Database, Role, User
+from grader.service.db import Database
 from grader.service.errors import ApiError
+from grader.service.models import Role, User
 from grader.service.settings import Settings
 from grader.service.throttle import LoginThrottle
 

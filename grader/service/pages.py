@@ -55,13 +55,13 @@ from grader.service.checking import checked
 from grader.service.counting import counted_version, is_late, newest_verdict
 from grader.service.course import LoadedAssignment, read_moment
 from grader.service.crud.audit import audit
-from grader.service.db import Role, Submission, User, utcnow
 from grader.service.deps import PageStaff, PageUser, ServiceDep, SettingsDep, WebService, check_csrf
 from grader.service.errors import ApiError
 from grader.service.extensions import grant_extension
 from grader.service.hand.request_pages import feedback_section
 from grader.service.hand.requests import open_count
 from grader.service.intake import answers_text_file, canonical_name, read_handed_in
+from grader.service.models import Role, Submission, User, utcnow
 from grader.service.settings import Settings
 from grader.service.shown import shown_time
 from grader.service.templating import (

@@ -23,9 +23,9 @@ from grader.pdf.limits import PdfLimits, PdfRefused
 from grader.pdf.tags import parse_tags, with_tags
 from grader.service.api import store_submission
 from grader.service.crud.submissions import submission_for
-from grader.service.db import JobStatus, Submission
 from grader.service.deps import AnyUser, AssignmentDep, ServiceDep
 from grader.service.errors import ApiError
+from grader.service.models import JobStatus, Submission
 
 __all__ = ["router"]
 

@@ -18,20 +18,19 @@ import time
 from typing import Any
 
 import jinja2
-from sqlalchemy import Float, ForeignKey, Integer, String, Text, func, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from grader.service.course import CourseState, LoadedAssignment
-from grader.service.db import (
+from grader.service.crud.audit import audit
+from grader.service.db import Database
+from grader.service.models import (
     Assignment,
-    Base,
-    Database,
     Job,
     JobStatus,
+    SimilarityResult,
     Submission,
-    UTCDateTime,
     VerdictRow,
-    audit,
     utcnow,
 )
 
@@ -45,28 +44,6 @@ CHECK_SECONDS = 2.0  # between two looks of the background refresher
 SETTLE_SECONDS = 300.0
 GAP_FACTOR = 10.0
 COMPUTED, CURRENT, LATER = "computed", "current", "later"
-
-
-class SimilarityResult(Base):
-    """An assignment's similar sheets as last computed (one row an assignment, updated)."""
-
-    __tablename__ = "similarity_results"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), unique=True)
-    handins_key: Mapped[str] = mapped_column(String(64), default="")  # digest of the hand-ins' set
-    handins: Mapped[int] = mapped_column(Integer, default=0)
-    graded: Mapped[int] = mapped_column(Integer, default=0)
-    body: Mapped[str] = mapped_column(Text, default="")  # the page's pairs, rendered (autoescaped)
-    seconds: Mapped[float] = mapped_column(Float, default=0.0)
-    computed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    requested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # a TA asked again
-
-    @property
-    def pending(self) -> bool:
-        """A TA asked to compute it again, and it has not been since."""
-        return self.requested_at is not None and (
-            self.computed_at is None or self.requested_at > self.computed_at
-        )
 
 
 ENVIRONMENT = jinja2.Environment(

@@ -39,10 +39,11 @@ from grader.core import memtrace
 from grader.service import metrics, queue, undecided
 from grader.service.blobs import dumps
 from grader.service.course import CourseState, LoadedAssignment
-from grader.service.db import Database, Job, Submission, User, VerdictRow, database_timeouts, migrate
+from grader.service.db import Database, database_timeouts, migrate
 from grader.service.executing import WorkerSetups, make_executor, one_task
 from grader.service.hand.logic import hand_graded_report
 from grader.service.hand.rubric import audit_file_edit
+from grader.service.models import Job, Submission, User, VerdictRow
 from grader.service.settings import Settings
 from grader.service.similarity_results import Refresher
 from grader.spec import ProblemSet

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from grader.core.report import Report
 from grader.service.blobs import loads
 from grader.service.counting import latest_verdict
-from grader.service.db import Job, JobStatus, Role, Submission, User, VerdictRow, detached
 from grader.service.errors import ApiError
+from grader.service.models import Job, JobStatus, Role, Submission, User, VerdictRow, detached
 
 MAX_ID = 2**63 - 1  # the largest id a database row has (PostgreSQL's bigint, SQLite's integer)
 STAFF = (Role.TA, Role.ADMIN)

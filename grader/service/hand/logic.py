@@ -29,18 +29,11 @@ from grader.service.blobs import dumps, loads
 from grader.service.counting import latest_verdict
 from grader.service.course import CourseState, LoadedAssignment, spec_with_rubric
 from grader.service.crud.audit import audit
-from grader.service.db import (
-    Assignment,
-    AuditEntry,
-    Submission,
-    User,
-    VerdictRow,
-    lock_students,
-    utcnow,
-)
+from grader.service.db import lock_students
 from grader.service.errors import ApiError
-from grader.service.hand.model import AUDIT_ACTION, Conflict, GradeBody, GroupBody, HandGradeRow, StaleWrite
+from grader.service.hand.model import AUDIT_ACTION, Conflict, GradeBody, GroupBody, StaleWrite
 from grader.service.intake import read_handed_in
+from grader.service.models import Assignment, AuditEntry, HandGradeRow, Submission, User, VerdictRow, utcnow
 
 READ_CACHE_SIZE = 4096  # versions kept read: a large course's counted versions of an assignment
 

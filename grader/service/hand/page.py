@@ -13,9 +13,6 @@ from starlette.concurrency import run_in_threadpool
 
 from grader.reporting.answer_groups import AnswerGroup
 from grader.service.course import LoadedAssignment
-from grader.service.db import (
-    User,
-)
 from grader.service.deps import ServiceDep, Staff, WebService, check_csrf
 from grader.service.errors import ApiError
 from grader.service.hand.anonymous import names_hidden
@@ -33,6 +30,7 @@ from grader.service.hand.view import (
     GradingView,
     Place,
 )
+from grader.service.models import User
 from grader.service.templating import PAGE_CSS, csrf_field, fragment, templated
 
 router = APIRouter()

@@ -16,18 +16,10 @@ from sqlalchemy.orm import Session
 
 from grader.core.report import Report, shown_points
 from grader.service.course import CourseState, LoadedAssignment
-from grader.service.db import User
 from grader.service.hand.anonymous import names_hidden
 from grader.service.hand.logic import counted_submissions
-from grader.service.hand.requests import (
-    MAX_TEXT,
-    OPEN,
-    RegradeRequestRow,
-    current_grade,
-    known_id,
-    requests_where,
-    shown_name,
-)
+from grader.service.hand.requests import MAX_TEXT, OPEN, current_grade, known_id, requests_where, shown_name
+from grader.service.models import RegradeRequestRow, User
 from grader.service.templating import fragment
 from grader.service.visibility import student_report
 

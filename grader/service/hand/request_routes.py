@@ -13,7 +13,6 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from grader.service.auth import is_staff
-from grader.service.db import User, utcnow
 from grader.service.deps import AnyUser, ReadSession, ServiceDep, Staff, Student, WebService, check_csrf
 from grader.service.errors import ApiError
 from grader.service.hand.anonymous import names_hidden
@@ -22,7 +21,6 @@ from grader.service.hand.requests import (
     OPEN,
     AnswerBody,
     AskBody,
-    RegradeRequestRow,
     answer,
     ask,
     history,
@@ -32,6 +30,7 @@ from grader.service.hand.requests import (
     shown_name,
 )
 from grader.service.hand.routes import assignment_of
+from grader.service.models import RegradeRequestRow, User, utcnow
 from grader.service.templating import templated
 
 router = APIRouter()

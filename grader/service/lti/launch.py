@@ -24,9 +24,8 @@ from sqlalchemy.orm import Session
 
 from grader.service.accounts import course_id
 from grader.service.crud.audit import audit
-from grader.service.db import Role, User, utcnow
-from grader.service.lti.models import LtiLink, LtiLoginState, LtiUser
 from grader.service.lti.registration import LtiConfig, Platform
+from grader.service.models import LtiLink, LtiLoginState, LtiUser, Role, User, utcnow
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"

@@ -37,9 +37,20 @@ from grader.core.report import Report
 from grader.core.verdict import Status
 from grader.service.blobs import loads
 from grader.service.counting import Penalty, counted_version, newest_verdict, with_hand_in
-from grader.service.db import Assignment, Submission, User, VerdictRow, due_for, utcnow
-from grader.service.lti.models import LtiLineItem, LtiMember, LtiScore, LtiUser, ScoreStatus
 from grader.service.lti.registration import FULLY_GRADED, PENDING_MANUAL, load
+from grader.service.models import (
+    Assignment,
+    LtiLineItem,
+    LtiMember,
+    LtiScore,
+    LtiUser,
+    ScoreStatus,
+    Submission,
+    User,
+    VerdictRow,
+    due_for,
+    utcnow,
+)
 
 log = logging.getLogger("grader.service.lti")
 SUBMITTED, COMPLETED = "Submitted", "Completed"
