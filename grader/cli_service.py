@@ -601,7 +601,7 @@ def extend_command(course_dir: Path, student: str, assignment: str, until: str, 
     its offset, or a date (the end of that day). It is the student's due, and their close
     moves as far; it is audited, and edits of course.yaml keep it (the later of course.yaml's
     extension and this one is in force)."""
-    from grader.service.course import read_moment
+    from grader.service.course_files import read_moment
     from grader.service.errors import ApiError
     from grader.service.extensions import grant_extension
     from grader.service.shown import shown_time

@@ -34,9 +34,9 @@ from grader.core.verdict import Status
 from grader.reporting.dashboard import render_dashboard
 from grader.reporting.html import render_student_page
 from grader.reporting.reporters import REPORTERS
-from grader.service.counting import Penalty, close_for, penalty_points
-from grader.service.course import CourseFileError, parse_course_config
+from grader.service.course_files import CourseFileError, parse_course_config
 from grader.service.db import Database
+from grader.service.late import Penalty, close_for, penalty_points
 from grader.service.lti.scores import score_row
 from grader.service.models import AuditEntry, LtiLineItem, Submission
 from grader.service.settings import Settings

@@ -19,12 +19,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from grader.core.report import Report
 from grader.reporting.template import render_template
 from grader.service import metrics, queue
 from grader.service.auth import is_staff
-from grader.service.counting import counted_submissions, is_late, with_hand_in
-from grader.service.course import LoadedAssignment, describe
+from grader.service.course_files import LoadedAssignment, describe
 from grader.service.crud.audit import audit
 from grader.service.crud.submissions import (
     stored_report,
@@ -37,6 +35,7 @@ from grader.service.db import lock_students
 from grader.service.deps import AnyUser, ServiceDep, Staff, WebService, assignment_in
 from grader.service.errors import RETRY_AFTER_SECONDS, ApiError
 from grader.service.intake import answers_as_file, canonical_name, read_upload
+from grader.service.late import is_late
 from grader.service.models import Job, JobStatus, Submission, User, detached, utcnow
 from grader.service.shown import shown_time
 from grader.service.variant_key import student_spec
@@ -44,12 +43,6 @@ from grader.service.visibility import student_json
 from grader.service.waiting import MAX_WAIT_SECONDS, wait_for
 
 router = APIRouter(prefix="/api/v1")
-# Gradescope imports no gradebook: its autograder reads one results.json per hand-in, which
-# `grader gradescope-bundle` makes. A batch of them served as a gradebook imported nowhere.
-NOT_EXPORTED = {
-    "gradescope": "Gradescope imports no gradebook file: grade there with the autograder bundle "
-    "(grader gradescope-bundle), or import the csv, canvas or moodle export into your LMS"
-}
 
 
 def assignment_named(service: WebService, name: str) -> LoadedAssignment:
@@ -334,21 +327,6 @@ def regrade(submission_id: int, service: ServiceDep, user: Staff) -> dict[str, A
         answer = {"id": submission.id, "job": job_id, "status": JobStatus.QUEUED}
     service.jobs_queued()
     return answer
-
-
-def counted_rows(service: WebService, assignment: LoadedAssignment) -> list[tuple[Submission, Report]]:
-    """Each student's counted version (:mod:`grader.service.counting`) with its newest report,
-    by student name; a student whose counted version waits to be graded is left out."""
-    with service.db.session(read_only=True) as db:
-        counted = []
-        for user, submission, verdict in counted_submissions(db, assignment.id, assignment.due_for):
-            if verdict is not None:
-                report = stored_report(verdict)
-                report.student = report.folder = user.name
-                due = assignment.due_for(user.name)
-                with_hand_in(report, submission.version, submission.created_at, due, assignment.penalty)
-                counted.append((submission, report))
-        return counted
 
 
 @router.get("/queue")

@@ -28,7 +28,6 @@ from grader.reporting.typeset import SERVICE_ASSETS
 from grader.service import queue
 from grader.service.api import (
     assignment_named,
-    counted_rows,
     sheet_of,
     store_submission,
     stored_report,
@@ -52,15 +51,17 @@ from grader.service.auth import (
     verify_password,
 )
 from grader.service.checking import checked
-from grader.service.counting import counted_version, is_late, newest_verdict
-from grader.service.course import LoadedAssignment, read_moment
+from grader.service.counting import newest_verdict
+from grader.service.course_files import LoadedAssignment, read_moment
 from grader.service.crud.audit import audit
+from grader.service.crud.submissions import counted_rows
 from grader.service.deps import PageStaff, PageUser, ServiceDep, SettingsDep, WebService, check_csrf
 from grader.service.errors import ApiError
 from grader.service.extensions import grant_extension
 from grader.service.hand.request_pages import feedback_section
 from grader.service.hand.requests import open_count
 from grader.service.intake import answers_text_file, canonical_name, read_handed_in
+from grader.service.late import counted_version, is_late
 from grader.service.models import Role, Submission, User, utcnow
 from grader.service.settings import Settings
 from grader.service.shown import shown_time
@@ -572,7 +573,7 @@ def ta_home(request: Request, service: ServiceDep, user: PageStaff) -> Response:
 @router.get("/ta/assignments/{assignment}")
 def ta_dashboard(assignment: str, request: Request, service: ServiceDep, user: PageStaff) -> Response:
     loaded = assignment_named(service, assignment)
-    rows = counted_rows(service, loaded)
+    rows = counted_rows(service.db, loaded)
     if not rows:
         return templated(
             request,

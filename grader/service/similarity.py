@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
 from grader.reporting.html import CSS, page
-from grader.service.course import LoadedAssignment
+from grader.service.course_files import LoadedAssignment
 from grader.service.crud.audit import audit
 from grader.service.deps import AssignmentDep, PageStaff, ServiceDep, check_csrf
 from grader.service.models import SimilarityResult, utcnow

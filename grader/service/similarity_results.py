@@ -21,7 +21,8 @@ import jinja2
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from grader.service.course import CourseState, LoadedAssignment
+from grader.service.course import CourseState
+from grader.service.course_files import LoadedAssignment
 from grader.service.crud.audit import audit
 from grader.service.db import Database
 from grader.service.models import (

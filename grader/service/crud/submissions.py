@@ -12,8 +12,11 @@ from sqlalchemy.orm import Session
 
 from grader.core.report import Report
 from grader.service.blobs import loads
-from grader.service.counting import latest_verdict
+from grader.service.counting import counted_submissions, latest_verdict
+from grader.service.course_files import LoadedAssignment
+from grader.service.db import Database
 from grader.service.errors import ApiError
+from grader.service.late import with_hand_in
 from grader.service.models import Job, JobStatus, Role, Submission, User, VerdictRow, detached
 
 MAX_ID = 2**63 - 1  # the largest id a database row has (PostgreSQL's bigint, SQLite's integer)
@@ -70,3 +73,18 @@ def user_name(db: Session | Connection, user_id: int) -> str | None:
     """The name of the user ``user_id`` (a submission's author)."""
     name: str | None = db.execute(_USER_NAME, {"user_id": user_id}).scalar()
     return name
+
+
+def counted_rows(database: Database, assignment: LoadedAssignment) -> list[tuple[Submission, Report]]:
+    """Each student's counted version (:mod:`grader.service.counting`) with its newest report,
+    by student name; a student whose counted version waits to be graded is left out."""
+    with database.session(read_only=True) as db:
+        counted = []
+        for user, submission, verdict in counted_submissions(db, assignment.id, assignment.due_for):
+            if verdict is not None:
+                report = stored_report(verdict)
+                report.student = report.folder = user.name
+                due = assignment.due_for(user.name)
+                with_hand_in(report, submission.version, submission.created_at, due, assignment.penalty)
+                counted.append((submission, report))
+        return counted

@@ -27,7 +27,7 @@ from grader.reporting.escape import csv_cell
 from grader.service import counting
 from grader.service.blobs import dumps, loads
 from grader.service.counting import latest_verdict
-from grader.service.course import CourseState, LoadedAssignment, spec_with_rubric
+from grader.service.course_files import LoadedAssignment, spec_with_rubric
 from grader.service.crud.audit import audit
 from grader.service.db import lock_students
 from grader.service.errors import ApiError
@@ -89,18 +89,6 @@ def with_hand_grades(db: Session, loaded: LoadedAssignment, submission: Submissi
     parts = {address: part for address, _, part in loaded.spec.iter_parts()}
     digests = answer_digests(loaded.spec, read_answers(submission, student.name))
     return apply_hand_grades(report, grades, parts, digests)
-
-
-def hand_graded_report(db: Session, course: CourseState, submission_id: int, report: Report) -> Report:
-    """The grading workers' hook: a new verdict carries the student's hand grades, read under
-    the lock a TA's write takes (:func:`lock_students`), so a grade committed before this
-    verdict is never left out of it."""
-    submission = db.get(Submission, submission_id)
-    loaded = next((a for a in course.all() if submission and a.id == submission.assignment_id), None)
-    if submission is None or loaded is None:
-        return report
-    lock_students(db, loaded.id, [submission.user_id])
-    return with_hand_grades(db, in_force(db, loaded), submission, report)
 
 
 def in_force(db: Session, loaded: LoadedAssignment) -> LoadedAssignment:

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from grader.reporting.answer_groups import AnswerGroup
-from grader.service.course import LoadedAssignment
+from grader.service.course_files import LoadedAssignment
 from grader.service.deps import ServiceDep, Staff, WebService, check_csrf
 from grader.service.errors import ApiError
 from grader.service.hand.anonymous import names_hidden

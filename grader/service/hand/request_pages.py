@@ -15,7 +15,8 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from grader.core.report import Report, shown_points
-from grader.service.course import CourseState, LoadedAssignment
+from grader.service.course import CourseState
+from grader.service.course_files import LoadedAssignment
 from grader.service.hand.anonymous import names_hidden
 from grader.service.hand.logic import counted_submissions
 from grader.service.hand.requests import MAX_TEXT, OPEN, current_grade, known_id, requests_where, shown_name

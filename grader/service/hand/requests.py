@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session
 from grader.core.parts import MAX_POINTS
 from grader.core.report import points_value
 from grader.engine import is_auto_graded
-from grader.service.course import CourseState, LoadedAssignment
+from grader.service.course import CourseState
+from grader.service.course_files import LoadedAssignment
 from grader.service.crud.audit import audit
 from grader.service.crud.submissions import MAX_ID
 from grader.service.db import lock_students

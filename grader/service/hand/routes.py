@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse, Response
 
-from grader.service.course import LoadedAssignment
+from grader.service.course_files import LoadedAssignment
 from grader.service.deps import ReadSession, ServiceDep, Staff, WebService
 from grader.service.errors import ApiError
 from grader.service.hand.anonymous import names_hidden, pseudonym, real_names

@@ -31,7 +31,7 @@ from grader.core.report import points_value
 from grader.core.yamlio import dump_readable
 from grader.hand import HandGrade
 from grader.loading import RUBRIC_FILE, ProblemFileError, parse_problem_set, read_rubric_file
-from grader.service.course import LoadedAssignment, spec_with_rubric
+from grader.service.course_files import LoadedAssignment, spec_with_rubric
 from grader.service.crud.audit import audit
 from grader.service.db import lock_students
 from grader.service.errors import ApiError

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from grader.service.course import LoadedAssignment
+from grader.service.course_files import LoadedAssignment
 from grader.service.deps import ServiceDep, Staff, WebService, check_csrf
 from grader.service.errors import ApiError
 from grader.service.hand.anonymous import names_hidden, pseudonym

@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlparse
+from urllib.parse import urlencode
 
 import httpx
 from joserfc import jws, jwt
@@ -24,13 +24,10 @@ from sqlalchemy.orm import Session
 
 from grader.service.accounts import course_id
 from grader.service.crud.audit import audit
+from grader.service.lti.claims import AGS_CLAIM, CLAIM, DL_SETTINGS_CLAIM, NRPS_CLAIM, assignment_of
 from grader.service.lti.registration import LtiConfig, Platform
 from grader.service.models import LtiLink, LtiLoginState, LtiUser, Role, User, utcnow
 
-CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
-AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
-NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
-DL_SETTINGS_CLAIM = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
 RESOURCE_LINK = "LtiResourceLinkRequest"
 DEEP_LINKING = "LtiDeepLinkingRequest"  # a TA picks what the link opens (docs/lms.md)
 LOGIN_SECONDS = 600  # how long a login initiation waits for its launch
@@ -239,18 +236,6 @@ def is_staff_role(role: str) -> bool:
         return role.removeprefix(MEMBERSHIP + "#") in STAFF_ROLES
     principal, sub = role.removeprefix(MEMBERSHIP + "/").partition("#")[::2]
     return role.startswith(MEMBERSHIP + "/") and principal in STAFF_ROLES and bool(sub)
-
-
-def assignment_of(claims: dict[str, Any]) -> str | None:
-    """The problem set the link opens: the link's custom parameter ``assignment``, else an
-    ``?assignment=`` on its target link URI (what Canvas sends for a URL typed in an
-    "External Tool" assignment). Both are inside the signed token."""
-    custom = claims.get(CLAIM + "custom") or {}
-    name = custom.get("assignment") if isinstance(custom, dict) else None
-    if not name:
-        query = parse_qs(urlparse(str(claims.get(CLAIM + "target_link_uri") or "")).query)
-        name = next(iter(query.get("assignment", [])), None)
-    return str(name) if name else None
 
 
 def service_user(db: Session, claims: dict[str, Any], platform: Platform) -> User:

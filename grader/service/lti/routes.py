@@ -21,11 +21,11 @@ from grader.service.auth import digest, set_session_cookie, start_session
 from grader.service.crud.audit import audit
 from grader.service.errors import ApiError
 from grader.service.lti import deep_linking, keys, scores
+from grader.service.lti.claims import assignment_of
 from grader.service.lti.courses import record_line_item, record_member
 from grader.service.lti.launch import (
     LaunchError,
     PlatformKeys,
-    assignment_of,
     is_deep_linking,
     new_state,
     record_link,

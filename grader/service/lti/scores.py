@@ -36,7 +36,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from grader.core.report import Report
 from grader.core.verdict import Status
 from grader.service.blobs import loads
-from grader.service.counting import Penalty, counted_version, newest_verdict, with_hand_in
+from grader.service.counting import newest_verdict
+from grader.service.late import Penalty, counted_version, with_hand_in
 from grader.service.lti.registration import FULLY_GRADED, PENDING_MANUAL, load
 from grader.service.models import (
     Assignment,
