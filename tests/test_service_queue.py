@@ -28,9 +28,10 @@ from service_server import (
 )
 from sqlalchemy import func, select
 
-from grader.service import account_pages, api, pages
+from grader.service import api, pages
 from grader.service.db import Database
 from grader.service.models import Job, VerdictRow
+from grader.service.routes import accounts as account_pages
 from grader.service.settings import Settings
 
 ASSIGNMENT = "a1-activations-conv"

@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from grader.reporting.template import render_template
 from grader.service import metrics, queue
@@ -68,17 +69,26 @@ async def read_body(request: Request, limit: int) -> tuple[str, bytes]:
             raise ApiError(422, 'send {"answers": {...}} as JSON, or a file as multipart field "file"')
         return answers_as_file(data["answers"])
     if kind.startswith("multipart/form-data"):
-        form = await request.form(max_files=1, max_fields=10)
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
-            raise ApiError(422, 'no file: send the answers file as multipart field "file"')
-        content = await upload.read(limit + 1)
-        if len(content) > limit:
-            raise ApiError(413, f"the file is over the limit of {limit:,} bytes")
-        return canonical_name(upload.filename or ""), content
+        _, filename, content = await form_file(request, limit, "the answers file")
+        return canonical_name(filename), content
     raise ApiError(
         422, "send the answers file as multipart/form-data (field 'file') or JSON {'answers': {...}}"
     )
+
+
+async def form_file(
+    request: Request, limit: int, what: str, max_fields: int = 10, advice: str = ""
+) -> tuple[FormData, str, bytes]:
+    """(the form, the file's name, its content) of a multipart upload's field ``file`` (``what``
+    it should hold), at most ``limit`` bytes: one reader for every upload of the API."""
+    form = await request.form(max_files=1, max_fields=max_fields)
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        raise ApiError(422, f'no file: send {what} as multipart field "file"')
+    content = await upload.read(limit + 1)
+    if len(content) > limit:
+        raise ApiError(413, f"{what} is over the limit of {limit:,} bytes{advice}")
+    return form, upload.filename or "", content
 
 
 # A hand-in's transaction, built once: its version number, the submission, its job and the
@@ -179,14 +189,15 @@ async def submit(assignment: str, request: Request, service: ServiceDep, user: A
     loaded = assignment_named(service, assignment)
     filename, content = await read_body(request, service.settings.max_upload_bytes)
     submission = await run_in_threadpool(store_submission, service, user, loaded, filename, content)
-    body: dict[str, Any] = {
-        "id": submission.id,
-        "status": JobStatus.QUEUED,
-        "version": submission.version,
-        "late": submission.late,
-        "url": f"/api/v1/submissions/{submission.id}",
-    }
-    return JSONResponse(body, status_code=202, headers={"Location": body["url"]})
+    return accepted(submission)
+
+
+def accepted(submission: Submission, **extra: Any) -> JSONResponse:
+    """202 for a hand-in kept and queued: where to follow it (``Location``), and ``extra``."""
+    url = f"/api/v1/submissions/{submission.id}"
+    body = {"id": submission.id, "status": JobStatus.QUEUED, "version": submission.version}
+    body |= {"late": submission.late, "url": url, **extra}
+    return JSONResponse(body, status_code=202, headers={"Location": url})
 
 
 def late(course: Any, submission: Submission, student: str | None) -> bool:

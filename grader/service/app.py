@@ -26,11 +26,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import grader
 from grader.pdf.limits import PdfLimits
 from grader.service import metrics, queue
-from grader.service.account_pages import router as accounts_router
 from grader.service.api import router as api_router
 from grader.service.auth import SAFE_METHODS, authenticate, is_staff
 from grader.service.errors import ApiError, out_of_service, unavailable
-from grader.service.exports import router as exports_router
 from grader.service.hand import page as hand_page
 from grader.service.hand import request_routes, rubric_page
 from grader.service.hand import routes as hand_routes
@@ -38,11 +36,13 @@ from grader.service.lti.routes import install as install_lti
 from grader.service.lti.scores import database_hooks as lti_database_hooks
 from grader.service.pages import router as pages_router
 from grader.service.pdf_routes import router as pdf_router
-from grader.service.regrade_route import router as regrade_router
+from grader.service.routes.accounts import router as accounts_router
+from grader.service.routes.exports import router as exports_router
+from grader.service.routes.regrade import router as regrade_router
+from grader.service.routes.similarity import LINK as similarity_link
+from grader.service.routes.similarity import router as similarity_router
 from grader.service.service import Service
 from grader.service.settings import Settings
-from grader.service.similarity import LINK as similarity_link
-from grader.service.similarity import router as similarity_router
 from grader.service.static import router as static_router
 from grader.service.templating import templated
 

@@ -1,5 +1,5 @@
 """The TAs' similar sheets, computed in the background (issue 63): the grading loop runs a
-:class:`Refresher` (one call, :func:`start_refreshing`) that looks every ``CHECK_SECONDS`` at each
+:class:`Refresher` that looks every ``CHECK_SECONDS`` at each
 assignment whose deadline has passed. When its set of hand-ins (each student's counted version
 and the verdict it has) differs from the one last computed from (a late hand-in, an extension's
 new version, a regrade), or a TA asked to compute it again, the page's pairs are computed
@@ -197,11 +197,6 @@ class Refresher:
         for assignment_id, *rest in asked:
             stamps[assignment_id] = (*stamps.get(assignment_id, ()), *rest)
         return stamps, waiting
-
-
-def start_refreshing(db: Database, course: CourseState) -> Refresher:
-    """The background refresher, started: the grading process's one call."""
-    return Refresher(db, course).start()
 
 
 def _computed(loaded: LoadedAssignment, handed_in: list[Any]) -> tuple[str, int]:

@@ -11,7 +11,6 @@ import re
 import secrets
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -43,16 +42,6 @@ MEMBERSHIP = LIS_ROLES + "membership"
 
 class LaunchError(ValueError):
     """A launch refused; the message says why (it is shown to the user, never a secret)."""
-
-
-@dataclass(frozen=True)
-class Launch:
-    platform: Platform
-    user_id: int
-    user_name: str
-    role: str
-    assignment: str | None
-    claims: dict[str, Any]
 
 
 def start_login(db: Session, config: LtiConfig, params: dict[str, str], redirect_uri: str) -> str:

@@ -25,8 +25,8 @@ from grader.service.accounts import (
 from grader.service.auth import LINK_DAYS, login_link
 from grader.service.deps import PageStaff, ServiceDep, WebService, check_csrf
 from grader.service.errors import ApiError
-from grader.service.exports import LmsRoster, export_roster
 from grader.service.models import Role, User
+from grader.service.routes.exports import LmsRoster, export_roster
 from grader.service.templating import PAGE_CSS, csrf_field, templated
 
 router = APIRouter(include_in_schema=False)
