@@ -33,7 +33,7 @@ from grader.service.crud.submissions import (
     user_name,
 )
 from grader.service.db import lock_students
-from grader.service.deps import AnyUser, ServiceDep, Staff, WebService, assignment_in
+from grader.service.deps import AnyUser, AssignmentDep, ServiceDep, Staff, WebService
 from grader.service.errors import RETRY_AFTER_SECONDS, ApiError
 from grader.service.intake import answers_as_file, canonical_name, read_upload
 from grader.service.late import is_late
@@ -44,10 +44,6 @@ from grader.service.visibility import student_json
 from grader.service.waiting import MAX_WAIT_SECONDS, wait_for
 
 router = APIRouter(prefix="/api/v1")
-
-
-def assignment_named(service: WebService, name: str) -> LoadedAssignment:
-    return assignment_in(service.course, name)
 
 
 async def read_body(request: Request, limit: int) -> tuple[str, bytes]:
@@ -175,18 +171,16 @@ def sheet_of(loaded: LoadedAssignment, student: str) -> dict[str, Any]:
 
 @router.get("/assignments/{assignment}/sheet")
 def assignment_sheet(
-    assignment: str, service: ServiceDep, user: AnyUser, student: str | None = None
+    service: ServiceDep, user: AnyUser, loaded: AssignmentDep, student: str | None = None
 ) -> dict[str, Any]:
     """The caller's own sheet; a TA may ask for a student's (``?student=``)."""
-    loaded = assignment_named(service, assignment)
     if student is not None and student != user.name and not is_staff(user):
         raise ApiError(403, "a student sees their own sheet only")
     return sheet_of(loaded, student or user.name)
 
 
 @router.post("/assignments/{assignment}/submissions", status_code=202)
-async def submit(assignment: str, request: Request, service: ServiceDep, user: AnyUser) -> JSONResponse:
-    loaded = assignment_named(service, assignment)
+async def submit(request: Request, service: ServiceDep, user: AnyUser, loaded: AssignmentDep) -> JSONResponse:
     filename, content = await read_body(request, service.settings.max_upload_bytes)
     submission = await run_in_threadpool(store_submission, service, user, loaded, filename, content)
     return accepted(submission)
@@ -289,8 +283,9 @@ def my_submissions(service: ServiceDep, user: AnyUser) -> dict[str, Any]:
 
 
 @router.post("/assignments/{assignment}/check")
-async def check(assignment: str, request: Request, service: ServiceDep, user: AnyUser) -> dict[str, Any]:
-    loaded = assignment_named(service, assignment)
+async def check(
+    request: Request, service: ServiceDep, user: AnyUser, loaded: AssignmentDep
+) -> dict[str, Any]:
     filename, content = await read_body(request, service.settings.max_upload_bytes)
     return await service.checks.check(loaded, user.name, filename, content)  # no request thread
 
@@ -300,8 +295,7 @@ async def check(assignment: str, request: Request, service: ServiceDep, user: An
 
 
 @router.get("/assignments/{assignment}/submissions")
-def class_submissions(assignment: str, service: ServiceDep, user: Staff) -> dict[str, Any]:
-    loaded = assignment_named(service, assignment)
+def class_submissions(service: ServiceDep, user: Staff, loaded: AssignmentDep) -> dict[str, Any]:
     with service.db.read() as db:
         rows = submissions_where(db, Submission.assignment_id == loaded.id)
         now = utcnow()

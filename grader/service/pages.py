@@ -27,7 +27,6 @@ from grader.reporting.html import CSS, render_student_page
 from grader.reporting.typeset import SERVICE_ASSETS
 from grader.service import queue
 from grader.service.api import (
-    assignment_named,
     sheet_of,
     store_submission,
     stored_report,
@@ -55,7 +54,16 @@ from grader.service.counting import newest_verdict
 from grader.service.course_files import LoadedAssignment, read_moment
 from grader.service.crud.audit import audit
 from grader.service.crud.submissions import counted_rows
-from grader.service.deps import PageStaff, PageUser, ServiceDep, SettingsDep, WebService, check_csrf
+from grader.service.deps import (
+    AssignmentDep,
+    PageStaff,
+    PageUser,
+    ServiceDep,
+    SettingsDep,
+    WebService,
+    assignment_in,
+    check_csrf,
+)
 from grader.service.errors import ApiError
 from grader.service.extensions import grant_extension
 from grader.service.hand.request_pages import feedback_section
@@ -375,25 +383,24 @@ def _assignment_section(
 
 
 @router.get("/assignments/{assignment}/sheet")
-def sheet_page(assignment: str, request: Request, service: ServiceDep, user: PageUser) -> Response:
+def sheet_page(request: Request, service: ServiceDep, user: PageUser, loaded: AssignmentDep) -> Response:
     """The user's own problem sheet: every prompt with their own variant's numbers, as the
     answers template they fill in."""
-    sheet = sheet_of(assignment_named(service, assignment), user.name)
+    sheet = sheet_of(loaded, user.name)
     return templated(request, user, "sheet.html", f"grader: {sheet['assignment']}", sheet=sheet)
 
 
 @router.post("/assignments/{assignment}/submit")
 async def submit_form(
-    assignment: str,
     request: Request,
     service: ServiceDep,
     user: PageUser,
+    loaded: AssignmentDep,
     csrf: Annotated[str, Form()] = "",
     text: Annotated[str, Form()] = "",
     file: UploadFile | None = None,
 ) -> Response:
     check_csrf(request, csrf)
-    loaded = assignment_named(service, assignment)
     filename, content = await _form_answers(service.settings.max_upload_bytes, text, file)
     submission = await run_in_threadpool(store_submission, service, user, loaded, filename, content)
     return RedirectResponse(f"/submissions/{submission.id}", status_code=303)
@@ -416,10 +423,10 @@ async def _form_answers(limit: int, text: str, file: UploadFile | None) -> tuple
 
 @router.post("/assignments/{assignment}/check")
 async def check_form(
-    assignment: str,
     request: Request,
     service: ServiceDep,
     user: PageUser,
+    loaded: AssignmentDep,
     csrf: Annotated[str, Form()] = "",
     text: Annotated[str, Form()] = "",
     file: UploadFile | None = None,
@@ -427,7 +434,6 @@ async def check_form(
     """The form's Check: what ``grader check --server`` prints (the same server function), and
     nothing handed in; an unreadable file is shown with its line and caret."""
     check_csrf(request, csrf)
-    loaded = assignment_named(service, assignment)
     filename, content = await _form_answers(service.settings.max_upload_bytes, text, file)
     shown: dict[str, Any] | str
     try:
@@ -571,8 +577,7 @@ def ta_home(request: Request, service: ServiceDep, user: PageStaff) -> Response:
 
 
 @router.get("/ta/assignments/{assignment}")
-def ta_dashboard(assignment: str, request: Request, service: ServiceDep, user: PageStaff) -> Response:
-    loaded = assignment_named(service, assignment)
+def ta_dashboard(request: Request, service: ServiceDep, user: PageStaff, loaded: AssignmentDep) -> Response:
     rows = counted_rows(service.db, loaded)
     if not rows:
         return templated(
@@ -643,7 +648,7 @@ def ta_extend(
 ) -> Response:
     """Grant ``student`` an extension (audited), then show their page again with what was done."""
     check_csrf(request, csrf)
-    loaded = assignment_named(service, assignment)
+    loaded = assignment_in(service.course, assignment)
     try:
         moment = read_moment(until, loaded.zone)
     except ValueError as exc:
