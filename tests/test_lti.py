@@ -33,11 +33,11 @@ from grader.cli import main
 from grader.core.files import write_atomic
 from grader.core.report import PartResult, Report
 from grader.core.verdict import Status
-from grader.service.accounts import add_user
 from grader.service.blobs import dumps
 from grader.service.course import CourseState
+from grader.service.crud.accounts import add_user
+from grader.service.crud.extensions import grant_extension
 from grader.service.db import Database, migrate
-from grader.service.extensions import grant_extension
 from grader.service.lti import scores
 from grader.service.lti.keys import KEY_FILE, PRIVATE_MEMBERS, ToolKeys, tool_key
 from grader.service.lti.launch import role_of

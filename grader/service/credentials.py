@@ -54,7 +54,7 @@ def issue_login_link(db: Session, user: User, days: float = LINK_DAYS, unsent_to
     """A new one-time log-in secret for ``user`` (the plain secret is returned once, and only
     its SHA-256 is stored); it starts one session before it expires and is void after.
     ``unsent_to``: the link is for a file written after this transaction (to that e-mail
-    address): it stays unsent until :func:`grader.service.accounts.mark_sent`."""
+    address): it stays unsent until :func:`grader.service.crud.accounts.mark_sent`."""
     secret = new_secret()
     now = utcnow()
     expires = now + dt.timedelta(days=days)

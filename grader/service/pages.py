@@ -53,6 +53,7 @@ from grader.service.checking import checked
 from grader.service.counting import newest_verdict
 from grader.service.course_files import LoadedAssignment, read_moment
 from grader.service.crud.audit import audit
+from grader.service.crud.extensions import grant_extension
 from grader.service.crud.submissions import counted_rows
 from grader.service.deps import (
     AssignmentDep,
@@ -65,7 +66,6 @@ from grader.service.deps import (
     check_csrf,
 )
 from grader.service.errors import ApiError
-from grader.service.extensions import grant_extension
 from grader.service.hand.request_pages import feedback_section
 from grader.service.hand.requests import open_count
 from grader.service.intake import answers_text_file, canonical_name, read_handed_in

@@ -21,7 +21,7 @@ from joserfc.jwk import KeySet
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from grader.service.accounts import course_id
+from grader.service.crud.accounts import course_id
 from grader.service.crud.audit import audit
 from grader.service.lti.claims import AGS_CLAIM, CLAIM, DL_SETTINGS_CLAIM, NRPS_CLAIM, assignment_of
 from grader.service.lti.registration import LtiConfig, Platform

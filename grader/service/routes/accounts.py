@@ -14,7 +14,8 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from grader.reporting.lms import Roster
-from grader.service.accounts import (
+from grader.service.auth import LINK_DAYS, login_link
+from grader.service.crud.accounts import (
     AccountError,
     new_login_link,
     new_token,
@@ -22,7 +23,6 @@ from grader.service.accounts import (
     reset_password,
     user_named,
 )
-from grader.service.auth import LINK_DAYS, login_link
 from grader.service.deps import PageStaff, ServiceDep, WebService, check_csrf
 from grader.service.errors import ApiError
 from grader.service.models import Role, User

@@ -37,8 +37,8 @@ from grader.reporting.lms import (
     merged,
 )
 from grader.reporting.reporters import REPORTERS
-from grader.service.accounts import AccountError, read_roster, stored_roster
 from grader.service.course_files import LoadedAssignment
+from grader.service.crud.accounts import AccountError, read_roster, stored_roster
 from grader.service.crud.submissions import counted_rows
 from grader.service.deps import AssignmentDep, PageStaff, ServiceDep, Staff, WebService
 from grader.service.errors import ApiError
