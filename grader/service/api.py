@@ -22,7 +22,6 @@ from starlette.datastructures import FormData
 
 from grader.reporting.template import render_template
 from grader.service import metrics, queue
-from grader.service.auth import is_staff
 from grader.service.course_files import LoadedAssignment, describe
 from grader.service.crud.audit import audit
 from grader.service.crud.submissions import (
@@ -37,7 +36,7 @@ from grader.service.deps import AnyUser, AssignmentDep, ServiceDep, Staff, WebSe
 from grader.service.errors import RETRY_AFTER_SECONDS, ApiError
 from grader.service.intake import answers_as_file, canonical_name, read_upload
 from grader.service.late import is_late
-from grader.service.models import Job, JobStatus, Submission, User, detached, utcnow
+from grader.service.models import Job, JobStatus, Submission, User, detached, is_staff, utcnow
 from grader.service.shown import shown_time
 from grader.service.variant_key import student_spec
 from grader.service.visibility import student_json

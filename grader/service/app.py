@@ -27,13 +27,14 @@ import grader
 from grader.pdf.limits import PdfLimits
 from grader.service import metrics, queue
 from grader.service.api import router as api_router
-from grader.service.auth import SAFE_METHODS, authenticate, is_staff
+from grader.service.auth import SAFE_METHODS, authenticate
 from grader.service.errors import ApiError, out_of_service, unavailable
 from grader.service.hand import page as hand_page
 from grader.service.hand import request_routes, rubric_page
 from grader.service.hand import routes as hand_routes
 from grader.service.lti.routes import install as install_lti
 from grader.service.lti.scores import database_hooks as lti_database_hooks
+from grader.service.models import is_staff
 from grader.service.pages import router as pages_router
 from grader.service.pdf_routes import router as pdf_router
 from grader.service.routes.accounts import router as accounts_router

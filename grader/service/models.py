@@ -140,6 +140,10 @@ class User(Base):
     removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
+def is_staff(user: User) -> bool:
+    return user.role in (Role.TA, Role.ADMIN)
+
+
 class ApiToken(Base):
     """A bearer token; only its SHA-256 is kept (it is 256 random bits, so a slow hash adds nothing)."""
 

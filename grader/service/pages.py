@@ -35,23 +35,20 @@ from grader.service.api import (
     submissions_where,
 )
 from grader.service.auth import (
-    LINK_PATH,
     LOGIN_COOKIE,
     SESSION_COOKIE,
     authenticate,
     end_session,
-    is_staff,
     login_form_ok,
     login_form_token,
-    new_secret,
     redeem_login_link,
     set_session_cookie,
     start_session,
-    verify_password,
 )
 from grader.service.checking import checked
 from grader.service.counting import newest_verdict
 from grader.service.course_files import LoadedAssignment, read_moment
+from grader.service.credentials import LINK_PATH, new_secret, verify_password
 from grader.service.crud.audit import audit
 from grader.service.crud.extensions import grant_extension
 from grader.service.crud.submissions import counted_rows
@@ -70,7 +67,7 @@ from grader.service.hand.request_pages import feedback_section
 from grader.service.hand.requests import open_count
 from grader.service.intake import answers_text_file, canonical_name, read_handed_in
 from grader.service.late import counted_version, is_late
-from grader.service.models import Role, Submission, User, utcnow
+from grader.service.models import Role, Submission, User, is_staff, utcnow
 from grader.service.settings import Settings
 from grader.service.shown import shown_time
 from grader.service.templating import (

@@ -12,7 +12,6 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from grader.service.auth import is_staff
 from grader.service.deps import (
     AnyUser,
     ReadSession,
@@ -38,7 +37,7 @@ from grader.service.hand.requests import (
     requests_where,
     shown_name,
 )
-from grader.service.models import RegradeRequestRow, User, utcnow
+from grader.service.models import RegradeRequestRow, User, is_staff, utcnow
 from grader.service.templating import templated
 
 router = APIRouter()

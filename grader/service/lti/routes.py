@@ -17,7 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grader.reporting.lms import Roster
-from grader.service.auth import digest, set_session_cookie, start_session
+from grader.service.auth import set_session_cookie, start_session
+from grader.service.credentials import digest
 from grader.service.crud.audit import audit
 from grader.service.errors import ApiError
 from grader.service.lti import deep_linking, keys, scores

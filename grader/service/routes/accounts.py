@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from grader.reporting.lms import Roster
-from grader.service.auth import LINK_DAYS, login_link
+from grader.service.credentials import LINK_DAYS, login_link
 from grader.service.crud.accounts import (
     AccountError,
     new_login_link,
