@@ -26,6 +26,7 @@ from grader.service.course_files import LoadedAssignment, describe
 from grader.service.crud.audit import audit
 from grader.service.crud.submissions import (
     stored_report,
+    student_named,
     submission_for,
     submission_state,
     submissions_where,
@@ -314,9 +315,7 @@ def _summary(
 @router.get("/students/{student}/submissions")
 def student_history(student: str, service: ServiceDep, user: Staff) -> dict[str, Any]:
     with service.db.session(read_only=True) as db:
-        author = db.scalar(select(User).where(User.name == student))
-        if author is None:
-            raise ApiError(404, f"no student {student!r}")
+        author = student_named(db, student)
         rows = submissions_where(db, Submission.user_id == author.id)
         now = utcnow()
         return {"student": student, "submissions": [submission_json(service, db, s, user, now) for s in rows]}

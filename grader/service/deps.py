@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from concurrent.futures import Executor
 from typing import Annotated, Any, Protocol
 
-from fastapi import Depends, Form, Request
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from grader.service.auth import allow, csrf_ok
@@ -47,13 +47,6 @@ def get_service(request: Request) -> WebService:
 
 
 ServiceDep = Annotated[WebService, Depends(get_service)]
-
-
-def get_database(service: ServiceDep) -> Database:
-    return service.db
-
-
-DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
 def read_session(service: ServiceDep) -> Iterator[Session]:
@@ -111,11 +104,3 @@ def check_csrf(request: Request, sent: str | None) -> None:
     session = getattr(request.state, "web_session", None)
     if session is None or not csrf_ok(session, sent):
         raise ApiError(403, "the form's CSRF token is missing or stale: reload the page and send it again")
-
-
-def form_csrf(request: Request, csrf: Annotated[str, Form()] = "") -> None:
-    """The CSRF check of a form's POST, as a dependency."""
-    check_csrf(request, csrf)
-
-
-Csrf = Depends(form_csrf)

@@ -51,7 +51,7 @@ from grader.service.course_files import LoadedAssignment, read_moment
 from grader.service.credentials import LINK_PATH, new_secret, verify_password
 from grader.service.crud.audit import audit
 from grader.service.crud.extensions import grant_extension
-from grader.service.crud.submissions import counted_rows
+from grader.service.crud.submissions import counted_rows, student_named
 from grader.service.deps import (
     AssignmentDep,
     PageStaff,
@@ -610,9 +610,7 @@ def student_page(
     """A student's page for a TA; ``message``: what the server says of the last change (never
     text from the link, which anyone can write)."""
     with service.db.session(read_only=True) as db:
-        author = db.scalar(select(User).where(User.name == student))
-        if author is None:
-            raise ApiError(404, f"no student {student!r}")
+        author = student_named(db, student)
         rows, states, scores = submissions_of(db, author.id)
     sections = [
         _assignment_section(

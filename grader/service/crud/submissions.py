@@ -88,3 +88,11 @@ def counted_rows(database: Database, assignment: LoadedAssignment) -> list[tuple
                 with_hand_in(report, submission.version, submission.created_at, due, assignment.penalty)
                 counted.append((submission, report))
         return counted
+
+
+def student_named(db: Session, student: str) -> User:
+    """The user named ``student`` (their pages and history: a removed one too); 404 for none."""
+    author = db.scalar(select(User).where(User.name == student))
+    if author is None:
+        raise ApiError(404, f"no student {student!r}")
+    return author
