@@ -5,7 +5,7 @@ and the due in force: which version counts, whether it is late, and what ``penal
 as their due). ``penalty``: a share of the points possible taken off per day or per hour late
 (each started day or hour counts), or a fixed share, never below ``floor`` (a share of the
 points possible; a score already below it stays): Canvas's own late policy, so a TA used to it
-reads the same numbers. Nothing here reads the database (:mod:`grader.service.counting` does).
+reads the same numbers. Nothing here reads the database (:mod:`grader.service.crud.verdicts` does).
 """
 
 from __future__ import annotations

@@ -46,12 +46,12 @@ from grader.service.auth import (
     start_session,
 )
 from grader.service.checking import checked
-from grader.service.counting import newest_verdict
 from grader.service.course_files import LoadedAssignment, read_moment
 from grader.service.credentials import LINK_PATH, new_secret, verify_password
 from grader.service.crud.audit import audit
 from grader.service.crud.extensions import grant_extension
 from grader.service.crud.submissions import counted_rows, student_named
+from grader.service.crud.verdicts import newest_verdict
 from grader.service.deps import (
     AssignmentDep,
     PageStaff,

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from grader.core.report import Report
 from grader.service.blobs import loads
-from grader.service.counting import counted_submissions, latest_verdict
 from grader.service.course_files import LoadedAssignment
+from grader.service.crud.verdicts import counted_submissions, latest_verdict
 from grader.service.db import Database
 from grader.service.errors import ApiError
 from grader.service.late import with_hand_in
@@ -76,7 +76,7 @@ def user_name(db: Session | Connection, user_id: int) -> str | None:
 
 
 def counted_rows(database: Database, assignment: LoadedAssignment) -> list[tuple[Submission, Report]]:
-    """Each student's counted version (:mod:`grader.service.counting`) with its newest report,
+    """Each student's counted version (:mod:`grader.service.crud.verdicts`) with its newest report,
     by student name; a student whose counted version waits to be graded is left out."""
     with database.session(read_only=True) as db:
         counted = []

@@ -24,11 +24,11 @@ from grader.hand.book import entry_problems
 from grader.hand.variant_groups import own_part
 from grader.reporting.answer_groups import AnswerGroup, GivenAnswer, answer_groups, mistakes_entry
 from grader.reporting.escape import csv_cell
-from grader.service import counting
 from grader.service.blobs import dumps, loads
-from grader.service.counting import latest_verdict
 from grader.service.course_files import LoadedAssignment, spec_with_rubric
+from grader.service.crud import verdicts
 from grader.service.crud.audit import audit
+from grader.service.crud.verdicts import latest_verdict
 from grader.service.db import lock_students
 from grader.service.errors import ApiError
 from grader.service.hand.model import AUDIT_ACTION, Conflict, GradeBody, GroupBody, StaleWrite
@@ -128,10 +128,10 @@ def refresh_verdicts(db: Session, loaded: LoadedAssignment, student: User) -> No
 def counted_submissions(
     db: Session, loaded: LoadedAssignment, students: Collection[str] | None = None
 ) -> list[tuple[User, Submission, Report | None]]:
-    """Each student's counted version (:mod:`grader.service.counting`; of ``students``, or of
+    """Each student's counted version (:mod:`grader.service.crud.verdicts`; of ``students``, or of
     all) and its newest report, None while that version waits to be graded."""
     found = []
-    for user, submission, verdict in counting.counted_submissions(db, loaded.id, loaded.due_for, students):
+    for user, submission, verdict in verdicts.counted_submissions(db, loaded.id, loaded.due_for, students):
         report = loads(verdict.report) if verdict is not None else None
         if isinstance(report, Report):
             report.student = report.folder = user.name
