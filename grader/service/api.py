@@ -14,7 +14,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -25,6 +24,8 @@ from grader.service import metrics, queue
 from grader.service.course_files import LoadedAssignment, describe
 from grader.service.crud.audit import audit
 from grader.service.crud.submissions import (
+    add_submission,
+    hand_ins_bounded,
     stored_report,
     student_named,
     submission_for,
@@ -34,10 +35,10 @@ from grader.service.crud.submissions import (
 )
 from grader.service.db import lock_students
 from grader.service.deps import AnyUser, AssignmentDep, ServiceDep, Staff, WebService
-from grader.service.errors import RETRY_AFTER_SECONDS, ApiError
+from grader.service.errors import ApiError
 from grader.service.intake import answers_as_file, canonical_name, read_upload
 from grader.service.late import is_late
-from grader.service.models import Job, JobStatus, Submission, User, detached, is_staff, utcnow
+from grader.service.models import JobStatus, Submission, User, detached, is_staff, utcnow
 from grader.service.shown import shown_time
 from grader.service.variant_key import student_spec
 from grader.service.visibility import student_json
@@ -87,33 +88,6 @@ async def form_file(
     return form, upload.filename or "", content
 
 
-# A hand-in's transaction, built once: its version number, the submission, its job and the
-# audit line, through Core (the ORM's unit of work doubled the time the writers' turn is held).
-_NEXT_VERSION = select(func.coalesce(func.max(Submission.version), 0) + 1).where(
-    Submission.assignment_id == bindparam("assignment_id"), Submission.user_id == bindparam("user_id")
-)
-_ADD_SUBMISSION = insert(Submission).returning(Submission.id)
-_HAND_INS_IN_FLIGHT = (
-    select(func.count())
-    .select_from(Job)
-    .join(Submission, Submission.id == Job.submission_id)
-    .where(Submission.user_id == bindparam("user_id"), Job.kind == "grade", Job.status != JobStatus.DONE)
-)
-
-
-def hand_ins_bounded(db: Session | Connection, user: User, limit: int) -> None:
-    """429 when ``user`` has ``limit`` hand-ins not yet graded (a TA's regrades do not count)."""
-    waiting = db.execute(_HAND_INS_IN_FLIGHT, {"user_id": user.id}).scalar_one()
-    if waiting >= limit:
-        error = ApiError(
-            429,
-            f"you have {waiting} hand-ins waiting to be graded, the most a student may have:"
-            " hand in again once one is graded",
-        )
-        error.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        raise error
-
-
 def store_submission(
     service: WebService, user: User, assignment: LoadedAssignment, filename: str, content: bytes
 ) -> Submission:
@@ -133,9 +107,7 @@ def store_submission(
         # Hand-ins of one student at once take turns, so each takes the next version number.
         lock_students(db, assignment.id, [user.id])
         hand_ins_bounded(db, user, service.settings.student_hand_ins)
-        owner = {"assignment_id": assignment.id, "user_id": user.id}
-        fields["version"] = db.execute(_NEXT_VERSION, owner).scalar_one()
-        fields["id"] = db.execute(_ADD_SUBMISSION, {**fields, "content": content}).scalar_one()
+        add_submission(db, fields, content)
         queue.enqueue(db, fields["id"])
         audit(
             db, user, "submit", assignment=assignment.name, submission=fields["id"], version=fields["version"]

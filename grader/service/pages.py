@@ -17,7 +17,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -48,9 +47,10 @@ from grader.service.auth import (
 from grader.service.checking import checked
 from grader.service.course_files import LoadedAssignment, read_moment
 from grader.service.credentials import LINK_PATH, new_secret, verify_password
+from grader.service.crud.accounts import active_user
 from grader.service.crud.audit import audit
 from grader.service.crud.extensions import grant_extension
-from grader.service.crud.submissions import counted_rows, student_named
+from grader.service.crud.submissions import counted_rows, hand_in_count, student_named
 from grader.service.crud.verdicts import newest_verdict
 from grader.service.deps import (
     AssignmentDep,
@@ -291,7 +291,7 @@ async def login(
 def _account(service: WebService, user: str) -> User | None:
     """The account of that name, if it is not removed."""
     with service.db.session(read_only=True) as db:
-        return db.scalar(select(User).where(User.name == user, User.removed_at.is_(None))) if user else None
+        return active_user(db, user) if user else None
 
 
 def _start(service: WebService, user: User, method: str) -> str:
@@ -551,10 +551,7 @@ def ta_home(request: Request, service: ServiceDep, user: PageStaff) -> Response:
     with service.db.session(read_only=True) as db:
         jobs = service.job_counts().jobs()  # the counts /healthz and /queue show
         requests = open_count(db)
-        counts = {
-            a.name: db.scalar(select(func.count()).where(Submission.assignment_id == a.id)) or 0
-            for a in service.course.all()
-        }
+        counts = {a.name: hand_in_count(db, a.id) for a in service.course.all()}
     return templated(
         request,
         user,

@@ -6,6 +6,7 @@ transaction with the change."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 from dataclasses import dataclass, field
@@ -84,8 +85,21 @@ def add_user(
     return user, token
 
 
+def active_user(db: Session, name: str) -> User | None:
+    """The account of that name, if it is not removed."""
+    return db.scalar(select(User).where(User.name == name, User.removed_at.is_(None)))
+
+
+def students(db: Session) -> list[tuple[str, str | None, dt.datetime]]:
+    """Each student not removed, by name: (name, password hash, when added)."""
+    query = select(User.name, User.password_hash, User.created_at).where(
+        User.role == Role.STUDENT, User.removed_at.is_(None)
+    )
+    return [(name, hashed, added) for name, hashed, added in db.execute(query.order_by(User.name))]
+
+
 def user_named(db: Session, name: str) -> User:
-    user = db.scalar(select(User).where(User.name == name, User.removed_at.is_(None)))
+    user = active_user(db, name)
     if user is None:
         raise AccountError(f"there is no user {name!r}")
     return user

@@ -11,7 +11,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 
 from grader.reporting.lms import Roster
 from grader.service.credentials import LINK_DAYS, login_link
@@ -21,6 +20,7 @@ from grader.service.crud.accounts import (
     new_token,
     remove_user,
     reset_password,
+    students,
     user_named,
 )
 from grader.service.deps import PageStaff, ServiceDep, WebService, check_csrf
@@ -83,11 +83,7 @@ def students_page(
     time zone) and their account's actions; ``q`` keeps those whose user name, name or e-mail
     contains each of its words (the search box filters as one types)."""
     with service.db.session(read_only=True) as db:
-        users = db.execute(
-            select(User.name, User.password_hash, User.created_at)
-            .where(User.role == Role.STUDENT, User.removed_at.is_(None))
-            .order_by(User.name)
-        ).all()
+        users = students(db)
     people = roster_people(service, from_lms)
     rows = []
     for name, password_hash, created in users:
