@@ -58,10 +58,6 @@ def course_id(db: Session) -> int:
     return course.id
 
 
-def _audit(db: Session, by: User | None, action: str, **detail: object) -> None:
-    audit(db, by, action, **detail)
-
-
 def add_user(
     db: Session, name: str, role: str, password: str | None = None, by: User | None = None
 ) -> tuple[User, str]:
@@ -81,7 +77,7 @@ def add_user(
     user.password_hash = hash_password(password) if password else None
     db.flush()
     token = issue_token(db, user, label="created")
-    _audit(db, by, "add_user", user=name, role=role)
+    audit(db, by, "add_user", user=name, role=role)
     return user, token
 
 
@@ -161,7 +157,7 @@ def remove_user(db: Session, name: str, by: User | None = None) -> None:
     _sign_out(db, user)
     user.password_hash = None
     user.removed_at = utcnow()
-    _audit(db, by, "remove_user", user=name)
+    audit(db, by, "remove_user", user=name)
 
 
 def reset_password(db: Session, name: str, password: str | None, by: User | None = None) -> None:
@@ -170,7 +166,7 @@ def reset_password(db: Session, name: str, password: str | None, by: User | None
     user = user_named(db, name)
     user.password_hash = hash_password(password) if password else None
     _sign_out(db, user)
-    _audit(db, by, "reset_password", user=name, password_set=password is not None)
+    audit(db, by, "reset_password", user=name, password_set=password is not None)
 
 
 def new_token(db: Session, name: str, by: User | None = None) -> str:
@@ -178,7 +174,7 @@ def new_token(db: Session, name: str, by: User | None = None) -> str:
     user = user_named(db, name)
     _revoke_tokens(db, user)
     token = issue_token(db, user, label="replaced")
-    _audit(db, by, "new_token", user=name)
+    audit(db, by, "new_token", user=name)
     return token
 
 
@@ -186,7 +182,7 @@ def new_login_link(db: Session, name: str, days: float, by: User | None = None) 
     """A one-time log-in secret for user ``name`` (see :func:`grader.service.auth.login_link`)."""
     user = user_named(db, name)
     secret = issue_login_link(db, user, days)
-    _audit(db, by, "login_link", user=name, days=days)
+    audit(db, by, "login_link", user=name, days=days)
     return secret
 
 
@@ -275,7 +271,7 @@ def import_roster(
             db.add(entry)
         entry.identity = dict(student.identity)
         entry.imported_at = utcnow()
-    _audit(db, by, "import_roster", students=len(students), added=sum(d.added for d in done))
+    audit(db, by, "import_roster", students=len(students), added=sum(d.added for d in done))
     return done
 
 
@@ -315,7 +311,7 @@ def reissue_unsent(db: Session, days: float, by: User | None = None) -> list[Imp
             .values(used_at=now)
         )
         done[user.name] = Imported(user.name, email, True, issue_login_link(db, user, days, unsent_to=email))
-    _audit(db, by, "login_links_reissued", students=len(done))
+    audit(db, by, "login_links_reissued", students=len(done))
     return list(done.values())
 
 
