@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect, Row
 from sqlalchemy.orm import DeclarativeBase, Mapped, make_transient_to_detached, mapped_column
 
-OPEN = "open"  # a regrade request's status until a TA answers it (hand.requests)
+OPEN = "open"  # a regrade request's status until a TA answers it (crud.regrade_requests)
 
 
 def utcnow() -> dt.datetime:

@@ -50,6 +50,7 @@ from grader.service.credentials import LINK_PATH, new_secret, verify_password
 from grader.service.crud.accounts import active_user
 from grader.service.crud.audit import audit
 from grader.service.crud.extensions import grant_extension
+from grader.service.crud.regrade_requests import open_count
 from grader.service.crud.submissions import counted_rows, hand_in_count, student_named
 from grader.service.crud.verdicts import newest_verdict
 from grader.service.deps import (
@@ -64,7 +65,6 @@ from grader.service.deps import (
 )
 from grader.service.errors import ApiError
 from grader.service.hand.request_pages import feedback_section
-from grader.service.hand.requests import open_count
 from grader.service.intake import answers_text_file, canonical_name, read_handed_in
 from grader.service.late import counted_version, is_late
 from grader.service.models import Role, Submission, User, is_staff, utcnow

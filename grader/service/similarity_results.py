@@ -90,7 +90,7 @@ def refresh(
     TA asked) and the hand-ins differ from those last computed from (or a TA asked since).
     ``COMPUTED``; ``CURRENT`` when nothing is to be done; ``LATER`` when it is to be done
     once grading has ``settled`` and the gap since the last computation is over."""
-    from grader.service.hand.logic import counted_submissions
+    from grader.service.crud.hand_grades import counted_submissions
 
     now = now or utcnow()
     with db.session(read_only=True) as session:
@@ -201,7 +201,7 @@ class Refresher:
 
 def _computed(loaded: LoadedAssignment, handed_in: list[Any]) -> tuple[str, int]:
     """The page's pairs, rendered, and how many of the hand-ins have a verdict."""
-    from grader.service.hand.logic import read_answers
+    from grader.service.crud.hand_grades import read_answers
     from grader.service.variant_key import student_spec
     from grader.similarity import compare_class
     from grader.similarity.models import SIGNALS

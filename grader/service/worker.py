@@ -41,10 +41,10 @@ from grader.service import metrics, queue, undecided
 from grader.service.blobs import dumps
 from grader.service.course import CourseState
 from grader.service.course_files import LoadedAssignment
+from grader.service.crud.hand_grades import in_force, with_hand_grades
+from grader.service.crud.rubric import audit_file_edit
 from grader.service.db import Database, database_timeouts, lock_students, migrate
 from grader.service.executing import WorkerSetups, make_executor, one_task
-from grader.service.hand.logic import in_force, with_hand_grades
-from grader.service.hand.rubric import audit_file_edit
 from grader.service.models import Job, Submission, User, VerdictRow
 from grader.service.settings import Settings
 from grader.service.similarity_results import Refresher

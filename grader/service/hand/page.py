@@ -13,10 +13,16 @@ from starlette.concurrency import run_in_threadpool
 
 from grader.reporting.answer_groups import AnswerGroup
 from grader.service.course_files import LoadedAssignment
+from grader.service.crud.hand_grades import (
+    NOTHING_GIVEN,
+    graded_submissions,
+    group_grades,
+    part_groups,
+    part_of,
+)
 from grader.service.deps import ServiceDep, Staff, WebService, assignment_in, check_csrf
 from grader.service.errors import ApiError
 from grader.service.hand.anonymous import names_hidden
-from grader.service.hand.logic import NOTHING_GIVEN, graded_submissions, group_grades, part_groups, part_of
 from grader.service.hand.model import GroupBody
 from grader.service.hand.progress import AssignmentProgress, assignment_progress
 from grader.service.hand.request_pages import beside_view, changed_points

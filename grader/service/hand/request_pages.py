@@ -17,9 +17,16 @@ from sqlalchemy.orm import Session
 from grader.core.report import Report, shown_points
 from grader.service.course import CourseState
 from grader.service.course_files import LoadedAssignment
+from grader.service.crud.hand_grades import counted_submissions
+from grader.service.crud.regrade_requests import (
+    MAX_TEXT,
+    OPEN,
+    current_grade,
+    known_id,
+    requests_where,
+    shown_name,
+)
 from grader.service.hand.anonymous import names_hidden
-from grader.service.hand.logic import counted_submissions
-from grader.service.hand.requests import MAX_TEXT, OPEN, current_grade, known_id, requests_where, shown_name
 from grader.service.models import RegradeRequestRow, User
 from grader.service.templating import fragment
 from grader.service.visibility import student_report

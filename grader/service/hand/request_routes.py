@@ -12,6 +12,18 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from grader.service.crud.regrade_requests import (
+    OPEN,
+    AnswerBody,
+    AskBody,
+    answer,
+    ask,
+    history,
+    known_id,
+    request_json,
+    requests_where,
+    shown_name,
+)
 from grader.service.deps import (
     AnyUser,
     ReadSession,
@@ -25,18 +37,6 @@ from grader.service.deps import (
 from grader.service.errors import ApiError
 from grader.service.hand.anonymous import names_hidden
 from grader.service.hand.request_pages import OUTCOMES, queue_body
-from grader.service.hand.requests import (
-    OPEN,
-    AnswerBody,
-    AskBody,
-    answer,
-    ask,
-    history,
-    known_id,
-    request_json,
-    requests_where,
-    shown_name,
-)
 from grader.service.models import RegradeRequestRow, User, is_staff, utcnow
 from grader.service.templating import templated
 

@@ -8,10 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse, Response
 
-from grader.service.deps import AssignmentDep, ReadSession, ServiceDep, Staff, assignment_in
-from grader.service.errors import ApiError
-from grader.service.hand.anonymous import names_hidden, pseudonym, real_names
-from grader.service.hand.logic import (
+from grader.service.crud.hand_grades import (
     audit_csv,
     audit_rows,
     export_grades,
@@ -21,6 +18,9 @@ from grader.service.hand.logic import (
     part_of,
     write_grades,
 )
+from grader.service.deps import AssignmentDep, ReadSession, ServiceDep, Staff, assignment_in
+from grader.service.errors import ApiError
+from grader.service.hand.anonymous import names_hidden, pseudonym, real_names
 from grader.service.hand.model import GradeBody, GroupBody, StaleWrite
 
 router = APIRouter()

@@ -11,11 +11,11 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from grader.service.course_files import LoadedAssignment
+from grader.service.crud.hand_grades import in_force
+from grader.service.crud.rubric import ItemEdit, Move, apply_edit, check_seen, moves, read_edit
 from grader.service.deps import AssignmentDep, ServiceDep, Staff, WebService, check_csrf
 from grader.service.errors import ApiError
 from grader.service.hand.anonymous import names_hidden, pseudonym
-from grader.service.hand.logic import in_force
-from grader.service.hand.rubric import ItemEdit, Move, apply_edit, check_seen, moves, read_edit
 from grader.service.models import User
 from grader.service.templating import csrf_field, templated
 

@@ -29,11 +29,11 @@ from grader.engine import is_auto_graded
 from grader.service.course import CourseState
 from grader.service.course_files import LoadedAssignment
 from grader.service.crud.audit import audit
+from grader.service.crud.hand_grades import counted_submissions, part_of, write_grades
 from grader.service.crud.submissions import MAX_ID
 from grader.service.db import lock_students
 from grader.service.errors import ApiError
 from grader.service.hand.anonymous import pseudonym
-from grader.service.hand.logic import counted_submissions, part_of, write_grades
 from grader.service.hand.model import GradeBody, StaleWrite
 from grader.service.models import OPEN, AuditEntry, HandGradeRow, RegradeRequestRow, User, utcnow
 from grader.service.shown import shown_time
