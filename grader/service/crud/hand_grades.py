@@ -229,16 +229,21 @@ def _auto_pin(result: Any) -> str | None:
     return auto_pin(result)
 
 
+def hand_grade(db: Session, assignment_id: int, student_id: int, part: str) -> HandGradeRow | None:
+    """The student's hand grade of the part, if a TA gave one."""
+    return db.scalar(
+        select(HandGradeRow).where(
+            HandGradeRow.assignment_id == assignment_id,
+            HandGradeRow.student_id == student_id,
+            HandGradeRow.part == part,
+        )
+    )
+
+
 def _write_one(
     db: Session, loaded: LoadedAssignment, student: User, part_id: str, seen: int, values: dict[str, Any]
 ) -> tuple[HandGradeRow | None, Conflict | None]:
-    current = db.scalar(
-        select(HandGradeRow).where(
-            HandGradeRow.assignment_id == loaded.id,
-            HandGradeRow.student_id == student.id,
-            HandGradeRow.part == part_id,
-        )
-    )
+    current = hand_grade(db, loaded.id, student.id, part_id)
     old = grade_dict(current) if current is not None else None
     if current is None:
         if seen != 0:
@@ -277,13 +282,7 @@ def _write_one(
 
 
 def _conflict_with(db: Session, loaded: LoadedAssignment, student: User, part_id: str, seen: int) -> Conflict:
-    row = db.scalar(
-        select(HandGradeRow).where(
-            HandGradeRow.assignment_id == loaded.id,
-            HandGradeRow.student_id == student.id,
-            HandGradeRow.part == part_id,
-        )
-    )
+    row = hand_grade(db, loaded.id, student.id, part_id)
     if row is None:
         return Conflict(student.name, part_id, seen, 0, "nobody", "")
     return Conflict(student.name, part_id, seen, row.version, row.grader, row.updated_at.isoformat())

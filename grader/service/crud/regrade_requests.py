@@ -29,7 +29,7 @@ from grader.engine import is_auto_graded
 from grader.service.course import CourseState
 from grader.service.course_files import LoadedAssignment
 from grader.service.crud.audit import audit
-from grader.service.crud.hand_grades import counted_submissions, part_of, write_grades
+from grader.service.crud.hand_grades import counted_submissions, hand_grade, part_of, write_grades
 from grader.service.crud.submissions import MAX_ID
 from grader.service.db import lock_students
 from grader.service.errors import ApiError
@@ -254,13 +254,7 @@ def _regrade(
 
 
 def current_grade(db: Session, row: RegradeRequestRow) -> HandGradeRow | None:
-    return db.scalar(
-        select(HandGradeRow).where(
-            HandGradeRow.assignment_id == row.assignment_id,
-            HandGradeRow.student_id == row.student_id,
-            HandGradeRow.part == row.part,
-        )
-    )
+    return hand_grade(db, row.assignment_id, row.student_id, row.part)
 
 
 # ---- reading --------------------------------------------------------------------------------
