@@ -300,8 +300,6 @@ def test_the_service_imports_in_shallow_chains() -> None:
 # The service's route modules: what a request runs. They read and write through crud/ (and
 # course, deps): no SQL statement is built in them.
 ROUTE_MODULES = (
-    "grader.service.api",
-    "grader.service.pages",
     "grader.service.pdf_routes",
     "grader.service.routes",
     "grader.service.hand.page",

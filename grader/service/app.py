@@ -26,7 +26,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import grader
 from grader.pdf.limits import PdfLimits
 from grader.service import metrics, queue
-from grader.service.api import router as api_router
 from grader.service.auth import SAFE_METHODS, authenticate
 from grader.service.errors import ApiError, out_of_service, unavailable
 from grader.service.hand import page as hand_page
@@ -35,10 +34,11 @@ from grader.service.hand import routes as hand_routes
 from grader.service.lti.routes import install as install_lti
 from grader.service.lti.scores import database_hooks as lti_database_hooks
 from grader.service.models import is_staff
-from grader.service.pages import router as pages_router
 from grader.service.pdf_routes import router as pdf_router
 from grader.service.routes.accounts import router as accounts_router
+from grader.service.routes.api import router as api_router
 from grader.service.routes.exports import router as exports_router
+from grader.service.routes.pages import router as pages_router
 from grader.service.routes.regrade import router as regrade_router
 from grader.service.routes.similarity import LINK as similarity_link
 from grader.service.routes.similarity import router as similarity_router

@@ -21,11 +21,11 @@ from starlette.concurrency import run_in_threadpool
 from grader.pdf.document import cache_folder, render_pages
 from grader.pdf.limits import PdfLimits, PdfRefused
 from grader.pdf.tags import parse_tags, with_tags
-from grader.service.api import accepted, form_file, store_submission
 from grader.service.crud.submissions import submission_for
 from grader.service.deps import AnyUser, AssignmentDep, ServiceDep
 from grader.service.errors import ApiError
 from grader.service.models import Submission
+from grader.service.routes.api import accepted, form_file, store_submission
 
 __all__ = ["router"]
 

@@ -25,14 +25,6 @@ from grader.reporting.dashboard import DASHBOARD_CSS, SORT_SCRIPT, render_dashbo
 from grader.reporting.html import CSS, render_student_page
 from grader.reporting.typeset import SERVICE_ASSETS
 from grader.service import queue
-from grader.service.api import (
-    sheet_of,
-    store_submission,
-    stored_report,
-    submission_for,
-    submission_state,
-    submissions_where,
-)
 from grader.service.auth import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
@@ -68,6 +60,14 @@ from grader.service.hand.request_pages import feedback_section
 from grader.service.intake import answers_text_file, canonical_name, read_handed_in
 from grader.service.late import counted_version, is_late
 from grader.service.models import Role, Submission, User, is_staff, utcnow
+from grader.service.routes.api import (
+    sheet_of,
+    store_submission,
+    stored_report,
+    submission_for,
+    submission_state,
+    submissions_where,
+)
 from grader.service.settings import Settings
 from grader.service.shown import shown_time
 from grader.service.templating import (
