@@ -14,7 +14,7 @@ Issue 50 asks 200 groups to load in under a second. On a 2-core machine shared w
 runs (wall times there say more about the other runs), the server's CPU for 200 groups was
 0.34 s for the first load and 0.12 s (median) for later ones with one query a student for
 their counted version's newest verdict; 0.29 s and 0.07 s with one query for them all
-(grader.service.counting.newest_verdicts). What is left of the first load is reading each
+(grader.service.crud.verdicts.newest_verdicts). What is left of the first load is reading each
 version's answers once (about 1 ms a version), then unpickling the 200 reports.
 """
 
@@ -35,8 +35,8 @@ from service_server import Server, make_course, seed_file
 
 from grader.engine import grade
 from grader.service.blobs import dumps
-from grader.service.db import Submission, User, VerdictRow
 from grader.service.intake import read_upload
+from grader.service.models import Submission, User, VerdictRow
 from grader.service.service import Service
 from grader.service.settings import Settings
 

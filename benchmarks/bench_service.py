@@ -60,8 +60,9 @@ from make_class import make_class
 from service_server import Course, Server
 from sqlalchemy import select
 
-from grader.service.accounts import add_user
-from grader.service.db import Database, Job, JobStatus, Submission
+from grader.service.crud.accounts import add_user
+from grader.service.db import Database
+from grader.service.models import Job, JobStatus, Submission
 from grader.service.service import Service
 from grader.service.settings import Settings
 

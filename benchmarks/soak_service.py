@@ -46,7 +46,7 @@ from service_fixtures import PG_SKIP, PostgresCluster, pg_bin
 from service_server import Course, Server
 
 from grader.client import RemoteCheckError, submit_remote
-from grader.service.accounts import add_user
+from grader.service.crud.accounts import add_user
 from grader.service.service import Service
 from grader.service.settings import Settings
 

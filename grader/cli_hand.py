@@ -216,8 +216,9 @@ def export_command(course_dir: Path, assignment: str, db_url: str | None, output
     from sqlalchemy import select
 
     from grader.core.files import write_atomic
-    from grader.service.db import Assignment, Database, migrate
-    from grader.service.hand.logic import export_grades, grades_yaml
+    from grader.service.crud.hand_grades import export_grades, grades_yaml
+    from grader.service.db import Database, migrate
+    from grader.service.models import Assignment
     from grader.service.settings import Settings
 
     settings = Settings(course_dir=course_dir, db_url=db_url)
@@ -293,7 +294,8 @@ def requests_command(
 
 def _listed_requests(db: Any, course: Any, show_all: bool) -> str:
     from grader.reporting.escape import terminal_text
-    from grader.service.hand.requests import OPEN, RegradeRequestRow, requests_where
+    from grader.service.crud.regrade_requests import OPEN, requests_where
+    from grader.service.models import RegradeRequestRow
 
     rows = requests_where(db, *([] if show_all else [RegradeRequestRow.status == OPEN]))
     if not rows:
@@ -321,8 +323,8 @@ def _answer_request(
 ) -> str:
     from sqlalchemy import select
 
-    from grader.service.db import Role, User
-    from grader.service.hand.requests import AnswerBody, answer
+    from grader.service.crud.regrade_requests import AnswerBody, answer
+    from grader.service.models import Role, User
 
     staff = db.scalars(
         select(User)

@@ -361,7 +361,7 @@ def _schema_versions(database: Database) -> frozenset[str]:
 def _has_course(database: Database) -> bool:
     from sqlalchemy import select
 
-    from grader.service.db import Course
+    from grader.service.models import Course
 
     with database.read() as connection:
         return connection.execute(select(Course.id).limit(1)).first() is not None
@@ -369,7 +369,7 @@ def _has_course(database: Database) -> bool:
 
 def _with_db(course_dir: Path, db_url: str | None, work: Callable[[Session], Any]) -> Any:
     """``work`` in one transaction on the course's database; an AccountError is the command's error."""
-    from grader.service.accounts import AccountError
+    from grader.service.crud.accounts import AccountError
 
     database = open_database(course_dir, db_url)
     try:
@@ -417,8 +417,8 @@ def users_add(  # noqa: PLR0913 (one parameter per option of the command)
     """Add users NAMES (one or many, in one transaction: all or none) and print each one's bearer
     token (shown once): the token alone for one user, `name<TAB>token` a line for several; with
     --link, a one-time log-in link too."""
-    from grader.service.accounts import add_user
     from grader.service.credentials import issue_login_link
+    from grader.service.crud.accounts import add_user
 
     everyone = [*names, *(line.strip() for line in names_file or () if line.strip())]
     if not everyone:
@@ -448,7 +448,7 @@ def users_add(  # noqa: PLR0913 (one parameter per option of the command)
 @DB_OPTION
 def users_list(course_dir: Path, removed: bool, output_format: str, db_url: str | None) -> None:
     """List the course's users: name, role, whether they have a password, when added (and removed)."""
-    from grader.service.accounts import list_users
+    from grader.service.crud.accounts import list_users
 
     lines = _with_db(course_dir, db_url, lambda db: list_users(db, removed))
     if output_format == "json":
@@ -466,7 +466,7 @@ def users_list(course_dir: Path, removed: bool, output_format: str, db_url: str 
 def users_remove(course_dir: Path, name: str, db_url: str | None) -> None:
     """Remove user NAME: their tokens, sessions, links and password stop working; every version
     they handed in, its verdicts and hand grades are kept (`grader users add` brings them back)."""
-    from grader.service.accounts import remove_user
+    from grader.service.crud.accounts import remove_user
 
     _with_db(course_dir, db_url, lambda db: remove_user(db, name))
     click.echo(f"removed {name}; their hand-ins are kept")
@@ -478,7 +478,7 @@ def users_remove(course_dir: Path, name: str, db_url: str | None) -> None:
 @DB_OPTION
 def users_reset_password(course_dir: Path, name: str, no_password: bool, db_url: str | None) -> None:
     """Set a new password for NAME (asked twice); their open sessions end."""
-    from grader.service.accounts import reset_password
+    from grader.service.crud.accounts import reset_password
 
     secret = None if no_password else click.prompt("new password", hide_input=True, confirmation_prompt=True)
     _with_db(course_dir, db_url, lambda db: reset_password(db, name, secret))
@@ -490,7 +490,7 @@ def users_reset_password(course_dir: Path, name: str, no_password: bool, db_url:
 @DB_OPTION
 def users_new_token(course_dir: Path, name: str, db_url: str | None) -> None:
     """Print a new bearer token for NAME (shown once); their older tokens stop working."""
-    from grader.service.accounts import new_token
+    from grader.service.crud.accounts import new_token
 
     click.echo(_with_db(course_dir, db_url, lambda db: new_token(db, name)))
 
@@ -502,7 +502,7 @@ def users_new_token(course_dir: Path, name: str, db_url: str | None) -> None:
 @DB_OPTION
 def users_link(course_dir: Path, name: str, url: str | None, days: float, db_url: str | None) -> None:
     """Print a one-time log-in link for NAME: it starts one web session, once, and is void after."""
-    from grader.service.accounts import new_login_link
+    from grader.service.crud.accounts import new_login_link
 
     click.echo(_link(url, _with_db(course_dir, db_url, lambda db: new_login_link(db, name, days))))
 
@@ -526,7 +526,7 @@ def users_import(
     """Add the students of ROSTER (Moodle's or Canvas's CSV export, or `name,email`) the course
     does not have, and write their one-time log-in links to --links. A roster with a row that
     cannot be used adds nobody and lists the rows."""
-    from grader.service.accounts import AccountError, import_roster, read_roster
+    from grader.service.crud.accounts import AccountError, import_roster, read_roster
 
     try:
         students = read_roster(roster.read_bytes().decode("utf-8", "replace"))
@@ -550,7 +550,7 @@ def _hand_out(
     """The links as CSV (name,email,link) in ``links_file`` (mode 0600), or on standard output,
     then marked sent: a command stopped before this leaves them unsent (`users links --unsent`)."""
     from grader.core.files import write_atomic
-    from grader.service.accounts import mark_sent
+    from grader.service.crud.accounts import mark_sent
 
     out = io.StringIO()
     writer = csv.writer(out)
@@ -581,7 +581,7 @@ def users_links(
     """New one-time log-in links for the students whose links were minted but never handed out
     (a `users import` stopped after adding them, before its links file was written); their
     old links are void."""
-    from grader.service.accounts import reissue_unsent
+    from grader.service.crud.accounts import reissue_unsent
 
     again = _with_db(course_dir, db_url, lambda db: reissue_unsent(db, days))
     _hand_out(course_dir, db_url, again, url, links_file)
@@ -601,9 +601,9 @@ def extend_command(course_dir: Path, student: str, assignment: str, until: str, 
     its offset, or a date (the end of that day). It is the student's due, and their close
     moves as far; it is audited, and edits of course.yaml keep it (the later of course.yaml's
     extension and this one is in force)."""
-    from grader.service.course import read_moment
+    from grader.service.course_files import read_moment
+    from grader.service.crud.extensions import grant_extension
     from grader.service.errors import ApiError
-    from grader.service.extensions import grant_extension
     from grader.service.shown import shown_time
 
     service = open_service(course_dir, db_url)

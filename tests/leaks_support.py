@@ -34,7 +34,7 @@ from grader.reporting.html import answer_math, render_student_page
 from grader.reporting.mathml import to_mathml
 from grader.reporting.readback import read_back
 from grader.reporting.reporters import REPORTERS
-from grader.service.course import LoadedAssignment
+from grader.service.course_files import LoadedAssignment
 from grader.service.visibility import student_json, student_part, student_report
 from grader.spec import ProblemSet
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from grader.service.accounts import add_user
+from grader.service.crud.accounts import add_user
 from grader.service.server import free_port
 from grader.service.service import Service
 from grader.service.settings import Settings

@@ -450,7 +450,7 @@ def test_a_new_format_is_one_line_of_one_list(monkeypatch: pytest.MonkeyPatch) -
     from grader.cli_grading import FORMATS as CLI_FORMATS
     from grader.reporting import formats
     from grader.reporting.reporters import REPORTERS, CsvReporter
-    from grader.service import exports
+    from grader.service.routes import exports
 
     assert CLI_FORMATS is formats.FORMAT_NAMES and exports.EXPORT_FORMATS is formats.EXPORT_FORMATS
     assert set(REPORTERS) == set(formats.FORMATS)

@@ -33,15 +33,14 @@ from grader.cli import main
 from grader.core.files import write_atomic
 from grader.core.report import PartResult, Report
 from grader.core.verdict import Status
-from grader.service.accounts import add_user
 from grader.service.blobs import dumps
 from grader.service.course import CourseState
-from grader.service.db import Assignment, Database, Submission, VerdictRow, migrate, utcnow
-from grader.service.extensions import grant_extension
+from grader.service.crud.accounts import add_user
+from grader.service.crud.extensions import grant_extension
+from grader.service.db import Database, migrate
 from grader.service.lti import scores
 from grader.service.lti.keys import KEY_FILE, PRIVATE_MEMBERS, ToolKeys, tool_key
 from grader.service.lti.launch import role_of
-from grader.service.lti.models import LtiLineItem, LtiLink, LtiLoginState, LtiMember, LtiScore, LtiUser
 from grader.service.lti.oauth import (
     ASSERTION_TYPE,
     SCOPE_LINEITEM,
@@ -54,6 +53,18 @@ from grader.service.lti.oauth import (
 from grader.service.lti.passback import Passback
 from grader.service.lti.registration import LtiConfig, LtiConfigError, load
 from grader.service.lti.routes import install
+from grader.service.models import (
+    Assignment,
+    LtiLineItem,
+    LtiLink,
+    LtiLoginState,
+    LtiMember,
+    LtiScore,
+    LtiUser,
+    Submission,
+    VerdictRow,
+    utcnow,
+)
 from grader.service.server import free_port
 from grader.service.settings import Settings
 from tests.chromium import BrowserError, Chromium, Page, chromium_path

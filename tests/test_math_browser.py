@@ -18,7 +18,7 @@ from chromium import Chromium, Page, chromium_path
 from service_server import TA_PASSWORD, Server, make_course, seed_file, wait_graded
 from test_service_browser import log_in
 
-from grader.service.accounts import add_user
+from grader.service.crud.accounts import add_user
 from grader.service.service import Service
 from grader.service.settings import Settings
 

@@ -26,8 +26,8 @@ from sqlalchemy import select, update
 from test_service_browser import log_in, submit_form
 
 from grader.cli import main
-from grader.service.auth import digest
-from grader.service.db import ApiToken, AuditEntry, LoginLink, Submission, User
+from grader.service.credentials import digest
+from grader.service.models import ApiToken, AuditEntry, LoginLink, Submission, User
 from grader.service.service import Service
 from grader.service.settings import Settings
 

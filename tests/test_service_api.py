@@ -27,7 +27,8 @@ from service_server import (
 from sqlalchemy import select
 
 from grader.cli import main
-from grader.service.db import AuditEntry, Database, Submission
+from grader.service.db import Database
+from grader.service.models import AuditEntry, Submission
 from grader.service.settings import Settings
 
 ASSIGNMENT = "a1-activations-conv"

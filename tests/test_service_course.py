@@ -18,8 +18,10 @@ from service_fixtures import PostgresCluster
 from service_server import ROOT, Server, make_course, wait_graded
 from sqlalchemy import column, func, insert, select, table
 
-from grader.service.course import CourseState, problem_digest
-from grader.service.db import Assignment, Course, Database, Job, Submission, VerdictRow, migrate
+from grader.service.course import CourseState
+from grader.service.course_files import problem_digest
+from grader.service.db import Database, migrate
+from grader.service.models import Assignment, Course, Job, Submission, VerdictRow
 from grader.service.settings import Settings
 
 BASICS = ROOT / "tests" / "fixtures" / "basics.yaml"

@@ -33,7 +33,8 @@ from service_server import (
 from sqlalchemy import select
 
 from grader.service.blobs import loads
-from grader.service.db import Database, Job, Submission, VerdictRow
+from grader.service.db import Database
+from grader.service.models import Job, Submission, VerdictRow
 from grader.service.settings import Settings
 
 ASSIGNMENT = "a1-activations-conv"

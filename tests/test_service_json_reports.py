@@ -14,8 +14,9 @@ from sqlalchemy import select
 from grader.core.report import Report
 from grader.loading import load_problem_set
 from grader.service.blobs import dumps, loads
-from grader.service.db import MIGRATIONS, Assignment, Course, Database, Submission, User, VerdictRow, migrate
+from grader.service.db import MIGRATIONS, Database, migrate
 from grader.service.executing import WorkerSetups, make_executor, one_task
+from grader.service.models import Assignment, Course, Submission, User, VerdictRow
 from grader.service.settings import Settings
 
 ROOT = Path(__file__).parent.parent

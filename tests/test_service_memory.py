@@ -167,7 +167,7 @@ def test_a_servers_workers_retire_every_few_sheets_and_each_hand_in_is_graded_on
     from test_service_faults import STUDENTS, database, hand_in_many, pool_workers, verdicts
 
     from grader.service.blobs import loads
-    from grader.service.db import Job
+    from grader.service.models import Job
 
     monkeypatch.setenv("GRADER_WORKER_SHEETS", "4")
     course = make_course(tmp_path / "course", db_url, students=STUDENTS)

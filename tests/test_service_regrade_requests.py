@@ -299,8 +299,8 @@ def test_the_migration_adds_the_table_whose_index_keeps_one_open_request_per_par
     from sqlalchemy import inspect
     from sqlalchemy.exc import IntegrityError
 
-    from grader.service.db import MIGRATIONS, Assignment, Course, Database, User
-    from grader.service.hand.requests import RegradeRequestRow
+    from grader.service.db import MIGRATIONS, Database
+    from grader.service.models import Assignment, Course, RegradeRequestRow, User
 
     url = (db_url or f"sqlite:///{tmp_path / 'grader.sqlite3'}").replace(
         "postgresql://", "postgresql+psycopg://", 1
@@ -338,7 +338,7 @@ def test_the_migration_adds_the_table_whose_index_keeps_one_open_request_per_par
 def test_course_yaml_reads_the_regrade_deadline_in_the_course_zone_and_names_a_mistake() -> None:
     import datetime as dt
 
-    from grader.service.course import CourseFileError, parse_course_config
+    from grader.service.course_files import CourseFileError, parse_course_config
 
     head = "timezone: Europe/Berlin\nassignments:\n  hw2:\n"
     config = parse_course_config(head + "    regrade_requests: {until: 2026-12-20}\n")

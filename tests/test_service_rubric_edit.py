@@ -27,7 +27,8 @@ from service_server import (
 )
 from sqlalchemy import select
 
-from grader.service.db import AuditEntry, Database
+from grader.service.db import Database
+from grader.service.models import AuditEntry
 from grader.service.settings import Settings
 
 ASSIGNMENT = "a1-activations-conv"

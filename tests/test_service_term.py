@@ -34,11 +34,11 @@ from grader.core.verdict import Status
 from grader.reporting.dashboard import render_dashboard
 from grader.reporting.html import render_student_page
 from grader.reporting.reporters import REPORTERS
-from grader.service.counting import Penalty, close_for, penalty_points
-from grader.service.course import CourseFileError, parse_course_config
-from grader.service.db import AuditEntry, Database, Submission
-from grader.service.lti.models import LtiLineItem
+from grader.service.course_files import CourseFileError, parse_course_config
+from grader.service.db import Database
+from grader.service.late import Penalty, close_for, penalty_points
 from grader.service.lti.scores import score_row
+from grader.service.models import AuditEntry, LtiLineItem, Submission
 from grader.service.settings import Settings
 from grader.service.shown import shown_time
 from grader.service.templating import time_html

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from grader.service import queue
-from grader.service.db import Assignment, Course, Database, Job, Submission, User, migrate
+from grader.service.db import Database, migrate
+from grader.service.models import Assignment, Course, Job, Submission, User
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ import pytest
 from service_server import ROOT, TA_PASSWORD, Server, log_in, make_course, wait_graded
 from sqlalchemy import select
 
-from grader.service.db import AuditEntry, Database, Job
+from grader.service.db import Database
+from grader.service.models import AuditEntry, Job
 from grader.service.settings import Settings
 
 ASSIGNMENT = "a2-approximation-backprop"

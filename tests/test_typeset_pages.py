@@ -19,7 +19,7 @@ from grader.reporting.readback import read_back
 from grader.reporting.typeset import STATIC, copy_assets
 from grader.service.hand.progress import assignment_progress
 from grader.service.hand.view import model_answer_html, run_feedback_html
-from grader.service.pages import read_back_html
+from grader.service.routes.pages import read_back_html
 
 ROOT = Path(__file__).resolve().parent.parent
 CODE = "return torch.relu(x)"

@@ -26,22 +26,25 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import grader
 from grader.pdf.limits import PdfLimits
 from grader.service import metrics, queue
-from grader.service.account_pages import router as accounts_router
-from grader.service.api import router as api_router
-from grader.service.auth import SAFE_METHODS, authenticate, is_staff
+from grader.service.auth import SAFE_METHODS, authenticate
 from grader.service.errors import ApiError, out_of_service, unavailable
-from grader.service.exports import router as exports_router
+from grader.service.hand import page as hand_page
+from grader.service.hand import request_routes, rubric_page
+from grader.service.hand import routes as hand_routes
 from grader.service.lti.routes import install as install_lti
 from grader.service.lti.scores import database_hooks as lti_database_hooks
-from grader.service.pages import router as pages_router
+from grader.service.models import is_staff
 from grader.service.pdf_routes import router as pdf_router
-from grader.service.regrade_route import router as regrade_router
-from grader.service.routes.hand import router as hand_router
+from grader.service.routes.accounts import router as accounts_router
+from grader.service.routes.api import router as api_router
+from grader.service.routes.exports import router as exports_router
+from grader.service.routes.pages import router as pages_router
 from grader.service.routes.pdf_pages import router as pdf_pages_router
+from grader.service.routes.regrade import router as regrade_router
+from grader.service.routes.similarity import LINK as similarity_link
+from grader.service.routes.similarity import router as similarity_router
 from grader.service.service import Service
 from grader.service.settings import Settings
-from grader.service.similarity import LINK as similarity_link
-from grader.service.similarity import router as similarity_router
 from grader.service.static import router as static_router
 from grader.service.templating import templated
 
@@ -301,7 +304,12 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
     app.include_router(api_router)
     app.include_router(exports_router)  # the class exports, their companions, the TA's page of them
     app.include_router(pages_router)
-    app.include_router(hand_router)  # hand grades: the API and the TA's page of a part
+    # hand grades: the JSON API of grades and groups, the TA's pages of a part, regrade
+    # requests (API and pages) and the rubric's edit
+    app.include_router(hand_routes.router)
+    app.include_router(hand_page.router)
+    app.include_router(request_routes.router)
+    app.include_router(rubric_page.router)
     app.include_router(accounts_router)  # the TA's page of students' accounts
     app.include_router(regrade_router)  # the TA's 'regrade all' of an assignment
     app.include_router(static_router)  # KaTeX, for the formulas in pages

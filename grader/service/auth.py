@@ -18,19 +18,12 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from grader.core.integrity import intact, seal, store_key
-from grader.service.credentials import (  # noqa: F401  (the names routes and commands import from here)
-    LINK_DAYS,
-    LINK_PATH,
+from grader.service.credentials import (
     digest,
-    hash_password,
-    issue_login_link,
-    issue_token,
-    login_link,
     new_secret,
-    verify_password,
 )
-from grader.service.db import ApiToken, LoginLink, Role, User, WebSession, detached, utcnow
 from grader.service.errors import ApiError
+from grader.service.models import ApiToken, LoginLink, Role, User, WebSession, detached, utcnow
 from grader.service.settings import Settings
 
 SESSION_COOKIE = "grader_session"
@@ -208,7 +201,3 @@ def allow(*roles: str) -> Callable[[Request], Awaitable[User]]:
 
     dependency.roles = wanted  # type: ignore[attr-defined]  # read by the route-walking test
     return dependency
-
-
-def is_staff(user: User) -> bool:
-    return user.role in (Role.TA, Role.ADMIN)

@@ -24,7 +24,7 @@ from grader.core.report import Report, points_value
 from grader.core.submission import Submission
 from grader.core.verdict import Status
 from grader.reporting.check import check_result, render_check
-from grader.service.course import LoadedAssignment
+from grader.service.course_files import LoadedAssignment
 from grader.service.errors import RETRY_AFTER_SECONDS, ApiError
 from grader.service.executing import WorkerSetups, make_executor, one_task
 from grader.service.intake import read_upload

@@ -18,7 +18,6 @@ makes cheap: only the parts that changed are decided again.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 import socket
@@ -26,15 +25,12 @@ import threading
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from grader.core.yamlio import YamlError, load_with_positions, locate
 from grader.loading import (
     RUBRIC_FILE,
     ProblemFileError,
@@ -44,311 +40,32 @@ from grader.loading import (
     read_rubric_file,
 )
 from grader.service import queue
-from grader.service.counting import Penalty, close_for
-from grader.service.db import (
-    Assignment,
-    Course,
-    CourseFileVersion,
-    Database,
-    Submission,
-    extension_for,
-    utcnow,
+from grader.service.course_files import (
+    COURSE_FILE,
+    OLDER,
+    PROBLEMS,
+    TAKE,
+    CanvasLink,
+    CourseConfig,
+    Deadlines,
+    FileNotice,
+    FolderFile,
+    LoadedAssignment,
+    Version,
+    decide,
+    read_config_file,
+    read_problem_file,
+    spec_with_rubric,
 )
+from grader.service.db import Database
+from grader.service.late import Penalty
+from grader.service.models import Assignment, Course, CourseFileVersion, Submission, extension_for, utcnow
 from grader.spec import ProblemSet
 
 # Called with the assignment, its rubric items in force before and after, when problems/rubric.yaml
 # puts items in force (edited by hand, or written by a server stopped before its commit).
 RubricFileHook = Callable[[Session, Assignment, Mapping[str, Any], Mapping[str, Any]], None]
 log = logging.getLogger("grader.service")
-COURSE_FILE = "course.yaml"
-PROBLEMS = "problems"
-# A bare date's due is its last microsecond in the course's zone: a hand-in at any time of
-# that day is on time (late is "handed in after due"), one at midnight is not.
-END_OF_DAY = dt.time(23, 59, 59, 999999)
-ZONE_HINT = (
-    "put the course's zone in course.yaml (timezone: Europe/Berlin, an IANA name), "
-    "or give the time with its offset (2026-12-01T17:00:00+01:00, or Z for UTC)"
-)
-
-
-@dataclass(frozen=True)
-class FileNotice:
-    """A file of the course folder that is not in force, and why: what a TA acts on."""
-
-    file: str  # as the TA finds it in the folder: course.yaml, problems/a1.yaml
-    line: int | None
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}{'' if self.line is None else f':{self.line}'}: {self.message}"
-
-    def as_json(self) -> dict[str, Any]:
-        return {"file": self.file, "line": self.line, "message": self.message}
-
-
-class CourseFileError(Exception):
-    def __init__(self, line: int | None, message: str):
-        super().__init__(message)
-        self.line = line
-        self.message = message
-
-
-class CanvasLink(BaseModel):
-    """course.yaml's ``canvas: {id: 4242, title: HW2}``: the Canvas assignment the export fills."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    id: int = Field(gt=0)
-    title: str = Field(min_length=1, max_length=300)
-
-
-@dataclass(frozen=True)
-class Deadlines:
-    due: dt.datetime | None = None  # aware, UTC
-    release: dt.datetime | None = None
-    extensions: dict[str, dt.datetime] = field(default_factory=dict)  # student -> their due
-    close: dt.datetime | None = None  # hand-ins refused after it
-    penalty: Penalty | None = None
-    canvas: CanvasLink | None = None
-    anonymous: bool = False  # the grading view shows pseudonyms, not the students' names
-    regrade_until: dt.datetime | None = None  # regrade requests taken until then (none without it)
-
-
-@dataclass(frozen=True)
-class CourseConfig:
-    """``COURSE_DIR/course.yaml``: the course's name, time zone and each assignment's deadlines."""
-
-    name: str | None = None
-    deadlines: dict[str, Deadlines] = field(default_factory=dict)
-    timezone: str | None = None
-
-
-class _RegradeFields(BaseModel):
-    """``regrade_requests: {until: 2026-12-20}``: students ask for regrades until then."""
-
-    model_config = ConfigDict(extra="forbid")
-    until: str
-
-
-class _DeadlineFields(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    due: str | None = None  # the YAML loader keeps a date or time as the text written
-    release: str | None = None
-    close: str | None = None
-    penalty: Penalty | None = None
-    canvas: CanvasLink | None = None
-    anonymous: bool = False
-    regrade_requests: _RegradeFields | None = None
-    extensions: dict[str, str] = {}  # student -> their due
-
-
-class _CourseFields(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str | None = None
-    timezone: str | None = None
-    assignments: dict[str, _DeadlineFields] = {}
-
-
-def parse_course_config(text: str) -> CourseConfig:
-    """course.yaml's text; :class:`CourseFileError` with the line of the first thing wrong."""
-    try:
-        data, positions = load_with_positions(text)
-    except YamlError as exc:
-        raise CourseFileError(exc.line, exc.message) from None
-    try:
-        fields = _CourseFields.model_validate({} if data is None else data)
-    except ValidationError as exc:
-        error = exc.errors(include_url=False)[0]
-        loc = tuple(error["loc"])
-        what = "unknown key (check the spelling)" if error["type"] == "extra_forbidden" else error["msg"]
-        raise _error_at(positions, loc, f"{'.'.join(map(str, loc)) or 'course.yaml'}: {what}") from None
-    zone = None
-    if fields.timezone is not None:
-        try:
-            zone = zoneinfo.ZoneInfo(fields.timezone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            message = f"timezone: {fields.timezone!r} is not an IANA time zone (such as Europe/Berlin)"
-            raise _error_at(positions, ("timezone",), message) from None
-    deadlines = {}
-    for name, written in fields.assignments.items():
-        where = ("assignments", name)
-        due, release, close = (
-            _moment(positions, (*where, key), getattr(written, key), zone)
-            for key in ("due", "release", "close")
-        )
-        if close is not None and due is not None and close < due:
-            raise _error_at(positions, (*where, "close"), f"{'.'.join(where)}.close: is before the due")
-        if written.penalty is not None and due is None:
-            message = f"{'.'.join(where)}.penalty: a penalty for lateness needs a due"
-            raise _error_at(positions, (*where, "penalty"), message)
-        regrades = written.regrade_requests
-        regrade_until = (
-            _moment(positions, (*where, "regrade_requests", "until"), regrades.until, zone)
-            if regrades
-            else None
-        )
-        extensions = {
-            student: _moment(positions, (*where, "extensions", student), value, zone)
-            for student, value in written.extensions.items()
-        }
-        deadlines[name] = Deadlines(
-            due,
-            release,
-            {k: v for k, v in extensions.items() if v is not None},
-            close,
-            written.penalty,
-            written.canvas,
-            written.anonymous,
-            regrade_until,
-        )
-    return CourseConfig(fields.name, deadlines, fields.timezone)
-
-
-def _moment(
-    positions: dict[Any, Any], loc: tuple[Any, ...], written: str | None, zone: zoneinfo.ZoneInfo | None
-) -> dt.datetime | None:
-    try:
-        return None if written is None else read_moment(written, zone)
-    except ValueError as exc:
-        raise _error_at(positions, loc, f"{'.'.join(map(str, loc))}: {exc}") from None
-
-
-def _error_at(positions: dict[Any, Any], loc: tuple[Any, ...], message: str) -> CourseFileError:
-    position = locate(positions, loc)
-    return CourseFileError(position.line if position else None, message)
-
-
-def read_moment(written: str, zone: zoneinfo.ZoneInfo | None) -> dt.datetime:
-    """A due or release as written in course.yaml, in UTC: a time with an offset is that time;
-    one without is in ``zone``; a bare date is the end of that day in ``zone``. Without a zone,
-    only a time with an offset is read (ValueError, saying what to write)."""
-    text = written.strip()
-    try:
-        day: dt.date | None = dt.date.fromisoformat(text)
-    except ValueError:
-        day = None
-    if day is not None:
-        if zone is None:
-            raise ValueError(f"{text} is a date, whose end depends on the time zone: {ZONE_HINT}")
-        return _in_zone(dt.datetime.combine(day, END_OF_DAY), zone)
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(
-            f"{text!r} is not a date or a time: write 2026-12-01 (the end of that day), "
-            "2026-12-01T17:00 or 2026-12-01T17:00:00+01:00"
-        ) from None
-    if moment.tzinfo is not None:
-        return moment.astimezone(dt.UTC)
-    if zone is None:
-        raise ValueError(f"{text} has no time zone: {ZONE_HINT}")
-    return _in_zone(moment, zone)
-
-
-def _in_zone(local: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime:
-    """``local`` on the clocks of ``zone``, in UTC (a time the clocks show twice, as summer
-    time ends, is the first); a time they skip is refused."""
-    moment = local.replace(tzinfo=zone).astimezone(dt.UTC)
-    if moment.astimezone(zone).replace(tzinfo=None) != local:
-        raise ValueError(f"{local.isoformat()} does not exist in {zone.key}: the clocks jump past it")
-    return moment
-
-
-def problem_digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-@dataclass(frozen=True)
-class LoadedAssignment:
-    id: int
-    name: str
-    problem_hash: str
-    spec: ProblemSet
-    due: dt.datetime | None
-    release: dt.datetime | None
-    extensions: Mapping[str, dt.datetime] = field(default_factory=dict)  # student -> their due
-    close: dt.datetime | None = None
-    penalty: Penalty | None = None
-    canvas: CanvasLink | None = None
-    zone: zoneinfo.ZoneInfo | None = None  # the course's time zone (course.yaml's timezone)
-    anonymous: bool = False  # course.yaml's ``anonymous: true``: graded without the students' names
-    regrade_until: dt.datetime | None = None  # course.yaml's ``regrade_requests: {until: ...}``
-    # the rubric items problems/rubric.yaml adds (part -> items), merged into ``spec``
-    rubric: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)
-
-    def due_for(self, student: str) -> dt.datetime | None:
-        """The due in force for ``student``: their extension, else the assignment's due."""
-        return self.extensions.get(student, self.due)
-
-    def close_for(self, student: str) -> dt.datetime | None:
-        """When hand-ins of ``student`` are refused from: the close, moved by their extension."""
-        return close_for(self.close, self.due, self.due_for(student))
-
-    def released(self, now: dt.datetime) -> bool:
-        """Every verdict may be shown: after ``release`` (``due`` when no release is set;
-        at once for an assignment with neither)."""
-        moment = self.release or self.due
-        return moment is None or now >= moment
-
-
-@dataclass(frozen=True)
-class FolderFile:
-    """One file of the course folder as read now: course.yaml (empty text when there is none)
-    or a problem file, with its content once loaded or what is wrong with it."""
-
-    name: str  # relative to the course folder
-    key: str  # its entry in course_file_versions: course.yaml, or assignment:<name>
-    text: str
-    digest: str
-    loaded: CourseConfig | ProblemSet | None
-    error: FileNotice | None = None
-
-
-@dataclass(frozen=True)
-class Version:
-    digest: str
-    folder: str
-    taken: bool
-    at: dt.datetime
-
-
-SAME, TAKE, OLDER = "same", "take", "older"
-
-
-def decide(digest: str, in_force: str | None, history: list[Version], folder: str) -> str:
-    """What a folder's file is to the course: the version in force (SAME); one to put in force
-    (TAKE: new to the course, or changed in this folder since what it held last, an edit taken
-    back included); or a version the course has moved past that this folder still holds (OLDER)."""
-    if digest == in_force:
-        return SAME
-    here = [version.digest for version in history if version.folder == folder]
-    if here and here[-1] != digest:
-        return TAKE
-    if any(version.digest == digest for version in history):
-        return OLDER
-    return TAKE
-
-
-def read_config_file(course_dir: Path) -> FolderFile:
-    path = course_dir / COURSE_FILE
-    text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
-    try:
-        config: CourseConfig | None = parse_course_config(text)
-        error = None
-    except CourseFileError as exc:
-        config, error = None, FileNotice(COURSE_FILE, exc.line, exc.message)
-    return FolderFile(COURSE_FILE, COURSE_FILE, text, problem_digest(text), config, error)
-
-
-def read_problem_file(course_dir: Path, path: Path) -> FolderFile:
-    name = path.relative_to(course_dir).as_posix()
-    text = path.read_text(encoding="utf-8", errors="replace")
-    try:
-        spec = parse_problem_set(text, path)
-    except ProblemFileError as exc:
-        first, more = exc.problems[0], len(exc.problems) - 1
-        message = first.message + (f" (and {more} more: {exc.render()})" if more else "")
-        return FolderFile(name, "", text, problem_digest(text), None, FileNotice(name, first.line, message))
-    return FolderFile(name, f"assignment:{spec.assignment}", text, problem_digest(text), spec)
 
 
 class CourseState:
@@ -683,17 +400,6 @@ class CourseState:
         self._db_stamp = tuple((row.id, row.problem_hash, row.updated_at) for row in rows)
 
 
-def spec_with_rubric(text: str, path: str, name: str, rubric: Mapping[str, Any]) -> ProblemSet:
-    """A problem text with the rubric items a rubric file adds to it; without them (logged)
-    should they no longer load with it."""
-    if rubric:
-        try:
-            return parse_problem_set(text, path, {name: dict(rubric)})
-        except ProblemFileError as exc:
-            log.error("the rubric items of %s are left out: %s", name, exc)
-    return parse_problem_set(text, path)
-
-
 def _set_deadlines(rows: Any, config: CourseConfig, added: Mapping[str, Mapping[str, Any] | None]) -> None:
     """Each assignment's deadlines from ``config``, and the rubric items ``added`` to it (by
     name; None, or no entry, keeps the items in force)."""
@@ -728,13 +434,3 @@ def _stamp(path: Path) -> tuple[int, int]:
     except OSError:
         return (0, 0)
     return (info.st_mtime_ns, info.st_size)
-
-
-def describe(loaded: LoadedAssignment) -> dict[str, Any]:
-    return {
-        "name": loaded.name,
-        "title": loaded.spec.title,
-        "due": loaded.due.isoformat() if loaded.due else None,
-        "release": loaded.release.isoformat() if loaded.release else None,
-        "parts": sum(1 for _ in loaded.spec.iter_parts()),
-    }

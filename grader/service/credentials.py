@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from grader.service.db import ApiToken, LoginLink, User, utcnow
+from grader.service.models import ApiToken, LoginLink, User, utcnow
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
@@ -65,7 +65,7 @@ def issue_login_link(db: Session, user: User, days: float = LINK_DAYS, unsent_to
     """A new one-time log-in secret for ``user`` (the plain secret is returned once, and only
     its SHA-256 is stored); it starts one session before it expires and is void after.
     ``unsent_to``: the link is for a file written after this transaction (to that e-mail
-    address): it stays unsent until :func:`grader.service.accounts.mark_sent`."""
+    address): it stays unsent until :func:`grader.service.crud.accounts.mark_sent`."""
     secret = new_secret()
     now = utcnow()
     expires = now + dt.timedelta(days=days)

@@ -9,13 +9,15 @@ from collections.abc import Iterator
 from concurrent.futures import Executor
 from typing import Annotated, Any, Protocol
 
-from fastapi import Depends, Form, Request
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from grader.service.auth import allow, csrf_ok
-from grader.service.course import CourseState, LoadedAssignment
-from grader.service.db import Database, Role, User
+from grader.service.course import CourseState
+from grader.service.course_files import LoadedAssignment
+from grader.service.db import Database
 from grader.service.errors import ApiError
+from grader.service.models import Role, User
 from grader.service.settings import Settings
 from grader.service.throttle import LoginThrottle
 
@@ -45,13 +47,6 @@ def get_service(request: Request) -> WebService:
 
 
 ServiceDep = Annotated[WebService, Depends(get_service)]
-
-
-def get_database(service: ServiceDep) -> Database:
-    return service.db
-
-
-DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
 def read_session(service: ServiceDep) -> Iterator[Session]:
@@ -109,11 +104,3 @@ def check_csrf(request: Request, sent: str | None) -> None:
     session = getattr(request.state, "web_session", None)
     if session is None or not csrf_ok(session, sent):
         raise ApiError(403, "the form's CSRF token is missing or stale: reload the page and send it again")
-
-
-def form_csrf(request: Request, csrf: Annotated[str, Form()] = "") -> None:
-    """The CSRF check of a form's POST, as a dependency."""
-    check_csrf(request, csrf)
-
-
-Csrf = Depends(form_csrf)

@@ -109,12 +109,3 @@ def unreadable(submission: Submission, assignment: str) -> ApiError:
         column=where.column if where else None,
         detail=text.replace(str(Path(submission.folder)) + "/", ""),
     )
-
-
-def unreadable_fields(filename: str, content: bytes, student: str, assignment: str) -> dict[str, Any] | None:
-    """None when the upload reads; else the fields of its 422 (``ApiError(422, **fields)``)."""
-    try:
-        read_upload(filename, content, student, assignment)
-    except ApiError as error:
-        return {"message": error.message, **error.extra}
-    return None

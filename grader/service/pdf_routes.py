@@ -20,12 +20,12 @@ from starlette.concurrency import run_in_threadpool
 from grader.pdf.document import render_pages
 from grader.pdf.limits import PdfLimits, PdfRefused
 from grader.pdf.tags import parse_tags, with_tags
-from grader.service.api import store_submission
 from grader.service.crud.submissions import submission_for
-from grader.service.db import JobStatus, Submission
 from grader.service.deps import AnyUser, AssignmentDep, ServiceDep
 from grader.service.errors import ApiError
+from grader.service.models import Submission
 from grader.service.pdf_shown import cached_source
+from grader.service.routes.api import accepted, form_file, store_submission
 
 __all__ = ["router"]
 
@@ -39,13 +39,7 @@ async def submit_pdf(
     request: Request, user: AnyUser, service: ServiceDep, loaded: AssignmentDep
 ) -> JSONResponse:
     limit = PdfLimits().max_bytes
-    form = await request.form(max_files=1, max_fields=4)
-    upload = form.get("file")
-    if upload is None or isinstance(upload, str):
-        raise ApiError(422, 'no file: send the PDF as multipart field "file"')
-    content = await upload.read(limit + 1)
-    if len(content) > limit:
-        raise ApiError(413, f"the PDF is over the limit of {limit:,} bytes: scan at a lower resolution")
+    form, _, content = await form_file(request, limit, "the PDF", 4, ": scan at a lower resolution")
     if not content.lstrip()[:5] == b"%PDF-":
         raise ApiError(422, "this file is not a PDF (it does not start with %PDF-)")
     pages = form.get("pages") or request.query_params.get("pages") or ""
@@ -55,15 +49,7 @@ async def submit_pdf(
         raise ApiError(422, f"pages: {exc}") from None
     content = with_tags(content, tags)
     submission = await run_in_threadpool(store_submission, service, user, loaded, PDF_NAME, content)
-    body: dict[str, object] = {
-        "id": submission.id,
-        "status": JobStatus.QUEUED,
-        "version": submission.version,
-        "late": submission.late,
-        "url": f"/api/v1/submissions/{submission.id}",
-        "pages": tags,
-    }
-    return JSONResponse(body, status_code=202, headers={"Location": str(body["url"])})
+    return accepted(submission, pages=tags)
 
 
 @router.get("/submissions/{submission_id}/pages/{page}.png")

@@ -23,7 +23,7 @@ from grader.pdf.mapping import map_submission, pages_text
 from grader.pdf.stamp import graded_pdf
 from grader.pdf.tags import parse_tags, tags_in, with_tags
 from grader.reporting.withhold import shown_report
-from grader.service.course import LoadedAssignment
+from grader.service.course_files import LoadedAssignment
 from grader.service.errors import ApiError
 from grader.service.intake import read_handed_in
 from grader.service.variant_key import student_spec

@@ -20,7 +20,7 @@ from sqlalchemy import Select, case, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, aliased
 
-from grader.service.db import Job, JobStatus, Submission, utcnow
+from grader.service.models import Job, JobStatus, Submission, utcnow
 
 _ADD_JOB = insert(Job).returning(Job.id)
 aliased_submission = aliased(Submission)

@@ -21,8 +21,8 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from grader.batch import submission_folders
 from grader.core import memtrace
 from grader.core.files import write_atomic
-from grader.service.accounts import add_user
 from grader.service.app import create_app
+from grader.service.crud.accounts import add_user
 from grader.service.logs import configure_logging
 from grader.service.service import Service
 from grader.service.settings import Settings

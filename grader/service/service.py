@@ -15,8 +15,9 @@ from sqlalchemy import func, select
 from grader.service import metrics, queue
 from grader.service.checking import CheckRunner
 from grader.service.course import CourseState
-from grader.service.db import Database, VerdictRow, database_timeouts, migrate, private_folder
-from grader.service.hand.rubric import audit_file_edit
+from grader.service.crud.rubric import audit_file_edit
+from grader.service.db import Database, database_timeouts, migrate, private_folder
+from grader.service.models import VerdictRow
 from grader.service.settings import Settings
 from grader.service.throttle import LoginThrottle
 from grader.service.waiting import VerdictWaiters

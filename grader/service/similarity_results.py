@@ -1,5 +1,5 @@
 """The TAs' similar sheets, computed in the background (issue 63): the grading loop runs a
-:class:`Refresher` (one call, :func:`start_refreshing`) that looks every ``CHECK_SECONDS`` at each
+:class:`Refresher` that looks every ``CHECK_SECONDS`` at each
 assignment whose deadline has passed. When its set of hand-ins (each student's counted version
 and the verdict it has) differs from the one last computed from (a late hand-in, an extension's
 new version, a regrade), or a TA asked to compute it again, the page's pairs are computed
@@ -18,20 +18,20 @@ import time
 from typing import Any
 
 import jinja2
-from sqlalchemy import Float, ForeignKey, Integer, String, Text, func, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from grader.service.course import CourseState, LoadedAssignment
-from grader.service.db import (
+from grader.service.course import CourseState
+from grader.service.course_files import LoadedAssignment
+from grader.service.crud.audit import audit
+from grader.service.db import Database
+from grader.service.models import (
     Assignment,
-    Base,
-    Database,
     Job,
     JobStatus,
+    SimilarityResult,
     Submission,
-    UTCDateTime,
     VerdictRow,
-    audit,
     utcnow,
 )
 
@@ -45,28 +45,6 @@ CHECK_SECONDS = 2.0  # between two looks of the background refresher
 SETTLE_SECONDS = 300.0
 GAP_FACTOR = 10.0
 COMPUTED, CURRENT, LATER = "computed", "current", "later"
-
-
-class SimilarityResult(Base):
-    """An assignment's similar sheets as last computed (one row an assignment, updated)."""
-
-    __tablename__ = "similarity_results"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), unique=True)
-    handins_key: Mapped[str] = mapped_column(String(64), default="")  # digest of the hand-ins' set
-    handins: Mapped[int] = mapped_column(Integer, default=0)
-    graded: Mapped[int] = mapped_column(Integer, default=0)
-    body: Mapped[str] = mapped_column(Text, default="")  # the page's pairs, rendered (autoescaped)
-    seconds: Mapped[float] = mapped_column(Float, default=0.0)
-    computed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    requested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # a TA asked again
-
-    @property
-    def pending(self) -> bool:
-        """A TA asked to compute it again, and it has not been since."""
-        return self.requested_at is not None and (
-            self.computed_at is None or self.requested_at > self.computed_at
-        )
 
 
 ENVIRONMENT = jinja2.Environment(
@@ -112,7 +90,7 @@ def refresh(
     TA asked) and the hand-ins differ from those last computed from (or a TA asked since).
     ``COMPUTED``; ``CURRENT`` when nothing is to be done; ``LATER`` when it is to be done
     once grading has ``settled`` and the gap since the last computation is over."""
-    from grader.service.hand.logic import counted_submissions
+    from grader.service.crud.hand_grades import counted_submissions
 
     now = now or utcnow()
     with db.session(read_only=True) as session:
@@ -221,14 +199,9 @@ class Refresher:
         return stamps, waiting
 
 
-def start_refreshing(db: Database, course: CourseState) -> Refresher:
-    """The background refresher, started: the grading process's one call."""
-    return Refresher(db, course).start()
-
-
 def _computed(loaded: LoadedAssignment, handed_in: list[Any]) -> tuple[str, int]:
     """The page's pairs, rendered, and how many of the hand-ins have a verdict."""
-    from grader.service.hand.logic import read_answers
+    from grader.service.crud.hand_grades import read_answers
     from grader.service.variant_key import student_spec
     from grader.similarity import compare_class
     from grader.similarity.models import SIGNALS

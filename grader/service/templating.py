@@ -22,7 +22,7 @@ from grader.mathlang.wording import counted
 from grader.reporting.html import CSS, MATH_MARK, page_policy
 from grader.reporting.typeset import SERVICE_ASSETS, asset_head, asset_scripts, math_html, prose_math
 from grader.reporting.written import code_html
-from grader.service.auth import is_staff
+from grader.service.models import is_staff
 from grader.service.shown import shown_time
 
 ENV = Environment(

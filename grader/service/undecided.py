@@ -20,7 +20,8 @@ from grader.core.report import Report
 from grader.core.verdict import Status
 from grader.service import queue
 from grader.service.blobs import loads
-from grader.service.db import Job, JobStatus, Submission, VerdictRow, audit
+from grader.service.crud.audit import audit
+from grader.service.models import Job, JobStatus, Submission, VerdictRow
 
 LOOK_SECONDS = 60.0  # GRADER_DEPENDENCY_SECONDS sets another
 # What a check says when a dependency is missing (grader.types.code: checker and compare)

@@ -15,7 +15,7 @@ from typing import Any
 from grader.core.report import PartResult, Report, points_value
 from grader.mathlang.wording import counted
 from grader.reporting.withhold import student_part as withheld_part
-from grader.service.course import LoadedAssignment
+from grader.service.course_files import LoadedAssignment
 
 
 def student_part(result: PartResult) -> PartResult:

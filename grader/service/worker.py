@@ -36,13 +36,16 @@ from grader.batch import VerdictStore
 from grader.batch.reading import SubmissionTask
 from grader.batch.worker import Graded
 from grader.core import memtrace
+from grader.core.report import Report
 from grader.service import metrics, queue, undecided
 from grader.service.blobs import dumps
-from grader.service.course import CourseState, LoadedAssignment
-from grader.service.db import Database, Job, Submission, User, VerdictRow, database_timeouts, migrate
+from grader.service.course import CourseState
+from grader.service.course_files import LoadedAssignment
+from grader.service.crud.hand_grades import in_force, with_hand_grades
+from grader.service.crud.rubric import audit_file_edit
+from grader.service.db import Database, database_timeouts, lock_students, migrate
 from grader.service.executing import WorkerSetups, make_executor, one_task
-from grader.service.hand.logic import hand_graded_report
-from grader.service.hand.rubric import audit_file_edit
+from grader.service.models import Job, Submission, User, VerdictRow
 from grader.service.settings import Settings
 from grader.service.similarity_results import Refresher
 from grader.spec import ProblemSet
@@ -405,3 +408,15 @@ def run_worker(settings: Settings, hooks: Sequence[DatabaseHook] = (), grace: fl
     finally:
         workers.stop(grace)
         db.dispose()
+
+
+def hand_graded_report(db: Session, course: CourseState, submission_id: int, report: Report) -> Report:
+    """The grading workers' hook: a new verdict carries the student's hand grades, read under
+    the lock a TA's write takes (:func:`lock_students`), so a grade committed before this
+    verdict is never left out of it."""
+    submission = db.get(Submission, submission_id)
+    loaded = next((a for a in course.all() if submission and a.id == submission.assignment_id), None)
+    if submission is None or loaded is None:
+        return report
+    lock_students(db, loaded.id, [submission.user_id])
+    return with_hand_grades(db, in_force(db, loaded), submission, report)

@@ -9,7 +9,7 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from grader.service.db import AuditEntry, User
+from grader.service.models import AuditEntry, User
 
 _ADD = insert(AuditEntry)  # built once: a hand-in's transaction writes one
 

@@ -7,16 +7,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from grader.core.plainjson import UNREADABLE
 from grader.core.report import Report
 from grader.service.blobs import read_back
-from grader.service.counting import latest_verdict
-from grader.service.db import Job, JobStatus, Role, Submission, User, VerdictRow, detached
-from grader.service.errors import ApiError
+from grader.service.course_files import LoadedAssignment
+from grader.service.crud.verdicts import counted_submissions, latest_verdict
+from grader.service.db import Database
+from grader.service.errors import RETRY_AFTER_SECONDS, ApiError
+from grader.service.late import with_hand_in
+from grader.service.models import Job, JobStatus, Role, Submission, User, VerdictRow, detached
 
 MAX_ID = 2**63 - 1  # the largest id a database row has (PostgreSQL's bigint, SQLite's integer)
 STAFF = (Role.TA, Role.ADMIN)
@@ -75,7 +78,76 @@ def submission_state(db: Session | Connection, submission: Submission) -> tuple[
     return pending or JobStatus.QUEUED, None
 
 
+def submission_content(db: Session | Connection, submission_id: int) -> bytes | None:
+    """What the submission holds (the answers file or PDF as handed in), or None."""
+    content = db.scalar(select(Submission.content).where(Submission.id == submission_id))
+    return None if content is None else bytes(content)
+
+
 def user_name(db: Session | Connection, user_id: int) -> str | None:
     """The name of the user ``user_id`` (a submission's author)."""
     name: str | None = db.execute(_USER_NAME, {"user_id": user_id}).scalar()
     return name
+
+
+def counted_rows(database: Database, assignment: LoadedAssignment) -> list[tuple[Submission, Report]]:
+    """Each student's counted version (:mod:`grader.service.crud.verdicts`) with its newest report,
+    by student name; a student whose counted version waits to be graded is left out."""
+    with database.session(read_only=True) as db:
+        counted = []
+        for user, submission, verdict in counted_submissions(db, assignment.id, assignment.due_for):
+            if verdict is not None:
+                report = stored_report(verdict)
+                report.student = report.folder = user.name
+                due = assignment.due_for(user.name)
+                with_hand_in(report, submission.version, submission.created_at, due, assignment.penalty)
+                counted.append((submission, report))
+        return counted
+
+
+def student_named(db: Session, student: str) -> User:
+    """The user named ``student`` (their pages and history: a removed one too); 404 for none."""
+    author = db.scalar(select(User).where(User.name == student))
+    if author is None:
+        raise ApiError(404, f"no student {student!r}")
+    return author
+
+
+# A hand-in's transaction, built once: its version number, the submission, its job and the
+# audit line, through Core (the ORM's unit of work doubled the time the writers' turn is held).
+_NEXT_VERSION = select(func.coalesce(func.max(Submission.version), 0) + 1).where(
+    Submission.assignment_id == bindparam("assignment_id"), Submission.user_id == bindparam("user_id")
+)
+_ADD_SUBMISSION = insert(Submission).returning(Submission.id)
+_HAND_INS_IN_FLIGHT = (
+    select(func.count())
+    .select_from(Job)
+    .join(Submission, Submission.id == Job.submission_id)
+    .where(Submission.user_id == bindparam("user_id"), Job.kind == "grade", Job.status != JobStatus.DONE)
+)
+
+
+def hand_ins_bounded(db: Session | Connection, user: User, limit: int) -> None:
+    """429 when ``user`` has ``limit`` hand-ins not yet graded (a TA's regrades do not count)."""
+    waiting = db.execute(_HAND_INS_IN_FLIGHT, {"user_id": user.id}).scalar_one()
+    if waiting >= limit:
+        error = ApiError(
+            429,
+            f"you have {waiting} hand-ins waiting to be graded, the most a student may have:"
+            " hand in again once one is graded",
+        )
+        error.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        raise error
+
+
+def add_submission(db: Connection, fields: dict[str, Any], content: bytes) -> None:
+    """A new version of the student's hand-in (``fields``: its columns but ``version`` and ``id``,
+    which it sets), under the lock of the student's work (:func:`grader.service.db.lock_students`)."""
+    owner = {"assignment_id": fields["assignment_id"], "user_id": fields["user_id"]}
+    fields["version"] = db.execute(_NEXT_VERSION, owner).scalar_one()
+    fields["id"] = db.execute(_ADD_SUBMISSION, {**fields, "content": content}).scalar_one()
+
+
+def hand_in_count(db: Session, assignment_id: int) -> int:
+    """How many versions were handed in for the assignment, by every student."""
+    return db.scalar(select(func.count()).where(Submission.assignment_id == assignment_id)) or 0

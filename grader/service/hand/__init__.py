@@ -15,6 +15,8 @@ page, the API and every export count them with no change of their own.
 ``grader hand export`` and ``GET /api/v1/assignments/{a}/hand?format=yaml`` write
 the grades in the form ``grader grade --hand`` reads.
 
-The package imports nothing itself: its routes are gathered in :mod:`grader.service.routes.hand`,
-so the grading loop imports :mod:`grader.service.hand.logic` without any web module.
+The package holds the TA's pages and the API of hand grades; their reads and writes are in
+:mod:`grader.service.crud` (``hand_grades``, ``rubric``, ``regrade_requests``), which the grading
+loop imports without any web module. The package imports nothing itself: :mod:`grader.service.app`
+includes its routers.
 """

@@ -17,7 +17,7 @@ import hmac
 from collections.abc import Iterable
 
 from grader.core.integrity import seal, store_key
-from grader.service.course import LoadedAssignment
+from grader.service.course_files import LoadedAssignment
 
 PREFIX = "anon-"
 

@@ -2,41 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
 
 from grader.core.parts import MAX_POINTS
-from grader.service.db import (
-    Base,
-    UTCDateTime,
-    utcnow,
-)
 
 AUDIT_ACTION = "hand-grade"
-
-
-class HandGradeRow(Base):
-    __tablename__ = "hand_grades"
-    __table_args__ = (UniqueConstraint("assignment_id", "student_id", "part"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
-    student_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    part: Mapped[str] = mapped_column(String(200))
-    points: Mapped[float | None] = mapped_column(Float)
-    rubric: Mapped[list[str]] = mapped_column(JSON, default=list)
-    comment: Mapped[str] = mapped_column(Text, default="")
-    reason: Mapped[str | None] = mapped_column(Text)
-    grader_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    grader: Mapped[str] = mapped_column(String(200))
-    answer_hash: Mapped[str | None] = mapped_column(String(64))
-    auto: Mapped[str | None] = mapped_column(String(64))
-    version: Mapped[int] = mapped_column(Integer, default=1)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class GradeBody(BaseModel):

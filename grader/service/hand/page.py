@@ -12,18 +12,21 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from grader.reporting.answer_groups import AnswerGroup
-from grader.service.course import LoadedAssignment
-from grader.service.db import (
-    User,
+from grader.service.course_files import LoadedAssignment
+from grader.service.crud.hand_grades import (
+    NOTHING_GIVEN,
+    graded_submissions,
+    group_grades,
+    part_groups,
+    part_of,
 )
-from grader.service.deps import ServiceDep, Staff, WebService, check_csrf
+from grader.service.deps import ServiceDep, Staff, WebService, assignment_in, check_csrf
 from grader.service.errors import ApiError
 from grader.service.hand.anonymous import names_hidden
-from grader.service.hand.logic import NOTHING_GIVEN, graded_submissions, group_grades, part_groups, part_of
 from grader.service.hand.model import GroupBody
 from grader.service.hand.progress import AssignmentProgress, assignment_progress
 from grader.service.hand.request_pages import beside_view, changed_points
-from grader.service.hand.routes import api_grade_group, assignment_of
+from grader.service.hand.routes import api_grade_group
 from grader.service.hand.view import (
     FILTERS,
     KEYS_SCRIPT,
@@ -33,6 +36,7 @@ from grader.service.hand.view import (
     GradingView,
     Place,
 )
+from grader.service.models import User
 from grader.service.routes.pdf_pages import part_pages_html
 from grader.service.templating import PAGE_CSS, csrf_field, fragment, templated
 
@@ -46,7 +50,7 @@ router = APIRouter()
 def ta_parts_page(assignment: str, request: Request, service: ServiceDep, user: Staff) -> Response:
     """Every part, with how many of the counted answers that wait for a TA are graded (a part
     grader grades: how many of its verdicts a TA overrode): where to grade next."""
-    loaded = assignment_of(service, assignment)
+    loaded = assignment_in(service.course, assignment)
     with service.db.session(read_only=True) as db:
         reports = [report for _, _, report in graded_submissions(db, loaded)]
     progress = assignment_progress(loaded.spec, reports)
@@ -111,7 +115,7 @@ def part_page(  # noqa: PLR0913 (the view's place, and what the server says of t
 ) -> Response:
     """The grading view of a part, one answer group at a time; ``message``: what the server has
     to say of the last grade (never text from the link, which anyone can write)."""
-    loaded = assignment_of(service, assignment)
+    loaded = assignment_in(service.course, assignment)
     spec_part = part_of(loaded, part)
     with service.db.session(read_only=True) as db:
         counted = graded_submissions(db, loaded)

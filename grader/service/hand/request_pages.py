@@ -15,19 +15,19 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from grader.core.report import Report, shown_points
-from grader.service.course import CourseState, LoadedAssignment
-from grader.service.db import User
-from grader.service.hand.anonymous import names_hidden
-from grader.service.hand.logic import counted_submissions
-from grader.service.hand.requests import (
+from grader.service.course import CourseState
+from grader.service.course_files import LoadedAssignment
+from grader.service.crud.hand_grades import counted_submissions
+from grader.service.crud.regrade_requests import (
     MAX_TEXT,
     OPEN,
-    RegradeRequestRow,
     current_grade,
     known_id,
     requests_where,
     shown_name,
 )
+from grader.service.hand.anonymous import names_hidden
+from grader.service.models import RegradeRequestRow, User
 from grader.service.templating import fragment
 from grader.service.visibility import student_report
 

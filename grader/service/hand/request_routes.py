@@ -12,17 +12,10 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from grader.service.auth import is_staff
-from grader.service.db import User, utcnow
-from grader.service.deps import AnyUser, ReadSession, ServiceDep, Staff, Student, WebService, check_csrf
-from grader.service.errors import ApiError
-from grader.service.hand.anonymous import names_hidden
-from grader.service.hand.request_pages import OUTCOMES, queue_body
-from grader.service.hand.requests import (
+from grader.service.crud.regrade_requests import (
     OPEN,
     AnswerBody,
     AskBody,
-    RegradeRequestRow,
     answer,
     ask,
     history,
@@ -31,7 +24,20 @@ from grader.service.hand.requests import (
     requests_where,
     shown_name,
 )
-from grader.service.hand.routes import assignment_of
+from grader.service.deps import (
+    AnyUser,
+    ReadSession,
+    ServiceDep,
+    Staff,
+    Student,
+    WebService,
+    assignment_in,
+    check_csrf,
+)
+from grader.service.errors import ApiError
+from grader.service.hand.anonymous import names_hidden
+from grader.service.hand.request_pages import OUTCOMES, queue_body
+from grader.service.models import RegradeRequestRow, User, is_staff, utcnow
 from grader.service.templating import templated
 
 router = APIRouter()
@@ -44,7 +50,7 @@ def _json(service: WebService, row: RegradeRequestRow, student: str, names: str 
 
 
 def ask_as(service: WebService, user: User, assignment: str, body: AskBody) -> tuple[dict[str, Any], int]:
-    loaded = assignment_of(service, assignment)
+    loaded = assignment_in(service.course, assignment)
     with service.db.session() as db:
         row, submission_id = ask(db, loaded, user, body, utcnow())
         return request_json(row, loaded.name, user.name), submission_id
@@ -78,7 +84,7 @@ def api_requests(
         raise ApiError(422, f"unknown status {status!r}; use open, changed, kept or all")
     conditions = [] if status == "all" else [RegradeRequestRow.status == status]
     if assignment:
-        conditions.append(RegradeRequestRow.assignment_id == assignment_of(service, assignment).id)
+        conditions.append(RegradeRequestRow.assignment_id == assignment_in(service.course, assignment).id)
     with service.db.session(read_only=True) as db:
         rows = requests_where(db, *conditions)
         return {"requests": [_json(service, row, name, names) for row, name in rows]}

@@ -8,11 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse, Response
 
-from grader.service.course import LoadedAssignment
-from grader.service.deps import ReadSession, ServiceDep, Staff, WebService
-from grader.service.errors import ApiError
-from grader.service.hand.anonymous import names_hidden, pseudonym, real_names
-from grader.service.hand.logic import (
+from grader.service.crud.hand_grades import (
     audit_csv,
     audit_rows,
     export_grades,
@@ -22,6 +18,9 @@ from grader.service.hand.logic import (
     part_of,
     write_grades,
 )
+from grader.service.deps import AssignmentDep, ReadSession, ServiceDep, Staff, assignment_in
+from grader.service.errors import ApiError
+from grader.service.hand.anonymous import names_hidden, pseudonym, real_names
 from grader.service.hand.model import GradeBody, GroupBody, StaleWrite
 
 router = APIRouter()
@@ -30,24 +29,16 @@ router = APIRouter()
 # ---- routes ---------------------------------------------------------------------------------
 
 
-def assignment_of(service: WebService, name: str) -> LoadedAssignment:
-    found = service.course.get(name)
-    if found is None:
-        raise ApiError(404, f"no assignment {name!r} in this course")
-    return found
-
-
 def _stale_response(exc: StaleWrite) -> ApiError:
     return ApiError(409, str(exc), conflicts=[c.to_dict() for c in exc.conflicts])
 
 
 @router.get("/api/v1/assignments/{assignment}/parts/{part}/groups")
 def api_groups(
-    assignment: str, part: str, service: ServiceDep, user: Staff, names: str = ""
+    part: str, service: ServiceDep, user: Staff, loaded: AssignmentDep, names: str = ""
 ) -> dict[str, Any]:
     """The part's answer groups; with names hidden (the assignment's ``anonymous``, or
     ``names=hidden``), each student is their pseudonym, which a grade of the group accepts."""
-    loaded = assignment_of(service, assignment)
     with service.db.session(read_only=True) as db:
         groups, versions = part_groups(db, loaded, part)
     spec_part = part_of(loaded, part)
@@ -63,14 +54,13 @@ def api_groups(
 
 @router.put("/api/v1/assignments/{assignment}/hand/{student}/{part}")
 def api_grade(
-    assignment: str,
     student: str,
     part: str,
     body: GradeBody,
     service: ServiceDep,
     user: Staff,
+    loaded: AssignmentDep,
 ) -> dict[str, Any]:
-    loaded = assignment_of(service, assignment)
     try:
         with service.db.session() as db:
             rows = write_grades(db, loaded, part, body, {student: body.version}, user)
@@ -88,7 +78,7 @@ def api_grade_group(
     service: ServiceDep,
     user: Staff,
 ) -> dict[str, Any]:
-    loaded = assignment_of(service, assignment)
+    loaded = assignment_in(service.course, assignment)
     with service.db.session(read_only=True) as db:  # the groups: read, not under the write lock
         groups, _ = part_groups(db, loaded, part)
     group = next((g for g in groups if g.id == group_id), None)
@@ -117,9 +107,8 @@ def api_grade_group(
 
 @router.get("/api/v1/assignments/{assignment}/hand")
 def api_export(
-    user: Staff, assignment: str, service: ServiceDep, db: ReadSession, format: str = "json"
+    user: Staff, loaded: AssignmentDep, service: ServiceDep, db: ReadSession, format: str = "json"
 ) -> Response:
-    loaded = assignment_of(service, assignment)
     grades = export_grades(db, loaded.id)
     if format == "yaml":
         return PlainTextResponse(
@@ -140,9 +129,8 @@ def api_export(
 
 @router.get("/api/v1/assignments/{assignment}/hand/audit")
 def api_audit(
-    user: Staff, assignment: str, service: ServiceDep, db: ReadSession, format: str = "json"
+    user: Staff, loaded: AssignmentDep, service: ServiceDep, db: ReadSession, format: str = "json"
 ) -> Response:
-    loaded = assignment_of(service, assignment)
     rows = audit_rows(db, loaded.name)
     if format == "csv":
         return PlainTextResponse(

@@ -10,14 +10,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from grader.service.course import LoadedAssignment
-from grader.service.db import User
-from grader.service.deps import ServiceDep, Staff, WebService, check_csrf
+from grader.service.course_files import LoadedAssignment
+from grader.service.crud.hand_grades import in_force
+from grader.service.crud.rubric import ItemEdit, Move, apply_edit, check_seen, moves, read_edit
+from grader.service.deps import AssignmentDep, ServiceDep, Staff, WebService, check_csrf
 from grader.service.errors import ApiError
 from grader.service.hand.anonymous import names_hidden, pseudonym
-from grader.service.hand.logic import in_force
-from grader.service.hand.routes import assignment_of
-from grader.service.hand.rubric import ItemEdit, Move, apply_edit, check_seen, moves, read_edit
+from grader.service.models import User
 from grader.service.templating import csrf_field, templated
 
 router = APIRouter()
@@ -27,7 +26,7 @@ FIELDS = ("id", "points", "text", "was_points", "was_text")
 
 @router.post("/ta/assignments/{assignment}/parts/{part}/rubric", include_in_schema=False)
 async def ta_rubric_item(
-    assignment: str, part: str, request: Request, service: ServiceDep, user: Staff
+    part: str, request: Request, service: ServiceDep, user: Staff, loaded: AssignmentDep
 ) -> Response:
     """``confirm`` absent: the scores the edit moves, with a button to apply it; present (or a
     new item): apply it."""
@@ -36,7 +35,6 @@ async def ta_rubric_item(
     form = {key: str(raw.get(key) or "") for key in FIELDS} | {
         key: request.query_params.get(key, "") for key in KEPT
     }
-    loaded = assignment_of(service, assignment)
     try:
         edit = read_edit(form)
         if edit.was_points is not None and not raw.get("confirm"):

@@ -22,7 +22,7 @@ from grader.reporting.answer_groups import AnswerGroup
 from grader.reporting.html import PageContext
 from grader.reporting.readback import read_back
 from grader.reporting.written import CODE_CSS, code_html, prose_html
-from grader.service.course import LoadedAssignment
+from grader.service.course_files import LoadedAssignment
 from grader.service.hand.anonymous import names_hidden, pseudonym
 from grader.service.hand.progress import automatic
 from grader.service.hand.steps_view import STEPS_CSS, steps_html

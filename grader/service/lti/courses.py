@@ -10,10 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from grader.service.db import Base, utcnow
-from grader.service.lti.launch import AGS_CLAIM, CLAIM, assignment_of
-from grader.service.lti.models import LtiLineItem, LtiMember
+from grader.service.lti.claims import AGS_CLAIM, CLAIM, assignment_of
 from grader.service.lti.registration import Platform
+from grader.service.models import Base, LtiLineItem, LtiMember, utcnow
 
 LIS_CLAIM = CLAIM + "lis"
 Row = TypeVar("Row", bound=Base)

@@ -24,8 +24,9 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from grader.service.course import LoadedAssignment
-from grader.service.lti.launch import CLAIM, DL_SETTINGS_CLAIM, LaunchError
+from grader.service.course_files import LoadedAssignment
+from grader.service.lti.claims import CLAIM, DL_SETTINGS_CLAIM
+from grader.service.lti.launch import LaunchError
 from grader.service.lti.registration import Platform
 from grader.service.templating import page_response
 

@@ -11,9 +11,8 @@ import re
 import secrets
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlparse
+from urllib.parse import urlencode
 
 import httpx
 from joserfc import jws, jwt
@@ -22,16 +21,12 @@ from joserfc.jwk import KeySet
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from grader.service.accounts import course_id
+from grader.service.crud.accounts import course_id
 from grader.service.crud.audit import audit
-from grader.service.db import Role, User, utcnow
-from grader.service.lti.models import LtiLink, LtiLoginState, LtiUser
+from grader.service.lti.claims import AGS_CLAIM, CLAIM, DL_SETTINGS_CLAIM, NRPS_CLAIM, assignment_of
 from grader.service.lti.registration import LtiConfig, Platform
+from grader.service.models import LtiLink, LtiLoginState, LtiUser, Role, User, utcnow
 
-CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
-AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
-NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
-DL_SETTINGS_CLAIM = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
 RESOURCE_LINK = "LtiResourceLinkRequest"
 DEEP_LINKING = "LtiDeepLinkingRequest"  # a TA picks what the link opens (docs/lms.md)
 LOGIN_SECONDS = 600  # how long a login initiation waits for its launch
@@ -47,16 +42,6 @@ MEMBERSHIP = LIS_ROLES + "membership"
 
 class LaunchError(ValueError):
     """A launch refused; the message says why (it is shown to the user, never a secret)."""
-
-
-@dataclass(frozen=True)
-class Launch:
-    platform: Platform
-    user_id: int
-    user_name: str
-    role: str
-    assignment: str | None
-    claims: dict[str, Any]
 
 
 def start_login(db: Session, config: LtiConfig, params: dict[str, str], redirect_uri: str) -> str:
@@ -240,18 +225,6 @@ def is_staff_role(role: str) -> bool:
         return role.removeprefix(MEMBERSHIP + "#") in STAFF_ROLES
     principal, sub = role.removeprefix(MEMBERSHIP + "/").partition("#")[::2]
     return role.startswith(MEMBERSHIP + "/") and principal in STAFF_ROLES and bool(sub)
-
-
-def assignment_of(claims: dict[str, Any]) -> str | None:
-    """The problem set the link opens: the link's custom parameter ``assignment``, else an
-    ``?assignment=`` on its target link URI (what Canvas sends for a URL typed in an
-    "External Tool" assignment). Both are inside the signed token."""
-    custom = claims.get(CLAIM + "custom") or {}
-    name = custom.get("assignment") if isinstance(custom, dict) else None
-    if not name:
-        query = parse_qs(urlparse(str(claims.get(CLAIM + "target_link_uri") or "")).query)
-        name = next(iter(query.get("assignment", [])), None)
-    return str(name) if name else None
 
 
 def service_user(db: Session, claims: dict[str, Any], platform: Platform) -> User:

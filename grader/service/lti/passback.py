@@ -32,11 +32,11 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from grader.service.course import CourseState
-from grader.service.db import Database, utcnow
+from grader.service.db import Database
 from grader.service.lti import scores
-from grader.service.lti.models import LtiLineItem, LtiScore, ScoreStatus
 from grader.service.lti.oauth import SCOPE_LINEITEM, SCOPE_SCORE, AccessTokens, TokenError
 from grader.service.lti.registration import PENDING_MANUAL, LtiConfig, Platform
+from grader.service.models import LtiLineItem, LtiScore, ScoreStatus, utcnow
 
 log = logging.getLogger("grader.service.lti")
 SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"

@@ -17,11 +17,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from grader.reporting.lms import Roster
-from grader.service.db import Database, User, utcnow
+from grader.service.db import Database
 from grader.service.lti.courses import find_or_add, update_member
-from grader.service.lti.models import LtiLink, LtiMember, LtiUser
 from grader.service.lti.oauth import SCOPE_ROSTER, AccessTokens
 from grader.service.lti.registration import LtiConfig, Platform
+from grader.service.models import LtiLink, LtiMember, LtiUser, User, utcnow
 
 MEMBERSHIP_TYPE = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
 MAX_PAGES = 500

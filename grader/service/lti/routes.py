@@ -17,16 +17,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grader.reporting.lms import Roster
-from grader.service.auth import digest, set_session_cookie, start_session
+from grader.service.auth import set_session_cookie, start_session
+from grader.service.credentials import digest
 from grader.service.crud.audit import audit
-from grader.service.db import Role, User, WebSession, utcnow
 from grader.service.errors import ApiError
 from grader.service.lti import deep_linking, keys, scores
+from grader.service.lti.claims import assignment_of
 from grader.service.lti.courses import record_line_item, record_member
 from grader.service.lti.launch import (
     LaunchError,
     PlatformKeys,
-    assignment_of,
     is_deep_linking,
     new_state,
     record_link,
@@ -36,12 +36,12 @@ from grader.service.lti.launch import (
     use_state,
     validate_launch,
 )
-from grader.service.lti.models import LtiLoginState
 from grader.service.lti.oauth import AccessTokens
 from grader.service.lti.passback import Passback
 from grader.service.lti.registration import LtiConfig, Platform, load
 from grader.service.lti.roster import lms_roster
 from grader.service.lti.staff import router as staff_router
+from grader.service.models import LtiLoginState, Role, User, WebSession, utcnow
 from grader.service.settings import Settings
 
 log = logging.getLogger("grader.service.lti")

@@ -36,10 +36,22 @@ from sqlalchemy.orm import Session, sessionmaker
 from grader.core.report import Report
 from grader.core.verdict import Status
 from grader.service.blobs import loads
-from grader.service.counting import Penalty, counted_version, newest_verdict, with_hand_in
-from grader.service.db import Assignment, Submission, User, VerdictRow, due_for, utcnow
-from grader.service.lti.models import LtiLineItem, LtiMember, LtiScore, LtiUser, ScoreStatus
+from grader.service.crud.verdicts import newest_verdict
+from grader.service.late import Penalty, counted_version, with_hand_in
 from grader.service.lti.registration import FULLY_GRADED, PENDING_MANUAL, load
+from grader.service.models import (
+    Assignment,
+    LtiLineItem,
+    LtiMember,
+    LtiScore,
+    LtiUser,
+    ScoreStatus,
+    Submission,
+    User,
+    VerdictRow,
+    due_for,
+    utcnow,
+)
 
 log = logging.getLogger("grader.service.lti")
 SUBMITTED, COMPLETED = "Submitted", "Completed"
@@ -183,7 +195,7 @@ def current_score(
 
 
 def counted_submission(db: Session, assignment_id: int, user_id: int) -> int | None:
-    """The version that counts (:mod:`grader.service.counting`, the gradebook's rule)."""
+    """The version that counts (:mod:`grader.service.crud.verdicts`, the gradebook's rule)."""
     assignment = db.get(Assignment, assignment_id)
     rows = db.execute(
         select(Submission.id, Submission.created_at)

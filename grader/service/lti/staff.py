@@ -11,13 +11,12 @@ from fastapi.responses import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from grader.service.db import User
 from grader.service.deps import Staff, check_csrf
 from grader.service.errors import ApiError
-from grader.service.lti.models import LtiLineItem, LtiMember, LtiScore, ScoreStatus
 from grader.service.lti.oauth import TokenError
 from grader.service.lti.passback import outbox_counts
 from grader.service.lti.roster import LEFT, RosterError, Synced, sync_rosters, unmatched
+from grader.service.models import LtiLineItem, LtiMember, LtiScore, ScoreStatus, User
 from grader.service.templating import csrf_field, templated
 
 router = APIRouter()

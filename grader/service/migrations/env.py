@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from grader.service.db import Base
+from grader.service.models import Base
 
 target_metadata = Base.metadata
 

@@ -25,7 +25,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -33,16 +32,14 @@ from grader.pdf.document import IMAGE_SUFFIXES, images_to_pdf, render_pages
 from grader.pdf.limits import PdfLimits, PdfRefused
 from grader.pdf.tags import format_tags, parse_tags, with_tags
 from grader.service import queue
-from grader.service.api import counted_rows, refuse_after_close, store_submission
-from grader.service.auth import is_staff
-from grader.service.counting import newest_verdict
-from grader.service.course import LoadedAssignment
+from grader.service.course_files import LoadedAssignment
 from grader.service.crud.audit import audit
-from grader.service.crud.submissions import stored_report, submission_for
-from grader.service.db import Submission, User, utcnow
+from grader.service.crud.hand_grades import read_answers
+from grader.service.crud.submissions import counted_rows, stored_report, submission_content, submission_for
+from grader.service.crud.verdicts import newest_verdict
 from grader.service.deps import AssignmentDep, PageStaff, PageUser, ServiceDep, WebService, check_csrf
 from grader.service.errors import ApiError
-from grader.service.hand.logic import read_answers
+from grader.service.models import Submission, User, is_staff, utcnow
 from grader.service.pdf_shown import (
     PdfHandIn,
     cached_source,
@@ -53,6 +50,7 @@ from grader.service.pdf_shown import (
     stored_tags,
     tags_from_form,
 )
+from grader.service.routes.api import refuse_after_close, store_submission
 from grader.service.templating import PAGE_CSS, csrf_field, fragment, templated
 
 __all__ = ["pdf_section", "router"]
@@ -196,7 +194,7 @@ def _pdf_submission(service: WebService, submission_id: int, user: User) -> tupl
     """The submission (its author or staff), its content and its author's name; 404 unless a PDF."""
     with service.db.session(read_only=True) as db:
         submission = submission_for(db, submission_id, user)
-        content = db.scalar(select(Submission.content).where(Submission.id == submission_id))
+        content = submission_content(db, submission_id)
         author = db.get(User, submission.user_id)
     if not is_pdf(submission.filename) or content is None or author is None:
         raise ApiError(404, f"submission {submission_id} is not a PDF hand-in")
@@ -427,7 +425,7 @@ def class_graded_pdfs(service: ServiceDep, user: PageStaff, loaded: AssignmentDe
     limited child process a student: a large class is better served by the batch's ``--out``."""
     rows = [
         (submission, report)
-        for submission, report in counted_rows(service, loaded)
+        for submission, report in counted_rows(service.db, loaded)
         if is_pdf(submission.filename)
     ]
     if not rows:
@@ -437,7 +435,7 @@ def class_graded_pdfs(service: ServiceDep, user: PageStaff, loaded: AssignmentDe
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:  # PDFs are compressed already
         for submission, report in rows:
             with service.db.session(read_only=True) as db:
-                content = db.scalar(select(Submission.content).where(Submission.id == submission.id))
+                content = submission_content(db, submission.id)
             name = _safe(report.student)
             try:
                 copy = graded_copy(loaded, report, bytes(content or b""), root, staff=True, now=now)

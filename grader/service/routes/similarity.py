@@ -18,11 +18,11 @@ from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
 from grader.reporting.html import CSS, page
-from grader.service.course import LoadedAssignment
+from grader.service.course_files import LoadedAssignment
 from grader.service.crud.audit import audit
-from grader.service.db import utcnow
 from grader.service.deps import AssignmentDep, PageStaff, ServiceDep, check_csrf
-from grader.service.similarity_results import ENVIRONMENT, SimilarityResult, rows_of
+from grader.service.models import SimilarityResult, utcnow
+from grader.service.similarity_results import ENVIRONMENT, rows_of
 from grader.service.templating import csrf_field, html, nav
 
 log = logging.getLogger("grader.service")

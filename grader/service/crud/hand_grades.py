@@ -24,23 +24,16 @@ from grader.hand.book import entry_problems
 from grader.hand.variant_groups import own_part
 from grader.reporting.answer_groups import AnswerGroup, GivenAnswer, answer_groups, mistakes_entry
 from grader.reporting.escape import csv_cell
-from grader.service import counting
 from grader.service.blobs import dumps, loads
-from grader.service.counting import latest_verdict
-from grader.service.course import CourseState, LoadedAssignment, spec_with_rubric
+from grader.service.course_files import LoadedAssignment, spec_with_rubric
+from grader.service.crud import verdicts
 from grader.service.crud.audit import audit
-from grader.service.db import (
-    Assignment,
-    AuditEntry,
-    Submission,
-    User,
-    VerdictRow,
-    lock_students,
-    utcnow,
-)
+from grader.service.crud.verdicts import latest_verdict
+from grader.service.db import lock_students
 from grader.service.errors import ApiError
-from grader.service.hand.model import AUDIT_ACTION, Conflict, GradeBody, GroupBody, HandGradeRow, StaleWrite
+from grader.service.hand.model import AUDIT_ACTION, Conflict, GradeBody, GroupBody, StaleWrite
 from grader.service.intake import read_handed_in
+from grader.service.models import Assignment, AuditEntry, HandGradeRow, Submission, User, VerdictRow, utcnow
 
 READ_CACHE_SIZE = 4096  # versions kept read: a large course's counted versions of an assignment
 
@@ -98,18 +91,6 @@ def with_hand_grades(db: Session, loaded: LoadedAssignment, submission: Submissi
     return apply_hand_grades(report, grades, parts, digests)
 
 
-def hand_graded_report(db: Session, course: CourseState, submission_id: int, report: Report) -> Report:
-    """The grading workers' hook: a new verdict carries the student's hand grades, read under
-    the lock a TA's write takes (:func:`lock_students`), so a grade committed before this
-    verdict is never left out of it."""
-    submission = db.get(Submission, submission_id)
-    loaded = next((a for a in course.all() if submission and a.id == submission.assignment_id), None)
-    if submission is None or loaded is None:
-        return report
-    lock_students(db, loaded.id, [submission.user_id])
-    return with_hand_grades(db, in_force(db, loaded), submission, report)
-
-
 def in_force(db: Session, loaded: LoadedAssignment) -> LoadedAssignment:
     """``loaded`` with the rubric items in force now in the database: read under the students'
     lock, a grade written just after a rubric edit is counted with the edited items."""
@@ -147,10 +128,10 @@ def refresh_verdicts(db: Session, loaded: LoadedAssignment, student: User) -> No
 def counted_submissions(
     db: Session, loaded: LoadedAssignment, students: Collection[str] | None = None
 ) -> list[tuple[User, Submission, Report | None]]:
-    """Each student's counted version (:mod:`grader.service.counting`; of ``students``, or of
+    """Each student's counted version (:mod:`grader.service.crud.verdicts`; of ``students``, or of
     all) and its newest report, None while that version waits to be graded."""
     found = []
-    for user, submission, verdict in counting.counted_submissions(db, loaded.id, loaded.due_for, students):
+    for user, submission, verdict in verdicts.counted_submissions(db, loaded.id, loaded.due_for, students):
         report = loads(verdict.report) if verdict is not None else None
         if isinstance(report, Report):
             report.student = report.folder = user.name
@@ -248,16 +229,21 @@ def _auto_pin(result: Any) -> str | None:
     return auto_pin(result)
 
 
+def hand_grade(db: Session, assignment_id: int, student_id: int, part: str) -> HandGradeRow | None:
+    """The student's hand grade of the part, if a TA gave one."""
+    return db.scalar(
+        select(HandGradeRow).where(
+            HandGradeRow.assignment_id == assignment_id,
+            HandGradeRow.student_id == student_id,
+            HandGradeRow.part == part,
+        )
+    )
+
+
 def _write_one(
     db: Session, loaded: LoadedAssignment, student: User, part_id: str, seen: int, values: dict[str, Any]
 ) -> tuple[HandGradeRow | None, Conflict | None]:
-    current = db.scalar(
-        select(HandGradeRow).where(
-            HandGradeRow.assignment_id == loaded.id,
-            HandGradeRow.student_id == student.id,
-            HandGradeRow.part == part_id,
-        )
-    )
+    current = hand_grade(db, loaded.id, student.id, part_id)
     old = grade_dict(current) if current is not None else None
     if current is None:
         if seen != 0:
@@ -296,13 +282,7 @@ def _write_one(
 
 
 def _conflict_with(db: Session, loaded: LoadedAssignment, student: User, part_id: str, seen: int) -> Conflict:
-    row = db.scalar(
-        select(HandGradeRow).where(
-            HandGradeRow.assignment_id == loaded.id,
-            HandGradeRow.student_id == student.id,
-            HandGradeRow.part == part_id,
-        )
-    )
+    row = hand_grade(db, loaded.id, student.id, part_id)
     if row is None:
         return Conflict(student.name, part_id, seen, 0, "nobody", "")
     return Conflict(student.name, part_id, seen, row.version, row.grader, row.updated_at.isoformat())

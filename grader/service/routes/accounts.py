@@ -11,22 +11,22 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 
 from grader.reporting.lms import Roster
-from grader.service.accounts import (
+from grader.service.credentials import LINK_DAYS, login_link
+from grader.service.crud.accounts import (
     AccountError,
     new_login_link,
     new_token,
     remove_user,
     reset_password,
+    students,
     user_named,
 )
-from grader.service.auth import LINK_DAYS, login_link
-from grader.service.db import Role, User
 from grader.service.deps import PageStaff, ServiceDep, WebService, check_csrf
 from grader.service.errors import ApiError
-from grader.service.exports import LmsRoster, export_roster
+from grader.service.models import Role, User
+from grader.service.routes.exports import LmsRoster, export_roster
 from grader.service.templating import PAGE_CSS, csrf_field, templated
 
 router = APIRouter(include_in_schema=False)
@@ -83,11 +83,7 @@ def students_page(
     time zone) and their account's actions; ``q`` keeps those whose user name, name or e-mail
     contains each of its words (the search box filters as one types)."""
     with service.db.session(read_only=True) as db:
-        users = db.execute(
-            select(User.name, User.password_hash, User.created_at)
-            .where(User.role == Role.STUDENT, User.removed_at.is_(None))
-            .order_by(User.name)
-        ).all()
+        users = students(db)
     people = roster_people(service, from_lms)
     rows = []
     for name, password_hash, created in users:

@@ -17,7 +17,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -26,9 +25,42 @@ from grader.reporting.dashboard import DASHBOARD_CSS, SORT_SCRIPT, render_dashbo
 from grader.reporting.html import CSS, render_student_page
 from grader.reporting.typeset import SERVICE_ASSETS
 from grader.service import queue
-from grader.service.api import (
-    assignment_named,
-    counted_rows,
+from grader.service.auth import (
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    authenticate,
+    end_session,
+    login_form_ok,
+    login_form_token,
+    redeem_login_link,
+    set_session_cookie,
+    start_session,
+)
+from grader.service.checking import checked
+from grader.service.course_files import LoadedAssignment, read_moment
+from grader.service.credentials import LINK_PATH, new_secret, verify_password
+from grader.service.crud.accounts import active_user
+from grader.service.crud.audit import audit
+from grader.service.crud.extensions import grant_extension
+from grader.service.crud.regrade_requests import open_count
+from grader.service.crud.submissions import counted_rows, hand_in_count, student_named
+from grader.service.crud.verdicts import newest_verdict
+from grader.service.deps import (
+    AssignmentDep,
+    PageStaff,
+    PageUser,
+    ServiceDep,
+    SettingsDep,
+    WebService,
+    assignment_in,
+    check_csrf,
+)
+from grader.service.errors import ApiError
+from grader.service.hand.request_pages import feedback_section
+from grader.service.intake import answers_text_file, canonical_name, read_handed_in
+from grader.service.late import counted_version, is_late
+from grader.service.models import Role, Submission, User, is_staff, utcnow
+from grader.service.routes.api import (
     sheet_of,
     store_submission,
     stored_report,
@@ -36,32 +68,6 @@ from grader.service.api import (
     submission_state,
     submissions_where,
 )
-from grader.service.auth import (
-    LINK_PATH,
-    LOGIN_COOKIE,
-    SESSION_COOKIE,
-    authenticate,
-    end_session,
-    is_staff,
-    login_form_ok,
-    login_form_token,
-    new_secret,
-    redeem_login_link,
-    set_session_cookie,
-    start_session,
-    verify_password,
-)
-from grader.service.checking import checked
-from grader.service.counting import counted_version, is_late, newest_verdict
-from grader.service.course import LoadedAssignment, read_moment
-from grader.service.crud.audit import audit
-from grader.service.db import Role, Submission, User, utcnow
-from grader.service.deps import PageStaff, PageUser, ServiceDep, SettingsDep, WebService, check_csrf
-from grader.service.errors import ApiError
-from grader.service.extensions import grant_extension
-from grader.service.hand.request_pages import feedback_section
-from grader.service.hand.requests import open_count
-from grader.service.intake import answers_text_file, canonical_name, read_handed_in
 from grader.service.routes.pdf_pages import pdf_section
 from grader.service.settings import Settings
 from grader.service.shown import shown_time
@@ -286,7 +292,7 @@ async def login(
 def _account(service: WebService, user: str) -> User | None:
     """The account of that name, if it is not removed."""
     with service.db.session(read_only=True) as db:
-        return db.scalar(select(User).where(User.name == user, User.removed_at.is_(None))) if user else None
+        return active_user(db, user) if user else None
 
 
 def _start(service: WebService, user: User, method: str) -> str:
@@ -375,25 +381,24 @@ def _assignment_section(
 
 
 @router.get("/assignments/{assignment}/sheet")
-def sheet_page(assignment: str, request: Request, service: ServiceDep, user: PageUser) -> Response:
+def sheet_page(request: Request, service: ServiceDep, user: PageUser, loaded: AssignmentDep) -> Response:
     """The user's own problem sheet: every prompt with their own variant's numbers, as the
     answers template they fill in."""
-    sheet = sheet_of(assignment_named(service, assignment), user.name)
+    sheet = sheet_of(loaded, user.name)
     return templated(request, user, "sheet.html", f"grader: {sheet['assignment']}", sheet=sheet)
 
 
 @router.post("/assignments/{assignment}/submit")
 async def submit_form(
-    assignment: str,
     request: Request,
     service: ServiceDep,
     user: PageUser,
+    loaded: AssignmentDep,
     csrf: Annotated[str, Form()] = "",
     text: Annotated[str, Form()] = "",
     file: UploadFile | None = None,
 ) -> Response:
     check_csrf(request, csrf)
-    loaded = assignment_named(service, assignment)
     filename, content = await _form_answers(service.settings.max_upload_bytes, text, file)
     submission = await run_in_threadpool(store_submission, service, user, loaded, filename, content)
     return RedirectResponse(f"/submissions/{submission.id}", status_code=303)
@@ -416,10 +421,10 @@ async def _form_answers(limit: int, text: str, file: UploadFile | None) -> tuple
 
 @router.post("/assignments/{assignment}/check")
 async def check_form(
-    assignment: str,
     request: Request,
     service: ServiceDep,
     user: PageUser,
+    loaded: AssignmentDep,
     csrf: Annotated[str, Form()] = "",
     text: Annotated[str, Form()] = "",
     file: UploadFile | None = None,
@@ -427,7 +432,6 @@ async def check_form(
     """The form's Check: what ``grader check --server`` prints (the same server function), and
     nothing handed in; an unreadable file is shown with its line and caret."""
     check_csrf(request, csrf)
-    loaded = assignment_named(service, assignment)
     filename, content = await _form_answers(service.settings.max_upload_bytes, text, file)
     shown: dict[str, Any] | str
     try:
@@ -551,10 +555,7 @@ def ta_home(request: Request, service: ServiceDep, user: PageStaff) -> Response:
     with service.db.session(read_only=True) as db:
         jobs = service.job_counts().jobs()  # the counts /healthz and /queue show
         requests = open_count(db)
-        counts = {
-            a.name: db.scalar(select(func.count()).where(Submission.assignment_id == a.id)) or 0
-            for a in service.course.all()
-        }
+        counts = {a.name: hand_in_count(db, a.id) for a in service.course.all()}
     return templated(
         request,
         user,
@@ -574,9 +575,8 @@ def ta_home(request: Request, service: ServiceDep, user: PageStaff) -> Response:
 
 
 @router.get("/ta/assignments/{assignment}")
-def ta_dashboard(assignment: str, request: Request, service: ServiceDep, user: PageStaff) -> Response:
-    loaded = assignment_named(service, assignment)
-    rows = counted_rows(service, loaded)
+def ta_dashboard(request: Request, service: ServiceDep, user: PageStaff, loaded: AssignmentDep) -> Response:
+    rows = counted_rows(service.db, loaded)
     if not rows:
         return templated(
             request,
@@ -611,9 +611,7 @@ def student_page(
     """A student's page for a TA; ``message``: what the server says of the last change (never
     text from the link, which anyone can write)."""
     with service.db.session(read_only=True) as db:
-        author = db.scalar(select(User).where(User.name == student))
-        if author is None:
-            raise ApiError(404, f"no student {student!r}")
+        author = student_named(db, student)
         rows, states, scores = submissions_of(db, author.id)
     sections = [
         _assignment_section(
@@ -646,7 +644,7 @@ def ta_extend(
 ) -> Response:
     """Grant ``student`` an extension (audited), then show their page again with what was done."""
     check_csrf(request, csrf)
-    loaded = assignment_named(service, assignment)
+    loaded = assignment_in(service.course, assignment)
     try:
         moment = read_moment(until, loaded.zone)
     except ValueError as exc:

@@ -31,12 +31,13 @@ from grader.core.report import points_value
 from grader.core.yamlio import dump_readable
 from grader.hand import HandGrade
 from grader.loading import RUBRIC_FILE, ProblemFileError, parse_problem_set, read_rubric_file
-from grader.service.course import LoadedAssignment, spec_with_rubric
+from grader.service.course_files import LoadedAssignment, spec_with_rubric
 from grader.service.crud.audit import audit
-from grader.service.db import Assignment, Submission, User, lock_students, utcnow
+from grader.service.crud.hand_grades import as_hand_grade, grade_dict, in_force, part_of, refresh_verdicts
+from grader.service.db import lock_students
 from grader.service.errors import ApiError
-from grader.service.hand.logic import as_hand_grade, grade_dict, in_force, part_of, refresh_verdicts
-from grader.service.hand.model import AUDIT_ACTION, HandGradeRow
+from grader.service.hand.model import AUDIT_ACTION
+from grader.service.models import Assignment, HandGradeRow, Submission, User, utcnow
 
 RUBRIC_AUDIT = "rubric-edit"
 FILE_SOURCE = f"problems/{RUBRIC_FILE}"  # the audit's source of an edit the file put in force

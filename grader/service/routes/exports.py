@@ -37,13 +37,19 @@ from grader.reporting.lms import (
     merged,
 )
 from grader.reporting.reporters import REPORTERS
-from grader.service.accounts import AccountError, read_roster, stored_roster
-from grader.service.api import NOT_EXPORTED, counted_rows
-from grader.service.course import LoadedAssignment
+from grader.service.course_files import LoadedAssignment
+from grader.service.crud.accounts import AccountError, read_roster, stored_roster
+from grader.service.crud.submissions import counted_rows
 from grader.service.deps import AssignmentDep, PageStaff, ServiceDep, Staff, WebService
 from grader.service.errors import ApiError
 from grader.service.templating import templated
 
+# Gradescope imports no gradebook: its autograder reads one results.json per hand-in, which
+# `grader gradescope-bundle` makes. A batch of them served as a gradebook imported nowhere.
+NOT_EXPORTED = {
+    "gradescope": "Gradescope imports no gradebook file: grade there with the autograder bundle "
+    "(grader gradescope-bundle), or import the csv, canvas or moodle export into your LMS"
+}
 router = APIRouter()
 LEFT_OUT_HEADER = "X-Grader-Left-Out"  # the students an export has no row for (URL-encoded)
 LMS_FORMATS = ("canvas", "moodle")
@@ -113,7 +119,7 @@ def build(service: WebService, loaded: LoadedAssignment, fmt: str, roster: Roste
     if fmt not in EXPORT_FORMATS:
         why = NOT_EXPORTED.get(fmt, f"unknown format {fmt!r}")
         raise ApiError(422, f"{why}; use one of {', '.join(EXPORT_FORMATS)}")
-    reports = [report for _, report in counted_rows(service, loaded)]
+    reports = [report for _, report in counted_rows(service.db, loaded)]
     return build_from(loaded, fmt, reports, roster)
 
 
@@ -210,7 +216,7 @@ def exports_page(
     user: PageStaff, loaded: AssignmentDep, request: Request, service: ServiceDep, from_lms: LmsRoster
 ) -> Response:
     """Every export of the assignment, linked, and who the Canvas and Moodle files leave out."""
-    reports = [report for _, report in counted_rows(service, loaded)]
+    reports = [report for _, report in counted_rows(service.db, loaded)]
     roster = export_roster(service, from_lms)
     rows = []
     for fmt in EXPORT_FORMATS:

@@ -14,53 +14,37 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
-from grader.core.report import Report
 from grader.reporting.template import render_template
 from grader.service import metrics, queue
-from grader.service.auth import is_staff
-from grader.service.counting import counted_submissions, is_late, with_hand_in
-from grader.service.course import LoadedAssignment, describe
+from grader.service.course_files import LoadedAssignment, describe
 from grader.service.crud.audit import audit
 from grader.service.crud.submissions import (
+    add_submission,
+    hand_ins_bounded,
     stored_report,
+    student_named,
     submission_for,
     submission_state,
     submissions_where,
     user_name,
 )
-from grader.service.db import (
-    Job,
-    JobStatus,
-    Submission,
-    User,
-    detached,
-    lock_students,
-    utcnow,
-)
-from grader.service.deps import AnyUser, ServiceDep, Staff, WebService, assignment_in
-from grader.service.errors import RETRY_AFTER_SECONDS, ApiError
+from grader.service.db import lock_students
+from grader.service.deps import AnyUser, AssignmentDep, ServiceDep, Staff, WebService
+from grader.service.errors import ApiError
 from grader.service.intake import answers_as_file, canonical_name, read_upload
+from grader.service.late import is_late
+from grader.service.models import JobStatus, Submission, User, detached, is_staff, utcnow
 from grader.service.shown import shown_time
 from grader.service.variant_key import student_spec
 from grader.service.visibility import student_json
 from grader.service.waiting import MAX_WAIT_SECONDS, wait_for
 
 router = APIRouter(prefix="/api/v1")
-# Gradescope imports no gradebook: its autograder reads one results.json per hand-in, which
-# `grader gradescope-bundle` makes. A batch of them served as a gradebook imported nowhere.
-NOT_EXPORTED = {
-    "gradescope": "Gradescope imports no gradebook file: grade there with the autograder bundle "
-    "(grader gradescope-bundle), or import the csv, canvas or moodle export into your LMS"
-}
-
-
-def assignment_named(service: WebService, name: str) -> LoadedAssignment:
-    return assignment_in(service.course, name)
 
 
 async def read_body(request: Request, limit: int) -> tuple[str, bytes]:
@@ -82,44 +66,26 @@ async def read_body(request: Request, limit: int) -> tuple[str, bytes]:
             raise ApiError(422, 'send {"answers": {...}} as JSON, or a file as multipart field "file"')
         return answers_as_file(data["answers"])
     if kind.startswith("multipart/form-data"):
-        form = await request.form(max_files=1, max_fields=10)
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
-            raise ApiError(422, 'no file: send the answers file as multipart field "file"')
-        content = await upload.read(limit + 1)
-        if len(content) > limit:
-            raise ApiError(413, f"the file is over the limit of {limit:,} bytes")
-        return canonical_name(upload.filename or ""), content
+        _, filename, content = await form_file(request, limit, "the answers file")
+        return canonical_name(filename), content
     raise ApiError(
         422, "send the answers file as multipart/form-data (field 'file') or JSON {'answers': {...}}"
     )
 
 
-# A hand-in's transaction, built once: its version number, the submission, its job and the
-# audit line, through Core (the ORM's unit of work doubled the time the writers' turn is held).
-_NEXT_VERSION = select(func.coalesce(func.max(Submission.version), 0) + 1).where(
-    Submission.assignment_id == bindparam("assignment_id"), Submission.user_id == bindparam("user_id")
-)
-_ADD_SUBMISSION = insert(Submission).returning(Submission.id)
-_HAND_INS_IN_FLIGHT = (
-    select(func.count())
-    .select_from(Job)
-    .join(Submission, Submission.id == Job.submission_id)
-    .where(Submission.user_id == bindparam("user_id"), Job.kind == "grade", Job.status != JobStatus.DONE)
-)
-
-
-def hand_ins_bounded(db: Session | Connection, user: User, limit: int) -> None:
-    """429 when ``user`` has ``limit`` hand-ins not yet graded (a TA's regrades do not count)."""
-    waiting = db.execute(_HAND_INS_IN_FLIGHT, {"user_id": user.id}).scalar_one()
-    if waiting >= limit:
-        error = ApiError(
-            429,
-            f"you have {waiting} hand-ins waiting to be graded, the most a student may have:"
-            " hand in again once one is graded",
-        )
-        error.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        raise error
+async def form_file(
+    request: Request, limit: int, what: str, max_fields: int = 10, advice: str = ""
+) -> tuple[FormData, str, bytes]:
+    """(the form, the file's name, its content) of a multipart upload's field ``file`` (``what``
+    it should hold), at most ``limit`` bytes: one reader for every upload of the API."""
+    form = await request.form(max_files=1, max_fields=max_fields)
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        raise ApiError(422, f'no file: send {what} as multipart field "file"')
+    content = await upload.read(limit + 1)
+    if len(content) > limit:
+        raise ApiError(413, f"{what} is over the limit of {limit:,} bytes{advice}")
+    return form, upload.filename or "", content
 
 
 def store_submission(
@@ -141,9 +107,7 @@ def store_submission(
         # Hand-ins of one student at once take turns, so each takes the next version number.
         lock_students(db, assignment.id, [user.id])
         hand_ins_bounded(db, user, service.settings.student_hand_ins)
-        owner = {"assignment_id": assignment.id, "user_id": user.id}
-        fields["version"] = db.execute(_NEXT_VERSION, owner).scalar_one()
-        fields["id"] = db.execute(_ADD_SUBMISSION, {**fields, "content": content}).scalar_one()
+        add_submission(db, fields, content)
         queue.enqueue(db, fields["id"])
         audit(
             db, user, "submit", assignment=assignment.name, submission=fields["id"], version=fields["version"]
@@ -179,28 +143,27 @@ def sheet_of(loaded: LoadedAssignment, student: str) -> dict[str, Any]:
 
 @router.get("/assignments/{assignment}/sheet")
 def assignment_sheet(
-    assignment: str, service: ServiceDep, user: AnyUser, student: str | None = None
+    service: ServiceDep, user: AnyUser, loaded: AssignmentDep, student: str | None = None
 ) -> dict[str, Any]:
     """The caller's own sheet; a TA may ask for a student's (``?student=``)."""
-    loaded = assignment_named(service, assignment)
     if student is not None and student != user.name and not is_staff(user):
         raise ApiError(403, "a student sees their own sheet only")
     return sheet_of(loaded, student or user.name)
 
 
 @router.post("/assignments/{assignment}/submissions", status_code=202)
-async def submit(assignment: str, request: Request, service: ServiceDep, user: AnyUser) -> JSONResponse:
-    loaded = assignment_named(service, assignment)
+async def submit(request: Request, service: ServiceDep, user: AnyUser, loaded: AssignmentDep) -> JSONResponse:
     filename, content = await read_body(request, service.settings.max_upload_bytes)
     submission = await run_in_threadpool(store_submission, service, user, loaded, filename, content)
-    body: dict[str, Any] = {
-        "id": submission.id,
-        "status": JobStatus.QUEUED,
-        "version": submission.version,
-        "late": submission.late,
-        "url": f"/api/v1/submissions/{submission.id}",
-    }
-    return JSONResponse(body, status_code=202, headers={"Location": body["url"]})
+    return accepted(submission)
+
+
+def accepted(submission: Submission, **extra: Any) -> JSONResponse:
+    """202 for a hand-in kept and queued: where to follow it (``Location``), and ``extra``."""
+    url = f"/api/v1/submissions/{submission.id}"
+    body = {"id": submission.id, "status": JobStatus.QUEUED, "version": submission.version}
+    body |= {"late": submission.late, "url": url, **extra}
+    return JSONResponse(body, status_code=202, headers={"Location": url})
 
 
 def late(course: Any, submission: Submission, student: str | None) -> bool:
@@ -292,8 +255,9 @@ def my_submissions(service: ServiceDep, user: AnyUser) -> dict[str, Any]:
 
 
 @router.post("/assignments/{assignment}/check")
-async def check(assignment: str, request: Request, service: ServiceDep, user: AnyUser) -> dict[str, Any]:
-    loaded = assignment_named(service, assignment)
+async def check(
+    request: Request, service: ServiceDep, user: AnyUser, loaded: AssignmentDep
+) -> dict[str, Any]:
     filename, content = await read_body(request, service.settings.max_upload_bytes)
     return await service.checks.check(loaded, user.name, filename, content)  # no request thread
 
@@ -303,8 +267,7 @@ async def check(assignment: str, request: Request, service: ServiceDep, user: An
 
 
 @router.get("/assignments/{assignment}/submissions")
-def class_submissions(assignment: str, service: ServiceDep, user: Staff) -> dict[str, Any]:
-    loaded = assignment_named(service, assignment)
+def class_submissions(service: ServiceDep, user: Staff, loaded: AssignmentDep) -> dict[str, Any]:
     with service.db.read() as db:
         rows = submissions_where(db, Submission.assignment_id == loaded.id)
         now = utcnow()
@@ -324,9 +287,7 @@ def _summary(
 @router.get("/students/{student}/submissions")
 def student_history(student: str, service: ServiceDep, user: Staff) -> dict[str, Any]:
     with service.db.session(read_only=True) as db:
-        author = db.scalar(select(User).where(User.name == student))
-        if author is None:
-            raise ApiError(404, f"no student {student!r}")
+        author = student_named(db, student)
         rows = submissions_where(db, Submission.user_id == author.id)
         now = utcnow()
         return {"student": student, "submissions": [submission_json(service, db, s, user, now) for s in rows]}
@@ -341,21 +302,6 @@ def regrade(submission_id: int, service: ServiceDep, user: Staff) -> dict[str, A
         answer = {"id": submission.id, "job": job_id, "status": JobStatus.QUEUED}
     service.jobs_queued()
     return answer
-
-
-def counted_rows(service: WebService, assignment: LoadedAssignment) -> list[tuple[Submission, Report]]:
-    """Each student's counted version (:mod:`grader.service.counting`) with its newest report,
-    by student name; a student whose counted version waits to be graded is left out."""
-    with service.db.session(read_only=True) as db:
-        counted = []
-        for user, submission, verdict in counted_submissions(db, assignment.id, assignment.due_for):
-            if verdict is not None:
-                report = stored_report(verdict)
-                report.student = report.folder = user.name
-                due = assignment.due_for(user.name)
-                with_hand_in(report, submission.version, submission.created_at, due, assignment.penalty)
-                counted.append((submission, report))
-        return counted
 
 
 @router.get("/queue")

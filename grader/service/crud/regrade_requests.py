@@ -19,56 +19,29 @@ from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
 from grader.core.parts import MAX_POINTS
 from grader.core.report import points_value
 from grader.engine import is_auto_graded
-from grader.service.course import CourseState, LoadedAssignment
+from grader.service.course import CourseState
+from grader.service.course_files import LoadedAssignment
 from grader.service.crud.audit import audit
+from grader.service.crud.hand_grades import counted_submissions, hand_grade, part_of, write_grades
 from grader.service.crud.submissions import MAX_ID
-from grader.service.db import AuditEntry, Base, User, UTCDateTime, lock_students, utcnow
+from grader.service.db import lock_students
 from grader.service.errors import ApiError
 from grader.service.hand.anonymous import pseudonym
-from grader.service.hand.logic import counted_submissions, part_of, write_grades
-from grader.service.hand.model import GradeBody, HandGradeRow, StaleWrite
+from grader.service.hand.model import GradeBody, StaleWrite
+from grader.service.models import OPEN, AuditEntry, HandGradeRow, RegradeRequestRow, User, utcnow
 from grader.service.shown import shown_time
 from grader.service.visibility import student_report
 
-OPEN, CHANGED, KEPT = "open", "changed", "kept"
+CHANGED, KEPT = "changed", "kept"  # with OPEN, a request's status
 ASKED, ANSWERED = "regrade-request", "regrade-answer"  # their audit_log actions
 MAX_TEXT = 5_000  # a reason or a reply, in characters
-
-
-class RegradeRequestRow(Base):
-    __tablename__ = "regrade_requests"
-    __table_args__ = (
-        Index(
-            "uq_regrade_requests_open",
-            "assignment_id",
-            "student_id",
-            "part",
-            unique=True,
-            sqlite_where=text("status = 'open'"),
-            postgresql_where=text("status = 'open'"),
-        ),
-    )
-    id: Mapped[int] = mapped_column(primary_key=True)
-    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
-    student_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    part: Mapped[str] = mapped_column(String(200))
-    reason: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20), default=OPEN, index=True)
-    points_then: Mapped[float | None] = mapped_column(Float)  # the part's points when asked
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    reply: Mapped[str | None] = mapped_column(Text)
-    points: Mapped[float | None] = mapped_column(Float)  # the points the answer gave
-    hand_version: Mapped[int | None] = mapped_column(Integer)  # the hand grade's version it wrote
-    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    answered_by: Mapped[str | None] = mapped_column(String(200))
-    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 # Characters that show nothing though Unicode does not call them spaces (a Hangul filler, the
@@ -281,13 +254,7 @@ def _regrade(
 
 
 def current_grade(db: Session, row: RegradeRequestRow) -> HandGradeRow | None:
-    return db.scalar(
-        select(HandGradeRow).where(
-            HandGradeRow.assignment_id == row.assignment_id,
-            HandGradeRow.student_id == row.student_id,
-            HandGradeRow.part == row.part,
-        )
-    )
+    return hand_grade(db, row.assignment_id, row.student_id, row.part)
 
 
 # ---- reading --------------------------------------------------------------------------------

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grader.service.crud.audit import audit
-from grader.service.db import Assignment, Role, User, utcnow
 from grader.service.errors import ApiError
+from grader.service.models import Assignment, Role, User, utcnow
 
 AUDIT_ACTION = "extend"
 

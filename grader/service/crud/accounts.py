@@ -12,19 +12,18 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, ForeignKey, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from grader.service.credentials import hash_password, issue_login_link, issue_token
 from grader.service.crud.audit import audit
-from grader.service.db import (
+from grader.service.models import (
     ApiToken,
-    Base,
     Course,
     LoginLink,
     Role,
+    RosterEntry,
     User,
-    UTCDateTime,
     WebSession,
     utcnow,
 )
@@ -47,17 +46,6 @@ class AccountError(ValueError):
     pass
 
 
-class RosterEntry(Base):
-    """A student's LMS identity as the imported roster gives it (migration 0012): the keys of
-    :data:`grader.reporting.lms.IDENTITY_KEYS`. The Canvas and Moodle exports read it."""
-
-    __tablename__ = "roster_entries"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
-    identity: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
-    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-
 def check_name(name: str) -> None:
     if not USER_NAME.fullmatch(name):
         raise AccountError(
@@ -71,10 +59,6 @@ def course_id(db: Session) -> int:
     if course is None:
         raise AccountError("the course has no database yet: start `grader serve` once first")
     return course.id
-
-
-def _audit(db: Session, by: User | None, action: str, **detail: object) -> None:
-    audit(db, by, action, **detail)
 
 
 def add_user(
@@ -96,12 +80,25 @@ def add_user(
     user.password_hash = hash_password(password) if password else None
     db.flush()
     token = issue_token(db, user, label="created")
-    _audit(db, by, "add_user", user=name, role=role)
+    audit(db, by, "add_user", user=name, role=role)
     return user, token
 
 
+def active_user(db: Session, name: str) -> User | None:
+    """The account of that name, if it is not removed."""
+    return db.scalar(select(User).where(User.name == name, User.removed_at.is_(None)))
+
+
+def students(db: Session) -> list[tuple[str, str | None, dt.datetime]]:
+    """Each student not removed, by name: (name, password hash, when added)."""
+    query = select(User.name, User.password_hash, User.created_at).where(
+        User.role == Role.STUDENT, User.removed_at.is_(None)
+    )
+    return [(name, hashed, added) for name, hashed, added in db.execute(query.order_by(User.name))]
+
+
 def user_named(db: Session, name: str) -> User:
-    user = db.scalar(select(User).where(User.name == name, User.removed_at.is_(None)))
+    user = active_user(db, name)
     if user is None:
         raise AccountError(f"there is no user {name!r}")
     return user
@@ -163,7 +160,7 @@ def remove_user(db: Session, name: str, by: User | None = None) -> None:
     _sign_out(db, user)
     user.password_hash = None
     user.removed_at = utcnow()
-    _audit(db, by, "remove_user", user=name)
+    audit(db, by, "remove_user", user=name)
 
 
 def reset_password(db: Session, name: str, password: str | None, by: User | None = None) -> None:
@@ -172,7 +169,7 @@ def reset_password(db: Session, name: str, password: str | None, by: User | None
     user = user_named(db, name)
     user.password_hash = hash_password(password) if password else None
     _sign_out(db, user)
-    _audit(db, by, "reset_password", user=name, password_set=password is not None)
+    audit(db, by, "reset_password", user=name, password_set=password is not None)
 
 
 def new_token(db: Session, name: str, by: User | None = None) -> str:
@@ -180,7 +177,7 @@ def new_token(db: Session, name: str, by: User | None = None) -> str:
     user = user_named(db, name)
     _revoke_tokens(db, user)
     token = issue_token(db, user, label="replaced")
-    _audit(db, by, "new_token", user=name)
+    audit(db, by, "new_token", user=name)
     return token
 
 
@@ -188,7 +185,7 @@ def new_login_link(db: Session, name: str, days: float, by: User | None = None) 
     """A one-time log-in secret for user ``name`` (see :func:`grader.service.auth.login_link`)."""
     user = user_named(db, name)
     secret = issue_login_link(db, user, days)
-    _audit(db, by, "login_link", user=name, days=days)
+    audit(db, by, "login_link", user=name, days=days)
     return secret
 
 
@@ -279,7 +276,7 @@ def import_roster(
             db.add(entry)
         entry.identity = dict(student.identity)
         entry.imported_at = utcnow()
-    _audit(db, by, "import_roster", students=len(students), added=sum(d.added for d in done))
+    audit(db, by, "import_roster", students=len(students), added=sum(d.added for d in done))
     return done
 
 
@@ -319,7 +316,7 @@ def reissue_unsent(db: Session, days: float, by: User | None = None) -> list[Imp
             .values(used_at=now)
         )
         done[user.name] = Imported(user.name, email, True, issue_login_link(db, user, days, unsent_to=email))
-    _audit(db, by, "login_links_reissued", students=len(done))
+    audit(db, by, "login_links_reissued", students=len(done))
     return list(done.values())
 
 

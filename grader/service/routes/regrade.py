@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from grader.service.deps import PageStaff, ServiceDep, check_csrf
 from grader.service.errors import ApiError
-from grader.service.pages import PageStaff, check_csrf
 from grader.service.undecided import regrade_assignment
 
 router = APIRouter()
@@ -18,10 +18,9 @@ router = APIRouter()
 
 @router.post("/ta/assignments/{assignment}/regrade")
 def regrade_assignment_route(
-    assignment: str, request: Request, user: PageStaff, csrf: Annotated[str, Form()] = ""
+    assignment: str, request: Request, user: PageStaff, service: ServiceDep, csrf: Annotated[str, Form()] = ""
 ) -> Response:
     check_csrf(request, csrf)
-    service = request.app.state.service
     loaded = service.course.get(assignment)
     if loaded is None:
         raise ApiError(404, f"no assignment {assignment!r} in this course")

@@ -1,0 +1,92 @@
+"""Each student's counted version and its newest verdict, read from the database.
+
+All are derived when asked, from when each version was handed in and the due in force
+then: a due moved for the class, or for one student, moves them for every page, export
+and score made after it. Nothing decided at hand-in time is kept for them. The late policy
+itself (which version counts, the penalty) is :mod:`grader.service.late`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Collection, Sequence
+
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from grader.service.late import counted_version
+from grader.service.models import Submission, User, VerdictRow, detached
+
+
+def counted_submissions(
+    db: Session,
+    assignment_id: int,
+    due_for: Callable[[str], dt.datetime | None],
+    students: Collection[str] | None = None,
+) -> list[tuple[User, Submission, VerdictRow | None]]:
+    """Each student's counted version (of ``students``, or of all), by name, with its newest
+    verdict (None while it waits to be graded). ``due_for(student)``: the due in force."""
+    query = (
+        select(Submission, User)
+        .join(User, User.id == Submission.user_id)
+        .where(Submission.assignment_id == assignment_id)
+        .order_by(User.name, Submission.version)
+    )
+    if students is not None:
+        query = query.where(User.name.in_(students))
+    rows = db.execute(query).all()
+    by_student: dict[str, tuple[User, list[Submission]]] = {}
+    for submission, user in rows:
+        by_student.setdefault(user.name, (user, []))[1].append(submission)
+    chosen = []
+    for name, (user, versions) in sorted(by_student.items()):
+        counted = counted_version(versions, lambda version: version.created_at, due_for(name))
+        if counted is not None:
+            chosen.append((user, counted))
+    verdicts = newest_verdicts(db, [submission.id for _, submission in chosen])
+    return [(user, submission, verdicts.get(submission.id)) for user, submission in chosen]
+
+
+VERDICTS_A_QUERY = 500  # submissions whose newest verdicts one query reads
+
+
+def newest_verdicts(db: Session, submission_ids: Sequence[int]) -> dict[int, VerdictRow]:
+    """The newest verdict of each of ``submission_ids`` that has one: two queries for each
+    :data:`VERDICTS_A_QUERY` of them, not one for each (a class's grading view reads them all)."""
+    found: dict[int, VerdictRow] = {}
+    for start in range(0, len(submission_ids), VERDICTS_A_QUERY):
+        chunk = submission_ids[start : start + VERDICTS_A_QUERY]
+        newest = db.scalars(
+            select(func.max(VerdictRow.id))
+            .where(VerdictRow.submission_id.in_(chunk))
+            .group_by(VerdictRow.submission_id)
+        ).all()
+        if newest:
+            found.update(
+                (row.submission_id, row)
+                for row in db.scalars(select(VerdictRow).where(VerdictRow.id.in_(newest)))
+            )
+    return found
+
+
+def newest_verdict(db: Session, submission_id: int) -> VerdictRow | None:
+    return db.scalar(
+        select(VerdictRow)
+        .where(VerdictRow.submission_id == submission_id)
+        .order_by(VerdictRow.id.desc())
+        .limit(1)
+    )
+
+
+_LATEST_VERDICT = (
+    select(*VerdictRow.__table__.columns)
+    .where(VerdictRow.submission_id == bindparam("submission_id"))
+    .order_by(VerdictRow.id.desc())
+    .limit(1)
+)
+
+
+def latest_verdict(db: Session | Connection, submission_id: int) -> VerdictRow | None:
+    row = db.execute(_LATEST_VERDICT, {"submission_id": submission_id}).first()
+    return None if row is None else detached(VerdictRow, row)

@@ -1,0 +1,461 @@
+"""Every table of the service, in one place (SQLAlchemy 2 declarative models).
+
+The schema is made by Alembic (``migrations/``), never by ``create_all``. Rows are added,
+rarely changed and never deleted: every version a student hands in is a row of
+``submissions``, every grading of it a row of ``verdicts``, every action of a user a row of
+``audit_log``. The LTI tables are here too (only the LTI modules and the app use them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.engine import Dialect, Row
+from sqlalchemy.orm import DeclarativeBase, Mapped, make_transient_to_detached, mapped_column
+
+OPEN = "open"  # a regrade request's status until a TA answers it (crud.regrade_requests)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware datetime column: stored in UTC, read back aware (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is not None and value.tzinfo is not None and dialect.name == "sqlite":
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Role:
+    STUDENT = "student"
+    TA = "ta"
+    ADMIN = "admin"
+    ALL = (STUDENT, TA, ADMIN)
+
+
+class Course(Base):
+    __tablename__ = "courses"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Assignment(Base):
+    """One problem file; ``problem_hash`` is the digest of the text it is graded with now
+    (``problem_text``). A changed file updates the row and queues regrades."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (UniqueConstraint("course_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str | None] = mapped_column(String(300))
+    problem_hash: Mapped[str] = mapped_column(String(64), index=True)
+    problem_text: Mapped[str] = mapped_column(Text)
+    source_path: Mapped[str] = mapped_column(String(1000))
+    due: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    release: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    extensions: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # student -> due (ISO, UTC)
+    # Extensions a TA granted (grader extend, the student's page): kept when course.yaml changes.
+    granted_extensions: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # course.yaml's close, penalty, canvas link and time zone for this assignment.
+    policy: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CourseFileVersion(Base):
+    """A version of a course file (``course.yaml``, or an assignment's problem file, ``file``
+    ``assignment:<name>``) as the database has seen it: ``taken`` (put in force) from a course
+    folder, or found in a folder while it was the version in force. Appended, never changed:
+    the newest row of a folder is what that folder held last; a digest with any row is a
+    version the course has had. ``folder`` is ``host:/path`` ("" for what a database made
+    before this table held)."""
+
+    __tablename__ = "course_file_versions"
+    __table_args__ = (Index("ix_course_file_versions_course_file", "course_id", "file"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))
+    file: Mapped[str] = mapped_column(String(200))
+    digest: Mapped[str] = mapped_column(String(64))
+    folder: Mapped[str] = mapped_column(String(1000))
+    taken: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+def extension_for(assignment: Assignment, student: str) -> dt.datetime | None:
+    """``student``'s extension: course.yaml's or one a TA granted, the later when both."""
+    sources = (assignment.extensions or {}, assignment.granted_extensions or {})
+    written = [dt.datetime.fromisoformat(due) for source in sources if (due := source.get(student))]
+    return max(written) if written else None
+
+
+def due_for(assignment: Assignment, student: str) -> dt.datetime | None:
+    """The due in force for ``student``: their extension, else the assignment's due."""
+    return extension_for(assignment, student) or assignment.due
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("course_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # A removed user keeps their row (their hand-ins point at it) but no token, session or log-in.
+    removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+def is_staff(user: User) -> bool:
+    return user.role in (Role.TA, Role.ADMIN)
+
+
+class ApiToken(Base):
+    """A bearer token; only its SHA-256 is kept (it is 256 random bits, so a slow hash adds nothing)."""
+
+    __tablename__ = "tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class LoginLink(Base):
+    """A one-time log-in link: only the SHA-256 of its secret is kept; it starts one session,
+    once, before ``expires_at``, and is void after."""
+
+    __tablename__ = "login_links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # None while minted by a roster import whose links file is not written yet
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    email: Mapped[str] = mapped_column(String(320), default="", server_default="")
+
+
+class WebSession(Base):
+    """A logged-in browser: the cookie's SHA-256 and the CSRF token its forms carry."""
+
+    __tablename__ = "sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    session_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Submission(Base):
+    """One version a student handed in, kept as sent; never overwritten."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("assignment_id", "user_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(200))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class VerdictRow(Base):
+    """One grading of one submission against one problem-file version. ``report`` is the
+    whole report (the service filters what a student sees), ``job_id`` is unique: a job
+    yields at most one verdict, whatever restarts happen."""
+
+    __tablename__ = "verdicts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), unique=True)
+    problem_hash: Mapped[str] = mapped_column(String(64))
+    score: Mapped[float] = mapped_column(Float)
+    max_score: Mapped[float] = mapped_column(Float)
+    report: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class JobStatus:
+    QUEUED = "queued"
+    GRADING = "grading"
+    DONE = "done"
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="grade")
+    status: Mapped[str] = mapped_column(String(20), default=JobStatus.QUEUED, index=True)
+    owner: Mapped[str | None] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    seconds: Mapped[float | None] = mapped_column(Float)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(50))
+    detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+
+
+ModelT = TypeVar("ModelT", bound=Base)
+
+
+def detached(model: type[ModelT], row: Row[Any] | Mapping[str, Any]) -> ModelT:
+    """The ORM object of a row read or written through Core, as a session would have handed it
+    out and closed (detached): its attributes are the row's (one left out cannot be read), and
+    a session it is added to updates it."""
+    instance = model(**(row._mapping if isinstance(row, Row) else row))
+    make_transient_to_detached(instance)
+    return instance
+
+
+# Users' LMS identities as an imported roster gives them (accounts).
+class RosterEntry(Base):
+    """A student's LMS identity as the imported roster gives it (migration 0012): the keys of
+    :data:`grader.reporting.lms.IDENTITY_KEYS`. The Canvas and Moodle exports read it."""
+
+    __tablename__ = "roster_entries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    identity: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class HandGradeRow(Base):
+    __tablename__ = "hand_grades"
+    __table_args__ = (UniqueConstraint("assignment_id", "student_id", "part"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    part: Mapped[str] = mapped_column(String(200))
+    points: Mapped[float | None] = mapped_column(Float)
+    rubric: Mapped[list[str]] = mapped_column(JSON, default=list)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str | None] = mapped_column(Text)
+    grader_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    grader: Mapped[str] = mapped_column(String(200))
+    answer_hash: Mapped[str | None] = mapped_column(String(64))
+    auto: Mapped[str | None] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RegradeRequestRow(Base):
+    __tablename__ = "regrade_requests"
+    __table_args__ = (
+        Index(
+            "uq_regrade_requests_open",
+            "assignment_id",
+            "student_id",
+            "part",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    part: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default=OPEN, index=True)
+    points_then: Mapped[float | None] = mapped_column(Float)  # the part's points when asked
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    reply: Mapped[str | None] = mapped_column(Text)
+    points: Mapped[float | None] = mapped_column(Float)  # the points the answer gave
+    hand_version: Mapped[int | None] = mapped_column(Integer)  # the hand grade's version it wrote
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    answered_by: Mapped[str | None] = mapped_column(String(200))
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class SimilarityResult(Base):
+    """An assignment's similar sheets as last computed (one row an assignment, updated)."""
+
+    __tablename__ = "similarity_results"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), unique=True)
+    handins_key: Mapped[str] = mapped_column(String(64), default="")  # digest of the hand-ins' set
+    handins: Mapped[int] = mapped_column(Integer, default=0)
+    graded: Mapped[int] = mapped_column(Integer, default=0)
+    body: Mapped[str] = mapped_column(Text, default="")  # the page's pairs, rendered (autoescaped)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    computed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    requested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # a TA asked again
+
+    @property
+    def pending(self) -> bool:
+        """A TA asked to compute it again, and it has not been since."""
+        return self.requested_at is not None and (
+            self.computed_at is None or self.requested_at > self.computed_at
+        )
+
+
+class LtiLoginState(Base):
+    """One OIDC login initiation: the ``state`` and ``nonce`` sent to the platform. A launch
+    consumes it (``used_at``), so an ``id_token`` is accepted once."""
+
+    __tablename__ = "lti_login_states"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state: Mapped[str] = mapped_column(String(64), unique=True)
+    nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    issuer: Mapped[str] = mapped_column(String(500))
+    client_id: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class LtiUser(Base):
+    __tablename__ = "lti_users"
+    __table_args__ = (UniqueConstraint("issuer", "subject"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(500))
+    subject: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LtiLink(Base):
+    """A resource link of a platform (one placement of the tool in a course), with the
+    Advantage endpoints its last launch announced: where scores go (AGS) and the roster
+    (NRPS). Kept up to date on every launch; the grade passback reads it."""
+
+    __tablename__ = "lti_links"
+    __table_args__ = (UniqueConstraint("issuer", "deployment_id", "resource_link_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(500))
+    client_id: Mapped[str] = mapped_column(String(200))
+    deployment_id: Mapped[str] = mapped_column(String(255))
+    resource_link_id: Mapped[str] = mapped_column(String(255))
+    context_id: Mapped[str | None] = mapped_column(String(255))
+    assignment: Mapped[str | None] = mapped_column(String(100))
+    lineitems_url: Mapped[str | None] = mapped_column(String(1000))
+    lineitem_url: Mapped[str | None] = mapped_column(String(1000))
+    ags_scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    memberships_url: Mapped[str | None] = mapped_column(String(1000))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LtiLineItem(Base):
+    """Where one assignment's scores go in one LMS course (platform, context): the AGS
+    endpoints its launches announce, and the line item (the gradebook column) once known,
+    given by the link (a deep-linked one carries it) or found or made by the tool."""
+
+    __tablename__ = "lti_line_items"
+    __table_args__ = (UniqueConstraint("issuer", "client_id", "context_id", "assignment"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(500))
+    client_id: Mapped[str] = mapped_column(String(200))
+    deployment_id: Mapped[str] = mapped_column(String(255))
+    context_id: Mapped[str] = mapped_column(String(255))
+    assignment: Mapped[str] = mapped_column(String(100))
+    lineitems_url: Mapped[str | None] = mapped_column(String(1000))
+    lineitem_url: Mapped[str | None] = mapped_column(String(1000))
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LtiMember(Base):
+    """A member of an LMS course: seen in a launch, or listed by the platform's roster
+    (Names and Role Provisioning; ``synced_at`` is set then). ``subject`` is the LMS user
+    id (the ``sub`` of their launches); ``sourcedid`` the student number, where given."""
+
+    __tablename__ = "lti_members"
+    __table_args__ = (UniqueConstraint("issuer", "context_id", "subject"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(500))
+    context_id: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(300))
+    email: Mapped[str | None] = mapped_column(String(320))
+    sourcedid: Mapped[str | None] = mapped_column(String(255))
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(20), default="Active")
+    synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ScoreStatus:
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by a server, which posts it (until ``next_attempt_at``: its lease)
+    DELIVERED = "delivered"
+    SUPERSEDED = "superseded"  # a later score of the same line item and user was made
+    REFUSED = "refused"  # the LMS refused it for a reason a retry cannot change (``last_error``)
+    ALL = (PENDING, SENDING, DELIVERED, SUPERSEDED, REFUSED)
+
+
+class LtiScore(Base):
+    """The grade-passback outbox: one score for one line item and LMS user, written in the
+    transaction of the verdict (or hand grade) it comes from, and posted by the passback
+    thread with retries. ``created_at`` is the score's AGS timestamp: when it was made, moved
+    on each attempt to post it past every timestamp sent before for the same line item and
+    user (an LMS takes a score only with a later timestamp, Moodle a later second)."""
+
+    __tablename__ = "lti_scores"
+    __table_args__ = (
+        Index("ix_lti_scores_due", "status", "next_attempt_at"),
+        Index("ix_lti_scores_target", "line_item_id", "subject"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_item_id: Mapped[int] = mapped_column(ForeignKey("lti_line_items.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
+    subject: Mapped[str] = mapped_column(String(255))
+    score_given: Mapped[float] = mapped_column(Float)
+    score_maximum: Mapped[float] = mapped_column(Float)
+    activity_progress: Mapped[str] = mapped_column(String(20))
+    grading_progress: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default=ScoreStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
