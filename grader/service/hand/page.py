@@ -37,7 +37,7 @@ from grader.service.hand.view import (
     Place,
 )
 from grader.service.models import User
-from grader.service.routes.pdf_pages import part_pages_html
+from grader.service.pdf_view import part_pages_html
 from grader.service.templating import PAGE_CSS, csrf_field, fragment, templated
 
 router = APIRouter()

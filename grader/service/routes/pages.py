@@ -60,6 +60,7 @@ from grader.service.hand.request_pages import feedback_section
 from grader.service.intake import answers_text_file, canonical_name, read_handed_in
 from grader.service.late import counted_version, is_late
 from grader.service.models import Role, Submission, User, is_staff, utcnow
+from grader.service.pdf_view import pdf_section
 from grader.service.routes.api import (
     sheet_of,
     store_submission,
@@ -68,7 +69,6 @@ from grader.service.routes.api import (
     submission_state,
     submissions_where,
 )
-from grader.service.routes.pdf_pages import pdf_section
 from grader.service.settings import Settings
 from grader.service.shown import shown_time
 from grader.service.templating import (

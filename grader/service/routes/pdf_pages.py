@@ -20,11 +20,9 @@ import io
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -34,14 +32,12 @@ from grader.pdf.tags import format_tags, parse_tags, with_tags
 from grader.service import queue
 from grader.service.course_files import LoadedAssignment
 from grader.service.crud.audit import audit
-from grader.service.crud.hand_grades import read_answers
 from grader.service.crud.submissions import counted_rows, stored_report, submission_content, submission_for
 from grader.service.crud.verdicts import newest_verdict
 from grader.service.deps import AssignmentDep, PageStaff, PageUser, ServiceDep, WebService, check_csrf
 from grader.service.errors import ApiError
 from grader.service.models import Submission, User, is_staff, utcnow
 from grader.service.pdf_shown import (
-    PdfHandIn,
     cached_source,
     graded_copy,
     is_pdf,
@@ -51,9 +47,9 @@ from grader.service.pdf_shown import (
     tags_from_form,
 )
 from grader.service.routes.api import refuse_after_close, store_submission
-from grader.service.templating import PAGE_CSS, csrf_field, fragment, templated
+from grader.service.templating import PAGE_CSS, csrf_field, templated
 
-__all__ = ["pdf_section", "router"]
+__all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 PDF_NAME = "homework.pdf"  # the name a PDF hand-in is kept and graded under (as the API's)
@@ -352,67 +348,6 @@ def _pages_root(service: WebService) -> Path:
 
 def _css() -> str:
     return PAGE_CSS + TAGS_CSS
-
-
-# ---- on the submission's page -------------------------------------------------------------
-
-
-def pdf_section(service: WebService, loaded: LoadedAssignment, submission_id: int, user: User) -> Markup:
-    """The PDF hand-in's section of its submission page: its kind and pages, each part's pages,
-    the tagging page's link and the graded PDF's (empty for a hand-in that is not a PDF)."""
-    with service.db.session(read_only=True) as db:
-        row = db.get(Submission, submission_id)
-        if row is None or not is_pdf(row.filename):
-            return Markup()
-        author = db.get(User, row.user_id)
-        content, version = bytes(row.content), row.version
-        graded = newest_verdict(db, submission_id) is not None
-    shown: PdfHandIn | None = pdf_hand_in(loaded, row.filename, content, author.name if author else "")
-    if shown is None:
-        return Markup()
-    now = utcnow()
-    context: dict[str, Any] = {
-        "id": submission_id,
-        "version": version,
-        "shown": shown,
-        "parts": [(address, shown.where(address)) for q in questions_of(loaded) for address in q.parts],
-        "graded": graded,
-        "download": graded and (is_staff(user) or loaded.released(now)),
-        "release": loaded.release or loaded.due,
-        "zone": loaded.zone,
-        "staff": is_staff(user),
-    }
-    return fragment("pdf_section.html", **context)
-
-
-# ---- in the grading view ------------------------------------------------------------------
-
-
-def part_pages_html(
-    loaded: LoadedAssignment, part_id: str, students: list[str], counted: list[tuple[User, Submission, Any]]
-) -> Markup:
-    """The pages answering ``part_id`` in the first of ``students``' counted hand-ins that is a
-    PDF (the group's answer shown), and the text read from them; empty for no PDF hand-in."""
-    versions = {user.name: submission for user, submission, _ in counted}
-    for student in students[:1]:
-        submission = versions.get(student)
-        if submission is None or not is_pdf(submission.filename):
-            continue
-        read = read_answers(submission, student)  # the grading view's own cache of reads
-        shown = pdf_hand_in(loaded, submission.filename, bytes(submission.content), student, read)
-        if shown is None:
-            continue
-        pages = shown.part_pages.get(part_id, [])
-        return fragment(
-            "hand/pdf_part_pages.html",
-            id=submission.id,
-            pages=pages,
-            all_pages=list(range(1, shown.pages + 1)),
-            where=shown.where(part_id).capitalize() if pages else "Every page",
-            kind=shown.kind,
-            text=shown.texts.get(part_id, ""),
-        )
-    return Markup()
 
 
 # ---- the class's graded PDFs ----------------------------------------------------------------
