@@ -52,3 +52,27 @@ def test_the_lms_picker_escapes_assignment_names() -> None:
     assignment = SimpleNamespace(name=HOSTILE, spec=spec, due=None, zone=None)
     picker = render("lti/picker.html", state=HOSTILE, assignments=[assignment])
     assert "<script>" not in picker and picker.count(ESCAPED) >= 4
+
+
+def test_an_assignments_section_has_one_submit_button_the_hand_in() -> None:
+    """A script or an LMS harness that presses the section's submit button hands in the answers
+    form: Check and the PDF's hand-in are inputs of their own, never a second button."""
+    assignment = SimpleNamespace(
+        name="a1",
+        title="A1",
+        due=None,
+        close=None,
+        penalty=None,
+        release=None,
+        zone=dt.UTC,
+        closed=False,
+        late=False,
+        versions=[],
+        hand_in=True,
+        extension=False,
+        extended=False,
+    )
+    section = fragment("assignment.html", a=assignment, csrf=csrf_input("token"))
+    assert section.count("<button type='submit'>") == 1 and ">Hand in</button>" in section
+    assert "value='Check'" in section and "value='Hand in the PDF'" in section
+    assert "action='/assignments/a1/pdf'" in section
