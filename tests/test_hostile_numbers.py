@@ -52,11 +52,11 @@ TOO_LARGE = [
 
 @pytest.mark.parametrize(("kind", "answer", "says"), TOO_LARGE, ids=[f"{c[0]}-{c[1]}" for c in TOO_LARGE])
 def test_a_number_too_large_to_grade_is_invalid(kind: str, answer: Any, says: str) -> None:
-    started = time.monotonic()
+    started = time.process_time()
     verdict = check_part(_part(kind), answer, time_limit=10)
     assert verdict.status is Status.INVALID, verdict.feedback
     assert says in verdict.feedback
-    assert time.monotonic() - started < 5
+    assert time.process_time() - started < 5  # refused, not worked through to its time limit
 
 
 @pytest.mark.parametrize(
@@ -105,10 +105,10 @@ def test_the_bound_is_a_thousand_digits_or_the_float_range(text: str, refusal: s
 
 
 def test_the_size_is_checked_before_the_power_is_formed() -> None:
-    started = time.monotonic()
+    started = time.process_time()
     with pytest.raises(LimitError):
         limits.check_exact_power(Fraction(3) ** 2000, 4096)  # a 4-million-digit result
-    assert time.monotonic() - started < 0.1
+    assert time.process_time() - started < 0.5  # forming it would take seconds of CPU time
 
 
 def test_exact_numbers_within_the_bound_pass() -> None:

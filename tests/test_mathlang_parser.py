@@ -209,13 +209,15 @@ def test_every_seed_formula_parses_or_gives_a_math_error() -> None:
     assert len(segments) > 100
     parsed = 0
     for segment in segments:
-        start = time.perf_counter()
+        start = time.process_time()
         try:
             parse(segment)
             parsed += 1
         except MathError as error:
             assert error.position is not None and 0 <= error.position <= len(segment)
-        assert time.perf_counter() - start < 0.05, segment
+        # no formula sends the parser down an exponential path (a few ms each; CPU time, so a
+        # loaded machine does not fail it; the parser's speed is benchmarks/bench_expression.py's)
+        assert time.process_time() - start < 1.0, segment
     assert parsed > len(segments) // 2
 
 
