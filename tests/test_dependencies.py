@@ -33,3 +33,23 @@ def test_constraints_lowest_pins_every_lower_bound() -> None:
     assert bounds["filelock"] == Version("4.2.1") and bounds["click"] == Version(
         "8.2"
     )  # the lowest the suite passes with
+
+
+def test_every_data_file_of_the_package_is_installed() -> None:
+    """A file grader reads at run time (a page's template, KaTeX, a migration, grader.sty) is
+    named by pyproject.toml's package-data: a non-editable install (pip install
+    dl-theory-grader) holds every one of them."""
+    package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    installed = {
+        path
+        for package, patterns in package_data.items()
+        for pattern in patterns
+        for path in (ROOT / package.replace(".", "/")).glob(pattern)
+    }
+    data_files = {
+        path
+        for path in (ROOT / "grader").rglob("*")
+        if path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in path.parts
+    }
+    assert data_files, "no data files found"
+    assert sorted(str(p.relative_to(ROOT)) for p in data_files - installed) == []
