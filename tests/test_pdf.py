@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+import time
 from pathlib import Path
 
 import pypdf
@@ -291,3 +292,22 @@ def test_the_graded_pdf_withholds_feedback_that_states_the_key(tmp_path: Path) -
     text = "\n".join(page.extract_text() for page in graded.pages)
     assert "q1.c: 0/2" in text
     assert "0.73519" not in text
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "q1=1-10000," * 95_000,  # one range again and again: a hand-in form's field holds a megabyte
+        ",".join(f"a{i}=1-10000" for i in range(90_000)),  # as many parts, each every page
+        "q1=1," * 200_000,
+    ],
+    ids=["one-range-repeated", "many-parts", "many-items"],
+)
+def test_a_tagging_that_would_fill_the_memory_is_refused_as_it_is_read(hostile: str) -> None:
+    from grader.pdf.tags import MAX_TAGS, parse_tags
+
+    started = time.process_time()
+    with pytest.raises(ValueError, match=f"more than {MAX_TAGS:,} tagged pages"):
+        parse_tags(hostile)
+    assert time.process_time() - started < 5  # refused as read, not after listing a billion pages
+    assert parse_tags("q1=1-10000,q1=1-10000")["q1"] == list(range(1, 10_001))  # a whole range, once

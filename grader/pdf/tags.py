@@ -12,6 +12,7 @@ TAGS_FILE = (
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+))?\s*$")
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 MAX_TAGGED_PAGE = 10_000
+MAX_TAGS = 100_000  # (part, page) pairs in one tagging: a hostile one must not fill the memory
 # Tags handed in with a PDF (grader submit --pages, the service's API) travel with it: a comment
 # line after the PDF's end, which every PDF reader skips.
 TAGS_COMMENT = b"%grader-pages "
@@ -21,6 +22,7 @@ _TAIL = 8192
 def parse_tags(text: str) -> dict[str, list[int]]:
     """``q1=1-2,q3=4;6`` -> ``{"q1": [1, 2], "q3": [4, 6]}``; ValueError says what is wrong."""
     tags: dict[str, list[int]] = {}
+    listed = 0
     items = [item for line in text.splitlines() for item in line.split(",")] if text.strip() else []
     current: str | None = None
     for raw in items:
@@ -39,7 +41,11 @@ def parse_tags(text: str) -> dict[str, list[int]]:
         else:
             value = item
         for piece in value.split(";"):
-            tags.setdefault(current, []).extend(_pages(piece))
+            pages = _pages(piece)
+            listed += len(pages)
+            if listed > MAX_TAGS:  # counted as read: a hostile tagging must not fill the memory or a core
+                raise ValueError(f"more than {MAX_TAGS:,} tagged pages: tag each page once")
+            tags.setdefault(current, []).extend(pages)
     return {key: sorted(set(pages)) for key, pages in tags.items()}
 
 
