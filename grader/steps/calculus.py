@@ -184,6 +184,8 @@ def _limit(text: str, m: re.Match[str], context: Context, out: Computed) -> tupl
         written = to_text(_node(value))
         if not _same(written, value, context, functions):
             return "unreadable"
+    # sympy's limit raises these from its own internals on forms it cannot take (AttributeError
+    # and NotImplementedError included): the step is left undecided, never marked either way
     except (Unsupported, TypeError, ValueError, NotImplementedError, RecursionError, AttributeError):
         return "unreadable"
     if ast.free_names(body) - {variable.name}:
