@@ -298,6 +298,9 @@ def main() -> None:
     )
     parser.add_argument("--db", default=None, help="a database URL (default: SQLite in the course folder)")
     args = parser.parse_args()
+    # The server as deployed: an install writes grader's bytecode, so a module a first request
+    # imports is not compiled then (this environment may forbid writing it)
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
     with tempfile.TemporaryDirectory(prefix="grader-bench-service-") as scratch:
         course, sheets = course_with_students(Path(scratch), args.db, args.clients, args.submissions)

@@ -29,7 +29,7 @@ from grader.core.digests import answer_digest
 from grader.core.drawing import drawing_with, fingerprint
 from grader.core.integrity import intact, store_key
 from grader.core.parts import PartBase
-from grader.core.plainjson import packed, unpacked
+from grader.core.plainjson import packed, read_back, unpacked
 from grader.core.report import Report
 from grader.core.summary import RowMaker, SheetRow, summary_row
 from grader.core.timelimit import CheckLimits, Watchdog
@@ -139,9 +139,14 @@ class Graded:
         return self.row
 
     def whole_report(self) -> Report:
-        """The report, when this result carries it (not in a rows-only run)."""
+        """The report: carried, or read back from the JSON the worker made of it."""
         if self.report is None:
-            raise ValueError(f"{self.task.key}: the result carries the summary row, not the report")
+            if self.blobs is None:
+                raise ValueError(f"{self.task.key}: the result carries neither a report nor its JSON")
+            report = read_back(self.blobs.report)
+            if not isinstance(report, Report):
+                raise ValueError(f"{self.task.key}: its report's JSON holds no report")
+            self.report = report
         return self.report
 
 
@@ -291,7 +296,10 @@ def _grade_task(prepared: Prepared, task: SubmissionTask) -> Graded:
     prepared.know_variant(spec)
     check = StoredOrChecked(prepared, task.prior)
     report = grade(spec, submission, check=check)
-    report.folder = task.key
+    if prepared.setup.for_pages:  # the service's report: its student's, no folder of the server's
+        report.folder, report.student = None, task.folder
+    else:
+        report.folder = task.key
     if task.key in prepared.setup.hand:
         apply_hand_grades(report, prepared.setup.hand[task.key], prepared.parts, check.answers)
     with_files = not prepared.setup.for_pages  # no files: nothing they are made from to digest
@@ -317,8 +325,10 @@ def _grade_task(prepared: Prepared, task: SubmissionTask) -> Graded:
     blob = packed(report)
     files = records_text(graded.written) if graded.written is not None else ""
     graded.blobs = StoreBlobs(blob, packed(graded.row), blob_digest(blob), records_text(check.answers), files)
-    if prepared.setup.rows_only:
-        graded.report = None  # the driver reads the row; the store keeps the report
+    if prepared.setup.rows_only or prepared.setup.for_pages:
+        # The driver reads the row and the report's JSON: the report is not sent twice, and a
+        # service's grading thread does not encode it again beside its web requests.
+        graded.report = None
     return graded
 
 

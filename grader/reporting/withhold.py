@@ -65,6 +65,17 @@ def _references(expected: str, type_name: str, read: str) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
+def warm(type_names: set[str]) -> None:
+    """Import now what :func:`_references` imports on demand for parts of these types: a
+    service does it before its first request, not under a class's first long polls (the
+    complexity checker brings sympy: a second with the interpreter's lock held)."""
+    import grader.mathlang.render
+    import grader.reporting.answers
+
+    if "complexity" in type_names:
+        import grader.types.complexity.checker  # noqa: F401
+
+
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
 

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio.to_thread
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
@@ -25,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import grader
 from grader.pdf.limits import PdfLimits
+from grader.reporting.withhold import warm as warm_withholding
 from grader.service import metrics, queue
 from grader.service.auth import SAFE_METHODS, authenticate
 from grader.service.errors import ApiError, out_of_service, unavailable
@@ -273,6 +275,19 @@ def saturated(service: Service) -> dict[str, str]:
     return full
 
 
+async def warm_up(app: FastAPI, service: Service) -> None:
+    """What the first requests would each do once, done before the first: FastAPI builds its
+    table of the included routers' routes on the first request that looks for a route (a
+    request for no page walks them all), and a student's first view imports the modules that
+    withhold the key. Under a class's first hand-ins each held the interpreter's lock for
+    most of a second."""
+    types = {part.type for loaded in service.course.all() for _, _, part in loaded.spec.iter_parts()}
+    await anyio.to_thread.run_sync(warm_withholding, types)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://warm-up") as client:
+        await client.get("/-/warm-up")
+
+
 def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
     service = Service(settings, start_workers=start_workers, hooks=lti_database_hooks(settings.course_dir))
     probe = DatabaseProbe(service)
@@ -282,6 +297,7 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
         # sync routes and run_in_threadpool share anyio's default limiter (40 threads)
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         service.verdicts.bind(asyncio.get_running_loop())  # the long polls wait in this loop
+        await warm_up(app, service)
         service.start()
         log.info(json.dumps({"event": "started", "course": str(settings.course_dir)}))
         try:

@@ -41,7 +41,7 @@ from grader.service import metrics, queue, undecided
 from grader.service.blobs import dumps
 from grader.service.course import CourseState
 from grader.service.course_files import LoadedAssignment
-from grader.service.crud.hand_grades import in_force, with_hand_grades
+from grader.service.crud.hand_grades import grades_of, in_force, with_hand_grades
 from grader.service.crud.rubric import audit_file_edit
 from grader.service.db import Database, database_timeouts, lock_students, migrate
 from grader.service.executing import WorkerSetups, make_executor, one_task
@@ -336,16 +336,14 @@ class GradingWorkers:
                 self._finish(job, graded, problem_hash, time.monotonic() - started.pop(job.id))
 
     def _finish(self, job: Job, graded: Graded, problem_hash: str, seconds: float) -> None:
-        report = graded.whole_report()
-        report.folder = None
-        report.student = graded.task.folder
-        # The JSON is made before the transaction: on SQLite it holds the write lock from its
-        # first statement, and every hand-in waits for it. Made again only when TAs' grades apply.
-        stored = dumps(report)
+        # The JSON is the pool worker's, made before the transaction (on SQLite it holds the
+        # write lock from its first statement, and every hand-in waits for it); read back and
+        # made again here only when TAs' grades apply.
+        stored, score, max_score = stored_report(graded)
         with self.db.session() as db:
-            report = hand_graded_report(db, self.course, job.submission_id, report)  # TAs' grades kept
-            if any(part.hand is not None for part in report.parts):
-                stored = dumps(report)
+            by_hand = hand_graded_report(db, self.course, job.submission_id, graded)
+            if by_hand is not None:
+                stored, score, max_score = dumps(by_hand), by_hand.score, by_hand.max_score
             if not queue.mark_done(db, job.id, self.owner, seconds):
                 log.warning("job %d was taken back from this worker; its verdict is not written", job.id)
                 db.rollback()
@@ -356,8 +354,8 @@ class GradingWorkers:
                     submission_id=job.submission_id,
                     job_id=job.id,
                     problem_hash=problem_hash,
-                    score=report.score,
-                    max_score=report.max_score,
+                    score=score,
+                    max_score=max_score,
                     report=stored,
                 )
             )
@@ -410,13 +408,27 @@ def run_worker(settings: Settings, hooks: Sequence[DatabaseHook] = (), grace: fl
         db.dispose()
 
 
-def hand_graded_report(db: Session, course: CourseState, submission_id: int, report: Report) -> Report:
+def stored_report(graded: Graded) -> tuple[bytes, float, float]:
+    """The report as the verdict row keeps it, with its score and maximum."""
+    if graded.blobs is not None and graded.row is not None:
+        return graded.blobs.report.encode("utf-8"), graded.row.score, graded.row.max_score
+    report = graded.whole_report()  # a sheet whose worker failed: its report of why
+    report.folder, report.student = None, graded.task.folder
+    return dumps(report), report.score, report.max_score
+
+
+def hand_graded_report(db: Session, course: CourseState, submission_id: int, graded: Graded) -> Report | None:
     """The grading workers' hook: a new verdict carries the student's hand grades, read under
     the lock a TA's write takes (:func:`lock_students`), so a grade committed before this
-    verdict is never left out of it."""
+    verdict is never left out of it. None when the student has no hand grade to apply."""
     submission = db.get(Submission, submission_id)
     loaded = next((a for a in course.all() if submission and a.id == submission.assignment_id), None)
     if submission is None or loaded is None:
-        return report
+        return None
     lock_students(db, loaded.id, [submission.user_id])
+    student = db.get(User, submission.user_id)
+    if student is None or not grades_of(db, loaded.id, student):
+        return None
+    report = graded.whole_report()
+    report.folder, report.student = None, graded.task.folder
     return with_hand_grades(db, in_force(db, loaded), submission, report)
