@@ -7,6 +7,7 @@ tests/test_pdf_browser.py."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import re
 import sys
@@ -113,6 +114,10 @@ def test_a_scan_is_handed_in_tagged_graded_from_its_pages_and_given_back_after_r
         assert f"/api/v1/submissions/{submission}/pages/3.png" not in view.text  # q2's page
         assert "Pages 1-2 of the PDF (a scan)" in view.text
         group = re.search(r"action='[^']*/groups/([0-9a-f]+)'", view.text).group(1)  # type: ignore[union-attr]
+        # whose pages a group's id is cannot be worked out from the roster: the name is sealed
+        for name in ("alice", "bob"):
+            unsealed = hashlib.sha256(f"page\n(on the pages of a PDF)\n{name}".encode()).hexdigest()[:12]
+            assert group != unsealed
         graded = ta.post(
             f"/ta/assignments/{ASSIGNMENT}/parts/q1.derivative/groups/{group}",
             data={

@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -110,10 +110,13 @@ def answer_groups(
     *,
     mine: bool = True,
     written: Mapping[str, Any] | None = None,
+    sealed: Callable[[str], str] | None = None,
 ) -> list[AnswerGroup]:
     """The groups of one part's answers, in the order a TA should grade them. ``mine``:
     look for the known slip of each wrong group. ``written``: the part as the file writes
-    it, in a set with parameters (its mistakes as formulas of the parameters)."""
+    it, in a set with parameters (its mistakes as formulas of the parameters). ``sealed``:
+    a student's folder as a ``page`` group's id holds it (the service keys it with its secret,
+    so that a TA with the roster cannot tell whose page group an id is)."""
     blank = [a for a in answers if a.result.status is Status.MISSING]
     paged = [a for a in answers if on_pages(a)]
     given = [_own(part, a) for a in answers if a.result.status is not Status.MISSING and not on_pages(a)]
@@ -133,7 +136,10 @@ def answer_groups(
             for group in groups:
                 if group.kind == "wrong":
                     group.misconception = identify(part, group.members[0].answer)
-    groups += [AnswerGroup("page", "(on the pages of a PDF)", [_own(part, a)], whose=a.folder) for a in paged]
+    seal = sealed or str
+    groups += [
+        AnswerGroup("page", "(on the pages of a PDF)", [_own(part, a)], whose=seal(a.folder)) for a in paged
+    ]
     if blank:
         groups.append(AnswerGroup("missing", "", blank))
     return sorted(groups, key=lambda g: (KIND_ORDER.index(g.kind), -len(g.members)))

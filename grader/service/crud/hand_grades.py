@@ -7,7 +7,7 @@ import dataclasses
 import io
 import json
 from collections.abc import Collection, Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from sqlalchemy import select, update
@@ -31,6 +31,7 @@ from grader.service.crud.audit import audit
 from grader.service.crud.verdicts import latest_verdict
 from grader.service.db import lock_students
 from grader.service.errors import ApiError
+from grader.service.hand.anonymous import pseudonym
 from grader.service.hand.model import AUDIT_ACTION, Conflict, GradeBody, GroupBody, StaleWrite
 from grader.service.intake import read_handed_in
 from grader.service.models import Assignment, AuditEntry, HandGradeRow, Submission, User, VerdictRow, utcnow
@@ -341,7 +342,8 @@ def part_groups(
             .where(HandGradeRow.assignment_id == loaded.id, HandGradeRow.part == part_id)
         ).all()
     }
-    return answer_groups(part, given, written=spec.raw_parts().get(part_id)), versions
+    sealed = partial(pseudonym, loaded)  # whose a page group is: not from the roster
+    return answer_groups(part, given, written=spec.raw_parts().get(part_id), sealed=sealed), versions
 
 
 def group_grades(db: Session, loaded: LoadedAssignment, part_id: str) -> dict[str, dict[str, Any]]:
