@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import hmac
 import io
 import json
 from collections.abc import Collection, Sequence
-from functools import lru_cache, partial
+from functools import cache, lru_cache, partial
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from grader.core.integrity import seal, store_key
 from grader.core.parts import PartBase
 from grader.core.report import Report, points_value
 from grader.core.submission import Submission as ReadSubmission
@@ -31,7 +33,6 @@ from grader.service.crud.audit import audit
 from grader.service.crud.verdicts import latest_verdict
 from grader.service.db import lock_students
 from grader.service.errors import ApiError
-from grader.service.hand.anonymous import pseudonym
 from grader.service.hand.model import AUDIT_ACTION, Conflict, GradeBody, GroupBody, StaleWrite
 from grader.service.intake import read_handed_in
 from grader.service.models import Assignment, AuditEntry, HandGradeRow, Submission, User, VerdictRow, utcnow
@@ -312,6 +313,13 @@ def part_of(loaded: LoadedAssignment, part_id: str) -> PartBase:
 # ---- groups ---------------------------------------------------------------------------------
 
 
+@cache
+def _page_group_key() -> bytes:
+    """What seals the student's name in a ``page`` group's id (the server's key, as the
+    pseudonyms of anonymous grading)."""
+    return hmac.digest(store_key(), b"grader: whose pages an answer group is", "sha256")
+
+
 def part_groups(
     db: Session,
     loaded: LoadedAssignment,
@@ -342,7 +350,7 @@ def part_groups(
             .where(HandGradeRow.assignment_id == loaded.id, HandGradeRow.part == part_id)
         ).all()
     }
-    sealed = partial(pseudonym, loaded)  # whose a page group is: not from the roster
+    sealed = partial(seal, _page_group_key(), str(loaded.id), loaded.name)  # not from the roster
     return answer_groups(part, given, written=spec.raw_parts().get(part_id), sealed=sealed), versions
 
 
