@@ -62,6 +62,7 @@ class _Scope:
     unread: tuple[str, ...]
     functions: Mapping[str, Any]  # compiled FunctionDefs
     defined: frozenset[str] = frozenset()  # base names the write-up defines
+    about_shapes: bool = False  # \times between sizes is a list of dimensions (Chain.about_shapes)
 
 
 def mark_chains(
@@ -114,7 +115,9 @@ def _scope(chain: Chain, context: Context, functions: Mapping[str, Any]) -> _Sco
         conditions.append(node)
         for relation in _relations(node):
             _narrow(domains, relation)
-    return _Scope(context, domains, conditions, tuple(unread), functions, frozenset(chain.defined))
+    return _Scope(
+        context, domains, conditions, tuple(unread), functions, frozenset(chain.defined), chain.about_shapes
+    )
 
 
 _SETS: dict[str, dict[str, Any]] = {
@@ -239,15 +242,87 @@ def mark_step(step: Step, scope: _Scope) -> StepMark:
                     return StepMark(
                         **base,
                         status="shown",
-                        certificate=f"{Certificate.PROBES.value}: the vectors and matrices written out "
-                        f"with symbolic entries at sizes {sizes}, each shown (not a proof for every size)",
+                        certificate=f"{Certificate.PROBES.value}: equal at sizes {sizes} only, the vectors "
+                        "and matrices written out with symbolic entries and expanded exactly at each size "
+                        "(not a proof for every size)",
                     )
             return _with_sums(step, scope, base) or _with_unknowns(step, scope, base, why)
         if step.relation == "=":
+            if scope.about_shapes or _SHAPE_SPACE.search(step.left + step.right):
+                lists = _dimension_lists(step.left), _dimension_lists(step.right)
+                if len(lists[0]) > 1 and len(lists[1]) > 1:
+                    return _shapes(lists[0], lists[1], left, right, step, scope, base)
             return _equality(left, right, step, scope, base)
         return _inequality(left, right, step.relation, scope, base)
     except Exception as err:  # one step's failure never stops the others
         return StepMark(**base, status="undecided", certificate=f"internal error: {type(err).__name__}")
+
+
+_SHAPE_SPACE = re.compile(r"\\mathbb\s*\{?\s*[RZN]\s*\}?\s*\^")
+_OPEN, _CLOSE = "({[", ")}]"
+
+
+def _dimension_lists(text: str) -> list[str]:
+    """The factors of a side joined by ``\\times`` at its top level (one factor when none)."""
+    out, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        ch = text[i]
+        if ch in _OPEN:
+            depth += 1
+        elif ch in _CLOSE:
+            depth -= 1
+        elif depth == 0 and text.startswith("\\times", i) and not text[i + 6 : i + 7].isalpha():
+            out.append(text[start:i].strip())
+            start = i = i + 6
+            continue
+        i += 1
+    out.append(text[start:].strip())
+    return out
+
+
+def _shapes(
+    left_dims: list[str],
+    right_dims: list[str],
+    left: Read,
+    right: Read,
+    step: Step,
+    scope: _Scope,
+    base: dict[str, Any],
+) -> StepMark:
+    """``2 \\times 3 \\times 4 = 4 \\times 3 \\times 2`` where the words are about shapes: the
+    two sides are lists of dimensions, equal only dimension by dimension, in order. Equal
+    that way: shown (the products are then equal too). Else the sides are compared as
+    numbers only to refute them (different products: different shapes); equal products of
+    differently ordered dimensions are not certified by commutativity."""
+    if len(left_dims) == len(right_dims):
+        said = []
+        for a, b in zip(left_dims, right_dims, strict=True):
+            ra, rb = read_side(a, scope.context), read_side(b, scope.context)
+            if ra.node is None or rb.node is None:
+                said = []
+                break
+            one = Step(left=a, right=b, relation="=", line=step.line)
+            mark = _equality(ra, rb, one, scope, {**base, "from": a, "to": b})
+            if mark.status != "shown":
+                said = []
+                break
+            said.append((mark.certificate or "").split(":")[0])
+        if said:
+            certificates = ", ".join(dict.fromkeys(said))
+            return StepMark(
+                **base,
+                status="shown",
+                certificate=f"{certificates}: equal dimension by dimension (\\times read as a list of dimensions)",
+            )
+    mark = _equality(left, right, step, scope, base)
+    if mark.status != "shown":
+        return mark
+    return StepMark(
+        **base,
+        status="undecided",
+        certificate="a shape: the two lists of dimensions differ in order or length, though their "
+        "products are equal (× between dimensions is not a commutative product)",
+    )
 
 
 def _with_derivatives(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | None:
@@ -266,6 +341,7 @@ def _with_derivatives(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMa
         scope.unread,
         scope.functions,
         scope.defined,
+        scope.about_shapes,
     )
     mark = mark_step(written, inner)
     said = f"{', '.join(dict.fromkeys(found.said))} computed symbolically"
@@ -377,8 +453,9 @@ def _engine(
     )
     verdict = check_part(part, answer, time_limit=STEP_SECONDS)
     if verdict.status is VerdictStatus.CORRECT:
-        kind = verdict.decision.kind.value if verdict.decision else "probes"
-        return "shown", kind
+        # the certificate says what was shown: probes name how many points (and of which kinds)
+        said = verdict.decision.describe() if verdict.decision else f"{Certificate.PROBES.value}: sample points"
+        return "shown", said
     if verdict.status is VerdictStatus.INCORRECT:
         return "different", verdict.feedback.splitlines()[0] if verdict.feedback else "different"
     return "undecided", verdict.feedback.splitlines()[0] if verdict.feedback else str(verdict.status)
@@ -555,15 +632,24 @@ def _with_sums(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | No
             said = f"with the sums written out, it {mark.certificate}"
             return mark.model_copy(update={"certificate": said})
         marks.append((point, mark))
+    if len(marks) == 1 and not marks[0][0] and marks[0][1].status == "shown":
+        # whole-number bounds: the sums written out term by term are the sums themselves
+        return marks[0][1].model_copy(
+            update={"certificate": f"{marks[0][1].certificate} (the sums written out term by term)"}
+        )
     if len(marks) < 2 or any(mark.status != "shown" for _, mark in marks):
         return None
-    sizes = ", ".join(_fraction_text(v) for point, _ in marks for v in point.values())
+    values = [_fraction_text(v) for point, _ in marks for v in point.values()]
+    sizes = ", ".join(values[:-1]) + f" and {values[-1]}"
     size_name = next(iter(marks[0][0]), "")
+    if implicit is not None:
+        size_name += " (the number of terms of a sum written without bounds)"
+    each = ", ".join(dict.fromkeys((mark.certificate or "").split(":")[0] for _, mark in marks))
     return StepMark(
         **base,
         status="shown",
-        certificate=f"{Certificate.PROBES.value}: the sums written out for {size_name} = {sizes}, "
-        "each shown (not a proof for every size)",
+        certificate=f"{Certificate.PROBES.value}: equal for {size_name} = {sizes} only, the sums written "
+        f"out at each ({each}; not a proof for every size)",
     )
 
 

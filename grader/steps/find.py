@@ -153,7 +153,23 @@ def chains_in_text(text: str, kind: str = "latex") -> list[Chain]:
     defined = _defined_names(pieces)
     if defined:
         chains = [c.model_copy(update={"defined": defined}) for c in chains]
-    return chains
+    lines = text.splitlines()
+    return [c.model_copy(update={"about_shapes": True}) if _about_shapes(c, lines) else c for c in chains]
+
+
+# Words that make `\times` a separator of dimensions (``2 \times 3 \times 4``), not a product
+_SHAPE_WORDS = re.compile(
+    r"\bshapes?\b|\bdimension|\bdims?\b|\bsizes?\b|\btensors?\b|feature maps?|\bchannels?\b"
+    r"|\bconvolution|\bconv\b|\bkernels?\b|\bstrides?\b|\bpadding\b|\\in\s*\\mathbb\s*\{?\s*[RZN]\s*\}?\s*\^",
+    re.IGNORECASE,
+)
+SHAPE_REACH = 2  # lines before a chain whose words still say what it is about
+
+
+def _about_shapes(chain: Chain, lines: list[str]) -> bool:
+    last = max(s.line for s in chain.steps)
+    around = "\n".join(lines[max(0, chain.line - 1 - SHAPE_REACH) : last])
+    return _SHAPE_WORDS.search(around) is not None
 
 
 def _row_groups(text: str, pieces: list[_Piece]) -> list[list[_Row]]:

@@ -38,6 +38,9 @@ class Chain(_Strict):
     # Names the write-up defines (``v_t = \\beta v_{t-1} + ...``, ``y := 3x``): a step that
     # uses one may rest on that definition, so a point that ignores it is no witness.
     defined: tuple[str, ...] = ()
+    # The words around the chain are about shapes (a shape, dimensions, ``\\in \\mathbb{R}^{...}``,
+    # a convolution's output size): there ``2 \\times 3`` is a list of dimensions, not a number.
+    about_shapes: bool = False
 
 
 class Witness(_Strict):
