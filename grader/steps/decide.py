@@ -295,7 +295,7 @@ def _shapes(
     numbers only to refute them (different products: different shapes); equal products of
     differently ordered dimensions are not certified by commutativity."""
     if len(left_dims) == len(right_dims):
-        said = []
+        said: list[str] = []
         for a, b in zip(left_dims, right_dims, strict=True):
             ra, rb = read_side(a, scope.context), read_side(b, scope.context)
             if ra.node is None or rb.node is None:
@@ -312,7 +312,8 @@ def _shapes(
             return StepMark(
                 **base,
                 status="shown",
-                certificate=f"{certificates}: equal dimension by dimension (\\times read as a list of dimensions)",
+                certificate=f"{certificates}: equal dimension by dimension "
+                "(\\times read as a list of dimensions)",
             )
     mark = _equality(left, right, step, scope, base)
     if mark.status != "shown":
@@ -454,7 +455,8 @@ def _engine(
     verdict = check_part(part, answer, time_limit=STEP_SECONDS)
     if verdict.status is VerdictStatus.CORRECT:
         # the certificate says what was shown: probes name how many points (and of which kinds)
-        said = verdict.decision.describe() if verdict.decision else f"{Certificate.PROBES.value}: sample points"
+        probes = f"{Certificate.PROBES.value}: sample points"
+        said = verdict.decision.describe() if verdict.decision else probes
         return "shown", said
     if verdict.status is VerdictStatus.INCORRECT:
         return "different", verdict.feedback.splitlines()[0] if verdict.feedback else "different"
@@ -632,6 +634,14 @@ def _with_sums(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | No
             said = f"with the sums written out, it {mark.certificate}"
             return mark.model_copy(update={"certificate": said})
         marks.append((point, mark))
+    return _sums_shown(marks, implicit, base)
+
+
+def _sums_shown(
+    marks: list[tuple[dict[str, Fraction], StepMark]], implicit: str | None, base: dict[str, Any]
+) -> StepMark | None:
+    """Shown when every size tried is (by probes: those sizes only); whole-number bounds:
+    shown as the sums written out term by term are; else None."""
     if len(marks) == 1 and not marks[0][0] and marks[0][1].status == "shown":
         # whole-number bounds: the sums written out term by term are the sums themselves
         return marks[0][1].model_copy(

@@ -176,7 +176,7 @@ def _each(v: Array, f: Iterable[Poly]) -> Array:
     return Array(v.rows, v.cols, tuple(f))
 
 
-def value(node: ast.Node, values: dict[str, Value], atoms: _Atoms) -> Value:  # noqa: C901, PLR0911, PLR0912
+def value(node: ast.Node, values: dict[str, Value], atoms: _Atoms) -> Value:
     """The node's value: a polynomial, or an array of them."""
     if isinstance(node, ast.Num):
         return constant(Fraction(node.value))
@@ -207,37 +207,14 @@ def value(node: ast.Node, values: dict[str, Value], atoms: _Atoms) -> Value:  # 
     raise NotCovered(type(node).__name__)
 
 
-def _binop(node: ast.BinOp, values: dict[str, Value], atoms: _Atoms) -> Value:  # noqa: PLR0911, PLR0912
+def _binop(node: ast.BinOp, values: dict[str, Value], atoms: _Atoms) -> Value:
     a, b = _scalar(value(node.left, values, atoms)), _scalar(value(node.right, values, atoms))
     if node.op in ("+", "-"):
-        sign = 1 if node.op == "+" else -1
-        if isinstance(a, Array) and isinstance(b, Array):
-            if (a.rows, a.cols) != (b.rows, b.cols):
-                raise Shapes("arrays of different shapes added")
-            return _each(a, (_add(x, y, sign) for x, y in zip(a.entries, b.entries, strict=True)))
-        if isinstance(a, Array) or isinstance(b, Array):
-            raise Shapes("a scalar added to an array")
-        return _add(a, b, sign)
+        return _sum(a, b, 1 if node.op == "+" else -1)
     if node.op in _PRODUCTS or node.op == "star":
-        if isinstance(a, Array) and isinstance(b, Array):
-            if node.op == "star":
-                raise Shapes("* between arrays")
-            return _matmul(a, b, atoms)
-        if isinstance(a, Array):
-            assert not isinstance(b, Array)
-            return _each(a, (_mul(x, b, atoms) for x in a.entries))
-        if isinstance(b, Array):
-            return _each(b, (_mul(a, y, atoms) for y in b.entries))
-        return _mul(a, b, atoms)
+        return _product(a, b, node.op, atoms)
     if node.op == "/" and not isinstance(b, Array):
-        if not b:
-            raise ZeroDivisionError
-        if len(b) != 1:
-            raise NotCovered("a division by a sum")
-        inverse = _power(b, -1, atoms)
-        if isinstance(a, Array):
-            return _each(a, (_mul(x, inverse, atoms) for x in a.entries))
-        return _mul(a, inverse, atoms)
+        return _quotient(a, b, atoms)
     if node.op == "^" and not isinstance(a, Array) and not isinstance(b, Array):
         if len(b) > 1 or (b and () not in b) or (b and b[()].denominator != 1):
             raise NotCovered("a power that is not a whole number")
@@ -246,6 +223,40 @@ def _binop(node: ast.BinOp, values: dict[str, Value], atoms: _Atoms) -> Value:  
             raise NotCovered("a power too large to write out")
         return _power(a, k, atoms)
     raise NotCovered(node.op)
+
+
+def _sum(a: Value, b: Value, sign: int) -> Value:
+    if isinstance(a, Array) and isinstance(b, Array):
+        if (a.rows, a.cols) != (b.rows, b.cols):
+            raise Shapes("arrays of different shapes added")
+        return _each(a, (_add(x, y, sign) for x, y in zip(a.entries, b.entries, strict=True)))
+    if isinstance(a, Array) or isinstance(b, Array):
+        raise Shapes("a scalar added to an array")
+    return _add(a, b, sign)
+
+
+def _product(a: Value, b: Value, op: str, atoms: _Atoms) -> Value:
+    if isinstance(a, Array) and isinstance(b, Array):
+        if op == "star":
+            raise Shapes("* between arrays")
+        return _matmul(a, b, atoms)
+    if isinstance(a, Array):
+        assert not isinstance(b, Array)
+        return _each(a, (_mul(x, b, atoms) for x in a.entries))
+    if isinstance(b, Array):
+        return _each(b, (_mul(a, y, atoms) for y in b.entries))
+    return _mul(a, b, atoms)
+
+
+def _quotient(a: Value, b: Poly, atoms: _Atoms) -> Value:
+    if not b:
+        raise ZeroDivisionError
+    if len(b) != 1:
+        raise NotCovered("a division by a sum")
+    inverse = _power(b, -1, atoms)
+    if isinstance(a, Array):
+        return _each(a, (_mul(x, inverse, atoms) for x in a.entries))
+    return _mul(a, inverse, atoms)
 
 
 def _values(names: set[str], arrays: set[str], n: int) -> dict[str, Value]:
