@@ -172,3 +172,31 @@ def test_cli_json_prints_the_probes_certificates(tmp_path: Path) -> None:
     assert [s["status"] for s in steps] == ["shown", "undecided"]
     assert steps[0]["certificate"].startswith("probes: equal at sizes 2 and 3 only")
     assert steps[1]["witness"] is None
+
+
+SIGMOID = "Recall that $\\sigma(x) = \\frac{1}{1 + e^{-x}}$.\n\n"
+
+
+def test_a_function_the_write_up_defines_shows_a_step_and_the_certificate_names_it() -> None:
+    mark = _one(SIGMOID + "$$2 \\cdot \\frac{1}{1 + e^{-2x}} - 1 = 2\\sigma(2x) - 1$$")
+    assert mark.status == "shown"
+    assert mark.certificate is not None
+    assert "sigma(x) = \\frac{1}{1 + e^{-x}} as the write-up defines it on line 1" in mark.certificate
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # wrong with the written definition: never marked wrong that way
+        SIGMOID + "$$\\frac{1}{1 + e^{x}} = \\sigma(x)$$",
+        # a statement with a condition after it is no definition
+        "Here $\\sigma(x) = 0$ whenever $x < -A$.\n\n$$0 = \\sigma(5)$$",
+        # a formula with another letter in it (k) is not a function of x alone
+        "The sigmoid $\\sigma(x) = \\frac{1}{1+e^{-kx}}$.\n\n$$\\frac{1}{1 + e^{-x}} = \\sigma(x)$$",
+        # a definition after the step does not apply to it
+        "$$\\frac{1}{1 + e^{-x}} = \\sigma(x)$$\n\nRecall that $\\sigma(x) = \\frac{1}{1 + e^{-x}}$.",
+    ],
+)
+def test_a_written_function_is_never_a_witness_nor_a_guess(text: str) -> None:
+    marks = [m for m in _marks(text) if "sigma" in m.right]
+    assert marks and all(m.status == "undecided" and m.witness is None for m in marks)

@@ -21,7 +21,7 @@ import itertools
 import re
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
@@ -63,6 +63,7 @@ class _Scope:
     functions: Mapping[str, Any]  # compiled FunctionDefs
     defined: frozenset[str] = frozenset()  # base names the write-up defines
     about_shapes: bool = False  # \times between sizes is a list of dimensions (Chain.about_shapes)
+    written: tuple[tuple[str, str, str, int], ...] = ()  # functions the write-up defines (Chain.functions)
 
 
 def mark_chains(
@@ -116,7 +117,14 @@ def _scope(chain: Chain, context: Context, functions: Mapping[str, Any]) -> _Sco
         for relation in _relations(node):
             _narrow(domains, relation)
     return _Scope(
-        context, domains, conditions, tuple(unread), functions, frozenset(chain.defined), chain.about_shapes
+        context,
+        domains,
+        conditions,
+        tuple(unread),
+        functions,
+        frozenset(chain.defined),
+        chain.about_shapes,
+        chain.functions,
     )
 
 
@@ -229,24 +237,7 @@ def mark_step(step: Step, scope: _Scope) -> StepMark:
             return _logical(step, scope, base)
         left, right = read_side(step.left, scope.context), read_side(step.right, scope.context)
         if left.node is None or right.node is None:
-            why = left.why or right.why
-            if has_derivative(step.left) or has_derivative(step.right):
-                mark = _with_derivatives(step, scope, base)
-                if mark is not None:
-                    return mark
-            if step.relation == "=" and ("matri" in why or "vector" in why):
-                from grader.steps import arrays  # sympy: loaded only for a step with arrays
-
-                sizes = arrays.shown_at_sizes(step.left, step.right, scope.context)
-                if sizes is not None:
-                    return StepMark(
-                        **base,
-                        status="shown",
-                        certificate=f"{Certificate.PROBES.value}: equal at sizes {sizes} only, the vectors "
-                        "and matrices written out with symbolic entries and expanded exactly at each size "
-                        "(not a proof for every size)",
-                    )
-            return _with_sums(step, scope, base) or _with_unknowns(step, scope, base, why)
+            return _unread(step, scope, base, left.why or right.why)
         if step.relation == "=":
             if scope.about_shapes or _SHAPE_SPACE.search(step.left + step.right):
                 lists = _dimension_lists(step.left), _dimension_lists(step.right)
@@ -256,6 +247,32 @@ def mark_step(step: Step, scope: _Scope) -> StepMark:
         return _inequality(left, right, step.relation, scope, base)
     except Exception as err:  # one step's failure never stops the others
         return StepMark(**base, status="undecided", certificate=f"internal error: {type(err).__name__}")
+
+
+def _unread(step: Step, scope: _Scope, base: dict[str, Any], why: str) -> StepMark:
+    """A step a side of which the math language does not read (``why``): read another way
+    (a function the write-up defines, derivatives computed, arrays or sums written out,
+    pieces read as unknowns), else undecided with why."""
+    with_definition = _with_written_function(step, scope, base, why)
+    if with_definition is not None:
+        return with_definition
+    if has_derivative(step.left) or has_derivative(step.right):
+        mark = _with_derivatives(step, scope, base)
+        if mark is not None:
+            return mark
+    if step.relation == "=" and ("matri" in why or "vector" in why):
+        from grader.steps import arrays  # grader's own exact arithmetic (sympy only as a fallback)
+
+        sizes = arrays.shown_at_sizes(step.left, step.right, scope.context)
+        if sizes is not None:
+            return StepMark(
+                **base,
+                status="shown",
+                certificate=f"{Certificate.PROBES.value}: equal at sizes {sizes} only, the vectors "
+                "and matrices written out with symbolic entries and expanded exactly at each size "
+                "(not a proof for every size)",
+            )
+    return _with_sums(step, scope, base) or _with_unknowns(step, scope, base, why)
 
 
 _SHAPE_SPACE = re.compile(r"\\mathbb\s*\{?\s*[RZN]\s*\}?\s*\^")
@@ -326,6 +343,38 @@ def _shapes(
     )
 
 
+_NOT_DEFINED = re.compile(r"^(\w+)\(\.\.\.\) is a function not defined here")
+
+
+def _with_written_function(step: Step, scope: _Scope, base: dict[str, Any], why: str) -> StepMark | None:
+    """A step with a function the write-up defined before it (``\\sigma(x) = \\frac{1}{1+e^{-x}}``):
+    shown when it is shown with that definition, the certificate naming it; never wrong (a
+    formula in prose is not a declaration: which one a step means is the student's); None
+    when not shown that way."""
+    m = _NOT_DEFINED.match(why)
+    if m is None:
+        return None
+    name = m.group(1)
+    found = next((d for d in scope.written if d[0] == name and name not in scope.context.functions), None)
+    if found is None:
+        return None
+    _, variable, formula, line = found
+    body = read_side(formula, scope.context)
+    if body.node is None or ast.free_names(body.node) - {variable}:
+        return None
+    context = replace(scope.context, functions={**scope.context.functions, name: body.text})
+    try:
+        functions = compile_functions(dict(context.functions))
+    except (MathError, ValueError):
+        return None
+    inner = replace(scope, context=context, functions=functions)
+    mark = mark_step(step, inner)
+    if mark.status != "shown":
+        return None
+    said = f"{shown_name(name)}({variable}) = {formula} as the write-up defines it on line {line}"
+    return mark.model_copy(update={"certificate": f"{mark.certificate} (with {said})"})
+
+
 def _with_derivatives(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | None:
     """The step with its derivatives computed (:mod:`grader.steps.calculus`), decided as any
     other; a witness counts only where every operand has a value, and only when nothing else
@@ -335,15 +384,7 @@ def _with_derivatives(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMa
         return None
     left_text, right_text = found.texts
     written = step.model_copy(update={"left": left_text, "right": right_text})
-    inner = _Scope(
-        scope.context,
-        scope.domains,
-        [*scope.conditions, *calculus.guards(found.operands)],
-        scope.unread,
-        scope.functions,
-        scope.defined,
-        scope.about_shapes,
-    )
+    inner = replace(scope, conditions=[*scope.conditions, *calculus.guards(found.operands)])
     mark = mark_step(written, inner)
     said = f"{', '.join(dict.fromkeys(found.said))} computed symbolically"
     original = {"left": step.left, "right": step.right}

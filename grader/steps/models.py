@@ -41,6 +41,10 @@ class Chain(_Strict):
     # The words around the chain are about shapes (a shape, dimensions, ``\\in \\mathbb{R}^{...}``,
     # a convolution's output size): there ``2 \\times 3`` is a list of dimensions, not a number.
     about_shapes: bool = False
+    # Functions of one variable the write-up defines before the chain (``\\sigma(x) = \\frac{1}{1+e^{-x}}``),
+    # the latest definition of each name: (name, variable, formula, line). A step that uses one
+    # may be shown with it, never refuted with it (a definition in prose is not a declaration).
+    functions: tuple[tuple[str, str, str, int], ...] = ()
 
 
 class Witness(_Strict):
