@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from grader.core.yamlio import load_with_positions
-from grader.steps import Context, chains_in_text
+from grader.steps import Context, chains_in_text, decide
 from grader.steps.corpus import load_corpus
 from grader.steps.decide import mark_chains
 from grader.steps.models import StepMark
@@ -40,6 +40,7 @@ def timed_marks(text: str, context: Context | None, times: list[float]) -> list[
     for chain in chains_in_text(text, "markdown"):
         for step in chain.steps:
             one = chain.model_copy(update={"steps": (step,)})
+            decide._DECIDED.clear()  # each step timed cold: the engine's kept decisions dropped
             started, cpu = time.perf_counter(), time.process_time()
             marks += mark_chains([one], context)[0].steps
             times.append(time.perf_counter() - started)

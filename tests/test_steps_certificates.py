@@ -200,3 +200,15 @@ def test_a_function_the_write_up_defines_shows_a_step_and_the_certificate_names_
 def test_a_written_function_is_never_a_witness_nor_a_guess(text: str) -> None:
     marks = [m for m in _marks(text) if "sigma" in m.right]
     assert marks and all(m.status == "undecided" and m.witness is None for m in marks)
+
+
+def test_an_engine_decision_is_kept_for_the_same_question() -> None:
+    from grader.steps import decide
+
+    text = "$$\\max(0, x) - \\max(0, -x) = x$$"
+    decide._DECIDED.clear()
+    first = _one(text)
+    kept = dict(decide._DECIDED)
+    second = _one(text)
+    assert first == second
+    assert dict(decide._DECIDED) == kept  # asked again: answered from what was kept

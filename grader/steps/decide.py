@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -480,8 +481,46 @@ def _engine(
     atol: float,
     let: Mapping[str, str] | None = None,
 ) -> tuple[str, str]:
-    """(status, certificate or why) of the engine comparing two formulas or equations."""
+    """(status, certificate or why) of the engine comparing two formulas or equations; a
+    decision (shown or different) is kept for the same question asked again (a chain that
+    repeats a step, a class whose answers share one)."""
     symbols = {n: scope.domains.get(n, SymbolDomain()) for n in names if n not in (let or {})}
+    key = (
+        reference,
+        answer,
+        tuple(sorted((n, repr(d)) for n, d in symbols.items())),
+        tuple(sorted((let or {}).items())),
+        tuple(sorted(scope.context.functions.items())),
+        rtol,
+        atol,
+    )
+    with _DECIDED_LOCK:
+        kept = _DECIDED.get(key)
+    if kept is not None:
+        return kept
+    found = _engine_once(reference, answer, symbols, scope, rtol, atol, let)
+    if found[0] != "undecided":  # an undecided one may be a time limit: asked again next time
+        with _DECIDED_LOCK:
+            if len(_DECIDED) >= MAX_DECIDED:
+                _DECIDED.pop(next(iter(_DECIDED)))
+            _DECIDED[key] = found
+    return found
+
+
+MAX_DECIDED = 2048  # engine decisions kept (the oldest dropped first)
+_DECIDED: dict[tuple[object, ...], tuple[str, str]] = {}
+_DECIDED_LOCK = threading.Lock()
+
+
+def _engine_once(
+    reference: str,
+    answer: str,
+    symbols: dict[str, SymbolDomain],
+    scope: _Scope,
+    rtol: float,
+    atol: float,
+    let: Mapping[str, str] | None,
+) -> tuple[str, str]:
     part = ExpressionPart(
         type="expression",
         id="step",
