@@ -212,3 +212,27 @@ def test_an_engine_decision_is_kept_for_the_same_question() -> None:
     second = _one(text)
     assert first == second
     assert dict(decide._DECIDED) == kept  # asked again: answered from what was kept
+
+
+@pytest.mark.parametrize("error", ["PoleError", "PolynomialError", "NotImplementedError"])
+def test_what_sympy_s_limit_raises_leaves_the_step_undecided(
+    monkeypatch: pytest.MonkeyPatch, error: str
+) -> None:
+    import sympy
+    from sympy.core.function import PoleError
+    from sympy.polys.polyerrors import PolynomialError
+
+    raised = {"PoleError": PoleError, "PolynomialError": PolynomialError}.get(error, NotImplementedError)
+
+    def limit(*_args: object, **_kwargs: object) -> None:
+        raise raised("sympy cannot take this form")
+
+    monkeypatch.setattr(sympy, "limit", limit)
+    mark = _one(r"$$\lim_{h \to 0} \frac{(x+h)^2 - x^2}{h} = 2x$$")
+    assert mark.status == "undecided" and mark.witness is None
+    assert mark.certificate is not None and "internal error" not in mark.certificate
+
+
+def test_a_limit_sympy_takes_is_shown() -> None:
+    mark = _one(r"$$\lim_{h \to 0} \frac{(x+h)^2 - x^2}{h} = 2x$$")
+    assert (mark.status, mark.certificate) == ("shown", "proved (the limit as h -> 0 computed symbolically)")
