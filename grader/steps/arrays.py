@@ -67,8 +67,8 @@ def shown_at_sizes(left: str, right: str, context: Context) -> str | None:
             if not polys.equal_at_size(sides[0][0], sides[1][0], names, arrays, n):
                 return None
         return _said(SIZES)
-    except polys.Shapes:
-        return None  # the shapes do not fit at some size: not arithmetic of arrays this reads
+    except (polys.Shapes, polys.TooLarge):
+        return None  # shapes that do not fit, or entries too large to expand (hostile input)
     except polys.NotCovered:
         pass  # written out with sympy below
     except (NotArrays, ValueError, ZeroDivisionError, RecursionError):

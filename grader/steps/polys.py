@@ -24,6 +24,7 @@ from grader.mathlang import ast
 
 MAX_POWER = 8
 MAX_TERMS = 4000  # an entry with more terms than this is not expanded (student input is hostile)
+MAX_WORK = 20_000  # products of terms both sides may take at one size (at most a few tenths of a second)
 _PRODUCTS = ("implicit", "cdot", "dot", "matmul", "times")
 _OPAQUE = ("exp", "log", "sqrt", "abs", "tanh")
 
@@ -33,6 +34,10 @@ Poly = dict[Monomial, Fraction]
 
 class NotCovered(Exception):
     """Arithmetic this module does not do (sympy may): a division by a sum, say."""
+
+
+class TooLarge(Exception):
+    """An entry with more terms than :data:`MAX_TERMS`: not expanded, by this or by sympy."""
 
 
 class Shapes(Exception):
@@ -59,6 +64,7 @@ class _Atoms:
     def __init__(self) -> None:
         self.radicands: dict[str, Poly] = {}
         self.opaque = False
+        self.work = 0  # products of terms taken so far
 
 
 def constant(c: Fraction | int) -> Poly:
@@ -88,8 +94,9 @@ def _mono_mul(a: Monomial, b: Monomial) -> Monomial:
 
 
 def _mul(a: Poly, b: Poly, atoms: _Atoms) -> Poly:
-    if len(a) * len(b) > MAX_TERMS:
-        raise NotCovered("an entry too large to expand")
+    atoms.work += len(a) * len(b)
+    if len(a) * len(b) > MAX_TERMS or len(a) > MAX_TERMS or len(b) > MAX_TERMS or atoms.work > MAX_WORK:
+        raise TooLarge("an entry too large to expand")
     out: Poly = {}
     for ma, ca in a.items():
         for mb, cb in b.items():
