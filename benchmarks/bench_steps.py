@@ -36,7 +36,7 @@ CPU: list[float] = []  # the process's CPU time a step (the wall time depends on
 
 def timed_marks(text: str, context: Context | None, times: list[float]) -> list[StepMark]:
     """Each step marked on its own, timed (a chain's conditions ride with each step)."""
-    marks = []
+    marks: list[StepMark] = []
     for chain in chains_in_text(text, "markdown"):
         for step in chain.steps:
             one = chain.model_copy(update={"steps": (step,)})
@@ -70,8 +70,8 @@ def main() -> None:
     mark_chains(chains_in_text(warm, "markdown"))
     times: list[float] = []
 
-    seed = collections.Counter()
-    why = collections.Counter()
+    seed: collections.Counter[str] = collections.Counter()
+    why: collections.Counter[str] = collections.Counter()
     for name, text in seed_texts(args.seeds).items():
         for mark in timed_marks(text, None, times):
             seed[mark.status] += 1
