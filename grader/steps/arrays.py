@@ -71,7 +71,7 @@ def shown_at_sizes(left: str, right: str, context: Context) -> str | None:
         return None  # shapes that do not fit, or entries too large to expand (hostile input)
     except polys.NotCovered:
         pass  # written out with sympy below
-    except (NotArrays, ValueError, ZeroDivisionError, RecursionError):
+    except (NotArrays, KeyError, ValueError, ZeroDivisionError, RecursionError):
         return None
     return _sympy_shown(sides[0][0], sides[1][0], names, arrays)
 
