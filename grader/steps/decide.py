@@ -838,7 +838,8 @@ def _logical(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark:
     if isinstance(p, str) or isinstance(q, str):
         why = p if isinstance(p, str) else q
         assert isinstance(why, str)
-        return _logical_with_unknowns(step, scope, base, why)
+        always = _conclusion_always_holds(step, scope, base) if step.relation == "implies" else None
+        return always or _logical_with_unknowns(step, scope, base, why)
     nodes = [n for s in (p, q) for n in (s.left.node, s.right.node) if n is not None]
     names = _names(*nodes)
     domain = W.Domain(names, scope.domains, scope.conditions)
@@ -874,6 +875,26 @@ def _logical(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark:
         return StepMark(**base, status="shown", certificate=shown)
     return StepMark(
         **base, status="undecided", certificate="no point where one holds and the other fails was confirmed"
+    )
+
+
+def _conclusion_always_holds(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | None:
+    """``P \\implies a = b`` where ``a = b`` is shown for every value (whatever reading shows
+    it): true whatever ``P`` is (a chain, a statement out of scope); else None."""
+    cuts = _top_level_relations(step.right)
+    if len(cuts) != 1 or cuts[0][2] != "=":
+        return None
+    start, end, _ = cuts[0]
+    left, right = step.right[:start].strip(), step.right[end:].strip()
+    if not left or not right:
+        return None
+    mark = mark_step(Step(left=left, right=right, relation="=", line=step.line), scope)
+    if mark.status != "shown":
+        return None
+    return StepMark(
+        **base,
+        status="shown",
+        certificate=f"{mark.certificate}: the conclusion holds for every value, whatever the premise",
     )
 
 
