@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from grader.core.yamlio import load_with_positions
-from grader.steps import Context, chains_in_text
+from grader.steps import Context, chains_in_text, decide
 from grader.steps.corpus import load_corpus
 from grader.steps.decide import mark_chains
 from grader.steps.models import StepMark
@@ -36,10 +36,11 @@ CPU: list[float] = []  # the process's CPU time a step (the wall time depends on
 
 def timed_marks(text: str, context: Context | None, times: list[float]) -> list[StepMark]:
     """Each step marked on its own, timed (a chain's conditions ride with each step)."""
-    marks = []
+    marks: list[StepMark] = []
     for chain in chains_in_text(text, "markdown"):
         for step in chain.steps:
             one = chain.model_copy(update={"steps": (step,)})
+            decide._DECIDED.clear()  # each step timed cold: the engine's kept decisions dropped
             started, cpu = time.perf_counter(), time.process_time()
             marks += mark_chains([one], context)[0].steps
             times.append(time.perf_counter() - started)
@@ -69,8 +70,8 @@ def main() -> None:
     mark_chains(chains_in_text(warm, "markdown"))
     times: list[float] = []
 
-    seed = collections.Counter()
-    why = collections.Counter()
+    seed: collections.Counter[str] = collections.Counter()
+    why: collections.Counter[str] = collections.Counter()
     for name, text in seed_texts(args.seeds).items():
         for mark in timed_marks(text, None, times):
             seed[mark.status] += 1

@@ -25,6 +25,7 @@ from typing import Any
 from grader.mathlang import ast
 from grader.mathlang.errors import MathError
 from grader.mathlang.parser import parse
+from grader.steps import polys
 from grader.steps.read import LETTERS, Context, normalize, unreadable
 
 SIZES = (2, 3)
@@ -44,7 +45,12 @@ class NotArrays(Exception):
 
 
 def shown_at_sizes(left: str, right: str, context: Context) -> str | None:
-    """The sizes at which ``left = right`` was shown with symbolic entries, or None."""
+    """The sizes at which ``left = right`` was shown with symbolic entries, or None.
+
+    Each size is decided by grader's own exact arithmetic of polynomials in the entries
+    (:mod:`grader.steps.polys`: Fractions, no sympy); only a side that arithmetic does not
+    cover (a division by a sum, a function of arrays it cannot tell apart) is written out
+    with sympy, as before."""
     try:
         sides = [_read(left, context), _read(right, context)]
     except (NotArrays, MathError):
@@ -56,17 +62,37 @@ def shown_at_sizes(left: str, right: str, context: Context) -> str | None:
     arrays = {n for n in names if _is_array(n, bold)} | _transposed_or_normed(sides[0][0], sides[1][0])
     if not arrays:
         return None
-    import sympy  # only once a step is read as arithmetic of arrays (a third of a second)
+    try:
+        for n in SIZES:
+            if not polys.equal_at_size(sides[0][0], sides[1][0], names, arrays, n):
+                return None
+        return _said(SIZES)
+    except (polys.Shapes, polys.TooLarge):
+        return None  # shapes that do not fit, or entries too large to expand (hostile input)
+    except polys.NotCovered:
+        pass  # written out with sympy below
+    except (NotArrays, KeyError, ValueError, ZeroDivisionError, RecursionError):
+        return None
+    return _sympy_shown(sides[0][0], sides[1][0], names, arrays)
+
+
+def _said(sizes: tuple[int, ...]) -> str:
+    return ", ".join(str(n) for n in sizes[:-1]) + f" and {sizes[-1]}" if len(sizes) > 1 else str(sizes[0])
+
+
+def _sympy_shown(left: ast.Node, right: ast.Node, names: set[str], arrays: set[str]) -> str | None:
+    """The sizes shown with sympy's ``expand`` (a third of a second to import), or None."""
+    import sympy
 
     try:
         for n in SIZES:
             values = _values(names, arrays, n)
-            a, b = _value(sides[0][0], values), _value(sides[1][0], values)
+            a, b = _value(left, values), _value(right, values)
             if not _equal(a, b):
                 return None
     except (NotArrays, TypeError, ValueError, ZeroDivisionError, sympy.ShapeError, RecursionError):
         return None
-    return ", ".join(str(n) for n in SIZES)
+    return _said(SIZES)
 
 
 def _read(text: str, context: Context) -> tuple[ast.Node, set[str]]:

@@ -102,6 +102,24 @@ class Computed:
     said: list[str] = field(default_factory=list)
 
 
+def _sympy_failures() -> tuple[type[Exception], ...]:
+    """What sympy's ``limit`` and ``diff`` raise on forms they cannot take (sympy loaded lazily)."""
+    from sympy.core.function import PoleError
+    from sympy.polys.polyerrors import BasePolynomialError
+
+    return (
+        AssertionError,
+        TypeError,
+        ValueError,
+        NotImplementedError,
+        RecursionError,
+        AttributeError,
+        ZeroDivisionError,
+        PoleError,
+        BasePolynomialError,
+    )
+
+
 def has_derivative(text: str) -> bool:
     """Is there a derivative or a limit to compute in the text."""
     return bool(_FRAC_D.search(text) or _PRIME_CALL.search(text) or _LIM.search(text))
@@ -184,10 +202,13 @@ def _limit(text: str, m: re.Match[str], context: Context, out: Computed) -> tupl
         written = to_text(_node(value))
         if not _same(written, value, context, functions):
             return "unreadable"
-    # sympy's limit raises these from its own internals on forms it cannot take (AttributeError
-    # and NotImplementedError included): the step is left undecided, never marked either way
-    except (Unsupported, TypeError, ValueError, NotImplementedError, RecursionError, AttributeError):
-        return "unreadable"
+    # sympy's limit raises these from its own internals on forms it cannot take (AttributeError,
+    # NotImplementedError, PoleError and the polynomial errors included): the step is left
+    # undecided, never marked either way, and says why
+    except Unsupported as err:
+        return f"unreadable: {err}"
+    except _sympy_failures() as err:
+        return f"the limit could not be computed ({type(err).__name__})"
     if ast.free_names(body) - {variable.name}:
         out.refutable = False  # sympy's limit with parameters may hold only for most of their values
     out.said.append(f"the limit as {variable.name} -> {under.group('to').strip()}")
@@ -321,7 +342,9 @@ def _derivative(
             result = result.subs(variable, to_sympy(at, functions=functions))
         text = to_text(_node(result))
         return text if _same(text, result, context, functions) else None
-    except (Unsupported, TypeError, ValueError, RecursionError, AttributeError, AssertionError):
+    except Unsupported:
+        return None
+    except _sympy_failures():  # AssertionError among them: no variable where a point was given
         return None
 
 

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import itertools
 import re
+import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
@@ -62,6 +63,8 @@ class _Scope:
     unread: tuple[str, ...]
     functions: Mapping[str, Any]  # compiled FunctionDefs
     defined: frozenset[str] = frozenset()  # base names the write-up defines
+    about_shapes: bool = False  # \times between sizes is a list of dimensions (Chain.about_shapes)
+    written: tuple[tuple[str, str, str, int], ...] = ()  # functions the write-up defines (Chain.functions)
 
 
 def mark_chains(
@@ -114,7 +117,16 @@ def _scope(chain: Chain, context: Context, functions: Mapping[str, Any]) -> _Sco
         conditions.append(node)
         for relation in _relations(node):
             _narrow(domains, relation)
-    return _Scope(context, domains, conditions, tuple(unread), functions, frozenset(chain.defined))
+    return _Scope(
+        context,
+        domains,
+        conditions,
+        tuple(unread),
+        functions,
+        frozenset(chain.defined),
+        chain.about_shapes,
+        chain.functions,
+    )
 
 
 _SETS: dict[str, dict[str, Any]] = {
@@ -226,28 +238,142 @@ def mark_step(step: Step, scope: _Scope) -> StepMark:
             return _logical(step, scope, base)
         left, right = read_side(step.left, scope.context), read_side(step.right, scope.context)
         if left.node is None or right.node is None:
-            why = left.why or right.why
-            if has_derivative(step.left) or has_derivative(step.right):
-                mark = _with_derivatives(step, scope, base)
-                if mark is not None:
-                    return mark
-            if step.relation == "=" and ("matri" in why or "vector" in why):
-                from grader.steps import arrays  # sympy: loaded only for a step with arrays
-
-                sizes = arrays.shown_at_sizes(step.left, step.right, scope.context)
-                if sizes is not None:
-                    return StepMark(
-                        **base,
-                        status="shown",
-                        certificate=f"{Certificate.PROBES.value}: the vectors and matrices written out "
-                        f"with symbolic entries at sizes {sizes}, each shown (not a proof for every size)",
-                    )
-            return _with_sums(step, scope, base) or _with_unknowns(step, scope, base, why)
+            return _unread(step, scope, base, left.why or right.why)
         if step.relation == "=":
+            if scope.about_shapes or _SHAPE_SPACE.search(step.left + step.right):
+                lists = _dimension_lists(step.left), _dimension_lists(step.right)
+                if len(lists[0]) > 1 and len(lists[1]) > 1:
+                    return _shapes(lists[0], lists[1], left, right, step, scope, base)
             return _equality(left, right, step, scope, base)
         return _inequality(left, right, step.relation, scope, base)
     except Exception as err:  # one step's failure never stops the others
         return StepMark(**base, status="undecided", certificate=f"internal error: {type(err).__name__}")
+
+
+def _unread(step: Step, scope: _Scope, base: dict[str, Any], why: str) -> StepMark:
+    """A step a side of which the math language does not read (``why``): read another way
+    (a function the write-up defines, derivatives computed, arrays or sums written out,
+    pieces read as unknowns), else undecided with why."""
+    with_definition = _with_written_function(step, scope, base, why)
+    if with_definition is not None:
+        return with_definition
+    if has_derivative(step.left) or has_derivative(step.right):
+        mark = _with_derivatives(step, scope, base)
+        if mark is not None:
+            return mark
+    if step.relation == "=" and ("matri" in why or "vector" in why):
+        from grader.steps import arrays  # grader's own exact arithmetic (sympy only as a fallback)
+
+        sizes = arrays.shown_at_sizes(step.left, step.right, scope.context)
+        if sizes is not None:
+            return StepMark(
+                **base,
+                status="shown",
+                certificate=f"{Certificate.PROBES.value}: equal at sizes {sizes} only, the vectors "
+                "and matrices written out with symbolic entries and expanded exactly at each size "
+                "(not a proof for every size)",
+            )
+    return _with_sums(step, scope, base) or _with_unknowns(step, scope, base, why)
+
+
+_SHAPE_SPACE = re.compile(r"\\mathbb\s*\{?\s*[RZN]\s*\}?\s*\^")
+_OPEN, _CLOSE = "({[", ")}]"
+
+
+def _dimension_lists(text: str) -> list[str]:
+    """The factors of a side joined by ``\\times`` at its top level (one factor when none)."""
+    out, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        ch = text[i]
+        if ch in _OPEN:
+            depth += 1
+        elif ch in _CLOSE:
+            depth -= 1
+        elif depth == 0 and text.startswith("\\times", i) and not text[i + 6 : i + 7].isalpha():
+            out.append(text[start:i].strip())
+            start = i = i + 6
+            continue
+        i += 1
+    out.append(text[start:].strip())
+    return out
+
+
+def _shapes(
+    left_dims: list[str],
+    right_dims: list[str],
+    left: Read,
+    right: Read,
+    step: Step,
+    scope: _Scope,
+    base: dict[str, Any],
+) -> StepMark:
+    """``2 \\times 3 \\times 4 = 4 \\times 3 \\times 2`` where the words are about shapes: the
+    two sides are lists of dimensions, equal only dimension by dimension, in order. Equal
+    that way: shown (the products are then equal too). Else the sides are compared as
+    numbers only to refute them (different products: different shapes); equal products of
+    differently ordered dimensions are not certified by commutativity."""
+    if len(left_dims) == len(right_dims):
+        said: list[str] = []
+        for a, b in zip(left_dims, right_dims, strict=True):
+            ra, rb = read_side(a, scope.context), read_side(b, scope.context)
+            if ra.node is None or rb.node is None:
+                said = []
+                break
+            one = Step(left=a, right=b, relation="=", line=step.line)
+            mark = _equality(ra, rb, one, scope, {**base, "from": a, "to": b})
+            if mark.status != "shown":
+                said = []
+                break
+            said.append((mark.certificate or "").split(":")[0])
+        if said:
+            certificates = ", ".join(dict.fromkeys(said))
+            return StepMark(
+                **base,
+                status="shown",
+                certificate=f"{certificates}: equal dimension by dimension "
+                "(\\times read as a list of dimensions)",
+            )
+    mark = _equality(left, right, step, scope, base)
+    if mark.status != "shown":
+        return mark
+    return StepMark(
+        **base,
+        status="undecided",
+        certificate="a shape: the two lists of dimensions differ in order or length, though their "
+        "products are equal (× between dimensions is not a commutative product)",
+    )
+
+
+_NOT_DEFINED = re.compile(r"^(\w+)\(\.\.\.\) is a function not defined here")
+
+
+def _with_written_function(step: Step, scope: _Scope, base: dict[str, Any], why: str) -> StepMark | None:
+    """A step with a function the write-up defined before it (``\\sigma(x) = \\frac{1}{1+e^{-x}}``):
+    shown when it is shown with that definition, the certificate naming it; never wrong (a
+    formula in prose is not a declaration: which one a step means is the student's); None
+    when not shown that way."""
+    m = _NOT_DEFINED.match(why)
+    if m is None:
+        return None
+    name = m.group(1)
+    found = next((d for d in scope.written if d[0] == name and name not in scope.context.functions), None)
+    if found is None:
+        return None
+    _, variable, formula, line = found
+    body = read_side(formula, scope.context)
+    if body.node is None or ast.free_names(body.node) - {variable}:
+        return None
+    context = replace(scope.context, functions={**scope.context.functions, name: body.text})
+    try:
+        functions = compile_functions(dict(context.functions))
+    except (MathError, ValueError):
+        return None
+    inner = replace(scope, context=context, functions=functions)
+    mark = mark_step(step, inner)
+    if mark.status != "shown":
+        return None
+    said = f"{shown_name(name)}({variable}) = {formula} as the write-up defines it on line {line}"
+    return mark.model_copy(update={"certificate": f"{mark.certificate} (with {said})"})
 
 
 def _with_derivatives(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | None:
@@ -259,14 +385,7 @@ def _with_derivatives(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMa
         return None
     left_text, right_text = found.texts
     written = step.model_copy(update={"left": left_text, "right": right_text})
-    inner = _Scope(
-        scope.context,
-        scope.domains,
-        [*scope.conditions, *calculus.guards(found.operands)],
-        scope.unread,
-        scope.functions,
-        scope.defined,
-    )
+    inner = replace(scope, conditions=[*scope.conditions, *calculus.guards(found.operands)])
     mark = mark_step(written, inner)
     said = f"{', '.join(dict.fromkeys(found.said))} computed symbolically"
     original = {"left": step.left, "right": step.right}
@@ -362,8 +481,46 @@ def _engine(
     atol: float,
     let: Mapping[str, str] | None = None,
 ) -> tuple[str, str]:
-    """(status, certificate or why) of the engine comparing two formulas or equations."""
+    """(status, certificate or why) of the engine comparing two formulas or equations; a
+    decision (shown or different) is kept for the same question asked again (a chain that
+    repeats a step, a class whose answers share one)."""
     symbols = {n: scope.domains.get(n, SymbolDomain()) for n in names if n not in (let or {})}
+    key = (
+        reference,
+        answer,
+        tuple(sorted((n, repr(d)) for n, d in symbols.items())),
+        tuple(sorted((let or {}).items())),
+        tuple(sorted(scope.context.functions.items())),
+        rtol,
+        atol,
+    )
+    with _DECIDED_LOCK:
+        kept = _DECIDED.get(key)
+    if kept is not None:
+        return kept
+    found = _engine_once(reference, answer, symbols, scope, rtol, atol, let)
+    if found[0] != "undecided":  # an undecided one may be a time limit: asked again next time
+        with _DECIDED_LOCK:
+            if len(_DECIDED) >= MAX_DECIDED:
+                _DECIDED.pop(next(iter(_DECIDED)))
+            _DECIDED[key] = found
+    return found
+
+
+MAX_DECIDED = 2048  # engine decisions kept (the oldest dropped first)
+_DECIDED: dict[tuple[object, ...], tuple[str, str]] = {}
+_DECIDED_LOCK = threading.Lock()
+
+
+def _engine_once(
+    reference: str,
+    answer: str,
+    symbols: dict[str, SymbolDomain],
+    scope: _Scope,
+    rtol: float,
+    atol: float,
+    let: Mapping[str, str] | None,
+) -> tuple[str, str]:
     part = ExpressionPart(
         type="expression",
         id="step",
@@ -377,8 +534,10 @@ def _engine(
     )
     verdict = check_part(part, answer, time_limit=STEP_SECONDS)
     if verdict.status is VerdictStatus.CORRECT:
-        kind = verdict.decision.kind.value if verdict.decision else "probes"
-        return "shown", kind
+        # the certificate says what was shown: probes name how many points (and of which kinds)
+        probes = f"{Certificate.PROBES.value}: sample points"
+        said = verdict.decision.describe() if verdict.decision else probes
+        return "shown", said
     if verdict.status is VerdictStatus.INCORRECT:
         return "different", verdict.feedback.splitlines()[0] if verdict.feedback else "different"
     return "undecided", verdict.feedback.splitlines()[0] if verdict.feedback else str(verdict.status)
@@ -555,15 +714,32 @@ def _with_sums(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | No
             said = f"with the sums written out, it {mark.certificate}"
             return mark.model_copy(update={"certificate": said})
         marks.append((point, mark))
+    return _sums_shown(marks, implicit, base)
+
+
+def _sums_shown(
+    marks: list[tuple[dict[str, Fraction], StepMark]], implicit: str | None, base: dict[str, Any]
+) -> StepMark | None:
+    """Shown when every size tried is (by probes: those sizes only); whole-number bounds:
+    shown as the sums written out term by term are; else None."""
+    if len(marks) == 1 and not marks[0][0] and marks[0][1].status == "shown":
+        # whole-number bounds: the sums written out term by term are the sums themselves
+        return marks[0][1].model_copy(
+            update={"certificate": f"{marks[0][1].certificate} (the sums written out term by term)"}
+        )
     if len(marks) < 2 or any(mark.status != "shown" for _, mark in marks):
         return None
-    sizes = ", ".join(_fraction_text(v) for point, _ in marks for v in point.values())
+    values = [_fraction_text(v) for point, _ in marks for v in point.values()]
+    sizes = ", ".join(values[:-1]) + f" and {values[-1]}"
     size_name = next(iter(marks[0][0]), "")
+    if implicit is not None:
+        size_name += " (the number of terms of a sum written without bounds)"
+    each = ", ".join(dict.fromkeys((mark.certificate or "").split(":")[0] for _, mark in marks))
     return StepMark(
         **base,
         status="shown",
-        certificate=f"{Certificate.PROBES.value}: the sums written out for {size_name} = {sizes}, "
-        "each shown (not a proof for every size)",
+        certificate=f"{Certificate.PROBES.value}: equal for {size_name} = {sizes} only, the sums written "
+        f"out at each ({each}; not a proof for every size)",
     )
 
 
@@ -662,7 +838,8 @@ def _logical(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark:
     if isinstance(p, str) or isinstance(q, str):
         why = p if isinstance(p, str) else q
         assert isinstance(why, str)
-        return _logical_with_unknowns(step, scope, base, why)
+        always = _conclusion_always_holds(step, scope, base) if step.relation == "implies" else None
+        return always or _logical_with_unknowns(step, scope, base, why)
     nodes = [n for s in (p, q) for n in (s.left.node, s.right.node) if n is not None]
     names = _names(*nodes)
     domain = W.Domain(names, scope.domains, scope.conditions)
@@ -698,6 +875,26 @@ def _logical(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark:
         return StepMark(**base, status="shown", certificate=shown)
     return StepMark(
         **base, status="undecided", certificate="no point where one holds and the other fails was confirmed"
+    )
+
+
+def _conclusion_always_holds(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | None:
+    """``P \\implies a = b`` where ``a = b`` is shown for every value (whatever reading shows
+    it): true whatever ``P`` is (a chain, a statement out of scope); else None."""
+    cuts = _top_level_relations(step.right)
+    if len(cuts) != 1 or cuts[0][2] != "=":
+        return None
+    start, end, _ = cuts[0]
+    left, right = step.right[:start].strip(), step.right[end:].strip()
+    if not left or not right:
+        return None
+    mark = mark_step(Step(left=left, right=right, relation="=", line=step.line), scope)
+    if mark.status != "shown":
+        return None
+    return StepMark(
+        **base,
+        status="shown",
+        certificate=f"{mark.certificate}: the conclusion holds for every value, whatever the premise",
     )
 
 

@@ -153,7 +153,97 @@ def chains_in_text(text: str, kind: str = "latex") -> list[Chain]:
     defined = _defined_names(pieces)
     if defined:
         chains = [c.model_copy(update={"defined": defined}) for c in chains]
+    lines = text.splitlines()
+    chains = [c.model_copy(update={"about_shapes": True}) if _about_shapes(c, lines) else c for c in chains]
+    definitions = _function_definitions(text, pieces)
+    if definitions:
+        chains = [c.model_copy(update={"functions": _defined_before(definitions, c.line)}) for c in chains]
     return chains
+
+
+_FUNCTION_DEFINITION = re.compile(
+    r"^\s*\\?([A-Za-z]+)\s*\(\s*\\?([A-Za-z]+)\s*\)\s*(?::=|\\coloneqq|\\triangleq|=)\s*(\S.*?)\s*$"
+)
+
+
+def _function_definitions(text: str, pieces: list[_Piece]) -> list[tuple[str, str, str, int]]:
+    """(name, variable, formula, line) of every ``f(x) = formula`` the write-up states as a piece
+    of math of its own (or a comma-separated part of one); the formula "" where it is no
+    formula of that variable alone (another relation in it, another letter it depends on)."""
+    found = []
+    for piece in pieces:
+        line = text.count("\n", 0, piece.start) + 1
+        after = text[piece.start + len(piece.math) : piece.start + len(piece.math) + 40]
+        if _CONDITION_AFTER.match(after):
+            continue  # "$\\phi(x) = 0$ whenever $|x| > A$": a statement, not a definition
+        for raw in _split_rows(piece.math):
+            for part in _comma_parts(raw):
+                m = _FUNCTION_DEFINITION.match(_DROP.sub(" ", part.replace("&", " ")).strip().rstrip(".;"))
+                if m is None or m.group(1) in BUILTIN_NAMES or m.group(1) in ("frac", "left", "mathrm"):
+                    continue
+                name, variable, formula = m.groups()
+                if (
+                    len(_top_level_relations(formula))
+                    or _other_letters(formula, variable)
+                    or not re.search(rf"(?<![A-Za-z\\]){variable}(?![A-Za-z])", formula)
+                ):
+                    formula = ""  # not a formula of its variable alone (a constant is a statement)
+                found.append((name, variable, formula, line))
+    return found
+
+
+_CONDITION_AFTER = re.compile(
+    r"^[\s$\\)\]]*(?:,\s*)?(?:whenever|if|when|for|unless|provided|on|at|as|except|near)\b", re.IGNORECASE
+)
+
+
+def _other_letters(formula: str, variable: str) -> bool:
+    """Does the formula name a letter other than the variable (outside LaTeX commands and e)?"""
+    plain = re.sub(r"\\[A-Za-z]+", " ", formula)
+    letters = set(re.findall(r"[A-Za-z]", plain)) - {"e"}
+    named = {w for w in re.findall(r"\\([A-Za-z]+)", formula)} - {
+        "frac",
+        "left",
+        "right",
+        "exp",
+        "log",
+        "ln",
+        "tanh",
+        "max",
+        "min",
+        "sqrt",
+        "cdot",
+        "mathrm",
+        "dfrac",
+        "tfrac",
+    }
+    return bool(letters - {variable}) or bool(named - {variable})
+
+
+def _defined_before(
+    definitions: list[tuple[str, str, str, int]], line: int
+) -> tuple[tuple[str, str, str, int], ...]:
+    """The latest definition of each name before ``line`` that is a formula of its variable."""
+    latest: dict[str, tuple[str, str, str, int]] = {}
+    for definition in definitions:
+        if definition[3] < line:
+            latest[definition[0]] = definition
+    return tuple(d for d in latest.values() if d[2])
+
+
+# Words that make `\times` a separator of dimensions (``2 \times 3 \times 4``), not a product
+_SHAPE_WORDS = re.compile(
+    r"\bshapes?\b|\bdimension|\bdims?\b|\bsizes?\b|\btensors?\b|feature maps?|\bchannels?\b"
+    r"|\bconvolution|\bconv\b|\bkernels?\b|\bstrides?\b|\bpadding\b|\\in\s*\\mathbb\s*\{?\s*[RZN]\s*\}?\s*\^",
+    re.IGNORECASE,
+)
+SHAPE_REACH = 2  # lines before a chain whose words still say what it is about
+
+
+def _about_shapes(chain: Chain, lines: list[str]) -> bool:
+    last = max(s.line for s in chain.steps)
+    around = "\n".join(lines[max(0, chain.line - 1 - SHAPE_REACH) : last])
+    return _SHAPE_WORDS.search(around) is not None
 
 
 def _row_groups(text: str, pieces: list[_Piece]) -> list[list[_Row]]:
@@ -421,6 +511,8 @@ def _depth_at(text: str, index: int) -> int:
 
 def _relation_at(text: str, i: int) -> tuple[int, Relation | None] | None:
     """The relation word that starts at ``i``: its end and the relation."""
+    if text[i] not in _RELATION_FIRST:  # most characters start no relation: a set lookup
+        return None
     for word, relation in _RELATIONS:
         if text.startswith(word, i):
             end = i + len(word)
@@ -430,6 +522,9 @@ def _relation_at(text: str, i: int) -> tuple[int, Relation | None] | None:
                 end = _arguments_end(text, end)  # \xrightarrow[below]{above}: labels, not math
             return end, relation
     return None
+
+
+_RELATION_FIRST = frozenset(word[0] for word, _ in _RELATIONS)
 
 
 def _arguments_end(text: str, at: int) -> int:

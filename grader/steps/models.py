@@ -38,6 +38,13 @@ class Chain(_Strict):
     # Names the write-up defines (``v_t = \\beta v_{t-1} + ...``, ``y := 3x``): a step that
     # uses one may rest on that definition, so a point that ignores it is no witness.
     defined: tuple[str, ...] = ()
+    # The words around the chain are about shapes (a shape, dimensions, ``\\in \\mathbb{R}^{...}``,
+    # a convolution's output size): there ``2 \\times 3`` is a list of dimensions, not a number.
+    about_shapes: bool = False
+    # Functions of one variable the write-up defines before the chain (``\\sigma(x) = \\frac{1}{1+e^{-x}}``),
+    # the latest definition of each name: (name, variable, formula, line). A step that uses one
+    # may be shown with it, never refuted with it (a definition in prose is not a declaration).
+    functions: tuple[tuple[str, str, str, int], ...] = ()
 
 
 class Witness(_Strict):

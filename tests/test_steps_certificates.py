@@ -1,0 +1,250 @@
+"""Every step's certificate says exactly what was shown (issue 61, session 14).
+
+A step shown on a bounded window of sizes (vectors and matrices written out at sizes 2 and
+3, sums without bounds written out for 1 to 4 terms) is shown by probes only, and its
+certificate says which sizes; a step the engine probed says how many points. A list of
+dimensions (``2 \\times 3 \\times 4`` where the words are about shapes) is never shown equal
+to a reordering of it by commutativity.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from grader.cli import main
+from grader.steps import StepMark, check_text
+
+ROOT = Path(__file__).parent.parent
+
+
+def _marks(text: str) -> list[StepMark]:
+    return [s for c in check_text(text, "markdown") for s in c.steps]
+
+
+def _one(text: str) -> StepMark:
+    (mark,) = _marks(text)
+    return mark
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        r"$$\mathbf{x}^\top \mathbf{y} = \mathbf{y}^\top \mathbf{x}$$",
+        r"$$(AB)^\top = B^\top A^\top$$",
+        r"$$\|\mathbf{x}\|^2 = \mathbf{x}^\top \mathbf{x}$$",
+        r"$$A\mathbf{x} + A\mathbf{y} = A(\mathbf{x} + \mathbf{y})$$",
+        r"$$\mathbf{x}^\top \mathbf{y} = \frac{1}{2}((\mathbf{x}+\mathbf{y})^\top(\mathbf{x}+\mathbf{y})"
+        r" - \mathbf{x}^\top\mathbf{x} - \mathbf{y}^\top\mathbf{y})$$",
+        r"$$\exp(\mathbf{x}^\top \mathbf{y}) \exp(\mathbf{x}^\top \mathbf{x})"
+        r" = \exp(\mathbf{x}^\top (\mathbf{x} + \mathbf{y}))$$",
+        r"$$\frac{\mathbf{x}^\top \mathbf{y}}{1 + \|\mathbf{x}\|^2}"
+        r" = \frac{\mathbf{y}^\top \mathbf{x}}{1 + \mathbf{x}^\top\mathbf{x}}$$",
+    ],
+)
+def test_arrays_at_sizes_2_and_3_are_probes_that_name_the_sizes(text: str) -> None:
+    mark = _one(text)
+    assert mark.status == "shown"
+    assert mark.certificate is not None
+    assert mark.certificate.startswith("probes: equal at sizes 2 and 3 only")
+    assert "not a proof for every size" in mark.certificate
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        r"$$(AB)^\top = A^\top B^\top$$",  # false for most matrices: but no size is a witness
+        r"$$\mathbf{x}^\top A \mathbf{y} = \mathbf{y}^\top A \mathbf{x}$$",  # true only for symmetric A
+        r"$$\|\mathbf{x} + \mathbf{y}\|^2 = \|\mathbf{x}\|^2 + \|\mathbf{y}\|^2$$",
+    ],
+)
+def test_arrays_that_differ_are_never_wrong(text: str) -> None:
+    mark = _one(text)
+    assert mark.status == "undecided" and mark.witness is None
+
+
+def test_polynomial_arrays_are_decided_without_sympy() -> None:
+    code = (
+        "import sys\nfrom grader.steps import check_text\n"
+        "m = check_text(r'$$(AB)^\\top \\mathbf{x} = B^\\top A^\\top \\mathbf{x}$$ "
+        "$$\\|\\mathbf{x}\\|^2 = \\mathbf{x}^\\top \\mathbf{x}$$', 'markdown')\n"
+        "print([s.status for c in m for s in c.steps], 'sympy' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT, timeout=120
+    )
+    assert out.stdout.strip() == "['shown', 'shown'] False"
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [
+        (r"$$\sum_{j=1}^{n} (a_j + b_j) = \sum_{j=1}^{n} a_j + \sum_{j=1}^{n} b_j$$", "n = 1, 2, 3 and 4"),
+        (r"$$\sum_{j=0}^{t-1} \beta^j = \frac{1-\beta^t}{1-\beta}$$", "t = 1, 2, 3 and 4"),
+        (
+            r"$$\sum_j x_j^2 = \sum_j x_j \cdot x_j$$",
+            "N (the number of terms of a sum written without bounds) = 1, 2, 3 and 4",
+        ),
+        (
+            r"$$\frac{e^{x_1}}{e^{x_1} + e^{x_2} + \dots + e^{x_K}} = "
+            r"\frac{1}{1 + e^{(x_2 - x_1)} + \dots + e^{(x_K - x_1)}}$$",
+            "K = 3, 4, 5 and 6",
+        ),
+    ],
+)
+def test_sums_written_out_for_a_few_sizes_are_probes_that_name_them(text: str, size: str) -> None:
+    mark = _one(text)
+    assert mark.status == "shown"
+    assert mark.certificate is not None
+    assert mark.certificate.startswith(f"probes: equal for {size} only")
+    assert "not a proof for every size" in mark.certificate
+
+
+@pytest.mark.parametrize(
+    ("text", "certificate"),
+    [
+        (r"$$\sum_{j=1}^{3} j^2 = 14$$", "exact (the sums written out term by term)"),
+        (r"$$\sum_{j=1}^{3} x_j = x_1 + x_2 + x_3$$", "proved (the sums written out term by term)"),
+        (r"$$\sum_{k=0}^{2} 2^k y = 7y$$", "proved (the sums written out term by term)"),
+    ],
+)
+def test_sums_with_whole_number_bounds_are_the_sums_themselves(text: str, certificate: str) -> None:
+    mark = _one(text)
+    assert (mark.status, mark.certificate) == ("shown", certificate)
+
+
+def test_a_sum_with_whole_number_bounds_that_differs_is_wrong_with_a_witness() -> None:
+    mark = _one(r"$$\sum_{j=1}^{3} x_j = x_1 + x_2$$")
+    assert mark.status == "wrong" and mark.witness is not None
+
+
+def test_a_step_the_engine_probed_says_how_many_points() -> None:
+    marks = [m for m in _marks(r"$$\max(0, x) - \max(0, -x) = x = |x| \operatorname{sign}(x)$$")]
+    probed = [m for m in marks if (m.certificate or "").startswith("probes")]
+    for mark in probed:
+        assert mark.certificate is not None and "points" in mark.certificate
+    assert all(m.certificate != "probes" for m in marks)
+
+
+SHAPES = [
+    # the issue's literal, in a sentence about a shape
+    ("The output has shape $2 \\times 3 \\times 4 = 4 \\times 3 \\times 2$.", "undecided"),
+    ("The tensor's dimensions: $$3 \\times 5 = 5 \\times 3$$", "undecided"),
+    ("The output size is $2 \\times 12 = 4 \\times 6$.", "undecided"),
+    ("Let $W \\in \\mathbb{R}^{m \\times n}$. Then $$2 \\times 3 = 3 \\times 2$$", "undecided"),
+    # the same dimensions in order: shown, dimension by dimension
+    ("The output has shape $2 \\times 3 \\times 4 = 2 \\times 3 \\times 4$.", "shown"),
+    ("The feature map: $(32 - 5 + 1) \\times (32 - 5 + 1) \\times 16 = 28 \\times 28 \\times 16$.", "shown"),
+    # a count of entries is a product, shapes or not
+    ("The tensor has $2 \\times 3 \\times 4 = 24$ entries.", "shown"),
+    # different products: different shapes too
+    ("The output size is $2 \\times 3 = 3 \\times 3$.", "wrong"),
+    # no word about shapes: \times is multiplication
+    ("Multiplying, $$2 \\times 3 \\times 4 = 4 \\times 3 \\times 2$$", "shown"),
+]
+
+
+@pytest.mark.parametrize(("text", "status"), SHAPES, ids=[s[0][:40] for s in SHAPES])
+def test_a_list_of_dimensions_is_not_shown_by_commutativity(text: str, status: str) -> None:
+    marks = [m for m in _marks(text) if "\\times" in m.left]
+    (mark,) = marks
+    assert mark.status == status, mark.certificate
+    if status == "undecided":
+        assert mark.certificate is not None and "shape" in mark.certificate
+    if status == "shown" and "shape" in text:
+        assert mark.certificate is not None and "dimension by dimension" in mark.certificate
+
+
+def test_cli_json_prints_the_probes_certificates(tmp_path: Path) -> None:
+    write_up = tmp_path / "answer.md"
+    write_up.write_text(
+        "$$\\mathbf{x}^\\top \\mathbf{y} = \\mathbf{y}^\\top \\mathbf{x}$$\n\n"
+        "The output has shape $2 \\times 3 \\times 4 = 4 \\times 3 \\times 2$.\n"
+    )
+    result = CliRunner().invoke(main, ["steps", str(write_up), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    steps = [s for c in json.loads(result.output)["chains"] for s in c["steps"]]
+    assert [s["status"] for s in steps] == ["shown", "undecided"]
+    assert steps[0]["certificate"].startswith("probes: equal at sizes 2 and 3 only")
+    assert steps[1]["witness"] is None
+
+
+SIGMOID = "Recall that $\\sigma(x) = \\frac{1}{1 + e^{-x}}$.\n\n"
+
+
+def test_a_function_the_write_up_defines_shows_a_step_and_the_certificate_names_it() -> None:
+    mark = _one(SIGMOID + "$$2 \\cdot \\frac{1}{1 + e^{-2x}} - 1 = 2\\sigma(2x) - 1$$")
+    assert mark.status == "shown"
+    assert mark.certificate is not None
+    assert "sigma(x) = \\frac{1}{1 + e^{-x}} as the write-up defines it on line 1" in mark.certificate
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # wrong with the written definition: never marked wrong that way
+        SIGMOID + "$$\\frac{1}{1 + e^{x}} = \\sigma(x)$$",
+        # a statement with a condition after it is no definition
+        "Here $\\sigma(x) = 0$ whenever $x < -A$.\n\n$$0 = \\sigma(5)$$",
+        # a formula with another letter in it (k) is not a function of x alone
+        "The sigmoid $\\sigma(x) = \\frac{1}{1+e^{-kx}}$.\n\n$$\\frac{1}{1 + e^{-x}} = \\sigma(x)$$",
+        # a definition after the step does not apply to it
+        "$$\\frac{1}{1 + e^{-x}} = \\sigma(x)$$\n\nRecall that $\\sigma(x) = \\frac{1}{1 + e^{-x}}$.",
+    ],
+)
+def test_a_written_function_is_never_a_witness_nor_a_guess(text: str) -> None:
+    marks = [m for m in _marks(text) if "sigma" in m.right]
+    assert marks and all(m.status == "undecided" and m.witness is None for m in marks)
+
+
+def test_an_engine_decision_is_kept_for_the_same_question() -> None:
+    from grader.steps import decide
+
+    text = "$$\\max(0, x) - \\max(0, -x) = x$$"
+    decide._DECIDED.clear()
+    first = _one(text)
+    kept = dict(decide._DECIDED)
+    second = _one(text)
+    assert first == second
+    assert dict(decide._DECIDED) == kept  # asked again: answered from what was kept
+
+
+@pytest.mark.parametrize("error", ["PoleError", "PolynomialError", "NotImplementedError"])
+def test_what_sympy_s_limit_raises_leaves_the_step_undecided(
+    monkeypatch: pytest.MonkeyPatch, error: str
+) -> None:
+    import sympy
+    from sympy.core.function import PoleError
+    from sympy.polys.polyerrors import PolynomialError
+
+    raised = {"PoleError": PoleError, "PolynomialError": PolynomialError}.get(error, NotImplementedError)
+
+    def limit(*_args: object, **_kwargs: object) -> None:
+        raise raised("sympy cannot take this form")
+
+    monkeypatch.setattr(sympy, "limit", limit)
+    mark = _one(r"$$\lim_{h \to 0} \frac{(x+h)^2 - x^2}{h} = 2x$$")
+    assert mark.status == "undecided" and mark.witness is None
+    assert mark.certificate is not None and "internal error" not in mark.certificate
+
+
+def test_a_limit_sympy_takes_is_shown() -> None:
+    mark = _one(r"$$\lim_{h \to 0} \frac{(x+h)^2 - x^2}{h} = 2x$$")
+    assert (mark.status, mark.certificate) == ("shown", "proved (the limit as h -> 0 computed symbolically)")
+
+
+def test_arrays_too_large_to_expand_are_left_undecided_within_limits() -> None:
+    import time
+
+    from grader.steps import arrays
+    from grader.steps.read import Context
+
+    power = "(A+B)" * 8  # 18 entries, degree 8: millions of terms if expanded
+    started = time.process_time()
+    assert arrays.shown_at_sizes(power, "(A+B)" * 7 + "(B+A)", Context()) is None
+    assert time.process_time() - started < 5.0  # a generous bound: the work is capped, not timed
