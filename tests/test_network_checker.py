@@ -29,6 +29,7 @@ from grader.spec import Part
 from grader.types import ANSWER_TYPES
 from grader.types.network import NetworkPart, classify
 from grader.types.network import checker as network
+from grader.types.network import walk as network_walk
 from grader.types.network.compile import compile_part
 from grader.types.network.sides import reference_side
 from grader.types.network.weights import IMPOSSIBLE, Weights, is_impossible, read_answer
@@ -536,6 +537,8 @@ def test_many_inputs_first_probes_then_the_walk_give_the_verdict_of_all_probes_f
     whole walk: the same verdict, witness and count of points as when every point went first."""
     part, answer = eight_input_or()
     wrong = _changed(answer, *change)
+    # the order of the methods is the question, not the machine's load: the walk is never cut
+    monkeypatch.setattr(network_walk, "REGION_WALK_SHARE", 1000.0)
     monkeypatch.setattr(classify, "PROBE_FIRST_POINTS", 10**9)
     all_first = network.check(part, wrong)
     monkeypatch.setattr(classify, "PROBE_FIRST_POINTS", 5)
