@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
+import numpy as np
 import pytest
 import sympy
 from hypothesis import given
@@ -13,6 +15,7 @@ from grader.mathlang import parser
 from grader.mathlang.errors import LimitError, ParseError
 from grader.mathlang.limits import Limits
 from grader.networks import approx
+from grader.types.expression import probes
 from grader.types.expression.probes import _nearest, _Scaled
 
 
@@ -91,3 +94,34 @@ def test_a_targets_derivative_and_function_are_made_once() -> None:
     assert approx._made_once("diff", target, x) == 3 * x**2 - 2
     assert approx._made_once("lambdify", target, x)(2.0) == pytest.approx(4.0)
     assert approx._made_once("diff", x**3 - 2.0 * x, x) == 3 * x**2 - 2.0
+
+
+def _combine_as_before(candidates: dict[str, list[float]], rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """probes.combine before issue 59: a point at a time, a draw of the generator per value."""
+    names = list(candidates)
+    columns: dict[str, list[float]] = {name: [] for name in names}
+    lists = [np.asarray(values, dtype=float) for values in candidates.values()]
+    mixes = (
+        tuple(float(values[rng.integers(len(values))]) for values in lists) for _ in range(probes.MAX_POINTS)
+    )
+    for point in itertools.chain(probes._corners(candidates), mixes):
+        for name, value in zip(names, point, strict=True):
+            columns[name].append(value)
+    return {name: np.array(values[: probes.MAX_POINTS], dtype=float) for name, values in columns.items()}
+
+
+@given(
+    st.lists(
+        st.lists(st.floats(min_value=-1e12, max_value=1e12), min_size=1, max_size=9), min_size=2, max_size=4
+    ),
+    st.integers(0, 2**32),
+)
+def test_the_probe_points_of_several_symbols_are_those_drawn_before(
+    values: list[list[float]], seed: int
+) -> None:
+    candidates = {f"s{k}": v for k, v in enumerate(values)}
+    got = probes.combine(candidates, np.random.default_rng(seed))
+    expected = _combine_as_before(candidates, np.random.default_rng(seed))
+    assert list(got) == list(expected)
+    for name in got:
+        assert np.array_equal(got[name], expected[name])

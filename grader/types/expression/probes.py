@@ -240,19 +240,20 @@ def combine(candidates: Mapping[str, Sequence[float]], rng: np.random.Generator)
     names = list(candidates)
     if len(names) == 1:
         return {names[0]: np.array(candidates[names[0]], dtype=float)}
-    columns: dict[str, list[float]] = {name: [] for name in names}
-    for point in itertools.chain(_corners(candidates), _mixes(candidates, rng)):
-        for name, value in zip(names, point, strict=True):
-            columns[name].append(value)
-    return {name: np.array(values[:MAX_POINTS], dtype=float) for name, values in columns.items()}
+    corners = np.array(list(_corners(candidates)), dtype=float).reshape(-1, len(names))
+    mixes = _mixes(candidates, rng)
+    return {
+        name: np.concatenate([corners[:, j], mixes[:, j]])[:MAX_POINTS] for j, name in enumerate(names)
+    }
 
 
-def _mixes(
-    candidates: Mapping[str, Sequence[float]], rng: np.random.Generator
-) -> Iterable[tuple[float, ...]]:
+def _mixes(candidates: Mapping[str, Sequence[float]], rng: np.random.Generator) -> np.ndarray:
+    """MAX_POINTS random mixes, a row each: row k takes each symbol's value at an index drawn
+    in turn (one draw of ``rng.integers(0, n)`` a symbol, row after row, as a loop would)."""
     lists = [np.asarray(values, dtype=float) for values in candidates.values()]
-    for _ in range(MAX_POINTS):
-        yield tuple(float(values[rng.integers(len(values))]) for values in lists)
+    lengths = np.array([len(values) for values in lists], dtype=np.int64)
+    picks = rng.integers(0, np.tile(lengths, MAX_POINTS)).reshape(MAX_POINTS, len(lists))
+    return np.column_stack([values[picks[:, j]] for j, values in enumerate(lists)])
 
 
 def _corners(candidates: Mapping[str, Sequence[float]]) -> Iterable[tuple[float, ...]]:
