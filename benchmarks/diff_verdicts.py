@@ -5,7 +5,7 @@
 ``OLD_OUT`` and ``NEW_OUT`` are the ``--out`` folders of ``grader grade`` of the same class
 by the old and the new code (``benchmarks/make_class.py CLASS --variety`` makes a class).
 Every part of every ``*.json`` report is compared on its status, score, feedback and
-certificate, and every page (``*.html``, ``*.md``) byte for byte; the differences are
+certificate, and every page and plot (``*.html``, ``*.md``, ``*.svg``) byte for byte; the differences are
 printed and the exit status is 1 when there is one.
 """
 
@@ -33,8 +33,8 @@ def main() -> int:
     parser.add_argument("new", type=Path)
     args = parser.parse_args()
     differences, parts, pages = 0, 0, 0
-    old_files = {p.name for p in args.old.iterdir() if p.suffix in (".json", ".html", ".md")}
-    new_files = {p.name for p in args.new.iterdir() if p.suffix in (".json", ".html", ".md")}
+    old_files = {p.name for p in args.old.iterdir() if p.suffix in (".json", ".html", ".md", ".svg")}
+    new_files = {p.name for p in args.new.iterdir() if p.suffix in (".json", ".html", ".md", ".svg")}
     for name in sorted(old_files ^ new_files):
         print(f"only in {'old' if name in old_files else 'new'}: {name}")
         differences += 1
@@ -47,7 +47,7 @@ def main() -> int:
                 if a.get(part) != b.get(part):
                     differences += 1
                     print(f"{name} {part}:\n  old {a.get(part)}\n  new {b.get(part)}")
-        elif name.endswith((".html", ".md")):
+        elif name.endswith((".html", ".md", ".svg")):
             pages += 1
             if old.read_bytes() != new.read_bytes():
                 differences += 1
