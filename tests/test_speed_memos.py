@@ -125,3 +125,16 @@ def test_the_probe_points_of_several_symbols_are_those_drawn_before(
     assert list(got) == list(expected)
     for name in got:
         assert np.array_equal(got[name], expected[name])
+
+
+def test_a_parse_stopped_by_pythons_recursion_limit_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "((((y))))"
+
+    def too_deep(self: object) -> None:
+        raise RecursionError
+
+    monkeypatch.setattr(parser._Parser, "run", too_deep)
+    with pytest.raises(LimitError):
+        parser.parse(text)
+    monkeypatch.undo()
+    assert parser.dump(parser.parse(text)) == parser.dump(parser.parse("y"))

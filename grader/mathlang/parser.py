@@ -215,7 +215,8 @@ def parse(
     try:
         tree = _parse(text, names, calls, mode, limits)
     except MathError as err:  # ParseError, LimitError: kept as what makes them, not with frames
-        if key is not None:
+        # (not Python's recursion limit met: that depends on the caller's stack, not the text)
+        if key is not None and not isinstance(err.__context__, RecursionError):
             _remember(key, (type(err), str(err), dict(vars(err))))
         raise
     if key is not None:
