@@ -2,13 +2,14 @@
 
     python benchmarks/bench_service.py [--submissions 500] [--clients 50] [--workers 2]
                                        [--burst | --rate R] [--poll SECONDS | --wait SECONDS]
-                                       [--db URL]
+                                       [--db URL] [--variety]
 
 Builds the synthetic class of benchmarks/make_class.py (seeded: reference answers,
 shipped answers, listed mistakes, wrong variants, hostile strings, unreadable
-sheets), starts ``grader serve`` on a free loopback port with a fresh SQLite
-database (or ``--db``), and has ``--clients`` threads post the sheets (each client a
-student with a token, taking sheets in turn). How they post:
+sheets; with ``--variety`` the varied class, whose students each write their answers
+afresh, so that most (part, answer) pairs are distinct), starts ``grader serve`` on a
+free loopback port with a fresh SQLite database (or ``--db``), and has ``--clients``
+threads post the sheets (each client a student with a token, taking sheets in turn). How they post:
 
 * by default, as students do: a client hands in a sheet, waits for its verdict and then
   hands in its next sheet, so 50 clients keep up to 50 sheets in the queue; the clients
@@ -73,9 +74,9 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def course_with_students(
-    folder: Path, db_url: str | None, clients: int, sheets: int
+    folder: Path, db_url: str | None, clients: int, sheets: int, variety: bool = False
 ) -> tuple[Course, list[Path]]:
-    problem_file, class_folder = make_class(folder / "class-source", sheets)
+    problem_file, class_folder = make_class(folder / "class-source", sheets, variety=variety)
     (folder / "course" / "problems").mkdir(parents=True)
     (folder / "course" / "problems" / "bench.yaml").write_text(problem_file.read_text())
     course = Course(folder / "course", db_url)
@@ -297,13 +298,20 @@ def main() -> None:
         "--request-threads", type=int, default=None, help="the server's --request-threads (default: its own)"
     )
     parser.add_argument("--db", default=None, help="a database URL (default: SQLite in the course folder)")
+    parser.add_argument(
+        "--variety",
+        action="store_true",
+        help="the varied class (make_class.py --variety): answers written afresh",
+    )
     args = parser.parse_args()
     # The server as deployed: an install writes grader's bytecode, so a module a first request
     # imports is not compiled then (this environment may forbid writing it)
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
     with tempfile.TemporaryDirectory(prefix="grader-bench-service-") as scratch:
-        course, sheets = course_with_students(Path(scratch), args.db, args.clients, args.submissions)
+        course, sheets = course_with_students(
+            Path(scratch), args.db, args.clients, args.submissions, args.variety
+        )
         threads = ("--request-threads", str(args.request_threads)) if args.request_threads else ()
         server = Server(course, args.workers, "--rate-limit", "100000", *threads)
         try:

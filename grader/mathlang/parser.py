@@ -113,7 +113,7 @@ from grader.mathlang.ast import (
     Transpose,
     TupleLit,
 )
-from grader.mathlang.errors import LimitError, ParseError, ReadError
+from grader.mathlang.errors import LimitError, MathError, ParseError, ReadError
 from grader.mathlang.lexer import (
     CMD,
     GREEK_NAMES,
@@ -198,14 +198,61 @@ def parse(
     ``symbols``: declared names (scalars, arrays, let-names), used to split words
     such as ``nd``; ``functions``: extra function names (``S``, ``H``, ``Theta``);
     ``mode``: ``expr``, ``complexity`` or ``shape`` (see the module docstring).
+
+    Trees are immutable, so a text parsed again with the same names, mode and limits
+    gets the tree (or a fresh copy of the error) of its first parse (:data:`_MEMO`):
+    an answer is read by its check, its page and the class's statistics.
     """
+    names, calls = frozenset(symbols), frozenset(functions)
+    short = isinstance(text, str) and len(text) <= _MEMO_TEXT
+    key = (text, names, calls, mode, limits) if short else None
+    if key is not None:
+        hit = _MEMO.get(key)
+        if isinstance(hit, Node):
+            return hit
+        if hit is not None:
+            raise _error_again(hit)
+    try:
+        tree = _parse(text, names, calls, mode, limits)
+    except MathError as err:  # ParseError, LimitError: kept as what makes them, not with frames
+        # (not Python's recursion limit met: that depends on the caller's stack, not the text)
+        if key is not None and not isinstance(err.__context__, RecursionError):
+            _remember(key, (type(err), str(err), dict(vars(err))))
+        raise
+    if key is not None:
+        _remember(key, tree)
+    return tree
+
+
+# The parse memo: (text, symbols, functions, mode, limits) -> tree or (error class, message,
+# fields). Bounded by entries and by each text's length; cleared whole when full.
+_MEMO: dict[tuple[Any, ...], Any] = {}
+_MEMO_SIZE = 20_000
+_MEMO_TEXT = 2_000
+
+
+def _remember(key: tuple[Any, ...], value: Any) -> None:
+    if len(_MEMO) >= _MEMO_SIZE:
+        _MEMO.clear()
+    _MEMO[key] = value
+
+
+def _error_again(kept: tuple[type[MathError], str, dict[str, Any]]) -> MathError:
+    cls, message, fields = kept
+    err = cls.__new__(cls)
+    Exception.__init__(err, message)
+    vars(err).update(fields)
+    return err
+
+
+def _parse(text: str, symbols: frozenset[str], functions: frozenset[str], mode: str, limits: Limits) -> Node:
     if mode not in MODES:
         raise ValueError(f"unknown parse mode {mode!r}; expected one of {MODES}")
     if not isinstance(text, str):
         raise ParseError(f"expected text, got {type(text).__name__}", hint="write the answer as text")
     check_length(text, limits)
     tokens = tokenize(text, limits)
-    parser = _Parser(text, tokens, frozenset(symbols), frozenset(functions), mode, limits)
+    parser = _Parser(text, tokens, symbols, functions, mode, limits)
     try:
         tree = parser.run()
     except RecursionError:  # a safety net only: the depth counter stops well before

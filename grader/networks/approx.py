@@ -219,8 +219,8 @@ def _critical_or_sampled(
     deadline); pieces without them are sampled."""
     assert iv.lo is not None and iv.hi is not None
     width = iv.hi - iv.lo
-    deriv = sympy.diff(target, xs) if deadline is not None else None
-    fn = sympy.lambdify(xs, target, modules="numpy")
+    deriv = _made_once("diff", target, xs) if deadline is not None else None
+    fn = _made_once("lambdify", target, xs)
     cands: list[_Cand] = []
     sampled = 0
     for t in model.breakpoints:
@@ -252,6 +252,23 @@ def _critical_or_sampled(
     method = "exact: breakpoints, piece ends and the roots of target'(x) = slope on each piece"
     error = sympy.nsimplify(best.error) if isinstance(best.error, sympy.Float) else best.error
     return ApproxResult(error, best.x, best.model_value, best.target_value, True, method, best.side)
+
+
+# A target's derivative and its numpy function, by (target, x): every student's network on a
+# part is compared with the same target (sympy expressions are immutable and hashed by value).
+_MADE: dict[tuple[str, sympy.Basic, sympy.Symbol], Any] = {}
+_MADE_SIZE = 256
+
+
+def _made_once(what: str, target: sympy.Basic, xs: sympy.Symbol) -> Any:
+    key = (what, target, xs)
+    made = _MADE.get(key)
+    if made is None:
+        made = sympy.diff(target, xs) if what == "diff" else sympy.lambdify(xs, target, modules="numpy")
+        if len(_MADE) >= _MADE_SIZE:
+            _MADE.clear()
+        _MADE[key] = made
+    return made
 
 
 def _bounded(model: PL, target: sympy.Basic, xs: sympy.Symbol, iv: Interval, deadline: float) -> ApproxResult:

@@ -74,8 +74,20 @@ def read_context(part: PartBase | None, type_name: str = "") -> ReadContext | No
     mode = {"complexity": "complexity", "shape": "shape"}.get(kind, "expr")
     if part is None:
         return UNTYPED if not kind else ReadContext(functions=function_names(), mode=mode)
-    names, functions = declared_names(part)  # as the checker declares them
-    return ReadContext(names, functions, mode)
+    kept = _CONTEXTS.get(id(part))  # (part, context): the part held, so its id is never another's
+    if kept is None or kept[0] is not part:
+        names, functions = declared_names(part)  # as the checker declares them
+        kept = (part, ReadContext(names, functions, mode))
+        if len(_CONTEXTS) >= _KEPT_CONTEXTS:
+            _CONTEXTS.clear()
+        _CONTEXTS[id(part)] = kept
+    return kept[1]
+
+
+# Each part's reading context, made once: a page, a digest and the statistics ask it of every
+# answer. Parts are not changed once loaded (a changed problem set is loaded anew).
+_CONTEXTS: dict[int, tuple[PartBase, ReadContext]] = {}
+_KEPT_CONTEXTS = 2_000
 
 
 def read_received(received: str | None, context: ReadContext | None) -> ReadAnswer | None:

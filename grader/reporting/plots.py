@@ -250,8 +250,17 @@ def _runs(points: Sequence[tuple[float, float]]) -> list[list[tuple[float, float
 
 def _polyline(frame: _Frame, xs: Sequence[float], ys: Sequence[float], color: str, width: float) -> list[str]:
     out = []
+    # frame.px, frame.py and _clip inlined (the same arithmetic, so the same figures): a curve
+    # has hundreds of points and a class hundreds of curves
+    x0, x_span, x_scale = frame.x0, frame.x1 - frame.x0, WIDTH - LEFT - RIGHT
+    y0, y_span, y_scale, y_base = frame.y0, frame.y1 - frame.y0, HEIGHT - TOP - BOTTOM, HEIGHT - BOTTOM
+    low, high = frame.y0 - y_span, frame.y1 + y_span
     for run in _runs(list(zip(xs, ys, strict=True))):
-        coords = " ".join(f"{frame.px(x):.2f},{frame.py(_clip(frame, y)):.2f}" for x, y in run)
+        coords = " ".join(
+            f"{LEFT + (x - x0) / x_span * x_scale:.2f},"
+            f"{y_base - (min(max(y, low), high) - y0) / y_span * y_scale:.2f}"
+            for x, y in run
+        )
         out.append(f'<polyline points="{coords}" fill="none" stroke="{color}" stroke-width="{width:g}"/>')
     return out
 

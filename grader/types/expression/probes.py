@@ -240,36 +240,65 @@ def combine(candidates: Mapping[str, Sequence[float]], rng: np.random.Generator)
     names = list(candidates)
     if len(names) == 1:
         return {names[0]: np.array(candidates[names[0]], dtype=float)}
-    columns: dict[str, list[float]] = {name: [] for name in names}
-    for point in itertools.chain(_corners(candidates), _mixes(candidates, rng)):
-        for name, value in zip(names, point, strict=True):
-            columns[name].append(value)
-    return {name: np.array(values[:MAX_POINTS], dtype=float) for name, values in columns.items()}
+    corners = np.array(list(_corners(candidates)), dtype=float).reshape(-1, len(names))
+    mixes = _mixes(candidates, rng)
+    return {
+        name: np.concatenate([corners[:, j], mixes[:, j]])[:MAX_POINTS] for j, name in enumerate(names)
+    }
 
 
-def _mixes(
-    candidates: Mapping[str, Sequence[float]], rng: np.random.Generator
-) -> Iterable[tuple[float, ...]]:
+def _mixes(candidates: Mapping[str, Sequence[float]], rng: np.random.Generator) -> np.ndarray:
+    """MAX_POINTS random mixes, a row each: row k takes each symbol's value at an index drawn
+    in turn (one draw of ``rng.integers(0, n)`` a symbol, row after row, as a loop would)."""
     lists = [np.asarray(values, dtype=float) for values in candidates.values()]
-    for _ in range(MAX_POINTS):
-        yield tuple(float(values[rng.integers(len(values))]) for values in lists)
+    lengths = np.array([len(values) for values in lists], dtype=np.int64)
+    picks = rng.integers(0, np.tile(lengths, MAX_POINTS)).reshape(MAX_POINTS, len(lists))
+    return np.column_stack([values[picks[:, j]] for j, values in enumerate(lists)])
 
 
 def _corners(candidates: Mapping[str, Sequence[float]]) -> Iterable[tuple[float, ...]]:
     """Every symbol at one scale (all signs), and each symbol huge while the others are tiny."""
-    lists = [list(values) for values in candidates.values()]
+    lists = [_Scaled(values) for values in candidates.values()]
     count = len(lists)
     signs = list(itertools.product((1.0, -1.0), repeat=min(count, 3)))
     for scale in (1e-9, 1e-6, 1e-3, 1.0, 1e3, 1e6, 1e9):
         for sign in signs:
             wanted = [scale * sign[i % len(sign)] for i in range(count)]
-            yield tuple(_nearest(values, w) for values, w in zip(lists, wanted, strict=True))
+            yield tuple(values.nearest(w) for values, w in zip(lists, wanted, strict=True))
     for big, small in ((1e9, 1e-9), (1e6, 1e-6), (1e3, 1e-3)):
         for i in range(count):
             wanted = [big if j == i else small for j in range(count)]
-            yield tuple(_nearest(values, w) for values, w in zip(lists, wanted, strict=True))
+            yield tuple(values.nearest(w) for values, w in zip(lists, wanted, strict=True))
             wanted = [small if j == i else big for j in range(count)]
-            yield tuple(_nearest(values, w) for values, w in zip(lists, wanted, strict=True))
+            yield tuple(values.nearest(w) for values, w in zip(lists, wanted, strict=True))
+
+
+class _Scaled:
+    """A symbol's candidate values with their decimal logarithms, worked out once: :meth:`nearest`
+    is asked of them for every corner (what :func:`_nearest` does, the same value found)."""
+
+    def __init__(self, values: Sequence[float]):
+        self.values = list(values)
+        self.logs = [math.log10(abs(v)) if v != 0 else 0.0 for v in self.values]
+
+    def nearest(self, wanted: float) -> float:
+        if wanted == 0:
+            return _nearest(self.values, wanted)
+        positive, target = wanted > 0, math.log10(abs(wanted))
+        best, best_distance = self.values[0] if self.values else wanted, math.inf
+        found = False
+        for v, log in zip(self.values, self.logs, strict=True):
+            if v == wanted:
+                distance = 0.0
+            elif v == 0 or (v > 0) != positive:
+                distance = math.inf
+            else:
+                distance = abs(log - target)
+            if not found or distance < best_distance:
+                best, best_distance, found = v, distance, True
+        if not found:
+            raise ValueError("min() arg is an empty sequence")
+        return best
 
 
 def _nearest(values: Sequence[float], wanted: float) -> float:

@@ -176,7 +176,8 @@ def model_pl(comp: Compiled, wvals: Mapping[str, Any], symvals: Mapping[str, Any
 def formula_pl(comp: Compiled, node: ast.Node, symvals: Mapping[str, Any]) -> PL:
     """The target as an exact PL (cached per symbol values), or NotPiecewiseLinear."""
     key = ("pl", id(node), tuple(sorted(symvals.items())))
-    hit = comp.cache.get(key)
+    kept = comp.cache.get(key)  # (node, PL or message): the node held, so its id is never another's
+    hit = kept[1] if kept is not None and kept[0] is node else None
     if hit is None:
         try:
             value = exact_value(comp, node, {**symvals, comp.inputs[0]: input_pl(comp)})
@@ -187,7 +188,7 @@ def formula_pl(comp: Compiled, node: ast.Node, symvals: Mapping[str, Any]) -> PL
             hit = str(err)
         if len(comp.cache) > 512:
             comp.cache.clear()
-        comp.cache[key] = hit
+        comp.cache[key] = (node, hit)
     if isinstance(hit, str):
         raise NotPiecewiseLinear(hit)
     return hit
@@ -196,12 +197,14 @@ def formula_pl(comp: Compiled, node: ast.Node, symvals: Mapping[str, Any]) -> PL
 def formula_sympy(comp: Compiled, node: ast.Node) -> Any:
     """The target as a sympy expression (None when it cannot be converted)."""
     key = ("sympy", id(node))
-    if key not in comp.cache:
+    kept = comp.cache.get(key)  # (node, expression): the node held, so its id is never another's
+    if kept is None or kept[0] is not node:
         try:
-            comp.cache[key] = to_sympy(node, domains=comp.symbols, functions=comp.functions)
+            kept = (node, to_sympy(node, domains=comp.symbols, functions=comp.functions))
         except (Unsupported, MathError, TypeError, ValueError):
-            comp.cache[key] = None
-    return comp.cache[key]
+            kept = (node, None)
+        comp.cache[key] = kept
+    return kept[1]
 
 
 # ---- float evaluation ----------------------------------------------------------------

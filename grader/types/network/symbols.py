@@ -56,10 +56,19 @@ def _inside_values(dom: SymbolDomain) -> list[Fraction]:
 
 
 def symbol_plan(comp: Compiled, count: int = SYMBOL_DRAWS) -> list[dict[str, Fraction]]:
-    """Seeded admissible draws of the part's symbols; ``[{}]`` without symbols."""
+    """Seeded admissible draws of the part's symbols; ``[{}]`` without symbols. The same for
+    every answer to the part: made once, kept in the compiled part's cache."""
     names = list(comp.symbols)
     if not names:
         return [{}]
+    key = ("symbol plan", count)
+    plan = comp.cache.get(key)
+    if plan is None:
+        plan = comp.cache[key] = _plan(comp, names, count)
+    return [dict(draw) for draw in plan]
+
+
+def _plan(comp: Compiled, names: list[str], count: int) -> list[dict[str, Fraction]]:
     draws = symbol_draws(names, comp.seed, count)
     ok = [d for d in draws if all(_admissible(d[n], comp.symbols[n]) for n in names)]
     if len(ok) < 8:

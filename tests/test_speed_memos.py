@@ -1,0 +1,140 @@
+"""The memos of issue 59 (a varied class graded faster) give what the work they save gives."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import sympy
+from hypothesis import given
+from hypothesis import strategies as st
+
+from grader.mathlang import parser
+from grader.mathlang.errors import LimitError, ParseError
+from grader.mathlang.limits import Limits
+from grader.networks import approx
+from grader.types.expression import probes
+from grader.types.expression.probes import _nearest, _Scaled
+
+
+def test_an_answer_parsed_again_is_the_tree_of_its_first_parse() -> None:
+    first = parser.parse("2nd + x^2", symbols=["n", "d", "x"])
+    again = parser.parse("2nd + x^2", symbols=("x", "d", "n"))
+    assert again is first
+    assert parser.dump(first) == parser.dump(
+        parser._parse("2nd + x^2", frozenset("ndx"), frozenset(), "expr", Limits())
+    )
+
+
+def test_the_names_the_mode_and_the_limits_are_part_of_the_key() -> None:
+    declared = parser.parse("nd", symbols=["n", "d"])
+    undeclared = parser.parse("nd")
+    assert parser.dump(declared) != parser.dump(undeclared)
+    assert parser.parse("x", limits=Limits(max_length=5)) is not parser.parse("x")
+    assert parser.parse("n^2", mode="complexity") is not parser.parse("n^2")
+
+
+def test_an_error_comes_again_as_a_fresh_error_with_the_same_words_and_place() -> None:
+    with pytest.raises(ParseError) as first:
+        parser.parse("(x + 1")
+    with pytest.raises(ParseError) as again:
+        parser.parse("(x + 1")
+    assert again.value is not first.value
+    assert str(again.value) == str(first.value)
+    assert again.value.render() == first.value.render()
+    assert (again.value.position, again.value.hint, again.value.text) == (
+        first.value.position,
+        first.value.hint,
+        first.value.text,
+    )
+    assert again.value.__traceback__ is not None and again.value.__context__ is None
+
+
+def test_limits_still_refuse_and_long_texts_are_not_kept() -> None:
+    with pytest.raises(LimitError):
+        parser.parse("x + " * 1300 + "x")  # past max_length
+    parser.parse("[" + ", ".join(["1"] * 1100) + "]")  # 3,301 characters: read, not kept
+    assert all(len(key[0]) <= parser._MEMO_TEXT for key in parser._MEMO)
+
+
+def test_the_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parser, "_MEMO", {})
+    monkeypatch.setattr(parser, "_MEMO_SIZE", 10)
+    for k in range(35):
+        parser.parse(f"x + {k}")
+    assert 0 < len(parser._MEMO) <= 10
+
+
+candidates = st.lists(
+    st.one_of(
+        st.sampled_from([0.0, 1.0, -1.0, 2.0, -2.0, 1e-9, -1e9, math.inf, -math.inf, math.nan]),
+        st.floats(allow_nan=True, allow_infinity=True),
+    ),
+    min_size=1,
+    max_size=12,
+)
+wanted = st.one_of(
+    st.sampled_from([0.0, 1e-9, -1e-6, 1e-3, 1.0, -1.0, 1e3, 1e6, -1e9]), st.floats(allow_nan=False)
+)
+
+
+@given(candidates, wanted)
+def test_the_nearest_probe_value_is_the_one_found_before(values: list[float], want: float) -> None:
+    got, expected = _Scaled(values).nearest(want), _nearest(values, want)
+    assert got is expected or (math.isnan(got) and math.isnan(expected)) or got == expected
+    assert values.index(got) == values.index(expected) if not math.isnan(got) else True
+
+
+def test_a_targets_derivative_and_function_are_made_once() -> None:
+    x = sympy.Symbol("x")
+    target = x**3 - 2 * x
+    assert approx._made_once("diff", target, x) is approx._made_once("diff", x**3 - 2 * x, x)
+    assert approx._made_once("diff", target, x) == 3 * x**2 - 2
+    assert approx._made_once("lambdify", target, x)(2.0) == pytest.approx(4.0)
+    assert approx._made_once("diff", x**3 - 2.0 * x, x) == 3 * x**2 - 2.0
+
+
+def _combine_as_before(candidates: dict[str, list[float]], rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """probes.combine before issue 59: a point at a time, a draw of the generator per value."""
+    names = list(candidates)
+    columns: dict[str, list[float]] = {name: [] for name in names}
+    lists = [np.asarray(values, dtype=float) for values in candidates.values()]
+    mixes = (
+        tuple(float(values[rng.integers(len(values))]) for values in lists) for _ in range(probes.MAX_POINTS)
+    )
+    for point in itertools.chain(probes._corners(candidates), mixes):
+        for name, value in zip(names, point, strict=True):
+            columns[name].append(value)
+    return {name: np.array(values[: probes.MAX_POINTS], dtype=float) for name, values in columns.items()}
+
+
+@given(
+    st.lists(
+        st.lists(st.floats(min_value=-1e12, max_value=1e12), min_size=1, max_size=9), min_size=2, max_size=4
+    ),
+    st.integers(0, 2**32),
+)
+def test_the_probe_points_of_several_symbols_are_those_drawn_before(
+    values: list[list[float]], seed: int
+) -> None:
+    candidates = {f"s{k}": v for k, v in enumerate(values)}
+    got = probes.combine(candidates, np.random.default_rng(seed))
+    expected = _combine_as_before(candidates, np.random.default_rng(seed))
+    assert list(got) == list(expected)
+    for name in got:
+        assert np.array_equal(got[name], expected[name])
+
+
+def test_a_parse_stopped_by_pythons_recursion_limit_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "((((y))))"
+
+    def too_deep(self: object) -> None:
+        raise RecursionError
+
+    monkeypatch.setattr(parser._Parser, "run", too_deep)
+    with pytest.raises(LimitError):
+        parser.parse(text)
+    monkeypatch.undo()
+    assert parser.dump(parser.parse(text)) == parser.dump(parser.parse("y"))
