@@ -56,7 +56,6 @@ from grader.service.deps import (
     check_csrf,
 )
 from grader.service.errors import ApiError
-from grader.service.hand.request_pages import feedback_section
 from grader.service.intake import answers_text_file, canonical_name, read_handed_in
 from grader.service.late import counted_version, is_late
 from grader.service.models import Role, Submission, User, is_staff, utcnow
@@ -69,6 +68,7 @@ from grader.service.routes.api import (
     submission_state,
     submissions_where,
 )
+from grader.service.routes.regrade_views import feedback_section
 from grader.service.settings import Settings
 from grader.service.shown import shown_time
 from grader.service.templating import (
