@@ -25,8 +25,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import grader
 from grader.pdf.limits import PdfLimits
-from grader.service import metrics, queue
+from grader.service import metrics
 from grader.service.auth import SAFE_METHODS, authenticate
+from grader.service.crud import queue
 from grader.service.errors import ApiError, out_of_service, unavailable
 from grader.service.lti.routes import install as install_lti
 from grader.service.lti.scores import database_hooks as lti_database_hooks

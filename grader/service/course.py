@@ -39,7 +39,6 @@ from grader.loading import (
     parse_problem_set,
     read_rubric_file,
 )
-from grader.service import queue
 from grader.service.course_files import (
     COURSE_FILE,
     OLDER,
@@ -57,6 +56,7 @@ from grader.service.course_files import (
     read_problem_file,
     spec_with_rubric,
 )
+from grader.service.crud import queue
 from grader.service.db import Database
 from grader.service.late import Penalty
 from grader.service.models import Assignment, Course, CourseFileVersion, Submission, extension_for, utcnow
