@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 from grader.core.report import Report
 from grader.service.blobs import loads
 from grader.service.crud.audit import audit
-from grader.service.crud.queue import enqueue
-from grader.service.models import Job, JobStatus, Submission, VerdictRow
+from grader.service.crud.queue import enqueue, queue_regrades
+from grader.service.models import Job, JobStatus, VerdictRow
 from grader.service.undecided import waiting_for
 
 
@@ -50,8 +50,6 @@ def requeue_undecided(db: Session, available: frozenset[str]) -> list[int]:
 def regrade_assignment(db: Session, assignment_id: int, name: str, by: int) -> int:
     """Queue a regrade of every version handed in for the assignment (the newest of each student
     first: :func:`grader.service.crud.queue.in_turn`), with its audit row (by the TA ``by``); how many."""
-    ids = list(db.scalars(select(Submission.id).where(Submission.assignment_id == assignment_id)))
-    for submission_id in ids:
-        enqueue(db, submission_id, kind="regrade")
-    audit(db, by, "regrade-assignment", assignment=name, submissions=len(ids))
-    return len(ids)
+    queued = queue_regrades(db, assignment_id)
+    audit(db, by, "regrade-assignment", assignment=name, submissions=queued)
+    return queued
