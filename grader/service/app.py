@@ -25,29 +25,27 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import grader
 from grader.pdf.limits import PdfLimits
-from grader.service import metrics, static
+from grader.service import metrics
 from grader.service.auth import SAFE_METHODS, authenticate
 from grader.service.crud import queue
 from grader.service.errors import ApiError, out_of_service, unavailable
 from grader.service.lti.routes import install as install_lti
 from grader.service.lti.scores import database_hooks as lti_database_hooks
 from grader.service.models import is_staff
-from grader.service.routes import (
-    accounts,
-    api,
-    exports,
-    hand,
-    hand_pages,
-    pages,
-    pdf,
-    pdf_pages,
-    regrade,
-    regrade_requests,
-    rubric,
-    similarity,
-)
+from grader.service.routes import hand as hand_routes
+from grader.service.routes import hand_pages, regrade_requests, rubric
+from grader.service.routes.accounts import router as accounts_router
+from grader.service.routes.api import router as api_router
+from grader.service.routes.exports import router as exports_router
+from grader.service.routes.pages import router as pages_router
+from grader.service.routes.pdf import router as pdf_router
+from grader.service.routes.pdf_pages import router as pdf_pages_router
+from grader.service.routes.regrade import router as regrade_router
+from grader.service.routes.similarity import LINK as similarity_link
+from grader.service.routes.similarity import router as similarity_router
 from grader.service.service import Service
 from grader.service.settings import Settings
+from grader.service.static import router as static_router
 from grader.service.templating import templated
 
 log = logging.getLogger("grader.service")
@@ -275,32 +273,6 @@ def saturated(service: Service) -> dict[str, str]:
     return full
 
 
-# In this order (the first route that matches a path serves it): the JSON API of hand-ins, the
-# class exports, the pages, hand grades (their API, the TA's pages of a part, regrade requests,
-# the rubric's edit), the TA's students page and 'regrade all', KaTeX, the similar sheets
-# (issue 63), PDF hand-ins and their pages (issue 62).
-AREAS = (
-    api,
-    exports,
-    pages,
-    hand,
-    hand_pages,
-    regrade_requests,
-    rubric,
-    accounts,
-    regrade,
-    static,
-    similarity,
-    pdf,
-    pdf_pages,
-)
-
-
-def _include_routes(app: FastAPI) -> None:
-    for area in AREAS:
-        app.include_router(area.router)
-
-
 def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
     service = Service(settings, start_workers=start_workers, hooks=lti_database_hooks(settings.course_dir))
     probe = DatabaseProbe(service)
@@ -329,8 +301,22 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.service = service
-    _include_routes(app)
-    app.state.ta_links = [similarity.LINK]  # shown on /ta
+    app.include_router(api_router)
+    app.include_router(exports_router)  # the class exports, their companions, the TA's page of them
+    app.include_router(pages_router)
+    # hand grades: the JSON API of grades and groups, the TA's pages of a part, regrade
+    # requests (API and pages) and the rubric's edit
+    app.include_router(hand_routes.router)
+    app.include_router(hand_pages.router)
+    app.include_router(regrade_requests.router)
+    app.include_router(rubric.router)
+    app.include_router(accounts_router)  # the TA's page of students' accounts
+    app.include_router(regrade_router)  # the TA's 'regrade all' of an assignment
+    app.include_router(static_router)  # KaTeX, for the formulas in pages
+    app.include_router(similarity_router)  # the TA's similar sheets (issue 63)
+    app.include_router(pdf_router)  # PDF hand-ins with page tags, their pages rendered (issue 62)
+    app.include_router(pdf_pages_router)  # their pages: hand-in form, tagging, graded PDF
+    app.state.ta_links = [similarity_link]  # shown on /ta
     install_lti(app, settings)  # LTI 1.3: /lti/jwks.json, /lti/login, /lti/launch (docs/lms.md)
 
     @app.exception_handler(ApiError)
