@@ -181,7 +181,7 @@ def test_a_worker_imports_no_web_module(tmp_path: Path) -> None:
         finally:
             assert worker.stop() == 0, worker.log.read_text()
     imported = set(re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s*([\w.]+)$", worker.log.read_text(), re.M))
-    assert "grader.service.worker" in imported and "grader.service.queue" in imported
+    assert "grader.service.worker" in imported and "grader.service.crud.queue" in imported
     web = sorted(
         name
         for name in imported

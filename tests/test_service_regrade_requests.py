@@ -268,7 +268,7 @@ def test_a_request_outside_its_window_is_refused_saying_why(
 
 
 def test_a_request_needs_a_reason_a_known_part_and_a_hand_in(tmp_path: Path) -> None:
-    from grader.service.hand import request_routes
+    from grader.service.routes import regrade_requests as request_routes
 
     course = make_course(tmp_path / "course", None, students=("alice", "bob"), course_yaml=OPEN_UNTIL)
     with Server(course) as server:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.service import queue
+from grader.service.crud import queue
 from grader.service.db import Database, migrate
 from grader.service.models import Assignment, Course, Job, Submission, User
 

@@ -27,20 +27,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import grader
 from grader.pdf.limits import PdfLimits
 from grader.reporting.withhold import warm as warm_withholding
-from grader.service import metrics, queue
+from grader.service import metrics
 from grader.service.auth import SAFE_METHODS, authenticate
+from grader.service.crud import queue
 from grader.service.errors import ApiError, out_of_service, unavailable
-from grader.service.hand import page as hand_page
-from grader.service.hand import request_routes, rubric_page
-from grader.service.hand import routes as hand_routes
 from grader.service.lti.routes import install as install_lti
 from grader.service.lti.scores import database_hooks as lti_database_hooks
 from grader.service.models import is_staff
-from grader.service.pdf_routes import router as pdf_router
+from grader.service.routes import hand as hand_routes
+from grader.service.routes import hand_pages, regrade_requests, rubric
 from grader.service.routes.accounts import router as accounts_router
 from grader.service.routes.api import router as api_router
 from grader.service.routes.exports import router as exports_router
 from grader.service.routes.pages import router as pages_router
+from grader.service.routes.pdf import router as pdf_router
 from grader.service.routes.pdf_pages import router as pdf_pages_router
 from grader.service.routes.regrade import router as regrade_router
 from grader.service.routes.similarity import LINK as similarity_link
@@ -323,9 +323,9 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
     # hand grades: the JSON API of grades and groups, the TA's pages of a part, regrade
     # requests (API and pages) and the rubric's edit
     app.include_router(hand_routes.router)
-    app.include_router(hand_page.router)
-    app.include_router(request_routes.router)
-    app.include_router(rubric_page.router)
+    app.include_router(hand_pages.router)
+    app.include_router(regrade_requests.router)
+    app.include_router(rubric.router)
     app.include_router(accounts_router)  # the TA's page of students' accounts
     app.include_router(regrade_router)  # the TA's 'regrade all' of an assignment
     app.include_router(static_router)  # KaTeX, for the formulas in pages

@@ -12,7 +12,6 @@ import hmac
 from collections.abc import Awaitable, Callable
 
 from fastapi import Request, Response
-from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -22,8 +21,9 @@ from grader.service.credentials import (
     digest,
     new_secret,
 )
+from grader.service.crud import sessions
 from grader.service.errors import ApiError
-from grader.service.models import ApiToken, LoginLink, Role, User, WebSession, detached, utcnow
+from grader.service.models import Role, User, WebSession, utcnow
 from grader.service.settings import Settings
 
 SESSION_COOKIE = "grader_session"
@@ -33,40 +33,13 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")  # requests that write nothing
 
 
 def redeem_login_link(db: Session, secret: str) -> User | None:
-    """The user of a one-time link that is unused and unexpired, marking it used in the same
-    statement (two browsers racing for one link: one wins); None for any other link."""
-    now = utcnow()
-    claimed = db.execute(
-        update(LoginLink)
-        .where(
-            LoginLink.secret_hash == digest(secret), LoginLink.used_at.is_(None), LoginLink.expires_at > now
-        )
-        .values(used_at=now)
-        .returning(LoginLink.user_id)
-    ).first()
-    if claimed is None:
-        return None
-    user = db.get(User, claimed.user_id)
-    return None if user is None or user.removed_at is not None else user
-
-
-# Every API request asks it: built once (building a statement costs more than running it).
-_USER_OF_TOKEN = (
-    select(*User.__table__.columns)
-    .join(ApiToken.__table__, ApiToken.user_id == User.id)
-    .where(
-        ApiToken.token_hash == bindparam("token_hash"),
-        ApiToken.revoked_at.is_(None),
-        User.removed_at.is_(None),
-    )
-)
+    """The user of a one-time link that is unused and unexpired, marked used; None for any other."""
+    return sessions.claim_login_link(db, digest(secret))
 
 
 def user_for_token(db: Session | Connection, token: str) -> User | None:
-    """The user of a token that is not revoked: one query, read through Core (every API
-    request makes it); the user comes back detached, as from a closed session."""
-    row = db.execute(_USER_OF_TOKEN, {"token_hash": digest(token)}).first()
-    return None if row is None else detached(User, row)
+    """The user of a token that is not revoked (detached, as from a closed session)."""
+    return sessions.user_of_token(db, digest(token))
 
 
 def start_session(db: Session, user: User, hours: float) -> str:
@@ -92,14 +65,14 @@ def set_session_cookie(response: Response, cookie: str, settings: Settings) -> N
 
 
 def session_for_cookie(db: Session, cookie: str) -> WebSession | None:
-    row = db.scalar(select(WebSession).where(WebSession.session_hash == digest(cookie)))
+    row = sessions.session_of(db, digest(cookie))
     if row is None or row.expires_at <= utcnow():
         return None
     return row
 
 
 def end_session(db: Session, cookie: str) -> None:
-    row = db.scalar(select(WebSession).where(WebSession.session_hash == digest(cookie)))
+    row = sessions.session_of(db, digest(cookie))
     if row is not None:
         row.expires_at = utcnow()
 

@@ -28,7 +28,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from grader.loading import (
@@ -39,7 +38,6 @@ from grader.loading import (
     parse_problem_set,
     read_rubric_file,
 )
-from grader.service import queue
 from grader.service.course_files import (
     COURSE_FILE,
     OLDER,
@@ -57,9 +55,10 @@ from grader.service.course_files import (
     read_problem_file,
     spec_with_rubric,
 )
+from grader.service.crud import assignments, queue
 from grader.service.db import Database
 from grader.service.late import Penalty
-from grader.service.models import Assignment, Course, CourseFileVersion, Submission, extension_for, utcnow
+from grader.service.models import Assignment, Course, CourseFileVersion, extension_for, utcnow
 from grader.spec import ProblemSet
 
 # Called with the assignment, its rubric items in force before and after, when problems/rubric.yaml
@@ -125,14 +124,7 @@ class CourseState:
         what another process or server put in force. One small query when nothing changed."""
         with self._lock:
             with self.db.session(read_only=True) as db:
-                stamp = tuple(
-                    tuple(row)
-                    for row in db.execute(
-                        select(Assignment.id, Assignment.problem_hash, Assignment.updated_at)
-                        .where(Assignment.course_id == self.course_id)
-                        .order_by(Assignment.id)
-                    )
-                )
+                stamp = assignments.assignments_stamp(db, self.course_id)
             if stamp != self._db_stamp:
                 self._load_all()
 
@@ -141,11 +133,7 @@ class CourseState:
         nothing: for a server whose grading process brings the folder in."""
         with self._lock:
             with self.db.session(read_only=True) as db:
-                newest = db.scalar(
-                    select(func.max(CourseFileVersion.id)).where(
-                        CourseFileVersion.course_id == self.course_id
-                    )
-                )
+                newest = assignments.newest_file_version(db, self.course_id)
                 stamp = (self._folder_stamps(), newest)
                 if stamp == self._checked:
                     return
@@ -214,10 +202,7 @@ class CourseState:
         in_force = self._config_in_force(db, config, history[COURSE_FILE], write, notices)
         rubrics = self._read_rubrics(notices)
         added: dict[str, dict[str, list[dict[str, Any]]] | None] = {}
-        rows = {
-            row.name: row
-            for row in db.scalars(select(Assignment).where(Assignment.course_id == self.course_id))
-        }
+        rows = {row.name: row for row in assignments.assignments_of(db, self.course_id)}
         changed = []
         for problem in problems:
             if not isinstance(problem.loaded, ProblemSet):
@@ -288,12 +273,7 @@ class CourseState:
 
     def _history(self, db: Session) -> defaultdict[str, list[Version]]:
         history: defaultdict[str, list[Version]] = defaultdict(list)
-        rows = db.execute(
-            select(CourseFileVersion)
-            .where(CourseFileVersion.course_id == self.course_id)
-            .order_by(CourseFileVersion.id)
-        ).scalars()
-        for row in rows:
+        for row in assignments.file_versions(db, self.course_id):
             history[row.file].append(Version(row.digest, row.folder, row.taken, row.at))
         return history
 
@@ -328,14 +308,11 @@ class CourseState:
     def _regrade(self, db: Session, row: Assignment, why: str) -> None:
         """Queue a regrade of every submission of the assignment (the verdict store decides
         again only what changed; the hand grades are applied with the rubric in force)."""
-        submissions = db.scalars(select(Submission.id).where(Submission.assignment_id == row.id)).all()
-        if submissions:
+        if queue.queue_regrades(db, row.id):
             log.info("%s: regrading %s", why, row.name)
-        for submission_id in submissions:
-            queue.enqueue(db, submission_id, kind="regrade")
 
     def _course(self, db: Session, name: str) -> Course:
-        course = db.scalar(select(Course).order_by(Course.id))
+        course = assignments.first_course(db)
         if course is None:
             course = Course(name=name)
             db.add(course)
@@ -367,9 +344,7 @@ class CourseState:
 
     def _load_all(self) -> None:
         with self.db.session(read_only=True) as db:
-            rows = db.scalars(
-                select(Assignment).where(Assignment.course_id == self.course_id).order_by(Assignment.id)
-            ).all()
+            rows = assignments.assignments_of(db, self.course_id)
         loaded: dict[str, LoadedAssignment] = {}
         for row in rows:
             rubric = (row.policy or {}).get("rubric") or {}

@@ -10,14 +10,13 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
-from sqlalchemy import func, select
-
-from grader.service import metrics, queue
+from grader.service import metrics
 from grader.service.checking import CheckRunner
 from grader.service.course import CourseState
+from grader.service.crud import queue
 from grader.service.crud.rubric import audit_file_edit
+from grader.service.crud.verdicts import verdicts_since
 from grader.service.db import Database, database_timeouts, migrate, private_folder
-from grader.service.models import VerdictRow
 from grader.service.settings import Settings
 from grader.service.throttle import LoginThrottle
 from grader.service.waiting import VerdictWaiters
@@ -170,14 +169,7 @@ class Service:
         """The newest verdict id, and the submissions of the verdicts after ``last`` (written
         by a worker of another process); none when ``last`` is None."""
         with self.db.read() as db:
-            if last is None:
-                return int(db.execute(select(func.coalesce(func.max(VerdictRow.id), 0))).scalar_one()), []
-            rows = db.execute(
-                select(VerdictRow.id, VerdictRow.submission_id)
-                .where(VerdictRow.id > last)
-                .order_by(VerdictRow.id)
-            ).all()
-        return (rows[-1][0] if rows else last), [row[1] for row in rows]
+            return verdicts_since(db, last)
 
     def start(self) -> None:
         if self.start_workers:

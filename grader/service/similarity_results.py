@@ -18,20 +18,14 @@ import time
 from typing import Any
 
 import jinja2
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from grader.service.course import CourseState
 from grader.service.course_files import LoadedAssignment
+from grader.service.crud import similarity
 from grader.service.crud.audit import audit
 from grader.service.db import Database
 from grader.service.models import (
-    Assignment,
-    Job,
-    JobStatus,
     SimilarityResult,
-    Submission,
-    VerdictRow,
     utcnow,
 )
 
@@ -57,11 +51,6 @@ ENVIRONMENT = jinja2.Environment(
     autoescape=True,
     undefined=jinja2.StrictUndefined,
 )
-
-
-def rows_of(db: Session, ids: list[int]) -> dict[int, SimilarityResult]:
-    found = db.scalars(select(SimilarityResult).where(SimilarityResult.assignment_id.in_(ids)))
-    return {row.assignment_id: row for row in found}
 
 
 # ---- the background refresher (the grading process) -------------------------------------
@@ -94,7 +83,7 @@ def refresh(
 
     now = now or utcnow()
     with db.session(read_only=True) as session:
-        row = rows_of(session, [loaded.id]).get(loaded.id)
+        row = similarity.rows_of(session, [loaded.id]).get(loaded.id)
         pending = row is not None and row.pending
         if not pending and (loaded.due is None or now < loaded.due):
             return CURRENT
@@ -113,7 +102,7 @@ def refresh(
     body, graded = _computed(loaded, handed_in)
     seconds = time.perf_counter() - started
     with db.session() as session:
-        row = rows_of(session, [loaded.id]).get(loaded.id)
+        row = similarity.rows_of(session, [loaded.id]).get(loaded.id)
         if row is None:
             row = SimilarityResult(assignment_id=loaded.id)
             session.add(row)
@@ -174,25 +163,7 @@ class Refresher:
     def _stamps(self) -> tuple[dict[int, tuple[Any, ...]], dict[int, dt.datetime]]:
         """Each assignment's stamp, and when its oldest job still waiting was queued."""
         with self.db.session(read_only=True) as session:
-            waiting = {
-                assignment_id: oldest
-                for assignment_id, oldest in session.execute(
-                    select(Submission.assignment_id, func.min(Job.created_at))
-                    .join(Job, Job.submission_id == Submission.id)
-                    .where(Job.status != JobStatus.DONE)
-                    .group_by(Submission.assignment_id)
-                )
-            }
-            handed = session.execute(
-                select(Submission.assignment_id, func.max(Submission.id), func.max(VerdictRow.id))
-                .outerjoin(VerdictRow, VerdictRow.submission_id == Submission.id)
-                .group_by(Submission.assignment_id)
-            ).all()
-            asked = session.execute(
-                select(
-                    SimilarityResult.assignment_id, SimilarityResult.requested_at, Assignment.updated_at
-                ).join(Assignment, Assignment.id == SimilarityResult.assignment_id)
-            ).all()
+            waiting, handed, asked = similarity.stamp_rows(session)
         stamps: dict[int, tuple[Any, ...]] = {row[0]: tuple(row[1:]) for row in handed}
         for assignment_id, *rest in asked:
             stamps[assignment_id] = (*stamps.get(assignment_id, ()), *rest)

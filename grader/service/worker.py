@@ -37,10 +37,11 @@ from grader.batch.reading import SubmissionTask
 from grader.batch.worker import Graded
 from grader.core import memtrace
 from grader.core.report import Report
-from grader.service import metrics, queue, undecided
+from grader.service import metrics, undecided
 from grader.service.blobs import dumps
 from grader.service.course import CourseState
 from grader.service.course_files import LoadedAssignment
+from grader.service.crud import queue, regrades
 from grader.service.crud.hand_grades import grades_of, in_force, with_hand_grades
 from grader.service.crud.rubric import audit_file_edit
 from grader.service.db import Database, database_timeouts, lock_students, migrate
@@ -254,7 +255,7 @@ class GradingWorkers:
         gained = now - self._importable
         if gained:
             with self.db.session() as db:
-                queued = undecided.requeue_undecided(db, gained)
+                queued = regrades.requeue_undecided(db, gained)
             if queued:
                 log.info(
                     "%s importable: %d submission(s) queued for a regrade",

@@ -90,3 +90,14 @@ _LATEST_VERDICT = (
 def latest_verdict(db: Session | Connection, submission_id: int) -> VerdictRow | None:
     row = db.execute(_LATEST_VERDICT, {"submission_id": submission_id}).first()
     return None if row is None else detached(VerdictRow, row)
+
+
+def verdicts_since(db: Session | Connection, last: int | None) -> tuple[int, list[int]]:
+    """The newest verdict id, and the submissions of the verdicts after ``last``; none when
+    ``last`` is None."""
+    if last is None:
+        return int(db.execute(select(func.coalesce(func.max(VerdictRow.id), 0))).scalar_one()), []
+    rows = db.execute(
+        select(VerdictRow.id, VerdictRow.submission_id).where(VerdictRow.id > last).order_by(VerdictRow.id)
+    ).all()
+    return (rows[-1][0] if rows else last), [row[1] for row in rows]

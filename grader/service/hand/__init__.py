@@ -15,8 +15,9 @@ page, the API and every export count them with no change of their own.
 ``grader hand export`` and ``GET /api/v1/assignments/{a}/hand?format=yaml`` write
 the grades in the form ``grader grade --hand`` reads.
 
-The package holds the TA's pages and the API of hand grades; their reads and writes are in
-:mod:`grader.service.crud` (``hand_grades``, ``rubric``, ``regrade_requests``), which the grading
-loop imports without any web module. The package imports nothing itself: :mod:`grader.service.app`
-includes its routers.
+The package holds the grading view's helpers: the request bodies (``model``), pseudonyms
+(``anonymous``), progress, the view model (``view``) and the steps panel. Their routes are in
+:mod:`grader.service.routes` (``hand``, ``hand_pages``, ``rubric``, ``regrade_requests``); their
+reads and writes in :mod:`grader.service.crud` (``hand_grades``, ``rubric``, ``regrade_requests``),
+which the grading loop imports without any web module. The package imports nothing itself.
 """

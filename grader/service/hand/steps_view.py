@@ -42,11 +42,6 @@ def first_wrong(chains: list[ChainMarks]) -> StepMark | None:
     return next((s for c in chains for s in c.steps if s.status == "wrong"), None)
 
 
-def suggested_rubric_item(step: StepMark) -> str:
-    """A rubric item a TA may add for this wrong step (the student's step, never the key)."""
-    return f"Step {step.left} {_relation(step.relation)} {step.right} does not hold"
-
-
 def steps_html(part: PartBase, result: PartResult | None) -> str:
     """The panel of the steps, or nothing when the answer has no derivation."""
     chains = [c for c in marks_for(part, result) if c.steps]

@@ -4,38 +4,16 @@ who is in the course (the launching user; the roster service adds everyone)."""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from grader.service.crud.lti import find_or_add
 from grader.service.lti.claims import AGS_CLAIM, CLAIM, assignment_of
 from grader.service.lti.registration import Platform
-from grader.service.models import Base, LtiLineItem, LtiMember, utcnow
+from grader.service.models import LtiLineItem, LtiMember, utcnow
 
 LIS_CLAIM = CLAIM + "lis"
-Row = TypeVar("Row", bound=Base)
-
-
-def find_or_add(db: Session, model: type[Row], keys: dict[str, Any], **fields: Any) -> Row:
-    """The row of ``model`` with ``keys``, added (with ``fields``) when there is none. Two
-    requests adding the same row at once: the loser's insert is undone (a savepoint) and it
-    reads the winner's."""
-    statement = select(model).filter_by(**keys)
-    row = db.scalar(statement)
-    if row is not None:
-        return row
-    try:
-        with db.begin_nested():
-            row = model(**keys, **fields)
-            db.add(row)
-            db.flush()
-    except IntegrityError:
-        row = db.scalar(statement)
-        if row is None:
-            raise
-    return row
 
 
 def context_of(claims: dict[str, Any]) -> str | None:

@@ -18,9 +18,9 @@ import httpx
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
-from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from grader.service.crud import lti
 from grader.service.crud.accounts import course_id
 from grader.service.crud.audit import audit
 from grader.service.lti.claims import AGS_CLAIM, CLAIM, DL_SETTINGS_CLAIM, NRPS_CLAIM, assignment_of
@@ -87,17 +87,7 @@ def forget_old_states(db: Session) -> None:
     """Login states past any use: anyone may start a login, so they must not pile up. A
     launch or pick whose state is gone is refused as not started here."""
     cutoff = utcnow() - dt.timedelta(seconds=KEPT_SECONDS)
-    db.execute(delete(LtiLoginState).where(LtiLoginState.created_at < cutoff))
-
-
-def use_state(db: Session, state: str) -> bool:
-    """Mark ``state`` used; False when it was already used, or is not known."""
-    used = db.execute(
-        update(LtiLoginState)
-        .where(LtiLoginState.state == state, LtiLoginState.used_at.is_(None))
-        .values(used_at=utcnow())
-    )
-    return bool(used.rowcount)  # type: ignore[attr-defined]
+    lti.forget_states_before(db, cutoff)
 
 
 class PlatformKeys:
@@ -134,7 +124,7 @@ def validate_launch(
 ) -> dict[str, Any]:
     """The claims of a launch's ``id_token``, or LaunchError. The state is consumed first, in
     this transaction, so a replayed form is refused even when the token is otherwise good."""
-    login = db.scalar(select(LtiLoginState).where(LtiLoginState.state == state)) if state else None
+    login = lti.login_state(db, state) if state else None
     if login is None:
         raise LaunchError(
             "this launch was not started here (unknown state); open the tool from the LMS again"
@@ -232,7 +222,7 @@ def service_user(db: Session, claims: dict[str, Any], platform: Platform) -> Use
     LMS on every launch, but an admin stays an admin."""
     issuer, subject = str(claims["iss"]), str(claims["sub"])
     role = role_of(claims, platform)
-    link = db.scalar(select(LtiUser).where(LtiUser.issuer == issuer, LtiUser.subject == subject))
+    link = lti.lti_user(db, issuer, subject)
     if link is not None:
         user = db.get(User, link.user_id)
         assert user is not None
@@ -256,7 +246,7 @@ def _free_name(db: Session, cid: int, claims: dict[str, Any]) -> str:
     base = email.split("@", 1)[0] or str(claims.get("given_name") or "") or f"lms-{claims['sub']}"
     base = re.sub(r"[^A-Za-z0-9_.-]+", "-", base).strip(".-")[:180] or "lms-user"
     name, number = base, 1
-    while db.scalar(select(User).where(User.course_id == cid, User.name == name)) is not None:
+    while lti.name_taken(db, cid, name):
         number += 1
         name = f"{base}-{number}"
     return name
@@ -270,13 +260,7 @@ def record_link(db: Session, claims: dict[str, Any], platform: Platform) -> LtiL
     if not link_id:
         return None
     deployment = str(claims[CLAIM + "deployment_id"])
-    link = db.scalar(
-        select(LtiLink).where(
-            LtiLink.issuer == platform.issuer,
-            LtiLink.deployment_id == deployment,
-            LtiLink.resource_link_id == link_id,
-        )
-    )
+    link = lti.resource_link(db, platform.issuer, deployment, link_id)
     if link is None:
         link = LtiLink(
             issuer=platform.issuer,

@@ -28,10 +28,9 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import Session
 
 from grader.service.course import CourseState
+from grader.service.crud import lti
 from grader.service.db import Database
 from grader.service.lti import scores
 from grader.service.lti.oauth import SCOPE_LINEITEM, SCOPE_SCORE, AccessTokens, TokenError
@@ -148,15 +147,7 @@ class Passback:
     def deliver_due(self) -> int:
         """Post every score that is due; how many were posted."""
         with self.db.session() as db:
-            due = db.scalars(
-                select(LtiScore.id)
-                .where(
-                    LtiScore.status.in_((ScoreStatus.PENDING, ScoreStatus.SENDING)),  # a lease ran out
-                    LtiScore.next_attempt_at <= utcnow(),
-                )
-                .order_by(LtiScore.id)
-                .limit(BATCH)
-            ).all()
+            due = lti.due_scores(db, utcnow(), BATCH)
         return sum(self.deliver(score_id) for score_id in due if not self._stop.is_set())
 
     def deliver(self, score_id: int) -> bool:
@@ -187,29 +178,18 @@ class Passback:
             now = utcnow()
             if row.status not in (ScoreStatus.PENDING, ScoreStatus.SENDING) or row.next_attempt_at > now:
                 return None
-            if _superseded(db, row):
+            if lti.superseded(db, row):
                 row.status = ScoreStatus.SUPERSEDED
                 return None
             loaded = self.course.get(item.assignment)
             if loaded is not None and not loaded.released(now):  # the LMS would show it early
                 row.next_attempt_at = loaded.release or loaded.due or now
                 return None
-            if _earlier_in_flight(db, row, now):
+            if lti.earlier_in_flight(db, row, now):
                 row.next_attempt_at = now + dt.timedelta(seconds=POLL_SECONDS)
                 return None
-            stamp = max(now, _last_stamp(db, row) + STAMP_STEP)
-            claimed = db.execute(
-                update(LtiScore)
-                .where(
-                    LtiScore.id == score_id, LtiScore.status == row.status, LtiScore.next_attempt_at <= now
-                )
-                .values(
-                    status=ScoreStatus.SENDING,
-                    created_at=stamp,
-                    next_attempt_at=now + dt.timedelta(seconds=LEASE_SECONDS),
-                )
-            )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            stamp = max(now, lti.last_stamp(db, row) + STAMP_STEP)
+            if not lti.claim_score(db, row, now, stamp, now + dt.timedelta(seconds=LEASE_SECONDS)):
                 return None  # another server took it
             platform = self.config.find(item.issuer, item.client_id)
             return Outgoing(
@@ -308,53 +288,3 @@ class Passback:
         raise DeliveryError(
             f"{doing}: the LMS answered {answer}: {response.text[:300]}", response.status_code
         )
-
-
-def _superseded(db: Session, row: LtiScore) -> bool:
-    """A later score of the same line item and user exists (posted or waiting)."""
-    later = db.scalar(
-        select(func.count())
-        .select_from(LtiScore)
-        .where(
-            LtiScore.line_item_id == row.line_item_id,
-            LtiScore.subject == row.subject,
-            LtiScore.id > row.id,
-            LtiScore.status != ScoreStatus.SUPERSEDED,
-        )
-    )
-    return bool(later)
-
-
-def _same_target(row: LtiScore) -> Any:
-    return and_(LtiScore.line_item_id == row.line_item_id, LtiScore.subject == row.subject)
-
-
-def _earlier_in_flight(db: Session, row: LtiScore, now: dt.datetime) -> bool:
-    """An earlier score of the same line item and user is being posted (its lease runs)."""
-    found = db.scalar(
-        select(LtiScore.id)
-        .where(
-            _same_target(row),
-            LtiScore.id < row.id,
-            LtiScore.status == ScoreStatus.SENDING,
-            LtiScore.next_attempt_at > now,
-        )
-        .limit(1)
-    )
-    return found is not None
-
-
-def _last_stamp(db: Session, row: LtiScore) -> dt.datetime:
-    """The latest timestamp the LMS may have of this line item and user: those of the
-    earlier scores, and this one's own when it was tried before."""
-    tried = or_(LtiScore.id < row.id, and_(LtiScore.id == row.id, LtiScore.attempts > 0))
-    latest = db.scalar(select(func.max(LtiScore.created_at)).where(_same_target(row), tried))
-    return latest or dt.datetime.min.replace(tzinfo=dt.UTC)
-
-
-def outbox_counts(db: Session) -> dict[str, int]:
-    """Scores by status, for the TA's LMS page."""
-    rows = db.execute(select(LtiScore.status, func.count()).group_by(LtiScore.status)).all()
-    found = {status: 0 for status in ScoreStatus.ALL}
-    found.update({status: int(count) for status, count in rows})
-    return found

@@ -13,15 +13,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from grader.reporting.lms import Roster
+from grader.service.crud import lti
+from grader.service.crud.lti import find_or_add
 from grader.service.db import Database
-from grader.service.lti.courses import find_or_add, update_member
+from grader.service.lti.courses import update_member
 from grader.service.lti.oauth import SCOPE_ROSTER, AccessTokens
 from grader.service.lti.registration import LtiConfig, Platform
-from grader.service.models import LtiLink, LtiMember, LtiUser, User, utcnow
+from grader.service.models import LtiMember, utcnow
 
 MEMBERSHIP_TYPE = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
 MAX_PAGES = 500
@@ -53,12 +54,7 @@ def sources(db: Session) -> list[Source]:
     """The memberships URL of every LMS course the tool was launched from (the newest one
     its links announced)."""
     found: dict[tuple[str, str], Source] = {}
-    links = db.scalars(
-        select(LtiLink)
-        .where(LtiLink.memberships_url.is_not(None), LtiLink.context_id.is_not(None))
-        .order_by(LtiLink.updated_at)
-    )
-    for link in links:
+    for link in lti.roster_links(db):
         context = str(link.context_id)
         found[(link.issuer, context)] = Source(
             link.issuer, link.client_id, context, str(link.memberships_url)
@@ -131,15 +127,7 @@ def store_members(db: Session, source: Source, members: list[dict[str, Any]]) ->
         update_member(member, data)
         member.synced_at = now
     db.flush()
-    gone = db.scalars(
-        select(LtiMember).where(
-            LtiMember.issuer == source.issuer,
-            LtiMember.context_id == source.context_id,
-            or_(LtiMember.synced_at.is_(None), LtiMember.synced_at < now),
-            LtiMember.status != LEFT,
-        )
-    )
-    for member in gone:
+    for member in lti.members_not_listed(db, source.issuer, source.context_id, now, LEFT):
         member.status, member.updated_at = LEFT, now
 
 
@@ -147,7 +135,7 @@ def lms_roster(db: Session) -> Roster | None:
     """The roster of the LMS courses whose roster was fetched, in the form the Canvas and
     Moodle exports read (a row per service user, by user name); None when none was, or when
     it names none of the service's users."""
-    members = synced_members(db)
+    members = lti.synced_members(db)
     if not members:
         return None
     matched = match_members(db, members)
@@ -158,17 +146,6 @@ def lms_roster(db: Session) -> Roster | None:
     }
     columns = ("folder", "student", "name", "email", "idnumber", "sisuserid")
     return Roster(rows, columns) if rows else None
-
-
-def synced_members(db: Session) -> list[LtiMember]:
-    """The members of the LMS courses whose roster was fetched, oldest news first."""
-    synced = set(
-        db.execute(
-            select(LtiMember.issuer, LtiMember.context_id).where(LtiMember.synced_at.is_not(None)).distinct()
-        ).all()
-    )
-    members = db.scalars(select(LtiMember).order_by(LtiMember.updated_at, LtiMember.id))
-    return [member for member in members if (member.issuer, member.context_id) in synced]
 
 
 @dataclass(frozen=True)
@@ -182,13 +159,8 @@ def match_members(db: Session, members: list[LtiMember]) -> Matched:
     matches, by their student number or their e-mail's local part (as ``grader users add``
     names them), only a user no launch linked, and only when no other member matches the
     same user: a name match never takes another student's row."""
-    linked = {
-        (issuer, subject): name
-        for issuer, subject, name in db.execute(
-            select(LtiUser.issuer, LtiUser.subject, User.name).join(User, User.id == LtiUser.user_id)
-        )
-    }
-    free = set(db.scalars(select(User.name))) - set(linked.values())
+    linked = lti.linked_users(db)
+    free = lti.user_names(db) - set(linked.values())
     users: dict[tuple[str, str], str] = {}
     candidates: dict[tuple[str, str], set[str]] = {}
     claimants: dict[str, dict[tuple[str, str], LtiMember]] = {}
@@ -213,7 +185,7 @@ def match_members(db: Session, members: list[LtiMember]) -> Matched:
 
 def unmatched(db: Session) -> list[str]:
     """What the TA is told: each user several roster members match (none is linked)."""
-    found = match_members(db, synced_members(db)).ambiguous
+    found = match_members(db, lti.synced_members(db)).ambiguous
     return [
         f"{name}: matched by {', '.join(member.name or member.email or member.subject for member in members)}"
         for name, members in sorted(found.items())

@@ -13,12 +13,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grader.reporting.lms import Roster
 from grader.service.auth import set_session_cookie, start_session
 from grader.service.credentials import digest
+from grader.service.crud import lti, sessions
 from grader.service.crud.audit import audit
 from grader.service.errors import ApiError
 from grader.service.lti import deep_linking, keys, scores
@@ -33,7 +33,6 @@ from grader.service.lti.launch import (
     role_of,
     service_user,
     start_login,
-    use_state,
     validate_launch,
 )
 from grader.service.lti.oauth import AccessTokens
@@ -41,7 +40,7 @@ from grader.service.lti.passback import Passback
 from grader.service.lti.registration import LtiConfig, Platform, load
 from grader.service.lti.roster import lms_roster
 from grader.service.lti.staff import router as staff_router
-from grader.service.models import LtiLoginState, Role, User, WebSession, utcnow
+from grader.service.models import Role, User, utcnow
 from grader.service.settings import Settings
 
 log = logging.getLogger("grader.service.lti")
@@ -152,16 +151,11 @@ def launch_session(db: Session, user: User, hours: float) -> str:
     """The launch's session cookie. Its forms' CSRF token is that of the user's newest live
     session: a launch is a cross-site form post, which brings no cookie of ours, so the new
     cookie replaces the browser's, and a tab an earlier launch opened keeps posting its forms."""
-    earlier = db.scalar(
-        select(WebSession)
-        .where(WebSession.user_id == user.id, WebSession.expires_at > utcnow())
-        .order_by(WebSession.id.desc())
-        .limit(1)
-    )
+    earlier = sessions.newest_live_session(db, user.id)
     cookie = start_session(db, user, hours)
     if earlier is not None:
         db.flush()
-        new = db.scalar(select(WebSession).where(WebSession.session_hash == digest(cookie)))
+        new = sessions.session_of(db, digest(cookie))
         if new is not None:
             new.csrf_token = earlier.csrf_token
     return cookie
@@ -214,7 +208,7 @@ def deep_link(
     if loaded is None:
         raise ApiError(404, f"no assignment {assignment!r} in this course")
     with service.db.session() as db:
-        if not use_state(db, wanted.pick):
+        if not lti.use_state(db, wanted.pick):
             raise ApiError(
                 403, "this choice was already used (or is too old): add the tool from the LMS again"
             )
@@ -226,6 +220,6 @@ def deep_link(
 def _consume_state(service: Any, state: str) -> None:
     """A refused launch still uses up its state (the transaction that marked it rolled back)."""
     with service.db.session() as db:
-        login = db.scalar(select(LtiLoginState).where(LtiLoginState.state == state)) if state else None
+        login = lti.login_state(db, state) if state else None
         if login is not None and login.used_at is None:
             login.used_at = utcnow()

@@ -29,25 +29,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import event, inspect
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from grader.core.report import Report
 from grader.core.verdict import Status
 from grader.service.blobs import loads
+from grader.service.crud import lti
+from grader.service.crud.submissions import user_name
 from grader.service.crud.verdicts import newest_verdict
 from grader.service.late import Penalty, counted_version, with_hand_in
 from grader.service.lti.registration import FULLY_GRADED, PENDING_MANUAL, load
 from grader.service.models import (
     Assignment,
     LtiLineItem,
-    LtiMember,
     LtiScore,
-    LtiUser,
     ScoreStatus,
     Submission,
-    User,
     VerdictRow,
     due_for,
     utcnow,
@@ -134,7 +133,7 @@ def refresh_student(db: Session, assignment_id: int, user_id: int, resend: bool 
         return 0
     return sum(
         _queue_if_changed(db, item, subject, assignment, user_id, resend)
-        for item, subject in targets(db, user_id, assignment.name)
+        for item, subject in lti.targets(db, user_id, assignment.name)
     )
 
 
@@ -144,8 +143,8 @@ def refresh_assignment(db: Session, assignment_id: int) -> int:
     if assignment is None:
         return 0
     queued = 0
-    for item in db.scalars(select(LtiLineItem).where(LtiLineItem.assignment == assignment.name)):
-        for subject, user_id in _students(db, item):
+    for item in lti.line_items_of(db, assignment.name):
+        for subject, user_id in lti.students_of(db, item):
             queued += _queue_if_changed(db, item, subject, assignment, user_id, False)
     return queued
 
@@ -156,12 +155,7 @@ def _queue_if_changed(
     score = current_score(db, item, subject, assignment, user_id)
     if score is None:
         return 0
-    last = db.scalar(
-        select(LtiScore)
-        .where(LtiScore.line_item_id == item.id, LtiScore.subject == subject)
-        .order_by(LtiScore.id.desc())
-        .limit(1)
-    )
+    last = lti.last_score(db, item.id, subject)
     waiting = last is not None and last.status in (ScoreStatus.PENDING, ScoreStatus.SENDING)
     if last is not None and _same(last, score) and (waiting or not resend):
         return 0
@@ -190,42 +184,17 @@ def current_score(
     report = loads(verdict.report) if verdict is not None else None
     if submission is None or not isinstance(report, Report):
         return None
-    due = due_for(assignment, user_name(db, user_id))
+    due = due_for(assignment, (user_name(db, user_id) or ""))
     return score_row(item, subject, submission, report, due, penalty_of(assignment))
 
 
 def counted_submission(db: Session, assignment_id: int, user_id: int) -> int | None:
     """The version that counts (:mod:`grader.service.crud.verdicts`, the gradebook's rule)."""
     assignment = db.get(Assignment, assignment_id)
-    rows = db.execute(
-        select(Submission.id, Submission.created_at)
-        .where(Submission.assignment_id == assignment_id, Submission.user_id == user_id)
-        .order_by(Submission.version)
-    ).all()
-    due = due_for(assignment, user_name(db, user_id)) if assignment else None
+    rows = lti.versions_of(db, assignment_id, user_id)
+    due = due_for(assignment, (user_name(db, user_id) or "")) if assignment else None
     chosen = counted_version(rows, lambda row: row.created_at, due)
     return chosen.id if chosen is not None else None
-
-
-def user_name(db: Session, user_id: int) -> str:
-    return db.scalar(select(User.name).where(User.id == user_id)) or ""
-
-
-def targets(db: Session, user_id: int, assignment: str) -> list[tuple[LtiLineItem, str]]:
-    """(line item, LMS user id) for each LMS course the user is in that links ``assignment``."""
-    rows = db.execute(
-        select(LtiLineItem, LtiUser.subject)
-        .join(LtiUser, LtiUser.issuer == LtiLineItem.issuer)
-        .join(
-            LtiMember,
-            (LtiMember.issuer == LtiLineItem.issuer)
-            & (LtiMember.context_id == LtiLineItem.context_id)
-            & (LtiMember.subject == LtiUser.subject),
-        )
-        .where(LtiUser.user_id == user_id, LtiLineItem.assignment == assignment)
-        .order_by(LtiLineItem.id)
-    ).all()
-    return [(item, subject) for item, subject in rows]
 
 
 def penalty_of(assignment: Assignment) -> Penalty | None:
@@ -263,20 +232,7 @@ def score_row(
 def queue_all_changed(db: Session) -> int:
     """:func:`refresh_assignment` for every assignment: at start-up, for what changed while no
     server listened (a due moved in course.yaml, a write by a process without the hook)."""
-    return sum(refresh_assignment(db, assignment.id) for assignment in db.scalars(select(Assignment)))
-
-
-def _students(db: Session, item: LtiLineItem) -> list[tuple[str, int]]:
-    """(LMS user id, service user id) of the members of the line item's LMS course."""
-    rows = db.execute(
-        select(LtiUser.subject, LtiUser.user_id)
-        .join(
-            LtiMember,
-            (LtiMember.issuer == LtiUser.issuer) & (LtiMember.subject == LtiUser.subject),
-        )
-        .where(LtiUser.issuer == item.issuer, LtiMember.context_id == item.context_id)
-    ).all()
-    return [(subject, user_id) for subject, user_id in rows]
+    return sum(refresh_assignment(db, assignment.id) for assignment in lti.assignments(db))
 
 
 def queue_current_score(db: Session, user_id: int, assignment_id: int) -> int:

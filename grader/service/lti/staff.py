@@ -8,15 +8,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
+from grader.service.crud import lti
 from grader.service.deps import Staff, check_csrf
 from grader.service.errors import ApiError
 from grader.service.lti.oauth import TokenError
-from grader.service.lti.passback import outbox_counts
 from grader.service.lti.roster import LEFT, RosterError, Synced, sync_rosters, unmatched
-from grader.service.models import LtiLineItem, LtiMember, LtiScore, ScoreStatus, User
+from grader.service.models import ScoreStatus, User
 from grader.service.templating import csrf_field, templated
 
 router = APIRouter()
@@ -67,23 +65,9 @@ def lms_page(request: Request, user: User, message: str = "") -> Response:
     service = _service(request)
     zone = service.course.zone()
     with service.db.session() as db:
-        counts = outbox_counts(db)
+        counts = lti.outbox_counts(db)
         shown = {
-            "failing": _failing(db),
-            "items": db.scalars(
-                select(LtiLineItem).order_by(LtiLineItem.context_id, LtiLineItem.assignment)
-            ).all(),
-            "contexts": db.execute(
-                select(LtiMember.context_id, func.count(), func.max(LtiMember.synced_at))
-                .where(LtiMember.status == "Active")
-                .group_by(LtiMember.context_id)
-                .order_by(LtiMember.context_id)
-            ).all(),
-            "dropped": db.scalars(
-                select(LtiMember)
-                .where(LtiMember.status == LEFT)
-                .order_by(LtiMember.context_id, LtiMember.name)
-            ).all(),
+            **lti.lms_overview(db, left=LEFT, failures=FAILURES_SHOWN),
             "problems": unmatched(db),
         }
         return templated(
@@ -101,20 +85,3 @@ def lms_page(request: Request, user: User, message: str = "") -> Response:
             csrf=csrf_field(request),
             **shown,
         )
-
-
-def _failing(db: Session) -> list[Any]:
-    """The last scores the LMS did not take, with the student and the assignment."""
-    return list(
-        db.execute(
-            select(LtiScore, User.name, LtiLineItem.assignment)
-            .join(User, User.id == LtiScore.user_id)
-            .join(LtiLineItem, LtiLineItem.id == LtiScore.line_item_id)
-            .where(
-                LtiScore.status.in_((ScoreStatus.PENDING, ScoreStatus.REFUSED)),
-                LtiScore.last_error.is_not(None),
-            )
-            .order_by(LtiScore.id.desc())
-            .limit(FAILURES_SHOWN)
-        ).all()
-    )

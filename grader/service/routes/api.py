@@ -20,8 +20,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from grader.reporting.template import render_template
-from grader.service import metrics, queue
+from grader.service import metrics
 from grader.service.course_files import LoadedAssignment, describe
+from grader.service.crud import queue
 from grader.service.crud.audit import audit
 from grader.service.crud.submissions import (
     add_submission,

@@ -24,7 +24,6 @@ from grader.core.report import Report, points_value, shown_points
 from grader.reporting.dashboard import DASHBOARD_CSS, SORT_SCRIPT, render_dashboard
 from grader.reporting.html import CSS, render_student_page
 from grader.reporting.typeset import SERVICE_ASSETS
-from grader.service import queue
 from grader.service.auth import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
@@ -39,6 +38,7 @@ from grader.service.auth import (
 from grader.service.checking import checked
 from grader.service.course_files import LoadedAssignment, read_moment
 from grader.service.credentials import LINK_PATH, new_secret, verify_password
+from grader.service.crud import queue
 from grader.service.crud.accounts import active_user
 from grader.service.crud.audit import audit
 from grader.service.crud.extensions import grant_extension
@@ -56,7 +56,6 @@ from grader.service.deps import (
     check_csrf,
 )
 from grader.service.errors import ApiError
-from grader.service.hand.request_pages import feedback_section
 from grader.service.intake import answers_text_file, canonical_name, read_handed_in
 from grader.service.late import counted_version, is_late
 from grader.service.models import Role, Submission, User, is_staff, utcnow
@@ -69,6 +68,7 @@ from grader.service.routes.api import (
     submission_state,
     submissions_where,
 )
+from grader.service.routes.regrade_views import feedback_section
 from grader.service.settings import Settings
 from grader.service.shown import shown_time
 from grader.service.templating import (

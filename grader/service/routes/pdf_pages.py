@@ -29,8 +29,8 @@ from starlette.datastructures import UploadFile
 from grader.pdf.document import IMAGE_SUFFIXES, images_to_pdf, render_pages
 from grader.pdf.limits import PdfLimits, PdfRefused
 from grader.pdf.tags import format_tags, parse_tags, with_tags
-from grader.service import queue
 from grader.service.course_files import LoadedAssignment
+from grader.service.crud import queue
 from grader.service.crud.audit import audit
 from grader.service.crud.submissions import counted_rows, stored_report, submission_content, submission_for
 from grader.service.crud.verdicts import newest_verdict

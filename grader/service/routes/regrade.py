@@ -9,9 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from grader.service.crud.regrades import regrade_assignment
 from grader.service.deps import PageStaff, ServiceDep, check_csrf
 from grader.service.errors import ApiError
-from grader.service.undecided import regrade_assignment
 
 router = APIRouter()
 

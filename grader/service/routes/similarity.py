@@ -20,9 +20,10 @@ from markupsafe import Markup
 from grader.reporting.html import CSS, page
 from grader.service.course_files import LoadedAssignment
 from grader.service.crud.audit import audit
+from grader.service.crud.similarity import rows_of
 from grader.service.deps import AssignmentDep, PageStaff, ServiceDep, check_csrf
 from grader.service.models import SimilarityResult, utcnow
-from grader.service.similarity_results import ENVIRONMENT, rows_of
+from grader.service.similarity_results import ENVIRONMENT
 from grader.service.templating import csrf_field, html, nav
 
 log = logging.getLogger("grader.service")

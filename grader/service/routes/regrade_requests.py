@@ -36,8 +36,8 @@ from grader.service.deps import (
 )
 from grader.service.errors import ApiError
 from grader.service.hand.anonymous import names_hidden
-from grader.service.hand.request_pages import OUTCOMES, queue_body
 from grader.service.models import RegradeRequestRow, User, is_staff, utcnow
+from grader.service.routes.regrade_views import OUTCOMES, queue_body
 from grader.service.templating import templated
 
 router = APIRouter()

@@ -35,6 +35,14 @@ def enqueue(db: Session | Connection, submission_id: int, kind: str = "grade") -
     )
 
 
+def queue_regrades(db: Session, assignment_id: int) -> int:
+    """Queue a regrade of every version handed in for the assignment; how many."""
+    ids = list(db.scalars(select(Submission.id).where(Submission.assignment_id == assignment_id)))
+    for submission_id in ids:
+        enqueue(db, submission_id, kind="regrade")
+    return len(ids)
+
+
 def claim(db: Session, owner: str, limit: int) -> list[Job]:
     """Up to ``limit`` queued jobs, in their turn (:func:`in_turn`), now held by ``owner``, in
     that order. A conditional UPDATE: a job another worker took in the meantime is not taken

@@ -25,8 +25,6 @@ from grader.service.errors import ApiError
 from grader.service.hand.anonymous import names_hidden
 from grader.service.hand.model import GroupBody
 from grader.service.hand.progress import AssignmentProgress, assignment_progress
-from grader.service.hand.request_pages import beside_view, changed_points
-from grader.service.hand.routes import api_grade_group
 from grader.service.hand.view import (
     FILTERS,
     KEYS_SCRIPT,
@@ -38,6 +36,8 @@ from grader.service.hand.view import (
 )
 from grader.service.models import User
 from grader.service.pdf_view import part_pages_html
+from grader.service.routes.hand import api_grade_group
+from grader.service.routes.regrade_views import beside_view, changed_points
 from grader.service.templating import PAGE_CSS, csrf_field, fragment, templated
 
 router = APIRouter()
