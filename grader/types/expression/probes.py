@@ -242,9 +242,7 @@ def combine(candidates: Mapping[str, Sequence[float]], rng: np.random.Generator)
         return {names[0]: np.array(candidates[names[0]], dtype=float)}
     corners = np.array(list(_corners(candidates)), dtype=float).reshape(-1, len(names))
     mixes = _mixes(candidates, rng)
-    return {
-        name: np.concatenate([corners[:, j], mixes[:, j]])[:MAX_POINTS] for j, name in enumerate(names)
-    }
+    return {name: np.concatenate([corners[:, j], mixes[:, j]])[:MAX_POINTS] for j, name in enumerate(names)}
 
 
 def _mixes(candidates: Mapping[str, Sequence[float]], rng: np.random.Generator) -> np.ndarray:
