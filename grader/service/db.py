@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 import os
+import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
@@ -130,6 +133,12 @@ class Database:
     def __init__(self, url: str, checkpoints: bool = True, timeouts: Timeouts = Timeouts()):
         self.url = url
         self.engine = make_engine(url, checkpoints, timeouts)
+        # SQLite: this process's writers take turns here first. SQLite's own wait for its write
+        # lock sleeps between tries (up to 100 ms a sleep), so under a class's hand-ins a writer
+        # slept while the lock was free; here the next one is woken when the last commits.
+        # Other processes (``--worker``, a second server) still meet at SQLite's lock.
+        self._turn = threading.Lock() if url.startswith("sqlite") else None
+        self._turn_seconds = timeouts.statement
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.reading_sessions = sessionmaker(
             self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
@@ -140,7 +149,10 @@ class Database:
         """One transaction through the ORM, committed at the end (rolled back on an error).
         On SQLite a transaction that may write holds the write lock from its start: pass
         ``read_only`` for one that only reads (a page), so writers do not wait for it."""
-        with (self.reading_sessions if read_only else self.sessions)() as session:
+        with (
+            self._writer_turn(not read_only),
+            (self.reading_sessions if read_only else self.sessions)() as session,
+        ):
             try:
                 yield session
                 session.commit()
@@ -159,8 +171,23 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """One transaction through Core, committed at the end (rolled back on an error)."""
-        with self.engine.begin() as connection:
+        with self._writer_turn(True), self.engine.begin() as connection:
             yield connection
+
+    @contextmanager
+    def _writer_turn(self, writes: bool) -> Iterator[None]:
+        """This process's turn to write, until the transaction has committed or rolled back; a
+        wait past the busy timeout is SQLite's own "database is locked" (a 503, nothing kept)."""
+        if self._turn is None or not writes:
+            yield
+            return
+        if not self._turn.acquire(timeout=self._turn_seconds):
+            locked = sqlite3.OperationalError("database is locked (by this process's other writers)")
+            raise OperationalError("BEGIN IMMEDIATE", None, locked)
+        try:
+            yield
+        finally:
+            self._turn.release()
 
     def checkpoint(self) -> None:
         """Copy SQLite's write-ahead log back into the database file, waiting for no reader or
