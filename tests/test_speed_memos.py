@@ -67,6 +67,17 @@ def test_the_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     assert 0 < len(parser._MEMO) <= 10
 
 
+def test_the_memo_is_bounded_by_its_texts_characters(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many long distinct formulas (a hostile write-up) are not all kept: the memo holds at
+    most _MEMO_CHARACTERS characters of text, whatever the number of entries allows."""
+    monkeypatch.setattr(parser, "_MEMO", {})
+    monkeypatch.setattr(parser, "_memo_characters", 0)
+    monkeypatch.setattr(parser, "_MEMO_CHARACTERS", 5_000)
+    for k in range(40):
+        parser.parse(" + ".join(f"x_{{{k}}}" for _ in range(150)))  # about 1,000 characters each
+    assert 0 < sum(len(key[0]) for key in parser._MEMO) <= 5_000
+
+
 candidates = st.lists(
     st.one_of(
         st.sampled_from([0.0, 1.0, -1.0, 2.0, -2.0, 1e-9, -1e9, math.inf, -math.inf, math.nan]),

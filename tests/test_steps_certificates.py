@@ -248,3 +248,19 @@ def test_arrays_too_large_to_expand_are_left_undecided_within_limits() -> None:
     started = time.process_time()
     assert arrays.shown_at_sizes(power, "(A+B)" * 7 + "(B+A)", Context()) is None
     assert time.process_time() - started < 5.0  # a generous bound: the work is capped, not timed
+
+
+@pytest.mark.parametrize(
+    "conclusion",
+    [r"(x+1)^2 = x^2 + 2x + 1", r"\max(0, x) - \max(0, -x) = x"],
+)
+def test_an_implication_shown_by_its_conclusion_alone_claims_no_more_than_the_conclusion(
+    conclusion: str,
+) -> None:
+    """``P \\implies a = b`` with ``a = b`` true for every value: the step's certificate is the
+    conclusion's own (exact stays exact, probes stay probes), said to be about it alone."""
+    premise = r"(a+b)^2 = a^2 + 2ab + b^2 = b^2 + 2ab + a^2"
+    [mark] = [m for m in _marks(f"$${premise} \\implies {conclusion}$$") if m.relation == "implies"]
+    own = _one(f"$${conclusion}$$")
+    assert mark.status == own.status == "shown"
+    assert mark.certificate == f"the conclusion alone, whatever the premise: {own.certificate}"

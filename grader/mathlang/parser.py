@@ -225,16 +225,24 @@ def parse(
 
 
 # The parse memo: (text, symbols, functions, mode, limits) -> tree or (error class, message,
-# fields). Bounded by entries and by each text's length; cleared whole when full.
+# fields). Bounded by entries, by each text's length and by the characters of all its texts
+# (a tree holds about 40 bytes a character: a hostile write-up of many long distinct lines
+# would otherwise leave a worker holding a gigabyte for the students after it); cleared whole
+# when full.
 _MEMO: dict[tuple[Any, ...], Any] = {}
 _MEMO_SIZE = 20_000
 _MEMO_TEXT = 2_000
+_MEMO_CHARACTERS = 1_000_000
+_memo_characters = 0
 
 
 def _remember(key: tuple[Any, ...], value: Any) -> None:
-    if len(_MEMO) >= _MEMO_SIZE:
+    global _memo_characters
+    if len(_MEMO) >= _MEMO_SIZE or _memo_characters + len(key[0]) > _MEMO_CHARACTERS:
         _MEMO.clear()
+        _memo_characters = 0
     _MEMO[key] = value
+    _memo_characters += len(key[0])
 
 
 def _error_again(kept: tuple[type[MathError], str, dict[str, Any]]) -> MathError:

@@ -36,6 +36,7 @@ from grader.batch import VerdictStore
 from grader.batch.reading import SubmissionTask
 from grader.batch.worker import Graded
 from grader.core import memtrace
+from grader.core.plainjson import UNREADABLE
 from grader.core.report import Report
 from grader.service import metrics, undecided
 from grader.service.blobs import dumps
@@ -430,6 +431,10 @@ def hand_graded_report(db: Session, course: CourseState, submission_id: int, gra
     student = db.get(User, submission.user_id)
     if student is None or not grades_of(db, loaded.id, student):
         return None
-    report = graded.whole_report()
+    try:
+        report = graded.whole_report()
+    except UNREADABLE as error:  # the worker's JSON not read back: kept as it came, and said
+        log.error("the verdict of submission %d is kept without its TAs' grades: %s", submission_id, error)
+        return None
     report.folder, report.student = None, graded.task.folder
     return with_hand_grades(db, in_force(db, loaded), submission, report)

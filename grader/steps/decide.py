@@ -894,7 +894,8 @@ def _conclusion_always_holds(step: Step, scope: _Scope, base: dict[str, Any]) ->
     return StepMark(
         **base,
         status="shown",
-        certificate=f"{mark.certificate}: the conclusion holds for every value, whatever the premise",
+        # the conclusion is shown as its own step was, no more (probes stay probes)
+        certificate=f"the conclusion alone, whatever the premise: {mark.certificate}",
     )
 
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from grader.reporting.lms import Roster
 from grader.service.auth import set_session_cookie, start_session
@@ -103,12 +104,15 @@ async def login(request: Request) -> Response:
         params.update({k: v for k, v in (await request.form()).items() if isinstance(v, str)})
     lti = _lti(request)
     service = request.app.state.service
-    with service.db.session() as db:
-        try:
-            url = start_login(db, lti.config, params, lti.config.launch_url)
-        except LaunchError as error:
-            raise ApiError(400, str(error)) from error
-    return RedirectResponse(url, status_code=302)
+
+    def started() -> str:  # in a request thread: a write waits for its turn, never in the loop
+        with service.db.session() as db:
+            try:
+                return start_login(db, lti.config, params, lti.config.launch_url)
+            except LaunchError as error:
+                raise ApiError(400, str(error)) from error
+
+    return RedirectResponse(await run_in_threadpool(started), status_code=302)
 
 
 @router.post("/launch", name="lti_launch")
