@@ -99,12 +99,74 @@ def make_engine(url: str, checkpoints: bool = True, timeouts: Timeouts = Timeout
             # that may write takes the write lock at its BEGIN, so what it reads stays true
             # until its commit; one marked read-only (``Database.read``) takes none.
             read_only = connection.get_execution_options().get(READ_ONLY, False)
-            connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+            if read_only:
+                connection.exec_driver_sql("BEGIN")
+                return
+            turns.take(connection.info)
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                turns.give_back(connection.info)
+                raise
 
+        turns = _WriterTurns(timeouts.statement)
+        dialect = engine.dialect
+        commit, rollback = dialect.do_commit, dialect.do_rollback
+
+        def do_commit(dbapi_connection: Any) -> None:
+            try:
+                commit(dbapi_connection)
+            finally:
+                turns.give_back(_info(dbapi_connection))
+
+        def do_rollback(dbapi_connection: Any) -> None:
+            try:
+                rollback(dbapi_connection)
+            finally:
+                turns.give_back(_info(dbapi_connection))
+
+        dialect.do_commit, dialect.do_rollback = do_commit, do_rollback  # type: ignore[method-assign]
+        for ending in ("checkin", "invalidate", "close"):  # a connection gone mid-transaction
+            event.listen(engine, ending, lambda _dbapi, record, *_: turns.give_back(record.info))
         return engine
     return create_engine(
         url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=timeout_args(url, timeouts)
     )
+
+
+class _WriterTurns:
+    """SQLite: a process's writers take turns here before SQLite's write lock, from their
+    ``BEGIN IMMEDIATE`` until their commit or rollback has ended. SQLite's own wait for its
+    lock sleeps between tries (up to 100 ms a sleep), so under a class's hand-ins writers slept
+    while the lock was free; here the next one is woken when the last one ends. Other processes
+    (``--worker``, a second server) still meet at SQLite's lock. A wait past the busy timeout is
+    SQLite's own "database is locked": a 503, nothing kept."""
+
+    def __init__(self, seconds: float):
+        self._lock = threading.Lock()
+        self._seconds = seconds
+
+    def take(self, info: dict[Any, Any]) -> None:
+        if not self._lock.acquire(timeout=self._seconds):
+            locked = sqlite3.OperationalError("database is locked (by this process's other writers)")
+            raise OperationalError("BEGIN IMMEDIATE", None, locked)
+        info[_TURN] = True
+
+    def give_back(self, info: dict[Any, Any]) -> None:
+        if info.pop(_TURN, False):
+            self._lock.release()
+
+
+_TURN = "grader: holds this process's writer turn"
+
+
+def _info(connection: Any) -> dict[Any, Any]:
+    """A pooled connection's info (none for the pool's own ad hoc proxy of a connection being
+    reset: the checkin that follows gives the turn back then)."""
+    try:
+        return connection.info
+    except NotImplementedError:
+        return {}
 
 
 def private_folder(folder: Path, files: list[Path]) -> None:
@@ -133,12 +195,6 @@ class Database:
     def __init__(self, url: str, checkpoints: bool = True, timeouts: Timeouts = Timeouts()):
         self.url = url
         self.engine = make_engine(url, checkpoints, timeouts)
-        # SQLite: this process's writers take turns here first. SQLite's own wait for its write
-        # lock sleeps between tries (up to 100 ms a sleep), so under a class's hand-ins a writer
-        # slept while the lock was free; here the next one is woken when the last commits.
-        # Other processes (``--worker``, a second server) still meet at SQLite's lock.
-        self._turn = threading.Lock() if url.startswith("sqlite") else None
-        self._turn_seconds = timeouts.statement
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.reading_sessions = sessionmaker(
             self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
@@ -149,10 +205,7 @@ class Database:
         """One transaction through the ORM, committed at the end (rolled back on an error).
         On SQLite a transaction that may write holds the write lock from its start: pass
         ``read_only`` for one that only reads (a page), so writers do not wait for it."""
-        with (
-            self._writer_turn(not read_only),
-            (self.reading_sessions if read_only else self.sessions)() as session,
-        ):
+        with (self.reading_sessions if read_only else self.sessions)() as session:
             try:
                 yield session
                 session.commit()
@@ -171,23 +224,8 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """One transaction through Core, committed at the end (rolled back on an error)."""
-        with self._writer_turn(True), self.engine.begin() as connection:
+        with self.engine.begin() as connection:
             yield connection
-
-    @contextmanager
-    def _writer_turn(self, writes: bool) -> Iterator[None]:
-        """This process's turn to write, until the transaction has committed or rolled back; a
-        wait past the busy timeout is SQLite's own "database is locked" (a 503, nothing kept)."""
-        if self._turn is None or not writes:
-            yield
-            return
-        if not self._turn.acquire(timeout=self._turn_seconds):
-            locked = sqlite3.OperationalError("database is locked (by this process's other writers)")
-            raise OperationalError("BEGIN IMMEDIATE", None, locked)
-        try:
-            yield
-        finally:
-            self._turn.release()
 
     def checkpoint(self) -> None:
         """Copy SQLite's write-ahead log back into the database file, waiting for no reader or

@@ -1,0 +1,91 @@
+"""SQLite: a process's writers take turns on a lock of the process from their BEGIN IMMEDIATE to
+the end of their commit or rollback (grader.service.db._WriterTurns), on a real database file."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from grader.service.db import Database, Timeouts
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Database:
+    db = Database(f"sqlite:///{tmp_path / 'turns.db'}", timeouts=Timeouts(statement=1.0))
+    with db.write() as connection:
+        connection.execute(text("CREATE TABLE marks (who TEXT)"))
+    return db
+
+
+def _marks(db: Database) -> list[str]:
+    with db.read() as connection:
+        return [row[0] for row in connection.execute(text("SELECT who FROM marks ORDER BY rowid"))]
+
+
+def test_a_writer_waits_for_the_one_writing_and_then_writes(database: Database) -> None:
+    first_began, order = threading.Event(), []
+
+    def first() -> None:
+        with database.write() as connection:
+            connection.execute(text("INSERT INTO marks VALUES ('first')"))
+            first_began.set()
+            time.sleep(0.3)
+            order.append("first")
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    first_began.wait(10)
+    with database.write() as connection:
+        connection.execute(text("INSERT INTO marks VALUES ('second')"))
+        order.append("second")
+    thread.join(10)
+    assert order == ["first", "second"]
+    assert _marks(database) == ["first", "second"]
+
+
+def test_a_session_holds_no_turn_before_its_first_statement(database: Database) -> None:
+    """SQLite locks at BEGIN, which SQLAlchemy sends with the first statement: a write made
+    meanwhile (in the same thread, as the LTI outbox's test does) does not wait for it."""
+    with database.session() as outer:
+        with database.write() as inner:  # would wait for the outer session's turn, then fail
+            inner.execute(text("INSERT INTO marks VALUES ('inner')"))
+        outer.execute(text("INSERT INTO marks VALUES ('outer')"))
+    assert _marks(database) == ["inner", "outer"]
+
+
+def test_a_connection_lost_mid_transaction_gives_its_turn_back(database: Database) -> None:
+    with database.engine.connect() as connection:
+        connection.begin()
+        connection.execute(text("INSERT INTO marks VALUES ('lost')"))
+        connection.invalidate()  # its DBAPI connection closed: no commit, no rollback call
+    with database.write() as connection:  # not "database is locked" after the busy timeout
+        connection.execute(text("INSERT INTO marks VALUES ('kept')"))
+    assert _marks(database) == ["kept"]
+
+
+def test_a_writer_that_waits_past_the_busy_timeout_is_told_the_database_is_locked(
+    database: Database,
+) -> None:
+    holding, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with database.write() as connection:
+            connection.execute(text("INSERT INTO marks VALUES ('holder')"))
+            holding.set()
+            done.wait(30)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    holding.wait(10)
+    try:
+        with pytest.raises(OperationalError, match="database is locked"), database.write() as connection:
+            connection.execute(text("INSERT INTO marks VALUES ('refused')"))
+    finally:
+        done.set()
+        thread.join(10)
+    assert _marks(database) == ["holder"]  # nothing of the refused write was kept
