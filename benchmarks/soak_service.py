@@ -1,7 +1,7 @@
 """A soak of the grading service: hand-ins at a steady rate for a long time, memory watched.
 
     python benchmarks/soak_service.py [--minutes 60] [--rate 2] [--db sqlite|postgresql]
-                                      [--students 50] [--parts 20]
+                                      [--students 50] [--parts 20] [--tas 2]
 
 Builds the synthetic class of benchmarks/make_class.py (``--variety``: most answers are
 written afresh, as a real class writes them), starts a real ``grader serve`` with its
@@ -13,7 +13,10 @@ with the long poll as ``grader submit`` does. Only 127.0.0.1 is ever sent a requ
 Every minute it prints the resident memory (RSS, psutil) of the web server, of its grading
 process and of each pool worker that grades (and of the upload reader and the fork servers),
 with the hand-ins answered and graded so far and how many workers were seen so far (a worker
-retires after its 500 sheets and a fresh one takes its place). At the end it says, for each of
+retires after its 500 sheets and a fresh one takes its place). Meanwhile ``--tas`` TAs work
+as TAs do, each a request every ``--ta-pause`` seconds with a token of their own: the TA
+dashboard, the class's page, a student's page and a hand-in's page, the class's submissions
+and queue through the API, the gradebook export, and now and then a regrade. At the end it says, for each of
 them, how much its RSS grew from minute 10 to the last minute, and whether any grew by more
 than 5% (exit status 1 then). The pool workers come and go, so they are judged by the largest
 one: the largest worker's RSS at any minute after minute 10 against the largest at any minute
@@ -27,6 +30,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import itertools
+import random
 import signal
 import sys
 import tempfile
@@ -59,7 +63,7 @@ VERDICT_WAIT_SECONDS = 120.0  # a student's grader submit waits this long for th
 
 
 def build_course(
-    folder: Path, db_url: str | None, students: int, sheets: int, parts: int
+    folder: Path, db_url: str | None, students: int, sheets: int, parts: int, tas: int = 0
 ) -> tuple[Course, list[Path]]:
     problem_file, class_folder = make_class(folder / "class-source", sheets, parts=parts, variety=True)
     (folder / "course" / "problems").mkdir(parents=True)
@@ -70,6 +74,9 @@ def build_course(
         for number in range(students):
             name = f"student-{number:03d}"
             _, course.tokens[name] = add_user(db, name, "student")
+        for number in range(tas):
+            name = f"ta-{number:02d}"
+            _, course.tokens[name] = add_user(db, name, "ta")
     service.db.dispose()
     # the unreadable sheets make_class writes are refused at upload, every time: they stay in
     return course, sorted(path.parent for path in class_folder.glob("*/answers.*"))
@@ -82,6 +89,8 @@ class Tally:
     refused: int = 0  # unreadable sheets (422)
     graded: int = 0
     late: int = 0  # hand-ins posted more than a second after their moment (the client fell behind)
+    ta_requests: int = 0
+    regrades: int = 0
     errors: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -119,7 +128,7 @@ def post_steadily(
     stop: threading.Event,
 ) -> None:
     """Hand-in i at i / rate seconds, from the students in turn, until ``seconds`` are up."""
-    students = sorted(course.tokens)
+    students = sorted(name for name in course.tokens if name.startswith("student-"))
     begin = time.monotonic()
     end = begin + seconds
     # a thread for each student waiting for a verdict, as many as can wait at once at this rate
@@ -133,6 +142,41 @@ def post_steadily(
                 tally.add(late=1)
             token = course.tokens[students[number % len(students)]]
             pool.submit(hand_in, sheets[number % len(sheets)], server.url, token, tally)
+
+
+EVERY = 25  # a TA's 25th request lists the class's hand-ins again, and asks for a regrade
+
+
+def ta_works(
+    url: str, token: str, students: list[str], pause: float, tally: Tally, stop: threading.Event
+) -> None:
+    """A TA's requests, one every ``pause`` seconds until ``stop``: the pages and API calls a TA
+    makes in a term (every answer not 2xx counted as an error); every 25th, the class's list of
+    hand-ins through the API and a regrade of one of them."""
+    rng = random.Random(token)
+    ids: list[int] = []
+    paths = ["/ta", f"/ta/assignments/{ASSIGNMENT}", "/api/v1/queue"]
+    paths.append(f"/api/v1/assignments/{ASSIGNMENT}/export")
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=120) as client:
+        for number in itertools.count():
+            if stop.wait(pause):
+                return
+            if number % EVERY == 0:
+                answers = [client.get(f"/api/v1/assignments/{ASSIGNMENT}/submissions")]
+                if answers[0].is_success:
+                    ids = [row["id"] for row in answers[0].json()["submissions"]]
+                if ids:
+                    answers.append(client.post(f"/api/v1/submissions/{rng.choice(ids)}/regrade"))
+                    tally.add(regrades=1)
+            else:
+                shown = [*paths, f"/ta/students/{rng.choice(students)}"]
+                if ids:
+                    shown.append(f"/submissions/{rng.choice(ids)}")
+                answers = [client.get(rng.choice(shown))]
+            tally.add(ta_requests=len(answers))
+            for answer in answers:
+                if not answer.is_success:
+                    tally.error(f"TA {answer.request.method} {answer.request.url.path}: {answer.status_code}")
 
 
 @dataclass
@@ -181,6 +225,8 @@ def line(when: str, rss: dict[str, dict[int, int]], tally: Tally, workers_seen: 
                 parts.append(f"{role} {sum(sizes.values()) / MIB:.1f}")
     with tally.lock:
         counts = f"{tally.accepted} handed in, {tally.graded} graded, {tally.refused} refused"
+        if tally.ta_requests:
+            counts += f", {tally.ta_requests} TA requests ({tally.regrades} regrades)"
     return f"{when}: RSS MiB  " + ", ".join(parts) + f"  | {counts}"
 
 
@@ -233,6 +279,10 @@ def main() -> int:
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--students", type=int, default=50, help="students handing in, in turn (default 50)")
     parser.add_argument("--parts", type=int, default=20, help="parts of the problem set (default 20)")
+    parser.add_argument("--tas", type=int, default=2, help="TAs at work meanwhile (default 2)")
+    parser.add_argument(
+        "--ta-pause", type=float, default=2.0, help="seconds between a TA's requests (default 2)"
+    )
     args = parser.parse_args()
 
     stop = threading.Event()
@@ -245,7 +295,9 @@ def main() -> int:
             cluster, db_url = start_postgres()
         try:
             sheets_needed = min(MAX_SHEETS, int(args.minutes * 60 * args.rate) + 1)
-            course, sheets = build_course(Path(scratch), db_url, args.students, sheets_needed, args.parts)
+            course, sheets = build_course(
+                Path(scratch), db_url, args.students, sheets_needed, args.parts, args.tas
+            )
             workers = Settings.model_fields["workers"].default  # grader serve's own default
             server = Server(course, workers)
             try:
@@ -278,6 +330,7 @@ def soak(
         time.sleep(0.2)
     print(
         f"soak: {args.minutes:g} min at {args.rate:g} hand-ins/s on {args.db}, {args.students} students,"
+        f" {args.tas} TAs (a request each every {args.ta_pause:g} s),"
         f" {len(sheets)} distinct sheets of {args.parts} parts; grader serve at {server.url}"
     )
     tally = Tally()
@@ -285,8 +338,20 @@ def soak(
     poster = threading.Thread(
         target=post_steadily, args=(server, course, sheets, args.rate, seconds, tally, stop), daemon=True
     )
+    students = [name for name in sorted(course.tokens) if name.startswith("student-")]
+    tas = [
+        threading.Thread(
+            target=ta_works,
+            args=(server.url, course.tokens[name], students, args.ta_pause, tally, stop),
+            daemon=True,
+        )
+        for name in sorted(course.tokens)
+        if name.startswith("ta-")
+    ]
     started = time.monotonic()
     poster.start()
+    for ta in tas:
+        ta.start()
     samples: dict[int, dict[str, dict[int, int]]] = {}
     workers_seen: set[int] = set()
     minute = 0
@@ -302,6 +367,8 @@ def soak(
             break
     stop.set()
     poster.join(timeout=180)
+    for ta in tas:
+        ta.join(timeout=180)
     print(line("the last verdicts in", Processes.of(server).rss(), tally, len(workers_seen)))
     say_what_went_wrong(server, tally)
     last = max(samples)

@@ -119,7 +119,12 @@ def test_answers_as_json_and_the_ta_sees_the_reference(server: Server) -> None:
     assert parts["q2.softmax_jacobian"]["status"] == "missing"
     with server.client("ta") as ta:
         full = ta.get(f"/api/v1/submissions/{submission}").json()["report"]
+        listed = ta.get(f"/api/v1/assignments/{ASSIGNMENT}/submissions").json()["submissions"]
     assert {p["id"]: p.get("expected") for p in full["parts"]}["q7.output_size"] == "73728"
+    # the class's list gives each hand-in's score as its report does, without the report
+    (row,) = [row for row in listed if row["id"] == submission]
+    assert (row["student"], row["status"]) == ("bob", "graded") and "report" not in row
+    assert (row["score"], row["max_score"]) == (full["score"], full["max_score"]) and full["score"] > 0
 
 
 def long_poll(client: httpx.Client, submission: int, wait: float) -> tuple[Response, float]:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
+from grader.core.report import points_value
 from grader.reporting.template import render_template
 from grader.service import metrics
 from grader.service.course_files import LoadedAssignment, describe
@@ -175,7 +176,12 @@ def late(course: Any, submission: Submission, student: str | None) -> bool:
 
 
 def submission_json(
-    service: WebService, db: Session | Connection, submission: Submission, user: User, now: dt.datetime
+    service: WebService,
+    db: Session | Connection,
+    submission: Submission,
+    user: User,
+    now: dt.datetime,
+    with_report: bool = True,
 ) -> dict[str, Any]:
     status, verdict = submission_state(db, submission)
     if submission.user_id == user.id:
@@ -198,9 +204,12 @@ def submission_json(
     if verdict.problem_hash != assignment.problem_hash:  # graded since an edit this process missed?
         service.course.refresh()
         assignment = service.course.by_id(submission.assignment_id) or assignment
-    report = stored_report(verdict)
     data["graded_at"] = verdict.created_at.isoformat()
     data["current"] = verdict.problem_hash == assignment.problem_hash
+    if not with_report:  # a list's row: the verdict's score as its row keeps it, no report read back
+        data["score"], data["max_score"] = points_value(verdict.score), points_value(verdict.max_score)
+        return data
+    report = stored_report(verdict)
     if is_staff(user):
         data["report"] = report.to_dict(show_expected=True)
     else:
@@ -272,17 +281,7 @@ def class_submissions(service: ServiceDep, user: Staff, loaded: AssignmentDep) -
     with service.db.read() as db:
         rows = submissions_where(db, Submission.assignment_id == loaded.id)
         now = utcnow()
-        return {"submissions": [_summary(service, db, s, user, now) for s in rows]}
-
-
-def _summary(
-    service: WebService, db: Session | Connection, submission: Submission, user: User, now: dt.datetime
-) -> dict[str, Any]:
-    data = submission_json(service, db, submission, user, now)
-    report = data.pop("report", None)
-    if report is not None:
-        data["score"], data["max_score"] = report["score"], report["max_score"]
-    return data
+        return {"submissions": [submission_json(service, db, s, user, now, with_report=False) for s in rows]}
 
 
 @router.get("/students/{student}/submissions")
