@@ -45,6 +45,7 @@ import os
 import platform
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -250,6 +251,40 @@ def cpu_seconds(server: Server) -> tuple[float, float]:
     return own.user + own.system, children
 
 
+def start_worker(course: Course, workers: int) -> subprocess.Popen[bytes]:
+    """``grader serve --worker`` for the course, its output in ``worker.log`` of the course folder."""
+    command = [sys.executable, "-c", "from grader.cli import main; main()", "serve", str(course.folder)]
+    command += ["--worker", "--workers", str(workers), *(("--db", course.db_url) if course.db_url else ())]
+    with (course.folder / "worker.log").open("ab") as log:
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def wait_worker_ready(course: Course, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if "started" in (course.folder / "worker.log").read_text(errors="replace"):
+            time.sleep(3)  # its pool's workers import and warm up
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"the --worker process did not start in {timeout:.0f} s")
+
+
+def worker_cpu(worker: subprocess.Popen[bytes] | None) -> tuple[float, float]:
+    """A --worker process's CPU seconds as (its grading loop's, its pool's), both 0 without one."""
+    if worker is None:
+        return 0.0, 0.0
+    process = psutil.Process(worker.pid)
+    own = process.cpu_times()
+    children = sum(
+        child.cpu_times().user + child.cpu_times().system for child in process.children(recursive=True)
+    )
+    return 0.0, own.user + own.system + children
+
+
+def add(first: tuple[float, float], second: tuple[float, float]) -> tuple[float, float]:
+    return first[0] + second[0], first[1] + second[1]
+
+
 def wait_all_graded(db: Database, expected: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -299,6 +334,12 @@ def main() -> None:
     )
     parser.add_argument("--db", default=None, help="a database URL (default: SQLite in the course folder)")
     parser.add_argument(
+        "--separate-worker",
+        action="store_true",
+        help="grade in a `grader serve --worker` process beside a `--web-only` server (a large course's"
+        " set-up), not in the server's own grading thread",
+    )
+    parser.add_argument(
         "--variety",
         action="store_true",
         help="the varied class (make_class.py --variety): answers written afresh",
@@ -313,10 +354,14 @@ def main() -> None:
             Path(scratch), args.db, args.clients, args.submissions, args.variety
         )
         threads = ("--request-threads", str(args.request_threads)) if args.request_threads else ()
-        server = Server(course, args.workers, "--rate-limit", "100000", *threads)
+        web_only = ("--web-only",) if args.separate_worker else ()
+        server = Server(course, args.workers, "--rate-limit", "100000", *threads, *web_only)
+        worker = start_worker(course, args.workers) if args.separate_worker else None
         try:
             wait_workers_ready(server)  # a server that runs for the term: its workers are up
-            cpu_before = cpu_seconds(server)
+            if worker is not None:
+                wait_worker_ready(course)
+            cpu_before = add(cpu_seconds(server), worker_cpu(worker))
             started = time.perf_counter()
             clients_cpu = time.process_time()
             students = not args.rate and not args.burst
@@ -335,7 +380,7 @@ def main() -> None:
             clients_cpu = time.process_time() - clients_cpu
             db = Database(Settings(course_dir=course.folder, db_url=args.db).database_url)
             wait_all_graded(db, len(latencies), timeout=1800)
-            cpu_after = cpu_seconds(server)
+            cpu_after = add(cpu_seconds(server), worker_cpu(worker))
             server_cpu = (cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1])
             with db.session() as session:
                 rows = session.execute(
@@ -346,6 +391,9 @@ def main() -> None:
             db.dispose()
         finally:
             server.stop()
+            if worker is not None:
+                worker.terminate()
+                worker.wait(60)
         served = server_times(server.log)
     to_verdict = [(finished - created).total_seconds() for created, finished, _, _ in rows]
     in_queue = [(claimed - created).total_seconds() for created, _, claimed, _ in rows]
@@ -362,7 +410,8 @@ def main() -> None:
     else:
         how = f"polls every {args.poll:g} s" if args.poll else f"long polls, ?wait={args.wait:g}"
         loop = f"students: a client waits for each verdict ({how}), first hand-ins over {args.ramp:g} s"
-    print(f"grader service benchmark: {machine}, --workers {args.workers}, {loop}")
+    shape = " in a --worker process beside a --web-only server" if args.separate_worker else ""
+    print(f"grader service benchmark: {machine}, --workers {args.workers}{shape}, {loop}")
     accepted = len(latencies)
     print(f"  {accepted} submissions accepted, {refused} refused as unreadable (422), {args.clients} clients")
     p50, p99 = percentile(latencies, 0.5) * 1000, percentile(latencies, 0.99) * 1000
@@ -401,9 +450,13 @@ def main() -> None:
         f" ({clients_cpu / uploaded:.0%} of a core while they posted),"
         " taken from the server's cores as students' own machines would not"
     )
+    where = (
+        "the --worker process and its pool" if args.separate_worker else "its pool's workers and fork server"
+    )
     print(
-        f"  CPU             {server_cpu[0]:.1f} s in the web server's process (its grading thread too),"
-        f" {server_cpu[1]:.1f} s in its pool's workers and fork server; load average {os.getloadavg()[0]:.1f}"
+        f"  CPU             {server_cpu[0]:.1f} s in the web server's process"
+        f"{'' if args.separate_worker else ' (its grading thread too)'},"
+        f" {server_cpu[1]:.1f} s in {where}; load average {os.getloadavg()[0]:.1f}"
     )
     worst = sorted(uploads)[-5:][::-1]
     slowest = ", ".join(f"{latency * 1000:.0f} ms at {at:.1f} s" for latency, at in worst)

@@ -24,6 +24,7 @@ import dataclasses
 import functools
 import json
 import re
+from typing import Any
 
 from grader.core.report import PartResult, Report
 from grader.core.verdict import Status
@@ -123,12 +124,12 @@ def _plain(reference: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w.]){spaced}(?![\w])")
 
 
-def student_part(result: PartResult) -> PartResult:
-    """The part as a student may see it once its verdict is shown."""
+def student_part(result: PartResult, **changes: Any) -> PartResult:
+    """The part as a student may see it once its verdict is shown (with ``changes`` of the
+    caller's own, made in the same copy)."""
     references = reference_strings(result)
-    if references and any(
-        quotes(text, references) for text in (result.feedback, result.note, str(result.witness))
-    ):
+    shown_witness = str(result.witness)
+    if references and any(quotes(text, references) for text in (result.feedback, result.note, shown_witness)):
         references = _not_their_own(references, result)
     feedback = result.feedback
     if result.status is Status.ERROR:
@@ -141,11 +142,12 @@ def student_part(result: PartResult) -> PartResult:
     witness = result.witness
     if witness is not None and result.type != "network":  # a network's target is the question's
         witness = dataclasses.replace(witness, expected=None)
-    if witness is not None and quotes(str(witness), references):
+        shown_witness = str(witness)
+    if witness is not None and quotes(shown_witness, references):
         witness = None
     note = None if quotes(result.note, references) else result.note
     return dataclasses.replace(
-        result, expected=None, feedback=feedback, witness=witness, reading=None, note=note
+        result, expected=None, feedback=feedback, witness=witness, reading=None, note=note, **changes
     )
 
 

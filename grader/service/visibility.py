@@ -21,7 +21,7 @@ from grader.service.course_files import LoadedAssignment
 def student_part(result: PartResult) -> PartResult:
     """The part as a student may see it once its verdict is shown (grader.reporting.withhold),
     without a batch's side file: the service draws the plot in the page."""
-    return dataclasses.replace(withheld_part(result), plot_file=None)
+    return withheld_part(result, plot_file=None)
 
 
 def student_report(

@@ -43,8 +43,9 @@ from grader.service.blobs import dumps
 from grader.service.course import CourseState
 from grader.service.course_files import LoadedAssignment
 from grader.service.crud import queue, regrades
-from grader.service.crud.hand_grades import grades_of, in_force, with_hand_grades
+from grader.service.crud.hand_grades import grades_of, has_hand_grades, in_force, with_hand_grades
 from grader.service.crud.rubric import audit_file_edit
+from grader.service.crud.submissions import assignment_and_author
 from grader.service.db import Database, database_timeouts, lock_students, migrate
 from grader.service.executing import WorkerSetups, make_executor, one_task
 from grader.service.models import Job, Submission, User, VerdictRow
@@ -351,7 +352,7 @@ class GradingWorkers:
                 db.rollback()
                 self.in_hand.discard(job.id)
                 return
-            db.add(
+            db.add(  # through the ORM: LTI's hook queues the student's score with it
                 VerdictRow(
                     submission_id=job.submission_id,
                     job_id=job.id,
@@ -423,13 +424,15 @@ def hand_graded_report(db: Session, course: CourseState, submission_id: int, gra
     """The grading workers' hook: a new verdict carries the student's hand grades, read under
     the lock a TA's write takes (:func:`lock_students`), so a grade committed before this
     verdict is never left out of it. None when the student has no hand grade to apply."""
-    submission = db.get(Submission, submission_id)
-    loaded = next((a for a in course.all() if submission and a.id == submission.assignment_id), None)
-    if submission is None or loaded is None:
+    owner = assignment_and_author(db, submission_id)
+    loaded = course.by_id(owner[0]) if owner else None
+    if owner is None or loaded is None:
         return None
-    lock_students(db, loaded.id, [submission.user_id])
-    student = db.get(User, submission.user_id)
-    if student is None or not grades_of(db, loaded.id, student):
+    lock_students(db, loaded.id, [owner[1]])
+    if not has_hand_grades(db, loaded.id, owner[1]):  # most students: no row to read, no content
+        return None
+    submission, student = db.get(Submission, submission_id), db.get(User, owner[1])
+    if submission is None or student is None or not grades_of(db, loaded.id, student):
         return None
     try:
         report = graded.whole_report()

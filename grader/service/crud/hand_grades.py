@@ -58,6 +58,16 @@ def as_hand_grade(row: HandGradeRow, student: str) -> HandGrade:
     )
 
 
+def has_hand_grades(db: Session, assignment_id: int, student_id: int) -> bool:
+    """Whether a TA graded any part of the student's work in the assignment."""
+    found = db.scalar(
+        select(HandGradeRow.id)
+        .where(HandGradeRow.assignment_id == assignment_id, HandGradeRow.student_id == student_id)
+        .limit(1)
+    )
+    return found is not None
+
+
 def grades_of(db: Session, assignment_id: int, student: User) -> list[HandGrade]:
     rows = db.scalars(
         select(HandGradeRow).where(

@@ -108,6 +108,7 @@ def mark_done(db: Session, job_id: int, owner: str, seconds: float) -> bool:
         update(Job)
         .where(Job.id == job_id, Job.status == JobStatus.GRADING, Job.owner == owner)
         .values(status=JobStatus.DONE, finished_at=utcnow(), seconds=seconds)
+        .execution_options(synchronize_session=False)  # the grading loop's session holds no job
     )
     return result.rowcount == 1  # type: ignore[attr-defined]
 
