@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from grader.reporting.lms import Roster
@@ -23,7 +22,7 @@ from grader.service.crud.accounts import (
     students,
     user_named,
 )
-from grader.service.deps import PageStaff, ServiceDep, WebService, check_csrf
+from grader.service.deps import FormCsrf, PageStaff, ServiceDep, WebService
 from grader.service.errors import ApiError
 from grader.service.models import Role, User
 from grader.service.routes.exports import LmsRoster, export_roster
@@ -148,9 +147,8 @@ def student_action(
     request: Request,
     service: ServiceDep,
     user: PageStaff,
-    csrf: Annotated[str, Form()] = "",
+    _csrf: FormCsrf,
 ) -> Response:
-    check_csrf(request, csrf)
     if action not in ACTIONS:
         raise ApiError(404, f"no account action {action!r}")
     try:

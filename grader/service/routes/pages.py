@@ -47,13 +47,13 @@ from grader.service.crud.submissions import counted_rows, hand_in_count, student
 from grader.service.crud.verdicts import newest_verdict
 from grader.service.deps import (
     AssignmentDep,
+    FormCsrf,
     PageStaff,
     PageUser,
     ServiceDep,
     SettingsDep,
     WebService,
     assignment_in,
-    check_csrf,
 )
 from grader.service.errors import ApiError
 from grader.service.intake import answers_text_file, canonical_name, read_handed_in
@@ -303,10 +303,7 @@ def _start(service: WebService, user: User, method: str) -> str:
 
 
 @router.post("/logout")
-def logout(
-    request: Request, service: ServiceDep, user: PageUser, csrf: Annotated[str, Form()] = ""
-) -> Response:
-    check_csrf(request, csrf)
+def logout(request: Request, service: ServiceDep, user: PageUser, _csrf: FormCsrf) -> Response:
     cookie = request.cookies.get(SESSION_COOKIE, "")
     with service.db.session() as db:
         end_session(db, cookie)
@@ -390,15 +387,13 @@ def sheet_page(request: Request, service: ServiceDep, user: PageUser, loaded: As
 
 @router.post("/assignments/{assignment}/submit")
 async def submit_form(
-    request: Request,
     service: ServiceDep,
     user: PageUser,
     loaded: AssignmentDep,
-    csrf: Annotated[str, Form()] = "",
+    _csrf: FormCsrf,
     text: Annotated[str, Form()] = "",
     file: UploadFile | None = None,
 ) -> Response:
-    check_csrf(request, csrf)
     filename, content = await _form_answers(service.settings.max_upload_bytes, text, file)
     submission = await run_in_threadpool(store_submission, service, user, loaded, filename, content)
     return RedirectResponse(f"/submissions/{submission.id}", status_code=303)
@@ -425,13 +420,12 @@ async def check_form(
     service: ServiceDep,
     user: PageUser,
     loaded: AssignmentDep,
-    csrf: Annotated[str, Form()] = "",
+    _csrf: FormCsrf,
     text: Annotated[str, Form()] = "",
     file: UploadFile | None = None,
 ) -> Response:
     """The form's Check: what ``grader check --server`` prints (the same server function), and
     nothing handed in; an unreadable file is shown with its line and caret."""
-    check_csrf(request, csrf)
     filename, content = await _form_answers(service.settings.max_upload_bytes, text, file)
     shown: dict[str, Any] | str
     try:
@@ -638,12 +632,11 @@ def ta_extend(
     request: Request,
     service: ServiceDep,
     user: PageStaff,
-    csrf: Annotated[str, Form()] = "",
+    _csrf: FormCsrf,
     assignment: Annotated[str, Form()] = "",
     until: Annotated[str, Form()] = "",
 ) -> Response:
     """Grant ``student`` an extension (audited), then show their page again with what was done."""
-    check_csrf(request, csrf)
     loaded = assignment_in(service.course, assignment)
     try:
         moment = read_moment(until, loaded.zone)
@@ -661,12 +654,10 @@ def ta_extend(
 @router.post("/ta/submissions/{submission_id}/regrade")
 def ta_regrade(
     submission_id: int,
-    request: Request,
     service: ServiceDep,
     user: PageStaff,
-    csrf: Annotated[str, Form()] = "",
+    _csrf: FormCsrf,
 ) -> Response:
-    check_csrf(request, csrf)
     with service.db.session() as db:
         submission = submission_for(db, submission_id, user)
         queue.enqueue(db, submission.id, kind="regrade")

@@ -34,7 +34,7 @@ from grader.service.crud import queue
 from grader.service.crud.audit import audit
 from grader.service.crud.submissions import counted_rows, stored_report, submission_content, submission_for
 from grader.service.crud.verdicts import newest_verdict
-from grader.service.deps import AssignmentDep, PageStaff, PageUser, ServiceDep, WebService, check_csrf
+from grader.service.deps import AssignmentDep, PageStaff, PageUser, ServiceDep, WebService, checked_form
 from grader.service.errors import ApiError
 from grader.service.models import Submission, User, is_staff, utcnow
 from grader.service.pdf_shown import (
@@ -113,8 +113,7 @@ async def hand_in_pdf(
 ) -> Response:
     """The hand-in page's PDF form: the PDF (or photos of pages) kept as a new version, then the
     tagging page (a scan, or a PDF with a part not found) or the submission's page."""
-    form = await request.form(max_files=MAX_FILES, max_fields=8)
-    check_csrf(request, str(form.get("csrf") or ""))
+    form = await checked_form(request, max_files=MAX_FILES, max_fields=8)
     uploads = [item for item in form.getlist("file") if isinstance(item, UploadFile) and item.filename]
     try:
         tags = parse_tags(str(form.get("pages") or ""))
@@ -269,8 +268,7 @@ def _closed_for(loaded: LoadedAssignment, student: str) -> bool:
 
 @router.post("/submissions/{submission_id}/tags")
 async def save_tags(submission_id: int, request: Request, service: ServiceDep, user: PageUser) -> Response:
-    form = await request.form(max_fields=4000)
-    check_csrf(request, str(form.get("csrf") or ""))
+    form = await checked_form(request, max_fields=4000)
     chosen = [str(value) for value in form.getlist("tag")]
     return await run_in_threadpool(_save_tags, submission_id, request, service, user, chosen)
 

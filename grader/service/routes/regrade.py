@@ -4,13 +4,11 @@ dependency was installed, or a checker fixed), from the button on /ta
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
 
 from grader.service.crud.regrades import regrade_assignment
-from grader.service.deps import PageStaff, ServiceDep, check_csrf
+from grader.service.deps import FormCsrf, PageStaff, ServiceDep
 from grader.service.errors import ApiError
 
 router = APIRouter()
@@ -18,9 +16,8 @@ router = APIRouter()
 
 @router.post("/ta/assignments/{assignment}/regrade")
 def regrade_assignment_route(
-    assignment: str, request: Request, user: PageStaff, service: ServiceDep, csrf: Annotated[str, Form()] = ""
+    assignment: str, user: PageStaff, service: ServiceDep, _csrf: FormCsrf
 ) -> Response:
-    check_csrf(request, csrf)
     loaded = service.course.get(assignment)
     if loaded is None:
         raise ApiError(404, f"no assignment {assignment!r} in this course")
