@@ -133,10 +133,11 @@ def assignment_context(
 
 
 def login_form(
-    request: Request, settings: Settings, message: str = "", status: int | None = None
+    request: Request, settings: Settings, message: str = "", status: int | None = None, link: str = ""
 ) -> HTMLResponse:
-    """The log-in page; its form carries the CSRF token of the browser's log-in cookie."""
-    nonce, csrf = _login_csrf(request)
+    """The log-in page (``link``: the button of a one-time link); its form carries the CSRF
+    token of the browser's log-in cookie (a new one when it has none)."""
+    nonce = request.cookies.get(LOGIN_COOKIE) or new_secret()
     response = templated(
         request,
         None,
@@ -145,19 +146,9 @@ def login_form(
         navigation=False,
         status=status or (401 if message else 200),
         message=message,
-        link="",
-        csrf=csrf,
+        link=link,
+        csrf=csrf_input(login_form_token(nonce)),
     )
-    return _with_login_cookie(settings, response, nonce)
-
-
-def _login_csrf(request: Request) -> tuple[str, Markup]:
-    """The browser's log-in nonce (a new one when it has none) and the hidden input of its token."""
-    nonce = request.cookies.get(LOGIN_COOKIE) or new_secret()
-    return nonce, csrf_input(login_form_token(nonce))
-
-
-def _with_login_cookie(settings: Settings, response: HTMLResponse, nonce: str) -> HTMLResponse:
     response.set_cookie(
         LOGIN_COOKIE, nonce, httponly=True, samesite="lax", secure=settings.secure_cookies, path="/login"
     )
@@ -174,18 +165,7 @@ def link_page(secret: str, request: Request, settings: SettingsDep) -> Response:
     """A one-time link shows a button: a GET never uses it up (mail scanners and link previews
     fetch links), the button's POST does (with the log-in form's CSRF token, so another site
     cannot log a browser in with a link of its own)."""
-    nonce, csrf = _login_csrf(request)
-    response = templated(
-        request,
-        None,
-        "login.html",
-        "grader: log in",
-        navigation=False,
-        message="",
-        link=LINK_PATH + secret,
-        csrf=csrf,
-    )
-    return _with_login_cookie(settings, response, nonce)
+    return login_form(request, settings, link=LINK_PATH + secret)
 
 
 @router.post(LINK_PATH + "{secret}")
