@@ -96,8 +96,6 @@ AssignmentDep = Annotated[LoadedAssignment, Depends(get_assignment)]
 AnyUser = Annotated[User, Depends(allow(Role.STUDENT, Role.TA))]
 Student = Annotated[User, Depends(allow(Role.STUDENT))]
 Staff = Annotated[User, Depends(allow(Role.TA))]
-PageUser = AnyUser
-PageStaff = Staff
 
 
 def check_csrf(request: Request, sent: str | None) -> None:

@@ -21,6 +21,7 @@ from grader.service.auth import set_session_cookie, start_session
 from grader.service.credentials import digest
 from grader.service.crud import lti, sessions
 from grader.service.crud.audit import audit
+from grader.service.deps import assignment_in
 from grader.service.errors import ApiError
 from grader.service.lti import deep_linking, keys, scores
 from grader.service.lti.claims import assignment_of
@@ -208,9 +209,7 @@ def deep_link(
         wanted = deep_linking.read_state(tool_keys.verification_keys(), state)
     except LaunchError as error:
         raise ApiError(403, str(error)) from error
-    loaded = service.course.get(assignment)
-    if loaded is None:
-        raise ApiError(404, f"no assignment {assignment!r} in this course")
+    loaded = assignment_in(service.course, assignment)
     with service.db.session() as db:
         if not lti.use_state(db, wanted.pick):
             raise ApiError(

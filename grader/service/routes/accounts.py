@@ -22,7 +22,7 @@ from grader.service.crud.accounts import (
     students,
     user_named,
 )
-from grader.service.deps import FormCsrf, PageStaff, ServiceDep, WebService
+from grader.service.deps import FormCsrf, ServiceDep, Staff, WebService
 from grader.service.errors import ApiError
 from grader.service.models import Role, User
 from grader.service.routes.exports import LmsRoster, export_roster
@@ -76,7 +76,7 @@ class StudentRow:
 
 @router.get("/ta/students")
 def students_page(
-    user: PageStaff, request: Request, service: ServiceDep, from_lms: LmsRoster, q: str = ""
+    user: Staff, request: Request, service: ServiceDep, from_lms: LmsRoster, q: str = ""
 ) -> Response:
     """Every student, with their name from the roster, when they were added (in the course's
     time zone) and their account's actions; ``q`` keeps those whose user name, name or e-mail
@@ -146,7 +146,7 @@ def student_action(
     action: str,
     request: Request,
     service: ServiceDep,
-    user: PageStaff,
+    user: Staff,
     _csrf: FormCsrf,
 ) -> Response:
     if action not in ACTIONS:

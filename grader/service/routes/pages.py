@@ -43,15 +43,16 @@ from grader.service.crud.accounts import active_user
 from grader.service.crud.audit import audit
 from grader.service.crud.extensions import grant_extension
 from grader.service.crud.regrade_requests import open_count
+from grader.service.crud.regrades import regrade_assignment
 from grader.service.crud.submissions import counted_rows, hand_in_count, student_named
 from grader.service.crud.verdicts import newest_verdict
 from grader.service.deps import (
+    AnyUser,
     AssignmentDep,
     FormCsrf,
-    PageStaff,
-    PageUser,
     ServiceDep,
     SettingsDep,
+    Staff,
     WebService,
     assignment_in,
 )
@@ -283,7 +284,7 @@ def _start(service: WebService, user: User, method: str) -> str:
 
 
 @router.post("/logout")
-def logout(request: Request, service: ServiceDep, user: PageUser, _csrf: FormCsrf) -> Response:
+def logout(request: Request, service: ServiceDep, user: AnyUser, _csrf: FormCsrf) -> Response:
     cookie = request.cookies.get(SESSION_COOKIE, "")
     with service.db.session() as db:
         end_session(db, cookie)
@@ -358,7 +359,7 @@ def _assignment_section(
 
 
 @router.get("/assignments/{assignment}/sheet")
-def sheet_page(request: Request, service: ServiceDep, user: PageUser, loaded: AssignmentDep) -> Response:
+def sheet_page(request: Request, service: ServiceDep, user: AnyUser, loaded: AssignmentDep) -> Response:
     """The user's own problem sheet: every prompt with their own variant's numbers, as the
     answers template they fill in."""
     sheet = sheet_of(loaded, user.name)
@@ -368,7 +369,7 @@ def sheet_page(request: Request, service: ServiceDep, user: PageUser, loaded: As
 @router.post("/assignments/{assignment}/submit")
 async def submit_form(
     service: ServiceDep,
-    user: PageUser,
+    user: AnyUser,
     loaded: AssignmentDep,
     _csrf: FormCsrf,
     text: Annotated[str, Form()] = "",
@@ -398,7 +399,7 @@ async def _form_answers(limit: int, text: str, file: UploadFile | None) -> tuple
 async def check_form(
     request: Request,
     service: ServiceDep,
-    user: PageUser,
+    user: AnyUser,
     loaded: AssignmentDep,
     _csrf: FormCsrf,
     text: Annotated[str, Form()] = "",
@@ -427,7 +428,7 @@ async def check_form(
 
 
 @router.get("/submissions/{submission_id}")
-def submission_page(submission_id: int, request: Request, service: ServiceDep, user: PageUser) -> Response:
+def submission_page(submission_id: int, request: Request, service: ServiceDep, user: AnyUser) -> Response:
     with service.db.session(read_only=True) as db:
         submission = submission_for(db, submission_id, user)
         status, verdict = submission_state(db, submission)
@@ -525,7 +526,7 @@ def read_back_html(check: dict[str, Any] | str, heading: str = "How your answers
 
 
 @router.get("/ta")
-def ta_home(request: Request, service: ServiceDep, user: PageStaff) -> Response:
+def ta_home(request: Request, service: ServiceDep, user: Staff) -> Response:
     with service.db.session(read_only=True) as db:
         jobs = service.job_counts().jobs()  # the counts /healthz and /queue show
         requests = open_count(db)
@@ -549,7 +550,7 @@ def ta_home(request: Request, service: ServiceDep, user: PageStaff) -> Response:
 
 
 @router.get("/ta/assignments/{assignment}")
-def ta_dashboard(request: Request, service: ServiceDep, user: PageStaff, loaded: AssignmentDep) -> Response:
+def ta_dashboard(request: Request, service: ServiceDep, user: Staff, loaded: AssignmentDep) -> Response:
     rows = counted_rows(service.db, loaded)
     if not rows:
         return templated(
@@ -575,7 +576,7 @@ def ta_dashboard(request: Request, service: ServiceDep, user: PageStaff, loaded:
 
 
 @router.get("/ta/students/{student}")
-def ta_student(student: str, request: Request, service: ServiceDep, user: PageStaff) -> Response:
+def ta_student(student: str, request: Request, service: ServiceDep, user: Staff) -> Response:
     return student_page(student, request, service, user)
 
 
@@ -611,7 +612,7 @@ def ta_extend(
     student: str,
     request: Request,
     service: ServiceDep,
-    user: PageStaff,
+    user: Staff,
     _csrf: FormCsrf,
     assignment: Annotated[str, Form()] = "",
     until: Annotated[str, Form()] = "",
@@ -635,7 +636,7 @@ def ta_extend(
 def ta_regrade(
     submission_id: int,
     service: ServiceDep,
-    user: PageStaff,
+    user: Staff,
     _csrf: FormCsrf,
 ) -> Response:
     with service.db.session() as db:
@@ -643,3 +644,14 @@ def ta_regrade(
         queue.enqueue(db, submission.id, kind="regrade")
     service.jobs_queued()
     return RedirectResponse(f"/submissions/{submission_id}", status_code=303)
+
+
+@router.post("/ta/assignments/{assignment}/regrade")
+def ta_regrade_assignment(assignment: str, user: Staff, service: ServiceDep, _csrf: FormCsrf) -> Response:
+    """A TA regrades a whole assignment (after a dependency was installed, or a checker fixed),
+    from the button on /ta (``templates/regrade_assignment.html``); audited."""
+    loaded = assignment_in(service.course, assignment)
+    with service.db.session() as db:
+        regrade_assignment(db, loaded.id, loaded.name, user.id)
+    service.jobs_queued()
+    return RedirectResponse("/ta", status_code=303)

@@ -34,7 +34,7 @@ from grader.service.crud import queue
 from grader.service.crud.audit import audit
 from grader.service.crud.submissions import counted_rows, stored_report, submission_content, submission_for
 from grader.service.crud.verdicts import newest_verdict
-from grader.service.deps import AssignmentDep, PageStaff, PageUser, ServiceDep, WebService, checked_form
+from grader.service.deps import AnyUser, AssignmentDep, ServiceDep, Staff, WebService, checked_form
 from grader.service.errors import ApiError
 from grader.service.models import Submission, User, is_staff, utcnow
 from grader.service.pdf_shown import (
@@ -109,7 +109,7 @@ TAGS_CSS = """
 
 @router.post("/assignments/{assignment}/pdf")
 async def hand_in_pdf(
-    request: Request, service: ServiceDep, user: PageUser, loaded: AssignmentDep
+    request: Request, service: ServiceDep, user: AnyUser, loaded: AssignmentDep
 ) -> Response:
     """The hand-in page's PDF form: the PDF (or photos of pages) kept as a new version, then the
     tagging page (a scan, or a PDF with a part not found) or the submission's page."""
@@ -204,7 +204,7 @@ def _assignment(service: WebService, submission: Submission) -> LoadedAssignment
 
 
 @router.get("/submissions/{submission_id}/tags")
-def tags_page(submission_id: int, request: Request, service: ServiceDep, user: PageUser) -> Response:
+def tags_page(submission_id: int, request: Request, service: ServiceDep, user: AnyUser) -> Response:
     submission, content, author = _pdf_submission(service, submission_id, user)
     loaded = _assignment(service, submission)
     return _tags_response(request, service, user, loaded, submission, content, author)
@@ -267,7 +267,7 @@ def _closed_for(loaded: LoadedAssignment, student: str) -> bool:
 
 
 @router.post("/submissions/{submission_id}/tags")
-async def save_tags(submission_id: int, request: Request, service: ServiceDep, user: PageUser) -> Response:
+async def save_tags(submission_id: int, request: Request, service: ServiceDep, user: AnyUser) -> Response:
     form = await checked_form(request, max_fields=4000)
     chosen = [str(value) for value in form.getlist("tag")]
     return await run_in_threadpool(_save_tags, submission_id, request, service, user, chosen)
@@ -318,7 +318,7 @@ def _save_tags(
 
 
 @router.get("/submissions/{submission_id}/graded.pdf")
-def graded_pdf_download(submission_id: int, service: ServiceDep, user: PageUser) -> Response:
+def graded_pdf_download(submission_id: int, service: ServiceDep, user: AnyUser) -> Response:
     submission, content, author = _pdf_submission(service, submission_id, user)
     loaded = _assignment(service, submission)
     with service.db.session(read_only=True) as db:
@@ -352,7 +352,7 @@ def _css() -> str:
 
 
 @router.get("/ta/assignments/{assignment}/graded-pdfs.zip")
-def class_graded_pdfs(service: ServiceDep, user: PageStaff, loaded: AssignmentDep) -> Response:
+def class_graded_pdfs(service: ServiceDep, user: Staff, loaded: AssignmentDep) -> Response:
     """Every counted PDF hand-in's graded PDF (the student's copy), ``<student>.graded.pdf``, in
     one zip; a hand-in whose copy cannot be made has ``<student>.txt`` saying why. Made here, one
     limited child process a student: a large class is better served by the batch's ``--out``."""
