@@ -233,7 +233,7 @@ def audit_file_edit(
                 "item": item.id,
                 "old": was.get(item.id),
                 "new": item.model_dump(),
-                "source": f"problems/{RUBRIC_FILE}",
+                "source": FILE_SOURCE,
             }
             _audit_moves(db, None, row, part_id, found, change)
 

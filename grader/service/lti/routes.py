@@ -47,8 +47,6 @@ from grader.service.settings import Settings
 
 log = logging.getLogger("grader.service.lti")
 router = APIRouter(prefix="/lti", include_in_schema=False)
-# public: the platform signs the launch, the tool its own pick token
-PUBLIC_PATHS = ("/lti/jwks.json", "/lti/login", "/lti/launch", "/lti/deep-link")
 
 
 @dataclass
@@ -182,7 +180,9 @@ def _record(db: Session, claims: dict[str, Any], platform: Platform, user: User,
     record_member(db, claims)
     loaded = service.course.get(item.assignment) if item is not None else None
     if loaded is not None and user.role == Role.STUDENT:
-        scores.queue_current_score(db, user.id, loaded.id)
+        # their present score, unless the same one waits to be posted: the LMS's gradebook
+        # is brought back in line, whatever happened to it since
+        scores.refresh_student(db, loaded.id, user.id, resend=True)
 
 
 def _deep_linking(request: Request, db: Session, claims: dict[str, Any], platform: Platform) -> Response:
