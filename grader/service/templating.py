@@ -90,36 +90,6 @@ def fragment(name: str, /, **context: Any) -> Markup:
     return Markup(render(name, **context))
 
 
-def render_page(
-    name: str,
-    /,
-    *,
-    title: str,
-    css: str,
-    nav: str,
-    script: str = "",
-    refresh: int | None = None,
-    **context: Any,
-) -> tuple[str, str]:
-    """A whole page and its Content-Security-Policy: the template's body in ``base.html``, with
-    the page's stylesheet and script (allowed by hash) and, when it shows formulas, KaTeX."""
-    body = render(name, **context)
-    formulas = MATH_MARK in body
-    document = render(
-        "base.html",
-        title=title,
-        css=Markup(css),
-        script=Markup(script),
-        policy=page_policy(css, script),
-        nav=Markup(nav),
-        body=Markup(body),
-        refresh=refresh,
-        head=Markup(asset_head(SERVICE_ASSETS) if formulas else ""),
-        scripts=Markup(asset_scripts(SERVICE_ASSETS) if formulas else ""),
-    )
-    return document, page_policy(css, script)
-
-
 def html(document: str, css: str = PAGE_CSS, script: str = "", status: int = 200) -> HTMLResponse:
     """The page, with a Content-Security-Policy header that allows its stylesheet (and
     script) by hash, KaTeX's files from ``/static/``, and nothing else."""
@@ -178,10 +148,22 @@ def page_response(
     refresh: int | None = None,
     **context: Any,
 ) -> HTMLResponse:
-    """A page from ``templates/`` with its Content-Security-Policy header (no navigation bar
-    unless given: a page the LMS frames, a log-in page)."""
-    document, _ = render_page(
-        template, title=title, css=css, nav=nav, script=script, refresh=refresh, **context
+    """A page from ``templates/`` (no navigation bar unless given: a page the LMS frames, a
+    log-in page): the template's body in ``base.html``, with the page's stylesheet and script
+    (allowed by hash) and, when it shows formulas, KaTeX; its Content-Security-Policy header."""
+    body = render(template, **context)
+    formulas = MATH_MARK in body
+    document = render(
+        "base.html",
+        title=title,
+        css=Markup(css),
+        script=Markup(script),
+        policy=page_policy(css, script),
+        nav=Markup(nav),
+        body=Markup(body),
+        refresh=refresh,
+        head=Markup(asset_head(SERVICE_ASSETS) if formulas else ""),
+        scripts=Markup(asset_scripts(SERVICE_ASSETS) if formulas else ""),
     )
     return html(document, css=css, script=script, status=status)
 
