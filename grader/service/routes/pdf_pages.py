@@ -225,9 +225,8 @@ def _tags_response(  # noqa: PLR0913 (the page and what it says of the last chan
     if shown is None:
         raise ApiError(422, "this hand-in's PDF cannot be read: hand it in again")
     source = cached_source(_pages_root(service), content)
-    with contextlib.suppress(
-        PdfRefused
-    ):  # each thumbnail in one child, before the page asks (each says why not)
+    # each thumbnail in one child, before the page asks (each says why not)
+    with contextlib.suppress(PdfRefused):
         render_pages(source, list(range(1, shown.pages + 1)), THUMBNAIL, source.parent)
     questions = questions_of(loaded)
     tagged = stored_tags(content)
