@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from importlib import resources
 from typing import Any
 
 from fastapi import Request
@@ -33,17 +34,14 @@ ENV = Environment(
     lstrip_blocks=True,
 )
 
-SERVICE_CSS = """
-pre.answer { white-space: pre-wrap; overflow-wrap: anywhere; }
-form.stack { display: grid; gap: .5rem; max-width: 40rem; margin: .75rem 0; }
-label { font-weight: 600; }
-input[type=text], input[type=password], textarea { font: inherit; padding: .3rem .4rem;
-  border: 1px solid var(--line); border-radius: 6px; width: 100%; }
-textarea { font-family: ui-monospace, monospace; min-height: 10rem; }
-button, input[type=submit] { font: inherit; padding: .3rem .9rem; border: 1px solid var(--line);
-  border-radius: 6px; background: var(--panel); cursor: pointer; }
-.late { color: #9a6700; font-weight: 600; }
-"""
+
+def asset(name: str) -> str:
+    """A stylesheet or script of ``templates/assets/``: a page holds it inline, allowed by its
+    hash in the page's Content-Security-Policy."""
+    return (resources.files("grader.service") / "templates" / "assets" / name).read_text("utf-8")
+
+
+SERVICE_CSS = asset("service.css")
 PAGE_CSS = CSS + SERVICE_CSS
 
 

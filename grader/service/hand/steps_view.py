@@ -12,24 +12,14 @@ from markupsafe import Markup
 
 from grader.core.parts import PartBase
 from grader.core.report import PartResult
-from grader.service.templating import fragment
+from grader.service.templating import asset, fragment
 from grader.steps import ChainMarks, StepMark
 from grader.steps.grading import stored_marks
 
 RELATIONS = {"iff": "⇔", "implies": "⇒", "approx": "≈", "<=": "≤", ">=": "≥"}
 MARK_WORDS = {"shown": "✓ shown", "wrong": "✗ wrong", "undecided": "? undecided"}
 
-STEPS_CSS = """
-.steps ol { padding-left: 1.5rem; }
-.steps li { margin: .2rem 0; }
-.steps li.shown .mark { color: #1a7f37; }
-.steps li.wrong .mark { color: #b3261e; font-weight: 600; }
-.steps li.undecided .mark { color: #6b6b6b; }
-.steps li.first-wrong { background: #fde7e6; outline: 2px solid #b3261e; border-radius: 4px; padding: .2rem; }
-.steps .why { color: #6b6b6b; font-size: .9em; }
-.steps .rel { padding: 0 .3em; }
-.steps .suggestion { border-left: 3px solid #b3261e; padding-left: .5rem; }
-"""
+STEPS_CSS = asset("steps.css")
 
 
 def marks_for(part: PartBase, result: PartResult | None) -> list[ChainMarks]:

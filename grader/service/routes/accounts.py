@@ -26,7 +26,7 @@ from grader.service.deps import FormCsrf, ServiceDep, Staff, WebService
 from grader.service.errors import ApiError
 from grader.service.models import Role, User
 from grader.service.routes.exports import LmsRoster, export_roster
-from grader.service.templating import PAGE_CSS, csrf_field, templated
+from grader.service.templating import PAGE_CSS, asset, csrf_field, templated
 
 router = APIRouter(include_in_schema=False)
 ACTIONS = {
@@ -38,30 +38,8 @@ ACTIONS = {
 
 
 # Typing in the search box hides the rows that do not match (the form finds them without JavaScript).
-FILTER_SCRIPT = """
-const box = document.getElementById('search');
-const rows = Array.from(document.querySelectorAll('#students tbody tr'));
-const count = document.getElementById('shown-count');
-box.addEventListener('input', () => {
-  const words = box.value.toLowerCase().split(/\\s+/).filter(Boolean);
-  let shown = 0;
-  for (const row of rows) {
-    const found = words.every((word) => row.dataset.search.includes(word));
-    row.hidden = !found;
-    if (found) shown += 1;
-  }
-  count.textContent = String(shown);
-});
-"""
-STUDENTS_CSS = (
-    PAGE_CSS
-    + """
-form.search { display: flex; gap: .5rem; align-items: center; flex-wrap: wrap; margin: .75rem 0; }
-form.search input[type=search] { font: inherit; padding: .3rem .4rem; border: 1px solid var(--line);
-  border-radius: 6px; width: 24rem; max-width: 100%; }
-#students td { vertical-align: middle; }
-"""
-)
+FILTER_SCRIPT = asset("students_filter.js")
+STUDENTS_CSS = PAGE_CSS + asset("students.css")
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ from grader.service.pdf_shown import (
     tags_from_form,
 )
 from grader.service.routes.api import refuse_after_close, store_submission
-from grader.service.templating import PAGE_CSS, csrf_field, templated
+from grader.service.templating import PAGE_CSS, asset, csrf_field, templated
 
 __all__ = ["router"]
 
@@ -56,52 +56,9 @@ PDF_NAME = "homework.pdf"  # the name a PDF hand-in is kept and graded under (as
 THUMBNAIL = 400  # the tagging page's pages, in pixels (a width the page route renders)
 MAX_FILES = 60  # photos of pages in one hand-in (the PDF limit's pages)
 
-TAGS_SCRIPT = """
-(() => {
-  const pages = [...document.querySelectorAll('.tag-page')];
-  const questions = [...document.querySelectorAll('#questions input[name=current]')];
-  const current = () => { const q = questions.find((r) => r.checked); return q ? q.value : null; };
-  const box = (page, question) =>
-    page.querySelector(`input[name=tag][value="${CSS.escape(question + '@' + page.dataset.page)}"]`);
-  const toggle = (page) => {
-    const question = current(); const input = question && box(page, question);
-    if (input) { input.checked = !input.checked; page.classList.toggle('tagged-now', input.checked); }
-  };
-  const mark = () => pages.forEach((page) => {
-    const input = current() && box(page, current());
-    page.classList.toggle('tagged-now', !!(input && input.checked));
-  });
-  questions.forEach((q) => q.addEventListener('change', mark));
-  pages.forEach((page) => {
-    page.querySelector('img').addEventListener('click', () => { toggle(page); page.focus(); });
-    page.addEventListener('keydown', (event) => {
-      if (event.target.matches('input')) return;
-      if (event.key === ' ' || event.key === 'Enter') { event.preventDefault(); toggle(page); }
-    });
-  });
-  document.addEventListener('keydown', (event) => {
-    if (event.ctrlKey || event.metaKey || event.altKey || event.target.matches('input[type=text]')) return;
-    if (/^[1-9]$/.test(event.key) && questions[Number(event.key) - 1]) {
-      questions[Number(event.key) - 1].checked = true; mark(); event.preventDefault();
-    } else if (event.key === 'ArrowRight' || event.key === 'ArrowLeft') {
-      const at = pages.indexOf(document.activeElement.closest('.tag-page'));
-      const next = pages[Math.max(0, Math.min(pages.length - 1, at + (event.key === 'ArrowRight' ? 1 : -1)))];
-      if (next) { next.focus(); event.preventDefault(); }
-    }
-  });
-  mark();
-})();
-"""
+TAGS_SCRIPT = asset("pdf_tags.js")
 
-TAGS_CSS = """
-.tag-pages { display: grid; grid-template-columns: repeat(auto-fill, minmax(13rem, 1fr)); gap: 1rem; }
-.tag-page { border: 2px solid var(--line); border-radius: 6px; padding: .4rem; }
-.tag-page:focus { outline: 3px solid #0969da; }
-.tag-page.tagged-now { border-color: #1a7f37; background: #e6ffec; }
-.tag-page img { width: 100%; height: auto; cursor: pointer; display: block; border: 1px solid var(--line); }
-.tag-page label { display: inline-block; font-weight: 400; margin-right: .6rem; }
-#questions label { display: inline-block; font-weight: 400; margin-right: 1rem; }
-"""
+TAGS_CSS = asset("pdf_tags.css")
 
 
 # ---- handing in ---------------------------------------------------------------------------
