@@ -42,7 +42,6 @@ from grader.service.routes.exports import router as exports_router
 from grader.service.routes.pages import router as pages_router
 from grader.service.routes.pdf import router as pdf_router
 from grader.service.routes.pdf_pages import router as pdf_pages_router
-from grader.service.routes.regrade import router as regrade_router
 from grader.service.routes.similarity import LINK as similarity_link
 from grader.service.routes.similarity import router as similarity_router
 from grader.service.service import Service
@@ -327,7 +326,6 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
     app.include_router(regrade_requests.router)
     app.include_router(rubric.router)
     app.include_router(accounts_router)  # the TA's page of students' accounts
-    app.include_router(regrade_router)  # the TA's 'regrade all' of an assignment
     app.include_router(static_router)  # KaTeX, for the formulas in pages
     app.include_router(similarity_router)  # the TA's similar sheets (issue 63)
     app.include_router(pdf_router)  # PDF hand-ins with page tags, their pages rendered (issue 62)

@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from concurrent.futures import Executor
 from typing import Annotated, Any, Protocol
 
-from fastapi import Depends, Request
+from fastapi import Depends, Form, Request
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from grader.service.auth import allow, csrf_ok
 from grader.service.course import CourseState
@@ -95,8 +96,6 @@ AssignmentDep = Annotated[LoadedAssignment, Depends(get_assignment)]
 AnyUser = Annotated[User, Depends(allow(Role.STUDENT, Role.TA))]
 Student = Annotated[User, Depends(allow(Role.STUDENT))]
 Staff = Annotated[User, Depends(allow(Role.TA))]
-PageUser = AnyUser
-PageStaff = Staff
 
 
 def check_csrf(request: Request, sent: str | None) -> None:
@@ -104,3 +103,20 @@ def check_csrf(request: Request, sent: str | None) -> None:
     session = getattr(request.state, "web_session", None)
     if session is None or not csrf_ok(session, sent):
         raise ApiError(403, "the form's CSRF token is missing or stale: reload the page and send it again")
+
+
+def form_csrf(request: Request, csrf: Annotated[str, Form()] = "") -> None:
+    """The form's ``csrf`` field checked (:func:`check_csrf`). A route declares it after its
+    user and assignment, so that who is not logged in learns that first (401 before 403)."""
+    check_csrf(request, csrf)
+
+
+FormCsrf = Annotated[None, Depends(form_csrf)]
+
+
+async def checked_form(request: Request, **limits: int) -> FormData:
+    """The request's form, read with the route's own limits (``max_fields``, ``max_files``),
+    its ``csrf`` field checked: for a route that reads its form itself."""
+    form = await request.form(**limits)
+    check_csrf(request, str(form.get("csrf") or ""))
+    return form

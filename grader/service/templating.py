@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from importlib import resources
 from typing import Any
 
 from fastapi import Request
@@ -33,17 +34,14 @@ ENV = Environment(
     lstrip_blocks=True,
 )
 
-SERVICE_CSS = """
-pre.answer { white-space: pre-wrap; overflow-wrap: anywhere; }
-form.stack { display: grid; gap: .5rem; max-width: 40rem; margin: .75rem 0; }
-label { font-weight: 600; }
-input[type=text], input[type=password], textarea { font: inherit; padding: .3rem .4rem;
-  border: 1px solid var(--line); border-radius: 6px; width: 100%; }
-textarea { font-family: ui-monospace, monospace; min-height: 10rem; }
-button, input[type=submit] { font: inherit; padding: .3rem .9rem; border: 1px solid var(--line);
-  border-radius: 6px; background: var(--panel); cursor: pointer; }
-.late { color: #9a6700; font-weight: 600; }
-"""
+
+def asset(name: str) -> str:
+    """A stylesheet or script of ``templates/assets/``: a page holds it inline, allowed by its
+    hash in the page's Content-Security-Policy."""
+    return (resources.files("grader.service") / "templates" / "assets" / name).read_text("utf-8")
+
+
+SERVICE_CSS = asset("service.css")
 PAGE_CSS = CSS + SERVICE_CSS
 
 
@@ -88,36 +86,6 @@ def render(name: str, /, **context: Any) -> str:
 def fragment(name: str, /, **context: Any) -> Markup:
     """A partial of ``templates/``, as markup to put into another page or partial."""
     return Markup(render(name, **context))
-
-
-def render_page(
-    name: str,
-    /,
-    *,
-    title: str,
-    css: str,
-    nav: str,
-    script: str = "",
-    refresh: int | None = None,
-    **context: Any,
-) -> tuple[str, str]:
-    """A whole page and its Content-Security-Policy: the template's body in ``base.html``, with
-    the page's stylesheet and script (allowed by hash) and, when it shows formulas, KaTeX."""
-    body = render(name, **context)
-    formulas = MATH_MARK in body
-    document = render(
-        "base.html",
-        title=title,
-        css=Markup(css),
-        script=Markup(script),
-        policy=page_policy(css, script),
-        nav=Markup(nav),
-        body=Markup(body),
-        refresh=refresh,
-        head=Markup(asset_head(SERVICE_ASSETS) if formulas else ""),
-        scripts=Markup(asset_scripts(SERVICE_ASSETS) if formulas else ""),
-    )
-    return document, page_policy(css, script)
 
 
 def html(document: str, css: str = PAGE_CSS, script: str = "", status: int = 200) -> HTMLResponse:
@@ -178,10 +146,22 @@ def page_response(
     refresh: int | None = None,
     **context: Any,
 ) -> HTMLResponse:
-    """A page from ``templates/`` with its Content-Security-Policy header (no navigation bar
-    unless given: a page the LMS frames, a log-in page)."""
-    document, _ = render_page(
-        template, title=title, css=css, nav=nav, script=script, refresh=refresh, **context
+    """A page from ``templates/`` (no navigation bar unless given: a page the LMS frames, a
+    log-in page): the template's body in ``base.html``, with the page's stylesheet and script
+    (allowed by hash) and, when it shows formulas, KaTeX; its Content-Security-Policy header."""
+    body = render(template, **context)
+    formulas = MATH_MARK in body
+    document = render(
+        "base.html",
+        title=title,
+        css=Markup(css),
+        script=Markup(script),
+        policy=page_policy(css, script),
+        nav=Markup(nav),
+        body=Markup(body),
+        refresh=refresh,
+        head=Markup(asset_head(SERVICE_ASSETS) if formulas else ""),
+        scripts=Markup(asset_scripts(SERVICE_ASSETS) if formulas else ""),
     )
     return html(document, css=css, script=script, status=status)
 

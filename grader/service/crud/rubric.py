@@ -158,18 +158,10 @@ def apply_edit(db: Session, loaded: LoadedAssignment, part_id: str, edit: ItemEd
         "old": before.model_dump() if before else None,
         "new": edit.item.model_dump(),
     }
-    _audit_grades(db, after, part_id, found, change, by)
-    moved = sum(1 for m in found if m.moved)
-    audit(
-        db,
-        by.id,
-        RUBRIC_AUDIT,
-        assignment=loaded.name,
-        part=part_id,
-        **change,
-        grades=len(found),
-        moved=moved,
-    )
+    names = [m.student for m in found]
+    for user in db.scalars(select(User).where(User.name.in_(names))):
+        refresh_verdicts(db, after, user)  # a new verdict for each student graded with the item
+    _audit_moves(db, by.id, row, part_id, found, change)
     db.flush()
     write_rubric_file(Path(row.source_path).parent, loaded.name, part_id, edit.item)
     return found
@@ -181,28 +173,29 @@ def _upserted(items: list[dict[str, Any]], item: RubricItem) -> list[dict[str, A
     return [*items, written] if at is None else [*items[:at], written, *items[at + 1 :]]
 
 
-def _audit_grades(
-    db: Session, loaded: LoadedAssignment, part_id: str, found: list[Move], change: dict[str, Any], by: User
+def _audit_moves(
+    db: Session, by_id: int | None, row: Assignment, part_id: str, found: list[Move], change: dict[str, Any]
 ) -> None:
-    """A new verdict for each student graded with the item, and an audit row for the grade."""
-    names = [m.student for m in found]
-    users = {u.name: u for u in db.scalars(select(User).where(User.name.in_(names)))}
-    grades = _grade_rows(db, loaded.id, part_id, names)
+    """An audit row for each grade the edit moves (its points before and after), then the
+    edit's own row."""
+    grades = _grade_rows(db, row.id, part_id, [move.student for move in found])
     for move in found:
-        refresh_verdicts(db, loaded, users[move.student])
         grade = grade_dict(grades[move.student])
-        old, new = {**grade, "awarded": move.old}, {**grade, "awarded": move.new}
         audit(
             db,
-            by.id,
+            by_id,
             AUDIT_ACTION,
-            assignment=loaded.name,
+            assignment=row.name,
             student=move.student,
             part=part_id,
-            old=old,
-            new=new,
+            old={**grade, "awarded": move.old},
+            new={**grade, "awarded": move.new},
             rubric_edit=change,
         )
+    moved = sum(1 for m in found if m.moved)
+    audit(
+        db, by_id, RUBRIC_AUDIT, assignment=row.name, part=part_id, **change, grades=len(found), moved=moved
+    )
 
 
 def _grade_rows(db: Session, assignment_id: int, part_id: str, names: list[str]) -> dict[str, HandGradeRow]:
@@ -236,38 +229,13 @@ def audit_file_edit(
                 continue
             item = RubricItem.model_validate(written)
             found = _moves(db, row.id, part_id, parts[part_id], item)
-            old = was.get(item.id)
             change = {
                 "item": item.id,
-                "old": old,
+                "old": was.get(item.id),
                 "new": item.model_dump(),
-                "source": f"problems/{RUBRIC_FILE}",
+                "source": FILE_SOURCE,
             }
-            grades = _grade_rows(db, row.id, part_id, [move.student for move in found])
-            for move in found:
-                grade = grade_dict(grades[move.student])
-                audit(
-                    db,
-                    None,
-                    AUDIT_ACTION,
-                    assignment=row.name,
-                    student=move.student,
-                    part=part_id,
-                    old={**grade, "awarded": move.old},
-                    new={**grade, "awarded": move.new},
-                    rubric_edit=change,
-                )
-            moved = sum(1 for m in found if m.moved)
-            audit(
-                db,
-                None,
-                RUBRIC_AUDIT,
-                assignment=row.name,
-                part=part_id,
-                **change,
-                grades=len(found),
-                moved=moved,
-            )
+            _audit_moves(db, None, row, part_id, found, change)
 
 
 def write_rubric_file(folder: Path, assignment: str, part_id: str, item: RubricItem) -> None:

@@ -12,8 +12,8 @@ from grader.core.parts import MAX_POINTS
 AUDIT_ACTION = "hand-grade"
 
 
-class GradeBody(BaseModel):
-    """What a TA sends: the grade, and the version of it they saw (0: none yet)."""
+class _Grade(BaseModel):
+    """A grade as a TA sends it (points, rubric items, a comment, a reason)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -21,19 +21,18 @@ class GradeBody(BaseModel):
     rubric: list[str] = Field(default_factory=list)
     comment: str = Field("", max_length=20_000)
     reason: str | None = Field(None, max_length=5_000)
+
+
+class GradeBody(_Grade):
+    """What a TA sends: the grade, and the version of it they saw (0: none yet)."""
+
     version: int = Field(0, ge=0)
 
 
-class GroupBody(BaseModel):
+class GroupBody(_Grade):
     """A grade for every student of a group: ``versions`` maps each student the TA saw in the
     group to the version of their grade the TA saw (0: none yet)."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    points: float | None = Field(None, ge=0, le=MAX_POINTS, allow_inf_nan=False)
-    rubric: list[str] = Field(default_factory=list)
-    comment: str = Field("", max_length=20_000)
-    reason: str | None = Field(None, max_length=5_000)
     versions: dict[str, int]
 
 

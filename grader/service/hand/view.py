@@ -26,59 +26,11 @@ from grader.service.course_files import LoadedAssignment
 from grader.service.hand.anonymous import names_hidden, pseudonym
 from grader.service.hand.progress import automatic
 from grader.service.hand.steps_view import STEPS_CSS, steps_html
-from grader.service.templating import fragment, render
+from grader.service.templating import asset, fragment, render
 
-VIEW_CSS = (
-    """
-body { max-width: 96rem; }
-.answer-shown { margin-bottom: 1rem; }
-.view { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 2.4fr); gap: 1.25rem; }
-.view aside { border-right: 1px solid var(--line); padding-right: 1rem; }
-/* the group: its answer (which scrolls with the page) beside the grading form, which stays in view */
-.group { display: grid; grid-template-columns: minmax(0, 3fr) minmax(16rem, 2fr); column-gap: 1.25rem;
-  align-items: start; }
-.group > * { grid-column: 1; }
-.group > #grade { grid-column: 2; grid-row: 1 / span 30; position: sticky; top: .5rem; margin: 0;
-  max-height: calc(100vh - 1rem); overflow-y: auto; border-left: 1px solid var(--line);
-  padding: 0 0 .5rem 1rem; }
-@media (max-width: 60rem) { .view, .group { display: block; } .group > #grade { position: static; } }
-.run-feedback pre { white-space: pre-wrap; overflow-wrap: anywhere; }
-progress { width: 16rem; max-width: 100%; vertical-align: middle; }
-.prose { white-space: pre-wrap; overflow-wrap: anywhere; }
-.code pre { white-space: pre-wrap; overflow-wrap: anywhere; padding: .5rem; border-radius: 6px; }
-nav.groups { display: flex; gap: 1rem; align-items: baseline; flex-wrap: wrap; margin: .5rem 0; }
-.rubric label { display: block; font-weight: 400; }
-kbd { border: 1px solid var(--line); border-radius: 4px; padding: 0 .3rem; font-size: .85em; }
-ul.members { columns: 2; }
-.pdf-pages img { max-width: 100%; height: auto; border: 1px solid var(--line); margin: .25rem 0; }
-"""
-    + CODE_CSS
-    + STEPS_CSS
-)
+VIEW_CSS = asset("grading_view.css") + CODE_CSS + STEPS_CSS
 
-KEYS_SCRIPT = """
-document.addEventListener('keydown', (event) => {
-  if (event.ctrlKey || event.metaKey || event.altKey) {
-    if (event.key === 'Enter' && event.target.matches('textarea')) {
-      event.preventDefault(); document.getElementById('grade').requestSubmit();
-    }
-    return;
-  }
-  if (event.target.matches('textarea, input[type=text]')) {
-    if (event.key === 'Escape') event.target.blur();
-    return;
-  }
-  const go = (id) => { const link = document.getElementById(id); if (link) link.click(); };
-  if (/^[1-9]$/.test(event.key)) {
-    const box = document.querySelectorAll('#grade input[name=rubric]')[Number(event.key) - 1];
-    if (box) { box.checked = !box.checked; event.preventDefault(); }
-  } else if (event.key === 'Enter' && !event.target.matches('a, button')) {
-    event.preventDefault(); document.getElementById('grade').requestSubmit();
-  } else if (event.key === 'ArrowRight') { go('next-group'); }
-  else if (event.key === 'ArrowLeft') { go('previous-group'); }
-  else if (event.key === '/') { event.preventDefault(); document.getElementById('comment').focus(); }
-});
-"""
+KEYS_SCRIPT = asset("grading_keys.js")
 
 TEMPLATE = "hand/grading_view.html"
 # Kinds of group graded by a hand grade of their own (no automatic verdict to override).

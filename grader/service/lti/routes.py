@@ -21,6 +21,7 @@ from grader.service.auth import set_session_cookie, start_session
 from grader.service.credentials import digest
 from grader.service.crud import lti, sessions
 from grader.service.crud.audit import audit
+from grader.service.deps import assignment_in
 from grader.service.errors import ApiError
 from grader.service.lti import deep_linking, keys, scores
 from grader.service.lti.claims import assignment_of
@@ -46,8 +47,6 @@ from grader.service.settings import Settings
 
 log = logging.getLogger("grader.service.lti")
 router = APIRouter(prefix="/lti", include_in_schema=False)
-# public: the platform signs the launch, the tool its own pick token
-PUBLIC_PATHS = ("/lti/jwks.json", "/lti/login", "/lti/launch", "/lti/deep-link")
 
 
 @dataclass
@@ -181,7 +180,9 @@ def _record(db: Session, claims: dict[str, Any], platform: Platform, user: User,
     record_member(db, claims)
     loaded = service.course.get(item.assignment) if item is not None else None
     if loaded is not None and user.role == Role.STUDENT:
-        scores.queue_current_score(db, user.id, loaded.id)
+        # their present score, unless the same one waits to be posted: the LMS's gradebook
+        # is brought back in line, whatever happened to it since
+        scores.refresh_student(db, loaded.id, user.id, resend=True)
 
 
 def _deep_linking(request: Request, db: Session, claims: dict[str, Any], platform: Platform) -> Response:
@@ -208,9 +209,7 @@ def deep_link(
         wanted = deep_linking.read_state(tool_keys.verification_keys(), state)
     except LaunchError as error:
         raise ApiError(403, str(error)) from error
-    loaded = service.course.get(assignment)
-    if loaded is None:
-        raise ApiError(404, f"no assignment {assignment!r} in this course")
+    loaded = assignment_in(service.course, assignment)
     with service.db.session() as db:
         if not lti.use_state(db, wanted.pick):
             raise ApiError(

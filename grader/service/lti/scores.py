@@ -233,10 +233,3 @@ def queue_all_changed(db: Session) -> int:
     """:func:`refresh_assignment` for every assignment: at start-up, for what changed while no
     server listened (a due moved in course.yaml, a write by a process without the hook)."""
     return sum(refresh_assignment(db, assignment.id) for assignment in lti.assignments(db))
-
-
-def queue_current_score(db: Session, user_id: int, assignment_id: int) -> int:
-    """On a student's launch: their present score to each column of the assignment, unless
-    the same score is already waiting to be posted (a launch brings the LMS's gradebook back
-    in line, whatever happened to it since)."""
-    return refresh_student(db, assignment_id, user_id, resend=True)

@@ -4,13 +4,13 @@ and as ``POST /api/v1/lms/roster``."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from grader.service.crud import lti
-from grader.service.deps import Staff, check_csrf
+from grader.service.deps import FormCsrf, Staff
 from grader.service.errors import ApiError
 from grader.service.lti.oauth import TokenError
 from grader.service.lti.roster import LEFT, RosterError, Synced, sync_rosters, unmatched
@@ -43,8 +43,7 @@ def api_roster(request: Request, user: Staff) -> dict[str, Any]:
 
 
 @router.post("/ta/lms/roster", include_in_schema=False)
-def roster_form(request: Request, user: Staff, csrf: Annotated[str, Form()] = "") -> Response:
-    check_csrf(request, csrf)
+def roster_form(request: Request, user: Staff, _csrf: FormCsrf) -> Response:
     try:
         synced = fetch_roster(request)
     except ApiError as error:

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from grader.reporting.lms import Roster
@@ -23,11 +22,11 @@ from grader.service.crud.accounts import (
     students,
     user_named,
 )
-from grader.service.deps import PageStaff, ServiceDep, WebService, check_csrf
+from grader.service.deps import FormCsrf, ServiceDep, Staff, WebService
 from grader.service.errors import ApiError
 from grader.service.models import Role, User
 from grader.service.routes.exports import LmsRoster, export_roster
-from grader.service.templating import PAGE_CSS, csrf_field, templated
+from grader.service.templating import PAGE_CSS, asset, csrf_field, templated
 
 router = APIRouter(include_in_schema=False)
 ACTIONS = {
@@ -39,30 +38,8 @@ ACTIONS = {
 
 
 # Typing in the search box hides the rows that do not match (the form finds them without JavaScript).
-FILTER_SCRIPT = """
-const box = document.getElementById('search');
-const rows = Array.from(document.querySelectorAll('#students tbody tr'));
-const count = document.getElementById('shown-count');
-box.addEventListener('input', () => {
-  const words = box.value.toLowerCase().split(/\\s+/).filter(Boolean);
-  let shown = 0;
-  for (const row of rows) {
-    const found = words.every((word) => row.dataset.search.includes(word));
-    row.hidden = !found;
-    if (found) shown += 1;
-  }
-  count.textContent = String(shown);
-});
-"""
-STUDENTS_CSS = (
-    PAGE_CSS
-    + """
-form.search { display: flex; gap: .5rem; align-items: center; flex-wrap: wrap; margin: .75rem 0; }
-form.search input[type=search] { font: inherit; padding: .3rem .4rem; border: 1px solid var(--line);
-  border-radius: 6px; width: 24rem; max-width: 100%; }
-#students td { vertical-align: middle; }
-"""
-)
+FILTER_SCRIPT = asset("students_filter.js")
+STUDENTS_CSS = PAGE_CSS + asset("students.css")
 
 
 @dataclass(frozen=True)
@@ -77,7 +54,7 @@ class StudentRow:
 
 @router.get("/ta/students")
 def students_page(
-    user: PageStaff, request: Request, service: ServiceDep, from_lms: LmsRoster, q: str = ""
+    user: Staff, request: Request, service: ServiceDep, from_lms: LmsRoster, q: str = ""
 ) -> Response:
     """Every student, with their name from the roster, when they were added (in the course's
     time zone) and their account's actions; ``q`` keeps those whose user name, name or e-mail
@@ -147,10 +124,9 @@ def student_action(
     action: str,
     request: Request,
     service: ServiceDep,
-    user: PageStaff,
-    csrf: Annotated[str, Form()] = "",
+    user: Staff,
+    _csrf: FormCsrf,
 ) -> Response:
-    check_csrf(request, csrf)
     if action not in ACTIONS:
         raise ApiError(404, f"no account action {action!r}")
     try:

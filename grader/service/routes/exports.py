@@ -40,7 +40,7 @@ from grader.reporting.reporters import REPORTERS
 from grader.service.course_files import LoadedAssignment
 from grader.service.crud.accounts import AccountError, read_roster, stored_roster
 from grader.service.crud.submissions import counted_rows
-from grader.service.deps import AssignmentDep, PageStaff, ServiceDep, Staff, WebService
+from grader.service.deps import AssignmentDep, ServiceDep, Staff, WebService
 from grader.service.errors import ApiError
 from grader.service.templating import templated
 
@@ -213,7 +213,7 @@ def export_notes(
 
 @router.get("/ta/assignments/{assignment}/exports", include_in_schema=False)
 def exports_page(
-    user: PageStaff, loaded: AssignmentDep, request: Request, service: ServiceDep, from_lms: LmsRoster
+    user: Staff, loaded: AssignmentDep, request: Request, service: ServiceDep, from_lms: LmsRoster
 ) -> Response:
     """Every export of the assignment, linked, and who the Canvas and Moodle files leave out."""
     reports = [report for _, report in counted_rows(service.db, loaded)]

@@ -20,7 +20,7 @@ from grader.service.crud.hand_grades import (
     part_groups,
     part_of,
 )
-from grader.service.deps import ServiceDep, Staff, WebService, assignment_in, check_csrf
+from grader.service.deps import ServiceDep, Staff, WebService, assignment_in, checked_form
 from grader.service.errors import ApiError
 from grader.service.hand.anonymous import names_hidden
 from grader.service.hand.model import GroupBody
@@ -173,8 +173,7 @@ def same_change_offer(
 async def ta_grade_group(
     assignment: str, part: str, group_id: str, request: Request, service: ServiceDep, user: Staff
 ) -> Response:
-    form = await request.form(max_fields=2000)
-    check_csrf(request, str(form.get("csrf") or ""))
+    form = await checked_form(request, max_fields=2000)
     students = [str(s) for s in form.getlist("student")]
     seen = [str(v) for v in form.getlist("version")]
     points_text = str(form.get("points") or "").strip()

@@ -43,17 +43,18 @@ from grader.service.crud.accounts import active_user
 from grader.service.crud.audit import audit
 from grader.service.crud.extensions import grant_extension
 from grader.service.crud.regrade_requests import open_count
+from grader.service.crud.regrades import regrade_assignment
 from grader.service.crud.submissions import counted_rows, hand_in_count, student_named
 from grader.service.crud.verdicts import newest_verdict
 from grader.service.deps import (
+    AnyUser,
     AssignmentDep,
-    PageStaff,
-    PageUser,
+    FormCsrf,
     ServiceDep,
     SettingsDep,
+    Staff,
     WebService,
     assignment_in,
-    check_csrf,
 )
 from grader.service.errors import ApiError
 from grader.service.intake import answers_text_file, canonical_name, read_handed_in
@@ -133,10 +134,11 @@ def assignment_context(
 
 
 def login_form(
-    request: Request, settings: Settings, message: str = "", status: int | None = None
+    request: Request, settings: Settings, message: str = "", status: int | None = None, link: str = ""
 ) -> HTMLResponse:
-    """The log-in page; its form carries the CSRF token of the browser's log-in cookie."""
-    nonce, csrf = _login_csrf(request)
+    """The log-in page (``link``: the button of a one-time link); its form carries the CSRF
+    token of the browser's log-in cookie (a new one when it has none)."""
+    nonce = request.cookies.get(LOGIN_COOKIE) or new_secret()
     response = templated(
         request,
         None,
@@ -145,19 +147,9 @@ def login_form(
         navigation=False,
         status=status or (401 if message else 200),
         message=message,
-        link="",
-        csrf=csrf,
+        link=link,
+        csrf=csrf_input(login_form_token(nonce)),
     )
-    return _with_login_cookie(settings, response, nonce)
-
-
-def _login_csrf(request: Request) -> tuple[str, Markup]:
-    """The browser's log-in nonce (a new one when it has none) and the hidden input of its token."""
-    nonce = request.cookies.get(LOGIN_COOKIE) or new_secret()
-    return nonce, csrf_input(login_form_token(nonce))
-
-
-def _with_login_cookie(settings: Settings, response: HTMLResponse, nonce: str) -> HTMLResponse:
     response.set_cookie(
         LOGIN_COOKIE, nonce, httponly=True, samesite="lax", secure=settings.secure_cookies, path="/login"
     )
@@ -174,18 +166,7 @@ def link_page(secret: str, request: Request, settings: SettingsDep) -> Response:
     """A one-time link shows a button: a GET never uses it up (mail scanners and link previews
     fetch links), the button's POST does (with the log-in form's CSRF token, so another site
     cannot log a browser in with a link of its own)."""
-    nonce, csrf = _login_csrf(request)
-    response = templated(
-        request,
-        None,
-        "login.html",
-        "grader: log in",
-        navigation=False,
-        message="",
-        link=LINK_PATH + secret,
-        csrf=csrf,
-    )
-    return _with_login_cookie(settings, response, nonce)
+    return login_form(request, settings, link=LINK_PATH + secret)
 
 
 @router.post(LINK_PATH + "{secret}")
@@ -303,10 +284,7 @@ def _start(service: WebService, user: User, method: str) -> str:
 
 
 @router.post("/logout")
-def logout(
-    request: Request, service: ServiceDep, user: PageUser, csrf: Annotated[str, Form()] = ""
-) -> Response:
-    check_csrf(request, csrf)
+def logout(request: Request, service: ServiceDep, user: AnyUser, _csrf: FormCsrf) -> Response:
     cookie = request.cookies.get(SESSION_COOKIE, "")
     with service.db.session() as db:
         end_session(db, cookie)
@@ -381,7 +359,7 @@ def _assignment_section(
 
 
 @router.get("/assignments/{assignment}/sheet")
-def sheet_page(request: Request, service: ServiceDep, user: PageUser, loaded: AssignmentDep) -> Response:
+def sheet_page(request: Request, service: ServiceDep, user: AnyUser, loaded: AssignmentDep) -> Response:
     """The user's own problem sheet: every prompt with their own variant's numbers, as the
     answers template they fill in."""
     sheet = sheet_of(loaded, user.name)
@@ -390,15 +368,13 @@ def sheet_page(request: Request, service: ServiceDep, user: PageUser, loaded: As
 
 @router.post("/assignments/{assignment}/submit")
 async def submit_form(
-    request: Request,
     service: ServiceDep,
-    user: PageUser,
+    user: AnyUser,
     loaded: AssignmentDep,
-    csrf: Annotated[str, Form()] = "",
+    _csrf: FormCsrf,
     text: Annotated[str, Form()] = "",
     file: UploadFile | None = None,
 ) -> Response:
-    check_csrf(request, csrf)
     filename, content = await _form_answers(service.settings.max_upload_bytes, text, file)
     submission = await run_in_threadpool(store_submission, service, user, loaded, filename, content)
     return RedirectResponse(f"/submissions/{submission.id}", status_code=303)
@@ -423,15 +399,14 @@ async def _form_answers(limit: int, text: str, file: UploadFile | None) -> tuple
 async def check_form(
     request: Request,
     service: ServiceDep,
-    user: PageUser,
+    user: AnyUser,
     loaded: AssignmentDep,
-    csrf: Annotated[str, Form()] = "",
+    _csrf: FormCsrf,
     text: Annotated[str, Form()] = "",
     file: UploadFile | None = None,
 ) -> Response:
     """The form's Check: what ``grader check --server`` prints (the same server function), and
     nothing handed in; an unreadable file is shown with its line and caret."""
-    check_csrf(request, csrf)
     filename, content = await _form_answers(service.settings.max_upload_bytes, text, file)
     shown: dict[str, Any] | str
     try:
@@ -453,7 +428,7 @@ async def check_form(
 
 
 @router.get("/submissions/{submission_id}")
-def submission_page(submission_id: int, request: Request, service: ServiceDep, user: PageUser) -> Response:
+def submission_page(submission_id: int, request: Request, service: ServiceDep, user: AnyUser) -> Response:
     with service.db.session(read_only=True) as db:
         submission = submission_for(db, submission_id, user)
         status, verdict = submission_state(db, submission)
@@ -551,7 +526,7 @@ def read_back_html(check: dict[str, Any] | str, heading: str = "How your answers
 
 
 @router.get("/ta")
-def ta_home(request: Request, service: ServiceDep, user: PageStaff) -> Response:
+def ta_home(request: Request, service: ServiceDep, user: Staff) -> Response:
     with service.db.session(read_only=True) as db:
         jobs = service.job_counts().jobs()  # the counts /healthz and /queue show
         requests = open_count(db)
@@ -575,7 +550,7 @@ def ta_home(request: Request, service: ServiceDep, user: PageStaff) -> Response:
 
 
 @router.get("/ta/assignments/{assignment}")
-def ta_dashboard(request: Request, service: ServiceDep, user: PageStaff, loaded: AssignmentDep) -> Response:
+def ta_dashboard(request: Request, service: ServiceDep, user: Staff, loaded: AssignmentDep) -> Response:
     rows = counted_rows(service.db, loaded)
     if not rows:
         return templated(
@@ -601,7 +576,7 @@ def ta_dashboard(request: Request, service: ServiceDep, user: PageStaff, loaded:
 
 
 @router.get("/ta/students/{student}")
-def ta_student(student: str, request: Request, service: ServiceDep, user: PageStaff) -> Response:
+def ta_student(student: str, request: Request, service: ServiceDep, user: Staff) -> Response:
     return student_page(student, request, service, user)
 
 
@@ -637,13 +612,12 @@ def ta_extend(
     student: str,
     request: Request,
     service: ServiceDep,
-    user: PageStaff,
-    csrf: Annotated[str, Form()] = "",
+    user: Staff,
+    _csrf: FormCsrf,
     assignment: Annotated[str, Form()] = "",
     until: Annotated[str, Form()] = "",
 ) -> Response:
     """Grant ``student`` an extension (audited), then show their page again with what was done."""
-    check_csrf(request, csrf)
     loaded = assignment_in(service.course, assignment)
     try:
         moment = read_moment(until, loaded.zone)
@@ -661,14 +635,23 @@ def ta_extend(
 @router.post("/ta/submissions/{submission_id}/regrade")
 def ta_regrade(
     submission_id: int,
-    request: Request,
     service: ServiceDep,
-    user: PageStaff,
-    csrf: Annotated[str, Form()] = "",
+    user: Staff,
+    _csrf: FormCsrf,
 ) -> Response:
-    check_csrf(request, csrf)
     with service.db.session() as db:
         submission = submission_for(db, submission_id, user)
         queue.enqueue(db, submission.id, kind="regrade")
     service.jobs_queued()
     return RedirectResponse(f"/submissions/{submission_id}", status_code=303)
+
+
+@router.post("/ta/assignments/{assignment}/regrade")
+def ta_regrade_assignment(assignment: str, user: Staff, service: ServiceDep, _csrf: FormCsrf) -> Response:
+    """A TA regrades a whole assignment (after a dependency was installed, or a checker fixed),
+    from the button on /ta (``templates/regrade_assignment.html``); audited."""
+    loaded = assignment_in(service.course, assignment)
+    with service.db.session() as db:
+        regrade_assignment(db, loaded.id, loaded.name, user.id)
+    service.jobs_queued()
+    return RedirectResponse("/ta", status_code=303)

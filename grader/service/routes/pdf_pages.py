@@ -34,7 +34,7 @@ from grader.service.crud import queue
 from grader.service.crud.audit import audit
 from grader.service.crud.submissions import counted_rows, stored_report, submission_content, submission_for
 from grader.service.crud.verdicts import newest_verdict
-from grader.service.deps import AssignmentDep, PageStaff, PageUser, ServiceDep, WebService, check_csrf
+from grader.service.deps import AnyUser, AssignmentDep, ServiceDep, Staff, WebService, checked_form
 from grader.service.errors import ApiError
 from grader.service.models import Submission, User, is_staff, utcnow
 from grader.service.pdf_shown import (
@@ -47,7 +47,7 @@ from grader.service.pdf_shown import (
     tags_from_form,
 )
 from grader.service.routes.api import refuse_after_close, store_submission
-from grader.service.templating import PAGE_CSS, csrf_field, templated
+from grader.service.templating import PAGE_CSS, asset, csrf_field, templated
 
 __all__ = ["router"]
 
@@ -56,52 +56,9 @@ PDF_NAME = "homework.pdf"  # the name a PDF hand-in is kept and graded under (as
 THUMBNAIL = 400  # the tagging page's pages, in pixels (a width the page route renders)
 MAX_FILES = 60  # photos of pages in one hand-in (the PDF limit's pages)
 
-TAGS_SCRIPT = """
-(() => {
-  const pages = [...document.querySelectorAll('.tag-page')];
-  const questions = [...document.querySelectorAll('#questions input[name=current]')];
-  const current = () => { const q = questions.find((r) => r.checked); return q ? q.value : null; };
-  const box = (page, question) =>
-    page.querySelector(`input[name=tag][value="${CSS.escape(question + '@' + page.dataset.page)}"]`);
-  const toggle = (page) => {
-    const question = current(); const input = question && box(page, question);
-    if (input) { input.checked = !input.checked; page.classList.toggle('tagged-now', input.checked); }
-  };
-  const mark = () => pages.forEach((page) => {
-    const input = current() && box(page, current());
-    page.classList.toggle('tagged-now', !!(input && input.checked));
-  });
-  questions.forEach((q) => q.addEventListener('change', mark));
-  pages.forEach((page) => {
-    page.querySelector('img').addEventListener('click', () => { toggle(page); page.focus(); });
-    page.addEventListener('keydown', (event) => {
-      if (event.target.matches('input')) return;
-      if (event.key === ' ' || event.key === 'Enter') { event.preventDefault(); toggle(page); }
-    });
-  });
-  document.addEventListener('keydown', (event) => {
-    if (event.ctrlKey || event.metaKey || event.altKey || event.target.matches('input[type=text]')) return;
-    if (/^[1-9]$/.test(event.key) && questions[Number(event.key) - 1]) {
-      questions[Number(event.key) - 1].checked = true; mark(); event.preventDefault();
-    } else if (event.key === 'ArrowRight' || event.key === 'ArrowLeft') {
-      const at = pages.indexOf(document.activeElement.closest('.tag-page'));
-      const next = pages[Math.max(0, Math.min(pages.length - 1, at + (event.key === 'ArrowRight' ? 1 : -1)))];
-      if (next) { next.focus(); event.preventDefault(); }
-    }
-  });
-  mark();
-})();
-"""
+TAGS_SCRIPT = asset("pdf_tags.js")
 
-TAGS_CSS = """
-.tag-pages { display: grid; grid-template-columns: repeat(auto-fill, minmax(13rem, 1fr)); gap: 1rem; }
-.tag-page { border: 2px solid var(--line); border-radius: 6px; padding: .4rem; }
-.tag-page:focus { outline: 3px solid #0969da; }
-.tag-page.tagged-now { border-color: #1a7f37; background: #e6ffec; }
-.tag-page img { width: 100%; height: auto; cursor: pointer; display: block; border: 1px solid var(--line); }
-.tag-page label { display: inline-block; font-weight: 400; margin-right: .6rem; }
-#questions label { display: inline-block; font-weight: 400; margin-right: 1rem; }
-"""
+TAGS_CSS = asset("pdf_tags.css")
 
 
 # ---- handing in ---------------------------------------------------------------------------
@@ -109,12 +66,11 @@ TAGS_CSS = """
 
 @router.post("/assignments/{assignment}/pdf")
 async def hand_in_pdf(
-    request: Request, service: ServiceDep, user: PageUser, loaded: AssignmentDep
+    request: Request, service: ServiceDep, user: AnyUser, loaded: AssignmentDep
 ) -> Response:
     """The hand-in page's PDF form: the PDF (or photos of pages) kept as a new version, then the
     tagging page (a scan, or a PDF with a part not found) or the submission's page."""
-    form = await request.form(max_files=MAX_FILES, max_fields=8)
-    check_csrf(request, str(form.get("csrf") or ""))
+    form = await checked_form(request, max_files=MAX_FILES, max_fields=8)
     uploads = [item for item in form.getlist("file") if isinstance(item, UploadFile) and item.filename]
     try:
         tags = parse_tags(str(form.get("pages") or ""))
@@ -205,7 +161,7 @@ def _assignment(service: WebService, submission: Submission) -> LoadedAssignment
 
 
 @router.get("/submissions/{submission_id}/tags")
-def tags_page(submission_id: int, request: Request, service: ServiceDep, user: PageUser) -> Response:
+def tags_page(submission_id: int, request: Request, service: ServiceDep, user: AnyUser) -> Response:
     submission, content, author = _pdf_submission(service, submission_id, user)
     loaded = _assignment(service, submission)
     return _tags_response(request, service, user, loaded, submission, content, author)
@@ -226,9 +182,8 @@ def _tags_response(  # noqa: PLR0913 (the page and what it says of the last chan
     if shown is None:
         raise ApiError(422, "this hand-in's PDF cannot be read: hand it in again")
     source = cached_source(_pages_root(service), content)
-    with contextlib.suppress(
-        PdfRefused
-    ):  # each thumbnail in one child, before the page asks (each says why not)
+    # each thumbnail in one child, before the page asks (each says why not)
+    with contextlib.suppress(PdfRefused):
         render_pages(source, list(range(1, shown.pages + 1)), THUMBNAIL, source.parent)
     questions = questions_of(loaded)
     tagged = stored_tags(content)
@@ -268,9 +223,8 @@ def _closed_for(loaded: LoadedAssignment, student: str) -> bool:
 
 
 @router.post("/submissions/{submission_id}/tags")
-async def save_tags(submission_id: int, request: Request, service: ServiceDep, user: PageUser) -> Response:
-    form = await request.form(max_fields=4000)
-    check_csrf(request, str(form.get("csrf") or ""))
+async def save_tags(submission_id: int, request: Request, service: ServiceDep, user: AnyUser) -> Response:
+    form = await checked_form(request, max_fields=4000)
     chosen = [str(value) for value in form.getlist("tag")]
     return await run_in_threadpool(_save_tags, submission_id, request, service, user, chosen)
 
@@ -320,7 +274,7 @@ def _save_tags(
 
 
 @router.get("/submissions/{submission_id}/graded.pdf")
-def graded_pdf_download(submission_id: int, service: ServiceDep, user: PageUser) -> Response:
+def graded_pdf_download(submission_id: int, service: ServiceDep, user: AnyUser) -> Response:
     submission, content, author = _pdf_submission(service, submission_id, user)
     loaded = _assignment(service, submission)
     with service.db.session(read_only=True) as db:
@@ -354,7 +308,7 @@ def _css() -> str:
 
 
 @router.get("/ta/assignments/{assignment}/graded-pdfs.zip")
-def class_graded_pdfs(service: ServiceDep, user: PageStaff, loaded: AssignmentDep) -> Response:
+def class_graded_pdfs(service: ServiceDep, user: Staff, loaded: AssignmentDep) -> Response:
     """Every counted PDF hand-in's graded PDF (the student's copy), ``<student>.graded.pdf``, in
     one zip; a hand-in whose copy cannot be made has ``<student>.txt`` saying why. Made here, one
     limited child process a student: a large class is better served by the batch's ``--out``."""

@@ -32,7 +32,7 @@ from grader.service.deps import (
     Student,
     WebService,
     assignment_in,
-    check_csrf,
+    checked_form,
 )
 from grader.service.errors import ApiError
 from grader.service.hand.anonymous import names_hidden
@@ -125,8 +125,7 @@ def api_answer(request_id: int, body: AnswerBody, service: ServiceDep, user: Sta
 
 @router.post("/assignments/{assignment}/regrade-requests", include_in_schema=False)
 async def page_ask(assignment: str, request: Request, service: ServiceDep, user: Student) -> Response:
-    form = await request.form(max_fields=10)
-    check_csrf(request, str(form.get("csrf") or ""))
+    form = await checked_form(request, max_fields=10)
     try:
         body = AskBody(part=str(form.get("part") or ""), reason=str(form.get("reason") or ""))
     except ValidationError:
@@ -143,8 +142,7 @@ def ta_queue(user: Staff, request: Request, service: ServiceDep, db: ReadSession
 
 @router.post("/ta/regrade-requests/{request_id}/answer", include_in_schema=False)
 async def ta_answer(request_id: int, request: Request, service: ServiceDep, user: Staff) -> Response:
-    form = await request.form(max_fields=20)
-    check_csrf(request, str(form.get("csrf") or ""))
+    form = await checked_form(request, max_fields=20)
     keep = str(form.get("outcome") or "") == "kept"
     points = str(form.get("points") or "").strip()
     version = str(form.get("version") or "").strip()

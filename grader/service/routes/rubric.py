@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from grader.service.course_files import LoadedAssignment
 from grader.service.crud.hand_grades import in_force
 from grader.service.crud.rubric import ItemEdit, Move, apply_edit, check_seen, moves, read_edit
-from grader.service.deps import AssignmentDep, ServiceDep, Staff, WebService, check_csrf
+from grader.service.deps import AssignmentDep, ServiceDep, Staff, WebService, checked_form
 from grader.service.errors import ApiError
 from grader.service.hand.anonymous import names_hidden, pseudonym
 from grader.service.models import User
@@ -30,8 +30,7 @@ async def ta_rubric_item(
 ) -> Response:
     """``confirm`` absent: the scores the edit moves, with a button to apply it; present (or a
     new item): apply it."""
-    raw = await request.form(max_fields=50)
-    check_csrf(request, str(raw.get("csrf") or ""))
+    raw = await checked_form(request, max_fields=50)
     form = {key: str(raw.get(key) or "") for key in FIELDS} | {
         key: request.query_params.get(key, "") for key in KEPT
     }

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
@@ -21,7 +21,7 @@ from grader.reporting.html import CSS, page
 from grader.service.course_files import LoadedAssignment
 from grader.service.crud.audit import audit
 from grader.service.crud.similarity import rows_of
-from grader.service.deps import AssignmentDep, PageStaff, ServiceDep, check_csrf
+from grader.service.deps import AssignmentDep, FormCsrf, ServiceDep, Staff
 from grader.service.models import SimilarityResult, utcnow
 from grader.service.similarity_results import ENVIRONMENT
 from grader.service.templating import csrf_field, html, nav
@@ -58,7 +58,7 @@ def _state(row: SimilarityResult | None, loaded: LoadedAssignment) -> dict[str, 
 
 
 @router.get("/ta/similarity")
-def similarity_index(request: Request, user: PageStaff, service: ServiceDep) -> Response:
+def similarity_index(request: Request, user: Staff, service: ServiceDep) -> Response:
     loaded = service.course.all()
     with service.db.session(read_only=True) as db:
         rows = rows_of(db, [a.id for a in loaded])
@@ -71,9 +71,7 @@ def similarity_index(request: Request, user: PageStaff, service: ServiceDep) -> 
 
 
 @router.get("/ta/similarity/{assignment}")
-def similarity_page(
-    request: Request, user: PageStaff, service: ServiceDep, loaded: AssignmentDep
-) -> Response:
+def similarity_page(request: Request, user: Staff, service: ServiceDep, loaded: AssignmentDep) -> Response:
     with service.db.session(read_only=True) as db:
         row = rows_of(db, [loaded.id]).get(loaded.id)
     body = _ENVIRONMENT.get_template("ta_similarity.html").render(
@@ -91,14 +89,12 @@ def similarity_page(
 
 @router.post("/ta/similarity/{assignment}/recompute")
 def similarity_recompute(
-    request: Request,
-    user: PageStaff,
+    user: Staff,
     service: ServiceDep,
     loaded: AssignmentDep,
-    csrf: Annotated[str, Form()] = "",
+    _csrf: FormCsrf,
 ) -> Response:
     """A TA asks for the page to be computed again: the background refresher does it."""
-    check_csrf(request, csrf)
     with service.db.session() as db:
         row = rows_of(db, [loaded.id]).get(loaded.id)
         if row is None:
