@@ -38,6 +38,7 @@ _CAPITAL = re.compile(r"[A-Z]")
 _NOT_MATRICES = frozenset("TNLMCZRDdn")  # sizes, sets and counts more often than matrices
 _SCALAR_CALLS = ("exp", "log", "sqrt", "abs", "tanh")  # sympy's functions of these names (Abs for abs)
 _PRODUCTS = ("implicit", "cdot", "dot", "matmul", "times")
+_ENVIRONMENT = re.compile(r"\\(?:begin|end)\s*\{\s*[bpvBV]?matrix\s*\}")
 
 
 class NotArrays(Exception):
@@ -99,10 +100,12 @@ def _read(text: str, context: Context) -> tuple[ast.Node, set[str]]:
     """The side parsed, and the base letters written bold; NotArrays when it holds notation
     out of scope other than arrays (a function not defined here, a sum, a limit...)."""
     bold = {m.group(1) for m in _BOLD.finditer(text)}
+    text = re.sub(r",\s*(?=\\\\|\\end\s*\{)", " ", text)  # [a] \cdot [b], \\ ...: a row's trailing comma
     if not _T_ELSEWHERE.search(_TRANSPOSE_T.sub(" ", text)):
         text = _TRANSPOSE_T.sub(r"^{\\top}", text)
     shown = normalize(text)
-    why = unreadable(shown, replace(context, arrays=frozenset({"*"})))
+    plain = _ENVIRONMENT.sub(" ", shown)  # a matrix environment's name is no word
+    why = unreadable(plain, replace(context, arrays=frozenset({"*"})))
     if why:
         raise NotArrays(why)
     functions = tuple(context.functions)

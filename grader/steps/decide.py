@@ -22,7 +22,7 @@ import re
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
@@ -65,6 +65,8 @@ class _Scope:
     defined: frozenset[str] = frozenset()  # base names the write-up defines
     about_shapes: bool = False  # \times between sizes is a list of dimensions (Chain.about_shapes)
     written: tuple[tuple[str, str, str, int], ...] = ()  # functions the write-up defines (Chain.functions)
+    shapes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # arrays' declared shapes
+    array_words: tuple[str, ...] = ()  # properties of arrays stated nearby, not read (Chain.array_words)
 
 
 def mark_chains(
@@ -105,6 +107,8 @@ def _scope(chain: Chain, context: Context, functions: Mapping[str, Any]) -> _Sco
     conditions: list[ast.Node] = []
     unread = list(chain.unread_conditions)
     for text in chain.conditions:
+        if _ARRAY_DECLARATION.search(text):
+            continue  # x \in \mathbb{R}^n: a shape (Chain.arrays), not a condition on values
         kind = _number_set(text)
         if kind is not None:
             name, domain = kind
@@ -126,7 +130,20 @@ def _scope(chain: Chain, context: Context, functions: Mapping[str, Any]) -> _Sco
         frozenset(chain.defined),
         chain.about_shapes,
         chain.functions,
+        _declared(chain, context),
+        chain.array_words,
     )
+
+
+_ARRAY_DECLARATION = re.compile(r"\\in\s*\\mathbb\s*\{?\s*R\s*\}?\s*\^")
+
+
+def _declared(chain: Chain, context: Context) -> dict[str, tuple[str, ...]]:
+    if not chain.arrays and not context.shapes:
+        return {}
+    from grader.steps import sized
+
+    return sized.declared_shapes(chain.arrays, context)
 
 
 _SETS: dict[str, dict[str, Any]] = {
@@ -239,6 +256,14 @@ def mark_step(step: Step, scope: _Scope) -> StepMark:
         left, right = read_side(step.left, scope.context), read_side(step.right, scope.context)
         if left.node is None or right.node is None:
             return _unread(step, scope, base, left.why or right.why)
+        declared = set(_step_shapes(step, scope)) & (ast.free_names(left.node) | ast.free_names(right.node))
+        if declared:
+            written_out = _with_arrays(step, scope, base) if step.relation == "=" else None
+            if written_out is not None:
+                return written_out
+            if len(declared) > 1 or len(_step_shapes(step, scope)[next(iter(declared))]) > 1:
+                return _unread(step, scope, base, "vectors or matrices (declared): out of scope")
+            # one vector and scalar arithmetic only (\tanh(x) = ...): entry by entry, a scalar step
         if step.relation == "=":
             if scope.about_shapes or _SHAPE_SPACE.search(step.left + step.right):
                 lists = _dimension_lists(step.left), _dimension_lists(step.right)
@@ -257,23 +282,67 @@ def _unread(step: Step, scope: _Scope, base: dict[str, Any], why: str) -> StepMa
     with_definition = _with_written_function(step, scope, base, why)
     if with_definition is not None:
         return with_definition
+    written_out: StepMark | None = None
+    if step.relation == "=" and ("matri" in why or "vector" in why or "derivative" in why):
+        written_out = _with_arrays(step, scope, base)
+        if written_out is not None and written_out.status != "undecided":
+            return written_out
     if has_derivative(step.left) or has_derivative(step.right):
         mark = _with_derivatives(step, scope, base)
         if mark is not None:
             return mark
-    if step.relation == "=" and ("matri" in why or "vector" in why):
-        from grader.steps import arrays  # grader's own exact arithmetic (sympy only as a fallback)
+    return _with_sums(step, scope, base) or written_out or _with_unknowns(step, scope, base, why)
 
-        sizes = arrays.shown_at_sizes(step.left, step.right, scope.context)
-        if sizes is not None:
-            return StepMark(
-                **base,
-                status="shown",
-                certificate=f"{Certificate.PROBES.value}: equal at sizes {sizes} only, the vectors "
-                "and matrices written out with symbolic entries and expanded exactly at each size "
-                "(not a proof for every size)",
-            )
-    return _with_sums(step, scope, base) or _with_unknowns(step, scope, base, why)
+
+def _step_shapes(step: Step, scope: _Scope) -> dict[str, tuple[str, ...]]:
+    from grader.steps import sized
+
+    return sized.shapes_in(scope.shapes, step.left, step.right)
+
+
+def _with_arrays(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | None:
+    """Vectors and matrices written out with symbolic entries (:mod:`grader.steps.arrays`):
+    shown at the sizes tried, wrong with a concrete witness (sizes and entries) only when
+    every array's shape is declared and nothing stated nearby is left unread."""
+    from grader.steps import sized  # grader's own exact arithmetic (sympy only as a fallback)
+
+    fixed: dict[str, int] = {}
+    conditioned: set[str] = set()
+    for condition in scope.conditions:
+        for relation in _relations(condition):
+            found = _bound(relation)
+            if found is not None and found[1] == "=" and found[2].denominator == 1 and found[2] > 0:
+                fixed[found[0]] = int(found[2])
+            conditioned |= ast.free_names(relation)
+    conditioned |= set(scope.domains)
+    why_not = None
+    if scope.unread:
+        why_not = f"a condition stated nearby was not read ({scope.unread[0]})"
+    elif scope.array_words:
+        why_not = f"the write-up says '{scope.array_words[0]}' nearby (a property of arrays not read)"
+    outcome = sized.decide(
+        step.left,
+        step.right,
+        scope.context,
+        _step_shapes(step, scope),
+        fixed,
+        why_not,
+        blocked={n for n in conditioned if n not in fixed} | set(scope.defined),
+        domains=scope.domains,
+    )
+    if outcome is None:
+        return None
+    if outcome.status == "shown":
+        return StepMark(**base, status="shown", certificate=outcome.certificate)
+    if outcome.status == "wrong" and outcome.witness is not None:
+        at, left, right = outcome.witness
+        return StepMark(
+            **base,
+            status="wrong",
+            certificate=outcome.certificate,
+            witness=WitnessModel(at=at, **{"from": left, "to": right}),
+        )
+    return StepMark(**base, status="undecided", certificate=outcome.certificate)
 
 
 _SHAPE_SPACE = re.compile(r"\\mathbb\s*\{?\s*[RZN]\s*\}?\s*\^")
