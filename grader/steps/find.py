@@ -158,7 +158,7 @@ def chains_in_text(text: str, kind: str = "latex") -> list[Chain]:
     shapes = _declared_shapes(text, pieces)
     if shapes:
         chains = [c.model_copy(update={"arrays": _shapes_before(shapes, c)}) for c in chains]
-    words = _array_property_words(text)
+    words = _array_property_words(text, pieces)
     if words:
         chains = [c.model_copy(update={"array_words": _words_near(words, c)}) for c in chains]
     definitions = _function_definitions(text, pieces)
@@ -244,8 +244,21 @@ _ARRAY_PROPERTY = re.compile(
 )
 
 
-def _array_property_words(text: str) -> list[tuple[int, str]]:
-    return [(text.count("\n", 0, m.start()) + 1, m.group(0)) for m in _ARRAY_PROPERTY.finditer(text)]
+# an identity matrix, an inverse or orthogonality written in math: a property of arrays may be stated there
+_ARRAY_PROPERTY_MATH = re.compile(
+    r"(?<![A-Za-z\\])I(?:_\w|_\{[^{}]*\})?(?![A-Za-z])|\\(?:mathbf|mathbb|boldsymbol)\s*\{\s*[I1]\s*\}"
+    r"|\^\s*\{\s*-\s*1\s*\}|\^\s*-\s*1|\\perp\b|\\delta_\{?ij"
+)
+
+
+def _array_property_words(text: str, pieces: list[_Piece]) -> list[tuple[int, str]]:
+    """(line, words) where a property of arrays is stated in prose (symmetric, orthogonal, a
+    unit vector, ...) or may be stated in math (an identity matrix, an inverse)."""
+    found = [(text.count("\n", 0, m.start()) + 1, m.group(0)) for m in _ARRAY_PROPERTY.finditer(text)]
+    for piece in pieces:
+        for m in _ARRAY_PROPERTY_MATH.finditer(piece.math):
+            found.append((text.count("\n", 0, piece.start + m.start()) + 1, m.group(0).strip()))
+    return found
 
 
 def _words_near(words: list[tuple[int, str]], chain: Chain) -> tuple[str, ...]:
@@ -477,7 +490,7 @@ def _split_rows(math: str) -> list[str]:
 
 
 def _read_row(raw: str, line: int) -> _Row | None:
-    text = _DROP.sub(" ", raw.replace("&", " "))
+    text = _DROP.sub(" ", _without_alignment(raw))
     text = re.sub(r"\\(?:left|right|big|Big|bigg|Bigg)\s*\.", " ", text)  # invisible delimiters
     text, comment, conditions = _cut_comment(text)
     cuts = _top_level_relations(text)
@@ -507,6 +520,22 @@ def _read_row(raw: str, line: int) -> _Row | None:
     elif (ended or restarted) and len(items) == 1:
         return None
     return _Row(items, line, continues, conditions, comment)
+
+
+_MATRIX_ENV = re.compile(r"\\(begin|end)\s*\{\s*[bpvBV]?matrix\s*\}")
+
+
+def _without_alignment(text: str) -> str:
+    """``&`` dropped (alignment), but kept inside a matrix, where it separates columns."""
+    out, depth, at = [], 0, 0
+    for m in _MATRIX_ENV.finditer(text):
+        chunk = text[at : m.start()]
+        out.append(chunk if depth > 0 else chunk.replace("&", " "))
+        out.append(m.group(0))
+        depth = depth + 1 if m.group(1) == "begin" else max(0, depth - 1)
+        at = m.end()
+    out.append(text[at:] if depth > 0 else text[at:].replace("&", " "))
+    return "".join(out)
 
 
 def _tidy(text: str) -> str:

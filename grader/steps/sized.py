@@ -406,7 +406,7 @@ def _written_out(step: _Step, rounds: list[dict[str, int]], refutable: str | Non
             agree[t] = agree[t] and same(a, b)
         if any(agree.values()):
             continue
-        if polys.is_opaque(atoms):
+        if polys.is_opaque(atoms) and any("(" in a for pair in found.values() for a in _atoms(pair)):
             return _with_sympy(step)  # a difference may come from what the arithmetic cannot see
         return _refuted(step, sizes, values, found, refutable)
     said = ""
@@ -430,24 +430,42 @@ def _refuted(
     where = ("sizes " + ", ".join(said)) if said else "the declared sizes"
     if refutable is not None:
         return Outcome("differs", f"differs at {where} with symbolic entries, but {refutable}: no witness")
+    if any(_transposes(a, b) for a, b in found.values()):
+        return Outcome(
+            "differs",
+            f"at {where} the two sides have the same entries, one a row and the other a column "
+            "(equal up to a transpose: a slip of notation, not marked wrong)",
+        )
     witness = _witness(step, sizes, values, found)
     if witness is None:
         return Outcome(
             "differs", f"differs at {where} with symbolic entries; no point with exact values found"
         )
-    if not said and not step.arrays:
-        return Outcome("wrong", "exact: the two sides computed exactly, entry by entry", witness)
-    return Outcome(
-        "wrong", f"exact: at {where}, with the entries given, both sides computed exactly", witness
+    return Outcome("wrong", "exact", witness)  # the witness holds the sizes and every entry
+
+
+def _atoms(pair: tuple[polys.Value, polys.Value]) -> set[str]:
+    return polys.atoms_of(pair[0]) | polys.atoms_of(pair[1])
+
+
+def _transposes(a: polys.Value, b: polys.Value) -> bool:
+    a, b = polys.as_scalar(a), polys.as_scalar(b)
+    return (
+        isinstance(a, polys.Array)
+        and isinstance(b, polys.Array)
+        and 1 in (a.rows, a.cols)
+        and same(polys.transposed(a), b)
     )
 
 
 def _certificate(rounds: list[dict[str, int]], step: _Step) -> str:
     if len(rounds) == 1:
+        stated = ", ".join(f"{s} = {rounds[0][s]}" for s in step.symbols)
+        where = f"at {stated} (the size stated)" if stated else "at their declared sizes"
         if any(isinstance(s, ast.Sym) for n in step.sides for s in ast.walk(n)):
             return (
-                "proved: equal entry by entry, the vectors and matrices written out at their declared "
-                "sizes with symbolic entries and expanded exactly"
+                f"proved: equal entry by entry, the vectors and matrices written out {where} with "
+                "symbolic entries and expanded exactly"
             )
         return "exact: equal entry by entry, computed exactly"
     if step.symbols:
