@@ -65,6 +65,7 @@ class _Atoms:
         self.radicands: dict[str, Poly] = {}
         self.opaque = False
         self.work = 0  # products of terms taken so far
+        self.functions: frozenset[str] = frozenset()  # functions not defined here: opaque atoms
 
 
 def constant(c: Fraction | int) -> Poly:
@@ -210,6 +211,10 @@ def value(node: ast.Node, values: dict[str, Value], atoms: _Atoms) -> Value:
             return _opaque("sqrt", squares, atoms)
         if node.name in _OPAQUE and len(args) == 1 and not isinstance(args[0], Array):
             return _opaque(node.name, args[0], atoms)
+        if node.name in atoms.functions and len(args) == 1 and not isinstance(args[0], Array):
+            key = f"{node.name}({canonical(args[0])})"  # the same function of the same value
+            atoms.opaque = True
+            return symbol(key)
         raise NotCovered(node.name)
     if isinstance(node, ast.BinOp):
         return _binop(node, values, atoms)
@@ -371,8 +376,12 @@ def difference(a: Poly, b: Poly) -> Poly:
     return _add(a, b, -1)
 
 
-def new_atoms() -> _Atoms:
-    return _Atoms()
+def new_atoms(functions: frozenset[str] = frozenset()) -> _Atoms:
+    """The arithmetic's state for one size; ``functions``: names of functions not defined
+    here, whose applications to a scalar are opaque atoms keyed by the argument's value."""
+    atoms = _Atoms()
+    atoms.functions = functions
+    return atoms
 
 
 def is_opaque(atoms: _Atoms) -> bool:

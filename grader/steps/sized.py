@@ -30,7 +30,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
@@ -91,6 +91,7 @@ class _Step:
     declared: Mapping[str, Dims]
     guessed: list[str]  # arrays whose shape the notation only suggests
     symbols: list[str]  # size symbols of the declared shapes
+    functions: frozenset[str] = frozenset()  # functions not defined here (opaque atoms)
 
 
 # -- declarations ----------------------------------------------------------------------------
@@ -233,12 +234,40 @@ def _gradient(p: polys.Value, variable: polys.Array, transposed: bool) -> polys.
 # -- reading and writing out -----------------------------------------------------------------
 
 
+_NOT_DEFINED = re.compile(r"^(\w+)\(\.\.\.\) is a function not defined here")
+MAX_UNKNOWN = 3  # functions not defined here a step may apply (each an opaque atom)
+
+
+def _with_unknown_functions(texts: list[str], context: Context) -> tuple[Context, frozenset[str]]:
+    """The context with the functions not defined here that the texts apply (``\\phi(...)``)
+    named, so that they parse as applications: each is an opaque atom of its argument."""
+    unknown: set[str] = set()
+    for _ in range(MAX_UNKNOWN):
+        found = None
+        for text in texts:
+            try:
+                _read(text, context, superscripts=True)
+            except NotArrays as err:
+                found = _NOT_DEFINED.match(str(err))
+                if found is not None:
+                    break
+            except MathError:
+                continue
+        if found is None:
+            break
+        unknown.add(found.group(1))
+        context = replace(context, functions={**context.functions, found.group(1): found.group(1)})
+    return context, frozenset(unknown)
+
+
 def _prepare(left: str, right: str, context: Context, declared: Mapping[str, Dims]) -> _Step | None:
     pieces = [gradient_texts(t) for t in (left, right)]
     if pieces[0] is None or pieces[1] is None:
         return None
+    texts = [pieces[0][0], pieces[1][0], *(body for p in (pieces[0], pieces[1]) for _, _, body in p[1])]
+    context, unknown = _with_unknown_functions(texts, context)
     try:
-        sides = [_read(p[0], context) for p in (pieces[0], pieces[1])]
+        sides = [_read(p[0], context, superscripts=True) for p in (pieces[0], pieces[1])]
         derivatives = [
             _Derivative(
                 name.replace("{", "").replace("}", ""), _name_of(var, context) or "", _read(body, context)[0]
@@ -270,6 +299,7 @@ def _prepare(left: str, right: str, context: Context, declared: Mapping[str, Dim
         declared,
         sorted(arrays - set(declared)),
         symbols,
+        unknown,
     )
 
 
@@ -385,6 +415,8 @@ def decide(
         resting = sorted(n for n in step.names if n in blocked or n.split("_")[0] in blocked)
         if resting:
             refutable = f"{resting[0]} has a condition or a definition in the write-up"
+    if refutable is None and any("^(" in n for n in step.names):
+        refutable = "entries with a superscript index (x^{(i)}, x^{(j)}) may be the same entry"
     if refutable is None and step.guessed:
         refutable = f"the shapes of {', '.join(step.guessed)} are not declared (\\in \\mathbb{{R}}^{{...}})"
     try:
@@ -400,7 +432,7 @@ def _written_out(step: _Step, rounds: list[dict[str, int]], refutable: str | Non
     agree = dict.fromkeys(variants, True)
     for sizes in rounds:
         values = _values(step, sizes)
-        atoms = polys.new_atoms()
+        atoms = polys.new_atoms(step.functions)
         found = {t: _sides(step, values, t, atoms) for t in variants}
         for t, (a, b) in found.items():
             agree[t] = agree[t] and same(a, b)
