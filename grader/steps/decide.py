@@ -863,6 +863,22 @@ class _Statement:
     right: Read
 
 
+def _arrays_related(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | None:
+    """Two statements between scalars of vectors and matrices that are one relation
+    rearranged (:func:`grader.steps.sized.same_relation`): shown, never refuted."""
+    from grader.steps import sized
+
+    parts = []
+    for text in (step.left, step.right):
+        cuts = _top_level_relations(text)
+        if len(cuts) != 1 or cuts[0][2] not in ("=", "<", "<=", ">", ">="):
+            return None
+        start, end, op = cuts[0]
+        parts.append((text[:start].strip(), str(op), text[end:].strip()))
+    said = sized.same_relation(parts[0], parts[1], scope.context, _step_shapes(step, scope))
+    return StepMark(**base, status="shown", certificate=said) if said else None
+
+
 def _statement(text: str, scope: _Scope) -> _Statement | str:
     cuts = _top_level_relations(text)
     if len(cuts) != 1 or cuts[0][2] not in ("=", "<", "<=", ">", ">="):
@@ -908,7 +924,8 @@ def _logical(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark:
         why = p if isinstance(p, str) else q
         assert isinstance(why, str)
         always = _conclusion_always_holds(step, scope, base) if step.relation == "implies" else None
-        return always or _logical_with_unknowns(step, scope, base, why)
+        arrays = _arrays_related(step, scope, base) if "matri" in why or "vector" in why else None
+        return always or arrays or _logical_with_unknowns(step, scope, base, why)
     nodes = [n for s in (p, q) for n in (s.left.node, s.right.node) if n is not None]
     names = _names(*nodes)
     domain = W.Domain(names, scope.domains, scope.conditions)

@@ -203,24 +203,31 @@ def value(node: ast.Node, values: dict[str, Value], atoms: _Atoms) -> Value:
         v = value(node.operand, values, atoms)
         return transposed(v) if isinstance(v, Array) else v
     if isinstance(node, ast.Call):
-        args = [_scalar(value(a, values, atoms)) for a in node.args]
-        if node.name == "norm" and len(args) == 1 and isinstance(args[0], Array) and args[0].cols == 1:
-            squares: Poly = {}
-            for p in args[0].entries:
-                squares = _add(squares, _mul(p, p, atoms))
-            return _opaque("sqrt", squares, atoms)
-        if node.name in _OPAQUE and len(args) == 1 and not isinstance(args[0], Array):
-            return _opaque(node.name, args[0], atoms)
-        if node.name in atoms.functions and len(args) == 1 and not isinstance(args[0], Array):
-            key = f"{node.name}({canonical(args[0])})"  # the same function of the same value
-            atoms.opaque = True
-            return symbol(key)
-        raise NotCovered(node.name)
+        return _call(node, values, atoms)
     if isinstance(node, ast.BinOp):
         return _binop(node, values, atoms)
     if isinstance(node, (ast.ListLit, ast.Matrix)):
         return _literal(node, values, atoms)
     raise NotCovered(type(node).__name__)
+
+
+def _call(node: ast.Call, values: dict[str, Value], atoms: _Atoms) -> Value:
+    """The norm of a column; ``exp``, ``sqrt``... of a scalar (opaque atoms); a function not
+    defined here (``atoms.functions``) of a scalar: an opaque atom keyed by the argument."""
+    args = [_scalar(value(a, values, atoms)) for a in node.args]
+    if node.name == "norm" and len(args) == 1 and isinstance(args[0], Array) and args[0].cols == 1:
+        squares: Poly = {}
+        for p in args[0].entries:
+            squares = _add(squares, _mul(p, p, atoms))
+        return _opaque("sqrt", squares, atoms)
+    if len(args) != 1 or isinstance(args[0], Array):
+        raise NotCovered(node.name)
+    if node.name in _OPAQUE:
+        return _opaque(node.name, args[0], atoms)
+    if node.name in atoms.functions:
+        atoms.opaque = True
+        return symbol(f"{node.name}({canonical(args[0])})")  # the same function of the same value
+    raise NotCovered(node.name)
 
 
 def _literal(node: ast.ListLit | ast.Matrix, values: dict[str, Value], atoms: _Atoms) -> Array:

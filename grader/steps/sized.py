@@ -572,3 +572,56 @@ def _witness(
         except ZeroDivisionError:
             continue
     return None
+
+
+# -- statements between arrays: P \iff Q, P \implies Q ----------------------------------------
+
+_FLIPPED = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "=": "="}
+
+
+def same_relation(
+    first: tuple[str, str, str],
+    second: tuple[str, str, str],
+    context: Context,
+    declared: Mapping[str, Dims],
+) -> str | None:
+    """The certificate when two statements between scalars of arrays (``(left, op, right)``,
+    ``\\mathbf{w}^\\top (\\mathbf{x} - \\mathbf{y}) > 0`` and ``\\mathbf{w}^\\top \\mathbf{x} >
+    \\mathbf{w}^\\top \\mathbf{y}``) are one relation: left minus right of one is a constant
+    multiple of the other's at every size tried (a positive one with the same relation, a
+    negative one with the flipped relation), so each holds exactly where the other does.
+    None otherwise (never a refutation)."""
+    (l1, op1, r1), (l2, op2, r2) = first, second
+    step = _prepare(f"({l1}) - ({r1})", f"({l2}) - ({r2})", context, declared)
+    if step is None or step.derivatives:
+        return None
+    rounds = _rounds(step.symbols, {}, bool(step.guessed))
+    sign = 0
+    try:
+        for sizes in rounds:
+            a, b = _sides(step, _values(step, sizes), False, polys.new_atoms(step.functions))
+            a, b = polys.as_scalar(a), polys.as_scalar(b)
+            if isinstance(a, polys.Array) or isinstance(b, polys.Array) or not a or not b:
+                return None
+            monomial = next(iter(b))
+            c = a.get(monomial, Fraction(0)) / b[monomial]
+            if not c or polys.difference(a, {m: c * v for m, v in b.items()}):
+                return None
+            if sign and (c > 0) != (sign > 0):
+                return None
+            sign = 1 if c > 0 else -1
+    except (polys.NotCovered, *_NOT_READ):
+        return None
+    if op1 != (op2 if sign > 0 else _FLIPPED.get(op2)):
+        return None
+    return (
+        f"probes: the same relation at sizes {_said_rounds(rounds, step)} only (one side minus the other a "
+        f"{'positive' if sign > 0 else 'negative'} constant times the other statement's), the vectors and "
+        "matrices written out with symbolic entries and expanded exactly (not a proof for every size)"
+    )
+
+
+def _said_rounds(rounds: list[dict[str, int]], step: _Step) -> str:
+    if step.symbols:
+        return " and ".join(", ".join(f"{s} = {r[s]}" for s in step.symbols) for r in rounds)
+    return " and ".join(str(r[""]) for r in rounds)
