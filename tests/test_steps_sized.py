@@ -211,3 +211,34 @@ def test_a_matrix_keeps_its_columns() -> None:
     )
     assert mark.status == "shown"
     assert re.search(r"\\begin\{bmatrix\} 1 & 2 \\\\ 3 & 4", mark.left)
+
+
+# -- functions not defined here, statements between arrays (the 001 seed's lines 213-227) ----------
+
+
+def test_a_function_not_defined_here_of_equal_arguments_is_shown_never_refuted() -> None:
+    same = _one(
+        r"$$\phi(\lambda \mathbf{u}^\top \mathbf{x}^{(i)} - \lambda \mathbf{u}^\top \mathbf{x}^{(j)})"
+        r" = \phi(\lambda \mathbf{u}^\top (\mathbf{x}^{(i)} - \mathbf{x}^{(j)}))$$"
+    )
+    assert same.status == "shown" and "not a proof for every size" in (same.certificate or "")
+    other = _one(r"$$2 + \phi(\mathbf{u}^\top \mathbf{x}) = \phi(\mathbf{x}^\top \mathbf{u}) + 1$$")
+    assert other.status == "undecided" and other.witness is None
+
+
+def test_statements_between_arrays_that_are_one_relation_rearranged() -> None:
+    implies = _one(
+        r"$$\mathbf{w}^\top (\mathbf{x}^{(j)} - \mathbf{x}^{(i)}) > 0 \implies "
+        r"\mathbf{w}^\top \mathbf{x}^{(j)} > \mathbf{w}^\top \mathbf{x}^{(i)}$$"
+    )
+    assert implies.status == "shown"
+    flipped = _one(
+        r"$$\mathbf{w}^\top (\mathbf{x} - \mathbf{y}) > 0 \iff "
+        r"\mathbf{w}^\top \mathbf{y} < \mathbf{w}^\top \mathbf{x}$$"
+    )
+    assert flipped.status == "shown" and "negative constant" in (flipped.certificate or "")
+    backwards = _one(
+        r"$$\mathbf{w}^\top (\mathbf{x} - \mathbf{y}) > 0 \iff "
+        r"\mathbf{w}^\top \mathbf{y} > \mathbf{w}^\top \mathbf{x}$$"
+    )
+    assert backwards.status == "undecided" and backwards.witness is None
