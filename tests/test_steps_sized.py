@@ -242,3 +242,19 @@ def test_statements_between_arrays_that_are_one_relation_rearranged() -> None:
         r"\mathbf{w}^\top \mathbf{y} > \mathbf{w}^\top \mathbf{x}$$"
     )
     assert backwards.status == "undecided" and backwards.witness is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        r"Let $W \in \mathbb{R}^{m \times n}$, $x \in \mathbb{R}^n$, $y \in \mathbb{R}^m$. "
+        r"$$\nabla_W L = (W x - y) x^\top$$",
+        r"Let $w \in \mathbb{R}^{n}$. $$\frac{\partial \ell}{\partial w} = w$$",
+        r"Let $w \in \mathbb{R}^{n}$. $$\nabla_w (L + \lambda w^\top w) = 2 \lambda w$$",
+        r"Let $w, x \in \mathbb{R}^{n}$ and $z = w^\top x$. $$\nabla_w (z + w^\top w) = 2 w$$",
+    ],
+)
+def test_a_gradient_of_a_name_that_may_depend_on_the_variable_is_not_computed(text: str) -> None:
+    """A loss named L, a defined z: their gradient is not zero, nor known; never shown, never wrong."""
+    mark = _one(text)
+    assert mark.status == "undecided" and mark.witness is None

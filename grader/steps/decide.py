@@ -320,16 +320,14 @@ def _with_arrays(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | 
         why_not = f"a condition stated nearby was not read ({scope.unread[0]})"
     elif scope.array_words:
         why_not = f"the write-up says '{scope.array_words[0]}' nearby (a property of arrays not read)"
-    outcome = sized.decide(
-        step.left,
-        step.right,
-        scope.context,
-        _step_shapes(step, scope),
-        fixed,
-        why_not,
-        blocked={n for n in conditioned if n not in fixed} | set(scope.defined),
+    stated = sized.Stated(
+        fixed=fixed,
+        refutable=why_not,
+        blocked=frozenset({n for n in conditioned if n not in fixed} | set(scope.defined)),
         domains=scope.domains,
+        defined=scope.defined,
     )
+    outcome = sized.decide(step.left, step.right, scope.context, _step_shapes(step, scope), stated)
     if outcome is None:
         return None
     if outcome.status == "shown":

@@ -30,7 +30,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
@@ -286,6 +286,12 @@ def _prepare(left: str, right: str, context: Context, declared: Mapping[str, Dim
     arrays |= {d.variable for d in derivatives if d.variable in names}
     if any(d.variable not in arrays for d in derivatives):
         return None  # a derivative by a scalar, or by no name: calculus.py's
+    for d in derivatives:
+        inside = ast.free_names(d.operand)
+        if d.variable not in inside:
+            return None  # \nabla_W L: a name, maybe a function of W defined elsewhere
+        if any(_may_depend(n) for n in inside - arrays):
+            return None  # \nabla_w (L + \lambda w^\top w): L may depend on w
     if not arrays and not any(isinstance(s, (ast.ListLit, ast.Matrix)) for n in nodes for s in ast.walk(n)):
         return None
     symbols = sorted({d for a in arrays if a in declared for d in declared[a] if not d.isdigit()})
@@ -301,6 +307,21 @@ def _prepare(left: str, right: str, context: Context, declared: Mapping[str, Dim
         symbols,
         unknown,
     )
+
+
+_CONSTANTS = frozenset(
+    {"alpha", "beta", "gamma", "eta", "lambda", "mu", "rho", "tau", "epsilon", "varepsilon"}
+)
+
+
+def _may_depend(name: str) -> bool:
+    """A scalar in a gradient's operand that may be a function of the variable (a loss ``L``,
+    ``\\ell``, ``f``, a name of more letters): the gradient is then not computed. Single
+    lower-case letters (a target ``y``, a bias ``b``) and hyper-parameters are constants."""
+    base = re.split(r"[_^]", name)[0]
+    if base in _CONSTANTS:
+        return False
+    return not (len(base) == 1 and base.islower() and base not in "fghl")
 
 
 def _rounds(symbols: list[str], fixed: Mapping[str, int], guessed: bool) -> list[dict[str, int]]:
@@ -385,29 +406,39 @@ def same(a: polys.Value, b: polys.Value, point: Mapping[str, Fraction] | None = 
     return all(polys.evaluate(x, dict(point)) == polys.evaluate(y, dict(point)) for x, y in pairs)
 
 
-def decide(
-    left: str,
-    right: str,
-    context: Context,
-    declared: Mapping[str, Dims],
-    fixed: Mapping[str, int] | None = None,
-    refutable: str | None = None,
-    blocked: set[str] | frozenset[str] = frozenset(),
-    domains: Mapping[str, Any] | None = None,
-) -> Outcome | None:
-    """``left = right`` written out (see the module's text). ``fixed``: sizes the text fixes;
+@dataclass(frozen=True)
+class Stated:
+    """What the write-up states around a step. ``fixed``: sizes it fixes (``n = 3``);
     ``refutable``: why no witness may be given (None: it may); ``blocked``: names with a
-    condition or a definition in the write-up (a size symbol among them, not fixed, leaves
-    the step to the other readings; a name among them is never given a witness's value);
-    ``domains``: declared domains the sizes must lie in. None when not read this way."""
-    fixed = dict(fixed or {})
+    condition or a definition (a size symbol among them, not fixed, leaves the step to the
+    other readings; a name among them is never given a witness's value); ``domains``:
+    declared domains the sizes must lie in; ``defined``: base names the write-up defines (a
+    gradient whose operand holds one is not computed: it may depend on the variable)."""
+
+    fixed: Mapping[str, int] = field(default_factory=dict)
+    refutable: str | None = None
+    blocked: frozenset[str] = frozenset()
+    domains: Mapping[str, Any] = field(default_factory=dict)
+    defined: frozenset[str] = frozenset()
+
+
+def decide(
+    left: str, right: str, context: Context, declared: Mapping[str, Dims], stated: Stated | None = None
+) -> Outcome | None:
+    """``left = right`` written out (see the module's text), with what the write-up
+    ``stated`` around it. None when not read this way."""
+    stated = stated or Stated()
+    fixed, refutable, blocked = dict(stated.fixed), stated.refutable, stated.blocked
     step = _prepare(left, right, context, declared)
     if step is None or any(s in blocked and s not in fixed for s in step.symbols):
         return None
+    for d in step.derivatives:  # z = w^T x written before: \nabla_w (z + w^T w) is not computed
+        if any(re.split(r"[_^]", n)[0] in stated.defined for n in ast.free_names(d.operand) - {d.variable}):
+            return None
     rounds = [
         r
         for r in _rounds(step.symbols, fixed, bool(step.guessed))
-        if _admitted(r, step.symbols, domains or {})
+        if _admitted(r, step.symbols, stated.domains)
     ]
     if not rounds:
         return None
