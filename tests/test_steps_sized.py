@@ -258,3 +258,12 @@ def test_a_gradient_of_a_name_that_may_depend_on_the_variable_is_not_computed(te
     """A loss named L, a defined z: their gradient is not zero, nor known; never shown, never wrong."""
     mark = _one(text)
     assert mark.status == "undecided" and mark.witness is None
+
+
+def test_lists_of_numbers_are_computed_lists_with_symbols_are_left_alone() -> None:
+    assert _one(r"$$[1, 2] \cdot [3, 4] = 11$$").status == "shown"
+    wrong = _one(r"$$[1, 2] + [3, 4] = [4, 7]$$")
+    assert wrong.status == "wrong" and wrong.witness is not None
+    assert (wrong.witness.left, wrong.witness.right) == ("[4, 6]^T", "[4, 7]^T")
+    interval = _one(r"$$1 + [a, b] = [0, 1]$$")  # an interval, a tuple? not read as a vector
+    assert interval.status == "undecided" and interval.witness is None

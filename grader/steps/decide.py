@@ -283,7 +283,7 @@ def _unread(step: Step, scope: _Scope, base: dict[str, Any], why: str) -> StepMa
     if with_definition is not None:
         return with_definition
     written_out: StepMark | None = None
-    if step.relation == "=" and ("matri" in why or "vector" in why or "derivative" in why):
+    if step.relation == "=" and any(w in why for w in ("matri", "vector", "derivative", "listlit")):
         written_out = _with_arrays(step, scope, base)
         if written_out is not None and written_out.status != "undecided":
             return written_out

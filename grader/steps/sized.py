@@ -292,8 +292,9 @@ def _prepare(left: str, right: str, context: Context, declared: Mapping[str, Dim
             return None  # \nabla_W L: a name, maybe a function of W defined elsewhere
         if any(_may_depend(n) for n in inside - arrays):
             return None  # \nabla_w (L + \lambda w^\top w): L may depend on w
-    if not arrays and not any(isinstance(s, (ast.ListLit, ast.Matrix)) for n in nodes for s in ast.walk(n)):
-        return None
+    literal = any(isinstance(s, (ast.ListLit, ast.Matrix)) for n in nodes for s in ast.walk(n))
+    if not arrays and (not literal or names):
+        return None  # lists of numbers alone: [a, b] = [0, 1] may be an interval, a tuple...
     symbols = sorted({d for a in arrays if a in declared for d in declared[a] if not d.isdigit()})
     if any(s in arrays for s in symbols):
         return None
