@@ -267,3 +267,34 @@ def test_lists_of_numbers_are_computed_lists_with_symbols_are_left_alone() -> No
     assert (wrong.witness.left, wrong.witness.right) == ("[4, 6]^T", "[4, 7]^T")
     interval = _one(r"$$1 + [a, b] = [0, 1]$$")  # an interval, a tuple? not read as a vector
     assert interval.status == "undecided" and interval.witness is None
+
+
+# -- vectors written with dots (the brief's item 3) ---------------------------------------------
+
+
+def test_a_vector_written_with_dots_is_a_family_over_its_index() -> None:
+    inner = r"[x_1, x_2, \dots, x_n]^\top [y_1, y_2, \dots, y_n]"
+    shown = _one(rf"$${inner} = x_1 y_1 + x_2 y_2 + \dots + x_n y_n$$")
+    assert shown.status == "shown"
+    assert shown.certificate == (
+        "probes: equal for n = 3, 4, 5 and 6 only, the items elided with dots written out at each "
+        "(proved; not a proof for every size)"
+    )
+    column = _one(
+        r"$$\begin{bmatrix} x_1 \\ \vdots \\ x_n \end{bmatrix}^\top "
+        r"\begin{bmatrix} x_1 \\ \vdots \\ x_n \end{bmatrix}"
+        r" = x_1^2 + \dots + x_n^2$$"
+    )
+    assert column.status == "shown"
+    wrong = _one(r"$$[x_1, x_2, \dots, x_n]^\top [x_1, x_2, \dots, x_n] = x_1 + x_2 + \dots + x_n$$")
+    assert wrong.status == "wrong" and wrong.witness is not None
+    at = wrong.witness.at
+    x = [int(at[f"x_{k}"]) for k in range(1, int(at["n"]) + 1)]
+    assert (int(wrong.witness.left), int(wrong.witness.right)) == (sum(v * v for v in x), sum(x))
+
+
+def test_dots_whose_pattern_is_not_plain_are_not_guessed() -> None:
+    mark = _one(
+        r"$$[x_1, x_2, \dots, x_n]^\top [y_1, y_2, \dots, y_n] = x_1 y_1 + x_2 y_2 + \dots + 2 x_n y_n$$"
+    )
+    assert mark.status == "undecided" and "ellipsis" in (mark.certificate or "")

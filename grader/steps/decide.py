@@ -45,7 +45,7 @@ from grader.steps.models import Witness as WitnessModel
 from grader.steps.opaque import opaque_sides
 from grader.steps.read import LETTERS, Context, Read, normalize, plain_entries, read_side, shown_name
 from grader.steps.rewrite import split_exponentials
-from grader.steps.sums import implicit_size, written_out
+from grader.steps.sums import has_listed_dots, implicit_size, written_out
 from grader.types.expression import identity
 from grader.types.expression.part import ExpressionPart
 
@@ -753,13 +753,9 @@ def _with_sums(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | No
         size = next(iter(point), None)
         if size is not None and size in scope.domains and not W.admits(scope.domains[size], point[size]):
             continue
-        left, right = read_side(left_text, scope.context), read_side(right_text, scope.context)
-        if left.node is None or right.node is None:
+        mark = _written_mark(step, scope, base, left_text, right_text)
+        if mark is None:
             return None
-        if step.relation == "=":
-            mark = _equality(left, right, step, scope, base)
-        else:
-            mark = _inequality(left, right, step.relation, scope, base)
         if mark.status == "wrong" and mark.witness is not None:
             if implicit is not None:
                 return StepMark(
@@ -781,7 +777,29 @@ def _with_sums(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | No
             said = f"with the sums written out, it {mark.certificate}"
             return mark.model_copy(update={"certificate": said})
         marks.append((point, mark))
-    return _sums_shown(marks, implicit, base)
+    items = any(has_listed_dots(t) for t in texts)
+    mark = _sums_shown(marks, implicit, base)
+    if mark is not None and items and mark.certificate:  # [x_1, \dots, x_n]: items, not sums
+        said = mark.certificate.replace("the sums written out", "the items elided with dots written out")
+        return mark.model_copy(update={"certificate": said})
+    return mark
+
+
+def _written_mark(
+    step: Step, scope: _Scope, base: dict[str, Any], left_text: str, right_text: str
+) -> StepMark | None:
+    """The step with its sums (or items elided with dots) written out, decided; a side that
+    is then a vector or a matrix (``[x_1, x_2, x_3]``) by the arrays' reading; None when not
+    read."""
+    left, right = read_side(left_text, scope.context), read_side(right_text, scope.context)
+    if left.node is None or right.node is None:
+        if step.relation != "=" or not any(w in left.why + right.why for w in ("matri", "vector", "listlit")):
+            return None
+        written = step.model_copy(update={"left": left_text, "right": right_text})
+        return _with_arrays(written, scope, base)  # [x_1, \dots, x_n] written out: arrays
+    if step.relation == "=":
+        return _equality(left, right, step, scope, base)
+    return _inequality(left, right, step.relation, scope, base)
 
 
 def _sums_shown(

@@ -282,7 +282,15 @@ def _prepare(left: str, right: str, context: Context, declared: Mapping[str, Dim
         return None
     names: set[str] = set().union(*(ast.free_names(n) for n in nodes)) - {d.name for d in derivatives}
     bold = sides[0][1] | sides[1][1]
-    arrays = {n for n in names if _is_array(n, bold) or n in declared} | _transposed_or_normed(*nodes)
+    entries = {
+        n
+        for node in nodes
+        for sub in ast.walk(node)
+        if isinstance(sub, (ast.ListLit, ast.Matrix))
+        for n in ast.free_names(sub)
+    }
+    arrays = {n for n in names if _is_array(n, bold) or n in declared}
+    arrays |= _transposed_or_normed(*nodes) - (entries - set(declared))  # [x_1, x_2]^\top: scalars
     arrays |= {d.variable for d in derivatives if d.variable in names}
     if any(d.variable not in arrays for d in derivatives):
         return None  # a derivative by a scalar, or by no name: calculus.py's
@@ -292,9 +300,8 @@ def _prepare(left: str, right: str, context: Context, declared: Mapping[str, Dim
             return None  # \nabla_W L: a name, maybe a function of W defined elsewhere
         if any(_may_depend(n) for n in inside - arrays):
             return None  # \nabla_w (L + \lambda w^\top w): L may depend on w
-    literal = any(isinstance(s, (ast.ListLit, ast.Matrix)) for n in nodes for s in ast.walk(n))
-    if not arrays and (not literal or names):
-        return None  # lists of numbers alone: [a, b] = [0, 1] may be an interval, a tuple...
+    if not arrays and not _vectors_written(nodes, names):
+        return None  # [a, b] = [0, 1] may be an interval, a tuple...
     symbols = sorted({d for a in arrays if a in declared for d in declared[a] if not d.isdigit()})
     if any(s in arrays for s in symbols):
         return None
@@ -323,6 +330,21 @@ def _may_depend(name: str) -> bool:
     if base in _CONSTANTS:
         return False
     return not (len(base) == 1 and base.islower() and base not in "fghl")
+
+
+def _vectors_written(nodes: list[ast.Node], names: set[str]) -> bool:
+    """Lists and matrices that are vectors and matrices: numbers alone, a ``\\begin{bmatrix}``,
+    a transposed list, a product of lists (``[a, b] = [0, 1]`` alone may be an interval)."""
+    subs = [s for n in nodes for s in ast.walk(n)]
+    if not any(isinstance(s, (ast.ListLit, ast.Matrix)) for s in subs):
+        return False
+    if not names or any(isinstance(s, ast.Matrix) for s in subs):
+        return True
+    return any(
+        (isinstance(s, ast.Transpose) and isinstance(s.operand, ast.ListLit))
+        or (isinstance(s, ast.BinOp) and isinstance(s.left, ast.ListLit) and isinstance(s.right, ast.ListLit))
+        for s in subs
+    )
 
 
 def _rounds(symbols: list[str], fixed: Mapping[str, int], guessed: bool) -> list[dict[str, int]]:
