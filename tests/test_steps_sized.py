@@ -298,3 +298,14 @@ def test_dots_whose_pattern_is_not_plain_are_not_guessed() -> None:
         r"$$[x_1, x_2, \dots, x_n]^\top [y_1, y_2, \dots, y_n] = x_1 y_1 + x_2 y_2 + \dots + 2 x_n y_n$$"
     )
     assert mark.status == "undecided" and "ellipsis" in (mark.certificate or "")
+
+
+def test_a_derivative_by_an_entry_with_a_free_index_is_tried_at_every_index() -> None:
+    """The 001 seed's line 67, without its words: every j from 1 to N, N = 1, 2, 3; never wrong."""
+    shown = _one(r"$$\frac{d}{d\mathbf{x}_j} (\sum_k e^{\mathbf{x}_k}) = e^{\mathbf{x}_j}$$")
+    assert shown.status == "shown"
+    assert "every j from 1 to N" in (shown.certificate or "") and "not a proof for every size" in (
+        shown.certificate or ""
+    )
+    false = _one(r"$$\frac{d}{d\mathbf{x}_j} (\sum_k e^{\mathbf{x}_k}) = 2 e^{\mathbf{x}_j}$$")
+    assert false.status == "undecided" and false.witness is None  # how many terms the sum has is not written

@@ -45,7 +45,7 @@ from grader.steps.models import Witness as WitnessModel
 from grader.steps.opaque import opaque_sides
 from grader.steps.read import LETTERS, Context, Read, normalize, plain_entries, read_side, shown_name
 from grader.steps.rewrite import split_exponentials
-from grader.steps.sums import has_listed_dots, implicit_size, written_out
+from grader.steps.sums import has_listed_dots, implicit_size, put_value, written_out
 from grader.types.expression import identity
 from grader.types.expression.part import ExpressionPart
 
@@ -743,6 +743,16 @@ def _inequality(left: Read, right: Read, op: str, scope: _Scope, base: dict[str,
 
 
 def _with_sums(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | None:
+    """:func:`_sums_written`; where that decides nothing and entries have free indices
+    (``\\frac{d}{d\\mathbf{x}_j} \\sum_k e^{\\mathbf{x}_k}``), again with every value of the
+    indices (the entries then are the sum's)."""
+    mark = _sums_written(step, scope, base, indexed=False)
+    if mark is not None and mark.status != "undecided":
+        return mark
+    return _sums_written(step, scope, base, indexed=True) or mark
+
+
+def _sums_written(step: Step, scope: _Scope, base: dict[str, Any], indexed: bool) -> StepMark | None:
     """A step with sums over an index (``\\sum_{j=0}^{t-1}``) written out for sizes 1, 2, ...
     (:mod:`grader.steps.sums`): wrong at the first size with a confirmed witness (the size is
     part of it), shown by probes when every size tried is shown; else None."""
@@ -753,9 +763,24 @@ def _with_sums(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | No
         size = next(iter(point), None)
         if size is not None and size in scope.domains and not W.admits(scope.domains[size], point[size]):
             continue
-        mark = _written_mark(step, scope, base, left_text, right_text)
+        free = indexed and implicit is not None and size is not None
+        indices = _free_indices(left_text, right_text) if free else []
+        if indexed and not indices:
+            return None
+        count = int(point[size]) if size is not None else 0
+        if indices and count > MAX_INDEXED:
+            continue  # every value of i, j tried at sizes 1 to MAX_INDEXED only
+        mark = (
+            _every_index(step, scope, base, left_text, right_text, indices, count)
+            if indices
+            else _written_mark(step, scope, base, left_text, right_text)
+        )
         if mark is None:
             return None
+        if indices:
+            mark = mark.model_copy(
+                update={"certificate": f"{mark.certificate}, every {', '.join(indices)} from 1 to {size}"}
+            )
         if mark.status == "wrong" and mark.witness is not None:
             if implicit is not None:
                 return StepMark(
@@ -785,6 +810,44 @@ def _with_sums(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | No
     return mark
 
 
+MAX_INDEXED = 3  # sizes at which every value of a free index (x_j) is tried
+_INDEX = re.compile(r"_\{([i-n])\}|_([i-n])(?![A-Za-z0-9])")
+
+
+def _free_indices(*texts: str) -> list[str]:
+    """Letters ``i`` to ``n`` that stand only as subscripts (``x_{j}``, ``\\delta_{ij}`` is not
+    read) in the written-out texts: indices of entries, free in the step; [] when one of them
+    stands elsewhere too (a symbol, then)."""
+    found = sorted({m.group(1) or m.group(2) for t in texts for m in _INDEX.finditer(t)})
+    for letter in found:
+        plain = [re.sub(r"_\{[^{}]*\}|_\w", " ", t) for t in texts]
+        if any(re.search(rf"(?<![A-Za-z\\]){letter}(?![A-Za-z])", p) for p in plain):
+            return []
+    return found
+
+
+def _every_index(
+    step: Step, scope: _Scope, base: dict[str, Any], left: str, right: str, indices: list[str], size: int
+) -> StepMark | None:
+    """The step at every value of its free indices from 1 to ``size``: shown when each is
+    shown (its certificate the last one's), else None (never wrong: the sums' sizes are not
+    written)."""
+    mark = None
+    for values in itertools.product(range(1, size + 1), repeat=len(indices)):
+        at_left, at_right = left, right
+        for name, value in zip(indices, values, strict=True):
+            at_left, at_right = put_value(at_left, name, value), put_value(at_right, name, value)
+        mark = _written_mark(step, scope, base, at_left, at_right)
+        if mark is None or mark.status != "shown":
+            return None
+    if mark is None:
+        return None
+    said = (mark.certificate or "").split(" (")[0]
+    if "derivative" in (mark.certificate or ""):
+        said += " (the derivatives computed symbolically)"
+    return mark.model_copy(update={"certificate": said})
+
+
 def _written_mark(
     step: Step, scope: _Scope, base: dict[str, Any], left_text: str, right_text: str
 ) -> StepMark | None:
@@ -793,9 +856,11 @@ def _written_mark(
     read."""
     left, right = read_side(left_text, scope.context), read_side(right_text, scope.context)
     if left.node is None or right.node is None:
+        written = step.model_copy(update={"left": left_text, "right": right_text})
+        if has_derivative(left_text) or has_derivative(right_text):
+            return _with_derivatives(written, scope, base)  # d/dx_2 (e^{x_1} + e^{x_2})
         if step.relation != "=" or not any(w in left.why + right.why for w in ("matri", "vector", "listlit")):
             return None
-        written = step.model_copy(update={"left": left_text, "right": right_text})
         return _with_arrays(written, scope, base)  # [x_1, \dots, x_n] written out: arrays
     if step.relation == "=":
         return _equality(left, right, step, scope, base)

@@ -248,3 +248,8 @@ def _put(text: str, name: str, value: int) -> str:
     text = re.sub(r"_\{([^{}]*)\}", in_script, text)
     text = re.sub(rf"([_^])\s*{name}(?![A-Za-z])", lambda m: f"{m.group(1)}{{{value}}}", text)
     return re.sub(rf"(?<![A-Za-z\\]){name}(?![A-Za-z])", f"({value})", text)
+
+
+def put_value(text: str, name: str, value: int) -> str:
+    """``name`` given ``value`` everywhere (in subscripts as digits)."""
+    return _put(text, name, value)
