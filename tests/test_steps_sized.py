@@ -309,3 +309,14 @@ def test_a_derivative_by_an_entry_with_a_free_index_is_tried_at_every_index() ->
     )
     false = _one(r"$$\frac{d}{d\mathbf{x}_j} (\sum_k e^{\mathbf{x}_k}) = 2 e^{\mathbf{x}_j}$$")
     assert false.status == "undecided" and false.witness is None  # how many terms the sum has is not written
+
+
+def test_sizes_outside_the_part_s_domain_are_not_tried_and_one_size_left_is_a_probe() -> None:
+    from grader.mathlang.domains import SymbolDomain
+
+    context = Context(
+        domains={"n": SymbolDomain(integer=True, min=3, max=6)}, shapes={"x": ("n",), "y": ("n",)}
+    )
+    mark = _one(r"$$x^\top y = y^\top x$$", context)
+    assert mark.status == "shown"
+    assert (mark.certificate or "").startswith("probes: equal at sizes n = 3 only")

@@ -314,6 +314,7 @@ def _with_arrays(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | 
             if found is not None and found[1] == "=" and found[2].denominator == 1 and found[2] > 0:
                 fixed[found[0]] = int(found[2])
             conditioned |= ast.free_names(relation)
+    unsized = frozenset({n for n in conditioned if n not in fixed})  # n > 5: sizes not tried
     conditioned |= set(scope.domains)
     why_not = None
     if scope.unread:
@@ -324,6 +325,7 @@ def _with_arrays(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | 
         fixed=fixed,
         refutable=why_not,
         blocked=frozenset({n for n in conditioned if n not in fixed} | set(scope.defined)),
+        unsized=unsized | scope.defined,
         domains=scope.domains,
         defined=scope.defined,
     )

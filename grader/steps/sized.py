@@ -433,8 +433,9 @@ def same(a: polys.Value, b: polys.Value, point: Mapping[str, Fraction] | None = 
 class Stated:
     """What the write-up states around a step. ``fixed``: sizes it fixes (``n = 3``);
     ``refutable``: why no witness may be given (None: it may); ``blocked``: names with a
-    condition or a definition (a size symbol among them, not fixed, leaves the step to the
-    other readings; a name among them is never given a witness's value); ``domains``:
+    condition, a declared domain or a definition (never given a witness's value); ``unsized``:
+    size symbols with a condition other than a fixed value, or a definition (the step is
+    then left to the other readings); ``domains``:
     declared domains the sizes must lie in; ``defined``: base names the write-up defines (a
     gradient whose operand holds one is not computed: it may depend on the variable)."""
 
@@ -443,6 +444,7 @@ class Stated:
     blocked: frozenset[str] = frozenset()
     domains: Mapping[str, Any] = field(default_factory=dict)
     defined: frozenset[str] = frozenset()
+    unsized: frozenset[str] = frozenset()  # size symbols with a condition (n > 5) or a definition
 
 
 def decide(
@@ -453,7 +455,7 @@ def decide(
     stated = stated or Stated()
     fixed, refutable, blocked = dict(stated.fixed), stated.refutable, stated.blocked
     step = _prepare(left, right, context, declared)
-    if step is None or any(s in blocked and s not in fixed for s in step.symbols):
+    if step is None or any(s in stated.unsized and s not in fixed for s in step.symbols):
         return None
     for d in step.derivatives:  # z = w^T x written before: \nabla_w (z + w^T w) is not computed
         if any(re.split(r"[_^]", n)[0] in stated.defined for n in ast.free_names(d.operand) - {d.variable}):
@@ -474,14 +476,16 @@ def decide(
     if refutable is None and step.guessed:
         refutable = f"the shapes of {', '.join(step.guessed)} are not declared (\\in \\mathbb{{R}}^{{...}})"
     try:
-        return _written_out(step, rounds, refutable)
+        return _written_out(step, rounds, refutable, fixed)
     except polys.NotCovered:
         return _with_sympy(step)
     except _NOT_READ:
         return None
 
 
-def _written_out(step: _Step, rounds: list[dict[str, int]], refutable: str | None) -> Outcome | None:
+def _written_out(
+    step: _Step, rounds: list[dict[str, int]], refutable: str | None, fixed: Mapping[str, int]
+) -> Outcome | None:
     variants = (False, True) if step.derivatives else (False,)
     agree = dict.fromkeys(variants, True)
     for sizes in rounds:
@@ -500,7 +504,7 @@ def _written_out(step: _Step, rounds: list[dict[str, int]], refutable: str | Non
         layout = "as a row (numerator layout)" if not agree[False] else "in the variable's shape"
         variables = ", ".join(sorted({d.variable for d in step.derivatives}))
         said = f" (the gradient by {variables} computed entry by entry, {layout})"
-    return Outcome("shown", _certificate(rounds, step) + said)
+    return Outcome("shown", _certificate(rounds, step, fixed) + said)
 
 
 def _refuted(
@@ -544,8 +548,8 @@ def _transposes(a: polys.Value, b: polys.Value) -> bool:
     )
 
 
-def _certificate(rounds: list[dict[str, int]], step: _Step) -> str:
-    if len(rounds) == 1:
+def _certificate(rounds: list[dict[str, int]], step: _Step, fixed: Mapping[str, int]) -> str:
+    if len(rounds) == 1 and not step.guessed and all(s in fixed for s in step.symbols):
         stated = ", ".join(f"{s} = {rounds[0][s]}" for s in step.symbols)
         where = f"at {stated} (the size stated)" if stated else "at their declared sizes"
         if any(isinstance(s, ast.Sym) for n in step.sides for s in ast.walk(n)):
