@@ -320,3 +320,19 @@ def test_sizes_outside_the_part_s_domain_are_not_tried_and_one_size_left_is_a_pr
     mark = _one(r"$$x^\top y = y^\top x$$", context)
     assert mark.status == "shown"
     assert (mark.certificate or "").startswith("probes: equal at sizes n = 3 only")
+
+
+def test_a_declaration_reaches_the_chains_of_the_lines_after_it() -> None:
+    text = (
+        "Let $A, B \\in \\mathbb{R}^{n \\times n}$.\n\n"
+        + "Some words.\n\n" * 5
+        + "$$(AB)^\\top = A^\\top B^\\top$$\n"
+    )
+    mark = _one(text)
+    assert mark.status == "wrong" and mark.witness is not None and mark.witness.at["n"] == "2"
+    far = (
+        "Let $A, B \\in \\mathbb{R}^{n \\times n}$.\n\n"
+        + "Some words.\n\n" * 20
+        + "$$(AB)^\\top = A^\\top B^\\top$$\n"
+    )
+    assert _one(far).status == "undecided"  # 41 lines on: a later question may reuse the letters

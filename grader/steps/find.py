@@ -207,7 +207,7 @@ _DECLARED = re.compile(
 )
 _DIM = re.compile(r"^\s*(\d+|[A-Za-z](?:_\{?[A-Za-z0-9]\}?)?)\s*$")
 SHAPE_AFTER = 2  # lines after a chain's last one whose declarations still apply to it ("where W ...")
-SHAPE_REACH = 30  # lines after a declaration that it still applies to (a later question may reuse the letter)
+DECLARATION_REACH = 30  # lines after a declaration that it applies to (a later question may reuse a letter)
 
 
 def _declared_shapes(text: str, pieces: list[_Piece]) -> list[tuple[int, str, tuple[str, ...]]]:
@@ -232,7 +232,7 @@ def _shapes_before(
     last = max([chain.line, *(s.line for s in chain.steps)])
     latest: dict[str, tuple[str, tuple[str, ...]]] = {}
     for line, name, dims in shapes:
-        if chain.line - SHAPE_REACH <= line <= last + SHAPE_AFTER:
+        if chain.line - DECLARATION_REACH <= line <= last + SHAPE_AFTER:
             latest[re.sub(r"\s+", "", name)] = (name, dims)
     return tuple(latest.values())
 
