@@ -73,7 +73,15 @@ def test_corpus_is_large_enough_and_covers_every_plant_kind() -> None:
     steps = sum(len(c.steps) for r in CORPUS for c in chains_in_text(r.text(), "markdown"))
     assert steps >= 300
     kinds = {r.plant.kind for r in CORPUS}
-    assert kinds == {"dropped factor", "sign", "flipped inequality", "exponent", "one-way equivalence"}
+    assert kinds == {
+        "dropped factor",
+        "sign",
+        "flipped inequality",
+        "exponent",
+        "one-way equivalence",
+        "order",
+        "arithmetic",
+    }
     topics = {r.topic for r in CORPUS}
     assert {"softmax and cross-entropy", "ReLU and softplus derivatives", "backprop", "attention"} <= topics
     assert {"convolution sizes", "Lipschitz bounds"} <= topics

@@ -42,6 +42,7 @@ def context_for(part: Any) -> Context:
         domains=dict(getattr(part, "symbols", None) or {}),
         functions=dict(getattr(part, "functions", None) or {}),
         arrays=frozenset(getattr(part, "arrays", None) or {}),
+        shapes=dict(getattr(part, "arrays", None) or {}),
     )
 
 

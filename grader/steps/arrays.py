@@ -38,6 +38,8 @@ _CAPITAL = re.compile(r"[A-Z]")
 _NOT_MATRICES = frozenset("TNLMCZRDdn")  # sizes, sets and counts more often than matrices
 _SCALAR_CALLS = ("exp", "log", "sqrt", "abs", "tanh")  # sympy's functions of these names (Abs for abs)
 _PRODUCTS = ("implicit", "cdot", "dot", "matmul", "times")
+_SUPERSCRIPT_INDEX = re.compile(r"\^\s*\{\s*\(\s*[A-Za-z0-9]+\s*\)\s*\}")
+_ENVIRONMENT = re.compile(r"\\(?:begin|end)\s*\{\s*[bpvBV]?matrix\s*\}")
 
 
 class NotArrays(Exception):
@@ -95,14 +97,19 @@ def _sympy_shown(left: ast.Node, right: ast.Node, names: set[str], arrays: set[s
     return _said(SIZES)
 
 
-def _read(text: str, context: Context) -> tuple[ast.Node, set[str]]:
+def _read(text: str, context: Context, superscripts: bool = False) -> tuple[ast.Node, set[str]]:
     """The side parsed, and the base letters written bold; NotArrays when it holds notation
-    out of scope other than arrays (a function not defined here, a sum, a limit...)."""
+    out of scope other than arrays (a function not defined here, a sum, a limit...; names
+    with a superscript index, ``\\mathbf{x}^{(i)}``, only when ``superscripts``)."""
     bold = {m.group(1) for m in _BOLD.finditer(text)}
+    text = re.sub(r",\s*(?=\\\\|\\end\s*\{)", " ", text)  # [a] \cdot [b], \\ ...: a row's trailing comma
     if not _T_ELSEWHERE.search(_TRANSPOSE_T.sub(" ", text)):
         text = _TRANSPOSE_T.sub(r"^{\\top}", text)
     shown = normalize(text)
-    why = unreadable(shown, replace(context, arrays=frozenset({"*"})))
+    plain = _ENVIRONMENT.sub(" ", shown)  # a matrix environment's name is no word
+    if superscripts:
+        plain = _SUPERSCRIPT_INDEX.sub(" ", plain)
+    why = unreadable(plain, replace(context, arrays=frozenset({"*"})))
     if why:
         raise NotArrays(why)
     functions = tuple(context.functions)
@@ -113,7 +120,7 @@ def _read(text: str, context: Context) -> tuple[ast.Node, set[str]]:
 
 
 def _is_array(name: str, bold: set[str]) -> bool:
-    base = name.split("_")[0]
+    base = re.split(r"[_^]", name)[0]
     return base in bold or (len(base) == 1 and _CAPITAL.match(base) is not None and base not in _NOT_MATRICES)
 
 

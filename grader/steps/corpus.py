@@ -11,7 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from grader.core.yamlio import load_with_positions
 
-PlantKind = Literal["dropped factor", "sign", "flipped inequality", "exponent", "one-way equivalence"]
+PlantKind = Literal[
+    "dropped factor",
+    "sign",
+    "flipped inequality",
+    "exponent",
+    "one-way equivalence",
+    "order",  # the factors of a product of matrices swapped
+    "arithmetic",  # a number computed wrong
+]
 
 
 class Plant(BaseModel):

@@ -22,7 +22,7 @@ import re
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
@@ -45,7 +45,7 @@ from grader.steps.models import Witness as WitnessModel
 from grader.steps.opaque import opaque_sides
 from grader.steps.read import LETTERS, Context, Read, normalize, plain_entries, read_side, shown_name
 from grader.steps.rewrite import split_exponentials
-from grader.steps.sums import implicit_size, written_out
+from grader.steps.sums import has_listed_dots, implicit_size, put_value, written_out
 from grader.types.expression import identity
 from grader.types.expression.part import ExpressionPart
 
@@ -65,6 +65,8 @@ class _Scope:
     defined: frozenset[str] = frozenset()  # base names the write-up defines
     about_shapes: bool = False  # \times between sizes is a list of dimensions (Chain.about_shapes)
     written: tuple[tuple[str, str, str, int], ...] = ()  # functions the write-up defines (Chain.functions)
+    shapes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # arrays' declared shapes
+    array_words: tuple[str, ...] = ()  # properties of arrays stated nearby, not read (Chain.array_words)
 
 
 def mark_chains(
@@ -105,6 +107,8 @@ def _scope(chain: Chain, context: Context, functions: Mapping[str, Any]) -> _Sco
     conditions: list[ast.Node] = []
     unread = list(chain.unread_conditions)
     for text in chain.conditions:
+        if _ARRAY_DECLARATION.search(text):
+            continue  # x \in \mathbb{R}^n: a shape (Chain.arrays), not a condition on values
         kind = _number_set(text)
         if kind is not None:
             name, domain = kind
@@ -126,7 +130,20 @@ def _scope(chain: Chain, context: Context, functions: Mapping[str, Any]) -> _Sco
         frozenset(chain.defined),
         chain.about_shapes,
         chain.functions,
+        _declared(chain, context),
+        chain.array_words,
     )
+
+
+_ARRAY_DECLARATION = re.compile(r"\\in\s*\\mathbb\s*\{?\s*R\s*\}?\s*\^")
+
+
+def _declared(chain: Chain, context: Context) -> dict[str, tuple[str, ...]]:
+    if not chain.arrays and not context.shapes:
+        return {}
+    from grader.steps import sized
+
+    return sized.declared_shapes(chain.arrays, context)
 
 
 _SETS: dict[str, dict[str, Any]] = {
@@ -239,6 +256,14 @@ def mark_step(step: Step, scope: _Scope) -> StepMark:
         left, right = read_side(step.left, scope.context), read_side(step.right, scope.context)
         if left.node is None or right.node is None:
             return _unread(step, scope, base, left.why or right.why)
+        declared = set(_step_shapes(step, scope)) & (ast.free_names(left.node) | ast.free_names(right.node))
+        if declared:
+            written_out = _with_arrays(step, scope, base) if step.relation == "=" else None
+            if written_out is not None:
+                return written_out
+            if len(declared) > 1 or len(_step_shapes(step, scope)[next(iter(declared))]) > 1:
+                return _unread(step, scope, base, "vectors or matrices (declared): out of scope")
+            # one vector and scalar arithmetic only (\tanh(x) = ...): entry by entry, a scalar step
         if step.relation == "=":
             if scope.about_shapes or _SHAPE_SPACE.search(step.left + step.right):
                 lists = _dimension_lists(step.left), _dimension_lists(step.right)
@@ -257,23 +282,67 @@ def _unread(step: Step, scope: _Scope, base: dict[str, Any], why: str) -> StepMa
     with_definition = _with_written_function(step, scope, base, why)
     if with_definition is not None:
         return with_definition
+    written_out: StepMark | None = None
+    if step.relation == "=" and any(w in why for w in ("matri", "vector", "derivative", "listlit")):
+        written_out = _with_arrays(step, scope, base)
+        if written_out is not None and written_out.status != "undecided":
+            return written_out
     if has_derivative(step.left) or has_derivative(step.right):
         mark = _with_derivatives(step, scope, base)
         if mark is not None:
             return mark
-    if step.relation == "=" and ("matri" in why or "vector" in why):
-        from grader.steps import arrays  # grader's own exact arithmetic (sympy only as a fallback)
+    return _with_sums(step, scope, base) or written_out or _with_unknowns(step, scope, base, why)
 
-        sizes = arrays.shown_at_sizes(step.left, step.right, scope.context)
-        if sizes is not None:
-            return StepMark(
-                **base,
-                status="shown",
-                certificate=f"{Certificate.PROBES.value}: equal at sizes {sizes} only, the vectors "
-                "and matrices written out with symbolic entries and expanded exactly at each size "
-                "(not a proof for every size)",
-            )
-    return _with_sums(step, scope, base) or _with_unknowns(step, scope, base, why)
+
+def _step_shapes(step: Step, scope: _Scope) -> dict[str, tuple[str, ...]]:
+    from grader.steps import sized
+
+    return sized.shapes_in(scope.shapes, step.left, step.right)
+
+
+def _with_arrays(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | None:
+    """Vectors and matrices written out with symbolic entries (:mod:`grader.steps.arrays`):
+    shown at the sizes tried, wrong with a concrete witness (sizes and entries) only when
+    every array's shape is declared and nothing stated nearby is left unread."""
+    from grader.steps import sized  # grader's own exact arithmetic (sympy only as a fallback)
+
+    fixed: dict[str, int] = {}
+    conditioned: set[str] = set()
+    for condition in scope.conditions:
+        for relation in _relations(condition):
+            found = _bound(relation)
+            if found is not None and found[1] == "=" and found[2].denominator == 1 and found[2] > 0:
+                fixed[found[0]] = int(found[2])
+            conditioned |= ast.free_names(relation)
+    unsized = frozenset({n for n in conditioned if n not in fixed})  # n > 5: sizes not tried
+    conditioned |= set(scope.domains)
+    why_not = None
+    if scope.unread:
+        why_not = f"a condition stated nearby was not read ({scope.unread[0]})"
+    elif scope.array_words:
+        why_not = f"the write-up says '{scope.array_words[0]}' nearby (a property of arrays not read)"
+    stated = sized.Stated(
+        fixed=fixed,
+        refutable=why_not,
+        blocked=frozenset({n for n in conditioned if n not in fixed} | set(scope.defined)),
+        unsized=unsized | scope.defined,
+        domains=scope.domains,
+        defined=scope.defined,
+    )
+    outcome = sized.decide(step.left, step.right, scope.context, _step_shapes(step, scope), stated)
+    if outcome is None:
+        return None
+    if outcome.status == "shown":
+        return StepMark(**base, status="shown", certificate=outcome.certificate)
+    if outcome.status == "wrong" and outcome.witness is not None:
+        at, left, right = outcome.witness
+        return StepMark(
+            **base,
+            status="wrong",
+            certificate=outcome.certificate,
+            witness=WitnessModel(at=at, **{"from": left, "to": right}),
+        )
+    return StepMark(**base, status="undecided", certificate=outcome.certificate)
 
 
 _SHAPE_SPACE = re.compile(r"\\mathbb\s*\{?\s*[RZN]\s*\}?\s*\^")
@@ -676,6 +745,16 @@ def _inequality(left: Read, right: Read, op: str, scope: _Scope, base: dict[str,
 
 
 def _with_sums(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | None:
+    """:func:`_sums_written`; where that decides nothing and entries have free indices
+    (``\\frac{d}{d\\mathbf{x}_j} \\sum_k e^{\\mathbf{x}_k}``), again with every value of the
+    indices (the entries then are the sum's)."""
+    mark = _sums_written(step, scope, base, indexed=False)
+    if mark is not None and mark.status != "undecided":
+        return mark
+    return _sums_written(step, scope, base, indexed=True) or mark
+
+
+def _sums_written(step: Step, scope: _Scope, base: dict[str, Any], indexed: bool) -> StepMark | None:
     """A step with sums over an index (``\\sum_{j=0}^{t-1}``) written out for sizes 1, 2, ...
     (:mod:`grader.steps.sums`): wrong at the first size with a confirmed witness (the size is
     part of it), shown by probes when every size tried is shown; else None."""
@@ -686,13 +765,24 @@ def _with_sums(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | No
         size = next(iter(point), None)
         if size is not None and size in scope.domains and not W.admits(scope.domains[size], point[size]):
             continue
-        left, right = read_side(left_text, scope.context), read_side(right_text, scope.context)
-        if left.node is None or right.node is None:
+        free = indexed and implicit is not None and size is not None
+        indices = _free_indices(left_text, right_text) if free else []
+        if indexed and not indices:
             return None
-        if step.relation == "=":
-            mark = _equality(left, right, step, scope, base)
-        else:
-            mark = _inequality(left, right, step.relation, scope, base)
+        count = int(point[size]) if size is not None else 0
+        if indices and count > MAX_INDEXED:
+            continue  # every value of i, j tried at sizes 1 to MAX_INDEXED only
+        mark = (
+            _every_index(step, scope, base, left_text, right_text, indices, count)
+            if indices
+            else _written_mark(step, scope, base, left_text, right_text)
+        )
+        if mark is None:
+            return None
+        if indices:
+            mark = mark.model_copy(
+                update={"certificate": f"{mark.certificate}, every {', '.join(indices)} from 1 to {size}"}
+            )
         if mark.status == "wrong" and mark.witness is not None:
             if implicit is not None:
                 return StepMark(
@@ -714,7 +804,69 @@ def _with_sums(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | No
             said = f"with the sums written out, it {mark.certificate}"
             return mark.model_copy(update={"certificate": said})
         marks.append((point, mark))
-    return _sums_shown(marks, implicit, base)
+    items = any(has_listed_dots(t) for t in texts)
+    mark = _sums_shown(marks, implicit, base)
+    if mark is not None and items and mark.certificate:  # [x_1, \dots, x_n]: items, not sums
+        said = mark.certificate.replace("the sums written out", "the items elided with dots written out")
+        return mark.model_copy(update={"certificate": said})
+    return mark
+
+
+MAX_INDEXED = 3  # sizes at which every value of a free index (x_j) is tried
+_INDEX = re.compile(r"_\{([i-n])\}|_([i-n])(?![A-Za-z0-9])")
+
+
+def _free_indices(*texts: str) -> list[str]:
+    """Letters ``i`` to ``n`` that stand only as subscripts (``x_{j}``, ``\\delta_{ij}`` is not
+    read) in the written-out texts: indices of entries, free in the step; [] when one of them
+    stands elsewhere too (a symbol, then)."""
+    found = sorted({m.group(1) or m.group(2) for t in texts for m in _INDEX.finditer(t)})
+    for letter in found:
+        plain = [re.sub(r"_\{[^{}]*\}|_\w", " ", t) for t in texts]
+        if any(re.search(rf"(?<![A-Za-z\\]){letter}(?![A-Za-z])", p) for p in plain):
+            return []
+    return found
+
+
+def _every_index(
+    step: Step, scope: _Scope, base: dict[str, Any], left: str, right: str, indices: list[str], size: int
+) -> StepMark | None:
+    """The step at every value of its free indices from 1 to ``size``: shown when each is
+    shown (its certificate the last one's), else None (never wrong: the sums' sizes are not
+    written)."""
+    mark = None
+    for values in itertools.product(range(1, size + 1), repeat=len(indices)):
+        at_left, at_right = left, right
+        for name, value in zip(indices, values, strict=True):
+            at_left, at_right = put_value(at_left, name, value), put_value(at_right, name, value)
+        mark = _written_mark(step, scope, base, at_left, at_right)
+        if mark is None or mark.status != "shown":
+            return None
+    if mark is None:
+        return None
+    said = (mark.certificate or "").split(" (")[0]
+    if "derivative" in (mark.certificate or ""):
+        said += " (the derivatives computed symbolically)"
+    return mark.model_copy(update={"certificate": said})
+
+
+def _written_mark(
+    step: Step, scope: _Scope, base: dict[str, Any], left_text: str, right_text: str
+) -> StepMark | None:
+    """The step with its sums (or items elided with dots) written out, decided; a side that
+    is then a vector or a matrix (``[x_1, x_2, x_3]``) by the arrays' reading; None when not
+    read."""
+    left, right = read_side(left_text, scope.context), read_side(right_text, scope.context)
+    if left.node is None or right.node is None:
+        written = step.model_copy(update={"left": left_text, "right": right_text})
+        if has_derivative(left_text) or has_derivative(right_text):
+            return _with_derivatives(written, scope, base)  # d/dx_2 (e^{x_1} + e^{x_2})
+        if step.relation != "=" or not any(w in left.why + right.why for w in ("matri", "vector", "listlit")):
+            return None
+        return _with_arrays(written, scope, base)  # [x_1, \dots, x_n] written out: arrays
+    if step.relation == "=":
+        return _equality(left, right, step, scope, base)
+    return _inequality(left, right, step.relation, scope, base)
 
 
 def _sums_shown(
@@ -794,6 +946,22 @@ class _Statement:
     right: Read
 
 
+def _arrays_related(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | None:
+    """Two statements between scalars of vectors and matrices that are one relation
+    rearranged (:func:`grader.steps.sized.same_relation`): shown, never refuted."""
+    from grader.steps import sized
+
+    parts = []
+    for text in (step.left, step.right):
+        cuts = _top_level_relations(text)
+        if len(cuts) != 1 or cuts[0][2] not in ("=", "<", "<=", ">", ">="):
+            return None
+        start, end, op = cuts[0]
+        parts.append((text[:start].strip(), str(op), text[end:].strip()))
+    said = sized.same_relation(parts[0], parts[1], scope.context, _step_shapes(step, scope))
+    return StepMark(**base, status="shown", certificate=said) if said else None
+
+
 def _statement(text: str, scope: _Scope) -> _Statement | str:
     cuts = _top_level_relations(text)
     if len(cuts) != 1 or cuts[0][2] not in ("=", "<", "<=", ">", ">="):
@@ -839,7 +1007,8 @@ def _logical(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark:
         why = p if isinstance(p, str) else q
         assert isinstance(why, str)
         always = _conclusion_always_holds(step, scope, base) if step.relation == "implies" else None
-        return always or _logical_with_unknowns(step, scope, base, why)
+        arrays = _arrays_related(step, scope, base) if "matri" in why or "vector" in why else None
+        return always or arrays or _logical_with_unknowns(step, scope, base, why)
     nodes = [n for s in (p, q) for n in (s.left.node, s.right.node) if n is not None]
     names = _names(*nodes)
     domain = W.Domain(names, scope.domains, scope.conditions)

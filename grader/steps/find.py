@@ -106,7 +106,7 @@ _COMMENT_TEXT = re.compile(
 _SPACERS = re.compile(r"\\(?:quad|qquad)\b|\\hspace\s*\{[^}]*\}|\\forall\b")
 _DROP = re.compile(
     r"\\(?:label|tag|eqref|ref)\s*\{[^}]*\}|\\(?:nonumber|notag|displaystyle|textstyle|limits|nolimits)\b"
-    r"|\\[,;:!>]|\\ (?=\S)|~"
+    r"|\\[,;:!>]|(?<!\\)\\ (?=\S)|~"
 )
 # words that state a condition before the math that follows them
 _CONDITION_WORDS = re.compile(
@@ -155,6 +155,12 @@ def chains_in_text(text: str, kind: str = "latex") -> list[Chain]:
         chains = [c.model_copy(update={"defined": defined}) for c in chains]
     lines = text.splitlines()
     chains = [c.model_copy(update={"about_shapes": True}) if _about_shapes(c, lines) else c for c in chains]
+    shapes = _declared_shapes(text, pieces)
+    if shapes:
+        chains = [c.model_copy(update={"arrays": _shapes_before(shapes, c)}) for c in chains]
+    words = _array_property_words(text, pieces)
+    if words:
+        chains = [c.model_copy(update={"array_words": _words_near(words, c)}) for c in chains]
     definitions = _function_definitions(text, pieces)
     if definitions:
         chains = [c.model_copy(update={"functions": _defined_before(definitions, c.line)}) for c in chains]
@@ -190,6 +196,76 @@ def _function_definitions(text: str, pieces: list[_Piece]) -> list[tuple[str, st
                     formula = ""  # not a formula of its variable alone (a constant is a statement)
                 found.append((name, variable, formula, line))
     return found
+
+
+_ARRAY_NAME = (
+    r"(?<![A-Za-z\\])(?:\\(?:mathbf|boldsymbol|bm|vec)\s*\{\s*\\?[A-Za-z]+\s*\}|\\[A-Za-z]+|[A-Za-z])"
+    r"(?:\s*_\s*(?:\{[^{}]*\}|\w))?"
+)
+_DECLARED = re.compile(
+    rf"((?:{_ARRAY_NAME}\s*,\s*)*{_ARRAY_NAME})\s*\\in\s*\\mathbb\s*\{{?\s*R\s*\}}?\s*\^\s*(\{{[^{{}}]*\}}|\w)"
+)
+_DIM = re.compile(r"^\s*(\d+|[A-Za-z](?:_\{?[A-Za-z0-9]\}?)?)\s*$")
+SHAPE_AFTER = 2  # lines after a chain's last one whose declarations still apply to it ("where W ...")
+DECLARATION_REACH = 30  # lines after a declaration that it applies to (a later question may reuse a letter)
+
+
+def _declared_shapes(text: str, pieces: list[_Piece]) -> list[tuple[int, str, tuple[str, ...]]]:
+    """(line, name, dimensions) of every ``x \\in \\mathbb{R}^{n}``, ``W, V \\in \\mathbb{R}^{m \\times n}``
+    in the write-up's math (dimensions whole numbers or single names, at most two)."""
+    found = []
+    for piece in pieces:
+        for m in _DECLARED.finditer(piece.math):
+            line = text.count("\n", 0, piece.start + m.start()) + 1
+            raw = m.group(2).strip("{}")
+            dims = tuple(d.strip() for d in re.split(r"\\times|\\cdot", raw))
+            if not 1 <= len(dims) <= 2 or not all(_DIM.match(d) for d in dims):
+                continue
+            for name in re.split(r"\s*,\s*", m.group(1).strip()):
+                found.append((line, name, dims))
+    return found
+
+
+def _shapes_before(
+    shapes: list[tuple[int, str, tuple[str, ...]]], chain: Chain
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    last = max([chain.line, *(s.line for s in chain.steps)])
+    latest: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for line, name, dims in shapes:
+        if chain.line - DECLARATION_REACH <= line <= last + SHAPE_AFTER:
+            latest[re.sub(r"\s+", "", name)] = (name, dims)
+    return tuple(latest.values())
+
+
+_ARRAY_PROPERTY = re.compile(
+    r"\b(?:symmetric|orthogonal|orthonormal|invertible|diagonal|unit|normali[sz]ed|idempotent|"
+    r"positive (?:semi-?)?definite|commut\w*|triangular|identity|permutation|one-hot|rank)\b",
+    re.IGNORECASE,
+)
+
+
+# an identity matrix, an inverse or orthogonality written in math: a property of arrays may be stated there
+_ARRAY_PROPERTY_MATH = re.compile(
+    r"(?<![A-Za-z\\])I(?:_\w|_\{[^{}]*\})?(?![A-Za-z])|\\(?:mathbf|mathbb|boldsymbol)\s*\{\s*[I1]\s*\}"
+    r"|\^\s*\{\s*-\s*1\s*\}|\^\s*-\s*1|\\perp\b|\\delta_\{?ij"
+)
+
+
+def _array_property_words(text: str, pieces: list[_Piece]) -> list[tuple[int, str]]:
+    """(line, words) where a property of arrays is stated in prose (symmetric, orthogonal, a
+    unit vector, ...) or may be stated in math (an identity matrix, an inverse)."""
+    found = [(text.count("\n", 0, m.start()) + 1, m.group(0)) for m in _ARRAY_PROPERTY.finditer(text)]
+    for piece in pieces:
+        for m in _ARRAY_PROPERTY_MATH.finditer(piece.math):
+            found.append((text.count("\n", 0, piece.start + m.start()) + 1, m.group(0).strip()))
+    return found
+
+
+def _words_near(words: list[tuple[int, str]], chain: Chain) -> tuple[str, ...]:
+    last = max([chain.line, *(s.line for s in chain.steps)])
+    return tuple(
+        dict.fromkeys(w for line, w in words if chain.line - CONDITION_REACH <= line <= last + SHAPE_AFTER)
+    )
 
 
 _CONDITION_AFTER = re.compile(
@@ -300,6 +376,8 @@ def _defined_names(pieces: list[_Piece]) -> tuple[str, ...]:
                 if not cuts or cuts[0][2] not in ("=", None) or any(c[2] in ("iff", "implies") for c in cuts):
                     continue
                 left = text[: cuts[0][0]].strip()
+                if _DECLARED.search(text):
+                    continue  # W \in \mathbb{R}^{m \times n}: a shape declared, read as such (Chain.arrays)
                 if left and is_name(left):
                     found |= base_names(left)
     return tuple(sorted(found))
@@ -412,7 +490,7 @@ def _split_rows(math: str) -> list[str]:
 
 
 def _read_row(raw: str, line: int) -> _Row | None:
-    text = _DROP.sub(" ", raw.replace("&", " "))
+    text = _DROP.sub(" ", _without_alignment(raw))
     text = re.sub(r"\\(?:left|right|big|Big|bigg|Bigg)\s*\.", " ", text)  # invisible delimiters
     text, comment, conditions = _cut_comment(text)
     cuts = _top_level_relations(text)
@@ -442,6 +520,22 @@ def _read_row(raw: str, line: int) -> _Row | None:
     elif (ended or restarted) and len(items) == 1:
         return None
     return _Row(items, line, continues, conditions, comment)
+
+
+_MATRIX_ENV = re.compile(r"\\(begin|end)\s*\{\s*[bpvBV]?matrix\s*\}")
+
+
+def _without_alignment(text: str) -> str:
+    """``&`` dropped (alignment), but kept inside a matrix, where it separates columns."""
+    out, depth, at = [], 0, 0
+    for m in _MATRIX_ENV.finditer(text):
+        chunk = text[at : m.start()]
+        out.append(chunk if depth > 0 else chunk.replace("&", " "))
+        out.append(m.group(0))
+        depth = depth + 1 if m.group(1) == "begin" else max(0, depth - 1)
+        at = m.end()
+    out.append(text[at:] if depth > 0 else text[at:].replace("&", " "))
+    return "".join(out)
 
 
 def _tidy(text: str) -> str:
@@ -740,6 +834,8 @@ def is_name(text: str) -> bool:
         text,
     )
     word = base.group(1).lower() if base else ""
+    if word in ("nabla", "partial") and "(" in text:
+        return False  # \nabla_x (x^\top A x): an operator applied to a formula, not a name
     return word not in _FUNCTION_WORDS
 
 

@@ -45,6 +45,13 @@ class Chain(_Strict):
     # the latest definition of each name: (name, variable, formula, line). A step that uses one
     # may be shown with it, never refuted with it (a definition in prose is not a declaration).
     functions: tuple[tuple[str, str, str, int], ...] = ()
+    # Shapes the write-up declares before the chain (``W \\in \\mathbb{R}^{m \\times n}``, the
+    # latest of each name): (name as written, dimensions as written). Arrays are written out
+    # at those shapes; a witness against arrays needs every array's shape declared.
+    arrays: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Words near the chain that state a property of arrays grader does not read (symmetric,
+    # orthogonal, a unit vector, ...): a point that ignores it is no witness.
+    array_words: tuple[str, ...] = ()
 
 
 class Witness(_Strict):

@@ -65,6 +65,7 @@ class _Atoms:
         self.radicands: dict[str, Poly] = {}
         self.opaque = False
         self.work = 0  # products of terms taken so far
+        self.functions: frozenset[str] = frozenset()  # functions not defined here: opaque atoms
 
 
 def constant(c: Fraction | int) -> Poly:
@@ -179,6 +180,10 @@ def _matmul(a: Array, b: Array, atoms: _Atoms) -> Array:
     return Array(a.rows, b.cols, tuple(entries))
 
 
+def transposed(v: Array) -> Array:
+    return Array(v.cols, v.rows, tuple(v.at(i, j) for j in range(v.cols) for i in range(v.rows)))
+
+
 def _each(v: Array, f: Iterable[Poly]) -> Array:
     return Array(v.rows, v.cols, tuple(f))
 
@@ -196,22 +201,49 @@ def value(node: ast.Node, values: dict[str, Value], atoms: _Atoms) -> Value:
         return _each(v, (_add({}, p, -1) for p in v.entries)) if isinstance(v, Array) else _add({}, v, -1)
     if isinstance(node, ast.Transpose):
         v = value(node.operand, values, atoms)
-        if not isinstance(v, Array):
-            return v
-        return Array(v.cols, v.rows, tuple(v.at(i, j) for j in range(v.cols) for i in range(v.rows)))
+        return transposed(v) if isinstance(v, Array) else v
     if isinstance(node, ast.Call):
-        args = [_scalar(value(a, values, atoms)) for a in node.args]
-        if node.name == "norm" and len(args) == 1 and isinstance(args[0], Array) and args[0].cols == 1:
-            squares: Poly = {}
-            for p in args[0].entries:
-                squares = _add(squares, _mul(p, p, atoms))
-            return _opaque("sqrt", squares, atoms)
-        if node.name in _OPAQUE and len(args) == 1 and not isinstance(args[0], Array):
-            return _opaque(node.name, args[0], atoms)
-        raise NotCovered(node.name)
+        return _call(node, values, atoms)
     if isinstance(node, ast.BinOp):
         return _binop(node, values, atoms)
+    if isinstance(node, (ast.ListLit, ast.Matrix)):
+        return _literal(node, values, atoms)
     raise NotCovered(type(node).__name__)
+
+
+def _call(node: ast.Call, values: dict[str, Value], atoms: _Atoms) -> Value:
+    """The norm of a column; ``exp``, ``sqrt``... of a scalar (opaque atoms); a function not
+    defined here (``atoms.functions``) of a scalar: an opaque atom keyed by the argument."""
+    args = [_scalar(value(a, values, atoms)) for a in node.args]
+    if node.name == "norm" and len(args) == 1 and isinstance(args[0], Array) and args[0].cols == 1:
+        squares: Poly = {}
+        for p in args[0].entries:
+            squares = _add(squares, _mul(p, p, atoms))
+        return _opaque("sqrt", squares, atoms)
+    if len(args) != 1 or isinstance(args[0], Array):
+        raise NotCovered(node.name)
+    if node.name in _OPAQUE:
+        return _opaque(node.name, args[0], atoms)
+    if node.name in atoms.functions:
+        atoms.opaque = True
+        return symbol(f"{node.name}({canonical(args[0])})")  # the same function of the same value
+    raise NotCovered(node.name)
+
+
+def _literal(node: ast.ListLit | ast.Matrix, values: dict[str, Value], atoms: _Atoms) -> Array:
+    """``[a, b, c]`` (a column) or ``\\begin{bmatrix}`` (rows) of scalars."""
+    rows = [node.items] if isinstance(node, ast.ListLit) else list(node.rows)
+    cells = [[_scalar(value(i, values, atoms)) for i in row] for row in rows]
+    width = len(cells[0]) if cells else 0
+    if not width or any(len(r) != width for r in cells):
+        raise Shapes("rows of different lengths")
+    flat = [i for r in cells for i in r]
+    entries = tuple(i for i in flat if not isinstance(i, Array))
+    if len(entries) != len(flat):
+        raise NotCovered("a list or matrix of arrays")
+    if isinstance(node, ast.ListLit):
+        return Array(len(entries), 1, entries)
+    return Array(len(cells), width, entries)
 
 
 def _binop(node: ast.BinOp, values: dict[str, Value], atoms: _Atoms) -> Value:
@@ -222,6 +254,14 @@ def _binop(node: ast.BinOp, values: dict[str, Value], atoms: _Atoms) -> Value:
         return _product(a, b, node.op, atoms)
     if node.op == "/" and not isinstance(b, Array):
         return _quotient(a, b, atoms)
+    if node.op == "^" and isinstance(a, Array) and not isinstance(b, Array) and a.rows == a.cols:
+        k = int(b[()]) if len(b) == 1 and () in b and b[()].denominator == 1 else 0
+        if not 1 <= k <= MAX_POWER:
+            raise NotCovered("a power of a matrix that is not a small whole number")
+        out = a
+        for _ in range(k - 1):
+            out = _matmul(out, a, atoms)  # A^2 = A A (products of matrices do not commute)
+        return out
     if node.op == "^" and not isinstance(a, Array) and not isinstance(b, Array):
         if len(b) > 1 or (b and () not in b) or (b and b[()].denominator != 1):
             raise NotCovered("a power that is not a whole number")
@@ -246,6 +286,8 @@ def _product(a: Value, b: Value, op: str, atoms: _Atoms) -> Value:
     if isinstance(a, Array) and isinstance(b, Array):
         if op == "star":
             raise Shapes("* between arrays")
+        if op in ("cdot", "dot") and a.cols == b.cols == 1 and a.rows == b.rows > 1:
+            return _matmul(transposed(a), b, atoms)  # u \cdot v of two columns: their inner product
         return _matmul(a, b, atoms)
     if isinstance(a, Array):
         assert not isinstance(b, Array)
@@ -297,3 +339,58 @@ def equal_at_size(left: ast.Node, right: ast.Node, names: set[str], arrays: set[
     if not same and atoms.opaque:
         raise NotCovered("opaque functions: a difference may not be one")
     return same
+
+
+def derivative(p: Poly, atom: str) -> Poly:
+    """The partial derivative of a polynomial by one of its atoms (a symbol or an entry);
+    :class:`NotCovered` when an opaque atom (``exp(...)``, ``sqrt(...)``) is in it."""
+    out: Poly = {}
+    for m, c in p.items():
+        if any("(" in a for a, _ in m):
+            raise NotCovered("the derivative of an opaque function")
+        powers = dict(m)
+        e = powers.get(atom, 0)
+        if not e:
+            continue
+        powers[atom] = e - 1
+        out = _add(out, {tuple(sorted((k, v) for k, v in powers.items() if v)): c * e})
+    return out
+
+
+def evaluate(p: Poly, point: dict[str, Fraction]) -> Fraction:
+    """The polynomial's exact value where each atom takes the point's value (KeyError for an
+    atom the point does not give; ZeroDivisionError for a negative power of zero)."""
+    total = Fraction(0)
+    for m, c in p.items():
+        term = Fraction(c)
+        for a, e in m:
+            term *= point[a] ** e
+        total += term
+    return total
+
+
+def atoms_of(v: Value) -> set[str]:
+    entries = v.entries if isinstance(v, Array) else (v,)
+    return {a for p in entries for m in p for a, _ in m}
+
+
+def as_scalar(v: Value) -> Value:
+    """A 1 x 1 array as its entry."""
+    return _scalar(v)
+
+
+def difference(a: Poly, b: Poly) -> Poly:
+    return _add(a, b, -1)
+
+
+def new_atoms(functions: frozenset[str] = frozenset()) -> _Atoms:
+    """The arithmetic's state for one size; ``functions``: names of functions not defined
+    here, whose applications to a scalar are opaque atoms keyed by the argument's value."""
+    atoms = _Atoms()
+    atoms.functions = functions
+    return atoms
+
+
+def is_opaque(atoms: _Atoms) -> bool:
+    """Was an opaque atom made (then a difference found proves nothing)?"""
+    return atoms.opaque

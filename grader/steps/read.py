@@ -121,6 +121,7 @@ class Context:
     domains: Mapping[str, object] = field(default_factory=dict)  # name -> SymbolDomain
     functions: Mapping[str, str] = field(default_factory=dict)
     arrays: frozenset[str] = frozenset()
+    shapes: Mapping[str, tuple[int | str, ...]] = field(default_factory=dict)  # the part's arrays' shapes
 
 
 @dataclass(frozen=True)

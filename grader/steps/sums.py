@@ -41,6 +41,19 @@ def _bound(text: str) -> tuple[str | None, int] | None:
 
 
 _DOTS = re.compile(r"\+\s*(?:\\dots|\\cdots|\\ldots|\.\.\.)\s*\+")
+# items of a list (``[x_1, x_2, \dots, x_n]``) and rows of a column (``x_1 \\ \vdots \\ x_n``)
+_LIST_DOTS = re.compile(r",\s*(?:\\dots|\\cdots|\\ldots|\.\.\.)\s*,")
+_COLUMN_DOTS = re.compile(r"\\\\\s*(?:\\vdots|\\dots|\\cdots|\.\.\.)\s*\\\\")
+_SEPARATORS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (_DOTS, " + "),
+    (_LIST_DOTS, ", "),
+    (_COLUMN_DOTS, r" \\ "),
+)
+
+
+def has_listed_dots(text: str) -> bool:
+    """Items of a list or a column elided with dots (``[x_1, \\dots, x_n]``)."""
+    return bool(_LIST_DOTS.search(text) or _COLUMN_DOTS.search(text))
 
 
 def _term_after(text: str, at: int) -> str:
@@ -54,23 +67,54 @@ def _term_before(text: str, at: int) -> tuple[int, str]:
     return start, text[start:at]
 
 
+def _item_bounds(text: str, at: int, step: int, separator: str) -> int:
+    """Where the item next to ``at`` ends (``step`` 1: after it; -1: before it): the next
+    ``separator`` (``,`` or ``\\\\``) or bracket outside brackets, or a matrix environment."""
+    depth, i = 0, at if step > 0 else at - 1
+    while 0 <= i < len(text):
+        c = text[i]
+        if depth == 0 and step > 0 and (text.startswith(separator, i) or text.startswith("\\end", i)):
+            return i
+        if depth == 0 and step < 0 and (text.startswith(separator, i) or text[: i + 1].endswith("matrix}")):
+            return i + (len(separator) if text.startswith(separator, i) else 1)
+        if c in "([{" and text[max(0, i - 1) : i] != "\\":
+            if step < 0 and depth == 0:
+                return i + 1
+            depth += step
+        elif c in ")]}" and text[max(0, i - 1) : i] != "\\":
+            if step > 0 and depth == 0:
+                return i
+            depth -= step
+        i += step
+    return i if step > 0 else 0
+
+
+def _around(text: str, m: re.Match[str], separator: str) -> tuple[str, str]:
+    """The item before the dots and the item after them."""
+    if separator == " + ":
+        return _term_before(text, m.start())[1], _term_after(text, m.end())
+    mark = "," if separator == ", " else "\\\\"
+    before = text[_item_bounds(text, m.start(), -1, mark) : m.start()]
+    after = text[m.end() : _item_bounds(text, m.end(), 1, mark)]
+    return before, after
+
+
 def _squeeze(text: str) -> str:
     return re.sub(r"\s+|[{}]", "", text)
 
 
 def ellipses_written_out(texts: list[str]) -> Iterator[tuple[dict[str, Fraction], list[str]]]:
-    """``a_1 + a_2 + \\dots + a_K`` (the term after the dots is the one before with a size symbol
-    for its number): for each size tried, the size's value and the texts with the terms the
-    dots stand for written out."""
-    found: list[tuple[str, int]] = []  # (size symbol, number of the term before the dots)
+    """``a_1 + a_2 + \\dots + a_K``, ``[x_1, x_2, \\dots, x_n]``, ``x_1 \\\\ \\vdots \\\\ x_n`` (the
+    item after the dots is the one before with a size symbol for its number): for each size
+    tried, the size's value and the texts with the items the dots stand for written out."""
+    found: list[tuple[str, int]] = []  # (size symbol, number of the item before the dots)
     for text in texts:
-        for m in _DOTS.finditer(text):
-            _, before = _term_before(text, m.start())
-            after = _term_after(text, m.end())
-            match = _pattern(before, after)
-            if match is None:
-                return
-            found.append(match)
+        for pattern, separator in _SEPARATORS:
+            for m in pattern.finditer(text):
+                match = _pattern(*_around(text, m, separator))
+                if match is None:
+                    return
+                found.append(match)
     if not found or len({size for size, _ in found}) > 1:
         return
     size = found[0][0]
@@ -78,17 +122,18 @@ def ellipses_written_out(texts: list[str]) -> Iterator[tuple[dict[str, Fraction]
     for value in range(start + 1, start + MAX_TERMS + 1):
         out = []
         for text in texts:
-            for _ in range(8):
-                dots = _DOTS.search(text)
-                if dots is None:
-                    break
-                _, before = _term_before(text, dots.start())
-                after = _term_after(text, dots.end())
-                match = _pattern(before, after)
-                if match is None:
-                    return
-                middle = [_put(after, size, k).strip() for k in range(match[1] + 1, value)]
-                text = text[: dots.start()] + "".join(f" + {t}" for t in middle) + " + " + text[dots.end() :]
+            for pattern, separator in _SEPARATORS:
+                for _ in range(8):
+                    dots = pattern.search(text)
+                    if dots is None:
+                        break
+                    match = _pattern(*_around(text, dots, separator))
+                    if match is None:
+                        return
+                    after = _around(text, dots, separator)[1]
+                    middle = [_put(after, size, k).strip() for k in range(match[1] + 1, value)]
+                    joined = "".join(f"{separator}{t}" for t in middle)
+                    text = text[: dots.start()] + joined + separator + text[dots.end() :]
             out.append(_put(text, size, value))
         yield {size: Fraction(value)}, out
 
@@ -203,3 +248,8 @@ def _put(text: str, name: str, value: int) -> str:
     text = re.sub(r"_\{([^{}]*)\}", in_script, text)
     text = re.sub(rf"([_^])\s*{name}(?![A-Za-z])", lambda m: f"{m.group(1)}{{{value}}}", text)
     return re.sub(rf"(?<![A-Za-z\\]){name}(?![A-Za-z])", f"({value})", text)
+
+
+def put_value(text: str, name: str, value: int) -> str:
+    """``name`` given ``value`` everywhere (in subscripts as digits)."""
+    return _put(text, name, value)
