@@ -49,18 +49,5 @@ def _plots(report: Report, stem: str) -> dict[str, bytes]:
     return artefacts
 
 
-# Plots drawn lately, by the identity of their data (held, so an id is never another's): students
-# who gave the same wrong answer share its verdict, and so its plot.
-_SVGS: dict[int, tuple[Any, str]] = {}
-MAX_SVGS = 500
-
-
 def _svg_of(plot: Any) -> str:
-    drawn = _SVGS.get(id(plot))
-    if drawn is not None and drawn[0] is plot:
-        return drawn[1]
-    svg = render_plot_svg(plot)
-    if len(_SVGS) >= MAX_SVGS:
-        _SVGS.clear()
-    _SVGS[id(plot)] = (plot, svg)
-    return svg
+    return render_plot_svg(plot)  # drawn once for its data (kept by plots.render_plot_svg)
