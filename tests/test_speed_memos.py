@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import zlib
 
 import numpy as np
 import pytest
@@ -149,3 +150,103 @@ def test_a_parse_stopped_by_pythons_recursion_limit_is_not_kept(monkeypatch: pyt
         parser.parse(text)
     monkeypatch.undo()
     assert parser.dump(parser.parse(text)) == parser.dump(parser.parse("y"))
+
+
+# ---- session 15: pictures drawn once, a report withheld once, numbers read with int --------------
+
+
+def _curve(**changes: object) -> object:
+    from grader.core.plotdata import CurvePlot
+
+    fields: dict[str, object] = {
+        "input": "x",
+        "xs": (-1.0, 0.0, 1.0),
+        "network": (0.0, 0.5, 2.0),
+        "target": (0.0, 0.0, 1.0),
+        "witness": 1.0,
+    }
+    return CurvePlot(**{**fields, **changes})  # type: ignore[arg-type]
+
+
+def _dataclass_text(plot: object) -> str:
+    """The text dataclasses' own generated ``__repr__`` makes, from a twin class without ours."""
+    import dataclasses
+
+    twin = dataclasses.make_dataclass(
+        type(plot).__name__,
+        [(f.name, f.type, f) for f in dataclasses.fields(plot)],  # type: ignore[arg-type]
+        frozen=True,
+    )
+    return repr(twin(**{f.name: getattr(plot, f.name) for f in dataclasses.fields(plot)}))  # type: ignore[arg-type]
+
+
+@given(
+    st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=1, max_size=6),
+    st.one_of(st.none(), st.floats()),
+)
+def test_a_pictures_text_is_dataclasses_own_and_never_anothers(
+    values: list[float], witness: float | None
+) -> None:
+    """The picture's text kept by its content is the generated repr, for every float (0.0 and
+    -0.0, nan, 1 and 1.0 are told apart: the SVG's ids and the report's digest come from it)."""
+    from grader.core.plotdata import PlanePlot
+
+    xs = tuple(float(i) for i in range(len(values)))
+    plot = _curve(xs=xs, network=tuple(values), target=None, witness=witness)
+    assert repr(plot) == _dataclass_text(plot)
+    negated = _curve(xs=xs, network=tuple(-v for v in values), target=None, witness=witness)
+    assert repr(negated) == _dataclass_text(negated)
+    plane = PlanePlot(("x", "y"), (0.0,), xs, tuple((v,) for v in values), witness=(0.0, -0.0))
+    assert repr(plane) == _dataclass_text(plane)
+    assert repr(_curve(witness=0.0)) != repr(_curve(witness=-0.0))
+    assert repr(_curve(witness=1)) != repr(_curve(witness=1.0))
+
+
+def test_a_picture_is_drawn_once_for_its_title_and_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    from grader.reporting import plots
+
+    monkeypatch.setattr(plots, "_DRAWN", {})
+    drawn: list[object] = []
+    render = plots._render
+    monkeypatch.setattr(plots, "_render", lambda *args: drawn.append(args[0]) or render(*args))
+    first = plots.render_plot_svg(_curve())  # type: ignore[arg-type]
+    again = plots.render_plot_svg(_curve())  # type: ignore[arg-type]  # equal data, another object
+    assert first == again and len(drawn) == 1
+    other = plots.render_plot_svg(_curve(witness=-0.0))  # type: ignore[arg-type]
+    titled = plots.render_plot_svg(_curve(), "A title")  # type: ignore[arg-type]
+    assert len(drawn) == 3 and other != first and "A title" in titled
+    heading = plots._default_title(_curve())  # type: ignore[arg-type]
+    uid = f"plot{zlib.crc32(repr((heading, _curve())).encode()):08x}"  # the ids as made before
+    assert f'id="{uid}-title"' in first
+
+
+def test_the_pictures_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from grader.core import plotdata
+    from grader.reporting import plots
+
+    monkeypatch.setattr(plots, "_DRAWN", {})
+    monkeypatch.setattr(plotdata, "_REPRS", {})
+    for i in range(3 * plots._DRAWN_SIZE):
+        plots.render_plot_svg(_curve(witness=float(i)))  # type: ignore[arg-type]
+    assert 0 < len(plots._DRAWN) <= plots._DRAWN_SIZE
+    assert 0 < len(plotdata._REPRS) <= plotdata._REPRS_SIZE
+
+
+@pytest.mark.parametrize("text", ["0", "7", "007", "12345678901234567890", "3.5", "1e3", "2E-2", "0.0"])
+def test_a_number_reads_as_fraction_reads_it(text: str) -> None:
+    from fractions import Fraction
+
+    from grader.mathlang import ast
+
+    node = parser.parse(f"{text} + x", symbols=("x",))
+    assert isinstance(node, ast.BinOp) and isinstance(node.left, ast.Num)
+    assert node.left.value == Fraction(text) and type(node.left.value) is Fraction
+    assert node.left.is_float == any(c in text for c in ".eE")
+
+
+def test_a_chain_needs_two_equals_signs() -> None:
+    from grader.mathlang.candidates import chain_members
+
+    assert chain_members("L = x + x = 2x") == ["L", "x + x", "2x"]
+    for text in ("x + 1", "y = 2x", "\\frac{a}{b} = c", "x" * 5000, ""):
+        assert chain_members(text) == []
