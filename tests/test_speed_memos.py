@@ -12,6 +12,7 @@ import sympy
 from hypothesis import given
 from hypothesis import strategies as st
 
+from grader.core.verdict import Status
 from grader.mathlang import parser
 from grader.mathlang.errors import LimitError, ParseError
 from grader.mathlang.limits import Limits
@@ -250,3 +251,102 @@ def test_a_chain_needs_two_equals_signs() -> None:
     assert chain_members("L = x + x = 2x") == ["L", "x + x", "2x"]
     for text in ("x + 1", "y = 2x", "\\frac{a}{b} = c", "x" * 5000, ""):
         assert chain_members(text) == []
+
+
+# ---- session 15: a network part's decision made once for the same weights' values -------------
+
+
+def _network_parts() -> dict[str, object]:
+    from pathlib import Path
+
+    from grader.loading import load_problem_set
+
+    root = Path(__file__).resolve().parent.parent
+    spec = load_problem_set(root / "problems" / "approximation-backprop-cifar.yaml")
+    return {pid: part for pid, _, part in spec.iter_parts()}
+
+
+def _decides(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    from grader.types.network import checker
+
+    made: list[object] = []
+    decide = checker.decide
+    monkeypatch.setattr(checker, "decide", lambda *a, **k: made.append(a[1]) or decide(*a, **k))
+    return made
+
+
+def test_the_same_weights_written_otherwise_are_decided_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A network restated (``1`` as ``2/2``, ``24369*(1)/24369``) gets the verdict the first
+    writing got, without deciding again; other values, other types (0.5 written with decimals
+    against 1/2) and a wrong network are decided, and get their own verdicts."""
+    from grader.engine import check_part
+    from grader.types.network.compile import compile_part
+
+    xor = _network_parts()["q7.xor"]
+    compile_part(xor).decided.clear()  # type: ignore[arg-type]
+    made = _decides(monkeypatch)
+    first = check_part(xor, xor.answer)  # type: ignore[attr-defined]
+    restated = {
+        name: [
+            [f"24369*({v})/24369" for v in row] if isinstance(row, list) else f"2*({row})/2" for row in rows
+        ]
+        for name, rows in xor.answer.items()  # type: ignore[attr-defined]
+    }
+    again = check_part(xor, restated)
+    assert first.status is Status.CORRECT and again == first and len(made) == 1
+    wrong = {**xor.answer, "W3": [[1, 0, 1, 0, -1, 0]]}  # type: ignore[attr-defined]
+    verdict = check_part(xor, wrong)
+    assert verdict.status is Status.INCORRECT and verdict.witness is not None and len(made) == 2
+    assert check_part(xor, wrong) == verdict and len(made) == 2
+
+
+def test_weights_that_differ_only_in_how_exact_they_are_are_decided_apart() -> None:
+    from grader.types.network.checker import _values_key
+    from grader.types.network.compile import compile_part
+    from grader.types.network.weights import read_answer
+
+    part = _network_parts()["q7.xor"]
+    comp = compile_part(part)  # type: ignore[arg-type]
+    answer = part.answer  # type: ignore[attr-defined]
+    halves = {**answer, "W3": [[0.5 if i == 0 else v for i, v in enumerate(answer["W3"][0])]]}
+    exact = {**answer, "W3": [["1/2" if i == 0 else v for i, v in enumerate(answer["W3"][0])]]}
+    a, b = read_answer(comp, halves), read_answer(comp, exact)
+    assert a.inexact and not b.inexact  # type: ignore[union-attr]
+    assert _values_key(a) != _values_key(b)  # type: ignore[arg-type]
+    other = {**answer, "W3": [["1/3" if i == 0 else v for i, v in enumerate(answer["W3"][0])]]}
+    assert _values_key(read_answer(comp, other)) != _values_key(b)  # type: ignore[arg-type]
+
+
+def test_a_decision_stopped_at_a_deadline_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    from grader import clock
+    from grader.engine import check_part
+    from grader.types.network import checker
+    from grader.types.network.compile import compile_part
+
+    xor = _network_parts()["q7.xor"]
+    comp = compile_part(xor)  # type: ignore[arg-type]
+    comp.decided.clear()
+    decide = checker.decide
+
+    def cut(*args: object, **kwargs: object) -> object:
+        clock.past(0.0)  # a step of the decision stopped at its deadline
+        return decide(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(checker, "decide", cut)
+    check_part(xor, xor.answer)  # type: ignore[attr-defined]
+    assert comp.decided == {}
+
+
+def test_weights_with_symbols_are_decided_each_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pathlib import Path
+
+    from grader.engine import check_part
+    from grader.loading import load_problem_set
+
+    root = Path(__file__).resolve().parent.parent
+    spec = load_problem_set(root / "problems" / "attention-approximation.yaml")
+    parts = {pid: part for pid, _, part in spec.iter_parts()}
+    linear = next(p for pid, p in parts.items() if pid.endswith("linear"))
+    made = _decides(monkeypatch)
+    first = check_part(linear, linear.answer)  # type: ignore[attr-defined]
+    assert check_part(linear, linear.answer) == first and len(made) == 2  # type: ignore[attr-defined]
