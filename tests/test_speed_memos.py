@@ -350,3 +350,27 @@ def test_weights_with_symbols_are_decided_each_time(monkeypatch: pytest.MonkeyPa
     made = _decides(monkeypatch)
     first = check_part(linear, linear.answer)  # type: ignore[attr-defined]
     assert check_part(linear, linear.answer) == first and len(made) == 2  # type: ignore[attr-defined]
+
+
+def test_a_complexity_class_read_the_same_is_judged_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import TypeAdapter
+
+    from grader.engine import check_part
+    from grader.spec import Part
+    from grader.types.complexity import checker
+
+    part = TypeAdapter(Part).validate_python(
+        {"id": "p", "type": "complexity", "answer": "Theta(n^2 d)", "symbols": ["n", "d"]}
+    )
+    monkeypatch.setattr(checker, "_JUDGED", {})
+    judged: list[object] = []
+    judge = checker.judge
+    monkeypatch.setattr(checker, "judge", lambda *a, **k: judged.append(a[0]) or judge(*a, **k))
+    first = check_part(part, "\\Theta(n^2 d)")
+    assert first.status is Status.CORRECT and len(judged) == 1
+    assert check_part(part, "Θ(d n n)") == first and len(judged) == 1
+    wrong = check_part(part, "O(n d)")
+    assert wrong.status is Status.INCORRECT and len(judged) == 2
+    assert check_part(part, "O(n d)") == wrong and len(judged) == 2
+    big_o = check_part(part, "O(n^2 d)")  # another bound: another class
+    assert len(judged) == 3 and big_o != first

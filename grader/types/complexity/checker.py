@@ -70,7 +70,23 @@ def check(part: ComplexityPart, answer: Any) -> Verdict:
     except NotPositive as exc:
         return Verdict.incorrect(f"not a growth rate: {exc}", decision=DECIDED)
     _check_exponent_sizes(student)
-    return judge(student, setting.reference, setting.space, part.accept_big_o)
+    if any(term.growth for term in student.terms):  # sympy constants: judged each time
+        return judge(student, setting.reference, setting.space, part.accept_big_o)
+    # A class writes the same class many ways (``Θ(n^2 d)``, ``O(d n n)``, ``\\Theta(3 n^2 d / 3)``):
+    # judged once for a class read the same against the same part. Its text is the key: every
+    # exponent an exact Fraction, one text is one class.
+    key = (repr(student), part.answer, tuple(part.symbols), tuple(part.assumptions), part.accept_big_o)
+    verdict = _JUDGED.get(key)
+    if verdict is None:
+        verdict = judge(student, setting.reference, setting.space, part.accept_big_o)
+        if len(_JUDGED) >= _JUDGED_KEPT:
+            _JUDGED.clear()
+        _JUDGED[key] = verdict
+    return verdict
+
+
+_JUDGED: dict[tuple[Any, ...], Verdict] = {}
+_JUDGED_KEPT = 4096
 
 
 def _check_exponent_sizes(complexity: Complexity) -> None:

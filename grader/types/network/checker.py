@@ -25,7 +25,7 @@ from grader.networks import paused_collection
 from grader.types.network.approx import decide_approx
 from grader.types.network.classify import decide_classify
 from grader.types.network.comparison import Comparison
-from grader.types.network.compile import Compiled, compile_part
+from grader.types.network.compile import Compiled, compile_part, compiled_parts
 from grader.types.network.exact import decide_exact
 from grader.types.network.part import NetworkPart
 from grader.types.network.plotdata import plot_data
@@ -136,6 +136,12 @@ def decided_once(comp: Compiled, weights: Weights, side: Side) -> Comparison:
     return found
 
 
+def forget_decisions() -> None:
+    """Drop every kept decision (tests that make a decision stop early decide afresh)."""
+    for comp in compiled_parts():
+        comp.decided.clear()
+
+
 def _values_key(weights: Weights) -> tuple[Any, ...] | None:
     """The weights' values, each entry by its type and exact text (Fraction(1, 2) and 0.5
     are not the same entry), with their shapes, widths and flags; None with symbols."""
@@ -158,4 +164,4 @@ def decide(comp: Compiled, weights: Weights, side: Side, *, mode: str | None = N
     return decide_exact(comp, weights, side)
 
 
-__all__ = ["check", "decide", "decided_once", "same_answer"]
+__all__ = ["check", "decide", "decided_once", "forget_decisions", "same_answer"]

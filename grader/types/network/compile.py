@@ -85,6 +85,11 @@ class Compiled:
         return join_names(self.param_names)
 
 
+def compiled_parts() -> list[Compiled]:
+    """The parts compiled and kept now."""
+    return list(_COMPILED.values())
+
+
 def compile_part(part: NetworkPart) -> Compiled:
     """The parsed part (cached); CheckUndecided when the part itself is broken."""
     return _COMPILED.get(part)
