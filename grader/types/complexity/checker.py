@@ -75,7 +75,10 @@ def check(part: ComplexityPart, answer: Any) -> Verdict:
     # A class writes the same class many ways (``Θ(n^2 d)``, ``O(d n n)``, ``\\Theta(3 n^2 d / 3)``):
     # judged once for a class read the same against the same part. Its text is the key: every
     # exponent an exact Fraction, one text is one class.
-    key = (repr(student), part.answer, tuple(part.symbols), tuple(part.assumptions), part.accept_big_o)
+    text = repr(student)
+    if len(text) > _JUDGED_TEXT:  # a long class (hundreds of terms): judged each time, not kept
+        return judge(student, setting.reference, setting.space, part.accept_big_o)
+    key = (text, part.answer, tuple(part.symbols), tuple(part.assumptions), part.accept_big_o)
     verdict = _JUDGED.get(key)
     if verdict is None:
         verdict = judge(student, setting.reference, setting.space, part.accept_big_o)
@@ -86,7 +89,8 @@ def check(part: ComplexityPart, answer: Any) -> Verdict:
 
 
 _JUDGED: dict[tuple[Any, ...], Verdict] = {}
-_JUDGED_KEPT = 4096
+_JUDGED_KEPT = 2048
+_JUDGED_TEXT = 2_000  # characters of a class's text, at most, for it to be kept
 
 
 def _check_exponent_sizes(complexity: Complexity) -> None:

@@ -715,12 +715,13 @@ def _mp_reference(
     prep: Prepared, sides: Sides, batch: Batch, chosen: np.ndarray, bi: int | None
 ) -> tuple[Env, np.ndarray]:
     """The 40-digit environment at the chosen points of a batch and the reference's values
-    there. Kept in the part's preparation for its seeded batches (``bi >= 0``: the same points
-    for every student), by the reference's tree, the points and the overrides (their content,
+    there. Kept in the part's preparation (scalar parts) for its seeded batches (``bi >= 0``:
+    the same points for every student), by the reference's tree, the points and the overrides (their content,
     never an id): students whose answers are doubtful at the same probes share them. The
     answer's side is evaluated in the kept environment, which no evaluation changes."""
     key: tuple[Any, ...] | None = None
-    if bi is not None and bi >= 0 and prep.batches.get(bi) is batch and not sides.ref_is_student:
+    shared = bi is not None and bi >= 0 and prep.batches.get(bi) is batch
+    if shared and not sides.ref_is_student and not prep.is_matrix:  # matrices: too large to keep
         key = (bi, tuple(chosen.tolist()), sides.ref, tuple(sorted(sides.overrides.items())))
         try:
             kept = prep.mp_values.get(key)
@@ -737,7 +738,7 @@ def _mp_reference(
     return env, r
 
 
-MP_VALUES_KEPT = 256  # (points, reference) pairs kept a part
+MP_VALUES_KEPT = 32  # (points, reference) pairs kept a part (scalar parts: at most 64 points each)
 
 
 def _mp_point(r: np.ndarray, a: np.ndarray, rtol: float, atol: float) -> str:

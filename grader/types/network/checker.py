@@ -110,8 +110,11 @@ def same_answer(part: NetworkPart, listed: Any, answer: Any) -> bool:
     return holds
 
 
-# Decisions kept a part (a compiled part is its content's: see compile_part).
-DECIDED_KEPT = 256
+# Decisions kept a part (a compiled part is its content's: see compile_part), for networks of
+# at most KEYED_ENTRIES weights (a key holds each entry's text: 256 keys of a hostile answer's
+# thousands of entries would hold tens of MB).
+DECIDED_KEPT = 128
+KEYED_ENTRIES = 512
 
 
 def decided_once(comp: Compiled, weights: Weights, side: Side) -> Comparison:
@@ -144,8 +147,9 @@ def forget_decisions() -> None:
 
 def _values_key(weights: Weights) -> tuple[Any, ...] | None:
     """The weights' values, each entry by its type and exact text (Fraction(1, 2) and 0.5
-    are not the same entry), with their shapes, widths and flags; None with symbols."""
-    if weights.symbolic:
+    are not the same entry), with their shapes, widths and flags; None with symbols or past
+    :data:`KEYED_ENTRIES` entries."""
+    if weights.symbolic or sum(arr.size for arr in weights.arrays.values()) > KEYED_ENTRIES:
         return None
     arrays = tuple(
         (name, arr.shape, tuple((type(v).__name__, repr(v)) for v in arr.reshape(-1).tolist()))
