@@ -18,7 +18,7 @@ from grader.batch.store import VerdictStore
 from grader.batch.worker import Prepared, WorkerSetup
 from grader.core.verdict import Status, Verdict
 from grader.loading import load_problem_set
-from grader.reporting import files
+from grader.reporting import plots
 from grader.service.executing import one_task
 from tests.small_class import three_part_problems
 
@@ -136,14 +136,14 @@ def test_a_service_worker_renders_no_students_files_and_keeps_no_plot(
     problem_file.write_text(three_part_problems("net", "Net", NETWORK_PART), encoding="utf-8")
     spec = load_problem_set(problem_file)
     wrong = [f"answers:\n  net: {{w0: [1, 0], b0: [0, 0], w1: [{n}, 0]}}\n".encode() for n in range(2, 6)]
-    monkeypatch.setattr(files, "_SVGS", {})
+    monkeypatch.setattr(plots, "_DRAWN", {})
     monkeypatch.setattr(worker, "_PREPARED", None)
     batch_setup = WorkerSetup(spec, False, "test", watchdog=False)
     worker.install(batch_setup)
     [graded] = worker.grade_chunk([one_task("student", "answers.yaml", wrong[0])])
-    assert any(name.endswith(".svg") for name in graded.artefacts) and len(files._SVGS) == 1
+    assert any(name.endswith(".svg") for name in graded.artefacts) and len(plots._DRAWN) == 1
 
-    monkeypatch.setattr(files, "_SVGS", {})
+    monkeypatch.setattr(plots, "_DRAWN", {})
     monkeypatch.setattr(html, "_CONTEXTS", [])  # the pages' readings of answers, by problem set
     service_setup = WorkerSetups(Settings(course_dir=tmp_path)).setup_for("hash", spec)
     worker.install(service_setup)
@@ -152,7 +152,7 @@ def test_a_service_worker_renders_no_students_files_and_keeps_no_plot(
         assert graded.artefacts == {}
         [net] = [part for part in graded.whole_report().parts if part.id == "net"]
         assert net.status == Status.INCORRECT and net.plot is not None and net.plot_file is None
-    assert files._SVGS == {}
+    assert plots._DRAWN == {}
     assert not any(context.readings for _, context in html._CONTEXTS)  # no page's inputs digested
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import itertools
 import math
+import zlib
 
 import numpy as np
 import pytest
 import sympy
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from grader.core.verdict import Status
 from grader.mathlang import parser
 from grader.mathlang.errors import LimitError, ParseError
 from grader.mathlang.limits import Limits
@@ -121,6 +123,7 @@ def _combine_as_before(candidates: dict[str, list[float]], rng: np.random.Genera
     return {name: np.array(values[: probes.MAX_POINTS], dtype=float) for name, values in columns.items()}
 
 
+@settings(deadline=None)  # a shared machine's load is no failure
 @given(
     st.lists(
         st.lists(st.floats(min_value=-1e12, max_value=1e12), min_size=1, max_size=9), min_size=2, max_size=4
@@ -149,3 +152,227 @@ def test_a_parse_stopped_by_pythons_recursion_limit_is_not_kept(monkeypatch: pyt
         parser.parse(text)
     monkeypatch.undo()
     assert parser.dump(parser.parse(text)) == parser.dump(parser.parse("y"))
+
+
+# ---- session 15: pictures drawn once, a report withheld once, numbers read with int --------------
+
+
+def _curve(**changes: object) -> object:
+    from grader.core.plotdata import CurvePlot
+
+    fields: dict[str, object] = {
+        "input": "x",
+        "xs": (-1.0, 0.0, 1.0),
+        "network": (0.0, 0.5, 2.0),
+        "target": (0.0, 0.0, 1.0),
+        "witness": 1.0,
+    }
+    return CurvePlot(**{**fields, **changes})  # type: ignore[arg-type]
+
+
+def _dataclass_text(plot: object) -> str:
+    """The text dataclasses' own generated ``__repr__`` makes, from a twin class without ours."""
+    import dataclasses
+
+    twin = dataclasses.make_dataclass(
+        type(plot).__name__,
+        [(f.name, f.type, f) for f in dataclasses.fields(plot)],  # type: ignore[arg-type]
+        frozen=True,
+    )
+    return repr(twin(**{f.name: getattr(plot, f.name) for f in dataclasses.fields(plot)}))  # type: ignore[arg-type]
+
+
+@settings(deadline=None)  # a shared machine's load is no failure
+@given(
+    st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=1, max_size=6),
+    st.one_of(st.none(), st.floats()),
+)
+def test_a_pictures_text_is_dataclasses_own_and_never_anothers(
+    values: list[float], witness: float | None
+) -> None:
+    """The picture's text kept by its content is the generated repr, for every float (0.0 and
+    -0.0, nan, 1 and 1.0 are told apart: the SVG's ids and the report's digest come from it)."""
+    from grader.core.plotdata import PlanePlot
+
+    xs = tuple(float(i) for i in range(len(values)))
+    plot = _curve(xs=xs, network=tuple(values), target=None, witness=witness)
+    assert repr(plot) == _dataclass_text(plot)
+    negated = _curve(xs=xs, network=tuple(-v for v in values), target=None, witness=witness)
+    assert repr(negated) == _dataclass_text(negated)
+    plane = PlanePlot(("x", "y"), (0.0,), xs, tuple((v,) for v in values), witness=(0.0, -0.0))
+    assert repr(plane) == _dataclass_text(plane)
+    assert repr(_curve(witness=0.0)) != repr(_curve(witness=-0.0))
+    assert repr(_curve(witness=1)) != repr(_curve(witness=1.0))
+
+
+def test_a_picture_is_drawn_once_for_its_title_and_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    from grader.reporting import plots
+
+    monkeypatch.setattr(plots, "_DRAWN", {})
+    drawn: list[object] = []
+    render = plots._render
+    monkeypatch.setattr(plots, "_render", lambda *args: drawn.append(args[0]) or render(*args))
+    first = plots.render_plot_svg(_curve())  # type: ignore[arg-type]
+    again = plots.render_plot_svg(_curve())  # type: ignore[arg-type]  # equal data, another object
+    assert first == again and len(drawn) == 1
+    other = plots.render_plot_svg(_curve(witness=-0.0))  # type: ignore[arg-type]
+    titled = plots.render_plot_svg(_curve(), "A title")  # type: ignore[arg-type]
+    assert len(drawn) == 3 and other != first and "A title" in titled
+    heading = plots._default_title(_curve())  # type: ignore[arg-type]
+    uid = f"plot{zlib.crc32(repr((heading, _curve())).encode()):08x}"  # the ids as made before
+    assert f'id="{uid}-title"' in first
+
+
+def test_the_pictures_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from grader.core import plotdata
+    from grader.reporting import plots
+
+    monkeypatch.setattr(plots, "_DRAWN", {})
+    monkeypatch.setattr(plotdata, "_REPRS", {})
+    for i in range(3 * plots._DRAWN_SIZE):
+        plots.render_plot_svg(_curve(witness=float(i)))  # type: ignore[arg-type]
+    assert 0 < len(plots._DRAWN) <= plots._DRAWN_SIZE
+    assert 0 < len(plotdata._REPRS) <= plotdata._REPRS_SIZE
+
+
+@pytest.mark.parametrize("text", ["0", "7", "007", "12345678901234567890", "3.5", "1e3", "2E-2", "0.0"])
+def test_a_number_reads_as_fraction_reads_it(text: str) -> None:
+    from fractions import Fraction
+
+    from grader.mathlang import ast
+
+    node = parser.parse(f"{text} + x", symbols=("x",))
+    assert isinstance(node, ast.BinOp) and isinstance(node.left, ast.Num)
+    assert node.left.value == Fraction(text) and type(node.left.value) is Fraction
+    assert node.left.is_float == any(c in text for c in ".eE")
+
+
+def test_a_chain_needs_two_equals_signs() -> None:
+    from grader.mathlang.candidates import chain_members
+
+    assert chain_members("L = x + x = 2x") == ["L", "x + x", "2x"]
+    for text in ("x + 1", "y = 2x", "\\frac{a}{b} = c", "x" * 5000, ""):
+        assert chain_members(text) == []
+
+
+# ---- session 15: a network part's decision made once for the same weights' values -------------
+
+
+def _network_parts() -> dict[str, object]:
+    from pathlib import Path
+
+    from grader.loading import load_problem_set
+
+    root = Path(__file__).resolve().parent.parent
+    spec = load_problem_set(root / "problems" / "approximation-backprop-cifar.yaml")
+    return {pid: part for pid, _, part in spec.iter_parts()}
+
+
+def _decides(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    from grader.types.network import checker
+
+    made: list[object] = []
+    decide = checker.decide
+    monkeypatch.setattr(checker, "decide", lambda *a, **k: made.append(a[1]) or decide(*a, **k))
+    return made
+
+
+def test_the_same_weights_written_otherwise_are_decided_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A network restated (``1`` as ``2/2``, ``24369*(1)/24369``) gets the verdict the first
+    writing got, without deciding again; other values, other types (0.5 written with decimals
+    against 1/2) and a wrong network are decided, and get their own verdicts."""
+    from grader.engine import check_part
+    from grader.types.network.compile import compile_part
+
+    xor = _network_parts()["q7.xor"]
+    compile_part(xor).decided.clear()  # type: ignore[arg-type]
+    made = _decides(monkeypatch)
+    first = check_part(xor, xor.answer)  # type: ignore[attr-defined]
+    restated = {
+        name: [
+            [f"24369*({v})/24369" for v in row] if isinstance(row, list) else f"2*({row})/2" for row in rows
+        ]
+        for name, rows in xor.answer.items()  # type: ignore[attr-defined]
+    }
+    again = check_part(xor, restated)
+    assert first.status is Status.CORRECT and again == first and len(made) == 1
+    wrong = {**xor.answer, "W3": [[1, 0, 1, 0, -1, 0]]}  # type: ignore[attr-defined]
+    verdict = check_part(xor, wrong)
+    assert verdict.status is Status.INCORRECT and verdict.witness is not None and len(made) == 2
+    assert check_part(xor, wrong) == verdict and len(made) == 2
+
+
+def test_weights_that_differ_only_in_how_exact_they_are_are_decided_apart() -> None:
+    from grader.types.network.checker import _values_key
+    from grader.types.network.compile import compile_part
+    from grader.types.network.weights import read_answer
+
+    part = _network_parts()["q7.xor"]
+    comp = compile_part(part)  # type: ignore[arg-type]
+    answer = part.answer  # type: ignore[attr-defined]
+    halves = {**answer, "W3": [[0.5 if i == 0 else v for i, v in enumerate(answer["W3"][0])]]}
+    exact = {**answer, "W3": [["1/2" if i == 0 else v for i, v in enumerate(answer["W3"][0])]]}
+    a, b = read_answer(comp, halves), read_answer(comp, exact)
+    assert a.inexact and not b.inexact  # type: ignore[union-attr]
+    assert _values_key(a) != _values_key(b)  # type: ignore[arg-type]
+    other = {**answer, "W3": [["1/3" if i == 0 else v for i, v in enumerate(answer["W3"][0])]]}
+    assert _values_key(read_answer(comp, other)) != _values_key(b)  # type: ignore[arg-type]
+
+
+def test_a_decision_stopped_at_a_deadline_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    from grader import clock
+    from grader.engine import check_part
+    from grader.types.network import checker
+    from grader.types.network.compile import compile_part
+
+    xor = _network_parts()["q7.xor"]
+    comp = compile_part(xor)  # type: ignore[arg-type]
+    comp.decided.clear()
+    decide = checker.decide
+
+    def cut(*args: object, **kwargs: object) -> object:
+        clock.past(0.0)  # a step of the decision stopped at its deadline
+        return decide(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(checker, "decide", cut)
+    check_part(xor, xor.answer)  # type: ignore[attr-defined]
+    assert comp.decided == {}
+
+
+def test_weights_with_symbols_are_decided_each_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pathlib import Path
+
+    from grader.engine import check_part
+    from grader.loading import load_problem_set
+
+    root = Path(__file__).resolve().parent.parent
+    spec = load_problem_set(root / "problems" / "attention-approximation.yaml")
+    parts = {pid: part for pid, _, part in spec.iter_parts()}
+    linear = next(p for pid, p in parts.items() if pid.endswith("linear"))
+    made = _decides(monkeypatch)
+    first = check_part(linear, linear.answer)  # type: ignore[attr-defined]
+    assert check_part(linear, linear.answer) == first and len(made) == 2  # type: ignore[attr-defined]
+
+
+def test_a_complexity_class_read_the_same_is_judged_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import TypeAdapter
+
+    from grader.engine import check_part
+    from grader.spec import Part
+    from grader.types.complexity import checker
+
+    part = TypeAdapter(Part).validate_python(
+        {"id": "p", "type": "complexity", "answer": "Theta(n^2 d)", "symbols": ["n", "d"]}
+    )
+    monkeypatch.setattr(checker, "_JUDGED", {})
+    judged: list[object] = []
+    judge = checker.judge
+    monkeypatch.setattr(checker, "judge", lambda *a, **k: judged.append(a[0]) or judge(*a, **k))
+    first = check_part(part, "\\Theta(n^2 d)")
+    assert first.status is Status.CORRECT and len(judged) == 1
+    assert check_part(part, "Θ(d n n)") == first and len(judged) == 1
+    wrong = check_part(part, "O(n d)")
+    assert wrong.status is Status.INCORRECT and len(judged) == 2
+    assert check_part(part, "O(n d)") == wrong and len(judged) == 2
+    big_o = check_part(part, "O(n^2 d)")  # another bound: another class
+    assert len(judged) == 3 and big_o != first

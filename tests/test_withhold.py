@@ -285,3 +285,22 @@ def test_an_error_is_shown_to_a_student_only_when_it_is_the_machines(
     )
     student = shown_report(Report("hw", "alice", [part]), show_expected=False).parts[0]
     assert student.feedback == (feedback if shown else ERROR_TEXT)
+
+
+@pytest.mark.parametrize(("name", "part_spec", "answer", "literals"), _cases())
+def test_a_report_withheld_twice_is_the_report_withheld_once(
+    name: str, part_spec: dict[str, Any], answer: Any, literals: list[str]
+) -> None:
+    """A batch's files are rendered from the report withheld once (issue 59): each renderer
+    withholds again, which must change nothing, so the files are those of the whole report."""
+    skip_unless_code_runs(part_spec)
+    spec = one_part_set({**part_spec, "visible": True})
+    report, _ = graded(spec, {"q.p": answer})
+    once = shown_report(report, False)
+    assert shown_report(once, False) == once
+    files = report_files(report, "student", False, spec)
+    assert files["student.json"].decode() == REPORTERS["json"].render(report)
+    assert files["student.md"].decode() == REPORTERS["markdown"].render(report)
+    from grader.reporting.html import render_student_page
+
+    assert files["student.html"].decode() == render_student_page(report, False, spec=spec)

@@ -40,3 +40,7 @@ class PartCache(Generic[T]):
 
     def clear(self) -> None:
         self._entries.clear()
+
+    def values(self) -> list[T]:
+        """The prepared values kept now."""
+        return list(self._entries.values())

@@ -22,6 +22,7 @@ answer cannot take the machine: allocations past it raise ``MemoryError`` inside
 
 from __future__ import annotations
 
+import _signal
 import contextlib
 import ctypes
 import os
@@ -83,8 +84,10 @@ def _run_with_timers(call: Callable[[], T], seconds: float) -> T:
     def on_wall(signum: int, frame: object) -> None:
         state.stop("wall", seconds)
 
-    previous_cpu = signal.signal(signal.SIGPROF, on_cpu)
-    previous_wall = signal.signal(signal.SIGALRM, on_wall)
+    # signal's C functions: the module's wrappers look each old handler up as an enum member
+    # (an exception a check for a plain function), several times a check.
+    previous_cpu = _signal.signal(signal.SIGPROF, on_cpu)
+    previous_wall = _signal.signal(signal.SIGALRM, on_wall)
     outer_cpu, _ = signal.setitimer(signal.ITIMER_PROF, seconds, _REFIRE_SECONDS)
     outer_wall, _ = signal.setitimer(signal.ITIMER_REAL, wall_backstop(seconds), _REFIRE_SECONDS)
     cpu_started, wall_started = time.process_time(), time.monotonic()
@@ -94,8 +97,8 @@ def _run_with_timers(call: Callable[[], T], seconds: float) -> T:
         state.armed = False  # first: a stop that arrives from here on is ignored
         signal.setitimer(signal.ITIMER_PROF, 0)
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGPROF, previous_cpu)
-        signal.signal(signal.SIGALRM, previous_wall)
+        _signal.signal(signal.SIGPROF, previous_cpu)
+        _signal.signal(signal.SIGALRM, previous_wall)
         # An outer limit was running: give back what is left of it.
         if outer_cpu:
             left = outer_cpu - (time.process_time() - cpu_started)

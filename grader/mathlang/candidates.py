@@ -145,6 +145,8 @@ def chain_members(text: str) -> list[str]:
     """``L = x + x = 2x`` (working continued: ``&=`` rows, a next line starting with ``=``) as
     its members ``[L, x + x, 2x]``; [] when ``text`` is no chain of three or more."""
     flat = text.replace(APART, " ")
+    if flat.count("=") < 2:  # three members need two signs (most answers: no walk of the text)
+        return []
     if _OTHER_RELATION.search(flat) or _PROSE.search(flat):
         return []
     members: list[str] = []

@@ -823,6 +823,8 @@ class _Parser:
     def _num(self, tok: Tok) -> Node:
         self.i += 1
         value = tok.value
+        if value.isdigit() and value.isascii():  # a whole number: int reads it as Fraction would
+            return Num(tok.pos, Fraction(int(value)), False)
         return Num(tok.pos, Fraction(value), "." in value or "e" in value or "E" in value)
 
     def _const(self, tok: Tok) -> Node:

@@ -11,6 +11,7 @@ from grader.core.verdict import Status
 from grader.reporting.html import render_student_page
 from grader.reporting.plots import render_plot_svg
 from grader.reporting.reporters import REPORTERS
+from grader.reporting.withhold import shown_report
 from grader.spec import ProblemSet
 
 PLOTTED = (Status.INCORRECT, Status.PARTIAL)
@@ -27,11 +28,14 @@ def report_files(
     report: Report, stem: str, show_expected: bool, spec: ProblemSet | None = None
 ) -> dict[str, bytes]:
     """``<stem>.json`` (the contract's report), ``<stem>.md`` and ``<stem>.html`` (the student's pages)."""
+    # What the student may see, worked out once for the three files; each renderer withholds
+    # again, which changes nothing in a report so shown (withhold.shown_report is idempotent).
+    shown = shown_report(report, show_expected)
     files = {
-        f"{stem}{suffix}": REPORTERS[fmt].render(report, show_expected=show_expected).encode("utf-8")
+        f"{stem}{suffix}": REPORTERS[fmt].render(shown, show_expected=show_expected).encode("utf-8")
         for fmt, suffix in (("json", ".json"), ("markdown", ".md"))
     }
-    files[f"{stem}.html"] = render_student_page(report, show_expected, spec=spec).encode("utf-8")
+    files[f"{stem}.html"] = render_student_page(shown, show_expected, spec=spec).encode("utf-8")
     return files
 
 
@@ -49,18 +53,5 @@ def _plots(report: Report, stem: str) -> dict[str, bytes]:
     return artefacts
 
 
-# Plots drawn lately, by the identity of their data (held, so an id is never another's): students
-# who gave the same wrong answer share its verdict, and so its plot.
-_SVGS: dict[int, tuple[Any, str]] = {}
-MAX_SVGS = 500
-
-
 def _svg_of(plot: Any) -> str:
-    drawn = _SVGS.get(id(plot))
-    if drawn is not None and drawn[0] is plot:
-        return drawn[1]
-    svg = render_plot_svg(plot)
-    if len(_SVGS) >= MAX_SVGS:
-        _SVGS.clear()
-    _SVGS[id(plot)] = (plot, svg)
-    return svg
+    return render_plot_svg(plot)  # drawn once for its data (kept by plots.render_plot_svg)

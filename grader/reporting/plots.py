@@ -23,7 +23,7 @@ import math
 import zlib
 from collections.abc import Iterable, Sequence
 
-from grader.core.plotdata import CurvePlot, PlanePlot, PlotData
+from grader.core.plotdata import CurvePlot, PlanePlot, PlotData, plot_text
 from grader.reporting.escape import html_text as escape
 
 WIDTH, HEIGHT = 720, 420
@@ -46,11 +46,32 @@ AGREEMENT = {
 HEAT_LEVELS = ("#fff5f0", "#fee0d2", "#fcbba1", "#fc9272", "#fb6a4a", "#ef3b2c", "#cb181d", "#99000d")
 
 
+# Pictures drawn lately, by their title and data's text (a picture is drawn for its file and
+# again in its page; students who gave the same wrong answer share its verdict's plot).
+_DRAWN: dict[tuple[str, str], str] = {}
+_DRAWN_SIZE = 32
+_DRAWN_CHARS = 8_000_000  # and at most about this many characters of keys and pictures
+_held = [0]
+
+
 def render_plot_svg(plot: PlotData, title: str = "") -> str:
     """The picture as an SVG document (text). Its ids are unique to its data, so
     several pictures can be embedded in one HTML page."""
+    key = (title, plot_text(plot))  # the data's text: every field, floats to the last bit
+    svg = _DRAWN.get(key)
+    if svg is None:
+        svg = _render(plot, title, key[1])
+        if len(_DRAWN) >= _DRAWN_SIZE or _held[0] > _DRAWN_CHARS:
+            _DRAWN.clear()
+            _held[0] = 0
+        _DRAWN[key] = svg
+        _held[0] += len(title) + len(key[1]) + len(svg)
+    return svg
+
+
+def _render(plot: PlotData, title: str, text: str) -> str:
     heading = title or _default_title(plot)
-    uid = f"plot{zlib.crc32(repr((heading, plot)).encode()):08x}"
+    uid = f"plot{zlib.crc32(f'({heading!r}, {text})'.encode()):08x}"  # of repr((heading, plot))
     body = _curve(plot, uid) if isinstance(plot, CurvePlot) else _plane(plot)
     return "\n".join(
         [

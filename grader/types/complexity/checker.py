@@ -70,7 +70,27 @@ def check(part: ComplexityPart, answer: Any) -> Verdict:
     except NotPositive as exc:
         return Verdict.incorrect(f"not a growth rate: {exc}", decision=DECIDED)
     _check_exponent_sizes(student)
-    return judge(student, setting.reference, setting.space, part.accept_big_o)
+    if any(term.growth for term in student.terms):  # sympy constants: judged each time
+        return judge(student, setting.reference, setting.space, part.accept_big_o)
+    # A class writes the same class many ways (``Θ(n^2 d)``, ``O(d n n)``, ``\\Theta(3 n^2 d / 3)``):
+    # judged once for a class read the same against the same part. Its text is the key: every
+    # exponent an exact Fraction, one text is one class.
+    text = repr(student)
+    if len(text) > _JUDGED_TEXT:  # a long class (hundreds of terms): judged each time, not kept
+        return judge(student, setting.reference, setting.space, part.accept_big_o)
+    key = (text, part.answer, tuple(part.symbols), tuple(part.assumptions), part.accept_big_o)
+    verdict = _JUDGED.get(key)
+    if verdict is None:
+        verdict = judge(student, setting.reference, setting.space, part.accept_big_o)
+        if len(_JUDGED) >= _JUDGED_KEPT:
+            _JUDGED.clear()
+        _JUDGED[key] = verdict
+    return verdict
+
+
+_JUDGED: dict[tuple[Any, ...], Verdict] = {}
+_JUDGED_KEPT = 2048
+_JUDGED_TEXT = 2_000  # characters of a class's text, at most, for it to be kept
 
 
 def _check_exponent_sizes(complexity: Complexity) -> None:

@@ -17,7 +17,7 @@ from grader.mathlang.evaluate import (
     evaluate_exact,
     evaluate_val,
 )
-from grader.mathlang.values import Val, describe
+from grader.mathlang.values import Env, Val, describe
 from grader.mathlang.wording import with_article
 from grader.types.expression import casesplit, exactpl, identity, matrixform, validated
 from grader.types.expression.feedback import (
@@ -614,7 +614,7 @@ def _recheck(
     """Settle doubtful points with mpmath; a confirmed difference is the witness."""
     batch = get_batch(prep, bi)
     agreed = 0
-    for i, r, a in _high_precision(prep, sides, batch, chosen):
+    for i, r, a in _high_precision(prep, sides, batch, chosen, bi):
         kind = _mp_point(r, a, prep.part.rtol, prep.part.atol)
         if kind in ("undefined", "no reference") and _isolated(prep, sides, batch, i, kind):
             continue
@@ -677,19 +677,19 @@ def _point(prep: Prepared, batch: Batch, i: int) -> dict[str, float]:
 
 
 def _high_precision(
-    prep: Prepared, sides: Sides, batch: Batch, chosen: np.ndarray
+    prep: Prepared, sides: Sides, batch: Batch, chosen: np.ndarray, bi: int | None = None
 ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """(point, reference values, answer values) at 40 digits. A point where a value is past
     what can be computed (exp(exp(x)) at x = 1e9) is left out: it decides nothing."""
     try:
-        yield from _mp_values(prep, sides, batch, chosen)
+        yield from _mp_values(prep, sides, batch, chosen, bi)
         return
     except LimitError:
         pass
     computed = 0
     for i in chosen.tolist():
         try:
-            yield from _mp_values(prep, sides, batch, np.array([i]))
+            yield from _mp_values(prep, sides, batch, np.array([i]), bi)
             computed += 1
         except LimitError as err:
             sides.size_errors.append(err)
@@ -698,10 +698,9 @@ def _high_precision(
 
 
 def _mp_values(
-    prep: Prepared, sides: Sides, batch: Batch, chosen: np.ndarray
+    prep: Prepared, sides: Sides, batch: Batch, chosen: np.ndarray, bi: int | None = None
 ) -> list[tuple[int, np.ndarray, np.ndarray]]:
-    env = mp_env(prep, batch, chosen, sides.overrides)
-    _, r = canonical(evaluate_val(sides.ref, env))
+    env, r = _mp_reference(prep, sides, batch, chosen, bi)
     try:
         _, a = canonical(evaluate_val(sides.ans, env))
     except LimitError as err:
@@ -710,6 +709,36 @@ def _mp_values(
     r = np.broadcast_to(r, (len(chosen), r.shape[1]))
     a = np.broadcast_to(a, (len(chosen), a.shape[1]))
     return [(i, r[k], a[k]) for k, i in enumerate(chosen.tolist())]
+
+
+def _mp_reference(
+    prep: Prepared, sides: Sides, batch: Batch, chosen: np.ndarray, bi: int | None
+) -> tuple[Env, np.ndarray]:
+    """The 40-digit environment at the chosen points of a batch and the reference's values
+    there. Kept in the part's preparation (scalar parts) for its seeded batches (``bi >= 0``:
+    the same points for every student), by the reference's tree, the points and the overrides (their content,
+    never an id): students whose answers are doubtful at the same probes share them. The
+    answer's side is evaluated in the kept environment, which no evaluation changes."""
+    key: tuple[Any, ...] | None = None
+    shared = bi is not None and bi >= 0 and prep.batches.get(bi) is batch
+    if shared and not sides.ref_is_student and not prep.is_matrix:  # matrices: too large to keep
+        key = (bi, tuple(chosen.tolist()), sides.ref, tuple(sorted(sides.overrides.items())))
+        try:
+            kept = prep.mp_values.get(key)
+        except TypeError:  # a tree that cannot be hashed: evaluated each time
+            kept, key = None, None
+        if kept is not None:
+            return kept
+    env = mp_env(prep, batch, chosen, sides.overrides)
+    _, r = canonical(evaluate_val(sides.ref, env))
+    if key is not None:
+        if len(prep.mp_values) >= MP_VALUES_KEPT:
+            prep.mp_values.clear()
+        prep.mp_values[key] = (env, r)
+    return env, r
+
+
+MP_VALUES_KEPT = 32  # (points, reference) pairs kept a part (scalar parts: at most 64 points each)
 
 
 def _mp_point(r: np.ndarray, a: np.ndarray, rtol: float, atol: float) -> str:

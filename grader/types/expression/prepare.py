@@ -127,6 +127,8 @@ class Prepared:
     magnitudes: str | None = None  # the probes' range in words, once worked out (compare._magnitudes)
     cache: dict[tuple[int, int, str], tuple[ast.Node, dict[str, ast.Node], Val]] = field(default_factory=dict)
     derived: dict[int, tuple[ast.Node, ast.Node]] = field(default_factory=dict)
+    # 40-digit environments at chosen probes and the reference's values there (compare._mp_reference)
+    mp_values: dict[tuple[Any, ...], tuple[Env, np.ndarray]] = field(default_factory=dict)
 
     @property
     def is_matrix(self) -> bool:

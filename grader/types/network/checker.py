@@ -16,14 +16,16 @@ since the engine's matching compares answers against the target.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
+from grader import clock
 from grader.core.verdict import AnswerError, Certificate, CheckUndecided, Decision, Status, Verdict
 from grader.networks import paused_collection
 from grader.types.network.approx import decide_approx
 from grader.types.network.classify import decide_classify
 from grader.types.network.comparison import Comparison
-from grader.types.network.compile import Compiled, compile_part
+from grader.types.network.compile import Compiled, compile_part, compiled_parts
 from grader.types.network.exact import decide_exact
 from grader.types.network.part import NetworkPart
 from grader.types.network.plotdata import plot_data
@@ -49,7 +51,7 @@ def _check(part: NetworkPart, answer: Any) -> Verdict:
             "such weights exist: the network can meet the target; look for a construction", decision=REFERENCE
         )
     side = reference_side(comp)
-    found = decide(comp, student, side)
+    found = decided_once(comp, student, side)
     # With symbols in the weights (m, b), each draw of them is decided, not every value: a
     # network that meets the target is then only probed; a witness at one draw still proves
     # it wrong.
@@ -94,8 +96,66 @@ def same_answer(part: NetworkPart, listed: Any, answer: Any) -> bool:
     except AnswerError as exc:
         raise ValueError(f"problem spec: a listed mistake cannot be read: {exc.render()}") from exc
     mode = "classify" if part.mode == "classify" else "exact"
+    theirs, listed_key = _values_key(student), _values_key(other)
+    key = None if theirs is None or listed_key is None else ("mistake", mode, listed_key, theirs)
+    if key is not None and key in comp.decided:  # decided for the same values (see decided_once)
+        return bool(comp.decided[key])
+    cuts = clock.cuts()
     with paused_collection():
-        return decide(comp, student, NetworkSide(comp, other), mode=mode).holds
+        holds = decide(comp, student, NetworkSide(comp, other), mode=mode).holds
+    if key is not None and clock.cuts() == cuts:
+        if len(comp.decided) >= DECIDED_KEPT:
+            comp.decided.clear()
+        comp.decided[key] = holds
+    return holds
+
+
+# Decisions kept a part (a compiled part is its content's: see compile_part), for networks of
+# at most KEYED_ENTRIES weights (a key holds each entry's text: 256 keys of a hostile answer's
+# thousands of entries would hold tens of MB).
+DECIDED_KEPT = 128
+KEYED_ENTRIES = 512
+
+
+def decided_once(comp: Compiled, weights: Weights, side: Side) -> Comparison:
+    """:func:`decide` against the part's own target, made once for the same weights: a class
+    writes the same network many ways (``1``, ``2/2``, ``24369*(1)/24369``), and a decision
+    is a function of the weights' values (each entry's type and value, their widths, whether
+    one was written with decimals). Weights with symbols are decided each time (their floats
+    at a draw depend on how they are written), and so is a decision during which a step
+    stopped at a deadline (:mod:`grader.clock`: another run may decide otherwise)."""
+    key = _values_key(weights)
+    if key is None:
+        return decide(comp, weights, side)
+    kept = comp.decided.get(key)
+    if kept is not None:
+        return dataclasses.replace(kept)
+    cuts = clock.cuts()
+    found = decide(comp, weights, side)
+    if clock.cuts() == cuts:
+        if len(comp.decided) >= DECIDED_KEPT:
+            comp.decided.clear()
+        comp.decided[key] = dataclasses.replace(found)
+    return found
+
+
+def forget_decisions() -> None:
+    """Drop every kept decision (tests that make a decision stop early decide afresh)."""
+    for comp in compiled_parts():
+        comp.decided.clear()
+
+
+def _values_key(weights: Weights) -> tuple[Any, ...] | None:
+    """The weights' values, each entry by its type and exact text (Fraction(1, 2) and 0.5
+    are not the same entry), with their shapes, widths and flags; None with symbols or past
+    :data:`KEYED_ENTRIES` entries."""
+    if weights.symbolic or sum(arr.size for arr in weights.arrays.values()) > KEYED_ENTRIES:
+        return None
+    arrays = tuple(
+        (name, arr.shape, tuple((type(v).__name__, repr(v)) for v in arr.reshape(-1).tolist()))
+        for name, arr in weights.arrays.items()
+    )
+    return (arrays, tuple(sorted(weights.dims.items())), weights.inexact)
 
 
 def decide(comp: Compiled, weights: Weights, side: Side, *, mode: str | None = None) -> Comparison:
@@ -108,4 +168,4 @@ def decide(comp: Compiled, weights: Weights, side: Side, *, mode: str | None = N
     return decide_exact(comp, weights, side)
 
 
-__all__ = ["check", "decide", "same_answer"]
+__all__ = ["check", "decide", "decided_once", "forget_decisions", "same_answer"]

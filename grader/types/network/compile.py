@@ -70,6 +70,8 @@ class Compiled:
     # the target is written with decimals (0.333 x): it is compared within the part's tolerance
     target_has_decimals: bool = False
     cache: dict[Any, Any] = field(default_factory=dict)
+    # decisions against the part's own target by the weights' values (checker.decided_once)
+    decided: dict[Any, Any] = field(default_factory=dict)
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -81,6 +83,11 @@ class Compiled:
 
     def names_text(self) -> str:
         return join_names(self.param_names)
+
+
+def compiled_parts() -> list[Compiled]:
+    """The parts compiled and kept now."""
+    return list(_COMPILED.values())
 
 
 def compile_part(part: NetworkPart) -> Compiled:
