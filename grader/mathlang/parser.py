@@ -226,13 +226,14 @@ def parse(
 
 # The parse memo: (text, symbols, functions, mode, limits) -> tree or (error class, message,
 # fields). Bounded by entries, by each text's length and by the characters of all its texts
-# (a tree holds about 40 bytes a character: a hostile write-up of many long distinct lines
-# would otherwise leave a worker holding a gigabyte for the students after it); cleared whole
+# (a tree holds about 60 bytes a character: a hostile write-up of many long distinct lines
+# would otherwise leave a worker holding a gigabyte for the students after it; a web server
+# that shows a term's answers would grow for hours), so about 15 MiB at most; cleared whole
 # when full.
 _MEMO: dict[tuple[Any, ...], Any] = {}
 _MEMO_SIZE = 20_000
 _MEMO_TEXT = 2_000
-_MEMO_CHARACTERS = 1_000_000
+_MEMO_CHARACTERS = 250_000
 _memo_characters = 0
 
 

@@ -37,7 +37,7 @@ from grader.service.hand.model import AUDIT_ACTION, Conflict, GradeBody, GroupBo
 from grader.service.intake import read_handed_in
 from grader.service.models import Assignment, AuditEntry, HandGradeRow, Submission, User, VerdictRow, utcnow
 
-READ_CACHE_SIZE = 4096  # versions kept read: a large course's counted versions of an assignment
+READ_CACHE_SIZE = 1024  # versions kept read (about 20 KiB each): a large class's counted versions
 
 
 # ---- the grades and the reports they make -----------------------------------------------
