@@ -317,6 +317,11 @@ def test_weights_that_differ_only_in_how_exact_they_are_are_decided_apart() -> N
     assert _values_key(a) != _values_key(b)  # type: ignore[arg-type]
     other = {**answer, "W3": [["1/3" if i == 0 else v for i, v in enumerate(answer["W3"][0])]]}
     assert _values_key(read_answer(comp, other)) != _values_key(b)  # type: ignore[arg-type]
+    # an entry's exact text can run to kilobytes; what is kept for it is a digest of 64 characters
+    huge = {**answer, "W3": [["(3^2000+1)/3^2000" if i == 0 else v for i, v in enumerate(answer["W3"][0])]]}
+    read = read_answer(comp, huge)
+    key = _values_key(read)  # type: ignore[arg-type]
+    assert key is not None and len(key) == 64 and key != _values_key(b)  # type: ignore[arg-type]
 
 
 def test_a_decision_stopped_at_a_deadline_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,6 +17,7 @@ since the engine's matching compares answers against the target.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from typing import Any
 
 from grader import clock
@@ -111,8 +112,7 @@ def same_answer(part: NetworkPart, listed: Any, answer: Any) -> bool:
 
 
 # Decisions kept a part (a compiled part is its content's: see compile_part), for networks of
-# at most KEYED_ENTRIES weights (a key holds each entry's text: 256 keys of a hostile answer's
-# thousands of entries would hold tens of MB).
+# at most KEYED_ENTRIES weights, each keyed by a digest of the weights' values.
 DECIDED_KEPT = 128
 KEYED_ENTRIES = 512
 
@@ -145,17 +145,19 @@ def forget_decisions() -> None:
         comp.decided.clear()
 
 
-def _values_key(weights: Weights) -> tuple[Any, ...] | None:
-    """The weights' values, each entry by its type and exact text (Fraction(1, 2) and 0.5
-    are not the same entry), with their shapes, widths and flags; None with symbols or past
-    :data:`KEYED_ENTRIES` entries."""
+def _values_key(weights: Weights) -> str | None:
+    """A digest of the weights' values, each entry by its type and exact text (Fraction(1, 2)
+    and 0.5 are not the same entry), with their shapes, widths and flags; None with symbols or
+    past :data:`KEYED_ENTRIES` entries. A digest, so a kept key is 64 characters whatever the
+    entries (a hostile entry's exact text can run to kilobytes)."""
     if weights.symbolic or sum(arr.size for arr in weights.arrays.values()) > KEYED_ENTRIES:
         return None
     arrays = tuple(
         (name, arr.shape, tuple((type(v).__name__, repr(v)) for v in arr.reshape(-1).tolist()))
         for name, arr in weights.arrays.items()
     )
-    return (arrays, tuple(sorted(weights.dims.items())), weights.inexact)
+    values = (arrays, tuple(sorted(weights.dims.items())), weights.inexact)
+    return hashlib.sha256(repr(values).encode("utf-8")).hexdigest()
 
 
 def decide(comp: Compiled, weights: Weights, side: Side, *, mode: str | None = None) -> Comparison:
