@@ -293,19 +293,31 @@ def _one_vector(
     )
 
 
-# products, transposes and norms of vectors (\cdot, x^\top, x^T, \|x\|, \times, \langle x, y\rangle)
-_VECTOR_PRODUCT = re.compile(
-    r"\\(?:cdot|top|intercal|times|otimes|langle|lVert|rVert|Vert|\|)(?![A-Za-z])|\^\s*\{?\s*T(?![A-Za-z])|\u2016"
+# transposes, norms and inner products of vectors (x^\top, x^T, \|x\|, \langle x, y\rangle)
+_VECTOR_FORM = re.compile(
+    r"\\(?:top|intercal|otimes|langle|lVert|rVert|Vert|\|)(?![A-Za-z])|\^\s*\{?\s*T(?![A-Za-z])|\u2016"
 )
+_ELEMENT_WISE_OPS = frozenset({"+", "-", "/", "^"})
 
 
 def _element_wise(step: Step, vector: str, *nodes: ast.Node) -> bool:
     """A step with one declared vector read entry by entry only when its arithmetic is
-    element-wise: no product, transpose or norm of vectors, no entry of the vector (``x_1``)."""
-    if _VECTOR_PRODUCT.search(step.left + step.right):
+    element-wise: no transpose or norm, no product of two factors that both hold the vector
+    (``x \\cdot x``, ``x \\times x``, ``(x \\cdot x)\\,x``; ``2 \\cdot x`` is element-wise), no entry
+    of the vector (``x_1``)."""
+    if _VECTOR_FORM.search(step.left + step.right):
         return False
     from grader.steps import sized
 
+    for node in nodes:
+        for sub in ast.walk(node):
+            if (
+                isinstance(sub, ast.BinOp)
+                and sub.op not in _ELEMENT_WISE_OPS
+                and vector in ast.free_names(sub.left)
+                and vector in ast.free_names(sub.right)
+            ):
+                return False
     return not any(sized.entry_of(n, {vector}) for node in nodes for n in ast.free_names(node))
 
 
