@@ -430,3 +430,8 @@ def test_one_vector_read_entry_by_entry_is_shown_but_never_refuted() -> None:
     assert shown.status == "shown"
     unrefuted = _one(r"Let $x \in \mathbb{R}^n$. Then $2x = x + x + 1$.")
     assert unrefuted.status == "undecided" and unrefuted.witness is None
+
+
+def test_a_scalar_times_one_vector_is_still_element_wise() -> None:
+    mark = _one(r"Let $x \in \mathbb{R}^n$. Then $2 \cdot \tanh(x) = \tanh(x) + \tanh(x)$.")
+    assert mark.status == "shown"
