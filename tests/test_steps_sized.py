@@ -336,3 +336,102 @@ def test_a_declaration_reaches_the_chains_of_the_lines_after_it() -> None:
         + "$$(AB)^\\top = A^\\top B^\\top$$\n"
     )
     assert _one(far).status == "undecided"  # 41 lines on: a later question may reuse the letters
+
+
+# -- review of session 15: entries beside their vector, number sets, derivatives by an entry ----
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        r"$$\frac{\partial}{\partial x_j} \sum_{k=1}^n x_k^2 = 0$$",
+        r"$$\frac{\partial}{\partial w_j} \frac{1}{2}\sum_i (w_i x_i - y)^2 = 0$$",
+        r"$$\frac{\partial}{\partial x_j} \sum_k x_k x_j = \sum_k x_k$$",
+        # fresh: no sum, the entries written out; a false step by another entry
+        r"$$\frac{\partial}{\partial x_j} (x_1^2 + x_2^2) = 0$$",
+        r"$$\frac{\partial}{\partial a_i} \sum_{k=1}^m a_k b_k = 0$$",
+    ],
+)
+def test_a_derivative_by_an_indexed_entry_is_not_shown_dropping_its_own_term(text: str) -> None:
+    """x_j may be one of x_1..x_n: read as a symbol apart, the derivative drops its term."""
+    assert _one(text).status != "shown"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        r"$$\frac{\partial}{\partial x_j} \sum_{k=1}^n x_k^2 = 2 x_j$$",
+        r"$$\frac{\partial}{\partial x_j} (x_1^2 + x_2^2) = 2 x_j$$",
+        r"$$\frac{\partial}{\partial x_1} (x_1^2 + x_j^2) = 2 x_1$$",
+    ],
+)
+def test_a_true_derivative_by_an_indexed_entry_is_not_refuted(text: str) -> None:
+    assert _one(text).status != "wrong"
+
+
+def test_a_derivative_by_an_entry_with_every_index_tried_is_still_shown() -> None:
+    mark = _one(r"$$\frac{\partial}{\partial x_j} \sum_k x_k^2 = 2 x_j$$")
+    assert mark.status == "shown", mark
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        r"Let $x \in \mathbb{R}^2$. Then $x \cdot x = x_1^2 + x_2^2$.",
+        r"Let $x \in \mathbb{R}^n$. Then $x \cdot x = x_1^2 + x_2^2$.",
+        r"Let $x \in \mathbb{R}^3$. Then $x^\top x = x_1^2 + x_2^2 + x_3^2$.",
+        r"Let $v \in \mathbb{R}^2$. Then $\|v\|^2 = v_1^2 + v_2^2$.",
+    ],
+)
+def test_entries_beside_their_declared_vector_are_no_scalars_apart(text: str) -> None:
+    """x_1 is x's first entry: a point giving x and x_1 unrelated values is no witness."""
+    assert _one(text).status != "wrong"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        r"Let $a \in \mathbb{R}^{+}$. Then $\sqrt{a^2} + |a| = 2a$.",
+        r"Let $a \in \mathbb{R}^+$. Then $\sqrt{a^2} + |a| = 2a$.",
+        r"Let $b \in \mathbb{R}_{+}$. Then $|b| + b = 2b$.",
+    ],
+)
+def test_positive_reals_are_a_number_set_not_an_array_declaration(text: str) -> None:
+    assert _one(text).status == "shown"
+
+
+def test_t_in_positive_reals_abs_is_shown_again() -> None:
+    assert _one(r"For $t \in \mathbb{R}^+$: $$|t| = t$$").status == "shown"
+    assert _one(r"Let $t \in \mathbb{R}^+$. Then $|t| = t$.").status == "shown"
+
+
+def test_a_positivity_set_not_read_gives_no_witness() -> None:
+    assert _one(r"Let $a \in \mathbb{R}^{>0}$. Then $|a| = a$.").status != "wrong"
+    assert _one(r"Let $a \in \mathbb{R}_{\ge 0}$. Then $\sqrt{a^2} = a$.").status != "wrong"
+
+
+@pytest.mark.parametrize(
+    ("text", "false"),
+    [
+        (r"Let $x \in \mathbb{R}^n$. Then $x \cdot x \ge x_1^2$.", "wrong"),
+        (r"Let $x \in \mathbb{R}^n$. Then $x \cdot x = x^2$.", "shown"),
+        (r"Let $x \in \mathbb{R}^n$. Then $(x \cdot x)\,x = x^3$.", "shown"),
+        (r"Let $x \in \mathbb{R}^n$. Then $x^\top x = x^2$.", "shown"),
+        (r"Let $x \in \mathbb{R}^3$. Then $x \times x = x^2$.", "shown"),
+        (r"Let $x \in \mathbb{R}^n$. Then $\|x\| = |x|$.", "shown"),
+    ],
+)
+def test_one_vector_is_read_entry_by_entry_only_with_element_wise_arithmetic(text: str, false: str) -> None:
+    assert _one(text).status != false
+
+
+def test_one_vector_read_entry_by_entry_is_shown_but_never_refuted() -> None:
+    shown = _one(r"Let $x \in \mathbb{R}^n$. Then $\tanh(x) = \frac{e^{x}-e^{-x}}{e^{x}+e^{-x}}$.")
+    assert shown.status == "shown"
+    unrefuted = _one(r"Let $x \in \mathbb{R}^n$. Then $2x = x + x + 1$.")
+    assert unrefuted.status == "undecided" and unrefuted.witness is None
+
+
+def test_a_scalar_times_one_vector_is_still_element_wise() -> None:
+    mark = _one(r"Let $x \in \mathbb{R}^n$. Then $2 \cdot \tanh(x) = \tanh(x) + \tanh(x)$.")
+    assert mark.status == "shown"

@@ -313,11 +313,19 @@ def _only_name(node: ast.Node) -> str:
 
 
 def _entry_may_coincide(variable: str, others: set[str]) -> bool:
-    """``x_j`` against ``x_i``: two entries with letter indices may be the same entry."""
-    m = re.fullmatch(r"([A-Za-z]+)_\{?([A-Za-z]+)\}?", variable)
+    """``x_j`` against ``x_i``, ``x_1`` or ``x_{12}`` (and ``x_1`` against ``x_j``): two entries
+    of one name, one with a letter index, may be the same entry."""
+    m = _ENTRY_NAME.fullmatch(variable)
     if m is None:
         return False
-    return any(re.fullmatch(rf"{m.group(1)}_\{{?[A-Za-z]+\}}?", o) for o in others)
+    for other in others:
+        o = _ENTRY_NAME.fullmatch(other)
+        if o is not None and o.group(1) == m.group(1) and (m.group(2).isalpha() or o.group(2).isalpha()):
+            return True
+    return False
+
+
+_ENTRY_NAME = re.compile(r"([A-Za-z]+)_\{?([A-Za-z]+|\d+)\}?")
 
 
 def _derivative(

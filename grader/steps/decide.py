@@ -135,7 +135,9 @@ def _scope(chain: Chain, context: Context, functions: Mapping[str, Any]) -> _Sco
     )
 
 
-_ARRAY_DECLARATION = re.compile(r"\\in\s*\\mathbb\s*\{?\s*R\s*\}?\s*\^")
+# x \in \mathbb{R}^n, \mathbb{R}^{m \times n}: dimensions that read as sizes (a letter or a
+# number); \mathbb{R}^+, \mathbb{R}^{+}, \mathbb{R}^{>0} are number sets (_number_set)
+_ARRAY_DECLARATION = re.compile(r"\\in\s*\\mathbb\s*\{?\s*R\s*\}?\s*\^\s*\{?\s*[A-Za-z0-9]")
 
 
 def _declared(chain: Chain, context: Context) -> dict[str, tuple[str, ...]]:
@@ -261,9 +263,66 @@ def mark_step(step: Step, scope: _Scope) -> StepMark:
             written_out = _with_arrays(step, scope, base) if step.relation == "=" else None
             if written_out is not None:
                 return written_out
-            if len(declared) > 1 or len(_step_shapes(step, scope)[next(iter(declared))]) > 1:
-                return _unread(step, scope, base, "vectors or matrices (declared): out of scope")
-            # one vector and scalar arithmetic only (\tanh(x) = ...): entry by entry, a scalar step
+            return _one_vector(step, scope, base, left, right, declared)
+        return _scalar_step(left, right, step, scope, base)
+    except Exception as err:  # one step's failure never stops the others
+        return StepMark(**base, status="undecided", certificate=f"internal error: {type(err).__name__}")
+
+
+def _one_vector(
+    step: Step, scope: _Scope, base: dict[str, Any], left: Read, right: Read, declared: set[str]
+) -> StepMark:
+    """A step with declared arrays that their written-out reading left undecided: with one
+    vector and element-wise arithmetic only (``\\tanh(x) = ...``) read entry by entry as a
+    scalar step, shown or undecided (a point found that way is one entry's: no witness)."""
+    if len(declared) > 1 or len(_step_shapes(step, scope)[next(iter(declared))]) > 1:
+        return _unread(step, scope, base, "vectors or matrices (declared): out of scope")
+    assert left.node is not None and right.node is not None
+    if not _element_wise(step, next(iter(declared)), left.node, right.node):
+        return _unread(step, scope, base, "a vector (declared) in a product of vectors: out of scope")
+    mark = _scalar_step(left, right, step, scope, base)
+    if mark.status != "wrong":
+        return mark
+    return mark.model_copy(
+        update={
+            "status": "undecided",
+            "witness": None,
+            "certificate": "fails at a point read entry by entry, but a vector's entries "
+            "are not scalars apart: no witness",
+        }
+    )
+
+
+# transposes, norms and inner products of vectors (x^\top, x^T, \|x\|, \langle x, y\rangle)
+_VECTOR_FORM = re.compile(
+    r"\\(?:top|intercal|otimes|langle|lVert|rVert|Vert|\|)(?![A-Za-z])|\^\s*\{?\s*T(?![A-Za-z])|\u2016"
+)
+_ELEMENT_WISE_OPS = frozenset({"+", "-", "/", "^"})
+
+
+def _element_wise(step: Step, vector: str, *nodes: ast.Node) -> bool:
+    """A step with one declared vector read entry by entry only when its arithmetic is
+    element-wise: no transpose or norm, no product of two factors that both hold the vector
+    (``x \\cdot x``, ``x \\times x``, ``(x \\cdot x)\\,x``; ``2 \\cdot x`` is element-wise), no entry
+    of the vector (``x_1``)."""
+    if _VECTOR_FORM.search(step.left + step.right):
+        return False
+    from grader.steps import sized
+
+    for node in nodes:
+        for sub in ast.walk(node):
+            if (
+                isinstance(sub, ast.BinOp)
+                and sub.op not in _ELEMENT_WISE_OPS
+                and vector in ast.free_names(sub.left)
+                and vector in ast.free_names(sub.right)
+            ):
+                return False
+    return not any(sized.entry_of(n, {vector}) for node in nodes for n in ast.free_names(node))
+
+
+def _scalar_step(left: Read, right: Read, step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark:
+    try:
         if step.relation == "=":
             if scope.about_shapes or _SHAPE_SPACE.search(step.left + step.right):
                 lists = _dimension_lists(step.left), _dimension_lists(step.right)
@@ -748,6 +807,10 @@ def _with_sums(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | No
     """:func:`_sums_written`; where that decides nothing and entries have free indices
     (``\\frac{d}{d\\mathbf{x}_j} \\sum_k e^{\\mathbf{x}_k}``), again with every value of the
     indices (the entries then are the sum's)."""
+    first = next(iter(written_out([plain_entries(step.left), plain_entries(step.right)])), None)
+    if first is not None and _entry_derivative(*first[1]):
+        # d/dx_j of x_1 + ... + x_n: x_j may be one of the x_k; only every j tried may show it
+        return _sums_written(step, scope, base, indexed=True)
     mark = _sums_written(step, scope, base, indexed=False)
     if mark is not None and mark.status != "undecided":
         return mark
@@ -826,6 +889,11 @@ def _free_indices(*texts: str) -> list[str]:
         if any(re.search(rf"(?<![A-Za-z\\]){letter}(?![A-Za-z])", p) for p in plain):
             return []
     return found
+
+
+def _entry_derivative(*texts: str) -> bool:
+    """A derivative in a step whose entries have free indices (``\\partial x_j``)."""
+    return any(has_derivative(t) for t in texts) and bool(_free_indices(*texts))
 
 
 def _every_index(

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
@@ -467,20 +467,34 @@ def decide(
     ]
     if not rounds:
         return None
-    if refutable is None:
-        resting = sorted(n for n in step.names if n in blocked or n.split("_")[0] in blocked)
-        if resting:
-            refutable = f"{resting[0]} has a condition or a definition in the write-up"
-    if refutable is None and any("^(" in n for n in step.names):
-        refutable = "entries with a superscript index (x^{(i)}, x^{(j)}) may be the same entry"
-    if refutable is None and step.guessed:
-        refutable = f"the shapes of {', '.join(step.guessed)} are not declared (\\in \\mathbb{{R}}^{{...}})"
+    refutable = refutable or _why_no_witness(step, blocked)
     try:
         return _written_out(step, rounds, refutable, fixed)
     except polys.NotCovered:
         return _with_sympy(step)
     except _NOT_READ:
         return None
+
+
+def _why_no_witness(step: _Step, blocked: frozenset[str]) -> str | None:
+    """Why a point where the sides differ is no witness here, or None."""
+    resting = sorted(n for n in step.names if n in blocked or n.split("_")[0] in blocked)
+    if resting:
+        return f"{resting[0]} has a condition or a definition in the write-up"
+    entries = sorted(n for n in step.names if n not in step.arrays and entry_of(n, step.arrays))
+    if entries:  # x_1 beside a vector x: an entry of x, not a scalar apart from it
+        return f"{entries[0]} may be an entry of {entry_of(entries[0], step.arrays)}"
+    if any("^(" in n for n in step.names):
+        return "entries with a superscript index (x^{(i)}, x^{(j)}) may be the same entry"
+    if step.guessed:
+        return f"the shapes of {', '.join(step.guessed)} are not declared (\\in \\mathbb{{R}}^{{...}})"
+    return None
+
+
+def entry_of(name: str, arrays: Collection[str]) -> str | None:
+    """The array ``name`` is written as an entry of (``x_1``, ``x_{ij}`` of ``x``), or None."""
+    base = name.split("_")[0]
+    return base if base != name and base in arrays else None
 
 
 def _written_out(
