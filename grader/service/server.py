@@ -5,6 +5,7 @@ submission."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import secrets
 import shutil
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from grader.batch import submission_folders
 from grader.core import memtrace
@@ -28,12 +29,12 @@ from grader.service.service import Service
 from grader.service.settings import Settings
 
 
-class SlowClientProtocol(H11Protocol):
-    """uvicorn's HTTP/1.1 protocol with a deadline on each request's head. uvicorn arms its
-    keep-alive timer only once an answer is sent, and cancels it at the first byte of the next
-    request: a client that sends half a header holds its connection for ever (slowloris). Here
-    the timer also runs from the connection's start, and only a complete head stops it (uvicorn
-    cancels it when h11 hands over the request); past it, the connection is closed."""
+class SlowClientProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP/1.1 protocol (the C parser, httptools) with a deadline on each request's
+    head. uvicorn arms its keep-alive timer only once an answer is sent, and cancels it at the
+    first byte of the next request: a client that sends half a header holds its connection for
+    ever (slowloris). Here the timer also runs from the connection's start, and only a complete
+    head stops it; past it, the connection is closed."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -42,8 +43,20 @@ class SlowClientProtocol(H11Protocol):
         )
 
     def data_received(self, data: bytes) -> None:
-        self.conn.receive_data(data)  # uvicorn's, less cancelling the timer at the first byte
-        self.handle_events()
+        # uvicorn's cancels the timer at the first byte: here only a head completed cancels it
+        timer, self.timeout_keep_alive_task = self.timeout_keep_alive_task, None
+        self.head_done = False
+        super().data_received(data)
+        if timer is None:
+            return
+        if self.head_done or self.timeout_keep_alive_task is not None or self.transport.is_closing():
+            timer.cancel()
+        else:
+            self.timeout_keep_alive_task = timer
+
+    def on_headers_complete(self) -> None:
+        self.head_done = True
+        super().on_headers_complete()
 
 
 class _Server(uvicorn.Server):
@@ -63,6 +76,12 @@ def serve(settings: Settings, host: str, port: int, on_ready: Any = None) -> Non
     configure_logging()
     memtrace.start_if_asked("server")
     app = create_app(settings)
+    # The start-up heap (about 200,000 objects: the course's compiled problems, sympy, the
+    # routes) lives as long as the process: kept out of every later full collection, which
+    # otherwise scanned it for 150 ms every few seconds of a class's hand-ins, holding up
+    # every request in flight (docs/service.md, "Where an upload's time goes").
+    gc.collect()
+    gc.freeze()
     config = uvicorn.Config(
         app,
         host=host,
