@@ -127,6 +127,33 @@ def test_answers_as_json_and_the_ta_sees_the_reference(server: Server) -> None:
     assert (row["score"], row["max_score"]) == (full["score"], full["max_score"]) and full["score"] > 0
 
 
+def test_the_class_list_agrees_with_each_hand_in(server: Server) -> None:
+    """The TA's list of a class (read in a few queries) says of each hand-in what its own
+    page says: its student, version, status and, once graded, its score."""
+    sheet = seed_file(SEEDS, "seed-001")
+    with server.client("alice") as alice, server.client("bob") as bob:
+        graded = [submit(who, ASSIGNMENT, sheet).json()["id"] for who in (alice, bob)]
+        for client, submission in zip((alice, bob), graded, strict=True):
+            wait_graded(client, submission)
+        with grading_paused(server):
+            waiting = [submit(who, ASSIGNMENT, sheet).json()["id"] for who in (bob, alice)]
+            with server.client("ta") as ta:
+                listed = ta.get(f"/api/v1/assignments/{ASSIGNMENT}/submissions").json()["submissions"]
+                own = {s: ta.get(f"/api/v1/submissions/{s}").json() for s in graded + waiting}
+    rows = {row["id"]: row for row in listed}
+    assert set(graded + waiting) <= set(rows)
+    fields = ("student", "version", "status")
+    for submission, page in own.items():
+        row = rows[submission]
+        assert [row[key] for key in fields] == [page[key] for key in fields]
+        if submission in graded:
+            scores = (page["report"]["score"], page["report"]["max_score"])
+            assert page["status"] == "graded" and (row["score"], row["max_score"]) == scores
+        else:
+            assert page["status"] in ("queued", "grading") and "score" not in row
+    assert {rows[s]["version"] for s in waiting} == {2}
+
+
 def long_poll(client: httpx.Client, submission: int, wait: float) -> tuple[Response, float]:
     """The response of ``GET /submissions/{id}?wait=`` and the seconds it took."""
     started = time.monotonic()

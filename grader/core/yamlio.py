@@ -427,6 +427,7 @@ _CORE_TAGS = frozenset(
     f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "seq", "map")
 )
 _INT_TAG = "tag:yaml.org,2002:int"
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 def refuse_unknown_tag(node: Node) -> None:
@@ -441,9 +442,13 @@ def construct_scalar(constructor: yaml.constructor.SafeConstructor, node: Scalar
     """The value of a scalar; an integer of more than MAX_VALUE_DIGITS digits stays the
     text written (Python would refuse to read it), a value its tag cannot be read as is
     a :class:`YamlError`."""
+    if node.tag == _STR_TAG:  # most scalars: what PyYAML's constructor returns, without its set-up
+        return node.value
     if node.tag == _INT_TAG and len(node.value) > MAX_VALUE_DIGITS:
         return node.value
     try:
+        if node.tag == _INT_TAG:  # decimal, as YAML 1.2's core schema reads it (_ScalarConstructor)
+            return int(node.value, 10)
         return constructor.construct_object(node)
     except (ValueError, TypeError, KeyError, AttributeError):
         shown = node.tag.replace("tag:yaml.org,2002:", "")

@@ -97,10 +97,6 @@ def owner_gone(owner: str) -> bool:
     return False
 
 
-def submission_task(submission: Submission, user_name: str, job_id: int) -> SubmissionTask:
-    return one_task(user_name, submission.filename, submission.content, key=f"{submission.id}#{job_id}")
-
-
 @dataclass
 class Group:
     spec: ProblemSet
@@ -294,22 +290,25 @@ class GradingWorkers:
         with self.db.session() as db:
             jobs = queue.claim(db, self.owner, self.settings.batch_size)
             self.in_hand |= {job.id for job in jobs}
-            # After the claim: a regrade queued with another server's edit is graded with it.
-            if jobs:
-                self.course.refresh()
+        if not jobs:
+            return
+        # After the claim: a regrade queued with another server's edit is graded with it.
+        self.course.refresh()
+        with self.db.session(read_only=True) as db:  # the sheets are read outside any write
             for job, loaded, task in self._tasks(db, jobs):
                 group = self._claimed.setdefault(loaded.problem_hash, Group(loaded.spec, []))
                 group.items.append((job, task))
 
     def _tasks(self, db: Session, jobs: list[Job]) -> Iterator[tuple[Job, LoadedAssignment, SubmissionTask]]:
         """Each claimed job with the problem file it is graded with now, and its task."""
+        by_id = queue.sheets_of(db, [job.submission_id for job in jobs])
         for job in jobs:
-            submission = db.get(Submission, job.submission_id)
-            loaded = self.course.by_id(submission.assignment_id) if submission else None
-            user = db.get(User, submission.user_id) if submission else None
-            if loaded is None or submission is None or user is None:  # the problem file is gone: it waits
+            sheet = by_id.get(job.submission_id)
+            loaded = self.course.by_id(sheet.assignment_id) if sheet is not None else None
+            if sheet is None or loaded is None:  # the problem file is gone: it waits
                 continue
-            yield job, loaded, submission_task(submission, user.name, job.id)
+            task = one_task(sheet.name, sheet.filename, sheet.content, key=f"{sheet.id}#{job.id}")
+            yield job, loaded, task
 
     def _grade_group(self, problem_hash: str, group: Group) -> None:
         """Grade a group's jobs; when they are all handed to the workers, claim more, and

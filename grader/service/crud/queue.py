@@ -15,12 +15,13 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, case, func, insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session, aliased
 
-from grader.service.models import Job, JobStatus, Submission, utcnow
+from grader.service.models import Job, JobStatus, Submission, User, utcnow
 
 _ADD_JOB = insert(Job).returning(Job.id)
 aliased_submission = aliased(Submission)
@@ -61,11 +62,21 @@ def claim(db: Session, owner: str, limit: int) -> list[Job]:
             .execution_options(synchronize_session=False)
         )
     )
-    db.commit()
-    if not claimed:
-        return []
-    jobs = {job.id: job for job in db.scalars(select(Job).where(Job.id.in_(claimed)))}
+    jobs = {job.id: job for job in db.scalars(select(Job).where(Job.id.in_(claimed)))} if claimed else {}
+    db.commit()  # before the submissions are read: on SQLite every hand-in waits for this write
     return [jobs[job_id] for job_id in wanted if job_id in jobs]
+
+
+def sheets_of(db: Session, submission_ids: list[int]) -> dict[int, Row[Any]]:
+    """What grading needs of each submission (its assignment, file name, content and author's
+    name), in one query."""
+    sheets = db.execute(
+        select(Submission.id, Submission.assignment_id, Submission.filename, Submission.content)
+        .add_columns(User.name)
+        .join(User, User.id == Submission.user_id)
+        .where(Submission.id.in_(submission_ids))
+    )
+    return {sheet.id: sheet for sheet in sheets}
 
 
 def in_turn(limit: int) -> Select[int]:

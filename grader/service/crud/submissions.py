@@ -5,6 +5,7 @@ through Core statements built once."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select
@@ -15,7 +16,12 @@ from grader.core.plainjson import UNREADABLE
 from grader.core.report import Report
 from grader.service.blobs import read_back
 from grader.service.course_files import LoadedAssignment
-from grader.service.crud.verdicts import counted_submissions, latest_verdict
+from grader.service.crud.verdicts import (
+    VERDICTS_A_QUERY,
+    counted_submissions,
+    latest_verdict,
+    newest_verdicts,
+)
 from grader.service.db import Database
 from grader.service.errors import RETRY_AFTER_SECONDS, ApiError
 from grader.service.late import with_hand_in
@@ -76,6 +82,35 @@ def submission_state(db: Session | Connection, submission: Submission) -> tuple[
         return "graded", verdict
     pending = db.execute(_PENDING_JOB, {"submission_id": submission.id}).scalar()
     return pending or JobStatus.QUEUED, None
+
+
+def submission_states(
+    db: Session | Connection, submission_ids: Sequence[int]
+) -> dict[int, tuple[str, VerdictRow | None]]:
+    """:func:`submission_state` of many submissions in a few queries (a class's list), each
+    verdict without its report."""
+    verdicts = newest_verdicts(db, submission_ids, with_report=False)
+    waiting = [submission_id for submission_id in submission_ids if submission_id not in verdicts]
+    pending: dict[int, str] = {}
+    for start in range(0, len(waiting), VERDICTS_A_QUERY):
+        jobs = db.execute(
+            select(Job.submission_id, Job.status)
+            .where(Job.submission_id.in_(waiting[start : start + VERDICTS_A_QUERY]))
+            .where(Job.status != JobStatus.DONE)
+            .order_by(Job.id)
+        )
+        pending.update((job.submission_id, job.status) for job in jobs)  # the newest job's, as one by one
+    return {
+        submission_id: ("graded", verdicts[submission_id])
+        if submission_id in verdicts
+        else (pending.get(submission_id) or JobStatus.QUEUED, None)
+        for submission_id in submission_ids
+    }
+
+
+def user_names(db: Session | Connection, user_ids: Iterable[int]) -> dict[int, str]:
+    rows = db.execute(select(User.id, User.name).where(User.id.in_(set(user_ids))))
+    return {user_id: name for user_id, name in rows}
 
 
 def submission_content(db: Session | Connection, submission_id: int) -> bytes | None:

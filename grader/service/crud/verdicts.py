@@ -51,9 +51,13 @@ def counted_submissions(
 VERDICTS_A_QUERY = 500  # submissions whose newest verdicts one query reads
 
 
-def newest_verdicts(db: Session, submission_ids: Sequence[int]) -> dict[int, VerdictRow]:
-    """The newest verdict of each of ``submission_ids`` that has one: two queries for each
-    :data:`VERDICTS_A_QUERY` of them, not one for each (a class's grading view reads them all)."""
+def newest_verdicts(
+    db: Session | Connection, submission_ids: Sequence[int], with_report: bool = True
+) -> dict[int, VerdictRow]:
+    """The newest verdict of each of ``submission_ids`` that has one, detached: two queries for
+    each :data:`VERDICTS_A_QUERY` of them, not one for each (a class's grading view reads them
+    all). ``with_report=False``: the rows without their reports (a list's scores)."""
+    columns = [column for column in VerdictRow.__table__.columns if with_report or column.key != "report"]
     found: dict[int, VerdictRow] = {}
     for start in range(0, len(submission_ids), VERDICTS_A_QUERY):
         chunk = submission_ids[start : start + VERDICTS_A_QUERY]
@@ -63,10 +67,8 @@ def newest_verdicts(db: Session, submission_ids: Sequence[int]) -> dict[int, Ver
             .group_by(VerdictRow.submission_id)
         ).all()
         if newest:
-            found.update(
-                (row.submission_id, row)
-                for row in db.scalars(select(VerdictRow).where(VerdictRow.id.in_(newest)))
-            )
+            rows = db.execute(select(*columns).where(VerdictRow.id.in_(newest)))
+            found.update((row.submission_id, detached(VerdictRow, row)) for row in rows)
     return found
 
 

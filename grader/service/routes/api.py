@@ -32,15 +32,17 @@ from grader.service.crud.submissions import (
     student_named,
     submission_for,
     submission_state,
+    submission_states,
     submissions_where,
     user_name,
+    user_names,
 )
 from grader.service.db import lock_students
 from grader.service.deps import AnyUser, AssignmentDep, ServiceDep, Staff, WebService
 from grader.service.errors import ApiError
 from grader.service.intake import answers_as_file, canonical_name, read_upload
 from grader.service.late import is_late
-from grader.service.models import JobStatus, Submission, User, detached, is_staff, utcnow
+from grader.service.models import JobStatus, Submission, User, VerdictRow, detached, is_staff, utcnow
 from grader.service.shown import shown_time
 from grader.service.variant_key import student_spec
 from grader.service.visibility import student_json
@@ -184,10 +186,21 @@ def submission_json(
     with_report: bool = True,
 ) -> dict[str, Any]:
     status, verdict = submission_state(db, submission)
-    if submission.user_id == user.id:
-        author: str | None = user.name
-    else:
-        author = user_name(db, submission.user_id)
+    author = user.name if submission.user_id == user.id else user_name(db, submission.user_id)
+    return submission_data(service, submission, author, (status, verdict), user, now, with_report)
+
+
+def submission_data(
+    service: WebService,
+    submission: Submission,
+    author: str | None,
+    state: tuple[str, VerdictRow | None],
+    user: User,
+    now: dt.datetime,
+    with_report: bool = True,
+) -> dict[str, Any]:
+    """A submission as ``user`` may see it, from its ``state`` (:func:`submission_state`)."""
+    status, verdict = state
     assignment = service.course.by_id(submission.assignment_id)
     data: dict[str, Any] = {
         "id": submission.id,
@@ -280,8 +293,14 @@ async def check(
 def class_submissions(service: ServiceDep, user: Staff, loaded: AssignmentDep) -> dict[str, Any]:
     with service.db.read() as db:
         rows = submissions_where(db, Submission.assignment_id == loaded.id)
-        now = utcnow()
-        return {"submissions": [submission_json(service, db, s, user, now, with_report=False) for s in rows]}
+        states = submission_states(db, [row.id for row in rows])
+        authors = user_names(db, [row.user_id for row in rows])
+    now = utcnow()
+    listed = [
+        submission_data(service, row, authors.get(row.user_id), states[row.id], user, now, with_report=False)
+        for row in rows
+    ]
+    return {"submissions": listed}
 
 
 @router.get("/students/{student}/submissions")
