@@ -97,12 +97,16 @@ def _sympy_shown(left: ast.Node, right: ast.Node, names: set[str], arrays: set[s
     return _said(SIZES)
 
 
+_EUCLIDEAN = re.compile(r"(\\\||\\rVert)\s*_\s*(?:\{\s*2\s*\}|2(?!\d))")
+
+
 def _read(text: str, context: Context, superscripts: bool = False) -> tuple[ast.Node, set[str]]:
     """The side parsed, and the base letters written bold; NotArrays when it holds notation
     out of scope other than arrays (a function not defined here, a sum, a limit...; names
     with a superscript index, ``\\mathbf{x}^{(i)}``, only when ``superscripts``)."""
     bold = {m.group(1) for m in _BOLD.finditer(text)}
     text = re.sub(r",\s*(?=\\\\|\\end\s*\{)", " ", text)  # [a] \cdot [b], \\ ...: a row's trailing comma
+    text = _EUCLIDEAN.sub(r"\1", text)  # \|x\|_2 of a column: the norm read (a matrix's is not)
     if not _T_ELSEWHERE.search(_TRANSPOSE_T.sub(" ", text)):
         text = _TRANSPOSE_T.sub(r"^{\\top}", text)
     shown = normalize(text)

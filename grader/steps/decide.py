@@ -45,7 +45,14 @@ from grader.steps.models import Witness as WitnessModel
 from grader.steps.opaque import opaque_sides
 from grader.steps.read import LETTERS, Context, Read, normalize, plain_entries, read_side, shown_name
 from grader.steps.rewrite import split_exponentials
-from grader.steps.sums import has_listed_dots, implicit_size, put_value, written_out
+from grader.steps.sums import (
+    has_listed_dots,
+    implicit_size,
+    put_value,
+    superscript_names,
+    vectors_of_entries,
+    written_out,
+)
 from grader.types.expression import identity
 from grader.types.expression.part import ExpressionPart
 
@@ -824,10 +831,24 @@ def _sums_written(step: Step, scope: _Scope, base: dict[str, Any], indexed: bool
     marks: list[tuple[dict[str, Fraction], StepMark]] = []
     texts = [plain_entries(step.left), plain_entries(step.right)]
     implicit = implicit_size(texts)
-    for point, (left_text, right_text) in written_out(texts):
-        size = next(iter(point), None)
-        if size is not None and size in scope.domains and not W.admits(scope.domains[size], point[size]):
+    for point, written in written_out(texts):
+        left_text, right_text = (superscript_names(t) for t in written)
+        layered = (left_text, right_text) != tuple(written)  # \omega_{kj}^{(2)}: names of their own
+        columns: list[str] = []
+        if len(point) == 1 and next(iter(point.values())).denominator == 1:
+            # \|v\|^2 = v_1^2 + ... + v_d^2: v the column of the entries the sum names
+            shapes = _step_shapes(step, scope)
+            size_name = next(iter(point))
+            declared_else = {n for n, dims in shapes.items() if dims != (size_name,)}  # x \in R^m, sum to n
+            texts_now, columns = vectors_of_entries(
+                [left_text, right_text], int(point[size_name]), frozenset(declared_else)
+            )
+            if columns and point[next(iter(point))] < 2:
+                continue  # a column of one entry is not written as one
+            left_text, right_text = texts_now
+        if any(s in scope.domains and not W.admits(scope.domains[s], point[s]) for s in point):
             continue
+        size = next(iter(point), None)
         free = indexed and implicit is not None and size is not None
         indices = _free_indices(left_text, right_text) if free else []
         if indexed and not indices:
@@ -847,6 +868,20 @@ def _sums_written(step: Step, scope: _Scope, base: dict[str, Any], indexed: bool
                 update={"certificate": f"{mark.certificate}, every {', '.join(indices)} from 1 to {size}"}
             )
         if mark.status == "wrong" and mark.witness is not None:
+            if columns:
+                return StepMark(
+                    **base,
+                    status="undecided",
+                    certificate=f"fails with the sums written out, but that {', '.join(columns)} has "
+                    "as many entries as the sum over them is not declared",
+                )
+            if layered:
+                return StepMark(
+                    **base,
+                    status="undecided",
+                    certificate="fails with the sums written out, but names with a superscript "
+                    "index (\\omega^{(2)}) are read as names of their own, which the write-up may define",
+                )
             if implicit is not None:
                 return StepMark(
                     **base,
@@ -854,7 +889,7 @@ def _sums_written(step: Step, scope: _Scope, base: dict[str, Any], indexed: bool
                     certificate="fails with the sums written out, but how many terms a sum without "
                     "bounds has is not written",
                 )
-            if size is not None and size.split("_")[0] in scope.defined:
+            if any(s.split("_")[0] in scope.defined for s in point):
                 return StepMark(
                     **base,
                     status="undecided",
@@ -869,6 +904,11 @@ def _sums_written(step: Step, scope: _Scope, base: dict[str, Any], indexed: bool
         marks.append((point, mark))
     items = any(has_listed_dots(t) for t in texts)
     mark = _sums_shown(marks, implicit, base)
+    if mark is not None and columns and mark.certificate:  # \|v\|^2 = \sum_{m=1}^d v_m^2
+        said = mark.certificate.replace(
+            "; not a proof", f", {', '.join(columns)} the column of the entries the sum names; not a proof"
+        )
+        return mark.model_copy(update={"certificate": said})
     if mark is not None and items and mark.certificate:  # [x_1, \dots, x_n]: items, not sums
         said = mark.certificate.replace("the sums written out", "the items elided with dots written out")
         return mark.model_copy(update={"certificate": said})
@@ -949,9 +989,13 @@ def _sums_shown(
         )
     if len(marks) < 2 or any(mark.status != "shown" for _, mark in marks):
         return None
-    values = [_fraction_text(v) for point, _ in marks for v in point.values()]
+    if len(marks[0][0]) > 1:  # two size symbols: (M, D) = (1, 2), (2, 1), ...
+        values = ["(" + ", ".join(_fraction_text(v) for v in point.values()) + ")" for point, _ in marks]
+        size_name = "(" + ", ".join(marks[0][0]) + ")"
+    else:
+        values = [_fraction_text(v) for point, _ in marks for v in point.values()]
+        size_name = next(iter(marks[0][0]), "")
     sizes = ", ".join(values[:-1]) + f" and {values[-1]}"
-    size_name = next(iter(marks[0][0]), "")
     if implicit is not None:
         size_name += " (the number of terms of a sum written without bounds)"
     each = ", ".join(dict.fromkeys((mark.certificate or "").split(":")[0] for _, mark in marks))
