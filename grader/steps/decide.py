@@ -831,23 +831,12 @@ def _sums_written(step: Step, scope: _Scope, base: dict[str, Any], indexed: bool
     marks: list[tuple[dict[str, Fraction], StepMark]] = []
     texts = [plain_entries(step.left), plain_entries(step.right)]
     implicit = implicit_size(texts)
+    columns: list[str] = []
     for point, written in written_out(texts):
-        left_text, right_text = (superscript_names(t) for t in written)
-        layered = (left_text, right_text) != tuple(written)  # \omega_{kj}^{(2)}: names of their own
-        columns: list[str] = []
-        if len(point) == 1 and next(iter(point.values())).denominator == 1:
-            # \|v\|^2 = v_1^2 + ... + v_d^2: v the column of the entries the sum names
-            shapes = _step_shapes(step, scope)
-            size_name = next(iter(point))
-            declared_else = {n for n, dims in shapes.items() if dims != (size_name,)}  # x \in R^m, sum to n
-            texts_now, columns = vectors_of_entries(
-                [left_text, right_text], int(point[size_name]), frozenset(declared_else)
-            )
-            if columns and point[next(iter(point))] < 2:
-                continue  # a column of one entry is not written as one
-            left_text, right_text = texts_now
-        if any(s in scope.domains and not W.admits(scope.domains[s], point[s]) for s in point):
+        prepared = _written_texts(step, scope, point, written)
+        if prepared is None:
             continue
+        left_text, right_text, layered, columns = prepared
         size = next(iter(point), None)
         free = indexed and implicit is not None and size is not None
         indices = _free_indices(left_text, right_text) if free else []
@@ -868,32 +857,10 @@ def _sums_written(step: Step, scope: _Scope, base: dict[str, Any], indexed: bool
                 update={"certificate": f"{mark.certificate}, every {', '.join(indices)} from 1 to {size}"}
             )
         if mark.status == "wrong" and mark.witness is not None:
-            if columns:
+            why = _why_sums_no_witness(point, scope, layered, columns, implicit)
+            if why is not None:
                 return StepMark(
-                    **base,
-                    status="undecided",
-                    certificate=f"fails with the sums written out, but that {', '.join(columns)} has "
-                    "as many entries as the sum over them is not declared",
-                )
-            if layered:
-                return StepMark(
-                    **base,
-                    status="undecided",
-                    certificate="fails with the sums written out, but names with a superscript "
-                    "index (\\omega^{(2)}) are read as names of their own, which the write-up may define",
-                )
-            if implicit is not None:
-                return StepMark(
-                    **base,
-                    status="undecided",
-                    certificate="fails with the sums written out, but how many terms a sum without "
-                    "bounds has is not written",
-                )
-            if any(s.split("_")[0] in scope.defined for s in point):
-                return StepMark(
-                    **base,
-                    status="undecided",
-                    certificate=f"fails with the sums written out, but {size} is defined in the write-up",
+                    **base, status="undecided", certificate=f"fails with the sums written out, but {why}"
                 )
             at = {**{k: _fraction_text(v) for k, v in point.items()}, **mark.witness.at}
             witness = WitnessModel(at=at, **{"from": mark.witness.left, "to": mark.witness.right})
@@ -913,6 +880,49 @@ def _sums_written(step: Step, scope: _Scope, base: dict[str, Any], indexed: bool
         said = mark.certificate.replace("the sums written out", "the items elided with dots written out")
         return mark.model_copy(update={"certificate": said})
     return mark
+
+
+def _written_texts(
+    step: Step, scope: _Scope, point: Mapping[str, Fraction], written: list[str]
+) -> tuple[str, str, bool, list[str]] | None:
+    """The written-out sides read further: names with a layer's superscript as names of their
+    own (``layered``), a vector beside the entries a sum names as their column (``columns``);
+    None when the size is not one to try."""
+    left_text, right_text = (superscript_names(t) for t in written)
+    layered = (left_text, right_text) != tuple(written)  # \omega_{kj}^{(2)}: names of their own
+    if any(s in scope.domains and not W.admits(scope.domains[s], point[s]) for s in point):
+        return None
+    columns: list[str] = []
+    if len(point) == 1 and next(iter(point.values())).denominator == 1:
+        # \|v\|^2 = v_1^2 + ... + v_d^2: v the column of the entries the sum names
+        size_name = next(iter(point))
+        declared_else = {n for n, dims in _step_shapes(step, scope).items() if dims != (size_name,)}
+        texts, columns = vectors_of_entries(
+            [left_text, right_text], int(point[size_name]), frozenset(declared_else)
+        )
+        if columns and point[size_name] < 2:
+            return None  # a column of one entry is not written as one
+        left_text, right_text = texts
+    return left_text, right_text, layered, columns
+
+
+def _why_sums_no_witness(
+    point: Mapping[str, Fraction], scope: _Scope, layered: bool, columns: list[str], implicit: str | None
+) -> str | None:
+    """Why a point where the written-out step fails is no witness, or None."""
+    if columns:
+        return f"that {', '.join(columns)} has as many entries as the sum over them is not declared"
+    if layered:
+        return (
+            "names with a superscript index (\\omega^{(2)}) are read as names of their own, "
+            "which the write-up may define"
+        )
+    if implicit is not None:
+        return "how many terms a sum without bounds has is not written"
+    defined = [s for s in point if s.split("_")[0] in scope.defined]
+    if defined:
+        return f"{defined[0]} is defined in the write-up"
+    return None
 
 
 MAX_INDEXED = 3  # sizes at which every value of a free index (x_j) is tried

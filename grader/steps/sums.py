@@ -12,6 +12,7 @@ could mean either reading) and the size symbol is not an index of its own.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from fractions import Fraction
@@ -295,6 +296,10 @@ def superscript_names(text: str) -> str:
 _BOLD_LETTER = r"\\(?:mathbf|boldsymbol|bm)\s*\{\s*%s\s*\}"
 
 
+def _entry(letter: str, m: re.Match[str]) -> str:
+    return f"{letter}_{{{m.group(1) or m.group(2)}}}"
+
+
 def vectors_of_entries(
     texts: list[str], size: int, declared_else: frozenset[str] = frozenset()
 ) -> tuple[list[str], list[str]]:
@@ -328,7 +333,7 @@ def vectors_of_entries(
             + r" \end{bmatrix}"
         )
         texts = [
-            bare.sub(lambda _: column, entry.sub(lambda m: f"{letter}_{{{m.group(1) or m.group(2)}}}", t))
+            bare.sub(column.replace("\\", "\\\\"), entry.sub(functools.partial(_entry, letter), t))
             for t in texts
         ]
         found.append(letter)
