@@ -40,6 +40,7 @@ from grader.mathlang.evaluate import compile_functions
 from grader.mathlang.parser import parse
 from grader.steps.calculus import has_derivative
 from grader.steps.find import _top_level_relations
+from grader.steps.grids import applied_entries, grids_written_out, has_grid_dots
 from grader.steps.models import Chain, ChainMarks, Step, StepMark
 from grader.steps.models import Witness as WitnessModel
 from grader.steps.opaque import opaque_sides
@@ -357,7 +358,56 @@ def _unread(step: Step, scope: _Scope, base: dict[str, Any], why: str) -> StepMa
         mark = _with_derivatives(step, scope, base)
         if mark is not None:
             return mark
+    grid = _with_grids(step, scope, base)
+    if grid is not None:
+        return grid
     return _with_sums(step, scope, base) or written_out or _with_unknowns(step, scope, base, why)
+
+
+def _with_grids(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | None:
+    """Square matrices written with ``\\cdots``, ``\\vdots``, ``\\ddots`` (:mod:`grader.steps.grids`)
+    written out whole at sizes 3, 4, 5...: shown by probes when every size is; wrong at a size
+    with a confirmed witness (the size part of it) only when no entry of a function's value
+    (``S(\\mathbf{x})_1``, read as a name of its own) is in the step; else None."""
+    if step.relation != "=" or not (has_grid_dots(step.left) or has_grid_dots(step.right)):
+        return None
+    marks: list[tuple[dict[str, Fraction], StepMark]] = []
+    read_as: dict[str, None] = {}
+    for point, (left_text, right_text) in grids_written_out([step.left, step.right]):
+        (left_text, left_pieces), (right_text, right_pieces) = (
+            applied_entries(left_text),
+            applied_entries(right_text),
+        )
+        mark = _written_mark(step, scope, base, left_text, right_text)
+        if mark is None:
+            return None
+        if mark.status == "wrong" and mark.witness is not None:
+            if left_pieces or right_pieces or any(s in scope.defined for s in point):
+                return StepMark(
+                    **base,
+                    status="undecided",
+                    certificate="fails with the matrices elided with dots written out, but entries of a "
+                    "function's value (S(x)_1) are read as names of their own: no witness",
+                )
+            at = {**{k: _fraction_text(v) for k, v in point.items()}, **mark.witness.at}
+            witness = WitnessModel(at=at, **{"from": mark.witness.left, "to": mark.witness.right})
+            return StepMark(**base, status="wrong", certificate=mark.certificate, witness=witness)
+        if mark.status != "shown":
+            return None
+        read_as.update(dict.fromkeys(re.sub(r"\s+", "", p) for p in left_pieces + right_pieces))
+        marks.append((point, mark))
+    if len(marks) < 2:
+        return None
+    unknowns = f", {_pieces_said(list(read_as))} read as unknowns" if read_as else ""
+    values = [_fraction_text(v) for point, _ in marks for v in point.values()]
+    each = ", ".join(dict.fromkeys((mark.certificate or "").split(":")[0] for _, mark in marks))
+    return StepMark(
+        **base,
+        status="shown",
+        certificate=f"{Certificate.PROBES.value}: equal for {next(iter(marks[0][0]))} = "
+        f"{', '.join(values[:-1])} and {values[-1]} only, the matrices elided with dots written out "
+        f"whole at each ({each}{unknowns}; not a proof for every size)",
+    )
 
 
 def _step_shapes(step: Step, scope: _Scope) -> dict[str, tuple[str, ...]]:
