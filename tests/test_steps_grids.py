@@ -153,8 +153,9 @@ def test_the_seed_s_network_with_layer_superscripts_is_shown_never_refuted() -> 
         r"\omega_{ji}^{(1)} x_i + \omega_{j0}^{(1)} \right) \right) + 1 \right) + \omega_{k0}^{(2)}"
     )
     right = (
-        r"\sum_{j=1}^M \frac{\omega_{kj}^{(2)}}{2} \left(\tanh \left(\sum_{i=1}^D \frac{\omega_{ji}^{(1)}}{2} "
-        r"x_i + \frac{\omega_{j0}^{(1)}}{2} \right) + 1 \right) + \omega_{k0}^{(2)}"
+        r"\sum_{j=1}^M \frac{\omega_{kj}^{(2)}}{2} \left(\tanh \left(\sum_{i=1}^D "
+        r"\frac{\omega_{ji}^{(1)}}{2} x_i + \frac{\omega_{j0}^{(1)}}{2} \right) + 1 \right) "
+        r"+ \omega_{k0}^{(2)}"
     )
     shown = _one(f"$${left} = {right}$$")
     assert shown.status == "shown" and "(D, M) = " in (shown.certificate or "")

@@ -907,7 +907,9 @@ def _sums_written(step: Step, scope: _Scope, base: dict[str, Any], indexed: bool
                 update={"certificate": f"{mark.certificate}, every {', '.join(indices)} from 1 to {size}"}
             )
         if mark.status == "wrong" and mark.witness is not None:
-            why = _why_sums_no_witness(point, scope, layered, columns, implicit)
+            shapes = _step_shapes(step, scope)
+            undeclared = [c for c in columns if shapes.get(c) != (next(iter(point)),)]  # v \in R^d: known
+            why = _why_sums_no_witness(point, scope, layered, undeclared, implicit)
             if why is not None:
                 return StepMark(
                     **base, status="undecided", certificate=f"fails with the sums written out, but {why}"
