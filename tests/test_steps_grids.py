@@ -204,3 +204,43 @@ def test_huge_sizes_are_bounded_work() -> None:
     mark = _one(rf"For $n = 100000$: $${huge} = {huge}$$")
     assert mark.status in ("shown", "undecided")
     assert time.process_time() - start < 10
+
+
+# -- a 1-D convolution the words name -------------------------------------------------------------
+
+_CONV = r"$$[1, 2, 3, 4] * [1, 0, 2] = {}$$"
+
+
+@pytest.mark.parametrize(
+    ("words", "result"),
+    [
+        ("Full convolution (with kernel flipping):", "[1, 2, 5, 8, 6, 8]"),
+        ("Valid convolution, kernel flipped:", "[5, 8]"),
+        ("Same convolution (we flip the kernel):", "[2, 5, 8, 6]"),
+        ("Valid convolution without flipping the kernel:", "[7, 10]"),
+    ],
+)
+def test_a_convolution_the_words_name_is_computed_exactly(words: str, result: str) -> None:
+    mark = _one(f"{words}\n\n{_CONV.format(result)}")
+    assert mark.status == "shown", mark
+    assert "convolution" in (mark.certificate or "")
+    wrong = _one(f"{words}\n\n{_CONV.format('[99' + result[result.index(',') :])}")
+    assert wrong.status == "wrong" and wrong.witness is not None
+    assert wrong.witness.left.replace("^T", "") == result
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "The convolution:",  # which mode is not said
+        "Compute the full, valid and same convolution:",  # the nearest line names three modes
+        "Valid convolution (flip the kernel; the library does not flip it):",  # flipped and not: unclear
+    ],
+)
+def test_a_convolution_whose_mode_or_flip_is_not_said_is_not_computed(words: str) -> None:
+    assert _one(f"{words}\n\n{_CONV.format('[5, 8]')}").status == "undecided"
+
+
+def test_a_symmetric_kernel_needs_no_word_on_flipping() -> None:
+    mark = _one("Valid convolution:\n\n$$[1, 2, 3, 4] * [1, 0, 1] = [4, 6]$$")
+    assert mark.status == "shown"

@@ -220,3 +220,34 @@ def _equal(a: Any, b: Any) -> bool:
             return False
         return all(sympy.expand(x - y) == 0 for x, y in zip(a, b, strict=True))
     return bool(sympy.expand(a - b) == 0)
+
+
+_NUMBERS = r"\[\s*(-?\d+(?:\s*,\s*-?\d+)*)\s*\]"
+_CONVOLVED = re.compile(rf"^\s*{_NUMBERS}\s*\*\s*{_NUMBERS}\s*$")
+MAX_CONVOLVED = 64  # entries of a signal or a kernel convolved
+
+
+def convolved(side: str, mode: str, flipped: bool) -> str | None:
+    """``[1, 2, 3, 4] * [1, 0, 2]`` (whole numbers) as the list its 1-D convolution gives:
+    ``full`` (every overlap), ``valid`` (the kernel inside the signal), ``same`` (the full
+    one's middle, as long as the signal); the kernel flipped or not. None for another side."""
+    m = _CONVOLVED.match(side)
+    if m is None:
+        return None
+    signal = [int(v) for v in m.group(1).split(",")]
+    kernel = [int(v) for v in m.group(2).split(",")]
+    if not 1 <= len(kernel) <= len(signal) <= MAX_CONVOLVED:
+        return None
+    weights = kernel if flipped else kernel[::-1]  # a flipped kernel: the convolution proper
+    full = [
+        sum(signal[i - j] * weights[j] for j in range(len(weights)) if 0 <= i - j < len(signal))
+        for i in range(len(signal) + len(weights) - 1)
+    ]
+    if mode == "valid":
+        out = full[len(kernel) - 1 : len(signal)]
+    elif mode == "same":
+        start = (len(kernel) - 1) // 2
+        out = full[start : start + len(signal)]
+    else:
+        out = full
+    return "[" + ", ".join(str(v) for v in out) + "]"

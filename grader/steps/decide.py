@@ -75,6 +75,7 @@ class _Scope:
     written: tuple[tuple[str, str, str, int], ...] = ()  # functions the write-up defines (Chain.functions)
     shapes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # arrays' declared shapes
     array_words: tuple[str, ...] = ()  # properties of arrays stated nearby, not read (Chain.array_words)
+    convolution: str | None = None  # the 1-D convolution named just before (Chain.convolution)
 
 
 def mark_chains(
@@ -140,6 +141,7 @@ def _scope(chain: Chain, context: Context, functions: Mapping[str, Any]) -> _Sco
         chain.functions,
         _declared(chain, context),
         chain.array_words,
+        chain.convolution,
     )
 
 
@@ -358,10 +360,36 @@ def _unread(step: Step, scope: _Scope, base: dict[str, Any], why: str) -> StepMa
         mark = _with_derivatives(step, scope, base)
         if mark is not None:
             return mark
-    grid = _with_grids(step, scope, base)
+    grid = _with_grids(step, scope, base) or _with_convolution(step, scope, base)
     if grid is not None:
         return grid
     return _with_sums(step, scope, base) or written_out or _with_unknowns(step, scope, base, why)
+
+
+def _with_convolution(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | None:
+    """``[1, 2, 3, 4] * [1, 0, 2] = ...`` where the words just before name the convolution
+    (full, valid or same; the kernel flipped or not, or both giving the same numbers): the
+    convolution computed exactly and the step decided with it in place; else None."""
+    from grader.steps.arrays import convolved
+
+    if step.relation != "=" or scope.convolution is None:
+        return None
+    mode, _, flip = scope.convolution.partition(" ")
+    sides = [step.left, step.right]
+    for k, side in enumerate(sides):
+        results = {convolved(side, mode, f) for f in ((flip == "flipped",) if flip else (True, False))}
+        if len(results) != 1 or None in results:
+            continue
+        computed = results.pop()
+        assert computed is not None
+        texts = [computed if j == k else t for j, t in enumerate(sides)]
+        mark = _with_arrays(step.model_copy(update={"left": texts[0], "right": texts[1]}), scope, base)
+        if mark is None or mark.status == "undecided":
+            return None
+        kernel = {"flipped": " (kernel flipped)", "unflipped": " (kernel not flipped)"}.get(flip, "")
+        said = f"{mode} convolution{kernel} computed exactly: {computed}"
+        return mark.model_copy(update={"certificate": f"{mark.certificate} ({said})"})
+    return None
 
 
 def _with_grids(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | None:
