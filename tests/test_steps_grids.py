@@ -244,3 +244,50 @@ def test_a_convolution_whose_mode_or_flip_is_not_said_is_not_computed(words: str
 def test_a_symmetric_kernel_needs_no_word_on_flipping() -> None:
     mark = _one("Valid convolution:\n\n$$[1, 2, 3, 4] * [1, 0, 1] = [4, 6]$$")
     assert mark.status == "shown"
+
+
+# -- diag(...), a function's value beside its entries, a row with \quad (the 001 seed's lines 81-96)
+
+_S_DIAGONAL = _DIAGONAL.replace("s_", r"S(\mathbf{x})_")
+_S_OUTER = _OUTER.replace("s_", r"S(\mathbf{x})_")
+_S_COLUMN = r"\begin{bmatrix} S(\mathbf{x})_1 \\ S(\mathbf{x})_2 \\ \vdots \\ S(\mathbf{x})_n \end{bmatrix}"
+_S_ROW = r"[S(\mathbf{x})_1 \quad S(\mathbf{x})_2 \quad \cdots \quad S(\mathbf{x})_n]"
+
+
+def test_diag_of_a_function_s_value_and_its_outer_product_are_written_out() -> None:
+    diag = r"\text{diag}(S(\mathbf{x}))"
+    first = _one(f"$${_S_DIAGONAL} - {_S_OUTER} = {diag} - {_S_COLUMN} \\cdot {_S_ROW}$$")
+    assert first.status == "shown"
+    assert r"\text{diag}(...) the diagonal matrix" in (first.certificate or "")
+    second = _one(
+        f"$${diag} - {_S_COLUMN} \\cdot {_S_ROW} = {diag} - S(\\mathbf{{x}}) \\cdot S(\\mathbf{{x}})^\\top$$"
+    )
+    assert second.status == "shown"
+    flipped = _one(
+        f"$${diag} - {_S_COLUMN} \\cdot {_S_ROW} = {diag} + S(\\mathbf{{x}}) \\cdot S(\\mathbf{{x}})^\\top$$"
+    )
+    assert flipped.status == "undecided" and flipped.witness is None  # entries of S(x): never refuted
+
+
+def test_diag_of_an_element_wise_product_of_values() -> None:
+    grid = _grid(
+        [
+            [r"\sigma(\mathbf{x})_1 * (1 - \sigma(\mathbf{x})_1)", "0", r"\cdots", "0"],
+            ["0", r"\sigma(\mathbf{x})_2 * (1 - \sigma(\mathbf{x})_2)", r"\cdots", "0"],
+            [r"\vdots"] * 2 + [r"\ddots", r"\vdots"],
+            ["0", "0", r"\cdots", r"\sigma(\mathbf{x})_n * (1 - \sigma(\mathbf{x})_n)"],
+        ]
+    )
+    mark = _one(rf"$${grid} = \text{{diag}}(\sigma(\mathbf{{x}}) * (1 - \sigma(\mathbf{{x}})))$$")
+    assert mark.status == "shown"
+    # not element-wise: an inner product inside diag(...) is not read entry by entry
+    other = _one(rf"$${grid} = \text{{diag}}(\sigma(\mathbf{{x}})^\top (1 - \sigma(\mathbf{{x}})))$$")
+    assert other.status == "undecided"
+
+
+def test_a_row_with_quad_whose_pattern_is_not_plain_is_not_written_out() -> None:
+    row = r"[S(\mathbf{x})_2 \quad S(\mathbf{x})_4 \quad \cdots \quad S(\mathbf{x})_n]"
+    mark = _one(
+        f"$${_S_DIAGONAL} - {_S_OUTER} = \\text{{diag}}(S(\\mathbf{{x}})) - {_S_COLUMN} \\cdot {row}$$"
+    )
+    assert mark.status == "undecided"

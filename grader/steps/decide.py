@@ -427,6 +427,8 @@ def _with_grids(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | N
     if len(marks) < 2:
         return None
     unknowns = f", {_pieces_said(list(read_as))} read as unknowns" if read_as else ""
+    if re.search(r"diag\s*\}?\s*\(", step.left + step.right):
+        unknowns += ", \\text{diag}(...) the diagonal matrix of its argument's entries (* element-wise)"
     values = [_fraction_text(v) for point, _ in marks for v in point.values()]
     each = ", ".join(dict.fromkeys((mark.certificate or "").split(":")[0] for _, mark in marks))
     return StepMark(

@@ -22,6 +22,7 @@ written out whole (``n = 3, 4, 5``), the size symbol given its value elsewhere i
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Iterator
 from fractions import Fraction
 
@@ -178,37 +179,178 @@ def _grid(body: str) -> _Grid | None:
     return grid if grid.read() else None
 
 
+class _Line:
+    """A column (``a_1 \\\\ a_2 \\\\ \\vdots \\\\ a_n``) or a row (``[a_1 \\quad a_2 \\quad \\cdots
+    \\quad a_n]``) written with dots: items ``1, 2, ...``, dots, item ``n``; one pattern that
+    gives back every written item."""
+
+    def __init__(self, items: list[str], column: bool, environment: str) -> None:
+        self.items, self.column, self.environment = items, column, environment
+        self.size = ""
+        self.pattern = ""
+
+    def read(self) -> bool:
+        last = {m.group(1) or m.group(2) for m in _SUB.finditer(self.items[-1])}
+        symbols = sorted(s for s in last if len(s) == 1 and s.isalpha())
+        if len(symbols) != 1 or len(self.items) < 3:
+            return False
+        self.size = symbols[0]
+        numbered = [str(k) for k in range(1, len(self.items))] + [self.size]
+        self.pattern = _template(self.items[0], "1", "1")
+        return all(
+            _squeeze(_put(self.pattern, k, k)) == _squeeze(t)
+            for k, t in zip(numbered, self.items, strict=True)
+        )
+
+    @property
+    def rows(self) -> list[str]:
+        return self.items
+
+    def written_out(self, n: int, environment: str) -> str:
+        items = [_put(self.pattern, str(k), str(k)) for k in range(1, n + 1)]
+        mark = r" \\ " if self.column else " & "
+        return f"\\begin{{{self.environment}}} " + mark.join(items) + f" \\end{{{self.environment}}}"
+
+
+def _column(body: str, environment: str) -> _Line | None:
+    rows = [r.strip() for r in _split(body, "\\\\") if r.strip()]
+    if any("&" in r for r in rows) or len(rows) < 4 or not _DOTS.match(rows[-2]):
+        return None
+    items = rows[:-2] + rows[-1:]
+    if any(_DOTS.search(t) for t in items):
+        return None
+    line = _Line(items, True, environment)
+    return line if line.read() else None
+
+
+_QUAD_ROW = re.compile(r"\[([^\[\]]*\\quad[^\[\]]*)\]")
+
+
+def _quad_row(inside: str) -> _Line | None:
+    items = [t.strip() for t in re.split(r"\\quad", inside)]
+    if len(items) < 4 or not _DOTS.match(items[-2]) or any(_DOTS.match(t) for t in items[:-2] + items[-1:]):
+        return None
+    line = _Line(items[:-2] + items[-1:], False, "bmatrix")
+    return line if line.read() else None
+
+
+def _families(text: str) -> list[tuple[int, int, str, _Grid | _Line]] | None:
+    """Every matrix, column or row of the text written with dots, read; None when one is not."""
+    found: list[tuple[int, int, str, _Grid | _Line]] = []
+    for start, end, environment, body in _matrices(text):
+        if not re.search(r"\\(?:cdots|vdots|ddots)", body):
+            continue
+        family: _Grid | _Line | None = _grid(body) or _column(body, environment)
+        if family is None:
+            return None
+        found.append((start, end, environment, family))
+    for m in _QUAD_ROW.finditer(text):
+        if re.search(r"\\(?:cdots|dots|ldots)", m.group(1)):
+            row = _quad_row(m.group(1))
+            if row is None:
+                return None
+            found.append((m.start(), m.end(), "bmatrix", row))
+    return sorted(found, key=lambda f: f[0])
+
+
 def has_grid_dots(text: str) -> bool:
-    return any(_grid(body) is not None for _, _, _, body in _matrices(text))
+    """A square matrix, or a row with ``\\quad`` between its items, written with dots."""
+    families = _families(text)
+    return bool(families) and any(isinstance(f, _Grid) or not f.column for *_, f in families or [])
 
 
 def grids_written_out(texts: list[str]) -> Iterator[tuple[dict[str, Fraction], list[str]]]:
-    """For each size tried: the size and the texts with every matrix written with dots
-    written out whole (the size symbol given its value everywhere else too); nothing when
-    a matrix with dots is not read, or the matrices' sizes are named differently."""
-    found: list[list[tuple[int, int, str, _Grid]]] = []
+    """For each size tried: the size and the texts with every matrix written with dots (and
+    every column or row with dots beside one) written out whole, the size symbol given its
+    value everywhere else too, a function's value beside its entries as their column
+    (:func:`values_as_columns`); nothing when a matrix with dots is not read, or the sizes
+    are named differently."""
+    found: list[list[tuple[int, int, str, _Grid | _Line]]] = []
     for text in texts:
-        mine = []
-        for start, end, environment, body in _matrices(text):
-            if not re.search(r"\\(?:cdots|vdots|ddots)", body):
-                continue
-            grid = _grid(body)
-            if grid is None:
-                return
-            mine.append((start, end, environment, grid))
-        found.append(mine)
-    grids = [g for mine in found for *_, g in mine]
-    if not grids or len({g.size for g in grids}) != 1:
+        families = _families(text)
+        if families is None:
+            return
+        found.append(families)
+    families_all = [f for mine in found for *_, f in mine]
+    if (
+        not any(isinstance(f, _Grid) or not f.column for f in families_all)
+        or len({f.size for f in families_all}) != 1
+    ):
         return
-    size = grids[0].size
-    first = max(len(g.rows) for g in grids)
+    size = families_all[0].size
+    first = max(len(f.rows) for f in families_all)
     for n in range(first, first + SIZES_AFTER):
         out = []
         for text, mine in zip(texts, found, strict=True):
-            for start, end, environment, grid in reversed(mine):
-                text = text[:start] + grid.written_out(n, environment) + text[end:]
+            for start, end, environment, family in reversed(mine):
+                text = text[:start] + family.written_out(n, environment) + text[end:]
             out.append(put_value(text, size, n))
-        yield {size: Fraction(n)}, out
+        yield {size: Fraction(n)}, values_as_columns(out, n)
+
+
+_VALUE = r"\\?[A-Za-z]+\s*\(\s*\\(?:mathbf|boldsymbol|bm)\s*\{\s*[a-z]\s*\}\s*\)"
+_DIAG = re.compile(r"\\(?:text|operatorname|mathrm)\s*\{\s*diag\s*\}\s*\(")
+_ELEMENT_WISE = re.compile(rf"^(?:\s|{_VALUE}|[-+*()0-9]|\\odot)*$")
+
+
+def values_as_columns(texts: list[str], n: int) -> list[str]:
+    """A function's value of a bold vector (``S(\\mathbf{x})``) whose entries ``1`` to ``n`` the
+    texts name (``S(\\mathbf{x})_1``) as the column of them; ``\\text{diag}(...)`` of such values
+    joined element-wise (``+ - *``, ``\\odot``, numbers) as the diagonal matrix of the entries."""
+    joined = " ".join(texts)
+    values = {}
+    for m in re.finditer(_VALUE, joined):
+        value = m.group(0)
+        entries = re.compile(re.escape(value) + r"\s*_\s*\{?\s*(\d+)\s*\}?")
+        if {int(e.group(1)) for e in entries.finditer(joined)} == set(range(1, n + 1)):
+            values[value] = entries
+    if not values:
+        return texts
+    out = []
+    for text in texts:
+        for _ in range(4):
+            d = _DIAG.search(text)
+            if d is None:
+                break
+            end = _closing_paren(text, d.end() - 1)
+            inside = text[d.end() : end]
+            if end < 0 or not _ELEMENT_WISE.match(inside) or not any(v in inside for v in values):
+                break
+            rows = []
+            for k in range(1, n + 1):
+                entry = inside
+                for v in values:
+                    entry = entry.replace(v, f"{v}_{{{k}}}")
+                entry = entry.replace("\\odot", "*")
+                rows.append(" & ".join(f"({entry})" if j == k else "0" for j in range(1, n + 1)))
+            text = (
+                text[: d.start()]
+                + r"\begin{bmatrix} "
+                + r" \\ ".join(rows)
+                + r" \end{bmatrix}"
+                + text[end + 1 :]
+            )
+        for value in values:
+            column = (
+                r"\begin{bmatrix} "
+                + r" \\ ".join(f"{value}_{{{k}}}" for k in range(1, n + 1))
+                + r" \end{bmatrix}"
+            )
+            text = re.sub(re.escape(value) + r"(?!\s*_)", column.replace("\\", "\\\\"), text)
+        out.append(text)
+    return out
+
+
+def _closing_paren(text: str, at: int) -> int:
+    depth = 0
+    for i in range(at, len(text)):
+        if text[i] == "(":
+            depth += 1
+        elif text[i] == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1
 
 
 _APPLIED_ENTRY = re.compile(
@@ -223,9 +365,7 @@ def applied_entries(text: str) -> tuple[str, list[str]]:
 
     def name(m: re.Match[str]) -> str:
         pieces.append(m.group(0))
-        key = re.sub(
-            r"[^A-Za-z0-9]", "", m.group(1) + m.group(2).replace("mathbf", "").replace("boldsymbol", "")
-        )
-        return f" o_{{{key}{m.group(3) or m.group(4)}}} "
+        key = zlib.crc32(re.sub(r"\s+", "", m.group(1) + m.group(2)).encode()) % 10000
+        return f" o_{{f{key}v{m.group(3) or m.group(4)}}} "
 
     return _APPLIED_ENTRY.sub(name, text), pieces
