@@ -291,3 +291,9 @@ def test_a_row_with_quad_whose_pattern_is_not_plain_is_not_written_out() -> None
         f"$${_S_DIAGONAL} - {_S_OUTER} = \\text{{diag}}(S(\\mathbf{{x}})) - {_S_COLUMN} \\cdot {row}$$"
     )
     assert mark.status == "undecided"
+
+
+def test_a_size_the_text_fixes_or_bounds_leaves_a_matrix_with_dots_unwritten() -> None:
+    for given in ("n = 100000", "n > 5", "n = 2"):
+        mark = _one(f"For ${given}$: $${_JACOBIAN} = {_DIAGONAL} + {_OUTER}$$")
+        assert mark.status == "undecided", given

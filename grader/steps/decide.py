@@ -401,7 +401,10 @@ def _with_grids(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | N
         return None
     marks: list[tuple[dict[str, Fraction], StepMark]] = []
     read_as: dict[str, None] = {}
+    conditioned = set(scope.domains).union(*(ast.free_names(c) for c in scope.conditions))
     for point, (left_text, right_text) in grids_written_out([step.left, step.right]):
+        if conditioned & set(point):
+            return None  # n = 100000, n > 5: the sizes the text allows are not the ones tried
         (left_text, left_pieces), (right_text, right_pieces) = (
             applied_entries(left_text),
             applied_entries(right_text),
