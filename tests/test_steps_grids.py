@@ -297,3 +297,11 @@ def test_a_size_the_text_fixes_or_bounds_leaves_a_matrix_with_dots_unwritten() -
     for given in ("n = 100000", "n > 5", "n = 2"):
         mark = _one(f"For ${given}$: $${_JACOBIAN} = {_DIAGONAL} + {_OUTER}$$")
         assert mark.status == "undecided", given
+
+
+def test_a_function_s_derivative_superscript_is_not_a_layer_s_name() -> None:
+    from grader.steps.sums import superscript_names
+
+    assert superscript_names(r"f^{(2)}(x) + w_{k1}^{(2)} (x_1) + \omega^{(1)}") == (
+        r"f^{(2)}(x) + w_{k1sup2} (x_1) + \omega_{sup1}"
+    )

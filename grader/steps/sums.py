@@ -277,8 +277,10 @@ def put_value(text: str, name: str, value: int) -> str:
 # a name with a superscript index in brackets (\omega_{kj}^{(2)}, w^{(1)}): a layer's weights
 _SUPERSCRIPTED = re.compile(
     r"(?<![A-Za-z}])(\\[A-Za-z]+|[A-Za-z])\s*(?:_\s*\{\s*([A-Za-z0-9]*)\s*\}|_\s*([A-Za-z0-9]))?"
-    r"\s*\^\s*\{\s*\(\s*(\d)\s*\)\s*\}(?!\s*(?:\(|\\left))"
+    r"\s*\^\s*\{\s*\(\s*(\d)\s*\)\s*\}"
 )
+_APPLIED = re.compile(r"\s*(?:\(|\\left)")
+_DERIVED = frozenset({"f", "g", "h", "F", "G", "H", "\\sigma", "\\phi", "\\varphi", "\\psi", "\\ell"})
 
 
 def superscript_names(text: str) -> str:
@@ -288,6 +290,8 @@ def superscript_names(text: str) -> str:
 
     def name(m: re.Match[str]) -> str:
         sub = m.group(2) if m.group(2) is not None else (m.group(3) or "")
+        if not sub and m.group(1) in _DERIVED and _APPLIED.match(text, m.end()):
+            return m.group(0)  # f^{(2)}(x): a derivative; w_{kj}^{(2)} (...) is a product
         return f"{m.group(1)}_{{{sub}sup{m.group(4)}}}"
 
     return _SUPERSCRIPTED.sub(name, text)
