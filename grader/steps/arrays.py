@@ -97,12 +97,16 @@ def _sympy_shown(left: ast.Node, right: ast.Node, names: set[str], arrays: set[s
     return _said(SIZES)
 
 
+_EUCLIDEAN = re.compile(r"(\\\||\\rVert)\s*_\s*(?:\{\s*2\s*\}|2(?!\d))")
+
+
 def _read(text: str, context: Context, superscripts: bool = False) -> tuple[ast.Node, set[str]]:
     """The side parsed, and the base letters written bold; NotArrays when it holds notation
     out of scope other than arrays (a function not defined here, a sum, a limit...; names
     with a superscript index, ``\\mathbf{x}^{(i)}``, only when ``superscripts``)."""
     bold = {m.group(1) for m in _BOLD.finditer(text)}
     text = re.sub(r",\s*(?=\\\\|\\end\s*\{)", " ", text)  # [a] \cdot [b], \\ ...: a row's trailing comma
+    text = _EUCLIDEAN.sub(r"\1", text)  # \|x\|_2 of a column: the norm read (a matrix's is not)
     if not _T_ELSEWHERE.search(_TRANSPOSE_T.sub(" ", text)):
         text = _TRANSPOSE_T.sub(r"^{\\top}", text)
     shown = normalize(text)
@@ -216,3 +220,34 @@ def _equal(a: Any, b: Any) -> bool:
             return False
         return all(sympy.expand(x - y) == 0 for x, y in zip(a, b, strict=True))
     return bool(sympy.expand(a - b) == 0)
+
+
+_NUMBERS = r"\[\s*(-?\d+(?:\s*,\s*-?\d+)*)\s*\]"
+_CONVOLVED = re.compile(rf"^\s*{_NUMBERS}\s*\*\s*{_NUMBERS}\s*$")
+MAX_CONVOLVED = 64  # entries of a signal or a kernel convolved
+
+
+def convolved(side: str, mode: str, flipped: bool) -> str | None:
+    """``[1, 2, 3, 4] * [1, 0, 2]`` (whole numbers) as the list its 1-D convolution gives:
+    ``full`` (every overlap), ``valid`` (the kernel inside the signal), ``same`` (the full
+    one's middle, as long as the signal); the kernel flipped or not. None for another side."""
+    m = _CONVOLVED.match(side)
+    if m is None:
+        return None
+    signal = [int(v) for v in m.group(1).split(",")]
+    kernel = [int(v) for v in m.group(2).split(",")]
+    if not 1 <= len(kernel) <= len(signal) <= MAX_CONVOLVED:
+        return None
+    weights = kernel if flipped else kernel[::-1]  # a flipped kernel: the convolution proper
+    full = [
+        sum(signal[i - j] * weights[j] for j in range(len(weights)) if 0 <= i - j < len(signal))
+        for i in range(len(signal) + len(weights) - 1)
+    ]
+    if mode == "valid":
+        out = full[len(kernel) - 1 : len(signal)]
+    elif mode == "same":
+        start = (len(kernel) - 1) // 2
+        out = full[start : start + len(signal)]
+    else:
+        out = full
+    return "[" + ", ".join(str(v) for v in out) + "]"

@@ -40,12 +40,20 @@ from grader.mathlang.evaluate import compile_functions
 from grader.mathlang.parser import parse
 from grader.steps.calculus import has_derivative
 from grader.steps.find import _top_level_relations
+from grader.steps.grids import applied_entries, grids_written_out, has_grid_dots
 from grader.steps.models import Chain, ChainMarks, Step, StepMark
 from grader.steps.models import Witness as WitnessModel
 from grader.steps.opaque import opaque_sides
 from grader.steps.read import LETTERS, Context, Read, normalize, plain_entries, read_side, shown_name
 from grader.steps.rewrite import split_exponentials
-from grader.steps.sums import has_listed_dots, implicit_size, put_value, written_out
+from grader.steps.sums import (
+    has_listed_dots,
+    implicit_size,
+    put_value,
+    superscript_names,
+    vectors_of_entries,
+    written_out,
+)
 from grader.types.expression import identity
 from grader.types.expression.part import ExpressionPart
 
@@ -67,6 +75,7 @@ class _Scope:
     written: tuple[tuple[str, str, str, int], ...] = ()  # functions the write-up defines (Chain.functions)
     shapes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # arrays' declared shapes
     array_words: tuple[str, ...] = ()  # properties of arrays stated nearby, not read (Chain.array_words)
+    convolution: str | None = None  # the 1-D convolution named just before (Chain.convolution)
 
 
 def mark_chains(
@@ -132,6 +141,7 @@ def _scope(chain: Chain, context: Context, functions: Mapping[str, Any]) -> _Sco
         chain.functions,
         _declared(chain, context),
         chain.array_words,
+        chain.convolution,
     )
 
 
@@ -350,7 +360,87 @@ def _unread(step: Step, scope: _Scope, base: dict[str, Any], why: str) -> StepMa
         mark = _with_derivatives(step, scope, base)
         if mark is not None:
             return mark
+    grid = _with_grids(step, scope, base) or _with_convolution(step, scope, base)
+    if grid is not None:
+        return grid
     return _with_sums(step, scope, base) or written_out or _with_unknowns(step, scope, base, why)
+
+
+def _with_convolution(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | None:
+    """``[1, 2, 3, 4] * [1, 0, 2] = ...`` where the words just before name the convolution
+    (full, valid or same; the kernel flipped or not, or both giving the same numbers): the
+    convolution computed exactly and the step decided with it in place; else None."""
+    from grader.steps.arrays import convolved
+
+    if step.relation != "=" or scope.convolution is None:
+        return None
+    mode, _, flip = scope.convolution.partition(" ")
+    sides = [step.left, step.right]
+    for k, side in enumerate(sides):
+        results = {convolved(side, mode, f) for f in ((flip == "flipped",) if flip else (True, False))}
+        if len(results) != 1 or None in results:
+            continue
+        computed = results.pop()
+        assert computed is not None
+        texts = [computed if j == k else t for j, t in enumerate(sides)]
+        mark = _with_arrays(step.model_copy(update={"left": texts[0], "right": texts[1]}), scope, base)
+        if mark is None or mark.status == "undecided":
+            return None
+        kernel = {"flipped": " (kernel flipped)", "unflipped": " (kernel not flipped)"}.get(flip, "")
+        said = f"{mode} convolution{kernel} computed exactly: {computed}"
+        return mark.model_copy(update={"certificate": f"{mark.certificate} ({said})"})
+    return None
+
+
+def _with_grids(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | None:
+    """Square matrices written with ``\\cdots``, ``\\vdots``, ``\\ddots`` (:mod:`grader.steps.grids`)
+    written out whole at sizes 3, 4, 5...: shown by probes when every size is; wrong at a size
+    with a confirmed witness (the size part of it) only when no entry of a function's value
+    (``S(\\mathbf{x})_1``, read as a name of its own) is in the step; else None."""
+    if step.relation != "=" or not (has_grid_dots(step.left) or has_grid_dots(step.right)):
+        return None
+    marks: list[tuple[dict[str, Fraction], StepMark]] = []
+    read_as: dict[str, None] = {}
+    conditioned = set(scope.domains).union(*(ast.free_names(c) for c in scope.conditions))
+    for point, (left_text, right_text) in grids_written_out([step.left, step.right]):
+        if conditioned & set(point):
+            return None  # n = 100000, n > 5: the sizes the text allows are not the ones tried
+        (left_text, left_pieces), (right_text, right_pieces) = (
+            applied_entries(left_text),
+            applied_entries(right_text),
+        )
+        mark = _written_mark(step, scope, base, left_text, right_text)
+        if mark is None:
+            return None
+        if mark.status == "wrong" and mark.witness is not None:
+            if left_pieces or right_pieces or any(s in scope.defined for s in point):
+                return StepMark(
+                    **base,
+                    status="undecided",
+                    certificate="fails with the matrices elided with dots written out, but entries of a "
+                    "function's value (S(x)_1) are read as names of their own: no witness",
+                )
+            at = {**{k: _fraction_text(v) for k, v in point.items()}, **mark.witness.at}
+            witness = WitnessModel(at=at, **{"from": mark.witness.left, "to": mark.witness.right})
+            return StepMark(**base, status="wrong", certificate=mark.certificate, witness=witness)
+        if mark.status != "shown":
+            return None
+        read_as.update(dict.fromkeys(re.sub(r"\s+", "", p) for p in left_pieces + right_pieces))
+        marks.append((point, mark))
+    if len(marks) < 2:
+        return None
+    unknowns = f", {_pieces_said(list(read_as))} read as unknowns" if read_as else ""
+    if re.search(r"diag\s*\}?\s*\(", step.left + step.right):
+        unknowns += ", \\text{diag}(...) the diagonal matrix of its argument's entries (* element-wise)"
+    values = [_fraction_text(v) for point, _ in marks for v in point.values()]
+    each = ", ".join(dict.fromkeys((mark.certificate or "").split(":")[0] for _, mark in marks))
+    return StepMark(
+        **base,
+        status="shown",
+        certificate=f"{Certificate.PROBES.value}: equal for {next(iter(marks[0][0]))} = "
+        f"{', '.join(values[:-1])} and {values[-1]} only, the matrices elided with dots written out "
+        f"whole at each ({each}{unknowns}; not a proof for every size)",
+    )
 
 
 def _step_shapes(step: Step, scope: _Scope) -> dict[str, tuple[str, ...]]:
@@ -824,10 +914,13 @@ def _sums_written(step: Step, scope: _Scope, base: dict[str, Any], indexed: bool
     marks: list[tuple[dict[str, Fraction], StepMark]] = []
     texts = [plain_entries(step.left), plain_entries(step.right)]
     implicit = implicit_size(texts)
-    for point, (left_text, right_text) in written_out(texts):
-        size = next(iter(point), None)
-        if size is not None and size in scope.domains and not W.admits(scope.domains[size], point[size]):
+    columns: list[str] = []
+    for point, written in written_out(texts):
+        prepared = _written_texts(step, scope, point, written)
+        if prepared is None:
             continue
+        left_text, right_text, layered, columns = prepared
+        size = next(iter(point), None)
         free = indexed and implicit is not None and size is not None
         indices = _free_indices(left_text, right_text) if free else []
         if indexed and not indices:
@@ -847,18 +940,12 @@ def _sums_written(step: Step, scope: _Scope, base: dict[str, Any], indexed: bool
                 update={"certificate": f"{mark.certificate}, every {', '.join(indices)} from 1 to {size}"}
             )
         if mark.status == "wrong" and mark.witness is not None:
-            if implicit is not None:
+            shapes = _step_shapes(step, scope)
+            undeclared = [c for c in columns if shapes.get(c) != (next(iter(point)),)]  # v \in R^d: known
+            why = _why_sums_no_witness(point, scope, layered, undeclared, implicit)
+            if why is not None:
                 return StepMark(
-                    **base,
-                    status="undecided",
-                    certificate="fails with the sums written out, but how many terms a sum without "
-                    "bounds has is not written",
-                )
-            if size is not None and size.split("_")[0] in scope.defined:
-                return StepMark(
-                    **base,
-                    status="undecided",
-                    certificate=f"fails with the sums written out, but {size} is defined in the write-up",
+                    **base, status="undecided", certificate=f"fails with the sums written out, but {why}"
                 )
             at = {**{k: _fraction_text(v) for k, v in point.items()}, **mark.witness.at}
             witness = WitnessModel(at=at, **{"from": mark.witness.left, "to": mark.witness.right})
@@ -869,10 +956,58 @@ def _sums_written(step: Step, scope: _Scope, base: dict[str, Any], indexed: bool
         marks.append((point, mark))
     items = any(has_listed_dots(t) for t in texts)
     mark = _sums_shown(marks, implicit, base)
+    if mark is not None and columns and mark.certificate:  # \|v\|^2 = \sum_{m=1}^d v_m^2
+        said = mark.certificate.replace(
+            "; not a proof", f", {', '.join(columns)} the column of the entries the sum names; not a proof"
+        )
+        return mark.model_copy(update={"certificate": said})
     if mark is not None and items and mark.certificate:  # [x_1, \dots, x_n]: items, not sums
         said = mark.certificate.replace("the sums written out", "the items elided with dots written out")
         return mark.model_copy(update={"certificate": said})
     return mark
+
+
+def _written_texts(
+    step: Step, scope: _Scope, point: Mapping[str, Fraction], written: list[str]
+) -> tuple[str, str, bool, list[str]] | None:
+    """The written-out sides read further: names with a layer's superscript as names of their
+    own (``layered``), a vector beside the entries a sum names as their column (``columns``);
+    None when the size is not one to try."""
+    left_text, right_text = (superscript_names(t) for t in written)
+    layered = (left_text, right_text) != tuple(written)  # \omega_{kj}^{(2)}: names of their own
+    if any(s in scope.domains and not W.admits(scope.domains[s], point[s]) for s in point):
+        return None
+    columns: list[str] = []
+    if len(point) == 1 and next(iter(point.values())).denominator == 1:
+        # \|v\|^2 = v_1^2 + ... + v_d^2: v the column of the entries the sum names
+        size_name = next(iter(point))
+        declared_else = {n for n, dims in _step_shapes(step, scope).items() if dims != (size_name,)}
+        texts, columns = vectors_of_entries(
+            [left_text, right_text], int(point[size_name]), frozenset(declared_else)
+        )
+        if columns and point[size_name] < 2:
+            return None  # a column of one entry is not written as one
+        left_text, right_text = texts
+    return left_text, right_text, layered, columns
+
+
+def _why_sums_no_witness(
+    point: Mapping[str, Fraction], scope: _Scope, layered: bool, columns: list[str], implicit: str | None
+) -> str | None:
+    """Why a point where the written-out step fails is no witness, or None."""
+    if columns:
+        return f"that {', '.join(columns)} has as many entries as the sum over them is not declared"
+    if layered:
+        return (
+            "names with a superscript index (\\omega^{(2)}) are read as names of their own, "
+            "which the write-up may define"
+        )
+    if implicit is not None:
+        return "how many terms a sum without bounds has is not written"
+    defined = [s for s in point if s.split("_")[0] in scope.defined]
+    if defined:
+        return f"{defined[0]} is defined in the write-up"
+    return None
 
 
 MAX_INDEXED = 3  # sizes at which every value of a free index (x_j) is tried
@@ -949,9 +1084,13 @@ def _sums_shown(
         )
     if len(marks) < 2 or any(mark.status != "shown" for _, mark in marks):
         return None
-    values = [_fraction_text(v) for point, _ in marks for v in point.values()]
+    if len(marks[0][0]) > 1:  # two size symbols: (M, D) = (1, 2), (2, 1), ...
+        values = ["(" + ", ".join(_fraction_text(v) for v in point.values()) + ")" for point, _ in marks]
+        size_name = "(" + ", ".join(marks[0][0]) + ")"
+    else:
+        values = [_fraction_text(v) for point, _ in marks for v in point.values()]
+        size_name = next(iter(marks[0][0]), "")
     sizes = ", ".join(values[:-1]) + f" and {values[-1]}"
-    size_name = next(iter(marks[0][0]), "")
     if implicit is not None:
         size_name += " (the number of terms of a sum written without bounds)"
     each = ", ".join(dict.fromkeys((mark.certificate or "").split(":")[0] for _, mark in marks))

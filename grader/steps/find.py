@@ -161,6 +161,7 @@ def chains_in_text(text: str, kind: str = "latex") -> list[Chain]:
     words = _array_property_words(text, pieces)
     if words:
         chains = [c.model_copy(update={"array_words": _words_near(words, c)}) for c in chains]
+    chains = [c.model_copy(update={"convolution": _convolution_named(c, lines)}) for c in chains]
     definitions = _function_definitions(text, pieces)
     if definitions:
         chains = [c.model_copy(update={"functions": _defined_before(definitions, c.line)}) for c in chains]
@@ -320,6 +321,33 @@ def _about_shapes(chain: Chain, lines: list[str]) -> bool:
     last = max(s.line for s in chain.steps)
     around = "\n".join(lines[max(0, chain.line - 1 - SHAPE_REACH) : last])
     return _SHAPE_WORDS.search(around) is not None
+
+
+_CONVOLUTION_MODE = re.compile(r"\b(full|valid|same)\b", re.IGNORECASE)
+_CONVOLUTION = re.compile(r"convolution|\bconv\b", re.IGNORECASE)
+_FLIP = re.compile(r"(\b(?:without|no|not|don't)\b[^.$]{0,30})?\bflip", re.IGNORECASE)
+CONVOLUTION_REACH = 12  # lines before a chain where the kernel's flipping may be said
+
+
+def _convolution_named(chain: Chain, lines: list[str]) -> str | None:
+    """The 1-D convolution the nearest of the 3 lines before the chain names (one mode word and
+    "convolution"), and whether the kernel is flipped (said within 12 lines before); else None."""
+    start = chain.line - 1
+    mode = None
+    for line in reversed(lines[max(0, start - 3) : start]):
+        modes = {m.lower() for m in _CONVOLUTION_MODE.findall(line)}
+        if _CONVOLUTION.search(line) and len(modes) == 1:
+            mode = modes.pop()
+            break
+        if modes:
+            return None  # the nearest line naming modes names several: which one is not said
+    if mode is None:
+        return None
+    before = "\n".join(lines[max(0, start - CONVOLUTION_REACH) : start])
+    flips = _FLIP.findall(before)
+    if re.search(r"correlation", before, re.IGNORECASE) or any(neg for neg in flips):
+        return None if flips and not all(neg for neg in flips) else f"{mode} unflipped"
+    return f"{mode} flipped" if flips else mode
 
 
 def _row_groups(text: str, pieces: list[_Piece]) -> list[list[_Row]]:

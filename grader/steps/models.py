@@ -52,6 +52,10 @@ class Chain(_Strict):
     # Words near the chain that state a property of arrays grader does not read (symmetric,
     # orthogonal, a unit vector, ...): a point that ignores it is no witness.
     array_words: tuple[str, ...] = ()
+    # A 1-D convolution the words just before the chain name (``"full"``, ``"valid"``,
+    # ``"same"``) and whether the kernel is flipped (``"full flipped"``, ``"valid unflipped"``;
+    # neither word: ``"full"``): ``[1, 2, 3] * [1, 0, 2]`` is then that convolution.
+    convolution: str | None = None
 
 
 class Witness(_Strict):

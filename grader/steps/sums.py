@@ -12,8 +12,9 @@ could mean either reading) and the size symbol is not an index of its own.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from fractions import Fraction
 
 from grader.steps.latex import scripts_end, term_end, term_start
@@ -21,6 +22,8 @@ from grader.steps.opaque import sum_span
 
 MAX_TERMS = 4  # a sum is written out with 1 to this many terms
 SIZES = range(1, 7)
+PAIRS = ((1, 2), (2, 1), (2, 3), (3, 2))  # values of two size symbols, tried in turn
+MAX_SUMS = 16  # sums written out in one side (nested sums are copied with their outer sum's terms)
 _SUM = re.compile(
     r"\\sum\s*_\s*\{\s*([a-z])\s*=\s*([^{}]+?)\s*\}\s*\^\s*(?:\{\s*([^{}]+?)\s*\}|([0-9A-Za-z]))"
 )
@@ -174,26 +177,36 @@ def written_out(texts: list[str]) -> Iterator[tuple[dict[str, Fraction], list[st
     if not sums:
         yield from ellipses_written_out(texts)
         return
-    sizes = {s for _, _, _, low, high in sums for s in (low[0], high[0]) if s is not None}
+    sizes = sorted({s for _, _, _, low, high in sums for s in (low[0], high[0]) if s is not None})
     indices = {index for _, _, index, _, _ in sums}
-    if len(sizes) > 1 or sizes & indices:
+    if len(sizes) > 2 or set(sizes) & indices:
         return
-    size = next(iter(sizes), None)
     outside = [_outside_sums(t) for t in texts]
-    if any(re.search(rf"(?<![A-Za-z\\]){index}(?![A-Za-z])", o) for o in outside for index in indices):
+    if any(_stands_in(o, index) for o in outside for index in indices):
         return  # the index stands outside its sum too: which terms the sum holds is unclear
-    for value in SIZES if size is not None else (0,):
-        point = {size: Fraction(value)} if size is not None else {}
+    if len(sizes) == 2:  # two sizes (\sum_{j=1}^M ... \sum_{i=1}^D): a few pairs of values
+        rounds = [dict(zip(sizes, pair, strict=True)) for pair in PAIRS]
+    else:
+        rounds = [{sizes[0]: value} for value in SIZES] if sizes else [{}]
+    for values in rounds:
+        point = {name: Fraction(v) for name, v in values.items()}
         out = []
         for text in texts:
-            expanded = _expand(text, size, value)
+            expanded = _expand(text, values)
             if expanded is None:
                 break
-            out.append(_put(expanded, size, value) if size is not None else expanded)
+            for name, value in values.items():
+                expanded = _put(expanded, name, value)
+            out.append(expanded)
         else:
             yield point, out
-        if size is None:
-            return
+
+
+def _stands_in(text: str, index: str) -> bool:
+    """``index`` in the text as a symbol or as one of a subscript's indices (``x_{ij}``)."""
+    if re.search(rf"(?<![A-Za-z\\]){index}(?![A-Za-z])", text):
+        return True
+    return any(index in m.group(1) for m in re.finditer(r"_\{([^{}]*)\}", text) if _INDICES.match(m.group(1)))
 
 
 def _sums(texts: list[str]) -> Iterator[tuple[int, int, str, tuple[str | None, int], tuple[str | None, int]]]:
@@ -215,17 +228,18 @@ def _outside_sums(text: str) -> str:
     return text
 
 
-def _expand(text: str, size: str | None, value: int) -> str | None:
-    """Every ``\\sum_{j=a}^{b} body`` of the text as ``(body_a + ... + body_b)``."""
-    for _ in range(8):
+def _expand(text: str, values: Mapping[str, int]) -> str | None:
+    """Every ``\\sum_{j=a}^{b} body`` of the text as ``(body_a + ... + body_b)``, the size
+    symbols at ``values``."""
+    for _ in range(MAX_SUMS):
         m = _SUM.search(text)
         if m is None:
             return text
         low, high = _bound(m.group(2)), _bound(m.group(3) or m.group(4))
         if low is None or high is None:
             return None
-        first = (value if low[0] else 0) + low[1]
-        last = (value if high[0] else 0) + high[1]
+        first = (values[low[0]] if low[0] else 0) + low[1]
+        last = (values[high[0]] if high[0] else 0) + high[1]
         if not 1 <= last - first + 1 <= MAX_TERMS:
             return None
         span = sum_span(text[m.start() :])
@@ -238,10 +252,15 @@ def _expand(text: str, size: str | None, value: int) -> str | None:
     return None
 
 
+_INDICES = re.compile(r"^\s*[a-z0-9](?:\s*[a-z0-9]){1,2}\s*$")
+
+
 def _put(text: str, name: str, value: int) -> str:
     """``name`` given ``value`` everywhere: inside a subscript as digits, elsewhere in braces."""
 
     def in_script(m: re.Match[str]) -> str:
+        if _INDICES.match(m.group(1)):  # x_{ij}, \\omega_{kj}, w_{j0}: each letter an index
+            return "_{" + m.group(1).replace(name, str(value)) + "}"
         inner = re.sub(rf"(?<![A-Za-z\\]){name}(?![A-Za-z])", str(value), m.group(1))
         return "_{" + inner + "}"
 
@@ -253,3 +272,73 @@ def _put(text: str, name: str, value: int) -> str:
 def put_value(text: str, name: str, value: int) -> str:
     """``name`` given ``value`` everywhere (in subscripts as digits)."""
     return _put(text, name, value)
+
+
+# a name with a superscript index in brackets (\omega_{kj}^{(2)}, w^{(1)}): a layer's weights
+_SUPERSCRIPTED = re.compile(
+    r"(?<![A-Za-z}])(\\[A-Za-z]+|[A-Za-z])\s*(?:_\s*\{\s*([A-Za-z0-9]*)\s*\}|_\s*([A-Za-z0-9]))?"
+    r"\s*\^\s*\{\s*\(\s*(\d)\s*\)\s*\}"
+)
+_APPLIED = re.compile(r"\s*(?:\(|\\left)")
+_DERIVED = frozenset({"f", "g", "h", "F", "G", "H", "\\sigma", "\\phi", "\\varphi", "\\psi", "\\ell"})
+
+
+def superscript_names(text: str) -> str:
+    """Names with a digit in brackets as a superscript (``\\omega_{k1}^{(2)}``, a layer's
+    weights) as names of their own (``\\omega_{k1sup2}``); a function's ``f^{(2)}(x)`` (a
+    derivative) is left alone, and so is a bold or decorated name (``\\mathbf{x}^{(1)}``)."""
+
+    def name(m: re.Match[str]) -> str:
+        sub = m.group(2) if m.group(2) is not None else (m.group(3) or "")
+        if not sub and m.group(1) in _DERIVED and _APPLIED.match(text, m.end()):
+            return m.group(0)  # f^{(2)}(x): a derivative; w_{kj}^{(2)} (...) is a product
+        return f"{m.group(1)}_{{{sub}sup{m.group(4)}}}"
+
+    return _SUPERSCRIPTED.sub(name, text)
+
+
+_BOLD_LETTER = r"\\(?:mathbf|boldsymbol|bm)\s*\{\s*%s\s*\}"
+
+
+def _entry(letter: str, m: re.Match[str]) -> str:
+    return f"{letter}_{{{m.group(1) or m.group(2)}}}"
+
+
+def vectors_of_entries(
+    texts: list[str], size: int, declared_else: frozenset[str] = frozenset()
+) -> tuple[list[str], list[str]]:
+    """A vector written whole beside its entries ``1`` to ``size`` (``\\|\\mathbf{v}\\|^2`` and
+    ``\\mathbf{v}_1^2 + ... + \\mathbf{v}_d^2`` once a sum over its entries to the size ``d`` is
+    written out): the vector as the column of those entries. A bold name, or a plain letter
+    inside a norm or transposed; the entries must be exactly ``1`` to ``size``, and the name
+    not declared of another size (``declared_else``). Returns the
+    texts and the names so read."""
+    found: list[str] = []
+    joined = " ".join(texts)
+    letters = set(re.findall(_BOLD_LETTER % r"([a-z])", joined))
+    for m in re.finditer(r"\\\|\s*([a-z])\s*\\\||(?<![A-Za-z\\])([a-z])\s*\^\s*\{?\s*\\top", joined):
+        letters.add(m.group(1) or m.group(2))
+    for letter in sorted(letters - declared_else):
+        bold = _BOLD_LETTER % letter
+        name = rf"(?:{bold}|(?<![A-Za-z\\]){letter})"
+        entry = re.compile(rf"{name}\s*_\s*(?:\{{\s*(\d+)\s*\}}|(\d))")
+        bare = re.compile(rf"{name}(?!\s*_)(?![A-Za-z])")
+        numbers = {int(m.group(1) or m.group(2)) for t in texts for m in entry.finditer(t)}
+        letter_entries = re.search(rf"{name}\s*_\s*\{{?\s*[A-Za-z]", joined)
+        if numbers != set(range(1, size + 1)) or letter_entries or not any(bare.search(t) for t in texts):
+            continue
+        if re.search(bold, joined) and re.search(
+            rf"(?<![A-Za-z\\{{]){letter}(?![A-Za-z_])", re.sub(bold, " ", joined)
+        ):
+            continue  # \mathbf{v} and a plain v in one step: two names (v_1 is an entry of either)
+        column = (
+            r"\begin{bmatrix} "
+            + r" \\ ".join(f"{letter}_{{{k}}}" for k in range(1, size + 1))
+            + r" \end{bmatrix}"
+        )
+        texts = [
+            bare.sub(column.replace("\\", "\\\\"), entry.sub(functools.partial(_entry, letter), t))
+            for t in texts
+        ]
+        found.append(letter)
+    return texts, found
