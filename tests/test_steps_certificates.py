@@ -185,21 +185,66 @@ def test_a_function_the_write_up_defines_shows_a_step_and_the_certificate_names_
 
 
 @pytest.mark.parametrize(
+    ("text", "at"),
+    [
+        # wrong with the written definition: wrong, the witness a point where it fails under it
+        (SIGMOID + "$$\\frac{1}{1 + e^{x}} = \\sigma(x)$$", {"x"}),
+        # a parameter of the definition (k) is the step's own symbol, given a value at the witness
+        (
+            "The sigmoid $\\sigma(x) = \\frac{1}{1+e^{-kx}}$.\n\n$$\\frac{1}{1 + e^{-x}} = \\sigma(x)$$",
+            {"k", "x"},
+        ),
+        # a prime of a defined function: its derivative, computed
+        (SIGMOID + "$$\\sigma'(x) = \\sigma(x)(1 + \\sigma(x))$$", {"x"}),
+        # "where sigma is the logistic function": the standard function the words name
+        (
+            "$$\\sigma(-x) = \\sigma(x)$$ where $\\sigma$ is the logistic function.\n\n"
+            "$$1 - \\sigma(x) = \\sigma(x)$$",
+            {"x"},
+        ),
+    ],
+)
+def test_a_step_under_a_written_definition_is_wrong_with_a_witness_under_it(text: str, at: set[str]) -> None:
+    marks = [m for m in _marks(text) if "sigma" in m.right]
+    assert marks and marks[-1].status == "wrong" and marks[-1].witness is not None
+    assert set(marks[-1].witness.at) == at
+    assert "as the write-up defines it on line" in (marks[-1].certificate or "")
+
+
+@pytest.mark.parametrize(
     "text",
     [
-        # wrong with the written definition: never marked wrong that way
-        SIGMOID + "$$\\frac{1}{1 + e^{x}} = \\sigma(x)$$",
         # a statement with a condition after it is no definition
         "Here $\\sigma(x) = 0$ whenever $x < -A$.\n\n$$0 = \\sigma(5)$$",
-        # a formula with another letter in it (k) is not a function of x alone
-        "The sigmoid $\\sigma(x) = \\frac{1}{1+e^{-kx}}$.\n\n$$\\frac{1}{1 + e^{-x}} = \\sigma(x)$$",
         # a definition after the step does not apply to it
         "$$\\frac{1}{1 + e^{-x}} = \\sigma(x)$$\n\nRecall that $\\sigma(x) = \\frac{1}{1 + e^{-x}}$.",
+        # circular: the name in its own formula
+        "Let $\\sigma(x) = 1 + \\sigma(x - 1)$.\n\n$$3 = 1 + \\sigma(2)$$",
+        # piecewise (cases): not read, the name stays undefined
+        "Let $\\sigma(x) = \\begin{cases} x & x > 0 \\\\ 0 & x \\le 0 \\end{cases}$.\n\n$$3 = \\sigma(2)$$",
+        # inside a condition ("for f(x) = ..."): a case, not a definition
+        "The bound holds for $\\sigma(x) = x^2$ only.\n\n$$5 = \\sigma(2)$$",
+        # with a condition written in the formula
+        "Let $\\sigma(x) = \\frac{1}{x} \\text{ for } x \\neq 0$.\n\n$$3 = \\sigma(2)$$",
+        # a prime on a function nowhere defined
+        "$$\\sigma(x)(1 + \\sigma(x)) = \\sigma'(x)$$",
+        # the logistic named in another item ("(a)" and "(b)" are parts apart)
+        "(a) where $\\sigma$ is the sigmoid, $$\\frac{1}{2} = \\sigma(0)$$\n\n(b) $$0 = \\sigma(0)$$",
+        # a standard name never guessed from the letter alone
+        "$$0 = \\sigma(0)$$",
     ],
 )
 def test_a_written_function_is_never_a_witness_nor_a_guess(text: str) -> None:
-    marks = [m for m in _marks(text) if "sigma" in m.right]
-    assert marks and all(m.status == "undecided" and m.witness is None for m in marks)
+    marks = [m for m in _marks(text) if "sigma" in m.right or "sigma" in m.left]
+    assert marks and all(m.status != "wrong" and m.witness is None for m in marks)
+    assert marks[-1].status == "undecided"
+
+
+def test_a_redefinition_replaces_the_definition_before_it() -> None:
+    text = "Let $f(x) = x^2$.\n\n$$9 = f(3)$$\n\nNow let $f(x) = x^3$.\n\n$$27 = f(3)$$\n\n$$4 = f(2)$$"
+    marks = _marks(text)
+    assert [m.status for m in marks] == ["shown", "shown", "wrong"]
+    assert marks[2].certificate is not None and "on line 5" in marks[2].certificate
 
 
 def test_an_engine_decision_is_kept_for_the_same_question() -> None:

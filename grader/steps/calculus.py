@@ -23,6 +23,7 @@ Anything else is left as written (and then read as an unknown by :mod:`grader.st
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -100,6 +101,9 @@ class Computed:
     operands: list[ast.Node] = field(default_factory=list)
     refutable: bool = True
     said: list[str] = field(default_factory=list)
+    # signs the domain fixes ("positive" / "negative" by name, from x > 0, x < 0): a limit's
+    # other symbols carry them into sympy (lim_{k -> oo} 1/(1+e^{-kx}) is 1 for x > 0)
+    signs: Mapping[str, str] = field(default_factory=dict)
 
 
 def _sympy_failures() -> tuple[type[Exception], ...]:
@@ -125,11 +129,11 @@ def has_derivative(text: str) -> bool:
     return bool(_FRAC_D.search(text) or _PRIME_CALL.search(text) or _LIM.search(text))
 
 
-def computed(texts: list[str], context: Context) -> Computed | None:
+def computed(texts: list[str], context: Context, signs: Mapping[str, str] | None = None) -> Computed | None:
     """The texts with every derivative and limit of a formula the math language reads
     computed (those it cannot compute left as written, for the other readings); None when
-    none was computed."""
-    out = Computed([])
+    none was computed. ``signs``: the symbols the domain makes positive or negative."""
+    out = Computed([], signs=dict(signs or {}))
     for text in texts:
         at = 0
         for _ in range(MAX_DERIVATIVES):
@@ -190,6 +194,12 @@ def _limit(text: str, m: re.Match[str], context: Context, out: Computed) -> tupl
         expr = to_sympy(body, functions=functions)
         if expr.has(*_not_smooth()):
             return "unreadable"
+        signed = {
+            x: sympy.Symbol(x.name, **{out.signs[x.name]: True})
+            for x in expr.free_symbols
+            if x.name != variable.name and x.name in out.signs
+        }
+        expr = expr.subs(signed)
         v = next((x for x in expr.free_symbols if x.name == variable.name), None)
         if v is None:
             value = expr
@@ -199,6 +209,7 @@ def _limit(text: str, m: re.Match[str], context: Context, out: Computed) -> tupl
             value = sympy.limit(expr, v, sympy.Rational(target_text), dir="+-")
         if not value.is_finite or value.has(sympy.Limit, sympy.AccumBounds):
             return "unreadable"
+        value = value.subs({b: a for a, b in signed.items()})
         written = to_text(_node(value))
         if not _same(written, value, context, functions):
             return "unreadable"

@@ -472,43 +472,68 @@ def _shapes(
     )
 
 
-_NOT_DEFINED = re.compile(r"^(\w+)\(\.\.\.\) is a function not defined here")
-
-
 def _with_written_function(step: Step, scope: _Scope, base: dict[str, Any], why: str) -> StepMark | None:
-    """A step with a function the write-up defined before it (``\\sigma(x) = \\frac{1}{1+e^{-x}}``):
-    shown when it is shown with that definition, the certificate naming it; never wrong (a
-    formula in prose is not a declaration: which one a step means is the student's); None
-    when not shown that way."""
-    m = _NOT_DEFINED.match(why)
-    if m is None:
+    """A step that applies a function the write-up defines before it, within its reach
+    (``\\sigma(x) = \\frac{1}{1+e^{-kx}}``, "where $\\sigma$ is the sigmoid";
+    :mod:`grader.steps.defined`): decided under that definition, each application replaced
+    by the formula (a prime computed as a derivative where the formula has no other letter),
+    the certificate naming the definition and its line; a witness is a point where the step
+    fails under it. None when no such definition applies."""
+    from grader.steps import defined
+
+    found = [
+        d
+        for d in defined.applies(step.left + " " + step.right, scope.written)
+        if d[0] not in scope.context.functions
+    ]
+    if not found:
         return None
-    name = m.group(1)
-    found = next((d for d in scope.written if d[0] == name and name not in scope.context.functions), None)
-    if found is None:
+    left, right = defined.put_in(step.left, found), defined.put_in(step.right, found)
+    if left is None or right is None:
         return None
-    _, variable, formula, line = found
-    body = read_side(formula, scope.context)
-    if body.node is None or ast.free_names(body.node) - {variable}:
-        return None
-    context = replace(scope.context, functions={**scope.context.functions, name: body.text})
+    functions = dict(scope.context.functions)
+    for name, variable, formula, _line in found:
+        body = read_side(formula, scope.context)
+        if body.node is not None and not ast.free_names(body.node) - {variable}:
+            functions[name] = body.text  # for a prime (\\sigma'(z)): a formula of its variable alone
+    context = replace(scope.context, functions=functions)
     try:
-        functions = compile_functions(dict(context.functions))
+        compiled = compile_functions(dict(context.functions)) if functions else {}
     except (MathError, ValueError):
         return None
-    inner = replace(scope, context=context, functions=functions)
-    mark = mark_step(step, inner)
-    if mark.status != "shown":
-        return None
-    said = f"{shown_name(name)}({variable}) = {formula} as the write-up defines it on line {line}"
-    return mark.model_copy(update={"certificate": f"{mark.certificate} (with {said})"})
+    inner = replace(scope, context=context, functions=compiled, written=())
+    written = step.model_copy(update={"left": left, "right": right})
+    mark = mark_step(written, inner)
+    said = "; ".join(
+        f"{shown_name(name)}({variable}) = {formula} as the write-up defines it on line {line}"
+        for name, variable, formula, line in found
+    )
+    update: dict[str, Any] = {"left": step.left, "right": step.right}
+    if mark.status == "undecided" and (
+        "not defined here" in (mark.certificate or "") or "not defined here" not in why
+    ):
+        return None  # the reason the step gave without the definition still holds
+    update["certificate"] = f"{mark.certificate} (under {said})"
+    return mark.model_copy(update=update)
+
+
+def _signs(domains: Mapping[str, SymbolDomain]) -> dict[str, str]:
+    """The symbols the domain makes positive or negative (x > 0, x < 0, 0 < x < 1)."""
+    out = {}
+    for name, d in domains.items():
+        low, high = d.interval or (-np.inf, np.inf)
+        if d.positive or low >= 0 or (d.min is not None and float(d.min) > 0):
+            out[name] = "positive"
+        elif high <= 0 or (d.max is not None and float(d.max) < 0):
+            out[name] = "negative"
+    return out
 
 
 def _with_derivatives(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | None:
     """The step with its derivatives computed (:mod:`grader.steps.calculus`), decided as any
     other; a witness counts only where every operand has a value, and only when nothing else
     may depend on the variable. None when a derivative there cannot be computed."""
-    found = calculus.computed([step.left, step.right], scope.context)
+    found = calculus.computed([step.left, step.right], scope.context, _signs(scope.domains))
     if found is None:
         return None
     left_text, right_text = found.texts

@@ -1,0 +1,69 @@
+"""Functions the write-up defines, put in where a step applies them.
+
+A definition the student states (``\\sigma(x) = \\frac{1}{1+e^{-kx}}``, ``g(x) := \\max\\{0, x\\}``,
+"where $\\sigma$ is the logistic function"; :func:`grader.steps.find._function_definitions`)
+is a definition: the steps after it, within its reach (the same item of the same question,
+at most 40 lines on), are checked under it. Each application ``name(ARG)`` is replaced, in
+the step's LaTeX, by the definition's formula with its variable replaced by ``(ARG)``;
+its other letters (``k``) are the step's own symbols. Pure text work: the result is read by
+grader's own parser like any step.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from grader.steps.latex import closing
+
+Definition = tuple[str, str, str, int]  # (name, variable, formula, line) as Chain.functions holds them
+
+MAX_NESTING = 4  # definitions put in inside definitions' arguments at most this deep
+
+
+def _call(name: str) -> re.Pattern[str]:
+    """``\\sigma(``, ``\\sigma\\left(``, ``g (``: the name applied (not ``\\sigma_1(``, not ``\\sigma'(``)."""
+    spelled = rf"\\{name}" if len(name) > 1 else rf"(?<![A-Za-z\\]){name}"
+    return re.compile(rf"{spelled}(?![A-Za-z])\s*(?:\\left\s*)?(?=\()")
+
+
+def applies(text: str, definitions: Sequence[Definition]) -> list[Definition]:
+    """The definitions whose name the text applies (``name(...)``) or primes (``name'(...)``)."""
+    out = []
+    for d in definitions:
+        spelled = rf"\\{d[0]}" if len(d[0]) > 1 else rf"(?<![A-Za-z\\]){d[0]}"
+        if re.search(rf"{spelled}(?![A-Za-z])\s*(?:'+|\\prime)?\s*(?:\\left\s*)?\(", text):
+            out.append(d)
+    return out
+
+
+def _substituted(formula: str, variable: str, argument: str) -> str:
+    """The formula with each use of its variable replaced by ``(argument)`` (LaTeX commands kept)."""
+    if len(variable) > 1:
+        return re.sub(rf"\\{variable}(?![A-Za-z])", lambda _: f"({argument})", formula)
+    return re.sub(rf"(\\[A-Za-z]+)|{variable}", lambda m: m.group(1) or f"({argument})", formula)
+
+
+def put_in(text: str, definitions: Sequence[Definition]) -> str | None:
+    """The text with every application of a defined function replaced by its formula
+    (``\\sigma(2z)`` -> ``\\left(\\frac{1}{1+e^{-k(2z)}}\\right)``); None where an application's
+    bracket does not close."""
+    for _ in range(MAX_NESTING):
+        changed = False
+        for name, variable, formula, _line in definitions:
+            pattern = _call(name)
+            while (m := pattern.search(text)) is not None:
+                open_at = m.end()
+                end = closing(text, open_at)
+                if end is None:
+                    return None
+                argument = text[open_at + 1 : end - 1].strip()
+                argument = re.sub(r"\\right\s*$", "", argument).strip()
+                if not argument or "," in argument:
+                    return None  # no argument, or several: not this function of one variable
+                replaced = _substituted(formula, variable, argument)
+                text = f"{text[: m.start()]}\\left({replaced}\\right){text[end:]}"
+                changed = True
+        if not changed:
+            return text
+    return None
