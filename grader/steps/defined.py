@@ -38,7 +38,10 @@ def applies(text: str, definitions: Sequence[Definition]) -> list[Definition]:
 
 
 def _substituted(formula: str, variable: str, argument: str) -> str:
-    """The formula with each use of its variable replaced by ``(argument)`` (LaTeX commands kept)."""
+    """The formula with each use of its variable replaced by ``(argument)`` (LaTeX commands
+    kept; a lone name or number goes in without brackets: ``e^{(z)}`` would read as an index)."""
+    if re.fullmatch(r"\\?[A-Za-z]+|\d+", argument):
+        return _substituted_plain(formula, variable, argument)
     if len(variable) > 1:
         return re.sub(rf"\\{variable}(?![A-Za-z])", lambda _: f"({argument})", formula)
     return re.sub(rf"(\\[A-Za-z]+)|{variable}", lambda m: m.group(1) or f"({argument})", formula)
@@ -67,3 +70,10 @@ def put_in(text: str, definitions: Sequence[Definition]) -> str | None:
         if not changed:
             return text
     return None
+
+
+def _substituted_plain(formula: str, variable: str, argument: str) -> str:
+    spaced = f"{{{argument}}}"  # braces keep \\lambda x from reading as \\lambdax
+    if len(variable) > 1:
+        return re.sub(rf"\\{variable}(?![A-Za-z])", lambda _: spaced, formula)
+    return re.sub(rf"(\\[A-Za-z]+)|{variable}", lambda m: m.group(1) or spaced, formula)

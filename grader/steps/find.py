@@ -244,7 +244,7 @@ _STANDARD = {
 _UNICODE_NAMES = {"σ": "sigma", "ϕ": "phi", "φ": "phi", "ρ": "rho", "ψ": "psi", "θ": "theta"}
 _NAMED = re.compile(
     r"(?:\$\s*\\?([A-Za-z]+)\s*(?:\(\s*\\?[A-Za-z]+\s*\))?\s*\$|(?<![A-Za-z\\])([A-Za-z]|[σϕφρψθ])(?![A-Za-z]))\s*"
-    r"(?:is|denotes|be|means|stands for|=)\s+(?:the\s+|a\s+)?(?:standard\s+)?(?:\$\s*\\text\{)?"
+    r"(?:is|denotes?|be|means|stands for|=)\s+(?:the\s+|a\s+)?(?:standard\s+)?(?:\$\s*\\text\{)?"
     r"(logistic|sigmoid|relu|rectified linear|softplus|tanh|hyperbolic tangent)\b",
     re.IGNORECASE,
 )
