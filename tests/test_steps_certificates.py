@@ -309,3 +309,26 @@ def test_an_implication_shown_by_its_conclusion_alone_claims_no_more_than_the_co
     own = _one(f"$${conclusion}$$")
     assert mark.status == own.status == "shown"
     assert mark.certificate == f"the conclusion alone, whatever the premise: {own.certificate}"
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        # x > 0 on the whole domain: max(0, x) is x there, its derivative 1
+        ("For $x > 0$:\n\n$$\\frac{d}{dx}\\max\\{0, x\\} = 1$$", "shown"),
+        ("For $x > 0$:\n\n$$\\frac{d}{dx}\\max\\{0, x\\} = 0$$", "wrong"),
+        ("For $x < 0$:\n\n$$\\frac{d}{dx}|x| = -1$$", "shown"),
+        # the ReLU's difference quotient: the branch that holds near h = 0, from x's sign
+        ("For $x > 0$:\n\n$$\\lim_{h \\to 0} \\frac{\\max\\{0, x+h\\} - \\max\\{0, x\\}}{h} = 1$$", "shown"),
+        ("For $x < 0$:\n\n$$\\lim_{h \\to 0} \\frac{\\max\\{0, x+h\\} - \\max\\{0, x\\}}{h} = 0$$", "shown"),
+        # no sign stated, or the kink at the point itself: not computed, never wrong
+        ("$$\\frac{d}{dx}\\max\\{0, x\\} = 1$$", "undecided"),
+        ("$$\\lim_{h \\to 0} \\frac{|h|}{h} = 1$$", "undecided"),
+        ("For $x > 0$:\n\n$$\\lim_{h \\to 0} \\frac{\\max\\{0, h\\}}{h} = 1$$", "undecided"),
+    ],
+)
+def test_a_kink_away_from_the_domain_is_differentiated_by_its_branch(text: str, status: str) -> None:
+    mark = _one(text)
+    assert mark.status == status
+    if status == "wrong":
+        assert mark.witness is not None and (mark.witness.left, mark.witness.right) == ("1", "0")
