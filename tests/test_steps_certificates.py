@@ -332,3 +332,17 @@ def test_a_kink_away_from_the_domain_is_differentiated_by_its_branch(text: str, 
     assert mark.status == status
     if status == "wrong":
         assert mark.witness is not None and (mark.witness.left, mark.witness.right) == ("1", "0")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a value named in words, not the function: a(1 - a) is a product
+        "where $a$ is the sigmoid of $z$:\n\n$$a - a^2 = a(1 - a)$$",
+        "where $\\sigma$ is the sigmoid output:\n\n$$\\sigma - \\sigma^2 = \\sigma(1 - \\sigma)$$",
+    ],
+)
+def test_a_value_named_in_words_is_not_a_function(text: str) -> None:
+    marks = _marks(text)
+    assert len(marks) == 1 and marks[0].status in ("shown", "undecided")  # a product, never a call
+    assert "as the write-up defines it" not in (marks[0].certificate or "")

@@ -243,9 +243,10 @@ _STANDARD = {
 }
 _UNICODE_NAMES = {"σ": "sigma", "ϕ": "phi", "φ": "phi", "ρ": "rho", "ψ": "psi", "θ": "theta"}
 _NAMED = re.compile(
-    r"(?:\$\s*\\?([A-Za-z]+)\s*(?:\(\s*\\?[A-Za-z]+\s*\))?\s*\$|(?<![A-Za-z\\])([A-Za-z]|[σϕφρψθ])(?![A-Za-z]))\s*"
-    r"(?:is|denotes?|be|means|stands for|=)\s+(?:the\s+|a\s+)?(?:standard\s+)?(?:\$\s*\\text\{)?"
-    r"(logistic|sigmoid|relu|rectified linear|softplus|tanh|hyperbolic tangent)\b",
+    r"(?:\$\s*\\([A-Za-z]{2,})\s*(?:\(\s*\\?[A-Za-z]+\s*\))?\s*\$|(?<![A-Za-z\\])([σϕφρψθ]))\s*"
+    r"(?:is|denotes?|be|means|stands for)\s+(?:the\s+|a\s+)?(?:standard\s+)?(?:\$\s*\\text\{)?"
+    r"(logistic|sigmoid|relu|rectified linear|softplus|tanh|hyperbolic tangent)\b"
+    r"(?!\s*(?:of|output|value|activation of|applied|'s)\b)",
     re.IGNORECASE,
 )
 
@@ -253,7 +254,9 @@ _NAMED = re.compile(
 def _named_functions(text: str, pieces: list[_Piece]) -> list[tuple[str, str, str, int]]:
     """(name, "x", formula, line) for each standard function a name is said to be in prose
     ("where $\\sigma$ is the sigmoid", "When ϕ is ReLU"): the logistic sigmoid, ReLU,
-    softplus, tanh. Nothing is guessed from the letter alone."""
+    softplus, tanh. Nothing is guessed from the letter alone; only a Greek or a long name
+    (a single Latin letter is more often a value: "$a$ is the sigmoid of $z$", and "the
+    sigmoid of", "... output" name a value, not the function)."""
     found = []
     for m in _NAMED.finditer(text):
         name = m.group(1) or _UNICODE_NAMES.get(m.group(2), m.group(2))
