@@ -346,3 +346,13 @@ def test_a_value_named_in_words_is_not_a_function(text: str) -> None:
     marks = _marks(text)
     assert len(marks) == 1 and marks[0].status in ("shown", "undecided")  # a product, never a call
     assert "as the write-up defines it" not in (marks[0].certificate or "")
+
+
+def test_a_definition_that_uses_another_takes_both() -> None:
+    text = (
+        "Let $\\sigma(z) = \\frac{1}{1+e^{-z}}$ and $L(z) = -\\log \\sigma(z)$.\n\n"
+        "$$\\frac{d}{dz} L(z) = \\sigma(z) - 1$$\n\n$$\\frac{d}{dz} L(z) = 1 - \\sigma(z)$$"
+    )
+    marks = _marks(text)
+    assert [m.status for m in marks] == ["shown", "wrong"]
+    assert "L(z) = -\\log \\sigma(z) as the write-up defines it on line 1" in (marks[0].certificate or "")

@@ -483,7 +483,7 @@ def _with_written_function(step: Step, scope: _Scope, base: dict[str, Any], why:
 
     found = [
         d
-        for d in defined.applies(step.left + " " + step.right, scope.written)
+        for d in defined.needed(step.left + " " + step.right, scope.written)
         if d[0] not in scope.context.functions
     ]
     if not found:

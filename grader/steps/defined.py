@@ -37,6 +37,17 @@ def applies(text: str, definitions: Sequence[Definition]) -> list[Definition]:
     return out
 
 
+def needed(text: str, definitions: Sequence[Definition]) -> list[Definition]:
+    """The definitions the text applies, and those their formulas apply (``L(z) = -\\log\\sigma(z)``
+    with ``\\sigma`` defined too), in the order the write-up states them."""
+    found = applies(text, definitions)
+    while True:
+        more = [d for d in applies(" ".join(d[2] for d in found), definitions) if d not in found]
+        if not more:
+            return [d for d in definitions if d in found]
+        found += more
+
+
 def _substituted(formula: str, variable: str, argument: str) -> str:
     """The formula with each use of its variable replaced by ``(argument)`` (LaTeX commands
     kept; a lone name or number goes in without brackets: ``e^{(z)}`` would read as an index)."""
