@@ -356,3 +356,23 @@ def test_a_definition_that_uses_another_takes_both() -> None:
     marks = _marks(text)
     assert [m.status for m in marks] == ["shown", "wrong"]
     assert "L(z) = -\\log \\sigma(z) as the write-up defines it on line 1" in (marks[0].certificate or "")
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        (
+            "$$\\frac{d}{dx}f(x) = \\lim_{\\epsilon \\rightarrow 0} "
+            "\\frac{f(x+\\epsilon) - f(x)}{\\epsilon}$$",
+            "shown",
+        ),
+        ("$$\\lim_{h \\to 0} \\frac{g(t+h) - g(t)}{h} = \\frac{d}{dt} g(t)$$", "shown"),
+        # not the definition: another variable, a sign, the increment not to 0 (never wrong)
+        ("$$\\frac{d}{dz} f(z) = \\lim_{h \\to 0} \\frac{f(x+h) - f(z)}{h}$$", "undecided"),
+        ("$$\\frac{d}{dx} f(x) = \\lim_{h \\to 0} \\frac{f(x+h) + f(x)}{h}$$", "undecided"),
+        ("$$\\frac{d}{dx} f(x) = \\lim_{h \\to 1} \\frac{f(x+h) - f(x)}{h}$$", "undecided"),
+    ],
+)
+def test_the_definition_of_the_derivative_is_shown_for_any_function(text: str, status: str) -> None:
+    mark = _one(text)
+    assert mark.status == status and mark.witness is None

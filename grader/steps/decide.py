@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 import grader.steps.calculus as calculus
+import grader.steps.defined as defined
 import grader.steps.witness as W
 from grader.core.verdict import Certificate
 from grader.core.verdict import Status as VerdictStatus
@@ -350,6 +351,13 @@ def _unread(step: Step, scope: _Scope, base: dict[str, Any], why: str) -> StepMa
         mark = _with_derivatives(step, scope, base)
         if mark is not None:
             return mark
+    if step.relation == "=" and defined.derivative_definition(step.left, step.right):
+        return StepMark(
+            **base,
+            status="shown",
+            certificate="proved: the definition of the derivative (the two sides are the same "
+            "derivative, of a function not defined here, where it exists)",
+        )
     return _with_sums(step, scope, base) or written_out or _with_unknowns(step, scope, base, why)
 
 
@@ -479,8 +487,6 @@ def _with_written_function(step: Step, scope: _Scope, base: dict[str, Any], why:
     by the formula (a prime computed as a derivative where the formula has no other letter),
     the certificate naming the definition and its line; a witness is a point where the step
     fails under it. None when no such definition applies."""
-    from grader.steps import defined
-
     found = [
         d
         for d in defined.needed(step.left + " " + step.right, scope.written)

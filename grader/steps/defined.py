@@ -88,3 +88,32 @@ def _substituted_plain(formula: str, variable: str, argument: str) -> str:
     if len(variable) > 1:
         return re.sub(rf"\\{variable}(?![A-Za-z])", lambda _: spaced, formula)
     return re.sub(rf"(\\[A-Za-z]+)|{variable}", lambda m: m.group(1) or spaced, formula)
+
+
+_DERIVATIVE = re.compile(
+    r"\\frac\{d\}\{d(?P<v>\\?[A-Za-z]+)\}(?P<f>\\?[A-Za-z]+)\((?P=v)\)|(?P<g>\\?[A-Za-z]+)'\((?P<w>\\?[A-Za-z]+)\)"
+)
+
+
+def _plain(text: str) -> str:
+    text = re.sub(r"\\(?:left|right)(?![A-Za-z])|\\[,;:!]|\s+", "", text)
+    return re.sub(r"\\(?:rightarrow|longrightarrow|to)(?![A-Za-z])", "->", text)
+
+
+def derivative_definition(left: str, right: str) -> bool:
+    """Is the step the definition of the derivative, ``\\frac{d}{dx} f(x) = \\lim_{h \\to 0}
+    \\frac{f(x+h) - f(x)}{h}`` (either way round, ``f'(x)`` alike), for one name ``f``, one
+    variable and one increment: true of every function, where the derivative exists."""
+    for one, other in ((left, right), (right, left)):
+        m = _DERIVATIVE.fullmatch(_plain(one))
+        if m is None:
+            continue
+        f, v = (m.group("f"), m.group("v")) if m.group("f") else (m.group("g"), m.group("w"))
+        fe, ve = re.escape(f), re.escape(v)
+        quotient = re.compile(
+            rf"\\lim_\{{(?P<h>\\?[A-Za-z]+)->0\}}\\frac\{{{fe}\({ve}\+(?P=h)\)-{fe}\({ve}\)\}}\{{(?P=h)\}}"
+        )
+        found = quotient.fullmatch(_plain(other))
+        if found is not None and found.group("h") != v:
+            return True
+    return False
