@@ -376,3 +376,11 @@ def test_a_definition_that_uses_another_takes_both() -> None:
 def test_the_definition_of_the_derivative_is_shown_for_any_function(text: str, status: str) -> None:
     mark = _one(text)
     assert mark.status == status and mark.witness is None
+
+
+def test_a_nesting_of_a_defined_function_that_grows_fast_is_not_put_in() -> None:
+    nested = "x"
+    for _ in range(30):
+        nested = f"f({nested})"
+    mark = _one(f"Let $f(x) = x + x + x$.\n\n$$3 = {nested}$$")
+    assert mark.status == "undecided" and mark.witness is None

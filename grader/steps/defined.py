@@ -19,6 +19,8 @@ from grader.steps.latex import closing
 Definition = tuple[str, str, str, int]  # (name, variable, formula, line) as Chain.functions holds them
 
 MAX_NESTING = 4  # definitions put in inside definitions' arguments at most this deep
+MAX_APPLICATIONS = 64  # applications put in, a step at most (f(f(f(...))) with f(x) = x + x + x grows fast)
+MAX_LENGTH = 4000  # characters a side may grow to with definitions put in
 
 
 def _call(name: str) -> re.Pattern[str]:
@@ -61,7 +63,8 @@ def _substituted(formula: str, variable: str, argument: str) -> str:
 def put_in(text: str, definitions: Sequence[Definition]) -> str | None:
     """The text with every application of a defined function replaced by its formula
     (``\\sigma(2z)`` -> ``\\left(\\frac{1}{1+e^{-k(2z)}}\\right)``); None where an application's
-    bracket does not close."""
+    bracket does not close, or past MAX_APPLICATIONS applications or MAX_LENGTH characters."""
+    count = 0
     for _ in range(MAX_NESTING):
         changed = False
         for name, variable, formula, _line in definitions:
@@ -78,6 +81,9 @@ def put_in(text: str, definitions: Sequence[Definition]) -> str | None:
                 replaced = _substituted(formula, variable, argument)
                 text = f"{text[: m.start()]}\\left({replaced}\\right){text[end:]}"
                 changed = True
+                count += 1
+                if count > MAX_APPLICATIONS or len(text) > MAX_LENGTH:
+                    return None  # a hostile nesting: not put in, the step stays undecided
         if not changed:
             return text
     return None
