@@ -193,7 +193,7 @@ def _function_definitions(text: str, pieces: list[_Piece]) -> list[tuple[str, st
         for raw in _split_rows(piece.math):
             for part in _comma_parts(raw):
                 m = _FUNCTION_DEFINITION.match(_DROP.sub(" ", part.replace("&", " ")).strip().rstrip(".;"))
-                if m is None or m.group(1) in BUILTIN_NAMES or m.group(1) in ("frac", "left", "mathrm"):
+                if m is None or m.group(1) in BUILTIN_NAMES or m.group(1) in _NOT_FUNCTION_NAMES:
                     continue
                 name, variable, formula = m.groups()
                 if _CONDITION_BEFORE.search(text[max(0, piece.start - 30) : piece.start]):
@@ -211,6 +211,10 @@ def _function_definitions(text: str, pieces: list[_Piece]) -> list[tuple[str, st
                     formula = ""
                 found.append((name, variable, formula, line))
     return found
+
+
+# commands, Euler's number and the d of dx: never the name of a function the write-up defines
+_NOT_FUNCTION_NAMES = frozenset({"frac", "left", "mathrm", "e", "d"})
 
 
 def _mentions(formula: str, variable: str) -> bool:
