@@ -384,3 +384,11 @@ def test_a_nesting_of_a_defined_function_that_grows_fast_is_not_put_in() -> None
         nested = f"f({nested})"
     mark = _one(f"Let $f(x) = x + x + x$.\n\n$$3 = {nested}$$")
     assert mark.status == "undecided" and mark.witness is None
+
+
+def test_a_defined_letter_is_applied_not_multiplied() -> None:
+    # a(2) reads as a times 2 where a is no function; defined, it is the function applied
+    text = "Let $a(x) = x^2$ and $k(t) = 3t$.\n\n$$4 = a(2)$$\n\n$$5 = a(2)$$\n\n$$6 = k(2)$$"
+    marks = _marks(text)
+    assert [m.status for m in marks] == ["shown", "wrong", "shown"]
+    assert marks[1].witness is not None and (marks[1].witness.left, marks[1].witness.right) == ("5", "4")

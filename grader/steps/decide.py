@@ -254,6 +254,10 @@ def mark_step(step: Step, scope: _Scope) -> StepMark:
     if step.relation == "approx":
         return StepMark(**base, status="undecided", certificate="an approximation (≈) is never checked")
     try:
+        if scope.written:  # a function the write-up defines: the step is decided under it
+            with_definition = _with_written_function(step, scope, base)
+            if with_definition is not None:
+                return with_definition
         if step.relation in ("iff", "implies"):
             return _logical(step, scope, base)
         left, right = read_side(step.left, scope.context), read_side(step.right, scope.context)
@@ -339,9 +343,6 @@ def _unread(step: Step, scope: _Scope, base: dict[str, Any], why: str) -> StepMa
     """A step a side of which the math language does not read (``why``): read another way
     (a function the write-up defines, derivatives computed, arrays or sums written out,
     pieces read as unknowns), else undecided with why."""
-    with_definition = _with_written_function(step, scope, base, why)
-    if with_definition is not None:
-        return with_definition
     written_out: StepMark | None = None
     if step.relation == "=" and any(w in why for w in ("matri", "vector", "derivative", "listlit")):
         written_out = _with_arrays(step, scope, base)
@@ -480,7 +481,7 @@ def _shapes(
     )
 
 
-def _with_written_function(step: Step, scope: _Scope, base: dict[str, Any], why: str) -> StepMark | None:
+def _with_written_function(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | None:
     """A step that applies a function the write-up defines before it, within its reach
     (``\\sigma(x) = \\frac{1}{1+e^{-kx}}``, "where $\\sigma$ is the sigmoid";
     :mod:`grader.steps.defined`): decided under that definition, each application replaced
@@ -515,10 +516,12 @@ def _with_written_function(step: Step, scope: _Scope, base: dict[str, Any], why:
         for name, variable, formula, line in found
     )
     update: dict[str, Any] = {"left": step.left, "right": step.right}
-    if mark.status == "undecided" and (
-        "not defined here" in (mark.certificate or "") or "not defined here" not in why
-    ):
-        return None  # the reason the step gave without the definition still holds
+    if mark.status == "undecided":
+        if "not defined here" in (mark.certificate or "") or step.relation in ("iff", "implies"):
+            return None
+        unread = read_side(step.left, scope.context).why or read_side(step.right, scope.context).why
+        if "not defined here" not in (unread or ""):
+            return None  # the reason the step gives without the definition still holds
     update["certificate"] = f"{mark.certificate} (under {said})"
     return mark.model_copy(update=update)
 
