@@ -517,11 +517,12 @@ def _with_written_function(step: Step, scope: _Scope, base: dict[str, Any]) -> S
     )
     update: dict[str, Any] = {"left": step.left, "right": step.right}
     if mark.status == "undecided":
-        if "not defined here" in (mark.certificate or "") or step.relation in ("iff", "implies"):
+        if "not defined here" in (mark.certificate or ""):
             return None
-        unread = read_side(step.left, scope.context).why or read_side(step.right, scope.context).why
-        if "not defined here" not in (unread or ""):
-            return None  # the reason the step gives without the definition still holds
+        if step.relation not in ("iff", "implies"):  # statements: the reason under it is the reason
+            unread = read_side(step.left, scope.context).why or read_side(step.right, scope.context).why
+            if "not defined here" not in (unread or ""):
+                return None  # the reason the step gives without the definition still holds
     update["certificate"] = f"{mark.certificate} (under {said})"
     return mark.model_copy(update=update)
 

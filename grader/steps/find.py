@@ -188,7 +188,7 @@ def _function_definitions(text: str, pieces: list[_Piece]) -> list[tuple[str, st
     for piece in pieces:
         line = text.count("\n", 0, piece.start) + 1
         after = text[piece.start + len(piece.math) : piece.start + len(piece.math) + 40]
-        if _CONDITION_AFTER.match(after):
+        if _CONDITION_AFTER.match(after.split("\n\n")[0]):  # a condition in the same paragraph
             continue  # "$\\phi(x) = 0$ whenever $|x| > A$": a statement, not a definition
         for raw in _split_rows(piece.math):
             for part in _comma_parts(raw):
@@ -198,9 +198,10 @@ def _function_definitions(text: str, pieces: list[_Piece]) -> list[tuple[str, st
                 name, variable, formula = m.groups()
                 if _CONDITION_BEFORE.search(text[max(0, piece.start - 30) : piece.start]):
                     continue  # "for $f(x) = x^2$": a condition, not a definition
+                if _top_level_relations(formula):
+                    continue  # "f(x) = x \\Rightarrow ...", "f(x) = a = b": a derivation, not a definition
                 if (
-                    len(_top_level_relations(formula))
-                    or _NOT_A_FORMULA.search(formula)
+                    _NOT_A_FORMULA.search(formula)
                     or _other_letters(formula, variable, parameters=True)
                     or not _mentions(formula, variable)
                     or re.search(rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])", formula)
@@ -801,7 +802,11 @@ def _condition_pieces(text: str, pieces: list[_Piece]) -> list[tuple[int, _Piece
         before = text[max(0, piece.start - 40) : piece.start].rstrip("$( \\").rstrip()
         # "for $x > 0$ and $y < 1$", "given $a = 1$, $b = 2$": the next pieces too
         listed = piece.start - last_end < 16 and re.search(r"(?:\band|,|\bor)\s*$", before)
-        if (_CONDITION_WORDS.search(before) or listed) and _top_level_relations(piece.math):
+        relations = _top_level_relations(piece.math)
+        # a statement with an implication in it is a derivation, not a condition ("If $z > 0$,
+        # $\\sigma(z) = z \\Rightarrow \\sigma(\\sigma(z)) = \\sigma(z)$")
+        stated = relations and not any(r in ("iff", "implies") for _, _, r in relations)
+        if (_CONDITION_WORDS.search(before) or listed) and stated:
             found.append((piece.start, piece))
             last_end = piece.start + len(piece.math)
     return found
