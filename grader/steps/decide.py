@@ -1152,23 +1152,29 @@ def _logical(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark:
 
 def _conclusion_always_holds(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | None:
     """``P \\implies a = b`` where ``a = b`` is shown for every value (whatever reading shows
-    it): true whatever ``P`` is (a chain, a statement out of scope); else None."""
+    it), or ``P \\implies a = b = c`` where each of its equalities is: true whatever ``P`` is
+    (a chain, a statement out of scope); else None."""
     cuts = _top_level_relations(step.right)
-    if len(cuts) != 1 or cuts[0][2] != "=":
+    if not 1 <= len(cuts) <= MAX_CONCLUSION_STEPS or any(c[2] != "=" for c in cuts):
         return None
-    start, end, _ = cuts[0]
-    left, right = step.right[:start].strip(), step.right[end:].strip()
-    if not left or not right:
+    bounds = [0, *(x for c in cuts for x in c[:2]), len(step.right)]
+    sides = [step.right[bounds[i] : bounds[i + 1]].strip() for i in range(0, len(bounds), 2)]
+    if not all(sides):
         return None
-    mark = mark_step(Step(left=left, right=right, relation="=", line=step.line), scope)
-    if mark.status != "shown":
-        return None
+    said: list[str] = []
+    for left, right in itertools.pairwise(sides):
+        mark = mark_step(Step(left=left, right=right, relation="=", line=step.line), scope)
+        if mark.status != "shown":
+            return None
+        said.append(mark.certificate or "")
+    # the conclusion is shown as its own steps were, no more (probes stay probes)
+    shown = said[0] if len(said) == 1 else f"each of its {len(said)} equalities shown ({'; '.join(said)})"
     return StepMark(
-        **base,
-        status="shown",
-        # the conclusion is shown as its own step was, no more (probes stay probes)
-        certificate=f"the conclusion alone, whatever the premise: {mark.certificate}",
+        **base, status="shown", certificate=f"the conclusion alone, whatever the premise: {shown}"
     )
+
+
+MAX_CONCLUSION_STEPS = 6  # equalities of a conclusion chain decided one by one at most
 
 
 def _logical_with_unknowns(step: Step, scope: _Scope, base: dict[str, Any], why: str) -> StepMark:
