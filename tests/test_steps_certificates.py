@@ -185,21 +185,66 @@ def test_a_function_the_write_up_defines_shows_a_step_and_the_certificate_names_
 
 
 @pytest.mark.parametrize(
+    ("text", "at"),
+    [
+        # wrong with the written definition: wrong, the witness a point where it fails under it
+        (SIGMOID + "$$\\frac{1}{1 + e^{x}} = \\sigma(x)$$", {"x"}),
+        # a parameter of the definition (k) is the step's own symbol, given a value at the witness
+        (
+            "The sigmoid $\\sigma(x) = \\frac{1}{1+e^{-kx}}$.\n\n$$\\frac{1}{1 + e^{-x}} = \\sigma(x)$$",
+            {"k", "x"},
+        ),
+        # a prime of a defined function: its derivative, computed
+        (SIGMOID + "$$\\sigma'(x) = \\sigma(x)(1 + \\sigma(x))$$", {"x"}),
+        # "where sigma is the logistic function": the standard function the words name
+        (
+            "$$\\sigma(-x) = \\sigma(x)$$ where $\\sigma$ is the logistic function.\n\n"
+            "$$1 - \\sigma(x) = \\sigma(x)$$",
+            {"x"},
+        ),
+    ],
+)
+def test_a_step_under_a_written_definition_is_wrong_with_a_witness_under_it(text: str, at: set[str]) -> None:
+    marks = [m for m in _marks(text) if "sigma" in m.right]
+    assert marks and marks[-1].status == "wrong" and marks[-1].witness is not None
+    assert set(marks[-1].witness.at) == at
+    assert "as the write-up defines it on line" in (marks[-1].certificate or "")
+
+
+@pytest.mark.parametrize(
     "text",
     [
-        # wrong with the written definition: never marked wrong that way
-        SIGMOID + "$$\\frac{1}{1 + e^{x}} = \\sigma(x)$$",
         # a statement with a condition after it is no definition
         "Here $\\sigma(x) = 0$ whenever $x < -A$.\n\n$$0 = \\sigma(5)$$",
-        # a formula with another letter in it (k) is not a function of x alone
-        "The sigmoid $\\sigma(x) = \\frac{1}{1+e^{-kx}}$.\n\n$$\\frac{1}{1 + e^{-x}} = \\sigma(x)$$",
         # a definition after the step does not apply to it
         "$$\\frac{1}{1 + e^{-x}} = \\sigma(x)$$\n\nRecall that $\\sigma(x) = \\frac{1}{1 + e^{-x}}$.",
+        # circular: the name in its own formula
+        "Let $\\sigma(x) = 1 + \\sigma(x - 1)$.\n\n$$3 = 1 + \\sigma(2)$$",
+        # piecewise (cases): not read, the name stays undefined
+        "Let $\\sigma(x) = \\begin{cases} x & x > 0 \\\\ 0 & x \\le 0 \\end{cases}$.\n\n$$3 = \\sigma(2)$$",
+        # inside a condition ("for f(x) = ..."): a case, not a definition
+        "The bound holds for $\\sigma(x) = x^2$ only.\n\n$$5 = \\sigma(2)$$",
+        # with a condition written in the formula
+        "Let $\\sigma(x) = \\frac{1}{x} \\text{ for } x \\neq 0$.\n\n$$3 = \\sigma(2)$$",
+        # a prime on a function nowhere defined
+        "$$\\sigma(x)(1 + \\sigma(x)) = \\sigma'(x)$$",
+        # the logistic named in another item ("(a)" and "(b)" are parts apart)
+        "(a) where $\\sigma$ is the sigmoid, $$\\frac{1}{2} = \\sigma(0)$$\n\n(b) $$0 = \\sigma(0)$$",
+        # a standard name never guessed from the letter alone
+        "$$0 = \\sigma(0)$$",
     ],
 )
 def test_a_written_function_is_never_a_witness_nor_a_guess(text: str) -> None:
-    marks = [m for m in _marks(text) if "sigma" in m.right]
-    assert marks and all(m.status == "undecided" and m.witness is None for m in marks)
+    marks = [m for m in _marks(text) if "sigma" in m.right or "sigma" in m.left]
+    assert marks and all(m.status != "wrong" and m.witness is None for m in marks)
+    assert marks[-1].status == "undecided"
+
+
+def test_a_redefinition_replaces_the_definition_before_it() -> None:
+    text = "Let $f(x) = x^2$.\n\n$$9 = f(3)$$\n\nNow let $f(x) = x^3$.\n\n$$27 = f(3)$$\n\n$$4 = f(2)$$"
+    marks = _marks(text)
+    assert [m.status for m in marks] == ["shown", "shown", "wrong"]
+    assert marks[2].certificate is not None and "on line 5" in marks[2].certificate
 
 
 def test_an_engine_decision_is_kept_for_the_same_question() -> None:
@@ -264,3 +309,86 @@ def test_an_implication_shown_by_its_conclusion_alone_claims_no_more_than_the_co
     own = _one(f"$${conclusion}$$")
     assert mark.status == own.status == "shown"
     assert mark.certificate == f"the conclusion alone, whatever the premise: {own.certificate}"
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        # x > 0 on the whole domain: max(0, x) is x there, its derivative 1
+        ("For $x > 0$:\n\n$$\\frac{d}{dx}\\max\\{0, x\\} = 1$$", "shown"),
+        ("For $x > 0$:\n\n$$\\frac{d}{dx}\\max\\{0, x\\} = 0$$", "wrong"),
+        ("For $x < 0$:\n\n$$\\frac{d}{dx}|x| = -1$$", "shown"),
+        # the ReLU's difference quotient: the branch that holds near h = 0, from x's sign
+        ("For $x > 0$:\n\n$$\\lim_{h \\to 0} \\frac{\\max\\{0, x+h\\} - \\max\\{0, x\\}}{h} = 1$$", "shown"),
+        ("For $x < 0$:\n\n$$\\lim_{h \\to 0} \\frac{\\max\\{0, x+h\\} - \\max\\{0, x\\}}{h} = 0$$", "shown"),
+        # no sign stated, or the kink at the point itself: not computed, never wrong
+        ("$$\\frac{d}{dx}\\max\\{0, x\\} = 1$$", "undecided"),
+        ("$$\\lim_{h \\to 0} \\frac{|h|}{h} = 1$$", "undecided"),
+        ("For $x > 0$:\n\n$$\\lim_{h \\to 0} \\frac{\\max\\{0, h\\}}{h} = 1$$", "undecided"),
+    ],
+)
+def test_a_kink_away_from_the_domain_is_differentiated_by_its_branch(text: str, status: str) -> None:
+    mark = _one(text)
+    assert mark.status == status
+    if status == "wrong":
+        assert mark.witness is not None and (mark.witness.left, mark.witness.right) == ("1", "0")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a value named in words, not the function: a(1 - a) is a product
+        "where $a$ is the sigmoid of $z$:\n\n$$a - a^2 = a(1 - a)$$",
+        "where $\\sigma$ is the sigmoid output:\n\n$$\\sigma - \\sigma^2 = \\sigma(1 - \\sigma)$$",
+    ],
+)
+def test_a_value_named_in_words_is_not_a_function(text: str) -> None:
+    marks = _marks(text)
+    assert len(marks) == 1 and marks[0].status in ("shown", "undecided")  # a product, never a call
+    assert "as the write-up defines it" not in (marks[0].certificate or "")
+
+
+def test_a_definition_that_uses_another_takes_both() -> None:
+    text = (
+        "Let $\\sigma(z) = \\frac{1}{1+e^{-z}}$ and $L(z) = -\\log \\sigma(z)$.\n\n"
+        "$$\\frac{d}{dz} L(z) = \\sigma(z) - 1$$\n\n$$\\frac{d}{dz} L(z) = 1 - \\sigma(z)$$"
+    )
+    marks = _marks(text)
+    assert [m.status for m in marks] == ["shown", "wrong"]
+    assert "L(z) = -\\log \\sigma(z) as the write-up defines it on line 1" in (marks[0].certificate or "")
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        (
+            "$$\\frac{d}{dx}f(x) = \\lim_{\\epsilon \\rightarrow 0} "
+            "\\frac{f(x+\\epsilon) - f(x)}{\\epsilon}$$",
+            "shown",
+        ),
+        ("$$\\lim_{h \\to 0} \\frac{g(t+h) - g(t)}{h} = \\frac{d}{dt} g(t)$$", "shown"),
+        # not the definition: another variable, a sign, the increment not to 0 (never wrong)
+        ("$$\\frac{d}{dz} f(z) = \\lim_{h \\to 0} \\frac{f(x+h) - f(z)}{h}$$", "undecided"),
+        ("$$\\frac{d}{dx} f(x) = \\lim_{h \\to 0} \\frac{f(x+h) + f(x)}{h}$$", "undecided"),
+        ("$$\\frac{d}{dx} f(x) = \\lim_{h \\to 1} \\frac{f(x+h) - f(x)}{h}$$", "undecided"),
+    ],
+)
+def test_the_definition_of_the_derivative_is_shown_for_any_function(text: str, status: str) -> None:
+    mark = _one(text)
+    assert mark.status == status and mark.witness is None
+
+
+def test_a_nesting_of_a_defined_function_that_grows_fast_is_not_put_in() -> None:
+    nested = "x"
+    for _ in range(30):
+        nested = f"f({nested})"
+    mark = _one(f"Let $f(x) = x + x + x$.\n\n$$3 = {nested}$$")
+    assert mark.status == "undecided" and mark.witness is None
+
+
+def test_a_defined_letter_is_applied_not_multiplied() -> None:
+    # a(2) reads as a times 2 where a is no function; defined, it is the function applied
+    text = "Let $a(x) = x^2$ and $k(t) = 3t$.\n\n$$4 = a(2)$$\n\n$$5 = a(2)$$\n\n$$6 = k(2)$$"
+    marks = _marks(text)
+    assert [m.status for m in marks] == ["shown", "wrong", "shown"]
+    assert marks[1].witness is not None and (marks[1].witness.left, marks[1].witness.right) == ("5", "4")

@@ -23,6 +23,7 @@ Anything else is left as written (and then read as an unknown by :mod:`grader.st
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -100,6 +101,9 @@ class Computed:
     operands: list[ast.Node] = field(default_factory=list)
     refutable: bool = True
     said: list[str] = field(default_factory=list)
+    # signs the domain fixes ("positive" / "negative" by name, from x > 0, x < 0): a limit's
+    # other symbols carry them into sympy (lim_{k -> oo} 1/(1+e^{-kx}) is 1 for x > 0)
+    signs: Mapping[str, str] = field(default_factory=dict)
 
 
 def _sympy_failures() -> tuple[type[Exception], ...]:
@@ -125,11 +129,11 @@ def has_derivative(text: str) -> bool:
     return bool(_FRAC_D.search(text) or _PRIME_CALL.search(text) or _LIM.search(text))
 
 
-def computed(texts: list[str], context: Context) -> Computed | None:
+def computed(texts: list[str], context: Context, signs: Mapping[str, str] | None = None) -> Computed | None:
     """The texts with every derivative and limit of a formula the math language reads
     computed (those it cannot compute left as written, for the other readings); None when
-    none was computed."""
-    out = Computed([])
+    none was computed. ``signs``: the symbols the domain makes positive or negative."""
+    out = Computed([], signs=dict(signs or {}))
     for text in texts:
         at = 0
         for _ in range(MAX_DERIVATIVES):
@@ -187,18 +191,16 @@ def _limit(text: str, m: re.Match[str], context: Context, out: Computed) -> tupl
         from grader.mathlang.evaluate import compile_functions
 
         functions = compile_functions(dict(context.functions)) if context.functions else {}
-        expr = to_sympy(body, functions=functions)
+        expr, signed = _signed(to_sympy(body, functions=functions), out.signs, keep=variable.name)
+        v = next((x for x in expr.free_symbols if x.name == variable.name), None)
+        if v is not None and not infinite:
+            expr = _local_branches(expr, v, sympy.Rational(target_text))
         if expr.has(*_not_smooth()):
             return "unreadable"
-        v = next((x for x in expr.free_symbols if x.name == variable.name), None)
-        if v is None:
-            value = expr
-        elif infinite:
-            value = sympy.limit(expr, v, -sympy.oo if target_text.startswith("-") else sympy.oo)
-        else:
-            value = sympy.limit(expr, v, sympy.Rational(target_text), dir="+-")
+        value = _limit_value(expr, v, target_text)
         if not value.is_finite or value.has(sympy.Limit, sympy.AccumBounds):
             return "unreadable"
+        value = value.subs(signed)
         written = to_text(_node(value))
         if not _same(written, value, context, functions):
             return "unreadable"
@@ -213,6 +215,17 @@ def _limit(text: str, m: re.Match[str], context: Context, out: Computed) -> tupl
         out.refutable = False  # sympy's limit with parameters may hold only for most of their values
     out.said.append(f"the limit as {variable.name} -> {under.group('to').strip()}")
     return m.start(), len(text), written
+
+
+def _limit_value(expr: Any, v: Any, target_text: str) -> Any:
+    """sympy's limit of ``expr`` as ``v`` tends to the target (two-sided at a number)."""
+    import sympy
+
+    if v is None:
+        return expr
+    if target_text.endswith("\\infty"):
+        return sympy.limit(expr, v, -sympy.oo if target_text.startswith("-") else sympy.oo)
+    return sympy.limit(expr, v, sympy.Rational(target_text), dir="+-")
 
 
 def _leibniz(text: str, start: int, context: Context, out: Computed) -> tuple[int, int, str] | str:
@@ -240,7 +253,7 @@ def _leibniz(text: str, start: int, context: Context, out: Computed) -> tuple[in
     others = ast.free_names(operand) - {variable.name}
     if _entry_may_coincide(variable.name, others):
         return "unreadable"  # d/dx_j of x_i: 0 or not, as i = j or not
-    value = _derivative(operand, variable.name, context, order=order)
+    value = _derivative(operand, variable.name, context, order=order, signs=out.signs)
     if value is None:
         return "unreadable"
     if not ("partial" in below.group(1) or "partial" in top) and others:
@@ -328,10 +341,59 @@ def _entry_may_coincide(variable: str, others: set[str]) -> bool:
 _ENTRY_NAME = re.compile(r"([A-Za-z]+)_\{?([A-Za-z]+|\d+)\}?")
 
 
+def _signed(expr: Any, signs: Mapping[str, str], keep: str | None = None) -> tuple[Any, dict[Any, Any]]:
+    """The expression with the symbols the domain makes positive or negative (but ``keep``)
+    carrying that sign into sympy, and the table that takes them back to plain symbols."""
+    import sympy
+
+    table = {
+        x: sympy.Symbol(x.name, **{signs[x.name]: True})
+        for x in expr.free_symbols
+        if x.name in signs and x.name != keep
+    }
+    return expr.subs(table), {b: a for a, b in table.items()}
+
+
+def _local_branches(expr: Any, variable: Any, point: Any) -> Any:
+    """``max``, ``min`` and ``|.|`` whose arguments at ``variable = point`` are strictly ordered
+    (the domain's signs decide: ``max(0, x + h)`` at ``h = 0`` with ``x > 0``) replaced by the
+    branch that holds near the point, where the arguments are continuous; the others kept
+    (a limit of them is not computed)."""
+    import sympy
+
+    def pick(e: Any) -> Any:
+        if not e.args:
+            return e
+        args = [pick(a) for a in e.args]
+        if isinstance(e, sympy.Max | sympy.Min):
+            at = [a.subs(variable, point) for a in args]
+            above = sympy.Max == e.func
+            for i, a in enumerate(at):
+                if all(
+                    (a - b).is_positive if above else (a - b).is_negative for j, b in enumerate(at) if j != i
+                ):
+                    return args[i]
+        if isinstance(e, sympy.Abs):
+            at = args[0].subs(variable, point)
+            if at.is_positive:
+                return args[0]
+            if at.is_negative:
+                return -args[0]
+        return e.func(*args)
+
+    return pick(expr)
+
+
 def _derivative(
-    node: ast.Node, name: str, context: Context, at: ast.Node | None = None, order: int = 1
+    node: ast.Node,
+    name: str,
+    context: Context,
+    at: ast.Node | None = None,
+    order: int = 1,
+    signs: Mapping[str, str] | None = None,
 ) -> str | None:
-    """The derivative in the math language's text, or None (not smooth, not covered)."""
+    """The derivative in the math language's text, or None (not smooth, not covered). With
+    ``signs`` (x > 0 on the whole domain) ``max(0, x)`` is ``x`` there: its derivative is 1."""
     import sympy
 
     from grader.mathlang.to_sympy import Unsupported, to_sympy
@@ -340,7 +402,7 @@ def _derivative(
         from grader.mathlang.evaluate import compile_functions
 
         functions = compile_functions(dict(context.functions)) if context.functions else {}
-        expr = to_sympy(node, functions=functions)
+        expr, back = _signed(to_sympy(node, functions=functions), signs or {})
         if expr.has(*_not_smooth()):
             return None
         variable = next((s for s in expr.free_symbols if s.name == name), None)
@@ -348,6 +410,7 @@ def _derivative(
         if at is not None:
             assert variable is not None
             result = result.subs(variable, to_sympy(at, functions=functions))
+        result = result.subs(back)
         text = to_text(_node(result))
         return text if _same(text, result, context, functions) else None
     except Unsupported:

@@ -39,6 +39,9 @@ class Row(BaseModel):
     plant: Plant
     given: str | None = None
     functions: dict[str, str] = Field(default_factory=dict)
+    # words and math before the derivation that define its functions, as a student writes
+    # them ("Let $\\sigma(z) = \\frac{1}{1+e^{-z}}$.", "Here $\\phi$ is the ReLU.")
+    defines: str | None = None
     must_find: bool = False
 
     def text(self, planted: bool = False) -> str:
@@ -48,7 +51,8 @@ class Row(BaseModel):
             if math.count(self.plant.replace) != 1:
                 raise ValueError(f"{self.id}: the plant's text must occur exactly once in the math")
             math = math.replace(self.plant.replace, self.plant.by)
-        intro = f"For ${self.given}$:\n\n" if self.given else ""
+        intro = f"{self.defines}\n\n" if self.defines else ""
+        intro += f"For ${self.given}$:\n\n" if self.given else ""
         body = f"\\begin{{align*}}\n{math}\n\\end{{align*}}" if "\\\\" in math else f"$$\n{math}\n$$"
         return f"{intro}{body}\n"
 

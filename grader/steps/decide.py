@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 import grader.steps.calculus as calculus
+import grader.steps.defined as defined
 import grader.steps.witness as W
 from grader.core.verdict import Certificate
 from grader.core.verdict import Status as VerdictStatus
@@ -263,6 +264,10 @@ def mark_step(step: Step, scope: _Scope) -> StepMark:
     if step.relation == "approx":
         return StepMark(**base, status="undecided", certificate="an approximation (≈) is never checked")
     try:
+        if scope.written:  # a function the write-up defines: the step is decided under it
+            with_definition = _with_written_function(step, scope, base)
+            if with_definition is not None:
+                return with_definition
         if step.relation in ("iff", "implies"):
             return _logical(step, scope, base)
         left, right = read_side(step.left, scope.context), read_side(step.right, scope.context)
@@ -348,9 +353,6 @@ def _unread(step: Step, scope: _Scope, base: dict[str, Any], why: str) -> StepMa
     """A step a side of which the math language does not read (``why``): read another way
     (a function the write-up defines, derivatives computed, arrays or sums written out,
     pieces read as unknowns), else undecided with why."""
-    with_definition = _with_written_function(step, scope, base, why)
-    if with_definition is not None:
-        return with_definition
     written_out: StepMark | None = None
     if step.relation == "=" and any(w in why for w in ("matri", "vector", "derivative", "listlit")):
         written_out = _with_arrays(step, scope, base)
@@ -360,6 +362,13 @@ def _unread(step: Step, scope: _Scope, base: dict[str, Any], why: str) -> StepMa
         mark = _with_derivatives(step, scope, base)
         if mark is not None:
             return mark
+    if step.relation == "=" and defined.derivative_definition(step.left, step.right):
+        return StepMark(
+            **base,
+            status="shown",
+            certificate="proved: the definition of the derivative (the two sides are the same "
+            "derivative, of a function not defined here, where it exists)",
+        )
     grid = _with_grids(step, scope, base) or _with_convolution(step, scope, base)
     if grid is not None:
         return grid
@@ -562,43 +571,69 @@ def _shapes(
     )
 
 
-_NOT_DEFINED = re.compile(r"^(\w+)\(\.\.\.\) is a function not defined here")
-
-
-def _with_written_function(step: Step, scope: _Scope, base: dict[str, Any], why: str) -> StepMark | None:
-    """A step with a function the write-up defined before it (``\\sigma(x) = \\frac{1}{1+e^{-x}}``):
-    shown when it is shown with that definition, the certificate naming it; never wrong (a
-    formula in prose is not a declaration: which one a step means is the student's); None
-    when not shown that way."""
-    m = _NOT_DEFINED.match(why)
-    if m is None:
+def _with_written_function(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | None:
+    """A step that applies a function the write-up defines before it, within its reach
+    (``\\sigma(x) = \\frac{1}{1+e^{-kx}}``, "where $\\sigma$ is the sigmoid";
+    :mod:`grader.steps.defined`): decided under that definition, each application replaced
+    by the formula (a prime computed as a derivative where the formula has no other letter),
+    the certificate naming the definition and its line; a witness is a point where the step
+    fails under it. None when no such definition applies."""
+    found = [
+        d
+        for d in defined.needed(step.left + " " + step.right, scope.written)
+        if d[0] not in scope.context.functions
+    ]
+    if not found:
         return None
-    name = m.group(1)
-    found = next((d for d in scope.written if d[0] == name and name not in scope.context.functions), None)
-    if found is None:
+    left, right = defined.put_in(step.left, found), defined.put_in(step.right, found)
+    if left is None or right is None:
         return None
-    _, variable, formula, line = found
-    body = read_side(formula, scope.context)
-    if body.node is None or ast.free_names(body.node) - {variable}:
-        return None
-    context = replace(scope.context, functions={**scope.context.functions, name: body.text})
+    functions = dict(scope.context.functions)
+    for name, variable, formula, _line in found:
+        body = read_side(formula, scope.context)
+        if body.node is not None and not ast.free_names(body.node) - {variable}:
+            functions[name] = body.text  # for a prime (\\sigma'(z)): a formula of its variable alone
+    context = replace(scope.context, functions=functions)
     try:
-        functions = compile_functions(dict(context.functions))
+        compiled = compile_functions(dict(context.functions)) if functions else {}
     except (MathError, ValueError):
         return None
-    inner = replace(scope, context=context, functions=functions)
-    mark = mark_step(step, inner)
-    if mark.status != "shown":
-        return None
-    said = f"{shown_name(name)}({variable}) = {formula} as the write-up defines it on line {line}"
-    return mark.model_copy(update={"certificate": f"{mark.certificate} (with {said})"})
+    inner = replace(scope, context=context, functions=compiled, written=())
+    written = step.model_copy(update={"left": left, "right": right})
+    mark = mark_step(written, inner)
+    said = "; ".join(
+        f"{shown_name(name)}({variable}) = {formula} as the write-up defines it on line {line}"
+        for name, variable, formula, line in found
+    )
+    update: dict[str, Any] = {"left": step.left, "right": step.right}
+    if mark.status == "undecided":
+        if "not defined here" in (mark.certificate or ""):
+            return None
+        if step.relation not in ("iff", "implies"):  # statements: the reason under it is the reason
+            unread = read_side(step.left, scope.context).why or read_side(step.right, scope.context).why
+            if "not defined here" not in (unread or ""):
+                return None  # the reason the step gives without the definition still holds
+    update["certificate"] = f"{mark.certificate} (under {said})"
+    return mark.model_copy(update=update)
+
+
+def _signs(domains: Mapping[str, SymbolDomain]) -> dict[str, str]:
+    """The symbols the domain makes positive or negative (x > 0, x < 0, 0 < x < 1)."""
+    out = {}
+    for name, d in domains.items():
+        low, high = d.interval or (-np.inf, np.inf)
+        if d.positive or low >= 0 or (d.min is not None and float(d.min) > 0):
+            out[name] = "positive"
+        elif high <= 0 or (d.max is not None and float(d.max) < 0):
+            out[name] = "negative"
+    return out
 
 
 def _with_derivatives(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | None:
     """The step with its derivatives computed (:mod:`grader.steps.calculus`), decided as any
     other; a witness counts only where every operand has a value, and only when nothing else
     may depend on the variable. None when a derivative there cannot be computed."""
-    found = calculus.computed([step.left, step.right], scope.context)
+    found = calculus.computed([step.left, step.right], scope.context, _signs(scope.domains))
     if found is None:
         return None
     left_text, right_text = found.texts
@@ -1256,23 +1291,29 @@ def _logical(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark:
 
 def _conclusion_always_holds(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | None:
     """``P \\implies a = b`` where ``a = b`` is shown for every value (whatever reading shows
-    it): true whatever ``P`` is (a chain, a statement out of scope); else None."""
+    it), or ``P \\implies a = b = c`` where each of its equalities is: true whatever ``P`` is
+    (a chain, a statement out of scope); else None."""
     cuts = _top_level_relations(step.right)
-    if len(cuts) != 1 or cuts[0][2] != "=":
+    if not 1 <= len(cuts) <= MAX_CONCLUSION_STEPS or any(c[2] != "=" for c in cuts):
         return None
-    start, end, _ = cuts[0]
-    left, right = step.right[:start].strip(), step.right[end:].strip()
-    if not left or not right:
+    bounds = [0, *(x for c in cuts for x in c[:2]), len(step.right)]
+    sides = [step.right[bounds[i] : bounds[i + 1]].strip() for i in range(0, len(bounds), 2)]
+    if not all(sides):
         return None
-    mark = mark_step(Step(left=left, right=right, relation="=", line=step.line), scope)
-    if mark.status != "shown":
-        return None
+    said: list[str] = []
+    for left, right in itertools.pairwise(sides):
+        mark = mark_step(Step(left=left, right=right, relation="=", line=step.line), scope)
+        if mark.status != "shown":
+            return None
+        said.append(mark.certificate or "")
+    # the conclusion is shown as its own steps were, no more (probes stay probes)
+    shown = said[0] if len(said) == 1 else f"each of its {len(said)} equalities shown ({'; '.join(said)})"
     return StepMark(
-        **base,
-        status="shown",
-        # the conclusion is shown as its own step was, no more (probes stay probes)
-        certificate=f"the conclusion alone, whatever the premise: {mark.certificate}",
+        **base, status="shown", certificate=f"the conclusion alone, whatever the premise: {shown}"
     )
+
+
+MAX_CONCLUSION_STEPS = 6  # equalities of a conclusion chain decided one by one at most
 
 
 def _logical_with_unknowns(step: Step, scope: _Scope, base: dict[str, Any], why: str) -> StepMark:

@@ -14,6 +14,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from grader.mathlang.lexer import GREEK_NAMES
 from grader.mathlang.names import ALIASES, BUILTIN_NAMES, SPELLINGS
 from grader.steps.latex import closing
 from grader.steps.models import Chain, Relation, Step
@@ -147,8 +148,12 @@ def chains_in_text(text: str, kind: str = "latex") -> list[Chain]:
     pieces = _math_pieces(text)
     conditions_at = _stated_conditions(text, pieces)
     unread_at = _unread_condition_words(text, pieces)
+    definitions = _function_definitions(text, pieces) + _named_functions(text, pieces)
+    primed = frozenset(d[0] for d in definitions if d[2])  # f'(x) = ... is a claim where f is defined
     chains = [
-        c for g in _row_groups(text, pieces) if (c := _as_chain(g, conditions_at, unread_at)) is not None
+        c
+        for g in _row_groups(text, pieces)
+        if (c := _as_chain(g, conditions_at, unread_at, primed)) is not None
     ]
     defined = _defined_names(pieces)
     if defined:
@@ -162,9 +167,12 @@ def chains_in_text(text: str, kind: str = "latex") -> list[Chain]:
     if words:
         chains = [c.model_copy(update={"array_words": _words_near(words, c)}) for c in chains]
     chains = [c.model_copy(update={"convolution": _convolution_named(c, lines)}) for c in chains]
-    definitions = _function_definitions(text, pieces)
     if definitions:
-        chains = [c.model_copy(update={"functions": _defined_before(definitions, c.line)}) for c in chains]
+        definitions.sort(key=lambda d: d[3])
+        parts = _part_labels(lines)
+        chains = [
+            c.model_copy(update={"functions": _defined_before(definitions, c.line, parts)}) for c in chains
+        ]
     return chains
 
 
@@ -181,22 +189,110 @@ def _function_definitions(text: str, pieces: list[_Piece]) -> list[tuple[str, st
     for piece in pieces:
         line = text.count("\n", 0, piece.start) + 1
         after = text[piece.start + len(piece.math) : piece.start + len(piece.math) + 40]
-        if _CONDITION_AFTER.match(after):
+        if _CONDITION_AFTER.match(after.split("\n\n")[0]):  # a condition in the same paragraph
             continue  # "$\\phi(x) = 0$ whenever $|x| > A$": a statement, not a definition
         for raw in _split_rows(piece.math):
             for part in _comma_parts(raw):
                 m = _FUNCTION_DEFINITION.match(_DROP.sub(" ", part.replace("&", " ")).strip().rstrip(".;"))
-                if m is None or m.group(1) in BUILTIN_NAMES or m.group(1) in ("frac", "left", "mathrm"):
+                if m is None or m.group(1) in BUILTIN_NAMES or m.group(1) in _NOT_FUNCTION_NAMES:
                     continue
                 name, variable, formula = m.groups()
+                if _CONDITION_BEFORE.search(text[max(0, piece.start - 30) : piece.start]):
+                    continue  # "for $f(x) = x^2$": a condition, not a definition
+                if _top_level_relations(formula):
+                    continue  # "f(x) = x \\Rightarrow ...", "f(x) = a = b": a derivation, not a definition
                 if (
-                    len(_top_level_relations(formula))
-                    or _other_letters(formula, variable)
-                    or not re.search(rf"(?<![A-Za-z\\]){variable}(?![A-Za-z])", formula)
+                    _NOT_A_FORMULA.search(formula)
+                    or _other_letters(formula, variable, parameters=True)
+                    or not _mentions(formula, variable)
+                    or re.search(rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])", formula)
+                    or re.search(rf"(?<![A-Za-z]){variable}\s*_", formula)
                 ):
-                    formula = ""  # not a formula of its variable alone (a constant is a statement)
+                    # not a formula of its variable (a constant is a statement), or circular
+                    # (f(x) = f(x - 1) + 1), piecewise, with a condition or an entry of the variable
+                    formula = ""
                 found.append((name, variable, formula, line))
     return found
+
+
+# commands, Euler's number and the d of dx: never the name of a function the write-up defines
+_NOT_FUNCTION_NAMES = frozenset({"frac", "left", "mathrm", "e", "d"})
+
+
+def _mentions(formula: str, variable: str) -> bool:
+    """Does the formula use the variable (a letter among single-letter symbols, or ``\\theta``)?"""
+    if len(variable) > 1:
+        return re.search(rf"\\{variable}(?![A-Za-z])", formula) is not None
+    return variable in re.sub(r"\\[A-Za-z]+", " ", formula)
+
+
+# what a definition's formula may not hold: a case distinction, words, a condition, a set,
+# an operator over an index, a derivative (such a definition is not read: the name stays undefined)
+_NOT_A_FORMULA = re.compile(
+    r"\\(?:begin|text|mathrm\s*\{\s*[a-z]{2}|forall|in\b|mathbb|sum|prod|lim|int|partial|nabla|dots|cdots|ldots|quad"
+    r"|mathbf|boldsymbol|operatorname)|'"
+)
+_CONDITION_BEFORE = re.compile(
+    r"\b(?:for|if|when|whenever|unless|since|because|case)\s*\$*\s*$", re.IGNORECASE
+)
+
+# "where $\sigma$ is the logistic function", "When ϕ is ReLU": a standard function named in
+# prose for a name; read only where the write-up says so, never guessed from the letter
+_STANDARD = {
+    "logistic": "\\frac{1}{1+e^{-x}}",
+    "sigmoid": "\\frac{1}{1+e^{-x}}",
+    "relu": "\\max\\{0, x\\}",
+    "rectified linear": "\\max\\{0, x\\}",
+    "softplus": "\\log(1+e^{x})",
+    "tanh": "\\tanh(x)",
+    "hyperbolic tangent": "\\tanh(x)",
+}
+_UNICODE_NAMES = {"σ": "sigma", "ϕ": "phi", "φ": "phi", "ρ": "rho", "ψ": "psi", "θ": "theta"}
+_NAMED = re.compile(
+    r"(?:\$\s*\\([A-Za-z]{2,})\s*(?:\(\s*\\?[A-Za-z]+\s*\))?\s*\$|(?<![A-Za-z\\])([σϕφρψθ]))\s*"
+    r"(?:is|denotes?|be|means|stands for)\s+(?:the\s+|a\s+)?(?:standard\s+)?(?:\$\s*\\text\{)?"
+    r"(logistic|sigmoid|relu|rectified linear|softplus|tanh|hyperbolic tangent)\b"
+    r"(?!\s*(?:of|output|value|activation of|applied|'s)\b)",
+    re.IGNORECASE,
+)
+
+
+def _named_functions(text: str, pieces: list[_Piece]) -> list[tuple[str, str, str, int]]:
+    """(name, "x", formula, line) for each standard function a name is said to be in prose
+    ("where $\\sigma$ is the sigmoid", "When ϕ is ReLU"): the logistic sigmoid, ReLU,
+    softplus, tanh. Nothing is guessed from the letter alone; only a Greek or a long name
+    (a single Latin letter is more often a value: "$a$ is the sigmoid of $z$", and "the
+    sigmoid of", "... output" name a value, not the function)."""
+    found = []
+    for m in _NAMED.finditer(text):
+        name = m.group(1) or _UNICODE_NAMES.get(m.group(2), m.group(2))
+        if name in BUILTIN_NAMES or name.lower() in ("e", "x", "is", "the"):
+            continue
+        formula = _STANDARD[m.group(3).lower()]
+        found.append((name, "x", formula, text.count("\n", 0, m.start()) + 1))
+    return found
+
+
+DEFINITION_REACH = 40  # lines after a definition that it applies to
+# a line that starts an item: "3.", "(b)", "5.(c)", "Answer 1. 1.", "b)"; its last label names the part
+_ITEM = re.compile(
+    r"^[\s>*#_-]*(?:\*\*)?(?:answer\s*\d+\s*[.:]?\s*)?(?:(\d+)\s*\.(?!\d)\s*)?(?:\(?([a-h])\)|\((i{1,3}|iv|v)\))?",
+    re.IGNORECASE,
+)
+_NEW_QUESTION = re.compile(r"^[\s>*#_-]*(?:\*\*)?(?:question|problem|exercise|#)", re.IGNORECASE)
+
+
+def _part_labels(lines: list[str]) -> list[tuple[int, str]]:
+    """For each line, (question number, item label): a question heading starts a new number."""
+    out, question, label = [], 0, ""
+    for text in lines:
+        if _NEW_QUESTION.match(text):
+            question, label = question + 1, ""
+        m = _ITEM.match(text)
+        if m is not None and (m.group(1) or m.group(2) or m.group(3)):
+            label = (m.group(2) or m.group(3) or m.group(1) or "").lower()
+        out.append((question, label))
+    return out
 
 
 _ARRAY_NAME = (
@@ -274,9 +370,15 @@ _CONDITION_AFTER = re.compile(
 )
 
 
-def _other_letters(formula: str, variable: str) -> bool:
-    """Does the formula name a letter other than the variable (outside LaTeX commands and e)?"""
+def _other_letters(formula: str, variable: str, parameters: bool = False) -> bool:
+    """Does the formula name a letter other than the variable (outside LaTeX commands and e)?
+    With ``parameters``, other single letters and Greek letters are parameters (the same
+    symbols as in the steps: ``\\sigma(x) = \\frac{1}{1+e^{-kx}}``), only words are not."""
     plain = re.sub(r"\\[A-Za-z]+", " ", formula)
+    if parameters:
+        named = set(re.findall(r"\\([A-Za-z]+)", formula)) - _FORMULA_COMMANDS - GREEK_NAMES
+        words = re.sub(r"(?<![A-Za-z])(?:exp|log|ln|tanh|max|min|sqrt)(?![A-Za-z])", " ", plain)
+        return bool(named) or bool(re.search(r"[A-Za-z]{3,}", words)) or ("x" in plain and variable != "x")
     letters = set(re.findall(r"[A-Za-z]", plain)) - {"e"}
     named = {w for w in re.findall(r"\\([A-Za-z]+)", formula)} - {
         "frac",
@@ -297,15 +399,31 @@ def _other_letters(formula: str, variable: str) -> bool:
     return bool(letters - {variable}) or bool(named - {variable})
 
 
+_FORMULA_COMMANDS = frozenset(
+    {"frac", "left", "right", "exp", "log", "ln", "tanh", "max", "min", "sqrt", "cdot", "dfrac", "tfrac"}
+)
+
+
 def _defined_before(
-    definitions: list[tuple[str, str, str, int]], line: int
+    definitions: list[tuple[str, str, str, int]], line: int, parts: list[tuple[int, str]] | None = None
 ) -> tuple[tuple[str, str, str, int], ...]:
-    """The latest definition of each name before ``line`` that is a formula of its variable."""
+    """The latest definition of each name before ``line`` that is a formula of its variable,
+    within its reach: at most DEFINITION_REACH lines before, in the same question, and in the
+    same item ("3." of a question and "3." of its answer; "(a)" and "(b)" are items apart)."""
     latest: dict[str, tuple[str, str, str, int]] = {}
     for definition in definitions:
-        if definition[3] < line:
+        if definition[3] <= line:
             latest[definition[0]] = definition
-    return tuple(d for d in latest.values() if d[2])
+    out = []
+    for d in latest.values():
+        if not d[2] or line - d[3] > DEFINITION_REACH:
+            continue
+        if parts is not None and 0 < d[3] <= len(parts) and 0 < line <= len(parts):
+            there, here = parts[d[3] - 1], parts[line - 1]
+            if there[0] != here[0] or there[1] != here[1]:
+                continue
+        out.append(d)
+    return tuple(out)
 
 
 # Words that make `\times` a separator of dimensions (``2 \times 3 \times 4``), not a product
@@ -712,7 +830,11 @@ def _condition_pieces(text: str, pieces: list[_Piece]) -> list[tuple[int, _Piece
         before = text[max(0, piece.start - 40) : piece.start].rstrip("$( \\").rstrip()
         # "for $x > 0$ and $y < 1$", "given $a = 1$, $b = 2$": the next pieces too
         listed = piece.start - last_end < 16 and re.search(r"(?:\band|,|\bor)\s*$", before)
-        if (_CONDITION_WORDS.search(before) or listed) and _top_level_relations(piece.math):
+        relations = _top_level_relations(piece.math)
+        # a statement with an implication in it is a derivation, not a condition ("If $z > 0$,
+        # $\\sigma(z) = z \\Rightarrow \\sigma(\\sigma(z)) = \\sigma(z)$")
+        stated = relations and not any(r in ("iff", "implies") for _, _, r in relations)
+        if (_CONDITION_WORDS.search(before) or listed) and stated:
             found.append((piece.start, piece))
             last_end = piece.start + len(piece.math)
     return found
@@ -800,7 +922,10 @@ class _Steps:
 
 
 def _as_chain(
-    rows: list[_Row], conditions_at: list[tuple[int, str]], unread_at: list[tuple[int, str]]
+    rows: list[_Row],
+    conditions_at: list[tuple[int, str]],
+    unread_at: list[tuple[int, str]],
+    primed: frozenset[str] = frozenset(),
 ) -> Chain | None:
     found = _Steps(logical=any(item.relation in ("iff", "implies") for row in rows for item in row.items))
     conditions: list[str] = []
@@ -809,7 +934,7 @@ def _as_chain(
         for item in row.items:
             found.add(item, row.line)
     found.close()
-    steps = _without_definitions(found.steps)
+    steps = _without_definitions(found.steps, primed)
     if not steps:
         return None
     line, last = rows[0].line, max(s.line for s in steps)
@@ -875,9 +1000,10 @@ _FUNCTION_WORDS = (
 )
 
 
-def _without_definitions(steps: list[Step]) -> list[Step]:
+def _without_definitions(steps: list[Step], primed: frozenset[str] = frozenset()) -> list[Step]:
     """Steps of a derivation: not a definition (``y = ...``, ``f(x) = ...`` as its first
-    step) nor a condition (``x > 0``, ``0 \\le x \\le 1``: names and numbers only)."""
+    step) nor a condition (``x > 0``, ``0 \\le x \\le 1``: names and numbers only). A first
+    step ``f'(x) = ...`` of a function ``f`` the write-up defines (``primed``) is a claim."""
     order = {"<", "<=", ">", ">="}
     if steps and all(
         s.relation in order and all(is_name(t) or _NUMBER.match(t.strip()) for t in (s.left, s.right))
@@ -885,10 +1011,13 @@ def _without_definitions(steps: list[Step]) -> list[Step]:
     ):
         return []
     if steps and steps[0].relation == "=" and is_name(steps[0].left) and not _NUMBER.match(steps[0].left):
-        return steps[1:]
+        m = _PRIMED_CALL.match(steps[0].left.strip())
+        if m is None or m.group(1) not in primed:
+            return steps[1:]
     return steps
 
 
+_PRIMED_CALL = re.compile(r"^\\?([A-Za-z]+)\s*(?:'+|\^\s*\{?\s*\\prime\s*\}?)\s*(?:\\left\s*)?\(")
 _IDENTIFIER = re.compile(r"\\?[A-Za-z]+(?:_\{[^{}]*\}|_\w)?")
 _NOT_SYMBOLS = {"\\in", "\\mathbb", "\\le", "\\leq", "\\ge", "\\geq", "\\lt", "\\gt", "R", "N", "Z"}
 

@@ -38,7 +38,10 @@ OUT_OF_SCOPE: list[tuple[re.Pattern[str], str]] = [
     ),
     (re.compile(r"\\dots|\\cdots|\\ldots|\\vdots|\\ddots|\.\.\."), "an ellipsis"),
     (re.compile(r"\\infty"), "infinity"),
-    (re.compile(r"\\Theta|\\mathcal\s*\{\s*O|\\Omega|\bO\s*\("), "an asymptotic bound"),
+    (  # applied: \Theta alone is a name (a network's parameters)
+        re.compile(r"\\Theta\s*(?:\\left\s*)?\(|\\mathcal\s*\{\s*O|\\Omega\s*(?:\\left\s*)?\(|\bO\s*\("),
+        "an asymptotic bound",
+    ),
     (
         re.compile(
             r"\\(?:det|arg|sup|inf|lambda_\{?(?:max|min|\d))|\\lambda_|\\max_|\\min_|\\operatorname\*"
