@@ -51,6 +51,7 @@ from grader.steps.sums import (
     implicit_size,
     put_value,
     superscript_names,
+    values_of_sizes,
     vectors_of_entries,
     written_out,
 )
@@ -434,13 +435,15 @@ def _with_grids(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | N
         unknowns += ", \\text{diag}(...) the diagonal matrix of its argument's entries (* element-wise)"
     values = [_fraction_text(v) for point, _ in marks for v in point.values()]
     each = ", ".join(dict.fromkeys((mark.certificate or "").split(":")[0] for _, mark in marks))
-    return StepMark(
+    shown = StepMark(
         **base,
         status="shown",
         certificate=f"{Certificate.PROBES.value}: equal for {next(iter(marks[0][0]))} = "
         f"{', '.join(values[:-1])} and {values[-1]} only, the matrices elided with dots written out "
         f"whole at each ({each}{unknowns}; not a proof for every size)",
     )
+    valued = values_of_sizes([step.left, step.right], set(marks[0][0]))
+    return _sizes_as_values(shown, valued, "the matrices elided with dots written out") if valued else shown
 
 
 def _step_shapes(step: Step, scope: _Scope) -> dict[str, tuple[str, ...]]:
@@ -955,7 +958,9 @@ def _sums_written(step: Step, scope: _Scope, base: dict[str, Any], indexed: bool
             return mark.model_copy(update={"certificate": said})
         marks.append((point, mark))
     items = any(has_listed_dots(t) for t in texts)
-    mark = _sums_shown(marks, implicit, base)
+    mark = _closed_or_probed(
+        _sums_shown(marks, implicit, base), bool(marks and marks[0][0]), texts, scope, base
+    )
     if mark is not None and columns and mark.certificate:  # \|v\|^2 = \sum_{m=1}^d v_m^2
         said = mark.certificate.replace(
             "; not a proof", f", {', '.join(columns)} the column of the entries the sum names; not a proof"
@@ -989,6 +994,39 @@ def _written_texts(
             return None  # a column of one entry is not written as one
         left_text, right_text = texts
     return left_text, right_text, layered, columns
+
+
+def _closed_or_probed(
+    mark: StepMark | None, sized: bool, texts: list[str], scope: _Scope, base: dict[str, Any]
+) -> StepMark | None:
+    """A step shown at the sizes tried (``sized``): as it is when the sizes and indices stand
+    only as bounds and in subscripts; else proved with its sums in closed form, or undecided."""
+    from grader.steps.closed import closed_forms_equal
+
+    if mark is None or mark.status != "shown" or not sized:
+        return mark
+    valued = values_of_sizes(texts)
+    if not valued:
+        return mark
+    if closed_forms_equal(texts[0], texts[1], scope.context):
+        said = f"{Certificate.PROVED.value}: the sums summed in closed form, equal for every size"
+        return StepMark(**base, status="shown", certificate=said)
+    return _sizes_as_values(mark, valued, "the sums written out")
+
+
+def _sizes_as_values(mark: StepMark, valued: list[str], how: str) -> StepMark:
+    """A step equal at the sizes tried whose size or index also stands as a value
+    (``\\sum_{i=1}^{n} i^3 = ...``, ``\\frac{1}{n}``): a function of the size, which a few
+    sizes do not show for every size (``(n-1)(n-2)(n-3)(n-4)`` vanishes at all of them)."""
+    sizes = (mark.certificate or "").split(": equal for ", 1)[-1].split(" only")[0]
+    return mark.model_copy(
+        update={
+            "status": "undecided",
+            "certificate": f"equal for {sizes} only ({how}), but {', '.join(valued)} "
+            f"{'stands' if len(valued) == 1 else 'stand'} as a value too, not only as a bound or an "
+            "index: a few sizes do not show it for every size",
+        }
+    )
 
 
 def _why_sums_no_witness(
