@@ -33,6 +33,8 @@ _DIAG = (
         r"$$\sum_{i=1}^{n} 1 = \lfloor n/5 \rfloor + n$$",
         r"$$\sum_{k=1}^{m} k^2 = \frac{m (m+1)(2m+1)}{6} + (m-1)(m-2)(m-3)(m-4) m$$",
         rf"$${_DIAG} = (1 + (n-3)(n-4)(n-5)) {_DIAG}$$",
+        # items elided with dots, written out at n = 3 to 6
+        r"$$x_1 + x_2 + \dots + x_n = x_1 + x_2 + \dots + x_n + (n-1)(n-2)(n-3)(n-4)(n-5)(n-6) x_1$$",
     ],
 )
 def test_a_step_right_at_the_sizes_tried_only_is_not_shown(text: str) -> None:
@@ -121,3 +123,11 @@ def test_a_plain_valid_convolution_is_still_decided() -> None:
     assert _one(text).status == "shown"
     text = "A valid convolution (the kernel is flipped):\n\n$$[1, 2, 3, 4] * [1, 0, -1] = [-2, -2]$$"
     assert _one(text).status == "wrong"
+
+
+def test_a_closed_form_wrong_at_a_size_written_out_is_still_wrong() -> None:
+    mark = _one(r"$$1 + 2 + \dots + n = \frac{n(n+1)}{2} + (n-1)(n-2)(n-3)(n-4)$$")
+    assert mark.status == "wrong"
+    assert mark.witness is not None
+    n = int(mark.witness.at["n"])
+    assert n * (n + 1) // 2 != n * (n + 1) // 2 + (n - 1) * (n - 2) * (n - 3) * (n - 4)

@@ -958,9 +958,8 @@ def _sums_written(step: Step, scope: _Scope, base: dict[str, Any], indexed: bool
             return mark.model_copy(update={"certificate": said})
         marks.append((point, mark))
     items = any(has_listed_dots(t) for t in texts)
-    mark = _closed_or_probed(
-        _sums_shown(marks, implicit, base), bool(marks and marks[0][0]), texts, scope, base
-    )
+    sizes = set(marks[0][0]) if marks else set()
+    mark = _closed_or_probed(_sums_shown(marks, implicit, base), sizes, texts, scope, base)
     if mark is not None and columns and mark.certificate:  # \|v\|^2 = \sum_{m=1}^d v_m^2
         said = mark.certificate.replace(
             "; not a proof", f", {', '.join(columns)} the column of the entries the sum names; not a proof"
@@ -997,15 +996,16 @@ def _written_texts(
 
 
 def _closed_or_probed(
-    mark: StepMark | None, sized: bool, texts: list[str], scope: _Scope, base: dict[str, Any]
+    mark: StepMark | None, sizes: set[str], texts: list[str], scope: _Scope, base: dict[str, Any]
 ) -> StepMark | None:
-    """A step shown at the sizes tried (``sized``): as it is when the sizes and indices stand
-    only as bounds and in subscripts; else proved with its sums in closed form, or undecided."""
+    """A step shown at the ``sizes`` tried: as it is when the sizes and indices stand only as
+    bounds and in subscripts (``x_1 + \\dots + x_n``); else proved with its sums in closed
+    form, or undecided."""
     from grader.steps.closed import closed_forms_equal
 
-    if mark is None or mark.status != "shown" or not sized:
+    if mark is None or mark.status != "shown" or not sizes:
         return mark
-    valued = values_of_sizes(texts)
+    valued = values_of_sizes(texts, sizes)
     if not valued:
         return mark
     if closed_forms_equal(texts[0], texts[1], scope.context):
