@@ -131,3 +131,27 @@ def test_a_closed_form_wrong_at_a_size_written_out_is_still_wrong() -> None:
     assert mark.witness is not None
     n = int(mark.witness.at["n"])
     assert n * (n + 1) // 2 != n * (n + 1) // 2 + (n - 1) * (n - 2) * (n - 3) * (n - 4)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a property of the entries stated nearby: a point that ignores it is no witness
+        "Since $p$ is a probability vector,\n\n$$\\sum_{i=1}^{n} p_i x = x$$",
+        "The weights sum to one:\n\n$$\\sum_{i=1}^{n} w_i (x - c) = x - c$$",
+        "For $\\mathbf{w}$ a unit vector,\n\n$$\\sum_{i=1}^{n} w_i^2 + 1 = 2$$",
+        "Then for the weights with $\\sum_{j=1}^{m} a_j = 1$:\n\n$$\\sum_{j=1}^{m} a_j (y - z) = y - z$$",
+        "Let $s = S(\\mathbf{x})$ be the softmax output. The rows of its Jacobian sum to zero:\n\n$$"
+        r"\begin{bmatrix} s_1 (1 - s_1) & -s_1 s_2 & \cdots & -s_1 s_n \\ -s_2 s_1 & s_2 (1 - s_2) & \cdots"
+        r" & -s_2 s_n \\ \vdots & \vdots & \ddots & \vdots \\ -s_n s_1 & -s_n s_2 & \cdots & s_n (1 - s_n)"
+        r" \end{bmatrix} \begin{bmatrix} 1 \\ 1 \\ \vdots \\ 1 \end{bmatrix} = "
+        r"\begin{bmatrix} 0 \\ 0 \\ \vdots \\ 0 \end{bmatrix}$$",
+    ],
+)
+def test_a_sum_true_by_a_stated_property_of_its_entries_is_not_wrong(text: str) -> None:
+    marks = [s for c in check_text(text, "markdown") for s in c.steps]
+    assert marks[-1].status == "undecided"
+
+
+def test_a_sum_wrong_without_words_is_still_wrong() -> None:
+    assert _one(r"$$\sum_{i=1}^{n} p_i x = x$$").status == "wrong"

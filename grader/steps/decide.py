@@ -414,6 +414,13 @@ def _with_grids(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | N
         if mark is None:
             return None
         if mark.status == "wrong" and mark.witness is not None:
+            stated = _stated_unread(scope)
+            if stated is not None:
+                return StepMark(
+                    **base,
+                    status="undecided",
+                    certificate=f"fails with the matrices elided with dots written out, but {stated}",
+                )
             if left_pieces or right_pieces or any(s in scope.defined for s in point):
                 return StepMark(
                     **base,
@@ -1014,6 +1021,17 @@ def _closed_or_probed(
     return _sizes_as_values(mark, valued, "the sums written out")
 
 
+def _stated_unread(scope: _Scope) -> str | None:
+    """A fact stated near the chain that the entries a witness picks freely may break: a
+    condition not read (``since \\sum_i p_i = 1``), words of a property (a unit vector,
+    probabilities, a softmax's output); else None."""
+    if scope.unread:
+        return f"a condition stated nearby was not read ({scope.unread[0]})"
+    if scope.array_words:
+        return f"the write-up says '{scope.array_words[0]}' nearby (a property of the entries not read)"
+    return None
+
+
 def _sizes_as_values(mark: StepMark, valued: list[str], how: str) -> StepMark:
     """A step equal at the sizes tried whose size or index also stands as a value
     (``\\sum_{i=1}^{n} i^3 = ...``, ``\\frac{1}{n}``): a function of the size, which a few
@@ -1033,6 +1051,9 @@ def _why_sums_no_witness(
     point: Mapping[str, Fraction], scope: _Scope, layered: bool, columns: list[str], implicit: str | None
 ) -> str | None:
     """Why a point where the written-out step fails is no witness, or None."""
+    stated = _stated_unread(scope)
+    if stated is not None:
+        return stated
     if columns:
         return f"that {', '.join(columns)} has as many entries as the sum over them is not declared"
     if layered:

@@ -240,7 +240,8 @@ def _shapes_before(
 
 _ARRAY_PROPERTY = re.compile(
     r"\b(?:symmetric|orthogonal|orthonormal|invertible|diagonal|unit|normali[sz]ed|idempotent|"
-    r"positive (?:semi-?)?definite|commut\w*|triangular|identity|permutation|one-hot|rank)\b",
+    r"positive (?:semi-?)?definite|commut\w*|triangular|identity|permutation|one-hot|rank|"
+    r"probabilit\w*|distribution|softmax|simplex|stochastic|sums? to (?:one|1)|add up to)\b",
     re.IGNORECASE,
 )
 
