@@ -155,3 +155,41 @@ def test_a_sum_true_by_a_stated_property_of_its_entries_is_not_wrong(text: str) 
 
 def test_a_sum_wrong_without_words_is_still_wrong() -> None:
     assert _one(r"$$\sum_{i=1}^{n} p_i x = x$$").status == "wrong"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # "same" as plain English, "full" of zeros: no mode named
+        "We apply the same convolution (kernel flipped) to a longer signal:\n\n"
+        "$$[1, 2, 3, 4] * [1, 1, 1] = [1, 3, 6, 9, 7, 4]$$",
+        "The result of a convolution is full of zeros when the kernel is zero (kernel flipped or not):\n\n"
+        "$$[1, 2, 3, 4] * [0, 0, 0] = [0, 0]$$",
+    ],
+)
+def test_a_mode_word_that_does_not_name_the_mode_is_not_read(text: str) -> None:
+    assert _one(text).status == "undecided"
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        (
+            "The full convolution of x with the kernel, flipped:\n\n"
+            "$$[1, 2, 3] * [1, 1, 1] = [1, 3, 6, 5, 3]$$",
+            "shown",
+        ),
+        (
+            "In PyTorch, conv1d computes a cross-correlation, valid mode.\n\n"
+            "$$[1, 2, 3, 4] * [1, 0, -1] = [-2, -2]$$",
+            "shown",
+        ),
+        (
+            "Same convolution, numpy's mode same, kernel flipped:\n\n"
+            "$$[1, 2, 3, 4] * [1, 2, 3] = [4, 10, 16, 18]$$",
+            "wrong",
+        ),
+    ],
+)
+def test_a_mode_named_beside_the_word_convolution_or_mode_is_read(text: str, status: str) -> None:
+    assert _one(text).status == status

@@ -326,6 +326,15 @@ def _about_shapes(chain: Chain, lines: list[str]) -> bool:
 
 _CONVOLUTION_MODE = re.compile(r"\b(full|valid|same)\b", re.IGNORECASE)
 _CONVOLUTION = re.compile(r"convolution|\bconv\b", re.IGNORECASE)
+# a mode word that names the convolution's mode: just before the word convolution ("*Full*
+# convolution", "valid-mode convolution") or beside "mode" ("mode='same'", "same mode"); "the
+# same convolution" (the one before?) and "full of zeros" do not
+_MODE_NAMED = re.compile(
+    r"(?:\b(full|valid)|(?<!\bthe )(?<!\bthis )(?<!\bthat )\b(same))\b[*_`'\"]*[\s-]*(?:mode\s+)?"
+    r"(?:1-?D\s+|discrete\s+)?(?:convolution|conv\b)"
+    r"|\bmode\s*[=:]?\s*[`'\"]?(full|valid|same)\b|\b(full|valid|same)[`'\"]?\s+mode\b",
+    re.IGNORECASE,
+)
 _FLIP = re.compile(r"(\b(?:without|no|not|don't)\b[^.$]{0,30})?\bflip", re.IGNORECASE)
 _NOT_COMPUTED = re.compile(
     r"strid|dilat|atrous|transpos|up-?sampl|down-?sampl|sub-?sampl|circular|periodic|wrap|pool"
@@ -345,11 +354,12 @@ def _convolution_named(chain: Chain, lines: list[str]) -> str | None:
     for at in range(start - 1, max(0, start - 3) - 1, -1):
         line = lines[at]
         modes = {m.lower() for m in _CONVOLUTION_MODE.findall(line)}
-        if _CONVOLUTION.search(line) and len(modes) == 1:
-            mode = modes.pop()
+        named = {w.lower() for m in _MODE_NAMED.finditer(line) for w in m.groups() if w}
+        if len(named) == 1 and modes == named:
+            mode = named.pop()
             break
         if modes:
-            return None  # the nearest line naming modes names several: which one is not said
+            return None  # the nearest line naming modes names several, or none as a mode
     if mode is None:
         return None
     first = at  # the paragraph of the line naming the mode
