@@ -200,3 +200,23 @@ def test_a_closed_form_of_a_high_degree_is_not_tried() -> None:
     mark = _one(r"$$\sum_{i=1}^{n} i^{60} (i+1)^{60} = \sum_{i=1}^{n} (i+1)^{60} i^{60}$$")
     assert mark.status == "undecided"
     assert "a few sizes do not show it for every size" in (mark.certificate or "")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # x_1 + x_3 + ...: the odd ones? never read as x_1 + x_3 + x_4 + ... + x_n
+        r"$$x_1 + x_3 + \dots + x_n = x_1 + x_2 + \dots + x_n$$",
+        r"$$[x_1, x_3, \dots, x_n]^\top [y_1, y_3, \dots, y_n] = x_1 y_1 + x_2 y_2 + \dots + x_n y_n$$",
+    ],
+)
+def test_items_elided_after_a_gap_are_not_written_out(text: str) -> None:
+    assert _one(text).status == "undecided"
+
+
+def test_items_after_a_term_of_their_own_are_still_written_out() -> None:
+    text = (
+        r"$$\frac{e^{x_1}}{e^{x_1} + e^{x_2} + \dots + e^{x_K}} = "
+        r"\frac{1}{1 + e^{(x_2 - x_1)} + \dots + e^{(x_K - x_1)}}$$"
+    )
+    assert _one(text).status == "shown"

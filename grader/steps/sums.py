@@ -116,7 +116,7 @@ def ellipses_written_out(texts: list[str]) -> Iterator[tuple[dict[str, Fraction]
         for pattern, separator in _SEPARATORS:
             for m in pattern.finditer(text):
                 match = _pattern(*_around(text, m, separator))
-                if match is None:
+                if match is None or not _consecutive(text, m, separator, match):
                     return
                 found.append(match)
     if not found or len({size for size, _ in found}) > 1:
@@ -140,6 +140,30 @@ def ellipses_written_out(texts: list[str]) -> Iterator[tuple[dict[str, Fraction]
                     text = text[: dots.start()] + joined + separator + text[dots.end() :]
             out.append(_put(text, size, value))
         yield {size: Fraction(value)}, out
+
+
+def _consecutive(text: str, m: re.Match[str], separator: str, match: tuple[str, int]) -> bool:
+    """The item written before the one before the dots, if it is one of the pattern's, is its
+    previous one (``x_1 + x_2 + \\dots``): ``x_1 + x_3 + \\dots + x_n`` (the odd ones?) is not
+    read as ``x_1 + x_3 + x_4 + ... + x_n``."""
+    name, k = match
+    after = _around(text, m, separator)[1]
+    if separator == " + ":
+        start = _term_before(text, m.start())[0]
+        head = text[:start].rstrip()
+        if not head.endswith("+"):
+            return True
+        prior = _term_before(head, len(head) - 1)[1]
+    else:
+        mark = "," if separator == ", " else "\\\\"
+        start = _item_bounds(text, m.start(), -1, mark)
+        head = text[:start].rstrip()
+        if not head.endswith(mark):
+            return True
+        end = len(head) - len(mark)
+        prior = text[_item_bounds(text, end, -1, mark) : end]
+    previous = _pattern(prior, after)  # "1 + e^{x_2 - x_1} + \\dots": 1 is a term of its own
+    return previous is None or previous == (name, k - 1)
 
 
 def _pattern(before: str, after: str) -> tuple[str, int] | None:
