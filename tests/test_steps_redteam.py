@@ -220,3 +220,9 @@ def test_items_after_a_term_of_their_own_are_still_written_out() -> None:
         r"\frac{1}{1 + e^{(x_2 - x_1)} + \dots + e^{(x_K - x_1)}}$$"
     )
     assert _one(text).status == "shown"
+
+
+def test_a_sum_about_a_mean_the_words_name_is_not_wrong() -> None:
+    text = "Let $\\bar{x}$ be the mean of the $x_i$.\n\n$$\\sum_{i=1}^{n} (x_i - \\bar{x}) = 0$$"
+    marks = [s for c in check_text(text, "markdown") for s in c.steps]
+    assert marks[-1].status == "undecided"

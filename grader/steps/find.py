@@ -241,7 +241,8 @@ def _shapes_before(
 _ARRAY_PROPERTY = re.compile(
     r"\b(?:symmetric|orthogonal|orthonormal|invertible|diagonal|unit|normali[sz]ed|idempotent|"
     r"positive (?:semi-?)?definite|commut\w*|triangular|identity|permutation|one-hot|rank|"
-    r"probabilit\w*|distribution|softmax|simplex|stochastic|sums? to (?:one|1)|add up to)\b",
+    r"probabilit\w*|distribution|softmax|simplex|stochastic|sums? to (?:one|1|zero|0)|add up to|"
+    r"mean|average|cent(?:er|re)d)\b",
     re.IGNORECASE,
 )
 
