@@ -33,6 +33,8 @@ _DIAG = (
         r"$$\sum_{i=1}^{n} 1 = \lfloor n/5 \rfloor + n$$",
         r"$$\sum_{k=1}^{m} k^2 = \frac{m (m+1)(2m+1)}{6} + (m-1)(m-2)(m-3)(m-4) m$$",
         rf"$${_DIAG} = (1 + (n-3)(n-4)(n-5)) {_DIAG}$$",
+        # two sizes, equal at the four pairs tried
+        r"$$\sum_{i=1}^{m} \sum_{j=1}^{n} (i + j) = \frac{m n (m + n + 2)}{2} + (m-1)(m-2)(n-1)(n-2)(n-3)$$",
         # items elided with dots, written out at n = 3 to 6
         r"$$x_1 + x_2 + \dots + x_n = x_1 + x_2 + \dots + x_n + (n-1)(n-2)(n-3)(n-4)(n-5)(n-6) x_1$$",
     ],
@@ -51,6 +53,7 @@ def test_a_step_right_at_the_sizes_tried_only_is_not_shown(text: str) -> None:
         r"$$\sum_{k=1}^{m} k^2 = \frac{m (m+1)(2m+1)}{6}$$",
         r"$$\sum_{i=1}^{n} c = n c$$",
         r"$$\sum_{j=0}^{t-1} \beta^j = \frac{1-\beta^t}{1-\beta}$$",
+        r"$$\sum_{i=1}^{m} \sum_{j=1}^{n} (i + j) = \frac{m n (m + n + 2)}{2}$$",
     ],
 )
 def test_a_sum_in_closed_form_is_proved_for_every_size(text: str) -> None:

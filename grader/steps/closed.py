@@ -4,7 +4,7 @@ A step whose size symbol (or a sum's index) stands as a value is a claim about a
 the size: written out at a few sizes it may agree where it is false
 (``(n-1)(n-2)(n-3)(n-4)`` vanishes at ``n = 1, 2, 3, 4``). Such a step is shown here only by a
 proof: every sum ``\\sum_{i=a}^{b} body`` whose body is a formula in its index and other
-scalars (no entry ``x_i`` of the index, no nested sum) summed symbolically (sympy's
+scalars (no entry ``x_i`` of the index; a sum nested in it summed first) summed symbolically (sympy's
 ``Sum(...).doit()``, over an integer index), the rest of each side read by grader's own
 parser, and the difference simplified to 0 for every size (where both sides are defined:
 a closed form's case for an equation of its parameters, ``q = 1`` in a geometric sum, is
@@ -21,6 +21,7 @@ from grader.steps.read import Context, read_side
 from grader.steps.sums import SUM_BOUNDED
 
 MAX_SUMS = 4  # sums put in closed form in one side
+MAX_DEPTH = 1  # sums nested in a sum's body (\\sum_{i=1}^{m} \\sum_{j=1}^{n} 1)
 MAX_DEGREE = 12  # a body's degree in its index, and powers anywhere: beyond, no proof tried
 _PLACEHOLDER = "q_{{9{k}}}"
 
@@ -38,7 +39,7 @@ def closed_forms_equal(left: str, right: str, context: Context) -> bool:
         return False
 
 
-def _closed(text: str, context: Context) -> Any:
+def _closed(text: str, context: Context, depth: int = 0) -> Any:
     import sympy
 
     sums: dict[str, Any] = {}
@@ -53,9 +54,10 @@ def _closed(text: str, context: Context) -> Any:
             return None
         end = m.start() + span[1]
         body, index = text[m.end() : end], m.group(1)
-        if "\\sum" in body or "\\prod" in body or _in_subscript(body, index):
-            return None  # x_i, nested sums: not a formula in the index alone
-        parts = [_scalar(t, context) for t in (body, m.group(2), m.group(3) or m.group(4))]
+        if "\\prod" in body or _in_subscript(body, index) or (depth >= MAX_DEPTH and "\\sum" in body):
+            return None  # x_i, sums nested deeper: not a formula in the index alone
+        inner = _closed(body, context, depth + 1) if "\\sum" in body else _scalar(body, context)
+        parts = [inner, *(_scalar(t, context) for t in (m.group(2), m.group(3) or m.group(4)))]
         if any(p is None for p in parts):
             return None
         expr, low, high = parts
