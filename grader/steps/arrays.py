@@ -230,7 +230,8 @@ MAX_CONVOLVED = 64  # entries of a signal or a kernel convolved
 def convolved(side: str, mode: str, flipped: bool) -> str | None:
     """``[1, 2, 3, 4] * [1, 0, 2]`` (whole numbers) as the list its 1-D convolution gives:
     ``full`` (every overlap), ``valid`` (the kernel inside the signal), ``same`` (the full
-    one's middle, as long as the signal); the kernel flipped or not. None for another side."""
+    one's middle, as long as the signal: None when an even kernel's two middles differ); the
+    kernel flipped or not. None for another side."""
     m = _CONVOLVED.match(side)
     if m is None:
         return None
@@ -245,9 +246,12 @@ def convolved(side: str, mode: str, flipped: bool) -> str | None:
     ]
     if mode == "valid":
         out = full[len(kernel) - 1 : len(signal)]
-    elif mode == "same":
-        start = (len(kernel) - 1) // 2
-        out = full[start : start + len(signal)]
+    elif mode == "same":  # an even kernel: numpy keeps the full one's start, MATLAB its end
+        starts = {(len(kernel) - 1) // 2, len(kernel) // 2}
+        outs = {tuple(full[start : start + len(signal)]) for start in starts}
+        if len(outs) != 1:
+            return None
+        out = list(outs.pop())
     else:
         out = full
     return "[" + ", ".join(str(v) for v in out) + "]"

@@ -52,6 +52,7 @@ from grader.steps.sums import (
     implicit_size,
     put_value,
     superscript_names,
+    values_of_sizes,
     vectors_of_entries,
     written_out,
 )
@@ -422,6 +423,13 @@ def _with_grids(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | N
         if mark is None:
             return None
         if mark.status == "wrong" and mark.witness is not None:
+            stated = _stated_unread(scope)
+            if stated is not None:
+                return StepMark(
+                    **base,
+                    status="undecided",
+                    certificate=f"fails with the matrices elided with dots written out, but {stated}",
+                )
             if left_pieces or right_pieces or any(s in scope.defined for s in point):
                 return StepMark(
                     **base,
@@ -443,13 +451,15 @@ def _with_grids(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | N
         unknowns += ", \\text{diag}(...) the diagonal matrix of its argument's entries (* element-wise)"
     values = [_fraction_text(v) for point, _ in marks for v in point.values()]
     each = ", ".join(dict.fromkeys((mark.certificate or "").split(":")[0] for _, mark in marks))
-    return StepMark(
+    shown = StepMark(
         **base,
         status="shown",
         certificate=f"{Certificate.PROBES.value}: equal for {next(iter(marks[0][0]))} = "
         f"{', '.join(values[:-1])} and {values[-1]} only, the matrices elided with dots written out "
         f"whole at each ({each}{unknowns}; not a proof for every size)",
     )
+    valued = values_of_sizes([step.left, step.right], set(marks[0][0]))
+    return _sizes_as_values(shown, valued, "the matrices elided with dots written out") if valued else shown
 
 
 def _step_shapes(step: Step, scope: _Scope) -> dict[str, tuple[str, ...]]:
@@ -990,7 +1000,8 @@ def _sums_written(step: Step, scope: _Scope, base: dict[str, Any], indexed: bool
             return mark.model_copy(update={"certificate": said})
         marks.append((point, mark))
     items = any(has_listed_dots(t) for t in texts)
-    mark = _sums_shown(marks, implicit, base)
+    sizes = set(marks[0][0]) if marks else set()
+    mark = _closed_or_probed(_sums_shown(marks, implicit, base), sizes, texts, scope, base)
     if mark is not None and columns and mark.certificate:  # \|v\|^2 = \sum_{m=1}^d v_m^2
         said = mark.certificate.replace(
             "; not a proof", f", {', '.join(columns)} the column of the entries the sum names; not a proof"
@@ -1026,10 +1037,58 @@ def _written_texts(
     return left_text, right_text, layered, columns
 
 
+def _closed_or_probed(
+    mark: StepMark | None, sizes: set[str], texts: list[str], scope: _Scope, base: dict[str, Any]
+) -> StepMark | None:
+    """A step shown at the ``sizes`` tried: as it is when the sizes and indices stand only as
+    bounds and in subscripts (``x_1 + \\dots + x_n``); else proved with its sums in closed
+    form, or undecided."""
+    from grader.steps.closed import closed_forms_equal
+
+    if mark is None or mark.status != "shown" or not sizes:
+        return mark
+    valued = values_of_sizes(texts, sizes)
+    if not valued:
+        return mark
+    if closed_forms_equal(texts[0], texts[1], scope.context):
+        said = f"{Certificate.PROVED.value}: the sums summed in closed form, equal for every size"
+        return StepMark(**base, status="shown", certificate=said)
+    return _sizes_as_values(mark, valued, "the sums written out")
+
+
+def _stated_unread(scope: _Scope) -> str | None:
+    """A fact stated near the chain that the entries a witness picks freely may break: a
+    condition not read (``since \\sum_i p_i = 1``), words of a property (a unit vector,
+    probabilities, a softmax's output); else None."""
+    if scope.unread:
+        return f"a condition stated nearby was not read ({scope.unread[0]})"
+    if scope.array_words:
+        return f"the write-up says '{scope.array_words[0]}' nearby (a property of the entries not read)"
+    return None
+
+
+def _sizes_as_values(mark: StepMark, valued: list[str], how: str) -> StepMark:
+    """A step equal at the sizes tried whose size or index also stands as a value
+    (``\\sum_{i=1}^{n} i^3 = ...``, ``\\frac{1}{n}``): a function of the size, which a few
+    sizes do not show for every size (``(n-1)(n-2)(n-3)(n-4)`` vanishes at all of them)."""
+    sizes = (mark.certificate or "").split(": equal for ", 1)[-1].split(" only")[0]
+    return mark.model_copy(
+        update={
+            "status": "undecided",
+            "certificate": f"equal for {sizes} only ({how}), but {', '.join(valued)} "
+            f"{'stands' if len(valued) == 1 else 'stand'} as a value too, not only as a bound or an "
+            "index: a few sizes do not show it for every size",
+        }
+    )
+
+
 def _why_sums_no_witness(
     point: Mapping[str, Fraction], scope: _Scope, layered: bool, columns: list[str], implicit: str | None
 ) -> str | None:
     """Why a point where the written-out step fails is no witness, or None."""
+    stated = _stated_unread(scope)
+    if stated is not None:
+        return stated
     if columns:
         return f"that {', '.join(columns)} has as many entries as the sum over them is not declared"
     if layered:

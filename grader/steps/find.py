@@ -336,7 +336,9 @@ def _shapes_before(
 
 _ARRAY_PROPERTY = re.compile(
     r"\b(?:symmetric|orthogonal|orthonormal|invertible|diagonal|unit|normali[sz]ed|idempotent|"
-    r"positive (?:semi-?)?definite|commut\w*|triangular|identity|permutation|one-hot|rank)\b",
+    r"positive (?:semi-?)?definite|commut\w*|triangular|identity|permutation|one-hot|rank|"
+    r"probabilit\w*|distribution|softmax|simplex|stochastic|sums? to (?:one|1|zero|0)|add up to|"
+    r"mean|average|cent(?:er|re)d)\b",
     re.IGNORECASE,
 )
 
@@ -443,25 +445,51 @@ def _about_shapes(chain: Chain, lines: list[str]) -> bool:
 
 _CONVOLUTION_MODE = re.compile(r"\b(full|valid|same)\b", re.IGNORECASE)
 _CONVOLUTION = re.compile(r"convolution|\bconv\b", re.IGNORECASE)
+# a mode word that names the convolution's mode: just before the word convolution ("*Full*
+# convolution", "valid-mode convolution") or beside "mode" ("mode='same'", "same mode"); "the
+# same convolution" (the one before?) and "full of zeros" do not
+_MODE_NAMED = re.compile(
+    r"(?:\b(full|valid)|(?<!\bthe )(?<!\bthis )(?<!\bthat )\b(same))\b[*_`'\"]*[\s-]*(?:mode\s+)?"
+    r"(?:1-?D\s+|discrete\s+)?(?:convolution|conv\b)"
+    r"|\bmode\s*[=:]?\s*[`'\"]?(full|valid|same)\b|\b(full|valid|same)[`'\"]?\s+mode\b",
+    re.IGNORECASE,
+)
 _FLIP = re.compile(r"(\b(?:without|no|not|don't)\b[^.$]{0,30})?\bflip", re.IGNORECASE)
+_NOT_COMPUTED = re.compile(
+    r"strid|dilat|atrous|transpos|up-?sampl|down-?sampl|sub-?sampl|circular|periodic|wrap|pool"
+    r"|pad\w*\s*(?:=|:|of|by|with)?\s*(?:size\s*)?(?:\d|one|two|three|four)",
+    re.IGNORECASE,
+)
 CONVOLUTION_REACH = 12  # lines before a chain where the kernel's flipping may be said
 
 
 def _convolution_named(chain: Chain, lines: list[str]) -> str | None:
     """The 1-D convolution the nearest of the 3 lines before the chain names (one mode word and
-    "convolution"), and whether the kernel is flipped (said within 12 lines before); else None."""
+    "convolution"), and whether the kernel is flipped (said in that line's paragraph, or in a
+    sentence naming a convolution within 12 lines before); else None, and None when the
+    paragraph names a stride, a dilation, a padding of an amount... (not computed here)."""
     start = chain.line - 1
-    mode = None
-    for line in reversed(lines[max(0, start - 3) : start]):
+    mode, at = None, start
+    for at in range(start - 1, max(0, start - 3) - 1, -1):
+        line = lines[at]
         modes = {m.lower() for m in _CONVOLUTION_MODE.findall(line)}
-        if _CONVOLUTION.search(line) and len(modes) == 1:
-            mode = modes.pop()
+        named = {w.lower() for m in _MODE_NAMED.finditer(line) for w in m.groups() if w}
+        if len(named) == 1 and modes == named:
+            mode = named.pop()
             break
         if modes:
-            return None  # the nearest line naming modes names several: which one is not said
+            return None  # the nearest line naming modes names several, or none as a mode
     if mode is None:
         return None
-    before = "\n".join(lines[max(0, start - CONVOLUTION_REACH) : start])
+    first = at  # the paragraph of the line naming the mode
+    while first > max(0, start - CONVOLUTION_REACH) and lines[first - 1].strip():
+        first -= 1
+    paragraph = "\n".join(lines[first:start])
+    if _NOT_COMPUTED.search(paragraph):
+        return None  # a stride, a dilation, a padding of 1...: not the plain convolution computed
+    # before it, only sentences about a convolution: "cross-correlation does not flip" is not
+    earlier = re.split(r"(?<=[.!?])\s+|\n\s*\n", "\n".join(lines[max(0, start - CONVOLUTION_REACH) : first]))
+    before = "\n".join([*(t for t in earlier if re.search(r"convol", t, re.IGNORECASE)), paragraph])
     flips = _FLIP.findall(before)
     if re.search(r"correlation", before, re.IGNORECASE) or any(neg for neg in flips):
         return None if flips and not all(neg for neg in flips) else f"{mode} unflipped"

@@ -27,6 +27,7 @@ MAX_SUMS = 16  # sums written out in one side (nested sums are copied with their
 _SUM = re.compile(
     r"\\sum\s*_\s*\{\s*([a-z])\s*=\s*([^{}]+?)\s*\}\s*\^\s*(?:\{\s*([^{}]+?)\s*\}|([0-9A-Za-z]))"
 )
+SUM_BOUNDED = _SUM  # \\sum_{i=a}^{b}: the index, the lower bound, the upper bound (braced or one token)
 _BOUND = re.compile(r"^\s*(?:([A-Za-z])\s*([+-])\s*)?(\d+)\s*$|^\s*([A-Za-z])\s*(?:([+-])\s*(\d+))?\s*$")
 
 
@@ -115,7 +116,7 @@ def ellipses_written_out(texts: list[str]) -> Iterator[tuple[dict[str, Fraction]
         for pattern, separator in _SEPARATORS:
             for m in pattern.finditer(text):
                 match = _pattern(*_around(text, m, separator))
-                if match is None:
+                if match is None or not _consecutive(text, m, separator, match):
                     return
                 found.append(match)
     if not found or len({size for size, _ in found}) > 1:
@@ -139,6 +140,30 @@ def ellipses_written_out(texts: list[str]) -> Iterator[tuple[dict[str, Fraction]
                     text = text[: dots.start()] + joined + separator + text[dots.end() :]
             out.append(_put(text, size, value))
         yield {size: Fraction(value)}, out
+
+
+def _consecutive(text: str, m: re.Match[str], separator: str, match: tuple[str, int]) -> bool:
+    """The item written before the one before the dots, if it is one of the pattern's, is its
+    previous one (``x_1 + x_2 + \\dots``): ``x_1 + x_3 + \\dots + x_n`` (the odd ones?) is not
+    read as ``x_1 + x_3 + x_4 + ... + x_n``."""
+    name, k = match
+    after = _around(text, m, separator)[1]
+    if separator == " + ":
+        start = _term_before(text, m.start())[0]
+        head = text[:start].rstrip()
+        if not head.endswith("+"):
+            return True
+        prior = _term_before(head, len(head) - 1)[1]
+    else:
+        mark = "," if separator == ", " else "\\\\"
+        start = _item_bounds(text, m.start(), -1, mark)
+        head = text[:start].rstrip()
+        if not head.endswith(mark):
+            return True
+        end = len(head) - len(mark)
+        prior = text[_item_bounds(text, end, -1, mark) : end]
+    previous = _pattern(prior, after)  # "1 + e^{x_2 - x_1} + \\dots": 1 is a term of its own
+    return previous is None or previous == (name, k - 1)
 
 
 def _pattern(before: str, after: str) -> tuple[str, int] | None:
@@ -182,8 +207,10 @@ def written_out(texts: list[str]) -> Iterator[tuple[dict[str, Fraction], list[st
     if len(sizes) > 2 or set(sizes) & indices:
         return
     outside = [_outside_sums(t) for t in texts]
-    if any(_stands_in(o, index) for o in outside for index in indices):
-        return  # the index stands outside its sum too: which terms the sum holds is unclear
+    if any(_stands_in(o, index) for o in outside for index in indices) or any(
+        _times_index(t, index) for t in texts for index in indices
+    ):
+        return  # the index outside its sum too, x_{2j} (entry (2, j) or 2j): the terms are unclear
     if len(sizes) == 2:  # two sizes (\sum_{j=1}^M ... \sum_{i=1}^D): a few pairs of values
         rounds = [dict(zip(sizes, pair, strict=True)) for pair in PAIRS]
     else:
@@ -200,6 +227,15 @@ def written_out(texts: list[str]) -> Iterator[tuple[dict[str, Fraction], list[st
             out.append(expanded)
         else:
             yield point, out
+
+
+def _times_index(text: str, index: str) -> bool:
+    """A subscript with a digit from 2 to 9 just before the index (``x_{2j}``): the row 2's
+    entry ``j`` or the entry ``2 j``, which a student may mean either way."""
+    return any(
+        re.search(rf"(?<![A-Za-z0-9])[2-9]\s*{index}(?![A-Za-z])", m.group(1))
+        for m in re.finditer(r"_\{([^{}]*)\}", text)
+    )
 
 
 def _stands_in(text: str, index: str) -> bool:
@@ -262,11 +298,28 @@ def _put(text: str, name: str, value: int) -> str:
         if _INDICES.match(m.group(1)):  # x_{ij}, \\omega_{kj}, w_{j0}: each letter an index
             return "_{" + m.group(1).replace(name, str(value)) + "}"
         inner = re.sub(rf"(?<![A-Za-z\\]){name}(?![A-Za-z])", str(value), m.group(1))
-        return "_{" + inner + "}"
+        return "_{" + _computed(inner) + "}"
 
     text = re.sub(r"_\{([^{}]*)\}", in_script, text)
     text = re.sub(rf"([_^])\s*{name}(?![A-Za-z])", lambda m: f"{m.group(1)}{{{value}}}", text)
     return re.sub(rf"(?<![A-Za-z\\]){name}(?![A-Za-z])", f"({value})", text)
+
+
+_ARITHMETIC = re.compile(r"^\s*\d+(?:\s*[+-]\s*\d+)+\s*$")
+
+
+def _computed(inner: str) -> str:
+    """A subscript of whole numbers added and subtracted (``x_{n+1-j}`` at ``n = 3, j = 1``:
+    ``3+1-1``) as the number it is: ``x_{3}``, the same entry as ``x_3``."""
+    if not _ARITHMETIC.match(inner):
+        return inner
+    total, sign = 0, 1
+    for token in re.findall(r"\d+|[+-]", inner):
+        if token in "+-":
+            sign = 1 if token == "+" else -1
+        else:
+            total += sign * int(token)
+    return str(total)
 
 
 def put_value(text: str, name: str, value: int) -> str:
@@ -342,3 +395,49 @@ def vectors_of_entries(
         ]
         found.append(letter)
     return texts, found
+
+
+def _without_subscripts(text: str) -> str:
+    """The text with every subscript (``_{ij}``, ``_n``, ``_{\\text{in}}``) cut out."""
+    out, i = [], 0
+    while i < len(text):
+        if text[i] != "_":
+            out.append(text[i])
+            i += 1
+            continue
+        j = i + 1
+        while j < len(text) and text[j].isspace():
+            j += 1
+        if j < len(text) and text[j] == "{":
+            depth = 0
+            while j < len(text):
+                depth += {"{": 1, "}": -1}.get(text[j], 0)
+                j += 1
+                if depth == 0:
+                    break
+        elif j < len(text) and text[j] == "\\":
+            j += 1
+            while j < len(text) and text[j].isalpha():
+                j += 1
+        else:
+            j += 1
+        out.append(" ")
+        i = j
+    return "".join(out)
+
+
+def values_of_sizes(texts: list[str], letters: set[str] | frozenset[str] = frozenset()) -> list[str]:
+    """The sums' indices and size symbols (and ``letters``) that stand in the texts as values
+    (``i^3``, ``\\frac{n(n+1)}{2}``, ``b_k / n``), not only as a sum's bounds or in subscripts
+    (``x_i``, ``\\sum_{i=1}^{n}``): the step is then a claim about a function of the size,
+    which a few sizes written out do not show for every size."""
+    names = set(letters)
+    for _, _, index, low, high in _sums(texts):
+        names.add(index)
+        names.update(s for s in (low[0], high[0]) if s is not None)
+    found = []
+    bare = [_without_subscripts(_SUM.sub(" ", t)) for t in texts]
+    for name in sorted(names):
+        if any(re.search(rf"(?<![A-Za-z\\]){re.escape(name)}(?![A-Za-z])", t) for t in bare):
+            found.append(name)
+    return found
