@@ -523,8 +523,63 @@ def _with_written_function(step: Step, scope: _Scope, base: dict[str, Any]) -> S
             unread = read_side(step.left, scope.context).why or read_side(step.right, scope.context).why
             if "not defined here" not in (unread or ""):
                 return None  # the reason the step gives without the definition still holds
+    if mark.status == "wrong" and mark.witness is not None:
+        unranged = _unranged_parameters(found, mark.witness.at, scope, step.left + " " + step.right)
+        if unranged and not _wrong_at_every_sample(written, inner, [n for n, _ in unranged]):
+            name, line = unranged[0]
+            return StepMark(
+                **base,
+                status="undecided",
+                certificate=f"fails at a point under {said}, but it fixes {shown_name(name)}, a parameter of "
+                f"the definition on line {line} whose range the write-up states nowhere the step can read "
+                "(in words, perhaps), and the step holds for some of its values: no witness",
+            )
     update["certificate"] = f"{mark.certificate} (under {said})"
     return mark.model_copy(update=update)
+
+
+# values a definition's parameter is fixed to, one by one, before a witness under it counts:
+# whatever range words state for it (positive, negative, an integer, (0, 1), at least 1), one
+# of them is in it
+PARAMETER_SAMPLES = ("2", "-2", "\\frac{1}{2}", "-\\frac{1}{2}")
+
+
+def _wrong_at_every_sample(step: Step, scope: _Scope, parameters: Sequence[str]) -> bool:
+    """Is the step (definitions put in) wrong, each with its own witness, with the parameters
+    fixed to each of PARAMETER_SAMPLES in turn?"""
+    for value in PARAMETER_SAMPLES:
+        left, right = step.left, step.right
+        for p in parameters:
+            if re.search(rf"[_^]\s*\{{?\s*\\?{p}(?![A-Za-z])", left + right):
+                return False  # an index or an exponent's letter: not put in by text
+            left, right = defined.substituted(left, p, value), defined.substituted(right, p, value)
+        mark = mark_step(step.model_copy(update={"left": left, "right": right}), scope)
+        if mark.status != "wrong":
+            return False
+    return True
+
+
+def _unranged_parameters(
+    found: Sequence[tuple[str, str, str, int]], point: Mapping[str, str], scope: _Scope, own: str
+) -> list[tuple[str, int]]:
+    """The letters a witness fixes that are parameters of a definition (``k`` in
+    ``\\sigma(x) = \\frac{1}{1+e^{-kx}}``) with no range stated for the step (declared, or a
+    condition around it): "the slope $k$ is positive" may say it in words. A letter the step
+    writes itself (``\\lim_{k \\to \\infty} \\sigma(x)``) is the step's own symbol, as in any step."""
+    written = set(re.findall(r"(?<![A-Za-z\\])[A-Za-z](?![A-Za-z])", re.sub(r"\\[A-Za-z]+", " ", own)))
+    written |= set(re.findall(r"\\([A-Za-z]+)", own))
+    stated = set(scope.domains)
+    names = {d[0] for d in scope.written} | {d[0] for d in found}
+    for condition in scope.conditions:
+        letters = ast.free_names(condition)
+        if not letters & names:  # "let $\\sigma(x) = ...$" read as a condition is the definition, no range
+            stated |= letters
+    out = []
+    for _name, variable, formula, line in found:
+        body = read_side(formula, scope.context)
+        letters = ast.free_names(body.node) - {variable} if body.node is not None else set()
+        out += [(n, line) for n in sorted(letters) if n in point and n not in stated and n not in written]
+    return out
 
 
 def _signs(domains: Mapping[str, SymbolDomain]) -> dict[str, str]:
