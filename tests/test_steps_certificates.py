@@ -417,6 +417,9 @@ def test_a_defined_letter_is_applied_not_multiplied() -> None:
         # a parameter whose range is stated in words: a witness fixing it is no witness
         "Let $\\sigma(x) = \\frac{1}{1+e^{-kx}}$ (the slope $k$ is positive). $$\\sigma(1) > \\frac{1}{2}$$",
         "Let $s(x) = e^{-bx}$, with $b$ a decay rate, positive. $$s(1) + 0 < 1$$",
+        # a question heading "Q2." ends a definition's reach; "$f$ is the identity" is a new meaning
+        "Q1. Let $f(x) = x^2$.\n\nQ2. $$f(2) + 0 = 2$$",
+        "Let $f(x) = x^2$. Here $f$ is the identity. $$f(2) + 0 = 2$$",
     ],
 )
 def test_an_attack_on_written_definitions_is_never_wrong(text: str) -> None:
@@ -445,3 +448,20 @@ def test_definitions_the_attacks_leave_are_still_read(text: str, status: str) ->
     assert [m.status for m in marks] == [status]
     if status == "wrong":
         assert marks[0].witness is not None and "as the write-up defines it" in (marks[0].certificate or "")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # the name written anew (with a power, an index): its application is a function's, not
+        # a product of a symbol (tau(2) = 2 tau is no identity where tau is a function)
+        "Let $\\tau(x) = x^2$. Let $\\tau_0$ be a threshold. $$\\tau(2) + 0 = 2\\tau$$",
+        "where $\\sigma$ is the ReLU, and $\\sigma^2$ denotes the noise variance: "
+        "$$\\sigma(x - 1) + 0 = \\sigma x - \\sigma$$",
+        "Let $h(x) = x^2$.\n\n> Prompt: let $h$ be linear. Show $$h(2) - h(0) = 2h(1) - 2h(0)$$",
+    ],
+)
+def test_a_function_written_anew_is_never_read_as_a_product(text: str) -> None:
+    marks = _marks(text)
+    assert [m.status for m in marks] == ["undecided"]
+    assert "is a function the write-up writes on line" in (marks[0].certificate or "")

@@ -495,6 +495,9 @@ def _with_written_function(step: Step, scope: _Scope, base: dict[str, Any]) -> S
     ]
     if not found:
         return None
+    no_formula = _without_formula(found, base)
+    if no_formula is not None:
+        return no_formula
     left, right = defined.put_in(step.left, found), defined.put_in(step.right, found)
     if left is None or right is None:
         return None
@@ -523,19 +526,48 @@ def _with_written_function(step: Step, scope: _Scope, base: dict[str, Any]) -> S
             unread = read_side(step.left, scope.context).why or read_side(step.right, scope.context).why
             if "not defined here" not in (unread or ""):
                 return None  # the reason the step gives without the definition still holds
-    if mark.status == "wrong" and mark.witness is not None:
-        unranged = _unranged_parameters(found, mark.witness.at, scope, step.left + " " + step.right)
-        if unranged and not _wrong_at_every_sample(written, inner, [n for n, _ in unranged]):
-            name, line = unranged[0]
-            return StepMark(
-                **base,
-                status="undecided",
-                certificate=f"fails at a point under {said}, but it fixes {shown_name(name)}, a parameter of "
-                f"the definition on line {line} whose range the write-up states nowhere the step can read "
-                "(in words, perhaps), and the step holds for some of its values: no witness",
-            )
+    unranged = _unranged_witness(mark, found, step, (written, inner))
+    if unranged is not None:
+        name, line = unranged
+        return StepMark(
+            **base,
+            status="undecided",
+            certificate=f"fails at a point under {said}, but it fixes {shown_name(name)}, a parameter of "
+            f"the definition on line {line} whose range the write-up states nowhere the step can read "
+            "(in words, perhaps), and the step holds for some of its values: no witness",
+        )
     update["certificate"] = f"{mark.certificate} (under {said})"
     return mark.model_copy(update=update)
+
+
+def _unranged_witness(
+    mark: StepMark, found: Sequence[tuple[str, str, str, int]], step: Step, under: tuple[Step, _Scope]
+) -> tuple[str, int] | None:
+    """(parameter, line) where a witness under the definitions fixes a parameter of one with
+    no range stated (``k`` of ``\\frac{1}{1+e^{-kx}}``) and the step, definitions put in, is not
+    wrong at every sample value of it; else None."""
+    if mark.status != "wrong" or mark.witness is None:
+        return None
+    written, inner = under
+    unranged = _unranged_parameters(found, mark.witness.at, inner, step.left + " " + step.right)
+    if unranged and not _wrong_at_every_sample(written, inner, [n for n, _ in unranged]):
+        return unranged[0]
+    return None
+
+
+def _without_formula(found: Sequence[tuple[str, str, str, int]], base: dict[str, Any]) -> StepMark | None:
+    """Undecided where a name the step applies was written last with no formula read
+    (``f(x) = c``, a case, "we solve $f(x) = 2x$", "let $f$ be linear"): a function there, whose
+    application is never a product; None where every name has its formula."""
+    unread = next((d for d in found if not d[2]), None)
+    if unread is None:
+        return None
+    return StepMark(
+        **base,
+        status="undecided",
+        certificate=f"{shown_name(unread[0])}(...) is a function the write-up writes on line {unread[3]} "
+        "with no formula read as its definition there (a case, a claim about it, a new meaning)",
+    )
 
 
 # values a definition's parameter is fixed to, one by one, before a witness under it counts:

@@ -294,13 +294,15 @@ _NOT_SUBJECT = re.compile(
     r"\b(?:of|to|than|like|unlike|by|from|at|on|under|over|via|into|about|between|versus|vs\.?)\s*$",
     re.IGNORECASE,
 )
+# "$\sigma^2$ denotes the variance", "let $\sigma_1$ be": the name with an index or a power
+_DECORATION = r"(?:[\^_]\s*(?:\{[^{}$]*\}|\\?\w+)\s*)?"
 # "now let $f$ be any linear function", "$f$ denotes ...": the name introduced anew in prose;
 # a definition before it no longer applies
 _REINTRODUCED = re.compile(
     r"\b(?:let|suppose|assume|consider|take|fix|given|for\s+(?:any|all|every|each|some))\s+"
-    r"(?:[A-Za-z-]+\s+){0,4}?\$\s*(\\?[A-Za-z]+)\s*(?::[^$]*)?\$"
-    r"|\$\s*(\\?[A-Za-z]+)\s*(?::[^$]*)?\$\s*(?:be|denotes?|stands\s+for|means|is\s+(?:now|any|some|"
-    r"arbitrary|another|instead))\b",
+    r"(?:[A-Za-z-]+\s+){0,4}?\$\s*(\\?[A-Za-z]+)\s*" + _DECORATION + r"(?::[^$]*)?\$"
+    r"|\$\s*(\\?[A-Za-z]+)\s*" + _DECORATION + r"(?::[^$]*)?\$\s*(?:be|denotes?|stands\s+for|means"
+    r"|is\s+(?:now|any|some|arbitrary|another|instead|the|an?))\b",
     re.IGNORECASE,
 )
 
@@ -345,7 +347,9 @@ _ITEM = re.compile(
     r"^[\s>*#_-]*(?:\*\*)?(?:answer\s*\d+\s*[.:]?\s*)?(?:(\d+)\s*\.(?!\d)\s*)?(?:\(?([a-h])\)|\((i{1,3}|iv|v)\))?",
     re.IGNORECASE,
 )
-_NEW_QUESTION = re.compile(r"^[\s>*#_-]*(?:\*\*)?(?:question|problem|exercise|#)", re.IGNORECASE)
+_NEW_QUESTION = re.compile(
+    r"^[\s>*#_-]*(?:\*\*)?(?:question|problem|exercise|task|part\s+\d|q\s*\d+\b|#)", re.IGNORECASE
+)
 
 
 def _part_labels(lines: list[str]) -> list[tuple[int, str]]:
@@ -473,16 +477,18 @@ _FORMULA_COMMANDS = frozenset(
 def _defined_before(
     definitions: list[tuple[str, str, str, int]], line: int, parts: list[tuple[int, str]] | None = None
 ) -> tuple[tuple[str, str, str, int], ...]:
-    """The latest definition of each name before ``line`` that is a formula of its variable,
-    within its reach: at most DEFINITION_REACH lines before, in the same question, and in the
-    same item ("3." of a question and "3." of its answer; "(a)" and "(b)" are items apart)."""
+    """The latest definition of each name before ``line``, within its reach: at most
+    DEFINITION_REACH lines before, in the same question, and in the same item ("3." of a
+    question and "3." of its answer; "(a)" and "(b)" are items apart). Its formula is "" where
+    it is no formula of its variable, or the name was written anew (an equation about it, "let
+    $f$ be linear"): the name is a function there, one no step is decided under."""
     latest: dict[str, tuple[str, str, str, int]] = {}
     for definition in definitions:
         if definition[3] <= line:
             latest[definition[0]] = definition
     out = []
     for d in latest.values():
-        if not d[2] or line - d[3] > DEFINITION_REACH:
+        if line - d[3] > DEFINITION_REACH:
             continue
         if parts is not None and 0 < d[3] <= len(parts) and 0 < line <= len(parts):
             there, here = parts[d[3] - 1], parts[line - 1]
