@@ -465,3 +465,14 @@ def test_a_function_written_anew_is_never_read_as_a_product(text: str) -> None:
     marks = _marks(text)
     assert [m.status for m in marks] == ["undecided"]
     assert "is a function the write-up writes on line" in (marks[0].certificate or "")
+
+
+def test_a_standard_function_named_in_a_case_ends_where_another_case_opens() -> None:
+    text = (
+        "If $\\sigma$ is the sigmoid, then $$\\sigma(0) + 0 = \\frac{1}{2}$$\n\n"
+        "Otherwise, for the tanh, $$\\sigma(0) + 1 = 1$$"
+    )
+    assert [m.status for m in _marks(text)] == ["shown", "undecided"]
+    # the case goes on over paragraphs until another opens
+    text = "When $\\phi$ is ReLU, $$\\phi(-1) + 0 = 0$$\n\n$$\\phi(-1) + 1 = 2$$"
+    assert [m.status for m in _marks(text)] == ["shown", "wrong"]

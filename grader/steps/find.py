@@ -338,7 +338,25 @@ def _named_functions(text: str, pieces: list[_Piece]) -> list[tuple[str, str, st
             continue  # "the derivative of $\\sigma$ is the sigmoid"
         formula = _STANDARD[m.group(3).lower()]
         found.append((name, "x", formula, text.count("\n", 0, m.start()) + 1))
+        if _HYPOTHETICAL.search(text[max(0, m.start() - 40) : m.start()]):
+            # "If $\\sigma$ is the sigmoid, ...": a case, which ends where a line opens another
+            # ("Otherwise, ...", "If ...", "Now ...")
+            other = _OTHER_CASE.search(text, m.end())
+            if other is not None:
+                found.append((name, "", "", text.count("\n", 0, other.start()) + 1))
     return found
+
+
+_OTHER_CASE = re.compile(
+    r"^[ \t>*#_-]*(?:\*\*)?(?:\(?[a-h0-9ivx]{1,3}[.)]\s*)?"
+    r"(?:otherwise|else|elsewhere|if|when|whenever|suppose|assume"
+    r"|in\s+(?:the\s+)?(?:other|second|latter)\s+case|case|now|alternatively|conversely|instead"
+    r"|on\s+the\s+other\s+hand)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+_HYPOTHETICAL = re.compile(
+    r"\b(?:if|when|whenever|suppose|supposing|assume|assuming|in\s+case|case|for|say)\s*$", re.IGNORECASE
+)
 
 
 DEFINITION_REACH = 40  # lines after a definition that it applies to
