@@ -476,3 +476,19 @@ def test_a_standard_function_named_in_a_case_ends_where_another_case_opens() -> 
     # the case goes on over paragraphs until another opens
     text = "When $\\phi$ is ReLU, $$\\phi(-1) + 0 = 0$$\n\n$$\\phi(-1) + 1 = 2$$"
     assert [m.status for m in _marks(text)] == ["shown", "wrong"]
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        # R_+ and N hold 0 in some conventions: their sign decides no kink and no limit
+        ("For $x \\in \\mathbb{R}_{+}$: $$\\frac{d}{dx}\\max(0, x) + 0 = 1$$", "undecided"),
+        ("For $x \\in \\mathbb{R}^+$: $$\\frac{d}{dx}\\max(0, x) + 0 = 1$$", "undecided"),
+        ("For $n \\in \\mathbb{N}$: $$\\lim_{k \\to \\infty} \\frac{1}{1+e^{-kn}} = 1$$", "undecided"),
+        # a bound stated gives it
+        ("For $x > 0$: $$\\frac{d}{dx}\\max(0, x) + 0 = 1$$", "shown"),
+        ("For $n \\in \\mathbb{N}$, $n > 0$: $$\\lim_{k \\to \\infty} \\frac{1}{1+e^{-kn}} = 1$$", "shown"),
+    ],
+)
+def test_a_number_set_of_varying_convention_gives_no_sign(text: str, status: str) -> None:
+    assert _one(text).status == status

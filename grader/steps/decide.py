@@ -68,6 +68,9 @@ class _Scope:
     written: tuple[tuple[str, str, str, int], ...] = ()  # functions the write-up defines (Chain.functions)
     shapes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # arrays' declared shapes
     array_words: tuple[str, ...] = ()  # properties of arrays stated nearby, not read (Chain.array_words)
+    # symbols whose sign only a number set of varying convention gives (N with or without 0,
+    # R^+ and R_+ with or without 0): no sign for a limit or a kink (_signs)
+    set_signs: frozenset[str] = frozenset()
 
 
 def mark_chains(
@@ -107,6 +110,7 @@ def _scope(chain: Chain, context: Context, functions: Mapping[str, Any]) -> _Sco
     }
     conditions: list[ast.Node] = []
     unread = list(chain.unread_conditions)
+    set_signs: set[str] = set()
     for text in chain.conditions:
         if _ARRAY_DECLARATION.search(text):
             continue  # x \in \mathbb{R}^n: a shape (Chain.arrays), not a condition on values
@@ -114,6 +118,7 @@ def _scope(chain: Chain, context: Context, functions: Mapping[str, Any]) -> _Sco
         if kind is not None:
             name, domain = kind
             domains[name] = domain
+            set_signs.add(name)
             continue
         node = _condition(text, context)
         if node is None:
@@ -122,6 +127,7 @@ def _scope(chain: Chain, context: Context, functions: Mapping[str, Any]) -> _Sco
         conditions.append(node)
         for relation in _relations(node):
             _narrow(domains, relation)
+            set_signs -= ast.free_names(relation)  # a stated bound gives the sign
     return _Scope(
         context,
         domains,
@@ -133,6 +139,7 @@ def _scope(chain: Chain, context: Context, functions: Mapping[str, Any]) -> _Sco
         chain.functions,
         _declared(chain, context),
         chain.array_words,
+        frozenset(set_signs),
     )
 
 
@@ -630,7 +637,8 @@ def _with_derivatives(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMa
     """The step with its derivatives computed (:mod:`grader.steps.calculus`), decided as any
     other; a witness counts only where every operand has a value, and only when nothing else
     may depend on the variable. None when a derivative there cannot be computed."""
-    found = calculus.computed([step.left, step.right], scope.context, _signs(scope.domains))
+    signs = {k: v for k, v in _signs(scope.domains).items() if k not in scope.set_signs}
+    found = calculus.computed([step.left, step.right], scope.context, signs)
     if found is None:
         return None
     left_text, right_text = found.texts
