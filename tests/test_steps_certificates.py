@@ -492,3 +492,13 @@ def test_a_standard_function_named_in_a_case_ends_where_another_case_opens() -> 
 )
 def test_a_number_set_of_varying_convention_gives_no_sign(text: str, status: str) -> None:
     assert _one(text).status == status
+
+
+def test_a_definition_after_a_use_on_its_line_applies_from_the_next_line() -> None:
+    text = (
+        "Let $f(x) = x^2$.\n\nWe have $f(2) + 0 = 4$ and, now let $f(x) = x^3$.\n\n$$f(2) + 0 = 8$$\n\n"
+        "We have $g(2) + 0 = 5$ and now let $g(x) = x^2$."
+    )
+    assert [m.status for m in _marks(text)] == ["shown", "shown", "undecided"]
+    # an explanation after the use ("where") is read for it
+    assert _one("We have $g(2) + 0 = 5$ where $g(x) = x^2$.").status == "wrong"

@@ -212,6 +212,7 @@ def _function_definitions(text: str, pieces: list[_Piece]) -> list[tuple[str, st
                     # about it, or a new meaning; neither is read as its definition
                     found.append((name, variable, "", line))
                     continue
+                line += _after_a_use(text, piece.start, name, clause)
                 if (
                     _NOT_A_FORMULA.search(formula)
                     or _other_letters(formula, variable, parameters=True)
@@ -242,6 +243,19 @@ _DEFINING_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _DEFINING_SIGN = re.compile(r":=|\\coloneqq|\\triangleq|\\equiv|\\stackrel|\\overset")
+
+_EXPLANATORY = re.compile(r"\b(?:where|with|here|in\s+which|whereby|i\.e\.|that\s+is)\b", re.IGNORECASE)
+
+
+def _after_a_use(text: str, start: int, name: str, clause: str) -> int:
+    """1 where a definition at ``start`` follows an application of its name on the same line
+    and is not an explanation of it ("$f(2) = 4$, and now let $f(x) = x^3$": from the next line
+    on; "$g(2) = 4$ where $g(x) = x^2$" explains the use before it); else 0."""
+    before = text[text.rfind("\n", 0, start) + 1 : start]
+    spelled = rf"\\{name}" if len(name) > 1 else rf"(?<![A-Za-z\\]){name}"
+    used = re.search(rf"{spelled}(?![A-Za-z])\s*(?:\\left\s*)?\(", before)
+    return 1 if used and not _EXPLANATORY.search(clause) else 0
+
 
 # commands, Euler's number and the d of dx: never the name of a function the write-up defines
 _NOT_FUNCTION_NAMES = frozenset({"frac", "left", "mathrm", "e", "d"})
@@ -337,7 +351,9 @@ def _named_functions(text: str, pieces: list[_Piece]) -> list[tuple[str, str, st
         if _NOT_SUBJECT.search(text[max(0, m.start() - 40) : m.start()]):
             continue  # "the derivative of $\\sigma$ is the sigmoid"
         formula = _STANDARD[m.group(3).lower()]
-        found.append((name, "x", formula, text.count("\n", 0, m.start()) + 1))
+        clause = _SENTENCE_END.split(text[max(0, m.start() - 80) : m.start()])[-1]
+        line = text.count("\n", 0, m.start()) + 1 + _after_a_use(text, m.start(), name, clause)
+        found.append((name, "x", formula, line))
         if _HYPOTHETICAL.search(text[max(0, m.start() - 40) : m.start()]):
             # "If $\\sigma$ is the sigmoid, ...": a case, which ends where a line opens another
             # ("Otherwise, ...", "If ...", "Now ...")
