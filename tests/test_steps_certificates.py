@@ -502,3 +502,9 @@ def test_a_definition_after_a_use_on_its_line_applies_from_the_next_line() -> No
     assert [m.status for m in _marks(text)] == ["shown", "shown", "undecided"]
     # an explanation after the use ("where") is read for it
     assert _one("We have $g(2) + 0 = 5$ where $g(x) = x^2$.").status == "wrong"
+
+
+def test_a_variable_introduced_in_prose_is_no_function() -> None:
+    # "let $x$ be real" ends no definition: x(x + 1) stays a product
+    text = "Let $g(x) = x^2$. Let $x$ be real. $$g(x) + x(x+1) = 2x^2 + x$$"
+    assert [m.status for m in _marks(text)] == ["shown"]

@@ -148,7 +148,9 @@ def chains_in_text(text: str, kind: str = "latex") -> list[Chain]:
     pieces = _math_pieces(text)
     conditions_at = _stated_conditions(text, pieces)
     unread_at = _unread_condition_words(text, pieces)
-    definitions = _function_definitions(text, pieces) + _named_functions(text, pieces) + _reintroduced(text)
+    definitions = _function_definitions(text, pieces) + _named_functions(text, pieces)
+    functions = {d[0] for d in definitions}  # "let $x$ be real" ends nothing: x is no function
+    definitions += [d for d in _reintroduced(text) if d[0] in functions]
     primed = frozenset(d[0] for d in definitions if d[2])  # f'(x) = ... is a claim where f is defined
     chains = [
         c
