@@ -508,3 +508,11 @@ def test_a_variable_introduced_in_prose_is_no_function() -> None:
     # "let $x$ be real" ends no definition: x(x + 1) stays a product
     text = "Let $g(x) = x^2$. Let $x$ be real. $$g(x) + x(x+1) = 2x^2 + x$$"
     assert [m.status for m in _marks(text)] == ["shown"]
+
+
+def test_items_labelled_a_dot_and_b_dot_are_apart() -> None:
+    text = (
+        "a. $\\sigma$ is the sigmoid: $$\\sigma(0) + 0 = \\frac{1}{2}$$\n\n"
+        "b. With the ReLU: $$\\sigma(0) + 0 = 0$$"
+    )
+    assert [m.status for m in _marks(text)] == ["shown", "undecided"]

@@ -380,7 +380,8 @@ _HYPOTHETICAL = re.compile(
 DEFINITION_REACH = 40  # lines after a definition that it applies to
 # a line that starts an item: "3.", "(b)", "5.(c)", "Answer 1. 1.", "b)"; its last label names the part
 _ITEM = re.compile(
-    r"^[\s>*#_-]*(?:\*\*)?(?:answer\s*\d+\s*[.:]?\s*)?(?:(\d+)\s*\.(?!\d)\s*)?(?:\(?([a-h])\)|\((i{1,3}|iv|v)\))?",
+    r"^[\s>*#_-]*(?:\*\*)?(?:answer\s*\d+\s*[.:]?\s*)?(?:(\d+)\s*\.(?!\d)\s*)?"
+    r"(?:\(?([a-h])\)|([a-h])\.(?=\s)|\((i{1,3}|iv|v)\))?",
     re.IGNORECASE,
 )
 _NEW_QUESTION = re.compile(
@@ -395,8 +396,8 @@ def _part_labels(lines: list[str]) -> list[tuple[int, str]]:
         if _NEW_QUESTION.match(text):
             question, label = question + 1, ""
         m = _ITEM.match(text)
-        if m is not None and (m.group(1) or m.group(2) or m.group(3)):
-            label = (m.group(2) or m.group(3) or m.group(1) or "").lower()
+        if m is not None and (m.group(1) or m.group(2) or m.group(3) or m.group(4)):
+            label = (m.group(2) or m.group(3) or m.group(4) or m.group(1) or "").lower()
         out.append((question, label))
     return out
 
