@@ -391,3 +391,127 @@ def test_a_defined_letter_is_applied_not_multiplied() -> None:
     marks = _marks(text)
     assert [m.status for m in marks] == ["shown", "wrong", "shown"]
     assert marks[1].witness is not None and (marks[1].witness.left, marks[1].witness.right) == ("5", "4")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a standard function word that does not end the phrase names no function
+        "$\\phi$ is tanh-like, so $$1 + \\phi(0) = 2$$",
+        "where $\\psi$ is the ReLU-ish unit, $$1 + \\psi(-1) = 0$$",
+        "Here $\\psi$ is the softplus derivative: $$1 + \\psi(0) = \\frac{3}{2}$$",
+        "where $\\rho$ is the sigmoid or tanh, $$1 + \\rho(0) = 1$$",
+        "Here $\\rho$ is the logistic with slope $k$: $$\\rho(0) + 1 = 1$$",
+        # the name is not the sentence's subject
+        "The derivative of $\\sigma$ is the sigmoid, so $$1 + \\sigma(0) = 1 + \\log 2$$",
+        # a name introduced anew in prose ends the reach of its definition
+        "Let $f(x) = x^2$. Now let $f$ be any linear function:\n\n$$f(2) - f(0) = 2f(1) - 2f(0)$$",
+        "Let $f(x) = x^2$.\n\nLet $f: \\mathbb{R} \\to \\mathbb{R}$ be linear.\n\n"
+        "$$f(2) - f(0) = 2f(1) - 2f(0)$$",
+        # an equation or a claim about a defined name is not its definition
+        "Let $g(x) = x^2$. We solve $g(x) = 2x$: $$g(x) - 2x = 0 \\iff x(x - 2) = 0$$",
+        "Let $u(x) = x^2$. The fixed points satisfy $u(x) = x$, and $$u(2) + 0 = 4$$",
+        "Let $u(x) = x^2$.\n\nAt a fixed point, $u(x) = x$.\n\n$$u(2) + 0 = 4$$",
+        "Let $v(x) = x^2$. The bound holds for $v(x) = x^3$ too: $$v(2) + 0 = 8$$",
+        # a parameter whose range is stated in words: a witness fixing it is no witness
+        "Let $\\sigma(x) = \\frac{1}{1+e^{-kx}}$ (the slope $k$ is positive). $$\\sigma(1) > \\frac{1}{2}$$",
+        "Let $s(x) = e^{-bx}$, with $b$ a decay rate, positive. $$s(1) + 0 < 1$$",
+        # a question heading "Q2." ends a definition's reach; "$f$ is the identity" is a new meaning
+        "Q1. Let $f(x) = x^2$.\n\nQ2. $$f(2) + 0 = 2$$",
+        "Let $f(x) = x^2$. Here $f$ is the identity. $$f(2) + 0 = 2$$",
+    ],
+)
+def test_an_attack_on_written_definitions_is_never_wrong(text: str) -> None:
+    marks = _marks(text)
+    assert marks and all(m.status != "wrong" and m.witness is None for m in marks), marks
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        # still read: a function word that ends the phrase, a class noun after it, elementwise
+        ("Let $\\sigma$ be the sigmoid. $$1 + \\sigma(0) = 2$$", "wrong"),
+        ("where $\\phi$ is the tanh function, $$\\phi(0) + 1 = 2$$", "wrong"),
+        ("Here $\\psi$ is the ReLU applied elementwise, and $$\\psi(-2) + 1 = 2$$", "wrong"),
+        # a definition the words introduce; a redefinition with "now"
+        ("Let $f$ be given by $f(x) = x^2$. $$f(3) + 1 = 11$$", "wrong"),
+        ("Let $f(x) = x^2$.\n\nNow $f(x) = x^3$, and $$f(2) + 0 = 8$$", "shown"),
+        # a parameter: wrong whatever its value (the step fails for every sample of k)
+        ("Let $\\sigma(x) = \\frac{1}{1+e^{-kx}}$ (slope $k$ positive). $$\\sigma(0) + 1 = 2$$", "wrong"),
+        # a parameter ranged by a stated condition: its witness stands
+        ("Let $s(x) = e^{-bx}$. For $b < 0$: $$s(1) + 0 < 1$$", "wrong"),
+    ],
+)
+def test_definitions_the_attacks_leave_are_still_read(text: str, status: str) -> None:
+    marks = _marks(text)
+    assert [m.status for m in marks] == [status]
+    if status == "wrong":
+        assert marks[0].witness is not None and "as the write-up defines it" in (marks[0].certificate or "")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # the name written anew (with a power, an index): its application is a function's, not
+        # a product of a symbol (tau(2) = 2 tau is no identity where tau is a function)
+        "Let $\\tau(x) = x^2$. Let $\\tau_0$ be a threshold. $$\\tau(2) + 0 = 2\\tau$$",
+        "where $\\sigma$ is the ReLU, and $\\sigma^2$ denotes the noise variance: "
+        "$$\\sigma(x - 1) + 0 = \\sigma x - \\sigma$$",
+        "Let $h(x) = x^2$.\n\n> Prompt: let $h$ be linear. Show $$h(2) - h(0) = 2h(1) - 2h(0)$$",
+    ],
+)
+def test_a_function_written_anew_is_never_read_as_a_product(text: str) -> None:
+    marks = _marks(text)
+    assert [m.status for m in marks] == ["undecided"]
+    assert "is a function the write-up writes on line" in (marks[0].certificate or "")
+
+
+def test_a_standard_function_named_in_a_case_ends_where_another_case_opens() -> None:
+    text = (
+        "If $\\sigma$ is the sigmoid, then $$\\sigma(0) + 0 = \\frac{1}{2}$$\n\n"
+        "Otherwise, for the tanh, $$\\sigma(0) + 1 = 1$$"
+    )
+    assert [m.status for m in _marks(text)] == ["shown", "undecided"]
+    # the case goes on over paragraphs until another opens
+    text = "When $\\phi$ is ReLU, $$\\phi(-1) + 0 = 0$$\n\n$$\\phi(-1) + 1 = 2$$"
+    assert [m.status for m in _marks(text)] == ["shown", "wrong"]
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        # R_+ and N hold 0 in some conventions: their sign decides no kink and no limit
+        ("For $x \\in \\mathbb{R}_{+}$: $$\\frac{d}{dx}\\max(0, x) + 0 = 1$$", "undecided"),
+        ("For $x \\in \\mathbb{R}^+$: $$\\frac{d}{dx}\\max(0, x) + 0 = 1$$", "undecided"),
+        ("For $n \\in \\mathbb{N}$: $$\\lim_{k \\to \\infty} \\frac{1}{1+e^{-kn}} = 1$$", "undecided"),
+        # a bound stated gives it
+        ("For $x > 0$: $$\\frac{d}{dx}\\max(0, x) + 0 = 1$$", "shown"),
+        ("For $n \\in \\mathbb{N}$, $n > 0$: $$\\lim_{k \\to \\infty} \\frac{1}{1+e^{-kn}} = 1$$", "shown"),
+    ],
+)
+def test_a_number_set_of_varying_convention_gives_no_sign(text: str, status: str) -> None:
+    assert _one(text).status == status
+
+
+def test_a_definition_after_a_use_on_its_line_applies_from_the_next_line() -> None:
+    text = (
+        "Let $f(x) = x^2$.\n\nWe have $f(2) + 0 = 4$ and, now let $f(x) = x^3$.\n\n$$f(2) + 0 = 8$$\n\n"
+        "We have $g(2) + 0 = 5$ and now let $g(x) = x^2$."
+    )
+    assert [m.status for m in _marks(text)] == ["shown", "shown", "undecided"]
+    # an explanation after the use ("where") is read for it
+    assert _one("We have $g(2) + 0 = 5$ where $g(x) = x^2$.").status == "wrong"
+
+
+def test_a_variable_introduced_in_prose_is_no_function() -> None:
+    # "let $x$ be real" ends no definition: x(x + 1) stays a product
+    text = "Let $g(x) = x^2$. Let $x$ be real. $$g(x) + x(x+1) = 2x^2 + x$$"
+    assert [m.status for m in _marks(text)] == ["shown"]
+
+
+def test_items_labelled_a_dot_and_b_dot_are_apart() -> None:
+    text = (
+        "a. $\\sigma$ is the sigmoid: $$\\sigma(0) + 0 = \\frac{1}{2}$$\n\n"
+        "b. With the ReLU: $$\\sigma(0) + 0 = 0$$"
+    )
+    assert [m.status for m in _marks(text)] == ["shown", "undecided"]

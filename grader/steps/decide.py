@@ -78,6 +78,9 @@ class _Scope:
     shapes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # arrays' declared shapes
     array_words: tuple[str, ...] = ()  # properties of arrays stated nearby, not read (Chain.array_words)
     convolution: str | None = None  # the 1-D convolution named just before (Chain.convolution)
+    # symbols whose sign only a number set of varying convention gives (N with or without 0,
+    # R^+ and R_+ with or without 0): no sign for a limit or a kink (_signs)
+    set_signs: frozenset[str] = frozenset()
 
 
 def mark_chains(
@@ -117,6 +120,7 @@ def _scope(chain: Chain, context: Context, functions: Mapping[str, Any]) -> _Sco
     }
     conditions: list[ast.Node] = []
     unread = list(chain.unread_conditions)
+    set_signs: set[str] = set()
     for text in chain.conditions:
         if _ARRAY_DECLARATION.search(text):
             continue  # x \in \mathbb{R}^n: a shape (Chain.arrays), not a condition on values
@@ -124,6 +128,7 @@ def _scope(chain: Chain, context: Context, functions: Mapping[str, Any]) -> _Sco
         if kind is not None:
             name, domain = kind
             domains[name] = domain
+            set_signs.add(name)
             continue
         node = _condition(text, context)
         if node is None:
@@ -132,6 +137,7 @@ def _scope(chain: Chain, context: Context, functions: Mapping[str, Any]) -> _Sco
         conditions.append(node)
         for relation in _relations(node):
             _narrow(domains, relation)
+            set_signs -= ast.free_names(relation)  # a stated bound gives the sign
     return _Scope(
         context,
         domains,
@@ -144,6 +150,7 @@ def _scope(chain: Chain, context: Context, functions: Mapping[str, Any]) -> _Sco
         _declared(chain, context),
         chain.array_words,
         chain.convolution,
+        frozenset(set_signs),
     )
 
 
@@ -595,6 +602,9 @@ def _with_written_function(step: Step, scope: _Scope, base: dict[str, Any]) -> S
     ]
     if not found:
         return None
+    no_formula = _without_formula(found, base)
+    if no_formula is not None:
+        return no_formula
     left, right = defined.put_in(step.left, found), defined.put_in(step.right, found)
     if left is None or right is None:
         return None
@@ -623,8 +633,92 @@ def _with_written_function(step: Step, scope: _Scope, base: dict[str, Any]) -> S
             unread = read_side(step.left, scope.context).why or read_side(step.right, scope.context).why
             if "not defined here" not in (unread or ""):
                 return None  # the reason the step gives without the definition still holds
+    unranged = _unranged_witness(mark, found, step, (written, inner))
+    if unranged is not None:
+        name, line = unranged
+        return StepMark(
+            **base,
+            status="undecided",
+            certificate=f"fails at a point under {said}, but it fixes {shown_name(name)}, a parameter of "
+            f"the definition on line {line} whose range the write-up states nowhere the step can read "
+            "(in words, perhaps), and the step holds for some of its values: no witness",
+        )
     update["certificate"] = f"{mark.certificate} (under {said})"
     return mark.model_copy(update=update)
+
+
+def _unranged_witness(
+    mark: StepMark, found: Sequence[tuple[str, str, str, int]], step: Step, under: tuple[Step, _Scope]
+) -> tuple[str, int] | None:
+    """(parameter, line) where a witness under the definitions fixes a parameter of one with
+    no range stated (``k`` of ``\\frac{1}{1+e^{-kx}}``) and the step, definitions put in, is not
+    wrong at every sample value of it; else None."""
+    if mark.status != "wrong" or mark.witness is None:
+        return None
+    written, inner = under
+    unranged = _unranged_parameters(found, mark.witness.at, inner, step.left + " " + step.right)
+    if unranged and not _wrong_at_every_sample(written, inner, [n for n, _ in unranged]):
+        return unranged[0]
+    return None
+
+
+def _without_formula(found: Sequence[tuple[str, str, str, int]], base: dict[str, Any]) -> StepMark | None:
+    """Undecided where a name the step applies was written last with no formula read
+    (``f(x) = c``, a case, "we solve $f(x) = 2x$", "let $f$ be linear"): a function there, whose
+    application is never a product; None where every name has its formula."""
+    unread = next((d for d in found if not d[2]), None)
+    if unread is None:
+        return None
+    return StepMark(
+        **base,
+        status="undecided",
+        certificate=f"{shown_name(unread[0])}(...) is a function the write-up writes on line {unread[3]} "
+        "with no formula read as its definition there (a case, a claim about it, a new meaning)",
+    )
+
+
+# values a definition's parameter is fixed to, one by one, before a witness under it counts:
+# whatever range words state for it (positive, negative, an integer, (0, 1), at least 1), one
+# of them is in it
+PARAMETER_SAMPLES = ("2", "-2", "\\frac{1}{2}", "-\\frac{1}{2}")
+
+
+def _wrong_at_every_sample(step: Step, scope: _Scope, parameters: Sequence[str]) -> bool:
+    """Is the step (definitions put in) wrong, each with its own witness, with the parameters
+    fixed to each of PARAMETER_SAMPLES in turn?"""
+    for value in PARAMETER_SAMPLES:
+        left, right = step.left, step.right
+        for p in parameters:
+            if re.search(rf"[_^]\s*\{{?\s*\\?{p}(?![A-Za-z])", left + right):
+                return False  # an index or an exponent's letter: not put in by text
+            left, right = defined.substituted(left, p, value), defined.substituted(right, p, value)
+        mark = mark_step(step.model_copy(update={"left": left, "right": right}), scope)
+        if mark.status != "wrong":
+            return False
+    return True
+
+
+def _unranged_parameters(
+    found: Sequence[tuple[str, str, str, int]], point: Mapping[str, str], scope: _Scope, own: str
+) -> list[tuple[str, int]]:
+    """The letters a witness fixes that are parameters of a definition (``k`` in
+    ``\\sigma(x) = \\frac{1}{1+e^{-kx}}``) with no range stated for the step (declared, or a
+    condition around it): "the slope $k$ is positive" may say it in words. A letter the step
+    writes itself (``\\lim_{k \\to \\infty} \\sigma(x)``) is the step's own symbol, as in any step."""
+    written = set(re.findall(r"(?<![A-Za-z\\])[A-Za-z](?![A-Za-z])", re.sub(r"\\[A-Za-z]+", " ", own)))
+    written |= set(re.findall(r"\\([A-Za-z]+)", own))
+    stated = set(scope.domains)
+    names = {d[0] for d in scope.written} | {d[0] for d in found}
+    for condition in scope.conditions:
+        letters = ast.free_names(condition)
+        if not letters & names:  # "let $\\sigma(x) = ...$" read as a condition is the definition, no range
+            stated |= letters
+    out = []
+    for _name, variable, formula, line in found:
+        body = read_side(formula, scope.context)
+        letters = ast.free_names(body.node) - {variable} if body.node is not None else set()
+        out += [(n, line) for n in sorted(letters) if n in point and n not in stated and n not in written]
+    return out
 
 
 def _signs(domains: Mapping[str, SymbolDomain]) -> dict[str, str]:
@@ -643,7 +737,8 @@ def _with_derivatives(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMa
     """The step with its derivatives computed (:mod:`grader.steps.calculus`), decided as any
     other; a witness counts only where every operand has a value, and only when nothing else
     may depend on the variable. None when a derivative there cannot be computed."""
-    found = calculus.computed([step.left, step.right], scope.context, _signs(scope.domains))
+    signs = {k: v for k, v in _signs(scope.domains).items() if k not in scope.set_signs}
+    found = calculus.computed([step.left, step.right], scope.context, signs)
     if found is None:
         return None
     left_text, right_text = found.texts

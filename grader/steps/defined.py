@@ -50,7 +50,7 @@ def needed(text: str, definitions: Sequence[Definition]) -> list[Definition]:
         found += more
 
 
-def _substituted(formula: str, variable: str, argument: str) -> str:
+def substituted(formula: str, variable: str, argument: str) -> str:
     """The formula with each use of its variable replaced by ``(argument)`` (LaTeX commands
     kept; a lone name or number goes in without brackets: ``e^{(z)}`` would read as an index)."""
     if re.fullmatch(r"\\?[A-Za-z]+|\d+", argument):
@@ -78,7 +78,7 @@ def put_in(text: str, definitions: Sequence[Definition]) -> str | None:
                 argument = re.sub(r"\\right\s*$", "", argument).strip()
                 if not argument or "," in argument:
                     return None  # no argument, or several: not this function of one variable
-                replaced = _substituted(formula, variable, argument)
+                replaced = substituted(formula, variable, argument)
                 text = f"{text[: m.start()]}\\left({replaced}\\right){text[end:]}"
                 changed = True
                 count += 1

@@ -149,6 +149,8 @@ def chains_in_text(text: str, kind: str = "latex") -> list[Chain]:
     conditions_at = _stated_conditions(text, pieces)
     unread_at = _unread_condition_words(text, pieces)
     definitions = _function_definitions(text, pieces) + _named_functions(text, pieces)
+    functions = {d[0] for d in definitions}  # "let $x$ be real" ends nothing: x is no function
+    definitions += [d for d in _reintroduced(text) if d[0] in functions]
     primed = frozenset(d[0] for d in definitions if d[2])  # f'(x) = ... is a claim where f is defined
     chains = [
         c
@@ -185,22 +187,35 @@ def _function_definitions(text: str, pieces: list[_Piece]) -> list[tuple[str, st
     """(name, variable, formula, line) of every ``f(x) = formula`` the write-up states as a piece
     of math of its own (or a comma-separated part of one); the formula "" where it is no
     formula of that variable alone (another relation in it, another letter it depends on)."""
-    found = []
+    found: list[tuple[str, str, str, int]] = []
     for piece in pieces:
         line = text.count("\n", 0, piece.start) + 1
         after = text[piece.start + len(piece.math) : piece.start + len(piece.math) + 40]
         if _CONDITION_AFTER.match(after.split("\n\n")[0]):  # a condition in the same paragraph
             continue  # "$\\phi(x) = 0$ whenever $|x| > A$": a statement, not a definition
+        clause = _SENTENCE_END.split(text[max(0, piece.start - 80) : piece.start])[-1]
         for raw in _split_rows(piece.math):
             for part in _comma_parts(raw):
                 m = _FUNCTION_DEFINITION.match(_DROP.sub(" ", part.replace("&", " ")).strip().rstrip(".;"))
                 if m is None or m.group(1) in BUILTIN_NAMES or m.group(1) in _NOT_FUNCTION_NAMES:
                     continue
                 name, variable, formula = m.groups()
-                if _CONDITION_BEFORE.search(text[max(0, piece.start - 30) : piece.start]):
-                    continue  # "for $f(x) = x^2$": a condition, not a definition
                 if _top_level_relations(formula):
                     continue  # "f(x) = x \\Rightarrow ...", "f(x) = a = b": a derivation, not a definition
+                near = text[max(0, piece.start - 30) : piece.start]
+                if _CONDITION_BEFORE.search(near) or _CLAIM_BEFORE.search(clause):
+                    # "for $f(x) = x^2$", "we solve $f(x) = 2x$", "the fixed points satisfy $f(x) = x$":
+                    # a condition or an equation, not a definition; one before it no longer applies
+                    found.append((name, variable, "", line))
+                    continue
+                if any(d[0] == name and line - d[3] <= DEFINITION_REACH for d in found) and not (
+                    _DEFINING_BEFORE.search(clause) or _DEFINING_SIGN.search(part)
+                ):
+                    # a name defined before, written = again without "let", "now", ":=": a claim
+                    # about it, or a new meaning; neither is read as its definition
+                    found.append((name, variable, "", line))
+                    continue
+                line += _after_a_use(text, piece.start, name, clause)
                 if (
                     _NOT_A_FORMULA.search(formula)
                     or _other_letters(formula, variable, parameters=True)
@@ -213,6 +228,36 @@ def _function_definitions(text: str, pieces: list[_Piece]) -> list[tuple[str, st
                     formula = ""
                 found.append((name, variable, formula, line))
     return found
+
+
+_SENTENCE_END = re.compile(r"[.!?;]\s|\n\s*\n")
+# words before a formula that make it an equation or a claim, not a definition
+_CLAIM_BEFORE = re.compile(
+    r"\b(?:solve[sd]?|solving|satisf(?:y|ies|ied|ying)|such\s+that|so\s+that|find|finding|check|verify"
+    r"|show|prove|claim|whenever|iff|suppose|assume|hence|thus|therefore|so|get|have|gives?|yields?|obtain"
+    r"|equation|implies|roots?|zeros?|fixed\s+points?|holds?|true|false|equals?)\b"
+    r"(?:\s+that)?(?:\s+[A-Za-z]+){0,2}[\s,:]*$",  # just before the formula: "we solve $f(x) = 2x$"
+    re.IGNORECASE,
+)
+# words that (re)define a name
+_DEFINING_BEFORE = re.compile(
+    r"\b(?:let|define[sd]?|defining|set|take|now|redefine[sd]?|denote[sd]?|choose|put|instead|new|consider"
+    r"|recall)\b",
+    re.IGNORECASE,
+)
+_DEFINING_SIGN = re.compile(r":=|\\coloneqq|\\triangleq|\\equiv|\\stackrel|\\overset")
+
+_EXPLANATORY = re.compile(r"\b(?:where|with|here|in\s+which|whereby|i\.e\.|that\s+is)\b", re.IGNORECASE)
+
+
+def _after_a_use(text: str, start: int, name: str, clause: str) -> int:
+    """1 where a definition at ``start`` follows an application of its name on the same line
+    and is not an explanation of it ("$f(2) = 4$, and now let $f(x) = x^3$": from the next line
+    on; "$g(2) = 4$ where $g(x) = x^2$" explains the use before it); else 0."""
+    before = text[text.rfind("\n", 0, start) + 1 : start]
+    spelled = rf"\\{name}" if len(name) > 1 else rf"(?<![A-Za-z\\]){name}"
+    used = re.search(rf"{spelled}(?![A-Za-z])\s*(?:\\left\s*)?\(", before)
+    return 1 if used and not _EXPLANATORY.search(clause) else 0
 
 
 # commands, Euler's number and the d of dx: never the name of a function the write-up defines
@@ -251,10 +296,48 @@ _UNICODE_NAMES = {"σ": "sigma", "ϕ": "phi", "φ": "phi", "ρ": "rho", "ψ": "p
 _NAMED = re.compile(
     r"(?:\$\s*\\([A-Za-z]{2,})\s*(?:\(\s*\\?[A-Za-z]+\s*\))?\s*\$|(?<![A-Za-z\\])([σϕφρψθ]))\s*"
     r"(?:is|denotes?|be|means|stands for)\s+(?:the\s+|a\s+)?(?:standard\s+)?(?:\$\s*\\text\{)?"
-    r"(logistic|sigmoid|relu|rectified linear|softplus|tanh|hyperbolic tangent)\b"
-    r"(?!\s*(?:of|output|value|activation of|applied|'s)\b)",
+    r"(logistic|sigmoid|relu|rectified linear|softplus|tanh|hyperbolic tangent)"
+    # the function word ends the phrase (a class noun at most): not "tanh-like", "ReLU-ish",
+    # "the sigmoid's inverse", "the softplus derivative", "the sigmoid or tanh", "the logistic
+    # with slope k", "the sigmoid of z"
+    r"(?:\s+(?:function|activation(?:\s+function)?|non-?linearity|unit|map))?\s*\}?\s*\$?"
+    r"(?:\s+(?:applied\s+)?(?:element-?wise|entry-?wise|component-?wise|pointwise))?"
+    r"(?=\s*(?:[.;:!?)]|,(?!\s*(?:or|and/or|resp)\b)|\n|$)"
+    r"|\s+(?:and|so|then|we)\b(?![^.\n]*\b(?:logistic|sigmoid|relu|rectified|softplus|tanh|hyperbolic)))",
     re.IGNORECASE,
 )
+# "the derivative of $\sigma$ is the sigmoid": the name is not the subject of the sentence
+_NOT_SUBJECT = re.compile(
+    r"\b(?:of|to|than|like|unlike|by|from|at|on|under|over|via|into|about|between|versus|vs\.?)\s*$",
+    re.IGNORECASE,
+)
+# "$\sigma^2$ denotes the variance", "let $\sigma_1$ be": the name with an index or a power
+_DECORATION = r"(?:[\^_]\s*(?:\{[^{}$]*\}|\\?\w+)\s*)?"
+# "now let $f$ be any linear function", "$f$ denotes ...": the name introduced anew in prose;
+# a definition before it no longer applies
+_REINTRODUCED = re.compile(
+    r"\b(?:let|suppose|assume|consider|take|fix|given|for\s+(?:any|all|every|each|some))\s+"
+    r"(?:[A-Za-z-]+\s+){0,4}?\$\s*(\\?[A-Za-z]+)\s*" + _DECORATION + r"(?::[^$]*)?\$"
+    r"|\$\s*(\\?[A-Za-z]+)\s*" + _DECORATION + r"(?::[^$]*)?\$\s*(?:be|denotes?|stands\s+for|means"
+    r"|is\s+(?:now|any|some|arbitrary|another|instead|the|an?))\b",
+    re.IGNORECASE,
+)
+
+
+def _reintroduced(text: str) -> list[tuple[str, str, str, int]]:
+    """(name, "", "", line) for each name introduced anew in prose ("let $f$ be linear"): an
+    empty definition, which ends the reach of the definitions of that name before it."""
+    found = []
+    for m in _REINTRODUCED.finditer(text):
+        group = 1 if m.group(1) else 2
+        if _NAMED.match(text, text.rfind("$", 0, m.start(group))):
+            continue  # "let $\sigma$ be the sigmoid": a definition, read by _named_functions
+        name = m.group(group).lstrip("\\")
+        spelled = rf"\$\s*{re.escape(m.group(group))}\s*\(\s*\\?[A-Za-z]+\s*\)\s*(?::=|=|\\coloneqq)"
+        if re.search(spelled, text[m.end() : m.end() + 120].split("\n")[0]):
+            continue  # "let $f$ be given by $f(x) = x^2$": the definition follows
+        found.append((name, "", "", text.count("\n", 0, m.start()) + 1))
+    return found
 
 
 def _named_functions(text: str, pieces: list[_Piece]) -> list[tuple[str, str, str, int]]:
@@ -268,18 +351,43 @@ def _named_functions(text: str, pieces: list[_Piece]) -> list[tuple[str, str, st
         name = m.group(1) or _UNICODE_NAMES.get(m.group(2), m.group(2))
         if name in BUILTIN_NAMES or name.lower() in ("e", "x", "is", "the"):
             continue
+        if _NOT_SUBJECT.search(text[max(0, m.start() - 40) : m.start()]):
+            continue  # "the derivative of $\\sigma$ is the sigmoid"
         formula = _STANDARD[m.group(3).lower()]
-        found.append((name, "x", formula, text.count("\n", 0, m.start()) + 1))
+        clause = _SENTENCE_END.split(text[max(0, m.start() - 80) : m.start()])[-1]
+        line = text.count("\n", 0, m.start()) + 1 + _after_a_use(text, m.start(), name, clause)
+        found.append((name, "x", formula, line))
+        if _HYPOTHETICAL.search(text[max(0, m.start() - 40) : m.start()]):
+            # "If $\\sigma$ is the sigmoid, ...": a case, which ends where a line opens another
+            # ("Otherwise, ...", "If ...", "Now ...")
+            other = _OTHER_CASE.search(text, m.end())
+            if other is not None:
+                found.append((name, "", "", text.count("\n", 0, other.start()) + 1))
     return found
+
+
+_OTHER_CASE = re.compile(
+    r"^[ \t>*#_-]*(?:\*\*)?(?:\(?[a-h0-9ivx]{1,3}[.)]\s*)?"
+    r"(?:otherwise|else|elsewhere|if|when|whenever|suppose|assume"
+    r"|in\s+(?:the\s+)?(?:other|second|latter)\s+case|case|now|alternatively|conversely|instead"
+    r"|on\s+the\s+other\s+hand)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+_HYPOTHETICAL = re.compile(
+    r"\b(?:if|when|whenever|suppose|supposing|assume|assuming|in\s+case|case|for|say)\s*$", re.IGNORECASE
+)
 
 
 DEFINITION_REACH = 40  # lines after a definition that it applies to
 # a line that starts an item: "3.", "(b)", "5.(c)", "Answer 1. 1.", "b)"; its last label names the part
 _ITEM = re.compile(
-    r"^[\s>*#_-]*(?:\*\*)?(?:answer\s*\d+\s*[.:]?\s*)?(?:(\d+)\s*\.(?!\d)\s*)?(?:\(?([a-h])\)|\((i{1,3}|iv|v)\))?",
+    r"^[\s>*#_-]*(?:\*\*)?(?:answer\s*\d+\s*[.:]?\s*)?(?:(\d+)\s*\.(?!\d)\s*)?"
+    r"(?:\(?([a-h])\)|([a-h])\.(?=\s)|\((i{1,3}|iv|v)\))?",
     re.IGNORECASE,
 )
-_NEW_QUESTION = re.compile(r"^[\s>*#_-]*(?:\*\*)?(?:question|problem|exercise|#)", re.IGNORECASE)
+_NEW_QUESTION = re.compile(
+    r"^[\s>*#_-]*(?:\*\*)?(?:question|problem|exercise|task|part\s+\d|q\s*\d+\b|#)", re.IGNORECASE
+)
 
 
 def _part_labels(lines: list[str]) -> list[tuple[int, str]]:
@@ -289,8 +397,8 @@ def _part_labels(lines: list[str]) -> list[tuple[int, str]]:
         if _NEW_QUESTION.match(text):
             question, label = question + 1, ""
         m = _ITEM.match(text)
-        if m is not None and (m.group(1) or m.group(2) or m.group(3)):
-            label = (m.group(2) or m.group(3) or m.group(1) or "").lower()
+        if m is not None and (m.group(1) or m.group(2) or m.group(3) or m.group(4)):
+            label = (m.group(2) or m.group(3) or m.group(4) or m.group(1) or "").lower()
         out.append((question, label))
     return out
 
@@ -409,16 +517,18 @@ _FORMULA_COMMANDS = frozenset(
 def _defined_before(
     definitions: list[tuple[str, str, str, int]], line: int, parts: list[tuple[int, str]] | None = None
 ) -> tuple[tuple[str, str, str, int], ...]:
-    """The latest definition of each name before ``line`` that is a formula of its variable,
-    within its reach: at most DEFINITION_REACH lines before, in the same question, and in the
-    same item ("3." of a question and "3." of its answer; "(a)" and "(b)" are items apart)."""
+    """The latest definition of each name before ``line``, within its reach: at most
+    DEFINITION_REACH lines before, in the same question, and in the same item ("3." of a
+    question and "3." of its answer; "(a)" and "(b)" are items apart). Its formula is "" where
+    it is no formula of its variable, or the name was written anew (an equation about it, "let
+    $f$ be linear"): the name is a function there, one no step is decided under."""
     latest: dict[str, tuple[str, str, str, int]] = {}
     for definition in definitions:
         if definition[3] <= line:
             latest[definition[0]] = definition
     out = []
     for d in latest.values():
-        if not d[2] or line - d[3] > DEFINITION_REACH:
+        if line - d[3] > DEFINITION_REACH:
             continue
         if parts is not None and 0 < d[3] <= len(parts) and 0 < line <= len(parts):
             there, here = parts[d[3] - 1], parts[line - 1]
