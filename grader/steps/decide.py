@@ -45,7 +45,16 @@ from grader.steps.grids import applied_entries, grids_written_out, has_grid_dots
 from grader.steps.models import Chain, ChainMarks, Step, StepMark
 from grader.steps.models import Witness as WitnessModel
 from grader.steps.opaque import opaque_sides
-from grader.steps.read import LETTERS, Context, Read, normalize, plain_entries, read_side, shown_name
+from grader.steps.read import (
+    LETTERS,
+    Context,
+    Read,
+    normalize,
+    only_applied,
+    plain_entries,
+    read_side,
+    shown_name,
+)
 from grader.steps.rewrite import split_exponentials
 from grader.steps.sums import (
     has_listed_dots,
@@ -276,6 +285,12 @@ def mark_step(step: Step, scope: _Scope) -> StepMark:
             with_definition = _with_written_function(step, scope, base)
             if with_definition is not None:
                 return with_definition
+        written = scope.defined | {name for name, *_ in scope.written}
+        applied = [n for n in only_applied(f"{step.left} = {step.right}", scope.context) if n not in written]
+        if applied:  # never decided on one reading: the other's may differ (other reasons first)
+            read = [read_side(side, scope.context).why for side in (step.left, step.right)]
+            why = read[0] or read[1] or f"{applied[0]}(...) may be a function's value or a product"
+            return StepMark(**base, status="undecided", certificate=why)
         if step.relation in ("iff", "implies"):
             return _logical(step, scope, base)
         left, right = read_side(step.left, scope.context), read_side(step.right, scope.context)

@@ -177,6 +177,29 @@ def normalize(text: str) -> str:
     return text.strip()
 
 
+_COMMAND_OR_TEXT = re.compile(r"\\(?:text|textrm|mathrm|operatorname)\s*\{[^}]*\}|\\[A-Za-z]+")
+_LETTER_APPLIED = re.compile(r"(?<![A-Za-z_^\\])(?<!_\{)(?<!\^\{)([A-Za-z])(?!\s*')(?=\s*\()")
+_LETTER_ALONE = r"(?<![A-Za-z\\]){0}(?!\s*\()"
+
+
+def only_applied(text: str, context: Context) -> list[str]:
+    """Single letters written before a parenthesis, ``h(2)``, that the text never uses alone
+    and that nothing declares: each may be a function's value (``h(2) - h(0) = 2h(1) - 2h(0)``
+    is then no identity) or a product (it is one), and the text does not say which. Letters
+    students use for functions (FUNCTION_LETTERS, a call on a name) are read as calls elsewhere."""
+    plain = _COMMAND_OR_TEXT.sub(" ", text)
+    letters = {m.group(1) for m in _LETTER_APPLIED.finditer(plain)}
+    return sorted(
+        letter
+        for letter in letters
+        if letter not in FUNCTION_LETTERS
+        and letter not in context.functions
+        and letter not in context.domains
+        and letter != "e"
+        and not re.search(_LETTER_ALONE.format(letter), plain)
+    )
+
+
 def unreadable(text: str, context: Context) -> str | None:
     """Why this side is out of scope, before parsing, or None."""
     for pattern, why in OUT_OF_SCOPE:
