@@ -90,6 +90,7 @@ class _Scope:
     # symbols whose sign only a number set of varying convention gives (N with or without 0,
     # R^+ and R_+ with or without 0): no sign for a limit or a kink (_signs)
     set_signs: frozenset[str] = frozenset()
+    set_keys: tuple[tuple[str, str], ...] = ()  # (symbol, number set) of each x \in \mathbb{N}, ...
 
 
 def mark_chains(
@@ -130,14 +131,16 @@ def _scope(chain: Chain, context: Context, functions: Mapping[str, Any]) -> _Sco
     conditions: list[ast.Node] = []
     unread = list(chain.unread_conditions)
     set_signs: set[str] = set()
+    set_keys: list[tuple[str, str]] = []
     for text in chain.conditions:
         if _ARRAY_DECLARATION.search(text):
             continue  # x \in \mathbb{R}^n: a shape (Chain.arrays), not a condition on values
         kind = _number_set(text)
         if kind is not None:
-            name, domain = kind
+            name, domain, key = kind
             domains[name] = domain
             set_signs.add(name)
+            set_keys.append((name, key))
             continue
         node = _condition(text, context)
         if node is None:
@@ -160,6 +163,7 @@ def _scope(chain: Chain, context: Context, functions: Mapping[str, Any]) -> _Sco
         chain.array_words,
         chain.convolution,
         frozenset(set_signs),
+        tuple(set_keys),
     )
 
 
@@ -184,7 +188,7 @@ _SETS: dict[str, dict[str, Any]] = {
 }
 
 
-def _number_set(text: str) -> tuple[str, SymbolDomain] | None:
+def _number_set(text: str) -> tuple[str, SymbolDomain, str] | None:
     """``n \\in \\mathbb{N}``, ``k \\in \\mathbb{Z}``, ``x \\in \\mathbb{R}^+``: the symbol and its domain."""
     m = re.fullmatch(
         r"\s*\\?([A-Za-z]+)\s*\\in\s*\\mathbb\s*\{?\s*([NZR])\s*\}?\s*([\^_]\s*\{?\s*\+\s*\}?)?\s*", text
@@ -194,7 +198,7 @@ def _number_set(text: str) -> tuple[str, SymbolDomain] | None:
     key = m.group(2) + (m.group(3).replace("{", "").replace("}", "").replace(" ", "") if m.group(3) else "")
     if key not in _SETS:
         return None
-    return m.group(1), SymbolDomain(**_SETS[key])
+    return m.group(1), SymbolDomain(**_SETS[key]), key
 
 
 def _condition(text: str, context: Context) -> ast.Node | None:
@@ -276,7 +280,42 @@ def _constant(node: ast.Node) -> Fraction | None:
 # -- one step ------------------------------------------------------------------------------
 
 
+# A number set whose conventions differ: N with or without 0, R^+ with or without 0. A step is
+# shown only if it holds on the wider reading; a witness (the narrower set's) is one of both.
+_WIDER: dict[str, SymbolDomain] = {
+    "N": SymbolDomain(integer=True, min=0.0),
+    "R^+": SymbolDomain(nonnegative=True),
+    "R_+": SymbolDomain(nonnegative=True),
+}
+
+
 def mark_step(step: Step, scope: _Scope) -> StepMark:
+    mark = _mark_step(step, scope)
+    written = f"{step.left} {step.right}"
+    wider = {
+        name: _WIDER[key]
+        for name, key in scope.set_keys
+        if key in _WIDER
+        and name in scope.set_signs
+        and re.search(rf"(?<![A-Za-z\\]){re.escape(name)}(?![A-Za-z])", written)
+    }
+    if mark.status != "shown" or not wider:
+        return mark
+    other = _mark_step(step, replace(scope, domains={**scope.domains, **wider}, set_signs=frozenset()))
+    if other.status == "shown":
+        return mark
+    names = ", ".join(sorted(wider))
+    return mark.model_copy(
+        update={
+            "status": "undecided",
+            "certificate": f"holds where {names} excludes 0, but not shown where the number set includes 0 "
+            "(a convention some courses use)",
+            "witness": None,
+        }
+    )
+
+
+def _mark_step(step: Step, scope: _Scope) -> StepMark:
     base = {"from": step.left, "to": step.right, "relation": step.relation, "line": step.line}
     if step.relation == "approx":
         return StepMark(**base, status="undecided", certificate="an approximation (≈) is never checked")
