@@ -111,8 +111,30 @@ _DROP = re.compile(
 )
 # words that state a condition before the math that follows them
 _CONDITION_WORDS = re.compile(
-    r"(?:\b(?:for|if|since|where|when|whenever|assume|assuming|suppose|given|with|let|as)\b|\\forall"
+    r"(?:\b(?:for|if|since|where|when|whenever|assume|assuming|suppose|given|with|let|as|here|solve"
+    r"|subject\s+to|s\.\s*t\.|such\s+that|provided|the\s+(?:equation|constraint|condition|premise|hypothesis)"
+    r"|we\s+are\s+(?:told|given))(?:\s+that)?|\\forall"
     r"|\bcase\s*\d*\s*[:.)]?\s*(?:\*\*|\})?)\s*(?:all|any|every|each|some)?\s*$",
+    re.IGNORECASE,
+)
+# "$A$ if and only if $B$", "$A$ only if $B$": a claimed equivalence or implication, not a premise
+_ONLY_IF = re.compile(r"(?:\bonly\s+if|\biff)\s*$", re.IGNORECASE)
+# words after a relation that state it as a premise ("$x^2 + y^2 = 1$ holds", "... is given")
+_PREMISE_AFTER = re.compile(
+    r"^\s*(?:holds|hold|is\s+(?:given|satisfied|assumed|true\s+by\s+(?:assumption|hypothesis))"
+    r"|are\s+(?:given|satisfied|assumed)|by\s+(?:assumption|hypothesis))\b",
+    re.IGNORECASE,
+)
+# words after a relation that deny it: neither a premise nor a claimed identity
+_DENIED_AFTER = re.compile(
+    r"^\s*(?:does\s+not|doesn't|do\s+not|need\s+not|cannot|can't)\s+hold\b|^\s*(?:fails|is\s+false|is\s+not"
+    r"\s+(?:satisfied|true|an\s+identity)|never\s+holds)\b",
+    re.IGNORECASE,
+)
+# words in the sentence before that make "holds" a conclusion ("Then $a = b$ holds")
+_CLAIM_WORDS = re.compile(
+    r"\b(?:then|so|hence|thus|therefore|show|shows|prove|proves|verify|check|note|see|get|follows|clearly"
+    r"|conclude|because|obtain|find|indeed|also|still|compute|computing|write|have|gives|yields|implies)\b",
     re.IGNORECASE,
 )
 CONDITION_REACH = 12  # lines after a stated condition that it still applies to
@@ -503,8 +525,8 @@ def _row_groups(text: str, pieces: list[_Piece]) -> list[list[_Row]]:
     open_group = False
     last_line = -100
     for piece in pieces:
-        if piece.start in conditions_start:
-            continue  # "for $x > 0$": a condition, not a step
+        if piece.start in conditions_start or _denied(text, piece):
+            continue  # "for $x > 0$": a condition, not a step; "$x = 1$ does not hold": no claim
         line = text.count("\n", 0, piece.start) + 1
         cases = _case_rows(piece, line)
         if cases:
@@ -862,10 +884,45 @@ def _condition_pieces(text: str, pieces: list[_Piece]) -> list[tuple[int, _Piece
         # a statement with an implication in it is a derivation, not a condition ("If $z > 0$,
         # $\\sigma(z) = z \\Rightarrow \\sigma(\\sigma(z)) = \\sigma(z)$")
         stated = relations and not any(r in ("iff", "implies") for _, _, r in relations)
-        if (_CONDITION_WORDS.search(before) or listed) and stated:
+        worded = _CONDITION_WORDS.search(before) and not _ONLY_IF.search(before)
+        if (worded or listed or _premise_after(text, piece) or _premise_sentence(text, piece)) and stated:
             found.append((piece.start, piece))
             last_end = piece.start + len(piece.math)
     return found
+
+
+def _after(text: str, piece: _Piece) -> str:
+    return text[piece.start + len(piece.math) : piece.start + len(piece.math) + 60].lstrip("$)")
+
+
+def _sentence_before(text: str, piece: _Piece) -> str:
+    before = text[max(0, piece.start - 200) : piece.start]
+    return re.split(r"[.!?;:]\s|\n\s*\n|^\s*[-*+]\s|\n\s*[-*+]\s", before)[-1]
+
+
+def _premise_after(text: str, piece: _Piece) -> bool:
+    """ "$x^2 + y^2 = 1$ holds", "... is given": a premise, unless the sentence concludes it."""
+    return bool(_PREMISE_AFTER.match(_after(text, piece))) and not _CLAIM_WORDS.search(
+        _sentence_before(text, piece)
+    )
+
+
+# a sentence that opens with these words states hypotheses up to its first conclusion word
+_PREMISE_LEAD = re.compile(
+    r"^\W*(?:assume|assuming|suppose|let(?!\s+us\b|\s+me\b|'s)|given|here|we\s+are\s+(?:told|given)|throughout)\b",
+    re.IGNORECASE,
+)
+
+
+def _premise_sentence(text: str, piece: _Piece) -> bool:
+    """ "Assume, for the rest of the proof, that $u^2 = v$": the word far before the math."""
+    sentence = _sentence_before(text, piece)
+    return bool(_PREMISE_LEAD.match(sentence)) and not _CLAIM_WORDS.search(sentence)
+
+
+def _denied(text: str, piece: _Piece) -> bool:
+    """ "$x^2 = 1$ does not hold": neither a premise nor a claimed step."""
+    return not piece.display and bool(_DENIED_AFTER.match(_after(text, piece)))
 
 
 def _conditions_in_math(math: str) -> list[str]:
