@@ -948,9 +948,12 @@ def _unread_condition_words(text: str, pieces: list[_Piece]) -> list[tuple[int, 
             if masked[i] != "\n":
                 masked[i] = " "
     plain = "".join(masked)
-    for m in re.finditer(
-        r"\b(?:such that|provided|unless|only if|as long as|assuming|suppose)\b", plain, re.I
-    ):
+    read = [start for start, _ in _condition_pieces(text, pieces)]
+    words = r"\b(?:such that|provided|unless|only if|as long as|assuming|suppose)\b"
+    for m in re.finditer(words, plain, re.I):
+        between = [plain[m.end() : start] for start in read if 0 <= start - m.end() <= 120]
+        if m.group(0).lower() != "only if" and any(not re.search(r"[.!?;]\s|\n\s*\n", b) for b in between):
+            continue  # the words lead a condition that is read ("suppose $c - d = 1$")
         found.append((text.count("\n", 0, m.start()) + 1, m.group(0)))
     return found
 
