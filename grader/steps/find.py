@@ -112,7 +112,7 @@ _DROP = re.compile(
 # words that state a condition before the math that follows them
 _CONDITION_WORDS = re.compile(
     r"(?:\b(?:for|if|since|where|when|whenever|assume|assuming|suppose|given|with|let|as|here|solve"
-    r"|subject\s+to|s\.\s*t\.|such\s+that|provided|the\s+(?:equation|constraint|condition|premise|hypothesis)"
+    r"|subject\s+to|s\.\s*t\.|such\s+that|provided|the\s+(?:equation|constraint|condition|relation|premise|hypothesis)"
     r"|we\s+are\s+(?:told|given))(?:\s+that)?|\\forall"
     r"|\bcase\s*\d*\s*[:.)]?\s*(?:\*\*|\})?)\s*(?:all|any|every|each|some)?\s*$",
     re.IGNORECASE,
