@@ -58,6 +58,29 @@ def connected_names(names: Sequence[str], conditions: Sequence[ast.Node]) -> lis
     return out
 
 
+def _degree_bound(node: ast.Node, fractions: bool = False) -> int | None:
+    """An upper bound on the degree of a formula's numerator, read before sympy expands it
+    (student input is hostile: ``(x + y)^{1000}`` is never expanded); None: not tried."""
+    if isinstance(node, ast.Num):
+        return 0
+    if isinstance(node, ast.Sym):
+        return 1
+    if isinstance(node, ast.Neg):
+        return _degree_bound(node.operand, fractions)
+    if isinstance(node, ast.BinOp):
+        a, b = _degree_bound(node.left, fractions), _degree_bound(node.right, fractions)
+        if a is None or b is None:
+            return None
+        if node.op in ("+", "-"):
+            return a + b if fractions else max(a, b)  # over a common denominator: a sum of products
+        if node.op in ("*", "implicit", "cdot", "times", "/"):
+            return a + b
+        if node.op == "^" and isinstance(node.right, ast.Num) and node.right.value.denominator == 1:
+            k = abs(node.right.value.numerator)
+            return a * k if k <= MAX_DEGREE else None
+    return None
+
+
 def _polynomial(node: ast.Node) -> sympy.Expr | None:
     """The numerator of a relation's ``left - right`` as a small polynomial, or None."""
     import sympy  # only where a premise is stated: a write-up without one never loads sympy
@@ -67,6 +90,11 @@ def _polynomial(node: ast.Node) -> sympy.Expr | None:
     try:
         assert isinstance(node, ast.Relation)
         if len(ast.free_names(node)) > MAX_SYMBOLS:
+            return None
+        difference = ast.BinOp(0, "-", node.left, node.right)
+        divided = any(isinstance(n, ast.BinOp) and n.op == "/" for n in ast.walk(difference))
+        bound = _degree_bound(difference, divided)
+        if bound is None or bound > 2 * MAX_DEGREE:
             return None
         expr = to_sympy(node.left) - to_sympy(node.right)
         numerator, _ = sympy.fraction(sympy.together(expr))
