@@ -111,7 +111,7 @@ _DROP = re.compile(
 )
 # words that state a condition before the math that follows them
 _CONDITION_WORDS = re.compile(
-    r"(?:\b(?:for|if|since|where|when|whenever|assume|assuming|suppose|given|with|let|as|here|solve"
+    r"(?:\b(?:for|if|since|where|when|whenever|assume|assuming|suppose|given|with|let|as|solve"
     r"|subject\s+to|s\.\s*t\.|such\s+that|provided|the\s+(?:equation|constraint|condition|relation|premise|hypothesis)"
     r"|we\s+are\s+(?:told|given))(?:\s+that)?|\\forall"
     r"|\bcase\s*\d*\s*[:.)]?\s*(?:\*\*|\})?)\s*(?:all|any|every|each|some)?\s*$",
@@ -909,7 +909,7 @@ def _premise_after(text: str, piece: _Piece) -> bool:
 
 # a sentence that opens with these words states hypotheses up to its first conclusion word
 _PREMISE_LEAD = re.compile(
-    r"^\W*(?:assume|assuming|suppose|let(?!\s+us\b|\s+me\b|'s)|given|here|we\s+are\s+(?:told|given)|throughout)\b",
+    r"^\W*(?:assume|assuming|suppose|let(?!\s+us\b|\s+me\b|'s)|given|we\s+are\s+(?:told|given)|throughout)\b",
     re.IGNORECASE,
 )
 
