@@ -172,10 +172,11 @@ def chains_in_text(text: str, kind: str = "latex") -> list[Chain]:
     unread_at = _unread_condition_words(text, pieces)
     definitions = _function_definitions(text, pieces) + _named_functions(text, pieces)
     primed = frozenset(d[0] for d in definitions if d[2])  # f'(x) = ... is a claim where f is defined
+    items = _Items(text.splitlines())
     chains = [
         c
         for g in _row_groups(text, pieces)
-        if (c := _as_chain(g, conditions_at, unread_at, primed)) is not None
+        if (c := _as_chain(g, conditions_at, unread_at, primed, items)) is not None
     ]
     defined = _defined_names(pieces)
     if defined:
@@ -1009,11 +1010,54 @@ class _Steps:
             self.last_item = item.text or None
 
 
+_BULLET = re.compile(r"^(\s*)(?:[-*+]|\d+[.)]|\(?[a-h]\)|\((?:i{1,3}|iv|v)\))\s")
+
+
+class _Items:
+    """Where a stated equation (a premise) stops applying: at the next item of the same or an
+    outer level (a bullet, "(b)", "2.") or a new question; nested items inside it keep it."""
+
+    def __init__(self, lines: list[str]):
+        self.lines = lines
+        self.parts = _part_labels(lines)
+
+    def _indent(self, line: int) -> int | None:
+        """The indentation of the item a line opens or belongs to (None: outside every item)."""
+        for i in range(line - 1, -1, -1):
+            m = _BULLET.match(self.lines[i])
+            if m is not None:
+                return len(m.group(1))
+            if not self.lines[i].strip() and i < line - 1 and not self.lines[i + 1].startswith(" "):
+                return None  # a paragraph break before an unindented line: outside the item
+        return None
+
+    def same(self, at: int, line: int) -> bool:
+        """Does a premise stated on line ``at`` reach a chain starting on ``line``."""
+        if not (0 < at <= len(self.lines) and 0 < line <= len(self.lines)):
+            return True
+        if at < line and self.parts[at - 1] != self.parts[line - 1]:
+            return False
+        own = self._indent(at)
+        if own is None:
+            return True
+        for i in range(at, line):  # the lines after the premise's, up to the chain's own
+            m = _BULLET.match(self.lines[i])
+            if m is not None and len(m.group(1)) <= own:
+                return False
+        return True
+
+
+def _is_equation(condition: str) -> bool:
+    relations = _top_level_relations(condition)
+    return bool(relations) and all(r in ("=", None) for _, _, r in relations)
+
+
 def _as_chain(
     rows: list[_Row],
     conditions_at: list[tuple[int, str]],
     unread_at: list[tuple[int, str]],
     primed: frozenset[str] = frozenset(),
+    items: _Items | None = None,
 ) -> Chain | None:
     found = _Steps(logical=any(item.relation in ("iff", "implies") for row in rows for item in row.items))
     conditions: list[str] = []
@@ -1029,7 +1073,8 @@ def _as_chain(
     near = [
         (at, c)
         for at, c in conditions_at
-        if (at <= line and line - at <= CONDITION_REACH) or line <= at <= last
+        if ((at <= line and line - at <= CONDITION_REACH) or line <= at <= last)
+        and (items is None or not _is_equation(c) or items.same(at, line))
     ]
     conditions += _latest_per_symbol(near)
     unread = tuple(word for at, word in unread_at if line - 2 <= at <= last)
