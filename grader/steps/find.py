@@ -101,7 +101,8 @@ STEP_RELATION = re.compile(
 )
 _COMMENT_TEXT = re.compile(
     r"\\(?:text|textrm|mbox|textnormal|mathrm)\s*\{\s*(?:if|for|since|where|when|as|and|by|because|otherwise|"
-    r"i\.e\.|so|hence|thus|with|using|on|from|else|whenever|then|all|each|every|any)\b",
+    r"i\.e\.|so|hence|thus|with|using|on|from|else|whenever|then|all|each|every|any|subject\s+to|s\.\s*t\."
+    r"|such\s+that|given|assuming|provided)\b",
     re.IGNORECASE,
 )
 _SPACERS = re.compile(r"\\(?:quad|qquad)\b|\\hspace\s*\{[^}]*\}|\\forall\b")
@@ -690,6 +691,8 @@ def _read_row(raw: str, line: int) -> _Row | None:
     text = _DROP.sub(" ", _without_alignment(raw))
     text = re.sub(r"\\(?:left|right|big|Big|bigg|Bigg)\s*\.", " ", text)  # invisible delimiters
     text, comment, conditions = _cut_comment(text)
+    if re.search(r"\bsubject\s+to\b|\bs\.\s*t\.", comment, re.IGNORECASE):
+        return None  # "x^2 = 4 \quad \text{subject to } x > 0": a problem to solve, not a claim
     cuts = _top_level_relations(text)
     items: list[_Item] = []
     previous: Relation | None = None
@@ -768,7 +771,10 @@ def _conditions_in_comment(comment: str) -> list[str]:
     body = re.sub(r"\\(?:text|textrm|mbox|textnormal|mathrm)\s*\{([^}]*)\}", r" \1 ", comment)
     body = _SPACERS.sub(" , ", body.replace("\\forall", " , "))
     body = re.sub(
-        r"\b(?:if|for|all|since|where|when|whenever|and|with|otherwise|any|every|each)\b", " , ", body
+        r"\b(?:if|for|all|since|where|when|whenever|and|with|otherwise|any|every|each|subject\s+to"
+        r"|such\s+that|given|assuming|provided)\b|\bs\.\s*t\.",
+        " , ",
+        body,
     )
     found = []
     for piece in body.split(","):

@@ -177,7 +177,8 @@ def holds_given(left: ast.Node, right: ast.Node, conditions: Sequence[ast.Node])
         return None  # 0: an identity, which the caller's own proof says
     gens = sorted(set().union(difference.free_symbols, *(e.free_symbols for _, e in stated)), key=str)
     try:
-        basis = sympy.groebner([e for _, e in stated], *gens, order="grevlex")
+        # a premise and its square-free part vanish at the same points: (x - 1)^2 = 0 gives x = 1
+        basis = sympy.groebner([sympy.sqf_part(e) for _, e in stated], *gens, order="grevlex")
         if list(basis.exprs) == [1]:
             return None  # premises with no common solution: no claim either way
         _, remainder = basis.reduce(difference)
