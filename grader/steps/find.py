@@ -123,7 +123,10 @@ _ONLY_IF = re.compile(r"(?:\bonly\s+if|\biff)\s*$", re.IGNORECASE)
 # words after a relation that state it as a premise ("$x^2 + y^2 = 1$ holds", "... is given")
 _PREMISE_AFTER = re.compile(
     r"^\s*(?:holds|hold|is\s+(?:given|satisfied|assumed|true\s+by\s+(?:assumption|hypothesis))"
-    r"|are\s+(?:given|satisfied|assumed)|by\s+(?:assumption|hypothesis))\b",
+    r"|are\s+(?:given|satisfied|assumed)|by\s+(?:assumption|hypothesis))\b"
+    # "holds by the chain rule", "is given by ...", "holds for all x": a reason or a claim
+    r"(?!\s*(?:by(?!\s+(?:assumption|hypothesis))|because|since|as\b|due|from|thanks|trivially|always|everywhere"
+    r"|identically|for\s+(?:all|every|any|each)|in\s+general|\$|\\\())",
     re.IGNORECASE,
 )
 # words after a relation that deny it: neither a premise nor a claimed identity
