@@ -39,6 +39,7 @@ from grader.mathlang.domains import SymbolDomain
 from grader.mathlang.errors import MathError
 from grader.mathlang.evaluate import compile_functions
 from grader.mathlang.parser import parse
+from grader.steps import premise
 from grader.steps.calculus import has_derivative
 from grader.steps.find import _top_level_relations
 from grader.steps.grids import applied_entries, grids_written_out, has_grid_dots
@@ -135,6 +136,8 @@ def _scope(chain: Chain, context: Context, functions: Mapping[str, Any]) -> _Sco
     for text in chain.conditions:
         if _ARRAY_DECLARATION.search(text):
             continue  # x \in \mathbb{R}^n: a shape (Chain.arrays), not a condition on values
+        if premise.defines_function(text, {f[0] for f in chain.functions} | set(context.functions)):
+            continue  # "Let $\\sigma(z) = ...$": a definition (Chain.functions), not a constraint
         kind = _number_set(text)
         if kind is not None:
             name, domain, key = kind
@@ -965,6 +968,8 @@ def _equality(left: Read, right: Read, step: Step, scope: _Scope, base: dict[str
         return _witness_mark(base, found, scope)
     if _identity(left.node, right.node, scope, rtol, atol):
         return StepMark(**base, status="shown", certificate=Certificate.PROVED.value)
+    if (given := premise.holds_given(left.node, right.node, scope.conditions)) is not None:
+        return StepMark(**base, status="shown", certificate=f"{Certificate.PROVED.value} given {given}")
     status, said = _engine(left.text, right.text, names, scope, rtol, atol)
     if status == "shown":
         return StepMark(**base, status="shown", certificate=said)
@@ -977,7 +982,8 @@ def _equality(left: Read, right: Read, step: Step, scope: _Scope, base: dict[str
         return StepMark(
             **base,
             status="undecided",
-            certificate="the engine finds the sides different, but no point where both have values "
+            certificate=premise.undecided_why(scope.conditions)
+            or "the engine finds the sides different, but no point where both have values "
             "and differ was confirmed",
         )
     return StepMark(**base, status="undecided", certificate=said)

@@ -101,7 +101,8 @@ STEP_RELATION = re.compile(
 )
 _COMMENT_TEXT = re.compile(
     r"\\(?:text|textrm|mbox|textnormal|mathrm)\s*\{\s*(?:if|for|since|where|when|as|and|by|because|otherwise|"
-    r"i\.e\.|so|hence|thus|with|using|on|from|else|whenever|then|all|each|every|any)\b",
+    r"i\.e\.|so|hence|thus|with|using|on|from|else|whenever|then|all|each|every|any|subject\s+to|s\.\s*t\."
+    r"|such\s+that|given|assuming|provided)\b",
     re.IGNORECASE,
 )
 _SPACERS = re.compile(r"\\(?:quad|qquad)\b|\\hspace\s*\{[^}]*\}|\\forall\b")
@@ -111,8 +112,33 @@ _DROP = re.compile(
 )
 # words that state a condition before the math that follows them
 _CONDITION_WORDS = re.compile(
-    r"(?:\b(?:for|if|since|where|when|whenever|assume|assuming|suppose|given|with|let|as)\b|\\forall"
+    r"(?:\b(?:for|if|since|where|when|whenever|assume|assuming|suppose|given|with|let|as|solve"
+    r"|subject\s+to|s\.\s*t\.|such\s+that|provided|the\s+(?:equation|constraint|condition|relation|premise|hypothesis)"
+    r"|we\s+are\s+(?:told|given))(?:\s+that)?|\\forall"
     r"|\bcase\s*\d*\s*[:.)]?\s*(?:\*\*|\})?)\s*(?:all|any|every|each|some)?\s*$",
+    re.IGNORECASE,
+)
+# "$A$ if and only if $B$", "$A$ only if $B$": a claimed equivalence or implication, not a premise
+_ONLY_IF = re.compile(r"(?:\bonly\s+if|\biff)\s*$", re.IGNORECASE)
+# words after a relation that state it as a premise ("$x^2 + y^2 = 1$ holds", "... is given")
+_PREMISE_AFTER = re.compile(
+    r"^\s*(?:holds|hold|is\s+(?:given|satisfied|assumed|true\s+by\s+(?:assumption|hypothesis))"
+    r"|are\s+(?:given|satisfied|assumed)|by\s+(?:assumption|hypothesis))\b"
+    # "holds by the chain rule", "is given by ...", "holds for all x": a reason or a claim
+    r"(?!\s*(?:by(?!\s+(?:assumption|hypothesis))|because|since|as\b|due|from|thanks|trivially|always|everywhere"
+    r"|identically|for\s+(?:all|every|any|each)|in\s+general|\$|\\\())",
+    re.IGNORECASE,
+)
+# words after a relation that deny it: neither a premise nor a claimed identity
+_DENIED_AFTER = re.compile(
+    r"^\s*(?:does\s+not|doesn't|do\s+not|need\s+not|cannot|can't)\s+hold\b|^\s*(?:fails|is\s+false|is\s+not"
+    r"\s+(?:satisfied|true|an\s+identity)|never\s+holds)\b",
+    re.IGNORECASE,
+)
+# words in the sentence before that make "holds" a conclusion ("Then $a = b$ holds")
+_CLAIM_WORDS = re.compile(
+    r"\b(?:then|so|hence|thus|therefore|show|shows|prove|proves|verify|check|note|see|get|follows|clearly"
+    r"|conclude|because|obtain|find|indeed|also|still|compute|computing|write|have|gives|yields|implies)\b",
     re.IGNORECASE,
 )
 CONDITION_REACH = 12  # lines after a stated condition that it still applies to
@@ -152,10 +178,11 @@ def chains_in_text(text: str, kind: str = "latex") -> list[Chain]:
     functions = {d[0] for d in definitions}  # "let $x$ be real" ends nothing: x is no function
     definitions += [d for d in _reintroduced(text) if d[0] in functions]
     primed = frozenset(d[0] for d in definitions if d[2])  # f'(x) = ... is a claim where f is defined
+    items = _Items(text.splitlines())
     chains = [
         c
         for g in _row_groups(text, pieces)
-        if (c := _as_chain(g, conditions_at, unread_at, primed)) is not None
+        if (c := _as_chain(g, conditions_at, unread_at, primed, items)) is not None
     ]
     defined = _defined_names(pieces)
     if defined:
@@ -613,8 +640,8 @@ def _row_groups(text: str, pieces: list[_Piece]) -> list[list[_Row]]:
     open_group = False
     last_line = -100
     for piece in pieces:
-        if piece.start in conditions_start:
-            continue  # "for $x > 0$": a condition, not a step
+        if piece.start in conditions_start or _denied(text, piece):
+            continue  # "for $x > 0$": a condition, not a step; "$x = 1$ does not hold": no claim
         line = text.count("\n", 0, piece.start) + 1
         cases = _case_rows(piece, line)
         if cases:
@@ -777,6 +804,8 @@ def _read_row(raw: str, line: int) -> _Row | None:
     text = _DROP.sub(" ", _without_alignment(raw))
     text = re.sub(r"\\(?:left|right|big|Big|bigg|Bigg)\s*\.", " ", text)  # invisible delimiters
     text, comment, conditions = _cut_comment(text)
+    if re.search(r"\bsubject\s+to\b|\bs\.\s*t\.", comment, re.IGNORECASE):
+        return None  # "x^2 = 4 \quad \text{subject to } x > 0": a problem to solve, not a claim
     cuts = _top_level_relations(text)
     items: list[_Item] = []
     previous: Relation | None = None
@@ -855,7 +884,10 @@ def _conditions_in_comment(comment: str) -> list[str]:
     body = re.sub(r"\\(?:text|textrm|mbox|textnormal|mathrm)\s*\{([^}]*)\}", r" \1 ", comment)
     body = _SPACERS.sub(" , ", body.replace("\\forall", " , "))
     body = re.sub(
-        r"\b(?:if|for|all|since|where|when|whenever|and|with|otherwise|any|every|each)\b", " , ", body
+        r"\b(?:if|for|all|since|where|when|whenever|and|with|otherwise|any|every|each|subject\s+to"
+        r"|such\s+that|given|assuming|provided)\b|\bs\.\s*t\.",
+        " , ",
+        body,
     )
     found = []
     for piece in body.split(","):
@@ -972,10 +1004,45 @@ def _condition_pieces(text: str, pieces: list[_Piece]) -> list[tuple[int, _Piece
         # a statement with an implication in it is a derivation, not a condition ("If $z > 0$,
         # $\\sigma(z) = z \\Rightarrow \\sigma(\\sigma(z)) = \\sigma(z)$")
         stated = relations and not any(r in ("iff", "implies") for _, _, r in relations)
-        if (_CONDITION_WORDS.search(before) or listed) and stated:
+        worded = _CONDITION_WORDS.search(before) and not _ONLY_IF.search(before)
+        if (worded or listed or _premise_after(text, piece) or _premise_sentence(text, piece)) and stated:
             found.append((piece.start, piece))
             last_end = piece.start + len(piece.math)
     return found
+
+
+def _after(text: str, piece: _Piece) -> str:
+    return text[piece.start + len(piece.math) : piece.start + len(piece.math) + 60].lstrip("$)")
+
+
+def _sentence_before(text: str, piece: _Piece) -> str:
+    before = text[max(0, piece.start - 200) : piece.start]
+    return re.split(r"[.!?;:]\s|\n\s*\n|^\s*[-*+]\s|\n\s*[-*+]\s", before)[-1]
+
+
+def _premise_after(text: str, piece: _Piece) -> bool:
+    """ "$x^2 + y^2 = 1$ holds", "... is given": a premise, unless the sentence concludes it."""
+    return bool(_PREMISE_AFTER.match(_after(text, piece))) and not _CLAIM_WORDS.search(
+        _sentence_before(text, piece)
+    )
+
+
+# a sentence that opens with these words states hypotheses up to its first conclusion word
+_PREMISE_LEAD = re.compile(
+    r"^\W*(?:assume|assuming|suppose|let(?!\s+us\b|\s+me\b|'s)|given|we\s+are\s+(?:told|given)|throughout)\b",
+    re.IGNORECASE,
+)
+
+
+def _premise_sentence(text: str, piece: _Piece) -> bool:
+    """ "Assume, for the rest of the proof, that $u^2 = v$": the word far before the math."""
+    sentence = _sentence_before(text, piece)
+    return bool(_PREMISE_LEAD.match(sentence)) and not _CLAIM_WORDS.search(sentence)
+
+
+def _denied(text: str, piece: _Piece) -> bool:
+    """ "$x^2 = 1$ does not hold": neither a premise nor a claimed step."""
+    return not piece.display and bool(_DENIED_AFTER.match(_after(text, piece)))
 
 
 def _conditions_in_math(math: str) -> list[str]:
@@ -1001,9 +1068,12 @@ def _unread_condition_words(text: str, pieces: list[_Piece]) -> list[tuple[int, 
             if masked[i] != "\n":
                 masked[i] = " "
     plain = "".join(masked)
-    for m in re.finditer(
-        r"\b(?:such that|provided|unless|only if|as long as|assuming|suppose)\b", plain, re.I
-    ):
+    read = [start for start, _ in _condition_pieces(text, pieces)]
+    words = r"\b(?:such that|provided|unless|only if|as long as|assuming|suppose)\b"
+    for m in re.finditer(words, plain, re.I):
+        between = [plain[m.end() : start] for start in read if 0 <= start - m.end() <= 120]
+        if m.group(0).lower() != "only if" and any(not re.search(r"[.!?;]\s|\n\s*\n", b) for b in between):
+            continue  # the words lead a condition that is read ("suppose $c - d = 1$")
         found.append((text.count("\n", 0, m.start()) + 1, m.group(0)))
     return found
 
@@ -1059,11 +1129,54 @@ class _Steps:
             self.last_item = item.text or None
 
 
+_BULLET = re.compile(r"^(\s*)(?:[-*+]|\d+[.)]|\(?[a-h]\)|\((?:i{1,3}|iv|v)\))\s")
+
+
+class _Items:
+    """Where a stated equation (a premise) stops applying: at the next item of the same or an
+    outer level (a bullet, "(b)", "2.") or a new question; nested items inside it keep it."""
+
+    def __init__(self, lines: list[str]):
+        self.lines = lines
+        self.parts = _part_labels(lines)
+
+    def _indent(self, line: int) -> int | None:
+        """The indentation of the item a line opens or belongs to (None: outside every item)."""
+        for i in range(line - 1, -1, -1):
+            m = _BULLET.match(self.lines[i])
+            if m is not None:
+                return len(m.group(1))
+            if not self.lines[i].strip() and i < line - 1 and not self.lines[i + 1].startswith(" "):
+                return None  # a paragraph break before an unindented line: outside the item
+        return None
+
+    def same(self, at: int, line: int) -> bool:
+        """Does a premise stated on line ``at`` reach a chain starting on ``line``."""
+        if not (0 < at <= len(self.lines) and 0 < line <= len(self.lines)):
+            return True
+        if at < line and self.parts[at - 1] != self.parts[line - 1]:
+            return False
+        own = self._indent(at)
+        if own is None:
+            return True
+        for i in range(at, line):  # the lines after the premise's, up to the chain's own
+            m = _BULLET.match(self.lines[i])
+            if m is not None and len(m.group(1)) <= own:
+                return False
+        return True
+
+
+def _is_equation(condition: str) -> bool:
+    relations = _top_level_relations(condition)
+    return bool(relations) and all(r in ("=", None) for _, _, r in relations)
+
+
 def _as_chain(
     rows: list[_Row],
     conditions_at: list[tuple[int, str]],
     unread_at: list[tuple[int, str]],
     primed: frozenset[str] = frozenset(),
+    items: _Items | None = None,
 ) -> Chain | None:
     found = _Steps(logical=any(item.relation in ("iff", "implies") for row in rows for item in row.items))
     conditions: list[str] = []
@@ -1079,7 +1192,8 @@ def _as_chain(
     near = [
         (at, c)
         for at, c in conditions_at
-        if (at <= line and line - at <= CONDITION_REACH) or line <= at <= last
+        if ((at <= line and line - at <= CONDITION_REACH) or line <= at <= last)
+        and (items is None or not _is_equation(c) or items.same(at, line))
     ]
     conditions += _latest_per_symbol(near)
     unread = tuple(word for at, word in unread_at if line - 2 <= at <= last)

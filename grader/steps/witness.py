@@ -23,6 +23,7 @@ from grader.mathlang import ast
 from grader.mathlang.balls import NotBallError, ball, ball_value, distinct_values, precision
 from grader.mathlang.errors import MathError
 from grader.mathlang.evaluate import evaluate, evaluate_exact
+from grader.steps import premise
 
 GRID = [
     "1",
@@ -88,7 +89,7 @@ class Domain:
     """Each symbol's admissible values (a SymbolDomain), and conditions to hold at a witness."""
 
     def __init__(self, names: Sequence[str], domains: Mapping[str, Any], conditions: Sequence[ast.Node]):
-        self.names = list(names)
+        self.names = premise.connected_names(names, conditions)
         self.domains = domains
         self.conditions = [c for c in conditions if ast.free_names(c) <= set(self.names)]
 
@@ -104,6 +105,11 @@ class Domain:
     def holds(self, point: Mapping[str, Fraction], functions: Mapping[str, Any]) -> bool:
         """Every condition certainly holds at the point."""
         return all(_certainly(c, point, functions) is True for c in self.conditions)
+
+
+def _admitted(domain: Domain, name: str, v: Fraction) -> bool:
+    d = domain.domains.get(name)
+    return d is None or _admits(d, v)
 
 
 def admits(domain: Any, v: Fraction) -> bool:
@@ -266,12 +272,14 @@ def search(
 ) -> Found | None:
     """The simplest confirmed witness: ``propose`` marks (in floats) the points worth checking,
     ``confirm`` settles one in exact or ball arithmetic."""
-    points = [*extra, *candidate_points(domain)]
+    extra = [p for p in extra if set(domain.names) <= set(p)]  # a point must value every symbol
+    on = premise.points_on(domain.conditions, domain.names, lambda n, v: _admitted(domain, n, v))
+    points = [*extra, *on, *candidate_points(domain)]
     if not points:
         return None
     flagged = propose(points)
     order = [i for i in range(len(points)) if flagged[i]]
-    order.sort(key=lambda i: (i >= len(extra), _simplicity(points[i])))
+    order.sort(key=lambda i: (i >= len(extra) + len(on), _simplicity(points[i])))
     for i in order[:CHECKED]:
         point = points[i]
         if not domain.holds(point, functions):
