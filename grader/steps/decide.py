@@ -22,7 +22,7 @@ import re
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
@@ -38,7 +38,6 @@ from grader.mathlang import ast
 from grader.mathlang.domains import SymbolDomain
 from grader.mathlang.errors import MathError
 from grader.mathlang.evaluate import compile_functions
-from grader.mathlang.parser import parse
 from grader.steps import premise
 from grader.steps.calculus import has_derivative
 from grader.steps.find import _top_level_relations
@@ -47,16 +46,15 @@ from grader.steps.models import Chain, ChainMarks, Step, StepMark
 from grader.steps.models import Witness as WitnessModel
 from grader.steps.opaque import opaque_sides
 from grader.steps.read import (
-    LETTERS,
     Context,
     Read,
-    normalize,
     only_applied,
     plain_entries,
     read_side,
     shown_name,
 )
 from grader.steps.rewrite import split_exponentials
+from grader.steps.scope import WIDER, Scope, bound, relations, scope_of
 from grader.steps.sums import (
     has_listed_dots,
     implicit_size,
@@ -75,25 +73,6 @@ STEP_SECONDS = 2.0  # the engine's time limit for one step
 _ORDER = {"<", "<=", ">", ">="}
 
 
-@dataclass
-class _Scope:
-    context: Context
-    domains: dict[str, SymbolDomain]
-    conditions: list[ast.Node]
-    unread: tuple[str, ...]
-    functions: Mapping[str, Any]  # compiled FunctionDefs
-    defined: frozenset[str] = frozenset()  # base names the write-up defines
-    about_shapes: bool = False  # \times between sizes is a list of dimensions (Chain.about_shapes)
-    written: tuple[tuple[str, str, str, int], ...] = ()  # functions the write-up defines (Chain.functions)
-    shapes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # arrays' declared shapes
-    array_words: tuple[str, ...] = ()  # properties of arrays stated nearby, not read (Chain.array_words)
-    convolution: str | None = None  # the 1-D convolution named just before (Chain.convolution)
-    # symbols whose sign only a number set of varying convention gives (N with or without 0,
-    # R^+ and R_+ with or without 0): no sign for a limit or a kink (_signs)
-    set_signs: frozenset[str] = frozenset()
-    set_keys: tuple[tuple[str, str], ...] = ()  # (symbol, number set) of each x \in \mathbb{N}, ...
-
-
 def mark_chains(
     chains: Sequence[Chain], context: Context | None = None, seconds: float | None = None
 ) -> list[ChainMarks]:
@@ -104,7 +83,7 @@ def mark_chains(
     started = time.monotonic()
     out = []
     for chain in chains:
-        scope = _scope(chain, context, functions)
+        scope = scope_of(chain, context, functions)
         marks = tuple(
             mark_step(step, scope)
             if seconds is None or time.monotonic() - started < seconds
@@ -125,180 +104,16 @@ def _not_checked(step: Step) -> StepMark:
     )
 
 
-def _scope(chain: Chain, context: Context, functions: Mapping[str, Any]) -> _Scope:
-    domains: dict[str, SymbolDomain] = {
-        k: v for k, v in context.domains.items() if isinstance(v, SymbolDomain)
-    }
-    conditions: list[ast.Node] = []
-    unread = list(chain.unread_conditions)
-    set_signs: set[str] = set()
-    set_keys: list[tuple[str, str]] = []
-    for text in chain.conditions:
-        if _ARRAY_DECLARATION.search(text):
-            continue  # x \in \mathbb{R}^n: a shape (Chain.arrays), not a condition on values
-        if premise.defines_function(text, {f[0] for f in chain.functions} | set(context.functions)):
-            continue  # "Let $\\sigma(z) = ...$": a definition (Chain.functions), not a constraint
-        kind = _number_set(text)
-        if kind is not None:
-            name, domain, key = kind
-            domains[name] = domain
-            set_signs.add(name)
-            set_keys.append((name, key))
-            continue
-        node = _condition(text, context)
-        if node is None:
-            unread.append(text)
-            continue
-        conditions.append(node)
-        for relation in _relations(node):
-            _narrow(domains, relation)
-            set_signs -= ast.free_names(relation)  # a stated bound gives the sign
-    return _Scope(
-        context,
-        domains,
-        conditions,
-        tuple(unread),
-        functions,
-        frozenset(chain.defined),
-        chain.about_shapes,
-        chain.functions,
-        _declared(chain, context),
-        chain.array_words,
-        chain.convolution,
-        frozenset(set_signs),
-        tuple(set_keys),
-    )
-
-
-# x \in \mathbb{R}^n, \mathbb{R}^{m \times n}: dimensions that read as sizes (a letter or a
-# number); \mathbb{R}^+, \mathbb{R}^{+}, \mathbb{R}^{>0} are number sets (_number_set)
-_ARRAY_DECLARATION = re.compile(r"\\in\s*\\mathbb\s*\{?\s*R\s*\}?\s*\^\s*\{?\s*[A-Za-z0-9]")
-
-
-def _declared(chain: Chain, context: Context) -> dict[str, tuple[str, ...]]:
-    if not chain.arrays and not context.shapes:
-        return {}
-    from grader.steps import sized
-
-    return sized.declared_shapes(chain.arrays, context)
-
-
-_SETS: dict[str, dict[str, Any]] = {
-    "N": {"integer": True, "min": 1.0},  # 1, 2, ...: true whether or not N holds 0
-    "Z": {"integer": True},
-    "R^+": {"positive": True},
-    "R_+": {"positive": True},
-}
-
-
-def _number_set(text: str) -> tuple[str, SymbolDomain, str] | None:
-    """``n \\in \\mathbb{N}``, ``k \\in \\mathbb{Z}``, ``x \\in \\mathbb{R}^+``: the symbol and its domain."""
-    m = re.fullmatch(
-        r"\s*\\?([A-Za-z]+)\s*\\in\s*\\mathbb\s*\{?\s*([NZR])\s*\}?\s*([\^_]\s*\{?\s*\+\s*\}?)?\s*", text
-    )
-    if not m:
-        return None
-    key = m.group(2) + (m.group(3).replace("{", "").replace("}", "").replace(" ", "") if m.group(3) else "")
-    if key not in _SETS:
-        return None
-    return m.group(1), SymbolDomain(**_SETS[key]), key
-
-
-def _condition(text: str, context: Context) -> ast.Node | None:
-    shown = normalize(text)
-    if re.search(r"\\in\s*\\mathbb\s*\{?\s*R\s*\}?\s*$", shown):
-        return ast.Logic(0, "and", ())  # a real symbol: no restriction
-    try:
-        first = parse(shown, functions=tuple(context.functions))
-        names = {n for n in ast.free_names(first) if "_" in n} | set(context.domains)
-        node = parse(shown, symbols=(*LETTERS, *names), functions=tuple(context.functions))
-    except MathError:
-        return None
-    if all(isinstance(r, ast.Relation) for r in _relations(node)) and _relations(node):
-        return node
-    return None
-
-
-def _relations(node: ast.Node) -> list[ast.Node]:
-    if isinstance(node, ast.Relation):
-        return [node]
-    if isinstance(node, ast.Logic) and node.op == "and":
-        return [r for c in node.operands for r in _relations(c)]
-    return [node]
-
-
-_FLIP = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "=": "=", "!=": "!="}
-
-
-def _bound(relation: ast.Node) -> tuple[str, str, Fraction] | None:
-    """``x > 0``, ``0 < x``, ``-x > 0``: (the symbol, the relation, the constant), read as ``x op c``."""
-    if not isinstance(relation, ast.Relation):
-        return None
-    op, left, right = relation.op, relation.left, relation.right
-    if isinstance(right, ast.Sym | ast.Neg) and not isinstance(left, ast.Sym | ast.Neg):
-        left, right, op = right, left, _FLIP[op]
-    bound = _constant(right)
-    if bound is None:
-        return None
-    if isinstance(left, ast.Neg) and isinstance(left.operand, ast.Sym):  # -x > 0: x < 0
-        return left.operand.name, _FLIP[op], -bound
-    return (left.name, op, bound) if isinstance(left, ast.Sym) else None
-
-
-def _narrow(domains: dict[str, SymbolDomain], relation: ast.Node) -> None:
-    """``x > 0``, ``x \\le 1``, ``0 < x``: the symbol's domain narrowed by a constant bound."""
-    found = _bound(relation)
-    if found is None:
-        return
-    name, op, bound = found
-    data = domains.get(name, SymbolDomain()).model_dump(exclude_defaults=True)
-    if op == "!=" and bound == 0:
-        data["nonzero"] = True
-    elif op in (">", ">=") and bound == 0:
-        data["positive" if op == ">" else "nonnegative"] = True
-    elif op == ">=":
-        data["min"] = max(float(bound), data.get("min", -np.inf))
-    elif op == "<=":
-        data["max"] = min(float(bound), data.get("max", np.inf))
-    elif op in ("<", ">"):  # a strict bound: an open end (x < 0 holds no 0)
-        low, high = data.get("interval", (-np.inf, np.inf))
-        low, high = (low, min(high, float(bound))) if op == "<" else (max(low, float(bound)), high)
-        data["interval"] = (low, high)
-    else:
-        return
-    try:
-        domains[name] = SymbolDomain(**data)
-    except ValueError:
-        return
-
-
-def _constant(node: ast.Node) -> Fraction | None:
-    if isinstance(node, ast.Num):
-        return Fraction(node.value)
-    if isinstance(node, ast.Neg) and isinstance(node.operand, ast.Num):
-        return -Fraction(node.operand.value)
-    return None
-
-
 # -- one step ------------------------------------------------------------------------------
 
 
-# A number set whose conventions differ: N with or without 0, R^+ with or without 0. A step is
-# shown only if it holds on the wider reading; a witness (the narrower set's) is one of both.
-_WIDER: dict[str, SymbolDomain] = {
-    "N": SymbolDomain(integer=True, min=0.0),
-    "R^+": SymbolDomain(nonnegative=True),
-    "R_+": SymbolDomain(nonnegative=True),
-}
-
-
-def mark_step(step: Step, scope: _Scope) -> StepMark:
+def mark_step(step: Step, scope: Scope) -> StepMark:
     mark = _mark_step(step, scope)
     written = f"{step.left} {step.right}"
     wider = {
-        name: _WIDER[key]
+        name: WIDER[key]
         for name, key in scope.set_keys
-        if key in _WIDER
+        if key in WIDER
         and name in scope.set_signs
         and re.search(rf"(?<![A-Za-z\\]){re.escape(name)}(?![A-Za-z])", written)
     }
@@ -318,7 +133,7 @@ def mark_step(step: Step, scope: _Scope) -> StepMark:
     )
 
 
-def _mark_step(step: Step, scope: _Scope) -> StepMark:
+def _mark_step(step: Step, scope: Scope) -> StepMark:
     base = {"from": step.left, "to": step.right, "relation": step.relation, "line": step.line}
     if step.relation == "approx":
         return StepMark(**base, status="undecided", certificate="an approximation (≈) is never checked")
@@ -350,7 +165,7 @@ def _mark_step(step: Step, scope: _Scope) -> StepMark:
 
 
 def _one_vector(
-    step: Step, scope: _Scope, base: dict[str, Any], left: Read, right: Read, declared: set[str]
+    step: Step, scope: Scope, base: dict[str, Any], left: Read, right: Read, declared: set[str]
 ) -> StepMark:
     """A step with declared arrays that their written-out reading left undecided: with one
     vector and element-wise arithmetic only (``\\tanh(x) = ...``) read entry by entry as a
@@ -401,7 +216,7 @@ def _element_wise(step: Step, vector: str, *nodes: ast.Node) -> bool:
     return not any(sized.entry_of(n, {vector}) for node in nodes for n in ast.free_names(node))
 
 
-def _scalar_step(left: Read, right: Read, step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark:
+def _scalar_step(left: Read, right: Read, step: Step, scope: Scope, base: dict[str, Any]) -> StepMark:
     try:
         if step.relation == "=":
             if scope.about_shapes or _SHAPE_SPACE.search(step.left + step.right):
@@ -414,7 +229,7 @@ def _scalar_step(left: Read, right: Read, step: Step, scope: _Scope, base: dict[
         return StepMark(**base, status="undecided", certificate=f"internal error: {type(err).__name__}")
 
 
-def _unread(step: Step, scope: _Scope, base: dict[str, Any], why: str) -> StepMark:
+def _unread(step: Step, scope: Scope, base: dict[str, Any], why: str) -> StepMark:
     """A step a side of which the math language does not read (``why``): read another way
     (a function the write-up defines, derivatives computed, arrays or sums written out,
     pieces read as unknowns), else undecided with why."""
@@ -440,7 +255,7 @@ def _unread(step: Step, scope: _Scope, base: dict[str, Any], why: str) -> StepMa
     return _with_sums(step, scope, base) or written_out or _with_unknowns(step, scope, base, why)
 
 
-def _with_convolution(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | None:
+def _with_convolution(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | None:
     """``[1, 2, 3, 4] * [1, 0, 2] = ...`` where the words just before name the convolution
     (full, valid or same; the kernel flipped or not, or both giving the same numbers): the
     convolution computed exactly and the step decided with it in place; else None."""
@@ -466,7 +281,7 @@ def _with_convolution(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMa
     return None
 
 
-def _with_grids(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | None:
+def _with_grids(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | None:
     """Square matrices written with ``\\cdots``, ``\\vdots``, ``\\ddots`` (:mod:`grader.steps.grids`)
     written out whole at sizes 3, 4, 5...: shown by probes when every size is; wrong at a size
     with a confirmed witness (the size part of it) only when no entry of a function's value
@@ -526,13 +341,13 @@ def _with_grids(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | N
     return _sizes_as_values(shown, valued, "the matrices elided with dots written out") if valued else shown
 
 
-def _step_shapes(step: Step, scope: _Scope) -> dict[str, tuple[str, ...]]:
+def _step_shapes(step: Step, scope: Scope) -> dict[str, tuple[str, ...]]:
     from grader.steps import sized
 
     return sized.shapes_in(scope.shapes, step.left, step.right)
 
 
-def _with_arrays(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | None:
+def _with_arrays(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | None:
     """Vectors and matrices written out with symbolic entries (:mod:`grader.steps.arrays`):
     shown at the sizes tried, wrong with a concrete witness (sizes and entries) only when
     every array's shape is declared and nothing stated nearby is left unread."""
@@ -541,8 +356,8 @@ def _with_arrays(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | 
     fixed: dict[str, int] = {}
     conditioned: set[str] = set()
     for condition in scope.conditions:
-        for relation in _relations(condition):
-            found = _bound(relation)
+        for relation in relations(condition):
+            found = bound(relation)
             if found is not None and found[1] == "=" and found[2].denominator == 1 and found[2] > 0:
                 fixed[found[0]] = int(found[2])
             conditioned |= ast.free_names(relation)
@@ -605,7 +420,7 @@ def _shapes(
     left: Read,
     right: Read,
     step: Step,
-    scope: _Scope,
+    scope: Scope,
     base: dict[str, Any],
 ) -> StepMark:
     """``2 \\times 3 \\times 4 = 4 \\times 3 \\times 2`` where the words are about shapes: the
@@ -645,7 +460,7 @@ def _shapes(
     )
 
 
-def _with_written_function(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | None:
+def _with_written_function(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | None:
     """A step that applies a function the write-up defines before it, within its reach
     (``\\sigma(x) = \\frac{1}{1+e^{-kx}}``, "where $\\sigma$ is the sigmoid";
     :mod:`grader.steps.defined`): decided under that definition, each application replaced
@@ -705,7 +520,7 @@ def _with_written_function(step: Step, scope: _Scope, base: dict[str, Any]) -> S
 
 
 def _unranged_witness(
-    mark: StepMark, found: Sequence[tuple[str, str, str, int]], step: Step, under: tuple[Step, _Scope]
+    mark: StepMark, found: Sequence[tuple[str, str, str, int]], step: Step, under: tuple[Step, Scope]
 ) -> tuple[str, int] | None:
     """(parameter, line) where a witness under the definitions fixes a parameter of one with
     no range stated (``k`` of ``\\frac{1}{1+e^{-kx}}``) and the step, definitions put in, is not
@@ -740,7 +555,7 @@ def _without_formula(found: Sequence[tuple[str, str, str, int]], base: dict[str,
 PARAMETER_SAMPLES = ("2", "-2", "\\frac{1}{2}", "-\\frac{1}{2}")
 
 
-def _wrong_at_every_sample(step: Step, scope: _Scope, parameters: Sequence[str]) -> bool:
+def _wrong_at_every_sample(step: Step, scope: Scope, parameters: Sequence[str]) -> bool:
     """Is the step (definitions put in) wrong, each with its own witness, with the parameters
     fixed to each of PARAMETER_SAMPLES in turn?"""
     for value in PARAMETER_SAMPLES:
@@ -756,7 +571,7 @@ def _wrong_at_every_sample(step: Step, scope: _Scope, parameters: Sequence[str])
 
 
 def _unranged_parameters(
-    found: Sequence[tuple[str, str, str, int]], point: Mapping[str, str], scope: _Scope, own: str
+    found: Sequence[tuple[str, str, str, int]], point: Mapping[str, str], scope: Scope, own: str
 ) -> list[tuple[str, int]]:
     """The letters a witness fixes that are parameters of a definition (``k`` in
     ``\\sigma(x) = \\frac{1}{1+e^{-kx}}``) with no range stated for the step (declared, or a
@@ -790,7 +605,7 @@ def _signs(domains: Mapping[str, SymbolDomain]) -> dict[str, str]:
     return out
 
 
-def _with_derivatives(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | None:
+def _with_derivatives(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | None:
     """The step with its derivatives computed (:mod:`grader.steps.calculus`), decided as any
     other; a witness counts only where every operand has a value, and only when nothing else
     may depend on the variable. None when a derivative there cannot be computed."""
@@ -836,7 +651,7 @@ def _names(*nodes: ast.Node) -> list[str]:
     return sorted(out)
 
 
-def _witness_mark(base: dict[str, Any], found: W.Found, scope: _Scope) -> StepMark:
+def _witness_mark(base: dict[str, Any], found: W.Found, scope: Scope) -> StepMark:
     resting = sorted(n for n in found.point if n.split("_")[0] in scope.defined)
     if resting:
         return StepMark(
@@ -891,7 +706,7 @@ def _engine(
     reference: str,
     answer: str,
     names: Sequence[str],
-    scope: _Scope,
+    scope: Scope,
     rtol: float,
     atol: float,
     let: Mapping[str, str] | None = None,
@@ -931,7 +746,7 @@ def _engine_once(
     reference: str,
     answer: str,
     symbols: dict[str, SymbolDomain],
-    scope: _Scope,
+    scope: Scope,
     rtol: float,
     atol: float,
     let: Mapping[str, str] | None,
@@ -958,7 +773,7 @@ def _engine_once(
     return "undecided", verdict.feedback.splitlines()[0] if verdict.feedback else str(verdict.status)
 
 
-def _equality(left: Read, right: Read, step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark:
+def _equality(left: Read, right: Read, step: Step, scope: Scope, base: dict[str, Any]) -> StepMark:
     assert left.node is not None and right.node is not None
     rtol, atol = _tolerance(step.left, step.right)
     names = _names(left.node, right.node)
@@ -989,7 +804,7 @@ def _equality(left: Read, right: Read, step: Step, scope: _Scope, base: dict[str
     return StepMark(**base, status="undecided", certificate=said)
 
 
-def _identity(a: ast.Node, b: ast.Node, scope: _Scope, rtol: float, atol: float) -> bool:
+def _identity(a: ast.Node, b: ast.Node, scope: Scope, rtol: float, atol: float) -> bool:
     """The engine's exact identity (:mod:`grader.types.expression.identity`): both sides the
     same rational function of their terms (exponentials of sums split, logarithms of
     exponentials taken out: :mod:`grader.steps.rewrite`), one defined wherever the other is.
@@ -1026,7 +841,7 @@ def _equality_witness(
     a: ast.Node,
     b: ast.Node,
     domain: W.Domain,
-    scope: _Scope,
+    scope: Scope,
     rtol: float,
     atol: float,
     extra: Sequence[dict[str, Fraction]] = (),
@@ -1059,7 +874,7 @@ def _holds_op(op: str) -> tuple[str, str]:
     }[op], op
 
 
-def _inequality(left: Read, right: Read, op: str, scope: _Scope, base: dict[str, Any]) -> StepMark:
+def _inequality(left: Read, right: Read, op: str, scope: Scope, base: dict[str, Any]) -> StepMark:
     assert left.node is not None and right.node is not None
     names = _names(left.node, right.node)
     domain = W.Domain(names, scope.domains, scope.conditions)
@@ -1093,7 +908,7 @@ def _inequality(left: Read, right: Read, op: str, scope: _Scope, base: dict[str,
     )
 
 
-def _with_sums(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | None:
+def _with_sums(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | None:
     """:func:`_sums_written`; where that decides nothing and entries have free indices
     (``\\frac{d}{d\\mathbf{x}_j} \\sum_k e^{\\mathbf{x}_k}``), again with every value of the
     indices (the entries then are the sum's)."""
@@ -1107,7 +922,7 @@ def _with_sums(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | No
     return _sums_written(step, scope, base, indexed=True) or mark
 
 
-def _sums_written(step: Step, scope: _Scope, base: dict[str, Any], indexed: bool) -> StepMark | None:
+def _sums_written(step: Step, scope: Scope, base: dict[str, Any], indexed: bool) -> StepMark | None:
     """A step with sums over an index (``\\sum_{j=0}^{t-1}``) written out for sizes 1, 2, ...
     (:mod:`grader.steps.sums`): wrong at the first size with a confirmed witness (the size is
     part of it), shown by probes when every size tried is shown; else None."""
@@ -1169,7 +984,7 @@ def _sums_written(step: Step, scope: _Scope, base: dict[str, Any], indexed: bool
 
 
 def _written_texts(
-    step: Step, scope: _Scope, point: Mapping[str, Fraction], written: list[str]
+    step: Step, scope: Scope, point: Mapping[str, Fraction], written: list[str]
 ) -> tuple[str, str, bool, list[str]] | None:
     """The written-out sides read further: names with a layer's superscript as names of their
     own (``layered``), a vector beside the entries a sum names as their column (``columns``);
@@ -1193,7 +1008,7 @@ def _written_texts(
 
 
 def _closed_or_probed(
-    mark: StepMark | None, sizes: set[str], texts: list[str], scope: _Scope, base: dict[str, Any]
+    mark: StepMark | None, sizes: set[str], texts: list[str], scope: Scope, base: dict[str, Any]
 ) -> StepMark | None:
     """A step shown at the ``sizes`` tried: as it is when the sizes and indices stand only as
     bounds and in subscripts (``x_1 + \\dots + x_n``); else proved with its sums in closed
@@ -1211,7 +1026,7 @@ def _closed_or_probed(
     return _sizes_as_values(mark, valued, "the sums written out")
 
 
-def _stated_unread(scope: _Scope) -> str | None:
+def _stated_unread(scope: Scope) -> str | None:
     """A fact stated near the chain that the entries a witness picks freely may break: a
     condition not read (``since \\sum_i p_i = 1``), words of a property (a unit vector,
     probabilities, a softmax's output); else None."""
@@ -1238,7 +1053,7 @@ def _sizes_as_values(mark: StepMark, valued: list[str], how: str) -> StepMark:
 
 
 def _why_sums_no_witness(
-    point: Mapping[str, Fraction], scope: _Scope, layered: bool, columns: list[str], implicit: str | None
+    point: Mapping[str, Fraction], scope: Scope, layered: bool, columns: list[str], implicit: str | None
 ) -> str | None:
     """Why a point where the written-out step fails is no witness, or None."""
     stated = _stated_unread(scope)
@@ -1281,7 +1096,7 @@ def _entry_derivative(*texts: str) -> bool:
 
 
 def _every_index(
-    step: Step, scope: _Scope, base: dict[str, Any], left: str, right: str, indices: list[str], size: int
+    step: Step, scope: Scope, base: dict[str, Any], left: str, right: str, indices: list[str], size: int
 ) -> StepMark | None:
     """The step at every value of its free indices from 1 to ``size``: shown when each is
     shown (its certificate the last one's), else None (never wrong: the sums' sizes are not
@@ -1303,7 +1118,7 @@ def _every_index(
 
 
 def _written_mark(
-    step: Step, scope: _Scope, base: dict[str, Any], left_text: str, right_text: str
+    step: Step, scope: Scope, base: dict[str, Any], left_text: str, right_text: str
 ) -> StepMark | None:
     """The step with its sums (or items elided with dots) written out, decided; a side that
     is then a vector or a matrix (``[x_1, x_2, x_3]``) by the arrays' reading; None when not
@@ -1355,7 +1170,7 @@ def _fraction_text(v: Fraction) -> str:
     return str(v.numerator) if v.denominator == 1 else f"{v.numerator}/{v.denominator}"
 
 
-def _with_unknowns(step: Step, scope: _Scope, base: dict[str, Any], why: str) -> StepMark:
+def _with_unknowns(step: Step, scope: Scope, base: dict[str, Any], why: str) -> StepMark:
     """A step whose sides hold notation with no value in the math language: shown when the
     two sides are the same function of those pieces read as unknowns (:mod:`grader.steps.opaque`),
     never refuted that way; else undecided with ``why``."""
@@ -1402,7 +1217,7 @@ class _Statement:
     right: Read
 
 
-def _arrays_related(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | None:
+def _arrays_related(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | None:
     """Two statements between scalars of vectors and matrices that are one relation
     rearranged (:func:`grader.steps.sized.same_relation`): shown, never refuted."""
     from grader.steps import sized
@@ -1418,7 +1233,7 @@ def _arrays_related(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark
     return StepMark(**base, status="shown", certificate=said) if said else None
 
 
-def _statement(text: str, scope: _Scope) -> _Statement | str:
+def _statement(text: str, scope: Scope) -> _Statement | str:
     cuts = _top_level_relations(text)
     if len(cuts) != 1 or cuts[0][2] not in ("=", "<", "<=", ">", ">="):
         return "a statement that is not one equation or inequality: out of scope"
@@ -1429,7 +1244,7 @@ def _statement(text: str, scope: _Scope) -> _Statement | str:
     return _Statement(str(op), left, right)
 
 
-def _truth(s: _Statement, point: dict[str, Fraction], scope: _Scope, bits: int) -> bool | None:
+def _truth(s: _Statement, point: dict[str, Fraction], scope: Scope, bits: int) -> bool | None:
     assert s.left.node is not None and s.right.node is not None
     x = W.value_at(s.left.node, point, scope.functions, bits)
     y = W.value_at(s.right.node, point, scope.functions, bits)
@@ -1439,7 +1254,7 @@ def _truth(s: _Statement, point: dict[str, Fraction], scope: _Scope, bits: int) 
 
 
 def _truth_floats(
-    s: _Statement, points: list[dict[str, Fraction]], names: list[str], scope: _Scope
+    s: _Statement, points: list[dict[str, Fraction]], names: list[str], scope: Scope
 ) -> np.ndarray:
     assert s.left.node is not None and s.right.node is not None
     x, y = (
@@ -1457,7 +1272,7 @@ def _truth_floats(
     return np.where(np.isfinite(x) & np.isfinite(y), truth.astype(float), np.nan)
 
 
-def _logical(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark:
+def _logical(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark:
     p, q = _statement(step.left, scope), _statement(step.right, scope)
     if isinstance(p, str) or isinstance(q, str):
         why = p if isinstance(p, str) else q
@@ -1503,7 +1318,7 @@ def _logical(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark:
     )
 
 
-def _conclusion_always_holds(step: Step, scope: _Scope, base: dict[str, Any]) -> StepMark | None:
+def _conclusion_always_holds(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | None:
     """``P \\implies a = b`` where ``a = b`` is shown for every value (whatever reading shows
     it), or ``P \\implies a = b = c`` where each of its equalities is: true whatever ``P`` is
     (a chain, a statement out of scope); else None."""
@@ -1530,7 +1345,7 @@ def _conclusion_always_holds(step: Step, scope: _Scope, base: dict[str, Any]) ->
 MAX_CONCLUSION_STEPS = 6  # equalities of a conclusion chain decided one by one at most
 
 
-def _logical_with_unknowns(step: Step, scope: _Scope, base: dict[str, Any], why: str) -> StepMark:
+def _logical_with_unknowns(step: Step, scope: Scope, base: dict[str, Any], why: str) -> StepMark:
     """Statements with notation read as unknowns (:mod:`grader.steps.opaque`): shown when the
     two are equivalent (or one implies the other) whatever values the pieces have; never refuted."""
     found = opaque_sides([step.left, step.right], scope.context.functions)
@@ -1552,7 +1367,7 @@ def _logical_with_unknowns(step: Step, scope: _Scope, base: dict[str, Any], why:
 
 
 def _logical_shown(
-    p: _Statement, q: _Statement, both_ways: bool, names: list[str], scope: _Scope
+    p: _Statement, q: _Statement, both_ways: bool, names: list[str], scope: Scope
 ) -> str | None:
     """The engine's certificate that ``p`` implies (or is equivalent to) ``q``, or None."""
     if p.op == "=" and q.op == "=" and not both_ways:
@@ -1596,7 +1411,7 @@ def _indicator(s: _Statement) -> str:
     }[s.op]
 
 
-def _solution_points(s: _Statement, names: list[str], scope: _Scope) -> list[dict[str, Fraction]]:
+def _solution_points(s: _Statement, names: list[str], scope: Scope) -> list[dict[str, Fraction]]:
     """Rational points on an equation's solution set: every symbol but one at grid values, the
     last one at the rational roots found where the residual changes sign or is exactly 0."""
     if s.op != "=" or not names or s.left.node is None or s.right.node is None:
