@@ -6,6 +6,7 @@ whole server over an hour."""
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -193,3 +194,43 @@ def test_a_servers_workers_retire_every_few_sheets_and_each_hand_in_is_graded_on
     ]
     assert not errors, f"error verdicts: {errors}"
     assert len(seen) >= 6, f"the workers did not retire every 4 sheets: {len(seen)} seen for 30 sheets"
+
+
+def test_a_course_keeps_only_the_problem_sets_in_force_read_however_often_it_is_edited(
+    tmp_path: Path,
+) -> None:
+    """Every problem-file edit (and every rubric item a TA adds) is a new version read into a
+    problem set: the server kept every one it had read, all term. It keeps those in force."""
+    import gc
+    import shutil
+    import weakref
+
+    from grader.service.course import CourseState
+    from grader.service.db import Database, migrate
+
+    url = f"sqlite:///{tmp_path / 'grader.sqlite3'}"
+    migrate(url)
+    db = Database(url)
+    folder = tmp_path / "course"
+    (folder / "problems").mkdir(parents=True)
+    problem_file = folder / "problems" / "basics.yaml"
+    basics = Path(__file__).parent / "fixtures" / "basics.yaml"
+    shutil.copy(basics, problem_file)
+    try:
+        course = CourseState(db, folder, "course")
+        course.sync(force=True)
+        read = []
+        for n in range(1, 8):  # seven edits, each another answer
+            spec = course.get("basics").spec  # type: ignore[union-attr]
+            read.append(weakref.ref(spec))
+            del spec
+            problem_file.write_text(basics.read_text().replace("answer: 131072", f"answer: {131072 + n}"))
+            os.utime(problem_file, ns=(n * 10**9, n * 10**9))  # seen as changed whatever the clock
+            assert course.sync() == ["basics"]
+        gc.collect()
+        assert [ref() for ref in read if ref() is not None] == [], "an edited-away version is still held"
+        held = course.get("basics").spec  # type: ignore[union-attr]
+        course.refresh()  # nothing changed: the version in force is not read again
+        assert course.get("basics").spec is held  # type: ignore[union-attr]
+    finally:
+        db.dispose()
