@@ -316,6 +316,8 @@ def say_what_went_wrong(server: Server, tally: Tally) -> None:
         print("\n".join(text for text in said if "WARNING" in text or "ERROR" in text)[-4000:])
     if tally.errors:
         print(f"{len(tally.errors)} requests failed, the first: {tally.errors[0]}")
+        said = server.log.read_text(errors="replace")
+        print(said[said.find("Traceback") :][:6000] if "Traceback" in said else "(no traceback in the server's log)")
     if tally.late:
         print(f"{tally.late} hand-ins were posted more than a second late (this client fell behind)")
 

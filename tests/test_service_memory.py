@@ -234,3 +234,41 @@ def test_a_course_keeps_only_the_problem_sets_in_force_read_however_often_it_is_
         assert course.get("basics").spec is held  # type: ignore[union-attr]
     finally:
         db.dispose()
+
+
+def test_what_a_servers_threads_free_is_given_back_to_the_system(monkeypatch: pytest.MonkeyPatch) -> None:
+    """glibc keeps what a thread frees in the thread's arena: a server's RSS grew 20% in 10
+    minutes of a soak while its live heap stayed flat. What is freed is given back."""
+    import threading
+
+    import psutil
+
+    from grader.core import allocator
+
+    if allocator._glibc() is None:
+        pytest.skip("the C library is not glibc: nothing to give back")
+    me = psutil.Process()
+    kept: list[bytes] = []
+
+    def fragment() -> None:  # in a thread of its own, as a request's: its own arena
+        made = [bytes(2048) + n.to_bytes(4, "little") for n in range(20_000)]  # 40 MiB by malloc
+        kept.extend(made[::16])  # what lives on is spread through it, the rest freed
+
+    thread = threading.Thread(target=fragment)
+    thread.start()
+    thread.join()
+    before = me.memory_info().rss
+    assert allocator.give_back()
+    given = before - me.memory_info().rss
+    assert given > 16 * 2**20, f"only {given / 2**20:.1f} MiB given back of about 37 MiB freed"
+    assert len(kept) == 1250
+
+    stop, trimmed = threading.Event(), threading.Event()
+    monkeypatch.setattr(allocator, "give_back", lambda: trimmed.set() or True)
+    trimmer = allocator.start_trimming(stop, seconds=0.01)
+    try:
+        assert trimmer is not None and trimmed.wait(5), "the trimming thread never trimmed"
+    finally:
+        stop.set()
+    trimmer.join(5)
+    assert not trimmer.is_alive()
