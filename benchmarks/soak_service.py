@@ -316,6 +316,11 @@ def say_what_went_wrong(server: Server, tally: Tally) -> None:
         print("\n".join(text for text in said if "WARNING" in text or "ERROR" in text)[-4000:])
     if tally.errors:
         print(f"{len(tally.errors)} requests failed, the first: {tally.errors[0]}")
+        said = server.log.read_text(errors="replace").splitlines()
+        starts = [n for n, text in enumerate(said) if text.startswith("Traceback")]
+        if starts:  # the first one's innermost frames and its error
+            block = list(itertools.takewhile(lambda text: text[:1] in (" ", "T"), said[starts[0] :]))
+            print("\n".join(block[-24:] + said[starts[0] + len(block) : starts[0] + len(block) + 1]))
     if tally.late:
         print(f"{tally.late} hand-ins were posted more than a second late (this client fell behind)")
 

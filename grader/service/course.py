@@ -83,7 +83,7 @@ class CourseState:
         self.notices: tuple[FileNotice, ...] = ()  # files of the folder not in force, and why
         self._lock = threading.Lock()
         self._by_name: dict[str, LoadedAssignment] = {}
-        self._by_hash: dict[str, ProblemSet] = {}
+        self._by_hash: dict[str, ProblemSet] = {}  # the versions in force (text and rubric), read
         self._seen: dict[Path, tuple[int, int]] = {}
         self._checked: tuple[Any, ...] = ()
         self._db_stamp: tuple[tuple[Any, ...], ...] = ()
@@ -333,22 +333,27 @@ class CourseState:
         self.notices = tuple(notices)
         self._checked = ()
 
-    def _spec(self, row: Assignment, rubric: dict[str, Any]) -> ProblemSet:
-        """The problem text in force with the rubric items in force (read once per version)."""
+    def _spec(self, row: Assignment, rubric: dict[str, Any], in_force: dict[str, ProblemSet]) -> ProblemSet:
+        """The problem text in force with the rubric items in force (read once per version),
+        put in ``in_force``."""
         key = row.problem_hash + (json.dumps(rubric, sort_keys=True) if rubric else "")
-        found = self._by_hash.get(key)
+        found = in_force.get(key) or self._by_hash.get(key)
         if found is None:
             found = spec_with_rubric(row.problem_text, row.source_path, row.name, rubric)
-            self._by_hash[key] = found
+        in_force[key] = found
         return found
 
     def _load_all(self) -> None:
         with self.db.session(read_only=True) as db:
             rows = assignments.assignments_of(db, self.course_id)
         loaded: dict[str, LoadedAssignment] = {}
+        # Only the versions in force are kept read: every problem-file edit and every rubric
+        # item a TA adds makes a new one, and a term's worth of them (each a compiled problem
+        # set, megabytes for a large one) grew the server without bound.
+        in_force: dict[str, ProblemSet] = {}
         for row in rows:
             rubric = (row.policy or {}).get("rubric") or {}
-            spec = self._spec(row, rubric)
+            spec = self._spec(row, rubric, in_force)
             extensions = {
                 student: extension_for(row, student)
                 for student in {*(row.extensions or {}), *(row.granted_extensions or {})}
@@ -372,6 +377,7 @@ class CourseState:
                 rubric,
             )
         self._by_name = loaded
+        self._by_hash = in_force
         self._db_stamp = tuple((row.id, row.problem_hash, row.updated_at) for row in rows)
 
 

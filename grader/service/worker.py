@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from grader.batch import VerdictStore
 from grader.batch.reading import SubmissionTask
 from grader.batch.worker import Graded
-from grader.core import memtrace
+from grader.core import allocator, memtrace
 from grader.core.plainjson import UNREADABLE
 from grader.core.report import Report
 from grader.service import metrics, undecided
@@ -401,6 +401,7 @@ def run_worker(settings: Settings, hooks: Sequence[DatabaseHook] = (), grace: fl
         signal.signal(signum, lambda *_: stop.set())
     workers = GradingWorkers(settings, db, course)
     workers.start()
+    allocator.start_trimming(stop)  # what its threads free, given back (as the server does)
     log.info("grading worker %s started", workers.owner)
     try:
         while not stop.wait(1.0):
