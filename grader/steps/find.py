@@ -157,6 +157,7 @@ class _Row:
     continues: bool  # starts with a relation: continues the chain before it
     conditions: list[str] = field(default_factory=list)
     comment: str = ""
+    start: int = -1  # offset in the text of the math it was read from
 
 
 @dataclass
@@ -179,10 +180,11 @@ def chains_in_text(text: str, kind: str = "latex") -> list[Chain]:
     definitions += [d for d in _reintroduced(text) if d[0] in functions]
     primed = frozenset(d[0] for d in definitions if d[2])  # f'(x) = ... is a claim where f is defined
     items = _Items(text.splitlines())
+    resets = tuple(m.start() for m in _GENERAL.finditer(text))
     chains = [
         c
         for g in _row_groups(text, pieces)
-        if (c := _as_chain(g, conditions_at, unread_at, primed, items)) is not None
+        if (c := _as_chain(g, conditions_at, unread_at, primed, items, resets)) is not None
     ]
     defined = _defined_names(pieces)
     if defined:
@@ -644,11 +646,14 @@ def _row_groups(text: str, pieces: list[_Piece]) -> list[list[_Row]]:
             continue  # "for $x > 0$": a condition, not a step; "$x = 1$ does not hold": no claim
         line = text.count("\n", 0, piece.start) + 1
         cases = _case_rows(piece, line)
+        for row in cases:
+            row.start = piece.start
         if cases:
             groups += [[row] for row in cases]
             open_group = False
         continued = False
         for row in _rows(piece, line):
+            row.start = piece.start
             if row.continues and open_group and row.line - last_line <= 3:
                 groups[-1].append(row)
                 continued = True
@@ -981,13 +986,23 @@ def _top_level_relations(text: str) -> list[tuple[int, int, Relation | None]]:
     return found
 
 
-def _stated_conditions(text: str, pieces: list[_Piece]) -> list[tuple[int, str]]:
-    """(line, condition) for each inline piece of math that words before it mark as a condition."""
+def _stated_conditions(text: str, pieces: list[_Piece]) -> list[tuple[int, str, int]]:
+    """(line, condition, offset) for each inline piece of math that words before it mark as a
+    condition."""
     found = []
     for start, piece in _condition_pieces(text, pieces):
         for condition in _conditions_in_math(piece.math):
-            found.append((text.count("\n", 0, start) + 1, condition))
+            found.append((text.count("\n", 0, start) + 1, condition, start))
     return found
+
+
+# words that end every condition stated before them ("For $x > 0$ ... . In general, ...")
+_GENERAL = re.compile(
+    r"\b(?:in\s+general|in\s+the\s+general\s+case|in\s+every\s+case|regardless\s+of|for\s+(?:an?\s+)?arbitrary"
+    r"|(?:without|drop(?:ping)?|remov(?:e|ing))\s+(?:this|the|that|these|those|any|all)\s+"
+    r"(?:assumptions?|conditions?|hypothes[ie]s|restrictions?))\b",
+    re.IGNORECASE,
+)
 
 
 def _condition_pieces(text: str, pieces: list[_Piece]) -> list[tuple[int, _Piece]]:
@@ -999,7 +1014,13 @@ def _condition_pieces(text: str, pieces: list[_Piece]) -> list[tuple[int, _Piece
             continue
         before = text[max(0, piece.start - 40) : piece.start].rstrip("$( \\").rstrip()
         # "for $x > 0$ and $y < 1$", "given $a = 1$, $b = 2$": the next pieces too
-        listed = piece.start - last_end < 16 and re.search(r"(?:\band|,|\bor)\s*$", before)
+        # ... but "for $x > 0$, $\\sqrt{x^2} = x$" is a condition and then a claim: a listed
+        # piece is a condition only when it names or bounds something (``b = 2``, ``y < 1``)
+        listed = (
+            piece.start - last_end < 16
+            and re.search(r"(?:\band|,|\bor)\s*$", before)
+            and _bounds_a_name(piece.math)
+        )
         relations = _top_level_relations(piece.math)
         # a statement with an implication in it is a derivation, not a condition ("If $z > 0$,
         # $\\sigma(z) = z \\Rightarrow \\sigma(\\sigma(z)) = \\sigma(z)$")
@@ -1009,6 +1030,18 @@ def _condition_pieces(text: str, pieces: list[_Piece]) -> list[tuple[int, _Piece
             found.append((piece.start, piece))
             last_end = piece.start + len(piece.math)
     return found
+
+
+def _bounds_a_name(math: str) -> bool:
+    """``b = 2x + 1``, ``y < 1``, ``-x_2 > 0``: a bound, or an equation with a name or a
+    number on its left (an equation of two formulas after a condition is a claim)."""
+    relations = _top_level_relations(math)
+    if not relations:
+        return False
+    if not _is_equation(math):
+        return True
+    first = _tidy(_DROP.sub(" ", math[: relations[0][0]]))
+    return is_name(first) or bool(_NUMBER.match(first.strip()))
 
 
 def _after(text: str, piece: _Piece) -> str:
@@ -1173,11 +1206,14 @@ def _is_equation(condition: str) -> bool:
 
 def _as_chain(
     rows: list[_Row],
-    conditions_at: list[tuple[int, str]],
+    conditions_at: list[tuple[int, str, int]],
     unread_at: list[tuple[int, str]],
     primed: frozenset[str] = frozenset(),
     items: _Items | None = None,
+    resets: tuple[int, ...] = (),
 ) -> Chain | None:
+    """A chain of rows, with the conditions stated near it: those before a word that ends them
+    (``resets``: "in general", "without this assumption") do not reach it."""
     found = _Steps(logical=any(item.relation in ("iff", "implies") for row in rows for item in row.items))
     conditions: list[str] = []
     for row in rows:
@@ -1191,8 +1227,9 @@ def _as_chain(
     line, last = rows[0].line, max(s.line for s in steps)
     near = [
         (at, c)
-        for at, c in conditions_at
-        if ((at <= line and line - at <= CONDITION_REACH) or line <= at <= last)
+        for at, c, start in conditions_at
+        if not any(start < r <= rows[0].start for r in resets)
+        and ((at <= line and line - at <= CONDITION_REACH) or line <= at <= last)
         and (items is None or not _is_equation(c) or items.same(at, line))
     ]
     conditions += _latest_per_symbol(near)
