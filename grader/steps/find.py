@@ -755,7 +755,32 @@ def _math_pieces(text: str) -> list[_Piece]:
         body = m.group("a") or m.group("b") or ""
         start = m.start("a") if m.group("a") else m.start("b")
         pieces.append(_Piece(body, start, False))
-    return sorted(pieces, key=lambda p: p.start)
+    return _implications(text, sorted(pieces, key=lambda p: p.start))
+
+
+# "$x^2 = 1$ implies $x^3 = x$": one claimed implication, neither of its sides a claim alone
+_IMPLIES_WORD = re.compile(
+    r"^\$\)?\s*(?:implies|gives|yields|leads\s+to|entails|forces)(?:\s+that)?\s*(?:\$|\\\()$", re.IGNORECASE
+)
+_IMPLIES = "\\implies "
+
+
+def _implications(text: str, pieces: list[_Piece]) -> list[_Piece]:
+    """Two inline relations joined by "implies" or "gives" read as ``A \\implies B`` (a step
+    compared by solution sets), the joined piece spanning the same text as the two."""
+    out: list[_Piece] = []
+    for piece in pieces:
+        last = out[-1] if out else None
+        if last is not None and not last.display and not piece.display:
+            end = last.start + len(last.math)
+            between = text[end : piece.start]
+            one = [len(_top_level_relations(m)) == 1 for m in (last.math, piece.math)]
+            if _IMPLIES_WORD.match(between) and all(one) and len(between) >= len(_IMPLIES):
+                joined = last.math + _IMPLIES.rjust(len(between)) + piece.math
+                out[-1] = _Piece(joined, last.start, False)
+                continue
+        out.append(piece)
+    return out
 
 
 def _rows(piece: _Piece, line: int) -> list[_Row]:
@@ -1084,11 +1109,19 @@ def _conditions_in_math(math: str) -> list[str]:
     math = re.sub(r"\\text\s*\{[^}]*\}|\\quad|\\forall", ",", math)
     cuts = [m.start() for m in re.finditer(",", math) if _depth_at(math, m.start()) == 0]
     parts = [math[a + 1 if a >= 0 else 0 : b] for a, b in zip([-1, *cuts], [*cuts, len(math)], strict=True)]
+    listed: list[str] = []  # "m, n \\in \\mathbb{N}", "x, y > 0": names the next relation bounds too
     for part in parts:
         part = _tidy(part)
         relations = _top_level_relations(part)
+        if not relations and part.strip() and is_name(part):
+            listed.append(part.strip())
+            continue
         if relations and all(r in ("<", "<=", ">", ">=", "=", None) for _, _, r in relations):
+            first = part[: relations[0][0]]
+            if is_name(first.strip()):
+                out += [name + " " + part[relations[0][0] :] for name in listed]
             out.append(part)
+        listed = []
     return out
 
 
