@@ -173,7 +173,7 @@ def chains_in_text(text: str, kind: str = "latex") -> list[Chain]:
         text = notebook_text(text)
     text = _without_comments(text, kind)
     pieces = _math_pieces(text)
-    conditions_at = _stated_conditions(text, pieces)
+    conditions_at = _stated_conditions(text, pieces) + _number_words(text, pieces)
     unread_at = _unread_condition_words(text, pieces)
     definitions = _function_definitions(text, pieces) + _named_functions(text, pieces)
     functions = {d[0] for d in definitions}  # "let $x$ be real" ends nothing: x is no function
@@ -1018,6 +1018,46 @@ def _stated_conditions(text: str, pieces: list[_Piece]) -> list[tuple[int, str, 
     for start, piece in _condition_pieces(text, pieces):
         for condition in _conditions_in_math(piece.math):
             found.append((text.count("\n", 0, start) + 1, condition, start))
+    return found
+
+
+# "let $k$ be an integer", "for every integer $k$", "natural numbers $m, n$": a number set in words
+_SET_WORD = r"(?:(positive|non-?negative)\s+)?(integer|natural\s+number|whole\s+number)s?"
+_SET_AFTER = re.compile(
+    r"^\$?\)?\s*(?:is|be|are)\s+(?:an?\s+|some\s+|any\s+)?" + _SET_WORD
+    # "an integer multiple of $\\pi$", "the integer part": not the number set
+    + r"(?![\w-]|\s+(?:multiples?|parts?|powers?|combinations?|coefficients?|valued|roots?|values?)\b)",
+    re.IGNORECASE,
+)
+_SET_BEFORE = re.compile(r"\b" + _SET_WORD + r"\s*(?:\$|\\\()?$", re.IGNORECASE)
+
+
+def _number_words(text: str, pieces: list[_Piece]) -> list[tuple[int, str, int]]:
+    """(line, condition, offset) of each number set a name is given in words: ``k \\in
+    \\mathbb{Z}`` for an integer, ``k \\in \\mathbb{N}`` for a natural or positive integer (and
+    ``k \\ge 0`` for a non-negative one), with any bound written in the math (``integers $k > 0$``)."""
+    found = []
+    for piece in pieces:
+        if piece.display:
+            continue
+        before = text[max(0, piece.start - 60) : piece.start]
+        m = _SET_AFTER.match(_after(text, piece)) or _SET_BEFORE.search(before)
+        if m is None:
+            continue
+        sign, word = (m.group(1) or "").lower(), m.group(2).lower()
+        natural = word.startswith("natural")  # N: shown only where it holds with 0 too
+        line = text.count("\n", 0, piece.start) + 1
+        bounds = _conditions_in_math(piece.math)
+        names = [n.strip() for n in _tidy(piece.math).split(",")] if not bounds else []
+        names += [b[: _top_level_relations(b)[0][0]].strip() for b in bounds]
+        for name in names:
+            if not re.fullmatch(r"[A-Za-z]", name):
+                continue
+            number_set = " \\in \\mathbb{N}" if natural else " \\in \\mathbb{Z}"
+            found.append((line, name + number_set, piece.start))
+            if sign:  # a positive integer is at least 1, a non-negative one at least 0
+                found.append((line, name + (" \\ge 0" if sign.startswith("non") else " \\ge 1"), piece.start))
+        found += [(line, b, piece.start) for b in bounds]
     return found
 
 
