@@ -1175,7 +1175,12 @@ def _unread_condition_words(text: str, pieces: list[_Piece]) -> list[tuple[int, 
                 masked[i] = " "
     plain = "".join(masked)
     read = [start for start, _ in _condition_pieces(text, pieces)]
-    words = r"\b(?:such that|provided|unless|only if|as long as|assuming|suppose)\b"
+    words = (
+        r"\b(?:such that|provided|unless|only if|as long as|assuming|suppose"
+        # a set stated in words that is not read: "$x$ is an integer multiple of $\\pi$"
+        r"|multiples? of|divisible by|(?:is|are|be) (?:an? )?(?:even|odd)"
+        r"|(?:even|odd) (?:integer|number)s?)\b"
+    )
     for m in re.finditer(words, plain, re.I):
         between = [plain[m.end() : start] for start in read if 0 <= start - m.end() <= 120]
         if m.group(0).lower() != "only if" and any(not re.search(r"[.!?;]\s|\n\s*\n", b) for b in between):
