@@ -1063,7 +1063,7 @@ def _number_words(text: str, pieces: list[_Piece]) -> list[tuple[int, str, int]]
 
 # words that end every condition stated before them ("For $x > 0$ ... . In general, ...")
 _GENERAL = re.compile(
-    r"\b(?:in\s+general|in\s+the\s+general\s+case|in\s+every\s+case|regardless\s+of|for\s+(?:an?\s+)?arbitrary"
+    r"\b(?:in\s+general|in\s+the\s+general\s+case|in\s+every\s+case|regardless\s+of|arbitrar(?:y|ily)"
     r"|(?:without|drop(?:ping)?|remov(?:e|ing))\s+(?:this|the|that|these|those|any|all)\s+"
     r"(?:assumptions?|conditions?|hypothes[ie]s|restrictions?))\b",
     re.IGNORECASE,
