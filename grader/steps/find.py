@@ -157,6 +157,7 @@ class _Row:
     continues: bool  # starts with a relation: continues the chain before it
     conditions: list[str] = field(default_factory=list)
     comment: str = ""
+    start: int = -1  # offset in the text of the math it was read from
 
 
 @dataclass
@@ -172,17 +173,18 @@ def chains_in_text(text: str, kind: str = "latex") -> list[Chain]:
         text = notebook_text(text)
     text = _without_comments(text, kind)
     pieces = _math_pieces(text)
-    conditions_at = _stated_conditions(text, pieces)
+    conditions_at = _stated_conditions(text, pieces) + _number_words(text, pieces)
     unread_at = _unread_condition_words(text, pieces)
     definitions = _function_definitions(text, pieces) + _named_functions(text, pieces)
     functions = {d[0] for d in definitions}  # "let $x$ be real" ends nothing: x is no function
     definitions += [d for d in _reintroduced(text) if d[0] in functions]
     primed = frozenset(d[0] for d in definitions if d[2])  # f'(x) = ... is a claim where f is defined
     items = _Items(text.splitlines())
+    resets = tuple(m.start() for m in _GENERAL.finditer(text))
     chains = [
         c
         for g in _row_groups(text, pieces)
-        if (c := _as_chain(g, conditions_at, unread_at, primed, items)) is not None
+        if (c := _as_chain(g, conditions_at, unread_at, primed, items, resets)) is not None
     ]
     defined = _defined_names(pieces)
     if defined:
@@ -644,11 +646,14 @@ def _row_groups(text: str, pieces: list[_Piece]) -> list[list[_Row]]:
             continue  # "for $x > 0$": a condition, not a step; "$x = 1$ does not hold": no claim
         line = text.count("\n", 0, piece.start) + 1
         cases = _case_rows(piece, line)
+        for row in cases:
+            row.start = piece.start
         if cases:
             groups += [[row] for row in cases]
             open_group = False
         continued = False
         for row in _rows(piece, line):
+            row.start = piece.start
             if row.continues and open_group and row.line - last_line <= 3:
                 groups[-1].append(row)
                 continued = True
@@ -750,7 +755,32 @@ def _math_pieces(text: str) -> list[_Piece]:
         body = m.group("a") or m.group("b") or ""
         start = m.start("a") if m.group("a") else m.start("b")
         pieces.append(_Piece(body, start, False))
-    return sorted(pieces, key=lambda p: p.start)
+    return _implications(text, sorted(pieces, key=lambda p: p.start))
+
+
+# "$x^2 = 1$ implies $x^3 = x$": one claimed implication, neither of its sides a claim alone
+_IMPLIES_WORD = re.compile(
+    r"^\$\)?\s*(?:implies|gives|yields|leads\s+to|entails|forces)(?:\s+that)?\s*(?:\$|\\\()$", re.IGNORECASE
+)
+_IMPLIES = "\\implies "
+
+
+def _implications(text: str, pieces: list[_Piece]) -> list[_Piece]:
+    """Two inline relations joined by "implies" or "gives" read as ``A \\implies B`` (a step
+    compared by solution sets), the joined piece spanning the same text as the two."""
+    out: list[_Piece] = []
+    for piece in pieces:
+        last = out[-1] if out else None
+        if last is not None and not last.display and not piece.display:
+            end = last.start + len(last.math)
+            between = text[end : piece.start]
+            one = [len(_top_level_relations(m)) == 1 for m in (last.math, piece.math)]
+            if _IMPLIES_WORD.match(between) and all(one) and len(between) >= len(_IMPLIES):
+                joined = last.math + _IMPLIES.rjust(len(between)) + piece.math
+                out[-1] = _Piece(joined, last.start, False)
+                continue
+        out.append(piece)
+    return out
 
 
 def _rows(piece: _Piece, line: int) -> list[_Row]:
@@ -981,13 +1011,63 @@ def _top_level_relations(text: str) -> list[tuple[int, int, Relation | None]]:
     return found
 
 
-def _stated_conditions(text: str, pieces: list[_Piece]) -> list[tuple[int, str]]:
-    """(line, condition) for each inline piece of math that words before it mark as a condition."""
+def _stated_conditions(text: str, pieces: list[_Piece]) -> list[tuple[int, str, int]]:
+    """(line, condition, offset) for each inline piece of math that words before it mark as a
+    condition."""
     found = []
     for start, piece in _condition_pieces(text, pieces):
         for condition in _conditions_in_math(piece.math):
-            found.append((text.count("\n", 0, start) + 1, condition))
+            found.append((text.count("\n", 0, start) + 1, condition, start))
     return found
+
+
+# "let $k$ be an integer", "for every integer $k$", "natural numbers $m, n$": a number set in words
+_SET_WORD = r"(?:(positive|non-?negative)\s+)?(integer|natural\s+number|whole\s+number)s?"
+_SET_AFTER = re.compile(
+    r"^\$?\)?\s*(?:is|be|are)\s+(?:an?\s+|some\s+|any\s+)?" + _SET_WORD
+    # "an integer multiple of $\\pi$", "the integer part": not the number set
+    + r"(?![\w-]|\s+(?:multiples?|parts?|powers?|combinations?|coefficients?|valued|roots?|values?)\b)",
+    re.IGNORECASE,
+)
+_SET_BEFORE = re.compile(r"\b" + _SET_WORD + r"\s*(?:\$|\\\()?$", re.IGNORECASE)
+
+
+def _number_words(text: str, pieces: list[_Piece]) -> list[tuple[int, str, int]]:
+    """(line, condition, offset) of each number set a name is given in words: ``k \\in
+    \\mathbb{Z}`` for an integer, ``k \\in \\mathbb{N}`` for a natural or positive integer (and
+    ``k \\ge 0`` for a non-negative one), with any bound written in the math (``integers $k > 0$``)."""
+    found = []
+    for piece in pieces:
+        if piece.display:
+            continue
+        before = text[max(0, piece.start - 60) : piece.start]
+        m = _SET_AFTER.match(_after(text, piece)) or _SET_BEFORE.search(before)
+        if m is None:
+            continue
+        sign, word = (m.group(1) or "").lower(), m.group(2).lower()
+        natural = word.startswith("natural")  # N: shown only where it holds with 0 too
+        line = text.count("\n", 0, piece.start) + 1
+        bounds = _conditions_in_math(piece.math)
+        names = [n.strip() for n in _tidy(piece.math).split(",")] if not bounds else []
+        names += [b[: _top_level_relations(b)[0][0]].strip() for b in bounds]
+        for name in names:
+            if not re.fullmatch(r"[A-Za-z]", name):
+                continue
+            number_set = " \\in \\mathbb{N}" if natural else " \\in \\mathbb{Z}"
+            found.append((line, name + number_set, piece.start))
+            if sign:  # a positive integer is at least 1, a non-negative one at least 0
+                found.append((line, name + (" \\ge 0" if sign.startswith("non") else " \\ge 1"), piece.start))
+        found += [(line, b, piece.start) for b in bounds]
+    return found
+
+
+# words that end every condition stated before them ("For $x > 0$ ... . In general, ...")
+_GENERAL = re.compile(
+    r"\b(?:in\s+general|in\s+the\s+general\s+case|in\s+every\s+case|regardless\s+of|arbitrar(?:y|ily)"
+    r"|(?:without|drop(?:ping)?|remov(?:e|ing))\s+(?:this|the|that|these|those|any|all)\s+"
+    r"(?:assumptions?|conditions?|hypothes[ie]s|restrictions?))\b",
+    re.IGNORECASE,
+)
 
 
 def _condition_pieces(text: str, pieces: list[_Piece]) -> list[tuple[int, _Piece]]:
@@ -999,7 +1079,13 @@ def _condition_pieces(text: str, pieces: list[_Piece]) -> list[tuple[int, _Piece
             continue
         before = text[max(0, piece.start - 40) : piece.start].rstrip("$( \\").rstrip()
         # "for $x > 0$ and $y < 1$", "given $a = 1$, $b = 2$": the next pieces too
-        listed = piece.start - last_end < 16 and re.search(r"(?:\band|,|\bor)\s*$", before)
+        # ... but "for $x > 0$, $\\sqrt{x^2} = x$" is a condition and then a claim: a listed
+        # piece is a condition only when it names or bounds something (``b = 2``, ``y < 1``)
+        listed = (
+            piece.start - last_end < 16
+            and re.search(r"(?:\band|,|\bor)\s*$", before)
+            and _bounds_a_name(piece.math)
+        )
         relations = _top_level_relations(piece.math)
         # a statement with an implication in it is a derivation, not a condition ("If $z > 0$,
         # $\\sigma(z) = z \\Rightarrow \\sigma(\\sigma(z)) = \\sigma(z)$")
@@ -1009,6 +1095,18 @@ def _condition_pieces(text: str, pieces: list[_Piece]) -> list[tuple[int, _Piece
             found.append((piece.start, piece))
             last_end = piece.start + len(piece.math)
     return found
+
+
+def _bounds_a_name(math: str) -> bool:
+    """``b = 2x + 1``, ``y < 1``, ``-x_2 > 0``: a bound, or an equation with a name or a
+    number on its left (an equation of two formulas after a condition is a claim)."""
+    relations = _top_level_relations(math)
+    if not relations:
+        return False
+    if not _is_equation(math):
+        return True
+    first = _tidy(_DROP.sub(" ", math[: relations[0][0]]))
+    return is_name(first) or bool(_NUMBER.match(first.strip()))
 
 
 def _after(text: str, piece: _Piece) -> str:
@@ -1051,11 +1149,19 @@ def _conditions_in_math(math: str) -> list[str]:
     math = re.sub(r"\\text\s*\{[^}]*\}|\\quad|\\forall", ",", math)
     cuts = [m.start() for m in re.finditer(",", math) if _depth_at(math, m.start()) == 0]
     parts = [math[a + 1 if a >= 0 else 0 : b] for a, b in zip([-1, *cuts], [*cuts, len(math)], strict=True)]
+    listed: list[str] = []  # "m, n \\in \\mathbb{N}", "x, y > 0": names the next relation bounds too
     for part in parts:
         part = _tidy(part)
         relations = _top_level_relations(part)
+        if not relations and part.strip() and is_name(part):
+            listed.append(part.strip())
+            continue
         if relations and all(r in ("<", "<=", ">", ">=", "=", None) for _, _, r in relations):
+            first = part[: relations[0][0]]
+            if is_name(first.strip()):
+                out += [name + " " + part[relations[0][0] :] for name in listed]
             out.append(part)
+        listed = []
     return out
 
 
@@ -1069,7 +1175,12 @@ def _unread_condition_words(text: str, pieces: list[_Piece]) -> list[tuple[int, 
                 masked[i] = " "
     plain = "".join(masked)
     read = [start for start, _ in _condition_pieces(text, pieces)]
-    words = r"\b(?:such that|provided|unless|only if|as long as|assuming|suppose)\b"
+    words = (
+        r"\b(?:such that|provided|unless|only if|as long as|assuming|suppose"
+        # a set stated in words that is not read: "$x$ is an integer multiple of $\\pi$"
+        r"|multiples? of|divisible by|(?:is|are|be) (?:an? )?(?:even|odd)"
+        r"|(?:even|odd) (?:integer|number)s?)\b"
+    )
     for m in re.finditer(words, plain, re.I):
         between = [plain[m.end() : start] for start in read if 0 <= start - m.end() <= 120]
         if m.group(0).lower() != "only if" and any(not re.search(r"[.!?;]\s|\n\s*\n", b) for b in between):
@@ -1173,11 +1284,14 @@ def _is_equation(condition: str) -> bool:
 
 def _as_chain(
     rows: list[_Row],
-    conditions_at: list[tuple[int, str]],
+    conditions_at: list[tuple[int, str, int]],
     unread_at: list[tuple[int, str]],
     primed: frozenset[str] = frozenset(),
     items: _Items | None = None,
+    resets: tuple[int, ...] = (),
 ) -> Chain | None:
+    """A chain of rows, with the conditions stated near it: those before a word that ends them
+    (``resets``: "in general", "without this assumption") do not reach it."""
     found = _Steps(logical=any(item.relation in ("iff", "implies") for row in rows for item in row.items))
     conditions: list[str] = []
     for row in rows:
@@ -1191,8 +1305,9 @@ def _as_chain(
     line, last = rows[0].line, max(s.line for s in steps)
     near = [
         (at, c)
-        for at, c in conditions_at
-        if ((at <= line and line - at <= CONDITION_REACH) or line <= at <= last)
+        for at, c, start in conditions_at
+        if not any(start < r <= rows[0].start for r in resets)
+        and ((at <= line and line - at <= CONDITION_REACH) or line <= at <= last)
         and (items is None or not _is_equation(c) or items.same(at, line))
     ]
     conditions += _latest_per_symbol(near)

@@ -168,6 +168,11 @@ def holds_given(left: ast.Node, right: ast.Node, conditions: Sequence[ast.Node])
     from grader.mathlang.to_sympy import to_sympy
 
     step = ast.Relation(0, "=", left, right)
+    # only the premises tied to the step's symbols (directly or through one another)
+    reach = set(connected_names(sorted(ast.free_names(step)), premises))
+    premises = [p for p in premises if ast.free_names(p) & reach]
+    if not premises:
+        return None
     names = set().union(ast.free_names(step), *(ast.free_names(p) for p in premises))
     if len(names) > MAX_SYMBOLS:
         return None
@@ -184,9 +189,34 @@ def holds_given(left: ast.Node, right: ast.Node, conditions: Sequence[ast.Node])
         _, remainder = basis.reduce(difference)
     except Exception:
         return None
-    if remainder != 0:
+    if remainder != 0 or _undefined_on(left, right, [sympy.sqf_part(e) for _, e in stated], gens):
         return None
     return ", ".join(f"{sympy.latex(to_sympy(p.left))} = {sympy.latex(to_sympy(p.right))}" for p, _ in stated)
+
+
+def _undefined_on(
+    left: ast.Node, right: ast.Node, stated: list[sympy.Expr], gens: list[sympy.Symbol]
+) -> bool:
+    """Whether a side's denominator vanishes wherever the premises hold (``\\frac{x - y}{x^2 - y^2}``
+    given ``x = y``): the step then holds nowhere, and a proof of it is vacuous. The
+    denominator is in the radical of the premises' ideal (Rabinowitsch: 1 is in the ideal
+    with ``1 - t d`` added). True also when this cannot be told (no claim)."""
+    import sympy
+
+    from grader.mathlang.to_sympy import to_sympy
+
+    try:
+        for side in (left, right):
+            _, denominator = sympy.fraction(sympy.together(to_sympy(side)))
+            if not (denominator.free_symbols & set(gens)):
+                continue
+            t = sympy.Dummy("t")
+            basis = sympy.groebner([*stated, 1 - t * denominator], *gens, t, order="grevlex")
+            if list(basis.exprs) == [1]:
+                return True
+    except Exception:
+        return True
+    return False
 
 
 def undecided_why(conditions: Sequence[ast.Node]) -> str | None:
