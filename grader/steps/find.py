@@ -1024,7 +1024,8 @@ def _stated_conditions(text: str, pieces: list[_Piece]) -> list[tuple[int, str, 
 # "let $k$ be an integer", "for every integer $k$", "natural numbers $m, n$": a number set in words
 _SET_WORD = r"(?:(positive|non-?negative)\s+)?(integer|natural\s+number|whole\s+number)s?"
 _SET_AFTER = re.compile(
-    r"^\$?\)?\s*(?:is|be|are)\s+(?:an?\s+|some\s+|any\s+)?" + _SET_WORD
+    r"^\$?\)?\s*(?:is|be|are)\s+(?:an?\s+|some\s+|any\s+)?"
+    + _SET_WORD
     # "an integer multiple of $\\pi$", "the integer part": not the number set
     + r"(?![\w-]|\s+(?:multiples?|parts?|powers?|combinations?|coefficients?|valued|roots?|values?)\b)",
     re.IGNORECASE,
