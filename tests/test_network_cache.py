@@ -100,3 +100,39 @@ def test_parts_that_differ_only_in_tolerance_keep_their_own_verdicts(strict_firs
     verdicts = {id(part): check_part(part, {"a": 2.1}) for part in order}
     assert verdicts[id(strict)].status is Status.INCORRECT
     assert verdicts[id(wide)].status is Status.CORRECT
+
+
+def test_a_full_cache_shared_by_threads_never_fails_a_lookup() -> None:
+    """The service's request threads share the prepared parts: two threads dropping the oldest
+    entry of a full cache at once once made a TA's class dashboard answer 500 (KeyError)."""
+    import sys
+    import threading
+
+    from pydantic import BaseModel
+
+    class Numbered(BaseModel):
+        n: int
+
+    cache: PartCache[list[int]] = PartCache(("n",), lambda part, _key: [part.n], size=4)
+    failures: list[BaseException] = []
+
+    def look_up(offset: int) -> None:
+        try:
+            for i in range(5000):
+                part = Numbered(n=(i * 7 + offset) % 50)
+                assert cache.get(part) == [part.n]
+        except BaseException as exc:  # any failure of a lookup is the finding
+            failures.append(exc)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can
+    try:
+        threads = [threading.Thread(target=look_up, args=(k,)) for k in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert failures == []
+    assert len(cache.values()) <= 4

@@ -13,6 +13,7 @@ or tolerance still draw the same sample points.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Collection
 from typing import Any, Generic, TypeVar
 
@@ -25,6 +26,9 @@ class PartCache(Generic[T]):
         self.build = build
         self.size = size
         self._entries: dict[str, T] = {}
+        # The service's request threads share a cache: without the lock two of them dropping the
+        # oldest entry at once raised KeyError (a TA's dashboard answered 500 under load).
+        self._lock = threading.Lock()
 
     def get(self, part: Any) -> T:
         """The prepared value for ``part``, built with ``build(part, seed_key)`` when new."""
@@ -33,14 +37,17 @@ class PartCache(Generic[T]):
         if found is not None:
             return found
         value = self.build(part, part.model_dump_json(include=self.seed_fields))
-        if len(self._entries) >= self.size:
-            self._entries.pop(next(iter(self._entries)))
-        self._entries[key] = value
-        return value
+        with self._lock:
+            kept = self._entries.setdefault(key, value)  # a value another thread built first wins
+            while len(self._entries) > self.size:
+                self._entries.pop(next(iter(self._entries)))
+        return kept
 
     def clear(self) -> None:
-        self._entries.clear()
+        with self._lock:
+            self._entries.clear()
 
     def values(self) -> list[T]:
         """The prepared values kept now."""
-        return list(self._entries.values())
+        with self._lock:
+            return list(self._entries.values())
