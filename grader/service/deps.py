@@ -42,7 +42,9 @@ class WebService(Protocol):
     def grading_trouble(self) -> str | None: ...
 
 
-def get_service(request: Request) -> WebService:
+# FastAPI runs a plain ``def`` dependency in a request thread: one hand-off to a thread and back
+# per dependency and request. These only read memory, so they run in the event loop.
+async def get_service(request: Request) -> WebService:
     service: WebService = request.app.state.service
     return service
 
@@ -60,14 +62,14 @@ def read_session(service: ServiceDep) -> Iterator[Session]:
 ReadSession = Annotated[Session, Depends(read_session)]
 
 
-def get_course(service: ServiceDep) -> CourseState:
+async def get_course(service: ServiceDep) -> CourseState:
     return service.course
 
 
 CourseDep = Annotated[CourseState, Depends(get_course)]
 
 
-def get_settings(service: ServiceDep) -> Settings:
+async def get_settings(service: ServiceDep) -> Settings:
     return service.settings
 
 
@@ -83,7 +85,7 @@ def assignment_in(course: CourseState, name: str) -> LoadedAssignment:
     return found
 
 
-def get_assignment(assignment: str, course: CourseDep) -> LoadedAssignment:
+async def get_assignment(assignment: str, course: CourseDep) -> LoadedAssignment:
     """The assignment the route's ``{assignment}`` names. A route declares its user first, so
     that who may not call it learns nothing of the course's assignments (401 before 404)."""
     return assignment_in(course, assignment)
@@ -105,7 +107,7 @@ def check_csrf(request: Request, sent: str | None) -> None:
         raise ApiError(403, "the form's CSRF token is missing or stale: reload the page and send it again")
 
 
-def form_csrf(request: Request, csrf: Annotated[str, Form()] = "") -> None:
+async def form_csrf(request: Request, csrf: Annotated[str, Form()] = "") -> None:
     """The form's ``csrf`` field checked (:func:`check_csrf`). A route declares it after its
     user and assignment, so that who is not logged in learns that first (401 before 403)."""
     check_csrf(request, csrf)
