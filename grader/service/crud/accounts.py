@@ -1,7 +1,6 @@
-"""Users of a course: TAs (password and token) and students (token, password optional), and
-what a TA does with them: list, remove (hand-ins kept), reset a password, replace a token,
-hand out a one-time log-in link, import an LMS roster. Each change is audited in its own
-transaction with the change."""
+"""Users of a course (TAs and students) and what a TA does with them: add, list, remove (their
+hand-ins kept), reset a password, replace a token, hand out a one-time log-in link, import an
+LMS roster; each change with its audit row in its transaction."""
 
 from __future__ import annotations
 
@@ -16,10 +15,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from grader.service.credentials import hash_password, issue_login_link, issue_token
+from grader.service.crud.assignments import first_course
 from grader.service.crud.audit import audit
 from grader.service.models import (
     ApiToken,
-    Course,
     LoginLink,
     Role,
     RosterEntry,
@@ -46,16 +45,8 @@ class AccountError(ValueError):
     pass
 
 
-def check_name(name: str) -> None:
-    if not USER_NAME.fullmatch(name):
-        raise AccountError(
-            f"{name!r} cannot be a user name: use 1-200 letters, digits and . _ @ + -, "
-            "starting with a letter or digit"
-        )
-
-
 def course_id(db: Session) -> int:
-    course = db.scalar(select(Course).order_by(Course.id))
+    course = first_course(db)
     if course is None:
         raise AccountError("the course has no database yet: start `grader serve` once first")
     return course.id
@@ -68,7 +59,11 @@ def add_user(
     brought back (their hand-ins were kept) with a new token."""
     if role not in Role.ALL:
         raise AccountError(f"unknown role {role!r}; use one of {', '.join(Role.ALL)}")
-    check_name(name)
+    if not USER_NAME.fullmatch(name):
+        raise AccountError(
+            f"{name!r} cannot be a user name: use 1-200 letters, digits and . _ @ + -, "
+            "starting with a letter or digit"
+        )
     cid = course_id(db)
     user = db.scalar(select(User).where(User.course_id == cid, User.name == name))
     if user is not None and user.removed_at is None:
@@ -85,14 +80,13 @@ def add_user(
 
 
 def active_user(db: Session, name: str) -> User | None:
-    """The account of that name, if it is not removed."""
     return db.scalar(select(User).where(User.name == name, User.removed_at.is_(None)))
 
 
 def students(db: Session) -> list[tuple[str, str | None, dt.datetime]]:
     """Each student not removed, by name: (name, password hash, when added)."""
-    query = select(User.name, User.password_hash, User.created_at).where(
-        User.role == Role.STUDENT, User.removed_at.is_(None)
+    query = select(User.name, User.password_hash, User.created_at).filter_by(
+        role=Role.STUDENT, removed_at=None
     )
     return [(name, hashed, added) for name, hashed, added in db.execute(query.order_by(User.name))]
 
@@ -116,7 +110,7 @@ class UserLine:
 def list_users(db: Session, removed: bool = False) -> list[UserLine]:
     query = select(User).order_by(User.role, User.name)
     if not removed:
-        query = query.where(User.removed_at.is_(None))
+        query = query.filter_by(removed_at=None)
     return [
         UserLine(
             u.name,
@@ -137,17 +131,11 @@ def _sign_out(db: Session, user: User) -> None:
         .where(WebSession.user_id == user.id, WebSession.expires_at > now)
         .values(expires_at=now)
     )
-    db.execute(
-        update(LoginLink).where(LoginLink.user_id == user.id, LoginLink.used_at.is_(None)).values(used_at=now)
-    )
+    db.execute(update(LoginLink).filter_by(user_id=user.id, used_at=None).values(used_at=now))
 
 
 def _revoke_tokens(db: Session, user: User) -> None:
-    db.execute(
-        update(ApiToken)
-        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
+    db.execute(update(ApiToken).filter_by(user_id=user.id, revoked_at=None).values(revoked_at=utcnow()))
 
 
 def remove_user(db: Session, name: str, by: User | None = None) -> None:
@@ -311,9 +299,7 @@ def reissue_unsent(db: Session, days: float, by: User | None = None) -> list[Imp
         if user.name in done:
             continue
         db.execute(
-            update(LoginLink)
-            .where(LoginLink.user_id == user.id, LoginLink.sent_at.is_(None), LoginLink.used_at.is_(None))
-            .values(used_at=now)
+            update(LoginLink).filter_by(user_id=user.id, sent_at=None, used_at=None).values(used_at=now)
         )
         done[user.name] = Imported(user.name, email, True, issue_login_link(db, user, days, unsent_to=email))
     audit(db, by, "login_links_reissued", students=len(done))

@@ -1,14 +1,9 @@
-"""Regrade requests: a student asks a TA to look at a part again, with a reason; the TA
-answers, changing the points (a hand grade, written with the request's closing in one
-transaction) or keeping them, with a reply the student reads.
-
-A student asks about their own counted version, for a part whose verdict is shown to them
-(after the release, or a ``visible`` part), until the assignment's
-``regrade_requests: {until: ...}`` in course.yaml (no requests without it). A student has
-at most one open request per part: a unique index over the open requests
-(``uq_regrade_requests_open``, partial on SQLite and PostgreSQL) refuses a second one,
-however close together two arrive. Asking and answering are each one transaction with
-their ``audit_log`` row.
+"""Regrade requests: a student asks a TA to look at a part of their counted version again,
+with a reason, once its verdict is shown to them and until course.yaml's
+``regrade_requests: {until: ...}``; the TA answers with a reply, changing the points (a hand
+grade, written in the request's closing transaction) or keeping them. A unique index over the
+open requests (``uq_regrade_requests_open``) refuses a second open one for a part, however close
+together two arrive. Asking and answering are each one transaction with their audit row.
 """
 
 from __future__ import annotations
@@ -28,14 +23,14 @@ from grader.core.report import points_value
 from grader.engine import is_auto_graded
 from grader.service.course import CourseState
 from grader.service.course_files import LoadedAssignment
-from grader.service.crud.audit import audit
+from grader.service.crud.audit import audit, audit_entries
 from grader.service.crud.hand_grades import counted_submissions, hand_grade, part_of, write_grades
 from grader.service.crud.submissions import MAX_ID
 from grader.service.db import lock_students
 from grader.service.errors import ApiError
 from grader.service.hand.anonymous import pseudonym
 from grader.service.hand.model import GradeBody, StaleWrite
-from grader.service.models import OPEN, AuditEntry, HandGradeRow, RegradeRequestRow, User, utcnow
+from grader.service.models import OPEN, HandGradeRow, RegradeRequestRow, User, utcnow
 from grader.service.shown import shown_time
 from grader.service.visibility import student_report
 
@@ -134,7 +129,7 @@ def ask(
         db.expire_all()
         refuse_second(db, loaded, student, body.part)
         raise ApiError(409, f"you already have an open regrade request for {body.part}") from None
-    _audit_request(db, student.id, ASKED, loaded, student, row, reason=reason)
+    audit(db, student.id, ASKED, **_about(loaded, student, row), reason=reason)
     return row, submission.id
 
 
@@ -153,14 +148,8 @@ def refuse_outside_window(loaded: LoadedAssignment, now: dt.datetime) -> None:
 
 
 def refuse_second(db: Session, loaded: LoadedAssignment, student: User, part: str) -> None:
-    found = db.scalar(
-        select(RegradeRequestRow.id).where(
-            RegradeRequestRow.assignment_id == loaded.id,
-            RegradeRequestRow.student_id == student.id,
-            RegradeRequestRow.part == part,
-            RegradeRequestRow.status == OPEN,
-        )
-    )
+    mine = select(RegradeRequestRow.id).filter_by(assignment_id=loaded.id, student_id=student.id, part=part)
+    found = db.scalar(mine.filter_by(status=OPEN))
     if found is not None:
         raise ApiError(
             409, f"you already have an open regrade request for {part} (#{found}): wait for its answer"
@@ -203,23 +192,12 @@ def answer(
             f"at {row.answered_at:%Y-%m-%d %H:%M} UTC",
         )
     grade = current_grade(db, row)
-    old = grade.points if grade is not None else None
+    old = grade.points if grade is not None else row.points_then
     if body.points is not None:
         row.hand_version = _regrade(db, loaded, row, student, grade, body, by)
         row.points = body.points
-    _audit_request(
-        db,
-        by.id,
-        ANSWERED,
-        loaded,
-        student,
-        row,
-        outcome=row.status,
-        reply=row.reply,
-        old_points=old if grade is not None else row.points_then,
-        new_points=body.points,
-        hand_version=row.hand_version,
-    )
+    answered = {"outcome": row.status, "reply": row.reply, "old_points": old, "new_points": body.points}
+    audit(db, by.id, ANSWERED, **_about(loaded, student, row), **answered, hand_version=row.hand_version)
     db.flush()
     return row
 
@@ -307,12 +285,7 @@ def history(db: Session, request_id: int, shown: Callable[[str], str] = str) -> 
     """The request's steps in the audit log: asked, answered; ``shown`` names the student as the
     page does (their pseudonym while names are hidden), in ``who`` and the step's ``student``."""
     found = []
-    for entry, name in db.execute(
-        select(AuditEntry, User.name)
-        .join(User, User.id == AuditEntry.user_id, isouter=True)
-        .where(AuditEntry.action.in_((ASKED, ANSWERED)))
-        .order_by(AuditEntry.id)
-    ).all():
+    for entry, name in audit_entries(db, ASKED, ANSWERED):
         detail = dict(entry.detail or {})
         if detail.get("request") == request_id:
             student = str(detail.get("student") or "")
@@ -323,23 +296,6 @@ def history(db: Session, request_id: int, shown: Callable[[str], str] = str) -> 
     return found
 
 
-def _audit_request(
-    db: Session,
-    user_id: int,
-    action: str,
-    loaded: LoadedAssignment,
-    student: User,
-    row: RegradeRequestRow,
-    **more: object,
-) -> None:
-    """The audit row of a step of the regrade request ``row``: whose, which part, and ``more``."""
-    audit(
-        db,
-        user_id,
-        action,
-        assignment=loaded.name,
-        student=student.name,
-        part=row.part,
-        request=row.id,
-        **more,
-    )
+def _about(loaded: LoadedAssignment, student: User, row: RegradeRequestRow) -> dict[str, object]:
+    """What the audit row of each step of a request says: whose, which part."""
+    return {"assignment": loaded.name, "student": student.name, "part": row.part, "request": row.id}

@@ -1,21 +1,17 @@
 """Rubric items edited or added from the grading view, applied to every grade given with them.
 
-A hand grade keeps the ids of the rubric items applied (``hand_grades.rubric``) and, when the
-TA left the points empty, takes its points from those items as the rubric says now. So an
-item whose points change moves every such score: :func:`moves` lists them (old -> new) for the
-TA to confirm, and :func:`apply_edit` puts the edit in force in one transaction, under the lock
-every hand-grade write takes (all the assignment's students): the rubric items in force
-(``assignments.policy``), a new verdict for each student graded with the item (what their page,
-the API, the exports and the LMS read), an audit row for each of those grades naming the edit,
-and one for the edit itself. The items live in ``problems/rubric.yaml`` (in git with the problem
-files), written atomically just before the commit.
+A hand grade keeps the ids of its rubric items and, when the TA left the points empty, takes
+its points from them as the rubric says now: an item whose points change moves every such
+score. :func:`moves` lists them for the TA to confirm; :func:`apply_edit` puts the edit in force
+in one transaction under the lock every hand-grade write takes (all the assignment's students):
+the items in force (``assignments.policy``), a new verdict for each student graded with the
+item, an audit row for each of those grades and one for the edit. The items live in
+``problems/rubric.yaml`` (in git with the problem files), written just before the commit.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
-import tempfile
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from grader.core.files import write_atomic
 from grader.core.parts import PartBase, RubricItem
 from grader.core.report import points_value
 from grader.core.yamlio import dump_readable
@@ -33,15 +30,27 @@ from grader.hand import HandGrade
 from grader.loading import RUBRIC_FILE, ProblemFileError, parse_problem_set, read_rubric_file
 from grader.service.course_files import LoadedAssignment, spec_with_rubric
 from grader.service.crud.audit import audit
-from grader.service.crud.hand_grades import as_hand_grade, grade_dict, in_force, part_of, refresh_verdicts
+from grader.service.crud.hand_grades import (
+    as_hand_grade,
+    grade_dict,
+    grade_rows,
+    in_force,
+    of_part,
+    part_of,
+    refresh_verdicts,
+)
 from grader.service.db import lock_students
 from grader.service.errors import ApiError
 from grader.service.hand.model import AUDIT_ACTION
-from grader.service.models import Assignment, HandGradeRow, Submission, User, utcnow
+from grader.service.models import Assignment, Submission, User, utcnow
 
 RUBRIC_AUDIT = "rubric-edit"
 FILE_SOURCE = f"problems/{RUBRIC_FILE}"  # the audit's source of an edit the file put in force
 _FILE_LOCK = threading.Lock()  # one read-modify-write of the rubric file at a time
+FILE_HEADER = (
+    "# Rubric items added from the grading view (grader serve), by assignment and part;\n"
+    "# an item here replaces the problem file's item with the same id (docs/service.md).\n"
+)
 
 
 class ItemEdit(BaseModel):
@@ -72,13 +81,8 @@ class Move:
 
 def edited(part: PartBase, item: RubricItem) -> PartBase:
     """``part`` with ``item`` in its rubric: in place of the item with its id, else last."""
-    items = list(part.rubric)
-    at = next((i for i, old in enumerate(items) if old.id == item.id), None)
-    if at is None:
-        items.append(item)
-    else:
-        items[at] = item
-    return part.model_copy(update={"rubric": tuple(items)})
+    items = {old.id: old for old in part.rubric} | {item.id: item}  # a dict keeps a replaced key's place
+    return part.model_copy(update={"rubric": tuple(items.values())})
 
 
 def _awarded(grade: HandGrade, part: PartBase) -> float:
@@ -92,18 +96,11 @@ def moves(db: Session, loaded: LoadedAssignment, part_id: str, item: RubricItem)
 
 def _moves(db: Session, assignment_id: int, part_id: str, part: PartBase, item: RubricItem) -> list[Move]:
     after = edited(part, item)
-    rows = db.execute(
-        select(HandGradeRow, User.name)
-        .join(User, User.id == HandGradeRow.student_id)
-        .where(HandGradeRow.assignment_id == assignment_id, HandGradeRow.part == part_id)
-        .order_by(User.name)
-    ).all()
     found = []
-    for row, name in rows:
-        if item.id not in (row.rubric or ()):
-            continue
-        grade = as_hand_grade(row, name)
-        found.append(Move(name, _awarded(grade, part), _awarded(grade, after), row.points is not None))
+    for row, name in grade_rows(db, *of_part(assignment_id, part_id)):
+        if item.id in (row.rubric or ()):
+            grade = as_hand_grade(row, name)
+            found.append(Move(name, _awarded(grade, part), _awarded(grade, after), row.points is not None))
     return found
 
 
@@ -158,8 +155,7 @@ def apply_edit(db: Session, loaded: LoadedAssignment, part_id: str, edit: ItemEd
         "old": before.model_dump() if before else None,
         "new": edit.item.model_dump(),
     }
-    names = [m.student for m in found]
-    for user in db.scalars(select(User).where(User.name.in_(names))):
+    for user in db.scalars(select(User).where(User.name.in_([m.student for m in found]))):
         refresh_verdicts(db, after, user)  # a new verdict for each student graded with the item
     _audit_moves(db, by.id, row, part_id, found, change)
     db.flush()
@@ -168,9 +164,7 @@ def apply_edit(db: Session, loaded: LoadedAssignment, part_id: str, edit: ItemEd
 
 
 def _upserted(items: list[dict[str, Any]], item: RubricItem) -> list[dict[str, Any]]:
-    written = item.model_dump()
-    at = next((i for i, old in enumerate(items) if old.get("id") == item.id), None)
-    return [*items, written] if at is None else [*items[:at], written, *items[at + 1 :]]
+    return list(({old.get("id"): old for old in items} | {item.id: item.model_dump()}).values())
 
 
 def _audit_moves(
@@ -178,7 +172,7 @@ def _audit_moves(
 ) -> None:
     """An audit row for each grade the edit moves (its points before and after), then the
     edit's own row."""
-    grades = _grade_rows(db, row.id, part_id, [move.student for move in found])
+    grades = {name: grade for grade, name in grade_rows(db, *of_part(row.id, part_id))}
     for move in found:
         grade = grade_dict(grades[move.student])
         audit(
@@ -196,21 +190,6 @@ def _audit_moves(
     audit(
         db, by_id, RUBRIC_AUDIT, assignment=row.name, part=part_id, **change, grades=len(found), moved=moved
     )
-
-
-def _grade_rows(db: Session, assignment_id: int, part_id: str, names: list[str]) -> dict[str, HandGradeRow]:
-    return {
-        name: row
-        for row, name in db.execute(
-            select(HandGradeRow, User.name)
-            .join(User, User.id == HandGradeRow.student_id)
-            .where(
-                HandGradeRow.assignment_id == assignment_id,
-                HandGradeRow.part == part_id,
-                User.name.in_(names),
-            )
-        ).all()
-    }
 
 
 def audit_file_edit(
@@ -239,9 +218,8 @@ def audit_file_edit(
 
 
 def write_rubric_file(folder: Path, assignment: str, part_id: str, item: RubricItem) -> None:
-    """``item`` into ``folder``'s rubric.yaml, the rest of the file as it is: written to a file
-    beside it, then renamed over it (never half written); its mode kept, or the problem files'
-    (they hold the key), 0600 when neither is known."""
+    """``item`` into ``folder``'s rubric.yaml, the rest of the file as it is, never half written;
+    its mode kept, or the problem files' (they hold the key), 0600 when neither is known."""
     path = folder / RUBRIC_FILE
     with _FILE_LOCK:
         try:
@@ -253,23 +231,7 @@ def write_rubric_file(folder: Path, assignment: str, part_id: str, item: RubricI
             ) from None
         parts = data.setdefault(assignment, {})
         parts[part_id] = _upserted(parts.get(part_id, []), item)
-        text = (
-            "# Rubric items added from the grading view (grader serve), by assignment and part;\n"
-            "# an item here replaces the problem file's item with the same id (docs/service.md).\n"
-            + dump_readable(data)
-        )
-        mode = _mode_for(path)
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".rubric-", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(text)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(temporary, mode)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_atomic(path, FILE_HEADER + dump_readable(data), mode=_mode_for(path))
 
 
 def _mode_for(path: Path) -> int:
