@@ -197,5 +197,6 @@ class CountsLook:
                     found = dict(db.execute(select(Job.status, func.count()).group_by(Job.status)).tuples())
                 self._taken = time.monotonic()
                 statuses = (JobStatus.QUEUED, JobStatus.GRADING, JobStatus.DONE)
-                self._last = QueueCounts(*(int(found.get(status, 0)) for status in statuses), at=utcnow())
+                queued, grading, done = (int(found.get(status, 0)) for status in statuses)
+                self._last = QueueCounts(queued, grading, done, utcnow())
             return self._last

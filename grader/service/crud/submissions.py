@@ -23,7 +23,7 @@ from grader.service.crud.verdicts import (
     newest_verdicts,
 )
 from grader.service.db import Database
-from grader.service.errors import RETRY_AFTER_SECONDS, ApiError
+from grader.service.errors import ApiError
 from grader.service.late import with_hand_in
 from grader.service.models import Job, JobStatus, Role, Submission, User, VerdictRow, detached
 
@@ -168,13 +168,11 @@ def hand_ins_bounded(db: Session | Connection, user: User, limit: int) -> None:
     """429 when ``user`` has ``limit`` hand-ins not yet graded (a TA's regrades do not count)."""
     waiting = db.execute(_HAND_INS_IN_FLIGHT, {"user_id": user.id}).scalar_one()
     if waiting >= limit:
-        error = ApiError(
+        raise ApiError(
             429,
             f"you have {waiting} hand-ins waiting to be graded, the most a student may have:"
             " hand in again once one is graded",
-        )
-        error.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        raise error
+        ).retry_after()
 
 
 def add_submission(db: Connection, fields: dict[str, Any], content: bytes) -> None:
