@@ -41,9 +41,6 @@ READ_CACHE_SIZE = 1024  # versions kept read (about 20 KiB each): a large class'
 AUDITED = ("student", "part", "old", "new")  # what an audit row of a grade says
 
 
-# ---- the grades and the reports they make -----------------------------------------------
-
-
 def as_hand_grade(row: HandGradeRow, student: str) -> HandGrade:
     return HandGrade(
         student=student,
@@ -90,10 +87,8 @@ def with_hand_grades(db: Session, loaded: LoadedAssignment, submission: Submissi
     """``report`` of ``submission`` with its student's hand grades as they are now."""
     student = db.get(User, submission.user_id)
     report = without_hand_grades(report)
-    if student is None:
-        return report
-    grades = grades_of(db, loaded.id, student)
-    if not grades:
+    grades = grades_of(db, loaded.id, student) if student is not None else []
+    if student is None or not grades:
         return report
     parts = {address: part for address, _, part in loaded.spec.iter_parts()}
     digests = answer_digests(loaded.spec, read_answers(submission, student.name))
@@ -113,25 +108,14 @@ def in_force(db: Session, loaded: LoadedAssignment) -> LoadedAssignment:
 
 def refresh_verdicts(db: Session, loaded: LoadedAssignment, student: User) -> None:
     """A new verdict row for each version the student handed in, with the grades as now."""
-    submissions = db.scalars(
-        select(Submission).where(Submission.assignment_id == loaded.id, Submission.user_id == student.id)
-    )
-    for submission in submissions:
+    for submission in db.scalars(select(Submission).filter_by(assignment_id=loaded.id, user_id=student.id)):
         latest = newest_verdict(db, submission.id)
         report = loads(latest.report) if latest is not None else None
         if latest is None or not isinstance(report, Report):
             continue
         report = with_hand_grades(db, loaded, submission, report)
-        db.add(
-            VerdictRow(
-                submission_id=submission.id,
-                job_id=None,
-                problem_hash=latest.problem_hash,
-                score=report.score,
-                max_score=report.max_score,
-                report=dumps(report),
-            )
-        )
+        scores = {"score": report.score, "max_score": report.max_score, "report": dumps(report)}
+        db.add(VerdictRow(submission_id=submission.id, problem_hash=latest.problem_hash, **scores))
 
 
 def counted_submissions(
@@ -157,9 +141,6 @@ def graded_submissions(db: Session, loaded: LoadedAssignment) -> list[tuple[User
     ]
 
 
-# ---- versioned writes -----------------------------------------------------------------------
-
-
 # A grade with neither points nor a rubric item: nothing to save (the grading view says so).
 NOTHING_GIVEN = "nothing saved: give points (0 for none) or tick a rubric item"
 
@@ -176,8 +157,7 @@ def write_grades(
     :class:`StaleWrite` when any was changed since, with who changed it. The students' work is
     locked first (:func:`lock_students`), so the verdicts written here and by the grading
     workers carry every grade committed before them."""
-    students = db.execute(select(User.name, User.id).where(User.name.in_(seen))).all()
-    lock_students(db, loaded.id, [student_id for _, student_id in students])
+    lock_students(db, loaded.id, db.scalars(select(User.id).where(User.name.in_(seen))).all())
     loaded = in_force(db, loaded)
     part = part_of(loaded, part_id)
     counted = {
@@ -189,16 +169,13 @@ def write_grades(
         raise ApiError(404, f"no submission of {', '.join(unknown)} for {loaded.name}")
     if grade.points is None and not grade.rubric:
         raise ApiError(422, NOTHING_GIVEN)
-    candidate = HandGrade(
-        student="-",
-        part=part_id,
-        points=grade.points,
-        rubric=tuple(grade.rubric),
-        comment=grade.comment,
-        by=by.name,
-        reason=grade.reason or None,
-    )
-    problems = entry_problems(candidate, part)
+    given: dict[str, Any] = {
+        "points": grade.points,
+        "rubric": list(grade.rubric),
+        "comment": grade.comment,
+        "reason": grade.reason or None,
+    }
+    problems = entry_problems(HandGrade(student="-", part=part_id, by=by.name, **given), part)
     if problems:
         raise ApiError(422, f"{part_id}: {'; '.join(problems)}")
     conflicts, written = [], []
@@ -206,17 +183,8 @@ def write_grades(
         student, submission, report = counted[name]
         result = next((r for r in report.parts if r.id == part_id), None) if report else None
         digests = answer_digests(loaded.spec, read_answers(submission, name))
-        values = {
-            "points": grade.points,
-            "rubric": list(grade.rubric),
-            "comment": grade.comment,
-            "reason": grade.reason or None,
-            "grader_id": by.id,
-            "grader": by.name,
-            "answer_hash": digests.get(part_id),
-            "auto": _auto_pin(result),
-            "updated_at": utcnow(),
-        }
+        values = {**given, "grader_id": by.id, "grader": by.name, "answer_hash": digests.get(part_id)}
+        values |= {"auto": _auto_pin(result), "updated_at": utcnow()}
         row, conflict = _write_one(db, loaded, student, part_id, version, values)
         if conflict is not None:
             conflicts.append(conflict)
@@ -315,9 +283,6 @@ def part_of(loaded: LoadedAssignment, part_id: str) -> PartBase:
     return part
 
 
-# ---- groups ---------------------------------------------------------------------------------
-
-
 @cache
 def _page_group_key() -> bytes:
     """What seals the student's name in a ``page`` group's id (the server's key, as the
@@ -377,9 +342,6 @@ def group_json(group: AnswerGroup, versions: dict[str, int], part: PartBase, par
         for m in group.members
     ]
     return data
-
-
-# ---- export ---------------------------------------------------------------------------------
 
 
 def export_grades(db: Session, assignment_id: int) -> list[HandGrade]:

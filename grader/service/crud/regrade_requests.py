@@ -80,9 +80,6 @@ class AnswerBody(BaseModel):
         return self
 
 
-# ---- asking ---------------------------------------------------------------------------------
-
-
 def ask(
     db: Session, loaded: LoadedAssignment, student: User, body: AskBody, now: dt.datetime
 ) -> tuple[RegradeRequestRow, int]:
@@ -154,9 +151,6 @@ def refuse_second(db: Session, loaded: LoadedAssignment, student: User, part: st
         raise ApiError(
             409, f"you already have an open regrade request for {part} (#{found}): wait for its answer"
         )
-
-
-# ---- answering ------------------------------------------------------------------------------
 
 
 def answer(
@@ -233,9 +227,6 @@ def _regrade(
 
 def current_grade(db: Session, row: RegradeRequestRow) -> HandGradeRow | None:
     return hand_grade(db, row.assignment_id, row.student_id, row.part)
-
-
-# ---- reading --------------------------------------------------------------------------------
 
 
 def known_id(request_id: int) -> bool:
