@@ -17,15 +17,7 @@ from sqlalchemy.orm import Session
 from grader.service.credentials import hash_password, issue_login_link, issue_token
 from grader.service.crud.assignments import first_course
 from grader.service.crud.audit import audit
-from grader.service.models import (
-    ApiToken,
-    LoginLink,
-    Role,
-    RosterEntry,
-    User,
-    WebSession,
-    utcnow,
-)
+from grader.service.models import ApiToken, LoginLink, Role, RosterEntry, User, WebSession, utcnow
 
 if TYPE_CHECKING:  # the LMS formats are read when a roster is: `grader users add` starts without them
     from grader.reporting.lms import Roster
@@ -192,37 +184,34 @@ def read_roster(text: str) -> list[RosterStudent]:
     if len(text) > MAX_ROSTER_BYTES:
         raise AccountError(f"the roster is too large (over {MAX_ROSTER_BYTES:,} bytes)")
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    headers = {re.sub(r"[\s_\-]+", "", (h or "").lower()): h for h in reader.fieldnames or ()}
-    name_columns = [headers[c] for c in NAME_COLUMNS if c in headers]
-    if not name_columns:
+    headers = {header_key(h or "") for h in reader.fieldnames or ()}
+    name_keys = [key for key in NAME_COLUMNS if key in headers]
+    if not name_keys:
         raise AccountError(
             "the roster has no column that names a student: give `name,email`, Moodle's participants "
             "export (Username, ID number or Email address) or Canvas's gradebook "
             "(SIS Login ID, SIS User ID or ID)"
         )
-    email_column = next((headers[c] for c in EMAIL_COLUMNS if c in headers), None)
+    email_key = next((key for key in EMAIL_COLUMNS if key in headers), "")
     students: list[RosterStudent] = []
     problems: list[str] = []
     seen: set[str] = set()
     for line, row in enumerate(reader, start=2):
         if line > MAX_ROSTER_ROWS:
             raise AccountError(f"the roster has more than {MAX_ROSTER_ROWS:,} rows")
-        # the first name column this row fills (Moodle leaves ID number empty for some students)
-        name = next((value for c in name_columns if (value := (row.get(c) or "").strip())), "")
-        first = " ".join(str(v or "") for v in row.values()).strip()
-        if "Points Possible" in first or not any(
-            (v or "").strip() for v in row.values() if isinstance(v, str)
-        ):
+        fields = {header_key(k): (v or "").strip() for k, v in row.items() if isinstance(k, str)}
+        values = [v for v in row.values() if isinstance(v, str)]
+        if "Points Possible" in " ".join(str(v or "") for v in row.values()) or not "".join(values).strip():
             continue  # Canvas's points row, an empty line
-        email = (row.get(email_column) or "").strip() if email_column else ""
+        # the first name column this row fills (Moodle leaves ID number empty for some students)
+        name = next((fields[key] for key in name_keys if fields.get(key)), "")
         if not USER_NAME.fullmatch(name):
             problems.append(f"line {line}: {name!r} cannot be a user name (letters, digits and . _ @ + -)")
         elif name in seen:
             problems.append(f"line {line}: {name!r} appears twice")
         else:
             seen.add(name)
-            fields = {header_key(k): (v or "").strip() for k, v in row.items() if isinstance(k, str)}
-            students.append(RosterStudent(name, email, identity(fields)))
+            students.append(RosterStudent(name, fields.get(email_key, ""), identity(fields)))
     if problems:
         raise AccountError(
             "the roster has rows that cannot be used (nobody was added):\n" + "\n".join(problems)
