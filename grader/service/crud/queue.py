@@ -194,7 +194,8 @@ class CountsLook:
         with self._lock:
             if self._last is None or time.monotonic() - self._taken >= self._fresh:
                 with self._session() as db:
-                    found = dict(db.execute(select(Job.status, func.count()).group_by(Job.status)).tuples())
+                    rows = db.execute(select(Job.status, func.count()).group_by(Job.status))
+                    found = {status: count for status, count in rows}
                 self._taken = time.monotonic()
                 statuses = (JobStatus.QUEUED, JobStatus.GRADING, JobStatus.DONE)
                 queued, grading, done = (int(found.get(status, 0)) for status in statuses)
