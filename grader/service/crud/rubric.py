@@ -12,7 +12,6 @@ item, an audit row for each of those grades and one for the edit. The items live
 from __future__ import annotations
 
 import dataclasses
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,12 +21,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from grader.core.files import write_atomic
 from grader.core.parts import PartBase, RubricItem
 from grader.core.report import points_value
-from grader.core.yamlio import dump_readable
 from grader.hand import HandGrade
-from grader.loading import RUBRIC_FILE, ProblemFileError, parse_problem_set, read_rubric_file
+from grader.loading import (
+    RUBRIC_FILE,
+    ProblemFileError,
+    parse_problem_set,
+    with_rubric_item,
+    write_rubric_item,
+)
 from grader.service.course_files import LoadedAssignment, spec_with_rubric
 from grader.service.crud.audit import audit
 from grader.service.crud.hand_grades import (
@@ -46,11 +49,6 @@ from grader.service.models import Assignment, Submission, User, utcnow
 
 RUBRIC_AUDIT = "rubric-edit"
 FILE_SOURCE = f"problems/{RUBRIC_FILE}"  # the audit's source of an edit the file put in force
-_FILE_LOCK = threading.Lock()  # one read-modify-write of the rubric file at a time
-FILE_HEADER = (
-    "# Rubric items added from the grading view (grader serve), by assignment and part;\n"
-    "# an item here replaces the problem file's item with the same id (docs/service.md).\n"
-)
 
 
 class ItemEdit(BaseModel):
@@ -141,7 +139,7 @@ def apply_edit(db: Session, loaded: LoadedAssignment, part_id: str, edit: ItemEd
     if row is None:
         raise ApiError(404, f"no assignment {loaded.name} any more")
     rubric = {part: list(items) for part, items in (loaded.rubric or {}).items()}
-    rubric[part_id] = _upserted(rubric.get(part_id, []), edit.item)
+    rubric[part_id] = with_rubric_item(rubric.get(part_id, []), edit.item.model_dump())
     try:
         spec = parse_problem_set(row.problem_text, row.source_path, {loaded.name: rubric})
     except ProblemFileError as exc:
@@ -159,12 +157,12 @@ def apply_edit(db: Session, loaded: LoadedAssignment, part_id: str, edit: ItemEd
         refresh_verdicts(db, after, user)  # a new verdict for each student graded with the item
     _audit_moves(db, by.id, row, part_id, found, change)
     db.flush()
-    write_rubric_file(Path(row.source_path).parent, loaded.name, part_id, edit.item)
+    try:
+        write_rubric_item(Path(row.source_path).parent, loaded.name, part_id, edit.item.model_dump())
+    except ProblemFileError as exc:  # edited by hand: its items are not known, so none is written
+        message = f"problems/{RUBRIC_FILE} does not load ({exc.problems[0].message}): fix it, then edit again"
+        raise ApiError(409, message) from None
     return found
-
-
-def _upserted(items: list[dict[str, Any]], item: RubricItem) -> list[dict[str, Any]]:
-    return list(({old.get("id"): old for old in items} | {item.id: item.model_dump()}).values())
 
 
 def _audit_moves(
@@ -215,27 +213,3 @@ def audit_file_edit(
                 "source": FILE_SOURCE,
             }
             _audit_moves(db, None, row, part_id, found, change)
-
-
-def write_rubric_file(folder: Path, assignment: str, part_id: str, item: RubricItem) -> None:
-    """``item`` into ``folder``'s rubric.yaml, the rest of the file as it is, never half written;
-    its mode kept, or the problem files' (they hold the key), 0600 when neither is known."""
-    path = folder / RUBRIC_FILE
-    with _FILE_LOCK:
-        try:
-            data = read_rubric_file(folder)
-        except ProblemFileError as exc:  # edited by hand: its items are not known, so none is written
-            raise ApiError(
-                409,
-                f"problems/{RUBRIC_FILE} does not load ({exc.problems[0].message}): fix it, then edit again",
-            ) from None
-        parts = data.setdefault(assignment, {})
-        parts[part_id] = _upserted(parts.get(part_id, []), item)
-        write_atomic(path, FILE_HEADER + dump_readable(data), mode=_mode_for(path))
-
-
-def _mode_for(path: Path) -> int:
-    if path.exists():
-        return path.stat().st_mode & 0o777
-    problems = [p for p in path.parent.glob("*.y*ml") if p.name != path.name]
-    return problems[0].stat().st_mode & 0o666 if problems else 0o600
