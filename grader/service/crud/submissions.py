@@ -25,10 +25,9 @@ from grader.service.crud.verdicts import (
 from grader.service.db import Database
 from grader.service.errors import ApiError
 from grader.service.late import with_hand_in
-from grader.service.models import Job, JobStatus, Role, Submission, User, VerdictRow, detached
+from grader.service.models import Job, JobStatus, Submission, User, VerdictRow, detached, is_staff
 
 MAX_ID = 2**63 - 1  # the largest id a database row has (PostgreSQL's bigint, SQLite's integer)
-STAFF = (Role.TA, Role.ADMIN)
 
 SUBMISSION_COLUMNS = [column for column in Submission.__table__.columns if column.key != "content"]
 _SUBMISSION = select(*SUBMISSION_COLUMNS).where(Submission.id == bindparam("submission_id"))
@@ -45,12 +44,11 @@ log = logging.getLogger("grader.service")
 
 def submission_for(db: Session | Connection, submission_id: int, user: User) -> Submission:
     """The submission, if ``user`` may see it (its author, or staff; 403 for another student)."""
-    if not 0 < submission_id <= MAX_ID:  # past what a database id holds: no such submission
-        raise ApiError(404, f"no submission {submission_id}")
-    row = db.execute(_SUBMISSION, {"submission_id": submission_id}).first()
+    known = 0 < submission_id <= MAX_ID  # a larger id is past what a database id holds
+    row = db.execute(_SUBMISSION, {"submission_id": submission_id}).first() if known else None
     if row is None:
         raise ApiError(404, f"no submission {submission_id}")
-    if row.user_id != user.id and user.role not in STAFF:
+    if row.user_id != user.id and not is_staff(user):
         raise ApiError(403, "this submission belongs to another student")
     return detached(Submission, row)
 
@@ -117,9 +115,7 @@ def submission_content(db: Session | Connection, submission_id: int) -> bytes | 
 
 def assignment_and_author(db: Session | Connection, submission_id: int) -> tuple[int, int] | None:
     """(assignment id, author's user id) of a submission, without its content; None when gone."""
-    row = db.execute(
-        select(Submission.assignment_id, Submission.user_id).where(Submission.id == submission_id)
-    ).first()
+    row = db.execute(select(Submission.assignment_id, Submission.user_id).filter_by(id=submission_id)).first()
     return None if row is None else (row[0], row[1])
 
 
