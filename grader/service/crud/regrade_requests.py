@@ -208,16 +208,12 @@ def _regrade(
     """The student's hand grade of the part with the new points (its rubric items and comment
     kept); the version written."""
     seen = body.version if body.version is not None else (grade.version if grade is not None else 0)
-    reason = grade.reason if grade is not None else None
+    rubric, comment, reason = (
+        (list(grade.rubric or ()), grade.comment, grade.reason) if grade else ([], "", None)
+    )
     if reason is None and is_auto_graded(part_of(loaded, row.part)):
         reason = f"regrade request #{row.id}"
-    new = GradeBody(
-        points=body.points,
-        rubric=list(grade.rubric or ()) if grade is not None else [],
-        comment=grade.comment if grade is not None else "",
-        reason=reason,
-        version=seen,
-    )
+    new = GradeBody(points=body.points, rubric=rubric, comment=comment, reason=reason, version=seen)
     try:
         written = write_grades(db, loaded, row.part, new, {student.name: seen}, by)
     except StaleWrite as exc:
@@ -236,13 +232,8 @@ def known_id(request_id: int) -> bool:
 
 def requests_where(db: Session, *conditions: Any) -> list[tuple[RegradeRequestRow, str]]:
     """Requests matching ``conditions``, with their student's name, oldest first."""
-    rows = db.execute(
-        select(RegradeRequestRow, User.name)
-        .join(User, User.id == RegradeRequestRow.student_id)
-        .where(*conditions)
-        .order_by(RegradeRequestRow.id)
-    ).all()
-    return [(row, name) for row, name in rows]
+    query = select(RegradeRequestRow, User.name).join(User, User.id == RegradeRequestRow.student_id)
+    return [(row, name) for row, name in db.execute(query.where(*conditions).order_by(RegradeRequestRow.id))]
 
 
 def open_count(db: Session) -> int:
