@@ -138,8 +138,9 @@ def apply_edit(db: Session, loaded: LoadedAssignment, part_id: str, edit: ItemEd
     row = db.get(Assignment, loaded.id)
     if row is None:
         raise ApiError(404, f"no assignment {loaded.name} any more")
+    new = edit.item.model_dump()
     rubric = {part: list(items) for part, items in (loaded.rubric or {}).items()}
-    rubric[part_id] = with_rubric_item(rubric.get(part_id, []), edit.item.model_dump())
+    rubric[part_id] = with_rubric_item(rubric.get(part_id, []), new)
     try:
         spec = parse_problem_set(row.problem_text, row.source_path, {loaded.name: rubric})
     except ProblemFileError as exc:
@@ -148,17 +149,13 @@ def apply_edit(db: Session, loaded: LoadedAssignment, part_id: str, edit: ItemEd
     row.policy = {**(row.policy or {}), "rubric": rubric}
     row.updated_at = utcnow()
     after = dataclasses.replace(loaded, spec=spec, rubric=rubric)
-    change = {
-        "item": edit.item.id,
-        "old": before.model_dump() if before else None,
-        "new": edit.item.model_dump(),
-    }
+    change = {"item": edit.item.id, "old": before.model_dump() if before else None, "new": new}
     for user in db.scalars(select(User).where(User.name.in_([m.student for m in found]))):
         refresh_verdicts(db, after, user)  # a new verdict for each student graded with the item
     _audit_moves(db, by.id, row, part_id, found, change)
     db.flush()
     try:
-        write_rubric_item(Path(row.source_path).parent, loaded.name, part_id, edit.item.model_dump())
+        write_rubric_item(Path(row.source_path).parent, loaded.name, part_id, new)
     except ProblemFileError as exc:  # edited by hand: its items are not known, so none is written
         message = f"problems/{RUBRIC_FILE} does not load ({exc.problems[0].message}): fix it, then edit again"
         raise ApiError(409, message) from None
