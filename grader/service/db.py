@@ -198,9 +198,8 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A connection for the reads every request makes (its token, a submission's state):
-        statements built once and run through SQLAlchemy's Core take a third of the time the
-        ORM's query building and loading take. Nothing written here is kept."""
+        """A connection for the reads every request makes (its token, a submission's state): built
+        once and run through Core, they take a third of the ORM's time. Nothing written is kept."""
         with self.engine.connect().execution_options(**{READ_ONLY: True}) as connection:
             yield connection
 
@@ -225,11 +224,9 @@ class Database:
 
 
 def lock_students(db: Session | Connection, assignment_id: int, student_ids: Iterable[int]) -> None:
-    """Hold, until the transaction ends, the lock on each student's work in an assignment: their
-    hand-ins' version numbers, hand grades and the verdicts that carry them. Every transaction
-    that writes one of these takes it before it reads what it writes from, in the order of the
-    students' ids, so two never wait on each other. On SQLite the transaction's write lock,
-    taken at its BEGIN, already holds the whole database."""
+    """Hold, until the transaction ends, the lock on each student's work in an assignment (version
+    numbers, hand grades, verdicts), taken before reading what is written from, in the order of the
+    ids so two never wait on each other. On SQLite the write lock taken at BEGIN holds it all."""
     bind = db.get_bind() if isinstance(db, Session) else db
     if bind.dialect.name != "postgresql":
         return

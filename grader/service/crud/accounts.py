@@ -230,10 +230,8 @@ class Imported:
 def import_roster(
     db: Session, students: list[RosterStudent], days: float, by: User | None = None
 ) -> list[Imported]:
-    """Adds the roster's students the course does not have (and brings back removed ones),
-    each with a one-time log-in link; students already there are left as they are. Every
-    student's LMS identity is kept (replacing what an earlier import gave): the Canvas and
-    Moodle exports read it."""
+    """Adds the roster's students the course does not have (or brings them back), each with a
+    one-time log-in link; keeps every student's LMS identity for the Canvas and Moodle exports."""
     cid = course_id(db)
     existing = {u.name: u for u in db.scalars(select(User).where(User.course_id == cid))}
     entries = {e.user_id: e for e in db.scalars(select(RosterEntry))}
@@ -268,9 +266,8 @@ def mark_sent(db: Session, names: list[str]) -> None:
 
 
 def reissue_unsent(db: Session, days: float, by: User | None = None) -> list[Imported]:
-    """New links for every student whose link was minted but never handed out (an import
-    stopped before its file was written): the old ones are void, the new ones unsent until
-    :func:`mark_sent`."""
+    """New links, unsent until :func:`mark_sent`, in place of those minted but never handed out
+    (an import stopped before its file was written)."""
     now = utcnow()
     unsent = db.execute(
         select(User, LoginLink.email)

@@ -74,11 +74,9 @@ def sheets_of(db: Session, submission_ids: list[int]) -> dict[int, Row[Any]]:
 
 
 def in_turn(limit: int) -> Select[int]:
-    """The ids of the ``limit`` queued jobs whose turn it is. Students take turns: each
-    student's oldest job first, then each one's second, and so on, so one student's flood
-    delays nobody else's verdict. A hand-in goes before a regrade, and a version that a newer
-    one of the same student and assignment supersedes waits until every other job is taken
-    (it is graded all the same: its page and history show it)."""
+    """The ids of the ``limit`` queued jobs whose turn it is. Students take turns (each one's
+    oldest job first, then each one's second...), so one student's flood delays nobody else; a
+    hand-in goes before a regrade, and a superseded version after every other job (still graded)."""
     newest = (
         select(func.max(Submission.version))
         .where(
@@ -176,10 +174,9 @@ class QueueCounts:
 
 
 class CountsLook:
-    """The one source of the queue's counts for /healthz, /queue, /metrics and /ta: a look at the
-    database shared by every caller and taken again once older than ``fresh`` seconds, so two
-    answers given within that time (a burst's /healthz and /queue) show the same counts, with the
-    moment they were counted. One look at a time: callers meanwhile wait for it."""
+    """The queue's counts for /healthz, /queue, /metrics and /ta: one look at the database shared by
+    every caller until older than ``fresh`` seconds, so answers within that time show the same
+    counts (with when they were counted). One look at a time: callers meanwhile wait for it."""
 
     def __init__(
         self, session: Callable[[], AbstractContextManager[Session]], fresh: float = COUNTS_FRESH_SECONDS

@@ -190,10 +190,8 @@ def _audit_moves(
 def audit_file_edit(
     db: Session, row: Assignment, before: Mapping[str, Any], after: Mapping[str, Any]
 ) -> None:
-    """Rubric items put in force from problems/rubric.yaml rather than the grading view (edited
-    by hand, or written by a server stopped before its commit): the audit rows an edit from the
-    page writes, by nobody but the file, in the transaction that puts them in force; the new
-    verdicts follow from the regrade queued with them."""
+    """The audit rows of rubric items put in force from problems/rubric.yaml (edited by hand, or
+    by a server stopped before its commit), as the page's edit writes them, by nobody but the file."""
     spec = spec_with_rubric(row.problem_text, row.source_path, row.name, before)
     parts = {address: part for address, _, part in spec.iter_parts()}
     for part_id, items in after.items():

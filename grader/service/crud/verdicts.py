@@ -46,9 +46,8 @@ VERDICTS_A_QUERY = 500  # submissions whose newest verdicts one query reads
 def newest_verdicts(
     db: Session | Connection, submission_ids: Sequence[int], with_report: bool = True
 ) -> dict[int, VerdictRow]:
-    """The newest verdict of each of ``submission_ids`` that has one, detached: two queries for
-    each :data:`VERDICTS_A_QUERY` of them, not one for each (a class's grading view reads them
-    all). ``with_report=False``: the rows without their reports (a list's scores)."""
+    """The newest verdict of each of ``submission_ids`` that has one, detached, in two queries for
+    each :data:`VERDICTS_A_QUERY` of them; ``with_report=False``: without reports (a list's scores)."""
     columns = [column for column in VerdictRow.__table__.columns if with_report or column.key != "report"]
     found: dict[int, VerdictRow] = {}
     for start in range(0, len(submission_ids), VERDICTS_A_QUERY):
