@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import json
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -18,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from grader.core.deferred import deferred
+from grader.core.files import write_atomic
 from grader.core.folder import Folder
 from grader.core.submission import SourcePosition, Submission
 from grader.core.textfiles import read_text, shown_name, without_surrogates
@@ -27,6 +29,7 @@ from grader.core.yamlio import (
     Position,
     TypedString,
     YamlError,
+    dump_readable,
     load_with_positions,
     locate,
 )
@@ -165,6 +168,35 @@ def parse_rubric_file(text: str, path: Path | str = RUBRIC_FILE) -> RubricFile:
     ):
         raise ProblemFileError(path, [Diagnostic(1, 1, shape)])
     return {str(a): {str(p): list(items) for p, items in parts.items()} for a, parts in data.items()}
+
+
+_RUBRIC_FILE_LOCK = threading.Lock()  # one read-modify-write of a rubric file at a time
+RUBRIC_FILE_HEADER = (
+    "# Rubric items added from the grading view (grader serve), by assignment and part;\n"
+    "# an item here replaces the problem file's item with the same id (docs/service.md).\n"
+)
+
+
+def with_rubric_item(items: list[dict[str, Any]], item: dict[str, Any]) -> list[dict[str, Any]]:
+    """``items`` with ``item`` in place of the one with its id, else last."""
+    return list(({old.get("id"): old for old in items} | {item["id"]: item}).values())
+
+
+def write_rubric_item(folder: Path, assignment: str, part: str, item: dict[str, Any]) -> None:
+    """``item`` into ``folder``'s rubric file (the grading view's edit), the rest of it as it is,
+    never half written; its mode kept, or the problem files' (they hold the key), else 0600.
+    :class:`ProblemFileError` when the file does not load: its items unknown, none is written."""
+    path = folder / RUBRIC_FILE
+    with _RUBRIC_FILE_LOCK:
+        data = read_rubric_file(folder)
+        parts = data.setdefault(assignment, {})
+        parts[part] = with_rubric_item(parts.get(part, []), item)
+        if path.exists():
+            mode = path.stat().st_mode & 0o777
+        else:
+            problems = [p for p in folder.glob("*.y*ml") if p.name != path.name]
+            mode = problems[0].stat().st_mode & 0o666 if problems else 0o600
+        write_atomic(path, RUBRIC_FILE_HEADER + dump_readable(data), mode=mode)
 
 
 def merge_rubric(data: dict[str, Any], added: dict[str, list[dict[str, Any]]]) -> None:

@@ -163,7 +163,7 @@ def test_an_edited_item_moves_every_score_graded_with_it_and_the_audit_says_so(
         ASSIGNMENT: {PART: [{"id": "cases", "points": 3.0, "text": "both signs of x, and why"}]}
     }
     assert stat.S_IMODE((course.folder / "problems" / "rubric.yaml").stat().st_mode) == 0o640
-    assert not list((course.folder / "problems").glob(".rubric-*"))  # no temporary file left
+    assert not list((course.folder / "problems").glob(".*.tmp"))  # no temporary file left
 
 
 def test_an_item_added_on_the_page_is_kept_in_rubric_yaml_and_offered_after_a_restart(

@@ -1,8 +1,5 @@
-"""The service's database: one engine per app (SQLite in the course folder by default,
-PostgreSQL for a department), its sessions and connections, and Alembic migrations, run at
-start-up so a database made by an older grader is upgraded in place. The tables are in
-:mod:`grader.service.models`.
-"""
+"""The service's database (SQLite in the course folder by default, PostgreSQL for a department):
+its engine, sessions and connections, and the Alembic migrations run at start-up."""
 
 from __future__ import annotations
 
@@ -10,7 +7,7 @@ import math
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,8 +32,7 @@ class Timeouts:
 
 
 class TimeoutSettings(Protocol):
-    """What :func:`database_timeouts` reads of the service's Settings (not imported here: they
-    need pydantic, and `grader users` opens a database without them)."""
+    """The service's Settings as read here (they need pydantic: `grader users` starts without)."""
 
     @property
     def db_connect_timeout(self) -> float: ...
@@ -50,10 +46,9 @@ def database_timeouts(settings: TimeoutSettings) -> Timeouts:
 
 
 def timeout_args(url: str, timeouts: Timeouts) -> dict[str, Any]:
-    """The driver's connect arguments that bound a wait on the database. PostgreSQL: libpq's
-    ``connect_timeout`` (whole seconds, 2 at least) and the server's ``statement_timeout`` (a
-    statement running, or waiting for a lock, past it is cancelled: QueryCanceled, an
-    OperationalError); SQLite: the busy timeout, how long a write waits for another's lock."""
+    """The driver's connect arguments that bound a wait: PostgreSQL's ``connect_timeout`` (whole
+    seconds, 2 at least) and ``statement_timeout`` (a statement past it is cancelled, an
+    OperationalError); SQLite's busy timeout (how long a write waits for another's lock)."""
     if url.startswith("sqlite"):
         return {"timeout": timeouts.statement}
     return {
@@ -69,26 +64,18 @@ def make_engine(url: str, checkpoints: bool = True, timeouts: Timeouts = Timeout
     if url.startswith("sqlite"):
         # Connections are kept (each new one costs its PRAGMAs); SQLite allows one writer at
         # a time however many there are, and waits up to ``timeout`` for it.
+        connect_args = {"check_same_thread": False, **timeout_args(url, timeouts)}
+        no_checkpoints = () if checkpoints else ("wal_autocheckpoint=0",)
         engine = create_engine(
-            url,
-            connect_args={
-                "check_same_thread": False,
-                **timeout_args(url, timeouts),
-            },
-            poolclass=QueuePool,
-            pool_size=8,
-            max_overflow=24,
+            url, connect_args=connect_args, poolclass=QueuePool, pool_size=8, max_overflow=24
         )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection, _record):
             connection.isolation_level = None  # the driver begins nothing: see _begin
             cursor = connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            if not checkpoints:
-                cursor.execute("PRAGMA wal_autocheckpoint=0")
+            for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", *no_checkpoints):
+                cursor.execute(f"PRAGMA {pragma}")
             cursor.close()
 
         @event.listens_for(engine, "begin")
@@ -98,8 +85,7 @@ def make_engine(url: str, checkpoints: bool = True, timeouts: Timeouts = Timeout
             # another moment, and a SAVEPOINT outside one commits at its RELEASE. A transaction
             # that may write takes the write lock at its BEGIN, so what it reads stays true
             # until its commit; one marked read-only (``Database.read``) takes none.
-            read_only = connection.get_execution_options().get(READ_ONLY, False)
-            if read_only:
+            if connection.get_execution_options().get(READ_ONLY, False):
                 connection.exec_driver_sql("BEGIN")
                 return
             turns.take(connection.info)
@@ -111,21 +97,8 @@ def make_engine(url: str, checkpoints: bool = True, timeouts: Timeouts = Timeout
 
         turns = _WriterTurns(timeouts.statement)
         dialect = engine.dialect
-        commit, rollback = dialect.do_commit, dialect.do_rollback
-
-        def do_commit(dbapi_connection: Any) -> None:
-            try:
-                commit(dbapi_connection)
-            finally:
-                turns.give_back(_info(dbapi_connection))
-
-        def do_rollback(dbapi_connection: Any) -> None:
-            try:
-                rollback(dbapi_connection)
-            finally:
-                turns.give_back(_info(dbapi_connection))
-
-        dialect.do_commit, dialect.do_rollback = do_commit, do_rollback  # type: ignore[method-assign]
+        dialect.do_commit = turns.given_back_after(dialect.do_commit)  # type: ignore[method-assign,assignment]
+        dialect.do_rollback = turns.given_back_after(dialect.do_rollback)  # type: ignore[method-assign,assignment]
         for ending in ("checkin", "invalidate", "close"):  # a connection gone mid-transaction
             event.listen(engine, ending, lambda _dbapi, record, *_: turns.give_back(record.info))
         return engine
@@ -156,6 +129,17 @@ class _WriterTurns:
         if info.pop(_TURN, False):
             self._lock.release()
 
+    def given_back_after(self, end: Callable[[Any], None]) -> Callable[[Any], None]:
+        """``end`` (the dialect's commit or rollback of a DB-API connection), then the turn given back."""
+
+        def ended(dbapi_connection: Any) -> None:
+            try:
+                end(dbapi_connection)
+            finally:
+                self.give_back(_info(dbapi_connection))
+
+        return ended
+
 
 _TURN = "grader: holds this process's writer turn"
 
@@ -170,9 +154,8 @@ def _info(connection: Any) -> dict[Any, Any]:
 
 
 def private_folder(folder: Path, files: list[Path]) -> None:
-    """``folder`` (0700) and ``files`` in it (0600), made so or made private if they are not:
-    the database and the verdict store hold every reference answer. SQLite gives its journal
-    files the database's mode."""
+    """``folder`` (0700) and ``files`` in it (0600), made so or made private: they hold every
+    reference answer (SQLite gives its journal files the database's mode)."""
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     folder.chmod(0o700)
     for path in files:
@@ -215,9 +198,8 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A connection for the reads every request makes (its token, a submission's state):
-        statements built once and run through SQLAlchemy's Core take a third of the time the
-        ORM's query building and loading take. Nothing written here is kept."""
+        """A connection for the reads every request makes (its token, a submission's state): built
+        once and run through Core, they take a third of the ORM's time. Nothing written is kept."""
         with self.engine.connect().execution_options(**{READ_ONLY: True}) as connection:
             yield connection
 
@@ -242,11 +224,9 @@ class Database:
 
 
 def lock_students(db: Session | Connection, assignment_id: int, student_ids: Iterable[int]) -> None:
-    """Hold, until the transaction ends, the lock on each student's work in an assignment: their
-    hand-ins' version numbers, hand grades and the verdicts that carry them. Every transaction
-    that writes one of these takes it before it reads what it writes from, in the order of the
-    students' ids, so two never wait on each other. On SQLite the transaction's write lock,
-    taken at its BEGIN, already holds the whole database."""
+    """Hold, until the transaction ends, the lock on each student's work in an assignment (version
+    numbers, hand grades, verdicts), taken before reading what is written from, in the order of the
+    ids so two never wait on each other. On SQLite the write lock taken at BEGIN holds it all."""
     bind = db.get_bind() if isinstance(db, Session) else db
     if bind.dialect.name != "postgresql":
         return

@@ -1,7 +1,5 @@
-"""The routes' dependencies, as FastAPI declares them (``Annotated[..., Depends(...)]``): the
-running service, its database and a read-only session, the course, the current user and the
-role a route needs, and the CSRF check of a form. A route names what it needs in its
-signature; only this module reads the service off ``request.app.state``."""
+"""The routes' FastAPI dependencies: the running service, a read-only session, the assignment,
+the current user and role, the CSRF check of a form. Only this module reads ``request.app.state``."""
 
 from __future__ import annotations
 
@@ -53,20 +51,12 @@ ServiceDep = Annotated[WebService, Depends(get_service)]
 
 
 def read_session(service: ServiceDep) -> Iterator[Session]:
-    """A read-only session for the request (a write opens its own transaction with
-    ``db.session()``, so it commits with its audit row before the answer is sent)."""
+    """A read-only session (a write opens its own, to commit with its audit row before the answer)."""
     with service.db.session(read_only=True) as session:
         yield session
 
 
 ReadSession = Annotated[Session, Depends(read_session)]
-
-
-async def get_course(service: ServiceDep) -> CourseState:
-    return service.course
-
-
-CourseDep = Annotated[CourseState, Depends(get_course)]
 
 
 async def get_settings(service: ServiceDep) -> Settings:
@@ -85,10 +75,10 @@ def assignment_in(course: CourseState, name: str) -> LoadedAssignment:
     return found
 
 
-async def get_assignment(assignment: str, course: CourseDep) -> LoadedAssignment:
-    """The assignment the route's ``{assignment}`` names. A route declares its user first, so
-    that who may not call it learns nothing of the course's assignments (401 before 404)."""
-    return assignment_in(course, assignment)
+async def get_assignment(assignment: str, service: ServiceDep) -> LoadedAssignment:
+    """The route's ``{assignment}``. A route declares its user first, so that who may not call
+    it learns nothing of the course's assignments (401 before 404)."""
+    return assignment_in(service.course, assignment)
 
 
 AssignmentDep = Annotated[LoadedAssignment, Depends(get_assignment)]
@@ -108,8 +98,7 @@ def check_csrf(request: Request, sent: str | None) -> None:
 
 
 async def form_csrf(request: Request, csrf: Annotated[str, Form()] = "") -> None:
-    """The form's ``csrf`` field checked (:func:`check_csrf`). A route declares it after its
-    user and assignment, so that who is not logged in learns that first (401 before 403)."""
+    """The form's ``csrf`` field checked; declared after the user and the assignment (401 before 403)."""
     check_csrf(request, csrf)
 
 
@@ -117,8 +106,7 @@ FormCsrf = Annotated[None, Depends(form_csrf)]
 
 
 async def checked_form(request: Request, **limits: int) -> FormData:
-    """The request's form, read with the route's own limits (``max_fields``, ``max_files``),
-    its ``csrf`` field checked: for a route that reads its form itself."""
+    """The request's form, read with the route's limits (``max_fields``, ``max_files``), CSRF checked."""
     form = await request.form(**limits)
     check_csrf(request, str(form.get("csrf") or ""))
     return form

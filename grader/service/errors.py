@@ -23,6 +23,11 @@ class ApiError(Exception):
     def body(self) -> dict[str, Any]:
         return {"error": {"status": self.status, "message": self.message, **self.extra}}
 
+    def retry_after(self) -> ApiError:
+        """This error, asking the client to send again in :data:`RETRY_AFTER_SECONDS`."""
+        self.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return self
+
 
 # PostgreSQL's SQLSTATEs (classes or codes) of a statement the server refused as a whole for
 # the state it is in, not for what was asked: a connection lost (08), out of disk, memory or
@@ -39,12 +44,10 @@ def _sqlstate(exc: BaseException) -> str:
 
 
 def out_of_service(exc: BaseException) -> bool:
-    """Whether a request failed because the database, or the disk under it, cannot serve it
-    now (down, not answering within its timeouts, locked past them, full, read-only) rather
-    than by a fault of the request or the code. A DB-API OperationalError is, by its
-    definition, such an error ("not necessarily under the control of the programmer");
-    SQLite's full disk is one ("database or disk is full"), PostgreSQL's cancelled statement
-    too, and so is any error whose SQLSTATE says the server refused every write for now."""
+    """Whether a request failed because the database or its disk cannot serve it now (down,
+    past its timeouts, full, read-only), not by a fault of the request or the code: a DB-API
+    OperationalError by its definition (SQLite's full disk, PostgreSQL's cancelled statement),
+    or any error whose SQLSTATE says the server refuses every write for now."""
     if isinstance(exc, OperationalError | PoolTimeout):
         return True
     if isinstance(exc, DBAPIError):
@@ -61,10 +64,6 @@ def unavailable(writing: bool) -> ApiError:
             "or its disk is full): what you sent was NOT kept, no hand-in or grade was stored; "
             f"send it again in {RETRY_AFTER_SECONDS} s (grader submit does so by itself)"
         )
-    else:
-        message = (
-            f"the service's database is down or not answering right now: try again in {RETRY_AFTER_SECONDS} s"
-        )
-    error = ApiError(503, message, kept=False) if writing else ApiError(503, message)
-    error.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    return error
+        return ApiError(503, message, kept=False).retry_after()
+    down = f"the service's database is down or not answering right now: try again in {RETRY_AFTER_SECONDS} s"
+    return ApiError(503, down).retry_after()

@@ -1,9 +1,6 @@
-"""Every table of the service, in one place (SQLAlchemy 2 declarative models).
-
-The schema is made by Alembic (``migrations/``), never by ``create_all``. Rows are added,
-rarely changed and never deleted: every version a student hands in is a row of
-``submissions``, every grading of it a row of ``verdicts``, every action of a user a row of
-``audit_log``. The LTI tables are here too (only the LTI modules and the app use them).
+"""Every table of the service (SQLAlchemy 2 declarative models); the schema is made by Alembic
+(``migrations/``). Rows are added, rarely changed and never deleted: every version handed in is
+a row of ``submissions``, every grading of it one of ``verdicts``, every action one of ``audit_log``.
 """
 
 from __future__ import annotations
@@ -97,12 +94,9 @@ class Assignment(Base):
 
 
 class CourseFileVersion(Base):
-    """A version of a course file (``course.yaml``, or an assignment's problem file, ``file``
-    ``assignment:<name>``) as the database has seen it: ``taken`` (put in force) from a course
-    folder, or found in a folder while it was the version in force. Appended, never changed:
-    the newest row of a folder is what that folder held last; a digest with any row is a
-    version the course has had. ``folder`` is ``host:/path`` ("" for what a database made
-    before this table held)."""
+    """A version of a course file (``course.yaml``, or ``assignment:<name>``'s problem file) a
+    course folder (``host:/path``) held: ``taken`` (put in force) from it, or found while in force.
+    The newest row of a folder is what it held last; a digest with any row, a version the course had."""
 
     __tablename__ = "course_file_versions"
     __table_args__ = (Index("ix_course_file_versions_course_file", "course_id", "file"),)
@@ -145,7 +139,7 @@ def is_staff(user: User) -> bool:
 
 
 class ApiToken(Base):
-    """A bearer token; only its SHA-256 is kept (it is 256 random bits, so a slow hash adds nothing)."""
+    """A bearer token's SHA-256 (it is 256 random bits: a slow hash would add nothing)."""
 
     __tablename__ = "tokens"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -157,8 +151,7 @@ class ApiToken(Base):
 
 
 class LoginLink(Base):
-    """A one-time log-in link: only the SHA-256 of its secret is kept; it starts one session,
-    once, before ``expires_at``, and is void after."""
+    """A one-time log-in link (its secret's SHA-256): one session, once, before ``expires_at``."""
 
     __tablename__ = "login_links"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -201,9 +194,8 @@ class Submission(Base):
 
 
 class VerdictRow(Base):
-    """One grading of one submission against one problem-file version. ``report`` is the
-    whole report (the service filters what a student sees), ``job_id`` is unique: a job
-    yields at most one verdict, whatever restarts happen."""
+    """One grading of a submission against one problem-file version: the whole ``report`` (the
+    service filters what a student sees); ``job_id`` unique: a job yields at most one verdict."""
 
     __tablename__ = "verdicts"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -249,18 +241,16 @@ ModelT = TypeVar("ModelT", bound=Base)
 
 
 def detached(model: type[ModelT], row: Row[Any] | Mapping[str, Any]) -> ModelT:
-    """The ORM object of a row read or written through Core, as a session would have handed it
-    out and closed (detached): its attributes are the row's (one left out cannot be read), and
-    a session it is added to updates it."""
+    """The ORM object of a row read through Core, as a closed session leaves it (detached): a
+    column left out cannot be read; a session it is added to updates it."""
     instance = model(**(row._mapping if isinstance(row, Row) else row))
     make_transient_to_detached(instance)
     return instance
 
 
-# Users' LMS identities as an imported roster gives them (accounts).
 class RosterEntry(Base):
-    """A student's LMS identity as the imported roster gives it (migration 0012): the keys of
-    :data:`grader.reporting.lms.IDENTITY_KEYS`. The Canvas and Moodle exports read it."""
+    """A student's LMS identity as the imported roster gives it (the keys of
+    :data:`grader.reporting.lms.IDENTITY_KEYS`), for the Canvas and Moodle exports."""
 
     __tablename__ = "roster_entries"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -340,8 +330,7 @@ class SimilarityResult(Base):
 
 
 class LtiLoginState(Base):
-    """One OIDC login initiation: the ``state`` and ``nonce`` sent to the platform. A launch
-    consumes it (``used_at``), so an ``id_token`` is accepted once."""
+    """An OIDC login initiation (``state``, ``nonce``); a launch uses it up: an ``id_token`` counts once."""
 
     __tablename__ = "lti_login_states"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -364,9 +353,8 @@ class LtiUser(Base):
 
 
 class LtiLink(Base):
-    """A resource link of a platform (one placement of the tool in a course), with the
-    Advantage endpoints its last launch announced: where scores go (AGS) and the roster
-    (NRPS). Kept up to date on every launch; the grade passback reads it."""
+    """A resource link (one placement of the tool in a course) with the scores (AGS) and roster
+    (NRPS) endpoints its last launch announced."""
 
     __tablename__ = "lti_links"
     __table_args__ = (UniqueConstraint("issuer", "deployment_id", "resource_link_id"),)
@@ -385,9 +373,8 @@ class LtiLink(Base):
 
 
 class LtiLineItem(Base):
-    """Where one assignment's scores go in one LMS course (platform, context): the AGS
-    endpoints its launches announce, and the line item (the gradebook column) once known,
-    given by the link (a deep-linked one carries it) or found or made by the tool."""
+    """Where one assignment's scores go in one LMS course: its launches' AGS endpoints and,
+    once known, the line item (gradebook column) the link gives or the tool finds or makes."""
 
     __tablename__ = "lti_line_items"
     __table_args__ = (UniqueConstraint("issuer", "client_id", "context_id", "assignment"),)
@@ -404,9 +391,8 @@ class LtiLineItem(Base):
 
 
 class LtiMember(Base):
-    """A member of an LMS course: seen in a launch, or listed by the platform's roster
-    (Names and Role Provisioning; ``synced_at`` is set then). ``subject`` is the LMS user
-    id (the ``sub`` of their launches); ``sourcedid`` the student number, where given."""
+    """A member of an LMS course, seen in a launch or listed by its roster (NRPS: ``synced_at``);
+    ``subject``: the ``sub`` of their launches; ``sourcedid``: the student number, where given."""
 
     __tablename__ = "lti_members"
     __table_args__ = (UniqueConstraint("issuer", "context_id", "subject"),)
@@ -433,11 +419,9 @@ class ScoreStatus:
 
 
 class LtiScore(Base):
-    """The grade-passback outbox: one score for one line item and LMS user, written in the
-    transaction of the verdict (or hand grade) it comes from, and posted by the passback
-    thread with retries. ``created_at`` is the score's AGS timestamp: when it was made, moved
-    on each attempt to post it past every timestamp sent before for the same line item and
-    user (an LMS takes a score only with a later timestamp, Moodle a later second)."""
+    """The grade-passback outbox: a score for one line item and LMS user, written with the verdict
+    (or hand grade) it comes from, posted with retries. ``created_at``, its AGS timestamp, moves
+    past every one sent before for the same target (an LMS takes only a later one, Moodle a later second)."""
 
     __tablename__ = "lti_scores"
     __table_args__ = (

@@ -1,7 +1,6 @@
-"""Users of a course: TAs (password and token) and students (token, password optional), and
-what a TA does with them: list, remove (hand-ins kept), reset a password, replace a token,
-hand out a one-time log-in link, import an LMS roster. Each change is audited in its own
-transaction with the change."""
+"""Users of a course (TAs and students) and what a TA does with them: add, list, remove (their
+hand-ins kept), reset a password, replace a token, hand out a one-time log-in link, import an
+LMS roster; each change with its audit row in its transaction."""
 
 from __future__ import annotations
 
@@ -16,17 +15,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from grader.service.credentials import hash_password, issue_login_link, issue_token
+from grader.service.crud.assignments import first_course
 from grader.service.crud.audit import audit
-from grader.service.models import (
-    ApiToken,
-    Course,
-    LoginLink,
-    Role,
-    RosterEntry,
-    User,
-    WebSession,
-    utcnow,
-)
+from grader.service.models import ApiToken, LoginLink, Role, RosterEntry, User, WebSession, utcnow
 
 if TYPE_CHECKING:  # the LMS formats are read when a roster is: `grader users add` starts without them
     from grader.reporting.lms import Roster
@@ -46,16 +37,8 @@ class AccountError(ValueError):
     pass
 
 
-def check_name(name: str) -> None:
-    if not USER_NAME.fullmatch(name):
-        raise AccountError(
-            f"{name!r} cannot be a user name: use 1-200 letters, digits and . _ @ + -, "
-            "starting with a letter or digit"
-        )
-
-
 def course_id(db: Session) -> int:
-    course = db.scalar(select(Course).order_by(Course.id))
+    course = first_course(db)
     if course is None:
         raise AccountError("the course has no database yet: start `grader serve` once first")
     return course.id
@@ -68,7 +51,11 @@ def add_user(
     brought back (their hand-ins were kept) with a new token."""
     if role not in Role.ALL:
         raise AccountError(f"unknown role {role!r}; use one of {', '.join(Role.ALL)}")
-    check_name(name)
+    if not USER_NAME.fullmatch(name):
+        raise AccountError(
+            f"{name!r} cannot be a user name: use 1-200 letters, digits and . _ @ + -, "
+            "starting with a letter or digit"
+        )
     cid = course_id(db)
     user = db.scalar(select(User).where(User.course_id == cid, User.name == name))
     if user is not None and user.removed_at is None:
@@ -85,14 +72,13 @@ def add_user(
 
 
 def active_user(db: Session, name: str) -> User | None:
-    """The account of that name, if it is not removed."""
     return db.scalar(select(User).where(User.name == name, User.removed_at.is_(None)))
 
 
 def students(db: Session) -> list[tuple[str, str | None, dt.datetime]]:
     """Each student not removed, by name: (name, password hash, when added)."""
-    query = select(User.name, User.password_hash, User.created_at).where(
-        User.role == Role.STUDENT, User.removed_at.is_(None)
+    query = select(User.name, User.password_hash, User.created_at).filter_by(
+        role=Role.STUDENT, removed_at=None
     )
     return [(name, hashed, added) for name, hashed, added in db.execute(query.order_by(User.name))]
 
@@ -116,7 +102,7 @@ class UserLine:
 def list_users(db: Session, removed: bool = False) -> list[UserLine]:
     query = select(User).order_by(User.role, User.name)
     if not removed:
-        query = query.where(User.removed_at.is_(None))
+        query = query.filter_by(removed_at=None)
     return [
         UserLine(
             u.name,
@@ -137,17 +123,11 @@ def _sign_out(db: Session, user: User) -> None:
         .where(WebSession.user_id == user.id, WebSession.expires_at > now)
         .values(expires_at=now)
     )
-    db.execute(
-        update(LoginLink).where(LoginLink.user_id == user.id, LoginLink.used_at.is_(None)).values(used_at=now)
-    )
+    db.execute(update(LoginLink).filter_by(user_id=user.id, used_at=None).values(used_at=now))
 
 
 def _revoke_tokens(db: Session, user: User) -> None:
-    db.execute(
-        update(ApiToken)
-        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
+    db.execute(update(ApiToken).filter_by(user_id=user.id, revoked_at=None).values(revoked_at=utcnow()))
 
 
 def remove_user(db: Session, name: str, by: User | None = None) -> None:
@@ -204,37 +184,34 @@ def read_roster(text: str) -> list[RosterStudent]:
     if len(text) > MAX_ROSTER_BYTES:
         raise AccountError(f"the roster is too large (over {MAX_ROSTER_BYTES:,} bytes)")
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    headers = {re.sub(r"[\s_\-]+", "", (h or "").lower()): h for h in reader.fieldnames or ()}
-    name_columns = [headers[c] for c in NAME_COLUMNS if c in headers]
-    if not name_columns:
+    headers = {header_key(h or "") for h in reader.fieldnames or ()}
+    name_keys = [key for key in NAME_COLUMNS if key in headers]
+    if not name_keys:
         raise AccountError(
             "the roster has no column that names a student: give `name,email`, Moodle's participants "
             "export (Username, ID number or Email address) or Canvas's gradebook "
             "(SIS Login ID, SIS User ID or ID)"
         )
-    email_column = next((headers[c] for c in EMAIL_COLUMNS if c in headers), None)
+    email_key = next((key for key in EMAIL_COLUMNS if key in headers), "")
     students: list[RosterStudent] = []
     problems: list[str] = []
     seen: set[str] = set()
     for line, row in enumerate(reader, start=2):
         if line > MAX_ROSTER_ROWS:
             raise AccountError(f"the roster has more than {MAX_ROSTER_ROWS:,} rows")
-        # the first name column this row fills (Moodle leaves ID number empty for some students)
-        name = next((value for c in name_columns if (value := (row.get(c) or "").strip())), "")
-        first = " ".join(str(v or "") for v in row.values()).strip()
-        if "Points Possible" in first or not any(
-            (v or "").strip() for v in row.values() if isinstance(v, str)
-        ):
+        fields = {header_key(k): (v or "").strip() for k, v in row.items() if isinstance(k, str)}
+        values = [v for v in row.values() if isinstance(v, str)]
+        if "Points Possible" in " ".join(str(v or "") for v in row.values()) or not "".join(values).strip():
             continue  # Canvas's points row, an empty line
-        email = (row.get(email_column) or "").strip() if email_column else ""
+        # the first name column this row fills (Moodle leaves ID number empty for some students)
+        name = next((fields[key] for key in name_keys if fields.get(key)), "")
         if not USER_NAME.fullmatch(name):
             problems.append(f"line {line}: {name!r} cannot be a user name (letters, digits and . _ @ + -)")
         elif name in seen:
             problems.append(f"line {line}: {name!r} appears twice")
         else:
             seen.add(name)
-            fields = {header_key(k): (v or "").strip() for k, v in row.items() if isinstance(k, str)}
-            students.append(RosterStudent(name, email, identity(fields)))
+            students.append(RosterStudent(name, fields.get(email_key, ""), identity(fields)))
     if problems:
         raise AccountError(
             "the roster has rows that cannot be used (nobody was added):\n" + "\n".join(problems)
@@ -253,10 +230,8 @@ class Imported:
 def import_roster(
     db: Session, students: list[RosterStudent], days: float, by: User | None = None
 ) -> list[Imported]:
-    """Adds the roster's students the course does not have (and brings back removed ones),
-    each with a one-time log-in link; students already there are left as they are. Every
-    student's LMS identity is kept (replacing what an earlier import gave): the Canvas and
-    Moodle exports read it."""
+    """Adds the roster's students the course does not have (or brings them back), each with a
+    one-time log-in link; keeps every student's LMS identity for the Canvas and Moodle exports."""
     cid = course_id(db)
     existing = {u.name: u for u in db.scalars(select(User).where(User.course_id == cid))}
     entries = {e.user_id: e for e in db.scalars(select(RosterEntry))}
@@ -291,9 +266,8 @@ def mark_sent(db: Session, names: list[str]) -> None:
 
 
 def reissue_unsent(db: Session, days: float, by: User | None = None) -> list[Imported]:
-    """New links for every student whose link was minted but never handed out (an import
-    stopped before its file was written): the old ones are void, the new ones unsent until
-    :func:`mark_sent`."""
+    """New links, unsent until :func:`mark_sent`, in place of those minted but never handed out
+    (an import stopped before its file was written)."""
     now = utcnow()
     unsent = db.execute(
         select(User, LoginLink.email)
@@ -311,9 +285,7 @@ def reissue_unsent(db: Session, days: float, by: User | None = None) -> list[Imp
         if user.name in done:
             continue
         db.execute(
-            update(LoginLink)
-            .where(LoginLink.user_id == user.id, LoginLink.sent_at.is_(None), LoginLink.used_at.is_(None))
-            .values(used_at=now)
+            update(LoginLink).filter_by(user_id=user.id, sent_at=None, used_at=None).values(used_at=now)
         )
         done[user.name] = Imported(user.name, email, True, issue_login_link(db, user, days, unsent_to=email))
     audit(db, by, "login_links_reissued", students=len(done))

@@ -29,18 +29,16 @@ from grader.reporting.escape import csv_cell
 from grader.service.blobs import dumps, loads
 from grader.service.course_files import LoadedAssignment, spec_with_rubric
 from grader.service.crud import verdicts
-from grader.service.crud.audit import audit
-from grader.service.crud.verdicts import latest_verdict
+from grader.service.crud.audit import audit, audit_entries
+from grader.service.crud.verdicts import newest_verdict
 from grader.service.db import lock_students
 from grader.service.errors import ApiError
 from grader.service.hand.model import AUDIT_ACTION, Conflict, GradeBody, GroupBody, StaleWrite
 from grader.service.intake import read_handed_in
-from grader.service.models import Assignment, AuditEntry, HandGradeRow, Submission, User, VerdictRow, utcnow
+from grader.service.models import Assignment, HandGradeRow, Submission, User, VerdictRow, utcnow
 
 READ_CACHE_SIZE = 1024  # versions kept read (about 20 KiB each): a large class's counted versions
-
-
-# ---- the grades and the reports they make -----------------------------------------------
+AUDITED = ("student", "part", "old", "new")  # what an audit row of a grade says
 
 
 def as_hand_grade(row: HandGradeRow, student: str) -> HandGrade:
@@ -58,23 +56,20 @@ def as_hand_grade(row: HandGradeRow, student: str) -> HandGrade:
     )
 
 
+def grade_rows(db: Session, *conditions: Any) -> list[tuple[HandGradeRow, str]]:
+    """Hand grades matching ``conditions``, with their student's name, by name and part."""
+    query = select(HandGradeRow, User.name).join(User, User.id == HandGradeRow.student_id).where(*conditions)
+    return [(row, name) for row, name in db.execute(query.order_by(User.name, HandGradeRow.part))]
+
+
 def has_hand_grades(db: Session, assignment_id: int, student_id: int) -> bool:
-    """Whether a TA graded any part of the student's work in the assignment."""
-    found = db.scalar(
-        select(HandGradeRow.id)
-        .where(HandGradeRow.assignment_id == assignment_id, HandGradeRow.student_id == student_id)
-        .limit(1)
-    )
-    return found is not None
+    found = select(HandGradeRow.id).filter_by(assignment_id=assignment_id, student_id=student_id)
+    return db.scalar(found.limit(1)) is not None
 
 
 def grades_of(db: Session, assignment_id: int, student: User) -> list[HandGrade]:
-    rows = db.scalars(
-        select(HandGradeRow).where(
-            HandGradeRow.assignment_id == assignment_id, HandGradeRow.student_id == student.id
-        )
-    )
-    return [as_hand_grade(row, student.name) for row in rows]
+    mine = (HandGradeRow.assignment_id == assignment_id, HandGradeRow.student_id == student.id)
+    return [as_hand_grade(row, name) for row, name in grade_rows(db, *mine)]
 
 
 def read_answers(submission: Submission, student: str) -> ReadSubmission:
@@ -84,8 +79,7 @@ def read_answers(submission: Submission, student: str) -> ReadSubmission:
 
 @lru_cache(maxsize=READ_CACHE_SIZE)
 def _read_version(filename: str, content_hash: str, student: str, content: bytes) -> ReadSubmission:
-    """A version never changes once handed in, so the grading view reads each one once, not at
-    every load of the view (reading is most of its time)."""
+    """A version never changes, so the grading view reads each once (reading is most of its time)."""
     return read_handed_in(filename, content, student)
 
 
@@ -93,10 +87,8 @@ def with_hand_grades(db: Session, loaded: LoadedAssignment, submission: Submissi
     """``report`` of ``submission`` with its student's hand grades as they are now."""
     student = db.get(User, submission.user_id)
     report = without_hand_grades(report)
-    if student is None:
-        return report
-    grades = grades_of(db, loaded.id, student)
-    if not grades:
+    grades = grades_of(db, loaded.id, student) if student is not None else []
+    if student is None or not grades:
         return report
     parts = {address: part for address, _, part in loaded.spec.iter_parts()}
     digests = answer_digests(loaded.spec, read_answers(submission, student.name))
@@ -116,25 +108,14 @@ def in_force(db: Session, loaded: LoadedAssignment) -> LoadedAssignment:
 
 def refresh_verdicts(db: Session, loaded: LoadedAssignment, student: User) -> None:
     """A new verdict row for each version the student handed in, with the grades as now."""
-    submissions = db.scalars(
-        select(Submission).where(Submission.assignment_id == loaded.id, Submission.user_id == student.id)
-    )
-    for submission in submissions:
-        latest = latest_verdict(db, submission.id)
+    for submission in db.scalars(select(Submission).filter_by(assignment_id=loaded.id, user_id=student.id)):
+        latest = newest_verdict(db, submission.id)
         report = loads(latest.report) if latest is not None else None
         if latest is None or not isinstance(report, Report):
             continue
         report = with_hand_grades(db, loaded, submission, report)
-        db.add(
-            VerdictRow(
-                submission_id=submission.id,
-                job_id=None,
-                problem_hash=latest.problem_hash,
-                score=report.score,
-                max_score=report.max_score,
-                report=dumps(report),
-            )
-        )
+        scores = {"score": report.score, "max_score": report.max_score, "report": dumps(report)}
+        db.add(VerdictRow(submission_id=submission.id, problem_hash=latest.problem_hash, **scores))
 
 
 def counted_submissions(
@@ -145,9 +126,11 @@ def counted_submissions(
     found = []
     for user, submission, verdict in verdicts.counted_submissions(db, loaded.id, loaded.due_for, students):
         report = loads(verdict.report) if verdict is not None else None
-        if isinstance(report, Report):
+        if not isinstance(report, Report):
+            report = None
+        else:
             report.student = report.folder = user.name
-        found.append((user, submission, report if isinstance(report, Report) else None))
+        found.append((user, submission, report))
     return found
 
 
@@ -156,9 +139,6 @@ def graded_submissions(db: Session, loaded: LoadedAssignment) -> list[tuple[User
     return [
         (user, submission, report) for user, submission, report in counted_submissions(db, loaded) if report
     ]
-
-
-# ---- versioned writes -----------------------------------------------------------------------
 
 
 # A grade with neither points nor a rubric item: nothing to save (the grading view says so).
@@ -177,8 +157,7 @@ def write_grades(
     :class:`StaleWrite` when any was changed since, with who changed it. The students' work is
     locked first (:func:`lock_students`), so the verdicts written here and by the grading
     workers carry every grade committed before them."""
-    students = db.execute(select(User.name, User.id).where(User.name.in_(seen))).all()
-    lock_students(db, loaded.id, [student_id for _, student_id in students])
+    lock_students(db, loaded.id, db.scalars(select(User.id).where(User.name.in_(seen))).all())
     loaded = in_force(db, loaded)
     part = part_of(loaded, part_id)
     counted = {
@@ -190,16 +169,13 @@ def write_grades(
         raise ApiError(404, f"no submission of {', '.join(unknown)} for {loaded.name}")
     if grade.points is None and not grade.rubric:
         raise ApiError(422, NOTHING_GIVEN)
-    candidate = HandGrade(
-        student="-",
-        part=part_id,
-        points=grade.points,
-        rubric=tuple(grade.rubric),
-        comment=grade.comment,
-        by=by.name,
-        reason=grade.reason or None,
-    )
-    problems = entry_problems(candidate, part)
+    given: dict[str, Any] = {
+        "points": grade.points,
+        "rubric": list(grade.rubric),
+        "comment": grade.comment,
+        "reason": grade.reason or None,
+    }
+    problems = entry_problems(HandGrade(student="-", part=part_id, by=by.name, **given), part)
     if problems:
         raise ApiError(422, f"{part_id}: {'; '.join(problems)}")
     conflicts, written = [], []
@@ -207,17 +183,8 @@ def write_grades(
         student, submission, report = counted[name]
         result = next((r for r in report.parts if r.id == part_id), None) if report else None
         digests = answer_digests(loaded.spec, read_answers(submission, name))
-        values = {
-            "points": grade.points,
-            "rubric": list(grade.rubric),
-            "comment": grade.comment,
-            "reason": grade.reason or None,
-            "grader_id": by.id,
-            "grader": by.name,
-            "answer_hash": digests.get(part_id),
-            "auto": _auto_pin(result),
-            "updated_at": utcnow(),
-        }
+        values = {**given, "grader_id": by.id, "grader": by.name, "answer_hash": digests.get(part_id)}
+        values |= {"auto": _auto_pin(result), "updated_at": utcnow()}
         row, conflict = _write_one(db, loaded, student, part_id, version, values)
         if conflict is not None:
             conflicts.append(conflict)
@@ -244,11 +211,7 @@ def _auto_pin(result: Any) -> str | None:
 def hand_grade(db: Session, assignment_id: int, student_id: int, part: str) -> HandGradeRow | None:
     """The student's hand grade of the part, if a TA gave one."""
     return db.scalar(
-        select(HandGradeRow).where(
-            HandGradeRow.assignment_id == assignment_id,
-            HandGradeRow.student_id == student_id,
-            HandGradeRow.part == part,
-        )
+        select(HandGradeRow).filter_by(assignment_id=assignment_id, student_id=student_id, part=part)
     )
 
 
@@ -320,9 +283,6 @@ def part_of(loaded: LoadedAssignment, part_id: str) -> PartBase:
     return part
 
 
-# ---- groups ---------------------------------------------------------------------------------
-
-
 @cache
 def _page_group_key() -> bytes:
     """What seals the student's name in a ``page`` group's id (the server's key, as the
@@ -352,26 +312,18 @@ def part_groups(
         given.append(
             GivenAnswer(user.name, user.name, result, answer, own_part(spec, part_id, variant), variant)
         )
-    versions = {
-        name: version
-        for name, version in db.execute(
-            select(User.name, HandGradeRow.version)
-            .join(User, User.id == HandGradeRow.student_id)
-            .where(HandGradeRow.assignment_id == loaded.id, HandGradeRow.part == part_id)
-        ).all()
-    }
+    versions = {name: row.version for row, name in grade_rows(db, *of_part(loaded.id, part_id))}
     sealed = partial(seal, _page_group_key(), str(loaded.id), loaded.name)  # not from the roster
     return answer_groups(part, given, written=spec.raw_parts().get(part_id), sealed=sealed), versions
 
 
+def of_part(assignment_id: int, part_id: str) -> tuple[Any, ...]:
+    return HandGradeRow.assignment_id == assignment_id, HandGradeRow.part == part_id
+
+
 def group_grades(db: Session, loaded: LoadedAssignment, part_id: str) -> dict[str, dict[str, Any]]:
     """Each student's grade of the part as it is now (what the grading view pre-fills)."""
-    rows = db.execute(
-        select(User.name, HandGradeRow)
-        .join(User, User.id == HandGradeRow.student_id)
-        .where(HandGradeRow.assignment_id == loaded.id, HandGradeRow.part == part_id)
-    ).all()
-    return {name: grade_dict(row) for name, row in rows}
+    return {name: grade_dict(row) for row, name in grade_rows(db, *of_part(loaded.id, part_id))}
 
 
 def group_json(group: AnswerGroup, versions: dict[str, int], part: PartBase, part_id: str) -> dict[str, Any]:
@@ -392,17 +344,10 @@ def group_json(group: AnswerGroup, versions: dict[str, int], part: PartBase, par
     return data
 
 
-# ---- export ---------------------------------------------------------------------------------
-
-
 def export_grades(db: Session, assignment_id: int) -> list[HandGrade]:
-    rows = db.execute(
-        select(HandGradeRow, User.name)
-        .join(User, User.id == HandGradeRow.student_id)
-        .where(HandGradeRow.assignment_id == assignment_id)
-        .order_by(User.name, HandGradeRow.part)
-    ).all()
-    return [as_hand_grade(row, name) for row, name in rows]
+    return [
+        as_hand_grade(row, name) for row, name in grade_rows(db, HandGradeRow.assignment_id == assignment_id)
+    ]
 
 
 def grades_yaml(grades: Sequence[HandGrade], assignment: str) -> str:
@@ -417,23 +362,11 @@ def grades_yaml(grades: Sequence[HandGrade], assignment: str) -> str:
 
 def audit_rows(db: Session, assignment: str) -> list[dict[str, Any]]:
     found = []
-    for entry, name in db.execute(
-        select(AuditEntry, User.name)
-        .join(User, User.id == AuditEntry.user_id, isouter=True)
-        .where(AuditEntry.action == AUDIT_ACTION)
-        .order_by(AuditEntry.id)
-    ).all():
+    for entry, name in audit_entries(db, AUDIT_ACTION):
         detail = entry.detail or {}
         if detail.get("assignment") != assignment:
             continue
-        row = {
-            "at": entry.at.isoformat(),
-            "who": name,
-            "student": detail.get("student"),
-            "part": detail.get("part"),
-            "old": detail.get("old"),
-            "new": detail.get("new"),
-        }
+        row = {"at": entry.at.isoformat(), "who": name, **{key: detail.get(key) for key in AUDITED}}
         if detail.get("rubric_edit"):  # the grade's points moved with its rubric item's edit
             row["rubric_edit"] = detail["rubric_edit"]
         found.append(row)
@@ -445,19 +378,9 @@ def audit_csv(rows: list[dict[str, Any]]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["at", "who", "student", "part", "old points", "new points", "old", "new"])
     for row in rows:
-        old, new = row["old"] or {}, row["new"] or {}
-        writer.writerow(
-            [
-                row["at"],
-                _cell(row["who"]),
-                _cell(row["student"]),
-                _cell(row["part"]),
-                _points(old),
-                _points(new),
-                _cell(json.dumps(row["old"], ensure_ascii=False)),
-                _cell(json.dumps(row["new"], ensure_ascii=False)),
-            ]
-        )
+        who = [_cell(row[key]) for key in ("who", "student", "part")]
+        grades = [_cell(json.dumps(row[key], ensure_ascii=False)) for key in ("old", "new")]
+        writer.writerow([row["at"], *who, _points(row["old"] or {}), _points(row["new"] or {}), *grades])
     return buffer.getvalue()
 
 

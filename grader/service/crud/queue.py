@@ -1,10 +1,9 @@
-"""The job queue, in the database: a submission is a ``jobs`` row until a worker has
-graded it. Every step is one conditional UPDATE (on PostgreSQL after ``SELECT ... FOR UPDATE
-SKIP LOCKED``, so workers claiming at once take different jobs without waiting on each other),
-so two workers (or two servers on one database) never take the same job, and a verdict is
-written in the same transaction that marks its job done, by the worker that holds it: each
-job yields exactly one verdict, whatever restarts happen. A worker renews the lease on its
-jobs (``claimed_at``) while it grades; the jobs of a worker that is gone go back in the queue.
+"""The job queue, in the database: a submission is a ``jobs`` row until a worker has graded
+it. Every step is one conditional UPDATE (on PostgreSQL after ``SELECT ... FOR UPDATE SKIP
+LOCKED``, so workers claiming at once take different jobs without waiting), so two workers never
+take the same job, and a verdict is written in the transaction that marks its job done, by the
+worker that holds it: one verdict a job, whatever restarts happen. A worker renews its lease
+(``claimed_at``) while it grades; the jobs of a worker that is gone go back in the queue.
 """
 
 from __future__ import annotations
@@ -29,11 +28,8 @@ aliased_submission = aliased(Submission)
 
 def enqueue(db: Session | Connection, submission_id: int, kind: str = "grade") -> int:
     """Queue a job for the submission (in the caller's transaction); its id."""
-    return int(
-        db.execute(
-            _ADD_JOB, {"submission_id": submission_id, "kind": kind, "status": JobStatus.QUEUED}
-        ).scalar_one()
-    )
+    job = {"submission_id": submission_id, "kind": kind, "status": JobStatus.QUEUED}
+    return int(db.execute(_ADD_JOB, job).scalar_one())
 
 
 def queue_regrades(db: Session, assignment_id: int) -> int:
@@ -46,8 +42,7 @@ def queue_regrades(db: Session, assignment_id: int) -> int:
 
 def claim(db: Session, owner: str, limit: int) -> list[Job]:
     """Up to ``limit`` queued jobs, in their turn (:func:`in_turn`), now held by ``owner``, in
-    that order. A conditional UPDATE: a job another worker took in the meantime is not taken
-    again."""
+    that order; a job another worker took in the meantime is not taken again."""
     wanted = list(db.scalars(in_turn(limit)))
     if wanted and db.get_bind().dialect.name == "postgresql":  # rows another claim holds are skipped
         free = select(Job.id).where(Job.id.in_(wanted), Job.status == JobStatus.QUEUED)
@@ -68,8 +63,7 @@ def claim(db: Session, owner: str, limit: int) -> list[Job]:
 
 
 def sheets_of(db: Session, submission_ids: list[int]) -> dict[int, Row[Any]]:
-    """What grading needs of each submission (its assignment, file name, content and author's
-    name), in one query."""
+    """What grading needs of each submission (assignment, file name, content, author), in one query."""
     sheets = db.execute(
         select(Submission.id, Submission.assignment_id, Submission.filename, Submission.content)
         .add_columns(User.name)
@@ -80,11 +74,9 @@ def sheets_of(db: Session, submission_ids: list[int]) -> dict[int, Row[Any]]:
 
 
 def in_turn(limit: int) -> Select[int]:
-    """The ids of the ``limit`` queued jobs whose turn it is. Students take turns: each
-    student's oldest job first, then each one's second, and so on, so one student's flood
-    delays nobody else's verdict. A hand-in goes before a regrade, and a version that a newer
-    one of the same student and assignment supersedes waits until every other job is taken
-    (it is graded all the same: its page and history show it)."""
+    """The ids of the ``limit`` queued jobs whose turn it is. Students take turns (each one's
+    oldest job first, then each one's second...), so one student's flood delays nobody else; a
+    hand-in goes before a regrade, and a superseded version after every other job (still graded)."""
     newest = (
         select(func.max(Submission.version))
         .where(
@@ -162,13 +154,6 @@ def requeue_lost(db: Session, owner: str, lease: float, gone: Callable[[str], bo
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def counts(db: Session) -> dict[str, int]:
-    rows = db.execute(select(Job.status, func.count()).group_by(Job.status)).all()
-    found = {status: 0 for status in (JobStatus.QUEUED, JobStatus.GRADING, JobStatus.DONE)}
-    found.update({status: int(count) for status, count in rows})
-    return found
-
-
 COUNTS_FRESH_SECONDS = 1.0  # a look at the queue's counts is shown this long before another
 
 
@@ -189,10 +174,9 @@ class QueueCounts:
 
 
 class CountsLook:
-    """The one source of the queue's counts for /healthz, /queue, /metrics and /ta: a look at the
-    database shared by every caller and taken again once older than ``fresh`` seconds, so two
-    answers given within that time (a burst's /healthz and /queue) show the same counts, with the
-    moment they were counted. One look at a time: callers meanwhile wait for it."""
+    """The queue's counts for /healthz, /queue, /metrics and /ta: one look at the database shared by
+    every caller until older than ``fresh`` seconds, so answers within that time show the same
+    counts (with when they were counted). One look at a time: callers meanwhile wait for it."""
 
     def __init__(
         self, session: Callable[[], AbstractContextManager[Session]], fresh: float = COUNTS_FRESH_SECONDS
@@ -207,9 +191,10 @@ class CountsLook:
         with self._lock:
             if self._last is None or time.monotonic() - self._taken >= self._fresh:
                 with self._session() as db:
-                    found = counts(db)
+                    rows = db.execute(select(Job.status, func.count()).group_by(Job.status))
+                    found = {status: count for status, count in rows}
                 self._taken = time.monotonic()
-                self._last = QueueCounts(
-                    found[JobStatus.QUEUED], found[JobStatus.GRADING], found[JobStatus.DONE], utcnow()
-                )
+                statuses = (JobStatus.QUEUED, JobStatus.GRADING, JobStatus.DONE)
+                queued, grading, done = (int(found.get(status, 0)) for status in statuses)
+                self._last = QueueCounts(queued, grading, done, utcnow())
             return self._last

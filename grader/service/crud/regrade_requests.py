@@ -1,14 +1,9 @@
-"""Regrade requests: a student asks a TA to look at a part again, with a reason; the TA
-answers, changing the points (a hand grade, written with the request's closing in one
-transaction) or keeping them, with a reply the student reads.
-
-A student asks about their own counted version, for a part whose verdict is shown to them
-(after the release, or a ``visible`` part), until the assignment's
-``regrade_requests: {until: ...}`` in course.yaml (no requests without it). A student has
-at most one open request per part: a unique index over the open requests
-(``uq_regrade_requests_open``, partial on SQLite and PostgreSQL) refuses a second one,
-however close together two arrive. Asking and answering are each one transaction with
-their ``audit_log`` row.
+"""Regrade requests: a student asks a TA to look at a part of their counted version again,
+with a reason, once its verdict is shown to them and until course.yaml's
+``regrade_requests: {until: ...}``; the TA answers with a reply, changing the points (a hand
+grade, written in the request's closing transaction) or keeping them. A unique index over the
+open requests (``uq_regrade_requests_open``) refuses a second open one for a part, however close
+together two arrive. Asking and answering are each one transaction with their audit row.
 """
 
 from __future__ import annotations
@@ -28,14 +23,14 @@ from grader.core.report import points_value
 from grader.engine import is_auto_graded
 from grader.service.course import CourseState
 from grader.service.course_files import LoadedAssignment
-from grader.service.crud.audit import audit
+from grader.service.crud.audit import audit, audit_entries
 from grader.service.crud.hand_grades import counted_submissions, hand_grade, part_of, write_grades
 from grader.service.crud.submissions import MAX_ID
 from grader.service.db import lock_students
 from grader.service.errors import ApiError
 from grader.service.hand.anonymous import pseudonym
 from grader.service.hand.model import GradeBody, StaleWrite
-from grader.service.models import OPEN, AuditEntry, HandGradeRow, RegradeRequestRow, User, utcnow
+from grader.service.models import OPEN, HandGradeRow, RegradeRequestRow, User, utcnow
 from grader.service.shown import shown_time
 from grader.service.visibility import student_report
 
@@ -85,9 +80,6 @@ class AnswerBody(BaseModel):
         return self
 
 
-# ---- asking ---------------------------------------------------------------------------------
-
-
 def ask(
     db: Session, loaded: LoadedAssignment, student: User, body: AskBody, now: dt.datetime
 ) -> tuple[RegradeRequestRow, int]:
@@ -134,7 +126,7 @@ def ask(
         db.expire_all()
         refuse_second(db, loaded, student, body.part)
         raise ApiError(409, f"you already have an open regrade request for {body.part}") from None
-    _audit_request(db, student.id, ASKED, loaded, student, row, reason=reason)
+    audit(db, student.id, ASKED, **_about(loaded, student, row), reason=reason)
     return row, submission.id
 
 
@@ -153,21 +145,12 @@ def refuse_outside_window(loaded: LoadedAssignment, now: dt.datetime) -> None:
 
 
 def refuse_second(db: Session, loaded: LoadedAssignment, student: User, part: str) -> None:
-    found = db.scalar(
-        select(RegradeRequestRow.id).where(
-            RegradeRequestRow.assignment_id == loaded.id,
-            RegradeRequestRow.student_id == student.id,
-            RegradeRequestRow.part == part,
-            RegradeRequestRow.status == OPEN,
-        )
-    )
+    mine = select(RegradeRequestRow.id).filter_by(assignment_id=loaded.id, student_id=student.id, part=part)
+    found = db.scalar(mine.filter_by(status=OPEN))
     if found is not None:
         raise ApiError(
             409, f"you already have an open regrade request for {part} (#{found}): wait for its answer"
         )
-
-
-# ---- answering ------------------------------------------------------------------------------
 
 
 def answer(
@@ -203,23 +186,12 @@ def answer(
             f"at {row.answered_at:%Y-%m-%d %H:%M} UTC",
         )
     grade = current_grade(db, row)
-    old = grade.points if grade is not None else None
+    old = grade.points if grade is not None else row.points_then
     if body.points is not None:
         row.hand_version = _regrade(db, loaded, row, student, grade, body, by)
         row.points = body.points
-    _audit_request(
-        db,
-        by.id,
-        ANSWERED,
-        loaded,
-        student,
-        row,
-        outcome=row.status,
-        reply=row.reply,
-        old_points=old if grade is not None else row.points_then,
-        new_points=body.points,
-        hand_version=row.hand_version,
-    )
+    answered = {"outcome": row.status, "reply": row.reply, "old_points": old, "new_points": body.points}
+    audit(db, by.id, ANSWERED, **_about(loaded, student, row), **answered, hand_version=row.hand_version)
     db.flush()
     return row
 
@@ -236,16 +208,12 @@ def _regrade(
     """The student's hand grade of the part with the new points (its rubric items and comment
     kept); the version written."""
     seen = body.version if body.version is not None else (grade.version if grade is not None else 0)
-    reason = grade.reason if grade is not None else None
+    rubric, comment, reason = (
+        (list(grade.rubric or ()), grade.comment, grade.reason) if grade else ([], "", None)
+    )
     if reason is None and is_auto_graded(part_of(loaded, row.part)):
         reason = f"regrade request #{row.id}"
-    new = GradeBody(
-        points=body.points,
-        rubric=list(grade.rubric or ()) if grade is not None else [],
-        comment=grade.comment if grade is not None else "",
-        reason=reason,
-        version=seen,
-    )
+    new = GradeBody(points=body.points, rubric=rubric, comment=comment, reason=reason, version=seen)
     try:
         written = write_grades(db, loaded, row.part, new, {student.name: seen}, by)
     except StaleWrite as exc:
@@ -257,9 +225,6 @@ def current_grade(db: Session, row: RegradeRequestRow) -> HandGradeRow | None:
     return hand_grade(db, row.assignment_id, row.student_id, row.part)
 
 
-# ---- reading --------------------------------------------------------------------------------
-
-
 def known_id(request_id: int) -> bool:
     """Whether a database id can be ``request_id`` (a larger one is refused by the database)."""
     return 0 < request_id <= MAX_ID
@@ -267,13 +232,8 @@ def known_id(request_id: int) -> bool:
 
 def requests_where(db: Session, *conditions: Any) -> list[tuple[RegradeRequestRow, str]]:
     """Requests matching ``conditions``, with their student's name, oldest first."""
-    rows = db.execute(
-        select(RegradeRequestRow, User.name)
-        .join(User, User.id == RegradeRequestRow.student_id)
-        .where(*conditions)
-        .order_by(RegradeRequestRow.id)
-    ).all()
-    return [(row, name) for row, name in rows]
+    query = select(RegradeRequestRow, User.name).join(User, User.id == RegradeRequestRow.student_id)
+    return [(row, name) for row, name in db.execute(query.where(*conditions).order_by(RegradeRequestRow.id))]
 
 
 def open_count(db: Session) -> int:
@@ -307,12 +267,7 @@ def history(db: Session, request_id: int, shown: Callable[[str], str] = str) -> 
     """The request's steps in the audit log: asked, answered; ``shown`` names the student as the
     page does (their pseudonym while names are hidden), in ``who`` and the step's ``student``."""
     found = []
-    for entry, name in db.execute(
-        select(AuditEntry, User.name)
-        .join(User, User.id == AuditEntry.user_id, isouter=True)
-        .where(AuditEntry.action.in_((ASKED, ANSWERED)))
-        .order_by(AuditEntry.id)
-    ).all():
+    for entry, name in audit_entries(db, ASKED, ANSWERED):
         detail = dict(entry.detail or {})
         if detail.get("request") == request_id:
             student = str(detail.get("student") or "")
@@ -323,23 +278,6 @@ def history(db: Session, request_id: int, shown: Callable[[str], str] = str) -> 
     return found
 
 
-def _audit_request(
-    db: Session,
-    user_id: int,
-    action: str,
-    loaded: LoadedAssignment,
-    student: User,
-    row: RegradeRequestRow,
-    **more: object,
-) -> None:
-    """The audit row of a step of the regrade request ``row``: whose, which part, and ``more``."""
-    audit(
-        db,
-        user_id,
-        action,
-        assignment=loaded.name,
-        student=student.name,
-        part=row.part,
-        request=row.id,
-        **more,
-    )
+def _about(loaded: LoadedAssignment, student: User, row: RegradeRequestRow) -> dict[str, object]:
+    """What the audit row of each step of a request says: whose, which part."""
+    return {"assignment": loaded.name, "student": student.name, "part": row.part, "request": row.id}

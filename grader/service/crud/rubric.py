@@ -1,22 +1,17 @@
 """Rubric items edited or added from the grading view, applied to every grade given with them.
 
-A hand grade keeps the ids of the rubric items applied (``hand_grades.rubric``) and, when the
-TA left the points empty, takes its points from those items as the rubric says now. So an
-item whose points change moves every such score: :func:`moves` lists them (old -> new) for the
-TA to confirm, and :func:`apply_edit` puts the edit in force in one transaction, under the lock
-every hand-grade write takes (all the assignment's students): the rubric items in force
-(``assignments.policy``), a new verdict for each student graded with the item (what their page,
-the API, the exports and the LMS read), an audit row for each of those grades naming the edit,
-and one for the edit itself. The items live in ``problems/rubric.yaml`` (in git with the problem
-files), written atomically just before the commit.
+A hand grade keeps the ids of its rubric items and, when the TA left the points empty, takes
+its points from them as the rubric says now: an item whose points change moves every such
+score. :func:`moves` lists them for the TA to confirm; :func:`apply_edit` puts the edit in force
+in one transaction under the lock every hand-grade write takes (all the assignment's students):
+the items in force (``assignments.policy``), a new verdict for each student graded with the
+item, an audit row for each of those grades and one for the edit. The items live in
+``problems/rubric.yaml`` (in git with the problem files), written just before the commit.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
-import tempfile
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,20 +23,32 @@ from sqlalchemy.orm import Session
 
 from grader.core.parts import PartBase, RubricItem
 from grader.core.report import points_value
-from grader.core.yamlio import dump_readable
 from grader.hand import HandGrade
-from grader.loading import RUBRIC_FILE, ProblemFileError, parse_problem_set, read_rubric_file
+from grader.loading import (
+    RUBRIC_FILE,
+    ProblemFileError,
+    parse_problem_set,
+    with_rubric_item,
+    write_rubric_item,
+)
 from grader.service.course_files import LoadedAssignment, spec_with_rubric
 from grader.service.crud.audit import audit
-from grader.service.crud.hand_grades import as_hand_grade, grade_dict, in_force, part_of, refresh_verdicts
+from grader.service.crud.hand_grades import (
+    as_hand_grade,
+    grade_dict,
+    grade_rows,
+    in_force,
+    of_part,
+    part_of,
+    refresh_verdicts,
+)
 from grader.service.db import lock_students
 from grader.service.errors import ApiError
 from grader.service.hand.model import AUDIT_ACTION
-from grader.service.models import Assignment, HandGradeRow, Submission, User, utcnow
+from grader.service.models import Assignment, Submission, User, utcnow
 
 RUBRIC_AUDIT = "rubric-edit"
 FILE_SOURCE = f"problems/{RUBRIC_FILE}"  # the audit's source of an edit the file put in force
-_FILE_LOCK = threading.Lock()  # one read-modify-write of the rubric file at a time
 
 
 class ItemEdit(BaseModel):
@@ -72,13 +79,8 @@ class Move:
 
 def edited(part: PartBase, item: RubricItem) -> PartBase:
     """``part`` with ``item`` in its rubric: in place of the item with its id, else last."""
-    items = list(part.rubric)
-    at = next((i for i, old in enumerate(items) if old.id == item.id), None)
-    if at is None:
-        items.append(item)
-    else:
-        items[at] = item
-    return part.model_copy(update={"rubric": tuple(items)})
+    items = {old.id: old for old in part.rubric} | {item.id: item}  # a dict keeps a replaced key's place
+    return part.model_copy(update={"rubric": tuple(items.values())})
 
 
 def _awarded(grade: HandGrade, part: PartBase) -> float:
@@ -92,18 +94,11 @@ def moves(db: Session, loaded: LoadedAssignment, part_id: str, item: RubricItem)
 
 def _moves(db: Session, assignment_id: int, part_id: str, part: PartBase, item: RubricItem) -> list[Move]:
     after = edited(part, item)
-    rows = db.execute(
-        select(HandGradeRow, User.name)
-        .join(User, User.id == HandGradeRow.student_id)
-        .where(HandGradeRow.assignment_id == assignment_id, HandGradeRow.part == part_id)
-        .order_by(User.name)
-    ).all()
     found = []
-    for row, name in rows:
-        if item.id not in (row.rubric or ()):
-            continue
-        grade = as_hand_grade(row, name)
-        found.append(Move(name, _awarded(grade, part), _awarded(grade, after), row.points is not None))
+    for row, name in grade_rows(db, *of_part(assignment_id, part_id)):
+        if item.id in (row.rubric or ()):
+            grade = as_hand_grade(row, name)
+            found.append(Move(name, _awarded(grade, part), _awarded(grade, after), row.points is not None))
     return found
 
 
@@ -143,8 +138,9 @@ def apply_edit(db: Session, loaded: LoadedAssignment, part_id: str, edit: ItemEd
     row = db.get(Assignment, loaded.id)
     if row is None:
         raise ApiError(404, f"no assignment {loaded.name} any more")
+    new = edit.item.model_dump()
     rubric = {part: list(items) for part, items in (loaded.rubric or {}).items()}
-    rubric[part_id] = _upserted(rubric.get(part_id, []), edit.item)
+    rubric[part_id] = with_rubric_item(rubric.get(part_id, []), new)
     try:
         spec = parse_problem_set(row.problem_text, row.source_path, {loaded.name: rubric})
     except ProblemFileError as exc:
@@ -153,24 +149,17 @@ def apply_edit(db: Session, loaded: LoadedAssignment, part_id: str, edit: ItemEd
     row.policy = {**(row.policy or {}), "rubric": rubric}
     row.updated_at = utcnow()
     after = dataclasses.replace(loaded, spec=spec, rubric=rubric)
-    change = {
-        "item": edit.item.id,
-        "old": before.model_dump() if before else None,
-        "new": edit.item.model_dump(),
-    }
-    names = [m.student for m in found]
-    for user in db.scalars(select(User).where(User.name.in_(names))):
+    change = {"item": edit.item.id, "old": before.model_dump() if before else None, "new": new}
+    for user in db.scalars(select(User).where(User.name.in_([m.student for m in found]))):
         refresh_verdicts(db, after, user)  # a new verdict for each student graded with the item
     _audit_moves(db, by.id, row, part_id, found, change)
     db.flush()
-    write_rubric_file(Path(row.source_path).parent, loaded.name, part_id, edit.item)
+    try:
+        write_rubric_item(Path(row.source_path).parent, loaded.name, part_id, new)
+    except ProblemFileError as exc:  # edited by hand: its items are not known, so none is written
+        message = f"problems/{RUBRIC_FILE} does not load ({exc.problems[0].message}): fix it, then edit again"
+        raise ApiError(409, message) from None
     return found
-
-
-def _upserted(items: list[dict[str, Any]], item: RubricItem) -> list[dict[str, Any]]:
-    written = item.model_dump()
-    at = next((i for i, old in enumerate(items) if old.get("id") == item.id), None)
-    return [*items, written] if at is None else [*items[:at], written, *items[at + 1 :]]
 
 
 def _audit_moves(
@@ -178,7 +167,7 @@ def _audit_moves(
 ) -> None:
     """An audit row for each grade the edit moves (its points before and after), then the
     edit's own row."""
-    grades = _grade_rows(db, row.id, part_id, [move.student for move in found])
+    grades = {name: grade for grade, name in grade_rows(db, *of_part(row.id, part_id))}
     for move in found:
         grade = grade_dict(grades[move.student])
         audit(
@@ -198,28 +187,11 @@ def _audit_moves(
     )
 
 
-def _grade_rows(db: Session, assignment_id: int, part_id: str, names: list[str]) -> dict[str, HandGradeRow]:
-    return {
-        name: row
-        for row, name in db.execute(
-            select(HandGradeRow, User.name)
-            .join(User, User.id == HandGradeRow.student_id)
-            .where(
-                HandGradeRow.assignment_id == assignment_id,
-                HandGradeRow.part == part_id,
-                User.name.in_(names),
-            )
-        ).all()
-    }
-
-
 def audit_file_edit(
     db: Session, row: Assignment, before: Mapping[str, Any], after: Mapping[str, Any]
 ) -> None:
-    """Rubric items put in force from problems/rubric.yaml rather than the grading view (edited
-    by hand, or written by a server stopped before its commit): the audit rows an edit from the
-    page writes, by nobody but the file, in the transaction that puts them in force; the new
-    verdicts follow from the regrade queued with them."""
+    """The audit rows of rubric items put in force from problems/rubric.yaml (edited by hand, or
+    by a server stopped before its commit), as the page's edit writes them, by nobody but the file."""
     spec = spec_with_rubric(row.problem_text, row.source_path, row.name, before)
     parts = {address: part for address, _, part in spec.iter_parts()}
     for part_id, items in after.items():
@@ -236,44 +208,3 @@ def audit_file_edit(
                 "source": FILE_SOURCE,
             }
             _audit_moves(db, None, row, part_id, found, change)
-
-
-def write_rubric_file(folder: Path, assignment: str, part_id: str, item: RubricItem) -> None:
-    """``item`` into ``folder``'s rubric.yaml, the rest of the file as it is: written to a file
-    beside it, then renamed over it (never half written); its mode kept, or the problem files'
-    (they hold the key), 0600 when neither is known."""
-    path = folder / RUBRIC_FILE
-    with _FILE_LOCK:
-        try:
-            data = read_rubric_file(folder)
-        except ProblemFileError as exc:  # edited by hand: its items are not known, so none is written
-            raise ApiError(
-                409,
-                f"problems/{RUBRIC_FILE} does not load ({exc.problems[0].message}): fix it, then edit again",
-            ) from None
-        parts = data.setdefault(assignment, {})
-        parts[part_id] = _upserted(parts.get(part_id, []), item)
-        text = (
-            "# Rubric items added from the grading view (grader serve), by assignment and part;\n"
-            "# an item here replaces the problem file's item with the same id (docs/service.md).\n"
-            + dump_readable(data)
-        )
-        mode = _mode_for(path)
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".rubric-", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(text)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(temporary, mode)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-
-
-def _mode_for(path: Path) -> int:
-    if path.exists():
-        return path.stat().st_mode & 0o777
-    problems = [p for p in path.parent.glob("*.y*ml") if p.name != path.name]
-    return problems[0].stat().st_mode & 0o666 if problems else 0o600

@@ -15,15 +15,11 @@ def claim_login_link(db: Session, secret_hash: str) -> User | None:
     """The user of a one-time link that is unused and unexpired, marking it used in the same
     statement (two browsers racing for one link: one wins); None for any other link."""
     now = utcnow()
-    claimed = db.execute(
-        update(LoginLink)
-        .where(LoginLink.secret_hash == secret_hash, LoginLink.used_at.is_(None), LoginLink.expires_at > now)
-        .values(used_at=now)
-        .returning(LoginLink.user_id)
-    ).first()
-    if claimed is None:
-        return None
-    user = db.get(User, claimed.user_id)
+    unused = (
+        update(LoginLink).filter_by(secret_hash=secret_hash, used_at=None).where(LoginLink.expires_at > now)
+    )
+    claimed = db.scalar(unused.values(used_at=now).returning(LoginLink.user_id))
+    user = db.get(User, claimed) if claimed is not None else None
     return None if user is None or user.removed_at is not None else user
 
 
@@ -48,7 +44,7 @@ def user_of_token(db: Session | Connection, token_hash: str) -> User | None:
 
 def session_of(db: Session, session_hash: str) -> WebSession | None:
     """The web session of a cookie's digest, expired or not."""
-    return db.scalar(select(WebSession).where(WebSession.session_hash == session_hash))
+    return db.scalar(select(WebSession).filter_by(session_hash=session_hash))
 
 
 def newest_live_session(db: Session, user_id: int) -> WebSession | None:

@@ -1,6 +1,6 @@
-"""Submissions and their verdicts, as the pages and the API read them: detached rows without
-the content a hand-in holds (up to the upload limit; only grading and hand grading read it),
-through Core statements built once."""
+"""Submissions and their verdicts as the pages and the API read them, and a hand-in's writes:
+through Core statements built once (what students poll and send), detached rows without the
+content a hand-in holds (up to the upload limit; only grading and hand grading read it)."""
 
 from __future__ import annotations
 
@@ -19,19 +19,16 @@ from grader.service.course_files import LoadedAssignment
 from grader.service.crud.verdicts import (
     VERDICTS_A_QUERY,
     counted_submissions,
-    latest_verdict,
+    newest_verdict,
     newest_verdicts,
 )
 from grader.service.db import Database
-from grader.service.errors import RETRY_AFTER_SECONDS, ApiError
+from grader.service.errors import ApiError
 from grader.service.late import with_hand_in
-from grader.service.models import Job, JobStatus, Role, Submission, User, VerdictRow, detached
+from grader.service.models import Job, JobStatus, Submission, User, VerdictRow, detached, is_staff
 
 MAX_ID = 2**63 - 1  # the largest id a database row has (PostgreSQL's bigint, SQLite's integer)
-STAFF = (Role.TA, Role.ADMIN)
 
-# A submission's state and listings read these, built once; never the content it holds (up
-# to the upload limit), which only grading and hand grading read.
 SUBMISSION_COLUMNS = [column for column in Submission.__table__.columns if column.key != "content"]
 _SUBMISSION = select(*SUBMISSION_COLUMNS).where(Submission.id == bindparam("submission_id"))
 _PENDING_JOB = (
@@ -46,20 +43,18 @@ log = logging.getLogger("grader.service")
 
 
 def submission_for(db: Session | Connection, submission_id: int, user: User) -> Submission:
-    """The submission, if ``user`` may see it: its author, or staff (403 for another
-    student's). Detached and without its content."""
-    if not 0 < submission_id <= MAX_ID:  # past what a database id holds: no such submission
-        raise ApiError(404, f"no submission {submission_id}")
-    row = db.execute(_SUBMISSION, {"submission_id": submission_id}).first()
+    """The submission, if ``user`` may see it (its author, or staff; 403 for another student)."""
+    known = 0 < submission_id <= MAX_ID  # a larger id is past what a database id holds
+    row = db.execute(_SUBMISSION, {"submission_id": submission_id}).first() if known else None
     if row is None:
         raise ApiError(404, f"no submission {submission_id}")
-    if row.user_id != user.id and user.role not in STAFF:
+    if row.user_id != user.id and not is_staff(user):
         raise ApiError(403, "this submission belongs to another student")
     return detached(Submission, row)
 
 
 def submissions_where(db: Session | Connection, *conditions: Any) -> list[Submission]:
-    """Submissions matching ``conditions``, oldest first, detached and without their content."""
+    """Submissions matching ``conditions``, oldest first."""
     rows = db.execute(select(*SUBMISSION_COLUMNS).where(*conditions).order_by(Submission.id))
     return [detached(Submission, row) for row in rows]
 
@@ -77,7 +72,7 @@ def stored_report(row: VerdictRow) -> Report:
 
 
 def submission_state(db: Session | Connection, submission: Submission) -> tuple[str, VerdictRow | None]:
-    verdict = latest_verdict(db, submission.id)
+    verdict = newest_verdict(db, submission.id)
     if verdict is not None:
         return "graded", verdict
     pending = db.execute(_PENDING_JOB, {"submission_id": submission.id}).scalar()
@@ -87,8 +82,7 @@ def submission_state(db: Session | Connection, submission: Submission) -> tuple[
 def submission_states(
     db: Session | Connection, submission_ids: Sequence[int]
 ) -> dict[int, tuple[str, VerdictRow | None]]:
-    """:func:`submission_state` of many submissions in a few queries (a class's list), each
-    verdict without its report."""
+    """:func:`submission_state` of many submissions in a few queries, verdicts without reports."""
     verdicts = newest_verdicts(db, submission_ids, with_report=False)
     waiting = [submission_id for submission_id in submission_ids if submission_id not in verdicts]
     pending: dict[int, str] = {}
@@ -121,21 +115,17 @@ def submission_content(db: Session | Connection, submission_id: int) -> bytes | 
 
 def assignment_and_author(db: Session | Connection, submission_id: int) -> tuple[int, int] | None:
     """(assignment id, author's user id) of a submission, without its content; None when gone."""
-    row = db.execute(
-        select(Submission.assignment_id, Submission.user_id).where(Submission.id == submission_id)
-    ).first()
+    row = db.execute(select(Submission.assignment_id, Submission.user_id).filter_by(id=submission_id)).first()
     return None if row is None else (row[0], row[1])
 
 
 def user_name(db: Session | Connection, user_id: int) -> str | None:
-    """The name of the user ``user_id`` (a submission's author)."""
     name: str | None = db.execute(_USER_NAME, {"user_id": user_id}).scalar()
     return name
 
 
 def counted_rows(database: Database, assignment: LoadedAssignment) -> list[tuple[Submission, Report]]:
-    """Each student's counted version (:mod:`grader.service.crud.verdicts`) with its newest report,
-    by student name; a student whose counted version waits to be graded is left out."""
+    """Each student's counted version with its newest report, by name (none while it waits)."""
     with database.session(read_only=True) as db:
         counted = []
         for user, submission, verdict in counted_submissions(db, assignment.id, assignment.due_for):
@@ -150,7 +140,7 @@ def counted_rows(database: Database, assignment: LoadedAssignment) -> list[tuple
 
 def student_named(db: Session, student: str) -> User:
     """The user named ``student`` (their pages and history: a removed one too); 404 for none."""
-    author = db.scalar(select(User).where(User.name == student))
+    author = db.scalar(select(User).filter_by(name=student))
     if author is None:
         raise ApiError(404, f"no student {student!r}")
     return author
@@ -174,13 +164,11 @@ def hand_ins_bounded(db: Session | Connection, user: User, limit: int) -> None:
     """429 when ``user`` has ``limit`` hand-ins not yet graded (a TA's regrades do not count)."""
     waiting = db.execute(_HAND_INS_IN_FLIGHT, {"user_id": user.id}).scalar_one()
     if waiting >= limit:
-        error = ApiError(
+        raise ApiError(
             429,
             f"you have {waiting} hand-ins waiting to be graded, the most a student may have:"
             " hand in again once one is graded",
-        )
-        error.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        raise error
+        ).retry_after()
 
 
 def add_submission(db: Connection, fields: dict[str, Any], content: bytes) -> None:
@@ -192,5 +180,4 @@ def add_submission(db: Connection, fields: dict[str, Any], content: bytes) -> No
 
 
 def hand_in_count(db: Session, assignment_id: int) -> int:
-    """How many versions were handed in for the assignment, by every student."""
     return db.scalar(select(func.count()).where(Submission.assignment_id == assignment_id)) or 0

@@ -1,9 +1,6 @@
-"""Each student's counted version and its newest verdict, read from the database.
-
-All are derived when asked, from when each version was handed in and the due in force
-then: a due moved for the class, or for one student, moves them for every page, export
-and score made after it. Nothing decided at hand-in time is kept for them. The late policy
-itself (which version counts, the penalty) is :mod:`grader.service.late`.
+"""Each student's counted version and its newest verdict, read from the database: derived when
+asked, from when each version was handed in and the due in force, so a moved due moves them for
+every page, export and score made after it. The late policy itself is :mod:`grader.service.late`.
 """
 
 from __future__ import annotations
@@ -27,17 +24,12 @@ def counted_submissions(
 ) -> list[tuple[User, Submission, VerdictRow | None]]:
     """Each student's counted version (of ``students``, or of all), by name, with its newest
     verdict (None while it waits to be graded). ``due_for(student)``: the due in force."""
-    query = (
-        select(Submission, User)
-        .join(User, User.id == Submission.user_id)
-        .where(Submission.assignment_id == assignment_id)
-        .order_by(User.name, Submission.version)
-    )
+    query = select(Submission, User).join(User, User.id == Submission.user_id)
+    query = query.where(Submission.assignment_id == assignment_id)
     if students is not None:
         query = query.where(User.name.in_(students))
-    rows = db.execute(query).all()
     by_student: dict[str, tuple[User, list[Submission]]] = {}
-    for submission, user in rows:
+    for submission, user in db.execute(query.order_by(User.name, Submission.version)):
         by_student.setdefault(user.name, (user, []))[1].append(submission)
     chosen = []
     for name, (user, versions) in sorted(by_student.items()):
@@ -54,9 +46,8 @@ VERDICTS_A_QUERY = 500  # submissions whose newest verdicts one query reads
 def newest_verdicts(
     db: Session | Connection, submission_ids: Sequence[int], with_report: bool = True
 ) -> dict[int, VerdictRow]:
-    """The newest verdict of each of ``submission_ids`` that has one, detached: two queries for
-    each :data:`VERDICTS_A_QUERY` of them, not one for each (a class's grading view reads them
-    all). ``with_report=False``: the rows without their reports (a list's scores)."""
+    """The newest verdict of each of ``submission_ids`` that has one, detached, in two queries for
+    each :data:`VERDICTS_A_QUERY` of them; ``with_report=False``: without reports (a list's scores)."""
     columns = [column for column in VerdictRow.__table__.columns if with_report or column.key != "report"]
     found: dict[int, VerdictRow] = {}
     for start in range(0, len(submission_ids), VERDICTS_A_QUERY):
@@ -72,16 +63,7 @@ def newest_verdicts(
     return found
 
 
-def newest_verdict(db: Session, submission_id: int) -> VerdictRow | None:
-    return db.scalar(
-        select(VerdictRow)
-        .where(VerdictRow.submission_id == submission_id)
-        .order_by(VerdictRow.id.desc())
-        .limit(1)
-    )
-
-
-_LATEST_VERDICT = (
+_NEWEST_VERDICT = (  # built once: a submission's state, which students poll, reads it
     select(*VerdictRow.__table__.columns)
     .where(VerdictRow.submission_id == bindparam("submission_id"))
     .order_by(VerdictRow.id.desc())
@@ -89,8 +71,9 @@ _LATEST_VERDICT = (
 )
 
 
-def latest_verdict(db: Session | Connection, submission_id: int) -> VerdictRow | None:
-    row = db.execute(_LATEST_VERDICT, {"submission_id": submission_id}).first()
+def newest_verdict(db: Session | Connection, submission_id: int) -> VerdictRow | None:
+    """The submission's newest verdict, detached; None before its first."""
+    row = db.execute(_NEWEST_VERDICT, {"submission_id": submission_id}).first()
     return None if row is None else detached(VerdictRow, row)
 
 
