@@ -49,7 +49,7 @@ class FileNotice:
 
 
 class CourseFileError(Exception):
-    def __init__(self, line: int | None, message: str):
+    def __init__(self, line: int | None, message: str) -> None:
         super().__init__(message)
         self.line = line
         self.message = message
@@ -138,25 +138,15 @@ def parse_course_config(text: str) -> CourseConfig:
         if written.penalty is not None and due is None:
             message = f"{'.'.join(where)}.penalty: a penalty for lateness needs a due"
             raise _error_at(positions, (*where, "penalty"), message)
-        regrades = written.regrade_requests
-        regrade_until = (
-            _moment(positions, (*where, "regrade_requests", "until"), regrades.until, zone)
-            if regrades
-            else None
-        )
+        until = written.regrade_requests.until if written.regrade_requests else None
+        regrade_until = _moment(positions, (*where, "regrade_requests", "until"), until, zone)
         extensions = {
-            student: _moment(positions, (*where, "extensions", student), value, zone)
+            student: moment
             for student, value in written.extensions.items()
+            if (moment := _moment(positions, (*where, "extensions", student), value, zone)) is not None
         }
         deadlines[name] = Deadlines(
-            due,
-            release,
-            {k: v for k, v in extensions.items() if v is not None},
-            close,
-            written.penalty,
-            written.canvas,
-            written.anonymous,
-            regrade_until,
+            due, release, extensions, close, written.penalty, written.canvas, written.anonymous, regrade_until
         )
     return CourseConfig(fields.name, deadlines, fields.timezone)
 

@@ -146,14 +146,13 @@ class StandingExecutor(LocalExecutor):
         window = PoolWindow(
             lambda: self._usable(entry), setup, submission_budget(setup.spec), in_flight=self.jobs * 3
         )
-        finished = False
         try:
             yield from window.run(iter(chunks))
-            finished = True
+        except BaseException:  # stopped mid-way: this call's chunks in flight are not waited for
+            for future in window.pending:
+                future.cancel()
+            raise
         finally:
-            if not finished:  # stopped mid-way: this call's chunks in flight are not waited for
-                for future in window.pending:
-                    future.cancel()
             self._leave(entry)
 
     def _initializer(self, setup: WorkerSetup) -> tuple[Callable[..., None], tuple[Any, ...]]:

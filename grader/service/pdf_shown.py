@@ -57,7 +57,6 @@ class PdfHandIn:
     tags: dict[str, list[int]]  # as the student (or a TA) tagged them
     part_pages: dict[str, list[int]] = field(default_factory=dict)  # as the grading maps them
     texts: dict[str, str] = field(default_factory=dict)  # each part's text, read from its pages
-    name: str = "homework.pdf"
 
     @property
     def kind(self) -> str:
