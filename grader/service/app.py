@@ -86,9 +86,8 @@ ERROR_TITLES = {
 
 
 class BodyLimit:
-    """413 for a request body past ``limit`` bytes as it arrives, whatever its Content-Length
-    says (a chunked upload has none); 408 for one not all there ``seconds`` after the route
-    first asked for it (a slow client holding the request)."""
+    """413 for a body past ``limit`` bytes as it arrives (a chunked upload has no Content-Length);
+    408 for one not all there ``seconds`` after the route first asked for it (a slow client)."""
 
     def __init__(self, app: ASGIApp, limit: int, seconds: float, pdf_limit: int = 0):
         self.app = app
@@ -326,9 +325,8 @@ async def favicon() -> Response:  # in the loop: no request thread, however busy
 
 @router.get("/healthz")
 async def healthz(request: Request) -> Response:
-    """The queue's counts; 503 "down" when the database does not answer within
-    HEALTH_CHECK_SECONDS, "saturated" while the checks or the request threads are all taken;
-    "degraded" while a course file is not in force."""
+    """503 "down" when the database does not answer in time, "saturated" while the checks or the
+    request threads are all taken; "degraded" while a course file is not in force."""
     body = health(request.app.state.service, await request.app.state.probe.job_counts())
     return JSONResponse(body, status_code=503 if body["status"] in ("down", "saturated") else 200)
 

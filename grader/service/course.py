@@ -1,9 +1,5 @@
-"""The course folder (``problems/*.yaml`` and ``course.yaml``) kept in step with the database,
-which holds what is in force for every server sharing it. A file is put in force when the course
-has not had its version, or when it changed in this folder since (:func:`decide`); each version
-seen is a row of ``course_file_versions`` (folders told apart by ``host:/path``, versions by
-SHA-256). A file that does not load changes nothing: it is named in :attr:`CourseState.notices`
-(shown on /ta and /healthz). A changed problem file queues a regrade of its assignment."""
+"""The course folder kept in step with the database, which holds what is in force for every server
+(docs/service.md, "Running it for a course"); a file that does not load is a notice."""
 
 from __future__ import annotations
 
@@ -58,9 +54,8 @@ log = logging.getLogger("grader.service")
 
 
 class CourseState:
-    """The assignments in force, as the database has them; :meth:`sync` brings the folder in (the
-    grading process), :meth:`refresh` re-reads the database, :meth:`check_folder` sets the
-    notices without writing (a --web-only server)."""
+    """The assignments in force; :meth:`sync` brings the folder in (the grading process),
+    :meth:`check_folder` only sets the notices (a --web-only server)."""
 
     def __init__(
         self, db: Database, course_dir: Path, course_name: str, on_rubric_file: RubricFileHook | None = None

@@ -3,6 +3,7 @@ setup of each problem-file version; a submission as the task a batch would ship.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import multiprocessing
 import os
@@ -76,14 +77,19 @@ class WorkerSetups:
     KEPT = 16  # old versions of edited problem files are dropped beyond this
 
     def __init__(self, settings: Settings):
-        self.store = str(settings.store_path)
-        # As a batch keys its verdicts, and as a Dask worker checks it: the deciding code and the
-        # GRADER_MAX_* limits this server grades under (shipped to every worker with the setup).
-        self.limits = limits_in_force()
-        self.version = verdict_version(code_version(deciding_only=True), self.limits)
-        self.rendering = code_version()
-        self.draw_secret = draw_secret()  # each answer's code trials: a seed no student sees
-        self.variant_key = course_variant_key()  # each student's variant of a parameterised set
+        # keyed as a batch keys its verdicts: the deciding code and the GRADER_MAX_* limits in force
+        limits = limits_in_force()
+        self._new = functools.partial(
+            WorkerSetup,
+            show_expected=False,
+            version=verdict_version(code_version(deciding_only=True), limits),
+            rendering=code_version(),
+            store=str(settings.store_path),
+            limits=limits,
+            draw_secret=draw_secret(),  # each answer's code trials: a seed no student sees
+            variant_key=course_variant_key(),  # each student's variant of a parameterised set
+            for_pages=True,  # the pages are made from the report: no files, the plots kept
+        )
         self._setups: dict[str, WorkerSetup] = {}  # by problem-file hash
         self._lock = threading.Lock()
 
@@ -91,17 +97,7 @@ class WorkerSetups:
         with self._lock:
             setup = self._setups.get(problem_hash)
             if setup is None:
-                setup = WorkerSetup(
-                    spec,
-                    False,
-                    self.version,
-                    self.rendering,
-                    store=self.store,
-                    limits=self.limits,
-                    draw_secret=self.draw_secret,
-                    variant_key=self.variant_key,
-                    for_pages=True,  # the pages are made from the report: no files, the plots kept
-                )
+                setup = self._new(spec)
                 if len(self._setups) >= self.KEPT:
                     self._setups.pop(next(iter(self._setups)))
                 self._setups[problem_hash] = setup

@@ -17,6 +17,7 @@ from grader.service.crud import queue
 from grader.service.crud.rubric import audit_file_edit
 from grader.service.crud.verdicts import verdicts_since
 from grader.service.db import Database, database_timeouts, migrate, private_folder
+from grader.service.location import sqlite_path
 from grader.service.settings import Settings
 from grader.service.throttle import LoginThrottle
 from grader.service.waiting import VerdictWaiters
@@ -96,7 +97,7 @@ class CourseRefresh:
     def nudge(self) -> None:
         """The workers elsewhere find the job at their next poll."""
 
-    def stop(self, grace: float = 0.0) -> None:
+    def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
@@ -109,7 +110,7 @@ class Service:
 
     def __init__(self, settings: Settings, start_workers: bool = True, hooks: Sequence[DatabaseHook] = ()):
         self.settings = settings
-        sqlite = [settings.data_dir / "grader.sqlite3"] if settings.db_url is None else []
+        sqlite = [sqlite_path(settings.course_dir)] if settings.db_url is None else []
         private_folder(settings.data_dir, [*sqlite, settings.store_path])
         migrate(settings.database_url)
         # the grading loop checkpoints SQLite's log, outside any write; without one, commits do

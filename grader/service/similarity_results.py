@@ -1,8 +1,5 @@
-"""The TAs' similar sheets (issue 63), computed by the grading loop (no web module here), never in
-a request: every ``CHECK_SECONDS`` it looks at each assignment past its deadline and, when its
-hand-ins (each student's counted version and verdict) differ from those last computed from or a
-TA asked again, stores the page's pairs with their audit row. A look that finds nothing new
-costs three small queries."""
+"""The TAs' similar sheets (issue 63, docs/similarity.md), computed beside the grading loop, never
+in a request, and stored with their audit row; no web module here."""
 
 from __future__ import annotations
 
@@ -53,14 +50,11 @@ def handins_key(handed_in: list[Any]) -> str:
     return hashlib.sha256(repr(sorted(rows)).encode()).hexdigest()
 
 
-def refresh(
-    db: Database, loaded: LoadedAssignment, now: dt.datetime | None = None, settled: bool = True
-) -> str:
+def refresh(db: Database, loaded: LoadedAssignment, now: dt.datetime, settled: bool) -> str:
     """Compute and store ``loaded``'s page when due (COMPUTED); CURRENT when nothing is to be done;
     LATER when it is to be done once grading has ``settled`` and the gap since the last is over."""
     from grader.service.crud.hand_grades import counted_submissions
 
-    now = now or utcnow()
     with db.session(read_only=True) as session:
         row = similarity.rows_of(session, [loaded.id]).get(loaded.id)
         pending = row is not None and row.pending

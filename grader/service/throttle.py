@@ -1,13 +1,5 @@
-"""Password guessing slowed without a lock-out anyone can trigger.
-
-Failed log-ins are counted per account and client address, each failure past a few making the
-next try from there wait longer (1 s, 2 s, 4 s, ... up to five minutes): one student's typos
-behind a campus NAT slow nobody else. Failures from browsers that never logged in to the account
-are also counted per account (waits past twenty), so the guesses an account can receive from the
-whole world stay bounded; a browser that has logged in before carries a signed cookie exempting
-it from that count, so an attacker cannot keep the account's own user out. A one-time log-in
-link is never throttled: its secret is too long to guess.
-"""
+"""Password guessing slowed without a lock-out anyone can trigger: failures counted per account and
+address, and per account from browsers that never logged in to it (docs/service.md, "Security")."""
 
 from __future__ import annotations
 

@@ -1,13 +1,5 @@
-"""The long polls (``GET /api/v1/submissions/{id}?wait=SECONDS``), woken when the submission's
-verdict is committed.
-
-A waiting request holds an :class:`asyncio.Event` in the event loop, no thread and no database
-connection. The server's grading thread reports each verdict it commits; verdicts of
-``grader serve --worker`` processes are found by a look at the database every
-:data:`LOOK_SECONDS` while any request waits. A request registers before it reads the
-submission's state, so a verdict committed in between still wakes it. At shutdown every waiter
-is woken and answers with the state it finds.
-"""
+"""The long polls (``GET /api/v1/submissions/{id}?wait=S``): an :class:`asyncio.Event` each, woken
+by the grading thread or by a look at the verdicts other processes wrote (docs/service.md)."""
 
 from __future__ import annotations
 

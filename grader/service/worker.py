@@ -1,13 +1,5 @@
-"""The grading loop: claims jobs from the ``jobs`` table and grades them with the batch's
-executors, through the shared verdict store (an answer given by many students is decided once).
-
-It runs as a thread of ``grader serve``, or as ``grader serve --worker`` processes, and talks
-to the web side only through the database (no route, page or FastAPI module here): a worker
-claims a job (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), holds a lease on it while it grades,
-and writes its verdict in the transaction that marks it done. Any worker puts back the jobs of
-a worker that is gone (a process of this machine that no longer runs, or a lease not renewed
-for :data:`LEASE_SECONDS`): a worker killed mid-job loses no hand-in.
-"""
+"""The grading loop (a thread of ``grader serve``, or ``grader serve --worker`` processes): claims
+queued jobs under a lease and grades them through the verdict store (docs/service.md, "Processes")."""
 
 from __future__ import annotations
 
@@ -120,7 +112,7 @@ class GradingWorkers:
         self._wake = threading.Event()  # jobs were queued, or stop: look now
         self._thread: threading.Thread | None = None
         self._beat: threading.Thread | None = None
-        self._similarity: Refresher | None = None
+        self._similarity = Refresher(self.db, self.course)  # the TAs' similar sheets
         self.in_hand: set[int] = set()
         self._claimed: dict[str, Claimed] = {}  # by problem file, claimed while grading another
         self._synced_at = 0.0  # when the course folder was last read
@@ -150,7 +142,7 @@ class GradingWorkers:
         self._thread.start()
         self._beat = threading.Thread(target=self._leases, name="grader-worker-lease", daemon=True)
         self._beat.start()
-        self._similarity = Refresher(self.db, self.course).start()  # the TAs' similar sheets
+        self._similarity.start()
 
     def _requeue_lost(self, db: Session) -> None:
         if back := queue.requeue_lost(db, self.owner, LEASE_SECONDS, owner_gone):
@@ -171,8 +163,7 @@ class GradingWorkers:
         what is unfinished (a chunk running past it is stopped: what it would write is refused)."""
         self._stop.set()
         self._wake.set()
-        if self._similarity is not None:
-            self._similarity.stop()
+        self._similarity.stop()
         if self._thread is not None:
             self._thread.join(grace)
         try:
