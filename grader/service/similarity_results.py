@@ -146,8 +146,7 @@ def _computed(loaded: LoadedAssignment, handed_in: list[Any]) -> tuple[str, int]
     from grader.service.crud.hand_grades import read_answers
     from grader.service.variant_key import student_spec
     from grader.similarity import compare_class
-    from grader.similarity.models import SIGNALS
-    from grader.similarity.page import LISTED_PAIRS, SHOWN_PAIRS, side_by_side
+    from grader.similarity.page import render_page
     from grader.similarity.patterns import Graded, wrong_answers
 
     spec = loaded.spec
@@ -162,17 +161,6 @@ def _computed(loaded: LoadedAssignment, handed_in: list[Any]) -> tuple[str, int]
             graded.append(Graded(user.name, report, given))
     own_specs = {name: student_spec(spec, name) for name in answers} if spec.parameters else None
     found = compare_class(spec, answers, wrong=wrong_answers(spec, graded), own_specs=own_specs)
-    pairs = found.pairs
-    shown = [p for p in pairs[:SHOWN_PAIRS] if p.score > 0]
-    body = ENVIRONMENT.get_template("similarity_body.html").render(
-        title=spec.title or loaded.name,
-        students=found.students,
-        signals=SIGNALS,
-        pairs=list(pairs[:LISTED_PAIRS]),
-        listed_all=len(pairs) <= LISTED_PAIRS,
-        total=len(pairs),
-        shown=[
-            {"pair": p, "number": n, "rows": side_by_side(p, found.sheets)} for n, p in enumerate(shown, 1)
-        ],
-    )
+    title = spec.title or loaded.name
+    body = render_page(title, found.pairs, found.sheets, found.students, "similarity_body.html")
     return body, len(graded)
