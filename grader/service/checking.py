@@ -43,8 +43,8 @@ class CheckRunner:
         self.per_student = settings.student_checks
         self._executor: Executor | None = None
         self._lock = threading.Lock()
-        threads = max(self.settings.workers, 1) + 1  # one per check worker, one to read the next upload
-        self._threads = ThreadPoolExecutor(threads, thread_name_prefix="grader-check")
+        # one for the check worker (at most one), one to read the next upload
+        self._threads = ThreadPoolExecutor(2, thread_name_prefix="grader-check")
         self._in_flight: Counter[str] = Counter()  # by student: running or waiting for a thread
         self._counting = threading.Lock()
         # hand-in id -> its check ("" while it runs; a message when there is none), for the waiting page

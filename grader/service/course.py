@@ -324,22 +324,18 @@ class CourseState:
         # compiled problem set, megabytes for a large one) grew the server without bound.
         in_force: dict[str, ProblemSet] = {}
         for row in rows:
-            rubric = (row.policy or {}).get("rubric") or {}
-            spec = self._spec(row, rubric, in_force)
-            extensions = {
-                student: extension_for(row, student)
-                for student in {*(row.extensions or {}), *(row.granted_extensions or {})}
-            }
             policy = row.policy or {}
+            rubric = policy.get("rubric") or {}
+            students = {*(row.extensions or {}), *(row.granted_extensions or {})}
             zone_name = policy.get("timezone")
             loaded[row.name] = LoadedAssignment(
                 row.id,
                 row.name,
                 row.problem_hash,
-                spec,
+                self._spec(row, rubric, in_force),
                 row.due,
                 row.release,
-                {student: due for student, due in extensions.items() if due is not None},
+                {student: due for student in students if (due := extension_for(row, student)) is not None},
                 dt.datetime.fromisoformat(policy["close"]) if policy.get("close") else None,
                 Penalty.model_validate(policy["penalty"]) if policy.get("penalty") else None,
                 CanvasLink.model_validate(policy["canvas"]) if policy.get("canvas") else None,
