@@ -1,5 +1,5 @@
-"""The ASGI app: ``create_app(settings)`` -> FastAPI, with the API, the pages, health,
-metrics, security headers on every response and errors as JSON."""
+"""The ASGI app: ``create_app(settings)`` -> FastAPI, with the API, the pages, health, metrics,
+KaTeX's files, security headers on every response and errors as JSON (or as pages)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 
 import anyio.to_thread
 import httpx
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import grader
 from grader.pdf.limits import PdfLimits
+from grader.reporting.typeset import SERVICE_ASSETS, STATIC
 from grader.reporting.withhold import warm as warm_withholding
 from grader.service import metrics
 from grader.service.auth import SAFE_METHODS, authenticate
@@ -46,7 +47,6 @@ from grader.service.routes.similarity import LINK as similarity_link
 from grader.service.routes.similarity import router as similarity_router
 from grader.service.service import Service
 from grader.service.settings import Settings
-from grader.service.static import router as static_router
 from grader.service.templating import templated
 
 log = logging.getLogger("grader.service")
@@ -61,12 +61,33 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
+# /static/: KaTeX and grader's script that typesets with it (a public library), read once
+STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".woff2": "font/woff2"}
+STATIC_FILES = {
+    path.relative_to(STATIC).as_posix(): (path.read_bytes(), STATIC_TYPES[path.suffix])
+    for path in STATIC.rglob("*")
+    if path.is_file() and path.suffix in STATIC_TYPES
+}
+# An error page's title, in words a person reads (the status number is below it).
+ERROR_TITLES = {
+    400: "The request could not be read",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not possible here",
+    408: "The upload took too long",
+    409: "Changed meanwhile",
+    413: "Too large",
+    415: "Not a kind of file grader takes",
+    422: "That could not be used",
+    429: "Too many at once: wait a moment",
+    500: "Something went wrong",
+    503: "The service cannot answer right now",
+}
 
 
 class BodyLimit:
-    """Refuses a request body past ``limit`` bytes while it is being received, whatever its
-    Content-Length says (a chunked upload has none): 413; and one that has not all arrived
-    ``seconds`` after the route first asked for it (a slow client holding the request): 408."""
+    """413 for a body past ``limit`` bytes as it arrives (a chunked upload has no Content-Length);
+    408 for one not all there ``seconds`` after the route first asked for it (a slow client)."""
 
     def __init__(self, app: ASGIApp, limit: int, seconds: float, pdf_limit: int = 0):
         self.app = app
@@ -106,9 +127,8 @@ class BodyLimit:
 
 
 class HeadersAndLog:
-    """Security headers on every response, a JSON access-log line and the request counter.
-    A plain ASGI middleware: Starlette's ``BaseHTTPMiddleware`` runs the app in a task of its
-    own and streams the response through a queue, which cost each request about a millisecond."""
+    """Security headers on every response, a JSON access-log line and the request counter. Plain
+    ASGI: Starlette's ``BaseHTTPMiddleware`` (a task and a queue) cost each request a millisecond."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -137,22 +157,12 @@ class HeadersAndLog:
                 raise
             await error_response(Request(scope), exc)(scope, receive, with_headers)
         finally:
-            self._log(scope, status, started)
-
-    @staticmethod
-    def _log(scope: Scope, status: int, started: float) -> None:
-        path = getattr(scope.get("route"), "path", "unmatched")
-        metrics.request_served(path, status)
-        access_log.info(
-            json.dumps(
-                {
-                    "method": scope["method"],
-                    "route": path,
-                    "status": status,
-                    "ms": round((time.monotonic() - started) * 1000, 1),
-                }
+            route = getattr(scope.get("route"), "path", "unmatched")
+            metrics.request_served(route, status)
+            ms = round((time.monotonic() - started) * 1000, 1)
+            access_log.info(
+                json.dumps({"method": scope["method"], "route": route, "status": status, "ms": ms})
             )
-        )
 
 
 def wants_page(request: Request) -> bool:
@@ -160,9 +170,8 @@ def wants_page(request: Request) -> bool:
 
 
 async def with_user(request: Request) -> Request:
-    """The request, with who is logged in looked up for an error page whose route never did (a
-    page that does not exist, a request not valid): its navigation bar is theirs. Read in a
-    request thread, as every route does; a database that cannot answer leaves the bar bare."""
+    """The request, with who is logged in looked up (in a request thread) for an error page whose
+    route never did: its navigation bar is theirs; bare when the database cannot answer."""
     if wants_page(request) and not hasattr(request.state, "user"):
         try:
             await run_in_threadpool(authenticate, request)
@@ -172,13 +181,12 @@ async def with_user(request: Request) -> Request:
 
 
 def error_response(request: Request, error: ApiError) -> Response:
-    """JSON for the API; for a browser on a page, the same message as a page (and the log-in
-    page for a 401)."""
+    """JSON for the API; for a browser, the same message as a page (the log-in page for a 401)."""
     if not wants_page(request):
         return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
     if error.status == 401:
         return RedirectResponse("/login", status_code=303)
-    user = getattr(request.state, "user", None)  # set when the route had checked who is asking
+    user = getattr(request.state, "user", None)
     heading = ERROR_TITLES.get(error.status, "Something went wrong")
     response = templated(
         request,
@@ -195,27 +203,9 @@ def error_response(request: Request, error: ApiError) -> Response:
     return response
 
 
-# An error page's title, in words a person reads (the status number is below it).
-ERROR_TITLES = {
-    400: "The request could not be read",
-    403: "Not allowed",
-    404: "Not found",
-    405: "Not possible here",
-    408: "The upload took too long",
-    409: "Changed meanwhile",
-    413: "Too large",
-    415: "Not a kind of file grader takes",
-    422: "That could not be used",
-    429: "Too many at once: wait a moment",
-    500: "Something went wrong",
-    503: "The service cannot answer right now",
-}
-
-
 class DatabaseProbe:
-    """/healthz's look at the database, in a thread of its own (never a request thread, which a
-    hung database may all hold): one look at a time, and a look still waiting on the database
-    is waited for again rather than another started, so a long hang holds one thread only."""
+    """/healthz's look at the database, in a thread of its own (a hung database may hold every
+    request thread): a look still waiting is waited for again, so a long hang holds one thread."""
 
     def __init__(self, service: Service):
         self.service = service
@@ -223,7 +213,7 @@ class DatabaseProbe:
         self.look: asyncio.Future[queue.QueueCounts] | None = None
 
     async def job_counts(self) -> queue.QueueCounts | None:
-        """The queue's counts; None when the database did not answer in time, or failed."""
+        """None when the database did not answer in time, or failed."""
         if self.look is None or self.look.done():
             self.look = asyncio.get_running_loop().run_in_executor(self.thread, self.service.job_counts)
             self.look.add_done_callback(_retrieved)
@@ -246,7 +236,7 @@ def health(service: Service, jobs: queue.QueueCounts | None) -> dict[str, Any]:
     """/healthz's answer, given the queue's counts (None: the database did not answer)."""
     notices = service.course.notices  # files of the course folder not in force
     full = saturated(service)
-    trouble = service.grading_trouble()  # the grading loop cannot make progress: why
+    trouble = service.grading_trouble()
     degraded = bool(notices) or trouble is not None
     body: dict[str, Any] = {
         "status": "down" if jobs is None else "saturated" if full else "degraded" if degraded else "ok",
@@ -275,16 +265,78 @@ def saturated(service: Service) -> dict[str, str]:
 
 
 async def warm_up(app: FastAPI, service: Service) -> None:
-    """What the first requests would each do once, done before the first: FastAPI builds its
-    table of the included routers' routes on the first request that looks for a route (a
-    request for no page walks them all), and a student's first view imports the modules that
-    withhold the key. Under a class's first hand-ins each held the interpreter's lock for
-    most of a second."""
+    """What the first requests would each do once, done before: FastAPI's table of routes (built
+    by the first request that looks for one) and the modules that withhold the key (a student's
+    first view). Under a class's first hand-ins each held the interpreter for most of a second."""
     types = {part.type for loaded in service.course.all() for _, _, part in loaded.spec.iter_parts()}
     await anyio.to_thread.run_sync(warm_withholding, types)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://warm-up") as client:
         await client.get("/-/warm-up")
+
+
+async def api_error(request: Request, exc: ApiError) -> Response:
+    if exc.status in (401, 429, 503):  # nobody to look up, or no more reads of theirs now
+        return error_response(request, exc)
+    return error_response(await with_user(request), exc)
+
+
+async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    message = "no such page or endpoint" if exc.status_code == 404 else str(exc.detail)
+    return error_response(await with_user(request), ApiError(exc.status_code, message))
+
+
+async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+    problems = "; ".join(
+        f"{'.'.join(str(x) for x in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()
+    )
+    return error_response(await with_user(request), ApiError(422, f"the request is not valid: {problems}"))
+
+
+async def database_unavailable(request: Request, exc: Exception) -> Response:
+    if not out_of_service(exc):
+        raise exc  # a fault of the code: the 500 it always was
+    cause = exc.orig if isinstance(exc, DBAPIError) else exc
+    log.error(
+        "database unavailable, %s %s answered 503: %s",
+        request.method,
+        request.url.path,
+        str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__,
+    )
+    return error_response(request, unavailable(writing=request.method not in SAFE_METHODS))
+
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get(SERVICE_ASSETS + "{name:path}")
+async def static_file(name: str) -> Response:
+    """One of :data:`STATIC_FILES` (no path is ever joined to a folder), cached for a day."""
+    if name not in STATIC_FILES:
+        return Response("no such file", status_code=404, media_type="text/plain")
+    content, media = STATIC_FILES[name]
+    return Response(content, media_type=media, headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.get("/favicon.ico")
+async def favicon() -> Response:  # in the loop: no request thread, however busy they are
+    return Response(status_code=204)
+
+
+@router.get("/healthz")
+async def healthz(request: Request) -> Response:
+    """503 "down" when the database does not answer in time, "saturated" while the checks or the
+    request threads are all taken; "degraded" while a course file is not in force."""
+    body = health(request.app.state.service, await request.app.state.probe.job_counts())
+    return JSONResponse(body, status_code=503 if body["status"] in ("down", "saturated") else 200)
+
+
+@router.get("/metrics")
+def metrics_page(request: Request) -> Response:
+    jobs = request.app.state.service.job_counts()
+    return PlainTextResponse(
+        metrics.exposition(jobs.queued, jobs.grading), media_type="text/plain; version=0.0.4"
+    )
 
 
 def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
@@ -314,79 +366,20 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        exception_handlers={
+            ApiError: api_error,
+            StarletteHTTPException: http_error,
+            RequestValidationError: validation_error,
+            **dict.fromkeys((DBAPIError, PoolTimeout, OSError), database_unavailable),
+        },
     )
-    app.state.service = service
-    app.include_router(api_router)
-    app.include_router(exports_router)  # the class exports, their companions, the TA's page of them
-    app.include_router(pages_router)
-    # hand grades: the JSON API of grades and groups, the TA's pages of a part, regrade
-    # requests (API and pages) and the rubric's edit
-    app.include_router(hand_routes.router)
-    app.include_router(hand_pages.router)
-    app.include_router(regrade_requests.router)
-    app.include_router(rubric.router)
-    app.include_router(accounts_router)  # the TA's page of students' accounts
-    app.include_router(static_router)  # KaTeX, for the formulas in pages
-    app.include_router(similarity_router)  # the TA's similar sheets (issue 63)
-    app.include_router(pdf_router)  # PDF hand-ins with page tags, their pages rendered (issue 62)
-    app.include_router(pdf_pages_router)  # their pages: hand-in form, tagging, graded PDF
+    app.state.service, app.state.probe = service, probe
+    routers = [api_router, exports_router, pages_router, hand_routes.router, hand_pages.router]
+    routers += [regrade_requests.router, rubric.router, accounts_router, similarity_router]
+    for included in [*routers, pdf_router, pdf_pages_router, router]:
+        app.include_router(included)
     app.state.ta_links = [similarity_link]  # shown on /ta
     install_lti(app, settings)  # LTI 1.3: /lti/jwks.json, /lti/login, /lti/launch (docs/lms.md)
-
-    @app.exception_handler(ApiError)
-    async def api_error(request: Request, exc: ApiError) -> Response:
-        if exc.status in (401, 429, 503):  # nobody to look up, or no more reads of theirs now
-            return error_response(request, exc)
-        return error_response(await with_user(request), exc)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        message = "no such page or endpoint" if exc.status_code == 404 else str(exc.detail)
-        return error_response(await with_user(request), ApiError(exc.status_code, message))
-
-    async def database_unavailable(request: Request, exc: Exception) -> Response:
-        if not out_of_service(exc):
-            raise exc  # a fault of the code: the 500 it always was
-        cause = exc.orig if isinstance(exc, DBAPIError) else exc
-        log.error(
-            "database unavailable, %s %s answered 503: %s",
-            request.method,
-            request.url.path,
-            str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__,
-        )
-        return error_response(request, unavailable(writing=request.method not in SAFE_METHODS))
-
-    for kind in (DBAPIError, PoolTimeout, OSError):
-        app.add_exception_handler(kind, database_unavailable)
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        problems = "; ".join(
-            f"{'.'.join(str(x) for x in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()
-        )
-        return error_response(
-            await with_user(request), ApiError(422, f"the request is not valid: {problems}")
-        )
-
-    @app.get("/favicon.ico", include_in_schema=False)
-    async def favicon() -> Response:  # in the loop: no request thread, however busy they are
-        return Response(status_code=204)
-
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> Response:
-        """The queue's counts, or 503 with "database": "down" when the database does not answer
-        within HEALTH_CHECK_SECONDS; 503 "saturated" while the checks or the request threads
-        are all taken (``saturated`` says which); "degraded" while a course file is not in force."""
-        body = health(service, await probe.job_counts())
-        return JSONResponse(body, status_code=503 if body["status"] in ("down", "saturated") else 200)
-
-    @app.get("/metrics", include_in_schema=False)
-    def metrics_page() -> Response:
-        jobs = service.job_counts()
-        return PlainTextResponse(
-            metrics.exposition(jobs.queued, jobs.grading), media_type="text/plain; version=0.0.4"
-        )
-
     # the whole body, a multipart envelope included, stays under twice the upload limit
     app.add_middleware(
         BodyLimit,

@@ -1,9 +1,5 @@
-"""Who is asking: bearer tokens (API), password log-in with a session cookie and CSRF
-tokens (pages), and the one place where a route says which roles may call it.
-
-Passwords are hashed with argon2; tokens and session cookies are 256 random bits
-kept as SHA-256 digests. A route declares ``user: User = Depends(allow(Role.TA))``.
-"""
+"""Who is asking: bearer tokens (API), session cookies and CSRF tokens (pages), and the one
+place where a route says which roles may call it: ``user: User = Depends(allow(Role.TA))``."""
 
 from __future__ import annotations
 
@@ -12,15 +8,11 @@ import hmac
 from collections.abc import Awaitable, Callable
 
 from fastapi import Request, Response
-from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from grader.core.integrity import intact, seal, store_key
-from grader.service.credentials import (
-    digest,
-    new_secret,
-)
+from grader.service.credentials import digest, new_secret
 from grader.service.crud import sessions
 from grader.service.errors import ApiError
 from grader.service.models import Role, User, WebSession, utcnow
@@ -37,11 +29,6 @@ def redeem_login_link(db: Session, secret: str) -> User | None:
     return sessions.claim_login_link(db, digest(secret))
 
 
-def user_for_token(db: Session | Connection, token: str) -> User | None:
-    """The user of a token that is not revoked (detached, as from a closed session)."""
-    return sessions.user_of_token(db, digest(token))
-
-
 def start_session(db: Session, user: User, hours: float) -> str:
     cookie = new_secret()
     expires = utcnow() + dt.timedelta(hours=hours)
@@ -52,7 +39,7 @@ def start_session(db: Session, user: User, hours: float) -> str:
 
 
 def set_session_cookie(response: Response, cookie: str, settings: Settings) -> None:
-    """The session cookie a log-in (password, token link or LTI launch) hands the browser."""
+    """What a log-in (password, token link or LTI launch) hands the browser."""
     response.set_cookie(
         SESSION_COOKIE,
         cookie,
@@ -64,13 +51,6 @@ def set_session_cookie(response: Response, cookie: str, settings: Settings) -> N
     )
 
 
-def session_for_cookie(db: Session, cookie: str) -> WebSession | None:
-    row = sessions.session_of(db, digest(cookie))
-    if row is None or row.expires_at <= utcnow():
-        return None
-    return row
-
-
 def end_session(db: Session, cookie: str) -> None:
     row = sessions.session_of(db, digest(cookie))
     if row is not None:
@@ -78,10 +58,8 @@ def end_session(db: Session, cookie: str) -> None:
 
 
 def login_form_token(nonce: str) -> str:
-    """The log-in form's CSRF token: the nonce of the browser's ``grader_login`` cookie, signed
-    with a key of this server's (a signed double-submit cookie: before any session, the form is
-    tied to the browser that fetched it, and a cookie planted by a sibling site carries no
-    signature)."""
+    """The log-in form's CSRF token: the browser's ``grader_login`` nonce, signed (a signed
+    double-submit cookie: a cookie planted by a sibling site carries no signature)."""
     return seal(_login_key(), "log-in form", nonce)
 
 
@@ -98,16 +76,13 @@ def csrf_ok(session: WebSession, sent: str | None) -> bool:
 
 
 def bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        return None
-    return value.strip()
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
 def authenticate(request: Request) -> User | None:
     """The user behind the request's bearer token or session cookie (cached on the request);
-    a user past the rate limit (all their tokens and sessions together) is refused with 429."""
+    429 past the user's rate limit (all their tokens and sessions together)."""
     if hasattr(request.state, "user"):
         return request.state.user
     service = request.app.state.service
@@ -116,11 +91,11 @@ def authenticate(request: Request) -> User | None:
     token = bearer(request)
     if token is not None:
         with service.db.read() as connection:
-            user = user_for_token(connection, token)
+            user = sessions.user_of_token(connection, digest(token))
     elif cookie := request.cookies.get(SESSION_COOKIE):
         with service.db.session(read_only=True) as db:
-            web_session = session_for_cookie(db, cookie)
-            if web_session is not None:
+            web_session = sessions.session_of(db, digest(cookie))
+            if web_session is not None and web_session.expires_at > utcnow():
                 user = db.get(User, web_session.user_id)
                 request.state.web_session = web_session
     if user is not None:  # one budget per user, whichever token or session they send
@@ -134,9 +109,8 @@ def authenticate(request: Request) -> User | None:
 
 
 def cookie_csrf(request: Request) -> None:
-    """A request that changes state through the API with a session cookie (not a bearer token,
-    which a browser never sends by itself) carries the session's CSRF token in ``X-CSRF-Token``,
-    as a page's script would: another site's form or script cannot read it."""
+    """A request that changes state through the API with a session cookie (a browser never sends
+    a bearer token by itself) carries the session's CSRF token in ``X-CSRF-Token``."""
     session = getattr(request.state, "web_session", None)
     if session is None or request.method in SAFE_METHODS or not request.url.path.startswith("/api/"):
         return
@@ -149,14 +123,12 @@ def cookie_csrf(request: Request) -> None:
 
 
 def allow(*roles: str) -> Callable[[Request], Awaitable[User]]:
-    """A dependency: the authenticated user (bearer token, else session cookie), who must
-    hold one of ``roles`` (an admin holds every role). 401 when nobody is logged in, 403
-    for another role. Every route names its roles here, and only here."""
+    """A dependency: the authenticated user, who must hold one of ``roles`` (an admin holds
+    every role); 401 when nobody is logged in, 403 for another role."""
     wanted = roles or Role.ALL
 
-    # The token or session is read in a request thread, never in the event loop: a database
-    # that hangs would hold the loop, and with it every request, even those that need no
-    # database (/favicon.ico, /healthz) and the long polls' answers.
+    # Read in a request thread, never in the event loop: a database that hangs would hold
+    # every request, even those that need none (/healthz) and the long polls' answers.
     async def dependency(request: Request) -> User:
         user = await run_in_threadpool(authenticate, request)
         cookie_csrf(request)

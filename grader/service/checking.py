@@ -1,13 +1,7 @@
-"""``POST .../check``: what ``grader check`` shows, over HTTP, nothing stored.
-
-The upload is read by the CLI's loader, graded by the batch's executor (a worker
-process, under every limit a batch has), and rendered by ``grader.reporting.check``
-with the verdicts of ``visible`` parts only, each as a student may see it.
-
-A check never holds a request thread: it runs in the check runner's own threads while its
-request waits in the event loop. At most ``max_checks`` are in flight on the server (503
-past them, and /healthz says "saturated"), and ``student_checks`` of one student (429).
-"""
+"""``POST .../check``: what ``grader check`` shows, over HTTP, nothing stored: the upload graded
+by the batch's executor under every limit a batch has, with the verdicts of ``visible`` parts only.
+A check runs in the runner's own threads while its request waits in the event loop; at most
+``max_checks`` are in flight on the server (503 past them), ``student_checks`` of one student (429)."""
 
 from __future__ import annotations
 
@@ -39,9 +33,8 @@ log = logging.getLogger(__name__)
 
 
 class CheckRunner:
-    """Grades the checks of the server's requests: one standing worker process (under every
-    limit a batch has), started on the first check, so a check never waits behind the
-    grading queue; in-process with ``--workers 0``, on the cluster with ``--executor``."""
+    """One standing worker process of its own, started on the first check, so a check never waits
+    behind the grading queue; in-process with ``--workers 0``, on the cluster with ``--executor``."""
 
     def __init__(self, settings: Settings):
         self.settings = settings.model_copy(update={"workers": min(settings.workers, 1)})
@@ -50,8 +43,8 @@ class CheckRunner:
         self.per_student = settings.student_checks
         self._executor: Executor | None = None
         self._lock = threading.Lock()
-        threads = max(self.settings.workers, 1) + 1  # one per check worker, one to read the next upload
-        self._threads = ThreadPoolExecutor(threads, thread_name_prefix="grader-check")
+        # one for the check worker (at most one), one to read the next upload
+        self._threads = ThreadPoolExecutor(2, thread_name_prefix="grader-check")
         self._in_flight: Counter[str] = Counter()  # by student: running or waiting for a thread
         self._counting = threading.Lock()
         # hand-in id -> its check ("" while it runs; a message when there is none), for the waiting page
@@ -64,15 +57,19 @@ class CheckRunner:
 
     @property
     def full(self) -> bool:
-        """Every check the server takes is taken: the next one is refused."""
         return self.in_flight >= self.limit
 
     async def check(
         self, assignment: LoadedAssignment, student: str, filename: str, content: bytes
     ) -> dict[str, Any]:
-        """:func:`run_check` in the runner's threads, awaited in the event loop; refused when the
-        student's checks or the server's are all in flight. A check counts until it has ended,
-        even when its client stopped waiting."""
+        """:func:`run_check`, awaited in the event loop."""
+        return await asyncio.wrap_future(self._start(assignment, student, filename, content))
+
+    def _start(
+        self, assignment: LoadedAssignment, student: str, filename: str, content: bytes
+    ) -> Future[dict[str, Any]]:
+        """:func:`run_check` in the runner's threads; 429 or 503 when the student's checks or the
+        server's are all in flight. It counts until it has ended, even when nobody waits for it."""
         self._admit(student)
         try:
             running = self._threads.submit(run_check, self, assignment, student, filename, content)
@@ -80,16 +77,14 @@ class CheckRunner:
             self._done(student)
             raise ApiError(503, "the server is stopping; check again in a moment") from None
         running.add_done_callback(lambda _: self._done(student))
-        return await asyncio.wrap_future(running)
+        return running
 
     def read_back(
         self, submission_id: int, assignment: LoadedAssignment, student: str, filename: str, content: bytes
     ) -> dict[str, Any] | str:
-        """How a hand-in that waits for its grading was read: its check (:func:`checked`: every
-        part, visible or not; verdicts of visible parts only), a message saying why there is none
-        (a file that cannot be read), or "" until that check has run: the first
-        call starts it in the runner's threads, under the same limits as a check (past them, a
-        later call tries again), and the text is kept for the page's reloads."""
+        """How a hand-in waiting for its grading was read: its check (:func:`checked`), why there
+        is none (a file that cannot be read), or "" until that check has run: the first call
+        starts it under the limits of a check (past them, a later call tries again)."""
         with self._counting:
             if submission_id in self._read_backs:
                 self._read_backs.move_to_end(submission_id)
@@ -98,25 +93,15 @@ class CheckRunner:
             while len(self._read_backs) > READ_BACKS_KEPT:
                 self._read_backs.popitem(last=False)
         try:
-            self._admit(student)
-        except ApiError:  # the student's checks, or the server's, are all taken: a reload tries again
-            self._forget(submission_id)
+            running = self._start(assignment, student, filename, content)
+        except ApiError:  # all taken, or the server is stopping: a reload tries again
+            with self._counting:
+                self._read_backs.pop(submission_id, None)
             return ""
-        try:
-            running = self._threads.submit(run_check, self, assignment, student, filename, content)
-        except RuntimeError:  # the server is stopping
-            self._done(student)
-            self._forget(submission_id)
-            return ""
-        running.add_done_callback(lambda done: self._read(submission_id, student, done))
+        running.add_done_callback(lambda done: self._read(submission_id, done))
         return ""
 
-    def _forget(self, submission_id: int) -> None:
-        with self._counting:
-            self._read_backs.pop(submission_id, None)
-
-    def _read(self, submission_id: int, student: str, done: Future[dict[str, Any]]) -> None:
-        self._done(student)
+    def _read(self, submission_id: int, done: Future[dict[str, Any]]) -> None:
         error = done.exception()
         text: dict[str, Any] | str
         if error is None:
@@ -182,9 +167,8 @@ def run_check(
 
 
 def checked(assignment: LoadedAssignment, submission: Submission, report: Report) -> dict[str, Any]:
-    """The check of a graded ``report`` of ``submission`` as its student may see it: every part
-    read, unanswered or unreadable (with the caret), visible or not; verdicts of visible parts only.
-    Answers are read with the parts of the report's student's own variant."""
+    """The check of ``report`` as its student may see it: every part read, unanswered or unreadable
+    (with the caret), visible or not, in their own variant; verdicts of visible parts only."""
     limited = dataclasses.replace(report, parts=[student_part(p) for p in report.parts])
     result = check_result(student_spec(assignment.spec, report.student), submission, limited)
     parts = []

@@ -1,19 +1,5 @@
-"""The course folder: ``problems/*.yaml`` (one assignment each) and ``course.yaml`` (the
-course's time zone and deadlines), kept in step with the database.
-
-The database holds what is in force, for every server that shares it: each assignment's
-problem text (what is graded) and its deadlines. A file of the folder is put in force when it
-is a version the course has not had, or when it changed in this folder since the version this
-folder held last (an edit, or an edit taken back); a file that is a version the course has
-since moved past (another server's folder holds the newer one) is left alone and named as
-older. Each version seen is a row of ``course_file_versions``: folders are told apart by
-``host:/path``, versions by their SHA-256, never by a modification time.
-
-A file that does not load changes nothing: what is in force stays, and the file, line and
-message are in :attr:`CourseState.notices`, which ``/ta`` and ``/healthz`` show. A changed
-problem file queues a regrade of every submission of the assignment, which the verdict store
-makes cheap: only the parts that changed are decided again.
-"""
+"""The course folder kept in step with the database, which holds what is in force for every server
+(docs/service.md, "Running it for a course"); a file that does not load is a notice."""
 
 from __future__ import annotations
 
@@ -68,9 +54,8 @@ log = logging.getLogger("grader.service")
 
 
 class CourseState:
-    """The assignments in force, by name, as the database has them; :meth:`sync` brings the
-    course folder's files in (the grading process), :meth:`refresh` re-reads the database and
-    :meth:`check_folder` says what of the folder is not in force without writing (the server)."""
+    """The assignments in force; :meth:`sync` brings the folder in (the grading process),
+    :meth:`check_folder` only sets the notices (a --web-only server)."""
 
     def __init__(
         self, db: Database, course_dir: Path, course_name: str, on_rubric_file: RubricFileHook | None = None
@@ -80,6 +65,7 @@ class CourseState:
         self.course_name = course_name
         self.on_rubric_file = on_rubric_file
         self.folder = f"{socket.gethostname()}:{course_dir.resolve()}"
+        self.rubric_path = course_dir / PROBLEMS / RUBRIC_FILE  # the grading view's rubric items
         self.notices: tuple[FileNotice, ...] = ()  # files of the folder not in force, and why
         self._lock = threading.Lock()
         self._by_name: dict[str, LoadedAssignment] = {}
@@ -93,7 +79,7 @@ class CourseState:
         return self._by_name.get(name)
 
     def zone(self) -> zoneinfo.ZoneInfo | None:
-        """The course's time zone (course.yaml's ``timezone``), for pages of no one assignment."""
+        """course.yaml's ``timezone``, for pages of no one assignment."""
         return next((a.zone for a in self.all() if a.zone is not None), None)
 
     def all(self) -> list[LoadedAssignment]:
@@ -103,8 +89,7 @@ class CourseState:
         return next((a for a in self._by_name.values() if a.id == assignment_id), None)
 
     def sync(self, force: bool = False) -> list[str]:
-        """Bring what changed in the course folder into the database; the names of the
-        assignments whose problem text changed (their submissions are queued again)."""
+        """Bring what changed in the folder into the database; the assignments whose text changed."""
         with self._lock:
             stamps = self._folder_stamps()
             if not force and stamps == self._seen:
@@ -120,8 +105,7 @@ class CourseState:
             return changed
 
     def refresh(self) -> None:
-        """Take the assignments as the database has them now, without reading the folder:
-        what another process or server put in force. One small query when nothing changed."""
+        """Take what another process put in force: one small query when nothing changed."""
         with self._lock:
             with self.db.session(read_only=True) as db:
                 stamp = assignments.assignments_stamp(db, self.course_id)
@@ -129,8 +113,6 @@ class CourseState:
                 self._load_all()
 
     def check_folder(self) -> None:
-        """Set :attr:`notices` from the folder and the database as they are now, writing
-        nothing: for a server whose grading process brings the folder in."""
         with self._lock:
             with self.db.session(read_only=True) as db:
                 newest = assignments.newest_file_version(db, self.course_id)
@@ -147,11 +129,6 @@ class CourseState:
         files = [*self._problem_paths(), self.course_dir / COURSE_FILE, self.rubric_path]
         return {path: _stamp(path) for path in files}
 
-    @property
-    def rubric_path(self) -> Path:
-        """The rubric items added from the grading view: problems/rubric.yaml."""
-        return self.course_dir / PROBLEMS / RUBRIC_FILE
-
     def _problem_paths(self) -> list[Path]:
         return [p for p in sorted((self.course_dir / PROBLEMS).glob("*.y*ml")) if is_problem_file(p)]
 
@@ -167,13 +144,11 @@ class CourseState:
     def _rubric_for(
         self, problem: FolderFile, rubrics: RubricFile | None, notices: list[FileNotice]
     ) -> dict[str, list[dict[str, Any]]] | None:
-        """What the rubric file adds to the problem file's assignment, once checked against the
-        problem file (None: the rubric file does not load with it, what is in force stays)."""
+        """What the rubric file adds to the problem file's assignment (None: it does not load with
+        it, or not at all: what is in force stays)."""
         assert isinstance(problem.loaded, ProblemSet)
         name = problem.loaded.assignment
-        if rubrics is None:
-            return None
-        added = rubrics.get(name, {})
+        added = rubrics.get(name, {}) if rubrics is not None else None
         if added:
             try:
                 parse_problem_set(problem.text, self.course_dir / problem.name, {name: added})
@@ -195,8 +170,8 @@ class CourseState:
     def _bring_in(
         self, db: Session, config: FolderFile, problems: list[FolderFile], write: bool
     ) -> tuple[list[str], list[FileNotice]]:
-        """Decide each file of the folder against what is in force and, with ``write``, put
-        in force those to take; the assignments regraded, and the files not in force."""
+        """Decide each file against what is in force and, with ``write``, put those to take in
+        force; the assignments regraded, and the files not in force."""
         history = self._history(db)
         notices: list[FileNotice] = []
         in_force = self._config_in_force(db, config, history[COURSE_FILE], write, notices)
@@ -278,7 +253,7 @@ class CourseState:
         return history
 
     def _record(self, db: Session, file: FolderFile, history: list[Version], taken: bool) -> None:
-        """Note the version this folder holds, once (the newest row of a folder is what it holds)."""
+        """Note the version this folder holds, once (a folder's newest row is what it holds)."""
         here = [version.digest for version in history if version.folder == self.folder]
         if taken or not here or here[-1] != file.digest:
             db.add(
@@ -294,7 +269,7 @@ class CourseState:
     def _take_problem(
         self, db: Session, row: Assignment | None, file: FolderFile, spec: ProblemSet
     ) -> Assignment:
-        """Put the folder's problem text in force; an assignment's changed text queues its regrades."""
+        """Put the folder's problem text in force (a changed text queues its regrades)."""
         if row is None:
             row = Assignment(course_id=self.course_id, name=spec.assignment)
             db.add(row)
@@ -306,8 +281,7 @@ class CourseState:
         return row
 
     def _regrade(self, db: Session, row: Assignment, why: str) -> None:
-        """Queue a regrade of every submission of the assignment (the verdict store decides
-        again only what changed; the hand grades are applied with the rubric in force)."""
+        """Queue a regrade of every submission (the verdict store decides again only what changed)."""
         if queue.queue_regrades(db, row.id):
             log.info("%s: regrading %s", why, row.name)
 
@@ -320,7 +294,7 @@ class CourseState:
         return course
 
     def _tell(self, notices: list[FileNotice]) -> None:
-        """Log each file newly not in force (once, not at every re-read), and keep the list."""
+        """Log each file newly (not) in force, and keep the list."""
         for notice in notices:
             if notice not in self.notices:
                 if notice.file == COURSE_FILE:
@@ -334,8 +308,7 @@ class CourseState:
         self._checked = ()
 
     def _spec(self, row: Assignment, rubric: dict[str, Any], in_force: dict[str, ProblemSet]) -> ProblemSet:
-        """The problem text in force with the rubric items in force (read once per version),
-        put in ``in_force``."""
+        """The problem text with the rubric items in force, read once per version."""
         key = row.problem_hash + (json.dumps(rubric, sort_keys=True) if rubric else "")
         found = in_force.get(key) or self._by_hash.get(key)
         if found is None:
@@ -347,27 +320,22 @@ class CourseState:
         with self.db.session(read_only=True) as db:
             rows = assignments.assignments_of(db, self.course_id)
         loaded: dict[str, LoadedAssignment] = {}
-        # Only the versions in force are kept read: every problem-file edit and every rubric
-        # item a TA adds makes a new one, and a term's worth of them (each a compiled problem
-        # set, megabytes for a large one) grew the server without bound.
+        # Only the versions in force are kept: a term's worth of edits and rubric items (each a
+        # compiled problem set, megabytes for a large one) grew the server without bound.
         in_force: dict[str, ProblemSet] = {}
         for row in rows:
-            rubric = (row.policy or {}).get("rubric") or {}
-            spec = self._spec(row, rubric, in_force)
-            extensions = {
-                student: extension_for(row, student)
-                for student in {*(row.extensions or {}), *(row.granted_extensions or {})}
-            }
             policy = row.policy or {}
+            rubric = policy.get("rubric") or {}
+            students = {*(row.extensions or {}), *(row.granted_extensions or {})}
             zone_name = policy.get("timezone")
             loaded[row.name] = LoadedAssignment(
                 row.id,
                 row.name,
                 row.problem_hash,
-                spec,
+                self._spec(row, rubric, in_force),
                 row.due,
                 row.release,
-                {student: due for student, due in extensions.items() if due is not None},
+                {student: due for student in students if (due := extension_for(row, student)) is not None},
                 dt.datetime.fromisoformat(policy["close"]) if policy.get("close") else None,
                 Penalty.model_validate(policy["penalty"]) if policy.get("penalty") else None,
                 CanvasLink.model_validate(policy["canvas"]) if policy.get("canvas") else None,
@@ -382,8 +350,8 @@ class CourseState:
 
 
 def _set_deadlines(rows: Any, config: CourseConfig, added: Mapping[str, Mapping[str, Any] | None]) -> None:
-    """Each assignment's deadlines from ``config``, and the rubric items ``added`` to it (by
-    name; None, or no entry, keeps the items in force)."""
+    """Each assignment's deadlines from ``config``, and the rubric items ``added`` to it (None, or
+    no entry, keeps the items in force)."""
     for row in rows:
         new = added.get(row.name)
         rubric = (row.policy or {}).get("rubric") if new is None else new
@@ -399,13 +367,9 @@ def _set_deadlines(rows: Any, config: CourseConfig, added: Mapping[str, Mapping[
             **({"rubric": rubric} if rubric else {}),
         }
         now = (row.due, row.release, row.extensions or {}, row.policy or {})
-        if now != (deadlines.due, deadlines.release, extensions, policy):
-            row.due, row.release, row.extensions, row.policy = (
-                deadlines.due,
-                deadlines.release,
-                extensions,
-                policy,
-            )
+        wanted = (deadlines.due, deadlines.release, extensions, policy)
+        if now != wanted:
+            row.due, row.release, row.extensions, row.policy = wanted
             row.updated_at = utcnow()
 
 

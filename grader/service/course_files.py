@@ -1,11 +1,10 @@
-"""The course folder's files as read: ``course.yaml`` (time zone, deadlines, the late policy
-of each assignment) and ``problems/*.yaml``, and an assignment as loaded from the database
-(:class:`LoadedAssignment`). Nothing here reads or writes the database: :mod:`grader.service.course`
-keeps the files and the database in step.
-"""
+"""The course folder's files as read (``course.yaml``: time zone, each assignment's deadlines and
+late policy; ``problems/*.yaml``), and an assignment as loaded from the database. No database
+here: :mod:`grader.service.course` keeps the files and the database in step."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -23,19 +22,11 @@ from grader.service.late import Penalty, close_for
 from grader.spec import ProblemSet
 
 log = logging.getLogger("grader.service")
-
-
 COURSE_FILE = "course.yaml"
-
-
 PROBLEMS = "problems"
-
-
 # A bare date's due is its last microsecond in the course's zone: a hand-in at any time of
 # that day is on time (late is "handed in after due"), one at midnight is not.
 END_OF_DAY = dt.time(23, 59, 59, 999999)
-
-
 ZONE_HINT = (
     "put the course's zone in course.yaml (timezone: Europe/Berlin, an IANA name), "
     "or give the time with its offset (2026-12-01T17:00:00+01:00, or Z for UTC)"
@@ -54,18 +45,18 @@ class FileNotice:
         return f"{self.file}{'' if self.line is None else f':{self.line}'}: {self.message}"
 
     def as_json(self) -> dict[str, Any]:
-        return {"file": self.file, "line": self.line, "message": self.message}
+        return dataclasses.asdict(self)
 
 
 class CourseFileError(Exception):
-    def __init__(self, line: int | None, message: str):
+    def __init__(self, line: int | None, message: str) -> None:
         super().__init__(message)
         self.line = line
         self.message = message
 
 
 class CanvasLink(BaseModel):
-    """course.yaml's ``canvas: {id: 4242, title: HW2}``: the Canvas assignment the export fills."""
+    """``canvas: {id: 4242, title: HW2}``: the Canvas assignment the export fills."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: int = Field(gt=0)
@@ -86,16 +77,12 @@ class Deadlines:
 
 @dataclass(frozen=True)
 class CourseConfig:
-    """``COURSE_DIR/course.yaml``: the course's name, time zone and each assignment's deadlines."""
-
     name: str | None = None
     deadlines: dict[str, Deadlines] = field(default_factory=dict)
     timezone: str | None = None
 
 
-class _RegradeFields(BaseModel):
-    """``regrade_requests: {until: 2026-12-20}``: students ask for regrades until then."""
-
+class _RegradeFields(BaseModel):  # regrade_requests: {until: 2026-12-20}
     model_config = ConfigDict(extra="forbid")
     until: str
 
@@ -151,25 +138,15 @@ def parse_course_config(text: str) -> CourseConfig:
         if written.penalty is not None and due is None:
             message = f"{'.'.join(where)}.penalty: a penalty for lateness needs a due"
             raise _error_at(positions, (*where, "penalty"), message)
-        regrades = written.regrade_requests
-        regrade_until = (
-            _moment(positions, (*where, "regrade_requests", "until"), regrades.until, zone)
-            if regrades
-            else None
-        )
+        until = written.regrade_requests.until if written.regrade_requests else None
+        regrade_until = _moment(positions, (*where, "regrade_requests", "until"), until, zone)
         extensions = {
-            student: _moment(positions, (*where, "extensions", student), value, zone)
+            student: moment
             for student, value in written.extensions.items()
+            if (moment := _moment(positions, (*where, "extensions", student), value, zone)) is not None
         }
         deadlines[name] = Deadlines(
-            due,
-            release,
-            {k: v for k, v in extensions.items() if v is not None},
-            close,
-            written.penalty,
-            written.canvas,
-            written.anonymous,
-            regrade_until,
+            due, release, extensions, close, written.penalty, written.canvas, written.anonymous, regrade_until
         )
     return CourseConfig(fields.name, deadlines, fields.timezone)
 
@@ -189,9 +166,8 @@ def _error_at(positions: dict[Any, Any], loc: tuple[Any, ...], message: str) -> 
 
 
 def read_moment(written: str, zone: zoneinfo.ZoneInfo | None) -> dt.datetime:
-    """A due or release as written in course.yaml, in UTC: a time with an offset is that time;
-    one without is in ``zone``; a bare date is the end of that day in ``zone``. Without a zone,
-    only a time with an offset is read (ValueError, saying what to write)."""
+    """A due or release as written in course.yaml, in UTC: a time without an offset is in ``zone``,
+    a bare date the end of that day there (without a zone: ValueError, saying what to write)."""
     text = written.strip()
     try:
         day: dt.date | None = dt.date.fromisoformat(text)
@@ -216,8 +192,8 @@ def read_moment(written: str, zone: zoneinfo.ZoneInfo | None) -> dt.datetime:
 
 
 def _in_zone(local: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime:
-    """``local`` on the clocks of ``zone``, in UTC (a time the clocks show twice, as summer
-    time ends, is the first); a time they skip is refused."""
+    """``local`` on the clocks of ``zone``, in UTC (a time shown twice is the first; one skipped
+    is refused)."""
     moment = local.replace(tzinfo=zone).astimezone(dt.UTC)
     if moment.astimezone(zone).replace(tzinfo=None) != local:
         raise ValueError(f"{local.isoformat()} does not exist in {zone.key}: the clocks jump past it")
@@ -247,24 +223,23 @@ class LoadedAssignment:
     rubric: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def due_for(self, student: str) -> dt.datetime | None:
-        """The due in force for ``student``: their extension, else the assignment's due."""
+        """Their extension, else the assignment's due."""
         return self.extensions.get(student, self.due)
 
     def close_for(self, student: str) -> dt.datetime | None:
-        """When hand-ins of ``student`` are refused from: the close, moved by their extension."""
+        """The close, moved by their extension."""
         return close_for(self.close, self.due, self.due_for(student))
 
     def released(self, now: dt.datetime) -> bool:
-        """Every verdict may be shown: after ``release`` (``due`` when no release is set;
-        at once for an assignment with neither)."""
+        """Every verdict may be shown: after ``release`` (else ``due``; at once without either)."""
         moment = self.release or self.due
         return moment is None or now >= moment
 
 
 @dataclass(frozen=True)
 class FolderFile:
-    """One file of the course folder as read now: course.yaml (empty text when there is none)
-    or a problem file, with its content once loaded or what is wrong with it."""
+    """course.yaml (empty text when there is none) or a problem file as read now: loaded, or what
+    is wrong with it."""
 
     name: str  # relative to the course folder
     key: str  # its entry in course_file_versions: course.yaml, or assignment:<name>
@@ -286,9 +261,9 @@ SAME, TAKE, OLDER = "same", "take", "older"
 
 
 def decide(digest: str, in_force: str | None, history: list[Version], folder: str) -> str:
-    """What a folder's file is to the course: the version in force (SAME); one to put in force
-    (TAKE: new to the course, or changed in this folder since what it held last, an edit taken
-    back included); or a version the course has moved past that this folder still holds (OLDER)."""
+    """A folder's file is the version in force (SAME); one to put in force (TAKE: new to the
+    course, or changed in this folder since, an edit taken back included); or one the course
+    has moved past that this folder still holds (OLDER)."""
     if digest == in_force:
         return SAME
     here = [version.digest for version in history if version.folder == folder]
@@ -323,8 +298,8 @@ def read_problem_file(course_dir: Path, path: Path) -> FolderFile:
 
 
 def spec_with_rubric(text: str, path: str, name: str, rubric: Mapping[str, Any]) -> ProblemSet:
-    """A problem text with the rubric items a rubric file adds to it; without them (logged)
-    should they no longer load with it."""
+    """A problem text with the rubric items a rubric file adds to it (left out, logged, should
+    they no longer load with it)."""
     if rubric:
         try:
             return parse_problem_set(text, path, {name: dict(rubric)})

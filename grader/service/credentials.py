@@ -1,6 +1,5 @@
-"""Passwords, bearer tokens and one-time log-in links as the database keeps them: argon2
-hashes, SHA-256 digests of 256 random bits. No web framework here: the commands that add
-users (``grader users``) start without one; grader.service.auth serves them to the routes."""
+"""Passwords (argon2), bearer tokens and one-time log-in links (SHA-256 digests of 256 random
+bits) as the database keeps them; no web framework, for ``grader users``."""
 
 from __future__ import annotations
 
@@ -17,10 +16,13 @@ from grader.service.models import ApiToken, LoginLink, User, utcnow
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
 
+LINK_PATH = "/login/link/"  # + the secret: the page that exchanges a one-time link for a session
+LINK_DAYS = 14.0
+
 
 @functools.cache
 def _hasher() -> PasswordHasher:
-    """argon2, loaded by the first password: `grader users add` without one starts without it."""
+    """Imported by the first password: `grader users add` without one starts without argon2."""
     from argon2 import PasswordHasher
 
     return PasswordHasher()
@@ -51,31 +53,24 @@ def digest(secret: str) -> str:
 
 
 def issue_token(db: Session, user: User, label: str = "") -> str:
-    """A new bearer token for ``user``; the plain token is returned once and never stored."""
+    """A new bearer token for ``user``, returned once and never stored."""
     token = new_secret()
     db.add(ApiToken(user_id=user.id, token_hash=digest(token), label=label))
     return token
 
 
-LINK_PATH = "/login/link/"  # + the secret: the page that exchanges a one-time link for a session
-LINK_DAYS = 14.0
-
-
 def issue_login_link(db: Session, user: User, days: float = LINK_DAYS, unsent_to: str | None = None) -> str:
-    """A new one-time log-in secret for ``user`` (the plain secret is returned once, and only
-    its SHA-256 is stored); it starts one session before it expires and is void after.
-    ``unsent_to``: the link is for a file written after this transaction (to that e-mail
-    address): it stays unsent until :func:`grader.service.crud.accounts.mark_sent`."""
+    """A new one-time log-in secret for ``user``, returned once; it starts one session before it
+    expires. ``unsent_to``: the link goes to a file written after this transaction, for that
+    e-mail address, and stays unsent until :func:`grader.service.crud.accounts.mark_sent`."""
     secret = new_secret()
     now = utcnow()
-    expires = now + dt.timedelta(days=days)
-    sent = None if unsent_to is not None else now
     db.add(
         LoginLink(
             user_id=user.id,
             secret_hash=digest(secret),
-            expires_at=expires,
-            sent_at=sent,
+            expires_at=now + dt.timedelta(days=days),
+            sent_at=None if unsent_to is not None else now,
             email=unsent_to or "",
         )
     )

@@ -1,12 +1,11 @@
-"""Where the service's grading runs: the executor (a standing local pool, in-process, or a
-Dask cluster), the worker setup of each problem-file version, and a submission as the
-task a batch would ship."""
+"""Where the service grades: a standing local pool, in-process, or a Dask cluster; the worker
+setup of each problem-file version; a submission as the task a batch would ship."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import multiprocessing
-import multiprocessing.context
 import os
 import signal
 import threading
@@ -41,66 +40,56 @@ if TYPE_CHECKING:
     from pebble import ProcessPool
 
 WORKER_NICENESS = 10  # grading yields the CPU to the server's requests
-# Sheets a pool worker grades before it exits and a fresh one takes its place (GRADER_WORKER_SHEETS
-# sets it; 0: never): a worker's caches (its verdicts, sympy's, the parsers') and what its
-# allocator keeps are given back every few minutes of a rush, so that a server's workers stay
-# the size of a fresh one's few hundred sheets all term. Costs a worker's start per this many.
+# Sheets a pool worker grades before a fresh one takes its place (0: never): its caches and what
+# its allocator keeps are given back every few minutes of a rush, so that the workers stay the
+# size of a fresh one all term, for a worker's start per this many.
 WORKER_SHEETS = "GRADER_WORKER_SHEETS"
 DEFAULT_WORKER_SHEETS = 500
 
 
 def make_executor(settings: Settings, nice: int = WORKER_NICENESS) -> Executor:
-    """Where the service grades: a standing local pool (its workers, and the problem set each
-    has prepared, kept from one claimed batch to the next), in-process, or a cluster."""
     if settings.executor:
         return executor_for(settings.executor, max(settings.workers, 1))
     if settings.workers == 0:
         return InProcessExecutor()
-    sheets = worker_sheets()
-    return StandingExecutor(settings.workers, context=worker_context(), nice=nice, max_tasks=sheets)
-
-
-def worker_sheets() -> int:
-    """Sheets a pool worker grades before a fresh one takes its place (0: never)."""
-    given = os.environ.get(WORKER_SHEETS, "").strip()
-    if not given:
-        return DEFAULT_WORKER_SHEETS
-    if not given.isdigit():
-        raise ValueError(f"{WORKER_SHEETS} must be a whole number of sheets (0: never), not {given!r}")
-    return int(given)
-
-
-def worker_context() -> multiprocessing.context.BaseContext:
-    """Worker processes forked from a single-threaded fork server that has grader's checking
-    code loaded: the server's own threads (HTTP, grading loop) are never forked."""
+    sheets = os.environ.get(WORKER_SHEETS, "").strip() or str(DEFAULT_WORKER_SHEETS)
+    if not sheets.isdigit():
+        raise ValueError(f"{WORKER_SHEETS} must be a whole number of sheets (0: never), not {sheets!r}")
+    # forked from a single-threaded fork server with grader's checking code loaded: the
+    # server's own threads (HTTP, grading loop) are never forked
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["grader.batch.worker", "grader.batch.executors", __name__])
-    return context
+    return StandingExecutor(settings.workers, context=context, nice=nice, max_tasks=int(sheets))
 
 
 def one_task(folder: str, filename: str, content: bytes, key: str | None = None) -> SubmissionTask:
-    """A submission of one file, shipped to the worker as a batch ships a folder; ``folder``
-    is the signed-in student's name, whose variant of a parameterised set grades it."""
+    """A submission of one file, shipped as a batch ships a folder; ``folder``: the student,
+    whose variant of a parameterised set grades it."""
     files = (Entry(filename, size=len(content), data=content),)
     digest = hashlib.sha256(content).hexdigest()
     return SubmissionTask(key or folder, folder, "submission", digest, files=files, variant_of=folder)
 
 
 class WorkerSetups:
-    """The worker setup of each problem-file version; the same object each time, so that a
-    standing pool's workers, which prepared it once, grade with it again."""
+    """The worker setup of each problem-file version, the same object each time: a standing
+    pool's workers prepared it once."""
 
     KEPT = 16  # old versions of edited problem files are dropped beyond this
 
     def __init__(self, settings: Settings):
-        self.store = str(settings.store_path)
-        # As a batch keys its verdicts, and as a Dask worker checks it: the deciding code and the
-        # GRADER_MAX_* limits this server grades under (shipped to every worker with the setup).
-        self.limits = limits_in_force()
-        self.version = verdict_version(code_version(deciding_only=True), self.limits)
-        self.rendering = code_version()
-        self.draw_secret = draw_secret()  # each answer's code trials: a seed no student sees
-        self.variant_key = course_variant_key()  # each student's variant of a parameterised set
+        # keyed as a batch keys its verdicts: the deciding code and the GRADER_MAX_* limits in force
+        limits = limits_in_force()
+        self._new = functools.partial(
+            WorkerSetup,
+            show_expected=False,
+            version=verdict_version(code_version(deciding_only=True), limits),
+            rendering=code_version(),
+            store=str(settings.store_path),
+            limits=limits,
+            draw_secret=draw_secret(),  # each answer's code trials: a seed no student sees
+            variant_key=course_variant_key(),  # each student's variant of a parameterised set
+            for_pages=True,  # the pages are made from the report: no files, the plots kept
+        )
         self._setups: dict[str, WorkerSetup] = {}  # by problem-file hash
         self._lock = threading.Lock()
 
@@ -108,17 +97,7 @@ class WorkerSetups:
         with self._lock:
             setup = self._setups.get(problem_hash)
             if setup is None:
-                setup = WorkerSetup(
-                    spec,
-                    False,
-                    self.version,
-                    self.rendering,
-                    store=self.store,
-                    limits=self.limits,
-                    draw_secret=self.draw_secret,
-                    variant_key=self.variant_key,
-                    for_pages=True,  # the pages are made from the report: no files, the plots kept
-                )
+                setup = self._new(spec)
                 if len(self._setups) >= self.KEPT:
                     self._setups.pop(next(iter(self._setups)))
                 self._setups[problem_hash] = setup
@@ -126,14 +105,10 @@ class WorkerSetups:
 
 
 def install_niced(setup: WorkerSetup, nice: int) -> None:
-    """A standing pool's initializer: lower this worker's CPU priority by ``nice`` (the server's
-    requests are answered first), and shield it from SIGTERM before it installs the setup.
-
-    Its pool's owner stops it (pebble then kills it). A SIGTERM sent to the whole process
-    group, as ``kill -- -PGID`` or systemd's default stop does, ends a pebble worker wherever
-    it is, and one that ends between taking a task and acknowledging it leaves that task
-    pending for good and the pool's channel locked for a minute: the owner's graceful stop
-    then waits out its whole grace."""
+    """A standing pool's initializer: lower the worker's priority by ``nice`` and shield it from
+    SIGTERM (its pool's owner stops it). A SIGTERM to the whole process group (systemd's stop)
+    ends a pebble worker wherever it is; one that ends between taking a task and acknowledging
+    it leaves that task pending and the pool's channel locked: a graceful stop waits it out."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     os.nice(nice)
     install_with_checkers(setup)
@@ -148,15 +123,10 @@ class _StandingPool:
 
 
 class StandingExecutor(LocalExecutor):
-    """A local pool that outlives each call of :meth:`grade`, for a caller that grades all
-    term long (the service): the workers, and the problem set each has prepared, are kept
-    for the next call with the same setup object, for the ``keep`` setups used last; an
-    older pool's workers end as soon as its last call leaves it.
-
-    ``nice`` lowers the workers' CPU priority, so that a server's requests are answered
-    first while a queue is graded. Several threads may grade at once (the grading loop and
-    a student's check): each call has its own window of chunks on the shared pool, and a
-    call that stops early cancels only its own chunks."""
+    """A local pool that outlives each call of :meth:`grade`: the workers, and the problem set
+    each has prepared, are kept for the next call with the same setup object (the ``keep``
+    setups used last). Several threads may grade at once, each call with its own window of
+    chunks on the shared pool; a call that stops early cancels only its own chunks."""
 
     def __init__(self, jobs: int, context: Any = None, nice: int = 0, keep: int = 2, max_tasks: int = 0):
         super().__init__(jobs, context, max_tasks)
@@ -172,14 +142,13 @@ class StandingExecutor(LocalExecutor):
         window = PoolWindow(
             lambda: self._usable(entry), setup, submission_budget(setup.spec), in_flight=self.jobs * 3
         )
-        finished = False
         try:
             yield from window.run(iter(chunks))
-            finished = True
+        except BaseException:  # stopped mid-way: this call's chunks in flight are not waited for
+            for future in window.pending:
+                future.cancel()
+            raise
         finally:
-            if not finished:  # stopped mid-way: this call's chunks in flight are not waited for
-                for future in window.pending:
-                    future.cancel()
             self._leave(entry)
 
     def _initializer(self, setup: WorkerSetup) -> tuple[Callable[..., None], tuple[Any, ...]]:
@@ -207,8 +176,7 @@ class StandingExecutor(LocalExecutor):
         return entry
 
     def _usable(self, entry: _StandingPool) -> ProcessPool:
-        """The entry's pool, or a new one in its place if it broke (pebble breaks a pool when a
-        worker dies while no worker has a task it acknowledged)."""
+        """The entry's pool, or a new one in its place if it broke (a worker died)."""
         with self._lock:
             broken = None
             if not entry.pool.active and not self._closed:
@@ -228,8 +196,7 @@ class StandingExecutor(LocalExecutor):
         self._end(idle)
 
     def _end(self, pools: list[ProcessPool], wait: float | None = None) -> None:
-        """End each pool's workers, once: the chunks running may finish for up to ``wait``
-        seconds (None: however long they take), then the workers are stopped."""
+        """End each pool's workers, once, after the chunks running finish or ``wait`` seconds."""
         with self._lock:
             pools = [pool for pool in pools if pool in self._running]
             self._running.difference_update(pools)
@@ -244,9 +211,7 @@ class StandingExecutor(LocalExecutor):
                 pool.join()
 
     def close(self, wait: float | None = None) -> None:
-        """End every pool, kept or still in use, and start no other: the chunks running may
-        finish for up to ``wait`` seconds, then their workers are stopped (their calls of
-        :meth:`grade` see the chunks fail)."""
+        """End every pool, kept or in use, and start no other (see :meth:`_end`)."""
         with self._lock:
             self._closed = True
             self._standing = []

@@ -1,10 +1,6 @@
-"""What a student hands in, read with the CLI's own loader before it is stored.
-
-An upload is an answers file (``answers.yaml``/``.yml``/``.json``) or a write-up
-(``.tex``, ``.md``, ``.ipynb``), or answers sent as JSON. It is read from memory under its
-canonical name by ``grader.loading``, with the same hostile-input limits as ``grader grade``;
-a file that cannot be read is refused (422) with the line and caret ``grader check`` prints.
-"""
+"""What a student hands in (an answers file or a write-up, a file or JSON), read from memory by
+the CLI's loader with the hostile-input limits of ``grader grade``; a file that cannot be read is
+refused (422) with the line and caret ``grader check`` prints."""
 
 from __future__ import annotations
 
@@ -32,17 +28,19 @@ CANONICAL_NAMES = {
     ".md": "answers.md",
     ".ipynb": "answers.ipynb",
 }
+PDF_READS_KEPT = 64  # the PDF hand-ins last read, by content
+_PDF_READS: OrderedDict[tuple[str, str, str], Submission] = OrderedDict()
+_PDF_READS_LOCK = threading.Lock()
 
 
 def canonical_name(filename: str) -> str:
     suffix = PurePosixPath(filename or "").suffix.lower()
-    name = CANONICAL_NAMES.get(suffix)
-    if name is None:
+    if suffix not in CANONICAL_NAMES:
         kinds = ", ".join(sorted(CANONICAL_NAMES))
         raise ApiError(
             422, f"a {suffix or 'file without suffix'} file cannot be graded; send one of: {kinds}"
         )
-    return name
+    return CANONICAL_NAMES[suffix]
 
 
 def answers_as_file(answers: Any) -> tuple[str, bytes]:
@@ -58,9 +56,8 @@ def answers_text_file(text: str) -> tuple[str, bytes]:
 
 
 def read_handed_in(filename: str, content: bytes, student: str) -> Submission:
-    """A stored hand-in's answers, read as at hand-in (the CLI's loader), named from ``student``.
-    A PDF is read once (a child process under the PDF limits) and kept for the pages that show
-    it again: a reload of the feedback page does not read the PDF again."""
+    """A stored hand-in read as at hand-in, named from ``student``. A PDF (read in a child
+    process under the PDF limits) is kept by content: a reload of its page does not read it again."""
     if not filename.lower().endswith(".pdf"):
         return load_submission(Folder.from_files({filename: content}, student))
     key = (filename, hashlib.sha256(content).hexdigest(), student)
@@ -77,11 +74,6 @@ def read_handed_in(filename: str, content: bytes, student: str) -> Submission:
     return copy.deepcopy(submission)
 
 
-PDF_READS_KEPT = 64  # the PDF hand-ins last read, by content
-_PDF_READS: OrderedDict[tuple[str, str, str], Submission] = OrderedDict()
-_PDF_READS_LOCK = threading.Lock()
-
-
 def read_upload(filename: str, content: bytes, student: str, assignment: str) -> Submission:
     """The submission as grader reads it; 422 with the CLI's caret when it cannot be read."""
     submission = read_handed_in(filename, content, student)
@@ -92,20 +84,13 @@ def read_upload(filename: str, content: bytes, student: str, assignment: str) ->
 
 def unreadable(submission: Submission, assignment: str) -> ApiError:
     """The 422 for a file that cannot be read, with the caret under its line."""
-    report = Report(
-        assignment,
-        submission.student,
-        [],
-        error=submission.load_error,
-        error_position=submission.error_position,
-    )
-    text = render_check(CheckResult(report, []))
     where = submission.error_position
-    message = (submission.load_error or "").replace(str(Path(submission.folder)) + "/", "")
+    report = Report(assignment, submission.student, [], error=submission.load_error, error_position=where)
+    folder = str(Path(submission.folder)) + "/"
     return ApiError(
         422,
-        f"the file cannot be read: {message}",
+        f"the file cannot be read: {(submission.load_error or '').replace(folder, '')}",
         line=where.line if where else None,
         column=where.column if where else None,
-        detail=text.replace(str(Path(submission.folder)) + "/", ""),
+        detail=render_check(CheckResult(report, [])).replace(folder, ""),
     )

@@ -1,12 +1,6 @@
-"""The late policy (course.yaml, per assignment), worked out from when a version was handed in
-and the due in force: which version counts, whether it is late, and what ``penalty`` takes off.
-
-``close``: hand-ins are refused after it (a student's extension moves their close by as much
-as their due). ``penalty``: a share of the points possible taken off per day or per hour late
-(each started day or hour counts), or a fixed share, never below ``floor`` (a share of the
-points possible; a score already below it stays): Canvas's own late policy, so a TA used to it
-reads the same numbers. Nothing here reads the database (:mod:`grader.service.crud.verdicts` does).
-"""
+"""The late policy of course.yaml: which version counts, whether it is late, what ``penalty``
+takes off (Canvas's own policy: a share of the points possible per day or hour begun, or fixed,
+never below ``floor``), and when ``close`` refuses a student's hand-ins (moved by their extension)."""
 
 from __future__ import annotations
 
@@ -90,30 +84,18 @@ def close_for(
     return close + (students_due - due)
 
 
-def hand_in_mark(
-    version: int,
-    handed_in: dt.datetime,
-    due: dt.datetime | None,
-    penalty: Penalty | None,
-    points_given: float,
-    possible: float,
-) -> HandIn:
-    """The counted version's :class:`HandIn`: its lateness and the penalty the policy takes."""
-    late_by = handed_in - due if due is not None and is_late(handed_in, due) else dt.timedelta(0)
-    return HandIn(
-        version=version,
-        handed_in=handed_in.astimezone(dt.UTC).isoformat(),
-        late_seconds=late_by.total_seconds(),
-        penalty=penalty_points(penalty, late_by, points_given, possible),
-        rule=penalty.describe() if penalty is not None else "",
-    )
-
-
 def with_hand_in(
     report: Report, version: int, handed_in: dt.datetime, due: dt.datetime | None, penalty: Penalty | None
 ) -> Report:
-    """``report`` of a counted version, carrying its :class:`HandIn` (so its score is after the penalty)."""
-    report.hand_in = hand_in_mark(version, handed_in, due, penalty, report.points_given, report.max_score)
+    """``report`` of a counted version, carrying its :class:`HandIn` (its score after the penalty)."""
+    late_by = handed_in - due if due is not None and is_late(handed_in, due) else dt.timedelta(0)
+    report.hand_in = HandIn(
+        version=version,
+        handed_in=handed_in.astimezone(dt.UTC).isoformat(),
+        late_seconds=late_by.total_seconds(),
+        penalty=penalty_points(penalty, late_by, report.points_given, report.max_score),
+        rule=penalty.describe() if penalty is not None else "",
+    )
     return report
 
 

@@ -25,8 +25,8 @@ _request_counters: dict[tuple[str, int], Counter] = {}
 
 
 def request_served(route: str, status: int) -> None:
-    """Count one request. The labelled child is looked up once per (route, status): finding it
-    takes the metric's lock and checks its labels, a tenth of a trivial request's time."""
+    """Each (route, status) child looked up once: finding it takes the metric's lock and checks
+    its labels, a tenth of a trivial request's time."""
     counter = _request_counters.get((route, status))
     if counter is None:
         counter = _request_counters.setdefault((route, status), REQUESTS.labels(route, str(status)))

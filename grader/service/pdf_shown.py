@@ -1,11 +1,6 @@
 """What the service's pages show of a PDF hand-in (issue 62, docs/pdf.md): its pages, the
-questions they are tagged to, each part's pages and the text read from them, and its graded copy.
-
-A hand-in's PDF is read once (:func:`grader.service.intake.read_handed_in` keeps the reads by
-content); its parts are mapped to pages as the grading maps them (:mod:`grader.pdf.mapping`).
-The graded PDF is the student's copy, as the batch's ``--out`` writes it: the feedback their
-own page shows them (hidden parts withheld before release, never an expected answer).
-"""
+questions they are tagged to, each part's pages (as the grading maps them) and the text read from
+them, its section of the submission page and of the grading view, and its graded copy."""
 
 from __future__ import annotations
 
@@ -13,6 +8,9 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
 
 from grader.core.report import Report
 from grader.core.submission import Submission
@@ -24,22 +22,16 @@ from grader.pdf.stamp import graded_pdf
 from grader.pdf.tags import parse_tags, tags_in, with_tags
 from grader.reporting.withhold import shown_report
 from grader.service.course_files import LoadedAssignment
+from grader.service.crud.hand_grades import read_answers
+from grader.service.crud.verdicts import newest_verdict
+from grader.service.deps import WebService
 from grader.service.errors import ApiError
 from grader.service.intake import read_handed_in
+from grader.service.models import Submission as StoredSubmission
+from grader.service.models import User, is_staff, utcnow
+from grader.service.templating import fragment
 from grader.service.variant_key import student_spec
 from grader.service.visibility import student_report
-
-__all__ = [
-    "PdfHandIn",
-    "Question",
-    "cached_source",
-    "graded_copy",
-    "is_pdf",
-    "pdf_hand_in",
-    "questions_of",
-    "stored_tags",
-    "tags_from_form",
-]
 
 TEXT_SHOWN = 4000  # characters of a part's text shown beside its pages
 
@@ -59,15 +51,12 @@ class Question:
 
 @dataclass
 class PdfHandIn:
-    """A PDF hand-in as the pages show it."""
-
     pages: int
     scan: bool
     template: bool
     tags: dict[str, list[int]]  # as the student (or a TA) tagged them
     part_pages: dict[str, list[int]] = field(default_factory=dict)  # as the grading maps them
     texts: dict[str, str] = field(default_factory=dict)  # each part's text, read from its pages
-    name: str = "homework.pdf"
 
     @property
     def kind(self) -> str:
@@ -91,8 +80,8 @@ def questions_of(loaded: LoadedAssignment) -> list[Question]:
 def pdf_hand_in(
     loaded: LoadedAssignment, filename: str, content: bytes, student: str, read: Submission | None = None
 ) -> PdfHandIn | None:
-    """The PDF hand-in as read (``read``: already) and mapped for ``student`` (their own variant);
-    None for a hand-in that is not a PDF, or a PDF that could not be read."""
+    """The PDF hand-in as read (``read``: already) and mapped for ``student``'s own variant; None
+    for a hand-in that is not a PDF, or a PDF that could not be read."""
     if not is_pdf(filename):
         return None
     read = read or read_handed_in(filename, content, student)
@@ -161,9 +150,8 @@ def graded_copy(
     staff: bool,
     now: dt.datetime,
 ) -> bytes:
-    """The graded PDF of a hand-in: its pages stamped with the student's own feedback, never an
-    expected answer. A student gets it once the grades are released; staff always, the copy the
-    student gets (every part, as after the release)."""
+    """The hand-in's pages stamped with the student's own feedback (as the batch's ``--out``
+    writes it), never an expected answer: to the student once released; to staff always."""
     if staff:
         shown = report
     elif not loaded.released(now):
@@ -182,3 +170,57 @@ def graded_copy(
         return graded_pdf(copy, source)
     except PdfRefused as exc:
         raise ApiError(422, f"the graded PDF could not be made: {exc}") from None
+
+
+def pdf_section(service: WebService, loaded: LoadedAssignment, submission_id: int, user: User) -> Markup:
+    """The PDF hand-in's section of its submission page (empty for a hand-in that is not a PDF)."""
+    with service.db.session(read_only=True) as db:
+        row = db.get(StoredSubmission, submission_id)
+        if row is None or not is_pdf(row.filename):
+            return Markup()
+        author = db.get(User, row.user_id)
+        content, version = bytes(row.content), row.version
+        graded = newest_verdict(db, submission_id) is not None
+    shown = pdf_hand_in(loaded, row.filename, content, author.name if author else "")
+    if shown is None:
+        return Markup()
+    context: dict[str, Any] = {
+        "id": submission_id,
+        "version": version,
+        "shown": shown,
+        "parts": [(address, shown.where(address)) for q in questions_of(loaded) for address in q.parts],
+        "graded": graded,
+        "download": graded and (is_staff(user) or loaded.released(utcnow())),
+        "release": loaded.release or loaded.due,
+        "zone": loaded.zone,
+        "staff": is_staff(user),
+    }
+    return fragment("pdf_section.html", **context)
+
+
+def part_pages_html(
+    loaded: LoadedAssignment,
+    part_id: str,
+    students: list[str],
+    counted: list[tuple[User, StoredSubmission, Any]],
+) -> Markup:
+    """The grading view's pages answering ``part_id`` in the first of ``students``' counted
+    hand-ins, when a PDF (the group's answer), and the text read from them."""
+    versions = {user.name: submission for user, submission, _ in counted}
+    submission = versions.get(students[0]) if students else None
+    if submission is None or not is_pdf(submission.filename):
+        return Markup()
+    read = read_answers(submission, students[0])  # the grading view's own cache of reads
+    shown = pdf_hand_in(loaded, submission.filename, bytes(submission.content), students[0], read)
+    if shown is None:
+        return Markup()
+    pages = shown.part_pages.get(part_id, [])
+    return fragment(
+        "hand/pdf_part_pages.html",
+        id=submission.id,
+        pages=pages,
+        all_pages=list(range(1, shown.pages + 1)),
+        where=shown.where(part_id).capitalize() if pages else "Every page",
+        kind=shown.kind,
+        text=shown.texts.get(part_id, ""),
+    )

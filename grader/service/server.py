@@ -1,6 +1,5 @@
-"""``grader serve``: uvicorn over :func:`grader.service.app.create_app`; ``--demo`` sets up a
-course from the shipped problems and submissions with a TA and one student per
-submission."""
+"""``grader serve``: uvicorn over :func:`grader.service.app.create_app`; ``--demo``: a course of
+the shipped problems, with a TA and one student per shipped submission."""
 
 from __future__ import annotations
 
@@ -25,17 +24,16 @@ from grader.core import allocator, memtrace
 from grader.core.files import write_atomic
 from grader.service.app import create_app
 from grader.service.crud.accounts import add_user
-from grader.service.logs import configure_logging
 from grader.service.service import Service
 from grader.service.settings import Settings
+from grader.service.worker import configure_logging
 
 
 class SlowClientProtocol(HttpToolsProtocol):
-    """uvicorn's HTTP/1.1 protocol (the C parser, httptools) with a deadline on each request's
-    head. uvicorn arms its keep-alive timer only once an answer is sent, and cancels it at the
-    first byte of the next request: a client that sends half a header holds its connection for
-    ever (slowloris). Here the timer also runs from the connection's start, and only a complete
-    head stops it; past it, the connection is closed."""
+    """uvicorn's httptools protocol with a deadline on each request's head. uvicorn's keep-alive
+    timer is cancelled at the first byte of a request, so a client that sends half a header holds
+    its connection for ever (slowloris): here it also runs from the connection's start, and only
+    a complete head stops it; past it, the connection is closed."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -61,8 +59,8 @@ class SlowClientProtocol(HttpToolsProtocol):
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, which first answers the long polls when it shuts down: it waits for
-    the requests in flight to end, and a long poll would otherwise hold it up to its timeout."""
+    """uvicorn's server, which first answers the long polls when it shuts down (it waits for the
+    requests in flight, which a long poll would hold up to its timeout)."""
 
     def __init__(self, config: uvicorn.Config, on_shutdown: Callable[[], None]):
         super().__init__(config)
@@ -100,11 +98,9 @@ def serve(settings: Settings, host: str, port: int, on_ready: Any = None) -> Non
     server = _Server(config, on_shutdown=app.state.service.verdicts.close)
     if on_ready is not None:
         on_ready()
-    # uvicorn shuts down gracefully on SIGTERM and Ctrl-C, then raises the signal again: end
-    # as a normal exit then (no "Aborted!"), so that callers' clean-up (the demo's temporary
-    # course) runs. SIGTERM is how a service manager stops the server: once stopped gracefully,
-    # it exits 0 (systemd counts 143, the shell's code for "ended by SIGTERM", as a failure);
-    # Ctrl-C exits 130, as a shell reports it.
+    # uvicorn shuts down gracefully on SIGTERM and Ctrl-C, then raises the signal again: exit
+    # normally instead, so that callers' clean-up (the demo's course) runs; 0 after SIGTERM (a
+    # service manager's stop: systemd counts 143 as a failure), 130 after Ctrl-C.
     signal.signal(signal.SIGTERM, _exit_on_signal)
     signal.signal(signal.SIGINT, _exit_on_signal)
     server.run()
@@ -121,8 +117,8 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def demo_course(shipped: Path, target: Path) -> dict[str, Any]:
-    """A course folder in ``target`` with the shipped problem files, a TA and one student
-    per shipped submission folder; their credentials."""
+    """A course folder in ``target`` of the shipped problem files; the credentials of its TA and
+    of one student per shipped submission folder."""
     shutil.copytree(shipped / "problems", target / "problems")
     service = Service(Settings(course_dir=target), start_workers=False)
     password = secrets.token_urlsafe(12)
@@ -130,14 +126,8 @@ def demo_course(shipped: Path, target: Path) -> dict[str, Any]:
     with service.db.session() as db:
         _, token = add_user(db, "ta", "ta", password)
         credentials["ta"] = {"user": "ta", "password": password, "token": token}
-        names = sorted(
-            {
-                folder.name
-                for root in submission_folders(shipped / "submissions")
-                for folder in submission_folders(root)
-            }
-        )
-        for name in names:
+        roots = submission_folders(shipped / "submissions")
+        for name in sorted({folder.name for root in roots for folder in submission_folders(root)}):
             _, token = add_user(db, name, "student")
             credentials["students"][name] = {"token": token}
     service.db.dispose()

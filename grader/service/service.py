@@ -17,6 +17,7 @@ from grader.service.crud import queue
 from grader.service.crud.rubric import audit_file_edit
 from grader.service.crud.verdicts import verdicts_since
 from grader.service.db import Database, database_timeouts, migrate, private_folder
+from grader.service.location import sqlite_path
 from grader.service.settings import Settings
 from grader.service.throttle import LoginThrottle
 from grader.service.waiting import VerdictWaiters
@@ -25,15 +26,12 @@ from grader.service.worker import DatabaseHook, GradingWorkers
 log = logging.getLogger("grader.service")
 
 REFRESH_SECONDS = 0.5  # how often a --web-only server looks for assignments the workers changed
-
-
 HASHING_THREADS = 2  # passwords checked at once
 
 
 class RateLimiter:
-    """At most ``limit`` requests per key in any ``window`` seconds (per process). Keys whose
-    requests are all older than the window are dropped, so what it holds is bounded by the
-    keys seen within one window, whatever is sent."""
+    """At most ``limit`` requests per key in any ``window`` seconds (per process); keys with no
+    request within the window are dropped, whatever is sent."""
 
     def __init__(self, limit: int, window: float):
         self.limit = limit
@@ -56,18 +54,6 @@ class RateLimiter:
             hits.append(now)
             return None
 
-    def forget(self, key: str) -> None:
-        with self._lock:
-            self._hits.pop(key, None)
-
-    def waiting(self, key: str) -> float | None:
-        """What :meth:`retry_after` would say, without counting a request."""
-        now = time.monotonic()
-        with self._lock:
-            hits = self._hits.get(key)
-            recent = [hit for hit in hits or () if hit > now - self.window]
-            return max(recent[0] + self.window - now, 0.0) if len(recent) >= self.limit else None
-
     def _sweep(self, now: float) -> None:
         self._hits = defaultdict(
             deque, {key: hits for key, hits in self._hits.items() if hits and hits[-1] > now - self.window}
@@ -84,9 +70,8 @@ class Companion(Protocol):
 
 
 class CourseRefresh:
-    """A web server that grades nothing (``--web-only``): keeps its view of the assignments in
-    step with the database, where the ``--worker`` processes write what they read from the
-    course folder. A server with its own grading thread shares that thread's view instead."""
+    """A ``--web-only`` server's view of the assignments, kept in step with the database, where
+    the ``--worker`` processes write what they read from the course folder."""
 
     def __init__(self, course: CourseState, seconds: float):
         self.course = course
@@ -112,22 +97,20 @@ class CourseRefresh:
     def nudge(self) -> None:
         """The workers elsewhere find the job at their next poll."""
 
-    def stop(self, grace: float = 0.0) -> None:
+    def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
 
 
 class Service:
-    """The web side's state; with ``settings.grading`` (the default) the grading loop runs as a
-    thread of this process (:class:`grader.service.worker.GradingWorkers`), sharing its database
-    and course; ``--web-only`` leaves grading to ``grader serve --worker`` processes."""
+    """The web side's state; with ``settings.grading`` the grading loop runs as a thread of this
+    process, sharing its database and course (``--web-only``: in ``--worker`` processes). ``hooks``
+    go on the database's sessions before anything is written (the course's sync may move a due)."""
 
     def __init__(self, settings: Settings, start_workers: bool = True, hooks: Sequence[DatabaseHook] = ()):
-        """``hooks`` go on the database's sessions before anything is written (the course's
-        sync may move a due)."""
         self.settings = settings
-        sqlite = [settings.data_dir / "grader.sqlite3"] if settings.db_url is None else []
+        sqlite = [sqlite_path(settings.course_dir)] if settings.db_url is None else []
         private_folder(settings.data_dir, [*sqlite, settings.store_path])
         migrate(settings.database_url)
         # the grading loop checkpoints SQLite's log, outside any write; without one, commits do
@@ -158,16 +141,13 @@ class Service:
         self.started = time.time()
 
     def hook_database(self, hook: DatabaseHook) -> None:
-        """Run ``hook`` on the database's sessions (the grading thread writes through them too)."""
         hook(self.db.sessions)
 
     def grading_trouble(self) -> str | None:
-        """Why grading cannot make progress now (for /healthz and /ta), None while it can."""
+        """Why grading cannot make progress now, None while it can."""
         return self.grading.trouble
 
     def _verdicts_since(self, last: int | None) -> tuple[int, list[int]]:
-        """The newest verdict id, and the submissions of the verdicts after ``last`` (written
-        by a worker of another process); none when ``last`` is None."""
         with self.db.read() as db:
             return verdicts_since(db, last)
 
@@ -183,7 +163,7 @@ class Service:
         self.verdicts.graded(submission_id)
 
     def job_counts(self) -> queue.QueueCounts:
-        """The queue's counts, as /healthz, /queue, /metrics and /ta all show them (one look)."""
+        """The queue's counts, as /healthz, /queue, /metrics and /ta all show them."""
         return self.queue_counts.now()
 
     def jobs_queued(self) -> None:

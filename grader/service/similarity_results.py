@@ -1,12 +1,5 @@
-"""The TAs' similar sheets, computed in the background (issue 63): the grading loop runs a
-:class:`Refresher` that looks every ``CHECK_SECONDS`` at each
-assignment whose deadline has passed. When its set of hand-ins (each student's counted version
-and the verdict it has) differs from the one last computed from (a late hand-in, an extension's
-new version, a regrade), or a TA asked to compute it again, the page's pairs are computed
-outside any request and stored in ``similarity_results`` with their audit row, in one
-transaction. A look that finds nothing new costs three small queries.
-
-No web module here: the grading loop (``grader serve --worker``) imports it."""
+"""The TAs' similar sheets (issue 63, docs/similarity.md), computed beside the grading loop, never
+in a request, and stored with their audit row; no web module here."""
 
 from __future__ import annotations
 
@@ -24,10 +17,7 @@ from grader.service.course_files import LoadedAssignment
 from grader.service.crud import similarity
 from grader.service.crud.audit import audit
 from grader.service.db import Database
-from grader.service.models import (
-    SimilarityResult,
-    utcnow,
-)
+from grader.service.models import SimilarityResult, utcnow
 
 log = logging.getLogger("grader.service")
 
@@ -39,8 +29,6 @@ CHECK_SECONDS = 2.0  # between two looks of the background refresher
 SETTLE_SECONDS = 300.0
 GAP_FACTOR = 10.0
 COMPUTED, CURRENT, LATER = "computed", "current", "later"
-
-
 ENVIRONMENT = jinja2.Environment(
     loader=jinja2.ChoiceLoader(
         [
@@ -53,35 +41,20 @@ ENVIRONMENT = jinja2.Environment(
 )
 
 
-# ---- the background refresher (the grading process) -------------------------------------
-
-
 def handins_key(handed_in: list[Any]) -> str:
     """The digest of a set of hand-ins: each student's counted version and its verdict."""
-    return hashlib.sha256(
-        repr(
-            sorted(
-                (
-                    user.name,
-                    submission.id,
-                    None if report is None else [(r.id, str(r.status)) for r in report.parts],
-                )
-                for user, submission, report in handed_in
-            )
-        ).encode()
-    ).hexdigest()
+    rows = [
+        (user.name, submission.id, None if report is None else [(r.id, str(r.status)) for r in report.parts])
+        for user, submission, report in handed_in
+    ]
+    return hashlib.sha256(repr(sorted(rows)).encode()).hexdigest()
 
 
-def refresh(
-    db: Database, loaded: LoadedAssignment, now: dt.datetime | None = None, settled: bool = True
-) -> str:
-    """Compute ``loaded``'s page and store it, when it is due: the deadline has passed (or a
-    TA asked) and the hand-ins differ from those last computed from (or a TA asked since).
-    ``COMPUTED``; ``CURRENT`` when nothing is to be done; ``LATER`` when it is to be done
-    once grading has ``settled`` and the gap since the last computation is over."""
+def refresh(db: Database, loaded: LoadedAssignment, now: dt.datetime, settled: bool) -> str:
+    """Compute and store ``loaded``'s page when due (COMPUTED); CURRENT when nothing is to be done;
+    LATER when it is to be done once grading has ``settled`` and the gap since the last is over."""
     from grader.service.crud.hand_grades import counted_submissions
 
-    now = now or utcnow()
     with db.session(read_only=True) as session:
         row = similarity.rows_of(session, [loaded.id]).get(loaded.id)
         pending = row is not None and row.pending
@@ -114,9 +87,8 @@ def refresh(
 
 
 class Refresher:
-    """A thread that looks every ``every`` seconds for assignments whose page is due
-    (:func:`refresh`); a look first compares three small queries' stamp of each assignment (its
-    hand-ins, verdicts, due and the TAs' requests) with the last look's."""
+    """A thread that looks every ``every`` seconds for assignments whose page is due, first
+    comparing each one's stamp (hand-ins, verdicts, due, the TAs' requests) with the last look's."""
 
     def __init__(self, db: Database, course: CourseState, every: float = CHECK_SECONDS):
         self.db, self.course, self.every = db, course, every
@@ -143,7 +115,6 @@ class Refresher:
                 failing = True
 
     def look(self) -> list[str]:
-        """One look: the assignments computed."""
         stamps, waiting = self._stamps()
         now = utcnow()
         done = []
@@ -161,7 +132,7 @@ class Refresher:
         return done
 
     def _stamps(self) -> tuple[dict[int, tuple[Any, ...]], dict[int, dt.datetime]]:
-        """Each assignment's stamp, and when its oldest job still waiting was queued."""
+        """Each assignment's stamp, and when its oldest job waiting was queued."""
         with self.db.session(read_only=True) as session:
             waiting, handed, asked = similarity.stamp_rows(session)
         stamps: dict[int, tuple[Any, ...]] = {row[0]: tuple(row[1:]) for row in handed}
@@ -175,8 +146,7 @@ def _computed(loaded: LoadedAssignment, handed_in: list[Any]) -> tuple[str, int]
     from grader.service.crud.hand_grades import read_answers
     from grader.service.variant_key import student_spec
     from grader.similarity import compare_class
-    from grader.similarity.models import SIGNALS
-    from grader.similarity.page import LISTED_PAIRS, SHOWN_PAIRS, side_by_side
+    from grader.similarity.page import render_page
     from grader.similarity.patterns import Graded, wrong_answers
 
     spec = loaded.spec
@@ -191,17 +161,6 @@ def _computed(loaded: LoadedAssignment, handed_in: list[Any]) -> tuple[str, int]
             graded.append(Graded(user.name, report, given))
     own_specs = {name: student_spec(spec, name) for name in answers} if spec.parameters else None
     found = compare_class(spec, answers, wrong=wrong_answers(spec, graded), own_specs=own_specs)
-    pairs = found.pairs
-    shown = [p for p in pairs[:SHOWN_PAIRS] if p.score > 0]
-    body = ENVIRONMENT.get_template("similarity_body.html").render(
-        title=spec.title or loaded.name,
-        students=found.students,
-        signals=SIGNALS,
-        pairs=list(pairs[:LISTED_PAIRS]),
-        listed_all=len(pairs) <= LISTED_PAIRS,
-        total=len(pairs),
-        shown=[
-            {"pair": p, "number": n, "rows": side_by_side(p, found.sheets)} for n, p in enumerate(shown, 1)
-        ],
-    )
+    title = spec.title or loaded.name
+    body = render_page(title, found.pairs, found.sheets, found.students, "similarity_body.html")
     return body, len(graded)

@@ -1,10 +1,7 @@
-"""The service's pages as Jinja2 templates (``templates/``), escaped by default: a value
-becomes markup only through a filter that made it so (``math``, ``code``, ``prose``, ``time``)
-or a partial rendered here. ``base.html`` holds the document, its policy and ``nav.html`` the
-navigation bar, once; every page extends it (``templated``), and the report pages the
-reporting package builds get the same bar and partials (``fragment``).
-
-No module of the service builds HTML in Python strings (tests/test_architecture.py checks)."""
+"""The service's pages as Jinja2 templates (``templates/``), escaped by default: a value becomes
+markup only through a filter that made it so (``math``, ``code``, ``prose``, ``time``) or a
+partial rendered here. Every page is its body in ``base.html`` (``templated``); the report pages
+the reporting package builds get the same navigation bar and partials (``fragment``)."""
 
 from __future__ import annotations
 
@@ -36,13 +33,11 @@ ENV = Environment(
 
 
 def asset(name: str) -> str:
-    """A stylesheet or script of ``templates/assets/``: a page holds it inline, allowed by its
-    hash in the page's Content-Security-Policy."""
+    """A stylesheet or script of ``templates/assets/``, held inline (allowed by its hash)."""
     return (resources.files("grader.service") / "templates" / "assets" / name).read_text("utf-8")
 
 
-SERVICE_CSS = asset("service.css")
-PAGE_CSS = CSS + SERVICE_CSS
+PAGE_CSS = CSS + asset("service.css")
 
 
 def _math(latex: str, display: bool = False) -> Markup:
@@ -60,11 +55,10 @@ def _prose(text: str) -> Markup:
 def time_html(
     moment: dt.datetime | None, zone: zoneinfo.ZoneInfo | None = None, empty: str = "none"
 ) -> Markup:
-    """``<time datetime=... title=...>`` showing the time in ``zone``, with UTC on hover."""
+    """``<time>`` showing the time in ``zone``, with UTC on hover."""
     if moment is None:
         return Markup.escape(empty)
-    utc = moment.astimezone(dt.UTC)
-    return fragment("time.html", utc=utc, shown=shown_time(moment, zone))
+    return fragment("time.html", utc=moment.astimezone(dt.UTC), shown=shown_time(moment, zone))
 
 
 ENV.filters.update(
@@ -79,59 +73,47 @@ ENV.filters.update(
 
 
 def render(name: str, /, **context: Any) -> str:
-    """A template of ``templates/``, filled in (a partial, or a page that extends ``base.html``)."""
     return ENV.get_template(name).render(**context)
 
 
 def fragment(name: str, /, **context: Any) -> Markup:
-    """A partial of ``templates/``, as markup to put into another page or partial."""
     return Markup(render(name, **context))
 
 
 def html(document: str, css: str = PAGE_CSS, script: str = "", status: int = 200) -> HTMLResponse:
-    """The page, with a Content-Security-Policy header that allows its stylesheet (and
-    script) by hash, KaTeX's files from ``/static/``, and nothing else."""
+    """The page, with a Content-Security-Policy that allows its stylesheet and script by hash,
+    KaTeX's files from ``/static/``, and nothing else."""
     policy = page_policy(css, script) + "; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     return HTMLResponse(document, status_code=status, headers={"Content-Security-Policy": policy})
 
 
 def csrf_input(token: str) -> Markup:
-    """The hidden input of a form's CSRF token."""
     return fragment("csrf.html", token=token)
 
 
 def csrf_field(request: Request) -> Markup:
-    """The hidden input of the browser's session's CSRF token (empty without a session)."""
+    """The CSRF input of the browser's session (empty without a session)."""
     session = getattr(request.state, "web_session", None)
     return csrf_input(session.csrf_token if session is not None else "")
 
 
 def nav(request: Request, user: Any | None) -> Markup:
-    """The navigation bar: the same on every page of the service."""
     staff = user is not None and is_staff(user)
     return fragment("nav.html", user=user, staff=staff, csrf=csrf_field(request) if user is not None else "")
 
 
-def templated(  # noqa: PLR0913 (keyword-only options of one page)
+def templated(
     request: Request,
     user: Any | None,
     template: str,
     title: str,
     /,
     *,
-    status: int = 200,
-    script: str = "",
-    css: str = PAGE_CSS,
-    refresh: int | None = None,
     navigation: bool = True,
-    **context: Any,
+    **options: Any,
 ) -> HTMLResponse:
-    """A page from ``templates/``: its body template in ``base.html``, with the navigation bar
-    (``navigation``), reloading itself every ``refresh`` seconds (live without JavaScript)."""
-    shown = nav(request, user) if navigation else ""
-    return page_response(
-        template, title, nav=shown, status=status, script=script, css=css, refresh=refresh, **context
-    )
+    """:func:`page_response` with the navigation bar (``navigation``)."""
+    return page_response(template, title, nav=nav(request, user) if navigation else "", **options)
 
 
 def page_response(
@@ -146,9 +128,8 @@ def page_response(
     refresh: int | None = None,
     **context: Any,
 ) -> HTMLResponse:
-    """A page from ``templates/`` (no navigation bar unless given: a page the LMS frames, a
-    log-in page): the template's body in ``base.html``, with the page's stylesheet and script
-    (allowed by hash) and, when it shows formulas, KaTeX; its Content-Security-Policy header."""
+    """A page: the template's body in ``base.html`` with its stylesheet, script and (when it shows
+    formulas) KaTeX, reloading itself every ``refresh`` seconds (live without JavaScript)."""
     body = render(template, **context)
     formulas = MATH_MARK in body
     document = render(
@@ -167,15 +148,14 @@ def page_response(
 
 
 def placed(document: str, anchor: str, piece: str, before: bool = False) -> str:
-    """``document`` (a page the reporting package built) with ``piece`` (a partial rendered
-    here) just after its first ``anchor`` (``before``: just before it). Plain strings: a
-    ``Markup`` added to a ``str`` would escape the page around it."""
+    """``document`` (a page the reporting package built) with ``piece`` just after its first
+    ``anchor`` (``before``: just before it). Plain strings: a ``Markup`` added to a ``str``
+    would escape the page around it."""
     text = str(piece)
     return document.replace(anchor, text + anchor if before else anchor + text, 1)
 
 
 def refreshing(document: str, seconds: int | None) -> str:
-    """A report page (built by the reporting package) that reloads itself every ``seconds``."""
     if not seconds:
         return document
     return placed(document, "<head>\n", str(fragment("refresh.html", seconds=seconds)) + "\n")

@@ -1,14 +1,5 @@
-"""Password guessing slowed without a lock-out anyone can trigger.
-
-Failed log-ins are counted per account *and* client address, each failure past a few making
-the next try from there wait longer (1 s, 2 s, 4 s, ... up to five minutes): one student's
-typos behind a campus NAT slow nobody else. Failures from browsers that never logged in to
-the account are also counted per account, with the same growing waits past twenty, so the
-guesses an account can receive from the whole world stay bounded (about a hundred a day);
-a browser that has logged in to the account before carries a signed cookie that exempts it
-from that count, so an attacker cannot keep the account's own user out. A one-time log-in
-link is never throttled: it is checked first, and its secret is too long to guess.
-"""
+"""Password guessing slowed without a lock-out anyone can trigger: failures counted per account and
+address, and per account from browsers that never logged in to it (docs/service.md, "Security")."""
 
 from __future__ import annotations
 
@@ -22,6 +13,8 @@ from grader.core.integrity import intact, seal, store_key
 
 KNOWN_COOKIE = "grader_known"  # this browser has logged in to this account before
 KNOWN_COOKIE_DAYS = 180
+FORGET_SECONDS = 86_400.0  # failures a day old are forgotten
+MOST_KEYS = 200_000  # what it holds, whatever is sent
 
 
 @dataclass
@@ -45,8 +38,6 @@ class Backoff:
 
 PER_ACCOUNT_AND_ADDRESS = Backoff(free=5, first=1.0, longest=300.0)
 PER_ACCOUNT_FROM_UNKNOWN = Backoff(free=20, first=1.0, longest=900.0)
-FORGET_SECONDS = 86_400.0  # failures a day old are forgotten
-MOST_KEYS = 200_000  # what it holds, whatever is sent
 
 
 class LoginThrottle:

@@ -1,10 +1,6 @@
-"""What a student may see of a report.
-
-Before release only the parts the TA marked ``visible`` carry a verdict; the others
-say when they will. Never a reference answer: each part shown is withheld as every
-student-facing rendering withholds it, in grader.reporting.withhold (one rule for the
-service and the CLI's formats).
-"""
+"""What a student may see of a report: before the release, verdicts of the parts the TA marked
+``visible`` only; never a reference answer (each part withheld as grader.reporting.withhold
+withholds it for every student-facing rendering)."""
 
 from __future__ import annotations
 
@@ -19,8 +15,7 @@ from grader.service.course_files import LoadedAssignment
 
 
 def student_part(result: PartResult) -> PartResult:
-    """The part as a student may see it once its verdict is shown (grader.reporting.withhold),
-    without a batch's side file: the service draws the plot in the page."""
+    """Without a batch's side file: the service draws the plot in the page."""
     return withheld_part(result, plot_file=None)
 
 
@@ -29,21 +24,14 @@ def student_report(
 ) -> tuple[Report, list[str]]:
     """The report limited to what the student may see now, and the ids of the parts hidden."""
     released = assignment.released(now)
-    shown, hidden = [], []
-    for result in report.parts:
-        if released or result.visible:
-            shown.append(student_part(result))
-        else:
-            hidden.append(result.id)
-    limited = dataclasses.replace(report, parts=shown, folder=None, positions={})
-    return limited, hidden
+    shown = [student_part(result) for result in report.parts if released or result.visible]
+    hidden = [result.id for result in report.parts if not (released or result.visible)]
+    return dataclasses.replace(report, parts=shown, folder=None, positions={}), hidden
 
 
 def score_covers(shown: int, hidden: int) -> str:
     """What a score shown before the release is of: ``on the 1 part released of 11``."""
-    if not hidden:
-        return ""
-    return f"on the {counted(shown, 'part')} released of {shown + hidden}"
+    return f"on the {counted(shown, 'part')} released of {shown + hidden}" if hidden else ""
 
 
 def student_json(report: Report, assignment: LoadedAssignment, now: dt.datetime) -> dict[str, Any]:

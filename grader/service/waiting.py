@@ -1,14 +1,5 @@
-"""The long poll's waiting room: requests that wait for a submission's verdict
-(``GET /api/v1/submissions/{id}?wait=SECONDS``), woken when its verdict is committed.
-
-A waiting request holds an :class:`asyncio.Event` in the server's event loop, no thread and
-no database connection. The server's own grading thread reports each verdict it has committed
-at once; verdicts written by ``grader serve --worker`` processes are found by one look at the
-database every :data:`LOOK_SECONDS` while any request waits. Either wakes the submission's
-waiters through the loop (``call_soon_threadsafe``). A request registers before it reads the
-submission's state, so a verdict committed between that read and the wait still wakes it. When
-the server shuts down, every waiter is woken at once and answers with the state it finds.
-"""
+"""The long polls (``GET /api/v1/submissions/{id}?wait=S``): an :class:`asyncio.Event` each, woken
+by the grading thread or by a look at the verdicts other processes wrote (docs/service.md)."""
 
 from __future__ import annotations
 
@@ -22,8 +13,7 @@ from collections.abc import Callable, Iterator
 log = logging.getLogger("grader.service")
 MAX_WAIT_SECONDS = 30.0  # a long poll answers by then with the state it has
 LOOK_SECONDS = 0.5  # how often verdicts written by other processes are looked for
-# Given the newest verdict id seen (None: none yet), the newest now and the submissions of the
-# verdicts written since (none on the first look)
+# (the newest verdict id seen, None at first) -> the newest now, the submissions of those since
 VerdictsSince = Callable[[int | None], tuple[int, list[int]]]
 
 
@@ -39,7 +29,6 @@ class VerdictWaiters:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        """Look for verdicts other processes write, while requests wait."""
         if self._since is not None:
             self._thread = threading.Thread(target=self._look, name="grader-verdict-look", daemon=True)
             self._thread.start()
@@ -70,8 +59,8 @@ class VerdictWaiters:
 
     @contextlib.contextmanager
     def watch(self, submission_id: int) -> Iterator[asyncio.Event]:
-        """An event set when the submission's verdict is reported (or the server stops);
-        call in the event loop, before reading the submission's state."""
+        """An event set when the submission's verdict is reported (or the server stops); call
+        in the event loop, before reading the submission's state."""
         event = asyncio.Event()
         if self._closed:
             event.set()

@@ -1,21 +1,5 @@
-"""The grading loop: claims jobs from the ``jobs`` table and grades them with the batch's
-executors (the local worker pool, or Dask), through the shared verdict store, so an answer
-given by many students is decided once.
-
-It runs as a thread of ``grader serve`` (the default), or as ``grader serve --worker``
-processes on the same or other machines (a large course); either way it talks to the web side
-only through the database: the web side queues a job with each hand-in, a worker claims it
-(``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL, SQLite's single writer), and writes its
-verdict in the transaction that marks the job done. It imports no route, page or FastAPI
-module. Each worker holds a lease on its jobs: it renews them while it grades, and any worker
-puts back in the queue the jobs of a worker that is gone (a process of this machine that no
-longer runs, or a lease not renewed for :data:`LEASE_SECONDS`), so a worker killed mid-job
-loses no hand-in, and a job's verdict is written once (by the worker that holds it).
-
-Each job is a :class:`grader.batch.reading.SubmissionTask` whose files travel with it, exactly
-as a batch ships a folder to a remote worker; what comes back is a ``Graded`` whose report
-becomes the job's verdict row.
-"""
+"""The grading loop (a thread of ``grader serve``, or ``grader serve --worker`` processes): claims
+queued jobs under a lease and grades them through the verdict store (docs/service.md, "Processes")."""
 
 from __future__ import annotations
 
@@ -28,7 +12,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -74,6 +57,12 @@ def _place() -> str:
 HOST = _place()
 # Listens to a database's sessions (LTI queues a score with each verdict written)
 DatabaseHook = Callable[[sessionmaker[Session]], None]
+Claimed = tuple[ProblemSet, list[tuple[Job, SubmissionTask]]]  # a problem file's jobs, claimed
+
+
+def configure_logging() -> None:
+    """The log format of the server and of its grading processes."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
 
 def new_owner() -> str:
@@ -82,8 +71,8 @@ def new_owner() -> str:
 
 
 def owner_gone(owner: str) -> bool:
-    """True when ``owner`` is a worker of this machine and PID namespace whose process no longer
-    runs; any other owner's jobs come back only when its lease lapses."""
+    """``owner`` is a worker of this machine and PID namespace whose process no longer runs (any
+    other owner's jobs come back only when its lease lapses)."""
     host, _, rest = owner.partition(":")
     pid = rest.partition(":")[0]
     if host != HOST or not pid.isdigit():
@@ -93,22 +82,14 @@ def owner_gone(owner: str) -> bool:
     except ProcessLookupError:
         return True
     except PermissionError:  # another user's process: it runs
-        return False
+        pass
     return False
 
 
-@dataclass
-class Group:
-    spec: ProblemSet
-    items: list[tuple[Job, SubmissionTask]]
-
-
 class GradingWorkers:
-    """The loop that grades queued jobs, on a thread of its own, until :meth:`stop`; it also
-    keeps the course in step with its folder (a problem-file edit queues the regrades).
-    ``on_graded(submission_id, seconds, failed)`` is told of each verdict once it is committed
-    (the metrics, and the requests waiting for it). :attr:`trouble` says why the loop cannot
-    make progress (the database refuses its writes: a full disk), None while it can."""
+    """The loop that grades queued jobs on a thread of its own, and keeps the course in step with
+    its folder. ``on_graded(submission_id, seconds, failed)`` is told of each verdict committed;
+    :attr:`trouble` says why the loop cannot make progress (a full disk), None while it can."""
 
     def __init__(
         self,
@@ -131,9 +112,9 @@ class GradingWorkers:
         self._wake = threading.Event()  # jobs were queued, or stop: look now
         self._thread: threading.Thread | None = None
         self._beat: threading.Thread | None = None
-        self._similarity: Refresher | None = None
+        self._similarity = Refresher(self.db, self.course)  # the TAs' similar sheets
         self.in_hand: set[int] = set()
-        self._claimed: dict[str, Group] = {}  # claimed while grading another problem file
+        self._claimed: dict[str, Claimed] = {}  # by problem file, claimed while grading another
         self._synced_at = 0.0  # when the course folder was last read
         self._checkpointed_at = time.monotonic()
         self._importable: frozenset[str] = frozenset()  # optional dependencies seen importable
@@ -143,8 +124,7 @@ class GradingWorkers:
         self._wake.set()
 
     def _checkpoint(self) -> None:
-        """SQLite's log is copied back into the database here, outside any write: the web
-        side's connections never do it (a checkpoint syncs the file, which a request would wait for)."""
+        """SQLite's log copied back here, outside any write, never by a request (it syncs the file)."""
         if time.monotonic() - self._checkpointed_at > CHECKPOINT_SECONDS:
             self._checkpointed_at = time.monotonic()
             try:
@@ -156,17 +136,16 @@ class GradingWorkers:
         return time.monotonic() - self._synced_at > self.settings.reload_seconds
 
     def start(self) -> None:
-        self._put_back_lost()
+        with self.db.session() as db:
+            self._requeue_lost(db)
         self._thread = threading.Thread(target=self._run, name="grader-worker", daemon=True)
         self._thread.start()
         self._beat = threading.Thread(target=self._leases, name="grader-worker-lease", daemon=True)
         self._beat.start()
-        self._similarity = Refresher(self.db, self.course).start()  # the TAs' similar sheets
+        self._similarity.start()
 
-    def _put_back_lost(self) -> None:
-        with self.db.session() as db:
-            back = queue.requeue_lost(db, self.owner, LEASE_SECONDS, owner_gone)
-        if back:
+    def _requeue_lost(self, db: Session) -> None:
+        if back := queue.requeue_lost(db, self.owner, LEASE_SECONDS, owner_gone):
             log.info("re-queued %d job(s) left in hand by a worker that is gone", back)
 
     def _leases(self) -> None:
@@ -175,19 +154,16 @@ class GradingWorkers:
             try:
                 with self.db.session() as db:  # one short write: a hand-in waits for it on SQLite
                     queue.renew(db, self.owner)
-                    back = queue.requeue_lost(db, self.owner, LEASE_SECONDS, owner_gone)
-                if back:
-                    log.info("re-queued %d job(s) left in hand by a worker that is gone", back)
+                    self._requeue_lost(db)
             except Exception as error:  # the database is down or full: the loop reports it
                 log.warning("renewing the leases failed: %s", error)
 
     def stop(self, grace: float = 30.0) -> None:
-        """Stop taking jobs, let the chunk in hand finish for up to ``grace`` seconds, and
-        put back what is still unfinished."""
+        """Stop taking jobs, let the chunk in hand finish for up to ``grace`` seconds, and put back
+        what is unfinished (a chunk running past it is stopped: what it would write is refused)."""
         self._stop.set()
         self._wake.set()
-        if self._similarity is not None:
-            self._similarity.stop()
+        self._similarity.stop()
         if self._thread is not None:
             self._thread.join(grace)
         try:
@@ -197,8 +173,6 @@ class GradingWorkers:
                 log.info("shutdown: %d job(s) in hand put back in the queue", back)
         except Exception:  # the lease runs out: another worker takes them then
             log.exception("the jobs in hand could not be put back")
-        # A chunk still running past the grace is stopped with its workers; its jobs are back
-        # in the queue, so what it would have written is refused (queue.mark_done).
         self.executor.close(wait=0.0 if self._thread is not None and self._thread.is_alive() else None)
         if self._thread is not None:
             self._thread.join(grace)
@@ -207,19 +181,15 @@ class GradingWorkers:
         self.store.close()
 
     def _warm_up(self) -> None:
-        """Grade a blank sheet of the newest assignments (as many as a standing pool keeps
-        prepared): the workers start and import their checkers now, not when the first
-        hand-ins of a deadline rush arrive."""
+        """Grade a blank sheet of the newest assignments (as many as a standing pool keeps): the
+        workers start and import their checkers now, not at the first hand-ins of a rush."""
         newest = sorted(self.course.all(), key=lambda loaded: loaded.id)[-WARM_ASSIGNMENTS:]
         for loaded in newest:
             if self._stop.is_set():
                 return
             setup = self.setups.setup_for(loaded.problem_hash, loaded.spec)
             try:
-                for _ in self.executor.grade(
-                    setup, [[one_task("warm-up", "answers.yaml", b"answers: {}\n")]]
-                ):
-                    pass
+                list(self.executor.grade(setup, [[one_task("warm-up", "answers.yaml", b"answers: {}\n")]]))
             except Exception:  # grading will say what is wrong
                 log.exception("warming up the workers for %s failed", loaded.name)
 
@@ -244,8 +214,7 @@ class GradingWorkers:
                 self._stop.wait(1.0)
 
     def _look_for_dependencies(self) -> None:
-        """Regrade the parts left undecided for want of a dependency this machine now has
-        (all of them at start: one installed while no server ran)."""
+        """Regrade the parts left undecided for want of a dependency this machine now has."""
         if time.monotonic() - self._looked_at < undecided.look_seconds():
             return
         self._looked_at = time.monotonic()
@@ -263,8 +232,8 @@ class GradingWorkers:
         self._importable = now
 
     def work_once(self) -> bool:
-        """Claim jobs and grade them, claiming more as the workers free up, until the queue
-        is empty; False when it was empty to begin with."""
+        """Claim jobs and grade them, claiming more as the workers free up, until the queue is
+        empty; False when it was empty to begin with."""
         if self.in_hand:  # a round that failed could not put them back: now
             self._release()
         self._claim()
@@ -272,7 +241,7 @@ class GradingWorkers:
             found = bool(self._claimed)  # jobs whose problem file is gone wait, put back below
             while self._claimed and not self._stop.is_set():
                 problem_hash = next(iter(self._claimed))
-                self._grade_group(problem_hash, self._claimed.pop(problem_hash))
+                self._grade_group(problem_hash, *self._claimed.pop(problem_hash))
             return found
         finally:
             self._claimed.clear()
@@ -286,7 +255,7 @@ class GradingWorkers:
         self.in_hand = set()
 
     def _claim(self) -> None:
-        """Claim up to a batch of queued jobs into :attr:`_claimed`, by problem file."""
+        """Claim up to a batch of queued jobs into :attr:`_claimed`."""
         with self.db.session() as db:
             jobs = queue.claim(db, self.owner, self.settings.batch_size)
             self.in_hand |= {job.id for job in jobs}
@@ -296,8 +265,7 @@ class GradingWorkers:
         self.course.refresh()
         with self.db.session(read_only=True) as db:  # the sheets are read outside any write
             for job, loaded, task in self._tasks(db, jobs):
-                group = self._claimed.setdefault(loaded.problem_hash, Group(loaded.spec, []))
-                group.items.append((job, task))
+                self._claimed.setdefault(loaded.problem_hash, (loaded.spec, []))[1].append((job, task))
 
     def _tasks(self, db: Session, jobs: list[Job]) -> Iterator[tuple[Job, LoadedAssignment, SubmissionTask]]:
         """Each claimed job with the problem file it is graded with now, and its task."""
@@ -310,15 +278,17 @@ class GradingWorkers:
             task = one_task(sheet.name, sheet.filename, sheet.content, key=f"{sheet.id}#{job.id}")
             yield job, loaded, task
 
-    def _grade_group(self, problem_hash: str, group: Group) -> None:
-        """Grade a group's jobs; when they are all handed to the workers, claim more, and
-        hand on those of the same problem file (the workers never wait for a batch to end)."""
-        setup = self.setups.setup_for(problem_hash, group.spec)
+    def _grade_group(
+        self, problem_hash: str, spec: ProblemSet, items: list[tuple[Job, SubmissionTask]]
+    ) -> None:
+        """Grade a problem file's jobs; when all are handed to the workers, claim more, and hand on
+        those of the same problem file (the workers never wait for a batch to end)."""
+        setup = self.setups.setup_for(problem_hash, spec)
         jobs_by_key: dict[str, Job] = {}
         started: dict[int, float] = {}
 
         def chunks() -> Iterator[list[SubmissionTask]]:
-            items = group.items
+            nonlocal items
             while items:
                 for job, task in items:
                     if self._stop.is_set():
@@ -329,7 +299,7 @@ class GradingWorkers:
                 if self._claimed or self._sync_due():  # another problem file's jobs wait, or an edit may
                     return
                 self._claim()
-                items = self._claimed.pop(problem_hash, Group(group.spec, [])).items
+                items = self._claimed.pop(problem_hash, (spec, []))[1]
 
         for chunk in self.executor.grade(setup, chunks()):
             for graded in chunk:
@@ -338,9 +308,8 @@ class GradingWorkers:
                 self._finish(job, graded, problem_hash, time.monotonic() - started.pop(job.id))
 
     def _finish(self, job: Job, graded: Graded, problem_hash: str, seconds: float) -> None:
-        # The JSON is the pool worker's, made before the transaction (on SQLite it holds the
-        # write lock from its first statement, and every hand-in waits for it); read back and
-        # made again here only when TAs' grades apply.
+        # The JSON is the pool worker's, made outside the transaction (on SQLite it holds the
+        # write lock, which every hand-in waits for); made again only when TAs' grades apply.
         stored, score, max_score = stored_report(graded)
         with self.db.session() as db:
             by_hand = hand_graded_report(db, self.course, job.submission_id, graded)
@@ -363,8 +332,7 @@ class GradingWorkers:
             )
         self.in_hand.discard(job.id)
         if not graded.failed:
-            # The store keeps the parts' verdicts, shared by every sheet that gives the same
-            # answer; the sheet itself (report, row, files) is the verdict row's, never read here.
+            # The store keeps the parts' verdicts, shared by every sheet giving the same answer.
             try:
                 self.store.save_verdicts([(*key, blob) for key, blob in graded.verdicts.items()])
             except sqlite3.Error as error:  # a full disk: the verdict is stored, only sharing waits
@@ -383,11 +351,8 @@ def trouble_of(error: BaseException) -> str:
 
 
 def run_worker(settings: Settings, hooks: Sequence[DatabaseHook] = (), grace: float = 30.0) -> None:
-    """``grader serve --worker``: the grading loop alone, in this process, until SIGTERM or
-    Ctrl-C; it shares the course's database with the web servers and other workers. ``hooks``
-    go on its sessions before anything is written (LTI queues a score with each verdict)."""
-    from grader.service.logs import configure_logging
-
+    """``grader serve --worker``: the grading loop alone, until SIGTERM or Ctrl-C. ``hooks`` go on
+    its sessions before anything is written (LTI queues a score with each verdict)."""
     configure_logging()
     memtrace.start_if_asked("worker")
     migrate(settings.database_url)
@@ -421,9 +386,9 @@ def stored_report(graded: Graded) -> tuple[bytes, float, float]:
 
 
 def hand_graded_report(db: Session, course: CourseState, submission_id: int, graded: Graded) -> Report | None:
-    """The grading workers' hook: a new verdict carries the student's hand grades, read under
-    the lock a TA's write takes (:func:`lock_students`), so a grade committed before this
-    verdict is never left out of it. None when the student has no hand grade to apply."""
+    """The report with the student's hand grades, read under the lock a TA's write takes
+    (:func:`lock_students`): a grade committed before this verdict is never left out of it.
+    None when the student has no hand grade to apply."""
     owner = assignment_and_author(db, submission_id)
     loaded = course.by_id(owner[0]) if owner else None
     if owner is None or loaded is None:

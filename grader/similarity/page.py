@@ -95,8 +95,15 @@ def side_by_side(pair: Pair, sheets: dict[str, Sheet]) -> list[dict[str, Any]]:
     return rows
 
 
-def render_page(title: str, pairs: Sequence[Pair], sheets: dict[str, Sheet], students: int) -> str:
-    """The page: the ranked pairs, then the highest side by side."""
+def render_page(
+    title: str,
+    pairs: Sequence[Pair],
+    sheets: dict[str, Sheet],
+    students: int,
+    template: str = "similarity.html",
+) -> str:
+    """The page (``similarity_body.html``: its body, as the service shows it): the ranked pairs,
+    then the highest side by side."""
     import jinja2
 
     environment = jinja2.Environment(
@@ -105,7 +112,7 @@ def render_page(title: str, pairs: Sequence[Pair], sheets: dict[str, Sheet], stu
         undefined=jinja2.StrictUndefined,
     )
     shown = [p for p in pairs[:SHOWN_PAIRS] if p.score > 0]
-    return environment.get_template("similarity.html").render(
+    return environment.get_template(template).render(
         title=title,
         students=students,
         signals=SIGNALS,

@@ -35,7 +35,7 @@ from grader.service.hand.view import (
     Place,
 )
 from grader.service.models import User
-from grader.service.pdf_view import part_pages_html
+from grader.service.pdf_shown import part_pages_html
 from grader.service.routes.hand import api_grade_group
 from grader.service.routes.regrade_views import beside_view, changed_points
 from grader.service.templating import PAGE_CSS, csrf_field, fragment, templated

@@ -60,7 +60,7 @@ from grader.service.errors import ApiError
 from grader.service.intake import answers_text_file, canonical_name, read_handed_in
 from grader.service.late import counted_version, is_late
 from grader.service.models import Role, Submission, User, is_staff, utcnow
-from grader.service.pdf_view import pdf_section
+from grader.service.pdf_shown import pdf_section
 from grader.service.routes.api import (
     sheet_of,
     store_submission,
