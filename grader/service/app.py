@@ -35,7 +35,7 @@ from grader.service.lti.routes import install as install_lti
 from grader.service.lti.scores import database_hooks as lti_database_hooks
 from grader.service.models import is_staff
 from grader.service.routes import hand as hand_routes
-from grader.service.routes import hand_pages, regrade_requests, rubric
+from grader.service.routes import regrade_requests
 from grader.service.routes.accounts import router as accounts_router
 from grader.service.routes.api import router as api_router
 from grader.service.routes.exports import router as exports_router
@@ -322,9 +322,7 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
     # hand grades: the JSON API of grades and groups, the TA's pages of a part, regrade
     # requests (API and pages) and the rubric's edit
     app.include_router(hand_routes.router)
-    app.include_router(hand_pages.router)
     app.include_router(regrade_requests.router)
-    app.include_router(rubric.router)
     app.include_router(accounts_router)  # the TA's page of students' accounts
     app.include_router(static_router)  # KaTeX, for the formulas in pages
     app.include_router(similarity_router)  # the TA's similar sheets (issue 63)

@@ -1,82 +1,105 @@
-"""The hand grades' JSON API: groups of a part, a grade, a group's grade, export and audit."""
+"""Hand grades: the JSON API (a part's answer groups, a grade, a group's grade, the export and
+the audit log) and the TA's pages (the parts of an assignment, the grading view of a part, and
+a rubric item's edit: shown first with every score it moves, applied when the TA confirms; a new
+item is added at once). Every write carries the version the TA saw (409 over a newer one)."""
 
 from __future__ import annotations
 
-import json
+import functools
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter
-from fastapi.responses import PlainTextResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from markupsafe import Markup
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
+from grader.service.course_files import LoadedAssignment
 from grader.service.crud.hand_grades import (
+    NOTHING_GIVEN,
     audit_csv,
     audit_rows,
     export_grades,
+    graded_submissions,
     grades_yaml,
+    group_grades,
     group_json,
+    in_force,
     part_groups,
     part_of,
     write_grades,
 )
-from grader.service.deps import AssignmentDep, ReadSession, ServiceDep, Staff, assignment_in
+from grader.service.crud.rubric import ItemEdit, Move, apply_edit, check_seen, moves, read_edit
+from grader.service.deps import (
+    AssignmentDep,
+    ReadSession,
+    ServiceDep,
+    Staff,
+    WebService,
+    assignment_in,
+    checked_form,
+)
 from grader.service.errors import ApiError
 from grader.service.hand.anonymous import names_hidden, pseudonym, real_names
 from grader.service.hand.model import GradeBody, GroupBody, StaleWrite
+from grader.service.hand.progress import assignment_progress
+from grader.service.hand.view import (
+    FILTERS,
+    KEYS_SCRIPT,
+    NO_OVERRIDE_KINDS,
+    TEMPLATE,
+    VIEW_CSS,
+    GradingView,
+    Place,
+)
+from grader.service.models import User
+from grader.service.pdf_view import part_pages_html
+from grader.service.routes.regrade_requests import beside_view
+from grader.service.templating import PAGE_CSS, csrf_field, fragment, templated
 
 router = APIRouter()
+KEPT = ("group", "show", "names")  # where the TA was in the grading view, kept on the way back
+FIELDS = ("id", "points", "text", "was_points", "was_text")  # a rubric item's form
 
 
-# ---- routes ---------------------------------------------------------------------------------
-
-
-def _stale_response(exc: StaleWrite) -> ApiError:
+def _stale(exc: StaleWrite) -> ApiError:
     return ApiError(409, str(exc), conflicts=[c.to_dict() for c in exc.conflicts])
 
 
 @router.get("/api/v1/assignments/{assignment}/parts/{part}/groups")
 def api_groups(
-    part: str, service: ServiceDep, user: Staff, loaded: AssignmentDep, names: str = ""
+    part: str, user: Staff, loaded: AssignmentDep, db: ReadSession, names: str = ""
 ) -> dict[str, Any]:
     """The part's answer groups; with names hidden (the assignment's ``anonymous``, or
     ``names=hidden``), each student is their pseudonym, which a grade of the group accepts."""
-    with service.db.session(read_only=True) as db:
-        groups, versions = part_groups(db, loaded, part)
-    spec_part = part_of(loaded, part)
-    data = [group_json(g, versions, spec_part, part) for g in groups]
+    groups, versions = part_groups(db, loaded, part)
+    data = [group_json(g, versions, part_of(loaded, part), part) for g in groups]
     hidden = names_hidden(loaded, names)
-    if hidden:
-        for group in data:
-            group["students"] = [pseudonym(loaded, s) for s in group["students"]]
-            for member in group["members"]:
-                member["student"] = pseudonym(loaded, member["student"])
+    for group in data if hidden else []:
+        group["students"] = [pseudonym(loaded, s) for s in group["students"]]
+        for member in group["members"]:
+            member["student"] = pseudonym(loaded, member["student"])
     return {"assignment": loaded.name, "part": part, "anonymous": hidden, "groups": data}
 
 
 @router.put("/api/v1/assignments/{assignment}/hand/{student}/{part}")
 def api_grade(
-    student: str,
-    part: str,
-    body: GradeBody,
-    service: ServiceDep,
-    user: Staff,
-    loaded: AssignmentDep,
+    student: str, part: str, body: GradeBody, service: ServiceDep, user: Staff, loaded: AssignmentDep
 ) -> dict[str, Any]:
     try:
         with service.db.session() as db:
             rows = write_grades(db, loaded, part, body, {student: body.version}, user)
             return {"student": student, "part": part, "version": rows[0].version}
     except StaleWrite as exc:
-        raise _stale_response(exc) from None
+        raise _stale(exc) from None
 
 
 @router.post("/api/v1/assignments/{assignment}/parts/{part}/groups/{group_id}")
 def api_grade_group(
-    assignment: str,
-    part: str,
-    group_id: str,
-    body: GroupBody,
-    service: ServiceDep,
-    user: Staff,
+    assignment: str, part: str, group_id: str, body: GroupBody, service: ServiceDep, user: Staff
 ) -> dict[str, Any]:
     loaded = assignment_in(service.course, assignment)
     with service.db.session(read_only=True) as db:  # the groups: read, not under the write lock
@@ -93,54 +116,285 @@ def api_grade_group(
     try:
         with service.db.session() as db:
             rows = write_grades(db, loaded, part, body, seen, user)
-            return {
-                "group": group_id,
-                "graded": len(rows),
-                "versions": {s: v for s, v in zip(body.versions, (r.version for r in rows), strict=False)},
-            }
+            versions = dict(zip(body.versions, (r.version for r in rows), strict=False))
+            return {"group": group_id, "graded": len(rows), "versions": versions}
     except (StaleWrite, ApiError) as exc:
         naming = isinstance(exc, StaleWrite) or exc.status == 404  # these say which students
         if naming and any(given != name for given, name in named.items()):  # graded anonymously
             raise ApiError(409, f"group {group_id} changed meanwhile: reload and grade again") from None
-        raise _stale_response(exc) if isinstance(exc, StaleWrite) else exc from None
+        raise _stale(exc) if isinstance(exc, StaleWrite) else exc from None
+
+
+def _download(
+    fmt: str, other: str, body: dict[str, Any], text: Callable[[], str], filename: str, media: str
+) -> Response:
+    """``body`` as JSON (``format=json``), or ``text()`` as the file ``filename`` (``format=other``)."""
+    if fmt == other:
+        disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
+        return PlainTextResponse(text(), media_type=media, headers=disposition)
+    if fmt != "json":
+        raise ApiError(422, f"unknown format {fmt!r}; use json or {other}")
+    return JSONResponse(body)
 
 
 @router.get("/api/v1/assignments/{assignment}/hand")
-def api_export(
-    user: Staff, loaded: AssignmentDep, service: ServiceDep, db: ReadSession, format: str = "json"
-) -> Response:
+def api_export(user: Staff, loaded: AssignmentDep, db: ReadSession, format: str = "json") -> Response:
     grades = export_grades(db, loaded.id)
-    if format == "yaml":
-        return PlainTextResponse(
-            grades_yaml(grades, loaded.name),
-            media_type="application/yaml",
-            headers={"Content-Disposition": f'attachment; filename="{loaded.name}-hand.yaml"'},
-        )
-    if format != "json":
-        raise ApiError(422, f"unknown format {format!r}; use json or yaml")
-    return PlainTextResponse(
-        json.dumps(
-            {"assignment": loaded.name, "grades": [g.model_dump(mode="json") for g in grades]},
-            ensure_ascii=False,
-        ),
-        media_type="application/json",
-    )
+    body = {"assignment": loaded.name, "grades": [g.model_dump(mode="json") for g in grades]}
+    yaml = functools.partial(grades_yaml, grades, loaded.name)
+    return _download(format, "yaml", body, yaml, f"{loaded.name}-hand.yaml", "application/yaml")
 
 
 @router.get("/api/v1/assignments/{assignment}/hand/audit")
-def api_audit(
-    user: Staff, loaded: AssignmentDep, service: ServiceDep, db: ReadSession, format: str = "json"
-) -> Response:
+def api_audit(user: Staff, loaded: AssignmentDep, db: ReadSession, format: str = "json") -> Response:
     rows = audit_rows(db, loaded.name)
-    if format == "csv":
-        return PlainTextResponse(
-            audit_csv(rows),
-            media_type="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="{loaded.name}-hand-audit.csv"'},
+    body = {"assignment": loaded.name, "changes": rows}
+    return _download(
+        format, "csv", body, lambda: audit_csv(rows), f"{loaded.name}-hand-audit.csv", "text/csv"
+    )
+
+
+# ---- the TA's pages -------------------------------------------------------------------------
+
+
+@router.get("/ta/assignments/{assignment}/parts", include_in_schema=False)
+def ta_parts_page(request: Request, user: Staff, loaded: AssignmentDep, db: ReadSession) -> Response:
+    """Every part, with how many of the counted answers that wait for a TA are graded (a part
+    grader grades: how many of its verdicts a TA overrode): where to grade next."""
+    progress = assignment_progress(loaded.spec, (report for _, _, report in graded_submissions(db, loaded)))
+    overall = fragment("progress.html", assignment=loaded.name, progress=progress, current="")
+    title = f"{loaded.name}: grade by question"
+    return templated(
+        request, user, "hand/parts.html", title, name=loaded.name, overall=overall, parts=progress.parts
+    )
+
+
+@router.get("/ta/assignments/{assignment}/parts/{part}", include_in_schema=False)
+def ta_part_page(  # noqa: PLR0913 (the query's fields)
+    part: str,
+    request: Request,
+    service: ServiceDep,
+    user: Staff,
+    loaded: AssignmentDep,
+    group: str = "",
+    after: str = "",
+    show: str = "all",
+    names: str = "",
+) -> Response:
+    """The grading view: ``group`` is the group shown; ``after``, the group just graded (the
+    view shows the next ungraded one after it); neither: the first ungraded group. ``names``:
+    ``hidden`` or ``shown`` turns anonymous grading on or off (default: the assignment's).
+    ``request``: a regrade request of the part, shown beside its student's group."""
+    regrade = request.query_params.get("request", "")
+    number = regrade.isascii() and regrade.isdigit() and len(regrade) < 20  # past 19 digits, no database id
+    place = Place(group, after, show, names)
+    return part_page(loaded, part, request, service, user, place, regrade=int(regrade) if number else 0)
+
+
+def part_page(  # noqa: PLR0913 (the view's place, and what the server says of the last grade)
+    loaded: LoadedAssignment,
+    part: str,
+    request: Request,
+    service: WebService,
+    user: User,
+    place: Place,
+    message: str = "",
+    status: int = 200,
+    regrade: int = 0,
+) -> Response:
+    """The grading view of a part, one answer group at a time; ``message``: what the server has
+    to say of the last grade (never text from the link, which anyone can write)."""
+    spec_part, csrf = part_of(loaded, part), csrf_field(request)
+    with service.db.session(read_only=True) as db:
+        counted = graded_submissions(db, loaded)
+        groups, versions = part_groups(db, loaded, part, counted)
+        grades = group_grades(db, loaded, part)
+        progress = assignment_progress(loaded.spec, (report for _, _, report in counted))
+        asker, beside, changed = beside_view(
+            db, loaded, part, regrade, names_hidden(loaded, place.names), csrf
         )
-    if format != "json":
-        raise ApiError(422, f"unknown format {format!r}; use json or csv")
-    return PlainTextResponse(
-        json.dumps({"assignment": loaded.name, "changes": rows}, ensure_ascii=False),
-        media_type="application/json",
+    view = GradingView(loaded, part, spec_part, groups, versions, grades, place.show, place.names)
+    group = next((g.id for g in view.groups if any(m.student == asker for m in g.members)), place.group)
+    index = view.pick(group, place.after)
+    if index is not None:  # a PDF hand-in: the pages of the part beside its answer
+        view.pages = part_pages_html(loaded, part, [m.student for m in view.groups[index].members], counted)
+    if changed is not None and asker and index is not None:  # the same change for the group's others?
+        beside += same_change_offer(view, index, asker, changed, regrade, csrf)
+    overall = fragment("progress.html", assignment=loaded.name, progress=progress, current=part)
+    return templated(
+        request,
+        user,
+        TEMPLATE,
+        f"{loaded.name} {part}: grade by group",
+        status=status,
+        css=PAGE_CSS + VIEW_CSS,
+        script=KEYS_SCRIPT,
+        view=view,
+        index=index,
+        csrf=csrf,
+        message=message,
+        beside=beside,
+        overall=overall,
+        filters=FILTERS,
+        no_override=NO_OVERRIDE_KINDS,
+    )
+
+
+def same_change_offer(
+    view: GradingView, index: int, asker: str, points: float, request_id: int, csrf: str
+) -> Markup:
+    """After a regrade answer changed ``asker``'s points: the same points for the other answers
+    of their group that have others (one form, the group's grade), or a rubric edit."""
+    group = view.groups[index]
+    others = [m for m in group.members if m.student != asker and m.result.score != points]
+    if not others or all(m.student != asker for m in group.members):
+        return Markup()
+    return fragment(
+        "hand/same_change.html",
+        view=view,
+        group=group,
+        asker=view.student(asker),
+        others=others,
+        points=points,
+        request_id=request_id,
+        csrf=csrf,
+        override=group.kind not in NO_OVERRIDE_KINDS,
+    )
+
+
+@router.post("/ta/assignments/{assignment}/parts/{part}/groups/{group_id}", include_in_schema=False)
+async def ta_grade_group(
+    assignment: str, part: str, group_id: str, request: Request, service: ServiceDep, user: Staff
+) -> Response:
+    form = await checked_form(request, max_fields=2000)
+    loaded = assignment_in(service.course, assignment)
+    points = str(form.get("points") or "").strip()
+    if not points and not form.getlist("rubric"):  # Enter on an empty form: the view, saying so
+        said = NOTHING_GIVEN[0].upper() + NOTHING_GIVEN[1:] + "."
+        return await run_in_threadpool(
+            _again, loaded, part, group_id, request, service, user, form, said, 200
+        )
+    students = form.getlist("student")
+    try:
+        body = GroupBody(
+            points=float(points) if points else None,
+            rubric=[str(r) for r in form.getlist("rubric")],
+            comment=str(form.get("comment") or ""),
+            reason=str(form.get("reason") or "") or None,
+            versions={str(s): int(str(v)) for s, v in zip(students, form.getlist("version"), strict=True)},
+        )
+    except (ValueError, ValidationError) as exc:
+        raise ApiError(422, f"the grade is not valid: {exc}") from None
+    try:
+        await run_in_threadpool(api_grade_group, loaded.name, part, group_id, body, service, user)
+    except ApiError as exc:
+        if exc.status not in (409, 422):
+            raise
+        args = (request, service, user, form, exc.message, exc.status)
+        return await run_in_threadpool(_again, loaded, part, group_id, *args)
+    show, names = str(form.get("show") or "all"), str(form.get("names") or "")
+    query = {"after": group_id, "show": show if show in FILTERS else "", "names": names}
+    kept = {k: v for k, v in query.items() if v and (k, v) != ("show", "all")}
+    if names not in ("shown", "hidden"):
+        kept.pop("names", None)
+    url = f"/ta/assignments/{quote(loaded.name)}/parts/{quote(part)}?{urlencode(kept)}"
+    return RedirectResponse(url, status_code=303)
+
+
+def _again(  # noqa: PLR0913 (the view's place, kept from the form)
+    loaded: LoadedAssignment,
+    part: str,
+    group_id: str,
+    request: Request,
+    service: WebService,
+    user: User,
+    form: FormData,
+    said: str,
+    status: int,
+) -> Response:
+    """The view of the same group again, saying why nothing was saved (never an error page)."""
+    place = Place(group_id, "", str(form.get("show") or "all"), str(form.get("names") or ""))
+    return part_page(loaded, part, request, service, user, place, said, status)
+
+
+@router.post("/ta/assignments/{assignment}/parts/{part}/rubric", include_in_schema=False)
+async def ta_rubric_item(
+    part: str, request: Request, service: ServiceDep, user: Staff, loaded: AssignmentDep
+) -> Response:
+    """``confirm`` absent: the scores the edit moves, with a button to apply it; present (or a
+    new item): apply it."""
+    raw = await checked_form(request, max_fields=50)
+    form = {key: str(raw.get(key) or "") for key in FIELDS} | {
+        k: request.query_params.get(k, "") for k in KEPT
+    }
+    try:
+        edit = read_edit(form)
+        if edit.was_points is not None and not raw.get("confirm"):
+            found = await run_in_threadpool(_preview, service, loaded, part, edit)
+            return _rubric_page(request, user, loaded, part, form, "preview", found)
+        found = await run_in_threadpool(_apply, service, loaded, part, edit, user)
+    except ApiError as exc:
+        if exc.status not in (409, 422):
+            raise
+        return _rubric_page(request, user, loaded, part, form, "refused", [], exc.message, exc.status)
+    if edit.was_points is None:
+        return RedirectResponse(_view_url(loaded, part, form), status_code=303)
+    return _rubric_page(request, user, loaded, part, form, "applied", found, edit.item.id)
+
+
+def _preview(service: WebService, loaded: LoadedAssignment, part: str, edit: ItemEdit) -> list[Move]:
+    with service.db.session(read_only=True) as db:
+        now = in_force(db, loaded)
+        check_seen(now, part, edit)
+        return moves(db, now, part, edit.item)
+
+
+def _apply(
+    service: WebService, loaded: LoadedAssignment, part: str, edit: ItemEdit, user: User
+) -> list[Move]:
+    with service.db.session() as db:
+        found = apply_edit(db, loaded, part, edit, user)
+    service.course.refresh()  # this server grades with the edited rubric from now on
+    return found
+
+
+def _view_url(loaded: LoadedAssignment, part: str, form: dict[str, str], then: str = "") -> str:
+    """The grading view where the TA was (``then``: a page under it, the same place kept)."""
+    query = {key: form[key] for key in KEPT if form.get(key) and (key, form[key]) != ("show", "all")}
+    base = f"/ta/assignments/{quote(loaded.name)}/parts/{quote(part)}{then}"
+    return base + (f"?{urlencode(query)}" if query else "")
+
+
+def _rubric_page(  # noqa: PLR0913 (the page's one place for its three states)
+    request: Request,
+    user: User,
+    loaded: LoadedAssignment,
+    part: str,
+    form: dict[str, str],
+    state: str,
+    found: list[Move],
+    message: str = "",
+    status: int = 200,
+) -> Response:
+    """A rubric item's edit: ``preview`` (the scores it moves, and the button that applies it),
+    ``applied`` (what moved; ``message``: the item's id) or ``refused`` (``message`` says why)."""
+    hidden = names_hidden(loaded, form.get("names", ""))
+    shown = {m.student: pseudonym(loaded, m.student) if hidden else m.student for m in found}
+    return templated(
+        request,
+        user,
+        "hand/rubric_item.html",
+        f"{loaded.name} {part}: rubric item {form.get('id', '')}",
+        status=status,
+        name=loaded.name,
+        part=part,
+        form=form,
+        state=state,
+        message=message,
+        rows=found,
+        shown=shown,
+        fields=FIELDS,
+        action=_view_url(loaded, part, form, "/rubric"),
+        back=_view_url(loaded, part, form),
+        csrf=csrf_field(request),
     )
