@@ -5,8 +5,7 @@ once, in the answer to that POST, never in a URL."""
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -29,46 +28,40 @@ from grader.service.routes.exports import LmsRoster, export_roster
 from grader.service.templating import PAGE_CSS, asset, csrf_field, templated
 
 router = APIRouter(include_in_schema=False)
+# Each account action: its button, and what the page says once it is done
 ACTIONS = {
-    "link": "New log-in link",
-    "token": "New token",
-    "reset-password": "Remove password",
-    "remove": "Remove",
+    "link": ("New log-in link", "A one-time log-in link for {student} (shown once; valid {days:g} days):"),
+    "token": ("New token", "A new bearer token for {student} (shown once; the old one no longer works):"),
+    "reset-password": (
+        "Remove password",
+        "{student} has no password now; their sessions ended. Give them a log-in link.",
+    ),
+    "remove": (
+        "Remove",
+        "{student} is removed: no token, link or password of theirs works; their hand-ins are kept.",
+    ),
 }
-
-
 # Typing in the search box hides the rows that do not match (the form finds them without JavaScript).
 FILTER_SCRIPT = asset("students_filter.js")
 STUDENTS_CSS = PAGE_CSS + asset("students.css")
-
-
-@dataclass(frozen=True)
-class StudentRow:
-    name: str
-    person: str  # their name in the roster, "" when it has none
-    email: str
-    password: bool
-    created: dt.datetime
-    search: str  # what the search box matches, lower case
 
 
 @router.get("/ta/students")
 def students_page(
     user: Staff, request: Request, service: ServiceDep, from_lms: LmsRoster, q: str = ""
 ) -> Response:
-    """Every student, with their name from the roster, when they were added (in the course's
-    time zone) and their account's actions; ``q`` keeps those whose user name, name or e-mail
-    contains each of its words (the search box filters as one types)."""
+    """Every student, with their name from the roster, when they were added and their account's
+    actions; ``q`` keeps those whose user name, name or e-mail contains each of its words (the
+    search box filters as one types)."""
     with service.db.session(read_only=True) as db:
         users = students(db)
     people = roster_people(service, from_lms)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, password_hash, created in users:
         person, email = people.get(name, ("", ""))
-        search = " ".join((name, person, email)).lower()
-        rows.append(StudentRow(name, person, email, password_hash is not None, created, search))
-    words = q.lower().split()
-    shown = [row for row in rows if all(word in row.search for word in words)]
+        row = {"name": name, "person": person, "email": email, "password": password_hash is not None}
+        rows.append(row | {"created": created, "search": " ".join((name, person, email)).lower()})
+    shown = [row for row in rows if all(word in row["search"] for word in q.lower().split())]
     zone = service.course.zone()
     return templated(
         request,
@@ -82,9 +75,8 @@ def students_page(
         query=q,
         named=bool(people),
         zone=zone,
-        zone_name=zone.key if zone is not None else "UTC",
         link_days=f"{LINK_DAYS:g}",
-        actions=ACTIONS,
+        actions={action: label for action, (label, _) in ACTIONS.items()},
         csrf=csrf_field(request),
     )
 
@@ -145,13 +137,6 @@ def student_action(
                 remove_user(db, student, by=by)
     except AccountError as exc:
         raise ApiError(404, str(exc)) from None
-    done = {
-        "link": f"A one-time log-in link for {student} (shown once; valid {LINK_DAYS:g} days):",
-        "token": f"A new bearer token for {student} (shown once; the old one no longer works):",
-        "reset-password": f"{student} has no password now; their sessions ended. Give them a log-in link.",
-        "remove": f"{student} is removed: no token, link or password of theirs works; "
-        "their hand-ins are kept.",
-    }[action]
-    return templated(
-        request, user, "account_done.html", f"grader: {student}", student=student, done=done, secret=secret
-    )
+    done = ACTIONS[action][1].format(student=student, days=LINK_DAYS)
+    title = f"grader: {student}"
+    return templated(request, user, "account_done.html", title, student=student, done=done, secret=secret)

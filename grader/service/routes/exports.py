@@ -1,16 +1,9 @@
-"""The class exports: ``GET /api/v1/assignments/{a}/export?format=`` (the gradebook of
-counted versions in each format), the Canvas and Moodle files' companion
-(``/export/notes``: who was left out and why, and how to import the file) and the TA's page
-of an assignment's exports (``/ta/assignments/{a}/exports``, linked from ``/ta``).
-
-The Canvas and Moodle files match students with one roster, merged field by field from the
-LMS's own (LTI's roster service, once a TA fetched it), the one ``grader users import``
-imported (kept in the database) and ``COURSE_DIR/roster.csv`` (any roster ``grader users
-import`` reads, or one with a ``folder`` column). A student the LMS's importer could not
-match gets no row (Moodle stops a whole import at an unknown user; Canvas takes the row for
-an unknown student): they are named on the page, in the companion and in the
-``X-Grader-Left-Out`` header.
-"""
+"""The class exports (docs/lms.md): the gradebook of counted versions in each format, the Canvas
+and Moodle files' companion (who was left out and why, how to import the file) and the TA's page
+of an assignment's exports. Canvas and Moodle match students with one roster, merged field by
+field from the LMS's (once a TA fetched it), the imported one and ``COURSE_DIR/roster.csv``; a
+student the LMS could not match gets no row (Moodle stops a whole import at an unknown user), and
+is named on the page, in the companion and in the ``X-Grader-Left-Out`` header."""
 
 from __future__ import annotations
 
@@ -18,7 +11,7 @@ import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
@@ -114,8 +107,7 @@ def file_roster(path: Path) -> Roster | None:
 
 
 def build(service: WebService, loaded: LoadedAssignment, fmt: str, roster: Roster | None) -> Built:
-    """The export ``fmt`` of the assignment's counted versions; ApiError when there is no
-    such format, or when the LMS could match none of the graded students."""
+    """The export ``fmt`` of the assignment's counted versions (422 for no such format)."""
     if fmt not in EXPORT_FORMATS:
         why = NOT_EXPORTED.get(fmt, f"unknown format {fmt!r}")
         raise ApiError(422, f"{why}; use one of {', '.join(EXPORT_FORMATS)}")
@@ -218,23 +210,13 @@ def exports_page(
     """Every export of the assignment, linked, and who the Canvas and Moodle files leave out."""
     reports = [report for _, report in counted_rows(service.db, loaded)]
     roster = export_roster(service, from_lms)
-    rows = []
-    for fmt in EXPORT_FORMATS:
-        if fmt not in LMS_FORMATS:
-            rows.append({"format": fmt, "lms": False, "what": WHAT.get(fmt, fmt), "rows": len(reports)})
-            continue
-        built = build_from(loaded, fmt, reports, roster)
-        rows.append(
-            {"format": fmt, "lms": True, "what": WHAT[fmt], "rows": built.rows, "left_out": built.left_out}
-        )
-    return templated(
-        request,
-        user,
-        "exports.html",
-        f"{loaded.name}: exports",
-        heading=loaded.spec.title or loaded.name,
-        graded=len(reports),
-        roster=len(roster.rows) if roster is not None else None,
-        base=f"/api/v1/assignments/{loaded.name}/export",
-        rows=rows,
-    )
+    built = {fmt: build_from(loaded, fmt, reports, roster) for fmt in EXPORT_FORMATS if fmt in LMS_FORMATS}
+    title = f"{loaded.name}: exports"
+    context: dict[str, Any] = {
+        "loaded": loaded,
+        "reports": reports,
+        "roster": roster,
+        "built": built,
+        "what": WHAT,
+    }
+    return templated(request, user, "exports.html", title, formats=EXPORT_FORMATS, **context)

@@ -248,7 +248,11 @@ def assignments_page(
         counts = counted_version(mine, lambda version: version.created_at, due)
         versions = [(s, *states[s.id], s is counts, is_late(s.created_at, due)) for s in reversed(mine)]
         closed, release = close is not None and now > close, loaded.release or loaded.due
-        shown = {"name": loaded.name, "title": loaded.spec.title or loaded.name, "zone": loaded.zone}
+        shown: dict[str, Any] = {
+            "name": loaded.name,
+            "title": loaded.spec.title or loaded.name,
+            "zone": loaded.zone,
+        }
         shown |= {"student": student, "due": due, "extended": due is not None and due != loaded.due}
         shown |= {"close": close, "closed": closed, "release": release, "late": late, "late_share": share}
         shown |= {"penalty": penalty.describe() if penalty is not None else "", "versions": versions}
