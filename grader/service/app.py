@@ -40,7 +40,7 @@ from grader.service.routes.accounts import router as accounts_router
 from grader.service.routes.api import router as api_router
 from grader.service.routes.exports import router as exports_router
 from grader.service.routes.pages import router as pages_router
-from grader.service.routes.pdf import router as pdf_router
+from grader.service.routes.pdf_pages import api_router as pdf_router
 from grader.service.routes.pdf_pages import router as pdf_pages_router
 from grader.service.routes.similarity import LINK as similarity_link
 from grader.service.routes.similarity import router as similarity_router

@@ -15,7 +15,6 @@ from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse,
 from markupsafe import Markup
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
 
 from grader.service.course_files import LoadedAssignment
 from grader.service.crud.hand_grades import (
@@ -268,12 +267,12 @@ async def ta_grade_group(
 ) -> Response:
     form = await checked_form(request, max_fields=2000)
     loaded = assignment_in(service.course, assignment)
+    show, names = str(form.get("show") or "all"), str(form.get("names") or "")
+    place = Place(group_id, "", show, names)  # the view of the same group again, when nothing is saved
     points = str(form.get("points") or "").strip()
     if not points and not form.getlist("rubric"):  # Enter on an empty form: the view, saying so
         said = NOTHING_GIVEN[0].upper() + NOTHING_GIVEN[1:] + "."
-        return await run_in_threadpool(
-            _again, loaded, part, group_id, request, service, user, form, said, 200
-        )
+        return await run_in_threadpool(part_page, loaded, part, request, service, user, place, said)
     students = form.getlist("student")
     try:
         body = GroupBody(
@@ -290,31 +289,15 @@ async def ta_grade_group(
     except ApiError as exc:
         if exc.status not in (409, 422):
             raise
-        args = (request, service, user, form, exc.message, exc.status)
-        return await run_in_threadpool(_again, loaded, part, group_id, *args)
-    show, names = str(form.get("show") or "all"), str(form.get("names") or "")
-    query = {"after": group_id, "show": show if show in FILTERS else "", "names": names}
-    kept = {k: v for k, v in query.items() if v and (k, v) != ("show", "all")}
-    if names not in ("shown", "hidden"):
-        kept.pop("names", None)
-    url = f"/ta/assignments/{quote(loaded.name)}/parts/{quote(part)}?{urlencode(kept)}"
-    return RedirectResponse(url, status_code=303)
-
-
-def _again(  # noqa: PLR0913 (the view's place, kept from the form)
-    loaded: LoadedAssignment,
-    part: str,
-    group_id: str,
-    request: Request,
-    service: WebService,
-    user: User,
-    form: FormData,
-    said: str,
-    status: int,
-) -> Response:
-    """The view of the same group again, saying why nothing was saved (never an error page)."""
-    place = Place(group_id, "", str(form.get("show") or "all"), str(form.get("names") or ""))
-    return part_page(loaded, part, request, service, user, place, said, status)
+        return await run_in_threadpool(
+            part_page, loaded, part, request, service, user, place, exc.message, exc.status
+        )
+    kept = {
+        "after": group_id,
+        "show": show if show in FILTERS else "",
+        "names": names if names in ("shown", "hidden") else "",
+    }
+    return RedirectResponse(_view_url(loaded, part, kept), status_code=303)
 
 
 @router.post("/ta/assignments/{assignment}/parts/{part}/rubric", include_in_schema=False)
@@ -360,7 +343,11 @@ def _apply(
 
 def _view_url(loaded: LoadedAssignment, part: str, form: dict[str, str], then: str = "") -> str:
     """The grading view where the TA was (``then``: a page under it, the same place kept)."""
-    query = {key: form[key] for key in KEPT if form.get(key) and (key, form[key]) != ("show", "all")}
+    query = {
+        key: value
+        for key, value in form.items()
+        if key in (*KEPT, "after") and value and (key, value) != ("show", "all")
+    }
     base = f"/ta/assignments/{quote(loaded.name)}/parts/{quote(part)}{then}"
     return base + (f"?{urlencode(query)}" if query else "")
 

@@ -1,8 +1,11 @@
-"""The pages of PDF hand-ins (docs/pdf.md): the hand-in form's PDF (or photos of the pages; a
-refused one is a page saying what to fix), the tagging page (which pages hold which question: a
-student until the assignment closes, staff always; a new tagging is written into the stored
-hand-in, after the PDF's own bytes, with its audit row and a regrade in one transaction) and the
-graded PDF, a student's own once the grades are released (staff: always, and the class's zip)."""
+"""PDF hand-ins (docs/pdf.md). Over the API: a PDF handed in with its page tags (``pages``:
+``q1=1-2,q3=4``, kept after the PDF's end, as the batch reads pages.txt), and a page rendered
+for the grading view (once, by the limited child process, cached by the PDF's digest; its author
+and staff only). In pages: the hand-in form's PDF or photos of the pages (a refused one is a page
+saying what to fix), the tagging page (a student until the assignment closes, staff always; a new
+tagging is written into the stored hand-in with its audit row and a regrade, in one transaction)
+and the graded PDF, a student's own once the grades are released (staff: always, and the class's
+zip)."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ import zipfile
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -38,17 +41,68 @@ from grader.service.pdf_shown import (
     stored_tags,
     tags_from_form,
 )
-from grader.service.routes.api import refuse_after_close, store_submission
-from grader.service.routes.pdf import PDF_NAME, pages_root
+from grader.service.routes.api import accepted, form_file, refuse_after_close, store_submission
 from grader.service.templating import PAGE_CSS, asset, csrf_field, templated
 
-__all__ = ["router"]
+__all__ = ["api_router", "router"]
 
 router = APIRouter(include_in_schema=False)
+api_router = APIRouter(prefix="/api/v1")
+PDF_NAME = "homework.pdf"  # the name a PDF hand-in is kept and graded under
+WIDTHS = (400, 700, 1000, 1400)  # the sizes pages are rendered at (a few, so the cache stays small)
 THUMBNAIL = 400  # the tagging page's pages, in pixels (a width the page route renders)
 MAX_FILES = 60  # photos of pages in one hand-in (the PDF limit's pages)
 TAGS_SCRIPT = asset("pdf_tags.js")
 TAGS_CSS = PAGE_CSS + asset("pdf_tags.css")
+
+
+def pages_root(service: WebService) -> Path:
+    return Path(service.settings.data_dir) / "pdf-pages"
+
+
+@api_router.post("/assignments/{assignment}/pdf", status_code=202)
+async def submit_pdf(
+    request: Request, user: AnyUser, service: ServiceDep, loaded: AssignmentDep
+) -> JSONResponse:
+    form, _, content = await form_file(
+        request, PdfLimits().max_bytes, "the PDF", 4, ": scan at a lower resolution"
+    )
+    if not content.lstrip()[:5] == b"%PDF-":
+        raise ApiError(422, "this file is not a PDF (it does not start with %PDF-)")
+    try:
+        tags = parse_tags(str(form.get("pages") or request.query_params.get("pages") or ""))
+    except ValueError as exc:
+        raise ApiError(422, f"pages: {exc}") from None
+    submission = await run_in_threadpool(
+        store_submission, service, user, loaded, PDF_NAME, with_tags(content, tags)
+    )
+    return accepted(submission, pages=tags)
+
+
+@api_router.get("/submissions/{submission_id}/pages/{page}.png")
+def page_image(
+    submission_id: int, page: int, user: AnyUser, service: ServiceDep, width: int = 1000
+) -> FileResponse:
+    if width not in WIDTHS:
+        raise ApiError(422, f"width is one of {', '.join(map(str, WIDTHS))}")
+    with service.db.session(read_only=True) as db:
+        submission = submission_for(db, submission_id, user)  # 403 for another student's, 404 for none
+        content = submission_content(db, submission_id)
+    if content is None:
+        raise ApiError(404, f"no submission {submission_id}")
+    if not submission.filename.lower().endswith(".pdf"):
+        raise ApiError(404, f"submission {submission_id} is not a PDF")
+    source = cached_source(pages_root(service), content)  # by the PDF's digest, its tags aside
+    try:
+        rendered = render_pages(source, [page], width, source.parent)
+    except PdfRefused as exc:
+        raise ApiError(422, str(exc)) from None
+    if page not in rendered:
+        raise ApiError(404, f"the PDF has no page {page}")
+    rendered[page].chmod(0o600)
+    return FileResponse(
+        rendered[page], media_type="image/png", headers={"Cache-Control": "private, max-age=3600"}
+    )
 
 
 @router.post("/assignments/{assignment}/pdf")
