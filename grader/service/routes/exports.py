@@ -35,7 +35,7 @@ from grader.service.crud.accounts import AccountError, read_roster, stored_roste
 from grader.service.crud.submissions import counted_rows
 from grader.service.deps import AssignmentDep, ServiceDep, Staff, WebService
 from grader.service.errors import ApiError
-from grader.service.templating import templated
+from grader.service.templating import render, templated
 
 # Gradescope imports no gradebook: its autograder reads one results.json per hand-in, which
 # `grader gradescope-bundle` makes. A batch of them served as a gradebook imported nowhere.
@@ -69,7 +69,7 @@ class Built:
     rows: int  # the students with a row
     left_out: list[tuple[str, str]]  # (student, why)
     notices: list[str]
-    how: str  # how to import it ("" for a format no LMS imports)
+    label: str = ""  # the column Moodle identifies users by; the column Canvas fills ("" for a new one)
 
 
 def lms_roster(request: Request) -> Roster | None:
@@ -120,7 +120,7 @@ def build_from(loaded: LoadedAssignment, fmt: str, reports: list[Report], roster
     filename = f"{loaded.name}-{fmt}.{SUFFIX.get(fmt, fmt)}"
     if not isinstance(reporter, RosterReporter):
         text = reporter.render_batch(reports, show_expected=False)
-        return Built(fmt, filename, text, len(reports), [], [], "")
+        return Built(fmt, filename, text, len(reports), [], [])
     if roster is not None:
         reporter = reporter.with_roster(roster)
     if isinstance(reporter, CanvasReporter) and loaded.canvas is not None:  # as the CLI's --canvas-id
@@ -132,24 +132,11 @@ def build_from(loaded: LoadedAssignment, fmt: str, reports: list[Report], roster
     notices = [n for n in notices if not n.startswith(UNGRADED)]
     if ungraded:  # one line, not one a student
         notices.append(f"in the roster but not graded ({len(ungraded)}): {', '.join(ungraded)}")
-    return Built(fmt, filename, text, len(kept), left_out, notices, _how(reporter, loaded, kept))
-
-
-def _how(reporter: RosterReporter, loaded: LoadedAssignment, kept: list[Report]) -> str:
-    if isinstance(reporter, MoodleReporter):
-        _, label = reporter.identifier(kept)
-        return (
-            "Moodle: the course's Grades, Import, CSV file; choose this file; under Identify user "
-            f"by, map from '{label}' to '{label}'; map the column '{loaded.name}' to the activity's "
-            "grade item. Moodle stops a whole import at a row it cannot match: every row here names "
-            "a student by the roster."
-        )
-    column = reporter.column(kept[0].assignment) if kept and isinstance(reporter, CanvasReporter) else None
-    return (
-        "Canvas: Grades, Import; choose this file. Canvas matches each row by ID, then SIS User "
-        "ID, then SIS Login ID, then the student's exact name"
-        + (f", and fills the column {column}." if column else ", and makes a new assignment column.")
-    )
+    if isinstance(reporter, MoodleReporter):  # the column Moodle identifies users by
+        label = reporter.identifier(kept)[1]
+    else:  # the column Canvas fills
+        label = reporter.column(kept[0].assignment) if kept and isinstance(reporter, CanvasReporter) else ""
+    return Built(fmt, filename, text, len(kept), left_out, notices, label or "")
 
 
 def _refused(built: Built) -> ApiError:
@@ -188,18 +175,10 @@ def export_notes(
     if format not in LMS_FORMATS:
         raise ApiError(422, f"the companion is for the {' and '.join(LMS_FORMATS)} exports")
     built = build(service, loaded, format, export_roster(service, roster))
-    lines = [f"{built.filename}: {WHAT[format]}, {built.rows} student(s) with a row.", "", built.how, ""]
-    if built.left_out:
-        lines.append(f"Left out ({len(built.left_out)}: no row; enter their grades in the LMS by hand):")
-        lines += [f"- {name}: {why}" for name, why in built.left_out]
-    else:
-        lines.append("Left out: nobody.")
-    if built.notices:
-        lines += ["", "Also:", *(f"- {notice}" for notice in built.notices)]
     stem = built.filename.rsplit(".", 1)[0]
+    notes = render("export_notes.txt", built=built, what=WHAT[format], name=loaded.name)
     return PlainTextResponse(
-        "\n".join(lines) + "\n",
-        headers={"Content-Disposition": f'attachment; filename="{stem}-notes.txt"'},
+        notes, headers={"Content-Disposition": f'attachment; filename="{stem}-notes.txt"'}
     )
 
 
