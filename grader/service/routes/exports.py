@@ -132,10 +132,11 @@ def build_from(loaded: LoadedAssignment, fmt: str, reports: list[Report], roster
     notices = [n for n in notices if not n.startswith(UNGRADED)]
     if ungraded:  # one line, not one a student
         notices.append(f"in the roster but not graded ({len(ungraded)}): {', '.join(ungraded)}")
-    if isinstance(reporter, MoodleReporter):  # the column Moodle identifies users by
+    label: str | None = None  # the column Moodle identifies users by, or the column Canvas fills
+    if isinstance(reporter, MoodleReporter):
         label = reporter.identifier(kept)[1]
-    else:  # the column Canvas fills
-        label = reporter.column(kept[0].assignment) if kept and isinstance(reporter, CanvasReporter) else ""
+    elif kept and isinstance(reporter, CanvasReporter):
+        label = reporter.column(kept[0].assignment)
     return Built(fmt, filename, text, len(kept), left_out, notices, label or "")
 
 
