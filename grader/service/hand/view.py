@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
 
 from markupsafe import Markup
@@ -96,6 +96,8 @@ class GradingView:
     show: str = "all"  # a key of FILTERS
     names: str = ""  # see Place.names
     pages: str = ""  # a PDF hand-in's pages of the part (HTML), shown with the group's answer
+    filters: ClassVar[dict[str, str]] = FILTERS
+    no_override: ClassVar[tuple[str, ...]] = NO_OVERRIDE_KINDS
 
     def __post_init__(self) -> None:
         self.show = self.show if self.show in FILTERS else "all"
@@ -129,7 +131,7 @@ class GradingView:
         filter ``all`` and empty values left out)."""
         base = f"/ta/assignments/{quote(self.loaded.name)}/parts/{quote(self.part_id)}"
         if query:
-            query = {"show": self.show, "names": self.names, **query}
+            query |= {k: v for k, v in (("show", self.show), ("names", self.names)) if k not in query}
             query = {k: v for k, v in query.items() if v and (k, v) != ("show", "all")}
         return base + (f"?{urlencode(query)}" if query else "")
 
@@ -153,19 +155,8 @@ class GradingView:
         ungraded = [i for i, g in enumerate(self.groups) if not _done(g) and i != index]
         return next((i for i in ungraded if i > index), ungraded[0] if ungraded else None)
 
-    def reference(self, group: AnswerGroup) -> dict[str, Any]:
-        """The prompt, the model answer and the notes for TAs. In a set with variants, those of
-        the group's first student's own variant (their own numbers)."""
-        own = next((m.part for m in group.members if m.part is not None), None)
-        part = own or self.part
-        return {
-            "part": part,
-            "variant_shown": own is not None
-            and (own.prompt, own.answer) != (self.part.prompt, self.part.answer),
-            "whose": self.student(group.members[0].student) if group.members else "",
-            "model_answer": model_answer_html(part, self.prose) if part.answer is not None else "",
-            "notes": [note for note in (part.ta_note, part.note) if note],
-        }
+    def model_answer(self, part: PartBase) -> Markup:
+        return model_answer_html(part, self.prose)
 
     def answer(self, group: AnswerGroup) -> Markup:
         if not group.members or group.kind == "missing":

@@ -12,7 +12,6 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
-from markupsafe import Markup
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -48,7 +47,6 @@ from grader.service.hand.progress import assignment_progress
 from grader.service.hand.view import (
     FILTERS,
     KEYS_SCRIPT,
-    NO_OVERRIDE_KINDS,
     TEMPLATE,
     VIEW_CSS,
     GradingView,
@@ -218,7 +216,8 @@ def part_page(  # noqa: PLR0913 (the view's place, and what the server says of t
     if index is not None:  # a PDF hand-in: the pages of the part beside its answer
         view.pages = part_pages_html(loaded, part, [m.student for m in view.groups[index].members], counted)
     if changed is not None and asker and index is not None:  # the same change for the group's others?
-        beside += same_change_offer(view, index, asker, changed, regrade, csrf)
+        offer = {"asker": asker, "points": changed, "request_id": regrade, "csrf": csrf}
+        beside += fragment("hand/same_change.html", view=view, group=view.groups[index], **offer)
     overall = fragment("progress.html", assignment=loaded.name, progress=progress, current=part)
     return templated(
         request,
@@ -234,30 +233,6 @@ def part_page(  # noqa: PLR0913 (the view's place, and what the server says of t
         message=message,
         beside=beside,
         overall=overall,
-        filters=FILTERS,
-        no_override=NO_OVERRIDE_KINDS,
-    )
-
-
-def same_change_offer(
-    view: GradingView, index: int, asker: str, points: float, request_id: int, csrf: str
-) -> Markup:
-    """After a regrade answer changed ``asker``'s points: the same points for the other answers
-    of their group that have others (one form, the group's grade), or a rubric edit."""
-    group = view.groups[index]
-    others = [m for m in group.members if m.student != asker and m.result.score != points]
-    if not others or all(m.student != asker for m in group.members):
-        return Markup()
-    return fragment(
-        "hand/same_change.html",
-        view=view,
-        group=group,
-        asker=view.student(asker),
-        others=others,
-        points=points,
-        request_id=request_id,
-        csrf=csrf,
-        override=group.kind not in NO_OVERRIDE_KINDS,
     )
 
 
