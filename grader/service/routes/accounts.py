@@ -62,23 +62,11 @@ def students_page(
         row = {"name": name, "person": person, "email": email, "password": password_hash is not None}
         rows.append(row | {"created": created, "search": " ".join((name, person, email)).lower()})
     shown = [row for row in rows if all(word in row["search"] for word in q.lower().split())]
-    zone = service.course.zone()
-    return templated(
-        request,
-        user,
-        "students.html",
-        "grader: students",
-        css=STUDENTS_CSS,
-        script=FILTER_SCRIPT,
-        students=shown,
-        total=len(rows),
-        query=q,
-        named=bool(people),
-        zone=zone,
-        link_days=f"{LINK_DAYS:g}",
-        actions={action: label for action, (label, _) in ACTIONS.items()},
-        csrf=csrf_field(request),
-    )
+    page: dict[str, Any] = {"students": shown, "total": len(rows), "query": q, "named": bool(people)}
+    page |= {"zone": service.course.zone(), "link_days": f"{LINK_DAYS:g}", "csrf": csrf_field(request)}
+    page["actions"] = {action: label for action, (label, _) in ACTIONS.items()}
+    title = "grader: students"
+    return templated(request, user, "students.html", title, css=STUDENTS_CSS, script=FILTER_SCRIPT, **page)
 
 
 # Roster columns that hold a student's name (normalised headers: Moodle's, Canvas's, a plain list)

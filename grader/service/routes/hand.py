@@ -342,21 +342,8 @@ def _rubric_page(  # noqa: PLR0913 (the page's one place for its three states)
     ``applied`` (what moved; ``message``: the item's id) or ``refused`` (``message`` says why)."""
     hidden = names_hidden(loaded, form.get("names", ""))
     shown = {m.student: pseudonym(loaded, m.student) if hidden else m.student for m in found}
-    return templated(
-        request,
-        user,
-        "hand/rubric_item.html",
-        f"{loaded.name} {part}: rubric item {form.get('id', '')}",
-        status=status,
-        name=loaded.name,
-        part=part,
-        form=form,
-        state=state,
-        message=message,
-        rows=found,
-        shown=shown,
-        fields=FIELDS,
-        action=_view_url(loaded, part, form, "/rubric"),
-        back=_view_url(loaded, part, form),
-        csrf=csrf_field(request),
-    )
+    page: dict[str, Any] = {"name": loaded.name, "part": part, "form": form, "state": state, "rows": found}
+    page |= {"message": message, "shown": shown, "fields": FIELDS, "csrf": csrf_field(request)}
+    page |= {"action": _view_url(loaded, part, form, "/rubric"), "back": _view_url(loaded, part, form)}
+    title = f"{loaded.name} {part}: rubric item {form.get('id', '')}"
+    return templated(request, user, "hand/rubric_item.html", title, status=status, **page)

@@ -15,6 +15,7 @@ import io
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
@@ -122,17 +123,11 @@ async def hand_in_pdf(
         if status not in (403, 413, 422):
             raise
         message = exc.message if isinstance(exc, ApiError) else str(exc)
-        return templated(
-            request,
-            user,
-            "pdf_refused.html",
-            f"grader: {loaded.name}: not handed in",
-            status=status,
-            name=loaded.name,
-            message=message.removeprefix("the file cannot be read: "),
-            tags_refused=isinstance(exc, ValueError) and not isinstance(exc, PdfRefused),
-            closed=status == 403,
-        )
+        refused: dict[str, Any] = {"name": loaded.name, "closed": status == 403}
+        refused["message"] = message.removeprefix("the file cannot be read: ")
+        refused["tags_refused"] = isinstance(exc, ValueError) and not isinstance(exc, PdfRefused)
+        title = f"grader: {loaded.name}: not handed in"
+        return templated(request, user, "pdf_refused.html", title, status=status, **refused)
     shown = await run_in_threadpool(pdf_hand_in, loaded, PDF_NAME, content, user.name)
     parts = [address for question in questions_of(loaded) for address in question.parts]
     unmapped = shown is not None and any(address not in shown.part_pages for address in parts)
@@ -216,28 +211,19 @@ def _tags_response(  # noqa: PLR0913 (the page and what it says of the last chan
     source = cached_source(pages_root(service), content)
     with contextlib.suppress(PdfRefused):  # each thumbnail in one child, before the page asks
         render_pages(source, list(range(1, shown.pages + 1)), THUMBNAIL, source.parent)
-    questions = questions_of(loaded)
-    close = loaded.close_for(author)
+    questions, close, staff = questions_of(loaded), loaded.close_for(author), is_staff(user)
+    page: dict[str, Any] = {"submission": submission, "name": loaded.name, "author": author, "staff": staff}
+    page |= {"shown": shown, "questions": questions, "titles": {q.id: q.title for q in questions}}
+    page |= {
+        "tagged": stored_tags(content),
+        "width": THUMBNAIL,
+        "message": message,
+        "csrf": csrf_field(request),
+    }
+    page["closed"] = close is not None and utcnow() > close and not staff
+    title = f"grader: pages of {loaded.name}"
     return templated(
-        request,
-        user,
-        "pdf_tags.html",
-        f"grader: pages of {loaded.name}",
-        status=status,
-        css=TAGS_CSS,
-        script=TAGS_SCRIPT,
-        submission=submission,
-        name=loaded.name,
-        author=author,
-        staff=is_staff(user),
-        shown=shown,
-        questions=questions,
-        tagged=stored_tags(content),
-        width=THUMBNAIL,
-        titles={q.id: q.title for q in questions},
-        closed=close is not None and utcnow() > close and not is_staff(user),
-        csrf=csrf_field(request),
-        message=message,
+        request, user, "pdf_tags.html", title, status=status, css=TAGS_CSS, script=TAGS_SCRIPT, **page
     )
 
 
