@@ -160,10 +160,8 @@ def ta_parts_page(request: Request, user: Staff, loaded: AssignmentDep, db: Read
     grader grades: how many of its verdicts a TA overrode): where to grade next."""
     progress = assignment_progress(loaded.spec, (report for _, _, report in graded_submissions(db, loaded)))
     overall = fragment("progress.html", assignment=loaded.name, progress=progress, current="")
-    title = f"{loaded.name}: grade by question"
-    return templated(
-        request, user, "hand/parts.html", title, name=loaded.name, overall=overall, parts=progress.parts
-    )
+    title, parts = f"{loaded.name}: grade by question", progress.parts
+    return templated(request, user, "hand/parts.html", title, name=loaded.name, overall=overall, parts=parts)
 
 
 @router.get("/ta/assignments/{assignment}/parts/{part}", include_in_schema=False)
@@ -207,9 +205,8 @@ def part_page(  # noqa: PLR0913 (the view's place, and what the server says of t
         groups, versions = part_groups(db, loaded, part, counted)
         grades = group_grades(db, loaded, part)
         progress = assignment_progress(loaded.spec, (report for _, _, report in counted))
-        asker, beside, changed = beside_view(
-            db, loaded, part, regrade, names_hidden(loaded, place.names), csrf
-        )
+        hidden = names_hidden(loaded, place.names)
+        asker, beside, changed = beside_view(db, loaded, part, regrade, hidden, csrf)
     view = GradingView(loaded, part, spec_part, groups, versions, grades, place.show, place.names)
     group = next((g.id for g in view.groups if any(m.student == asker for m in g.members)), place.group)
     index = view.pick(group, place.after)
@@ -219,21 +216,10 @@ def part_page(  # noqa: PLR0913 (the view's place, and what the server says of t
         offer = {"asker": asker, "points": changed, "request_id": regrade, "csrf": csrf}
         beside += fragment("hand/same_change.html", view=view, group=view.groups[index], **offer)
     overall = fragment("progress.html", assignment=loaded.name, progress=progress, current=part)
-    return templated(
-        request,
-        user,
-        TEMPLATE,
-        f"{loaded.name} {part}: grade by group",
-        status=status,
-        css=PAGE_CSS + VIEW_CSS,
-        script=KEYS_SCRIPT,
-        view=view,
-        index=index,
-        csrf=csrf,
-        message=message,
-        beside=beside,
-        overall=overall,
-    )
+    page: dict[str, Any] = {"view": view, "index": index, "csrf": csrf, "message": message}
+    page |= {"beside": beside, "overall": overall}
+    title, css = f"{loaded.name} {part}: grade by group", PAGE_CSS + VIEW_CSS
+    return templated(request, user, TEMPLATE, title, status=status, css=css, script=KEYS_SCRIPT, **page)
 
 
 @router.post("/ta/assignments/{assignment}/parts/{part}/groups/{group_id}", include_in_schema=False)

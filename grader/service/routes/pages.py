@@ -89,10 +89,8 @@ def login_form(
     nonce = request.cookies.get(LOGIN_COOKIE) or new_secret()
     csrf = csrf_input(login_form_token(nonce))
     status = status or (401 if message else 200)
-    context: dict[str, Any] = {"message": message, "link": link, "csrf": csrf}
-    response = templated(
-        request, None, "login.html", "grader: log in", navigation=False, status=status, **context
-    )
+    page: dict[str, Any] = {"message": message, "link": link, "csrf": csrf, "navigation": False}
+    response = templated(request, None, "login.html", "grader: log in", status=status, **page)
     secure = settings.secure_cookies
     response.set_cookie(LOGIN_COOKIE, nonce, httponly=True, samesite="lax", secure=secure, path="/login")
     return response
@@ -260,18 +258,9 @@ def assignments_page(
         section["extension"] = not own
         sections.append(section)
     heading, title = ("Assignments", "grader: assignments") if own else (student, f"grader: {student}")
-    csrf = csrf_field(request)
-    return templated(
-        request,
-        user,
-        "assignments.html",
-        title,
-        status=status,
-        heading=heading,
-        message=message,
-        sections=sections,
-        csrf=csrf,
-    )
+    page: dict[str, Any] = {"heading": heading, "message": message, "sections": sections}
+    page["csrf"] = csrf_field(request)
+    return templated(request, user, "assignments.html", title, status=status, **page)
 
 
 @router.get("/assignments/{assignment}/sheet")
@@ -348,19 +337,9 @@ def submission_page(submission_id: int, request: Request, service: ServiceDep, u
         if loaded is not None and content is not None:
             check = service.checks.read_back(submission_id, loaded, student, submission.filename, content)
             read_back = read_back_html(check)
-        zone = loaded.zone if loaded else None
-        return templated(
-            request,
-            user,
-            "waiting.html",
-            "grader: waiting for the verdict",
-            refresh=2,
-            submission=submission,
-            state=status,
-            zone=zone,
-            read_back=read_back,
-            pdf=pdf,
-        )
+        page: dict[str, Any] = {"submission": submission, "state": status, "read_back": read_back, "pdf": pdf}
+        title, zone = "grader: waiting for the verdict", loaded.zone if loaded else None
+        return templated(request, user, "waiting.html", title, refresh=2, zone=zone, **page)
     report = stored_report(verdict)
     report.student = student or report.student
     return html(_feedback(request, service, user, loaded, submission, report, author, content), css=CSS)
@@ -422,37 +401,23 @@ def ta_home(request: Request, service: ServiceDep, user: Staff) -> Response:
         counts = {a.name: hand_in_count(db, a.id) for a in course.all()}
     extra = list(getattr(request.app.state, "ta_links", ()))  # pages an installed part adds (LTI)
     trouble = service.grading_trouble()  # why grading cannot make progress, while it cannot
-    return templated(
-        request,
-        user,
-        "ta_home.html",
-        "grader: class",
-        refresh=LIVE_SECONDS * 2,
-        course=course,
-        trouble=trouble,
-        csrf=csrf_field(request),
-        jobs=jobs,
-        requests=requests,
-        counts=counts,
-        extra=extra,
-    )
+    page: dict[str, Any] = {"course": course, "trouble": trouble, "jobs": jobs, "requests": requests}
+    page["counts"] = counts
+    page |= {"extra": extra, "csrf": csrf_field(request)}
+    return templated(request, user, "ta_home.html", "grader: class", refresh=LIVE_SECONDS * 2, **page)
 
 
 @router.get("/ta/assignments/{assignment}")
 def ta_dashboard(request: Request, service: ServiceDep, user: Staff, loaded: AssignmentDep) -> Response:
     rows = counted_rows(service.db, loaded)
     if not rows:
-        title = f"{loaded.name}: class dashboard"
-        return templated(
-            request, user, "ta_dashboard_empty.html", title, refresh=LIVE_SECONDS, name=loaded.name
-        )
+        title, name = f"{loaded.name}: class dashboard", loaded.name
+        return templated(request, user, "ta_dashboard_empty.html", title, refresh=LIVE_SECONDS, name=name)
     reports = [report for _, report in rows]
     links = [f"/submissions/{submission.id}" for submission, _ in rows]
     document = render_dashboard(reports, spec=loaded.spec, pages=links, assets=SERVICE_ASSETS)
     document = refreshing(document, LIVE_SECONDS * 6)
-    flagged = Counter(
-        r.id for report in reports for r in report.parts if r.hand is not None and r.hand.to_review
-    )
+    flagged = Counter(r.id for report in reports for r in report.parts if r.hand and r.hand.to_review)
     top = fragment(
         "ta_dashboard_top.html", nav=nav(request, user), name=loaded.name, flagged=sorted(flagged.items())
     )
