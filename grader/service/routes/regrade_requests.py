@@ -222,17 +222,9 @@ def feedback_section(
             parts, version = [r.id for r in shown.parts if r.id not in asked], counted[0][1].version
     if not mine and not closed and not parts:
         return Markup()
+    page = {"mine": list(reversed(mine)), "closed": closed, "until": until, "parts": parts}
     return fragment(
-        "hand/regrade_feedback.html",
-        mine=list(reversed(mine)),
-        zone=loaded.zone,
-        name=loaded.name,
-        closed=closed,
-        until=until,
-        parts=parts,
-        version=version,
-        csrf=Markup(csrf),
-        **SHOWN,
+        "hand/regrade_feedback.html", loaded=loaded, csrf=Markup(csrf), version=version, **page, **SHOWN
     )
 
 
@@ -250,16 +242,7 @@ def beside_view(
     counted = counted_submissions(db, loaded, [name])
     report = counted[0][2] if counted else None
     result = next((r for r in report.parts if r.id == part), None) if report else None
-    points = result.score if result is not None else (grade.points if grade is not None else None)
-    panel = fragment(
-        "hand/regrade_beside.html",
-        row=row,
-        student=shown_name(loaded, name, hidden),
-        zone=loaded.zone,
-        result=result,
-        csrf=Markup(csrf),
-        version=grade.version if grade is not None else 0,
-        points=points,
-        **SHOWN,
-    )
-    return name, panel, row.points if row.status == "changed" else None
+    panel = {"row": row, "student": shown_name(loaded, name, hidden), "zone": loaded.zone, "result": result}
+    panel |= {"grade": grade, "csrf": Markup(csrf)}
+    changed = row.points if row.status == "changed" else None
+    return name, fragment("hand/regrade_beside.html", **panel, **SHOWN), changed
