@@ -8,7 +8,7 @@ import asyncio
 from collections import Counter
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
@@ -270,8 +270,11 @@ def sheet_page(request: Request, user: AnyUser, loaded: AssignmentDep) -> Respon
     return templated(request, user, "sheet.html", f"grader: {sheet['assignment']}", sheet=sheet)
 
 
-async def _form_answers(limit: int, text: str, file: UploadFile | None) -> tuple[str, bytes]:
+async def form_answers(
+    service: ServiceDep, text: Annotated[str, Form()] = "", file: UploadFile | None = None
+) -> tuple[str, bytes]:
     """(file name, content) of the hand-in form: the file chosen, or the answers pasted."""
+    limit = service.settings.max_upload_bytes
     if file is not None and file.filename:
         filename, content = canonical_name(file.filename), await file.read(limit + 1)
     elif text.strip():
@@ -283,17 +286,15 @@ async def _form_answers(limit: int, text: str, file: UploadFile | None) -> tuple
     return filename, content
 
 
+# declared after the user, the assignment and the CSRF check: read only for who may hand in
+FormAnswers = Annotated[tuple[str, bytes], Depends(form_answers)]
+
+
 @router.post("/assignments/{assignment}/submit")
 async def submit_form(
-    service: ServiceDep,
-    user: AnyUser,
-    loaded: AssignmentDep,
-    _csrf: FormCsrf,
-    text: Annotated[str, Form()] = "",
-    file: UploadFile | None = None,
+    service: ServiceDep, user: AnyUser, loaded: AssignmentDep, _csrf: FormCsrf, answers: FormAnswers
 ) -> Response:
-    filename, content = await _form_answers(service.settings.max_upload_bytes, text, file)
-    submission = await run_in_threadpool(store_submission, service, user, loaded, filename, content)
+    submission = await run_in_threadpool(store_submission, service, user, loaded, *answers)
     return RedirectResponse(f"/submissions/{submission.id}", status_code=303)
 
 
@@ -304,15 +305,13 @@ async def check_form(
     user: AnyUser,
     loaded: AssignmentDep,
     _csrf: FormCsrf,
-    text: Annotated[str, Form()] = "",
-    file: UploadFile | None = None,
+    answers: FormAnswers,
 ) -> Response:
     """What ``grader check --server`` prints (the same server function), and nothing handed in;
     an unreadable file is shown with its line and caret."""
-    filename, content = await _form_answers(service.settings.max_upload_bytes, text, file)
     shown: dict[str, Any] | str
     try:
-        shown, status = await service.checks.check(loaded, user.name, filename, content), 200  # no thread
+        shown, status = await service.checks.check(loaded, user.name, *answers), 200  # no request thread
     except ApiError as exc:
         if exc.status != 422:
             raise
