@@ -27,16 +27,14 @@ def pseudonym(loaded: LoadedAssignment, student: str) -> str:
 
 
 def names_hidden(loaded: LoadedAssignment, names: str) -> bool:
-    """``names``: the view's toggle, ``shown`` or ``hidden``; anything else: the assignment's
-    setting."""
+    """``names``: the view's toggle (``shown``, ``hidden``); else the assignment's setting."""
     if names in ("shown", "hidden"):
         return names == "hidden"
     return loaded.anonymous
 
 
 def real_names(loaded: LoadedAssignment, given: Iterable[str], students: Iterable[str]) -> dict[str, str]:
-    """Each of ``given`` (a name or a pseudonym) -> the name among ``students`` it stands for;
-    a name matching none is kept as it is (refused later as not in the group)."""
+    """Each of ``given`` (a name or pseudonym) -> the name among ``students`` (else itself)."""
     members = set(students)
     known = {pseudonym(loaded, s): s for s in members}
     return {name: name if name in members else known.get(name, name) for name in given}

@@ -127,8 +127,7 @@ class GradingView:
         return Markup(prose_html(text, functions=sorted(set().union(*declared))))
 
     def url(self, **query: str) -> str:
-        """The view's address; with ``query``, the filter and the names' toggle kept (the
-        filter ``all`` and empty values left out)."""
+        """The view's address; with ``query``, the filter and the names' toggle kept."""
         base = f"/ta/assignments/{quote(self.loaded.name)}/parts/{quote(self.part_id)}"
         if query:
             query |= {k: v for k, v in (("show", self.show), ("names", self.names)) if k not in query}
@@ -172,8 +171,7 @@ class GradingView:
         return Markup(PageContext.of(self.loaded.spec).your_answer(first.result))
 
     def steps(self, group: AnswerGroup) -> Markup:
-        """The steps of the group's derivations (a text part), the first wrong one marked and a
-        rubric item suggested from it (never applied)."""
+        """The steps of the group's derivations (a text part), the first wrong one marked."""
         if not group.members or group.kind == "missing" or self.part.type != "text":
             return Markup()
         chains = [c for c in stored_marks(group.members[0].result.steps) if c.steps]
@@ -184,8 +182,7 @@ class GradingView:
         return fragment("hand/steps.html", chains=chains, wrong=wrong, counts=counts)
 
     def given(self, group: AnswerGroup) -> tuple[dict[str, Any], bool]:
-        """The grade to pre-fill (the first given in the group), and whether the students'
-        grades differ (some of them without one)."""
+        """The grade to pre-fill (the group's first), and whether the students' grades differ."""
         given = [self.grades[m.student] for m in group.members if m.student in self.grades]
         if not given:
             return {}, False

@@ -50,9 +50,8 @@ STUDENTS_CSS = PAGE_CSS + asset("students.css")
 def students_page(
     user: Staff, request: Request, service: ServiceDep, from_lms: LmsRoster, q: str = ""
 ) -> Response:
-    """Every student, with their name from the roster, when they were added and their account's
-    actions; ``q`` keeps those whose user name, name or e-mail contains each of its words (the
-    search box filters as one types)."""
+    """Every student, their name from the roster and their account's actions; ``q`` keeps those
+    whose user name, name or e-mail contains each of its words (as the search box filters)."""
     with service.db.session(read_only=True) as db:
         users = students(db)
     people = roster_people(service, from_lms)
@@ -76,9 +75,8 @@ EMAIL_COLUMNS = ("email", "emailaddress")
 
 
 def roster_people(service: WebService, from_lms: Roster | None) -> dict[str, tuple[str, str]]:
-    """(name, e-mail) of each student the course's roster lists, by each identifier of its row
-    (folder, username, e-mail, ID number): the roster the exports use; {} when there is none
-    or it cannot be read."""
+    """(name, e-mail) of each student of the exports' roster, by each identifier of its row;
+    {} when there is none or it cannot be read."""
     try:
         roster = export_roster(service, from_lms)
     except ApiError:

@@ -156,8 +156,7 @@ def api_audit(user: Staff, loaded: AssignmentDep, db: ReadSession, format: str =
 
 @router.get("/ta/assignments/{assignment}/parts", include_in_schema=False)
 def ta_parts_page(request: Request, user: Staff, loaded: AssignmentDep, db: ReadSession) -> Response:
-    """Every part, with how many of the counted answers that wait for a TA are graded (a part
-    grader grades: how many of its verdicts a TA overrode): where to grade next."""
+    """Every part, with how many of the answers that wait for a TA are graded: where to grade next."""
     progress = assignment_progress(loaded.spec, (report for _, _, report in graded_submissions(db, loaded)))
     overall = fragment("progress.html", assignment=loaded.name, progress=progress, current="")
     title, parts = f"{loaded.name}: grade by question", progress.parts
@@ -197,8 +196,8 @@ def part_page(  # noqa: PLR0913 (the view's place, and what the server says of t
     status: int = 200,
     regrade: int = 0,
 ) -> Response:
-    """The grading view of a part, one answer group at a time; ``message``: what the server has
-    to say of the last grade (never text from the link, which anyone can write)."""
+    """The grading view; ``message``: what the server says of the last grade (never text from
+    the link, which anyone can write)."""
     spec_part, csrf = part_of(loaded, part), csrf_field(request)
     with service.db.session(read_only=True) as db:
         counted = graded_submissions(db, loaded)
@@ -265,8 +264,7 @@ async def ta_grade_group(
 async def ta_rubric_item(
     part: str, request: Request, service: ServiceDep, user: Staff, loaded: AssignmentDep
 ) -> Response:
-    """``confirm`` absent: the scores the edit moves, with a button to apply it; present (or a
-    new item): apply it."""
+    """Without ``confirm``, the scores the edit moves; with it (or for a new item), applied."""
     raw = await checked_form(request, max_fields=50)
     form = {key: str(raw.get(key) or "") for key in FIELDS} | {
         k: request.query_params.get(k, "") for k in KEPT
@@ -324,8 +322,7 @@ def _rubric_page(  # noqa: PLR0913 (the page's one place for its three states)
     message: str = "",
     status: int = 200,
 ) -> Response:
-    """A rubric item's edit: ``preview`` (the scores it moves, and the button that applies it),
-    ``applied`` (what moved; ``message``: the item's id) or ``refused`` (``message`` says why)."""
+    """A rubric item's edit: ``preview``, ``applied`` (``message``: the item) or ``refused`` (why)."""
     hidden = names_hidden(loaded, form.get("names", ""))
     shown = {m.student: pseudonym(loaded, m.student) if hidden else m.student for m in found}
     page: dict[str, Any] = {"name": loaded.name, "part": part, "form": form, "state": state, "rows": found}

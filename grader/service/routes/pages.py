@@ -84,8 +84,8 @@ STALE = "This log-in form is stale or from another site: "
 def login_form(
     request: Request, settings: Settings, message: str = "", status: int | None = None, link: str = ""
 ) -> HTMLResponse:
-    """The log-in page (``link``: a one-time link's button); its form carries the CSRF token of
-    the browser's log-in cookie (a new one when it has none)."""
+    """The log-in page (``link``: a one-time link's button), with the CSRF token of the browser's
+    log-in cookie."""
     nonce = request.cookies.get(LOGIN_COOKIE) or new_secret()
     csrf = csrf_input(login_form_token(nonce))
     status = status or (401 if message else 200)
@@ -124,8 +124,7 @@ async def link_login(
 
 
 def logged_in(user: User, cookie: str, service: WebService) -> Response:
-    """The session's cookie, and this browser known to the account from now (others' failed
-    log-ins to it do not slow it down)."""
+    """The session's cookie, and this browser known to the account (not slowed by others' failures)."""
     response = RedirectResponse("/ta" if user.role != Role.STUDENT else "/", status_code=303)
     set_session_cookie(response, cookie, service.settings)
     cookie_options: Any = {"httponly": True, "samesite": "lax", "secure": service.settings.secure_cookies}
@@ -227,11 +226,9 @@ def assignments_page(
     message: str = "",
     status: int = 200,
 ) -> Response:
-    """Each assignment (``assignment.html``) as it is for ``student``: the due, close and penalty,
-    the versions with their scores (on their own page, after the release) and the one that
-    counts (the newest on time, else the newest); the hand-in form on their own page, the
-    extension's on a TA's. ``message``: what the server says of the last change (never text from
-    the link, which anyone can write)."""
+    """Each assignment as it is for ``student``: their versions (scores after the release on
+    their own page) and the one that counts; the hand-in form on their own page (``own``), the
+    extension's on a TA's. ``message``: what the server says of the last change."""
     now = utcnow()
     with service.db.session(read_only=True) as db:
         author = student_named(db, student)
@@ -307,8 +304,7 @@ async def check_form(
     _csrf: FormCsrf,
     answers: FormAnswers,
 ) -> Response:
-    """What ``grader check --server`` prints (the same server function), and nothing handed in;
-    an unreadable file is shown with its line and caret."""
+    """What ``grader check --server`` prints (the same server function); nothing handed in."""
     shown: dict[str, Any] | str
     try:
         shown, status = await service.checks.check(loaded, user.name, *answers), 200  # no request thread
@@ -354,8 +350,8 @@ def _feedback(
     author: User | None,
     content: bytes | None,
 ) -> str:
-    """A graded version's page: the report page (a student's: the parts released to them), how
-    each answer was read, the PDF's pages, the author's regrade requests and the form to ask."""
+    """A graded version's report page (a student's: the parts released to them) with how each
+    answer was read, the PDF's pages and the author's regrade requests."""
     spec = student_spec(loaded.spec, report.student)  # the prompts with the author's own numbers
     staff, zone = is_staff(user), loaded.zone
     shown, hidden = (report, []) if staff else student_report(report, loaded, utcnow())
@@ -382,8 +378,7 @@ def _feedback(
 
 
 def read_back_html(check: dict[str, Any] | str, heading: str = "How your answers were read") -> Markup:
-    """The check of a hand-in (:func:`grader.service.checking.checked`) as a section of a page;
-    a message in its place when there is none ("" while it runs)."""
+    """The check of a hand-in (:func:`grader.service.checking.checked`) as a section of a page."""
     verdicts = not isinstance(check, str) and any("verdict" in part for part in check["parts"])
     return fragment("read_back.html", check=check, heading=heading, verdicts=verdicts)
 

@@ -110,8 +110,7 @@ def page_image(
 async def hand_in_pdf(
     request: Request, service: ServiceDep, user: AnyUser, loaded: AssignmentDep
 ) -> Response:
-    """The PDF (or photos of pages) kept as a new version, then the tagging page (a scan, or a
-    PDF with a part not found) or the submission's page."""
+    """A new version, then its tagging page (a scan, or a part not found) or its own page."""
     form = await checked_form(request, max_files=MAX_FILES, max_fields=8)
     uploads = [item for item in form.getlist("file") if isinstance(item, UploadFile) and item.filename]
     try:
@@ -175,8 +174,7 @@ def _photos_to_pdf(names: list[str], contents: list[bytes], limits: PdfLimits) -
 def _pdf_submission(
     service: WebService, submission_id: int, user: User
 ) -> tuple[Submission, bytes, str, LoadedAssignment]:
-    """The submission (its author's or staff's), its content, its author's name and assignment;
-    404 unless a PDF hand-in of an assignment of the course."""
+    """The submission, its content, its author and its assignment; 404 unless a PDF hand-in."""
     with service.db.session(read_only=True) as db:
         submission = submission_for(db, submission_id, user)
         content = submission_content(db, submission_id)

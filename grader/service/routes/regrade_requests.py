@@ -121,18 +121,14 @@ def api_request(
     return {**_json(service, row, name, names), "history": steps}
 
 
-def answer_as(service: WebService, user: User, request_id: int, body: AnswerBody) -> dict[str, Any]:
-    with service.db.session() as db:
-        row = answer(db, service.course, request_id, body, user)
-        student = db.get(User, row.student_id)
-        return _json(service, row, student.name if student else "", "shown")
-
-
 @router.post("/api/v1/regrade-requests/{request_id}/answer")
 def api_answer(request_id: int, body: AnswerBody, service: ServiceDep, user: Staff) -> dict[str, Any]:
     """Answer an open request: ``points`` (the part's new hand grade, written with the answer)
     or ``keep: true``, and a ``reply`` the student reads; 409 once it is answered."""
-    return answer_as(service, user, request_id, body)
+    with service.db.session() as db:
+        row = answer(db, service.course, request_id, body, user)
+        student = db.get(User, row.student_id)
+        return _json(service, row, student.name if student else "", "shown")
 
 
 # ---- pages ----------------------------------------------------------------------------------
@@ -151,8 +147,7 @@ async def page_ask(assignment: str, request: Request, service: ServiceDep, user:
 
 @router.get("/ta/regrade-requests", include_in_schema=False)
 def ta_queue(user: Staff, request: Request, service: ServiceDep, db: ReadSession) -> Response:
-    """The open requests, oldest first, each linked to the grading view of its part with the
-    request beside it; then the last answered ones."""
+    """The open requests, oldest first, each linked to its grading view; the last answered ones."""
     rows = requests_where(db)
     waiting = [_queue_row(service, row, name) for row, name in rows if row.status == OPEN]
     answered = [pair for pair in rows if pair[0].status != OPEN]
@@ -194,7 +189,7 @@ async def ta_answer(request_id: int, request: Request, service: ServiceDep, user
         problems = exc.errors(include_url=False) if isinstance(exc, ValidationError) else []
         why = "; ".join(str(p["msg"]) for p in problems) or "the points are not a number"
         raise ApiError(422, f"the answer is not valid: {why}") from None
-    answered = await run_in_threadpool(answer_as, service, user, request_id, body)
+    answered = await run_in_threadpool(api_answer, request_id, body, service, user)
     if keep or not answered.get("assignment"):
         return RedirectResponse("/ta/regrade-requests", status_code=303)
     # points changed: back to the group, where the same change is offered to its other answers
@@ -205,9 +200,8 @@ async def ta_answer(request_id: int, request: Request, service: ServiceDep, user
 def feedback_section(
     db: Session, loaded: LoadedAssignment, student: User, csrf: str, now: dt.datetime, can_ask: bool
 ) -> Markup:
-    """The student's requests for the assignment and, with ``can_ask`` (the student's own page),
-    the form to ask: for the parts of their counted version released to them, while requests
-    are taken, without an open request."""
+    """The student's requests and, on their own page (``can_ask``), the form to ask for the parts
+    of their counted version released to them, while requests are taken."""
     mine = [row for row, _ in requests_where(db, RegradeRequestRow.student_id == student.id)]
     mine = [row for row in mine if row.assignment_id == loaded.id]
     until = loaded.regrade_until if can_ask else None
@@ -231,9 +225,8 @@ def feedback_section(
 def beside_view(
     db: Session, loaded: LoadedAssignment, part: str, request_id: int, hidden: bool, csrf: str
 ) -> tuple[str, Markup, float | None]:
-    """Of request ``request_id`` of this part: its student ("" for none), the panel the grading
-    view shows beside their group (the reason, the points now, the form that answers), and the
-    points its answer gave when it changed them."""
+    """Request ``request_id`` of this part: its student ("" for none), the panel beside their group
+    (the form that answers), and the points its answer gave when it changed them."""
     found = _found(db, request_id)
     if found is None or found[0].assignment_id != loaded.id or found[0].part != part:
         return "", Markup(), None
