@@ -49,14 +49,6 @@ LMS_FORMATS = ("canvas", "moodle")
 UNGRADED = "in the roster but not graded: "  # the reporters' notice of each such student
 MEDIA = {"json": "application/json", "junit": "application/xml", "markdown": "text/markdown"}
 SUFFIX = {"junit": "xml", "canvas": "csv", "moodle": "csv", "markdown": "md"}
-WHAT = {
-    "csv": "per part, the total after the penalty, the version, when and how late",
-    "canvas": "Canvas's gradebook import",
-    "moodle": "Moodle's grade import (CSV file)",
-    "junit": "JUnit XML, a test per part",
-    "json": "every report, exact",
-    "markdown": "a readable summary",
-}
 
 
 @dataclass(frozen=True)
@@ -177,7 +169,7 @@ def export_notes(
         raise ApiError(422, f"the companion is for the {' and '.join(LMS_FORMATS)} exports")
     built = build(service, loaded, format, export_roster(service, roster))
     stem = built.filename.rsplit(".", 1)[0]
-    notes = render("export_notes.txt", built=built, what=WHAT[format], name=loaded.name)
+    notes = render("export_notes.txt", built=built, name=loaded.name)
     return PlainTextResponse(
         notes, headers={"Content-Disposition": f'attachment; filename="{stem}-notes.txt"'}
     )
@@ -192,11 +184,5 @@ def exports_page(
     roster = export_roster(service, from_lms)
     built = {fmt: build_from(loaded, fmt, reports, roster) for fmt in EXPORT_FORMATS if fmt in LMS_FORMATS}
     title = f"{loaded.name}: exports"
-    context: dict[str, Any] = {
-        "loaded": loaded,
-        "reports": reports,
-        "roster": roster,
-        "built": built,
-        "what": WHAT,
-    }
-    return templated(request, user, "exports.html", title, formats=EXPORT_FORMATS, **context)
+    page: dict[str, Any] = {"loaded": loaded, "reports": reports, "roster": roster, "built": built}
+    return templated(request, user, "exports.html", title, formats=EXPORT_FORMATS, **page)
