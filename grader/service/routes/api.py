@@ -262,9 +262,6 @@ async def check(
     return await service.checks.check(loaded, user.name, filename, content)  # no request thread
 
 
-# ---- TAs ------------------------------------------------------------------------------------
-
-
 @router.get("/assignments/{assignment}/submissions")
 def class_submissions(service: ServiceDep, user: Staff, loaded: AssignmentDep) -> dict[str, Any]:
     with service.db.read() as db:

@@ -5,8 +5,6 @@ item is added at once). Every write carries the version the TA saw (409 over a n
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -122,13 +120,11 @@ def api_grade_group(
         raise _stale(exc) if isinstance(exc, StaleWrite) else exc from None
 
 
-def _download(
-    fmt: str, other: str, body: dict[str, Any], text: Callable[[], str], filename: str, media: str
-) -> Response:
-    """``body`` as JSON (``format=json``), or ``text()`` as the file ``filename`` (``format=other``)."""
+def _download(fmt: str, other: str, body: dict[str, Any], text: str, filename: str, media: str) -> Response:
+    """``body`` as JSON (``format=json``), or ``text`` as the file ``filename`` (``format=other``)."""
     if fmt == other:
         disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
-        return PlainTextResponse(text(), media_type=media, headers=disposition)
+        return PlainTextResponse(text, media_type=media, headers=disposition)
     if fmt != "json":
         raise ApiError(422, f"unknown format {fmt!r}; use json or {other}")
     return JSONResponse(body)
@@ -138,20 +134,15 @@ def _download(
 def api_export(user: Staff, loaded: AssignmentDep, db: ReadSession, format: str = "json") -> Response:
     grades = export_grades(db, loaded.id)
     body = {"assignment": loaded.name, "grades": [g.model_dump(mode="json") for g in grades]}
-    yaml = functools.partial(grades_yaml, grades, loaded.name)
+    yaml = grades_yaml(grades, loaded.name)
     return _download(format, "yaml", body, yaml, f"{loaded.name}-hand.yaml", "application/yaml")
 
 
 @router.get("/api/v1/assignments/{assignment}/hand/audit")
 def api_audit(user: Staff, loaded: AssignmentDep, db: ReadSession, format: str = "json") -> Response:
     rows = audit_rows(db, loaded.name)
-    body = {"assignment": loaded.name, "changes": rows}
-    return _download(
-        format, "csv", body, lambda: audit_csv(rows), f"{loaded.name}-hand-audit.csv", "text/csv"
-    )
-
-
-# ---- the TA's pages -------------------------------------------------------------------------
+    body, csv = {"assignment": loaded.name, "changes": rows}, audit_csv(rows)
+    return _download(format, "csv", body, csv, f"{loaded.name}-hand-audit.csv", "text/csv")
 
 
 @router.get("/ta/assignments/{assignment}/parts", include_in_schema=False)

@@ -131,9 +131,6 @@ def api_answer(request_id: int, body: AnswerBody, service: ServiceDep, user: Sta
         return _json(service, row, student.name if student else "", "shown")
 
 
-# ---- pages ----------------------------------------------------------------------------------
-
-
 @router.post("/assignments/{assignment}/regrade-requests", include_in_schema=False)
 async def page_ask(assignment: str, request: Request, service: ServiceDep, user: Student) -> Response:
     form = await checked_form(request, max_fields=10)

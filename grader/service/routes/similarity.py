@@ -35,18 +35,12 @@ def _when(moment: dt.datetime | None) -> str:
 
 
 def _state(row: SimilarityResult | None, loaded: LoadedAssignment) -> dict[str, Any]:
-    computed = row is not None and row.computed_at is not None
-    return {
-        "computed": computed,
-        "computed_at": _when(row.computed_at) if row is not None else "",
-        "handins": row.handins if row is not None else 0,
-        "graded": row.graded if row is not None else 0,
-        "seconds": f"{row.seconds:.1f}" if row is not None else "",
-        "pending": row is not None and row.pending,
-        "requested_at": _when(row.requested_at) if row is not None else "",
-        "due": _when(loaded.due),
-        "after_due": loaded.due is not None and utcnow() >= loaded.due,
-    }
+    due = {"due": _when(loaded.due), "after_due": loaded.due is not None and utcnow() >= loaded.due}
+    if row is None:
+        return {"computed": False, "handins": 0, "pending": False} | due
+    state = {"computed": row.computed_at is not None, "computed_at": _when(row.computed_at)}
+    state |= {"handins": row.handins, "graded": row.graded, "seconds": f"{row.seconds:.1f}"}
+    return state | {"pending": row.pending, "requested_at": _when(row.requested_at)} | due
 
 
 @router.get("/ta/similarity")
