@@ -1,6 +1,6 @@
 """A PDF hand-in as pages show it: its section of the submission page (kind, each part's
 pages, the tagging page's and the graded PDF's links) and the pages of a part in the TA's
-grading view. Read here, beside the routes that use them (routes/pages.py, routes/hand_pages.py)."""
+grading view. Read here, beside the routes that use them (routes/pages.py, routes/hand.py)."""
 
 from __future__ import annotations
 
