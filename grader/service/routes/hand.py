@@ -42,14 +42,7 @@ from grader.service.errors import ApiError
 from grader.service.hand.anonymous import names_hidden, pseudonym, real_names
 from grader.service.hand.model import GradeBody, GroupBody, StaleWrite
 from grader.service.hand.progress import assignment_progress
-from grader.service.hand.view import (
-    FILTERS,
-    KEYS_SCRIPT,
-    TEMPLATE,
-    VIEW_CSS,
-    GradingView,
-    Place,
-)
+from grader.service.hand.view import KEYS_SCRIPT, TEMPLATE, VIEW_CSS, GradingView, Place
 from grader.service.models import User
 from grader.service.pdf_view import part_pages_html
 from grader.service.routes.regrade_requests import beside_view
@@ -245,7 +238,7 @@ async def ta_grade_group(
         )
     kept = {
         "after": group_id,
-        "show": show if show in FILTERS else "",
+        "show": show if show in GradingView.filters else "",
         "names": names if names in ("shown", "hidden") else "",
     }
     return RedirectResponse(_view_url(loaded, part, kept), status_code=303)

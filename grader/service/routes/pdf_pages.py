@@ -15,7 +15,7 @@ import io
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
@@ -171,9 +171,14 @@ def _photos_to_pdf(names: list[str], contents: list[bytes], limits: PdfLimits) -
         return images_to_pdf(paths, Path(scratch) / "pages.pdf", limits).read_bytes()
 
 
-def _pdf_submission(
-    service: WebService, submission_id: int, user: User
-) -> tuple[Submission, bytes, str, LoadedAssignment]:
+class PdfSubmission(NamedTuple):
+    submission: Submission
+    content: bytes
+    author: str
+    loaded: LoadedAssignment
+
+
+def _pdf_submission(service: WebService, submission_id: int, user: User) -> PdfSubmission:
     """The submission, its content, its author and its assignment; 404 unless a PDF hand-in."""
     with service.db.session(read_only=True) as db:
         submission = submission_for(db, submission_id, user)
@@ -184,25 +189,23 @@ def _pdf_submission(
     loaded = service.course.by_id(submission.assignment_id)
     if loaded is None:
         raise ApiError(404, "this hand-in's assignment is no longer in the course")
-    return submission, bytes(content), author.name, loaded
+    return PdfSubmission(submission, bytes(content), author.name, loaded)
 
 
 @router.get("/submissions/{submission_id}/tags")
 def tags_page(submission_id: int, request: Request, service: ServiceDep, user: AnyUser) -> Response:
-    return _tags_response(request, service, user, *_pdf_submission(service, submission_id, user))
+    return _tags_response(request, service, user, _pdf_submission(service, submission_id, user))
 
 
-def _tags_response(  # noqa: PLR0913 (the page and what it says of the last change)
+def _tags_response(
     request: Request,
     service: WebService,
     user: User,
-    submission: Submission,
-    content: bytes,
-    author: str,
-    loaded: LoadedAssignment,
+    found: PdfSubmission,
     message: str = "",
     status: int = 200,
 ) -> Response:
+    submission, content, author, loaded = found
     shown = pdf_hand_in(loaded, submission.filename, content, author)
     if shown is None:
         raise ApiError(422, "this hand-in's PDF cannot be read: hand it in again")
@@ -246,7 +249,7 @@ def _save_tags(
     try:
         tags = tags_from_form(chosen, known, shown.pages)
     except ApiError as exc:
-        return _tags_response(request, service, user, *found, exc.message, exc.status)
+        return _tags_response(request, service, user, found, exc.message, exc.status)
     before = stored_tags(content)
     if tags == before:
         return RedirectResponse(f"/submissions/{submission_id}", status_code=303)
