@@ -248,24 +248,33 @@ async def ta_grade_group(
 async def ta_rubric_item(
     part: str, request: Request, service: ServiceDep, user: Staff, loaded: AssignmentDep
 ) -> Response:
-    """Without ``confirm``, the scores the edit moves; with it (or for a new item), applied."""
+    """A rubric item's edit: without ``confirm``, the scores it moves (``preview``); with it (or
+    for a new item), ``applied``; ``refused`` with why."""
     raw = await checked_form(request, max_fields=50)
     form = {key: str(raw.get(key) or "") for key in FIELDS} | {
         k: request.query_params.get(k, "") for k in KEPT
     }
+    status, message = 200, ""
     try:
         edit = read_edit(form)
         if edit.was_points is not None and not raw.get("confirm"):
-            found = await run_in_threadpool(_preview, service, loaded, part, edit)
-            return _rubric_page(request, user, loaded, part, form, "preview", found)
-        found = await run_in_threadpool(_apply, service, loaded, part, edit, user)
+            state, found = "preview", await run_in_threadpool(_preview, service, loaded, part, edit)
+        else:
+            state, found = "applied", await run_in_threadpool(_apply, service, loaded, part, edit, user)
+            if edit.was_points is None:  # a new item: no grade has it yet
+                return RedirectResponse(_view_url(loaded, part, form), status_code=303)
+            message = edit.item.id
     except ApiError as exc:
         if exc.status not in (409, 422):
             raise
-        return _rubric_page(request, user, loaded, part, form, "refused", [], exc.message, exc.status)
-    if edit.was_points is None:
-        return RedirectResponse(_view_url(loaded, part, form), status_code=303)
-    return _rubric_page(request, user, loaded, part, form, "applied", found, edit.item.id)
+        state, found, message, status = "refused", [], exc.message, exc.status
+    hidden = names_hidden(loaded, form.get("names", ""))
+    shown = {m.student: pseudonym(loaded, m.student) if hidden else m.student for m in found}
+    page: dict[str, Any] = {"name": loaded.name, "part": part, "form": form, "state": state, "rows": found}
+    page |= {"message": message, "shown": shown, "fields": FIELDS, "csrf": csrf_field(request)}
+    page |= {"action": _view_url(loaded, part, form, "/rubric"), "back": _view_url(loaded, part, form)}
+    title = f"{loaded.name} {part}: rubric item {form.get('id', '')}"
+    return templated(request, user, "hand/rubric_item.html", title, status=status, **page)
 
 
 def _preview(service: WebService, loaded: LoadedAssignment, part: str, edit: ItemEdit) -> list[Move]:
@@ -286,31 +295,9 @@ def _apply(
 
 def _view_url(loaded: LoadedAssignment, part: str, form: dict[str, str], then: str = "") -> str:
     """The grading view where the TA was (``then``: a page under it, the same place kept)."""
+    kept = (*KEPT, "after")
     query = {
-        key: value
-        for key, value in form.items()
-        if key in (*KEPT, "after") and value and (key, value) != ("show", "all")
+        key: value for key, value in form.items() if key in kept and value and (key, value) != ("show", "all")
     }
     base = f"/ta/assignments/{quote(loaded.name)}/parts/{quote(part)}{then}"
     return base + (f"?{urlencode(query)}" if query else "")
-
-
-def _rubric_page(  # noqa: PLR0913 (the page's one place for its three states)
-    request: Request,
-    user: User,
-    loaded: LoadedAssignment,
-    part: str,
-    form: dict[str, str],
-    state: str,
-    found: list[Move],
-    message: str = "",
-    status: int = 200,
-) -> Response:
-    """A rubric item's edit: ``preview``, ``applied`` (``message``: the item) or ``refused`` (why)."""
-    hidden = names_hidden(loaded, form.get("names", ""))
-    shown = {m.student: pseudonym(loaded, m.student) if hidden else m.student for m in found}
-    page: dict[str, Any] = {"name": loaded.name, "part": part, "form": form, "state": state, "rows": found}
-    page |= {"message": message, "shown": shown, "fields": FIELDS, "csrf": csrf_field(request)}
-    page |= {"action": _view_url(loaded, part, form, "/rubric"), "back": _view_url(loaded, part, form)}
-    title = f"{loaded.name} {part}: rubric item {form.get('id', '')}"
-    return templated(request, user, "hand/rubric_item.html", title, status=status, **page)
