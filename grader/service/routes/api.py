@@ -95,23 +95,17 @@ def store_submission(
     now = utcnow()
     refuse_after_close(assignment, user.name, now)
     read_upload(filename, content, user.name, assignment.name)  # 422 with a caret when unreadable
-    fields: dict[str, Any] = {
-        "assignment_id": assignment.id,
-        "user_id": user.id,
-        "filename": filename,
-        "content_hash": hashlib.sha256(content).hexdigest(),
-        "late": is_late(now, assignment.due_for(user.name)),  # as it was then; pages derive it anew
-        "created_at": now,
-    }
+    late = is_late(now, assignment.due_for(user.name))  # as it was then; pages derive it anew
+    fields: dict[str, Any] = {"assignment_id": assignment.id, "user_id": user.id, "filename": filename}
+    fields |= {"content_hash": hashlib.sha256(content).hexdigest(), "late": late, "created_at": now}
     with service.db.write() as db:
         # Hand-ins of one student at once take turns, so each takes the next version number.
         lock_students(db, assignment.id, [user.id])
         hand_ins_bounded(db, user, service.settings.student_hand_ins)
         add_submission(db, fields, content)
         queue.enqueue(db, fields["id"])
-        audit(
-            db, user, "submit", assignment=assignment.name, submission=fields["id"], version=fields["version"]
-        )
+        handed_in = {"assignment": assignment.name, "submission": fields["id"], "version": fields["version"]}
+        audit(db, user, "submit", **handed_in)
     service.jobs_queued()
     metrics.SUBMISSIONS.inc()
     return detached(Submission, fields)

@@ -134,15 +134,14 @@ def build_from(loaded: LoadedAssignment, fmt: str, reports: list[Report], roster
 
 def _refused(built: Built) -> ApiError:
     names = ", ".join(f"{name} ({why})" for name, why in built.left_out)
-    what = (
-        "Moodle matches students by e-mail, ID number or username"
-        if built.format == "moodle"
-        else ("Canvas matches students by ID, SIS User ID, SIS Login ID or name")
+    by = {"moodle": "e-mail, ID number or username"}.get(
+        built.format, "ID, SIS User ID, SIS Login ID or name"
     )
     return ApiError(
         422,
-        f"{what}, and the roster gives none for: {names}; import the class roster "
-        "(grader users import, the LMS's own export), put it in roster.csv, or fetch the LMS's roster",
+        f"{built.format.capitalize()} matches students by {by}, and the roster gives none for: {names}; "
+        "import the class roster (grader users import, the LMS's own export), put it in roster.csv, "
+        "or fetch the LMS's roster",
     )
 
 
