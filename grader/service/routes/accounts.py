@@ -28,19 +28,8 @@ from grader.service.routes.exports import LmsRoster, export_roster
 from grader.service.templating import PAGE_CSS, asset, csrf_field, templated
 
 router = APIRouter(include_in_schema=False)
-# Each account action: its button, and what the page says once it is done
-ACTIONS = {
-    "link": ("New log-in link", "A one-time log-in link for {student} (shown once; valid {days:g} days):"),
-    "token": ("New token", "A new bearer token for {student} (shown once; the old one no longer works):"),
-    "reset-password": (
-        "Remove password",
-        "{student} has no password now; their sessions ended. Give them a log-in link.",
-    ),
-    "remove": (
-        "Remove",
-        "{student} is removed: no token, link or password of theirs works; their hand-ins are kept.",
-    ),
-}
+# What a TA may do to a student's account (its buttons: students.html; its answers: account_done.html)
+ACTIONS = ("link", "token", "reset-password", "remove")
 # Typing in the search box hides the rows that do not match (the form finds them without JavaScript).
 FILTER_SCRIPT = asset("students_filter.js")
 STUDENTS_CSS = PAGE_CSS + asset("students.css")
@@ -63,7 +52,6 @@ def students_page(
     shown = [row for row in rows if all(word in row["search"] for word in q.lower().split())]
     page: dict[str, Any] = {"students": shown, "total": len(rows), "query": q, "named": bool(people)}
     page |= {"zone": service.course.zone(), "link_days": f"{LINK_DAYS:g}", "csrf": csrf_field(request)}
-    page["actions"] = {action: label for action, (label, _) in ACTIONS.items()}
     title = "grader: students"
     return templated(request, user, "students.html", title, css=STUDENTS_CSS, script=FILTER_SCRIPT, **page)
 
@@ -123,6 +111,10 @@ def student_action(
                 remove_user(db, student, by=by)
     except AccountError as exc:
         raise ApiError(404, str(exc)) from None
-    done = ACTIONS[action][1].format(student=student, days=LINK_DAYS)
-    title = f"grader: {student}"
-    return templated(request, user, "account_done.html", title, student=student, done=done, secret=secret)
+    done: dict[str, Any] = {
+        "student": student,
+        "action": action,
+        "secret": secret,
+        "link_days": f"{LINK_DAYS:g}",
+    }
+    return templated(request, user, "account_done.html", f"grader: {student}", **done)
