@@ -64,7 +64,8 @@ def api_groups(
     """The part's answer groups; with names hidden (the assignment's ``anonymous``, or
     ``names=hidden``), each student is their pseudonym, which a grade of the group accepts."""
     groups, versions = part_groups(db, loaded, part)
-    data = [group_json(g, versions, part_of(loaded, part), part) for g in groups]
+    spec_part = part_of(loaded, part)
+    data = [group_json(g, versions, spec_part, part) for g in groups]
     hidden = names_hidden(loaded, names)
     for group in data if hidden else []:
         group["students"] = [pseudonym(loaded, s) for s in group["students"]]
