@@ -388,16 +388,20 @@ def read_back_html(check: dict[str, Any] | str, heading: str = "How your answers
 
 @router.get("/ta")
 def ta_home(request: Request, service: ServiceDep, user: Staff) -> Response:
-    course = service.course
+    assignments = service.course.all()
     with service.db.session(read_only=True) as db:
         jobs = service.job_counts().jobs()  # the counts /healthz and /queue show
         requests = open_count(db)
-        counts = {a.name: hand_in_count(db, a.id) for a in course.all()}
+        counts = {a.name: hand_in_count(db, a.id) for a in assignments}
     extra = list(getattr(request.app.state, "ta_links", ()))  # pages an installed part adds (LTI)
     trouble = service.grading_trouble()  # why grading cannot make progress, while it cannot
-    page: dict[str, Any] = {"course": course, "trouble": trouble, "jobs": jobs, "requests": requests}
-    page["counts"] = counts
-    page |= {"extra": extra, "csrf": csrf_field(request)}
+    page: dict[str, Any] = {"assignments": assignments, "trouble": trouble, "jobs": jobs, "counts": counts}
+    page |= {
+        "notices": service.course.notices,
+        "requests": requests,
+        "extra": extra,
+        "csrf": csrf_field(request),
+    }
     return templated(request, user, "ta_home.html", "grader: class", refresh=LIVE_SECONDS * 2, **page)
 
 
