@@ -140,7 +140,7 @@ def _send_answers(
 def _send_pdf(
     client: httpx.Client, path: Path, assignment: str | None, pages: str, say: Say = _quiet
 ) -> tuple[dict[str, Any], str | None]:
-    """POST a PDF and its page tags (grader.service.routes.pdf)."""
+    """POST a PDF and its page tags (grader.service.routes.pdf_pages)."""
     name = _assignment(client, assignment, say)
     files = {"file": (path.name, path.read_bytes(), "application/pdf")}
     url = f"/api/v1/assignments/{name}/pdf"

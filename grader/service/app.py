@@ -36,12 +36,12 @@ from grader.service.lti.routes import install as install_lti
 from grader.service.lti.scores import database_hooks as lti_database_hooks
 from grader.service.models import is_staff
 from grader.service.routes import hand as hand_routes
-from grader.service.routes import hand_pages, regrade_requests, rubric
+from grader.service.routes import regrade_requests
 from grader.service.routes.accounts import router as accounts_router
 from grader.service.routes.api import router as api_router
 from grader.service.routes.exports import router as exports_router
 from grader.service.routes.pages import router as pages_router
-from grader.service.routes.pdf import router as pdf_router
+from grader.service.routes.pdf_pages import api_router as pdf_router
 from grader.service.routes.pdf_pages import router as pdf_pages_router
 from grader.service.routes.similarity import LINK as similarity_link
 from grader.service.routes.similarity import router as similarity_router
@@ -374,9 +374,9 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
         },
     )
     app.state.service, app.state.probe = service, probe
-    routers = [api_router, exports_router, pages_router, hand_routes.router, hand_pages.router]
-    routers += [regrade_requests.router, rubric.router, accounts_router, similarity_router]
-    for included in [*routers, pdf_router, pdf_pages_router, router]:
+    routers = [api_router, exports_router, pages_router, hand_routes.router, regrade_requests.router]
+    routers += [accounts_router, similarity_router, pdf_router, pdf_pages_router, router]
+    for included in routers:
         app.include_router(included)
     app.state.ta_links = [similarity_link]  # shown on /ta
     install_lti(app, settings)  # LTI 1.3: /lti/jwks.json, /lti/login, /lti/launch (docs/lms.md)

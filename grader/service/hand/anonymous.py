@@ -1,14 +1,9 @@
-"""Anonymous grading: a stable pseudonym per student and assignment, shown in the grading view
-and the groups instead of the student's name (course.yaml's ``anonymous: true``, or the view's
-toggle). Exports and the audit log keep the names.
-
-The pseudonym is an HMAC of the assignment (its id and name) and the student's name, keyed by
-a server secret (derived from the verdict store's key, ``grader.core.integrity``: a file of mode
-0600 outside the course folder, as the CSRF and variant keys): the same on every page, every
-day and after a restart, different from one assignment to the next, and not computable from
-the roster by anyone without the server's key. It hides names from a TA's eye while grading,
-not from a TA set on finding them (the toggle shows them).
-"""
+"""Anonymous grading (course.yaml's ``anonymous: true``, or the view's toggle): a pseudonym per
+student and assignment in the grading view and the groups; exports and the audit log keep the
+names. An HMAC of the assignment and the name, keyed by a server secret (derived from the verdict
+store's key, a 0600 file outside the course folder): stable across pages, days and restarts,
+different per assignment, not computable from the roster. It hides names from a TA's eye while
+grading, not from a TA set on finding them (the toggle shows them)."""
 
 from __future__ import annotations
 
@@ -32,16 +27,14 @@ def pseudonym(loaded: LoadedAssignment, student: str) -> str:
 
 
 def names_hidden(loaded: LoadedAssignment, names: str) -> bool:
-    """``names``: the view's toggle, ``shown`` or ``hidden``; anything else: the assignment's
-    setting."""
+    """``names``: the view's toggle (``shown``, ``hidden``); else the assignment's setting."""
     if names in ("shown", "hidden"):
         return names == "hidden"
     return loaded.anonymous
 
 
 def real_names(loaded: LoadedAssignment, given: Iterable[str], students: Iterable[str]) -> dict[str, str]:
-    """Each of ``given`` (a name or a pseudonym) -> the name among ``students`` it stands for;
-    a name matching none is kept as it is (refused later as not in the group)."""
+    """Each of ``given`` (a name or pseudonym) -> the name among ``students`` (else itself)."""
     members = set(students)
     known = {pseudonym(loaded, s): s for s in members}
     return {name: name if name in members else known.get(name, name) for name in given}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -38,27 +38,22 @@ class GroupBody(_Grade):
 
 @dataclass(frozen=True)
 class Conflict:
+    """A grade changed since the TA saw it, as a 409 names it."""
+
     student: str
     part: str
-    seen: int
+    your_version: int
     version: int
-    by: str
-    at: str
+    changed_by: str
+    changed_at: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "student": self.student,
-            "part": self.part,
-            "your_version": self.seen,
-            "version": self.version,
-            "changed_by": self.by,
-            "changed_at": self.at,
-        }
+        return asdict(self)
 
     def describe(self) -> str:
         return (
-            f"{self.student} {self.part} was changed by {self.by} at {self.at} (version {self.version}; "
-            f"you saw version {self.seen}): reload and grade again"
+            f"{self.student} {self.part} was changed by {self.changed_by} at {self.changed_at} (version "
+            f"{self.version}; you saw version {self.your_version}): reload and grade again"
         )
 
 

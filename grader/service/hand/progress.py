@@ -59,25 +59,16 @@ def assignment_progress(spec: ProblemSet, reports: Iterable[Report]) -> Assignme
         address: PartProgress(address, part.type, part.points, automatic(part.type))
         for address, _, part in spec.iter_parts()
     }
-    for report in reports:
-        for result in report.parts:
-            progress = parts.get(result.id)
-            if progress is None:
-                continue
-            hand = result.hand
-            if result.status is not Status.MISSING or hand is not None:
-                progress.answers += 1
-            needs_ta = hand is not None or result.status in WAITING
-            needs_ta = needs_ta or (not progress.automatic and result.status is not Status.MISSING)
-            if needs_ta:
-                progress.to_grade += 1
-            if hand is not None:
-                if hand.to_review:
-                    progress.review += 1
-                else:
-                    progress.graded += 1
-                if hand.auto_status is not None:
-                    progress.overridden += 1
+    for result in (result for report in reports for result in report.parts if result.id in parts):
+        progress, hand, missing = parts[result.id], result.hand, result.status is Status.MISSING
+        progress.answers += not missing or hand is not None
+        progress.to_grade += (
+            hand is not None or result.status in WAITING or not (progress.automatic or missing)
+        )
+        if hand is not None:
+            progress.review += hand.to_review
+            progress.graded += not hand.to_review
+            progress.overridden += hand.auto_status is not None
     return AssignmentProgress(list(parts.values()))
 
 

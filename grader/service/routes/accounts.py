@@ -5,8 +5,7 @@ once, in the answer to that POST, never in a URL."""
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -29,64 +28,32 @@ from grader.service.routes.exports import LmsRoster, export_roster
 from grader.service.templating import PAGE_CSS, asset, csrf_field, templated
 
 router = APIRouter(include_in_schema=False)
-ACTIONS = {
-    "link": "New log-in link",
-    "token": "New token",
-    "reset-password": "Remove password",
-    "remove": "Remove",
-}
-
-
+# What a TA may do to a student's account (its buttons: students.html; its answers: account_done.html)
+ACTIONS = ("link", "token", "reset-password", "remove")
 # Typing in the search box hides the rows that do not match (the form finds them without JavaScript).
 FILTER_SCRIPT = asset("students_filter.js")
 STUDENTS_CSS = PAGE_CSS + asset("students.css")
-
-
-@dataclass(frozen=True)
-class StudentRow:
-    name: str
-    person: str  # their name in the roster, "" when it has none
-    email: str
-    password: bool
-    created: dt.datetime
-    search: str  # what the search box matches, lower case
 
 
 @router.get("/ta/students")
 def students_page(
     user: Staff, request: Request, service: ServiceDep, from_lms: LmsRoster, q: str = ""
 ) -> Response:
-    """Every student, with their name from the roster, when they were added (in the course's
-    time zone) and their account's actions; ``q`` keeps those whose user name, name or e-mail
-    contains each of its words (the search box filters as one types)."""
+    """Every student, their name from the roster and their account's actions; ``q`` keeps those
+    whose user name, name or e-mail contains each of its words (as the search box filters)."""
     with service.db.session(read_only=True) as db:
         users = students(db)
     people = roster_people(service, from_lms)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, password_hash, created in users:
         person, email = people.get(name, ("", ""))
-        search = " ".join((name, person, email)).lower()
-        rows.append(StudentRow(name, person, email, password_hash is not None, created, search))
-    words = q.lower().split()
-    shown = [row for row in rows if all(word in row.search for word in words)]
-    zone = service.course.zone()
-    return templated(
-        request,
-        user,
-        "students.html",
-        "grader: students",
-        css=STUDENTS_CSS,
-        script=FILTER_SCRIPT,
-        students=shown,
-        total=len(rows),
-        query=q,
-        named=bool(people),
-        zone=zone,
-        zone_name=zone.key if zone is not None else "UTC",
-        link_days=f"{LINK_DAYS:g}",
-        actions=ACTIONS,
-        csrf=csrf_field(request),
-    )
+        row = {"name": name, "person": person, "email": email, "password": password_hash is not None}
+        rows.append(row | {"created": created, "search": " ".join((name, person, email)).lower()})
+    shown = [row for row in rows if all(word in row["search"] for word in q.lower().split())]
+    page: dict[str, Any] = {"students": shown, "total": len(rows), "query": q, "named": bool(people)}
+    page |= {"zone": service.course.zone(), "link_days": f"{LINK_DAYS:g}", "csrf": csrf_field(request)}
+    title = "grader: students"
+    return templated(request, user, "students.html", title, css=STUDENTS_CSS, script=FILTER_SCRIPT, **page)
 
 
 # Roster columns that hold a student's name (normalised headers: Moodle's, Canvas's, a plain list)
@@ -96,9 +63,8 @@ EMAIL_COLUMNS = ("email", "emailaddress")
 
 
 def roster_people(service: WebService, from_lms: Roster | None) -> dict[str, tuple[str, str]]:
-    """(name, e-mail) of each student the course's roster lists, by each identifier of its row
-    (folder, username, e-mail, ID number): the roster the exports use; {} when there is none
-    or it cannot be read."""
+    """(name, e-mail) of each student of the exports' roster, by each identifier of its row;
+    {} when there is none or it cannot be read."""
     try:
         roster = export_roster(service, from_lms)
     except ApiError:
@@ -145,13 +111,10 @@ def student_action(
                 remove_user(db, student, by=by)
     except AccountError as exc:
         raise ApiError(404, str(exc)) from None
-    done = {
-        "link": f"A one-time log-in link for {student} (shown once; valid {LINK_DAYS:g} days):",
-        "token": f"A new bearer token for {student} (shown once; the old one no longer works):",
-        "reset-password": f"{student} has no password now; their sessions ended. Give them a log-in link.",
-        "remove": f"{student} is removed: no token, link or password of theirs works; "
-        "their hand-ins are kept.",
-    }[action]
-    return templated(
-        request, user, "account_done.html", f"grader: {student}", student=student, done=done, secret=secret
-    )
+    done: dict[str, Any] = {
+        "student": student,
+        "action": action,
+        "secret": secret,
+        "link_days": f"{LINK_DAYS:g}",
+    }
+    return templated(request, user, "account_done.html", f"grader: {student}", **done)

@@ -1,9 +1,5 @@
-"""The JSON API, ``/api/v1``: hand in, poll, check; the TA's lists, regrades and exports.
-
-Routes are thin: they read the request, ask :mod:`grader.service.auth` who may call
-them, and hand the work to the queue, the loader, the engine's check and the
-reporters, the same code ``grader grade`` and ``grader check`` run.
-"""
+"""The JSON API, ``/api/v1``: hand in, poll, check; the TA's lists and regrades. The work is
+the queue's, the loader's and the engine's check: the code ``grader grade`` and ``grader check`` run."""
 
 from __future__ import annotations
 
@@ -99,23 +95,17 @@ def store_submission(
     now = utcnow()
     refuse_after_close(assignment, user.name, now)
     read_upload(filename, content, user.name, assignment.name)  # 422 with a caret when unreadable
-    fields: dict[str, Any] = {
-        "assignment_id": assignment.id,
-        "user_id": user.id,
-        "filename": filename,
-        "content_hash": hashlib.sha256(content).hexdigest(),
-        "late": is_late(now, assignment.due_for(user.name)),  # as it was then; pages derive it anew
-        "created_at": now,
-    }
+    late = is_late(now, assignment.due_for(user.name))  # as it was then; pages derive it anew
+    fields: dict[str, Any] = {"assignment_id": assignment.id, "user_id": user.id, "filename": filename}
+    fields |= {"content_hash": hashlib.sha256(content).hexdigest(), "late": late, "created_at": now}
     with service.db.write() as db:
         # Hand-ins of one student at once take turns, so each takes the next version number.
         lock_students(db, assignment.id, [user.id])
         hand_ins_bounded(db, user, service.settings.student_hand_ins)
         add_submission(db, fields, content)
         queue.enqueue(db, fields["id"])
-        audit(
-            db, user, "submit", assignment=assignment.name, submission=fields["id"], version=fields["version"]
-        )
+        handed_in = {"assignment": assignment.name, "submission": fields["id"], "version": fields["version"]}
+        audit(db, user, "submit", **handed_in)
     service.jobs_queued()
     metrics.SUBMISSIONS.inc()
     return detached(Submission, fields)
@@ -170,24 +160,11 @@ def accepted(submission: Submission, **extra: Any) -> JSONResponse:
     return JSONResponse(body, status_code=202, headers={"Location": url})
 
 
-def late(course: Any, submission: Submission, student: str | None) -> bool:
-    """Handed in after the due in force now (for its student: an extension counts)."""
-    assignment = course.by_id(submission.assignment_id)
-    due = assignment.due_for(student or "") if assignment is not None else None
-    return is_late(submission.created_at, due)
-
-
 def submission_json(
-    service: WebService,
-    db: Session | Connection,
-    submission: Submission,
-    user: User,
-    now: dt.datetime,
-    with_report: bool = True,
+    service: WebService, db: Session | Connection, submission: Submission, user: User, now: dt.datetime
 ) -> dict[str, Any]:
-    status, verdict = submission_state(db, submission)
     author = user.name if submission.user_id == user.id else user_name(db, submission.user_id)
-    return submission_data(service, submission, author, (status, verdict), user, now, with_report)
+    return submission_data(service, submission, author, submission_state(db, submission), user, now)
 
 
 def submission_data(
@@ -199,19 +176,15 @@ def submission_data(
     now: dt.datetime,
     with_report: bool = True,
 ) -> dict[str, Any]:
-    """A submission as ``user`` may see it, from its ``state`` (:func:`submission_state`)."""
+    """A submission as ``user`` may see it, from its ``state`` (:func:`submission_state`); late
+    after the due in force now (its student's extension counts)."""
     status, verdict = state
     assignment = service.course.by_id(submission.assignment_id)
-    data: dict[str, Any] = {
-        "id": submission.id,
-        "assignment": assignment.name if assignment else None,
-        "student": author,
-        "version": submission.version,
-        "filename": submission.filename,
-        "submitted_at": submission.created_at.isoformat(),
-        "late": late(service.course, submission, author),
-        "status": status,
-    }
+    due = assignment.due_for(author or "") if assignment is not None else None
+    data: dict[str, Any] = {"id": submission.id, "assignment": assignment.name if assignment else None}
+    data |= {"student": author, "version": submission.version, "filename": submission.filename}
+    data |= {"submitted_at": submission.created_at.isoformat(), "late": is_late(submission.created_at, due)}
+    data["status"] = status
     if verdict is None or assignment is None:
         return data
     if verdict.problem_hash != assignment.problem_hash:  # graded since an edit this process missed?
@@ -221,12 +194,10 @@ def submission_data(
     data["current"] = verdict.problem_hash == assignment.problem_hash
     if not with_report:  # a list's row: the verdict's score as its row keeps it, no report read back
         data["score"], data["max_score"] = points_value(verdict.score), points_value(verdict.max_score)
-        return data
-    report = stored_report(verdict)
-    if is_staff(user):
-        data["report"] = report.to_dict(show_expected=True)
+    elif is_staff(user):
+        data["report"] = stored_report(verdict).to_dict(show_expected=True)
     else:
-        data["report"] = student_json(report, assignment, now)
+        data["report"] = student_json(stored_report(verdict), assignment, now)
     return data
 
 
@@ -283,10 +254,6 @@ async def check(
 ) -> dict[str, Any]:
     filename, content = await read_body(request, service.settings.max_upload_bytes)
     return await service.checks.check(loaded, user.name, filename, content)  # no request thread
-
-
-# ---------------------------------------------------------------------------------------------
-# TAs
 
 
 @router.get("/assignments/{assignment}/submissions")

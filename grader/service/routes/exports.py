@@ -1,16 +1,9 @@
-"""The class exports: ``GET /api/v1/assignments/{a}/export?format=`` (the gradebook of
-counted versions in each format), the Canvas and Moodle files' companion
-(``/export/notes``: who was left out and why, and how to import the file) and the TA's page
-of an assignment's exports (``/ta/assignments/{a}/exports``, linked from ``/ta``).
-
-The Canvas and Moodle files match students with one roster, merged field by field from the
-LMS's own (LTI's roster service, once a TA fetched it), the one ``grader users import``
-imported (kept in the database) and ``COURSE_DIR/roster.csv`` (any roster ``grader users
-import`` reads, or one with a ``folder`` column). A student the LMS's importer could not
-match gets no row (Moodle stops a whole import at an unknown user; Canvas takes the row for
-an unknown student): they are named on the page, in the companion and in the
-``X-Grader-Left-Out`` header.
-"""
+"""The class exports (docs/lms.md): the gradebook of counted versions in each format, the Canvas
+and Moodle files' companion (who was left out and why, how to import the file) and the TA's page
+of an assignment's exports. Canvas and Moodle match students with one roster, merged field by
+field from the LMS's (once a TA fetched it), the imported one and ``COURSE_DIR/roster.csv``; a
+student the LMS could not match gets no row (Moodle stops a whole import at an unknown user), and
+is named on the page, in the companion and in the ``X-Grader-Left-Out`` header."""
 
 from __future__ import annotations
 
@@ -18,7 +11,7 @@ import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
@@ -42,7 +35,7 @@ from grader.service.crud.accounts import AccountError, read_roster, stored_roste
 from grader.service.crud.submissions import counted_rows
 from grader.service.deps import AssignmentDep, ServiceDep, Staff, WebService
 from grader.service.errors import ApiError
-from grader.service.templating import templated
+from grader.service.templating import render, templated
 
 # Gradescope imports no gradebook: its autograder reads one results.json per hand-in, which
 # `grader gradescope-bundle` makes. A batch of them served as a gradebook imported nowhere.
@@ -56,14 +49,6 @@ LMS_FORMATS = ("canvas", "moodle")
 UNGRADED = "in the roster but not graded: "  # the reporters' notice of each such student
 MEDIA = {"json": "application/json", "junit": "application/xml", "markdown": "text/markdown"}
 SUFFIX = {"junit": "xml", "canvas": "csv", "moodle": "csv", "markdown": "md"}
-WHAT = {
-    "csv": "per part, the total after the penalty, the version, when and how late",
-    "canvas": "Canvas's gradebook import",
-    "moodle": "Moodle's grade import (CSV file)",
-    "junit": "JUnit XML, a test per part",
-    "json": "every report, exact",
-    "markdown": "a readable summary",
-}
 
 
 @dataclass(frozen=True)
@@ -76,7 +61,7 @@ class Built:
     rows: int  # the students with a row
     left_out: list[tuple[str, str]]  # (student, why)
     notices: list[str]
-    how: str  # how to import it ("" for a format no LMS imports)
+    label: str = ""  # the column Moodle identifies users by; the column Canvas fills ("" for a new one)
 
 
 def lms_roster(request: Request) -> Roster | None:
@@ -114,8 +99,7 @@ def file_roster(path: Path) -> Roster | None:
 
 
 def build(service: WebService, loaded: LoadedAssignment, fmt: str, roster: Roster | None) -> Built:
-    """The export ``fmt`` of the assignment's counted versions; ApiError when there is no
-    such format, or when the LMS could match none of the graded students."""
+    """The export ``fmt`` of the assignment's counted versions (422 for no such format)."""
     if fmt not in EXPORT_FORMATS:
         why = NOT_EXPORTED.get(fmt, f"unknown format {fmt!r}")
         raise ApiError(422, f"{why}; use one of {', '.join(EXPORT_FORMATS)}")
@@ -128,7 +112,7 @@ def build_from(loaded: LoadedAssignment, fmt: str, reports: list[Report], roster
     filename = f"{loaded.name}-{fmt}.{SUFFIX.get(fmt, fmt)}"
     if not isinstance(reporter, RosterReporter):
         text = reporter.render_batch(reports, show_expected=False)
-        return Built(fmt, filename, text, len(reports), [], [], "")
+        return Built(fmt, filename, text, len(reports), [], [])
     if roster is not None:
         reporter = reporter.with_roster(roster)
     if isinstance(reporter, CanvasReporter) and loaded.canvas is not None:  # as the CLI's --canvas-id
@@ -140,37 +124,24 @@ def build_from(loaded: LoadedAssignment, fmt: str, reports: list[Report], roster
     notices = [n for n in notices if not n.startswith(UNGRADED)]
     if ungraded:  # one line, not one a student
         notices.append(f"in the roster but not graded ({len(ungraded)}): {', '.join(ungraded)}")
-    return Built(fmt, filename, text, len(kept), left_out, notices, _how(reporter, loaded, kept))
-
-
-def _how(reporter: RosterReporter, loaded: LoadedAssignment, kept: list[Report]) -> str:
+    label: str | None = None  # the column Moodle identifies users by, or the column Canvas fills
     if isinstance(reporter, MoodleReporter):
-        _, label = reporter.identifier(kept)
-        return (
-            "Moodle: the course's Grades, Import, CSV file; choose this file; under Identify user "
-            f"by, map from '{label}' to '{label}'; map the column '{loaded.name}' to the activity's "
-            "grade item. Moodle stops a whole import at a row it cannot match: every row here names "
-            "a student by the roster."
-        )
-    column = reporter.column(kept[0].assignment) if kept and isinstance(reporter, CanvasReporter) else None
-    return (
-        "Canvas: Grades, Import; choose this file. Canvas matches each row by ID, then SIS User "
-        "ID, then SIS Login ID, then the student's exact name"
-        + (f", and fills the column {column}." if column else ", and makes a new assignment column.")
-    )
+        label = reporter.identifier(kept)[1]
+    elif kept and isinstance(reporter, CanvasReporter):
+        label = reporter.column(kept[0].assignment)
+    return Built(fmt, filename, text, len(kept), left_out, notices, label or "")
 
 
 def _refused(built: Built) -> ApiError:
     names = ", ".join(f"{name} ({why})" for name, why in built.left_out)
-    what = (
-        "Moodle matches students by e-mail, ID number or username"
-        if built.format == "moodle"
-        else ("Canvas matches students by ID, SIS User ID, SIS Login ID or name")
+    by = {"moodle": "e-mail, ID number or username"}.get(
+        built.format, "ID, SIS User ID, SIS Login ID or name"
     )
     return ApiError(
         422,
-        f"{what}, and the roster gives none for: {names}; import the class roster "
-        "(grader users import, the LMS's own export), put it in roster.csv, or fetch the LMS's roster",
+        f"{built.format.capitalize()} matches students by {by}, and the roster gives none for: {names}; "
+        "import the class roster (grader users import, the LMS's own export), put it in roster.csv, "
+        "or fetch the LMS's roster",
     )
 
 
@@ -196,18 +167,10 @@ def export_notes(
     if format not in LMS_FORMATS:
         raise ApiError(422, f"the companion is for the {' and '.join(LMS_FORMATS)} exports")
     built = build(service, loaded, format, export_roster(service, roster))
-    lines = [f"{built.filename}: {WHAT[format]}, {built.rows} student(s) with a row.", "", built.how, ""]
-    if built.left_out:
-        lines.append(f"Left out ({len(built.left_out)}: no row; enter their grades in the LMS by hand):")
-        lines += [f"- {name}: {why}" for name, why in built.left_out]
-    else:
-        lines.append("Left out: nobody.")
-    if built.notices:
-        lines += ["", "Also:", *(f"- {notice}" for notice in built.notices)]
     stem = built.filename.rsplit(".", 1)[0]
+    notes = render("export_notes.txt", built=built, name=loaded.name)
     return PlainTextResponse(
-        "\n".join(lines) + "\n",
-        headers={"Content-Disposition": f'attachment; filename="{stem}-notes.txt"'},
+        notes, headers={"Content-Disposition": f'attachment; filename="{stem}-notes.txt"'}
     )
 
 
@@ -218,23 +181,7 @@ def exports_page(
     """Every export of the assignment, linked, and who the Canvas and Moodle files leave out."""
     reports = [report for _, report in counted_rows(service.db, loaded)]
     roster = export_roster(service, from_lms)
-    rows = []
-    for fmt in EXPORT_FORMATS:
-        if fmt not in LMS_FORMATS:
-            rows.append({"format": fmt, "lms": False, "what": WHAT.get(fmt, fmt), "rows": len(reports)})
-            continue
-        built = build_from(loaded, fmt, reports, roster)
-        rows.append(
-            {"format": fmt, "lms": True, "what": WHAT[fmt], "rows": built.rows, "left_out": built.left_out}
-        )
-    return templated(
-        request,
-        user,
-        "exports.html",
-        f"{loaded.name}: exports",
-        heading=loaded.spec.title or loaded.name,
-        graded=len(reports),
-        roster=len(roster.rows) if roster is not None else None,
-        base=f"/api/v1/assignments/{loaded.name}/export",
-        rows=rows,
-    )
+    built = {fmt: build_from(loaded, fmt, reports, roster) for fmt in EXPORT_FORMATS if fmt in LMS_FORMATS}
+    title = f"{loaded.name}: exports"
+    page: dict[str, Any] = {"loaded": loaded, "reports": reports, "roster": roster, "built": built}
+    return templated(request, user, "exports.html", title, formats=EXPORT_FORMATS, **page)

@@ -1,16 +1,10 @@
-"""The TA's similarity pages (issue 63): ``/ta/similarity`` lists the assignments,
-``/ta/similarity/{assignment}`` ranks the pairs of the class's counted hand-ins (as
-``grader similar`` does) with the two sheets side by side. TAs only: a student gets 403.
-
-Computed in the background, never in a request (:mod:`grader.service.similarity_results`);
-the page shows the stored pairs and when they were computed, and a TA may ask to compute them
-again (a POST with CSRF).
-"""
+"""The TA's similarity pages (docs/similarity.md): the assignments, and the ranked pairs of the
+class's counted hand-ins with the two sheets side by side, as computed in the background
+(:mod:`grader.service.similarity_results`, never in a request); a TA may ask for them again."""
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -22,20 +16,18 @@ from grader.service.course_files import LoadedAssignment
 from grader.service.crud.audit import audit
 from grader.service.crud.similarity import rows_of
 from grader.service.deps import AssignmentDep, FormCsrf, ServiceDep, Staff
-from grader.service.models import SimilarityResult, utcnow
+from grader.service.models import SimilarityResult, User, utcnow
 from grader.service.similarity_results import ENVIRONMENT
 from grader.service.templating import csrf_field, html, nav
-
-log = logging.getLogger("grader.service")
 
 router = APIRouter(include_in_schema=False)
 LINK = ("/ta/similarity", "Similar sheets: copied code, write-ups and wrong answers")
 
-_ENVIRONMENT = ENVIRONMENT
 
-
-def _css() -> str:
-    return CSS + _ENVIRONMENT.get_template("similarity.css").render()
+def _page(request: Request, user: User, page_title: str, template: str, **context: Any) -> Response:
+    css = CSS + ENVIRONMENT.get_template("similarity.css").render()
+    body = ENVIRONMENT.get_template(template).render(**context)
+    return html(page(page_title, str(nav(request, user)) + body, css=css), css=css)
 
 
 def _when(moment: dt.datetime | None) -> str:
@@ -43,18 +35,12 @@ def _when(moment: dt.datetime | None) -> str:
 
 
 def _state(row: SimilarityResult | None, loaded: LoadedAssignment) -> dict[str, Any]:
-    computed = row is not None and row.computed_at is not None
-    return {
-        "computed": computed,
-        "computed_at": _when(row.computed_at) if row is not None else "",
-        "handins": row.handins if row is not None else 0,
-        "graded": row.graded if row is not None else 0,
-        "seconds": f"{row.seconds:.1f}" if row is not None else "",
-        "pending": row is not None and row.pending,
-        "requested_at": _when(row.requested_at) if row is not None else "",
-        "due": _when(loaded.due),
-        "after_due": loaded.due is not None and utcnow() >= loaded.due,
-    }
+    due = {"due": _when(loaded.due), "after_due": loaded.due is not None and utcnow() >= loaded.due}
+    if row is None:
+        return {"computed": False, "handins": 0, "pending": False} | due
+    state = {"computed": row.computed_at is not None, "computed_at": _when(row.computed_at)}
+    state |= {"handins": row.handins, "graded": row.graded, "seconds": f"{row.seconds:.1f}"}
+    return state | {"pending": row.pending, "requested_at": _when(row.requested_at)} | due
 
 
 @router.get("/ta/similarity")
@@ -65,16 +51,18 @@ def similarity_index(request: Request, user: Staff, service: ServiceDep) -> Resp
     assignments = [
         {"name": a.name, "title": a.spec.title or a.name, "state": _state(rows.get(a.id), a)} for a in loaded
     ]
-    body = _ENVIRONMENT.get_template("ta_similarity_index.html").render(assignments=assignments)
-    css = _css()
-    return html(page("grader: similar sheets", str(nav(request, user)) + body, css=css), css=css)
+    return _page(request, user, "grader: similar sheets", "ta_similarity_index.html", assignments=assignments)
 
 
 @router.get("/ta/similarity/{assignment}")
 def similarity_page(request: Request, user: Staff, service: ServiceDep, loaded: AssignmentDep) -> Response:
     with service.db.session(read_only=True) as db:
         row = rows_of(db, [loaded.id]).get(loaded.id)
-    body = _ENVIRONMENT.get_template("ta_similarity.html").render(
+    return _page(
+        request,
+        user,
+        f"grader: similar sheets, {loaded.name}",
+        "ta_similarity.html",
         title=loaded.spec.title or loaded.name,
         assignment=loaded.name,
         state=_state(row, loaded),
@@ -82,17 +70,11 @@ def similarity_page(request: Request, user: Staff, service: ServiceDep, loaded: 
         # the pairs as rendered in the background, with autoescape
         pairs=Markup(row.body) if row is not None and row.computed_at is not None else "",
     )
-    css = _css()
-    title = f"grader: similar sheets, {loaded.name}"
-    return html(page(title, str(nav(request, user)) + body, css=css), css=css)
 
 
 @router.post("/ta/similarity/{assignment}/recompute")
 def similarity_recompute(
-    user: Staff,
-    service: ServiceDep,
-    loaded: AssignmentDep,
-    _csrf: FormCsrf,
+    user: Staff, service: ServiceDep, loaded: AssignmentDep, _csrf: FormCsrf
 ) -> Response:
     """A TA asks for the page to be computed again: the background refresher does it."""
     with service.db.session() as db:
