@@ -27,7 +27,6 @@ Row = TypeVar("Row", bound=Base)
 
 
 def find(db: Session, model: type[Row], *order: Any, **keys: Any) -> Row | None:
-    """The first row of ``model`` with ``keys`` (in ``order``)."""
     return db.scalar(select(model).filter_by(**keys).order_by(*order).limit(1))
 
 
@@ -154,7 +153,6 @@ def last_stamp(db: Session, row: LtiScore) -> dt.datetime:
 
 
 def outbox_counts(db: Session) -> dict[str, int]:
-    """Scores by status, for the TA's LMS page."""
     rows = db.execute(select(LtiScore.status, func.count()).group_by(LtiScore.status)).all()
     return {**dict.fromkeys(ScoreStatus.ALL, 0), **dict(rows)}
 

@@ -9,13 +9,13 @@ import datetime as dt
 import json
 import os
 import time
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from filelock import FileLock
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, computed_field
 
 from grader.core.files import write_atomic
 from grader.service.models import utcnow
@@ -28,19 +28,28 @@ FORMAT = 2  # the key file's format (1: one bare JWK)
 PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi"})
 
 
-def import_key(jwk: dict[str, Any]) -> RSAKey:
+def import_key(jwk: dict[str, Any] | RSAKey) -> RSAKey:
     """A stored private key, its ``kid`` always its RFC 7638 thumbprint."""
+    if isinstance(jwk, RSAKey):
+        return jwk
     key = RSAKey.import_key({name: value for name, value in jwk.items() if name != "kid"})
     key.ensure_kid()
     return key
 
 
-@dataclass(frozen=True)
-class ToolKey:
-    key: RSAKey
+PrivateKey = Annotated[
+    RSAKey, BeforeValidator(import_key), PlainSerializer(lambda key: key.as_dict(private=True))
+]
+
+
+class ToolKey(BaseModel):
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, validate_by_name=True)
+
+    key: PrivateKey = Field(alias="jwk")
     created: dt.datetime
     expires: dt.datetime | None = None  # a previous key: when it leaves the JWKS; None: current
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def kid(self) -> str:
         return str(self.key.kid)
@@ -48,29 +57,17 @@ class ToolKey:
     def live(self, now: dt.datetime) -> bool:
         return self.expires is None or self.expires > now
 
-    def stored(self) -> dict[str, Any]:
-        expires = None if self.expires is None else self.expires.isoformat()
-        return {
-            "kid": self.kid,
-            "created": self.created.isoformat(),
-            "expires": expires,
-            "jwk": self.key.as_dict(private=True),
-        }
-
-    @classmethod
-    def from_stored(cls, entry: dict[str, Any]) -> ToolKey:
-        expires = entry.get("expires") and dt.datetime.fromisoformat(entry["expires"])
-        return cls(import_key(entry["jwk"]), dt.datetime.fromisoformat(entry["created"]), expires)
-
     @classmethod
     def new(cls, now: dt.datetime) -> ToolKey:
-        return cls(RSAKey.generate_key(KEY_BITS, private=True, auto_kid=True), now)
+        return cls(key=RSAKey.generate_key(KEY_BITS, private=True, auto_kid=True), created=now)
 
 
-@dataclass(frozen=True)
-class KeyRing:
-    """The current key first, then the previous ones (some may have expired since)."""
+class KeyRing(BaseModel):
+    """The key file: the current key first, then the previous ones (some may have expired since)."""
 
+    model_config = ConfigDict(frozen=True)
+
+    format: int = FORMAT
     keys: tuple[ToolKey, ...]
 
     @property
@@ -78,31 +75,26 @@ class KeyRing:
         return self.keys[0]
 
     def due(self, days: float, now: dt.datetime) -> bool:
-        """The current key is ``days`` old."""
         return self.current.created + dt.timedelta(days=days) <= now
 
     def rotated(self, fresh: ToolKey, grace: dt.timedelta) -> KeyRing:
         """``fresh`` as the current key; the others published until the grace ends at the
         latest (a shorter grace shortens theirs too), the expired ones dropped."""
         until = fresh.created + grace
-        previous = (replace(key, expires=min(key.expires or until, until)) for key in self.keys)
-        return KeyRing((fresh, *(key for key in previous if key.live(fresh.created))))
-
-    def dumps(self) -> str:
-        return json.dumps({"format": FORMAT, "keys": [key.stored() for key in self.keys]}, indent=1)
+        previous = (key.model_copy(update={"expires": min(key.expires or until, until)}) for key in self.keys)
+        return KeyRing(keys=(fresh, *(key for key in previous if key.live(fresh.created))))
 
     @classmethod
     def loads(cls, text: str, written: dt.datetime) -> KeyRing:
         data = json.loads(text)
         if "kty" in data:  # the one-key file of before: its key stays current, dated by the file
-            return cls((ToolKey(import_key(data), written),))
-        return cls(tuple(ToolKey.from_stored(entry) for entry in data["keys"]))
+            return cls(keys=(ToolKey(key=data, created=written),))
+        return cls.model_validate(data)
 
 
 class ToolKeys:
-    """The key file of one service, read again when it changes (a rotation by another process
-    reaches a running server at once). With ``rotate_days``, the current key is replaced when
-    it is that old, before it signs (under a lock: of several servers, one rotates)."""
+    """The key file, read again when it changes (another process rotated). With ``rotate_days``,
+    the current key is replaced when it is that old, before it signs (one server does, by a lock)."""
 
     def __init__(self, data_dir: Path, rotate_days: float | None = None):
         self.path = data_dir / KEY_FILE
@@ -116,12 +108,11 @@ class ToolKeys:
             with self._locked():
                 ring = self._read()
                 if ring is None:
-                    ring = KeyRing((ToolKey.new(utcnow()),))
+                    ring = KeyRing(keys=(ToolKey.new(utcnow()),))
                     self._write(ring)
         return ring
 
     def current(self) -> RSAKey:
-        """The key to sign with (its ``kid`` goes in the JWT header)."""
         ring = self.ring()
         if self.rotate_days is not None and ring.due(self.rotate_days, utcnow()):
             ring = self.rotate(older_than_days=self.rotate_days)
@@ -135,7 +126,9 @@ class ToolKeys:
             if ring is not None and older_than_days is not None and not ring.due(older_than_days, now):
                 return ring
             fresh = ToolKey.new(now)
-            ring = KeyRing((fresh,)) if ring is None else ring.rotated(fresh, dt.timedelta(days=grace_days))
+            ring = (
+                KeyRing(keys=(fresh,)) if ring is None else ring.rotated(fresh, dt.timedelta(days=grace_days))
+            )
             self._write(ring)
         return ring
 
@@ -162,24 +155,16 @@ class ToolKeys:
         return ring
 
     def _write(self, ring: KeyRing) -> None:
-        write_atomic(self.path, ring.dumps(), mode=0o600)  # a temporary file, then os.replace
+        write_atomic(
+            self.path, ring.model_dump_json(by_alias=True, indent=1), mode=0o600
+        )  # a temporary file, then os.replace
 
     def _locked(self) -> FileLock:
         return FileLock(self.path.parent / LOCK_FILE, mode=0o600)
 
 
 def sign(key: RSAKey, claims: dict[str, Any], seconds: int) -> str:
-    """A JWT of ``claims`` signed by the tool's ``key``, valid for ``seconds`` from now."""
     now = int(time.time())
     return jwt.encode(
         {"alg": "RS256", "kid": key.kid, "typ": "JWT"}, {**claims, "iat": now, "exp": now + seconds}, key
     )
-
-
-def tool_key(data_dir: Path) -> RSAKey:
-    return ToolKeys(data_dir).current()
-
-
-def rotate(data_dir: Path, grace_days: float = GRACE_DAYS) -> KeyRing:
-    """What ``grader lti rotate-key`` does."""
-    return ToolKeys(data_dir).rotate(grace_days)

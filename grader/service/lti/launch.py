@@ -176,9 +176,8 @@ def claim(claims: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def assignment_of(claims: dict[str, Any]) -> str | None:
-    """The problem set the link opens: the link's custom parameter ``assignment``, else an
-    ``?assignment=`` on its target link URI (what Canvas sends for a URL typed in an
-    "External Tool" assignment). Both are inside the signed token."""
+    """The link's custom parameter ``assignment``, else an ``?assignment=`` on its target link URI
+    (Canvas's "External Tool" assignment with a URL typed in); both are in the signed token."""
     name = claim(claims, CLAIM + "custom").get("assignment")
     if not name:
         query = parse_qs(urlparse(str(claims.get(CLAIM + "target_link_uri") or "")).query)
@@ -187,9 +186,8 @@ def assignment_of(claims: dict[str, Any]) -> str | None:
 
 
 def role_of(claims: dict[str, Any], platform: Platform | None = None) -> str:
-    """TA for the course's staff, or for an institution role the platform's
-    ``institution_ta_roles`` lists; anyone else (a Mentor, a Learner's sub-roles, an
-    instructor of another course, a custom role) is a student."""
+    """TA for the course's staff, or for an institution role the platform's ``institution_ta_roles``
+    lists; anyone else (a Mentor, an instructor of another course, a custom role) is a student."""
     roles = [str(role) for role in claims.get(CLAIM + "roles") or []]
     named = platform.institution_ta_roles if platform is not None else ()
     institution = {f"{LIS_ROLES}institution/person#{name}" for name in named}

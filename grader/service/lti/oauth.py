@@ -32,9 +32,8 @@ def client_assertion(platform: Platform, key: RSAKey) -> str:
 
 
 class AccessTokens:
-    """Bearer tokens per (platform, scopes), fetched with the client-credentials grant.
-    ``key`` signs the assertions: a key, or what gives the current one (``ToolKeys.current``,
-    so that a rotated key signs the next assertion)."""
+    """Bearer tokens per (platform, scopes). ``key`` signs the assertions: a key, or what gives the
+    current one (``ToolKeys.current``: a rotated key signs the next assertion)."""
 
     def __init__(self, key: RSAKey | Callable[[], RSAKey]):
         self._key = key

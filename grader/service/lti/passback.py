@@ -95,8 +95,6 @@ def score_body(row: LtiScore, stamp: dt.datetime, platform: Platform | None) -> 
 
 
 class Passback:
-    """The thread that posts the outbox until :meth:`stop`."""
-
     def __init__(self, db: Database, config: LtiConfig, course: CourseState, tokens: AccessTokens):
         self.db = db
         self.config = config
@@ -130,7 +128,6 @@ class Passback:
             self._stop.wait(POLL_SECONDS)
 
     def deliver_due(self) -> int:
-        """Post every score that is due; how many were."""
         with self.db.session() as db:
             due = lti.due_scores(db, utcnow(), BATCH)
         return sum(self.deliver(score_id) for score_id in due if not self._stop.is_set())

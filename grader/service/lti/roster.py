@@ -60,7 +60,6 @@ def sync_rosters(database: Database, config: LtiConfig, tokens: AccessTokens) ->
 def fetch_members(
     http: httpx.Client, tokens: AccessTokens, platform: Platform, url: str
 ) -> tuple[list[dict[str, Any]], int]:
-    """Every member on every page, and how many pages there were."""
     token = tokens.token(platform, (SCOPE_ROSTER,))
     headers = {"Accept": MEMBERSHIP_TYPE, "Authorization": f"Bearer {token}"}
     members: list[dict[str, Any]] = []
@@ -91,8 +90,7 @@ def _next_page(response: httpx.Response, first: str) -> str | None:
 
 
 def store_members(db: Session, issuer: str, context: str, members: list[dict[str, Any]]) -> None:
-    """The members as the LMS lists them now; those it no longer lists are marked as left,
-    whether grader knew them from an earlier fetch or only from a launch (never fetched)."""
+    """The members as the LMS lists them now; those it no longer lists (from a fetch or a launch) left."""
     now = utcnow()
     for data in members:
         keys = {"issuer": issuer, "context_id": context, "subject": str(data["user_id"])}

@@ -80,7 +80,6 @@ Tool = Annotated[LtiState, Depends(_tool)]
 
 @router.get("/jwks.json")
 def jwks(request: Request) -> Response:
-    """The tool's public keys: the "public keyset URL" of the tool's registration."""
     tool_keys: keys.ToolKeys = request.app.state.lti.tool_keys
     return JSONResponse(tool_keys.public_jwks(), headers={"Cache-Control": "max-age=300"})
 
@@ -143,8 +142,7 @@ def lti_launch(
 
 
 def launch_session(db: Session, user: User, hours: float) -> str:
-    """The launch's session cookie. Its forms' CSRF token is that of the user's newest live
-    session: a launch is a cross-site form post, which brings no cookie of ours, so the new
+    """The launch's session cookie, with the CSRF token of the user's newest live session: the new
     cookie replaces the browser's, and a tab an earlier launch opened keeps posting its forms."""
     earlier = sessions.newest_live_session(db, user.id)
     cookie = start_session(db, user, hours)

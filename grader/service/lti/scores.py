@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -39,7 +38,7 @@ from grader.service.models import (
 
 log = logging.getLogger("grader.service.lti")
 SUBMITTED, COMPLETED = "Submitted", "Completed"
-CHANGED = "grader.lti.changed"  # the session's info: what its flush changed (_Changed)
+CHANGED = "grader.lti.changed"  # the session's info: (new verdicts, ids of assignments whose due moved)
 
 
 def database_hooks(course_dir: Path) -> list[Callable[[sessionmaker[Session]], None]]:
@@ -53,39 +52,30 @@ def install(sessions: sessionmaker[Session]) -> None:
     event.listen(sessions, "after_soft_rollback", lambda db, _previous: db.info.pop(CHANGED, None))
 
 
-@dataclass
-class _Changed:
-    """What a flush changed that can move a counted score."""
-
-    verdicts: list[VerdictRow] = field(default_factory=list)
-    assignments: set[int] = field(default_factory=set)
-
-
 def _before_flush(db: Session, _context: Any, _instances: Any) -> None:
     verdicts = [row for row in db.new if isinstance(row, VerdictRow)]
     moved = [row.id for row in db.dirty if isinstance(row, Assignment) and _due_moved(row)]
     if verdicts or moved:
-        changed = db.info.setdefault(CHANGED, _Changed())
-        changed.verdicts += verdicts
-        changed.assignments.update(moved)
+        changed = db.info.setdefault(CHANGED, ([], set()))
+        changed[0].extend(verdicts)
+        changed[1].update(moved)
 
 
 def _after_flush(db: Session, _context: Any) -> None:
     """Queue the scores the flush changed. Read after the flush (the new verdicts and deadlines
     are in the transaction), added to the same transaction: both are stored, or neither."""
-    changed = db.info.pop(CHANGED, None)
-    if changed is None:
-        return
+    verdicts, moved = db.info.pop(CHANGED, ([], set()))
     with db.no_autoflush:
         try:
-            for assignment_id in changed.assignments:
+            for assignment_id in moved:
                 refresh(db, assignment_id)
             students: dict[tuple[int, int], bool] = {}  # -> a verdict of the counted version
-            for verdict in changed.verdicts:
+            for verdict in verdicts:
                 submission = db.get(Submission, verdict.submission_id)
-                if submission is not None and submission.assignment_id not in changed.assignments:
+                if submission is not None and submission.assignment_id not in moved:
                     key = (submission.assignment_id, submission.user_id)
-                    counted = counted_submission(db, *key) == submission.id
+                    found = counted_submission(db, *key)
+                    counted = found is not None and found[0].id == submission.id
                     students[key] = students.get(key, False) or counted
             for (assignment_id, user_id), counted in sorted(students.items()):
                 refresh(db, assignment_id, user_id, resend=counted)
@@ -104,9 +94,8 @@ def _due_moved(assignment: Assignment) -> bool:
 
 
 def refresh(db: Session, assignment_id: int, user_id: int | None = None, resend: bool = False) -> int:
-    """Queue the score of the student ``user_id`` (of each LMS student of the assignment when
-    None) in each LMS column of the assignment where it differs from the last one queued (with
-    ``resend``, also where it is the same but not waiting to be posted); how many were queued."""
+    """Queue the score of ``user_id`` (of each LMS student when None) in each LMS column of the
+    assignment where it differs from the last one queued (or, with ``resend``, is not waiting)."""
     assignment = db.get(Assignment, assignment_id)
     if assignment is None:
         return 0
@@ -131,7 +120,6 @@ def _queue_if_changed(
 
 
 def _same(sent: LtiScore, now: LtiScore) -> bool:
-    """The same version, points and progress."""
     fields = ("submission_id", "score_given", "score_maximum", "grading_progress")
     return all(getattr(sent, name) == getattr(now, name) for name in fields)
 
@@ -141,24 +129,25 @@ def current_score(
 ) -> LtiScore | None:
     """The score the student has now (of their counted version's newest verdict, after the
     late penalty), as an outbox row not added yet; None while nothing of theirs is graded."""
-    name = user_name(db, user_id) or ""
-    counted = counted_submissions(db, assignment.id, partial(due_for, assignment), [name])
-    verdict = counted[0][2] if counted else None
-    report = loads(verdict.report) if verdict is not None else None
-    if not isinstance(report, Report):
+    counted = counted_submission(db, assignment.id, user_id)
+    report = loads(counted[1].report) if counted is not None and counted[1] is not None else None
+    if counted is None or not isinstance(report, Report):
         return None
     written = (assignment.policy or {}).get("penalty")
     penalty = Penalty.model_validate(written) if written else None
-    return score_row(item, subject, counted[0][1], report, due_for(assignment, name), penalty)
+    due = due_for(assignment, user_name(db, user_id) or "")
+    return score_row(item, subject, counted[0], report, due, penalty)
 
 
-def counted_submission(db: Session, assignment_id: int, user_id: int) -> int | None:
-    """The id of the user's counted version (the gradebook's rule)."""
+def counted_submission(
+    db: Session, assignment_id: int, user_id: int
+) -> tuple[Submission, VerdictRow | None] | None:
+    """The user's counted version (the gradebook's rule) and its newest verdict."""
     assignment, name = db.get(Assignment, assignment_id), user_name(db, user_id)
     if assignment is None or name is None:
         return None
     counted = counted_submissions(db, assignment_id, partial(due_for, assignment), [name])
-    return counted[0][1].id if counted else None
+    return (counted[0][1], counted[0][2]) if counted else None
 
 
 def score_row(
