@@ -171,16 +171,12 @@ def lms_overview(db: Session, left: str, failures: int) -> dict[str, Any]:
     ).all()
     return {
         "failing": list(failing),
-        "items": db.scalars(
-            select(LtiLineItem).order_by(LtiLineItem.context_id, LtiLineItem.assignment)
-        ).all(),
+        "items": find_all(db, LtiLineItem, LtiLineItem.context_id, LtiLineItem.assignment),
         "contexts": db.execute(
             select(LtiMember.context_id, func.count(), func.max(LtiMember.synced_at))
             .where(LtiMember.status == "Active")
             .group_by(LtiMember.context_id)
             .order_by(LtiMember.context_id)
         ).all(),
-        "dropped": db.scalars(
-            select(LtiMember).where(LtiMember.status == left).order_by(LtiMember.context_id, LtiMember.name)
-        ).all(),
+        "dropped": find_all(db, LtiMember, LtiMember.context_id, LtiMember.name, status=left),
     }

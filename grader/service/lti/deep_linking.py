@@ -28,7 +28,7 @@ STATE_AUDIENCE = "grader/deep-linking"
 STATE_SECONDS = 1800  # how long the TA has to pick
 RESPONSE_SECONDS = 600
 AUTO_SUBMIT = "document.forms[0].submit();"
-ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-]+(:\d{1,5})?(?=[/?#]|$)")
+ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-]+(:\d{1,5})?(?=[/?#]|\Z)")
 
 
 class DeepLinkRequest(BaseModel):

@@ -109,13 +109,14 @@ def synced_members(db: Session) -> list[LtiMember]:
     return [member for member in members if (member.issuer, member.context_id) in synced]
 
 
-def lms_roster(db: Session) -> Roster | None:
+def lms_roster(database: Database) -> Roster | None:
     """The fetched rosters as the Canvas and Moodle exports read them (a row per service user,
     by user name); None when none names a service user."""
-    members = synced_members(db)
-    if not members:
-        return None
-    matched = match_members(db, members)
+    with database.session() as db:
+        members = synced_members(db)
+        if not members:
+            return None
+        matched = match_members(db, members)
     rows = {
         name: _row(name, member)
         for member in members

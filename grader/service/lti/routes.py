@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
@@ -14,7 +15,6 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from grader.reporting.lms import Roster
 from grader.service.auth import set_session_cookie, start_session
 from grader.service.course import CourseState
 from grader.service.credentials import digest
@@ -59,12 +59,9 @@ def install(app: FastAPI, settings: Settings) -> None:
     service = app.state.service
     service.hook_database(scores.install)  # the grading process writes verdicts too
     service.companions.append(Passback(service.db, config, service.course, app.state.lti.tokens))
-
-    def roster() -> Roster | None:
-        with service.db.session() as db:
-            return lms_roster(db)
-
-    app.state.lms_roster = roster  # read by the Canvas and Moodle exports (exports.export_roster)
+    app.state.lms_roster = partial(
+        lms_roster, service.db
+    )  # read by the Canvas and Moodle exports (exports.export_roster)
     app.state.ta_links = [*getattr(app.state, "ta_links", []), ("/ta/lms", "LMS: grade passback and roster")]
 
 
