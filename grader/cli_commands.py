@@ -180,13 +180,13 @@ def lti_rotate_key(course_dir: Path, grace_days: float) -> None:
 
     A running server signs with it at once and publishes the previous keys at
     /lti/jwks.json until their grace ends, so what they signed still verifies."""
-    from grader.service.lti.keys import rotate  # the LTI package: known to the app and here only
+    from grader.service.lti.keys import ToolKeys  # the LTI package: known to the app and here only
     from grader.service.settings import Settings
 
     if not (course_dir / "problems").is_dir():
         click.echo(f"error: {course_dir} has no problems/ folder: is it the course folder?", err=True)
         sys.exit(2)
-    ring = rotate(Settings(course_dir=course_dir).data_dir, grace_days)
+    ring = ToolKeys(Settings(course_dir=course_dir).data_dir).rotate(grace_days)
     for key in ring.keys[1:]:
         click.echo(f"previous key {key.kid} published until {key.expires:%Y-%m-%d %H:%M UTC}", err=True)
     click.echo(ring.current.kid)

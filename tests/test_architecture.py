@@ -288,7 +288,7 @@ def _longest_chain(graph: dict[str, set[str]], inside: str) -> list[str]:
 # (e.g. server -> app -> lti.routes -> lti.deep_linking -> lti.launch -> crud.accounts -> credentials
 # -> models):
 # the tables are in models.py, the late policy (late.py) and the course files (course_files.py)
-# read no table, and the LTI modules import the claims from lti/claims.py.
+# read no table, and the LTI modules import the claims from lti/launch.py.
 MAX_SERVICE_CHAIN = 8
 
 

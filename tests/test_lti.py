@@ -39,7 +39,7 @@ from grader.service.crud.accounts import add_user
 from grader.service.crud.extensions import grant_extension
 from grader.service.db import Database, migrate
 from grader.service.lti import scores
-from grader.service.lti.keys import KEY_FILE, PRIVATE_MEMBERS, ToolKeys, tool_key
+from grader.service.lti.keys import KEY_FILE, PRIVATE_MEMBERS, ToolKeys
 from grader.service.lti.launch import role_of
 from grader.service.lti.oauth import (
     ASSERTION_TYPE,
@@ -374,7 +374,7 @@ def test_the_tool_gets_an_access_token_with_its_own_key(lms: Lms) -> None:
     """The client-credentials grant AGS and NRPS use: the platform checks the tool's signed
     assertion against the JWKS the running server publishes, and the scopes it may have."""
     (platform,) = load(lms.server.course.folder).platforms
-    tokens = AccessTokens(tool_key(lms.server.course.folder / ".grader-service"))
+    tokens = AccessTokens(ToolKeys(lms.server.course.folder / ".grader-service").current())
     lms.platform.allowed_scopes.update({SCOPE_SCORE, SCOPE_LINEITEM})
     first = tokens.token(platform, (SCOPE_SCORE, SCOPE_LINEITEM))
     assert lms.platform.tokens[first] == {SCOPE_SCORE, SCOPE_LINEITEM}
@@ -970,7 +970,9 @@ def outbox(lms: Lms, url: str, hint: str) -> Iterator[Outbox]:
         user_id = user.id
     quiz = course.get(QUIZ)
     assert quiz is not None
-    passback = Passback(database, load(folder), course, AccessTokens(tool_key(folder / ".grader-service")))
+    passback = Passback(
+        database, load(folder), course, AccessTokens(ToolKeys(folder / ".grader-service").current())
+    )
     lms.platform.allowed_scopes.add(SCOPE_SCORE)
     try:
         yield Outbox(database, passback, student, user_id, quiz.id)
@@ -1234,7 +1236,7 @@ def test_a_rotated_key_signs_at_once_and_the_old_one_verifies_in_its_grace(lms: 
     client assertion carry the new kid and verify; the JWKS has both keys; a pick started
     and a JWT signed before the rotation still verify."""
     folder = lms.server.course.folder
-    old = tool_key(folder / ".grader-service")
+    old = ToolKeys(folder / ".grader-service").current()
     assert served_kids(lms)[0] == old.kid
     (platform,) = load(folder).platforms
     early = client_assertion(platform, old)  # signed before the rotation
@@ -1266,7 +1268,7 @@ def test_a_rotated_key_signs_at_once_and_the_old_one_verifies_in_its_grace(lms: 
 
 def test_after_the_grace_the_old_key_is_gone(lms: Lms) -> None:
     folder = lms.server.course.folder
-    old = tool_key(folder / ".grader-service")
+    old = ToolKeys(folder / ".grader-service").current()
     (platform,) = load(folder).platforms
     late = client_assertion(platform, old)
     new = rotate_key(folder, "--grace-days", "0")  # as after a leak: no grace

@@ -1,30 +1,24 @@
-"""The tool's own RSA keys: a key set kept private (0600) in the service's data folder, whose
-public halves are served as a JWKS at ``/lti/jwks.json`` (what a platform asks for as the
-tool's "public keyset URL"). joserfc does the JWK work.
-
-The set holds the current key, which signs (deep-linking responses, OAuth2 client
-assertions, the deep-linking pick token), and the previous ones, each published until its
-grace ends so that what it signed still verifies. Every key has its RFC 7638 thumbprint as
-``kid`` and its creation time. ``grader lti rotate-key`` (or ``--lti-key-days``) makes a new
-current key; a running server reads the file again when it changes. The file of before (one
-bare JWK) is read as a set of one current key, created when the file was last written."""
+"""The tool's own RSA keys, kept private (0600) in the service's data folder, their public
+halves served at ``/lti/jwks.json`` (docs/lms.md, "Rotating the tool's key"). The current
+key signs; the previous ones stay published until their grace ends, so that what they
+signed still verifies. Every ``kid`` is the key's RFC 7638 thumbprint."""
 
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
 import os
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
+import time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from filelock import FileLock
+from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, computed_field
 
 from grader.core.files import write_atomic
+from grader.service.models import utcnow
 
 KEY_FILE = "lti-tool-key.json"
 LOCK_FILE = "lti-tool-key.lock"  # held while the key file is made or rotated
@@ -34,27 +28,28 @@ FORMAT = 2  # the key file's format (1: one bare JWK)
 PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi"})
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def key_path(data_dir: Path) -> Path:
-    return data_dir / KEY_FILE
-
-
-def import_key(jwk: dict[str, Any]) -> RSAKey:
+def import_key(jwk: dict[str, Any] | RSAKey) -> RSAKey:
     """A stored private key, its ``kid`` always its RFC 7638 thumbprint."""
+    if isinstance(jwk, RSAKey):
+        return jwk
     key = RSAKey.import_key({name: value for name, value in jwk.items() if name != "kid"})
     key.ensure_kid()
     return key
 
 
-@dataclass(frozen=True)
-class ToolKey:
-    key: RSAKey
+PrivateKey = Annotated[
+    RSAKey, BeforeValidator(import_key), PlainSerializer(lambda key: key.as_dict(private=True))
+]
+
+
+class ToolKey(BaseModel):
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, validate_by_name=True)
+
+    key: PrivateKey = Field(alias="jwk")
     created: dt.datetime
     expires: dt.datetime | None = None  # a previous key: when it leaves the JWKS; None: current
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def kid(self) -> str:
         return str(self.key.kid)
@@ -62,73 +57,48 @@ class ToolKey:
     def live(self, now: dt.datetime) -> bool:
         return self.expires is None or self.expires > now
 
-    def stored(self) -> dict[str, Any]:
-        return {
-            "kid": self.kid,
-            "created": self.created.isoformat(),
-            "expires": None if self.expires is None else self.expires.isoformat(),
-            "jwk": self.key.as_dict(private=True),
-        }
-
     @classmethod
-    def from_stored(cls, entry: dict[str, Any]) -> ToolKey:
-        expires = entry.get("expires")
-        return cls(
-            import_key(entry["jwk"]),
-            dt.datetime.fromisoformat(entry["created"]),
-            None if expires is None else dt.datetime.fromisoformat(expires),
-        )
+    def new(cls, now: dt.datetime) -> ToolKey:
+        return cls(key=RSAKey.generate_key(KEY_BITS, private=True, auto_kid=True), created=now)
 
 
-def new_key(now: dt.datetime) -> ToolKey:
-    return ToolKey(RSAKey.generate_key(KEY_BITS, private=True, auto_kid=True), now)
+class KeyRing(BaseModel):
+    """The key file: the current key first, then the previous ones (some may have expired since)."""
 
+    model_config = ConfigDict(frozen=True)
 
-@dataclass(frozen=True)
-class KeyRing:
-    """The current key first, then the previous ones (some may have expired since)."""
-
+    format: int = FORMAT
     keys: tuple[ToolKey, ...]
 
     @property
     def current(self) -> ToolKey:
         return self.keys[0]
 
-    def live(self, now: dt.datetime) -> tuple[ToolKey, ...]:
-        return tuple(key for key in self.keys if key.live(now))
-
     def due(self, days: float, now: dt.datetime) -> bool:
-        """The current key is ``days`` old."""
         return self.current.created + dt.timedelta(days=days) <= now
 
     def rotated(self, fresh: ToolKey, grace: dt.timedelta) -> KeyRing:
         """``fresh`` as the current key; the others published until the grace ends at the
         latest (a shorter grace shortens theirs too), the expired ones dropped."""
         until = fresh.created + grace
-        previous = (replace(key, expires=min(key.expires or until, until)) for key in self.keys)
-        return KeyRing((fresh, *(key for key in previous if key.live(fresh.created))))
-
-    def dumps(self) -> str:
-        return json.dumps({"format": FORMAT, "keys": [key.stored() for key in self.keys]}, indent=1)
+        previous = (key.model_copy(update={"expires": min(key.expires or until, until)}) for key in self.keys)
+        return KeyRing(keys=(fresh, *(key for key in previous if key.live(fresh.created))))
 
     @classmethod
     def loads(cls, text: str, written: dt.datetime) -> KeyRing:
         data = json.loads(text)
-        if "kty" in data:  # the one-key file of before: its key stays the current one
-            return cls((ToolKey(import_key(data), written),))
-        return cls(tuple(ToolKey.from_stored(entry) for entry in data["keys"]))
+        if "kty" in data:  # the one-key file of before: its key stays current, dated by the file
+            return cls(keys=(ToolKey(key=data, created=written),))
+        return cls.model_validate(data)
 
 
 class ToolKeys:
-    """The key file of one service, read again when it changes (a rotation made by another
-    process reaches a running server at once). With ``rotate_days``, the current key is
-    replaced when it is that old, before it signs (of several servers sharing the folder,
-    one rotates: the rotation holds a lock and looks again)."""
+    """The key file, read again when it changes (another process rotated). With ``rotate_days``,
+    the current key is replaced when it is that old, before it signs (one server does, by a lock)."""
 
     def __init__(self, data_dir: Path, rotate_days: float | None = None):
-        self.path = key_path(data_dir)
+        self.path = data_dir / KEY_FILE
         self.rotate_days = rotate_days
-        self._mutex = threading.Lock()
         self._cached: tuple[tuple[int, int, int], KeyRing] | None = None
 
     def ring(self) -> KeyRing:
@@ -138,12 +108,11 @@ class ToolKeys:
             with self._locked():
                 ring = self._read()
                 if ring is None:
-                    ring = KeyRing((new_key(utcnow()),))
+                    ring = KeyRing(keys=(ToolKey.new(utcnow()),))
                     self._write(ring)
         return ring
 
     def current(self) -> RSAKey:
-        """The key to sign with (its ``kid`` goes in the JWT header)."""
         ring = self.ring()
         if self.rotate_days is not None and ring.due(self.rotate_days, utcnow()):
             ring = self.rotate(older_than_days=self.rotate_days)
@@ -156,18 +125,19 @@ class ToolKeys:
             ring, now = self._read(), utcnow()
             if ring is not None and older_than_days is not None and not ring.due(older_than_days, now):
                 return ring
-            fresh = new_key(now)
-            ring = KeyRing((fresh,)) if ring is None else ring.rotated(fresh, dt.timedelta(days=grace_days))
+            fresh = ToolKey.new(now)
+            ring = (
+                KeyRing(keys=(fresh,)) if ring is None else ring.rotated(fresh, dt.timedelta(days=grace_days))
+            )
             self._write(ring)
         return ring
 
     def verification_keys(self) -> KeySet:
         """The keys whose signatures still count: the current one and those in grace."""
-        return KeySet([key.key for key in self.ring().live(utcnow())])
+        return KeySet([key.key for key in self.ring().keys if key.live(utcnow())])
 
     def public_jwks(self) -> dict[str, Any]:
-        """The JWKS a platform fetches to check what the tool signs: the public halves of
-        the keys in grace, the current one first."""
+        """The public halves of the keys in grace, the current one first."""
         jwks = self.verification_keys().as_dict(private=False, use="sig", alg="RS256")
         return {"keys": [{k: v for k, v in key.items() if k not in PRIVATE_MEMBERS} for key in jwks["keys"]]}
 
@@ -175,41 +145,26 @@ class ToolKeys:
         try:
             with self.path.open("rb") as stream:
                 stat = os.fstat(stream.fileno())
-                stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-                with self._mutex:
-                    if self._cached is not None and self._cached[0] == stamp:
-                        return self._cached[1]
-                text = stream.read().decode()
+                stamp, cached = (stat.st_ino, stat.st_mtime_ns, stat.st_size), self._cached
+                if cached is not None and cached[0] == stamp:
+                    return cached[1]
+                ring = KeyRing.loads(stream.read().decode(), dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC))
         except FileNotFoundError:
             return None
-        ring = KeyRing.loads(text, dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC))
-        with self._mutex:
-            self._cached = (stamp, ring)
+        self._cached = (stamp, ring)  # one assignment: threads share it without a lock
         return ring
 
     def _write(self, ring: KeyRing) -> None:
-        write_atomic(self.path, ring.dumps(), mode=0o600)  # a temporary file, then os.replace
+        write_atomic(
+            self.path, ring.model_dump_json(by_alias=True, indent=1), mode=0o600
+        )  # a temporary file, then os.replace
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = os.open(self.path.parent / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(handle)  # releases the lock
+    def _locked(self) -> FileLock:
+        return FileLock(self.path.parent / LOCK_FILE, mode=0o600)
 
 
-def tool_key(data_dir: Path) -> RSAKey:
-    """The tool's current signing key; made on first use."""
-    return ToolKeys(data_dir).current()
-
-
-def public_jwks(data_dir: Path) -> dict[str, Any]:
-    return ToolKeys(data_dir).public_jwks()
-
-
-def rotate(data_dir: Path, grace_days: float = GRACE_DAYS) -> KeyRing:
-    """What ``grader lti rotate-key`` does."""
-    return ToolKeys(data_dir).rotate(grace_days)
+def sign(key: RSAKey, claims: dict[str, Any], seconds: int) -> str:
+    now = int(time.time())
+    return jwt.encode(
+        {"alg": "RS256", "kid": key.kid, "typ": "JWT"}, {**claims, "iat": now, "exp": now + seconds}, key
+    )

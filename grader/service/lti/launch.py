@@ -1,18 +1,15 @@
-"""LTI 1.3 core: the OIDC third-party login initiation and the validation of the launch's
-``id_token`` (signature against the platform's JWKS, issuer, audience, expiry, nonce used
-once, deployment id, message type and version), then the LMS user as a service user. A
-launch is a resource link (a student or TA opens an assignment) or a deep-linking request
-(a TA picks the assignment a new link opens, :mod:`grader.service.lti.deep_linking`)."""
+"""LTI 1.3 core: the OIDC login initiation, the validation of the launch's ``id_token``, and
+what a launch records: the LMS user as a service user, the resource link, where the
+assignment's scores go and the user as a member of the LMS course (docs/lms.md)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 import secrets
-import threading
 import time
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import httpx
 from joserfc import jws, jwt
@@ -23,21 +20,23 @@ from sqlalchemy.orm import Session
 from grader.service.crud import lti
 from grader.service.crud.accounts import course_id
 from grader.service.crud.audit import audit
-from grader.service.lti.claims import AGS_CLAIM, CLAIM, DL_SETTINGS_CLAIM, NRPS_CLAIM, assignment_of
 from grader.service.lti.registration import LtiConfig, Platform
-from grader.service.models import LtiLink, LtiLoginState, LtiUser, Role, User, utcnow
+from grader.service.models import LtiLineItem, LtiLink, LtiLoginState, LtiMember, LtiUser, Role, User, utcnow
 
+CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
+AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
+DL_SETTINGS_CLAIM = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
 RESOURCE_LINK = "LtiResourceLinkRequest"
-DEEP_LINKING = "LtiDeepLinkingRequest"  # a TA picks what the link opens (docs/lms.md)
+DEEP_LINKING = "LtiDeepLinkingRequest"
 LOGIN_SECONDS = 600  # how long a login initiation waits for its launch
 KEPT_SECONDS = 1800  # login states (used or not) and deep-linking picks are removed after this
 LEEWAY_SECONDS = 60  # clock skew allowed on exp and iat
 JWKS_SECONDS = 300  # how long a platform's keys are cached (refetched at once for a new kid)
 LIS_ROLES = "http://purl.imsglobal.org/vocab/lis/v2/"
-# The context roles of the LIS vocabulary that grade, principal roles or their sub-roles
-# (membership/Instructor#TeachingAssistant); anyone else who launches is a student
-STAFF_ROLES = ("Instructor", "TeachingAssistant", "ContentDeveloper")
 MEMBERSHIP = LIS_ROLES + "membership"
+# The context roles that grade (and their sub-roles); anyone else who launches is a student
+STAFF_ROLES = ("Instructor", "TeachingAssistant", "ContentDeveloper")
 
 
 class LaunchError(ValueError):
@@ -45,15 +44,15 @@ class LaunchError(ValueError):
 
 
 def start_login(db: Session, config: LtiConfig, params: dict[str, str], redirect_uri: str) -> str:
-    """The OIDC login initiation: a fresh state and nonce, and the URL of the platform's
-    authorization endpoint to send the browser to."""
+    """A fresh state and nonce, and the URL of the platform's authorization endpoint."""
     issuer, hint = params.get("iss", ""), params.get("login_hint", "")
     platform = config.find(issuer, params.get("client_id") or None)
     if platform is None:
         raise LaunchError(f"no LTI platform is registered with issuer {issuer!r} (see lti.yaml)")
     if not hint:
         raise LaunchError("the login initiation has no login_hint")
-    forget_old_states(db)
+    # anyone may start a login: old states must not pile up (a launch whose state is gone is refused)
+    lti.forget_states_before(db, utcnow() - dt.timedelta(seconds=KEPT_SECONDS))
     state = new_state(db, platform)
     query = {
         "scope": "openid",
@@ -83,26 +82,17 @@ def new_state(db: Session, platform: Platform) -> LtiLoginState:
     return state
 
 
-def forget_old_states(db: Session) -> None:
-    """Login states past any use: anyone may start a login, so they must not pile up. A
-    launch or pick whose state is gone is refused as not started here."""
-    cutoff = utcnow() - dt.timedelta(seconds=KEPT_SECONDS)
-    lti.forget_states_before(db, cutoff)
-
-
 class PlatformKeys:
-    """Platforms' JWKS, fetched over HTTPS and cached; a token signed with a kid not in the
-    cache makes one refetch (the platform rotated its keys)."""
+    """Platforms' JWKS, cached; a kid not in the cache makes one refetch (a key rotation)."""
 
     def __init__(self) -> None:
-        self._cache: dict[str, tuple[float, KeySet]] = {}
-        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[float, KeySet]] = {}  # threads share it: one step each
 
     def keyset(self, platform: Platform, kid: str | None) -> KeySet:
         url = str(platform.jwks_url)
-        with self._lock:
-            cached = self._cache.get(url)
-        if cached and time.monotonic() - cached[0] < JWKS_SECONDS and _has_kid(cached[1], kid):
+        cached = self._cache.get(url)
+        fresh = cached and time.monotonic() - cached[0] < JWKS_SECONDS
+        if cached and fresh and (kid is None or any(key.kid == kid for key in cached[1].keys)):
             return cached[1]
         try:
             response = httpx.get(url, timeout=10)
@@ -110,21 +100,16 @@ class PlatformKeys:
             keyset = KeySet.import_key_set(response.json())
         except (httpx.HTTPError, ValueError, JoseError) as error:
             raise LaunchError(f"the platform's keys could not be fetched from {url}: {error}") from error
-        with self._lock:
-            self._cache[url] = (time.monotonic(), keyset)
+        self._cache[url] = (time.monotonic(), keyset)
         return keyset
-
-
-def _has_kid(keyset: KeySet, kid: str | None) -> bool:
-    return kid is None or any(key.kid == kid for key in keyset.keys)
 
 
 def validate_launch(
     db: Session, config: LtiConfig, keys: PlatformKeys, id_token: str, state: str
-) -> dict[str, Any]:
-    """The claims of a launch's ``id_token``, or LaunchError. The state is consumed first, in
-    this transaction, so a replayed form is refused even when the token is otherwise good."""
-    login = lti.login_state(db, state) if state else None
+) -> tuple[dict[str, Any], Platform]:
+    """The claims of a launch's ``id_token`` and its platform, or LaunchError. The state is used
+    up first, in this transaction, so a replayed form is refused even when the token is good."""
+    login = lti.find(db, LtiLoginState, state=state) if state else None
     if login is None:
         raise LaunchError(
             "this launch was not started here (unknown state); open the tool from the LMS again"
@@ -144,14 +129,13 @@ def validate_launch(
         raise LaunchError(f"the id_token is not a JWT: {error}") from error
     keyset = keys.keyset(platform, header.get("kid"))
     try:
-        token = jwt.decode(id_token, keyset, algorithms=["RS256", "RS384", "RS512"])
+        claims = dict(jwt.decode(id_token, keyset, algorithms=["RS256", "RS384", "RS512"]).claims)
     except (JoseError, ValueError) as error:
         raise LaunchError(
             f"the id_token's signature does not verify with the platform's keys ({error})"
         ) from error
-    claims = dict(token.claims)
     _check_claims(claims, platform, login.nonce)
-    return claims
+    return claims, platform
 
 
 def _check_claims(claims: dict[str, Any], platform: Platform, nonce: str) -> None:
@@ -174,10 +158,6 @@ def _check_claims(claims: dict[str, Any], platform: Platform, nonce: str) -> Non
     deployment = claims.get(CLAIM + "deployment_id")
     if deployment not in platform.deployment_ids:
         raise LaunchError(f"the deployment {deployment!r} is not registered for this platform")
-    _check_message(claims)
-
-
-def _check_message(claims: dict[str, Any]) -> None:
     if claims.get(CLAIM + "version") != "1.3.0":
         raise LaunchError("the launch is not LTI 1.3.0")
     message = claims.get(CLAIM + "message_type")
@@ -185,20 +165,29 @@ def _check_message(claims: dict[str, Any]) -> None:
         raise LaunchError(f"unsupported LTI message {message!r}")
     if not claims.get("sub"):
         raise LaunchError("the launch has no user (sub); anonymous launches are not supported")
-    settings = claims.get(DL_SETTINGS_CLAIM)
-    if message == DEEP_LINKING and not (isinstance(settings, dict) and settings.get("deep_link_return_url")):
+    if message == DEEP_LINKING and not claim(claims, DL_SETTINGS_CLAIM).get("deep_link_return_url"):
         raise LaunchError("the deep-linking request has no deep_link_return_url")
 
 
-def is_deep_linking(claims: dict[str, Any]) -> bool:
-    return claims.get(CLAIM + "message_type") == DEEP_LINKING
+def claim(claims: dict[str, Any], name: str) -> dict[str, Any]:
+    """A claim that is an object; ``{}`` when it is missing or not one."""
+    found = claims.get(name)
+    return found if isinstance(found, dict) else {}
+
+
+def assignment_of(claims: dict[str, Any]) -> str | None:
+    """The link's custom parameter ``assignment``, else an ``?assignment=`` on its target link URI
+    (Canvas's "External Tool" assignment with a URL typed in); both are in the signed token."""
+    name = claim(claims, CLAIM + "custom").get("assignment")
+    if not name:
+        query = parse_qs(urlparse(str(claims.get(CLAIM + "target_link_uri") or "")).query)
+        name = next(iter(query.get("assignment", [])), None)
+    return str(name) if name else None
 
 
 def role_of(claims: dict[str, Any], platform: Platform | None = None) -> str:
-    """TA for the course's staff (:func:`is_staff_role`), or for an institution role the
-    platform's ``institution_ta_roles`` lists. Anyone else is a student: a Mentor (Canvas's
-    observers), a Learner's sub-roles, an instructor of another course of the institution,
-    a custom role."""
+    """TA for the course's staff, or for an institution role the platform's ``institution_ta_roles``
+    lists; anyone else (a Mentor, an instructor of another course, a custom role) is a student."""
     roles = [str(role) for role in claims.get(CLAIM + "roles") or []]
     named = platform.institution_ta_roles if platform is not None else ()
     institution = {f"{LIS_ROLES}institution/person#{name}" for name in named}
@@ -206,15 +195,14 @@ def role_of(claims: dict[str, Any], platform: Platform | None = None) -> str:
 
 
 def is_staff_role(role: str) -> bool:
-    """A context role Instructor, TeachingAssistant or ContentDeveloper of the LIS vocabulary
-    (``membership#Instructor``), a sub-role of one (``membership/Instructor#TeachingAssistant``),
-    or the bare name LTI 1.1 used."""
-    if role in STAFF_ROLES:
-        return True
+    """``membership#Instructor`` (or TeachingAssistant, ContentDeveloper), a sub-role of one
+    (``membership/Instructor#TeachingAssistant``), or the bare name LTI 1.1 used."""
     if role.startswith(MEMBERSHIP + "#"):
-        return role.removeprefix(MEMBERSHIP + "#") in STAFF_ROLES
-    principal, sub = role.removeprefix(MEMBERSHIP + "/").partition("#")[::2]
-    return role.startswith(MEMBERSHIP + "/") and principal in STAFF_ROLES and bool(sub)
+        role = role.removeprefix(MEMBERSHIP + "#")
+    elif role.startswith(MEMBERSHIP + "/"):
+        principal, _, sub = role.removeprefix(MEMBERSHIP + "/").partition("#")
+        return principal in STAFF_ROLES and bool(sub)
+    return role in STAFF_ROLES
 
 
 def service_user(db: Session, claims: dict[str, Any], platform: Platform) -> User:
@@ -222,7 +210,7 @@ def service_user(db: Session, claims: dict[str, Any], platform: Platform) -> Use
     LMS on every launch, but an admin stays an admin."""
     issuer, subject = str(claims["iss"]), str(claims["sub"])
     role = role_of(claims, platform)
-    link = lti.lti_user(db, issuer, subject)
+    link = lti.find(db, LtiUser, issuer=issuer, subject=subject)
     if link is not None:
         user = db.get(User, link.user_id)
         assert user is not None
@@ -240,45 +228,68 @@ def service_user(db: Session, claims: dict[str, Any], platform: Platform) -> Use
 
 
 def _free_name(db: Session, cid: int, claims: dict[str, Any]) -> str:
-    """A readable user name: the e-mail's local part, else the given name, else the LMS id;
-    made unique with a number."""
+    """The e-mail's local part, else the given name, else the LMS id; made unique with a number."""
     email = str(claims.get("email") or "")
     base = email.split("@", 1)[0] or str(claims.get("given_name") or "") or f"lms-{claims['sub']}"
     base = re.sub(r"[^A-Za-z0-9_.-]+", "-", base).strip(".-")[:180] or "lms-user"
     name, number = base, 1
-    while lti.name_taken(db, cid, name):
+    while lti.find(db, User, course_id=cid, name=name) is not None:
         number += 1
         name = f"{base}-{number}"
     return name
 
 
-def record_link(db: Session, claims: dict[str, Any], platform: Platform) -> LtiLink | None:
-    """Keep the launch's resource link and the AGS and NRPS endpoints it announces (the
-    grade passback and the roster use them); None when the launch names no link."""
-    link_claim = claims.get(CLAIM + "resource_link") or {}
-    link_id = str(link_claim.get("id") or "") if isinstance(link_claim, dict) else ""
-    if not link_id:
-        return None
-    deployment = str(claims[CLAIM + "deployment_id"])
-    link = lti.resource_link(db, platform.issuer, deployment, link_id)
-    if link is None:
-        link = LtiLink(
-            issuer=platform.issuer,
-            client_id=platform.client_id,
-            deployment_id=deployment,
-            resource_link_id=link_id,
-        )
-        db.add(link)
-    context = claims.get(CLAIM + "context") or {}
-    ags = claims.get(AGS_CLAIM) or {}
-    nrps = claims.get(NRPS_CLAIM) or {}
-    link.context_id = str(context.get("id")) if isinstance(context, dict) and context.get("id") else None
-    link.assignment = assignment_of(claims) or link.assignment
-    if isinstance(ags, dict):
-        link.lineitems_url = ags.get("lineitems") or None
-        link.lineitem_url = ags.get("lineitem") or None
+def record_launch(db: Session, claims: dict[str, Any], platform: Platform) -> LtiLineItem | None:
+    """Keep the launch's resource link with its AGS and NRPS endpoints, the user as a member of
+    its LMS course, and where the assignment's scores go there (the line item, returned)."""
+    deployment, ags = str(claims[CLAIM + "deployment_id"]), claim(claims, AGS_CLAIM)
+    context, assignment = claim(claims, CLAIM + "context").get("id"), assignment_of(claims)
+    context = str(context) if context else None
+    link_id = str(claim(claims, CLAIM + "resource_link").get("id") or "")
+    if link_id:
+        keys = {"issuer": platform.issuer, "deployment_id": deployment, "resource_link_id": link_id}
+        link = lti.find(db, LtiLink, **keys)
+        if link is None:
+            link = LtiLink(client_id=platform.client_id, **keys)
+            db.add(link)
+        link.context_id, link.assignment = context, assignment or link.assignment
+        link.lineitems_url, link.lineitem_url = ags.get("lineitems") or None, ags.get("lineitem") or None
         link.ags_scopes = [str(scope) for scope in ags.get("scope") or []]
-    if isinstance(nrps, dict):
-        link.memberships_url = nrps.get("context_memberships_url") or None
-    link.updated_at = utcnow()
-    return link
+        link.memberships_url = claim(claims, NRPS_CLAIM).get("context_memberships_url") or None
+        link.updated_at = utcnow()
+    if not context:
+        return None
+    keys = {"issuer": str(claims["iss"]), "context_id": context, "subject": str(claims["sub"])}
+    person = {name: claims.get(name) for name in ("name", "email")}
+    sourcedid = claim(claims, CLAIM + "lis").get("person_sourcedid")
+    member = lti.find_or_add(db, LtiMember, keys)
+    update_member(member, {**person, "lis_person_sourcedid": sourcedid, "roles": claims.get(CLAIM + "roles")})
+    if not isinstance(claims.get(AGS_CLAIM), dict) or not assignment:
+        return None
+    keys = dict(
+        issuer=platform.issuer, client_id=platform.client_id, context_id=context, assignment=assignment
+    )
+    item = lti.find_or_add(db, LtiLineItem, keys, deployment_id=deployment)
+    item.deployment_id = deployment
+    item.lineitems_url = ags.get("lineitems") or item.lineitems_url
+    item.lineitem_url = ags.get("lineitem") or item.lineitem_url  # one found or made earlier stays
+    item.scopes = [str(scope) for scope in ags.get("scope") or []]
+    item.updated_at = utcnow()
+    return item
+
+
+def update_member(member: LtiMember, data: dict[str, Any]) -> None:
+    """Fill ``member`` from a roster entry (or the same fields of a launch): what is given
+    replaces what was known, what is missing is kept."""
+    member.name = _text(data.get("name"), 300) or member.name
+    member.email = _text(data.get("email"), 320) or member.email
+    member.sourcedid = _text(data.get("lis_person_sourcedid"), 255) or member.sourcedid
+    roles = data.get("roles")
+    if isinstance(roles, list):
+        member.roles = [str(role) for role in roles]
+    member.status = _text(data.get("status"), 20) or "Active"
+    member.updated_at = utcnow()
+
+
+def _text(value: Any, limit: int) -> str | None:
+    return str(value)[:limit] if value not in (None, "") else None

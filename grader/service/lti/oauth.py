@@ -1,20 +1,18 @@
-"""OAuth2 client credentials for the LTI Advantage services (AGS, NRPS): the tool proves
-who it is with a JWT signed by its own key (RFC 7523 ``client_assertion``, as the LTI
-security framework asks) and gets a bearer token for the scopes it needs, cached until
-shortly before it expires."""
+"""OAuth2 client credentials for the LTI Advantage services (AGS, NRPS): a JWT signed by the
+tool's key (RFC 7523 ``client_assertion``) gets a bearer token, cached until shortly before
+it expires."""
 
 from __future__ import annotations
 
 import secrets
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
-from joserfc import jwt
 from joserfc.jwk import RSAKey
 
+from grader.service.lti.keys import sign
 from grader.service.lti.registration import Platform
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -29,39 +27,27 @@ class TokenError(RuntimeError):
 
 
 def client_assertion(platform: Platform, key: RSAKey) -> str:
-    now = int(time.time())
-    claims = {
-        "iss": platform.client_id,
-        "sub": platform.client_id,
-        "aud": str(platform.token_url),
-        "iat": now,
-        "exp": now + 300,
-        "jti": secrets.token_urlsafe(24),
-    }
-    return jwt.encode({"alg": "RS256", "kid": key.kid, "typ": "JWT"}, claims, key)
+    claims = {"iss": platform.client_id, "sub": platform.client_id, "aud": str(platform.token_url)}
+    return sign(key, {**claims, "jti": secrets.token_urlsafe(24)}, 300)
 
 
 class AccessTokens:
-    """Bearer tokens per (platform, scopes), fetched with the client-credentials grant.
-    ``key`` signs the assertions: a key, or what gives the current one (``ToolKeys.current``,
-    so that a rotated key signs the next assertion)."""
+    """Bearer tokens per (platform, scopes). ``key`` signs the assertions: a key, or what gives the
+    current one (``ToolKeys.current``: a rotated key signs the next assertion)."""
 
     def __init__(self, key: RSAKey | Callable[[], RSAKey]):
         self._key = key
-        self._cache: dict[tuple[str, str, str], tuple[float, str]] = {}
-        self._lock = threading.Lock()
+        self._cache: dict[tuple[str, str, str], tuple[float, str]] = {}  # threads share it: one step each
 
     def token(self, platform: Platform, scopes: tuple[str, ...]) -> str:
         scope = " ".join(sorted(set(scopes)))
         cache_key = (platform.issuer, platform.client_id, scope)
-        with self._lock:
-            cached = self._cache.get(cache_key)
+        cached = self._cache.get(cache_key)
         if cached and cached[0] - EARLY_SECONDS > time.monotonic():
             return cached[1]
         body = self._request(platform, scope)
         expires = time.monotonic() + float(body.get("expires_in") or 3600)
-        with self._lock:
-            self._cache[cache_key] = (expires, str(body["access_token"]))
+        self._cache[cache_key] = (expires, str(body["access_token"]))
         return str(body["access_token"])
 
     def key(self) -> RSAKey:
@@ -69,9 +55,9 @@ class AccessTokens:
 
     def forget(self, platform: Platform) -> None:
         """Drop the platform's cached tokens (it refused one: revoked, or expired early)."""
-        with self._lock:
-            for key in [key for key in self._cache if key[:2] == (platform.issuer, platform.client_id)]:
-                del self._cache[key]
+        for key in list(self._cache):
+            if key[:2] == (platform.issuer, platform.client_id):
+                self._cache.pop(key, None)
 
     def _request(self, platform: Platform, scope: str) -> dict[str, Any]:
         form = {

@@ -1,20 +1,10 @@
-"""Grade passback, the posting half: a thread that delivers the ``lti_scores`` outbox to the
-platforms' Assignment and Grade Services.
-
-For each score due: a later score of the same line item and LMS user supersedes it (only
-the newest is posted); a score of an assignment whose verdicts are not released yet waits
-for the release. The line item is the one the launches announced, else found among the
-platform's line items by ``resourceId`` (the assignment's name) or made. A score is claimed
-by a conditional update that leases it for a while (several servers may share the database;
-one that dies while posting lets the lease run out), under a lock of its line item: while
-an earlier score of the same line item and user is being posted, a later one waits for it,
-so that a newer score is never overtaken by an older one. Each attempt's timestamp is a
-later second than any sent before for that line item and user (Moodle refuses a score whose
-timestamp is not, with 409). An unanswered post, an LMS that is down or a timestamp conflict
-is retried with exponential backoff (capped): the outbox is in the database, so a restart
-loses nothing. A refusal a retry cannot change (the student left the course, the column was
-deleted) stops the score, with the LMS's reason for the TA's page.
-"""
+"""Grade passback, the posting half: a thread that posts the ``lti_scores`` outbox to the
+platforms' Assignment and Grade Services (docs/lms.md). Only the newest score of a line item
+and LMS user is posted, never before the assignment's release, and never overtaking an older
+one still being posted (a claim leases the score, under a lock of its line item: several
+servers may share the database). Each timestamp is a later second than any sent before for
+that line item and user (Moodle refuses one that is not, with 409). What a retry can change
+is retried with capped exponential backoff; a refusal it cannot stops the score."""
 
 from __future__ import annotations
 
@@ -52,8 +42,7 @@ BATCH = 50
 
 
 class DeliveryError(RuntimeError):
-    """The score was not posted (the platform is down, or refused it): retried later, unless
-    the platform's answer (``status``) says a retry cannot succeed."""
+    """The score was not posted; retried, unless the LMS's answer (``status``) says it is in vain."""
 
     def __init__(self, message: str, status: int | None = None):
         super().__init__(message)
@@ -71,13 +60,9 @@ class Outgoing:
     """A claimed score and where it goes, read in the claiming transaction."""
 
     score_id: int
-    item_id: int
+    item: LtiLineItem  # as it was then (the sessions do not expire what they read)
     platform: Platform | None
-    assignment: str
     label: str
-    lineitems_url: str | None
-    lineitem_url: str | None
-    scopes: tuple[str, ...]
     body: dict[str, Any]
 
 
@@ -110,8 +95,6 @@ def score_body(row: LtiScore, stamp: dt.datetime, platform: Platform | None) -> 
 
 
 class Passback:
-    """The thread that posts the outbox until :meth:`stop`."""
-
     def __init__(self, db: Database, config: LtiConfig, course: CourseState, tokens: AccessTokens):
         self.db = db
         self.config = config
@@ -145,7 +128,6 @@ class Passback:
             self._stop.wait(POLL_SECONDS)
 
     def deliver_due(self) -> int:
-        """Post every score that is due; how many were posted."""
         with self.db.session() as db:
             due = lti.due_scores(db, utcnow(), BATCH)
         return sum(self.deliver(score_id) for score_id in due if not self._stop.is_set())
@@ -163,7 +145,9 @@ class Passback:
             row = db.get(LtiScore, score_id)
             if row is not None:
                 row.status, row.delivered_at, row.last_error = ScoreStatus.DELIVERED, utcnow(), None
-        log.info(json.dumps({"event": "lti_score", "score": score_id, "assignment": outgoing.assignment}))
+        log.info(
+            json.dumps({"event": "lti_score", "score": score_id, "assignment": outgoing.item.assignment})
+        )
         return True
 
     def _claim(self, score_id: int) -> Outgoing | None:
@@ -192,17 +176,8 @@ class Passback:
             if not lti.claim_score(db, row, now, stamp, now + dt.timedelta(seconds=LEASE_SECONDS)):
                 return None  # another server took it
             platform = self.config.find(item.issuer, item.client_id)
-            return Outgoing(
-                score_id=row.id,
-                item_id=item.id,
-                platform=platform,
-                assignment=item.assignment,
-                label=(loaded.spec.title if loaded else None) or item.assignment,
-                lineitems_url=item.lineitems_url,
-                lineitem_url=item.lineitem_url,
-                scopes=tuple(item.scopes or ()),
-                body=score_body(row, stamp, platform),
-            )
+            label = (loaded.spec.title if loaded else None) or item.assignment
+            return Outgoing(row.id, item, platform, label, score_body(row, stamp, platform))
 
     def _failed(self, outgoing: Outgoing, error: Exception) -> None:
         why = str(error) or type(error).__name__
@@ -215,19 +190,16 @@ class Passback:
             final = isinstance(error, DeliveryError) and error.final(row.attempts)
             row.status = ScoreStatus.REFUSED if final else ScoreStatus.PENDING
             row.next_attempt_at = utcnow() + retry_delay(row.attempts)
-            attempts = row.attempts
-        event = "lti_score_refused" if final else "lti_score_failed"
-        log.warning(
-            json.dumps({"event": event, "score": outgoing.score_id, "attempts": attempts, "why": why})
-        )
+            logged = {"score": outgoing.score_id, "attempts": row.attempts, "why": why}
+        log.warning(json.dumps({"event": "lti_score_refused" if final else "lti_score_failed", **logged}))
 
     def _send(self, outgoing: Outgoing) -> None:
         platform = outgoing.platform
         if platform is None:
             raise DeliveryError("the platform of this line item is no longer in lti.yaml")
-        if SCOPE_SCORE not in outgoing.scopes:
+        if SCOPE_SCORE not in (outgoing.item.scopes or ()):
             raise DeliveryError("the LMS does not let the tool post scores for this link (AGS score scope)")
-        lineitem = outgoing.lineitem_url or self._line_item(platform, outgoing)
+        lineitem = outgoing.item.lineitem_url or self._line_item(platform, outgoing)
         token = self.tokens.token(platform, (SCOPE_SCORE,))
         response = self.http.post(
             scores_url(lineitem),
@@ -237,46 +209,35 @@ class Passback:
         self._check(platform, response, "posting the score")
 
     def _line_item(self, platform: Platform, outgoing: Outgoing) -> str:
-        """The platform's line item of the assignment, by its ``resourceId``; made when there
-        is none. Kept, so that it is looked for once."""
-        if not outgoing.lineitems_url or SCOPE_LINEITEM not in outgoing.scopes:
+        """The platform's line item of the assignment, by its ``resourceId``, made when there
+        is none; kept, so that it is looked for once."""
+        assignment, lineitems = outgoing.item.assignment, outgoing.item.lineitems_url
+        if not lineitems or SCOPE_LINEITEM not in (outgoing.item.scopes or ()):
             raise DeliveryError("the LMS gave no line item for this link and no right to make one")
         auth = {"Authorization": f"Bearer {self.tokens.token(platform, (SCOPE_LINEITEM,))}"}
-        url = httpx.URL(outgoing.lineitems_url).copy_merge_params({"resource_id": outgoing.assignment})
+        url = httpx.URL(lineitems).copy_merge_params({"resource_id": assignment})
         response = self.http.get(url, headers={**auth, "Accept": CONTAINER_TYPE})
         self._check(platform, response, "listing the line items")
         items = response.json()
         if not isinstance(items, list):
             raise DeliveryError("the LMS's line items are not a list")
-        found = next(
-            (i for i in items if isinstance(i, dict) and i.get("resourceId") == outgoing.assignment),
-            None,
-        )
+        found = next((i for i in items if isinstance(i, dict) and i.get("resourceId") == assignment), None)
         if found is None:
-            found = self._make_line_item(platform, outgoing, auth)
+            body = {"scoreMaximum": outgoing.body["scoreMaximum"], "label": outgoing.label}
+            response = self.http.post(
+                lineitems,
+                content=json.dumps({**body, "resourceId": assignment, "tag": "grader"}),
+                headers={**auth, "Content-Type": LINEITEM_TYPE, "Accept": LINEITEM_TYPE},
+            )
+            self._check(platform, response, "making the line item")
+            found = response.json()
         if not isinstance(found, dict) or not found.get("id"):
             raise DeliveryError("the LMS's line item has no id")
-        lineitem = str(found["id"])
         with self.db.session() as db:
-            item = db.get(LtiLineItem, outgoing.item_id)
+            item = db.get(LtiLineItem, outgoing.item.id)
             if item is not None and not item.lineitem_url:
-                item.lineitem_url = lineitem
-        return lineitem
-
-    def _make_line_item(self, platform: Platform, outgoing: Outgoing, auth: dict[str, str]) -> Any:
-        body = {
-            "scoreMaximum": outgoing.body["scoreMaximum"],
-            "label": outgoing.label,
-            "resourceId": outgoing.assignment,
-            "tag": "grader",
-        }
-        response = self.http.post(
-            str(outgoing.lineitems_url),
-            content=json.dumps(body),
-            headers={**auth, "Content-Type": LINEITEM_TYPE, "Accept": LINEITEM_TYPE},
-        )
-        self._check(platform, response, "making the line item")
-        return response.json()
+                item.lineitem_url = str(found["id"])
+        return str(found["id"])
 
     def _check(self, platform: Platform, response: httpx.Response, doing: str) -> None:
         if response.is_success:

@@ -69,10 +69,8 @@ class LtiConfig(BaseModel):
 
     def find(self, issuer: str, client_id: str | None = None) -> Platform | None:
         """The registration of ``issuer`` (and ``client_id`` when the platform sends one)."""
-        for platform in self.platforms:
-            if platform.issuer == issuer and (client_id is None or platform.client_id == client_id):
-                return platform
-        return None
+        matches = (p for p in self.platforms if p.issuer == issuer and client_id in (None, p.client_id))
+        return next(matches, None)
 
 
 def load(course_dir: Path) -> LtiConfig:

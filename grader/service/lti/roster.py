@@ -1,15 +1,12 @@
 """Names and Role Provisioning: the LMS course's roster, fetched when a TA asks, kept in
-``lti_members``, and given to the Canvas and Moodle exports in place of ``roster.csv``.
-
-The memberships URL is the one the launches announce (``lti_links``); the tool asks for it
-with a client-credentials token of the ``contextmembership.readonly`` scope and follows the
-``Link: rel="next"`` pages (on the same host only: the bearer token goes nowhere else).
-"""
+``lti_members``, and given to the Canvas and Moodle exports in place of ``roster.csv``
+(docs/lms.md). ``Link: rel="next"`` pages are followed on the same host only: the bearer
+token goes nowhere else."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import httpx
@@ -17,12 +14,11 @@ from sqlalchemy.orm import Session
 
 from grader.reporting.lms import Roster
 from grader.service.crud import lti
-from grader.service.crud.lti import find_or_add
 from grader.service.db import Database
-from grader.service.lti.courses import update_member
+from grader.service.lti.launch import update_member
 from grader.service.lti.oauth import SCOPE_ROSTER, AccessTokens
 from grader.service.lti.registration import LtiConfig, Platform
-from grader.service.models import LtiMember, utcnow
+from grader.service.models import LtiMember, User, utcnow
 
 MEMBERSHIP_TYPE = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
 MAX_PAGES = 500
@@ -33,39 +29,16 @@ class RosterError(RuntimeError):
     """The roster could not be fetched (the message says why)."""
 
 
-@dataclass(frozen=True)
-class Source:
-    """One LMS course's memberships endpoint."""
-
-    issuer: str
-    client_id: str
-    context_id: str
-    url: str
-
-
-@dataclass(frozen=True)
-class Synced:
+class Synced(NamedTuple):
     context_id: str
     members: int
     pages: int
 
 
-def sources(db: Session) -> list[Source]:
-    """The memberships URL of every LMS course the tool was launched from (the newest one
-    its links announced)."""
-    found: dict[tuple[str, str], Source] = {}
-    for link in lti.roster_links(db):
-        context = str(link.context_id)
-        found[(link.issuer, context)] = Source(
-            link.issuer, link.client_id, context, str(link.memberships_url)
-        )
-    return list(found.values())
-
-
 def sync_rosters(database: Database, config: LtiConfig, tokens: AccessTokens) -> list[Synced]:
     """Fetch and store the roster of every LMS course; RosterError when one cannot be had."""
-    with database.session() as db:
-        found = sources(db)
+    with database.session() as db:  # the newest link of each LMS course that announced its roster
+        found = {(link.issuer, link.context_id): link for link in lti.roster_links(db)}
     if not found:
         raise RosterError(
             "no LMS course has announced its roster yet: launch the tool from the course once "
@@ -73,21 +46,20 @@ def sync_rosters(database: Database, config: LtiConfig, tokens: AccessTokens) ->
         )
     synced = []
     with httpx.Client(timeout=15) as http:
-        for source in found:
-            platform = config.find(source.issuer, source.client_id)
+        for (issuer, context), link in found.items():
+            platform = config.find(issuer, link.client_id)
             if platform is None:
                 continue
-            members, pages = fetch_members(http, tokens, platform, source.url)
+            members, pages = fetch_members(http, tokens, platform, str(link.memberships_url))
             with database.session() as db:
-                store_members(db, source, members)
-            synced.append(Synced(source.context_id, len(members), pages))
+                store_members(db, issuer, str(context), members)
+            synced.append(Synced(str(context), len(members), pages))
     return synced
 
 
 def fetch_members(
     http: httpx.Client, tokens: AccessTokens, platform: Platform, url: str
 ) -> tuple[list[dict[str, Any]], int]:
-    """Every member on every page, and how many pages there were."""
     token = tokens.token(platform, (SCOPE_ROSTER,))
     headers = {"Accept": MEMBERSHIP_TYPE, "Authorization": f"Bearer {token}"}
     members: list[dict[str, Any]] = []
@@ -117,28 +89,34 @@ def _next_page(response: httpx.Response, first: str) -> str | None:
     return str(following)
 
 
-def store_members(db: Session, source: Source, members: list[dict[str, Any]]) -> None:
-    """The members as the LMS lists them now; those it no longer lists are marked as left,
-    whether grader knew them from an earlier fetch or only from a launch (never fetched)."""
+def store_members(db: Session, issuer: str, context: str, members: list[dict[str, Any]]) -> None:
+    """The members as the LMS lists them now; those it no longer lists (from a fetch or a launch) left."""
     now = utcnow()
     for data in members:
-        keys = {"issuer": source.issuer, "context_id": source.context_id, "subject": str(data["user_id"])}
-        member = find_or_add(db, LtiMember, keys)
+        keys = {"issuer": issuer, "context_id": context, "subject": str(data["user_id"])}
+        member = lti.find_or_add(db, LtiMember, keys)
         update_member(member, data)
         member.synced_at = now
-    db.flush()
-    for member in lti.members_not_listed(db, source.issuer, source.context_id, now, LEFT):
-        member.status, member.updated_at = LEFT, now
+    for member in lti.find_all(db, LtiMember, issuer=issuer, context_id=context):
+        if (member.synced_at is None or member.synced_at < now) and member.status != LEFT:
+            member.status, member.updated_at = LEFT, now
 
 
-def lms_roster(db: Session) -> Roster | None:
-    """The roster of the LMS courses whose roster was fetched, in the form the Canvas and
-    Moodle exports read (a row per service user, by user name); None when none was, or when
-    it names none of the service's users."""
-    members = lti.synced_members(db)
-    if not members:
-        return None
-    matched = match_members(db, members)
+def synced_members(db: Session) -> list[LtiMember]:
+    """The members of the LMS courses whose roster was fetched, oldest news first."""
+    members = lti.find_all(db, LtiMember, LtiMember.updated_at, LtiMember.id)
+    synced = {(member.issuer, member.context_id) for member in members if member.synced_at is not None}
+    return [member for member in members if (member.issuer, member.context_id) in synced]
+
+
+def lms_roster(database: Database) -> Roster | None:
+    """The fetched rosters as the Canvas and Moodle exports read them (a row per service user,
+    by user name); None when none names a service user."""
+    with database.session() as db:
+        members = synced_members(db)
+        if not members:
+            return None
+        matched = match_members(db, members)
     rows = {
         name: _row(name, member)
         for member in members
@@ -160,7 +138,7 @@ def match_members(db: Session, members: list[LtiMember]) -> Matched:
     names them), only a user no launch linked, and only when no other member matches the
     same user: a name match never takes another student's row."""
     linked = lti.linked_users(db)
-    free = lti.user_names(db) - set(linked.values())
+    free = {user.name for user in lti.find_all(db, User)} - set(linked.values())
     users: dict[tuple[str, str], str] = {}
     candidates: dict[tuple[str, str], set[str]] = {}
     claimants: dict[str, dict[tuple[str, str], LtiMember]] = {}
@@ -174,18 +152,18 @@ def match_members(db: Session, members: list[LtiMember]) -> Matched:
         for name in candidates[key]:
             claimants.setdefault(name, {})[key] = member
     ambiguous: dict[str, list[LtiMember]] = {}
-    for key, names in candidates.items():
-        if len(names) == 1 and len(claimants[next(iter(names))]) == 1:
-            users[key] = next(iter(names))
-            continue
-        for name in names:  # several members match one user, or one member two users
-            ambiguous[name] = list(claimants[name].values())
+    for name, claiming in claimants.items():
+        key, *others = claiming
+        if not others and candidates[key] == {name}:
+            users[key] = name
+        else:  # several members match one user, or one member two users
+            ambiguous[name] = list(claiming.values())
     return Matched(users, ambiguous)
 
 
 def unmatched(db: Session) -> list[str]:
     """What the TA is told: each user several roster members match (none is linked)."""
-    found = match_members(db, lti.synced_members(db)).ambiguous
+    found = match_members(db, synced_members(db)).ambiguous
     return [
         f"{name}: matched by {', '.join(member.name or member.email or member.subject for member in members)}"
         for name, members in sorted(found.items())
@@ -193,11 +171,12 @@ def unmatched(db: Session) -> list[str]:
 
 
 def _row(name: str, member: LtiMember) -> dict[str, str]:
+    shown, number = member.name or name, member.sourcedid or ""
     return {
         "folder": name,
-        "student": member.name or name,
-        "name": member.name or name,
+        "student": shown,
+        "name": shown,
         "email": member.email or "",
-        "idnumber": member.sourcedid or "",
-        "sisuserid": member.sourcedid or "",
+        "idnumber": number,
+        "sisuserid": number,
     }

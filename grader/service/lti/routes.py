@@ -1,52 +1,40 @@
-"""The LTI router: the tool's JWKS, the OIDC login initiation, the launch (a resource link,
-or a TA's deep-linking request) and the deep-linking pick. These routes are public by
-nature (the platform's signed ``id_token``, or the tool's own signed pick token, is the
-credential); every page they lead to checks roles as usual. :func:`install` also wires
-grade passback and the roster (docs/lms.md)."""
+"""The LTI routes. The tool's JWKS, the OIDC login, the launch and the deep-linking pick are
+public by nature (the platform's signed ``id_token``, or the tool's own signed pick token, is
+the credential); the TA's ``/ta/lms`` page and the roster fetch check roles as usual."""
 
 from __future__ import annotations
 
 import json
 import logging
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from grader.reporting.lms import Roster
 from grader.service.auth import set_session_cookie, start_session
+from grader.service.course import CourseState
 from grader.service.credentials import digest
 from grader.service.crud import lti, sessions
 from grader.service.crud.audit import audit
-from grader.service.deps import assignment_in
+from grader.service.deps import FormCsrf, Staff, assignment_in
 from grader.service.errors import ApiError
-from grader.service.lti import deep_linking, keys, scores
-from grader.service.lti.claims import assignment_of
-from grader.service.lti.courses import record_line_item, record_member
-from grader.service.lti.launch import (
-    LaunchError,
-    PlatformKeys,
-    is_deep_linking,
-    new_state,
-    record_link,
-    role_of,
-    service_user,
-    start_login,
-    validate_launch,
-)
-from grader.service.lti.oauth import AccessTokens
+from grader.service.lti import deep_linking, keys, launch, scores
+from grader.service.lti.oauth import AccessTokens, TokenError
 from grader.service.lti.passback import Passback
 from grader.service.lti.registration import LtiConfig, Platform, load
-from grader.service.lti.roster import lms_roster
-from grader.service.lti.staff import router as staff_router
-from grader.service.models import Role, User, utcnow
+from grader.service.lti.roster import LEFT, RosterError, Synced, lms_roster, sync_rosters, unmatched
+from grader.service.models import Role, ScoreStatus, User
 from grader.service.settings import Settings
+from grader.service.templating import csrf_field, templated
 
 log = logging.getLogger("grader.service.lti")
 router = APIRouter(prefix="/lti", include_in_schema=False)
+staff_router = APIRouter()
+FAILURES_SHOWN = 20
 
 
 @dataclass
@@ -54,13 +42,12 @@ class LtiState:
     config: LtiConfig
     tokens: AccessTokens
     tool_keys: keys.ToolKeys
-    platform_keys: PlatformKeys = field(default_factory=PlatformKeys)
+    platform_keys: launch.PlatformKeys = field(default_factory=launch.PlatformKeys)
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    """Reads ``lti.yaml`` (a bad file stops the start, saying where) and adds the routers.
-    With a platform registered: scores are queued with every verdict, posted by a thread
-    that runs with the grading workers, and the exports take the LMS's roster."""
+    """Reads ``lti.yaml`` (a bad file stops the start) and adds the routers; with a platform,
+    the score hook, the passback thread and the LMS roster for the exports."""
     config = load(settings.course_dir)
     tool_keys = keys.ToolKeys(settings.data_dir, settings.lti_key_days)
     tool_keys.current()  # made (or rotated when due) at start-up: the JWKS is stable from the first request
@@ -72,72 +59,73 @@ def install(app: FastAPI, settings: Settings) -> None:
     service = app.state.service
     service.hook_database(scores.install)  # the grading process writes verdicts too
     service.companions.append(Passback(service.db, config, service.course, app.state.lti.tokens))
-
-    def roster() -> Roster | None:
-        with service.db.session() as db:
-            return lms_roster(db)
-
-    app.state.lms_roster = roster  # read by the Canvas and Moodle exports (exports.export_roster)
+    app.state.lms_roster = partial(
+        lms_roster, service.db
+    )  # read by the Canvas and Moodle exports (exports.export_roster)
     app.state.ta_links = [*getattr(app.state, "ta_links", []), ("/ta/lms", "LMS: grade passback and roster")]
 
 
-def _lti(request: Request) -> LtiState:
+def _tool(request: Request) -> LtiState:
     state: LtiState = request.app.state.lti
     if not state.config.platforms:
         raise ApiError(404, "LTI is not set up for this course (no lti.yaml)")
     return state
 
 
+Tool = Annotated[LtiState, Depends(_tool)]
+
+
 @router.get("/jwks.json")
 def jwks(request: Request) -> Response:
-    """The tool's public keys: the "public keyset URL" of the tool's registration."""
     tool_keys: keys.ToolKeys = request.app.state.lti.tool_keys
     return JSONResponse(tool_keys.public_jwks(), headers={"Cache-Control": "max-age=300"})
 
 
 @router.api_route("/login", methods=["GET", "POST"])
-async def login(request: Request) -> Response:
+async def login(request: Request, tool: Tool) -> Response:
     """OIDC third-party login initiation (GET or form POST from the platform)."""
     params: dict[str, Any] = dict(request.query_params)
     if request.method == "POST":
         params.update({k: v for k, v in (await request.form()).items() if isinstance(v, str)})
-    lti = _lti(request)
     service = request.app.state.service
 
     def started() -> str:  # in a request thread: a write waits for its turn, never in the loop
         with service.db.session() as db:
             try:
-                return start_login(db, lti.config, params, lti.config.launch_url)
-            except LaunchError as error:
+                return launch.start_login(db, tool.config, params, tool.config.launch_url)
+            except launch.LaunchError as error:
                 raise ApiError(400, str(error)) from error
 
     return RedirectResponse(await run_in_threadpool(started), status_code=302)
 
 
-@router.post("/launch", name="lti_launch")
-def launch(
-    request: Request, id_token: Annotated[str, Form()] = "", state: Annotated[str, Form()] = ""
+@router.post("/launch")
+def lti_launch(
+    request: Request, tool: Tool, id_token: Annotated[str, Form()] = "", state: Annotated[str, Form()] = ""
 ) -> Response:
-    """The platform's form post: validates the id_token, signs the user in, and opens their
-    page for the assignment (a TA's dashboard of it, a student's hand-in section). A
-    deep-linking request shows a TA the assignments to pick from instead."""
-    lti = _lti(request)
+    """Signs the user in and opens their page of the assignment; a deep-linking request shows
+    a TA the assignments to pick from instead."""
     service = request.app.state.service
     try:
         with service.db.session() as db:
-            claims = validate_launch(db, lti.config, lti.platform_keys, id_token, state)
-            platform = _platform(lti, claims)
-            if is_deep_linking(claims):
-                return _deep_linking(request, db, claims, platform)
-            user = service_user(db, claims, platform)
-            _record(db, claims, platform, user, service)
+            claims, platform = launch.validate_launch(db, tool.config, tool.platform_keys, id_token, state)
+            if claims[launch.CLAIM + "message_type"] == launch.DEEP_LINKING:
+                return _deep_linking(tool, db, claims, platform, service.course)
+            user = launch.service_user(db, claims, platform)
+            item = launch.record_launch(db, claims, platform)
+            loaded = service.course.get(item.assignment) if item is not None else None
+            if loaded is not None and user.role == Role.STUDENT:
+                # their present score, unless the same one waits to be posted: the LMS's
+                # gradebook is brought back in line, whatever happened to it since
+                scores.refresh(db, loaded.id, user.id, resend=True)
             cookie = launch_session(db, user, service.settings.session_hours)
-            assignment = assignment_of(claims)
+            assignment = launch.assignment_of(claims)
             audit(db, user, "lti_launch", assignment=assignment)
             name, role = user.name, user.role
-    except LaunchError as error:
+    except launch.LaunchError as error:
         log.warning(json.dumps({"event": "lti_refused", "why": str(error)}))
-        _consume_state(service, state)
+        with service.db.session() as db:  # the transaction that marked its state used rolled back
+            lti.use_state(db, state)
         raise ApiError(403, f"LTI launch refused: {error}") from error
     known = assignment is not None and service.course.get(assignment) is not None
     if role == Role.STUDENT:
@@ -151,8 +139,7 @@ def launch(
 
 
 def launch_session(db: Session, user: User, hours: float) -> str:
-    """The launch's session cookie. Its forms' CSRF token is that of the user's newest live
-    session: a launch is a cross-site form post, which brings no cookie of ours, so the new
+    """The launch's session cookie, with the CSRF token of the user's newest live session: the new
     cookie replaces the browser's, and a tab an earlier launch opened keeps posting its forms."""
     earlier = sessions.newest_live_session(db, user.id)
     cookie = start_session(db, user, hours)
@@ -164,50 +151,28 @@ def launch_session(db: Session, user: User, hours: float) -> str:
     return cookie
 
 
-def _platform(lti: LtiState, claims: dict[str, Any]) -> Platform:
-    audience = claims["aud"] if isinstance(claims["aud"], str) else claims.get("azp")
-    platform = lti.config.find(str(claims["iss"]), str(audience))
-    if platform is None:
-        raise LaunchError("the platform of this launch is not registered")
-    return platform
-
-
-def _record(db: Session, claims: dict[str, Any], platform: Platform, user: User, service: Any) -> None:
-    """The link, where the assignment's scores go, and the user as a member of the LMS
-    course; a student's score already made goes to a line item that has none of theirs."""
-    record_link(db, claims, platform)
-    item = record_line_item(db, claims, platform)
-    record_member(db, claims)
-    loaded = service.course.get(item.assignment) if item is not None else None
-    if loaded is not None and user.role == Role.STUDENT:
-        # their present score, unless the same one waits to be posted: the LMS's gradebook
-        # is brought back in line, whatever happened to it since
-        scores.refresh_student(db, loaded.id, user.id, resend=True)
-
-
-def _deep_linking(request: Request, db: Session, claims: dict[str, Any], platform: Platform) -> Response:
+def _deep_linking(
+    tool: LtiState, db: Session, claims: dict[str, Any], platform: Platform, course: CourseState
+) -> Response:
     """A TA adding the tool in the LMS: the assignments to pick from. Students may not."""
-    if role_of(claims, platform) == Role.STUDENT:
-        raise LaunchError("only instructors and TAs can add grader's assignments to the course")
-    wanted = deep_linking.request_of(claims, platform, new_state(db, platform).state)
-    user = service_user(db, claims, platform)
+    if launch.role_of(claims, platform) == Role.STUDENT:
+        raise launch.LaunchError("only instructors and TAs can add grader's assignments to the course")
+    wanted = deep_linking.request_of(claims, platform, launch.new_state(db, platform).state)
+    user = launch.service_user(db, claims, platform)
     audit(db, user, "lti_deep_link", return_url=wanted.return_url)
-    service = request.app.state.service
-    key = _lti(request).tool_keys.current()
     log.info(json.dumps({"event": "lti_deep_link", "user": user.name}))
-    return deep_linking.picker_page(wanted, deep_linking.state_token(key, wanted), service.course.all())
+    return deep_linking.picker_page(tool.tool_keys.current(), wanted, course.all())
 
 
 @router.post("/deep-link")
 def deep_link(
-    request: Request, state: Annotated[str, Form()] = "", assignment: Annotated[str, Form()] = ""
+    request: Request, tool: Tool, state: Annotated[str, Form()] = "", assignment: Annotated[str, Form()] = ""
 ) -> Response:
     """The TA's pick: the form that takes the signed deep-linking response to the LMS."""
-    tool_keys = _lti(request).tool_keys
     service = request.app.state.service
     try:
-        wanted = deep_linking.read_state(tool_keys.verification_keys(), state)
-    except LaunchError as error:
+        wanted = deep_linking.read_state(tool.tool_keys.verification_keys(), state)
+    except launch.LaunchError as error:
         raise ApiError(403, str(error)) from error
     loaded = assignment_in(service.course, assignment)
     with service.db.session() as db:
@@ -215,14 +180,58 @@ def deep_link(
             raise ApiError(
                 403, "this choice was already used (or is too old): add the tool from the LMS again"
             )
-    token = deep_linking.response_token(tool_keys.current(), wanted, loaded, _lti(request).config.launch_url)
     log.info(json.dumps({"event": "lti_deep_link_response", "assignment": loaded.name}))
-    return deep_linking.return_page(wanted, token, loaded)
+    return deep_linking.return_page(tool.tool_keys.current(), wanted, loaded, tool.config.launch_url)
 
 
-def _consume_state(service: Any, state: str) -> None:
-    """A refused launch still uses up its state (the transaction that marked it rolled back)."""
+def fetch_roster(request: Request, tool: LtiState) -> list[Synced]:
+    try:
+        return sync_rosters(request.app.state.service.db, tool.config, tool.tokens)
+    except (RosterError, TokenError) as error:
+        raise ApiError(502, f"the roster could not be fetched from the LMS: {error}") from error
+
+
+@staff_router.post("/api/v1/lms/roster")
+def api_roster(request: Request, user: Staff, tool: Tool) -> dict[str, Any]:
+    """Fetch the roster of every LMS course the tool was launched from (NRPS)."""
+    synced = fetch_roster(request, tool)
+    return {"contexts": [{"context": s.context_id, "members": s.members, "pages": s.pages} for s in synced]}
+
+
+@staff_router.post("/ta/lms/roster", include_in_schema=False)
+def roster_form(request: Request, user: Staff, _csrf: FormCsrf, tool: Tool) -> Response:
+    try:
+        synced = fetch_roster(request, tool)
+    except ApiError as error:
+        message = error.message
+    else:
+        message = "; ".join(f"{s.context_id}: {s.members} members" for s in synced) or "no LMS course"
+    return lms_page(request, user, message)  # the server's message, never one a link carries
+
+
+@staff_router.get("/ta/lms", include_in_schema=False)
+def lms_page_route(request: Request, user: Staff, _tool: Tool) -> Response:
+    return lms_page(request, user)
+
+
+def lms_page(request: Request, user: User, message: str = "") -> Response:
+    """Where scores go, how many wait, why the last ones failed, and the LMS roster."""
+    service = request.app.state.service
     with service.db.session() as db:
-        login = lti.login_state(db, state) if state else None
-        if login is not None and login.used_at is None:
-            login.used_at = utcnow()
+        counts = lti.outbox_counts(db)
+        return templated(
+            request,
+            user,
+            "lti/lms.html",
+            "grader: the LMS",
+            message=message,
+            zone=service.course.zone(),
+            waiting=counts[ScoreStatus.PENDING] + counts[ScoreStatus.SENDING],
+            delivered=counts[ScoreStatus.DELIVERED],
+            superseded=counts[ScoreStatus.SUPERSEDED],
+            refused=counts[ScoreStatus.REFUSED],
+            refused_status=ScoreStatus.REFUSED,
+            csrf=csrf_field(request),
+            problems=unmatched(db),
+            **lti.lms_overview(db, left=LEFT, failures=FAILURES_SHOWN),
+        )

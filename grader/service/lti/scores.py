@@ -1,31 +1,15 @@
-"""Grade passback, the writing half: any change of a student's counted score queues it in
-the ``lti_scores`` outbox of each LMS course the student is in and the assignment has a line
-item in, inside the transaction of the change: both are stored, or neither. What changes a
-counted score: a new verdict (a grading, a later version, a regrade, a hand grade, an
-override, a regrade request answered, a rubric edit: each writes a verdict row), and a change
-of the assignment's deadlines or policy (a due moved in ``course.yaml``, an extension granted
-or in ``course.yaml``, the late policy edited). A new verdict of the counted version
-always sends the score (unless the same score is still waiting to be posted); after any other
-change the student's score is worked out again and compared with the last one queued for that
-column, and a new one is queued where they differ (the version, the points or whether a part
-waits): an extension that lifts a late penalty reaches the LMS as a new version does.
-:mod:`grader.service.lti.passback` posts them; at its start it does the same comparison
-for every student (what changed while no server ran), and a student's launch re-sends their
-present score.
-
-The service's own modules know nothing of this: :func:`install` listens to a database's
-sessions (SQLAlchemy's ``before_flush`` and ``after_flush_postexec``), in every process that
-writes: the server's and the grading process's (``Service.hook_database``), and the commands
-that change grades or deadlines (``grader extend``, ``grader hand requests --answer``: their
-``Service`` is made with the hook when ``lti.yaml`` lists a platform).
-"""
+"""Grade passback, the writing half: any change of a student's counted score (a new verdict;
+the assignment's due, extensions or late policy) queues it in the ``lti_scores`` outbox, in
+the transaction of the change, so both are stored or neither (docs/lms.md). The service's
+own modules know nothing of this: :func:`install` listens to the sessions of every process
+that writes (``Service.hook_database``); :mod:`grader.service.lti.passback` posts them."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +22,8 @@ from grader.core.verdict import Status
 from grader.service.blobs import loads
 from grader.service.crud import lti
 from grader.service.crud.submissions import user_name
-from grader.service.crud.verdicts import newest_verdict
-from grader.service.late import Penalty, counted_version, with_hand_in
+from grader.service.crud.verdicts import counted_submissions
+from grader.service.late import Penalty, with_hand_in
 from grader.service.lti.registration import FULLY_GRADED, PENDING_MANUAL, load
 from grader.service.models import (
     Assignment,
@@ -54,61 +38,47 @@ from grader.service.models import (
 
 log = logging.getLogger("grader.service.lti")
 SUBMITTED, COMPLETED = "Submitted", "Completed"
-CHANGED = "grader.lti.changed"  # the session's info: what its flush changed (_Changed)
+CHANGED = "grader.lti.changed"  # the session's info: (new verdicts, ids of assignments whose due moved)
 
 
 def database_hooks(course_dir: Path) -> list[Callable[[sessionmaker[Session]], None]]:
-    """The hook for a ``Service`` of ``course_dir``: :func:`install` when ``lti.yaml`` lists
-    a platform (scores go to an LMS), else none."""
+    """:func:`install` when ``lti.yaml`` lists a platform, else none."""
     return [install] if load(course_dir).platforms else []
 
 
 def install(sessions: sessionmaker[Session]) -> None:
-    """Queue scores with every change written through ``sessions`` (the service's database)."""
     event.listen(sessions, "before_flush", _before_flush)
     event.listen(sessions, "after_flush_postexec", _after_flush)
     event.listen(sessions, "after_soft_rollback", lambda db, _previous: db.info.pop(CHANGED, None))
-
-
-@dataclass
-class _Changed:
-    """What a flush changed that can move a counted score: new verdicts, and assignments
-    whose due, extensions or late policy (the rubric is in it too) changed."""
-
-    verdicts: list[VerdictRow] = field(default_factory=list)
-    assignments: set[int] = field(default_factory=set)
 
 
 def _before_flush(db: Session, _context: Any, _instances: Any) -> None:
     verdicts = [row for row in db.new if isinstance(row, VerdictRow)]
     moved = [row.id for row in db.dirty if isinstance(row, Assignment) and _due_moved(row)]
     if verdicts or moved:
-        changed = db.info.setdefault(CHANGED, _Changed())
-        changed.verdicts += verdicts
-        changed.assignments.update(moved)
+        changed = db.info.setdefault(CHANGED, ([], set()))
+        changed[0].extend(verdicts)
+        changed[1].update(moved)
 
 
 def _after_flush(db: Session, _context: Any) -> None:
-    """The scores the flush changed, compared with the last one queued for each student and
-    column; a new one is queued where they differ. Read after the flush (the new verdicts and
-    deadlines are in the transaction) and added to the same transaction: the commit flushes
-    them with it, so both are stored, or neither."""
-    changed = db.info.pop(CHANGED, None)
-    if changed is None:
-        return
+    """Queue the scores the flush changed. Read after the flush (the new verdicts and deadlines
+    are in the transaction), added to the same transaction: both are stored, or neither."""
+    verdicts, moved = db.info.pop(CHANGED, ([], set()))
     with db.no_autoflush:
         try:
-            for assignment_id in changed.assignments:
-                refresh_assignment(db, assignment_id)
+            for assignment_id in moved:
+                refresh(db, assignment_id)
             students: dict[tuple[int, int], bool] = {}  # -> a verdict of the counted version
-            for verdict in changed.verdicts:
+            for verdict in verdicts:
                 submission = db.get(Submission, verdict.submission_id)
-                if submission is not None and submission.assignment_id not in changed.assignments:
+                if submission is not None and submission.assignment_id not in moved:
                     key = (submission.assignment_id, submission.user_id)
-                    counted = counted_submission(db, *key) == submission.id
+                    found = counted_submission(db, *key)
+                    counted = found is not None and found[0].id == submission.id
                     students[key] = students.get(key, False) or counted
             for (assignment_id, user_id), counted in sorted(students.items()):
-                refresh_student(db, assignment_id, user_id, resend=counted)
+                refresh(db, assignment_id, user_id, resend=counted)
         except SQLAlchemyError:
             raise  # the transaction fails whole: no change without its scores
         except Exception:  # a bug here must not stop grading: say so loudly
@@ -116,7 +86,6 @@ def _after_flush(db: Session, _context: Any) -> None:
 
 
 def _due_moved(assignment: Assignment) -> bool:
-    """The assignment's due, a student's extension or its policy changed in this transaction."""
     for attribute, empty in (("due", None), ("extensions", {}), ("granted_extensions", {}), ("policy", {})):
         history = getattr(inspect(assignment).attrs, attribute).history
         if history.deleted and list(history.deleted) != list(history.added or [empty]):
@@ -124,29 +93,16 @@ def _due_moved(assignment: Assignment) -> bool:
     return False
 
 
-def refresh_student(db: Session, assignment_id: int, user_id: int, resend: bool = False) -> int:
-    """Queue the student's score in each LMS column of the assignment where it differs from
-    the last one queued (with ``resend``, also where it is the same but not waiting to be
-    posted); how many were queued."""
+def refresh(db: Session, assignment_id: int, user_id: int | None = None, resend: bool = False) -> int:
+    """Queue the score of ``user_id`` (of each LMS student when None) in each LMS column of the
+    assignment where it differs from the last one queued (or, with ``resend``, is not waiting)."""
     assignment = db.get(Assignment, assignment_id)
     if assignment is None:
         return 0
     return sum(
-        _queue_if_changed(db, item, subject, assignment, user_id, resend)
-        for item, subject in lti.targets(db, user_id, assignment.name)
+        _queue_if_changed(db, item, subject, assignment, student, resend)
+        for item, subject, student in lti.targets(db, assignment.name, user_id)
     )
-
-
-def refresh_assignment(db: Session, assignment_id: int) -> int:
-    """:func:`refresh_student` for every LMS student of the assignment; how many were queued."""
-    assignment = db.get(Assignment, assignment_id)
-    if assignment is None:
-        return 0
-    queued = 0
-    for item in lti.line_items_of(db, assignment.name):
-        for subject, user_id in lti.students_of(db, item):
-            queued += _queue_if_changed(db, item, subject, assignment, user_id, False)
-    return queued
 
 
 def _queue_if_changed(
@@ -155,7 +111,7 @@ def _queue_if_changed(
     score = current_score(db, item, subject, assignment, user_id)
     if score is None:
         return 0
-    last = lti.last_score(db, item.id, subject)
+    last = lti.find(db, LtiScore, LtiScore.id.desc(), line_item_id=item.id, subject=subject)
     waiting = last is not None and last.status in (ScoreStatus.PENDING, ScoreStatus.SENDING)
     if last is not None and _same(last, score) and (waiting or not resend):
         return 0
@@ -164,13 +120,8 @@ def _queue_if_changed(
 
 
 def _same(sent: LtiScore, now: LtiScore) -> bool:
-    """The same score: of the same version, with the same points and the same progress."""
-    return (sent.submission_id, sent.score_given, sent.score_maximum, sent.grading_progress) == (
-        now.submission_id,
-        now.score_given,
-        now.score_maximum,
-        now.grading_progress,
-    )
+    fields = ("submission_id", "score_given", "score_maximum", "grading_progress")
+    return all(getattr(sent, name) == getattr(now, name) for name in fields)
 
 
 def current_score(
@@ -179,27 +130,24 @@ def current_score(
     """The score the student has now (of their counted version's newest verdict, after the
     late penalty), as an outbox row not added yet; None while nothing of theirs is graded."""
     counted = counted_submission(db, assignment.id, user_id)
-    verdict = newest_verdict(db, counted) if counted is not None else None
-    submission = db.get(Submission, counted) if verdict is not None and counted is not None else None
-    report = loads(verdict.report) if verdict is not None else None
-    if submission is None or not isinstance(report, Report):
+    report = loads(counted[1].report) if counted is not None and counted[1] is not None else None
+    if counted is None or not isinstance(report, Report):
         return None
-    due = due_for(assignment, (user_name(db, user_id) or ""))
-    return score_row(item, subject, submission, report, due, penalty_of(assignment))
-
-
-def counted_submission(db: Session, assignment_id: int, user_id: int) -> int | None:
-    """The version that counts (:mod:`grader.service.crud.verdicts`, the gradebook's rule)."""
-    assignment = db.get(Assignment, assignment_id)
-    rows = lti.versions_of(db, assignment_id, user_id)
-    due = due_for(assignment, (user_name(db, user_id) or "")) if assignment else None
-    chosen = counted_version(rows, lambda row: row.created_at, due)
-    return chosen.id if chosen is not None else None
-
-
-def penalty_of(assignment: Assignment) -> Penalty | None:
     written = (assignment.policy or {}).get("penalty")
-    return Penalty.model_validate(written) if written else None
+    penalty = Penalty.model_validate(written) if written else None
+    due = due_for(assignment, user_name(db, user_id) or "")
+    return score_row(item, subject, counted[0], report, due, penalty)
+
+
+def counted_submission(
+    db: Session, assignment_id: int, user_id: int
+) -> tuple[Submission, VerdictRow | None] | None:
+    """The user's counted version (the gradebook's rule) and its newest verdict."""
+    assignment, name = db.get(Assignment, assignment_id), user_name(db, user_id)
+    if assignment is None or name is None:
+        return None
+    counted = counted_submissions(db, assignment_id, partial(due_for, assignment), [name])
+    return (counted[0][1], counted[0][2]) if counted else None
 
 
 def score_row(
@@ -230,6 +178,5 @@ def score_row(
 
 
 def queue_all_changed(db: Session) -> int:
-    """:func:`refresh_assignment` for every assignment: at start-up, for what changed while no
-    server listened (a due moved in course.yaml, a write by a process without the hook)."""
-    return sum(refresh_assignment(db, assignment.id) for assignment in lti.assignments(db))
+    """:func:`refresh` every assignment: at start-up, for what changed while no server listened."""
+    return sum(refresh(db, assignment.id) for assignment in lti.find_all(db, Assignment))
