@@ -17,6 +17,7 @@ confirmed witness, or undecided with why.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import threading
@@ -785,6 +786,12 @@ def _equality(left: Read, right: Read, step: Step, scope: Scope, base: dict[str,
         return StepMark(**base, status="shown", certificate=Certificate.PROVED.value)
     if (given := premise.holds_given(left.node, right.node, scope.conditions)) is not None:
         return StepMark(**base, status="shown", certificate=f"{Certificate.PROVED.value} given {given}")
+    same = functools.partial(_identity, scope=scope, rtol=rtol, atol=atol)
+    if (stated := premise.restated(left.node, right.node, scope.conditions, same)) is not None:
+        given = scope.written_as.get(stated, "the stated equation")
+        said = f"{Certificate.PROVED.value}: the step's sides differ by exactly those of the equation "
+        said += f"given {given}"
+        return StepMark(**base, status="shown", certificate=said)
     status, said = _engine(left.text, right.text, names, scope, rtol, atol)
     if status == "shown":
         return StepMark(**base, status="shown", certificate=said)

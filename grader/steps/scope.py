@@ -38,6 +38,8 @@ class Scope:
     # R^+ and R_+ with or without 0): no sign for a limit or a kink (_signs)
     set_signs: frozenset[str] = frozenset()
     set_keys: tuple[tuple[str, str], ...] = ()  # (symbol, number set) of each x \in \mathbb{N}, ...
+    # each condition read, as the write-up states it
+    written_as: Mapping[ast.Node, str] = field(default_factory=dict)
 
 
 def scope_of(chain: Chain, context: Context, functions: Mapping[str, Any]) -> Scope:
@@ -48,6 +50,7 @@ def scope_of(chain: Chain, context: Context, functions: Mapping[str, Any]) -> Sc
     unread = list(chain.unread_conditions)
     set_signs: set[str] = set()
     set_keys: list[tuple[str, str]] = []
+    written_as: dict[ast.Node, str] = {}
     for text in chain.conditions:
         if _ARRAY_DECLARATION.search(text):
             continue  # x \in \mathbb{R}^n: a shape (Chain.arrays), not a condition on values
@@ -65,6 +68,7 @@ def scope_of(chain: Chain, context: Context, functions: Mapping[str, Any]) -> Sc
             unread.append(text)
             continue
         conditions.append(node)
+        written_as[node] = text
         for relation in relations(node):
             _narrow(domains, relation)
             set_signs -= ast.free_names(relation)  # a stated bound gives the sign
@@ -82,6 +86,7 @@ def scope_of(chain: Chain, context: Context, functions: Mapping[str, Any]) -> Sc
         chain.convolution,
         frozenset(set_signs),
         tuple(set_keys),
+        written_as,
     )
 
 
