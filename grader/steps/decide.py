@@ -54,6 +54,7 @@ from grader.steps.read import (
     read_side,
     shown_name,
 )
+from grader.steps.recurrence import unrolled
 from grader.steps.rewrite import split_exponentials
 from grader.steps.scope import WIDER, Scope, bound, relations, scope_of
 from grader.steps.sums import (
@@ -139,10 +140,9 @@ def _mark_step(step: Step, scope: Scope) -> StepMark:
     if step.relation == "approx":
         return StepMark(**base, status="undecided", certificate="an approximation (≈) is never checked")
     try:
-        if scope.written:  # a function the write-up defines: the step is decided under it
-            with_definition = _with_written_function(step, scope, base)
-            if with_definition is not None:
-                return with_definition
+        under = _under_definitions(step, scope, base)
+        if under is not None:
+            return under
         written = scope.defined | {name for name, *_ in scope.written}
         applied = [n for n in only_applied(f"{step.left} = {step.right}", scope.context) if n not in written]
         if applied:  # never decided on one reading: the other's may differ (other reasons first)
@@ -163,6 +163,76 @@ def _mark_step(step: Step, scope: Scope) -> StepMark:
         return _scalar_step(left, right, step, scope, base)
     except Exception as err:  # one step's failure never stops the others
         return StepMark(**base, status="undecided", certificate=f"internal error: {type(err).__name__}")
+
+
+def _under_definitions(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | None:
+    """The step decided under the chain's recurrence, else under a function the write-up
+    defines; None when neither decides it."""
+    if scope.recurrence is not None and step.relation not in ("iff", "implies"):
+        mark = _with_recurrence(step, scope, base)
+        if mark is not None:
+            return mark
+    if scope.written:  # a function the write-up defines: the step is decided under it
+        return _with_written_function(step, scope, base)
+    return None
+
+
+def _with_recurrence(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | None:
+    """A step that unrolls the chain's recurrence (:mod:`grader.steps.recurrence`): decided with
+    the rule put in at the earlier indices, shown or wrong as that step is (a witness then
+    gives the deepest value and the inputs freely: the rule computes the others, so the
+    point is one the recurrence allows); None when there is nothing to unroll or that step is
+    undecided (the other readings then try the step as written)."""
+    assert scope.recurrence is not None
+    name, letter, rule, line = scope.recurrence
+    found = unrolled(step.left, step.right, (name, letter, rule))
+    if found is None:
+        return None
+    left, right, used, deepest = found
+    base_name = re.sub(r"\\(?:mathbf|boldsymbol|bm)\s*\{\s*\\?([A-Za-z]+)\s*\}", r"\1", name).lstrip("\\")
+    # the index a whole number from which every index the step names is 1 or more
+    shift = re.search(r"-(\d+)\}$", deepest)
+    index = SymbolDomain(integer=True, min=float(int(shift.group(1)) + 1 if shift else 1))
+    inner = replace(
+        scope, recurrence=None, defined=scope.defined - {base_name}, domains={**scope.domains, letter: index}
+    )
+    mark = _mark_step(step.model_copy(update={"left": left, "right": right}), inner)
+    if mark.status == "undecided" or (mark.status == "shown" and not used):
+        return None  # shown with nothing put in: the step as written is, without the recurrence
+    if mark.status == "wrong" and not _free_of(left, right, deepest, scope):
+        return StepMark(
+            **base,
+            status="undecided",
+            certificate=f"fails with the recurrence (line {line}) put in, but at a value of {deepest} "
+            "the recurrence may never reach (the failure depends on it): no witness",
+        )
+    at = ", ".join(f"{letter} - {k}" if k else letter for k in used)
+    said = f"under the recurrence {name}_{{{letter}}} = {rule} (line {line}), put in at {at}"
+    if not used:  # wrong with the name at one index only, whatever its value there
+        said = f"under the recurrence on line {line}: {deepest} its only value the step holds, free"
+    return mark.model_copy(
+        update={"left": step.left, "right": step.right, "certificate": f"{mark.certificate} ({said})"}
+    )
+
+
+def _free_of(left: str, right: str, name: str, scope: Scope) -> bool:
+    """Whether the difference of the two sides does not depend on ``name`` (its derivative by
+    it is 0, sympy on grader's own trees): a point where they differ then fails at every value
+    of it, one the recurrence reaches among them."""
+    import sympy
+
+    from grader.mathlang.to_sympy import to_sympy
+
+    sides = [read_side(t, scope.context) for t in (left, right, name)]
+    if any(s.node is None for s in sides) or not isinstance(sides[2].node, ast.Sym):
+        return False
+    assert sides[0].node is not None and sides[1].node is not None
+    try:
+        difference = to_sympy(sides[0].node) - to_sympy(sides[1].node)
+        symbol = next((s for s in difference.free_symbols if str(s) == sides[2].node.name), None)
+        return symbol is None or sympy.simplify(sympy.diff(difference, symbol)) == 0
+    except Exception:  # not read by sympy: no claim
+        return False
 
 
 def _one_vector(

@@ -18,6 +18,7 @@ from grader.mathlang.lexer import GREEK_NAMES
 from grader.mathlang.names import ALIASES, BUILTIN_NAMES, SPELLINGS
 from grader.steps.latex import closing
 from grader.steps.models import Chain, Relation, Step
+from grader.steps.recurrence import recurrence_of
 
 DISPLAY_ENVS = (
     "equation",
@@ -1303,6 +1304,10 @@ def _as_chain(
     steps = _without_definitions(found.steps, primed)
     if not steps:
         return None
+    recurrence = None
+    if len(steps) == len(found.steps) - 1 and found.steps[0].relation == "=":
+        rule = recurrence_of(found.steps[0].left, found.steps[0].right)
+        recurrence = (*rule, found.steps[0].line) if rule is not None else None
     line, last = rows[0].line, max(s.line for s in steps)
     near = [
         (at, c)
@@ -1314,7 +1319,11 @@ def _as_chain(
     conditions += _latest_per_symbol(near)
     unread = tuple(word for at, word in unread_at if line - 2 <= at <= last)
     return Chain(
-        line=line, steps=tuple(steps), conditions=tuple(dict.fromkeys(conditions)), unread_conditions=unread
+        line=line,
+        steps=tuple(steps),
+        conditions=tuple(dict.fromkeys(conditions)),
+        unread_conditions=unread,
+        recurrence=recurrence,
     )
 
 

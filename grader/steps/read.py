@@ -148,7 +148,11 @@ def primed_names(text: str) -> str:
 
 
 def shown_name(name: str) -> str:
-    """A name as the write-up has it: ``k_pr`` -> ``k'``, ``x_ipr2`` -> ``x_i''``."""
+    """A name as the write-up has it: ``k_pr`` -> ``k'``, ``x_ipr2`` -> ``x_i''``,
+    ``v_tm2`` -> ``v_{t-2}``."""
+    shifted = re.fullmatch(r"(.+?)_([a-z])m(\d+)", name)
+    if shifted is not None:
+        return f"{shifted.group(1)}_{{{shifted.group(2)}-{shifted.group(3)}}}"
     m = re.fullmatch(r"(.+?)(?:_(\w*?))?(pr2?)", name)
     if m is None or not (name.endswith("_pr") or name.endswith("_pr2") or m.group(2)):
         return name

@@ -40,6 +40,7 @@ class Scope:
     set_keys: tuple[tuple[str, str], ...] = ()  # (symbol, number set) of each x \in \mathbb{N}, ...
     # each condition read, as the write-up states it
     written_as: Mapping[ast.Node, str] = field(default_factory=dict)
+    recurrence: tuple[str, str, str, int] | None = None  # the chain's recurrence (Chain.recurrence)
 
 
 def scope_of(chain: Chain, context: Context, functions: Mapping[str, Any]) -> Scope:
@@ -87,6 +88,7 @@ def scope_of(chain: Chain, context: Context, functions: Mapping[str, Any]) -> Sc
         frozenset(set_signs),
         tuple(set_keys),
         written_as,
+        chain.recurrence,
     )
 
 
