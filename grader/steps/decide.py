@@ -54,7 +54,7 @@ from grader.steps.read import (
     read_side,
     shown_name,
 )
-from grader.steps.recurrence import unrolled
+from grader.steps.recurrence import free_of, unrolled
 from grader.steps.rewrite import split_exponentials
 from grader.steps.scope import WIDER, Scope, bound, relations, scope_of
 from grader.steps.sums import (
@@ -199,7 +199,7 @@ def _with_recurrence(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark
     mark = _mark_step(step.model_copy(update={"left": left, "right": right}), inner)
     if mark.status == "undecided" or (mark.status == "shown" and not used):
         return None  # shown with nothing put in: the step as written is, without the recurrence
-    if mark.status == "wrong" and not _free_of(left, right, deepest, scope):
+    if mark.status == "wrong" and not free_of(left, right, deepest, scope.context):
         return StepMark(
             **base,
             status="undecided",
@@ -213,26 +213,6 @@ def _with_recurrence(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark
     return mark.model_copy(
         update={"left": step.left, "right": step.right, "certificate": f"{mark.certificate} ({said})"}
     )
-
-
-def _free_of(left: str, right: str, name: str, scope: Scope) -> bool:
-    """Whether the difference of the two sides does not depend on ``name`` (its derivative by
-    it is 0, sympy on grader's own trees): a point where they differ then fails at every value
-    of it, one the recurrence reaches among them."""
-    import sympy
-
-    from grader.mathlang.to_sympy import to_sympy
-
-    sides = [read_side(t, scope.context) for t in (left, right, name)]
-    if any(s.node is None for s in sides) or not isinstance(sides[2].node, ast.Sym):
-        return False
-    assert sides[0].node is not None and sides[1].node is not None
-    try:
-        difference = to_sympy(sides[0].node) - to_sympy(sides[1].node)
-        symbol = next((s for s in difference.free_symbols if str(s) == sides[2].node.name), None)
-        return symbol is None or sympy.simplify(sympy.diff(difference, symbol)) == 0
-    except Exception:  # not read by sympy: no claim
-        return False
 
 
 def _one_vector(
@@ -737,7 +717,7 @@ def _witness_mark(base: dict[str, Any], found: W.Found, scope: Scope) -> StepMar
             status="undecided",
             certificate=f"fails at a point, but a condition stated nearby was not read ({scope.unread[0]})",
         )
-    same = _may_coincide(found.point)
+    same = W.may_coincide(found.point)
     if same:
         return StepMark(
             **base,
@@ -753,24 +733,6 @@ def _witness_mark(base: dict[str, Any], found: W.Found, scope: Scope) -> StepMar
         certificate=found.how,
         witness=WitnessModel(at=at, **{"from": left, "to": right}),
     )
-
-
-_ENTRY = re.compile(r"(.+?)_\{?([A-Za-z]|\d+)\}?")
-
-
-def _may_coincide(point: Mapping[str, Fraction]) -> tuple[str, str] | None:
-    """Two entries of one name whose indices may be equal (``x_i`` and ``x_j``, ``x_i`` and
-    ``x_1``): values that differ there need not be values the entries can take."""
-    seen: dict[str, list[tuple[str, str]]] = {}
-    for name in point:
-        m = _ENTRY.fullmatch(name)
-        if m is not None:
-            seen.setdefault(m.group(1), []).append((name, m.group(2)))
-    for entries in seen.values():
-        for (a, i), (b, j) in itertools.combinations(entries, 2):
-            if i.isalpha() or j.isalpha():
-                return a, b
-    return None
 
 
 def _engine(
@@ -866,7 +828,7 @@ def _equality(left: Read, right: Read, step: Step, scope: Scope, base: dict[str,
     if status == "shown":
         return StepMark(**base, status="shown", certificate=said)
     if status == "different":
-        point = _point_in(said, names)
+        point = W.point_in(said, names)
         if point is not None:  # the engine's own point, confirmed here as any other
             found = _equality_witness(left.node, right.node, domain, scope, rtol, atol, extra=[point])
             if found is not None:
@@ -898,20 +860,6 @@ def _identity(a: ast.Node, b: ast.Node, scope: Scope, rtol: float, atol: float) 
         return False
     except Exception:  # a formula the reader does not cover: the engine decides
         return False
-
-
-def _point_in(feedback: str, names: Sequence[str]) -> dict[str, Fraction] | None:
-    """The point an engine's feedback names ("at x = 0.9, y = -1 ..."), as exact numbers."""
-    m = re.match(r"\s*at ((?:[A-Za-z_][\w]* = -?[\d.]+(?:e[-+]?\d+)?(?:, )?)+)", feedback)
-    if not m:
-        return None
-    point: dict[str, Fraction] = {}
-    for name, value in re.findall(r"([A-Za-z_][\w]*) = (-?[\d.]+(?:e[-+]?\d+)?)", m.group(1)):
-        try:
-            point[name] = Fraction(value)
-        except ValueError:
-            return None
-    return point if set(point) == set(names) else None
 
 
 def _equality_witness(

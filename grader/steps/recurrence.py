@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import re
 
+from grader.mathlang import ast
+from grader.steps.read import Context, read_side
+
 MAX_SHIFT = 8  # the deepest shift read (v_{t-8})
 MAX_PUT_IN = 16  # the rule put in at most this many times in one side
 
@@ -157,3 +160,23 @@ def unrolled(
         sorted(used),
         f"{name}_{{{letter}-{deepest}}}" if deepest else f"{name}_{{{letter}}}",
     )
+
+
+def free_of(left: str, right: str, name: str, context: Context) -> bool:
+    """Whether the difference of the two sides does not depend on ``name`` (its derivative by
+    it is 0, sympy on grader's own trees): a point where they differ then fails at every value
+    of it, one the recurrence reaches among them."""
+    import sympy  # only where an unrolled step is wrong: a write-up without one never loads it
+
+    from grader.mathlang.to_sympy import to_sympy
+
+    sides = [read_side(t, context) for t in (left, right, name)]
+    if any(s.node is None for s in sides) or not isinstance(sides[2].node, ast.Sym):
+        return False
+    assert sides[0].node is not None and sides[1].node is not None
+    try:
+        difference = to_sympy(sides[0].node) - to_sympy(sides[1].node)
+        symbol = next((s for s in difference.free_symbols if str(s) == sides[2].node.name), None)
+        return symbol is None or sympy.simplify(sympy.diff(difference, symbol)) == 0
+    except Exception:  # not read by sympy: no claim
+        return False
