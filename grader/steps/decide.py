@@ -39,7 +39,7 @@ from grader.mathlang import ast
 from grader.mathlang.domains import SymbolDomain
 from grader.mathlang.errors import MathError
 from grader.mathlang.evaluate import compile_functions
-from grader.steps import premise
+from grader.steps import premise, under
 from grader.steps.calculus import has_derivative
 from grader.steps.find import _top_level_relations
 from grader.steps.grids import applied_entries, grids_written_out, has_grid_dots
@@ -54,7 +54,6 @@ from grader.steps.read import (
     read_side,
     shown_name,
 )
-from grader.steps.recurrence import free_of, unrolled
 from grader.steps.rewrite import split_exponentials
 from grader.steps.scope import WIDER, Scope, bound, relations, scope_of
 from grader.steps.sums import (
@@ -169,50 +168,12 @@ def _under_definitions(step: Step, scope: Scope, base: dict[str, Any]) -> StepMa
     """The step decided under the chain's recurrence, else under a function the write-up
     defines; None when neither decides it."""
     if scope.recurrence is not None and step.relation not in ("iff", "implies"):
-        mark = _with_recurrence(step, scope, base)
+        mark = under.with_recurrence(step, scope, base, _mark_step)
         if mark is not None:
             return mark
     if scope.written:  # a function the write-up defines: the step is decided under it
         return _with_written_function(step, scope, base)
     return None
-
-
-def _with_recurrence(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | None:
-    """A step that unrolls the chain's recurrence (:mod:`grader.steps.recurrence`): decided with
-    the rule put in at the earlier indices, shown or wrong as that step is (a witness then
-    gives the deepest value and the inputs freely: the rule computes the others, so the
-    point is one the recurrence allows); None when there is nothing to unroll or that step is
-    undecided (the other readings then try the step as written)."""
-    assert scope.recurrence is not None
-    name, letter, rule, line = scope.recurrence
-    found = unrolled(step.left, step.right, (name, letter, rule))
-    if found is None:
-        return None
-    left, right, used, deepest = found
-    base_name = re.sub(r"\\(?:mathbf|boldsymbol|bm)\s*\{\s*\\?([A-Za-z]+)\s*\}", r"\1", name).lstrip("\\")
-    # the index a whole number from which every index the step names is 1 or more
-    shift = re.search(r"-(\d+)\}$", deepest)
-    index = SymbolDomain(integer=True, min=float(int(shift.group(1)) + 1 if shift else 1))
-    inner = replace(
-        scope, recurrence=None, defined=scope.defined - {base_name}, domains={**scope.domains, letter: index}
-    )
-    mark = _mark_step(step.model_copy(update={"left": left, "right": right}), inner)
-    if mark.status == "undecided" or (mark.status == "shown" and not used):
-        return None  # shown with nothing put in: the step as written is, without the recurrence
-    if mark.status == "wrong" and not free_of(left, right, deepest, scope.context):
-        return StepMark(
-            **base,
-            status="undecided",
-            certificate=f"fails with the recurrence (line {line}) put in, but at a value of {deepest} "
-            "the recurrence may never reach (the failure depends on it): no witness",
-        )
-    at = ", ".join(f"{letter} - {k}" if k else letter for k in used)
-    said = f"under the recurrence {name}_{{{letter}}} = {rule} (line {line}), put in at {at}"
-    if not used:  # wrong with the name at one index only, whatever its value there
-        said = f"under the recurrence on line {line}: {deepest} its only value the step holds, free"
-    return mark.model_copy(
-        update={"left": step.left, "right": step.right, "certificate": f"{mark.certificate} ({said})"}
-    )
 
 
 def _one_vector(
