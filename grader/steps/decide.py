@@ -41,6 +41,7 @@ from grader.mathlang.errors import MathError
 from grader.mathlang.evaluate import compile_functions
 from grader.steps import premise, under
 from grader.steps.calculus import has_derivative
+from grader.steps.entries import kronecker_valued
 from grader.steps.find import _top_level_relations
 from grader.steps.grids import applied_entries, grids_written_out, has_grid_dots
 from grader.steps.models import Chain, ChainMarks, Step, StepMark
@@ -169,6 +170,10 @@ def _under_definitions(step: Step, scope: Scope, base: dict[str, Any]) -> StepMa
     defines; None when neither decides it."""
     if scope.recurrence is not None and step.relation not in ("iff", "implies"):
         mark = under.with_recurrence(step, scope, base, _mark_step)
+        if mark is not None:
+            return mark
+    if scope.entries:
+        mark = under.with_entries(step, scope, base, _mark_step)
         if mark is not None:
             return mark
     if scope.written:  # a function the write-up defines: the step is decided under it
@@ -1092,6 +1097,8 @@ def _every_index(
         at_left, at_right = left, right
         for name, value in zip(indices, values, strict=True):
             at_left, at_right = put_value(at_left, name, value), put_value(at_right, name, value)
+        if scope.kronecker:  # \delta_{12}: 0, \delta_{22}: 1
+            at_left, at_right = kronecker_valued(at_left), kronecker_valued(at_right)
         mark = _written_mark(step, scope, base, at_left, at_right)
         if mark is None or mark.status != "shown":
             return None
@@ -1100,6 +1107,8 @@ def _every_index(
     said = (mark.certificate or "").split(" (")[0]
     if "derivative" in (mark.certificate or ""):
         said += " (the derivatives computed symbolically)"
+    if scope.kronecker and re.search(r"\\delta\s*_", left + right):
+        said += " (\\delta_{ij} the Kronecker delta the write-up names)"
     return mark.model_copy(update={"certificate": said})
 
 
@@ -1109,11 +1118,11 @@ def _written_mark(
     """The step with its sums (or items elided with dots) written out, decided; a side that
     is then a vector or a matrix (``[x_1, x_2, x_3]``) by the arrays' reading; None when not
     read."""
+    written = step.model_copy(update={"left": left_text, "right": right_text})
+    if has_derivative(left_text) or has_derivative(right_text):  # never \frac{d(...)}{d x_2} as a fraction
+        return _with_derivatives(written, scope, base)  # d/dx_2 (e^{x_1} + e^{x_2})
     left, right = read_side(left_text, scope.context), read_side(right_text, scope.context)
     if left.node is None or right.node is None:
-        written = step.model_copy(update={"left": left_text, "right": right_text})
-        if has_derivative(left_text) or has_derivative(right_text):
-            return _with_derivatives(written, scope, base)  # d/dx_2 (e^{x_1} + e^{x_2})
         if step.relation != "=" or not any(w in left.why + right.why for w in ("matri", "vector", "listlit")):
             return None
         return _with_arrays(written, scope, base)  # [x_1, \dots, x_n] written out: arrays

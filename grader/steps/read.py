@@ -27,6 +27,7 @@ OUT_OF_SCOPE: list[tuple[re.Pattern[str], str]] = [
     (
         re.compile(
             r"\\partial|\\nabla|\\frac\s*\{\s*d\s*\}\s*\{\s*d\s*\\?[A-Za-z]|\\frac\s*\{\s*d\s*\\?[A-Za-z][^}]*\}\s*\{\s*d\s*\\?[A-Za-z]"
+            r"|\\frac\s*\{\s*d\s*(?:\\left\s*)?[(\[]"  # \frac{d(x^2)}{d x}: never d times x^2 over d x
             r"|\\mathrm\s*\{\s*d\s*\}|\\,d[a-z]\b|\bd[xyzt]\b"
         ),
         "a derivative",

@@ -17,6 +17,7 @@ from grader.mathlang.domains import SymbolDomain
 from grader.mathlang.errors import MathError
 from grader.mathlang.parser import parse
 from grader.steps import premise
+from grader.steps.entries import definition_in
 from grader.steps.models import Chain
 from grader.steps.read import LETTERS, Context, normalize
 
@@ -41,6 +42,8 @@ class Scope:
     # each condition read, as the write-up states it
     written_as: Mapping[ast.Node, str] = field(default_factory=dict)
     recurrence: tuple[str, str, str, int] | None = None  # the chain's recurrence (Chain.recurrence)
+    entries: tuple[tuple[str, str, str, str, int], ...] = ()  # vector functions by entry (Chain.entries)
+    kronecker: bool = False  # the write-up names the Kronecker delta (Chain.kronecker)
 
 
 def scope_of(chain: Chain, context: Context, functions: Mapping[str, Any]) -> Scope:
@@ -57,6 +60,8 @@ def scope_of(chain: Chain, context: Context, functions: Mapping[str, Any]) -> Sc
             continue  # x \in \mathbb{R}^n: a shape (Chain.arrays), not a condition on values
         if premise.defines_function(text, {f[0] for f in chain.functions} | set(context.functions)):
             continue  # "Let $\\sigma(z) = ...$": a definition (Chain.functions), not a constraint
+        if definition_in(text, 0) is not None:
+            continue  # "Let $S(\\mathbf{x})_i = ...$": a definition (Chain.entries), not a constraint
         kind = _number_set(text)
         if kind is not None:
             name, domain, key = kind
@@ -89,6 +94,8 @@ def scope_of(chain: Chain, context: Context, functions: Mapping[str, Any]) -> Sc
         tuple(set_keys),
         written_as,
         chain.recurrence,
+        chain.entries,
+        chain.kronecker,
     )
 
 

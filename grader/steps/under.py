@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from grader.mathlang.domains import SymbolDomain
+from grader.steps import entries
 from grader.steps.models import Step, StepMark
 from grader.steps.recurrence import free_of, unrolled
 from grader.steps.scope import Scope
@@ -53,4 +54,28 @@ def with_recurrence(step: Step, scope: Scope, base: dict[str, Any], mark_step: M
         said = f"under the recurrence on line {line}: {deepest} its only value the step holds, free"
     return mark.model_copy(
         update={"left": step.left, "right": step.right, "certificate": f"{mark.certificate} ({said})"}
+    )
+
+
+def with_entries(step: Step, scope: Scope, base: dict[str, Any], mark_step: Marker) -> StepMark | None:
+    """A step that takes an entry of a vector function the write-up defines entry by entry
+    (:mod:`grader.steps.entries`): decided with the definition put in, the certificate naming
+    it; None when nothing is put in, an application is not read, or that step is undecided."""
+    sides = [entries.put_in(side, list(scope.entries)) for side in (step.left, step.right)]
+    if sides[0] is None or sides[1] is None or not (sides[0][1] or sides[1][1]):
+        return None
+    used = [d for d in scope.entries if d in sides[0][1] or d in sides[1][1]]
+    if any(d[4] == step.line for d in used):
+        return None  # the definition itself, or a step on its line: nothing to decide under it
+    written = step.model_copy(update={"left": sides[0][0], "right": sides[1][0]})
+    mark = mark_step(written, replace(scope, entries=()))
+    if mark.status == "undecided":
+        return None
+    said = "; ".join(
+        f"{'' if len(name) == 1 else chr(92)}{name}({vector}){f'_{index}' if index else ''} = {formula} "
+        f"as the write-up defines it on line {line}"
+        for name, vector, index, formula, line in used
+    )
+    return mark.model_copy(
+        update={"left": step.left, "right": step.right, "certificate": f"{mark.certificate} (under {said})"}
     )
