@@ -46,6 +46,9 @@ def test_put_in_renames_a_bound_index_the_step_uses() -> None:
     assert text == r"(\frac{e^{(x_{j})}}{\sum_k e^{(x_{k})}})"
     assert put_in(r"S(\mathbf{x} + \mathbf{y})_1", [SOFTMAX]) is None  # two vectors: not read
     assert put_in(r"x + 1", [SOFTMAX]) == ("x + 1", [])
+    assert put_in(r"S(W\mathbf{x})_1", [SOFTMAX]) is None  # a matrix times the vector: no entry-wise reading
+    assert put_in(r"S(\mathbf{x} + b)_1", [SOFTMAX], frozenset({"b"})) is None  # b a declared vector
+    assert put_in(r"S(\mathbf{x} + b)_1", [SOFTMAX]) is not None  # b a scalar
 
 
 def test_kronecker_values() -> None:

@@ -76,13 +76,14 @@ def _bold(vector: str) -> str:
     return rf"\\{command.group(1)}\s*\{{\s*{_letter(vector)}\s*\}}"
 
 
-# what an argument may hold besides its vector: scalars, numbers, element-wise arithmetic
+# what an argument may hold besides its vector: scalars (lower-case letters: an upper-case one is
+# a matrix, W\mathbf{x} is no entry-wise product), numbers, element-wise arithmetic
 _SCALAR_ARITHMETIC = re.compile(
-    r"(?:[A-Za-z0-9+\-*/().\s]|\\cdot|\\(?:alpha|beta|gamma|lambda|mu|tau|theta|eta|epsilon)(?![A-Za-z]))*"
+    r"(?:[a-z0-9+\-*/().\s]|\\cdot|\\(?:alpha|beta|gamma|lambda|mu|tau|theta|eta|epsilon)(?![A-Za-z]))*"
 )
 
 
-def _argument_entry(argument: str, vectors: set[str], at: str) -> str | None:
+def _argument_entry(argument: str, vectors: set[str], at: str, arrays: frozenset[str]) -> str | None:
     """Entry ``at`` of an argument made of one vector, scalars and element-wise arithmetic
     (``\\mathbf{x} + c`` -> ``\\mathbf{x}_{i} + c``); None for anything else."""
     if len(vectors) != 1:
@@ -94,6 +95,8 @@ def _argument_entry(argument: str, vectors: set[str], at: str) -> str | None:
         return None
     if re.search(r"_|\^", rest) or re.search(pattern.pattern + r"\s*_", argument):
         return None
+    if set(re.findall(r"(?<![A-Za-z\\])[a-z](?![A-Za-z])", rest)) & arrays:
+        return None  # b declared a vector (b \in \mathbb{R}^n): \mathbf{x} + b is no scalar shift
     # the entry as a plain name (x_{1}), as entries of bold vectors are read (read.plain_entries)
     return pattern.sub(lambda _: f"{_letter(vector)}_{{{at}}}", argument)
 
@@ -102,7 +105,9 @@ def _fresh(taken: str) -> str | None:
     return next((c for c in "klmnpqruvw" if not re.search(rf"(?<![A-Za-z\\]){c}(?![A-Za-z])", taken)), None)
 
 
-def _at_entry(definition: EntryDefinition, argument: str, at: str, text: str) -> str | None:
+def _at_entry(
+    definition: EntryDefinition, argument: str, at: str, text: str, arrays: frozenset[str]
+) -> str | None:
     """The definition's formula at entry ``at`` of ``argument``; None where not read."""
     _name, vector, index, formula, _line = definition
     vectors = {_squeezed(v) for v in re.findall(_VECTOR, argument)}
@@ -124,7 +129,7 @@ def _at_entry(definition: EntryDefinition, argument: str, at: str, text: str) ->
     last = 0
     for m in bold.finditer(formula):
         entry = m.group(1) or m.group(2)
-        value = _argument_entry(argument, {one}, at if entry == index else entry)
+        value = _argument_entry(argument, {one}, at if entry == index else entry, arrays)
         if value is None:
             return None
         out.append(formula[last : m.start()] + f"({value})")
@@ -132,7 +137,9 @@ def _at_entry(definition: EntryDefinition, argument: str, at: str, text: str) ->
     return "".join(out) + formula[last:]
 
 
-def put_in(text: str, definitions: list[EntryDefinition]) -> tuple[str, list[EntryDefinition]] | None:
+def put_in(
+    text: str, definitions: list[EntryDefinition], arrays: frozenset[str] = frozenset()
+) -> tuple[str, list[EntryDefinition]] | None:
     """The text with every entry of a defined vector function replaced by its formula, and the
     definitions used (none: the text as it is); None where an application is not read (the
     step then keeps its other readings)."""
@@ -152,7 +159,7 @@ def put_in(text: str, definitions: list[EntryDefinition]) -> tuple[str, list[Ent
             if index is None:
                 return None  # the whole vector (S(x)), not one entry: not read here
             argument = re.sub(r"\\right\s*$", "", text[m.end() + 1 : end - 1]).strip()
-            formula = _at_entry(definition, argument, index.group(1) or index.group(2), text)
+            formula = _at_entry(definition, argument, index.group(1) or index.group(2), text, arrays)
             if formula is None:
                 return None
             text = f"{text[: m.start()]}({formula}){text[end + index.end() :]}"

@@ -61,7 +61,8 @@ def with_entries(step: Step, scope: Scope, base: dict[str, Any], mark_step: Mark
     """A step that takes an entry of a vector function the write-up defines entry by entry
     (:mod:`grader.steps.entries`): decided with the definition put in, the certificate naming
     it; None when nothing is put in, an application is not read, or that step is undecided."""
-    sides = [entries.put_in(side, list(scope.entries)) for side in (step.left, step.right)]
+    arrays = frozenset(scope.shapes)
+    sides = [entries.put_in(side, list(scope.entries), arrays) for side in (step.left, step.right)]
     if sides[0] is None or sides[1] is None or not (sides[0][1] or sides[1][1]):
         return None
     used = [d for d in scope.entries if d in sides[0][1] or d in sides[1][1]]
