@@ -1378,7 +1378,8 @@ def _as_chain(
 
 # a word that leads a row's math, not part of its formula: "\therefore A = B", "\text{Also, } A = B"
 _LEAD_WORD = re.compile(
-    r"^\s*(?:\\therefore|\\because|\\text\s*\{\s*(?:Here|Also|Thus|Hence|So|Then|Therefore|Finally)\s*,?\s*\})\s*"
+    r"^\s*(?:\\therefore|\\because|\\text\s*\{\s*(?:Here|Also|Thus|Hence|So|Then|Therefore|Finally)\s*,?\s*\}"
+    r"|\d{1,2}\.\s+(?=\\))\s*"  # or an item's number before a command: "3. \frac{d}{dx_i} ..."
 )
 
 
