@@ -17,6 +17,7 @@ confirmed witness, or undecided with why.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import threading
@@ -38,8 +39,9 @@ from grader.mathlang import ast
 from grader.mathlang.domains import SymbolDomain
 from grader.mathlang.errors import MathError
 from grader.mathlang.evaluate import compile_functions
-from grader.steps import premise
+from grader.steps import premise, under
 from grader.steps.calculus import has_derivative
+from grader.steps.entries import kronecker_valued
 from grader.steps.find import _top_level_relations
 from grader.steps.grids import applied_entries, grids_written_out, has_grid_dots
 from grader.steps.models import Chain, ChainMarks, Step, StepMark
@@ -138,10 +140,9 @@ def _mark_step(step: Step, scope: Scope) -> StepMark:
     if step.relation == "approx":
         return StepMark(**base, status="undecided", certificate="an approximation (≈) is never checked")
     try:
-        if scope.written:  # a function the write-up defines: the step is decided under it
-            with_definition = _with_written_function(step, scope, base)
-            if with_definition is not None:
-                return with_definition
+        under = _under_definitions(step, scope, base)
+        if under is not None:
+            return under
         written = scope.defined | {name for name, *_ in scope.written}
         applied = [n for n in only_applied(f"{step.left} = {step.right}", scope.context) if n not in written]
         if applied:  # never decided on one reading: the other's may differ (other reasons first)
@@ -162,6 +163,22 @@ def _mark_step(step: Step, scope: Scope) -> StepMark:
         return _scalar_step(left, right, step, scope, base)
     except Exception as err:  # one step's failure never stops the others
         return StepMark(**base, status="undecided", certificate=f"internal error: {type(err).__name__}")
+
+
+def _under_definitions(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | None:
+    """The step decided under the chain's recurrence, else under a function the write-up
+    defines; None when neither decides it."""
+    if scope.recurrence is not None and step.relation not in ("iff", "implies"):
+        mark = under.with_recurrence(step, scope, base, _mark_step)
+        if mark is not None:
+            return mark
+    if scope.entries:
+        mark = under.with_entries(step, scope, base, _mark_step)
+        if mark is not None:
+            return mark
+    if scope.written:  # a function the write-up defines: the step is decided under it
+        return _with_written_function(step, scope, base)
+    return None
 
 
 def _one_vector(
@@ -666,7 +683,7 @@ def _witness_mark(base: dict[str, Any], found: W.Found, scope: Scope) -> StepMar
             status="undecided",
             certificate=f"fails at a point, but a condition stated nearby was not read ({scope.unread[0]})",
         )
-    same = _may_coincide(found.point)
+    same = W.may_coincide(found.point)
     if same:
         return StepMark(
             **base,
@@ -682,24 +699,6 @@ def _witness_mark(base: dict[str, Any], found: W.Found, scope: Scope) -> StepMar
         certificate=found.how,
         witness=WitnessModel(at=at, **{"from": left, "to": right}),
     )
-
-
-_ENTRY = re.compile(r"(.+?)_\{?([A-Za-z]|\d+)\}?")
-
-
-def _may_coincide(point: Mapping[str, Fraction]) -> tuple[str, str] | None:
-    """Two entries of one name whose indices may be equal (``x_i`` and ``x_j``, ``x_i`` and
-    ``x_1``): values that differ there need not be values the entries can take."""
-    seen: dict[str, list[tuple[str, str]]] = {}
-    for name in point:
-        m = _ENTRY.fullmatch(name)
-        if m is not None:
-            seen.setdefault(m.group(1), []).append((name, m.group(2)))
-    for entries in seen.values():
-        for (a, i), (b, j) in itertools.combinations(entries, 2):
-            if i.isalpha() or j.isalpha():
-                return a, b
-    return None
 
 
 def _engine(
@@ -785,11 +784,17 @@ def _equality(left: Read, right: Read, step: Step, scope: Scope, base: dict[str,
         return StepMark(**base, status="shown", certificate=Certificate.PROVED.value)
     if (given := premise.holds_given(left.node, right.node, scope.conditions)) is not None:
         return StepMark(**base, status="shown", certificate=f"{Certificate.PROVED.value} given {given}")
+    same = functools.partial(_identity, scope=scope, rtol=rtol, atol=atol)
+    if (stated := premise.restated(left.node, right.node, scope.conditions, same)) is not None:
+        given = scope.written_as.get(stated, "the stated equation")
+        said = f"{Certificate.PROVED.value}: the step's sides differ by exactly those of the equation "
+        said += f"given {given}"
+        return StepMark(**base, status="shown", certificate=said)
     status, said = _engine(left.text, right.text, names, scope, rtol, atol)
     if status == "shown":
         return StepMark(**base, status="shown", certificate=said)
     if status == "different":
-        point = _point_in(said, names)
+        point = W.point_in(said, names)
         if point is not None:  # the engine's own point, confirmed here as any other
             found = _equality_witness(left.node, right.node, domain, scope, rtol, atol, extra=[point])
             if found is not None:
@@ -821,20 +826,6 @@ def _identity(a: ast.Node, b: ast.Node, scope: Scope, rtol: float, atol: float) 
         return False
     except Exception:  # a formula the reader does not cover: the engine decides
         return False
-
-
-def _point_in(feedback: str, names: Sequence[str]) -> dict[str, Fraction] | None:
-    """The point an engine's feedback names ("at x = 0.9, y = -1 ..."), as exact numbers."""
-    m = re.match(r"\s*at ((?:[A-Za-z_][\w]* = -?[\d.]+(?:e[-+]?\d+)?(?:, )?)+)", feedback)
-    if not m:
-        return None
-    point: dict[str, Fraction] = {}
-    for name, value in re.findall(r"([A-Za-z_][\w]*) = (-?[\d.]+(?:e[-+]?\d+)?)", m.group(1)):
-        try:
-            point[name] = Fraction(value)
-        except ValueError:
-            return None
-    return point if set(point) == set(names) else None
 
 
 def _equality_witness(
@@ -1106,6 +1097,8 @@ def _every_index(
         at_left, at_right = left, right
         for name, value in zip(indices, values, strict=True):
             at_left, at_right = put_value(at_left, name, value), put_value(at_right, name, value)
+        if scope.kronecker:  # \delta_{12}: 0, \delta_{22}: 1
+            at_left, at_right = kronecker_valued(at_left), kronecker_valued(at_right)
         mark = _written_mark(step, scope, base, at_left, at_right)
         if mark is None or mark.status != "shown":
             return None
@@ -1114,6 +1107,8 @@ def _every_index(
     said = (mark.certificate or "").split(" (")[0]
     if "derivative" in (mark.certificate or ""):
         said += " (the derivatives computed symbolically)"
+    if scope.kronecker and re.search(r"\\delta\s*_", left + right):
+        said += " (\\delta_{ij} the Kronecker delta the write-up names)"
     return mark.model_copy(update={"certificate": said})
 
 
@@ -1123,11 +1118,11 @@ def _written_mark(
     """The step with its sums (or items elided with dots) written out, decided; a side that
     is then a vector or a matrix (``[x_1, x_2, x_3]``) by the arrays' reading; None when not
     read."""
+    written = step.model_copy(update={"left": left_text, "right": right_text})
+    if has_derivative(left_text) or has_derivative(right_text):  # never \frac{d(...)}{d x_2} as a fraction
+        return _with_derivatives(written, scope, base)  # d/dx_2 (e^{x_1} + e^{x_2})
     left, right = read_side(left_text, scope.context), read_side(right_text, scope.context)
     if left.node is None or right.node is None:
-        written = step.model_copy(update={"left": left_text, "right": right_text})
-        if has_derivative(left_text) or has_derivative(right_text):
-            return _with_derivatives(written, scope, base)  # d/dx_2 (e^{x_1} + e^{x_2})
         if step.relation != "=" or not any(w in left.why + right.why for w in ("matri", "vector", "listlit")):
             return None
         return _with_arrays(written, scope, base)  # [x_1, \dots, x_n] written out: arrays

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 
 from grader.mathlang.lexer import GREEK_NAMES
 from grader.mathlang.names import ALIASES, BUILTIN_NAMES, SPELLINGS
+from grader.steps.entries import KRONECKER_WORDS, EntryDefinition, definition_in
 from grader.steps.latex import closing
 from grader.steps.models import Chain, Relation, Step
+from grader.steps.recurrence import recurrence_of
 
 DISPLAY_ENVS = (
     "equation",
@@ -198,6 +200,13 @@ def chains_in_text(text: str, kind: str = "latex") -> list[Chain]:
     if words:
         chains = [c.model_copy(update={"array_words": _words_near(words, c)}) for c in chains]
     chains = [c.model_copy(update={"convolution": _convolution_named(c, lines)}) for c in chains]
+    entries = _entry_definitions(text, pieces)
+    if entries:
+        parts = _part_labels(lines)
+        chains = [c.model_copy(update={"entries": _entries_before(entries, c.line, parts)}) for c in chains]
+        chains = [c for c in (_without_entry_definition(c, entries) for c in chains) if c.steps]
+    if KRONECKER_WORDS.search(text):
+        chains = [c.model_copy(update={"kronecker": True}) for c in chains]
     if definitions:
         definitions.sort(key=lambda d: d[3])
         parts = _part_labels(lines)
@@ -564,6 +573,47 @@ def _defined_before(
             if there[0] != here[0] or there[1] != here[1]:
                 continue
         out.append(d)
+    return tuple(out)
+
+
+def _entry_definitions(text: str, pieces: list[_Piece]) -> list[EntryDefinition]:
+    """The vector functions the write-up defines entry by entry (grader.steps.entries), in order."""
+    found = []
+    for piece in pieces:
+        definition = definition_in(piece.math, text.count("\n", 0, piece.start) + 1)
+        if definition is not None:
+            found.append(definition)
+    return found
+
+
+def _without_entry_definition(chain: Chain, definitions: list[EntryDefinition]) -> Chain:
+    """The chain without its first step when that step is a definition of a vector function
+    entry by entry (``S(\\mathbf{x})_i = ...``, "recall the definition"): a definition, not a claim."""
+    first = chain.steps[0]
+    if first.relation == "=" and any(
+        d[4] == first.line and definition_in(f"{first.left} = {first.right}", d[4]) == d for d in definitions
+    ):
+        return chain.model_copy(update={"steps": chain.steps[1:]})
+    return chain
+
+
+def _entries_before(
+    definitions: list[EntryDefinition], line: int, parts: list[tuple[int, str]]
+) -> tuple[EntryDefinition, ...]:
+    """The latest definition of each name before ``line``, at most DEFINITION_REACH lines
+    before, in the same question (any of its items: a question defines the softmax or the
+    sigmoid in one item, its answer uses it in the others; a later definition replaces it)."""
+    latest: dict[str, EntryDefinition] = {}
+    for d in definitions:
+        if d[4] <= line:
+            latest[d[0]] = d
+    out = []
+    for d in latest.values():
+        if line - d[4] > DEFINITION_REACH or not (0 < d[4] <= len(parts) and 0 < line <= len(parts)):
+            continue
+        there, here = parts[d[4] - 1], parts[line - 1]
+        if there[0] == here[0]:
+            out.append(d)
     return tuple(out)
 
 
@@ -1300,9 +1350,13 @@ def _as_chain(
         for item in row.items:
             found.add(item, row.line)
     found.close()
-    steps = _without_definitions(found.steps, primed)
+    steps = [_without_lead_word(s) for s in _without_definitions(found.steps, primed)]
     if not steps:
         return None
+    recurrence = None
+    if len(steps) == len(found.steps) - 1 and found.steps[0].relation == "=":
+        rule = recurrence_of(found.steps[0].left, found.steps[0].right)
+        recurrence = (*rule, found.steps[0].line) if rule is not None else None
     line, last = rows[0].line, max(s.line for s in steps)
     near = [
         (at, c)
@@ -1314,8 +1368,30 @@ def _as_chain(
     conditions += _latest_per_symbol(near)
     unread = tuple(word for at, word in unread_at if line - 2 <= at <= last)
     return Chain(
-        line=line, steps=tuple(steps), conditions=tuple(dict.fromkeys(conditions)), unread_conditions=unread
+        line=line,
+        steps=tuple(steps),
+        conditions=tuple(dict.fromkeys(conditions)),
+        unread_conditions=unread,
+        recurrence=recurrence,
     )
+
+
+# a word that leads a row's math, not part of its formula: "\therefore A = B", "\text{Also, } A = B"
+_LEAD_WORD = re.compile(
+    r"^\s*(?:\\therefore|\\because|\\text\s*\{\s*(?:Here|Also|Thus|Hence|So|Then|Therefore|Finally)\s*,?\s*\}"
+    r"|\d{1,2}\.\s+(?=\\))\s*"  # or an item's number before a command: "3. \frac{d}{dx_i} ..."
+)
+
+
+def _without_lead_word(step: Step) -> Step:
+    """The step with a word that leads its first formula dropped (``\\therefore``, ``\\because``,
+    ``\\text{Here, }``): a reason or a connective, not math. Kept where the formula left is a
+    name (``\\therefore k' = 2``, ``\\because \\epsilon > 0``): a conclusion drawn from what
+    came before, or a reason, which is neither a definition nor an identity to refute."""
+    rest = _LEAD_WORD.sub("", step.left, count=1)
+    if not rest.strip() or rest == step.left or is_name(rest):
+        return step
+    return step.model_copy(update={"left": rest})
 
 
 def _statement_text(items: list[tuple[str, Relation | None]]) -> str:

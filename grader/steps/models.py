@@ -56,6 +56,15 @@ class Chain(_Strict):
     # ``"same"``) and whether the kernel is flipped (``"full flipped"``, ``"valid unflipped"``;
     # neither word: ``"full"``): ``[1, 2, 3] * [1, 0, 2]`` is then that convolution.
     convolution: str | None = None
+    # The chain's first equation when it defines a name by itself at earlier indices
+    # (``v_t = \\beta v_{t-1} + (1 - \\beta) g_t``, a recurrence): (name, index letter, rule, line).
+    # Its later steps are read with the rule put in at earlier indices (grader.steps.recurrence).
+    recurrence: tuple[str, str, str, int] | None = None
+    # Vector functions the write-up defines entry by entry before the chain, within their reach
+    # (``S(\\mathbf{x})_i = \\frac{e^{\\mathbf{x}_i}}{\\sum_j e^{\\mathbf{x}_j}}``): (name, vector,
+    # index, formula, line) (grader.steps.entries); and whether the write-up names the Kronecker delta.
+    entries: tuple[tuple[str, str, str, str, int], ...] = ()
+    kronecker: bool = False
 
 
 class Witness(_Strict):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
@@ -192,6 +192,28 @@ def holds_given(left: ast.Node, right: ast.Node, conditions: Sequence[ast.Node])
     if remainder != 0 or _undefined_on(left, right, [sympy.sqf_part(e) for _, e in stated], gens):
         return None
     return ", ".join(f"{sympy.latex(to_sympy(p.left))} = {sympy.latex(to_sympy(p.right))}" for p, _ in stated)
+
+
+def restated(
+    left: ast.Node,
+    right: ast.Node,
+    conditions: Sequence[ast.Node],
+    same: Callable[[ast.Node, ast.Node], bool],
+) -> ast.Relation | None:
+    """The stated equation that the step ``left = right`` restates, or None: the difference
+    of its sides is identically the difference of the equation's sides, or its negative
+    (``4k^2 = (2k')^l`` given ``(2k)^2 = (2k')^l``; ``b = a`` given ``a = b``), by ``same``
+    (the engine's exact identity). Then wherever the equation holds and every side has a
+    value, the step's difference is 0: a proof, whatever the formulas are (powers with
+    symbolic exponents, functions), where :func:`holds_given` tries small polynomials only."""
+    difference = ast.BinOp(0, "-", left, right)
+    for p in equations(conditions)[:MAX_PREMISES]:
+        if not ast.free_names(p) & ast.free_names(difference):
+            continue
+        for stated in (ast.BinOp(0, "-", p.left, p.right), ast.BinOp(0, "-", p.right, p.left)):
+            if same(difference, stated):
+                return p
+    return None
 
 
 def _undefined_on(

@@ -27,6 +27,7 @@ OUT_OF_SCOPE: list[tuple[re.Pattern[str], str]] = [
     (
         re.compile(
             r"\\partial|\\nabla|\\frac\s*\{\s*d\s*\}\s*\{\s*d\s*\\?[A-Za-z]|\\frac\s*\{\s*d\s*\\?[A-Za-z][^}]*\}\s*\{\s*d\s*\\?[A-Za-z]"
+            r"|\\frac\s*\{\s*d\s*(?:\\left\s*)?[(\[]"  # \frac{d(x^2)}{d x}: never d times x^2 over d x
             r"|\\mathrm\s*\{\s*d\s*\}|\\,d[a-z]\b|\bd[xyzt]\b"
         ),
         "a derivative",
@@ -148,7 +149,11 @@ def primed_names(text: str) -> str:
 
 
 def shown_name(name: str) -> str:
-    """A name as the write-up has it: ``k_pr`` -> ``k'``, ``x_ipr2`` -> ``x_i''``."""
+    """A name as the write-up has it: ``k_pr`` -> ``k'``, ``x_ipr2`` -> ``x_i''``,
+    ``v_tm2`` -> ``v_{t-2}``."""
+    shifted = re.fullmatch(r"(.+?)_([a-z])m(\d+)", name)
+    if shifted is not None:
+        return f"{shifted.group(1)}_{{{shifted.group(2)}-{shifted.group(3)}}}"
     m = re.fullmatch(r"(.+?)(?:_(\w*?))?(pr2?)", name)
     if m is None or not (name.endswith("_pr") or name.endswith("_pr2") or m.group(2)):
         return name

@@ -17,6 +17,7 @@ from grader.mathlang.domains import SymbolDomain
 from grader.mathlang.errors import MathError
 from grader.mathlang.parser import parse
 from grader.steps import premise
+from grader.steps.entries import definition_in
 from grader.steps.models import Chain
 from grader.steps.read import LETTERS, Context, normalize
 
@@ -38,6 +39,11 @@ class Scope:
     # R^+ and R_+ with or without 0): no sign for a limit or a kink (_signs)
     set_signs: frozenset[str] = frozenset()
     set_keys: tuple[tuple[str, str], ...] = ()  # (symbol, number set) of each x \in \mathbb{N}, ...
+    # each condition read, as the write-up states it
+    written_as: Mapping[ast.Node, str] = field(default_factory=dict)
+    recurrence: tuple[str, str, str, int] | None = None  # the chain's recurrence (Chain.recurrence)
+    entries: tuple[tuple[str, str, str, str, int], ...] = ()  # vector functions by entry (Chain.entries)
+    kronecker: bool = False  # the write-up names the Kronecker delta (Chain.kronecker)
 
 
 def scope_of(chain: Chain, context: Context, functions: Mapping[str, Any]) -> Scope:
@@ -48,11 +54,14 @@ def scope_of(chain: Chain, context: Context, functions: Mapping[str, Any]) -> Sc
     unread = list(chain.unread_conditions)
     set_signs: set[str] = set()
     set_keys: list[tuple[str, str]] = []
+    written_as: dict[ast.Node, str] = {}
     for text in chain.conditions:
         if _ARRAY_DECLARATION.search(text):
             continue  # x \in \mathbb{R}^n: a shape (Chain.arrays), not a condition on values
         if premise.defines_function(text, {f[0] for f in chain.functions} | set(context.functions)):
             continue  # "Let $\\sigma(z) = ...$": a definition (Chain.functions), not a constraint
+        if definition_in(text, 0) is not None:
+            continue  # "Let $S(\\mathbf{x})_i = ...$": a definition (Chain.entries), not a constraint
         kind = _number_set(text)
         if kind is not None:
             name, domain, key = kind
@@ -65,6 +74,7 @@ def scope_of(chain: Chain, context: Context, functions: Mapping[str, Any]) -> Sc
             unread.append(text)
             continue
         conditions.append(node)
+        written_as[node] = text
         for relation in relations(node):
             _narrow(domains, relation)
             set_signs -= ast.free_names(relation)  # a stated bound gives the sign
@@ -82,6 +92,10 @@ def scope_of(chain: Chain, context: Context, functions: Mapping[str, Any]) -> Sc
         chain.convolution,
         frozenset(set_signs),
         tuple(set_keys),
+        written_as,
+        chain.recurrence,
+        chain.entries,
+        chain.kronecker,
     )
 
 

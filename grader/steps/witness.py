@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -293,3 +294,35 @@ def search(
 
 def _simplicity(point: Mapping[str, Fraction]) -> float:
     return sum(math.log2(1 + abs(v.numerator)) + math.log2(v.denominator) for v in point.values())
+
+
+def point_in(feedback: str, names: Sequence[str]) -> dict[str, Fraction] | None:
+    """The point an engine's feedback names ("at x = 0.9, y = -1 ..."), as exact numbers."""
+    m = re.match(r"\s*at ((?:[A-Za-z_][\w]* = -?[\d.]+(?:e[-+]?\d+)?(?:, )?)+)", feedback)
+    if not m:
+        return None
+    point: dict[str, Fraction] = {}
+    for name, value in re.findall(r"([A-Za-z_][\w]*) = (-?[\d.]+(?:e[-+]?\d+)?)", m.group(1)):
+        try:
+            point[name] = Fraction(value)
+        except ValueError:
+            return None
+    return point if set(point) == set(names) else None
+
+
+_ENTRY = re.compile(r"(.+?)_\{?([A-Za-z]|\d+)\}?")
+
+
+def may_coincide(point: Mapping[str, Fraction]) -> tuple[str, str] | None:
+    """Two entries of one name whose indices may be equal (``x_i`` and ``x_j``, ``x_i`` and
+    ``x_1``): values that differ there need not be values the entries can take."""
+    seen: dict[str, list[tuple[str, str]]] = {}
+    for name in point:
+        m = _ENTRY.fullmatch(name)
+        if m is not None:
+            seen.setdefault(m.group(1), []).append((name, m.group(2)))
+    for entries in seen.values():
+        for (a, i), (b, j) in itertools.combinations(entries, 2):
+            if i.isalpha() or j.isalpha():
+                return a, b
+    return None
