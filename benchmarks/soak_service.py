@@ -151,6 +151,31 @@ def post_steadily(
 EVERY = 25  # a TA's 25th request lists the class's hand-ins again, and asks for a regrade
 
 
+def ta_request(
+    client: httpx.Client,
+    number: int,
+    ids: list[int],
+    paths: list[str],
+    students: list[str],
+    rng: random.Random,
+    tally: Tally,
+) -> list[httpx.Response]:
+    """A TA's ``number``-th request (``ids``: the hand-ins seen, updated every 25th)."""
+    if number % EVERY == 0:
+        answers = [client.get(f"/api/v1/assignments/{ASSIGNMENT}/submissions")]
+        if answers[0].is_success:
+            ids[:] = [row["id"] for row in answers[0].json()["submissions"]]
+        if ids:
+            answers.append(client.post(f"/api/v1/submissions/{rng.choice(ids)}/regrade"))
+            tally.add(regrades=1)
+    else:
+        shown = [*paths, f"/ta/students/{rng.choice(students)}"]
+        if ids:
+            shown.append(f"/submissions/{rng.choice(ids)}")
+        answers = [client.get(rng.choice(shown))]
+    return answers
+
+
 def ta_works(
     url: str, token: str, students: list[str], pause: float, tally: Tally, stop: threading.Event
 ) -> None:
@@ -165,18 +190,11 @@ def ta_works(
         for number in itertools.count():
             if stop.wait(pause):
                 return
-            if number % EVERY == 0:
-                answers = [client.get(f"/api/v1/assignments/{ASSIGNMENT}/submissions")]
-                if answers[0].is_success:
-                    ids = [row["id"] for row in answers[0].json()["submissions"]]
-                if ids:
-                    answers.append(client.post(f"/api/v1/submissions/{rng.choice(ids)}/regrade"))
-                    tally.add(regrades=1)
-            else:
-                shown = [*paths, f"/ta/students/{rng.choice(students)}"]
-                if ids:
-                    shown.append(f"/submissions/{rng.choice(ids)}")
-                answers = [client.get(rng.choice(shown))]
+            try:
+                answers = ta_request(client, number, ids, paths, students, rng, tally)
+            except httpx.TransportError as exc:  # a keep-alive connection the server closed meanwhile
+                tally.error(f"TA: {exc!r}")  # counted; the next request opens a new one
+                continue
             tally.add(ta_requests=len(answers))
             for answer in answers:
                 if not answer.is_success:
