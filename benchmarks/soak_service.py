@@ -16,12 +16,15 @@ with the hand-ins answered and graded so far and how many workers were seen so f
 retires after its 500 sheets and a fresh one takes its place). Meanwhile ``--tas`` TAs work
 as TAs do, each a request every ``--ta-pause`` seconds with a token of their own: the TA
 dashboard, the class's page, a student's page and a hand-in's page, the class's submissions
-and queue through the API, the gradebook export, and now and then a regrade. At the end it says, for each of
-them, how much its RSS grew from minute 10 to the last minute, and whether any grew by more
-than 5% (exit status 1 then). The pool workers come and go, so they are judged by the largest
-one: the largest worker's RSS at any minute after minute 10 against the largest at any minute
-up to minute 10 (a leak that outgrows a worker's lifetime shows there; the sum of the workers
-alive, also printed, depends on how far each is in its lifetime). It stops by itself after
+and queue through the API, the gradebook export, and now and then a regrade. At the end it
+says, for each of them, how much its RSS grew from minute 10 to the last minute and, the
+verdict where the run is long enough, from the median of minutes 10 to 15 to the median of
+the last 6 minutes (a single minute's sample sits anywhere in the band that a minute's churn
+makes between two of the server's trims), and whether any grew by more than 5% (exit status
+1 then). The pool workers come and go, so they are judged by the largest one: the largest
+worker's RSS at any minute after minute 10 against the largest at any minute up to minute 10
+(a leak that outgrows a worker's lifetime shows there; the sum of the workers alive, also
+printed, depends on how far each is in its lifetime). It stops by itself after
 ``--minutes`` (the server too).
 """
 
@@ -32,6 +35,7 @@ import contextlib
 import itertools
 import random
 import signal
+import statistics
 import sys
 import tempfile
 import threading
@@ -147,6 +151,31 @@ def post_steadily(
 EVERY = 25  # a TA's 25th request lists the class's hand-ins again, and asks for a regrade
 
 
+def ta_request(
+    client: httpx.Client,
+    number: int,
+    ids: list[int],
+    paths: list[str],
+    students: list[str],
+    rng: random.Random,
+    tally: Tally,
+) -> list[httpx.Response]:
+    """A TA's ``number``-th request (``ids``: the hand-ins seen, updated every 25th)."""
+    if number % EVERY == 0:
+        answers = [client.get(f"/api/v1/assignments/{ASSIGNMENT}/submissions")]
+        if answers[0].is_success:
+            ids[:] = [row["id"] for row in answers[0].json()["submissions"]]
+        if ids:
+            answers.append(client.post(f"/api/v1/submissions/{rng.choice(ids)}/regrade"))
+            tally.add(regrades=1)
+    else:
+        shown = [*paths, f"/ta/students/{rng.choice(students)}"]
+        if ids:
+            shown.append(f"/submissions/{rng.choice(ids)}")
+        answers = [client.get(rng.choice(shown))]
+    return answers
+
+
 def ta_works(
     url: str, token: str, students: list[str], pause: float, tally: Tally, stop: threading.Event
 ) -> None:
@@ -161,18 +190,11 @@ def ta_works(
         for number in itertools.count():
             if stop.wait(pause):
                 return
-            if number % EVERY == 0:
-                answers = [client.get(f"/api/v1/assignments/{ASSIGNMENT}/submissions")]
-                if answers[0].is_success:
-                    ids = [row["id"] for row in answers[0].json()["submissions"]]
-                if ids:
-                    answers.append(client.post(f"/api/v1/submissions/{rng.choice(ids)}/regrade"))
-                    tally.add(regrades=1)
-            else:
-                shown = [*paths, f"/ta/students/{rng.choice(students)}"]
-                if ids:
-                    shown.append(f"/submissions/{rng.choice(ids)}")
-                answers = [client.get(rng.choice(shown))]
+            try:
+                answers = ta_request(client, number, ids, paths, students, rng, tally)
+            except httpx.TransportError as exc:  # a keep-alive connection the server closed meanwhile
+                tally.error(f"TA: {exc!r}")  # counted; the next request opens a new one
+                continue
             tally.add(ta_requests=len(answers))
             for answer in answers:
                 if not answer.is_success:
@@ -236,28 +258,50 @@ def largest_worker(samples: list[dict[str, dict[int, int]]]) -> float:
     return max(sizes, default=0) / MIB
 
 
+def series(samples: dict[int, dict[str, dict[int, int]]], settled: int) -> dict[str, dict[int, float]]:
+    """MiB by minute from minute ``settled`` on, of each process watched throughout: the
+    server; the fork server and the server's other processes each by pid when the same ones
+    lived throughout, else their sum."""
+    later = {minute: sample for minute, sample in samples.items() if minute >= settled}
+    rows: dict[str, dict[int, float]] = {}
+    for role in ROLES:
+        if role == "pool worker" or not all(sample.get(role) for sample in later.values()):
+            continue
+        pids = [set(sample[role]) for sample in later.values()]
+        if role != "server" and all(found == pids[0] for found in pids):
+            for pid in sorted(pids[0]):
+                rows[f"{role} {pid}"] = {minute: s[role][pid] / MIB for minute, s in later.items()}
+        else:
+            rows[role] = {minute: sum(s[role].values()) / MIB for minute, s in later.items()}
+    return rows
+
+
+WINDOW = 6  # minutes in each window of the median check: the settled minute and 5 after it,
+# the last minute and the 5 before it (a minute's sample sits anywhere in the band a minute's
+# churn between two trims makes: up to 8% of the server's RSS; a median of 6 is not moved by it)
+
+
 def growth_report(
     samples: dict[int, dict[str, dict[int, int]]], settled: int
-) -> list[tuple[str, float, float]]:
-    """(name, MiB at minute ``settled``, MiB at the end) of each process watched throughout;
-    the pool workers, which retire and are replaced, as (the largest at any minute up to
-    ``settled``, the largest at any minute after it)."""
-    first, last = samples[settled], samples[max(samples)]
-    rows = []
+) -> list[tuple[str, float, float, tuple[float, float] | None]]:
+    """(name, MiB at minute ``settled``, MiB at the end, the medians of the first and the last
+    :data:`WINDOW` minutes from ``settled`` on or None when the run is too short for two
+    windows) of each process watched throughout; the pool workers, which retire and are
+    replaced, as (the largest at any minute up to ``settled``, the largest at any minute after
+    it, None)."""
+    last = max(samples)
+    rows: list[tuple[str, float, float, tuple[float, float] | None]] = []
     early = [sample for minute, sample in samples.items() if minute <= settled]
     later = [sample for minute, sample in samples.items() if minute > settled]
     if largest_worker(early) and largest_worker(later):
-        rows.append(("largest pool worker", largest_worker(early), largest_worker(later)))
-    for role in ROLES:
-        before, after = first.get(role, {}), last.get(role, {})
-        if not before or not after or role == "pool worker":
-            continue
-        if role in ("server's others", "fork server"):
-            same = sorted(set(before) & set(after))
-            if same and len(same) == len(before) == len(after):
-                rows += [(f"{role} {pid}", before[pid] / MIB, after[pid] / MIB) for pid in same]
-                continue
-        rows.append((role, sum(before.values()) / MIB, sum(after.values()) / MIB))
+        rows.append(("largest pool worker", largest_worker(early), largest_worker(later), None))
+    for name, sizes in series(samples, settled).items():
+        medians = None
+        if last - settled + 1 >= 2 * WINDOW:
+            first = [sizes[minute] for minute in range(settled, settled + WINDOW)]
+            final = [sizes[minute] for minute in range(last - WINDOW + 1, last + 1)]
+            medians = (statistics.median(first), statistics.median(final))
+        rows.append((name, sizes[settled], sizes[last], medians))
     return rows
 
 
@@ -381,13 +425,27 @@ def soak(
     if last <= SETTLING_MINUTES:
         print(f"ran {last} min: no verdict on growth, measured {settled}")
         return 0
+    return verdict(samples, last, len(workers_seen))
+
+
+def verdict(samples: dict[int, dict[str, dict[int, int]]], last: int, workers_seen: int) -> int:
+    """Print how much each process grew after the settling minutes; 1 if any grew too much."""
+    settled = f"after the first {SETTLING_MINUTES} minutes"
     rows = growth_report(samples, SETTLING_MINUTES)
     grown = []
     print(f"RSS from minute {SETTLING_MINUTES} to minute {last} (the largest pool worker: up to minute")
-    print(f"{SETTLING_MINUTES}, then after it; {len(workers_seen)} pool workers seen in all):")
-    for name, before, after in rows:
+    print(f"{SETTLING_MINUTES}, then after it; {workers_seen} pool workers seen in all)", end="")
+    if last - SETTLING_MINUTES + 1 >= 2 * WINDOW:
+        early, final = f"{SETTLING_MINUTES}-{SETTLING_MINUTES + WINDOW - 1}", f"{last - WINDOW + 1}-{last}"
+        print(f", judged by the median\nof minutes {early} against that of minutes {final}", end="")
+    print(":")
+    for name, before, after, medians in rows:
         change = (after - before) / before
-        print(f"  {name:24s} {before:7.1f} -> {after:7.1f} MiB  {change:+.1%}")
+        shown = f"  {name:24s} {before:7.1f} -> {after:7.1f} MiB  {change:+.1%}"
+        if medians is not None:
+            change = (medians[1] - medians[0]) / medians[0]
+            shown += f"   medians {medians[0]:7.1f} -> {medians[1]:7.1f} MiB  {change:+.1%}"
+        print(shown)
         if change > ALLOWED_GROWTH:
             grown.append(name)
     if grown:

@@ -176,6 +176,9 @@ def serve_command(course_dir: Path | None, demo: bool, credentials: Path | None,
 
     Students hand in over HTTP (/api/v1) or the web pages; grading runs in WORKERS
     processes; problem files are re-read when they change."""
+    from grader.core import allocator
+
+    allocator.limit_arenas()  # before any thread starts (docs/service.md, "Memory")
     from grader.service.settings import Settings
     from grader.shipped import SHIPPED
 
