@@ -719,13 +719,12 @@ def test_a_standing_pool_keeps_its_workers_between_calls_and_yields_the_cpu(tmp_
     from grader.batch.reading import SubmissionTask
     from grader.batch.store import code_version
     from grader.batch.worker import WorkerSetup
-    from grader.service.executing import StandingExecutor
 
     spec = load_problem_set(BASICS)
     folder = make_class(tmp_path / "class", {"ann": sheet("131072"), "bob": sheet("5")})
     tasks = [SubmissionTask(name, str(folder / name), name, "") for name in ("ann", "bob")]
     setup = WorkerSetup(spec, False, code_version(deciding_only=True), watchdog=False)
-    executor = StandingExecutor(1, nice=5)
+    executor = LocalExecutor(1, nice=5, keep=2)
     before = _pool_children()
     try:
         first = {g.task.key: g.report.score for chunk in executor.grade(setup, [[tasks[0]]]) for g in chunk}
@@ -750,13 +749,12 @@ def test_a_standing_pools_workers_outlive_a_sigterm_to_their_group_and_end_at_cl
     from grader.batch.reading import SubmissionTask
     from grader.batch.store import code_version
     from grader.batch.worker import WorkerSetup
-    from grader.service.executing import StandingExecutor
 
     spec = load_problem_set(BASICS)
     folder = make_class(tmp_path / "class", {"ann": sheet("131072"), "bob": sheet("5")})
     tasks = [SubmissionTask(name, str(folder / name), name, "") for name in ("ann", "bob")]
     setup = WorkerSetup(spec, False, code_version(deciding_only=True), watchdog=False)
-    executor = StandingExecutor(2)
+    executor = LocalExecutor(2, keep=2)
     before = _pool_children()
     try:
         assert [g.task.key for chunk in executor.grade(setup, [[tasks[0]]]) for g in chunk] == ["ann"]
@@ -781,13 +779,12 @@ def test_a_standing_pool_ends_older_workers_at_once_and_none_start_after_close(t
     from grader.batch.reading import SubmissionTask
     from grader.batch.store import code_version
     from grader.batch.worker import WorkerSetup
-    from grader.service.executing import StandingExecutor
 
     spec = load_problem_set(BASICS)
     folder = make_class(tmp_path / "class", {"ann": sheet("131072")})
     task = SubmissionTask("ann", str(folder / "ann"), "ann", "")
     setup = WorkerSetup(spec, False, code_version(deciding_only=True), watchdog=False)
-    executor = StandingExecutor(1, keep=1)
+    executor = LocalExecutor(1, keep=1)
     before = _pool_children()
     try:
         for _ in range(3):  # three versions of the problem file, one after another
@@ -830,7 +827,6 @@ def _retiring_pool(
     from grader.batch.reading import SubmissionTask
     from grader.batch.store import code_version
     from grader.batch.worker import WorkerSetup
-    from grader.service.executing import StandingExecutor
 
     monkeypatch.setattr(f"{__name__}._GRADINGS", tmp_path / "gradings.txt")
     monkeypatch.setattr(executors, "grade_chunk", _written_down_grade_chunk)
@@ -839,7 +835,7 @@ def _retiring_pool(
     tasks = [SubmissionTask(name, str(folder / name), name, "") for name in names]
     setup = WorkerSetup(spec, False, code_version(deciding_only=True), watchdog=False)
     return (
-        StandingExecutor(1, context=multiprocessing.get_context("fork"), max_tasks=2),
+        LocalExecutor(1, context=multiprocessing.get_context("fork"), max_tasks=2, keep=2),
         setup,
         tasks,
     )

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import concurrent.futures
 import multiprocessing
+import os
 import signal
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from grader.batch.reading import SubmissionTask
@@ -130,10 +132,14 @@ def worker_died(exc: BaseException) -> bool:
 
 
 class LocalExecutor:
-    """A pool of ``jobs`` worker processes on this machine; the problem set goes to each
-    worker once, through the pool's initializer."""
+    """A pool of ``jobs`` worker processes on this machine; the problem set goes to each worker
+    once, through the pool's initializer. With ``keep``, a standing pool (the service's): the
+    pools of the ``keep`` setup objects used last outlive each call of :meth:`grade` (a call
+    with the same setup reuses its prepared workers), their workers run at ``nice`` and ignore
+    SIGTERM (their owner stops them, at :meth:`close`). Several threads may grade at once, each
+    with its own window of chunks; a call that stops early cancels only its own chunks."""
 
-    def __init__(self, jobs: int, context: Any = None, max_tasks: int = 0):
+    def __init__(self, jobs: int, context: Any = None, max_tasks: int = 0, nice: int = 0, keep: int = 0):
         self.jobs = jobs
         # How workers start (a multiprocessing context); a threaded caller such as the service
         # passes forkserver, since forking a process with other threads running is unsafe.
@@ -141,50 +147,114 @@ class LocalExecutor:
         # Chunks a worker grades before it exits and pebble starts a fresh one in its place (0:
         # never): what a long-lived worker's caches and allocator hold is given back.
         self.max_tasks = max_tasks
+        self.nice = nice
+        self.keep = keep
+        self._standing: list[_Pool] = []  # the one used last, last
+        self._running: set[ProcessPool] = set()  # every pool not yet ended, kept or retired
+        self._closed = False
+        self._lock = threading.Lock()
 
     def grade(self, setup: WorkerSetup, chunks: Iterable[Chunk]) -> Iterator[list[Graded]]:
-        budget = submission_budget(setup.spec)
-        pools = [self._new_pool(setup)]
-
-        def usable() -> ProcessPool:
-            if not pools[-1].active:  # broke (a worker died while none had a task): a new one
-                end_broken(pools.pop())
-                pools.append(self._new_pool(setup))
-            return pools[-1]
-
+        entry = self._enter(setup)
+        window = PoolWindow(
+            lambda: self._usable(entry), setup, submission_budget(setup.spec), in_flight=self.jobs * 3
+        )
         finished = False
         try:
-            window = PoolWindow(usable, setup, budget, in_flight=self.jobs * 3)
             yield from window.run(iter(chunks))
             finished = True
+        except BaseException:  # stopped mid-way (Ctrl-C, an error): its chunks are not waited for
+            for future in window.pending:
+                future.cancel()
+            raise
         finally:
-            pool = pools[-1]
-            if finished:
-                pool.close()
-            else:  # Ctrl-C or an error: the chunks still running are not waited for
-                pool.stop()
-            pool.join()
+            self._leave(entry, wait=None if finished else 0.0)
 
     def _new_pool(self, setup: WorkerSetup) -> ProcessPool:
         from pebble import ProcessPool
 
         if self.context.get_start_method() == "fork":  # workers inherit the checkers imported here
             load_checkers(setup.spec)
-        initializer, initargs = self._initializer(setup)
         return ProcessPool(
             max_workers=self.jobs,
             max_tasks=self.max_tasks,
-            initializer=initializer,
-            initargs=initargs,
+            initializer=install_pool_worker,
+            initargs=(setup, self.nice, self.keep > 0),
             context=self.context,
         )
 
-    def _initializer(self, setup: WorkerSetup) -> tuple[Callable[..., None], tuple[Any, ...]]:
-        """What each new worker process runs first, and its arguments."""
-        return install_with_checkers, (setup,)
+    def _enter(self, setup: WorkerSetup) -> _Pool:
+        with self._lock:
+            if self._closed:  # a grading thread that outlived close() starts no new workers
+                raise ExecutorLost("the grading workers are stopping")
+            entry = next((e for e in self._standing if e.setup is setup and e.pool.active), None)
+            if entry is None:
+                entry = _Pool(setup, self._new_pool(setup))
+                self._running.add(entry.pool)
+            else:
+                self._standing.remove(entry)
+            self._standing.append(entry)
+            entry.users += 1
+            idle = []
+            for old in self._standing[: len(self._standing) - self.keep]:
+                self._standing.remove(old)
+                old.retired = True
+                if old.users == 0:
+                    idle.append(old.pool)
+        self._end(idle)
+        return entry
+
+    def _usable(self, entry: _Pool) -> ProcessPool:
+        """The entry's pool, or a new one in its place if it broke (a worker died while none had
+        a task)."""
+        with self._lock:
+            broken = None
+            if not entry.pool.active and not self._closed:
+                broken = entry.pool
+                self._running.discard(broken)
+                entry.pool = self._new_pool(entry.setup)
+                self._running.add(entry.pool)
+            pool = entry.pool
+        if broken is not None:
+            end_broken(broken)
+        return pool
+
+    def _leave(self, entry: _Pool, wait: float | None) -> None:
+        with self._lock:
+            entry.users -= 1
+            idle = [entry.pool] if entry.retired and entry.users == 0 else []
+        self._end(idle, wait)
+
+    def _end(self, pools: list[ProcessPool], wait: float | None = None) -> None:
+        """End each pool's workers, once, after the chunks running finish or ``wait`` seconds."""
+        with self._lock:
+            pools = [pool for pool in pools if pool in self._running]
+            self._running.difference_update(pools)
+        for pool in pools:
+            pool.close()
+        deadline = None if wait is None else time.monotonic() + wait
+        for pool in pools:
+            try:
+                pool.join(None if deadline is None else max(deadline - time.monotonic(), 0.0))
+            except TimeoutError:
+                pool.stop()
+                pool.join()
 
     def close(self, wait: float | None = None) -> None:
-        """Nothing outlives a call of :meth:`grade` here."""
+        """End every pool, kept or in use, and start no other (see :meth:`_end`)."""
+        with self._lock:
+            self._closed = True
+            self._standing = []
+            pools = list(self._running)
+        self._end(pools, wait)
+
+
+@dataclass(eq=False)
+class _Pool:
+    setup: WorkerSetup
+    pool: ProcessPool
+    users: int = 0
+    retired: bool = False
 
 
 def pool_workers(pool: ProcessPool) -> dict[int, Any]:
@@ -207,9 +277,16 @@ def end_broken(pool: ProcessPool) -> None:
     pool.join()
 
 
-def install_with_checkers(setup: WorkerSetup) -> None:
+def install_pool_worker(setup: WorkerSetup, nice: int = 0, standing: bool = False) -> None:
     """Pool initializer: install the setup and import the checkers its parts need (a forked
-    worker has them already)."""
+    worker has them already), at ``nice``. A standing pool's worker ignores SIGTERM: a SIGTERM
+    to the whole process group (systemd's stop) ended a pebble worker wherever it was, and one
+    that ended between taking a task and acknowledging it left that task pending and the pool's
+    channel locked (a graceful stop waited it out); its pool's owner stops it."""
+    if standing:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if nice:
+        os.nice(nice)
     install(setup)
     load_checkers(setup.spec)
 
