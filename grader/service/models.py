@@ -52,7 +52,7 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 
 class Base(DeclarativeBase):
-    pass
+    id: Mapped[int] = mapped_column(primary_key=True, sort_order=-1)  # every table's, first
 
 
 class Role:
@@ -64,7 +64,6 @@ class Role:
 
 class Course(Base):
     __tablename__ = "courses"
-    id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -75,7 +74,6 @@ class Assignment(Base):
 
     __tablename__ = "assignments"
     __table_args__ = (UniqueConstraint("course_id", "name"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))
     name: Mapped[str] = mapped_column(String(100))
     title: Mapped[str | None] = mapped_column(String(300))
@@ -100,7 +98,6 @@ class CourseFileVersion(Base):
 
     __tablename__ = "course_file_versions"
     __table_args__ = (Index("ix_course_file_versions_course_file", "course_id", "file"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))
     file: Mapped[str] = mapped_column(String(200))
     digest: Mapped[str] = mapped_column(String(64))
@@ -124,7 +121,6 @@ def due_for(assignment: Assignment, student: str) -> dt.datetime | None:
 class User(Base):
     __tablename__ = "users"
     __table_args__ = (UniqueConstraint("course_id", "name"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
@@ -142,7 +138,6 @@ class ApiToken(Base):
     """A bearer token's SHA-256 (it is 256 random bits: a slow hash would add nothing)."""
 
     __tablename__ = "tokens"
-    id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     label: Mapped[str] = mapped_column(String(100), default="")
@@ -154,7 +149,6 @@ class LoginLink(Base):
     """A one-time log-in link (its secret's SHA-256): one session, once, before ``expires_at``."""
 
     __tablename__ = "login_links"
-    id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -169,7 +163,6 @@ class WebSession(Base):
     """A logged-in browser: the cookie's SHA-256 and the CSRF token its forms carry."""
 
     __tablename__ = "sessions"
-    id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     session_hash: Mapped[str] = mapped_column(String(64), unique=True)
     csrf_token: Mapped[str] = mapped_column(String(64))
@@ -182,7 +175,6 @@ class Submission(Base):
 
     __tablename__ = "submissions"
     __table_args__ = (UniqueConstraint("assignment_id", "user_id", "version"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     version: Mapped[int] = mapped_column(Integer)
@@ -198,7 +190,6 @@ class VerdictRow(Base):
     service filters what a student sees); ``job_id`` unique: a job yields at most one verdict."""
 
     __tablename__ = "verdicts"
-    id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), unique=True)
     problem_hash: Mapped[str] = mapped_column(String(64))
@@ -216,7 +207,6 @@ class JobStatus:
 
 class Job(Base):
     __tablename__ = "jobs"
-    id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20), default="grade")
     status: Mapped[str] = mapped_column(String(20), default=JobStatus.QUEUED, index=True)
@@ -230,7 +220,6 @@ class Job(Base):
 
 class AuditEntry(Base):
     __tablename__ = "audit_log"
-    id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     action: Mapped[str] = mapped_column(String(50))
@@ -253,7 +242,6 @@ class RosterEntry(Base):
     :data:`grader.reporting.lms.IDENTITY_KEYS`), for the Canvas and Moodle exports."""
 
     __tablename__ = "roster_entries"
-    id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
     identity: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -262,7 +250,6 @@ class RosterEntry(Base):
 class HandGradeRow(Base):
     __tablename__ = "hand_grades"
     __table_args__ = (UniqueConstraint("assignment_id", "student_id", "part"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
     student_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     part: Mapped[str] = mapped_column(String(200))
@@ -291,7 +278,6 @@ class RegradeRequestRow(Base):
             postgresql_where=text("status = 'open'"),
         ),
     )
-    id: Mapped[int] = mapped_column(primary_key=True)
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
     student_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     part: Mapped[str] = mapped_column(String(200))
@@ -311,7 +297,6 @@ class SimilarityResult(Base):
     """An assignment's similar sheets as last computed (one row an assignment, updated)."""
 
     __tablename__ = "similarity_results"
-    id: Mapped[int] = mapped_column(primary_key=True)
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), unique=True)
     handins_key: Mapped[str] = mapped_column(String(64), default="")  # digest of the hand-ins' set
     handins: Mapped[int] = mapped_column(Integer, default=0)
@@ -333,7 +318,6 @@ class LtiLoginState(Base):
     """An OIDC login initiation (``state``, ``nonce``); a launch uses it up: an ``id_token`` counts once."""
 
     __tablename__ = "lti_login_states"
-    id: Mapped[int] = mapped_column(primary_key=True)
     state: Mapped[str] = mapped_column(String(64), unique=True)
     nonce: Mapped[str] = mapped_column(String(64), unique=True)
     issuer: Mapped[str] = mapped_column(String(500))
@@ -345,7 +329,6 @@ class LtiLoginState(Base):
 class LtiUser(Base):
     __tablename__ = "lti_users"
     __table_args__ = (UniqueConstraint("issuer", "subject"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
     issuer: Mapped[str] = mapped_column(String(500))
     subject: Mapped[str] = mapped_column(String(255))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
@@ -358,7 +341,6 @@ class LtiLink(Base):
 
     __tablename__ = "lti_links"
     __table_args__ = (UniqueConstraint("issuer", "deployment_id", "resource_link_id"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
     issuer: Mapped[str] = mapped_column(String(500))
     client_id: Mapped[str] = mapped_column(String(200))
     deployment_id: Mapped[str] = mapped_column(String(255))
@@ -378,7 +360,6 @@ class LtiLineItem(Base):
 
     __tablename__ = "lti_line_items"
     __table_args__ = (UniqueConstraint("issuer", "client_id", "context_id", "assignment"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
     issuer: Mapped[str] = mapped_column(String(500))
     client_id: Mapped[str] = mapped_column(String(200))
     deployment_id: Mapped[str] = mapped_column(String(255))
@@ -396,7 +377,6 @@ class LtiMember(Base):
 
     __tablename__ = "lti_members"
     __table_args__ = (UniqueConstraint("issuer", "context_id", "subject"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
     issuer: Mapped[str] = mapped_column(String(500))
     context_id: Mapped[str] = mapped_column(String(255))
     subject: Mapped[str] = mapped_column(String(255))
@@ -428,7 +408,6 @@ class LtiScore(Base):
         Index("ix_lti_scores_due", "status", "next_attempt_at"),
         Index("ix_lti_scores_target", "line_item_id", "subject"),
     )
-    id: Mapped[int] = mapped_column(primary_key=True)
     line_item_id: Mapped[int] = mapped_column(ForeignKey("lti_line_items.id"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
