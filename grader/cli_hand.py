@@ -216,7 +216,8 @@ def export_command(course_dir: Path, assignment: str, db_url: str | None, output
     from sqlalchemy import select
 
     from grader.core.files import write_atomic
-    from grader.service.crud.hand_grades import export_grades, grades_yaml
+    from grader.hand.book import grades_yaml
+    from grader.service.crud.hand_grades import export_grades
     from grader.service.db import Database, migrate
     from grader.service.models import Assignment
     from grader.service.settings import Settings

@@ -42,7 +42,7 @@ from pydantic import (
 
 from grader.core.parts import MAX_POINTS, PartBase
 from grader.core.textfiles import read_text
-from grader.core.yamlio import ANSWERS_FILE, Position, YamlError, load_with_positions
+from grader.core.yamlio import ANSWERS_FILE, Position, YamlError, dump_readable, load_with_positions
 from grader.engine import is_auto_graded
 from grader.loading import Diagnostic, ProblemFileError, _problems_from
 from grader.spec import ProblemSet
@@ -151,6 +151,16 @@ def grades_digest(grades: Sequence[HandGrade]) -> str:
     """Digest of a student's hand grades: part of what their report is made from."""
     text = json.dumps([g.model_dump(mode="json") for g in grades], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def grades_yaml(grades: Sequence[HandGrade], assignment: str) -> str:
+    """The grades as a hand-grades file (docs/formats.md §10), exported from the grading service."""
+    entries = [g.model_dump(mode="json", exclude_none=True, exclude_defaults=True) for g in grades]
+    for entry, grade in zip(entries, grades, strict=True):
+        entry.setdefault("student", grade.student)
+        entry.setdefault("by", grade.by)
+    header = f"# hand grades of {assignment}, exported from the grading service\n"
+    return header + (dump_readable(entries) if entries else "[]\n")
 
 
 def load_hand_grades(path: Path | str, spec: ProblemSet | None = None) -> HandBook:

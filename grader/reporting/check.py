@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -92,6 +92,39 @@ def render_check(result: CheckResult, *, color: bool = False) -> str:
     lines += [_style(f"warning: {w}", color, fg="yellow") for w in report.warnings]
     lines += ["", _summary(result)]
     return terminal_output("\n".join(lines) + "\n", color)
+
+
+def check_json(result: CheckResult) -> dict[str, Any]:
+    """The check as the service's API answers it: each part read, unanswered or unreadable,
+    with its verdict when the part is visible and answered; the text ``grader check`` prints."""
+    parts = []
+    for checked in result.parts:
+        part = checked.result
+        entry: dict[str, Any] = {"id": part.id, "type": part.type}
+        if part.status is Status.MISSING:
+            entry["state"] = "unanswered"
+        elif part.status is Status.INVALID:
+            entry["state"] = "unreadable"
+            entry["message"] = part.feedback
+        else:
+            entry["state"] = "read"
+            entry["read_as"] = [
+                {"text": r.text, "latex": r.latex, "label": r.label} for r in checked.readings
+            ]
+            if not checked.readings and part.received is not None:  # code: read as typed
+                entry["typed"] = part.received
+            elif not checked.readings and (part.status is Status.MANUAL or part.hand is not None):
+                # a part of a PDF a TA grades from its pages: nothing read from it
+                entry["on_pages"] = True
+        if part.visible and part.status is not Status.MISSING:
+            entry["verdict"] = {
+                "status": part.status.value,
+                "score": points_value(part.score),
+                "max_score": points_value(part.max_score),
+                "feedback": part.feedback,
+            }
+        parts.append(entry)
+    return {"unreadable": result.unreadable, "parts": parts, "text": render_check(result)}
 
 
 def _part_lines(part: PartCheck, color: bool) -> list[str]:

@@ -14,10 +14,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from grader.batch.executors import Executor
-from grader.core.report import Report, points_value
+from grader.core.report import Report
 from grader.core.submission import Submission
-from grader.core.verdict import Status
-from grader.reporting.check import check_result, render_check
+from grader.reporting.check import check_json, check_result
 from grader.service.course_files import LoadedAssignment
 from grader.service.errors import RETRY_AFTER_SECONDS, ApiError
 from grader.service.executing import WorkerSetups, make_executor, one_task
@@ -171,37 +170,4 @@ def checked(assignment: LoadedAssignment, submission: Submission, report: Report
     (with the caret), visible or not, in their own variant; verdicts of visible parts only."""
     limited = dataclasses.replace(report, parts=[student_part(p) for p in report.parts])
     result = check_result(student_spec(assignment.spec, report.student), submission, limited)
-    parts = []
-    for checked in result.parts:
-        part = checked.result
-        entry: dict[str, Any] = {"id": part.id, "type": part.type}
-        if part.status is Status.MISSING:
-            entry["state"] = "unanswered"
-        elif part.status is Status.INVALID:
-            entry["state"] = "unreadable"
-            entry["message"] = part.feedback
-        else:
-            entry["state"] = "read"
-            entry["read_as"] = [
-                {"text": r.text, "latex": r.latex, "label": r.label} for r in checked.readings
-            ]
-            if not checked.readings and part.received is not None:  # code: read as typed
-                entry["typed"] = part.received
-            elif not checked.readings and (part.status is Status.MANUAL or part.hand is not None):
-                # a part of a PDF a TA grades from its pages: nothing read from it
-                entry["on_pages"] = True
-        if part.visible and part.status is not Status.MISSING:
-            entry["verdict"] = {
-                "status": part.status.value,
-                "score": points_value(part.score),
-                "max_score": points_value(part.max_score),
-                "feedback": part.feedback,
-            }
-        parts.append(entry)
-    return {
-        "assignment": assignment.name,
-        "unreadable": result.unreadable,
-        "parts": parts,
-        "warnings": list(limited.warnings),
-        "text": render_check(result),
-    }
+    return {"assignment": assignment.name, **check_json(result), "warnings": list(limited.warnings)}

@@ -59,13 +59,6 @@ def read_session(service: ServiceDep) -> Iterator[Session]:
 ReadSession = Annotated[Session, Depends(read_session)]
 
 
-async def get_settings(service: ServiceDep) -> Settings:
-    return service.settings
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-
-
 def assignment_in(course: CourseState, name: str) -> LoadedAssignment:
     """The course's assignment ``name``; 404 naming the course's assignments."""
     found = course.get(name)

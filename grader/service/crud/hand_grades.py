@@ -7,7 +7,7 @@ import dataclasses
 import hmac
 import io
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from functools import cache, lru_cache, partial
 from typing import Any
 
@@ -19,7 +19,6 @@ from grader.core.integrity import seal, store_key
 from grader.core.parts import PartBase
 from grader.core.report import Report, points_value
 from grader.core.submission import Submission as ReadSubmission
-from grader.core.yamlio import dump_readable
 from grader.hand import HandGrade, answer_digests, apply_hand_grades, without_hand_grades
 from grader.hand.apply import auto_pin
 from grader.hand.book import entry_problems
@@ -348,16 +347,6 @@ def export_grades(db: Session, assignment_id: int) -> list[HandGrade]:
     return [
         as_hand_grade(row, name) for row, name in grade_rows(db, HandGradeRow.assignment_id == assignment_id)
     ]
-
-
-def grades_yaml(grades: Sequence[HandGrade], assignment: str) -> str:
-    """The grades in the form ``grader grade --hand`` reads (docs/formats.md §10)."""
-    entries = [g.model_dump(mode="json", exclude_none=True, exclude_defaults=True) for g in grades]
-    for entry, grade in zip(entries, grades, strict=True):
-        entry.setdefault("student", grade.student)
-        entry.setdefault("by", grade.by)
-    header = f"# hand grades of {assignment}, exported from the grading service\n"
-    return header + (dump_readable(entries) if entries else "[]\n")
 
 
 def audit_rows(db: Session, assignment: str) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse,
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from grader.hand.book import grades_yaml
 from grader.service.course_files import LoadedAssignment
 from grader.service.crud.hand_grades import (
     NOTHING_GIVEN,
@@ -20,7 +21,6 @@ from grader.service.crud.hand_grades import (
     audit_rows,
     export_grades,
     graded_submissions,
-    grades_yaml,
     group_grades,
     group_json,
     in_force,
