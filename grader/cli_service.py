@@ -190,10 +190,10 @@ def serve_command(course_dir: Path | None, demo: bool, credentials: Path | None,
         settings = Settings(course_dir=course_dir, grading=not options.pop("web_only"), **options)
         run_worker(settings, database_hooks(course_dir))
         return
-    from grader.service.server import free_port, serve, serve_demo
+    from grader.service.server import free_port, serve
 
     if demo:
-        serve_demo(course_dir or SHIPPED, options["host"], options["port"], credentials, click.echo)
+        serve_demo(course_dir or SHIPPED, options["host"], options["port"], credentials)
         return
     if course_dir is None:
         raise click.UsageError("give the COURSE_DIR (a folder with problems/*.yaml), or --demo")
@@ -203,6 +203,49 @@ def serve_command(course_dir: Path | None, demo: bool, credentials: Path | None,
     host, port, _ = options.pop("host"), options.pop("port"), options.pop("worker")
     settings = Settings(course_dir=course_dir, grading=not options.pop("web_only"), **options)
     serve(settings, host, port or free_port(host))
+
+
+def serve_demo(shipped: Path, host: str, port: int, credentials_file: Path | None) -> None:
+    """``grader serve --demo``: a throw-away course folder of the shipped problem files, with a TA
+    and one student per shipped submission folder (their credentials said, or written)."""
+    import secrets
+    import shutil
+    import tempfile
+
+    from grader.batch import submission_folders
+    from grader.core.files import write_atomic
+    from grader.service.crud.accounts import add_user
+    from grader.service.server import free_port, serve
+    from grader.service.service import Service
+    from grader.service.settings import Settings
+
+    target = Path(tempfile.mkdtemp(prefix="grader-demo-"))
+    try:
+        shutil.copytree(shipped / "problems", target / "problems")
+        service = Service(Settings(course_dir=target), start_workers=False)
+        password = secrets.token_urlsafe(12)
+        credentials: dict[str, Any] = {"students": {}}
+        with service.db.session() as db:
+            _, token = add_user(db, "ta", "ta", password)
+            credentials["ta"] = {"user": "ta", "password": password, "token": token}
+            roots = submission_folders(shipped / "submissions")
+            for name in sorted({folder.name for root in roots for folder in submission_folders(root)}):
+                _, token = add_user(db, name, "student")
+                credentials["students"][name] = {"token": token}
+        service.db.dispose()
+        port = port or free_port(host)
+        credentials["url"] = url = f"http://{host}:{port}"
+        if credentials_file is not None:
+            write_atomic(credentials_file, json.dumps(credentials, indent=2) + "\n", mode=0o600)  # passwords
+        click.echo(f"grader demo course at {url}/  (data in {target})")
+        click.echo(f"TA log-in: user 'ta', password {credentials['ta']['password']!r}")
+        if credentials_file is not None:
+            click.echo(
+                f"credentials of the TA and {len(credentials['students'])} students: {credentials_file}"
+            )
+        serve(Settings(course_dir=target, workers=2), host, port)
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
 
 
 def remote_check_options(command: Any) -> Any:

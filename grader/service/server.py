@@ -1,30 +1,20 @@
-"""``grader serve``: uvicorn over :func:`grader.service.app.create_app`; ``--demo``: a course of
-the shipped problems, with a TA and one student per shipped submission."""
+"""``grader serve``: uvicorn over :func:`grader.service.app.create_app`."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
-import json
-import secrets
-import shutil
 import signal
 import socket
-import tempfile
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from grader.batch import submission_folders
 from grader.core import allocator, memtrace
-from grader.core.files import write_atomic
 from grader.service.app import create_app
-from grader.service.crud.accounts import add_user
-from grader.service.service import Service
 from grader.service.settings import Settings
 from grader.service.worker import configure_logging
 
@@ -114,39 +104,3 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
-
-
-def demo_course(shipped: Path, target: Path) -> dict[str, Any]:
-    """A course folder in ``target`` of the shipped problem files; the credentials of its TA and
-    of one student per shipped submission folder."""
-    shutil.copytree(shipped / "problems", target / "problems")
-    service = Service(Settings(course_dir=target), start_workers=False)
-    password = secrets.token_urlsafe(12)
-    credentials: dict[str, Any] = {"students": {}}
-    with service.db.session() as db:
-        _, token = add_user(db, "ta", "ta", password)
-        credentials["ta"] = {"user": "ta", "password": password, "token": token}
-        roots = submission_folders(shipped / "submissions")
-        for name in sorted({folder.name for root in roots for folder in submission_folders(root)}):
-            _, token = add_user(db, name, "student")
-            credentials["students"][name] = {"token": token}
-    service.db.dispose()
-    return credentials
-
-
-def serve_demo(shipped: Path, host: str, port: int, credentials_file: Path | None, echo: Any) -> None:
-    target = Path(tempfile.mkdtemp(prefix="grader-demo-"))
-    try:
-        credentials = demo_course(shipped, target)
-        port = port or free_port(host)
-        url = f"http://{host}:{port}"
-        credentials["url"] = url
-        if credentials_file is not None:
-            write_atomic(credentials_file, json.dumps(credentials, indent=2) + "\n", mode=0o600)  # passwords
-        echo(f"grader demo course at {url}/  (data in {target})")
-        echo(f"TA log-in: user 'ta', password {credentials['ta']['password']!r}")
-        if credentials_file is not None:
-            echo(f"credentials of the TA and {len(credentials['students'])} students: {credentials_file}")
-        serve(Settings(course_dir=target, workers=2), host, port)
-    finally:
-        shutil.rmtree(target, ignore_errors=True)
