@@ -31,9 +31,7 @@ class Timeouts:
     statement: float = 15.0
 
 
-class TimeoutSettings(Protocol):
-    """The service's Settings as read here (they need pydantic: `grader users` starts without)."""
-
+class TimeoutSettings(Protocol):  # the service's Settings (pydantic: `grader users` starts without)
     @property
     def db_connect_timeout(self) -> float: ...
 
@@ -47,8 +45,7 @@ def database_timeouts(settings: TimeoutSettings) -> Timeouts:
 
 def timeout_args(url: str, timeouts: Timeouts) -> dict[str, Any]:
     """The driver's connect arguments that bound a wait: PostgreSQL's ``connect_timeout`` (whole
-    seconds, 2 at least) and ``statement_timeout`` (a statement past it is cancelled, an
-    OperationalError); SQLite's busy timeout (how long a write waits for another's lock)."""
+    seconds, 2 at least) and ``statement_timeout``; SQLite's busy timeout."""
     if url.startswith("sqlite"):
         return {"timeout": timeouts.statement}
     return {
@@ -58,9 +55,8 @@ def timeout_args(url: str, timeouts: Timeouts) -> dict[str, Any]:
 
 
 def make_engine(url: str, checkpoints: bool = True, timeouts: Timeouts = Timeouts()) -> Engine:
-    """``checkpoints=False``: this process's commits never copy SQLite's write-ahead log back
-    into the database (a checkpoint syncs the file to disk, tens of milliseconds a request
-    would wait for); the grading loop does it (:meth:`Database.checkpoint`), outside any write."""
+    """``checkpoints=False``: this process's commits never checkpoint SQLite's log (it syncs the
+    file, tens of milliseconds a request would wait for); the grading loop does, outside any write."""
     if url.startswith("sqlite"):
         # Connections are kept (each new one costs its PRAGMAs); SQLite allows one writer at
         # a time however many there are, and waits up to ``timeout`` for it.
@@ -130,7 +126,7 @@ class _WriterTurns:
             self._lock.release()
 
     def given_back_after(self, end: Callable[[Any], None]) -> Callable[[Any], None]:
-        """``end`` (the dialect's commit or rollback of a DB-API connection), then the turn given back."""
+        """The dialect's commit or rollback ``end``, then the turn given back."""
 
         def ended(dbapi_connection: Any) -> None:
             try:
@@ -164,7 +160,6 @@ def private_folder(folder: Path, files: list[Path]) -> None:
 
 
 def migrate(url: str) -> None:
-    """Bring the database at ``url`` to the newest schema (Alembic ``upgrade head``)."""
     from alembic import command  # here: a command that finds the schema current never loads Alembic
     from alembic.config import Config
 
@@ -185,9 +180,8 @@ class Database:
 
     @contextmanager
     def session(self, read_only: bool = False) -> Iterator[Session]:
-        """One transaction through the ORM, committed at the end (rolled back on an error).
-        On SQLite a transaction that may write holds the write lock from its start: pass
-        ``read_only`` for one that only reads (a page), so writers do not wait for it."""
+        """One transaction through the ORM, committed at the end. On SQLite one that may write
+        holds the write lock from its start: ``read_only`` for one that only reads (a page)."""
         with (self.reading_sessions if read_only else self.sessions)() as session:
             try:
                 yield session
@@ -205,13 +199,11 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """One transaction through Core, committed at the end (rolled back on an error)."""
         with self.engine.begin() as connection:
             yield connection
 
     def checkpoint(self) -> None:
-        """Copy SQLite's write-ahead log back into the database file, waiting for no reader or
-        writer (PASSIVE); for a process whose connections leave it to this call."""
+        """Copy SQLite's write-ahead log back into the database file, waiting for nobody (PASSIVE)."""
         if self.engine.url.get_backend_name() == "sqlite":
             connection = self.engine.raw_connection()  # outside any transaction, as a checkpoint must be
             try:

@@ -26,12 +26,12 @@ from grader.service.blobs import dumps
 from grader.service.course import CourseState
 from grader.service.course_files import LoadedAssignment
 from grader.service.crud import queue, regrades
-from grader.service.crud.hand_grades import grades_of, has_hand_grades, in_force, with_hand_grades
+from grader.service.crud.hand_grades import has_hand_grades, in_force, with_hand_grades
 from grader.service.crud.rubric import audit_file_edit
 from grader.service.crud.submissions import assignment_and_author
 from grader.service.db import Database, database_timeouts, lock_students, migrate
 from grader.service.executing import WorkerSetups, make_executor, one_task
-from grader.service.models import Job, Submission, User, VerdictRow
+from grader.service.models import Job, Submission, VerdictRow
 from grader.service.settings import Settings
 from grader.service.similarity_results import Refresher
 from grader.spec import ProblemSet
@@ -61,12 +61,10 @@ Claimed = tuple[ProblemSet, list[tuple[Job, SubmissionTask]]]  # a problem file'
 
 
 def configure_logging() -> None:
-    """The log format of the server and of its grading processes."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
 
 def new_owner() -> str:
-    """This worker's name on the jobs it holds: host, process id, and a random tail."""
     return f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
@@ -149,7 +147,6 @@ class GradingWorkers:
             log.info("re-queued %d job(s) left in hand by a worker that is gone", back)
 
     def _leases(self) -> None:
-        """Renew the leases of the jobs in hand; put back those of workers that are gone."""
         while not self._stop.wait(BEAT_SECONDS):
             try:
                 with self.db.session() as db:  # one short write: a hand-in waits for it on SQLite
@@ -232,8 +229,8 @@ class GradingWorkers:
         self._importable = now
 
     def work_once(self) -> bool:
-        """Claim jobs and grade them, claiming more as the workers free up, until the queue is
-        empty; False when it was empty to begin with."""
+        """Grade jobs, claiming more as the workers free up, until the queue is empty; False when
+        it was empty to begin with."""
         if self.in_hand:  # a round that failed could not put them back: now
             self._release()
         self._claim()
@@ -249,13 +246,12 @@ class GradingWorkers:
                 self._release()
 
     def _release(self) -> None:
-        """Put back the jobs in hand; kept in hand (and tried again) when the database refuses."""
+        # kept in hand (and tried again) when the database refuses
         with self.db.session() as db:
             queue.release(db, self.owner, sorted(self.in_hand))
         self.in_hand = set()
 
     def _claim(self) -> None:
-        """Claim up to a batch of queued jobs into :attr:`_claimed`."""
         with self.db.session() as db:
             jobs = queue.claim(db, self.owner, self.settings.batch_size)
             self.in_hand |= {job.id for job in jobs}
@@ -268,7 +264,6 @@ class GradingWorkers:
                 self._claimed.setdefault(loaded.problem_hash, (loaded.spec, []))[1].append((job, task))
 
     def _tasks(self, db: Session, jobs: list[Job]) -> Iterator[tuple[Job, LoadedAssignment, SubmissionTask]]:
-        """Each claimed job with the problem file it is graded with now, and its task."""
         by_id = queue.sheets_of(db, [job.submission_id for job in jobs])
         for job in jobs:
             sheet = by_id.get(job.submission_id)
@@ -342,7 +337,6 @@ class GradingWorkers:
 
 
 def trouble_of(error: BaseException) -> str:
-    """Why the loop cannot go on, as /healthz and /ta say it."""
     text = str(getattr(error, "orig", None) or error).strip().splitlines()
     reason = text[0] if text else type(error).__name__
     if "full" in reason.lower() or "no space" in reason.lower():
@@ -377,7 +371,6 @@ def run_worker(settings: Settings, hooks: Sequence[DatabaseHook] = (), grace: fl
 
 
 def stored_report(graded: Graded) -> tuple[bytes, float, float]:
-    """The report as the verdict row keeps it, with its score and maximum."""
     if graded.blobs is not None and graded.row is not None:
         return graded.blobs.report.encode("utf-8"), graded.row.score, graded.row.max_score
     report = graded.whole_report()  # a sheet whose worker failed: its report of why
@@ -396,8 +389,8 @@ def hand_graded_report(db: Session, course: CourseState, submission_id: int, gra
     lock_students(db, loaded.id, [owner[1]])
     if not has_hand_grades(db, loaded.id, owner[1]):  # most students: no row to read, no content
         return None
-    submission, student = db.get(Submission, submission_id), db.get(User, owner[1])
-    if submission is None or student is None or not grades_of(db, loaded.id, student):
+    submission = db.get(Submission, submission_id)
+    if submission is None:
         return None
     try:
         report = graded.whole_report()

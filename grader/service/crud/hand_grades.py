@@ -66,13 +66,8 @@ def has_hand_grades(db: Session, assignment_id: int, student_id: int) -> bool:
     return db.scalar(found.limit(1)) is not None
 
 
-def grades_of(db: Session, assignment_id: int, student: User) -> list[HandGrade]:
-    mine = (HandGradeRow.assignment_id == assignment_id, HandGradeRow.student_id == student.id)
-    return [as_hand_grade(row, name) for row, name in grade_rows(db, *mine)]
-
-
 def read_answers(submission: Submission, student: str) -> ReadSubmission:
-    """The answers of a version as grader reads them (shared: read, never change it)."""
+    """The answers of a version as grader reads them (shared: never change it)."""
     return _read_version(submission.filename, submission.content_hash, student, submission.content)
 
 
@@ -86,7 +81,8 @@ def with_hand_grades(db: Session, loaded: LoadedAssignment, submission: Submissi
     """``report`` of ``submission`` with its student's hand grades as they are now."""
     student = db.get(User, submission.user_id)
     report = without_hand_grades(report)
-    grades = grades_of(db, loaded.id, student) if student is not None else []
+    mine = HandGradeRow.assignment_id == loaded.id, HandGradeRow.student_id == submission.user_id
+    grades = [as_hand_grade(row, name) for row, name in grade_rows(db, *mine)]
     if student is None or not grades:
         return report
     parts = {address: part for address, _, part in loaded.spec.iter_parts()}
@@ -106,7 +102,7 @@ def in_force(db: Session, loaded: LoadedAssignment) -> LoadedAssignment:
 
 
 def refresh_verdicts(db: Session, loaded: LoadedAssignment, student: User) -> None:
-    """A new verdict row for each version the student handed in, with the grades as now."""
+    """A new verdict row, with the grades as now, for each version the student handed in."""
     for submission in db.scalars(select(Submission).filter_by(assignment_id=loaded.id, user_id=student.id)):
         latest = newest_verdict(db, submission.id)
         report = loads(latest.report) if latest is not None else None
@@ -134,7 +130,6 @@ def counted_submissions(
 
 
 def graded_submissions(db: Session, loaded: LoadedAssignment) -> list[tuple[User, Submission, Report]]:
-    """The counted versions that have a report."""
     return [
         (user, submission, report) for user, submission, report in counted_submissions(db, loaded) if report
     ]
@@ -208,7 +203,6 @@ def _auto_pin(result: Any) -> str | None:
 
 
 def hand_grade(db: Session, assignment_id: int, student_id: int, part: str) -> HandGradeRow | None:
-    """The student's hand grade of the part, if a TA gave one."""
     return db.scalar(
         select(HandGradeRow).filter_by(assignment_id=assignment_id, student_id=student_id, part=part)
     )
@@ -284,8 +278,7 @@ def part_of(loaded: LoadedAssignment, part_id: str) -> PartBase:
 
 @cache
 def _page_group_key() -> bytes:
-    """What seals the student's name in a ``page`` group's id (the server's key, as the
-    pseudonyms of anonymous grading)."""
+    """What seals the student's name in a ``page`` group's id (as anonymous grading's pseudonyms)."""
     return hmac.digest(store_key(), b"grader: whose pages an answer group is", "sha256")
 
 
@@ -321,7 +314,6 @@ def of_part(assignment_id: int, part_id: str) -> tuple[Any, ...]:
 
 
 def group_grades(db: Session, loaded: LoadedAssignment, part_id: str) -> dict[str, dict[str, Any]]:
-    """Each student's grade of the part as it is now (what the grading view pre-fills)."""
     return {name: grade_dict(row) for row, name in grade_rows(db, *of_part(loaded.id, part_id))}
 
 

@@ -1,10 +1,8 @@
-"""The job queue, in the database: a submission is a ``jobs`` row until a worker has graded
-it. Every step is one conditional UPDATE (on PostgreSQL after ``SELECT ... FOR UPDATE SKIP
-LOCKED``, so workers claiming at once take different jobs without waiting), so two workers never
-take the same job, and a verdict is written in the transaction that marks its job done, by the
-worker that holds it: one verdict a job, whatever restarts happen. A worker renews its lease
-(``claimed_at``) while it grades; the jobs of a worker that is gone go back in the queue.
-"""
+"""The job queue, in the database. Every step is one conditional UPDATE (on PostgreSQL after
+``SELECT ... FOR UPDATE SKIP LOCKED``, so workers claiming at once take different jobs without
+waiting): two workers never take the same job, and a verdict is written in the transaction that
+marks its job done, by the worker that holds it: one verdict a job, whatever restarts happen.
+A worker renews its lease (``claimed_at``); the jobs of a worker that is gone go back."""
 
 from __future__ import annotations
 
@@ -27,13 +25,11 @@ aliased_submission = aliased(Submission)
 
 
 def enqueue(db: Session | Connection, submission_id: int, kind: str = "grade") -> int:
-    """Queue a job for the submission (in the caller's transaction); its id."""
     job = {"submission_id": submission_id, "kind": kind, "status": JobStatus.QUEUED}
     return int(db.execute(_ADD_JOB, job).scalar_one())
 
 
 def queue_regrades(db: Session, assignment_id: int) -> int:
-    """Queue a regrade of every version handed in for the assignment; how many."""
     ids = list(db.scalars(select(Submission.id).where(Submission.assignment_id == assignment_id)))
     for submission_id in ids:
         enqueue(db, submission_id, kind="regrade")
@@ -41,8 +37,7 @@ def queue_regrades(db: Session, assignment_id: int) -> int:
 
 
 def claim(db: Session, owner: str, limit: int) -> list[Job]:
-    """Up to ``limit`` queued jobs, in their turn (:func:`in_turn`), now held by ``owner``, in
-    that order; a job another worker took in the meantime is not taken again."""
+    """Up to ``limit`` queued jobs, in their turn (:func:`in_turn`), now held by ``owner``."""
     wanted = list(db.scalars(in_turn(limit)))
     if wanted and db.get_bind().dialect.name == "postgresql":  # rows another claim holds are skipped
         free = select(Job.id).where(Job.id.in_(wanted), Job.status == JobStatus.QUEUED)
@@ -105,8 +100,7 @@ def in_turn(limit: int) -> Select[int]:
 
 
 def mark_done(db: Session, job_id: int, owner: str, seconds: float) -> bool:
-    """Mark the job done if ``owner`` still holds it; False when it does not (the caller
-    then writes no verdict)."""
+    """Mark the job done if ``owner`` still holds it (else False: no verdict is written)."""
     result = db.execute(
         update(Job)
         .where(Job.id == job_id, Job.status == JobStatus.GRADING, Job.owner == owner)
@@ -117,7 +111,6 @@ def mark_done(db: Session, job_id: int, owner: str, seconds: float) -> bool:
 
 
 def release(db: Session, owner: str, job_ids: list[int] | None = None) -> int:
-    """Put back ``owner``'s jobs in hand (all of them, or those listed) for another worker."""
     statement = update(Job).where(Job.status == JobStatus.GRADING, Job.owner == owner)
     if job_ids is not None:
         statement = statement.where(Job.id.in_(job_ids))
@@ -127,7 +120,6 @@ def release(db: Session, owner: str, job_ids: list[int] | None = None) -> int:
 
 
 def renew(db: Session, owner: str) -> None:
-    """Renew ``owner``'s lease on the jobs it holds."""
     db.execute(
         update(Job).where(Job.status == JobStatus.GRADING, Job.owner == owner).values(claimed_at=utcnow())
     )
@@ -159,8 +151,6 @@ COUNTS_FRESH_SECONDS = 1.0  # a look at the queue's counts is shown this long be
 
 @dataclass(frozen=True)
 class QueueCounts:
-    """The queue's counts at one moment: how many jobs wait, are being graded, are done."""
-
     queued: int
     grading: int
     done: int
