@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
@@ -29,18 +29,6 @@ class Timeouts:
 
     connect: float = 5.0
     statement: float = 15.0
-
-
-class TimeoutSettings(Protocol):  # the service's Settings (pydantic: `grader users` starts without)
-    @property
-    def db_connect_timeout(self) -> float: ...
-
-    @property
-    def db_statement_timeout(self) -> float: ...
-
-
-def database_timeouts(settings: TimeoutSettings) -> Timeouts:
-    return Timeouts(settings.db_connect_timeout, settings.db_statement_timeout)
 
 
 def timeout_args(url: str, timeouts: Timeouts) -> dict[str, Any]:

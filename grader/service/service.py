@@ -16,7 +16,7 @@ from grader.service.course import CourseState
 from grader.service.crud import queue
 from grader.service.crud.rubric import audit_file_edit
 from grader.service.crud.verdicts import verdicts_since
-from grader.service.db import Database, database_timeouts, migrate, private_folder
+from grader.service.db import Database, migrate, private_folder
 from grader.service.location import sqlite_path
 from grader.service.settings import Settings
 from grader.service.throttle import LoginThrottle
@@ -117,7 +117,7 @@ class Service:
         self.db = Database(
             settings.database_url,
             checkpoints=not (start_workers and settings.grading),
-            timeouts=database_timeouts(settings),
+            timeouts=settings.timeouts,
         )
         for hook in hooks:
             self.hook_database(hook)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from grader.service.db import Timeouts
 from grader.service.location import data_dir, database_url
 
 
@@ -57,3 +58,7 @@ class Settings(BaseModel):
     @property
     def store_path(self) -> Path:
         return self.data_dir / "verdicts.sqlite3"
+
+    @property
+    def timeouts(self) -> Timeouts:
+        return Timeouts(self.db_connect_timeout, self.db_statement_timeout)

@@ -29,7 +29,7 @@ from grader.service.crud import queue, regrades
 from grader.service.crud.hand_grades import has_hand_grades, in_force, with_hand_grades
 from grader.service.crud.rubric import audit_file_edit
 from grader.service.crud.submissions import assignment_and_author
-from grader.service.db import Database, database_timeouts, lock_students, migrate
+from grader.service.db import Database, lock_students, migrate
 from grader.service.executing import WorkerSetups, make_executor, one_task
 from grader.service.models import Job, Submission, VerdictRow
 from grader.service.settings import Settings
@@ -350,7 +350,7 @@ def run_worker(settings: Settings, hooks: Sequence[DatabaseHook] = (), grace: fl
     configure_logging()
     memtrace.start_if_asked("worker")
     migrate(settings.database_url)
-    db = Database(settings.database_url, checkpoints=False, timeouts=database_timeouts(settings))
+    db = Database(settings.database_url, checkpoints=False, timeouts=settings.timeouts)
     for hook in hooks:  # before anything is written
         hook(db.sessions)
     course = CourseState(db, settings.course_dir, settings.course_name, audit_file_edit)
