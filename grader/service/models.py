@@ -113,6 +113,11 @@ def extension_for(assignment: Assignment, student: str) -> dt.datetime | None:
     return max(written) if written else None
 
 
+def due_for(assignment: Assignment, student: str) -> dt.datetime | None:
+    """The due in force for ``student``: their extension, else the assignment's due."""
+    return extension_for(assignment, student) or assignment.due
+
+
 class User(Base):
     __tablename__ = "users"
     __table_args__ = (UniqueConstraint("course_id", "name"),)
