@@ -75,7 +75,12 @@ def draw_secret() -> bytes:
     """The secret code trials are drawn with (grader.core.drawing): kept with the store's key,
     never shown to a student, and the same for every run of this user, so a re-run of an
     answer draws its trials again identically."""
-    return hmac.digest(store_key(), b"grader: the seed of each answer's code trials", "sha256")
+    return derived_key("the seed of each answer's code trials")
+
+
+def derived_key(purpose: str) -> bytes:
+    """A key of its own for ``purpose``, derived from the store's key."""
+    return hmac.digest(store_key(), f"grader: {purpose}".encode(), "sha256")
 
 
 def seal(key: bytes, *fields: str | bytes) -> str:

@@ -11,7 +11,7 @@ from fastapi import Request, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from grader.core.integrity import intact, seal, store_key
+from grader.core.integrity import derived_key, intact, seal
 from grader.service.credentials import digest, new_secret
 from grader.service.crud import sessions
 from grader.service.errors import ApiError
@@ -22,6 +22,7 @@ SESSION_COOKIE = "grader_session"
 LOGIN_COOKIE = "grader_login"  # the log-in form's nonce, before any session
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")  # requests that write nothing
+LOGIN_FORM = "the log-in form's CSRF tokens"  # their key's purpose
 
 
 def redeem_login_link(db: Session, secret: str) -> User | None:
@@ -60,15 +61,11 @@ def end_session(db: Session, cookie: str) -> None:
 def login_form_token(nonce: str) -> str:
     """The log-in form's CSRF token: the browser's ``grader_login`` nonce, signed (a signed
     double-submit cookie: a cookie planted by a sibling site carries no signature)."""
-    return seal(_login_key(), "log-in form", nonce)
+    return seal(derived_key(LOGIN_FORM), "log-in form", nonce)
 
 
 def login_form_ok(nonce: str | None, sent: str) -> bool:
-    return bool(nonce) and intact(_login_key(), sent, "log-in form", nonce or "")
-
-
-def _login_key() -> bytes:
-    return hmac.digest(store_key(), b"grader: the log-in form's CSRF tokens", "sha256")
+    return bool(nonce) and intact(derived_key(LOGIN_FORM), sent, "log-in form", nonce or "")
 
 
 def csrf_ok(session: WebSession, sent: str | None) -> bool:

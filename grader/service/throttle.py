@@ -3,16 +3,16 @@ address, and per account from browsers that never logged in to it (docs/service.
 
 from __future__ import annotations
 
-import hmac
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from grader.core.integrity import intact, seal, store_key
+from grader.core.integrity import derived_key, intact, seal
 
 KNOWN_COOKIE = "grader_known"  # this browser has logged in to this account before
 KNOWN_COOKIE_DAYS = 180
+KNOWN_PURPOSE = "browsers that logged in to an account"  # the cookie's key's purpose
 FORGET_SECONDS = 86_400.0  # failures a day old are forgotten
 MOST_KEYS = 200_000  # what it holds, whatever is sent
 
@@ -95,13 +95,11 @@ class LoginThrottle:
             self._pairs.clear()  # the per-account count still bounds the guesses
 
 
-def _known_key() -> bytes:
-    return hmac.digest(store_key(), b"grader: browsers that logged in to an account", "sha256")
-
-
 def known_cookie(account: str) -> str:
-    return seal(_known_key(), "known browser", account.casefold())
+    return seal(derived_key(KNOWN_PURPOSE), "known browser", account.casefold())
 
 
 def is_known(cookie: str | None, account: str) -> bool:
-    return bool(cookie) and intact(_known_key(), cookie or "", "known browser", account.casefold())
+    return bool(cookie) and intact(
+        derived_key(KNOWN_PURPOSE), cookie or "", "known browser", account.casefold()
+    )

@@ -5,11 +5,10 @@ lists the same variants), else one derived from the verdict store's key (a file 
 from __future__ import annotations
 
 import functools
-import hmac
 import os
 
 from grader.batch.worker import student_variant
-from grader.core.integrity import store_key
+from grader.core.integrity import derived_key
 from grader.spec import ProblemSet
 
 
@@ -17,7 +16,7 @@ from grader.spec import ProblemSet
 def course_variant_key() -> bytes:
     if given := os.environ.get("GRADER_VARIANT_KEY", ""):
         return given.encode("utf-8")
-    return hmac.digest(store_key(), b"grader: the key of each student's variant", "sha256")
+    return derived_key("the key of each student's variant")
 
 
 def student_spec(spec: ProblemSet, student: str) -> ProblemSet:

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import hmac
 import io
 import json
 from collections.abc import Collection
-from functools import cache, lru_cache, partial
+from functools import lru_cache, partial
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from grader.core.integrity import seal, store_key
+from grader.core.integrity import derived_key, seal
 from grader.core.parts import PartBase
 from grader.core.report import Report, points_value
 from grader.core.submission import Submission as ReadSubmission
@@ -276,12 +275,6 @@ def part_of(loaded: LoadedAssignment, part_id: str) -> PartBase:
     return part
 
 
-@cache
-def _page_group_key() -> bytes:
-    """What seals the student's name in a ``page`` group's id (as anonymous grading's pseudonyms)."""
-    return hmac.digest(store_key(), b"grader: whose pages an answer group is", "sha256")
-
-
 def part_groups(
     db: Session,
     loaded: LoadedAssignment,
@@ -305,7 +298,9 @@ def part_groups(
             GivenAnswer(user.name, user.name, result, answer, own_part(spec, part_id, variant), variant)
         )
     versions = {name: row.version for row, name in grade_rows(db, *of_part(loaded.id, part_id))}
-    sealed = partial(seal, _page_group_key(), str(loaded.id), loaded.name)  # not from the roster
+    # a ``page`` group's id seals the student's name (as anonymous grading's pseudonyms do)
+    key = derived_key("whose pages an answer group is")
+    sealed = partial(seal, key, str(loaded.id), loaded.name)  # not from the roster
     return answer_groups(part, given, written=spec.raw_parts().get(part_id), sealed=sealed), versions
 
 
