@@ -26,7 +26,6 @@ LOGIN_FORM = "the log-in form's CSRF tokens"  # their key's purpose
 
 
 def redeem_login_link(db: Session, secret: str) -> User | None:
-    """The user of a one-time link that is unused and unexpired, marked used; None for any other."""
     return sessions.claim_login_link(db, digest(secret))
 
 

@@ -227,7 +227,6 @@ class LoadedAssignment:
         return self.extensions.get(student, self.due)
 
     def close_for(self, student: str) -> dt.datetime | None:
-        """The close, moved by their extension."""
         return close_for(self.close, self.due, self.due_for(student))
 
     def released(self, now: dt.datetime) -> bool:

@@ -51,7 +51,6 @@ def answers_as_file(answers: Any) -> tuple[str, bytes]:
 
 
 def answers_text_file(text: str) -> tuple[str, bytes]:
-    """Answers pasted in the hand-in form, as the answers.yaml they are."""
     return "answers.yaml", text.replace("\r\n", "\n").encode("utf-8")
 
 

@@ -144,7 +144,6 @@ class Service:
         hook(self.db.sessions)
 
     def grading_trouble(self) -> str | None:
-        """Why grading cannot make progress now, None while it can."""
         return self.grading.trouble
 
     def _verdicts_since(self, last: int | None) -> tuple[int, list[int]]:
@@ -163,7 +162,6 @@ class Service:
         self.verdicts.graded(submission_id)
 
     def job_counts(self) -> queue.QueueCounts:
-        """The queue's counts, as /healthz, /queue, /metrics and /ta all show them."""
         return self.queue_counts.now()
 
     def jobs_queued(self) -> None:

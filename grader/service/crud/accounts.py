@@ -116,7 +116,6 @@ def list_users(db: Session, removed: bool = False) -> list[UserLine]:
 
 
 def _sign_out(db: Session, user: User) -> None:
-    """End the user's sessions and void their unused log-in links."""
     now = utcnow()
     db.execute(
         update(WebSession)

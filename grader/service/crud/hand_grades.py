@@ -77,7 +77,6 @@ def _read_version(filename: str, content_hash: str, student: str, content: bytes
 
 
 def with_hand_grades(db: Session, loaded: LoadedAssignment, submission: Submission, report: Report) -> Report:
-    """``report`` of ``submission`` with its student's hand grades as they are now."""
     student = db.get(User, submission.user_id)
     report = without_hand_grades(report)
     mine = HandGradeRow.assignment_id == loaded.id, HandGradeRow.student_id == submission.user_id

@@ -52,8 +52,6 @@ def visible_text(text: str) -> bool:
 
 
 class AskBody(BaseModel):
-    """What a student sends: the part and why it should be graded again."""
-
     model_config = ConfigDict(extra="forbid")
 
     part: str = Field(min_length=1, max_length=200)
@@ -279,5 +277,4 @@ def history(db: Session, request_id: int, shown: Callable[[str], str] = str) -> 
 
 
 def _about(loaded: LoadedAssignment, student: User, row: RegradeRequestRow) -> dict[str, object]:
-    """What the audit row of each step of a request says: whose, which part."""
     return {"assignment": loaded.name, "student": student.name, "part": row.part, "request": row.id}
