@@ -42,6 +42,11 @@ CANVAS_IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 # Moodle's own names for the user fields its grade import can match on, best first.
 MOODLE_IDENTIFIERS = (("email", "Email address"), ("idnumber", "ID number"), ("username", "Username"))
 MAX_ROSTER_BYTES = 5_000_000
+MAX_ROSTER_ROWS = 20_000
+# The column that names a student, by roster: ``name,email``; Moodle's participants export
+# (Username, ID number, Email address); Canvas's gradebook (SIS Login ID, SIS User ID, ID).
+NAME_COLUMNS = ("name", "username", "sisloginid", "sisuserid", "idnumber", "emailaddress", "email")
+EMAIL_COLUMNS = ("email", "emailaddress", "sisloginid")
 CANVAS_COLUMN = re.compile(r"^(.*\S)\s*\((\d+)\)$")  # an assignment column of Canvas: Title (id)
 
 
@@ -115,6 +120,43 @@ def load_roster(path: Path) -> Roster:
     known = {key for row in rows.values() for key in row}
     columns += tuple(key for key in IDENTITY_KEYS if key in known and key not in columns)
     return Roster(rows, columns, tuple(h.strip() for h in reader.fieldnames or ()))
+
+
+@dataclass(frozen=True)
+class RosterStudent:
+    name: str
+    email: str
+    identity: dict[str, str] = field(default_factory=dict)  # the LMS's name, e-mail, ids
+    line: int = 0  # of the roster
+
+
+def roster_students(text: str) -> list[RosterStudent]:
+    """Each student row of an LMS's own roster export (Moodle's participants, Canvas's gradebook)
+    or of a ``name,email`` CSV, named by the first name column it fills (Moodle leaves ID number
+    empty for some students); RosterError when the roster names no student or is too large."""
+    if len(text) > MAX_ROSTER_BYTES:
+        raise RosterError(f"the roster is too large (over {MAX_ROSTER_BYTES:,} bytes)")
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    headers = {header_key(h or "") for h in reader.fieldnames or ()}
+    name_keys = [key for key in NAME_COLUMNS if key in headers]
+    if not name_keys:
+        raise RosterError(
+            "the roster has no column that names a student: give `name,email`, Moodle's participants "
+            "export (Username, ID number or Email address) or Canvas's gradebook "
+            "(SIS Login ID, SIS User ID or ID)"
+        )
+    email_key = next((key for key in EMAIL_COLUMNS if key in headers), "")
+    students = []
+    for line, row in enumerate(reader, start=2):
+        if line > MAX_ROSTER_ROWS:
+            raise RosterError(f"the roster has more than {MAX_ROSTER_ROWS:,} rows")
+        fields = {header_key(k): (v or "").strip() for k, v in row.items() if isinstance(k, str)}
+        values = [v for v in row.values() if isinstance(v, str)]
+        if "Points Possible" in " ".join(str(v or "") for v in row.values()) or not "".join(values).strip():
+            continue  # Canvas's points row, an empty line
+        name = next((fields[key] for key in name_keys if fields.get(key)), "")
+        students.append(RosterStudent(name, fields.get(email_key, ""), identity(fields), line))
+    return students
 
 
 def merged(*rosters: Roster | None) -> Roster | None:

@@ -4,11 +4,9 @@ LMS roster; each change with its audit row in its transaction."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
@@ -20,17 +18,11 @@ from grader.service.crud.audit import audit
 from grader.service.models import ApiToken, LoginLink, Role, RosterEntry, User, WebSession, utcnow
 
 if TYPE_CHECKING:  # the LMS formats are read when a roster is: `grader users add` starts without them
-    from grader.reporting.lms import Roster
+    from grader.reporting.lms import Roster, RosterStudent
 
 # Letters, digits and . _ @ + - (e-mail addresses and LMS logins fit), starting with a letter
 # or digit: a name is a folder name in exports and a path segment in the TA's pages.
 USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+\-]{0,199}")
-MAX_ROSTER_BYTES = 5_000_000
-MAX_ROSTER_ROWS = 20_000
-# The column that names a student, by roster: ``name,email``; Moodle's participants export
-# (Username, ID number, Email address); Canvas's gradebook (SIS Login ID, SIS User ID, ID).
-NAME_COLUMNS = ("name", "username", "sisloginid", "sisuserid", "idnumber", "emailaddress", "email")
-EMAIL_COLUMNS = ("email", "emailaddress", "sisloginid")
 
 
 class AccountError(ValueError):
@@ -168,49 +160,24 @@ def new_login_link(db: Session, name: str, days: float, by: User | None = None) 
     return secret
 
 
-@dataclass(frozen=True)
-class RosterStudent:
-    name: str
-    email: str
-    identity: dict[str, str] = field(default_factory=dict)  # the LMS's name, e-mail, ids
-
-
 def read_roster(text: str) -> list[RosterStudent]:
-    """The students of an LMS roster (Moodle's or Canvas's own CSV export, or ``name,email``);
-    AccountError lists every row that cannot be used."""
-    from grader.reporting.lms import header_key, identity
+    """The students of an LMS roster (:func:`grader.reporting.lms.roster_students`); AccountError
+    lists every row that cannot be used."""
+    from grader.reporting.lms import RosterError, roster_students
 
-    if len(text) > MAX_ROSTER_BYTES:
-        raise AccountError(f"the roster is too large (over {MAX_ROSTER_BYTES:,} bytes)")
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    headers = {header_key(h or "") for h in reader.fieldnames or ()}
-    name_keys = [key for key in NAME_COLUMNS if key in headers]
-    if not name_keys:
-        raise AccountError(
-            "the roster has no column that names a student: give `name,email`, Moodle's participants "
-            "export (Username, ID number or Email address) or Canvas's gradebook "
-            "(SIS Login ID, SIS User ID or ID)"
-        )
-    email_key = next((key for key in EMAIL_COLUMNS if key in headers), "")
-    students: list[RosterStudent] = []
+    try:
+        students = roster_students(text)
+    except RosterError as exc:
+        raise AccountError(str(exc)) from None
     problems: list[str] = []
     seen: set[str] = set()
-    for line, row in enumerate(reader, start=2):
-        if line > MAX_ROSTER_ROWS:
-            raise AccountError(f"the roster has more than {MAX_ROSTER_ROWS:,} rows")
-        fields = {header_key(k): (v or "").strip() for k, v in row.items() if isinstance(k, str)}
-        values = [v for v in row.values() if isinstance(v, str)]
-        if "Points Possible" in " ".join(str(v or "") for v in row.values()) or not "".join(values).strip():
-            continue  # Canvas's points row, an empty line
-        # the first name column this row fills (Moodle leaves ID number empty for some students)
-        name = next((fields[key] for key in name_keys if fields.get(key)), "")
+    for line, name in ((student.line, student.name) for student in students):
         if not USER_NAME.fullmatch(name):
             problems.append(f"line {line}: {name!r} cannot be a user name (letters, digits and . _ @ + -)")
         elif name in seen:
             problems.append(f"line {line}: {name!r} appears twice")
         else:
             seen.add(name)
-            students.append(RosterStudent(name, fields.get(email_key, ""), identity(fields)))
     if problems:
         raise AccountError(
             "the roster has rows that cannot be used (nobody was added):\n" + "\n".join(problems)

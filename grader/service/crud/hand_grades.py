@@ -161,12 +161,7 @@ def write_grades(
         raise ApiError(404, f"no submission of {', '.join(unknown)} for {loaded.name}")
     if grade.points is None and not grade.rubric:
         raise ApiError(422, NOTHING_GIVEN)
-    given: dict[str, Any] = {
-        "points": grade.points,
-        "rubric": list(grade.rubric),
-        "comment": grade.comment,
-        "reason": grade.reason or None,
-    }
+    given = {**grade.model_dump(include={"points", "rubric", "comment"}), "reason": grade.reason or None}
     problems = entry_problems(HandGrade(student="-", part=part_id, by=by.name, **given), part)
     if problems:
         raise ApiError(422, f"{part_id}: {'; '.join(problems)}")
