@@ -59,11 +59,19 @@ NAV_IN_ONE_ROW = (
     " && Math.abs(first.getBoundingClientRect().top - last.getBoundingClientRect().top) < 12; })()"
 )
 
+# How the bar's "Log out" button is drawn: the same on every page, the report pages included.
+LOG_OUT_LOOK = (
+    "(() => { const style = getComputedStyle(document.querySelector('nav.top button'));"
+    " return [style.fontSize, style.padding, style.borderRadius, style.cursor].join(' '); })()"
+)
+
 
 def test_a_student_hands_in_through_the_form_and_reads_the_feedback(server: Server, tmp_path: Path) -> None:
     with Chromium(width=1200, height=900) as browser:
         page = log_in(browser, server, "seed-001", "seed-001-password")
         assert page.evaluate("location.pathname") == "/"
+        log_out_look = page.evaluate(LOG_OUT_LOOK)
+        assert "pointer" in log_out_look
         assert "Assignments" in page.evaluate("document.querySelector('h1').textContent")
         assert page.evaluate("document.cookie") == ""  # the session cookie is HttpOnly
         set_file(page, "#file-a1-activations-conv", ANSWERS)
@@ -76,6 +84,7 @@ def test_a_student_hands_in_through_the_form_and_reads_the_feedback(server: Serv
         assert "q6.full" in text and "correct" in text and "seed-001" in text
         assert page.evaluate("document.querySelectorAll('math').length") > 0  # formulas as MathML
         assert page.evaluate(NAV_IN_ONE_ROW)  # the report page's own stylesheet lays it out too
+        assert page.evaluate(LOG_OUT_LOOK) == log_out_look
         page.screenshot(tmp_path / "student-feedback.png")
         assert page.errors == [], page.errors  # no script error, no CSP report
         page = browser.open(f"{server.url}/")
@@ -91,6 +100,7 @@ def test_a_ta_sees_the_class_dashboard(server: Server, tmp_path: Path) -> None:
     with Chromium(width=1200, height=900) as browser:
         page = log_in(browser, server, "ta", server.course.passwords["ta"])
         assert page.evaluate("location.pathname") == "/ta"
+        log_out_look = page.evaluate(LOG_OUT_LOOK)
         assert "Queue:" in page.evaluate("document.querySelector('#queue').textContent")
         page = browser.open(f"{server.url}/ta/assignments/a1-activations-conv")
         page.wait_for(
@@ -100,6 +110,7 @@ def test_a_ta_sees_the_class_dashboard(server: Server, tmp_path: Path) -> None:
         link = page.evaluate("document.querySelector('#students-table a').getAttribute('href')")
         assert link == f"/submissions/{submitted}"
         assert page.evaluate(NAV_IN_ONE_ROW)
+        assert page.evaluate(LOG_OUT_LOOK) == log_out_look
         page.screenshot(tmp_path / "ta-dashboard.png")
         assert page.errors == [], page.errors
         # hand grading is reached from the dashboard, not only by typing its address

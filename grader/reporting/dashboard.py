@@ -111,10 +111,12 @@ def render_dashboard(
     pages: Sequence[str | None] | None = None,
     stats: BatchStats | None = None,
     assets: str = REPORT_ASSETS,
+    more_css: str = "",
 ) -> str:
     """The dashboard of one assignment's reports. ``pages[i]`` is the page of
     ``reports[i]`` (default ``<student>.html``); ``spec`` lets answers be read with
-    each part's names; ``assets``: where KaTeX is (the service: ``/static/``)."""
+    each part's names; ``assets``: where KaTeX is (the service: ``/static/``);
+    ``more_css``: the stylesheet of what a site adds to the page (the service's bar)."""
     maker = RowMaker()
     tally = ClassTally()
     for index, report in enumerate(reports):
@@ -124,7 +126,7 @@ def render_dashboard(
     students = [student_row(row, link) for row, link in zip(rows, links, strict=True)]
     by_value = parameter_stats(reports)  # a set with parameters: as ``grader stats`` shows them
     pieces = dashboard_pieces(
-        tally, links, students, spec=spec, stats=stats, by_value=by_value, assets=assets
+        tally, links, students, spec=spec, stats=stats, by_value=by_value, assets=assets, more_css=more_css
     )
     return "".join(pieces)
 
@@ -151,6 +153,7 @@ def dashboard_pieces(
     stats: BatchStats | None = None,
     by_value: Sequence[ParameterValueStats] = (),
     assets: str = REPORT_ASSETS,
+    more_css: str = "",
 ) -> list[str]:
     """:func:`class_dashboard` in pieces, to write without joining them (a class of 50,000 is
     a page of about 45 MB)."""
@@ -171,7 +174,7 @@ def dashboard_pieces(
         *_students(students),
     ]
     title = f"{numbers.assignment}: class dashboard"
-    return page_pieces(title, body, css=_css(), script=SORT_SCRIPT, assets=assets)
+    return page_pieces(title, body, css=_css() + more_css, script=SORT_SCRIPT, assets=assets)
 
 
 def _by_parameter(rows: Sequence[ParameterValueStats]) -> str:

@@ -271,17 +271,19 @@ def render_student_page(
     spec: ProblemSet | None = None,
     covers: str = "",
     assets: str = REPORT_ASSETS,
+    more_css: str = "",
 ) -> str:
     """The feedback page for one report; ``spec`` adds question titles and reads answers
     with each part's declared names, as the checker did; ``covers``: what the score is of,
-    when it is not the whole assignment ("on the 1 part released of 11")."""
+    when it is not the whole assignment ("on the 1 part released of 11"); ``more_css``: the
+    stylesheet of what a site adds to the page (the service's bar)."""
     context = PageContext.of(spec)
     report = shown_report(report, show_expected)  # the student's page: the TA's with show_expected
     title = f"{report.assignment}: feedback for {report.student}"
     body = [_header(report, covers), _summary_table(report)]
     for question, results in _by_question(report.parts):
         body.append(_question(question, results, context, show_expected))
-    return page(title, "\n".join(body), assets=assets)
+    return page(title, "\n".join(body), css=CSS + more_css, assets=assets)
 
 
 def page_inputs(report: Report, show_expected: bool, spec: ProblemSet | None) -> str:

@@ -37,7 +37,8 @@ def asset(name: str) -> str:
     return (resources.files("grader.service") / "templates" / "assets" / name).read_text("utf-8")
 
 
-PAGE_CSS = CSS + asset("service.css")
+SERVICE_CSS = asset("service.css")  # the bar, forms and buttons the service adds to a page
+PAGE_CSS = CSS + SERVICE_CSS
 
 
 def _math(latex: str, display: bool = False) -> Markup:

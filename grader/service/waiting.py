@@ -9,12 +9,23 @@ import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import anyio
+from anyio.lowlevel import RunVar
 
 log = logging.getLogger("grader.service")
 MAX_WAIT_SECONDS = 30.0  # a long poll answers by then with the state it has
 LOOK_SECONDS = 0.5  # how often verdicts written by other processes are looked for
 # (the newest verdict id seen, None at first) -> the newest now, the submissions of those since
 VerdictsSince = Callable[[int | None], tuple[int, list[int]]]
+# Reports read back and rendered for a client at once. A chunk of verdicts wakes as many long
+# polls together; each reads its report back (milliseconds of the interpreter's lock), and a
+# hand-in arriving then would wait behind all of them. Two at a time keep the lock in use while
+# one waits for the database, and a hand-in waits behind at most two.
+REPORT_READS = 2
+_report_reads: RunVar[anyio.CapacityLimiter] = RunVar("grader: report reads")
+Result = TypeVar("Result")
 
 
 class VerdictWaiters:
@@ -98,3 +109,13 @@ async def wait_for(event: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(seconds):
             await event.wait()
+
+
+async def read_report(function: Callable[..., Result], *args: Any) -> Result:
+    """``function(*args)`` in a worker thread, at most :data:`REPORT_READS` at once (per event loop)."""
+    try:
+        limiter = _report_reads.get()
+    except LookupError:
+        limiter = anyio.CapacityLimiter(REPORT_READS)
+        _report_reads.set(limiter)
+    return await anyio.to_thread.run_sync(function, *args, limiter=limiter)

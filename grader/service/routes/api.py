@@ -42,7 +42,7 @@ from grader.service.models import JobStatus, Submission, User, VerdictRow, detac
 from grader.service.shown import shown_time
 from grader.service.variant_key import student_spec
 from grader.service.visibility import student_json
-from grader.service.waiting import MAX_WAIT_SECONDS, wait_for
+from grader.service.waiting import MAX_WAIT_SECONDS, read_report, wait_for
 
 router = APIRouter(prefix="/api/v1")
 
@@ -229,15 +229,15 @@ async def get_submission(
     """A submission's state (`queued`, `grading`, `graded`) and, once graded, its report as the
     caller may see it. With `?wait=SECONDS`, answers as soon as it is graded."""
     if not wait:
-        return await run_in_threadpool(read_submission, service, submission_id, user)
+        return await read_report(read_submission, service, submission_id, user)
     # Waiting for the verdict before reading the state: one committed in between still wakes it.
     # It waits in the event loop (no thread, no connection), woken by the grading process's report.
     with service.verdicts.watch(submission_id) as graded:
-        data = await run_in_threadpool(read_submission, service, submission_id, user)
+        data = await read_report(read_submission, service, submission_id, user)
         if data["status"] == "graded":
             return data
         await wait_for(graded, wait)  # graded, the time is up, or the server is stopping
-    return await run_in_threadpool(read_submission, service, submission_id, user)
+    return await read_report(read_submission, service, submission_id, user)
 
 
 @router.get("/me/submissions")

@@ -59,6 +59,8 @@ from grader.service.routes.regrade_requests import feedback_section
 from grader.service.settings import Settings
 from grader.service.shown import shown_time
 from grader.service.templating import (
+    PAGE_CSS,
+    SERVICE_CSS,
     csrf_field,
     csrf_input,
     fragment,
@@ -337,7 +339,7 @@ def submission_page(submission_id: int, request: Request, service: ServiceDep, u
         return templated(request, user, "waiting.html", title, refresh=2, zone=zone, **page)
     report = stored_report(verdict)
     report.student = student or report.student
-    return html(_feedback(request, service, user, loaded, submission, report, author, content), css=CSS)
+    return html(_feedback(request, service, user, loaded, submission, report, author, content), css=PAGE_CSS)
 
 
 def _feedback(
@@ -357,7 +359,7 @@ def _feedback(
     shown, hidden = (report, []) if staff else student_report(report, loaded, utcnow())
     covers = score_covers(len(shown.parts), len(hidden))
     document = render_student_page(
-        shown, show_expected=staff, spec=spec, covers=covers, assets=SERVICE_ASSETS
+        shown, show_expected=staff, spec=spec, covers=covers, assets=SERVICE_ASSETS, more_css=SERVICE_CSS
     )
     due = loaded.due_for(author.name if author else "")
     notes = {"nav": nav(request, user), "late": is_late(submission.created_at, due)}
@@ -413,13 +415,15 @@ def ta_dashboard(request: Request, service: ServiceDep, user: Staff, loaded: Ass
         return templated(request, user, "ta_dashboard_empty.html", title, refresh=LIVE_SECONDS, name=name)
     reports = [report for _, report in rows]
     links = [f"/submissions/{submission.id}" for submission, _ in rows]
-    document = render_dashboard(reports, spec=loaded.spec, pages=links, assets=SERVICE_ASSETS)
+    document = render_dashboard(
+        reports, spec=loaded.spec, pages=links, assets=SERVICE_ASSETS, more_css=SERVICE_CSS
+    )
     document = refreshing(document, LIVE_SECONDS * 6)
     flagged = Counter(r.id for report in reports for r in report.parts if r.hand and r.hand.to_review)
     top = fragment(
         "ta_dashboard_top.html", nav=nav(request, user), name=loaded.name, flagged=sorted(flagged.items())
     )
-    return html(placed(document, BODY_START, top), css=CSS + DASHBOARD_CSS, script=SORT_SCRIPT)
+    return html(placed(document, BODY_START, top), css=CSS + DASHBOARD_CSS + SERVICE_CSS, script=SORT_SCRIPT)
 
 
 @router.get("/ta/students/{student}")
