@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -20,7 +20,7 @@ from grader.service.course import CourseState
 from grader.service.credentials import digest
 from grader.service.crud import lti, sessions
 from grader.service.crud.audit import audit
-from grader.service.deps import FormCsrf, Staff, assignment_in
+from grader.service.deps import FormCsrf, FormText, ServiceDep, Staff, WebService, assignment_in
 from grader.service.errors import ApiError
 from grader.service.lti import deep_linking, keys, launch, scores
 from grader.service.lti.oauth import AccessTokens, TokenError
@@ -59,9 +59,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     service = app.state.service
     service.hook_database(scores.install)  # the grading process writes verdicts too
     service.companions.append(Passback(service.db, config, service.course, app.state.lti.tokens))
-    app.state.lms_roster = partial(
-        lms_roster, service.db
-    )  # read by the Canvas and Moodle exports (exports.export_roster)
+    app.state.lms_roster = partial(lms_roster, service.db)  # read by exports.export_roster
     app.state.ta_links = [*getattr(app.state, "ta_links", []), ("/ta/lms", "LMS: grade passback and roster")]
 
 
@@ -82,12 +80,11 @@ def jwks(request: Request) -> Response:
 
 
 @router.api_route("/login", methods=["GET", "POST"])
-async def login(request: Request, tool: Tool) -> Response:
+async def login(request: Request, tool: Tool, service: ServiceDep) -> Response:
     """OIDC third-party login initiation (GET or form POST from the platform)."""
     params: dict[str, Any] = dict(request.query_params)
     if request.method == "POST":
         params.update({k: v for k, v in (await request.form()).items() if isinstance(v, str)})
-    service = request.app.state.service
 
     def started() -> str:  # in a request thread: a write waits for its turn, never in the loop
         with service.db.session() as db:
@@ -100,12 +97,9 @@ async def login(request: Request, tool: Tool) -> Response:
 
 
 @router.post("/launch")
-def lti_launch(
-    request: Request, tool: Tool, id_token: Annotated[str, Form()] = "", state: Annotated[str, Form()] = ""
-) -> Response:
+def lti_launch(tool: Tool, service: ServiceDep, id_token: FormText = "", state: FormText = "") -> Response:
     """Signs the user in and opens their page of the assignment; a deep-linking request shows
     a TA the assignments to pick from instead."""
-    service = request.app.state.service
     try:
         with service.db.session() as db:
             claims, platform = launch.validate_launch(db, tool.config, tool.platform_keys, id_token, state)
@@ -166,10 +160,12 @@ def _deep_linking(
 
 @router.post("/deep-link")
 def deep_link(
-    request: Request, tool: Tool, state: Annotated[str, Form()] = "", assignment: Annotated[str, Form()] = ""
+    tool: Tool,
+    service: ServiceDep,
+    state: FormText = "",
+    assignment: FormText = "",
 ) -> Response:
     """The TA's pick: the form that takes the signed deep-linking response to the LMS."""
-    service = request.app.state.service
     try:
         wanted = deep_linking.read_state(tool.tool_keys.verification_keys(), state)
     except launch.LaunchError as error:
@@ -184,54 +180,43 @@ def deep_link(
     return deep_linking.return_page(tool.tool_keys.current(), wanted, loaded, tool.config.launch_url)
 
 
-def fetch_roster(request: Request, tool: LtiState) -> list[Synced]:
+def fetch_roster(service: WebService, tool: LtiState) -> list[Synced]:
     try:
-        return sync_rosters(request.app.state.service.db, tool.config, tool.tokens)
+        return sync_rosters(service.db, tool.config, tool.tokens)
     except (RosterError, TokenError) as error:
         raise ApiError(502, f"the roster could not be fetched from the LMS: {error}") from error
 
 
 @staff_router.post("/api/v1/lms/roster")
-def api_roster(request: Request, user: Staff, tool: Tool) -> dict[str, Any]:
+def api_roster(service: ServiceDep, user: Staff, tool: Tool) -> dict[str, Any]:
     """Fetch the roster of every LMS course the tool was launched from (NRPS)."""
-    synced = fetch_roster(request, tool)
+    synced = fetch_roster(service, tool)
     return {"contexts": [{"context": s.context_id, "members": s.members, "pages": s.pages} for s in synced]}
 
 
 @staff_router.post("/ta/lms/roster", include_in_schema=False)
-def roster_form(request: Request, user: Staff, _csrf: FormCsrf, tool: Tool) -> Response:
+def roster_form(request: Request, service: ServiceDep, user: Staff, _csrf: FormCsrf, tool: Tool) -> Response:
     try:
-        synced = fetch_roster(request, tool)
+        synced = fetch_roster(service, tool)
     except ApiError as error:
         message = error.message
     else:
         message = "; ".join(f"{s.context_id}: {s.members} members" for s in synced) or "no LMS course"
-    return lms_page(request, user, message)  # the server's message, never one a link carries
+    return lms_page(request, service, user, message)  # the server's message, never one a link carries
 
 
 @staff_router.get("/ta/lms", include_in_schema=False)
-def lms_page_route(request: Request, user: Staff, _tool: Tool) -> Response:
-    return lms_page(request, user)
+def lms_page_route(request: Request, service: ServiceDep, user: Staff, _tool: Tool) -> Response:
+    return lms_page(request, service, user)
 
 
-def lms_page(request: Request, user: User, message: str = "") -> Response:
+def lms_page(request: Request, service: WebService, user: User, message: str = "") -> Response:
     """Where scores go, how many wait, why the last ones failed, and the LMS roster."""
-    service = request.app.state.service
     with service.db.session() as db:
         counts = lti.outbox_counts(db)
-        return templated(
-            request,
-            user,
-            "lti/lms.html",
-            "grader: the LMS",
-            message=message,
-            zone=service.course.zone(),
-            waiting=counts[ScoreStatus.PENDING] + counts[ScoreStatus.SENDING],
-            delivered=counts[ScoreStatus.DELIVERED],
-            superseded=counts[ScoreStatus.SUPERSEDED],
-            refused=counts[ScoreStatus.REFUSED],
-            refused_status=ScoreStatus.REFUSED,
-            csrf=csrf_field(request),
-            problems=unmatched(db),
-            **lti.lms_overview(db, left=LEFT, failures=FAILURES_SHOWN),
-        )
+        page = lti.lms_overview(db, left=LEFT, failures=FAILURES_SHOWN) | {"problems": unmatched(db)}
+    page |= {"waiting": counts[ScoreStatus.PENDING] + counts[ScoreStatus.SENDING], "message": message}
+    page |= {name: counts[name] for name in ("delivered", "superseded", "refused")}  # ScoreStatus's
+    page |= {"zone": service.course.zone(), "refused_status": ScoreStatus.REFUSED}
+    page["csrf"] = csrf_field(request)
+    return templated(request, user, "lti/lms.html", "grader: the LMS", **page)

@@ -8,7 +8,7 @@ import asyncio
 from collections import Counter
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
@@ -48,7 +48,16 @@ from grader.service.crud.submissions import (
     submission_states,
     submissions_where,
 )
-from grader.service.deps import AnyUser, AssignmentDep, FormCsrf, ServiceDep, Staff, WebService, assignment_in
+from grader.service.deps import (
+    AnyUser,
+    AssignmentDep,
+    FormCsrf,
+    FormText,
+    ServiceDep,
+    Staff,
+    WebService,
+    assignment_in,
+)
 from grader.service.errors import ApiError
 from grader.service.intake import answers_text_file, canonical_name, read_handed_in
 from grader.service.late import counted_version, is_late
@@ -110,9 +119,7 @@ def link_page(secret: str, request: Request, service: ServiceDep) -> Response:
 
 
 @router.post(LINK_PATH + "{secret}")
-async def link_login(
-    secret: str, request: Request, service: ServiceDep, csrf: Annotated[str, Form()] = ""
-) -> Response:
+async def link_login(secret: str, request: Request, service: ServiceDep, csrf: FormText = "") -> Response:
     """A one-time link exchanged for a session; used, expired and unknown links get one answer."""
     if not login_form_ok(request.cookies.get(LOGIN_COOKIE), csrf):
         return login_form(request, service.settings, STALE + "open your link again.", status=403)
@@ -151,9 +158,9 @@ def _redeem(service: WebService, secret: str) -> tuple[User | None, str]:
 async def login(
     request: Request,
     service: ServiceDep,
-    user: Annotated[str, Form()] = "",
-    password: Annotated[str, Form()] = "",
-    csrf: Annotated[str, Form()] = "",
+    user: FormText = "",
+    password: FormText = "",
+    csrf: FormText = "",
 ) -> Response:
     """A password, from the form this server rendered for this browser (another site cannot log
     a browser in to an account of its choosing). Failed log-ins are throttled per account and
@@ -268,7 +275,7 @@ def sheet_page(request: Request, user: AnyUser, loaded: AssignmentDep) -> Respon
 
 
 async def form_answers(
-    service: ServiceDep, text: Annotated[str, Form()] = "", file: UploadFile | None = None
+    service: ServiceDep, text: FormText = "", file: UploadFile | None = None
 ) -> tuple[str, bytes]:
     """(file name, content) of the hand-in form: the file chosen, or the answers pasted."""
     limit = service.settings.max_upload_bytes
@@ -434,8 +441,8 @@ def ta_extend(
     service: ServiceDep,
     user: Staff,
     _csrf: FormCsrf,
-    assignment: Annotated[str, Form()] = "",
-    until: Annotated[str, Form()] = "",
+    assignment: FormText = "",
+    until: FormText = "",
 ) -> Response:
     """Grant ``student`` an extension (audited), then show their page with what was done."""
     loaded = assignment_in(service.course, assignment)
