@@ -11,7 +11,7 @@ from importlib import resources
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
@@ -85,6 +85,14 @@ def html(document: str, css: str = PAGE_CSS, script: str = "", status: int = 200
     KaTeX's files from ``/static/``, and nothing else."""
     policy = page_policy(css, script) + "; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     return HTMLResponse(document, status_code=status, headers={"Content-Security-Policy": policy})
+
+
+def attachment(
+    content: str | bytes, filename: str, media_type: str = "text/plain", **headers: str
+) -> Response:
+    """A download: ``content`` as the file ``filename``."""
+    headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return Response(content, media_type=media_type, headers=headers)
 
 
 def csrf_input(token: str) -> Markup:

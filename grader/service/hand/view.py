@@ -77,7 +77,9 @@ def shown_by(group: AnswerGroup, show: str) -> bool:
 
 @dataclass(frozen=True)
 class Place:
-    """Where the view is: the group asked for, the group just graded, the filter."""
+    """Where the view is (the view's query): ``group``, the group shown; ``after``, the group just
+    graded (the view shows the next ungraded one after it); neither: the first ungraded group;
+    ``show``, the filter."""
 
     group: str = ""
     after: str = ""
