@@ -333,7 +333,7 @@ def submission_page(submission_id: int, request: Request, service: ServiceDep, u
         content = submission_content(db, submission_id)
     loaded = service.course.by_id(submission.assignment_id)
     student = author.name if author else ""
-    pdf = pdf_section(service, loaded, submission_id, user) if loaded is not None else ""
+    pdf = pdf_section(loaded, submission, student, content, verdict is not None, user) if loaded else Markup()
     if verdict is None or loaded is None:  # how its answers were read, while it waits
         read_back: Any = ""
         if loaded is not None and content is not None:
@@ -344,10 +344,10 @@ def submission_page(submission_id: int, request: Request, service: ServiceDep, u
         return templated(request, user, "waiting.html", title, refresh=2, zone=zone, **page)
     report = stored_report(verdict)
     report.student = student or report.student
-    return html(_feedback(request, service, user, loaded, submission, report, author, content), css=CSS)
+    return html(_feedback(request, service, user, loaded, submission, report, author, content, pdf), css=CSS)
 
 
-def _feedback(
+def _feedback(  # noqa: PLR0913 (the version, as the submission page read it)
     request: Request,
     service: WebService,
     user: User,
@@ -356,9 +356,10 @@ def _feedback(
     report: Any,
     author: User | None,
     content: bytes | None,
+    pdf: Markup,
 ) -> str:
     """A graded version's report page (a student's: the parts released to them) with how each
-    answer was read, the PDF's pages and the author's regrade requests."""
+    answer was read, the PDF's pages (``pdf``) and the author's regrade requests."""
     spec = student_spec(loaded.spec, report.student)  # the prompts with the author's own numbers
     staff, zone = is_staff(user), loaded.zone
     shown, hidden = (report, []) if staff else student_report(report, loaded, utcnow())
@@ -374,7 +375,7 @@ def _feedback(
     if content is not None:  # every unreadable answer with its caret; no verdict of a hidden part
         answers = read_handed_in(submission.filename, content, report.student)
         pieces.append(read_back_html(checked(loaded, answers, report)))
-    pieces.append(pdf_section(service, loaded, submission.id, user))  # a PDF's pages, its graded PDF
+    pieces.append(pdf)  # a PDF's pages, its graded PDF
     if author is not None:  # the author's regrade requests, and the form to ask
         with service.db.session(read_only=True) as db:
             asked = feedback_section(db, loaded, author, csrf_field(request), utcnow(), author.id == user.id)
