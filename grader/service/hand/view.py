@@ -6,7 +6,6 @@ answer is on TA pages only; the steps' marks are read as stored with the verdict
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
@@ -14,7 +13,6 @@ from urllib.parse import quote, urlencode
 from markupsafe import Markup
 
 from grader.core.parts import PartBase
-from grader.core.report import PartResult
 from grader.reporting.answer_groups import AnswerGroup
 from grader.reporting.html import PageContext
 from grader.reporting.readback import read_back
@@ -38,23 +36,6 @@ FILTERS = {
     "overridden": "overridden",
 }
 MARK_WORDS = ("shown", "wrong", "undecided")
-
-
-def model_answer_html(part: PartBase, prose: Callable[[str], str]) -> Markup:
-    """The part's reference answer: code as code, prose as prose, a formula (or a mapping of
-    them: a network's weights) typeset as grader reads it, never a Python dict."""
-    answer = part.answer
-    code = str(answer) if part.type == "code" else None
-    readings = read_back(part, answer) if part.type not in ("code", "text") else []
-    readings = readings if readings and all(r.latex for r in readings) else []
-    entries = [(str(k), str(v)) for k, v in answer.items()] if isinstance(answer, dict) else None
-    shown = Markup(prose(str(answer))) if code is None and not readings and entries is None else ""
-    return fragment("hand/model_answer.html", code=code, readings=readings, entries=entries, prose=shown)
-
-
-def run_feedback_html(result: PartResult) -> Markup:
-    """The verdict of the student's code's run and its feedback, as the student reads them."""
-    return fragment("hand/run_feedback.html", result=result, text=result.feedback.strip())
 
 
 def _to_review(group: AnswerGroup) -> bool:
@@ -157,7 +138,15 @@ class GradingView:
         return next((i for i in ungraded if i > index), ungraded[0] if ungraded else None)
 
     def model_answer(self, part: PartBase) -> Markup:
-        return model_answer_html(part, self.prose)
+        """The part's reference answer: code as code, prose as prose, a formula (or a mapping of
+        them: a network's weights) typeset as grader reads it, never a Python dict."""
+        answer = part.answer
+        code = str(answer) if part.type == "code" else None
+        readings = read_back(part, answer) if part.type not in ("code", "text") else []
+        readings = readings if readings and all(r.latex for r in readings) else []
+        entries = [(str(k), str(v)) for k, v in answer.items()] if isinstance(answer, dict) else None
+        shown = self.prose(str(answer)) if code is None and not readings and entries is None else ""
+        return fragment("hand/model_answer.html", code=code, readings=readings, entries=entries, prose=shown)
 
     def answer(self, group: AnswerGroup) -> Markup:
         if not group.members or group.kind == "missing":
@@ -167,7 +156,9 @@ class GradingView:
         first = group.members[0]
         written = str(first.answer if first.answer is not None else group.answer)
         if self.part.type == "code":
-            return Markup(code_html(written)) + run_feedback_html(first.result)
+            # the run's verdict and its feedback, as the student reads them
+            run = fragment("hand/run_feedback.html", result=first.result, text=first.result.feedback.strip())
+            return Markup(code_html(written)) + run
         if group.kind == "text" or self.part.type == "text":
             return self.prose(written)
         return Markup(PageContext.of(self.loaded.spec).your_answer(first.result))

@@ -5,6 +5,7 @@ item is added at once). Every write carries the version the TA saw (409 over a n
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -54,7 +55,7 @@ FIELDS = ("id", "points", "text", "was_points", "was_text")  # a rubric item's f
 
 
 def _stale(exc: StaleWrite) -> ApiError:
-    return ApiError(409, str(exc), conflicts=[c.to_dict() for c in exc.conflicts])
+    return ApiError(409, str(exc), conflicts=[asdict(c) for c in exc.conflicts])
 
 
 @router.get("/api/v1/assignments/{assignment}/parts/{part}/groups")

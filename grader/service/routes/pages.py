@@ -53,6 +53,7 @@ from grader.service.deps import (
     AssignmentDep,
     FormCsrf,
     FormText,
+    ReadSession,
     ServiceDep,
     Staff,
     WebService,
@@ -395,21 +396,14 @@ def read_back_html(check: dict[str, Any] | str, heading: str = "How your answers
 
 
 @router.get("/ta")
-def ta_home(request: Request, service: ServiceDep, user: Staff) -> Response:
+def ta_home(request: Request, service: ServiceDep, user: Staff, db: ReadSession) -> Response:
     assignments = service.course.all()
-    with service.db.session(read_only=True) as db:
-        jobs = service.job_counts().jobs()  # the counts /healthz and /queue show
-        requests = open_count(db)
-        counts = {a.name: hand_in_count(db, a.id) for a in assignments}
-    extra = list(getattr(request.app.state, "ta_links", ()))  # pages an installed part adds (LTI)
+    jobs = service.job_counts().jobs()  # the counts /healthz and /queue show
+    counts = {a.name: hand_in_count(db, a.id) for a in assignments}
     trouble = service.grading_trouble()  # why grading cannot make progress, while it cannot
     page: dict[str, Any] = {"assignments": assignments, "trouble": trouble, "jobs": jobs, "counts": counts}
-    page |= {
-        "notices": service.course.notices,
-        "requests": requests,
-        "extra": extra,
-        "csrf": csrf_field(request),
-    }
+    page |= {"notices": service.course.notices, "requests": open_count(db), "csrf": csrf_field(request)}
+    page["extra"] = list(getattr(request.app.state, "ta_links", ()))  # pages an installed part adds (LTI)
     return templated(request, user, "ta_home.html", "grader: class", refresh=LIVE_SECONDS * 2, **page)
 
 
