@@ -6,6 +6,7 @@ answer is on TA pages only; the steps' marks are read as stored with the verdict
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
@@ -13,13 +14,14 @@ from urllib.parse import quote, urlencode
 from markupsafe import Markup
 
 from grader.core.parts import PartBase
+from grader.core.report import PartResult
+from grader.hand.progress import automatic
 from grader.reporting.answer_groups import AnswerGroup
 from grader.reporting.html import PageContext
 from grader.reporting.readback import read_back
 from grader.reporting.written import CODE_CSS, code_html, prose_html
 from grader.service.course_files import LoadedAssignment
 from grader.service.hand.anonymous import names_hidden, pseudonym
-from grader.service.hand.progress import automatic
 from grader.service.templating import asset, fragment
 from grader.steps.grading import stored_marks
 
@@ -36,6 +38,23 @@ FILTERS = {
     "overridden": "overridden",
 }
 MARK_WORDS = ("shown", "wrong", "undecided")
+
+
+def model_answer_html(part: PartBase, prose: Callable[[str], str]) -> Markup:
+    """The part's reference answer: code as code, prose as prose, a formula (or a mapping of
+    them: a network's weights) typeset as grader reads it, never a Python dict."""
+    answer = part.answer
+    code = str(answer) if part.type == "code" else None
+    readings = read_back(part, answer) if part.type not in ("code", "text") else []
+    readings = readings if readings and all(r.latex for r in readings) else []
+    entries = [(str(k), str(v)) for k, v in answer.items()] if isinstance(answer, dict) else None
+    shown = Markup(prose(str(answer))) if code is None and not readings and entries is None else ""
+    return fragment("hand/model_answer.html", code=code, readings=readings, entries=entries, prose=shown)
+
+
+def run_feedback_html(result: PartResult) -> Markup:
+    """The verdict of the student's code's run and its feedback, as the student reads them."""
+    return fragment("hand/run_feedback.html", result=result, text=result.feedback.strip())
 
 
 def _to_review(group: AnswerGroup) -> bool:
@@ -138,15 +157,7 @@ class GradingView:
         return next((i for i in ungraded if i > index), ungraded[0] if ungraded else None)
 
     def model_answer(self, part: PartBase) -> Markup:
-        """The part's reference answer: code as code, prose as prose, a formula (or a mapping of
-        them: a network's weights) typeset as grader reads it, never a Python dict."""
-        answer = part.answer
-        code = str(answer) if part.type == "code" else None
-        readings = read_back(part, answer) if part.type not in ("code", "text") else []
-        readings = readings if readings and all(r.latex for r in readings) else []
-        entries = [(str(k), str(v)) for k, v in answer.items()] if isinstance(answer, dict) else None
-        shown = self.prose(str(answer)) if code is None and not readings and entries is None else ""
-        return fragment("hand/model_answer.html", code=code, readings=readings, entries=entries, prose=shown)
+        return model_answer_html(part, self.prose)
 
     def answer(self, group: AnswerGroup) -> Markup:
         if not group.members or group.kind == "missing":
@@ -156,9 +167,7 @@ class GradingView:
         first = group.members[0]
         written = str(first.answer if first.answer is not None else group.answer)
         if self.part.type == "code":
-            # the run's verdict and its feedback, as the student reads them
-            run = fragment("hand/run_feedback.html", result=first.result, text=first.result.feedback.strip())
-            return Markup(code_html(written)) + run
+            return Markup(code_html(written)) + run_feedback_html(first.result)
         if group.kind == "text" or self.part.type == "text":
             return self.prose(written)
         return Markup(PageContext.of(self.loaded.spec).your_answer(first.result))

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from grader.hand.progress import assignment_progress
 from grader.service.course_files import LoadedAssignment
 from grader.service.crud.hand_grades import (
     NOTHING_GIVEN,
@@ -42,7 +43,6 @@ from grader.service.deps import (
 from grader.service.errors import ApiError
 from grader.service.hand.anonymous import names_hidden, pseudonym, real_names
 from grader.service.hand.model import GradeBody, GroupBody, StaleWrite
-from grader.service.hand.progress import assignment_progress
 from grader.service.hand.view import KEYS_SCRIPT, TEMPLATE, VIEW_CSS, GradingView, Place
 from grader.service.models import User
 from grader.service.pdf_shown import part_pages_html
