@@ -35,9 +35,8 @@ from grader.service.crud.audit import audit
 from grader.service.deps import FormCsrf, FormText, ServiceDep, Staff, WebService, assignment_in
 from grader.service.errors import ApiError
 from grader.service.lti import keys, launch, scores
-from grader.service.lti.keys import sign
+from grader.service.lti.keys import AccessTokens, TokenError, sign
 from grader.service.lti.launch import CLAIM, DL_SETTINGS_CLAIM, LaunchError
-from grader.service.lti.oauth import AccessTokens, TokenError
 from grader.service.lti.passback import Passback
 from grader.service.lti.registration import LtiConfig, Platform, load
 from grader.service.lti.roster import LEFT, RosterError, Synced, lms_roster, sync_rosters, unmatched
