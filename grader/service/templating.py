@@ -40,18 +40,6 @@ def asset(name: str) -> str:
 PAGE_CSS = CSS + asset("service.css")
 
 
-def _math(latex: str, display: bool = False) -> Markup:
-    return Markup(math_html(str(latex), display=display))
-
-
-def _code(text: str) -> Markup:
-    return Markup(code_html(str(text)))
-
-
-def _prose(text: str) -> Markup:
-    return Markup(prose_math(str(text), line_breaks=True))
-
-
 def time_html(
     moment: dt.datetime | None, zone: zoneinfo.ZoneInfo | None = None, empty: str = "none"
 ) -> Markup:
@@ -62,9 +50,9 @@ def time_html(
 
 
 ENV.filters.update(
-    math=_math,
-    code=_code,
-    prose=_prose,
+    math=lambda latex, display=False: Markup(math_html(str(latex), display=display)),
+    code=lambda text: Markup(code_html(str(text))),
+    prose=lambda text: Markup(prose_math(str(text), line_breaks=True)),
     time=time_html,
     counted=counted,  # 1 point, 2.5 points
     points=shown_points,  # a score as a page shows it
