@@ -285,8 +285,8 @@ def _longest_chain(graph: dict[str, set[str]], inside: str) -> list[str]:
 
 # Modules on the longest chain of imports inside grader/service/: 19 with the pages <-> hand/
 # cycle broken, 13 with the grading child, 11 with the tables spread over five modules, 8 now
-# (e.g. server -> app -> lti.routes -> lti.deep_linking -> lti.launch -> crud.accounts -> credentials
-# -> models):
+# (e.g. server -> app -> lti.routes -> lti.passback -> lti.scores -> crud.submissions -> course_files
+# -> late):
 # the tables are in models.py, the late policy (late.py) and the course files (course_files.py)
 # read no table, and the LTI modules import the claims from lti/launch.py.
 MAX_SERVICE_CHAIN = 8

@@ -39,17 +39,19 @@ from grader.service.crud.accounts import add_user
 from grader.service.crud.extensions import grant_extension
 from grader.service.db import Database, migrate
 from grader.service.lti import scores
-from grader.service.lti.keys import KEY_FILE, PRIVATE_MEMBERS, ToolKeys
-from grader.service.lti.launch import role_of
-from grader.service.lti.oauth import (
+from grader.service.lti.keys import (
     ASSERTION_TYPE,
+    KEY_FILE,
+    PRIVATE_MEMBERS,
     SCOPE_LINEITEM,
     SCOPE_ROSTER,
     SCOPE_SCORE,
     AccessTokens,
     TokenError,
+    ToolKeys,
     client_assertion,
 )
+from grader.service.lti.launch import role_of
 from grader.service.lti.passback import Passback
 from grader.service.lti.registration import LtiConfig, LtiConfigError, load
 from grader.service.lti.routes import install

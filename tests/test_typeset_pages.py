@@ -13,11 +13,11 @@ import pytest
 
 from grader.core.report import HandMark, PartResult, Report
 from grader.core.verdict import Status
+from grader.hand.progress import assignment_progress
 from grader.hand.variant_groups import own_part
 from grader.loading import load_problem_set
 from grader.reporting.readback import read_back
 from grader.reporting.typeset import STATIC, copy_assets
-from grader.service.hand.progress import assignment_progress
 from grader.service.hand.view import model_answer_html, run_feedback_html
 from grader.service.routes.pages import read_back_html
 

@@ -96,6 +96,7 @@ async def form_csrf(request: Request, csrf: Annotated[str, Form()] = "") -> None
 
 
 FormCsrf = Annotated[None, Depends(form_csrf)]
+FormText = Annotated[str, Form()]  # a form's text field
 
 
 async def checked_form(request: Request, **limits: int) -> FormData:

@@ -23,8 +23,6 @@ from grader.pdf.tags import parse_tags, tags_in, with_tags
 from grader.reporting.withhold import shown_report
 from grader.service.course_files import LoadedAssignment
 from grader.service.crud.hand_grades import read_answers
-from grader.service.crud.verdicts import newest_verdict
-from grader.service.deps import WebService
 from grader.service.errors import ApiError
 from grader.service.intake import read_handed_in
 from grader.service.models import Submission as StoredSubmission
@@ -172,21 +170,21 @@ def graded_copy(
         raise ApiError(422, f"the graded PDF could not be made: {exc}") from None
 
 
-def pdf_section(service: WebService, loaded: LoadedAssignment, submission_id: int, user: User) -> Markup:
+def pdf_section(
+    loaded: LoadedAssignment,
+    submission: StoredSubmission,
+    author: str,
+    content: bytes | None,
+    graded: bool,
+    user: User,
+) -> Markup:
     """The PDF hand-in's section of its submission page (empty for a hand-in that is not a PDF)."""
-    with service.db.session(read_only=True) as db:
-        row = db.get(StoredSubmission, submission_id)
-        if row is None or not is_pdf(row.filename):
-            return Markup()
-        author = db.get(User, row.user_id)
-        content, version = bytes(row.content), row.version
-        graded = newest_verdict(db, submission_id) is not None
-    shown = pdf_hand_in(loaded, row.filename, content, author.name if author else "")
+    shown = pdf_hand_in(loaded, submission.filename, bytes(content), author) if content is not None else None
     if shown is None:
         return Markup()
     context: dict[str, Any] = {
-        "id": submission_id,
-        "version": version,
+        "id": submission.id,
+        "version": submission.version,
         "shown": shown,
         "parts": [(address, shown.where(address)) for q in questions_of(loaded) for address in q.parts],
         "graded": graded,

@@ -11,7 +11,7 @@ from importlib import resources
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
@@ -41,18 +41,6 @@ SERVICE_CSS = asset("service.css")  # the bar, forms and buttons the service add
 PAGE_CSS = CSS + SERVICE_CSS
 
 
-def _math(latex: str, display: bool = False) -> Markup:
-    return Markup(math_html(str(latex), display=display))
-
-
-def _code(text: str) -> Markup:
-    return Markup(code_html(str(text)))
-
-
-def _prose(text: str) -> Markup:
-    return Markup(prose_math(str(text), line_breaks=True))
-
-
 def time_html(
     moment: dt.datetime | None, zone: zoneinfo.ZoneInfo | None = None, empty: str = "none"
 ) -> Markup:
@@ -63,9 +51,9 @@ def time_html(
 
 
 ENV.filters.update(
-    math=_math,
-    code=_code,
-    prose=_prose,
+    math=lambda latex, display=False: Markup(math_html(str(latex), display=display)),
+    code=lambda text: Markup(code_html(str(text))),
+    prose=lambda text: Markup(prose_math(str(text), line_breaks=True)),
     time=time_html,
     counted=counted,  # 1 point, 2.5 points
     points=shown_points,  # a score as a page shows it
@@ -86,6 +74,14 @@ def html(document: str, css: str = PAGE_CSS, script: str = "", status: int = 200
     KaTeX's files from ``/static/``, and nothing else."""
     policy = page_policy(css, script) + "; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     return HTMLResponse(document, status_code=status, headers={"Content-Security-Policy": policy})
+
+
+def attachment(
+    content: str | bytes, filename: str, media_type: str = "text/plain", **headers: str
+) -> Response:
+    """A download: ``content`` as the file ``filename``."""
+    headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return Response(content, media_type=media_type, headers=headers)
 
 
 def csrf_input(token: str) -> Markup:

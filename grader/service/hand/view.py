@@ -15,13 +15,13 @@ from markupsafe import Markup
 
 from grader.core.parts import PartBase
 from grader.core.report import PartResult
+from grader.hand.progress import automatic
 from grader.reporting.answer_groups import AnswerGroup
 from grader.reporting.html import PageContext
 from grader.reporting.readback import read_back
 from grader.reporting.written import CODE_CSS, code_html, prose_html
 from grader.service.course_files import LoadedAssignment
 from grader.service.hand.anonymous import names_hidden, pseudonym
-from grader.service.hand.progress import automatic
 from grader.service.templating import asset, fragment
 from grader.steps.grading import stored_marks
 
@@ -77,7 +77,9 @@ def shown_by(group: AnswerGroup, show: str) -> bool:
 
 @dataclass(frozen=True)
 class Place:
-    """Where the view is: the group asked for, the group just graded, the filter."""
+    """Where the view is (the view's query): ``group``, the group shown; ``after``, the group just
+    graded (the view shows the next ungraded one after it); neither: the first ungraded group;
+    ``show``, the filter."""
 
     group: str = ""
     after: str = ""

@@ -1,23 +1,31 @@
 """The tool's own RSA keys, kept private (0600) in the service's data folder, their public
 halves served at ``/lti/jwks.json`` (docs/lms.md, "Rotating the tool's key"). The current
 key signs; the previous ones stay published until their grace ends, so that what they
-signed still verifies. Every ``kid`` is the key's RFC 7638 thumbprint."""
+signed still verifies. Every ``kid`` is the key's RFC 7638 thumbprint.
+
+OAuth2 client credentials for the LTI Advantage services (AGS, NRPS): a JWT signed by the
+tool's key (RFC 7523 ``client_assertion``) gets a bearer token, cached until shortly before
+it expires."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import os
+import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 from filelock import FileLock
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, computed_field
 
 from grader.core.files import write_atomic
+from grader.service.lti.registration import Platform
 from grader.service.models import utcnow
 
 KEY_FILE = "lti-tool-key.json"
@@ -168,3 +176,72 @@ def sign(key: RSAKey, claims: dict[str, Any], seconds: int) -> str:
     return jwt.encode(
         {"alg": "RS256", "kid": key.kid, "typ": "JWT"}, {**claims, "iat": now, "exp": now + seconds}, key
     )
+
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+SCOPE_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
+SCOPE_SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+SCOPE_ROSTER = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
+EARLY_SECONDS = 60  # a cached token is renewed this long before it expires
+
+
+class TokenError(RuntimeError):
+    """The platform gave no token (down, or refused): the caller retries later."""
+
+
+def client_assertion(platform: Platform, key: RSAKey) -> str:
+    claims = {"iss": platform.client_id, "sub": platform.client_id, "aud": str(platform.token_url)}
+    return sign(key, {**claims, "jti": secrets.token_urlsafe(24)}, 300)
+
+
+class AccessTokens:
+    """Bearer tokens per (platform, scopes). ``key`` signs the assertions: a key, or what gives the
+    current one (``ToolKeys.current``: a rotated key signs the next assertion)."""
+
+    def __init__(self, key: RSAKey | Callable[[], RSAKey]):
+        self._key = key
+        self._cache: dict[tuple[str, str, str], tuple[float, str]] = {}  # threads share it: one step each
+
+    def token(self, platform: Platform, scopes: tuple[str, ...]) -> str:
+        scope = " ".join(sorted(set(scopes)))
+        cache_key = (platform.issuer, platform.client_id, scope)
+        cached = self._cache.get(cache_key)
+        if cached and cached[0] - EARLY_SECONDS > time.monotonic():
+            return cached[1]
+        body = self._request(platform, scope)
+        expires = time.monotonic() + float(body.get("expires_in") or 3600)
+        self._cache[cache_key] = (expires, str(body["access_token"]))
+        return str(body["access_token"])
+
+    def key(self) -> RSAKey:
+        return self._key if isinstance(self._key, RSAKey) else self._key()
+
+    def forget(self, platform: Platform) -> None:
+        """Drop the platform's cached tokens (it refused one: revoked, or expired early)."""
+        for key in list(self._cache):
+            if key[:2] == (platform.issuer, platform.client_id):
+                self._cache.pop(key, None)
+
+    def _request(self, platform: Platform, scope: str) -> dict[str, Any]:
+        form = {
+            "grant_type": "client_credentials",
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": client_assertion(platform, self.key()),
+            "scope": scope,
+        }
+        try:
+            response = httpx.post(str(platform.token_url), data=form, timeout=15)
+        except httpx.HTTPError as error:
+            raise TokenError(f"the platform's token endpoint did not answer: {error}") from error
+        if response.status_code != 200:
+            raise TokenError(f"the platform refused a token ({response.status_code}): {response.text[:300]}")
+        try:
+            body: dict[str, Any] = response.json()
+        except ValueError as error:
+            raise TokenError("the platform's token answer is not JSON") from error
+        if not isinstance(body, dict) or not body.get("access_token"):
+            raise TokenError("the platform's token answer has no access_token")
+        granted = set(str(body.get("scope") or scope).split())
+        if not set(scope.split()) <= granted:
+            raise TokenError(f"the platform granted only {sorted(granted)}; the tool asked for {scope}")
+        return body

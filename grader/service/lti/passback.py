@@ -23,7 +23,7 @@ from grader.service.course import CourseState
 from grader.service.crud import lti
 from grader.service.db import Database
 from grader.service.lti import scores
-from grader.service.lti.oauth import SCOPE_LINEITEM, SCOPE_SCORE, AccessTokens, TokenError
+from grader.service.lti.keys import SCOPE_LINEITEM, SCOPE_SCORE, AccessTokens, TokenError
 from grader.service.lti.registration import PENDING_MANUAL, LtiConfig, Platform
 from grader.service.models import LtiLineItem, LtiScore, ScoreStatus, utcnow
 

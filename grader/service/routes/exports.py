@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import Response
 
 from grader.core.report import Report
 from grader.reporting.formats import EXPORT_FORMATS
@@ -35,7 +35,7 @@ from grader.service.crud.accounts import AccountError, read_roster, stored_roste
 from grader.service.crud.submissions import counted_rows
 from grader.service.deps import AssignmentDep, ServiceDep, Staff, WebService
 from grader.service.errors import ApiError
-from grader.service.templating import render, templated
+from grader.service.templating import attachment, render, templated
 
 # Gradescope imports no gradebook: its autograder reads one results.json per hand-in, which
 # `grader gradescope-bundle` makes. A batch of them served as a gradebook imported nowhere.
@@ -148,30 +148,26 @@ def _refused(built: Built) -> ApiError:
 @router.get("/api/v1/assignments/{assignment}/export")
 def export(
     user: Staff, loaded: AssignmentDep, service: ServiceDep, roster: LmsRoster, format: str = "csv"
-) -> PlainTextResponse:
+) -> Response:
     built = build(service, loaded, format, export_roster(service, roster))
     if built.left_out and built.rows == 0:
         raise _refused(built)
-    headers = {"Content-Disposition": f'attachment; filename="{built.filename}"'}
+    headers = {}
     if built.left_out:  # no row: the TA enters these by hand (also on the page and the companion)
-        names = ", ".join(name for name, _ in built.left_out)
-        headers[LEFT_OUT_HEADER] = quote(names, safe=" ,()")
-    return PlainTextResponse(built.text, media_type=MEDIA.get(format, "text/csv"), headers=headers)
+        headers[LEFT_OUT_HEADER] = quote(", ".join(name for name, _ in built.left_out), safe=" ,()")
+    return attachment(built.text, built.filename, MEDIA.get(format, "text/csv"), **headers)
 
 
 @router.get("/api/v1/assignments/{assignment}/export/notes")
 def export_notes(
     user: Staff, loaded: AssignmentDep, service: ServiceDep, roster: LmsRoster, format: str = "canvas"
-) -> PlainTextResponse:
+) -> Response:
     """The file's companion: who has no row in it and why, how to import it, what else to know."""
     if format not in LMS_FORMATS:
         raise ApiError(422, f"the companion is for the {' and '.join(LMS_FORMATS)} exports")
     built = build(service, loaded, format, export_roster(service, roster))
-    stem = built.filename.rsplit(".", 1)[0]
     notes = render("export_notes.txt", built=built, name=loaded.name)
-    return PlainTextResponse(
-        notes, headers={"Content-Disposition": f'attachment; filename="{stem}-notes.txt"'}
-    )
+    return attachment(notes, built.filename.rsplit(".", 1)[0] + "-notes.txt")
 
 
 @router.get("/ta/assignments/{assignment}/exports", include_in_schema=False)

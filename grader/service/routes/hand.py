@@ -5,15 +5,17 @@ item is added at once). Every write carries the version the TA saw (409 over a n
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import asdict
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from grader.hand.book import grades_yaml
+from grader.hand.progress import assignment_progress
 from grader.service.course_files import LoadedAssignment
 from grader.service.crud.hand_grades import (
     NOTHING_GIVEN,
@@ -41,12 +43,11 @@ from grader.service.deps import (
 from grader.service.errors import ApiError
 from grader.service.hand.anonymous import names_hidden, pseudonym, real_names
 from grader.service.hand.model import GradeBody, GroupBody, StaleWrite
-from grader.service.hand.progress import assignment_progress
 from grader.service.hand.view import KEYS_SCRIPT, TEMPLATE, VIEW_CSS, GradingView, Place
 from grader.service.models import User
 from grader.service.pdf_shown import part_pages_html
 from grader.service.routes.regrade_requests import beside_view
-from grader.service.templating import PAGE_CSS, csrf_field, fragment, templated
+from grader.service.templating import PAGE_CSS, attachment, csrf_field, fragment, templated
 
 router = APIRouter()
 KEPT = ("group", "show", "names")  # where the TA was in the grading view, kept on the way back
@@ -54,7 +55,7 @@ FIELDS = ("id", "points", "text", "was_points", "was_text")  # a rubric item's f
 
 
 def _stale(exc: StaleWrite) -> ApiError:
-    return ApiError(409, str(exc), conflicts=[c.to_dict() for c in exc.conflicts])
+    return ApiError(409, str(exc), conflicts=[asdict(c) for c in exc.conflicts])
 
 
 @router.get("/api/v1/assignments/{assignment}/parts/{part}/groups")
@@ -116,12 +117,9 @@ def api_grade_group(
 
 def _download(fmt: str, other: str, body: dict[str, Any], text: str, filename: str, media: str) -> Response:
     """``body`` as JSON (``format=json``), or ``text`` as the file ``filename`` (``format=other``)."""
-    if fmt == other:
-        disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
-        return PlainTextResponse(text, media_type=media, headers=disposition)
-    if fmt != "json":
+    if fmt not in ("json", other):
         raise ApiError(422, f"unknown format {fmt!r}; use json or {other}")
-    return JSONResponse(body)
+    return attachment(text, filename, media) if fmt == other else JSONResponse(body)
 
 
 @router.get("/api/v1/assignments/{assignment}/hand")
@@ -149,24 +147,18 @@ def ta_parts_page(request: Request, user: Staff, loaded: AssignmentDep, db: Read
 
 
 @router.get("/ta/assignments/{assignment}/parts/{part}", include_in_schema=False)
-def ta_part_page(  # noqa: PLR0913 (the query's fields)
+def ta_part_page(
     part: str,
     request: Request,
     service: ServiceDep,
     user: Staff,
     loaded: AssignmentDep,
-    group: str = "",
-    after: str = "",
-    show: str = "all",
-    names: str = "",
+    place: Annotated[Place, Depends()],
+    regrade: Annotated[str, Query(alias="request")] = "",
 ) -> Response:
-    """The grading view: ``group`` is the group shown; ``after``, the group just graded (the
-    view shows the next ungraded one after it); neither: the first ungraded group. ``names``:
-    ``hidden`` or ``shown`` turns anonymous grading on or off (default: the assignment's).
-    ``request``: a regrade request of the part, shown beside its student's group."""
-    regrade = request.query_params.get("request", "")
+    """The grading view at ``place``. ``request``: a regrade request of the part, shown beside
+    its student's group."""
     number = regrade.isascii() and regrade.isdigit() and len(regrade) < 20  # past 19 digits, no database id
-    place = Place(group, after, show, names)
     return part_page(loaded, part, request, service, user, place, regrade=int(regrade) if number else 0)
 
 

@@ -8,7 +8,7 @@ import asyncio
 from collections import Counter
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
@@ -48,7 +48,17 @@ from grader.service.crud.submissions import (
     submission_states,
     submissions_where,
 )
-from grader.service.deps import AnyUser, AssignmentDep, FormCsrf, ServiceDep, Staff, WebService, assignment_in
+from grader.service.deps import (
+    AnyUser,
+    AssignmentDep,
+    FormCsrf,
+    FormText,
+    ReadSession,
+    ServiceDep,
+    Staff,
+    WebService,
+    assignment_in,
+)
 from grader.service.errors import ApiError
 from grader.service.intake import answers_text_file, canonical_name, read_handed_in
 from grader.service.late import counted_version, is_late
@@ -112,9 +122,7 @@ def link_page(secret: str, request: Request, service: ServiceDep) -> Response:
 
 
 @router.post(LINK_PATH + "{secret}")
-async def link_login(
-    secret: str, request: Request, service: ServiceDep, csrf: Annotated[str, Form()] = ""
-) -> Response:
+async def link_login(secret: str, request: Request, service: ServiceDep, csrf: FormText = "") -> Response:
     """A one-time link exchanged for a session; used, expired and unknown links get one answer."""
     if not login_form_ok(request.cookies.get(LOGIN_COOKIE), csrf):
         return login_form(request, service.settings, STALE + "open your link again.", status=403)
@@ -153,9 +161,9 @@ def _redeem(service: WebService, secret: str) -> tuple[User | None, str]:
 async def login(
     request: Request,
     service: ServiceDep,
-    user: Annotated[str, Form()] = "",
-    password: Annotated[str, Form()] = "",
-    csrf: Annotated[str, Form()] = "",
+    user: FormText = "",
+    password: FormText = "",
+    csrf: FormText = "",
 ) -> Response:
     """A password, from the form this server rendered for this browser (another site cannot log
     a browser in to an account of its choosing). Failed log-ins are throttled per account and
@@ -270,7 +278,7 @@ def sheet_page(request: Request, user: AnyUser, loaded: AssignmentDep) -> Respon
 
 
 async def form_answers(
-    service: ServiceDep, text: Annotated[str, Form()] = "", file: UploadFile | None = None
+    service: ServiceDep, text: FormText = "", file: UploadFile | None = None
 ) -> tuple[str, bytes]:
     """(file name, content) of the hand-in form: the file chosen, or the answers pasted."""
     limit = service.settings.max_upload_bytes
@@ -328,7 +336,7 @@ def submission_page(submission_id: int, request: Request, service: ServiceDep, u
         content = submission_content(db, submission_id)
     loaded = service.course.by_id(submission.assignment_id)
     student = author.name if author else ""
-    pdf = pdf_section(service, loaded, submission_id, user) if loaded is not None else ""
+    pdf = pdf_section(loaded, submission, student, content, verdict is not None, user) if loaded else Markup()
     if verdict is None or loaded is None:  # how its answers were read, while it waits
         read_back: Any = ""
         if loaded is not None and content is not None:
@@ -339,10 +347,11 @@ def submission_page(submission_id: int, request: Request, service: ServiceDep, u
         return templated(request, user, "waiting.html", title, refresh=2, zone=zone, **page)
     report = stored_report(verdict)
     report.student = student or report.student
-    return html(_feedback(request, service, user, loaded, submission, report, author, content), css=PAGE_CSS)
+    document = _feedback(request, service, user, loaded, submission, report, author, content, pdf)
+    return html(document, css=PAGE_CSS)
 
 
-def _feedback(
+def _feedback(  # noqa: PLR0913 (the version, as the submission page read it)
     request: Request,
     service: WebService,
     user: User,
@@ -351,9 +360,10 @@ def _feedback(
     report: Any,
     author: User | None,
     content: bytes | None,
+    pdf: Markup,
 ) -> str:
     """A graded version's report page (a student's: the parts released to them) with how each
-    answer was read, the PDF's pages and the author's regrade requests."""
+    answer was read, the PDF's pages (``pdf``) and the author's regrade requests."""
     spec = student_spec(loaded.spec, report.student)  # the prompts with the author's own numbers
     staff, zone = is_staff(user), loaded.zone
     shown, hidden = (report, []) if staff else student_report(report, loaded, utcnow())
@@ -369,7 +379,7 @@ def _feedback(
     if content is not None:  # every unreadable answer with its caret; no verdict of a hidden part
         answers = read_handed_in(submission.filename, content, report.student)
         pieces.append(read_back_html(checked(loaded, answers, report)))
-    pieces.append(pdf_section(service, loaded, submission.id, user))  # a PDF's pages, its graded PDF
+    pieces.append(pdf)  # a PDF's pages, its graded PDF
     if author is not None:  # the author's regrade requests, and the form to ask
         with service.db.session(read_only=True) as db:
             asked = feedback_section(db, loaded, author, csrf_field(request), utcnow(), author.id == user.id)
@@ -389,21 +399,14 @@ def read_back_html(check: dict[str, Any] | str, heading: str = "How your answers
 
 
 @router.get("/ta")
-def ta_home(request: Request, service: ServiceDep, user: Staff) -> Response:
+def ta_home(request: Request, service: ServiceDep, user: Staff, db: ReadSession) -> Response:
     assignments = service.course.all()
-    with service.db.session(read_only=True) as db:
-        jobs = service.job_counts().jobs()  # the counts /healthz and /queue show
-        requests = open_count(db)
-        counts = {a.name: hand_in_count(db, a.id) for a in assignments}
-    extra = list(getattr(request.app.state, "ta_links", ()))  # pages an installed part adds (LTI)
+    jobs = service.job_counts().jobs()  # the counts /healthz and /queue show
+    counts = {a.name: hand_in_count(db, a.id) for a in assignments}
     trouble = service.grading_trouble()  # why grading cannot make progress, while it cannot
     page: dict[str, Any] = {"assignments": assignments, "trouble": trouble, "jobs": jobs, "counts": counts}
-    page |= {
-        "notices": service.course.notices,
-        "requests": requests,
-        "extra": extra,
-        "csrf": csrf_field(request),
-    }
+    page |= {"notices": service.course.notices, "requests": open_count(db), "csrf": csrf_field(request)}
+    page["extra"] = list(getattr(request.app.state, "ta_links", ()))  # pages an installed part adds (LTI)
     return templated(request, user, "ta_home.html", "grader: class", refresh=LIVE_SECONDS * 2, **page)
 
 
@@ -438,8 +441,8 @@ def ta_extend(
     service: ServiceDep,
     user: Staff,
     _csrf: FormCsrf,
-    assignment: Annotated[str, Form()] = "",
-    until: Annotated[str, Form()] = "",
+    assignment: FormText = "",
+    until: FormText = "",
 ) -> Response:
     """Grant ``student`` an extension (audited), then show their page with what was done."""
     loaded = assignment_in(service.course, assignment)

@@ -43,7 +43,7 @@ from grader.service.pdf_shown import (
     tags_from_form,
 )
 from grader.service.routes.api import accepted, form_file, refuse_after_close, store_submission
-from grader.service.templating import PAGE_CSS, asset, csrf_field, templated
+from grader.service.templating import PAGE_CSS, asset, attachment, csrf_field, templated
 
 __all__ = ["api_router", "router"]
 
@@ -270,11 +270,6 @@ def _safe(filename: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in filename)[:150]
 
 
-def _download(content: bytes, media_type: str, filename: str) -> Response:
-    disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
-    return Response(content, media_type=media_type, headers=disposition)
-
-
 @router.get("/submissions/{submission_id}/graded.pdf")
 def graded_pdf_download(submission_id: int, service: ServiceDep, user: AnyUser) -> Response:
     submission, content, author, loaded = _pdf_submission(service, submission_id, user)
@@ -285,8 +280,8 @@ def graded_pdf_download(submission_id: int, service: ServiceDep, user: AnyUser) 
         raise ApiError(409, "this hand-in is not graded yet: its graded PDF follows its grading")
     report.student = author
     pdf = graded_copy(loaded, report, content, pages_root(service), staff=is_staff(user), now=utcnow())
-    return _download(
-        pdf, "application/pdf", _safe(f"{loaded.name}-{author}-v{submission.version}.graded.pdf")
+    return attachment(
+        pdf, _safe(f"{loaded.name}-{author}-v{submission.version}.graded.pdf"), "application/pdf"
     )
 
 
@@ -315,4 +310,4 @@ def class_graded_pdfs(service: ServiceDep, user: Staff, loaded: AssignmentDep) -
                 archive.writestr(f"{name}.txt", f"no graded PDF: {exc.message}\n")
                 continue
             archive.writestr(f"{name}.graded.pdf", copy)
-    return _download(buffer.getvalue(), "application/zip", f"{_safe(loaded.name)}-graded-pdfs.zip")
+    return attachment(buffer.getvalue(), f"{_safe(loaded.name)}-graded-pdfs.zip", "application/zip")

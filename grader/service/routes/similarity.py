@@ -15,7 +15,7 @@ from grader.reporting.html import CSS, page
 from grader.service.course_files import LoadedAssignment
 from grader.service.crud.audit import audit
 from grader.service.crud.similarity import rows_of
-from grader.service.deps import AssignmentDep, FormCsrf, ServiceDep, Staff
+from grader.service.deps import AssignmentDep, FormCsrf, ReadSession, ServiceDep, Staff
 from grader.service.models import SimilarityResult, User, utcnow
 from grader.service.similarity_results import ENVIRONMENT
 from grader.service.templating import csrf_field, html, nav
@@ -44,10 +44,9 @@ def _state(row: SimilarityResult | None, loaded: LoadedAssignment) -> dict[str, 
 
 
 @router.get("/ta/similarity")
-def similarity_index(request: Request, user: Staff, service: ServiceDep) -> Response:
+def similarity_index(request: Request, user: Staff, service: ServiceDep, db: ReadSession) -> Response:
     loaded = service.course.all()
-    with service.db.session(read_only=True) as db:
-        rows = rows_of(db, [a.id for a in loaded])
+    rows = rows_of(db, [a.id for a in loaded])
     assignments = [
         {"name": a.name, "title": a.spec.title or a.name, "state": _state(rows.get(a.id), a)} for a in loaded
     ]
@@ -55,21 +54,13 @@ def similarity_index(request: Request, user: Staff, service: ServiceDep) -> Resp
 
 
 @router.get("/ta/similarity/{assignment}")
-def similarity_page(request: Request, user: Staff, service: ServiceDep, loaded: AssignmentDep) -> Response:
-    with service.db.session(read_only=True) as db:
-        row = rows_of(db, [loaded.id]).get(loaded.id)
-    return _page(
-        request,
-        user,
-        f"grader: similar sheets, {loaded.name}",
-        "ta_similarity.html",
-        title=loaded.spec.title or loaded.name,
-        assignment=loaded.name,
-        state=_state(row, loaded),
-        csrf=csrf_field(request),  # the token, escaped by csrf_field
-        # the pairs as rendered in the background, with autoescape
-        pairs=Markup(row.body) if row is not None and row.computed_at is not None else "",
-    )
+def similarity_page(request: Request, user: Staff, loaded: AssignmentDep, db: ReadSession) -> Response:
+    row = rows_of(db, [loaded.id]).get(loaded.id)
+    shown = {"title": loaded.spec.title or loaded.name, "state": _state(row, loaded)}
+    shown |= {"assignment": loaded.name, "csrf": csrf_field(request)}
+    # the pairs as rendered in the background, with autoescape
+    shown["pairs"] = Markup(row.body) if row is not None and row.computed_at is not None else ""
+    return _page(request, user, f"grader: similar sheets, {loaded.name}", "ta_similarity.html", **shown)
 
 
 @router.post("/ta/similarity/{assignment}/recompute")
