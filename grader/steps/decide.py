@@ -1184,7 +1184,7 @@ def _with_unknowns(step: Step, scope: Scope, base: dict[str, Any], why: str) -> 
     return mark
 
 
-CHAIN_RULE = "functions not defined here left generic, their derivatives by the chain rule; "
+CHAIN_RULE = "functions not defined here left generic (where differentiable), derivatives by the chain rule; "
 
 
 def _shown_with_unknowns(
