@@ -1143,7 +1143,7 @@ def _condition_pieces(text: str, pieces: list[_Piece]) -> list[tuple[int, _Piece
         # $\\sigma(z) = z \\Rightarrow \\sigma(\\sigma(z)) = \\sigma(z)$")
         stated = relations and not any(r in ("iff", "implies") for _, _, r in relations)
         worded = _CONDITION_WORDS.search(before) and not _ONLY_IF.search(before)
-        worded = worded or re.match(r"\s*\\because\b", piece.math)  # "$\because x > 0$": since
+        worded = worded or bool(re.match(r"\s*\\because\b", piece.math))  # "$\because x > 0$": since
         if (worded or listed or _premise_after(text, piece) or _premise_sentence(text, piece)) and stated:
             found.append((piece.start, piece))
             last_end = piece.start + len(piece.math)
