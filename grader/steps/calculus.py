@@ -451,8 +451,9 @@ def _node(e: Any) -> ast.Node:
         if value.denominator != 1:  # 1/2 as a quotient: x^(1/2), never x^1/2
             return ast.BinOp(0, "/", _number(value.numerator), _number(value.denominator))
         return _number(value.numerator)
-    if e.is_Symbol:
-        return ast.Sym(0, e.name)
+    if e.is_Symbol:  # a Greek name is written back as the command it was read from (theta: \theta)
+        base = e.name.split("_", 1)[0]
+        return ast.Sym(0, f"\\{e.name}" if len(base) > 1 and base.isalpha() else e.name)
     if e is sympy.E or e is sympy.pi:
         return ast.Const(0, "e" if e is sympy.E else "pi")
     if e.is_Add or e.is_Mul or e.is_Pow:

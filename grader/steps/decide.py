@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 import grader.steps.calculus as calculus
+import grader.steps.chain_rule as chain_rule
 import grader.steps.defined as defined
 import grader.steps.witness as W
 from grader.core.verdict import Certificate
@@ -1170,13 +1171,36 @@ def _with_unknowns(step: Step, scope: Scope, base: dict[str, Any], why: str) -> 
     two sides are the same function of those pieces read as unknowns (:mod:`grader.steps.opaque`),
     never refuted that way; else undecided with ``why``."""
     found = opaque_sides([step.left, step.right], scope.context.functions)
-    if found is None:
-        return StepMark(**base, status="undecided", certificate=why)
+    mark = StepMark(**base, status="undecided", certificate=why)
+    if found is not None:
+        mark = _shown_with_unknowns(step, scope, base, why, found, "")
+    if mark.status == "shown":
+        return mark
+    by_chain_rule = chain_rule.generic_sides([step.left, step.right], scope.context)
+    if by_chain_rule is not None:
+        again = _shown_with_unknowns(step, scope, base, why, by_chain_rule, CHAIN_RULE)
+        if again.status == "shown":
+            return again
+    return mark
+
+
+CHAIN_RULE = "functions not defined here left generic (where differentiable), derivatives by the chain rule; "
+
+
+def _shown_with_unknowns(
+    step: Step,
+    scope: Scope,
+    base: dict[str, Any],
+    why: str,
+    found: tuple[list[str], list[str]],
+    how: str,
+) -> StepMark:
+    """The step shown with ``found``'s texts, its pieces read as unknowns; else undecided."""
     (left_text, right_text), pieces = found
     left, right = read_side(left_text, scope.context), read_side(right_text, scope.context)
     if left.node is None or right.node is None:
         return StepMark(**base, status="undecided", certificate=why)
-    unknowns = f" ({_pieces_said(pieces)} read as unknowns)"
+    unknowns = f" ({how}{_pieces_said(pieces)} read as unknowns)"
     rtol, atol = _tolerance(step.left, step.right)
     if step.relation == "=":
         if _identity(left.node, right.node, scope, rtol, atol):

@@ -963,6 +963,7 @@ def _conditions_in_comment(comment: str) -> list[str]:
         return []
     body = re.sub(r"\\(?:text|textrm|mbox|textnormal|mathrm)\s*\{([^}]*)\}", r" \1 ", comment)
     body = _SPACERS.sub(" , ", body.replace("\\forall", " , "))
+    body = re.sub(r"\(\s*\\because\b([^()]*)\)", r" , \1 , ", body)  # (\because x > 0): since
     body = re.sub(
         r"\b(?:if|for|all|since|where|when|whenever|and|with|otherwise|any|every|each|subject\s+to"
         r"|such\s+that|given|assuming|provided)\b|\bs\.\s*t\.",
@@ -1142,6 +1143,7 @@ def _condition_pieces(text: str, pieces: list[_Piece]) -> list[tuple[int, _Piece
         # $\\sigma(z) = z \\Rightarrow \\sigma(\\sigma(z)) = \\sigma(z)$")
         stated = relations and not any(r in ("iff", "implies") for _, _, r in relations)
         worded = _CONDITION_WORDS.search(before) and not _ONLY_IF.search(before)
+        worded = worded or bool(re.match(r"\s*\\because\b", piece.math))  # "$\because x > 0$": since
         if (worded or listed or _premise_after(text, piece) or _premise_sentence(text, piece)) and stated:
             found.append((piece.start, piece))
             last_end = piece.start + len(piece.math)
@@ -1197,7 +1199,7 @@ def _denied(text: str, piece: _Piece) -> bool:
 def _conditions_in_math(math: str) -> list[str]:
     math = _DROP.sub(" ", math)
     out = []
-    math = re.sub(r"\\text\s*\{[^}]*\}|\\quad|\\forall", ",", math)
+    math = re.sub(r"\\text\s*\{[^}]*\}|\\quad|\\forall|\\because\b", ",", math)
     cuts = [m.start() for m in re.finditer(",", math) if _depth_at(math, m.start()) == 0]
     parts = [math[a + 1 if a >= 0 else 0 : b] for a, b in zip([-1, *cuts], [*cuts, len(math)], strict=True)]
     listed: list[str] = []  # "m, n \\in \\mathbb{N}", "x, y > 0": names the next relation bounds too
