@@ -53,9 +53,11 @@ def submission_for(db: Session | Connection, submission_id: int, user: User) -> 
     return detached(Submission, row)
 
 
-def submissions_where(db: Session | Connection, *conditions: Any) -> list[Submission]:
-    """Submissions matching ``conditions``, oldest first."""
-    rows = db.execute(select(*SUBMISSION_COLUMNS).where(*conditions).order_by(Submission.id))
+def submissions_where(
+    db: Session | Connection, *conditions: Any, limit: int | None = None
+) -> list[Submission]:
+    """Submissions matching ``conditions``, oldest first (the first ``limit`` of them)."""
+    rows = db.execute(select(*SUBMISSION_COLUMNS).where(*conditions).order_by(Submission.id).limit(limit))
     return [detached(Submission, row) for row in rows]
 
 

@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Collection, Sequence
+from itertools import groupby
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm.attributes import set_committed_value
 
 from grader.service.late import counted_version
 from grader.service.models import Submission, User, VerdictRow, detached
+
+VERDICTS_A_QUERY = 500  # submissions whose newest verdicts one query reads
 
 
 def counted_submissions(
@@ -23,24 +27,40 @@ def counted_submissions(
     students: Collection[str] | None = None,
 ) -> list[tuple[User, Submission, VerdictRow | None]]:
     """Each student's counted version (of ``students``, or of all), by name, with its newest
-    verdict (None while it waits to be graded). ``due_for(student)``: the due in force."""
+    verdict (None while it waits to be graded). ``due_for(student)``: the due in force.
+
+    Every version is read, a batch at a time and without what it holds, one student's at a
+    time; only the counted ones are kept, with their content: what this holds is the class's
+    counted versions, however many versions the term brought."""
     query = select(Submission, User).join(User, User.id == Submission.user_id)
-    query = query.where(Submission.assignment_id == assignment_id)
+    query = query.where(Submission.assignment_id == assignment_id).options(defer(Submission.content))
     if students is not None:
         query = query.where(User.name.in_(students))
-    by_student: dict[str, tuple[User, list[Submission]]] = {}
-    for submission, user in db.execute(query.order_by(User.name, Submission.version)):
-        by_student.setdefault(user.name, (user, []))[1].append(submission)
+    query = query.order_by(Submission.user_id, Submission.version)  # the unique key's index
+    rows = db.execute(query.execution_options(yield_per=VERDICTS_A_QUERY))
     chosen = []
-    for name, (user, versions) in sorted(by_student.items()):
-        counted = counted_version(versions, lambda version: version.created_at, due_for(name))
+    for _, versions in groupby(rows, key=lambda row: row[0].user_id):
+        found = list(versions)
+        user, submissions = found[0][1], [submission for submission, _ in found]
+        counted = counted_version(submissions, lambda version: version.created_at, due_for(user.name))
         if counted is not None:
             chosen.append((user, counted))
+    chosen.sort(key=lambda found: found[0].name)
+    with_content(db, [submission for _, submission in chosen])
     verdicts = newest_verdicts(db, [submission.id for _, submission in chosen])
     return [(user, submission, verdicts.get(submission.id)) for user, submission in chosen]
 
 
-VERDICTS_A_QUERY = 500  # submissions whose newest verdicts one query reads
+def with_content(db: Session, submissions: Sequence[Submission]) -> None:
+    """Each of ``submissions`` (read without it) given its content, as if read with it."""
+    by_id = {submission.id: submission for submission in submissions}
+    ids = list(by_id)
+    for start in range(0, len(ids), VERDICTS_A_QUERY):
+        chunk = ids[start : start + VERDICTS_A_QUERY]
+        for submission_id, content in db.execute(
+            select(Submission.id, Submission.content).where(Submission.id.in_(chunk))
+        ):
+            set_committed_value(by_id[submission_id], "content", content)
 
 
 def newest_verdicts(

@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -256,18 +257,56 @@ async def check(
     return await service.checks.check(loaded, user.name, filename, content)  # no request thread
 
 
-@router.get("/assignments/{assignment}/submissions")
-def class_submissions(service: ServiceDep, user: Staff, loaded: AssignmentDep) -> dict[str, Any]:
+CLASS_LIST_BATCH = 500  # the class's list is read and sent this many hand-ins at a time
+
+
+@router.get("/assignments/{assignment}/submissions", response_model=None)
+def class_submissions(service: ServiceDep, user: Staff, loaded: AssignmentDep) -> StreamingResponse:
+    """Every version of everyone, oldest first, each with its state and score (no report): sent
+    as it is read, a batch at a time, so what the server holds is a batch, not the term's
+    hand-ins. The first batch is read before the answer starts (a database that cannot answer
+    is the JSON 503 of any request); a later read that fails ends the connection mid-list."""
+    now = utcnow()
+    first = class_batch(service, loaded.id, user, now, after=0)
+    return StreamingResponse(class_list(service, loaded.id, user, now, first), media_type="application/json")
+
+
+def class_batch(
+    service: WebService, assignment_id: int, user: User, now: dt.datetime, after: int
+) -> list[dict[str, Any]]:
+    """The class list's rows of the next :data:`CLASS_LIST_BATCH` hand-ins after id ``after``."""
     with service.db.read() as db:
-        rows = submissions_where(db, Submission.assignment_id == loaded.id)
+        rows = submissions_where(
+            db, Submission.assignment_id == assignment_id, Submission.id > after, limit=CLASS_LIST_BATCH
+        )
         states = submission_states(db, [row.id for row in rows])
         authors = user_names(db, [row.user_id for row in rows])
-    now = utcnow()
-    listed = [
+    return [
         submission_data(service, row, authors.get(row.user_id), states[row.id], user, now, with_report=False)
         for row in rows
     ]
-    return {"submissions": listed}
+
+
+def class_list(
+    service: WebService, assignment_id: int, user: User, now: dt.datetime, batch: list[dict[str, Any]]
+) -> Iterator[bytes]:
+    """``{"submissions": [...]}`` in pieces, from ``batch`` (the first) on; each later batch
+    read in a transaction of its own (a slow client holds no connection)."""
+    yield b'{"submissions":['
+    separator = b""
+    while batch:
+        yield separator + b",".join(json_bytes(row) for row in batch)
+        separator = b","
+        if len(batch) < CLASS_LIST_BATCH:
+            break
+        after, batch = batch[-1]["id"], []  # let go of one batch before reading the next
+        batch = class_batch(service, assignment_id, user, now, after)
+    yield b"]}"
+
+
+def json_bytes(value: Any) -> bytes:
+    """``value`` as FastAPI's JSONResponse writes it."""
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
 
 
 @router.get("/students/{student}/submissions")
