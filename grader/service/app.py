@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import gc
 import json
 import logging
 import time
@@ -339,7 +340,9 @@ def metrics_page(request: Request) -> Response:
     )
 
 
-def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
+def create_app(settings: Settings, *, start_workers: bool = True, freeze_start_up: bool = False) -> FastAPI:
+    """The service's app; ``freeze_start_up``: the warm heap kept out of later full collections
+    (``grader serve``: the whole process is the server's; not in a test's own process)."""
     service = Service(settings, start_workers=start_workers, hooks=lti_database_hooks(settings.course_dir))
     probe = DatabaseProbe(service)
 
@@ -349,6 +352,14 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> FastAPI:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         service.verdicts.bind(asyncio.get_running_loop())  # the long polls wait in this loop
         await warm_up(app, service)
+        # The start-up heap (about 400,000 objects once warm: the course's compiled problems,
+        # sympy, the routes) lives as long as the process: kept out of every later full
+        # collection, which otherwise scanned it for 50-100 ms every few seconds of a class's
+        # hand-ins, holding up every request in flight (docs/service.md, "Where an upload's
+        # time goes"). After the warm-up: frozen before it, what it imports was scanned still.
+        if freeze_start_up:
+            gc.collect()
+            gc.freeze()
         service.start()
         log.info(json.dumps({"event": "started", "course": str(settings.course_dir)}))
         try:

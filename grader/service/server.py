@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import signal
 import socket
 import threading
@@ -64,13 +63,7 @@ class _Server(uvicorn.Server):
 def serve(settings: Settings, host: str, port: int, on_ready: Any = None) -> None:
     configure_logging()
     memtrace.start_if_asked("server")
-    app = create_app(settings)
-    # The start-up heap (about 200,000 objects: the course's compiled problems, sympy, the
-    # routes) lives as long as the process: kept out of every later full collection, which
-    # otherwise scanned it for 150 ms every few seconds of a class's hand-ins, holding up
-    # every request in flight (docs/service.md, "Where an upload's time goes").
-    gc.collect()
-    gc.freeze()
+    app = create_app(settings, freeze_start_up=True)
     # What the server's threads free, glibc keeps in their arenas: given back every minute
     # (its live heap is flat; its RSS grew 20% in 10 minutes without this: docs/service.md).
     allocator.start_trimming(threading.Event())
