@@ -162,5 +162,7 @@ def _computed(loaded: LoadedAssignment, handed_in: list[Any]) -> tuple[str, int]
     own_specs = {name: student_spec(spec, name) for name in answers} if spec.parameters else None
     found = compare_class(spec, answers, wrong=wrong_answers(spec, graded), own_specs=own_specs)
     title = spec.title or loaded.name
-    body = render_page(title, found.pairs, found.sheets, found.students, "similarity_body.html")
+    body = render_page(
+        title, found.pairs, found.sheets, found.students, "similarity_body.html", embedded=True
+    )
     return body, len(graded)

@@ -101,9 +101,10 @@ def render_page(
     sheets: dict[str, Sheet],
     students: int,
     template: str = "similarity.html",
+    embedded: bool = False,
 ) -> str:
-    """The page (``similarity_body.html``: its body, as the service shows it): the ranked pairs,
-    then the highest side by side."""
+    """The page (``similarity_body.html``: its body; ``embedded``: without its heading, as the
+    service's page shows it below its own): the ranked pairs, then the highest side by side."""
     import jinja2
 
     environment = jinja2.Environment(
@@ -114,6 +115,7 @@ def render_page(
     shown = [p for p in pairs[:SHOWN_PAIRS] if p.score > 0]
     return environment.get_template(template).render(
         title=title,
+        embedded=embedded,
         students=students,
         signals=SIGNALS,
         pairs=list(pairs[:LISTED_PAIRS]),
