@@ -112,7 +112,7 @@ def _not_checked(step: Step) -> StepMark:
 
 def mark_step(step: Step, scope: Scope) -> StepMark:
     mark = _mark_step(step, scope)
-    if mark.status == "undecided" and scope.network:  # a network the write-up defines
+    if mark.status == "undecided" and (scope.network or network.may_read(step.left + step.right)):
         mark = (
             network.decide(step, scope, mark.model_dump(include={"left", "right", "relation", "line"}))
             or mark

@@ -53,6 +53,8 @@ MAX_READINGS = 64  # readings of a step's derivatives tried together
 MAX_DERIVATIVES = 8
 MAX_DEFINITIONS = 12
 MAX_TEXT = 4000
+MAX_COEFFICIENTS = 4000  # coefficients of an unknown function at one point
+COEFFICIENTS = (-2, -1, 1, 2)
 ENTRY_RANGE = (-3, -2, -1, 1, 2, 3)
 
 _BOLD = re.compile(r"\\(?:mathbf|boldsymbol|bm|mathcal|vec)\s*\{\s*(\\?[A-Za-z]+)\s*\}")
@@ -407,6 +409,9 @@ class Network:
     classes: int = 0
     lines: tuple[int, ...] = ()
     relu: bool = False
+    # names read as unknown functions of others (the step differentiates them, nothing defines
+    # them): each a random polynomial of degree 2 of its parents' entries at each point
+    generic: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 class _Unify:
@@ -504,58 +509,85 @@ def _shape(node: ast.Node, shapes: dict[str, Shape], u: _Unify) -> Shape:  # noq
     raise NotNetwork(type(node).__name__)
 
 
-def network_of(definitions: Sequence[Definition], declared: Mapping[str, tuple[str, ...]]) -> Network:  # noqa: C901, PLR0912
-    """The definitions read, ordered, their shapes inferred; NotNetwork when they are not."""
-    if not definitions or len(definitions) > MAX_DEFINITIONS:
+def network_of(  # noqa: C901
+    definitions: Sequence[Definition],
+    declared: Mapping[str, tuple[str, ...]],
+    generic: Mapping[str, tuple[str, ...]] | None = None,
+    kinds: Mapping[str, str] | None = None,
+) -> Network:
+    """The definitions read, ordered, their shapes inferred; NotNetwork when they are not.
+    ``generic``: names read as unknown functions of others (name -> parents), ``kinds`` the
+    shapes the notation gives names no definition gives ("scalar", "column", "matrix")."""
+    generic = dict(generic or {})
+    kinds = dict(kinds or {})
+    if len(definitions) > MAX_DEFINITIONS or not (definitions or generic):
         raise NotNetwork("no definitions")
-    nodes = {name: _parse(_plain(formula), ()) for name, formula, _ in definitions}
-    order: list[tuple[str, ast.Node]] = []
+    nodes: dict[str, ast.Node | tuple[str, ...]] = {
+        name: _parse(_plain(formula), ()) for name, formula, _ in definitions
+    }
+    nodes.update(generic)
+
+    def needs(item: ast.Node | tuple[str, ...]) -> set[str]:
+        return set(item) if isinstance(item, tuple) else ast.free_names(item)
+
+    order: list[tuple[str, ast.Node | tuple[str, ...]]] = []
     done: set[str] = set()
     pending = dict(nodes)
     while pending:
-        ready = [n for n, node in pending.items() if not (ast.free_names(node) & (set(pending) - {n}))]
+        ready = [n for n, node in pending.items() if not (needs(node) & (set(pending) - {n}))]
         if not ready:
             raise NotNetwork("definitions in a circle")
         for n in ready:
             order.append((n, pending.pop(n)))
             done.add(n)
-    names = set().union(*(ast.free_names(node) for _, node in order)) - done - {"I", "T"}
+    names = set().union(*(needs(node) for _, node in order)) - done - {"I", "T"}
     inputs = sorted(names)
     u = _Unify()
     shapes: dict[str, Shape] = {}
     by_dim: dict[str, int] = {}
-    for name in inputs:
+
+    def guessed(name: str) -> Shape:
         dims = declared.get(name)
         if dims is not None:
             cls = [u.new() if d not in by_dim else by_dim[d] for d in dims]
             for d, c in zip(dims, cls, strict=True):
                 by_dim.setdefault(d, c)
-            shapes[name] = (cls[0], cls[1] if len(cls) > 1 else 0)
-        elif len(name) == 1 and name.isupper():
-            shapes[name] = (u.new(), u.new())
-        elif len(name) == 1 and name.islower():
-            shapes[name] = (u.new(), 0)
-        else:
-            shapes[name] = None  # a Greek letter: a scalar
+            return (cls[0], cls[1] if len(cls) > 1 else 0)
+        kind = kinds.get(name)
+        if kind == "scalar":
+            return None
+        if kind == "matrix" or (kind is None and len(name) == 1 and name.isupper()):
+            return (u.new(), u.new())
+        if kind == "column" or (kind is None and len(name) == 1 and name.islower()):
+            return (u.new(), 0)
+        return None  # a Greek letter: a scalar
+
+    for name in inputs:
+        shapes[name] = guessed(name)
     for name, node in order:
-        shapes[name] = _shape(node, shapes, u)
-    relu = any(isinstance(s, ast.Call) and s.name == "relu" for _, node in order for s in ast.walk(node))
+        shapes[name] = guessed(name) if isinstance(node, tuple) else _shape(node, shapes, u)
+    relu = any(
+        isinstance(s, ast.Call) and s.name == "relu"
+        for _, node in order
+        if not isinstance(node, tuple)
+        for s in ast.walk(node)
+    )
     classes: dict[int, int] = {}
     final: dict[str, tuple[int, int]] = {}
-    for name, s in shapes.items():
-        if s is None:
+    for name, sh in shapes.items():
+        if sh is None:
             final[name] = (0, 0)
             continue
         ids = []
-        for c in s:
+        for c in sh:
             r = u.find(c)
             ids.append(0 if r == 0 else classes.setdefault(r, len(classes) + 1))
         final[name] = (ids[0], ids[1])
     if any(final[n] == (0, 0) for n in inputs if shapes[n] is not None) or not classes:
         raise NotNetwork("no arrays")
-    net = Network(order, inputs, final, len(classes), tuple(sorted({d[2] for d in definitions})), relu)
-    net.unify = u  # type: ignore[attr-defined]
-    return net
+    definitions_read = [(n, node) for n, node in order]
+    lines = tuple(sorted({d[2] for d in definitions}))
+    return Network(definitions_read, inputs, final, len(classes), lines, relu, dict(generic))  # type: ignore[arg-type]
 
 
 def _size(shape: tuple[int, int], sizes: Mapping[int, int]) -> tuple[int, int]:
@@ -572,7 +604,33 @@ def _inputs(net: Network, sizes: Mapping[int, int], rng: random.Random) -> dict[
             out[name] = Mat(
                 tuple(tuple(Dual(Fraction(rng.choice(ENTRY_RANGE))) for _ in range(c)) for _ in range(r))
             )
+    for name, parents in net.generic.items():
+        r, c = _size(net.shapes[name], sizes)
+        count = sum(a * b for a, b in (_size(net.shapes[p], sizes) for p in parents))
+        terms = count + count * (count + 1) // 2
+        if r * c * terms > MAX_COEFFICIENTS:
+            raise NotNetwork("an unknown function of too many entries")
+        out[f"#{name}"] = Mat(
+            tuple(tuple(Dual(Fraction(rng.choice(COEFFICIENTS))) for _ in range(terms)) for _ in range(r * c))
+        )
     return out
+
+
+def _unknown(name: str, parents: Sequence[str], env: Mapping[str, Value], shape: tuple[int, int]) -> Value:
+    """The unknown function's value: each entry a polynomial of degree 2 of the parents' entries,
+    its coefficients drawn with the point (``#name`` of the inputs)."""
+    xs: list[Dual] = []
+    for p in parents:
+        v = _scalar(env[p])
+        xs += [v] if isinstance(v, Dual) else [x for row in v.rows for x in row] if isinstance(v, Mat) else []
+    terms = xs + [xs[i] * xs[j] for i in range(len(xs)) for j in range(i, len(xs))]
+    coefficients = env[f"#{name}"]
+    assert isinstance(coefficients, Mat)
+    values = [_dot(row, terms) for row in coefficients.rows]
+    r, c = shape
+    if (r, c) == (1, 1):
+        return values[0]
+    return Mat(tuple(tuple(values[i * c : (i + 1) * c]) for i in range(r)))
 
 
 def _forward(
@@ -582,9 +640,16 @@ def _forward(
     are those along that entry: the name moved, everything after it recomputed."""
     env: dict[str, Value] = {}
     for name, v in inputs.items():
-        env[name] = _seeded(v, name, seed)
+        env[name] = _seeded(v, name, seed) if not name.startswith("#") else v
     for name, node in net.order:
-        env[name] = _seeded(_value(node, env), name, seed)
+        if isinstance(node, tuple):  # an unknown function: a scalar or a column (its coefficients' rows)
+            coefficients = inputs[f"#{name}"]
+            assert isinstance(coefficients, Mat)
+            size = (1, 1) if net.shapes[name] == (0, 0) else (len(coefficients.rows), 1)
+            value = _unknown(name, node, env, size)
+        else:
+            value = _value(node, env)
+        env[name] = _seeded(value, name, seed)
     return env
 
 
@@ -854,7 +919,8 @@ def _of(what: str, env: Mapping[str, Value], net: Network, sizes: Mapping[int, i
     if entry is not None:
         name, r, c = entry
         formulas = dict(net.order)
-        v = _value(formulas[name], env) if own and name != own and name in formulas else env[name]
+        formula = formulas.get(name) if own and name != own else None
+        v = _value(formula, env) if isinstance(formula, ast.Node) else env[name]
         if r is None:
             return v
         v = _scalar(v)
@@ -1007,6 +1073,80 @@ def _probe(
     return _Probe(equal, values), list(zip(keys, counts, strict=True))
 
 
+_BASE = re.compile(r"^\s*(\\?[A-Za-z]+)\s*(?:_\s*(?:\{\s*[a-z0-9]{1,2}\s*\}|[a-z0-9]))?\s*$")
+_LOSSES = frozenset({"L", "E", "J", "ell"})  # names of a scalar (a loss, an energy)
+_BOLD_NAME = re.compile(r"\\(?:mathbf|boldsymbol|bm|vec)\s*\{\s*(\\?[A-Za-z]+)\s*\}")
+
+
+def dependencies(  # noqa: C901
+    texts: Sequence[str], definitions: Sequence[Definition]
+) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+    """Names the step differentiates that nothing defines, read as unknown functions: (name ->
+    the names it depends on directly, the kinds of the names no definition gives). ``A`` by
+    ``B`` makes ``A`` depend on ``B``, unless through another name it depends on (``\\nabla_x L
+    = J^\\top \\nabla_y L`` with ``\\partial y / \\partial x``: L of y, y of x)."""
+    deps: dict[str, set[str]] = {}
+    for name, formula, _ in definitions:
+        deps[name] = ast.free_names(_parse(_plain(formula), ()))
+    bold = {m.group(1).lstrip("\\") for t in texts for m in _BOLD_NAME.finditer(t)}
+    pairs: set[tuple[str, str]] = set()
+    for text in texts:
+        _, found = _derivatives(_plain(text))
+        for _, operand, variable in found:
+            top, bottom = _BASE.match(operand), _BASE.match(variable)
+            if bottom is None:
+                raise NotNetwork("a derivative by a formula")
+            if top is not None and top.group(1).lstrip("\\") != bottom.group(1).lstrip("\\"):
+                pairs.add((top.group(1).lstrip("\\"), bottom.group(1).lstrip("\\")))
+    generic: dict[str, set[str]] = {}
+    for a, b in pairs:
+        if a not in deps:
+            generic.setdefault(a, set()).add(b)
+    everything = {**deps, **generic}
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, stack = set(), [start]
+        while stack:
+            n = stack.pop()
+            for m in everything.get(n, ()):
+                if m == goal:
+                    return True
+                if m not in seen:
+                    seen.add(m)
+                    stack.append(m)
+        return False
+
+    reduced = {
+        a: tuple(sorted(b for b in ps if not any(c != b and reaches(c, b) for c in ps)))
+        for a, ps in generic.items()
+    }
+    kinds = _kinds({n for pair in pairs for n in pair} - set(deps), bold)
+    if any(kinds.get(a) == "matrix" for a in reduced):
+        raise NotNetwork("an unknown function whose value is a matrix")
+    return reduced, kinds
+
+
+def _kinds(names: set[str], bold: set[str]) -> dict[str, str]:
+    """The shapes the notation gives names no definition gives: a loss's name a scalar, a
+    capital a matrix, a bold or lower-case letter a column; else NotNetwork."""
+    kinds: dict[str, str] = {}
+    for name in names:
+        if name in _LOSSES:
+            kinds[name] = "scalar"
+        elif len(name) == 1 and name.isupper():
+            kinds[name] = "matrix"
+        elif name in bold or (len(name) == 1 and name.islower()):
+            kinds[name] = "column"
+        else:
+            raise NotNetwork(f"the shape of {name}")
+    return kinds
+
+
+def may_read(text: str) -> bool:
+    """Two derivatives or more: a step the chain rule may relate (no network needed)."""
+    return len(_DERIVATIVE.findall(text)) >= 2
+
+
 def _conditions(scope: Any) -> list[str]:
     """The conditions stated nearby, but the network's own equations ("Given $\\mathbf{y} = ...$")."""
     return [t for t in getattr(scope, "written_as", {}).values() if definition_in(t, 0) is None]
@@ -1017,17 +1157,18 @@ def decide(step: Any, scope: Any, base: dict[str, Any]) -> Any:
     is not read this way (the other readings' mark stands)."""
     from grader.steps.models import StepMark, Witness
 
-    if step.relation != "=" or not scope.network:
+    if step.relation != "=" or not (scope.network or may_read(step.left + step.right)):
         return None
     texts = (step.left, step.right)
     if any(len(t) > MAX_TEXT or _NOT_READ.search(t) for t in texts):
         return None
     try:
-        net = network_of(scope.network, scope.shapes)
+        generic, kinds = dependencies((step.left, step.right), scope.network)
+        net = network_of(scope.network, scope.shapes, generic, kinds)
         if "\\Theta" in step.left + step.right and not net.relu:
             return None  # a step function beside no ReLU: what it stands for is not read
         if not any(
-            m.group(1) in dict(net.order)
+            m.group(1) in dict(net.order) or m.group(1) in net.generic
             for t in texts
             for m in re.finditer(r"(?<![A-Za-z\\])([A-Za-z])(?![A-Za-z])", _plain(t))
         ):
@@ -1128,12 +1269,12 @@ def _outcome(step: Any, scope: Any, net: Network) -> Outcome | None:  # noqa: C9
         if any(i % 2 and n == 4 for i, n in zip(combo, ns, strict=True)):
             how += "; a gradient by an array in the transposed layout"
         return "shown", f"probes: equal at {said}{how} (not a proof for every size or point)", None
-    if witness is None:
-        return None
+    if witness is None or net.generic:
+        return None  # an unknown function may be one for which the step holds: never a witness
     why = _why_no_witness(scope, idx, unread_condition)
     if why:
         return "undecided", f"differs at a point ({said}), but {why}: no witness", None
-    return "wrong", f"exact: at the point given, computed with {_lines(net)} put in", witness
+    return "wrong", f"exact (under {_lines(net)}, at the sizes, indices and entries given)", witness
 
 
 def _lines(net: Network) -> str:
@@ -1147,7 +1288,14 @@ def _said(net: Network, idx: _Indices, rounds: Sequence[Mapping[int, int]], step
     parts = [f"{POINTS} points at each of the sizes {sizes} (entries small whole numbers)"]
     if idx.free:
         parts.append("every value of " + ", ".join(sorted(idx.free)))
-    parts.append(f"{_lines(net)} put in, each derivative taken through it, in exact arithmetic")
+    if net.lines:
+        parts.append(f"{_lines(net)} put in, each derivative taken through it, in exact arithmetic")
+    else:
+        parts.append("each derivative taken through the names it depends on, in exact arithmetic")
+    for name, parents in net.generic.items():
+        parts.append(
+            f"{name} read as an unknown function of {', '.join(parents)} (a random polynomial of degree 2)"
+        )
     if idx.kronecker:
         parts.append("\\delta read as the Kronecker delta")
     if "\\Theta" in step.left + step.right:
