@@ -29,6 +29,7 @@ its own, or a chain's first equation) defines its names. A later step about them
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import random
 import re
@@ -47,7 +48,12 @@ Definition = tuple[str, str, int]  # (name, formula as written, line)
 
 REACH = 40  # lines after a definition that it applies to (the same question)
 SIZES = ((2, 3), (3, 2))  # the free sizes' values in the two rounds (alternating between classes)
-POINTS = 3  # probe points at each size
+POINTS = 3  # probe points at each size, at least
+MAX_POINTS = 12  # at most: more only until every ReLU's argument was seen of both signs
+# (the ReLU, the row, the column, positive) of each ReLU argument's entry at the point's values
+_SIGNS: contextvars.ContextVar[set[tuple[int, int, int, bool]] | None] = contextvars.ContextVar(
+    "network_relu_signs", default=None
+)
 MAX_ASSIGNMENTS = 64  # values of the free indices tried at one point
 MAX_READINGS = 64  # readings of a step's derivatives tried together
 MAX_DERIVATIVES = 8
@@ -387,6 +393,10 @@ def _call(node: ast.Call, env: Mapping[str, Value]) -> Value:
     if node.name in _ELEMENT_WISE and len(node.args) == 1:
         f = _ELEMENT_WISE[node.name]
         v = _scalar(_value(node.args[0], env))
+        seen = _SIGNS.get()
+        if seen is not None and node.name == "relu":
+            rows = v.rows if isinstance(v, Mat) else ((v,),) if isinstance(v, Dual) else ()
+            seen.update((id(node), i, j, x.v > 0) for i, row in enumerate(rows) for j, x in enumerate(row))
         return f(v) if isinstance(v, Dual) else v.map(f) if isinstance(v, Mat) else v
     if node.name == "diag" and len(node.args) == 1:
         v = _scalar(_value(node.args[0], env))
@@ -695,6 +705,7 @@ _DERIVATIVE = re.compile(r"\\frac\s*\{\s*\\partial(?![A-Za-z])|\\nabla\s*_")
 _ONE = re.compile(r"^\s*([A-Za-z])\s*(?:_\s*\{?\s*(\d{1,2})\s*\}?)?\s*$")
 
 Entry = tuple[str, int | None, int | None]  # a name, and its entry (row, column) or the whole
+Tag = tuple[int | None, bool]  # a derivative's reading (0 through, 1 formula alone, None: one) and layout
 
 
 @dataclass
@@ -877,10 +888,10 @@ def _candidates(
     by: Entry,
     sizes: Mapping[int, int],
     cache: dict[Any, dict[str, Value]],
-) -> list[Value]:
-    """The derivative of ``what`` by ``by``: [through the definitions, by the formula alone],
-    each for an array by an entry; by a whole array, each in the variable's layout and its
-    transpose (four)."""
+) -> list[tuple[Tag, Value]]:
+    """The derivative of ``what`` by ``by`` in each reading, tagged (reading, transposed):
+    through the definitions (0) and, where there is one, by the formula alone (1); by a whole
+    array, each in the variable's layout and transposed. One reading only: tagged None."""
     name, r, c = by
     if r is None:
         rows, cols = _size(net.shapes[name], sizes)
@@ -888,9 +899,9 @@ def _candidates(
             [_candidates(net, inputs, env, what, (name, i, j), sizes, cache) for j in range(cols)]
             for i in range(rows)
         ]
-        out: list[Value] = []
-        for reading in range(2):
-            entries = [[grid[i][j][reading] for j in range(cols)] for i in range(rows)]
+        out: list[tuple[Tag, Value]] = []
+        for option, (tag, _) in enumerate(grid[0][0]):
+            entries = [[grid[i][j][option][1] for j in range(cols)] for i in range(rows)]
             scalars = [e for row in entries for e in row if isinstance(e, Dual)]
             columns = [e for row in entries for e in row if isinstance(e, Mat) and e.shape[1] == 1]
             if len(scalars) == rows * cols:
@@ -900,16 +911,29 @@ def _candidates(
                 m = Mat(tuple(tuple(col.rows[k][0] for col in columns) for k in range(columns[0].shape[0])))
             else:
                 raise NotNetwork("the derivative of a matrix")
-            out += [m, m.t()]
+            out += [((tag[0], False), m), ((tag[0], True), m.t())]
         return out
     c = 0 if c is None else c
     key = (name, r, c)
     if key not in cache:
         cache[key] = _forward(net, inputs, key)
-    through = _of(what, cache[key], net, sizes)
+    through = _derivative_part(_of(what, cache[key], net, sizes))
+    if not _explicit(what, name, net, sizes):
+        return [((None, False), through)]  # no explicit partial to read: one derivative
     held = {**env, name: _seeded(env[name], name, key)}
-    direct = _of(what, held, net, sizes, own=name)
-    return [_derivative_part(through), _derivative_part(direct)]
+    return [((0, False), through), ((1, False), _derivative_part(_of(what, held, net, sizes, own=name)))]
+
+
+def _explicit(what: str, by: str, net: Network, sizes: Mapping[int, int]) -> bool:
+    """Whether ``what`` has an explicit partial derivative by ``by`` other than its derivative
+    through the definitions: a defined name whose own formula holds ``by`` (``v = u + Wu`` by
+    ``W``), or a formula written in the step that holds it. A name whose formula does not hold
+    ``by`` (its explicit partial 0: nobody writes that), or an unknown function, has none."""
+    entry = _entry(_plain(what), net, sizes)
+    if entry is not None:
+        formula = dict(net.order).get(entry[0])
+        return isinstance(formula, ast.Node) and by in ast.free_names(formula)
+    return re.search(rf"(?<![A-Za-z\\]){re.escape(by)}(?![A-Za-z])", _plain(what)) is not None
 
 
 def _of(what: str, env: Mapping[str, Value], net: Network, sizes: Mapping[int, int], own: str = "") -> Value:
@@ -1018,10 +1042,10 @@ def _readings(counts: Sequence[int]) -> list[tuple[int, ...]]:
     return combos
 
 
-def _consistent(combo: tuple[int, ...], counts: Sequence[int]) -> int | None:
+def _consistent(combo: tuple[int, ...], tags: Sequence[Sequence[Tag]]) -> int | None:
     """0 when every derivative is read through the definitions, 1 when each by its formula
     alone, None for a mix."""
-    kinds = {i // (n // 2) for i, n in zip(combo, counts, strict=True)}
+    kinds = {t[i][0] for i, t in zip(combo, tags, strict=True)} - {None}
     return next(iter(kinds)) if len(kinds) == 1 else (0 if not kinds else None)
 
 
@@ -1040,9 +1064,9 @@ def _probe(
     env: Mapping[str, Value],
     sizes: Mapping[int, int],
     cache: dict[Any, dict[str, Value]],
-) -> tuple[_Probe, list[tuple[str, int]]]:
+) -> tuple[_Probe, list[tuple[str, tuple[Tag, ...]]]]:
     local: dict[str, Value] = dict(env)
-    grouped: dict[str, list[tuple[str, list[Value]]]] = {}
+    grouped: dict[str, list[tuple[str, list[tuple[Tag, Value]]]]] = {}
     for side in sides:
         for ph, (name, r, c) in side.entries.items():
             v = _scalar(env[name])
@@ -1054,23 +1078,24 @@ def _probe(
                 (ph, _candidates(net, inputs, env, what, by, sizes, cache))
             )
     keys = sorted(grouped)
-    counts = [len(grouped[k][0][1]) for k in keys]
+    tags = [tuple(t for t, _ in grouped[k][0][1]) for k in keys]
+    counts = [len(t) for t in tags]
     equal: dict[tuple[int, ...], bool | None] = {}
     values: tuple[str, str] | None = None
     for combo in _readings(counts):
         env_c = dict(local)
         for key, i in zip(keys, combo, strict=True):
             for ph, cands in grouped[key]:
-                env_c[ph] = cands[i]
+                env_c[ph] = cands[i][1]
         try:
             a, b = _value(sides[0].node, env_c), _value(sides[1].node, env_c)
         except NotNetwork:
             equal[combo] = None
             continue
         equal[combo] = _equal(a, b)
-        if values is None and equal[combo] is not None and _consistent(combo, counts) == 0:
+        if values is None and equal[combo] is not None and _consistent(combo, tags) == 0:
             values = (_text(a), _text(b))
-    return _Probe(equal, values), list(zip(keys, counts, strict=True))
+    return _Probe(equal, values), list(zip(keys, tags, strict=True))
 
 
 _BASE = re.compile(r"^\s*(\\?[A-Za-z]+)\s*(?:_\s*(?:\{\s*[a-z0-9]{1,2}\s*\}|[a-z0-9]))?\s*$")
@@ -1201,11 +1226,13 @@ def _outcome(step: Any, scope: Any, net: Network) -> Outcome | None:  # noqa: C9
     idx = _indices(texts, net)
     rng = random.Random(f"{step.left} = {step.right}")
     held: dict[tuple[int, ...], bool] = {}
-    counts_seen: list[tuple[str, int]] | None = None
+    counts_seen: list[tuple[str, tuple[Tag, ...]]] | None = None
     probes = 0
     witness: tuple[dict[str, str], str, str] | None = None
     unread_condition = False
     said_sizes = []
+    said_points: list[int] = []
+    covered = True
     for values in SIZES:
         sizes = _round_sizes(net, values)
         bounds = {sym: sizes[cls] for sym, cls in idx.bounds.items()}
@@ -1222,12 +1249,18 @@ def _outcome(step: Any, scope: Any, net: Network) -> Outcome | None:  # noqa: C9
         }
         said_sizes.append(sizes)
         points = 0
-        for _ in range(4 * POINTS):
-            if points == POINTS:
+        signs: set[tuple[int, int, int, bool]] = set()
+        for _ in range(4 * MAX_POINTS):
+            if points == MAX_POINTS or (points >= POINTS and _covered(signs)):
                 break
             inputs = _inputs(net, sizes, rng)
             try:
-                env = _plain_values(_forward(net, inputs))
+                token = _SIGNS.set(set())
+                try:
+                    env = _plain_values(_forward(net, inputs))
+                    found_signs = _SIGNS.get() or set()
+                finally:
+                    _SIGNS.reset(token)
                 cache: dict[Any, dict[str, Value]] = {}
                 outcomes = []
                 for a in assignments:
@@ -1240,6 +1273,7 @@ def _outcome(step: Any, scope: Any, net: Network) -> Outcome | None:  # noqa: C9
             except Kink:
                 continue
             points += 1
+            signs |= found_signs
             for assigned, probe, counts, unread in outcomes:
                 if counts_seen is None:
                     counts_seen = counts
@@ -1256,17 +1290,21 @@ def _outcome(step: Any, scope: Any, net: Network) -> Outcome | None:  # noqa: C9
                     at.update({k: str(v) for k, v in assigned.items()})
                     at.update({k: _text(inputs[k]) for k in net.inputs})
                     witness = (at, probe.values[0], probe.values[1])
+        covered = covered and _covered(signs)
+        said_points.append(points)
     if probes == 0 or counts_seen is None:
         return None
-    ns = [n for _, n in counts_seen]
+    ns = [t for _, t in counts_seen]
+    if not covered:  # a ReLU's argument of one sign only at every point: a branch never tried
+        held = {c: False for c in held}
     shown = [c for c, ok in held.items() if ok and _consistent(c, ns) is not None]
-    said = _said(net, idx, said_sizes, step, scope)
+    said = _said(net, idx, said_sizes, said_points, step, scope)
     if shown:
         combo = min(shown, key=lambda c: (_consistent(c, ns) or 0, sum(c)))
         how = ""
         if _consistent(combo, ns) == 1:
             how = "; each derivative that of the name's own formula, the other names held"
-        if any(i % 2 and n == 4 for i, n in zip(combo, ns, strict=True)):
+        if any(t[i][1] for i, t in zip(combo, ns, strict=True)):
             how += "; a gradient by an array in the transposed layout"
         return "shown", f"probes: equal at {said}{how} (not a proof for every size or point)", None
     if witness is None or net.generic:
@@ -1277,15 +1315,30 @@ def _outcome(step: Any, scope: Any, net: Network) -> Outcome | None:  # noqa: C9
     return "wrong", f"exact (under {_lines(net)}, at the sizes, indices and entries given)", witness
 
 
+def _covered(signs: set[tuple[int, int, int, bool]]) -> bool:
+    """Every ReLU argument's entry seen positive and negative."""
+    return all((node, i, j, not positive) in signs for node, i, j, positive in signs)
+
+
 def _lines(net: Network) -> str:
     lines = list(net.lines)
     said = f"line {lines[0]}" if len(lines) == 1 else f"lines {lines[0]}-{lines[-1]}"
     return f"the network the write-up defines on {said}"
 
 
-def _said(net: Network, idx: _Indices, rounds: Sequence[Mapping[int, int]], step: Any, scope: Any) -> str:
-    sizes = " then ".join(", ".join(str(v) for v in r.values()) for r in rounds)
-    parts = [f"{POINTS} points at each of the sizes {sizes} (entries small whole numbers)"]
+def _said(
+    net: Network,
+    idx: _Indices,
+    rounds: Sequence[Mapping[int, int]],
+    points: Sequence[int],
+    step: Any,
+    scope: Any,
+) -> str:
+    sizes = " then ".join(
+        f"{n} points at the sizes {', '.join(str(v) for v in r.values())}"
+        for r, n in zip(rounds, points, strict=True)
+    )
+    parts = [f"{sizes} (entries small whole numbers{', every ReLU of both signs' if net.relu else ''})"]
     if idx.free:
         parts.append("every value of " + ", ".join(sorted(idx.free)))
     if net.lines:
