@@ -163,7 +163,7 @@ def test_cli_part_declares_symbols_and_functions(tmp_path: Path) -> None:
 
 # The seed steps marked wrong, each checked by hand against its sheet (docs/steps.md): the
 # 002 seed's dL/dW_ij writes u_i v_i where the entry is v_i u_j (its matrix form, line 281,
-# has v (x) u, right); at the witness the two sides are 270 and -378 (test_steps_network.py
+# has v (x) u, right); at the witness the two sides are 1904 and 924 (test_steps_network.py
 # recomputes such a witness from its entries).
 WRONG_ON_THE_SEEDS = {("002_8f5fd53f3c8fb5f1.md", 277)}
 

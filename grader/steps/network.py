@@ -61,7 +61,7 @@ MAX_DEFINITIONS = 12
 MAX_TEXT = 4000
 MAX_COEFFICIENTS = 4000  # coefficients of an unknown function at one point
 COEFFICIENTS = (-2, -1, 1, 2)
-ENTRY_RANGE = (-3, -2, -1, 1, 2, 3)
+ENTRY_RANGE = tuple(k for k in range(-7, 8) if k)  # entries of the inputs: small, nonzero, whole
 
 _BOLD = re.compile(r"\\(?:mathbf|boldsymbol|bm|mathcal|vec)\s*\{\s*(\\?[A-Za-z]+)\s*\}")
 _NAME = re.compile(r"^\s*(\\?[A-Za-z]+)\s*$")
@@ -558,11 +558,14 @@ def network_of(  # noqa: C901
 
     def guessed(name: str) -> Shape:
         dims = declared.get(name)
+        if dims is not None and any(d.isdigit() and d != "1" for d in dims):
+            raise NotNetwork("a size the write-up states as a number")  # not tried at 2 and 3
         if dims is not None:
-            cls = [u.new() if d not in by_dim else by_dim[d] for d in dims]
+            dims = tuple(dims) + (("1",) if len(dims) == 1 else ())
+            cls = [0 if d == "1" else by_dim[d] if d in by_dim else u.new() for d in dims]
             for d, c in zip(dims, cls, strict=True):
                 by_dim.setdefault(d, c)
-            return (cls[0], cls[1] if len(cls) > 1 else 0)
+            return (cls[0], cls[1])
         kind = kinds.get(name)
         if kind == "scalar":
             return None
@@ -1124,7 +1127,7 @@ def dependencies(  # noqa: C901
             if top is not None and top.group(1).lstrip("\\") != bottom.group(1).lstrip("\\"):
                 pairs.add((top.group(1).lstrip("\\"), bottom.group(1).lstrip("\\")))
     generic: dict[str, set[str]] = {}
-    for a, b in pairs:
+    for a, b in sorted(pairs):  # in a fixed order: the points drawn follow it
         if a not in deps:
             generic.setdefault(a, set()).add(b)
     everything = {**deps, **generic}
