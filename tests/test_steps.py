@@ -161,12 +161,24 @@ def test_cli_part_declares_symbols_and_functions(tmp_path: Path) -> None:
     assert missing.exit_code == 2 and "no part q9" in missing.output
 
 
+# The seed steps marked wrong, each checked by hand against its sheet (docs/steps.md): the
+# 002 seed's dL/dW_ij writes u_i v_i where the entry is v_i u_j (its matrix form, line 281,
+# has v (x) u, right); at the witness the two sides are 1904 and 924 (test_steps_network.py
+# recomputes such a witness from its entries).
+WRONG_ON_THE_SEEDS = {("002_8f5fd53f3c8fb5f1.md", 277)}
+
+
 @pytest.mark.skipif(not SEEDS.is_dir(), reason="the seed sheets are not on this machine")
 def test_seed_sheets_are_read_without_a_false_wrong_step() -> None:
+    found = set()
     for sheet in sorted(SEEDS.glob("*.md")):
         marks = _steps(check_text(sheet.read_text(encoding="utf-8", errors="replace"), "markdown"))
         assert marks
-        assert [m for m in marks if m.status == "wrong"] == [], sheet.name
+        for m in marks:
+            if m.status == "wrong":
+                assert m.witness is not None
+                found.add((sheet.name, m.line))
+    assert found == WRONG_ON_THE_SEEDS
 
 
 def test_grader_check_shows_step_marks_only_where_the_problem_file_says(tmp_path: Path) -> None:

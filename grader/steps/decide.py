@@ -40,7 +40,7 @@ from grader.mathlang import ast
 from grader.mathlang.domains import SymbolDomain
 from grader.mathlang.errors import MathError
 from grader.mathlang.evaluate import compile_functions
-from grader.steps import premise, under
+from grader.steps import network, premise, under
 from grader.steps.calculus import has_derivative
 from grader.steps.entries import kronecker_valued
 from grader.steps.find import _top_level_relations
@@ -112,6 +112,11 @@ def _not_checked(step: Step) -> StepMark:
 
 def mark_step(step: Step, scope: Scope) -> StepMark:
     mark = _mark_step(step, scope)
+    if mark.status == "undecided" and (scope.network or network.may_read(step.left + step.right)):
+        mark = (
+            network.decide(step, scope, mark.model_dump(include={"left", "right", "relation", "line"}))
+            or mark
+        )
     written = f"{step.left} {step.right}"
     wider = {
         name: WIDER[key]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from grader.mathlang.lexer import GREEK_NAMES
 from grader.mathlang.names import ALIASES, BUILTIN_NAMES, SPELLINGS
+from grader.steps import network
 from grader.steps.entries import KRONECKER_WORDS, EntryDefinition, definition_in
 from grader.steps.latex import closing
 from grader.steps.models import Chain, Relation, Step
@@ -207,6 +208,12 @@ def chains_in_text(text: str, kind: str = "latex") -> list[Chain]:
         chains = [c for c in (_without_entry_definition(c, entries) for c in chains) if c.steps]
     if KRONECKER_WORDS.search(text):
         chains = [c.model_copy(update={"kronecker": True}) for c in chains]
+    net = network.definitions_in([(p.math, text.count("\n", 0, p.start) + 1) for p in pieces])
+    if net:
+        parts = _part_labels(lines)
+        chains = [
+            c.model_copy(update={"network": network.definitions_before(net, c.line, parts)}) for c in chains
+        ]
     if definitions:
         definitions.sort(key=lambda d: d[3])
         parts = _part_labels(lines)

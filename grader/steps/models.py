@@ -65,6 +65,10 @@ class Chain(_Strict):
     # index, formula, line) (grader.steps.entries); and whether the write-up names the Kronecker delta.
     entries: tuple[tuple[str, str, str, str, int], ...] = ()
     kronecker: bool = False
+    # A network the write-up states as equations between arrays before the chain, in the same
+    # question (``\\mathbf{y} = \\mathbf{W}\\mathbf{x}``, ``\\mathbf{u} = \\text{ReLU}(\\mathbf{y})``):
+    # (name, formula, line) of the latest definition of each name (grader.steps.network).
+    network: tuple[tuple[str, str, int], ...] = ()
 
 
 class Witness(_Strict):

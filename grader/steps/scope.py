@@ -44,6 +44,7 @@ class Scope:
     recurrence: tuple[str, str, str, int] | None = None  # the chain's recurrence (Chain.recurrence)
     entries: tuple[tuple[str, str, str, str, int], ...] = ()  # vector functions by entry (Chain.entries)
     kronecker: bool = False  # the write-up names the Kronecker delta (Chain.kronecker)
+    network: tuple[tuple[str, str, int], ...] = ()  # a network the write-up defines (Chain.network)
 
 
 def scope_of(chain: Chain, context: Context, functions: Mapping[str, Any]) -> Scope:
@@ -96,6 +97,7 @@ def scope_of(chain: Chain, context: Context, functions: Mapping[str, Any]) -> Sc
         chain.recurrence,
         chain.entries,
         chain.kronecker,
+        chain.network,
     )
 
 
