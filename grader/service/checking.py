@@ -16,14 +16,14 @@ from typing import Any
 from grader.batch.executors import Executor
 from grader.core.report import Report
 from grader.core.submission import Submission
+from grader.course.files import LoadedAssignment
+from grader.course.variant_key import student_spec
+from grader.course.visibility import student_part
 from grader.reporting.check import check_json, check_result
-from grader.service.course_files import LoadedAssignment
 from grader.service.errors import RETRY_AFTER_SECONDS, ApiError
 from grader.service.executing import WorkerSetups, make_executor, one_task
 from grader.service.intake import read_upload
 from grader.service.settings import Settings
-from grader.service.variant_key import student_spec
-from grader.service.visibility import student_part
 
 CHECK_NICENESS = 5  # below the server's requests, above the grading queue's workers
 READ_BACKS_KEPT = 512  # waiting hand-ins whose read-back is kept for their page's reloads

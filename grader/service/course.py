@@ -16,15 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from grader.loading import (
-    RUBRIC_FILE,
-    ProblemFileError,
-    RubricFile,
-    is_problem_file,
-    parse_problem_set,
-    read_rubric_file,
-)
-from grader.service.course_files import (
+from grader.course.files import (
     COURSE_FILE,
     OLDER,
     PROBLEMS,
@@ -41,9 +33,17 @@ from grader.service.course_files import (
     read_problem_file,
     spec_with_rubric,
 )
+from grader.course.late import Penalty
+from grader.loading import (
+    RUBRIC_FILE,
+    ProblemFileError,
+    RubricFile,
+    is_problem_file,
+    parse_problem_set,
+    read_rubric_file,
+)
 from grader.service.crud import assignments, queue
 from grader.service.db import Database
-from grader.service.late import Penalty
 from grader.service.models import Assignment, Course, CourseFileVersion, extension_for, utcnow
 from grader.spec import ProblemSet
 

@@ -14,6 +14,9 @@ from markupsafe import Markup
 
 from grader.core.report import Report
 from grader.core.submission import Submission
+from grader.course.files import LoadedAssignment
+from grader.course.variant_key import student_spec
+from grader.course.visibility import student_report
 from grader.pdf.document import cache_folder
 from grader.pdf.headings import Outline, find_regions
 from grader.pdf.limits import PdfRefused
@@ -21,15 +24,12 @@ from grader.pdf.mapping import map_submission, pages_text
 from grader.pdf.stamp import graded_pdf
 from grader.pdf.tags import parse_tags, tags_in, with_tags
 from grader.reporting.withhold import shown_report
-from grader.service.course_files import LoadedAssignment
 from grader.service.crud.hand_grades import read_answers
 from grader.service.errors import ApiError
 from grader.service.intake import read_handed_in
 from grader.service.models import Submission as StoredSubmission
 from grader.service.models import User, is_staff, utcnow
 from grader.service.templating import fragment
-from grader.service.variant_key import student_spec
-from grader.service.visibility import student_report
 
 TEXT_SHOWN = 4000  # characters of a part's text shown beside its pages
 

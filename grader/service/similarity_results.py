@@ -12,8 +12,8 @@ from typing import Any
 
 import jinja2
 
+from grader.course.files import LoadedAssignment
 from grader.service.course import CourseState
-from grader.service.course_files import LoadedAssignment
 from grader.service.crud import similarity
 from grader.service.crud.audit import audit
 from grader.service.db import Database
@@ -143,8 +143,8 @@ class Refresher:
 
 def _computed(loaded: LoadedAssignment, handed_in: list[Any]) -> tuple[str, int]:
     """The page's pairs, rendered, and how many of the hand-ins have a verdict."""
+    from grader.course.variant_key import student_spec
     from grader.service.crud.hand_grades import read_answers
-    from grader.service.variant_key import student_spec
     from grader.similarity import compare_class
     from grader.similarity.page import render_page
     from grader.similarity.patterns import Graded, wrong_answers

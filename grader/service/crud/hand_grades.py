@@ -18,6 +18,8 @@ from grader.core.integrity import derived_key, seal
 from grader.core.parts import PartBase
 from grader.core.report import Report, points_value
 from grader.core.submission import Submission as ReadSubmission
+from grader.course.files import LoadedAssignment, spec_with_rubric
+from grader.course.grades import AUDIT_ACTION, Conflict, GradeBody, GroupBody, StaleWrite
 from grader.hand import HandGrade, answer_digests, apply_hand_grades, without_hand_grades
 from grader.hand.apply import auto_pin
 from grader.hand.book import entry_problems
@@ -25,13 +27,11 @@ from grader.hand.variant_groups import own_part
 from grader.reporting.answer_groups import AnswerGroup, GivenAnswer, answer_groups, mistakes_entry
 from grader.reporting.escape import csv_cell
 from grader.service.blobs import dumps, loads
-from grader.service.course_files import LoadedAssignment, spec_with_rubric
 from grader.service.crud import verdicts
 from grader.service.crud.audit import audit, audit_entries
 from grader.service.crud.verdicts import newest_verdict
 from grader.service.db import lock_students
 from grader.service.errors import ApiError
-from grader.service.hand.model import AUDIT_ACTION, Conflict, GradeBody, GroupBody, StaleWrite
 from grader.service.intake import read_handed_in
 from grader.service.models import Assignment, HandGradeRow, Submission, User, VerdictRow, utcnow
 

@@ -20,19 +20,19 @@ from sqlalchemy.orm import Session
 
 from grader.core.parts import MAX_POINTS
 from grader.core.report import points_value
+from grader.course.anonymous import pseudonym
+from grader.course.files import LoadedAssignment
+from grader.course.grades import GradeBody, StaleWrite
+from grader.course.shown import shown_time
+from grader.course.visibility import student_report
 from grader.engine import is_auto_graded
 from grader.service.course import CourseState
-from grader.service.course_files import LoadedAssignment
 from grader.service.crud.audit import audit, audit_entries
 from grader.service.crud.hand_grades import counted_submissions, hand_grade, part_of, write_grades
 from grader.service.crud.submissions import MAX_ID
 from grader.service.db import lock_students
 from grader.service.errors import ApiError
-from grader.service.hand.anonymous import pseudonym
-from grader.service.hand.model import GradeBody, StaleWrite
 from grader.service.models import OPEN, HandGradeRow, RegradeRequestRow, User, utcnow
-from grader.service.shown import shown_time
-from grader.service.visibility import student_report
 
 CHANGED, KEPT = "changed", "kept"  # with OPEN, a request's status
 ASKED, ANSWERED = "regrade-request", "regrade-answer"  # their audit_log actions

@@ -23,6 +23,8 @@ from sqlalchemy.orm import Session
 
 from grader.core.parts import PartBase, RubricItem
 from grader.core.report import points_value
+from grader.course.files import LoadedAssignment, spec_with_rubric
+from grader.course.grades import AUDIT_ACTION
 from grader.hand import HandGrade
 from grader.loading import (
     RUBRIC_FILE,
@@ -31,7 +33,6 @@ from grader.loading import (
     with_rubric_item,
     write_rubric_item,
 )
-from grader.service.course_files import LoadedAssignment, spec_with_rubric
 from grader.service.crud.audit import audit
 from grader.service.crud.hand_grades import (
     as_hand_grade,
@@ -44,7 +45,6 @@ from grader.service.crud.hand_grades import (
 )
 from grader.service.db import lock_students
 from grader.service.errors import ApiError
-from grader.service.hand.model import AUDIT_ACTION
 from grader.service.models import Assignment, Submission, User, utcnow
 
 RUBRIC_AUDIT = "rubric-edit"

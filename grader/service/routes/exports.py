@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from grader.core.report import Report
+from grader.course.files import LoadedAssignment
 from grader.reporting.formats import EXPORT_FORMATS
 from grader.reporting.lms import (
     CanvasReporter,
@@ -30,7 +31,6 @@ from grader.reporting.lms import (
     merged,
 )
 from grader.reporting.reporters import REPORTERS
-from grader.service.course_files import LoadedAssignment
 from grader.service.crud.accounts import AccountError, read_roster, stored_roster
 from grader.service.crud.submissions import counted_rows
 from grader.service.deps import AssignmentDep, ServiceDep, Staff, WebService

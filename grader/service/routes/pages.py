@@ -14,6 +14,11 @@ from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from grader.core.report import shown_points
+from grader.course.files import LoadedAssignment, read_moment
+from grader.course.late import counted_version, is_late
+from grader.course.shown import shown_time
+from grader.course.variant_key import student_spec
+from grader.course.visibility import score_covers, student_report
 from grader.reporting.dashboard import DASHBOARD_CSS, SORT_SCRIPT, render_dashboard
 from grader.reporting.html import CSS, render_student_page
 from grader.reporting.typeset import SERVICE_ASSETS
@@ -29,7 +34,6 @@ from grader.service.auth import (
     start_session,
 )
 from grader.service.checking import checked
-from grader.service.course_files import LoadedAssignment, read_moment
 from grader.service.credentials import LINK_PATH, new_secret, verify_password
 from grader.service.crud import queue
 from grader.service.crud.accounts import active_user
@@ -61,13 +65,11 @@ from grader.service.deps import (
 )
 from grader.service.errors import ApiError
 from grader.service.intake import answers_text_file, canonical_name, read_handed_in
-from grader.service.late import counted_version, is_late
 from grader.service.models import Role, Submission, User, is_staff, utcnow
 from grader.service.pdf_shown import pdf_section
 from grader.service.routes.api import sheet_of, store_submission
 from grader.service.routes.regrade_requests import feedback_section
 from grader.service.settings import Settings
-from grader.service.shown import shown_time
 from grader.service.templating import (
     PAGE_CSS,
     SERVICE_CSS,
@@ -81,8 +83,6 @@ from grader.service.templating import (
     templated,
 )
 from grader.service.throttle import KNOWN_COOKIE, KNOWN_COOKIE_DAYS, is_known, known_cookie
-from grader.service.variant_key import student_spec
-from grader.service.visibility import score_covers, student_report
 
 router = APIRouter(include_in_schema=False)
 LIVE_SECONDS = 5  # the TA's pages and a queued submission's page reload themselves this often

@@ -22,10 +22,10 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from grader.course.files import LoadedAssignment
 from grader.pdf.document import IMAGE_SUFFIXES, images_to_pdf, render_pages
 from grader.pdf.limits import PdfLimits, PdfRefused
 from grader.pdf.tags import format_tags, parse_tags, with_tags
-from grader.service.course_files import LoadedAssignment
 from grader.service.crud import queue
 from grader.service.crud.audit import audit
 from grader.service.crud.submissions import counted_rows, stored_report, submission_content, submission_for

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
+from grader.course.files import LoadedAssignment
 from grader.reporting.html import page
-from grader.service.course_files import LoadedAssignment
 from grader.service.crud.audit import audit
 from grader.service.crud.similarity import rows_of
 from grader.service.deps import AssignmentDep, FormCsrf, ReadSession, ServiceDep, Staff

@@ -1,4 +1,5 @@
-"""The hand grades' table and what a TA sends: a grade, a group's grade, a stale write."""
+"""A hand grade as a TA sends it (a grade, a group's grade) and a stale write; the table and its
+writes are :mod:`grader.service.crud.hand_grades`."""
 
 from __future__ import annotations
 

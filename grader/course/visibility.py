@@ -9,9 +9,9 @@ import datetime as dt
 from typing import Any
 
 from grader.core.report import PartResult, Report, points_value
+from grader.course.files import LoadedAssignment
 from grader.mathlang.wording import counted
 from grader.reporting.withhold import student_part as withheld_part
-from grader.service.course_files import LoadedAssignment
 
 
 def student_part(result: PartResult) -> PartResult:

@@ -17,8 +17,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from grader.core.yamlio import YamlError, load_with_positions, locate
+from grader.course.late import Penalty, close_for
 from grader.loading import ProblemFileError, parse_problem_set
-from grader.service.late import Penalty, close_for
 from grader.spec import ProblemSet
 
 log = logging.getLogger("grader.service")
