@@ -1,5 +1,6 @@
 """A course as the service runs it, with no table and no request: ``course.yaml`` and the
 problem folder as read (:mod:`.files`), the late policy (:mod:`.late`), what a student may see
 (:mod:`.visibility`), each student's variant (:mod:`.variant_key`), times as people read them
-(:mod:`.shown`), a TA's hand grade as sent (:mod:`.grades`) and anonymous grading's pseudonyms
-(:mod:`.anonymous`). :mod:`grader.service` keeps it in step with the database and serves it."""
+(:mod:`.shown`), a hand-in as read and a PDF's pages as shown (:mod:`.handed_in`), a TA's hand
+grade as sent (:mod:`.grades`) and anonymous grading's pseudonyms (:mod:`.anonymous`).
+:mod:`grader.service` keeps it in step with the database and serves it."""

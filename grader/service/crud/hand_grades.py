@@ -20,6 +20,7 @@ from grader.core.report import Report, points_value
 from grader.core.submission import Submission as ReadSubmission
 from grader.course.files import LoadedAssignment, spec_with_rubric
 from grader.course.grades import AUDIT_ACTION, Conflict, GradeBody, GroupBody, StaleWrite
+from grader.course.handed_in import read_handed_in
 from grader.hand import HandGrade, answer_digests, apply_hand_grades, without_hand_grades
 from grader.hand.apply import auto_pin
 from grader.hand.book import entry_problems
@@ -32,7 +33,6 @@ from grader.service.crud.audit import audit, audit_entries
 from grader.service.crud.verdicts import newest_verdict
 from grader.service.db import lock_students
 from grader.service.errors import ApiError
-from grader.service.intake import read_handed_in
 from grader.service.models import Assignment, HandGradeRow, Submission, User, VerdictRow, utcnow
 
 READ_CACHE_SIZE = 1024  # versions kept read (about 20 KiB each): a large class's counted versions

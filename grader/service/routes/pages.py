@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from grader.core.report import shown_points
 from grader.course.files import LoadedAssignment, read_moment
+from grader.course.handed_in import read_handed_in
 from grader.course.late import counted_version, is_late
 from grader.course.shown import shown_time
 from grader.course.variant_key import student_spec
@@ -64,7 +65,7 @@ from grader.service.deps import (
     assignment_in,
 )
 from grader.service.errors import ApiError
-from grader.service.intake import answers_text_file, canonical_name, read_handed_in
+from grader.service.intake import answers_text_file, canonical_name
 from grader.service.models import Role, Submission, User, is_staff, utcnow
 from grader.service.pdf_shown import pdf_section
 from grader.service.routes.api import sheet_of, store_submission

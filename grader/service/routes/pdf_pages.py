@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from grader.course.files import LoadedAssignment
+from grader.course.handed_in import cached_source, is_pdf, pdf_hand_in, questions_of, stored_tags
 from grader.pdf.document import IMAGE_SUFFIXES, images_to_pdf, render_pages
 from grader.pdf.limits import PdfLimits, PdfRefused
 from grader.pdf.tags import format_tags, parse_tags, with_tags
@@ -33,15 +34,7 @@ from grader.service.crud.verdicts import newest_verdict
 from grader.service.deps import AnyUser, AssignmentDep, ServiceDep, Staff, WebService, checked_form
 from grader.service.errors import ApiError
 from grader.service.models import Submission, User, is_staff, utcnow
-from grader.service.pdf_shown import (
-    cached_source,
-    graded_copy,
-    is_pdf,
-    pdf_hand_in,
-    questions_of,
-    stored_tags,
-    tags_from_form,
-)
+from grader.service.pdf_shown import graded_copy, tags_from_form
 from grader.service.routes.api import accepted, form_file, refuse_after_close, store_submission
 from grader.service.templating import PAGE_CSS, asset, attachment, csrf_field, templated
 
