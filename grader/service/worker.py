@@ -21,8 +21,9 @@ from grader.batch.worker import Graded
 from grader.core import allocator, memtrace
 from grader.core.plainjson import UNREADABLE
 from grader.core.report import Report
+from grader.course import undecided
 from grader.course.files import LoadedAssignment
-from grader.service import metrics, undecided
+from grader.service import metrics
 from grader.service.blobs import dumps
 from grader.service.course import CourseState
 from grader.service.crud import queue, regrades

@@ -19,7 +19,7 @@ from grader.course.handed_in import read_handed_in
 from grader.course.late import counted_version, is_late
 from grader.course.shown import shown_time
 from grader.course.variant_key import student_spec
-from grader.course.visibility import score_covers, student_report
+from grader.course.visibility import checked, score_covers, student_report
 from grader.reporting.dashboard import DASHBOARD_CSS, SORT_SCRIPT, render_dashboard
 from grader.reporting.html import CSS, render_student_page
 from grader.reporting.typeset import SERVICE_ASSETS
@@ -34,7 +34,6 @@ from grader.service.auth import (
     set_session_cookie,
     start_session,
 )
-from grader.service.checking import checked
 from grader.service.credentials import LINK_PATH, new_secret, verify_password
 from grader.service.crud import queue
 from grader.service.crud.accounts import active_user
@@ -391,7 +390,7 @@ def _feedback(  # noqa: PLR0913 (the version, as the submission page read it)
 
 
 def read_back_html(check: dict[str, Any] | str, heading: str = "How your answers were read") -> Markup:
-    """The check of a hand-in (:func:`grader.service.checking.checked`) as a section of a page."""
+    """The check of a hand-in (:func:`grader.course.visibility.checked`) as a section of a page."""
     verdicts = not isinstance(check, str) and any("verdict" in part for part in check["parts"])
     return fragment("read_back.html", check=check, heading=heading, verdicts=verdicts)
 
