@@ -2,6 +2,6 @@
 problem folder as read (:mod:`.files`), the late policy (:mod:`.late`), what a student may see
 (:mod:`.visibility`), each student's variant (:mod:`.variant_key`), times as people read them
 (:mod:`.shown`), a hand-in as read and a PDF's pages as shown (:mod:`.handed_in`), a TA's hand
-grade as sent (:mod:`.grades`), anonymous grading's pseudonyms (:mod:`.anonymous`) and the
-optional dependency a report waits for (:mod:`.undecided`).
+grade as sent (:mod:`.grades`), anonymous grading's pseudonyms (:mod:`.anonymous`) the
+optional dependency a report waits for (:mod:`.undecided`) and the gradebook exports (:mod:`.exports`).
 :mod:`grader.service` keeps it in step with the database and serves it."""
