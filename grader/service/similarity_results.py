@@ -10,8 +10,6 @@ import threading
 import time
 from typing import Any
 
-import jinja2
-
 from grader.course.files import LoadedAssignment
 from grader.service.course import CourseState
 from grader.service.crud import similarity
@@ -29,16 +27,6 @@ CHECK_SECONDS = 2.0  # between two looks of the background refresher
 SETTLE_SECONDS = 300.0
 GAP_FACTOR = 10.0
 COMPUTED, CURRENT, LATER = "computed", "current", "later"
-ENVIRONMENT = jinja2.Environment(
-    loader=jinja2.ChoiceLoader(
-        [
-            jinja2.PackageLoader("grader.service", "templates"),
-            jinja2.PackageLoader("grader.similarity", "templates"),
-        ]
-    ),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-)
 
 
 def handins_key(handed_in: list[Any]) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from grader.core.report import points_value, shown_points
@@ -23,8 +23,10 @@ from grader.reporting.typeset import SERVICE_ASSETS, asset_head, asset_scripts, 
 from grader.reporting.written import code_html
 from grader.service.models import is_staff
 
-ENV = Environment(
-    loader=PackageLoader("grader.service", "templates"),
+ENV = Environment(  # the service's templates, and grader similar's (the similar-sheets pages)
+    loader=ChoiceLoader(
+        [PackageLoader("grader.service", "templates"), PackageLoader("grader.similarity", "templates")]
+    ),
     autoescape=True,
     undefined=StrictUndefined,
     trim_blocks=True,
