@@ -295,6 +295,38 @@ def older_notice(file: FolderFile, history: list[Version], what: str) -> FileNot
     return FileNotice(file.name, None, message)
 
 
+def policy_kept(
+    deadlines: Deadlines, timezone: str | None, rubric: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """What the database keeps of an assignment's course.yaml entry beside its due, release and
+    extensions (``assignments.policy``), and the rubric items in force: :func:`policy_read` reads it."""
+    return {
+        "close": deadlines.close.isoformat() if deadlines.close else None,
+        "penalty": deadlines.penalty.model_dump(exclude_none=True) if deadlines.penalty else None,
+        "canvas": deadlines.canvas.model_dump() if deadlines.canvas else None,
+        "timezone": timezone,
+        **({"anonymous": True} if deadlines.anonymous else {}),
+        **({"regrade_until": deadlines.regrade_until.isoformat()} if deadlines.regrade_until else {}),
+        **({"rubric": rubric} if rubric else {}),
+    }
+
+
+def policy_read(policy: Mapping[str, Any]) -> dict[str, Any]:
+    """The :class:`LoadedAssignment` fields a kept policy (:func:`policy_kept`) gives."""
+    zone_name = policy.get("timezone")
+    return {
+        "close": dt.datetime.fromisoformat(policy["close"]) if policy.get("close") else None,
+        "penalty": Penalty.model_validate(policy["penalty"]) if policy.get("penalty") else None,
+        "canvas": CanvasLink.model_validate(policy["canvas"]) if policy.get("canvas") else None,
+        "zone": zoneinfo.ZoneInfo(zone_name) if zone_name else None,
+        "anonymous": bool(policy.get("anonymous")),
+        "regrade_until": dt.datetime.fromisoformat(policy["regrade_until"])
+        if policy.get("regrade_until")
+        else None,
+        "rubric": policy.get("rubric") or {},
+    }
+
+
 def read_config_file(course_dir: Path) -> FolderFile:
     path = course_dir / COURSE_FILE
     text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""

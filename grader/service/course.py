@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import threading
@@ -19,7 +18,6 @@ from grader.course.files import (
     COURSE_FILE,
     OLDER,
     TAKE,
-    CanvasLink,
     CourseConfig,
     CourseFolder,
     Deadlines,
@@ -29,9 +27,10 @@ from grader.course.files import (
     Version,
     decide,
     older_notice,
+    policy_kept,
+    policy_read,
     spec_with_rubric,
 )
-from grader.course.late import Penalty
 from grader.service.crud import assignments, queue
 from grader.service.db import Database
 from grader.service.models import Assignment, Course, CourseFileVersion, extension_for, utcnow
@@ -262,7 +261,6 @@ class CourseState:
             policy = row.policy or {}
             rubric = policy.get("rubric") or {}
             students = {*(row.extensions or {}), *(row.granted_extensions or {})}
-            zone_name = policy.get("timezone")
             loaded[row.name] = LoadedAssignment(
                 row.id,
                 row.name,
@@ -271,13 +269,7 @@ class CourseState:
                 row.due,
                 row.release,
                 {student: due for student in students if (due := extension_for(row, student)) is not None},
-                dt.datetime.fromisoformat(policy["close"]) if policy.get("close") else None,
-                Penalty.model_validate(policy["penalty"]) if policy.get("penalty") else None,
-                CanvasLink.model_validate(policy["canvas"]) if policy.get("canvas") else None,
-                zoneinfo.ZoneInfo(zone_name) if zone_name else None,
-                bool(policy.get("anonymous")),
-                dt.datetime.fromisoformat(policy["regrade_until"]) if policy.get("regrade_until") else None,
-                rubric,
+                **policy_read(policy),
             )
         self._by_name = loaded
         self._by_hash = in_force
@@ -292,15 +284,7 @@ def _set_deadlines(rows: Any, config: CourseConfig, added: Mapping[str, Mapping[
         rubric = (row.policy or {}).get("rubric") if new is None else new
         deadlines = config.deadlines.get(row.name, Deadlines())
         extensions = {student: due.isoformat() for student, due in sorted(deadlines.extensions.items())}
-        policy = {
-            "close": deadlines.close.isoformat() if deadlines.close else None,
-            "penalty": deadlines.penalty.model_dump(exclude_none=True) if deadlines.penalty else None,
-            "canvas": deadlines.canvas.model_dump() if deadlines.canvas else None,
-            "timezone": config.timezone,
-            **({"anonymous": True} if deadlines.anonymous else {}),
-            **({"regrade_until": deadlines.regrade_until.isoformat()} if deadlines.regrade_until else {}),
-            **({"rubric": rubric} if rubric else {}),
-        }
+        policy = policy_kept(deadlines, config.timezone, rubric)
         now = (row.due, row.release, row.extensions or {}, row.policy or {})
         wanted = (deadlines.due, deadlines.release, extensions, policy)
         if now != wanted:
