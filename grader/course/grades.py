@@ -1,15 +1,24 @@
-"""A hand grade as a TA sends it (a grade, a group's grade) and a stale write; the table and its
-writes are :mod:`grader.service.crud.hand_grades`."""
+"""A hand grade as a TA sends it (a grade, a group's grade), a stale write, an answer group as the
+API shows it and the grades' audit log as CSV; the table and its writes are
+:mod:`grader.service.crud.hand_grades`."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from grader.core.parts import MAX_POINTS
+from grader.core.parts import MAX_POINTS, PartBase
+from grader.core.report import points_value
+from grader.reporting.answer_groups import AnswerGroup, mistakes_entry
+from grader.reporting.escape import csv_cell
 
 AUDIT_ACTION = "hand-grade"
+AUDITED = ("student", "part", "old", "new")  # what an audit row of a grade says
 
 
 class _Grade(BaseModel):
@@ -58,3 +67,44 @@ class StaleWrite(Exception):
     def __init__(self, conflicts: list[Conflict]):
         super().__init__("; ".join(c.describe() for c in conflicts))
         self.conflicts = conflicts
+
+
+def group_json(group: AnswerGroup, versions: dict[str, int], part: PartBase, part_id: str) -> dict[str, Any]:
+    data = group.to_dict()
+    snippet = mistakes_entry(part_id, group, part.points)
+    if snippet:
+        data["mistakes_yaml"] = snippet
+    data["members"] = [
+        {
+            "student": m.student,
+            "status": m.result.status.value,
+            "score": points_value(m.result.score),
+            "version": versions.get(m.student, 0),
+            "hand": m.result.hand.to_dict() if m.result.hand is not None else None,
+        }
+        for m in group.members
+    ]
+    return data
+
+
+def audit_csv(rows: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["at", "who", "student", "part", "old points", "new points", "old", "new"])
+    for row in rows:
+        who = [_cell(row[key]) for key in ("who", "student", "part")]
+        grades = [_cell(json.dumps(row[key], ensure_ascii=False)) for key in ("old", "new")]
+        writer.writerow([row["at"], *who, _points(row["old"] or {}), _points(row["new"] or {}), *grades])
+    return buffer.getvalue()
+
+
+def _points(grade: dict[str, Any]) -> Any:
+    """The points a grade gives: written by the TA, else from its rubric items (a rubric
+    edit's audit row has them as ``awarded``)."""
+    points = grade.get("points")
+    return points if points is not None else grade.get("awarded", "")
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell a spreadsheet will not run as a formula."""
+    return csv_cell("" if value is None else str(value))

@@ -20,9 +20,8 @@ from grader.core.report import points_value
 from grader.course.files import LoadedAssignment, describe
 from grader.course.late import is_late
 from grader.course.shown import shown_time
-from grader.course.variant_key import student_spec
+from grader.course.variant_key import sheet_of
 from grader.course.visibility import student_json
-from grader.reporting.template import render_template
 from grader.service import metrics
 from grader.service.crud import queue
 from grader.service.crud.audit import audit
@@ -126,14 +125,6 @@ def refuse_after_close(assignment: LoadedAssignment, student: str, now: dt.datet
 @router.get("/assignments")
 def list_assignments(service: ServiceDep, user: AnyUser) -> dict[str, Any]:
     return {"assignments": [describe(a) for a in service.course.all()]}
-
-
-def sheet_of(loaded: LoadedAssignment, student: str) -> dict[str, Any]:
-    """The assignment's text for ``student``: the answers template with every prompt, in
-    their own variant's numbers (a parameterised set), and that variant's id."""
-    spec = student_spec(loaded.spec, student)
-    variant = spec.variant.id if spec.variant is not None else None
-    return {"assignment": loaded.name, "title": spec.title, "variant": variant, "text": render_template(spec)}
 
 
 @router.get("/assignments/{assignment}/sheet")

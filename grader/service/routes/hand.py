@@ -16,17 +16,15 @@ from starlette.concurrency import run_in_threadpool
 
 from grader.course.anonymous import names_hidden, pseudonym, real_names
 from grader.course.files import LoadedAssignment
-from grader.course.grades import GradeBody, GroupBody, StaleWrite
+from grader.course.grades import GradeBody, GroupBody, StaleWrite, audit_csv, group_json
 from grader.hand.book import grades_yaml
 from grader.hand.progress import assignment_progress
 from grader.service.crud.hand_grades import (
     NOTHING_GIVEN,
-    audit_csv,
     audit_rows,
     export_grades,
     graded_submissions,
     group_grades,
-    group_json,
     in_force,
     part_groups,
     part_of,

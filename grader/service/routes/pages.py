@@ -18,7 +18,7 @@ from grader.course.files import LoadedAssignment, read_moment
 from grader.course.handed_in import read_handed_in
 from grader.course.late import counted_version, is_late
 from grader.course.shown import shown_time
-from grader.course.variant_key import student_spec
+from grader.course.variant_key import sheet_of, student_spec
 from grader.course.visibility import checked, score_covers, student_report
 from grader.reporting.dashboard import DASHBOARD_CSS, SORT_SCRIPT, render_dashboard
 from grader.reporting.html import CSS, render_student_page
@@ -67,7 +67,7 @@ from grader.service.errors import ApiError
 from grader.service.intake import answers_text_file, canonical_name
 from grader.service.models import Role, Submission, User, is_staff, utcnow
 from grader.service.pdf_shown import pdf_section
-from grader.service.routes.api import sheet_of, store_submission
+from grader.service.routes.api import store_submission
 from grader.service.routes.regrade_requests import feedback_section
 from grader.service.settings import Settings
 from grader.service.templating import (
