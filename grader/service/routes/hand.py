@@ -41,7 +41,7 @@ from grader.service.deps import (
     checked_form,
 )
 from grader.service.errors import ApiError
-from grader.service.hand.view import KEYS_SCRIPT, TEMPLATE, VIEW_CSS, GradingView, Place
+from grader.service.grading_view import KEYS_SCRIPT, TEMPLATE, VIEW_CSS, GradingView, Place
 from grader.service.models import User
 from grader.service.pdf_shown import part_pages_html
 from grader.service.routes.regrade_requests import beside_view
