@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from grader.course.anonymous import names_hidden, pseudonym, real_names
 from grader.course.files import LoadedAssignment
 from grader.course.grades import GradeBody, GroupBody, StaleWrite, audit_csv, group_json
+from grader.course.rubric import ItemEdit, Move
 from grader.hand.book import grades_yaml
 from grader.hand.progress import assignment_progress
 from grader.service.crud.hand_grades import (
@@ -30,7 +31,7 @@ from grader.service.crud.hand_grades import (
     part_of,
     write_grades,
 )
-from grader.service.crud.rubric import ItemEdit, Move, apply_edit, check_seen, moves, read_edit
+from grader.service.crud.rubric import apply_edit, check_seen, moves, read_edit
 from grader.service.deps import (
     AssignmentDep,
     ReadSession,
