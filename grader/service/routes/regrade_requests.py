@@ -18,13 +18,12 @@ from starlette.concurrency import run_in_threadpool
 
 from grader.course.anonymous import names_hidden
 from grader.course.files import LoadedAssignment
+from grader.course.regrade_requests import MAX_TEXT, AskBody, shown_name
 from grader.course.visibility import student_report
 from grader.service.crud.hand_grades import counted_submissions
 from grader.service.crud.regrade_requests import (
-    MAX_TEXT,
     OPEN,
     AnswerBody,
-    AskBody,
     answer,
     ask,
     current_grade,
@@ -32,7 +31,6 @@ from grader.service.crud.regrade_requests import (
     known_id,
     request_json,
     requests_where,
-    shown_name,
 )
 from grader.service.deps import (
     AnyUser,
