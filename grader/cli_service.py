@@ -647,10 +647,10 @@ def extend_command(course_dir: Path, student: str, assignment: str, until: str, 
     its offset, or a date (the end of that day). It is the student's due, and their close
     moves as far; it is audited, and edits of course.yaml keep it (the later of course.yaml's
     extension and this one is in force)."""
-    from grader.service.course_files import read_moment
+    from grader.course.files import read_moment
+    from grader.course.shown import shown_time
     from grader.service.crud.extensions import grant_extension
     from grader.service.errors import ApiError
-    from grader.service.shown import shown_time
 
     service = open_service(course_dir, db_url)
     try:

@@ -23,6 +23,8 @@ from typing import Any
 from grader.core.parts import PartBase
 from grader.core.report import PartResult, Report
 from grader.core.submission import Submission
+from grader.course.files import LoadedAssignment
+from grader.course.visibility import student_json, student_part, student_report
 from grader.engine import grade
 from grader.mathlang import ast
 from grader.mathlang.constant import constant_value
@@ -34,8 +36,6 @@ from grader.reporting.html import answer_math, render_student_page
 from grader.reporting.mathml import to_mathml
 from grader.reporting.readback import read_back
 from grader.reporting.reporters import REPORTERS
-from grader.service.course_files import LoadedAssignment
-from grader.service.visibility import student_json, student_part, student_report
 from grader.spec import ProblemSet
 
 STUDENT_FORMATS = ("github", "junit", "gradescope", "json", "markdown", "html", "table")

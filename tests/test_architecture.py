@@ -46,6 +46,7 @@ LAYERS: list[tuple[str, ...]] = [
     ),
     ("grader.reporting", "grader.similarity"),
     ("grader.batch", "grader.client"),
+    ("grader.course",),  # a course as the service runs it, no table and no request
     ("grader.service",),
     (
         "grader.cli",
@@ -171,6 +172,24 @@ def test_no_module_exceeds_1500_lines() -> None:
     assert long == {}, f"split these modules (lines): {long}"
 
 
+# The course core (grader/course/) is the service's domain without a database or HTTP: what
+# needs a table, a request or a page stays in grader.service, which sits above it.
+NOT_IN_THE_COURSE_CORE = ("sqlalchemy", "fastapi", "starlette", "jinja2", "grader.service")
+
+
+def test_the_course_core_needs_no_database_and_no_http() -> None:
+    assert _layer("grader.course") is not None and _layer("grader.service") is not None
+    assert _layer("grader.course") < _layer("grader.service")
+    found = [
+        f"{_module_name(path)} imports {target}"
+        for path in MODULES
+        if _module_name(path) == "grader.course" or _module_name(path).startswith("grader.course.")
+        for target in sorted(_imported(path, _module_name(path)))
+        if any(target == banned or target.startswith(banned + ".") for banned in NOT_IN_THE_COURSE_CORE)
+    ]
+    assert found == [], "grader.course reads no table and serves no request: " + ", ".join(found)
+
+
 def test_only_the_app_knows_the_lti_package() -> None:
     """LTI is a set of modules beside the service: the service's own modules never call it,
     so the service runs the same without a platform registered (only app.py installs it, and
@@ -285,10 +304,10 @@ def _longest_chain(graph: dict[str, set[str]], inside: str) -> list[str]:
 
 # Modules on the longest chain of imports inside grader/service/: 19 with the pages <-> hand/
 # cycle broken, 13 with the grading child, 11 with the tables spread over five modules, 8 now
-# (e.g. server -> app -> lti.routes -> lti.passback -> lti.scores -> crud.submissions -> course_files
-# -> late):
-# the tables are in models.py, the late policy (late.py) and the course files (course_files.py)
-# read no table, and the LTI modules import the claims from lti/launch.py.
+# (e.g. server -> app -> lti.routes -> lti.passback -> lti.scores -> crud.submissions -> crud.verdicts
+# -> models):
+# the tables are in models.py, the late policy and the course files read no table (they are in
+# grader.course, below the service), and the LTI modules import the claims from lti/launch.py.
 MAX_SERVICE_CHAIN = 8
 
 
@@ -346,10 +365,10 @@ def test_the_import_graph_sees_packages_and_functions(tmp_path: Path) -> None:
     """The graph counts what a hidden cycle hides behind: a package's ``__init__`` and an
     import inside a function, relative or absolute."""
     graph = _import_graph()
-    # grader.service.hand.view is in a package: importing it runs grader/service/hand/__init__.py
-    importers = {m for m, targets in graph.items() if "grader.service.hand.view" in targets}
+    # grader.service.crud.audit is in a package: importing it runs grader/service/crud/__init__.py
+    importers = {m for m, targets in graph.items() if "grader.service.crud.audit" in targets}
     assert importers and all(
-        "grader.service.hand" in graph[m] for m in importers if not m.startswith("grader.service.hand")
+        "grader.service.crud" in graph[m] for m in importers if not m.startswith("grader.service.crud")
     )
     package = tmp_path / "grader" / "p"
     package.mkdir(parents=True)

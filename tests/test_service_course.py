@@ -18,8 +18,8 @@ from service_fixtures import PostgresCluster
 from service_server import ROOT, Server, make_course, wait_graded
 from sqlalchemy import column, func, insert, select, table
 
+from grader.course.files import problem_digest
 from grader.service.course import CourseState
-from grader.service.course_files import problem_digest
 from grader.service.db import Database, migrate
 from grader.service.models import Assignment, Course, Job, Submission, VerdictRow
 from grader.service.settings import Settings

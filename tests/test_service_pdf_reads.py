@@ -8,7 +8,7 @@ import io
 import pytest
 from PIL import Image
 
-from grader.service import intake
+from grader.course import handed_in
 
 
 def _scan() -> bytes:
@@ -19,19 +19,19 @@ def _scan() -> bytes:
 
 def test_a_pdf_is_read_once_for_every_view(monkeypatch: pytest.MonkeyPatch) -> None:
     reads: list[str] = []
-    real = intake.load_submission
+    real = handed_in.load_submission
 
     def counted(folder):  # type: ignore[no-untyped-def]
         reads.append("alice")
         return real(folder)
 
-    monkeypatch.setattr(intake, "load_submission", counted)
+    monkeypatch.setattr(handed_in, "load_submission", counted)
     scan = _scan()
-    first = intake.read_handed_in("homework.pdf", scan, "alice")
-    again = intake.read_handed_in("homework.pdf", scan, "alice")
+    first = handed_in.read_handed_in("homework.pdf", scan, "alice")
+    again = handed_in.read_handed_in("homework.pdf", scan, "alice")
     assert reads == ["alice"]
     assert again == first and again is not first  # each view gets its own copy
-    intake.read_handed_in("homework.pdf", scan + b"\n%changed\n", "alice")
-    intake.read_handed_in("answers.yaml", b"answers: {}\n", "alice")
-    intake.read_handed_in("answers.yaml", b"answers: {}\n", "alice")
+    handed_in.read_handed_in("homework.pdf", scan + b"\n%changed\n", "alice")
+    handed_in.read_handed_in("answers.yaml", b"answers: {}\n", "alice")
+    handed_in.read_handed_in("answers.yaml", b"answers: {}\n", "alice")
     assert reads == ["alice"] * 4  # new content is read; other files are not kept

@@ -338,7 +338,7 @@ def test_the_migration_adds_the_table_whose_index_keeps_one_open_request_per_par
 def test_course_yaml_reads_the_regrade_deadline_in_the_course_zone_and_names_a_mistake() -> None:
     import datetime as dt
 
-    from grader.service.course_files import CourseFileError, parse_course_config
+    from grader.course.files import CourseFileError, parse_course_config
 
     head = "timezone: Europe/Berlin\nassignments:\n  hw2:\n"
     config = parse_course_config(head + "    regrade_requests: {until: 2026-12-20}\n")

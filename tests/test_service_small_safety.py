@@ -231,8 +231,8 @@ def test_a_network_plot_is_never_a_side_file_in_the_service_pages() -> None:
     the service) shows no broken image: the plot drawn in the page, or why there is none."""
     from grader.core.plotdata import CurvePlot
     from grader.core.report import PartResult, Report, Status
+    from grader.course.visibility import student_part
     from grader.reporting.html import render_student_page
-    from grader.service.visibility import student_part
 
     part = PartResult(
         "approx.linear", Status.INCORRECT, 0, 3, type="network", plot_file="submission-approx.linear.svg"

@@ -31,16 +31,16 @@ from test_service_browser import log_in
 from grader.cli import main
 from grader.core.report import HandIn, PartResult, Report
 from grader.core.verdict import Status
+from grader.course.files import CourseFileError, parse_course_config
+from grader.course.late import Penalty, close_for, penalty_points
+from grader.course.shown import shown_time
 from grader.reporting.dashboard import render_dashboard
 from grader.reporting.html import render_student_page
 from grader.reporting.reporters import REPORTERS
-from grader.service.course_files import CourseFileError, parse_course_config
 from grader.service.db import Database
-from grader.service.late import Penalty, close_for, penalty_points
 from grader.service.lti.scores import score_row
 from grader.service.models import AuditEntry, LtiLineItem, Submission
 from grader.service.settings import Settings
-from grader.service.shown import shown_time
 from grader.service.templating import time_html
 
 TERM_PROBLEMS = textwrap.dedent(

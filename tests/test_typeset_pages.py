@@ -18,7 +18,7 @@ from grader.hand.variant_groups import own_part
 from grader.loading import load_problem_set
 from grader.reporting.readback import read_back
 from grader.reporting.typeset import STATIC, copy_assets
-from grader.service.hand.view import model_answer_html, run_feedback_html
+from grader.service.grading_view import model_answer_html, run_feedback_html
 from grader.service.routes.pages import read_back_html
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -129,3 +129,14 @@ def images_to_pdf(images: list[Path], out: Path, limits: PdfLimits | None = None
         if os.path.exists(partial):
             os.unlink(partial)
     return out
+
+
+def photos_to_pdf(names: list[str], contents: list[bytes], limits: PdfLimits) -> bytes:
+    """The photos as the pages of one PDF, converted in the limited child process."""
+    with tempfile.TemporaryDirectory(prefix="grader-photos-") as scratch:
+        paths = [
+            Path(scratch) / f"{index:03d}{Path(name).suffix.lower()}" for index, name in enumerate(names)
+        ]
+        for path, content in zip(paths, contents, strict=True):
+            path.write_bytes(content)
+        return images_to_pdf(paths, Path(scratch) / "pages.pdf", limits).read_bytes()

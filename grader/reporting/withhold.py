@@ -2,7 +2,7 @@
 
 Every rendering a student reads goes through :func:`student_part` (one part) or
 :func:`shown_report` (a report): the service's pages, API and ``/check``
-(grader.service.visibility), ``grader check``, and every ``--format`` of ``grader grade``
+(grader.course.visibility), ``grader check``, and every ``--format`` of ``grader grade``
 and the files a batch writes for each student (JSON, Markdown, HTML, GitHub annotations,
 Gradescope's results, JUnit, the terminal table). Only a TA's rendering keeps everything:
 ``--show-expected`` (the TA asks for the key), the class dashboard (``index.html``) and the

@@ -6,7 +6,6 @@ A check runs in the runner's own threads while its request waits in the event lo
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import threading
 from collections import Counter, OrderedDict
@@ -14,16 +13,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from grader.batch.executors import Executor
-from grader.core.report import Report
-from grader.core.submission import Submission
-from grader.reporting.check import check_json, check_result
-from grader.service.course_files import LoadedAssignment
+from grader.course.files import LoadedAssignment
+from grader.course.visibility import checked
 from grader.service.errors import RETRY_AFTER_SECONDS, ApiError
 from grader.service.executing import WorkerSetups, make_executor, one_task
 from grader.service.intake import read_upload
 from grader.service.settings import Settings
-from grader.service.variant_key import student_spec
-from grader.service.visibility import student_part
 
 CHECK_NICENESS = 5  # below the server's requests, above the grading queue's workers
 READ_BACKS_KEPT = 512  # waiting hand-ins whose read-back is kept for their page's reloads
@@ -163,11 +158,3 @@ def run_check(
     report = graded.whole_report()
     report.student = student
     return checked(assignment, submission, report)
-
-
-def checked(assignment: LoadedAssignment, submission: Submission, report: Report) -> dict[str, Any]:
-    """The check of ``report`` as its student may see it: every part read, unanswered or unreadable
-    (with the caret), visible or not, in their own variant; verdicts of visible parts only."""
-    limited = dataclasses.replace(report, parts=[student_part(p) for p in report.parts])
-    result = check_result(student_spec(assignment.spec, report.student), submission, limited)
-    return {"assignment": assignment.name, **check_json(result), "warnings": list(limited.warnings)}

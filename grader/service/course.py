@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
-import socket
 import threading
 import zoneinfo
 from collections import defaultdict
@@ -16,34 +14,25 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from grader.loading import (
-    RUBRIC_FILE,
-    ProblemFileError,
-    RubricFile,
-    is_problem_file,
-    parse_problem_set,
-    read_rubric_file,
-)
-from grader.service.course_files import (
+from grader.course.files import (
     COURSE_FILE,
     OLDER,
-    PROBLEMS,
     TAKE,
-    CanvasLink,
     CourseConfig,
+    CourseFolder,
     Deadlines,
     FileNotice,
     FolderFile,
     LoadedAssignment,
     Version,
     decide,
-    read_config_file,
-    read_problem_file,
+    older_notice,
+    policy_kept,
+    policy_read,
     spec_with_rubric,
 )
 from grader.service.crud import assignments, queue
 from grader.service.db import Database
-from grader.service.late import Penalty
 from grader.service.models import Assignment, Course, CourseFileVersion, extension_for, utcnow
 from grader.spec import ProblemSet
 
@@ -61,11 +50,9 @@ class CourseState:
         self, db: Database, course_dir: Path, course_name: str, on_rubric_file: RubricFileHook | None = None
     ):
         self.db = db
-        self.course_dir = course_dir
         self.course_name = course_name
         self.on_rubric_file = on_rubric_file
-        self.folder = f"{socket.gethostname()}:{course_dir.resolve()}"
-        self.rubric_path = course_dir / PROBLEMS / RUBRIC_FILE  # the grading view's rubric items
+        self.files = CourseFolder(course_dir)
         self.notices: tuple[FileNotice, ...] = ()  # files of the folder not in force, and why
         self._lock = threading.Lock()
         self._by_name: dict[str, LoadedAssignment] = {}
@@ -91,10 +78,10 @@ class CourseState:
     def sync(self, force: bool = False) -> list[str]:
         """Bring what changed in the folder into the database; the assignments whose text changed."""
         with self._lock:
-            stamps = self._folder_stamps()
+            stamps = self.files.stamps()
             if not force and stamps == self._seen:
                 return []
-            config, problems = self._read_folder()
+            config, problems = self.files.read()
             with self.db.session() as db:
                 name = config.loaded.name if isinstance(config.loaded, CourseConfig) else None
                 self.course_id = self._course(db, name or self.course_name).id
@@ -116,56 +103,14 @@ class CourseState:
         with self._lock:
             with self.db.session(read_only=True) as db:
                 newest = assignments.newest_file_version(db, self.course_id)
-                stamp = (self._folder_stamps(), newest)
+                stamp = (self.files.stamps(), newest)
                 if stamp == self._checked:
                     return
-                config, problems = self._read_folder()
+                config, problems = self.files.read()
                 _, notices = self._bring_in(db, config, problems, write=False)
                 db.rollback()
             self._checked = stamp
             self.notices = tuple(notices)
-
-    def _folder_stamps(self) -> dict[Path, tuple[int, int]]:
-        files = [*self._problem_paths(), self.course_dir / COURSE_FILE, self.rubric_path]
-        return {path: _stamp(path) for path in files}
-
-    def _problem_paths(self) -> list[Path]:
-        return [p for p in sorted((self.course_dir / PROBLEMS).glob("*.y*ml")) if is_problem_file(p)]
-
-    def _read_rubrics(self, notices: list[FileNotice]) -> RubricFile | None:
-        """problems/rubric.yaml as the folder has it; None (and a notice) when it does not load."""
-        try:
-            return read_rubric_file(self.rubric_path.parent)
-        except ProblemFileError as exc:
-            problem = exc.problems[0]
-            notices.append(FileNotice(f"{PROBLEMS}/{RUBRIC_FILE}", problem.line, problem.message))
-            return None
-
-    def _rubric_for(
-        self, problem: FolderFile, rubrics: RubricFile | None, notices: list[FileNotice]
-    ) -> dict[str, list[dict[str, Any]]] | None:
-        """What the rubric file adds to the problem file's assignment (None: it does not load with
-        it, or not at all: what is in force stays)."""
-        assert isinstance(problem.loaded, ProblemSet)
-        name = problem.loaded.assignment
-        added = rubrics.get(name, {}) if rubrics is not None else None
-        if added:
-            try:
-                parse_problem_set(problem.text, self.course_dir / problem.name, {name: added})
-            except ProblemFileError as exc:
-                message = f"the items for {name} do not load: {exc.problems[0].message}"
-                notices.append(FileNotice(f"{PROBLEMS}/{RUBRIC_FILE}", None, message))
-                return None
-        return added
-
-    def _read_folder(self) -> tuple[FolderFile, list[FolderFile]]:
-        problems = []
-        for path in self._problem_paths():
-            try:
-                problems.append(read_problem_file(self.course_dir, path))
-            except OSError as exc:  # removed while being read: the next round sees it gone
-                log.warning("problem file %s not read: %s", path, exc)
-        return read_config_file(self.course_dir), problems
 
     def _bring_in(
         self, db: Session, config: FolderFile, problems: list[FolderFile], write: bool
@@ -175,7 +120,7 @@ class CourseState:
         history = self._history(db)
         notices: list[FileNotice] = []
         in_force = self._config_in_force(db, config, history[COURSE_FILE], write, notices)
-        rubrics = self._read_rubrics(notices)
+        rubrics = self.files.rubrics(notices)
         added: dict[str, dict[str, list[dict[str, Any]]] | None] = {}
         rows = {row.name: row for row in assignments.assignments_of(db, self.course_id)}
         changed = []
@@ -184,7 +129,7 @@ class CourseState:
                 notices.append(problem.error or FileNotice(problem.name, None, "not loaded"))
                 continue
             name = problem.loaded.assignment
-            added[name] = self._rubric_for(problem, rubrics, notices)
+            added[name] = self.files.rubric_for(problem, rubrics, notices)
             row = rows.get(name)
             if row is None and in_force is None:
                 message = (
@@ -193,11 +138,11 @@ class CourseState:
                 notices.append(FileNotice(problem.name, None, message))
                 continue
             decision = decide(
-                problem.digest, row.problem_hash if row else None, history[problem.key], self.folder
+                problem.digest, row.problem_hash if row else None, history[problem.key], self.files.name
             )
             if decision == OLDER:
                 notices.append(
-                    self._older(problem, history[problem.key], f"the problem text in force for {name}")
+                    older_notice(problem, history[problem.key], f"the problem text in force for {name}")
                 )
                 continue
             if not write:
@@ -227,24 +172,13 @@ class CourseState:
             notices.append(config.error or FileNotice(COURSE_FILE, None, "not loaded"))
             return None
         taken = [version.digest for version in history if version.taken]
-        decision = decide(config.digest, taken[-1] if taken else None, history, self.folder)
+        decision = decide(config.digest, taken[-1] if taken else None, history, self.files.name)
         if decision == OLDER:
-            notices.append(self._older(config, history, "the deadlines in force"))
+            notices.append(older_notice(config, history, "the deadlines in force"))
             return None
         if write:
             self._record(db, config, history, taken=decision == TAKE)
         return config.loaded
-
-    def _older(self, file: FolderFile, history: list[Version], what: str) -> FileNotice:
-        taken = [version for version in history if version.taken]
-        source = ""
-        if taken and taken[-1].folder:
-            source = f", taken from {taken[-1].folder} at {taken[-1].at:%Y-%m-%d %H:%M} UTC"
-        message = (
-            f"an older version than the one in force{source}: {what} stay, and grading uses the "
-            "database's text; bring this folder up to date (git pull, or copy the newer file here)"
-        )
-        return FileNotice(file.name, None, message)
 
     def _history(self, db: Session) -> defaultdict[str, list[Version]]:
         history: defaultdict[str, list[Version]] = defaultdict(list)
@@ -254,14 +188,14 @@ class CourseState:
 
     def _record(self, db: Session, file: FolderFile, history: list[Version], taken: bool) -> None:
         """Note the version this folder holds, once (a folder's newest row is what it holds)."""
-        here = [version.digest for version in history if version.folder == self.folder]
+        here = [version.digest for version in history if version.folder == self.files.name]
         if taken or not here or here[-1] != file.digest:
             db.add(
                 CourseFileVersion(
                     course_id=self.course_id,
                     file=file.key,
                     digest=file.digest,
-                    folder=self.folder,
+                    folder=self.files.name,
                     taken=taken,
                 )
             )
@@ -273,7 +207,7 @@ class CourseState:
         if row is None:
             row = Assignment(course_id=self.course_id, name=spec.assignment)
             db.add(row)
-        row.title, row.source_path = spec.title, str(self.course_dir / file.name)
+        row.title, row.source_path = spec.title, str(self.files.course_dir / file.name)
         row.problem_hash, row.problem_text, row.updated_at = file.digest, file.text, utcnow()
         db.flush()
         if row.id is not None:
@@ -327,7 +261,6 @@ class CourseState:
             policy = row.policy or {}
             rubric = policy.get("rubric") or {}
             students = {*(row.extensions or {}), *(row.granted_extensions or {})}
-            zone_name = policy.get("timezone")
             loaded[row.name] = LoadedAssignment(
                 row.id,
                 row.name,
@@ -336,13 +269,7 @@ class CourseState:
                 row.due,
                 row.release,
                 {student: due for student in students if (due := extension_for(row, student)) is not None},
-                dt.datetime.fromisoformat(policy["close"]) if policy.get("close") else None,
-                Penalty.model_validate(policy["penalty"]) if policy.get("penalty") else None,
-                CanvasLink.model_validate(policy["canvas"]) if policy.get("canvas") else None,
-                zoneinfo.ZoneInfo(zone_name) if zone_name else None,
-                bool(policy.get("anonymous")),
-                dt.datetime.fromisoformat(policy["regrade_until"]) if policy.get("regrade_until") else None,
-                rubric,
+                **policy_read(policy),
             )
         self._by_name = loaded
         self._by_hash = in_force
@@ -357,25 +284,9 @@ def _set_deadlines(rows: Any, config: CourseConfig, added: Mapping[str, Mapping[
         rubric = (row.policy or {}).get("rubric") if new is None else new
         deadlines = config.deadlines.get(row.name, Deadlines())
         extensions = {student: due.isoformat() for student, due in sorted(deadlines.extensions.items())}
-        policy = {
-            "close": deadlines.close.isoformat() if deadlines.close else None,
-            "penalty": deadlines.penalty.model_dump(exclude_none=True) if deadlines.penalty else None,
-            "canvas": deadlines.canvas.model_dump() if deadlines.canvas else None,
-            "timezone": config.timezone,
-            **({"anonymous": True} if deadlines.anonymous else {}),
-            **({"regrade_until": deadlines.regrade_until.isoformat()} if deadlines.regrade_until else {}),
-            **({"rubric": rubric} if rubric else {}),
-        }
+        policy = policy_kept(deadlines, config.timezone, rubric)
         now = (row.due, row.release, row.extensions or {}, row.policy or {})
         wanted = (deadlines.due, deadlines.release, extensions, policy)
         if now != wanted:
             row.due, row.release, row.extensions, row.policy = wanted
             row.updated_at = utcnow()
-
-
-def _stamp(path: Path) -> tuple[int, int]:
-    try:
-        info = path.stat()
-    except OSError:
-        return (0, 0)
-    return (info.st_mtime_ns, info.st_size)

@@ -11,9 +11,9 @@ from fastapi import Depends, Form, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from grader.course.files import LoadedAssignment
 from grader.service.auth import allow, csrf_ok
 from grader.service.course import CourseState
-from grader.service.course_files import LoadedAssignment
 from grader.service.db import Database
 from grader.service.errors import ApiError
 from grader.service.models import Role, User

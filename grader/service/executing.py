@@ -16,9 +16,9 @@ from grader.batch.reading import SubmissionTask
 from grader.batch.store import code_version
 from grader.batch.worker import WorkerSetup
 from grader.core.integrity import draw_secret
+from grader.course.variant_key import course_variant_key
 from grader.reading import Entry
 from grader.service.settings import Settings
-from grader.service.variant_key import course_variant_key
 from grader.spec import ProblemSet
 from grader.versions import limits_in_force, verdict_version
 

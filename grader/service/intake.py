@@ -4,18 +4,13 @@ refused (422) with the line and caret ``grader check`` prints."""
 
 from __future__ import annotations
 
-import copy
-import hashlib
 import json
-import threading
-from collections import OrderedDict
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from grader.core.folder import Folder
 from grader.core.report import Report
 from grader.core.submission import Submission
-from grader.loading import load_submission
+from grader.course.handed_in import read_handed_in
 from grader.reporting.check import CheckResult, render_check
 from grader.service.errors import ApiError
 
@@ -28,9 +23,6 @@ CANONICAL_NAMES = {
     ".md": "answers.md",
     ".ipynb": "answers.ipynb",
 }
-PDF_READS_KEPT = 64  # the PDF hand-ins last read, by content
-_PDF_READS: OrderedDict[tuple[str, str, str], Submission] = OrderedDict()
-_PDF_READS_LOCK = threading.Lock()
 
 
 def canonical_name(filename: str) -> str:
@@ -52,25 +44,6 @@ def answers_as_file(answers: Any) -> tuple[str, bytes]:
 
 def answers_text_file(text: str) -> tuple[str, bytes]:
     return "answers.yaml", text.replace("\r\n", "\n").encode("utf-8")
-
-
-def read_handed_in(filename: str, content: bytes, student: str) -> Submission:
-    """A stored hand-in read as at hand-in, named from ``student``. A PDF (read in a child
-    process under the PDF limits) is kept by content: a reload of its page does not read it again."""
-    if not filename.lower().endswith(".pdf"):
-        return load_submission(Folder.from_files({filename: content}, student))
-    key = (filename, hashlib.sha256(content).hexdigest(), student)
-    with _PDF_READS_LOCK:
-        kept = _PDF_READS.get(key)
-        if kept is not None:
-            _PDF_READS.move_to_end(key)
-            return copy.deepcopy(kept)
-    submission = load_submission(Folder.from_files({filename: content}, student))
-    with _PDF_READS_LOCK:
-        _PDF_READS[key] = submission
-        while len(_PDF_READS) > PDF_READS_KEPT:
-            _PDF_READS.popitem(last=False)
-    return copy.deepcopy(submission)
 
 
 def read_upload(filename: str, content: bytes, student: str, assignment: str) -> Submission:

@@ -10,10 +10,8 @@ import threading
 import time
 from typing import Any
 
-import jinja2
-
+from grader.course.files import LoadedAssignment
 from grader.service.course import CourseState
-from grader.service.course_files import LoadedAssignment
 from grader.service.crud import similarity
 from grader.service.crud.audit import audit
 from grader.service.db import Database
@@ -29,16 +27,6 @@ CHECK_SECONDS = 2.0  # between two looks of the background refresher
 SETTLE_SECONDS = 300.0
 GAP_FACTOR = 10.0
 COMPUTED, CURRENT, LATER = "computed", "current", "later"
-ENVIRONMENT = jinja2.Environment(
-    loader=jinja2.ChoiceLoader(
-        [
-            jinja2.PackageLoader("grader.service", "templates"),
-            jinja2.PackageLoader("grader.similarity", "templates"),
-        ]
-    ),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-)
 
 
 def handins_key(handed_in: list[Any]) -> str:
@@ -143,8 +131,8 @@ class Refresher:
 
 def _computed(loaded: LoadedAssignment, handed_in: list[Any]) -> tuple[str, int]:
     """The page's pairs, rendered, and how many of the hand-ins have a verdict."""
+    from grader.course.variant_key import student_spec
     from grader.service.crud.hand_grades import read_answers
-    from grader.service.variant_key import student_spec
     from grader.similarity import compare_class
     from grader.similarity.page import render_page
     from grader.similarity.patterns import Graded, wrong_answers

@@ -12,19 +12,21 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from grader.core.report import points_value, shown_points
+from grader.course.shown import shown_time
 from grader.mathlang.wording import counted
 from grader.reporting.html import CSS, MATH_MARK, page_policy
 from grader.reporting.typeset import SERVICE_ASSETS, asset_head, asset_scripts, math_html, prose_math
 from grader.reporting.written import code_html
 from grader.service.models import is_staff
-from grader.service.shown import shown_time
 
-ENV = Environment(
-    loader=PackageLoader("grader.service", "templates"),
+ENV = Environment(  # the service's templates, and grader similar's (the similar-sheets pages)
+    loader=ChoiceLoader(
+        [PackageLoader("grader.service", "templates"), PackageLoader("grader.similarity", "templates")]
+    ),
     autoescape=True,
     undefined=StrictUndefined,
     trim_blocks=True,

@@ -21,10 +21,11 @@ from grader.batch.worker import Graded
 from grader.core import allocator, memtrace
 from grader.core.plainjson import UNREADABLE
 from grader.core.report import Report
-from grader.service import metrics, undecided
+from grader.course import undecided
+from grader.course.files import LoadedAssignment
+from grader.service import metrics
 from grader.service.blobs import dumps
 from grader.service.course import CourseState
-from grader.service.course_files import LoadedAssignment
 from grader.service.crud import queue, regrades
 from grader.service.crud.hand_grades import has_hand_grades, in_force, with_hand_grades
 from grader.service.crud.rubric import audit_file_edit

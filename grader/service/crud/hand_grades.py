@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
-import json
 from collections.abc import Collection
 from functools import lru_cache, partial
 from typing import Any
@@ -18,25 +15,23 @@ from grader.core.integrity import derived_key, seal
 from grader.core.parts import PartBase
 from grader.core.report import Report, points_value
 from grader.core.submission import Submission as ReadSubmission
+from grader.course.files import LoadedAssignment, spec_with_rubric
+from grader.course.grades import AUDIT_ACTION, AUDITED, Conflict, GradeBody, GroupBody, StaleWrite
+from grader.course.handed_in import read_handed_in
 from grader.hand import HandGrade, answer_digests, apply_hand_grades, without_hand_grades
 from grader.hand.apply import auto_pin
 from grader.hand.book import entry_problems
 from grader.hand.variant_groups import own_part
-from grader.reporting.answer_groups import AnswerGroup, GivenAnswer, answer_groups, mistakes_entry
-from grader.reporting.escape import csv_cell
+from grader.reporting.answer_groups import AnswerGroup, GivenAnswer, answer_groups
 from grader.service.blobs import dumps, loads
-from grader.service.course_files import LoadedAssignment, spec_with_rubric
 from grader.service.crud import verdicts
 from grader.service.crud.audit import audit, audit_entries
 from grader.service.crud.verdicts import newest_verdict
 from grader.service.db import lock_students
 from grader.service.errors import ApiError
-from grader.service.hand.model import AUDIT_ACTION, Conflict, GradeBody, GroupBody, StaleWrite
-from grader.service.intake import read_handed_in
 from grader.service.models import Assignment, HandGradeRow, Submission, User, VerdictRow, utcnow
 
 READ_CACHE_SIZE = 1024  # versions kept read (about 20 KiB each): a large class's counted versions
-AUDITED = ("student", "part", "old", "new")  # what an audit row of a grade says
 
 
 def as_hand_grade(row: HandGradeRow, student: str) -> HandGrade:
@@ -306,24 +301,6 @@ def group_grades(db: Session, loaded: LoadedAssignment, part_id: str) -> dict[st
     return {name: grade_dict(row) for row, name in grade_rows(db, *of_part(loaded.id, part_id))}
 
 
-def group_json(group: AnswerGroup, versions: dict[str, int], part: PartBase, part_id: str) -> dict[str, Any]:
-    data = group.to_dict()
-    snippet = mistakes_entry(part_id, group, part.points)
-    if snippet:
-        data["mistakes_yaml"] = snippet
-    data["members"] = [
-        {
-            "student": m.student,
-            "status": m.result.status.value,
-            "score": points_value(m.result.score),
-            "version": versions.get(m.student, 0),
-            "hand": m.result.hand.to_dict() if m.result.hand is not None else None,
-        }
-        for m in group.members
-    ]
-    return data
-
-
 def export_grades(db: Session, assignment_id: int) -> list[HandGrade]:
     return [
         as_hand_grade(row, name) for row, name in grade_rows(db, HandGradeRow.assignment_id == assignment_id)
@@ -341,26 +318,3 @@ def audit_rows(db: Session, assignment: str) -> list[dict[str, Any]]:
             row["rubric_edit"] = detail["rubric_edit"]
         found.append(row)
     return found
-
-
-def audit_csv(rows: list[dict[str, Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["at", "who", "student", "part", "old points", "new points", "old", "new"])
-    for row in rows:
-        who = [_cell(row[key]) for key in ("who", "student", "part")]
-        grades = [_cell(json.dumps(row[key], ensure_ascii=False)) for key in ("old", "new")]
-        writer.writerow([row["at"], *who, _points(row["old"] or {}), _points(row["new"] or {}), *grades])
-    return buffer.getvalue()
-
-
-def _points(grade: dict[str, Any]) -> Any:
-    """The points a grade gives: written by the TA, else from its rubric items (a rubric
-    edit's audit row has them as ``awarded``)."""
-    points = grade.get("points")
-    return points if points is not None else grade.get("awarded", "")
-
-
-def _cell(value: Any) -> str:
-    """A CSV cell a spreadsheet will not run as a formula."""
-    return csv_cell("" if value is None else str(value))

@@ -9,7 +9,6 @@ together two arrive. Asking and answering are each one transaction with their au
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -20,42 +19,22 @@ from sqlalchemy.orm import Session
 
 from grader.core.parts import MAX_POINTS
 from grader.core.report import points_value
+from grader.course.files import LoadedAssignment
+from grader.course.grades import GradeBody, StaleWrite
+from grader.course.regrade_requests import MAX_TEXT, AskBody, visible_text
+from grader.course.shown import shown_time
+from grader.course.visibility import student_report
 from grader.engine import is_auto_graded
 from grader.service.course import CourseState
-from grader.service.course_files import LoadedAssignment
 from grader.service.crud.audit import audit, audit_entries
 from grader.service.crud.hand_grades import counted_submissions, hand_grade, part_of, write_grades
 from grader.service.crud.submissions import MAX_ID
 from grader.service.db import lock_students
 from grader.service.errors import ApiError
-from grader.service.hand.anonymous import pseudonym
-from grader.service.hand.model import GradeBody, StaleWrite
 from grader.service.models import OPEN, HandGradeRow, RegradeRequestRow, User, utcnow
-from grader.service.shown import shown_time
-from grader.service.visibility import student_report
 
 CHANGED, KEPT = "changed", "kept"  # with OPEN, a request's status
 ASKED, ANSWERED = "regrade-request", "regrade-answer"  # their audit_log actions
-MAX_TEXT = 5_000  # a reason or a reply, in characters
-
-
-# Characters that show nothing though Unicode does not call them spaces (a Hangul filler, the
-# braille blank, the Mongolian vowel separator); with every format, control and mark character.
-_BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e")
-_UNSEEN = ("Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp", "Mn", "Me")
-
-
-def visible_text(text: str) -> bool:
-    """Whether ``text`` has a character a reader sees (zero-width spaces and joiners, a
-    byte-order mark, combining marks alone or blank fillers are none)."""
-    return any(not c.isspace() and c not in _BLANK and unicodedata.category(c) not in _UNSEEN for c in text)
-
-
-class AskBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    part: str = Field(min_length=1, max_length=200)
-    reason: str = Field(min_length=1, max_length=MAX_TEXT)
 
 
 class AnswerBody(BaseModel):
@@ -236,11 +215,6 @@ def requests_where(db: Session, *conditions: Any) -> list[tuple[RegradeRequestRo
 
 def open_count(db: Session) -> int:
     return int(db.scalar(select(func.count()).where(RegradeRequestRow.status == OPEN)) or 0)
-
-
-def shown_name(loaded: LoadedAssignment | None, student: str, hidden: bool) -> str:
-    """The student as a TA's page shows them: their pseudonym when names are hidden."""
-    return pseudonym(loaded, student) if hidden and loaded is not None else student
 
 
 def request_json(row: RegradeRequestRow, assignment: str, student: str) -> dict[str, Any]:

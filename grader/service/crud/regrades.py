@@ -1,5 +1,5 @@
 """Regrades queued in bulk, each with its audit row in the same transaction: the submissions
-whose newest verdict waits for a dependency now installed (:mod:`grader.service.undecided`),
+whose newest verdict waits for a dependency now installed (:mod:`grader.course.undecided`),
 and every version of an assignment (a TA's 'regrade all' on /ta)."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from grader.core.report import Report
+from grader.course.undecided import waiting_for
 from grader.service.blobs import loads
 from grader.service.crud.audit import audit
 from grader.service.crud.queue import enqueue, queue_regrades
 from grader.service.models import Job, JobStatus, VerdictRow
-from grader.service.undecided import waiting_for
 
 
 def _as_text(db: Session) -> object:

@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grader.core.parts import PartBase, RubricItem
 from grader.core.report import points_value
-from grader.hand import HandGrade
+from grader.course.files import LoadedAssignment, spec_with_rubric
+from grader.course.grades import AUDIT_ACTION
+from grader.course.rubric import ItemEdit, Move, awarded, edited
 from grader.loading import (
     RUBRIC_FILE,
     ProblemFileError,
@@ -31,7 +32,6 @@ from grader.loading import (
     with_rubric_item,
     write_rubric_item,
 )
-from grader.service.course_files import LoadedAssignment, spec_with_rubric
 from grader.service.crud.audit import audit
 from grader.service.crud.hand_grades import (
     as_hand_grade,
@@ -44,47 +44,10 @@ from grader.service.crud.hand_grades import (
 )
 from grader.service.db import lock_students
 from grader.service.errors import ApiError
-from grader.service.hand.model import AUDIT_ACTION
 from grader.service.models import Assignment, Submission, User, utcnow
 
 RUBRIC_AUDIT = "rubric-edit"
 FILE_SOURCE = f"problems/{RUBRIC_FILE}"  # the audit's source of an edit the file put in force
-
-
-class ItemEdit(BaseModel):
-    """An item of a part's rubric as the TA wants it, and as they saw it (``was_points``,
-    ``was_text``; None: a new item)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    item: RubricItem
-    was_points: float | None = Field(None, allow_inf_nan=False)
-    was_text: str | None = None
-
-
-@dataclass(frozen=True)
-class Move:
-    """A grade given with the item: its points before and after the edit; ``by_hand``: the TA
-    wrote the points, so they stay (only the item shown changes)."""
-
-    student: str
-    old: float
-    new: float
-    by_hand: bool
-
-    @property
-    def moved(self) -> bool:
-        return self.old != self.new
-
-
-def edited(part: PartBase, item: RubricItem) -> PartBase:
-    """``part`` with ``item`` in its rubric: in place of the item with its id, else last."""
-    items = {old.id: old for old in part.rubric} | {item.id: item}  # a dict keeps a replaced key's place
-    return part.model_copy(update={"rubric": tuple(items.values())})
-
-
-def _awarded(grade: HandGrade, part: PartBase) -> float:
-    return round(min(grade.awarded(part), part.points), 6)
 
 
 def moves(db: Session, loaded: LoadedAssignment, part_id: str, item: RubricItem) -> list[Move]:
@@ -98,7 +61,7 @@ def _moves(db: Session, assignment_id: int, part_id: str, part: PartBase, item: 
     for row, name in grade_rows(db, *of_part(assignment_id, part_id)):
         if item.id in (row.rubric or ()):
             grade = as_hand_grade(row, name)
-            found.append(Move(name, _awarded(grade, part), _awarded(grade, after), row.points is not None))
+            found.append(Move(name, awarded(grade, part), awarded(grade, after), row.points is not None))
     return found
 
 

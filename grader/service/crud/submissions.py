@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from grader.core.plainjson import UNREADABLE
 from grader.core.report import Report
+from grader.course.files import LoadedAssignment
+from grader.course.late import with_hand_in
 from grader.service.blobs import read_back
-from grader.service.course_files import LoadedAssignment
 from grader.service.crud.verdicts import (
     VERDICTS_A_QUERY,
     counted_submissions,
@@ -24,7 +25,6 @@ from grader.service.crud.verdicts import (
 )
 from grader.service.db import Database
 from grader.service.errors import ApiError
-from grader.service.late import with_hand_in
 from grader.service.models import Job, JobStatus, Submission, User, VerdictRow, detached, is_staff
 
 MAX_ID = 2**63 - 1  # the largest id a database row has (PostgreSQL's bigint, SQLite's integer)

@@ -1,6 +1,6 @@
 """Each student's counted version and its newest verdict, read from the database: derived when
 asked, from when each version was handed in and the due in force, so a moved due moves them for
-every page, export and score made after it. The late policy itself is :mod:`grader.service.late`.
+every page, export and score made after it. The late policy itself is :mod:`grader.course.late`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.attributes import set_committed_value
 
-from grader.service.late import counted_version
+from grader.course.late import counted_version
 from grader.service.models import Submission, User, VerdictRow, detached
 
 VERDICTS_A_QUERY = 500  # submissions whose newest verdicts one query reads

@@ -26,9 +26,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from grader.course.files import LoadedAssignment
 from grader.service.auth import set_session_cookie, start_session
 from grader.service.course import CourseState
-from grader.service.course_files import LoadedAssignment
 from grader.service.credentials import digest
 from grader.service.crud import lti, sessions
 from grader.service.crud.audit import audit

@@ -17,9 +17,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from grader.core.report import points_value
-from grader.reporting.template import render_template
+from grader.course.files import LoadedAssignment, describe
+from grader.course.late import is_late
+from grader.course.shown import shown_time
+from grader.course.variant_key import sheet_of
+from grader.course.visibility import student_json
 from grader.service import metrics
-from grader.service.course_files import LoadedAssignment, describe
 from grader.service.crud import queue
 from grader.service.crud.audit import audit
 from grader.service.crud.submissions import (
@@ -38,11 +41,7 @@ from grader.service.db import lock_students
 from grader.service.deps import AnyUser, AssignmentDep, ServiceDep, Staff, WebService
 from grader.service.errors import ApiError
 from grader.service.intake import answers_as_file, canonical_name, read_upload
-from grader.service.late import is_late
 from grader.service.models import JobStatus, Submission, User, VerdictRow, detached, is_staff, utcnow
-from grader.service.shown import shown_time
-from grader.service.variant_key import student_spec
-from grader.service.visibility import student_json
 from grader.service.waiting import MAX_WAIT_SECONDS, read_report, wait_for
 
 router = APIRouter(prefix="/api/v1")
@@ -126,14 +125,6 @@ def refuse_after_close(assignment: LoadedAssignment, student: str, now: dt.datet
 @router.get("/assignments")
 def list_assignments(service: ServiceDep, user: AnyUser) -> dict[str, Any]:
     return {"assignments": [describe(a) for a in service.course.all()]}
-
-
-def sheet_of(loaded: LoadedAssignment, student: str) -> dict[str, Any]:
-    """The assignment's text for ``student``: the answers template with every prompt, in
-    their own variant's numbers (a parameterised set), and that variant's id."""
-    spec = student_spec(loaded.spec, student)
-    variant = spec.variant.id if spec.variant is not None else None
-    return {"assignment": loaded.name, "title": spec.title, "variant": variant, "text": render_template(spec)}
 
 
 @router.get("/assignments/{assignment}/sheet")

@@ -1,15 +1,15 @@
-"""The class exports (docs/lms.md): the gradebook of counted versions in each format, the Canvas
-and Moodle files' companion (who was left out and why, how to import the file) and the TA's page
-of an assignment's exports. Canvas and Moodle match students with one roster, merged field by
-field from the LMS's (once a TA fetched it), the imported one and ``COURSE_DIR/roster.csv``; a
-student the LMS could not match gets no row (Moodle stops a whole import at an unknown user), and
-is named on the page, in the companion and in the ``X-Grader-Left-Out`` header."""
+"""The class exports (docs/lms.md): the gradebook of counted versions in each format (built by
+:mod:`grader.course.exports`), the Canvas and Moodle files' companion (who was left out and why,
+how to import the file) and the TA's page of an assignment's exports. Canvas and Moodle match
+students with one roster, merged field by field from the LMS's (once a TA fetched it), the
+imported one and ``COURSE_DIR/roster.csv``; a student the LMS could not match gets no row (Moodle
+stops a whole import at an unknown user), and is named on the page, in the companion and in the
+``X-Grader-Left-Out`` header."""
 
 from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -17,20 +17,16 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from grader.core.report import Report
+from grader.course.exports import Built, build_from
+from grader.course.files import LoadedAssignment
 from grader.reporting.formats import EXPORT_FORMATS
 from grader.reporting.lms import (
-    CanvasReporter,
-    MoodleReporter,
     Roster,
     RosterError,
-    RosterReporter,
     header_key,
     load_roster,
     merged,
 )
-from grader.reporting.reporters import REPORTERS
-from grader.service.course_files import LoadedAssignment
 from grader.service.crud.accounts import AccountError, read_roster, stored_roster
 from grader.service.crud.submissions import counted_rows
 from grader.service.deps import AssignmentDep, ServiceDep, Staff, WebService
@@ -46,22 +42,7 @@ NOT_EXPORTED = {
 router = APIRouter()
 LEFT_OUT_HEADER = "X-Grader-Left-Out"  # the students an export has no row for (URL-encoded)
 LMS_FORMATS = ("canvas", "moodle")
-UNGRADED = "in the roster but not graded: "  # the reporters' notice of each such student
 MEDIA = {"json": "application/json", "junit": "application/xml", "markdown": "text/markdown"}
-SUFFIX = {"junit": "xml", "canvas": "csv", "moodle": "csv", "markdown": "md"}
-
-
-@dataclass(frozen=True)
-class Built:
-    """One export of an assignment: the file, and for Canvas and Moodle who has no row."""
-
-    format: str
-    filename: str
-    text: str
-    rows: int  # the students with a row
-    left_out: list[tuple[str, str]]  # (student, why)
-    notices: list[str]
-    label: str = ""  # the column Moodle identifies users by; the column Canvas fills ("" for a new one)
 
 
 def lms_roster(request: Request) -> Roster | None:
@@ -105,31 +86,6 @@ def build(service: WebService, loaded: LoadedAssignment, fmt: str, roster: Roste
         raise ApiError(422, f"{why}; use one of {', '.join(EXPORT_FORMATS)}")
     reports = [report for _, report in counted_rows(service.db, loaded)]
     return build_from(loaded, fmt, reports, roster)
-
-
-def build_from(loaded: LoadedAssignment, fmt: str, reports: list[Report], roster: Roster | None) -> Built:
-    reporter = REPORTERS[fmt]
-    filename = f"{loaded.name}-{fmt}.{SUFFIX.get(fmt, fmt)}"
-    if not isinstance(reporter, RosterReporter):
-        text = reporter.render_batch(reports, show_expected=False)
-        return Built(fmt, filename, text, len(reports), [], [])
-    if roster is not None:
-        reporter = reporter.with_roster(roster)
-    if isinstance(reporter, CanvasReporter) and loaded.canvas is not None:  # as the CLI's --canvas-id
-        reporter = reporter.with_assignment_id(str(loaded.canvas.id), loaded.canvas.title)
-    kept, left_out = reporter.split(reports)
-    text = reporter.render_batch(kept, show_expected=False)
-    notices = [n for n in reporter.notices(kept) if not n.startswith(reporter.UNMATCHED)]
-    ungraded = sorted(n.removeprefix(UNGRADED) for n in notices if n.startswith(UNGRADED))
-    notices = [n for n in notices if not n.startswith(UNGRADED)]
-    if ungraded:  # one line, not one a student
-        notices.append(f"in the roster but not graded ({len(ungraded)}): {', '.join(ungraded)}")
-    label: str | None = None  # the column Moodle identifies users by, or the column Canvas fills
-    if isinstance(reporter, MoodleReporter):
-        label = reporter.identifier(kept)[1]
-    elif kept and isinstance(reporter, CanvasReporter):
-        label = reporter.column(kept[0].assignment)
-    return Built(fmt, filename, text, len(kept), left_out, notices, label or "")
 
 
 def _refused(built: Built) -> ApiError:

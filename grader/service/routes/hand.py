@@ -14,23 +14,24 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from grader.course.anonymous import names_hidden, pseudonym, real_names
+from grader.course.files import LoadedAssignment
+from grader.course.grades import GradeBody, GroupBody, StaleWrite, audit_csv, group_json
+from grader.course.rubric import ItemEdit, Move
 from grader.hand.book import grades_yaml
 from grader.hand.progress import assignment_progress
-from grader.service.course_files import LoadedAssignment
 from grader.service.crud.hand_grades import (
     NOTHING_GIVEN,
-    audit_csv,
     audit_rows,
     export_grades,
     graded_submissions,
     group_grades,
-    group_json,
     in_force,
     part_groups,
     part_of,
     write_grades,
 )
-from grader.service.crud.rubric import ItemEdit, Move, apply_edit, check_seen, moves, read_edit
+from grader.service.crud.rubric import apply_edit, check_seen, moves, read_edit
 from grader.service.deps import (
     AssignmentDep,
     ReadSession,
@@ -41,9 +42,7 @@ from grader.service.deps import (
     checked_form,
 )
 from grader.service.errors import ApiError
-from grader.service.hand.anonymous import names_hidden, pseudonym, real_names
-from grader.service.hand.model import GradeBody, GroupBody, StaleWrite
-from grader.service.hand.view import KEYS_SCRIPT, TEMPLATE, VIEW_CSS, GradingView, Place
+from grader.service.grading_view import KEYS_SCRIPT, TEMPLATE, VIEW_CSS, GradingView, Place
 from grader.service.models import User
 from grader.service.pdf_shown import part_pages_html
 from grader.service.routes.regrade_requests import beside_view

@@ -14,6 +14,12 @@ from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from grader.core.report import shown_points
+from grader.course.files import LoadedAssignment, read_moment
+from grader.course.handed_in import read_handed_in
+from grader.course.late import counted_version, is_late
+from grader.course.shown import shown_time
+from grader.course.variant_key import sheet_of, student_spec
+from grader.course.visibility import checked, score_covers, student_report
 from grader.reporting.dashboard import DASHBOARD_CSS, SORT_SCRIPT, render_dashboard
 from grader.reporting.html import CSS, render_student_page
 from grader.reporting.typeset import SERVICE_ASSETS
@@ -28,8 +34,6 @@ from grader.service.auth import (
     set_session_cookie,
     start_session,
 )
-from grader.service.checking import checked
-from grader.service.course_files import LoadedAssignment, read_moment
 from grader.service.credentials import LINK_PATH, new_secret, verify_password
 from grader.service.crud import queue
 from grader.service.crud.accounts import active_user
@@ -60,14 +64,12 @@ from grader.service.deps import (
     assignment_in,
 )
 from grader.service.errors import ApiError
-from grader.service.intake import answers_text_file, canonical_name, read_handed_in
-from grader.service.late import counted_version, is_late
+from grader.service.intake import answers_text_file, canonical_name
 from grader.service.models import Role, Submission, User, is_staff, utcnow
 from grader.service.pdf_shown import pdf_section
-from grader.service.routes.api import sheet_of, store_submission
+from grader.service.routes.api import store_submission
 from grader.service.routes.regrade_requests import feedback_section
 from grader.service.settings import Settings
-from grader.service.shown import shown_time
 from grader.service.templating import (
     PAGE_CSS,
     SERVICE_CSS,
@@ -81,8 +83,6 @@ from grader.service.templating import (
     templated,
 )
 from grader.service.throttle import KNOWN_COOKIE, KNOWN_COOKIE_DAYS, is_known, known_cookie
-from grader.service.variant_key import student_spec
-from grader.service.visibility import score_covers, student_report
 
 router = APIRouter(include_in_schema=False)
 LIVE_SECONDS = 5  # the TA's pages and a queued submission's page reload themselves this often
@@ -390,7 +390,7 @@ def _feedback(  # noqa: PLR0913 (the version, as the submission page read it)
 
 
 def read_back_html(check: dict[str, Any] | str, heading: str = "How your answers were read") -> Markup:
-    """The check of a hand-in (:func:`grader.service.checking.checked`) as a section of a page."""
+    """The check of a hand-in (:func:`grader.course.visibility.checked`) as a section of a page."""
     verdicts = not isinstance(check, str) and any("verdict" in part for part in check["parts"])
     return fragment("read_back.html", check=check, heading=heading, verdicts=verdicts)
 

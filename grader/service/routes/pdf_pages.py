@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -22,10 +21,11 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from grader.pdf.document import IMAGE_SUFFIXES, images_to_pdf, render_pages
+from grader.course.files import LoadedAssignment
+from grader.course.handed_in import cached_source, is_pdf, pdf_hand_in, questions_of, stored_tags
+from grader.pdf.document import IMAGE_SUFFIXES, photos_to_pdf, render_pages
 from grader.pdf.limits import PdfLimits, PdfRefused
 from grader.pdf.tags import format_tags, parse_tags, with_tags
-from grader.service.course_files import LoadedAssignment
 from grader.service.crud import queue
 from grader.service.crud.audit import audit
 from grader.service.crud.submissions import counted_rows, stored_report, submission_content, submission_for
@@ -33,15 +33,7 @@ from grader.service.crud.verdicts import newest_verdict
 from grader.service.deps import AnyUser, AssignmentDep, ServiceDep, Staff, WebService, checked_form
 from grader.service.errors import ApiError
 from grader.service.models import Submission, User, is_staff, utcnow
-from grader.service.pdf_shown import (
-    cached_source,
-    graded_copy,
-    is_pdf,
-    pdf_hand_in,
-    questions_of,
-    stored_tags,
-    tags_from_form,
-)
+from grader.service.pdf_shown import graded_copy, tags_from_form
 from grader.service.routes.api import accepted, form_file, refuse_after_close, store_submission
 from grader.service.templating import PAGE_CSS, asset, attachment, csrf_field, templated
 
@@ -91,7 +83,7 @@ def page_image(
         content = submission_content(db, submission_id)
     if content is None:
         raise ApiError(404, f"no submission {submission_id}")
-    if not submission.filename.lower().endswith(".pdf"):
+    if not is_pdf(submission.filename):
         raise ApiError(404, f"submission {submission_id} is not a PDF")
     source = cached_source(pages_root(service), content)  # by the PDF's digest, its tags aside
     try:
@@ -157,18 +149,7 @@ async def _pdf_of(uploads: list[UploadFile]) -> bytes:
         )
     if sum(map(len, contents)) > limits.max_bytes:
         raise ApiError(413, f"the photos are over {limits.max_bytes >> 20} MiB together: take them smaller")
-    return await run_in_threadpool(_photos_to_pdf, names, contents, limits)
-
-
-def _photos_to_pdf(names: list[str], contents: list[bytes], limits: PdfLimits) -> bytes:
-    """The photos as the pages of one PDF, converted in the limited child process."""
-    with tempfile.TemporaryDirectory(prefix="grader-photos-") as scratch:
-        paths = [
-            Path(scratch) / f"{index:03d}{Path(name).suffix.lower()}" for index, name in enumerate(names)
-        ]
-        for path, content in zip(paths, contents, strict=True):
-            path.write_bytes(content)
-        return images_to_pdf(paths, Path(scratch) / "pages.pdf", limits).read_bytes()
+    return await run_in_threadpool(photos_to_pdf, names, contents, limits)
 
 
 class PdfSubmission(NamedTuple):

@@ -16,13 +16,14 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from grader.service.course_files import LoadedAssignment
+from grader.course.anonymous import names_hidden
+from grader.course.files import LoadedAssignment
+from grader.course.regrade_requests import MAX_TEXT, AskBody, shown_name
+from grader.course.visibility import student_report
 from grader.service.crud.hand_grades import counted_submissions
 from grader.service.crud.regrade_requests import (
-    MAX_TEXT,
     OPEN,
     AnswerBody,
-    AskBody,
     answer,
     ask,
     current_grade,
@@ -30,7 +31,6 @@ from grader.service.crud.regrade_requests import (
     known_id,
     request_json,
     requests_where,
-    shown_name,
 )
 from grader.service.deps import (
     AnyUser,
@@ -43,10 +43,8 @@ from grader.service.deps import (
     checked_form,
 )
 from grader.service.errors import ApiError
-from grader.service.hand.anonymous import names_hidden
 from grader.service.models import RegradeRequestRow, User, is_staff, utcnow
 from grader.service.templating import fragment, templated
-from grader.service.visibility import student_report
 
 router = APIRouter()
 OUTCOMES = {OPEN: "open: a TA will answer", "changed": "points changed", "kept": "points kept"}

@@ -11,22 +11,21 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
+from grader.course.files import LoadedAssignment
 from grader.reporting.html import page
-from grader.service.course_files import LoadedAssignment
 from grader.service.crud.audit import audit
 from grader.service.crud.similarity import rows_of
 from grader.service.deps import AssignmentDep, FormCsrf, ReadSession, ServiceDep, Staff
 from grader.service.models import SimilarityResult, User, utcnow
-from grader.service.similarity_results import ENVIRONMENT
-from grader.service.templating import PAGE_CSS, csrf_field, html, nav
+from grader.service.templating import PAGE_CSS, csrf_field, html, nav, render
 
 router = APIRouter(include_in_schema=False)
 LINK = ("/ta/similarity", "Similar sheets: copied code, write-ups and wrong answers")
 
 
 def _page(request: Request, user: User, page_title: str, template: str, **context: Any) -> Response:
-    css = PAGE_CSS + ENVIRONMENT.get_template("similarity.css").render()  # the bar and buttons too
-    body = ENVIRONMENT.get_template(template).render(**context)
+    css = PAGE_CSS + render("similarity.css")  # the bar and buttons too
+    body = render(template, **context)
     return html(page(page_title, str(nav(request, user)) + body, css=css), css=css)
 
 

@@ -12,7 +12,7 @@ import hmac
 from collections.abc import Iterable
 
 from grader.core.integrity import seal, store_key
-from grader.service.course_files import LoadedAssignment
+from grader.course.files import LoadedAssignment
 
 PREFIX = "anon-"
 

@@ -1,6 +1,7 @@
 """The course folder's files as read (``course.yaml``: time zone, each assignment's deadlines and
-late policy; ``problems/*.yaml``), and an assignment as loaded from the database. No database
-here: :mod:`grader.service.course` keeps the files and the database in step."""
+late policy; ``problems/*.yaml`` and ``problems/rubric.yaml``: :class:`CourseFolder`), and an
+assignment as loaded from the database. No database here: :mod:`grader.service.course` keeps the
+files and the database in step."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
+import socket
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,8 +19,15 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from grader.core.yamlio import YamlError, load_with_positions, locate
-from grader.loading import ProblemFileError, parse_problem_set
-from grader.service.late import Penalty, close_for
+from grader.course.late import Penalty, close_for
+from grader.loading import (
+    RUBRIC_FILE,
+    ProblemFileError,
+    RubricFile,
+    is_problem_file,
+    parse_problem_set,
+    read_rubric_file,
+)
 from grader.spec import ProblemSet
 
 log = logging.getLogger("grader.service")
@@ -273,6 +282,51 @@ def decide(digest: str, in_force: str | None, history: list[Version], folder: st
     return TAKE
 
 
+def older_notice(file: FolderFile, history: list[Version], what: str) -> FileNotice:
+    """What a TA reads of a folder's file the course has moved past (:data:`OLDER`)."""
+    taken = [version for version in history if version.taken]
+    source = ""
+    if taken and taken[-1].folder:
+        source = f", taken from {taken[-1].folder} at {taken[-1].at:%Y-%m-%d %H:%M} UTC"
+    message = (
+        f"an older version than the one in force{source}: {what} stay, and grading uses the "
+        "database's text; bring this folder up to date (git pull, or copy the newer file here)"
+    )
+    return FileNotice(file.name, None, message)
+
+
+def policy_kept(
+    deadlines: Deadlines, timezone: str | None, rubric: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """What the database keeps of an assignment's course.yaml entry beside its due, release and
+    extensions (``assignments.policy``), and the rubric items in force: :func:`policy_read` reads it."""
+    return {
+        "close": deadlines.close.isoformat() if deadlines.close else None,
+        "penalty": deadlines.penalty.model_dump(exclude_none=True) if deadlines.penalty else None,
+        "canvas": deadlines.canvas.model_dump() if deadlines.canvas else None,
+        "timezone": timezone,
+        **({"anonymous": True} if deadlines.anonymous else {}),
+        **({"regrade_until": deadlines.regrade_until.isoformat()} if deadlines.regrade_until else {}),
+        **({"rubric": rubric} if rubric else {}),
+    }
+
+
+def policy_read(policy: Mapping[str, Any]) -> dict[str, Any]:
+    """The :class:`LoadedAssignment` fields a kept policy (:func:`policy_kept`) gives."""
+    zone_name = policy.get("timezone")
+    return {
+        "close": dt.datetime.fromisoformat(policy["close"]) if policy.get("close") else None,
+        "penalty": Penalty.model_validate(policy["penalty"]) if policy.get("penalty") else None,
+        "canvas": CanvasLink.model_validate(policy["canvas"]) if policy.get("canvas") else None,
+        "zone": zoneinfo.ZoneInfo(zone_name) if zone_name else None,
+        "anonymous": bool(policy.get("anonymous")),
+        "regrade_until": dt.datetime.fromisoformat(policy["regrade_until"])
+        if policy.get("regrade_until")
+        else None,
+        "rubric": policy.get("rubric") or {},
+    }
+
+
 def read_config_file(course_dir: Path) -> FolderFile:
     path = course_dir / COURSE_FILE
     text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
@@ -294,6 +348,66 @@ def read_problem_file(course_dir: Path, path: Path) -> FolderFile:
         message = first.message + (f" (and {more} more: {exc.render()})" if more else "")
         return FolderFile(name, "", text, problem_digest(text), None, FileNotice(name, first.line, message))
     return FolderFile(name, f"assignment:{spec.assignment}", text, problem_digest(text), spec)
+
+
+class CourseFolder:
+    """The course folder as this machine reads it: course.yaml, the problem files and
+    problems/rubric.yaml; ``name`` (``host:/path``) tells its versions from another folder's."""
+
+    def __init__(self, course_dir: Path):
+        self.course_dir = course_dir
+        self.name = f"{socket.gethostname()}:{course_dir.resolve()}"
+        self.rubric_path = course_dir / PROBLEMS / RUBRIC_FILE  # the grading view's rubric items
+
+    def stamps(self) -> dict[Path, tuple[int, int]]:
+        files = [*self.problem_paths(), self.course_dir / COURSE_FILE, self.rubric_path]
+        return {path: _stamp(path) for path in files}
+
+    def problem_paths(self) -> list[Path]:
+        return [p for p in sorted((self.course_dir / PROBLEMS).glob("*.y*ml")) if is_problem_file(p)]
+
+    def rubrics(self, notices: list[FileNotice]) -> RubricFile | None:
+        """problems/rubric.yaml as the folder has it; None (and a notice) when it does not load."""
+        try:
+            return read_rubric_file(self.rubric_path.parent)
+        except ProblemFileError as exc:
+            problem = exc.problems[0]
+            notices.append(FileNotice(f"{PROBLEMS}/{RUBRIC_FILE}", problem.line, problem.message))
+            return None
+
+    def rubric_for(
+        self, problem: FolderFile, rubrics: RubricFile | None, notices: list[FileNotice]
+    ) -> dict[str, list[dict[str, Any]]] | None:
+        """What the rubric file adds to the problem file's assignment (None: it does not load with
+        it, or not at all: what is in force stays)."""
+        assert isinstance(problem.loaded, ProblemSet)
+        name = problem.loaded.assignment
+        added = rubrics.get(name, {}) if rubrics is not None else None
+        if added:
+            try:
+                parse_problem_set(problem.text, self.course_dir / problem.name, {name: added})
+            except ProblemFileError as exc:
+                message = f"the items for {name} do not load: {exc.problems[0].message}"
+                notices.append(FileNotice(f"{PROBLEMS}/{RUBRIC_FILE}", None, message))
+                return None
+        return added
+
+    def read(self) -> tuple[FolderFile, list[FolderFile]]:
+        problems = []
+        for path in self.problem_paths():
+            try:
+                problems.append(read_problem_file(self.course_dir, path))
+            except OSError as exc:  # removed while being read: the next round sees it gone
+                log.warning("problem file %s not read: %s", path, exc)
+        return read_config_file(self.course_dir), problems
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        info = path.stat()
+    except OSError:
+        return (0, 0)
+    return (info.st_mtime_ns, info.st_size)
 
 
 def spec_with_rubric(text: str, path: str, name: str, rubric: Mapping[str, Any]) -> ProblemSet:

@@ -15,13 +15,13 @@ from markupsafe import Markup
 
 from grader.core.parts import PartBase
 from grader.core.report import PartResult
+from grader.course.anonymous import names_hidden, pseudonym
+from grader.course.files import LoadedAssignment
 from grader.hand.progress import automatic
 from grader.reporting.answer_groups import AnswerGroup
 from grader.reporting.html import PageContext
 from grader.reporting.readback import read_back
 from grader.reporting.written import CODE_CSS, code_html, prose_html
-from grader.service.course_files import LoadedAssignment
-from grader.service.hand.anonymous import names_hidden, pseudonym
 from grader.service.templating import asset, fragment
 from grader.steps.grading import stored_marks
 

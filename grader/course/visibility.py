@@ -1,6 +1,7 @@
 """What a student may see of a report: before the release, verdicts of the parts the TA marked
 ``visible`` only; never a reference answer (each part withheld as grader.reporting.withhold
-withholds it for every student-facing rendering)."""
+withholds it for every student-facing rendering); a check (``grader check``, a hand-in's read-back)
+as its student may see it."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ import datetime as dt
 from typing import Any
 
 from grader.core.report import PartResult, Report, points_value
+from grader.core.submission import Submission
+from grader.course.files import LoadedAssignment
+from grader.course.variant_key import student_spec
 from grader.mathlang.wording import counted
+from grader.reporting.check import check_json, check_result
 from grader.reporting.withhold import student_part as withheld_part
-from grader.service.course_files import LoadedAssignment
 
 
 def student_part(result: PartResult) -> PartResult:
@@ -48,3 +52,11 @@ def student_json(report: Report, assignment: LoadedAssignment, now: dt.datetime)
     data["score"] = points_value(limited.score)
     data["max_score"] = points_value(limited.max_score)
     return data
+
+
+def checked(assignment: LoadedAssignment, submission: Submission, report: Report) -> dict[str, Any]:
+    """The check of ``report`` as its student may see it: every part read, unanswered or unreadable
+    (with the caret), visible or not, in their own variant; verdicts of visible parts only."""
+    limited = dataclasses.replace(report, parts=[student_part(p) for p in report.parts])
+    result = check_result(student_spec(assignment.spec, report.student), submission, limited)
+    return {"assignment": assignment.name, **check_json(result), "warnings": list(limited.warnings)}
