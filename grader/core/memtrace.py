@@ -8,9 +8,11 @@ for a course's server."""
 from __future__ import annotations
 
 import collections
+import ctypes
 import gc
 import linecache
 import os
+import sys
 import threading
 import time
 import tracemalloc
@@ -18,6 +20,7 @@ from pathlib import Path
 
 TRACE_FOLDER = "GRADER_MEMORY_TRACE"
 TRACE_SECONDS = "GRADER_MEMORY_TRACE_SECONDS"
+TOTALS_ONLY = "GRADER_MEMORY_TOTALS_ONLY"  # no tracemalloc: only where the resident memory lies
 FRAMES = 8
 SHOWN = 25
 
@@ -53,6 +56,9 @@ def start_if_asked(role: str) -> None:
         return
     seconds = float(os.environ.get(TRACE_SECONDS, "60"))
     target = Path(folder) / f"{role}-{os.getpid()}.txt"
+    threading.Thread(target=_log_totals, args=(target.with_suffix(".totals"), seconds), daemon=True).start()
+    if os.environ.get(TOTALS_ONLY):
+        return
     tracemalloc.start(FRAMES)
 
     def watch() -> None:
@@ -64,3 +70,63 @@ def start_if_asked(role: str) -> None:
             target.write_text(f"after {minute} periods of {seconds:g} s, grown since the first:\n{text}")
 
     threading.Thread(target=watch, name="grader-memory-trace", daemon=True).start()
+
+
+def _log_totals(target: Path, seconds: float) -> None:
+    """Every ``seconds``, one line of where the resident memory lies: Python's heap (blocks,
+    objects), C's malloc (mallinfo2: held from the system and in use), SQLite's own, the RSS."""
+    started = time.monotonic()
+    with target.open("a") as out:
+        out.write("minute  rss_MiB  py_blocks  gc_objects  malloc_held_MiB  malloc_used_MiB  sqlite_MiB\n")
+        while True:
+            held, used = _malloc_totals()
+            minutes, rss = (time.monotonic() - started) / 60, _rss() / 2**20
+            line = f"{minutes:6.1f} {rss:8.1f} {sys.getallocatedblocks():10d} {len(gc.get_objects()):11d}"
+            line += f" {held / 2**20:16.1f} {used / 2**20:16.1f} {_sqlite_used() / 2**20:11.2f}\n"
+            out.write(line)
+            out.flush()
+            time.sleep(seconds)
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as stream:
+        return int(stream.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
+
+
+def _malloc_totals() -> tuple[int, int]:
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallinfo2.restype = _MallInfo2
+        info = libc.mallinfo2()
+    except (OSError, AttributeError):  # not glibc
+        return 0, 0
+    return info.arena + info.hblkhd, info.uordblks + info.hblkhd
+
+
+def _sqlite_used() -> int:
+    try:
+        import _sqlite3
+
+        library = ctypes.CDLL(_sqlite3.__file__)
+        library.sqlite3_memory_used.restype = ctypes.c_int64
+        return int(library.sqlite3_memory_used())
+    except (OSError, AttributeError, ImportError):
+        return 0
