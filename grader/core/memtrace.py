@@ -82,7 +82,7 @@ def _log_totals(target: Path, seconds: float) -> None:
             held, used = _malloc_totals()
             minutes, rss = (time.monotonic() - started) / 60, _rss() / 2**20
             line = f"{minutes:6.1f} {rss:8.1f} {sys.getallocatedblocks():10d} {len(gc.get_objects()):11d}"
-            line += f" {held / 2**20:16.1f} {used / 2**20:16.1f} {_sqlite_used() / 2**20:11.2f}\n"
+            line += f" {held / 2**20:16.1f} {used / 2**20:16.1f} {sqlite_used() / 2**20:11.2f}\n"
             out.write(line)
             out.flush()
             time.sleep(seconds)
@@ -121,7 +121,8 @@ def _malloc_totals() -> tuple[int, int]:
     return info.arena + info.hblkhd, info.uordblks + info.hblkhd
 
 
-def _sqlite_used() -> int:
+def sqlite_used() -> int:
+    """Bytes SQLite holds in this process (its own allocator's count; 0 where unknown)."""
     try:
         import _sqlite3
 
