@@ -208,11 +208,14 @@ def chains_in_text(text: str, kind: str = "latex") -> list[Chain]:
         chains = [c for c in (_without_entry_definition(c, entries) for c in chains) if c.steps]
     if KRONECKER_WORDS.search(text):
         chains = [c.model_copy(update={"kronecker": True}) for c in chains]
-    net = network.definitions_in([(p.math, text.count("\n", 0, p.start) + 1) for p in pieces])
+    located = [(p.math, text.count("\n", 0, p.start) + 1) for p in pieces]
+    net = network.definitions_in(located)
     if net:
         parts = _part_labels(lines)
+        stated = network.names_stated(located)
         chains = [
-            c.model_copy(update={"network": network.definitions_before(net, c.line, parts)}) for c in chains
+            c.model_copy(update={"network": network.definitions_before(net, c.line, parts, stated)})
+            for c in chains
         ]
     if definitions:
         definitions.sort(key=lambda d: d[3])

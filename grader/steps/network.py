@@ -146,23 +146,81 @@ def definitions_in(pieces: Sequence[tuple[str, int]]) -> list[Definition]:
     return out
 
 
+# A name the write-up states otherwise (a marker in Chain.network, its formula one of these):
+# ``NAME = ...`` (or ``:=``, ``\\coloneqq``, ...) in a form the reading does not take (an aligned
+# row, a comma-separated part, ``\\in \\mathbb{R}^k`` after it, a definition too far back or after
+# the chain) or a value given (``\\mathbf{x} = (1, 1)^\\top``); ``NAME_i = ...`` an entry so stated.
+STATED = "?"
+STATED_ENTRY = "?_"
+_SEGMENTS = re.compile(
+    r"\\\\|[,;]|\\q?quad(?![A-Za-z])|\\[,;:! ]|\\(?:text|mbox|mathrm|begin|end)\s*\{[^{}]*\}"
+    r"|\\(?:iff|Leftrightarrow|Rightarrow|implies|wedge|land)(?![A-Za-z])"
+)
+_STATED = re.compile(
+    r"^\s*(\\?[A-Za-z]+)\s*(_\s*(?:\{[^{}]*\}|\\?[A-Za-z0-9]+))?\s*(?:\^\s*(?:\{[^{}]*\}|\S))?\s*"
+    r"(?:(?:\\left\s*)?\((?:[^()]|\([^()]*\))*\)\s*)?"
+    r"(?::=|\\coloneqq|\\triangleq|\\equiv|\\doteq|\\(?:stackrel|overset)\s*\{[^{}]*\}\s*\{\s*=\s*\}|=(?!=))"
+)
+
+
+def names_stated(pieces: Sequence[tuple[str, int]]) -> list[Definition]:
+    """Every ``NAME = ...`` a piece of math states, read or not: (name, STATED or STATED_ENTRY,
+    line), the name without its bold or calligraphic mark."""
+    out: list[Definition] = []
+    for math, line in pieces:
+        if len(math) > 20 * MAX_TEXT:
+            continue
+        for segment in _SEGMENTS.split(_plain(math.replace("&", " "))):
+            m = _STATED.match(segment)
+            if m is not None:
+                out.append((m.group(1).lstrip("\\"), STATED_ENTRY if m.group(2) else STATED, line))
+    return out
+
+
 def definitions_before(
-    found: Sequence[Definition], line: int, parts: Sequence[tuple[int, str]]
+    found: Sequence[Definition],
+    line: int,
+    parts: Sequence[tuple[int, str]],
+    stated: Sequence[Definition] = (),
 ) -> tuple[Definition, ...]:
     """The latest definition of each name on a line before ``line``, at most REACH lines
-    before, in the same question."""
+    before, in the same question; with them, a marker (name, STATED or STATED_ENTRY, line) for
+    each other ``NAME = ...`` of the same question (``stated``: before or after the chain, read
+    or not), so that a name the write-up gives otherwise is never taken for a free input."""
     if not 0 < line <= len(parts):
         return ()
+
+    def same_question(at: int) -> bool:
+        return 0 < at <= len(parts) and parts[at - 1][0] == parts[line - 1][0]
+
     latest: dict[str, Definition] = {}
     for d in found:
-        if (
-            d[2] < line
-            and line - d[2] <= REACH
-            and 0 < d[2] <= len(parts)
-            and parts[d[2] - 1][0] == parts[line - 1][0]
-        ):
+        if d[2] < line and line - d[2] <= REACH and same_question(d[2]):
             latest[d[0]] = d
-    return tuple(latest.values())
+    if not latest:
+        return ()
+    used = {(d[0], d[2]) for d in latest.values()}
+    markers = {
+        (name, kind, at)
+        for name, kind, at in stated
+        if same_question(at) and ((name, at) not in used or kind == STATED_ENTRY)
+    }
+    return (*latest.values(), *sorted(markers, key=lambda d: (d[2], d[0], d[1])))
+
+
+def _stated_otherwise(network: Sequence[Definition], net: Network, line: int) -> str | None:
+    """A name the reading takes for a free input that the write-up states otherwise (anywhere
+    in the question), or a defined name the write-up states again, whole, after the definition
+    read and before the step: that name, else None."""
+    read = {d[0]: d[2] for d in network if d[1] not in (STATED, STATED_ENTRY)}
+    for name, kind, at in network:
+        if kind not in (STATED, STATED_ENTRY):
+            continue
+        if name in net.inputs:
+            return name
+        if kind == STATED and name in read and read[name] < at < line:
+            return name
+    return None
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -1190,9 +1248,12 @@ def decide(step: Any, scope: Any, base: dict[str, Any]) -> Any:
     texts = (step.left, step.right)
     if any(len(t) > MAX_TEXT or _NOT_READ.search(t) for t in texts):
         return None
+    definitions = tuple(d for d in scope.network if d[1] not in (STATED, STATED_ENTRY))
     try:
-        generic, kinds = dependencies((step.left, step.right), scope.network)
-        net = network_of(scope.network, scope.shapes, generic, kinds)
+        generic, kinds = dependencies((step.left, step.right), definitions)
+        net = network_of(definitions, scope.shapes, generic, kinds)
+        if _stated_otherwise(scope.network, net, step.line) is not None:
+            return None  # a name taken for a free input (or read) that the write-up gives otherwise
         if "\\Theta" in step.left + step.right and not net.relu:
             return None  # a step function beside no ReLU: what it stands for is not read
         if not any(
