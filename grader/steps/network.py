@@ -1364,6 +1364,17 @@ def _outcome(step: Any, scope: Any, net: Network) -> Outcome | None:  # noqa: C9
     shown = [c for c, ok in held.items() if ok and _consistent(c, ns) is not None]
     said = _said(net, idx, said_sizes, said_points, step, scope)
     if shown:
+        shown = _one_reading(shown, counts_seen, getattr(scope, "readings", None))
+        if not shown:
+            return (
+                "undecided",
+                (
+                    f"equal at {said} only with a derivative read the other way from a step before in the "
+                    "chain (through the definitions, or by the name's own formula with the other names "
+                    "held): no one reading shows both, and each step holds under one (not shown, no witness)"
+                ),
+                None,
+            )
         combo = min(shown, key=lambda c: (_consistent(c, ns) or 0, sum(c)))
         how = ""
         if _consistent(combo, ns) == 1:
@@ -1377,6 +1388,36 @@ def _outcome(step: Any, scope: Any, net: Network) -> Outcome | None:  # noqa: C9
     if why:
         return "undecided", f"differs at a point ({said}), but {why}: no witness", None
     return "wrong", f"exact (under {_lines(net)}, at the sizes, indices and entries given)", witness
+
+
+def _one_reading(
+    shown: list[tuple[int, ...]],
+    derivatives: Sequence[tuple[str, tuple[Tag, ...]]],
+    readings: dict[str, set[int]] | None,
+) -> list[tuple[int, ...]]:
+    """The readings that show the step and read each derivative as the chain's steps before
+    did (``readings``: derivative -> the readings it was shown under, updated here). A chain
+    that holds step by step only with ``\\frac{\\partial v_m}{\\partial W_{ij}}`` read through
+    the network in one step and as ``v``'s own formula's partial in the next proves nothing."""
+    if readings is None:
+        return shown
+
+    def kind(combo: tuple[int, ...], n: int) -> int | None:
+        return derivatives[n][1][combo[n]][0]
+
+    kept = [
+        c
+        for c in shown
+        if all(
+            kind(c, n) is None or key not in readings or kind(c, n) in readings[key]
+            for n, (key, _) in enumerate(derivatives)
+        )
+    ]
+    for n, (key, _) in enumerate(derivatives):
+        kinds = {k for c in kept if (k := kind(c, n)) is not None}
+        if kinds:
+            readings[key] = kinds
+    return kept
 
 
 def _covered(signs: set[tuple[int, int, int, bool]]) -> bool:
