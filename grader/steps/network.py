@@ -823,6 +823,8 @@ def _entry(text: str, net: Network, sizes: Mapping[int, int]) -> Entry | None:
     rows, cols = _size(net.shapes[name], sizes)
     if digits is None:
         return name, None, None
+    if "0" in digits[: 1 if cols == 1 else 2]:
+        raise NotNetwork(f"the entry {text.strip()}: indices counted from 0?")  # never the last one
     if cols == 1 and rows > 1 and len(digits) == 1:
         return name, int(digits) - 1, 0
     if rows > 1 and cols > 1 and len(digits) == 2:
@@ -853,6 +855,8 @@ def _kronecker(text: str) -> str:
             raise NotNetwork("a delta with one index")
         if not (a.isdigit() and b is not None and b.isdigit()):
             raise NotNetwork("a delta whose indices have no values")
+        if "0" in (a, b):
+            raise NotNetwork("a delta's index 0: indices counted from 0?")
         return f" ({int(a == b)}) "
 
     return _DELTA.sub(one, text)
@@ -917,8 +921,9 @@ def _indices(texts: Sequence[str], net: Network) -> _Indices:  # noqa: C901, PLR
             if shape[1] == 0 and len(sub) == 1:
                 classes.setdefault(sub, set()).add(shape[0])
             elif shape[0] != 0 and shape[1] != 0 and len(sub) == 2:
-                classes.setdefault(sub[0], set()).add(shape[0])
-                classes.setdefault(sub[1], set()).add(shape[1])
+                for letter, cls in zip(sub, shape, strict=True):
+                    if letter.isalpha():  # W_{1j}: the row 1 fixed, j an index
+                        classes.setdefault(letter, set()).add(cls)
             else:
                 raise NotNetwork(f"the entry {m.group(0).strip()}")
     deltas = [m for t in plain for m in _DELTA.finditer(t)]
