@@ -1239,7 +1239,7 @@ def _unread_condition_words(text: str, pieces: list[_Piece]) -> list[tuple[int, 
     plain = "".join(masked)
     read = [start for start, _ in _condition_pieces(text, pieces)]
     words = (
-        r"\b(?:such that|provided|unless|only if|as long as|assuming|suppose"
+        r"\b(?:such that|provided|unless|only if|as long as|assum(?:e|es|ed|ing)|suppose"
         # a set stated in words that is not read: "$x$ is an integer multiple of $\\pi$"
         r"|multiples? of|divisible by|(?:is|are|be) (?:an? )?(?:even|odd)"
         r"|(?:even|odd) (?:integer|number)s?)\b"
@@ -1249,7 +1249,21 @@ def _unread_condition_words(text: str, pieces: list[_Piece]) -> list[tuple[int, 
         if m.group(0).lower() != "only if" and any(not re.search(r"[.!?;]\s|\n\s*\n", b) for b in between):
             continue  # the words lead a condition that is read ("suppose $c - d = 1$")
         found.append((text.count("\n", 0, m.start()) + 1, m.group(0)))
+    for m in _SIGN_WORDS.finditer(plain):
+        clause = re.split(r"[.;:()!?]|\n\s*\n", plain[max(0, m.start() - 100) : m.start()])[-1]
+        if _PREMISE_WORDS.search(clause):  # "for positive $x$", "since $W$ has positive entries"
+            found.append((text.count("\n", 0, m.start()) + 1, m.group(0)))
     return found
+
+
+# a sign stated in words, in a clause a premise word leads: a domain not read (a positive
+# integer is a number set, read)
+_SIGN_WORDS = re.compile(
+    r"\b(?:(?:strictly |non-?)?(?:positive|negative)(?! (?:integers?|natural|whole))|non-?zero"
+    r"|(?:in)?active (?:region|units?|set))\b",
+    re.I,
+)
+_PREMISE_WORDS = re.compile(r"\b(?:for|since|as|because|if|when|whenever|where|given|let|with|in)\b", re.I)
 
 
 class _Steps:
