@@ -1228,8 +1228,9 @@ def _conditions_in_math(math: str) -> list[str]:
     return out
 
 
-def _unread_condition_words(text: str, pieces: list[_Piece]) -> list[tuple[int, str]]:
-    """Lines where words state a condition ("for x < 0 such that ...") in prose grader does not read."""
+def _unread_condition_words(text: str, pieces: list[_Piece]) -> list[tuple[int, str, int]]:
+    """(line, words, offset) where words state a condition ("for x < 0 such that ...") in prose
+    grader does not read."""
     found = []
     masked = list(text)
     for piece in pieces:
@@ -1248,11 +1249,11 @@ def _unread_condition_words(text: str, pieces: list[_Piece]) -> list[tuple[int, 
         between = [plain[m.end() : start] for start in read if 0 <= start - m.end() <= 120]
         if m.group(0).lower() != "only if" and any(not re.search(r"[.!?;]\s|\n\s*\n", b) for b in between):
             continue  # the words lead a condition that is read ("suppose $c - d = 1$")
-        found.append((text.count("\n", 0, m.start()) + 1, m.group(0)))
+        found.append((text.count("\n", 0, m.start()) + 1, m.group(0), m.start()))
     for m in _SIGN_WORDS.finditer(plain):
         clause = re.split(r"[.;:()!?]|\n\s*\n", plain[max(0, m.start() - 100) : m.start()])[-1]
         if _PREMISE_WORDS.search(clause):  # "for positive $x$", "since $W$ has positive entries"
-            found.append((text.count("\n", 0, m.start()) + 1, m.group(0)))
+            found.append((text.count("\n", 0, m.start()) + 1, m.group(0), m.start()))
     return found
 
 
@@ -1362,7 +1363,7 @@ def _is_equation(condition: str) -> bool:
 def _as_chain(
     rows: list[_Row],
     conditions_at: list[tuple[int, str, int]],
-    unread_at: list[tuple[int, str]],
+    unread_at: list[tuple[int, str, int]],
     primed: frozenset[str] = frozenset(),
     items: _Items | None = None,
     resets: tuple[int, ...] = (),
@@ -1392,7 +1393,12 @@ def _as_chain(
         and (items is None or not _is_equation(c) or items.same(at, line))
     ]
     conditions += _latest_per_symbol(near)
-    unread = tuple(word for at, word in unread_at if line - 2 <= at <= last)
+    unread = tuple(  # as far as a condition read reaches: a premise in words is one too
+        word
+        for at, word, start in unread_at
+        if not any(start < r <= rows[0].start for r in resets)
+        and ((at <= line and line - at <= CONDITION_REACH) or line <= at <= last)
+    )
     return Chain(
         line=line,
         steps=tuple(steps),
