@@ -172,7 +172,10 @@ def names_stated(pieces: Sequence[tuple[str, int]]) -> list[Definition]:
             continue
         for segment in _SEGMENTS.split(_plain(math.replace("&", " "))):
             m = _STATED.match(segment)
-            if m is not None:
+            name = m.group(1) if m is not None else ""
+            if m is not None and not re.search(
+                rf"(?<![A-Za-z\\]){re.escape(name)}(?![A-Za-z])", segment[m.end() :]
+            ):  # W = W - \eta G: an update of W, not what it is
                 out.append((m.group(1).lstrip("\\"), STATED_ENTRY if m.group(2) else STATED, line))
     return out
 
@@ -1341,6 +1344,8 @@ def _outcome(step: Any, scope: Any, net: Network) -> Outcome | None:  # noqa: C9
                     outcomes.append((assigned, probe, counts, any(t is None for t in truths)))
             except Kink:
                 continue
+            if not outcomes:
+                continue  # the conditions stated nearby hold for no value of the indices here
             points += 1
             signs |= found_signs
             for assigned, probe, counts, unread in outcomes:
