@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from grader.mathlang.lexer import GREEK_NAMES
 from grader.mathlang.names import ALIASES, BUILTIN_NAMES, SPELLINGS
-from grader.steps import network
+from grader.steps import network, premise
 from grader.steps.entries import KRONECKER_WORDS, EntryDefinition, definition_in
 from grader.steps.latex import closing
 from grader.steps.models import Chain, Relation, Step
@@ -1250,21 +1250,9 @@ def _unread_condition_words(text: str, pieces: list[_Piece]) -> list[tuple[int, 
         if m.group(0).lower() != "only if" and any(not re.search(r"[.!?;]\s|\n\s*\n", b) for b in between):
             continue  # the words lead a condition that is read ("suppose $c - d = 1$")
         found.append((text.count("\n", 0, m.start()) + 1, m.group(0), m.start()))
-    for m in _SIGN_WORDS.finditer(plain):
-        clause = re.split(r"[.;:()!?]|\n\s*\n", plain[max(0, m.start() - 100) : m.start()])[-1]
-        if _PREMISE_WORDS.search(clause):  # "for positive $x$", "since $W$ has positive entries"
-            found.append((text.count("\n", 0, m.start()) + 1, m.group(0), m.start()))
+    for at, word in premise.sign_words(plain):
+        found.append((text.count("\n", 0, at) + 1, word, at))
     return found
-
-
-# a sign stated in words, in a clause a premise word leads: a domain not read (a positive
-# integer is a number set, read)
-_SIGN_WORDS = re.compile(
-    r"\b(?:(?:strictly |non-?)?(?:positive|negative)(?! (?:integers?|natural|whole))|non-?zero"
-    r"|(?:in)?active (?:region|units?|set))\b",
-    re.I,
-)
-_PREMISE_WORDS = re.compile(r"\b(?:for|since|as|because|if|when|whenever|where|given|let|with|in)\b", re.I)
 
 
 class _Steps:
