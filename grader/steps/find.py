@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from grader.mathlang.lexer import GREEK_NAMES
 from grader.mathlang.names import ALIASES, BUILTIN_NAMES, SPELLINGS
-from grader.steps import network
+from grader.steps import network, premise
 from grader.steps.entries import KRONECKER_WORDS, EntryDefinition, definition_in
 from grader.steps.latex import closing
 from grader.steps.models import Chain, Relation, Step
@@ -208,11 +208,14 @@ def chains_in_text(text: str, kind: str = "latex") -> list[Chain]:
         chains = [c for c in (_without_entry_definition(c, entries) for c in chains) if c.steps]
     if KRONECKER_WORDS.search(text):
         chains = [c.model_copy(update={"kronecker": True}) for c in chains]
-    net = network.definitions_in([(p.math, text.count("\n", 0, p.start) + 1) for p in pieces])
+    located = [(p.math, text.count("\n", 0, p.start) + 1) for p in pieces]
+    net = network.definitions_in(located)
     if net:
         parts = _part_labels(lines)
+        stated = network.names_stated(located)
         chains = [
-            c.model_copy(update={"network": network.definitions_before(net, c.line, parts)}) for c in chains
+            c.model_copy(update={"network": network.definitions_before(net, c.line, parts, stated)})
+            for c in chains
         ]
     if definitions:
         definitions.sort(key=lambda d: d[3])
@@ -1225,8 +1228,9 @@ def _conditions_in_math(math: str) -> list[str]:
     return out
 
 
-def _unread_condition_words(text: str, pieces: list[_Piece]) -> list[tuple[int, str]]:
-    """Lines where words state a condition ("for x < 0 such that ...") in prose grader does not read."""
+def _unread_condition_words(text: str, pieces: list[_Piece]) -> list[tuple[int, str, int]]:
+    """(line, words, offset) where words state a condition ("for x < 0 such that ...") in prose
+    grader does not read."""
     found = []
     masked = list(text)
     for piece in pieces:
@@ -1236,7 +1240,7 @@ def _unread_condition_words(text: str, pieces: list[_Piece]) -> list[tuple[int, 
     plain = "".join(masked)
     read = [start for start, _ in _condition_pieces(text, pieces)]
     words = (
-        r"\b(?:such that|provided|unless|only if|as long as|assuming|suppose"
+        r"\b(?:such that|provided|unless|only if|as long as|assum(?:e|es|ed|ing)|suppose"
         # a set stated in words that is not read: "$x$ is an integer multiple of $\\pi$"
         r"|multiples? of|divisible by|(?:is|are|be) (?:an? )?(?:even|odd)"
         r"|(?:even|odd) (?:integer|number)s?)\b"
@@ -1245,7 +1249,9 @@ def _unread_condition_words(text: str, pieces: list[_Piece]) -> list[tuple[int, 
         between = [plain[m.end() : start] for start in read if 0 <= start - m.end() <= 120]
         if m.group(0).lower() != "only if" and any(not re.search(r"[.!?;]\s|\n\s*\n", b) for b in between):
             continue  # the words lead a condition that is read ("suppose $c - d = 1$")
-        found.append((text.count("\n", 0, m.start()) + 1, m.group(0)))
+        found.append((text.count("\n", 0, m.start()) + 1, m.group(0), m.start()))
+    for at, word in premise.sign_words(plain):
+        found.append((text.count("\n", 0, at) + 1, word, at))
     return found
 
 
@@ -1345,7 +1351,7 @@ def _is_equation(condition: str) -> bool:
 def _as_chain(
     rows: list[_Row],
     conditions_at: list[tuple[int, str, int]],
-    unread_at: list[tuple[int, str]],
+    unread_at: list[tuple[int, str, int]],
     primed: frozenset[str] = frozenset(),
     items: _Items | None = None,
     resets: tuple[int, ...] = (),
@@ -1375,7 +1381,12 @@ def _as_chain(
         and (items is None or not _is_equation(c) or items.same(at, line))
     ]
     conditions += _latest_per_symbol(near)
-    unread = tuple(word for at, word in unread_at if line - 2 <= at <= last)
+    unread = tuple(  # as far as a condition read reaches: a premise in words is one too
+        word
+        for at, word, start in unread_at
+        if not any(start < r <= rows[0].start for r in resets)
+        and ((at <= line and line - at <= CONDITION_REACH) or line <= at <= last)
+    )
     return Chain(
         line=line,
         steps=tuple(steps),

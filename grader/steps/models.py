@@ -67,7 +67,8 @@ class Chain(_Strict):
     kronecker: bool = False
     # A network the write-up states as equations between arrays before the chain, in the same
     # question (``\\mathbf{y} = \\mathbf{W}\\mathbf{x}``, ``\\mathbf{u} = \\text{ReLU}(\\mathbf{y})``):
-    # (name, formula, line) of the latest definition of each name (grader.steps.network).
+    # (name, formula, line) of the latest definition of each name (grader.steps.network), then a
+    # marker (name, "?" or "?_", line) for each other `NAME = ...` of the question (read or not).
     network: tuple[tuple[str, str, int], ...] = ()
 
 

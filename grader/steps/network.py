@@ -146,23 +146,84 @@ def definitions_in(pieces: Sequence[tuple[str, int]]) -> list[Definition]:
     return out
 
 
+# A name the write-up states otherwise (a marker in Chain.network, its formula one of these):
+# ``NAME = ...`` (or ``:=``, ``\\coloneqq``, ...) in a form the reading does not take (an aligned
+# row, a comma-separated part, ``\\in \\mathbb{R}^k`` after it, a definition too far back or after
+# the chain) or a value given (``\\mathbf{x} = (1, 1)^\\top``); ``NAME_i = ...`` an entry so stated.
+STATED = "?"
+STATED_ENTRY = "?_"
+_SEGMENTS = re.compile(
+    r"\\\\|[,;]|\\q?quad(?![A-Za-z])|\\[,;:! ]|\\(?:text|mbox|mathrm|begin|end)\s*\{[^{}]*\}"
+    r"|\\(?:iff|Leftrightarrow|Rightarrow|implies|wedge|land)(?![A-Za-z])"
+)
+_STATED = re.compile(
+    r"^\s*(\\?[A-Za-z]+)\s*(_\s*(?:\{[^{}]*\}|\\?[A-Za-z0-9]+))?\s*(?:\^\s*(?:\{[^{}]*\}|\S))?\s*"
+    r"(?:(?:\\left\s*)?\((?:[^()]|\([^()]*\))*\)\s*)?"
+    r"(?::=|\\coloneqq|\\triangleq|\\equiv|\\doteq|\\(?:stackrel|overset)\s*\{[^{}]*\}\s*\{\s*=\s*\}|=(?!=))"
+)
+
+
+def names_stated(pieces: Sequence[tuple[str, int]]) -> list[Definition]:
+    """Every ``NAME = ...`` a piece of math states, read or not: (name, STATED or STATED_ENTRY,
+    line), the name without its bold or calligraphic mark."""
+    out: list[Definition] = []
+    for math, line in pieces:
+        if len(math) > 20 * MAX_TEXT:
+            continue
+        for segment in _SEGMENTS.split(_plain(math.replace("&", " "))):
+            m = _STATED.match(segment)
+            name = m.group(1) if m is not None else ""
+            if m is not None and not re.search(
+                rf"(?<![A-Za-z\\]){re.escape(name)}(?![A-Za-z])", segment[m.end() :]
+            ):  # W = W - \eta G: an update of W, not what it is
+                out.append((m.group(1).lstrip("\\"), STATED_ENTRY if m.group(2) else STATED, line))
+    return out
+
+
 def definitions_before(
-    found: Sequence[Definition], line: int, parts: Sequence[tuple[int, str]]
+    found: Sequence[Definition],
+    line: int,
+    parts: Sequence[tuple[int, str]],
+    stated: Sequence[Definition] = (),
 ) -> tuple[Definition, ...]:
     """The latest definition of each name on a line before ``line``, at most REACH lines
-    before, in the same question."""
+    before, in the same question; with them, a marker (name, STATED or STATED_ENTRY, line) for
+    each other ``NAME = ...`` of the same question (``stated``: before or after the chain, read
+    or not), so that a name the write-up gives otherwise is never taken for a free input."""
     if not 0 < line <= len(parts):
         return ()
+
+    def same_question(at: int) -> bool:
+        return 0 < at <= len(parts) and parts[at - 1][0] == parts[line - 1][0]
+
     latest: dict[str, Definition] = {}
     for d in found:
-        if (
-            d[2] < line
-            and line - d[2] <= REACH
-            and 0 < d[2] <= len(parts)
-            and parts[d[2] - 1][0] == parts[line - 1][0]
-        ):
+        if d[2] < line and line - d[2] <= REACH and same_question(d[2]):
             latest[d[0]] = d
-    return tuple(latest.values())
+    if not latest:
+        return ()
+    used = {(d[0], d[2]) for d in latest.values()}
+    markers = {
+        (name, kind, at)
+        for name, kind, at in stated
+        if same_question(at) and ((name, at) not in used or kind == STATED_ENTRY)
+    }
+    return (*latest.values(), *sorted(markers, key=lambda d: (d[2], d[0], d[1])))
+
+
+def _stated_otherwise(network: Sequence[Definition], net: Network, line: int) -> str | None:
+    """A name the reading takes for a free input that the write-up states otherwise (anywhere
+    in the question), or a defined name the write-up states again, whole, after the definition
+    read and before the step: that name, else None."""
+    read = {d[0]: d[2] for d in network if d[1] not in (STATED, STATED_ENTRY)}
+    for name, kind, at in network:
+        if kind not in (STATED, STATED_ENTRY):
+            continue
+        if name in net.inputs:
+            return name
+        if kind == STATED and name in read and read[name] < at < line:
+            return name
+    return None
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -765,6 +826,8 @@ def _entry(text: str, net: Network, sizes: Mapping[int, int]) -> Entry | None:
     rows, cols = _size(net.shapes[name], sizes)
     if digits is None:
         return name, None, None
+    if "0" in digits[: 1 if cols == 1 else 2]:
+        raise NotNetwork(f"the entry {text.strip()}: indices counted from 0?")  # never the last one
     if cols == 1 and rows > 1 and len(digits) == 1:
         return name, int(digits) - 1, 0
     if rows > 1 and cols > 1 and len(digits) == 2:
@@ -795,6 +858,8 @@ def _kronecker(text: str) -> str:
             raise NotNetwork("a delta with one index")
         if not (a.isdigit() and b is not None and b.isdigit()):
             raise NotNetwork("a delta whose indices have no values")
+        if "0" in (a, b):
+            raise NotNetwork("a delta's index 0: indices counted from 0?")
         return f" ({int(a == b)}) "
 
     return _DELTA.sub(one, text)
@@ -859,8 +924,9 @@ def _indices(texts: Sequence[str], net: Network) -> _Indices:  # noqa: C901, PLR
             if shape[1] == 0 and len(sub) == 1:
                 classes.setdefault(sub, set()).add(shape[0])
             elif shape[0] != 0 and shape[1] != 0 and len(sub) == 2:
-                classes.setdefault(sub[0], set()).add(shape[0])
-                classes.setdefault(sub[1], set()).add(shape[1])
+                for letter, cls in zip(sub, shape, strict=True):
+                    if letter.isalpha():  # W_{1j}: the row 1 fixed, j an index
+                        classes.setdefault(letter, set()).add(cls)
             else:
                 raise NotNetwork(f"the entry {m.group(0).strip()}")
     deltas = [m for t in plain for m in _DELTA.finditer(t)]
@@ -1190,9 +1256,12 @@ def decide(step: Any, scope: Any, base: dict[str, Any]) -> Any:
     texts = (step.left, step.right)
     if any(len(t) > MAX_TEXT or _NOT_READ.search(t) for t in texts):
         return None
+    definitions = tuple(d for d in scope.network if d[1] not in (STATED, STATED_ENTRY))
     try:
-        generic, kinds = dependencies((step.left, step.right), scope.network)
-        net = network_of(scope.network, scope.shapes, generic, kinds)
+        generic, kinds = dependencies((step.left, step.right), definitions)
+        net = network_of(definitions, scope.shapes, generic, kinds)
+        if _stated_otherwise(scope.network, net, step.line) is not None:
+            return None  # a name taken for a free input (or read) that the write-up gives otherwise
         if "\\Theta" in step.left + step.right and not net.relu:
             return None  # a step function beside no ReLU: what it stands for is not read
         if not any(
@@ -1275,6 +1344,8 @@ def _outcome(step: Any, scope: Any, net: Network) -> Outcome | None:  # noqa: C9
                     outcomes.append((assigned, probe, counts, any(t is None for t in truths)))
             except Kink:
                 continue
+            if not outcomes:
+                continue  # the conditions stated nearby hold for no value of the indices here
             points += 1
             signs |= found_signs
             for assigned, probe, counts, unread in outcomes:
@@ -1303,6 +1374,17 @@ def _outcome(step: Any, scope: Any, net: Network) -> Outcome | None:  # noqa: C9
     shown = [c for c, ok in held.items() if ok and _consistent(c, ns) is not None]
     said = _said(net, idx, said_sizes, said_points, step, scope)
     if shown:
+        shown = _one_reading(shown, counts_seen, getattr(scope, "readings", None))
+        if not shown:
+            return (
+                "undecided",
+                (
+                    f"equal at {said} only with a derivative read the other way from a step before in the "
+                    "chain (through the definitions, or by the name's own formula with the other names "
+                    "held): no one reading shows both, and each step holds under one (not shown, no witness)"
+                ),
+                None,
+            )
         combo = min(shown, key=lambda c: (_consistent(c, ns) or 0, sum(c)))
         how = ""
         if _consistent(combo, ns) == 1:
@@ -1316,6 +1398,36 @@ def _outcome(step: Any, scope: Any, net: Network) -> Outcome | None:  # noqa: C9
     if why:
         return "undecided", f"differs at a point ({said}), but {why}: no witness", None
     return "wrong", f"exact (under {_lines(net)}, at the sizes, indices and entries given)", witness
+
+
+def _one_reading(
+    shown: list[tuple[int, ...]],
+    derivatives: Sequence[tuple[str, tuple[Tag, ...]]],
+    readings: dict[str, set[int]] | None,
+) -> list[tuple[int, ...]]:
+    """The readings that show the step and read each derivative as the chain's steps before
+    did (``readings``: derivative -> the readings it was shown under, updated here). A chain
+    that holds step by step only with ``\\frac{\\partial v_m}{\\partial W_{ij}}`` read through
+    the network in one step and as ``v``'s own formula's partial in the next proves nothing."""
+    if readings is None:
+        return shown
+
+    def kind(combo: tuple[int, ...], n: int) -> int | None:
+        return derivatives[n][1][combo[n]][0]
+
+    kept = [
+        c
+        for c in shown
+        if all(
+            kind(c, n) is None or key not in readings or kind(c, n) in readings[key]
+            for n, (key, _) in enumerate(derivatives)
+        )
+    ]
+    for n, (key, _) in enumerate(derivatives):
+        kinds = {k for c in kept if (k := kind(c, n)) is not None}
+        if kinds:
+            readings[key] = kinds
+    return kept
 
 
 def _covered(signs: set[tuple[int, int, int, bool]]) -> bool:

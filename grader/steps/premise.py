@@ -249,3 +249,25 @@ def undecided_why(conditions: Sequence[ast.Node]) -> str | None:
         "the step may rest on the stated equation: it was neither proved from it nor refuted "
         "at a point that satisfies it"
     )
+
+
+# a sign stated in words, in a clause a premise word leads: a domain not read (a positive
+# integer is a number set, read)
+_SIGN_WORDS = re.compile(
+    r"\b(?:(?:strictly |non-?)?(?:positive|negative)(?! (?:integers?|natural|whole))|non-?zero"
+    r"|(?:in)?active (?:region|units?|set))\b",
+    re.I,
+)
+_PREMISE_WORDS = re.compile(r"\b(?:for|since|as|because|if|when|whenever|where|given|let|with|in)\b", re.I)
+
+
+def sign_words(prose: str) -> list[tuple[int, str]]:
+    """(offset, words) of each sign stated in words in a clause a premise word leads ("for
+    positive $x$", "since $W$ has only positive entries", "in the active region"), the math
+    masked out of ``prose``: a condition grader does not read."""
+    found = []
+    for m in _SIGN_WORDS.finditer(prose):
+        clause = re.split(r"[.;:()!?]|\n\s*\n", prose[max(0, m.start() - 100) : m.start()])[-1]
+        if _PREMISE_WORDS.search(clause):
+            found.append((m.start(), m.group(0)))
+    return found

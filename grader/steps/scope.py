@@ -45,6 +45,9 @@ class Scope:
     entries: tuple[tuple[str, str, str, str, int], ...] = ()  # vector functions by entry (Chain.entries)
     kronecker: bool = False  # the write-up names the Kronecker delta (Chain.kronecker)
     network: tuple[tuple[str, str, int], ...] = ()  # a network the write-up defines (Chain.network)
+    # the chain's steps shown so far under a network: each derivative as written (its indices'
+    # values aside) -> the readings it was shown under (grader.steps.network: one reading a chain)
+    readings: dict[str, set[int]] = field(default_factory=dict)
 
 
 def scope_of(chain: Chain, context: Context, functions: Mapping[str, Any]) -> Scope:
