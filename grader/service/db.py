@@ -24,6 +24,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # each filled theirs as the term's database grew, 0.3 MiB a minute of a soak for an hour; the
 # pages it would keep are in the operating system's file cache anyway.
 SQLITE_CACHE_KIB = 512
+# The statements each connection keeps prepared (the driver's default is 128): every length of
+# an IN list is a statement of its own, and 128 of them hold about 2 MiB a connection.
+SQLITE_STATEMENTS_KEPT = 32
 READ_ONLY = "grader_read_only"  # an execution option: this transaction writes nothing
 
 
@@ -52,7 +55,11 @@ def make_engine(url: str, checkpoints: bool = True, timeouts: Timeouts = Timeout
     if url.startswith("sqlite"):
         # Connections are kept (each new one costs its PRAGMAs); SQLite allows one writer at
         # a time however many there are, and waits up to ``timeout`` for it.
-        connect_args = {"check_same_thread": False, **timeout_args(url, timeouts)}
+        connect_args = {
+            "check_same_thread": False,
+            "cached_statements": SQLITE_STATEMENTS_KEPT,
+            **timeout_args(url, timeouts),
+        }
         no_checkpoints = () if checkpoints else ("wal_autocheckpoint=0",)
         engine = create_engine(
             url, connect_args=connect_args, poolclass=QueuePool, pool_size=8, max_overflow=24
