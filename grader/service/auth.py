@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import math
 from collections.abc import Awaitable, Callable
 
 from fastapi import Request, Response
@@ -97,8 +98,9 @@ def authenticate(request: Request) -> User | None:
     if user is not None:  # one budget per user, whichever token or session they send
         wait = service.limiter.retry_after(f"user {user.id}")
         if wait is not None:
-            error = ApiError(429, f"too many requests from your account; try again in {wait:.0f} s")
-            error.headers["Retry-After"] = str(max(1, round(wait)))
+            seconds = max(1, math.ceil(wait))  # "0 s" was said of a wait under half a second
+            error = ApiError(429, f"too many requests from your account; try again in {seconds} s")
+            error.headers["Retry-After"] = str(seconds)
             raise error
     request.state.user = user
     return user
