@@ -12,7 +12,9 @@ its own, or a chain's first equation) defines its names. A later step about them
   columns, capitals matrices, a declaration ``\\mathbf{x} \\in \\mathbb{R}^d`` wins); every
   size left free is tried at 2 and at 3 (two rounds), a sum's bound ``d`` is the size of the
   entries its index takes. Definitions whose shapes cannot be made consistent are no network.
-- **probes**: the inputs (names no definition gives) take small nonzero whole entries, every
+- **probes**: the inputs (names no definition gives) take small nonzero whole entries (in
+  twelfths under a condition stated on the values, ``x_j > 6``: the region it leaves may hold one
+  whole point only, and there each such condition must hold at two points), every
   free index every value its entries allow, and both sides are computed in exact rational
   arithmetic; a derivative by forward differentiation through the definitions (``\\partial A /
   \\partial B``: ``B`` moved, everything after it recomputed, the rest held), also read as the
@@ -29,7 +31,6 @@ its own, or a chain's first equation) defines its names. A later step about them
 
 from __future__ import annotations
 
-import contextvars
 import itertools
 import random
 import re
@@ -41,6 +42,8 @@ from typing import Any
 from grader.mathlang import ast
 from grader.mathlang.errors import MathError
 from grader.mathlang.parser import parse
+from grader.steps import duals
+from grader.steps.duals import Dual, Kink, Mat, NotNetwork, Value
 from grader.steps.latex import closing, group_end
 from grader.steps.read import LETTERS, normalize
 
@@ -50,10 +53,6 @@ REACH = 40  # lines after a definition that it applies to (the same question)
 SIZES = ((2, 3), (3, 2))  # the free sizes' values in the two rounds (alternating between classes)
 POINTS = 3  # probe points at each size, at least
 MAX_POINTS = 12  # at most: more only until every ReLU's argument was seen of both signs
-# (the ReLU, the row, the column, positive) of each ReLU argument's entry at the point's values
-_SIGNS: contextvars.ContextVar[set[tuple[int, int, int, bool]] | None] = contextvars.ContextVar(
-    "network_relu_signs", default=None
-)
 MAX_ASSIGNMENTS = 64  # values of the free indices tried at one point
 MAX_READINGS = 64  # readings of a step's derivatives tried together
 MAX_DERIVATIVES = 8
@@ -62,6 +61,11 @@ MAX_TEXT = 4000
 MAX_COEFFICIENTS = 4000  # coefficients of an unknown function at one point
 COEFFICIENTS = (-2, -1, 1, 2)
 ENTRY_RANGE = tuple(k for k in range(-7, 8) if k)  # entries of the inputs: small, nonzero, whole
+# under a condition on the values (x_j > 6), entries in twelfths: the region a condition leaves
+# holds many of them, where it may hold one whole number only (x_j = 7, at which x_j = 7 "holds")
+TWELFTHS = 12
+FINE_RANGE = tuple(Fraction(k, TWELFTHS) for k in range(-7 * TWELFTHS, 7 * TWELFTHS + 1) if k)
+MIN_ACCEPTED = 2  # points where the conditions hold, for each value of the indices where any does
 
 _BOLD = re.compile(r"\\(?:mathbf|boldsymbol|bm|mathcal|vec)\s*\{\s*(\\?[A-Za-z]+)\s*\}")
 _NAME = re.compile(r"^\s*(\\?[A-Za-z]+)\s*$")
@@ -74,14 +78,6 @@ _NOT_READ = re.compile(
     r"\\(?:lim|int|prod|infty|dots|cdots|ldots|vdots|ddots|begin|mathbb|in|approx|sim|det|max|min)(?![A-Za-z])"
     r"|\\text\s*\{\s*(?!diag|ReLU|relu)|\\operatorname\s*\{\s*(?!diag|ReLU|relu)|'|\^\s*\{\s*\("
 )
-
-
-class NotNetwork(Exception):
-    """The step (or the definitions) is not read this way."""
-
-
-class Kink(Exception):
-    """A ReLU's argument (or a step function's) is 0 at the point: no derivative there."""
 
 
 # -- finding the definitions ------------------------------------------------------------------
@@ -241,234 +237,6 @@ def _parse(text: str, symbols: Sequence[str]) -> ast.Node:
     return parse(shown, symbols=(*LETTERS, *symbols), functions=_FUNCS)
 
 
-# -- values: exact numbers with a derivative part, arrays of them ---------------------------------
-
-
-@dataclass(frozen=True)
-class Dual:
-    """A value and its derivative along one direction (forward differentiation), exact."""
-
-    v: Fraction
-    d: Fraction = Fraction(0)
-
-    def __add__(self, o: Any) -> Dual:
-        o = _dual(o)
-        return Dual(self.v + o.v, self.d + o.d)
-
-    __radd__ = __add__
-
-    def __sub__(self, o: Any) -> Dual:
-        o = _dual(o)
-        return Dual(self.v - o.v, self.d - o.d)
-
-    def __rsub__(self, o: Any) -> Dual:
-        return _dual(o) - self
-
-    def __mul__(self, o: Any) -> Dual:
-        o = _dual(o)
-        return Dual(self.v * o.v, self.d * o.v + self.v * o.d)
-
-    __rmul__ = __mul__
-
-    def __truediv__(self, o: Any) -> Dual:
-        o = _dual(o)
-        if o.v == 0:
-            raise ZeroDivisionError
-        return Dual(self.v / o.v, (self.d * o.v - self.v * o.d) / (o.v * o.v))
-
-    def __neg__(self) -> Dual:
-        return Dual(-self.v, -self.d)
-
-
-def _dual(x: Any) -> Dual:
-    return x if isinstance(x, Dual) else Dual(Fraction(x))
-
-
-@dataclass(frozen=True)
-class Mat:
-    rows: tuple[tuple[Dual, ...], ...]
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return len(self.rows), len(self.rows[0])
-
-    def t(self) -> Mat:
-        return Mat(tuple(zip(*self.rows, strict=True)))
-
-    def map(self, f: Callable[[Dual], Dual]) -> Mat:
-        return Mat(tuple(tuple(f(x) for x in r) for r in self.rows))
-
-
-@dataclass(frozen=True)
-class Eye:
-    """The identity ``I``, of whatever size the arithmetic around it asks."""
-
-
-Value = Dual | Mat | Eye
-
-
-def _eye(n: int) -> Mat:
-    return Mat(tuple(tuple(Dual(Fraction(int(i == j))) for j in range(n)) for i in range(n)))
-
-
-def _scalar(x: Value) -> Value:
-    if isinstance(x, Mat) and x.shape == (1, 1):
-        return x.rows[0][0]
-    return x
-
-
-def _add(a: Value, b: Value, sign: int) -> Value:
-    a, b = _scalar(a), _scalar(b)
-    if isinstance(a, Eye) and isinstance(b, Mat):
-        a = _eye(b.shape[0])
-    if isinstance(b, Eye) and isinstance(a, Mat):
-        b = _eye(a.shape[0])
-    if isinstance(a, Dual) and isinstance(b, Dual):
-        return a + b if sign > 0 else a - b
-    if isinstance(a, Mat) and isinstance(b, Mat) and a.shape == b.shape:
-        return Mat(
-            tuple(
-                tuple(x + y if sign > 0 else x - y for x, y in zip(ra, rb, strict=True))
-                for ra, rb in zip(a.rows, b.rows, strict=True)
-            )
-        )
-    raise NotNetwork("shapes")
-
-
-def _matmul(a: Mat, b: Mat) -> Mat:
-    if a.shape[1] != b.shape[0]:
-        raise NotNetwork("shapes")
-    cols = b.t().rows
-    return Mat(tuple(tuple(_dot(r, c) for c in cols) for r in a.rows))
-
-
-def _dot(a: Sequence[Dual], b: Sequence[Dual]) -> Dual:
-    total = Dual(Fraction(0))
-    for x, y in zip(a, b, strict=True):
-        total = total + x * y
-    return total
-
-
-def _product(a: Value, b: Value, op: str) -> Value:
-    a, b = _scalar(a), _scalar(b)
-    if isinstance(a, Eye):
-        return b
-    if isinstance(b, Eye):
-        return a
-    if isinstance(a, Dual):
-        return a * b if isinstance(b, Dual) else b.map(lambda x: a * x)
-    if isinstance(b, Dual):
-        return a.map(lambda x: x * b)
-    if op == "odot" or op == "star":
-        if a.shape != b.shape:
-            raise NotNetwork("shapes")
-        return Mat(
-            tuple(
-                tuple(x * y for x, y in zip(ra, rb, strict=True))
-                for ra, rb in zip(a.rows, b.rows, strict=True)
-            )
-        )
-    if op == "otimes":
-        if a.shape[1] != 1 or b.shape[1] != 1:
-            raise NotNetwork("shapes")
-        return _matmul(a, b.t())
-    if op in ("cdot", "dot") and a.shape[1] == 1 and b.shape[1] == 1 and a.shape[0] == b.shape[0] > 1:
-        return _matmul(a.t(), b).rows[0][0]  # u \cdot v of two columns: their inner product
-    return _matmul(a, b)
-
-
-def _relu(x: Dual) -> Dual:
-    if x.v == 0:
-        raise Kink
-    return x if x.v > 0 else Dual(Fraction(0))
-
-
-def _theta(x: Dual) -> Dual:
-    if x.v == 0:
-        raise Kink
-    return Dual(Fraction(int(x.v > 0)))
-
-
-_ELEMENT_WISE: dict[str, Callable[[Dual], Dual]] = {"relu": _relu, "Theta": _theta}
-
-
-def _value(node: ast.Node, env: Mapping[str, Value]) -> Value:  # noqa: C901, PLR0911, PLR0912
-    if isinstance(node, ast.Num):
-        return Dual(node.value)
-    if isinstance(node, ast.Sym):
-        if node.name in env:
-            return env[node.name]
-        if node.name == "I":
-            return Eye()
-        raise NotNetwork(f"'{node.name}' has no value here")
-    if isinstance(node, ast.Neg):
-        return _product(Dual(Fraction(-1)), _value(node.operand, env), "implicit")
-    if isinstance(node, ast.Transpose):
-        v = _scalar(_value(node.operand, env))
-        return v.t() if isinstance(v, Mat) else v
-    if isinstance(node, ast.Call):
-        return _call(node, env)
-    if isinstance(node, ast.BinOp):
-        if node.op == "^" and isinstance(node.right, ast.Sym) and node.right.name == "T" and "T" not in env:
-            v = _scalar(_value(node.left, env))
-            return v.t() if isinstance(v, Mat) else v
-        if node.op == "^":
-            base = node.left
-            if (
-                isinstance(base, ast.Call)
-                and base.name == "norm"
-                and isinstance(node.right, ast.Num)
-                and node.right.value == 2
-                and (len(base.args) == 1 or (isinstance(base.args[1], ast.Num) and base.args[1].value == 2))
-            ):  # \|v\|_2^2: the sum of the squares (no square root)
-                v = _scalar(_value(base.args[0], env))
-                if not isinstance(v, Mat) or v.shape[1] != 1:
-                    raise NotNetwork("the norm of a matrix")
-                return _dot([r[0] for r in v.rows], [r[0] for r in v.rows])
-            v = _scalar(_value(base, env))
-            if not isinstance(node.right, ast.Num) or node.right.value.denominator != 1:
-                raise NotNetwork("a power")
-            k = int(node.right.value)
-            if not isinstance(v, Dual) or not 0 <= k <= 8:
-                raise NotNetwork("a power")
-            out = Dual(Fraction(1))
-            for _ in range(k):
-                out = out * v
-            return out
-        a, b = _value(node.left, env), _value(node.right, env)
-        if node.op in ("+", "-"):
-            return _add(a, b, 1 if node.op == "+" else -1)
-        if node.op == "/":
-            b = _scalar(b)
-            if not isinstance(b, Dual):
-                raise NotNetwork("a division by an array")
-            inverse = Dual(Fraction(1)) / b
-            return _product(a, inverse, "implicit")
-        return _product(a, b, node.op)
-    if isinstance(node, ast.Matrix | ast.ListLit):
-        raise NotNetwork("a matrix written out")
-    raise NotNetwork(type(node).__name__)
-
-
-def _call(node: ast.Call, env: Mapping[str, Value]) -> Value:
-    if node.name in _ELEMENT_WISE and len(node.args) == 1:
-        f = _ELEMENT_WISE[node.name]
-        v = _scalar(_value(node.args[0], env))
-        seen = _SIGNS.get()
-        if seen is not None and node.name == "relu":
-            rows = v.rows if isinstance(v, Mat) else ((v,),) if isinstance(v, Dual) else ()
-            seen.update((id(node), i, j, x.v > 0) for i, row in enumerate(rows) for j, x in enumerate(row))
-        return f(v) if isinstance(v, Dual) else v.map(f) if isinstance(v, Mat) else v
-    if node.name == "diag" and len(node.args) == 1:
-        v = _scalar(_value(node.args[0], env))
-        if not isinstance(v, Mat) or v.shape[1] != 1:
-            raise NotNetwork("diag of a matrix")
-        n = v.shape[0]
-        zero = Dual(Fraction(0))
-        return Mat(tuple(tuple(v.rows[i][0] if i == j else zero for j in range(n)) for i in range(n)))
-    raise NotNetwork(f"{node.name}(...)")
-
-
 # -- the network: shapes, inputs, evaluation ------------------------------------------------------
 
 
@@ -528,7 +296,7 @@ def _shape(node: ast.Node, shapes: dict[str, Shape], u: _Unify) -> Shape:  # noq
         return None if s is None else (s[1], s[0])
     if isinstance(node, ast.Call):
         inner = _shape(node.args[0], shapes, u) if len(node.args) >= 1 else None
-        if node.name in _ELEMENT_WISE:
+        if node.name in duals.ELEMENT_WISE:
             return inner
         if node.name == "diag" and inner is not None:
             if u.find(inner[1]) != 0:
@@ -668,16 +436,14 @@ def _size(shape: tuple[int, int], sizes: Mapping[int, int]) -> tuple[int, int]:
     return tuple(1 if c == 0 else sizes[c] for c in shape)  # type: ignore[return-value]
 
 
-def _inputs(net: Network, sizes: Mapping[int, int], rng: random.Random) -> dict[str, Value]:
+def _inputs(
+    net: Network, sizes: Mapping[int, int], rng: random.Random, pool: Sequence[Any]
+) -> dict[str, Value]:
     out: dict[str, Value] = {}
     for name in net.inputs:
         r, c = _size(net.shapes[name], sizes)
-        if net.shapes[name] == (0, 0):
-            out[name] = Dual(Fraction(rng.choice(ENTRY_RANGE)))
-        else:
-            out[name] = Mat(
-                tuple(tuple(Dual(Fraction(rng.choice(ENTRY_RANGE))) for _ in range(c)) for _ in range(r))
-            )
+        drawn = Mat(tuple(tuple(Dual(Fraction(rng.choice(pool))) for _ in range(c)) for _ in range(r)))
+        out[name] = drawn.rows[0][0] if net.shapes[name] == (0, 0) else drawn
     for name, parents in net.generic.items():
         r, c = _size(net.shapes[name], sizes)
         count = sum(a * b for a, b in (_size(net.shapes[p], sizes) for p in parents))
@@ -695,12 +461,12 @@ def _unknown(name: str, parents: Sequence[str], env: Mapping[str, Value], shape:
     its coefficients drawn with the point (``#name`` of the inputs)."""
     xs: list[Dual] = []
     for p in parents:
-        v = _scalar(env[p])
+        v = duals.scalar(env[p])
         xs += [v] if isinstance(v, Dual) else [x for row in v.rows for x in row] if isinstance(v, Mat) else []
     terms = xs + [xs[i] * xs[j] for i in range(len(xs)) for j in range(i, len(xs))]
     coefficients = env[f"#{name}"]
     assert isinstance(coefficients, Mat)
-    values = [_dot(row, terms) for row in coefficients.rows]
+    values = [duals.dot(row, terms) for row in coefficients.rows]
     r, c = shape
     if (r, c) == (1, 1):
         return values[0]
@@ -722,7 +488,7 @@ def _forward(
             size = (1, 1) if net.shapes[name] == (0, 0) else (len(coefficients.rows), 1)
             value = _unknown(name, node, env, size)
         else:
-            value = _value(node, env)
+            value = duals.evaluate(node, env)
         env[name] = _seeded(value, name, seed)
     return env
 
@@ -1013,10 +779,10 @@ def _of(what: str, env: Mapping[str, Value], net: Network, sizes: Mapping[int, i
         name, r, c = entry
         formulas = dict(net.order)
         formula = formulas.get(name) if own and name != own else None
-        v = _value(formula, env) if isinstance(formula, ast.Node) else env[name]
+        v = duals.evaluate(formula, env) if isinstance(formula, ast.Node) else env[name]
         if r is None:
             return v
-        v = _scalar(v)
+        v = duals.scalar(v)
         if not isinstance(v, Mat):
             raise NotNetwork("an entry of a scalar")
         return v.rows[r][c or 0]
@@ -1025,14 +791,14 @@ def _of(what: str, env: Mapping[str, Value], net: Network, sizes: Mapping[int, i
     node = _parse(text, tuple(found))
     local = dict(env)
     for ph, (name, r, c) in found.items():
-        v = _scalar(env[name])
+        v = duals.scalar(env[name])
         assert isinstance(v, Mat) and r is not None
         local[ph] = v.rows[r][c or 0]
-    return _value(node, local)
+    return duals.evaluate(node, local)
 
 
 def _derivative_part(v: Value) -> Value:
-    v = _scalar(v)
+    v = duals.scalar(v)
     if isinstance(v, Dual):
         return Dual(v.d)
     if isinstance(v, Mat):
@@ -1042,7 +808,7 @@ def _derivative_part(v: Value) -> Value:
 
 def _equal(a: Value, b: Value) -> bool | None:
     """Equal, different, or None when the shapes do not fit."""
-    a, b = _scalar(a), _scalar(b)
+    a, b = duals.scalar(a), duals.scalar(b)
     if isinstance(a, Dual) and isinstance(b, Dual):
         return a.v == b.v
     if isinstance(a, Mat) and isinstance(b, Mat):
@@ -1055,7 +821,7 @@ def _equal(a: Value, b: Value) -> bool | None:
 
 
 def _text(v: Value) -> str:
-    v = _scalar(v)
+    v = duals.scalar(v)
     if isinstance(v, Dual):
         return str(v.v)
     if isinstance(v, Mat):
@@ -1084,11 +850,11 @@ def _truth(
             return None
         local = dict(env)
         for ph, (name, r, c) in side.entries.items():
-            v = _scalar(env[name])
+            v = duals.scalar(env[name])
             if not isinstance(v, Mat) or r is None:
                 return None
             local[ph] = v.rows[r][c or 0]
-        a, b = _scalar(_value(node.left, local)), _scalar(_value(node.right, local))
+        a, b = duals.scalar(duals.evaluate(node.left, local)), duals.scalar(duals.evaluate(node.right, local))
     except (NotNetwork, MathError, KeyError, ValueError, ZeroDivisionError):
         return None
     if not isinstance(a, Dual) or not isinstance(b, Dual):
@@ -1138,7 +904,7 @@ def _probe(
     grouped: dict[str, list[tuple[str, list[tuple[Tag, Value]]]]] = {}
     for side in sides:
         for ph, (name, r, c) in side.entries.items():
-            v = _scalar(env[name])
+            v = duals.scalar(env[name])
             if not isinstance(v, Mat) or r is None:
                 raise NotNetwork("an entry of a scalar")
             local[ph] = v.rows[r][c or 0]
@@ -1157,7 +923,7 @@ def _probe(
             for ph, cands in grouped[key]:
                 env_c[ph] = cands[i][1]
         try:
-            a, b = _value(sides[0].node, env_c), _value(sides[1].node, env_c)
+            a, b = duals.evaluate(sides[0].node, env_c), duals.evaluate(sides[1].node, env_c)
         except NotNetwork:
             equal[combo] = None
             continue
@@ -1305,6 +1071,9 @@ def _outcome(step: Any, scope: Any, net: Network) -> Outcome | None:  # noqa: C9
     said_sizes = []
     said_points: list[int] = []
     covered = True
+    on_values = _on_values(conditions, net)
+    entries = FINE_RANGE if on_values else ENTRY_RANGE
+    most_points = 2 * MAX_POINTS if on_values else MAX_POINTS
     for values in SIZES:
         sizes = _round_sizes(net, values)
         bounds = {sym: sizes[cls] for sym, cls in idx.bounds.items()}
@@ -1322,17 +1091,18 @@ def _outcome(step: Any, scope: Any, net: Network) -> Outcome | None:  # noqa: C9
         said_sizes.append(sizes)
         points = 0
         signs: set[tuple[int, int, int, bool]] = set()
-        for _ in range(4 * MAX_POINTS):
-            if points == MAX_POINTS or (points >= POINTS and _covered(signs)):
+        accepted: dict[tuple[int, ...], int] = {}  # points where the conditions hold, by the indices' values
+        for _ in range(4 * most_points):
+            if points == most_points or (points >= POINTS and _covered(signs) and _enough(accepted)):
                 break
-            inputs = _inputs(net, sizes, rng)
+            inputs = _inputs(net, sizes, rng, entries)
             try:
-                token = _SIGNS.set(set())
+                token = duals.SIGNS.set(set())
                 try:
                     env = _plain_values(_forward(net, inputs))
-                    found_signs = _SIGNS.get() or set()
+                    found_signs = duals.SIGNS.get() or set()
                 finally:
-                    _SIGNS.reset(token)
+                    duals.SIGNS.reset(token)
                 cache: dict[Any, dict[str, Value]] = {}
                 outcomes = []
                 for a in assignments:
@@ -1341,14 +1111,16 @@ def _outcome(step: Any, scope: Any, net: Network) -> Outcome | None:  # noqa: C9
                     if any(t is False for t in truths):
                         continue
                     probe, counts = _probe(reads[a], net, inputs, env, sizes, cache)
-                    outcomes.append((assigned, probe, counts, any(t is None for t in truths)))
+                    outcomes.append((a, assigned, probe, counts, any(t is None for t in truths)))
             except Kink:
                 continue
             if not outcomes:
                 continue  # the conditions stated nearby hold for no value of the indices here
             points += 1
             signs |= found_signs
-            for assigned, probe, counts, unread in outcomes:
+            for a, *_ in outcomes:
+                accepted[a] = accepted.get(a, 0) + 1
+            for _, assigned, probe, counts, unread in outcomes:
                 if counts_seen is None:
                     counts_seen = counts
                     held = dict.fromkeys(probe.equal, True)
@@ -1364,12 +1136,12 @@ def _outcome(step: Any, scope: Any, net: Network) -> Outcome | None:  # noqa: C9
                     at.update({k: str(v) for k, v in assigned.items()})
                     at.update({k: _text(inputs[k]) for k in net.inputs})
                     witness = (at, probe.values[0], probe.values[1])
-        covered = covered and _covered(signs)
+        covered = covered and _covered(signs) and (not on_values or _enough(accepted))
         said_points.append(points)
     if probes == 0 or counts_seen is None:
         return None
     ns = [t for _, t in counts_seen]
-    if not covered:  # a ReLU's argument of one sign only at every point: a branch never tried
+    if not covered:  # a ReLU's argument of one sign only, or a condition met at one point only
         held = {c: False for c in held}
     shown = [c for c, ok in held.items() if ok and _consistent(c, ns) is not None]
     said = _said(net, idx, said_sizes, said_points, step, scope)
@@ -1430,6 +1202,22 @@ def _one_reading(
     return kept
 
 
+def _on_values(conditions: Sequence[str], net: Network) -> bool:
+    """A condition stated nearby about the network's values (``x_j > 6``, not ``m = i``)."""
+    names = {*dict(net.order), *net.inputs, *net.generic}
+    return any(
+        m.group(1) in names
+        for c in conditions
+        for m in re.finditer(r"(?<![A-Za-z\\])([A-Za-z])(?![A-Za-z])", _plain(c))
+    )
+
+
+def _enough(accepted: Mapping[tuple[int, ...], int]) -> bool:
+    """Each value of the indices where the conditions held at a point held them at two: a step
+    equal at one point of the region a condition leaves is not shown by it."""
+    return all(n >= MIN_ACCEPTED for n in accepted.values())
+
+
 def _covered(signs: set[tuple[int, int, int, bool]]) -> bool:
     """Every ReLU argument's entry seen positive and negative."""
     return all((node, i, j, not positive) in signs for node, i, j, positive in signs)
@@ -1453,7 +1241,9 @@ def _said(
         f"{n} points at the sizes {', '.join(str(v) for v in r.values())}"
         for r, n in zip(rounds, points, strict=True)
     )
-    parts = [f"{sizes} (entries small whole numbers{', every ReLU of both signs' if net.relu else ''})"]
+    on_values = _on_values(_conditions(scope), net)
+    kind = "numbers in twelfths" if on_values else "whole numbers"
+    parts = [f"{sizes} (entries small {kind}{', every ReLU of both signs' if net.relu else ''})"]
     if idx.free:
         parts.append("every value of " + ", ".join(sorted(idx.free)))
     if net.lines:
@@ -1469,7 +1259,8 @@ def _said(
     if "\\Theta" in step.left + step.right:
         parts.append("\\Theta as the step function (no point where its argument is 0)")
     if any(True for _ in getattr(scope, "written_as", {}).values()):
-        parts.append("at the points where the conditions stated nearby hold")
+        each = " (two at least for each value of the indices)" if on_values else ""
+        parts.append(f"at the points where the conditions stated nearby hold{each}")
     return "; ".join(parts)
 
 
