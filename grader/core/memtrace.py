@@ -77,12 +77,15 @@ def _log_totals(target: Path, seconds: float) -> None:
     objects), C's malloc (mallinfo2: held from the system and in use), SQLite's own, the RSS."""
     started = time.monotonic()
     with target.open("a") as out:
-        out.write("minute  rss_MiB  py_blocks  gc_objects  malloc_held_MiB  malloc_used_MiB  sqlite_MiB\n")
+        out.write("minute  rss_MiB  py_blocks  gc_objects  malloc_held_MiB  malloc_used_MiB  sqlite_MiB")
+        out.write("  anon_MiB  file_MiB\n")
         while True:
             held, used = _malloc_totals()
             minutes, rss = (time.monotonic() - started) / 60, _rss() / 2**20
             line = f"{minutes:6.1f} {rss:8.1f} {sys.getallocatedblocks():10d} {len(gc.get_objects()):11d}"
-            line += f" {held / 2**20:16.1f} {used / 2**20:16.1f} {sqlite_used() / 2**20:11.2f}\n"
+            line += f" {held / 2**20:16.1f} {used / 2**20:16.1f} {sqlite_used() / 2**20:11.2f}"
+            anon, file = _rss_kinds()
+            line += f" {anon / 2**20:9.1f} {file / 2**20:9.1f}\n"
             out.write(line)
             out.flush()
             time.sleep(seconds)
@@ -91,6 +94,17 @@ def _log_totals(target: Path, seconds: float) -> None:
 def _rss() -> int:
     with open("/proc/self/statm") as stream:
         return int(stream.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _rss_kinds() -> tuple[int, int]:
+    """The RSS's anonymous pages (heaps) and file pages (code, libraries, mapped files)."""
+    kinds = {"RssAnon:": 0, "RssFile:": 0}
+    with open("/proc/self/status") as stream:
+        for line in stream:
+            name, *value = line.split()
+            if name in kinds:
+                kinds[name] = int(value[0]) * 1024
+    return kinds["RssAnon:"], kinds["RssFile:"]
 
 
 class _MallInfo2(ctypes.Structure):
