@@ -10,8 +10,9 @@ or on a throw-away PostgreSQL cluster (as the tests make it), and hands in one s
 1 / ``--rate`` seconds, from ``--students`` students in turn, each waiting for its verdict
 with the long poll as ``grader submit`` does. Only 127.0.0.1 is ever sent a request.
 
-Every minute it prints the resident memory (RSS, psutil) of the web server, of its grading
-process and of each pool worker that grades (and of the upload reader and the fork servers),
+Every minute it prints the resident memory (RSS, psutil: the minute's mean of a sample every
+5 s) of the web server, of its grading process and of each pool worker that grades (and of the
+upload reader and the fork servers),
 with the hand-ins answered and graded so far and how many workers were seen so far (a worker
 retires after its 500 sheets and a fresh one takes its place). Meanwhile ``--tas`` TAs work
 as TAs do, each a request every ``--ta-pause`` seconds with a token of their own: the TA
@@ -252,6 +253,22 @@ def line(when: str, rss: dict[str, dict[int, int]], tally: Tally, workers_seen: 
     return f"{when}: RSS MiB  " + ", ".join(parts) + f"  | {counts}"
 
 
+SAMPLE_SECONDS = 5.0  # a minute's figure is the mean of its samples: the server trims its free
+# memory every 60 s (grader.core.allocator), and one sample a minute, taken at a phase of that
+# cycle that drifts through the hour, read the drift as growth (an hour: +5.5% sampled once a
+# minute, +2.1% by the server's own log of its RSS each minute at another phase)
+
+
+def averaged(taken: list[dict[str, dict[int, int]]]) -> dict[str, dict[int, int]]:
+    """The mean RSS of each process over the samples in which it was alive."""
+    sums: dict[str, dict[int, list[int]]] = {}
+    for sample in taken:
+        for role, sizes in sample.items():
+            for pid, size in sizes.items():
+                sums.setdefault(role, {}).setdefault(pid, []).append(size)
+    return {role: {pid: round(statistics.fmean(v)) for pid, v in pids.items()} for role, pids in sums.items()}
+
+
 def largest_worker(samples: list[dict[str, dict[int, int]]]) -> float:
     """The largest pool worker's RSS in MiB at any of these minutes."""
     sizes = [size for sample in samples for size in sample.get("pool worker", {}).values()]
@@ -401,19 +418,25 @@ def soak(
     poster.start()
     for ta in tas:
         ta.start()
-    samples: dict[int, dict[str, dict[int, int]]] = {}
-    workers_seen: set[int] = set()
-    minute = 0
-    while True:
-        samples[minute] = Processes.of(server).rss()
-        workers_seen |= set(samples[minute].get("pool worker", {}))
+    samples: dict[int, dict[str, dict[int, int]]] = {0: Processes.of(server).rss()}
+    workers_seen: set[int] = set(samples[0].get("pool worker", {}))
+    print(line("minute   0", samples[0], tally, len(workers_seen)), flush=True)
+    minute = 1
+    while minute * 60 <= seconds:
+        taken, stopped = [], False
+        while not stopped and time.monotonic() < started + minute * 60:
+            taken.append(Processes.of(server).rss())
+            workers_seen |= set(taken[-1].get("pool worker", {}))
+            left = started + minute * 60 - time.monotonic()
+            stopped = stop.wait(max(0.0, min(SAMPLE_SECONDS, left)))
+        if not taken or stopped:
+            break
+        samples[minute] = averaged(taken)
         print(line(f"minute {minute:3d}", samples[minute], tally, len(workers_seen)), flush=True)
         if server.process.poll() is not None:
             print(f"the server ended ({server.process.returncode})")
             return 1
         minute += 1
-        if minute * 60 > seconds or stop.wait(max(0.0, started + minute * 60 - time.monotonic())):
-            break
     stop.set()
     poster.join(timeout=180)
     for ta in tas:
