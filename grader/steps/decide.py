@@ -40,7 +40,7 @@ from grader.mathlang import ast
 from grader.mathlang.domains import SymbolDomain
 from grader.mathlang.errors import MathError
 from grader.mathlang.evaluate import compile_functions
-from grader.steps import network, premise, under
+from grader.steps import limits, network, premise, under
 from grader.steps.calculus import has_derivative
 from grader.steps.entries import kronecker_valued
 from grader.steps.find import _top_level_relations
@@ -263,6 +263,8 @@ def _unread(step: Step, scope: Scope, base: dict[str, Any], why: str) -> StepMar
             return written_out
     if has_derivative(step.left) or has_derivative(step.right):
         mark = _with_derivatives(step, scope, base)
+        if mark is None or mark.status == "undecided":  # a limit with parameters: at points
+            mark = _limit_at_points(step, scope, base) or mark
         if mark is not None:
             return mark
     if step.relation == "=" and defined.derivative_definition(step.left, step.right):
@@ -657,6 +659,13 @@ def _with_derivatives(step: Step, scope: Scope, base: dict[str, Any]) -> StepMar
     if mark.status == "wrong":  # the certificate of a wrong step says how its witness was confirmed
         return mark.model_copy(update=original)
     return mark.model_copy(update={**original, "certificate": f"{mark.certificate} ({said})"})
+
+
+def _limit_at_points(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | None:
+    """A limit with parameters decided at points where the stated conditions hold
+    (:mod:`grader.steps.limits`); a witness kept only as :func:`_witness_mark` allows."""
+    found = limits.at_points(step, scope, base)
+    return _witness_mark(base, found, scope) if isinstance(found, W.Found) else found
 
 
 def _tolerance(*texts: str) -> tuple[float, float]:
