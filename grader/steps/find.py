@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from grader.mathlang.lexer import GREEK_NAMES
 from grader.mathlang.names import ALIASES, BUILTIN_NAMES, SPELLINGS
-from grader.steps import network, premise
+from grader.steps import network, premise, topic
 from grader.steps.entries import KRONECKER_WORDS, EntryDefinition, definition_in
 from grader.steps.latex import closing
 from grader.steps.models import Chain, Relation, Step
@@ -184,23 +184,26 @@ def chains_in_text(text: str, kind: str = "latex") -> list[Chain]:
     primed = frozenset(d[0] for d in definitions if d[2])  # f'(x) = ... is a claim where f is defined
     items = _Items(text.splitlines())
     resets = tuple(m.start() for m in _GENERAL.finditer(text))
+    turns = tuple(m.start() for m in _OTHERWISE.finditer(_prose(text, pieces)))
     chains = [
         c
         for g in _row_groups(text, pieces)
-        if (c := _as_chain(g, conditions_at, unread_at, primed, items, resets)) is not None
+        if (c := _as_chain(g, conditions_at, unread_at, primed, items, resets, turns)) is not None
     ]
     defined = _defined_names(pieces)
     if defined:
         chains = [c.model_copy(update={"defined": defined}) for c in chains]
     lines = text.splitlines()
-    chains = [c.model_copy(update={"about_shapes": True}) if _about_shapes(c, lines) else c for c in chains]
+    chains = [
+        c.model_copy(update={"about_shapes": True}) if topic.about_shapes(c, lines) else c for c in chains
+    ]
     shapes = _declared_shapes(text, pieces)
     if shapes:
         chains = [c.model_copy(update={"arrays": _shapes_before(shapes, c)}) for c in chains]
     words = _array_property_words(text, pieces)
     if words:
         chains = [c.model_copy(update={"array_words": _words_near(words, c)}) for c in chains]
-    chains = [c.model_copy(update={"convolution": _convolution_named(c, lines)}) for c in chains]
+    chains = [c.model_copy(update={"convolution": topic.convolution_named(c, lines)}) for c in chains]
     entries = _entry_definitions(text, pieces)
     if entries:
         parts = _part_labels(lines)
@@ -625,74 +628,6 @@ def _entries_before(
         if there[0] == here[0]:
             out.append(d)
     return tuple(out)
-
-
-# Words that make `\times` a separator of dimensions (``2 \times 3 \times 4``), not a product
-_SHAPE_WORDS = re.compile(
-    r"\bshapes?\b|\bdimension|\bdims?\b|\bsizes?\b|\btensors?\b|feature maps?|\bchannels?\b"
-    r"|\bconvolution|\bconv\b|\bkernels?\b|\bstrides?\b|\bpadding\b|\\in\s*\\mathbb\s*\{?\s*[RZN]\s*\}?\s*\^",
-    re.IGNORECASE,
-)
-SHAPE_REACH = 2  # lines before a chain whose words still say what it is about
-
-
-def _about_shapes(chain: Chain, lines: list[str]) -> bool:
-    last = max(s.line for s in chain.steps)
-    around = "\n".join(lines[max(0, chain.line - 1 - SHAPE_REACH) : last])
-    return _SHAPE_WORDS.search(around) is not None
-
-
-_CONVOLUTION_MODE = re.compile(r"\b(full|valid|same)\b", re.IGNORECASE)
-_CONVOLUTION = re.compile(r"convolution|\bconv\b", re.IGNORECASE)
-# a mode word that names the convolution's mode: just before the word convolution ("*Full*
-# convolution", "valid-mode convolution") or beside "mode" ("mode='same'", "same mode"); "the
-# same convolution" (the one before?) and "full of zeros" do not
-_MODE_NAMED = re.compile(
-    r"(?:\b(full|valid)|(?<!\bthe )(?<!\bthis )(?<!\bthat )\b(same))\b[*_`'\"]*[\s-]*(?:mode\s+)?"
-    r"(?:1-?D\s+|discrete\s+)?(?:convolution|conv\b)"
-    r"|\bmode\s*[=:]?\s*[`'\"]?(full|valid|same)\b|\b(full|valid|same)[`'\"]?\s+mode\b",
-    re.IGNORECASE,
-)
-_FLIP = re.compile(r"(\b(?:without|no|not|don't)\b[^.$]{0,30})?\bflip", re.IGNORECASE)
-_NOT_COMPUTED = re.compile(
-    r"strid|dilat|atrous|transpos|up-?sampl|down-?sampl|sub-?sampl|circular|periodic|wrap|pool"
-    r"|pad\w*\s*(?:=|:|of|by|with)?\s*(?:size\s*)?(?:\d|one|two|three|four)",
-    re.IGNORECASE,
-)
-CONVOLUTION_REACH = 12  # lines before a chain where the kernel's flipping may be said
-
-
-def _convolution_named(chain: Chain, lines: list[str]) -> str | None:
-    """The 1-D convolution the nearest of the 3 lines before the chain names (one mode word and
-    "convolution"), and whether the kernel is flipped (said in that line's paragraph, or in a
-    sentence naming a convolution within 12 lines before); else None, and None when the
-    paragraph names a stride, a dilation, a padding of an amount... (not computed here)."""
-    start = chain.line - 1
-    mode, at = None, start
-    for at in range(start - 1, max(0, start - 3) - 1, -1):
-        line = lines[at]
-        modes = {m.lower() for m in _CONVOLUTION_MODE.findall(line)}
-        named = {w.lower() for m in _MODE_NAMED.finditer(line) for w in m.groups() if w}
-        if len(named) == 1 and modes == named:
-            mode = named.pop()
-            break
-        if modes:
-            return None  # the nearest line naming modes names several, or none as a mode
-    if mode is None:
-        return None
-    first = at  # the paragraph of the line naming the mode
-    while first > max(0, start - CONVOLUTION_REACH) and lines[first - 1].strip():
-        first -= 1
-    paragraph = "\n".join(lines[first:start])
-    if _NOT_COMPUTED.search(paragraph):
-        return None  # a stride, a dilation, a padding of 1...: not the plain convolution computed
-    # before it, only sentences about a convolution: "cross-correlation does not flip" is not
-    earlier = re.split(r"(?<=[.!?])\s+|\n\s*\n", "\n".join(lines[max(0, start - CONVOLUTION_REACH) : first]))
-    before = "\n".join([*(t for t in earlier if re.search(r"convol", t, re.IGNORECASE)), paragraph])
-    flips = _FLIP.findall(before)
-    if re.search(r"correlation", before, re.IGNORECASE) or any(neg for neg in flips):
-        return None if flips and not all(neg for neg in flips) else f"{mode} unflipped"
-    return f"{mode} flipped" if flips else mode
 
 
 def _row_groups(text: str, pieces: list[_Piece]) -> list[list[_Row]]:
@@ -1123,6 +1058,25 @@ def _number_words(text: str, pieces: list[_Piece]) -> list[tuple[int, str, int]]
     return found
 
 
+# words that turn to another case than the conditions stated before them ("If $x > 0$, ... .
+# Otherwise, $$|x| = -x$$"): those conditions do not hold there, and the case is not read
+_OTHERWISE = re.compile(
+    r"\b(?:otherwise|else|elsewhere|in\s+(?:the\s+)?(?:other|second|latter|remaining|opposite)\s+cases?"
+    r"|for\s+the\s+(?:rest|remaining|others?))\b",
+    re.IGNORECASE,
+)
+
+
+def _prose(text: str, pieces: list[_Piece]) -> str:
+    """The text with its math blanked (lines kept): words inside math are no prose."""
+    masked = list(text)
+    for piece in pieces:
+        for i in range(piece.start, min(len(text), piece.start + len(piece.math))):
+            if masked[i] != "\n":
+                masked[i] = " "
+    return "".join(masked)
+
+
 # words that end every condition stated before them ("For $x > 0$ ... . In general, ...")
 _GENERAL = re.compile(
     r"\b(?:in\s+general|in\s+the\s+general\s+case|in\s+every\s+case|regardless\s+of|arbitrar(?:y|ily)"
@@ -1232,12 +1186,7 @@ def _unread_condition_words(text: str, pieces: list[_Piece]) -> list[tuple[int, 
     """(line, words, offset) where words state a condition ("for x < 0 such that ...") in prose
     grader does not read."""
     found = []
-    masked = list(text)
-    for piece in pieces:
-        for i in range(piece.start, min(len(text), piece.start + len(piece.math))):
-            if masked[i] != "\n":
-                masked[i] = " "
-    plain = "".join(masked)
+    plain = _prose(text, pieces)
     read = [start for start, _ in _condition_pieces(text, pieces)]
     words = (
         r"\b(?:such that|provided|unless|only if|as long as|assum(?:e|es|ed|ing)|suppose"
@@ -1355,9 +1304,11 @@ def _as_chain(
     primed: frozenset[str] = frozenset(),
     items: _Items | None = None,
     resets: tuple[int, ...] = (),
+    turns: tuple[int, ...] = (),
 ) -> Chain | None:
     """A chain of rows, with the conditions stated near it: those before a word that ends them
-    (``resets``: "in general", "without this assumption") do not reach it."""
+    (``resets``: "in general", "without this assumption") do not reach it, nor those before a
+    word of another case (``turns``: "otherwise"), which leave the chain a condition not read."""
     found = _Steps(logical=any(item.relation in ("iff", "implies") for row in rows for item in row.items))
     conditions: list[str] = []
     for row in rows:
@@ -1374,19 +1325,20 @@ def _as_chain(
         recurrence = (*rule, found.steps[0].line) if rule is not None else None
     line, last = rows[0].line, max(s.line for s in steps)
     near = [
-        (at, c)
+        (at, c, start)
         for at, c, start in conditions_at
         if not any(start < r <= rows[0].start for r in resets)
         and ((at <= line and line - at <= CONDITION_REACH) or line <= at <= last)
         and (items is None or not _is_equation(c) or items.same(at, line))
     ]
-    conditions += _latest_per_symbol(near)
+    other_case = [c for _, c, start in near if any(start < t <= rows[0].start for t in turns)]
+    conditions += _latest_per_symbol([(at, c) for at, c, start in near if c not in other_case])
     unread = tuple(  # as far as a condition read reaches: a premise in words is one too
         word
         for at, word, start in unread_at
         if not any(start < r <= rows[0].start for r in resets)
         and ((at <= line and line - at <= CONDITION_REACH) or line <= at <= last)
-    )
+    ) + (("otherwise",) if other_case else ())
     return Chain(
         line=line,
         steps=tuple(steps),
