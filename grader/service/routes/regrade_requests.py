@@ -18,12 +18,11 @@ from starlette.concurrency import run_in_threadpool
 
 from grader.course.anonymous import names_hidden
 from grader.course.files import LoadedAssignment
-from grader.course.regrade_requests import MAX_TEXT, AskBody, shown_name
+from grader.course.regrade_requests import MAX_TEXT, AnswerBody, AskBody, shown_name
 from grader.course.visibility import student_report
 from grader.service.crud.hand_grades import counted_submissions
 from grader.service.crud.regrade_requests import (
     OPEN,
-    AnswerBody,
     answer,
     ask,
     current_grade,
