@@ -19,6 +19,7 @@ from fastapi.responses import Response
 
 from grader.course.exports import Built, build_from
 from grader.course.files import LoadedAssignment
+from grader.course.roster import AccountError, read_roster
 from grader.reporting.formats import EXPORT_FORMATS
 from grader.reporting.lms import (
     Roster,
@@ -27,7 +28,7 @@ from grader.reporting.lms import (
     load_roster,
     merged,
 )
-from grader.service.crud.accounts import AccountError, read_roster, stored_roster
+from grader.service.crud.accounts import stored_roster
 from grader.service.crud.submissions import counted_rows
 from grader.service.deps import AssignmentDep, ServiceDep, Staff, WebService
 from grader.service.errors import ApiError
