@@ -25,7 +25,7 @@ from joserfc.jwk import KeySet, RSAKey
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, computed_field
 
 from grader.core.files import write_atomic
-from grader.service.lti.registration import Platform
+from grader.course.lti import Platform
 from grader.service.models import utcnow
 
 KEY_FILE = "lti-tool-key.json"
