@@ -23,9 +23,9 @@ class ApiError(Exception):
     def body(self) -> dict[str, Any]:
         return {"error": {"status": self.status, "message": self.message, **self.extra}}
 
-    def retry_after(self) -> ApiError:
-        """This error, asking the client to send again in :data:`RETRY_AFTER_SECONDS`."""
-        self.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    def retry_after(self, seconds: int = RETRY_AFTER_SECONDS) -> ApiError:
+        """This error, asking the client to send again in ``seconds``."""
+        self.headers["Retry-After"] = str(seconds)
         return self
 
 
