@@ -113,11 +113,9 @@ def counted_submissions(
     found = []
     for user, submission, verdict in verdicts.counted_submissions(db, loaded.id, loaded.due_for, students):
         report = loads(verdict.report) if verdict is not None else None
-        if not isinstance(report, Report):
-            report = None
-        else:
+        if isinstance(report, Report):
             report.student = report.folder = user.name
-        found.append((user, submission, report))
+        found.append((user, submission, report if isinstance(report, Report) else None))
     return found
 
 

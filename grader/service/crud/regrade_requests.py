@@ -139,7 +139,7 @@ def answer(
             f"regrade request #{row.id} was answered already, by {row.answered_by} "
             f"at {row.answered_at:%Y-%m-%d %H:%M} UTC",
         )
-    grade = current_grade(db, row)
+    grade = hand_grade(db, row.assignment_id, row.student_id, row.part)
     old = grade.points if grade is not None else row.points_then
     if body.points is not None:
         row.hand_version = _regrade(db, loaded, row, student, grade, body, by)
@@ -173,10 +173,6 @@ def _regrade(
     except StaleWrite as exc:
         raise ApiError(409, f"{exc}; the request stays open") from None
     return written[0].version
-
-
-def current_grade(db: Session, row: RegradeRequestRow) -> HandGradeRow | None:
-    return hand_grade(db, row.assignment_id, row.student_id, row.part)
 
 
 def known_id(request_id: int) -> bool:

@@ -163,9 +163,8 @@ class ToolKeys:
         return ring
 
     def _write(self, ring: KeyRing) -> None:
-        write_atomic(
-            self.path, ring.model_dump_json(by_alias=True, indent=1), mode=0o600
-        )  # a temporary file, then os.replace
+        # a temporary file, then os.replace
+        write_atomic(self.path, ring.model_dump_json(by_alias=True, indent=1), mode=0o600)
 
     def _locked(self) -> FileLock:
         return FileLock(self.path.parent / LOCK_FILE, mode=0o600)
