@@ -324,7 +324,8 @@ def _answer_request(
 ) -> str:
     from sqlalchemy import select
 
-    from grader.service.crud.regrade_requests import AnswerBody, answer
+    from grader.course.regrade_requests import AnswerBody
+    from grader.service.crud.regrade_requests import answer
     from grader.service.models import Role, User
 
     staff = db.scalars(

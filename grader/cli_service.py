@@ -572,7 +572,8 @@ def users_import(
     """Add the students of ROSTER (Moodle's or Canvas's CSV export, or `name,email`) the course
     does not have, and write their one-time log-in links to --links. A roster with a row that
     cannot be used adds nobody and lists the rows."""
-    from grader.service.crud.accounts import AccountError, import_roster, read_roster
+    from grader.course.roster import AccountError, read_roster
+    from grader.service.crud.accounts import import_roster
 
     try:
         students = read_roster(roster.read_bytes().decode("utf-8", "replace"))

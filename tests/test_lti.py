@@ -33,6 +33,7 @@ from grader.cli import main
 from grader.core.files import write_atomic
 from grader.core.report import PartResult, Report
 from grader.core.verdict import Status
+from grader.course.lti import LtiConfig, LtiConfigError, load
 from grader.service.blobs import dumps
 from grader.service.course import CourseState
 from grader.service.crud.accounts import add_user
@@ -53,7 +54,6 @@ from grader.service.lti.keys import (
 )
 from grader.service.lti.launch import role_of
 from grader.service.lti.passback import Passback
-from grader.service.lti.registration import LtiConfig, LtiConfigError, load
 from grader.service.lti.routes import install
 from grader.service.models import (
     Assignment,

@@ -1,7 +1,7 @@
 """A course's gradebook exports (docs/lms.md): the counted versions' reports in each format, and for
 Canvas and Moodle the students the roster cannot match (no row: Moodle stops a whole import at an
-unknown user) with the notices a TA reads. No database here: :mod:`grader.service.routes.exports`
-reads the counted versions and serves the files."""
+unknown user) with the notices a TA reads; each roster row's name and e-mail. No database here:
+:mod:`grader.service.routes.exports` reads the counted versions and serves the files."""
 
 from __future__ import annotations
 
@@ -14,6 +14,10 @@ from grader.reporting.reporters import REPORTERS
 
 UNGRADED = "in the roster but not graded: "  # the reporters' notice of each such student
 SUFFIX = {"junit": "xml", "canvas": "csv", "moodle": "csv", "markdown": "md"}
+# Roster columns that hold a student's name (normalised headers: Moodle's, Canvas's, a plain list)
+NAME_PARTS = (("firstname", "lastname"), ("fullname",), ("name",), ("student",))
+ID_COLUMNS = ("folder", "username", "email", "emailaddress", "idnumber", "sisloginid", "sisuserid", "loginid")
+EMAIL_COLUMNS = ("email", "emailaddress")
 
 
 @dataclass(frozen=True)
@@ -52,3 +56,18 @@ def build_from(loaded: LoadedAssignment, fmt: str, reports: list[Report], roster
     elif kept and isinstance(reporter, CanvasReporter):
         label = reporter.column(kept[0].assignment)
     return Built(fmt, filename, text, len(kept), left_out, notices, label or "")
+
+
+def people_of(roster: Roster) -> dict[str, tuple[str, str]]:
+    """(name, e-mail) of each student of ``roster``, by each identifier of its row."""
+    found: dict[str, tuple[str, str]] = {}
+    for row in roster.rows.values():
+        person = next(
+            (" ".join(row[c] for c in columns) for columns in NAME_PARTS if all(row.get(c) for c in columns)),
+            "",
+        )
+        email = next((row[c] for c in EMAIL_COLUMNS if row.get(c)), "")
+        for column in ID_COLUMNS:
+            if row.get(column):
+                found.setdefault(row[column], (person, email))
+    return found

@@ -13,11 +13,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from grader.core.parts import MAX_POINTS, PartBase
-from grader.core.report import points_value
+from grader.core.report import PartResult, points_value
+from grader.hand.apply import auto_pin
 from grader.reporting.answer_groups import AnswerGroup, mistakes_entry
 from grader.reporting.escape import csv_cell
 
 AUDIT_ACTION = "hand-grade"
+MAX_ID = 2**63 - 1  # the largest id a database row has (PostgreSQL's bigint, SQLite's integer)
 AUDITED = ("student", "part", "old", "new")  # what an audit row of a grade says
 
 
@@ -67,6 +69,19 @@ class StaleWrite(Exception):
     def __init__(self, conflicts: list[Conflict]):
         super().__init__("; ".join(c.describe() for c in conflicts))
         self.conflicts = conflicts
+
+
+def pinned(result: PartResult | None) -> str | None:
+    """A new hand grade's ``auto`` pin: the automatic verdict it overrides (the one an earlier
+    grade overrode, kept); None for a part graded by hand only."""
+    if result is None:
+        return None
+    mark = result.hand
+    if mark is not None and mark.auto_status is not None:
+        return f"{mark.auto_status.value} {points_value(mark.auto_score or 0)}"
+    if mark is not None or result.status.value == "manual":
+        return None
+    return auto_pin(result)
 
 
 def group_json(group: AnswerGroup, versions: dict[str, int], part: PartBase, part_id: str) -> dict[str, Any]:

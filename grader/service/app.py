@@ -189,17 +189,9 @@ def error_response(request: Request, error: ApiError) -> Response:
         return RedirectResponse("/login", status_code=303)
     user = getattr(request.state, "user", None)
     heading = ERROR_TITLES.get(error.status, "Something went wrong")
-    response = templated(
-        request,
-        user,
-        "error.html",
-        f"grader: {heading}",
-        status=error.status,
-        heading=heading,
-        message=error.message,
-        code=error.status,
-        back="/ta" if user is not None and is_staff(user) else "/",
-    )
+    back = "/ta" if user is not None and is_staff(user) else "/"
+    page: dict[str, Any] = {"heading": heading, "message": error.message, "code": error.status, "back": back}
+    response = templated(request, user, "error.html", f"grader: {heading}", status=error.status, **page)
     response.headers.update(error.headers)
     return response
 

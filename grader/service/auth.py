@@ -99,9 +99,8 @@ def authenticate(request: Request) -> User | None:
         wait = service.limiter.retry_after(f"user {user.id}")
         if wait is not None:
             seconds = max(1, math.ceil(wait))  # "0 s" was said of a wait under half a second
-            error = ApiError(429, f"too many requests from your account; try again in {seconds} s")
-            error.headers["Retry-After"] = str(seconds)
-            raise error
+            refused = f"too many requests from your account; try again in {seconds} s"
+            raise ApiError(429, refused).retry_after(seconds)
     request.state.user = user
     return user
 

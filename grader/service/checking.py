@@ -15,7 +15,7 @@ from typing import Any
 from grader.batch.executors import Executor
 from grader.course.files import LoadedAssignment
 from grader.course.visibility import checked
-from grader.service.errors import RETRY_AFTER_SECONDS, ApiError
+from grader.service.errors import ApiError
 from grader.service.executing import WorkerSetups, make_executor, one_task
 from grader.service.intake import read_upload
 from grader.service.settings import Settings
@@ -112,20 +112,16 @@ class CheckRunner:
     def _admit(self, student: str) -> None:
         with self._counting:
             if self._in_flight[student] >= self.per_student:
-                error = ApiError(
+                raise ApiError(
                     429,
                     f"you have {self._in_flight[student]} checks running, the most a student may have"
                     " at once: wait for their answers, then check again",
-                )
-            elif sum(self._in_flight.values()) >= self.limit:
-                error = ApiError(
+                ).retry_after()
+            if sum(self._in_flight.values()) >= self.limit:
+                raise ApiError(
                     503, f"the server is running {self.limit} checks, all it takes at once; check again soon"
-                )
-            else:
-                self._in_flight[student] += 1
-                return
-        error.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        raise error
+                ).retry_after()
+            self._in_flight[student] += 1
 
     def _done(self, student: str) -> None:
         with self._counting:

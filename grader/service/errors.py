@@ -23,9 +23,9 @@ class ApiError(Exception):
     def body(self) -> dict[str, Any]:
         return {"error": {"status": self.status, "message": self.message, **self.extra}}
 
-    def retry_after(self) -> ApiError:
-        """This error, asking the client to send again in :data:`RETRY_AFTER_SECONDS`."""
-        self.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    def retry_after(self, seconds: int = RETRY_AFTER_SECONDS) -> ApiError:
+        """This error, asking the client to send again in ``seconds``."""
+        self.headers["Retry-After"] = str(seconds)
         return self
 
 
@@ -38,11 +38,6 @@ class ApiError(Exception):
 UNAVAILABLE_SQLSTATES = ("08", "53", "57", "58", "25006", "40001", "40P01")
 
 
-def _sqlstate(exc: BaseException) -> str:
-    original = exc.orig if isinstance(exc, DBAPIError) else exc
-    return str(getattr(original, "sqlstate", None) or getattr(original, "pgcode", None) or "")
-
-
 def out_of_service(exc: BaseException) -> bool:
     """Whether a request failed because the database or its disk cannot serve it now (down,
     past its timeouts, full, read-only), not by a fault of the request or the code: a DB-API
@@ -51,7 +46,8 @@ def out_of_service(exc: BaseException) -> bool:
     if isinstance(exc, OperationalError | PoolTimeout):
         return True
     if isinstance(exc, DBAPIError):
-        return exc.connection_invalidated or _sqlstate(exc).startswith(UNAVAILABLE_SQLSTATES)
+        state = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
+        return exc.connection_invalidated or state.startswith(UNAVAILABLE_SQLSTATES)
     return isinstance(exc, OSError) and exc.errno in DISK_FULL
 
 

@@ -55,6 +55,12 @@ class Base(DeclarativeBase):
     id: Mapped[int] = mapped_column(primary_key=True, sort_order=-1)  # every table's, first
 
 
+class Stamped:
+    """A table whose rows keep when they were added (``created_at``)."""
+
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class Role:
     STUDENT = "student"
     TA = "ta"
@@ -62,10 +68,9 @@ class Role:
     ALL = (STUDENT, TA, ADMIN)
 
 
-class Course(Base):
+class Course(Stamped, Base):
     __tablename__ = "courses"
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Assignment(Base):
@@ -118,14 +123,13 @@ def due_for(assignment: Assignment, student: str) -> dt.datetime | None:
     return extension_for(assignment, student) or assignment.due
 
 
-class User(Base):
+class User(Stamped, Base):
     __tablename__ = "users"
     __table_args__ = (UniqueConstraint("course_id", "name"),)
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # A removed user keeps their row (their hand-ins point at it) but no token, session or log-in.
     removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
@@ -134,24 +138,22 @@ def is_staff(user: User) -> bool:
     return user.role in (Role.TA, Role.ADMIN)
 
 
-class ApiToken(Base):
+class ApiToken(Stamped, Base):
     """A bearer token's SHA-256 (it is 256 random bits: a slow hash would add nothing)."""
 
     __tablename__ = "tokens"
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     label: Mapped[str] = mapped_column(String(100), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
-class LoginLink(Base):
+class LoginLink(Stamped, Base):
     """A one-time log-in link (its secret's SHA-256): one session, once, before ``expires_at``."""
 
     __tablename__ = "login_links"
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # None while minted by a roster import whose links file is not written yet
@@ -159,18 +161,17 @@ class LoginLink(Base):
     email: Mapped[str] = mapped_column(String(320), default="", server_default="")
 
 
-class WebSession(Base):
+class WebSession(Stamped, Base):
     """A logged-in browser: the cookie's SHA-256 and the CSRF token its forms carry."""
 
     __tablename__ = "sessions"
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     session_hash: Mapped[str] = mapped_column(String(64), unique=True)
     csrf_token: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
-class Submission(Base):
+class Submission(Stamped, Base):
     """One version a student handed in, kept as sent; never overwritten."""
 
     __tablename__ = "submissions"
@@ -182,10 +183,9 @@ class Submission(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     content_hash: Mapped[str] = mapped_column(String(64))
     late: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class VerdictRow(Base):
+class VerdictRow(Stamped, Base):
     """One grading of a submission against one problem-file version: the whole ``report`` (the
     service filters what a student sees); ``job_id`` unique: a job yields at most one verdict."""
 
@@ -196,7 +196,6 @@ class VerdictRow(Base):
     score: Mapped[float] = mapped_column(Float)
     max_score: Mapped[float] = mapped_column(Float)
     report: Mapped[bytes] = mapped_column(LargeBinary)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class JobStatus:
@@ -205,14 +204,13 @@ class JobStatus:
     DONE = "done"
 
 
-class Job(Base):
+class Job(Stamped, Base):
     __tablename__ = "jobs"
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20), default="grade")
     status: Mapped[str] = mapped_column(String(20), default=JobStatus.QUEUED, index=True)
     owner: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     seconds: Mapped[float | None] = mapped_column(Float)
@@ -265,7 +263,7 @@ class HandGradeRow(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class RegradeRequestRow(Base):
+class RegradeRequestRow(Stamped, Base):
     __tablename__ = "regrade_requests"
     __table_args__ = (
         Index(
@@ -284,7 +282,6 @@ class RegradeRequestRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default=OPEN, index=True)
     points_then: Mapped[float | None] = mapped_column(Float)  # the part's points when asked
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     reply: Mapped[str | None] = mapped_column(Text)
     points: Mapped[float | None] = mapped_column(Float)  # the points the answer gave
     hand_version: Mapped[int | None] = mapped_column(Integer)  # the hand grade's version it wrote
@@ -314,7 +311,7 @@ class SimilarityResult(Base):
         )
 
 
-class LtiLoginState(Base):
+class LtiLoginState(Stamped, Base):
     """An OIDC login initiation (``state``, ``nonce``); a launch uses it up: an ``id_token`` counts once."""
 
     __tablename__ = "lti_login_states"
@@ -322,17 +319,15 @@ class LtiLoginState(Base):
     nonce: Mapped[str] = mapped_column(String(64), unique=True)
     issuer: Mapped[str] = mapped_column(String(500))
     client_id: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
-class LtiUser(Base):
+class LtiUser(Stamped, Base):
     __tablename__ = "lti_users"
     __table_args__ = (UniqueConstraint("issuer", "subject"),)
     issuer: Mapped[str] = mapped_column(String(500))
     subject: Mapped[str] = mapped_column(String(255))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class LtiLink(Base):
@@ -398,7 +393,7 @@ class ScoreStatus:
     ALL = (PENDING, SENDING, DELIVERED, SUPERSEDED, REFUSED)
 
 
-class LtiScore(Base):
+class LtiScore(Stamped, Base):
     """The grade-passback outbox: a score for one line item and LMS user, written with the verdict
     (or hand grade) it comes from, posted with retries. ``created_at``, its AGS timestamp, moves
     past every one sent before for the same target (an LMS takes only a later one, Moodle a later second)."""
@@ -420,5 +415,4 @@ class LtiScore(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -5,28 +5,20 @@ LMS roster; each change with its audit row in its transaction."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from grader.course.roster import USER_NAME, AccountError
 from grader.service.credentials import hash_password, issue_login_link, issue_token
 from grader.service.crud.assignments import first_course
 from grader.service.crud.audit import audit
 from grader.service.models import ApiToken, LoginLink, Role, RosterEntry, User, WebSession, utcnow
 
-if TYPE_CHECKING:  # the LMS formats are read when a roster is: `grader users add` starts without them
+if TYPE_CHECKING:  # the LMS formats are read when a roster is (grader.course.roster)
     from grader.reporting.lms import Roster, RosterStudent
-
-# Letters, digits and . _ @ + - (e-mail addresses and LMS logins fit), starting with a letter
-# or digit: a name is a folder name in exports and a path segment in the TA's pages.
-USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+\-]{0,199}")
-
-
-class AccountError(ValueError):
-    pass
 
 
 def course_id(db: Session) -> int:
@@ -158,31 +150,6 @@ def new_login_link(db: Session, name: str, days: float, by: User | None = None) 
     secret = issue_login_link(db, user, days)
     audit(db, by, "login_link", user=name, days=days)
     return secret
-
-
-def read_roster(text: str) -> list[RosterStudent]:
-    """The students of an LMS roster (:func:`grader.reporting.lms.roster_students`); AccountError
-    lists every row that cannot be used."""
-    from grader.reporting.lms import RosterError, roster_students
-
-    try:
-        students = roster_students(text)
-    except RosterError as exc:
-        raise AccountError(str(exc)) from None
-    problems: list[str] = []
-    seen: set[str] = set()
-    for line, name in ((student.line, student.name) for student in students):
-        if not USER_NAME.fullmatch(name):
-            problems.append(f"line {line}: {name!r} cannot be a user name (letters, digits and . _ @ + -)")
-        elif name in seen:
-            problems.append(f"line {line}: {name!r} appears twice")
-        else:
-            seen.add(name)
-    if problems:
-        raise AccountError(
-            "the roster has rows that cannot be used (nobody was added):\n" + "\n".join(problems)
-        )
-    return students
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,12 @@ from sqlalchemy.orm import Session
 
 from grader.core.integrity import derived_key, seal
 from grader.core.parts import PartBase
-from grader.core.report import Report, points_value
+from grader.core.report import Report
 from grader.core.submission import Submission as ReadSubmission
 from grader.course.files import LoadedAssignment, spec_with_rubric
-from grader.course.grades import AUDIT_ACTION, AUDITED, Conflict, GradeBody, GroupBody, StaleWrite
+from grader.course.grades import AUDIT_ACTION, AUDITED, Conflict, GradeBody, GroupBody, StaleWrite, pinned
 from grader.course.handed_in import read_handed_in
 from grader.hand import HandGrade, answer_digests, apply_hand_grades, without_hand_grades
-from grader.hand.apply import auto_pin
 from grader.hand.book import entry_problems
 from grader.hand.variant_groups import own_part
 from grader.reporting.answer_groups import AnswerGroup, GivenAnswer, answer_groups
@@ -114,11 +113,9 @@ def counted_submissions(
     found = []
     for user, submission, verdict in verdicts.counted_submissions(db, loaded.id, loaded.due_for, students):
         report = loads(verdict.report) if verdict is not None else None
-        if not isinstance(report, Report):
-            report = None
-        else:
+        if isinstance(report, Report):
             report.student = report.folder = user.name
-        found.append((user, submission, report))
+        found.append((user, submission, report if isinstance(report, Report) else None))
     return found
 
 
@@ -166,7 +163,7 @@ def write_grades(
         result = next((r for r in report.parts if r.id == part_id), None) if report else None
         digests = answer_digests(loaded.spec, read_answers(submission, name))
         values = {**given, "grader_id": by.id, "grader": by.name, "answer_hash": digests.get(part_id)}
-        values |= {"auto": _auto_pin(result), "updated_at": utcnow()}
+        values |= {"auto": pinned(result), "updated_at": utcnow()}
         row, conflict = _write_one(db, loaded, student, part_id, version, values)
         if conflict is not None:
             conflicts.append(conflict)
@@ -177,17 +174,6 @@ def write_grades(
     for name in seen:
         refresh_verdicts(db, loaded, counted[name][0])
     return written
-
-
-def _auto_pin(result: Any) -> str | None:
-    if result is None:
-        return None
-    mark = result.hand
-    if mark is not None and mark.auto_status is not None:
-        return f"{mark.auto_status.value} {points_value(mark.auto_score or 0)}"
-    if mark is not None or result.status.value == "manual":
-        return None
-    return auto_pin(result)
 
 
 def hand_grade(db: Session, assignment_id: int, student_id: int, part: str) -> HandGradeRow | None:

@@ -12,49 +12,26 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from grader.core.parts import MAX_POINTS
 from grader.core.report import points_value
 from grader.course.files import LoadedAssignment
-from grader.course.grades import GradeBody, StaleWrite
-from grader.course.regrade_requests import MAX_TEXT, AskBody, visible_text
+from grader.course.grades import MAX_ID, GradeBody, StaleWrite
+from grader.course.regrade_requests import AnswerBody, AskBody, visible_text
 from grader.course.shown import shown_time
 from grader.course.visibility import student_report
 from grader.engine import is_auto_graded
 from grader.service.course import CourseState
 from grader.service.crud.audit import audit, audit_entries
 from grader.service.crud.hand_grades import counted_submissions, hand_grade, part_of, write_grades
-from grader.service.crud.submissions import MAX_ID
 from grader.service.db import lock_students
 from grader.service.errors import ApiError
 from grader.service.models import OPEN, HandGradeRow, RegradeRequestRow, User, utcnow
 
 CHANGED, KEPT = "changed", "kept"  # with OPEN, a request's status
 ASKED, ANSWERED = "regrade-request", "regrade-answer"  # their audit_log actions
-
-
-class AnswerBody(BaseModel):
-    """What a TA sends: new ``points`` (a hand grade of the part) or ``keep``, and the reply;
-    ``version``: the version of the student's hand grade the TA saw (default: the current)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    points: float | None = Field(None, ge=0, le=MAX_POINTS, allow_inf_nan=False)
-    keep: bool = False
-    reply: str = Field(min_length=1, max_length=MAX_TEXT)
-    version: int | None = Field(None, ge=0, le=MAX_ID)
-
-    @model_validator(mode="after")
-    def _points_or_keep(self) -> AnswerBody:
-        if (self.points is None) == (not self.keep):
-            raise ValueError("give new points, or keep: true to keep them (not both)")
-        if not visible_text(self.reply):
-            raise ValueError("the reply is empty: say why the points change or stay")
-        return self
 
 
 def ask(
@@ -162,7 +139,7 @@ def answer(
             f"regrade request #{row.id} was answered already, by {row.answered_by} "
             f"at {row.answered_at:%Y-%m-%d %H:%M} UTC",
         )
-    grade = current_grade(db, row)
+    grade = hand_grade(db, row.assignment_id, row.student_id, row.part)
     old = grade.points if grade is not None else row.points_then
     if body.points is not None:
         row.hand_version = _regrade(db, loaded, row, student, grade, body, by)
@@ -196,10 +173,6 @@ def _regrade(
     except StaleWrite as exc:
         raise ApiError(409, f"{exc}; the request stays open") from None
     return written[0].version
-
-
-def current_grade(db: Session, row: RegradeRequestRow) -> HandGradeRow | None:
-    return hand_grade(db, row.assignment_id, row.student_id, row.part)
 
 
 def known_id(request_id: int) -> bool:

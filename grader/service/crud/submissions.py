@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from grader.core.plainjson import UNREADABLE
 from grader.core.report import Report
 from grader.course.files import LoadedAssignment
+from grader.course.grades import MAX_ID
 from grader.course.late import with_hand_in
 from grader.service.blobs import read_back
 from grader.service.crud.verdicts import (
@@ -26,8 +27,6 @@ from grader.service.crud.verdicts import (
 from grader.service.db import Database
 from grader.service.errors import ApiError
 from grader.service.models import Job, JobStatus, Submission, User, VerdictRow, detached, is_staff
-
-MAX_ID = 2**63 - 1  # the largest id a database row has (PostgreSQL's bigint, SQLite's integer)
 
 SUBMISSION_COLUMNS = [column for column in Submission.__table__.columns if column.key != "content"]
 _SUBMISSION = select(*SUBMISSION_COLUMNS).where(Submission.id == bindparam("submission_id"))

@@ -25,7 +25,7 @@ from joserfc.jwk import KeySet, RSAKey
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, computed_field
 
 from grader.core.files import write_atomic
-from grader.service.lti.registration import Platform
+from grader.course.lti import Platform
 from grader.service.models import utcnow
 
 KEY_FILE = "lti-tool-key.json"
@@ -163,9 +163,8 @@ class ToolKeys:
         return ring
 
     def _write(self, ring: KeyRing) -> None:
-        write_atomic(
-            self.path, ring.model_dump_json(by_alias=True, indent=1), mode=0o600
-        )  # a temporary file, then os.replace
+        # a temporary file, then os.replace
+        write_atomic(self.path, ring.model_dump_json(by_alias=True, indent=1), mode=0o600)
 
     def _locked(self) -> FileLock:
         return FileLock(self.path.parent / LOCK_FILE, mode=0o600)

@@ -17,10 +17,10 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy.orm import Session
 
+from grader.course.lti import LtiConfig, Platform
 from grader.service.crud import lti
 from grader.service.crud.accounts import course_id
 from grader.service.crud.audit import audit
-from grader.service.lti.registration import LtiConfig, Platform
 from grader.service.models import LtiLineItem, LtiLink, LtiLoginState, LtiMember, LtiUser, Role, User, utcnow
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"

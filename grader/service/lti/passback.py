@@ -19,12 +19,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from grader.course.lti import PENDING_MANUAL, LtiConfig, Platform
 from grader.service.course import CourseState
 from grader.service.crud import lti
 from grader.service.db import Database
 from grader.service.lti import scores
 from grader.service.lti.keys import SCOPE_LINEITEM, SCOPE_SCORE, AccessTokens, TokenError
-from grader.service.lti.registration import PENDING_MANUAL, LtiConfig, Platform
 from grader.service.models import LtiLineItem, LtiScore, ScoreStatus, utcnow
 
 log = logging.getLogger("grader.service.lti")

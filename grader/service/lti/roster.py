@@ -12,12 +12,12 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy.orm import Session
 
+from grader.course.lti import LtiConfig, Platform
 from grader.reporting.lms import Roster
 from grader.service.crud import lti
 from grader.service.db import Database
 from grader.service.lti.keys import SCOPE_ROSTER, AccessTokens
 from grader.service.lti.launch import update_member
-from grader.service.lti.registration import LtiConfig, Platform
 from grader.service.models import LtiMember, User, utcnow
 
 MEMBERSHIP_TYPE = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from grader.course.files import LoadedAssignment
+from grader.course.lti import LtiConfig, Platform, load
 from grader.service.auth import set_session_cookie, start_session
 from grader.service.course import CourseState
 from grader.service.credentials import digest
@@ -38,7 +39,6 @@ from grader.service.lti import keys, launch, scores
 from grader.service.lti.keys import AccessTokens, TokenError, sign
 from grader.service.lti.launch import CLAIM, DL_SETTINGS_CLAIM, LaunchError
 from grader.service.lti.passback import Passback
-from grader.service.lti.registration import LtiConfig, Platform, load
 from grader.service.lti.roster import LEFT, RosterError, Synced, lms_roster, sync_rosters, unmatched
 from grader.service.models import Role, ScoreStatus, User
 from grader.service.settings import Settings

@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from grader.core.report import Report
 from grader.core.verdict import Status
 from grader.course.late import Penalty, with_hand_in
+from grader.course.lti import FULLY_GRADED, PENDING_MANUAL, load
 from grader.service.blobs import loads
 from grader.service.crud import lti
 from grader.service.crud.submissions import user_name
 from grader.service.crud.verdicts import counted_submissions
-from grader.service.lti.registration import FULLY_GRADED, PENDING_MANUAL, load
 from grader.service.models import (
     Assignment,
     LtiLineItem,

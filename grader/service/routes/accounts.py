@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from grader.course.exports import people_of
 from grader.reporting.lms import Roster
 from grader.service.credentials import LINK_DAYS, login_link
 from grader.service.crud.accounts import (
@@ -56,32 +57,13 @@ def students_page(
     return templated(request, user, "students.html", title, css=STUDENTS_CSS, script=FILTER_SCRIPT, **page)
 
 
-# Roster columns that hold a student's name (normalised headers: Moodle's, Canvas's, a plain list)
-NAME_PARTS = (("firstname", "lastname"), ("fullname",), ("name",), ("student",))
-ID_COLUMNS = ("folder", "username", "email", "emailaddress", "idnumber", "sisloginid", "sisuserid", "loginid")
-EMAIL_COLUMNS = ("email", "emailaddress")
-
-
 def roster_people(service: WebService, from_lms: Roster | None) -> dict[str, tuple[str, str]]:
-    """(name, e-mail) of each student of the exports' roster, by each identifier of its row;
-    {} when there is none or it cannot be read."""
+    """(name, e-mail) of each student of the exports' roster; {} when it cannot be read."""
     try:
         roster = export_roster(service, from_lms)
     except ApiError:
         return {}
-    if roster is None:
-        return {}
-    people: dict[str, tuple[str, str]] = {}
-    for row in roster.rows.values():
-        person = next(
-            (" ".join(row[c] for c in columns) for columns in NAME_PARTS if all(row.get(c) for c in columns)),
-            "",
-        )
-        email = next((row[c] for c in EMAIL_COLUMNS if row.get(c)), "")
-        for column in ID_COLUMNS:
-            if row.get(column):
-                people.setdefault(row[column], (person, email))
-    return people
+    return people_of(roster) if roster is not None else {}
 
 
 @router.post("/ta/students/{student}/{action}")

@@ -8,9 +8,6 @@ stops a whole import at an unknown user), and is named on the page, in the compa
 
 from __future__ import annotations
 
-import csv
-import io
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -19,15 +16,10 @@ from fastapi.responses import Response
 
 from grader.course.exports import Built, build_from
 from grader.course.files import LoadedAssignment
+from grader.course.roster import AccountError, file_roster
 from grader.reporting.formats import EXPORT_FORMATS
-from grader.reporting.lms import (
-    Roster,
-    RosterError,
-    header_key,
-    load_roster,
-    merged,
-)
-from grader.service.crud.accounts import AccountError, read_roster, stored_roster
+from grader.reporting.lms import Roster, RosterError, merged
+from grader.service.crud.accounts import stored_roster
 from grader.service.crud.submissions import counted_rows
 from grader.service.deps import AssignmentDep, ServiceDep, Staff, WebService
 from grader.service.errors import ApiError
@@ -58,25 +50,11 @@ def export_roster(service: WebService, from_lms: Roster | None) -> Roster | None
     """The roster the Canvas and Moodle exports match students with (see the module's text)."""
     with service.db.session(read_only=True) as db:
         imported = stored_roster(db)
-    return merged(from_lms, imported, file_roster(service.settings.course_dir / "roster.csv"))
-
-
-def file_roster(path: Path) -> Roster | None:
-    """``roster.csv``: with a ``folder`` column, as ``grader grade --roster`` reads it; else
-    any roster ``grader users import`` reads, each student by the user name it gives them."""
-    if not path.exists():
-        return None
     try:
-        text = path.read_bytes().decode("utf-8", "replace")
-        header = next(csv.reader(io.StringIO(text.lstrip("\ufeff"))), [])
-        if "folder" in {header_key(h) for h in header}:
-            return load_roster(path)
-        students = read_roster(text)
+        from_file = file_roster(service.settings.course_dir / "roster.csv")
     except (RosterError, AccountError) as exc:
         raise ApiError(422, f"roster.csv: {exc}") from None
-    rows = {s.name: {**s.identity, "folder": s.name} for s in students}
-    columns = tuple(dict.fromkeys(key for row in rows.values() for key in row))
-    return Roster(rows, columns) if rows else None
+    return merged(from_lms, imported, from_file)
 
 
 def build(service: WebService, loaded: LoadedAssignment, fmt: str, roster: Roster | None) -> Built:

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from grader.course.anonymous import names_hidden, pseudonym, real_names
 from grader.course.files import LoadedAssignment
 from grader.course.grades import GradeBody, GroupBody, StaleWrite, audit_csv, group_json
+from grader.course.grading_view import FILTERS, Place
 from grader.course.rubric import ItemEdit, Move
 from grader.hand.book import grades_yaml
 from grader.hand.progress import assignment_progress
@@ -42,7 +43,7 @@ from grader.service.deps import (
     checked_form,
 )
 from grader.service.errors import ApiError
-from grader.service.grading_view import KEYS_SCRIPT, TEMPLATE, VIEW_CSS, GradingView, Place
+from grader.service.grading_view import KEYS_SCRIPT, TEMPLATE, VIEW_CSS, GradingView
 from grader.service.models import User
 from grader.service.pdf_shown import part_pages_html
 from grader.service.routes.regrade_requests import beside_view
@@ -230,7 +231,7 @@ async def ta_grade_group(
         )
     kept = {
         "after": group_id,
-        "show": show if show in GradingView.filters else "",
+        "show": show if show in FILTERS else "",
         "names": names if names in ("shown", "hidden") else "",
     }
     return RedirectResponse(_view_url(loaded, part, kept), status_code=303)

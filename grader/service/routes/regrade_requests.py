@@ -18,15 +18,13 @@ from starlette.concurrency import run_in_threadpool
 
 from grader.course.anonymous import names_hidden
 from grader.course.files import LoadedAssignment
-from grader.course.regrade_requests import MAX_TEXT, AskBody, shown_name
+from grader.course.regrade_requests import MAX_TEXT, AnswerBody, AskBody, shown_name
 from grader.course.visibility import student_report
-from grader.service.crud.hand_grades import counted_submissions
+from grader.service.crud.hand_grades import counted_submissions, hand_grade
 from grader.service.crud.regrade_requests import (
     OPEN,
-    AnswerBody,
     answer,
     ask,
-    current_grade,
     history,
     known_id,
     request_json,
@@ -226,7 +224,7 @@ def beside_view(
     if found is None or found[0].assignment_id != loaded.id or found[0].part != part:
         return "", Markup(), None
     row, name = found
-    grade = current_grade(db, row)
+    grade = hand_grade(db, row.assignment_id, row.student_id, row.part)
     counted = counted_submissions(db, loaded, [name])
     report = counted[0][2] if counted else None
     result = next((r for r in report.parts if r.id == part), None) if report else None

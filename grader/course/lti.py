@@ -1,6 +1,7 @@
-"""Platform registrations: ``COURSE_DIR/lti.yaml`` lists the LMSs (issuer, client id, the
+"""The course's LMS platforms: ``COURSE_DIR/lti.yaml`` lists the LMSs (issuer, client id, the
 OIDC auth, token and JWKS URLs, deployment ids) this course accepts launches from, and for
-each what its gradebook shows while a part waits for a TA (``pending_scores``)."""
+each what its gradebook shows while a part waits for a TA (``pending_scores``). LTI itself (the
+launches, scores and rosters) is :mod:`grader.service.lti`."""
 
 from __future__ import annotations
 
