@@ -1060,9 +1060,15 @@ def _number_words(text: str, pieces: list[_Piece]) -> list[tuple[int, str, int]]
 
 # words that turn to another case than the conditions stated before them ("If $x > 0$, ... .
 # Otherwise, $$|x| = -x$$"): those conditions do not hold there, and the case is not read
+# ("Else", "If not", "On the other hand", "In all other cases", "Outside this region", a later
+# case's label: "Case 2", "the second case"); "for the rest of the proof" keeps the case
 _OTHERWISE = re.compile(
-    r"\b(?:otherwise|else|elsewhere|in\s+(?:the\s+)?(?:other|second|latter|remaining|opposite)\s+cases?"
-    r"|for\s+the\s+(?:rest|remaining|others?))\b",
+    r"\b(?:otherwise|else(?:wise)?|elsewhere|if\s+not|on\s+the\s+other\s+hand"
+    r"|in\s+(?:the\s+|all\s+|any\s+)?(?:other|second|third|latter|remaining|opposite)\s+cases?"
+    r"|(?:second|third|fourth|next|last|final|other|remaining)\s+(?:sub)?cases?"
+    r"|(?:sub)?case\s*(?:[2-9]|ii|iii|iv|two|three|four)"
+    r"|outside\s+(?:of\s+)?(?:this|that|the|these|those)\s+(?:region|range|interval|set|case|domain)s?"
+    r"|for\s+the\s+(?:rest|remaining|others?)(?!\s+of\s+the\s+(?:proof|derivation|question|problem|section|answer)))\b",
     re.IGNORECASE,
 )
 
