@@ -184,11 +184,16 @@ def chains_in_text(text: str, kind: str = "latex") -> list[Chain]:
     primed = frozenset(d[0] for d in definitions if d[2])  # f'(x) = ... is a claim where f is defined
     items = _Items(text.splitlines())
     resets = tuple(m.start() for m in _GENERAL.finditer(text))
-    turns = tuple(m.start() for m in _OTHERWISE.finditer(_prose(text, pieces)))
+    plain = _prose(text, pieces)
+    turns = tuple(m.start() for m in _OTHERWISE.finditer(plain))
+    # math a word of another case follows ("$|x| = -x$ otherwise"): the case of no condition before
+    after = {p.start: _after_math(plain, p.start + len(p.math)) for p in pieces}
+    turns_after = frozenset(start for start, at in after.items() if _OTHERWISE.match(plain, at))
     chains = [
         c
         for g in _row_groups(text, pieces)
-        if (c := _as_chain(g, conditions_at, unread_at, primed, items, resets, turns)) is not None
+        if (c := _as_chain(g, conditions_at, unread_at, primed, items, resets, (turns, turns_after)))
+        is not None
     ]
     defined = _defined_names(pieces)
     if defined:
@@ -667,6 +672,8 @@ def _case_rows(piece: _Piece, line: int) -> list[_Row]:
     for case in _CASES.finditer(piece.math):
         case_line = line + piece.math.count("\n", 0, case.start())
         for raw in _split_rows(case.group(1)):
+            if "&" in raw and not _top_level_relations(raw.split("&", 1)[0]):
+                continue  # "x & x > 0": a value and its case, no claim (x x > 0 is none)
             row = _read_row(raw, case_line)
             if row is not None and not row.continues:
                 rows.append(row)
@@ -1060,11 +1067,27 @@ def _number_words(text: str, pieces: list[_Piece]) -> list[tuple[int, str, int]]
 
 # words that turn to another case than the conditions stated before them ("If $x > 0$, ... .
 # Otherwise, $$|x| = -x$$"): those conditions do not hold there, and the case is not read
+# ("Else", "If not", "On the other hand", "In all other cases", "Outside this region", a later
+# case's label: "Case 2", "the second case"); "for the rest of the proof" keeps the case
 _OTHERWISE = re.compile(
-    r"\b(?:otherwise|else|elsewhere|in\s+(?:the\s+)?(?:other|second|latter|remaining|opposite)\s+cases?"
-    r"|for\s+the\s+(?:rest|remaining|others?))\b",
+    r"\b(?:otherwise|else(?:wise)?|elsewhere|if\s+not|on\s+the\s+other\s+hand"
+    r"|in\s+(?:the\s+|all\s+|any\s+)?(?:other|second|third|latter|remaining|opposite)\s+cases?"
+    r"|(?:second|third|fourth|next|last|final|other|remaining)\s+(?:sub)?cases?"
+    r"|(?:sub)?case\s*(?:[2-9]|ii|iii|iv|two|three|four)"
+    r"|outside\s+(?:of\s+)?(?:this|that|the|these|those)\s+(?:region|range|interval|set|case|domain)s?"
+    r"|for\s+the\s+(?:rest|remaining|others?)(?!\s+of\s+the\s+(?:proof|derivation|question|problem|section|answer)))\b",
     re.IGNORECASE,
 )
+
+
+# a math piece's closing delimiter and the spaces after it, on its line (a comma ends the clause:
+# "$B$, otherwise $C$" turns after B)
+_AFTER_MATH = re.compile(r"(?:\$\$|\$|\\\)|\\\])?[ \t]{0,4}")
+
+
+def _after_math(plain: str, end: int) -> int:
+    m = _AFTER_MATH.match(plain, end)
+    return end if m is None else m.end()
 
 
 def _prose(text: str, pieces: list[_Piece]) -> str:
@@ -1304,7 +1327,7 @@ def _as_chain(
     primed: frozenset[str] = frozenset(),
     items: _Items | None = None,
     resets: tuple[int, ...] = (),
-    turns: tuple[int, ...] = (),
+    turning: tuple[tuple[int, ...], frozenset[int]] = ((), frozenset()),
 ) -> Chain | None:
     """A chain of rows, with the conditions stated near it: those before a word that ends them
     (``resets``: "in general", "without this assumption") do not reach it, nor those before a
@@ -1331,7 +1354,12 @@ def _as_chain(
         and ((at <= line and line - at <= CONDITION_REACH) or line <= at <= last)
         and (items is None or not _is_equation(c) or items.same(at, line))
     ]
-    other_case = [c for _, c, start in near if any(start < t <= rows[0].start for t in turns)]
+    turns, turns_after = turning  # words of another case; math they follow directly
+    other_case = [
+        c
+        for _, c, start in near
+        if rows[-1].start in turns_after or any(start < t <= rows[0].start for t in turns)
+    ]
     conditions += _latest_per_symbol([(at, c) for at, c, start in near if c not in other_case])
     unread = tuple(  # as far as a condition read reaches: a premise in words is one too
         word

@@ -15,7 +15,8 @@ and compared with the other side there:
   that point is handed back as a witness, and the caller keeps it only when no condition
   stated nearby was left unread and no two entries there may be one; and only where the
   chain states a condition on the limit's parameters (a limit's value often depends on a case,
-  ``x > 0``, that a write-up may leave in words: with none stated, nothing is refuted);
+  ``x > 0``, that a write-up may leave in words: with none stated, nothing is refuted), and
+  none that ties the limit's variable to a parameter (``e^{-ac} < 1``: it narrows ``a``);
 * anything else (no point where the conditions hold, a limit sympy does not compute, an
   infinite one, an equality it cannot settle): None, the step read other ways.
 
@@ -62,6 +63,9 @@ class _Limit:
     side: int
     conditions: list[ast.Node]
     other_is_limit: bool = False  # the other side the same limit (variable, target) of its own body
+    # a condition dropped that ties the variable to a parameter (``a c > 0`` for every c): it
+    # may narrow the parameters' values, so no point outside it is a witness
+    tied: bool = False
 
 
 def at_points(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | W.Found | None:
@@ -85,6 +89,8 @@ def at_points(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | W.Fo
         if found is None:
             return None  # not computed there, or neither certainly different nor exactly equal
         if isinstance(found, W.Found):
+            if read.tied:
+                return None
             cased = ast.free_names(read.body) - {read.variable}
             if not any(ast.free_names(c) & cased for c in read.conditions):
                 return None  # no case stated for the parameters: one may be meant (x > 0), unwritten
@@ -134,7 +140,8 @@ def _read(step: Step, scope: Scope) -> _Limit | None:
     if not (ast.free_names(body) - {v}) or (v in ast.free_names(other) and not both):
         return None  # no parameter (calculus computes it), or the bound variable outside its limit
     conditions = [c for c in scope.conditions if v not in ast.free_names(c)]  # v is bound
-    return _Limit(v, under.group("to").replace(" ", ""), body, other, side, conditions, both)
+    tied = any(v in ast.free_names(c) and ast.free_names(c) - {v} for c in scope.conditions)
+    return _Limit(v, under.group("to").replace(" ", ""), body, other, side, conditions, both, tied)
 
 
 def _at(read: _Limit, point: dict[str, Fraction], scope: Scope) -> W.Found | str | None:

@@ -841,24 +841,28 @@ class _Probe:
 
 def _truth(
     text: str, net: Network, sizes: Mapping[int, int], values: Mapping[str, int], env: Mapping[str, Value]
-) -> bool | None:
-    """A condition stated nearby at the point (``m = i``, ``y_i \\geq 0``), None when not read."""
+) -> tuple[bool | None, tuple[tuple[str, Any], ...]]:
+    """A condition stated nearby at the point (``m = i``, ``y_i \\geq 0``), None when not read,
+    and the values it reads there when it is an inequality (each name or entry and its value)."""
     try:
         side = _read(text, net, sizes, values, {})
         node = side.node
         if not isinstance(node, ast.Relation) or side.derivatives:
-            return None
+            return None, ()
         local = dict(env)
         for ph, (name, r, c) in side.entries.items():
             v = duals.scalar(env[name])
             if not isinstance(v, Mat) or r is None:
-                return None
+                return None, ()
             local[ph] = v.rows[r][c or 0]
         a, b = duals.scalar(duals.evaluate(node.left, local)), duals.scalar(duals.evaluate(node.right, local))
     except (NotNetwork, MathError, KeyError, ValueError, ZeroDivisionError):
-        return None
+        return None, ()
     if not isinstance(a, Dual) or not isinstance(b, Dual):
-        return None
+        return None, ()
+    read: tuple[tuple[str, Any], ...] = ()
+    if node.op != "=":  # an equality pins what it reads by design; an inequality must not
+        read = tuple((k, _plain_value(local[k])) for k in sorted(ast.free_names(node)) if k in local)
     ops: dict[str, Callable[[Fraction, Fraction], bool]] = {
         "=": lambda x, y: x == y,
         "!=": lambda x, y: x != y,
@@ -867,7 +871,15 @@ def _truth(
         ">": lambda x, y: x > y,
         ">=": lambda x, y: x >= y,
     }
-    return ops[node.op](a.v, b.v) if node.op in ops else None
+    return (ops[node.op](a.v, b.v) if node.op in ops else None), read
+
+
+def _plain_value(v: Value) -> Any:
+    """A value as a hashable number or tuple of numbers (its derivative part dropped)."""
+    v = duals.scalar(v)
+    if isinstance(v, Dual):
+        return v.v
+    return tuple(x.v for row in v.rows for x in row) if isinstance(v, Mat) else None
 
 
 def _readings(counts: Sequence[int]) -> list[tuple[int, ...]]:
@@ -1091,7 +1103,8 @@ def _outcome(step: Any, scope: Any, net: Network) -> Outcome | None:  # noqa: C9
         said_sizes.append(sizes)
         points = 0
         signs: set[tuple[int, int, int, bool]] = set()
-        accepted: dict[tuple[int, ...], int] = {}  # points where the conditions hold, by the indices' values
+        # what the conditions read at the points where they hold, by the indices' values
+        accepted: dict[tuple[int, ...], list[tuple[tuple[int, str, Any], ...]]] = {}
         for _ in range(4 * most_points):
             if points == most_points or (points >= POINTS and _covered(signs) and _enough(accepted)):
                 break
@@ -1107,20 +1120,22 @@ def _outcome(step: Any, scope: Any, net: Network) -> Outcome | None:  # noqa: C9
                 outcomes = []
                 for a in assignments:
                     assigned = dict(zip(letters, a, strict=True))
-                    truths = [_truth(c, net, sizes, assigned, env) for c in conditions]
+                    judged = [_truth(c, net, sizes, assigned, env) for c in conditions]
+                    truths = [t for t, _ in judged]
                     if any(t is False for t in truths):
                         continue
                     probe, counts = _probe(reads[a], net, inputs, env, sizes, cache)
-                    outcomes.append((a, assigned, probe, counts, any(t is None for t in truths)))
+                    read = tuple((n, *r) for n, (_, seen) in enumerate(judged) for r in seen)
+                    outcomes.append((a, assigned, probe, counts, any(t is None for t in truths), read))
             except Kink:
                 continue
             if not outcomes:
                 continue  # the conditions stated nearby hold for no value of the indices here
             points += 1
             signs |= found_signs
-            for a, *_ in outcomes:
-                accepted[a] = accepted.get(a, 0) + 1
-            for _, assigned, probe, counts, unread in outcomes:
+            for a, *_, read in outcomes:
+                accepted.setdefault(a, []).append(read)
+            for _, assigned, probe, counts, unread, _ in outcomes:
                 if counts_seen is None:
                     counts_seen = counts
                     held = dict.fromkeys(probe.equal, True)
@@ -1212,10 +1227,21 @@ def _on_values(conditions: Sequence[str], net: Network) -> bool:
     )
 
 
-def _enough(accepted: Mapping[tuple[int, ...], int]) -> bool:
-    """Each value of the indices where the conditions held at a point held them at two: a step
-    equal at one point of the region a condition leaves is not shown by it."""
-    return all(n >= MIN_ACCEPTED for n in accepted.values())
+def _enough(accepted: Mapping[tuple[int, ...], Sequence[tuple[tuple[Any, ...], ...]]]) -> bool:
+    """Each value of the indices where the conditions held at a point held them at two, and
+    each value an inequality there reads took two values at least: a step equal at one point
+    of the region a condition leaves is not shown by it, nor one equal where the region meets
+    the entries' edge only (``x_j \\geq 7``: every point there has x_j = 7, the region does not)."""
+    for reads in accepted.values():
+        if len(reads) < MIN_ACCEPTED:
+            return False
+        seen: dict[tuple[Any, ...], set[Any]] = {}
+        for read in reads:
+            for n, name, value in read:
+                seen.setdefault((n, name), set()).add(value)
+        if any(len(values) < MIN_ACCEPTED for values in seen.values()):
+            return False
+    return True
 
 
 def _covered(signs: set[tuple[int, int, int, bool]]) -> bool:

@@ -75,6 +75,7 @@ FUNCTION_LETTERS = frozenset("fgFGHLJNPS") | {
     "rho",
     "Phi",
     "Psi",
+    "Gamma",
     "mu",
     "pi",
 }
@@ -205,11 +206,10 @@ def only_applied(text: str, context: Context) -> list[str]:
     )
 
 
-def unreadable(text: str, context: Context) -> str | None:
-    """Why this side is out of scope, before parsing, or None."""
-    for pattern, why in OUT_OF_SCOPE:
-        if pattern.search(text) and not (why == "vectors or matrices" and context.arrays):
-            return f"{why}: out of scope"
+def undefined_call(text: str, context: Context) -> str | None:
+    """A function applied that the write-up does not define (``\\sigma(a)``, ``f(x)``,
+    ``\\Gamma(a)``): the reason, else None. A step or a condition with one is not read as
+    a product of a name and its argument."""
     for m in _CALL.finditer(text):
         name = m.group(1).lstrip("\\")
         if name in context.functions or name in KNOWN_CALLS or name.lower() in KNOWN_CALLS:
@@ -222,6 +222,17 @@ def unreadable(text: str, context: Context) -> str | None:
             r"\s*\\?[A-Za-z]+(?:_\{?\w+\}?)?\s*(?:\\right)?\)", text[m.end() :]
         ):
             return f"{name}(...) is a function not defined here"
+    return None
+
+
+def unreadable(text: str, context: Context) -> str | None:
+    """Why this side is out of scope, before parsing, or None."""
+    for pattern, why in OUT_OF_SCOPE:
+        if pattern.search(text) and not (why == "vectors or matrices" and context.arrays):
+            return f"{why}: out of scope"
+    called = undefined_call(text, context)
+    if called is not None:
+        return called
     for m in _TEXT.finditer(text):
         word = m.group(1).strip()
         if (

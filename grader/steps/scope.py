@@ -19,7 +19,7 @@ from grader.mathlang.parser import parse
 from grader.steps import premise
 from grader.steps.entries import definition_in
 from grader.steps.models import Chain
-from grader.steps.read import LETTERS, Context, normalize
+from grader.steps.read import LETTERS, Context, normalize, undefined_call
 
 
 @dataclass
@@ -140,6 +140,8 @@ def _number_set(text: str) -> tuple[str, SymbolDomain, str] | None:
 
 def _condition(text: str, context: Context) -> ast.Node | None:
     shown = normalize(text)
+    if undefined_call(shown, context) is not None:
+        return None  # sigma(a) > 1/2: a function not defined here, never sigma times a
     if re.search(r"\\in\s*\\mathbb\s*\{?\s*R\s*\}?\s*$", shown):
         return ast.Logic(0, "and", ())  # a real symbol: no restriction
     try:
