@@ -67,6 +67,7 @@ TWELFTHS = 12
 FINE_RANGE = tuple(Fraction(k, TWELFTHS) for k in range(-7 * TWELFTHS, 7 * TWELFTHS + 1) if k)
 MIN_ACCEPTED = 2  # points where the conditions hold, for each value of the indices where any does
 
+_LETTER = re.compile(r"(?<![A-Za-z\\])([A-Za-z])(?![A-Za-z])")  # a name of one letter, not a command's
 _BOLD = re.compile(r"\\(?:mathbf|boldsymbol|bm|mathcal|vec)\s*\{\s*(\\?[A-Za-z]+)\s*\}")
 _NAME = re.compile(r"^\s*(\\?[A-Za-z]+)\s*$")
 _FUNCS = ("relu", "Theta", "diag")
@@ -1042,11 +1043,7 @@ def decide(step: Any, scope: Any, base: dict[str, Any]) -> Any:
             return None  # a name taken for a free input (or read) that the write-up gives otherwise
         if "\\Theta" in step.left + step.right and not net.relu:
             return None  # a step function beside no ReLU: what it stands for is not read
-        if not any(
-            m.group(1) in dict(net.order) or m.group(1) in net.generic
-            for t in texts
-            for m in re.finditer(r"(?<![A-Za-z\\])([A-Za-z])(?![A-Za-z])", _plain(t))
-        ):
+        if not _names_any(texts, {*dict(net.order), *net.generic}):
             return None  # no name the network defines
         found = _outcome(step, scope, net)
     except (NotNetwork, MathError, KeyError, ValueError, ZeroDivisionError, RecursionError, IndexError):
@@ -1159,7 +1156,7 @@ def _outcome(step: Any, scope: Any, net: Network) -> Outcome | None:  # noqa: C9
     if not covered:  # a ReLU's argument of one sign only, or a condition met at one point only
         held = {c: False for c in held}
     shown = [c for c, ok in held.items() if ok and _consistent(c, ns) is not None]
-    said = _said(net, idx, said_sizes, said_points, step, scope)
+    said = _said(net, idx, said_sizes, said_points, step, scope, on_values)
     if shown:
         shown = _one_reading(shown, counts_seen, getattr(scope, "readings", None))
         if not shown:
@@ -1219,12 +1216,12 @@ def _one_reading(
 
 def _on_values(conditions: Sequence[str], net: Network) -> bool:
     """A condition stated nearby about the network's values (``x_j > 6``, not ``m = i``)."""
-    names = {*dict(net.order), *net.inputs, *net.generic}
-    return any(
-        m.group(1) in names
-        for c in conditions
-        for m in re.finditer(r"(?<![A-Za-z\\])([A-Za-z])(?![A-Za-z])", _plain(c))
-    )
+    return _names_any(conditions, {*dict(net.order), *net.inputs, *net.generic})
+
+
+def _names_any(texts: Sequence[str], names: set[str]) -> bool:
+    """Some text names one of ``names`` (a single letter, as the network's names are)."""
+    return any(m.group(1) in names for t in texts for m in _LETTER.finditer(_plain(t)))
 
 
 def _enough(accepted: Mapping[tuple[int, ...], Sequence[tuple[tuple[Any, ...], ...]]]) -> bool:
@@ -1262,12 +1259,12 @@ def _said(
     points: Sequence[int],
     step: Any,
     scope: Any,
+    on_values: bool,
 ) -> str:
     sizes = " then ".join(
         f"{n} points at the sizes {', '.join(str(v) for v in r.values())}"
         for r, n in zip(rounds, points, strict=True)
     )
-    on_values = _on_values(_conditions(scope), net)
     kind = "numbers in twelfths" if on_values else "whole numbers"
     parts = [f"{sizes} (entries small {kind}{', every ReLU of both signs' if net.relu else ''})"]
     if idx.free:
