@@ -26,6 +26,7 @@ whose other side holds no limit or derivative is read here.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -84,7 +85,10 @@ def at_points(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | W.Fo
         (p for p in W.candidate_points(domain) if domain.holds(p, scope.functions)), key=W._simplicity
     )
     agreed: list[dict[str, Fraction]] = []
-    for point in points[: PROBES * 3]:
+    simple = points[: PROBES * 3]
+    for point in [*simple, *_scaled(points, step, domain, scope)]:
+        if point in simple and len(agreed) >= PROBES:
+            continue  # enough simple points: only the scaled ones still to try
         found = _at(read, point, scope)
         if found is None:
             return None  # not computed there, or neither certainly different nor exactly equal
@@ -97,8 +101,6 @@ def at_points(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | W.Fo
             return found
         if found == "equal":
             agreed.append(point)
-        if len(agreed) == PROBES:
-            break
     if len(agreed) < MIN_PROBES:
         return None
     shown = "; ".join(", ".join(f"{k} = {_text(x)}" for k, x in p.items()) for p in agreed)
@@ -109,6 +111,28 @@ def at_points(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | W.Fo
         f"the limit as {read.variable} -> {read.target} computed symbolically at each "
         "(not a proof for every value)",
     )
+
+
+_NUMBER = re.compile(r"(?<![\\A-Za-z_^])\d+(?:\.\d+)?")
+
+
+def _scaled(
+    points: list[dict[str, Fraction]], step: Step, domain: W.Domain, scope: Scope
+) -> list[dict[str, Fraction]]:
+    """The simplest point scaled far out and far in, and past each number the step writes
+    (``30^n``: a limit may change beyond 30, where the simple points never go), where the
+    conditions still hold: every one must agree too."""
+    base = next((p for p in points if all(x != 0 for x in p.values())), None)
+    if base is None:
+        return []
+    numbers = {Fraction(t) for t in _NUMBER.findall(step.left + step.right)}
+    scales = {Fraction(100), Fraction(1, 100)} | {f for c in numbers if c >= 1 for f in (2 * c, c + 1)}
+    out = []
+    for scale in sorted(scales):
+        point = {k: x * scale for k, x in base.items()}
+        if point not in points[: PROBES * 3] and domain.holds(point, scope.functions):
+            out.append(point)
+    return out
 
 
 def _read(step: Step, scope: Scope) -> _Limit | None:
