@@ -78,14 +78,15 @@ def _log_totals(target: Path, seconds: float) -> None:
     started = time.monotonic()
     with target.open("a") as out:
         out.write("minute  rss_MiB  py_blocks  gc_objects  malloc_held_MiB  malloc_used_MiB  sqlite_MiB")
-        out.write("  anon_MiB  file_MiB\n")
+        out.write("  anon_MiB  file_MiB  malloc_free_MiB  malloc_mmap_MiB\n")
         while True:
             held, used = _malloc_totals()
             minutes, rss = (time.monotonic() - started) / 60, _rss() / 2**20
             line = f"{minutes:6.1f} {rss:8.1f} {sys.getallocatedblocks():10d} {len(gc.get_objects()):11d}"
             line += f" {held / 2**20:16.1f} {used / 2**20:16.1f} {sqlite_used() / 2**20:11.2f}"
             anon, file = _rss_kinds()
-            line += f" {anon / 2**20:9.1f} {file / 2**20:9.1f}\n"
+            free, mapped = _malloc_free_and_mapped()
+            line += f" {anon / 2**20:9.1f} {file / 2**20:9.1f} {free / 2**20:16.1f} {mapped / 2**20:16.1f}\n"
             out.write(line)
             out.flush()
             time.sleep(seconds)
@@ -133,6 +134,18 @@ def _malloc_totals() -> tuple[int, int]:
     except (OSError, AttributeError):  # not glibc
         return 0, 0
     return info.arena + info.hblkhd, info.uordblks + info.hblkhd
+
+
+def _malloc_free_and_mapped() -> tuple[int, int]:
+    """malloc's free bytes inside its heaps, and its bytes in chunks mapped one by one (a large
+    block; glibc's threshold for one rises to the largest such block freed)."""
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallinfo2.restype = _MallInfo2
+        info = libc.mallinfo2()
+    except (OSError, AttributeError):  # not glibc
+        return 0, 0
+    return info.fordblks, info.hblkhd
 
 
 def sqlite_used() -> int:
