@@ -32,6 +32,7 @@ import numpy as np
 import grader.steps.calculus as calculus
 import grader.steps.chain_rule as chain_rule
 import grader.steps.defined as defined
+import grader.steps.ellipsis as ellipsis
 import grader.steps.witness as W
 from grader.core.verdict import Certificate
 from grader.core.verdict import Status as VerdictStatus
@@ -171,6 +172,27 @@ def _mark_step(step: Step, scope: Scope) -> StepMark:
         return StepMark(**base, status="undecided", certificate=f"internal error: {type(err).__name__}")
 
 
+def _dots_read(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | None:
+    """The step with its ellipses read where their pattern is unambiguous (:mod:`grader.steps.ellipsis`),
+    decided so; a point where it fails is a witness only where every count is written."""
+    same = ellipsis.same_by(scope.context, functools.partial(_identity, scope=scope, rtol=RTOL, atol=ATOL))
+    reading = ellipsis.read(step.left, step.right, scope.entries, same)
+    if reading is None or reading.why:
+        return None if reading is None else StepMark(**base, status="undecided", certificate=reading.why)
+    read = step.model_copy(update={"left": reading.left, "right": reading.right})
+    mark = _mark_step(read, scope)
+    if mark.status == "wrong" and reading.least:  # a size with fewer terms than written: no witness
+        least = {n: SymbolDomain(integer=True, min=v) for n, v in reading.least.items()}
+        mark = _mark_step(read, replace(scope, domains={**scope.domains, **least}))
+    if mark.status == "undecided" and "fails" not in (mark.certificate or ""):
+        return None  # read, still undecided: the step's own reason stands
+    if mark.status == "wrong" and not reading.exact:
+        said = f"{reading.said}: fails at a point, but a count not written is no witness's"
+        return StepMark(**base, status="undecided", certificate=said)
+    said = f"{mark.certificate} ({reading.said})"
+    return StepMark(**base, status=mark.status, certificate=said, witness=mark.witness)
+
+
 def _under_definitions(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | None:
     """The step decided under the chain's recurrence, else under a function the write-up
     defines; None when neither decides it."""
@@ -277,7 +299,9 @@ def _unread(step: Step, scope: Scope, base: dict[str, Any], why: str) -> StepMar
     grid = _with_grids(step, scope, base) or _with_convolution(step, scope, base)
     if grid is not None:
         return grid
-    return _with_sums(step, scope, base) or written_out or _with_unknowns(step, scope, base, why)
+    mark = _with_sums(step, scope, base) or written_out or _with_unknowns(step, scope, base, why)
+    dots = mark.status == "undecided" and ellipsis.has_dots(step.left + step.right)
+    return (_dots_read(step, scope, base) or mark) if dots else mark
 
 
 def _with_convolution(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | None:
