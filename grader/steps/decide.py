@@ -189,7 +189,7 @@ def _dots_read(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | Non
     if mark.status == "wrong" and not reading.exact:
         said = f"{reading.said}: fails at a point, but a count not written is no witness's"
         return StepMark(**base, status="undecided", certificate=said)
-    said = f"{mark.certificate} ({reading.said})"
+    said = f"{mark.certificate} (under {reading.said})"  # the reading, as a definition is named
     return StepMark(**base, status=mark.status, certificate=said, witness=mark.witness)
 
 
