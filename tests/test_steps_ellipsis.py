@@ -109,3 +109,9 @@ def test_dots_of_a_column_are_no_sum_s() -> None:
 def test_put_gives_an_index_its_value_in_subscripts_and_elsewhere() -> None:
     assert ellipsis.put(r"\sum_{j=1}^{d} k_{nj}", "n", "3") == r"\sum_{j=1}^{d} k_{3j}"
     assert ellipsis.put("x_n + n", "n", "2") == "x_{2} + (2)"
+
+
+def test_an_item_with_the_definition_s_bound_letter_is_not_read() -> None:
+    left = r"S([x_1 + j, x_2 + j, \dots, x_K + j])"
+    right = r"S([x_1, x_2, \dots, x_K])"
+    assert ellipsis.read(left, right, [DEFINITION], _zero) is None  # j would be the sum's index

@@ -296,8 +296,9 @@ def entries_read(
         return None  # a sum with bounds of its own: its size may not be the lists'
     taken = left + " " + right + " " + formula
     at = next((c for c in _INDEX_LETTERS if c not in _letters(taken)), None)
-    if at is None:
-        return None
+    bound = {m.group(1) or m.group(2) for m in entry_re.finditer(formula)} - {index}
+    if at is None or bound & (_letters(patterns[0][0]) | _letters(patterns[1][0])):
+        return None  # a letter of an item (x_K + j) would be the definition's bound index
     formula = re.sub(
         r"\\sum\s*_\s*(?:\{\s*([a-z])\s*\}|([a-z])(?![A-Za-z]))",
         lambda m: f"\\sum_{{{m.group(1) or m.group(2)}=1}}^{{{size}}}",
