@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from fractions import Fraction
 from typing import Any
 
@@ -402,7 +402,7 @@ def _derivative(
         from grader.mathlang.evaluate import compile_functions
 
         functions = compile_functions(dict(context.functions)) if context.functions else {}
-        expr, back = _signed(to_sympy(node, functions=functions), signs or {})
+        expr, back = _signed(to_sympy(euclidean_as_abs(node), functions=functions), signs or {})
         if expr.has(*_not_smooth()):
             return None
         variable = next((s for s in expr.free_symbols if s.name == name), None)
@@ -417,6 +417,28 @@ def _derivative(
         return None
     except _sympy_failures():  # AssertionError among them: no variable where a point was given
         return None
+
+
+def euclidean_as_abs(node: ast.Node) -> ast.Node:
+    """The tree with each Euclidean norm (``\\|u\\|``, ``||u||_2``) read as ``|u|``, its value
+    for a real ``u``: ``||\\theta||_2^2`` is then ``\\theta^2`` (sympy's ``Abs(t)**2`` of a real
+    symbol), smooth, with the derivative ``2\\theta`` (the gradient of a vector's squared norm
+    too); a norm left unsquared stays ``|u|``, not smooth, and is not differentiated. Other
+    norms (``||u||_1``, ``||u||_\\infty``) are left as written (not read symbolically)."""
+    if isinstance(node, ast.Call) and node.name == "norm" and node.args:
+        p = node.args[1:]
+        if not p or (len(p) == 1 and isinstance(p[0], ast.Num) and p[0].value == 2):
+            return ast.Call(node.pos, "abs", (euclidean_as_abs(node.args[0]),))
+    if not is_dataclass(node):
+        return node
+    changes: dict[str, Any] = {}
+    for f in fields(node):
+        value = getattr(node, f.name)
+        if isinstance(value, ast.Node):
+            changes[f.name] = euclidean_as_abs(value)
+        elif isinstance(value, tuple) and value and all(isinstance(v, ast.Node) for v in value):
+            changes[f.name] = tuple(euclidean_as_abs(v) for v in value)
+    return replace(node, **changes) if changes else node
 
 
 def _same(text: str, value: Any, context: Context, functions: Any) -> bool:
