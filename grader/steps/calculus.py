@@ -341,6 +341,33 @@ def _entry_may_coincide(variable: str, others: set[str]) -> bool:
 _ENTRY_NAME = re.compile(r"([A-Za-z]+)_\{?([A-Za-z]+|\d+)\}?")
 
 
+MAX_PATTERN_INDICES = 3
+_NUMBERED = re.compile(r"_\s*\{?\s*\d|\\sum|\\prod|\\dots|\\cdots|\\ldots")
+
+
+def index_patterns(texts: list[str], indices: list[str]) -> int:
+    """How many values each free index takes (1 to that number) so that every pattern of the
+    indices (``i = j`` or ``i != j``...) is tried, or 0 when that does not settle the step.
+    With no sum, no entry with a number index and each index only a subscript, the step is
+    about entries that are distinct symbols exactly where their indices differ: its truth
+    depends on which indices coincide, and values 1 to k give k indices every pattern. So
+    ``\\frac{d}{dx_j} e^{x_i} = 0`` fails where ``i = j`` (never wrong: the words may say
+    ``i \\ne j``) and ``\\frac{d}{dx_j} e^{x_i} = \\delta_{ij} e^{x_i}`` is shown (the
+    Kronecker delta the write-up names)."""
+    if not indices or len(indices) > MAX_PATTERN_INDICES or any(_NUMBERED.search(t) for t in texts):
+        return 0
+    return len(indices)
+
+
+def patterns_said(mark: Any, indices: list[str]) -> str:
+    """The certificate of a step shown at every pattern of its indices."""
+    count = len(indices)
+    return (
+        f"{mark.certificate}, at every pattern of {', '.join(indices)} (equal or not: each from 1 to "
+        f"{count}; the step is the same at any values with the same pattern)"
+    )
+
+
 def _signed(expr: Any, signs: Mapping[str, str], keep: str | None = None) -> tuple[Any, dict[Any, Any]]:
     """The expression with the symbols the domain makes positive or negative (but ``keep``)
     carrying that sign into sympy, and the table that takes them back to plain symbols."""

@@ -277,7 +277,8 @@ def _unread(step: Step, scope: Scope, base: dict[str, Any], why: str) -> StepMar
     grid = _with_grids(step, scope, base) or _with_convolution(step, scope, base)
     if grid is not None:
         return grid
-    return _with_sums(step, scope, base) or written_out or _with_unknowns(step, scope, base, why)
+    patterns = _with_sums(step, scope, base) or _index_patterns(step, scope, base)
+    return patterns or written_out or _with_unknowns(step, scope, base, why)
 
 
 def _with_convolution(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | None:
@@ -1099,6 +1100,17 @@ def _free_indices(*texts: str) -> list[str]:
 def _entry_derivative(*texts: str) -> bool:
     """A derivative in a step whose entries have free indices (``\\partial x_j``)."""
     return any(has_derivative(t) for t in texts) and bool(_free_indices(*texts))
+
+
+def _index_patterns(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | None:
+    """A derivative by an entry with a letter index and no sum (``\\frac{d}{dx_j} e^{x_i}``):
+    the step at each pattern of its indices (:func:`grader.steps.calculus.index_patterns`)."""
+    texts = [plain_entries(step.left), plain_entries(step.right)]
+    indices = _free_indices(*texts) if _entry_derivative(*texts) else []
+    count = calculus.index_patterns(texts, indices)
+    mark = _every_index(step, scope, base, texts[0], texts[1], indices, count) if count else None
+    said = calculus.patterns_said(mark, indices) if mark else ""
+    return mark and mark.model_copy(update={"left": step.left, "right": step.right, "certificate": said})
 
 
 def _every_index(
