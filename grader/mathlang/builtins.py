@@ -203,7 +203,7 @@ def _sum(env: Env, node: ast.Call, args: list[Val]) -> Val:
 
 def _norm(env: Env, node: ast.Call, args: list[Val]) -> Val:
     v = args[0]
-    flat = v.a.reshape(v.a.shape[0], -1)
+    flat = v.a.reshape(v.a.shape[0], int(np.prod(v.a.shape[1:])))  # -1 is ambiguous for an empty batch
     if len(args) == 2:
         p = args[1]
         if not p.is_scalar():

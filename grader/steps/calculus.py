@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from fractions import Fraction
 from typing import Any
 
@@ -341,6 +341,33 @@ def _entry_may_coincide(variable: str, others: set[str]) -> bool:
 _ENTRY_NAME = re.compile(r"([A-Za-z]+)_\{?([A-Za-z]+|\d+)\}?")
 
 
+MAX_PATTERN_INDICES = 3
+_NUMBERED = re.compile(r"_\s*\{?\s*\d|\\sum|\\prod|\\dots|\\cdots|\\ldots")
+
+
+def index_patterns(texts: list[str], indices: list[str]) -> int:
+    """How many values each free index takes (1 to that number) so that every pattern of the
+    indices (``i = j`` or ``i != j``...) is tried, or 0 when that does not settle the step.
+    With no sum, no entry with a number index and each index only a subscript, the step is
+    about entries that are distinct symbols exactly where their indices differ: its truth
+    depends on which indices coincide, and values 1 to k give k indices every pattern. So
+    ``\\frac{d}{dx_j} e^{x_i} = 0`` fails where ``i = j`` (never wrong: the words may say
+    ``i \\ne j``) and ``\\frac{d}{dx_j} e^{x_i} = \\delta_{ij} e^{x_i}`` is shown (the
+    Kronecker delta the write-up names)."""
+    if not indices or len(indices) > MAX_PATTERN_INDICES or any(_NUMBERED.search(t) for t in texts):
+        return 0
+    return len(indices)
+
+
+def patterns_said(mark: Any, indices: list[str]) -> str:
+    """The certificate of a step shown at every pattern of its indices."""
+    count = len(indices)
+    return (
+        f"{mark.certificate}, at every pattern of {', '.join(indices)} (equal or not: each from 1 to "
+        f"{count}; the step is the same at any values with the same pattern)"
+    )
+
+
 def _signed(expr: Any, signs: Mapping[str, str], keep: str | None = None) -> tuple[Any, dict[Any, Any]]:
     """The expression with the symbols the domain makes positive or negative (but ``keep``)
     carrying that sign into sympy, and the table that takes them back to plain symbols."""
@@ -402,7 +429,7 @@ def _derivative(
         from grader.mathlang.evaluate import compile_functions
 
         functions = compile_functions(dict(context.functions)) if context.functions else {}
-        expr, back = _signed(to_sympy(node, functions=functions), signs or {})
+        expr, back = _signed(to_sympy(euclidean_as_abs(node), functions=functions), signs or {})
         if expr.has(*_not_smooth()):
             return None
         variable = next((s for s in expr.free_symbols if s.name == name), None)
@@ -417,6 +444,28 @@ def _derivative(
         return None
     except _sympy_failures():  # AssertionError among them: no variable where a point was given
         return None
+
+
+def euclidean_as_abs(node: ast.Node) -> ast.Node:
+    """The tree with each Euclidean norm (``\\|u\\|``, ``||u||_2``) read as ``|u|``, its value
+    for a real ``u``: ``||\\theta||_2^2`` is then ``\\theta^2`` (sympy's ``Abs(t)**2`` of a real
+    symbol), smooth, with the derivative ``2\\theta`` (the gradient of a vector's squared norm
+    too); a norm left unsquared stays ``|u|``, not smooth, and is not differentiated. Other
+    norms (``||u||_1``, ``||u||_\\infty``) are left as written (not read symbolically)."""
+    if isinstance(node, ast.Call) and node.name == "norm" and node.args:
+        p = node.args[1:]
+        if not p or (len(p) == 1 and isinstance(p[0], ast.Num) and p[0].value == 2):
+            return ast.Call(node.pos, "abs", (euclidean_as_abs(node.args[0]),))
+    if not is_dataclass(node):
+        return node
+    changes: dict[str, Any] = {}
+    for f in fields(node):
+        value = getattr(node, f.name)
+        if isinstance(value, ast.Node):
+            changes[f.name] = euclidean_as_abs(value)
+        elif isinstance(value, tuple) and value and all(isinstance(v, ast.Node) for v in value):
+            changes[f.name] = tuple(euclidean_as_abs(v) for v in value)
+    return replace(node, **changes) if changes else node
 
 
 def _same(text: str, value: Any, context: Context, functions: Any) -> bool:

@@ -3,9 +3,8 @@ confirmed witness, or undecided with why.
 
 - ``a = b``: the engine's ``expression`` checker compares the two sides over the domain
   (the part's declared symbols, narrowed by the conditions stated around the chain); its
-  certificate is the step's. A step is wrong only at a point confirmed in exact or ball
-  arithmetic (:mod:`grader.steps.witness`) where both sides have values that differ beyond
-  the tolerance.
+  certificate is the step's. Wrong only at a point confirmed in exact or ball arithmetic
+  (:mod:`grader.steps.witness`) where both sides have values that differ beyond tolerance.
 - ``a <= b`` (``<``, ``>=``, ``>``): a point where it fails, confirmed the same way, makes
   it wrong; else it is shown when the engine shows ``relu(a - b) = 0`` (strict:
   ``heaviside(a - b, 1) = 0``) over the domain.
@@ -180,10 +179,8 @@ def _dots_read(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | Non
     if reading is None or reading.why:
         return None if reading is None else StepMark(**base, status="undecided", certificate=reading.why)
     read = step.model_copy(update={"left": reading.left, "right": reading.right})
-    mark = _mark_step(read, scope)
-    if mark.status == "wrong" and reading.least:  # a size with fewer terms than written: no witness
-        least = {n: SymbolDomain(integer=True, min=v) for n, v in reading.least.items()}
-        mark = _mark_step(read, replace(scope, domains={**scope.domains, **least}))
+    least = {n: SymbolDomain(integer=True, min=v) for n, v in reading.least.items()}
+    mark = _mark_step(read, replace(scope, domains={**scope.domains, **least}))  # every term written
     if mark.status == "undecided" and "fails" not in (mark.certificate or ""):
         return None  # read, still undecided: the step's own reason stands
     if mark.status == "wrong" and not reading.exact:
@@ -299,7 +296,8 @@ def _unread(step: Step, scope: Scope, base: dict[str, Any], why: str) -> StepMar
     grid = _with_grids(step, scope, base) or _with_convolution(step, scope, base)
     if grid is not None:
         return grid
-    mark = _with_sums(step, scope, base) or written_out or _with_unknowns(step, scope, base, why)
+    patterns = _with_sums(step, scope, base) or _index_patterns(step, scope, base)
+    mark = patterns or written_out or _with_unknowns(step, scope, base, why)
     dots = mark.status == "undecided" and ellipsis.has_dots(step.left + step.right)
     return (_dots_read(step, scope, base) or mark) if dots else mark
 
@@ -1125,12 +1123,22 @@ def _entry_derivative(*texts: str) -> bool:
     return any(has_derivative(t) for t in texts) and bool(_free_indices(*texts))
 
 
+def _index_patterns(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | None:
+    """A derivative by an entry with a letter index and no sum (``\\frac{d}{dx_j} e^{x_i}``):
+    the step at each pattern of its indices (:func:`grader.steps.calculus.index_patterns`)."""
+    texts = [plain_entries(step.left), plain_entries(step.right)]
+    indices = _free_indices(*texts) if _entry_derivative(*texts) else []
+    count = calculus.index_patterns(texts, indices)
+    mark = _every_index(step, scope, base, texts[0], texts[1], indices, count) if count else None
+    said = calculus.patterns_said(mark, indices) if mark else ""
+    return mark and mark.model_copy(update={"left": step.left, "right": step.right, "certificate": said})
+
+
 def _every_index(
     step: Step, scope: Scope, base: dict[str, Any], left: str, right: str, indices: list[str], size: int
 ) -> StepMark | None:
-    """The step at every value of its free indices from 1 to ``size``: shown when each is
-    shown (its certificate the last one's), else None (never wrong: the sums' sizes are not
-    written)."""
+    """The step at every value of its free indices from 1 to ``size``: shown when each is shown
+    (its certificate the last one's), else None (never wrong: the sums' sizes are not written)."""
     mark = None
     for values in itertools.product(range(1, size + 1), repeat=len(indices)):
         at_left, at_right = left, right
