@@ -77,12 +77,14 @@ def _log_totals(target: Path, seconds: float) -> None:
     objects), C's malloc (mallinfo2: held from the system and in use), SQLite's own, the RSS."""
     started = time.monotonic()
     with target.open("a") as out:
-        out.write("minute  rss_MiB  py_blocks  gc_objects  malloc_held_MiB  malloc_used_MiB  sqlite_MiB")
+        # No count of the collector's objects: gc.get_objects() from this thread hands out tuples
+        # other threads are still building (CPython 3.11's SystemError, docs/service.md "Memory").
+        out.write("minute  rss_MiB  py_blocks  malloc_held_MiB  malloc_used_MiB  sqlite_MiB")
         out.write("  anon_MiB  file_MiB  malloc_free_MiB  malloc_mmap_MiB\n")
         while True:
             held, used = _malloc_totals()
             minutes, rss = (time.monotonic() - started) / 60, _rss() / 2**20
-            line = f"{minutes:6.1f} {rss:8.1f} {sys.getallocatedblocks():10d} {len(gc.get_objects()):11d}"
+            line = f"{minutes:6.1f} {rss:8.1f} {sys.getallocatedblocks():10d}"
             line += f" {held / 2**20:16.1f} {used / 2**20:16.1f} {sqlite_used() / 2**20:11.2f}"
             anon, file = _rss_kinds()
             free, mapped = _malloc_free_and_mapped()
