@@ -35,6 +35,8 @@ log = logging.getLogger("grader.service")
 TRIM_SECONDS = 60.0
 ARENAS = 2  # malloc arenas a server's threads share (glibc's own default: 8 a core)
 M_ARENA_MAX = -8  # mallopt's parameter for the most arenas (malloc.h)
+M_MMAP_THRESHOLD = -3  # mallopt's parameter: blocks this large or larger are mapped one by one
+MAPPED_FROM = 128 * 1024  # glibc's own starting threshold, kept fixed
 
 
 @functools.cache
@@ -64,7 +66,12 @@ def limit_arenas(count: int = ARENAS) -> bool:
     if "MALLOC_ARENA_MAX" in os.environ or "glibc.malloc.arena_max" in os.environ.get("GLIBC_TUNABLES", ""):
         return False
     libc = _glibc()
-    return libc is not None and libc.mallopt(M_ARENA_MAX, count) == 1
+    if libc is None:
+        return False
+    # A fixed threshold: glibc's own rises to the largest mapped block freed (up to 32 MiB), and
+    # from then on blocks that large are carved from the arenas and stay there as free holes.
+    libc.mallopt(M_MMAP_THRESHOLD, MAPPED_FROM)
+    return libc.mallopt(M_ARENA_MAX, count) == 1
 
 
 def give_back() -> bool:
