@@ -335,6 +335,59 @@ def test_a_servers_threads_share_two_malloc_arenas_not_one_each() -> None:
     assert arenas("limited") <= allocator.ARENAS
 
 
+_LARGE_BLOCKS = """
+import ctypes, sys
+from grader.core import allocator
+
+class Info(ctypes.Structure):
+    names = "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost"
+    _fields_ = [(name, ctypes.c_size_t) for name in names.split()]
+
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+libc.mallinfo2.restype = Info
+if sys.argv[1] == "limited":
+    assert allocator.limit_arenas()
+libc.free(libc.malloc(4 << 20))  # a 4 MiB block, mapped on its own, then freed
+before = libc.mallinfo2().hblkhd
+block = libc.malloc(512 << 10)  # a reply's 512 KiB, after it
+print(libc.mallinfo2().hblkhd - before)
+libc.free(block)
+"""
+
+
+def test_a_large_block_is_mapped_on_its_own_however_large_the_last_one_freed_was() -> None:
+    """glibc's threshold for mapping a block on its own rises to the largest such block freed;
+    from then on blocks under it are carved from the arenas, and the holes they leave stay
+    there. With the threshold kept (at start-up, as the arenas' limit), a 512 KiB block after
+    a freed 4 MiB one is still mapped on its own, and given back whole when freed."""
+    import subprocess
+    import sys
+
+    from grader.core import allocator
+
+    if allocator._glibc() is None:
+        pytest.skip("the C library is not glibc")
+    unset = ("MALLOC_ARENA_MAX", "GLIBC_TUNABLES", "MALLOC_MMAP_THRESHOLD_")
+    environment = {key: value for key, value in os.environ.items() if key not in unset}
+    environment["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+
+    def mapped(mode: str) -> int:
+        done = subprocess.run(
+            [sys.executable, "-c", _LARGE_BLOCKS, mode],
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return int(done.stdout)
+
+    assert mapped("default") == 0  # glibc's own way: carved from the arena
+    assert mapped("limited") >= 512 << 10
+
+
 def test_grader_serve_limits_the_arenas_before_it_starts_a_thread(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
