@@ -48,14 +48,7 @@ from grader.steps.grids import applied_entries, grids_written_out, has_grid_dots
 from grader.steps.models import Chain, ChainMarks, Step, StepMark
 from grader.steps.models import Witness as WitnessModel
 from grader.steps.opaque import opaque_sides
-from grader.steps.read import (
-    Context,
-    Read,
-    only_applied,
-    plain_entries,
-    read_side,
-    shown_name,
-)
+from grader.steps.read import Context, Read, only_applied, plain_entries, read_side, shown_name
 from grader.steps.rewrite import split_exponentials
 from grader.steps.scope import WIDER, Scope, bound, relations, scope_of
 from grader.steps.sums import (
@@ -172,15 +165,16 @@ def _mark_step(step: Step, scope: Scope) -> StepMark:
 
 
 def _dots_read(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | None:
-    """The step with its ellipses read where their pattern is unambiguous (:mod:`grader.steps.ellipsis`),
-    decided so; a point where it fails is a witness only where every count is written."""
+    """The step with its ellipses read where their pattern is unambiguous (:mod:`grader.steps.ellipsis`)."""
     same = ellipsis.same_by(scope.context, functools.partial(_identity, scope=scope, rtol=RTOL, atol=ATOL))
     reading = ellipsis.read(step.left, step.right, scope.entries, same)
-    if reading is None or reading.why:
-        return None if reading is None else StepMark(**base, status="undecided", certificate=reading.why)
+    if reading is None or reading.why:  # read, a reason it cannot be decided so
+        return reading and StepMark(**base, status="undecided", certificate=reading.why)
     read = step.model_copy(update={"left": reading.left, "right": reading.right})
-    least = {n: SymbolDomain(integer=True, min=v) for n, v in reading.least.items()}
-    mark = _mark_step(read, replace(scope, domains={**scope.domains, **least}))  # every term written
+    mark = _mark_step(read, scope)  # a point where it fails is a witness only where every count is written
+    if mark.status == "wrong" and reading.least:  # a size with fewer terms than written: no witness
+        least = {n: SymbolDomain(integer=True, min=v) for n, v in reading.least.items()}
+        mark = _mark_step(read, replace(scope, domains={**scope.domains, **least}))
     if mark.status == "undecided" and "fails" not in (mark.certificate or ""):
         return None  # read, still undecided: the step's own reason stands
     if mark.status == "wrong" and not reading.exact:
