@@ -18,7 +18,9 @@ size 61 -> 140 MiB in 9 minutes, their free bytes 11 -> 76 MiB, the live bytes f
 64 MiB; with 2 arenas 57 -> 78 MiB and 5 -> 14 MiB). :func:`limit_arenas` sets glibc's
 ``M_ARENA_MAX`` at start-up, before the server starts a thread: the threads then share 2
 arenas. Their lock is taken only for a ``malloc`` or ``free``, and a Python server's threads
-take turns at the interpreter's lock anyway.
+take turns at the interpreter's lock anyway. It also keeps glibc's threshold for mapping a block
+on its own at 128 KiB: glibc's own rises to the largest mapped block freed, and blocks under it
+are then carved from the arenas, where their holes stay (docs/service.md, "The hours").
 """
 
 from __future__ import annotations
