@@ -128,25 +128,25 @@ class _MallInfo2(ctypes.Structure):
     ]
 
 
-def _malloc_totals() -> tuple[int, int]:
+def _malloc_info() -> _MallInfo2:
+    """glibc's mallinfo2 (all zero elsewhere)."""
     try:
         libc = ctypes.CDLL(None)
         libc.mallinfo2.restype = _MallInfo2
-        info = libc.mallinfo2()
+        return libc.mallinfo2()
     except (OSError, AttributeError):  # not glibc
-        return 0, 0
+        return _MallInfo2()
+
+
+def _malloc_totals() -> tuple[int, int]:
+    info = _malloc_info()
     return info.arena + info.hblkhd, info.uordblks + info.hblkhd
 
 
 def _malloc_free_and_mapped() -> tuple[int, int]:
     """malloc's free bytes inside its heaps, and its bytes in chunks mapped one by one (a large
     block; glibc's threshold for one rises to the largest such block freed)."""
-    try:
-        libc = ctypes.CDLL(None)
-        libc.mallinfo2.restype = _MallInfo2
-        info = libc.mallinfo2()
-    except (OSError, AttributeError):  # not glibc
-        return 0, 0
+    info = _malloc_info()
     return info.fordblks, info.hblkhd
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, is_dataclass, replace
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
@@ -32,6 +32,7 @@ from grader.mathlang import ast
 from grader.mathlang.render import to_text
 from grader.steps.latex import closing, group_end, scripts_end, term_end
 from grader.steps.read import Context, read_side
+from grader.steps.rewrite import with_children
 
 _D = r"(?:d|\\partial|\\mathrm\s*\{\s*d\s*\}|\\operatorname\s*\{\s*d\s*\})"
 _FRAC_D = re.compile(rf"\\frac\s*\{{\s*{_D}(?![A-Za-z])")
@@ -456,16 +457,7 @@ def euclidean_as_abs(node: ast.Node) -> ast.Node:
         p = node.args[1:]
         if not p or (len(p) == 1 and isinstance(p[0], ast.Num) and p[0].value == 2):
             return ast.Call(node.pos, "abs", (euclidean_as_abs(node.args[0]),))
-    if not is_dataclass(node):
-        return node
-    changes: dict[str, Any] = {}
-    for f in fields(node):
-        value = getattr(node, f.name)
-        if isinstance(value, ast.Node):
-            changes[f.name] = euclidean_as_abs(value)
-        elif isinstance(value, tuple) and value and all(isinstance(v, ast.Node) for v in value):
-            changes[f.name] = tuple(euclidean_as_abs(v) for v in value)
-    return replace(node, **changes) if changes else node
+    return with_children(node, euclidean_as_abs)
 
 
 def _same(text: str, value: Any, context: Context, functions: Any) -> bool:

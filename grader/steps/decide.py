@@ -168,8 +168,8 @@ def _dots_read(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | Non
     """The step with its ellipses read where their pattern is unambiguous (:mod:`grader.steps.ellipsis`)."""
     same = ellipsis.same_by(scope.context, functools.partial(_identity, scope=scope, rtol=RTOL, atol=ATOL))
     reading = ellipsis.read(step.left, step.right, scope.entries, same)
-    if reading is None or reading.why:  # read, a reason it cannot be decided so
-        return reading and StepMark(**base, status="undecided", certificate=reading.why)
+    if reading is None or reading.why:
+        return None if reading is None else StepMark(**base, status="undecided", certificate=reading.why)
     read = step.model_copy(update={"left": reading.left, "right": reading.right})
     mark = _mark_step(read, scope)  # a point where it fails is a witness only where every count is written
     if mark.status == "wrong" and reading.least:  # a size with fewer terms than written: no witness

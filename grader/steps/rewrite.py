@@ -8,6 +8,7 @@ rewritten sides is a proof of the written ones.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import fields, is_dataclass, replace
 from fractions import Fraction
 from typing import Any
@@ -23,15 +24,20 @@ def split_exponentials(node: ast.Node) -> ast.Node:
         return _exp(split_exponentials(node.args[0]), node.pos)
     if isinstance(node, ast.Call) and node.name == "log" and len(node.args) == 1:
         return _log(split_exponentials(node.args[0]), node.pos)
+    return with_children(node, split_exponentials)
+
+
+def with_children(node: ast.Node, rewrite: Callable[[ast.Node], ast.Node]) -> ast.Node:
+    """``node`` with ``rewrite`` applied to each of its subtrees (itself where it has none)."""
     if not is_dataclass(node):
         return node
     changes: dict[str, Any] = {}
     for f in fields(node):
         value = getattr(node, f.name)
         if isinstance(value, ast.Node):
-            changes[f.name] = split_exponentials(value)
+            changes[f.name] = rewrite(value)
         elif isinstance(value, tuple) and value and all(isinstance(v, ast.Node) for v in value):
-            changes[f.name] = tuple(split_exponentials(v) for v in value)
+            changes[f.name] = tuple(rewrite(v) for v in value)
     return replace(node, **changes) if changes else node
 
 
