@@ -309,30 +309,28 @@ def test_a_servers_threads_share_two_malloc_arenas_not_one_each() -> None:
     """glibc gives each thread that allocates an arena of its own (up to 8 a core), and the
     free bytes between live ones, spread over 16 arenas, grew a server's RSS 30% in an hour's
     soak although its live heap was flat. Limited at start-up, eight request threads share 2."""
-    import subprocess
-    import sys
-
     from grader.core import allocator
 
     if allocator._glibc() is None:
         pytest.skip("the C library is not glibc: no arenas to limit")
-    unset = ("MALLOC_ARENA_MAX", "GLIBC_TUNABLES")
+    assert _glibc_script(_THREADS_MALLOC, "default") > allocator.ARENAS  # glibc's own way: an arena a thread
+    assert _glibc_script(_THREADS_MALLOC, "limited") <= allocator.ARENAS
+
+
+def _glibc_script(script: str, mode: str) -> int:
+    """The number a script prints, run in a fresh interpreter with glibc's own malloc settings
+    (none from the environment); ``mode`` "limited" has it call :func:`allocator.limit_arenas`."""
+    import subprocess
+    import sys
+
+    unset = ("MALLOC_ARENA_MAX", "GLIBC_TUNABLES", "MALLOC_MMAP_THRESHOLD_")
     environment = {key: value for key, value in os.environ.items() if key not in unset}
     environment["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
-
-    def arenas(mode: str) -> int:
-        done = subprocess.run(
-            [sys.executable, "-c", _THREADS_MALLOC, mode],
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stderr
-        return int(done.stdout)
-
-    assert arenas("default") > allocator.ARENAS  # glibc's own way: an arena a thread
-    assert arenas("limited") <= allocator.ARENAS
+    done = subprocess.run(
+        [sys.executable, "-c", script, mode], env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout)
 
 
 _LARGE_BLOCKS = """
@@ -362,30 +360,12 @@ def test_a_large_block_is_mapped_on_its_own_however_large_the_last_one_freed_was
     from then on blocks under it are carved from the arenas, and the holes they leave stay
     there. With the threshold kept (at start-up, as the arenas' limit), a 512 KiB block after
     a freed 4 MiB one is still mapped on its own, and given back whole when freed."""
-    import subprocess
-    import sys
-
     from grader.core import allocator
 
     if allocator._glibc() is None:
         pytest.skip("the C library is not glibc")
-    unset = ("MALLOC_ARENA_MAX", "GLIBC_TUNABLES", "MALLOC_MMAP_THRESHOLD_")
-    environment = {key: value for key, value in os.environ.items() if key not in unset}
-    environment["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
-
-    def mapped(mode: str) -> int:
-        done = subprocess.run(
-            [sys.executable, "-c", _LARGE_BLOCKS, mode],
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stderr
-        return int(done.stdout)
-
-    assert mapped("default") == 0  # glibc's own way: carved from the arena
-    assert mapped("limited") >= 512 << 10
+    assert _glibc_script(_LARGE_BLOCKS, "default") == 0  # glibc's own way: carved from the arena
+    assert _glibc_script(_LARGE_BLOCKS, "limited") >= 512 << 10
 
 
 def test_grader_serve_limits_the_arenas_before_it_starts_a_thread(
