@@ -169,7 +169,7 @@ def _dots_read(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | Non
     same = ellipsis.same_by(scope.context, functools.partial(_identity, scope=scope, rtol=RTOL, atol=ATOL))
     reading = ellipsis.read(step.left, step.right, scope.entries, same)
     if reading is None or reading.why:  # read, a reason it cannot be decided so
-        return reading and StepMark(**base, status="undecided", certificate=reading.why)
+        return None if reading is None else StepMark(**base, status="undecided", certificate=reading.why)
     read = step.model_copy(update={"left": reading.left, "right": reading.right})
     mark = _mark_step(read, scope)  # a point where it fails is a witness only where every count is written
     if mark.status == "wrong" and reading.least:  # a size with fewer terms than written: no witness
@@ -226,7 +226,7 @@ def _one_vector(
 
 # transposes, norms and inner products of vectors (x^\top, x^T, \|x\|, \langle x, y\rangle)
 _VECTOR_FORM = re.compile(
-    r"\\(?:top|intercal|otimes|langle|lVert|rVert|Vert|\|)(?![A-Za-z])|\^\s*\{?\s*T(?![A-Za-z])|\u2016"
+    r"\\(?:top|intercal|otimes|langle|lVert|rVert|Vert|\|)(?![A-Za-z])|\|\||\^\s*\{?\s*T(?![A-Za-z])|\u2016"
 )
 _ELEMENT_WISE_OPS = frozenset({"+", "-", "/", "^"})
 
@@ -651,7 +651,7 @@ def _with_derivatives(step: Step, scope: Scope, base: dict[str, Any]) -> StepMar
     other; a witness counts only where every operand has a value, and only when nothing else
     may depend on the variable. None when a derivative there cannot be computed."""
     signs = {k: v for k, v in _signs(scope.domains).items() if k not in scope.set_signs}
-    found = calculus.computed([step.left, step.right], scope.context, signs)
+    found = calculus.computed([step.left, step.right], scope.context, signs, frozenset(scope.shapes))
     if found is None:
         return None
     left_text, right_text = found.texts
