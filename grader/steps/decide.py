@@ -719,8 +719,7 @@ def _witness_mark(base: dict[str, Any], found: W.Found, scope: Scope) -> StepMar
         return StepMark(
             **base,
             status="undecided",
-            certificate=f"fails at a point, but {same[0]} and {same[1]} may be the same entry "
-            "(their indices may be equal)",
+            certificate=f"fails at a point, but {W.coincide_said(same)}",
         )
     at, left, right = found.shown()
     at = {shown_name(name): value for name, value in at.items()}
