@@ -211,11 +211,7 @@ def written_out(texts: list[str]) -> Iterator[tuple[dict[str, Fraction], list[st
         _times_index(t, index) for t in texts for index in indices
     ):
         return  # the index outside its sum too, x_{2j} (entry (2, j) or 2j): the terms are unclear
-    if len(sizes) == 2:  # two sizes (\sum_{j=1}^M ... \sum_{i=1}^D): a few pairs of values
-        rounds = [dict(zip(sizes, pair, strict=True)) for pair in PAIRS]
-    else:
-        rounds = [{sizes[0]: value} for value in SIZES] if sizes else [{}]
-    for values in rounds:
+    for values in _rounds(sizes, _least_sizes(texts, outside, sums)):
         point = {name: Fraction(v) for name, v in values.items()}
         out = []
         for text in texts:
@@ -227,6 +223,47 @@ def written_out(texts: list[str]) -> Iterator[tuple[dict[str, Fraction], list[st
             out.append(expanded)
         else:
             yield point, out
+
+
+_NUMBERED_ENTRY = re.compile(r"(?<![A-Za-z\\])(\\?[A-Za-z]+)\s*_\s*(?:\{\s*(\d+)\s*\}|(\d))")
+
+
+def _rounds(sizes: list[str], least: Mapping[str, int]) -> list[dict[str, int]]:
+    """The values of the size symbols tried, each at least its least (:func:`_least_sizes`)."""
+    if len(sizes) == 2:  # two sizes (\\sum_{j=1}^M ... \\sum_{i=1}^D): a few pairs of values
+        pairs = [dict(zip(sizes, pair, strict=True)) for pair in PAIRS]
+        return [p for p in pairs if all(v >= least.get(name, 0) for name, v in p.items())]
+    if not sizes:
+        return [{}]
+    first = max(SIZES[0], least.get(sizes[0], 0))  # x_3 beside \\sum_{i=1}^{n} x_i: from n = 3
+    return [{sizes[0]: first + value - SIZES[0]} for value in SIZES]
+
+
+def _least_sizes(
+    texts: list[str],
+    outside: list[str],
+    sums: list[tuple[int, int, str, tuple[str | None, int], tuple[str | None, int]]],
+) -> dict[str, int]:
+    """The least value of each size symbol with every entry written outside the sums
+    (``x_3``, ``\\partial x_3``) one of the entries a sum over them runs through
+    (``\\sum_{i=1}^{n} x_i``: n >= 3): a smaller size has no such entry, and a point there is
+    about a step the student did not write."""
+    least: dict[str, int] = {}
+    for _, _, index, _, (size, offset) in sums:
+        if size is None:
+            continue
+        summed = {
+            m.group(1)
+            for t in texts
+            for m in re.finditer(
+                rf"(?<![A-Za-z\\])(\\?[A-Za-z]+)\s*_\s*\{{?\s*{index}\s*\}}?(?![A-Za-z0-9])", t
+            )
+        }
+        for o in outside:
+            for m in _NUMBERED_ENTRY.finditer(o):
+                if m.group(1) in summed:
+                    least[size] = max(least.get(size, 0), int(m.group(2) or m.group(3)) - offset)
+    return least
 
 
 def _times_index(text: str, index: str) -> bool:
