@@ -50,7 +50,7 @@ from grader.steps.models import Witness as WitnessModel
 from grader.steps.opaque import opaque_sides
 from grader.steps.read import Context, Read, only_applied, plain_entries, read_side, shown_name
 from grader.steps.rewrite import split_exponentials
-from grader.steps.scope import WIDER, Scope, bound, relations, scope_of
+from grader.steps.scope import WIDER, Scope, bound, complex_in, relations, scope_of
 from grader.steps.sums import (
     has_listed_dots,
     implicit_size,
@@ -111,6 +111,10 @@ def mark_step(step: Step, scope: Scope) -> StepMark:
             or mark
         )
     written = f"{step.left} {step.right}"
+    stated_complex = complex_in(scope, written) if mark.status == "shown" else None
+    if stated_complex is not None:
+        said = f"shown for a real {stated_complex} only, but the write-up states it complex (\\mathbb{{C}})"
+        return mark.model_copy(update={"status": "undecided", "certificate": said})
     wider = {
         name: WIDER[key]
         for name, key in scope.set_keys
