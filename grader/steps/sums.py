@@ -122,7 +122,9 @@ def ellipses_written_out(texts: list[str]) -> Iterator[tuple[dict[str, Fraction]
     if not found or len({size for size, _ in found}) > 1:
         return
     size = found[0][0]
-    start = max(k for _, k in found)
+    start = max(
+        max(k for _, k in found), _least_entry(texts, size) - 1
+    )  # d/dx_4 (x_1 + \\dots + x_n): n >= 4
     for value in range(start + 1, start + MAX_TERMS + 1):
         out = []
         for text in texts:
@@ -142,15 +144,35 @@ def ellipses_written_out(texts: list[str]) -> Iterator[tuple[dict[str, Fraction]
         yield {size: Fraction(value)}, out
 
 
+def _least_entry(texts: list[str], size: str) -> int:
+    """The largest number of an entry written (``x_4``) of a name whose items the dots elide
+    (``x_{n}`` after them): the items must reach it."""
+    names = {
+        m.group(1)
+        for t in texts
+        for m in re.finditer(rf"(?<![A-Za-z\\])(\\?[A-Za-z]+)\s*_\s*\{{?\s*{size}\s*\}}?(?![A-Za-z0-9])", t)
+    }
+    numbers = [
+        int(m.group(2) or m.group(3))
+        for t in texts
+        for m in _NUMBERED_ENTRY.finditer(t)
+        if m.group(1) in names
+    ]
+    return max(numbers, default=0)
+
+
 def _consecutive(text: str, m: re.Match[str], separator: str, match: tuple[str, int]) -> bool:
     """The item written before the one before the dots, if it is one of the pattern's, is its
     previous one (``x_1 + x_2 + \\dots``): ``x_1 + x_3 + \\dots + x_n`` (the odd ones?) is not
-    read as ``x_1 + x_3 + x_4 + ... + x_n``."""
+    read as ``x_1 + x_3 + x_4 + ... + x_n``; nor ``x_1 - x_2 + \\dots + x_n`` (the term before
+    the dots subtracted: ``+ x_3 + x_4`` or the alternating ``+ x_3 - x_4``?)."""
     name, k = match
     after = _around(text, m, separator)[1]
     if separator == " + ":
         start = _term_before(text, m.start())[0]
         head = text[:start].rstrip()
+        if head.endswith("-"):
+            return False
         if not head.endswith("+"):
             return True
         prior = _term_before(head, len(head) - 1)[1]
