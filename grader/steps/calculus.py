@@ -339,7 +339,7 @@ def _entry_may_coincide(variable: str, others: set[str]) -> bool:
     m = _ENTRY_NAME.fullmatch(variable)
     if m is None:
         return False
-    if m.group(1) in others:
+    if m.group(1) in others and (m.group(2).isdigit() or len(m.group(2)) == 1):  # not y_hat beside y
         return True
     for other in others:
         o = _ENTRY_NAME.fullmatch(other)
@@ -348,7 +348,7 @@ def _entry_may_coincide(variable: str, others: set[str]) -> bool:
     return False
 
 
-_ENTRY_NAME = re.compile(r"([A-Za-z]+)_\{?([A-Za-z]+|\d+)\}?")
+_ENTRY_NAME = re.compile(r"(.+?)_\{?([A-Za-z]+|\d+)\}?")  # y_hat_j: an entry of y_hat
 
 
 MAX_PATTERN_INDICES = 3
