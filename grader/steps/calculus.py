@@ -105,6 +105,7 @@ class Computed:
     # signs the domain fixes ("positive" / "negative" by name, from x > 0, x < 0): a limit's
     # other symbols carry them into sympy (lim_{k -> oo} 1/(1+e^{-kx}) is 1 for x > 0)
     signs: Mapping[str, str] = field(default_factory=dict)
+    arrays: frozenset[str] = frozenset()  # names declared vectors or matrices: their norms are not |.|
 
 
 def _sympy_failures() -> tuple[type[Exception], ...]:
@@ -130,11 +131,17 @@ def has_derivative(text: str) -> bool:
     return bool(_FRAC_D.search(text) or _PRIME_CALL.search(text) or _LIM.search(text))
 
 
-def computed(texts: list[str], context: Context, signs: Mapping[str, str] | None = None) -> Computed | None:
+def computed(
+    texts: list[str],
+    context: Context,
+    signs: Mapping[str, str] | None = None,
+    arrays: frozenset[str] = frozenset(),
+) -> Computed | None:
     """The texts with every derivative and limit of a formula the math language reads
     computed (those it cannot compute left as written, for the other readings); None when
-    none was computed. ``signs``: the symbols the domain makes positive or negative."""
-    out = Computed([], signs=dict(signs or {}))
+    none was computed. ``signs``: the symbols the domain makes positive or negative;
+    ``arrays``: the names the chain declares vectors or matrices (with the part's own)."""
+    out = Computed([], signs=dict(signs or {}), arrays=arrays | context.arrays | frozenset(context.shapes))
     for text in texts:
         at = 0
         for _ in range(MAX_DERIVATIVES):
@@ -254,7 +261,7 @@ def _leibniz(text: str, start: int, context: Context, out: Computed) -> tuple[in
     others = ast.free_names(operand) - {variable.name}
     if _entry_may_coincide(variable.name, others):
         return "unreadable"  # d/dx_j of x_i: 0 or not, as i = j or not
-    value = _derivative(operand, variable.name, context, order=order, signs=out.signs)
+    value = _derivative(operand, variable.name, context, order=order, signs=out.signs, arrays=out.arrays)
     if value is None:
         return "unreadable"
     if not ("partial" in below.group(1) or "partial" in top) and others:
@@ -328,10 +335,13 @@ def _only_name(node: ast.Node) -> str:
 
 def _entry_may_coincide(variable: str, others: set[str]) -> bool:
     """``x_j`` against ``x_i``, ``x_1`` or ``x_{12}`` (and ``x_1`` against ``x_j``): two entries
-    of one name, one with a letter index, may be the same entry."""
+    of one name, one with a letter index, may be the same entry; ``x_j`` (or ``x_1``) against
+    the name ``x`` itself (``\\|\\theta\\|^2`` by ``\\theta_j``): the vector whose entry it is."""
     m = _ENTRY_NAME.fullmatch(variable)
     if m is None:
         return False
+    if m.group(1) in others and (m.group(2).isdigit() or len(m.group(2)) == 1):  # not y_hat beside y
+        return True
     for other in others:
         o = _ENTRY_NAME.fullmatch(other)
         if o is not None and o.group(1) == m.group(1) and (m.group(2).isalpha() or o.group(2).isalpha()):
@@ -339,10 +349,12 @@ def _entry_may_coincide(variable: str, others: set[str]) -> bool:
     return False
 
 
-_ENTRY_NAME = re.compile(r"([A-Za-z]+)_\{?([A-Za-z]+|\d+)\}?")
+_ENTRY_NAME = re.compile(r"(.+?)_\{?([A-Za-z]+|\d+)\}?")  # y_hat_j: an entry of y_hat
 
 
 MAX_PATTERN_INDICES = 3
+# a subscript (a Kronecker delta's apart): each must be one of the indices tried
+_ANY_SUBSCRIPT = re.compile(r"(\\delta\s*)?_\s*(?:\{([^{}]*)\}|([A-Za-z0-9]))")
 _NUMBERED = re.compile(r"_\s*\{?\s*\d|\\sum|\\prod|\\dots|\\cdots|\\ldots")
 
 
@@ -354,9 +366,13 @@ def index_patterns(texts: list[str], indices: list[str]) -> int:
     depends on which indices coincide, and values 1 to k give k indices every pattern. So
     ``\\frac{d}{dx_j} e^{x_i} = 0`` fails where ``i = j`` (never wrong: the words may say
     ``i \\ne j``) and ``\\frac{d}{dx_j} e^{x_i} = \\delta_{ij} e^{x_i}`` is shown (the
-    Kronecker delta the write-up names)."""
+    Kronecker delta the write-up names). Every subscript but a Kronecker delta's must be one
+    of the indices: ``w_{ij}`` beside ``w_{ik} x_k`` is ``x_j`` where ``k = j``."""
     if not indices or len(indices) > MAX_PATTERN_INDICES or any(_NUMBERED.search(t) for t in texts):
         return 0
+    for m in _ANY_SUBSCRIPT.finditer(" ".join(texts)):
+        if not m.group(1) and re.sub(r"\s", "", m.group(2) or m.group(3)) not in indices:
+            return 0  # w_{ij} beside w_{ik} x_k with k tried alone: the letters i, j not tried
     return len(indices)
 
 
@@ -419,9 +435,11 @@ def _derivative(
     at: ast.Node | None = None,
     order: int = 1,
     signs: Mapping[str, str] | None = None,
+    arrays: frozenset[str] = frozenset(),
 ) -> str | None:
     """The derivative in the math language's text, or None (not smooth, not covered). With
-    ``signs`` (x > 0 on the whole domain) ``max(0, x)`` is ``x`` there: its derivative is 1."""
+    ``signs`` (x > 0 on the whole domain) ``max(0, x)`` is ``x`` there: its derivative is 1.
+    A norm of a declared array (``arrays``) is not read as ``|.|``."""
     import sympy
 
     from grader.mathlang.to_sympy import Unsupported, to_sympy
@@ -430,7 +448,7 @@ def _derivative(
         from grader.mathlang.evaluate import compile_functions
 
         functions = compile_functions(dict(context.functions)) if context.functions else {}
-        expr, back = _signed(to_sympy(euclidean_as_abs(node), functions=functions), signs or {})
+        expr, back = _signed(to_sympy(euclidean_as_abs(node, arrays), functions=functions), signs or {})
         if expr.has(*_not_smooth()):
             return None
         variable = next((s for s in expr.free_symbols if s.name == name), None)
@@ -447,17 +465,20 @@ def _derivative(
         return None
 
 
-def euclidean_as_abs(node: ast.Node) -> ast.Node:
+def euclidean_as_abs(node: ast.Node, arrays: frozenset[str] = frozenset()) -> ast.Node:
     """The tree with each Euclidean norm (``\\|u\\|``, ``||u||_2``) read as ``|u|``, its value
     for a real ``u``: ``||\\theta||_2^2`` is then ``\\theta^2`` (sympy's ``Abs(t)**2`` of a real
     symbol), smooth, with the derivative ``2\\theta`` (the gradient of a vector's squared norm
     too); a norm left unsquared stays ``|u|``, not smooth, and is not differentiated. Other
-    norms (``||u||_1``, ``||u||_\\infty``) are left as written (not read symbolically)."""
+    norms (``||u||_1``, ``||u||_\\infty``) are left as written (not read symbolically), and so
+    is the norm of a formula holding a name declared a vector or a matrix (``arrays``: for
+    ``u \\in \\mathbb{R}^n`` the gradient of ``||u||^4`` is ``4||u||^2 u``, not ``4u^3``)."""
     if isinstance(node, ast.Call) and node.name == "norm" and node.args:
         p = node.args[1:]
-        if not p or (len(p) == 1 and isinstance(p[0], ast.Num) and p[0].value == 2):
-            return ast.Call(node.pos, "abs", (euclidean_as_abs(node.args[0]),))
-    return with_children(node, euclidean_as_abs)
+        euclidean = not p or (len(p) == 1 and isinstance(p[0], ast.Num) and p[0].value == 2)
+        if euclidean and not ast.free_names(node.args[0]) & arrays:
+            return ast.Call(node.pos, "abs", (euclidean_as_abs(node.args[0], arrays),))
+    return with_children(node, lambda child: euclidean_as_abs(child, arrays))
 
 
 def _same(text: str, value: Any, context: Context, functions: Any) -> bool:

@@ -50,7 +50,7 @@ from grader.steps.models import Witness as WitnessModel
 from grader.steps.opaque import opaque_sides
 from grader.steps.read import Context, Read, only_applied, plain_entries, read_side, shown_name
 from grader.steps.rewrite import split_exponentials
-from grader.steps.scope import WIDER, Scope, bound, relations, scope_of
+from grader.steps.scope import WIDER, Scope, bound, complex_in, relations, scope_of
 from grader.steps.sums import (
     has_listed_dots,
     implicit_size,
@@ -111,6 +111,10 @@ def mark_step(step: Step, scope: Scope) -> StepMark:
             or mark
         )
     written = f"{step.left} {step.right}"
+    stated_complex = complex_in(scope, written) if mark.status == "shown" else None
+    if stated_complex is not None:
+        said = f"shown for a real {stated_complex} only, but the write-up states it complex (\\mathbb{{C}})"
+        return mark.model_copy(update={"status": "undecided", "certificate": said})
     wider = {
         name: WIDER[key]
         for name, key in scope.set_keys
@@ -226,7 +230,7 @@ def _one_vector(
 
 # transposes, norms and inner products of vectors (x^\top, x^T, \|x\|, \langle x, y\rangle)
 _VECTOR_FORM = re.compile(
-    r"\\(?:top|intercal|otimes|langle|lVert|rVert|Vert|\|)(?![A-Za-z])|\^\s*\{?\s*T(?![A-Za-z])|\u2016"
+    r"\\(?:top|intercal|otimes|langle|lVert|rVert|Vert|\|)(?![A-Za-z])|\|\||\^\s*\{?\s*T(?![A-Za-z])|\u2016"
 )
 _ELEMENT_WISE_OPS = frozenset({"+", "-", "/", "^"})
 
@@ -651,7 +655,7 @@ def _with_derivatives(step: Step, scope: Scope, base: dict[str, Any]) -> StepMar
     other; a witness counts only where every operand has a value, and only when nothing else
     may depend on the variable. None when a derivative there cannot be computed."""
     signs = {k: v for k, v in _signs(scope.domains).items() if k not in scope.set_signs}
-    found = calculus.computed([step.left, step.right], scope.context, signs)
+    found = calculus.computed([step.left, step.right], scope.context, signs, frozenset(scope.shapes))
     if found is None:
         return None
     left_text, right_text = found.texts
@@ -719,8 +723,7 @@ def _witness_mark(base: dict[str, Any], found: W.Found, scope: Scope) -> StepMar
         return StepMark(
             **base,
             status="undecided",
-            certificate=f"fails at a point, but {same[0]} and {same[1]} may be the same entry "
-            "(their indices may be equal)",
+            certificate=f"fails at a point, but {W.coincide_said(same)}",
         )
     at, left, right = found.shown()
     at = {shown_name(name): value for name, value in at.items()}

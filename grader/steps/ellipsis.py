@@ -132,6 +132,8 @@ def _previous_terms(
             return start, k
         at = term_start(head, len(head) - 1)
         prior = head[at : len(head) - 1]
+        if _negated(head, at):  # a - x_1 + x_2 + \dots: -x_1 stays a term of its own
+            return start, k
         if k >= 1 and _is(prior, pattern, name, str(k - 1), same):
             start, k = at, k - 1
             continue
@@ -139,6 +141,12 @@ def _previous_terms(
             return None
         return start, k
     return None
+
+
+def _negated(text: str, start: int) -> bool:
+    """The term at ``start`` comes after a minus (``- x_2 + \\dots``): the pattern's terms are
+    added, this one is subtracted."""
+    return text[:start].rstrip().endswith("-")
 
 
 def _next_term(text: str, at: int) -> tuple[int, int] | None:
@@ -157,6 +165,8 @@ def _run(text: str, m: re.Match[str], same: Same) -> _Run | None:
     after = _next_term(text, m.end())
     if not before or after is None:
         return None  # B + \dots at the end: no term after the dots to read a pattern from
+    if _negated(text, start):
+        return None  # x_1 - x_2 + \dots + x_n: -x_2 then +x_3, ...? the pattern's sign is not written
     term = text[after[0] : after[1]].strip()
     tail = re.compile(rf"\s*\+\s*{_DOTS}").match(text, after[1])
     if tail is not None:

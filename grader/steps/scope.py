@@ -48,6 +48,23 @@ class Scope:
     # the chain's steps shown so far under a network: each derivative as written (its indices'
     # values aside) -> the readings it was shown under (grader.steps.network: one reading a chain)
     readings: dict[str, set[int]] = field(default_factory=dict)
+    complex: frozenset[str] = frozenset()  # symbols stated complex (z \in \mathbb{C}): never shown as reals
+
+
+# z \in \mathbb{C}, z, w \in \mathbb{C}^n: complex symbols (the checker's numbers are real)
+_COMPLEX = re.compile(
+    r"\s*((?:\\?[A-Za-z]+(?:_\{?\w+\}?)?\s*,\s*)*\\?[A-Za-z]+(?:_\{?\w+\}?)?)\s*\\in\s*\\mathbb\s*\{?\s*C\b"
+)
+
+
+def complex_in(scope: Scope, text: str) -> str | None:
+    """A symbol the write-up states complex that the text holds: a step about it shown over
+    the reals is not shown (``|z|^2 = z^2`` holds for a real z only); a real point where it
+    fails is still a witness (the reals are complex numbers)."""
+    return next(
+        (n for n in sorted(scope.complex) if re.search(rf"(?<![A-Za-z]){re.escape(n)}(?![A-Za-z])", text)),
+        None,
+    )
 
 
 def scope_of(chain: Chain, context: Context, functions: Mapping[str, Any]) -> Scope:
@@ -59,7 +76,13 @@ def scope_of(chain: Chain, context: Context, functions: Mapping[str, Any]) -> Sc
     set_signs: set[str] = set()
     set_keys: list[tuple[str, str]] = []
     written_as: dict[ast.Node, str] = {}
+    complex_names: set[str] = set()
     for text in chain.conditions:
+        stated_complex = _COMPLEX.match(text)
+        if stated_complex is not None:
+            names = (n.strip().lstrip("\\") for n in stated_complex.group(1).split(","))
+            complex_names |= {re.sub(r"[{}]", "", n) for n in names}
+            continue
         if _ARRAY_DECLARATION.search(text):
             continue  # x \in \mathbb{R}^n: a shape (Chain.arrays), not a condition on values
         if premise.defines_function(text, {f[0] for f in chain.functions} | set(context.functions)):
@@ -101,6 +124,7 @@ def scope_of(chain: Chain, context: Context, functions: Mapping[str, Any]) -> Sc
         chain.entries,
         chain.kronecker,
         chain.network,
+        complex=frozenset(complex_names),
     )
 
 

@@ -122,7 +122,9 @@ def ellipses_written_out(texts: list[str]) -> Iterator[tuple[dict[str, Fraction]
     if not found or len({size for size, _ in found}) > 1:
         return
     size = found[0][0]
-    start = max(k for _, k in found)
+    start = max(
+        max(k for _, k in found), _least_entry(texts, size) - 1
+    )  # d/dx_4 (x_1 + \\dots + x_n): n >= 4
     for value in range(start + 1, start + MAX_TERMS + 1):
         out = []
         for text in texts:
@@ -142,15 +144,35 @@ def ellipses_written_out(texts: list[str]) -> Iterator[tuple[dict[str, Fraction]
         yield {size: Fraction(value)}, out
 
 
+def _least_entry(texts: list[str], size: str) -> int:
+    """The largest number of an entry written (``x_4``) of a name whose items the dots elide
+    (``x_{n}`` after them): the items must reach it."""
+    names = {
+        m.group(1)
+        for t in texts
+        for m in re.finditer(rf"(?<![A-Za-z\\])(\\?[A-Za-z]+)\s*_\s*\{{?\s*{size}\s*\}}?(?![A-Za-z0-9])", t)
+    }
+    numbers = [
+        int(m.group(2) or m.group(3))
+        for t in texts
+        for m in _NUMBERED_ENTRY.finditer(t)
+        if m.group(1) in names
+    ]
+    return max(numbers, default=0)
+
+
 def _consecutive(text: str, m: re.Match[str], separator: str, match: tuple[str, int]) -> bool:
     """The item written before the one before the dots, if it is one of the pattern's, is its
     previous one (``x_1 + x_2 + \\dots``): ``x_1 + x_3 + \\dots + x_n`` (the odd ones?) is not
-    read as ``x_1 + x_3 + x_4 + ... + x_n``."""
+    read as ``x_1 + x_3 + x_4 + ... + x_n``; nor ``x_1 - x_2 + \\dots + x_n`` (the term before
+    the dots subtracted: ``+ x_3 + x_4`` or the alternating ``+ x_3 - x_4``?)."""
     name, k = match
     after = _around(text, m, separator)[1]
     if separator == " + ":
         start = _term_before(text, m.start())[0]
         head = text[:start].rstrip()
+        if head.endswith("-"):
+            return False
         if not head.endswith("+"):
             return True
         prior = _term_before(head, len(head) - 1)[1]
@@ -211,11 +233,7 @@ def written_out(texts: list[str]) -> Iterator[tuple[dict[str, Fraction], list[st
         _times_index(t, index) for t in texts for index in indices
     ):
         return  # the index outside its sum too, x_{2j} (entry (2, j) or 2j): the terms are unclear
-    if len(sizes) == 2:  # two sizes (\sum_{j=1}^M ... \sum_{i=1}^D): a few pairs of values
-        rounds = [dict(zip(sizes, pair, strict=True)) for pair in PAIRS]
-    else:
-        rounds = [{sizes[0]: value} for value in SIZES] if sizes else [{}]
-    for values in rounds:
+    for values in _rounds(sizes, _least_sizes(texts, outside, sums)):
         point = {name: Fraction(v) for name, v in values.items()}
         out = []
         for text in texts:
@@ -227,6 +245,47 @@ def written_out(texts: list[str]) -> Iterator[tuple[dict[str, Fraction], list[st
             out.append(expanded)
         else:
             yield point, out
+
+
+_NUMBERED_ENTRY = re.compile(r"(?<![A-Za-z\\])(\\?[A-Za-z]+)\s*_\s*(?:\{\s*(\d+)\s*\}|(\d))")
+
+
+def _rounds(sizes: list[str], least: Mapping[str, int]) -> list[dict[str, int]]:
+    """The values of the size symbols tried, each at least its least (:func:`_least_sizes`)."""
+    if len(sizes) == 2:  # two sizes (\\sum_{j=1}^M ... \\sum_{i=1}^D): a few pairs of values
+        pairs = [dict(zip(sizes, pair, strict=True)) for pair in PAIRS]
+        return [p for p in pairs if all(v >= least.get(name, 0) for name, v in p.items())]
+    if not sizes:
+        return [{}]
+    first = max(SIZES[0], least.get(sizes[0], 0))  # x_3 beside \\sum_{i=1}^{n} x_i: from n = 3
+    return [{sizes[0]: first + value - SIZES[0]} for value in SIZES]
+
+
+def _least_sizes(
+    texts: list[str],
+    outside: list[str],
+    sums: list[tuple[int, int, str, tuple[str | None, int], tuple[str | None, int]]],
+) -> dict[str, int]:
+    """The least value of each size symbol with every entry written outside the sums
+    (``x_3``, ``\\partial x_3``) one of the entries a sum over them runs through
+    (``\\sum_{i=1}^{n} x_i``: n >= 3): a smaller size has no such entry, and a point there is
+    about a step the student did not write."""
+    least: dict[str, int] = {}
+    for _, _, index, _, (size, offset) in sums:
+        if size is None:
+            continue
+        summed = {
+            m.group(1)
+            for t in texts
+            for m in re.finditer(
+                rf"(?<![A-Za-z\\])(\\?[A-Za-z]+)\s*_\s*\{{?\s*{index}\s*\}}?(?![A-Za-z0-9])", t
+            )
+        }
+        for o in outside:
+            for m in _NUMBERED_ENTRY.finditer(o):
+                if m.group(1) in summed:
+                    least[size] = max(least.get(size, 0), int(m.group(2) or m.group(3)) - offset)
+    return least
 
 
 def _times_index(text: str, index: str) -> bool:

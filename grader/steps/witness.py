@@ -325,4 +325,19 @@ def may_coincide(point: Mapping[str, Fraction]) -> tuple[str, str] | None:
         for (a, i), (b, j) in itertools.combinations(entries, 2):
             if i.isalpha() or j.isalpha():
                 return a, b
+    for name in point:  # \bar{x} beside x_1, x_i: by convention their mean, not a value of its own
+        barred = _BARRED.fullmatch(name)
+        if barred is not None and barred.group(1) in seen:
+            return name, seen[barred.group(1)][0][0]
     return None
+
+
+_BARRED = re.compile(r"([A-Za-z]+)_(?:bar|overline)")
+
+
+def coincide_said(pair: tuple[str, str]) -> str:
+    """Why two names of a point found (:func:`may_coincide`) make it no witness."""
+    a, b = pair
+    if _BARRED.fullmatch(a):
+        return f"{a} may be the mean of the entries ({b}, ...), by the convention of a bar: no witness"
+    return f"{a} and {b} may be the same entry (their indices may be equal)"
