@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from grader.mathlang import ast
+from grader.mathlang.intervals import split_top_level
 from grader.steps.latex import term_end, term_start
 from grader.steps.opaque import sum_span
 from grader.steps.read import Context, read_side
@@ -248,20 +249,6 @@ _APPLIED_LIST = re.compile(
 )
 
 
-def _items(text: str) -> list[str]:
-    out, depth, last = [], 0, 0
-    for i, c in enumerate(text):
-        if c in "([{":
-            depth += 1
-        elif c in ")]}":
-            depth -= 1
-        elif c == "," and depth == 0:
-            out.append(text[last:i].strip())
-            last = i + 1
-    out.append(text[last:].strip())
-    return out
-
-
 def list_pattern(items: Sequence[str], same: Same) -> tuple[str, str] | None:
     """``[p(1), ..., p(m), \\dots, p(K)]``: the general item and the size symbol ``K``, every
     item written the pattern's at its place."""
@@ -290,7 +277,7 @@ def entries_read(
     if not found:
         return None
     _name, vector, index, formula, line = found[-1]
-    patterns = [list_pattern(_items(s.group("items")), same) for s in sides if s is not None]
+    patterns = [list_pattern(split_top_level(s.group("items")), same) for s in sides if s is not None]
     if patterns[0] is None or patterns[1] is None or patterns[0][1] != patterns[1][1]:
         return None  # two lengths (or a list not read): entry by entry means nothing
     size = patterns[0][1]
