@@ -9,7 +9,9 @@ shipped answers, listed mistakes, wrong variants, hostile strings, unreadable
 sheets; with ``--variety`` the varied class, whose students each write their answers
 afresh, so that most (part, answer) pairs are distinct), starts ``grader serve`` on a
 free loopback port with a fresh SQLite database (or ``--db``), and has ``--clients``
-threads post the sheets (each client a student with a token, taking sheets in turn). How they post:
+clients post the sheets (each client a student with a token, taking sheets in turn; threads
+of ``--client-processes`` processes, so that no client waits for 49 others' interpreter
+lock, as a student's own machine would not). How they post:
 
 * by default, as students do: a client hands in a sheet, waits for its verdict and then
   hands in its next sheet, so 50 clients keep up to 50 sheets in the queue; the clients
@@ -41,6 +43,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import multiprocessing
 import os
 import platform
 import random
@@ -52,6 +55,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -107,6 +111,7 @@ class Load:
         self.long_polls = 0
         self.seen: dict[int, float] = {}
         self.refused = 0
+        self.errors: list[str] = []  # what stopped a client
         self.lock = threading.Lock()
         self.begin = time.perf_counter()
 
@@ -148,6 +153,13 @@ class Client:
         self.http, self.load, self.rate, self.waiting, self.start = http, load, rate, waiting, start
 
     def hand_in(self, sheets: list[tuple[int, Path]]) -> None:
+        try:
+            self._hand_in(sheets)
+        except Exception as error:  # said by the process, not lost in a thread
+            with self.load.lock:
+                self.load.errors.append(f"{type(error).__name__}: {error}")
+
+    def _hand_in(self, sheets: list[tuple[int, Path]]) -> None:
         time.sleep(max(0.0, self.load.begin + self.start - time.perf_counter()))
         for number, sheet in sheets:
             if self.rate:
@@ -186,41 +198,112 @@ def run_clients(
     rate: float | None = None,
     waiting: Waiting | None = None,
     ramp: float = 0.0,
-) -> Load:
+    processes: int = 1,
+) -> tuple[Load, float]:
     """Post every sheet, each client taking sheets in turn: with ``waiting``, a client waits
     for each verdict before its next sheet; with ``rate``, sheet i is posted at i / rate
     seconds; with neither, as soon as the last upload is answered.
-    With ``ramp``, each client starts at a random moment of the first ``ramp`` seconds."""
+    With ``ramp``, each client starts at a random moment of the first ``ramp`` seconds.
+
+    The clients run as threads of ``processes`` processes: each student's machine has its own
+    interpreter, and 50 threads behind one lock would measure their own wait for it. Returns
+    what they measured and the CPU seconds they used."""
     names = [n for n in sorted(course.tokens) if n.startswith("client-")][:clients]
-    # Every client made (an httpx client loads its TLS settings: milliseconds of this process's
-    # CPU each) and connected before the first hand-in, so that the clock measures the server.
-    https = [server.client(token=course.tokens[name]) for name in names]
-    for http in https:
-        http.get("/healthz")
-    load = Load()
     starts = random.Random(0)
-    threads = [
-        threading.Thread(
-            target=Client(http, load, rate, waiting, starts.uniform(0, ramp)).hand_in,
-            args=([(n, sheets[n]) for n in range(index, len(sheets), len(names))],),
-        )
-        for index, http in enumerate(https)
+    plans = [
+        (name, starts.uniform(0, ramp), [(n, sheets[n]) for n in range(index, len(sheets), len(names))])
+        for index, name in enumerate(names)
     ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    for http in https:
-        http.close()
-    return load
+    groups = [plans[i::processes] for i in range(processes)]
+    context = multiprocessing.get_context("fork")
+    ready = context.Barrier(len(groups) + 1)
+    begin = context.Value("d", 0.0)
+    pipes = [context.Pipe(duplex=False) for _ in groups]
+    children = [
+        context.Process(
+            target=_client_process, args=(server, course, group, rate, waiting, ready, begin, sending)
+        )
+        for group, (_, sending) in zip(groups, pipes, strict=True)
+    ]
+    for child in children:
+        child.start()
+    ready.wait()  # every client made and connected: the clock starts
+    load, cpu = Load(), 0.0
+    for child, (receiving, _) in zip(children, pipes, strict=True):
+        measured = receiving.recv()
+        child.join()
+        if "error" in measured:
+            raise RuntimeError(measured["error"])
+        load.uploads += measured["uploads"]
+        load.polls += measured["polls"]
+        load.long_polls += measured["long_polls"]
+        load.seen |= measured["seen"]
+        load.refused += measured["refused"]
+        cpu += measured["cpu"]
+    load.begin = begin.value
+    return load, cpu
+
+
+def _client_process(
+    server: Server,
+    course: Course,
+    plans: list[tuple[str, float, list[tuple[int, Path]]]],
+    rate: float | None,
+    waiting: Waiting | None,
+    ready: Any,
+    begin: Any,
+    results: Any,
+) -> None:
+    """One process's clients (``plans``: each client's name, start and sheets), measured and
+    sent back as plain data."""
+    try:
+        # Every client made (an httpx client loads its TLS settings: milliseconds of CPU each)
+        # and connected before the first hand-in, so that the clock measures the server.
+        https = [server.client(token=course.tokens[name]) for name, _, _ in plans]
+        for http in https:
+            http.get("/healthz")
+        ready.wait()
+        load = Load()
+        with begin.get_lock():
+            if not begin.value:
+                begin.value = time.perf_counter()  # CLOCK_MONOTONIC: one clock for every process
+        load.begin = begin.value
+        cpu = time.process_time()
+        threads = [
+            threading.Thread(target=Client(http, load, rate, waiting, start).hand_in, args=(mine,))
+            for http, (_, start, mine) in zip(https, plans, strict=True)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for http in https:
+            http.close()
+        if load.errors:
+            raise RuntimeError(load.errors[0])
+        results.send(
+            {
+                "uploads": load.uploads,
+                "polls": load.polls,
+                "long_polls": load.long_polls,
+                "seen": load.seen,
+                "refused": load.refused,
+                "cpu": time.process_time() - cpu,
+            }
+        )
+    except BaseException as error:  # the parent says what went wrong
+        results.send({"error": f"{type(error).__name__}: {error}"})
 
 
 UPLOAD_ROUTE = "/api/v1/assignments/{assignment}/submissions"
 
 
-def server_times(log: Path) -> list[float]:
+def server_times(log: Path, keep: Path | None = None) -> list[float]:
     """Seconds the server took for each accepted upload, from its access log (from reading
-    the request to the response: the client's own time and the network are not in it)."""
+    the request to the response: the client's own time and the network are not in it); the
+    log copied to ``keep``."""
+    if keep is not None:
+        keep.write_bytes(log.read_bytes())
     times = []
     for line in log.read_text(errors="replace").splitlines():
         if UPLOAD_ROUTE in line and '"status": 202' in line:
@@ -303,6 +386,13 @@ def main() -> None:
     parser.add_argument("--submissions", type=int, default=500)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--client-processes",
+        type=int,
+        default=10,
+        help="the clients run as threads of this many processes (default 10: 5 students a process);"
+        " 1 is the old bench, whose 50 threads waited for one interpreter's lock",
+    )
     loads = parser.add_mutually_exclusive_group()
     loads.add_argument("--rate", type=float, default=None, help="open loop: hand-ins per second")
     loads.add_argument(
@@ -334,6 +424,9 @@ def main() -> None:
     )
     parser.add_argument("--db", default=None, help="a database URL (default: SQLite in the course folder)")
     parser.add_argument(
+        "--keep-log", type=Path, default=None, help="copy the server's log (its access log) here"
+    )
+    parser.add_argument(
         "--separate-worker",
         action="store_true",
         help="grade in a `grader serve --worker` process beside a `--web-only` server (a large course's"
@@ -362,10 +455,8 @@ def main() -> None:
             if worker is not None:
                 wait_worker_ready(course)
             cpu_before = add(cpu_seconds(server), worker_cpu(worker))
-            started = time.perf_counter()
-            clients_cpu = time.process_time()
             students = not args.rate and not args.burst
-            load = run_clients(
+            load, clients_cpu = run_clients(
                 server,
                 course,
                 sheets,
@@ -373,11 +464,11 @@ def main() -> None:
                 args.rate,
                 (Waiting(poll=args.poll) if args.poll else Waiting(wait=args.wait)) if students else None,
                 args.ramp if students else 0.0,
+                args.client_processes,
             )
             uploads, refused = load.uploads, load.refused
             latencies = [latency for latency, _ in uploads]
-            uploaded = time.perf_counter() - started
-            clients_cpu = time.process_time() - clients_cpu
+            uploaded = time.perf_counter() - load.begin
             db = Database(Settings(course_dir=course.folder, db_url=args.db).database_url)
             wait_all_graded(db, len(latencies), timeout=1800)
             cpu_after = add(cpu_seconds(server), worker_cpu(worker))
@@ -394,7 +485,7 @@ def main() -> None:
             if worker is not None:
                 worker.terminate()
                 worker.wait(60)
-        served = server_times(server.log)
+        served = server_times(server.log, args.keep_log)
     to_verdict = [(finished - created).total_seconds() for created, finished, _, _ in rows]
     in_queue = [(claimed - created).total_seconds() for created, _, claimed, _ in rows]
     finished_at = {submission: finished.timestamp() for _, finished, _, submission in rows}
@@ -446,7 +537,7 @@ def main() -> None:
     )
     print(f"  throughput      {len(rows) / wall:.1f} submissions/s: {len(rows)} graded in {wall:.1f} s")
     print(
-        f"  the clients     {clients_cpu:.1f} s of CPU in this process"
+        f"  the clients     {clients_cpu:.1f} s of CPU in {args.client_processes} processes"
         f" ({clients_cpu / uploaded:.0%} of a core while they posted),"
         " taken from the server's cores as students' own machines would not"
     )

@@ -304,3 +304,37 @@ def test_a_report_withheld_twice_is_the_report_withheld_once(
     from grader.reporting.html import render_student_page
 
     assert files["student.html"].decode() == render_student_page(report, False, spec=spec)
+
+
+def test_a_warmed_problem_sets_first_student_view_compiles_almost_no_pattern() -> None:
+    """The service warms what a student's first view of each part compiles (the patterns that
+    look for the reference) before its first request: under a class's first long polls they
+    held the interpreter for 40 ms a problem set. Only the checker's own reading of a reference,
+    known once graded, may be compiled afterwards: at most one pattern a part."""
+    from grader.engine import preview
+    from grader.reporting import withhold
+
+    kept = {name: case for name, case in CASES.items() if name != "code"}
+    spec = ProblemSet.model_validate(
+        {
+            "assignment": "warm",
+            "questions": [
+                {"id": f"q{n}", "parts": [{"id": "p", **part}]}
+                for n, (part, _, _) in enumerate(kept.values())
+            ],
+        }
+    )
+    answers = {f"q{n}.p": wrong[0] for n, (_, wrong, _) in enumerate(kept.values())}
+    report, _ = graded(spec, answers)
+
+    def compiled_by_first_view(warm: bool) -> int:
+        for cache in (withhold._token, withhold._plain, withhold._references):
+            cache.cache_clear()
+        if warm:
+            withhold.warm((part.type, preview(part.answer)) for _, _, part in spec.iter_parts())
+        before = withhold._token.cache_info().misses + withhold._plain.cache_info().misses
+        shown_report(report, show_expected=False)
+        return withhold._token.cache_info().misses + withhold._plain.cache_info().misses - before
+
+    assert compiled_by_first_view(warm=False) >= 2 * len(kept)
+    assert compiled_by_first_view(warm=True) <= len(kept)

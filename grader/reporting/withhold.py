@@ -24,6 +24,7 @@ import dataclasses
 import functools
 import json
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from grader.core.report import PartResult, Report
@@ -66,15 +67,23 @@ def _references(expected: str, type_name: str, read: str) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
-def warm(type_names: set[str]) -> None:
-    """Import now what :func:`_references` imports on demand for parts of these types: a
-    service does it before its first request, not under a class's first long polls (the
-    complexity checker brings sympy: a second with the interpreter's lock held)."""
+def warm(parts: Iterable[tuple[str, str | None]]) -> None:
+    """Do now, for these parts ((type, reference as a report writes it)), what a student's
+    first view of each does once: import what :func:`_references` imports on demand (the
+    complexity checker brings sympy: a second with the interpreter's lock held), read each
+    reference and compile the patterns that look for it (about a millisecond a part). A
+    service does it before its first request, not under a class's first long polls."""
     import grader.mathlang.render
     import grader.reporting.answers
 
-    if "complexity" in type_names:
+    parts = list(parts)
+    if any(type_name == "complexity" for type_name, _ in parts):
         import grader.types.complexity.checker  # noqa: F401
+    for type_name, expected in parts:
+        if expected and expected.strip():
+            for reference in _references(expected, type_name, ""):
+                _token(reference)
+                _plain(reference)
 
 
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
