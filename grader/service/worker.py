@@ -29,7 +29,6 @@ from grader.service.course import CourseState
 from grader.service.crud import queue, regrades
 from grader.service.crud.hand_grades import has_hand_grades, in_force, with_hand_grades
 from grader.service.crud.rubric import audit_file_edit
-from grader.service.crud.submissions import assignment_and_author
 from grader.service.db import Database, lock_students, migrate
 from grader.service.executing import WorkerSetups, make_executor, one_task
 from grader.service.models import Job, Submission, VerdictRow
@@ -58,7 +57,9 @@ def _place() -> str:
 HOST = _place()
 # Listens to a database's sessions (LTI queues a score with each verdict written)
 DatabaseHook = Callable[[sessionmaker[Session]], None]
-Claimed = tuple[ProblemSet, list[tuple[Job, SubmissionTask]]]  # a problem file's jobs, claimed
+Author = tuple[int, int]  # a submission's (assignment id, student's user id)
+# a problem file's jobs, claimed, each with its sheet and author
+Claimed = tuple[ProblemSet, list[tuple[Job, SubmissionTask, Author]]]
 
 
 def configure_logging() -> None:
@@ -261,10 +262,13 @@ class GradingWorkers:
         # After the claim: a regrade queued with another server's edit is graded with it.
         self.course.refresh()
         with self.db.session(read_only=True) as db:  # the sheets are read outside any write
-            for job, loaded, task in self._tasks(db, jobs):
-                self._claimed.setdefault(loaded.problem_hash, (loaded.spec, []))[1].append((job, task))
+            for job, loaded, task, author in self._tasks(db, jobs):
+                claimed = self._claimed.setdefault(loaded.problem_hash, (loaded.spec, []))
+                claimed[1].append((job, task, author))
 
-    def _tasks(self, db: Session, jobs: list[Job]) -> Iterator[tuple[Job, LoadedAssignment, SubmissionTask]]:
+    def _tasks(
+        self, db: Session, jobs: list[Job]
+    ) -> Iterator[tuple[Job, LoadedAssignment, SubmissionTask, Author]]:
         by_id = queue.sheets_of(db, [job.submission_id for job in jobs])
         for job in jobs:
             sheet = by_id.get(job.submission_id)
@@ -272,24 +276,24 @@ class GradingWorkers:
             if sheet is None or loaded is None:  # the problem file is gone: it waits
                 continue
             task = one_task(sheet.name, sheet.filename, sheet.content, key=f"{sheet.id}#{job.id}")
-            yield job, loaded, task
+            yield job, loaded, task, (sheet.assignment_id, sheet.user_id)
 
     def _grade_group(
-        self, problem_hash: str, spec: ProblemSet, items: list[tuple[Job, SubmissionTask]]
+        self, problem_hash: str, spec: ProblemSet, items: list[tuple[Job, SubmissionTask, Author]]
     ) -> None:
         """Grade a problem file's jobs; when all are handed to the workers, claim more, and hand on
         those of the same problem file (the workers never wait for a batch to end)."""
         setup = self.setups.setup_for(problem_hash, spec)
-        jobs_by_key: dict[str, Job] = {}
+        jobs_by_key: dict[str, tuple[Job, Author]] = {}
         started: dict[int, float] = {}
 
         def chunks() -> Iterator[list[SubmissionTask]]:
             nonlocal items
             while items:
-                for job, task in items:
+                for job, task, author in items:
                     if self._stop.is_set():
                         return
-                    jobs_by_key[task.key] = job
+                    jobs_by_key[task.key] = job, author
                     started[job.id] = time.monotonic()
                     yield [task]
                 if self._claimed or self._sync_due():  # another problem file's jobs wait, or an edit may
@@ -300,15 +304,15 @@ class GradingWorkers:
         for chunk in self.executor.grade(setup, chunks()):
             for graded in chunk:
                 # let go of each job once written: a rush may keep this loop going for hours
-                job = jobs_by_key.pop(graded.task.key)
-                self._finish(job, graded, problem_hash, time.monotonic() - started.pop(job.id))
+                job, author = jobs_by_key.pop(graded.task.key)
+                self._finish(job, author, graded, problem_hash, time.monotonic() - started.pop(job.id))
 
-    def _finish(self, job: Job, graded: Graded, problem_hash: str, seconds: float) -> None:
+    def _finish(self, job: Job, author: Author, graded: Graded, problem_hash: str, seconds: float) -> None:
         # The JSON is the pool worker's, made outside the transaction (on SQLite it holds the
         # write lock, which every hand-in waits for); made again only when TAs' grades apply.
         stored, score, max_score = stored_report(graded)
         with self.db.session() as db:
-            by_hand = hand_graded_report(db, self.course, job.submission_id, graded)
+            by_hand = hand_graded_report(db, self.course, author, job.submission_id, graded)
             if by_hand is not None:
                 stored, score, max_score = dumps(by_hand), by_hand.score, by_hand.max_score
             if not queue.mark_done(db, job.id, self.owner, seconds):
@@ -379,16 +383,18 @@ def stored_report(graded: Graded) -> tuple[bytes, float, float]:
     return dumps(report), report.score, report.max_score
 
 
-def hand_graded_report(db: Session, course: CourseState, submission_id: int, graded: Graded) -> Report | None:
-    """The report with the student's hand grades, read under the lock a TA's write takes
-    (:func:`lock_students`): a grade committed before this verdict is never left out of it.
-    None when the student has no hand grade to apply."""
-    owner = assignment_and_author(db, submission_id)
-    loaded = course.by_id(owner[0]) if owner else None
-    if owner is None or loaded is None:
+def hand_graded_report(
+    db: Session, course: CourseState, author: Author, submission_id: int, graded: Graded
+) -> Report | None:
+    """The report with the hand grades of the submission's ``author``, read under the lock a TA's
+    write takes (:func:`lock_students`): a grade committed before this verdict is never left out
+    of it. None when the student has no hand grade to apply."""
+    assignment_id, student_id = author
+    loaded = course.by_id(assignment_id)
+    if loaded is None:
         return None
-    lock_students(db, loaded.id, [owner[1]])
-    if not has_hand_grades(db, loaded.id, owner[1]):  # most students: no row to read, no content
+    lock_students(db, loaded.id, [student_id])
+    if not has_hand_grades(db, loaded.id, student_id):  # most students: no row to read, no content
         return None
     submission = db.get(Submission, submission_id)
     if submission is None:

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from functools import lru_cache, partial
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -54,9 +54,21 @@ def grade_rows(db: Session, *conditions: Any) -> list[tuple[HandGradeRow, str]]:
     return [(row, name) for row, name in db.execute(query.order_by(User.name, HandGradeRow.part))]
 
 
+_ANY_HAND_GRADE = (
+    select(HandGradeRow.id)
+    .where(
+        HandGradeRow.assignment_id == bindparam("assignment_id"),
+        HandGradeRow.student_id == bindparam("student_id"),
+    )
+    .limit(1)
+)
+
+
 def has_hand_grades(db: Session, assignment_id: int, student_id: int) -> bool:
-    found = select(HandGradeRow.id).filter_by(assignment_id=assignment_id, student_id=student_id)
-    return db.scalar(found.limit(1)) is not None
+    """Whether the student has a hand grade in the assignment: built once and run through Core
+    in the session's transaction (each verdict asks)."""
+    wanted = {"assignment_id": assignment_id, "student_id": student_id}
+    return db.connection().execute(_ANY_HAND_GRADE, wanted).first() is not None
 
 
 def read_answers(submission: Submission, student: str) -> ReadSubmission:

@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, case, func, insert, select, update
+from sqlalchemy import Select, bindparam, case, func, insert, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session, aliased
 
@@ -60,8 +60,8 @@ def claim(db: Session, owner: str, limit: int) -> list[Job]:
 def sheets_of(db: Session, submission_ids: list[int]) -> dict[int, Row[Any]]:
     """What grading needs of each submission (assignment, file name, content, author), in one query."""
     sheets = db.execute(
-        select(Submission.id, Submission.assignment_id, Submission.filename, Submission.content)
-        .add_columns(User.name)
+        select(Submission.id, Submission.assignment_id, Submission.user_id, Submission.filename)
+        .add_columns(Submission.content, User.name)
         .join(User, User.id == Submission.user_id)
         .where(Submission.id.in_(submission_ids))
     )
@@ -99,15 +99,18 @@ def in_turn(limit: int) -> Select[int]:
     )
 
 
+_MARK_DONE = (
+    update(Job)
+    .where(Job.id == bindparam("done_job"), Job.status == JobStatus.GRADING, Job.owner == bindparam("holder"))
+    .values(status=JobStatus.DONE, finished_at=bindparam("done_at"), seconds=bindparam("took"))
+)
+
+
 def mark_done(db: Session, job_id: int, owner: str, seconds: float) -> bool:
-    """Mark the job done if ``owner`` still holds it (else False: no verdict is written)."""
-    result = db.execute(
-        update(Job)
-        .where(Job.id == job_id, Job.status == JobStatus.GRADING, Job.owner == owner)
-        .values(status=JobStatus.DONE, finished_at=utcnow(), seconds=seconds)
-        .execution_options(synchronize_session=False)  # the grading loop's session holds no job
-    )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    """Mark the job done if ``owner`` still holds it (else False: no verdict is written). Built
+    once and run through Core in the session's transaction: each verdict makes it."""
+    done = {"done_job": job_id, "holder": owner, "done_at": utcnow(), "took": seconds}
+    return db.connection().execute(_MARK_DONE, done).rowcount == 1
 
 
 def release(db: Session, owner: str, job_ids: list[int] | None = None) -> int:

@@ -114,12 +114,6 @@ def submission_content(db: Session | Connection, submission_id: int) -> bytes | 
     return None if content is None else bytes(content)
 
 
-def assignment_and_author(db: Session | Connection, submission_id: int) -> tuple[int, int] | None:
-    """(assignment id, author's user id) of a submission, without its content; None when gone."""
-    row = db.execute(select(Submission.assignment_id, Submission.user_id).filter_by(id=submission_id)).first()
-    return None if row is None else (row[0], row[1])
-
-
 def user_name(db: Session | Connection, user_id: int) -> str | None:
     name: str | None = db.execute(_USER_NAME, {"user_id": user_id}).scalar()
     return name
