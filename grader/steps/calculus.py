@@ -261,6 +261,8 @@ def _leibniz(text: str, start: int, context: Context, out: Computed) -> tuple[in
     others = ast.free_names(operand) - {variable.name}
     if _entry_may_coincide(variable.name, others):
         return "unreadable"  # d/dx_j of x_i: 0 or not, as i = j or not
+    if any(_entry_may_coincide(other, {variable.name}) for other in others):
+        return "unreadable"  # d/dx of x_1: x_1 may be an entry of the vector x
     value = _derivative(operand, variable.name, context, order=order, signs=out.signs, arrays=out.arrays)
     if value is None:
         return "unreadable"
