@@ -106,6 +106,9 @@ class Computed:
     # other symbols carry them into sympy (lim_{k -> oo} 1/(1+e^{-kx}) is 1 for x > 0)
     signs: Mapping[str, str] = field(default_factory=dict)
     arrays: frozenset[str] = frozenset()  # names declared vectors or matrices: their norms are not |.|
+    # why a step these texts hold may not be shown (a norm read as a number's, which a vector's
+    # gradient does not follow), None when it may: it may still be refuted, at size 1
+    not_shown: str | None = None
 
 
 def _sympy_failures() -> tuple[type[Exception], ...]:
@@ -263,6 +266,12 @@ def _leibniz(text: str, start: int, context: Context, out: Computed) -> tuple[in
         return "unreadable"  # d/dx_j of x_i: 0 or not, as i = j or not
     if any(_entry_may_coincide(other, {variable.name}) for other in others):
         return "unreadable"  # d/dx of x_1: x_1 may be an entry of the vector x
+    if variable.name not in out.arrays and not _norm_read_as_abs_holds_for_vectors(operand, variable.name):
+        # ||u||^4 by u: 4u^3 for a number, 4||u||^2 u for a vector; a vector of one entry is
+        # the number, so a point where the number's fails is a witness still
+        out.not_shown = (
+            f"computed with ||{variable.name}|| read as a number's |{variable.name}|, not a vector's"
+        )
     value = _derivative(operand, variable.name, context, order=order, signs=out.signs, arrays=out.arrays)
     if value is None:
         return "unreadable"
@@ -328,6 +337,66 @@ def _primed(text: str, m: re.Match[str], context: Context, out: Computed) -> tup
     out.operands.append(argument.node)
     out.said.append(f"the derivative {name}'")
     return m.start(), end, value
+
+
+def _norm_read_as_abs_holds_for_vectors(operand: ast.Node, name: str) -> bool:
+    """Whether the derivative by ``name`` with its norm read as ``|name|`` (a number's) is the
+    gradient if ``name`` is a vector, as a norm between double bars says it may be: where the
+    operand holds ``name`` only in squared norms, each with a factor free of it
+    (``d/du a||u||^2 = 2au`` for a vector too). ``||u||^4`` or ``e^{||u||^2}`` have another
+    gradient (``4||u||^2 u``), which the reading as ``|u|`` writes ``4u^3``; the operand of a
+    name never in a norm is a number's, as read."""
+    import sympy
+
+    from grader.mathlang.to_sympy import Unsupported, to_sympy
+
+    def is_norm(node: ast.Node) -> bool:
+        return (
+            isinstance(node, ast.Call)
+            and node.name == "norm"
+            and bool(node.args)
+            and isinstance(node.args[0], ast.Sym)
+            and node.args[0].name == name
+        )
+
+    def euclidean(node: ast.Node) -> bool:
+        return is_norm(node) and all(_is_two(p) for p in node.args[1:])  # type: ignore[attr-defined]
+
+    def squared_norms(node: ast.Node) -> ast.Node:
+        if isinstance(node, ast.BinOp) and node.op == "^" and _is_two(node.right) and euclidean(node.left):
+            return ast.Sym(node.pos, _SQUARED_NORM)
+        return with_children(node, squared_norms)
+
+    if not _holds_norm_of(operand, is_norm):
+        return True
+    replaced = squared_norms(operand)
+    if name in ast.free_names(replaced):  # ||u||^4, |u| beside ||u||^2, e^u
+        return False
+    try:
+        expr = to_sympy(replaced)
+    except Unsupported:
+        return False
+    squared = next(s for s in expr.free_symbols if s.name == _SQUARED_NORM)
+    return bool(sympy.diff(expr, squared, 2) == 0)
+
+
+_SQUARED_NORM = "grader_squared_norm"
+
+
+def _is_two(node: ast.Node) -> bool:
+    return isinstance(node, ast.Num) and node.value == 2
+
+
+def _holds_norm_of(node: ast.Node, is_norm: Any) -> bool:
+    found: list[bool] = []
+
+    def look(child: ast.Node) -> ast.Node:
+        if is_norm(child):
+            found.append(True)
+        return with_children(child, look)
+
+    look(node)
+    return bool(found)
 
 
 def _only_name(node: ast.Node) -> str:

@@ -665,15 +665,15 @@ def _with_derivatives(step: Step, scope: Scope, base: dict[str, Any]) -> StepMar
     said = f"{', '.join(dict.fromkeys(found.said))} computed symbolically"
     original = {"left": step.left, "right": step.right}
     if mark.status == "wrong" and not found.refutable:
-        return mark.model_copy(
-            update={
-                **original,
-                "status": "undecided",
-                "witness": None,
-                "certificate": f"fails at a point with {said}, but another symbol may depend on the "
-                "variable (or two entries coincide): no witness",
-            }
-        )
+        why = "another symbol may depend on the variable (or two entries coincide): no witness"
+        update = {
+            "status": "undecided",
+            "witness": None,
+            "certificate": f"fails at a point with {said}, but {why}",
+        }
+        return mark.model_copy(update={**original, **update})
+    if mark.status == "shown" and found.not_shown:
+        return mark.model_copy(update={**original, "status": "undecided", "certificate": found.not_shown})
     if mark.status == "undecided" and not (mark.certificate or "").startswith("fails at a point"):
         return None  # not decided with the derivatives computed: the other readings say why
     if mark.status == "wrong":  # the certificate of a wrong step says how its witness was confirmed
