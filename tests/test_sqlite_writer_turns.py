@@ -89,3 +89,37 @@ def test_a_writer_that_waits_past_the_busy_timeout_is_told_the_database_is_locke
         done.set()
         thread.join(10)
     assert _marks(database) == ["holder"]  # nothing of the refused write was kept
+
+
+def test_a_single_read_is_one_statement_and_leaves_transactions_as_they_were(database: Database) -> None:
+    """Every request reads its token with :meth:`Database.read_one`: the read alone reaches
+    SQLite (a transaction's BEGIN and ROLLBACK were two more waits for the interpreter's lock
+    on a busy server), it sees what was committed, it takes no writer's turn while a write holds
+    one, and the pooled connection's transactions afterwards are as before (BEGIN IMMEDIATE)."""
+    sent: list[str] = []
+    with database.write() as connection:
+        connection.execute(text("INSERT INTO marks VALUES ('kept')"))
+    writing, read_done = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with database.write() as connection:
+            connection.execute(text("INSERT INTO marks VALUES ('held')"))
+            writing.set()
+            read_done.wait(10)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    writing.wait(10)
+    with database.read_one() as connection:
+        connection.connection.dbapi_connection.set_trace_callback(sent.append)  # type: ignore[union-attr]
+        seen = [row[0] for row in connection.execute(text("SELECT who FROM marks ORDER BY rowid"))]
+    read_done.set()
+    thread.join(10)
+    assert seen == ["kept"]  # the write in progress not seen, and not waited for
+    assert sent == ["SELECT who FROM marks ORDER BY rowid"]
+    for _ in range(3):  # whichever pooled connection a write takes: the driver begins nothing
+        with database.write() as connection:
+            dbapi = connection.connection.dbapi_connection
+            assert dbapi.isolation_level is None and dbapi.in_transaction  # type: ignore[union-attr]
+            connection.execute(text("INSERT INTO marks VALUES ('after')"))
+    assert _marks(database) == ["kept", "held", "after", "after", "after"]

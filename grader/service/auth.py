@@ -87,7 +87,7 @@ def authenticate(request: Request) -> User | None:
     request.state.web_session = None
     token = bearer(request)
     if token is not None:
-        with service.db.read() as connection:
+        with service.db.read_one() as connection:
             user = sessions.user_of_token(connection, digest(token))
     elif cookie := request.cookies.get(SESSION_COOKIE):
         with service.db.session(read_only=True) as db:

@@ -28,6 +28,7 @@ SQLITE_CACHE_KIB = 512
 # an IN list is a statement of its own, and 128 of them hold about 2 MiB a connection.
 SQLITE_STATEMENTS_KEPT = 32
 READ_ONLY = "grader_read_only"  # an execution option: this transaction writes nothing
+NO_TRANSACTION = "grader_no_transaction"  # an execution option: one statement, no BEGIN (SQLite)
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,10 @@ def make_engine(url: str, checkpoints: bool = True, timeouts: Timeouts = Timeout
             # another moment, and a SAVEPOINT outside one commits at its RELEASE. A transaction
             # that may write takes the write lock at its BEGIN, so what it reads stays true
             # until its commit; one marked read-only (``Database.read``) takes none.
-            if connection.get_execution_options().get(READ_ONLY, False):
+            options = connection.get_execution_options()
+            if options.get(NO_TRANSACTION, False):  # Database.read_one
+                return
+            if options.get(READ_ONLY, False):
                 connection.exec_driver_sql("BEGIN")
                 return
             turns.take(connection.info)
@@ -200,6 +204,18 @@ class Database:
         """A connection for the reads every request makes (its token, a submission's state): built
         once and run through Core, they take a third of the ORM's time. Nothing written is kept."""
         with self.engine.connect().execution_options(**{READ_ONLY: True}) as connection:
+            yield connection
+
+    @contextmanager
+    def read_one(self) -> Iterator[Connection]:
+        """A connection for a single statement read outside any transaction (a statement sees one
+        moment by itself): every request's token, one statement where a transaction takes three
+        (BEGIN, the read, its end), each a wait for the interpreter's lock on a busy server."""
+        # PostgreSQL's AUTOCOMMIT is the driver's flag; SQLite's would give the driver back its own
+        # BEGINs at the connection's reset (and a PRAGMA each time): there the BEGIN is only not sent
+        sqlite = self.engine.url.get_backend_name() == "sqlite"
+        options = {NO_TRANSACTION: True} if sqlite else {"isolation_level": "AUTOCOMMIT"}
+        with self.engine.connect().execution_options(**options) as connection:
             yield connection
 
     @contextmanager
