@@ -31,6 +31,7 @@ from typing import Any
 from grader.mathlang import ast
 from grader.mathlang.render import to_text
 from grader.steps.latex import closing, group_end, scripts_end, term_end
+from grader.steps.models import StepMark
 from grader.steps.read import Context, read_side
 from grader.steps.rewrite import with_children
 
@@ -381,6 +382,48 @@ def _norm_read_as_abs_holds_for_vectors(operand: ast.Node, name: str) -> bool:
 
 
 _SQUARED_NORM = "grader_squared_norm"
+
+
+def numbers_only(mark: StepMark, *nodes: ast.Node) -> StepMark:
+    """A step shown with its norms read as numbers' (the scalar reading), undecided where a
+    norm between double bars may be a vector's and the step hold of numbers only
+    (:func:`vectors_may_differ`)."""
+    why = vectors_may_differ(*nodes) if mark.status == "shown" else None
+    if why is None:
+        return mark
+    return mark.model_copy(update={"status": "undecided", "certificate": f"shown of numbers only: {why}"})
+
+
+def vectors_may_differ(*nodes: ast.Node) -> str | None:
+    """Why a step read with each norm as a number's ``|.|`` may not hold if a name inside a norm
+    is a vector, as double bars say it may be; None when it holds of vectors too. A name is a
+    number where the step takes its absolute value (``|a|`` beside ``||a x||``). A vector's name
+    also outside its norm (``||u||^2 = u^2``: ``u^2`` of a vector is another thing), or two
+    of them in one norm (``||x + y|| ||x - y|| = | ||x||^2 - ||y||^2 |`` holds of numbers, not of
+    vectors at right angles), is why. A point where such a step fails is a witness still: a
+    vector of one entry is the number."""
+    in_norms: list[set[str]] = []
+    numbers: set[str] = set()
+    outside: set[str] = set()
+
+    def look(node: ast.Node, norm: set[str] | None = None, in_abs: bool = False) -> ast.Node:
+        if isinstance(node, ast.Call) and node.name == "norm" and norm is None:
+            norm = set()
+            in_norms.append(norm)
+        in_abs = in_abs or (isinstance(node, ast.Call) and node.name == "abs" and norm is None)
+        if isinstance(node, ast.Sym):
+            (norm if norm is not None else numbers if in_abs else outside).add(node.name)
+        return with_children(node, lambda child: look(child, norm, in_abs))
+
+    for node in nodes:
+        look(node)
+    for names in in_norms:
+        vectors = sorted(names - numbers)
+        if len(vectors) > 1:
+            return f"{' and '.join(vectors)} in one norm between double bars may be vectors"
+        if vectors and vectors[0] in outside:
+            return f"{vectors[0]} is inside a norm between double bars (a vector's?) and outside it"
+    return None
 
 
 def _is_two(node: ast.Node) -> bool:

@@ -127,15 +127,13 @@ def mark_step(step: Step, scope: Scope) -> StepMark:
     other = _mark_step(step, replace(scope, domains={**scope.domains, **wider}, set_signs=frozenset()))
     if other.status == "shown":
         return mark
-    names = ", ".join(sorted(wider))
-    return mark.model_copy(
-        update={
-            "status": "undecided",
-            "certificate": f"holds where {names} excludes 0, but not shown where the number set includes 0 "
-            "(a convention some courses use)",
-            "witness": None,
-        }
-    )
+    said = f"holds where {', '.join(sorted(wider))} excludes 0, but not shown where the number set includes 0"
+    update = {
+        "status": "undecided",
+        "certificate": f"{said} (a convention some courses use)",
+        "witness": None,
+    }
+    return mark.model_copy(update=update)
 
 
 def _mark_step(step: Step, scope: Scope) -> StepMark:
@@ -163,7 +161,7 @@ def _mark_step(step: Step, scope: Scope) -> StepMark:
             if written_out is not None:
                 return written_out
             return _one_vector(step, scope, base, left, right, declared)
-        return _scalar_step(left, right, step, scope, base)
+        return calculus.numbers_only(_scalar_step(left, right, step, scope, base), left.node, right.node)
     except Exception as err:  # one step's failure never stops the others
         return StepMark(**base, status="undecided", certificate=f"internal error: {type(err).__name__}")
 
