@@ -400,16 +400,16 @@ def vectors_may_differ(*nodes: ast.Node) -> str | None:
     number where the step takes its absolute value (``|a|`` beside ``||a x||``). A vector's name
     also outside its norm (``||u||^2 = u^2``: ``u^2`` of a vector is another thing), or two
     of them in one norm (``||x + y|| ||x - y|| = | ||x||^2 - ||y||^2 |`` holds of numbers, not of
-    vectors at right angles), is why. A point where such a step fails is a witness still: a
-    vector of one entry is the number."""
-    in_norms: list[set[str]] = []
+    vectors at right angles), or two orders of its norm (``||x||_1 \\le ||x||_2``), is why. A point
+    where such a step fails is a witness still: a vector of one entry is the number."""
+    in_norms: list[tuple[set[str], str]] = []  # each norm's names and its order ("2" when unwritten)
     numbers: set[str] = set()
     outside: set[str] = set()
 
     def look(node: ast.Node, norm: set[str] | None = None, in_abs: bool = False) -> ast.Node:
         if isinstance(node, ast.Call) and node.name == "norm" and norm is None:
             norm = set()
-            in_norms.append(norm)
+            in_norms.append((norm, "2" if all(_is_two(p) for p in node.args[1:]) else to_text(node.args[1])))
         in_abs = in_abs or (isinstance(node, ast.Call) and node.name == "abs" and norm is None)
         if isinstance(node, ast.Sym):
             (norm if norm is not None else numbers if in_abs else outside).add(node.name)
@@ -417,12 +417,18 @@ def vectors_may_differ(*nodes: ast.Node) -> str | None:
 
     for node in nodes:
         look(node)
-    for names in in_norms:
+    orders: dict[str, set[str]] = {}
+    for names, order in in_norms:
         vectors = sorted(names - numbers)
         if len(vectors) > 1:
             return f"{' and '.join(vectors)} in one norm between double bars may be vectors"
         if vectors and vectors[0] in outside:
             return f"{vectors[0]} is inside a norm between double bars (a vector's?) and outside it"
+        for name in vectors:
+            orders.setdefault(name, set()).add(order)
+    mixed = sorted(name for name, kinds in orders.items() if len(kinds) > 1)
+    if mixed:
+        return f"norms of {mixed[0]} of different orders, equal for a number only"
     return None
 
 
