@@ -315,7 +315,8 @@ _ENTRY = re.compile(r"(.+?)_\{?([A-Za-z]|\d+)\}?")
 
 def may_coincide(point: Mapping[str, Fraction]) -> tuple[str, str] | None:
     """Two entries of one name whose indices may be equal (``x_i`` and ``x_j``, ``x_i`` and
-    ``x_1``): values that differ there need not be values the entries can take."""
+    ``x_1``), or a name beside its entries (``x`` and ``x_1``: ``||x||^2 = x_1^2 + x_2^2``):
+    values that differ there need not be values the entries can take."""
     seen: dict[str, list[tuple[str, str]]] = {}
     for name in point:
         m = _ENTRY.fullmatch(name)
@@ -329,6 +330,8 @@ def may_coincide(point: Mapping[str, Fraction]) -> tuple[str, str] | None:
         barred = _BARRED.fullmatch(name)
         if barred is not None and barred.group(1) in seen:
             return name, seen[barred.group(1)][0][0]
+        if name in seen:  # x beside x_1, x_2: the vector whose entries they are, not a number apart
+            return name, seen[name][0][0]
     return None
 
 
@@ -340,4 +343,6 @@ def coincide_said(pair: tuple[str, str]) -> str:
     a, b = pair
     if _BARRED.fullmatch(a):
         return f"{a} may be the mean of the entries ({b}, ...), by the convention of a bar: no witness"
+    if _ENTRY.fullmatch(a) is None:
+        return f"{a} may be the vector whose entry {b} is, not a number apart from it: no witness"
     return f"{a} and {b} may be the same entry (their indices may be equal)"
