@@ -384,17 +384,18 @@ def _norm_read_as_abs_holds_for_vectors(operand: ast.Node, name: str) -> bool:
 _SQUARED_NORM = "grader_squared_norm"
 
 
-def numbers_only(mark: StepMark, *nodes: ast.Node) -> StepMark:
+def numbers_only(mark: StepMark, nodes: tuple[ast.Node, ...], numbers: frozenset[str]) -> StepMark:
     """A step shown with its norms read as numbers' (the scalar reading), undecided where a
     norm between double bars may be a vector's and the step hold of numbers only
-    (:func:`vectors_may_differ`)."""
-    why = vectors_may_differ(*nodes) if mark.status == "shown" else None
+    (:func:`vectors_may_differ`); ``numbers``: names the write-up states numbers (x > 0,
+    x \\in \\mathbb{R})."""
+    why = vectors_may_differ(*nodes, numbers=numbers) if mark.status == "shown" else None
     if why is None:
         return mark
     return mark.model_copy(update={"status": "undecided", "certificate": f"shown of numbers only: {why}"})
 
 
-def vectors_may_differ(*nodes: ast.Node) -> str | None:
+def vectors_may_differ(*nodes: ast.Node, numbers: frozenset[str] = frozenset()) -> str | None:
     """Why a step read with each norm as a number's ``|.|`` may not hold if a name inside a norm
     is a vector, as double bars say it may be; None when it holds of vectors too. A name is a
     number where the step takes its absolute value (``|a|`` beside ``||a x||``). A vector's name
@@ -403,7 +404,7 @@ def vectors_may_differ(*nodes: ast.Node) -> str | None:
     vectors at right angles), or two orders of its norm (``||x||_1 \\le ||x||_2``), is why. A point
     where such a step fails is a witness still: a vector of one entry is the number."""
     in_norms: list[tuple[set[str], str]] = []  # each norm's names and its order ("2" when unwritten)
-    numbers: set[str] = set()
+    taken_abs: set[str] = set(numbers)
     outside: set[str] = set()
 
     def look(node: ast.Node, norm: set[str] | None = None, in_abs: bool = False) -> ast.Node:
@@ -412,14 +413,14 @@ def vectors_may_differ(*nodes: ast.Node) -> str | None:
             in_norms.append((norm, "2" if all(_is_two(p) for p in node.args[1:]) else to_text(node.args[1])))
         in_abs = in_abs or (isinstance(node, ast.Call) and node.name == "abs" and norm is None)
         if isinstance(node, ast.Sym):
-            (norm if norm is not None else numbers if in_abs else outside).add(node.name)
+            (norm if norm is not None else taken_abs if in_abs else outside).add(node.name)
         return with_children(node, lambda child: look(child, norm, in_abs))
 
     for node in nodes:
         look(node)
     orders: dict[str, set[str]] = {}
     for names, order in in_norms:
-        vectors = sorted(names - numbers)
+        vectors = sorted(names - taken_abs)
         if len(vectors) > 1:
             return f"{' and '.join(vectors)} in one norm between double bars may be vectors"
         if vectors and vectors[0] in outside:

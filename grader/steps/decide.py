@@ -161,7 +161,9 @@ def _mark_step(step: Step, scope: Scope) -> StepMark:
             if written_out is not None:
                 return written_out
             return _one_vector(step, scope, base, left, right, declared)
-        return calculus.numbers_only(_scalar_step(left, right, step, scope, base), left.node, right.node)
+        mark = _scalar_step(left, right, step, scope, base)
+        numbers = frozenset(scope.domains) | {name for name, _ in scope.set_keys}
+        return calculus.numbers_only(mark, (left.node, right.node), numbers)
     except Exception as err:  # one step's failure never stops the others
         return StepMark(**base, status="undecided", certificate=f"internal error: {type(err).__name__}")
 
