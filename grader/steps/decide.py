@@ -688,6 +688,22 @@ def _limit_at_points(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark
     return _witness_mark(base, found, scope) if isinstance(found, W.Found) else found
 
 
+def _no_witness(base: dict[str, Any], found: W.Found, scope: Scope) -> str | None:
+    """Why a point where the step fails is no witness, None when it is one."""
+    resting = sorted(n for n in found.point if n.split("_")[0] in scope.defined)
+    if resting:
+        return f"{resting[0]} is defined in the write-up and the step may rest on it"
+    if scope.unread:
+        return f"a condition stated nearby was not read ({scope.unread[0]})"
+    same = W.may_coincide(found.point)
+    if same:
+        return W.coincide_said(same)
+    sides = (read_side(base[side], scope.context).node for side in ("from", "to"))
+    if base["relation"] == "=" and W.substitution(*sides):
+        return "the number side is the other with numbers it writes put in (values stated elsewhere?)"
+    return None
+
+
 def _tolerance(*texts: str) -> tuple[float, float]:
     """A decimal the student rounded (0.333) is compared to a unit in its last place."""
     places = [len(m.group(1)) for t in texts for m in re.finditer(r"\d\.(\d+)", t)]
@@ -704,27 +720,9 @@ def _names(*nodes: ast.Node) -> list[str]:
 
 
 def _witness_mark(base: dict[str, Any], found: W.Found, scope: Scope) -> StepMark:
-    resting = sorted(n for n in found.point if n.split("_")[0] in scope.defined)
-    if resting:
-        return StepMark(
-            **base,
-            status="undecided",
-            certificate=f"fails at a point, but {resting[0]} is defined in the write-up "
-            "and the step may rest on it",
-        )
-    if scope.unread:
-        return StepMark(
-            **base,
-            status="undecided",
-            certificate=f"fails at a point, but a condition stated nearby was not read ({scope.unread[0]})",
-        )
-    same = W.may_coincide(found.point)
-    if same:
-        return StepMark(
-            **base,
-            status="undecided",
-            certificate=f"fails at a point, but {W.coincide_said(same)}",
-        )
+    why = _no_witness(base, found, scope)
+    if why is not None:
+        return StepMark(**base, status="undecided", certificate=f"fails at a point, but {why}")
     at, left, right = found.shown()
     at = {shown_name(name): value for name, value in at.items()}
     return StepMark(

@@ -346,3 +346,51 @@ def coincide_said(pair: tuple[str, str]) -> str:
     if _ENTRY.fullmatch(a) is None:
         return f"{a} may be the vector whose entry {b} is, not a number apart from it: no witness"
     return f"{a} and {b} may be the same entry (their indices may be equal)"
+
+
+def substitution(left: ast.Node | None, right: ast.Node | None) -> dict[str, Fraction] | None:
+    """The values a step may put in where one side is a number and the other has names
+    (``\frac{n - k + 2p}{s} + 1 = \frac{32 - 5 + 2}{1} + 1``): names, each given a number the
+    number side writes, at which the two sides are equal. Then the step evaluates at values
+    stated elsewhere (the problem's), and a point giving the names others is no witness. The
+    number side is a formula of numbers: a number alone (``m - n \\ge 0``, ``... = 30``) is a claim.
+    None when there are none (``\frac{d}{dx} x^2 = 2``: 2x is 4 at x = 2)."""
+    for symbolic, numeric in ((left, right), (right, left)):
+        if symbolic is None or numeric is None or ast.free_names(numeric) or _one_number(numeric):
+            continue  # m - n >= 0, ... = 30: a claim, not numbers put in
+        names = sorted(ast.free_names(symbolic))
+        # each written number, or one over a factor the other side writes (2p = 4 at p = 2)
+        factors = {n.value for n in _numbers_in(symbolic) if n.value > 1}
+        numbers = {n.value for n in _numbers_in(numeric)}
+        written = sorted(numbers | {v / c for v in numbers for c in factors if (v / c).denominator == 1})
+        if len(names) < 2 or len(written) ** len(names) > MAX_SUBSTITUTIONS:  # x^2 = 4: a claim on x
+            continue
+        try:
+            target = evaluate_exact(numeric, {})
+            for values in itertools.product(written, repeat=len(names)):
+                put_in = dict(zip(names, values, strict=True))
+                try:
+                    if evaluate_exact(symbolic, put_in) == target:
+                        return put_in
+                except (MathError, ArithmeticError):  # 1/0 at these: the next
+                    continue
+        except (MathError, ArithmeticError, TypeError, ValueError):  # the number side has no value
+            continue
+    return None
+
+
+MAX_SUBSTITUTIONS = 4096  # tries of the written numbers for the names, at most
+
+
+def _one_number(node: ast.Node) -> bool:
+    return isinstance(node, ast.Num) or (isinstance(node, ast.Neg) and isinstance(node.operand, ast.Num))
+
+
+def _numbers_in(node: Any) -> list[ast.Num]:
+    if isinstance(node, ast.Num):
+        return [node]
+    if isinstance(node, ast.Node):
+        return [n for f in node.__dataclass_fields__ for n in _numbers_in(getattr(node, f))]
+    if isinstance(node, tuple):
+        return [n for item in node for n in _numbers_in(item)]
+    return []
