@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,28 @@ def database(tmp_path: Path) -> Database:
     with db.write() as connection:
         connection.execute(text("CREATE TABLE marks (who TEXT)"))
     return db
+
+
+@contextmanager
+def _write_held(db: Database, who: str) -> Iterator[None]:
+    """A write of ``who`` in progress on another thread (its turn and SQLite's lock held) while
+    the block runs; committed at its end."""
+    holding, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with db.write() as connection:
+            connection.execute(text("INSERT INTO marks VALUES (:who)"), {"who": who})
+            holding.set()
+            done.wait(30)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    holding.wait(10)
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(10)
 
 
 def _marks(db: Database) -> list[str]:
@@ -71,23 +95,9 @@ def test_a_connection_lost_mid_transaction_gives_its_turn_back(database: Databas
 def test_a_writer_that_waits_past_the_busy_timeout_is_told_the_database_is_locked(
     database: Database,
 ) -> None:
-    holding, done = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with database.write() as connection:
-            connection.execute(text("INSERT INTO marks VALUES ('holder')"))
-            holding.set()
-            done.wait(30)
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    holding.wait(10)
-    try:
-        with pytest.raises(OperationalError, match="database is locked"), database.write() as connection:
-            connection.execute(text("INSERT INTO marks VALUES ('refused')"))
-    finally:
-        done.set()
-        thread.join(10)
+    refused = pytest.raises(OperationalError, match="database is locked")
+    with _write_held(database, "holder"), refused, database.write() as connection:
+        connection.execute(text("INSERT INTO marks VALUES ('refused')"))
     assert _marks(database) == ["holder"]  # nothing of the refused write was kept
 
 
@@ -99,22 +109,9 @@ def test_a_single_read_is_one_statement_and_leaves_transactions_as_they_were(dat
     sent: list[str] = []
     with database.write() as connection:
         connection.execute(text("INSERT INTO marks VALUES ('kept')"))
-    writing, read_done = threading.Event(), threading.Event()
-
-    def writer() -> None:
-        with database.write() as connection:
-            connection.execute(text("INSERT INTO marks VALUES ('held')"))
-            writing.set()
-            read_done.wait(10)
-
-    thread = threading.Thread(target=writer)
-    thread.start()
-    writing.wait(10)
-    with database.read_one() as connection:
+    with _write_held(database, "held"), database.read_one() as connection:
         connection.connection.dbapi_connection.set_trace_callback(sent.append)  # type: ignore[union-attr]
         seen = [row[0] for row in connection.execute(text("SELECT who FROM marks ORDER BY rowid"))]
-    read_done.set()
-    thread.join(10)
     assert seen == ["kept"]  # the write in progress not seen, and not waited for
     assert sent == ["SELECT who FROM marks ORDER BY rowid"]
     for _ in range(3):  # whichever pooled connection a write takes: the driver begins nothing
