@@ -368,7 +368,7 @@ def _norm_read_as_abs_holds_for_vectors(operand: ast.Node, name: str) -> bool:
             return ast.Sym(node.pos, _SQUARED_NORM)
         return with_children(node, squared_norms)
 
-    if not _holds_norm_of(operand, is_norm):
+    if not any(is_norm(node) for node in ast.walk(operand)):
         return True
     replaced = squared_norms(operand)
     if name in ast.free_names(replaced):  # ||u||^4, |u| beside ||u||^2, e^u
@@ -407,14 +407,15 @@ def vectors_may_differ(*nodes: ast.Node, numbers: frozenset[str] = frozenset()) 
     taken_abs: set[str] = set(numbers)
     outside: set[str] = set()
 
-    def look(node: ast.Node, norm: set[str] | None = None, in_abs: bool = False) -> ast.Node:
+    def look(node: ast.Node, norm: set[str] | None = None, in_abs: bool = False) -> None:
         if isinstance(node, ast.Call) and node.name == "norm" and norm is None:
             norm = set()
             in_norms.append((norm, "2" if all(_is_two(p) for p in node.args[1:]) else to_text(node.args[1])))
         in_abs = in_abs or (isinstance(node, ast.Call) and node.name == "abs" and norm is None)
         if isinstance(node, ast.Sym):
             (norm if norm is not None else taken_abs if in_abs else outside).add(node.name)
-        return with_children(node, lambda child: look(child, norm, in_abs))
+        for child in ast.children(node):
+            look(child, norm, in_abs)
 
     for node in nodes:
         look(node)
@@ -435,18 +436,6 @@ def vectors_may_differ(*nodes: ast.Node, numbers: frozenset[str] = frozenset()) 
 
 def _is_two(node: ast.Node) -> bool:
     return isinstance(node, ast.Num) and node.value == 2
-
-
-def _holds_norm_of(node: ast.Node, is_norm: Any) -> bool:
-    found: list[bool] = []
-
-    def look(child: ast.Node) -> ast.Node:
-        if is_norm(child):
-            found.append(True)
-        return with_children(child, look)
-
-    look(node)
-    return bool(found)
 
 
 def _only_name(node: ast.Node) -> str:

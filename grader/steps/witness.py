@@ -386,11 +386,5 @@ def _one_number(node: ast.Node) -> bool:
     return isinstance(node, ast.Num) or (isinstance(node, ast.Neg) and isinstance(node.operand, ast.Num))
 
 
-def _numbers_in(node: Any) -> list[ast.Num]:
-    if isinstance(node, ast.Num):
-        return [node]
-    if isinstance(node, ast.Node):
-        return [n for f in node.__dataclass_fields__ for n in _numbers_in(getattr(node, f))]
-    if isinstance(node, tuple):
-        return [n for item in node for n in _numbers_in(item)]
-    return []
+def _numbers_in(node: ast.Node) -> list[ast.Num]:
+    return [n for n in ast.walk(node) if isinstance(n, ast.Num)]
