@@ -4,6 +4,7 @@ read back whole, a verdict many workers decided stored once."""
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -94,6 +95,25 @@ def test_a_stored_value_names_grader_s_data_classes_only() -> None:
     ):
         assert unpacked(json.dumps({"$class": other, "fields": {}})) is None
         assert unpacked(json.dumps({"$enum": other, "name": "x"})) is None
+
+
+def test_a_plot_s_floats_are_kept_as_their_bytes_and_read_back_bit_for_bit() -> None:
+    """A tuple of many floats (a plot's coordinates) is kept as its IEEE 754 bytes: every float,
+    -0.0, infinities and NaN included, reads back as it was; a short tuple stays a list of
+    numbers; a damaged entry reads as nothing, never as other numbers."""
+    coordinates = (-3.0, -0.30000000000000027, -0.0, 0.0, 1e-310, float("inf"), float("-inf"), 2.5)
+    verdict = Verdict.partial(0.5, "half", outputs={"xs": coordinates, "short": (0.1, 0.2)})
+    text = packed(verdict)
+    assert "$floats" in text and '{"$tuple":[0.1,0.2]}' in text
+    back = unpacked(text).outputs
+    assert back["short"] == (0.1, 0.2)
+    assert [math.copysign(1, x) for x in back["xs"]] == [math.copysign(1, x) for x in coordinates]
+    assert back["xs"] == coordinates and type(back["xs"]) is tuple
+    with_nan = unpacked(packed(Verdict.partial(0.5, "half", outputs={"xs": (math.nan,) * 8}))).outputs
+    assert all(math.isnan(x) for x in with_nan["xs"])
+    encoded = json.loads(text)["fields"]["outputs"]["xs"]["$floats"]
+    for damaged in (encoded[:-4], encoded[:-1] + "!", "AAAA"):
+        assert unpacked(text.replace(encoded, damaged)) is None
 
 
 def test_a_verdict_decided_by_several_workers_is_stored_once(tmp_path: Path) -> None:

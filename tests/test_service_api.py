@@ -238,6 +238,15 @@ def test_errors_say_what_to_do(server: Server) -> None:
     with server.client(token="not-a-token") as stranger:
         response = stranger.get("/api/v1/assignments")
         assert response.status_code == 401 and "not valid" in response.json()["error"]["message"]
+        # a hand-in and a poll find their caller in their own thread: still 401 before 404 or 403
+        for response in (
+            submit(stranger, ASSIGNMENT, b"answers: {}\n"),
+            submit(stranger, "no-such-assignment", b"answers: {}\n"),
+            stranger.get("/api/v1/submissions/1"),
+            stranger.get("/api/v1/submissions/999999?wait=5"),
+        ):
+            assert response.status_code == 401 and "not valid" in response.json()["error"]["message"]
+            assert "assignment" not in response.json()["error"]["message"]
     with server.client("alice") as alice, server.client("bob") as bob:
         mine = submit(alice, ASSIGNMENT, seed_file(SEEDS, "seed-001")).json()["id"]
         response = bob.get(f"/api/v1/submissions/{mine}")

@@ -12,6 +12,7 @@ import importlib
 import json
 import logging
 import math
+import struct
 import sys
 from fractions import Fraction
 from typing import Any
@@ -41,6 +42,9 @@ def read_back(text: str | bytes) -> Any:
 
 
 _BIG_INT_BITS = 12_000  # past about 3,600 digits JSON's readers refuse an integer: kept in hex
+# A tuple of this many floats or more (a plot's coordinates) is kept as its IEEE 754 bytes: read
+# back bit for bit (-0.0, infinities and NaN included) and several times faster than decimal text.
+_PACKED_FLOATS = 8
 
 
 def _plain(value: Any) -> Any:  # noqa: PLR0911 (one case a type)
@@ -59,6 +63,8 @@ def _plain(value: Any) -> Any:  # noqa: PLR0911 (one case a type)
             return {key: _plain(item) for key, item in value.items()}
         return {"$dict": [[_plain(key), _plain(item)] for key, item in value.items()]}
     if kind is tuple:
+        if len(value) >= _PACKED_FLOATS and all(type(item) is float for item in value):
+            return {"$floats": base64.b64encode(struct.pack(f"<{len(value)}d", *value)).decode()}
         return {"$tuple": [_plain(item) for item in value]}
     if isinstance(value, enum.Enum):
         return {"$enum": _class_name(kind), "name": value.name}
@@ -143,6 +149,11 @@ def _built(plain: dict[str, Any]) -> Any:
         return _grader_class(content, True)[plain["name"]]
     if tag == "$tuple":
         return tuple(content)
+    if tag == "$floats":
+        raw = base64.b64decode(content, validate=True)
+        if len(raw) % 8:
+            raise ValueError("$floats holds a partial float")
+        return struct.unpack(f"<{len(raw) // 8}d", raw)
     if tag == "$dict":
         return {_hashable(key): item for key, item in content}
     if tag in ("$set", "$frozenset"):

@@ -72,6 +72,49 @@ def stored_report(row: VerdictRow) -> Report:
     return report
 
 
+_NEWEST = VerdictRow.__table__.alias("newest")
+_VERDICT_LABELS = {f"verdict_{column.key}": column.key for column in _NEWEST.columns}
+_SUBMISSION_AND_STATE = (  # what a student's long poll reads: one statement, so one moment
+    select(
+        *SUBMISSION_COLUMNS,
+        User.name.label("author"),
+        select(Job.status)
+        .where(Job.submission_id == Submission.id, Job.status != JobStatus.DONE)
+        .order_by(Job.id.desc())
+        .limit(1)
+        .scalar_subquery()
+        .label("pending"),
+        *(column.label(label) for label, column in zip(_VERDICT_LABELS, _NEWEST.columns, strict=True)),
+    )
+    .select_from(Submission)
+    .join(User, User.id == Submission.user_id)
+    .outerjoin(
+        _NEWEST,
+        _NEWEST.c.id
+        == select(func.max(VerdictRow.id)).where(VerdictRow.submission_id == Submission.id).scalar_subquery(),
+    )
+    .where(Submission.id == bindparam("submission_id"))
+)
+
+
+def submission_with_state(
+    db: Session | Connection, submission_id: int, user: User
+) -> tuple[Submission, str, tuple[str, VerdictRow | None]]:
+    """:func:`submission_for`, its author's name and :func:`submission_state`, in one statement."""
+    known = 0 < submission_id <= MAX_ID
+    row = db.execute(_SUBMISSION_AND_STATE, {"submission_id": submission_id}).first() if known else None
+    if row is None:
+        raise ApiError(404, f"no submission {submission_id}")
+    if row.user_id != user.id and not is_staff(user):
+        raise ApiError(403, "this submission belongs to another student")
+    found = row._mapping
+    submission = detached(Submission, {column.key: found[column.key] for column in SUBMISSION_COLUMNS})
+    if found["verdict_id"] is None:
+        return submission, found["author"], (found["pending"] or JobStatus.QUEUED, None)
+    verdict = detached(VerdictRow, {key: found[label] for label, key in _VERDICT_LABELS.items()})
+    return submission, found["author"], ("graded", verdict)
+
+
 def submission_state(db: Session | Connection, submission: Submission) -> tuple[str, VerdictRow | None]:
     verdict = newest_verdict(db, submission.id)
     if verdict is not None:

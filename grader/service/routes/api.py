@@ -23,6 +23,7 @@ from grader.course.shown import shown_time
 from grader.course.variant_key import sheet_of
 from grader.course.visibility import student_json
 from grader.service import metrics
+from grader.service.auth import Caller
 from grader.service.crud import queue
 from grader.service.crud.audit import audit
 from grader.service.crud.submissions import (
@@ -33,12 +34,21 @@ from grader.service.crud.submissions import (
     submission_for,
     submission_state,
     submission_states,
+    submission_with_state,
     submissions_where,
     user_name,
     user_names,
 )
 from grader.service.db import lock_students
-from grader.service.deps import AnyUser, AssignmentDep, ServiceDep, Staff, WebService
+from grader.service.deps import (
+    AnyCaller,
+    AnyUser,
+    AssignmentDep,
+    ServiceDep,
+    Staff,
+    WebService,
+    assignment_in,
+)
 from grader.service.errors import ApiError
 from grader.service.intake import answers_as_file, canonical_name, read_upload
 from grader.service.models import JobStatus, Submission, User, VerdictRow, detached, is_staff, utcnow
@@ -138,10 +148,18 @@ def assignment_sheet(
 
 
 @router.post("/assignments/{assignment}/submissions", status_code=202)
-async def submit(request: Request, service: ServiceDep, user: AnyUser, loaded: AssignmentDep) -> JSONResponse:
+async def submit(request: Request, service: ServiceDep, caller: AnyCaller, assignment: str) -> JSONResponse:
     filename, content = await read_body(request, service.settings.max_upload_bytes)
-    submission = await run_in_threadpool(store_submission, service, user, loaded, filename, content)
+    submission = await run_in_threadpool(hand_in, service, caller, assignment, filename, content)
     return accepted(submission)
+
+
+def hand_in(
+    service: WebService, caller: Caller, assignment: str, filename: str, content: bytes
+) -> Submission:
+    """The caller's hand-in: who they are, then (401 before 404) the assignment, then it is kept."""
+    user = caller.user()
+    return store_submission(service, user, assignment_in(service.course, assignment), filename, content)
 
 
 def accepted(submission: Submission, **extra: Any) -> JSONResponse:
@@ -193,10 +211,11 @@ def submission_data(
     return data
 
 
-def read_submission(service: WebService, submission_id: int, user: User) -> dict[str, Any]:
-    with service.db.read() as db:  # what students poll: Core reads only
-        submission = submission_for(db, submission_id, user)
-        return submission_json(service, db, submission, user, utcnow())
+def read_submission(service: WebService, submission_id: int, caller: Caller) -> dict[str, Any]:
+    user = caller.user()  # read once a request (kept on it): a long poll's second read finds it kept
+    with service.db.read_one() as db:  # what students poll: one statement
+        submission, author, state = submission_with_state(db, submission_id, user)
+    return submission_data(service, submission, author, state, user, utcnow())
 
 
 WaitSeconds = Annotated[
@@ -216,20 +235,20 @@ WaitSeconds = Annotated[
 
 @router.get("/submissions/{submission_id}")
 async def get_submission(
-    submission_id: int, service: ServiceDep, user: AnyUser, wait: WaitSeconds = None
+    submission_id: int, service: ServiceDep, caller: AnyCaller, wait: WaitSeconds = None
 ) -> dict[str, Any]:
     """A submission's state (`queued`, `grading`, `graded`) and, once graded, its report as the
     caller may see it. With `?wait=SECONDS`, answers as soon as it is graded."""
     if not wait:
-        return await read_report(read_submission, service, submission_id, user)
+        return await read_report(read_submission, service, submission_id, caller)
     # Waiting for the verdict before reading the state: one committed in between still wakes it.
     # It waits in the event loop (no thread, no connection), woken by the grading process's report.
     with service.verdicts.watch(submission_id) as graded:
-        data = await read_report(read_submission, service, submission_id, user)
+        data = await read_report(read_submission, service, submission_id, caller)
         if data["status"] == "graded":
             return data
         await wait_for(graded, wait)  # graded, the time is up, or the server is stopping
-    return await read_report(read_submission, service, submission_id, user)
+    return await read_report(read_submission, service, submission_id, caller)
 
 
 @router.get("/me/submissions")
