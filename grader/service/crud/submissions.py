@@ -198,22 +198,24 @@ _HAND_INS_IN_FLIGHT = (
 )
 
 
-def hand_ins_bounded(db: Session | Connection, user: User, limit: int) -> None:
-    """429 when ``user`` has ``limit`` hand-ins not yet graded (a TA's regrades do not count)."""
-    waiting = db.execute(_HAND_INS_IN_FLIGHT, {"user_id": user.id}).scalar_one()
-    if waiting >= limit:
+_VERSION_AND_WAITING = select(  # one statement in the write's turn, where two were
+    _NEXT_VERSION.scalar_subquery().label("version"), _HAND_INS_IN_FLIGHT.scalar_subquery().label("waiting")
+)
+
+
+def add_submission(db: Connection, fields: dict[str, Any], content: bytes, most_waiting: int) -> None:
+    """A new version of the student's hand-in (``fields``: its columns but ``version`` and ``id``,
+    which it sets), under the lock of the student's work (:func:`grader.service.db.lock_students`);
+    429 when the student has ``most_waiting`` hand-ins not yet graded (a TA's regrades do not count)."""
+    owner = {"assignment_id": fields["assignment_id"], "user_id": fields["user_id"]}
+    found = db.execute(_VERSION_AND_WAITING, owner).one()
+    if found.waiting >= most_waiting:
         raise ApiError(
             429,
-            f"you have {waiting} hand-ins waiting to be graded, the most a student may have:"
+            f"you have {found.waiting} hand-ins waiting to be graded, the most a student may have:"
             " hand in again once one is graded",
         ).retry_after()
-
-
-def add_submission(db: Connection, fields: dict[str, Any], content: bytes) -> None:
-    """A new version of the student's hand-in (``fields``: its columns but ``version`` and ``id``,
-    which it sets), under the lock of the student's work (:func:`grader.service.db.lock_students`)."""
-    owner = {"assignment_id": fields["assignment_id"], "user_id": fields["user_id"]}
-    fields["version"] = db.execute(_NEXT_VERSION, owner).scalar_one()
+    fields["version"] = found.version
     fields["id"] = db.execute(_ADD_SUBMISSION, {**fields, "content": content}).scalar_one()
 
 

@@ -28,7 +28,6 @@ from grader.service.crud import queue
 from grader.service.crud.audit import audit
 from grader.service.crud.submissions import (
     add_submission,
-    hand_ins_bounded,
     stored_report,
     student_named,
     submission_for,
@@ -111,8 +110,7 @@ def store_submission(
     with service.db.write() as db:
         # Hand-ins of one student at once take turns, so each takes the next version number.
         lock_students(db, assignment.id, [user.id])
-        hand_ins_bounded(db, user, service.settings.student_hand_ins)
-        add_submission(db, fields, content)
+        add_submission(db, fields, content, service.settings.student_hand_ins)
         queue.enqueue(db, fields["id"])
         handed_in = {"assignment": assignment.name, "submission": fields["id"], "version": fields["version"]}
         audit(db, user, "submit", **handed_in)
