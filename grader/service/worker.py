@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from grader.batch import VerdictStore
@@ -261,13 +262,13 @@ class GradingWorkers:
             return
         # After the claim: a regrade queued with another server's edit is graded with it.
         self.course.refresh()
-        with self.db.session(read_only=True) as db:  # the sheets are read outside any write
+        with self.db.read_one() as db:  # the sheets are read outside any write, in one statement
             for job, loaded, task, author in self._tasks(db, jobs):
                 claimed = self._claimed.setdefault(loaded.problem_hash, (loaded.spec, []))
                 claimed[1].append((job, task, author))
 
     def _tasks(
-        self, db: Session, jobs: list[Job]
+        self, db: Connection, jobs: list[Job]
     ) -> Iterator[tuple[Job, LoadedAssignment, SubmissionTask, Author]]:
         by_id = queue.sheets_of(db, [job.submission_id for job in jobs])
         for job in jobs:

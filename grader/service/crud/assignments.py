@@ -4,6 +4,7 @@ course's files each server's folder held (:mod:`grader.service.course` decides w
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from grader.service.models import Assignment, Course, CourseFileVersion
@@ -19,7 +20,7 @@ def assignments_of(db: Session, course_id: int) -> list[Assignment]:
     )
 
 
-def assignments_stamp(db: Session, course_id: int) -> tuple[tuple[object, ...], ...]:
+def assignments_stamp(db: Session | Connection, course_id: int) -> tuple[tuple[object, ...], ...]:
     """What changes when an assignment in force changes: (id, problem digest, updated) of each."""
     rows = db.execute(
         select(Assignment.id, Assignment.problem_hash, Assignment.updated_at)

@@ -57,7 +57,7 @@ def claim(db: Session, owner: str, limit: int) -> list[Job]:
     return [jobs[job_id] for job_id in wanted if job_id in jobs]
 
 
-def sheets_of(db: Session, submission_ids: list[int]) -> dict[int, Row[Any]]:
+def sheets_of(db: Session | Connection, submission_ids: list[int]) -> dict[int, Row[Any]]:
     """What grading needs of each submission (assignment, file name, content, author), in one query."""
     sheets = db.execute(
         select(Submission.id, Submission.assignment_id, Submission.user_id, Submission.filename)
