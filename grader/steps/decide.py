@@ -162,8 +162,7 @@ def _mark_step(step: Step, scope: Scope) -> StepMark:
                 return written_out
             return _one_vector(step, scope, base, left, right, declared)
         mark = _scalar_step(left, right, step, scope, base)
-        numbers = frozenset(scope.domains) | {name for name, _ in scope.set_keys}
-        return calculus.numbers_only(mark, (left.node, right.node), numbers)
+        return calculus.numbers_only(mark, (left.node, right.node), scope.numbers())
     except Exception as err:  # one step's failure never stops the others
         return StepMark(**base, status="undecided", certificate=f"internal error: {type(err).__name__}")
 
@@ -655,7 +654,9 @@ def _with_derivatives(step: Step, scope: Scope, base: dict[str, Any]) -> StepMar
     other; a witness counts only where every operand has a value, and only when nothing else
     may depend on the variable. None when a derivative there cannot be computed."""
     signs = {k: v for k, v in _signs(scope.domains).items() if k not in scope.set_signs}
-    found = calculus.computed([step.left, step.right], scope.context, signs, frozenset(scope.shapes))
+    found = calculus.computed(
+        [step.left, step.right], scope.context, signs, frozenset(scope.shapes), scope.numbers()
+    )
     if found is None:
         return None
     left_text, right_text = found.texts
