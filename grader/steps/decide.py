@@ -40,7 +40,7 @@ from grader.mathlang import ast
 from grader.mathlang.domains import SymbolDomain
 from grader.mathlang.errors import MathError
 from grader.mathlang.evaluate import compile_functions
-from grader.steps import limits, network, premise, under
+from grader.steps import limits, network, premise, under, vectors
 from grader.steps.calculus import has_derivative
 from grader.steps.entries import kronecker_valued
 from grader.steps.find import _top_level_relations
@@ -157,7 +157,7 @@ def _mark_step(step: Step, scope: Scope) -> StepMark:
             return _unread(step, scope, base, left.why or right.why)
         declared = set(_step_shapes(step, scope)) & (ast.free_names(left.node) | ast.free_names(right.node))
         if declared:
-            written_out = _with_arrays(step, scope, base) if step.relation == "=" else None
+            written_out = _with_arrays(step, scope, base)
             if written_out is not None:
                 return written_out
             return _one_vector(step, scope, base, left, right, declared)
@@ -273,7 +273,7 @@ def _unread(step: Step, scope: Scope, base: dict[str, Any], why: str) -> StepMar
     (a function the write-up defines, derivatives computed, arrays or sums written out,
     pieces read as unknowns), else undecided with why."""
     written_out: StepMark | None = None
-    if step.relation == "=" and any(w in why for w in ("matri", "vector", "derivative", "listlit")):
+    if any(w in why for w in ("matri", "vector", "derivative", "listlit")):
         written_out = _with_arrays(step, scope, base)
         if written_out is not None and written_out.status != "undecided":
             return written_out
@@ -392,9 +392,9 @@ def _step_shapes(step: Step, scope: Scope) -> dict[str, tuple[str, ...]]:
 
 
 def _with_arrays(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | None:
-    """Vectors and matrices written out with symbolic entries (:mod:`grader.steps.arrays`):
-    shown at the sizes tried, wrong with a concrete witness (sizes and entries) only when
-    every array's shape is declared and nothing stated nearby is left unread."""
+    """Vectors and matrices written out with symbolic entries (:mod:`grader.steps.arrays`; an
+    inequality: :mod:`grader.steps.vectors`): shown at the sizes tried, wrong with a concrete
+    witness only when every array's shape is declared and nothing nearby is left unread."""
     from grader.steps import sized  # grader's own exact arithmetic (sympy only as a fallback)
 
     fixed: dict[str, int] = {}
@@ -420,7 +420,8 @@ def _with_arrays(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | N
         domains=scope.domains,
         defined=scope.defined,
     )
-    outcome = sized.decide(step.left, step.right, scope.context, _step_shapes(step, scope), stated)
+    by = sized.decide if step.relation == "=" else functools.partial(vectors.decide, relation=step.relation)
+    outcome = by(step.left, step.right, scope.context, _step_shapes(step, scope), stated)
     if outcome is None:
         return None
     if outcome.status == "shown":
