@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+import mpmath
 import numpy as np
 
 from grader.mathlang import ast
@@ -182,6 +183,8 @@ def _holds(step: sized.Step, instance: Instance, relation: str) -> bool | None:
         return None  # not a number: a vector or matrix side is not compared
     x, y = a.reshape(-1)[0], b.reshape(-1)[0]
     try:
+        if not (mpmath.isfinite(x) and mpmath.isfinite(y)) or mpmath.im(x) or mpmath.im(y):
+            return None  # no value there (0/0 at the zero instance), or not a real number
         if abs(x - y) < 1e-25 * (1 + abs(x) + abs(y)):
             return relation in ("<=", ">=")  # equal: <= holds, < fails (if exactly so: a witness)
         return bool(_HOLDS[relation](x, y))
