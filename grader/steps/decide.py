@@ -558,7 +558,8 @@ def _with_written_function(step: Step, scope: Scope, base: dict[str, Any]) -> St
             status="undecided",
             certificate=f"fails at a point under {said}, but it fixes {shown_name(name)}, a parameter of "
             f"the definition on line {line} whose range the write-up states nowhere the step can read "
-            "(in words, perhaps), and the step holds for some of its values: no witness",
+            "(in words, perhaps), and the step holds for some of its values or is an equation "
+            "fixing it: no witness",
         )
     update["certificate"] = f"{mark.certificate} (under {said})"
     return mark.model_copy(update=update)
@@ -573,8 +574,9 @@ def _unranged_witness(
     if mark.status != "wrong" or mark.witness is None:
         return None
     written, inner = under
-    unranged = _unranged_parameters(found, mark.witness.at, inner, step.left + " " + step.right)
-    if unranged and not _wrong_at_every_sample(written, inner, [n for n, _ in unranged]):
+    unranged = defined.unranged_parameters(found, mark.witness.at, inner, step.left + " " + step.right)
+    only = set(mark.witness.at) <= {n for n, _ in unranged}  # g(0) = 1, g(x) = x^2 + c: c = 1?
+    if unranged and not _wrong_at_every_sample(written, inner, [n for n, _ in unranged], only):
         return unranged[0]
     return None
 
@@ -600,9 +602,12 @@ def _without_formula(found: Sequence[tuple[str, str, str, int]], base: dict[str,
 PARAMETER_SAMPLES = ("2", "-2", "\\frac{1}{2}", "-\\frac{1}{2}")
 
 
-def _wrong_at_every_sample(step: Step, scope: Scope, parameters: Sequence[str]) -> bool:
+def _wrong_at_every_sample(step: Step, scope: Scope, parameters: Sequence[str], alike: bool = False) -> bool:
     """Is the step (definitions put in) wrong, each with its own witness, with the parameters
-    fixed to each of PARAMETER_SAMPLES in turn?"""
+    fixed to each of PARAMETER_SAMPLES in turn? ``alike``: and with the same two values at each
+    (a step whose only unknowns are the parameters may be an equation fixing them, unless its
+    sides do not depend on them: sigma(0) = 1/2 whatever the slope)."""
+    seen = set()
     for value in PARAMETER_SAMPLES:
         left, right = step.left, step.right
         for p in parameters:
@@ -610,32 +615,10 @@ def _wrong_at_every_sample(step: Step, scope: Scope, parameters: Sequence[str]) 
                 return False  # an index or an exponent's letter: not put in by text
             left, right = defined.substituted(left, p, value), defined.substituted(right, p, value)
         mark = mark_step(step.model_copy(update={"left": left, "right": right}), scope)
-        if mark.status != "wrong":
+        if mark.status != "wrong" or mark.witness is None:
             return False
-    return True
-
-
-def _unranged_parameters(
-    found: Sequence[tuple[str, str, str, int]], point: Mapping[str, str], scope: Scope, own: str
-) -> list[tuple[str, int]]:
-    """The letters a witness fixes that are parameters of a definition (``k`` in
-    ``\\sigma(x) = \\frac{1}{1+e^{-kx}}``) with no range stated for the step (declared, or a
-    condition around it): "the slope $k$ is positive" may say it in words. A letter the step
-    writes itself (``\\lim_{k \\to \\infty} \\sigma(x)``) is the step's own symbol, as in any step."""
-    written = set(re.findall(r"(?<![A-Za-z\\])[A-Za-z](?![A-Za-z])", re.sub(r"\\[A-Za-z]+", " ", own)))
-    written |= set(re.findall(r"\\([A-Za-z]+)", own))
-    stated = set(scope.domains)
-    names = {d[0] for d in scope.written} | {d[0] for d in found}
-    for condition in scope.conditions:
-        letters = ast.free_names(condition)
-        if not letters & names:  # "let $\\sigma(x) = ...$" read as a condition is the definition, no range
-            stated |= letters
-    out = []
-    for _name, variable, formula, line in found:
-        body = read_side(formula, scope.context)
-        letters = ast.free_names(body.node) - {variable} if body.node is not None else set()
-        out += [(n, line) for n in sorted(letters) if n in point and n not in stated and n not in written]
-    return out
+        seen.add((mark.witness.left, mark.witness.right) if alike else ())
+    return len(seen) == 1
 
 
 def _signs(domains: Mapping[str, SymbolDomain]) -> dict[str, str]:
