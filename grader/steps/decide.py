@@ -422,6 +422,10 @@ def _with_arrays(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | N
     )
     by = sized.decide if step.relation == "=" else functools.partial(vectors.decide, relation=step.relation)
     outcome = by(step.left, step.right, scope.context, _step_shapes(step, scope), stated)
+    norms = vectors.stated_norms(scope.conditions) if step.relation == "=" else {}
+    if norms and (outcome is None or outcome.status == "differs"):  # ||k_i|| = 1 stated
+        shapes = _step_shapes(step, scope)
+        outcome = vectors.equal_under_norms(step.left, step.right, scope.context, shapes, norms) or outcome
     if outcome is None:
         return None
     if outcome.status == "shown":

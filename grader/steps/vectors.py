@@ -219,3 +219,88 @@ def _shown(value: Any) -> str:
     if value and isinstance(value[0], list):
         return "[" + ", ".join("[" + ", ".join(str(x) for x in row) + "]" for row in value) + "]"
     return "[" + ", ".join(str(x) for x in value) + "]^T"
+
+
+# -- equalities under stated norms (||k_i|| = 1): probed at instances where they hold -----------
+
+
+def stated_norms(conditions: list[ast.Node]) -> dict[str, Fraction]:
+    """``\\|k_i\\| = 1``, ``||u||_2 = 2`` stated around a step: the name and its norm."""
+    found: dict[str, Fraction] = {}
+    for condition in conditions:
+        if not (isinstance(condition, ast.Relation) and condition.op == "="):
+            continue
+        norm, value = condition.left, condition.right
+        euclidean = isinstance(norm, ast.Call) and all(
+            isinstance(p, ast.Num) and p.value == 2 for p in norm.args[1:]
+        )
+        if (
+            euclidean
+            and isinstance(norm, ast.Call)
+            and norm.name == "norm"
+            and isinstance(norm.args[0], ast.Sym)
+            and isinstance(value, ast.Num)
+            and Fraction(value.value) > 0
+        ):
+            found[norm.args[0].name] = Fraction(value.value)
+    return found
+
+
+def equal_under_norms(
+    left: str, right: str, context: Context, declared: Mapping[str, Any], norms: Mapping[str, Fraction]
+) -> sized.Outcome | None:
+    """``left = right`` with the vectors whose norm the write-up states (``\\|k_i\\| = 1``) taken
+    of that norm: shown by probes where the two sides agree (40 digits) at every instance, the
+    others random; never wrong (an instance where they differ is only undecided). None when the
+    step holds no such vector or is not read this way."""
+    step = sized.prepare(left, right, context, declared)
+    if step is None or step.derivatives or step.functions or not set(norms) & step.arrays:
+        return None
+    rounds = sized.rounds(step, sized.Stated())
+    if not rounds or _matrix_norm(step) or step.names - step.arrays - set(step.symbols):
+        return None  # a scalar beside them may have a meaning of its own (sigma = 1 stated)
+    tried = 0
+    for sizes in rounds:
+        for instance in _instances(step, sizes, []):
+            values = dict(instance.values)
+            for name in set(norms) & step.arrays:
+                if instance.shapes[name][1] != 1:
+                    return None  # a matrix's stated norm (operator? Frobenius?) is not read
+                values[name] = _of_norm(instance.shapes[name][0], norms[name], tried + len(name))
+            same = _agree(step, values)
+            if same is None:
+                continue
+            if not same:
+                return None
+            tried += 1
+    if tried == 0:
+        return None
+    stated = ", ".join(f"||{n}|| = {v}" for n, v in sorted(norms.items()) if n in step.arrays)
+    return sized.Outcome(
+        "shown",
+        f"probes: equal at {tried} instances with {stated} as stated (rational entries) at "
+        f"{sized.said_rounds(rounds, step)} only, evaluated with 40 digits (not a proof)",
+    )
+
+
+def _of_norm(size: int, norm: Fraction, seed: int) -> list[Fraction]:
+    """A column of ``size`` rational entries whose Euclidean norm is ``norm`` (a rational point of
+    the sphere: (1 - |t|^2, 2t) / (1 + |t|^2) for a random rational t)."""
+    rng = random.Random(seed)
+    t = [Fraction(rng.randint(-3, 3), rng.choice((1, 2, 3))) for _ in range(size - 1)]
+    square = sum(x * x for x in t)
+    return [norm * (1 - square) / (1 + square), *(norm * 2 * x / (1 + square) for x in t)]
+
+
+def _agree(step: sized.Step, values: Mapping[str, Any]) -> bool | None:
+    try:
+        env = make_env("mp", _as_arrays(values))
+        a, b = (evaluate_val(side, env).a for side in step.sides)
+    except (MathError, ArithmeticError, ValueError, TypeError):
+        return None
+    if a.shape != b.shape:
+        return None
+    pairs = list(zip(a.reshape(-1), b.reshape(-1), strict=True))
+    if not all(mpmath.isfinite(x) and mpmath.isfinite(y) for x, y in pairs):
+        return None
+    return all(abs(x - y) <= 1e-25 * (1 + abs(x) + abs(y)) for x, y in pairs)
