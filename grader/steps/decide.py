@@ -687,10 +687,16 @@ def _no_witness(base: dict[str, Any], found: W.Found, scope: Scope) -> str | Non
     same = W.may_coincide(found.point)
     if same:
         return W.coincide_said(same)
+    if _POWER_OR_TRANSPOSE.search(base["from"] + " " + base["to"]):
+        return "x^T may be a transpose as well as a power of T (T is a number here too)"
     sides = (read_side(base[side], scope.context).node for side in ("from", "to"))
     if base["relation"] == "=" and W.substitution(*sides):
         return "the number side is the other with numbers it writes put in (values stated elsewhere?)"
     return None
+
+
+# x^T, v_t^{T} of a Latin letter: read as a power where T is a number elsewhere in the step
+_POWER_OR_TRANSPOSE = re.compile(r"(?<![A-Za-z\\])[a-z](?:_\{?\w+\}?)?\s*\^\s*(?:\{\s*T\s*\}|T(?![A-Za-z]))")
 
 
 def _tolerance(*texts: str) -> tuple[float, float]:
