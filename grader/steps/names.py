@@ -58,8 +58,9 @@ def names_a_definition(left: str) -> bool:
     if not is_name(left) or NUMBER.match(left):
         return False
     called = _CALLED.match(left.strip())
+    # f(x, y), f(x; \theta), p(y | x): variables apart, parameters or given: still a definition
     return called is None or all(
-        _PLAIN_ARGUMENT.fullmatch(a.strip()) for a in re.split(r"[,;]", called.group(1))
+        _PLAIN_ARGUMENT.fullmatch(a.strip()) for a in re.split(r"[,;|]|\\mid\b", called.group(1))
     )
 
 
