@@ -195,7 +195,9 @@ def _under_definitions(step: Step, scope: Scope, base: dict[str, Any]) -> StepMa
         if mark is not None:
             return mark
     if scope.entries:
-        mark = under.with_entries(step, scope, base, _mark_step)
+        mark = under.with_entries(step, scope, base, _mark_step) or under.with_whole_lists(
+            step, scope, base, _mark_step
+        )
         if mark is not None:
             return mark
     if scope.written:  # a function the write-up defines: the step is decided under it
