@@ -717,6 +717,8 @@ def rounds(step: _Step, stated: Stated) -> list[dict[str, int]]:
 
 def said_rounds(tried: list[dict[str, int]], step: _Step) -> str:
     """The sizes tried, as a certificate says them (``d = 2 and d = 3``, ``sizes 2 and 3``)."""
+    if not step.symbols and any("" not in r for r in tried):
+        return "the declared sizes"  # every size a number (q \in \mathbb{R}^3)
     said = _said_rounds(tried, step)
     return said if step.symbols else f"sizes {said}"
 

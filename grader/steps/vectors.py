@@ -89,7 +89,8 @@ def decide(
     return sized.Outcome(
         "shown",
         f"probes: holds at {tried} instances with rational entries (zeros, ones, equal and opposite "
-        f"arrays, random) at {said} only, evaluated with 40 digits (not a proof for every value or size)",
+        f"arrays, random) at {said} only, evaluated with 40 digits (not a proof for every value"
+        f"{'' if said == 'the declared sizes' else ' or size'})",
     )
 
 
