@@ -70,3 +70,15 @@ def test_a_fractional_power_of_a_negative_number_has_no_value_its_odd_root_has()
         assert not ball_value(parse("x^{2/3}", symbols=("x",)), at).is_finite()
         assert ball_value(parse("\\sqrt[3]{x}", symbols=("x",)), at).contains(-2)
         assert ball_value(parse("x^{1/3}", symbols=("x",)), {"x": ball(8.0)}).contains(2)
+
+
+def test_a_number_s_norm_is_its_absolute_value_of_any_order_from_one() -> None:
+    """As the builtins' norm of one entry: ||x||, ||x||_2, ||x||_1 of a number are |x| (the step
+    checker's witnesses with ||k|| inside exp are confirmed this way); an order below 1 is no norm."""
+    with precision(64):
+        at = {"x": ball(-3.0)}
+        assert ball_value(parse("||x||", symbols=("x",)), at).contains(3)
+        assert ball_value(parse("||x||_1", symbols=("x",)), at).contains(3)
+        assert ball_value(parse("exp(-||x||^2)", symbols=("x",)), at).contains(arb(-9).exp())
+        with pytest.raises(NotBallError):
+            ball_value(parse("||x||_{1/2}", symbols=("x",)), at)

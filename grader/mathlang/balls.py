@@ -147,6 +147,8 @@ class _Walk:
         values = [self.value(a, depth) for a in args]
         if len(values) == 1 and name in UNARY:
             return UNARY[name](values[0])
+        if name == "norm" and (len(values) == 1 or (len(values) == 2 and bool(values[1] >= 1))):
+            return abs(values[0])  # a number's norm of any order p >= 1 (as builtins' _p_norm)
         if name in ("max", "min") and values:
             found = values[0]
             for v in values[1:]:

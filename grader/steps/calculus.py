@@ -107,6 +107,9 @@ class Computed:
     # other symbols carry them into sympy (lim_{k -> oo} 1/(1+e^{-kx}) is 1 for x > 0)
     signs: Mapping[str, str] = field(default_factory=dict)
     arrays: frozenset[str] = frozenset()  # names declared vectors or matrices: their norms are not |.|
+    numbers: frozenset[str] = (
+        frozenset()
+    )  # names stated numbers (x > 0, x \in \mathbb{R}): their norms are |.|
     # why a step these texts hold may not be shown (a norm read as a number's, which a vector's
     # gradient does not follow), None when it may: it may still be refuted, at size 1
     not_shown: str | None = None
@@ -140,12 +143,19 @@ def computed(
     context: Context,
     signs: Mapping[str, str] | None = None,
     arrays: frozenset[str] = frozenset(),
+    numbers: frozenset[str] = frozenset(),
 ) -> Computed | None:
     """The texts with every derivative and limit of a formula the math language reads
     computed (those it cannot compute left as written, for the other readings); None when
     none was computed. ``signs``: the symbols the domain makes positive or negative;
-    ``arrays``: the names the chain declares vectors or matrices (with the part's own)."""
-    out = Computed([], signs=dict(signs or {}), arrays=arrays | context.arrays | frozenset(context.shapes))
+    ``arrays``: the names the chain declares vectors or matrices (with the part's own);
+    ``numbers``: the names it states numbers (a norm of one is its absolute value)."""
+    out = Computed(
+        [],
+        signs=dict(signs or {}),
+        arrays=arrays | context.arrays | frozenset(context.shapes),
+        numbers=numbers - arrays,
+    )
     for text in texts:
         at = 0
         for _ in range(MAX_DERIVATIVES):
@@ -267,7 +277,8 @@ def _leibniz(text: str, start: int, context: Context, out: Computed) -> tuple[in
         return "unreadable"  # d/dx_j of x_i: 0 or not, as i = j or not
     if any(_entry_may_coincide(other, {variable.name}) for other in others):
         return "unreadable"  # d/dx of x_1: x_1 may be an entry of the vector x
-    if variable.name not in out.arrays and not _norm_read_as_abs_holds_for_vectors(operand, variable.name):
+    number = variable.name in out.numbers or variable.name in out.arrays  # arrays: not read as |.|
+    if not number and not _norm_read_as_abs_holds_for_vectors(operand, variable.name):
         # ||u||^4 by u: 4u^3 for a number, 4||u||^2 u for a vector; a vector of one entry is
         # the number, so a point where the number's fails is a witness still
         out.not_shown = (

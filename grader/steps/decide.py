@@ -40,7 +40,7 @@ from grader.mathlang import ast
 from grader.mathlang.domains import SymbolDomain
 from grader.mathlang.errors import MathError
 from grader.mathlang.evaluate import compile_functions
-from grader.steps import limits, network, premise, under
+from grader.steps import limits, network, premise, under, vectors
 from grader.steps.calculus import has_derivative
 from grader.steps.entries import kronecker_valued
 from grader.steps.find import _top_level_relations
@@ -157,13 +157,12 @@ def _mark_step(step: Step, scope: Scope) -> StepMark:
             return _unread(step, scope, base, left.why or right.why)
         declared = set(_step_shapes(step, scope)) & (ast.free_names(left.node) | ast.free_names(right.node))
         if declared:
-            written_out = _with_arrays(step, scope, base) if step.relation == "=" else None
+            written_out = _with_arrays(step, scope, base)
             if written_out is not None:
                 return written_out
             return _one_vector(step, scope, base, left, right, declared)
         mark = _scalar_step(left, right, step, scope, base)
-        numbers = frozenset(scope.domains) | {name for name, _ in scope.set_keys}
-        return calculus.numbers_only(mark, (left.node, right.node), numbers)
+        return calculus.numbers_only(mark, (left.node, right.node), scope.numbers())
     except Exception as err:  # one step's failure never stops the others
         return StepMark(**base, status="undecided", certificate=f"internal error: {type(err).__name__}")
 
@@ -196,7 +195,9 @@ def _under_definitions(step: Step, scope: Scope, base: dict[str, Any]) -> StepMa
         if mark is not None:
             return mark
     if scope.entries:
-        mark = under.with_entries(step, scope, base, _mark_step)
+        mark = under.with_entries(step, scope, base, _mark_step) or under.with_whole_lists(
+            step, scope, base, _mark_step
+        )
         if mark is not None:
             return mark
     if scope.written:  # a function the write-up defines: the step is decided under it
@@ -274,7 +275,7 @@ def _unread(step: Step, scope: Scope, base: dict[str, Any], why: str) -> StepMar
     (a function the write-up defines, derivatives computed, arrays or sums written out,
     pieces read as unknowns), else undecided with why."""
     written_out: StepMark | None = None
-    if step.relation == "=" and any(w in why for w in ("matri", "vector", "derivative", "listlit")):
+    if any(w in why for w in ("matri", "vector", "derivative", "listlit")):
         written_out = _with_arrays(step, scope, base)
         if written_out is not None and written_out.status != "undecided":
             return written_out
@@ -393,9 +394,9 @@ def _step_shapes(step: Step, scope: Scope) -> dict[str, tuple[str, ...]]:
 
 
 def _with_arrays(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | None:
-    """Vectors and matrices written out with symbolic entries (:mod:`grader.steps.arrays`):
-    shown at the sizes tried, wrong with a concrete witness (sizes and entries) only when
-    every array's shape is declared and nothing stated nearby is left unread."""
+    """Vectors and matrices written out with symbolic entries (:mod:`grader.steps.arrays`; an
+    inequality: :mod:`grader.steps.vectors`): shown at the sizes tried, wrong with a concrete
+    witness only when every array's shape is declared and nothing nearby is left unread."""
     from grader.steps import sized  # grader's own exact arithmetic (sympy only as a fallback)
 
     fixed: dict[str, int] = {}
@@ -421,7 +422,12 @@ def _with_arrays(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | N
         domains=scope.domains,
         defined=scope.defined,
     )
-    outcome = sized.decide(step.left, step.right, scope.context, _step_shapes(step, scope), stated)
+    by = sized.decide if step.relation == "=" else functools.partial(vectors.decide, relation=step.relation)
+    outcome = by(step.left, step.right, scope.context, _step_shapes(step, scope), stated)
+    norms = vectors.stated_norms(scope.conditions) if step.relation == "=" else {}
+    if norms and (outcome is None or outcome.status == "differs"):  # ||k_i|| = 1 stated
+        shapes = _step_shapes(step, scope)
+        outcome = vectors.equal_under_norms(step.left, step.right, scope.context, shapes, norms) or outcome
     if outcome is None:
         return None
     if outcome.status == "shown":
@@ -558,7 +564,8 @@ def _with_written_function(step: Step, scope: Scope, base: dict[str, Any]) -> St
             status="undecided",
             certificate=f"fails at a point under {said}, but it fixes {shown_name(name)}, a parameter of "
             f"the definition on line {line} whose range the write-up states nowhere the step can read "
-            "(in words, perhaps), and the step holds for some of its values: no witness",
+            "(in words, perhaps), and the step holds for some of its values or is an equation "
+            "fixing it: no witness",
         )
     update["certificate"] = f"{mark.certificate} (under {said})"
     return mark.model_copy(update=update)
@@ -573,8 +580,9 @@ def _unranged_witness(
     if mark.status != "wrong" or mark.witness is None:
         return None
     written, inner = under
-    unranged = _unranged_parameters(found, mark.witness.at, inner, step.left + " " + step.right)
-    if unranged and not _wrong_at_every_sample(written, inner, [n for n, _ in unranged]):
+    unranged = defined.unranged_parameters(found, mark.witness.at, inner, step.left + " " + step.right)
+    only = set(mark.witness.at) <= {n for n, _ in unranged}  # g(0) = 1, g(x) = x^2 + c: c = 1?
+    if unranged and not _wrong_at_every_sample(written, inner, [n for n, _ in unranged], only):
         return unranged[0]
     return None
 
@@ -600,9 +608,12 @@ def _without_formula(found: Sequence[tuple[str, str, str, int]], base: dict[str,
 PARAMETER_SAMPLES = ("2", "-2", "\\frac{1}{2}", "-\\frac{1}{2}")
 
 
-def _wrong_at_every_sample(step: Step, scope: Scope, parameters: Sequence[str]) -> bool:
+def _wrong_at_every_sample(step: Step, scope: Scope, parameters: Sequence[str], alike: bool = False) -> bool:
     """Is the step (definitions put in) wrong, each with its own witness, with the parameters
-    fixed to each of PARAMETER_SAMPLES in turn?"""
+    fixed to each of PARAMETER_SAMPLES in turn? ``alike``: and with the same two values at each
+    (a step whose only unknowns are the parameters may be an equation fixing them, unless its
+    sides do not depend on them: sigma(0) = 1/2 whatever the slope)."""
+    seen = set()
     for value in PARAMETER_SAMPLES:
         left, right = step.left, step.right
         for p in parameters:
@@ -610,32 +621,10 @@ def _wrong_at_every_sample(step: Step, scope: Scope, parameters: Sequence[str]) 
                 return False  # an index or an exponent's letter: not put in by text
             left, right = defined.substituted(left, p, value), defined.substituted(right, p, value)
         mark = mark_step(step.model_copy(update={"left": left, "right": right}), scope)
-        if mark.status != "wrong":
+        if mark.status != "wrong" or mark.witness is None:
             return False
-    return True
-
-
-def _unranged_parameters(
-    found: Sequence[tuple[str, str, str, int]], point: Mapping[str, str], scope: Scope, own: str
-) -> list[tuple[str, int]]:
-    """The letters a witness fixes that are parameters of a definition (``k`` in
-    ``\\sigma(x) = \\frac{1}{1+e^{-kx}}``) with no range stated for the step (declared, or a
-    condition around it): "the slope $k$ is positive" may say it in words. A letter the step
-    writes itself (``\\lim_{k \\to \\infty} \\sigma(x)``) is the step's own symbol, as in any step."""
-    written = set(re.findall(r"(?<![A-Za-z\\])[A-Za-z](?![A-Za-z])", re.sub(r"\\[A-Za-z]+", " ", own)))
-    written |= set(re.findall(r"\\([A-Za-z]+)", own))
-    stated = set(scope.domains)
-    names = {d[0] for d in scope.written} | {d[0] for d in found}
-    for condition in scope.conditions:
-        letters = ast.free_names(condition)
-        if not letters & names:  # "let $\\sigma(x) = ...$" read as a condition is the definition, no range
-            stated |= letters
-    out = []
-    for _name, variable, formula, line in found:
-        body = read_side(formula, scope.context)
-        letters = ast.free_names(body.node) - {variable} if body.node is not None else set()
-        out += [(n, line) for n in sorted(letters) if n in point and n not in stated and n not in written]
-    return out
+        seen.add((mark.witness.left, mark.witness.right) if alike else ())
+    return len(seen) == 1
 
 
 def _signs(domains: Mapping[str, SymbolDomain]) -> dict[str, str]:
@@ -655,7 +644,9 @@ def _with_derivatives(step: Step, scope: Scope, base: dict[str, Any]) -> StepMar
     other; a witness counts only where every operand has a value, and only when nothing else
     may depend on the variable. None when a derivative there cannot be computed."""
     signs = {k: v for k, v in _signs(scope.domains).items() if k not in scope.set_signs}
-    found = calculus.computed([step.left, step.right], scope.context, signs, frozenset(scope.shapes))
+    found = calculus.computed(
+        [step.left, step.right], scope.context, signs, frozenset(scope.shapes), scope.numbers()
+    )
     if found is None:
         return None
     left_text, right_text = found.texts
@@ -698,10 +689,16 @@ def _no_witness(base: dict[str, Any], found: W.Found, scope: Scope) -> str | Non
     same = W.may_coincide(found.point)
     if same:
         return W.coincide_said(same)
+    if _POWER_OR_TRANSPOSE.search(base["from"] + " " + base["to"]):
+        return "x^T may be a transpose as well as a power of T (T is a number here too)"
     sides = (read_side(base[side], scope.context).node for side in ("from", "to"))
     if base["relation"] == "=" and W.substitution(*sides):
         return "the number side is the other with numbers it writes put in (values stated elsewhere?)"
     return None
+
+
+# x^T, v_t^{T} of a Latin letter: read as a power where T is a number elsewhere in the step
+_POWER_OR_TRANSPOSE = re.compile(r"(?<![A-Za-z\\])[a-z](?:_\{?\w+\}?)?\s*\^\s*(?:\{\s*T\s*\}|T(?![A-Za-z]))")
 
 
 def _tolerance(*texts: str) -> tuple[float, float]:

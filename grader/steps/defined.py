@@ -12,9 +12,12 @@ grader's own parser like any step.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+from grader.mathlang import ast
 from grader.steps.latex import closing
+from grader.steps.read import read_side
+from grader.steps.scope import Scope
 
 Definition = tuple[str, str, str, int]  # (name, variable, formula, line) as Chain.functions holds them
 
@@ -123,3 +126,26 @@ def derivative_definition(left: str, right: str) -> bool:
         if found is not None and found.group("h") != v:
             return True
     return False
+
+
+def unranged_parameters(
+    found: Sequence[tuple[str, str, str, int]], point: Mapping[str, str], scope: Scope, own: str
+) -> list[tuple[str, int]]:
+    """The letters a witness fixes that are parameters of a definition (``k`` in
+    ``\\sigma(x) = \\frac{1}{1+e^{-kx}}``) with no range stated for the step (declared, or a
+    condition around it): "the slope $k$ is positive" may say it in words. A letter the step
+    writes itself (``\\lim_{k \\to \\infty} \\sigma(x)``) is the step's own symbol, as in any step."""
+    written = set(re.findall(r"(?<![A-Za-z\\])[A-Za-z](?![A-Za-z])", re.sub(r"\\[A-Za-z]+", " ", own)))
+    written |= set(re.findall(r"\\([A-Za-z]+)", own))
+    stated = set(scope.domains)
+    names = {d[0] for d in scope.written} | {d[0] for d in found}
+    for condition in scope.conditions:
+        letters = ast.free_names(condition)
+        if not letters & names:  # "let $\\sigma(x) = ...$" read as a condition is the definition, no range
+            stated |= letters
+    out = []
+    for _name, variable, formula, line in found:
+        body = read_side(formula, scope.context)
+        letters = ast.free_names(body.node) - {variable} if body.node is not None else set()
+        out += [(n, line) for n in sorted(letters) if n in point and n not in stated and n not in written]
+    return out

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from grader.steps.latex import closing
+from grader.steps.latex import closing, scripts_end, term_end
 
 # (name, vector as written, defining index or "" for every entry alike, formula, line)
 EntryDefinition = tuple[str, str, str, str, int]
@@ -109,6 +109,8 @@ def _at_entry(
     definition: EntryDefinition, argument: str, at: str, text: str, arrays: frozenset[str]
 ) -> str | None:
     """The definition's formula at entry ``at`` of ``argument``; None where not read."""
+    if _LIST.match(argument):  # S([1, 2])_1: a list written out
+        return _at_list_entry(definition, argument, at)
     _name, vector, index, formula, _line = definition
     vectors = {_squeezed(v) for v in re.findall(_VECTOR, argument)}
     if len(vectors) != 1:
@@ -183,3 +185,72 @@ def kronecker_valued(text: str) -> str:
     return re.sub(
         r"\\delta\s*_\s*\{\s*(\d)\s*(\d)\s*\}", lambda m: "(1)" if m.group(1) == m.group(2) else "(0)", text
     )
+
+
+# a list written out as a function's argument, [1, 2] or [x_1, x_2 - x_1]^\top (no dots)
+_LIST = re.compile(r"^\s*\[(?P<items>[^\[\]]*)\]\s*(?:\^\s*(?:\{\s*)?(?:\\top|T)\s*\}?)?\s*$")
+MAX_LISTED = 8
+_UNBOUNDED_SUM = re.compile(r"\\sum\s*_\s*(?:\{\s*([a-z])\s*\}|([a-z]))(?!\s*\^)")
+
+
+def listed_items(argument: str) -> list[str] | None:
+    """The items of a list written out whole (``[1, 2]``, ``[0, x_2 - x_1]^\\top``: 2 to
+    MAX_LISTED items, none elided); None otherwise."""
+    m = _LIST.match(argument)
+    items = [i.strip() for i in m.group("items").split(",")] if m is not None else []
+    if not 2 <= len(items) <= MAX_LISTED or any(not i or "dots" in i or "..." in i for i in items):
+        return None
+    return items
+
+
+def _at_list_entry(definition: EntryDefinition, argument: str, at: str) -> str | None:
+    """The definition's formula at entry ``at`` (a number) of a list written out: each entry of
+    the defined vector put in as the list's item, each sum over an index with no bounds written
+    out over the list's items (``\\sum_j e^{\\mathbf{x}_j}`` of ``[1, 2]``: ``e^{(1)} + e^{(2)}``);
+    None where an item is elided, the entry is no number of the list, or an entry stays unread."""
+    items = listed_items(argument) or []
+    if not at.isdigit() or not 1 <= int(at) <= len(items):
+        return None
+    _name, vector, index, formula, _line = definition
+    entry = re.compile(_bold(vector) + r"\s*_\s*(?:\{\s*([a-z0-9])\s*\}|([a-z0-9]))")
+    for _ in range(MAX_PUT_IN):
+        found = _UNBOUNDED_SUM.search(formula)
+        if found is None:
+            break
+        letter, start = found.group(1) or found.group(2), scripts_end(formula, found.start() + 4)
+        end = term_end(formula, start)
+        body = formula[start:end]
+        terms = [_items_put_in(body, entry, {letter: k}, items) for k in range(1, len(items) + 1)]
+        if any(t is None for t in terms):
+            return None
+        formula = (
+            f"{formula[: found.start()]}\\left({' + '.join(f'({t})' for t in terms)}\\right){formula[end:]}"
+        )
+    return _items_put_in(formula, entry, {index or "i": int(at)}, items, final=True)
+
+
+def _items_put_in(
+    text: str, entry: re.Pattern[str], indices: dict[str, int], items: list[str], final: bool = False
+) -> str | None:
+    """The text with each entry of the vector at an index given (or a number) put in as the list's
+    item; None where ``final`` and an entry at another index is left."""
+    out, last = [], 0
+    for m in entry.finditer(text):
+        at = m.group(1) or m.group(2)
+        k = indices.get(at, int(at) if at.isdigit() else None)
+        if k is None:
+            if final:
+                return None
+            continue
+        if not 1 <= k <= len(items):
+            return None
+        out.append(text[last : m.start()] + _item(items[k - 1]))
+        last = m.end()
+    return "".join(out) + text[last:]
+
+
+def _item(item: str) -> str:
+    """An item put in: bare where it is a number or a name (``e^{(1)}`` would read as a
+    superscript index), else in brackets."""
+    plain = re.fullmatch(r"\d+(?:\.\d+)?|\\?[A-Za-z]+(?:_\{?\w+\}?)?", item)
+    return f"{{{item}}}" if plain else f"\\left({item}\\right)"

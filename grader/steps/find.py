@@ -15,11 +15,12 @@ import re
 from dataclasses import dataclass, field
 
 from grader.mathlang.lexer import GREEK_NAMES
-from grader.mathlang.names import ALIASES, BUILTIN_NAMES, SPELLINGS
+from grader.mathlang.names import BUILTIN_NAMES
 from grader.steps import network, premise, topic
 from grader.steps.entries import KRONECKER_WORDS, EntryDefinition, definition_in
 from grader.steps.latex import closing
 from grader.steps.models import Chain, Relation, Step
+from grader.steps.names import NORM_OF, NUMBER, is_name, names_a_definition
 from grader.steps.recurrence import recurrence_of
 
 DISPLAY_ENVS = (
@@ -116,7 +117,7 @@ _DROP = re.compile(
 # words that state a condition before the math that follows them
 _CONDITION_WORDS = re.compile(
     r"(?:\b(?:for|if|since|where|when|whenever|assume|assuming|suppose|given|with|let|as|solve"
-    r"|subject\s+to|s\.\s*t\.|such\s+that|provided|the\s+(?:equation|constraint|condition|relation|premise|hypothesis)"
+    r"|subject\s+to|s\.\s*t\.|such\s+that|provided|the\s+(?:equations?|constraints?|conditions?|relations?|premises?|hypothes[ie]s)"
     r"|we\s+are\s+(?:told|given))(?:\s+that)?|\\forall"
     r"|\bcase\s*\d*\s*[:.)]?\s*(?:\*\*|\})?)\s*(?:all|any|every|each|some)?\s*$",
     re.IGNORECASE,
@@ -696,7 +697,7 @@ def _defined_names(pieces: list[_Piece]) -> tuple[str, ...]:
                 left = text[: cuts[0][0]].strip()
                 if _DECLARED.search(text):
                     continue  # W \in \mathbb{R}^{m \times n}: a shape declared, read as such (Chain.arrays)
-                if left and is_name(left):
+                if left and names_a_definition(left):  # h(0) = 0 is a claim: h stays free
                     found |= base_names(left)
     return tuple(sorted(found))
 
@@ -1146,7 +1147,11 @@ def _bounds_a_name(math: str) -> bool:
     if not _is_equation(math):
         return True
     first = _tidy(_DROP.sub(" ", math[: relations[0][0]]))
-    return is_name(first) or bool(_NUMBER.match(first.strip()))
+    normed = NORM_OF.fullmatch(first.strip())
+    if normed is not None:  # ||k_i|| = 1: a bound on the name; |x| = x after "x > 0" is a claim
+        rest = _tidy(_DROP.sub(" ", math[relations[0][1] :]))
+        return is_name(normed.group(1)) and bool(NUMBER.match(rest.strip()))
+    return is_name(first) or bool(NUMBER.match(first.strip()))
 
 
 def _after(text: str, piece: _Piece) -> str:
@@ -1155,7 +1160,7 @@ def _after(text: str, piece: _Piece) -> str:
 
 def _sentence_before(text: str, piece: _Piece) -> str:
     before = text[max(0, piece.start - 200) : piece.start]
-    return re.split(r"[.!?;:]\s|\n\s*\n|^\s*[-*+]\s|\n\s*[-*+]\s", before)[-1]
+    return re.split(r"[.!?;:](?:\*+|_+)?\s|\n\s*\n|^\s*[-*+]\s|\n\s*[-*+]\s", before)[-1]
 
 
 def _premise_after(text: str, piece: _Piece) -> bool:
@@ -1404,57 +1409,17 @@ def _statement_text(items: list[tuple[str, Relation | None]]) -> str:
 _SHOWN = {"=": "=", "<": "<", ">": ">", "<=": "\\le", ">=": "\\ge", "approx": "\\approx"}
 
 
-_NAME = re.compile(
-    r"^(?:\\(?:mathbf|boldsymbol|bm|hat|tilde|bar|vec|mathcal|mathrm|operatorname)\s*\{)?(?:\\[A-Za-z]+|[A-Za-z])\}?"
-    r"(?:_\{[^{}]*\}|_\\?\w+)?(?:\^\{\(\w+\)\}|')?"
-    r"(?:\s*(?:\\left)?\s*\([^()]*\)\s*(?:\\right\))?)?$"
-)
-_TOKEN = re.compile(
-    r"\s*(?:\\(?:hat|tilde|bar|vec|mathbf|boldsymbol)\s*\{\\?[A-Za-z]+\}|\\[A-Za-z]+|[A-Za-z])"
-    r"(?:_\{[^{}]*\}|_\\?\w)?\s*"
-)
-_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
-
-
-def is_name(text: str) -> bool:
-    """A name alone (``y``, ``h_t``, ``\\mathbf{w}_1``), or a function of one named here
-    (``f(x)``, ``\\sigma(z)``): what a definition names, or a condition bounds."""
-    text = text.strip()
-    if not _NAME.match(text):
-        # a difference or change named with two tokens: \Delta\theta_t, \delta w
-        tokens = _TOKEN.findall(text)
-        joined = "".join(tokens).replace(" ", "") == text.replace(" ", "")
-        return joined and len(tokens) == 2 and tokens[0].strip() in ("\\Delta", "\\delta", "\\nabla")
-
-    base = re.match(
-        r"^(?:\\(?:mathbf|boldsymbol|bm|hat|tilde|bar|vec|mathcal|mathrm|operatorname)\s*\{)?\\?([A-Za-z]+)",
-        text,
-    )
-    word = base.group(1).lower() if base else ""
-    if word in ("nabla", "partial") and "(" in text:
-        return False  # \nabla_x (x^\top A x): an operator applied to a formula, not a name
-    return word not in _FUNCTION_WORDS
-
-
-_FUNCTION_WORDS = (
-    frozenset(BUILTIN_NAMES)
-    | frozenset(SPELLINGS)
-    | {a.lower() for a in ALIASES if a not in ("sigma", "H", "step")}
-    | {"ln", "log", "exp", "sin", "cos", "tan", "tanh", "max", "min", "sqrt", "frac", "relu", "left"}
-)
-
-
 def _without_definitions(steps: list[Step], primed: frozenset[str] = frozenset()) -> list[Step]:
     """Steps of a derivation: not a definition (``y = ...``, ``f(x) = ...`` as its first
     step) nor a condition (``x > 0``, ``0 \\le x \\le 1``: names and numbers only). A first
     step ``f'(x) = ...`` of a function ``f`` the write-up defines (``primed``) is a claim."""
     order = {"<", "<=", ">", ">="}
     if steps and all(
-        s.relation in order and all(is_name(t) or _NUMBER.match(t.strip()) for t in (s.left, s.right))
+        s.relation in order and all(is_name(t) or NUMBER.match(t.strip()) for t in (s.left, s.right))
         for s in steps
     ):
         return []
-    if steps and steps[0].relation == "=" and is_name(steps[0].left) and not _NUMBER.match(steps[0].left):
+    if steps and steps[0].relation == "=" and names_a_definition(steps[0].left):
         m = _PRIMED_CALL.match(steps[0].left.strip())
         if m is None or m.group(1) not in primed:
             return steps[1:]

@@ -51,7 +51,7 @@ OUT_OF_SCOPE: list[tuple[re.Pattern[str], str]] = [
     ),
     (
         re.compile(
-            r"\\mathbf|\\boldsymbol|\\bm\b|\\vec|\\odot|\\otimes|\\lVert|\\rVert|\^\s*\{?\s*(?:T|\\top|\\intercal)\b|\\\||\\begin\s*\{\s*[bpvBV]?matrix"
+            r"\\mathbf|\\boldsymbol|\\bm\b|\\vec|\\odot|\\otimes|\^\s*\{?\s*(?:T|\\top|\\intercal)\b|\\begin\s*\{\s*[bpvBV]?matrix"
         ),
         "vectors or matrices",
     ),

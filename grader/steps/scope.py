@@ -49,12 +49,29 @@ class Scope:
     # values aside) -> the readings it was shown under (grader.steps.network: one reading a chain)
     readings: dict[str, set[int]] = field(default_factory=dict)
     complex: frozenset[str] = frozenset()  # symbols stated complex (z \in \mathbb{C}): never shown as reals
+    reals: frozenset[str] = frozenset()  # symbols stated real (x \in \mathbb{R}): numbers, not vectors
+
+    def numbers(self) -> frozenset[str]:
+        """The names the write-up or the part states numbers: a domain, a number set, ``\\in \\mathbb{R}``."""
+        return frozenset(self.domains) | {name for name, _ in self.set_keys} | self.reals
 
 
 # z \in \mathbb{C}, z, w \in \mathbb{C}^n: complex symbols (the checker's numbers are real)
 _COMPLEX = re.compile(
     r"\s*((?:\\?[A-Za-z]+(?:_\{?\w+\}?)?\s*,\s*)*\\?[A-Za-z]+(?:_\{?\w+\}?)?)\s*\\in\s*\\mathbb\s*\{?\s*C\b"
 )
+
+
+# x \in \mathbb{R}, x, y \in \mathbb{R}: real numbers (\mathbb{R}^n is a shape, _ARRAY_DECLARATION)
+_REAL = re.compile(
+    r"\s*((?:\\?[A-Za-z]+(?:_\{?\w+\}?)?\s*,\s*)*\\?[A-Za-z]+(?:_\{?\w+\}?)?)\s*\\in\s*\\mathbb\s*\{?\s*R\s*\}?\s*"
+)
+
+
+def _stated_names(listed: str) -> set[str]:
+    """``x, \\alpha, k_{i}`` as the names the math language reads (``x``, ``alpha``, ``k_i``)."""
+    names = (n.strip().lstrip("\\") for n in listed.split(","))
+    return {re.sub(r"[{}]", "", n) for n in names}
 
 
 def complex_in(scope: Scope, text: str) -> str | None:
@@ -77,12 +94,15 @@ def scope_of(chain: Chain, context: Context, functions: Mapping[str, Any]) -> Sc
     set_keys: list[tuple[str, str]] = []
     written_as: dict[ast.Node, str] = {}
     complex_names: set[str] = set()
+    real_names: set[str] = set()
     for text in chain.conditions:
         stated_complex = _COMPLEX.match(text)
         if stated_complex is not None:
-            names = (n.strip().lstrip("\\") for n in stated_complex.group(1).split(","))
-            complex_names |= {re.sub(r"[{}]", "", n) for n in names}
+            complex_names |= _stated_names(stated_complex.group(1))
             continue
+        stated_real = _REAL.fullmatch(text)
+        if stated_real is not None:
+            real_names |= _stated_names(stated_real.group(1))
         if _ARRAY_DECLARATION.search(text):
             continue  # x \in \mathbb{R}^n: a shape (Chain.arrays), not a condition on values
         if premise.defines_function(text, {f[0] for f in chain.functions} | set(context.functions)):
@@ -125,6 +145,7 @@ def scope_of(chain: Chain, context: Context, functions: Mapping[str, Any]) -> Sc
         chain.kronecker,
         chain.network,
         complex=frozenset(complex_names),
+        reals=frozenset(real_names),
     )
 
 

@@ -697,3 +697,32 @@ def _said_rounds(rounds: list[dict[str, int]], step: _Step) -> str:
     if step.symbols:
         return " and ".join(", ".join(f"{s} = {r[s]}" for s in step.symbols) for r in rounds)
     return " and ".join(str(r[""]) for r in rounds)
+
+
+# -- for inequalities probed at rational instances (grader.steps.vectors) ---------------------
+
+Step = _Step
+prepare = _prepare
+why_no_witness = _why_no_witness
+
+
+def rounds(step: _Step, stated: Stated) -> list[dict[str, int]]:
+    """The sizes tried for ``step`` under what is ``stated`` (fixed sizes, declared domains);
+    none when a size symbol has another condition (``n > 5``)."""
+    if any(s in stated.unsized and s not in stated.fixed for s in step.symbols):
+        return []
+    tried = _rounds(step.symbols, dict(stated.fixed), bool(step.guessed))
+    return [r for r in tried if _admitted(r, step.symbols, stated.domains)]
+
+
+def said_rounds(tried: list[dict[str, int]], step: _Step) -> str:
+    """The sizes tried, as a certificate says them (``d = 2 and d = 3``, ``sizes 2 and 3``)."""
+    if not step.symbols and any("" not in r for r in tried):
+        return "the declared sizes"  # every size a number (q \in \mathbb{R}^3)
+    said = _said_rounds(tried, step)
+    return said if step.symbols else f"sizes {said}"
+
+
+def is_capital(name: str) -> bool:
+    """A name a matrix is guessed from (a single capital): its guessed shape is square."""
+    return _CAPITAL.match(name.split("_")[0]) is not None

@@ -428,8 +428,8 @@ def vectors_of_entries(
     found: list[str] = []
     joined = " ".join(texts)
     letters = set(re.findall(_BOLD_LETTER % r"([a-z])", joined))
-    for m in re.finditer(r"\\\|\s*([a-z])\s*\\\||(?<![A-Za-z\\])([a-z])\s*\^\s*\{?\s*\\top", joined):
-        letters.add(m.group(1) or m.group(2))
+    for m in _NORMED_OR_TRANSPOSED.finditer(joined):
+        letters |= {g for g in m.groups() if g}
     for letter in sorted(letters - declared_else):
         bold = _BOLD_LETTER % letter
         name = rf"(?:{bold}|(?<![A-Za-z\\]){letter})"
@@ -454,6 +454,15 @@ def vectors_of_entries(
         ]
         found.append(letter)
     return texts, found
+
+
+# a plain letter in a norm (\|x\|, ||x||, \lVert x \rVert) or transposed (x^\top, x^T, x^{T}),
+# and the letter a transposed one multiplies (q^\top k): a vector if its entries are written
+_NORMED_OR_TRANSPOSED = re.compile(
+    r"(?:\\\||\|\||\\lVert)\s*([a-z])\s*(?:\\\||\|\||\\rVert)"
+    r"|(?<![A-Za-z\\])([a-z])\s*\^\s*(?:\{\s*)?(?:\\top|\\intercal|T(?![A-Za-z]))\s*\}?"
+    r"(?:\s*(?:\\cdot\s*)?([a-z])(?![A-Za-z_]))?"
+)
 
 
 def _without_subscripts(text: str) -> str:

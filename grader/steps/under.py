@@ -80,3 +80,32 @@ def with_entries(step: Step, scope: Scope, base: dict[str, Any], mark_step: Mark
     return mark.model_copy(
         update={"left": step.left, "right": step.right, "certificate": f"{mark.certificate} (under {said})"}
     )
+
+
+_WHOLE = re.compile(r"^\s*(\\?[A-Za-z]+)\s*(?:\\left\s*)?\((.*?)(?:\\right\s*)?\)\s*$", re.DOTALL)
+
+
+def with_whole_lists(step: Step, scope: Scope, base: dict[str, Any], mark_step: Marker) -> StepMark | None:
+    """``S([1, 2]) = S([2, 3])`` with ``S`` defined entry by entry and lists of one length K
+    written out whole: decided entry by entry (k = 1 to K, :func:`with_entries`): shown where
+    every entry is, wrong at the first entry wrong (its witness), else None."""
+    if step.relation != "=" or not scope.entries:
+        return None
+    left, right = (_WHOLE.match(text) for text in (step.left, step.right))
+    if left is None or right is None or left.group(1) != right.group(1):
+        return None
+    lists = [entries.listed_items(m.group(2)) for m in (left, right)]
+    if lists[0] is None or lists[1] is None or len(lists[0]) != len(lists[1]):
+        return None
+    shown: list[StepMark] = []
+    for k in range(1, len(lists[0]) + 1):
+        at_k = {"left": f"{step.left.strip()}_{{{k}}}", "right": f"{step.right.strip()}_{{{k}}}"}
+        mark = with_entries(step.model_copy(update=at_k), scope, base, mark_step)
+        if mark is None or mark.status == "undecided":
+            return None
+        said = f"entry {k} of {len(lists[0])}: {mark.certificate}"
+        if mark.status == "wrong":
+            return mark.model_copy(update={"left": step.left, "right": step.right, "certificate": said})
+        shown.append(mark)
+    said = f"entry by entry, each of the {len(shown)}: {shown[0].certificate}"
+    return shown[0].model_copy(update={"left": step.left, "right": step.right, "certificate": said})
