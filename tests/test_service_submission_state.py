@@ -7,13 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
-from grader.service.crud.submissions import (
-    submission_for,
-    submission_state,
-    submission_with_state,
-    user_name,
-)
+from grader.service.crud.submissions import submission_with_state
+from grader.service.crud.verdicts import newest_verdict
 from grader.service.db import Database, migrate
 from grader.service.errors import ApiError
 from grader.service.models import Assignment, Course, Job, JobStatus, Role, Submission, User, VerdictRow
@@ -85,13 +82,23 @@ def _user(db: Database, user_id: int) -> User:
 
 
 def _as_before(db: Database, submission_id: int, user: User) -> tuple[object, ...]:
-    with db.read() as connection:
-        submission = submission_for(connection, submission_id, user)
-        status, verdict = submission_state(connection, submission)
+    """The same, read as the service read it before: row by row, in a transaction."""
+    with db.session(read_only=True) as session:
+        submission = session.get(Submission, submission_id)
+        assert submission is not None
+        author = session.get(User, submission.user_id)
+        assert author is not None
+        verdict = newest_verdict(session, submission_id)
+        pending = session.scalars(
+            select(Job.status)
+            .where(Job.submission_id == submission_id, Job.status != JobStatus.DONE)
+            .order_by(Job.id.desc())
+        ).first()
+        status = "graded" if verdict is not None else pending or JobStatus.QUEUED
         return (
             submission.id,
             submission.version,
-            user_name(connection, submission.user_id),
+            author.name,
             status,
             verdict and (verdict.id, verdict.score),
         )

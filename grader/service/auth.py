@@ -7,7 +7,6 @@ import datetime as dt
 import hmac
 import math
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
@@ -120,22 +119,6 @@ def cookie_csrf(request: Request) -> None:
         )
 
 
-NOBODY = "log in first: send 'Authorization: Bearer TOKEN' or log in on /login"
-
-
-def admitted(request: Request, user: User | None, wanted: tuple[str, ...]) -> User:
-    """``user`` (see :func:`authenticate`) if they may make this request: 401 when nobody is logged
-    in, 403 for another role or a cookie's request without its CSRF token."""
-    cookie_csrf(request)
-    if user is None:
-        if bearer(request) is not None:
-            raise ApiError(401, "the bearer token is not valid (revoked, mistyped or from another server)")
-        raise ApiError(401, NOBODY)
-    if user.role not in wanted and user.role != Role.ADMIN:
-        raise ApiError(403, f"this needs the role {' or '.join(wanted)}; you are logged in as a {user.role}")
-    return user
-
-
 def allow(*roles: str) -> Callable[[Request], Awaitable[User]]:
     """A dependency: the authenticated user, who must hold one of ``roles`` (an admin holds
     every role); 401 when nobody is logged in, 403 for another role."""
@@ -144,36 +127,19 @@ def allow(*roles: str) -> Callable[[Request], Awaitable[User]]:
     # Read in a request thread, never in the event loop: a database that hangs would hold
     # every request, even those that need none (/healthz) and the long polls' answers.
     async def dependency(request: Request) -> User:
-        return admitted(request, await run_in_threadpool(authenticate, request), wanted)
-
-    dependency.roles = wanted  # type: ignore[attr-defined]  # read by the route-walking test
-    return dependency
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who sent the request, to be found (:meth:`user`) in the thread of the route's own work."""
-
-    request: Request
-    roles: tuple[str, ...]
-
-    def user(self) -> User:
-        """As :func:`allow`'s dependency gives it; call in a request thread, before anything else."""
-        return admitted(self.request, authenticate(self.request), self.roles)
-
-
-def allow_in_route(*roles: str) -> Callable[[Request], Awaitable[Caller]]:
-    """:func:`allow` for the routes a class's rush makes (a hand-in, the poll for its verdict):
-    the caller is read from the database in the thread the route's own reads or writes take, not
-    in one of its own (each thread's start and end is a wait for the interpreter's lock on a busy
-    server). A request without any credentials is refused here; the route calls
-    :meth:`Caller.user` first in its thread."""
-    wanted = roles or Role.ALL
-
-    async def dependency(request: Request) -> Caller:
-        if bearer(request) is None and not request.cookies.get(SESSION_COOKIE):
-            raise ApiError(401, NOBODY)
-        return Caller(request, wanted)
+        user = await run_in_threadpool(authenticate, request)
+        cookie_csrf(request)
+        if user is None:
+            if bearer(request) is not None:
+                raise ApiError(
+                    401, "the bearer token is not valid (revoked, mistyped or from another server)"
+                )
+            raise ApiError(401, "log in first: send 'Authorization: Bearer TOKEN' or log in on /login")
+        if user.role not in wanted and user.role != Role.ADMIN:
+            raise ApiError(
+                403, f"this needs the role {' or '.join(wanted)}; you are logged in as a {user.role}"
+            )
+        return user
 
     dependency.roles = wanted  # type: ignore[attr-defined]  # read by the route-walking test
     return dependency

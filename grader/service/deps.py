@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from grader.course.files import LoadedAssignment
-from grader.service.auth import Caller, allow, allow_in_route, csrf_ok
+from grader.service.auth import allow, csrf_ok
 from grader.service.course import CourseState
 from grader.service.db import Database
 from grader.service.errors import ApiError
@@ -81,8 +81,6 @@ AssignmentDep = Annotated[LoadedAssignment, Depends(get_assignment)]
 AnyUser = Annotated[User, Depends(allow(Role.STUDENT, Role.TA))]
 Student = Annotated[User, Depends(allow(Role.STUDENT))]
 Staff = Annotated[User, Depends(allow(Role.TA))]
-# AnyUser's check, made in the route's own thread (``caller.user()``): a hand-in and its long poll
-AnyCaller = Annotated[Caller, Depends(allow_in_route(Role.STUDENT, Role.TA))]
 
 
 def check_csrf(request: Request, sent: str | None) -> None:

@@ -13,7 +13,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 
-from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from grader.batch import VerdictStore
@@ -23,7 +22,6 @@ from grader.core import allocator, memtrace
 from grader.core.plainjson import UNREADABLE
 from grader.core.report import Report
 from grader.course import undecided
-from grader.course.files import LoadedAssignment
 from grader.service import metrics
 from grader.service.blobs import dumps
 from grader.service.course import CourseState
@@ -263,21 +261,15 @@ class GradingWorkers:
         # After the claim: a regrade queued with another server's edit is graded with it.
         self.course.refresh()
         with self.db.read_one() as db:  # the sheets are read outside any write, in one statement
-            for job, loaded, task, author in self._tasks(db, jobs):
-                claimed = self._claimed.setdefault(loaded.problem_hash, (loaded.spec, []))
-                claimed[1].append((job, task, author))
-
-    def _tasks(
-        self, db: Connection, jobs: list[Job]
-    ) -> Iterator[tuple[Job, LoadedAssignment, SubmissionTask, Author]]:
-        by_id = queue.sheets_of(db, [job.submission_id for job in jobs])
+            sheets = queue.sheets_of(db, [job.submission_id for job in jobs])
         for job in jobs:
-            sheet = by_id.get(job.submission_id)
+            sheet = sheets.get(job.submission_id)
             loaded = self.course.by_id(sheet.assignment_id) if sheet is not None else None
             if sheet is None or loaded is None:  # the problem file is gone: it waits
                 continue
             task = one_task(sheet.name, sheet.filename, sheet.content, key=f"{sheet.id}#{job.id}")
-            yield job, loaded, task, (sheet.assignment_id, sheet.user_id)
+            claimed = self._claimed.setdefault(loaded.problem_hash, (loaded.spec, []))
+            claimed[1].append((job, task, (sheet.assignment_id, sheet.user_id)))
 
     def _grade_group(
         self, problem_hash: str, spec: ProblemSet, items: list[tuple[Job, SubmissionTask, Author]]

@@ -21,7 +21,6 @@ from grader.service.blobs import read_back
 from grader.service.crud.verdicts import (
     VERDICTS_A_QUERY,
     counted_submissions,
-    newest_verdict,
     newest_verdicts,
 )
 from grader.service.db import Database
@@ -29,13 +28,6 @@ from grader.service.errors import ApiError
 from grader.service.models import Job, JobStatus, Submission, User, VerdictRow, detached, is_staff
 
 SUBMISSION_COLUMNS = [column for column in Submission.__table__.columns if column.key != "content"]
-_SUBMISSION = select(*SUBMISSION_COLUMNS).where(Submission.id == bindparam("submission_id"))
-_PENDING_JOB = (
-    select(Job.status)
-    .where(Job.submission_id == bindparam("submission_id"), Job.status != JobStatus.DONE)
-    .order_by(Job.id.desc())
-    .limit(1)
-)
 _USER_NAME = select(User.name).where(User.id == bindparam("user_id"))
 
 log = logging.getLogger("grader.service")
@@ -43,13 +35,7 @@ log = logging.getLogger("grader.service")
 
 def submission_for(db: Session | Connection, submission_id: int, user: User) -> Submission:
     """The submission, if ``user`` may see it (its author, or staff; 403 for another student)."""
-    known = 0 < submission_id <= MAX_ID  # a larger id is past what a database id holds
-    row = db.execute(_SUBMISSION, {"submission_id": submission_id}).first() if known else None
-    if row is None:
-        raise ApiError(404, f"no submission {submission_id}")
-    if row.user_id != user.id and not is_staff(user):
-        raise ApiError(403, "this submission belongs to another student")
-    return detached(Submission, row)
+    return submission_with_state(db, submission_id, user)[0]
 
 
 def submissions_where(
@@ -73,26 +59,14 @@ def stored_report(row: VerdictRow) -> Report:
 
 
 _NEWEST = VerdictRow.__table__.alias("newest")
-_VERDICT_LABELS = {f"verdict_{column.key}": column.key for column in _NEWEST.columns}
+_PENDING = select(Job.status).where(Job.submission_id == Submission.id, Job.status != JobStatus.DONE)
+_NEWEST_ID = select(func.max(VerdictRow.id)).where(VerdictRow.submission_id == Submission.id)
 _SUBMISSION_AND_STATE = (  # what a student's long poll reads: one statement, so one moment
-    select(
-        *SUBMISSION_COLUMNS,
-        User.name.label("author"),
-        select(Job.status)
-        .where(Job.submission_id == Submission.id, Job.status != JobStatus.DONE)
-        .order_by(Job.id.desc())
-        .limit(1)
-        .scalar_subquery()
-        .label("pending"),
-        *(column.label(label) for label, column in zip(_VERDICT_LABELS, _NEWEST.columns, strict=True)),
-    )
-    .select_from(Submission)
+    select(*SUBMISSION_COLUMNS, User.name.label("author"))
+    .add_columns(_PENDING.order_by(Job.id.desc()).limit(1).scalar_subquery().label("pending"))
+    .add_columns(*(column.label(f"verdict_{column.key}") for column in _NEWEST.columns))
     .join(User, User.id == Submission.user_id)
-    .outerjoin(
-        _NEWEST,
-        _NEWEST.c.id
-        == select(func.max(VerdictRow.id)).where(VerdictRow.submission_id == Submission.id).scalar_subquery(),
-    )
+    .outerjoin(_NEWEST, _NEWEST.c.id == _NEWEST_ID.scalar_subquery())
     .where(Submission.id == bindparam("submission_id"))
 )
 
@@ -100,33 +74,26 @@ _SUBMISSION_AND_STATE = (  # what a student's long poll reads: one statement, so
 def submission_with_state(
     db: Session | Connection, submission_id: int, user: User
 ) -> tuple[Submission, str, tuple[str, VerdictRow | None]]:
-    """:func:`submission_for`, its author's name and :func:`submission_state`, in one statement."""
-    known = 0 < submission_id <= MAX_ID
-    row = db.execute(_SUBMISSION_AND_STATE, {"submission_id": submission_id}).first() if known else None
-    if row is None:
+    """The submission if ``user`` may see it (404, 403 for another student's), its author's name and
+    its state: ``("graded", its newest verdict)``, or its pending job's status and None."""
+    known = 0 < submission_id <= MAX_ID  # a larger id is past what a database id holds
+    row = known and db.execute(_SUBMISSION_AND_STATE, {"submission_id": submission_id}).first()
+    if not row:
         raise ApiError(404, f"no submission {submission_id}")
     if row.user_id != user.id and not is_staff(user):
         raise ApiError(403, "this submission belongs to another student")
-    found = row._mapping
+    found, author = row._mapping, row.author
     submission = detached(Submission, {column.key: found[column.key] for column in SUBMISSION_COLUMNS})
     if found["verdict_id"] is None:
-        return submission, found["author"], (found["pending"] or JobStatus.QUEUED, None)
-    verdict = detached(VerdictRow, {key: found[label] for label, key in _VERDICT_LABELS.items()})
-    return submission, found["author"], ("graded", verdict)
-
-
-def submission_state(db: Session | Connection, submission: Submission) -> tuple[str, VerdictRow | None]:
-    verdict = newest_verdict(db, submission.id)
-    if verdict is not None:
-        return "graded", verdict
-    pending = db.execute(_PENDING_JOB, {"submission_id": submission.id}).scalar()
-    return pending or JobStatus.QUEUED, None
+        return submission, author, (found["pending"] or JobStatus.QUEUED, None)
+    verdict = detached(VerdictRow, {c.key: found[f"verdict_{c.key}"] for c in _NEWEST.columns})
+    return submission, author, ("graded", verdict)
 
 
 def submission_states(
     db: Session | Connection, submission_ids: Sequence[int]
 ) -> dict[int, tuple[str, VerdictRow | None]]:
-    """:func:`submission_state` of many submissions in a few queries, verdicts without reports."""
+    """Each submission's state (see :func:`submission_with_state`), verdicts without reports."""
     verdicts = newest_verdicts(db, submission_ids, with_report=False)
     waiting = [submission_id for submission_id in submission_ids if submission_id not in verdicts]
     pending: dict[int, str] = {}

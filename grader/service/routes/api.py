@@ -23,7 +23,6 @@ from grader.course.shown import shown_time
 from grader.course.variant_key import sheet_of
 from grader.course.visibility import student_json
 from grader.service import metrics
-from grader.service.auth import Caller
 from grader.service.crud import queue
 from grader.service.crud.audit import audit
 from grader.service.crud.submissions import (
@@ -31,22 +30,18 @@ from grader.service.crud.submissions import (
     stored_report,
     student_named,
     submission_for,
-    submission_state,
     submission_states,
     submission_with_state,
     submissions_where,
-    user_name,
     user_names,
 )
 from grader.service.db import lock_students
 from grader.service.deps import (
-    AnyCaller,
     AnyUser,
     AssignmentDep,
     ServiceDep,
     Staff,
     WebService,
-    assignment_in,
 )
 from grader.service.errors import ApiError
 from grader.service.intake import answers_as_file, canonical_name, read_upload
@@ -146,18 +141,10 @@ def assignment_sheet(
 
 
 @router.post("/assignments/{assignment}/submissions", status_code=202)
-async def submit(request: Request, service: ServiceDep, caller: AnyCaller, assignment: str) -> JSONResponse:
+async def submit(request: Request, service: ServiceDep, user: AnyUser, loaded: AssignmentDep) -> JSONResponse:
     filename, content = await read_body(request, service.settings.max_upload_bytes)
-    submission = await run_in_threadpool(hand_in, service, caller, assignment, filename, content)
+    submission = await run_in_threadpool(store_submission, service, user, loaded, filename, content)
     return accepted(submission)
-
-
-def hand_in(
-    service: WebService, caller: Caller, assignment: str, filename: str, content: bytes
-) -> Submission:
-    """The caller's hand-in: who they are, then (401 before 404) the assignment, then it is kept."""
-    user = caller.user()
-    return store_submission(service, user, assignment_in(service.course, assignment), filename, content)
 
 
 def accepted(submission: Submission, **extra: Any) -> JSONResponse:
@@ -169,10 +156,9 @@ def accepted(submission: Submission, **extra: Any) -> JSONResponse:
 
 
 def submission_json(
-    service: WebService, db: Session | Connection, submission: Submission, user: User, now: dt.datetime
+    service: WebService, db: Session | Connection, submission_id: int, user: User, now: dt.datetime
 ) -> dict[str, Any]:
-    author = user.name if submission.user_id == user.id else user_name(db, submission.user_id)
-    return submission_data(service, submission, author, submission_state(db, submission), user, now)
+    return submission_data(service, *submission_with_state(db, submission_id, user), user, now)
 
 
 def submission_data(
@@ -184,7 +170,7 @@ def submission_data(
     now: dt.datetime,
     with_report: bool = True,
 ) -> dict[str, Any]:
-    """A submission as ``user`` may see it, from its ``state`` (:func:`submission_state`); late
+    """A submission as ``user`` may see it, from its ``state`` (:func:`submission_with_state`); late
     after the due in force now (its student's extension counts)."""
     status, verdict = state
     assignment = service.course.by_id(submission.assignment_id)
@@ -209,11 +195,9 @@ def submission_data(
     return data
 
 
-def read_submission(service: WebService, submission_id: int, caller: Caller) -> dict[str, Any]:
-    user = caller.user()  # read once a request (kept on it): a long poll's second read finds it kept
+def read_submission(service: WebService, submission_id: int, user: User) -> dict[str, Any]:
     with service.db.read_one() as db:  # what students poll: one statement
-        submission, author, state = submission_with_state(db, submission_id, user)
-    return submission_data(service, submission, author, state, user, utcnow())
+        return submission_json(service, db, submission_id, user, utcnow())
 
 
 WaitSeconds = Annotated[
@@ -233,20 +217,20 @@ WaitSeconds = Annotated[
 
 @router.get("/submissions/{submission_id}")
 async def get_submission(
-    submission_id: int, service: ServiceDep, caller: AnyCaller, wait: WaitSeconds = None
+    submission_id: int, service: ServiceDep, user: AnyUser, wait: WaitSeconds = None
 ) -> dict[str, Any]:
     """A submission's state (`queued`, `grading`, `graded`) and, once graded, its report as the
     caller may see it. With `?wait=SECONDS`, answers as soon as it is graded."""
     if not wait:
-        return await read_report(read_submission, service, submission_id, caller)
+        return await read_report(read_submission, service, submission_id, user)
     # Waiting for the verdict before reading the state: one committed in between still wakes it.
     # It waits in the event loop (no thread, no connection), woken by the grading process's report.
     with service.verdicts.watch(submission_id) as graded:
-        data = await read_report(read_submission, service, submission_id, caller)
+        data = await read_report(read_submission, service, submission_id, user)
         if data["status"] == "graded":
             return data
         await wait_for(graded, wait)  # graded, the time is up, or the server is stopping
-    return await read_report(read_submission, service, submission_id, caller)
+    return await read_report(read_submission, service, submission_id, user)
 
 
 @router.get("/me/submissions")
@@ -254,7 +238,7 @@ def my_submissions(service: ServiceDep, user: AnyUser) -> dict[str, Any]:
     with service.db.read() as db:
         rows = submissions_where(db, Submission.user_id == user.id)
         now = utcnow()
-        return {"submissions": [submission_json(service, db, s, user, now) for s in rows]}
+        return {"submissions": [submission_json(service, db, s.id, user, now) for s in rows]}
 
 
 @router.post("/assignments/{assignment}/check")
@@ -323,7 +307,10 @@ def student_history(student: str, service: ServiceDep, user: Staff) -> dict[str,
         author = student_named(db, student)
         rows = submissions_where(db, Submission.user_id == author.id)
         now = utcnow()
-        return {"student": student, "submissions": [submission_json(service, db, s, user, now) for s in rows]}
+        return {
+            "student": student,
+            "submissions": [submission_json(service, db, s.id, user, now) for s in rows],
+        }
 
 
 @router.post("/submissions/{submission_id}/regrade", status_code=202)

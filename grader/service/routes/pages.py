@@ -48,8 +48,8 @@ from grader.service.crud.submissions import (
     student_named,
     submission_content,
     submission_for,
-    submission_state,
     submission_states,
+    submission_with_state,
     submissions_where,
 )
 from grader.service.deps import (
@@ -330,12 +330,10 @@ async def check_form(
 @router.get("/submissions/{submission_id}")
 def submission_page(submission_id: int, request: Request, service: ServiceDep, user: AnyUser) -> Response:
     with service.db.session(read_only=True) as db:
-        submission = submission_for(db, submission_id, user)
-        status, verdict = submission_state(db, submission)
+        submission, student, (status, verdict) = submission_with_state(db, submission_id, user)
         author = db.get(User, submission.user_id)
         content = submission_content(db, submission_id)
     loaded = service.course.by_id(submission.assignment_id)
-    student = author.name if author else ""
     pdf = pdf_section(loaded, submission, student, content, verdict is not None, user) if loaded else Markup()
     if verdict is None or loaded is None:  # how its answers were read, while it waits
         read_back: Any = ""
