@@ -13,9 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-import psutil
-import pytest
 from fastapi.routing import APIRoute
+from queue_support import ASSIGNMENT, database, submit_many
 from service_server import (
     ROOT,
     SERVICE_WORKERS,
@@ -26,148 +25,11 @@ from service_server import (
     seed_file,
     wait_graded,
 )
-from sqlalchemy import func, select
 
-from grader.service.db import Database
-from grader.service.models import Job, VerdictRow
 from grader.service.routes import accounts as account_pages
 from grader.service.routes import api, pages
-from grader.service.settings import Settings
 
-ASSIGNMENT = "a1-activations-conv"
 SEEDS = "activations-softmax-conv"
-
-
-def database(course_folder: Path, db_url: str | None) -> Database:
-    return Database(Settings(course_dir=course_folder, db_url=db_url).database_url)
-
-
-def submit_many(server: Server, count: int) -> list[int]:
-    ids = []
-    with server.client("alice") as alice, server.client("bob") as bob:
-        for index in range(count):
-            client = alice if index % 2 else bob
-            answers = {
-                "q6.full": f"[1, 2, 5, 8, 6, {index}]",
-                "q7.output_size": index,
-                "q3.two_class": "x_1 - x_2",
-            }
-            response = client.post(f"/api/v1/assignments/{ASSIGNMENT}/submissions", json={"answers": answers})
-            assert response.status_code == 202, response.text
-            ids.append(response.json()["id"])
-    return ids
-
-
-def graded_count(db: Database) -> int:
-    with db.session() as session:
-        return int(session.scalar(select(func.count()).select_from(VerdictRow)) or 0)
-
-
-@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM", "SIGTERM to the group"])
-def test_a_restart_mid_queue_grades_every_job_exactly_once(
-    tmp_path: Path, db_url: str | None, how: str
-) -> None:
-    course = make_course(tmp_path / "course", db_url)
-    db = database(course.folder, db_url)
-    # ten claims' worth (a worker claims 16 jobs at once, and a graceful stop finishes the
-    # ones in hand), queued by a server that grades nothing (a hand-in may take longer than a
-    # grading: a fast grader would empty the queue before the stop), then a server grades them
-    with Server(course, 1, "--web-only") as intake:
-        ids = submit_many(intake, 160)
-    assert graded_count(db) == 0
-    server = Server(course, 1)
-    deadline = time.monotonic() + 120
-    while graded_count(db) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if how == "SIGKILL":
-        server.kill()  # jobs in hand stay 'grading' in the database until the next start
-    else:  # graceful (the group: as systemd stops a service): jobs in hand finished or put back
-        assert server.stop(timeout=60, group=how.endswith("group")) in (0, 143), server.log.read_text()
-        assert '"event": "stopped"' in server.log.read_text()
-        outliving = server.outliving(timeout=30)
-        assert not outliving, f"processes of the server outlived it: {outliving}"
-        with db.session() as session:
-            assert session.scalar(select(func.count()).where(Job.status == "grading")) == 0
-    stopped_with = graded_count(db)
-    assert stopped_with < len(ids), "the queue was empty before the stop: nothing was tested"
-    with Server(course, 2) as again, again.client("ta") as ta:
-        deadline = time.monotonic() + 120
-        while graded_count(db) < len(ids) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        for submission in (ids[0], ids[-1]):  # as a TA's page asks (a poll each would meet the rate limit)
-            wait_graded(ta, submission)
-    with db.session() as session:
-        jobs = session.scalars(select(Job)).all()
-        verdicts = session.scalars(select(VerdictRow)).all()
-    db.dispose()
-    assert len(jobs) == len(ids) and all(job.status == "done" for job in jobs)
-    assert sorted(v.submission_id for v in verdicts) == sorted(ids)  # one verdict per submission
-    assert sorted(v.job_id for v in verdicts) == sorted(job.id for job in jobs)  # and per job
-
-
-def assert_graded_once(db: Database, ids: list[int]) -> None:
-    with db.session() as session:
-        jobs = session.scalars(select(Job)).all()
-        verdicts = session.scalars(select(VerdictRow)).all()
-    assert len(jobs) == len(ids) and all(job.status == "done" for job in jobs)
-    assert sorted(v.submission_id for v in verdicts) == sorted(ids)
-
-
-def test_a_worker_killed_mid_job_loses_nothing_and_each_hand_in_is_graded_once(
-    tmp_path: Path, db_url: str | None
-) -> None:
-    """A ``--web-only`` server and a ``grader serve --worker``; the worker is killed (SIGKILL,
-    its pool too) mid-queue and another started: its jobs in hand are claimed again, every
-    hand-in ends graded, each once; the long poll sees verdicts written by another process."""
-    course = make_course(tmp_path / "course", db_url)
-    db = database(course.folder, db_url)
-    with Server(course, 1, "--web-only") as server, server.client("ta") as ta:
-        first = Worker(course, 1)
-        try:
-            ids = submit_many(server, 48)
-            deadline = time.monotonic() + 120
-            while graded_count(db) < 2 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            with db.session() as session:
-                held = session.scalar(select(func.count()).where(Job.status == "grading"))
-            first.kill()
-            assert graded_count(db) < len(ids), "the queue was empty before the kill: nothing was tested"
-            second = Worker(course, 1)
-            try:
-                for submission in ids:
-                    assert wait_graded(ta, submission, timeout=180)["status"] == "graded"
-            finally:
-                assert second.stop() == 0, second.log.read_text()
-        finally:
-            first.kill()
-        assert held, "the killed worker held no job"
-        assert "re-queued" in second.log.read_text()
-    assert_graded_once(db, ids)
-    db.dispose()
-
-
-def test_two_servers_and_a_worker_on_one_database_grade_each_hand_in_once(
-    tmp_path: Path, db_url: str | None
-) -> None:
-    """Two ``grader serve`` (each with its grading thread) and a ``--worker`` share one
-    database; round after round of hand-ins to both servers: each is graded exactly once."""
-    course = make_course(tmp_path / "course", db_url)
-    db = database(course.folder, db_url)
-    ids: list[int] = []
-    with Server(course, 1) as one, Server(course, 1) as two, one.client("ta") as ta:
-        worker = Worker(course, 1)
-        try:
-            for _ in range(6):
-                with ThreadPoolExecutor(2) as pool:
-                    rounds = list(pool.map(lambda server: submit_many(server, 12), [one, two]))
-                ids += [submission for handed in rounds for submission in handed]
-                for submission in ids[-24:]:
-                    wait_graded(ta, submission, timeout=180)
-        finally:
-            assert worker.stop() == 0, worker.log.read_text()
-    assert len(set(ids)) == len(ids) == 144
-    assert_graded_once(db, ids)
-    db.dispose()
 
 
 def test_a_worker_imports_no_web_module(tmp_path: Path) -> None:
@@ -242,27 +104,6 @@ def test_a_single_request_thread_serves_concurrent_hand_ins_and_polls(tmp_path: 
         assert len(set(handed)) == 24
         for submission in handed:
             assert wait_graded(ta, submission, timeout=120)["status"] == "graded"
-
-
-def test_a_server_killed_alone_takes_its_pool_with_it_and_the_next_grades_its_jobs(tmp_path: Path) -> None:
-    course = make_course(tmp_path / "course", None)
-    db = database(course.folder, None)
-    server = Server(course, 1)
-    ids = submit_many(server, 48)
-    deadline = time.monotonic() + 120
-    while graded_count(db) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    family = psutil.Process(server.process.pid).children(recursive=True)
-    os.kill(server.process.pid, signal.SIGKILL)  # the server only, not its process group
-    server.process.wait(30)
-    _gone, alive = psutil.wait_procs(family, timeout=60)
-    assert not alive, f"the grading pool outlived its server: {alive}"
-    assert graded_count(db) < len(ids), "the queue was empty before the kill: nothing was tested"
-    with Server(course, 1) as again, again.client("ta") as ta:
-        for submission in ids:
-            wait_graded(ta, submission)
-    assert_graded_once(db, ids)
-    db.dispose()
 
 
 def test_problem_file_edits_regrade_and_students_see_the_new_verdict(tmp_path: Path) -> None:
@@ -440,7 +281,6 @@ def run_demo(command: list[str], tmp_path: Path, env: dict[str, str] | None = No
     """``grader serve --demo`` by ``command``, run in ``tmp_path``: it serves every shipped
     problem set to the seed students, and the TA logs in."""
     import json
-    import signal
     import subprocess
 
     from grader.service.server import free_port
@@ -487,7 +327,6 @@ def test_the_demo_starts_a_course_with_credentials(tmp_path: Path) -> None:
 def test_the_demo_runs_after_a_plain_pip_install_from_any_folder(tmp_path: Path) -> None:
     """`pip install .` (not editable) into a throw-away virtualenv: the shipped problems and
     seed submissions are package data, found beside the installed package."""
-    import os
     import subprocess
     import sys
 
