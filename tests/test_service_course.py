@@ -399,11 +399,9 @@ def test_a_database_made_before_the_versions_were_kept_knows_the_older_problem_f
             )
         )
         db.flush()
-        db.add(
-            VerdictRow(
-                submission_id=1, problem_hash=problem_digest(original), score=0, max_score=1, report=b""
-            )
-        )
+        verdict = {"submission_id": 1, "problem_hash": problem_digest(original), "score": 0, "max_score": 1}
+        verdict |= {"report": b"", "created_at": now}  # 0005's columns
+        db.execute(insert(table("verdicts", *map(column, verdict))).values(verdict))
     command.upgrade(config, "head")
     course = CourseState(database, course_folder(tmp_path / "course"), "course")  # the original file
     assert course.sync(force=True) == []

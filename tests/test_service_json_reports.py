@@ -3,13 +3,14 @@ graders stored, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import datetime as dt
 import pickle
 import zlib
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import select
+from sqlalchemy import column, insert, select, table
 
 from grader.core.report import Report
 from grader.loading import load_problem_set
@@ -87,16 +88,10 @@ def test_migration_0014_converts_the_pickles_older_graders_stored(tmp_path: Path
             )
             session.add(submission)
             session.flush()
-            row = VerdictRow(
-                submission_id=submission.id,
-                problem_hash="h",
-                score=report.score,
-                max_score=report.max_score,
-                report=blob,
-            )
-            session.add(row)
-            session.flush()
-            ids[name] = row.id
+            row = {"submission_id": submission.id, "problem_hash": "h", "score": report.score}
+            row |= {"max_score": report.max_score, "report": blob, "created_at": dt.datetime.now(dt.UTC)}
+            verdicts = table("verdicts", *map(column, row), column("id"))  # 0013's columns
+            ids[name] = session.execute(insert(verdicts).values(row).returning(verdicts.c.id)).scalar_one()
     db.dispose()
 
     migrate(url)

@@ -41,7 +41,7 @@ from grader.reading import reading_limits
 from grader.reporting.files import render_artefacts, report_files
 from grader.reporting.html import page_inputs
 from grader.reporting.stats import meaning_of
-from grader.reporting.withhold import shown_report
+from grader.reporting.withhold import shown_report, student_view
 from grader.spec import ProblemSet
 from grader.variants import VariantError
 from grader.versions import Limits, limits_refusal
@@ -130,6 +130,8 @@ class Graded:
     written: dict[str, str] | None = None
     blobs: StoreBlobs | None = None  # what the store keeps of it (None: a failed or partial sheet)
     row: SheetRow | None = None  # what grades.csv and the dashboard read of the report
+    # The service's: the report as its student sees it, every part shown (see student_view_text)
+    student_view: str = ""
 
     def summary(self) -> SheetRow:
         """The report's summary row (made by the worker, or here from the report)."""
@@ -325,11 +327,25 @@ def _grade_task(prepared: Prepared, task: SubmissionTask) -> Graded:
     blob = packed(report)
     files = records_text(graded.written) if graded.written is not None else ""
     graded.blobs = StoreBlobs(blob, packed(graded.row), blob_digest(blob), records_text(check.answers), files)
+    for_pages = prepared.setup.for_pages
+    graded.student_view = student_view_text(report, prepared.setup.rendering) if for_pages else ""
     if prepared.setup.rows_only or prepared.setup.for_pages:
         # The driver reads the row and the report's JSON: the report is not sent twice, and a
         # service's grading thread does not encode it again beside its web requests.
         graded.report = None
     return graded
+
+
+def student_view_text(report: Report, rendering: str) -> str:
+    """The service's poll answers with it while ``rendering`` (the code) is the one in force and
+    every part is shown: the report as its student sees it then (:func:`student_view`), made by
+    the worker that graded it, not in the web process (JSON; empty when it is not plain data)."""
+    try:
+        view = student_view(report)
+        visible = all(part.visible for part in report.parts)
+        return json.dumps({"rendering": rendering, "all_visible": visible, "report": view})
+    except (TypeError, ValueError):  # a value JSON has no form for: the web process makes it
+        return ""
 
 
 def check_parts(prepared: Prepared, task: SubmissionTask) -> Graded:

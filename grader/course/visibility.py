@@ -9,13 +9,14 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from grader.core.report import PartResult, Report, points_value
+from grader.core.report import PartResult, Report
 from grader.core.submission import Submission
 from grader.course.files import LoadedAssignment
 from grader.course.variant_key import student_spec
 from grader.mathlang.wording import counted
 from grader.reporting.check import check_json, check_result
 from grader.reporting.withhold import student_part as withheld_part
+from grader.reporting.withhold import student_view
 
 
 def student_part(result: PartResult) -> PartResult:
@@ -39,18 +40,17 @@ def score_covers(shown: int, hidden: int) -> str:
 
 
 def student_json(report: Report, assignment: LoadedAssignment, now: dt.datetime) -> dict[str, Any]:
-    limited, hidden = student_report(report, assignment, now)
-    data = limited.to_dict(show_expected=False)
+    """The report as its student may see it now: before the release, its visible parts only."""
+    released = assignment.released(now)
+    hidden = [result.id for result in report.parts if not (released or result.visible)]
+    shown = [result for result in report.parts if released or result.visible]
+    data = student_view(dataclasses.replace(report, parts=shown))
     if hidden:
         moment = assignment.release or assignment.due
         data["hidden_parts"] = hidden
         data["hidden_until"] = moment.isoformat() if moment else None
         data["note"] = f"{len(hidden)} part(s) are graded but shown only after the release"
-        data["score_covers"] = score_covers(len(limited.parts), len(hidden))
-    for part in data["parts"]:
-        part.pop("expected", None)
-    data["score"] = points_value(limited.score)
-    data["max_score"] = points_value(limited.max_score)
+        data["score_covers"] = score_covers(len(shown), len(hidden))
     return data
 
 

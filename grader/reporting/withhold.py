@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from grader.core.report import PartResult, Report
+from grader.core.report import PartResult, Report, points_value
 from grader.core.verdict import Status
 
 WITHHELD = "feedback withheld: it would show the reference answer"
@@ -158,6 +158,20 @@ def student_part(result: PartResult, **changes: Any) -> PartResult:
     return dataclasses.replace(
         result, expected=None, feedback=feedback, witness=witness, reading=None, note=note, **changes
     )
+
+
+def student_view(report: Report) -> dict[str, Any]:
+    """``report`` as its student's JSON shows it with every one of its parts shown: each part
+    withheld (no plot file: the service draws the plot in its page), its score."""
+    limited = dataclasses.replace(
+        report, parts=[student_part(p, plot_file=None) for p in report.parts], folder=None, positions={}
+    )
+    data = limited.to_dict(show_expected=False)
+    for part in data["parts"]:
+        part.pop("expected", None)
+    data["score"] = points_value(limited.score)
+    data["max_score"] = points_value(limited.max_score)
+    return data
 
 
 def _not_their_own(references: list[str], result: PartResult) -> list[str]:

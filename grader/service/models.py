@@ -196,6 +196,10 @@ class VerdictRow(Stamped, Base):
     score: Mapped[float] = mapped_column(Float)
     max_score: Mapped[float] = mapped_column(Float)
     report: Mapped[bytes] = mapped_column(LargeBinary)
+    # The report as its student sees it with every part shown, made by the pool worker that graded
+    # it (grader.batch.worker.student_view_text): what a poll answers, read with no report rebuilt
+    # (None: made from the report; a TA's grade applied, or an older server's row).
+    shown: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class JobStatus:

@@ -304,10 +304,11 @@ class GradingWorkers:
         # The JSON is the pool worker's, made outside the transaction (on SQLite it holds the
         # write lock, which every hand-in waits for); made again only when TAs' grades apply.
         stored, score, max_score = stored_report(graded)
+        shown = graded.student_view.encode() or None
         with self.db.session() as db:
             by_hand = hand_graded_report(db, self.course, author, job.submission_id, graded)
-            if by_hand is not None:
-                stored, score, max_score = dumps(by_hand), by_hand.score, by_hand.max_score
+            if by_hand is not None:  # its student's view is made from it when read
+                stored, score, max_score, shown = dumps(by_hand), by_hand.score, by_hand.max_score, None
             if not queue.mark_done(db, job.id, self.owner, seconds):
                 log.warning("job %d was taken back from this worker; its verdict is not written", job.id)
                 db.rollback()
@@ -321,6 +322,7 @@ class GradingWorkers:
                     score=score,
                     max_score=max_score,
                     report=stored,
+                    shown=shown,
                 )
             )
         self.in_hand.discard(job.id)

@@ -21,7 +21,6 @@ from grader.course.files import LoadedAssignment, describe
 from grader.course.late import is_late
 from grader.course.shown import shown_time
 from grader.course.variant_key import sheet_of
-from grader.course.visibility import student_json
 from grader.service import metrics
 from grader.service.crud import queue
 from grader.service.crud.audit import audit
@@ -29,6 +28,7 @@ from grader.service.crud.submissions import (
     add_submission,
     stored_report,
     student_named,
+    student_report_json,
     submission_for,
     submission_states,
     submission_with_state,
@@ -191,7 +191,7 @@ def submission_data(
     elif is_staff(user):
         data["report"] = stored_report(verdict).to_dict(show_expected=True)
     else:
-        data["report"] = student_json(stored_report(verdict), assignment, now)
+        data["report"] = student_report_json(verdict, assignment, now)
     return data
 
 
