@@ -87,8 +87,8 @@ def test_pool_workers_killed_mid_queue_cost_no_submission(tmp_path: Path, db_url
     course = make_course(tmp_path / "course", db_url, students=STUDENTS)
     db = database(course.folder, db_url)
     with Server(course, 2, "--rate-limit", "100000") as server:
-        with grading_paused(server):  # the whole queue in before the first kill, however fast it grades
-            ids = hand_in_many(server, 240)
+        wait_workers_ready(server)
+        ids = hand_in_many(server, 240)
         killed: list[int] = []
         deadline = time.monotonic() + 120
         while len(killed) < 4 and time.monotonic() < deadline:
