@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from typing import Any
 
 from grader.core.report import PartResult, Report
@@ -17,6 +18,7 @@ from grader.mathlang.wording import counted
 from grader.reporting.check import check_json, check_result
 from grader.reporting.withhold import student_part as withheld_part
 from grader.reporting.withhold import student_view
+from grader.versions import code_version
 
 
 def student_part(result: PartResult) -> PartResult:
@@ -52,6 +54,20 @@ def student_json(report: Report, assignment: LoadedAssignment, now: dt.datetime)
         data["note"] = f"{len(hidden)} part(s) are graded but shown only after the release"
         data["score_covers"] = score_covers(len(shown), len(hidden))
     return data
+
+
+def kept_student_json(kept: bytes | None, assignment: LoadedAssignment, now: dt.datetime) -> Any:
+    """The student's view the pool worker made of a report when it graded it (a verdict's
+    ``shown``: :func:`grader.batch.worker.student_view_text`), if it is what :func:`student_json`
+    gives now: this code made it and every part is shown now. None otherwise."""
+    try:
+        view = json.loads(kept) if kept else {}
+    except ValueError:
+        return None
+    shown_now = isinstance(view, dict) and (view.get("all_visible") is True or assignment.released(now))
+    if shown_now and view.get("rendering") == code_version() and isinstance(view.get("report"), dict):
+        return view["report"]
+    return None
 
 
 def checked(assignment: LoadedAssignment, submission: Submission, report: Report) -> dict[str, Any]:

@@ -4,8 +4,6 @@ content a hand-in holds (up to the upload limit; only grading and hand grading r
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -19,7 +17,6 @@ from grader.core.report import Report
 from grader.course.files import LoadedAssignment
 from grader.course.grades import MAX_ID
 from grader.course.late import with_hand_in
-from grader.course.visibility import student_json
 from grader.service.blobs import read_back
 from grader.service.crud.verdicts import (
     VERDICTS_A_QUERY,
@@ -29,7 +26,6 @@ from grader.service.crud.verdicts import (
 from grader.service.db import Database
 from grader.service.errors import ApiError
 from grader.service.models import Job, JobStatus, Submission, User, VerdictRow, detached, is_staff
-from grader.versions import code_version
 
 SUBMISSION_COLUMNS = [column for column in Submission.__table__.columns if column.key != "content"]
 _USER_NAME = select(User.name).where(User.id == bindparam("user_id"))
@@ -60,23 +56,6 @@ def stored_report(row: VerdictRow) -> Report:
         log.error("verdict %s of submission %s holds a %s", row.id, row.submission_id, type(report).__name__)
         raise ApiError(500, "a stored verdict could not be read back")
     return report
-
-
-def student_report_json(
-    verdict: VerdictRow, assignment: LoadedAssignment, now: dt.datetime
-) -> dict[str, Any]:
-    """The verdict's report as its student may see it now: as the worker that graded it made it
-    when every part is shown now and this code made it, else made from the whole report."""
-    if verdict.shown:
-        try:
-            kept = json.loads(verdict.shown)
-        except ValueError:
-            kept = {}
-        shown_now = kept.get("all_visible") is True or assignment.released(now)
-        if kept.get("rendering") == code_version() and shown_now and isinstance(kept.get("report"), dict):
-            report: dict[str, Any] = kept["report"]
-            return report
-    return student_json(stored_report(verdict), assignment, now)
 
 
 _NEWEST = VerdictRow.__table__.alias("newest")

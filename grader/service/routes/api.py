@@ -21,6 +21,7 @@ from grader.course.files import LoadedAssignment, describe
 from grader.course.late import is_late
 from grader.course.shown import shown_time
 from grader.course.variant_key import sheet_of
+from grader.course.visibility import kept_student_json, student_json
 from grader.service import metrics
 from grader.service.crud import queue
 from grader.service.crud.audit import audit
@@ -28,7 +29,6 @@ from grader.service.crud.submissions import (
     add_submission,
     stored_report,
     student_named,
-    student_report_json,
     submission_for,
     submission_states,
     submission_with_state,
@@ -36,13 +36,7 @@ from grader.service.crud.submissions import (
     user_names,
 )
 from grader.service.db import lock_students
-from grader.service.deps import (
-    AnyUser,
-    AssignmentDep,
-    ServiceDep,
-    Staff,
-    WebService,
-)
+from grader.service.deps import AnyUser, AssignmentDep, ServiceDep, Staff, WebService
 from grader.service.errors import ApiError
 from grader.service.intake import answers_as_file, canonical_name, read_upload
 from grader.service.models import JobStatus, Submission, User, VerdictRow, detached, is_staff, utcnow
@@ -191,7 +185,8 @@ def submission_data(
     elif is_staff(user):
         data["report"] = stored_report(verdict).to_dict(show_expected=True)
     else:
-        data["report"] = student_report_json(verdict, assignment, now)
+        kept = kept_student_json(verdict.shown, assignment, now)  # the pool worker's, if it may be
+        data["report"] = kept or student_json(stored_report(verdict), assignment, now)
     return data
 
 
