@@ -30,10 +30,20 @@ def student_report(
     report: Report, assignment: LoadedAssignment, now: dt.datetime
 ) -> tuple[Report, list[str]]:
     """The report limited to what the student may see now, and the ids of the parts hidden."""
+    shown, hidden = _shown_now(report, assignment, now)
+    return dataclasses.replace(
+        report, parts=[student_part(r) for r in shown], folder=None, positions={}
+    ), hidden
+
+
+def _shown_now(
+    report: Report, assignment: LoadedAssignment, now: dt.datetime
+) -> tuple[list[PartResult], list[str]]:
+    """The parts whose verdicts the student may see now (all after the release, the ``visible``
+    ones before), as graded, and the ids of the others."""
     released = assignment.released(now)
-    shown = [student_part(result) for result in report.parts if released or result.visible]
-    hidden = [result.id for result in report.parts if not (released or result.visible)]
-    return dataclasses.replace(report, parts=shown, folder=None, positions={}), hidden
+    shown = [result for result in report.parts if released or result.visible]
+    return shown, [result.id for result in report.parts if not (released or result.visible)]
 
 
 def score_covers(shown: int, hidden: int) -> str:
@@ -43,9 +53,7 @@ def score_covers(shown: int, hidden: int) -> str:
 
 def student_json(report: Report, assignment: LoadedAssignment, now: dt.datetime) -> dict[str, Any]:
     """The report as its student may see it now: before the release, its visible parts only."""
-    released = assignment.released(now)
-    hidden = [result.id for result in report.parts if not (released or result.visible)]
-    shown = [result for result in report.parts if released or result.visible]
+    shown, hidden = _shown_now(report, assignment, now)
     data = student_view(dataclasses.replace(report, parts=shown))
     if hidden:
         moment = assignment.release or assignment.due
