@@ -885,6 +885,145 @@ def test_a_retired_worker_is_no_death_to_the_stall_watchdog(
     assert sorted(key for key, _ in _gradings(tmp_path / "gradings.txt")) == sorted(names)
 
 
+def test_every_worker_death_is_counted_a_replacements_killed_before_it_was_seen_included() -> None:
+    """pebble replaces a dead worker; a replacement killed in turn is a death too, though no
+    snapshot of the pool's workers ever held it (the stall watchdog once missed such deaths,
+    and a pool stalled by one waited for a restart)."""
+    import pebble
+
+    from grader.batch.executors import count_deaths, worker_deaths
+
+    pool = count_deaths(pebble.ProcessPool(max_workers=2, context=multiprocessing.get_context("fork")))
+    manager = pool._pool_manager  # pebble keeps its workers and tasks there
+    try:
+        running = pool.schedule(time.sleep, args=(30,))
+        deadline = time.monotonic() + 20
+        while not [task for task in manager.task_manager.tasks.values() if task.worker_id]:
+            assert time.monotonic() < deadline, "the task was never taken"
+            time.sleep(0.01)
+        busy = next(task.worker_id for task in manager.task_manager.tasks.values())
+        killed: list[int] = []
+
+        def idle_workers() -> list[int]:
+            return [pid for pid in dict(manager.worker_manager.workers) if pid != busy and pid not in killed]
+
+        for _ in range(3):  # the idle worker, its replacement, and the replacement's replacement
+            while not (idle := idle_workers()):
+                assert time.monotonic() < deadline, "pebble did not replace a dead worker"
+                time.sleep(0.01)
+            os.kill(idle[0], signal.SIGKILL)
+            killed.append(idle[0])
+        while worker_deaths(pool) < 3:
+            assert time.monotonic() < deadline, f"deaths counted: {worker_deaths(pool)} of 3"
+            time.sleep(0.01)
+        assert worker_deaths(pool) == 3 and not running.done() and pool.active
+    finally:
+        pool.stop()
+        pool.join()
+
+
+def test_a_replacement_killed_before_the_next_result_sets_off_the_stall_watchdog(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker retires after its result (``max_tasks``) and its replacement is killed before
+    anything else comes back: a death the watchdog must see, though the pool's workers at the
+    last result did not hold the replacement. A long check still running then is sent to a new
+    pool after STALL_SECONDS (it is graded twice, reported once) and nothing is lost."""
+    from grader.batch import executors
+    from grader.batch.reading import SubmissionTask
+    from grader.batch.store import code_version
+    from grader.batch.worker import WorkerSetup
+
+    monkeypatch.setattr(executors, "STALL_SECONDS", 1.0)
+    monkeypatch.setattr(executors, "POOL_CHECK_SECONDS", 0.2)
+    monkeypatch.setattr(f"{__name__}._GRADINGS", tmp_path / "gradings.txt")
+    monkeypatch.setattr(executors, "grade_chunk", _written_down_grade_chunk)
+    names = ["fast", _SLOW_KEY]
+    folder = make_class(tmp_path / "class", {name: sheet("131072") for name in names})
+    tasks = [SubmissionTask(name, str(folder / name), name, "") for name in names]
+    setup = WorkerSetup(load_problem_set(BASICS), False, code_version(deciding_only=True), watchdog=False)
+    executor = LocalExecutor(2, context=multiprocessing.get_context("fork"), max_tasks=1, keep=1)
+    graded: list[Any] = []
+    try:
+        for chunk in executor.grade(setup, [[task] for task in tasks]):
+            graded += chunk
+            if chunk[0].task.key == "fast":  # its worker retires now: kill its replacement
+                pool = executor._standing[-1].pool
+                workers = pool._pool_manager.worker_manager.workers
+                gradings = _gradings(tmp_path / "gradings.txt")
+                slow_worker = next(pid for key, pid in gradings if key == _SLOW_KEY)
+                deadline = time.monotonic() + 20
+                while not (new := [pid for pid in dict(workers) if pid not in _gradings_pids(tmp_path)]):
+                    assert time.monotonic() < deadline, "the retired worker was not replaced"
+                    time.sleep(0.01)
+                assert slow_worker not in new
+                os.kill(new[0], signal.SIGKILL)
+    finally:
+        executor.close()
+    assert sorted(g.task.key for g in graded) == sorted(names) and not any(g.failed for g in graded)
+    slow_gradings = [key for key, _ in _gradings(tmp_path / "gradings.txt") if key == _SLOW_KEY]
+    assert len(slow_gradings) == 2, "the watchdog did not see the replacement's death"
+
+
+def _lock_holding_grade_chunk(tasks: list[Any]) -> list[Any]:
+    """The pool's task function in a forked worker: the sheet ``killer``, the first time, takes
+    pebble's channel lock (as a worker does to take a task or send a result) and is killed
+    holding it, as the OOM killer may kill a worker there."""
+    import gc
+
+    from pebble.pool.channel import WorkerChannel
+
+    assert _GRADINGS is not None
+    if any(task.key == "killer" for task in tasks) and not (_GRADINGS.parent / "killed").exists():
+        (_GRADINGS.parent / "killed").touch()
+        channel = next(o for o in gc.get_objects() if isinstance(o, WorkerChannel))
+        channel.mutex.acquire()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _written_down_grade_chunk(tasks)
+
+
+def test_a_worker_killed_holding_the_pools_channel_lock_stalls_nothing_for_good(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker killed while it holds pebble's channel lock leaves the pool's other workers
+    waiting for it for good; its own chunk fails after its death was seen (a result after the
+    death). The watchdog still counts that death: the pool is replaced after STALL_SECONDS and
+    every sheet is graded once, none as an error."""
+    import threading
+
+    from grader.batch import executors
+    from grader.batch.reading import SubmissionTask
+    from grader.batch.store import code_version
+    from grader.batch.worker import WorkerSetup
+
+    monkeypatch.setattr(executors, "STALL_SECONDS", 1.0)
+    monkeypatch.setattr(executors, "POOL_CHECK_SECONDS", 0.2)
+    monkeypatch.setattr(f"{__name__}._GRADINGS", tmp_path / "gradings.txt")
+    monkeypatch.setattr(executors, "grade_chunk", _lock_holding_grade_chunk)
+    names = ["killer", "s1", "s2", "s3", "s4"]
+    folder = make_class(tmp_path / "class", {name: sheet("131072") for name in names})
+    tasks = [SubmissionTask(name, str(folder / name), name, "") for name in names]
+    setup = WorkerSetup(load_problem_set(BASICS), False, code_version(deciding_only=True), watchdog=False)
+    executor = LocalExecutor(2, context=multiprocessing.get_context("fork"), keep=1)
+    graded: list[Any] = []
+
+    def grade() -> None:
+        graded.extend(g for chunk in executor.grade(setup, [[task] for task in tasks]) for g in chunk)
+
+    grading = threading.Thread(target=grade, daemon=True)
+    grading.start()
+    grading.join(timeout=60)
+    stalled = grading.is_alive()
+    executor.close(wait=0.0)
+    assert not stalled, f"grading stalled: {len(graded)} of {len(names)} sheets graded"
+    assert (tmp_path / "killed").exists()
+    assert sorted(g.task.key for g in graded) == sorted(names) and not any(g.failed for g in graded)
+
+
+def _gradings_pids(tmp_path: Path) -> set[int]:
+    return {pid for _, pid in _gradings(tmp_path / "gradings.txt")}
+
+
 @pytest.mark.parametrize(("count", "workers"), [(300, 2), (2000, 2), (50, 8), (7, 2), (1, 1)])
 def test_chunks_cover_the_class_once_and_shrink_towards_the_end(count: int, workers: int) -> None:
     """The last chunks are single sheets, so no worker waits on another's last large chunk."""

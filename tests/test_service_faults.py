@@ -83,12 +83,14 @@ def pool_workers(server: Server) -> list[psutil.Process]:
 
 def test_pool_workers_killed_mid_queue_cost_no_submission(tmp_path: Path, db_url: str | None) -> None:
     """SIGKILL, as the OOM killer sends it, to one pool worker after another while a queue is
-    graded: every submission ends graded, by its checks (no 0-point `error` verdict), once."""
+    graded: every submission ends graded, by its checks (no 0-point `error` verdict), once. The
+    queue is handed in with grading paused, so that the kills land in it however fast the
+    machine grades (a worker killed holding the pool's channel lock once stalled it for good)."""
     course = make_course(tmp_path / "course", db_url, students=STUDENTS)
     db = database(course.folder, db_url)
     with Server(course, 2, "--rate-limit", "100000") as server:
-        wait_workers_ready(server)
-        ids = hand_in_many(server, 240)
+        with grading_paused(server):
+            ids = hand_in_many(server, 240)
         killed: list[int] = []
         deadline = time.monotonic() + 120
         while len(killed) < 4 and time.monotonic() < deadline:

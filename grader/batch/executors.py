@@ -62,6 +62,9 @@ POOL_CHECK_SECONDS = 1.0
 # its work sent again to a new pool, as for a pool that broke. A worker that retired (it graded
 # its ``max_tasks`` and exited 0, its result sent) is not a death.
 STALL_SECONDS = 15.0
+# Results a worker sent before another died may come back after that death was seen: a death
+# this long before the last result still counts as one since it.
+RESULTS_IN_FLIGHT_SECONDS = 5.0
 
 
 class ExecutorLost(RuntimeError):
@@ -175,13 +178,14 @@ class LocalExecutor:
 
         if self.context.get_start_method() == "fork":  # workers inherit the checkers imported here
             load_checkers(setup.spec)
-        return ProcessPool(
+        pool = ProcessPool(
             max_workers=self.jobs,
             max_tasks=self.max_tasks,
             initializer=install_pool_worker,
             initargs=(setup, self.nice, self.keep > 0),
             context=self.context,
         )
+        return count_deaths(pool)
 
     def _enter(self, setup: WorkerSetup) -> _Pool:
         with self._lock:
@@ -257,18 +261,41 @@ class _Pool:
     retired: bool = False
 
 
-def pool_workers(pool: ProcessPool) -> dict[int, Any]:
-    """The pool's workers now, by pid (pebble's pool manager holds them, as multiprocessing
-    processes; it has no public call for them)."""
-    manager = getattr(getattr(pool, "_pool_manager", None), "worker_manager", None)
-    return dict(getattr(manager, "workers", {}) or {})
+def count_deaths(pool: ProcessPool) -> ProcessPool:
+    """The pool, its workers' deaths counted and timed (:func:`worker_deaths`,
+    :func:`last_death`) from now on. pebble's pool manager looks at its workers in
+    ``inspect_workers``, which returns each that ended otherwise than by retiring (exit 0); it
+    has no public call for them. Every death passes there, a replacement's killed before it was
+    ever seen included."""
+    manager = _worker_manager(pool)
+    if manager is None:
+        return pool
+    inspect = manager.inspect_workers
+    manager.deaths, manager.last_death = 0, float("-inf")
+
+    def inspect_counting() -> tuple[Any, ...]:
+        expired = inspect()
+        if expired:
+            manager.deaths += len(expired)
+            manager.last_death = time.monotonic()
+        return expired
+
+    manager.inspect_workers = inspect_counting
+    return pool
 
 
-def died_since(before: dict[int, Any], pool: ProcessPool) -> bool:
-    """Whether a worker of ``before`` is gone from the pool otherwise than by retiring (a
-    worker past its ``max_tasks`` exits 0 once its last result is sent)."""
-    now = pool_workers(pool)
-    return any(process.exitcode != 0 for pid, process in before.items() if pid not in now)
+def _worker_manager(pool: ProcessPool) -> Any:
+    return getattr(getattr(pool, "_pool_manager", None), "worker_manager", None)
+
+
+def worker_deaths(pool: ProcessPool) -> int:
+    """How many of the pool's workers died since :func:`count_deaths`."""
+    return int(getattr(_worker_manager(pool), "deaths", 0))
+
+
+def last_death(pool: ProcessPool) -> float:
+    """When (``time.monotonic``) a worker of the pool last died; ``-inf`` if none has."""
+    return float(getattr(_worker_manager(pool), "last_death", float("-inf")))
 
 
 def end_broken(pool: ProcessPool) -> None:
@@ -373,11 +400,9 @@ class PoolWindow(ChunkWindow):
         self.sent_to: dict[Any, ProcessPool] = {}  # each pending future's pool
         self.broken_pools: set[ProcessPool] = set()  # since a chunk was last graded
         self.progress_at = time.monotonic()  # when a chunk last came back
-        self.workers_then: dict[ProcessPool, dict[int, Any]] = {}  # each pool's workers then, by pid
 
     def _submit(self, chunk: Chunk) -> Any:
         pool = self.pool()
-        self.workers_then.setdefault(pool, pool_workers(pool))
         future = pool.schedule(grade_chunk, args=(chunk,), timeout=self.budget * len(chunk))
         self.sent_to[future] = pool
         return future
@@ -391,21 +416,20 @@ class PoolWindow(ChunkWindow):
             )
             if done:
                 self.progress_at = time.monotonic()
-                self.workers_then = {pool: pool_workers(pool) for pool in set(self.sent_to.values())}
                 return done
             for pool in set(self.sent_to.values()):
                 if pool.active and self._stalled(pool):
-                    pool.stop()  # inactive from now: the futures below fail, a new pool takes its work
+                    end_broken(pool)  # inactive from now: its futures fail, a new pool takes its work
             for future, pool in list(self.sent_to.items()):
                 if not pool.active and not future.done():  # a broken pool never settles it
                     future.set_exception(BrokenProcessPool("its pool broke before a worker took it"))
 
     def _stalled(self, pool: ProcessPool) -> bool:
         """One of the pool's workers died (pebble replaced it; one that retired does not count)
-        and nothing came back since, for :data:`STALL_SECONDS`."""
-        before = self.workers_then.setdefault(pool, pool_workers(pool))
+        and nothing came back since, for :data:`STALL_SECONDS` (the results that were on their
+        way when it died aside)."""
         idle = time.monotonic() - self.progress_at > STALL_SECONDS
-        return idle and died_since(before, pool)
+        return idle and last_death(pool) > self.progress_at - RESULTS_IN_FLIGHT_SECONDS
 
     def _outcome(self, future: Any, chunk: Chunk) -> Iterator[list[Graded]]:
         from concurrent.futures.process import BrokenProcessPool
