@@ -235,3 +235,29 @@ def test_a_job_finds_no_text_of_an_earlier_request_in_its_memory() -> None:
     coded = bytes(c ^ 1 for c in secret.encode())
     found = _findings(f"NEEDLE = {coded!r}\n" + MEMORY_SCAN, "student-after")
     assert found["hits"] <= 1, found  # its own needle only, never the reference's text
+
+
+def test_a_principal_reads_its_jobs_line_in_blocks_and_nothing_past_it() -> None:
+    """The head gives the jobs line's length: the principal reads exactly that many bytes, in
+    blocks (a byte at a time, a 300 KB line cost 300,000 reads), and leaves what follows (the
+    next request's head, the template's) in the pipe; a length past the limit is refused."""
+    import threading
+
+    import pytest
+
+    from grader.types.code import runner
+
+    jobs = ('{"jobs": [' + ", ".join(['{"x": "' + "y" * 1000 + '"}'] * 300) + "]}\n").encode()
+    following = b'{"id": 2}\n'
+    read_end, write_end = os.pipe()
+    sending = threading.Thread(target=runner._write_all, args=(write_end, jobs + following))
+    sending.start()
+    try:
+        assert runner._read_exactly(read_end, len(jobs)) == jobs
+        sending.join(10)
+        assert os.read(read_end, 1 << 16) == following
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    with pytest.raises(ValueError):
+        runner._read_exactly(0, runner.MAX_REQUEST_BYTES + 1)

@@ -162,7 +162,9 @@ class WarmSandbox:
             head["uid"] = JOB_UID_BASE + ((os.getpid() * PRINCIPALS) + number % PRINCIPALS) % JOB_UID_SPAN
         texts = request.get("texts") or [json.dumps(job, allow_nan=True) for job in request["jobs"]]
         # the head, read by the template; the jobs on a line of their own, read by the principal
-        line = json.dumps(head, allow_nan=True) + '\n{"jobs": [' + ", ".join(texts) + "]}\n"
+        jobs = '{"jobs": [' + ", ".join(texts) + "]}\n"
+        head["size"] = len(jobs.encode("utf-8"))
+        line = json.dumps(head, allow_nan=True) + "\n" + jobs
         output = RunnerOutput()
         if not self._send_text(line):
             output.diagnostics = self._diagnostics()
