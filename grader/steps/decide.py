@@ -856,18 +856,11 @@ def _exactly(
 ) -> StepMark:
     """A step about to be shown, compared with no tolerance (:mod:`grader.steps.exactness`)."""
     assert left.node is not None and right.node is not None
-    found, compared = exactness.exact_witness(left.node, right.node, domain, scope.functions)
     decimals = exactness.rounded_decimals(step.left, step.right)
-    if found is not None and decimals:
-        return StepMark(**base, status="shown", certificate=exactness.rounded_said(decimals))
+    status, said, found = exactness.settle(left.node, right.node, domain, scope.functions, said, decimals)
     if found is not None:
         return _witness_mark(base, found, scope)
-    if exactness.tolerance_only(said) and not decimals:
-        if compared:
-            return StepMark(**base, status="shown", certificate=exactness.probed_said(compared))
-        why = f"the sides agree only to within a tolerance ({said}), not shown equal"
-        return StepMark(**base, status="undecided", certificate=why)
-    return StepMark(**base, status="shown", certificate=said)
+    return StepMark(**base, status=status, certificate=said)
 
 
 def _identity(a: ast.Node, b: ast.Node, scope: Scope, rtol: float, atol: float) -> bool:
@@ -1282,6 +1275,10 @@ def _shown_with_unknowns(
         names = _names(left.node, right.node)
         template, _ = _holds_op(step.relation)
         status, said = _engine("0", template.format(a=left.text, b=right.text), names, scope, 0.0, ATOL)
+    if status == "shown" and step.relation == "=":  # compared with no tolerance; no witness
+        domain = W.Domain(names, scope.domains, scope.conditions)
+        decimals = exactness.rounded_decimals(step.left, step.right)
+        status, said, _ = exactness.settle(left.node, right.node, domain, scope.functions, said, decimals)
     if status == "shown":
         return StepMark(**base, status="shown", certificate=said + unknowns)
     return StepMark(

@@ -96,6 +96,23 @@ def exact_witness(
     return None, len(points)
 
 
+def settle(
+    a: ast.Node, b: ast.Node, domain: W.Domain, functions: Mapping[str, Any], said: str, decimals: list[str]
+) -> tuple[str, str, W.Found | None]:
+    """(status, certificate or why, witness) of a step shown with certificate ``said``, its
+    sides then compared with no tolerance; a witness only with status "wrong"."""
+    found, compared = exact_witness(a, b, domain, functions)
+    if found is not None and decimals:
+        return "shown", rounded_said(decimals), None
+    if found is not None:
+        return "wrong", found.how, found
+    if tolerance_only(said) and not decimals:
+        if compared:
+            return "shown", probed_said(compared), None
+        return "undecided", f"the sides agree only to within a tolerance ({said}), not shown equal", None
+    return "shown", said, None
+
+
 def probed_said(compared: int) -> str:
     """A step the engine showed only to within a tolerance, whose sides then agreed with
     none at the points compared: probes, not a proof."""
