@@ -22,7 +22,7 @@ import re
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
@@ -40,7 +40,7 @@ from grader.mathlang import ast
 from grader.mathlang.domains import SymbolDomain
 from grader.mathlang.errors import MathError
 from grader.mathlang.evaluate import compile_functions
-from grader.steps import limits, network, premise, under, vectors
+from grader.steps import exactness, limits, network, premise, under, vectors
 from grader.steps.calculus import has_derivative
 from grader.steps.entries import kronecker_valued
 from grader.steps.find import _top_level_relations
@@ -51,6 +51,14 @@ from grader.steps.opaque import opaque_sides
 from grader.steps.read import Context, Read, only_applied, plain_entries, read_side, shown_name
 from grader.steps.rewrite import split_exponentials
 from grader.steps.scope import WIDER, Scope, bound, complex_in, relations, scope_of
+from grader.steps.statements import Statement as _Statement
+from grader.steps.statements import indicator as _indicator
+from grader.steps.statements import one_without_value as _one_without_value
+from grader.steps.statements import solution_points as _solution_points
+from grader.steps.statements import solved_for as _solved_for
+from grader.steps.statements import statement as _statement
+from grader.steps.statements import truth as _truth
+from grader.steps.statements import truth_floats as _truth_floats
 from grader.steps.sums import (
     has_listed_dots,
     implicit_size,
@@ -795,6 +803,8 @@ def _engine_once(
         # the certificate says what was shown: probes name how many points (and of which kinds)
         probes = f"{Certificate.PROBES.value}: sample points"
         said = verdict.decision.describe() if verdict.decision else probes
+        if verdict.decision and exactness.within_said(verdict.decision.method):
+            said = f"{said} ({verdict.decision.method})"  # within a tolerance: said so
         return "shown", said
     if verdict.status is VerdictStatus.INCORRECT:
         return "different", verdict.feedback.splitlines()[0] if verdict.feedback else "different"
@@ -810,7 +820,7 @@ def _equality(left: Read, right: Read, step: Step, scope: Scope, base: dict[str,
     if found is not None:
         return _witness_mark(base, found, scope)
     if _identity(left.node, right.node, scope, rtol, atol):
-        return StepMark(**base, status="shown", certificate=Certificate.PROVED.value)
+        return _exactly(left, right, step, domain, scope, base, Certificate.PROVED.value)
     if (given := premise.holds_given(left.node, right.node, scope.conditions)) is not None:
         return StepMark(**base, status="shown", certificate=f"{Certificate.PROVED.value} given {given}")
     same = functools.partial(_identity, scope=scope, rtol=rtol, atol=atol)
@@ -821,13 +831,16 @@ def _equality(left: Read, right: Read, step: Step, scope: Scope, base: dict[str,
         return StepMark(**base, status="shown", certificate=said)
     status, said = _engine(left.text, right.text, names, scope, rtol, atol)
     if status == "shown":
-        return StepMark(**base, status="shown", certificate=said)
+        return _exactly(left, right, step, domain, scope, base, said)
     if status == "different":
         point = W.point_in(said, names)
         if point is not None:  # the engine's own point, confirmed here as any other
             found = _equality_witness(left.node, right.node, domain, scope, rtol, atol, extra=[point])
             if found is not None:
                 return _witness_mark(base, found, scope)
+        found, _ = exactness.exact_witness(left.node, right.node, domain, scope.functions)
+        if found is not None and not exactness.rounded_decimals(step.left, step.right):
+            return _witness_mark(base, found, scope)
         return StepMark(
             **base,
             status="undecided",
@@ -836,6 +849,18 @@ def _equality(left: Read, right: Read, step: Step, scope: Scope, base: dict[str,
             "and differ was confirmed",
         )
     return StepMark(**base, status="undecided", certificate=said)
+
+
+def _exactly(
+    left: Read, right: Read, step: Step, domain: W.Domain, scope: Scope, base: dict[str, Any], said: str
+) -> StepMark:
+    """A step about to be shown, compared with no tolerance (:mod:`grader.steps.exactness`)."""
+    assert left.node is not None and right.node is not None
+    decimals = exactness.rounded_decimals(step.left, step.right)
+    status, said, found = exactness.settle(left.node, right.node, domain, scope.functions, said, decimals)
+    if found is not None:
+        return _witness_mark(base, found, scope)
+    return StepMark(**base, status=status, certificate=said)
 
 
 def _identity(a: ast.Node, b: ast.Node, scope: Scope, rtol: float, atol: float) -> bool:
@@ -850,7 +875,8 @@ def _identity(a: ast.Node, b: ast.Node, scope: Scope, rtol: float, atol: float) 
         # either way round: the two agree wherever both have a value
         for left, right in ((a, b), (split_a, split_b), (split_b, split_a)):
             reading = identity.read_both(left, right, scope.functions, {})
-            if reading is not None and identity.within_tolerance(reading, rtol, atol) is not None:
+            # no tolerance: a step is an exact claim (a rounded decimal is shown by the engine)
+            if reading is not None and identity.within_tolerance(reading, 0.0, 0.0) is not None:
                 return True
         return False
     except Exception:  # a formula the reader does not cover: the engine decides
@@ -1249,6 +1275,10 @@ def _shown_with_unknowns(
         names = _names(left.node, right.node)
         template, _ = _holds_op(step.relation)
         status, said = _engine("0", template.format(a=left.text, b=right.text), names, scope, 0.0, ATOL)
+    if status == "shown" and step.relation == "=":  # compared with no tolerance; no witness
+        domain = W.Domain(names, scope.domains, scope.conditions)
+        decimals = exactness.rounded_decimals(step.left, step.right)
+        status, said, _ = exactness.settle(left.node, right.node, domain, scope.functions, said, decimals)
     if status == "shown":
         return StepMark(**base, status="shown", certificate=said + unknowns)
     return StepMark(
@@ -1267,13 +1297,6 @@ def _pieces_said(pieces: Sequence[str]) -> str:
 # -- iff / implies ------------------------------------------------------------------------------
 
 
-@dataclass
-class _Statement:
-    op: str
-    left: Read
-    right: Read
-
-
 def _arrays_related(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | None:
     """Two statements between scalars of vectors and matrices that are one relation
     rearranged (:func:`grader.steps.sized.same_relation`): shown, never refuted."""
@@ -1290,45 +1313,6 @@ def _arrays_related(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark 
     return StepMark(**base, status="shown", certificate=said) if said else None
 
 
-def _statement(text: str, scope: Scope) -> _Statement | str:
-    cuts = _top_level_relations(text)
-    if len(cuts) != 1 or cuts[0][2] not in ("=", "<", "<=", ">", ">="):
-        return "a statement that is not one equation or inequality: out of scope"
-    start, end, op = cuts[0]
-    left, right = read_side(text[:start].strip(), scope.context), read_side(text[end:].strip(), scope.context)
-    if left.node is None or right.node is None:
-        return left.why or right.why
-    return _Statement(str(op), left, right)
-
-
-def _truth(s: _Statement, point: dict[str, Fraction], scope: Scope, bits: int) -> bool | None:
-    assert s.left.node is not None and s.right.node is not None
-    x = W.value_at(s.left.node, point, scope.functions, bits)
-    y = W.value_at(s.right.node, point, scope.functions, bits)
-    if x is None or y is None:
-        return None
-    return W.compare_values(x, y, s.op)
-
-
-def _truth_floats(
-    s: _Statement, points: list[dict[str, Fraction]], names: list[str], scope: Scope
-) -> np.ndarray:
-    assert s.left.node is not None and s.right.node is not None
-    x, y = (
-        W.floats(s.left.node, points, names, scope.functions),
-        W.floats(s.right.node, points, names, scope.functions),
-    )
-    with np.errstate(all="ignore"):
-        truth = {
-            "=": np.isclose(x, y, rtol=1e-12, atol=1e-12),
-            "<": x < y,
-            "<=": x <= y,
-            ">": x > y,
-            ">=": x >= y,
-        }[s.op]
-    return np.where(np.isfinite(x) & np.isfinite(y), truth.astype(float), np.nan)
-
-
 def _logical(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark:
     p, q = _statement(step.left, scope), _statement(step.right, scope)
     if isinstance(p, str) or isinstance(q, str):
@@ -1342,12 +1326,14 @@ def _logical(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark:
     domain = W.Domain(names, scope.domains, scope.conditions)
     both_ways = step.relation == "iff"
     extra = _solution_points(p, names, scope) + (_solution_points(q, names, scope) if both_ways else [])
+    extra = _one_without_value(p, q, both_ways, names, domain, scope) + extra
 
     def propose(points: list[dict[str, Fraction]]) -> np.ndarray:
         tp, tq = _truth_floats(p, points, names, scope), _truth_floats(q, points, names, scope)
-        flags = (tp == 1) & (tq == 0)
+        # where a side has no value in floats (nan) a statement may be false: worth checking
+        flags = (tp == 1) & ((tq == 0) | np.isnan(tq))
         if both_ways:
-            flags |= (tq == 1) & (tp == 0)
+            flags |= (tq == 1) & ((tp == 0) | np.isnan(tp))
         # equations hold on thin sets: points found on them are checked whatever floats say
         return flags | np.array([i < len(extra) for i in range(len(points))])
 
@@ -1360,7 +1346,9 @@ def _logical(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark:
         x = W.value_at(fails.left.node, point, scope.functions, bits)
         y = W.value_at(fails.right.node, point, scope.functions, bits)
         if x is None or y is None:
-            return None
+            return exactness.no_value_witness(
+                (fails.left.node, fails.right.node), point, scope.functions, bits
+            )
         exact = all(isinstance(v, Fraction) for v in (x, y))
         return W.Found(point, x, y, "exact" if exact else "interval bound")
 
@@ -1443,50 +1431,3 @@ def _logical_shown(
     else:
         return None
     return said if status == "shown" else None
-
-
-def _solved_for(s: _Statement) -> tuple[str, str] | None:
-    """``x = 2`` (a symbol alone on one side, not on the other): the symbol and its value."""
-    for name_side, value_side in ((s.left, s.right), (s.right, s.left)):
-        node = name_side.node
-        if (
-            isinstance(node, ast.Sym)
-            and value_side.node is not None
-            and node.name not in ast.free_names(value_side.node)
-        ):
-            return node.name, value_side.text
-    return None
-
-
-def _indicator(s: _Statement) -> str:
-    a, b = s.left.text, s.right.text
-    return {
-        "<=": f"1 - heaviside(({a}) - ({b}), 0)",
-        ">=": f"1 - heaviside(({b}) - ({a}), 0)",
-        "<": f"1 - heaviside(({a}) - ({b}), 1)",
-        ">": f"1 - heaviside(({b}) - ({a}), 1)",
-    }[s.op]
-
-
-def _solution_points(s: _Statement, names: list[str], scope: Scope) -> list[dict[str, Fraction]]:
-    """Rational points on an equation's solution set: every symbol but one at grid values, the
-    last one at the rational roots found where the residual changes sign or is exactly 0."""
-    if s.op != "=" or not names or s.left.node is None or s.right.node is None:
-        return []
-    residual = ast.BinOp(0, "-", s.left.node, s.right.node)
-    out: list[dict[str, Fraction]] = []
-    started = time.monotonic()
-    unknown = names[-1]
-    others = names[:-1]
-    domain = W.Domain(names, scope.domains, [])
-    bases = W.candidate_points(W.Domain(others, scope.domains, []))[:8] if others else [{}]
-    grid = sorted(set(domain.values(unknown)))
-    for base in bases:
-        points = [{**base, unknown: v} for v in grid]
-        values = W.floats(residual, points, names, scope.functions)
-        for i, point in enumerate(points):
-            if values[i] == 0:
-                out.append(point)
-        if time.monotonic() - started > 0.2:
-            break
-    return out[:24]
