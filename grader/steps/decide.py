@@ -22,7 +22,7 @@ import re
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
@@ -50,7 +50,10 @@ from grader.steps.models import Witness as WitnessModel
 from grader.steps.opaque import opaque_sides
 from grader.steps.read import Context, Read, only_applied, plain_entries, read_side, shown_name
 from grader.steps.rewrite import split_exponentials
-from grader.steps.scope import WIDER, Scope, bound, complex_in, relations, scope_of
+from grader.steps.scope import WIDER, Scope, bound, complex_in, relations, scope_of, unmet_conditions
+from grader.steps.statements import Statement as _Statement
+from grader.steps.statements import failing, indicator, statement, truth, truth_floats
+from grader.steps.statements import nodes as statement_nodes
 from grader.steps.sums import (
     has_listed_dots,
     implicit_size,
@@ -90,13 +93,15 @@ def mark_chains(
     return out
 
 
-def _not_checked(step: Step) -> StepMark:
+def _not_checked(
+    step: Step, why: str = "not checked: the time for this answer's steps was spent"
+) -> StepMark:
     return StepMark(
         **{"from": step.left, "to": step.right},
         relation=step.relation,
         line=step.line,
         status="undecided",
-        certificate="not checked: the time for this answer's steps was spent",
+        certificate=why,
     )
 
 
@@ -104,6 +109,15 @@ def _not_checked(step: Step) -> StepMark:
 
 
 def mark_step(step: Step, scope: Scope) -> StepMark:
+    """The step marked; never shown where the stated conditions may leave no value."""
+    if scope.empty is not None:
+        return _not_checked(step, scope.empty)
+    mark = _marked(step, scope)
+    why = unmet_conditions(scope) if mark.status == "shown" else None
+    return mark if why is None else mark.model_copy(update={"status": "undecided", "certificate": why})
+
+
+def _marked(step: Step, scope: Scope) -> StepMark:
     mark = _mark_step(step, scope)
     if mark.status == "undecided" and (scope.network or network.may_read(step.left + step.right)):
         mark = (
@@ -1267,13 +1281,6 @@ def _pieces_said(pieces: Sequence[str]) -> str:
 # -- iff / implies ------------------------------------------------------------------------------
 
 
-@dataclass
-class _Statement:
-    op: str
-    left: Read
-    right: Read
-
-
 def _arrays_related(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | None:
     """Two statements between scalars of vectors and matrices that are one relation
     rearranged (:func:`grader.steps.sized.same_relation`): shown, never refuted."""
@@ -1291,42 +1298,7 @@ def _arrays_related(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark 
 
 
 def _statement(text: str, scope: Scope) -> _Statement | str:
-    cuts = _top_level_relations(text)
-    if len(cuts) != 1 or cuts[0][2] not in ("=", "<", "<=", ">", ">="):
-        return "a statement that is not one equation or inequality: out of scope"
-    start, end, op = cuts[0]
-    left, right = read_side(text[:start].strip(), scope.context), read_side(text[end:].strip(), scope.context)
-    if left.node is None or right.node is None:
-        return left.why or right.why
-    return _Statement(str(op), left, right)
-
-
-def _truth(s: _Statement, point: dict[str, Fraction], scope: Scope, bits: int) -> bool | None:
-    assert s.left.node is not None and s.right.node is not None
-    x = W.value_at(s.left.node, point, scope.functions, bits)
-    y = W.value_at(s.right.node, point, scope.functions, bits)
-    if x is None or y is None:
-        return None
-    return W.compare_values(x, y, s.op)
-
-
-def _truth_floats(
-    s: _Statement, points: list[dict[str, Fraction]], names: list[str], scope: Scope
-) -> np.ndarray:
-    assert s.left.node is not None and s.right.node is not None
-    x, y = (
-        W.floats(s.left.node, points, names, scope.functions),
-        W.floats(s.right.node, points, names, scope.functions),
-    )
-    with np.errstate(all="ignore"):
-        truth = {
-            "=": np.isclose(x, y, rtol=1e-12, atol=1e-12),
-            "<": x < y,
-            "<=": x <= y,
-            ">": x > y,
-            ">=": x >= y,
-        }[s.op]
-    return np.where(np.isfinite(x) & np.isfinite(y), truth.astype(float), np.nan)
+    return statement(text, scope.context)
 
 
 def _logical(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark:
@@ -1337,14 +1309,17 @@ def _logical(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark:
         always = _conclusion_always_holds(step, scope, base) if step.relation == "implies" else None
         arrays = _arrays_related(step, scope, base) if "matri" in why or "vector" in why else None
         return always or arrays or _logical_with_unknowns(step, scope, base, why)
-    nodes = [n for s in (p, q) for n in (s.left.node, s.right.node) if n is not None]
+    nodes = statement_nodes(p, q)
     names = _names(*nodes)
     domain = W.Domain(names, scope.domains, scope.conditions)
     both_ways = step.relation == "iff"
     extra = _solution_points(p, names, scope) + (_solution_points(q, names, scope) if both_ways else [])
 
     def propose(points: list[dict[str, Fraction]]) -> np.ndarray:
-        tp, tq = _truth_floats(p, points, names, scope), _truth_floats(q, points, names, scope)
+        tp, tq = (
+            truth_floats(p, points, names, scope.functions),
+            truth_floats(q, points, names, scope.functions),
+        )
         flags = (tp == 1) & (tq == 0)
         if both_ways:
             flags |= (tq == 1) & (tp == 0)
@@ -1352,10 +1327,10 @@ def _logical(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark:
         return flags | np.array([i < len(extra) for i in range(len(points))])
 
     def confirm(point: dict[str, Fraction], bits: int) -> W.Found | None:
-        tp, tq = _truth(p, point, scope, bits), _truth(q, point, scope, bits)
+        tp, tq = truth(p, point, scope.functions, bits), truth(q, point, scope.functions, bits)
         if tp is None or tq is None or tp == tq or (not both_ways and not tp):
             return None
-        fails = q if tp else p
+        fails = failing(q if tp else p, point, scope.functions, bits)
         assert fails.left.node is not None and fails.right.node is not None
         x = W.value_at(fails.left.node, point, scope.functions, bits)
         y = W.value_at(fails.right.node, point, scope.functions, bits)
@@ -1410,7 +1385,7 @@ def _logical_with_unknowns(step: Step, scope: Scope, base: dict[str, Any], why: 
         (left_text, right_text), pieces = found
         p, q = _statement(left_text, scope), _statement(right_text, scope)
         if not isinstance(p, str) and not isinstance(q, str):
-            nodes = [n for s in (p, q) for n in (s.left.node, s.right.node) if n is not None]
+            nodes = statement_nodes(p, q)
             shown = _logical_shown(p, q, step.relation == "iff", _names(*nodes), scope)
             if shown is not None:
                 return StepMark(
@@ -1437,7 +1412,7 @@ def _logical_shown(
         p_text, q_text = f"{p.left.text} = {p.right.text}", f"{q.left.text} = {q.right.text}"
         status, said = _engine(p_text, q_text, names, scope, RTOL, ATOL)
     elif p.op != "=" and q.op != "=":  # truth values (0 or 1) compared over the domain
-        ind_p, ind_q = _indicator(p), _indicator(q)
+        ind_p, ind_q = indicator(p), indicator(q)
         reference, answer = (ind_p, ind_q) if both_ways else ("0", f"relu(({ind_p}) - ({ind_q}))")
         status, said = _engine(reference, answer, names, scope, 0.0, ATOL)
     else:
@@ -1456,16 +1431,6 @@ def _solved_for(s: _Statement) -> tuple[str, str] | None:
         ):
             return node.name, value_side.text
     return None
-
-
-def _indicator(s: _Statement) -> str:
-    a, b = s.left.text, s.right.text
-    return {
-        "<=": f"1 - heaviside(({a}) - ({b}), 0)",
-        ">=": f"1 - heaviside(({b}) - ({a}), 0)",
-        "<": f"1 - heaviside(({a}) - ({b}), 1)",
-        ">": f"1 - heaviside(({b}) - ({a}), 1)",
-    }[s.op]
 
 
 def _solution_points(s: _Statement, names: list[str], scope: Scope) -> list[dict[str, Fraction]]:
