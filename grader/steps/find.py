@@ -1400,7 +1400,9 @@ def _as_chain(
         for _, c, start in near
         if rows[-1].start in turns_after or any(start < t <= rows[0].start for t in turns)
     ]
-    conditions += reach.latest_per_symbol([(start, c) for at, c, start in near if c not in other_case])
+    conditions += reach.latest_per_symbol(
+        [(start, c, reach.standing(around[0], start)) for at, c, start in near if c not in other_case]
+    )
     unread = tuple(  # as far as a condition read reaches: a premise in words is one too
         word
         for at, word, start in unread_at

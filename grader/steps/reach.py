@@ -73,13 +73,32 @@ def reset(resets: Sequence[tuple[int, str]], condition: str, start: int, until: 
     return any(start < at <= until and name.lstrip("\\") in names for at, name in resets)
 
 
-def latest_per_symbol(conditions: list[tuple[int, str]]) -> list[str]:
-    """A condition stated later (by offset) on the same symbols replaces an earlier one ("for
-    $x > 0$ ... for $x < 0$": a new case); conditions stated together (one offset: listed in
-    one statement) hold together, and so do conditions on other symbols (``x < 0`` and
+# a sentence that opens with these words states a standing assumption ("Let $x > 0$."), not a case
+_STANDING = re.compile(
+    r"\W*(?:let(?!\s+us\b|\s+me\b|'s)|assume|assuming|suppose|given|throughout|we\s+are\s+(?:told|given))\b",
+    re.IGNORECASE,
+)
+
+
+def standing(plain: str, start: int) -> bool:
+    """Whether the condition at ``start`` is a standing assumption: its sentence opens with
+    "let", "assume", "suppose", "given", ... ("Let $x > 0$. If $x < 1$ then ...": both hold)."""
+    sentence = re.split(r"[.!?;:](?:\s|$)|\n\s*\n", plain[max(0, start - 200) : start])[-1]
+    return _STANDING.match(sentence) is not None
+
+
+def latest_per_symbol(conditions: list[tuple[int, str, bool]]) -> list[str]:
+    """(offset, condition, standing) -> the conditions that apply. A case stated later (by
+    offset) on the same symbols replaces an earlier one ("for $x > 0$ ... for $x < 0$"); a
+    standing assumption ("Let $x > 0$.") holds on under a later case and is replaced only by a
+    later standing one or a reset. Conditions stated together (one offset: listed in one
+    statement) hold together, and so do conditions on other symbols (``x < 0`` and
     ``x + \\epsilon < 0``): the domain is then narrower, never wider."""
-    named = [(at, c, frozenset(names_in(c))) for at, c in conditions]
+    named = [(at, c, frozenset(names_in(c)), kept) for at, c, kept in conditions]
     latest: dict[frozenset[str], int] = {}
-    for at, _, names in named:
+    assumed: dict[frozenset[str], int] = {}
+    for at, _, names, kept in named:
         latest[names] = max(latest.get(names, at), at)
-    return [c for at, c, names in named if latest[names] == at]
+        if kept:
+            assumed[names] = max(assumed.get(names, at), at)
+    return [c for at, c, names, _ in named if at in (latest[names], assumed.get(names))]
