@@ -1324,13 +1324,13 @@ class _Items:
 
     def same_part(self, at: int, line: int) -> bool:
         """Does a condition stated on line ``at`` reach a chain on ``line``: not out of a part
-        labelled by a letter ("(a)", "b.") or a question into another (one stated before the
-        parts reaches them all)."""
+        labelled by a letter ("(a)", "b.", "(ii)") into another one; one stated before the
+        parts reaches them all, and numbered steps ("1. ... 2. ...") are one derivation."""
         if not (0 < at <= len(self.lines) and 0 < line <= len(self.lines)):
             return True
-        (question, label), other = self.parts[at - 1], self.parts[line - 1]
-        numbered = label.isdigit()  # "1. Evaluate ... 2. Plug in": steps of one derivation
-        return (question, label) == other or (question == other[0] and (not label or numbered))
+        label, other = self.parts[at - 1][1], self.parts[line - 1][1]
+        lettered = label and other and not label.isdigit() and not other.isdigit()
+        return not lettered or label == other
 
     def same(self, at: int, line: int) -> bool:
         """Does a premise stated on line ``at`` reach a chain starting on ``line``."""

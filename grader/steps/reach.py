@@ -27,9 +27,10 @@ _NAME = r"\\?([A-Za-z]+(?:_\{?\w+\}?)?)"
 _REAL = r"(?:\\in\s*\\mathbb\s*\{?\s*R\s*\}?\s*)?"
 # "any real $x$", "for all $x$", "every $x \in \mathbb{R}$", "$x$ be any real number",
 # "$x$ is arbitrary", "\forall x," : the symbol is general again
+_QUALIFIED = r"(?!\s*(?:in|with|such|satisfying|that|where|from|between|on|of|near|close)\b)"
 _GENERAL_SYMBOL = re.compile(
-    rf"\b(?:any|every|all|each|arbitrary)\s+(?:real\s+)?(?:(?:numbers?|values?)\s+(?:of\s+)?)?\$\s*{_NAME}\s*{_REAL}\$"
-    rf"|\$\s*{_NAME}\s*{_REAL}\$\s*(?:be|is|being)\s+(?:an?\s+)?(?:any|arbitrary)\b"
+    rf"\b(?:any|every|all|each|arbitrary)\s+(?:real\s+)?(?:(?:numbers?|values?)\s+(?:of\s+)?)?\$\s*{_NAME}\s*{_REAL}\${_QUALIFIED}"
+    rf"|\$\s*{_NAME}\s*{_REAL}\$\s*(?:be|is|being)\s+(?:an?\s+)?(?:any|arbitrary)\b(?!\s+(?:positive|negative|non))"
     rf"|\\forall\s*{_NAME}\s*{_REAL}(?=[,:$]|\\quad|\\colon)",
     re.IGNORECASE,
 )
