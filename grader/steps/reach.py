@@ -76,7 +76,7 @@ def reset(resets: Sequence[tuple[int, str]], condition: str, start: int, until: 
 
 # a sentence that opens with these words states a standing assumption ("Let $x > 0$."), not a case
 _STANDING = re.compile(
-    r"\W*(?:let(?!\s+us\b|\s+me\b|'s)|assume|assuming|suppose|given|throughout|we\s+are\s+(?:told|given))\b",
+    r"\W*(?:(?:now|next|finally|instead|and|but)\s*,?\s+)?(?:let(?!\s+us\b|\s+me\b|'s)|assume|assuming|suppose|given|throughout|we\s+are\s+(?:told|given))\b",
     re.IGNORECASE,
 )
 
@@ -84,7 +84,8 @@ _STANDING = re.compile(
 def standing(plain: str, start: int) -> bool:
     """Whether the condition at ``start`` is a standing assumption: its sentence opens with
     "let", "assume", "suppose", "given", ... ("Let $x > 0$. If $x < 1$ then ...": both hold)."""
-    sentence = re.split(r"[.!?;:](?:\s|$)|\n\s*\n", plain[max(0, start - 200) : start])[-1]
+    # a displayed formula ends a sentence too ("Then $$...$$ Now suppose $x \\ge 0$")
+    sentence = re.split(r"[.!?;:](?:\s|$)|\n\s*\n|\$\$|\\\]", plain[max(0, start - 200) : start])[-1]
     return _STANDING.match(sentence) is not None
 
 
