@@ -50,15 +50,19 @@ from grader.steps.models import Witness as WitnessModel
 from grader.steps.opaque import opaque_sides
 from grader.steps.read import Context, Read, only_applied, plain_entries, read_side, shown_name
 from grader.steps.rewrite import split_exponentials
-from grader.steps.scope import WIDER, Scope, bound, complex_in, relations, scope_of
+from grader.steps.scope import WIDER, Scope, bound, complex_in, relations, scope_of, unmet_conditions
 from grader.steps.statements import Statement as _Statement
-from grader.steps.statements import indicator as _indicator
-from grader.steps.statements import one_without_value as _one_without_value
-from grader.steps.statements import solution_points as _solution_points
-from grader.steps.statements import solved_for as _solved_for
-from grader.steps.statements import statement as _statement
-from grader.steps.statements import truth as _truth
-from grader.steps.statements import truth_floats as _truth_floats
+from grader.steps.statements import (
+    failing,
+    indicator,
+    one_without_value,
+    solution_points,
+    solved_for,
+    statement,
+    truth,
+    truth_floats,
+)
+from grader.steps.statements import nodes as statement_nodes
 from grader.steps.sums import (
     has_listed_dots,
     implicit_size,
@@ -98,13 +102,15 @@ def mark_chains(
     return out
 
 
-def _not_checked(step: Step) -> StepMark:
+def _not_checked(
+    step: Step, why: str = "not checked: the time for this answer's steps was spent"
+) -> StepMark:
     return StepMark(
         **{"from": step.left, "to": step.right},
         relation=step.relation,
         line=step.line,
         status="undecided",
-        certificate="not checked: the time for this answer's steps was spent",
+        certificate=why,
     )
 
 
@@ -112,6 +118,15 @@ def _not_checked(step: Step) -> StepMark:
 
 
 def mark_step(step: Step, scope: Scope) -> StepMark:
+    """The step marked; never shown where the stated conditions may leave no value."""
+    if scope.empty is not None:
+        return _not_checked(step, scope.empty)
+    mark = _marked(step, scope)
+    why = unmet_conditions(scope) if mark.status == "shown" else None
+    return mark if why is None else mark.model_copy(update={"status": "undecided", "certificate": why})
+
+
+def _marked(step: Step, scope: Scope) -> StepMark:
     mark = _mark_step(step, scope)
     if mark.status == "undecided" and (scope.network or network.may_read(step.left + step.right)):
         mark = (
@@ -1313,6 +1328,10 @@ def _arrays_related(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark 
     return StepMark(**base, status="shown", certificate=said) if said else None
 
 
+def _statement(text: str, scope: Scope) -> _Statement | str:
+    return statement(text, scope.context)
+
+
 def _logical(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark:
     p, q = _statement(step.left, scope), _statement(step.right, scope)
     if isinstance(p, str) or isinstance(q, str):
@@ -1321,15 +1340,18 @@ def _logical(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark:
         always = _conclusion_always_holds(step, scope, base) if step.relation == "implies" else None
         arrays = _arrays_related(step, scope, base) if "matri" in why or "vector" in why else None
         return always or arrays or _logical_with_unknowns(step, scope, base, why)
-    nodes = [n for s in (p, q) for n in (s.left.node, s.right.node) if n is not None]
+    nodes = statement_nodes(p, q)
     names = _names(*nodes)
     domain = W.Domain(names, scope.domains, scope.conditions)
     both_ways = step.relation == "iff"
-    extra = _solution_points(p, names, scope) + (_solution_points(q, names, scope) if both_ways else [])
-    extra = _one_without_value(p, q, both_ways, names, domain, scope) + extra
+    extra = solution_points(p, names, scope) + (solution_points(q, names, scope) if both_ways else [])
+    extra = one_without_value(p, q, both_ways, names, domain, scope) + extra
 
     def propose(points: list[dict[str, Fraction]]) -> np.ndarray:
-        tp, tq = _truth_floats(p, points, names, scope), _truth_floats(q, points, names, scope)
+        tp, tq = (
+            truth_floats(p, points, names, scope.functions),
+            truth_floats(q, points, names, scope.functions),
+        )
         # where a side has no value in floats (nan) a statement may be false: worth checking
         flags = (tp == 1) & ((tq == 0) | np.isnan(tq))
         if both_ways:
@@ -1338,10 +1360,10 @@ def _logical(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark:
         return flags | np.array([i < len(extra) for i in range(len(points))])
 
     def confirm(point: dict[str, Fraction], bits: int) -> W.Found | None:
-        tp, tq = _truth(p, point, scope, bits), _truth(q, point, scope, bits)
+        tp, tq = truth(p, point, scope.functions, bits), truth(q, point, scope.functions, bits)
         if tp is None or tq is None or tp == tq or (not both_ways and not tp):
             return None
-        fails = q if tp else p
+        fails = failing(q if tp else p, point, scope.functions, bits)
         assert fails.left.node is not None and fails.right.node is not None
         x = W.value_at(fails.left.node, point, scope.functions, bits)
         y = W.value_at(fails.right.node, point, scope.functions, bits)
@@ -1398,7 +1420,7 @@ def _logical_with_unknowns(step: Step, scope: Scope, base: dict[str, Any], why: 
         (left_text, right_text), pieces = found
         p, q = _statement(left_text, scope), _statement(right_text, scope)
         if not isinstance(p, str) and not isinstance(q, str):
-            nodes = [n for s in (p, q) for n in (s.left.node, s.right.node) if n is not None]
+            nodes = statement_nodes(p, q)
             shown = _logical_shown(p, q, step.relation == "iff", _names(*nodes), scope)
             if shown is not None:
                 return StepMark(
@@ -1416,7 +1438,7 @@ def _logical_shown(
 ) -> str | None:
     """The engine's certificate that ``p`` implies (or is equivalent to) ``q``, or None."""
     if p.op == "=" and q.op == "=" and not both_ways:
-        solved = _solved_for(p)  # x = 2 => x^2 = 4: the second with x put in, an identity
+        solved = solved_for(p)  # x = 2 => x^2 = 4: the second with x put in, an identity
         if solved is None or solved[0] in scope.domains:
             return None
         let = {solved[0]: solved[1]}
@@ -1425,7 +1447,7 @@ def _logical_shown(
         p_text, q_text = f"{p.left.text} = {p.right.text}", f"{q.left.text} = {q.right.text}"
         status, said = _engine(p_text, q_text, names, scope, RTOL, ATOL)
     elif p.op != "=" and q.op != "=":  # truth values (0 or 1) compared over the domain
-        ind_p, ind_q = _indicator(p), _indicator(q)
+        ind_p, ind_q = indicator(p), indicator(q)
         reference, answer = (ind_p, ind_q) if both_ways else ("0", f"relu(({ind_p}) - ({ind_q}))")
         status, said = _engine(reference, answer, names, scope, 0.0, ATOL)
     else:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from grader.mathlang.lexer import GREEK_NAMES
 from grader.mathlang.names import BUILTIN_NAMES
-from grader.steps import network, premise, topic
+from grader.steps import network, premise, reach, topic
 from grader.steps.entries import KRONECKER_WORDS, EntryDefinition, definition_in
 from grader.steps.latex import closing
 from grader.steps.models import Chain, Relation, Step
@@ -186,6 +186,7 @@ def chains_in_text(text: str, kind: str = "latex") -> list[Chain]:
     items = _Items(text.splitlines())
     resets = tuple(m.start() for m in _GENERAL.finditer(text))
     plain = _prose(text, pieces)
+    around = (plain, reach.symbol_resets(text, plain))
     turns = tuple(m.start() for m in _OTHERWISE.finditer(plain))
     # math a word of another case follows ("$|x| = -x$ otherwise"): the case of no condition before
     after = {p.start: _after_math(plain, p.start + len(p.math)) for p in pieces}
@@ -193,7 +194,7 @@ def chains_in_text(text: str, kind: str = "latex") -> list[Chain]:
     chains = [
         c
         for g in _row_groups(text, pieces)
-        if (c := _as_chain(g, conditions_at, unread_at, primed, items, resets, (turns, turns_after)))
+        if (c := _as_chain(g, conditions_at, unread_at, primed, items, resets, (turns, turns_after), around))
         is not None
     ]
     defined = _defined_names(pieces)
@@ -1017,11 +1018,15 @@ def _top_level_relations(text: str) -> list[tuple[int, int, Relation | None]]:
 
 def _stated_conditions(text: str, pieces: list[_Piece]) -> list[tuple[int, str, int]]:
     """(line, condition, offset) for each inline piece of math that words before it mark as a
-    condition."""
+    condition; the offset is that of the first piece of math listed with it (one statement)."""
     found = []
+    leader, end = -1, -100
     for start, piece in _condition_pieces(text, pieces):
+        if not reach.listed(text[end:start]):
+            leader = start  # listed with the one before ("for $x > 0$ and $x < 1$"): one statement
+        end = start + len(piece.math)
         for condition in _conditions_in_math(piece.math):
-            found.append((text.count("\n", 0, start) + 1, condition, start))
+            found.append((text.count("\n", 0, start) + 1, condition, leader))
     return found
 
 
@@ -1234,17 +1239,23 @@ def _unread_condition_words(text: str, pieces: list[_Piece]) -> list[tuple[int, 
 
 class _Steps:
     """The steps of a group of rows: arithmetic steps inside statements, and iff / implies
-    steps between statements (a statement of one relation joined by them is not a step)."""
+    steps between statements (a statement of one relation joined by them is not a step, nor
+    are the pieces of a range joined by them: ``0 < x < 1 \\implies x^2 < x`` states no ``0 < x``)."""
 
     def __init__(self, logical: bool):
         self.logical = logical
         self.steps: list[Step] = []
+        self.owner: list[int] = []  # the statement each step is inside (-1: an iff / implies step)
+        self.count = 0  # statements started so far; the current one is ``count``
+        self.operands: set[int] = set()  # statements with an order relation joined by iff / implies
+        self.ranged: set[int] = set()  # statements with an order relation (<, \le, ...) in them
         self.statement: list[tuple[str, Relation | None]] = []
         self.previous: list[tuple[str, Relation | None]] | None = None
         self.pending: tuple[Relation, int] | None = None
         self.last_item: str | None = None
 
     def start(self, text: str) -> None:
+        self.count += 1
         self.statement = [(text, None)] if text else []
         self.last_item = text or None
 
@@ -1253,10 +1264,13 @@ class _Steps:
         single = self.logical and len(statement) == 2 and steps
         if single and (steps[-1].left, steps[-1].right) == (statement[0][0], statement[1][0]):
             steps.pop()  # one equation or inequality joined to others by iff / implies
+            self.owner.pop()
         if self.pending is not None and self.previous and statement:
             relation, line = self.pending
             left, right = _statement_text(self.previous), _statement_text(statement)
             steps.append(Step(left=left, right=right, relation=relation, line=line))
+            self.owner.append(-1)
+            self.operands |= {self.count - 1, self.count} & self.ranged
         self.pending = None
         if statement:
             self.previous = statement
@@ -1279,10 +1293,14 @@ class _Steps:
                 self.statement = [(left, None)]
             if left and item.text:
                 self.steps.append(Step(left=left, right=item.text, relation=item.relation, line=line))
+                self.owner.append(self.count)
+            if item.relation in _ORDER:
+                self.ranged.add(self.count)
             self.statement.append((item.text, item.relation))
             self.last_item = item.text or None
 
 
+_ORDER = ("<", "<=", ">", ">=")
 _BULLET = re.compile(r"^(\s*)(?:[-*+]|\d+[.)]|\(?[a-h]\)|\((?:i{1,3}|iv|v)\))\s")
 
 
@@ -1303,6 +1321,16 @@ class _Items:
             if not self.lines[i].strip() and i < line - 1 and not self.lines[i + 1].startswith(" "):
                 return None  # a paragraph break before an unindented line: outside the item
         return None
+
+    def same_part(self, at: int, line: int) -> bool:
+        """Does a condition stated on line ``at`` reach a chain on ``line``: not out of a part
+        labelled by a letter ("(a)", "b.", "(ii)") into another one; one stated before the
+        parts reaches them all, and numbered steps ("1. ... 2. ...") are one derivation."""
+        if not (0 < at <= len(self.lines) and 0 < line <= len(self.lines)):
+            return True
+        label, other = self.parts[at - 1][1], self.parts[line - 1][1]
+        lettered = label and other and not label.isdigit() and not other.isdigit()
+        return not lettered or label == other
 
     def same(self, at: int, line: int) -> bool:
         """Does a premise stated on line ``at`` reach a chain starting on ``line``."""
@@ -1333,10 +1361,13 @@ def _as_chain(
     items: _Items | None = None,
     resets: tuple[int, ...] = (),
     turning: tuple[tuple[int, ...], frozenset[int]] = ((), frozenset()),
+    around: tuple[str, tuple[tuple[int, str], ...]] = ("", ()),
 ) -> Chain | None:
     """A chain of rows, with the conditions stated near it: those before a word that ends them
     (``resets``: "in general", "without this assumption") do not reach it, nor those before a
-    word of another case (``turns``: "otherwise"), which leave the chain a condition not read."""
+    word of another case (``turns``: "otherwise"), which leave the chain a condition not read;
+    nor those on a symbol made general again before it, those of another labelled part, and
+    those after it in another clause (``around``: the prose and the resets, :mod:`reach`)."""
     found = _Steps(logical=any(item.relation in ("iff", "implies") for row in rows for item in row.items))
     conditions: list[str] = []
     for row in rows:
@@ -1344,13 +1375,14 @@ def _as_chain(
         for item in row.items:
             found.add(item, row.line)
     found.close()
-    steps = [_without_lead_word(s) for s in _without_definitions(found.steps, primed)]
+    claimed = [s for s, at in zip(found.steps, found.owner, strict=True) if at not in found.operands]
+    steps = [_without_lead_word(s) for s in _without_definitions(claimed, primed)]
     if not steps:
         return None
     recurrence = None
-    if len(steps) == len(found.steps) - 1 and found.steps[0].relation == "=":
-        rule = recurrence_of(found.steps[0].left, found.steps[0].right)
-        recurrence = (*rule, found.steps[0].line) if rule is not None else None
+    if len(steps) == len(claimed) - 1 and claimed[0].relation == "=":
+        rule = recurrence_of(claimed[0].left, claimed[0].right)
+        recurrence = (*rule, claimed[0].line) if rule is not None else None
     line, last = rows[0].line, max(s.line for s in steps)
     near = [
         (at, c, start)
@@ -1358,6 +1390,9 @@ def _as_chain(
         if not any(start < r <= rows[0].start for r in resets)
         and ((at <= line and line - at <= CONDITION_REACH) or line <= at <= last)
         and (items is None or not _is_equation(c) or items.same(at, line))
+        and (items is None or items.same_part(at, line))
+        and not reach.reset(around[1], c, start, rows[0].start)
+        and (start <= rows[-1].start or reach.own_clause(around[0], rows[-1].start, start))
     ]
     turns, turns_after = turning  # words of another case; math they follow directly
     other_case = [
@@ -1365,7 +1400,9 @@ def _as_chain(
         for _, c, start in near
         if rows[-1].start in turns_after or any(start < t <= rows[0].start for t in turns)
     ]
-    conditions += _latest_per_symbol([(at, c) for at, c, start in near if c not in other_case])
+    conditions += reach.latest_per_symbol(
+        [(start, c, reach.standing(around[0], start)) for at, c, start in near if c not in other_case]
+    )
     unread = tuple(  # as far as a condition read reaches: a premise in words is one too
         word
         for at, word, start in unread_at
@@ -1427,17 +1464,3 @@ def _without_definitions(steps: list[Step], primed: frozenset[str] = frozenset()
 
 
 _PRIMED_CALL = re.compile(r"^\\?([A-Za-z]+)\s*(?:'+|\^\s*\{?\s*\\prime\s*\}?)\s*(?:\\left\s*)?\(")
-_IDENTIFIER = re.compile(r"\\?[A-Za-z]+(?:_\{[^{}]*\}|_\w)?")
-_NOT_SYMBOLS = {"\\in", "\\mathbb", "\\le", "\\leq", "\\ge", "\\geq", "\\lt", "\\gt", "R", "N", "Z"}
-
-
-def _latest_per_symbol(conditions: list[tuple[int, str]]) -> list[str]:
-    """A condition stated later on a symbol replaces an earlier one ("for $x > 0$ ... for $x < 0$")."""
-    latest: dict[str, int] = {}
-    named = []
-    for at, condition in conditions:
-        names = {n for n in _IDENTIFIER.findall(condition) if n not in _NOT_SYMBOLS}
-        named.append((at, condition, names))
-        for name in names:
-            latest[name] = max(latest.get(name, at), at)
-    return [c for at, c, names in named if all(latest[n] == at for n in names)]

@@ -50,6 +50,9 @@ class Scope:
     readings: dict[str, set[int]] = field(default_factory=dict)
     complex: frozenset[str] = frozenset()  # symbols stated complex (z \in \mathbb{C}): never shown as reals
     reals: frozenset[str] = frozenset()  # symbols stated real (x \in \mathbb{R}): numbers, not vectors
+    # why the stated conditions leave a symbol no value (``x > 0`` and ``x < 0``): no step is
+    # then shown (it would hold vacuously) nor refuted
+    empty: str | None = None
 
     def numbers(self) -> frozenset[str]:
         """The names the write-up or the part states numbers: a domain, a number set, ``\\in \\mathbb{R}``."""
@@ -95,6 +98,7 @@ def scope_of(chain: Chain, context: Context, functions: Mapping[str, Any]) -> Sc
     written_as: dict[ast.Node, str] = {}
     complex_names: set[str] = set()
     real_names: set[str] = set()
+    empty: list[str] = []
     for text in chain.conditions:
         stated_complex = _COMPLEX.match(text)
         if stated_complex is not None:
@@ -123,7 +127,8 @@ def scope_of(chain: Chain, context: Context, functions: Mapping[str, Any]) -> Sc
         conditions.append(node)
         written_as[node] = text
         for relation in relations(node):
-            _narrow(domains, relation)
+            if not _narrow(domains, relation):
+                empty.append(text)
             set_signs -= ast.free_names(relation)  # a stated bound gives the sign
     return Scope(
         context,
@@ -146,7 +151,14 @@ def scope_of(chain: Chain, context: Context, functions: Mapping[str, Any]) -> Sc
         chain.network,
         complex=frozenset(complex_names),
         reals=frozenset(real_names),
+        empty=_no_value(empty, chain.conditions),
     )
+
+
+def _no_value(clashing: list[str], stated: tuple[str, ...]) -> str | None:
+    if not clashing:
+        return None
+    return f"the conditions stated ({', '.join(stated)}) leave no value: nothing is decided under them"
 
 
 # x \in \mathbb{R}^n, \mathbb{R}^{m \times n}: dimensions that read as sizes (a letter or a
@@ -226,11 +238,12 @@ def bound(relation: ast.Node) -> tuple[str, str, Fraction] | None:
     return (left.name, op, value) if isinstance(left, ast.Sym) else None
 
 
-def _narrow(domains: dict[str, SymbolDomain], relation: ast.Node) -> None:
-    """``x > 0``, ``x \\le 1``, ``0 < x``: the symbol's domain narrowed by a constant bound."""
+def _narrow(domains: dict[str, SymbolDomain], relation: ast.Node) -> bool:
+    """``x > 0``, ``x \\le 1``, ``0 < x``: the symbol's domain narrowed by a constant bound;
+    False when the bound leaves it no value (``x < 0`` after ``x > 0``)."""
     found = bound(relation)
     if found is None:
-        return
+        return True
     name, op, value = found
     data = domains.get(name, SymbolDomain()).model_dump(exclude_defaults=True)
     if op == "!=" and value == 0:
@@ -246,11 +259,12 @@ def _narrow(domains: dict[str, SymbolDomain], relation: ast.Node) -> None:
         low, high = (low, min(high, float(value))) if op == "<" else (max(low, float(value)), high)
         data["interval"] = (low, high)
     else:
-        return
+        return True
     try:
         domains[name] = SymbolDomain(**data)
     except ValueError:
-        return
+        return False
+    return True
 
 
 def _constant(node: ast.Node) -> Fraction | None:
@@ -268,3 +282,26 @@ WIDER: dict[str, SymbolDomain] = {
     "R^+": SymbolDomain(nonnegative=True),
     "R_+": SymbolDomain(nonnegative=True),
 }
+
+
+def unmet_conditions(scope: Scope) -> str | None:
+    """Why no point is known where the stated inequalities that are not bounds on one symbol
+    all hold (``x + y > 1`` and ``x + y < 0``), or None: a step shown under conditions that
+    may hold nowhere holds vacuously, and is not shown. Bounds were checked exactly
+    (:attr:`Scope.empty`); stated equations are premises (:mod:`grader.steps.premise`)."""
+    from grader.steps import witness
+
+    other = [
+        c
+        for c in scope.conditions
+        if any(isinstance(r, ast.Relation) and r.op != "=" and bound(r) is None for r in relations(c))
+    ]
+    if not other:
+        return None
+    names = sorted(set().union(*(ast.free_names(c) for c in other)))
+    domain = witness.Domain(names, scope.domains, other)
+    points = witness.candidate_points(domain)[:400]
+    if any(domain.holds(p, scope.functions) for p in points):
+        return None
+    said = ", ".join(scope.written_as.get(c, "") for c in other)
+    return f"no point was found where the stated conditions ({said}) all hold: nothing is shown under them"

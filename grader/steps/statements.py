@@ -1,12 +1,14 @@
-"""The two statements of an ``\\iff`` or ``\\implies`` step: each one equation or inequality,
-true, false or unknown at a point. A statement is false where one of its sides certainly has
-no value (:func:`grader.steps.exactness.no_value`)."""
+"""The statements an ``iff`` / ``implies`` step joins: one equation or inequality, or a range
+(``a < x < b``, ``-2 \\le x - 1 \\le 2``: a chain of order relations, read as the conjunction
+of its pieces, all of which must hold). A range's pieces are never steps of their own
+(:mod:`grader.steps.find`); the step between two statements is decided on their truth values."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -14,55 +16,111 @@ import grader.steps.witness as W
 from grader.mathlang import ast
 from grader.steps import exactness
 from grader.steps.find import _top_level_relations
-from grader.steps.read import Read, read_side
+from grader.steps.read import Context, Read, read_side
 from grader.steps.scope import Scope
+
+MAX_PIECES = 4  # relations in one range at most
+_ONE = ("=", "<", "<=", ">", ">=")
+_ORDER = ("<", "<=", ">", ">=")
+OUT_OF_SCOPE = "a statement that is not one equation or inequality: out of scope"
 
 
 @dataclass
 class Statement:
-    op: str
+    op: str  # a relation, or "and" for a range (its ``parts``)
     left: Read
     right: Read
+    parts: tuple[Statement, ...] = ()
 
 
-def statement(text: str, scope: Scope) -> Statement | str:
+def statement(text: str, context: Context) -> Statement | str:
+    """The statement written in ``text``, or why it is not read."""
     cuts = _top_level_relations(text)
-    if len(cuts) != 1 or cuts[0][2] not in ("=", "<", "<=", ">", ">="):
-        return "a statement that is not one equation or inequality: out of scope"
-    start, end, op = cuts[0]
-    left, right = read_side(text[:start].strip(), scope.context), read_side(text[end:].strip(), scope.context)
+    ops = [str(c[2]) for c in cuts]
+    if len(cuts) == 1 and ops[0] in _ONE:
+        return _one(text, cuts[0], context)
+    if not 2 <= len(cuts) <= MAX_PIECES or not all(op in _ORDER for op in ops):
+        return OUT_OF_SCOPE
+    bounds = [0, *(x for c in cuts for x in c[:2]), len(text)]
+    sides = [text[bounds[i] : bounds[i + 1]].strip() for i in range(0, len(bounds), 2)]
+    reads = [read_side(side, context) for side in sides]
+    why = next((r.why for r in reads if r.node is None), None)
+    if why is not None or not all(sides):
+        return why or OUT_OF_SCOPE
+    parts = tuple(Statement(op, reads[i], reads[i + 1]) for i, op in enumerate(ops))
+    return Statement("and", reads[0], reads[-1], parts)
+
+
+def _one(text: str, cut: tuple[int, int, Any], context: Context) -> Statement | str:
+    start, end, op = cut
+    left, right = read_side(text[:start].strip(), context), read_side(text[end:].strip(), context)
     if left.node is None or right.node is None:
-        return left.why or right.why
+        return left.why or right.why or OUT_OF_SCOPE
     return Statement(str(op), left, right)
 
 
-def truth(s: Statement, point: dict[str, Fraction], scope: Scope, bits: int) -> bool | None:
+def truth(s: Statement, point: dict[str, Fraction], functions: Any, bits: int) -> bool | None:
+    """Whether the statement holds at the point: false where a side certainly has no value
+    (``\\frac{x^2}{x} = 0`` at 0); None where that is not known."""
+    if s.parts:
+        each = [truth(p, point, functions, bits) for p in s.parts]
+        if any(t is False for t in each):
+            return False
+        return None if any(t is None for t in each) else True
     assert s.left.node is not None and s.right.node is not None
-    x = W.value_at(s.left.node, point, scope.functions, bits)
-    y = W.value_at(s.right.node, point, scope.functions, bits)
-    if x is None or y is None:  # false where a side certainly has no value
-        nodes = (s.left.node, s.right.node)
-        return False if any(exactness.no_value(n, point, scope.functions) for n in nodes) else None
+    x = W.value_at(s.left.node, point, functions, bits)
+    y = W.value_at(s.right.node, point, functions, bits)
+    if x is None or y is None:
+        sides = (s.left.node, s.right.node)
+        return False if any(exactness.no_value(n, point, functions) for n in sides) else None
     return W.compare_values(x, y, s.op)
 
 
+def failing(s: Statement, point: dict[str, Fraction], functions: Any, bits: int) -> Statement:
+    """The piece of a range that fails at the point (the statement itself when it is one)."""
+    return next((p for p in s.parts if truth(p, point, functions, bits) is False), s)
+
+
 def truth_floats(
-    s: Statement, points: list[dict[str, Fraction]], names: list[str], scope: Scope
+    s: Statement, points: list[dict[str, Fraction]], names: list[str], functions: Any
 ) -> np.ndarray:
+    """1 where the statement holds, 0 where it fails, nan where a side has no value."""
+    if s.parts:
+        each = [truth_floats(p, points, names, functions) for p in s.parts]
+        return np.minimum.reduce(each)  # nan wherever a piece has none
     assert s.left.node is not None and s.right.node is not None
-    x, y = (
-        W.floats(s.left.node, points, names, scope.functions),
-        W.floats(s.right.node, points, names, scope.functions),
-    )
+    x, y = W.floats(s.left.node, points, names, functions), W.floats(s.right.node, points, names, functions)
     with np.errstate(all="ignore"):
-        holds = {
+        held = {
             "=": np.isclose(x, y, rtol=1e-12, atol=1e-12),
             "<": x < y,
             "<=": x <= y,
             ">": x > y,
             ">=": x >= y,
         }[s.op]
-    return np.where(np.isfinite(x) & np.isfinite(y), holds.astype(float), np.nan)
+    return np.where(np.isfinite(x) & np.isfinite(y), held.astype(float), np.nan)
+
+
+def indicator(s: Statement) -> str:
+    """A 0-or-1 formula of the statement's truth (an inequality or a range)."""
+    if s.parts:
+        return " * ".join(f"({indicator(p)})" for p in s.parts)
+    a, b = s.left.text, s.right.text
+    return {
+        "<=": f"1 - heaviside(({a}) - ({b}), 0)",
+        ">=": f"1 - heaviside(({b}) - ({a}), 0)",
+        "<": f"1 - heaviside(({a}) - ({b}), 1)",
+        ">": f"1 - heaviside(({b}) - ({a}), 1)",
+    }[s.op]
+
+
+def nodes(*statements: Statement) -> list[Any]:
+    """Every side's formula of the statements (a range's pieces' sides)."""
+    out = []
+    for s in statements:
+        for piece in s.parts or (s,):
+            out += [n for n in (piece.left.node, piece.right.node) if n is not None]
+    return out
 
 
 def one_without_value(
@@ -71,7 +129,8 @@ def one_without_value(
     """Grid points where one statement holds and the other has no value in floats (where it
     is false, ``\\frac{x^2}{x} = 0`` at 0), checked first: a removable singularity is one point."""
     points = W.candidate_points(domain)
-    tp, tq = truth_floats(p, points, names, scope), truth_floats(q, points, names, scope)
+    tp = truth_floats(p, points, names, scope.functions)
+    tq = truth_floats(q, points, names, scope.functions)
     flags = (tp == 1) & np.isnan(tq)
     if both_ways:
         flags |= (tq == 1) & np.isnan(tp)
@@ -89,16 +148,6 @@ def solved_for(s: Statement) -> tuple[str, str] | None:
         ):
             return node.name, value_side.text
     return None
-
-
-def indicator(s: Statement) -> str:
-    a, b = s.left.text, s.right.text
-    return {
-        "<=": f"1 - heaviside(({a}) - ({b}), 0)",
-        ">=": f"1 - heaviside(({b}) - ({a}), 0)",
-        "<": f"1 - heaviside(({a}) - ({b}), 1)",
-        ">": f"1 - heaviside(({b}) - ({a}), 1)",
-    }[s.op]
 
 
 def solution_points(s: Statement, names: list[str], scope: Scope) -> list[dict[str, Fraction]]:

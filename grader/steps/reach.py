@@ -1,0 +1,106 @@
+"""Which stated conditions reach a chain (used by :mod:`grader.steps.find`).
+
+A condition is a case: a later case on the same symbol replaces an earlier one ("If $x > 0$
+then ..., and if $x < 0$ then ..."), conditions listed together in one statement ("for $x > 0$
+and $x < 1$", ``0 < x < 1``) hold together, words that make a symbol general again ("let $x$
+be any real number", "for all $x$") or state another case of it in words ("for negative $x$")
+end the conditions on it, and a condition written after a chain applies to it only in the
+chain's own clause ("$|x| = x$ for $x > 0$", not "$|x| = x$, and if $x < 0$ ...")."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from grader.steps import premise
+
+IDENTIFIER = re.compile(r"\\?[A-Za-z]+(?:_\{[^{}]*\}|_\w)?")
+NOT_SYMBOLS = {"\\in", "\\mathbb", "\\le", "\\leq", "\\ge", "\\geq", "\\lt", "\\gt", "R", "N", "Z"}
+
+# what lies between two pieces of math listed in one statement: "$x > 0$ and $x < 1$", "$a$, $b$"
+_LISTED = re.compile(r"[\s$()\\]*(?:,|\band\b|\bor\b)?[\s$()\\]*", re.IGNORECASE)
+# a new clause or sentence between a chain and a condition after it
+_BREAK = re.compile(
+    r"[.;!?](?:\s|$)|\n\s*\n|\b(?:and|but|while|whereas|then|so|hence|thus|now|next|also)\b", re.IGNORECASE
+)
+_NAME = r"\\?([A-Za-z]+(?:_\{?\w+\}?)?)"
+_REAL = r"(?:\\in\s*\\mathbb\s*\{?\s*R\s*\}?\s*)?"
+# "any real $x$", "for all $x$", "every $x \in \mathbb{R}$", "$x$ be any real number",
+# "$x$ is arbitrary", "\forall x," : the symbol is general again
+_QUALIFIED = r"(?!\s*(?:in|with|such|satisfying|that|where|from|between|on|of|near|close)\b)"
+_GENERAL_SYMBOL = re.compile(
+    rf"\b(?:any|every|all|each|arbitrary)\s+(?:real\s+)?(?:(?:numbers?|values?)\s+(?:of\s+)?)?\$\s*{_NAME}\s*{_REAL}\${_QUALIFIED}"
+    rf"|\$\s*{_NAME}\s*{_REAL}\$\s*(?:be|is|being)\s+(?:an?\s+)?(?:any|arbitrary)\b(?!\s+(?:positive|negative|non))"
+    rf"|\\forall\s*{_NAME}\s*{_REAL}(?=[,:$]|\\quad|\\colon)",
+    re.IGNORECASE,
+)
+# the math a sign in words is about: "for negative $x$", "positive values of $x$"
+_SIGN_OF = re.compile(rf"\s+(?:(?:values?|numbers?)\s+(?:of\s+)?)?\$\s*{_NAME}\s*\$")
+
+
+def names_in(condition: str) -> set[str]:
+    return {n for n in IDENTIFIER.findall(condition) if n not in NOT_SYMBOLS}
+
+
+def listed(between: str) -> bool:
+    """Whether two pieces of math with ``between`` between them are listed in one statement."""
+    return len(between) < 16 and _LISTED.fullmatch(between) is not None
+
+
+def own_clause(plain: str, chain_end: int, start: int) -> bool:
+    """Whether a condition at ``start`` after a chain is in the chain's clause (the prose
+    between them, math blanked, starts no new clause or sentence)."""
+    return _BREAK.search(plain[chain_end:start]) is None
+
+
+def symbol_resets(text: str, plain: str) -> tuple[tuple[int, str], ...]:
+    """(offset, symbol) where the words make a symbol general again or state a case of it in
+    words grader does not read: the conditions on it stated before no longer apply."""
+    found = [(m.start(), _bare(next(g for g in m.groups() if g))) for m in _GENERAL_SYMBOL.finditer(text)]
+    for at, word in premise.sign_words(plain):
+        m = _SIGN_OF.match(text, at + len(word))
+        if m is not None:
+            found.append((at, _bare(m.group(1))))
+    return tuple(sorted(found))
+
+
+def _bare(name: str) -> str:
+    return name.replace("{", "").replace("}", "")
+
+
+def reset(resets: Sequence[tuple[int, str]], condition: str, start: int, until: int) -> bool:
+    """Whether a reset of one of the condition's symbols lies after it, up to ``until``."""
+    names = {_bare(n).lstrip("\\") for n in names_in(condition)}
+    return any(start < at <= until and name.lstrip("\\") in names for at, name in resets)
+
+
+# a sentence that opens with these words states a standing assumption ("Let $x > 0$."), not a case
+_STANDING = re.compile(
+    r"\W*(?:(?:now|next|finally|instead|and|but)\s*,?\s+)?(?:let(?!\s+us\b|\s+me\b|'s)|assume|assuming|suppose|given|throughout|we\s+are\s+(?:told|given))\b",
+    re.IGNORECASE,
+)
+
+
+def standing(plain: str, start: int) -> bool:
+    """Whether the condition at ``start`` is a standing assumption: its sentence opens with
+    "let", "assume", "suppose", "given", ... ("Let $x > 0$. If $x < 1$ then ...": both hold)."""
+    # a displayed formula ends a sentence too ("Then $$...$$ Now suppose $x \\ge 0$")
+    sentence = re.split(r"[.!?;:](?:\s|$)|\n\s*\n|\$\$|\\\]", plain[max(0, start - 200) : start])[-1]
+    return _STANDING.match(sentence) is not None
+
+
+def latest_per_symbol(conditions: list[tuple[int, str, bool]]) -> list[str]:
+    """(offset, condition, standing) -> the conditions that apply. A case stated later (by
+    offset) on the same symbols replaces an earlier one ("for $x > 0$ ... for $x < 0$"); a
+    standing assumption ("Let $x > 0$.") holds on under a later case and is replaced only by a
+    later standing one or a reset. Conditions stated together (one offset: listed in one
+    statement) hold together, and so do conditions on other symbols (``x < 0`` and
+    ``x + \\epsilon < 0``): the domain is then narrower, never wider."""
+    named = [(at, c, frozenset(names_in(c)), kept) for at, c, kept in conditions]
+    latest: dict[frozenset[str], int] = {}
+    assumed: dict[frozenset[str], int] = {}
+    for at, _, names, kept in named:
+        latest[names] = max(latest.get(names, at), at)
+        if kept:
+            assumed[names] = max(assumed.get(names, at), at)
+    return [c for at, c, names, _ in named if at in (latest[names], assumed.get(names))]
