@@ -112,7 +112,7 @@ def worded(text: str, pieces: Sequence[Piece]) -> tuple[list[Found], list[Found]
     unread: list[Found] = []
     for piece in pieces:
         line = _line(text, piece.start)
-        read = _bare_bound(text, piece) or _name_conditions(text, piece)
+        read = [] if _questioned(text, piece) else _bare_bound(text, piece) or _name_conditions(text, piece)
         conditions += [(line, c, piece.start) for c in read]
         parity = _PARITY_BEFORE.search(_before(text, piece).rstrip())
         if parity is not None and _name(piece) is not None:
@@ -123,6 +123,15 @@ def worded(text: str, pieces: Sequence[Piece]) -> tuple[list[Found], list[Found]
             if words is not None:
                 unread.append((line, f"${piece.math.strip()}$ {rest.strip()}", piece.start))
     return conditions, unread
+
+
+# a sentence that asks or denies, not states: "Is it true that $x > 0$? No."
+_ASKED = re.compile(r"\b(?:is\s+it|whether|check|verify|not|never|false|wrong)\b|\?", re.I)
+
+
+def _questioned(text: str, piece: Piece) -> bool:
+    rest = re.split(r"[.!;]\s|\n\s*\n|\$\$", _after(text, piece) + " ")[0]
+    return bool(_ASKED.search(_sentence_before(text, piece)) or "?" in rest)
 
 
 def _name_conditions(text: str, piece: Piece) -> list[str]:
