@@ -822,7 +822,12 @@ def _comma_parts(raw: str) -> list[str]:
         parts.append(raw[start:cut])
         start = cut + 1
     parts.append(raw[start:])
-    if all(_top_level_relations(p) for p in parts):
+    commented = any(  # "a = b, \quad x > 0": a condition after it (not "\quad b = 0": a statement)
+        (_SPACERS.match(p.strip()) or _COMMENT_TEXT.match(p.strip()))
+        and all(r not in ("=", None) for _, _, r in _top_level_relations(p))
+        for p in parts[1:]
+    )
+    if all(_top_level_relations(p) for p in parts) and not commented:
         return parts
     return [raw]
 
@@ -878,7 +883,7 @@ def _read_row(raw: str, line: int) -> _Row | None:
         items = items[1:]
     elif (ended or restarted) and len(items) == 1:
         return None
-    return _Row(items, line, continues, conditions, comment)
+    return _Row(items, line, continues, conditions, comment, unread=said.comment_words(comment))
 
 
 _MATRIX_ENV = re.compile(r"\\(begin|end)\s*\{\s*[bpvBV]?matrix\s*\}")

@@ -5,7 +5,8 @@ read, kept as conditions not read, which refuse a witness): never a false "wrong
 - a sign or a kind in words: ``$T$ is positive``, ``$p$ is a probability``, ``the learning
   rate $\\eta$``, ``$n$ is the number of samples`` (:func:`worded`);
 - a bound stated alone: ``All weights are positive: $w_i > 0$.`` (:func:`worded`);
-- parity: ``for even $n$`` (a condition not read: no witness);
+- parity: ``for even $n$`` and words in a row's comment (``\\quad (n \\text{ even})``): conditions
+  not read, no witness (:func:`comment_words`);
 - a bound on a generic entry (``x_i > 0``, ``\\mathbf{x} \\ge 0``) covers every entry of
   that name (:func:`entry_bounds`).
 """
@@ -73,7 +74,7 @@ _CLAIM = re.compile(
 )
 # words after a display that state a condition on it, up to the math of the condition
 _TRAILING = re.compile(
-    r"^[\s$,.\\\]]*(?:(?:which|this|that|it|the\s+\w+)\s+(?:is\s+|are\s+)?"
+    r"^[\s$,.\\\](]*(?:(?:which|this|that|it|the\s+\w+)\s+(?:is\s+|are\s+)?"
     r"(?:valid|true|holds?|applies|works)\s+)?(?:(?:is\s+)?valid\s+)?(?:holds?\s+)?(?:only\s+)?"
     r"(?:for|when|whenever|if|where|provided|assuming|as\s+long\s+as)(?:\s+that)?"
     r"(?:\s+(?:all|any|every|each))?\s*(?:(even|odd)\s*)?[$\\(]*$",
@@ -186,10 +187,10 @@ def trailing(
         if m.group(1):
             unread.setdefault(display.start, []).append(f"{m.group(1).lower()} ${following.math.strip()}$")
             continue
-        found = conditions_in(_FORALL.sub("", following.math))
+        found = conditions_in(_FORALL.sub("", following.math)) or _name_conditions(text, following)
         if found:
             conditions.setdefault(display.start, []).extend(found)
-        elif _name(following) is None:
+        elif _name(following) is None or _KIND_WORDS.search(_after(text, following).split(".")[0]):
             unread.setdefault(display.start, []).append(between.strip(" $\n") + " " + following.math)
     return conditions, unread
 
@@ -241,3 +242,11 @@ def about_steps(unread: Sequence[str], steps_text: str) -> tuple[str, ...]:
         if all(re.search(rf"(?<![A-Za-z]){re.escape(n.strip())}(?![A-Za-z])", steps_text) for n in names):
             out.append(words)
     return tuple(out)
+
+
+def comment_words(comment: str) -> list[str]:
+    """Words in a row's comment that state what a name is, not read (``\\quad (n \\text{ even})``,
+    ``\\text{for positive } x``): conditions not read."""
+    words = " ".join(re.findall(r"\\(?:text|textrm|mbox|textnormal|mathrm)\s*\{([^}]*)\}", comment))
+    found = _KIND_WORDS.search(words)
+    return [comment.strip()] if found is not None else []
