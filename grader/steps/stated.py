@@ -206,8 +206,8 @@ def _leads(text: str, between: str, following: Piece) -> bool:
     return bool(re.search(r"\$|\\\[|\\\(|\\begin", rest) or re.match(r"\s*:", rest))
 
 
-_GENERIC_ENTRY = re.compile(r"([A-Za-z]+)_([A-Za-z])")
-_VECTOR = re.compile(r"\\(?:mathbf|boldsymbol|bm|vec)\s*\{?\s*([A-Za-z])\b")
+_GENERIC_ENTRY = re.compile(r"([A-Za-z]+)_([A-Za-z]{1,2})")  # x_i, w_ij
+_VECTOR = re.compile(r"\\(?:mathbf|boldsymbol|bm|vec)\s*\{?\s*\\?([A-Za-z]+)\b")
 
 
 def entry_bounds(
@@ -224,7 +224,7 @@ def entry_bounds(
             base = name
         if base is None:
             continue
-        pattern = rf"(?<![A-Za-z\\]){re.escape(base)}_\{{?([A-Za-z0-9]+)\}}?"
+        pattern = rf"(?<![A-Za-z]){re.escape(base)}_\{{?([A-Za-z0-9]+)\}}?"
         for entry in sorted({f"{base}_{i}" for i in re.findall(pattern, steps_text)} - {name}):
             constant: ast.Node = ast.Num(0, abs(value))
             if value < 0:
