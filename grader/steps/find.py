@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from grader.mathlang.lexer import GREEK_NAMES
 from grader.mathlang.names import BUILTIN_NAMES
 from grader.steps import network, premise, reach, topic
+from grader.steps import stated as said
 from grader.steps.entries import KRONECKER_WORDS, EntryDefinition, definition_in
 from grader.steps.latex import closing
 from grader.steps.models import Chain, Relation, Step
@@ -162,6 +163,7 @@ class _Row:
     conditions: list[str] = field(default_factory=list)
     comment: str = ""
     start: int = -1  # offset in the text of the math it was read from
+    unread: list[str] = field(default_factory=list)  # conditions stated after it, not read
 
 
 @dataclass
@@ -177,8 +179,13 @@ def chains_in_text(text: str, kind: str = "latex") -> list[Chain]:
         text = notebook_text(text)
     text = _without_comments(text, kind)
     pieces = _math_pieces(text)
-    conditions_at = _stated_conditions(text, pieces) + _number_words(text, pieces)
-    unread_at = _unread_condition_words(text, pieces)
+    worded, worded_unread = said.worded(text, pieces)
+    listed = _stated_conditions(text, pieces)
+    # a bound the words state that is also read as a condition listed with others keeps the
+    # offset of its list (conditions stated together hold together: reach.latest_per_symbol)
+    worded = [w for w in worded if (w[0], w[1]) not in {(at, c) for at, c, _ in listed}]
+    conditions_at = listed + _number_words(text, pieces) + worded
+    unread_at = _unread_condition_words(text, pieces) + worded_unread
     definitions = _function_definitions(text, pieces) + _named_functions(text, pieces)
     functions = {d[0] for d in definitions}  # "let $x$ be real" ends nothing: x is no function
     definitions += [d for d in _reintroduced(text) if d[0] in functions]
@@ -193,7 +200,7 @@ def chains_in_text(text: str, kind: str = "latex") -> list[Chain]:
     turns_after = frozenset(start for start, at in after.items() if _OTHERWISE.match(plain, at))
     chains = [
         c
-        for g in _row_groups(text, pieces)
+        for g in _with_trailing(_row_groups(text, pieces), said.trailing(text, pieces, _conditions_in_math))
         if (c := _as_chain(g, conditions_at, unread_at, primed, items, resets, (turns, turns_after), around))
         is not None
     ]
@@ -668,6 +675,16 @@ def _row_groups(text: str, pieces: list[_Piece]) -> list[list[_Row]]:
     return groups
 
 
+def _with_trailing(
+    groups: list[list[_Row]], trailing: tuple[dict[int, list[str]], dict[int, list[str]]]
+) -> list[list[_Row]]:
+    """Each display's rows with the conditions the words right after it state (said.trailing)."""
+    for row in (row for group in groups for row in group):
+        row.conditions += trailing[0].get(row.start, [])
+        row.unread += trailing[1].get(row.start, [])
+    return groups
+
+
 def _case_rows(piece: _Piece, line: int) -> list[_Row]:
     """Each row of a case distinction that states a relation, with its condition."""
     rows = []
@@ -810,7 +827,12 @@ def _comma_parts(raw: str) -> list[str]:
         parts.append(raw[start:cut])
         start = cut + 1
     parts.append(raw[start:])
-    if all(_top_level_relations(p) for p in parts):
+    commented = any(  # "a = b, \quad x > 0": a condition after it (not "\quad b = 0": a statement)
+        (_SPACERS.match(p.strip()) or _COMMENT_TEXT.match(p.strip()))
+        and all(r not in ("=", None) for _, _, r in _top_level_relations(p))
+        for p in parts[1:]
+    )
+    if all(_top_level_relations(p) for p in parts) and not commented:
         return parts
     return [raw]
 
@@ -866,7 +888,7 @@ def _read_row(raw: str, line: int) -> _Row | None:
         items = items[1:]
     elif (ended or restarted) and len(items) == 1:
         return None
-    return _Row(items, line, continues, conditions, comment)
+    return _Row(items, line, continues, conditions, comment, unread=said.comment_words(comment))
 
 
 _MATRIX_ENV = re.compile(r"\\(begin|end)\s*\{\s*[bpvBV]?matrix\s*\}")
@@ -927,6 +949,8 @@ def _conditions_in_comment(comment: str) -> list[str]:
     found = []
     for piece in body.split(","):
         piece = piece.strip().rstrip(".;:").strip()
+        if re.fullmatch(r"\([^()]*\)", piece):  # "\quad (x > 0)"
+            piece = piece[1:-1].strip()
         if piece and _top_level_relations(piece):
             found.append(piece)
     return found
@@ -1403,17 +1427,21 @@ def _as_chain(
     conditions += reach.latest_per_symbol(
         [(start, c, reach.standing(around[0], start)) for at, c, start in near if c not in other_case]
     )
-    unread = tuple(  # as far as a condition read reaches: a premise in words is one too
-        word
-        for at, word, start in unread_at
-        if not any(start < r <= rows[0].start for r in resets)
-        and ((at <= line and line - at <= CONDITION_REACH) or line <= at <= last)
-    ) + (("otherwise",) if other_case else ())
+    unread = (
+        tuple(  # as far as a condition read reaches: a premise in words is one too
+            word
+            for at, word, start in unread_at
+            if not any(start < r <= rows[0].start for r in resets)
+            and ((at <= line and line - at <= CONDITION_REACH) or line <= at <= last)
+        )
+        + tuple(w for row in rows for w in row.unread)
+        + (("otherwise",) if other_case else ())
+    )
     return Chain(
         line=line,
         steps=tuple(steps),
         conditions=tuple(dict.fromkeys(conditions)),
-        unread_conditions=unread,
+        unread_conditions=said.about_steps(unread, " ".join(f"{s.left} {s.right}" for s in steps)),
         recurrence=recurrence,
     )
 

@@ -16,7 +16,7 @@ from grader.mathlang import ast
 from grader.mathlang.domains import SymbolDomain
 from grader.mathlang.errors import MathError
 from grader.mathlang.parser import parse
-from grader.steps import premise
+from grader.steps import premise, stated
 from grader.steps.entries import definition_in
 from grader.steps.models import Chain
 from grader.steps.read import LETTERS, Context, normalize, undefined_call
@@ -130,6 +130,9 @@ def scope_of(chain: Chain, context: Context, functions: Mapping[str, Any]) -> Sc
             if not _narrow(domains, relation):
                 empty.append(text)
             set_signs -= ast.free_names(relation)  # a stated bound gives the sign
+    for relation in _entry_bounds(chain, conditions, written_as):
+        conditions.append(relation)
+        _narrow(domains, relation)
     return Scope(
         context,
         domains,
@@ -159,6 +162,27 @@ def _no_value(clashing: list[str], stated: tuple[str, ...]) -> str | None:
     if not clashing:
         return None
     return f"the conditions stated ({', '.join(stated)}) leave no value: nothing is decided under them"
+
+
+def _entry_bounds(
+    chain: Chain, conditions: list[ast.Node], written_as: dict[ast.Node, str]
+) -> list[ast.Node]:
+    """A bound on a generic entry or a vector (``x_i > 0``, ``\\mathbf{x} \\ge 0``) on each
+    entry the steps write."""
+    pairs = [
+        (found, written_as[node])
+        for node in conditions
+        for relation in relations(node)
+        if (found := bound(relation)) is not None
+    ]
+    if not pairs:
+        return []
+    text = normalize(" ".join(f"{s.left} {s.right}" for s in chain.steps))
+    out: list[ast.Node] = []
+    for relation, written in stated.entry_bounds(pairs, text):
+        written_as[relation] = written
+        out.append(relation)
+    return out
 
 
 # x \in \mathbb{R}^n, \mathbb{R}^{m \times n}: dimensions that read as sizes (a letter or a
