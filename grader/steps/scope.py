@@ -130,9 +130,11 @@ def scope_of(chain: Chain, context: Context, functions: Mapping[str, Any]) -> Sc
             if not _narrow(domains, relation):
                 empty.append(text)
             set_signs -= ast.free_names(relation)  # a stated bound gives the sign
-    for relation in _entry_bounds(chain, conditions, written_as):
+    entry_relations, other_entries = _entry_bounds(chain, conditions, written_as)
+    for relation in entry_relations:
         conditions.append(relation)
         _narrow(domains, relation)
+    unread += other_entries
     return Scope(
         context,
         domains,
@@ -166,9 +168,10 @@ def _no_value(clashing: list[str], stated: tuple[str, ...]) -> str | None:
 
 def _entry_bounds(
     chain: Chain, conditions: list[ast.Node], written_as: dict[ast.Node, str]
-) -> list[ast.Node]:
+) -> tuple[list[ast.Node], list[str]]:
     """A bound on a generic entry or a vector (``x_i > 0``, ``\\mathbf{x} \\ge 0``) on each
-    entry the steps write."""
+    entry the steps write; and the bounds on a generic entry whose name the steps write with
+    another letter (not read)."""
     pairs = [
         (found, written_as[node])
         for node in conditions
@@ -176,13 +179,13 @@ def _entry_bounds(
         if (found := bound(relation)) is not None
     ]
     if not pairs:
-        return []
+        return [], []
     text = normalize(" ".join(f"{s.left} {s.right}" for s in chain.steps))
     out: list[ast.Node] = []
     for relation, written in stated.entry_bounds(pairs, text):
         written_as[relation] = written
         out.append(relation)
-    return out
+    return out, stated.other_entries(pairs, text)
 
 
 # x \in \mathbb{R}^n, \mathbb{R}^{m \times n}: dimensions that read as sizes (a letter or a

@@ -225,11 +225,28 @@ def entry_bounds(
         if base is None:
             continue
         pattern = rf"(?<![A-Za-z]){re.escape(base)}_\{{?([A-Za-z0-9]+)\}}?"
-        for entry in sorted({f"{base}_{i}" for i in re.findall(pattern, steps_text)} - {name}):
+        indices = set(re.findall(pattern, steps_text))
+        if generic:  # x_j > 0 bounds x_1, x_2: not x_i, which may be another entry than the j meant
+            indices = {i for i in indices if i.isdigit()}
+        for entry in sorted({f"{base}_{i}" for i in indices} - {name}):
             constant: ast.Node = ast.Num(0, abs(value))
             if value < 0:
                 constant = ast.Neg(0, constant)
             out.append((ast.Relation(0, op, ast.Sym(0, entry), constant), f"{written} (so {entry})"))
+    return out
+
+
+def other_entries(bounds: Iterable[tuple[tuple[str, str, Fraction], str]], steps_text: str) -> list[str]:
+    """The bounds on a generic entry (``x_j > 0``) whose name the steps write with another
+    letter (``x_i``): whether the bound is meant for every entry is not read, so no witness."""
+    out: list[str] = []
+    for (name, _, _), written in bounds:
+        generic = _GENERIC_ENTRY.fullmatch(name)
+        if generic is None:
+            continue
+        pattern = rf"(?<![A-Za-z]){re.escape(generic.group(1))}_\{{?([A-Za-z][A-Za-z0-9]*)\}}?"
+        if {f"{generic.group(1)}_{i}" for i in re.findall(pattern, steps_text)} - {name}:
+            out.append(written)
     return out
 
 
