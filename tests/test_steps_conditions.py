@@ -1,31 +1,9 @@
-"""Conditions stated after a display, in words, on parity and on all entries: the table
-tests/cases/steps/conditions.yaml (a witness always satisfies every condition read)."""
+"""Conditions stated after a display, in words, on parity and on all entries: the readings'
+units (their table, tests/cases/steps/conditions.yaml, is read by test_steps_premises.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
-import pytest
-
-from grader.core.yamlio import load_with_positions
-from grader.steps import check_text
 from grader.steps.stated import about_steps, entry_bounds
-
-CASES: list[dict[str, Any]] = load_with_positions(
-    (Path(__file__).parent / "cases" / "steps" / "conditions.yaml").read_text()
-)[0]
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c["description"][:60] for c in CASES])
-def test_condition_table(case: dict[str, Any]) -> None:
-    marks = [s for c in check_text(case["text"], "markdown") for s in c.steps]
-    assert [[m.left, m.relation, m.right, m.status] for m in marks] == case["steps"]
-    for mark in marks:
-        assert (mark.status == "wrong") == (mark.witness is not None)
-    if "witness" in case:
-        first = next(m for m in marks if m.status == "wrong")
-        assert first.witness is not None and first.witness.at == case["witness"]
 
 
 def test_a_condition_not_read_refuses_only_where_the_steps_write_its_name() -> None:

@@ -1,5 +1,6 @@
 """Premises, constraints and equations to solve are conditions, not claims (issue 61):
-the table tests/cases/steps/premises.yaml, through the library and the CLI."""
+the tables tests/cases/steps/premises.yaml and conditions.yaml, through the library and the
+CLI (a witness always satisfies every condition read)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ from grader.cli import main
 from grader.core.yamlio import load_with_positions
 from grader.steps import check_text
 
-CASES: list[dict[str, Any]] = load_with_positions(
-    (Path(__file__).parent / "cases" / "steps" / "premises.yaml").read_text()
-)[0]
+CASES: list[dict[str, Any]] = [
+    case
+    # conditions.yaml: conditions stated after a display, in words, on parity, on every entry
+    for table in ("premises.yaml", "conditions.yaml")
+    for case in load_with_positions((Path(__file__).parent / "cases" / "steps" / table).read_text())[0]
+]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["description"][:60] for c in CASES])
