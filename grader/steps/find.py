@@ -184,8 +184,9 @@ def chains_in_text(text: str, kind: str = "latex") -> list[Chain]:
     # a bound the words state that is also read as a condition listed with others keeps the
     # offset of its list (conditions stated together hold together: reach.latest_per_symbol)
     worded = [w for w in worded if (w[0], w[1]) not in {(at, c) for at, c, _ in listed}]
-    conditions_at = listed + _number_words(text, pieces) + worded
-    unread_at = _unread_condition_words(text, pieces) + worded_unread
+    conditions_at = listed + _number_words(text, pieces)
+    # words around inline math (a sign, a kind, a bare bound) may be denied or qualified: unread
+    unread_at = _unread_condition_words(text, pieces) + worded_unread + worded
     definitions = _function_definitions(text, pieces) + _named_functions(text, pieces)
     functions = {d[0] for d in definitions}  # "let $x$ be real" ends nothing: x is no function
     definitions += [d for d in _reintroduced(text) if d[0] in functions]
@@ -198,9 +199,13 @@ def chains_in_text(text: str, kind: str = "latex") -> list[Chain]:
     # math a word of another case follows ("$|x| = -x$ otherwise"): the case of no condition before
     after = {p.start: _after_math(plain, p.start + len(p.math)) for p in pieces}
     turns_after = frozenset(start for start, at in after.items() if _OTHERWISE.match(plain, at))
+    groups = _row_groups(text, pieces)
+    trailing, unread_after = said.trailing(text, pieces, _conditions_in_math)
+    for row in (row for group in groups for row in group):  # not read: "unless", "... and $y > 0$"
+        row.unread += trailing.get(row.start, []) + unread_after.get(row.start, [])
     chains = [
         c
-        for g in _with_trailing(_row_groups(text, pieces), said.trailing(text, pieces, _conditions_in_math))
+        for g in groups
         if (c := _as_chain(g, conditions_at, unread_at, primed, items, resets, (turns, turns_after), around))
         is not None
     ]
@@ -672,16 +677,6 @@ def _row_groups(text: str, pieces: list[_Piece]) -> list[list[_Row]]:
         if not piece.display and not continued:
             # inline math ends its chain, unless it continued one ("$\\iff ...$" lines)
             open_group = False
-    return groups
-
-
-def _with_trailing(
-    groups: list[list[_Row]], trailing: tuple[dict[int, list[str]], dict[int, list[str]]]
-) -> list[list[_Row]]:
-    """Each display's rows with the conditions the words right after it state (said.trailing)."""
-    for row in (row for group in groups for row in group):
-        row.conditions += trailing[0].get(row.start, [])
-        row.unread += trailing[1].get(row.start, [])
     return groups
 
 
@@ -1408,16 +1403,23 @@ def _as_chain(
         rule = recurrence_of(claimed[0].left, claimed[0].right)
         recurrence = (*rule, claimed[0].line) if rule is not None else None
     line, last = rows[0].line, max(s.line for s in steps)
-    near = [
+    reaching = [
         (at, c, start)
         for at, c, start in conditions_at
-        if not any(start < r <= rows[0].start for r in resets)
-        and ((at <= line and line - at <= CONDITION_REACH) or line <= at <= last)
+        if ((at <= line and line - at <= CONDITION_REACH) or line <= at <= last)
         and (items is None or not _is_equation(c) or items.same(at, line))
         and (items is None or items.same_part(at, line))
-        and not reach.reset(around[1], c, start, rows[0].start)
         and (start <= rows[-1].start or reach.own_clause(around[0], rows[-1].start, start))
     ]
+
+    # a condition words made general again ("for all $x$", "in general") may still be meant:
+    # not read either way (no witness that breaks it, no proof that uses it)
+    was_reset = [
+        any(st < r <= rows[0].start for r in resets) or reach.reset(around[1], c, st, rows[0].start)
+        for _, c, st in reaching
+    ]
+    near = [found for found, reset in zip(reaching, was_reset, strict=True) if not reset]
+    reset_conditions = tuple(c for (_, c, _), reset in zip(reaching, was_reset, strict=True) if reset)
     turns, turns_after = turning  # words of another case; math they follow directly
     other_case = [
         c
@@ -1435,6 +1437,7 @@ def _as_chain(
             and ((at <= line and line - at <= CONDITION_REACH) or line <= at <= last)
         )
         + tuple(w for row in rows for w in row.unread)
+        + reset_conditions
         + (("otherwise",) if other_case else ())
     )
     return Chain(

@@ -103,4 +103,5 @@ def latest_per_symbol(conditions: list[tuple[int, str, bool]]) -> list[str]:
         latest[names] = max(latest.get(names, at), at)
         if kept:
             assumed[names] = max(assumed.get(names, at), at)
-    return [c for at, c, names, _ in named if at in (latest[names], assumed.get(names))]
+    # standing assumptions all hold ("Assume $x > 0$. Assume $x < 1$."): none replaces another
+    return [c for at, c, names, kept in named if kept or at == latest[names]]

@@ -130,11 +130,9 @@ def scope_of(chain: Chain, context: Context, functions: Mapping[str, Any]) -> Sc
             if not _narrow(domains, relation):
                 empty.append(text)
             set_signs -= ast.free_names(relation)  # a stated bound gives the sign
+    # a bound on x_i may be for some i, or i <= 3: on the entries written, not read either way
     entry_relations, other_entries = _entry_bounds(chain, conditions, written_as)
-    for relation in entry_relations:
-        conditions.append(relation)
-        _narrow(domains, relation)
-    unread += other_entries
+    unread += [written_as[relation] for relation in entry_relations] + other_entries
     return Scope(
         context,
         domains,
