@@ -725,11 +725,12 @@ _POWER_OR_TRANSPOSE = re.compile(r"(?<![A-Za-z\\])[a-z](?:_\{?\w+\}?)?\s*\^\s*(?
 
 
 def _tolerance(*texts: str) -> tuple[float, float]:
-    """A decimal the student rounded (0.333) is compared to a unit in its last place."""
+    """A decimal the student rounded (0.333) is compared to half a unit in its last place, with
+    no relative tolerance (``\\frac13 = 0.4`` and ``2^{20}+1 = 1048576.0`` are wrong)."""
     places = [len(m.group(1)) for t in texts for m in re.finditer(r"\d\.(\d+)", t)]
     if not places:
         return RTOL, ATOL
-    return RTOL, max(ATOL, 10.0 ** -min(places))
+    return 0.0, 0.5 * 10.0 ** -min(places)
 
 
 def _names(*nodes: ast.Node) -> list[str]:
