@@ -1412,11 +1412,14 @@ def _as_chain(
         and (start <= rows[-1].start or reach.own_clause(around[0], rows[-1].start, start))
     ]
 
-    # a condition words made general again ("for all $x$", "in general") may still be meant:
-    # not read either way (no witness that breaks it, no proof that uses it)
+    # a condition words made general again ("for all $x$", "in general"), or under another
+    # question heading ("**Part 1.**"), may still be meant: not read (no witness, no proof)
+    questions = [q for q, _ in items.parts] if items is not None else []
     was_reset = [
-        any(st < r <= rows[0].start for r in resets) or reach.reset(around[1], c, st, rows[0].start)
-        for _, c, st in reaching
+        any(st < r <= rows[0].start for r in resets)
+        or reach.reset(around[1], c, st, rows[0].start)
+        or (0 < at <= len(questions) and questions[at - 1] != questions[line - 1])
+        for at, c, st in reaching
     ]
     near = [found for found, reset in zip(reaching, was_reset, strict=True) if not reset]
     reset_conditions = tuple(c for (_, c, _), reset in zip(reaching, was_reset, strict=True) if reset)
