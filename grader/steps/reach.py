@@ -92,16 +92,13 @@ def standing(plain: str, start: int) -> bool:
 def latest_per_symbol(conditions: list[tuple[int, str, bool]]) -> list[str]:
     """(offset, condition, standing) -> the conditions that apply. A case stated later (by
     offset) on the same symbols replaces an earlier one ("for $x > 0$ ... for $x < 0$"); a
-    standing assumption ("Let $x > 0$.") holds on under a later case and is replaced only by a
-    later standing one or a reset. Conditions stated together (one offset: listed in one
-    statement) hold together, and so do conditions on other symbols (``x < 0`` and
+    standing assumption ("Let $x > 0$.") holds on under a later case and under a later standing
+    one (both hold: the domain narrows); a reset ends it. Conditions stated together (one
+    offset: listed in one statement) hold together, and so do conditions on other symbols (``x < 0`` and
     ``x + \\epsilon < 0``): the domain is then narrower, never wider."""
     named = [(at, c, frozenset(names_in(c)), kept) for at, c, kept in conditions]
     latest: dict[frozenset[str], int] = {}
-    assumed: dict[frozenset[str], int] = {}
-    for at, _, names, kept in named:
+    for at, _, names, _ in named:
         latest[names] = max(latest.get(names, at), at)
-        if kept:
-            assumed[names] = max(assumed.get(names, at), at)
     # standing assumptions all hold ("Assume $x > 0$. Assume $x < 1$."): none replaces another
     return [c for at, c, names, kept in named if kept or at == latest[names]]
