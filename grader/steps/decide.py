@@ -40,7 +40,7 @@ from grader.mathlang import ast
 from grader.mathlang.domains import SymbolDomain
 from grader.mathlang.errors import MathError
 from grader.mathlang.evaluate import compile_functions
-from grader.steps import exactness, limits, network, premise, under, vectors
+from grader.steps import exactness, imaginary, limits, network, premise, under, vectors
 from grader.steps.calculus import has_derivative
 from grader.steps.entries import kronecker_valued
 from grader.steps.find import _top_level_relations
@@ -134,6 +134,8 @@ def _marked(step: Step, scope: Scope) -> StepMark:
             or mark
         )
     written = f"{step.left} {step.right}"
+    if mark.status != "undecided" and imaginary.may_be_imaginary(written, scope):
+        return mark.model_copy(update={"status": "undecided", "certificate": imaginary.WHY, "witness": None})
     stated_complex = complex_in(scope, written) if mark.status == "shown" else None
     if stated_complex is not None:
         said = f"shown for a real {stated_complex} only, but the write-up states it complex (\\mathbb{{C}})"
