@@ -28,7 +28,11 @@ WHY = (
 )
 
 _TEXT = re.compile(r"\\(?:text|mathrm|operatorname|textrm)\s*\{(?!\s*i\s*\})[^{}]*\}")
-_SCRIPT = re.compile(r"_\s*(?:\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}|\\?[A-Za-z0-9])|\^\s*\{\s*\(\s*[^{}()]*\)\s*\}")
+# subscripts, and superscripts that name an index in brackets (x^{(i)}, not e^{(i\pi)})
+_SCRIPT = re.compile(
+    r"_\s*(?:\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}|\\?[A-Za-z0-9])"  # a subscript
+    r"|\^\s*\{\s*\(\s*[^{}()\\]*\)\s*\}"  # an index in brackets as a superscript
+)
 _BARE = r"(?<![A-Za-z\\_])i(?![A-Za-z])"
 _NAMED = re.compile(r"\\mathrm\s*\{\s*i\s*\}|\\imath(?![A-Za-z])")
 _BESIDE = re.compile(
