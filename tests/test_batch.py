@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import csv
 import dataclasses
 import gc
@@ -20,10 +19,9 @@ from click.testing import CliRunner
 from pydantic import TypeAdapter
 
 from grader.batch import BatchOptions, LocalExecutor, run_batch, submission_folders, worker
-from grader.batch.executors import ChunkWindow, InProcessExecutor
+from grader.batch.executors import InProcessExecutor
 from grader.batch.runner import chunk_sizes
 from grader.batch.store import STORE_FILE, VerdictStore
-from grader.batch.worker import WorkerRefused
 from grader.cli import main
 from grader.core import timelimit
 from grader.core import timelimit as check_limits
@@ -1034,45 +1032,3 @@ def test_chunks_cover_the_class_once_and_shrink_towards_the_end(count: int, work
     assert all(1 <= size <= 16 for size in sizes)  # a local pool's chunks: at most 16 sheets
     assert sizes == sorted(sizes, reverse=True)
     assert sizes[-workers:] == [1] * min(workers, len(sizes))
-
-
-class _ScriptedWindow(ChunkWindow):
-    """A window whose futures finish in the rounds ``script`` gives: each round, the ones named."""
-
-    def __init__(self, script: list[list[str]], refused: str | None = None):
-        super().__init__(setup=None, in_flight=99)  # type: ignore[arg-type]
-        self.script, self.refused = script, refused
-
-    def _submit(self, chunk: Any) -> Any:
-        future: concurrent.futures.Future[list[str]] = concurrent.futures.Future()
-        if chunk[0] == self.refused:
-            future.set_exception(WorkerRefused("another grader's worker"))
-        else:
-            future.set_result([f"graded {task}" for task in chunk])
-        future.task = chunk[0]  # type: ignore[attr-defined]
-        return future
-
-    def _completed(self) -> list[Any]:
-        names = self.script.pop(0)
-        return [future for future in self.pending if future.task in names]  # type: ignore[attr-defined]
-
-    def _reason(self, exc: BaseException) -> str:
-        return str(exc)
-
-
-def test_the_chunks_that_came_back_together_are_yielded_as_one_list() -> None:
-    window = _ScriptedWindow([["a", "c"], ["b"], ["d", "e"]])
-    came_back = list(window.run(iter([["a"], ["b"], ["c"], ["d"], ["e"]])))
-    assert [sorted(one) for one in came_back] == [  # type: ignore[type-var]
-        ["graded a", "graded c"],
-        ["graded b"],
-        ["graded d", "graded e"],
-    ]
-
-
-def test_what_came_back_before_a_refusal_is_yielded_before_the_refusal_is_raised() -> None:
-    window = _ScriptedWindow([["a", "b"]], refused="b")
-    results = window.run(iter([["a"], ["b"]]))
-    assert next(results) == ["graded a"]
-    with pytest.raises(WorkerRefused):
-        next(results)

@@ -1,8 +1,7 @@
 """Executors: where chunks of submissions are graded.
 
 Every executor takes the worker setup (sent once per worker) and an iterable of
-chunks, and yields graded chunks as they finish, in any order (those that finished
-together as one list). A chunk whose
+chunks, and yields graded chunks as they finish, in any order. A chunk whose
 worker dies or is stopped is retried one submission at a time; a submission
 that fails on its own gets an error report naming what happened, and the rest
 of the class goes on. A submission whose worker died (killed from outside, as the
@@ -352,22 +351,10 @@ class ChunkWindow(ABC):
             self.pending[self._submit(chunk)] = chunk
 
     def run(self, chunks: Iterator[Chunk]) -> Iterator[list[Graded]]:
-        """The chunks that came back together, as one list: a consumer that writes each list
-        in one transaction (the service) writes less often the slower it writes."""
         self._fill(chunks)
         while self.pending:
-            came_back: list[Graded] = []
-            failure: BaseException | None = None
-            try:
-                for future in self._completed():
-                    for graded in self._outcome(future, self.pending.pop(future)):
-                        came_back += graded
-            except BaseException as exc:  # what came back before it is yielded first
-                failure = exc
-            if came_back:
-                yield came_back
-            if failure is not None:
-                raise failure
+            for future in self._completed():
+                yield from self._outcome(future, self.pending.pop(future))
             self._fill(chunks)
 
     def _outcome(self, future: Any, chunk: Chunk) -> Iterator[list[Graded]]:

@@ -12,7 +12,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from typing import NamedTuple
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -60,15 +59,6 @@ DatabaseHook = Callable[[sessionmaker[Session]], None]
 Author = tuple[int, int]  # a submission's (assignment id, student's user id)
 # a problem file's jobs, claimed, each with its sheet and author
 Claimed = tuple[ProblemSet, list[tuple[Job, SubmissionTask, Author]]]
-
-
-class Finished(NamedTuple):
-    """A job graded, to be written: its sheet's author and how long it took."""
-
-    job: Job
-    author: Author
-    graded: Graded
-    seconds: float
 
 
 def configure_logging() -> None:
@@ -304,66 +294,46 @@ class GradingWorkers:
                 self._claim()
                 items = self._claimed.pop(problem_hash, (spec, []))[1]
 
-        for came_back in self.executor.grade(setup, chunks()):
-            # let go of each job once written: a rush may keep this loop going for hours
-            finished = []
-            for graded in came_back:
+        for chunk in self.executor.grade(setup, chunks()):
+            for graded in chunk:
+                # let go of each job once written: a rush may keep this loop going for hours
                 job, author = jobs_by_key.pop(graded.task.key)
-                finished.append(Finished(job, author, graded, time.monotonic() - started.pop(job.id)))
-            self._finish(finished, problem_hash)
+                self._finish(job, author, graded, problem_hash, time.monotonic() - started.pop(job.id))
 
-    def _finish(self, finished: list[Finished], problem_hash: str) -> None:
-        """Write the verdicts that came back together in one transaction: on SQLite it holds the
-        write lock every hand-in waits for, so a loop that falls behind takes it less often."""
-        # The JSON is the pool worker's, made outside the transaction; made again only when TAs'
-        # grades apply.
-        written = []
+    def _finish(self, job: Job, author: Author, graded: Graded, problem_hash: str, seconds: float) -> None:
+        # The JSON is the pool worker's, made outside the transaction (on SQLite it holds the
+        # write lock, which every hand-in waits for); made again only when TAs' grades apply.
+        stored, score, max_score = stored_report(graded)
+        shown = graded.student_view.encode() or None
         with self.db.session() as db:
-            # each student's lock in one order, so two writers never wait on each other
-            for assignment_id, student_id in sorted({one.author for one in finished}):
-                lock_students(db, assignment_id, [student_id])
-            for one in finished:
-                row = self._verdict_row(db, one, problem_hash)
-                if row is None:
-                    log.warning(
-                        "job %d was taken back from this worker; its verdict is not written", one.job.id
-                    )
-                    self.in_hand.discard(one.job.id)
-                    continue
-                db.add(row)  # through the ORM: LTI's hook queues the student's score with it
-                written.append(one)
-        for one in written:
-            self.in_hand.discard(one.job.id)
-            if not one.graded.failed:
-                # The store keeps the parts' verdicts, shared by every sheet giving the same answer.
-                try:
-                    self.store.save_verdicts([(*key, blob) for key, blob in one.graded.verdicts.items()])
-                except sqlite3.Error as error:  # a full disk: the verdict is stored, only sharing waits
-                    log.warning(
-                        "the verdict store could not keep %s's verdicts: %s", one.job.submission_id, error
-                    )
-            self.on_graded(one.job.submission_id, one.seconds, one.graded.failed)
+            by_hand = hand_graded_report(db, self.course, author, job.submission_id, graded)
+            if by_hand is not None:  # its student's view is made from it when read
+                stored, score, max_score, shown = dumps(by_hand), by_hand.score, by_hand.max_score, None
+            if not queue.mark_done(db, job.id, self.owner, seconds):
+                log.warning("job %d was taken back from this worker; its verdict is not written", job.id)
+                db.rollback()
+                self.in_hand.discard(job.id)
+                return
+            db.add(  # through the ORM: LTI's hook queues the student's score with it
+                VerdictRow(
+                    submission_id=job.submission_id,
+                    job_id=job.id,
+                    problem_hash=problem_hash,
+                    score=score,
+                    max_score=max_score,
+                    report=stored,
+                    shown=shown,
+                )
+            )
+        self.in_hand.discard(job.id)
+        if not graded.failed:
+            # The store keeps the parts' verdicts, shared by every sheet giving the same answer.
+            try:
+                self.store.save_verdicts([(*key, blob) for key, blob in graded.verdicts.items()])
+            except sqlite3.Error as error:  # a full disk: the verdict is stored, only sharing waits
+                log.warning("the verdict store could not keep %s's verdicts: %s", job.submission_id, error)
+        self.on_graded(job.submission_id, seconds, graded.failed)
         self._checkpoint()
-
-    def _verdict_row(self, db: Session, one: Finished, problem_hash: str) -> VerdictRow | None:
-        """The job's verdict, with its student's hand grades applied, its job marked done; None when
-        the job was taken back from this worker."""
-        stored, score, max_score = stored_report(one.graded)
-        shown = one.graded.student_view.encode() or None
-        by_hand = hand_graded_report(db, self.course, one.author, one.job.submission_id, one.graded)
-        if by_hand is not None:  # its student's view is made from it when read
-            stored, score, max_score, shown = dumps(by_hand), by_hand.score, by_hand.max_score, None
-        if not queue.mark_done(db, one.job.id, self.owner, one.seconds):
-            return None
-        return VerdictRow(
-            submission_id=one.job.submission_id,
-            job_id=one.job.id,
-            problem_hash=problem_hash,
-            score=score,
-            max_score=max_score,
-            report=stored,
-            shown=shown,
-        )
 
 
 def trouble_of(error: BaseException) -> str:
