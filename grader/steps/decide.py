@@ -910,7 +910,22 @@ def _equality_witness(
     atol: float,
     extra: Sequence[dict[str, Fraction]] = (),
 ) -> W.Found | None:
-    return W.unequal_at(a, b, domain, scope.functions, rtol, atol, extra)
+    names = domain.names
+
+    def propose(points: list[dict[str, Fraction]]) -> np.ndarray:
+        x, y = W.floats(a, points, names, scope.functions), W.floats(b, points, names, scope.functions)
+        with np.errstate(all="ignore"):
+            gap = np.abs(x - y)
+            return np.isfinite(gap) & (gap > 2 * (atol + rtol * np.maximum(np.abs(x), np.abs(y))))
+
+    def confirm(point: dict[str, Fraction], bits: int) -> W.Found | None:
+        x, y = W.value_at(a, point, scope.functions, bits), W.value_at(b, point, scope.functions, bits)
+        if x is None or y is None or not W.differ(x, y, rtol, atol):
+            return None
+        exact = isinstance(x, Fraction) and isinstance(y, Fraction)
+        return W.Found(point, x, y, "exact" if exact else "interval bound")
+
+    return W.search(domain, scope.functions, propose, confirm, extra)
 
 
 def _holds_op(op: str) -> tuple[str, str]:

@@ -17,6 +17,8 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
+
 import grader.steps.witness as W
 from grader.mathlang import ast
 from grader.steps.chain_rule import Instantiated, instantiated
@@ -45,13 +47,24 @@ def refuted(step: Step, scope: Scope, base: dict[str, Any]) -> StepMark | None:
         return None
     domain = W.Domain(names, scope.domains, scope.conditions)
 
-    def also(point: dict[str, Fraction], bits: int) -> bool:
-        """Every derivative's operand has a value there (else the derivative claimed is not
-        one), and the sides as sympy computed them differ there too."""
-        values = (W.value_at(o, point, scope.functions, bits) for o in operands if o is not None)
-        return all(v is not None for v in values) and _differ_computed(found, point)
+    def propose(points: list[dict[str, Fraction]]) -> np.ndarray:
+        x, y = W.floats(left, points, names, scope.functions), W.floats(right, points, names, scope.functions)
+        with np.errstate(all="ignore"):
+            gap = np.abs(x - y)
+            return np.isfinite(gap) & (gap > 2 * (ATOL + RTOL * np.maximum(np.abs(x), np.abs(y))))
 
-    witness = W.unequal_at(left, right, domain, scope.functions, RTOL, ATOL, also=also)
+    def confirm(point: dict[str, Fraction], bits: int) -> W.Found | None:
+        x, y = W.value_at(left, point, scope.functions, bits), W.value_at(right, point, scope.functions, bits)
+        if x is None or y is None or not W.differ(x, y, RTOL, ATOL):
+            return None
+        if any(W.value_at(o, point, scope.functions, bits) is None for o in operands if o is not None):
+            return None  # an operand with no value there: the derivative claimed is not one
+        if not _differ_computed(found, point):
+            return None
+        exact = isinstance(x, Fraction) and isinstance(y, Fraction)
+        return W.Found(point, x, y, "exact" if exact else "interval bound")
+
+    witness = W.search(domain, scope.functions, propose, confirm)
     if witness is None or W.may_coincide(witness.point):
         return None
     at, shown_left, shown_right = witness.shown()

@@ -292,38 +292,6 @@ def search(
     return None
 
 
-def unequal_at(
-    a: ast.Node,
-    b: ast.Node,
-    domain: Domain,
-    functions: Mapping[str, Any],
-    rtol: float,
-    atol: float,
-    extra: Sequence[dict[str, Fraction]] = (),
-    also: Callable[[dict[str, Fraction], int], bool] | None = None,
-) -> Found | None:
-    """The simplest point of the domain where ``a`` and ``b`` differ beyond the tolerance: proposed
-    in floats, confirmed in exact or ball arithmetic (and by ``also``, where given)."""
-    names = domain.names
-
-    def propose(points: list[dict[str, Fraction]]) -> np.ndarray:
-        x, y = floats(a, points, names, functions), floats(b, points, names, functions)
-        with np.errstate(all="ignore"):
-            gap = np.abs(x - y)
-            return np.isfinite(gap) & (gap > 2 * (atol + rtol * np.maximum(np.abs(x), np.abs(y))))
-
-    def confirm(point: dict[str, Fraction], bits: int) -> Found | None:
-        x, y = value_at(a, point, functions, bits), value_at(b, point, functions, bits)
-        if x is None or y is None or not differ(x, y, rtol, atol):
-            return None
-        if also is not None and not also(point, bits):
-            return None
-        exact = isinstance(x, Fraction) and isinstance(y, Fraction)
-        return Found(point, x, y, "exact" if exact else "interval bound")
-
-    return search(domain, functions, propose, confirm, extra)
-
-
 def _simplicity(point: Mapping[str, Fraction]) -> float:
     return sum(math.log2(1 + abs(v.numerator)) + math.log2(v.denominator) for v in point.values())
 
