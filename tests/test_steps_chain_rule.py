@@ -1,7 +1,6 @@
 """Derivatives of functions not defined here, by the chain rule (issue 61, session 18):
 ``\\frac{d}{dx} f(g(x)) = f'(g(x)) g'(x)`` is shown with each application an unknown, and a
-step with such a function is marked wrong only as a rule claimed for every function (each
-function's highest derivative written), refuted by a polynomial instance (session 26).
+step with such a function is never marked wrong (the function may be one for which it holds).
 The table cases are in tests/cases/steps/finding.yaml and corpus.yaml (the rows
 ``chain-rule-generic-*``); these are the certificates and the attacks."""
 
@@ -51,51 +50,18 @@ def test_generic_derivatives_that_hold_are_shown(math: str) -> None:
 @pytest.mark.parametrize(
     "math",
     [
-        r"\frac{d}{dx} e^{g(x)} = e^{g(x)}",  # g(x) = x makes it true: no g' written
-        r"\frac{d}{dx} f(g(x)) = f'(g(x))",  # g' = 1 makes it true: no g' written
-        r"\frac{d}{dz} \sigma(z) = \sigma(z)(1 - \sigma(z))",  # a sigmoid's identity: no sigma'
-        r"\frac{d}{dz} \sigma'(z) = \sigma'(z)(1 - 2\sigma(z))",  # sigma'' not written
-        r"\frac{d}{dx} f(x y) = f'(x y)",  # y may depend on x
-        r"\frac{d}{dz} \sigma(wz + b) = \sigma'(wz + b)",  # w, b may depend on z
+        r"\frac{d}{dx} e^{g(x)} = e^{g(x)}",  # g(x) = x makes it true
+        r"\frac{d}{dz} \sigma(wz + b) = \sigma'(wz + b)",  # w = 1
+        r"\frac{d}{dx} f(x)^2 = 2 f'(x)",  # f = 1
+        r"\frac{d}{dx} f(g(x)) = f'(x) g'(x)",
         r"\frac{d}{dx} f(x) = 0",
-        r"\frac{d}{dz} \sigma(-z) = -\sigma'(z)",  # sigma' at another argument: even for a sigmoid
-        r"\frac{d}{dx} f(g(x)) = f'(x) g'(x)",  # f' at another argument
-        r"2 f'(x) = f'(x) + f(x)",  # no derivative computed
-        r"\frac{d}{dx} f(x)^2 = \frac{d}{dx} f(x)",  # a derivative on both sides
+        r"2 f'(x) = f'(x) + f(x)",
     ],
 )
 def test_generic_derivatives_that_fail_are_never_wrong(math: str) -> None:
     mark = _one(f"$${math}$$")
     assert mark.status == "undecided"
     assert mark.witness is None
-
-
-@pytest.mark.parametrize(
-    ("math", "functions"),
-    [
-        (r"\frac{\partial}{\partial z} \sigma(wz + b) = \sigma'(wz + b)", r"\sigma(u) = u^2 + 2u + 3"),
-        (r"\frac{d}{dx} f(x)^2 = 2 f'(x)", "f(u) = u^2 + 2u + 3"),
-        (r"\frac{d}{dx} f(g(x)) = 2 f'(g(x)) g'(x)", "f(u) = u^2 + 2u + 3, g(u) = u^2 + 3u + 4"),
-        (r"\frac{d}{dx} \log f(x) = \frac{f'(x)}{f(x)^2}", "f(u) = u^2 + 2u + 3"),
-        (r"\frac{d}{dx} \left(f(x) g(x)\right) = f'(x) g(x) - f(x) g'(x)", "g(u) = u^2 + 3u + 4"),
-    ],
-)
-def test_a_rule_claimed_for_every_function_is_refuted_by_a_polynomial_instance(
-    math: str, functions: str
-) -> None:
-    """The step writes each function's highest derivative: a rule kept generic, claimed for every
-    differentiable function; one instance with a confirmed point refutes it, and says which."""
-    mark = _one(f"$${math}$$")
-    assert mark.status == "wrong", mark.certificate
-    assert mark.witness is not None
-    assert functions in (mark.certificate or "")
-    assert "substituted for the functions not defined here" in (mark.certificate or "")
-
-
-def test_an_instance_is_no_witness_under_a_condition_not_read() -> None:
-    step = r"$$\frac{\partial}{\partial z} \sigma(wz + b) = \sigma'(wz + b)$$"
-    mark = _one(f"Suppose $\\sigma$ is the sigmoid. {step}")
-    assert mark.status == "undecided"
 
 
 def test_a_function_the_write_up_defines_is_not_generic() -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from grader.mathlang import ast
@@ -104,136 +103,6 @@ def generic_sides(texts: list[str], context: Context) -> tuple[list[str], list[s
     return _written_back(values, generic, context, functions, failures)
 
 
-@dataclass(frozen=True)
-class Instantiated:
-    """A step's sides (and its derivatives' operands) with each function not defined here
-    replaced by a concrete polynomial, written back in the math language; ``said`` names them."""
-
-    sides: tuple[str, ...]
-    operands: tuple[str, ...]
-    exprs: tuple[Any, ...]  # the sides as sympy computed them (a witness is checked on them too)
-    said: str
-
-
-def instantiated(texts: list[str], context: Context) -> Instantiated | None:
-    """The two sides of a step claimed for every function not defined here, each such function
-    replaced by a polynomial with no real root (``u^2 + 2u + 3``, ``u^2 + 3u + 4``, ...), for a
-    witness that refutes the claim for those functions; None unless the step is such a claim.
-
-    The step claims a rule for every (differentiable) function when a derivative of an operand
-    applying such functions is computed on one side, the other side writes no derivative
-    operator, and that side writes each function's derivative of the highest order the computed
-    side holds, at the same arguments (``\\frac{d}{dx} f(g(x)) = f'(g(x))`` writes no ``g'``:
-    ``g`` may be one with ``g' = 1``; ``\\frac{d}{dz}\\sigma(z) = \\sigma(z)(1 - \\sigma(z))``
-    writes no ``\\sigma'``: a sigmoid's identity, never refuted). An ordinary derivative whose
-    operand holds another symbol (which may depend on the variable) is no such claim."""
-    if any(_FRESH.search(t) for t in texts) or len(texts) != 2:
-        return None
-    computed = [bool(_FRAC_D.search(t)) for t in texts]
-    if computed.count(True) != 1:
-        return None
-    from grader.mathlang.evaluate import compile_functions
-
-    generic = _Generic()
-    functions = compile_functions(dict(context.functions)) if context.functions else {}
-    claim = _claim(texts, context, generic, functions)
-    if claim is None:
-        return None
-    values, operands = claim
-    done, written = values[computed.index(True)], values[computed.index(False)]
-    if not _orders_written(done, written, generic):
-        return None
-    return _with_polynomials(values, operands, generic, context, functions)
-
-
-def _claim(
-    texts: list[str], context: Context, generic: _Generic, functions: Mapping[str, Any]
-) -> tuple[list[Any], list[Any]] | None:
-    """Each side's value (derivatives computed, functions generic) and the derivatives' operands;
-    None when a side does not read, or an ordinary derivative's operand holds another symbol."""
-    failures: tuple[type[Exception], ...] = (_Unread, *_sympy_failures())
-    values: list[Any] = []
-    operands: list[Any] = []
-    try:
-        for t in texts:
-            reader = _Reader(context, generic, functions)
-            values.append(reader.value(t))
-            if reader.ordinary_with_others:
-                return None
-            operands += reader.operands
-    except failures:
-        return None
-    if any(v is None for v in values) or not generic.classes:
-        return None
-    return values, operands
-
-
-def _with_polynomials(
-    values: list[Any], operands: list[Any], generic: _Generic, context: Context, functions: Mapping[str, Any]
-) -> Instantiated | None:
-    """The values and operands with the k-th function (by name) ``u^2 + (k+2) u + c`` (no real
-    root), written back and checked to read back as the values."""
-    import sympy
-
-    from grader.mathlang.to_sympy import Unsupported
-    from grader.steps.calculus import _node, _same
-
-    names = sorted({name for name, _ in generic.classes})
-    u = sympy.Dummy("u")
-    coefficients = {n: (k + 2, (k + 2) ** 2 // 4 + 2) for k, n in enumerate(names)}
-    polys = {n: u**2 + b * u + c for n, (b, c) in coefficients.items()}
-
-    def concrete(e: Any) -> Any:
-        if not e.args:
-            return e
-        key = generic.key(e)
-        if key is None:
-            return e.func(*[concrete(a) for a in e.args])
-        name, order = key
-        return sympy.diff(polys[name], u, order).subs(u, concrete(e.args[0]))
-
-    failures: tuple[type[Exception], ...] = (_Unread, Unsupported, *_sympy_failures())
-    try:
-        exprs = [concrete(v) for v in values]
-        inner = [concrete(o) for o in operands]
-        sides = [to_text(_node(e)) for e in exprs]
-        said_operands = [to_text(_node(e)) for e in inner]
-        pairs = zip([*sides, *said_operands], [*exprs, *inner], strict=True)
-        if not all(_same(t, e, context, functions) for t, e in pairs):
-            return None
-    except failures:
-        return None
-    said = ", ".join(f"{_spelled(n)}(u) = u^2 + {b}u + {c}" for n, (b, c) in coefficients.items())
-    return Instantiated(tuple(sides), tuple(said_operands), tuple(exprs), said)
-
-
-def _orders_written(done: Any, written: Any, generic: _Generic) -> bool:
-    """Does ``written`` hold each application of each function's highest order in ``done``, at
-    the same argument (and of order 1 at least for one): ``\\frac{d}{dz}\\sigma(-z) = -\\sigma'(z)``
-    writes ``\\sigma'`` at ``z``, not at ``-z`` (a sigmoid's ``\\sigma'`` is even: never refuted)."""
-    import sympy
-
-    def applications(e: Any) -> dict[str, tuple[int, set[str]]]:
-        out: dict[str, tuple[int, set[str]]] = {}
-        for sub in sympy.preorder_traversal(e):
-            key = generic.key(sub)
-            if key is None:
-                continue
-            name, order = key
-            at = sympy.srepr(sympy.expand(sub.args[0]))
-            high, where = out.get(name, (-1, set()))
-            if order > high:
-                out[name] = (order, {at})
-            elif order == high:
-                where.add(at)
-        return out
-
-    high, have = applications(done), applications(written)
-    if not any(order >= 1 for order, _ in high.values()):
-        return False
-    return all(n in have and have[n][0] == o and at <= have[n][1] for n, (o, at) in high.items())
-
-
 def _written_back(
     values: list[Any],
     generic: _Generic,
@@ -307,8 +176,6 @@ class _Reader:
         self.derivatives = 0
         self.applications = 0
         self.count = 0
-        self.operands: list[Any] = []  # each derivative's operand, generic functions in it
-        self.ordinary_with_others = False  # d/dx of an operand with another symbol (may depend on x)
 
     def value(self, text: str) -> Any:
         from grader.mathlang.to_sympy import Unsupported, to_sympy
@@ -393,10 +260,7 @@ class _Reader:
         if var_name not in names or re.search(r"_\{?[A-Za-z]", var_name):
             raise _Unread("a derivative by an entry, or by a name the operand does not hold")
         self.derivatives += 1
-        self.operands.append(operand)
-        if "partial" not in top and set(names) - {var_name}:
-            self.ordinary_with_others = True
         return start, end, sympy.diff(operand, names[var_name])
 
 
-__all__ = ["Instantiated", "generic_sides", "instantiated"]
+__all__ = ["generic_sides"]

@@ -40,7 +40,7 @@ from grader.mathlang import ast
 from grader.mathlang.domains import SymbolDomain
 from grader.mathlang.errors import MathError
 from grader.mathlang.evaluate import compile_functions
-from grader.steps import exactness, imaginary, instances, limits, network, premise, under, vectors
+from grader.steps import exactness, imaginary, limits, network, premise, under, vectors
 from grader.steps.calculus import has_derivative
 from grader.steps.entries import kronecker_valued
 from grader.steps.find import _top_level_relations
@@ -1263,10 +1263,6 @@ def _with_unknowns(step: Step, scope: Scope, base: dict[str, Any], why: str) -> 
         again = _shown_with_unknowns(step, scope, base, why, by_chain_rule, CHAIN_RULE)
         if again.status == "shown":
             return again
-    if step.relation == "=":
-        refuted = instances.refuted(step, scope, base)
-        if refuted is not None:
-            return refuted
     return mark
 
 
