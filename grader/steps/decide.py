@@ -134,8 +134,10 @@ def _marked(step: Step, scope: Scope) -> StepMark:
             or mark
         )
     written = f"{step.left} {step.right}"
-    if mark.status != "undecided" and imaginary.may_be_imaginary(written, scope):
-        return mark.model_copy(update={"status": "undecided", "certificate": imaginary.WHY, "witness": None})
+    letter = imaginary.imaginary_letter(written, scope) if mark.status != "undecided" else None
+    if letter is not None:
+        why = imaginary.WHY.format(letter)
+        return mark.model_copy(update={"status": "undecided", "certificate": why, "witness": None})
     stated_complex = complex_in(scope, written) if mark.status == "shown" else None
     if stated_complex is not None:
         said = f"shown for a real {stated_complex} only, but the write-up states it complex (\\mathbb{{C}})"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from grader.mathlang.lexer import GREEK_NAMES
 from grader.mathlang.names import BUILTIN_NAMES
-from grader.steps import network, premise, reach, topic
+from grader.steps import imaginary, network, premise, reach, topic
 from grader.steps import stated as said
 from grader.steps.entries import KRONECKER_WORDS, EntryDefinition, definition_in
 from grader.steps.latex import closing
@@ -228,8 +228,8 @@ def chains_in_text(text: str, kind: str = "latex") -> list[Chain]:
         parts = _part_labels(lines)
         chains = [c.model_copy(update={"entries": _entries_before(entries, c.line, parts)}) for c in chains]
         chains = [c for c in (_without_entry_definition(c, entries) for c in chains) if c.steps]
-    if KRONECKER_WORDS.search(text):
-        chains = [c.model_copy(update={"kronecker": True}) for c in chains]
+    said_of_text = {"kronecker": bool(KRONECKER_WORDS.search(text)), "imaginary": imaginary.declared(text)}
+    chains = [c.model_copy(update=said_of_text) for c in chains]
     located = [(p.math, text.count("\n", 0, p.start) + 1) for p in pieces]
     net = network.definitions_in(located)
     if net:

@@ -65,6 +65,9 @@ class Chain(_Strict):
     # index, formula, line) (grader.steps.entries); and whether the write-up names the Kronecker delta.
     entries: tuple[tuple[str, str, str, str, int], ...] = ()
     kronecker: bool = False
+    # Letters the write-up says stand for the imaginary unit (``$i$ is the imaginary unit``,
+    # ``j = \\sqrt{-1}``): a step that writes one is not read over real values (grader.steps.imaginary).
+    imaginary: tuple[str, ...] = ()
     # A network the write-up states as equations between arrays before the chain, in the same
     # question (``\\mathbf{y} = \\mathbf{W}\\mathbf{x}``, ``\\mathbf{u} = \\text{ReLU}(\\mathbf{y})``):
     # (name, formula, line) of the latest definition of each name (grader.steps.network), then a

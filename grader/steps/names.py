@@ -13,7 +13,7 @@ from grader.mathlang.names import ALIASES, BUILTIN_NAMES, SPELLINGS
 
 _NAME = re.compile(
     r"^(?:\\(?:mathbf|boldsymbol|bm|hat|tilde|bar|vec|mathcal|mathrm|operatorname)\s*\{)?(?:\\[A-Za-z]+|[A-Za-z])\}?"
-    r"(?:_\{[^{}]*\}|_\\?\w+)?(?:\^\{\(\w+\)\}|')?"
+    r"(?:_\{[^{}]*\}|_\\?\w+)?(?:\^\{\(\w+\)\}|'+|\^\s*\{?\s*(?:\\prime\s*)+\}?)?"
     r"(?:\s*(?:\\left)?\s*\([^()]*\)\s*(?:\\right\))?)?$"
 )
 _TOKEN = re.compile(

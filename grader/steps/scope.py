@@ -44,6 +44,7 @@ class Scope:
     recurrence: tuple[str, str, str, int] | None = None  # the chain's recurrence (Chain.recurrence)
     entries: tuple[tuple[str, str, str, str, int], ...] = ()  # vector functions by entry (Chain.entries)
     kronecker: bool = False  # the write-up names the Kronecker delta (Chain.kronecker)
+    imaginary: tuple[str, ...] = ()  # letters the write-up says are the imaginary unit (Chain.imaginary)
     network: tuple[tuple[str, str, int], ...] = ()  # a network the write-up defines (Chain.network)
     # the chain's steps shown so far under a network: each derivative as written (its indices'
     # values aside) -> the readings it was shown under (grader.steps.network: one reading a chain)
@@ -151,6 +152,7 @@ def scope_of(chain: Chain, context: Context, functions: Mapping[str, Any]) -> Sc
         chain.recurrence,
         chain.entries,
         chain.kronecker,
+        chain.imaginary,
         chain.network,
         complex=frozenset(complex_names),
         reals=frozenset(real_names),
