@@ -60,6 +60,26 @@ def seed_texts(folder: Path) -> dict[str, str]:
     return texts
 
 
+def answers_as_graded() -> collections.Counter[str]:
+    """The marks of the seed submissions' answers to text parts, as grading makes them (the
+    text type's checker, with the part's declared symbols and functions)."""
+    from grader.loading import load_problem_set
+    from grader.steps.grading import check, stored_marks
+
+    counts: collections.Counter[str] = collections.Counter()
+    for answers in sorted(ROOT.glob("submissions/*/seed-*/answers.yaml")):
+        spec = load_problem_set(ROOT / "problems" / f"{answers.parent.parent.name}.yaml")
+        data, _ = load_with_positions(answers.read_text(encoding="utf-8"))
+        given = data.get("answers") or {}
+        for question in spec.questions:
+            for part in question.parts:
+                key = question.id if question.single else f"{question.id}.{part.id}"
+                if part.type == "text" and isinstance(given.get(key), str):
+                    verdict = check(part, given[key])
+                    counts.update(s.status for c in stored_marks(verdict.steps) for s in c.steps)
+    return counts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=Path, default=ROOT / "tests" / "fixtures" / "seed-sheets")
@@ -115,6 +135,12 @@ def main() -> None:
         f"({seed['shown']} shown, {seed['wrong']} wrong, {seed['undecided']} undecided; target >= 70%)"
     )
     print("   undecided, by reason: " + "; ".join(f"{k} {v}" for k, v in why.most_common(8)))
+    graded = answers_as_graded()
+    print(
+        f"   1b. the seed submissions' answers to text parts, marked as grading marks them (their "
+        f"problem files' declarations): {graded['shown'] + graded['wrong']}/{sum(graded.values())} "
+        f"steps decided ({graded['shown']} shown, {graded['wrong']} wrong, {graded['undecided']} undecided)"
+    )
     print(
         f"2. wrong steps in the right corpus: {right_wrong} of {right_steps} steps "
         f"({len(rows)} derivations; target 0)"

@@ -33,8 +33,11 @@ def untested_parts(spec: ProblemSet) -> dict[str, str]:
 
 
 def part_problems(part: PartBase) -> list[str]:
-    """What is wrong with one part's reference and listed mistakes (its self-test)."""
-    if not is_auto_graded(part) or check_unavailable(part) is not None:
+    """What is wrong with one part's reference and listed mistakes (its self-test), or with
+    the functions a hand-graded part declares for the checks of its steps."""
+    if not is_auto_graded(part):
+        return _declared_functions_problems(part)
+    if check_unavailable(part) is not None:
         return []
     problems = []
     verdict = check_part(part, part.answer)
@@ -56,6 +59,20 @@ def part_problems(part: PartBase) -> list[str]:
                 f"{_one_line(got.feedback)}"
             )
     return problems
+
+
+def _declared_functions_problems(part: PartBase) -> list[str]:
+    functions = getattr(part, "functions", None)
+    if not functions:
+        return []
+    from grader.mathlang.errors import MathError
+    from grader.mathlang.evaluate import compile_functions
+
+    try:
+        compile_functions(functions, getattr(part, "symbols", None) or {})
+    except MathError as err:
+        return [f"the part's functions cannot be read: {err}"]
+    return []
 
 
 # Checkers report a mistake in a part's definition (a ``require`` that cannot be read, a

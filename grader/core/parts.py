@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from grader.mathlang.domains import dimension_problems
+from grader.mathlang.domains import SymbolDomain, dimension_problems, symbols_from_yaml
 from grader.mathlang.limits import MAX_DIM
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -187,3 +187,19 @@ class PartBase(Strict):
         """Where a grade from rubric items starts: full points when the rubric takes points
         off (it has a negative item), else nothing."""
         return self.points if any(item.points < 0 for item in self.rubric) else 0.0
+
+
+class DeclaringPart(PartBase):
+    """A part that declares the names its answers use: the symbols (with domains), the arrays
+    (with shapes) and the functions (``{S: softmax, sigma_s: "log(1 + exp(x))"}``). An
+    ``expression`` part's answers are read with them; a ``text`` part's derivations are checked
+    step by step with them (docs/steps.md)."""
+
+    symbols: dict[str, SymbolDomain] = Field(default_factory=dict)
+    arrays: ArrayShapes = Field(default_factory=dict)
+    functions: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("symbols", mode="before")
+    @classmethod
+    def _symbol_words(cls, value: Any) -> Any:
+        return symbols_from_yaml(value)

@@ -47,10 +47,13 @@ def context_for(part: Any) -> Context:
 
 
 def check_answer(text: str, context: Context | None = None, seconds: float | None = None) -> list[ChainMarks]:
-    """The chains of an answer to a part: Markdown, or math written without delimiters (each
-    line then read as math)."""
+    """The chains of an answer to a part: Markdown, or math written among words without
+    delimiters (each run of math then put in ``$...$``: :mod:`grader.steps.plain`)."""
     if not _DELIMITED.search(text):
-        text = "\n".join(f"${line}$" if line.strip() else "" for line in text.splitlines())
+        from grader.steps.plain import delimited
+
+        names = [*context.functions, *context.domains] if context is not None else []
+        text = delimited(text, names)
     return check_text(text, "markdown", context, seconds)
 
 
@@ -63,4 +66,5 @@ def check_text(
     """Every chain of the text with each step marked (those past ``seconds`` left undecided)."""
     from grader.steps.decide import mark_chains  # the engine: imported when a step is checked
 
-    return mark_chains(chains_in_text(text, kind), context, seconds)
+    declared = tuple(context.functions) if context is not None else ()
+    return mark_chains(chains_in_text(text, kind, declared), context, seconds)

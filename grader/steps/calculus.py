@@ -47,7 +47,8 @@ _UNDER = re.compile(
     r"(?P<to>[+-]?\s*\\infty|-?\d+(?:\.\d+)?)\s*"
 )
 MAX_LIMIT_NODES = 60
-_PRIME_CALL = re.compile(r"(?<![A-Za-z\\])(\\?[A-Za-z]+)\s*'\s*(\\left\s*\(|\()")
+# f'(x), \\tanh'(x), f''(x); a subscripted name only as a declared function's (\\sigma_s'(z))
+_PRIME_CALL = re.compile(r"(?<![A-Za-z\\])(\\?[A-Za-z]+(?:_\{?\\?\w+\}?)?)\s*('+)\s*(\\left\s*\(|\()")
 _CALL = re.compile(r"\s*\\?[A-Za-z]+\s*(\\left\s*\(|\()")
 _ENDS_TERM = re.compile(r"\s*(?:$|[-+)\]=<>]|\\right|\\cdot|\}|&)")
 _OPEN = re.compile(r"\s*(\\left\s*[(\[]|\\left\s*\\\{|[(\[{])")
@@ -329,9 +330,10 @@ def _operand_after(text: str, at: int) -> tuple[str | None, int]:
 
 
 def _primed(text: str, m: re.Match[str], context: Context, out: Computed) -> tuple[int, int, str] | str:
-    """``\\tanh'(x)``: a known smooth function's derivative at its argument."""
-    name = m.group(1).lstrip("\\")
-    if name not in PRIMED_FUNCTIONS and name not in context.functions:
+    """``\\tanh'(x)``, ``f''(x)``: a known smooth function's or a declared one's derivative at
+    its argument (a subscripted name only where the part declares it: ``sigma_s``)."""
+    name = re.sub(r"[{}\\]", "", m.group(1))
+    if name not in context.functions and ("_" in name or name not in PRIMED_FUNCTIONS):
         return "unreadable"
     end = closing(text, m.end() - 1)
     if end is None:
@@ -343,11 +345,12 @@ def _primed(text: str, m: re.Match[str], context: Context, out: Computed) -> tup
     call = read_side(f"{m.group(1)}({fresh})", context)
     if call.node is None:
         return "unreadable"
-    value = _derivative(call.node, _only_name(call.node), context, at=argument.node)
+    order = len(m.group(2))
+    value = _derivative(call.node, _only_name(call.node), context, at=argument.node, order=order)
     if value is None:
         return "unreadable"
     out.operands.append(argument.node)
-    out.said.append(f"the derivative {name}'")
+    out.said.append(f"the derivative {name}{m.group(2)}")
     return m.start(), end, value
 
 

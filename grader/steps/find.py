@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from grader.mathlang.lexer import GREEK_NAMES
@@ -21,7 +22,7 @@ from grader.steps import stated as said
 from grader.steps.entries import KRONECKER_WORDS, EntryDefinition, definition_in
 from grader.steps.latex import closing
 from grader.steps.models import Chain, Relation, Step
-from grader.steps.names import NORM_OF, NUMBER, is_name, names_a_definition
+from grader.steps.names import NORM_OF, NUMBER, applies_declared, defines, is_name, names_a_definition
 from grader.steps.recurrence import recurrence_of
 
 DISPLAY_ENVS = (
@@ -173,8 +174,9 @@ class _Piece:
     display: bool
 
 
-def chains_in_text(text: str, kind: str = "latex") -> list[Chain]:
-    """Every derivation in a write-up's text (``kind``: latex, markdown or ipynb)."""
+def chains_in_text(text: str, kind: str = "latex", declared: Iterable[str] = ()) -> list[Chain]:
+    """Every derivation in a write-up's text (``kind``: latex, markdown or ipynb); ``declared``:
+    the functions the part declares (a step that applies one is a claim, never a definition)."""
     if kind == "ipynb":
         text = notebook_text(text)
     text = _without_comments(text, kind)
@@ -190,7 +192,7 @@ def chains_in_text(text: str, kind: str = "latex") -> list[Chain]:
     definitions = _function_definitions(text, pieces) + _named_functions(text, pieces)
     functions = {d[0] for d in definitions}  # "let $x$ be real" ends nothing: x is no function
     definitions += [d for d in _reintroduced(text) if d[0] in functions]
-    primed = frozenset(d[0] for d in definitions if d[2])  # f'(x) = ... is a claim where f is defined
+    primed = (frozenset(d[0] for d in definitions if d[2]), frozenset(declared))  # f'(x) = ... is a claim
     items = _Items(text.splitlines())
     resets = tuple(m.start() for m in _GENERAL.finditer(text))
     plain = _prose(text, pieces)
@@ -1235,8 +1237,7 @@ def _conditions_in_math(math: str) -> list[str]:
 
 
 def _unread_condition_words(text: str, pieces: list[_Piece]) -> list[tuple[int, str, int]]:
-    """(line, words, offset) where words state a condition ("for x < 0 such that ...") in prose
-    grader does not read."""
+    """(line, words, offset) where words state a condition grader does not read ("such that")."""
     found = []
     plain = _prose(text, pieces)
     read = [start for start, _ in _condition_pieces(text, pieces)]
@@ -1244,7 +1245,8 @@ def _unread_condition_words(text: str, pieces: list[_Piece]) -> list[tuple[int, 
         r"\b(?:such that|provided|unless|only if|as long as|assum(?:e|es|ed|ing)|suppose"
         # a set stated in words that is not read: "$x$ is an integer multiple of $\\pi$"
         r"|multiples? of|divisible by|(?:is|are|be) (?:an? )?(?:even|odd)"
-        r"|(?:even|odd) (?:integer|number)s?)\b"
+        r"|(?:even|odd) (?:integer|number)s?|mod(?:ulo)?|congruent|almost (?:everywhere|surely)"
+        r"|asymptotically|approximately|roughly|up to)\b"
     )
     for m in re.finditer(words, plain, re.I):
         between = [plain[m.end() : start] for start in read if 0 <= start - m.end() <= 120]
@@ -1376,7 +1378,7 @@ def _as_chain(
     rows: list[_Row],
     conditions_at: list[tuple[int, str, int]],
     unread_at: list[tuple[int, str, int]],
-    primed: frozenset[str] = frozenset(),
+    primed: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset()),
     items: _Items | None = None,
     resets: tuple[int, ...] = (),
     turning: tuple[tuple[int, ...], frozenset[int]] = ((), frozenset()),
@@ -1395,7 +1397,7 @@ def _as_chain(
             found.add(item, row.line)
     found.close()
     claimed = [s for s, at in zip(found.steps, found.owner, strict=True) if at not in found.operands]
-    steps = [_without_lead_word(s) for s in _without_definitions(claimed, primed)]
+    steps = [_without_lead_word(s) for s in _without_definitions(claimed, *primed)]
     if not steps:
         return None
     recurrence = None
@@ -1480,21 +1482,19 @@ def _statement_text(items: list[tuple[str, Relation | None]]) -> str:
 _SHOWN = {"=": "=", "<": "<", ">": ">", "<=": "\\le", ">=": "\\ge", "approx": "\\approx"}
 
 
-def _without_definitions(steps: list[Step], primed: frozenset[str] = frozenset()) -> list[Step]:
+def _without_definitions(steps: list[Step], primed: frozenset[str], declared: frozenset[str]) -> list[Step]:
     """Steps of a derivation: not a definition (``y = ...``, ``f(x) = ...`` as its first
-    step) nor a condition (``x > 0``, ``0 \\le x \\le 1``: names and numbers only). A first
-    step ``f'(x) = ...`` of a function ``f`` the write-up defines (``primed``) is a claim."""
+    step, names.defines) nor a condition (``x > 0``, ``0 \\le x \\le 1``: names and numbers only)."""
     order = {"<", "<=", ">", ">="}
     if steps and all(
-        s.relation in order and all(is_name(t) or NUMBER.match(t.strip()) for t in (s.left, s.right))
+        s.relation in order
+        and all(
+            (is_name(t) and not applies_declared(t, declared)) or NUMBER.match(t.strip())
+            for t in (s.left, s.right)
+        )
         for s in steps
     ):
         return []
-    if steps and steps[0].relation == "=" and names_a_definition(steps[0].left):
-        m = _PRIMED_CALL.match(steps[0].left.strip())
-        if m is None or m.group(1) not in primed:
-            return steps[1:]
+    if steps and steps[0].relation == "=" and defines(steps[0].left, primed, declared):
+        return steps[1:]
     return steps
-
-
-_PRIMED_CALL = re.compile(r"^\\?([A-Za-z]+)\s*(?:'+|\^\s*\{?\s*\\prime\s*\}?)\s*(?:\\left\s*)?\(")

@@ -27,9 +27,16 @@ def check(part: Any, answer: Any) -> Verdict:
     verdict = Verdict.manual(f"graded by a TA ({words} words received)")
     if not isinstance(answer, str) or len(answer) > MAX_ANSWER_CHARS or not _RELATION.search(answer):
         return verdict
+    from grader.mathlang.errors import MathError
+    from grader.mathlang.evaluate import compile_functions
     from grader.steps import check_answer, context_for
 
-    chains = check_answer(answer, context_for(part), seconds=ANSWER_SECONDS)
+    context = context_for(part)
+    try:
+        compile_functions(dict(context.functions))
+    except MathError:  # the part's declared functions do not read: grader validate says so
+        return verdict
+    chains = check_answer(answer, context, seconds=ANSWER_SECONDS)
     marks = tuple(plain_marks(chains))
     return Verdict(verdict.status, verdict.score, verdict.feedback, steps=marks) if marks else verdict
 

@@ -23,6 +23,32 @@ _TOKEN = re.compile(
 NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
 
 
+def defines(left: str, primed: frozenset[str] = frozenset(), declared: frozenset[str] = frozenset()) -> bool:
+    """A first step's left side that names a definition (``y``, ``f(x)``), not a claim. A claim:
+    ``f'(x)`` of a function ``f`` the write-up defines (``primed``), and any application of a
+    function the part declares (``declared``: ``sigma_s`` for ``\\sigma_s'(z)``, ``\\sigma_{s}(z)``)."""
+    if not names_a_definition(left):
+        return False
+    called = _CALL.match(left.strip())
+    if called is None:
+        return True
+    base, sub, primes = called.groups()
+    return (
+        f"{base}_{sub}" not in declared if sub else base not in declared and not (primes and base in primed)
+    )
+
+
+def applies_declared(side: str, declared: frozenset[str]) -> bool:
+    """The side is a function the part declares applied (``\\sigma_s(z)``): a value, not a name."""
+    called = _CALL.match(side.strip())
+    return called is not None and "_".join(filter(None, called.groups()[:2])) in declared
+
+
+_CALL = re.compile(
+    r"^\\?([A-Za-z]+)(?:_\{?\s*\\?(\w+)\s*\}?)?\s*('+|\^\s*\{?\s*\\prime\s*\}?)?\s*(?:\\left\s*)?\("
+)
+
+
 def is_name(text: str) -> bool:
     """A name alone (``y``, ``h_t``, ``\\mathbf{w}_1``), or a function of one named here
     (``f(x)``, ``\\sigma(z)``): what a definition names, or a condition bounds."""

@@ -21,14 +21,16 @@ from grader.mathlang.parser import parse
 
 # notation with no value in the math language: (pattern, why)
 OUT_OF_SCOPE: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"\\lim\b|\\limsup|\\liminf"), "a limit"),
-    (re.compile(r"\\sum\b|\\prod\b"), "a sum or product over an index"),
-    (re.compile(r"\\i+nt\b|\\oint"), "an integral"),
+    # each also as written in plain text (an answer typed without LaTeX: lim_{x -> 0}, sum_j, int)
+    (re.compile(r"\\lim\b|\\limsup|\\liminf|(?<![\\A-Za-z])lim(?![A-Za-z])"), "a limit"),
+    (re.compile(r"\\sum\b|\\prod\b|(?<![\\A-Za-z])(?:sum|prod)\s*[_^]"), "a sum or product over an index"),
+    (re.compile(r"\\i+nt\b|\\oint|(?<![\\A-Za-z])int(?![A-Za-z])"), "an integral"),
     (
         re.compile(
             r"\\partial|\\nabla|\\frac\s*\{\s*d\s*\}\s*\{\s*d\s*\\?[A-Za-z]|\\frac\s*\{\s*d\s*\\?[A-Za-z][^}]*\}\s*\{\s*d\s*\\?[A-Za-z]"
             r"|\\frac\s*\{\s*d\s*(?:\\left\s*)?[(\[]"  # \frac{d(x^2)}{d x}: never d times x^2 over d x
             r"|\\mathrm\s*\{\s*d\s*\}|\\,d[a-z]\b|\bd[xyzt]\b"
+            r"|\bd\\?[A-Za-z]+(?:_\{[^{}]*\}|_\w)?\s*/\s*d\\?[A-Za-z]"  # dL/dp: never d L over d p
         ),
         "a derivative",
     ),
@@ -37,6 +39,7 @@ OUT_OF_SCOPE: list[tuple[re.Pattern[str], str]] = [
         re.compile(r"\\mathbb\s*\{\s*E|\\mathbb\s*\{\s*P|\b[EP]\s*(?:_\{?\w+\}?)?\s*(?:\\left)?\s*\["),
         "an expectation or probability",
     ),
+    (re.compile(r"\\[bp]?mod\b|\bmod\b"), "modular arithmetic"),
     (re.compile(r"\\dots|\\cdots|\\ldots|\\vdots|\\ddots|\.\.\."), "an ellipsis"),
     (re.compile(r"\\infty"), "infinity"),
     (  # applied: \Theta alone is a name (a network's parameters)
@@ -102,7 +105,9 @@ KNOWN_CALLS = (
         "right",
     }
 )
-_CALL = re.compile(r"(?<![A-Za-z])(\\?[A-Za-z]+)\s*(?:_\{[^{}]*\}|_\w)?\s*(?:\\left|\\big|\\Big)?\s*\(")
+_CALL = re.compile(
+    r"(?<![A-Za-z])(\\?[A-Za-z]+)\s*(?:_\{\s*\\?([^{}]*?)\s*\}|_\\?(\w))?\s*(?:\\left|\\big|\\Big)?\s*\("
+)
 _WORD = re.compile(r"(?<![\\A-Za-z])([A-Za-z]{4,})")
 _TEXT = re.compile(r"\\(?:text|textrm|mathrm|operatorname)\s*\{([^}]*)\}")
 _LONE_E = re.compile(r"(?<![A-Za-z\\])e(?![A-Za-z_^{])")
@@ -212,7 +217,10 @@ def undefined_call(text: str, context: Context) -> str | None:
     a product of a name and its argument."""
     for m in _CALL.finditer(text):
         name = m.group(1).lstrip("\\")
-        if name in context.functions or name in KNOWN_CALLS or name.lower() in KNOWN_CALLS:
+        sub = m.group(2) or m.group(3)
+        if (sub and f"{name}_{sub}" in context.functions) or name in context.functions:
+            continue  # sigma_s, declared: \sigma_s(z), \sigma_{s}(z)
+        if name in KNOWN_CALLS or name.lower() in KNOWN_CALLS:
             continue
         if name in FUNCTION_LETTERS or (
             len(name) > 3 and name not in GREEK_NAMES and not m.group(1).startswith("\\")
@@ -242,12 +250,20 @@ def unreadable(text: str, context: Context) -> str | None:
             and word not in context.functions
         ):
             return f"'{word}' is not defined here"
-    stripped = _TEXT.sub(" ", re.sub(r"\\[A-Za-z]+", " ", text))
+    stripped = _TEXT.sub(" ", re.sub(r"\\[A-Za-z]+", " ", _without_declared(text, context)))
     for m in _WORD.finditer(stripped):
         word = m.group(1)
         if word.lower() not in KNOWN_CALLS and word not in context.functions and word not in context.domains:
             return f"'{word}' is not defined here"
     return None
+
+
+def _without_declared(text: str, context: Context) -> str:
+    """The text without the subscripted names the part declares (``sigma_s``, ``\\sigma_{s}``)."""
+    for name in (n for n in (*context.functions, *context.domains) if "_" in n):
+        base, sub = name.split("_", 1)
+        text = re.sub(rf"\\?{base}_(?:\{{\s*\\?{sub}\s*\}}|\\?{sub}(?![A-Za-z0-9]))", " ", text)
+    return text
 
 
 def read_side(text: str, context: Context) -> Read:

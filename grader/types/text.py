@@ -5,12 +5,16 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from grader.core.deferred import deferred
-from grader.core.parts import PartBase
+from grader.core.parts import DeclaringPart
 from grader.core.verdict import Verdict
 from grader.types.base import AnswerType, fixed_hint
 
 
-class TextPart(PartBase):
+class TextPart(DeclaringPart):
+    """``symbols``, ``arrays`` and ``functions``: what the part's prompt defines, with which
+    the steps of an answer's derivations are checked (a step may be refuted with them;
+    ``grader validate`` says when a function does not read)."""
+
     type: Literal["text"]
     answer: str | None = None  # a model answer for the TA
 
