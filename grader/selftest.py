@@ -11,6 +11,7 @@ from grader.core.parts import PartBase
 from grader.core.verdict import Status, Verdict
 from grader.engine import check_part, check_unavailable, is_auto_graded, prepare_checks
 from grader.spec import ProblemSet
+from grader.steps.grading import unreadable_functions
 
 
 def validate_problem_set(spec: ProblemSet) -> list[str]:
@@ -62,17 +63,8 @@ def part_problems(part: PartBase) -> list[str]:
 
 
 def _declared_functions_problems(part: PartBase) -> list[str]:
-    functions = getattr(part, "functions", None)
-    if not functions:
-        return []
-    from grader.mathlang.errors import MathError
-    from grader.mathlang.evaluate import compile_functions
-
-    try:
-        compile_functions(functions, getattr(part, "symbols", None) or {})
-    except MathError as err:
-        return [f"the part's functions cannot be read: {err}"]
-    return []
+    why = unreadable_functions(part)
+    return [f"the part's functions cannot be read: {why}"] if why is not None else []
 
 
 # Checkers report a mistake in a part's definition (a ``require`` that cannot be read, a

@@ -22,7 +22,7 @@ from grader.steps import stated as said
 from grader.steps.entries import KRONECKER_WORDS, EntryDefinition, definition_in
 from grader.steps.latex import closing
 from grader.steps.models import Chain, Relation, Step
-from grader.steps.names import NORM_OF, NUMBER, applies_declared, defines, is_name, names_a_definition
+from grader.steps.names import NORM_OF, NUMBER, Claims, applies_declared, defines, is_name, names_a_definition
 from grader.steps.recurrence import recurrence_of
 
 DISPLAY_ENVS = (
@@ -192,7 +192,7 @@ def chains_in_text(text: str, kind: str = "latex", declared: Iterable[str] = ())
     definitions = _function_definitions(text, pieces) + _named_functions(text, pieces)
     functions = {d[0] for d in definitions}  # "let $x$ be real" ends nothing: x is no function
     definitions += [d for d in _reintroduced(text) if d[0] in functions]
-    primed = (frozenset(d[0] for d in definitions if d[2]), frozenset(declared))  # f'(x) = ... is a claim
+    claims = Claims(frozenset(d[0] for d in definitions if d[2]), frozenset(declared))
     items = _Items(text.splitlines())
     resets = tuple(m.start() for m in _GENERAL.finditer(text))
     plain = _prose(text, pieces)
@@ -208,7 +208,7 @@ def chains_in_text(text: str, kind: str = "latex", declared: Iterable[str] = ())
     chains = [
         c
         for g in groups
-        if (c := _as_chain(g, conditions_at, unread_at, primed, items, resets, (turns, turns_after), around))
+        if (c := _as_chain(g, conditions_at, unread_at, claims, items, resets, (turns, turns_after), around))
         is not None
     ]
     defined = _defined_names(pieces)
@@ -1378,7 +1378,7 @@ def _as_chain(
     rows: list[_Row],
     conditions_at: list[tuple[int, str, int]],
     unread_at: list[tuple[int, str, int]],
-    primed: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset()),
+    claims: Claims,
     items: _Items | None = None,
     resets: tuple[int, ...] = (),
     turning: tuple[tuple[int, ...], frozenset[int]] = ((), frozenset()),
@@ -1397,7 +1397,7 @@ def _as_chain(
             found.add(item, row.line)
     found.close()
     claimed = [s for s, at in zip(found.steps, found.owner, strict=True) if at not in found.operands]
-    steps = [_without_lead_word(s) for s in _without_definitions(claimed, *primed)]
+    steps = [_without_lead_word(s) for s in _without_definitions(claimed, claims)]
     if not steps:
         return None
     recurrence = None
@@ -1482,19 +1482,19 @@ def _statement_text(items: list[tuple[str, Relation | None]]) -> str:
 _SHOWN = {"=": "=", "<": "<", ">": ">", "<=": "\\le", ">=": "\\ge", "approx": "\\approx"}
 
 
-def _without_definitions(steps: list[Step], primed: frozenset[str], declared: frozenset[str]) -> list[Step]:
+def _without_definitions(steps: list[Step], claims: Claims) -> list[Step]:
     """Steps of a derivation: not a definition (``y = ...``, ``f(x) = ...`` as its first
     step, names.defines) nor a condition (``x > 0``, ``0 \\le x \\le 1``: names and numbers only)."""
     order = {"<", "<=", ">", ">="}
     if steps and all(
         s.relation in order
         and all(
-            (is_name(t) and not applies_declared(t, declared)) or NUMBER.match(t.strip())
+            (is_name(t) and not applies_declared(t, claims.declared)) or NUMBER.match(t.strip())
             for t in (s.left, s.right)
         )
         for s in steps
     ):
         return []
-    if steps and steps[0].relation == "=" and defines(steps[0].left, primed, declared):
+    if steps and steps[0].relation == "=" and defines(steps[0].left, claims):
         return steps[1:]
     return steps

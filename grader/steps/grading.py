@@ -27,18 +27,28 @@ def check(part: Any, answer: Any) -> Verdict:
     verdict = Verdict.manual(f"graded by a TA ({words} words received)")
     if not isinstance(answer, str) or len(answer) > MAX_ANSWER_CHARS or not _RELATION.search(answer):
         return verdict
-    from grader.mathlang.errors import MathError
-    from grader.mathlang.evaluate import compile_functions
+    if unreadable_functions(part) is not None:  # grader validate says so
+        return verdict
     from grader.steps import check_answer, context_for
 
-    context = context_for(part)
-    try:
-        compile_functions(dict(context.functions))
-    except MathError:  # the part's declared functions do not read: grader validate says so
-        return verdict
-    chains = check_answer(answer, context, seconds=ANSWER_SECONDS)
+    chains = check_answer(answer, context_for(part), seconds=ANSWER_SECONDS)
     marks = tuple(plain_marks(chains))
     return Verdict(verdict.status, verdict.score, verdict.feedback, steps=marks) if marks else verdict
+
+
+def unreadable_functions(part: Any) -> str | None:
+    """Why the functions a part declares (``{sigma_s: "log(1 + exp(x))"}``) do not read, or None."""
+    functions = getattr(part, "functions", None)
+    if not functions:
+        return None
+    from grader.mathlang.errors import MathError
+    from grader.mathlang.evaluate import compile_functions
+
+    try:
+        compile_functions(functions, getattr(part, "symbols", None) or {})
+    except MathError as err:
+        return str(err)
+    return None
 
 
 def plain_marks(chains: Iterable[ChainMarks]) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ claim about its values, a step to check (session 23).
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from grader.mathlang.names import ALIASES, BUILTIN_NAMES, SPELLINGS
 
@@ -23,19 +24,29 @@ _TOKEN = re.compile(
 NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
 
 
-def defines(left: str, primed: frozenset[str] = frozenset(), declared: frozenset[str] = frozenset()) -> bool:
-    """A first step's left side that names a definition (``y``, ``f(x)``), not a claim. A claim:
-    ``f'(x)`` of a function ``f`` the write-up defines (``primed``), and any application of a
-    function the part declares (``declared``: ``sigma_s`` for ``\\sigma_s'(z)``, ``\\sigma_{s}(z)``)."""
+class Claims(NamedTuple):
+    """Functions whose application is a claim, never a definition: ``primed``, those the write-up
+    defines (``f'(x) = ...`` is a claim about the defined ``f``); ``declared``, those the part
+    declares (any application: ``\\sigma_s(z) = ...``, ``\\sigma_{s}'(z) = ...``)."""
+
+    primed: frozenset[str] = frozenset()
+    declared: frozenset[str] = frozenset()
+
+
+NO_CLAIMS = Claims()
+
+
+def defines(left: str, claims: Claims = NO_CLAIMS) -> bool:
+    """A first step's left side that names a definition (``y``, ``f(x)``), not a claim."""
     if not names_a_definition(left):
         return False
     called = _CALL.match(left.strip())
     if called is None:
         return True
     base, sub, primes = called.groups()
-    return (
-        f"{base}_{sub}" not in declared if sub else base not in declared and not (primes and base in primed)
-    )
+    if sub:
+        return f"{base}_{sub}" not in claims.declared
+    return base not in claims.declared and not (primes and base in claims.primed)
 
 
 def applies_declared(side: str, declared: frozenset[str]) -> bool:
