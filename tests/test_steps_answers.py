@@ -70,16 +70,21 @@ def test_text_part_declarations_reach_grading_and_the_steps_command(tmp_path: Pa
     student.mkdir()
     answer = "sigma_s'(z) = e^z/(1+e^z) = 1/(1+e^{-z}), and sigma_s'(z) = 1/(1+e^z) is wrong"
     (student / "answers.yaml").write_text(f"answers:\n  q1: {json.dumps(answer)}\n")
-    graded = CliRunner().invoke(main, ["grade", str(student), "-p", str(problems), "-f", "json", "--show-expected"])
+    graded = CliRunner().invoke(
+        main, ["grade", str(student), "-p", str(problems), "-f", "json", "--show-expected"]
+    )
     assert graded.exit_code == 0, graded.output
     (part,) = json.loads(graded.stdout)["parts"]
     assert part["status"] == "manual"
-    statuses = [s["status"] for c in part["steps"] for s in c["steps"]]
-    assert statuses == ["shown", "shown", "wrong"]
+    marks = [s for c in part["steps"] for s in c["steps"]]
+    assert [s["status"] for s in marks] == ["shown", "shown", "undecided"]
+    assert "typed without delimiters" in marks[2]["certificate"]  # typed: a failing point is no witness
 
     write_up = tmp_path / "w.md"
     write_up.write_text("$$\\sigma_s'(z) = \\frac{1}{1+e^{z}}$$\n")
-    marked = CliRunner().invoke(main, ["steps", str(write_up), "-p", str(problems), "--part", "q1", "--format", "json"])
+    marked = CliRunner().invoke(
+        main, ["steps", str(write_up), "-p", str(problems), "--part", "q1", "--format", "json"]
+    )
     assert marked.exit_code == 0, marked.output
     (step,) = json.loads(marked.output)["chains"][0]["steps"]
     assert step["status"] == "wrong" and step["witness"]["at"] == {"z": "1"}

@@ -48,23 +48,33 @@ def context_for(part: Any) -> Context:
 
 def check_answer(text: str, context: Context | None = None, seconds: float | None = None) -> list[ChainMarks]:
     """The chains of an answer to a part: Markdown, or math written among words without
-    delimiters (each run of math then put in ``$...$``: :mod:`grader.steps.plain`)."""
-    if not _DELIMITED.search(text):
-        from grader.steps.plain import delimited
+    delimiters (each run of math then put in ``$...$``: :mod:`grader.steps.plain`). Where the
+    words end and the math begins is then a guess, which may have dropped a condition the
+    words state: a point where such a step fails is no witness (it may be shown, never wrong)."""
+    if _DELIMITED.search(text):
+        return check_text(text, "markdown", context, seconds)
+    from grader.steps.plain import GUESSED, delimited
 
-        names = [*context.functions, *context.domains] if context is not None else []
-        text = delimited(text, names)
-    return check_text(text, "markdown", context, seconds)
+    names = [*context.functions, *context.domains] if context is not None else []
+    return check_text(delimited(text, names), "markdown", context, seconds, unread=(GUESSED,))
 
 
 _DELIMITED = re.compile(r"\$|\\\(|\\\[|\\begin\{")
 
 
 def check_text(
-    text: str, kind: str = "markdown", context: Context | None = None, seconds: float | None = None
+    text: str,
+    kind: str = "markdown",
+    context: Context | None = None,
+    seconds: float | None = None,
+    unread: tuple[str, ...] = (),
 ) -> list[ChainMarks]:
-    """Every chain of the text with each step marked (those past ``seconds`` left undecided)."""
+    """Every chain of the text with each step marked (those past ``seconds`` left undecided);
+    ``unread``: words said of every chain that no witness may ignore."""
     from grader.steps.decide import mark_chains  # the engine: imported when a step is checked
 
     declared = tuple(context.functions) if context is not None else ()
-    return mark_chains(chains_in_text(text, kind, declared), context, seconds)
+    chains = chains_in_text(text, kind, declared)
+    if unread:
+        chains = [c.model_copy(update={"unread_conditions": (*c.unread_conditions, *unread)}) for c in chains]
+    return mark_chains(chains, context, seconds)

@@ -21,6 +21,8 @@ from grader.mathlang.lexer import GREEK_NAMES
 from grader.steps.latex import closing
 from grader.steps.read import FUNCTION_LETTERS, KNOWN_CALLS
 
+# said of every chain of such an answer: the words may state a condition the cut dropped
+GUESSED = "the words around math typed without delimiters"
 _TOKEN = re.compile(
     r"(?P<space>\s+)|(?P<command>\\[A-Za-z]+|\\.)|(?P<hyphenated>[A-Za-z]{2,}(?:-[A-Za-z]{2,})+)"
     r"|(?P<word>[A-Za-z]+)|(?P<stop>[,;:.?!](?=\s|$))|(?P<other>.)"

@@ -218,8 +218,8 @@ def undefined_call(text: str, context: Context) -> str | None:
     for m in _CALL.finditer(text):
         name = m.group(1).lstrip("\\")
         sub = m.group(2) or m.group(3)
-        if (sub and f"{name}_{sub}" in context.functions) or name in context.functions:
-            continue  # sigma_s, declared: \sigma_s(z), \sigma_{s}(z)
+        if (f"{name}_{sub}" if sub else name) in context.functions:
+            continue  # as declared: sigma_s for \sigma_s(z) and \sigma_{s}(z), never sigma for \sigma_t(z)
         if name in KNOWN_CALLS or name.lower() in KNOWN_CALLS:
             continue
         if name in FUNCTION_LETTERS or (
