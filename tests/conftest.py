@@ -13,6 +13,7 @@ everything.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -116,7 +117,72 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return (os.cpu_count() or 1) + 1
 
 
+# Each test file's seconds in the last whole run that recorded them, its slow tests' and the
+# rest's: ``pytest --file-seconds`` writes them again.
+FILE_SECONDS = Path(__file__).with_name("file_seconds.json")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--file-seconds",
+        action="store_true",
+        help=f"write each test file's seconds, slow tests and the rest, to {FILE_SECONDS.name} (a whole run)",
+    )
+
+
+def _recorded_seconds() -> dict[str, list[float]]:
+    try:
+        return dict(json.loads(FILE_SECONDS.read_text()))
+    except (OSError, ValueError):
+        return {}
+
+
+def _longest_files_first(items: list[pytest.Item]) -> None:
+    """Files in the order of their recorded seconds, longest first: ``--dist loadfile`` hands
+    them out in this order, and a ten-minute file of servers handed out last would run alone
+    while the other test processes idle. A file without a figure counts as the median file."""
+    seconds = _recorded_seconds()
+    totals = sorted(sum(figures) for figures in seconds.values())
+    median = totals[len(totals) // 2] if totals else 0.0
+    kinds: dict[str, set[bool]] = {}
+    for item in items:
+        kinds.setdefault(item.path.name, set()).add(item.get_closest_marker("slow") is not None)
+
+    def weight(name: str) -> float:
+        if name not in seconds:
+            return median
+        slow, quick = seconds[name]
+        return slow * (True in kinds[name]) + quick * (False in kinds[name])
+
+    weights = {name: weight(name) for name in kinds}
+    order = {id(item): index for index, item in enumerate(items)}
+    items.sort(key=lambda item: (-weights[item.path.name], order[id(item)]))
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if _is_slow(item):
             item.add_marker(pytest.mark.slow)
+    _longest_files_first(items)
+
+
+_RECORDED: dict[str, list[float]] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """With ``--file-seconds``, each test's setup, call and teardown counted to its file (with
+    ``-n``, in the process that hands out the files: reports carry their markers' names)."""
+    figures = _RECORDED.setdefault(report.nodeid.split("::")[0].rsplit("/", 1)[-1], [0.0, 0.0])
+    figures[0 if "slow" in report.keywords else 1] += report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """With ``--file-seconds``, the files this run ran get their new figures; files gone are dropped."""
+    if session.config.getoption("file_seconds") and not hasattr(session.config, "workerinput"):
+        seconds = _recorded_seconds() | {
+            name: [round(slow, 1), round(quick, 1)] for name, (slow, quick) in _RECORDED.items()
+        }
+        here = FILE_SECONDS.parent
+        kept = {name: seconds[name] for name in sorted(seconds) if (here / name).exists()}
+        lines = [f"  {json.dumps(name)}: {json.dumps(figures)}" for name, figures in kept.items()]
+        FILE_SECONDS.write_text("{\n" + ",\n".join(lines) + "\n}\n")
