@@ -105,6 +105,8 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     # The inner loop tries a fifth of each property's examples (tests/hypothesis_budget.py);
     # the whole suite, and a run given --hypothesis-profile, keep their own numbers.
+    if config.getoption("file_seconds") and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(FileSecondsRecorder(), "file-seconds")
     quick_run = "not slow" in (config.getoption("markexpr", "") or "")
     if quick_run and not config.getoption("hypothesis_profile", None):
         settings.load_profile("quick")
@@ -166,21 +168,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     _longest_files_first(items)
 
 
-_RECORDED: dict[str, list[float]] = {}
+class FileSecondsRecorder:
+    """With ``--file-seconds``: each test's setup, call and teardown counted to its file (with
+    ``-n``, in the process that hands out the files: reports carry their markers' names); at the
+    end, the files this run ran get their new figures and files gone are dropped."""
 
+    def __init__(self) -> None:
+        self.recorded: dict[str, list[float]] = {}
 
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """With ``--file-seconds``, each test's setup, call and teardown counted to its file (with
-    ``-n``, in the process that hands out the files: reports carry their markers' names)."""
-    figures = _RECORDED.setdefault(report.nodeid.split("::")[0].rsplit("/", 1)[-1], [0.0, 0.0])
-    figures[0 if "slow" in report.keywords else 1] += report.duration
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        figures = self.recorded.setdefault(report.nodeid.split("::")[0].rsplit("/", 1)[-1], [0.0, 0.0])
+        figures[0 if "slow" in report.keywords else 1] += report.duration
 
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    """With ``--file-seconds``, the files this run ran get their new figures; files gone are dropped."""
-    if session.config.getoption("file_seconds") and not hasattr(session.config, "workerinput"):
+    def pytest_sessionfinish(self) -> None:
         seconds = _recorded_seconds() | {
-            name: [round(slow, 1), round(quick, 1)] for name, (slow, quick) in _RECORDED.items()
+            name: [round(slow, 1), round(quick, 1)] for name, (slow, quick) in self.recorded.items()
         }
         here = FILE_SECONDS.parent
         kept = {name: seconds[name] for name in sorted(seconds) if (here / name).exists()}
