@@ -30,7 +30,7 @@ def check(part: CodePart, answer: Any) -> Verdict:
     student_job = runs.answer_job(part, code, seed)
     trials = _trials(part, seed, student_job)
     student = runs.results([student_job]).get(student_job["id"], {})
-    outputs = kept_outputs(student_job, student)
+    outputs = kept_outputs(student_job, student, trials)
     if "result" not in student or not isinstance(student["result"], dict):
         return dataclasses.replace(compare.ending(student, part), outputs=outputs)
     result = compare.shift_lines(student["result"], code)

@@ -11,21 +11,29 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from grader.types.code import compare
 from grader.types.code.part import CodePart
+from grader.types.code.trials import Trial
 
 MAX_OUTPUTS_CHARS = 64_000  # larger outputs are not kept: such an answer is grouped by its text
 
 
-def kept_outputs(job: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The outputs a verdict keeps of one run of the student's job (None: too large to keep)."""
+def kept_outputs(
+    job: Mapping[str, Any], record: Mapping[str, Any], trials: Sequence[Trial] | None = None
+) -> dict[str, Any] | None:
+    """The outputs a verdict keeps of one run of the student's job (None: too large to keep);
+    ``trials``: the job's trials, whose texts are encoded already."""
+    if trials is not None and len(trials) == len(job["trials"]):
+        inputs = [_hashed(trial.as_text()) for trial in trials]
+    else:
+        inputs = [_digest(trial) for trial in job["trials"]]
     outputs = {
         "ran_on": _digest({key: value for key, value in job.items() if key not in _OWN}),
         "given": _digest([source for source in job["sources"] if source["file"] != "<answer>"]),
-        "inputs": [_digest(trial) for trial in job["trials"]],
+        "inputs": inputs,
         "record": {key: value for key, value in record.items() if key != "job"},
     }
     if len(json.dumps(outputs, allow_nan=True)) > MAX_OUTPUTS_CHARS:
@@ -39,7 +47,10 @@ _OWN = ("id", "attach", "sources", "trials")
 
 
 def _digest(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, allow_nan=True)
+    return _hashed(json.dumps(value, sort_keys=True, allow_nan=True))
+
+
+def _hashed(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 

@@ -117,12 +117,21 @@ def build_job(
     }
     if trace:
         job["trace"] = True
-    text = json.dumps(job, sort_keys=True, allow_nan=True)
+    text = job_text(job, trials)
     job["id"] = _key(text)
     _TEXTS[job["id"]] = f'{text[:-1]}, "id": "{job["id"]}"}}'  # the job as sent: encoded once
     if len(_TEXTS) > KEPT_JOBS:
         _TEXTS.popitem(last=False)
     return job
+
+
+def job_text(job: Job, trials: Sequence[Trial]) -> str:
+    """``json.dumps(job, sort_keys=True, allow_nan=True)``, with each trial's text as the trial
+    encoded it once ("trials" sorts after every other key of a job)."""
+    head = json.dumps(
+        {key: value for key, value in job.items() if key != "trials"}, sort_keys=True, allow_nan=True
+    )
+    return f'{head[:-1]}, "trials": [{", ".join(trial.as_text() for trial in trials)}]}}'
 
 
 def _key(text: str) -> str:

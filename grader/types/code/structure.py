@@ -47,7 +47,8 @@ EXTRA = 12  # trials drawn after the mandatory ones, at most
 PATIENCE = 4  # ...taken until this many in a row showed the reference nothing new
 MAX_ENTRIES = 1_000_000  # input entries in all structured trials and twins together
 SPREAD = 8  # decades between the largest and the smallest row's scale
-_TWIN_STEP = {"float64": 2.0**-40, "float32": 2.0**-20}
+_TWIN_STEP = {np.dtype(np.float64): 2.0**-40, np.dtype(np.float32): 2.0**-20}
+_SIGNS = np.array([-1.0, 1.0])
 _STREAM = 58  # the structured trials' own random stream, beside the seed
 
 
@@ -308,15 +309,17 @@ def _uniform(
 
 def _twin(trial: Trial, rng: np.random.Generator) -> Trial:
     """The trial's inputs moved by a few units in the last place, entry by entry (an input
-    in float32 by a few of float32's), inside what its entries span."""
-    inputs = {}
-    for name, array in trial.inputs.items():
-        step = _TWIN_STEP.get(str(array.dtype))
-        if step is None or not array.size:
-            inputs[name] = array
-            continue
-        moved = array * (1 + step * rng.choice(np.array([-1.0, 1.0]), size=array.shape))
-        inputs[name] = moved.astype(array.dtype)
+    in float32 by a few of float32's), inside what its entries span. The signs of all its
+    inputs come from one draw: the very values ``rng.choice([-1.0, 1.0])`` per input gave."""
+    moving = {name: array for name, array in trial.inputs.items() if array.size and array.dtype in _TWIN_STEP}
+    if not moving:
+        return Trial(trial.sizes, dict(trial.inputs), TWIN, trial.edge)
+    signs = _SIGNS[rng.integers(0, 2, size=sum(array.size for array in moving.values()))]
+    inputs, start = dict(trial.inputs), 0
+    for name, array in moving.items():
+        sign = signs[start : start + array.size].reshape(array.shape)
+        start += array.size
+        inputs[name] = (array * (1 + _TWIN_STEP[array.dtype] * sign)).astype(array.dtype)
     return Trial(trial.sizes, inputs, TWIN, trial.edge)
 
 

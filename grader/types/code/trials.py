@@ -15,6 +15,7 @@ equal, and every size at its smallest and at its largest; then the edges the par
 from __future__ import annotations
 
 import functools
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,6 +50,15 @@ class Trial:
                 "data": array.ravel().tolist(),
             }
         return data
+
+    def as_text(self) -> str:
+        """``as_data()`` as a job's JSON carries it (sorted keys), encoded once a trial: a
+        trial is in several jobs (the reference's, the answer's) and in the answer's outputs."""
+        return self._text
+
+    @functools.cached_property
+    def _text(self) -> str:
+        return json.dumps(self._data, sort_keys=True, allow_nan=True)
 
 
 _DTYPE_NAMES: dict[np.dtype[Any], str] = {}
