@@ -303,10 +303,11 @@ def _unread(step: Step, scope: Scope, base: dict[str, Any], why: str) -> StepMar
     pieces read as unknowns), else undecided with why."""
     powered = powers.t_powers(step.left, step.right) if "vectors or matrices" in why else None
     if powered is not None:  # x^T where T is a number here too: read as a power, shown or not at all
-        mark = _mark_step(step.model_copy(update={"left": powered[0], "right": powered[1]}), scope)
-        if mark.status == "shown":
-            return StepMark(**base, status="shown", certificate=f"{mark.certificate} ({powers.SAID})")
-        said = "it fails at a point" if mark.status == "wrong" else f"it is not shown ({mark.certificate})"
+        as_power = _mark_step(step.model_copy(update={"left": powered[0], "right": powered[1]}), scope)
+        if as_power.status == "shown":
+            return StepMark(**base, status="shown", certificate=f"{as_power.certificate} ({powers.SAID})")
+        wrong = as_power.status == "wrong"
+        said = "it fails at a point" if wrong else f"it is not shown ({as_power.certificate})"
         why = f"{why}; with {powers.SAID}, {said}, and x^T may be a transpose: no witness"
     written_out: StepMark | None = None
     if any(w in why for w in ("matri", "vector", "derivative", "listlit")):
