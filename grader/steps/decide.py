@@ -40,14 +40,14 @@ from grader.mathlang import ast
 from grader.mathlang.domains import SymbolDomain
 from grader.mathlang.errors import MathError
 from grader.mathlang.evaluate import compile_functions
-from grader.steps import exactness, imaginary, limits, network, premise, under, vectors
+from grader.steps import exactness, imaginary, limits, network, powers, premise, under, vectors
 from grader.steps.calculus import has_derivative
 from grader.steps.entries import kronecker_valued
 from grader.steps.find import _top_level_relations
 from grader.steps.grids import applied_entries, grids_written_out, has_grid_dots
 from grader.steps.models import Chain, ChainMarks, Step, StepMark
 from grader.steps.models import Witness as WitnessModel
-from grader.steps.opaque import opaque_sides
+from grader.steps.opaque import norm_symbols, opaque_sides
 from grader.steps.read import Context, Read, only_applied, plain_entries, read_side, shown_name
 from grader.steps.rewrite import split_exponentials
 from grader.steps.scope import WIDER, Scope, bound, complex_in, relations, scope_of, unmet_conditions
@@ -301,6 +301,14 @@ def _unread(step: Step, scope: Scope, base: dict[str, Any], why: str) -> StepMar
     """A step a side of which the math language does not read (``why``): read another way
     (a function the write-up defines, derivatives computed, arrays or sums written out,
     pieces read as unknowns), else undecided with why."""
+    powered = powers.t_powers(step.left, step.right) if "vectors or matrices" in why else None
+    if powered is not None:  # x^T where T is a number here too: read as a power, shown or not at all
+        as_power = _mark_step(step.model_copy(update={"left": powered[0], "right": powered[1]}), scope)
+        if as_power.status == "shown":
+            return StepMark(**base, status="shown", certificate=f"{as_power.certificate} ({powers.SAID})")
+        wrong = as_power.status == "wrong"
+        said = "it fails at a point" if wrong else f"it is not shown ({as_power.certificate})"
+        why = f"{why}; with {powers.SAID}, {said}, and x^T may be a transpose: no witness"
     written_out: StepMark | None = None
     if any(w in why for w in ("matri", "vector", "derivative", "listlit")):
         written_out = _with_arrays(step, scope, base)
@@ -1285,6 +1293,12 @@ def _shown_with_unknowns(
     if left.node is None or right.node is None:
         return StepMark(**base, status="undecided", certificate=why)
     unknowns = f" ({how}{_pieces_said(pieces)} read as unknowns)"
+    normed = norm_symbols(pieces)
+    if normed:  # a norm is a number >= 0 whatever it is the norm of
+        scope = replace(
+            scope, domains={**scope.domains, **dict.fromkeys(normed, SymbolDomain(nonnegative=True))}
+        )
+        unknowns = unknowns[:-1] + ", the norms >= 0)"
     rtol, atol = _tolerance(step.left, step.right)
     if step.relation == "=":
         if _identity(left.node, right.node, scope, rtol, atol):

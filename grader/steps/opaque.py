@@ -89,6 +89,17 @@ def opaque_sides(
     return out, [_shown(key, pieces) for key in pieces.symbols]
 
 
+def norm_symbols(pieces: Sequence[str]) -> list[str]:
+    """The fresh symbols of the pieces :func:`opaque_sides` returns that are norms (a whole
+    piece between double bars, its index kept): each a number >= 0."""
+    out = []
+    for i, piece in enumerate(pieces):
+        span = _norm_span(piece)
+        if span is not None and span == (0, len(piece)):
+            out.append(f"{PREFIX}_{i + 1}")  # the name as read (o_{1} is o_1)
+    return out
+
+
 def _shown(key: str, pieces: Pieces) -> str:
     """A piece as written, the pieces inside it put back."""
     back = {symbol: text for text, symbol in pieces.symbols.items()}
