@@ -1,11 +1,10 @@
 """Finding the derivations in a write-up: math cut into items at its top-level relations.
 
-Pure text work, no parsing of formulas: displayed math (``$$ $$``, ``\\[ \\]``, ``equation``,
-``align``, ``aligned``, ``eqnarray``, ``gather``, ``multline``) and inline math (``$ $``,
-``\\( \\)``) are cut into rows (``\\\\``), ``&`` dropped, and each row cut at the relations
-that stand outside every brace, bracket and environment. A row or a math piece that starts
-with a relation continues the chain before it. Conditions stated in words around a chain
-("for $x > 0$", "since $z \\in \\mathbb{R}$", ``\\forall``, ``\\text{if } ...``) ride with it.
+Pure text work, no parsing of formulas: displayed math (``$$ $$``, ``\\[ \\]``, ``equation``, ``align``,
+``aligned``, ``eqnarray``, ``gather``, ``multline``) and inline math (``$ $``, ``\\( \\)``) are cut into
+rows (``\\\\``), ``&`` dropped, and each row cut at the relations outside every brace, bracket and
+environment. A row or piece that starts with a relation continues the chain before it. Conditions in
+words around a chain ("for $x > 0$", ``\\forall``, ``\\text{if } ...``) ride with it.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from dataclasses import dataclass, field
 
 from grader.mathlang.lexer import GREEK_NAMES
 from grader.mathlang.names import BUILTIN_NAMES
-from grader.steps import imaginary, network, premise, reach, topic
+from grader.steps import hedged, imaginary, network, premise, reach, topic
 from grader.steps import stated as said
 from grader.steps.entries import KRONECKER_WORDS, EntryDefinition, definition_in
 from grader.steps.latex import closing
@@ -118,7 +117,7 @@ _DROP = re.compile(
 )
 # words that state a condition before the math that follows them
 _CONDITION_WORDS = re.compile(
-    r"(?:\b(?:for|if|since|where|when|whenever|assume|assuming|suppose|given|with|let|as|solve"
+    r"(?<!except\s)(?<!unless\s)(?:\b(?:for|if|since|where|when|whenever|assume|assuming|suppose|given|with|let|as|solve"
     r"|subject\s+to|s\.\s*t\.|such\s+that|provided|the\s+(?:equations?|constraints?|conditions?|relations?|premises?|hypothes[ie]s)"
     r"|we\s+are\s+(?:told|given))(?:\s+that)?|\\forall"
     r"|\bcase\s*\d*\s*[:.)]?\s*(?:\*\*|\})?)\s*(?:all|any|every|each|some)?\s*$",
@@ -203,8 +202,9 @@ def chains_in_text(text: str, kind: str = "latex", declared: Iterable[str] = ())
     turns_after = frozenset(start for start, at in after.items() if _OTHERWISE.match(plain, at))
     groups = _row_groups(text, pieces)
     trailing, unread_after = said.trailing(text, pieces, _conditions_in_math)
+    hedges = hedged.hedged(text, pieces, _conditions_in_math)  # denied, quoted, asked, restricted
     for row in (row for group in groups for row in group):  # not read: "unless", "... and $y > 0$"
-        row.unread += trailing.get(row.start, []) + unread_after.get(row.start, [])
+        row.unread += [w for found in (trailing, unread_after, hedges) for w in found.get(row.start, [])]
     chains = [
         c
         for g in groups
