@@ -46,47 +46,19 @@ _CASES = re.compile(r"\\begin\{cases\}(.*?)\\end\{cases\}", re.DOTALL)
 _INLINE = re.compile(r"\\\((?P<a>.+?)\\\)|(?<![\\$])\$(?P<b>[^$\n]+?)\$(?!\$)")
 
 # relation words, longest first; None: a relation that ends a chain (not a step grader checks)
-_RELATIONS: list[tuple[str, Relation | None]] = [
-    (r"\Longleftrightarrow", "iff"),
-    (r"\Leftrightarrow", "iff"),
-    (r"\iff", "iff"),
-    (r"\Longrightarrow", "implies"),
-    (r"\Rightarrow", "implies"),
-    (r"\implies", "implies"),
-    (r"\leqslant", "<="),
-    (r"\geqslant", ">="),
-    (r"\leq", "<="),
-    (r"\geq", ">="),
-    (r"\le", "<="),
-    (r"\ge", ">="),
+_NO_STEP_WORDS = (  # "->" is an arrow, not "-" and ">"; "<=>", "=>" are ASCII iff and implies
+    r"\coloneqq \doteq \equiv \triangleq \neq \ne \xrightarrow \xleftarrow \rightarrow \longrightarrow"
+    r" \to \in \notin \sim \propto \ll \gg \subset \subseteq \mapsto \Leftarrow \impliedby := =: ->"
+)
+_RELATIONS: list[tuple[str, Relation | None]] = [  # tried in order: a word before one it starts
+    *((word, "iff") for word in (r"\Longleftrightarrow", r"\Leftrightarrow", r"\iff", "<==>", "<=>")),
+    *((word, "implies") for word in (r"\Longrightarrow", r"\Rightarrow", r"\implies", "==>", "=>")),
+    *((word, "<=") for word in (r"\leqslant", r"\leq", r"\le")),
+    *((word, ">=") for word in (r"\geqslant", r"\geq", r"\ge")),
+    *((word, "approx") for word in (r"\approx", r"\simeq")),
     (r"\lt", "<"),
     (r"\gt", ">"),
-    (r"\approx", "approx"),
-    (r"\simeq", "approx"),
-    (r"\coloneqq", None),
-    (r"\doteq", None),
-    (r"\equiv", None),
-    (r"\triangleq", None),
-    (r"\neq", None),
-    (r"\ne", None),
-    (r"\xrightarrow", None),
-    (r"\xleftarrow", None),
-    (r"\rightarrow", None),
-    (r"\longrightarrow", None),
-    (r"\to", None),
-    (r"\in", None),
-    (r"\notin", None),
-    (r"\sim", None),
-    (r"\propto", None),
-    (r"\ll", None),
-    (r"\gg", None),
-    (r"\subset", None),
-    (r"\subseteq", None),
-    (r"\mapsto", None),
-    (r"\Leftarrow", None),
-    (r"\impliedby", None),
-    (":=", None),
-    ("=:", None),
+    *((word, None) for word in _NO_STEP_WORDS.split()),
     ("<=", "<="),
     (">=", ">="),
     ("=", "="),
@@ -853,7 +825,16 @@ def _split_rows(math: str) -> list[str]:
     return rows
 
 
+# a part's label leading a row: "(a)\ x^2 - 1 = ..." (a label), "(a) x^2 - 1 = ..." (a label or a factor)
+_PART_LABEL = re.compile(r"^\s*\((?:[a-h]|i{1,3}|iv|vi{0,3}|ix)\)(?=\s*[A-Za-z0-9\\(~])")
+_LABEL_SPACE = re.compile(r"\s*(?:\\[ ,;:]|\\q?quad\b|~)")
+
+
 def _read_row(raw: str, line: int) -> _Row | None:
+    if (label := _PART_LABEL.match(raw)) is not None:
+        if (space := _LABEL_SPACE.match(raw, label.end())) is None:
+            return None  # which it is is not read: no step, never a product's witness
+        raw = raw[space.end() :]
     text = _DROP.sub(" ", _without_alignment(raw))
     text = re.sub(r"\\(?:left|right|big|Big|bigg|Bigg)\s*\.", " ", text)  # invisible delimiters
     text, comment, conditions = _cut_comment(text)
