@@ -120,7 +120,7 @@ _DROP = re.compile(
 _CONDITION_WORDS = re.compile(
     r"(?:\b(?:for|if|since|where|when|whenever|assume|assuming|suppose|given|with|let|as|solve"
     r"|subject\s+to|s\.\s*t\.|such\s+that|provided|the\s+(?:equations?|constraints?|conditions?|relations?|premises?|hypothes[ie]s)"
-    r"|we\s+are\s+(?:told|given))(?:\s+that)?|\\forall"
+    r"|we\s+are\s+(?:told|given)|the\s+fact)(?:\s+that)?|\\forall"
     r"|\bcase\s*\d*\s*[:.)]?\s*(?:\*\*|\})?)\s*(?:all|any|every|each|some)?\s*$",
     re.IGNORECASE,
 )
