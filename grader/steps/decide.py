@@ -40,7 +40,18 @@ from grader.mathlang import ast
 from grader.mathlang.domains import SymbolDomain
 from grader.mathlang.errors import MathError
 from grader.mathlang.evaluate import compile_functions
-from grader.steps import exactness, imaginary, limits, network, powers, premise, signs, under, vectors
+from grader.steps import (
+    exactness,
+    imaginary,
+    limits,
+    network,
+    powers,
+    premise,
+    signs,
+    substitute,
+    under,
+    vectors,
+)
 from grader.steps.calculus import has_derivative
 from grader.steps.entries import kronecker_valued
 from grader.steps.find import _top_level_relations
@@ -122,6 +133,9 @@ def mark_step(step: Step, scope: Scope) -> StepMark:
     if scope.empty is not None:
         return _not_checked(step, scope.empty)
     mark = _marked(step, scope)
+    if mark.status == "undecided":
+        stated = [*scope.written_as.values(), *scope.unread]
+        mark = substitute.shown(step, stated, functools.partial(_marked, scope=scope)) or mark
     why = unmet_conditions(scope) if mark.status == "shown" else None
     return mark if why is None else mark.model_copy(update={"status": "undecided", "certificate": why})
 
@@ -880,19 +894,9 @@ def _equality(left: Read, right: Read, step: Step, scope: Scope, base: dict[str,
 
 
 def _by_signs(left: Read, right: Read, scope: Scope, base: dict[str, Any]) -> StepMark | None:
-    """Shown when the sides agree with each ReLU, max/min against 0 and |.| whose argument's
-    sign a stated condition gives replaced by its value there (:mod:`grader.steps.signs`);
-    never refuted that way."""
     assert left.node is not None and right.node is not None
     same = functools.partial(_identity, scope=scope, rtol=0.0, atol=0.0)
-    new_left, used = signs.settled(left.node, scope.conditions, same)
-    new_right, more = signs.settled(right.node, scope.conditions, same)
-    if not used + more or not signs.equal(new_left, new_right, same, scope.functions):
-        return None
-    given = ", ".join(dict.fromkeys(scope.written_as.get(c, "a stated condition") for c in used + more))
-    said = f"{Certificate.PROVED.value} given {given} (each ReLU, |.|, max or min settled by the stated "
-    said += "sign of its argument or of the difference of its two)"
-    return StepMark(**base, status="shown", certificate=said)
+    return signs.shown(left.node, right.node, scope, same, base)
 
 
 def _exactly(

@@ -19,9 +19,12 @@ from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
+from grader.core.verdict import Certificate
 from grader.mathlang import ast
 from grader.mathlang.evaluate import evaluate_exact
+from grader.steps.models import StepMark
 from grader.steps.rewrite import with_children
+from grader.steps.scope import Scope
 
 MAX_CONDITIONS = 8  # conditions tried against each argument (student input is hostile)
 MAX_CALLS = 6  # settled applications in one step
@@ -99,3 +102,22 @@ def equal(
     except Exception:  # a constant not evaluated exactly: no claim
         return False
     return isinstance(va, Fraction | int) and isinstance(vb, Fraction | int) and va == vb
+
+
+def shown(
+    left: ast.Node,
+    right: ast.Node,
+    scope: Scope,
+    same: Callable[[ast.Node, ast.Node], bool],
+    base: dict[str, Any],
+) -> StepMark | None:
+    """Shown when the sides agree with each ReLU, |.|, max and min settled by a stated sign
+    (:func:`settled`); None otherwise: never refuted that way."""
+    new_left, used = settled(left, scope.conditions, same)
+    new_right, more = settled(right, scope.conditions, same)
+    if not used + more or not equal(new_left, new_right, same, scope.functions):
+        return None
+    given = ", ".join(dict.fromkeys(scope.written_as.get(c, "a stated condition") for c in used + more))
+    said = f"{Certificate.PROVED.value} given {given} (each ReLU, |.|, max or min settled by the stated "
+    said += "sign of its argument or of the difference of its two)"
+    return StepMark(**base, status="shown", certificate=said)
