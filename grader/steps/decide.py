@@ -41,6 +41,7 @@ from grader.mathlang.domains import SymbolDomain
 from grader.mathlang.errors import MathError
 from grader.mathlang.evaluate import compile_functions
 from grader.steps import (
+    congruence,
     exactness,
     imaginary,
     limits,
@@ -135,7 +136,8 @@ def mark_step(step: Step, scope: Scope) -> StepMark:
     mark = _marked(step, scope)
     if mark.status == "undecided":
         stated = [*scope.written_as.values(), *scope.unread]
-        mark = substitute.shown(step, stated, functools.partial(_marked, scope=scope)) or mark
+        marked = functools.partial(_marked, scope=scope)
+        mark = substitute.shown(step, stated, marked) or congruence.shown(step, marked) or mark
     why = unmet_conditions(scope) if mark.status == "shown" else None
     return mark if why is None else mark.model_copy(update={"status": "undecided", "certificate": why})
 
