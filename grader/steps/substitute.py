@@ -11,7 +11,8 @@ Kept narrow (student input is hostile, and the same letters may name another thi
 - ``L`` is one name with its decorations (``\\mathbf{b}_j^{(1)}``, ``x_0``), and ``R`` does
   not hold it;
 - an occurrence counts only where it is the whole name: not followed by ``_``, ``'``, more
-  letters or ``^`` (but for a transpose, ``^\\top``, ``^T``), nor preceded by a letter,
+  letters, a bracket (``\\sigma = \\text{ReLU}`` says nothing of ``\\sigma(z)`` read as a
+  product) or ``^`` (but for a transpose, ``^\\top``, ``^T``), nor preceded by a letter,
   ``\\``, ``_``, ``^`` or ``{``;
 - a step with notation that binds or differentiates a name (sums, products, integrals,
   limits, derivatives, ``\\max_i``, primes) is never rewritten: there ``L`` may not be the
@@ -53,7 +54,8 @@ def _equations(texts: Iterable[str]) -> list[tuple[str, str]]:
 
 def _occurrences(name: str) -> re.Pattern[str]:
     tail = r"(?![A-Za-z])" if name[-1].isalpha() else ""
-    return re.compile(rf"(?<![A-Za-z\\_^{{]){re.escape(name)}{tail}(?!\s*(?:_|'|\^(?!{_TRANSPOSE})))")
+    after = rf"(?!\s*(?:_|'|\(|\\left|\^(?!{_TRANSPOSE})))"
+    return re.compile(rf"(?<![A-Za-z\\_^{{]){re.escape(name)}{tail}{after}")
 
 
 def substituted(text: str, left: str, right: str) -> str | None:
