@@ -40,7 +40,19 @@ from grader.mathlang import ast
 from grader.mathlang.domains import SymbolDomain
 from grader.mathlang.errors import MathError
 from grader.mathlang.evaluate import compile_functions
-from grader.steps import exactness, imaginary, limits, network, powers, premise, under, vectors
+from grader.steps import (
+    congruence,
+    exactness,
+    imaginary,
+    limits,
+    network,
+    powers,
+    premise,
+    signs,
+    substitute,
+    under,
+    vectors,
+)
 from grader.steps.calculus import has_derivative
 from grader.steps.entries import kronecker_valued
 from grader.steps.find import _top_level_relations
@@ -122,6 +134,10 @@ def mark_step(step: Step, scope: Scope) -> StepMark:
     if scope.empty is not None:
         return _not_checked(step, scope.empty)
     mark = _marked(step, scope)
+    if mark.status == "undecided":
+        stated = [*scope.written_as.values(), *scope.unread]
+        marked = functools.partial(_marked, scope=scope)
+        mark = substitute.shown(step, stated, marked) or congruence.shown(step, marked) or mark
     why = unmet_conditions(scope) if mark.status == "shown" else None
     return mark if why is None else mark.model_copy(update={"status": "undecided", "certificate": why})
 
@@ -869,14 +885,20 @@ def _equality(left: Read, right: Read, step: Step, scope: Scope, base: dict[str,
         found, _ = exactness.exact_witness(left.node, right.node, domain, scope.functions)
         if found is not None and not exactness.rounded_decimals(step.left, step.right):
             return _witness_mark(base, found, scope)
-        return StepMark(
+        return _by_signs(left, right, scope, base) or StepMark(
             **base,
             status="undecided",
             certificate=premise.undecided_why(scope.conditions)
             or "the engine finds the sides different, but no point where both have values "
             "and differ was confirmed",
         )
-    return StepMark(**base, status="undecided", certificate=said)
+    return _by_signs(left, right, scope, base) or StepMark(**base, status="undecided", certificate=said)
+
+
+def _by_signs(left: Read, right: Read, scope: Scope, base: dict[str, Any]) -> StepMark | None:
+    assert left.node is not None and right.node is not None
+    same = functools.partial(_identity, scope=scope, rtol=0.0, atol=0.0)
+    return signs.shown(left.node, right.node, scope, same, base)
 
 
 def _exactly(

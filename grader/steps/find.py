@@ -91,7 +91,7 @@ _DROP = re.compile(
 _CONDITION_WORDS = re.compile(
     r"(?<!except\s)(?<!unless\s)(?:\b(?:for|if|since|where|when|whenever|assume|assuming|suppose|given|with|let|as|solve"
     r"|subject\s+to|s\.\s*t\.|such\s+that|provided|the\s+(?:equations?|constraints?|conditions?|relations?|premises?|hypothes[ie]s)"
-    r"|we\s+are\s+(?:told|given))(?:\s+that)?|\\forall"
+    r"|we\s+are\s+(?:told|given)|the\s+fact|setting)(?:\s+that)?|\\forall"
     r"|\bcase\s*\d*\s*[:.)]?\s*(?:\*\*|\})?)\s*(?:all|any|every|each|some)?\s*$",
     re.IGNORECASE,
 )
@@ -1177,17 +1177,12 @@ def _premise_after(text: str, piece: _Piece) -> bool:
     )
 
 
-# a sentence that opens with these words states hypotheses up to its first conclusion word
-_PREMISE_LEAD = re.compile(
-    r"^\W*(?:assume|assuming|suppose|let(?!\s+us\b|\s+me\b|'s)|given|we\s+are\s+(?:told|given)|throughout)\b",
-    re.IGNORECASE,
-)
-
-
 def _premise_sentence(text: str, piece: _Piece) -> bool:
-    """ "Assume, for the rest of the proof, that $u^2 = v$": the word far before the math."""
+    """ "Assume, for the rest of the proof, that $u^2 = v$": the word far before the math;
+    "When $\\phi$ is ReLU, and $b = 1 - a$": one more hypothesis bounding a name (session 29)."""
     sentence = _sentence_before(text, piece)
-    return bool(_PREMISE_LEAD.match(sentence)) and not _CLAIM_WORDS.search(sentence)
+    lead = said.PREMISE_LEAD.match(sentence) or (said.JOINED.match(sentence) and _bounds_a_name(piece.math))
+    return bool(lead) and not _CLAIM_WORDS.search(sentence)
 
 
 def _denied(text: str, piece: _Piece) -> bool:

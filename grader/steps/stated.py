@@ -21,6 +21,16 @@ from typing import Protocol
 
 from grader.mathlang import ast
 
+# a sentence that opens with these words states hypotheses up to its first conclusion word
+PREMISE_LEAD = re.compile(
+    r"^\W*(?:assume|assuming|suppose|let(?!\s+us\b|\s+me\b|'s)|given|we\s+are\s+(?:told|given)|throughout"
+    r"|set(?:ting)?)\b",
+    re.IGNORECASE,
+)
+# "When $\\phi$ is ReLU, and $b = 1 - a$": one more hypothesis after words that open a case
+# (a name bounded: find._premise_sentence; session 29)
+JOINED = re.compile(r"^\W*(?:when|whenever|if)\b.*\band\s*\$*\s*$", re.IGNORECASE | re.DOTALL)
+
 
 class Piece(Protocol):
     math: str
