@@ -212,7 +212,7 @@ def structured_count(part: CodePart, seed: int) -> int:
         return found[2]  # the same pool and the same record: covered() would say the same
     count = covered(pool, record)
     _COUNTS[job["id"]] = (pool, record, count)
-    if len(_COUNTS) > KEPT_JOBS:
+    if len(_COUNTS) > KEPT_DRAWS:  # as many as the pools kept: it holds its pool and record
         _COUNTS.popitem(last=False)
     return count
 
