@@ -2,6 +2,7 @@
 
     python benchmarks/bench_code.py [--students 500] [--jobs 2] [--torch]
     python benchmarks/bench_code.py --cifar [--students 100] [--jobs 2]
+    python benchmarks/bench_code.py ... --keep DIR  (the class and its grading kept in DIR)
 
 Builds a class whose every answer differs (a statement ``_student = N`` of its own: a
 comment would not do, since answers that differ only in comments share their verdict, so
@@ -31,6 +32,7 @@ import contextlib
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -180,9 +182,14 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--torch", action="store_true", help="add a PyTorch part")
     parser.add_argument("--cifar", action="store_true", help="the shipped set's six PyTorch parts")
+    parser.add_argument("--keep", type=Path, help="build the class and its out folder here and keep them")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-code-") as scratch:
         root = Path(scratch)
+        if options.keep is not None:  # e.g. for benchmarks/diff_verdicts.py KEEP1/out KEEP2/out
+            shutil.rmtree(options.keep, ignore_errors=True)
+            options.keep.mkdir(parents=True)
+            root = options.keep
         if options.cifar:
             problems = CIFAR
             parts = make_cifar_class(root / "class", options.students)

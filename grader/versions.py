@@ -70,25 +70,36 @@ def export_limits(limits: Limits) -> None:
 NOT_DECIDING = ("batch", "cli.py", "reporting")
 
 
-@functools.cache
 def code_version(deciding_only: bool = False) -> str:
     """grader's version and a digest of its source and of the libraries its checks use:
     all of it (what a report is made from), or only the code that decides verdicts."""
+    every, deciding = _code_versions()
+    return deciding if deciding_only else every
+
+
+@functools.cache
+def _code_versions() -> tuple[str, str]:
+    """:func:`code_version` of all the code and of the deciding code, from one read of each
+    source file (a run asks for both: reading and hashing grader's source once, not twice)."""
     import hashlib  # here: `grader check` imports this module, never the digest
     import importlib.metadata
     import platform
 
-    digest = hashlib.sha256(f"{grader.__version__} {platform.python_version()}".encode())
+    every = hashlib.sha256(f"{grader.__version__} {platform.python_version()}".encode())
     for name in ("numpy", "sympy", "mpmath", "pydantic", "pyyaml"):
         try:
-            digest.update(f" {name} {importlib.metadata.version(name)}".encode())
+            every.update(f" {name} {importlib.metadata.version(name)}".encode())
         except importlib.metadata.PackageNotFoundError:
-            digest.update(f" {name} -".encode())
+            every.update(f" {name} -".encode())
+    deciding = every.copy()
     root = Path(grader.__file__).parent
     for path in sorted(root.rglob("*.py")):
         relative = path.relative_to(root)
-        if deciding_only and relative.parts[0] in NOT_DECIDING:
-            continue
-        digest.update(relative.as_posix().encode())
-        digest.update(path.read_bytes())
-    return f"{grader.__version__}+{digest.hexdigest()[:16]}"
+        content = relative.as_posix().encode() + path.read_bytes()
+        every.update(content)
+        if relative.parts[0] not in NOT_DECIDING:
+            deciding.update(content)
+    return (
+        f"{grader.__version__}+{every.hexdigest()[:16]}",
+        f"{grader.__version__}+{deciding.hexdigest()[:16]}",
+    )

@@ -130,25 +130,44 @@ def _has_dict(kind: type) -> bool:
     return hasattr(object.__new__(kind), "__dict__")
 
 
+# What a store's tags stand for once looked up (a store of 500 sheets holds some 40,000 objects
+# of a few dozen classes and enum members): a class's (class, keeps a __dict__), an enum member.
+_CLASSES: dict[str, tuple[type, bool]] = {}
+_MEMBERS: dict[tuple[str, str], enum.Enum] = {}
+
+
 def _built(plain: dict[str, Any]) -> Any:
     """The value a one-key object of :func:`_plain` stands for (a plain object as it is)."""
-    tag = next(iter(plain), "")  # the first key alone says: a plain object's never starts with "$"
-    if tag[:1] != "$":
+    for tag in plain:  # the first key alone says: a plain object's never starts with "$"
+        if tag[:1] != "$":
+            return plain
+        break
+    else:
         return plain
-    content = plain[tag]
+    if tag == "$enum":
+        member = _MEMBERS.get((plain[tag], plain["name"]))
+        if member is None:
+            member = _MEMBERS[(plain[tag], plain["name"])] = _grader_class(plain[tag], True)[plain["name"]]
+        return member
+    if tag == "$tuple":
+        return tuple(plain[tag])
     if tag == "$class":
-        kind = _grader_class(content, False)
-        instance = object.__new__(kind)
-        if _has_dict(kind):  # frozen or not, the fields are set as object.__setattr__ would
+        found = _CLASSES.get(plain[tag])
+        if found is None:
+            kind = _grader_class(plain[tag], False)
+            found = _CLASSES[plain[tag]] = (kind, _has_dict(kind))
+        instance: Any = object.__new__(found[0])
+        if found[1]:  # frozen or not, the fields are set as object.__setattr__ would
             instance.__dict__.update(plain["fields"])
         else:
             for name, item in plain["fields"].items():
                 object.__setattr__(instance, name, item)
         return instance
-    if tag == "$enum":
-        return _grader_class(content, True)[plain["name"]]
-    if tag == "$tuple":
-        return tuple(content)
+    return _container(tag, plain)
+
+
+def _container(tag: str, plain: dict[str, Any]) -> Any:
+    content = plain[tag]
     if tag == "$floats":
         raw = base64.b64decode(content, validate=True)
         if len(raw) % 8:
