@@ -113,11 +113,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """``-n auto``: two test processes more than the cores. Much of the suite's time is spent
+    """``-n auto``: a test process more than the cores. A third of the suite's time is spent
     waiting (servers and clusters starting, verdicts graded, restarts): with one process a core
-    the CPU was busy 58% of the time (2 idle cores, 2,148 s of CPU in 1,830 s), with one more
-    than the cores 68% (session 28: 3,382 s of CPU in 2,463 s)."""
-    return (os.cpu_count() or 1) + 2
+    the CPU was busy 58% of the time (2 idle cores, 2,148 s of CPU in 1,830 s)."""
+    return (os.cpu_count() or 1) + 1
 
 
 # Each test file's seconds in the last whole run that recorded them, its slow tests' and the
