@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from grader.steps.latex import closing
+from grader.steps.latex import closing, split_top_level
 from grader.steps.models import Step, StepMark
 
 MAX_ARGUMENTS = 4
@@ -48,21 +48,7 @@ def _application(text: str) -> tuple[str, list[str]] | None:
         return None
     inner = text[start + 1 : end - 1]
     inner = re.sub(r"\\right\s*$", "", inner.rstrip())
-    return name, _split_arguments(inner)
-
-
-def _split_arguments(inner: str) -> list[str]:
-    parts, depth, last = [], 0, 0
-    for i, ch in enumerate(inner):
-        if ch in "({[":
-            depth += 1
-        elif ch in ")}]":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(inner[last:i].strip())
-            last = i + 1
-    parts.append(inner[last:].strip())
-    return parts
+    return name, [part.strip() for part in split_top_level(inner, ",")]
 
 
 def shown(step: Step, mark: Callable[[Step], StepMark]) -> StepMark | None:

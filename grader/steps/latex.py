@@ -103,3 +103,19 @@ def term_start(text: str, at: int) -> int:
             break
         i -= 1
     return i + 1
+
+
+def split_top_level(text: str, separator: str, not_after: str = "") -> list[str]:
+    """``text`` cut at each ``separator`` outside brackets, except one right after a character
+    of ``not_after`` (``:=`` and ``\\le`` are no ``=``)."""
+    parts, depth, start = [], 0, 0
+    for i, c in enumerate(text):
+        if c in "({[":
+            depth += 1
+        elif c in ")}]":
+            depth -= 1
+        elif c == separator and depth == 0 and (i == 0 or text[i - 1] not in not_after):
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts

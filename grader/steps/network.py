@@ -44,7 +44,7 @@ from grader.mathlang.errors import MathError
 from grader.mathlang.parser import parse
 from grader.steps import duals
 from grader.steps.duals import Dual, Kink, Mat, NotNetwork, Value
-from grader.steps.latex import closing, group_end
+from grader.steps.latex import closing, group_end, split_top_level
 from grader.steps.read import LETTERS, normalize
 
 Definition = tuple[str, str, int]  # (name, formula as written, line)
@@ -84,21 +84,6 @@ _NOT_READ = re.compile(
 # -- finding the definitions ------------------------------------------------------------------
 
 
-def _top_level_equals(math: str) -> list[str]:
-    """The math cut at its top-level ``=`` (not ``:=``, ``\\le``, ``!=``), outside brackets."""
-    parts, depth, start = [], 0, 0
-    for i, c in enumerate(math):
-        if c in "({[":
-            depth += 1
-        elif c in ")}]":
-            depth -= 1
-        elif c == "=" and depth == 0 and (i == 0 or math[i - 1] not in ":<>!\\"):
-            parts.append(math[start:i])
-            start = i + 1
-    parts.append(math[start:])
-    return parts
-
-
 def _plain(text: str) -> str:
     """Bold, calligraphic and vector marks dropped: ``\\mathbf{W}`` is ``W``."""
     return _BOLD.sub(lambda m: f" {m.group(1)} ", text)
@@ -110,7 +95,7 @@ def definition_in(math: str, line: int) -> Definition | None:
     with the functions of a network, and does not hold the name itself."""
     if len(math) > 400 or "\\\\" in math or "&" in math:
         return None
-    parts = _top_level_equals(math.strip().strip("$"))
+    parts = split_top_level(math.strip().strip("$"), "=", not_after=":<>!\\")
     if len(parts) < 2:
         return None
     head, formula = parts[0], parts[1].strip().rstrip(",.;")
