@@ -1181,8 +1181,24 @@ def _premise_sentence(text: str, piece: _Piece) -> bool:
     """ "Assume, for the rest of the proof, that $u^2 = v$": the word far before the math;
     "When $\\phi$ is ReLU, and $b = 1 - a$": one more hypothesis bounding a name (session 29)."""
     sentence = _sentence_before(text, piece)
-    lead = said.PREMISE_LEAD.match(sentence) or (said.JOINED.match(sentence) and _bounds_a_name(piece.math))
+    lead = said.PREMISE_LEAD.match(sentence) and not _past_the_premise(sentence, piece.math)
+    lead = lead or (said.JOINED.match(sentence) and _bounds_a_name(piece.math))
     return bool(lead) and not _CLAIM_WORDS.search(sentence)
+
+
+def _past_the_premise(sentence: str, math: str) -> bool:
+    """Whether math follows the premise's clause, in the main one: "Given $x \\ge 0$, the claim is
+    $|x| = x$", "Given $x \\ge 0$, $|x| = x$" (a bare comma lists one more premise only where it
+    bounds a name: "Let $a = 1$, $b = 2$")."""
+    sentence = sentence.rstrip("$( \\")
+    last_math = max(sentence.rfind("$"), sentence.rfind("\\)"))
+    between = sentence[last_math + 1 :] if last_math >= 0 else ""
+    if "," not in between:
+        return False
+    words = between.rsplit(",", 1)[1].strip()
+    if not words:
+        return not _bounds_a_name(math)
+    return re.fullmatch(r"(?:(?:and|or)\s+)?(?:that|also)?", words, re.IGNORECASE) is None
 
 
 def _denied(text: str, piece: _Piece) -> bool:
