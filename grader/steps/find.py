@@ -1024,7 +1024,7 @@ def _stated_conditions(text: str, pieces: list[_Piece]) -> list[tuple[int, str, 
     found = []
     leader, end = -1, -100
     for start, piece in _condition_pieces(text, pieces):
-        if not reach.listed(text[end:start]):
+        if end < 0 or not reach.listed(text[end:start]):
             leader = start  # listed with the one before ("for $x > 0$ and $x < 1$"): one statement
         end = start + len(piece.math)
         for condition in _conditions_in_math(piece.math):
@@ -1409,14 +1409,19 @@ def _as_chain(
     # a condition words made general again ("for all $x$", "in general"), or under another
     # question heading ("**Part 1.**"), may still be meant: not read (no witness, no proof)
     questions = [q for q, _ in items.parts] if items is not None else []
+    crossed = reach.crossed(around[0], rows[0].start, reaching)
+    reaching = reach.not_replaced(reaching, crossed)
     was_reset = [
         any(st < r <= rows[0].start for r in resets)
         or reach.reset(around[1], c, st, rows[0].start)
+        or (at, c, st) in crossed
         or (0 < at <= len(questions) and questions[at - 1] != questions[line - 1])
         for at, c, st in reaching
     ]
     near = [found for found, reset in zip(reaching, was_reset, strict=True) if not reset]
-    reset_conditions = tuple(c for (_, c, _), reset in zip(reaching, was_reset, strict=True) if reset)
+    written = " ".join([*(f"{s.left} {s.right}" for s in steps), *conditions, *(c for _, c, _ in near)])
+    unread_resets = [c for (_, c, _), reset in zip(reaching, was_reset, strict=True) if reset]
+    reset_conditions = tuple(c for c in unread_resets if reach.may_restrict(c, written))
     turns, turns_after = turning  # words of another case; math they follow directly
     other_case = [
         c

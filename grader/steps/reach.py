@@ -42,6 +42,52 @@ def names_in(condition: str) -> set[str]:
     return {n for n in IDENTIFIER.findall(condition) if n not in NOT_SYMBOLS}
 
 
+def crossed(
+    plain: str, chain_start: int, conditions: list[tuple[int, str, int]]
+) -> set[tuple[int, str, int]]:
+    """(line, condition, offset) of the cases stated in an earlier paragraph of words than the
+    chain's (not standing assumptions, not under a case's heading): :func:`other_paragraph`."""
+    return {
+        (line, condition, start)
+        for line, condition, start in conditions
+        if start < chain_start and not standing(plain, start) and other_paragraph(plain, start, chain_start)
+    }
+
+
+def not_replaced(
+    conditions: list[tuple[int, str, int]], crossed: set[tuple[int, str, int]]
+) -> list[tuple[int, str, int]]:
+    """(line, condition, offset) without those of ``crossed`` that a later condition on the
+    same names replaces ("For $x > 0$ ... <paragraph> For $x < 0$ we get ..."): no longer cases."""
+    kept = []
+    for line, condition, start in conditions:
+        names = names_in(condition)
+        if (line, condition, start) in crossed and any(
+            later > start and names_in(other) == names for _, other, later in conditions if other != condition
+        ):
+            continue
+        kept.append((line, condition, start))
+    return kept
+
+
+def may_restrict(condition: str, written: str) -> bool:
+    """Whether a condition not read may restrict a chain (``written``: its steps and the
+    conditions read): one of its names is written there, or its letter is inside a run of
+    letters (``x > 0`` with ``2xy``: kept, erring towards
+    restricting); words in ``\\text{ReLU}`` or ``\\operatorname{}`` are no names."""
+    written = _WORDS_IN_MATH.sub(" ", written)
+    there = {n.split("_")[0] for n in IDENTIFIER.findall(written)}
+    runs = [n for n in there if not n.startswith("\\")]
+    for name in names_in(condition):
+        letters = name.split("_")[0]
+        if letters in there or (len(letters) == 1 and any(letters in run for run in runs)):
+            return True
+    return False
+
+
+_WORDS_IN_MATH = re.compile(r"\\(?:text|textrm|mathrm|operatorname)\s*\{[^{}]*\}")
+
+
 def listed(between: str) -> bool:
     """Whether two pieces of math with ``between`` between them are listed in one statement."""
     return len(between) < 16 and _LISTED.fullmatch(between) is not None
@@ -51,6 +97,30 @@ def own_clause(plain: str, chain_end: int, start: int) -> bool:
     """Whether a condition at ``start`` after a chain is in the chain's clause (the prose
     between them, math blanked, starts no new clause or sentence)."""
     return _BREAK.search(plain[chain_end:start]) is None
+
+
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+_SENTENCE_END = re.compile(r"(?<=[A-Za-z)])[.!?](?:\s|$)")  # an item's "1." ends none
+
+
+# a case's heading: "**Case 1:** $x_1 \\ge 0$", "Case (ii). $x < 0$": it holds until the next case
+_CASE_HEADING = re.compile(
+    r"\bcase\s*(?:\d+|[ivx]+|\([a-z0-9]+\)|[a-z])?\s*[:.)]?\s*(?:\*\*|__|\})?\s*$", re.IGNORECASE
+)
+
+
+def other_paragraph(plain: str, start: int, chain_start: int) -> bool:
+    """Whether a paragraph of words opens between a condition at ``start`` and a chain: "For $u
+    \\ge 0$, ... .  <blank line> The softmax ... . We note $|u| = u$." A case stated in one
+    paragraph may not be meant in the next; a word or two between displays ("Hence") goes on,
+    and so does a case's heading ("**Case 1:** $x \\ge 0$"), until the next case."""
+    if _CASE_HEADING.search(plain[max(0, start - 40) : start].rstrip("$( \\")):
+        return False
+    breaks = list(_PARAGRAPH_BREAK.finditer(plain, start, chain_start))
+    if not breaks:
+        return False
+    words = plain[breaks[0].end() : chain_start]
+    return _SENTENCE_END.search(words) is not None or len(re.findall(r"[A-Za-z]{2,}", words)) >= 4
 
 
 def symbol_resets(text: str, plain: str) -> tuple[tuple[int, str], ...]:
