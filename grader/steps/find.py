@@ -167,10 +167,11 @@ def chains_in_text(text: str, kind: str = "latex", declared: Iterable[str] = ())
     items = _Items(text.splitlines())
     resets = tuple(m.start() for m in _GENERAL.finditer(text))
     plain = _prose(text, pieces)
-    around = (plain, reach.symbol_resets(text, plain))
+    sizes = tuple((name, dims) for _, name, dims in _declared_shapes(text, pieces))
+    around = (plain, reach.symbol_resets(text, plain), sizes)
     turns = tuple(m.start() for m in _OTHERWISE.finditer(plain))
     # math a word of another case follows ("$|x| = -x$ otherwise"): the case of no condition before
-    after = {p.start: _after_math(plain, p.start + len(p.math)) for p in pieces}
+    after = {p.start: reach.after_math(plain, p.start + len(p.math)) for p in pieces}
     turns_after = frozenset(start for start, at in after.items() if _OTHERWISE.match(plain, at))
     groups = _row_groups(text, pieces)
     trailing, unread_after = said.trailing(text, pieces, _conditions_in_math)
@@ -1078,7 +1079,7 @@ def _number_words(text: str, pieces: list[_Piece]) -> list[tuple[int, str, int]]
 # ("Else", "If not", "On the other hand", "In all other cases", "Outside this region", a later
 # case's label: "Case 2", "the second case"); "for the rest of the proof" keeps the case
 _OTHERWISE = re.compile(
-    r"\b(?:otherwise|else(?:wise)?|elsewhere|if\s+not|on\s+the\s+other\s+hand"
+    r"\b(?:otherwise|(?<!thing\s)(?<!one\s)(?<!body\s)(?<!what\s)else(?:wise)?|elsewhere|if\s+not|on\s+the\s+other\s+hand"
     r"|in\s+(?:the\s+|all\s+|any\s+)?(?:other|second|third|latter|remaining|opposite)\s+cases?"
     r"|(?:second|third|fourth|next|last|final|other|remaining)\s+(?:sub)?cases?"
     r"|(?:sub)?case\s*(?:[2-9]|ii|iii|iv|two|three|four)"
@@ -1086,16 +1087,6 @@ _OTHERWISE = re.compile(
     r"|for\s+the\s+(?:rest|remaining|others?)(?!\s+of\s+the\s+(?:proof|derivation|question|problem|section|answer)))\b",
     re.IGNORECASE,
 )
-
-
-# a math piece's closing delimiter and the spaces after it, on its line (a comma ends the clause:
-# "$B$, otherwise $C$" turns after B)
-_AFTER_MATH = re.compile(r"(?:\$\$|\$|\\\)|\\\])?[ \t]{0,4}")
-
-
-def _after_math(plain: str, end: int) -> int:
-    m = _AFTER_MATH.match(plain, end)
-    return end if m is None else m.end()
 
 
 def _prose(text: str, pieces: list[_Piece]) -> str:
@@ -1374,13 +1365,14 @@ def _as_chain(
     items: _Items | None = None,
     resets: tuple[int, ...] = (),
     turning: tuple[tuple[int, ...], frozenset[int]] = ((), frozenset()),
-    around: tuple[str, tuple[tuple[int, str], ...]] = ("", ()),
+    around: tuple[str, tuple[tuple[int, str], ...], tuple[tuple[str, tuple[str, ...]], ...]] = ("", (), ()),
 ) -> Chain | None:
     """A chain of rows, with the conditions stated near it: those before a word that ends them
     (``resets``: "in general", "without this assumption") do not reach it, nor those before a
     word of another case (``turns``: "otherwise"), which leave the chain a condition not read;
     nor those on a symbol made general again before it, those of another labelled part, and
-    those after it in another clause (``around``: the prose and the resets, :mod:`reach`)."""
+    those after it in another clause (``around``: the prose, the resets and the sizes declared,
+    :mod:`reach`)."""
     found = _Steps(logical=any(item.relation in ("iff", "implies") for row in rows for item in row.items))
     conditions: list[str] = []
     for row in rows:
@@ -1419,9 +1411,9 @@ def _as_chain(
         for at, c, st in reaching
     ]
     near = [found for found, reset in zip(reaching, was_reset, strict=True) if not reset]
-    written = " ".join([*(f"{s.left} {s.right}" for s in steps), *conditions, *(c for _, c, _ in near)])
     unread_resets = [c for (_, c, _), reset in zip(reaching, was_reset, strict=True) if reset]
-    reset_conditions = tuple(c for c in unread_resets if reach.may_restrict(c, written))
+    steps_text = reach.with_sizes(" ".join(f"{s.left} {s.right}" for s in steps), around[2])
+    reset_conditions = reach.restricting(unread_resets, [*conditions, *(c for _, c, _ in near)], steps_text)
     turns, turns_after = turning  # words of another case; math they follow directly
     other_case = [
         c

@@ -70,10 +70,37 @@ def not_replaced(
     return kept
 
 
+def about_steps(conditions: tuple[str, ...], steps: str) -> tuple[str, ...]:
+    """The conditions that may restrict the steps (``steps``: their sides written out): those on
+    a name they write, and those on a name such a condition writes (``x \\in \\mathbb{R}^n``
+    then ``n > 5`` for ``x^\\top y``); a condition only on other names changes nothing they claim."""
+    kept: list[str] = []
+    reached = steps
+    grew = True
+    while grew:
+        grew = False
+        for condition in conditions:
+            if condition not in kept and may_restrict(condition, reached):
+                kept.append(condition)
+                reached += " " + condition
+                grew = True
+    return tuple(c for c in conditions if c in kept)
+
+
+def restricting(unread: list[str], read: list[str], steps: str) -> tuple[str, ...]:
+    """The conditions not read that may restrict the steps, through them or a condition read."""
+    return tuple(c for c in about_steps((*read, *unread), steps) if c in unread)
+
+
+def with_sizes(steps: str, sizes: Sequence[tuple[str, tuple[str, ...]]]) -> str:
+    """The steps' text and the sizes declared for the names they write (``x \\in \\mathbb{R}^n``:
+    a condition on ``n`` restricts ``x^\\top y``)."""
+    return " ".join([steps, *(" ".join(dims) for name, dims in sizes if may_restrict(name, steps))])
+
+
 def may_restrict(condition: str, written: str) -> bool:
-    """Whether a condition not read may restrict a chain (``written``: its steps and the
-    conditions read): one of its names is written there, or its letter is inside a run of
-    letters (``x > 0`` with ``2xy``: kept, erring towards
+    """Whether a condition may restrict what is written: one of its names is written there, or
+    its letter is inside a run of letters (``x > 0`` with ``2xy``: kept, erring towards
     restricting); words in ``\\text{ReLU}`` or ``\\operatorname{}`` are no names."""
     written = _WORDS_IN_MATH.sub(" ", written)
     there = {n.split("_")[0] for n in IDENTIFIER.findall(written)}
@@ -172,3 +199,13 @@ def latest_per_symbol(conditions: list[tuple[int, str, bool]]) -> list[str]:
         latest[names] = max(latest.get(names, at), at)
     # standing assumptions all hold ("Assume $x > 0$. Assume $x < 1$."): none replaces another
     return [c for at, c, names, kept in named if kept or at == latest[names]]
+
+
+# a math piece's closing delimiter and the spaces after it, on its line (a comma ends the clause:
+# "$B$, otherwise $C$" turns after B)
+_AFTER_MATH = re.compile(r"(?:\$\$|\$|\\\)|\\\])?[ \t]{0,4}")
+
+
+def after_math(plain: str, end: int) -> int:
+    m = _AFTER_MATH.match(plain, end)
+    return end if m is None else m.end()
