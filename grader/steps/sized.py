@@ -42,12 +42,16 @@ from grader.steps.arrays import (
     _CAPITAL,
     _NOT_MATRICES,
     MAX_NODES,
+    SIZES,
     NotArrays,
+    _equal,
     _is_array,
     _read,
     _sympy_shown,
     _transposed_or_normed,
+    _value,
 )
+from grader.steps.arrays import _values as _array_values
 from grader.steps.latex import closing, group_end, scripts_end, term_end
 from grader.steps.read import Context
 
@@ -475,7 +479,8 @@ def decide(
             return _as_matrices(step, rounds, fixed) or outcome
         return outcome
     except polys.NotCovered:
-        return _with_sympy(step)
+        shown = _with_sympy(step)
+        return (_as_matrices(step, rounds, fixed) if shown is not None else None) or shown
     except _NOT_READ:
         return None
 
@@ -504,15 +509,32 @@ def _as_matrices(step: _Step, rounds: list[dict[str, int]], fixed: Mapping[str, 
     )
     try:
         outcome = _written_out(other, rounds, "it may be a number", fixed)
-    except (polys.NotCovered, *_NOT_READ):
+    except polys.NotCovered:
+        outcome = None
+    except _NOT_READ:  # a number added to it (N + 1): it is no matrix here
         return None
-    if outcome is None or outcome.status == "shown":
+    if not (_sympy_differs(other) if outcome is None else outcome.status != "shown"):
         return None
     return Outcome(
         "differs",
         f"equal with {', '.join(maybe)} read as a number, but {maybe[0]} may be a matrix: with "
-        f"{'it' if len(maybe) == 1 else 'them'} square matrices the two sides differ (no witness)",
+        f"{'it' if len(maybe) == 1 else 'them'} square matrices the step is not shown (no witness)",
     )
+
+
+def _sympy_differs(step: _Step) -> bool:
+    """The sides written out with sympy at sizes 2 and 3 differ at one; False where they are
+    equal or not read (``\frac{1}{N}`` of a matrix ``N``: it is no matrix there)."""
+    import sympy
+
+    try:
+        for n in SIZES:
+            values = _array_values(step.names, step.arrays, n)
+            if not _equal(_value(step.sides[0], values), _value(step.sides[1], values)):
+                return True
+    except (NotArrays, TypeError, ValueError, ZeroDivisionError, sympy.ShapeError, RecursionError):
+        return False
+    return False
 
 
 def _inverses_named(node: ast.Node, names: set[str]) -> ast.Node:
