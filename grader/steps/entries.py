@@ -101,7 +101,8 @@ def _argument_entry(argument: str, vectors: set[str], at: str, arrays: frozenset
     return pattern.sub(lambda _: f"{_letter(vector)}_{{{at}}}", argument)
 
 
-def _fresh(taken: str) -> str | None:
+def fresh_index(taken: str) -> str | None:
+    """A letter for an index that ``taken`` does not use; None when each is used."""
     return next((c for c in "klmnpqruvw" if not re.search(rf"(?<![A-Za-z\\]){c}(?![A-Za-z])", taken)), None)
 
 
@@ -123,7 +124,7 @@ def _at_entry(
     bound = {b for m in bold.finditer(formula) if (b := m.group(1) or m.group(2)) != index and b.isalpha()}
     for letter in sorted(bound):
         if letter == at or re.search(rf"(?<![A-Za-z\\]){letter}(?![A-Za-z])", text):
-            fresh = _fresh(text + " " + formula + " " + at)
+            fresh = fresh_index(text + " " + formula + " " + at)
             if fresh is None:
                 return None
             formula = re.sub(rf"(?<![A-Za-z\\]){letter}(?![A-Za-z])", fresh, formula)

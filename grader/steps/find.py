@@ -607,19 +607,20 @@ def _without_entry_definition(chain: Chain, definitions: list[EntryDefinition]) 
 def _entries_before(
     definitions: list[EntryDefinition], line: int, parts: list[tuple[int, str]]
 ) -> tuple[EntryDefinition, ...]:
-    """The latest definition of each name before ``line``, at most DEFINITION_REACH lines
-    before, in the same question (any of its items: a question defines the softmax or the
-    sigmoid in one item, its answer uses it in the others; a later definition replaces it)."""
+    """The latest definition of each name before ``line`` in the same question (any of its
+    items: a question defines the softmax or the sigmoid in one item, its answer uses it in the
+    others; a later definition replaces it): the whole question under a heading ("Question 3."),
+    at most DEFINITION_REACH lines before where the write-up has no heading."""
     latest: dict[str, EntryDefinition] = {}
     for d in definitions:
         if d[4] <= line:
             latest[d[0]] = d
     out = []
     for d in latest.values():
-        if line - d[4] > DEFINITION_REACH or not (0 < d[4] <= len(parts) and 0 < line <= len(parts)):
+        if not (0 < d[4] <= len(parts) and 0 < line <= len(parts)):
             continue
         there, here = parts[d[4] - 1], parts[line - 1]
-        if there[0] == here[0]:
+        if there[0] == here[0] and (there[0] > 0 or line - d[4] <= DEFINITION_REACH):
             out.append(d)
     return tuple(out)
 

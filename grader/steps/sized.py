@@ -40,13 +40,18 @@ from grader.steps import polys
 from grader.steps.arrays import (
     _BOLD,
     _CAPITAL,
+    _NOT_MATRICES,
     MAX_NODES,
+    SIZES,
     NotArrays,
+    _equal,
     _is_array,
     _read,
     _sympy_shown,
     _transposed_or_normed,
+    _value,
 )
+from grader.steps.arrays import _values as _array_values
 from grader.steps.latex import closing, group_end, scripts_end, term_end
 from grader.steps.read import Context
 
@@ -469,11 +474,88 @@ def decide(
         return None
     refutable = refutable or _why_no_witness(step, blocked)
     try:
-        return _written_out(step, rounds, refutable, fixed)
+        outcome = _written_out(step, rounds, refutable, fixed)
+        if outcome is not None and outcome.status == "shown":
+            return _as_matrices(step, rounds, fixed) or outcome
+        return outcome
     except polys.NotCovered:
-        return _with_sympy(step)
+        shown = _with_sympy(step)
+        return (_as_matrices(step, rounds, fixed) if shown is not None else None) or shown
     except _NOT_READ:
         return None
+
+
+def _as_matrices(step: _Step, rounds: list[dict[str, int]], fixed: Mapping[str, int]) -> Outcome | None:
+    """A step shown with capitals read as numbers (``D``, ``M``, ``N``: sizes and counts more
+    often than matrices) beside arrays of guessed shapes, which differs with them square
+    matrices too (``D^{-1} A V = A D^{-1} V``, ``D`` the attention's normaliser): "differs",
+    never shown on that guess; None where the step holds both ways or the other way is not read."""
+    maybe = sorted(
+        n
+        for n in step.names - step.arrays - set(step.symbols)
+        if len(base := n.split("_")[0]) == 1 and base in _NOT_MATRICES
+    )
+    if not maybe or not step.guessed or any("" not in r for r in rounds):
+        return None
+    sides = (_inverses_named(step.sides[0], set(maybe)), _inverses_named(step.sides[1], set(maybe)))
+    inverses = {f"{n}_inv" for n in maybe if any(f"{n}_inv" in ast.free_names(side) for side in sides)}
+    matrices = set(maybe) | inverses
+    other = replace(
+        step,
+        sides=sides,
+        names=step.names | inverses,
+        arrays=step.arrays | matrices,
+        guessed=sorted({*step.guessed, *matrices}),
+    )
+    try:
+        outcome = _written_out(other, rounds, "it may be a number", fixed)
+    except polys.NotCovered:
+        outcome = None
+    except _NOT_READ:  # a number added to it (N + 1): it is no matrix here
+        return None
+    if not (_sympy_differs(other) if outcome is None else outcome.status != "shown"):
+        return None
+    return Outcome(
+        "differs",
+        f"equal with {', '.join(maybe)} read as a number, but {maybe[0]} may be a matrix: with "
+        f"{'it' if len(maybe) == 1 else 'them'} square matrices the step is not shown (no witness)",
+    )
+
+
+def _sympy_differs(step: _Step) -> bool:
+    """The sides written out with sympy at sizes 2 and 3 differ at one; False where they are
+    equal or not read (``\frac{1}{N}`` of a matrix ``N``: it is no matrix there)."""
+    import sympy
+
+    try:
+        for n in SIZES:
+            values = _array_values(step.names, step.arrays, n)
+            if not _equal(_value(step.sides[0], values), _value(step.sides[1], values)):
+                return True
+    except (NotArrays, TypeError, ValueError, ZeroDivisionError, sympy.ShapeError, RecursionError):
+        return False
+    return False
+
+
+def _inverses_named(node: ast.Node, names: set[str]) -> ast.Node:
+    """``D^{-1}`` of a name in ``names`` as a matrix of its own, ``D_inv`` (every invertible
+    matrix is some matrix's inverse: a step that differs with it a free matrix differs for some
+    invertible ``D``), inside sums, products, negations and transposes."""
+    if isinstance(node, ast.BinOp):
+        right = node.right
+        if (
+            node.op == "^"
+            and isinstance(node.left, ast.Sym)
+            and node.left.name in names
+            and isinstance(right, ast.Neg)
+            and isinstance(right.operand, ast.Num)
+            and right.operand.value == 1
+        ):
+            return ast.Sym(pos=node.pos, name=f"{node.left.name}_inv")
+        return replace(node, left=_inverses_named(node.left, names), right=_inverses_named(right, names))
+    if isinstance(node, (ast.Neg, ast.Transpose)):
+        return replace(node, operand=_inverses_named(node.operand, names))
+    return node
 
 
 def _why_no_witness(step: _Step, blocked: frozenset[str]) -> str | None:

@@ -95,6 +95,8 @@ def with_whole_lists(step: Step, scope: Scope, base: dict[str, Any], mark_step: 
     if left is None or right is None or left.group(1) != right.group(1):
         return None
     lists = [entries.listed_items(m.group(2)) for m in (left, right)]
+    if lists[0] is None and lists[1] is None:
+        return _at_generic_entry(step, scope, base, mark_step)
     if lists[0] is None or lists[1] is None or len(lists[0]) != len(lists[1]):
         return None
     shown: list[StepMark] = []
@@ -109,3 +111,20 @@ def with_whole_lists(step: Step, scope: Scope, base: dict[str, Any], mark_step: 
         shown.append(mark)
     said = f"entry by entry, each of the {len(shown)}: {shown[0].certificate}"
     return shown[0].model_copy(update={"left": step.left, "right": step.right, "certificate": said})
+
+
+def _at_generic_entry(step: Step, scope: Scope, base: dict[str, Any], mark_step: Marker) -> StepMark | None:
+    """``S(\\mathbf{x} + c) = S(\\mathbf{x})``, the same function defined entry by entry at two
+    arguments of the one vector (element-wise arithmetic, :func:`entries.put_in`): two vectors of
+    one length are equal when every entry is, so the step is shown when it is at a generic entry
+    ``k`` (a fresh letter: every value of it, as any free letter). Never refuted that way: a
+    point found at an entry gives no size for the vector (left to the other readings)."""
+    at = entries.fresh_index(f"{step.left} {step.right}")
+    if at is None:
+        return None
+    at_k = {"left": f"{step.left.strip()}_{{{at}}}", "right": f"{step.right.strip()}_{{{at}}}"}
+    mark = with_entries(step.model_copy(update=at_k), scope, base, mark_step)
+    if mark is None or mark.status != "shown":
+        return None
+    said = f"entry by entry, at a generic entry {at}: {mark.certificate}"
+    return mark.model_copy(update={"left": step.left, "right": step.right, "certificate": said})
