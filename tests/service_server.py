@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import itertools
 import os
 import re
 import shutil
@@ -98,6 +99,7 @@ class AccountsTemplate:
 
 _TEMPLATES: dict[tuple[str, tuple[str, ...]], AccountsTemplate] = {}
 _TEMPLATE_ROOT: list[Path] = []
+_TEMPLATE_NUMBERS = itertools.count()
 
 
 def _template_key(db_url: str | None, students: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
@@ -111,7 +113,7 @@ def _copy_accounts(folder: Path, db_url: str | None, students: tuple[str, ...]) 
     if db_url is not None and not _pg_empty(db_url):
         return False
     key = _template_key(db_url, students)
-    if key not in _TEMPLATES:
+    if key not in _TEMPLATES or not _template_there(_TEMPLATES[key]):
         _TEMPLATES[key] = _make_template(db_url, students)
     source = _TEMPLATES[key].source
     if db_url is None:
@@ -127,15 +129,28 @@ def _copy_accounts(folder: Path, db_url: str | None, students: tuple[str, ...]) 
     return True
 
 
+def _template_there(template: AccountsTemplate) -> bool:
+    """False when the template went with its PostgreSQL cluster (a test's own, whose port a later
+    cluster may take)."""
+    if "://" not in template.source:  # a SQLite file
+        return Path(template.source).exists()
+    import psycopg
+
+    server, name = template.source.rsplit("/", 1)
+    with psycopg.connect(f"{server}/postgres") as conn:
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
+
+
 def _make_template(db_url: str | None, students: tuple[str, ...]) -> AccountsTemplate:
     if not _TEMPLATE_ROOT:
         _TEMPLATE_ROOT.append(Path(tempfile.mkdtemp(prefix="grader-course-templates-")))
         atexit.register(shutil.rmtree, _TEMPLATE_ROOT[0], True)
-    folder = _TEMPLATE_ROOT[0] / f"course-{len(_TEMPLATES)}"
+    number = next(_TEMPLATE_NUMBERS)
+    folder = _TEMPLATE_ROOT[0] / f"course-{number}"
     (folder / "problems").mkdir(parents=True)
     template_url = None
     if db_url is not None:
-        template_url = f"{db_url.rsplit('/', 1)[0]}/grader_template_{os.getpid()}_{len(_TEMPLATES)}"
+        template_url = f"{db_url.rsplit('/', 1)[0]}/grader_template_{os.getpid()}_{number}"
         _pg_admin(db_url, f'CREATE DATABASE "{template_url.rsplit("/", 1)[1]}"')
     course = _add_accounts(Course(folder, template_url), students)
     source = template_url or str(sqlite_path(folder))
