@@ -80,7 +80,10 @@ def _add_accounts(course: Course, students: tuple[str, ...]) -> Course:
 
 def _names_the_course(course_yaml: str | None) -> bool:
     """course.yaml's ``name`` names the course when its database is made: not a template's."""
-    loaded = yaml.safe_load(course_yaml or "")
+    try:
+        loaded = yaml.safe_load(course_yaml or "")
+    except yaml.YAMLError:  # not in force: the course keeps the default name
+        return False
     return isinstance(loaded, dict) and "name" in loaded
 
 
