@@ -3,13 +3,16 @@ as a child process (uvicorn on a free loopback port), talked to over HTTP with h
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import itertools
 import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,8 +21,10 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+import yaml
 
 from grader.service.crud.accounts import add_user
+from grader.service.location import sqlite_path
 from grader.service.server import free_port
 from grader.service.service import Service
 from grader.service.settings import Settings
@@ -45,13 +50,24 @@ def make_course(
     problems: tuple[str, ...] = ("activations-softmax-conv",),
     course_yaml: str | None = None,
 ) -> Course:
+    """A course folder with its problems and course.yaml, a TA and ``students``: its database
+    a copy of one made once a test process for these accounts (see :class:`AccountsTemplate`)."""
     (folder / "problems").mkdir(parents=True)
     for name in problems:
         shutil.copy(ROOT / "problems" / f"{name}.yaml", folder / "problems")
     if course_yaml is not None:
         (folder / "course.yaml").write_text(course_yaml)
-    course = Course(folder, db_url)
-    service = Service(Settings(course_dir=folder, db_url=db_url), start_workers=False)
+    if _names_the_course(course_yaml) or not _copy_accounts(folder, db_url, students):
+        return _add_accounts(Course(folder, db_url), students)
+    template = _TEMPLATES[_template_key(db_url, students)]
+    course = Course(folder, db_url, dict(template.tokens), dict(template.passwords))
+    # the service's own start-up on the copy: migrations (none left), the folder's problems
+    Service(Settings(course_dir=folder, db_url=db_url), start_workers=False).db.dispose()
+    return course
+
+
+def _add_accounts(course: Course, students: tuple[str, ...]) -> Course:
+    service = Service(Settings(course_dir=course.folder, db_url=course.db_url), start_workers=False)
     with service.db.session() as db:
         _, course.tokens["ta"] = add_user(db, "ta", "ta", TA_PASSWORD)
         course.passwords["ta"] = TA_PASSWORD
@@ -60,6 +76,106 @@ def make_course(
             course.passwords[name] = f"{name}-password"
     service.db.dispose()
     return course
+
+
+def _names_the_course(course_yaml: str | None) -> bool:
+    """course.yaml's ``name`` names the course when its database is made: not a template's."""
+    try:
+        loaded = yaml.safe_load(course_yaml or "")
+    except yaml.YAMLError:  # not in force: the course keeps the default name
+        return False
+    return isinstance(loaded, dict) and "name" in loaded
+
+
+@dataclass
+class AccountsTemplate:
+    """A course's database with nothing but its accounts (made as :func:`make_course` made them
+    in every test before: three argon2 hashes and the migrations, 0.9-2.6 s a course), made once
+    a test process for each set of students and database server, and copied for each course:
+    the SQLite file, or a PostgreSQL database made with it as ``TEMPLATE``. The copies' tokens
+    and passwords are the template's."""
+
+    source: str  # the SQLite file, or the PostgreSQL database's URL
+    tokens: dict[str, str]
+    passwords: dict[str, str]
+
+
+_TEMPLATES: dict[tuple[str, tuple[str, ...]], AccountsTemplate] = {}
+_TEMPLATE_ROOT: list[Path] = []
+_TEMPLATE_NUMBERS = itertools.count()
+
+
+def _template_key(db_url: str | None, students: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    server = "sqlite" if db_url is None else db_url.rsplit("/", 1)[0]
+    return server, students
+
+
+def _copy_accounts(folder: Path, db_url: str | None, students: tuple[str, ...]) -> bool:
+    """The template's database copied as ``folder``'s (made first if need be); False when
+    ``db_url`` names a database that is not empty."""
+    if db_url is not None and not _pg_empty(db_url):
+        return False
+    key = _template_key(db_url, students)
+    if key not in _TEMPLATES or not _template_there(_TEMPLATES[key]):
+        _TEMPLATES[key] = _make_template(db_url, students)
+    source = _TEMPLATES[key].source
+    if db_url is None:
+        sqlite_file = sqlite_path(folder)
+        sqlite_file.parent.mkdir(mode=0o700)
+        for suffix in ("", "-wal"):  # no log is left once the template's engine is closed
+            if Path(source + suffix).exists():
+                shutil.copy(source + suffix, str(sqlite_file) + suffix)
+    else:
+        name = db_url.rsplit("/", 1)[1]
+        template = source.rsplit("/", 1)[1]
+        _pg_admin(db_url, f'DROP DATABASE "{name}"', f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return True
+
+
+def _template_there(template: AccountsTemplate) -> bool:
+    """False when the template went with its PostgreSQL cluster (a test's own, whose port a later
+    cluster may take)."""
+    if "://" not in template.source:  # a SQLite file
+        return Path(template.source).exists()
+    import psycopg
+
+    server, name = template.source.rsplit("/", 1)
+    with psycopg.connect(f"{server}/postgres") as conn:
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
+
+
+def _make_template(db_url: str | None, students: tuple[str, ...]) -> AccountsTemplate:
+    if not _TEMPLATE_ROOT:
+        _TEMPLATE_ROOT.append(Path(tempfile.mkdtemp(prefix="grader-course-templates-")))
+        atexit.register(shutil.rmtree, _TEMPLATE_ROOT[0], True)
+    number = next(_TEMPLATE_NUMBERS)
+    folder = _TEMPLATE_ROOT[0] / f"course-{number}"
+    (folder / "problems").mkdir(parents=True)
+    template_url = None
+    if db_url is not None:
+        template_url = f"{db_url.rsplit('/', 1)[0]}/grader_template_{os.getpid()}_{number}"
+        _pg_admin(db_url, f'CREATE DATABASE "{template_url.rsplit("/", 1)[1]}"')
+    course = _add_accounts(Course(folder, template_url), students)
+    source = template_url or str(sqlite_path(folder))
+    return AccountsTemplate(source, course.tokens, course.passwords)
+
+
+def _pg_empty(db_url: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+        ).fetchone()
+    return row is not None and row[0] == 0
+
+
+def _pg_admin(db_url: str, *statements: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{db_url.rsplit('/', 1)[0]}/postgres", autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
 
 
 def add_account(course: Course, name: str, role: str, password: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -15,9 +16,9 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import QueuePool
+from sqlalchemy.pool import NullPool, QueuePool
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # SQLite's page cache, per connection (its default is 2,000 KiB): a server's pooled connections
@@ -169,13 +170,38 @@ def private_folder(folder: Path, files: list[Path]) -> None:
 
 
 def migrate(url: str) -> None:
-    from alembic import command  # here: a command that finds the schema current never loads Alembic
+    # Alembic only when a migration is left: finding none cost every start 0.4 s of CPU
+    head = newest_revision()
+    if head is not None and schema_revision(url) == head:
+        return
+    from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     command.upgrade(config, "head")
+
+
+def newest_revision() -> str | None:
+    """The head of the migrations, read from their files as Alembic does (None: not one head)."""
+    texts = "\n".join(path.read_text() for path in (MIGRATIONS / "versions").glob("*.py"))
+    heads = set(re.findall(r'^revision = "([^"]+)"$', texts, re.M))
+    heads -= set(re.findall(r'^down_revision = "([^"]+)"$', texts, re.M))
+    return heads.pop() if len(heads) == 1 else None
+
+
+def schema_revision(url: str) -> str | None:
+    """The migration the database is at (None: none yet, or a database that cannot say)."""
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    except DBAPIError:
+        return None
+    finally:
+        engine.dispose()
+    return str(rows[0][0]) if len(rows) == 1 else None
 
 
 class Database:
