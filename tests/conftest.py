@@ -12,11 +12,9 @@ everything.
 
 from __future__ import annotations
 
-import compileall
 import hashlib
 import json
 import os
-import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -50,17 +48,6 @@ def _pin_store_key() -> None:
 
 
 _pin_store_key()
-
-
-def _compile_grader() -> None:
-    """grader's bytecode, written once for the session when the environment says not to write
-    it (PYTHONDONTWRITEBYTECODE, with grader installed editable): else every server, pool
-    process and CLI run of the suite compiles grader's modules from source again, about 0.5 s
-    of CPU each time grader's web side is imported. Python still reads bytecode it may not write."""
-    if sys.dont_write_bytecode:
-        package = Path(__file__).parent.parent / "grader"
-        compileall.compile_dir(package, quiet=1, workers=0 if (os.cpu_count() or 1) > 1 else 1)
-
 
 SLOW_HELPERS = {"service_server", "chromium", "lti_platform", "distributed"}
 SLOW_FIXTURES = {"postgres", "db_url"}
@@ -113,8 +100,6 @@ def _is_slow(item: pytest.Item) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if not hasattr(config, "workerinput"):
-        _compile_grader()
     config.addinivalue_line(
         "markers", "slow: starts a server, a browser, a cluster or PostgreSQL, or runs the CLI for long"
     )
