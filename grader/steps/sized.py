@@ -524,7 +524,7 @@ def _as_matrices(step: _Step, rounds: list[dict[str, int]], fixed: Mapping[str, 
 
 def _sympy_differs(step: _Step) -> bool:
     """The sides written out with sympy at sizes 2 and 3 differ at one; False where they are
-    equal or not read (``\frac{1}{N}`` of a matrix ``N``: it is no matrix there)."""
+    equal or not read (``\\frac{1}{N}`` of a matrix ``N``: it is no matrix there)."""
     import sympy
 
     try:
